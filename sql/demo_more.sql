@@ -1,0 +1,31 @@
+-- Demo-only extras, after sql/populate.sql:
+--  * tenant client3 sells only the Tesla, at its own price, so a comparison
+--    against it shows an item that tenant does not sell;
+--  * lost_dude belongs to a tenant whose schema was never created, the drift
+--    support staff meet in real databases.
+
+CREATE SCHEMA client3;
+CREATE TABLE client3.items (
+    id                 text PRIMARY KEY,
+    creation_timestamp timestamptz NOT NULL DEFAULT now(),
+    description        text NOT NULL,
+    price              numeric(12,2) NOT NULL CHECK (price >= 0)
+);
+CREATE TABLE client3.orders (
+    id                 text PRIMARY KEY,
+    creation_timestamp timestamptz NOT NULL DEFAULT now(),
+    user_id            text NOT NULL REFERENCES public.users (id),
+    item_id            text NOT NULL REFERENCES client3.items (id),
+    quantity           integer NOT NULL CHECK (quantity > 0)
+);
+CREATE INDEX orders_user_id_idx ON client3.orders (user_id);
+CREATE INDEX items_description_idx ON client3.items (description);
+
+INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+    ('3', 'mid_dude', 'm@gmail.com', 'mid-secret-pw', 'client3'),
+    ('4', 'lost_dude', 'l@gmail.com', 'lost-secret-pw', 'client9');
+
+INSERT INTO client3.items (id, description, price) VALUES
+    ('1', 'Tesla', 3500.00);
+INSERT INTO client3.orders (id, user_id, item_id, quantity) VALUES
+    ('1', '3', '1', 2);

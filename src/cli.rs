@@ -1,0 +1,95 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tenantscope",
+    version,
+    about = "Terminal dashboard for schema-per-tenant PostgreSQL databases",
+    long_about = "Terminal dashboard for schema-per-tenant PostgreSQL databases.\n\n\
+        Without a subcommand it opens the dashboard. With no database configured \
+        (no --database-url, database.url, DATABASE_URL, PGHOST or PGDATABASE) it runs \
+        on a private demo server started from the system's PostgreSQL binaries."
+)]
+pub struct Cli {
+    /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL, e.g. postgres://user:pass@host:5432/db?sslmode=require
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Use the built-in demo database even if a database is configured
+    #[arg(long, global = true, conflicts_with = "database_url")]
+    pub demo: bool,
+
+    /// Write logs to this file (the dashboard never logs to the screen)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+
+    /// Initial comparison tenant (dashboard)
+    #[arg(long, value_name = "TENANT")]
+    pub compare: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List users from the shared users table (never their passwords)
+    Users {
+        /// Only users whose name, mail or tenant contains TEXT (case-insensitive)
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// At most N users
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+        limit: Option<i64>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List tenants with their user counts, and organization ids with no schema
+    Tenants {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A user's priced orders beside another tenant's prices for the same items
+    Orders {
+        /// The user's id (as text, whatever the column type)
+        user_id: String,
+        /// Comparison tenant (default: tenancy.compare_with, else the first other tenant)
+        #[arg(long, value_name = "TENANT")]
+        compare: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_after_subcommand() {
+        let cli = Cli::parse_from(["tenantscope", "orders", "1", "--demo", "--format", "json"]);
+        assert!(cli.demo);
+        assert!(matches!(cli.command, Some(Command::Orders { format: Format::Json, .. })));
+    }
+}

@@ -1,0 +1,283 @@
+//! Layered settings: built-in defaults < config file < environment < flags.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use config::{ConfigError, Environment, File, FileFormat, Map, Source, Value};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub tenancy: TenancySettings,
+    pub ui: UiSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// postgres://user:password@host:port/db?sslmode=...; unset means PG* variables or the demo.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    pub connect_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: None,
+            max_connections: 4,
+            connect_timeout_ms: 5_000,
+            statement_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenancySettings {
+    pub shared_schema: String,
+    pub users_table: String,
+    pub tenant_column: String,
+    pub compare_with: Option<String>,
+}
+
+impl Default for TenancySettings {
+    fn default() -> Self {
+        TenancySettings {
+            shared_schema: "public".into(),
+            users_table: "users".into(),
+            tenant_column: "organization_id".into(),
+            compare_with: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// How long the selection must rest before the orders of the user load.
+    pub debounce_ms: u64,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings { debounce_ms: 120 }
+    }
+}
+
+/// Which config file to read: an explicit one must exist, the defaults may not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigFile {
+    Explicit(PathBuf),
+    Default(Option<PathBuf>),
+}
+
+impl ConfigFile {
+    /// `--config FILE`, else `./tenantscope.toml`, else the XDG config file.
+    pub fn locate(explicit: Option<&Path>, env: &HashMap<String, String>) -> ConfigFile {
+        if let Some(path) = explicit {
+            return ConfigFile::Explicit(path.to_path_buf());
+        }
+        let local = PathBuf::from("tenantscope.toml");
+        if local.is_file() {
+            return ConfigFile::Default(Some(local));
+        }
+        let config_home = env
+            .get("XDG_CONFIG_HOME")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".config")));
+        ConfigFile::Default(config_home.map(|dir| dir.join("tenantscope").join("config.toml")))
+    }
+}
+
+/// `DATABASE_URL`, layered between the config file and `TENANTSCOPE_*`.
+#[derive(Debug, Clone)]
+struct DatabaseUrlVariable(Option<String>);
+
+impl Source for DatabaseUrlVariable {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
+        let origin = "environment variable DATABASE_URL".to_string();
+        Ok(self
+            .0
+            .iter()
+            .map(|url| ("database.url".to_string(), Value::new(Some(&origin), url.clone())))
+            .collect())
+    }
+}
+
+impl Settings {
+    /// Loads the file and environment layers; flags are applied by the caller.
+    pub fn load(file: &ConfigFile, env: &HashMap<String, String>) -> Result<Settings, String> {
+        let mut builder = config::Config::builder();
+        match file {
+            ConfigFile::Explicit(path) => {
+                if !path.is_file() {
+                    return Err(format!("config file {} not found", path.display()));
+                }
+                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+            }
+            ConfigFile::Default(Some(path)) if path.exists() => {
+                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+            }
+            ConfigFile::Default(_) => {}
+        }
+        let tenantscope_vars: HashMap<String, String> = env
+            .iter()
+            .filter(|(key, _)| key.starts_with("TENANTSCOPE_"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        builder = builder
+            .add_source(DatabaseUrlVariable(
+                env.get("DATABASE_URL").filter(|url| !url.is_empty()).cloned(),
+            ))
+            .add_source(
+                Environment::with_prefix("TENANTSCOPE")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(tenantscope_vars)),
+            );
+        let settings: Settings = builder
+            .build()
+            .and_then(|built| built.try_deserialize())
+            .map_err(|e| format!("invalid configuration: {}", one_line(&e.to_string())))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let checks = [
+            (self.database.max_connections == 0, "database.max_connections must be at least 1"),
+            (self.database.connect_timeout_ms == 0, "database.connect_timeout_ms must be at least 1"),
+            (self.database.statement_timeout_ms == 0, "database.statement_timeout_ms must be at least 1"),
+            (self.tenancy.shared_schema.is_empty(), "tenancy.shared_schema must not be empty"),
+            (self.tenancy.users_table.is_empty(), "tenancy.users_table must not be empty"),
+            (self.tenancy.tenant_column.is_empty(), "tenancy.tenant_column must not be empty"),
+        ];
+        match checks.iter().find(|(failed, _)| *failed) {
+            Some((_, message)) => Err(format!("invalid configuration: {message}")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file_with(text: &str) -> (tempfile::NamedTempFile, ConfigFile) {
+        let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let path = file.path().to_path_buf();
+        (file, ConfigFile::Explicit(path))
+    }
+
+    #[test]
+    fn defaults_without_any_layer() {
+        let settings = Settings::load(&ConfigFile::Default(None), &env(&[])).unwrap();
+        assert_eq!(settings, Settings::default());
+        assert_eq!(settings.tenancy.shared_schema, "public");
+        assert_eq!(settings.tenancy.tenant_column, "organization_id");
+        assert_eq!(settings.database.url, None);
+    }
+
+    #[test]
+    fn file_then_database_url_then_tenantscope_variables() {
+        let (_keep, file) = file_with(
+            "[database]\nurl = \"postgres://file/db\"\nmax_connections = 7\n[tenancy]\ncompare_with = \"client2\"\n",
+        );
+        let from_file = Settings::load(&file, &env(&[])).unwrap();
+        assert_eq!(from_file.database.url.as_deref(), Some("postgres://file/db"));
+        assert_eq!(from_file.database.max_connections, 7);
+        assert_eq!(from_file.tenancy.compare_with.as_deref(), Some("client2"));
+
+        let with_database_url =
+            Settings::load(&file, &env(&[("DATABASE_URL", "postgres://env/db")])).unwrap();
+        assert_eq!(with_database_url.database.url.as_deref(), Some("postgres://env/db"));
+
+        let with_both = Settings::load(
+            &file,
+            &env(&[
+                ("DATABASE_URL", "postgres://env/db"),
+                ("TENANTSCOPE_DATABASE__URL", "postgres://ours/db"),
+                ("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", "9"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(with_both.database.url.as_deref(), Some("postgres://ours/db"));
+        assert_eq!(with_both.database.max_connections, 9);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let (_keep, file) = file_with("[database]\nurll = \"x\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert!(error.contains("urll"), "{error}");
+        assert!(!error.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_file() {
+        let (keep, file) = file_with("[database]\nmax_connections = \"many\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert!(error.contains("max_connections"), "{error}");
+        assert!(error.contains(&keep.path().display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn bad_toml_and_missing_explicit_file_fail() {
+        let (_keep, file) = file_with("[database\nurl = ");
+        assert!(Settings::load(&file, &env(&[])).is_err());
+        let missing = ConfigFile::Explicit("/nonexistent/tenantscope.toml".into());
+        let error = Settings::load(&missing, &env(&[])).unwrap_err();
+        assert!(error.contains("/nonexistent/tenantscope.toml"), "{error}");
+    }
+
+    #[test]
+    fn missing_default_file_is_fine() {
+        let missing = ConfigFile::Default(Some("/nonexistent/config.toml".into()));
+        assert!(Settings::load(&missing, &env(&[])).is_ok());
+    }
+
+    #[test]
+    fn xdg_config_home_is_the_fallback_location() {
+        let located = ConfigFile::locate(None, &env(&[("XDG_CONFIG_HOME", "/cfg")]));
+        if !Path::new("tenantscope.toml").is_file() {
+            assert_eq!(
+                located,
+                ConfigFile::Default(Some("/cfg/tenantscope/config.toml".into()))
+            );
+        }
+    }
+
+    #[test]
+    fn example_file_documents_every_key_and_parses() {
+        let example = include_str!("../config.toml.example");
+        let uncommented: String = example
+            .lines()
+            .map(|line| line.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (_keep, file) = file_with(&uncommented);
+        let settings = Settings::load(&file, &env(&[])).unwrap();
+        assert!(settings.database.url.is_some(), "example shows database.url");
+        assert!(settings.tenancy.compare_with.is_some(), "example shows tenancy.compare_with");
+    }
+}

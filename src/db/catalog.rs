@@ -1,0 +1,167 @@
+//! The tenant catalog: schemas that hold both an `items` and an `orders` table.
+
+use super::{Database, DbError};
+
+/// SQL condition on `pg_namespace n`: the schema has the tenant tables.
+pub(super) const HAS_TENANT_TABLES: &str = "
+    EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = n.oid AND c.relname = 'items'
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+    AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = n.oid AND c.relname = 'orders'
+               AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))";
+
+/// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantCatalog {
+    names: Vec<String>,
+}
+
+impl TenantCatalog {
+    pub fn new(mut names: Vec<String>) -> TenantCatalog {
+        names.sort();
+        names.dedup();
+        TenantCatalog { names }
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    /// The tenant after (or, `backwards`, before) `from` in name order,
+    /// wrapping around and skipping `skip`.
+    pub fn step(&self, from: Option<&str>, backwards: bool, skip: Option<&str>) -> Option<String> {
+        let candidates: Vec<&String> = self.names.iter().filter(|n| Some(n.as_str()) != skip).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let Some(from) = from else {
+            return Some(candidates[0].clone());
+        };
+        let position = candidates.partition_point(|n| n.as_str() < from);
+        let exact = candidates.get(position).is_some_and(|n| n.as_str() == from);
+        let count = candidates.len();
+        let index = match (backwards, exact) {
+            (false, true) => (position + 1) % count,
+            (false, false) => position % count,
+            (true, _) => (position + count - 1) % count,
+        };
+        Some(candidates[index].clone())
+    }
+}
+
+/// A tenant as the users table sees it: a schema, with its number of users,
+/// or an organization id that names no tenant schema.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TenantSummary {
+    pub tenant: String,
+    pub schema_exists: bool,
+    pub users: i64,
+}
+
+impl Database {
+    /// All tenant schemas, in one catalog query.
+    pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
+        let mut tx = self.read_tx().await?;
+        let names: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT n.nspname::text
+               FROM pg_catalog.pg_namespace n
+              WHERE n.nspname <> $1
+                AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                AND {HAS_TENANT_TABLES}
+              ORDER BY n.nspname"
+        ))
+        .bind(&self.layout.shared_schema)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(TenantCatalog::new(names))
+    }
+
+    /// Tenants with their user counts, plus organization ids that name no
+    /// tenant schema; one round trip whatever the number of tenants.
+    pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
+        let mut tx = self.read_tx().await?;
+        let rows: Vec<(String, bool, i64)> = sqlx::query_as(&format!(
+            "WITH schemas AS (
+                 SELECT n.nspname::text AS tenant
+                   FROM pg_catalog.pg_namespace n
+                  WHERE n.nspname <> $1
+                    AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+                    AND {HAS_TENANT_TABLES}),
+             counts AS (
+                 SELECT coalesce(u.{tenant}::text, '') AS tenant, count(*) AS users
+                   FROM {users} u GROUP BY 1)
+             SELECT coalesce(s.tenant, c.tenant), s.tenant IS NOT NULL, coalesce(c.users, 0)
+               FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
+              ORDER BY s.tenant IS NULL, 1",
+            tenant = self.layout.tenant_column,
+            users = self.layout.users_table,
+        ))
+        .bind(&self.layout.shared_schema)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(tenant, schema_exists, users)| TenantSummary { tenant, schema_exists, users })
+            .collect())
+    }
+
+    /// Exact-match lookup of tenant schemas that hold the tenant tables,
+    /// returning each found name with its server-quoted identifier.
+    pub(super) async fn quoted_tenants(
+        conn: &mut sqlx::PgConnection,
+        names: &[&str],
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname)
+               FROM pg_catalog.pg_namespace n
+              WHERE n.nspname = ANY($1) AND {HAS_TENANT_TABLES}"
+        ))
+        .bind(names)
+        .fetch_all(conn)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> TenantCatalog {
+        TenantCatalog::new(vec!["client2".into(), "client1".into(), "client3".into()])
+    }
+
+    #[test]
+    fn lookups_are_exact() {
+        let catalog = catalog();
+        assert!(catalog.contains("client1"));
+        assert!(!catalog.contains("Client1"));
+        assert!(!catalog.contains("client1, client2"));
+        assert!(!catalog.contains(""));
+    }
+
+    #[test]
+    fn step_wraps_and_skips() {
+        let catalog = catalog();
+        assert_eq!(catalog.step(None, false, Some("client1")).as_deref(), Some("client2"));
+        assert_eq!(catalog.step(Some("client2"), false, Some("client1")).as_deref(), Some("client3"));
+        assert_eq!(catalog.step(Some("client3"), false, Some("client1")).as_deref(), Some("client2"));
+        assert_eq!(catalog.step(Some("client2"), true, Some("client1")).as_deref(), Some("client3"));
+        assert_eq!(catalog.step(Some("client1"), false, Some("client1")).as_deref(), Some("client2"));
+        assert_eq!(TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")), None);
+    }
+}

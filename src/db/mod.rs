@@ -1,0 +1,183 @@
+//! Database access: the shared users table, the tenant catalog and the priced
+//! orders of one tenant. Knows nothing of the UI.
+//!
+//! Every query runs in a READ ONLY transaction with a transaction-local
+//! statement_timeout, names and casts its columns (tenants drift in column
+//! types and extra columns), and never reads the users' password column.
+
+mod catalog;
+mod orders;
+mod pool;
+mod users;
+
+use std::fmt;
+
+pub use catalog::{TenantCatalog, TenantSummary};
+pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport};
+pub use pool::{connect_options, target_label, ConnectionSource};
+pub use users::{TenantStatus, User, UserQuery};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::config::Settings;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbError {
+    /// No connection could be made at all.
+    Connect { target: String, cause: String },
+    /// The configured shared users table (or its tenant column) is missing.
+    SharedTable(String),
+    /// The user's tenant schema does not exist (or lacks items/orders).
+    TenantNotFound(String),
+    /// The user has no tenant (NULL or empty organization id).
+    NoTenant,
+    /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
+    UnknownTenant(String),
+    UserNotFound(String),
+    /// statement_timeout (or a cancel) stopped the query.
+    Timeout { ms: u64 },
+    Query(String),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Connect { target, cause } => write!(f, "cannot connect to {target}: {cause}"),
+            DbError::SharedTable(message) => f.write_str(message),
+            DbError::TenantNotFound(tenant) => {
+                write!(f, "tenant schema not found: {:?}", crate::text::sanitize(tenant))
+            }
+            DbError::NoTenant => f.write_str("user has no tenant (organization id is empty)"),
+            DbError::UnknownTenant(tenant) => {
+                write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
+            }
+            DbError::UserNotFound(id) => write!(f, "no user with id {:?}", crate::text::sanitize(id)),
+            DbError::Timeout { ms } => write!(f, "query timed out after {ms} ms (statement_timeout)"),
+            DbError::Query(message) => write!(f, "query failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl DbError {
+    /// Errors in what the person asked for, as opposed to the database failing.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, DbError::UnknownTenant(_) | DbError::UserNotFound(_))
+    }
+
+    fn from_sqlx(error: sqlx::Error, statement_timeout_ms: u64) -> DbError {
+        if let sqlx::Error::Database(db) = &error {
+            if db.code().as_deref() == Some("57014") {
+                return DbError::Timeout { ms: statement_timeout_ms };
+            }
+        }
+        DbError::Query(crate::text::one_line(&error.to_string()))
+    }
+}
+
+/// Quoted names of the shared users table and its tenant column, resolved by
+/// the server once at connect time (they come from configuration).
+#[derive(Debug, Clone)]
+struct SharedLayout {
+    shared_schema: String,
+    users_table: String,
+    tenant_column: String,
+}
+
+/// A handle on a tenant database. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Database {
+    pool: PgPool,
+    layout: std::sync::Arc<SharedLayout>,
+    statement_timeout_ms: u64,
+}
+
+impl Database {
+    /// Connects and checks that the shared users table exists.
+    pub async fn connect(source: &ConnectionSource, settings: &Settings) -> Result<Database, DbError> {
+        let target = source.label();
+        let options = source.options().clone();
+        let timeout = std::time::Duration::from_millis(settings.database.connect_timeout_ms);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.database.max_connections)
+            .acquire_timeout(timeout)
+            .connect_lazy_with(options);
+        let connect_error = |cause: String| DbError::Connect { target: target.clone(), cause };
+        let first = tokio::time::timeout(timeout, pool.acquire())
+            .await
+            .map_err(|_| connect_error(format!("no answer within {} ms", timeout.as_millis())))?
+            .map_err(|e| connect_error(pool::describe_connect_error(&e)))?;
+        drop(first);
+        let mut db = Database {
+            pool,
+            layout: std::sync::Arc::new(SharedLayout {
+                shared_schema: String::new(),
+                users_table: String::new(),
+                tenant_column: String::new(),
+            }),
+            statement_timeout_ms: settings.database.statement_timeout_ms,
+        };
+        let layout = db.resolve_layout(settings).await?;
+        db.layout = std::sync::Arc::new(layout);
+        Ok(db)
+    }
+
+    async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {
+        let tenancy = &settings.tenancy;
+        let mut tx = self.read_tx().await?;
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT format('%I.%I', n.nspname, c.relname), format('%I', a.attname)
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN pg_catalog.pg_attribute a
+                      ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
+              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        )
+        .bind(&tenancy.shared_schema)
+        .bind(&tenancy.users_table)
+        .bind(&tenancy.tenant_column)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        let table = format!("{}.{}", tenancy.shared_schema, tenancy.users_table);
+        match row {
+            None => Err(DbError::SharedTable(format!(
+                "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
+            ))),
+            Some((_, None)) => Err(DbError::SharedTable(format!(
+                "column {} not found in {table} (see tenancy.tenant_column)",
+                tenancy.tenant_column
+            ))),
+            Some((users_table, Some(tenant_column))) => Ok(SharedLayout {
+                shared_schema: tenancy.shared_schema.clone(),
+                users_table,
+                tenant_column,
+            }),
+        }
+    }
+
+    /// A READ ONLY transaction with a transaction-local statement_timeout,
+    /// opened in one round trip.
+    async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+        let begin = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+            self.statement_timeout_ms
+        );
+        self.pool.begin_with(begin).await.map_err(|e| self.error(e))
+    }
+
+    fn error(&self, error: sqlx::Error) -> DbError {
+        DbError::from_sqlx(error, self.statement_timeout_ms)
+    }
+
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.statement_timeout_ms
+    }
+
+    /// Closes the pool's connections (before the demo server stops).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

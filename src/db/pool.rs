@@ -1,0 +1,145 @@
+//! Where to connect: a URL, the libpq environment, or the embedded demo.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+
+/// Connection options plus the label shown for them (never a password).
+#[derive(Debug, Clone)]
+pub struct ConnectionSource {
+    options: PgConnectOptions,
+    label: String,
+}
+
+impl ConnectionSource {
+    pub fn demo(options: PgConnectOptions) -> ConnectionSource {
+        ConnectionSource {
+            options: options.application_name("tenantscope"),
+            label: "demo".into(),
+        }
+    }
+
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// `user@host:port/db`, or `demo`.
+    pub fn label(&self) -> String {
+        self.label.clone()
+    }
+}
+
+/// Builds connection options from (highest first) a URL given as a flag or in
+/// settings, else the libpq `PG*` variables and `~/.pgpass`. `Ok(None)` means
+/// nothing is configured at all: the caller starts the demo.
+pub fn connect_options(
+    url: Option<&str>,
+    env: &HashMap<String, String>,
+) -> Result<Option<ConnectionSource>, String> {
+    let options = match url {
+        Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
+            format!(
+                "invalid database URL {}: {} (percent-encode special characters in the password)",
+                redact_url(url),
+                crate::text::one_line(&e.to_string())
+            )
+        })?,
+        None if env.contains_key("PGHOST") || env.contains_key("PGDATABASE") => PgConnectOptions::new(),
+        None => return Ok(None),
+    };
+    let options = options.application_name("tenantscope");
+    let label = target_label(&options);
+    Ok(Some(ConnectionSource { options, label }))
+}
+
+/// `user@host:port/db` for display.
+pub fn target_label(options: &PgConnectOptions) -> String {
+    format!(
+        "{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or(options.get_username())
+    )
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return "(unparsable URL)".into();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let without_userinfo_password = match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+            format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_string(),
+    };
+    // A password can also come as a query parameter.
+    match without_userinfo_password.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => param.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => without_userinfo_password,
+    }
+}
+
+/// One line about why a first connection failed.
+pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::PoolTimedOut => "timed out".into(),
+        other => crate::text::one_line(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://bob:s3cr%40t@db:5432/app"), "postgres://bob:***@db:5432/app");
+        assert_eq!(redact_url("postgres://bob@db/app"), "postgres://bob@db/app");
+        assert_eq!(
+            redact_url("postgres://db/app?sslmode=require&password=x"),
+            "postgres://db/app?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://a:b:c@h/d"), "postgres://a:***@h/d");
+    }
+
+    #[test]
+    fn label_has_no_password() {
+        let env = HashMap::new();
+        let source = connect_options(Some("postgres://bob:hunter2@db.example:6543/app"), &env)
+            .unwrap()
+            .unwrap();
+        assert_eq!(source.label(), "bob@db.example:6543/app");
+    }
+
+    #[test]
+    fn nothing_configured_means_demo() {
+        assert!(connect_options(None, &HashMap::new()).unwrap().is_none());
+        let env: HashMap<String, String> = [("PGHOST".to_string(), "/tmp".to_string())].into();
+        assert!(connect_options(None, &env).unwrap().is_some());
+    }
+
+    #[test]
+    fn bad_url_error_hides_password() {
+        let error = connect_options(Some("postgres://bob:hunter2@db:notaport/app"), &HashMap::new()).unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("percent-encode"), "{error}");
+    }
+}

@@ -1,0 +1,304 @@
+//! A private PostgreSQL server started from the system's binaries.
+//!
+//! It backs both the demo (`tenantscope --demo`) and the test suite: a fresh
+//! cluster in a temporary directory, reachable only through a Unix socket in
+//! that directory, gone when the [`PgServer`] is dropped.
+
+pub mod testing;
+
+use std::fmt;
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::{Pid, User};
+use sqlx::postgres::PgConnectOptions;
+use tempfile::TempDir;
+
+/// The superuser created by initdb; trust authentication on the private socket.
+pub const SUPERUSER: &str = "tenantscope";
+/// Only names the socket file; the socket directory is private to the server.
+const PORT: u16 = 5432;
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The demo data, embedded so the binary works from any directory.
+pub const DEMO_SQL: [(&str, &str); 3] = [
+    ("sql/init.sql", include_str!("../../sql/init.sql")),
+    ("sql/populate.sql", include_str!("../../sql/populate.sql")),
+    ("sql/demo_more.sql", include_str!("../../sql/demo_more.sql")),
+];
+
+#[derive(Debug)]
+pub struct EmbeddedError(String);
+
+impl fmt::Display for EmbeddedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EmbeddedError {}
+
+fn fail(message: impl Into<String>) -> EmbeddedError {
+    EmbeddedError(message.into())
+}
+
+/// A running private server. Dropping it stops the server and deletes its files.
+pub struct PgServer {
+    dir: TempDir,
+    pid: Pid,
+    exited: mpsc::Receiver<()>,
+    stopped: bool,
+}
+
+impl PgServer {
+    /// Creates a cluster with initdb and starts postgres on a private socket.
+    /// Blocks until the server accepts connections (about a second).
+    pub fn start() -> Result<PgServer, EmbeddedError> {
+        let bin = find_binaries()?;
+        let run_as = unprivileged_account()?;
+        let dir = tempfile::Builder::new()
+            .prefix("tenantscope-pg-")
+            .tempdir()
+            .map_err(|e| fail(format!("cannot create a temporary directory: {e}")))?;
+        if let Some(account) = &run_as {
+            std::os::unix::fs::chown(dir.path(), Some(account.uid.as_raw()), Some(account.gid.as_raw()))
+                .map_err(|e| fail(format!("cannot hand the temporary directory to postgres: {e}")))?;
+        }
+        let data = dir.path().join("data");
+        let log_path = dir.path().join("postgres.log");
+
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", SUPERUSER, "--auth=trust", "--no-sync", "-E", "UTF8"])
+            .arg("--no-locale")
+            .current_dir(dir.path())
+            .stdin(Stdio::null());
+        as_account(&mut initdb, &run_as);
+        let output = initdb
+            .output()
+            .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
+        if !output.status.success() {
+            return Err(fail(format!(
+                "initdb failed: {}",
+                last_line(&String::from_utf8_lossy(&output.stderr))
+            )));
+        }
+
+        let log = File::create(&log_path)
+            .map_err(|e| fail(format!("cannot create {}: {e}", log_path.display())))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| fail(format!("cannot open the server log: {e}")))?;
+        let mut postgres = Command::new(bin.join("postgres"));
+        postgres
+            .arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(dir.path())
+            .arg("-p")
+            .arg(PORT.to_string())
+            // No TCP at all: the socket directory is the only way in.
+            .args(["-c", "listen_addresses="])
+            // A throwaway cluster: durability only costs time.
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            // Own process group: a Ctrl-C at the terminal reaches tenantscope,
+            // which then stops the server in order.
+            .process_group(0);
+        as_account(&mut postgres, &run_as);
+        // If tenantscope is killed outright, the kernel stops the server too.
+        // SAFETY: prctl is async-signal-safe and touches no Rust state.
+        unsafe {
+            postgres.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)
+            });
+        }
+
+        // The death signal follows the thread that forked, so fork from a
+        // thread that lives exactly as long as the server.
+        let (pid_tx, pid_rx) = mpsc::channel();
+        let (exit_tx, exit_rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("postgres-keeper".into())
+            .spawn(move || match postgres.spawn() {
+                Ok(mut child) => {
+                    let _ = pid_tx.send(Ok(child.id()));
+                    let _ = child.wait();
+                    let _ = exit_tx.send(());
+                }
+                Err(e) => {
+                    let _ = pid_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| fail(format!("cannot start a thread: {e}")))?;
+        let pid = pid_rx
+            .recv()
+            .map_err(|_| fail("the postgres keeper thread died"))?
+            .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("postgres").display())))?;
+
+        let mut server = PgServer {
+            dir,
+            pid: Pid::from_raw(pid as i32),
+            exited: exit_rx,
+            stopped: false,
+        };
+        server.wait_until_ready(&data, &log_path)?;
+        Ok(server)
+    }
+
+    fn wait_until_ready(&mut self, data: &Path, log_path: &Path) -> Result<(), EmbeddedError> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let pid_file = data.join("postmaster.pid");
+        loop {
+            // Line 8 of postmaster.pid is the postmaster's status.
+            if let Ok(text) = std::fs::read_to_string(&pid_file) {
+                if text.lines().nth(7).map(str::trim) == Some("ready") {
+                    return Ok(());
+                }
+            }
+            if self.exited.try_recv().is_ok() {
+                self.stopped = true;
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                return Err(fail(format!("postgres exited at start: {}", last_line(&log))));
+            }
+            if Instant::now() > deadline {
+                return Err(fail("postgres did not become ready within 60 s"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The directory holding the server's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Connection options for `database` on this server.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new_without_pgpass()
+            .socket(self.socket_dir())
+            .port(PORT)
+            .username(SUPERUSER)
+            .database(database)
+    }
+
+    /// A URL for `database` that libpq-style clients (and sqlx) accept.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost:{PORT}/{database}?host={}",
+            self.socket_dir().display()
+        )
+    }
+
+    /// Stops the server (fast shutdown, then harder) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        for signal in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGKILL] {
+            if kill(self.pid, signal).is_err() {
+                return; // already gone
+            }
+            match self.exited.recv_timeout(STOP_TIMEOUT) {
+                Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        self.stop();
+        // TempDir removes the directory after this.
+    }
+}
+
+struct Account {
+    uid: nix::unistd::Uid,
+    gid: nix::unistd::Gid,
+}
+
+/// PostgreSQL refuses to run as root: as root, run it as the `postgres`
+/// account that Debian's package creates.
+fn unprivileged_account() -> Result<Option<Account>, EmbeddedError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match User::from_name("postgres") {
+        Ok(Some(user)) => Ok(Some(Account {
+            uid: user.uid,
+            gid: user.gid,
+        })),
+        _ => Err(fail(
+            "PostgreSQL will not run as root and there is no 'postgres' account to run it as: \
+             install the postgresql package or run tenantscope as a normal user",
+        )),
+    }
+}
+
+fn as_account(command: &mut Command, account: &Option<Account>) {
+    if let Some(account) = account {
+        command.uid(account.uid.as_raw()).gid(account.gid.as_raw());
+        command.env("HOME", "/tmp");
+    }
+}
+
+/// Finds initdb and postgres: on PATH first, else the newest
+/// /usr/lib/postgresql/*/bin (Debian installs them off PATH).
+pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for dir in on_path {
+        if dir.join("initdb").is_file() {
+            let resolved = std::fs::canonicalize(dir.join("initdb"))
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or(dir);
+            if resolved.join("postgres").is_file() {
+                return Ok(resolved);
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file()).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        fail(
+            "no PostgreSQL server binaries (initdb, postgres) found on PATH or under \
+             /usr/lib/postgresql: install them (Debian: apt-get install postgresql) or point \
+             tenantscope at a running server with --database-url or DATABASE_URL",
+        )
+    })
+}
+
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("(no output)")
+        .trim()
+        .to_string()
+}

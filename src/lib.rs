@@ -1,0 +1,49 @@
+//! tenantscope: a terminal dashboard for schema-per-tenant PostgreSQL.
+//!
+//! Layers: `db` talks SQL and knows nothing of the UI; `app` holds state,
+//! messages and the pure `update`, with tasks at its edge; `ui` draws a
+//! state and knows nothing of SQL; `embedded` runs the private demo server.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod embedded;
+pub mod output;
+pub mod text;
+
+use std::fmt;
+
+/// A failure reported as one line on stderr, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input: configuration, flags, unknown names. Exit code 2.
+    pub fn usage(message: impl fmt::Display) -> Failure {
+        Failure { code: 2, message: text::one_line(&message.to_string()) }
+    }
+
+    /// The environment failed: database unreachable, server missing. Exit code 1.
+    pub fn runtime(message: impl fmt::Display) -> Failure {
+        Failure { code: 1, message: text::one_line(&message.to_string()) }
+    }
+}
+
+impl From<db::DbError> for Failure {
+    fn from(error: db::DbError) -> Failure {
+        if error.is_usage() {
+            Failure::usage(error)
+        } else {
+            Failure::runtime(error)
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

@@ -1,0 +1,113 @@
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+use sqlx::{Connection, PgConnection};
+
+use tenantscope::cli::{Cli, Command};
+use tenantscope::config::{ConfigFile, Settings};
+use tenantscope::db::{self, ConnectionSource, Database, UserQuery};
+use tenantscope::embedded::{PgServer, DEMO_SQL};
+use tenantscope::{output, Failure};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    match run(cli, &env) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("tenantscope: {failure}");
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
+    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env).map_err(Failure::usage)?;
+    let url = cli.database_url.as_deref().or(settings.database.url.as_deref());
+    let configured = if cli.demo {
+        None
+    } else {
+        db::connect_options(url, env).map_err(Failure::usage)?
+    };
+    // Declared before the runtime so it is dropped (server stopped) after it.
+    let demo_server = match configured {
+        Some(_) => None,
+        None => Some(PgServer::start().map_err(Failure::runtime)?),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let source = match (configured, &demo_server) {
+            (Some(source), _) => source,
+            (None, Some(server)) => load_demo(server).await?,
+            (None, None) => unreachable!("a demo server runs whenever no database is configured"),
+        };
+        let database = Database::connect(&source, &settings).await?;
+        let result = tokio::select! {
+            result = execute(cli.command, &database, &settings) => result,
+            signal = shutdown_signal() => Err(Failure::runtime(format!("interrupted by {signal}"))),
+        };
+        database.close().await;
+        result
+    })
+}
+
+/// Creates the `demo` database on the private server and loads sql/ into it.
+async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
+    let fail = |e: sqlx::Error| Failure::runtime(format!("cannot load the demo data: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres")).await.map_err(fail)?;
+    sqlx::raw_sql("CREATE DATABASE demo").execute(&mut admin).await.map_err(fail)?;
+    admin.close().await.ok();
+    let options = server.connect_options("demo");
+    let mut conn = PgConnection::connect_with(&options).await.map_err(fail)?;
+    for (_, sql) in DEMO_SQL {
+        sqlx::raw_sql(sql).execute(&mut conn).await.map_err(fail)?;
+    }
+    conn.close().await.ok();
+    Ok(ConnectionSource::demo(options))
+}
+
+async fn execute(command: Option<Command>, database: &Database, settings: &Settings) -> Result<(), Failure> {
+    let out = match command {
+        None => {
+            let catalog = database.tenants().await?;
+            let users = database.users(&UserQuery::default()).await?;
+            output::users(&users, &catalog, tenantscope::cli::Format::Table)
+        }
+        Some(Command::Users { filter, limit, format }) => {
+            let catalog = database.tenants().await?;
+            let users = database.users(&UserQuery { filter, limit }).await?;
+            output::users(&users, &catalog, format)
+        }
+        Some(Command::Tenants { format }) => output::tenants(&database.tenant_summaries().await?, format),
+        Some(Command::Orders { user_id, compare, format }) => {
+            let user = database.user(&user_id).await?;
+            let catalog = database.tenants().await?;
+            let requested = compare.as_deref().or(settings.tenancy.compare_with.as_deref());
+            let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
+            let report = database.priced_orders(&user, choice.tenant.as_deref()).await?;
+            output::orders(&user, &report, format)
+        }
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP, so the demo server is stopped in order.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut hangup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+    }
+}
