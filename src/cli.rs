@@ -90,6 +90,12 @@ mod tests {
     fn global_flags_after_subcommand() {
         let cli = Cli::parse_from(["tenantscope", "orders", "1", "--demo", "--format", "json"]);
         assert!(cli.demo);
-        assert!(matches!(cli.command, Some(Command::Orders { format: Format::Json, .. })));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Orders {
+                format: Format::Json,
+                ..
+            })
+        ));
     }
 }

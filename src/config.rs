@@ -108,7 +108,12 @@ impl Source for DatabaseUrlVariable {
         Ok(self
             .0
             .iter()
-            .map(|url| ("database.url".to_string(), Value::new(Some(&origin), url.clone())))
+            .map(|url| {
+                (
+                    "database.url".to_string(),
+                    Value::new(Some(&origin), url.clone()),
+                )
+            })
             .collect())
     }
 }
@@ -136,7 +141,9 @@ impl Settings {
             .collect();
         builder = builder
             .add_source(DatabaseUrlVariable(
-                env.get("DATABASE_URL").filter(|url| !url.is_empty()).cloned(),
+                env.get("DATABASE_URL")
+                    .filter(|url| !url.is_empty())
+                    .cloned(),
             ))
             .add_source(
                 Environment::with_prefix("TENANTSCOPE")
@@ -155,12 +162,30 @@ impl Settings {
 
     fn validate(&self) -> Result<(), String> {
         let checks = [
-            (self.database.max_connections == 0, "database.max_connections must be at least 1"),
-            (self.database.connect_timeout_ms == 0, "database.connect_timeout_ms must be at least 1"),
-            (self.database.statement_timeout_ms == 0, "database.statement_timeout_ms must be at least 1"),
-            (self.tenancy.shared_schema.is_empty(), "tenancy.shared_schema must not be empty"),
-            (self.tenancy.users_table.is_empty(), "tenancy.users_table must not be empty"),
-            (self.tenancy.tenant_column.is_empty(), "tenancy.tenant_column must not be empty"),
+            (
+                self.database.max_connections == 0,
+                "database.max_connections must be at least 1",
+            ),
+            (
+                self.database.connect_timeout_ms == 0,
+                "database.connect_timeout_ms must be at least 1",
+            ),
+            (
+                self.database.statement_timeout_ms == 0,
+                "database.statement_timeout_ms must be at least 1",
+            ),
+            (
+                self.tenancy.shared_schema.is_empty(),
+                "tenancy.shared_schema must not be empty",
+            ),
+            (
+                self.tenancy.users_table.is_empty(),
+                "tenancy.users_table must not be empty",
+            ),
+            (
+                self.tenancy.tenant_column.is_empty(),
+                "tenancy.tenant_column must not be empty",
+            ),
         ];
         match checks.iter().find(|(failed, _)| *failed) {
             Some((_, message)) => Err(format!("invalid configuration: {message}")),
@@ -179,7 +204,10 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn file_with(text: &str) -> (tempfile::NamedTempFile, ConfigFile) {
@@ -204,13 +232,19 @@ mod tests {
             "[database]\nurl = \"postgres://file/db\"\nmax_connections = 7\n[tenancy]\ncompare_with = \"client2\"\n",
         );
         let from_file = Settings::load(&file, &env(&[])).unwrap();
-        assert_eq!(from_file.database.url.as_deref(), Some("postgres://file/db"));
+        assert_eq!(
+            from_file.database.url.as_deref(),
+            Some("postgres://file/db")
+        );
         assert_eq!(from_file.database.max_connections, 7);
         assert_eq!(from_file.tenancy.compare_with.as_deref(), Some("client2"));
 
         let with_database_url =
             Settings::load(&file, &env(&[("DATABASE_URL", "postgres://env/db")])).unwrap();
-        assert_eq!(with_database_url.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(
+            with_database_url.database.url.as_deref(),
+            Some("postgres://env/db")
+        );
 
         let with_both = Settings::load(
             &file,
@@ -221,7 +255,10 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(with_both.database.url.as_deref(), Some("postgres://ours/db"));
+        assert_eq!(
+            with_both.database.url.as_deref(),
+            Some("postgres://ours/db")
+        );
         assert_eq!(with_both.database.max_connections, 9);
     }
 
@@ -238,7 +275,10 @@ mod tests {
         let (keep, file) = file_with("[database]\nmax_connections = \"many\"\n");
         let error = Settings::load(&file, &env(&[])).unwrap_err();
         assert!(error.contains("max_connections"), "{error}");
-        assert!(error.contains(&keep.path().display().to_string()), "{error}");
+        assert!(
+            error.contains(&keep.path().display().to_string()),
+            "{error}"
+        );
     }
 
     #[test]
@@ -272,12 +312,22 @@ mod tests {
         let example = include_str!("../config.toml.example");
         let uncommented: String = example
             .lines()
-            .map(|line| line.strip_prefix("# ").filter(|l| l.contains(" = ")).unwrap_or(line))
+            .map(|line| {
+                line.strip_prefix("# ")
+                    .filter(|l| l.contains(" = "))
+                    .unwrap_or(line)
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let (_keep, file) = file_with(&uncommented);
         let settings = Settings::load(&file, &env(&[])).unwrap();
-        assert!(settings.database.url.is_some(), "example shows database.url");
-        assert!(settings.tenancy.compare_with.is_some(), "example shows tenancy.compare_with");
+        assert!(
+            settings.database.url.is_some(),
+            "example shows database.url"
+        );
+        assert!(
+            settings.tenancy.compare_with.is_some(),
+            "example shows tenancy.compare_with"
+        );
     }
 }

@@ -23,12 +23,18 @@ pub struct Failure {
 impl Failure {
     /// Bad input: configuration, flags, unknown names. Exit code 2.
     pub fn usage(message: impl fmt::Display) -> Failure {
-        Failure { code: 2, message: text::one_line(&message.to_string()) }
+        Failure {
+            code: 2,
+            message: text::one_line(&message.to_string()),
+        }
     }
 
     /// The environment failed: database unreachable, server missing. Exit code 1.
     pub fn runtime(message: impl fmt::Display) -> Failure {
-        Failure { code: 1, message: text::one_line(&message.to_string()) }
+        Failure {
+            code: 1,
+            message: text::one_line(&message.to_string()),
+        }
     }
 }
 

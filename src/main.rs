@@ -23,8 +23,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
-    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env).map_err(Failure::usage)?;
-    let url = cli.database_url.as_deref().or(settings.database.url.as_deref());
+    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
+        .map_err(Failure::usage)?;
+    let url = cli
+        .database_url
+        .as_deref()
+        .or(settings.database.url.as_deref());
     let configured = if cli.demo {
         None
     } else {
@@ -59,8 +63,13 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
 /// Creates the `demo` database on the private server and loads sql/ into it.
 async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
     let fail = |e: sqlx::Error| Failure::runtime(format!("cannot load the demo data: {e}"));
-    let mut admin = PgConnection::connect_with(&server.connect_options("postgres")).await.map_err(fail)?;
-    sqlx::raw_sql("CREATE DATABASE demo").execute(&mut admin).await.map_err(fail)?;
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .map_err(fail)?;
+    sqlx::raw_sql("CREATE DATABASE demo")
+        .execute(&mut admin)
+        .await
+        .map_err(fail)?;
     admin.close().await.ok();
     let options = server.connect_options("demo");
     let mut conn = PgConnection::connect_with(&options).await.map_err(fail)?;
@@ -71,32 +80,52 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
     Ok(ConnectionSource::demo(options))
 }
 
-async fn execute(command: Option<Command>, database: &Database, settings: &Settings) -> Result<(), Failure> {
+async fn execute(
+    command: Option<Command>,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
     let out = match command {
         None => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery::default()).await?;
             output::users(&users, &catalog, tenantscope::cli::Format::Table)
         }
-        Some(Command::Users { filter, limit, format }) => {
+        Some(Command::Users {
+            filter,
+            limit,
+            format,
+        }) => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery { filter, limit }).await?;
             output::users(&users, &catalog, format)
         }
-        Some(Command::Tenants { format }) => output::tenants(&database.tenant_summaries().await?, format),
-        Some(Command::Orders { user_id, compare, format }) => {
+        Some(Command::Tenants { format }) => {
+            output::tenants(&database.tenant_summaries().await?, format)
+        }
+        Some(Command::Orders {
+            user_id,
+            compare,
+            format,
+        }) => {
             let user = database.user(&user_id).await?;
             let catalog = database.tenants().await?;
-            let requested = compare.as_deref().or(settings.tenancy.compare_with.as_deref());
+            let requested = compare
+                .as_deref()
+                .or(settings.tenancy.compare_with.as_deref());
             let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
-            let report = database.priced_orders(&user, choice.tenant.as_deref()).await?;
+            let report = database
+                .priced_orders(&user, choice.tenant.as_deref())
+                .await?;
             output::orders(&user, &report, format)
         }
     };
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
     Ok(())
 }
 

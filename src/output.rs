@@ -122,7 +122,14 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
             } else {
                 let l = Align::Left;
                 table(
-                    &[("ID", Align::Right), ("NAME", l), ("MAIL", l), ("TENANT", l), ("SCHEMA", l), ("CREATED", l)],
+                    &[
+                        ("ID", Align::Right),
+                        ("NAME", l),
+                        ("MAIL", l),
+                        ("TENANT", l),
+                        ("SCHEMA", l),
+                        ("CREATED", l),
+                    ],
                     &rows,
                 )
             }
@@ -147,7 +154,14 @@ pub fn tenants(summaries: &[TenantSummary], format: Format) -> String {
             if format == Format::Csv {
                 csv(&["tenant", "schema", "users"], &rows)
             } else {
-                table(&[("TENANT", Align::Left), ("SCHEMA", Align::Left), ("USERS", Align::Right)], &rows)
+                table(
+                    &[
+                        ("TENANT", Align::Left),
+                        ("SCHEMA", Align::Left),
+                        ("USERS", Align::Right),
+                    ],
+                    &rows,
+                )
             }
         }
     }

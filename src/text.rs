@@ -87,7 +87,8 @@ pub fn pad_left(text: &str, cells: usize) -> String {
 
 /// Money with two decimals and thousands separators: `50,000.00`, `-1,234.50`.
 pub fn money(value: Decimal) -> String {
-    let rounded = value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let rounded =
+        value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let plain = format!("{:.2}", rounded.abs());
     let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
     let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
@@ -97,7 +98,11 @@ pub fn money(value: Decimal) -> String {
         }
         grouped.push(digit);
     }
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "-"
+    } else {
+        ""
+    };
     format!("{sign}{grouped}.{cents}")
 }
 

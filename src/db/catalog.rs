@@ -37,13 +37,19 @@ impl TenantCatalog {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.names.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+        self.names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
     }
 
     /// The tenant after (or, `backwards`, before) `from` in name order,
     /// wrapping around and skipping `skip`.
     pub fn step(&self, from: Option<&str>, backwards: bool, skip: Option<&str>) -> Option<String> {
-        let candidates: Vec<&String> = self.names.iter().filter(|n| Some(n.as_str()) != skip).collect();
+        let candidates: Vec<&String> = self
+            .names
+            .iter()
+            .filter(|n| Some(n.as_str()) != skip)
+            .collect();
         if candidates.is_empty() {
             return None;
         }
@@ -116,7 +122,11 @@ impl Database {
         .map_err(|e| self.error(e))?;
         Ok(rows
             .into_iter()
-            .map(|(tenant, schema_exists, users)| TenantSummary { tenant, schema_exists, users })
+            .map(|(tenant, schema_exists, users)| TenantSummary {
+                tenant,
+                schema_exists,
+                users,
+            })
             .collect())
     }
 
@@ -157,11 +167,37 @@ mod tests {
     #[test]
     fn step_wraps_and_skips() {
         let catalog = catalog();
-        assert_eq!(catalog.step(None, false, Some("client1")).as_deref(), Some("client2"));
-        assert_eq!(catalog.step(Some("client2"), false, Some("client1")).as_deref(), Some("client3"));
-        assert_eq!(catalog.step(Some("client3"), false, Some("client1")).as_deref(), Some("client2"));
-        assert_eq!(catalog.step(Some("client2"), true, Some("client1")).as_deref(), Some("client3"));
-        assert_eq!(catalog.step(Some("client1"), false, Some("client1")).as_deref(), Some("client2"));
-        assert_eq!(TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")), None);
+        assert_eq!(
+            catalog.step(None, false, Some("client1")).as_deref(),
+            Some("client2")
+        );
+        assert_eq!(
+            catalog
+                .step(Some("client2"), false, Some("client1"))
+                .as_deref(),
+            Some("client3")
+        );
+        assert_eq!(
+            catalog
+                .step(Some("client3"), false, Some("client1"))
+                .as_deref(),
+            Some("client2")
+        );
+        assert_eq!(
+            catalog
+                .step(Some("client2"), true, Some("client1"))
+                .as_deref(),
+            Some("client3")
+        );
+        assert_eq!(
+            catalog
+                .step(Some("client1"), false, Some("client1"))
+                .as_deref(),
+            Some("client2")
+        );
+        assert_eq!(
+            TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")),
+            None
+        );
     }
 }

@@ -18,14 +18,17 @@ pub use pool::{connect_options, target_label, ConnectionSource};
 pub use users::{TenantStatus, User, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::config::Settings;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DbError {
     /// No connection could be made at all.
-    Connect { target: String, cause: String },
+    Connect {
+        target: String,
+        cause: String,
+    },
     /// The configured shared users table (or its tenant column) is missing.
     SharedTable(String),
     /// The user's tenant schema does not exist (or lacks items/orders).
@@ -36,7 +39,9 @@ pub enum DbError {
     UnknownTenant(String),
     UserNotFound(String),
     /// statement_timeout (or a cancel) stopped the query.
-    Timeout { ms: u64 },
+    Timeout {
+        ms: u64,
+    },
     Query(String),
 }
 
@@ -46,14 +51,22 @@ impl fmt::Display for DbError {
             DbError::Connect { target, cause } => write!(f, "cannot connect to {target}: {cause}"),
             DbError::SharedTable(message) => f.write_str(message),
             DbError::TenantNotFound(tenant) => {
-                write!(f, "tenant schema not found: {:?}", crate::text::sanitize(tenant))
+                write!(
+                    f,
+                    "tenant schema not found: {:?}",
+                    crate::text::sanitize(tenant)
+                )
             }
             DbError::NoTenant => f.write_str("user has no tenant (organization id is empty)"),
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
             }
-            DbError::UserNotFound(id) => write!(f, "no user with id {:?}", crate::text::sanitize(id)),
-            DbError::Timeout { ms } => write!(f, "query timed out after {ms} ms (statement_timeout)"),
+            DbError::UserNotFound(id) => {
+                write!(f, "no user with id {:?}", crate::text::sanitize(id))
+            }
+            DbError::Timeout { ms } => {
+                write!(f, "query timed out after {ms} ms (statement_timeout)")
+            }
             DbError::Query(message) => write!(f, "query failed: {message}"),
         }
     }
@@ -70,7 +83,9 @@ impl DbError {
     fn from_sqlx(error: sqlx::Error, statement_timeout_ms: u64) -> DbError {
         if let sqlx::Error::Database(db) = &error {
             if db.code().as_deref() == Some("57014") {
-                return DbError::Timeout { ms: statement_timeout_ms };
+                return DbError::Timeout {
+                    ms: statement_timeout_ms,
+                };
             }
         }
         DbError::Query(crate::text::one_line(&error.to_string()))
@@ -96,20 +111,28 @@ pub struct Database {
 
 impl Database {
     /// Connects and checks that the shared users table exists.
-    pub async fn connect(source: &ConnectionSource, settings: &Settings) -> Result<Database, DbError> {
+    pub async fn connect(
+        source: &ConnectionSource,
+        settings: &Settings,
+    ) -> Result<Database, DbError> {
         let target = source.label();
         let options = source.options().clone();
         let timeout = std::time::Duration::from_millis(settings.database.connect_timeout_ms);
+        // One direct connection first: it reports the real cause (refused,
+        // auth failed, no such database) where a pool would only time out.
+        let connect_error = |cause: String| DbError::Connect {
+            target: target.clone(),
+            cause,
+        };
+        let first = tokio::time::timeout(timeout, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| connect_error(format!("no answer within {} ms", timeout.as_millis())))?
+            .map_err(|e| connect_error(pool::describe_connect_error(&e)))?;
+        first.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(settings.database.max_connections)
             .acquire_timeout(timeout)
             .connect_lazy_with(options);
-        let connect_error = |cause: String| DbError::Connect { target: target.clone(), cause };
-        let first = tokio::time::timeout(timeout, pool.acquire())
-            .await
-            .map_err(|_| connect_error(format!("no answer within {} ms", timeout.as_millis())))?
-            .map_err(|e| connect_error(pool::describe_connect_error(&e)))?;
-        drop(first);
         let mut db = Database {
             pool,
             layout: std::sync::Arc::new(SharedLayout {
@@ -128,7 +151,7 @@ impl Database {
         let tenancy = &settings.tenancy;
         let mut tx = self.read_tx().await?;
         let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT format('%I.%I', n.nspname, c.relname), format('%I', a.attname)
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname)
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a

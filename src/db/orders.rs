@@ -46,31 +46,48 @@ impl OrdersReport {
     fn new(tenant: String, compare_tenant: Option<String>, rows: Vec<OrderRow>) -> OrdersReport {
         let lines: Vec<OrderLine> = rows
             .into_iter()
-            .map(|(item_id, item, quantity, unit_price, compare_unit_price)| {
-                let line_total = |price: Option<Decimal>| price?.checked_mul(Decimal::from(quantity?));
-                OrderLine {
-                    total: line_total(unit_price),
-                    compare_total: line_total(compare_unit_price),
-                    item_id,
-                    item,
-                    quantity,
-                    unit_price,
-                    compare_unit_price,
-                }
-            })
+            .map(
+                |(item_id, item, quantity, unit_price, compare_unit_price)| {
+                    let line_total =
+                        |price: Option<Decimal>| price?.checked_mul(Decimal::from(quantity?));
+                    OrderLine {
+                        total: line_total(unit_price),
+                        compare_total: line_total(compare_unit_price),
+                        item_id,
+                        item,
+                        quantity,
+                        unit_price,
+                        compare_unit_price,
+                    }
+                },
+            )
             .collect();
         let sum = |totals: &mut dyn Iterator<Item = Option<Decimal>>| {
-            totals.flatten().fold(Decimal::ZERO, |acc, value| acc.saturating_add(value))
+            totals
+                .flatten()
+                .fold(Decimal::ZERO, |acc, value| acc.saturating_add(value))
         };
         let total = sum(&mut lines.iter().map(|l| l.total));
         let compare_total = compare_tenant
             .as_ref()
             .map(|_| sum(&mut lines.iter().map(|l| l.compare_total)));
-        OrdersReport { tenant, compare_tenant, lines, total, compare_total }
+        OrdersReport {
+            tenant,
+            compare_tenant,
+            lines,
+            total,
+            compare_total,
+        }
     }
 }
 
-type OrderRow = (Option<String>, Option<String>, Option<i64>, Option<Decimal>, Option<Decimal>);
+type OrderRow = (
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<Decimal>,
+    Option<Decimal>,
+);
 
 /// The comparison tenant actually used for a user.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,26 +112,46 @@ pub fn choose_compare_tenant(
             tenant: catalog.step(Some(requested), false, own),
             replaced_own: true,
         }),
-        Some(requested) => Ok(CompareChoice { tenant: Some(requested.to_string()), replaced_own: false }),
-        None => Ok(CompareChoice { tenant: catalog.step(None, false, own), replaced_own: false }),
+        Some(requested) => Ok(CompareChoice {
+            tenant: Some(requested.to_string()),
+            replaced_own: false,
+        }),
+        None => Ok(CompareChoice {
+            tenant: catalog.step(None, false, own),
+            replaced_own: false,
+        }),
     }
 }
 
 impl Database {
     /// The user's priced orders in their tenant schema, with `compare`'s
     /// price for the same item (matched by id, else by exact description).
-    pub async fn priced_orders(&self, user: &User, compare: Option<&str>) -> Result<OrdersReport, DbError> {
+    pub async fn priced_orders(
+        &self,
+        user: &User,
+        compare: Option<&str>,
+    ) -> Result<OrdersReport, DbError> {
         let tenant = match user.tenant.as_deref() {
             None | Some("") => return Err(DbError::NoTenant),
             Some(tenant) => tenant,
         };
         let mut tx = self.read_tx().await?;
         let wanted: Vec<&str> = std::iter::once(tenant).chain(compare).collect();
-        let found = Self::quoted_tenants(&mut tx, &wanted).await.map_err(|e| self.error(e))?;
-        let quoted = |name: &str| found.iter().find(|(n, _)| n == name).map(|(_, q)| q.clone());
-        let own_schema = quoted(tenant).ok_or_else(|| DbError::TenantNotFound(tenant.to_string()))?;
+        let found = Self::quoted_tenants(&mut tx, &wanted)
+            .await
+            .map_err(|e| self.error(e))?;
+        let quoted = |name: &str| {
+            found
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, q)| q.clone())
+        };
+        let own_schema =
+            quoted(tenant).ok_or_else(|| DbError::TenantNotFound(tenant.to_string()))?;
         let compare_schema = match compare {
-            Some(name) => Some(quoted(name).ok_or_else(|| DbError::UnknownTenant(name.to_string()))?),
+            Some(name) => {
+                Some(quoted(name).ok_or_else(|| DbError::UnknownTenant(name.to_string()))?)
+            }
             None => None,
         };
         // Schema names are server-quoted identifiers; everything else is bound.
@@ -143,7 +180,11 @@ impl Database {
             .await
             .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
-        Ok(OrdersReport::new(tenant.to_string(), compare.map(str::to_string), rows))
+        Ok(OrdersReport::new(
+            tenant.to_string(),
+            compare.map(str::to_string),
+            rows,
+        ))
     }
 }
 
@@ -161,25 +202,44 @@ mod tests {
         let report = OrdersReport::new(
             "a".into(),
             Some("b".into()),
-            vec![(Some("1".into()), Some("Pen".into()), Some(3), Some(dec("19.99")), None)],
+            vec![(
+                Some("1".into()),
+                Some("Pen".into()),
+                Some(3),
+                Some(dec("19.99")),
+                None,
+            )],
         );
         assert_eq!(report.lines[0].total, Some(dec("59.97")));
         assert_eq!(report.total.to_string(), "59.97");
-        assert_eq!(report.lines[0].compare_total, None, "not sold there: no price, not zero");
+        assert_eq!(
+            report.lines[0].compare_total, None,
+            "not sold there: no price, not zero"
+        );
         assert_eq!(report.compare_total, Some(Decimal::ZERO));
         assert_eq!(report.lines[0].difference(), None);
     }
 
     #[test]
     fn compare_choice_never_own_tenant() {
-        let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
+        let catalog =
+            TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
         let pick = |own, requested| choose_compare_tenant(&catalog, own, requested).unwrap();
-        assert_eq!(pick(Some("client1"), None).tenant.as_deref(), Some("client2"));
-        assert_eq!(pick(Some("client2"), None).tenant.as_deref(), Some("client1"));
+        assert_eq!(
+            pick(Some("client1"), None).tenant.as_deref(),
+            Some("client2")
+        );
+        assert_eq!(
+            pick(Some("client2"), None).tenant.as_deref(),
+            Some("client1")
+        );
         let replaced = pick(Some("client2"), Some("client2"));
         assert_eq!(replaced.tenant.as_deref(), Some("client3"));
         assert!(replaced.replaced_own);
-        assert_eq!(pick(Some("client1"), Some("client3")).tenant.as_deref(), Some("client3"));
+        assert_eq!(
+            pick(Some("client1"), Some("client3")).tenant.as_deref(),
+            Some("client3")
+        );
         assert_eq!(
             choose_compare_tenant(&catalog, Some("client1"), Some("Client3")),
             Err(DbError::UnknownTenant("Client3".into()))

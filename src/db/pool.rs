@@ -45,7 +45,9 @@ pub fn connect_options(
                 crate::text::one_line(&e.to_string())
             )
         })?,
-        None if env.contains_key("PGHOST") || env.contains_key("PGDATABASE") => PgConnectOptions::new(),
+        None if env.contains_key("PGHOST") || env.contains_key("PGDATABASE") => {
+            PgConnectOptions::new()
+        }
         None => return Ok(None),
     };
     let options = options.application_name("tenantscope");
@@ -76,7 +78,11 @@ pub fn redact_url(url: &str) -> String {
         Some(at) => {
             let userinfo = &authority[..at];
             let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
             format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
         }
         None => url.to_string(),
@@ -111,7 +117,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact_url("postgres://bob:s3cr%40t@db:5432/app"), "postgres://bob:***@db:5432/app");
+        assert_eq!(
+            redact_url("postgres://bob:s3cr%40t@db:5432/app"),
+            "postgres://bob:***@db:5432/app"
+        );
         assert_eq!(redact_url("postgres://bob@db/app"), "postgres://bob@db/app");
         assert_eq!(
             redact_url("postgres://db/app?sslmode=require&password=x"),
@@ -138,7 +147,11 @@ mod tests {
 
     #[test]
     fn bad_url_error_hides_password() {
-        let error = connect_options(Some("postgres://bob:hunter2@db:notaport/app"), &HashMap::new()).unwrap_err();
+        let error = connect_options(
+            Some("postgres://bob:hunter2@db:notaport/app"),
+            &HashMap::new(),
+        )
+        .unwrap_err();
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("percent-encode"), "{error}");
     }

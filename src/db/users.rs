@@ -77,7 +77,13 @@ impl Database {
             tenant = self.layout.tenant_column,
         );
         let rows: Vec<UserRow> = sqlx::query_as(&sql)
-            .bind(query.filter.as_deref().filter(|f| !f.is_empty()).map(contains_pattern))
+            .bind(
+                query
+                    .filter
+                    .as_deref()
+                    .filter(|f| !f.is_empty())
+                    .map(contains_pattern),
+            )
             .bind(query.limit)
             .fetch_all(&mut *tx)
             .await
@@ -106,7 +112,13 @@ impl Database {
 type UserRow = (String, String, String, Option<String>, Option<String>);
 
 fn into_user((id, name, mail, tenant, created): UserRow) -> User {
-    User { id, name, mail, tenant, created }
+    User {
+        id,
+        name,
+        mail,
+        tenant,
+        created,
+    }
 }
 
 #[cfg(test)]
@@ -128,8 +140,14 @@ mod tests {
             tenant: tenant.map(str::to_string),
             created: None,
         };
-        assert_eq!(catalog.status_of(&user(Some("acme"))), TenantStatus::Present);
-        assert_eq!(catalog.status_of(&user(Some("Acme"))), TenantStatus::Missing);
+        assert_eq!(
+            catalog.status_of(&user(Some("acme"))),
+            TenantStatus::Present
+        );
+        assert_eq!(
+            catalog.status_of(&user(Some("Acme"))),
+            TenantStatus::Missing
+        );
         assert_eq!(catalog.status_of(&user(Some(""))), TenantStatus::NoTenant);
         assert_eq!(catalog.status_of(&user(None)), TenantStatus::NoTenant);
     }

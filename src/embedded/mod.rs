@@ -67,8 +67,16 @@ impl PgServer {
             .tempdir()
             .map_err(|e| fail(format!("cannot create a temporary directory: {e}")))?;
         if let Some(account) = &run_as {
-            std::os::unix::fs::chown(dir.path(), Some(account.uid.as_raw()), Some(account.gid.as_raw()))
-                .map_err(|e| fail(format!("cannot hand the temporary directory to postgres: {e}")))?;
+            std::os::unix::fs::chown(
+                dir.path(),
+                Some(account.uid.as_raw()),
+                Some(account.gid.as_raw()),
+            )
+            .map_err(|e| {
+                fail(format!(
+                    "cannot hand the temporary directory to postgres: {e}"
+                ))
+            })?;
         }
         let data = dir.path().join("data");
         let log_path = dir.path().join("postgres.log");
@@ -146,7 +154,12 @@ impl PgServer {
         let pid = pid_rx
             .recv()
             .map_err(|_| fail("the postgres keeper thread died"))?
-            .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("postgres").display())))?;
+            .map_err(|e| {
+                fail(format!(
+                    "cannot run {}: {e}",
+                    bin.join("postgres").display()
+                ))
+            })?;
 
         let mut server = PgServer {
             dir,
@@ -171,7 +184,10 @@ impl PgServer {
             if self.exited.try_recv().is_ok() {
                 self.stopped = true;
                 let log = std::fs::read_to_string(log_path).unwrap_or_default();
-                return Err(fail(format!("postgres exited at start: {}", last_line(&log))));
+                return Err(fail(format!(
+                    "postgres exited at start: {}",
+                    last_line(&log)
+                )));
             }
             if Instant::now() > deadline {
                 return Err(fail("postgres did not become ready within 60 s"));
@@ -281,7 +297,8 @@ pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
         .filter_map(|entry| {
             let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
             let bin = entry.path().join("bin");
-            (bin.join("initdb").is_file() && bin.join("postgres").is_file()).then_some((version, bin))
+            (bin.join("initdb").is_file() && bin.join("postgres").is_file())
+                .then_some((version, bin))
         })
         .collect();
     versions.sort();

@@ -1,0 +1,306 @@
+//! The `tenantscope` binary, run as a user would, against a real server.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tenantscope::embedded::testing::TestDatabase;
+
+fn tenantscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .expect("run tenantscope")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn orders_json_has_the_documented_shape_and_exact_money() {
+    let db = TestDatabase::reference().await;
+    let out = tenantscope(&["--database-url", &db.url, "orders", "1", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["user"]["name"], "rich_dude");
+    assert_eq!(json["user"]["tenant"], "client1");
+    assert_eq!(json["compare_tenant"], "client2");
+    let tesla = &json["orders"][0];
+    assert_eq!(tesla["item"], "Tesla");
+    assert_eq!(tesla["item_id"], "1");
+    assert_eq!(tesla["quantity"], 10);
+    assert!(tesla["unit_price"].is_number());
+    assert_eq!(tesla["unit_price"].to_string(), "5000.00");
+    assert_eq!(tesla["total"].to_string(), "50000.00");
+    assert_eq!(tesla["compare_unit_price"].to_string(), "1000.00");
+    assert_eq!(tesla["compare_total"].to_string(), "10000.00");
+    assert_eq!(json["orders"][1]["compare_total"].to_string(), "500.00");
+    assert_eq!(json["total"].to_string(), "60000.00");
+    assert_eq!(json["compare_total"].to_string(), "10500.00");
+    let mut keys: Vec<&str> = tesla
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "compare_total",
+            "compare_unit_price",
+            "item",
+            "item_id",
+            "quantity",
+            "total",
+            "unit_price"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn missing_comparison_price_is_null_and_shown_as_a_dash() {
+    let db = TestDatabase::demo().await;
+    let out = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "orders",
+        "1",
+        "--compare",
+        "client3",
+        "--format",
+        "json",
+    ]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["orders"][1]["item"], "Huawei");
+    assert!(json["orders"][1]["compare_unit_price"].is_null());
+    assert!(json["orders"][1]["compare_total"].is_null());
+
+    let table = stdout(&tenantscope(&[
+        "--database-url",
+        &db.url,
+        "orders",
+        "1",
+        "--compare",
+        "client3",
+    ]));
+    let huawei = table.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(huawei.contains('—'), "{table}");
+}
+
+#[tokio::test]
+async fn table_output_aligns_and_right_aligns_money() {
+    let db = TestDatabase::reference().await;
+    let out = stdout(&tenantscope(&["--database-url", &db.url, "orders", "1"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0]
+        .starts_with("rich_dude (id 1, h@gmail.com) in tenant client1, compared with client2"));
+    let header = lines[1];
+    let tesla = lines[2];
+    assert!(
+        tesla.contains("50,000.00") && tesla.contains("10,000.00"),
+        "{out}"
+    );
+    // Right-aligned: every money column ends where its header ends.
+    let end_of = |line: &str, needle: &str| line.find(needle).unwrap() + needle.len();
+    assert_eq!(end_of(header, "UNIT PRICE"), end_of(tesla, "5,000.00"));
+    assert_eq!(end_of(header, "DIFFERENCE"), tesla.len());
+    assert!(lines[4].contains("60,000.00") && lines[4].contains("10,500.00"));
+
+    let csv = stdout(&tenantscope(&[
+        "--database-url",
+        &db.url,
+        "orders",
+        "1",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        csv.lines().nth(1),
+        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00")
+    );
+}
+
+#[tokio::test]
+async fn users_and_tenants_commands() {
+    let db = TestDatabase::demo().await;
+    let users = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "users",
+        "--format",
+        "json",
+        "--filter",
+        "dude",
+        "--limit",
+        "3",
+    ]);
+    let json: Value = serde_json::from_str(&stdout(&users)).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lost_dude", "mid_dude", "poor_dude"]);
+    assert_eq!(json[0]["tenant_schema"], "missing");
+    assert_eq!(json[1]["tenant_schema"], "ok");
+
+    let tenants = stdout(&tenantscope(&["--database-url", &db.url, "tenants"]));
+    let rows: Vec<Vec<&str>> = tenants
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["TENANT", "SCHEMA", "USERS"]);
+    assert!(rows.contains(&vec!["client1", "ok", "1"]));
+    assert!(rows.contains(&vec!["client9", "missing", "1"]), "{tenants}");
+}
+
+#[tokio::test]
+async fn no_output_contains_a_password() {
+    let db = TestDatabase::demo().await;
+    let mut outputs = Vec::new();
+    for format in ["table", "json", "csv"] {
+        for args in [
+            vec!["users", "--format", format],
+            vec!["tenants", "--format", format],
+            vec!["orders", "1", "--format", format],
+            vec!["orders", "4", "--format", format],
+        ] {
+            let mut full = vec!["--database-url", db.url.as_str()];
+            full.extend(args);
+            outputs.push(tenantscope(&full));
+        }
+    }
+    // A URL with a password that fails: the password must not be echoed.
+    outputs.push(tenantscope(&[
+        "--database-url",
+        "postgres://bob:hunter2@127.0.0.1:1/x",
+        "users",
+    ]));
+    outputs.push(tenantscope(&[
+        "--database-url",
+        "postgres://bob:hunter2@127.0.0.1:notaport/x",
+        "users",
+    ]));
+    for out in &outputs {
+        let all = stdout(out) + &stderr(out);
+        assert!(!all.contains("secret-pw"), "user password leaked: {all}");
+        assert!(!all.contains("hunter2"), "URL password leaked: {all}");
+        assert!(
+            !all.to_lowercase().contains("password\""),
+            "password column shown: {all}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn errors_are_one_line_with_a_non_zero_exit() {
+    let db = TestDatabase::demo().await;
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["orders", "999"], 2, "no user with id \"999\""),
+        (
+            &["orders", "1", "--compare", "Client2"],
+            2,
+            "unknown tenant: \"Client2\"",
+        ),
+        (&["orders", "4"], 1, "tenant schema not found: \"client9\""),
+        (
+            &["--config", "/nonexistent/x.toml", "users"],
+            2,
+            "config file /nonexistent/x.toml not found",
+        ),
+        (&["users", "--format", "yaml"], 2, "invalid value 'yaml'"),
+    ];
+    for (args, code, message) in cases {
+        let mut full = vec!["--database-url", db.url.as_str()];
+        full.extend(args);
+        let out = tenantscope(&full);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        if code == 2 && !message.starts_with("invalid value") {
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        assert!(stdout(&out).is_empty());
+    }
+
+    let bad_url = tenantscope(&[
+        "--database-url",
+        "postgres://bob:hunter2@db:notaport/x",
+        "users",
+    ]);
+    assert_eq!(bad_url.status.code(), Some(2));
+    assert!(
+        stderr(&bad_url).contains("postgres://bob:***@db:notaport/x"),
+        "{}",
+        stderr(&bad_url)
+    );
+
+    let unreachable = tenantscope(&["--database-url", "postgres://bob@127.0.0.1:1/app", "users"]);
+    assert_eq!(unreachable.status.code(), Some(1));
+    assert!(
+        stderr(&unreachable).contains("cannot connect to bob@127.0.0.1:1/app"),
+        "{}",
+        stderr(&unreachable)
+    );
+}
+
+#[test]
+fn bad_config_file_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[database]\nmax_connections = \"lots\"\n").unwrap();
+    let out = tenantscope(&["--config", path.to_str().unwrap(), "users"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("max_connections") && err.contains("bad.toml"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+
+    std::fs::write(&path, "[tenancy]\nschema = \"x\"\n").unwrap();
+    let err = stderr(&tenantscope(&["--config", path.to_str().unwrap(), "users"]));
+    assert!(err.contains("schema"), "{err}");
+}
+
+#[test]
+fn demo_runs_its_own_server_and_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--demo", "orders", "1", "--format", "json"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["user"]["name"], "rich_dude");
+    assert_eq!(json["compare_tenant"], "client2");
+    assert_eq!(
+        json["orders"][0]["compare_unit_price"].to_string(),
+        "1000.00"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the demo server's directory is removed: {left:?}"
+    );
+
+    // An error exit stops the server too.
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--demo", "orders", "999"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,357 @@
+//! The tenant data layer against a real PostgreSQL server.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use tenantscope::config::Settings;
+use tenantscope::db::{
+    choose_compare_tenant, ConnectionSource, Database, DbError, TenantStatus, UserQuery,
+};
+use tenantscope::embedded::testing::TestDatabase;
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+async fn connect(db: &TestDatabase) -> Database {
+    let source = ConnectionSource::demo(db.options.clone());
+    Database::connect(&source, &Settings::default())
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn reference_data_prices_rich_dude_against_client2() {
+    let test_db = TestDatabase::reference().await;
+    let db = connect(&test_db).await;
+    let user = db.user("1").await.unwrap();
+    assert_eq!(user.name, "rich_dude");
+    assert_eq!(user.tenant.as_deref(), Some("client1"));
+
+    let catalog = db.tenants().await.unwrap();
+    assert_eq!(catalog.names(), ["client1", "client2"]);
+    let choice = choose_compare_tenant(&catalog, user.tenant.as_deref(), None).unwrap();
+    assert_eq!(choice.tenant.as_deref(), Some("client2"));
+
+    let report = db
+        .priced_orders(&user, choice.tenant.as_deref())
+        .await
+        .unwrap();
+    let summary: Vec<_> = report
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.item.as_deref().unwrap(),
+                l.quantity.unwrap(),
+                l.total.unwrap(),
+                l.compare_total.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("Tesla", 10, dec("50000"), dec("10000")),
+            ("Huawei", 5, dec("10000"), dec("500"))
+        ]
+    );
+    assert_eq!(report.lines[0].unit_price, Some(dec("5000.00")));
+    assert_eq!(report.lines[0].compare_unit_price, Some(dec("1000.00")));
+    assert_eq!(report.total, dec("60000"));
+    assert_eq!(report.compare_total, Some(dec("10500")));
+}
+
+#[tokio::test]
+async fn item_the_comparison_tenant_does_not_sell_has_no_price() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let user = db.user("1").await.unwrap();
+    let report = db.priced_orders(&user, Some("client3")).await.unwrap();
+    let huawei = report
+        .lines
+        .iter()
+        .find(|l| l.item.as_deref() == Some("Huawei"))
+        .unwrap();
+    assert_eq!(huawei.compare_unit_price, None);
+    assert_eq!(huawei.compare_total, None);
+    let tesla = report
+        .lines
+        .iter()
+        .find(|l| l.item.as_deref() == Some("Tesla"))
+        .unwrap();
+    assert_eq!(tesla.compare_total, Some(dec("35000")));
+    assert_eq!(
+        report.compare_total,
+        Some(dec("35000")),
+        "sum of the prices that exist"
+    );
+}
+
+/// A tenant from an older migration: integer ids, float prices, an extra
+/// column, and an item id that differs from the other tenants'.
+const LEGACY_TENANT: &str = "
+    CREATE SCHEMA legacy;
+    CREATE TABLE legacy.items (id integer PRIMARY KEY, description varchar(100), price float8,
+                               quantity integer, creation_timestamp timestamp DEFAULT now());
+    CREATE TABLE legacy.orders (id integer PRIMARY KEY, user_id varchar(20), item_id integer,
+                                quantity numeric, note text, creation_timestamp timestamp DEFAULT now());
+    INSERT INTO legacy.items VALUES (1, 'Tesla', 4999.5, 3), (7, 'Huawei', 150.25, 1), (8, 'Pen', 19.99, 100);
+    INSERT INTO public.users (id, name, mail, password, organization_id)
+        VALUES ('5', 'old_dude', 'o@gmail.com', 'old-secret-pw', 'legacy');
+    INSERT INTO legacy.orders VALUES (1, '5', 8, 3, 'x'), (2, '5', 1, 1, NULL), (3, '1', 7, 2, NULL);
+";
+
+#[tokio::test]
+async fn drifted_tenants_with_other_types_and_extra_columns_work() {
+    let test_db = TestDatabase::reference().await;
+    test_db.run_sql(LEGACY_TENANT).await;
+    let db = connect(&test_db).await;
+
+    // Legacy user in the drifted tenant, compared with a numeric/text tenant.
+    let old = db.user("5").await.unwrap();
+    let report = db.priced_orders(&old, Some("client1")).await.unwrap();
+    let pen = &report.lines[0];
+    assert_eq!(pen.item.as_deref(), Some("Pen"));
+    assert_eq!(
+        pen.total,
+        Some(dec("59.97")),
+        "3 × 19.99 from a float column is exact"
+    );
+    assert_eq!(pen.compare_total, None, "client1 sells no pens");
+    let tesla = &report.lines[1];
+    assert_eq!(tesla.unit_price, Some(dec("4999.5")));
+    assert_eq!(
+        tesla.compare_unit_price,
+        Some(dec("5000.00")),
+        "matched by id across types"
+    );
+
+    // And the other way round, twice on the same pool (no cached-plan errors).
+    let rich = db.user("1").await.unwrap();
+    for _ in 0..2 {
+        let report = db.priced_orders(&rich, Some("legacy")).await.unwrap();
+        let huawei = report
+            .lines
+            .iter()
+            .find(|l| l.item.as_deref() == Some("Huawei"))
+            .unwrap();
+        assert_eq!(
+            huawei.compare_unit_price,
+            Some(dec("150.25")),
+            "matched by description"
+        );
+        let poor = db.user("2").await.unwrap();
+        db.priced_orders(&poor, Some("client1")).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn user_whose_tenant_schema_does_not_exist() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let lost = db.user("4").await.unwrap();
+    let catalog = db.tenants().await.unwrap();
+    assert_eq!(catalog.status_of(&lost), TenantStatus::Missing);
+    assert_eq!(
+        db.priced_orders(&lost, Some("client1")).await,
+        Err(DbError::TenantNotFound("client9".into()))
+    );
+    let summaries = db.tenant_summaries().await.unwrap();
+    let missing: Vec<_> = summaries.iter().filter(|t| !t.schema_exists).collect();
+    assert_eq!(missing.len(), 1);
+    assert_eq!(
+        (missing[0].tenant.as_str(), missing[0].users),
+        ("client9", 1)
+    );
+}
+
+#[tokio::test]
+async fn hostile_organization_ids_match_no_tenant_and_change_nothing() {
+    let test_db = TestDatabase::reference().await;
+    let hostile = [
+        "client1\"; DROP SCHEMA client2 CASCADE; --",
+        "client1'; DROP SCHEMA client2 CASCADE; --",
+        "client1, client2",
+        "client1,client2",
+        "Client1",
+        "CLIENT2",
+        "",
+    ];
+    let mut sql = String::new();
+    for (i, org) in hostile.iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO public.users (id, name, mail, password, organization_id) \
+             VALUES ('h{i}', 'hostile{i}', 'h{i}@x', 'pw', {});\n",
+            quote_literal(org)
+        ));
+    }
+    sql.push_str("INSERT INTO public.users (id, name, mail, password, organization_id) VALUES ('hnull', 'nullorg', 'n@x', 'pw', NULL);");
+    test_db.run_sql(&sql).await;
+    let before = test_db.query_text(SCHEMA_STATE).await;
+
+    let db = connect(&test_db).await;
+    let catalog = db.tenants().await.unwrap();
+    for (i, org) in hostile.iter().enumerate() {
+        let user = db.user(&format!("h{i}")).await.unwrap();
+        assert_eq!(user.tenant.as_deref(), Some(*org));
+        let expected = if org.is_empty() {
+            TenantStatus::NoTenant
+        } else {
+            TenantStatus::Missing
+        };
+        assert_eq!(catalog.status_of(&user), expected, "{org:?}");
+        let result = db.priced_orders(&user, Some("client2")).await;
+        let expected = if org.is_empty() {
+            DbError::NoTenant
+        } else {
+            DbError::TenantNotFound(org.to_string())
+        };
+        assert_eq!(result, Err(expected), "{org:?}");
+    }
+    let null_user = db.user("hnull").await.unwrap();
+    assert_eq!(
+        db.priced_orders(&null_user, None).await,
+        Err(DbError::NoTenant)
+    );
+    // As comparison tenant, too.
+    let rich = db.user("1").await.unwrap();
+    assert!(matches!(
+        db.priced_orders(&rich, Some(hostile[0])).await,
+        Err(DbError::UnknownTenant(_))
+    ));
+
+    assert_eq!(
+        test_db.query_text(SCHEMA_STATE).await,
+        before,
+        "the database is unchanged"
+    );
+    assert!(before.contains("client2"));
+}
+
+/// Schemas and row counts, to show a database unchanged.
+const SCHEMA_STATE: &str = "
+    SELECT string_agg(nspname, ',' ORDER BY nspname)
+           || ' users=' || (SELECT count(*) FROM public.users)
+           || ' orders=' || (SELECT count(*) FROM client2.orders)
+      FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'";
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[tokio::test]
+async fn users_are_listed_by_name_and_filtered() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let all = db.users(&UserQuery::default()).await.unwrap();
+    let names: Vec<_> = all.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["lost_dude", "mid_dude", "poor_dude", "rich_dude"]);
+
+    let by_mail = db
+        .users(&UserQuery {
+            filter: Some("P@GMAIL".into()),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_mail.len(), 1);
+    assert_eq!(by_mail[0].name, "poor_dude");
+    let by_tenant = db
+        .users(&UserQuery {
+            filter: Some("client3".into()),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_tenant[0].name, "mid_dude");
+    let wildcard = db
+        .users(&UserQuery {
+            filter: Some("_".into()),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(wildcard.len(), 4, "every name has a literal underscore");
+    let none = db
+        .users(&UserQuery {
+            filter: Some("%zz".into()),
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "% is literal");
+    let limited = db
+        .users(&UserQuery {
+            filter: None,
+            limit: Some(2),
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+}
+
+#[tokio::test]
+async fn configured_shared_table_and_tenant_column_are_used() {
+    let test_db = TestDatabase::empty().await;
+    test_db
+        .run_sql(
+            "CREATE SCHEMA shared;
+             CREATE TABLE shared.\"Members\" (id integer PRIMARY KEY, creation_timestamp timestamptz DEFAULT now(),
+                 name text, mail text, password text, tenant text);
+             CREATE SCHEMA \"Acme Corp\";
+             CREATE TABLE \"Acme Corp\".items (id integer, description text, price numeric);
+             CREATE TABLE \"Acme Corp\".orders (id integer, user_id integer, item_id integer, quantity integer);
+             INSERT INTO shared.\"Members\" VALUES (1, now(), 'ann', 'a@x', 'pw', 'Acme Corp');
+             INSERT INTO \"Acme Corp\".items VALUES (1, 'Widget', 2.50);
+             INSERT INTO \"Acme Corp\".orders VALUES (1, 1, 1, 4);",
+        )
+        .await;
+    let mut settings = Settings::default();
+    settings.tenancy.shared_schema = "shared".into();
+    settings.tenancy.users_table = "Members".into();
+    settings.tenancy.tenant_column = "tenant".into();
+    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .unwrap();
+    let ann = db.user("1").await.unwrap();
+    assert_eq!(ann.tenant.as_deref(), Some("Acme Corp"));
+    let report = db.priced_orders(&ann, None).await.unwrap();
+    assert_eq!(report.total, dec("10.00"));
+
+    settings.tenancy.tenant_column = "org".into();
+    let error = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().contains("column org not found"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn statement_timeout_is_reported_as_a_timeout() {
+    let test_db = TestDatabase::reference().await;
+    // A tenant whose items "table" is a view that sleeps.
+    test_db
+        .run_sql(
+            "CREATE SCHEMA slow;
+             CREATE TABLE slow.orders (id int, user_id text, item_id int, quantity int);
+             CREATE VIEW slow.items AS SELECT 1 AS id, 'x'::text AS description, 1::numeric AS price
+                 FROM pg_sleep(2);
+             INSERT INTO slow.orders VALUES (1, '2', 1, 1);
+             UPDATE public.users SET organization_id = 'slow' WHERE id = '2';",
+        )
+        .await;
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 200;
+    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .unwrap();
+    let poor = db.user("2").await.unwrap();
+    assert_eq!(
+        db.priced_orders(&poor, None).await,
+        Err(DbError::Timeout { ms: 200 })
+    );
+}
