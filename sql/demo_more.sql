@@ -1,7 +1,7 @@
 -- Demo-only extras, after sql/populate.sql:
 --  * tenant client3 sells only the Tesla, at its own price, so a comparison
 --    against it shows an item that tenant does not sell;
---  * lost_dude belongs to a tenant whose schema was never created, the drift
+--  * stray_dude belongs to a tenant whose schema was never created, the drift
 --    support staff meet in real databases.
 
 CREATE SCHEMA client3;
@@ -23,7 +23,7 @@ CREATE INDEX items_description_idx ON client3.items (description);
 
 INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
     ('3', 'mid_dude', 'm@gmail.com', 'mid-secret-pw', 'client3'),
-    ('4', 'lost_dude', 'l@gmail.com', 'lost-secret-pw', 'client9');
+    ('4', 'stray_dude', 's@gmail.com', 'stray-secret-pw', 'client9');
 
 INSERT INTO client3.items (id, description, price) VALUES
     ('1', 'Tesla', 3500.00);

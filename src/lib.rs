@@ -4,12 +4,14 @@
 //! messages and the pure `update`, with tasks at its edge; `ui` draws a
 //! state and knows nothing of SQL; `embedded` runs the private demo server.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod embedded;
 pub mod output;
 pub mod text;
+pub mod ui;
 
 use std::fmt;
 

@@ -1,9 +1,11 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use sqlx::{Connection, PgConnection};
 
+use tenantscope::app::runtime;
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database, UserQuery};
@@ -25,6 +27,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
         .map_err(Failure::usage)?;
+    if let Some(path) = &cli.log_file {
+        init_logging(path)?;
+    }
+    // Panic reports, printed after the dashboard has restored the terminal.
+    let _ = color_eyre::install();
     let url = cli
         .database_url
         .as_deref()
@@ -51,9 +58,15 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             (None, None) => unreachable!("a demo server runs whenever no database is configured"),
         };
         let database = Database::connect(&source, &settings).await?;
-        let result = tokio::select! {
-            result = execute(cli.command, &database, &settings) => result,
-            signal = shutdown_signal() => Err(Failure::runtime(format!("interrupted by {signal}"))),
+        let target = source.label();
+        let result = if cli.command.is_none() {
+            // The dashboard handles signals itself, restoring the terminal.
+            execute(cli, &target, &database, &settings).await
+        } else {
+            tokio::select! {
+                result = execute(cli, &target, &database, &settings) => result,
+                signal = shutdown_signal() => Err(Failure::runtime(format!("interrupted by {signal}"))),
+            }
         };
         database.close().await;
         result
@@ -81,15 +94,22 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 }
 
 async fn execute(
-    command: Option<Command>,
+    cli: Cli,
+    target: &str,
     database: &Database,
     settings: &Settings,
 ) -> Result<(), Failure> {
-    let out = match command {
+    let compare = cli.compare;
+    let out = match cli.command {
         None => {
-            let catalog = database.tenants().await?;
-            let users = database.users(&UserQuery::default()).await?;
-            output::users(&users, &catalog, tenantscope::cli::Format::Table)
+            let state = runtime::initial_state(
+                database,
+                target.to_string(),
+                compare.or_else(|| settings.tenancy.compare_with.clone()),
+                Duration::from_millis(settings.ui.debounce_ms),
+            )
+            .await?;
+            return runtime::run_terminal(state, database.clone()).await;
         }
         Some(Command::Users {
             filter,
@@ -139,4 +159,18 @@ async fn shutdown_signal() -> &'static str {
         _ = term.recv() => "SIGTERM",
         _ = hangup.recv() => "SIGHUP",
     }
+}
+
+/// Logs go to a file, never to the screen the dashboard draws on.
+fn init_logging(path: &std::path::Path) -> Result<(), Failure> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Failure::usage(format!("cannot open log file {}: {e}", path.display())))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .init();
+    Ok(())
 }

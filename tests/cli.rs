@@ -141,7 +141,7 @@ async fn users_and_tenants_commands() {
         "--filter",
         "dude",
         "--limit",
-        "3",
+        "4",
     ]);
     let json: Value = serde_json::from_str(&stdout(&users)).unwrap();
     let names: Vec<&str> = json
@@ -150,9 +150,26 @@ async fn users_and_tenants_commands() {
         .iter()
         .map(|u| u["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["lost_dude", "mid_dude", "poor_dude"]);
-    assert_eq!(json[0]["tenant_schema"], "missing");
-    assert_eq!(json[1]["tenant_schema"], "ok");
+    assert_eq!(names, ["mid_dude", "poor_dude", "rich_dude", "stray_dude"]);
+    assert_eq!(json[0]["tenant_schema"], "ok");
+    assert_eq!(json[3]["tenant_schema"], "missing");
+    let limited = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "users",
+        "--format",
+        "json",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&limited))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     let tenants = stdout(&tenantscope(&["--database-url", &db.url, "tenants"]));
     let rows: Vec<Vec<&str>> = tenants

@@ -150,11 +150,11 @@ async fn drifted_tenants_with_other_types_and_extra_columns_work() {
 async fn user_whose_tenant_schema_does_not_exist() {
     let test_db = TestDatabase::demo().await;
     let db = connect(&test_db).await;
-    let lost = db.user("4").await.unwrap();
+    let stray = db.user("4").await.unwrap();
     let catalog = db.tenants().await.unwrap();
-    assert_eq!(catalog.status_of(&lost), TenantStatus::Missing);
+    assert_eq!(catalog.status_of(&stray), TenantStatus::Missing);
     assert_eq!(
-        db.priced_orders(&lost, Some("client1")).await,
+        db.priced_orders(&stray, Some("client1")).await,
         Err(DbError::TenantNotFound("client9".into()))
     );
     let summaries = db.tenant_summaries().await.unwrap();
@@ -246,7 +246,7 @@ async fn users_are_listed_by_name_and_filtered() {
     let db = connect(&test_db).await;
     let all = db.users(&UserQuery::default()).await.unwrap();
     let names: Vec<_> = all.iter().map(|u| u.name.as_str()).collect();
-    assert_eq!(names, ["lost_dude", "mid_dude", "poor_dude", "rich_dude"]);
+    assert_eq!(names, ["mid_dude", "poor_dude", "rich_dude", "stray_dude"]);
 
     let by_mail = db
         .users(&UserQuery {

@@ -1,0 +1,279 @@
+//! The edge: terminal, input thread, signals, and the tasks that carry out
+//! effects. The UI never awaits I/O; tasks report back with messages.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+
+use super::msg::{Effect, Msg};
+use super::state::State;
+use super::update::{init, update};
+use crate::db::{choose_compare_tenant, Database, UserQuery};
+use crate::Failure;
+
+/// Spinner speed while something loads; idle, the loop wakes this rarely.
+const BUSY_TICK: Duration = Duration::from_millis(100);
+const IDLE_TICK: Duration = Duration::from_secs(5);
+
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Loads what the first frame needs and checks the requested comparison
+/// tenant, so bad input fails before the terminal is touched.
+pub async fn initial_state(
+    db: &Database,
+    target: String,
+    compare: Option<String>,
+    debounce: Duration,
+) -> Result<State, Failure> {
+    let catalog = db.tenants().await?;
+    let users = db.users(&UserQuery::default()).await?;
+    if let Some(tenant) = &compare {
+        choose_compare_tenant(&catalog, None, Some(tenant))?;
+    }
+    let mut state = State::new(target, users, catalog, compare);
+    state.debounce = debounce;
+    Ok(state)
+}
+
+/// Carries out effects as tokio tasks. Holds the cancellation token of the
+/// orders load in flight, so a new one cancels the old: at most one runs.
+struct Executor {
+    db: Database,
+    results: UnboundedSender<Msg>,
+    orders: Option<CancellationToken>,
+    users: Option<CancellationToken>,
+}
+
+impl Executor {
+    fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::LoadUsers => {
+                let token = replace_token(&mut self.users);
+                let db = self.db.clone();
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let load = async {
+                        let catalog = db.tenants().await?;
+                        let users = db.users(&UserQuery::default()).await?;
+                        Ok((users, catalog))
+                    };
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        result = load => {
+                            let result = result.map_err(|e: crate::db::DbError| e.to_string());
+                            let _ = results.send(Msg::UsersLoaded(result));
+                        }
+                    }
+                });
+            }
+            Effect::LoadOrders { key, user, delay } => {
+                let token = replace_token(&mut self.orders);
+                let db = self.db.clone();
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let load = async {
+                        // The debounce: a superseded request is cancelled here,
+                        // before it ever reaches the database.
+                        tokio::time::sleep(delay).await;
+                        let started = Instant::now();
+                        let result = db.priced_orders(&user, key.compare.as_deref()).await;
+                        let elapsed = started.elapsed();
+                        tracing::info!(
+                            user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
+                            ok = result.is_ok(), "orders loaded"
+                        );
+                        Msg::OrdersLoaded {
+                            key,
+                            result,
+                            elapsed,
+                        }
+                    };
+                    tokio::select! {
+                        _ = token.cancelled() => {}
+                        msg = load => { let _ = results.send(msg); }
+                    }
+                });
+            }
+            Effect::CancelOrders => {
+                if let Some(token) = self.orders.take() {
+                    token.cancel();
+                }
+            }
+        }
+    }
+
+    fn cancel_all(&mut self) {
+        for token in [self.orders.take(), self.users.take()]
+            .into_iter()
+            .flatten()
+        {
+            token.cancel();
+        }
+    }
+}
+
+fn replace_token(slot: &mut Option<CancellationToken>) -> CancellationToken {
+    if let Some(old) = slot.take() {
+        old.cancel();
+    }
+    let token = CancellationToken::new();
+    *slot = Some(token.clone());
+    token
+}
+
+/// The event loop: draw, wait for input, a task result or a tick, update,
+/// run effects. `on_frame` sees every drawn frame (tests watch it).
+pub async fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    db: Database,
+    mut events: UnboundedReceiver<Msg>,
+    mut on_frame: impl FnMut(&Buffer),
+) -> io::Result<State> {
+    let (results_tx, mut results) = unbounded_channel();
+    let mut executor = Executor {
+        db,
+        results: results_tx,
+        orders: None,
+        users: None,
+    };
+    let size = terminal.size()?;
+    update(&mut state, Msg::Resize(size.width, size.height));
+    for effect in init(&mut state) {
+        executor.run(effect);
+    }
+    loop {
+        let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
+        on_frame(frame.buffer);
+        if state.quit {
+            break;
+        }
+        if PANICKED.load(Ordering::SeqCst) {
+            executor.cancel_all();
+            return Err(io::Error::other(
+                "a background task panicked (report above)",
+            ));
+        }
+        let tick = if state.is_busy() {
+            BUSY_TICK
+        } else {
+            IDLE_TICK
+        };
+        let msg = tokio::select! {
+            Some(msg) = events.recv() => msg,
+            Some(msg) = results.recv() => msg,
+            _ = tokio::time::sleep(tick) => Msg::Tick,
+        };
+        let mut pending = vec![msg];
+        // Take everything already queued (a key-repeat burst) before drawing.
+        while let Ok(msg) = events.try_recv() {
+            pending.push(msg);
+        }
+        for msg in pending {
+            for effect in update(&mut state, msg) {
+                executor.run(effect);
+            }
+        }
+    }
+    executor.cancel_all();
+    Ok(state)
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = crossterm::execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Restores the terminal before any panic report is printed.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+/// Reads terminal input on a thread of its own; ends when the loop is gone.
+fn spawn_input_thread(tx: UnboundedSender<Msg>) {
+    std::thread::spawn(move || loop {
+        match event::poll(Duration::from_millis(250)) {
+            Ok(true) => {
+                let msg = match event::read() {
+                    Ok(Event::Key(key)) => Msg::Key(key),
+                    Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
+                    Ok(Event::Resize(width, height)) => Msg::Resize(width, height),
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+            Ok(false) if tx.is_closed() => break,
+            Ok(false) => {}
+            Err(_) => break,
+        }
+    });
+}
+
+/// SIGTERM and SIGHUP end the dashboard like `q`, so the terminal is restored.
+fn spawn_signal_task(tx: UnboundedSender<Msg>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hangup.recv() => {}
+        }
+        let _ = tx.send(Msg::Terminate);
+    });
+}
+
+/// Runs the dashboard on the real terminal until the user quits.
+pub async fn run_terminal(state: State, db: Database) -> Result<(), Failure> {
+    install_panic_hook();
+    let setup = || -> io::Result<Terminal<CrosstermBackend<io::Stdout>>> {
+        enable_raw_mode()?;
+        crossterm::execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        terminal.hide_cursor()?;
+        terminal.clear()?;
+        Ok(terminal)
+    };
+    let mut terminal = match setup() {
+        Ok(terminal) => terminal,
+        Err(e) => {
+            restore_terminal();
+            return Err(Failure::runtime(format!("cannot set up the terminal: {e}")));
+        }
+    };
+    let (tx, rx) = unbounded_channel();
+    spawn_input_thread(tx.clone());
+    spawn_signal_task(tx);
+    let result = run_loop(&mut terminal, state, db, rx, |_| {}).await;
+    restore_terminal();
+    result
+        .map(|_| ())
+        .map_err(|e| Failure::runtime(format!("dashboard failed: {e}")))
+}

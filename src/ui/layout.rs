@@ -1,0 +1,96 @@
+//! Where each part of the screen goes. Pure, so `update` can use it for
+//! paging and mouse hit-testing and `view` for drawing.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+/// Below this the dashboard shows a "terminal too small" message.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+/// From this width on the panes sit side by side; below, they stack.
+pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Areas {
+    pub header: Rect,
+    pub users: Rect,
+    pub orders: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+    pub too_small: bool,
+}
+
+pub fn areas(screen: Rect) -> Areas {
+    if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
+        return Areas {
+            too_small: true,
+            ..Areas::default()
+        };
+    }
+    let [header, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(screen);
+    let [users, orders] = if screen.width >= SIDE_BY_SIDE_WIDTH {
+        Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body)
+    };
+    Areas {
+        header,
+        users,
+        orders,
+        status,
+        hints,
+        too_small: false,
+    }
+}
+
+/// Inside a bordered pane.
+pub fn inner(pane: Rect) -> Rect {
+    Rect::new(
+        pane.x.saturating_add(1),
+        pane.y.saturating_add(1),
+        pane.width.saturating_sub(2),
+        pane.height.saturating_sub(2),
+    )
+}
+
+/// The rows of the users table: inside the border, below its header row.
+pub fn table_body(pane: Rect) -> Rect {
+    let inner = inner(pane);
+    Rect::new(
+        inner.x,
+        inner.y.saturating_add(1),
+        inner.width,
+        inner.height.saturating_sub(1),
+    )
+}
+
+pub fn table_rows(pane: Rect) -> usize {
+    table_body(pane).height as usize
+}
+
+/// Order lines that fit: inside the border, below the two-line header,
+/// above the totals row.
+pub fn order_rows(pane: Rect) -> usize {
+    inner(pane).height.saturating_sub(3) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_is_side_by_side_narrow_stacks_tiny_is_too_small() {
+        let wide = areas(Rect::new(0, 0, 120, 30));
+        assert_eq!(wide.users.y, wide.orders.y);
+        let narrow = areas(Rect::new(0, 0, 70, 24));
+        assert_eq!(narrow.users.x, narrow.orders.x);
+        assert!(narrow.orders.y > narrow.users.y);
+        assert!(areas(Rect::new(0, 0, 20, 5)).too_small);
+        assert!(areas(Rect::new(0, 0, 0, 0)).too_small);
+    }
+}

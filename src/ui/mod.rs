@@ -1,0 +1,494 @@
+//! Drawing: `view(&State, &mut Frame)` reads state and nothing else, so
+//! every screen can be snapshot-tested without a terminal or a database.
+
+pub mod layout;
+pub mod theme;
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+use rust_decimal::Decimal;
+
+use crate::app::keymap::{self, Mode};
+use crate::app::state::{Focus, OrdersPane, State};
+use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User};
+use crate::text::{fit, money, sanitize, width};
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn view(state: &State, frame: &mut Frame) {
+    let screen = frame.area();
+    let areas = layout::areas(screen);
+    if areas.too_small {
+        let message = format!(
+            "Terminal too small: {}×{}, need {}×{}",
+            screen.width,
+            screen.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        );
+        frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), screen);
+        return;
+    }
+    header(state, frame, areas.header);
+    users_pane(state, frame, areas.users);
+    orders_pane(state, frame, areas.orders);
+    status_line(state, frame, areas.status);
+    hint_bar(state, frame, areas.hints);
+    if state.help_open {
+        help_popup(frame, screen);
+    }
+}
+
+fn header(state: &State, frame: &mut Frame, area: Rect) {
+    let compare = state
+        .compare_choice()
+        .tenant
+        .unwrap_or_else(|| "none".into());
+    let line = Line::from(vec![
+        Span::styled(" tenantscope ", theme::title()),
+        Span::styled("│ ", theme::dim()),
+        Span::raw(sanitize(&state.target).into_owned()),
+        Span::styled(" │ ", theme::dim()),
+        Span::raw(format!(
+            "{} users · {} tenants",
+            state.users.len(),
+            state.catalog.len()
+        )),
+        Span::styled(" │ ", theme::dim()),
+        Span::raw("compare: "),
+        Span::styled(sanitize(&compare).into_owned(), theme::title()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::border(focused))
+        .title(title)
+}
+
+/// Splits `total` cells into columns one cell apart, like `Table` does.
+fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
+    Layout::horizontal(constraints.to_vec())
+        .spacing(1)
+        .split(Rect::new(0, 0, total, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
+fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Users;
+    let mut title = vec![Span::styled(" Users ", theme::title())];
+    if state.filter.text.is_empty() && !state.filter.editing {
+        title.push(Span::raw(format!("({}) ", state.users.len())));
+    } else {
+        title.push(Span::raw(format!(
+            "{}/{} ",
+            state.visible.len(),
+            state.users.len()
+        )));
+        let cursor = if state.filter.editing { "▏" } else { "" };
+        title.push(Span::styled(
+            format!("/{}{cursor} ", fit(&state.filter.text, 30)),
+            theme::warning(),
+        ));
+    }
+    let block = pane_block(Line::from(title), focused);
+    let inner = layout::inner(area);
+    frame.render_widget(block, area);
+
+    if state.visible.is_empty() {
+        let message = if state.users.is_empty() {
+            "No users in the shared users table.".to_string()
+        } else {
+            format!(
+                "No users match \"{}\". Esc clears the filter.",
+                fit(&state.filter.text, 30)
+            )
+        };
+        frame.render_widget(
+            Paragraph::new(message)
+                .style(theme::dim())
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+
+    let widths = column_widths(
+        inner.width.saturating_sub(2), // the highlight symbol
+        &[
+            Constraint::Length(1),
+            Constraint::Fill(3),
+            Constraint::Fill(4),
+            Constraint::Fill(3),
+        ],
+    );
+    let rows_fit = layout::table_rows(area);
+    let window = state.visible.iter().skip(state.users_offset).take(rows_fit);
+    let rows: Vec<Row> = window
+        .map(|&i| {
+            let user = &state.users[i];
+            let (marker, tenant_style) = match state.tenant_status(user) {
+                TenantStatus::Present => (" ", Style::new()),
+                TenantStatus::Missing => ("!", theme::error()),
+                TenantStatus::NoTenant => ("-", theme::warning()),
+            };
+            let tenant = user
+                .tenant
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("(none)");
+            Row::new(vec![
+                Cell::from(Span::styled(marker, tenant_style)),
+                Cell::from(fit(&user.name, widths[1] as usize)),
+                Cell::from(fit(&user.mail, widths[2] as usize)),
+                Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
+            ])
+        })
+        .collect();
+    let header = Row::new(["", "Name", "Mail", "Tenant"]).style(theme::header_row());
+    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(focused));
+    let mut table_state =
+        TableState::default().with_selected(Some(state.selected - state.users_offset));
+    frame.render_stateful_widget(table, inner, &mut table_state);
+}
+
+fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
+    let mut spans = vec![Span::styled(" Orders ", theme::title())];
+    if let Some(user) = user {
+        let own = user
+            .tenant
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("(no tenant)");
+        let choice = state.compare_choice();
+        spans.push(Span::raw(format!(
+            "of {} · {} ",
+            fit(&user.name, 24),
+            fit(own, 20)
+        )));
+        match choice.tenant {
+            Some(compare) => {
+                spans.push(Span::styled("vs ", theme::dim()));
+                spans.push(Span::styled(
+                    format!("{} ", fit(&compare, 20)),
+                    theme::title(),
+                ));
+                if choice.replaced_own {
+                    spans.push(Span::styled("(own tenant skipped) ", theme::warning()));
+                }
+            }
+            None => spans.push(Span::styled("(no other tenant to compare) ", theme::dim())),
+        }
+    }
+    Line::from(spans)
+}
+
+fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
+    let focused = state.focus == Focus::Orders;
+    let user = state.selected_user();
+    frame.render_widget(pane_block(orders_title(state, user), focused), area);
+    let inner = layout::inner(area);
+    let message =
+        |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
+    match &state.orders {
+        OrdersPane::NoUser => {
+            frame.render_widget(message("No user selected.".into(), theme::dim()), inner)
+        }
+        OrdersPane::Loading { .. } => {
+            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
+            let text = format!(
+                "{} Loading orders of {name}…",
+                SPINNER[state.ticks as usize % SPINNER.len()]
+            );
+            frame.render_widget(message(text, theme::dim()), inner);
+        }
+        OrdersPane::Failed { error, .. } => {
+            let text = match error {
+                DbError::TenantNotFound(tenant) => format!(
+                    "! Tenant schema not found: \"{}\".\n\nThis user's organization id names no schema \
+                     with items and orders tables, so there are no orders to show.",
+                    fit(tenant, 40)
+                ),
+                DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
+                other => format!("Error: {other}\n\nPress r to retry."),
+            };
+            let style = if matches!(error, DbError::NoTenant) {
+                theme::warning()
+            } else {
+                theme::error()
+            };
+            frame.render_widget(message(text, style), inner);
+        }
+        OrdersPane::Loaded { report, .. } if report.lines.is_empty() => {
+            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
+            let text = format!("{name} has no orders in {}.", fit(&report.tenant, 40));
+            frame.render_widget(message(text, theme::dim()), inner);
+        }
+        OrdersPane::Loaded { report, .. } => orders_table(state, report, frame, area),
+    }
+}
+
+fn money_cell(value: Option<Decimal>) -> String {
+    value.map(money).unwrap_or_else(|| "—".into())
+}
+
+/// The difference (comparison minus own) with ▼/▲ so it reads without colour.
+fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
+    match difference {
+        None => Cell::from(Line::from("—").alignment(Alignment::Right)),
+        Some(d) if d.is_zero() => {
+            Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
+        }
+        Some(d) if d.is_sign_negative() => Cell::from(
+            Line::from(format!("▼ {}", money(d)))
+                .alignment(Alignment::Right)
+                .style(theme::cheaper()),
+        ),
+        Some(d) => Cell::from(
+            Line::from(format!("▲ +{}", money(d)))
+                .alignment(Alignment::Right)
+                .style(theme::dearer()),
+        ),
+    }
+}
+
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(Alignment::Right))
+}
+
+fn item_label(line: &OrderLine) -> String {
+    match (&line.item, &line.item_id) {
+        (Some(item), _) => item.clone(),
+        (None, Some(id)) => format!("(missing item {id})"),
+        (None, None) => "(missing item)".into(),
+    }
+}
+
+fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
+    let inner = layout::inner(area);
+    let compare = report.compare_tenant.as_deref().unwrap_or("none");
+    // Every number column is as wide as its widest value or header.
+    let cells: Vec<[String; 6]> = report
+        .lines
+        .iter()
+        .map(|l| {
+            [
+                l.quantity
+                    .map(|q| q.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                money_cell(l.unit_price),
+                money_cell(l.total),
+                money_cell(l.compare_unit_price),
+                money_cell(l.compare_total),
+                money_cell(l.difference()),
+            ]
+        })
+        .collect();
+    let totals = [
+        String::new(),
+        String::new(),
+        money(report.total),
+        String::new(),
+        money_cell(report.compare_total),
+        money_cell(report.difference()),
+    ];
+    let headers = [
+        "Qty",
+        "Unit price",
+        "Total",
+        "Unit price",
+        "Total",
+        "Difference",
+    ];
+    let mut widths: Vec<u16> = (0..6)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| width(&row[c]))
+                .chain([width(headers[c]), width(&totals[c])])
+                .max()
+                .unwrap_or(0) as u16
+        })
+        .collect();
+    widths[5] += 2; // the ▼/▲ symbol
+    let numbers: u16 = widths.iter().sum::<u16>() + 6;
+    let item_width = inner.width.saturating_sub(numbers).max(4);
+    let group = |name: &str, w: u16| fit(name, w as usize);
+    let header = Row::new(vec![
+        Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
+        header_cell(String::new(), headers[0]),
+        header_cell(group(&report.tenant, widths[1]), headers[1]),
+        header_cell(String::new(), headers[2]),
+        header_cell(group(compare, widths[3]), headers[3]),
+        header_cell(String::new(), headers[4]),
+        header_cell("vs own".into(), headers[5]),
+    ])
+    .height(2)
+    .style(theme::header_row());
+
+    let fits = layout::order_rows(area);
+    let mut rows: Vec<Row> = report
+        .lines
+        .iter()
+        .zip(&cells)
+        .skip(state.orders_offset)
+        .take(fits)
+        .map(|(line, c)| {
+            let item_style = if line.item.is_none() {
+                theme::error()
+            } else {
+                Style::new()
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    fit(&item_label(line), item_width as usize),
+                    item_style,
+                )),
+                right(c[0].clone()),
+                right(c[1].clone()),
+                right(c[2].clone()),
+                right(c[3].clone()),
+                right(c[4].clone()),
+                difference_cell(line.difference()),
+            ])
+        })
+        .collect();
+    let hidden = report
+        .lines
+        .len()
+        .saturating_sub(state.orders_offset + fits);
+    let total_label = if state.orders_offset > 0 || hidden > 0 {
+        format!("Total ({} lines)", report.lines.len())
+    } else {
+        "Total".to_string()
+    };
+    rows.push(
+        Row::new(vec![
+            Cell::from(fit(&total_label, item_width as usize)),
+            right(String::new()),
+            right(String::new()),
+            right(totals[2].clone()),
+            right(String::new()),
+            right(totals[4].clone()),
+            difference_cell(report.difference()),
+        ])
+        .style(theme::total_row()),
+    );
+    let constraints = std::iter::once(Constraint::Length(item_width))
+        .chain(widths.iter().map(|w| Constraint::Length(*w)));
+    frame.render_widget(
+        Table::new(rows, constraints)
+            .header(header)
+            .column_spacing(1),
+        inner,
+    );
+}
+
+/// A two-line, right-aligned header cell: tenant (or blank) over column name.
+fn header_cell(first: String, second: &str) -> Cell<'static> {
+    Cell::from(Text::from(vec![
+        Line::from(first).alignment(Alignment::Right),
+        Line::from(second.to_string()).alignment(Alignment::Right),
+    ]))
+}
+
+fn status_line(state: &State, frame: &mut Frame, area: Rect) {
+    let spinner = SPINNER[state.ticks as usize % SPINNER.len()];
+    let line = if let Some(error) = &state.users_error {
+        Line::from(Span::styled(
+            format!(" ✗ users: {}", sanitize(error)),
+            theme::error(),
+        ))
+    } else if state.users_loading {
+        Line::from(format!(" {spinner} loading users…"))
+    } else {
+        match &state.orders {
+            OrdersPane::Loading { .. } => Line::from(format!(" {spinner} loading orders…")),
+            OrdersPane::Loaded {
+                elapsed, report, ..
+            } => Line::from(vec![
+                Span::styled(" ✓ ", theme::cheaper()),
+                Span::raw(format!(
+                    "{} order lines from {} in {} ms",
+                    report.lines.len(),
+                    sanitize(&report.tenant),
+                    elapsed.as_millis()
+                )),
+            ]),
+            OrdersPane::Failed { error, .. } => {
+                Line::from(Span::styled(format!(" ✗ {error}"), theme::error()))
+            }
+            OrdersPane::NoUser => Line::from(""),
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
+    let mut spans = vec![Span::raw(" ")];
+    for (label, description) in keymap::hints(state.mode()) {
+        spans.push(Span::styled(label, theme::key()));
+        spans.push(Span::styled(format!(" {description}  "), theme::dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn help_popup(frame: &mut Frame, screen: Rect) {
+    let mut lines = Vec::new();
+    let section = |lines: &mut Vec<Line>, title: &str, mode: Mode| {
+        lines.push(Line::from(Span::styled(title.to_string(), theme::title())));
+        for binding in keymap::bindings(mode) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<8}", binding.label), theme::key()),
+                Span::raw(binding.description),
+            ]));
+        }
+        lines.push(Line::from(""));
+    };
+    section(&mut lines, "Keys", Mode::Normal);
+    section(&mut lines, "While filtering", Mode::Filtering);
+    lines.push(Line::from(Span::styled("Marks", theme::title())));
+    for (mark, meaning) in [
+        ("  !       ", "tenant schema missing"),
+        ("  -       ", "user has no tenant"),
+        ("  ▼       ", "comparison tenant cheaper"),
+        ("  ▲       ", "comparison tenant dearer"),
+        ("  —       ", "no price (not sold there)"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(mark, theme::key()),
+            Span::raw(meaning),
+        ]));
+    }
+    lines.push(Line::from(Span::raw(
+        "  Mouse: click selects, wheel scrolls",
+    )));
+    let height = (lines.len() as u16 + 2).min(screen.height);
+    let width = 44.min(screen.width);
+    let area = Rect::new(
+        screen.x + (screen.width - width) / 2,
+        screen.y + (screen.height - height) / 2,
+        width,
+        height,
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::border(true))
+        .title(Line::from(Span::styled(
+            " Help · ? or Esc closes ",
+            theme::title(),
+        )));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
