@@ -191,11 +191,12 @@ pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
         .map(|binding| binding.action)
 }
 
-/// `key description` pairs for the hint bar.
+/// `key description` pairs for the hint bar; help first, so that a narrow
+/// bar that drops hints still says where the rest are.
 pub fn hints(mode: Mode) -> impl Iterator<Item = (&'static str, &'static str)> {
-    bindings(mode)
-        .iter()
-        .filter(|b| b.hint)
+    let shown = bindings(mode).iter().filter(|b| b.hint);
+    let help = shown.clone().filter(|b| b.action == ToggleHelp);
+    help.chain(shown.filter(|b| b.action != ToggleHelp))
         .map(|b| (b.label, b.description))
 }
 

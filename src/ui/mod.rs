@@ -420,8 +420,9 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             } => Line::from(vec![
                 Span::styled(" ✓ ", theme::cheaper()),
                 Span::raw(format!(
-                    "{} order lines from {} in {} ms",
+                    "{} order line{} from {} in {} ms",
                     report.lines.len(),
+                    if report.lines.len() == 1 { "" } else { "s" },
                     sanitize(&report.tenant),
                     elapsed.as_millis()
                 )),
@@ -435,11 +436,19 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// As many whole hints as fit; `?` opens the full list.
 fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for (label, description) in keymap::hints(state.mode()) {
+        let text = format!(" {description}  ");
+        let needed = width(label) + width(&text);
+        if used + needed > area.width as usize {
+            break;
+        }
+        used += needed;
         spans.push(Span::styled(label, theme::key()));
-        spans.push(Span::styled(format!(" {description}  "), theme::dim()));
+        spans.push(Span::styled(text, theme::dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -1,0 +1,274 @@
+//! Frame snapshots: each screen drawn from a state value, no terminal, no database.
+//! Review the files in tests/snapshots/ like code.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use rust_decimal::Decimal;
+use tenantscope::app::{init, update, Msg, State};
+use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User};
+use tenantscope::ui::view;
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
+    User {
+        id: id.into(),
+        name: name.into(),
+        mail: mail.into(),
+        tenant: Some(tenant.into()),
+        created: None,
+    }
+}
+
+/// The demo's users and tenants, with rich_dude selected.
+fn demo_state() -> State {
+    let users = vec![
+        user("3", "mid_dude", "m@gmail.com", "client3"),
+        user("2", "poor_dude", "p@gmail.com", "client2"),
+        user("1", "rich_dude", "h@gmail.com", "client1"),
+        user("4", "stray_dude", "s@gmail.com", "client9"),
+    ];
+    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
+    let mut state = State::new("demo".into(), users, catalog, None);
+    init(&mut state);
+    select(&mut state, "rich_dude");
+    state
+}
+
+fn key(state: &mut State, code: KeyCode) {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn select(state: &mut State, name: &str) {
+    key(state, KeyCode::Home);
+    while state.selected_user().unwrap().name != name {
+        key(state, KeyCode::Down);
+    }
+}
+
+fn line(id: &str, item: &str, qty: i64, price: &str, compare: Option<&str>) -> OrderLine {
+    let total = dec(price) * Decimal::from(qty);
+    let compare_price = compare.map(dec);
+    OrderLine {
+        item_id: Some(id.into()),
+        item: Some(item.into()),
+        quantity: Some(qty),
+        unit_price: Some(dec(price)),
+        total: Some(total),
+        compare_unit_price: compare_price,
+        compare_total: compare_price.map(|p| p * Decimal::from(qty)),
+    }
+}
+
+/// Delivers `lines` as the result of the current orders load.
+fn deliver(state: &mut State, tenant: &str, lines: Vec<OrderLine>) {
+    let key = state.orders.key().unwrap().clone();
+    let total = lines.iter().filter_map(|l| l.total).sum();
+    let compare_total = key
+        .compare
+        .as_ref()
+        .map(|_| lines.iter().filter_map(|l| l.compare_total).sum());
+    let report = OrdersReport {
+        tenant: tenant.into(),
+        compare_tenant: key.compare.clone(),
+        lines,
+        total,
+        compare_total,
+    };
+    update(
+        state,
+        Msg::OrdersLoaded {
+            key,
+            result: Ok(report),
+            elapsed: Duration::from_millis(4),
+        },
+    );
+}
+
+fn fail(state: &mut State, error: DbError) {
+    let key = state.orders.key().unwrap().clone();
+    update(
+        state,
+        Msg::OrdersLoaded {
+            key,
+            result: Err(error),
+            elapsed: Duration::from_millis(4),
+        },
+    );
+}
+
+fn render(state: &mut State, width: u16, height: u16) -> String {
+    update(state, Msg::Resize(width, height));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(state, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn reference_lines() -> Vec<OrderLine> {
+    vec![
+        line("1", "Tesla", 10, "5000.00", Some("1000.00")),
+        line("2", "Huawei", 5, "2000.00", Some("100.00")),
+    ]
+}
+
+#[test]
+fn loading() {
+    let mut state = demo_state();
+    let frame = render(&mut state, 120, 16);
+    assert!(frame.contains("Loading orders of rich_dude"));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn loaded_with_comparison() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    let frame = render(&mut state, 120, 16);
+    assert!(
+        frame.contains("5,000.00") && frame.contains("1,000.00") && frame.contains("▼ -40,000.00")
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn item_the_comparison_tenant_does_not_sell() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('c'));
+    assert_eq!(state.compare_choice().tenant.as_deref(), Some("client3"));
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Tesla", 10, "5000.00", Some("3500.00")),
+            line("2", "Huawei", 5, "2000.00", None),
+        ],
+    );
+    let frame = render(&mut state, 120, 16);
+    let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(
+        huawei.contains('—') && !huawei.contains(" 0.00"),
+        "{huawei}"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn dearer_comparison_and_own_tenant_skipped() {
+    let mut state = demo_state();
+    state.compare = Some("client3".into());
+    select(&mut state, "mid_dude");
+    deliver(
+        &mut state,
+        "client3",
+        vec![line("1", "Tesla", 2, "3500.00", Some("5000.00"))],
+    );
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("▲ +3,000.00") && frame.contains("own tenant skipped"));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn tenant_schema_missing() {
+    let mut state = demo_state();
+    select(&mut state, "stray_dude");
+    fail(&mut state, DbError::TenantNotFound("client9".into()));
+    let frame = render(&mut state, 120, 16);
+    assert!(frame.contains("Tenant schema not found: \"client9\""));
+    assert!(
+        frame.contains("! stray_dude"),
+        "marked in the list, not by colour alone"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn database_error() {
+    let mut state = demo_state();
+    fail(
+        &mut state,
+        DbError::Query(
+            "error communicating with database: Connection refused (os error 111)".into(),
+        ),
+    );
+    let frame = render(&mut state, 120, 16);
+    assert!(frame.contains("Press r to retry"));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn user_with_no_orders() {
+    let mut state = demo_state();
+    select(&mut state, "poor_dude");
+    deliver(&mut state, "client2", Vec::new());
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("poor_dude has no orders in client2."));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn filter_without_matches() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('/'));
+    for ch in "nobody".chars() {
+        key(&mut state, KeyCode::Char(ch));
+    }
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("No users match \"nobody\""));
+    assert!(
+        frame.contains("Enter keep filter"),
+        "hint bar switches to the filter's keys"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn help_popup() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    key(&mut state, KeyCode::Char('?'));
+    let frame = render(&mut state, 100, 36);
+    for binding in tenantscope::app::keymap::NORMAL {
+        assert!(
+            frame.contains(binding.description),
+            "help lists {}",
+            binding.description
+        );
+    }
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn narrow_terminal_stacks_panes() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    let frame = render(&mut state, 70, 24);
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn tiny_terminal_says_so() {
+    let mut state = demo_state();
+    let frame = render(&mut state, 20, 5);
+    assert!(frame.contains("Terminal too"));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn every_size_renders_without_panic() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    key(&mut state, KeyCode::Char('?'));
+    for width in 0..=130 {
+        for height in [0, 1, 5, 11, 12, 13, 24, 40] {
+            update(&mut state, Msg::Resize(width, height));
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal.draw(|frame| view(&state, frame)).unwrap();
+        }
+    }
+}
