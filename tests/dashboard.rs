@@ -25,32 +25,52 @@ fn text(buffer: &Buffer) -> String {
         .join("\n")
 }
 
-async fn frame_where(frames: &mut watch::Receiver<String>, what: &str, check: impl Fn(&str) -> bool) -> String {
-    let found = tokio::time::timeout(Duration::from_secs(15), frames.wait_for(|frame| check(frame)))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .map(|frame| frame.clone());
-    found.unwrap_or_else(|| panic!("no frame showed {what}; last frame:\n{}", frames.borrow().as_str()))
+async fn frame_where(
+    frames: &mut watch::Receiver<String>,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let found = tokio::time::timeout(
+        Duration::from_secs(15),
+        frames.wait_for(|frame| check(frame)),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .map(|frame| frame.clone());
+    found.unwrap_or_else(|| {
+        panic!(
+            "no frame showed {what}; last frame:\n{}",
+            frames.borrow().as_str()
+        )
+    })
 }
 
 fn keys(tx: &UnboundedSender<Msg>, codes: &[KeyCode]) {
     for code in codes {
-        tx.send(Msg::Key(KeyEvent::new(*code, KeyModifiers::NONE))).unwrap();
+        tx.send(Msg::Key(KeyEvent::new(*code, KeyModifiers::NONE)))
+            .unwrap();
     }
 }
 
 /// The row of the orders table that names `item`.
 fn row<'a>(frame: &'a str, item: &str) -> &'a str {
-    frame.lines().find(|l| l.contains(&format!("││{item} "))).unwrap_or("")
+    frame
+        .lines()
+        .find(|l| l.contains(&format!("││{item} ")))
+        .unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     let test_db = TestDatabase::demo().await;
     let source = ConnectionSource::demo(test_db.options.clone());
-    let db = Database::connect(&source, &Settings::default()).await.unwrap();
-    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(30)).await.unwrap();
+    let db = Database::connect(&source, &Settings::default())
+        .await
+        .unwrap();
+    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(30))
+        .await
+        .unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (frames_tx, mut frames) = watch::channel(String::new());
     let app = tokio::spawn(async move {
@@ -62,9 +82,18 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     });
 
     // Opens on the first user by name, mid_dude of client3, compared with client1.
-    let frame = frame_where(&mut frames, "mid_dude's orders", |f| row(f, "Tesla").contains("3,500.00")).await;
-    assert!(frame.contains("Orders of mid_dude · client3 vs client1"), "{frame}");
-    assert!(row(&frame, "Tesla").contains("5,000.00"), "client1's price beside it");
+    let frame = frame_where(&mut frames, "mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    assert!(
+        frame.contains("Orders of mid_dude · client3 vs client1"),
+        "{frame}"
+    );
+    assert!(
+        row(&frame, "Tesla").contains("5,000.00"),
+        "client1's price beside it"
+    );
 
     // Two rows down, faster than the debounce: only rich_dude's orders arrive.
     keys(&tx, &[KeyCode::Char('j'), KeyCode::Down]);
@@ -73,9 +102,15 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     })
     .await;
     let tesla = row(&frame, "Tesla");
-    assert!(tesla.contains("5,000.00") && tesla.contains("1,000.00") && tesla.contains("10,000.00"), "{tesla}");
+    assert!(
+        tesla.contains("5,000.00") && tesla.contains("1,000.00") && tesla.contains("10,000.00"),
+        "{tesla}"
+    );
     assert!(row(&frame, "Huawei").contains("500.00"));
-    assert!(frame.contains("60,000.00") && frame.contains("10,500.00"), "{frame}");
+    assert!(
+        frame.contains("60,000.00") && frame.contains("10,500.00"),
+        "{frame}"
+    );
 
     // Next comparison tenant: client3 sells no Huawei.
     keys(&tx, &[KeyCode::Char('c')]);
@@ -87,10 +122,22 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
 
     // A user whose tenant schema does not exist.
     keys(&tx, &[KeyCode::Char('j')]);
-    frame_where(&mut frames, "the missing tenant", |f| f.contains("Tenant schema not found: \"client9\"")).await;
+    frame_where(&mut frames, "the missing tenant", |f| {
+        f.contains("Tenant schema not found: \"client9\"")
+    })
+    .await;
 
     // Filter down to poor_dude: his orders, in his tenant's prices.
-    keys(&tx, &[KeyCode::Char('/'), KeyCode::Char('p'), KeyCode::Char('o'), KeyCode::Char('o'), KeyCode::Enter]);
+    keys(
+        &tx,
+        &[
+            KeyCode::Char('/'),
+            KeyCode::Char('p'),
+            KeyCode::Char('o'),
+            KeyCode::Char('o'),
+            KeyCode::Enter,
+        ],
+    );
     let frame = frame_where(&mut frames, "poor_dude's orders", |f| {
         f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
     })
@@ -99,7 +146,11 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     assert!(row(&frame, "Tesla").contains("1,000.00"));
 
     keys(&tx, &[KeyCode::Char('q')]);
-    let state = tokio::time::timeout(Duration::from_secs(10), app).await.unwrap().unwrap().unwrap();
+    let state = tokio::time::timeout(Duration::from_secs(10), app)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(state.quit);
     let selected = state.selected_user().unwrap().id.clone();
     match &state.orders {
@@ -115,8 +166,12 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
 async fn a_key_storm_settles_on_the_last_user() {
     let test_db = TestDatabase::demo().await;
     let source = ConnectionSource::demo(test_db.options.clone());
-    let db = Database::connect(&source, &Settings::default()).await.unwrap();
-    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(50)).await.unwrap();
+    let db = Database::connect(&source, &Settings::default())
+        .await
+        .unwrap();
+    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(50))
+        .await
+        .unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (frames_tx, mut frames) = watch::channel(String::new());
     let app = tokio::spawn(async move {
@@ -126,7 +181,10 @@ async fn a_key_storm_settles_on_the_last_user() {
         })
         .await
     });
-    frame_where(&mut frames, "the first frame", |f| f.contains("Orders of mid_dude")).await;
+    frame_where(&mut frames, "the first frame", |f| {
+        f.contains("Orders of mid_dude")
+    })
+    .await;
     for _ in 0..50 {
         keys(&tx, &[KeyCode::Char('j'), KeyCode::Char('k')]);
     }
