@@ -275,10 +275,9 @@ mod tests {
         let (keep, file) = file_with("[database]\nmax_connections = \"many\"\n");
         let error = Settings::load(&file, &env(&[])).unwrap_err();
         assert!(error.contains("max_connections"), "{error}");
-        assert!(
-            error.contains(&keep.path().display().to_string()),
-            "{error}"
-        );
+        // The config crate names the file relative to the working directory.
+        let file_name = keep.path().file_name().unwrap().to_str().unwrap();
+        assert!(error.contains(file_name), "{error}");
     }
 
     #[test]
