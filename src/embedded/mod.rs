@@ -7,7 +7,6 @@
 pub mod testing;
 
 use std::fmt;
-use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -54,12 +53,32 @@ pub struct PgServer {
     pid: Pid,
     exited: mpsc::Receiver<()>,
     stopped: bool,
+    bin: PathBuf,
+    run_as: Option<Account>,
+    options: ServerOptions,
+}
+
+/// Extra server settings; the default is a Unix socket only.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Also listen on 127.0.0.1 at this port.
+    pub tcp_port: Option<u16>,
+    /// Extra `-c name=value` settings.
+    pub settings: Vec<(String, String)>,
+    /// Files written into the data directory before the start (certificates,
+    /// a pg_hba.conf), owner-only.
+    pub files: Vec<(String, String)>,
 }
 
 impl PgServer {
     /// Creates a cluster with initdb and starts postgres on a private socket.
     /// Blocks until the server accepts connections (about a second).
     pub fn start() -> Result<PgServer, EmbeddedError> {
+        Self::start_with(ServerOptions::default())
+    }
+
+    /// Like [`PgServer::start`], with extra settings (tests of TCP and TLS).
+    pub fn start_with(options: ServerOptions) -> Result<PgServer, EmbeddedError> {
         let bin = find_binaries()?;
         let run_as = unprivileged_account()?;
         let dir = tempfile::Builder::new()
@@ -79,8 +98,6 @@ impl PgServer {
             })?;
         }
         let data = dir.path().join("data");
-        let log_path = dir.path().join("postgres.log");
-
         let mut initdb = Command::new(bin.join("initdb"));
         initdb
             .arg("-D")
@@ -99,81 +116,50 @@ impl PgServer {
                 last_line(&String::from_utf8_lossy(&output.stderr))
             )));
         }
-
-        let log = File::create(&log_path)
-            .map_err(|e| fail(format!("cannot create {}: {e}", log_path.display())))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| fail(format!("cannot open the server log: {e}")))?;
-        let mut postgres = Command::new(bin.join("postgres"));
-        postgres
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(dir.path())
-            .arg("-p")
-            .arg(PORT.to_string())
-            // No TCP at all: the socket directory is the only way in.
-            .args(["-c", "listen_addresses="])
-            // A throwaway cluster: durability only costs time.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            // Own process group: a Ctrl-C at the terminal reaches tenantscope,
-            // which then stops the server in order.
-            .process_group(0);
-        as_account(&mut postgres, &run_as);
-        // If tenantscope is killed outright, the kernel stops the server too.
-        // SAFETY: prctl is async-signal-safe and touches no Rust state.
-        unsafe {
-            postgres.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)
-            });
+        for (name, text) in &options.files {
+            let path = data.join(name);
+            std::fs::write(&path, text)
+                .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+            if let Some(account) = &run_as {
+                std::os::unix::fs::chown(
+                    &path,
+                    Some(account.uid.as_raw()),
+                    Some(account.gid.as_raw()),
+                )
+                .map_err(|e| fail(format!("cannot hand {} to postgres: {e}", path.display())))?;
+            }
+            // PostgreSQL insists that a private key is readable by its owner only.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .map_err(|e| fail(format!("cannot protect {}: {e}", path.display())))?;
         }
-
-        // The death signal follows the thread that forked, so fork from a
-        // thread that lives exactly as long as the server.
-        let (pid_tx, pid_rx) = mpsc::channel();
-        let (exit_tx, exit_rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("postgres-keeper".into())
-            .spawn(move || match postgres.spawn() {
-                Ok(mut child) => {
-                    let _ = pid_tx.send(Ok(child.id()));
-                    let _ = child.wait();
-                    let _ = exit_tx.send(());
-                }
-                Err(e) => {
-                    let _ = pid_tx.send(Err(e));
-                }
-            })
-            .map_err(|e| fail(format!("cannot start a thread: {e}")))?;
-        let pid = pid_rx
-            .recv()
-            .map_err(|_| fail("the postgres keeper thread died"))?
-            .map_err(|e| {
-                fail(format!(
-                    "cannot run {}: {e}",
-                    bin.join("postgres").display()
-                ))
-            })?;
-
+        let (pid, exited) = launch(&bin, dir.path(), &run_as, &options)?;
         let mut server = PgServer {
             dir,
-            pid: Pid::from_raw(pid as i32),
-            exited: exit_rx,
+            pid,
+            exited,
             stopped: false,
+            bin,
+            run_as,
+            options,
         };
-        server.wait_until_ready(&data, &log_path)?;
+        server.wait_until_ready()?;
         Ok(server)
     }
 
-    fn wait_until_ready(&mut self, data: &Path, log_path: &Path) -> Result<(), EmbeddedError> {
+    /// Starts a stopped server again on the same data and socket.
+    pub fn restart(&mut self) -> Result<(), EmbeddedError> {
+        self.stop();
+        let (pid, exited) = launch(&self.bin, self.dir.path(), &self.run_as, &self.options)?;
+        self.pid = pid;
+        self.exited = exited;
+        self.stopped = false;
+        self.wait_until_ready()
+    }
+
+    fn wait_until_ready(&mut self) -> Result<(), EmbeddedError> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let pid_file = data.join("postmaster.pid");
+        let pid_file = self.dir.path().join("data").join("postmaster.pid");
+        let log_path = self.dir.path().join("postgres.log");
         loop {
             // Line 8 of postmaster.pid is the postmaster's status.
             if let Ok(text) = std::fs::read_to_string(&pid_file) {
@@ -183,7 +169,7 @@ impl PgServer {
             }
             if self.exited.try_recv().is_ok() {
                 self.stopped = true;
-                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(fail(format!(
                     "postgres exited at start: {}",
                     last_line(&log)
@@ -201,11 +187,16 @@ impl PgServer {
         self.dir.path()
     }
 
-    /// Connection options for `database` on this server.
+    /// The port, which also names the socket file.
+    pub fn port(&self) -> u16 {
+        self.options.tcp_port.unwrap_or(PORT)
+    }
+
+    /// Connection options for `database` on this server, over the socket.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new_without_pgpass()
             .socket(self.socket_dir())
-            .port(PORT)
+            .port(self.port())
             .username(SUPERUSER)
             .database(database)
     }
@@ -213,7 +204,8 @@ impl PgServer {
     /// A URL for `database` that libpq-style clients (and sqlx) accept.
     pub fn url(&self, database: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}@localhost:{PORT}/{database}?host={}",
+            "postgres://{SUPERUSER}@localhost:{}/{database}?host={}",
+            self.port(),
             self.socket_dir().display()
         )
     }
@@ -241,6 +233,88 @@ impl Drop for PgServer {
         self.stop();
         // TempDir removes the directory after this.
     }
+}
+
+/// Spawns postgres on an initialized data directory; returns its pid and a
+/// receiver that fires when it exits.
+fn launch(
+    bin: &Path,
+    dir: &Path,
+    run_as: &Option<Account>,
+    options: &ServerOptions,
+) -> Result<(Pid, mpsc::Receiver<()>), EmbeddedError> {
+    let log_path = dir.join("postgres.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", log_path.display())))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| fail(format!("cannot open the server log: {e}")))?;
+    let listen = match options.tcp_port {
+        Some(_) => "listen_addresses=127.0.0.1".to_string(),
+        // No TCP at all: the socket directory is the only way in.
+        None => "listen_addresses=".to_string(),
+    };
+    let mut postgres = Command::new(bin.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-k")
+        .arg(dir)
+        .arg("-p")
+        .arg(options.tcp_port.unwrap_or(PORT).to_string())
+        .args(["-c", &listen])
+        // A throwaway cluster: durability only costs time.
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+        .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        // Own process group: a Ctrl-C at the terminal reaches tenantscope,
+        // which then stops the server in order.
+        .process_group(0);
+    for (name, value) in &options.settings {
+        postgres.arg("-c").arg(format!("{name}={value}"));
+    }
+    as_account(&mut postgres, run_as);
+    // If tenantscope is killed outright, the kernel stops the server too.
+    // SAFETY: prctl is async-signal-safe and touches no Rust state.
+    unsafe {
+        postgres.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)
+        });
+    }
+
+    // The death signal follows the thread that forked, so fork from a
+    // thread that lives exactly as long as the server.
+    let (pid_tx, pid_rx) = mpsc::channel();
+    let (exit_tx, exit_rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("postgres-keeper".into())
+        .spawn(move || match postgres.spawn() {
+            Ok(mut child) => {
+                let _ = pid_tx.send(Ok(child.id()));
+                let _ = child.wait();
+                let _ = exit_tx.send(());
+            }
+            Err(e) => {
+                let _ = pid_tx.send(Err(e));
+            }
+        })
+        .map_err(|e| fail(format!("cannot start a thread: {e}")))?;
+    let pid = pid_rx
+        .recv()
+        .map_err(|_| fail("the postgres keeper thread died"))?
+        .map_err(|e| {
+            fail(format!(
+                "cannot run {}: {e}",
+                bin.join("postgres").display()
+            ))
+        })?;
+    Ok((Pid::from_raw(pid as i32), exit_rx))
 }
 
 struct Account {
