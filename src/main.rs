@@ -58,6 +58,7 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             (None, None) => unreachable!("a demo server runs whenever no database is configured"),
         };
         let database = Database::connect(&source, &settings).await?;
+        tracing::info!(target = %source.label(), "connected");
         let target = source.label();
         let result = if cli.command.is_none() {
             // The dashboard handles signals itself, restoring the terminal.

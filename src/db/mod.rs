@@ -31,8 +31,13 @@ pub enum DbError {
     },
     /// The configured shared users table (or its tenant column) is missing.
     SharedTable(String),
-    /// The user's tenant schema does not exist (or lacks items/orders).
+    /// The user's tenant schema does not exist.
     TenantNotFound(String),
+    /// The schema exists but lacks a tenant table (`items` or `orders`).
+    TenantTableMissing {
+        tenant: String,
+        table: String,
+    },
     /// The user has no tenant (NULL or empty organization id).
     NoTenant,
     /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
@@ -57,6 +62,12 @@ impl fmt::Display for DbError {
                     crate::text::sanitize(tenant)
                 )
             }
+            DbError::TenantTableMissing { tenant, table } => write!(
+                f,
+                "tenant schema {:?} has no {} table",
+                crate::text::sanitize(tenant),
+                crate::text::sanitize(table)
+            ),
             DbError::NoTenant => f.write_str("user has no tenant (organization id is empty)"),
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
@@ -88,7 +99,10 @@ impl DbError {
                 };
             }
         }
-        DbError::Query(crate::text::one_line(&error.to_string()))
+        // Server messages can quote data: keep them to one visible line.
+        DbError::Query(
+            crate::text::sanitize(&crate::text::one_line(&error.to_string())).into_owned(),
+        )
     }
 }
 

@@ -124,6 +124,32 @@ pub fn choose_compare_tenant(
 }
 
 impl Database {
+    /// Why `tenant` is not in the catalog: no such schema, or a missing table.
+    async fn why_not_a_tenant(&self, conn: &mut sqlx::PgConnection, tenant: &str) -> DbError {
+        let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(
+            "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c
+                           WHERE c.relnamespace = n.oid AND c.relname IN ('items', 'orders')
+                             AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+               FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
+        )
+        .bind(tenant)
+        .fetch_optional(conn)
+        .await;
+        match tables {
+            Ok(None) => DbError::TenantNotFound(tenant.to_string()),
+            Ok(Some(tables)) => {
+                let missing = ["items", "orders"]
+                    .into_iter()
+                    .find(|t| !tables.iter().any(|have| have == t));
+                DbError::TenantTableMissing {
+                    tenant: tenant.to_string(),
+                    table: missing.unwrap_or("items").to_string(),
+                }
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
     /// The user's priced orders in their tenant schema, with `compare`'s
     /// price for the same item (matched by id, else by exact description).
     pub async fn priced_orders(
@@ -146,8 +172,10 @@ impl Database {
                 .find(|(n, _)| n == name)
                 .map(|(_, q)| q.clone())
         };
-        let own_schema =
-            quoted(tenant).ok_or_else(|| DbError::TenantNotFound(tenant.to_string()))?;
+        let own_schema = match quoted(tenant) {
+            Some(schema) => schema,
+            None => return Err(self.why_not_a_tenant(&mut tx, tenant).await),
+        };
         let compare_schema = match compare {
             Some(name) => {
                 Some(quoted(name).ok_or_else(|| DbError::UnknownTenant(name.to_string()))?)

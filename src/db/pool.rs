@@ -37,6 +37,14 @@ pub fn connect_options(
     url: Option<&str>,
     env: &HashMap<String, String>,
 ) -> Result<Option<ConnectionSource>, String> {
+    if let Some(url) = url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(format!(
+                "invalid database URL {}: it must start with postgres:// or postgresql://",
+                redact_url(url)
+            ));
+        }
+    }
     let options = match url {
         Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
             format!(
@@ -107,7 +115,7 @@ pub fn redact_url(url: &str) -> String {
 pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::PoolTimedOut => "timed out".into(),
-        other => crate::text::one_line(&other.to_string()),
+        other => crate::text::sanitize(&crate::text::one_line(&other.to_string())).into_owned(),
     }
 }
 

@@ -220,6 +220,12 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                      with items and orders tables, so there are no orders to show.",
                     fit(tenant, 40)
                 ),
+                DbError::TenantTableMissing { tenant, table } => format!(
+                    "! Tenant schema \"{}\" has no {} table.\n\nThe schema exists but is not a \
+                     complete tenant (a half-applied migration?), so there are no orders to show.",
+                    fit(tenant, 40),
+                    fit(table, 20)
+                ),
                 DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
                 other => format!("Error: {other}\n\nPress r to retry."),
             };

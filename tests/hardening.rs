@@ -1,0 +1,416 @@
+//! Hostile data, least privilege, read-only access and bad input, against a
+//! real PostgreSQL server.
+
+use std::process::{Command, Output};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database, DbError, UserQuery};
+use tenantscope::embedded::testing::TestDatabase;
+
+fn dec(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+async fn connect(db: &TestDatabase) -> Database {
+    Database::connect(
+        &ConnectionSource::demo(db.options.clone()),
+        &Settings::default(),
+    )
+    .await
+    .expect("connect")
+}
+
+fn tenantscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .expect("run tenantscope")
+}
+
+#[tokio::test]
+async fn a_write_attempted_through_the_query_path_fails() {
+    let test_db = TestDatabase::reference().await;
+    // A tenant whose items "table" is a view that writes when read.
+    test_db
+        .run_sql(
+            "CREATE TABLE public.audit (note text);
+             CREATE FUNCTION public.sneaky_price() RETURNS numeric LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO public.audit VALUES ('written'); RETURN 1; END $$;
+             CREATE SCHEMA sneaky;
+             CREATE VIEW sneaky.items AS SELECT '1'::text AS id, 'Tesla'::text AS description,
+                    public.sneaky_price() AS price;
+             CREATE TABLE sneaky.orders (id int, user_id text, item_id text, quantity int);
+             INSERT INTO sneaky.orders VALUES (1, '2', '1', 1);
+             UPDATE public.users SET organization_id = 'sneaky' WHERE id = '2';",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let user = db.user("2").await.unwrap();
+    let error = db.priced_orders(&user, Some("client1")).await.unwrap_err();
+    assert!(
+        error.to_string().contains("read-only transaction"),
+        "{error}"
+    );
+    // And as a comparison tenant.
+    let rich = db.user("1").await.unwrap();
+    let error = db.priced_orders(&rich, Some("sneaky")).await.unwrap_err();
+    assert!(
+        error.to_string().contains("read-only transaction"),
+        "{error}"
+    );
+    assert_eq!(
+        test_db
+            .query_text("SELECT count(*)::text FROM public.audit")
+            .await,
+        "0"
+    );
+}
+
+#[tokio::test]
+async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
+    let test_db = TestDatabase::demo().await;
+    test_db
+        .run_sql(include_str!("../sql/support_role.sql"))
+        .await;
+    // Idempotent: a second run (after a new tenant appears) works too.
+    test_db
+        .run_sql(
+            "CREATE SCHEMA client4;
+             CREATE TABLE client4.items (id text, description text, price numeric(12,2));
+             CREATE TABLE client4.orders (id text, user_id text, item_id text, quantity int);
+             INSERT INTO client4.items VALUES ('1', 'Tesla', 4200.00);",
+        )
+        .await;
+    test_db
+        .run_sql(include_str!("../sql/support_role.sql"))
+        .await;
+
+    let support = test_db.options.clone().username("tenantscope_support");
+    let db = Database::connect(
+        &ConnectionSource::demo(support.clone()),
+        &Settings::default(),
+    )
+    .await
+    .expect("the support role connects");
+    let users = db.users(&UserQuery::default()).await.unwrap();
+    assert_eq!(users.len(), 4);
+    let catalog = db.tenants().await.unwrap();
+    assert_eq!(
+        catalog.names(),
+        ["client1", "client2", "client3", "client4"]
+    );
+    let summaries = db.tenant_summaries().await.unwrap();
+    assert!(summaries
+        .iter()
+        .any(|t| t.tenant == "client9" && !t.schema_exists));
+    let rich = db.user("1").await.unwrap();
+    let report = db.priced_orders(&rich, Some("client4")).await.unwrap();
+    assert_eq!(report.lines[0].compare_unit_price, Some(dec("4200.00")));
+    assert_eq!(report.total, dec("60000.00"));
+
+    let mut conn = PgConnection::connect_with(&support).await.unwrap();
+    let denied = sqlx::query_scalar::<_, String>("SELECT password FROM public.users LIMIT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
+    let star = sqlx::query("SELECT * FROM public.users")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(star.to_string().contains("permission denied"), "{star}");
+    let write = sqlx::query("UPDATE client1.items SET price = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap_err();
+    assert!(
+        write.to_string().contains("read-only") || write.to_string().contains("permission denied"),
+        "{write}"
+    );
+    conn.close().await.ok();
+
+    // The CLI as that role, too.
+    let url = test_db.url.replace("tenantscope@", "tenantscope_support@");
+    let out = tenantscope(&["--database-url", &url, "orders", "1", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn schemas_missing_a_tenant_table_are_explained() {
+    let test_db = TestDatabase::reference().await;
+    test_db
+        .run_sql(
+            "CREATE SCHEMA half; CREATE TABLE half.items (id text, description text, price numeric);
+             CREATE SCHEMA bare;
+             INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+                 ('h', 'half_dude', 'h@x', 'pw', 'half'), ('b', 'bare_dude', 'b@x', 'pw', 'bare');",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let catalog = db.tenants().await.unwrap();
+    assert!(!catalog.contains("half") && !catalog.contains("bare"));
+    let half = db.user("h").await.unwrap();
+    assert_eq!(
+        db.priced_orders(&half, Some("client1")).await,
+        Err(DbError::TenantTableMissing {
+            tenant: "half".into(),
+            table: "orders".into()
+        })
+    );
+    let bare = db.user("b").await.unwrap();
+    assert_eq!(
+        db.priced_orders(&bare, Some("client1")).await,
+        Err(DbError::TenantTableMissing {
+            tenant: "bare".into(),
+            table: "items".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn missing_items_nulls_and_numeric_edges_are_shown_sensibly() {
+    let test_db = TestDatabase::reference().await;
+    test_db
+        .run_sql(
+            "CREATE SCHEMA edge;
+             CREATE TABLE edge.items (id text, description text, price numeric(12,2));
+             CREATE TABLE edge.orders (id int, user_id text, item_id text, quantity int);
+             INSERT INTO edge.items VALUES ('1', 'Tesla', 9999999999.99), ('2', 'Huawei', NULL),
+                                           ('3', 'Freebie', 0), ('4', 'Refund', -0.01);
+             INSERT INTO edge.orders VALUES (1, 'e', '1', 2147483647), (2, 'e', '2', 3),
+                                            (3, 'e', 'gone', 4), (4, 'e', '3', NULL), (5, 'e', '4', 1);
+             INSERT INTO public.users (id, name, mail, password, organization_id)
+                 VALUES ('e', 'edge_dude', 'e@x', 'pw', 'edge');",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let user = db.user("e").await.unwrap();
+    let report = db.priced_orders(&user, Some("client1")).await.unwrap();
+    let lines = &report.lines;
+    assert_eq!(lines.len(), 5, "no order is dropped");
+    assert_eq!(
+        lines[0].total,
+        Some(dec("21474836469978525163.53")),
+        "max price × max int4 is exact"
+    );
+    assert_eq!(lines[0].compare_total, Some(dec("10737418235000.00")));
+    assert_eq!(
+        (lines[1].unit_price, lines[1].total),
+        (None, None),
+        "NULL price stays absent"
+    );
+    assert_eq!(lines[1].compare_unit_price, Some(dec("2000.00")));
+    assert_eq!(
+        lines[2].item, None,
+        "an order for an item that no longer exists is kept"
+    );
+    assert_eq!(lines[2].item_id.as_deref(), Some("gone"));
+    assert_eq!(
+        (lines[3].quantity, lines[3].total),
+        (None, None),
+        "NULL quantity"
+    );
+    assert_eq!(lines[4].total, Some(dec("-0.01")));
+    assert_eq!(report.total, dec("21474836469978525163.52"));
+
+    let out = tenantscope(&["--database-url", &test_db.url, "orders", "e"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("21,474,836,469,978,525,163.53"), "{table}");
+    assert!(table.contains("(missing item)"), "{table}");
+}
+
+#[tokio::test]
+async fn control_characters_are_escaped_in_tables_and_kept_exact_in_json() {
+    let test_db = TestDatabase::reference().await;
+    let hostile_name = "evil\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}dlrow\u{200b}";
+    test_db
+        .run_sql(&format!(
+            "INSERT INTO public.users (id, name, mail, password, organization_id)
+                 VALUES ('x', {}, 'x@x', 'pw', 'client1');
+             INSERT INTO client1.items VALUES ('9', now(), {}, 1.00);
+             INSERT INTO client1.orders VALUES ('9', now(), 'x', '9', 1);",
+            literal(hostile_name),
+            literal("cam\u{1b}[31mera\r\nline")
+        ))
+        .await;
+    for args in [vec!["users"], vec!["orders", "x"]] {
+        let mut full = vec!["--database-url", test_db.url.as_str()];
+        full.extend(args);
+        let out = tenantscope(&full);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let stray: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && *c != '\n')
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "raw control characters {stray:?} in:\n{text}"
+        );
+        assert!(!text.contains('\u{202e}') && !text.contains('\u{200b}'));
+    }
+    let out = tenantscope(&["--database-url", &test_db.url, "users", "--format", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&hostile_name), "JSON keeps the exact value");
+    assert!(
+        !String::from_utf8(out.stdout).unwrap().contains('\u{1b}'),
+        "escaped as JSON does"
+    );
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+#[test]
+fn unreachable_database_fails_fast_with_one_line() {
+    // A server that accepts TCP connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _holder = std::thread::spawn(move || {
+        let _held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let started = Instant::now();
+    let url = format!("postgres://support:hunter2@127.0.0.1:{port}/app");
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--database-url", &url, "tenants"])
+        .env("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", "500")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot connect to support@127.0.0.1:{port}/app")),
+        "{err}"
+    );
+    assert!(err.contains("no answer within 500 ms"), "{err}");
+    assert!(!err.contains("hunter2"));
+    assert!(out.stdout.is_empty());
+    // Bounded by the configured timeout (plus process start), not a default.
+    assert!(
+        elapsed < Duration::from_millis(500 + 3000),
+        "took {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_with_one_line_and_writes_nothing() {
+    let test_db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let unknown_key = write("unknown.toml", "[database]\nulr = \"x\"\n");
+    let wrong_type = write("type.toml", "[ui]\ndebounce_ms = \"soon\"\n");
+    let bad_toml = write("bad.toml", "[database\n");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--config", &unknown_key, "users"], "ulr"),
+        (vec!["--config", &wrong_type, "users"], "debounce_ms"),
+        (vec!["--config", &bad_toml, "users"], "bad.toml"),
+        (
+            vec!["--config", "/nonexistent/tenantscope.toml", "users"],
+            "not found",
+        ),
+        (
+            vec![
+                "--database-url",
+                "postgres://u:pw@host:99999999/db",
+                "users",
+            ],
+            "invalid database URL",
+        ),
+        (
+            vec!["--database-url", "mysql://u@host/db", "users"],
+            "invalid database URL",
+        ),
+        (
+            vec!["--database-url", &test_db.url, "--compare", "nope"],
+            "unknown tenant: \"nope\"",
+        ),
+        (
+            vec!["--database-url", &test_db.url, "--compare", "Client1"],
+            "unknown tenant: \"Client1\"",
+        ),
+        (
+            vec![
+                "--database-url",
+                &test_db.url,
+                "orders",
+                "1",
+                "--compare",
+                "nope",
+            ],
+            "unknown tenant",
+        ),
+        (
+            vec!["--database-url", &test_db.url, "orders", "nobody"],
+            "no user with id \"nobody\"",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = tenantscope(&args);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("tenantscope: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+        assert!(!err.contains('\u{1b}'), "{args:?}: no terminal escapes");
+    }
+}
+
+#[tokio::test]
+async fn the_log_file_holds_no_password() {
+    let test_db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tenantscope.log");
+    // Trust authentication ignores the password, so this URL connects.
+    let url = test_db
+        .url
+        .replace("tenantscope@", "tenantscope:s3cret-in-url@");
+    for args in [
+        vec!["orders", "1"],
+        vec!["users", "--format", "json"],
+        vec!["orders", "4"],
+    ] {
+        let mut full = vec![
+            "--database-url",
+            url.as_str(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ];
+        full.extend(args);
+        tenantscope(&full);
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("connected"), "the log is written: {logged}");
+    assert!(!logged.contains("s3cret-in-url"), "{logged}");
+    assert!(!logged.contains("secret-pw"), "{logged}");
+}
