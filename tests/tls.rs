@@ -1,0 +1,259 @@
+//! `sslmode` in the database URL, against a private server that only accepts
+//! TLS over TCP: the `tenantscope` binary connects with rustls, verifies the
+//! server certificate when asked to, and fails in one line when it cannot.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sqlx::{Connection, PgConnection};
+use tenantscope::embedded::{PgServer, ServerOptions, SUPERUSER};
+
+/// Local connections (the test's own setup) are trusted; over TCP only TLS
+/// gets in, so any TCP connection that succeeds was encrypted.
+const HBA: &str = "\
+local all all trust
+hostssl all all 127.0.0.1/32 trust
+hostnossl all all 127.0.0.1/32 reject
+";
+
+/// Runs `openssl` with `args` in `dir`; panics with its stderr on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl (the openssl command-line tool must be installed)");
+    assert!(
+        output.status.success(),
+        "openssl {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A self-signed CA certificate `<name>.crt` with its key `<name>.key`.
+fn make_ca(dir: &Path, name: &str) -> PathBuf {
+    let key = format!("{name}.key");
+    let crt = format!("{name}.crt");
+    let subject = format!("/CN=tenantscope test {name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &crt,
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    dir.join(crt)
+}
+
+/// A server certificate for `localhost` signed by the CA `ca`; returns the
+/// certificate and key as PEM.
+fn make_server_cert(dir: &Path, ca: &str) -> (String, String) {
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\n\
+         subjectAltName=DNS:localhost,IP:127.0.0.1\n\
+         subjectKeyIdentifier=hash\n\
+         authorityKeyIdentifier=keyid,issuer\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    let ca_crt = format!("{ca}.crt");
+    let ca_key = format!("{ca}.key");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            &ca_crt,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ],
+    );
+    (
+        std::fs::read_to_string(dir.join("server.crt")).unwrap(),
+        std::fs::read_to_string(dir.join("server.key")).unwrap(),
+    )
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+fn server_log(server: &PgServer) -> String {
+    std::fs::read_to_string(server.socket_dir().join("postgres.log"))
+        .unwrap_or_else(|e| format!("(no server log: {e})"))
+}
+
+/// Runs `tenantscope --database-url URL tenants --format json` as a user would,
+/// with nothing but the URL configuring it.
+fn tenants(url: &str, cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--database-url", url, "tenants", "--format", "json"])
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        // sqlx also reads these; the URL alone must decide.
+        .env_remove("PGSSLMODE")
+        .env_remove("PGSSLROOTCERT")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        // No ./tenantscope.toml from the checkout.
+        .current_dir(cwd)
+        .output()
+        .expect("run tenantscope")
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn sslmode_in_the_url_is_honoured() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let right_ca = make_ca(dir, "ca");
+    let other_ca = make_ca(dir, "other-ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca");
+
+    let port = free_port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings: vec![
+            ("ssl".into(), "on".into()),
+            ("ssl_cert_file".into(), "server.crt".into()),
+            ("ssl_key_file".into(), "server.key".into()),
+        ],
+        files: vec![
+            ("server.crt".into(), cert_pem),
+            ("server.key".into(), key_pem),
+            // Replaces the one initdb wrote.
+            ("pg_hba.conf".into(), HBA.into()),
+        ],
+    })
+    // On a failed start the server's directory is already gone; the error
+    // carries the last line of its log.
+    .unwrap_or_else(|e| panic!("cannot start a TLS PostgreSQL server on port {port}: {e}"));
+
+    // `tenants` needs the shared users table; create it over the socket.
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("connect over the socket: {e}\n{}", server_log(&server)));
+    sqlx::raw_sql(
+        "CREATE TABLE public.users (id text primary key, creation_timestamp timestamptz default now(), \
+         name text, mail text, password text, organization_id text)",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    let right = right_ca.display();
+    let other = other_ca.display();
+
+    // Accepted cases: TLS without verification, and with the right CA.
+    for query in [
+        "sslmode=require".to_string(),
+        format!("sslmode=verify-ca&sslrootcert={right}"),
+        format!("sslmode=verify-full&sslrootcert={right}"),
+    ] {
+        let out = tenants(&format!("{base}?{query}"), dir);
+        assert!(
+            out.status.success(),
+            "{query} should connect\n{}\nserver log:\n{}",
+            describe(&out),
+            server_log(&server)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{query}: stdout is not JSON ({e})\n{}", describe(&out)));
+        assert!(json.is_array(), "{query}: {json}");
+    }
+
+    // Refused cases: a certificate from a CA we do not trust, and no TLS at all.
+    for (query, why) in [
+        (
+            format!("sslmode=verify-full&sslrootcert={other}"),
+            "the server certificate is not signed by that CA",
+        ),
+        (
+            "sslmode=disable".to_string(),
+            "the server rejects TCP without TLS",
+        ),
+    ] {
+        let out = tenants(&format!("{base}?{query}"), dir);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{query} should fail ({why})\n{}",
+            describe(&out)
+        );
+        let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+        assert!(
+            stderr.starts_with("tenantscope: cannot connect to"),
+            "{query}: {}",
+            describe(&out)
+        );
+        assert_eq!(
+            stderr.trim_end_matches('\n').lines().count(),
+            1,
+            "{query}: the error should be one line\n{}",
+            describe(&out)
+        );
+        assert!(out.stdout.is_empty(), "{query}: {}", describe(&out));
+    }
+
+    drop(server);
+}
