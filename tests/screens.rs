@@ -272,3 +272,97 @@ fn every_size_renders_without_panic() {
         }
     }
 }
+
+/// Values nobody here wrote: terminal escapes, bidi overrides, zero-width
+/// characters, wide scripts, emoji and very long text.
+fn hostile_state() -> State {
+    let users = vec![
+        user(
+            "1",
+            "evil\u{1b}[2J\u{1b}]0;pwned\u{7}",
+            "x@gmail.com",
+            "client1",
+        ),
+        user("2", "abc\u{202e}fed\u{200b}", "bidi@example.com", "client1"),
+        user("3", "山田太郎山田太郎山田太郎", "山田@例え.jp", "client2"),
+        user(
+            "4",
+            "rocket 🚀🚀🚀🚀🚀🚀🚀🚀",
+            "a.very.long.mail.address.for.testing@subdomain.example.com",
+            "client2",
+        ),
+        user("5", &"x".repeat(300), "long@example.com", &"t".repeat(80)),
+    ];
+    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
+    let mut state = State::new("demo".into(), users, catalog, None);
+    init(&mut state);
+    state
+}
+
+fn assert_no_control_characters(frame: &str) {
+    let stray: Vec<char> = frame
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "raw control characters {stray:?} in:\n{frame}"
+    );
+    for invisible in ['\u{202e}', '\u{200b}'] {
+        assert!(!frame.contains(invisible), "{invisible:?} written raw");
+    }
+}
+
+#[test]
+fn hostile_values_are_made_visible_and_cut_to_their_columns() {
+    let mut state = hostile_state();
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "cam\u{1b}[31mera\r\nline", 1, "10.00", Some("12.00")),
+            line(
+                "2",
+                "超長い商品名超長い商品名超長い商品名超長い商品名",
+                2,
+                "5.00",
+                None,
+            ),
+            line("3", "🚀 launch kit", 1, "99.99", Some("80.00")),
+        ],
+    );
+    let frame = render(&mut state, 120, 14);
+    assert_no_control_characters(&frame);
+    assert!(frame.contains("evil^[[2J^[]0;pwned<U+0"), "{frame}");
+    assert!(frame.contains("abc<U+202E"), "{frame}");
+    assert!(frame.contains("cam^[[31mera\\r\\nline"), "{frame}");
+    assert!(frame.contains('…'), "long values are cut with an ellipsis");
+    // Columns stay aligned: wide text never pushes a pane border or the
+    // next column out of its cell.
+    let mut terminal = Terminal::new(TestBackend::new(120, 14)).unwrap();
+    let buffer = terminal.draw(|f| view(&state, f)).unwrap().buffer.clone();
+    let users = tenantscope::ui::layout::areas(buffer.area).users;
+    let right_border = users.x + users.width - 1;
+    let tenant_column = (0..users.width)
+        .map(|x| users.x + x)
+        .find(|&x| buffer[(x, users.y + 1)].symbol() == "T");
+    for y in users.y + 1..users.y + 7 {
+        assert_eq!(buffer[(right_border, y)].symbol(), "│", "row {y}");
+        let tenant = tenant_column.unwrap();
+        let cell = buffer[(tenant, y)].symbol().to_string();
+        assert!(
+            ["T", "c", "t", " "].contains(&cell.as_str()),
+            "tenant column starts at the same cell in row {y}: {cell:?}"
+        );
+    }
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn hostile_values_in_a_narrow_terminal() {
+    let mut state = hostile_state();
+    key(&mut state, KeyCode::Char('G'));
+    let frame = render(&mut state, 70, 20);
+    assert_no_control_characters(&frame);
+    insta::assert_snapshot!(frame);
+}

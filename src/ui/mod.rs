@@ -208,7 +208,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
         OrdersPane::Loading { .. } => {
             let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
             let text = format!(
-                "{} Loading orders of {name}…",
+                "{} Loading orders of {name}",
                 SPINNER[state.ticks as usize % SPINNER.len()]
             );
             frame.render_widget(message(text, theme::dim()), inner);
