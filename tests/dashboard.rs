@@ -68,18 +68,11 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     let db = Database::connect(&source, &Settings::default())
         .await
         .unwrap();
-    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(30))
-        .await
-        .unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, mut frames) = watch::channel(String::new());
-    let app = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            frames_tx.send_replace(text(buffer));
-        })
-        .await
-    });
+    let RunningApp {
+        keys: tx,
+        mut frames,
+        handle: app,
+    } = start_app(db, Duration::from_millis(30)).await;
 
     // Opens on the first user by name, mid_dude of client3, compared with client1.
     let frame = frame_where(&mut frames, "mid_dude's orders", |f| {
@@ -169,18 +162,11 @@ async fn a_key_storm_settles_on_the_last_user() {
     let db = Database::connect(&source, &Settings::default())
         .await
         .unwrap();
-    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(50))
-        .await
-        .unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, mut frames) = watch::channel(String::new());
-    let app = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            frames_tx.send_replace(text(buffer));
-        })
-        .await
-    });
+    let RunningApp {
+        keys: tx,
+        mut frames,
+        handle: app,
+    } = start_app(db, Duration::from_millis(50)).await;
     frame_where(&mut frames, "the first frame", |f| {
         f.contains("Orders of mid_dude")
     })
@@ -197,4 +183,133 @@ async fn a_key_storm_settles_on_the_last_user() {
     let state = app.await.unwrap().unwrap();
     assert_eq!(state.selected_user().unwrap().name, "rich_dude");
     assert!(matches!(&state.orders, OrdersPane::Loaded { key, .. } if key.user_id == "1"));
+}
+
+struct RunningApp {
+    keys: UnboundedSender<Msg>,
+    frames: watch::Receiver<String>,
+    handle: tokio::task::JoinHandle<std::io::Result<tenantscope::app::State>>,
+}
+
+async fn start_app(db: Database, debounce: Duration) -> RunningApp {
+    let state = initial_state(&db, "demo".into(), None, debounce)
+        .await
+        .unwrap();
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (frames_tx, frames) = watch::channel(String::new());
+    let handle = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
+        run_loop(&mut terminal, state, db, rx, |buffer| {
+            frames_tx.send_replace(text(buffer));
+        })
+        .await
+    });
+    RunningApp {
+        keys,
+        frames,
+        handle,
+    }
+}
+
+async fn load_demo(options: &sqlx::postgres::PgConnectOptions) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect_with(options).await.unwrap();
+    for (_, sql) in tenantscope::embedded::DEMO_SQL {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
+    // A server of its own: this test stops it.
+    let mut server = tenantscope::embedded::PgServer::start().unwrap();
+    let options = server.connect_options("postgres");
+    load_demo(&options).await;
+    let db = Database::connect(&ConnectionSource::demo(options), &Settings::default())
+        .await
+        .unwrap();
+    let mut app = start_app(db, Duration::from_millis(20)).await;
+    frame_where(&mut app.frames, "mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+
+    server.stop();
+    keys(&app.keys, &[KeyCode::Char('j')]);
+    let frame = frame_where(&mut app.frames, "an error in the orders pane", |f| {
+        f.contains("Orders of poor_dude") && f.contains("Press r to retry")
+    })
+    .await;
+    assert!(
+        frame.contains("✗"),
+        "the status line shows the error: {frame}"
+    );
+    keys(&app.keys, &[KeyCode::Char('r')]);
+    frame_where(&mut app.frames, "the error again after r", |f| {
+        f.contains("Press r to retry")
+    })
+    .await;
+
+    server.restart().unwrap();
+    keys(&app.keys, &[KeyCode::Char('r')]);
+    frame_where(
+        &mut app.frames,
+        "poor_dude's orders after the restart",
+        |f| f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00"),
+    )
+    .await;
+    keys(&app.keys, &[KeyCode::Char('q')]);
+    app.handle.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_stuck_on_a_lock_times_out_while_keys_still_work() {
+    use sqlx::Connection;
+    let test_db = TestDatabase::demo().await;
+    // Another session holds a lock on client1's items until we let go.
+    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 1500;
+    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .unwrap();
+    let mut app = start_app(db, Duration::from_millis(20)).await;
+    // mid_dude is compared with client1: his orders load waits on the lock.
+    frame_where(&mut app.frames, "the load in progress", |f| {
+        f.contains("Loading orders of mid_dude")
+    })
+    .await;
+    keys(&app.keys, &[KeyCode::Char('?')]);
+    let frame = frame_where(&mut app.frames, "the help popup", |f| {
+        f.contains("Help · ? or Esc closes")
+    })
+    .await;
+    assert!(
+        frame.contains("loading orders"),
+        "keys were handled while the query waited:\n{frame}"
+    );
+    keys(&app.keys, &[KeyCode::Esc]);
+    frame_where(&mut app.frames, "the timeout", |f| {
+        f.contains("timed out after 1500 ms")
+    })
+    .await;
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    keys(&app.keys, &[KeyCode::Char('r')]);
+    frame_where(&mut app.frames, "mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    keys(&app.keys, &[KeyCode::Char('q')]);
+    app.handle.await.unwrap().unwrap();
 }

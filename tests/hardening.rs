@@ -414,3 +414,111 @@ async fn the_log_file_holds_no_password() {
     assert!(!logged.contains("s3cret-in-url"), "{logged}");
     assert!(!logged.contains("secret-pw"), "{logged}");
 }
+
+/// Runs the dashboard under a pseudo-terminal (util-linux `script`) and
+/// returns everything it wrote to the terminal, and its exit code.
+fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> (String, Option<i32>) {
+    // A pseudo-terminal starts at 0×0: give it a size first.
+    let command = format!(
+        "stty cols 120 rows 30; {} {args}",
+        env!("CARGO_BIN_EXE_tenantscope")
+    );
+    let mut script = Command::new("script");
+    script
+        .args(["-qefc", &command, "/dev/null"])
+        .env("XDG_CONFIG_HOME", "/nonexistent");
+    for (key, value) in env {
+        script.env(key, value);
+    }
+    let out = script.output().expect("run script(1)");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn a_panic_restores_the_terminal_prints_the_report_and_stops_the_demo_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (screen, code) = on_a_terminal(
+        "--demo",
+        &[
+            ("TS_TEST_PANIC", "1"),
+            ("TMPDIR", tmp.path().to_str().unwrap()),
+            ("RUST_BACKTRACE", "0"),
+        ],
+    );
+    assert_ne!(code, Some(0));
+    let entered = screen
+        .find("\u{1b}[?1049h")
+        .expect("the dashboard took the alternate screen");
+    let left = screen
+        .rfind("\u{1b}[?1049l")
+        .expect("the alternate screen was left");
+    let report = screen
+        .find("test-triggered panic")
+        .expect("the panic report is printed");
+    assert!(
+        entered < left && left < report,
+        "restored before the report:\n{screen:?}"
+    );
+    assert!(screen[left..].contains("\u{1b}[?25h"), "cursor shown again");
+    assert!(
+        screen.rfind("\u{1b}[?1000l").is_some_and(|at| at > entered),
+        "mouse released"
+    );
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "demo server directory removed"
+    );
+}
+
+#[test]
+fn quitting_restores_the_terminal_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `script` feeds our stdin to the dashboard: `q` quits it.
+    let mut child = Command::new("script")
+        .args([
+            "-qefc",
+            &format!(
+                "stty cols 120 rows 30; {} --demo",
+                env!("CARGO_BIN_EXE_tenantscope")
+            ),
+            "/dev/null",
+        ])
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first frame with users, then quit.
+    use std::io::{Read, Write};
+    let mut stdout = child.stdout.take().unwrap();
+    let mut screen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&screen).contains("mid_dude") {
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "the dashboard ended early: {:?}",
+            String::from_utf8_lossy(&screen)
+        );
+        screen.extend_from_slice(&chunk[..n]);
+    }
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    stdout.read_to_end(&mut screen).unwrap();
+    let status = child.wait().unwrap();
+    let screen = String::from_utf8_lossy(&screen);
+    assert_eq!(status.code(), Some(0), "{screen:?}");
+    let left = screen
+        .rfind("\u{1b}[?1049l")
+        .expect("alternate screen left");
+    assert!(screen[left..].contains("\u{1b}[?25h"));
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "demo server directory removed"
+    );
+}

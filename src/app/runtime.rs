@@ -155,6 +155,11 @@ pub async fn run_loop<B: Backend>(
     loop {
         let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
         on_frame(frame.buffer);
+        // Test hook (debug builds only): prove the terminal survives a panic.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("TS_TEST_PANIC").is_some() {
+            panic!("test-triggered panic after the first frame");
+        }
         if state.quit {
             break;
         }
