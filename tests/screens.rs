@@ -366,3 +366,28 @@ fn hostile_values_in_a_narrow_terminal() {
     assert_no_control_characters(&frame);
     insta::assert_snapshot!(frame);
 }
+
+#[test]
+fn missing_items_and_null_values() {
+    let mut state = demo_state();
+    let mut gone = line("7", "x", 3, "1.00", Some("2.00"));
+    gone.item = None;
+    gone.unit_price = None;
+    gone.total = None;
+    let mut no_quantity = line("2", "Huawei", 1, "2000.00", Some("100.00"));
+    no_quantity.quantity = None;
+    no_quantity.total = None;
+    no_quantity.compare_total = None;
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Tesla", 10, "5000.00", Some("1000.00")),
+            gone,
+            no_quantity,
+        ],
+    );
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("(missing item 7)"), "{frame}");
+    insta::assert_snapshot!(frame);
+}
