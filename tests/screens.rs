@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use rust_decimal::Decimal;
 use tenantscope::app::{init, update, Msg, State};
-use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User};
+use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User, UserCount, UserKey};
 use tenantscope::ui::view;
 
 fn dec(text: &str) -> Decimal {
@@ -23,6 +23,10 @@ fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
         mail: mail.into(),
         tenant: Some(tenant.into()),
         created: None,
+        key: UserKey {
+            name: name.into(),
+            id: id.into(),
+        },
     }
 }
 
@@ -35,7 +39,11 @@ fn demo_state() -> State {
         user("4", "stray_dude", "s@gmail.com", "client9"),
     ];
     let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
-    let mut state = State::new("demo".into(), users, catalog, None);
+    let count = UserCount {
+        value: users.len() as i64,
+        estimated: false,
+    };
+    let mut state = State::new("demo".into(), catalog, count, users, None);
     init(&mut state);
     select(&mut state, "rich_dude");
     state
@@ -218,6 +226,15 @@ fn filter_without_matches() {
     for ch in "nobody".chars() {
         key(&mut state, KeyCode::Char(ch));
     }
+    // The database answers the filter with no rows.
+    let request = state.users_request.clone().unwrap();
+    update(
+        &mut state,
+        Msg::UsersPage {
+            request,
+            result: Ok(Vec::new()),
+        },
+    );
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("No users match \"nobody\""));
     assert!(
@@ -294,7 +311,11 @@ fn hostile_state() -> State {
         user("5", &"x".repeat(300), "long@example.com", &"t".repeat(80)),
     ];
     let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
-    let mut state = State::new("demo".into(), users, catalog, None);
+    let count = UserCount {
+        value: users.len() as i64,
+        estimated: false,
+    };
+    let mut state = State::new("demo".into(), catalog, count, users, None);
     init(&mut state);
     state
 }

@@ -10,6 +10,6 @@ pub mod runtime;
 pub mod state;
 pub mod update;
 
-pub use msg::{Effect, Msg, OrdersKey};
+pub use msg::{Effect, Msg, OrdersKey, UsersRequest};
 pub use state::{Focus, OrdersPane, State};
 pub use update::{init, update};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::db::{DbError, OrdersReport, TenantCatalog, User};
+use crate::db::{DbError, OrdersReport, Page, TenantCatalog, User, UserCount};
 
 /// What an orders load is for. A result whose key is no longer the
 /// current one is dropped: the selection moved on.
@@ -15,6 +15,18 @@ pub struct OrdersKey {
     pub generation: u64,
 }
 
+/// A page of the users list being loaded. A result for a request that is no
+/// longer the pending one (the filter changed since) is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersRequest {
+    pub generation: u64,
+    pub filter: Option<String>,
+    pub page: Page,
+    /// Keep the selected user selected if the page holds them (filtering),
+    /// rather than selecting where the page lands (jumps).
+    pub keep_selection: bool,
+}
+
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -22,7 +34,12 @@ pub enum Msg {
     Resize(u16, u16),
     /// Drives the spinner; slow when idle.
     Tick,
-    UsersLoaded(Result<(Vec<User>, TenantCatalog), String>),
+    /// The tenant catalog and the user count, after a reload.
+    CatalogLoaded(Result<(TenantCatalog, UserCount), DbError>),
+    UsersPage {
+        request: UsersRequest,
+        result: Result<Vec<User>, DbError>,
+    },
     OrdersLoaded {
         key: OrdersKey,
         result: Result<OrdersReport, DbError>,
@@ -35,8 +52,14 @@ pub enum Msg {
 /// Work for the runtime. `update` never does I/O itself.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Reload the tenant catalog and the users.
-    LoadUsers,
+    /// Reload the tenant catalog and the user count.
+    LoadCatalog,
+    /// Load a page of users after `delay`, cancelling any page load still
+    /// pending or running (a new filter supersedes the old one).
+    LoadUsersPage {
+        request: UsersRequest,
+        delay: Duration,
+    },
     /// Load orders for `key` after `delay` (the debounce), cancelling any
     /// orders load still pending or running.
     LoadOrders {

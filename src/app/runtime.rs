@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::msg::{Effect, Msg};
 use super::state::State;
+use super::state::PAGE_SIZE;
 use super::update::{init, update};
-use crate::db::{choose_compare_tenant, Database, UserQuery};
+use crate::db::{choose_compare_tenant, Database, Page, QueryHandle};
 use crate::Failure;
 
 /// Spinner speed while something loads; idle, the loop wakes this rarely.
@@ -27,8 +28,10 @@ const IDLE_TICK: Duration = Duration::from_secs(5);
 
 static PANICKED: AtomicBool = AtomicBool::new(false);
 
-/// Loads what the first frame needs and checks the requested comparison
-/// tenant, so bad input fails before the terminal is touched.
+/// Loads what the first frame needs, in a constant number of queries
+/// (catalog, count, first page: nothing proportional to the data), and
+/// checks the requested comparison tenant, so bad input fails before the
+/// terminal is touched.
 pub async fn initial_state(
     db: &Database,
     target: String,
@@ -36,72 +39,60 @@ pub async fn initial_state(
     debounce: Duration,
 ) -> Result<State, Failure> {
     let catalog = db.tenants().await?;
-    let users = db.users(&UserQuery::default()).await?;
     if let Some(tenant) = &compare {
         choose_compare_tenant(&catalog, None, Some(tenant))?;
     }
-    let mut state = State::new(target, users, catalog, compare);
+    let count = db.user_count().await?;
+    let first_page = db
+        .users_page(None, &Page::First, PAGE_SIZE as i64, None)
+        .await?;
+    let mut state = State::new(target, catalog, count, first_page, compare);
     state.debounce = debounce;
     Ok(state)
 }
 
-/// Carries out effects as tokio tasks. Holds the cancellation token of the
-/// orders load in flight, so a new one cancels the old: at most one runs.
+/// Carries out effects as tokio tasks. Each kind of load has one slot: a
+/// new load cancels the one before (client side and, for queries already
+/// running, on the server), so at most one of each is in flight.
 struct Executor {
     db: Database,
     results: UnboundedSender<Msg>,
     orders: Option<CancellationToken>,
-    users: Option<CancellationToken>,
+    users_page: Option<CancellationToken>,
+    catalog: Option<CancellationToken>,
 }
 
 impl Executor {
     fn run(&mut self, effect: Effect) {
         match effect {
-            Effect::LoadUsers => {
-                let token = replace_token(&mut self.users);
+            Effect::LoadCatalog => {
                 let db = self.db.clone();
-                let results = self.results.clone();
-                tokio::spawn(async move {
-                    let load = async {
-                        let catalog = db.tenants().await?;
-                        let users = db.users(&UserQuery::default()).await?;
-                        Ok((users, catalog))
-                    };
-                    tokio::select! {
-                        _ = token.cancelled() => {}
-                        result = load => {
-                            let result = result.map_err(|e: crate::db::DbError| e.to_string());
-                            let _ = results.send(Msg::UsersLoaded(result));
-                        }
-                    }
+                self.spawn(Slot::Catalog, Duration::ZERO, move |_| async move {
+                    let loaded = async { Ok((db.tenants().await?, db.user_count().await?)) }.await;
+                    Msg::CatalogLoaded(loaded)
+                });
+            }
+            Effect::LoadUsersPage { request, delay } => {
+                let db = self.db.clone();
+                self.spawn(Slot::UsersPage, delay, move |handle| async move {
+                    let filter = request.filter.as_deref();
+                    let result = db
+                        .users_page(filter, &request.page, PAGE_SIZE as i64, Some(&handle))
+                        .await;
+                    Msg::UsersPage { request, result }
                 });
             }
             Effect::LoadOrders { key, user, delay } => {
-                let token = replace_token(&mut self.orders);
                 let db = self.db.clone();
-                let results = self.results.clone();
-                tokio::spawn(async move {
-                    let load = async {
-                        // The debounce: a superseded request is cancelled here,
-                        // before it ever reaches the database.
-                        tokio::time::sleep(delay).await;
-                        let started = Instant::now();
-                        let result = db.priced_orders(&user, key.compare.as_deref()).await;
-                        let elapsed = started.elapsed();
-                        tracing::info!(
-                            user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
-                            ok = result.is_ok(), "orders loaded"
-                        );
-                        Msg::OrdersLoaded {
-                            key,
-                            result,
-                            elapsed,
-                        }
-                    };
-                    tokio::select! {
-                        _ = token.cancelled() => {}
-                        msg = load => { let _ = results.send(msg); }
-                    }
+                self.spawn(Slot::Orders, delay, move |handle| async move {
+                    let started = Instant::now();
+                    let result = db.priced_orders_tracked(&user, key.compare.as_deref(), Some(&handle)).await;
+                    let elapsed = started.elapsed();
+                    tracing::info!(
+                        user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
+                        ok = result.is_ok(), "orders loaded"
+                    );
+                    Msg::OrdersLoaded { key, result, elapsed }
                 });
             }
             Effect::CancelOrders => {
@@ -112,14 +103,56 @@ impl Executor {
         }
     }
 
+    /// Runs `load` after `delay` in the slot's place, superseding what ran
+    /// there. A superseded load is cancelled during its delay (it never
+    /// reaches the database: the debounce) or, mid-query, on the server.
+    fn spawn<F, Fut>(&mut self, slot: Slot, delay: Duration, load: F)
+    where
+        F: FnOnce(QueryHandle) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Msg> + Send + 'static,
+    {
+        let token = replace_token(match slot {
+            Slot::Orders => &mut self.orders,
+            Slot::UsersPage => &mut self.users_page,
+            Slot::Catalog => &mut self.catalog,
+        });
+        let db = self.db.clone();
+        let results = self.results.clone();
+        tokio::spawn(async move {
+            let handle = QueryHandle::default();
+            let work = async {
+                tokio::time::sleep(delay).await;
+                load(handle.clone()).await
+            };
+            tokio::pin!(work);
+            tokio::select! {
+                msg = &mut work => { let _ = results.send(msg); }
+                // `work` still holds its transaction here, so the backend
+                // being cancelled is still running our query.
+                _ = token.cancelled() => db.cancel(&handle).await,
+            }
+        });
+    }
+
     fn cancel_all(&mut self) {
-        for token in [self.orders.take(), self.users.take()]
-            .into_iter()
-            .flatten()
+        for token in [
+            self.orders.take(),
+            self.users_page.take(),
+            self.catalog.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             token.cancel();
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Orders,
+    UsersPage,
+    Catalog,
 }
 
 fn replace_token(slot: &mut Option<CancellationToken>) -> CancellationToken {
@@ -145,7 +178,8 @@ pub async fn run_loop<B: Backend>(
         db,
         results: results_tx,
         orders: None,
-        users: None,
+        users_page: None,
+        catalog: None,
     };
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));

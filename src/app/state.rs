@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, TenantCatalog, TenantStatus, User,
+    UserCount,
 };
 
 use super::keymap::Mode;
-use super::msg::OrdersKey;
+use super::msg::{OrdersKey, UsersRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -53,19 +54,33 @@ pub struct Filter {
     pub editing: bool,
 }
 
+/// Rows per page of the users list.
+pub const PAGE_SIZE: usize = 100;
+/// The most users held at once; the far side is dropped beyond this.
+pub const WINDOW_CAP: usize = 3 * PAGE_SIZE;
+/// Fetch the next page when the selection comes this close to an edge.
+pub const PREFETCH_MARGIN: usize = 30;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     /// `demo` or `user@host:port/db`; never a password.
     pub target: String,
+    /// A window of the users list (filtered by the database), in list order.
     pub users: Vec<User>,
+    /// The window begins at the first user / ends at the last one.
+    pub users_at_start: bool,
+    pub users_at_end: bool,
+    pub user_count: UserCount,
     pub catalog: TenantCatalog,
-    /// Indices into `users` that pass the filter, in display order.
-    pub visible: Vec<usize>,
-    /// Position in `visible`.
+    /// Position in `users`.
     pub selected: usize,
     /// First visible row of the users list.
     pub users_offset: usize,
     pub filter: Filter,
+    /// Bumped when the filter changes: older pages are stale.
+    pub users_generation: u64,
+    /// The users page being loaded, if any.
+    pub users_request: Option<UsersRequest>,
     /// The comparison tenant asked for (`--compare`, config, `c`/`C`).
     pub compare: Option<String>,
     pub orders: OrdersPane,
@@ -75,8 +90,8 @@ pub struct State {
     pub quit: bool,
     /// Bumped on every change that makes a pending orders load stale.
     pub generation: u64,
-    pub users_loading: bool,
-    /// Shown in the status line until the next load.
+    pub catalog_loading: bool,
+    /// Shown in the status line until the next successful load.
     pub users_error: Option<String>,
     pub ticks: u64,
     /// Terminal size, for paging and mouse hit-testing.
@@ -85,20 +100,26 @@ pub struct State {
 }
 
 impl State {
+    /// The dashboard as it opens: the first page of users.
     pub fn new(
         target: String,
-        users: Vec<User>,
         catalog: TenantCatalog,
+        user_count: UserCount,
+        first_page: Vec<User>,
         compare: Option<String>,
     ) -> State {
-        let mut state = State {
+        State {
             target,
-            users,
+            users_at_start: true,
+            users_at_end: first_page.len() < PAGE_SIZE,
+            users: first_page,
+            user_count,
             catalog,
-            visible: Vec::new(),
             selected: 0,
             users_offset: 0,
             filter: Filter::default(),
+            users_generation: 0,
+            users_request: None,
             compare,
             orders: OrdersPane::NoUser,
             orders_offset: 0,
@@ -106,18 +127,16 @@ impl State {
             help_open: false,
             quit: false,
             generation: 0,
-            users_loading: false,
+            catalog_loading: false,
             users_error: None,
             ticks: 0,
             size: (120, 40),
             debounce: Duration::from_millis(120),
-        };
-        state.refilter(None);
-        state
+        }
     }
 
     pub fn selected_user(&self) -> Option<&User> {
-        self.visible.get(self.selected).map(|&i| &self.users[i])
+        self.users.get(self.selected)
     }
 
     pub fn tenant_status(&self, user: &User) -> TenantStatus {
@@ -145,33 +164,16 @@ impl State {
         }
     }
 
-    pub fn is_busy(&self) -> bool {
-        self.users_loading || matches!(self.orders, OrdersPane::Loading { .. })
+    pub fn users_loading(&self) -> bool {
+        self.users_request.is_some() || self.catalog_loading
     }
 
-    /// Recomputes `visible` from the filter, keeping `keep_id` selected if it
-    /// still passes.
-    pub fn refilter(&mut self, keep_id: Option<&str>) {
-        let needle = self.filter.text.to_lowercase();
-        self.visible = self
-            .users
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| {
-                needle.is_empty()
-                    || u.name.to_lowercase().contains(&needle)
-                    || u.mail.to_lowercase().contains(&needle)
-                    || u.tenant
-                        .as_deref()
-                        .unwrap_or("")
-                        .to_lowercase()
-                        .contains(&needle)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        self.selected = keep_id
-            .and_then(|id| self.visible.iter().position(|&i| self.users[i].id == id))
-            .unwrap_or(0);
-        self.users_offset = 0;
+    pub fn is_busy(&self) -> bool {
+        self.users_loading() || matches!(self.orders, OrdersPane::Loading { .. })
+    }
+
+    /// The whole list is in the window (so its length is the count).
+    pub fn users_complete(&self) -> bool {
+        self.users_at_start && self.users_at_end
     }
 }

@@ -6,8 +6,11 @@ use crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action, Mode};
-use super::msg::{Effect, Msg, OrdersKey};
-use super::state::{Focus, OrdersPane, State};
+use std::time::Duration;
+
+use super::msg::{Effect, Msg, OrdersKey, UsersRequest};
+use super::state::{Focus, OrdersPane, State, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
+use crate::db::{DbError, Page, User};
 use crate::ui::layout;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -23,27 +26,23 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.ticks = state.ticks.wrapping_add(1);
             Vec::new()
         }
-        Msg::UsersLoaded(Ok((users, catalog))) => {
-            let before = state.selected_user().map(|u| u.id.clone());
-            let catalog_changed = catalog != state.catalog;
-            state.users = users;
-            state.catalog = catalog;
-            state.users_loading = false;
-            state.users_error = None;
-            state.refilter(before.as_deref());
-            keep_selection_visible(state);
-            let after = state.selected_user().map(|u| u.id.clone());
-            if before != after || catalog_changed {
-                request_orders(state, std::time::Duration::ZERO)
+        Msg::CatalogLoaded(Ok((catalog, count))) => {
+            state.catalog_loading = false;
+            state.user_count = count;
+            if catalog != state.catalog {
+                state.catalog = catalog;
+                // Tenants appeared or vanished: the comparison may differ.
+                request_orders(state, Duration::ZERO)
             } else {
                 Vec::new()
             }
         }
-        Msg::UsersLoaded(Err(error)) => {
-            state.users_loading = false;
-            state.users_error = Some(error);
+        Msg::CatalogLoaded(Err(error)) => {
+            state.catalog_loading = false;
+            state.users_error = Some(error.to_string());
             Vec::new()
         }
+        Msg::UsersPage { request, result } => on_users_page(state, request, result),
         Msg::OrdersLoaded {
             key,
             result,
@@ -72,7 +71,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 /// Effects to run when the dashboard opens: load the first user's orders.
 pub fn init(state: &mut State) -> Vec<Effect> {
     keep_selection_visible(state);
-    request_orders(state, std::time::Duration::ZERO)
+    let mut effects = request_orders(state, Duration::ZERO);
+    effects.extend(prefetch(state));
+    effects
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -92,8 +93,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Action::Down => move_by(state, 1),
         Action::PageUp => move_by(state, -page(state)),
         Action::PageDown => move_by(state, page(state)),
-        Action::First => move_by(state, isize::MIN / 2),
-        Action::Last => move_by(state, isize::MAX / 2),
+        Action::First => jump(state, Page::First),
+        Action::Last => jump(state, Page::Last),
         Action::StartFilter => {
             state.filter.editing = true;
             state.focus = Focus::Users;
@@ -117,9 +118,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Action::Reload => {
-            state.users_loading = true;
-            let mut effects = vec![Effect::LoadUsers];
-            effects.extend(request_orders(state, std::time::Duration::ZERO));
+            state.catalog_loading = true;
+            state.users_error = None;
+            let mut effects = vec![Effect::LoadCatalog];
+            // Reload the window from the selected user on, keeping them selected.
+            let page = match state.selected_user() {
+                Some(user) => Page::From(user.key.clone()),
+                None => Page::First,
+            };
+            effects.extend(request_page(state, page, false, Duration::ZERO));
+            effects.extend(request_orders(state, Duration::ZERO));
             effects
         }
         Action::ToggleHelp => {
@@ -155,19 +163,159 @@ fn edit_filter(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     set_filter(state, text)
 }
 
+/// A new filter runs in the database; the pending page of the old one is
+/// superseded (and so cancelled).
 fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
     if text == state.filter.text {
         return Vec::new();
     }
-    let before = state.selected_user().map(|u| u.id.clone());
     state.filter.text = text;
-    state.refilter(before.as_deref());
-    keep_selection_visible(state);
-    if state.selected_user().map(|u| u.id.clone()) != before {
-        request_orders(state, state.debounce)
-    } else {
-        Vec::new()
+    state.users_generation += 1;
+    let cleared = state.filter.text.is_empty();
+    match state.selected_user() {
+        // Clearing the filter shows the whole list again around the selected user.
+        Some(user) if cleared => {
+            let page = Page::From(user.key.clone());
+            request_page(state, page, true, Duration::ZERO)
+        }
+        _ => request_page(state, Page::First, true, state.debounce),
     }
+}
+
+fn active_filter(state: &State) -> Option<String> {
+    Some(state.filter.text.clone()).filter(|text| !text.is_empty())
+}
+
+/// Asks for a page of users unless that very page is already on its way.
+fn request_page(
+    state: &mut State,
+    page: Page,
+    keep_selection: bool,
+    delay: Duration,
+) -> Vec<Effect> {
+    let request = UsersRequest {
+        generation: state.users_generation,
+        filter: active_filter(state),
+        page,
+        keep_selection,
+    };
+    if state.users_request.as_ref() == Some(&request) {
+        return Vec::new();
+    }
+    state.users_request = Some(request.clone());
+    vec![Effect::LoadUsersPage { request, delay }]
+}
+
+/// Fetches the next page before the selection reaches the window's edge.
+fn prefetch(state: &mut State) -> Vec<Effect> {
+    if state.users_request.is_some() {
+        return Vec::new();
+    }
+    let near_end = state.selected + PREFETCH_MARGIN >= state.users.len();
+    if !state.users_at_end && near_end {
+        if let Some(last) = state.users.last() {
+            let page = Page::After(last.key.clone());
+            return request_page(state, page, false, Duration::ZERO);
+        }
+    }
+    if !state.users_at_start && state.selected < PREFETCH_MARGIN {
+        if let Some(first) = state.users.first() {
+            let page = Page::Before(first.key.clone());
+            return request_page(state, page, false, Duration::ZERO);
+        }
+    }
+    Vec::new()
+}
+
+/// `g`/`G`: local when the window already holds that end, else a page load.
+fn jump(state: &mut State, page: Page) -> Vec<Effect> {
+    if state.focus == Focus::Orders {
+        let delta = if page == Page::First {
+            isize::MIN / 2
+        } else {
+            isize::MAX / 2
+        };
+        return move_by(state, delta);
+    }
+    match page {
+        Page::First if state.users_at_start => select(state, 0),
+        Page::Last if state.users_at_end => select(state, state.users.len().saturating_sub(1)),
+        page => request_page(state, page, false, Duration::ZERO),
+    }
+}
+
+fn on_users_page(
+    state: &mut State,
+    request: UsersRequest,
+    result: Result<Vec<User>, DbError>,
+) -> Vec<Effect> {
+    // Only the pending request counts; anything else is stale.
+    if state.users_request.as_ref() != Some(&request) {
+        return Vec::new();
+    }
+    state.users_request = None;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(error) => {
+            state.users_error = Some(error.to_string());
+            return Vec::new();
+        }
+    };
+    state.users_error = None;
+    let before = state.selected_user().map(|u| u.id.clone());
+    let full = rows.len() >= PAGE_SIZE;
+    match &request.page {
+        Page::First | Page::Last | Page::From(_) => {
+            let last = request.page == Page::Last;
+            state.users_at_start = request.page == Page::First || (last && !full);
+            state.users_at_end = last || !full;
+            state.users = rows;
+            state.users_offset = 0;
+            let kept = before
+                .as_deref()
+                .filter(|_| request.keep_selection)
+                .and_then(|id| state.users.iter().position(|u| u.id == id));
+            state.selected = match (kept, last) {
+                (Some(index), _) => index,
+                (None, true) => state.users.len().saturating_sub(1),
+                (None, false) => 0,
+            };
+        }
+        Page::After(_) => {
+            state.users_at_end = !full;
+            state.users.extend(rows);
+            let excess = state.users.len().saturating_sub(WINDOW_CAP);
+            if excess > 0 {
+                state.users.drain(..excess);
+                state.selected = state.selected.saturating_sub(excess);
+                state.users_offset = state.users_offset.saturating_sub(excess);
+                state.users_at_start = false;
+            }
+        }
+        Page::Before(_) => {
+            state.users_at_start = !full;
+            let added = rows.len();
+            state.users.splice(0..0, rows);
+            state.selected += added;
+            state.users_offset += added;
+            if state.users.len() > WINDOW_CAP {
+                state.users.truncate(WINDOW_CAP);
+                state.users_at_end = false;
+            }
+        }
+    }
+    keep_selection_visible(state);
+    let mut effects = Vec::new();
+    if state.selected_user().map(|u| u.id.clone()) != before {
+        let delay = if request.keep_selection {
+            state.debounce
+        } else {
+            Duration::ZERO
+        };
+        effects.extend(request_orders(state, delay));
+    }
+    effects.extend(prefetch(state));
+    effects
 }
 
 /// Rows a page moves, from the pane that has focus.
@@ -187,11 +335,13 @@ fn screen(state: &State) -> Rect {
 fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
     match state.focus {
         Focus::Users => {
-            let last = state.visible.len().saturating_sub(1) as isize;
+            let last = state.users.len().saturating_sub(1) as isize;
             let target = (state.selected as isize)
                 .saturating_add(delta)
                 .clamp(0, last) as usize;
-            select(state, target)
+            let mut effects = select(state, target);
+            effects.extend(prefetch(state));
+            effects
         }
         Focus::Orders => {
             let lines = match &state.orders {
@@ -209,7 +359,7 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
 }
 
 fn select(state: &mut State, index: usize) -> Vec<Effect> {
-    if index == state.selected || index >= state.visible.len() {
+    if index == state.selected || index >= state.users.len() {
         return Vec::new();
     }
     state.selected = index;
@@ -224,7 +374,7 @@ fn keep_selection_visible(state: &mut State) {
     } else if state.selected >= state.users_offset + rows {
         state.users_offset = state.selected + 1 - rows;
     }
-    let max_offset = state.visible.len().saturating_sub(rows);
+    let max_offset = state.users.len().saturating_sub(rows);
     state.users_offset = state.users_offset.min(max_offset);
 }
 
@@ -238,12 +388,12 @@ fn cycle_compare(state: &mut State, backwards: bool) -> Vec<Effect> {
         return Vec::new();
     }
     state.compare = next;
-    request_orders(state, std::time::Duration::ZERO)
+    request_orders(state, Duration::ZERO)
 }
 
 /// Makes the orders pane wait for the selected user's orders, superseding
 /// (and so cancelling) whatever load came before.
-fn request_orders(state: &mut State, delay: std::time::Duration) -> Vec<Effect> {
+fn request_orders(state: &mut State, delay: Duration) -> Vec<Effect> {
     state.generation += 1;
     state.orders_offset = 0;
     let Some(user) = state.selected_user().cloned() else {
@@ -293,7 +443,7 @@ mod tests {
     use crossterm::event::{KeyEventKind, KeyEventState, MouseButton, MouseEvent, MouseEventKind};
 
     use super::*;
-    use crate::db::{DbError, OrdersReport, TenantCatalog, User};
+    use crate::db::{OrdersReport, TenantCatalog, UserCount, UserKey};
 
     fn user(id: &str, name: &str, tenant: &str) -> User {
         User {
@@ -302,22 +452,63 @@ mod tests {
             mail: format!("{name}@example.com"),
             tenant: Some(tenant.into()),
             created: None,
+            key: UserKey {
+                name: name.into(),
+                id: id.into(),
+            },
         }
     }
 
-    fn demo_state() -> State {
-        let users = vec![
+    fn catalog() -> TenantCatalog {
+        TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()])
+    }
+
+    fn demo_users() -> Vec<User> {
+        vec![
             user("3", "mid_dude", "client3"),
             user("2", "poor_dude", "client2"),
             user("1", "rich_dude", "client1"),
             user("4", "stray_dude", "client9"),
-        ];
-        let catalog =
-            TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
-        let mut state = State::new("demo".into(), users, catalog, None);
+        ]
+    }
+
+    fn demo_state() -> State {
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("demo".into(), catalog(), count, demo_users(), None);
         state.size = (120, 30);
         init(&mut state);
         state
+    }
+
+    /// `n` users named u00000.., a page of a much longer list.
+    fn numbered(from: usize, n: usize) -> Vec<User> {
+        (from..from + n)
+            .map(|i| user(&i.to_string(), &format!("u{i:05}"), "client1"))
+            .collect()
+    }
+
+    fn page_request(effects: &[Effect]) -> UsersRequest {
+        effects
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::LoadUsersPage { request, .. } => Some(request.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("expected a users page load in {effects:?}"))
+    }
+
+    fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -> Vec<Effect> {
+        update(
+            state,
+            Msg::UsersPage {
+                request,
+                result: Ok(rows),
+            },
+        )
     }
 
     fn press(state: &mut State, code: KeyCode) -> Vec<Effect> {
@@ -359,8 +550,12 @@ mod tests {
     fn opening_loads_the_first_users_orders_at_once() {
         let mut state = State::new(
             "demo".into(),
-            vec![user("1", "a", "client1")],
             TenantCatalog::new(vec!["client1".into(), "client2".into()]),
+            UserCount {
+                value: 1,
+                estimated: false,
+            },
+            vec![user("1", "a", "client1")],
             None,
         );
         let effects = init(&mut state);
@@ -438,48 +633,147 @@ mod tests {
     }
 
     #[test]
-    fn filter_narrows_keeps_and_clears() {
+    fn filtering_asks_the_database_and_drops_superseded_pages() {
         let mut state = demo_state();
         press(&mut state, KeyCode::Char('/'));
         assert!(state.filter.editing);
-        let effects = chars(&mut state, "RICH");
-        assert_eq!(state.visible.len(), 1);
+        let first = page_request(&press(&mut state, KeyCode::Char('R')));
+        let effects = chars(&mut state, "ICH");
+        let current = page_request(&effects[effects.len() - 1..]);
+        assert_eq!(current.filter.as_deref(), Some("RICH"));
+        assert_eq!(current.page, Page::First);
+        assert!(current.generation > first.generation);
+        assert!(
+            matches!(effects.last(), Some(Effect::LoadUsersPage { delay, .. }) if *delay == state.debounce)
+        );
+
+        // The page for "R" arrives late: dropped.
+        assert!(deliver_page(&mut state, first, demo_users()).is_empty());
+        assert_eq!(state.users.len(), 4);
+        let effects = deliver_page(&mut state, current, vec![user("1", "rich_dude", "client1")]);
+        assert_eq!(state.users.len(), 1);
         assert_eq!(state.selected_user().unwrap().name, "rich_dude");
-        assert_eq!(load_key(&effects).user_id, "1");
+        assert_eq!(
+            load_key(&effects).user_id,
+            "1",
+            "the new selection's orders load"
+        );
+        assert!(state.users_complete());
+
         press(&mut state, KeyCode::Enter);
         assert!(!state.filter.editing);
         assert_eq!(state.filter.text, "RICH");
-        assert!(!state.quit);
-
-        // Letters are keys again once the filter is kept.
         press(&mut state, KeyCode::Char('/'));
         chars(&mut state, "q");
         assert!(!state.quit, "q is text while filtering");
-        assert_eq!(state.filter.text, "RICHq");
         press(&mut state, KeyCode::Backspace);
-        press(&mut state, KeyCode::Esc);
+        let effects = press(&mut state, KeyCode::Esc);
         assert!(!state.quit, "Esc clears the filter, it does not quit");
         assert_eq!(state.filter.text, "");
-        assert_eq!(state.visible.len(), 4);
+        // Cleared: the whole list again, from the selected user on.
+        let request = page_request(&effects);
+        assert_eq!(request.filter, None);
+        assert_eq!(
+            request.page,
+            Page::From(UserKey {
+                name: "rich_dude".into(),
+                id: "1".into()
+            })
+        );
+        deliver_page(&mut state, request, demo_users()[2..].to_vec());
         assert_eq!(
             state.selected_user().unwrap().name,
             "rich_dude",
             "selection kept"
         );
+        assert!(!state.users_at_start);
+        let pending = state
+            .users_request
+            .clone()
+            .expect("the users before rich_dude are on their way");
+        assert!(matches!(pending.page, Page::Before(_)));
     }
 
     #[test]
-    fn filter_by_mail_and_tenant_and_no_match() {
+    fn a_filter_that_matches_nobody_cancels_the_orders_load() {
         let mut state = demo_state();
         press(&mut state, KeyCode::Char('/'));
-        chars(&mut state, "client9");
-        assert_eq!(state.selected_user().unwrap().name, "stray_dude");
-        press(&mut state, KeyCode::Backspace);
-        assert_eq!(state.visible.len(), 4, "client matches every tenant");
-        let effects = chars(&mut state, "zzz");
-        assert!(state.visible.is_empty());
+        let request = page_request(&chars(&mut state, "zzz"));
+        let effects = deliver_page(&mut state, request, Vec::new());
+        assert!(state.users.is_empty());
         assert_eq!(state.orders, OrdersPane::NoUser);
         assert_eq!(effects.last(), Some(&Effect::CancelOrders));
+    }
+
+    #[test]
+    fn the_window_pages_forward_and_back_and_stays_bounded() {
+        use crate::app::state::{PAGE_SIZE, WINDOW_CAP};
+        let count = UserCount {
+            value: 1_000_000,
+            estimated: true,
+        };
+        let mut state = State::new("big".into(), catalog(), count, numbered(0, PAGE_SIZE), None);
+        state.size = (120, 30);
+        init(&mut state);
+        assert!(!state.users_at_end);
+
+        // Walking down: the next page is asked for before the edge, once.
+        let mut requests = Vec::new();
+        for _ in 0..PAGE_SIZE - 1 {
+            let effects = press(&mut state, KeyCode::Char('j'));
+            requests.extend(
+                effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::LoadUsersPage { .. }))
+                    .cloned(),
+            );
+        }
+        assert_eq!(requests.len(), 1, "one prefetch, not one per key");
+        let request = page_request(&requests);
+        assert_eq!(
+            request.page,
+            Page::After(numbered(PAGE_SIZE - 1, 1)[0].key.clone())
+        );
+        deliver_page(&mut state, request, numbered(PAGE_SIZE, PAGE_SIZE));
+        assert_eq!(state.users.len(), 2 * PAGE_SIZE);
+
+        // Keep going: the window never holds more than WINDOW_CAP users.
+        for page in 2..10 {
+            while state.users_request.is_none() {
+                press(&mut state, KeyCode::PageDown);
+            }
+            let request = state.users_request.clone().unwrap();
+            deliver_page(&mut state, request, numbered(page * PAGE_SIZE, PAGE_SIZE));
+            assert!(state.users.len() <= WINDOW_CAP);
+        }
+        assert!(!state.users_at_start);
+        let selected = state.selected_user().unwrap().clone();
+
+        // Back up: the page before is prepended and the selection stays put.
+        while state.users_request.is_none() {
+            press(&mut state, KeyCode::PageUp);
+        }
+        let request = state.users_request.clone().unwrap();
+        assert!(matches!(request.page, Page::Before(_)));
+        let on_screen = state.selected_user().unwrap().clone();
+        let first = state.users[0].id.parse::<usize>().unwrap();
+        deliver_page(&mut state, request, numbered(first - PAGE_SIZE, PAGE_SIZE));
+        assert_eq!(state.selected_user().unwrap(), &on_screen);
+        assert!(state.users.len() <= WINDOW_CAP);
+        assert_ne!(on_screen, selected);
+
+        // G and g jump without reading the table: one page each.
+        let effects = press(&mut state, KeyCode::Char('G'));
+        let request = page_request(&effects);
+        assert_eq!(request.page, Page::Last);
+        deliver_page(&mut state, request, numbered(999_900, PAGE_SIZE));
+        assert!(state.users_at_end);
+        assert_eq!(state.selected_user().unwrap().id, "999999");
+        let request = page_request(&press(&mut state, KeyCode::Char('g')));
+        assert_eq!(request.page, Page::First);
+        deliver_page(&mut state, request, numbered(0, PAGE_SIZE));
+        assert_eq!(state.selected_user().unwrap().id, "0");
+        assert!(state.users_at_start);
     }
 
     #[test]
@@ -626,28 +920,41 @@ mod tests {
     }
 
     #[test]
-    fn reload_reloads_users_and_orders() {
+    fn reload_reloads_catalog_users_and_orders() {
         let mut state = demo_state();
         let effects = press(&mut state, KeyCode::Char('r'));
-        assert_eq!(effects[0], Effect::LoadUsers);
-        assert!(state.users_loading);
+        assert_eq!(effects[0], Effect::LoadCatalog);
+        assert!(state.users_loading());
+        let request = page_request(&effects);
+        assert_eq!(request.page, Page::From(demo_users()[0].key.clone()));
         let key = load_key(&effects);
-        // Users come back with a new tenant: the selection is kept.
-        let mut users = state.users.clone();
-        users.push(user("9", "aaa_first", "client1"));
-        users.sort_by(|a, b| a.name.cmp(&b.name));
-        let catalog = state.catalog.clone();
-        let effects = update(&mut state, Msg::UsersLoaded(Ok((users, catalog))));
-        assert!(
-            effects.is_empty(),
-            "same user, same catalog: no second load"
+        // Same catalog: no second orders load.
+        let effects = update(
+            &mut state,
+            Msg::CatalogLoaded(Ok((
+                catalog(),
+                UserCount {
+                    value: 5,
+                    estimated: false,
+                },
+            ))),
         );
+        assert!(effects.is_empty());
+        assert_eq!(state.user_count.value, 5);
+        deliver_page(&mut state, request, demo_users());
         assert_eq!(state.selected_user().unwrap().name, "mid_dude");
         assert_eq!(state.orders.key(), Some(&key));
+        let request = page_request(&press(&mut state, KeyCode::Char('r')));
         update(
             &mut state,
-            Msg::UsersLoaded(Err("connection refused".into())),
+            Msg::UsersPage {
+                request,
+                result: Err(DbError::Query("connection refused".into())),
+            },
         );
-        assert_eq!(state.users_error.as_deref(), Some("connection refused"));
+        assert_eq!(
+            state.users_error.as_deref(),
+            Some("query failed: connection refused")
+        );
     }
 }

@@ -11,11 +11,13 @@ mod pool;
 mod users;
 
 use std::fmt;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 pub use catalog::{TenantCatalog, TenantSummary};
+
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport};
 pub use pool::{connect_options, target_label, ConnectionSource};
-pub use users::{TenantStatus, User, UserQuery};
+pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
@@ -113,6 +115,10 @@ struct SharedLayout {
     shared_schema: String,
     users_table: String,
     tenant_column: String,
+    /// Sort key of the users list: the raw columns where an index on
+    /// (name, id) can serve it, text casts otherwise.
+    name_key: String,
+    id_key: String,
 }
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).
@@ -121,6 +127,29 @@ pub struct Database {
     pool: PgPool,
     layout: std::sync::Arc<SharedLayout>,
     statement_timeout_ms: u64,
+    counters: std::sync::Arc<QueryCounters>,
+}
+
+/// How many loads of each kind reached the database (benchmarks, tests).
+#[derive(Debug, Default)]
+pub struct QueryCounters {
+    pub orders: AtomicU64,
+    pub user_pages: AtomicU64,
+}
+
+/// The server process running a cancellable query, so that a superseded
+/// query is stopped on the server and not only abandoned by the client.
+#[derive(Debug, Clone, Default)]
+pub struct QueryHandle(std::sync::Arc<AtomicI32>);
+
+impl QueryHandle {
+    fn running_on(&self, backend_pid: i32) {
+        self.0.store(backend_pid, Ordering::SeqCst);
+    }
+
+    fn finished(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
 }
 
 impl Database {
@@ -153,7 +182,10 @@ impl Database {
                 shared_schema: String::new(),
                 users_table: String::new(),
                 tenant_column: String::new(),
+                name_key: String::new(),
+                id_key: String::new(),
             }),
+            counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
         };
         let layout = db.resolve_layout(settings).await?;
@@ -164,8 +196,16 @@ impl Database {
     async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {
         let tenancy = &settings.tenancy;
         let mut tx = self.read_tx().await?;
-        let row: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname)
+        // Also: can the list be paged on the raw (name, id) columns, so an
+        // index on them serves it? Only if both are text and name is never NULL.
+        let row: Option<(String, Option<String>, bool, bool)> = sqlx::query_as(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
+                    coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
+                                FROM pg_catalog.pg_attribute k
+                               WHERE k.attrelid = c.oid AND k.attname = 'name' AND NOT k.attisdropped), false),
+                    coalesce((SELECT k.atttypid IN ('text'::regtype, 'varchar'::regtype)
+                                FROM pg_catalog.pg_attribute k
+                               WHERE k.attrelid = c.oid AND k.attname = 'id' AND NOT k.attisdropped), false)
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -183,14 +223,16 @@ impl Database {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
             ))),
-            Some((_, None)) => Err(DbError::SharedTable(format!(
+            Some((_, None, _, _)) => Err(DbError::SharedTable(format!(
                 "column {} not found in {table} (see tenancy.tenant_column)",
                 tenancy.tenant_column
             ))),
-            Some((users_table, Some(tenant_column))) => Ok(SharedLayout {
+            Some((users_table, Some(tenant_column), plain_name, plain_id)) => Ok(SharedLayout {
                 shared_schema: tenancy.shared_schema.clone(),
                 users_table,
                 tenant_column,
+                name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }.into(),
+                id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
             }),
         }
     }
@@ -203,6 +245,41 @@ impl Database {
             self.statement_timeout_ms
         );
         self.pool.begin_with(begin).await.map_err(|e| self.error(e))
+    }
+
+    /// A read transaction whose backend pid is published to `handle` while
+    /// the caller's query runs.
+    async fn tracked_tx(
+        &self,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Transaction<'static, Postgres>, DbError> {
+        let mut tx = self.read_tx().await?;
+        if let Some(handle) = handle {
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            handle.running_on(pid);
+        }
+        Ok(tx)
+    }
+
+    /// Stops the query `handle` runs, on the server. Call it while the task
+    /// that runs the query still holds its transaction, so the connection
+    /// cannot have moved on to another query.
+    pub async fn cancel(&self, handle: &QueryHandle) {
+        let pid = handle.0.swap(0, Ordering::SeqCst);
+        if pid != 0 {
+            let cancelled = sqlx::query("SELECT pg_cancel_backend($1)")
+                .bind(pid)
+                .execute(&self.pool)
+                .await;
+            tracing::debug!(pid, ok = cancelled.is_ok(), "cancelled a superseded query");
+        }
+    }
+
+    pub fn counters(&self) -> &QueryCounters {
+        &self.counters
     }
 
     fn error(&self, error: sqlx::Error) -> DbError {

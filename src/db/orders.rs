@@ -4,7 +4,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::catalog::TenantCatalog;
-use super::{Database, DbError, User};
+use std::sync::atomic::Ordering;
+
+use super::{Database, DbError, QueryHandle, User};
 
 /// One order line. `None` means the value is not there (an item the
 /// comparison tenant does not sell, a deleted item, a NULL in the data),
@@ -157,11 +159,22 @@ impl Database {
         user: &User,
         compare: Option<&str>,
     ) -> Result<OrdersReport, DbError> {
+        self.priced_orders_tracked(user, compare, None).await
+    }
+
+    /// [`Database::priced_orders`], cancellable on the server through `handle`.
+    pub async fn priced_orders_tracked(
+        &self,
+        user: &User,
+        compare: Option<&str>,
+        handle: Option<&QueryHandle>,
+    ) -> Result<OrdersReport, DbError> {
         let tenant = match user.tenant.as_deref() {
             None | Some("") => return Err(DbError::NoTenant),
             Some(tenant) => tenant,
         };
-        let mut tx = self.read_tx().await?;
+        self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        let mut tx = self.tracked_tx(handle).await?;
         let wanted: Vec<&str> = std::iter::once(tenant).chain(compare).collect();
         let found = Self::quoted_tenants(&mut tx, &wanted)
             .await
@@ -201,12 +214,15 @@ impl Database {
               ORDER BY o.id"
         );
         // The SQL text differs per tenant pair: keep it out of the statement cache.
-        let rows: Vec<OrderRow> = sqlx::query_as(&sql)
+        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
             .bind(&user.id)
             .persistent(false)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
+            .await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        let rows = rows.map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
         Ok(OrdersReport::new(
             tenant.to_string(),

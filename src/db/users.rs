@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use super::catalog::TenantCatalog;
-use super::{Database, DbError};
+use std::sync::atomic::Ordering;
+
+use super::{Database, DbError, QueryHandle};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
@@ -13,6 +15,9 @@ pub struct User {
     /// The organization id as stored: a tenant schema name, or anything else.
     pub tenant: Option<String>,
     pub created: Option<String>,
+    /// Where the user sits in the list order (not shown, not exported).
+    #[serde(skip)]
+    pub key: UserKey,
 }
 
 /// Whether a user's organization id names an existing tenant schema.
@@ -58,37 +63,101 @@ impl Database {
     fn user_columns(&self) -> String {
         format!(
             "u.id::text, coalesce(u.name::text, ''), coalesce(u.mail::text, ''),
-             u.{}::text, u.creation_timestamp::text",
-            self.layout.tenant_column
+             u.{}::text, u.creation_timestamp::text, ({})::text, ({})::text",
+            self.layout.tenant_column, self.layout.name_key, self.layout.id_key
         )
     }
 
-    /// Users ordered by name then id.
+    /// Users ordered by name then id (the CLI's list).
     pub async fn users(&self, query: &UserQuery) -> Result<Vec<User>, DbError> {
-        let mut tx = self.read_tx().await?;
+        let limit = query.limit.unwrap_or(i64::MAX);
+        self.users_page(query.filter.as_deref(), &Page::First, limit, None)
+            .await
+    }
+
+    /// One page of users in (name, id) order, by keyset: the work is the
+    /// same on page one and page ten thousand. Rows come back ascending.
+    pub async fn users_page(
+        &self,
+        filter: Option<&str>,
+        page: &Page,
+        limit: i64,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<User>, DbError> {
+        let (name, id) = (&self.layout.name_key, &self.layout.id_key);
+        let (condition, descending) = match page {
+            Page::First => ("TRUE".to_string(), false),
+            Page::Last => ("TRUE".to_string(), true),
+            Page::From(_) => (format!("({name}, {id}) >= ($2, $3)"), false),
+            Page::After(_) => (format!("({name}, {id}) > ($2, $3)"), false),
+            Page::Before(_) => (format!("({name}, {id}) < ($2, $3)"), true),
+        };
+        let direction = if descending { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT {columns} FROM {users} u
-              WHERE $1::text IS NULL
-                 OR u.name::text ILIKE $1 OR u.mail::text ILIKE $1 OR u.{tenant}::text ILIKE $1
-              ORDER BY u.name, u.id
-              LIMIT $2",
+              WHERE ($1::text IS NULL
+                     OR u.name::text ILIKE $1 OR u.mail::text ILIKE $1 OR u.{tenant}::text ILIKE $1)
+                AND {condition}
+              ORDER BY {name} {direction}, {id} {direction}
+              LIMIT $4",
             columns = self.user_columns(),
             users = self.layout.users_table,
             tenant = self.layout.tenant_column,
         );
-        let rows: Vec<UserRow> = sqlx::query_as(&sql)
-            .bind(
-                query
-                    .filter
-                    .as_deref()
-                    .filter(|f| !f.is_empty())
-                    .map(contains_pattern),
-            )
-            .bind(query.limit)
+        let key = match page {
+            Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
+            Page::First | Page::Last => None,
+        };
+        self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
+        let mut tx = self.tracked_tx(handle).await?;
+        let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
+            .bind(filter.filter(|f| !f.is_empty()).map(contains_pattern))
+            .bind(key.map(|k| k.name.as_str()))
+            .bind(key.map(|k| k.id.as_str()))
+            .bind(limit)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        Ok(rows.into_iter().map(into_user).collect())
+            .await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        let mut users: Vec<User> = rows
+            .map_err(|e| self.error(e))?
+            .into_iter()
+            .map(into_user)
+            .collect();
+        if descending {
+            users.reverse();
+        }
+        Ok(users)
+    }
+
+    /// How many users there are: exact when counting is cheap, else the
+    /// planner's estimate, so start-up never scans a large table.
+    pub async fn user_count(&self) -> Result<UserCount, DbError> {
+        let mut tx = self.read_tx().await?;
+        let (estimate, pages): (f64, i32) = sqlx::query_as(&format!(
+            "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = '{}'::regclass",
+            self.layout.users_table.replace('\'', "''")
+        ))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        // Never analyzed (-1) and small, or known small: count exactly.
+        if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
+            let exact: i64 =
+                sqlx::query_scalar(&format!("SELECT count(*) FROM {}", self.layout.users_table))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            return Ok(UserCount {
+                value: exact,
+                estimated: false,
+            });
+        }
+        Ok(UserCount {
+            value: estimate.max(0.0) as i64,
+            estimated: true,
+        })
     }
 
     /// One user by id (compared as text, whatever the id column's type).
@@ -109,16 +178,56 @@ impl Database {
     }
 }
 
-type UserRow = (String, String, String, Option<String>, Option<String>);
+type UserRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
 
-fn into_user((id, name, mail, tenant, created): UserRow) -> User {
+fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
     User {
         id,
         name,
         mail,
         tenant,
         created,
+        key: UserKey {
+            name: name_key,
+            id: id_key,
+        },
     }
+}
+
+/// Below this many users (by the planner's estimate) an exact count is cheap.
+const EXACT_COUNT_BELOW: f64 = 100_000.0;
+
+/// A user count, exact or estimated from planner statistics (shown as `~`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserCount {
+    pub value: i64,
+    pub estimated: bool,
+}
+
+/// A user's position in the list order, for keyset paging.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct UserKey {
+    pub name: String,
+    pub id: String,
+}
+
+/// Which page of the users list to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    First,
+    Last,
+    /// From this user on, inclusive (a reload keeps the selection).
+    From(UserKey),
+    After(UserKey),
+    Before(UserKey),
 }
 
 #[cfg(test)]
@@ -139,6 +248,7 @@ mod tests {
             mail: "m".into(),
             tenant: tenant.map(str::to_string),
             created: None,
+            key: UserKey::default(),
         };
         assert_eq!(
             catalog.status_of(&user(Some("acme"))),

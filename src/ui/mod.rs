@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::app::keymap::{self, Mode};
 use crate::app::state::{Focus, OrdersPane, State};
-use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User};
+use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User, UserCount};
 use crate::text::{fit, money, sanitize, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -54,14 +54,25 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         Span::styled(" │ ", theme::dim()),
         Span::raw(format!(
             "{} users · {} tenants",
-            state.users.len(),
-            state.catalog.len()
+            count_label(state.user_count),
+            thousands(state.catalog.len() as i64)
         )),
         Span::styled(" │ ", theme::dim()),
         Span::raw("compare: "),
         Span::styled(sanitize(&compare).into_owned(), theme::title()),
     ]);
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// `1,000,000`, or `~1,000,000` for a planner estimate.
+fn count_label(count: UserCount) -> String {
+    let tilde = if count.estimated { "~" } else { "" };
+    format!("{tilde}{}", thousands(count.value))
+}
+
+fn thousands(value: i64) -> String {
+    let money = crate::text::money(Decimal::from(value));
+    money.trim_end_matches(".00").to_string()
 }
 
 fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {
@@ -84,32 +95,39 @@ fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
 fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let focused = state.focus == Focus::Users;
     let mut title = vec![Span::styled(" Users ", theme::title())];
-    if state.filter.text.is_empty() && !state.filter.editing {
-        title.push(Span::raw(format!("({}) ", state.users.len())));
+    let filtering = !state.filter.text.is_empty() || state.filter.editing;
+    let shown = if state.users_complete() {
+        thousands(state.users.len() as i64)
+    } else if filtering {
+        format!("{}+", thousands(state.users.len() as i64))
     } else {
-        title.push(Span::raw(format!(
-            "{}/{} ",
-            state.visible.len(),
-            state.users.len()
-        )));
+        count_label(state.user_count)
+    };
+    if filtering {
+        let noun = if shown == "1" { "match" } else { "matches" };
+        title.push(Span::raw(format!("{shown} {noun} ")));
         let cursor = if state.filter.editing { "▏" } else { "" };
         title.push(Span::styled(
             format!("/{}{cursor} ", fit(&state.filter.text, 30)),
             theme::warning(),
         ));
+    } else {
+        title.push(Span::raw(format!("({shown}) ")));
     }
     let block = pane_block(Line::from(title), focused);
     let inner = layout::inner(area);
     frame.render_widget(block, area);
 
-    if state.visible.is_empty() {
-        let message = if state.users.is_empty() {
-            "No users in the shared users table.".to_string()
-        } else {
+    if state.users.is_empty() {
+        let message = if state.users_request.is_some() {
+            "Loading users…".to_string()
+        } else if filtering {
             format!(
                 "No users match \"{}\". Esc clears the filter.",
                 fit(&state.filter.text, 30)
             )
+        } else {
+            "No users in the shared users table.".to_string()
         };
         frame.render_widget(
             Paragraph::new(message)
@@ -130,10 +148,9 @@ fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         ],
     );
     let rows_fit = layout::table_rows(area);
-    let window = state.visible.iter().skip(state.users_offset).take(rows_fit);
+    let window = state.users.iter().skip(state.users_offset).take(rows_fit);
     let rows: Vec<Row> = window
-        .map(|&i| {
-            let user = &state.users[i];
+        .map(|user| {
             let (marker, tenant_style) = match state.tenant_status(user) {
                 TenantStatus::Present => (" ", Style::new()),
                 TenantStatus::Missing => ("!", theme::error()),
@@ -416,7 +433,7 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             format!(" ✗ users: {}", sanitize(error)),
             theme::error(),
         ))
-    } else if state.users_loading {
+    } else if state.users_loading() {
         Line::from(format!(" {spinner} loading users…"))
     } else {
         match &state.orders {
