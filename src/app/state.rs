@@ -81,6 +81,9 @@ pub struct State {
     pub users_generation: u64,
     /// The users page being loaded, if any.
     pub users_request: Option<UsersRequest>,
+    /// Rows the selection still has to move once the next page arrives
+    /// (keys pressed faster than pages load are not lost).
+    pub pending_move: isize,
     /// The comparison tenant asked for (`--compare`, config, `c`/`C`).
     pub compare: Option<String>,
     pub orders: OrdersPane,
@@ -120,6 +123,7 @@ impl State {
             filter: Filter::default(),
             users_generation: 0,
             users_request: None,
+            pending_move: 0,
             compare,
             orders: OrdersPane::NoUser,
             orders_offset: 0,

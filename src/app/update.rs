@@ -304,6 +304,16 @@ fn on_users_page(
             }
         }
     }
+    let pending = std::mem::take(&mut state.pending_move);
+    let continues = matches!(
+        (&request.page, pending.signum()),
+        (Page::After(_), 1) | (Page::Before(_), -1)
+    );
+    if continues {
+        // The rest of a move that ran past the edge: the selection changes
+        // here, so its orders load below like any other selection.
+        state.selected = clamp_to_window(state, state.selected as isize + pending);
+    }
     keep_selection_visible(state);
     let mut effects = Vec::new();
     if state.selected_user().map(|u| u.id.clone()) != before {
@@ -335,10 +345,10 @@ fn screen(state: &State) -> Rect {
 fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
     match state.focus {
         Focus::Users => {
-            let last = state.users.len().saturating_sub(1) as isize;
-            let target = (state.selected as isize)
-                .saturating_add(delta)
-                .clamp(0, last) as usize;
+            let wanted = (state.selected as isize)
+                .saturating_add(state.pending_move)
+                .saturating_add(delta);
+            let target = clamp_to_window(state, wanted);
             let mut effects = select(state, target);
             effects.extend(prefetch(state));
             effects
@@ -356,6 +366,18 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// The row `wanted` within the loaded window. Past an edge with more users
+/// beyond it, the remainder is kept in `pending_move` for when the page arrives.
+fn clamp_to_window(state: &mut State, wanted: isize) -> usize {
+    let last = state.users.len().saturating_sub(1) as isize;
+    state.pending_move = match wanted {
+        w if w > last && !state.users_at_end => w - last,
+        w if w < 0 && !state.users_at_start => w,
+        _ => 0,
+    };
+    wanted.clamp(0, last) as usize
 }
 
 fn select(state: &mut State, index: usize) -> Vec<Effect> {

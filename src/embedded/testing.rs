@@ -43,6 +43,7 @@ pub struct TestDatabase {
     pub name: String,
     pub options: PgConnectOptions,
     pub url: String,
+    socket_dir: std::path::PathBuf,
 }
 
 impl TestDatabase {
@@ -74,7 +75,12 @@ impl TestDatabase {
             super::PORT,
             socket_dir.display()
         );
-        TestDatabase { name, options, url }
+        TestDatabase {
+            name,
+            options,
+            url,
+            socket_dir,
+        }
     }
 
     /// A database loaded with the reference data (sql/init.sql, sql/populate.sql).
@@ -92,6 +98,11 @@ impl TestDatabase {
             db.run_sql(sql).await;
         }
         db
+    }
+
+    /// Runs a psql script (such as sql/scale.sql) with `-v name=value` variables.
+    pub fn run_psql(&self, file: &std::path::Path, variables: &[(&str, String)]) {
+        run_psql(&self.socket_dir, &self.name, file, variables).unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Runs SQL as the superuser (fixtures, and checks on the database's state).
@@ -118,4 +129,41 @@ impl TestDatabase {
         conn.close().await.ok();
         value
     }
+}
+
+/// Runs `file` with the psql that sits beside the server binaries.
+pub fn run_psql(
+    socket_dir: &std::path::Path,
+    database: &str,
+    file: &std::path::Path,
+    variables: &[(&str, String)],
+) -> Result<(), String> {
+    let bin = super::find_binaries().map_err(|e| e.to_string())?;
+    let mut psql = std::process::Command::new(bin.join("psql"));
+    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(socket_dir)
+        .args([
+            "-p",
+            &super::PORT.to_string(),
+            "-U",
+            super::SUPERUSER,
+            "-d",
+            database,
+        ]);
+    for (name, value) in variables {
+        psql.arg("-v").arg(format!("{name}={value}"));
+    }
+    let output = psql
+        .arg("-f")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "psql -f {} failed: {}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,346 @@
+//! The scale behaviour, for correctness, on a database made by sql/scale.sql
+//! at a size CI can afford: 20,000 users in 100 tenants. The figures at a
+//! million users live in the benchmark (examples/bench.rs), not here.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use tenantscope::app::runtime::{initial_state, run_loop};
+use tenantscope::app::Msg;
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database, Page, User};
+use tenantscope::embedded::testing::TestDatabase;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+
+const USERS: usize = 20_000;
+/// scale.sql plants three more users (whose tenant schema is missing).
+const ALL_USERS: usize = USERS + 3;
+
+async fn scale_database() -> (TestDatabase, Database) {
+    let test_db = TestDatabase::empty().await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
+    test_db.run_psql(
+        &script,
+        &[
+            ("tenants", "100".into()),
+            ("users", USERS.to_string()),
+            ("items", "10".into()),
+            ("orders_per_user", "2".into()),
+        ],
+    );
+    let source = ConnectionSource::demo(test_db.options.clone());
+    let db = Database::connect(&source, &Settings::default())
+        .await
+        .unwrap();
+    (test_db, db)
+}
+
+fn name(i: usize) -> String {
+    format!("user_{i:07}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_pages_cover_every_user_once_in_order_both_ways() {
+    let (_test_db, db) = scale_database().await;
+    let mut forward: Vec<User> = Vec::new();
+    let mut page = Page::First;
+    loop {
+        let rows = db.users_page(None, &page, 1000, None).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        page = Page::After(last.key.clone());
+        let done = rows.len() < 1000;
+        forward.extend(rows);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(forward.len(), ALL_USERS);
+    let ids: HashSet<&str> = forward.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids.len(), ALL_USERS, "no user twice");
+    assert!(forward
+        .windows(2)
+        .all(|w| (&w[0].name, &w[0].id) < (&w[1].name, &w[1].id)));
+
+    let mut backward: Vec<User> = Vec::new();
+    let mut page = Page::Last;
+    loop {
+        let rows = db.users_page(None, &page, 700, None).await.unwrap();
+        let Some(first) = rows.first() else { break };
+        page = Page::Before(first.key.clone());
+        let done = rows.len() < 700;
+        backward.splice(0..0, rows);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(backward, forward);
+
+    let count = db.user_count().await.unwrap();
+    assert_eq!(
+        (count.value, count.estimated),
+        (ALL_USERS as i64, false),
+        "small tables are counted"
+    );
+    assert_eq!(
+        db.tenants().await.unwrap().len(),
+        101,
+        "100 tenants and tenant_empty"
+    );
+
+    // The filter pages the same way: "user_00001" is user_0000100..user_0000199.
+    let filtered = db
+        .users_page(Some("USER_00001"), &Page::First, 60, None)
+        .await
+        .unwrap();
+    assert_eq!(filtered.len(), 60);
+    assert_eq!(filtered[0].name, name(100));
+    let rest = db
+        .users_page(
+            Some("USER_00001"),
+            &Page::After(filtered[59].key.clone()),
+            60,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 40);
+    assert_eq!(rest.last().unwrap().name, name(199));
+}
+
+fn text(buffer: &Buffer) -> String {
+    let width = buffer.area.width.max(1) as usize;
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+struct App {
+    keys: UnboundedSender<Msg>,
+    frames: watch::Receiver<String>,
+    handle: tokio::task::JoinHandle<std::io::Result<tenantscope::app::State>>,
+}
+
+async fn start(db: Database, debounce: Duration) -> App {
+    let state = initial_state(&db, "scale".into(), None, debounce)
+        .await
+        .unwrap();
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (frames_tx, frames) = watch::channel(String::new());
+    let handle = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
+        run_loop(&mut terminal, state, db, rx, |buffer| {
+            frames_tx.send_replace(text(buffer));
+        })
+        .await
+    });
+    App {
+        keys,
+        frames,
+        handle,
+    }
+}
+
+impl App {
+    fn press(&self, code: KeyCode) {
+        self.keys
+            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap();
+    }
+
+    async fn frame_where(&mut self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let found =
+            tokio::time::timeout(Duration::from_secs(20), self.frames.wait_for(|f| check(f)))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .map(|frame| frame.clone());
+        found.unwrap_or_else(|| {
+            panic!(
+                "no frame showed {what}; last:\n{}",
+                self.frames.borrow().as_str()
+            )
+        })
+    }
+
+    async fn quit(self) -> tenantscope::app::State {
+        // Ctrl-C quits in every mode (q would be text while filtering).
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        self.keys.send(Msg::Key(ctrl_c)).unwrap();
+        self.handle.await.unwrap().unwrap()
+    }
+}
+
+/// The selected row of the users pane.
+fn selected(frame: &str) -> String {
+    frame
+        .lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("│▶")?;
+            // Skip the tenant marker (`!`, `-`) if there is one.
+            rest.split_whitespace()
+                .find(|word| word.starts_with("user_"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jumps_and_paging_through_the_window() {
+    let (_test_db, db) = scale_database().await;
+    let counters = db.clone();
+    let mut app = start(db, Duration::from_millis(20)).await;
+    app.frame_where("the first user", |f| selected(f) == name(1))
+        .await;
+    let frame = app.frames.borrow().clone();
+    assert!(frame.contains("20,003 users · 101 tenants"), "{frame}");
+
+    let pages_before = counters
+        .counters()
+        .user_pages
+        .load(std::sync::atomic::Ordering::Relaxed);
+    app.press(KeyCode::Char('G'));
+    app.frame_where("the last user", |f| selected(f) == name(USERS + 3))
+        .await;
+    app.press(KeyCode::Char('g'));
+    app.frame_where("the first user again", |f| selected(f) == name(1))
+        .await;
+    let pages = counters
+        .counters()
+        .user_pages
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - pages_before;
+    assert!(
+        pages <= 4,
+        "G and g read a page each (plus prefetch), not the table: {pages}"
+    );
+
+    // Page down across several windows, faster than pages load: no key is lost.
+    let rows = tenantscope::ui::layout::table_rows(
+        tenantscope::ui::layout::areas(ratatui::layout::Rect::new(0, 0, 140, 30)).users,
+    );
+    for _ in 0..30 {
+        app.press(KeyCode::PageDown);
+    }
+    let expected = name(1 + 30 * rows);
+    app.frame_where("the user 30 pages down", |f| selected(f) == expected)
+        .await;
+    let state = app.quit().await;
+    assert!(state.users.len() <= tenantscope::app::state::WINDOW_CAP);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_storm_issues_few_queries_and_settles_on_the_last_user() {
+    let (_test_db, db) = scale_database().await;
+    let counters = db.clone();
+    let mut app = start(db, Duration::from_millis(120)).await;
+    app.frame_where("the first orders", |f| {
+        f.contains("Orders of user_0000001") && f.contains("✓")
+    })
+    .await;
+    let orders_before = counters
+        .counters()
+        .orders
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // Key repeat at 100 Hz for 3 seconds.
+    for _ in 0..300 {
+        app.press(KeyCode::Char('j'));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let frame = app
+        .frame_where("the last user's orders", |f| {
+            f.contains(&format!("Orders of {}", name(301))) && f.contains("✓")
+        })
+        .await;
+    assert_eq!(selected(&frame), name(301));
+    let orders = counters
+        .counters()
+        .orders
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - orders_before;
+    assert!(orders <= 3, "{orders} orders queries for 300 key presses");
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superseded_filter_query_is_cancelled_on_the_server() {
+    use sqlx::Connection;
+    let (test_db, db) = scale_database().await;
+    let mut app = start(db, Duration::from_millis(20)).await;
+    app.frame_where("the first user", |f| selected(f) == name(1))
+        .await;
+    // Another session locks the users table: filter queries wait.
+    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    app.press(KeyCode::Char('/'));
+    app.press(KeyCode::Char('0'));
+    let waiting = "SELECT count(*) FROM pg_stat_activity
+                    WHERE application_name = 'tenantscope' AND state = 'active'";
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = active_filter_queries(&mut observer, waiting).await;
+        if seen == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen, 1,
+        "the first filter query runs (and waits on the lock)"
+    );
+    app.press(KeyCode::Char('0'));
+    app.press(KeyCode::Char('0'));
+    app.press(KeyCode::Char('5'));
+    // The cancels reach the server within moments; poll rather than guess.
+    let mut active: Vec<(i32, String)> = Vec::new();
+    for _ in 0..150 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        active = sqlx::query_as(
+            "SELECT pid, left(query, 200) FROM pg_stat_activity
+              WHERE application_name = 'tenantscope' AND state = 'active'",
+        )
+        .fetch_all(&mut observer)
+        .await
+        .unwrap();
+        if active.len() == 1 && active[0].1.contains("ILIKE") {
+            break;
+        }
+    }
+    assert_eq!(
+        active.len(),
+        1,
+        "superseded queries were cancelled on the server: {active:?}"
+    );
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let frame = app
+        .frame_where("the filtered list", |f| {
+            f.contains("/0005") && selected(f) == name(5)
+        })
+        .await;
+    assert!(frame.contains("matches"), "{frame}");
+    app.quit().await;
+}
+
+async fn active_filter_queries(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+}
