@@ -15,7 +15,7 @@ pub struct ConnectionSource {
 impl ConnectionSource {
     pub fn demo(options: PgConnectOptions) -> ConnectionSource {
         ConnectionSource {
-            options: options.application_name("tenantscope"),
+            options: compatible(options),
             label: "demo".into(),
         }
     }
@@ -58,9 +58,16 @@ pub fn connect_options(
         }
         None => return Ok(None),
     };
-    let options = options.application_name("tenantscope");
+    let options = compatible(options);
     let label = target_label(&options);
     Ok(Some(ConnectionSource { options, label }))
+}
+
+/// Names the session, and leaves out the `extra_float_digits` start-up
+/// parameter that PgBouncer refuses by default (every float is cast to
+/// numeric in the server, so it changes nothing here).
+fn compatible(options: PgConnectOptions) -> PgConnectOptions {
+    options.application_name("tenantscope").extra_float_digits(None)
 }
 
 /// `user@host:port/db` for display.
