@@ -55,7 +55,7 @@ fn contains_pattern(text: &str) -> String {
 }
 
 impl Database {
-    fn user_columns(&self) -> String {
+    pub(super) fn user_columns(&self) -> String {
         format!(
             "u.id::text, coalesce(u.name::text, ''), coalesce(u.mail::text, ''),
              u.{}::text, u.creation_timestamp::text",
@@ -109,9 +109,9 @@ impl Database {
     }
 }
 
-type UserRow = (String, String, String, Option<String>, Option<String>);
+pub(super) type UserRow = (String, String, String, Option<String>, Option<String>);
 
-fn into_user((id, name, mail, tenant, created): UserRow) -> User {
+pub(super) fn into_user((id, name, mail, tenant, created): UserRow) -> User {
     User {
         id,
         name,
