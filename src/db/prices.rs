@@ -27,7 +27,8 @@ pub struct PriceRow {
     pub min_tenants: Vec<String>,
     /// Tenants at the maximum price, in column order.
     pub max_tenants: Vec<String>,
-    /// `max / min` rounded to [`SPREAD_DECIMALS`] places; `None` with fewer
+    /// `max / min` rounded (half away from zero) to [`SPREAD_DECIMALS`]
+    /// places; `None` with fewer
     /// than two prices or a minimum that is not positive.
     pub spread: Option<Decimal>,
 }
@@ -51,9 +52,15 @@ impl PriceRow {
                 .collect()
         };
         let spread = match (min, max) {
-            (Some(min), Some(max)) if present.len() >= 2 && min > Decimal::ZERO => max
-                .checked_div(min)
-                .map(|s| s.round_dp(SPREAD_DECIMALS).normalize()),
+            (Some(min), Some(max)) if present.len() >= 2 && min > Decimal::ZERO => {
+                max.checked_div(min).map(|s| {
+                    s.round_dp_with_strategy(
+                        SPREAD_DECIMALS,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                    )
+                    .normalize()
+                })
+            }
             _ => None,
         };
         PriceRow {
