@@ -357,7 +357,7 @@ async fn counts_are_unknown_until_analyzed_then_estimated() {
     );
 }
 
-/// `value` without its volatile parts: a projection of a health JSON.
+/// (tenant, status, users, items, orders) of each tenant in a health JSON.
 fn tenant_summary(json: &Value) -> Vec<Value> {
     json["tenants"]
         .as_array()
