@@ -686,6 +686,33 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         "1200.25 / 1000, to 4 places"
     );
     assert!(db.price_matrix(&[]).await.unwrap().rows.is_empty());
+
+    // Tenants whose items lack a price column, or a description column.
+    test_db
+        .run_sql(
+            "CREATE SCHEMA bare;
+             CREATE TABLE bare.items (id int, description text);
+             CREATE TABLE bare.orders (id int);
+             INSERT INTO bare.items VALUES (1, 'Tesla');
+             CREATE SCHEMA blank;
+             CREATE TABLE blank.items (id int, price numeric);
+             CREATE TABLE blank.orders (id int);
+             INSERT INTO blank.items VALUES (1, 9);",
+        )
+        .await;
+    let drifted = db
+        .price_matrix(&["client1".into(), "bare".into(), "blank".into()])
+        .await
+        .unwrap();
+    let tesla = drifted
+        .rows
+        .iter()
+        .find(|r| r.description == "Tesla")
+        .unwrap();
+    assert_eq!(tesla.prices, [Some(dec("5000.00")), None, None]);
+    assert_eq!(tesla.spread, None);
+    let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
+    assert!(only_blank.rows.is_empty());
     for unknown in ["odd\"name", "ghost", "public", "client1, client2"] {
         assert_eq!(
             db.price_matrix(&["client1".into(), unknown.into()]).await,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::catalog::HAS_TENANT_TABLES;
 use super::users::{into_user, UserRow};
 use super::{Database, DbError, User};
 
@@ -175,10 +176,13 @@ impl Database {
     /// matched across tenants by exact description; sorted by description.
     ///
     /// Two queries whatever the number of tenants: one exact-match catalog
-    /// lookup resolving every name to a server-quoted identifier, then one
-    /// `UNION ALL` of a select per tenant (no query at all for no tenants).
-    /// An unknown tenant is [`DbError::UnknownTenant`]. Items without a
-    /// description are left out; a NaN or infinite price counts as no price.
+    /// lookup resolving every name to a server-quoted identifier (and
+    /// whether its `items` has a `description` and a `price` column), then
+    /// one `UNION ALL` of a select per tenant (no query at all for no
+    /// tenants). An unknown tenant is [`DbError::UnknownTenant`]. Items
+    /// without a description are left out, as is a tenant whose items have
+    /// no description column; a missing price column, a NULL, NaN or
+    /// infinite price is no price.
     pub async fn price_matrix(&self, tenants: &[String]) -> Result<PriceMatrix, DbError> {
         let mut columns: Vec<String> = Vec::with_capacity(tenants.len());
         for tenant in tenants {
@@ -193,20 +197,47 @@ impl Database {
             });
         }
         let mut tx = self.read_tx().await?;
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let schemas = self.quoted_or_unknown(&mut tx, &names).await?;
-        // Schema names are server-quoted identifiers; the column index is ours.
-        let selects: Vec<String> = schemas
-            .iter()
-            .enumerate()
-            .map(|(column, schema)| {
-                format!(
-                    "SELECT {column} AS col, i.description::text AS description,
-                            i.price::numeric AS price
-                       FROM {schema}.items i WHERE i.description IS NOT NULL"
-                )
-            })
-            .collect();
+        let found: Vec<(String, String, bool, bool)> = sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname),
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attname = 'description'
+                               AND a.attnum > 0 AND NOT a.attisdropped),
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attname = 'price'
+                               AND a.attnum > 0 AND NOT a.attisdropped)
+               FROM pg_catalog.pg_namespace n
+               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'items'
+                                         AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+              WHERE n.nspname = ANY($1) AND {HAS_TENANT_TABLES}"
+        ))
+        .bind(&columns)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        let mut selects = Vec::new();
+        for (column, tenant) in columns.iter().enumerate() {
+            let Some((_, schema, has_description, has_price)) =
+                found.iter().find(|(name, ..)| name == tenant)
+            else {
+                return Err(DbError::UnknownTenant(tenant.clone()));
+            };
+            if !has_description {
+                continue;
+            }
+            let price = if *has_price {
+                "i.price::numeric"
+            } else {
+                "NULL::numeric"
+            };
+            // The schema is a server-quoted identifier; the column index is ours.
+            selects.push(format!(
+                "SELECT {column} AS col, i.description::text AS description, {price} AS price
+                   FROM {schema}.items i WHERE i.description IS NOT NULL"
+            ));
+        }
+        if selects.is_empty() {
+            return Ok(PriceMatrix::from_rows(columns, Vec::new()));
+        }
         let sql = format!(
             "SELECT p.col::int4, p.description,
                     min(CASE WHEN p.price::text IN ('NaN', 'Infinity', '-Infinity')
