@@ -67,6 +67,52 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Tenant health: row counts, schema drift between tenants, orphans both
+    /// ways and, with --leaks, orders that belong to another tenant's users
+    Health {
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Compare every tenant's tables with this tenant's (default: the
+        /// column set most tenants share)
+        #[arg(long, value_name = "TENANT")]
+        reference: Option<String>,
+        /// Also list TENANT's orders whose user belongs to another tenant or to no user
+        #[arg(long, value_name = "TENANT")]
+        leaks: Option<String>,
+        /// Exit with code 3 when any drift, orphan or leak is found (for cron jobs)
+        #[arg(long)]
+        fail_on_drift: bool,
+    },
+    /// Prices of the same items (by exact description) across all tenants
+    Prices {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Row order: largest spread (max/min) first, or by item name
+        #[arg(long, value_enum, default_value_t = PriceSortArg::Spread)]
+        sort: PriceSortArg,
+    },
+}
+
+/// Output formats of reports that are not one table (`health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriceSortArg {
+    Spread,
+    Name,
+}
+
+impl From<PriceSortArg> for crate::db::PriceSort {
+    fn from(sort: PriceSortArg) -> crate::db::PriceSort {
+        match sort {
+            PriceSortArg::Spread => crate::db::PriceSort::Spread,
+            PriceSortArg::Name => crate::db::PriceSort::Name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,6 +141,36 @@ mod tests {
             Some(Command::Orders {
                 format: Format::Json,
                 ..
+            })
+        ));
+    }
+
+    #[test]
+    fn health_and_prices_flags() {
+        let cli = Cli::parse_from([
+            "tenantscope",
+            "health",
+            "--reference",
+            "client1",
+            "--leaks",
+            "client2",
+            "--fail-on-drift",
+        ]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Health {
+                format: ReportFormat::Table,
+                fail_on_drift: true,
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from(["tenantscope", "health", "--format", "csv"]).is_err());
+        let cli = Cli::parse_from(["tenantscope", "prices", "--format", "csv"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Prices {
+                format: Format::Csv,
+                sort: PriceSortArg::Spread,
             })
         ));
     }

@@ -31,6 +31,15 @@ impl Failure {
         }
     }
 
+    /// A report found problems and was asked to say so in its exit code
+    /// (`health --fail-on-drift`). Exit code 3.
+    pub fn findings(message: impl fmt::Display) -> Failure {
+        Failure {
+            code: 3,
+            message: text::one_line(&message.to_string()),
+        }
+    }
+
     /// The environment failed: database unreachable, server missing. Exit code 1.
     pub fn runtime(message: impl fmt::Display) -> Failure {
         Failure {

@@ -140,14 +140,44 @@ async fn execute(
                 .await?;
             output::orders(&user, &report, format)
         }
+        Some(Command::Health {
+            format,
+            reference,
+            leaks,
+            fail_on_drift,
+        }) => {
+            let report = database.health(reference.as_deref()).await?;
+            let leaked = match &leaks {
+                Some(tenant) => Some(database.leaks(tenant).await?),
+                None => None,
+            };
+            let check = leaks
+                .as_deref()
+                .zip(leaked.as_deref())
+                .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
+            write_stdout(&output::health(&report, check, format));
+            return match output::health_findings(&report, check) {
+                Some(found) if fail_on_drift => Err(Failure::findings(format!("found {found}"))),
+                _ => Ok(()),
+            };
+        }
+        Some(Command::Prices { format, sort }) => {
+            let catalog = database.tenants().await?;
+            let matrix = database.price_matrix(catalog.names()).await?;
+            output::prices(&matrix.sorted(sort.into()), format)
+        }
     };
+    write_stdout(&out);
+    Ok(())
+}
+
+fn write_stdout(out: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush());
-    Ok(())
 }
 
 /// Resolves on Ctrl-C, SIGTERM or SIGHUP, so the demo server is stopped in order.

@@ -6,8 +6,12 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::cli::Format;
-use crate::db::{OrdersReport, TenantCatalog, TenantStatus, TenantSummary, User};
+use crate::cli::{Format, ReportFormat};
+use crate::db::{
+    Count, HealthReport, HealthStatus, Leak, LeakKind, OrdersReport, OrphanOrganization,
+    PriceMatrix, ReferenceChoice, TableReference, TenantCatalog, TenantHealth, TenantStatus,
+    TenantSummary, User,
+};
 use crate::text::{self, money, money_plain};
 
 /// Widest a table column grows before values are cut with `…`.
@@ -27,7 +31,7 @@ fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
         .map(|(i, (title, _))| {
             rows.iter()
                 .map(|row| text::width(&text::sanitize(&row[i])))
-                .chain([text::width(title)])
+                .chain([text::width(&text::sanitize(title))])
                 .max()
                 .unwrap_or(0)
                 .min(MAX_COLUMN_CELLS)
@@ -270,6 +274,392 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
             ],
             &rows,
         )
+}
+
+/// Leaks of one tenant, when `health --leaks TENANT` asked for them.
+#[derive(Debug, Clone, Copy)]
+pub struct LeakCheck<'a> {
+    pub tenant: &'a str,
+    pub leaks: &'a [Leak],
+}
+
+/// `health --format json`. The keys are stable:
+///
+/// ```json
+/// {
+///   "healthy": false,
+///   "tenants": [
+///     {"tenant": "floaty", "status": "drift",
+///      "users": {"value": 1, "estimated": false},
+///      "items": {"value": 1, "estimated": true},
+///      "orders": null,
+///      "drift": [{"table": "items", "column": "price", "kind": "type_changed",
+///                 "expected": {"type": "numeric(12,2)", "not_null": true},
+///                 "found": {"type": "double precision", "not_null": true}}]}
+///   ],
+///   "references": [{"table": "items", "tenant": "client1", "chosen_by": "majority",
+///                   "matching": 4, "with_table": 6,
+///                   "columns": [{"name": "description", "type": "text", "not_null": true}]}],
+///   "orphan_organizations": [{"organization_id": "ghost", "users": 2},
+///                            {"organization_id": null, "users": 2}],
+///   "unused_tenants": ["lonely"],
+///   "leaks": {"tenant": "client1",
+///             "orders": [{"order_id": "3", "user_id": "2", "kind": "other_tenant",
+///                         "user_tenant": "client2"}]}
+/// }
+/// ```
+///
+/// - `healthy`: no drift, orphan organization, unused tenant or leak (what
+///   `--fail-on-drift` checks).
+/// - `status`: `ok`, `drift` (its tables differ from the reference or one is
+///   missing) or `unused` (no drift, no user).
+/// - `users` is exact; `items` and `orders` are `pg_class.reltuples`
+///   estimates, `null` when unknown (missing table, never analyzed, a view).
+/// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
+///   `missing_column` (`found` null), `extra_column` (`expected` null),
+///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
+/// - `references`: per table, the column set others are compared with:
+///   `chosen_by` `majority` (ties: the group with the alphabetically first
+///   tenant) or `given` (`--reference`).
+/// - `organization_id` null: users with a NULL or empty organization id.
+/// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
+///   user's `user_tenant` is another tenant, or null) or `no_user`.
+#[derive(Serialize)]
+struct HealthJson<'a> {
+    healthy: bool,
+    tenants: &'a [TenantHealth],
+    references: &'a [TableReference],
+    orphan_organizations: &'a [OrphanOrganization],
+    unused_tenants: &'a [String],
+    leaks: Option<LeaksJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct LeaksJson<'a> {
+    tenant: &'a str,
+    orders: &'a [Leak],
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// One line naming what the health report found, or `None` when healthy
+/// (and no leak): the `--fail-on-drift` condition.
+pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> Option<String> {
+    let mut found = Vec::new();
+    if report.drift_count() > 0 {
+        found.push(format!(
+            "{} ({})",
+            plural(
+                report.tenants_with_drift(),
+                "tenant with drift",
+                "tenants with drift"
+            ),
+            plural(report.drift_count(), "difference", "differences")
+        ));
+    }
+    if !report.orphan_organizations.is_empty() {
+        found.push(plural(
+            report.orphan_organizations.len(),
+            "organization id with no tenant schema",
+            "organization ids with no tenant schema",
+        ));
+    }
+    if !report.unused_tenants.is_empty() {
+        found.push(plural(
+            report.unused_tenants.len(),
+            "tenant schema with no user",
+            "tenant schemas with no user",
+        ));
+    }
+    if let Some(check) = leaks.filter(|c| !c.leaks.is_empty()) {
+        found.push(format!(
+            "{} in {}",
+            plural(check.leaks.len(), "leaked order", "leaked orders"),
+            text::sanitize(check.tenant)
+        ));
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+fn count_cell(count: Option<Count>, has_table: bool) -> String {
+    match count {
+        _ if !has_table => "—".to_string(),
+        None => "?".to_string(),
+        Some(Count {
+            value,
+            estimated: true,
+        }) => format!("~{value}"),
+        Some(Count { value, .. }) => value.to_string(),
+    }
+}
+
+fn health_status_word(status: HealthStatus) -> &'static str {
+    match status {
+        HealthStatus::Ok => "ok",
+        HealthStatus::Drift => "drift",
+        HealthStatus::Unused => "unused",
+    }
+}
+
+/// The health report: JSON (see [`HealthJson`]) or text for a terminal:
+/// one row per tenant (`~` marks estimated counts, `?` unknown ones, `—` a
+/// missing table) with its drift listed under it, then the references,
+/// orphans, leaks and a summary line.
+pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: ReportFormat) -> String {
+    if format == ReportFormat::Json {
+        return json(&HealthJson {
+            healthy: health_findings(report, leaks).is_none(),
+            tenants: &report.tenants,
+            references: &report.references,
+            orphan_organizations: &report.orphan_organizations,
+            unused_tenants: &report.unused_tenants,
+            leaks: leaks.map(|c| LeaksJson {
+                tenant: c.tenant,
+                orders: c.leaks,
+            }),
+        });
+    }
+    let (l, r) = (Align::Left, Align::Right);
+    let rows: Vec<Vec<String>> = report
+        .tenants
+        .iter()
+        .map(|t| {
+            vec![
+                t.tenant.clone(),
+                health_status_word(t.status).to_string(),
+                count_cell(Some(t.users), true),
+                count_cell(t.items, t.has_table("items")),
+                count_cell(t.orders, t.has_table("orders")),
+            ]
+        })
+        .collect();
+    let tenants = table(
+        &[
+            ("TENANT", l),
+            ("STATUS", l),
+            ("USERS", r),
+            ("ITEMS", r),
+            ("ORDERS", r),
+        ],
+        &rows,
+    );
+    let mut lines = tenants.lines();
+    let mut out = String::new();
+    out.push_str(lines.next().unwrap_or_default());
+    out.push('\n');
+    for (tenant, line) in report.tenants.iter().zip(lines) {
+        out.push_str(line);
+        out.push('\n');
+        for drift in &tenant.drift {
+            out.push_str(&format!("  {}\n", text::sanitize(&drift.describe())));
+        }
+    }
+    if !report.references.is_empty() {
+        let references: Vec<String> = report
+            .references
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} as in {} ({}, {} of {} tenants)",
+                    text::sanitize(&r.table),
+                    text::sanitize(&r.tenant),
+                    match r.chosen_by {
+                        ReferenceChoice::Majority => "majority",
+                        ReferenceChoice::Given => "given",
+                    },
+                    r.matching,
+                    r.with_table
+                )
+            })
+            .collect();
+        out.push_str(&format!("\nReference: {}\n", references.join("; ")));
+    }
+    if !report.orphan_organizations.is_empty() {
+        out.push_str("\nOrganization ids that name no tenant schema:\n");
+        let rows: Vec<Vec<String>> = report
+            .orphan_organizations
+            .iter()
+            .map(|o| {
+                vec![
+                    o.organization_id.clone().unwrap_or_else(|| "(none)".into()),
+                    o.users.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows));
+    }
+    if !report.unused_tenants.is_empty() {
+        let names: Vec<String> = report
+            .unused_tenants
+            .iter()
+            .map(|t| text::sanitize(t).into_owned())
+            .collect();
+        out.push_str(&format!(
+            "\nTenant schemas no user points at: {}\n",
+            names.join(", ")
+        ));
+    }
+    if let Some(check) = leaks {
+        out.push_str(&format!(
+            "\nOrders in {} whose user is not one of its users: {}\n",
+            text::sanitize(check.tenant),
+            check.leaks.len()
+        ));
+        if !check.leaks.is_empty() {
+            let rows: Vec<Vec<String>> = check
+                .leaks
+                .iter()
+                .map(|leak| {
+                    vec![
+                        leak.order_id.clone().unwrap_or_default(),
+                        leak.user_id.clone().unwrap_or_default(),
+                        match (leak.kind, &leak.user_tenant) {
+                            (LeakKind::NoUser, _) => "(no such user)".to_string(),
+                            (LeakKind::OtherTenant, None) => "(none)".to_string(),
+                            (LeakKind::OtherTenant, Some(tenant)) => tenant.clone(),
+                        },
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &[("ORDER", r), ("USER", r), ("USER'S TENANT", l)],
+                &rows,
+            ));
+        }
+    }
+    match health_findings(report, leaks) {
+        Some(found) => out.push_str(&format!("\nFound: {found}\n")),
+        None => out.push_str(&format!(
+            "\nHealthy: {}, no drift, no orphans{}\n",
+            plural(report.tenants.len(), "tenant", "tenants"),
+            if leaks.is_some() { ", no leaks" } else { "" }
+        )),
+    }
+    out
+}
+
+/// One item row of `prices --format json`: prices keyed by tenant, in
+/// column order.
+struct PriceRowJson<'a> {
+    tenants: &'a [String],
+    row: &'a crate::db::PriceRow,
+}
+
+impl Serialize for PriceRowJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Prices<'a>(&'a [String], &'a [Option<Decimal>]);
+        impl Serialize for Prices<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (tenant, price) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(tenant, price)?;
+                }
+                map.end()
+            }
+        }
+        let row = self.row;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("description", &row.description)?;
+        map.serialize_entry("prices", &Prices(self.tenants, &row.prices))?;
+        map.serialize_entry("min", &row.min)?;
+        map.serialize_entry("max", &row.max)?;
+        map.serialize_entry("min_tenants", &row.min_tenants)?;
+        map.serialize_entry("max_tenants", &row.max_tenants)?;
+        map.serialize_entry("spread", &row.spread)?;
+        map.end()
+    }
+}
+
+/// `prices --format json`. The keys are stable:
+///
+/// ```json
+/// {"tenants": ["client1", "client2"],
+///  "items": [{"description": "Tesla",
+///             "prices": {"client1": 5000.00, "client2": 1000.00},
+///             "min": 1000.00, "max": 5000.00,
+///             "min_tenants": ["client2"], "max_tenants": ["client1"],
+///             "spread": 5}]}
+/// ```
+///
+/// A tenant that does not sell an item has a `null` price; `spread`
+/// (max / min, 4 decimals at most) is `null` with fewer than two prices or a
+/// minimum that is not positive. Money keeps its exact digits.
+#[derive(Serialize)]
+struct PricesJson<'a> {
+    tenants: &'a [String],
+    items: Vec<PriceRowJson<'a>>,
+}
+
+/// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
+/// per tenant, `min`, `max`, `spread`, `min_tenants`, `max_tenants`; exact
+/// values, empty for none, tenant lists joined by `;`) or an aligned table.
+pub fn prices(matrix: &PriceMatrix, format: Format) -> String {
+    if format == Format::Json {
+        return json(&PricesJson {
+            tenants: &matrix.tenants,
+            items: matrix
+                .rows
+                .iter()
+                .map(|row| PriceRowJson {
+                    tenants: &matrix.tenants,
+                    row,
+                })
+                .collect(),
+        });
+    }
+    let csv_format = format == Format::Csv;
+    let price = |value: Option<Decimal>| match value {
+        Some(v) if csv_format => v.to_string(),
+        Some(v) => money(v),
+        None if csv_format => String::new(),
+        None => "—".to_string(),
+    };
+    let rows: Vec<Vec<String>> = matrix
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![row.description.clone()];
+            cells.extend(row.prices.iter().map(|p| price(*p)));
+            cells.push(price(row.min));
+            cells.push(price(row.max));
+            cells.push(match row.spread {
+                Some(s) if csv_format => s.to_string(),
+                Some(s) => format!(
+                    "×{:.2}",
+                    s.round_dp_with_strategy(
+                        2,
+                        rust_decimal::RoundingStrategy::MidpointAwayFromZero
+                    )
+                ),
+                None if csv_format => String::new(),
+                None => "—".to_string(),
+            });
+            let separator = if csv_format { ";" } else { ", " };
+            cells.push(row.min_tenants.join(separator));
+            cells.push(row.max_tenants.join(separator));
+            cells
+        })
+        .collect();
+    if csv_format {
+        let mut headers = vec!["item"];
+        headers.extend(matrix.tenants.iter().map(String::as_str));
+        headers.extend(["min", "max", "spread", "min_tenants", "max_tenants"]);
+        return csv(&headers, &rows);
+    }
+    let (l, r) = (Align::Left, Align::Right);
+    let mut headers = vec![("ITEM", l)];
+    headers.extend(matrix.tenants.iter().map(|t| (t.as_str(), r)));
+    headers.extend([
+        ("MIN", r),
+        ("MAX", r),
+        ("SPREAD", r),
+        ("CHEAPEST", l),
+        ("DEAREST", l),
+    ]);
+    table(&headers, &rows)
 }
 
 #[cfg(test)]

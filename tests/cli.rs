@@ -191,6 +191,8 @@ async fn no_output_contains_a_password() {
             vec!["tenants", "--format", format],
             vec!["orders", "1", "--format", format],
             vec!["orders", "4", "--format", format],
+            vec!["prices", "--format", format],
+            vec!["health", "--leaks", "client1"],
         ] {
             let mut full = vec!["--database-url", db.url.as_str()];
             full.extend(args);

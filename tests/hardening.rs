@@ -116,6 +116,15 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     let report = db.priced_orders(&rich, Some("client4")).await.unwrap();
     assert_eq!(report.lines[0].compare_unit_price, Some(dec("4200.00")));
     assert_eq!(report.total, dec("60000.00"));
+    // Health, leaks and the price matrix need nothing more.
+    let health = db.health(None).await.unwrap();
+    assert_eq!(health.tenants.len(), 4);
+    assert_eq!(health.unused_tenants, ["client4"]);
+    assert_eq!(db.leaks("client1").await.unwrap(), []);
+    let matrix = db.price_matrix(catalog.names()).await.unwrap();
+    assert_eq!(matrix.rows.len(), 2);
+    let buyers = db.users_who_ordered("client1", "Tesla", 5).await.unwrap();
+    assert_eq!(buyers.len(), 1);
 
     let mut conn = PgConnection::connect_with(&support).await.unwrap();
     let denied = sqlx::query_scalar::<_, String>("SELECT password FROM public.users LIMIT 1")
@@ -140,12 +149,20 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
 
     // The CLI as that role, too.
     let url = test_db.url.replace("tenantscope@", "tenantscope_support@");
-    let out = tenantscope(&["--database-url", &url, "orders", "1", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for args in [
+        &["orders", "1", "--format", "json"][..],
+        &["health", "--leaks", "client1", "--format", "json"],
+        &["prices", "--format", "csv"],
+    ] {
+        let mut full = vec!["--database-url", url.as_str()];
+        full.extend(args);
+        let out = tenantscope(&full);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,22 +1,29 @@
-//! Database access: the shared users table, the tenant catalog and the priced
-//! orders of one tenant. Knows nothing of the UI.
+//! Database access: the shared users table, the tenant catalog, the priced
+//! orders of one tenant, tenant health (drift, orphans, leaks) and the price
+//! matrix across tenants. Knows nothing of the UI.
 //!
 //! Every query runs in a READ ONLY transaction with a transaction-local
 //! statement_timeout, names and casts its columns (tenants drift in column
 //! types and extra columns), and never reads the users' password column.
 
 mod catalog;
+mod health;
 mod orders;
 mod pool;
+mod prices;
 mod users;
 
 use std::fmt;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 pub use catalog::{TenantCatalog, TenantSummary};
-
+pub use health::{
+    Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,
+    OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
+};
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport};
 pub use pool::{connect_options, target_label, ConnectionSource};
+pub use prices::{PriceMatrix, PriceRow, PriceSort, SPREAD_DECIMALS};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

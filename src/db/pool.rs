@@ -67,7 +67,9 @@ pub fn connect_options(
 /// parameter that PgBouncer refuses by default (every float is cast to
 /// numeric in the server, so it changes nothing here).
 fn compatible(options: PgConnectOptions) -> PgConnectOptions {
-    options.application_name("tenantscope").extra_float_digits(None)
+    options
+        .application_name("tenantscope")
+        .extra_float_digits(None)
 }
 
 /// `user@host:port/db` for display.

@@ -60,7 +60,7 @@ fn contains_pattern(text: &str) -> String {
 }
 
 impl Database {
-    fn user_columns(&self) -> String {
+    pub(super) fn user_columns(&self) -> String {
         format!(
             "u.id::text, coalesce(u.name::text, ''), coalesce(u.mail::text, ''),
              u.{}::text, u.creation_timestamp::text, ({})::text, ({})::text",
@@ -178,7 +178,7 @@ impl Database {
     }
 }
 
-type UserRow = (
+pub(super) type UserRow = (
     String,
     String,
     String,
@@ -188,7 +188,7 @@ type UserRow = (
     String,
 );
 
-fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
+pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
     User {
         id,
         name,
