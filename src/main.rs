@@ -90,6 +90,11 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
     for (_, sql) in DEMO_SQL {
         sqlx::raw_sql(sql).execute(&mut conn).await.map_err(fail)?;
     }
+    // Statistics, so that estimated counts (health view) have something to show.
+    sqlx::raw_sql("ANALYZE")
+        .execute(&mut conn)
+        .await
+        .map_err(fail)?;
     conn.close().await.ok();
     Ok(ConnectionSource::demo(options))
 }

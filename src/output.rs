@@ -407,6 +407,46 @@ fn health_status_word(status: HealthStatus) -> &'static str {
 /// one row per tenant (`~` marks estimated counts, `?` unknown ones, `—` a
 /// missing table) with its drift listed under it, then the references,
 /// orphans, leaks and a summary line.
+/// The health view's rows as CSV: one row per tenant, its drift in one cell.
+pub fn health_csv(report: &HealthReport) -> String {
+    let count =
+        |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
+    let estimated = |count: Option<crate::db::Count>| {
+        count.map(|c| c.estimated.to_string()).unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = report
+        .tenants
+        .iter()
+        .map(|t| {
+            vec![
+                t.tenant.clone(),
+                format!("{:?}", t.status).to_lowercase(),
+                t.users.value.to_string(),
+                count(t.items),
+                estimated(t.items),
+                count(t.orders),
+                estimated(t.orders),
+                t.drift
+                    .iter()
+                    .map(|d| d.describe())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]
+        })
+        .collect();
+    let headers = [
+        "tenant",
+        "status",
+        "users",
+        "items",
+        "items_estimated",
+        "orders",
+        "orders_estimated",
+        "drift",
+    ];
+    csv(&headers, &rows)
+}
+
 pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: ReportFormat) -> String {
     if format == ReportFormat::Json {
         return json(&HealthJson {

@@ -412,3 +412,171 @@ fn missing_items_and_null_values() {
     assert!(frame.contains("(missing item 7)"), "{frame}");
     insta::assert_snapshot!(frame);
 }
+
+fn drifted_report() -> tenantscope::db::HealthReport {
+    use tenantscope::db::{
+        ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, OrphanOrganization,
+        TenantHealth,
+    };
+    let shape = |type_name: &str, not_null: bool| ColumnShape {
+        type_name: type_name.into(),
+        not_null,
+    };
+    let tenant = |name: &str, status, users, drift: Vec<Drift>| TenantHealth {
+        tenant: name.into(),
+        status,
+        users: Count::exact(users),
+        items: Some(Count::estimate(50)),
+        orders: Some(Count::estimate(2500)),
+        drift,
+    };
+    HealthReport {
+        tenants: vec![
+            tenant("tenant_0001", HealthStatus::Ok, 500, vec![]),
+            tenant(
+                "tenant_0002",
+                HealthStatus::Drift,
+                500,
+                vec![Drift {
+                    table: "items".into(),
+                    column: Some("quantity".into()),
+                    kind: DriftKind::ExtraColumn,
+                    expected: None,
+                    found: Some(shape("integer", false)),
+                }],
+            ),
+            tenant(
+                "tenant_0003",
+                HealthStatus::Drift,
+                500,
+                vec![Drift {
+                    table: "items".into(),
+                    column: Some("price".into()),
+                    kind: DriftKind::TypeChanged,
+                    expected: Some(shape("numeric(12,2)", true)),
+                    found: Some(shape("double precision", true)),
+                }],
+            ),
+            TenantHealth {
+                orders: None,
+                ..tenant(
+                    "tenant_broken",
+                    HealthStatus::Drift,
+                    0,
+                    vec![Drift {
+                        table: "orders".into(),
+                        column: None,
+                        kind: DriftKind::MissingTable,
+                        expected: None,
+                        found: None,
+                    }],
+                )
+            },
+            tenant("tenant_empty", HealthStatus::Unused, 0, vec![]),
+        ],
+        references: vec![],
+        orphan_organizations: vec![OrphanOrganization {
+            organization_id: Some("tenant_missing".into()),
+            users: 3,
+        }],
+        unused_tenants: vec!["tenant_broken".into(), "tenant_empty".into()],
+    }
+}
+
+#[test]
+fn health_view_with_drift_orphans_and_a_leak() {
+    use tenantscope::db::{Leak, LeakKind};
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('t'));
+    update(
+        &mut state,
+        Msg::HealthLoaded {
+            result: Ok(drifted_report()),
+            elapsed: Duration::from_millis(7),
+        },
+    );
+    key(&mut state, KeyCode::Char('L'));
+    let leak = Leak {
+        order_id: Some("2501".into()),
+        user_id: Some("4".into()),
+        kind: LeakKind::OtherTenant,
+        user_tenant: Some("tenant_0004".into()),
+    };
+    update(
+        &mut state,
+        Msg::LeaksLoaded {
+            tenant: "tenant_0001".into(),
+            result: Ok(vec![leak]),
+            elapsed: Duration::from_millis(3),
+        },
+    );
+    let frame = render(&mut state, 120, 24);
+    for expected in [
+        "items.quantity",
+        "items.price",
+        "double precision",
+        "tenant_broken",
+        "tenant_missing (3)",
+        "order 2501 → user 4 (user of tenant_0004)",
+        "~2,500",
+    ] {
+        assert!(frame.contains(expected), "{expected} in\n{frame}");
+    }
+    insta::assert_snapshot!(frame);
+}
+
+fn demo_matrix() -> tenantscope::db::PriceMatrix {
+    use tenantscope::db::{PriceMatrix, PriceRow, PriceSort};
+    let tenants: Vec<String> = vec!["client1".into(), "client2".into(), "client3".into()];
+    let row = |item: &str, prices: [Option<&str>; 3]| {
+        PriceRow::new(
+            item.into(),
+            prices.iter().map(|p| p.map(dec)).collect(),
+            &tenants,
+        )
+    };
+    PriceMatrix {
+        rows: vec![
+            row("Huawei", [Some("2000.00"), Some("100.00"), None]),
+            row("Tesla", [Some("5000.00"), Some("1000.00"), Some("3500.00")]),
+            row("Pen", [Some("1.50"), None, None]),
+        ],
+        tenants: tenants.clone(),
+    }
+    .sorted(PriceSort::Spread)
+}
+
+#[test]
+fn price_matrix_marks_lowest_highest_and_spread() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('p'));
+    let tenants = state
+        .prices
+        .pending
+        .clone()
+        .expect("the visible columns are loading");
+    update(
+        &mut state,
+        Msg::PricesLoaded {
+            tenants,
+            result: Ok(demo_matrix()),
+            elapsed: Duration::from_millis(5),
+        },
+    );
+    let frame = render(&mut state, 120, 14);
+    let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(
+        huawei.contains("▲ 2,000.00") && huawei.contains("▼ 100.00") && huawei.contains("×20"),
+        "{huawei}"
+    );
+    let pen = frame.lines().find(|l| l.contains("Pen")).unwrap();
+    assert!(
+        !pen.contains('▲') && !pen.contains('×'),
+        "one price: no marks, no spread: {pen}"
+    );
+    assert!(
+        frame.lines().position(|l| l.contains("Huawei"))
+            < frame.lines().position(|l| l.contains("Tesla"))
+    );
+    insta::assert_snapshot!(frame);
+}

@@ -21,6 +21,15 @@ pub enum Action {
     ToggleHelp,
     CloseHelp,
     Quit,
+    OpenHealth,
+    OpenPrices,
+    Back,
+    Left,
+    Right,
+    ToggleSort,
+    ShowLeaks,
+    Jump,
+    Export,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +66,8 @@ pub struct Binding {
 pub enum Mode {
     Normal,
     Filtering,
+    Health,
+    Prices,
     Help,
 }
 
@@ -130,9 +141,12 @@ pub const NORMAL: &[Binding] = &[
         "Tab",
         SwitchFocus,
         "switch pane",
-        true,
+        false,
     ),
-    bind(&[Char('r')], "r", Reload, "reload", true),
+    bind(&[Char('r')], "r", Reload, "reload", false),
+    bind(&[Char('t')], "t", OpenHealth, "tenant health", true),
+    bind(&[Char('p')], "p", OpenPrices, "price matrix", true),
+    bind(&[Char('e')], "e", Export, "export CSV", false),
     bind(&[Char('?')], "?", ToggleHelp, "help", true),
     bind(
         &[Char('q'), Code(KeyCode::Esc), Ctrl('c')],
@@ -141,6 +155,105 @@ pub const NORMAL: &[Binding] = &[
         "quit",
         true,
     ),
+];
+
+pub const HEALTH: &[Binding] = &[
+    bind(&[Code(KeyCode::Up), Char('k')], "↑/k", Up, "move up", false),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        "↓/j",
+        Down,
+        "move down",
+        true,
+    ),
+    bind(&[Code(KeyCode::PageUp)], "PgUp", PageUp, "page up", false),
+    bind(
+        &[Code(KeyCode::PageDown)],
+        "PgDn",
+        PageDown,
+        "page down",
+        false,
+    ),
+    bind(
+        &[Char('g'), Code(KeyCode::Home)],
+        "g/Home",
+        First,
+        "first tenant",
+        false,
+    ),
+    bind(
+        &[Char('G'), Code(KeyCode::End)],
+        "G/End",
+        Last,
+        "last tenant",
+        false,
+    ),
+    bind(&[Char('L')], "L", ShowLeaks, "find leaked orders", true),
+    bind(&[Char('r')], "r", Reload, "reload", true),
+    bind(&[Char('e')], "e", Export, "export CSV", true),
+    bind(&[Char('?')], "?", ToggleHelp, "help", true),
+    bind(&[Code(KeyCode::Esc)], "Esc", Back, "back", true),
+    bind(&[Char('q'), Ctrl('c')], "q", Quit, "quit", true),
+];
+
+pub const PRICES: &[Binding] = &[
+    bind(&[Code(KeyCode::Up), Char('k')], "↑/k", Up, "item up", false),
+    bind(
+        &[Code(KeyCode::Down), Char('j')],
+        "↓/j",
+        Down,
+        "item down",
+        false,
+    ),
+    bind(
+        &[Code(KeyCode::Left), Char('h')],
+        "←/h",
+        Left,
+        "tenant left",
+        false,
+    ),
+    bind(
+        &[Code(KeyCode::Right), Char('l')],
+        "→/l",
+        Right,
+        "tenant right",
+        true,
+    ),
+    bind(&[Code(KeyCode::PageUp)], "PgUp", PageUp, "page up", false),
+    bind(
+        &[Code(KeyCode::PageDown)],
+        "PgDn",
+        PageDown,
+        "page down",
+        false,
+    ),
+    bind(
+        &[Char('g'), Code(KeyCode::Home)],
+        "g/Home",
+        First,
+        "first item",
+        false,
+    ),
+    bind(
+        &[Char('G'), Code(KeyCode::End)],
+        "G/End",
+        Last,
+        "last item",
+        false,
+    ),
+    bind(&[Char('s')], "s", ToggleSort, "sort by spread/name", true),
+    bind(
+        &[Code(KeyCode::Enter)],
+        "Enter",
+        Jump,
+        "users who ordered it",
+        true,
+    ),
+    bind(&[Char('r')], "r", Reload, "reload", false),
+    bind(&[Char('e')], "e", Export, "export CSV", true),
+    bind(&[Char('?')], "?", ToggleHelp, "help", true),
+    bind(&[Code(KeyCode::Esc)], "Esc", Back, "back", true),
+    bind(&[Char('q'), Ctrl('c')], "q", Quit, "quit", true),
 ];
 
 pub const FILTERING: &[Binding] = &[
@@ -178,6 +291,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Normal => NORMAL,
         Mode::Filtering => FILTERING,
+        Mode::Health => HEALTH,
+        Mode::Prices => PRICES,
         Mode::Help => HELP,
     }
 }
@@ -255,7 +370,13 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_a_mode() {
-        for mode in [Mode::Normal, Mode::Filtering, Mode::Help] {
+        for mode in [
+            Mode::Normal,
+            Mode::Filtering,
+            Mode::Health,
+            Mode::Prices,
+            Mode::Help,
+        ] {
             let keys: Vec<Key> = bindings(mode)
                 .iter()
                 .flat_map(|b| b.keys.iter().copied())

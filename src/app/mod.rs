@@ -9,6 +9,7 @@ pub mod msg;
 pub mod runtime;
 pub mod state;
 pub mod update;
+mod views;
 
 pub use msg::{Effect, Msg, OrdersKey, UsersRequest};
 pub use state::{Focus, OrdersPane, State};

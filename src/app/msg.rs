@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::db::{DbError, OrdersReport, Page, TenantCatalog, User, UserCount};
+use crate::db::{
+    DbError, HealthReport, Leak, OrdersReport, Page, PriceMatrix, TenantCatalog, User, UserCount,
+};
 
 /// What an orders load is for. A result whose key is no longer the
 /// current one is dropped: the selection moved on.
@@ -45,6 +47,22 @@ pub enum Msg {
         result: Result<OrdersReport, DbError>,
         elapsed: Duration,
     },
+    HealthLoaded {
+        result: Result<HealthReport, DbError>,
+        elapsed: Duration,
+    },
+    LeaksLoaded {
+        tenant: String,
+        result: Result<Vec<Leak>, DbError>,
+        elapsed: Duration,
+    },
+    PricesLoaded {
+        tenants: Vec<String>,
+        result: Result<PriceMatrix, DbError>,
+        elapsed: Duration,
+    },
+    /// The file an export wrote, or why it could not.
+    Exported(Result<String, String>),
     /// SIGTERM or SIGHUP: leave like `q` does.
     Terminate,
 }
@@ -69,4 +87,23 @@ pub enum Effect {
     },
     /// Nothing to load any more (no user selected): cancel what runs.
     CancelOrders,
+    LoadHealth,
+    LoadLeaks {
+        tenant: String,
+    },
+    /// Prices of these tenants (the visible columns only).
+    LoadPrices {
+        tenants: Vec<String>,
+    },
+    /// Users of `tenant` who ordered `item`, as a page of the users list.
+    LoadOrderedBy {
+        request: UsersRequest,
+        tenant: String,
+        item: String,
+    },
+    /// Write `csv` to a new `tenantscope-<stem>-<time>.csv` in the current directory.
+    Export {
+        stem: String,
+        csv: String,
+    },
 }

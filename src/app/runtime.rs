@@ -57,9 +57,8 @@ pub async fn initial_state(
 struct Executor {
     db: Database,
     results: UnboundedSender<Msg>,
-    orders: Option<CancellationToken>,
-    users_page: Option<CancellationToken>,
-    catalog: Option<CancellationToken>,
+    /// The token of the load running in each [`Slot`].
+    slots: [Option<CancellationToken>; 6],
 }
 
 impl Executor {
@@ -96,9 +95,62 @@ impl Executor {
                 });
             }
             Effect::CancelOrders => {
-                if let Some(token) = self.orders.take() {
+                if let Some(token) = self.slots[Slot::Orders as usize].take() {
                     token.cancel();
                 }
+            }
+            Effect::LoadHealth => {
+                let db = self.db.clone();
+                self.spawn(Slot::Health, Duration::ZERO, move |_| async move {
+                    let started = Instant::now();
+                    let result = db.health(None).await;
+                    Msg::HealthLoaded {
+                        result,
+                        elapsed: started.elapsed(),
+                    }
+                });
+            }
+            Effect::LoadLeaks { tenant } => {
+                let db = self.db.clone();
+                self.spawn(Slot::Leaks, Duration::ZERO, move |_| async move {
+                    let started = Instant::now();
+                    let result = db.leaks(&tenant).await;
+                    Msg::LeaksLoaded {
+                        tenant,
+                        result,
+                        elapsed: started.elapsed(),
+                    }
+                });
+            }
+            Effect::LoadPrices { tenants } => {
+                let db = self.db.clone();
+                self.spawn(Slot::Prices, Duration::ZERO, move |_| async move {
+                    let started = Instant::now();
+                    let result = db.price_matrix(&tenants).await;
+                    Msg::PricesLoaded {
+                        tenants,
+                        result,
+                        elapsed: started.elapsed(),
+                    }
+                });
+            }
+            Effect::LoadOrderedBy {
+                request,
+                tenant,
+                item,
+            } => {
+                let db = self.db.clone();
+                self.spawn(Slot::UsersPage, Duration::ZERO, move |_| async move {
+                    let result = db.users_who_ordered(&tenant, &item, ORDERED_BY_LIMIT).await;
+                    Msg::UsersPage { request, result }
+                });
+            }
+            Effect::Export { stem, csv } => {
+                let results = self.results.clone();
+                tokio::task::spawn_blocking(move || {
+                    let here = std::path::Path::new(".");
+                    let _ = results.send(Msg::Exported(write_export(here, &stem, &csv)));
+                });
             }
         }
     }
@@ -111,11 +163,7 @@ impl Executor {
         F: FnOnce(QueryHandle) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Msg> + Send + 'static,
     {
-        let token = replace_token(match slot {
-            Slot::Orders => &mut self.orders,
-            Slot::UsersPage => &mut self.users_page,
-            Slot::Catalog => &mut self.catalog,
-        });
+        let token = replace_token(&mut self.slots[slot as usize]);
         let db = self.db.clone();
         let results = self.results.clone();
         tokio::spawn(async move {
@@ -135,14 +183,7 @@ impl Executor {
     }
 
     fn cancel_all(&mut self) {
-        for token in [
-            self.orders.take(),
-            self.users_page.take(),
-            self.catalog.take(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for token in self.slots.iter_mut().filter_map(Option::take) {
             token.cancel();
         }
     }
@@ -153,6 +194,46 @@ enum Slot {
     Orders,
     UsersPage,
     Catalog,
+    Health,
+    Leaks,
+    Prices,
+}
+
+/// At most this many users in a "who ordered" list.
+const ORDERED_BY_LIMIT: i64 = 1_000;
+
+/// Writes an export to a new file in the current directory; never
+/// overwrites one.
+fn write_export(dir: &std::path::Path, stem: &str, csv: &str) -> Result<String, String> {
+    use std::io::Write;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    for attempt in 0..100 {
+        let suffix = if attempt == 0 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let path = dir.join(format!("tenantscope-{stem}-{stamp}{suffix}.csv"));
+        let name = path.display().to_string();
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                return file
+                    .write_all(csv.as_bytes())
+                    .map(|()| name.clone())
+                    .map_err(|e| format!("cannot write {name}: {e}"));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot create {name}: {e}")),
+        }
+    }
+    Err("cannot find a free file name for the export".into())
 }
 
 fn replace_token(slot: &mut Option<CancellationToken>) -> CancellationToken {
@@ -177,9 +258,7 @@ pub async fn run_loop<B: Backend>(
     let mut executor = Executor {
         db,
         results: results_tx,
-        orders: None,
-        users_page: None,
-        catalog: None,
+        slots: Default::default(),
     };
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
@@ -315,4 +394,22 @@ pub async fn run_terminal(state: State, db: Database) -> Result<(), Failure> {
     result
         .map(|_| ())
         .map_err(|e| Failure::runtime(format!("dashboard failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_export(dir.path(), "orders-1", "a,b\n1,2\n").unwrap();
+        let second = write_export(dir.path(), "orders-1", "a,b\n3,4\n").unwrap();
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "a,b\n1,2\n");
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), "a,b\n3,4\n");
+        assert!(first.contains("tenantscope-orders-1-") && first.ends_with(".csv"));
+        let missing = write_export(std::path::Path::new("/nonexistent/dir"), "x", "");
+        assert!(missing.unwrap_err().starts_with("cannot create"));
+    }
 }

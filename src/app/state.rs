@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::db::{
-    choose_compare_tenant, CompareChoice, DbError, OrdersReport, TenantCatalog, TenantStatus, User,
-    UserCount,
+    choose_compare_tenant, CompareChoice, DbError, HealthReport, Leak, OrdersReport, PriceMatrix,
+    PriceSort, TenantCatalog, TenantStatus, User, UserCount,
 };
 
 use super::keymap::Mode;
@@ -45,6 +45,57 @@ impl OrdersPane {
             | OrdersPane::Failed { key, .. } => Some(key),
         }
     }
+}
+
+/// Which screen is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Health,
+    Prices,
+}
+
+/// Something loaded in the background.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    NotAsked,
+    Loading,
+    Loaded { value: T, elapsed: Duration },
+    Failed(String),
+}
+
+impl<T> Load<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Load::Loaded { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// The tenant health view (`t`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthView {
+    pub report: Load<HealthReport>,
+    pub selected: usize,
+    pub offset: usize,
+    /// Leaks of one tenant, asked for with `L`.
+    pub leaks: Option<(String, Load<Vec<Leak>>)>,
+}
+
+/// The price matrix (`p`): items as rows, a window of tenants as columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricesView {
+    pub matrix: Load<PriceMatrix>,
+    pub sort: PriceSort,
+    pub row: usize,
+    pub row_offset: usize,
+    /// Index in the catalog of the first tenant column shown.
+    pub first_column: usize,
+    /// Selected column, in the catalog.
+    pub column: usize,
+    /// The tenants whose prices are being loaded (the visible columns).
+    pub pending: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -100,6 +151,13 @@ pub struct State {
     /// Terminal size, for paging and mouse hit-testing.
     pub size: (u16, u16),
     pub debounce: Duration,
+    pub view: View,
+    pub health: HealthView,
+    pub prices: PricesView,
+    /// The users list shows a fixed set (who ordered an item), not the table.
+    pub list_label: Option<String>,
+    /// A one-off message for the status line (an export's path).
+    pub notice: Option<Result<String, String>>,
 }
 
 impl State {
@@ -136,6 +194,24 @@ impl State {
             ticks: 0,
             size: (120, 40),
             debounce: Duration::from_millis(120),
+            view: View::Dashboard,
+            health: HealthView {
+                report: Load::NotAsked,
+                selected: 0,
+                offset: 0,
+                leaks: None,
+            },
+            prices: PricesView {
+                matrix: Load::NotAsked,
+                sort: PriceSort::Spread,
+                row: 0,
+                row_offset: 0,
+                first_column: 0,
+                column: 0,
+                pending: None,
+            },
+            list_label: None,
+            notice: None,
         }
     }
 
@@ -159,12 +235,12 @@ impl State {
 
     /// Which key table applies.
     pub fn mode(&self) -> Mode {
-        if self.help_open {
-            Mode::Help
-        } else if self.filter.editing {
-            Mode::Filtering
-        } else {
-            Mode::Normal
+        match (self.help_open, self.view) {
+            (true, _) => Mode::Help,
+            (false, View::Health) => Mode::Health,
+            (false, View::Prices) => Mode::Prices,
+            (false, View::Dashboard) if self.filter.editing => Mode::Filtering,
+            (false, View::Dashboard) => Mode::Normal,
         }
     }
 
@@ -173,7 +249,11 @@ impl State {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.users_loading() || matches!(self.orders, OrdersPane::Loading { .. })
+        self.users_loading()
+            || matches!(self.orders, OrdersPane::Loading { .. })
+            || self.health.report == Load::Loading
+            || matches!(self.health.leaks, Some((_, Load::Loading)))
+            || self.prices.pending.is_some()
     }
 
     /// The whole list is in the window (so its length is the count).

@@ -9,7 +9,8 @@ use super::keymap::{self, Action, Mode};
 use std::time::Duration;
 
 use super::msg::{Effect, Msg, OrdersKey, UsersRequest};
-use super::state::{Focus, OrdersPane, State, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
+use super::state::{Focus, Load, OrdersPane, State, View, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
+use super::views;
 use crate::db::{DbError, Page, User};
 use crate::ui::layout;
 
@@ -20,7 +21,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(width, height) => {
             state.size = (width, height);
             keep_selection_visible(state);
-            Vec::new()
+            if state.view == View::Prices {
+                // More or fewer tenant columns fit now.
+                views::request_prices(state, false)
+            } else {
+                Vec::new()
+            }
         }
         Msg::Tick => {
             state.ticks = state.ticks.wrapping_add(1);
@@ -61,6 +67,54 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::HealthLoaded { result, elapsed } => {
+            state.health.report = match result {
+                Ok(value) => Load::Loaded { value, elapsed },
+                Err(error) => Load::Failed(error.to_string()),
+            };
+            let tenants = state.health.report.value().map_or(0, |r| r.tenants.len());
+            state.health.selected = state.health.selected.min(tenants.saturating_sub(1));
+            Vec::new()
+        }
+        Msg::LeaksLoaded {
+            tenant,
+            result,
+            elapsed,
+        } => {
+            if let Some((asked, leaks)) = &mut state.health.leaks {
+                if *asked == tenant {
+                    *leaks = match result {
+                        Ok(value) => Load::Loaded { value, elapsed },
+                        Err(error) => Load::Failed(error.to_string()),
+                    };
+                }
+            }
+            Vec::new()
+        }
+        Msg::PricesLoaded {
+            tenants,
+            result,
+            elapsed,
+        } => {
+            // Only the columns still wanted count.
+            if state.prices.pending.as_ref() == Some(&tenants) {
+                state.prices.pending = None;
+                state.prices.matrix = match result {
+                    Ok(value) => Load::Loaded {
+                        value: value.sorted(state.prices.sort),
+                        elapsed,
+                    },
+                    Err(error) => Load::Failed(error.to_string()),
+                };
+                let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
+                state.prices.row = state.prices.row.min(items.saturating_sub(1));
+            }
+            Vec::new()
+        }
+        Msg::Exported(result) => {
+            state.notice = Some(result);
+            Vec::new()
+        }
         Msg::Terminate => {
             state.quit = true;
             Vec::new()
@@ -81,6 +135,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let mode = state.mode();
+    state.notice = None;
     let Some(action) = keymap::action_for(mode, &key) else {
         return if mode == Mode::Filtering {
             edit_filter(state, key)
@@ -88,6 +143,28 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         };
     };
+    if matches!(action, Action::Quit) {
+        // Esc leaves a "who ordered" list before it quits.
+        if state.list_label.is_some() && key.code == KeyCode::Esc {
+            return views::leave_fixed_list(state);
+        }
+        state.quit = true;
+        return Vec::new();
+    }
+    match (mode, action) {
+        (_, Action::ToggleHelp) => {
+            state.help_open = !state.help_open;
+            return Vec::new();
+        }
+        (_, Action::Export) => return views::export(state),
+        (Mode::Health | Mode::Prices, Action::Back) => {
+            state.view = View::Dashboard;
+            return Vec::new();
+        }
+        (Mode::Health, action) => return views::on_health_action(state, action),
+        (Mode::Prices, action) => return views::on_prices_action(state, action),
+        _ => {}
+    }
     match action {
         Action::Up => move_by(state, -1),
         Action::Down => move_by(state, 1),
@@ -95,7 +172,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Action::PageDown => move_by(state, page(state)),
         Action::First => jump(state, Page::First),
         Action::Last => jump(state, Page::Last),
+        Action::OpenHealth => views::open_health(state),
+        Action::OpenPrices => views::open_prices(state),
         Action::StartFilter => {
+            if state.list_label.is_some() {
+                state.list_label = None;
+            }
             state.filter.editing = true;
             state.focus = Focus::Users;
             Vec::new()
@@ -130,18 +212,20 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             effects.extend(request_orders(state, Duration::ZERO));
             effects
         }
-        Action::ToggleHelp => {
-            state.help_open = !state.help_open;
-            Vec::new()
-        }
         Action::CloseHelp => {
             state.help_open = false;
             Vec::new()
         }
-        Action::Quit => {
-            state.quit = true;
-            Vec::new()
-        }
+        // Handled above, or not bound in this mode.
+        Action::Quit
+        | Action::ToggleHelp
+        | Action::Export
+        | Action::Back
+        | Action::Left
+        | Action::Right
+        | Action::ToggleSort
+        | Action::ShowLeaks
+        | Action::Jump => Vec::new(),
     }
 }
 
@@ -268,7 +352,8 @@ fn on_users_page(
         Page::First | Page::Last | Page::From(_) => {
             let last = request.page == Page::Last;
             state.users_at_start = request.page == Page::First || (last && !full);
-            state.users_at_end = last || !full;
+            // A "who ordered" list comes whole, never paged.
+            state.users_at_end = last || !full || state.list_label.is_some();
             state.users = rows;
             state.users_offset = 0;
             let kept = before
@@ -978,5 +1063,213 @@ mod tests {
             state.users_error.as_deref(),
             Some("query failed: connection refused")
         );
+    }
+
+    fn many_tenants(n: usize) -> TenantCatalog {
+        TenantCatalog::new((1..=n).map(|i| format!("tenant_{i:04}")).collect())
+    }
+
+    #[test]
+    fn health_view_opens_loads_and_finds_leaks_for_the_selected_tenant() {
+        use crate::app::state::{Load, View};
+        use crate::db::{Count, HealthReport, HealthStatus, TenantHealth};
+        let mut state = demo_state();
+        assert_eq!(
+            press(&mut state, KeyCode::Char('t')),
+            vec![Effect::LoadHealth]
+        );
+        assert_eq!(state.view, View::Health);
+        let tenant = |name: &str| TenantHealth {
+            tenant: name.into(),
+            status: HealthStatus::Ok,
+            users: Count::exact(1),
+            items: None,
+            orders: None,
+            drift: Vec::new(),
+        };
+        let report = HealthReport {
+            tenants: vec![tenant("client1"), tenant("client2")],
+            references: Vec::new(),
+            orphan_organizations: Vec::new(),
+            unused_tenants: Vec::new(),
+        };
+        update(
+            &mut state,
+            Msg::HealthLoaded {
+                result: Ok(report),
+                elapsed: Duration::ZERO,
+            },
+        );
+        press(&mut state, KeyCode::Char('j'));
+        assert_eq!(
+            press(&mut state, KeyCode::Char('L')),
+            vec![Effect::LoadLeaks {
+                tenant: "client2".into()
+            }]
+        );
+        // A late answer for another tenant is not shown as this one's.
+        update(
+            &mut state,
+            Msg::LeaksLoaded {
+                tenant: "client1".into(),
+                result: Ok(Vec::new()),
+                elapsed: Duration::ZERO,
+            },
+        );
+        assert_eq!(state.health.leaks, Some(("client2".into(), Load::Loading)));
+        assert!(
+            press(&mut state, KeyCode::Char('t')).is_empty(),
+            "t is not bound here"
+        );
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+        assert!(!state.quit, "Esc goes back, it does not quit");
+        assert!(
+            press(&mut state, KeyCode::Char('t')).is_empty(),
+            "the report is kept"
+        );
+    }
+
+    #[test]
+    fn price_matrix_fetches_only_the_visible_columns() {
+        use crate::db::{PriceMatrix, PriceRow};
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
+        state.size = (120, 30);
+        init(&mut state);
+        let effects = press(&mut state, KeyCode::Char('p'));
+        let columns = crate::ui::layout::price_columns(120);
+        let first = match &effects[..] {
+            [Effect::LoadPrices { tenants }] => tenants.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first.len(), columns);
+        assert_eq!(first[0], "tenant_0001");
+        // Moving right within the window reads nothing; past it, the next columns.
+        for _ in 0..columns - 1 {
+            assert!(press(&mut state, KeyCode::Char('l')).is_empty());
+        }
+        let shifted = match &press(&mut state, KeyCode::Char('l'))[..] {
+            [Effect::LoadPrices { tenants }] => tenants.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(shifted[0], "tenant_0002");
+        assert_eq!(shifted.len(), columns);
+        // The answer for the old window is dropped.
+        let stale = PriceMatrix {
+            tenants: first.clone(),
+            rows: Vec::new(),
+        };
+        update(
+            &mut state,
+            Msg::PricesLoaded {
+                tenants: first,
+                result: Ok(stale),
+                elapsed: Duration::ZERO,
+            },
+        );
+        assert!(state.prices.matrix.value().is_none());
+        let row = PriceRow::new(
+            "Tesla".into(),
+            shifted.iter().map(|_| Some(Default::default())).collect(),
+            &shifted,
+        );
+        let matrix = PriceMatrix {
+            tenants: shifted.clone(),
+            rows: vec![row],
+        };
+        update(
+            &mut state,
+            Msg::PricesLoaded {
+                tenants: shifted,
+                result: Ok(matrix),
+                elapsed: Duration::ZERO,
+            },
+        );
+        assert!(state.prices.matrix.value().is_some());
+
+        // Enter: the users of the selected tenant who ordered the item.
+        let effects = press(&mut state, KeyCode::Enter);
+        let request = match &effects[..] {
+            [Effect::LoadOrderedBy {
+                request,
+                tenant,
+                item,
+            }] => {
+                assert_eq!(
+                    (tenant.as_str(), item.as_str()),
+                    (state.catalog.names()[columns].as_str(), "Tesla")
+                );
+                request.clone()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(state.view, crate::app::state::View::Dashboard);
+        deliver_page(&mut state, request, vec![user("7", "buyer", "tenant_0009")]);
+        assert!(
+            state.users_complete(),
+            "the list is whole: no paging into the full table"
+        );
+        assert_eq!(state.selected_user().unwrap().name, "buyer");
+        let effects = press(&mut state, KeyCode::Esc);
+        assert!(!state.quit, "Esc leaves the list first");
+        assert_eq!(state.list_label, None);
+        assert_eq!(page_request(&effects).page, Page::First);
+    }
+
+    #[test]
+    fn export_writes_what_the_view_shows() {
+        let mut state = demo_state();
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        assert_eq!(
+            state.notice,
+            Some(Err("nothing loaded to export yet".into()))
+        );
+        let key = state.orders.key().unwrap().clone();
+        let line = crate::db::OrderLine {
+            item_id: Some("1".into()),
+            item: Some("Tesla".into()),
+            quantity: Some(2),
+            unit_price: Some(3500.into()),
+            total: Some(7000.into()),
+            compare_unit_price: None,
+            compare_total: None,
+        };
+        let report = OrdersReport {
+            tenant: "client3".into(),
+            compare_tenant: key.compare.clone(),
+            lines: vec![line],
+            total: 7000.into(),
+            compare_total: Some(0.into()),
+        };
+        update(
+            &mut state,
+            Msg::OrdersLoaded {
+                key,
+                result: Ok(report),
+                elapsed: Duration::ZERO,
+            },
+        );
+        match &press(&mut state, KeyCode::Char('e'))[..] {
+            [Effect::Export { stem, csv }] => {
+                assert_eq!(stem, "orders-3");
+                assert!(csv.starts_with("item_id,item,quantity"), "{csv}");
+                assert!(csv.contains("1,Tesla,2,3500.00,7000.00"), "{csv}");
+            }
+            other => panic!("{other:?}"),
+        }
+        update(
+            &mut state,
+            Msg::Exported(Ok("./tenantscope-orders-3-1.csv".into())),
+        );
+        assert_eq!(
+            state.notice,
+            Some(Ok("./tenantscope-orders-3-1.csv".into()))
+        );
+        press(&mut state, KeyCode::Char('j'));
+        assert_eq!(state.notice, None, "the notice goes with the next key");
     }
 }

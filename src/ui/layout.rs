@@ -79,6 +79,38 @@ pub fn order_rows(pane: Rect) -> usize {
     inner(pane).height.saturating_sub(3) as usize
 }
 
+/// The body of the full-screen views (health, prices): where both panes go.
+pub fn view_area(screen: Rect) -> Rect {
+    let areas = areas(screen);
+    areas.users.union(areas.orders)
+}
+
+/// The health view: the tenants table above, the selected tenant's details below.
+pub fn health_split(area: Rect) -> (Rect, Rect) {
+    let [table, details] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
+    (table, details)
+}
+
+pub fn health_rows(size: (u16, u16)) -> usize {
+    let (table, _) = health_split(view_area(Rect::new(0, 0, size.0, size.1)));
+    table_rows(table)
+}
+
+pub const PRICE_ITEM_WIDTH: u16 = 22;
+pub const PRICE_COLUMN_WIDTH: u16 = 13;
+pub const PRICE_SPREAD_WIDTH: u16 = 8;
+
+/// How many tenant columns of the price matrix fit in `width` cells.
+pub fn price_columns(width: u16) -> usize {
+    let fixed = 2 + PRICE_ITEM_WIDTH + 1 + PRICE_SPREAD_WIDTH + 2;
+    (width.saturating_sub(fixed) / (PRICE_COLUMN_WIDTH + 1)).max(1) as usize
+}
+
+pub fn price_rows(size: (u16, u16)) -> usize {
+    table_rows(view_area(Rect::new(0, 0, size.0, size.1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

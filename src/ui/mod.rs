@@ -3,6 +3,7 @@
 
 pub mod layout;
 pub mod theme;
+mod views;
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -12,7 +13,7 @@ use ratatui::Frame;
 use rust_decimal::Decimal;
 
 use crate::app::keymap::{self, Mode};
-use crate::app::state::{Focus, OrdersPane, State};
+use crate::app::state::{Focus, OrdersPane, State, View};
 use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User, UserCount};
 use crate::text::{fit, money, sanitize, width};
 
@@ -33,12 +34,18 @@ pub fn view(state: &State, frame: &mut Frame) {
         return;
     }
     header(state, frame, areas.header);
-    users_pane(state, frame, areas.users);
-    orders_pane(state, frame, areas.orders);
+    match state.view {
+        View::Dashboard => {
+            users_pane(state, frame, areas.users);
+            orders_pane(state, frame, areas.orders);
+        }
+        View::Health => views::health(state, frame, layout::view_area(screen)),
+        View::Prices => views::prices(state, frame, layout::view_area(screen)),
+    }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
     if state.help_open {
-        help_popup(frame, screen);
+        help_popup(state, frame, screen);
     }
 }
 
@@ -103,7 +110,12 @@ fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     } else {
         count_label(state.user_count)
     };
-    if filtering {
+    if let Some(label) = &state.list_label {
+        title.push(Span::styled(
+            format!("{} ({shown}) ", fit(label, 40)),
+            theme::warning(),
+        ));
+    } else if filtering {
         let noun = if shown == "1" { "match" } else { "matches" };
         title.push(Span::raw(format!("{shown} {noun} ")));
         let cursor = if state.filter.editing { "▏" } else { "" };
@@ -428,11 +440,24 @@ fn header_cell(first: String, second: &str) -> Cell<'static> {
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     let spinner = SPINNER[state.ticks as usize % SPINNER.len()];
-    let line = if let Some(error) = &state.users_error {
+    let line = if let Some(notice) = &state.notice {
+        match notice {
+            Ok(path) => Line::from(vec![
+                Span::styled(" ✓ ", theme::cheaper()),
+                Span::raw(format!("exported to {}", sanitize(path))),
+            ]),
+            Err(error) => Line::from(Span::styled(
+                format!(" ✗ {}", sanitize(error)),
+                theme::error(),
+            )),
+        }
+    } else if let Some(error) = &state.users_error {
         Line::from(Span::styled(
             format!(" ✗ users: {}", sanitize(error)),
             theme::error(),
         ))
+    } else if state.view != View::Dashboard {
+        view_status(state)
     } else if state.users_loading() {
         Line::from(format!(" {spinner} loading users…"))
     } else {
@@ -459,6 +484,46 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// The status of the health view or the price matrix.
+fn view_status(state: &State) -> Line<'static> {
+    use crate::app::state::Load;
+    let spinner = SPINNER[state.ticks as usize % SPINNER.len()];
+    let (what, loading, elapsed) = match state.view {
+        View::Health => {
+            let loaded = state
+                .health
+                .report
+                .value()
+                .map(|r| format!("checked {} tenants", r.tenants.len()));
+            let elapsed = match &state.health.report {
+                Load::Loaded { elapsed, .. } => Some(*elapsed),
+                _ => None,
+            };
+            (loaded, state.health.report == Load::Loading, elapsed)
+        }
+        _ => {
+            let loaded = state
+                .prices
+                .matrix
+                .value()
+                .map(|m| format!("prices of {} tenants", m.tenants.len()));
+            let elapsed = match &state.prices.matrix {
+                Load::Loaded { elapsed, .. } => Some(*elapsed),
+                _ => None,
+            };
+            (loaded, state.prices.pending.is_some(), elapsed)
+        }
+    };
+    match (loading, what, elapsed) {
+        (true, _, _) => Line::from(format!(" {spinner} loading…")),
+        (false, Some(what), Some(elapsed)) => Line::from(vec![
+            Span::styled(" ✓ ", theme::cheaper()),
+            Span::raw(format!("{what} in {} ms", elapsed.as_millis())),
+        ]),
+        _ => Line::from(""),
+    }
+}
+
 /// As many whole hints as fit; `?` opens the full list.
 fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
@@ -476,7 +541,7 @@ fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn help_popup(frame: &mut Frame, screen: Rect) {
+fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
     let mut lines = Vec::new();
     let section = |lines: &mut Vec<Line>, title: &str, mode: Mode| {
         lines.push(Line::from(Span::styled(title.to_string(), theme::title())));
@@ -488,16 +553,39 @@ fn help_popup(frame: &mut Frame, screen: Rect) {
         }
         lines.push(Line::from(""));
     };
-    section(&mut lines, "Keys", Mode::Normal);
-    section(&mut lines, "While filtering", Mode::Filtering);
+    // The keys of the view help was opened from.
+    let marks: &[(&str, &str)] = match state.view {
+        View::Dashboard => {
+            section(&mut lines, "Keys", Mode::Normal);
+            section(&mut lines, "While filtering", Mode::Filtering);
+            &[
+                ("  !       ", "tenant schema missing"),
+                ("  -       ", "user has no tenant"),
+                ("  ▼       ", "comparison tenant cheaper"),
+                ("  ▲       ", "comparison tenant dearer"),
+                ("  —       ", "no price (not sold there)"),
+            ]
+        }
+        View::Health => {
+            section(&mut lines, "Tenant health", Mode::Health);
+            &[
+                ("  ✗       ", "drift from the reference"),
+                ("  -       ", "no user points at it"),
+                ("  ~       ", "estimated from statistics"),
+            ]
+        }
+        View::Prices => {
+            section(&mut lines, "Price matrix", Mode::Prices);
+            &[
+                ("  ▼       ", "lowest price of the row"),
+                ("  ▲       ", "highest price of the row"),
+                ("  —       ", "not sold there"),
+                ("  ×       ", "spread: highest / lowest"),
+            ]
+        }
+    };
     lines.push(Line::from(Span::styled("Marks", theme::title())));
-    for (mark, meaning) in [
-        ("  !       ", "tenant schema missing"),
-        ("  -       ", "user has no tenant"),
-        ("  ▼       ", "comparison tenant cheaper"),
-        ("  ▲       ", "comparison tenant dearer"),
-        ("  —       ", "no price (not sold there)"),
-    ] {
+    for (mark, meaning) in marks.iter().copied() {
         lines.push(Line::from(vec![
             Span::styled(mark, theme::key()),
             Span::raw(meaning),
