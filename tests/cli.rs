@@ -1,28 +1,12 @@
 //! The `tenantscope` binary, run as a user would, against a real server.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use tenantscope::embedded::testing::TestDatabase;
 
-fn tenantscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .env_remove("PGDATABASE")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run tenantscope")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+mod common;
+use common::{stderr, stdout, tenantscope};
 
 #[tokio::test]
 async fn orders_json_has_the_documented_shape_and_exact_money() {

@@ -3,55 +3,14 @@
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::Terminal;
-use tenantscope::app::runtime::{initial_state, run_loop};
-use tenantscope::app::{Msg, OrdersPane};
+use crossterm::event::KeyCode;
+use tenantscope::app::OrdersPane;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
-use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::watch;
 
-fn text(buffer: &Buffer) -> String {
-    let width = buffer.area.width.max(1) as usize;
-    buffer
-        .content()
-        .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-async fn frame_where(
-    frames: &mut watch::Receiver<String>,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> String {
-    let found = tokio::time::timeout(
-        Duration::from_secs(15),
-        frames.wait_for(|frame| check(frame)),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .map(|frame| frame.clone());
-    found.unwrap_or_else(|| {
-        panic!(
-            "no frame showed {what}; last frame:\n{}",
-            frames.borrow().as_str()
-        )
-    })
-}
-
-fn keys(tx: &UnboundedSender<Msg>, codes: &[KeyCode]) {
-    for code in codes {
-        tx.send(Msg::Key(KeyEvent::new(*code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-}
+mod common;
+use common::{frame_where, keys, start_app, App};
 
 /// The row of the orders table that names `item`.
 fn row<'a>(frame: &'a str, item: &str) -> &'a str {
@@ -68,11 +27,11 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     let db = Database::connect(&source, &Settings::default())
         .await
         .unwrap();
-    let RunningApp {
+    let App {
         keys: tx,
         mut frames,
         handle: app,
-    } = start_app(db, Duration::from_millis(30)).await;
+    } = start_app(db, Duration::from_millis(30), (120, 20)).await;
 
     // Opens on the first user by name, mid_dude of client3, compared with client1.
     let frame = frame_where(&mut frames, "mid_dude's orders", |f| {
@@ -162,11 +121,11 @@ async fn a_key_storm_settles_on_the_last_user() {
     let db = Database::connect(&source, &Settings::default())
         .await
         .unwrap();
-    let RunningApp {
+    let App {
         keys: tx,
         mut frames,
         handle: app,
-    } = start_app(db, Duration::from_millis(50)).await;
+    } = start_app(db, Duration::from_millis(50), (120, 20)).await;
     frame_where(&mut frames, "the first frame", |f| {
         f.contains("Orders of mid_dude")
     })
@@ -183,32 +142,6 @@ async fn a_key_storm_settles_on_the_last_user() {
     let state = app.await.unwrap().unwrap();
     assert_eq!(state.selected_user().unwrap().name, "rich_dude");
     assert!(matches!(&state.orders, OrdersPane::Loaded { key, .. } if key.user_id == "1"));
-}
-
-struct RunningApp {
-    keys: UnboundedSender<Msg>,
-    frames: watch::Receiver<String>,
-    handle: tokio::task::JoinHandle<std::io::Result<tenantscope::app::State>>,
-}
-
-async fn start_app(db: Database, debounce: Duration) -> RunningApp {
-    let state = initial_state(&db, "demo".into(), None, debounce)
-        .await
-        .unwrap();
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, frames) = watch::channel(String::new());
-    let handle = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(120, 20)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            frames_tx.send_replace(text(buffer));
-        })
-        .await
-    });
-    RunningApp {
-        keys,
-        frames,
-        handle,
-    }
 }
 
 async fn load_demo(options: &sqlx::postgres::PgConnectOptions) {
@@ -229,7 +162,7 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
     let db = Database::connect(&ConnectionSource::demo(options), &Settings::default())
         .await
         .unwrap();
-    let mut app = start_app(db, Duration::from_millis(20)).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
     frame_where(&mut app.frames, "mid_dude's orders", |f| {
         row(f, "Tesla").contains("3,500.00")
     })
@@ -280,7 +213,7 @@ async fn a_query_stuck_on_a_lock_times_out_while_keys_still_work() {
     let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
         .await
         .unwrap();
-    let mut app = start_app(db, Duration::from_millis(20)).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
     // mid_dude is compared with client1: his orders load waits on the lock.
     frame_where(&mut app.frames, "the load in progress", |f| {
         f.contains("Loading orders of mid_dude")

@@ -1,40 +1,17 @@
 //! Hostile data, least privilege, read-only access and bad input, against a
 //! real PostgreSQL server.
 
-use std::process::{Command, Output};
-use std::str::FromStr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rust_decimal::Decimal;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database, DbError, UserQuery};
 use tenantscope::embedded::testing::TestDatabase;
 
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
-}
-
-async fn connect(db: &TestDatabase) -> Database {
-    Database::connect(
-        &ConnectionSource::demo(db.options.clone()),
-        &Settings::default(),
-    )
-    .await
-    .expect("connect")
-}
-
-fn tenantscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .env_remove("PGDATABASE")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run tenantscope")
-}
+mod common;
+use common::{connect, dec, tenantscope};
 
 #[tokio::test]
 async fn a_write_attempted_through_the_query_path_fails() {

@@ -4,11 +4,8 @@
 //! reports must name each of them and nothing else, through the Rust API
 //! and through the binary.
 
-use std::process::{Command, Output};
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use tenantscope::config::Settings;
@@ -19,37 +16,8 @@ use tenantscope::db::{
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::embedded::{find_binaries, PgServer, ServerOptions, DEMO_SQL};
 
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
-}
-
-async fn connect(db: &TestDatabase) -> Database {
-    Database::connect(
-        &ConnectionSource::demo(db.options.clone()),
-        &Settings::default(),
-    )
-    .await
-    .expect("connect")
-}
-
-fn tenantscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .env_remove("PGDATABASE")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run tenantscope")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+mod common;
+use common::{connect, dec, stderr, stdout, tenantscope};
 
 /// On top of the reference data (client1, client2, alike):
 /// - `extra`: items has an extra `quantity integer` column; its orders have

@@ -6,17 +6,13 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
-use ratatui::Terminal;
-use tenantscope::app::runtime::{initial_state, run_loop};
-use tenantscope::app::Msg;
+use crossterm::event::KeyCode;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database, Page, User};
 use tenantscope::embedded::testing::TestDatabase;
-use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::watch;
+
+mod common;
+use common::start_app;
 
 const USERS: usize = 20_000;
 /// scale.sql plants three more users (whose tenant schema is missing).
@@ -113,72 +109,6 @@ async fn keyset_pages_cover_every_user_once_in_order_both_ways() {
     assert_eq!(rest.last().unwrap().name, name(199));
 }
 
-fn text(buffer: &Buffer) -> String {
-    let width = buffer.area.width.max(1) as usize;
-    buffer
-        .content()
-        .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-struct App {
-    keys: UnboundedSender<Msg>,
-    frames: watch::Receiver<String>,
-    handle: tokio::task::JoinHandle<std::io::Result<tenantscope::app::State>>,
-}
-
-async fn start(db: Database, debounce: Duration) -> App {
-    let state = initial_state(&db, "scale".into(), None, debounce)
-        .await
-        .unwrap();
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, frames) = watch::channel(String::new());
-    let handle = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(140, 30)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            frames_tx.send_replace(text(buffer));
-        })
-        .await
-    });
-    App {
-        keys,
-        frames,
-        handle,
-    }
-}
-
-impl App {
-    fn press(&self, code: KeyCode) {
-        self.keys
-            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-            .unwrap();
-    }
-
-    async fn frame_where(&mut self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let found =
-            tokio::time::timeout(Duration::from_secs(20), self.frames.wait_for(|f| check(f)))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .map(|frame| frame.clone());
-        found.unwrap_or_else(|| {
-            panic!(
-                "no frame showed {what}; last:\n{}",
-                self.frames.borrow().as_str()
-            )
-        })
-    }
-
-    async fn quit(self) -> tenantscope::app::State {
-        // Ctrl-C quits in every mode (q would be text while filtering).
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        self.keys.send(Msg::Key(ctrl_c)).unwrap();
-        self.handle.await.unwrap().unwrap()
-    }
-}
-
 /// The selected row of the users pane.
 fn selected(frame: &str) -> String {
     frame
@@ -197,7 +127,7 @@ fn selected(frame: &str) -> String {
 async fn jumps_and_paging_through_the_window() {
     let (_test_db, db) = scale_database().await;
     let counters = db.clone();
-    let mut app = start(db, Duration::from_millis(20)).await;
+    let mut app = start_app(db, Duration::from_millis(20), (140, 30)).await;
     app.frame_where("the first user", |f| selected(f) == name(1))
         .await;
     let frame = app.frames.borrow().clone();
@@ -241,7 +171,7 @@ async fn jumps_and_paging_through_the_window() {
 async fn a_selection_storm_issues_few_queries_and_settles_on_the_last_user() {
     let (_test_db, db) = scale_database().await;
     let counters = db.clone();
-    let mut app = start(db, Duration::from_millis(120)).await;
+    let mut app = start_app(db, Duration::from_millis(120), (140, 30)).await;
     app.frame_where("the first orders", |f| {
         f.contains("Orders of user_0000001") && f.contains("✓")
     })
@@ -274,7 +204,7 @@ async fn a_selection_storm_issues_few_queries_and_settles_on_the_last_user() {
 async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     use sqlx::Connection;
     let (test_db, db) = scale_database().await;
-    let mut app = start(db, Duration::from_millis(20)).await;
+    let mut app = start_app(db, Duration::from_millis(20), (140, 30)).await;
     app.frame_where("the first user", |f| selected(f) == name(1))
         .await;
     // Another session locks the users table: filter queries wait.
