@@ -4,10 +4,9 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
-
-use super::keymap::{self, Action, Mode};
 use std::time::Duration;
 
+use super::keymap::{self, Action, Mode};
 use super::msg::{Effect, Msg, OrdersKey, UsersRequest};
 use super::state::{Focus, Load, OrdersPane, State, View, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
 use super::views;
