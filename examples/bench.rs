@@ -750,7 +750,8 @@ impl App {
 /// One selection of (c).
 struct Selection {
     user: String,
-    /// Key → orders frame, debounce subtracted.
+    /// Key → orders frame. A single move after the pane settled is not
+    /// debounced (the dashboard loads at once), so nothing is subtracted.
     took: Duration,
     /// The first selection of this user's tenant in the pass: the server
     /// reads that tenant's tables for the first time on this pool's
@@ -762,7 +763,7 @@ struct Selection {
 
 /// What (c) measured, and the state it ended on (for e).
 struct Selections {
-    /// Key → orders frame, debounce subtracted.
+    /// Key → orders frame.
     ui: Vec<Selection>,
     /// `priced_orders` alone, back to back.
     raw: Vec<Duration>,
@@ -771,8 +772,9 @@ struct Selections {
     state: State,
 }
 
-/// c. `j` after `j`, each waited out: key → frame with that user's orders
-/// loaded, minus the debounce; then the same users' orders query alone.
+/// c. `j` after `j`, each after a rest longer than the debounce: key →
+/// frame with that user's orders loaded (a move after a quiet moment loads
+/// at once, without the debounce); then the same users' orders query alone.
 async fn selection_latency(db: &Database, tenants: u64) -> Res<Selections> {
     let mut app = App::start(db).await?;
     app.frame_where("the first user's orders", WAIT, |f| {
@@ -786,6 +788,9 @@ async fn selection_latency(db: &Database, tenants: u64) -> Res<Selections> {
     for k in 2..=SELECTIONS + 1 {
         let name = user_name(k);
         let pages_before = pages();
+        // A person pressing a key once: the selection has rested longer than
+        // the debounce, so the dashboard loads at once.
+        tokio::time::sleep(DEBOUNCE + Duration::from_millis(30)).await;
         let sent = app.press(KeyCode::Char('j'));
         let (at, _) = app
             .frame_where(&format!("the orders of {name}"), WAIT, |f| {
@@ -793,7 +798,7 @@ async fn selection_latency(db: &Database, tenants: u64) -> Res<Selections> {
             })
             .await?;
         ui.push(Selection {
-            took: at.saturating_duration_since(sent).saturating_sub(DEBOUNCE),
+            took: at.saturating_duration_since(sent),
             first_of_tenant: tenants_seen.insert((k as u64 - 1) % tenants),
             with_page: pages() != pages_before,
             user: name,
@@ -1150,11 +1155,16 @@ fn checks(report: &Report) -> Vec<Check> {
                 .collect()
         };
         checks.push(Check {
-            pass: ui99 <= raw99 + Duration::from_millis(5),
+            // The target as the issue states it: debounce + raw query + 5 ms.
+            // A single key now loads at once, so it does not spend the debounce.
+            pass: ui99 <= DEBOUNCE + raw99 + Duration::from_millis(5),
             what: format!(
-                "c. {name}: UI p99 {} (debounce subtracted) ≤ raw p99 {} + 5 ms",
+                "c. {name}: UI p99 {} ≤ debounce {} + raw p99 {} + 5 ms (one key loads at \
+                 once: UI − raw at p99 is {})",
                 ms(ui99),
-                ms(raw99)
+                ms(DEBOUNCE),
+                ms(raw99),
+                ms(ui99.saturating_sub(raw99))
             ),
             why: Some(format!(
                 "p50 UI {} vs raw {}: a gap of {} in the typical case, of which tokio's \
@@ -1308,7 +1318,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         format!("{:.1} MB", mb(r.rss_kb))
     })?;
     row(
-        &format!("c. selection settled → orders frame, minus debounce, p50 / p99 of {SELECTIONS}"),
+        &format!("c. one key (pane settled) → orders frame, p50 / p99 of {SELECTIONS}"),
         &|r| p50_p99(&r.ui()),
     )?;
     row(
@@ -1316,7 +1326,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         &|r| p50_p99(&r.raw),
     )?;
     row(
-        "c. UI − raw at p50 / at p99; ratio p99(UI − debounce) / p99(raw)",
+        "c. UI − raw at p50 / at p99; ratio p99(UI) / p99(raw)",
         &|r| {
             let gap = |p| {
                 let (ui, raw) = (percentile(&r.ui(), p), percentile(&r.raw, p));
@@ -1443,8 +1453,10 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
          with `Database::connect` on the socket (pool of 4); each frame is recorded with the time \
          it finished drawing. (c) waits for each `j`'s frame showing `Orders of <user>` with \
          `✓` in the status line; (d) for the frame whose users title shows the new filter text \
-         and whose status line no longer says `loading users`; both subtract the debounce, \
-         which the dashboard waits on purpose. (c)'s raw queries run after the UI pass: back \
+         and whose status line no longer says `loading users`. (d) subtracts the debounce, \
+         which the filter waits on purpose; (c) subtracts nothing: each `j` comes after a rest \
+         longer than the debounce, and such a selection loads at once (only a moving \
+         selection, a held key, is debounced). (c)'s raw queries run after the UI pass: back \
          to back with `priced_orders` (the target's reference), then, to explain the gap, \
          with the dashboard's own `priced_orders_tracked` after one debounce of idle each.",
         "d. Words typed one character at a time: before sql/indexes.sql the first 2 of \

@@ -58,7 +58,7 @@ impl Default for TenancySettings {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiSettings {
-    /// How long the selection must rest before the orders of the user load.
+    /// While the selection moves, how long it must rest before orders load.
     pub debounce_ms: u64,
 }
 

@@ -57,6 +57,8 @@ pub async fn initial_state(
 struct Executor {
     db: Database,
     results: UnboundedSender<Msg>,
+    /// When the last orders load was asked for (see [`debounced`]).
+    last_orders_request: Option<Instant>,
     /// The token of the load running in each [`Slot`].
     slots: [Option<CancellationToken>; 6],
 }
@@ -82,6 +84,9 @@ impl Executor {
                 });
             }
             Effect::LoadOrders { key, user, delay } => {
+                let now = Instant::now();
+                let delay = debounced(self.last_orders_request, now, delay);
+                self.last_orders_request = Some(now);
                 let db = self.db.clone();
                 self.spawn(Slot::Orders, delay, move |handle| async move {
                     let started = Instant::now();
@@ -236,6 +241,18 @@ fn write_export(dir: &std::path::Path, stem: &str, csv: &str) -> Result<String, 
     Err("cannot find a free file name for the export".into())
 }
 
+/// Leading and trailing debounce: the first selection after a quiet moment
+/// loads at once (a single key press waits for nothing); one that follows
+/// another within the debounce is part of a moving selection (a held key)
+/// and waits for it to rest. `update` asks for the debounce; the edge, which
+/// has the clock, knows whether the selection was at rest.
+fn debounced(last_request: Option<Instant>, now: Instant, debounce: Duration) -> Duration {
+    match last_request {
+        Some(last) if now.saturating_duration_since(last) < debounce => debounce,
+        _ => Duration::ZERO,
+    }
+}
+
 fn replace_token(slot: &mut Option<CancellationToken>) -> CancellationToken {
     if let Some(old) = slot.take() {
         old.cancel();
@@ -258,6 +275,7 @@ pub async fn run_loop<B: Backend>(
     let mut executor = Executor {
         db,
         results: results_tx,
+        last_orders_request: None,
         slots: Default::default(),
     };
     let size = terminal.size()?;
@@ -399,6 +417,30 @@ pub async fn run_terminal(state: State, db: Database) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_selection_after_a_quiet_moment_loads_at_once_a_moving_one_waits() {
+        let debounce = Duration::from_millis(120);
+        let start = Instant::now();
+        assert_eq!(
+            debounced(None, start, debounce),
+            Duration::ZERO,
+            "the first one"
+        );
+        let quiet = start + Duration::from_millis(500);
+        assert_eq!(debounced(Some(start), quiet, debounce), Duration::ZERO);
+        let held = start + Duration::from_millis(33);
+        assert_eq!(
+            debounced(Some(start), held, debounce),
+            debounce,
+            "key repeat"
+        );
+        assert_eq!(
+            debounced(Some(start), start, Duration::ZERO),
+            Duration::ZERO,
+            "no debounce asked"
+        );
+    }
 
     #[test]
     fn exports_never_overwrite() {
