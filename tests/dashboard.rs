@@ -10,7 +10,7 @@ use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{frame_where, keys, start_app, App};
+use common::{connect, frame_where, keys, start_app, App};
 
 /// The row of the orders table that names `item`.
 fn row<'a>(frame: &'a str, item: &str) -> &'a str {
@@ -23,10 +23,7 @@ fn row<'a>(frame: &'a str, item: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     let test_db = TestDatabase::demo().await;
-    let source = ConnectionSource::demo(test_db.options.clone());
-    let db = Database::connect(&source, &Settings::default())
-        .await
-        .unwrap();
+    let db = connect(&test_db).await;
     let App {
         keys: tx,
         mut frames,
@@ -117,10 +114,7 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_storm_settles_on_the_last_user() {
     let test_db = TestDatabase::demo().await;
-    let source = ConnectionSource::demo(test_db.options.clone());
-    let db = Database::connect(&source, &Settings::default())
-        .await
-        .unwrap();
+    let db = connect(&test_db).await;
     let App {
         keys: tx,
         mut frames,
