@@ -37,7 +37,7 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use sqlx::Connection;
 use tenantscope::app::runtime::{initial_state, run_loop};
-use tenantscope::app::{Msg, OrdersPane, State};
+use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{choose_compare_tenant, ConnectionSource, Database, Page, QueryHandle};
 use tenantscope::embedded::testing::run_psql;
@@ -316,7 +316,7 @@ fn measure(
     let selection_load = loadavg();
     let vacuum_after = runtime.block_on(autovacuum_workers(server, name))?;
     progress(format!("{name}: e. {DRAWS} draws"));
-    let draws_loaded = matches!(state.orders, OrdersPane::Loaded { .. });
+    let draws_loaded = state.dashboard.orders.value().is_some();
     let draw_load = loadavg();
     let draws = draw_times(&state)?;
     progress(format!("{name}: d. filter, with sql/indexes.sql"));
@@ -973,7 +973,7 @@ async fn storm(db: &Database) -> Res<Storm> {
         None => format!(
             "selected {:?}, orders {:?}",
             state.selected_user().map(|u| u.name.clone()),
-            state.orders.key()
+            state.dashboard.orders.key()
         ),
     };
     Ok(Storm {

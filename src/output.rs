@@ -340,10 +340,6 @@ struct LeaksJson<'a> {
     orders: &'a [Leak],
 }
 
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
-}
-
 /// One line naming what the health report found, or `None` when healthy
 /// (and no leak): the `--fail-on-drift` condition.
 pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> Option<String> {
@@ -351,23 +347,23 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
     if report.drift_count() > 0 {
         found.push(format!(
             "{} ({})",
-            plural(
+            count(
                 report.tenants_with_drift(),
                 "tenant with drift",
                 "tenants with drift"
             ),
-            plural(report.drift_count(), "difference", "differences")
+            count(report.drift_count(), "difference", "differences")
         ));
     }
     if !report.orphan_organizations.is_empty() {
-        found.push(plural(
+        found.push(count(
             report.orphan_organizations.len(),
             "organization id with no tenant schema",
             "organization ids with no tenant schema",
         ));
     }
     if !report.unused_tenants.is_empty() {
-        found.push(plural(
+        found.push(count(
             report.unused_tenants.len(),
             "tenant schema with no user",
             "tenant schemas with no user",
@@ -376,7 +372,7 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
     if let Some(check) = leaks.filter(|c| !c.leaks.is_empty()) {
         found.push(format!(
             "{} in {}",
-            plural(check.leaks.len(), "leaked order", "leaked orders"),
+            count(check.leaks.len(), "leaked order", "leaked orders"),
             text::sanitize(check.tenant)
         ));
     }
@@ -573,7 +569,7 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
         Some(found) => out.push_str(&format!("\nFound: {found}\n")),
         None => out.push_str(&format!(
             "\nHealthy: {}, no drift, no orphans{}\n",
-            plural(report.tenants.len(), "tenant", "tenants"),
+            count(report.tenants.len(), "tenant", "tenants"),
             if leaks.is_some() { ", no leaks" } else { "" }
         )),
     }
@@ -700,6 +696,43 @@ pub fn prices(matrix: &PriceMatrix, format: Format) -> String {
         ("DEAREST", l),
     ]);
     table(&headers, &rows)
+}
+
+/// What a view exports: the runtime turns it into CSV off the UI path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    Orders { user: User, report: OrdersReport },
+    Health(HealthReport),
+    Prices(PriceMatrix),
+}
+
+impl Document {
+    pub fn csv(&self) -> String {
+        match self {
+            Document::Orders { user, report } => orders(user, report, Format::Csv),
+            Document::Health(report) => health_csv(report),
+            Document::Prices(matrix) => prices(matrix, Format::Csv),
+        }
+    }
+}
+
+/// `1 order line`, `3 order lines`.
+pub fn count(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// Keeps letters, digits, `-` and `_` of a value used in a file name.
+pub fn file_safe(text: &str) -> String {
+    let safe: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(40)
+        .collect();
+    if safe.is_empty() {
+        "user".into()
+    } else {
+        safe
+    }
 }
 
 #[cfg(test)]

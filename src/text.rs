@@ -85,25 +85,34 @@ pub fn pad_left(text: &str, cells: usize) -> String {
     format!("{}{fitted}", " ".repeat(cells.saturating_sub(w)))
 }
 
+/// Digits grouped in threes: `1,000,000`, `-1,234`.
+pub fn thousands(value: i64) -> String {
+    group_digits(&value.unsigned_abs().to_string(), value < 0)
+}
+
+/// `digits` (ASCII, no sign) grouped in threes, with a minus when `negative`.
+fn group_digits(digits: &str, negative: bool) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if negative {
+        grouped.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
 /// Money with two decimals and thousands separators: `50,000.00`, `-1,234.50`.
 pub fn money(value: Decimal) -> String {
     let rounded =
         value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let plain = format!("{:.2}", rounded.abs());
     let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}{grouped}.{cents}")
+    let negative = rounded.is_sign_negative() && !rounded.is_zero();
+    format!("{}.{cents}", group_digits(whole, negative))
 }
 
 /// Money without separators (CSV), two decimals.

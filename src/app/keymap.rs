@@ -1,5 +1,6 @@
-//! The one key map. Key handling, the hint bar and the `?` help popup are
-//! all read from these tables, so they cannot disagree.
+//! The key vocabulary. Each view owns its key table (a list of these
+//! bindings); key handling, the hint bar and the `?` help popup all read
+//! the same table, so they cannot disagree. Labels are derived from the keys.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -11,25 +12,27 @@ pub enum Action {
     PageDown,
     First,
     Last,
+    Left,
+    Right,
+    Reload,
+    Export,
+    ToggleHelp,
+    CloseHelp,
+    /// Leave the view for the dashboard.
+    Back,
+    Quit,
     StartFilter,
     KeepFilter,
     ClearFilter,
     NextCompare,
     PreviousCompare,
     SwitchFocus,
-    Reload,
-    ToggleHelp,
-    CloseHelp,
-    Quit,
     OpenHealth,
     OpenPrices,
-    Back,
-    Left,
-    Right,
     ToggleSort,
     ShowLeaks,
-    Jump,
-    Export,
+    /// Enter on a matrix cell: the users who ordered that item there.
+    ShowBuyers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,38 +52,73 @@ impl Key {
             Key::Ctrl(ch) => event.code == KeyCode::Char(ch) && ctrl,
         }
     }
+
+    fn name(self) -> String {
+        match self {
+            Key::Char(ch) => ch.to_string(),
+            Key::Ctrl(ch) => format!("Ctrl-{}", ch.to_ascii_uppercase()),
+            Key::Code(code) => match code {
+                KeyCode::Up => "↑".into(),
+                KeyCode::Down => "↓".into(),
+                KeyCode::Left => "←".into(),
+                KeyCode::Right => "→".into(),
+                KeyCode::PageUp => "PgUp".into(),
+                KeyCode::PageDown => "PgDn".into(),
+                KeyCode::BackTab => "Shift-Tab".into(),
+                other => other.to_string(),
+            },
+        }
+    }
+
+    /// A second way to the same action that labels leave out when a first
+    /// way exists (Ctrl-C beside `q`, Shift-Tab beside Tab).
+    fn is_alternate(self) -> bool {
+        matches!(self, Key::Ctrl(_) | Key::Code(KeyCode::BackTab))
+    }
 }
 
+#[derive(Debug)]
 pub struct Binding {
     pub keys: &'static [Key],
-    /// How the keys are written in the hint bar and help.
-    pub label: &'static str,
     pub action: Action,
     pub description: &'static str,
     /// Shown in the hint bar (everything is in the help popup).
     pub hint: bool,
 }
 
-/// Which table applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Normal,
-    Filtering,
-    Health,
-    Prices,
-    Help,
+impl Binding {
+    /// How the keys are written in the hint bar and help: `↑/k`, `q/Esc`.
+    pub fn label(&self) -> String {
+        let main: Vec<String> = self
+            .keys
+            .iter()
+            .filter(|k| !k.is_alternate())
+            .map(|k| k.name())
+            .collect();
+        if main.is_empty() {
+            self.keys
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join("/")
+        } else {
+            main.join("/")
+        }
+    }
 }
 
-const fn bind(
+/// A key table: the bindings of one mode, in help order, in groups so that
+/// groups can be shared between views.
+pub type KeyTable = &'static [&'static [Binding]];
+
+pub const fn bind(
     keys: &'static [Key],
-    label: &'static str,
     action: Action,
     description: &'static str,
     hint: bool,
 ) -> Binding {
     Binding {
         keys,
-        label,
         action,
         description,
         hint,
@@ -90,300 +128,98 @@ const fn bind(
 use Action::*;
 use Key::{Char, Code, Ctrl};
 
-pub const NORMAL: &[Binding] = &[
-    bind(&[Code(KeyCode::Up), Char('k')], "↑/k", Up, "move up", false),
-    bind(
-        &[Code(KeyCode::Down), Char('j')],
-        "↓/j",
-        Down,
-        "move down",
-        true,
-    ),
-    bind(&[Code(KeyCode::PageUp)], "PgUp", PageUp, "page up", false),
-    bind(
-        &[Code(KeyCode::PageDown)],
-        "PgDn",
-        PageDown,
-        "page down",
-        false,
-    ),
-    bind(
-        &[Char('g'), Code(KeyCode::Home)],
-        "g/Home",
-        First,
-        "first row",
-        false,
-    ),
-    bind(
-        &[Char('G'), Code(KeyCode::End)],
-        "G/End",
-        Last,
-        "last row",
-        false,
-    ),
-    bind(&[Char('/')], "/", StartFilter, "filter users", true),
-    bind(
-        &[Char('c')],
-        "c",
-        NextCompare,
-        "next comparison tenant",
-        true,
-    ),
-    bind(
-        &[Char('C')],
-        "C",
-        PreviousCompare,
-        "previous comparison tenant",
-        false,
-    ),
-    bind(
-        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        "Tab",
-        SwitchFocus,
-        "switch pane",
-        false,
-    ),
-    bind(&[Char('r')], "r", Reload, "reload", false),
-    bind(&[Char('t')], "t", OpenHealth, "tenant health", true),
-    bind(&[Char('p')], "p", OpenPrices, "price matrix", true),
-    bind(&[Char('e')], "e", Export, "export CSV", false),
-    bind(&[Char('?')], "?", ToggleHelp, "help", true),
-    bind(
-        &[Char('q'), Code(KeyCode::Esc), Ctrl('c')],
-        "q/Esc",
-        Quit,
-        "quit",
-        true,
-    ),
-];
+/// What the rows of a list are called in its navigation bindings.
+pub struct Rows {
+    pub up: &'static str,
+    pub down: &'static str,
+    pub first: &'static str,
+    pub last: &'static str,
+    /// Show "down" in the hint bar.
+    pub hint: bool,
+}
 
-pub const HEALTH: &[Binding] = &[
-    bind(&[Code(KeyCode::Up), Char('k')], "↑/k", Up, "move up", false),
-    bind(
-        &[Code(KeyCode::Down), Char('j')],
-        "↓/j",
-        Down,
-        "move down",
-        true,
-    ),
-    bind(&[Code(KeyCode::PageUp)], "PgUp", PageUp, "page up", false),
-    bind(
-        &[Code(KeyCode::PageDown)],
-        "PgDn",
-        PageDown,
-        "page down",
-        false,
-    ),
-    bind(
-        &[Char('g'), Code(KeyCode::Home)],
-        "g/Home",
-        First,
-        "first tenant",
-        false,
-    ),
-    bind(
-        &[Char('G'), Code(KeyCode::End)],
-        "G/End",
-        Last,
-        "last tenant",
-        false,
-    ),
-    bind(&[Char('L')], "L", ShowLeaks, "find leaked orders", true),
-    bind(&[Char('r')], "r", Reload, "reload", true),
-    bind(&[Char('e')], "e", Export, "export CSV", true),
-    bind(&[Char('?')], "?", ToggleHelp, "help", true),
-    bind(&[Code(KeyCode::Esc)], "Esc", Back, "back", true),
-    bind(&[Char('q'), Ctrl('c')], "q", Quit, "quit", true),
-];
+/// The navigation every list shares: arrows and vim keys, pages, ends.
+pub const fn navigation(rows: Rows) -> [Binding; 6] {
+    [
+        bind(&[Code(KeyCode::Up), Char('k')], Up, rows.up, false),
+        bind(
+            &[Code(KeyCode::Down), Char('j')],
+            Down,
+            rows.down,
+            rows.hint,
+        ),
+        bind(&[Code(KeyCode::PageUp)], PageUp, "page up", false),
+        bind(&[Code(KeyCode::PageDown)], PageDown, "page down", false),
+        bind(&[Char('g'), Code(KeyCode::Home)], First, rows.first, false),
+        bind(&[Char('G'), Code(KeyCode::End)], Last, rows.last, false),
+    ]
+}
 
-pub const PRICES: &[Binding] = &[
-    bind(&[Code(KeyCode::Up), Char('k')], "↑/k", Up, "item up", false),
-    bind(
-        &[Code(KeyCode::Down), Char('j')],
-        "↓/j",
-        Down,
-        "item down",
-        false,
-    ),
-    bind(
-        &[Code(KeyCode::Left), Char('h')],
-        "←/h",
-        Left,
-        "tenant left",
-        false,
-    ),
-    bind(
-        &[Code(KeyCode::Right), Char('l')],
-        "→/l",
-        Right,
-        "tenant right",
-        true,
-    ),
-    bind(&[Code(KeyCode::PageUp)], "PgUp", PageUp, "page up", false),
-    bind(
-        &[Code(KeyCode::PageDown)],
-        "PgDn",
-        PageDown,
-        "page down",
-        false,
-    ),
-    bind(
-        &[Char('g'), Code(KeyCode::Home)],
-        "g/Home",
-        First,
-        "first item",
-        false,
-    ),
-    bind(
-        &[Char('G'), Code(KeyCode::End)],
-        "G/End",
-        Last,
-        "last item",
-        false,
-    ),
-    bind(&[Char('s')], "s", ToggleSort, "sort by spread/name", true),
-    bind(
-        &[Code(KeyCode::Enter)],
-        "Enter",
-        Jump,
-        "users who ordered it",
-        true,
-    ),
-    bind(&[Char('r')], "r", Reload, "reload", false),
-    bind(&[Char('e')], "e", Export, "export CSV", true),
-    bind(&[Char('?')], "?", ToggleHelp, "help", true),
-    bind(&[Code(KeyCode::Esc)], "Esc", Back, "back", true),
-    bind(&[Char('q'), Ctrl('c')], "q", Quit, "quit", true),
-];
+pub const HELP_KEY: Binding = bind(&[Char('?')], ToggleHelp, "help", true);
+pub const BACK: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
+pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 
-pub const FILTERING: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Enter)],
-        "Enter",
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
-    bind(
-        &[Code(KeyCode::Esc)],
-        "Esc",
-        ClearFilter,
-        "clear filter",
-        true,
-    ),
-    bind(&[Code(KeyCode::Up)], "↑", Up, "move up", true),
-    bind(&[Code(KeyCode::Down)], "↓", Down, "move down", true),
-    bind(&[Ctrl('c')], "Ctrl-C", Quit, "quit", true),
-];
-
-pub const HELP: &[Binding] = &[
+/// While the help popup is open.
+pub const HELP: KeyTable = &[&[
     bind(
         &[Char('?'), Code(KeyCode::Esc)],
-        "?/Esc",
         CloseHelp,
         "close help",
         true,
     ),
-    bind(&[Char('q'), Ctrl('c')], "q", Quit, "quit", true),
-];
+    QUIT,
+]];
 
-pub fn bindings(mode: Mode) -> &'static [Binding] {
-    match mode {
-        Mode::Normal => NORMAL,
-        Mode::Filtering => FILTERING,
-        Mode::Health => HEALTH,
-        Mode::Prices => PRICES,
-        Mode::Help => HELP,
-    }
+fn all(table: KeyTable) -> impl Iterator<Item = &'static Binding> + Clone {
+    table.iter().flat_map(|group| group.iter())
 }
 
-/// The action bound to `event` in `mode`, if any. In `Filtering`, keys
-/// without a binding are text for the filter (the caller handles them).
-pub fn action_for(mode: Mode, event: &KeyEvent) -> Option<Action> {
-    bindings(mode)
-        .iter()
+/// The action bound to `event` in `table`, if any.
+pub fn action_for(table: KeyTable, event: &KeyEvent) -> Option<Action> {
+    all(table)
         .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
         .map(|binding| binding.action)
 }
 
+/// Every binding of `table`, in help order.
+pub fn bindings(table: KeyTable) -> impl Iterator<Item = &'static Binding> {
+    all(table)
+}
+
 /// `key description` pairs for the hint bar; help first, so that a narrow
 /// bar that drops hints still says where the rest are.
-pub fn hints(mode: Mode) -> impl Iterator<Item = (&'static str, &'static str)> {
-    let shown = bindings(mode).iter().filter(|b| b.hint);
+pub fn hints(table: KeyTable) -> impl Iterator<Item = (String, &'static str)> {
+    let shown = all(table).filter(|b| b.hint);
     let help = shown.clone().filter(|b| b.action == ToggleHelp);
     help.chain(shown.filter(|b| b.action != ToggleHelp))
-        .map(|b| (b.label, b.description))
+        .map(|b| (b.label(), b.description))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, modifiers)
+    #[test]
+    fn labels_name_the_main_keys() {
+        let label = |keys: &'static [Key]| bind(keys, Quit, "", false).label();
+        assert_eq!(label(&[Code(KeyCode::Up), Char('k')]), "↑/k");
+        assert_eq!(label(&[Char('q'), Code(KeyCode::Esc), Ctrl('c')]), "q/Esc");
+        assert_eq!(label(&[Ctrl('c')]), "Ctrl-C");
+        assert_eq!(label(&[Code(KeyCode::Tab), Code(KeyCode::BackTab)]), "Tab");
+        assert_eq!(label(&[Code(KeyCode::PageDown)]), "PgDn");
+        assert_eq!(label(&[Code(KeyCode::Enter)]), "Enter");
     }
 
-    #[test]
-    fn vim_and_arrow_keys_share_actions() {
-        let none = KeyModifiers::NONE;
-        assert_eq!(
-            action_for(Mode::Normal, &key(KeyCode::Char('j'), none)),
-            Some(Down)
-        );
-        assert_eq!(
-            action_for(Mode::Normal, &key(KeyCode::Down, none)),
-            Some(Down)
-        );
-        assert_eq!(
-            action_for(Mode::Normal, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
-            Some(Last)
-        );
-        assert_eq!(
-            action_for(
-                Mode::Normal,
-                &key(KeyCode::Char('c'), KeyModifiers::CONTROL)
-            ),
-            Some(Quit)
-        );
-        assert_eq!(
-            action_for(Mode::Normal, &key(KeyCode::Char('c'), none)),
-            Some(NextCompare)
-        );
-    }
-
-    #[test]
-    fn filtering_leaves_letters_to_the_filter() {
-        let none = KeyModifiers::NONE;
-        assert_eq!(
-            action_for(Mode::Filtering, &key(KeyCode::Char('q'), none)),
-            None
-        );
-        assert_eq!(
-            action_for(Mode::Filtering, &key(KeyCode::Char('j'), none)),
-            None
-        );
-        assert_eq!(
-            action_for(Mode::Filtering, &key(KeyCode::Esc, none)),
-            Some(ClearFilter)
-        );
-    }
-
-    #[test]
-    fn no_key_is_bound_twice_in_a_mode() {
-        for mode in [
-            Mode::Normal,
-            Mode::Filtering,
-            Mode::Health,
-            Mode::Prices,
-            Mode::Help,
-        ] {
-            let keys: Vec<Key> = bindings(mode)
-                .iter()
-                .flat_map(|b| b.keys.iter().copied())
-                .collect();
-            for (i, k) in keys.iter().enumerate() {
-                assert!(!keys[i + 1..].contains(k), "{k:?} bound twice in {mode:?}");
-            }
+    /// No key is bound twice in a table, for every table of the app.
+    pub fn assert_no_key_twice(table: KeyTable) {
+        let keys: Vec<Key> = all(table).flat_map(|b| b.keys.iter().copied()).collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert!(!keys[i + 1..].contains(k), "{k:?} bound twice");
         }
+    }
+
+    #[test]
+    fn help_binds_each_key_once() {
+        assert_no_key_twice(HELP);
     }
 }

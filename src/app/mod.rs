@@ -1,16 +1,26 @@
 //! The dashboard's logic: state, messages, the pure `update`, and the
 //! runtime at the edge that turns effects into tokio tasks.
 //!
-//! Data flows one way: event → `update(state, msg)` → effects → tasks →
-//! result messages → `update` → `ui::view(state)`.
+//! Data flows one way: key → `update` → the view's update → effect →
+//! task → keyed result message → the view's update → `ui::view(state)`.
+//! Each view (dashboard, health, prices) is one module here owning its
+//! state, key table, messages, jobs, status and export, with its drawing
+//! in the module of the same name under `ui`.
 
+pub mod dashboard;
+pub mod health;
 pub mod keymap;
+pub mod load;
 pub mod msg;
+pub mod prices;
 pub mod runtime;
+pub mod screen;
 pub mod state;
+mod tasks;
 pub mod update;
-mod views;
 
-pub use msg::{Effect, Msg, OrdersKey, UsersRequest};
-pub use state::{Focus, OrdersPane, State};
+pub use dashboard::UsersRequest;
+pub use dashboard::{Focus, OrdersKey};
+pub use msg::{Effect, Msg};
+pub use state::{State, View};
 pub use update::{init, update};

@@ -1,23 +1,31 @@
 //! Drawing: `view(&State, &mut Frame)` reads state and nothing else, so
 //! every screen can be snapshot-tested without a terminal or a database.
+//! Each view draws in the module of its name; this one draws the frame
+//! around them: header, status line, hint bar and help.
 
+mod dashboard;
+mod health;
 pub mod layout;
+mod prices;
 pub mod theme;
-mod views;
 
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
-use rust_decimal::Decimal;
 
-use crate::app::keymap::{self, Mode};
-use crate::app::state::{Focus, OrdersPane, State, View};
-use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User, UserCount};
-use crate::text::{fit, money, sanitize, width};
+use crate::app::keymap;
+use crate::app::screen::Status;
+use crate::app::state::{State, View};
+use crate::db::UserCount;
+use crate::text::{sanitize, thousands, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+fn spinner(state: &State) -> &'static str {
+    SPINNER[state.ticks as usize % SPINNER.len()]
+}
 
 pub fn view(state: &State, frame: &mut Frame) {
     let screen = frame.area();
@@ -35,12 +43,9 @@ pub fn view(state: &State, frame: &mut Frame) {
     }
     header(state, frame, areas.header);
     match state.view {
-        View::Dashboard => {
-            users_pane(state, frame, areas.users);
-            orders_pane(state, frame, areas.orders);
-        }
-        View::Health => views::health(state, frame, layout::view_area(screen)),
-        View::Prices => views::prices(state, frame, layout::view_area(screen)),
+        View::Dashboard => dashboard::draw(state, frame, &areas),
+        View::Health => health::draw(state, frame, layout::view_area(screen)),
+        View::Prices => prices::draw(state, frame, layout::view_area(screen)),
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
@@ -77,460 +82,51 @@ fn count_label(count: UserCount) -> String {
     format!("{tilde}{}", thousands(count.value))
 }
 
-fn thousands(value: i64) -> String {
-    let money = crate::text::money(Decimal::from(value));
-    money.trim_end_matches(".00").to_string()
-}
-
-fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {
+/// A bordered block with a title, for a view's panes.
+fn block(title: Line<'static>, focused: bool) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme::border(focused))
         .title(title)
 }
 
-/// Splits `total` cells into columns one cell apart, like `Table` does.
-fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
-    Layout::horizontal(constraints.to_vec())
-        .spacing(1)
-        .split(Rect::new(0, 0, total, 1))
-        .iter()
-        .map(|r| r.width)
-        .collect()
-}
-
-fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
-    let focused = state.focus == Focus::Users;
-    let mut title = vec![Span::styled(" Users ", theme::title())];
-    let filtering = !state.filter.text.is_empty() || state.filter.editing;
-    let shown = if state.users_complete() {
-        thousands(state.users.len() as i64)
-    } else if filtering {
-        format!("{}+", thousands(state.users.len() as i64))
-    } else {
-        count_label(state.user_count)
-    };
-    if let Some(label) = &state.list_label {
-        title.push(Span::styled(
-            format!("{} ({shown}) ", fit(label, 40)),
-            theme::warning(),
-        ));
-    } else if filtering {
-        let noun = if shown == "1" { "match" } else { "matches" };
-        title.push(Span::raw(format!("{shown} {noun} ")));
-        let cursor = if state.filter.editing { "▏" } else { "" };
-        title.push(Span::styled(
-            format!("/{}{cursor} ", fit(&state.filter.text, 30)),
-            theme::warning(),
-        ));
-    } else {
-        title.push(Span::raw(format!("({shown}) ")));
-    }
-    let block = pane_block(Line::from(title), focused);
-    let inner = layout::inner(area);
-    frame.render_widget(block, area);
-
-    if state.users.is_empty() {
-        let message = if state.users_request.is_some() {
-            "Loading users…".to_string()
-        } else if filtering {
-            format!(
-                "No users match \"{}\". Esc clears the filter.",
-                fit(&state.filter.text, 30)
-            )
-        } else {
-            "No users in the shared users table.".to_string()
-        };
-        frame.render_widget(
-            Paragraph::new(message)
-                .style(theme::dim())
-                .wrap(Wrap { trim: true }),
-            inner,
-        );
-        return;
-    }
-
-    let widths = column_widths(
-        inner.width.saturating_sub(2), // the highlight symbol
-        &[
-            Constraint::Length(1),
-            Constraint::Fill(3),
-            Constraint::Fill(4),
-            Constraint::Fill(3),
-        ],
-    );
-    let rows_fit = layout::table_rows(area);
-    let window = state.users.iter().skip(state.users_offset).take(rows_fit);
-    let rows: Vec<Row> = window
-        .map(|user| {
-            let (marker, tenant_style) = match state.tenant_status(user) {
-                TenantStatus::Present => (" ", Style::new()),
-                TenantStatus::Missing => ("!", theme::error()),
-                TenantStatus::NoTenant => ("-", theme::warning()),
-            };
-            let tenant = user
-                .tenant
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .unwrap_or("(none)");
-            Row::new(vec![
-                Cell::from(Span::styled(marker, tenant_style)),
-                Cell::from(fit(&user.name, widths[1] as usize)),
-                Cell::from(fit(&user.mail, widths[2] as usize)),
-                Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
-            ])
-        })
-        .collect();
-    let header = Row::new(["", "Name", "Mail", "Tenant"]).style(theme::header_row());
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(focused));
-    let mut table_state =
-        TableState::default().with_selected(Some(state.selected - state.users_offset));
-    frame.render_stateful_widget(table, inner, &mut table_state);
-}
-
-fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
-    let mut spans = vec![Span::styled(" Orders ", theme::title())];
-    if let Some(user) = user {
-        let own = user
-            .tenant
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .unwrap_or("(no tenant)");
-        let choice = state.compare_choice();
-        spans.push(Span::raw(format!(
-            "of {} · {} ",
-            fit(&user.name, 24),
-            fit(own, 20)
-        )));
-        match choice.tenant {
-            Some(compare) => {
-                spans.push(Span::styled("vs ", theme::dim()));
-                spans.push(Span::styled(
-                    format!("{} ", fit(&compare, 20)),
-                    theme::title(),
-                ));
-                if choice.replaced_own {
-                    spans.push(Span::styled("(own tenant skipped) ", theme::warning()));
-                }
-            }
-            None => spans.push(Span::styled("(no other tenant to compare) ", theme::dim())),
-        }
-    }
-    Line::from(spans)
-}
-
-fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
-    let focused = state.focus == Focus::Orders;
-    let user = state.selected_user();
-    frame.render_widget(pane_block(orders_title(state, user), focused), area);
-    let inner = layout::inner(area);
-    let message =
-        |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
-    match &state.orders {
-        OrdersPane::NoUser => {
-            frame.render_widget(message("No user selected.".into(), theme::dim()), inner)
-        }
-        OrdersPane::Loading { .. } => {
-            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
-            let text = format!(
-                "{} Loading orders of {name}",
-                SPINNER[state.ticks as usize % SPINNER.len()]
-            );
-            frame.render_widget(message(text, theme::dim()), inner);
-        }
-        OrdersPane::Failed { error, .. } => {
-            let text = match error {
-                DbError::TenantNotFound(tenant) => format!(
-                    "! Tenant schema not found: \"{}\".\n\nThis user's organization id names no schema \
-                     with items and orders tables, so there are no orders to show.",
-                    fit(tenant, 40)
-                ),
-                DbError::TenantTableMissing { tenant, table } => format!(
-                    "! Tenant schema \"{}\" has no {} table.\n\nThe schema exists but is not a \
-                     complete tenant (a half-applied migration?), so there are no orders to show.",
-                    fit(tenant, 40),
-                    fit(table, 20)
-                ),
-                DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
-                other => format!("Error: {other}\n\nPress r to retry."),
-            };
-            let style = if matches!(error, DbError::NoTenant) {
-                theme::warning()
-            } else {
-                theme::error()
-            };
-            frame.render_widget(message(text, style), inner);
-        }
-        OrdersPane::Loaded { report, .. } if report.lines.is_empty() => {
-            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
-            let text = format!("{name} has no orders in {}.", fit(&report.tenant, 40));
-            frame.render_widget(message(text, theme::dim()), inner);
-        }
-        OrdersPane::Loaded { report, .. } => orders_table(state, report, frame, area),
-    }
-}
-
-fn money_cell(value: Option<Decimal>) -> String {
-    value.map(money).unwrap_or_else(|| "—".into())
-}
-
-/// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
-    match difference {
-        None => Cell::from(Line::from("—").alignment(Alignment::Right)),
-        Some(d) if d.is_zero() => {
-            Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
-        }
-        Some(d) if d.is_sign_negative() => Cell::from(
-            Line::from(format!("▼ {}", money(d)))
-                .alignment(Alignment::Right)
-                .style(theme::cheaper()),
-        ),
-        Some(d) => Cell::from(
-            Line::from(format!("▲ +{}", money(d)))
-                .alignment(Alignment::Right)
-                .style(theme::dearer()),
-        ),
-    }
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
-}
-
-fn item_label(line: &OrderLine) -> String {
-    match (&line.item, &line.item_id) {
-        (Some(item), _) => item.clone(),
-        (None, Some(id)) => format!("(missing item {id})"),
-        (None, None) => "(missing item)".into(),
-    }
-}
-
-fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
-    let inner = layout::inner(area);
-    let compare = report.compare_tenant.as_deref().unwrap_or("none");
-    // Every number column is as wide as its widest value or header.
-    let cells: Vec<[String; 6]> = report
-        .lines
-        .iter()
-        .map(|l| {
-            [
-                l.quantity
-                    .map(|q| q.to_string())
-                    .unwrap_or_else(|| "—".into()),
-                money_cell(l.unit_price),
-                money_cell(l.total),
-                money_cell(l.compare_unit_price),
-                money_cell(l.compare_total),
-                money_cell(l.difference()),
-            ]
-        })
-        .collect();
-    let totals = [
-        String::new(),
-        String::new(),
-        money(report.total),
-        String::new(),
-        money_cell(report.compare_total),
-        money_cell(report.difference()),
-    ];
-    let headers = [
-        "Qty",
-        "Unit price",
-        "Total",
-        "Unit price",
-        "Total",
-        "Difference",
-    ];
-    let mut widths: Vec<u16> = (0..6)
-        .map(|c| {
-            cells
-                .iter()
-                .map(|row| width(&row[c]))
-                .chain([width(headers[c]), width(&totals[c])])
-                .max()
-                .unwrap_or(0) as u16
-        })
-        .collect();
-    widths[5] += 2; // the ▼/▲ symbol
-    let numbers: u16 = widths.iter().sum::<u16>() + 6;
-    let item_width = inner.width.saturating_sub(numbers).max(4);
-    let group = |name: &str, w: u16| fit(name, w as usize);
-    let header = Row::new(vec![
-        Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
-        header_cell(String::new(), headers[0]),
-        header_cell(group(&report.tenant, widths[1]), headers[1]),
-        header_cell(String::new(), headers[2]),
-        header_cell(group(compare, widths[3]), headers[3]),
-        header_cell(String::new(), headers[4]),
-        header_cell("vs own".into(), headers[5]),
-    ])
-    .height(2)
-    .style(theme::header_row());
-
-    let fits = layout::order_rows(area);
-    let mut rows: Vec<Row> = report
-        .lines
-        .iter()
-        .zip(&cells)
-        .skip(state.orders_offset)
-        .take(fits)
-        .map(|(line, c)| {
-            let item_style = if line.item.is_none() {
-                theme::error()
-            } else {
-                Style::new()
-            };
-            Row::new(vec![
-                Cell::from(Span::styled(
-                    fit(&item_label(line), item_width as usize),
-                    item_style,
-                )),
-                right(c[0].clone()),
-                right(c[1].clone()),
-                right(c[2].clone()),
-                right(c[3].clone()),
-                right(c[4].clone()),
-                difference_cell(line.difference()),
-            ])
-        })
-        .collect();
-    let hidden = report
-        .lines
-        .len()
-        .saturating_sub(state.orders_offset + fits);
-    let total_label = if state.orders_offset > 0 || hidden > 0 {
-        format!("Total ({} lines)", report.lines.len())
-    } else {
-        "Total".to_string()
-    };
-    rows.push(
-        Row::new(vec![
-            Cell::from(fit(&total_label, item_width as usize)),
-            right(String::new()),
-            right(String::new()),
-            right(totals[2].clone()),
-            right(String::new()),
-            right(totals[4].clone()),
-            difference_cell(report.difference()),
-        ])
-        .style(theme::total_row()),
-    );
-    let constraints = std::iter::once(Constraint::Length(item_width))
-        .chain(widths.iter().map(|w| Constraint::Length(*w)));
+/// Wrapped text in a pane (loading, empty, failed).
+fn message(frame: &mut Frame, area: Rect, text: String, style: Style) {
     frame.render_widget(
-        Table::new(rows, constraints)
-            .header(header)
-            .column_spacing(1),
-        inner,
+        Paragraph::new(text).style(style).wrap(Wrap { trim: true }),
+        area,
     );
 }
 
-/// A two-line, right-aligned header cell: tenant (or blank) over column name.
-fn header_cell(first: String, second: &str) -> Cell<'static> {
-    Cell::from(Text::from(vec![
-        Line::from(first).alignment(Alignment::Right),
-        Line::from(second.to_string()).alignment(Alignment::Right),
-    ]))
+/// A load that failed, as a view's pane says it.
+fn failed(error: &str) -> String {
+    format!("Error: {error}\n\nPress r to retry.")
 }
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
-    let spinner = SPINNER[state.ticks as usize % SPINNER.len()];
-    let line = if let Some(notice) = &state.notice {
-        match notice {
-            Ok(path) => Line::from(vec![
-                Span::styled(" ✓ ", theme::cheaper()),
-                Span::raw(format!("exported to {}", sanitize(path))),
-            ]),
-            Err(error) => Line::from(Span::styled(
-                format!(" ✗ {}", sanitize(error)),
-                theme::error(),
-            )),
+    let status = match &state.notice {
+        Some(Ok(path)) => Status::Done(format!("exported to {}", sanitize(path))),
+        Some(Err(error)) => Status::Failed(sanitize(error).into_owned()),
+        None => (state.view.screen().status)(state),
+    };
+    let line = match status {
+        Status::Empty => Line::from(""),
+        Status::Busy(what) => Line::from(format!(" {} {what}", spinner(state))),
+        Status::Done(what) => {
+            Line::from(vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)])
         }
-    } else if let Some(error) = &state.users_error {
-        Line::from(Span::styled(
-            format!(" ✗ users: {}", sanitize(error)),
-            theme::error(),
-        ))
-    } else if state.view != View::Dashboard {
-        view_status(state)
-    } else if state.users_loading() {
-        Line::from(format!(" {spinner} loading users…"))
-    } else {
-        match &state.orders {
-            OrdersPane::Loading { .. } => Line::from(format!(" {spinner} loading orders…")),
-            OrdersPane::Loaded {
-                elapsed, report, ..
-            } => Line::from(vec![
-                Span::styled(" ✓ ", theme::cheaper()),
-                Span::raw(format!(
-                    "{} order line{} from {} in {} ms",
-                    report.lines.len(),
-                    if report.lines.len() == 1 { "" } else { "s" },
-                    sanitize(&report.tenant),
-                    elapsed.as_millis()
-                )),
-            ]),
-            OrdersPane::Failed { error, .. } => {
-                Line::from(Span::styled(format!(" ✗ {error}"), theme::error()))
-            }
-            OrdersPane::NoUser => Line::from(""),
-        }
+        Status::Failed(why) => Line::from(Span::styled(format!(" ✗ {why}"), theme::error())),
     };
     frame.render_widget(Paragraph::new(line), area);
-}
-
-/// The status of the health view or the price matrix.
-fn view_status(state: &State) -> Line<'static> {
-    use crate::app::state::Load;
-    let spinner = SPINNER[state.ticks as usize % SPINNER.len()];
-    let (what, loading, elapsed) = match state.view {
-        View::Health => {
-            let loaded = state
-                .health
-                .report
-                .value()
-                .map(|r| format!("checked {} tenants", r.tenants.len()));
-            let elapsed = match &state.health.report {
-                Load::Loaded { elapsed, .. } => Some(*elapsed),
-                _ => None,
-            };
-            (loaded, state.health.report == Load::Loading, elapsed)
-        }
-        _ => {
-            let loaded = state
-                .prices
-                .matrix
-                .value()
-                .map(|m| format!("prices of {} tenants", m.tenants.len()));
-            let elapsed = match &state.prices.matrix {
-                Load::Loaded { elapsed, .. } => Some(*elapsed),
-                _ => None,
-            };
-            (loaded, state.prices.pending.is_some(), elapsed)
-        }
-    };
-    match (loading, what, elapsed) {
-        (true, _, _) => Line::from(format!(" {spinner} loading…")),
-        (false, Some(what), Some(elapsed)) => Line::from(vec![
-            Span::styled(" ✓ ", theme::cheaper()),
-            Span::raw(format!("{what} in {} ms", elapsed.as_millis())),
-        ]),
-        _ => Line::from(""),
-    }
 }
 
 /// As many whole hints as fit; `?` opens the full list.
 fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (label, description) in keymap::hints(state.mode()) {
+    for (label, description) in keymap::hints(state.keys()) {
         let text = format!(" {description}  ");
-        let needed = width(label) + width(&text);
+        let needed = width(&label) + width(&text);
         if used + needed > area.width as usize {
             break;
         }
@@ -542,53 +138,24 @@ fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
+    // The keys and marks of the view help was opened from.
+    let screen_info = state.view.screen();
     let mut lines = Vec::new();
-    let section = |lines: &mut Vec<Line>, title: &str, mode: Mode| {
+    for (title, table) in screen_info.help {
         lines.push(Line::from(Span::styled(title.to_string(), theme::title())));
-        for binding in keymap::bindings(mode) {
+        for binding in keymap::bindings(table) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<8}", binding.label), theme::key()),
+                Span::styled(format!("  {:<8}", binding.label()), theme::key()),
                 Span::raw(binding.description),
             ]));
         }
         lines.push(Line::from(""));
-    };
-    // The keys of the view help was opened from.
-    let marks: &[(&str, &str)] = match state.view {
-        View::Dashboard => {
-            section(&mut lines, "Keys", Mode::Normal);
-            section(&mut lines, "While filtering", Mode::Filtering);
-            &[
-                ("  !       ", "tenant schema missing"),
-                ("  -       ", "user has no tenant"),
-                ("  ▼       ", "comparison tenant cheaper"),
-                ("  ▲       ", "comparison tenant dearer"),
-                ("  —       ", "no price (not sold there)"),
-            ]
-        }
-        View::Health => {
-            section(&mut lines, "Tenant health", Mode::Health);
-            &[
-                ("  ✗       ", "drift from the reference"),
-                ("  -       ", "no user points at it"),
-                ("  ~       ", "estimated from statistics"),
-            ]
-        }
-        View::Prices => {
-            section(&mut lines, "Price matrix", Mode::Prices);
-            &[
-                ("  ▼       ", "lowest price of the row"),
-                ("  ▲       ", "highest price of the row"),
-                ("  —       ", "not sold there"),
-                ("  ×       ", "spread: highest / lowest"),
-            ]
-        }
-    };
+    }
     lines.push(Line::from(Span::styled("Marks", theme::title())));
-    for (mark, meaning) in marks.iter().copied() {
+    for (mark, meaning) in screen_info.marks {
         lines.push(Line::from(vec![
-            Span::styled(mark, theme::key()),
-            Span::raw(meaning),
+            Span::styled(format!("  {mark:<8}"), theme::key()),
+            Span::raw(*meaning),
         ]));
     }
     lines.push(Line::from(Span::raw(

@@ -1,0 +1,201 @@
+//! The dashboard's loads: users pages, "who ordered" lists and priced
+//! orders; the jobs that read them and the messages that bring them back.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::window::{UsersRequest, PAGE_SIZE};
+use super::{user_rows, Filter, Focus};
+use crate::app::load::Cursor;
+use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::state::{State, View};
+use crate::db::{Database, DbError, OrdersReport, Page, QueryHandle, User};
+
+/// What an orders load is for. A result whose key is no longer the
+/// current one is dropped: the selection moved on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersKey {
+    pub user_id: String,
+    pub compare: Option<String>,
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    UsersPage {
+        request: UsersRequest,
+        result: Result<Vec<User>, DbError>,
+    },
+    OrdersLoaded {
+        key: OrdersKey,
+        result: Result<OrdersReport, DbError>,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    UsersPage(UsersRequest),
+    /// Users of `tenant` who ordered `item`, as the users list.
+    OrderedBy {
+        request: UsersRequest,
+        tenant: String,
+        item: String,
+    },
+    Orders {
+        key: OrdersKey,
+        user: User,
+    },
+}
+
+pub const USERS_SLOT: Slot = Slot("users page");
+pub const ORDERS_SLOT: Slot = Slot("orders");
+/// At most this many users in a "who ordered" list.
+const ORDERED_BY_LIMIT: i64 = 1_000;
+
+impl Job {
+    pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
+        match self {
+            Job::UsersPage(request) => {
+                let filter = request.filter.as_deref();
+                let page = &request.page;
+                let result = db
+                    .users_page(filter, page, PAGE_SIZE as i64, Some(&handle))
+                    .await;
+                Msg::UsersPage { request, result }
+            }
+            Job::OrderedBy {
+                request,
+                tenant,
+                item,
+            } => {
+                let result = db.users_who_ordered(&tenant, &item, ORDERED_BY_LIMIT).await;
+                Msg::UsersPage { request, result }
+            }
+            Job::Orders { key, user } => {
+                let started = Instant::now();
+                let compare = key.compare.as_deref();
+                let result = db
+                    .priced_orders_tracked(&user, compare, Some(&handle))
+                    .await;
+                let elapsed = started.elapsed();
+                tracing::info!(
+                    user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
+                    ok = result.is_ok(), "orders loaded"
+                );
+                Msg::OrdersLoaded {
+                    key,
+                    result,
+                    elapsed,
+                }
+            }
+        }
+    }
+}
+
+/// Effects to run when the dashboard opens: the first user's orders.
+pub fn init(state: &mut State) -> Vec<Effect> {
+    let rows = user_rows(state);
+    state.dashboard.users.keep_visible(rows);
+    let mut effects = request_orders(state, Delay::None);
+    effects.extend(prefetch(state));
+    effects
+}
+
+pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::UsersPage { request, result } => {
+            let rows = user_rows(state);
+            let Some(changed) = state.dashboard.users.apply(&request, result, rows) else {
+                return Vec::new();
+            };
+            let mut effects = Vec::new();
+            if changed {
+                // Typing waits for the debounce; a jump shows its user at once.
+                let delay = if request.keep_selection {
+                    Delay::Debounce(state.debounce)
+                } else {
+                    Delay::None
+                };
+                effects.extend(request_orders(state, delay));
+            }
+            effects.extend(prefetch(state));
+            effects
+        }
+        Msg::OrdersLoaded {
+            key,
+            result,
+            elapsed,
+        } => {
+            state.dashboard.orders.accept(&key, result, elapsed);
+            Vec::new()
+        }
+    }
+}
+
+/// A users page of the list shown.
+pub(super) fn users_page(request: UsersRequest, delay: Delay) -> Effect {
+    AppJob::Dashboard(Job::UsersPage(request)).task(USERS_SLOT, delay)
+}
+
+pub(super) fn ask_page(state: &mut State, page: Page, keep_selection: bool) -> Option<Effect> {
+    let request = state.dashboard.users.ask(page, keep_selection)?;
+    Some(users_page(request, Delay::None))
+}
+
+pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
+    let request = state.dashboard.users.prefetch()?;
+    Some(users_page(request, Delay::None))
+}
+
+/// Makes the orders pane wait for the selected user's orders, superseding
+/// (and so cancelling) whatever load came before.
+pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
+    let compare = state.compare_choice().tenant;
+    let dashboard = &mut state.dashboard;
+    dashboard.generation += 1;
+    dashboard.orders_scroll = Cursor::default();
+    let Some(user) = dashboard.users.selected().cloned() else {
+        dashboard.orders.clear();
+        return vec![Effect::Cancel(ORDERS_SLOT)];
+    };
+    let key = OrdersKey {
+        user_id: user.id.clone(),
+        compare,
+        generation: dashboard.generation,
+    };
+    dashboard.orders.start(key.clone());
+    vec![AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay)]
+}
+
+/// Enter on a matrix cell: `tenant`'s users who ordered `item`, as the list.
+pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effect> {
+    state.view = View::Dashboard;
+    let dashboard = &mut state.dashboard;
+    dashboard.focus = Focus::Users;
+    dashboard.filter = Filter::default();
+    dashboard.list_label = Some(format!("who ordered {item} in {tenant}"));
+    let request = dashboard.users.replace(None, Page::First, false, true);
+    let job = Job::OrderedBy {
+        request,
+        tenant,
+        item,
+    };
+    vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
+}
+
+/// Esc, bound with `q` to quit, first leaves a "who ordered" list for the
+/// whole users table again.
+pub fn esc_leaves_list(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
+    let listing = state.view == View::Dashboard && state.dashboard.list_label.is_some();
+    if !listing || key.code != KeyCode::Esc {
+        return None;
+    }
+    state.dashboard.list_label = None;
+    let request = state
+        .dashboard
+        .users
+        .replace(None, Page::First, true, false);
+    Some(vec![users_page(request, Delay::None)])
+}

@@ -1,0 +1,396 @@
+//! The dashboard: the users list beside the selected user's priced orders.
+
+mod loads;
+mod window;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use loads::{ask_page, prefetch, users_page};
+pub use loads::{
+    esc_leaves_list, init, on_msg, request_orders, show_buyers, Job, Msg, OrdersKey, ORDERS_SLOT,
+    USERS_SLOT,
+};
+pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
+
+use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY};
+use crate::app::load::{Cursor, Load};
+use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::screen::{Screen, Status};
+use crate::app::state::State;
+use crate::db::{
+    choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
+};
+use crate::output::Document;
+use crate::ui::layout;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Users,
+    Orders,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filter {
+    pub text: String,
+    /// Typing goes into the filter.
+    pub editing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    pub users: UsersWindow,
+    pub filter: Filter,
+    /// The list shows a fixed set (who ordered an item), not the table.
+    pub list_label: Option<String>,
+    /// The comparison tenant asked for (`--compare`, config, `c`/`C`).
+    pub compare: Option<String>,
+    pub orders: Load<OrdersKey, OrdersReport, DbError>,
+    /// The order lines scroll; they have no selection.
+    pub orders_scroll: Cursor,
+    pub focus: Focus,
+    generation: u64,
+}
+
+use Action::*;
+use Key::{Char, Code, Ctrl};
+
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "move up",
+    down: "move down",
+    first: "first row",
+    last: "last row",
+    hint: true,
+});
+
+const OWN: &[Binding] = &[
+    bind(&[Char('/')], StartFilter, "filter users", true),
+    bind(&[Char('c')], NextCompare, "next comparison tenant", true),
+    bind(
+        &[Char('C')],
+        PreviousCompare,
+        "previous comparison tenant",
+        false,
+    ),
+    bind(
+        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+        SwitchFocus,
+        "switch pane",
+        false,
+    ),
+    bind(&[Char('r')], Reload, "reload", false),
+    bind(&[Char('t')], OpenHealth, "tenant health", true),
+    bind(&[Char('p')], OpenPrices, "price matrix", true),
+    bind(&[Char('e')], Export, "export CSV", false),
+    HELP_KEY,
+    // Esc first leaves a "who ordered" list (`esc_leaves_list`).
+    bind(
+        &[Char('q'), Code(KeyCode::Esc), Ctrl('c')],
+        Quit,
+        "quit",
+        true,
+    ),
+];
+
+pub const KEYS: KeyTable = &[&NAV, OWN];
+
+pub const FILTERING: KeyTable = &[&[
+    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
+    bind(&[Code(KeyCode::Esc)], ClearFilter, "clear filter", true),
+    bind(&[Code(KeyCode::Up)], Up, "move up", true),
+    bind(&[Code(KeyCode::Down)], Down, "move down", true),
+    bind(&[Ctrl('c')], Quit, "quit", true),
+]];
+
+pub const SCREEN: Screen = Screen {
+    keys: |state| {
+        if state.dashboard.filter.editing {
+            FILTERING
+        } else {
+            KEYS
+        }
+    },
+    on_action,
+    on_key: edit_filter,
+    is_busy: |state| {
+        state.catalog_load.is_loading()
+            || state.dashboard.users.is_loading()
+            || state.dashboard.orders.is_loading()
+    },
+    status,
+    export,
+    help: &[("Keys", KEYS), ("While filtering", FILTERING)],
+    marks: &[
+        ("!", "tenant schema missing"),
+        ("-", "user has no tenant"),
+        ("▼", "comparison tenant cheaper"),
+        ("▲", "comparison tenant dearer"),
+        ("—", "no price (not sold there)"),
+    ],
+};
+
+impl Dashboard {
+    pub fn new(first_page: Vec<User>, compare: Option<String>) -> Dashboard {
+        Dashboard {
+            users: UsersWindow::new(first_page),
+            filter: Filter::default(),
+            list_label: None,
+            compare,
+            orders: Load::default(),
+            orders_scroll: Cursor::default(),
+            focus: Focus::Users,
+            generation: 0,
+        }
+    }
+
+    /// The comparison tenant for the selected user (never their own).
+    pub fn compare_choice(&self, catalog: &TenantCatalog) -> CompareChoice {
+        let own = self.users.selected().and_then(|u| u.tenant.as_deref());
+        let requested = self.compare.as_deref().filter(|t| catalog.contains(t));
+        choose_compare_tenant(catalog, own, requested).unwrap_or(CompareChoice {
+            tenant: None,
+            replaced_own: false,
+        })
+    }
+}
+
+fn screen(state: &State) -> Rect {
+    Rect::new(0, 0, state.size.0, state.size.1)
+}
+
+/// Rows of the users table on screen.
+pub fn user_rows(state: &State) -> usize {
+    layout::table_rows(layout::areas(screen(state)).users).max(1)
+}
+
+fn order_rows(state: &State) -> usize {
+    layout::order_rows(layout::areas(screen(state)).orders)
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let rows = user_rows(state);
+    let page = match state.dashboard.focus {
+        Focus::Users => rows,
+        Focus::Orders => order_rows(state).max(1),
+    } as isize;
+    match action {
+        Up => move_by(state, -1),
+        Down => move_by(state, 1),
+        PageUp => move_by(state, -page),
+        PageDown => move_by(state, page),
+        First => jump(state, Page::First),
+        Last => jump(state, Page::Last),
+        OpenHealth => crate::app::health::open(state),
+        OpenPrices => crate::app::prices::open(state),
+        StartFilter => {
+            let dashboard = &mut state.dashboard;
+            dashboard.list_label = None;
+            dashboard.filter.editing = true;
+            dashboard.focus = Focus::Users;
+            Vec::new()
+        }
+        KeepFilter => {
+            state.dashboard.filter.editing = false;
+            Vec::new()
+        }
+        ClearFilter => {
+            state.dashboard.filter.editing = false;
+            set_filter(state, String::new())
+        }
+        NextCompare => cycle_compare(state, false),
+        PreviousCompare => cycle_compare(state, true),
+        SwitchFocus => {
+            let dashboard = &mut state.dashboard;
+            dashboard.focus = match dashboard.focus {
+                Focus::Users => Focus::Orders,
+                Focus::Orders => Focus::Users,
+            };
+            Vec::new()
+        }
+        Reload => {
+            let ticket = state.ticket();
+            state.catalog_load.start(ticket);
+            let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
+            // Reload the window from the selected user on, keeping them selected.
+            let page = match state.selected_user() {
+                Some(user) => Page::From(user.key.clone()),
+                None => Page::First,
+            };
+            effects.extend(ask_page(state, page, false));
+            effects.extend(request_orders(state, Delay::None));
+            effects
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Keys the table does not bind: text for the filter while it is edited.
+fn edit_filter(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    if !state.dashboard.filter.editing {
+        return Vec::new();
+    }
+    let mut text = state.dashboard.filter.text.clone();
+    match key.code {
+        KeyCode::Char(ch)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            text.push(ch)
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        _ => return Vec::new(),
+    }
+    set_filter(state, text)
+}
+
+/// A new filter runs in the database; the pending page of the old one is
+/// superseded (and so cancelled).
+fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
+    if text == state.dashboard.filter.text {
+        return Vec::new();
+    }
+    state.dashboard.filter.text = text.clone();
+    let filter = Some(text).filter(|text| !text.is_empty());
+    let cleared = filter.is_none();
+    let (page, delay) = match state.selected_user() {
+        // Clearing the filter shows the whole list again around the selected user.
+        Some(user) if cleared => (Page::From(user.key.clone()), Delay::None),
+        _ => (Page::First, Delay::Fixed(state.debounce)),
+    };
+    let request = state.dashboard.users.replace(filter, page, true, false);
+    vec![users_page(request, delay)]
+}
+
+fn jump(state: &mut State, page: Page) -> Vec<Effect> {
+    if state.dashboard.focus == Focus::Orders {
+        let lines = state.dashboard.orders.value().map_or(0, |r| r.lines.len());
+        let rows = order_rows(state);
+        let scroll = &mut state.dashboard.orders_scroll;
+        match page {
+            Page::First => scroll.first(),
+            _ => scroll.scroll_by(isize::MAX, lines, rows),
+        }
+        return Vec::new();
+    }
+    let rows = user_rows(state);
+    match state.dashboard.users.jump(page, rows) {
+        Jump::Moved(true) => request_orders(state, Delay::Debounce(state.debounce)),
+        Jump::Moved(false) => Vec::new(),
+        Jump::Load(request) => request
+            .map(|r| vec![users_page(r, Delay::None)])
+            .unwrap_or_default(),
+    }
+}
+
+fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
+    match state.dashboard.focus {
+        Focus::Users => {
+            let rows = user_rows(state);
+            let mut effects = Vec::new();
+            if state.dashboard.users.move_by(delta, rows) {
+                effects = request_orders(state, Delay::Debounce(state.debounce));
+            }
+            effects.extend(prefetch(state));
+            effects
+        }
+        Focus::Orders => {
+            let lines = state.dashboard.orders.value().map_or(0, |r| r.lines.len());
+            let rows = order_rows(state);
+            state.dashboard.orders_scroll.scroll_by(delta, lines, rows);
+            Vec::new()
+        }
+    }
+}
+
+fn select(state: &mut State, index: usize) -> Vec<Effect> {
+    let rows = user_rows(state);
+    if state.dashboard.users.select(index, rows) {
+        request_orders(state, Delay::Debounce(state.debounce))
+    } else {
+        Vec::new()
+    }
+}
+
+fn cycle_compare(state: &mut State, backwards: bool) -> Vec<Effect> {
+    let own = state.selected_user().and_then(|u| u.tenant.clone());
+    let current = state.compare_choice().tenant;
+    let next = state
+        .catalog
+        .step(current.as_deref(), backwards, own.as_deref());
+    if next.is_none() || next == current {
+        return Vec::new();
+    }
+    state.dashboard.compare = next;
+    request_orders(state, Delay::None)
+}
+
+pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+    let areas = layout::areas(screen(state));
+    let at = Position::new(mouse.column, mouse.row);
+    match mouse.kind {
+        MouseEventKind::ScrollDown => move_by(state, 1),
+        MouseEventKind::ScrollUp => move_by(state, -1),
+        MouseEventKind::Down(MouseButton::Left) if areas.users.contains(at) => {
+            state.dashboard.focus = Focus::Users;
+            let body = layout::table_body(areas.users);
+            match mouse.row.checked_sub(body.y) {
+                Some(row) if body.contains(at) => {
+                    let index = state.dashboard.users.cursor().offset + row as usize;
+                    select(state, index)
+                }
+                _ => Vec::new(),
+            }
+        }
+        MouseEventKind::Down(MouseButton::Left) if areas.orders.contains(at) => {
+            state.dashboard.focus = Focus::Orders;
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub fn on_resize(state: &mut State) {
+    let rows = user_rows(state);
+    state.dashboard.users.keep_visible(rows);
+}
+
+fn status(state: &State) -> Status {
+    let dashboard = &state.dashboard;
+    let users_error = dashboard.users.error().or(state.catalog_load.error());
+    if let Some(error) = users_error {
+        return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
+    }
+    if dashboard.users.is_loading() || state.catalog_load.is_loading() {
+        return Status::Busy("loading users…".into());
+    }
+    if dashboard.orders.is_loading() {
+        return Status::Busy("loading orders…".into());
+    }
+    match dashboard.orders.done() {
+        None => Status::Empty,
+        Some(done) => match &done.result {
+            Ok(report) => Status::Done(format!(
+                "{} from {} in {} ms",
+                crate::output::count(report.lines.len(), "order line", "order lines"),
+                crate::text::sanitize(&report.tenant),
+                done.elapsed.as_millis()
+            )),
+            Err(error) => Status::Failed(error.to_string()),
+        },
+    }
+}
+
+fn export(state: &State) -> Option<(String, Document)> {
+    let user = state.selected_user()?;
+    let report = state.dashboard.orders.value()?;
+    Some((
+        format!("orders-{}", crate::output::file_safe(&user.id)),
+        Document::Orders {
+            user: user.clone(),
+            report: report.clone(),
+        },
+    ))
+}

@@ -1,0 +1,272 @@
+//! The users list: a window of a much longer list (filtered by the
+//! database), paged in as the selection nears an edge.
+
+use crate::db::{DbError, Page, User};
+
+use crate::app::load::{Cursor, Load};
+
+/// Rows per page of the users list.
+pub const PAGE_SIZE: usize = 100;
+/// The most users held at once; the far side is dropped beyond this.
+pub const WINDOW_CAP: usize = 3 * PAGE_SIZE;
+/// Fetch the next page when the selection comes this close to an edge.
+pub const PREFETCH_MARGIN: usize = 30;
+
+/// A page of the users list being loaded. A result for a request that is no
+/// longer the pending one (the filter changed since) is dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersRequest {
+    pub generation: u64,
+    pub filter: Option<String>,
+    pub page: Page,
+    /// Keep the selected user selected if the page holds them (filtering),
+    /// rather than selecting where the page lands (jumps).
+    pub keep_selection: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsersWindow {
+    users: Vec<User>,
+    at_start: bool,
+    at_end: bool,
+    cursor: Cursor,
+    /// The database filter the window shows.
+    filter: Option<String>,
+    /// Bumped when what the list shows changes: older pages are stale.
+    generation: u64,
+    page: Load<UsersRequest, (), String>,
+    /// Rows the selection still has to move once the next page arrives
+    /// (keys pressed faster than pages load are not lost).
+    pending_move: isize,
+    /// The window holds a fixed set that comes whole, never paged.
+    fixed: bool,
+}
+
+impl UsersWindow {
+    pub fn new(first_page: Vec<User>) -> UsersWindow {
+        UsersWindow {
+            at_start: true,
+            at_end: first_page.len() < PAGE_SIZE,
+            users: first_page,
+            cursor: Cursor::default(),
+            filter: None,
+            generation: 0,
+            page: Load::default(),
+            pending_move: 0,
+            fixed: false,
+        }
+    }
+
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+
+    pub fn selected(&self) -> Option<&User> {
+        self.users.get(self.cursor.selected)
+    }
+
+    pub fn cursor(&self) -> Cursor {
+        self.cursor
+    }
+
+    /// The whole list is in the window (so its length is the count).
+    pub fn is_complete(&self) -> bool {
+        self.at_start && self.at_end
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.page.is_loading()
+    }
+
+    /// The page being loaded, if any.
+    pub fn request(&self) -> Option<&UsersRequest> {
+        self.page.pending()
+    }
+
+    /// Why the last page failed, until a page arrives.
+    pub fn error(&self) -> Option<&String> {
+        self.page.error()
+    }
+
+    /// Shows another list (a new filter, a fixed set, the whole table
+    /// again): pages of the old one still on their way are stale.
+    pub fn replace(
+        &mut self,
+        filter: Option<String>,
+        page: Page,
+        keep_selection: bool,
+        fixed: bool,
+    ) -> UsersRequest {
+        self.generation += 1;
+        self.filter = filter;
+        self.fixed = fixed;
+        self.ask(page, keep_selection)
+            .expect("a new generation is never pending")
+    }
+
+    /// Asks for `page` of the list shown, unless that very page is on its way.
+    pub fn ask(&mut self, page: Page, keep_selection: bool) -> Option<UsersRequest> {
+        let request = UsersRequest {
+            generation: self.generation,
+            filter: self.filter.clone(),
+            page,
+            keep_selection,
+        };
+        if self.page.pending() == Some(&request) {
+            return None;
+        }
+        self.page.refresh(request.clone());
+        Some(request)
+    }
+
+    /// The next page before the selection reaches the window's edge.
+    pub fn prefetch(&mut self) -> Option<UsersRequest> {
+        if self.page.is_loading() {
+            return None;
+        }
+        let near_end = self.cursor.selected + PREFETCH_MARGIN >= self.users.len();
+        if !self.at_end && near_end {
+            let page = Page::After(self.users.last()?.key.clone());
+            return self.ask(page, false);
+        }
+        if !self.at_start && self.cursor.selected < PREFETCH_MARGIN {
+            let page = Page::Before(self.users.first()?.key.clone());
+            return self.ask(page, false);
+        }
+        None
+    }
+
+    /// `g`/`G`: local when the window holds that end, else a page load.
+    pub fn jump(&mut self, page: Page, rows: usize) -> Jump {
+        match page {
+            Page::First if self.at_start => Jump::Moved(self.select(0, rows)),
+            Page::Last if self.at_end => {
+                Jump::Moved(self.select(self.users.len().saturating_sub(1), rows))
+            }
+            page => Jump::Load(self.ask(page, false)),
+        }
+    }
+
+    /// Moves the selection; past an edge with more users beyond it, the
+    /// rest waits in `pending_move` for the page. Returns whether the
+    /// selected row changed.
+    pub fn move_by(&mut self, delta: isize, rows: usize) -> bool {
+        let wanted = (self.cursor.selected as isize)
+            .saturating_add(self.pending_move)
+            .saturating_add(delta);
+        let target = self.clamp_to_window(wanted);
+        self.select(target, rows)
+    }
+
+    /// Returns whether the selected row changed.
+    pub fn select(&mut self, index: usize, rows: usize) -> bool {
+        if index == self.cursor.selected || index >= self.users.len() {
+            return false;
+        }
+        self.cursor.select(index, self.users.len(), rows);
+        true
+    }
+
+    pub fn keep_visible(&mut self, rows: usize) {
+        self.cursor.keep_visible(self.users.len(), rows);
+    }
+
+    fn clamp_to_window(&mut self, wanted: isize) -> usize {
+        let last = self.users.len().saturating_sub(1) as isize;
+        self.pending_move = match wanted {
+            w if w > last && !self.at_end => w - last,
+            w if w < 0 && !self.at_start => w,
+            _ => 0,
+        };
+        wanted.clamp(0, last) as usize
+    }
+
+    /// Takes a page if it answers the pending request. `None`: stale, or
+    /// failed; else whether the selected user changed.
+    pub fn apply(
+        &mut self,
+        request: &UsersRequest,
+        result: Result<Vec<User>, DbError>,
+        rows: usize,
+    ) -> Option<bool> {
+        let rows_got = match result {
+            Ok(rows) => rows,
+            Err(error) => {
+                self.page
+                    .accept(request, Err(error.to_string()), Default::default());
+                return None;
+            }
+        };
+        if !self.page.accept(request, Ok(()), Default::default()) {
+            return None;
+        }
+        let before = self.selected().map(|u| u.id.clone());
+        self.take_page(request, rows_got);
+        let pending = std::mem::take(&mut self.pending_move);
+        let continues = matches!(
+            (&request.page, pending.signum()),
+            (Page::After(_), 1) | (Page::Before(_), -1)
+        );
+        if continues {
+            // The rest of a move that ran past the edge.
+            self.cursor.selected = self.clamp_to_window(self.cursor.selected as isize + pending);
+        }
+        self.keep_visible(rows);
+        Some(self.selected().map(|u| u.id.clone()) != before)
+    }
+
+    fn take_page(&mut self, request: &UsersRequest, rows: Vec<User>) {
+        let full = rows.len() >= PAGE_SIZE;
+        match &request.page {
+            Page::First | Page::Last | Page::From(_) => {
+                let last = request.page == Page::Last;
+                let before = self.selected().map(|u| u.id.clone());
+                self.at_start = request.page == Page::First || (last && !full);
+                self.at_end = last || !full || self.fixed;
+                self.users = rows;
+                let kept = before
+                    .filter(|_| request.keep_selection)
+                    .and_then(|id| self.users.iter().position(|u| u.id == id));
+                self.cursor = Cursor {
+                    selected: match (kept, last) {
+                        (Some(index), _) => index,
+                        (None, true) => self.users.len().saturating_sub(1),
+                        (None, false) => 0,
+                    },
+                    offset: 0,
+                };
+            }
+            Page::After(_) => {
+                self.at_end = !full;
+                self.users.extend(rows);
+                let excess = self.users.len().saturating_sub(WINDOW_CAP);
+                if excess > 0 {
+                    self.users.drain(..excess);
+                    self.cursor.selected = self.cursor.selected.saturating_sub(excess);
+                    self.cursor.offset = self.cursor.offset.saturating_sub(excess);
+                    self.at_start = false;
+                }
+            }
+            Page::Before(_) => {
+                self.at_start = !full;
+                let added = rows.len();
+                self.users.splice(0..0, rows);
+                self.cursor.selected += added;
+                self.cursor.offset += added;
+                if self.users.len() > WINDOW_CAP {
+                    self.users.truncate(WINDOW_CAP);
+                    self.at_end = false;
+                }
+            }
+        }
+    }
+}
+
+/// What `g`/`G` did.
+#[derive(Debug, PartialEq)]
+pub enum Jump {
+    /// Within the window; whether the selection changed.
+    Moved(bool),
+    /// A page is needed (unless that page is on its way already).
+    Load(Option<UsersRequest>),
+}

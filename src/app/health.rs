@@ -1,0 +1,201 @@
+//! The tenant health view (`t`): every tenant schema checked for drift,
+//! use and row counts, and on request one tenant's leaked orders.
+
+use std::time::{Duration, Instant};
+
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, HELP_KEY, QUIT};
+use super::load::{Cursor, Load};
+use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::screen::{no_text, Screen, Status};
+use super::state::{State, View};
+use crate::db::{Database, DbError, HealthReport, Leak};
+use crate::output::Document;
+use crate::ui::layout;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Health {
+    /// Keyed by ticket: a reload supersedes the check before it.
+    pub report: Load<u64, HealthReport>,
+    pub cursor: Cursor,
+    /// Leaks of one tenant, asked for with `L`, keyed by tenant.
+    pub leaks: Load<String, Vec<Leak>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Loaded {
+        ticket: u64,
+        result: Result<HealthReport, DbError>,
+        elapsed: Duration,
+    },
+    LeaksLoaded {
+        tenant: String,
+        result: Result<Vec<Leak>, DbError>,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    Check { ticket: u64 },
+    Leaks { tenant: String },
+}
+
+impl Job {
+    pub async fn run(self, db: Database) -> Msg {
+        let started = Instant::now();
+        match self {
+            Job::Check { ticket } => {
+                let result = db.health(None).await;
+                let elapsed = started.elapsed();
+                Msg::Loaded {
+                    ticket,
+                    result,
+                    elapsed,
+                }
+            }
+            Job::Leaks { tenant } => {
+                let result = db.leaks(&tenant).await;
+                let elapsed = started.elapsed();
+                Msg::LeaksLoaded {
+                    tenant,
+                    result,
+                    elapsed,
+                }
+            }
+        }
+    }
+}
+
+use Action::*;
+
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "move up",
+    down: "move down",
+    first: "first tenant",
+    last: "last tenant",
+    hint: true,
+});
+
+const OWN: &[Binding] = &[
+    bind(&[Key::Char('L')], ShowLeaks, "find leaked orders", true),
+    bind(&[Key::Char('r')], Reload, "reload", true),
+    bind(&[Key::Char('e')], Export, "export CSV", true),
+    HELP_KEY,
+    BACK,
+    QUIT,
+];
+
+pub const KEYS: KeyTable = &[&NAV, OWN];
+
+pub const SCREEN: Screen = Screen {
+    keys: |_| KEYS,
+    on_action,
+    on_key: no_text,
+    is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
+    status,
+    export: |state| {
+        let report = state.health.report.value()?;
+        Some(("health".into(), Document::Health(report.clone())))
+    },
+    help: &[("Tenant health", KEYS)],
+    marks: &[
+        ("✗", "drift from the reference"),
+        ("-", "no user points at it"),
+        ("~", "estimated from statistics"),
+    ],
+};
+
+pub fn open(state: &mut State) -> Vec<Effect> {
+    state.view = View::Health;
+    let health = &state.health;
+    if health.report.is_loading() || health.report.value().is_some() {
+        return Vec::new();
+    }
+    reload(state)
+}
+
+fn reload(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    state.health.report.start(ticket);
+    state.health.leaks.clear();
+    vec![AppJob::Health(Job::Check { ticket }).task(Slot("health"), Delay::None)]
+}
+
+pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let health = &mut state.health;
+    match msg {
+        Msg::Loaded {
+            ticket,
+            result,
+            elapsed,
+        } => {
+            let result = result.map_err(|e| e.to_string());
+            if health.report.accept(&ticket, result, elapsed) {
+                let tenants = health.report.value().map_or(0, |r| r.tenants.len());
+                health.cursor.keep_visible(tenants, rows(state.size));
+            }
+        }
+        Msg::LeaksLoaded {
+            tenant,
+            result,
+            elapsed,
+        } => {
+            let result = result.map_err(|e| e.to_string());
+            health.leaks.accept(&tenant, result, elapsed);
+        }
+    }
+    Vec::new()
+}
+
+fn rows(size: (u16, u16)) -> usize {
+    layout::health_rows(size).max(1)
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let tenants = state.health.report.value().map_or(0, |r| r.tenants.len());
+    let rows = rows(state.size);
+    let cursor = &mut state.health.cursor;
+    match action {
+        Up => cursor.move_by(-1, tenants, rows),
+        Down => cursor.move_by(1, tenants, rows),
+        PageUp => cursor.move_by(-(rows as isize), tenants, rows),
+        PageDown => cursor.move_by(rows as isize, tenants, rows),
+        First => cursor.first(),
+        Last => cursor.last(tenants, rows),
+        ShowLeaks => return show_leaks(state),
+        Reload => return reload(state),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn show_leaks(state: &mut State) -> Vec<Effect> {
+    let Some(report) = state.health.report.value() else {
+        return Vec::new();
+    };
+    let Some(tenant) = report.tenants.get(state.health.cursor.selected) else {
+        return Vec::new();
+    };
+    let tenant = tenant.tenant.clone();
+    state.health.leaks.start(tenant.clone());
+    vec![AppJob::Health(Job::Leaks { tenant }).task(Slot("leaks"), Delay::None)]
+}
+
+fn status(state: &State) -> Status {
+    let report = &state.health.report;
+    if report.is_loading() {
+        return Status::Busy("loading…".into());
+    }
+    match report.done() {
+        Some(done) => match &done.result {
+            Ok(r) => Status::Done(format!(
+                "checked {} tenants in {} ms",
+                r.tenants.len(),
+                done.elapsed.as_millis()
+            )),
+            Err(_) => Status::Empty,
+        },
+        None => Status::Empty,
+    }
+}

@@ -1,0 +1,245 @@
+//! The price matrix (`p`): catalogue items as rows, a window of tenants as
+//! columns; only the tenants on screen are read.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, HELP_KEY, QUIT};
+use super::load::{Cursor, Load};
+use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::screen::{no_text, Screen, Status};
+use super::state::{State, View};
+use crate::db::{Database, DbError, PriceMatrix, PriceSort};
+use crate::output::Document;
+use crate::ui::layout;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prices {
+    /// Keyed by the tenants asked for (the columns on screen); the last
+    /// matrix stays on screen while the next columns load.
+    pub matrix: Load<Vec<String>, PriceMatrix>,
+    pub sort: PriceSort,
+    /// The selected item row.
+    pub rows: Cursor,
+    /// The selected tenant column, as an index in the catalog, and the
+    /// first column on screen.
+    pub columns: Cursor,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            matrix: Load::default(),
+            sort: PriceSort::Spread,
+            rows: Cursor::default(),
+            columns: Cursor::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Loaded {
+        tenants: Vec<String>,
+        result: Result<PriceMatrix, DbError>,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub tenants: Vec<String>,
+}
+
+impl Job {
+    pub async fn run(self, db: Database) -> Msg {
+        let started = Instant::now();
+        let result = db.price_matrix(&self.tenants).await;
+        Msg::Loaded {
+            tenants: self.tenants,
+            result,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+use Action::*;
+use Key::{Char, Code};
+
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "item up",
+    down: "item down",
+    first: "first item",
+    last: "last item",
+    hint: false,
+});
+
+const OWN: &[Binding] = &[
+    bind(
+        &[Code(KeyCode::Left), Char('h')],
+        Left,
+        "tenant left",
+        false,
+    ),
+    bind(
+        &[Code(KeyCode::Right), Char('l')],
+        Right,
+        "tenant right",
+        true,
+    ),
+    bind(&[Char('s')], ToggleSort, "sort by spread/name", true),
+    bind(
+        &[Code(KeyCode::Enter)],
+        ShowBuyers,
+        "users who ordered it",
+        true,
+    ),
+    bind(&[Char('r')], Reload, "reload", false),
+    bind(&[Char('e')], Export, "export CSV", true),
+    HELP_KEY,
+    BACK,
+    QUIT,
+];
+
+pub const KEYS: KeyTable = &[&NAV, OWN];
+
+pub const SCREEN: Screen = Screen {
+    keys: |_| KEYS,
+    on_action,
+    on_key: no_text,
+    is_busy: |state| state.prices.matrix.is_loading(),
+    status,
+    export: |state| {
+        let matrix = state.prices.matrix.value()?;
+        Some(("prices".into(), Document::Prices(matrix.clone())))
+    },
+    help: &[("Price matrix", KEYS)],
+    marks: &[
+        ("▼", "lowest price of the row"),
+        ("▲", "highest price of the row"),
+        ("—", "not sold there"),
+        ("×", "spread: highest / lowest"),
+    ],
+};
+
+pub fn open(state: &mut State) -> Vec<Effect> {
+    state.view = View::Prices;
+    request(state, false)
+}
+
+/// The tenants whose columns fit on screen, from the first shown.
+fn visible_tenants(state: &State) -> Vec<String> {
+    let columns = layout::price_columns(state.size.0);
+    let names = state.catalog.names();
+    let first = state.prices.columns.offset.min(names.len());
+    names[first..(first + columns).min(names.len())].to_vec()
+}
+
+/// Loads the prices of the visible columns, unless they are loaded or on
+/// their way: at 2,000 tenants only what is on screen is read.
+pub fn request(state: &mut State, force: bool) -> Vec<Effect> {
+    let tenants = visible_tenants(state);
+    let matrix = &mut state.prices.matrix;
+    let shown = matrix.value().map(|m| &m.tenants);
+    if !force && (matrix.pending() == Some(&tenants) || shown == Some(&tenants)) {
+        return Vec::new();
+    }
+    matrix.refresh(tenants.clone());
+    vec![AppJob::Prices(Job { tenants }).task(Slot("prices"), Delay::None)]
+}
+
+pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let Msg::Loaded {
+        tenants,
+        result,
+        elapsed,
+    } = msg;
+    let sort = state.prices.sort;
+    let result = result.map(|m| m.sorted(sort)).map_err(|e| e.to_string());
+    if state.prices.matrix.accept(&tenants, result, elapsed) {
+        // Fewer items may have come: keep the selection on one.
+        let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
+        let rows = layout::price_rows(state.size).max(1);
+        state.prices.rows.keep_visible(items, rows);
+    }
+    Vec::new()
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
+    let rows = layout::price_rows(state.size).max(1);
+    let tenants = state.catalog.len();
+    let columns = layout::price_columns(state.size.0).max(1);
+    let view = &mut state.prices;
+    match action {
+        Up => view.rows.move_by(-1, items, rows),
+        Down => view.rows.move_by(1, items, rows),
+        PageUp => view.rows.move_by(-(rows as isize), items, rows),
+        PageDown => view.rows.move_by(rows as isize, items, rows),
+        First => view.rows.first(),
+        Last => view.rows.last(items, rows),
+        Left | Right => {
+            let delta = if action == Left { -1 } else { 1 };
+            view.columns.move_by(delta, tenants, columns);
+            return request(state, false);
+        }
+        ToggleSort => {
+            view.sort = match view.sort {
+                PriceSort::Spread => PriceSort::Name,
+                PriceSort::Name => PriceSort::Spread,
+            };
+            if let Some(matrix) = view.matrix.value_mut() {
+                matrix.sort(view.sort);
+            }
+            view.rows.first();
+        }
+        ShowBuyers => return show_buyers(state),
+        Reload => return request(state, true),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter on a cell: that tenant's users who ordered the item, in the
+/// users list of the dashboard.
+fn show_buyers(state: &mut State) -> Vec<Effect> {
+    let view = &state.prices;
+    let Some(matrix) = view.matrix.value() else {
+        return Vec::new();
+    };
+    let (Some(row), Some(tenant)) = (
+        matrix.rows.get(view.rows.selected),
+        state.catalog.names().get(view.columns.selected),
+    ) else {
+        return Vec::new();
+    };
+    let (item, tenant) = (row.description.clone(), tenant.clone());
+    if matrix.price(view.rows.selected, &tenant).is_none() {
+        state.notice = Some(Err(format!(
+            "{} does not sell {}",
+            crate::text::sanitize(&tenant),
+            crate::text::sanitize(&item)
+        )));
+        return Vec::new();
+    }
+    super::dashboard::show_buyers(state, tenant, item)
+}
+
+fn status(state: &State) -> Status {
+    let matrix = &state.prices.matrix;
+    if matrix.is_loading() {
+        return Status::Busy("loading…".into());
+    }
+    match matrix.done() {
+        Some(done) => match &done.result {
+            Ok(m) => Status::Done(format!(
+                "prices of {} tenants in {} ms",
+                m.tenants.len(),
+                done.elapsed.as_millis()
+            )),
+            Err(_) => Status::Empty,
+        },
+        None => Status::Empty,
+    }
+}

@@ -1,0 +1,54 @@
+//! What every view provides, in one table per view. Dispatch goes through
+//! [`View::screen`], an exhaustive match: a new view is a new module with
+//! its `SCREEN`, one arm here, and its drawing in `ui`.
+
+use crossterm::event::KeyEvent;
+
+use super::keymap::{Action, KeyTable};
+use super::msg::Effect;
+use super::state::{State, View};
+use super::{dashboard, health, prices};
+use crate::output::Document;
+
+/// The status line's message, drawn by `ui`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Empty,
+    /// Loading: drawn after the spinner.
+    Busy(String),
+    Done(String),
+    Failed(String),
+}
+
+pub struct Screen {
+    /// The key table in force (it may depend on the view's state).
+    pub keys: fn(&State) -> KeyTable,
+    /// A bound key of this view's table.
+    pub on_action: fn(&mut State, Action) -> Vec<Effect>,
+    /// A key the table does not bind (text input).
+    pub on_key: fn(&mut State, KeyEvent) -> Vec<Effect>,
+    /// The spinner turns while this is true.
+    pub is_busy: fn(&State) -> bool,
+    pub status: fn(&State) -> Status,
+    /// `e`: everything the view shows, all rows, with a file name stem.
+    pub export: fn(&State) -> Option<(String, Document)>,
+    /// Sections of the `?` popup: a title and its keys.
+    pub help: &'static [(&'static str, KeyTable)],
+    /// The marks the view draws, explained in the `?` popup.
+    pub marks: &'static [(&'static str, &'static str)],
+}
+
+impl View {
+    pub fn screen(self) -> &'static Screen {
+        match self {
+            View::Dashboard => &dashboard::SCREEN,
+            View::Health => &health::SCREEN,
+            View::Prices => &prices::SCREEN,
+        }
+    }
+}
+
+/// For views without text input.
+pub fn no_text(_: &mut State, _: KeyEvent) -> Vec<Effect> {
+    Vec::new()
+}

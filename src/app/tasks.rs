@@ -1,0 +1,191 @@
+//! Carries out effects as tokio tasks. Each slot runs one load at a time:
+//! a new load cancels the one before (client side and, for a query already
+//! running, on the server).
+
+use std::collections::HashMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
+use crate::db::{Database, QueryHandle};
+
+pub struct Executor {
+    db: Database,
+    results: UnboundedSender<Msg>,
+    /// The token of the load running in each slot.
+    running: HashMap<Slot, CancellationToken>,
+    /// When each slot last started a load (see [`debounced`]).
+    last_started: HashMap<Slot, Instant>,
+}
+
+impl Executor {
+    pub fn new(db: Database, results: UnboundedSender<Msg>) -> Executor {
+        Executor {
+            db,
+            results,
+            running: HashMap::new(),
+            last_started: HashMap::new(),
+        }
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::Load(task) => self.spawn(task),
+            Effect::Cancel(slot) => {
+                if let Some(token) = self.running.remove(&slot) {
+                    token.cancel();
+                }
+            }
+            Effect::Export { stem, document } => {
+                let results = self.results.clone();
+                tokio::task::spawn_blocking(move || {
+                    let csv = document.csv();
+                    let here = std::path::Path::new(".");
+                    let _ = results.send(Msg::Exported(write_export(here, &stem, &csv)));
+                });
+            }
+        }
+    }
+
+    /// Runs the task after its delay in its slot's place, superseding what
+    /// ran there. A superseded load is cancelled during its delay (it never
+    /// reaches the database: the debounce) or, mid-query, on the server.
+    fn spawn(&mut self, Task { slot, delay, job }: Task) {
+        let now = Instant::now();
+        let delay = match delay {
+            Delay::None => Duration::ZERO,
+            Delay::Fixed(delay) => delay,
+            Delay::Debounce(debounce) => debounced(self.last_started.get(&slot), now, debounce),
+        };
+        self.last_started.insert(slot, now);
+        let token = CancellationToken::new();
+        if let Some(old) = self.running.insert(slot, token.clone()) {
+            old.cancel();
+        }
+        let db = self.db.clone();
+        let results = self.results.clone();
+        tokio::spawn(async move {
+            let handle = QueryHandle::default();
+            let work = async {
+                tokio::time::sleep(delay).await;
+                run_job(job, db.clone(), handle.clone()).await
+            };
+            tokio::pin!(work);
+            tokio::select! {
+                msg = &mut work => { let _ = results.send(msg); }
+                // `work` still holds its transaction here, so the backend
+                // being cancelled is still running our query.
+                _ = token.cancelled() => db.cancel(&handle).await,
+            }
+        });
+    }
+
+    pub fn cancel_all(&mut self) {
+        for (_, token) in self.running.drain() {
+            token.cancel();
+        }
+    }
+}
+
+/// Each view runs its own jobs; this only wraps their results.
+async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
+    match job {
+        Job::Catalog { ticket } => {
+            let result = async { Ok((db.tenants().await?, db.user_count().await?)) }.await;
+            Msg::CatalogLoaded { ticket, result }
+        }
+        Job::Dashboard(job) => Msg::Dashboard(job.run(db, handle).await),
+        Job::Health(job) => Msg::Health(job.run(db).await),
+        Job::Prices(job) => Msg::Prices(job.run(db).await),
+    }
+}
+
+/// Leading and trailing debounce: the first load after a quiet moment
+/// starts at once (a single key press waits for nothing); one that follows
+/// another within the debounce is part of a moving selection (a held key)
+/// and waits for it to rest. `update` asks for the debounce; the edge, which
+/// has the clock, knows whether the selection was at rest.
+fn debounced(last: Option<&Instant>, now: Instant, debounce: Duration) -> Duration {
+    match last {
+        Some(last) if now.saturating_duration_since(*last) < debounce => debounce,
+        _ => Duration::ZERO,
+    }
+}
+
+/// Writes an export to a new file in `dir`; never overwrites one.
+fn write_export(dir: &std::path::Path, stem: &str, csv: &str) -> Result<String, String> {
+    use std::io::Write;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    for attempt in 0..100 {
+        let suffix = if attempt == 0 {
+            String::new()
+        } else {
+            format!("-{attempt}")
+        };
+        let path = dir.join(format!("tenantscope-{stem}-{stamp}{suffix}.csv"));
+        let name = path.display().to_string();
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                return file
+                    .write_all(csv.as_bytes())
+                    .map(|()| name.clone())
+                    .map_err(|e| format!("cannot write {name}: {e}"));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("cannot create {name}: {e}")),
+        }
+    }
+    Err("cannot find a free file name for the export".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_selection_after_a_quiet_moment_loads_at_once_a_moving_one_waits() {
+        let debounce = Duration::from_millis(120);
+        let start = Instant::now();
+        assert_eq!(
+            debounced(None, start, debounce),
+            Duration::ZERO,
+            "the first one"
+        );
+        let quiet = start + Duration::from_millis(500);
+        assert_eq!(debounced(Some(&start), quiet, debounce), Duration::ZERO);
+        let held = start + Duration::from_millis(33);
+        assert_eq!(
+            debounced(Some(&start), held, debounce),
+            debounce,
+            "key repeat"
+        );
+        assert_eq!(
+            debounced(Some(&start), start, Duration::ZERO),
+            Duration::ZERO,
+            "no debounce asked"
+        );
+    }
+
+    #[test]
+    fn exports_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_export(dir.path(), "orders-1", "a,b\n1,2\n").unwrap();
+        let second = write_export(dir.path(), "orders-1", "a,b\n3,4\n").unwrap();
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "a,b\n1,2\n");
+        assert_eq!(std::fs::read_to_string(&second).unwrap(), "a,b\n3,4\n");
+        assert!(first.contains("tenantscope-orders-1-") && first.ends_with(".csv"));
+        let missing = write_export(std::path::Path::new("/nonexistent/dir"), "x", "");
+        assert!(missing.unwrap_err().starts_with("cannot create"));
+    }
+}

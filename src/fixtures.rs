@@ -1,0 +1,119 @@
+//! Values and key presses shared by the unit tests, the integration tests
+//! and the benchmark: the demo's users and tenants as plain values, and
+//! helpers that drive the pure `update` and read the effects it returns.
+#![doc(hidden)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::dashboard::{self, OrdersKey};
+use crate::app::msg::{Effect, Job, Task};
+use crate::app::{init, update, Msg, State, UsersRequest};
+use crate::db::{TenantCatalog, User, UserCount, UserKey};
+
+pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
+    User {
+        id: id.into(),
+        name: name.into(),
+        mail: mail.into(),
+        tenant: Some(tenant.into()),
+        created: None,
+        key: UserKey {
+            name: name.into(),
+            id: id.into(),
+        },
+    }
+}
+
+pub fn user(id: &str, name: &str, tenant: &str) -> User {
+    user_with_mail(id, name, &format!("{name}@example.com"), tenant)
+}
+
+/// The demo's tenants.
+pub fn catalog() -> TenantCatalog {
+    TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()])
+}
+
+/// The demo's users, in list order (by name); stray_dude's tenant has no schema.
+pub fn demo_users() -> Vec<User> {
+    vec![
+        user_with_mail("3", "mid_dude", "m@gmail.com", "client3"),
+        user_with_mail("2", "poor_dude", "p@gmail.com", "client2"),
+        user_with_mail("1", "rich_dude", "h@gmail.com", "client1"),
+        user_with_mail("4", "stray_dude", "s@gmail.com", "client9"),
+    ]
+}
+
+/// The dashboard on the demo's users, opened at 120×30.
+pub fn demo_state() -> State {
+    let users = demo_users();
+    let count = UserCount {
+        value: users.len() as i64,
+        estimated: false,
+    };
+    let mut state = State::new("demo".into(), catalog(), count, users, None);
+    state.size = (120, 30);
+    init(&mut state);
+    state
+}
+
+/// `n` users named u00000.., a page of a much longer list.
+pub fn numbered(from: usize, n: usize) -> Vec<User> {
+    (from..from + n)
+        .map(|i| user(&i.to_string(), &format!("u{i:05}"), "client1"))
+        .collect()
+}
+
+pub fn press(state: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+pub fn chars(state: &mut State, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|ch| press(state, KeyCode::Char(ch)))
+        .collect()
+}
+
+/// The dashboard jobs among `effects`.
+pub fn dashboard_jobs(effects: &[Effect]) -> impl Iterator<Item = (&Task, &dashboard::Job)> {
+    effects.iter().filter_map(|effect| match effect {
+        Effect::Load(
+            task @ Task {
+                job: Job::Dashboard(job),
+                ..
+            },
+        ) => Some((task, job)),
+        _ => None,
+    })
+}
+
+/// The last users page asked for in `effects`.
+pub fn page_request(effects: &[Effect]) -> UsersRequest {
+    dashboard_jobs(effects)
+        .filter_map(|(_, job)| match job {
+            dashboard::Job::UsersPage(request) | dashboard::Job::OrderedBy { request, .. } => {
+                Some(request.clone())
+            }
+            _ => None,
+        })
+        .last()
+        .unwrap_or_else(|| panic!("expected a users page load in {effects:?}"))
+}
+
+/// The orders load asked for in `effects`, with its task.
+pub fn orders_load(effects: &[Effect]) -> (OrdersKey, Task) {
+    dashboard_jobs(effects)
+        .filter_map(|(task, job)| match job {
+            dashboard::Job::Orders { key, .. } => Some((key.clone(), task.clone())),
+            _ => None,
+        })
+        .last()
+        .unwrap_or_else(|| panic!("expected an orders load in {effects:?}"))
+}
+
+pub fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -> Vec<Effect> {
+    let msg = dashboard::Msg::UsersPage {
+        request,
+        result: Ok(rows),
+    };
+    update(state, Msg::Dashboard(msg))
+}

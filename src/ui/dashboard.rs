@@ -1,0 +1,374 @@
+//! The dashboard: the users list beside the selected user's priced orders.
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+use rust_decimal::Decimal;
+
+use super::layout::{self, Areas};
+use super::{block, count_label, theme};
+use crate::app::dashboard::Focus;
+use crate::app::state::State;
+use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User};
+use crate::text::{fit, money, thousands, width};
+
+pub fn draw(state: &State, frame: &mut Frame, areas: &Areas) {
+    users_pane(state, frame, areas.users);
+    orders_pane(state, frame, areas.orders);
+}
+
+/// Splits `total` cells into columns one cell apart, like `Table` does.
+fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
+    Layout::horizontal(constraints.to_vec())
+        .spacing(1)
+        .split(Rect::new(0, 0, total, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
+fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
+    let users = &state.dashboard.users;
+    let focused = state.dashboard.focus == Focus::Users;
+    let mut title = vec![Span::styled(" Users ", theme::title())];
+    let filtering = !state.dashboard.filter.text.is_empty() || state.dashboard.filter.editing;
+    let shown = if users.is_complete() {
+        thousands(users.users().len() as i64)
+    } else if filtering {
+        format!("{}+", thousands(users.users().len() as i64))
+    } else {
+        count_label(state.user_count)
+    };
+    if let Some(label) = &state.dashboard.list_label {
+        title.push(Span::styled(
+            format!("{} ({shown}) ", fit(label, 40)),
+            theme::warning(),
+        ));
+    } else if filtering {
+        let noun = if shown == "1" { "match" } else { "matches" };
+        title.push(Span::raw(format!("{shown} {noun} ")));
+        let cursor = if state.dashboard.filter.editing {
+            "▏"
+        } else {
+            ""
+        };
+        title.push(Span::styled(
+            format!("/{}{cursor} ", fit(&state.dashboard.filter.text, 30)),
+            theme::warning(),
+        ));
+    } else {
+        title.push(Span::raw(format!("({shown}) ")));
+    }
+    let block = block(Line::from(title), focused);
+    let inner = layout::inner(area);
+    frame.render_widget(block, area);
+
+    if users.users().is_empty() {
+        let message = if users.is_loading() {
+            "Loading users…".to_string()
+        } else if filtering {
+            format!(
+                "No users match \"{}\". Esc clears the filter.",
+                fit(&state.dashboard.filter.text, 30)
+            )
+        } else {
+            "No users in the shared users table.".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(message)
+                .style(theme::dim())
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+
+    let widths = column_widths(
+        inner.width.saturating_sub(2), // the highlight symbol
+        &[
+            Constraint::Length(1),
+            Constraint::Fill(3),
+            Constraint::Fill(4),
+            Constraint::Fill(3),
+        ],
+    );
+    let rows_fit = layout::table_rows(area);
+    let window = users
+        .users()
+        .iter()
+        .skip(users.cursor().offset)
+        .take(rows_fit);
+    let rows: Vec<Row> = window
+        .map(|user| {
+            let (marker, tenant_style) = match state.tenant_status(user) {
+                TenantStatus::Present => (" ", Style::new()),
+                TenantStatus::Missing => ("!", theme::error()),
+                TenantStatus::NoTenant => ("-", theme::warning()),
+            };
+            let tenant = user
+                .tenant
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("(none)");
+            Row::new(vec![
+                Cell::from(Span::styled(marker, tenant_style)),
+                Cell::from(fit(&user.name, widths[1] as usize)),
+                Cell::from(fit(&user.mail, widths[2] as usize)),
+                Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
+            ])
+        })
+        .collect();
+    let header = Row::new(["", "Name", "Mail", "Tenant"]).style(theme::header_row());
+    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(focused));
+    let mut table_state = TableState::default().with_selected(users.cursor().on_screen());
+    frame.render_stateful_widget(table, inner, &mut table_state);
+}
+
+fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
+    let mut spans = vec![Span::styled(" Orders ", theme::title())];
+    if let Some(user) = user {
+        let own = user
+            .tenant
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("(no tenant)");
+        let choice = state.compare_choice();
+        spans.push(Span::raw(format!(
+            "of {} · {} ",
+            fit(&user.name, 24),
+            fit(own, 20)
+        )));
+        match choice.tenant {
+            Some(compare) => {
+                spans.push(Span::styled("vs ", theme::dim()));
+                spans.push(Span::styled(
+                    format!("{} ", fit(&compare, 20)),
+                    theme::title(),
+                ));
+                if choice.replaced_own {
+                    spans.push(Span::styled("(own tenant skipped) ", theme::warning()));
+                }
+            }
+            None => spans.push(Span::styled("(no other tenant to compare) ", theme::dim())),
+        }
+    }
+    Line::from(spans)
+}
+
+fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
+    let focused = state.dashboard.focus == Focus::Orders;
+    let user = state.selected_user();
+    frame.render_widget(block(orders_title(state, user), focused), area);
+    let inner = layout::inner(area);
+    let message =
+        |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
+    let orders = &state.dashboard.orders;
+    if orders.key().is_none() {
+        return frame.render_widget(message("No user selected.".into(), theme::dim()), inner);
+    }
+    let done = orders.done().filter(|_| !orders.is_loading());
+    match done.map(|d| &d.result) {
+        None => {
+            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
+            let text = format!("{} Loading orders of {name}", super::spinner(state));
+            frame.render_widget(message(text, theme::dim()), inner);
+        }
+        Some(Err(error)) => {
+            let text = match error {
+                DbError::TenantNotFound(tenant) => format!(
+                    "! Tenant schema not found: \"{}\".\n\nThis user's organization id names no schema \
+                     with items and orders tables, so there are no orders to show.",
+                    fit(tenant, 40)
+                ),
+                DbError::TenantTableMissing { tenant, table } => format!(
+                    "! Tenant schema \"{}\" has no {} table.\n\nThe schema exists but is not a \
+                     complete tenant (a half-applied migration?), so there are no orders to show.",
+                    fit(tenant, 40),
+                    fit(table, 20)
+                ),
+                DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
+                other => super::failed(&other.to_string()),
+            };
+            let style = if matches!(error, DbError::NoTenant) {
+                theme::warning()
+            } else {
+                theme::error()
+            };
+            frame.render_widget(message(text, style), inner);
+        }
+        Some(Ok(report)) if report.lines.is_empty() => {
+            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
+            let text = format!("{name} has no orders in {}.", fit(&report.tenant, 40));
+            frame.render_widget(message(text, theme::dim()), inner);
+        }
+        Some(Ok(report)) => orders_table(state, report, frame, area),
+    }
+}
+
+fn money_cell(value: Option<Decimal>) -> String {
+    value.map(money).unwrap_or_else(|| "—".into())
+}
+
+/// The difference (comparison minus own) with ▼/▲ so it reads without colour.
+fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
+    match difference {
+        None => Cell::from(Line::from("—").alignment(Alignment::Right)),
+        Some(d) if d.is_zero() => {
+            Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
+        }
+        Some(d) if d.is_sign_negative() => Cell::from(
+            Line::from(format!("▼ {}", money(d)))
+                .alignment(Alignment::Right)
+                .style(theme::cheaper()),
+        ),
+        Some(d) => Cell::from(
+            Line::from(format!("▲ +{}", money(d)))
+                .alignment(Alignment::Right)
+                .style(theme::dearer()),
+        ),
+    }
+}
+
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(Alignment::Right))
+}
+
+fn item_label(line: &OrderLine) -> String {
+    match (&line.item, &line.item_id) {
+        (Some(item), _) => item.clone(),
+        (None, Some(id)) => format!("(missing item {id})"),
+        (None, None) => "(missing item)".into(),
+    }
+}
+
+fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
+    let scroll = state.dashboard.orders_scroll.offset;
+    let inner = layout::inner(area);
+    let compare = report.compare_tenant.as_deref().unwrap_or("none");
+    // Every number column is as wide as its widest value or header.
+    let cells: Vec<[String; 6]> = report
+        .lines
+        .iter()
+        .map(|l| {
+            [
+                l.quantity
+                    .map(|q| q.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                money_cell(l.unit_price),
+                money_cell(l.total),
+                money_cell(l.compare_unit_price),
+                money_cell(l.compare_total),
+                money_cell(l.difference()),
+            ]
+        })
+        .collect();
+    let totals = [
+        String::new(),
+        String::new(),
+        money(report.total),
+        String::new(),
+        money_cell(report.compare_total),
+        money_cell(report.difference()),
+    ];
+    let headers = [
+        "Qty",
+        "Unit price",
+        "Total",
+        "Unit price",
+        "Total",
+        "Difference",
+    ];
+    let mut widths: Vec<u16> = (0..6)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| width(&row[c]))
+                .chain([width(headers[c]), width(&totals[c])])
+                .max()
+                .unwrap_or(0) as u16
+        })
+        .collect();
+    widths[5] += 2; // the ▼/▲ symbol
+    let numbers: u16 = widths.iter().sum::<u16>() + 6;
+    let item_width = inner.width.saturating_sub(numbers).max(4);
+    let group = |name: &str, w: u16| fit(name, w as usize);
+    let header = Row::new(vec![
+        Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
+        header_cell(String::new(), headers[0]),
+        header_cell(group(&report.tenant, widths[1]), headers[1]),
+        header_cell(String::new(), headers[2]),
+        header_cell(group(compare, widths[3]), headers[3]),
+        header_cell(String::new(), headers[4]),
+        header_cell("vs own".into(), headers[5]),
+    ])
+    .height(2)
+    .style(theme::header_row());
+
+    let fits = layout::order_rows(area);
+    let mut rows: Vec<Row> = report
+        .lines
+        .iter()
+        .zip(&cells)
+        .skip(scroll)
+        .take(fits)
+        .map(|(line, c)| {
+            let item_style = if line.item.is_none() {
+                theme::error()
+            } else {
+                Style::new()
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    fit(&item_label(line), item_width as usize),
+                    item_style,
+                )),
+                right(c[0].clone()),
+                right(c[1].clone()),
+                right(c[2].clone()),
+                right(c[3].clone()),
+                right(c[4].clone()),
+                difference_cell(line.difference()),
+            ])
+        })
+        .collect();
+    let hidden = report.lines.len().saturating_sub(scroll + fits);
+    let total_label = if scroll > 0 || hidden > 0 {
+        format!("Total ({} lines)", report.lines.len())
+    } else {
+        "Total".to_string()
+    };
+    rows.push(
+        Row::new(vec![
+            Cell::from(fit(&total_label, item_width as usize)),
+            right(String::new()),
+            right(String::new()),
+            right(totals[2].clone()),
+            right(String::new()),
+            right(totals[4].clone()),
+            difference_cell(report.difference()),
+        ])
+        .style(theme::total_row()),
+    );
+    let constraints = std::iter::once(Constraint::Length(item_width))
+        .chain(widths.iter().map(|w| Constraint::Length(*w)));
+    frame.render_widget(
+        Table::new(rows, constraints)
+            .header(header)
+            .column_spacing(1),
+        inner,
+    );
+}
+
+/// A two-line, right-aligned header cell: tenant (or blank) over column name.
+fn header_cell(first: String, second: &str) -> Cell<'static> {
+    Cell::from(Text::from(vec![
+        Line::from(first).alignment(Alignment::Right),
+        Line::from(second.to_string()).alignment(Alignment::Right),
+    ]))
+}

@@ -1,0 +1,117 @@
+//! The price matrix: items as rows, the tenants on screen as columns.
+
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::{block, failed, layout, message, theme};
+use crate::app::state::State;
+use crate::db::PriceSort;
+use crate::text::{fit, money, sanitize};
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let names = state.catalog.names();
+    let view = &state.prices;
+    let columns = layout::price_columns(area.width);
+    let first = view.columns.offset.min(names.len());
+    let last = (first + columns).min(names.len());
+    let sort = match view.sort {
+        PriceSort::Spread => "spread",
+        PriceSort::Name => "name",
+    };
+    let loading = if view.matrix.is_loading() {
+        " · loading…"
+    } else {
+        ""
+    };
+    let title = vec![
+        Span::styled(" Prices ", theme::title()),
+        Span::raw(format!(
+            "tenants {}–{} of {} · sorted by {sort}{loading} ",
+            first + 1,
+            last,
+            names.len()
+        )),
+    ];
+    frame.render_widget(block(Line::from(title), true), area);
+    let inner = layout::inner(area);
+    let matrix = match view.matrix.done().map(|d| &d.result) {
+        Some(Ok(matrix)) => matrix,
+        Some(Err(error)) => return message(frame, inner, failed(&sanitize(error)), theme::error()),
+        None => return message(frame, inner, "Loading prices…".into(), theme::dim()),
+    };
+    let width = layout::PRICE_COLUMN_WIDTH as usize;
+    let mut header = vec![Cell::from("Item")];
+    header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
+        let style = if Some(i) == view.columns.selected.checked_sub(first) {
+            theme::key()
+        } else {
+            Style::new()
+        };
+        Cell::from(Line::from(Span::styled(fit(tenant, width), style)).alignment(Alignment::Right))
+    }));
+    header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
+    let rows_fit = layout::table_rows(area);
+    let rows: Vec<Row> = matrix
+        .rows
+        .iter()
+        .enumerate()
+        .skip(view.rows.offset)
+        .take(rows_fit)
+        .map(|(index, row)| {
+            let mut cells = vec![Cell::from(fit(
+                &row.description,
+                layout::PRICE_ITEM_WIDTH as usize,
+            ))];
+            for (column, price) in row.prices.iter().enumerate() {
+                let tenant = &matrix.tenants[column];
+                let (text, style) = match price {
+                    None => ("—".to_string(), theme::dim()),
+                    Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
+                        (format!("▼ {}", money(*p)), theme::cheaper())
+                    }
+                    Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
+                        (format!("▲ {}", money(*p)), theme::dearer())
+                    }
+                    Some(p) => (money(*p), Style::new()),
+                };
+                let selected = index == view.rows.selected
+                    && Some(column) == view.columns.selected.checked_sub(first);
+                let style = if selected {
+                    theme::selected_row(true)
+                } else {
+                    style
+                };
+                cells.push(Cell::from(
+                    Line::from(Span::styled(text, style)).alignment(Alignment::Right),
+                ));
+            }
+            let spread = row
+                .spread
+                .map(|s| format!("×{}", s.normalize()))
+                .unwrap_or_else(|| "—".into());
+            cells.push(Cell::from(Line::from(spread).alignment(Alignment::Right)));
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![Constraint::Length(layout::PRICE_ITEM_WIDTH)];
+    widths.extend(
+        matrix
+            .tenants
+            .iter()
+            .map(|_| Constraint::Length(layout::PRICE_COLUMN_WIDTH)),
+    );
+    widths.push(Constraint::Length(layout::PRICE_SPREAD_WIDTH));
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme::header_row()))
+        .column_spacing(1)
+        .highlight_symbol("▶ ");
+    let selected = view.rows.on_screen();
+    frame.render_stateful_widget(
+        table,
+        inner,
+        &mut TableState::default().with_selected(selected),
+    );
+}
