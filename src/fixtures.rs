@@ -117,3 +117,14 @@ pub fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -
     };
     update(state, Msg::Dashboard(msg))
 }
+
+/// The jobs `effects` start, in order.
+pub fn jobs(effects: &[Effect]) -> Vec<Job> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Load(task) => Some(task.job.clone()),
+            _ => None,
+        })
+        .collect()
+}

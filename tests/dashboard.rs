@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use tenantscope::app::OrdersPane;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
@@ -102,13 +101,9 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
         .unwrap();
     assert!(state.quit);
     let selected = state.selected_user().unwrap().id.clone();
-    match &state.orders {
-        OrdersPane::Loaded { key, report, .. } => {
-            assert_eq!(key.user_id, selected);
-            assert_eq!(report.tenant, "client2");
-        }
-        other => panic!("{other:?}"),
-    }
+    let orders = &state.dashboard.orders;
+    assert_eq!(orders.key().unwrap().user_id, selected);
+    assert_eq!(orders.value().expect("orders shown").tenant, "client2");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +130,8 @@ async fn a_key_storm_settles_on_the_last_user() {
     keys(&tx, &[KeyCode::Char('q')]);
     let state = app.await.unwrap().unwrap();
     assert_eq!(state.selected_user().unwrap().name, "rich_dude");
-    assert!(matches!(&state.orders, OrdersPane::Loaded { key, .. } if key.user_id == "1"));
+    let orders = &state.dashboard.orders;
+    assert!(orders.value().is_some() && orders.key().unwrap().user_id == "1");
 }
 
 async fn load_demo(options: &sqlx::postgres::PgConnectOptions) {

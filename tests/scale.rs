@@ -164,7 +164,7 @@ async fn jumps_and_paging_through_the_window() {
     app.frame_where("the user 30 pages down", |f| selected(f) == expected)
         .await;
     let state = app.quit().await;
-    assert!(state.users.len() <= tenantscope::app::state::WINDOW_CAP);
+    assert!(state.dashboard.users.users().len() <= tenantscope::app::dashboard::WINDOW_CAP);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

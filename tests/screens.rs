@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use rust_decimal::Decimal;
-use tenantscope::app::{init, update, Msg, State};
+use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
 use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User, UserCount, UserKey};
 use tenantscope::ui::view;
 
@@ -76,7 +76,7 @@ fn line(id: &str, item: &str, qty: i64, price: &str, compare: Option<&str>) -> O
 
 /// Delivers `lines` as the result of the current orders load.
 fn deliver(state: &mut State, tenant: &str, lines: Vec<OrderLine>) {
-    let key = state.orders.key().unwrap().clone();
+    let key = state.dashboard.orders.key().unwrap().clone();
     let total = lines.iter().filter_map(|l| l.total).sum();
     let compare_total = key
         .compare
@@ -91,23 +91,23 @@ fn deliver(state: &mut State, tenant: &str, lines: Vec<OrderLine>) {
     };
     update(
         state,
-        Msg::OrdersLoaded {
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
             key,
             result: Ok(report),
             elapsed: Duration::from_millis(4),
-        },
+        }),
     );
 }
 
 fn fail(state: &mut State, error: DbError) {
-    let key = state.orders.key().unwrap().clone();
+    let key = state.dashboard.orders.key().unwrap().clone();
     update(
         state,
-        Msg::OrdersLoaded {
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
             key,
             result: Err(error),
             elapsed: Duration::from_millis(4),
-        },
+        }),
     );
 }
 
@@ -169,7 +169,7 @@ fn item_the_comparison_tenant_does_not_sell() {
 #[test]
 fn dearer_comparison_and_own_tenant_skipped() {
     let mut state = demo_state();
-    state.compare = Some("client3".into());
+    state.dashboard.compare = Some("client3".into());
     select(&mut state, "mid_dude");
     deliver(
         &mut state,
@@ -227,13 +227,13 @@ fn filter_without_matches() {
         key(&mut state, KeyCode::Char(ch));
     }
     // The database answers the filter with no rows.
-    let request = state.users_request.clone().unwrap();
+    let request = state.dashboard.users.request().cloned().unwrap();
     update(
         &mut state,
-        Msg::UsersPage {
+        Msg::Dashboard(dashboard::Msg::UsersPage {
             request,
             result: Ok(Vec::new()),
-        },
+        }),
     );
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("No users match \"nobody\""));
@@ -250,7 +250,7 @@ fn help_popup() {
     deliver(&mut state, "client1", reference_lines());
     key(&mut state, KeyCode::Char('?'));
     let frame = render(&mut state, 100, 36);
-    for binding in tenantscope::app::keymap::NORMAL {
+    for binding in tenantscope::app::keymap::bindings(dashboard::KEYS) {
         assert!(
             frame.contains(binding.description),
             "help lists {}",
@@ -488,12 +488,14 @@ fn health_view_with_drift_orphans_and_a_leak() {
     use tenantscope::db::{Leak, LeakKind};
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('t'));
+    let ticket = *state.health.report.pending().expect("the check is running");
     update(
         &mut state,
-        Msg::HealthLoaded {
+        Msg::Health(health::Msg::Loaded {
+            ticket,
             result: Ok(drifted_report()),
             elapsed: Duration::from_millis(7),
-        },
+        }),
     );
     key(&mut state, KeyCode::Char('L'));
     let leak = Leak {
@@ -504,11 +506,11 @@ fn health_view_with_drift_orphans_and_a_leak() {
     };
     update(
         &mut state,
-        Msg::LeaksLoaded {
+        Msg::Health(health::Msg::LeaksLoaded {
             tenant: "tenant_0001".into(),
             result: Ok(vec![leak]),
             elapsed: Duration::from_millis(3),
-        },
+        }),
     );
     let frame = render(&mut state, 120, 24);
     for expected in [
@@ -552,16 +554,17 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     key(&mut state, KeyCode::Char('p'));
     let tenants = state
         .prices
-        .pending
-        .clone()
+        .matrix
+        .pending()
+        .cloned()
         .expect("the visible columns are loading");
     update(
         &mut state,
-        Msg::PricesLoaded {
+        Msg::Prices(prices::Msg::Loaded {
             tenants,
             result: Ok(demo_matrix()),
             elapsed: Duration::from_millis(5),
-        },
+        }),
     );
     let frame = render(&mut state, 120, 14);
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();

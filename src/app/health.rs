@@ -199,3 +199,87 @@ fn status(state: &State) -> Status {
         None => Status::Empty,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::KeyCode;
+
+    use super::*;
+    use crate::app::msg::{Job as AppJob, Msg as AppMsg};
+    use crate::app::update;
+    use crate::db::{Count, HealthStatus, TenantHealth};
+    use crate::fixtures::*;
+
+    #[test]
+    fn health_view_opens_loads_and_finds_leaks_for_the_selected_tenant() {
+        let mut state = demo_state();
+        let ticket = match &jobs(&press(&mut state, KeyCode::Char('t')))[..] {
+            [AppJob::Health(Job::Check { ticket })] => *ticket,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(state.view, View::Health);
+        let tenant = |name: &str| TenantHealth {
+            tenant: name.into(),
+            status: HealthStatus::Ok,
+            users: Count::exact(1),
+            items: None,
+            orders: None,
+            drift: Vec::new(),
+        };
+        let report = HealthReport {
+            tenants: vec![tenant("client1"), tenant("client2")],
+            references: Vec::new(),
+            orphan_organizations: Vec::new(),
+            unused_tenants: Vec::new(),
+        };
+        let loaded = |ticket| {
+            AppMsg::Health(Msg::Loaded {
+                ticket,
+                result: Ok(report.clone()),
+                elapsed: Duration::ZERO,
+            })
+        };
+        update(&mut state, loaded(ticket + 1));
+        assert!(state.health.report.is_loading(), "not the check asked for");
+        update(&mut state, loaded(ticket));
+        assert_eq!(state.health.report.value(), Some(&report));
+        press(&mut state, KeyCode::Char('j'));
+        assert_eq!(
+            jobs(&press(&mut state, KeyCode::Char('L'))),
+            vec![AppJob::Health(Job::Leaks {
+                tenant: "client2".into()
+            })]
+        );
+        // A late answer for another tenant is not shown as this one's.
+        let leaks_of = |tenant: &str| {
+            AppMsg::Health(Msg::LeaksLoaded {
+                tenant: tenant.into(),
+                result: Ok(Vec::new()),
+                elapsed: Duration::ZERO,
+            })
+        };
+        update(&mut state, leaks_of("client1"));
+        assert!(state.health.leaks.is_loading());
+        assert_eq!(state.health.leaks.key().map(String::as_str), Some("client2"));
+        update(&mut state, leaks_of("client2"));
+        assert_eq!(state.health.leaks.value(), Some(&Vec::new()));
+        assert!(
+            press(&mut state, KeyCode::Char('t')).is_empty(),
+            "t is not bound here"
+        );
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+        assert!(!state.quit, "Esc goes back, it does not quit");
+        assert!(
+            press(&mut state, KeyCode::Char('t')).is_empty(),
+            "the report is kept"
+        );
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        crate::app::keymap::assert_no_key_twice(KEYS);
+    }
+}

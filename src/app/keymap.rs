@@ -195,6 +195,15 @@ pub fn hints(table: KeyTable) -> impl Iterator<Item = (String, &'static str)> {
         .map(|b| (b.label(), b.description))
 }
 
+/// No key is bound twice in `table` (each view's tests check its tables).
+#[cfg(test)]
+pub fn assert_no_key_twice(table: KeyTable) {
+    let keys: Vec<Key> = all(table).flat_map(|b| b.keys.iter().copied()).collect();
+    for (i, k) in keys.iter().enumerate() {
+        assert!(!keys[i + 1..].contains(k), "{k:?} bound twice");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,14 +217,6 @@ mod tests {
         assert_eq!(label(&[Code(KeyCode::Tab), Code(KeyCode::BackTab)]), "Tab");
         assert_eq!(label(&[Code(KeyCode::PageDown)]), "PgDn");
         assert_eq!(label(&[Code(KeyCode::Enter)]), "Enter");
-    }
-
-    /// No key is bound twice in a table, for every table of the app.
-    pub fn assert_no_key_twice(table: KeyTable) {
-        let keys: Vec<Key> = all(table).flat_map(|b| b.keys.iter().copied()).collect();
-        for (i, k) in keys.iter().enumerate() {
-            assert!(!keys[i + 1..].contains(k), "{k:?} bound twice");
-        }
     }
 
     #[test]

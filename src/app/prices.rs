@@ -243,3 +243,103 @@ fn status(state: &State) -> Status {
         None => Status::Empty,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::KeyCode;
+
+    use super::*;
+    use crate::app::dashboard;
+    use crate::app::msg::{Job as AppJob, Msg as AppMsg};
+    use crate::app::{init, update};
+    use crate::db::{Page, PriceRow, TenantCatalog, UserCount};
+    use crate::fixtures::*;
+
+    fn many_tenants(n: usize) -> TenantCatalog {
+        TenantCatalog::new((1..=n).map(|i| format!("tenant_{i:04}")).collect())
+    }
+
+    fn prices_asked(effects: &[Effect]) -> Vec<String> {
+        match &jobs(effects)[..] {
+            [AppJob::Prices(Job { tenants })] => tenants.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn loaded(tenants: Vec<String>, matrix: PriceMatrix) -> AppMsg {
+        AppMsg::Prices(Msg::Loaded {
+            tenants,
+            result: Ok(matrix),
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    #[test]
+    fn price_matrix_fetches_only_the_visible_columns() {
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
+        state.size = (120, 30);
+        init(&mut state);
+        let first = prices_asked(&press(&mut state, KeyCode::Char('p')));
+        let columns = layout::price_columns(120);
+        assert_eq!(first.len(), columns);
+        assert_eq!(first[0], "tenant_0001");
+        // Moving right within the window reads nothing; past it, the next columns.
+        for _ in 0..columns - 1 {
+            assert!(press(&mut state, KeyCode::Char('l')).is_empty());
+        }
+        let shifted = prices_asked(&press(&mut state, KeyCode::Char('l')));
+        assert_eq!(shifted[0], "tenant_0002");
+        assert_eq!(shifted.len(), columns);
+        // The answer for the old window is dropped.
+        let stale = PriceMatrix {
+            tenants: first.clone(),
+            rows: Vec::new(),
+        };
+        update(&mut state, loaded(first, stale));
+        assert!(state.prices.matrix.value().is_none());
+        let row = PriceRow::new(
+            "Tesla".into(),
+            shifted.iter().map(|_| Some(Default::default())).collect(),
+            &shifted,
+        );
+        let matrix = PriceMatrix {
+            tenants: shifted.clone(),
+            rows: vec![row],
+        };
+        update(&mut state, loaded(shifted, matrix));
+        assert!(state.prices.matrix.value().is_some());
+
+        // Enter: the users of the selected tenant who ordered the item.
+        let effects = press(&mut state, KeyCode::Enter);
+        match &jobs(&effects)[..] {
+            [AppJob::Dashboard(dashboard::Job::OrderedBy { tenant, item, .. })] => assert_eq!(
+                (tenant.as_str(), item.as_str()),
+                (state.catalog.names()[columns].as_str(), "Tesla")
+            ),
+            other => panic!("{other:?}"),
+        }
+        let request = page_request(&effects);
+        assert_eq!(state.view, View::Dashboard);
+        deliver_page(&mut state, request, vec![user("7", "buyer", "tenant_0009")]);
+        assert!(
+            state.dashboard.users.is_complete(),
+            "the list is whole: no paging into the full table"
+        );
+        assert_eq!(state.selected_user().unwrap().name, "buyer");
+        let effects = press(&mut state, KeyCode::Esc);
+        assert!(!state.quit, "Esc leaves the list first");
+        assert_eq!(state.dashboard.list_label, None);
+        assert_eq!(page_request(&effects).page, Page::First);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        crate::app::keymap::assert_no_key_twice(KEYS);
+    }
+}

@@ -394,3 +394,6 @@ fn export(state: &State) -> Option<(String, Document)> {
         },
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,6 +69,16 @@ impl UsersWindow {
         self.cursor
     }
 
+    /// The window begins at the list's first user.
+    pub fn at_start(&self) -> bool {
+        self.at_start
+    }
+
+    /// The window ends at the list's last user.
+    pub fn at_end(&self) -> bool {
+        self.at_end
+    }
+
     /// The whole list is in the window (so its length is the count).
     pub fn is_complete(&self) -> bool {
         self.at_start && self.at_end

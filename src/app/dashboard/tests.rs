@@ -1,0 +1,521 @@
+use std::time::Duration;
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseButton, MouseEvent,
+    MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use crate::app::dashboard::{self, Focus, OrdersKey};
+use crate::app::msg::{Delay, Effect, Job, Task};
+use crate::app::{init, update, Msg, State};
+use crate::db::{DbError, OrdersReport, Page, TenantCatalog, UserCount, UserKey};
+use crate::fixtures::*;
+
+fn loaded(state: &mut State, key: OrdersKey) {
+    let report = OrdersReport {
+        tenant: "t".into(),
+        compare_tenant: key.compare.clone(),
+        lines: Vec::new(),
+        total: Default::default(),
+        compare_total: None,
+    };
+    update(
+        state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key,
+            result: Ok(report),
+            elapsed: Duration::from_millis(3),
+        }),
+    );
+}
+
+fn orders_key(effects: &[Effect]) -> OrdersKey {
+    orders_load(effects).0
+}
+
+#[test]
+fn opening_loads_the_first_users_orders_at_once() {
+    let mut state = State::new(
+        "demo".into(),
+        TenantCatalog::new(vec!["client1".into(), "client2".into()]),
+        UserCount {
+            value: 1,
+            estimated: false,
+        },
+        vec![user("1", "a", "client1")],
+        None,
+    );
+    let effects = init(&mut state);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    let (key, task) = orders_load(&effects);
+    assert_eq!(key.user_id, "1");
+    assert_eq!(key.compare.as_deref(), Some("client2"));
+    assert!(matches!(&task.job, Job::Dashboard(dashboard::Job::Orders { user, .. }) if user.name == "a"));
+    assert_eq!(task.delay, Delay::None);
+    assert!(state.dashboard.orders.is_loading());
+}
+
+#[test]
+fn selection_moves_and_clamps() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('k'));
+    assert_eq!(state.selected_user().unwrap().name, "mid_dude");
+    press(&mut state, KeyCode::Char('j'));
+    press(&mut state, KeyCode::Down);
+    assert_eq!(state.selected_user().unwrap().name, "rich_dude");
+    press(&mut state, KeyCode::Char('G'));
+    assert_eq!(state.selected_user().unwrap().name, "stray_dude");
+    assert!(
+        press(&mut state, KeyCode::Char('j')).is_empty(),
+        "no move past the end, no load"
+    );
+    press(&mut state, KeyCode::Home);
+    assert_eq!(state.selected_user().unwrap().name, "mid_dude");
+    press(&mut state, KeyCode::PageDown);
+    assert_eq!(state.selected_user().unwrap().name, "stray_dude");
+}
+
+#[test]
+fn moving_debounces_and_stale_results_are_dropped() {
+    let mut state = demo_state();
+    let first = orders_key(&press(&mut state, KeyCode::Char('j')));
+    let effects = press(&mut state, KeyCode::Char('j'));
+    let second = orders_key(&effects);
+    assert!(
+        orders_load(&effects).1.delay == Delay::Debounce(state.debounce)
+    );
+    assert!(second.generation > first.generation);
+    assert_eq!(second.user_id, "1");
+
+    // The first load finishes late: its result must not replace the wait for rich_dude.
+    loaded(&mut state, first);
+    assert!(state.dashboard.orders.is_loading());
+    assert_eq!(state.dashboard.orders.key(), Some(&second));
+    loaded(&mut state, second.clone());
+    assert!(state.dashboard.orders.value().is_some());
+    assert_eq!(state.dashboard.orders.key(), Some(&second));
+}
+
+#[test]
+fn a_stale_error_never_replaces_a_newer_result() {
+    let mut state = demo_state();
+    let old = orders_key(&press(&mut state, KeyCode::Char('j')));
+    let current = orders_key(&press(&mut state, KeyCode::Char('j')));
+    loaded(&mut state, current);
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key: old,
+            result: Err(DbError::Timeout { ms: 5 }),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    assert!(state.dashboard.orders.value().is_some());
+}
+
+#[test]
+fn filtering_asks_the_database_and_drops_superseded_pages() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    assert!(state.dashboard.filter.editing);
+    let first = page_request(&press(&mut state, KeyCode::Char('R')));
+    let effects = chars(&mut state, "ICH");
+    let current = page_request(&effects[effects.len() - 1..]);
+    assert_eq!(current.filter.as_deref(), Some("RICH"));
+    assert_eq!(current.page, Page::First);
+    assert!(current.generation > first.generation);
+    assert!(
+        matches!(dashboard_jobs(&effects).last(), Some((task, _)) if task.delay == Delay::Fixed(state.debounce))
+    );
+
+    // The page for "R" arrives late: dropped.
+    assert!(deliver_page(&mut state, first, demo_users()).is_empty());
+    assert_eq!(state.dashboard.users.users().len(), 4);
+    let effects = deliver_page(&mut state, current, vec![user("1", "rich_dude", "client1")]);
+    assert_eq!(state.dashboard.users.users().len(), 1);
+    assert_eq!(state.selected_user().unwrap().name, "rich_dude");
+    assert_eq!(
+        orders_key(&effects).user_id,
+        "1",
+        "the new selection's orders load"
+    );
+    assert!(state.dashboard.users.is_complete());
+
+    press(&mut state, KeyCode::Enter);
+    assert!(!state.dashboard.filter.editing);
+    assert_eq!(state.dashboard.filter.text, "RICH");
+    press(&mut state, KeyCode::Char('/'));
+    chars(&mut state, "q");
+    assert!(!state.quit, "q is text while filtering");
+    press(&mut state, KeyCode::Backspace);
+    let effects = press(&mut state, KeyCode::Esc);
+    assert!(!state.quit, "Esc clears the filter, it does not quit");
+    assert_eq!(state.dashboard.filter.text, "");
+    // Cleared: the whole list again, from the selected user on.
+    let request = page_request(&effects);
+    assert_eq!(request.filter, None);
+    assert_eq!(
+        request.page,
+        Page::From(UserKey {
+            name: "rich_dude".into(),
+            id: "1".into()
+        })
+    );
+    deliver_page(&mut state, request, demo_users()[2..].to_vec());
+    assert_eq!(
+        state.selected_user().unwrap().name,
+        "rich_dude",
+        "selection kept"
+    );
+    assert!(!state.dashboard.users.at_start());
+    let pending = state
+        .dashboard
+        .users
+        .request()
+        .cloned()
+        .expect("the users before rich_dude are on their way");
+    assert!(matches!(pending.page, Page::Before(_)));
+}
+
+#[test]
+fn a_filter_that_matches_nobody_cancels_the_orders_load() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    let request = page_request(&chars(&mut state, "zzz"));
+    let effects = deliver_page(&mut state, request, Vec::new());
+    assert!(state.dashboard.users.users().is_empty());
+    assert_eq!(state.dashboard.orders.key(), None);
+    assert_eq!(effects.last(), Some(&Effect::Cancel(dashboard::ORDERS_SLOT)));
+}
+
+#[test]
+fn the_window_pages_forward_and_back_and_stays_bounded() {
+    use crate::app::dashboard::{PAGE_SIZE, WINDOW_CAP};
+    let count = UserCount {
+        value: 1_000_000,
+        estimated: true,
+    };
+    let mut state = State::new("big".into(), catalog(), count, numbered(0, PAGE_SIZE), None);
+    state.size = (120, 30);
+    init(&mut state);
+    assert!(!state.dashboard.users.at_end());
+
+    // Walking down: the next page is asked for before the edge, once.
+    let mut requests = Vec::new();
+    for _ in 0..PAGE_SIZE - 1 {
+        let effects = press(&mut state, KeyCode::Char('j'));
+        requests.extend(
+            effects
+                .iter()
+                .filter(|e| !dashboard_jobs(std::slice::from_ref(e)).all(|(_, job)| !matches!(job, dashboard::Job::UsersPage(_))))
+                .cloned(),
+        );
+    }
+    assert_eq!(requests.len(), 1, "one prefetch, not one per key");
+    let request = page_request(&requests);
+    assert_eq!(
+        request.page,
+        Page::After(numbered(PAGE_SIZE - 1, 1)[0].key.clone())
+    );
+    deliver_page(&mut state, request, numbered(PAGE_SIZE, PAGE_SIZE));
+    assert_eq!(state.dashboard.users.users().len(), 2 * PAGE_SIZE);
+
+    // Keep going: the window never holds more than WINDOW_CAP users.
+    for page in 2..10 {
+        while state.dashboard.users.request().is_none() {
+            press(&mut state, KeyCode::PageDown);
+        }
+        let request = state.dashboard.users.request().cloned().unwrap();
+        deliver_page(&mut state, request, numbered(page * PAGE_SIZE, PAGE_SIZE));
+        assert!(state.dashboard.users.users().len() <= WINDOW_CAP);
+    }
+    assert!(!state.dashboard.users.at_start());
+    let selected = state.selected_user().unwrap().clone();
+
+    // Back up: the page before is prepended and the selection stays put.
+    while state.dashboard.users.request().is_none() {
+        press(&mut state, KeyCode::PageUp);
+    }
+    let request = state.dashboard.users.request().cloned().unwrap();
+    assert!(matches!(request.page, Page::Before(_)));
+    let on_screen = state.selected_user().unwrap().clone();
+    let first = state.dashboard.users.users()[0].id.parse::<usize>().unwrap();
+    deliver_page(&mut state, request, numbered(first - PAGE_SIZE, PAGE_SIZE));
+    assert_eq!(state.selected_user().unwrap(), &on_screen);
+    assert!(state.dashboard.users.users().len() <= WINDOW_CAP);
+    assert_ne!(on_screen, selected);
+
+    // G and g jump without reading the table: one page each.
+    let effects = press(&mut state, KeyCode::Char('G'));
+    let request = page_request(&effects);
+    assert_eq!(request.page, Page::Last);
+    deliver_page(&mut state, request, numbered(999_900, PAGE_SIZE));
+    assert!(state.dashboard.users.at_end());
+    assert_eq!(state.selected_user().unwrap().id, "999999");
+    let request = page_request(&press(&mut state, KeyCode::Char('g')));
+    assert_eq!(request.page, Page::First);
+    deliver_page(&mut state, request, numbered(0, PAGE_SIZE));
+    assert_eq!(state.selected_user().unwrap().id, "0");
+    assert!(state.dashboard.users.at_start());
+}
+
+#[test]
+fn comparison_cycles_and_skips_the_users_own_tenant() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('j'));
+    press(&mut state, KeyCode::Char('j')); // rich_dude of client1
+    assert_eq!(state.compare_choice().tenant.as_deref(), Some("client2"));
+    let effects = press(&mut state, KeyCode::Char('c'));
+    let key = orders_key(&effects);
+    assert_eq!(key.compare.as_deref(), Some("client3"));
+    assert_eq!(orders_load(&effects).1.delay, Delay::None);
+    press(&mut state, KeyCode::Char('c'));
+    assert_eq!(
+        state.compare_choice().tenant.as_deref(),
+        Some("client2"),
+        "wraps, skipping client1"
+    );
+    press(&mut state, KeyCode::Char('C'));
+    assert_eq!(state.compare_choice().tenant.as_deref(), Some("client3"));
+
+    // poor_dude's own tenant would be client2's: the next tenant is used instead.
+    state.dashboard.compare = Some("client2".into());
+    press(&mut state, KeyCode::Char('k'));
+    let choice = state.compare_choice();
+    assert_eq!(choice.tenant.as_deref(), Some("client3"));
+    assert!(choice.replaced_own);
+}
+
+#[test]
+fn focus_switches_and_orders_scroll_when_focused() {
+    let mut state = demo_state();
+    state.size = (120, 12);
+    let key = state.dashboard.orders.key().unwrap().clone();
+    let report = OrdersReport {
+        tenant: "client3".into(),
+        compare_tenant: key.compare.clone(),
+        lines: (0..20)
+            .map(|i| crate::db::OrderLine {
+                item_id: Some(i.to_string()),
+                item: Some(format!("item {i}")),
+                quantity: Some(1),
+                unit_price: None,
+                total: None,
+                compare_unit_price: None,
+                compare_total: None,
+            })
+            .collect(),
+        total: Default::default(),
+        compare_total: None,
+    };
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key,
+            result: Ok(report),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    press(&mut state, KeyCode::Tab);
+    assert_eq!(state.dashboard.focus, Focus::Orders);
+    assert!(
+        press(&mut state, KeyCode::Char('j')).is_empty(),
+        "scrolling loads nothing"
+    );
+    assert_eq!(state.dashboard.orders_scroll.offset, 1);
+    assert_eq!(
+        state.selected_user().unwrap().name,
+        "mid_dude",
+        "selection unchanged"
+    );
+    press(&mut state, KeyCode::Char('G'));
+    let rows = crate::ui::layout::order_rows(
+        crate::ui::layout::areas(Rect::new(0, 0, 120, 12)).orders,
+    );
+    assert_eq!(state.dashboard.orders_scroll.offset, 20 - rows);
+    press(&mut state, KeyCode::Tab);
+    assert_eq!(state.dashboard.focus, Focus::Users);
+}
+
+#[test]
+fn quitting() {
+    for code in [KeyCode::Char('q'), KeyCode::Esc] {
+        let mut state = demo_state();
+        press(&mut state, code);
+        assert!(state.quit, "{code:?}");
+    }
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(state.quit, "Ctrl-C quits even while filtering");
+    let mut state = demo_state();
+    update(&mut state, Msg::Terminate);
+    assert!(state.quit);
+}
+
+#[test]
+fn help_toggles_and_swallows_keys() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('?'));
+    assert!(state.help_open);
+    assert!(press(&mut state, KeyCode::Char('j')).is_empty());
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.help_open);
+    assert!(!state.quit, "Esc closes help first");
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut state = demo_state();
+    let release = KeyEvent {
+        code: KeyCode::Char('j'),
+        modifiers: KeyModifiers::NONE,
+        kind: KeyEventKind::Release,
+        state: KeyEventState::NONE,
+    };
+    assert!(update(&mut state, Msg::Key(release)).is_empty());
+    assert_eq!(state.dashboard.users.cursor().selected, 0);
+}
+
+#[test]
+fn clicking_a_row_selects_that_user() {
+    let mut state = demo_state();
+    let body =
+        crate::ui::layout::table_body(crate::ui::layout::areas(Rect::new(0, 0, 120, 30)).users);
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: body.x + 3,
+        row: body.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    let effects = update(&mut state, Msg::Mouse(click));
+    assert_eq!(state.selected_user().unwrap().name, "rich_dude");
+    assert_eq!(orders_key(&effects).user_id, "1");
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        ..click
+    };
+    update(&mut state, Msg::Mouse(wheel));
+    assert_eq!(state.selected_user().unwrap().name, "stray_dude");
+}
+
+#[test]
+fn reload_reloads_catalog_users_and_orders() {
+    let mut state = demo_state();
+    let effects = press(&mut state, KeyCode::Char('r'));
+    let ticket = match &effects[0] {
+        Effect::Load(Task {
+            job: Job::Catalog { ticket },
+            ..
+        }) => *ticket,
+        other => panic!("{other:?}"),
+    };
+    assert!(state.catalog_load.is_loading() && state.dashboard.users.is_loading());
+    let request = page_request(&effects);
+    assert_eq!(request.page, Page::From(demo_users()[0].key.clone()));
+    let key = orders_key(&effects);
+    // Same catalog: no second orders load.
+    let effects = update(
+        &mut state,
+        Msg::CatalogLoaded {
+            ticket,
+            result: Ok((
+                catalog(),
+                UserCount {
+                    value: 5,
+                    estimated: false,
+                },
+            )),
+        },
+    );
+    assert!(effects.is_empty());
+    assert_eq!(state.user_count.value, 5);
+    deliver_page(&mut state, request, demo_users());
+    assert_eq!(state.selected_user().unwrap().name, "mid_dude");
+    assert_eq!(state.dashboard.orders.key(), Some(&key));
+    let request = page_request(&press(&mut state, KeyCode::Char('r')));
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::UsersPage {
+            request,
+            result: Err(DbError::Query("connection refused".into())),
+        }),
+    );
+    assert_eq!(
+        state.dashboard.users.error().map(String::as_str),
+        Some("query failed: connection refused")
+    );
+}
+
+#[test]
+fn export_writes_what_the_view_shows() {
+    let mut state = demo_state();
+    assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+    assert_eq!(
+        state.notice,
+        Some(Err("nothing loaded to export yet".into()))
+    );
+    let key = state.dashboard.orders.key().unwrap().clone();
+    let line = crate::db::OrderLine {
+        item_id: Some("1".into()),
+        item: Some("Tesla".into()),
+        quantity: Some(2),
+        unit_price: Some(3500.into()),
+        total: Some(7000.into()),
+        compare_unit_price: None,
+        compare_total: None,
+    };
+    let report = OrdersReport {
+        tenant: "client3".into(),
+        compare_tenant: key.compare.clone(),
+        lines: vec![line],
+        total: 7000.into(),
+        compare_total: Some(0.into()),
+    };
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key,
+            result: Ok(report),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    match &press(&mut state, KeyCode::Char('e'))[..] {
+        [Effect::Export { stem, document }] => {
+            let csv = document.csv();
+            assert_eq!(stem, "orders-3");
+            assert!(csv.starts_with("item_id,item,quantity"), "{csv}");
+            assert!(csv.contains("1,Tesla,2,3500.00,7000.00"), "{csv}");
+        }
+        other => panic!("{other:?}"),
+    }
+    update(
+        &mut state,
+        Msg::Exported(Ok("./tenantscope-orders-3-1.csv".into())),
+    );
+    assert_eq!(
+        state.notice,
+        Some(Ok("./tenantscope-orders-3-1.csv".into()))
+    );
+    press(&mut state, KeyCode::Char('j'));
+    assert_eq!(state.notice, None, "the notice goes with the next key");
+}
+
+#[test]
+fn no_key_is_bound_twice() {
+    crate::app::keymap::assert_no_key_twice(dashboard::KEYS);
+    crate::app::keymap::assert_no_key_twice(dashboard::FILTERING);
+}
+
+#[test]
+fn filtering_leaves_letters_to_the_filter() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    chars(&mut state, "jq");
+    assert_eq!(state.dashboard.filter.text, "jq");
+    assert!(!state.quit);
+}
