@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, HELP_KEY, QUIT};
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_text, Screen, Status};
@@ -81,19 +81,20 @@ const OWN: &[Binding] = &[
     bind(&[Key::Char('L')], ShowLeaks, "find leaked orders", true),
     bind(&[Key::Char('r')], Reload, "reload", true),
     bind(&[Key::Char('e')], Export, "export CSV", true),
-    HELP_KEY,
-    BACK,
-    QUIT,
 ];
 
-pub const KEYS: KeyTable = &[&NAV, OWN];
+pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
     is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
-    status,
+    status: |state| {
+        Status::of(&state.health.report, |r| {
+            format!("checked {} tenants", r.tenants.len())
+        })
+    },
     export: |state| {
         let report = state.health.report.value()?;
         Some(("health".into(), Document::Health(report.clone())))
@@ -182,24 +183,6 @@ fn show_leaks(state: &mut State) -> Vec<Effect> {
     vec![AppJob::Health(Job::Leaks { tenant }).task(Slot("leaks"), Delay::None)]
 }
 
-fn status(state: &State) -> Status {
-    let report = &state.health.report;
-    if report.is_loading() {
-        return Status::Busy("loading…".into());
-    }
-    match report.done() {
-        Some(done) => match &done.result {
-            Ok(r) => Status::Done(format!(
-                "checked {} tenants in {} ms",
-                r.tenants.len(),
-                done.elapsed.as_millis()
-            )),
-            Err(_) => Status::Empty,
-        },
-        None => Status::Empty,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -262,7 +245,10 @@ mod tests {
         };
         update(&mut state, leaks_of("client1"));
         assert!(state.health.leaks.is_loading());
-        assert_eq!(state.health.leaks.key().map(String::as_str), Some("client2"));
+        assert_eq!(
+            state.health.leaks.key().map(String::as_str),
+            Some("client2")
+        );
         update(&mut state, leaks_of("client2"));
         assert_eq!(state.health.leaks.value(), Some(&Vec::new()));
         assert!(

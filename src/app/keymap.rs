@@ -159,6 +159,9 @@ pub const HELP_KEY: Binding = bind(&[Char('?')], ToggleHelp, "help", true);
 pub const BACK: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
 pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 
+/// Help, back to the dashboard and quit: the end of every full-screen view's table.
+pub const VIEW_END: [Binding; 3] = [HELP_KEY, BACK, QUIT];
+
 /// While the help popup is open.
 pub const HELP: KeyTable = &[&[
     bind(

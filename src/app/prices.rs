@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, HELP_KEY, QUIT};
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_text, Screen, Status};
@@ -97,19 +97,20 @@ const OWN: &[Binding] = &[
     ),
     bind(&[Char('r')], Reload, "reload", false),
     bind(&[Char('e')], Export, "export CSV", true),
-    HELP_KEY,
-    BACK,
-    QUIT,
 ];
 
-pub const KEYS: KeyTable = &[&NAV, OWN];
+pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
     is_busy: |state| state.prices.matrix.is_loading(),
-    status,
+    status: |state| {
+        Status::of(&state.prices.matrix, |m| {
+            format!("prices of {} tenants", m.tenants.len())
+        })
+    },
     export: |state| {
         let matrix = state.prices.matrix.value()?;
         Some(("prices".into(), Document::Prices(matrix.clone())))
@@ -224,24 +225,6 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     super::dashboard::show_buyers(state, tenant, item)
-}
-
-fn status(state: &State) -> Status {
-    let matrix = &state.prices.matrix;
-    if matrix.is_loading() {
-        return Status::Busy("loading…".into());
-    }
-    match matrix.done() {
-        Some(done) => match &done.result {
-            Ok(m) => Status::Done(format!(
-                "prices of {} tenants in {} ms",
-                m.tenants.len(),
-                done.elapsed.as_millis()
-            )),
-            Err(_) => Status::Empty,
-        },
-        None => Status::Empty,
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use crossterm::event::KeyEvent;
 
 use super::keymap::{Action, KeyTable};
+use super::load::{Done, Load};
 use super::msg::Effect;
 use super::state::{State, View};
 use super::{dashboard, health, prices};
@@ -18,6 +19,24 @@ pub enum Status {
     Busy(String),
     Done(String),
     Failed(String),
+}
+
+impl Status {
+    /// The status of a view's one load: busy while it loads; once done,
+    /// `what` it read and how long that took (a failure shows in the view).
+    pub fn of<K: PartialEq, T, E>(load: &Load<K, T, E>, what: impl Fn(&T) -> String) -> Status {
+        if load.is_loading() {
+            return Status::Busy("loading…".into());
+        }
+        match load.done() {
+            Some(Done {
+                result: Ok(value),
+                elapsed,
+                ..
+            }) => Status::Done(format!("{} in {} ms", what(value), elapsed.as_millis())),
+            _ => Status::Empty,
+        }
+    }
 }
 
 pub struct Screen {

@@ -1,5 +1,6 @@
 //! The dashboard's loads: users pages, "who ordered" lists and priced
-//! orders; the jobs that read them and the messages that bring them back.
+//! orders; the jobs that read them, the messages that bring them back, and
+//! what they show in the status line and an export.
 
 use std::time::{Duration, Instant};
 
@@ -9,8 +10,10 @@ use super::window::{UsersRequest, PAGE_SIZE};
 use super::{user_rows, Filter, Focus};
 use crate::app::load::Cursor;
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::{Database, DbError, OrdersReport, Page, QueryHandle, User};
+use crate::output::Document;
 
 /// What an orders load is for. A result whose key is no longer the
 /// current one is dropped: the selection moved on.
@@ -198,4 +201,42 @@ pub fn esc_leaves_list(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>>
         .users
         .replace(None, Page::First, true, false);
     Some(vec![users_page(request, Delay::None)])
+}
+
+pub(super) fn status(state: &State) -> Status {
+    let dashboard = &state.dashboard;
+    let users_error = dashboard.users.error().or(state.catalog_load.error());
+    if let Some(error) = users_error {
+        return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
+    }
+    if dashboard.users.is_loading() || state.catalog_load.is_loading() {
+        return Status::Busy("loading users…".into());
+    }
+    if dashboard.orders.is_loading() {
+        return Status::Busy("loading orders…".into());
+    }
+    match dashboard.orders.done() {
+        None => Status::Empty,
+        Some(done) => match &done.result {
+            Ok(report) => Status::Done(format!(
+                "{} from {} in {} ms",
+                crate::output::count(report.lines.len(), "order line", "order lines"),
+                crate::text::sanitize(&report.tenant),
+                done.elapsed.as_millis()
+            )),
+            Err(error) => Status::Failed(error.to_string()),
+        },
+    }
+}
+
+pub(super) fn export(state: &State) -> Option<(String, Document)> {
+    let user = state.selected_user()?;
+    let report = state.dashboard.orders.value()?;
+    Some((
+        format!("orders-{}", crate::output::file_safe(&user.id)),
+        Document::Orders {
+            user: user.clone(),
+            report: report.clone(),
+        },
+    ))
 }

@@ -6,7 +6,7 @@ mod window;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use loads::{ask_page, prefetch, users_page};
+use loads::{ask_page, export, prefetch, status, users_page};
 pub use loads::{
     esc_leaves_list, init, on_msg, request_orders, show_buyers, Job, Msg, OrdersKey, ORDERS_SLOT,
     USERS_SLOT,
@@ -16,12 +16,11 @@ pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WI
 use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY};
 use crate::app::load::{Cursor, Load};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
-use crate::app::screen::{Screen, Status};
+use crate::app::screen::Screen;
 use crate::app::state::State;
 use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
 };
-use crate::output::Document;
 use crate::ui::layout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -355,44 +354,6 @@ pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 pub fn on_resize(state: &mut State) {
     let rows = user_rows(state);
     state.dashboard.users.keep_visible(rows);
-}
-
-fn status(state: &State) -> Status {
-    let dashboard = &state.dashboard;
-    let users_error = dashboard.users.error().or(state.catalog_load.error());
-    if let Some(error) = users_error {
-        return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
-    }
-    if dashboard.users.is_loading() || state.catalog_load.is_loading() {
-        return Status::Busy("loading users…".into());
-    }
-    if dashboard.orders.is_loading() {
-        return Status::Busy("loading orders…".into());
-    }
-    match dashboard.orders.done() {
-        None => Status::Empty,
-        Some(done) => match &done.result {
-            Ok(report) => Status::Done(format!(
-                "{} from {} in {} ms",
-                crate::output::count(report.lines.len(), "order line", "order lines"),
-                crate::text::sanitize(&report.tenant),
-                done.elapsed.as_millis()
-            )),
-            Err(error) => Status::Failed(error.to_string()),
-        },
-    }
-}
-
-fn export(state: &State) -> Option<(String, Document)> {
-    let user = state.selected_user()?;
-    let report = state.dashboard.orders.value()?;
-    Some((
-        format!("orders-{}", crate::output::file_safe(&user.id)),
-        Document::Orders {
-            user: user.clone(),
-            report: report.clone(),
-        },
-    ))
 }
 
 #[cfg(test)]

@@ -51,7 +51,9 @@ fn opening_loads_the_first_users_orders_at_once() {
     let (key, task) = orders_load(&effects);
     assert_eq!(key.user_id, "1");
     assert_eq!(key.compare.as_deref(), Some("client2"));
-    assert!(matches!(&task.job, Job::Dashboard(dashboard::Job::Orders { user, .. }) if user.name == "a"));
+    assert!(
+        matches!(&task.job, Job::Dashboard(dashboard::Job::Orders { user, .. }) if user.name == "a")
+    );
     assert_eq!(task.delay, Delay::None);
     assert!(state.dashboard.orders.is_loading());
 }
@@ -82,9 +84,7 @@ fn moving_debounces_and_stale_results_are_dropped() {
     let first = orders_key(&press(&mut state, KeyCode::Char('j')));
     let effects = press(&mut state, KeyCode::Char('j'));
     let second = orders_key(&effects);
-    assert!(
-        orders_load(&effects).1.delay == Delay::Debounce(state.debounce)
-    );
+    assert!(orders_load(&effects).1.delay == Delay::Debounce(state.debounce));
     assert!(second.generation > first.generation);
     assert_eq!(second.user_id, "1");
 
@@ -186,7 +186,10 @@ fn a_filter_that_matches_nobody_cancels_the_orders_load() {
     let effects = deliver_page(&mut state, request, Vec::new());
     assert!(state.dashboard.users.users().is_empty());
     assert_eq!(state.dashboard.orders.key(), None);
-    assert_eq!(effects.last(), Some(&Effect::Cancel(dashboard::ORDERS_SLOT)));
+    assert_eq!(
+        effects.last(),
+        Some(&Effect::Cancel(dashboard::ORDERS_SLOT))
+    );
 }
 
 #[test]
@@ -208,7 +211,10 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
         requests.extend(
             effects
                 .iter()
-                .filter(|e| !dashboard_jobs(std::slice::from_ref(e)).all(|(_, job)| !matches!(job, dashboard::Job::UsersPage(_))))
+                .filter(|e| {
+                    !dashboard_jobs(std::slice::from_ref(e))
+                        .all(|(_, job)| !matches!(job, dashboard::Job::UsersPage(_)))
+                })
                 .cloned(),
         );
     }
@@ -240,7 +246,10 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
     let request = state.dashboard.users.request().cloned().unwrap();
     assert!(matches!(request.page, Page::Before(_)));
     let on_screen = state.selected_user().unwrap().clone();
-    let first = state.dashboard.users.users()[0].id.parse::<usize>().unwrap();
+    let first = state.dashboard.users.users()[0]
+        .id
+        .parse::<usize>()
+        .unwrap();
     deliver_page(&mut state, request, numbered(first - PAGE_SIZE, PAGE_SIZE));
     assert_eq!(state.selected_user().unwrap(), &on_screen);
     assert!(state.dashboard.users.users().len() <= WINDOW_CAP);
@@ -330,9 +339,8 @@ fn focus_switches_and_orders_scroll_when_focused() {
         "selection unchanged"
     );
     press(&mut state, KeyCode::Char('G'));
-    let rows = crate::ui::layout::order_rows(
-        crate::ui::layout::areas(Rect::new(0, 0, 120, 12)).orders,
-    );
+    let rows =
+        crate::ui::layout::order_rows(crate::ui::layout::areas(Rect::new(0, 0, 120, 12)).orders);
     assert_eq!(state.dashboard.orders_scroll.offset, 20 - rows);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.dashboard.focus, Focus::Users);
