@@ -10,7 +10,8 @@ use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database, UserQuery};
 use tenantscope::embedded::{PgServer, DEMO_SQL};
-use tenantscope::{output, Failure};
+use tenantscope::output::{self, Destination};
+use tenantscope::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -124,11 +125,13 @@ async fn execute(
         }) => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery { filter, limit }).await?;
-            output::users(&users, &catalog, format)
+            output::users(&users, &catalog, format, Destination::stdout())
         }
-        Some(Command::Tenants { format }) => {
-            output::tenants(&database.tenant_summaries().await?, format)
-        }
+        Some(Command::Tenants { format }) => output::tenants(
+            &database.tenant_summaries().await?,
+            format,
+            Destination::stdout(),
+        ),
         Some(Command::Orders {
             user_id,
             compare,
@@ -143,7 +146,7 @@ async fn execute(
             let report = database
                 .priced_orders(&user, choice.tenant.as_deref())
                 .await?;
-            output::orders(&user, &report, format)
+            output::orders(&user, &report, format, Destination::stdout())
         }
         Some(Command::Health {
             format,
@@ -160,7 +163,12 @@ async fn execute(
                 .as_deref()
                 .zip(leaked.as_deref())
                 .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-            write_stdout(&output::health(&report, check, format));
+            write_stdout(&output::health(
+                &report,
+                check,
+                format,
+                Destination::stdout(),
+            ));
             return match output::health_findings(&report, check) {
                 Some(found) if fail_on_drift => Err(Failure::findings(format!("found {found}"))),
                 _ => Ok(()),
@@ -169,7 +177,7 @@ async fn execute(
         Some(Command::Prices { format, sort }) => {
             let catalog = database.tenants().await?;
             let matrix = database.price_matrix(catalog.names()).await?;
-            output::prices(&matrix.sorted(sort.into()), format)
+            output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
         }
     };
     write_stdout(&out);

@@ -8,6 +8,7 @@ use super::msg::{Effect, UsersRequest};
 use super::state::{Focus, Load, OrdersPane, State, View};
 use crate::cli::Format;
 use crate::db::{Page, PriceSort};
+use crate::output::Destination;
 use crate::ui::layout;
 
 pub(super) fn open_health(state: &mut State) -> Vec<Effect> {
@@ -205,7 +206,7 @@ pub(super) fn export(state: &mut State) -> Vec<Effect> {
         View::Dashboard => match (&state.orders, state.selected_user()) {
             (OrdersPane::Loaded { report, .. }, Some(user)) => Some((
                 format!("orders-{}", file_safe(&user.id)),
-                crate::output::orders(user, report, Format::Csv),
+                crate::output::orders(user, report, Format::Csv, Destination::PipeOrFile),
             )),
             _ => None,
         },
@@ -217,7 +218,7 @@ pub(super) fn export(state: &mut State) -> Vec<Effect> {
         View::Prices => state.prices.matrix.value().map(|matrix| {
             (
                 "prices".to_string(),
-                crate::output::prices(matrix, Format::Csv),
+                crate::output::prices(matrix, Format::Csv, Destination::PipeOrFile),
             )
         }),
     };

@@ -72,7 +72,9 @@ impl TenantCatalog {
 /// or an organization id that names no tenant schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TenantSummary {
-    pub tenant: String,
+    /// `None` for users whose organization id is NULL (kept apart from an
+    /// empty string, which is a value).
+    pub tenant: Option<String>,
     pub schema_exists: bool,
     pub users: i64,
 }
@@ -100,7 +102,7 @@ impl Database {
     /// tenant schema; one round trip whatever the number of tenants.
     pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
         let mut tx = self.read_tx().await?;
-        let rows: Vec<(String, bool, i64)> = sqlx::query_as(&format!(
+        let rows: Vec<(Option<String>, bool, i64)> = sqlx::query_as(&format!(
             "WITH schemas AS (
                  SELECT n.nspname::text AS tenant
                    FROM pg_catalog.pg_namespace n
@@ -108,7 +110,7 @@ impl Database {
                     AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
                     AND {HAS_TENANT_TABLES}),
              counts AS (
-                 SELECT coalesce(u.{tenant}::text, '') AS tenant, count(*) AS users
+                 SELECT u.{tenant}::text AS tenant, count(*) AS users
                    FROM {users} u GROUP BY 1)
              SELECT coalesce(s.tenant, c.tenant), s.tenant IS NOT NULL, coalesce(c.users, 0)
                FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant

@@ -47,8 +47,13 @@ pub enum DbError {
         tenant: String,
         table: String,
     },
-    /// The user has no tenant (NULL or empty organization id).
-    NoTenant,
+    /// The user has no tenant: the organization id is NULL (`null`) or an
+    /// empty string.
+    NoTenant {
+        null: bool,
+    },
+    /// A setting names a column tenantscope must not or cannot read.
+    Setting(String),
     /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
     UnknownTenant(String),
     UserNotFound(String),
@@ -77,7 +82,13 @@ impl fmt::Display for DbError {
                 crate::text::sanitize(tenant),
                 crate::text::sanitize(table)
             ),
-            DbError::NoTenant => f.write_str("user has no tenant (organization id is empty)"),
+            DbError::NoTenant { null: true } => {
+                f.write_str("user has no tenant (organization id is NULL)")
+            }
+            DbError::NoTenant { null: false } => {
+                f.write_str("user has no tenant (organization id is an empty string)")
+            }
+            DbError::Setting(message) => f.write_str(message),
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
             }
@@ -97,7 +108,10 @@ impl std::error::Error for DbError {}
 impl DbError {
     /// Errors in what the person asked for, as opposed to the database failing.
     pub fn is_usage(&self) -> bool {
-        matches!(self, DbError::UnknownTenant(_) | DbError::UserNotFound(_))
+        matches!(
+            self,
+            DbError::UnknownTenant(_) | DbError::UserNotFound(_) | DbError::Setting(_)
+        )
     }
 
     fn from_sqlx(error: sqlx::Error, statement_timeout_ms: u64) -> DbError {
@@ -113,6 +127,16 @@ impl DbError {
             crate::text::sanitize(&crate::text::one_line(&error.to_string())).into_owned(),
         )
     }
+}
+
+/// Column names that hold secrets by their name (any letter case).
+fn is_secret_column(column: &str) -> bool {
+    let name = column.to_lowercase();
+    ["password", "passwd", "passphrase", "secret", "pwd"]
+        .iter()
+        .any(|word| name.contains(word))
+        || name == "pw"
+        || name.starts_with("pw_")
 }
 
 /// Quoted names of the shared users table and its tenant column, resolved by
@@ -197,7 +221,37 @@ impl Database {
         };
         let layout = db.resolve_layout(settings).await?;
         db.layout = std::sync::Arc::new(layout);
+        db.check_tenant_column(&settings.tenancy.tenant_column)
+            .await?;
         Ok(db)
+    }
+
+    /// The tenant column is printed as every user's tenant: it may not be a
+    /// password column, by name or by being one this role may not read.
+    async fn check_tenant_column(&self, column: &str) -> Result<(), DbError> {
+        if is_secret_column(column) {
+            return Err(DbError::Setting(format!(
+                "tenancy.tenant_column {:?} looks like a password column: tenantscope never reads it",
+                crate::text::sanitize(column)
+            )));
+        }
+        let mut tx = self.read_tx().await?;
+        let readable: bool =
+            sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
+                .bind(&self.layout.users_table)
+                .bind(column)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        if readable {
+            Ok(())
+        } else {
+            Err(DbError::Setting(format!(
+                "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
+                crate::text::sanitize(column),
+                crate::text::sanitize(&self.layout.users_table)
+            )))
+        }
     }
 
     async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {

@@ -255,10 +255,13 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                     fit(tenant, 40),
                     fit(table, 20)
                 ),
-                DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
+                DbError::NoTenant { null } => format!(
+                    "- This user has no tenant: the organization id is {}.",
+                    if *null { "NULL" } else { "an empty string" }
+                ),
                 other => format!("Error: {other}\n\nPress r to retry."),
             };
-            let style = if matches!(error, DbError::NoTenant) {
+            let style = if matches!(error, DbError::NoTenant { .. }) {
                 theme::warning()
             } else {
                 theme::error()
