@@ -201,11 +201,29 @@ impl Settings {
             ("tenancy.users_table", &self.tenancy.users_table),
             ("tenancy.tenant_column", &self.tenancy.tenant_column),
         ];
-        match names.iter().find(|(_, name)| name.is_empty()) {
-            Some((key, _)) => Err(format!("invalid configuration: {key} must not be empty")),
-            None => Ok(()),
+        if let Some((key, _)) = names.iter().find(|(_, name)| name.is_empty()) {
+            return Err(format!("invalid configuration: {key} must not be empty"));
         }
+        // Its values are printed as every user's tenant.
+        if is_secret_column(&self.tenancy.tenant_column) {
+            return Err(format!(
+                "invalid configuration: tenancy.tenant_column {:?} looks like a password column, \
+                 which tenantscope never reads",
+                crate::text::sanitize(&self.tenancy.tenant_column)
+            ));
+        }
+        Ok(())
     }
+}
+
+/// Column names that say they hold a secret, in any letter case.
+fn is_secret_column(column: &str) -> bool {
+    let name = column.to_lowercase();
+    ["password", "passwd", "passphrase", "secret", "pwd"]
+        .iter()
+        .any(|word| name.contains(word))
+        || name == "pw"
+        || name.starts_with("pw_")
 }
 
 /// More connections than this is a typo, not a setting for a read-only tool.
@@ -360,6 +378,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(!error.contains("S3cr3t"), "{error}");
+    }
+
+    #[test]
+    fn a_password_column_is_refused_as_tenant_column() {
+        for column in [
+            "password",
+            "PassWord",
+            "password_hash",
+            "passwd",
+            "pw",
+            "api_secret",
+        ] {
+            let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", column)]);
+            let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+            assert!(error.contains("looks like a password column"), "{error}");
+        }
+        let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", "org_id")]);
+        assert!(Settings::load(&ConfigFile::Default(None), &vars).is_ok());
     }
 
     #[test]
