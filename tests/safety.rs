@@ -11,6 +11,8 @@ use tenantscope::embedded::testing::TestDatabase;
 mod common;
 use common::{stderr, stdout};
 
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
 /// The binary with no database configured around it but `env`.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
@@ -92,7 +94,7 @@ fn errors_that_quote_configuration_never_show_the_password() {
         "slash.toml",
         "[database]\nurl = \"postgres://app:S3/cr3t@host/db\"\n",
     );
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<(Vec<&str>, Env)> = vec![
         (vec!["--config", &unterminated, "users"], vec![]),
         (vec!["--config", &trailing, "users"], vec![]),
         (vec!["--config", &wrong_type, "users"], vec![]),
