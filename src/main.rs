@@ -100,9 +100,8 @@ fn interrupted(signal: &str) -> Failure {
 async fn start_demo_server(signals: &mut Signals) -> Result<PgServer, Failure> {
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = interrupt.clone();
-    let start = tokio::task::spawn_blocking(move || {
-        PgServer::start_until(ServerOptions::default(), &flag)
-    });
+    let start =
+        tokio::task::spawn_blocking(move || PgServer::start_until(ServerOptions::default(), &flag));
     tokio::pin!(start);
     let joined = tokio::select! {
         joined = &mut start => joined,
@@ -130,7 +129,8 @@ async fn dashboard(
     let initial = runtime::initial_state(
         database,
         target.to_string(),
-        cli.compare.or_else(|| settings.tenancy.compare_with.clone()),
+        cli.compare
+            .or_else(|| settings.tenancy.compare_with.clone()),
         Duration::from_millis(settings.ui.debounce_ms),
     );
     let state = tokio::select! {

@@ -78,7 +78,9 @@ impl Session {
     /// byte `from`.
     fn wait_for(&mut self, what: &str, from: usize, check: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + DEADLINE;
-        while !check(&String::from_utf8_lossy(&self.screen[from.min(self.screen.len())..])) {
+        while !check(&String::from_utf8_lossy(
+            &self.screen[from.min(self.screen.len())..],
+        )) {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
                 Ok(chunk) => self.screen.extend(chunk),
@@ -201,7 +203,11 @@ fn processes_mentioning(path: &Path) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
         .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
         .filter(|cmd| cmd.contains(needle))
@@ -320,9 +326,15 @@ fn ctrl_c_or_sigint_during_the_demo_start_up_leaves_nothing() {
         }
         let code = session.wait_exit();
         let screen = session.text();
-        assert!(!screen.contains(ENTER), "{how}: still in start-up: {screen:?}");
+        assert!(
+            !screen.contains(ENTER),
+            "{how}: still in start-up: {screen:?}"
+        );
         assert_eq!(code, Some(1), "{how}: {screen:?}");
-        assert!(screen.contains("interrupted by SIGINT"), "{how}: {screen:?}");
+        assert!(
+            screen.contains("interrupted by SIGINT"),
+            "{how}: {screen:?}"
+        );
         session.assert_nothing_left();
     }
 }
@@ -369,7 +381,9 @@ fn a_killed_tenantscope_leaves_a_directory_that_the_next_start_removes() {
     kill(session.pid(), Signal::SIGKILL).unwrap();
     session.wait_exit();
     // The kernel stops the server with its parent (PR_SET_PDEATHSIG).
-    wait_until("the orphaned server to exit", || gone(postgres).then_some(()));
+    wait_until("the orphaned server to exit", || {
+        gone(postgres).then_some(())
+    });
     assert!(stale.is_dir(), "SIGKILL leaves the directory");
 
     let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
@@ -411,9 +425,17 @@ fn only_directories_of_dead_owners_without_a_live_server_are_removed() {
         }
         dir
     };
-    let dead_owner = make(&format!("{DIR_PREFIX}dead"), Some(format!("{dead} 12345")), None);
+    let dead_owner = make(
+        &format!("{DIR_PREFIX}dead"),
+        Some(format!("{dead} 12345")),
+        None,
+    );
     // Our pid with another start time: the pid of a dead owner, reused.
-    let reused = make(&format!("{DIR_PREFIX}reused"), Some(format!("{me} 1")), None);
+    let reused = make(
+        &format!("{DIR_PREFIX}reused"),
+        Some(format!("{me} 1")),
+        None,
+    );
     let dead_server = make(
         &format!("{DIR_PREFIX}deadserver"),
         Some(format!("{dead} 12345")),

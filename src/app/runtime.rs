@@ -577,7 +577,18 @@ pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Resul
     let (edges_tx, edges) = unbounded_channel();
     spawn_input_thread(tx.clone(), edges_tx.clone());
     let result = match spawn_signal_task(tx, edges_tx, signals) {
-        Ok(()) => drive(&mut terminal, state, db, rx, edges, |_| {}, suspend_to_shell).await,
+        Ok(()) => {
+            drive(
+                &mut terminal,
+                state,
+                db,
+                rx,
+                edges,
+                |_| {},
+                suspend_to_shell,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     {

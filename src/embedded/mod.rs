@@ -294,7 +294,10 @@ fn process_identity(pid: i32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: count from
     // the last ')'. Field 3 is the state, field 22 the start time.
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
     if fields.first() == Some(&"Z") {
         return None; // a zombie has exited
     }
@@ -330,7 +333,10 @@ pub fn remove_stale_dirs(tmp: &Path) -> Vec<PathBuf> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let named = entry.file_name().to_str().is_some_and(|n| n.starts_with(DIR_PREFIX));
+        let named = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(DIR_PREFIX));
         if !named || !entry.file_type().is_ok_and(|t| t.is_dir()) || !mine(&entry) {
             continue;
         }
@@ -361,7 +367,11 @@ fn postmaster_alive(data: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
         return false;
     };
-    match text.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) {
+    match text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    {
         // EPERM: it exists, as another user (postgres when we are root).
         Some(pid) if pid > 0 => !matches!(
             kill(Pid::from_raw(pid), None),
