@@ -482,3 +482,32 @@ fn a_server_records_its_owner_and_leaves_nothing_when_stopped() {
     assert!(!dir.exists(), "the directory is removed with the server");
     assert_eq!(processes_mentioning(&dir), Vec::<String>::new());
 }
+
+/// Uses the process-wide test server that every test file shares.
+#[tokio::test]
+async fn the_shared_test_server_answers() {
+    let db = tenantscope::embedded::testing::TestDatabase::empty().await;
+    assert_eq!(db.query_text("SELECT 'up'").await, "up");
+}
+
+#[test]
+fn a_test_process_leaves_nothing_in_the_temporary_directory() {
+    // This test binary again, running one test on the shared test server,
+    // which is stopped when the process exits.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_shared_test_server_answers",
+            "--test-threads=1",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("1 passed"), "the test ran: {report}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
+}
