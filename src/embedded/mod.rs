@@ -261,6 +261,14 @@ fn run_initdb(
         .stderr(log)
         .process_group(0);
     as_account(&mut initdb, run_as);
+    // Killed outright, tenantscope takes initdb with it (this thread waits
+    // for initdb, so it outlives it); the next start removes the directory.
+    // SAFETY: prctl is async-signal-safe and touches no Rust state.
+    unsafe {
+        initdb.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
     let mut child = initdb
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
