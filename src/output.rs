@@ -298,7 +298,7 @@ pub struct LeakCheck<'a> {
 ///                 "found": {"type": "double precision", "not_null": true}}]}
 ///   ],
 ///   "references": [{"table": "items", "tenant": "client1", "chosen_by": "majority",
-///                   "matching": 4, "with_table": 6,
+///                   "matching": 4, "with_table": 6, "tie": false,
 ///                   "columns": [{"name": "description", "type": "text", "not_null": true}]}],
 ///   "orphan_organizations": [{"organization_id": "ghost", "users": 2},
 ///                            {"organization_id": null, "users": 2}],
@@ -318,9 +318,15 @@ pub struct LeakCheck<'a> {
 /// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
 ///   `missing_column` (`found` null), `extra_column` (`expected` null),
 ///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
+/// - drift kind `missing_required_column`: the tenant lacks a column
+///   tenantscope reads (items id/description/price, orders
+///   user_id/item_id/quantity), whatever the other tenants have.
 /// - `references`: per table, the column set others are compared with:
-///   `chosen_by` `majority` (ties: the group with the alphabetically first
-///   tenant) or `given` (`--reference`).
+///   `chosen_by` `majority`, `required_columns` (a set with every required
+///   column, preferred over an equally or more common set without),
+///   `first_by_name` (an unsettled tie: the group with the alphabetically
+///   first tenant) or `given` (`--reference`); `tie` is true when no column
+///   set is strictly the most common.
 /// - `organization_id` null: users with a NULL or empty organization id.
 /// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
 ///   user's `user_tenant` is another tenant, or null) or `no_user`.
@@ -447,6 +453,16 @@ pub fn health_csv(report: &HealthReport) -> String {
     csv(&headers, &rows)
 }
 
+/// Why a reference was chosen, in words (text report and health view).
+pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
+    match choice {
+        ReferenceChoice::Majority => "majority",
+        ReferenceChoice::RequiredColumns => "has the columns tenantscope reads",
+        ReferenceChoice::FirstByName => "first by name",
+        ReferenceChoice::Given => "given",
+    }
+}
+
 pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: ReportFormat) -> String {
     if format == ReportFormat::Json {
         return json(&HealthJson {
@@ -502,13 +518,11 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
             .iter()
             .map(|r| {
                 format!(
-                    "{} as in {} ({}, {} of {} tenants)",
+                    "{} as in {} ({}{}, {} of {} tenants)",
                     text::sanitize(&r.table),
                     text::sanitize(&r.tenant),
-                    match r.chosen_by {
-                        ReferenceChoice::Majority => "majority",
-                        ReferenceChoice::Given => "given",
-                    },
+                    reference_reason(r.chosen_by),
+                    if r.tie { "; no majority: a tie" } else { "" },
                     r.matching,
                     r.with_table
                 )

@@ -580,3 +580,101 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     );
     insta::assert_snapshot!(frame);
 }
+
+/// Issue 9: client1 renamed orders.quantity, client2 did not (a 1-vs-1 tie).
+fn tied_report() -> tenantscope::db::HealthReport {
+    use tenantscope::db::{
+        ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, ReferenceChoice,
+        TableReference, TenantHealth,
+    };
+    let quantity = ColumnShape {
+        type_name: "integer".into(),
+        not_null: true,
+    };
+    let tenant = |name: &str, status, drift: Vec<Drift>| TenantHealth {
+        tenant: name.into(),
+        status,
+        users: Count::exact(1),
+        items: Some(Count::estimate(2)),
+        orders: Some(Count::estimate(12_345)),
+        drift,
+    };
+    let reference = |table: &str, tie| TableReference {
+        table: table.into(),
+        tenant: "client2".into(),
+        chosen_by: if tie {
+            ReferenceChoice::RequiredColumns
+        } else {
+            ReferenceChoice::Majority
+        },
+        matching: if tie { 1 } else { 2 },
+        with_table: 2,
+        tie,
+        columns: vec![],
+    };
+    HealthReport {
+        tenants: vec![
+            tenant(
+                "client1",
+                HealthStatus::Drift,
+                vec![Drift {
+                    table: "orders".into(),
+                    column: Some("quantity".into()),
+                    kind: DriftKind::MissingRequiredColumn,
+                    expected: Some(quantity),
+                    found: None,
+                }],
+            ),
+            tenant("client2", HealthStatus::Ok, vec![]),
+        ],
+        references: vec![reference("items", false), reference("orders", true)],
+        orphan_organizations: vec![],
+        unused_tenants: vec![],
+    }
+}
+
+#[test]
+fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('t'));
+    update(
+        &mut state,
+        Msg::HealthLoaded {
+            result: Ok(tied_report()),
+            elapsed: Duration::from_millis(7),
+        },
+    );
+    let frame = render(&mut state, 40, 24);
+    let rows: Vec<&str> = frame
+        .lines()
+        .filter(|l| l.contains("✗ drift") || l.contains("✓ ok"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{frame}");
+    assert!(
+        rows[0].contains("client1 ") && rows[1].contains("client2 "),
+        "{frame}"
+    );
+    assert!(frame.contains("12,345"), "counts are not cut: {frame}");
+    assert!(frame.contains("no majority"), "{frame}");
+    insta::assert_snapshot!(frame);
+
+    // A name that cannot fit is cut visibly.
+    let mut report = tied_report();
+    report.tenants[1].tenant = "client2_with_a_name_too_long_for_forty_columns".into();
+    update(
+        &mut state,
+        Msg::HealthLoaded {
+            result: Ok(report),
+            elapsed: Duration::from_millis(7),
+        },
+    );
+    let frame = render(&mut state, 40, 24);
+    let long = frame
+        .lines()
+        .find(|l| l.contains("✓ ok"))
+        .unwrap_or_else(|| panic!("no row in\n{frame}"));
+    assert!(
+        long.contains("client…") && long.contains("~12,345"),
+        "{long}"
+    );
+}
