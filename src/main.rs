@@ -124,6 +124,9 @@ async fn execute(
         }) => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery { filter, limit }).await?;
+            if let Some(warning) = output::invalid_utf8_warning(&users) {
+                eprintln!("warning: {warning}");
+            }
             output::users(&users, &catalog, format)
         }
         Some(Command::Tenants { format }) => {

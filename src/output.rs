@@ -85,10 +85,21 @@ fn status_word(status: TenantStatus) -> &'static str {
 struct UserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
     tenant_schema: &'static str,
     created: Option<&'a str>,
+}
+
+/// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
+pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
+    let count: usize = users.iter().map(|u| u.invalid_utf8).sum();
+    (count > 0).then(|| {
+        format!(
+            "{} invalid UTF-8 (shown as \u{FFFD})",
+            plural(count, "value had", "values had")
+        )
+    })
 }
 
 pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String {
@@ -99,7 +110,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                 .map(|u| UserJson {
                     id: &u.id,
                     name: &u.name,
-                    mail: &u.mail,
+                    mail: u.mail.as_deref(),
                     tenant: u.tenant.as_deref(),
                     tenant_schema: status_word(catalog.status_of(u)),
                     created: u.created.as_deref(),
@@ -113,7 +124,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                     vec![
                         u.id.clone(),
                         u.name.clone(),
-                        u.mail.clone(),
+                        u.mail.clone().unwrap_or_default(),
                         u.tenant.clone().unwrap_or_default(),
                         status_word(catalog.status_of(u)).to_string(),
                         u.created.clone().unwrap_or_default(),
@@ -184,7 +195,7 @@ struct OrdersJson<'a> {
 struct OrdersUserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
 }
 
@@ -194,7 +205,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
             user: OrdersUserJson {
                 id: &user.id,
                 name: &user.name,
-                mail: &user.mail,
+                mail: user.mail.as_deref(),
                 tenant: user.tenant.as_deref(),
             },
             compare_tenant: report.compare_tenant.as_deref(),
@@ -253,7 +264,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
         "{} (id {}, {}) in tenant {}, compared with {}\n",
         text::sanitize(&user.name),
         text::sanitize(&user.id),
-        text::sanitize(&user.mail),
+        text::sanitize(user.mail.as_deref().unwrap_or("no mail")),
         text::sanitize(&report.tenant),
         text::sanitize(compare),
     );

@@ -20,13 +20,14 @@ fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
         id: id.into(),
         name: name.into(),
-        mail: mail.into(),
+        mail: Some(mail.into()),
         tenant: Some(tenant.into()),
         created: None,
         key: UserKey {
             name: name.into(),
             id: id.into(),
         },
+        invalid_utf8: 0,
     }
 }
 
@@ -677,4 +678,32 @@ fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
         long.contains("client…") && long.contains("~12,345"),
         "{long}"
     );
+}
+
+/// Issue 9: a name that was not UTF-8 (SQL_ASCII) shows with U+FFFD and the
+/// status line counts such values; a table without `mail` leaves it blank.
+#[test]
+fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
+    let mut bad = user("1", "rich\u{fffd}_dude", "", "client1");
+    bad.mail = None;
+    bad.invalid_utf8 = 1;
+    let mut poor = user("2", "poor_dude", "", "client2");
+    poor.mail = None;
+    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
+    let count = UserCount {
+        value: 2,
+        estimated: false,
+    };
+    let mut state = State::new("demo".into(), catalog, count, vec![poor, bad], None);
+    init(&mut state);
+    select(&mut state, "rich\u{fffd}_dude");
+    deliver(&mut state, "client1", reference_lines());
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("rich\u{fffd}_dude"), "{frame}");
+    let status = frame.lines().rev().nth(1).unwrap();
+    assert!(
+        status.contains("⚠ 1 value had invalid UTF-8 (shown as \u{fffd})"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
 }

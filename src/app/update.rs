@@ -555,13 +555,14 @@ mod tests {
         User {
             id: id.into(),
             name: name.into(),
-            mail: format!("{name}@example.com"),
+            mail: Some(format!("{name}@example.com")),
             tenant: Some(tenant.into()),
             created: None,
             key: UserKey {
                 name: name.into(),
                 id: id.into(),
             },
+            invalid_utf8: 0,
         }
     }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 
 /// The tables every tenant schema should hold, in report order.
@@ -297,10 +298,11 @@ pub struct Leak {
 
 /// Row of the tenant query: (tenant, organization id, users, has items,
 /// items estimate, has orders, orders estimate). A row without a tenant is
-/// an organization id that names no tenant schema.
+/// an organization id that names no tenant schema. Names are read lossily:
+/// a SQL_ASCII database may hold any bytes.
 type TenantRow = (
-    Option<String>,
-    Option<String>,
+    Option<LossyText>,
+    Option<LossyText>,
     i64,
     bool,
     Option<i64>,
@@ -309,7 +311,7 @@ type TenantRow = (
 );
 
 /// Row of the column query: (tenant, table, column, type, not null).
-type ColumnRow = (String, String, String, String, bool);
+type ColumnRow = (LossyText, String, LossyText, String, bool);
 
 /// Row of the leak query: (order id, user id, user exists, user's tenant).
 type LeakRow = (Option<String>, Option<String>, bool, Option<String>);
@@ -357,22 +359,26 @@ impl Database {
              counts AS (
                  SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
                    FROM {users} u GROUP BY 1)
-             SELECT s.tenant, c.org, coalesce(c.users, 0)::bigint,
+             SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
                     coalesce(s.has_items, false), s.items,
                     coalesce(s.has_orders, false), s.orders
                FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
             org = self.layout.tenant_column,
             users = self.layout.users_table,
+            tenant_raw = raw("s.tenant"),
+            org_raw = raw("c.org"),
         );
         let columns_sql = format!(
-            "SELECT n.nspname::text, c.relname::text, a.attname::text,
+            "SELECT {tenant_raw}, c.relname::text, {column_raw},
                     pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
               WHERE {candidate}
                 AND c.relname IN ('items', 'orders') AND c.relkind IN {TABLE_KINDS}
-                AND a.attnum > 0 AND NOT a.attisdropped"
+                AND a.attnum > 0 AND NOT a.attisdropped",
+            tenant_raw = raw("n.nspname"),
+            column_raw = raw("a.attname"),
         );
         let mut tx = self.read_tx().await?;
         let tenant_rows: Vec<TenantRow> = sqlx::query_as(&tenants_sql)
@@ -478,12 +484,12 @@ fn build_report(
     for (tenant, org, users, has_items, items, has_orders, orders) in tenant_rows {
         match tenant {
             Some(tenant) => tenants.push(TenantTables {
-                tenant,
+                tenant: tenant.text,
                 users,
                 tables: [has_items.then_some(items), has_orders.then_some(orders)],
             }),
             None => orphan_organizations.push(OrphanOrganization {
-                organization_id: org,
+                organization_id: org.map(|o| o.text),
                 users,
             }),
         }
@@ -501,11 +507,14 @@ fn build_report(
 
     let mut columns: BTreeMap<(String, String), Vec<Column>> = BTreeMap::new();
     for (tenant, table, name, type_name, not_null) in column_rows {
-        columns.entry((tenant, table)).or_default().push(Column {
-            name,
-            type_name,
-            not_null,
-        });
+        columns
+            .entry((tenant.text, table))
+            .or_default()
+            .push(Column {
+                name: name.text,
+                type_name,
+                not_null,
+            });
     }
     for list in columns.values_mut() {
         list.sort();
@@ -712,7 +721,7 @@ mod tests {
     fn col(name: &str, type_name: &str, not_null: bool) -> ColumnRow {
         // Tenant and table are filled in by `columns_of`.
         (
-            String::new(),
+            LossyText::default(),
             String::new(),
             name.into(),
             type_name.into(),
@@ -725,7 +734,7 @@ mod tests {
             .iter()
             .map(|(_, _, name, type_name, not_null)| {
                 (
-                    tenant.to_string(),
+                    tenant.into(),
                     table.to_string(),
                     name.clone(),
                     type_name.clone(),
@@ -928,7 +937,7 @@ mod tests {
         let renamed: Vec<ColumnRow> = standard_orders()
             .into_iter()
             .map(|mut c| {
-                if c.2 == "quantity" {
+                if c.2.text == "quantity" {
                     c.2 = "qty".into();
                 }
                 c
