@@ -707,3 +707,48 @@ fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
     );
     insta::assert_snapshot!(frame);
 }
+
+/// Issue 9: `End` on a long window, then `→` to a window with few items:
+/// the body shows those items (it used to stay scrolled past their end).
+#[test]
+fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
+    use tenantscope::db::{PriceMatrix, PriceRow, PriceSort};
+    let matrix = |tenant: &str, items: usize| {
+        let tenants = vec![tenant.to_string()];
+        PriceMatrix {
+            rows: (0..items)
+                .map(|i| PriceRow::new(format!("Item {i:02}"), vec![Some(dec("1.00"))], &tenants))
+                .collect(),
+            tenants,
+        }
+        .sorted(PriceSort::Name)
+    };
+    let mut state = demo_state();
+    // 60 columns: one tenant column per window.
+    update(&mut state, Msg::Resize(60, 14));
+    key(&mut state, KeyCode::Char('p'));
+    key(&mut state, KeyCode::Char('s'));
+    let deliver_prices = |state: &mut State, tenant: &str, items: usize| {
+        let tenants = state.prices.pending.clone().expect("a window is loading");
+        assert_eq!(tenants, [tenant]);
+        update(
+            state,
+            Msg::PricesLoaded {
+                tenants,
+                result: Ok(matrix(tenant, items)),
+                elapsed: Duration::from_millis(5),
+            },
+        );
+    };
+    deliver_prices(&mut state, "client1", 40);
+    key(&mut state, KeyCode::End);
+    assert!(render(&mut state, 60, 14).contains("Item 39"));
+    key(&mut state, KeyCode::Right);
+    deliver_prices(&mut state, "client2", 2);
+    let frame = render(&mut state, 60, 14);
+    assert!(
+        frame.contains("Item 00") && frame.contains("Item 01"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}
