@@ -177,6 +177,9 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
         }) => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery { filter, limit }).await?;
+            if let Some(warning) = output::invalid_utf8_warning(&users) {
+                eprintln!("warning: {warning}");
+            }
             output::users(&users, &catalog, format, Destination::stdout())
         }
         Some(Command::Tenants { format }) => output::tenants(

@@ -149,10 +149,21 @@ fn status_word(status: TenantStatus) -> &'static str {
 struct UserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
     tenant_schema: &'static str,
     created: Option<&'a str>,
+}
+
+/// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
+pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
+    let count: usize = users.iter().map(|u| u.invalid_utf8).sum();
+    (count > 0).then(|| {
+        format!(
+            "{} invalid UTF-8 (shown as \u{FFFD})",
+            plural(count, "value had", "values had")
+        )
+    })
 }
 
 pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destination) -> String {
@@ -163,7 +174,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                 .map(|u| UserJson {
                     id: &u.id,
                     name: &u.name,
-                    mail: &u.mail,
+                    mail: u.mail.as_deref(),
                     tenant: u.tenant.as_deref(),
                     tenant_schema: status_word(catalog.status_of(u)),
                     created: u.created.as_deref(),
@@ -178,7 +189,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                     vec![
                         u.id.clone(),
                         u.name.clone(),
-                        u.mail.clone(),
+                        u.mail.clone().unwrap_or_default(),
                         u.tenant.clone().unwrap_or_default(),
                         status_word(catalog.status_of(u)).to_string(),
                         u.created.clone().unwrap_or_default(),
@@ -258,7 +269,7 @@ struct OrdersJson<'a> {
 struct OrdersUserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
 }
 
@@ -269,7 +280,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                 user: OrdersUserJson {
                     id: &user.id,
                     name: &user.name,
-                    mail: &user.mail,
+                    mail: user.mail.as_deref(),
                     tenant: user.tenant.as_deref(),
                 },
                 compare_tenant: report.compare_tenant.as_deref(),
@@ -330,7 +341,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         "{} (id {}, {}) in tenant {}, compared with {}\n",
         text::sanitize(&user.name),
         text::sanitize(&user.id),
-        text::sanitize(&user.mail),
+        text::sanitize(user.mail.as_deref().unwrap_or("no mail")),
         text::sanitize(&report.tenant),
         text::sanitize(compare),
     );
@@ -380,7 +391,7 @@ pub struct LeakCheck<'a> {
 ///                 "found": {"type": "double precision", "not_null": true}}]}
 ///   ],
 ///   "references": [{"table": "items", "tenant": "client1", "chosen_by": "majority",
-///                   "matching": 4, "with_table": 6,
+///                   "matching": 4, "with_table": 6, "tie": false,
 ///                   "columns": [{"name": "description", "type": "text", "not_null": true}]}],
 ///   "orphan_organizations": [{"organization_id": "ghost", "users": 2},
 ///                            {"organization_id": null, "users": 2}],
@@ -400,9 +411,15 @@ pub struct LeakCheck<'a> {
 /// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
 ///   `missing_column` (`found` null), `extra_column` (`expected` null),
 ///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
+/// - drift kind `missing_required_column`: the tenant lacks a column
+///   tenantscope reads (items id/description/price, orders
+///   user_id/item_id/quantity), whatever the other tenants have.
 /// - `references`: per table, the column set others are compared with:
-///   `chosen_by` `majority` (ties: the group with the alphabetically first
-///   tenant) or `given` (`--reference`).
+///   `chosen_by` `majority`, `required_columns` (a set with every required
+///   column, preferred over an equally or more common set without),
+///   `first_by_name` (an unsettled tie: the group with the alphabetically
+///   first tenant) or `given` (`--reference`); `tie` is true when no column
+///   set is strictly the most common.
 /// - `organization_id` null: users with a NULL or empty organization id.
 /// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
 ///   user's `user_tenant` is another tenant, or null) or `no_user`.
@@ -529,6 +546,16 @@ pub fn health_csv(report: &HealthReport) -> String {
     csv(&headers, &rows, Destination::PipeOrFile)
 }
 
+/// Why a reference was chosen, in words (text report and health view).
+pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
+    match choice {
+        ReferenceChoice::Majority => "majority",
+        ReferenceChoice::RequiredColumns => "has the columns tenantscope reads",
+        ReferenceChoice::FirstByName => "first by name",
+        ReferenceChoice::Given => "given",
+    }
+}
+
 pub fn health(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
@@ -593,13 +620,11 @@ pub fn health(
             .iter()
             .map(|r| {
                 format!(
-                    "{} as in {} ({}, {} of {} tenants)",
+                    "{} as in {} ({}{}, {} of {} tenants)",
                     text::sanitize(&r.table),
                     text::sanitize(&r.tenant),
-                    match r.chosen_by {
-                        ReferenceChoice::Majority => "majority",
-                        ReferenceChoice::Given => "given",
-                    },
+                    reference_reason(r.chosen_by),
+                    if r.tie { "; no majority: a tie" } else { "" },
                     r.matching,
                     r.with_table
                 )

@@ -106,7 +106,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     Err(error) => Load::Failed(error.to_string()),
                 };
                 let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-                state.prices.row = state.prices.row.min(items.saturating_sub(1));
+                views::clamp_price_rows(state, items);
             }
             Vec::new()
         }
@@ -555,13 +555,14 @@ mod tests {
         User {
             id: id.into(),
             name: name.into(),
-            mail: format!("{name}@example.com"),
+            mail: Some(format!("{name}@example.com")),
             tenant: Some(tenant.into()),
             created: None,
             key: UserKey {
                 name: name.into(),
                 id: id.into(),
             },
+            invalid_utf8: 0,
         }
     }
 

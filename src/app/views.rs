@@ -189,6 +189,17 @@ pub(super) fn leave_fixed_list(state: &mut State) -> Vec<Effect> {
     }]
 }
 
+/// After new columns arrive with `items` rows: the cursor stays on a row
+/// and the window shows as many rows as there are (a shorter matrix after
+/// `End` on a longer one must not leave the body scrolled past its end).
+pub(super) fn clamp_price_rows(state: &mut State, items: usize) {
+    let rows = layout::price_rows(state.size).max(1);
+    let view = &mut state.prices;
+    view.row = view.row.min(items.saturating_sub(1));
+    let offset = view.row_offset.min(items.saturating_sub(rows));
+    view.row_offset = keep_visible(view.row, offset, rows);
+}
+
 fn keep_visible(selected: usize, offset: usize, rows: usize) -> usize {
     if selected < offset {
         selected

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod health;
+mod lossy;
 mod orders;
 mod pool;
 mod prices;
@@ -140,7 +141,16 @@ struct SharedLayout {
     /// (name, id) can serve it, text casts otherwise.
     name_key: String,
     id_key: String,
+    /// The optional columns of the users table (id, name and the tenant
+    /// column are required).
+    has_mail: bool,
+    has_created: bool,
 }
+
+/// The users table as `resolve_layout` finds it: (quoted table, quoted
+/// tenant column, which of id/name/mail/creation_timestamp exist, plain
+/// name key, plain id key).
+type UsersTableRow = (String, Option<String>, Vec<String>, bool, bool);
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -205,6 +215,8 @@ impl Database {
                 tenant_column: String::new(),
                 name_key: String::new(),
                 id_key: String::new(),
+                has_mail: false,
+                has_created: false,
             }),
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
@@ -244,8 +256,11 @@ impl Database {
         let mut tx = self.read_tx().await?;
         // Also: can the list be paged on the raw (name, id) columns, so an
         // index on them serves it? Only if both are text and name is never NULL.
-        let row: Option<(String, Option<String>, bool, bool)> = sqlx::query_as(
+        let row: Option<UsersTableRow> = sqlx::query_as(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
+                    ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
+                           WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
+                             AND k.attname IN ('id', 'name', 'mail', 'creation_timestamp')),
                     coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
                                WHERE k.attrelid = c.oid AND k.attname = 'name' AND NOT k.attisdropped), false),
@@ -269,17 +284,30 @@ impl Database {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
             ))),
-            Some((_, None, _, _)) => Err(DbError::SharedTable(format!(
+            Some((_, None, _, _, _)) => Err(DbError::SharedTable(format!(
                 "column {} not found in {table} (see tenancy.tenant_column)",
                 tenancy.tenant_column
             ))),
-            Some((users_table, Some(tenant_column), plain_name, plain_id)) => Ok(SharedLayout {
-                shared_schema: tenancy.shared_schema.clone(),
-                users_table,
-                tenant_column,
-                name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }.into(),
-                id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
-            }),
+            Some((_, _, columns, _, _))
+                if !columns.iter().any(|c| c == "id") || !columns.iter().any(|c| c == "name") =>
+            {
+                let missing = if columns.iter().any(|c| c == "id") { "name" } else { "id" };
+                Err(DbError::SharedTable(format!(
+                    "column {missing} not found in {table} (id and name are required)"
+                )))
+            }
+            Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
+                Ok(SharedLayout {
+                    shared_schema: tenancy.shared_schema.clone(),
+                    users_table,
+                    tenant_column,
+                    name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }
+                        .into(),
+                    id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
+                    has_mail: columns.iter().any(|c| c == "mail"),
+                    has_created: columns.iter().any(|c| c == "creation_timestamp"),
+                })
+            }
         }
     }
 

@@ -176,7 +176,7 @@ fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&user.name, widths[1] as usize)),
-                Cell::from(fit(&user.mail, widths[2] as usize)),
+                Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[2] as usize)),
                 Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
             ])
         })
@@ -484,6 +484,13 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             OrdersPane::NoUser => Line::from(""),
         }
     };
+    let mut line = line;
+    if state.view == View::Dashboard {
+        if let Some(warning) = crate::output::invalid_utf8_warning(&state.users) {
+            line.spans
+                .push(Span::styled(format!(" · ⚠ {warning}"), theme::warning()));
+        }
+    }
     frame.render_widget(Paragraph::new(line), area);
 }
 
