@@ -155,48 +155,85 @@ impl Settings {
         let settings: Settings = builder
             .build()
             .and_then(|built| built.try_deserialize())
-            .map_err(|e| format!("invalid configuration: {}", one_line(&e.to_string())))?;
+            .map_err(|e| {
+                // Parse and type errors quote the file or the environment.
+                let quoted = crate::text::redact_secrets(&e.to_string());
+                format!("invalid configuration: {}", crate::text::one_line(&quoted))
+            })?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), String> {
-        let checks = [
+        let database = &self.database;
+        // (key, value, least, most): a value out of range would pass here and
+        // then fail every query, or overflow a timer.
+        let ranges = [
             (
-                self.database.max_connections == 0,
-                "database.max_connections must be at least 1",
+                "database.max_connections",
+                u64::from(database.max_connections),
+                1,
+                MAX_CONNECTIONS,
             ),
             (
-                self.database.connect_timeout_ms == 0,
-                "database.connect_timeout_ms must be at least 1",
+                "database.connect_timeout_ms",
+                database.connect_timeout_ms,
+                1,
+                MAX_CONNECT_TIMEOUT_MS,
             ),
             (
-                self.database.statement_timeout_ms == 0,
-                "database.statement_timeout_ms must be at least 1",
+                "database.statement_timeout_ms",
+                database.statement_timeout_ms,
+                1,
+                MAX_STATEMENT_TIMEOUT_MS,
             ),
-            (
-                self.tenancy.shared_schema.is_empty(),
-                "tenancy.shared_schema must not be empty",
-            ),
-            (
-                self.tenancy.users_table.is_empty(),
-                "tenancy.users_table must not be empty",
-            ),
-            (
-                self.tenancy.tenant_column.is_empty(),
-                "tenancy.tenant_column must not be empty",
-            ),
+            ("ui.debounce_ms", self.ui.debounce_ms, 0, MAX_DEBOUNCE_MS),
         ];
-        match checks.iter().find(|(failed, _)| *failed) {
-            Some((_, message)) => Err(format!("invalid configuration: {message}")),
-            None => Ok(()),
+        for (key, value, least, most) in ranges {
+            if !(least..=most).contains(&value) {
+                return Err(format!(
+                    "invalid configuration: {key} must be between {least} and {most}, not {value}"
+                ));
+            }
         }
+        let names = [
+            ("tenancy.shared_schema", &self.tenancy.shared_schema),
+            ("tenancy.users_table", &self.tenancy.users_table),
+            ("tenancy.tenant_column", &self.tenancy.tenant_column),
+        ];
+        if let Some((key, _)) = names.iter().find(|(_, name)| name.is_empty()) {
+            return Err(format!("invalid configuration: {key} must not be empty"));
+        }
+        // Its values are printed as every user's tenant.
+        if is_secret_column(&self.tenancy.tenant_column) {
+            return Err(format!(
+                "invalid configuration: tenancy.tenant_column {:?} looks like a password column, \
+                 which tenantscope never reads",
+                crate::text::sanitize(&self.tenancy.tenant_column)
+            ));
+        }
+        Ok(())
     }
 }
 
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Column names that say they hold a secret, in any letter case.
+fn is_secret_column(column: &str) -> bool {
+    let name = column.to_lowercase();
+    ["password", "passwd", "passphrase", "secret", "pwd"]
+        .iter()
+        .any(|word| name.contains(word))
+        || name == "pw"
+        || name.starts_with("pw_")
 }
+
+/// More connections than this is a typo, not a setting for a read-only tool.
+pub const MAX_CONNECTIONS: u64 = 1_000;
+/// One hour.
+pub const MAX_CONNECT_TIMEOUT_MS: u64 = 3_600_000;
+/// PostgreSQL's own limit for `statement_timeout` (a 32-bit int of ms).
+pub const MAX_STATEMENT_TIMEOUT_MS: u64 = i32::MAX as u64;
+/// One minute: a longer pause after each key press is never meant.
+pub const MAX_DEBOUNCE_MS: u64 = 60_000;
 
 #[cfg(test)]
 mod tests {
@@ -287,6 +324,78 @@ mod tests {
         let missing = ConfigFile::Explicit("/nonexistent/tenantscope.toml".into());
         let error = Settings::load(&missing, &env(&[])).unwrap_err();
         assert!(error.contains("/nonexistent/tenantscope.toml"), "{error}");
+    }
+
+    #[test]
+    fn numeric_settings_out_of_range_are_refused_with_their_range() {
+        let (_keep, file) = file_with("[database]\nstatement_timeout_ms = 9999999999\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid configuration: database.statement_timeout_ms must be between 1 and 2147483647, not 9999999999"
+        );
+        let cases = [
+            ("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "2147483648"),
+            ("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "0"),
+            (
+                "TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS",
+                "18446744073709551615",
+            ),
+            ("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", "4294967295"),
+            ("TENANTSCOPE_UI__DEBOUNCE_MS", "18446744073709551615"),
+        ];
+        for (key, value) in cases {
+            let error =
+                Settings::load(&ConfigFile::Default(None), &env(&[(key, value)])).unwrap_err();
+            let setting = key["TENANTSCOPE_".len()..]
+                .to_lowercase()
+                .replace("__", ".");
+            assert!(error.contains(&setting) && error.contains(value), "{error}");
+        }
+        let edge = env(&[("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "2147483647")]);
+        let settings = Settings::load(&ConfigFile::Default(None), &edge).unwrap();
+        assert_eq!(settings.database.statement_timeout_ms, 2_147_483_647);
+    }
+
+    #[test]
+    fn parse_and_type_errors_never_show_the_password() {
+        for text in [
+            "[database]\nurl = \"postgres://app:S3cr3t@host/db\nmax_connections = 3\n",
+            "database = \"postgres://app:S3cr3t@host/db\"\n",
+            "[database]\nurl = \"postgres://app:S3cr3t@host/db\" x\n",
+        ] {
+            let (_keep, file) = file_with(text);
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert!(!error.contains("S3cr3t"), "{error}");
+            assert!(error.contains("postgres://app:***@host/db"), "{error}");
+        }
+        let error = Settings::load(
+            &ConfigFile::Default(None),
+            &env(&[(
+                "TENANTSCOPE_DATABASE__MAX_CONNECTIONS",
+                "postgres://app:S3cr3t@host/db",
+            )]),
+        )
+        .unwrap_err();
+        assert!(!error.contains("S3cr3t"), "{error}");
+    }
+
+    #[test]
+    fn a_password_column_is_refused_as_tenant_column() {
+        for column in [
+            "password",
+            "PassWord",
+            "password_hash",
+            "passwd",
+            "pw",
+            "api_secret",
+        ] {
+            let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", column)]);
+            let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+            assert!(error.contains("looks like a password column"), "{error}");
+        }
+        let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", "org_id")]);
+        assert!(Settings::load(&ConfigFile::Default(None), &vars).is_ok());
     }
 
     #[test]

@@ -14,13 +14,14 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
         id: id.into(),
         name: name.into(),
-        mail: mail.into(),
+        mail: Some(mail.into()),
         tenant: Some(tenant.into()),
         created: None,
         key: UserKey {
             name: name.into(),
             id: id.into(),
         },
+        invalid_utf8: 0,
     }
 }
 
@@ -127,4 +128,36 @@ pub fn jobs(effects: &[Effect]) -> Vec<Job> {
             _ => None,
         })
         .collect()
+}
+
+/// Answers the health check that is running.
+pub fn deliver_health(state: &mut State, report: crate::db::HealthReport) -> Vec<Effect> {
+    let ticket = *state
+        .health
+        .report
+        .pending()
+        .expect("a health check is running");
+    let msg = crate::app::health::Msg::Loaded {
+        ticket,
+        result: Ok(report),
+        elapsed: std::time::Duration::from_millis(7),
+    };
+    update(state, Msg::Health(msg))
+}
+
+/// Answers the price matrix load that is running; returns its columns.
+pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<String> {
+    let tenants = state
+        .prices
+        .matrix
+        .pending()
+        .cloned()
+        .expect("prices are loading");
+    let msg = crate::app::prices::Msg::Loaded {
+        tenants: tenants.clone(),
+        result: Ok(matrix),
+        elapsed: std::time::Duration::from_millis(5),
+    };
+    update(state, Msg::Prices(msg));
+    tenants
 }

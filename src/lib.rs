@@ -16,7 +16,9 @@ pub mod ui;
 
 use std::fmt;
 
-/// A failure reported as one line on stderr, with its exit code.
+/// A failure reported as one line on stderr, with its exit code. The
+/// message is one line with every password hidden
+/// ([`text::redact_secrets`]): errors can quote configuration.
 #[derive(Debug)]
 pub struct Failure {
     pub code: u8,
@@ -28,7 +30,7 @@ impl Failure {
     pub fn usage(message: impl fmt::Display) -> Failure {
         Failure {
             code: 2,
-            message: text::one_line(&message.to_string()),
+            message: shown(message),
         }
     }
 
@@ -37,7 +39,7 @@ impl Failure {
     pub fn findings(message: impl fmt::Display) -> Failure {
         Failure {
             code: 3,
-            message: text::one_line(&message.to_string()),
+            message: shown(message),
         }
     }
 
@@ -45,9 +47,13 @@ impl Failure {
     pub fn runtime(message: impl fmt::Display) -> Failure {
         Failure {
             code: 1,
-            message: text::one_line(&message.to_string()),
+            message: shown(message),
         }
     }
+}
+
+fn shown(message: impl fmt::Display) -> String {
+    text::one_line(&text::redact_secrets(&message.to_string()))
 }
 
 impl From<db::DbError> for Failure {

@@ -1,16 +1,19 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use sqlx::{Connection, PgConnection};
 
-use tenantscope::app::runtime;
+use tenantscope::app::runtime::{self, Signals};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database, UserQuery};
-use tenantscope::embedded::{PgServer, DEMO_SQL};
-use tenantscope::{output, Failure};
+use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+use tenantscope::output::{self, Destination};
+use tenantscope::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,8 +33,9 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     if let Some(path) = &cli.log_file {
         init_logging(path)?;
     }
-    // Panic reports, printed after the dashboard has restored the terminal.
-    let _ = color_eyre::install();
+    // One hook for every panic, on any thread: terminal restored first, then
+    // the report on stderr and in the log.
+    runtime::install_panic_hook();
     let url = cli
         .database_url
         .as_deref()
@@ -42,36 +46,99 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
     // Declared before the runtime so it is dropped (server stopped) after it.
-    let demo_server = match configured {
-        Some(_) => None,
-        None => Some(PgServer::start().map_err(Failure::runtime)?),
-    };
+    let mut demo_server: Option<PgServer> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    // Caught from here on, so that even an interrupted start-up cleans up.
+    let mut signals = {
+        let _entered = runtime.enter();
+        Signals::catch().map_err(|e| Failure::runtime(format!("cannot catch signals: {e}")))?
+    };
+    if configured.is_none() {
+        demo_server = Some(runtime.block_on(start_demo_server(&mut signals))?);
+    }
     runtime.block_on(async {
-        let source = match (configured, &demo_server) {
-            (Some(source), _) => source,
-            (None, Some(server)) => load_demo(server).await?,
-            (None, None) => unreachable!("a demo server runs whenever no database is configured"),
+        let prepare = async {
+            let source = match (configured, &demo_server) {
+                (Some(source), _) => source,
+                (None, Some(server)) => load_demo(server).await?,
+                (None, None) => {
+                    unreachable!("a demo server runs whenever no database is configured")
+                }
+            };
+            let database = Database::connect(&source, &settings).await?;
+            tracing::info!(target = %source.label(), "connected");
+            Ok::<_, Failure>((source.label(), database))
         };
-        let database = Database::connect(&source, &settings).await?;
-        tracing::info!(target = %source.label(), "connected");
-        let target = source.label();
+        let (target, database) = tokio::select! {
+            prepared = prepare => prepared?,
+            signal = signals.recv() => return Err(interrupted(signal)),
+        };
         let result = if cli.command.is_none() {
             // The dashboard handles signals itself, restoring the terminal.
-            execute(cli, &target, &database, &settings).await
+            dashboard(cli, &target, &database, &settings, signals).await
         } else {
             tokio::select! {
-                result = execute(cli, &target, &database, &settings) => result,
-                signal = shutdown_signal() => Err(Failure::runtime(format!("interrupted by {signal}"))),
+                result = execute(cli, &database, &settings) => result,
+                signal = signals.recv() => Err(interrupted(signal)),
             }
         };
         database.close().await;
         result
     })
+}
+
+fn interrupted(signal: &str) -> Failure {
+    tracing::info!(signal, "interrupted");
+    Failure::runtime(format!("interrupted by {signal}"))
+}
+
+/// Starts the demo server off the async threads; a signal meanwhile makes it
+/// give up, stopping initdb or postgres and removing its directory.
+async fn start_demo_server(signals: &mut Signals) -> Result<PgServer, Failure> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let start =
+        tokio::task::spawn_blocking(move || PgServer::start_until(ServerOptions::default(), &flag));
+    tokio::pin!(start);
+    let joined = tokio::select! {
+        joined = &mut start => joined,
+        signal = signals.recv() => {
+            interrupt.store(true, Ordering::SeqCst);
+            // Wait for the clean-up; a server that won the race is dropped (stopped).
+            drop(start.await);
+            return Err(interrupted(signal));
+        }
+    };
+    joined
+        .map_err(|e| Failure::runtime(format!("the demo server start failed: {e}")))?
+        .map_err(Failure::runtime)
+}
+
+/// Loads what the first frame needs (bad input fails before the terminal is
+/// touched), then runs the dashboard.
+async fn dashboard(
+    cli: Cli,
+    target: &str,
+    database: &Database,
+    settings: &Settings,
+    mut signals: Signals,
+) -> Result<(), Failure> {
+    let initial = runtime::initial_state(
+        database,
+        target.to_string(),
+        cli.compare
+            .or_else(|| settings.tenancy.compare_with.clone()),
+        Duration::from_millis(settings.ui.debounce_ms),
+    );
+    let state = tokio::select! {
+        state = initial => state?,
+        signal = signals.recv() => return Err(interrupted(signal)),
+    };
+    runtime::run_terminal(state, database.clone(), signals).await
 }
 
 /// Creates the `demo` database on the private server and loads sql/ into it.
@@ -99,24 +166,10 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
     Ok(ConnectionSource::demo(options))
 }
 
-async fn execute(
-    cli: Cli,
-    target: &str,
-    database: &Database,
-    settings: &Settings,
-) -> Result<(), Failure> {
-    let compare = cli.compare;
+/// Runs a CLI command (not the dashboard).
+async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
-        None => {
-            let state = runtime::initial_state(
-                database,
-                target.to_string(),
-                compare.or_else(|| settings.tenancy.compare_with.clone()),
-                Duration::from_millis(settings.ui.debounce_ms),
-            )
-            .await?;
-            return runtime::run_terminal(state, database.clone()).await;
-        }
+        None => unreachable!("the dashboard runs without a command"),
         Some(Command::Users {
             filter,
             limit,
@@ -124,11 +177,16 @@ async fn execute(
         }) => {
             let catalog = database.tenants().await?;
             let users = database.users(&UserQuery { filter, limit }).await?;
-            output::users(&users, &catalog, format)
+            if let Some(warning) = output::invalid_utf8_warning(&users) {
+                eprintln!("warning: {warning}");
+            }
+            output::users(&users, &catalog, format, Destination::stdout())
         }
-        Some(Command::Tenants { format }) => {
-            output::tenants(&database.tenant_summaries().await?, format)
-        }
+        Some(Command::Tenants { format }) => output::tenants(
+            &database.tenant_summaries().await?,
+            format,
+            Destination::stdout(),
+        ),
         Some(Command::Orders {
             user_id,
             compare,
@@ -143,7 +201,7 @@ async fn execute(
             let report = database
                 .priced_orders(&user, choice.tenant.as_deref())
                 .await?;
-            output::orders(&user, &report, format)
+            output::orders(&user, &report, format, Destination::stdout())
         }
         Some(Command::Health {
             format,
@@ -160,7 +218,12 @@ async fn execute(
                 .as_deref()
                 .zip(leaked.as_deref())
                 .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-            write_stdout(&output::health(&report, check, format));
+            write_stdout(&output::health(
+                &report,
+                check,
+                format,
+                Destination::stdout(),
+            ));
             return match output::health_findings(&report, check) {
                 Some(found) if fail_on_drift => Err(Failure::findings(format!("found {found}"))),
                 _ => Ok(()),
@@ -169,7 +232,7 @@ async fn execute(
         Some(Command::Prices { format, sort }) => {
             let catalog = database.tenants().await?;
             let matrix = database.price_matrix(catalog.names()).await?;
-            output::prices(&matrix.sorted(sort.into()), format)
+            output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
         }
     };
     write_stdout(&out);
@@ -183,18 +246,6 @@ fn write_stdout(out: &str) {
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush());
-}
-
-/// Resolves on Ctrl-C, SIGTERM or SIGHUP, so the demo server is stopped in order.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut hangup = signal(SignalKind::hangup()).expect("SIGHUP handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "Ctrl-C",
-        _ = term.recv() => "SIGTERM",
-        _ = hangup.recv() => "SIGHUP",
-    }
 }
 
 /// Logs go to a file, never to the screen the dashboard draws on.

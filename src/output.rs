@@ -1,7 +1,10 @@
 //! CLI output: aligned tables, JSON with stable keys, CSV.
 //!
-//! Table output is for terminals, so every value is sanitized; JSON and CSV
-//! keep values exactly as stored (JSON escapes control characters itself).
+//! What reaches a terminal follows GNU `ls`: control (C0, DEL, C1), bidi
+//! and zero-width characters are shown escaped in every format, so data can
+//! never drive the terminal. Piped or written to a file, CSV and JSON keep
+//! values exactly as stored. Tables are always escaped; their text columns
+//! are cut with `…` only on a terminal, and numbers never.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -14,9 +17,32 @@ use crate::db::{
 };
 use crate::text::{self, money, money_plain};
 
-/// Widest a table column grows before values are cut with `…`.
+/// On a terminal, widest a text column grows before values are cut with `…`.
 const MAX_COLUMN_CELLS: usize = 40;
 
+/// Where output goes, which decides how it is escaped and cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Escape what could drive the terminal, in every format; cut long text.
+    Terminal,
+    /// A pipe or a file: CSV and JSON exact, tables escaped but never cut.
+    PipeOrFile,
+}
+
+impl Destination {
+    /// Standard output's destination.
+    pub fn stdout() -> Destination {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            Destination::Terminal
+        } else {
+            Destination::PipeOrFile
+        }
+    }
+}
+
+/// Column alignment, which is also its kind: `Left` columns hold text,
+/// `Right` ones numbers and money, which are never cut.
 #[derive(Clone, Copy, PartialEq)]
 enum Align {
     Left,
@@ -24,17 +50,24 @@ enum Align {
 }
 
 /// Renders rows as an aligned text table with a header line.
-fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+fn table(headers: &[(&str, Align)], rows: &[Vec<String>], to: Destination) -> String {
+    let cut = to == Destination::Terminal;
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()
-        .map(|(i, (title, _))| {
-            rows.iter()
+        .map(|(i, (title, align))| {
+            let values = rows
+                .iter()
                 .map(|row| text::width(&text::sanitize(&row[i])))
-                .chain([text::width(&text::sanitize(title))])
                 .max()
-                .unwrap_or(0)
-                .min(MAX_COLUMN_CELLS)
+                .unwrap_or(0);
+            let title = text::width(&text::sanitize(title));
+            match (align, cut) {
+                (_, false) => values.max(title),
+                (Align::Left, true) => values.max(title).min(MAX_COLUMN_CELLS),
+                // Only the title of a number column may be cut.
+                (Align::Right, true) => values.max(title.min(MAX_COLUMN_CELLS.max(values))),
+            }
         })
         .collect();
     let line = |cells: Vec<&str>| {
@@ -58,17 +91,48 @@ fn table(headers: &[(&str, Align)], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
+/// CSV; on a terminal every field is escaped as tables are.
+fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(headers).expect("writing to memory");
+    let field = |value: &str| match to {
+        Destination::Terminal => text::sanitize(value).into_owned(),
+        Destination::PipeOrFile => value.to_string(),
+    };
+    let record = |values: &mut dyn Iterator<Item = &str>| values.map(field).collect::<Vec<_>>();
+    writer
+        .write_record(record(&mut headers.iter().copied()))
+        .expect("writing to memory");
     for row in rows {
-        writer.write_record(row).expect("writing to memory");
+        writer
+            .write_record(record(&mut row.iter().map(String::as_str)))
+            .expect("writing to memory");
     }
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("CSV of UTF-8 values")
 }
 
-fn json<T: Serialize>(value: &T) -> String {
-    let mut out = serde_json::to_string_pretty(value).expect("serializable values");
+/// Pretty JSON. serde_json escapes C0 controls; on a terminal DEL, C1,
+/// bidi and zero-width characters are written as `\uXXXX` too, which
+/// decodes to the same values.
+fn json<T: Serialize>(value: &T, to: Destination) -> String {
+    let exact = serde_json::to_string_pretty(value).expect("serializable values");
+    let mut out = match to {
+        Destination::PipeOrFile => exact,
+        // Outside strings JSON holds only ASCII punctuation, digits, words
+        // and layout whitespace, so every such character is inside a string;
+        // a raw newline is always layout (serde_json escapes it in strings).
+        Destination::Terminal => {
+            exact
+                .chars()
+                .fold(String::with_capacity(exact.len()), |mut out, ch| {
+                    if ch != '\n' && text::needs_escape(ch) {
+                        out.push_str(&format!("\\u{:04X}", ch as u32));
+                    } else {
+                        out.push(ch);
+                    }
+                    out
+                })
+        }
+    };
     out.push('\n');
     out
 }
@@ -85,13 +149,24 @@ fn status_word(status: TenantStatus) -> &'static str {
 struct UserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
     tenant_schema: &'static str,
     created: Option<&'a str>,
 }
 
-pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String {
+/// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
+pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
+    let values: usize = users.iter().map(|u| u.invalid_utf8).sum();
+    (values > 0).then(|| {
+        format!(
+            "{} invalid UTF-8 (shown as \u{FFFD})",
+            count(values, "value had", "values had")
+        )
+    })
+}
+
+pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destination) -> String {
     match format {
         Format::Json => json(
             &users
@@ -99,12 +174,13 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                 .map(|u| UserJson {
                     id: &u.id,
                     name: &u.name,
-                    mail: &u.mail,
+                    mail: u.mail.as_deref(),
                     tenant: u.tenant.as_deref(),
                     tenant_schema: status_word(catalog.status_of(u)),
                     created: u.created.as_deref(),
                 })
                 .collect::<Vec<_>>(),
+            to,
         ),
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = users
@@ -113,7 +189,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                     vec![
                         u.id.clone(),
                         u.name.clone(),
-                        u.mail.clone(),
+                        u.mail.clone().unwrap_or_default(),
                         u.tenant.clone().unwrap_or_default(),
                         status_word(catalog.status_of(u)).to_string(),
                         u.created.clone().unwrap_or_default(),
@@ -122,7 +198,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                 .collect();
             let headers = ["id", "name", "mail", "tenant", "tenant_schema", "created"];
             if format == Format::Csv {
-                csv(&headers, &rows)
+                csv(&headers, &rows, to)
             } else {
                 let l = Align::Left;
                 table(
@@ -135,28 +211,36 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format) -> String 
                         ("CREATED", l),
                     ],
                     &rows,
+                    to,
                 )
             }
         }
     }
 }
 
-pub fn tenants(summaries: &[TenantSummary], format: Format) -> String {
+pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> String {
     match format {
-        Format::Json => json(&summaries),
+        Format::Json => json(&summaries, to),
         Format::Table | Format::Csv => {
             let rows: Vec<Vec<String>> = summaries
                 .iter()
                 .map(|t| {
+                    // The table names what a CSV cell cannot (NULL or '').
+                    let tenant = match (t.tenant.as_deref(), format) {
+                        (None | Some(""), Format::Csv) => String::new(),
+                        (None, _) => "(none)".to_string(),
+                        (Some(""), _) => "(empty)".to_string(),
+                        (Some(tenant), _) => tenant.to_string(),
+                    };
                     vec![
-                        t.tenant.clone(),
+                        tenant,
                         if t.schema_exists { "ok" } else { "missing" }.to_string(),
                         t.users.to_string(),
                     ]
                 })
                 .collect();
             if format == Format::Csv {
-                csv(&["tenant", "schema", "users"], &rows)
+                csv(&["tenant", "schema", "users"], &rows, to)
             } else {
                 table(
                     &[
@@ -165,6 +249,7 @@ pub fn tenants(summaries: &[TenantSummary], format: Format) -> String {
                         ("USERS", Align::Right),
                     ],
                     &rows,
+                    to,
                 )
             }
         }
@@ -184,24 +269,27 @@ struct OrdersJson<'a> {
 struct OrdersUserJson<'a> {
     id: &'a str,
     name: &'a str,
-    mail: &'a str,
+    mail: Option<&'a str>,
     tenant: Option<&'a str>,
 }
 
-pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
+pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destination) -> String {
     if format == Format::Json {
-        return json(&OrdersJson {
-            user: OrdersUserJson {
-                id: &user.id,
-                name: &user.name,
-                mail: &user.mail,
-                tenant: user.tenant.as_deref(),
+        return json(
+            &OrdersJson {
+                user: OrdersUserJson {
+                    id: &user.id,
+                    name: &user.name,
+                    mail: user.mail.as_deref(),
+                    tenant: user.tenant.as_deref(),
+                },
+                compare_tenant: report.compare_tenant.as_deref(),
+                orders: &report.lines,
+                total: report.total,
+                compare_total: report.compare_total,
             },
-            compare_tenant: report.compare_tenant.as_deref(),
-            orders: &report.lines,
-            total: report.total,
-            compare_total: report.compare_total,
-        });
+            to,
+        );
     }
     let fmt_money = |value: Option<Decimal>| match (value, format) {
         (Some(v), Format::Csv) => money_plain(v),
@@ -237,7 +325,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
             "compare_total",
             "difference",
         ];
-        return csv(&headers, &rows);
+        return csv(&headers, &rows, to);
     }
     rows.push(vec![
         String::new(),
@@ -253,12 +341,16 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
         "{} (id {}, {}) in tenant {}, compared with {}\n",
         text::sanitize(&user.name),
         text::sanitize(&user.id),
-        text::sanitize(&user.mail),
+        text::sanitize(user.mail.as_deref().unwrap_or("no mail")),
         text::sanitize(&report.tenant),
         text::sanitize(compare),
     );
-    let compare_price = format!("{} PRICE", text::fit(&compare.to_uppercase(), 20));
-    let compare_total = format!("{} TOTAL", text::fit(&compare.to_uppercase(), 20));
+    let compare_title = match to {
+        Destination::Terminal => text::fit(&compare.to_uppercase(), 20),
+        Destination::PipeOrFile => compare.to_uppercase(),
+    };
+    let compare_price = format!("{compare_title} PRICE");
+    let compare_total = format!("{compare_title} TOTAL");
     let (l, r) = (Align::Left, Align::Right);
     title
         + &table(
@@ -273,6 +365,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
                 ("DIFFERENCE", r),
             ],
             &rows,
+            to,
         )
 }
 
@@ -298,7 +391,7 @@ pub struct LeakCheck<'a> {
 ///                 "found": {"type": "double precision", "not_null": true}}]}
 ///   ],
 ///   "references": [{"table": "items", "tenant": "client1", "chosen_by": "majority",
-///                   "matching": 4, "with_table": 6,
+///                   "matching": 4, "with_table": 6, "tie": false,
 ///                   "columns": [{"name": "description", "type": "text", "not_null": true}]}],
 ///   "orphan_organizations": [{"organization_id": "ghost", "users": 2},
 ///                            {"organization_id": null, "users": 2}],
@@ -318,9 +411,15 @@ pub struct LeakCheck<'a> {
 /// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
 ///   `missing_column` (`found` null), `extra_column` (`expected` null),
 ///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
+/// - drift kind `missing_required_column`: the tenant lacks a column
+///   tenantscope reads (items id/description/price, orders
+///   user_id/item_id/quantity), whatever the other tenants have.
 /// - `references`: per table, the column set others are compared with:
-///   `chosen_by` `majority` (ties: the group with the alphabetically first
-///   tenant) or `given` (`--reference`).
+///   `chosen_by` `majority`, `required_columns` (a set with every required
+///   column, preferred over an equally or more common set without),
+///   `first_by_name` (an unsettled tie: the group with the alphabetically
+///   first tenant) or `given` (`--reference`); `tie` is true when no column
+///   set is strictly the most common.
 /// - `organization_id` null: users with a NULL or empty organization id.
 /// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
 ///   user's `user_tenant` is another tenant, or null) or `no_user`.
@@ -440,22 +539,40 @@ pub fn health_csv(report: &HealthReport) -> String {
         "orders_estimated",
         "drift",
     ];
-    csv(&headers, &rows)
+    csv(&headers, &rows, Destination::PipeOrFile)
 }
 
-pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: ReportFormat) -> String {
+/// Why a reference was chosen, in words (text report and health view).
+pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
+    match choice {
+        ReferenceChoice::Majority => "majority",
+        ReferenceChoice::RequiredColumns => "has the columns tenantscope reads",
+        ReferenceChoice::FirstByName => "first by name",
+        ReferenceChoice::Given => "given",
+    }
+}
+
+pub fn health(
+    report: &HealthReport,
+    leaks: Option<LeakCheck<'_>>,
+    format: ReportFormat,
+    to: Destination,
+) -> String {
     if format == ReportFormat::Json {
-        return json(&HealthJson {
-            healthy: health_findings(report, leaks).is_none(),
-            tenants: &report.tenants,
-            references: &report.references,
-            orphan_organizations: &report.orphan_organizations,
-            unused_tenants: &report.unused_tenants,
-            leaks: leaks.map(|c| LeaksJson {
-                tenant: c.tenant,
-                orders: c.leaks,
-            }),
-        });
+        return json(
+            &HealthJson {
+                healthy: health_findings(report, leaks).is_none(),
+                tenants: &report.tenants,
+                references: &report.references,
+                orphan_organizations: &report.orphan_organizations,
+                unused_tenants: &report.unused_tenants,
+                leaks: leaks.map(|c| LeaksJson {
+                    tenant: c.tenant,
+                    orders: c.leaks,
+                }),
+            },
+            to,
+        );
     }
     let (l, r) = (Align::Left, Align::Right);
     let rows: Vec<Vec<String>> = report
@@ -480,6 +597,7 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
             ("ORDERS", r),
         ],
         &rows,
+        to,
     );
     let mut lines = tenants.lines();
     let mut out = String::new();
@@ -498,13 +616,11 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
             .iter()
             .map(|r| {
                 format!(
-                    "{} as in {} ({}, {} of {} tenants)",
+                    "{} as in {} ({}{}, {} of {} tenants)",
                     text::sanitize(&r.table),
                     text::sanitize(&r.tenant),
-                    match r.chosen_by {
-                        ReferenceChoice::Majority => "majority",
-                        ReferenceChoice::Given => "given",
-                    },
+                    reference_reason(r.chosen_by),
+                    if r.tie { "; no majority: a tie" } else { "" },
                     r.matching,
                     r.with_table
                 )
@@ -524,7 +640,7 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
                 ]
             })
             .collect();
-        out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows));
+        out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
     }
     if !report.unused_tenants.is_empty() {
         let names: Vec<String> = report
@@ -562,6 +678,7 @@ pub fn health(report: &HealthReport, leaks: Option<LeakCheck<'_>>, format: Repor
             out.push_str(&table(
                 &[("ORDER", r), ("USER", r), ("USER'S TENANT", l)],
                 &rows,
+                to,
             ));
         }
     }
@@ -632,19 +749,22 @@ struct PricesJson<'a> {
 /// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
 /// per tenant, `min`, `max`, `spread`, `min_tenants`, `max_tenants`; exact
 /// values, empty for none, tenant lists joined by `;`) or an aligned table.
-pub fn prices(matrix: &PriceMatrix, format: Format) -> String {
+pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
     if format == Format::Json {
-        return json(&PricesJson {
-            tenants: &matrix.tenants,
-            items: matrix
-                .rows
-                .iter()
-                .map(|row| PriceRowJson {
-                    tenants: &matrix.tenants,
-                    row,
-                })
-                .collect(),
-        });
+        return json(
+            &PricesJson {
+                tenants: &matrix.tenants,
+                items: matrix
+                    .rows
+                    .iter()
+                    .map(|row| PriceRowJson {
+                        tenants: &matrix.tenants,
+                        row,
+                    })
+                    .collect(),
+            },
+            to,
+        );
     }
     let csv_format = format == Format::Csv;
     let price = |value: Option<Decimal>| match value {
@@ -683,7 +803,7 @@ pub fn prices(matrix: &PriceMatrix, format: Format) -> String {
         let mut headers = vec!["item"];
         headers.extend(matrix.tenants.iter().map(String::as_str));
         headers.extend(["min", "max", "spread", "min_tenants", "max_tenants"]);
-        return csv(&headers, &rows);
+        return csv(&headers, &rows, to);
     }
     let (l, r) = (Align::Left, Align::Right);
     let mut headers = vec![("ITEM", l)];
@@ -695,7 +815,7 @@ pub fn prices(matrix: &PriceMatrix, format: Format) -> String {
         ("CHEAPEST", l),
         ("DEAREST", l),
     ]);
-    table(&headers, &rows)
+    table(&headers, &rows, to)
 }
 
 /// What a view exports: the runtime turns it into CSV off the UI path.
@@ -709,9 +829,11 @@ pub enum Document {
 impl Document {
     pub fn csv(&self) -> String {
         match self {
-            Document::Orders { user, report } => orders(user, report, Format::Csv),
+            Document::Orders { user, report } => {
+                orders(user, report, Format::Csv, Destination::PipeOrFile)
+            }
             Document::Health(report) => health_csv(report),
-            Document::Prices(matrix) => prices(matrix, Format::Csv),
+            Document::Prices(matrix) => prices(matrix, Format::Csv, Destination::PipeOrFile),
         }
     }
 }
@@ -745,7 +867,11 @@ mod tests {
             vec!["日本".to_string(), "1.00".to_string()],
             vec!["a\x1b[31m".to_string(), "10,000.00".to_string()],
         ];
-        let out = table(&[("NAME", Align::Left), ("PRICE", Align::Right)], &rows);
+        let out = table(
+            &[("NAME", Align::Left), ("PRICE", Align::Right)],
+            &rows,
+            Destination::PipeOrFile,
+        );
         assert!(!out.contains('\x1b'));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[1], "日本          1.00");
@@ -755,7 +881,58 @@ mod tests {
 
     #[test]
     fn csv_quotes_values() {
-        let out = csv(&["a", "b"], &[vec!["x,y".into(), "say \"hi\"".into()]]);
+        let out = csv(
+            &["a", "b"],
+            &[vec!["x,y".into(), "say \"hi\"".into()]],
+            Destination::PipeOrFile,
+        );
         assert_eq!(out, "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n");
+    }
+
+    #[test]
+    fn numbers_are_never_cut_and_text_only_on_a_terminal() {
+        let long_name = "t".repeat(63);
+        let long_number = "1".repeat(45);
+        let rows = vec![vec![long_name.clone(), long_number.clone()]];
+        let headers = [("TENANT", Align::Left), ("USERS", Align::Right)];
+        let piped = table(&headers, &rows, Destination::PipeOrFile);
+        assert!(piped.contains(&long_name) && piped.contains(&long_number));
+        assert!(!piped.contains('…'));
+        let terminal = table(&headers, &rows, Destination::Terminal);
+        let row = terminal.lines().nth(1).unwrap();
+        assert!(row.starts_with(&format!("{}…", "t".repeat(39))), "{row}");
+        assert!(row.ends_with(&long_number), "{row}");
+    }
+
+    #[test]
+    fn csv_and_json_on_a_terminal_escape_what_could_drive_it() {
+        let hostile = "a\u{1b}]0;x\u{7}\u{202e}b\u{9b}c\u{7f}d\u{200b}";
+        let rows = vec![vec![hostile.to_string()]];
+        let exact = csv(&["name"], &rows, Destination::PipeOrFile);
+        assert!(exact.contains(hostile));
+        let shown = csv(&["name"], &rows, Destination::Terminal);
+        assert_eq!(
+            shown,
+            "name\na^[]0;x<U+0007><U+202E>b<U+009B>c<U+007F>d<U+200B>\n"
+        );
+
+        let value = serde_json::json!({ "name": hostile });
+        let exact = json(&value, Destination::PipeOrFile);
+        let shown = json(&value, Destination::Terminal);
+        assert!(
+            shown.chars().all(|c| c == '\n' || !text::needs_escape(c)),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\u202E") && shown.contains("\\u009B"),
+            "{shown}"
+        );
+        // Both decode to the same value.
+        let decoded: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(decoded, value);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&exact).unwrap(),
+            value
+        );
     }
 }

@@ -26,16 +26,129 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn needs_escape(ch: char) -> bool {
+/// Whether a terminal could act on `ch` or hide it: C0, DEL and C1
+/// controls, bidi controls and zero-width or invisible characters.
+pub fn needs_escape(ch: char) -> bool {
     ch.is_control()
         || matches!(ch,
-            '\u{200B}'..='\u{200F}'   // zero-width space/joiners, LRM, RLM
+            '\u{061C}'               // Arabic letter mark (bidi)
+            | '\u{180E}'             // Mongolian vowel separator (zero-width)
+            | '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{2029}' // line and paragraph separators
             | '\u{202A}'..='\u{202E}' // bidi embeddings and overrides
             | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
             | '\u{2066}'..='\u{2069}' // bidi isolates
             | '\u{FEFF}'              // zero-width no-break space
             | '\u{00AD}'              // soft hyphen
+            | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation controls
         )
+}
+
+/// Replaces passwords in text that may quote configuration (a TOML line, an
+/// environment value, a URL) with `***`: the password of any
+/// `scheme://user:PASSWORD@host`, and any `password=VALUE` or
+/// `password: VALUE` (quoted or not). Errors pass through this before they
+/// are shown or logged, so no error can show a password. It errs on the
+/// side of hiding too much.
+pub fn redact_secrets(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| redact_keywords(&redact_url_passwords(line)))
+        .collect()
+}
+
+/// `scheme://user:SECRET@host`: the secret runs to the last `@` on the line
+/// (a password may hold `@`, `/` or spaces when it is not percent-encoded,
+/// which is exactly when an error quotes it). Without an `@`, a `:` that is
+/// not followed by a numeric port may still be a password; it is hidden too.
+fn redact_url_passwords(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(scheme_end) = rest.find("://").map(|i| i + 3) {
+        out.push_str(&rest[..scheme_end]);
+        rest = &rest[scheme_end..];
+        let userinfo_end = rest.rfind('@');
+        let colon = rest[..userinfo_end.unwrap_or(rest.len())].find(':');
+        match (colon, userinfo_end) {
+            (Some(colon), Some(at)) => {
+                out.push_str(&rest[..=colon]);
+                out.push_str("***");
+                rest = &rest[at..];
+            }
+            (Some(colon), None) => {
+                let after = &rest[colon + 1..];
+                let end = after
+                    .find(|c: char| {
+                        matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace()
+                    })
+                    .unwrap_or(after.len());
+                out.push_str(&rest[..=colon]);
+                if after[..end].chars().all(|c| c.is_ascii_digit()) {
+                    out.push_str(&after[..end]);
+                } else {
+                    out.push_str("***");
+                }
+                rest = &after[end..];
+            }
+            (None, _) => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `password=VALUE`, `PGPASSWORD=VALUE`, `password = "VALUE"`,
+/// `"password": "VALUE"`, `passwd: VALUE`, in any letter case.
+fn redact_keywords(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let mut out = String::with_capacity(line.len());
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = ["password", "passwd"]
+        .iter()
+        .filter_map(|word| lower[search..].find(word).map(|i| (search + i, word.len())))
+        .min()
+    {
+        let (start, len) = found;
+        let mut i = start + len;
+        let bytes = line.as_bytes();
+        let skip_spaces = |mut i: usize| {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            i
+        };
+        // A quoted key (`"password": ...`) ends in its quote.
+        if i < bytes.len() && matches!(bytes[i], b'"' | b'\'') {
+            i += 1;
+        }
+        i = skip_spaces(i);
+        if i >= bytes.len() || !matches!(bytes[i], b'=' | b':') {
+            search = start + len;
+            continue;
+        }
+        i = skip_spaces(i + 1);
+        let value_start = i;
+        let value_end = match bytes.get(i) {
+            Some(&quote @ (b'"' | b'\'')) => {
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j] != quote {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                (j + 1).min(bytes.len())
+            }
+            _ => line[i..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '&' | ';' | ',' | '}' | ')'))
+                .map_or(line.len(), |end| i + end),
+        };
+        if value_end > value_start {
+            out.push_str(&line[copied..value_start]);
+            out.push_str("***");
+            copied = value_end;
+        }
+        search = value_end.max(start + len);
+    }
+    out.push_str(&line[copied..]);
+    out
 }
 
 /// Collapses whitespace, newlines included, so a message fits one line.
@@ -137,6 +250,49 @@ mod tests {
         assert_eq!(sanitize("zero\u{200B}width"), "zero<U+200B>width");
         assert_eq!(sanitize("line\nbreak"), "line\\nbreak");
         assert_eq!(sanitize("\u{9b}31m"), "<U+009B>31m");
+    }
+
+    #[test]
+    fn redacts_passwords_wherever_configuration_is_quoted() {
+        let cases = [
+            // A TOML parse error quoting the line, then a type error quoting the value.
+            (
+                "2 | url = \"postgres://app:S3cr3t@host/db\n  |  ^",
+                "2 | url = \"postgres://app:***@host/db\n  |  ^",
+            ),
+            (
+                "invalid type: string \"postgres://a:S3cr3t@h/db\", expected u32",
+                "invalid type: string \"postgres://a:***@h/db\", expected u32",
+            ),
+            // Not percent-encoded: '@', '/' and spaces in the password.
+            ("postgres://a:S3@c/r 3t@h/db", "postgres://a:***@h/db"),
+            (
+                "postgresql://a:S3cr3t@h:5432/db?x=1",
+                "postgresql://a:***@h:5432/db?x=1",
+            ),
+            ("postgres://a:S3cr3t", "postgres://a:***"),
+            ("postgres://h:5432/db", "postgres://h:5432/db"),
+            ("postgres://bob@h/db", "postgres://bob@h/db"),
+            (
+                "postgres://h/db?sslmode=require&password=S3cr3t",
+                "postgres://h/db?sslmode=require&password=***",
+            ),
+            (
+                "host=h password=S3cr3t user=u",
+                "host=h password=*** user=u",
+            ),
+            ("PGPASSWORD=S3cr3t", "PGPASSWORD=***"),
+            ("password = \"S3 cr\\\"3t\" # x", "password = *** # x"),
+            ("{\"password\": \"S3cr3t\"}", "{\"password\": ***}"),
+            (
+                "password authentication failed",
+                "password authentication failed",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact_secrets(text), expected, "{text}");
+            assert!(!redact_secrets(text).contains("S3"), "{text}");
+        }
     }
 
     #[test]

@@ -161,8 +161,8 @@ async fn user_whose_tenant_schema_does_not_exist() {
     let missing: Vec<_> = summaries.iter().filter(|t| !t.schema_exists).collect();
     assert_eq!(missing.len(), 1);
     assert_eq!(
-        (missing[0].tenant.as_str(), missing[0].users),
-        ("client9", 1)
+        (missing[0].tenant.as_deref(), missing[0].users),
+        (Some("client9"), 1)
     );
 }
 
@@ -203,7 +203,7 @@ async fn hostile_organization_ids_match_no_tenant_and_change_nothing() {
         assert_eq!(catalog.status_of(&user), expected, "{org:?}");
         let result = db.priced_orders(&user, Some("client2")).await;
         let expected = if org.is_empty() {
-            DbError::NoTenant
+            DbError::NoTenant { null: false }
         } else {
             DbError::TenantNotFound(org.to_string())
         };
@@ -212,7 +212,7 @@ async fn hostile_organization_ids_match_no_tenant_and_change_nothing() {
     let null_user = db.user("hnull").await.unwrap();
     assert_eq!(
         db.priced_orders(&null_user, None).await,
-        Err(DbError::NoTenant)
+        Err(DbError::NoTenant { null: true })
     );
     // As comparison tenant, too.
     let rich = db.user("1").await.unwrap();

@@ -88,7 +88,7 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     let summaries = db.tenant_summaries().await.unwrap();
     assert!(summaries
         .iter()
-        .any(|t| t.tenant == "client9" && !t.schema_exists));
+        .any(|t| t.tenant.as_deref() == Some("client9") && !t.schema_exists));
     let rich = db.user("1").await.unwrap();
     let report = db.priced_orders(&rich, Some("client4")).await.unwrap();
     assert_eq!(report.lines[0].compare_unit_price, Some(dec("4200.00")));

@@ -968,3 +968,94 @@ async fn statements(admin: &mut PgConnection) -> (i64, i64) {
     .await
     .unwrap()
 }
+
+/// Issue 9, defect 8: a column tenantscope reads, renamed in every tenant,
+/// is drift even though all tenants agree.
+#[tokio::test]
+async fn a_required_column_missing_everywhere_fails_health() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "ALTER TABLE client1.orders RENAME COLUMN quantity TO qty;
+         ALTER TABLE client2.orders RENAME COLUMN quantity TO qty;",
+    )
+    .await;
+    let out = tenantscope(&["--database-url", &db.url, "health", "--fail-on-drift"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("2 tenants with drift"),
+        "{}",
+        stderr(&out)
+    );
+    let report = stdout(&out);
+    assert_eq!(
+        report
+            .matches("orders.quantity: missing required column")
+            .count(),
+        2,
+        "{report}"
+    );
+    assert!(!report.contains("Healthy"), "{report}");
+
+    let out = tenantscope(&["--database-url", &db.url, "health", "--format", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["healthy"], false);
+    for tenant in json["tenants"].as_array().unwrap() {
+        assert_eq!(tenant["status"], "drift");
+        assert_eq!(
+            tenant["drift"],
+            json!([{"table": "orders", "column": "quantity", "kind": "missing_required_column",
+                    "expected": null, "found": null}])
+        );
+    }
+}
+
+/// Issue 9, defect 8: with one tenant each side, the one tenantscope can
+/// read is the reference, and the report says there was no majority.
+#[tokio::test]
+async fn a_one_to_one_tie_keeps_the_tenant_with_the_required_columns() {
+    let db = TestDatabase::reference().await;
+    // client1 sorts first, so a tie broken by name alone would blame client2.
+    db.run_sql("ALTER TABLE client1.orders RENAME COLUMN quantity TO qty")
+        .await;
+    let report = connect(&db).await.health(None).await.unwrap();
+    let orders = &report.references[1];
+    assert_eq!(
+        (
+            orders.table.as_str(),
+            orders.tenant.as_str(),
+            orders.chosen_by,
+            orders.tie
+        ),
+        ("orders", "client2", ReferenceChoice::RequiredColumns, true)
+    );
+    assert!(!report.references[0].tie, "items agree");
+    assert_eq!(report.tenant("client2").unwrap().status, HealthStatus::Ok);
+    let described: Vec<String> = report
+        .tenant("client1")
+        .unwrap()
+        .drift
+        .iter()
+        .map(Drift::describe)
+        .collect();
+    assert_eq!(
+        described,
+        [
+            "orders.qty: extra column (integer not null)",
+            "orders.quantity: missing required column (integer not null)",
+        ]
+    );
+
+    let out = tenantscope(&["--database-url", &db.url, "health", "--fail-on-drift"]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "orders as in client2 (has the columns tenantscope reads; no majority: a tie, 1 of 2 tenants)"
+        ),
+        "{text}"
+    );
+    let out = tenantscope(&["--database-url", &db.url, "health", "--format", "json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["references"][1]["chosen_by"], "required_columns");
+    assert_eq!(json["references"][1]["tie"], true);
+}

@@ -10,6 +10,7 @@ use ratatui::Terminal;
 use rust_decimal::Decimal;
 use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
 use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User, UserCount, UserKey};
+use tenantscope::fixtures;
 use tenantscope::ui::view;
 
 fn dec(text: &str) -> Decimal {
@@ -20,13 +21,14 @@ fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
         id: id.into(),
         name: name.into(),
-        mail: mail.into(),
+        mail: Some(mail.into()),
         tenant: Some(tenant.into()),
         created: None,
         key: UserKey {
             name: name.into(),
             id: id.into(),
         },
+        invalid_utf8: 0,
     }
 }
 
@@ -580,6 +582,158 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     assert!(
         frame.lines().position(|l| l.contains("Huawei"))
             < frame.lines().position(|l| l.contains("Tesla"))
+    );
+    insta::assert_snapshot!(frame);
+}
+
+/// Issue 9: client1 renamed orders.quantity, client2 did not (a 1-vs-1 tie).
+fn tied_report() -> tenantscope::db::HealthReport {
+    use tenantscope::db::{
+        ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, ReferenceChoice,
+        TableReference, TenantHealth,
+    };
+    let quantity = ColumnShape {
+        type_name: "integer".into(),
+        not_null: true,
+    };
+    let tenant = |name: &str, status, drift: Vec<Drift>| TenantHealth {
+        tenant: name.into(),
+        status,
+        users: Count::exact(1),
+        items: Some(Count::estimate(2)),
+        orders: Some(Count::estimate(12_345)),
+        drift,
+    };
+    let reference = |table: &str, tie| TableReference {
+        table: table.into(),
+        tenant: "client2".into(),
+        chosen_by: if tie {
+            ReferenceChoice::RequiredColumns
+        } else {
+            ReferenceChoice::Majority
+        },
+        matching: if tie { 1 } else { 2 },
+        with_table: 2,
+        tie,
+        columns: vec![],
+    };
+    HealthReport {
+        tenants: vec![
+            tenant(
+                "client1",
+                HealthStatus::Drift,
+                vec![Drift {
+                    table: "orders".into(),
+                    column: Some("quantity".into()),
+                    kind: DriftKind::MissingRequiredColumn,
+                    expected: Some(quantity),
+                    found: None,
+                }],
+            ),
+            tenant("client2", HealthStatus::Ok, vec![]),
+        ],
+        references: vec![reference("items", false), reference("orders", true)],
+        orphan_organizations: vec![],
+        unused_tenants: vec![],
+    }
+}
+
+#[test]
+fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('t'));
+    fixtures::deliver_health(&mut state, tied_report());
+    let frame = render(&mut state, 40, 24);
+    let rows: Vec<&str> = frame
+        .lines()
+        .filter(|l| l.contains("✗ drift") || l.contains("✓ ok"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{frame}");
+    assert!(
+        rows[0].contains("client1 ") && rows[1].contains("client2 "),
+        "{frame}"
+    );
+    assert!(frame.contains("12,345"), "counts are not cut: {frame}");
+    assert!(frame.contains("no majority"), "{frame}");
+    insta::assert_snapshot!(frame);
+
+    // A name that cannot fit is cut visibly.
+    let mut report = tied_report();
+    report.tenants[1].tenant = "client2_with_a_name_too_long_for_forty_columns".into();
+    key(&mut state, KeyCode::Char('r'));
+    fixtures::deliver_health(&mut state, report);
+    let frame = render(&mut state, 40, 24);
+    let long = frame
+        .lines()
+        .find(|l| l.contains("✓ ok"))
+        .unwrap_or_else(|| panic!("no row in\n{frame}"));
+    assert!(
+        long.contains("client…") && long.contains("~12,345"),
+        "{long}"
+    );
+}
+
+/// Issue 9: a name that was not UTF-8 (SQL_ASCII) shows with U+FFFD and the
+/// status line counts such values; a table without `mail` leaves it blank.
+#[test]
+fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
+    let mut bad = user("1", "rich\u{fffd}_dude", "", "client1");
+    bad.mail = None;
+    bad.invalid_utf8 = 1;
+    let mut poor = user("2", "poor_dude", "", "client2");
+    poor.mail = None;
+    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
+    let count = UserCount {
+        value: 2,
+        estimated: false,
+    };
+    let mut state = State::new("demo".into(), catalog, count, vec![poor, bad], None);
+    init(&mut state);
+    select(&mut state, "rich\u{fffd}_dude");
+    deliver(&mut state, "client1", reference_lines());
+    let frame = render(&mut state, 120, 12);
+    assert!(frame.contains("rich\u{fffd}_dude"), "{frame}");
+    let status = frame.lines().rev().nth(1).unwrap();
+    assert!(
+        status.contains("⚠ 1 value had invalid UTF-8 (shown as \u{fffd})"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}
+
+/// Issue 9: `End` on a long window, then `→` to a window with few items:
+/// the body shows those items (it used to stay scrolled past their end).
+#[test]
+fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
+    use tenantscope::db::{PriceMatrix, PriceRow, PriceSort};
+    let matrix = |tenant: &str, items: usize| {
+        let tenants = vec![tenant.to_string()];
+        PriceMatrix {
+            rows: (0..items)
+                .map(|i| PriceRow::new(format!("Item {i:02}"), vec![Some(dec("1.00"))], &tenants))
+                .collect(),
+            tenants,
+        }
+        .sorted(PriceSort::Name)
+    };
+    let mut state = demo_state();
+    // 60 columns: one tenant column per window.
+    update(&mut state, Msg::Resize(60, 14));
+    key(&mut state, KeyCode::Char('p'));
+    key(&mut state, KeyCode::Char('s'));
+    let deliver_prices = |state: &mut State, tenant: &str, items: usize| {
+        let tenants = fixtures::deliver_prices(state, matrix(tenant, items));
+        assert_eq!(tenants, [tenant]);
+    };
+    deliver_prices(&mut state, "client1", 40);
+    key(&mut state, KeyCode::End);
+    assert!(render(&mut state, 60, 14).contains("Item 39"));
+    key(&mut state, KeyCode::Right);
+    deliver_prices(&mut state, "client2", 2);
+    let frame = render(&mut state, 60, 14);
+    assert!(
+        frame.contains("Item 00") && frame.contains("Item 01"),
+        "{frame}"
     );
     insta::assert_snapshot!(frame);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, Screen, Status};
+use super::screen::{no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, HealthReport, Leak};
 use crate::output::Document;
@@ -89,6 +89,7 @@ pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
+    warning: no_warning,
     is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
     status: |state| {
         Status::of(&state.health.report, |r| {

@@ -64,6 +64,8 @@ pub struct Task {
 }
 
 /// What a load reads, by view. Each view runs its own jobs.
+// One job is made per key press and moved once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Catalog { ticket: u64 },

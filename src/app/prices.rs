@@ -8,7 +8,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, Screen, Status};
+use super::screen::{no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort};
 use crate::output::Document;
@@ -105,6 +105,7 @@ pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
+    warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
     status: |state| {
         Status::of(&state.prices.matrix, |m| {

@@ -49,6 +49,8 @@ pub struct Screen {
     /// The spinner turns while this is true.
     pub is_busy: fn(&State) -> bool,
     pub status: fn(&State) -> Status,
+    /// A lasting caveat about what the view shows, after the status.
+    pub warning: fn(&State) -> Option<String>,
     /// `e`: everything the view shows, all rows, with a file name stem.
     pub export: fn(&State) -> Option<(String, Document)>,
     /// Sections of the `?` popup: a title and its keys.
@@ -65,6 +67,11 @@ impl View {
             View::Prices => &prices::SCREEN,
         }
     }
+}
+
+/// For views without a lasting caveat.
+pub fn no_warning(_: &State) -> Option<String> {
+    None
 }
 
 /// For views without text input.

@@ -68,6 +68,11 @@ impl Executor {
         let db = self.db.clone();
         let results = self.results.clone();
         tokio::spawn(async move {
+            // Test hook (debug builds only): a background task that panics.
+            #[cfg(debug_assertions)]
+            if std::env::var_os("TS_TEST_PANIC").is_some_and(|v| v == "task") {
+                panic!("test-triggered panic in a background task");
+            }
             let handle = QueryHandle::default();
             let work = async {
                 tokio::time::sleep(delay).await;

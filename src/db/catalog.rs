@@ -1,5 +1,6 @@
 //! The tenant catalog: schemas that hold both an `items` and an `orders` table.
 
+use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 
 /// SQL condition on `pg_namespace n`: the schema has the tenant tables.
@@ -72,7 +73,9 @@ impl TenantCatalog {
 /// or an organization id that names no tenant schema.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TenantSummary {
-    pub tenant: String,
+    /// `None` for users whose organization id is NULL (kept apart from an
+    /// empty string, which is a value).
+    pub tenant: Option<String>,
     pub schema_exists: bool,
     pub users: i64,
 }
@@ -81,26 +84,41 @@ impl Database {
     /// All tenant schemas, in one catalog query.
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
         let mut tx = self.read_tx().await?;
-        let names: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT n.nspname::text
+        // A SQL_ASCII database may hold a schema name that is not UTF-8:
+        // it cannot be named back to the server, so it is left out (the
+        // `tenants` list still shows it, with U+FFFD) rather than failing
+        // the whole catalog or being picked as a comparison tenant.
+        let names: Vec<LossyText> = sqlx::query_scalar(&format!(
+            "SELECT {name}
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname <> $1
                 AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
                 AND {HAS_TENANT_TABLES}
-              ORDER BY n.nspname"
+              ORDER BY n.nspname",
+            name = raw("n.nspname")
         ))
         .bind(&self.layout.shared_schema)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        Ok(TenantCatalog::new(names))
+        let skipped = names.iter().filter(|n| n.replaced).count();
+        if skipped > 0 {
+            tracing::warn!(skipped, "tenant schemas whose name is not UTF-8 left out");
+        }
+        Ok(TenantCatalog::new(
+            names
+                .into_iter()
+                .filter(|n| !n.replaced)
+                .map(|n| n.text)
+                .collect(),
+        ))
     }
 
     /// Tenants with their user counts, plus organization ids that name no
     /// tenant schema; one round trip whatever the number of tenants.
     pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
         let mut tx = self.read_tx().await?;
-        let rows: Vec<(String, bool, i64)> = sqlx::query_as(&format!(
+        let rows: Vec<(Option<LossyText>, bool, i64)> = sqlx::query_as(&format!(
             "WITH schemas AS (
                  SELECT n.nspname::text AS tenant
                    FROM pg_catalog.pg_namespace n
@@ -108,13 +126,14 @@ impl Database {
                     AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
                     AND {HAS_TENANT_TABLES}),
              counts AS (
-                 SELECT coalesce(u.{tenant}::text, '') AS tenant, count(*) AS users
+                 SELECT u.{tenant}::text AS tenant, count(*) AS users
                    FROM {users} u GROUP BY 1)
-             SELECT coalesce(s.tenant, c.tenant), s.tenant IS NOT NULL, coalesce(c.users, 0)
+             SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0)
                FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
-              ORDER BY s.tenant IS NULL, 1",
+              ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
             tenant = self.layout.tenant_column,
             users = self.layout.users_table,
+            tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
         ))
         .bind(&self.layout.shared_schema)
         .fetch_all(&mut *tx)
@@ -123,7 +142,7 @@ impl Database {
         Ok(rows
             .into_iter()
             .map(|(tenant, schema_exists, users)| TenantSummary {
-                tenant,
+                tenant: tenant.map(|t| t.text),
                 schema_exists,
                 users,
             })

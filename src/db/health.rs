@@ -8,10 +8,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 
 /// The tables every tenant schema should hold, in report order.
 pub const TENANT_TABLES: [&str; 2] = ["items", "orders"];
+
+/// The columns tenantscope itself reads from each tenant table (same order
+/// as [`TENANT_TABLES`]): a tenant lacking one is drifted whatever the
+/// majority looks like, since `orders` and `prices` fail on it.
+pub const REQUIRED_COLUMNS: [&[&str]; 2] = [
+    &["id", "description", "price"],
+    &["user_id", "item_id", "quantity"],
+];
 
 /// `relkind`s that count as a table for the tenant catalog.
 const TABLE_KINDS: &str = "('r', 'p', 'v', 'm', 'f')";
@@ -83,6 +92,9 @@ impl ColumnShape {
 pub enum DriftKind {
     /// The schema lacks the table (`column` is `None`).
     MissingTable,
+    /// tenantscope reads this column ([`REQUIRED_COLUMNS`]) and this tenant
+    /// lacks it (`expected`: the reference's column, if it has one).
+    MissingRequiredColumn,
     /// The reference has the column, this tenant does not (`expected` only).
     MissingColumn,
     /// This tenant has a column the reference lacks (`found` only).
@@ -117,6 +129,10 @@ impl Drift {
         let shape = |s: &Option<ColumnShape>| s.as_ref().map(ColumnShape::describe);
         let detail = match self.kind {
             DriftKind::MissingTable => "missing table".to_string(),
+            DriftKind::MissingRequiredColumn => match shape(&self.expected) {
+                Some(expected) => format!("missing required column ({expected})"),
+                None => "missing required column".to_string(),
+            },
             DriftKind::MissingColumn => format!(
                 "missing column ({})",
                 shape(&self.expected).unwrap_or_default()
@@ -183,12 +199,21 @@ impl TenantHealth {
     }
 }
 
+/// Why a table's reference column set was chosen. Column sets holding
+/// every [`REQUIRED_COLUMNS`] entry come first, then the most common one,
+/// then the one with the alphabetically first tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferenceChoice {
-    /// The most common column set (ties: the group with the alphabetically
-    /// first tenant).
+    /// The most common column set, strictly.
     Majority,
+    /// Not (strictly) the most common, but the only or the most common one
+    /// with the columns tenantscope requires: an equally or more common set
+    /// lacks some.
+    RequiredColumns,
+    /// A tie the required columns do not settle: the group with the
+    /// alphabetically first tenant.
+    FirstByName,
     /// The tenant asked for.
     Given,
 }
@@ -204,6 +229,9 @@ pub struct TableReference {
     pub matching: usize,
     /// Tenants that have the table at all.
     pub with_table: usize,
+    /// No single column set is the most common: two or more share the
+    /// largest group size.
+    pub tie: bool,
     /// Sorted by name.
     pub columns: Vec<Column>,
 }
@@ -270,10 +298,11 @@ pub struct Leak {
 
 /// Row of the tenant query: (tenant, organization id, users, has items,
 /// items estimate, has orders, orders estimate). A row without a tenant is
-/// an organization id that names no tenant schema.
+/// an organization id that names no tenant schema. Names are read lossily:
+/// a SQL_ASCII database may hold any bytes.
 type TenantRow = (
-    Option<String>,
-    Option<String>,
+    Option<LossyText>,
+    Option<LossyText>,
     i64,
     bool,
     Option<i64>,
@@ -282,7 +311,7 @@ type TenantRow = (
 );
 
 /// Row of the column query: (tenant, table, column, type, not null).
-type ColumnRow = (String, String, String, String, bool);
+type ColumnRow = (LossyText, String, LossyText, String, bool);
 
 /// Row of the leak query: (order id, user id, user exists, user's tenant).
 type LeakRow = (Option<String>, Option<String>, bool, Option<String>);
@@ -330,22 +359,26 @@ impl Database {
              counts AS (
                  SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
                    FROM {users} u GROUP BY 1)
-             SELECT s.tenant, c.org, coalesce(c.users, 0)::bigint,
+             SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
                     coalesce(s.has_items, false), s.items,
                     coalesce(s.has_orders, false), s.orders
                FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
             org = self.layout.tenant_column,
             users = self.layout.users_table,
+            tenant_raw = raw("s.tenant"),
+            org_raw = raw("c.org"),
         );
         let columns_sql = format!(
-            "SELECT n.nspname::text, c.relname::text, a.attname::text,
+            "SELECT {tenant_raw}, c.relname::text, {column_raw},
                     pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
               WHERE {candidate}
                 AND c.relname IN ('items', 'orders') AND c.relkind IN {TABLE_KINDS}
-                AND a.attnum > 0 AND NOT a.attisdropped"
+                AND a.attnum > 0 AND NOT a.attisdropped",
+            tenant_raw = raw("n.nspname"),
+            column_raw = raw("a.attname"),
         );
         let mut tx = self.read_tx().await?;
         let tenant_rows: Vec<TenantRow> = sqlx::query_as(&tenants_sql)
@@ -451,12 +484,12 @@ fn build_report(
     for (tenant, org, users, has_items, items, has_orders, orders) in tenant_rows {
         match tenant {
             Some(tenant) => tenants.push(TenantTables {
-                tenant,
+                tenant: tenant.text,
                 users,
                 tables: [has_items.then_some(items), has_orders.then_some(orders)],
             }),
             None => orphan_organizations.push(OrphanOrganization {
-                organization_id: org,
+                organization_id: org.map(|o| o.text),
                 users,
             }),
         }
@@ -474,11 +507,14 @@ fn build_report(
 
     let mut columns: BTreeMap<(String, String), Vec<Column>> = BTreeMap::new();
     for (tenant, table, name, type_name, not_null) in column_rows {
-        columns.entry((tenant, table)).or_default().push(Column {
-            name,
-            type_name,
-            not_null,
-        });
+        columns
+            .entry((tenant.text, table))
+            .or_default()
+            .push(Column {
+                name: name.text,
+                type_name,
+                not_null,
+            });
     }
     for list in columns.values_mut() {
         list.sort();
@@ -505,25 +541,42 @@ fn build_report(
                 .unwrap_or(&[]);
             with_table.push((&t.tenant, fingerprint));
         }
-        let Some((reference_tenant, expected, chosen_by)) =
-            choose_reference(&with_table, reference)
-        else {
+        let required = REQUIRED_COLUMNS[index];
+        let Some(choice) = choose_reference(&with_table, reference, required) else {
             continue;
         };
+        let expected = choice.columns;
         references.push(TableReference {
             table: table.to_string(),
-            tenant: reference_tenant.to_string(),
-            chosen_by,
+            tenant: choice.tenant.to_string(),
+            chosen_by: choice.chosen_by,
             matching: with_table.iter().filter(|(_, f)| *f == expected).count(),
             with_table: with_table.len(),
+            tie: choice.tie,
             columns: expected.to_vec(),
         });
         for (tenant, found) in &with_table {
-            if *found != expected {
-                drift
-                    .entry(*tenant)
-                    .or_default()
-                    .extend(diff_columns(table, expected, found));
+            let mut found_drift = if *found != expected {
+                diff_columns(table, expected, found)
+            } else {
+                Vec::new()
+            };
+            for name in required {
+                if found.iter().any(|c| c.name == *name) {
+                    continue;
+                }
+                // Said once, as the more serious finding.
+                found_drift.retain(|d| d.column.as_deref() != Some(*name));
+                found_drift.push(Drift {
+                    table: table.to_string(),
+                    column: Some(name.to_string()),
+                    kind: DriftKind::MissingRequiredColumn,
+                    expected: expected.iter().find(|c| c.name == *name).map(Column::shape),
+                    found: None,
+                });
+            }
+            if !found_drift.is_empty() {
+                drift.entry(*tenant).or_default().extend(found_drift);
             }
         }
     }
@@ -564,25 +617,65 @@ fn build_report(
     })
 }
 
+/// A table's reference: whose column set, which, and why.
+struct Choice<'a> {
+    tenant: &'a str,
+    columns: &'a [Column],
+    chosen_by: ReferenceChoice,
+    tie: bool,
+}
+
 /// The reference column set of one table: the given tenant's if it has the
-/// table, else the most common one (ties: the group holding the
-/// alphabetically first tenant). `with_table` is sorted by tenant.
+/// table, else the best group of equal column sets: one holding every
+/// `required` column first, then the largest, then the one holding the
+/// alphabetically first tenant. `with_table` is sorted by tenant.
 fn choose_reference<'a>(
     with_table: &[(&'a str, &'a [Column])],
     given: Option<&str>,
-) -> Option<(&'a str, &'a [Column], ReferenceChoice)> {
-    if let Some(&(tenant, columns)) = with_table.iter().find(|(t, _)| Some(*t) == given) {
-        return Some((tenant, columns, ReferenceChoice::Given));
-    }
+    required: &[&str],
+) -> Option<Choice<'a>> {
     // Group members keep name order, so members[0] is the group's first tenant.
     let mut groups: BTreeMap<&[Column], Vec<&str>> = BTreeMap::new();
     for (tenant, columns) in with_table {
         groups.entry(columns).or_default().push(tenant);
     }
-    groups
-        .into_iter()
-        .max_by(|(_, a), (_, b)| a.len().cmp(&b.len()).then_with(|| b[0].cmp(a[0])))
-        .map(|(columns, members)| (members[0], columns, ReferenceChoice::Majority))
+    let largest = groups.values().map(Vec::len).max()?;
+    let tie = groups.values().filter(|m| m.len() == largest).count() > 1;
+    if let Some(&(tenant, columns)) = with_table.iter().find(|(t, _)| Some(*t) == given) {
+        return Some(Choice {
+            tenant,
+            columns,
+            chosen_by: ReferenceChoice::Given,
+            tie,
+        });
+    }
+    let complete = |columns: &[Column]| {
+        required
+            .iter()
+            .all(|r| columns.iter().any(|c| c.name == *r))
+    };
+    let (columns, members) = groups.iter().max_by(|(ca, a), (cb, b)| {
+        complete(ca)
+            .cmp(&complete(cb))
+            .then_with(|| a.len().cmp(&b.len()))
+            .then_with(|| b[0].cmp(a[0]))
+    })?;
+    let chosen_by = if members.len() == largest && !tie {
+        ReferenceChoice::Majority
+    } else if groups
+        .iter()
+        .any(|(c, m)| m.len() >= members.len() && !complete(c))
+    {
+        ReferenceChoice::RequiredColumns
+    } else {
+        ReferenceChoice::FirstByName
+    };
+    Some(Choice {
+        tenant: members[0],
+        columns,
+        chosen_by,
+        tie,
+    })
 }
 
 /// Differences of `found` from `expected`, by column name.
@@ -628,7 +721,7 @@ mod tests {
     fn col(name: &str, type_name: &str, not_null: bool) -> ColumnRow {
         // Tenant and table are filled in by `columns_of`.
         (
-            String::new(),
+            LossyText::default(),
             String::new(),
             name.into(),
             type_name.into(),
@@ -641,7 +734,7 @@ mod tests {
             .iter()
             .map(|(_, _, name, type_name, not_null)| {
                 (
-                    tenant.to_string(),
+                    tenant.into(),
                     table.to_string(),
                     name.clone(),
                     type_name.clone(),
@@ -660,7 +753,12 @@ mod tests {
     }
 
     fn standard_orders() -> Vec<ColumnRow> {
-        vec![col("id", "text", true), col("user_id", "text", true)]
+        vec![
+            col("id", "text", true),
+            col("user_id", "text", true),
+            col("item_id", "text", true),
+            col("quantity", "integer", true),
+        ]
     }
 
     fn tenant(name: &str, users: i64, items: bool, orders: bool) -> TenantRow {
@@ -724,7 +822,7 @@ mod tests {
                     s("description"),
                     DriftKind::NullabilityChanged
                 ),
-                ("items".into(), s("id"), DriftKind::MissingColumn),
+                ("items".into(), s("id"), DriftKind::MissingRequiredColumn),
                 ("items".into(), s("price"), DriftKind::TypeChanged),
                 ("items".into(), s("price"), DriftKind::NullabilityChanged),
                 ("items".into(), s("quantity"), DriftKind::ExtraColumn),
@@ -772,32 +870,97 @@ mod tests {
     }
 
     #[test]
-    fn ties_go_to_the_group_with_the_alphabetically_first_tenant() {
+    fn ties_go_to_the_group_with_the_required_columns_then_by_name() {
         let other = [col("id", "integer", true)];
         let mut columns = Vec::new();
         columns.extend(columns_of("m", "items", &standard_items()));
         columns.extend(columns_of("z", "items", &standard_items()));
         columns.extend(columns_of("b", "items", &other));
         columns.extend(columns_of("k", "items", &other));
-        let rows = ["m", "z", "b", "k"]
+        let rows: Vec<TenantRow> = ["m", "z", "b", "k"]
             .into_iter()
             .map(|t| tenant(t, 1, true, false))
             .collect();
-        let report = build_report(rows, columns, None).unwrap();
+        let report = build_report(rows.clone(), columns.clone(), None).unwrap();
         assert_eq!(report.references.len(), 1, "no tenant has orders");
-        assert_eq!(report.references[0].tenant, "b");
-        assert_eq!(report.tenant("b").unwrap().drift.len(), 1, "only orders");
+        let reference = &report.references[0];
         assert_eq!(
-            kinds(&report, "m")[..2],
+            (
+                reference.tenant.as_str(),
+                reference.chosen_by,
+                reference.tie
+            ),
+            ("m", ReferenceChoice::RequiredColumns, true)
+        );
+        assert_eq!(report.tenant("m").unwrap().drift.len(), 1, "only orders");
+        assert_eq!(
+            kinds(&report, "b")[..3],
             [
                 (
                     "items".into(),
                     Some("description".into()),
-                    DriftKind::ExtraColumn
+                    DriftKind::MissingRequiredColumn
                 ),
                 ("items".into(), Some("id".into()), DriftKind::TypeChanged),
+                (
+                    "items".into(),
+                    Some("price".into()),
+                    DriftKind::MissingRequiredColumn
+                ),
             ]
         );
+
+        // Both complete: the required columns settle nothing, the name does.
+        let mut extra = standard_items();
+        extra.push(col("note", "text", false));
+        let mut columns = Vec::new();
+        columns.extend(columns_of("m", "items", &standard_items()));
+        columns.extend(columns_of("b", "items", &extra));
+        let rows: Vec<TenantRow> = ["m", "b"]
+            .into_iter()
+            .map(|t| tenant(t, 1, true, false))
+            .collect();
+        let report = build_report(rows, columns, None).unwrap();
+        let reference = &report.references[0];
+        assert_eq!(
+            (
+                reference.tenant.as_str(),
+                reference.chosen_by,
+                reference.tie
+            ),
+            ("b", ReferenceChoice::FirstByName, true)
+        );
+    }
+
+    #[test]
+    fn a_column_tenantscope_reads_is_required_even_when_every_tenant_lacks_it() {
+        let renamed: Vec<ColumnRow> = standard_orders()
+            .into_iter()
+            .map(|mut c| {
+                if c.2.text == "quantity" {
+                    c.2 = "qty".into();
+                }
+                c
+            })
+            .collect();
+        let mut columns = Vec::new();
+        for t in ["a", "b"] {
+            columns.extend(columns_of(t, "items", &standard_items()));
+            columns.extend(columns_of(t, "orders", &renamed));
+        }
+        let rows = vec![tenant("a", 1, true, true), tenant("b", 1, true, true)];
+        let report = build_report(rows, columns, None).unwrap();
+        assert!(!report.is_healthy());
+        assert_eq!(report.references[1].chosen_by, ReferenceChoice::Majority);
+        for t in ["a", "b"] {
+            let drift = &report.tenant(t).unwrap().drift;
+            assert_eq!(drift.len(), 1);
+            assert_eq!(
+                drift[0].describe(),
+                "orders.quantity: missing required column"
+            );
+            assert_eq!(report.tenant(t).unwrap().status, HealthStatus::Drift);
+        }
     }
 
     #[test]
@@ -809,6 +972,9 @@ mod tests {
         let mut extra = standard_items();
         extra.push(col("quantity", "integer", false));
         columns.extend(columns_of("c", "items", &extra));
+        for t in ["a", "b", "c"] {
+            columns.extend(columns_of(t, "orders", &standard_orders()));
+        }
         let rows: Vec<TenantRow> = ["a", "b", "c"]
             .into_iter()
             .map(|t| tenant(t, 1, true, true))
@@ -842,6 +1008,6 @@ mod tests {
         let report = build_report(rows, columns, None).unwrap();
         assert!(report.is_healthy());
         assert_eq!(report.references.len(), 2);
-        assert_eq!(report.references[1].columns.len(), 2);
+        assert_eq!(report.references[1].columns.len(), 4);
     }
 }

@@ -8,6 +8,7 @@
 
 mod catalog;
 mod health;
+mod lossy;
 mod orders;
 mod pool;
 mod prices;
@@ -47,8 +48,13 @@ pub enum DbError {
         tenant: String,
         table: String,
     },
-    /// The user has no tenant (NULL or empty organization id).
-    NoTenant,
+    /// The user has no tenant: the organization id is NULL (`null`) or an
+    /// empty string.
+    NoTenant {
+        null: bool,
+    },
+    /// A setting names a column tenantscope must not or cannot read.
+    Setting(String),
     /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
     UnknownTenant(String),
     UserNotFound(String),
@@ -77,7 +83,13 @@ impl fmt::Display for DbError {
                 crate::text::sanitize(tenant),
                 crate::text::sanitize(table)
             ),
-            DbError::NoTenant => f.write_str("user has no tenant (organization id is empty)"),
+            DbError::NoTenant { null: true } => {
+                f.write_str("user has no tenant (organization id is NULL)")
+            }
+            DbError::NoTenant { null: false } => {
+                f.write_str("user has no tenant (organization id is an empty string)")
+            }
+            DbError::Setting(message) => f.write_str(message),
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
             }
@@ -97,7 +109,10 @@ impl std::error::Error for DbError {}
 impl DbError {
     /// Errors in what the person asked for, as opposed to the database failing.
     pub fn is_usage(&self) -> bool {
-        matches!(self, DbError::UnknownTenant(_) | DbError::UserNotFound(_))
+        matches!(
+            self,
+            DbError::UnknownTenant(_) | DbError::UserNotFound(_) | DbError::Setting(_)
+        )
     }
 
     fn from_sqlx(error: sqlx::Error, statement_timeout_ms: u64) -> DbError {
@@ -126,7 +141,16 @@ struct SharedLayout {
     /// (name, id) can serve it, text casts otherwise.
     name_key: String,
     id_key: String,
+    /// The optional columns of the users table (id, name and the tenant
+    /// column are required).
+    has_mail: bool,
+    has_created: bool,
 }
+
+/// The users table as `resolve_layout` finds it: (quoted table, quoted
+/// tenant column, which of id/name/mail/creation_timestamp exist, plain
+/// name key, plain id key).
+type UsersTableRow = (String, Option<String>, Vec<String>, bool, bool);
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -191,13 +215,40 @@ impl Database {
                 tenant_column: String::new(),
                 name_key: String::new(),
                 id_key: String::new(),
+                has_mail: false,
+                has_created: false,
             }),
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
         };
         let layout = db.resolve_layout(settings).await?;
         db.layout = std::sync::Arc::new(layout);
+        db.check_tenant_column(&settings.tenancy.tenant_column)
+            .await?;
         Ok(db)
+    }
+
+    /// The tenant column is printed as every user's tenant: it may not be a
+    /// column this role is denied (the support role is denied the password
+    /// column). Secret names are refused with the settings, before this.
+    async fn check_tenant_column(&self, column: &str) -> Result<(), DbError> {
+        let mut tx = self.read_tx().await?;
+        let readable: bool =
+            sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
+                .bind(&self.layout.users_table)
+                .bind(column)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        if readable {
+            Ok(())
+        } else {
+            Err(DbError::Setting(format!(
+                "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
+                crate::text::sanitize(column),
+                crate::text::sanitize(&self.layout.users_table)
+            )))
+        }
     }
 
     async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {
@@ -205,8 +256,11 @@ impl Database {
         let mut tx = self.read_tx().await?;
         // Also: can the list be paged on the raw (name, id) columns, so an
         // index on them serves it? Only if both are text and name is never NULL.
-        let row: Option<(String, Option<String>, bool, bool)> = sqlx::query_as(
+        let row: Option<UsersTableRow> = sqlx::query_as(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
+                    ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
+                           WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
+                             AND k.attname IN ('id', 'name', 'mail', 'creation_timestamp')),
                     coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
                                WHERE k.attrelid = c.oid AND k.attname = 'name' AND NOT k.attisdropped), false),
@@ -230,17 +284,30 @@ impl Database {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
             ))),
-            Some((_, None, _, _)) => Err(DbError::SharedTable(format!(
+            Some((_, None, _, _, _)) => Err(DbError::SharedTable(format!(
                 "column {} not found in {table} (see tenancy.tenant_column)",
                 tenancy.tenant_column
             ))),
-            Some((users_table, Some(tenant_column), plain_name, plain_id)) => Ok(SharedLayout {
-                shared_schema: tenancy.shared_schema.clone(),
-                users_table,
-                tenant_column,
-                name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }.into(),
-                id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
-            }),
+            Some((_, _, columns, _, _))
+                if !columns.iter().any(|c| c == "id") || !columns.iter().any(|c| c == "name") =>
+            {
+                let missing = if columns.iter().any(|c| c == "id") { "name" } else { "id" };
+                Err(DbError::SharedTable(format!(
+                    "column {missing} not found in {table} (id and name are required)"
+                )))
+            }
+            Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
+                Ok(SharedLayout {
+                    shared_schema: tenancy.shared_schema.clone(),
+                    users_table,
+                    tenant_column,
+                    name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }
+                        .into(),
+                    id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
+                    has_mail: columns.iter().any(|c| c == "mail"),
+                    has_created: columns.iter().any(|c| c == "creation_timestamp"),
+                })
+            }
         }
     }
 

@@ -170,7 +170,8 @@ impl Database {
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
         let tenant = match user.tenant.as_deref() {
-            None | Some("") => return Err(DbError::NoTenant),
+            None => return Err(DbError::NoTenant { null: true }),
+            Some("") => return Err(DbError::NoTenant { null: false }),
             Some(tenant) => tenant,
         };
         self.counters.orders.fetch_add(1, Ordering::Relaxed);

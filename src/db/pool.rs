@@ -45,6 +45,13 @@ pub fn connect_options(
             ));
         }
     }
+    let configured = url.is_some() || env.contains_key("PGHOST") || env.contains_key("PGDATABASE");
+    if !configured {
+        return Ok(None);
+    }
+    // sqlx reads these itself and silently ignores a value it cannot parse
+    // (then it connects without TLS, or to port 5432); libpq refuses them.
+    check_libpq_variables(env)?;
     let options = match url {
         Some(url) => PgConnectOptions::from_str(url).map_err(|e| {
             format!(
@@ -53,14 +60,33 @@ pub fn connect_options(
                 crate::text::one_line(&e.to_string())
             )
         })?,
-        None if env.contains_key("PGHOST") || env.contains_key("PGDATABASE") => {
-            PgConnectOptions::new()
-        }
-        None => return Ok(None),
+        None => PgConnectOptions::new(),
     };
     let options = compatible(options);
     let label = target_label(&options);
     Ok(Some(ConnectionSource { options, label }))
+}
+
+/// `PGSSLMODE` must be a mode sqlx knows and `PGPORT` a port number.
+fn check_libpq_variables(env: &HashMap<String, String>) -> Result<(), String> {
+    let set = |key: &str| env.get(key).filter(|value| !value.is_empty());
+    if let Some(mode) = set("PGSSLMODE") {
+        if sqlx::postgres::PgSslMode::from_str(mode).is_err() {
+            return Err(format!(
+                "invalid PGSSLMODE {:?}: use disable, allow, prefer, require, verify-ca or verify-full",
+                crate::text::sanitize(mode)
+            ));
+        }
+    }
+    if let Some(port) = set("PGPORT") {
+        if port.parse::<u16>().map_or(true, |port| port == 0) {
+            return Err(format!(
+                "invalid PGPORT {:?}: use a port number from 1 to 65535",
+                crate::text::sanitize(port)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Names the session, and leaves out the `extra_float_digits` start-up
@@ -85,46 +111,20 @@ pub fn target_label(options: &PgConnectOptions) -> String {
 
 /// The URL with any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+    if !url.contains("://") {
         return "(unparsable URL)".into();
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let without_userinfo_password = match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.to_string()
-            };
-            format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
-        }
-        None => url.to_string(),
-    };
-    // A password can also come as a query parameter.
-    match without_userinfo_password.split_once('?') {
-        Some((base, query)) => {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|param| match param.split_once('=') {
-                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                    _ => param.to_string(),
-                })
-                .collect();
-            format!("{base}?{}", params.join("&"))
-        }
-        None => without_userinfo_password,
     }
+    crate::text::redact_secrets(url)
 }
 
 /// One line about why a first connection failed.
 pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::PoolTimedOut => "timed out".into(),
-        other => crate::text::sanitize(&crate::text::one_line(&other.to_string())).into_owned(),
+        other => {
+            let message = crate::text::redact_secrets(&other.to_string());
+            crate::text::sanitize(&crate::text::one_line(&message)).into_owned()
+        }
     }
 }
 
@@ -144,6 +144,30 @@ mod tests {
             "postgres://db/app?sslmode=require&password=***"
         );
         assert_eq!(redact_url("postgres://a:b:c@h/d"), "postgres://a:***@h/d");
+        assert_eq!(redact_url("postgres://a:b/c@h/d"), "postgres://a:***@h/d");
+    }
+
+    #[test]
+    fn bad_libpq_variables_are_refused_not_ignored() {
+        let env = |key: &str, value: &str| -> HashMap<String, String> {
+            [
+                ("PGHOST".to_string(), "/tmp".to_string()),
+                (key.into(), value.into()),
+            ]
+            .into()
+        };
+        let error = connect_options(None, &env("PGSSLMODE", "bogus")).unwrap_err();
+        assert!(error.starts_with("invalid PGSSLMODE \"bogus\""), "{error}");
+        // Also under a URL: sqlx starts from the environment.
+        let url = Some("postgres://u@h/db");
+        assert!(connect_options(url, &env("PGSSLMODE", "bogus")).is_err());
+        assert!(connect_options(url, &env("PGSSLMODE", "verify-full")).is_ok());
+        assert!(connect_options(url, &env("PGSSLMODE", "")).is_ok());
+        let error = connect_options(url, &env("PGPORT", "54x32")).unwrap_err();
+        assert!(error.starts_with("invalid PGPORT \"54x32\""), "{error}");
+        let error =
+            connect_options(Some("postgres://u@h/db?sslmode=bogus"), &HashMap::new()).unwrap_err();
+        assert!(error.contains("bogus"), "{error}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::catalog::TenantCatalog;
+use super::lossy::{raw, LossyText};
 use std::sync::atomic::Ordering;
 
 use super::{Database, DbError, QueryHandle};
@@ -11,13 +12,18 @@ use super::{Database, DbError, QueryHandle};
 pub struct User {
     pub id: String,
     pub name: String,
-    pub mail: String,
+    /// `None` when the users table has no `mail` column.
+    pub mail: Option<String>,
     /// The organization id as stored: a tenant schema name, or anything else.
     pub tenant: Option<String>,
+    /// `None` when NULL or the table has no `creation_timestamp` column.
     pub created: Option<String>,
     /// Where the user sits in the list order (not shown, not exported).
     #[serde(skip)]
     pub key: UserKey,
+    /// How many of this user's values held invalid UTF-8 (shown with U+FFFD).
+    #[serde(skip)]
+    pub invalid_utf8: usize,
 }
 
 /// Whether a user's organization id names an existing tenant schema.
@@ -60,11 +66,29 @@ fn contains_pattern(text: &str) -> String {
 }
 
 impl Database {
+    /// The columns of a [`UserRow`]. The sort key travels as the hex of its
+    /// raw bytes (`SQL_ASCII` is no conversion at all, whatever the database
+    /// encoding), so paging resumes exactly even past invalid UTF-8.
     pub(super) fn user_columns(&self) -> String {
+        let layout = &self.layout;
         format!(
-            "u.id::text, coalesce(u.name::text, ''), coalesce(u.mail::text, ''),
-             u.{}::text, u.creation_timestamp::text, ({})::text, ({})::text",
-            self.layout.tenant_column, self.layout.name_key, self.layout.id_key
+            "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
+             encode({name_key}, 'hex'), encode({id_key}, 'hex')",
+            id_raw = raw("u.id"),
+            name_raw = raw("coalesce(u.name::text, '')"),
+            mail = if layout.has_mail {
+                raw("coalesce(u.mail::text, '')")
+            } else {
+                "NULL::bytea".into()
+            },
+            tenant = raw(&format!("u.{}", layout.tenant_column)),
+            name_key = raw(&layout.name_key),
+            id_key = raw(&layout.id_key),
+            created = if layout.has_created {
+                "u.creation_timestamp::text"
+            } else {
+                "NULL::text"
+            },
         )
     }
 
@@ -88,21 +112,26 @@ impl Database {
         let (condition, descending) = match page {
             Page::First => ("TRUE".to_string(), false),
             Page::Last => ("TRUE".to_string(), true),
-            Page::From(_) => (format!("({name}, {id}) >= ($2, $3)"), false),
-            Page::After(_) => (format!("({name}, {id}) > ($2, $3)"), false),
-            Page::Before(_) => (format!("({name}, {id}) < ($2, $3)"), true),
+            Page::From(_) => (format!("({name}, {id}) >= {KEY_PARAMS}"), false),
+            Page::After(_) => (format!("({name}, {id}) > {KEY_PARAMS}"), false),
+            Page::Before(_) => (format!("({name}, {id}) < {KEY_PARAMS}"), true),
         };
         let direction = if descending { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE ($1::text IS NULL
-                     OR u.name::text ILIKE $1 OR u.mail::text ILIKE $1 OR u.{tenant}::text ILIKE $1)
+                     OR u.name::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
                 AND {condition}
               ORDER BY {name} {direction}, {id} {direction}
               LIMIT $4",
             columns = self.user_columns(),
             users = self.layout.users_table,
             tenant = self.layout.tenant_column,
+            mail = if self.layout.has_mail {
+                "u.mail::text ILIKE $1"
+            } else {
+                "FALSE"
+            },
         );
         let key = match page {
             Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
@@ -178,27 +207,38 @@ impl Database {
     }
 }
 
+/// The raw bytes of a sort key (`$2`, `$3`: hex, see `user_columns`) as text.
+const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
+                           convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
+
+/// (id, name, mail, tenant, created, name key, id key): see `user_columns`.
 pub(super) type UserRow = (
-    String,
-    String,
-    String,
-    Option<String>,
+    LossyText,
+    LossyText,
+    Option<LossyText>,
+    Option<LossyText>,
     Option<String>,
     String,
     String,
 );
 
 pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
+    let invalid_utf8 = [Some(&id), Some(&name), mail.as_ref(), tenant.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|t| t.replaced)
+        .count();
     User {
-        id,
-        name,
-        mail,
-        tenant,
+        id: id.text,
+        name: name.text,
+        mail: mail.map(|m| m.text),
+        tenant: tenant.map(|t| t.text),
         created,
         key: UserKey {
             name: name_key,
             id: id_key,
         },
+        invalid_utf8,
     }
 }
 
@@ -212,7 +252,8 @@ pub struct UserCount {
     pub estimated: bool,
 }
 
-/// A user's position in the list order, for keyset paging.
+/// A user's position in the list order, for keyset paging: opaque (the
+/// hex of the key columns' bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct UserKey {
     pub name: String,
@@ -245,10 +286,11 @@ mod tests {
         let user = |tenant: Option<&str>| User {
             id: "1".into(),
             name: "n".into(),
-            mail: "m".into(),
+            mail: Some("m".into()),
             tenant: tenant.map(str::to_string),
             created: None,
             key: UserKey::default(),
+            invalid_utf8: 0,
         };
         assert_eq!(
             catalog.status_of(&user(Some("acme"))),

@@ -10,6 +10,7 @@ use std::fmt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -79,12 +80,24 @@ impl PgServer {
 
     /// Like [`PgServer::start`], with extra settings (tests of TCP and TLS).
     pub fn start_with(options: ServerOptions) -> Result<PgServer, EmbeddedError> {
+        Self::start_until(options, &AtomicBool::new(false))
+    }
+
+    /// Like [`PgServer::start_with`], but gives up (removing everything it
+    /// made, stopping initdb or postgres) once `interrupt` is set: a Ctrl-C
+    /// during the demo's start-up leaves nothing behind.
+    pub fn start_until(
+        options: ServerOptions,
+        interrupt: &AtomicBool,
+    ) -> Result<PgServer, EmbeddedError> {
         let bin = find_binaries()?;
         let run_as = unprivileged_account()?;
+        remove_stale_dirs(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix("tenantscope-pg-")
+            .prefix(DIR_PREFIX)
             .tempdir()
             .map_err(|e| fail(format!("cannot create a temporary directory: {e}")))?;
+        write_owner(dir.path())?;
         if let Some(account) = &run_as {
             std::os::unix::fs::chown(
                 dir.path(),
@@ -98,24 +111,7 @@ impl PgServer {
             })?;
         }
         let data = dir.path().join("data");
-        let mut initdb = Command::new(bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", SUPERUSER, "--auth=trust", "--no-sync", "-E", "UTF8"])
-            .arg("--no-locale")
-            .current_dir(dir.path())
-            .stdin(Stdio::null());
-        as_account(&mut initdb, &run_as);
-        let output = initdb
-            .output()
-            .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
-        if !output.status.success() {
-            return Err(fail(format!(
-                "initdb failed: {}",
-                last_line(&String::from_utf8_lossy(&output.stderr))
-            )));
-        }
+        run_initdb(&bin, dir.path(), &run_as, interrupt)?;
         for (name, text) in &options.files {
             let path = data.join(name);
             std::fs::write(&path, text)
@@ -142,7 +138,7 @@ impl PgServer {
             run_as,
             options,
         };
-        server.wait_until_ready()?;
+        server.wait_until_ready(interrupt)?;
         Ok(server)
     }
 
@@ -153,10 +149,10 @@ impl PgServer {
         self.pid = pid;
         self.exited = exited;
         self.stopped = false;
-        self.wait_until_ready()
+        self.wait_until_ready(&AtomicBool::new(false))
     }
 
-    fn wait_until_ready(&mut self) -> Result<(), EmbeddedError> {
+    fn wait_until_ready(&mut self, interrupt: &AtomicBool) -> Result<(), EmbeddedError> {
         let deadline = Instant::now() + START_TIMEOUT;
         let pid_file = self.dir.path().join("data").join("postmaster.pid");
         let log_path = self.dir.path().join("postgres.log");
@@ -174,6 +170,10 @@ impl PgServer {
                     "postgres exited at start: {}",
                     last_line(&log)
                 )));
+            }
+            if interrupt.load(Ordering::SeqCst) {
+                // Dropping `self` stops postgres and removes the directory.
+                return Err(fail(INTERRUPTED));
             }
             if Instant::now() > deadline {
                 return Err(fail("postgres did not become ready within 60 s"));
@@ -232,6 +232,160 @@ impl Drop for PgServer {
     fn drop(&mut self) {
         self.stop();
         // TempDir removes the directory after this.
+    }
+}
+
+/// The error of a start-up given up because it was interrupted.
+pub const INTERRUPTED: &str = "start-up interrupted";
+
+/// Runs initdb into `dir`/data. In a process group of its own, so a Ctrl-C at
+/// the terminal reaches only tenantscope, which then stops initdb in order.
+fn run_initdb(
+    bin: &Path,
+    dir: &Path,
+    run_as: &Option<Account>,
+    interrupt: &AtomicBool,
+) -> Result<(), EmbeddedError> {
+    let log_path = dir.join("initdb.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| fail(format!("cannot open {}: {e}", log_path.display())))?;
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-U", SUPERUSER, "--auth=trust", "--no-sync", "-E", "UTF8"])
+        .arg("--no-locale")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .process_group(0);
+    as_account(&mut initdb, run_as);
+    // Killed outright, tenantscope takes initdb with it (this thread waits
+    // for initdb, so it outlives it); the next start removes the directory.
+    // SAFETY: prctl is async-signal-safe and touches no Rust state.
+    unsafe {
+        initdb.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = initdb
+        .spawn()
+        .map_err(|e| fail(format!("cannot run {}: {e}", bin.join("initdb").display())))?;
+    loop {
+        if interrupt.load(Ordering::SeqCst) {
+            // initdb removes what it wrote on SIGINT; wait so nothing outlives us.
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
+            let _ = child.wait();
+            return Err(fail(INTERRUPTED));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(_)) => {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(fail(format!("initdb failed: {}", last_line(&log))));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(fail(format!("cannot wait for initdb: {e}"))),
+        }
+    }
+}
+
+/// Names the private servers' directories in the temporary directory.
+pub const DIR_PREFIX: &str = "tenantscope-pg-";
+/// The file in such a directory that names the process that made it.
+pub const OWNER_FILE: &str = "owner";
+
+/// A process as `pid start-time` (the start time, from /proc/PID/stat, tells
+/// a reused pid from the process that once had it).
+fn process_identity(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from
+    // the last ')'. Field 3 is the state, field 22 the start time.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    if fields.first() == Some(&"Z") {
+        return None; // a zombie has exited
+    }
+    Some(format!("{pid} {}", fields.get(19)?))
+}
+
+fn write_owner(dir: &Path) -> Result<(), EmbeddedError> {
+    let me = process_identity(std::process::id() as i32)
+        .ok_or_else(|| fail("cannot read this process's start time from /proc"))?;
+    let path = dir.join(OWNER_FILE);
+    std::fs::write(&path, format!("{me}\n"))
+        .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Whether the process recorded as `pid start-time` still runs.
+fn owner_alive(record: &str) -> bool {
+    let record = record.trim();
+    let Some(pid) = record.split(' ').next().and_then(|p| p.parse::<i32>().ok()) else {
+        return true; // unreadable: not ours to judge
+    };
+    process_identity(pid).as_deref() == Some(record)
+}
+
+/// Removes the private-server directories in `tmp` left by processes that
+/// are gone (killed with SIGKILL, say): only those with an owner record
+/// naming a dead process and no live postmaster. A directory without an
+/// owner record may be one being made right now, so it is left alone.
+/// Returns the directories removed.
+pub fn remove_stale_dirs(tmp: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let named = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(DIR_PREFIX));
+        if !named || !entry.file_type().is_ok_and(|t| t.is_dir()) || !mine(&entry) {
+            continue;
+        }
+        let Ok(owner) = std::fs::read_to_string(path.join(OWNER_FILE)) else {
+            continue;
+        };
+        if owner_alive(&owner) || postmaster_alive(&path.join("data")) {
+            continue;
+        }
+        // Another process may be removing it at the same moment: errors are fine.
+        if std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// Only our own directories (root's servers run as postgres, so root may
+/// tidy those too): another user's are never ours to remove.
+fn mine(entry: &std::fs::DirEntry) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid();
+    me.is_root() || entry.metadata().is_ok_and(|m| m.uid() == me.as_raw())
+}
+
+/// Whether data/postmaster.pid names a process that still exists.
+fn postmaster_alive(data: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return false;
+    };
+    match text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    {
+        // EPERM: it exists, as another user (postgres when we are root).
+        Some(pid) if pid > 0 => !matches!(
+            kill(Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        ),
+        _ => true, // being written, or unreadable: leave it
     }
 }
 

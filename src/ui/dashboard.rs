@@ -115,7 +115,7 @@ fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&user.name, widths[1] as usize)),
-                Cell::from(fit(&user.mail, widths[2] as usize)),
+                Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[2] as usize)),
                 Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
             ])
         })
@@ -192,10 +192,13 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                     fit(tenant, 40),
                     fit(table, 20)
                 ),
-                DbError::NoTenant => "- This user has no tenant: the organization id is empty.".into(),
+                DbError::NoTenant { null } => format!(
+                    "- This user has no tenant: the organization id is {}.",
+                    if *null { "NULL" } else { "an empty string" }
+                ),
                 other => super::failed(&other.to_string()),
             };
-            let style = if matches!(error, DbError::NoTenant) {
+            let style = if matches!(error, DbError::NoTenant { .. }) {
                 theme::warning()
             } else {
                 theme::error()

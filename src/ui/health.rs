@@ -21,6 +21,32 @@ fn count(count: Option<Count>) -> String {
     }
 }
 
+/// `spans` cut to `max` cells, ending in "…" when cut (a block title is
+/// otherwise cut silently).
+fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| crate::text::width(&s.content)).sum();
+    if total <= max {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut room = max;
+    for span in spans {
+        let width = crate::text::width(&span.content);
+        if width < room {
+            room -= width;
+            out.push(span);
+        } else {
+            // fit() reserves one cell of `room` for the "…".
+            out.push(Span::styled(
+                fit(&span.content, room.saturating_sub(1)) + " ",
+                span.style,
+            ));
+            break;
+        }
+    }
+    out
+}
+
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let (table_area, details_area) = layout::health_split(area);
     let report = match state.health.report.done().map(|d| &d.result) {
@@ -59,52 +85,99 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             report.orphan_organizations.len()
         )),
     ];
+    let title = fit_spans(title, table_area.width.saturating_sub(2) as usize);
     frame.render_widget(block(Line::from(title), true), table_area);
     let inner = layout::inner(table_area);
     let rows_fit = layout::table_rows(table_area);
-    let rows: Vec<Row> = report
+    let visible: Vec<&crate::db::TenantHealth> = report
         .tenants
         .iter()
         .skip(state.health.cursor.offset)
         .take(rows_fit)
+        .collect();
+    let status_of = |status| match status {
+        HealthStatus::Ok => ("✓ ok", theme::cheaper()),
+        HealthStatus::Drift => ("✗ drift", theme::error()),
+        HealthStatus::Unused => ("- unused", theme::warning()),
+    };
+    let cells: Vec<[String; 6]> = visible
+        .iter()
         .map(|t| {
-            let (status, style) = match t.status {
-                HealthStatus::Ok => ("✓ ok", theme::cheaper()),
-                HealthStatus::Drift => ("✗ drift", theme::error()),
-                HealthStatus::Unused => ("- unused", theme::warning()),
-            };
             let drift = match t.drift.as_slice() {
                 [] => String::new(),
                 [one] => one.describe(),
                 [first, rest @ ..] => format!("{} (+{} more)", first.describe(), rest.len()),
             };
+            [
+                sanitize(&t.tenant).into_owned(),
+                status_of(t.status).0.to_string(),
+                thousands(t.users.value),
+                count(t.items),
+                count(t.orders),
+                drift,
+            ]
+        })
+        .collect();
+    let headers = ["Tenant", "Status", "Users", "Items", "Orders", "Drift"];
+    // Columns as wide as what they show, so a narrow terminal keeps whole
+    // names; whatever still does not fit is cut here with "…", since the
+    // table itself would cut it silently.
+    let widest = |column: usize, cap: usize| {
+        cells
+            .iter()
+            .map(|row| crate::text::width(&row[column]))
+            .chain([crate::text::width(headers[column])])
+            .max()
+            .unwrap_or(0)
+            .min(cap) as u16
+    };
+    let selection = 2; // "▶ "
+    let available = inner.width.saturating_sub(selection);
+    let numbers = [widest(1, 9), widest(2, 10), widest(3, 10), widest(4, 10)];
+    // The name gives way first: counts are never cut while they fit at all.
+    let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
+    let widths = [
+        Constraint::Length(widest(0, 20).min(name_room.max(4))),
+        Constraint::Length(numbers[0]),
+        Constraint::Length(numbers[1]),
+        Constraint::Length(numbers[2]),
+        Constraint::Length(numbers[3]),
+        Constraint::Fill(1),
+    ];
+    let actual: Vec<usize> = ratatui::layout::Layout::horizontal(widths)
+        .flex(ratatui::layout::Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, available, 1))
+        .iter()
+        .map(|r| r.width as usize)
+        .collect();
+    let right = |text: &str, width: usize| {
+        Cell::from(Line::from(fit(text, width)).alignment(Alignment::Right))
+    };
+    let rows: Vec<Row> = visible
+        .iter()
+        .zip(&cells)
+        .map(|(t, row)| {
+            let style = status_of(t.status).1;
             Row::new(vec![
-                Cell::from(fit(&t.tenant, 20)),
-                Cell::from(Span::styled(status, style)),
-                Cell::from(Line::from(thousands(t.users.value)).alignment(Alignment::Right)),
-                Cell::from(Line::from(count(t.items)).alignment(Alignment::Right)),
-                Cell::from(Line::from(count(t.orders)).alignment(Alignment::Right)),
-                Cell::from(fit(&drift, inner.width.saturating_sub(70) as usize)),
+                Cell::from(fit(&row[0], actual[0])),
+                Cell::from(Span::styled(fit(&row[1], actual[1]), style)),
+                right(&row[2], actual[2]),
+                right(&row[3], actual[3]),
+                right(&row[4], actual[4]),
+                Cell::from(fit(&row[5], actual[5])),
             ])
         })
         .collect();
     let header = Row::new(vec![
-        Cell::from("Tenant"),
-        Cell::from("Status"),
-        Cell::from(Line::from("Users").alignment(Alignment::Right)),
-        Cell::from(Line::from("Items").alignment(Alignment::Right)),
-        Cell::from(Line::from("Orders").alignment(Alignment::Right)),
-        Cell::from("Drift"),
+        Cell::from(fit(headers[0], actual[0])),
+        Cell::from(fit(headers[1], actual[1])),
+        right(headers[2], actual[2]),
+        right(headers[3], actual[3]),
+        right(headers[4], actual[4]),
+        Cell::from(fit(headers[5], actual[5])),
     ])
     .style(theme::header_row());
-    let widths = [
-        Constraint::Length(20),
-        Constraint::Length(9),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Length(10),
-        Constraint::Fill(1),
-    ];
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -146,6 +219,17 @@ fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut F
         lines.push(Line::from(Span::styled(
             format!("✗ {}", sanitize(&drift.describe())),
             theme::error(),
+        )));
+    }
+    for reference in report.references.iter().filter(|r| r.tie) {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! {}: no majority (a tie); compared with {} ({})",
+                sanitize(&reference.table),
+                sanitize(&reference.tenant),
+                crate::output::reference_reason(reference.chosen_by)
+            ),
+            theme::warning(),
         )));
     }
     let leaks = &state.health.leaks;

@@ -117,6 +117,11 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
         }
         Status::Failed(why) => Line::from(Span::styled(format!(" ✗ {why}"), theme::error())),
     };
+    let mut line = line;
+    if let Some(warning) = (state.view.screen().warning)(state) {
+        line.spans
+            .push(Span::styled(format!(" · ⚠ {warning}"), theme::warning()));
+    }
     frame.render_widget(Paragraph::new(line), area);
 }
 

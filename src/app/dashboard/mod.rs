@@ -117,6 +117,7 @@ pub const SCREEN: Screen = Screen {
             || state.dashboard.orders.is_loading()
     },
     status,
+    warning: |state| crate::output::invalid_utf8_warning(state.dashboard.users.users()),
     export,
     help: &[("Keys", KEYS), ("While filtering", FILTERING)],
     marks: &[

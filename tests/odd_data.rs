@@ -1,0 +1,237 @@
+//! Legal but unusual data on a real server (issue 9): invalid UTF-8 in a
+//! SQL_ASCII database, and a users table without its optional columns.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use tenantscope::db::{Page, UserQuery};
+use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::embedded::DEMO_SQL;
+
+mod common;
+use common::{connect, start_app, stderr, stdout, tenantscope};
+
+/// The reference data in a SQL_ASCII database (which stores any bytes, so
+/// a name can hold 0xff), with rich_dude's name made invalid UTF-8.
+async fn sql_ascii_reference() -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let mut admin = PgConnection::connect_with(&db.options.clone().database("postgres"))
+        .await
+        .unwrap();
+    // Two statements: a multi-statement string runs as one transaction.
+    for sql in [
+        format!("DROP DATABASE {}", db.name),
+        format!(
+            "CREATE DATABASE {} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+            db.name
+        ),
+    ] {
+        sqlx::raw_sql(&sql).execute(&mut admin).await.unwrap();
+    }
+    admin.close().await.ok();
+    db.run_sql(DEMO_SQL[0].1).await;
+    db.run_sql(DEMO_SQL[1].1).await;
+    db.run_sql(
+        "UPDATE public.users
+            SET name = 'rich' || convert_from('\\xff'::bytea, 'SQL_ASCII') || '_dude'
+          WHERE id = '1'",
+    )
+    .await;
+    db
+}
+
+#[tokio::test]
+async fn users_with_invalid_utf8_are_listed_with_replacement_characters() {
+    let db = sql_ascii_reference().await;
+    assert_eq!(
+        db.query_text(
+            "SELECT encode(convert_to(name, 'SQL_ASCII'), 'hex') FROM users WHERE id = '1'"
+        )
+        .await,
+        "72696368ff5f64756465",
+        "the fixture holds the raw byte 0xff"
+    );
+    let out = tenantscope(&["--database-url", &db.url, "users"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("rich\u{fffd}_dude"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("poor_dude"), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim(),
+        "warning: 1 value had invalid UTF-8 (shown as \u{fffd})"
+    );
+
+    let out = tenantscope(&["--database-url", &db.url, "users", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["poor_dude", "rich\u{fffd}_dude"]);
+}
+
+/// Keyset paging resumes at the exact bytes of an invalid name: the page
+/// after it and the page from it are right.
+#[tokio::test]
+async fn paging_resumes_exactly_at_a_name_with_invalid_utf8() {
+    let db = sql_ascii_reference().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+             ('3', 'rich_dude', 'r3@x', 'pw', 'client1'),
+             ('4', 'zed', 'z@x', 'pw', 'client2')",
+    )
+    .await;
+    let database = connect(&db).await;
+    let all = database.users(&UserQuery::default()).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|u| u.id.as_str()).collect();
+    // Bytes order (C collation): "rich_" < "rich\xff".
+    assert_eq!(ids, ["2", "3", "1", "4"]);
+    let bad = &all[2];
+    assert_eq!(bad.invalid_utf8, 1);
+    let after = database
+        .users_page(None, &Page::After(bad.key.clone()), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["4"]
+    );
+    let from = database
+        .users_page(None, &Page::From(bad.key.clone()), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        from.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["1", "4"]
+    );
+    let before = database
+        .users_page(None, &Page::Before(bad.key.clone()), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        before.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["2", "3"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_starts_on_a_name_with_invalid_utf8() {
+    let db = sql_ascii_reference().await;
+    let mut app = start_app(connect(&db).await, Duration::from_millis(10), (120, 20)).await;
+    let frame = app
+        .frame_where("the user list and the warning", |f| {
+            f.contains("rich\u{fffd}_dude") && f.contains("poor_dude")
+        })
+        .await;
+    assert!(
+        frame.contains("1 value had invalid UTF-8"),
+        "the status line says so:\n{frame}"
+    );
+    app.quit().await;
+}
+
+/// Tenant names and item descriptions with invalid bytes: no panic, and
+/// either the value (with U+FFFD) or a one-line error.
+#[tokio::test]
+async fn invalid_utf8_in_tenant_names_and_items_never_panics() {
+    let db = sql_ascii_reference().await;
+    db.run_sql(
+        "DO $$ BEGIN
+             EXECUTE format('CREATE SCHEMA %I',
+                            'bad' || convert_from('\\xfe'::bytea, 'SQL_ASCII'));
+             EXECUTE format('CREATE TABLE %I.items (LIKE client1.items)',
+                            'bad' || convert_from('\\xfe'::bytea, 'SQL_ASCII'));
+             EXECUTE format('CREATE TABLE %I.orders (LIKE client1.orders)',
+                            'bad' || convert_from('\\xfe'::bytea, 'SQL_ASCII'));
+         END $$;
+         UPDATE client1.items
+            SET description = 'Tes' || convert_from('\\xff'::bytea, 'SQL_ASCII') || 'la'
+          WHERE id = '1';",
+    )
+    .await;
+    let out = tenantscope(&["--database-url", &db.url, "tenants"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("bad\u{fffd}"), "{}", stdout(&out));
+    let out = tenantscope(&["--database-url", &db.url, "health", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["tenants"][0]["tenant"], "bad\u{fffd}");
+    assert_eq!(json["tenants"][0]["status"], "unused");
+
+    // An item description is priced text: a one-line error naming the
+    // cause, never a panic or a wrong value.
+    for args in [vec!["orders", "1"], vec!["prices", "--format", "json"]] {
+        let mut full = vec!["--database-url", db.url.as_str()];
+        full.extend(&args);
+        let out = tenantscope(&full);
+        let err = stderr(&out);
+        match out.status.code() {
+            Some(0) => assert!(stdout(&out).contains("Tes\u{fffd}la"), "{}", stdout(&out)),
+            Some(1) => {
+                assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+                assert!(err.contains("invalid byte sequence"), "{args:?}: {err}");
+            }
+            code => panic!("{args:?}: exit {code:?}: {err}"),
+        }
+    }
+}
+
+/// Issue 9, defect 11: only id, name and the tenant column are required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_table_without_mail_or_creation_timestamp_works() {
+    let db = TestDatabase::reference().await;
+    db.run_sql("ALTER TABLE public.users DROP COLUMN mail, DROP COLUMN creation_timestamp")
+        .await;
+    let out = tenantscope(&["--database-url", &db.url, "users", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rich = &json.as_array().unwrap()[1];
+    assert_eq!(rich["name"], "rich_dude");
+    assert!(
+        rich["mail"].is_null() && rich["created"].is_null(),
+        "{rich}"
+    );
+
+    let out = tenantscope(&["--database-url", &db.url, "users", "--filter", "rich"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("rich_dude"));
+    for args in [
+        vec!["orders", "1"],
+        vec!["tenants"],
+        vec!["health"],
+        vec!["prices"],
+    ] {
+        let mut full = vec!["--database-url", db.url.as_str()];
+        full.extend(&args);
+        let out = tenantscope(&full);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    let out = tenantscope(&["--database-url", &db.url, "orders", "1"]);
+    assert!(stdout(&out).contains("Tesla"), "{}", stdout(&out));
+
+    let mut app = start_app(connect(&db).await, Duration::from_millis(10), (120, 20)).await;
+    app.frame_where("the user list", |f| {
+        f.contains("rich_dude") && f.contains("poor_dude")
+    })
+    .await;
+    app.quit().await;
+
+    // Without a name column there is nothing to list: a clear error, exit 2.
+    db.run_sql("ALTER TABLE public.users DROP COLUMN name")
+        .await;
+    let out = tenantscope(&["--database-url", &db.url, "users"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("column name not found in public.users"),
+        "{}",
+        stderr(&out)
+    );
+}

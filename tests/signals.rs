@@ -1,0 +1,513 @@
+//! Signals, panics and temporary directories: the real binary on the demo
+//! server, under a pseudo-terminal (util-linux `script`), as a user runs it.
+//! Every wait has a generous deadline that fails the test rather than hang.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tenantscope::embedded::{remove_stale_dirs, PgServer, DIR_PREFIX, OWNER_FILE};
+
+const DEADLINE: Duration = Duration::from_secs(90);
+const ENTER: &str = "\u{1b}[?1049h";
+const LEAVE: &str = "\u{1b}[?1049l";
+const SHOW_CURSOR: &str = "\u{1b}[?25h";
+const MOUSE_OFF: &str = "\u{1b}[?1000l";
+const MOUSE_ON: &str = "\u{1b}[?1000h";
+
+/// tenantscope on a pseudo-terminal, with a temporary directory of its own.
+struct Session {
+    script: Child,
+    output: mpsc::Receiver<Vec<u8>>,
+    screen: Vec<u8>,
+    tmp: tempfile::TempDir,
+    ended: bool,
+}
+
+impl Session {
+    fn start(args: &str, env: &[(&str, &str)]) -> Session {
+        let tmp = tempfile::tempdir().unwrap();
+        // A pseudo-terminal starts at 0×0: give it a size first. `exec`, so
+        // that script's child is tenantscope itself.
+        let command = format!(
+            "stty cols 120 rows 30; exec {} {args}",
+            env!("CARGO_BIN_EXE_tenantscope")
+        );
+        let mut script = Command::new("script");
+        script
+            .args(["-qefc", &command, "/dev/null"])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env("TMPDIR", tmp.path())
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (key, value) in env {
+            script.env(key, value);
+        }
+        let mut script = script.spawn().expect("run script(1)");
+        let mut stdout = script.stdout.take().unwrap();
+        let (tx, output) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                if tx.send(chunk[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Session {
+            script,
+            output,
+            screen: Vec::new(),
+            tmp,
+            ended: false,
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.screen).into_owned()
+    }
+
+    /// Reads the terminal until `check` holds on what was written after
+    /// byte `from`.
+    fn wait_for(&mut self, what: &str, from: usize, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        while !check(&String::from_utf8_lossy(
+            &self.screen[from.min(self.screen.len())..],
+        )) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(chunk) => self.screen.extend(chunk),
+                Err(_) => panic!("the terminal never showed {what}:\n{:?}", self.text()),
+            }
+        }
+    }
+
+    /// Reads the terminal to its end and returns tenantscope's exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(chunk) => self.screen.extend(chunk),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("tenantscope did not exit:\n{:?}", self.text())
+                }
+            }
+        }
+        self.ended = true;
+        let status = self.script.wait().unwrap();
+        status.code()
+    }
+
+    fn type_keys(&mut self, bytes: &[u8]) {
+        let stdin = self.script.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The private server's directory, once it exists.
+    fn server_dir(&self) -> PathBuf {
+        wait_until("the demo server's directory", || {
+            std::fs::read_dir(self.tmp.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.join(OWNER_FILE).is_file())
+        })
+    }
+
+    /// tenantscope's pid, from the owner record of its server directory.
+    fn pid(&self) -> Pid {
+        let record = std::fs::read_to_string(self.server_dir().join(OWNER_FILE)).unwrap();
+        Pid::from_raw(record.split(' ').next().unwrap().parse().unwrap())
+    }
+
+    /// The postmaster's pid, once it runs.
+    fn postgres_pid(&self) -> Pid {
+        let pid_file = self.server_dir().join("data").join("postmaster.pid");
+        wait_until("postmaster.pid", || {
+            let text = std::fs::read_to_string(&pid_file).ok()?;
+            text.lines().next()?.trim().parse().ok().map(Pid::from_raw)
+        })
+    }
+
+    /// Asserts that nothing is left: no files, no process using them.
+    fn assert_nothing_left(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(left, Vec::<PathBuf>::new(), "temporary files left");
+        let users = processes_mentioning(self.tmp.path());
+        assert_eq!(users, Vec::<String>::new(), "processes left");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A failed test must not leave a dashboard (and its server) running.
+        if !self.ended {
+            let _ = self.script.kill();
+            if let Ok(record) = std::fs::read_to_string(self.server_dir_now().join(OWNER_FILE)) {
+                if let Some(Ok(pid)) = record.split(' ').next().map(str::parse) {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+            let _ = self.script.wait();
+        }
+    }
+}
+
+impl Session {
+    fn server_dir_now(&self) -> PathBuf {
+        std::fs::read_dir(self.tmp.path())
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .map(|e| e.path())
+            .unwrap_or_default()
+    }
+}
+
+/// Polls `probe` (a file or a process state, which send no event) until it
+/// yields, failing after the deadline.
+fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The state letter of a process (`T` stopped, `S` sleeping…), if it exists.
+fn process_state(pid: Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+/// Command lines of live processes that name `path` (initdb -D, postgres -D).
+fn processes_mentioning(path: &Path) -> Vec<String> {
+    let needle = path.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
+        .filter(|cmd| cmd.contains(needle))
+        .collect()
+}
+
+fn gone(pid: Pid) -> bool {
+    matches!(kill(pid, None), Err(nix::errno::Errno::ESRCH))
+}
+
+/// Whether `text` positions the cursor (`ESC [ row ; col H`): a frame being drawn.
+fn moves_cursor(text: &str) -> bool {
+    text.split("\u{1b}[").skip(1).any(|sequence| {
+        let end = sequence.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        end.is_some_and(|at| sequence[at..].starts_with('H'))
+    })
+}
+
+/// The terminal, from the last time the dashboard left it, is back as it was.
+fn assert_restored(screen: &str) {
+    let entered = screen.rfind(ENTER).expect("the dashboard took the screen");
+    let left = screen.rfind(LEAVE).expect("the alternate screen was left");
+    assert!(entered < left, "left after the last entry: {screen:?}");
+    assert!(screen[left..].contains(SHOW_CURSOR), "cursor shown");
+    assert!(screen[entered..].contains(MOUSE_OFF), "mouse released");
+}
+
+fn quits_like_q_on(signal: Signal) {
+    let mut session = Session::start("--demo", &[]);
+    session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+    let postgres = session.postgres_pid();
+    kill(session.pid(), signal).unwrap();
+    let code = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(code, Some(0), "{signal} quits like q: {screen:?}");
+    assert_restored(&screen);
+    assert!(gone(postgres), "the demo server was stopped");
+    session.assert_nothing_left();
+}
+
+#[test]
+fn sigint_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGINT);
+}
+
+#[test]
+fn sigquit_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGQUIT);
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_suspend_with_the_terminal_restored_and_redraw_on_resume() {
+    let mut session = Session::start("--demo", &[]);
+    session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+    let me = session.pid();
+    let postgres = session.postgres_pid();
+    let script = Pid::from_raw(session.script.id() as i32);
+    for suspend in ["Ctrl-Z", "SIGTSTP"] {
+        let before = session.screen.len();
+        match suspend {
+            "Ctrl-Z" => session.type_keys(b"\x1a"),
+            _ => kill(me, Signal::SIGTSTP).unwrap(),
+        }
+        wait_until("tenantscope stopped", || {
+            (process_state(me) == Some('T')).then_some(())
+        });
+        // While stopped, the terminal is back in its ordinary mode.
+        let termios = Command::new("stty")
+            .args(["-a", "-F", &format!("/proc/{me}/fd/0")])
+            .output()
+            .unwrap();
+        let termios = String::from_utf8_lossy(&termios.stdout);
+        let modes: Vec<&str> = termios.split([' ', ';', '\n']).collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(modes.contains(&mode), "{suspend}: raw mode off: {termios}");
+        }
+        let state = process_state(postgres);
+        assert!(
+            state.is_some_and(|s| s != 'T'),
+            "{suspend}: the demo server keeps running ({state:?})"
+        );
+        // What `fg` does. script(1) stops along with its child, like a shell
+        // holding the job, and continues it when continued itself.
+        kill(script, Signal::SIGCONT).unwrap();
+        kill(me, Signal::SIGCONT).unwrap();
+        session.wait_for("the dashboard back, drawn in full", before, |s| {
+            let Some(left) = s.find(LEAVE) else {
+                return false;
+            };
+            let restored = &s[left..];
+            let Some(entered) = restored.find(ENTER) else {
+                return false;
+            };
+            restored[..entered].contains(SHOW_CURSOR)
+                && s[..entered + left].contains(MOUSE_OFF)
+                && restored[entered..].contains(MOUSE_ON)
+                && restored[entered..].contains("mid_dude")
+        });
+    }
+    session.type_keys(b"q");
+    assert_eq!(session.wait_exit(), Some(0), "{:?}", session.text());
+    assert_restored(&session.text());
+    session.assert_nothing_left();
+}
+
+#[test]
+fn ctrl_c_or_sigint_during_the_demo_start_up_leaves_nothing() {
+    for how in ["Ctrl-C at the terminal", "kill -INT"] {
+        let mut session = Session::start("--demo", &[]);
+        // initdb is writing the cluster.
+        let data = session.server_dir().join("data");
+        wait_until("initdb at work", || data.is_dir().then_some(()));
+        match how {
+            "kill -INT" => kill(session.pid(), Signal::SIGINT).unwrap(),
+            _ => session.type_keys(b"\x03"),
+        }
+        let code = session.wait_exit();
+        let screen = session.text();
+        assert!(
+            !screen.contains(ENTER),
+            "{how}: still in start-up: {screen:?}"
+        );
+        assert_eq!(code, Some(1), "{how}: {screen:?}");
+        assert!(
+            screen.contains("interrupted by SIGINT"),
+            "{how}: {screen:?}"
+        );
+        session.assert_nothing_left();
+    }
+}
+
+#[test]
+fn a_panicking_background_task_ends_the_dashboard_with_the_report_after_the_restore() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("tenantscope.log");
+    let mut session = Session::start(
+        &format!("--demo --log-file {}", log.display()),
+        &[("TS_TEST_PANIC", "task")],
+    );
+    let code = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(code, Some(1), "{screen:?}");
+    let left = screen.rfind(LEAVE).expect("the alternate screen was left");
+    let report = screen
+        .find("test-triggered panic in a background task")
+        .expect("the report is printed");
+    assert!(left < report, "restored before the report: {screen:?}");
+    assert!(screen[left..].contains(SHOW_CURSOR));
+    assert!(
+        !screen[left..].contains(ENTER) && !moves_cursor(&screen[report..]),
+        "nothing drawn over the report: {screen:?}"
+    );
+    let ending = screen[report..]
+        .find("dashboard failed: a background task panicked")
+        .expect("the dashboard says why it ended");
+    assert!(ending > 0);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("test-triggered panic in a background task"),
+        "the report is logged: {logged}"
+    );
+    session.assert_nothing_left();
+}
+
+#[test]
+fn a_killed_tenantscope_leaves_a_directory_that_the_next_start_removes() {
+    let mut session = Session::start("--demo", &[]);
+    session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+    let postgres = session.postgres_pid();
+    let stale = session.server_dir();
+    kill(session.pid(), Signal::SIGKILL).unwrap();
+    session.wait_exit();
+    // The kernel stops the server with its parent (PR_SET_PDEATHSIG).
+    wait_until("the orphaned server to exit", || {
+        gone(postgres).then_some(())
+    });
+    assert!(stale.is_dir(), "SIGKILL leaves the directory");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--demo", "tenants", "--format", "json"])
+        .env("TMPDIR", session.tmp.path())
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    session.assert_nothing_left();
+}
+
+/// `pid start-time` of a process, as the owner record holds it.
+fn identity(pid: u32) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    format!("{pid} {}", after.split_whitespace().nth(19).unwrap())
+}
+
+#[test]
+fn only_directories_of_dead_owners_without_a_live_server_are_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let me = std::process::id();
+    let make = |name: &str, owner: Option<String>, postmaster: Option<u32>| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        if let Some(owner) = owner {
+            std::fs::write(dir.join(OWNER_FILE), owner + "\n").unwrap();
+        }
+        if let Some(pid) = postmaster {
+            std::fs::write(dir.join("data/postmaster.pid"), format!("{pid}\n/x\n")).unwrap();
+        }
+        dir
+    };
+    let dead_owner = make(
+        &format!("{DIR_PREFIX}dead"),
+        Some(format!("{dead} 12345")),
+        None,
+    );
+    // Our pid with another start time: the pid of a dead owner, reused.
+    let reused = make(
+        &format!("{DIR_PREFIX}reused"),
+        Some(format!("{me} 1")),
+        None,
+    );
+    let dead_server = make(
+        &format!("{DIR_PREFIX}deadserver"),
+        Some(format!("{dead} 12345")),
+        Some(dead),
+    );
+    let live = make(&format!("{DIR_PREFIX}live"), Some(identity(me)), None);
+    let live_server = make(
+        &format!("{DIR_PREFIX}liveserver"),
+        Some(format!("{dead} 12345")),
+        Some(me),
+    );
+    let unowned = make(&format!("{DIR_PREFIX}unowned"), None, None);
+    let other = make("something-else", Some(format!("{dead} 12345")), None);
+
+    let mut removed = remove_stale_dirs(tmp.path());
+    removed.sort();
+    let mut expected = vec![dead_owner.clone(), reused.clone(), dead_server.clone()];
+    expected.sort();
+    assert_eq!(removed, expected);
+    for dir in [dead_owner, reused, dead_server] {
+        assert!(!dir.exists(), "{} removed", dir.display());
+    }
+    for dir in [live, live_server, unowned, other] {
+        assert!(dir.is_dir(), "{} kept", dir.display());
+    }
+}
+
+#[test]
+fn a_server_records_its_owner_and_leaves_nothing_when_stopped() {
+    let server = PgServer::start().expect("start a private server");
+    let dir = server.socket_dir().to_path_buf();
+    assert!(dir
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with(DIR_PREFIX));
+    let owner = std::fs::read_to_string(dir.join(OWNER_FILE)).unwrap();
+    assert_eq!(owner.trim(), identity(std::process::id()));
+    // A live owner's directory survives another start's clean-up.
+    let parent = dir.parent().unwrap();
+    assert!(!remove_stale_dirs(parent).contains(&dir));
+    drop(server);
+    assert!(!dir.exists(), "the directory is removed with the server");
+    assert_eq!(processes_mentioning(&dir), Vec::<String>::new());
+}
+
+/// Uses the process-wide test server that every test file shares.
+#[tokio::test]
+async fn the_shared_test_server_answers() {
+    let db = tenantscope::embedded::testing::TestDatabase::empty().await;
+    assert_eq!(db.query_text("SELECT 'up'").await, "up");
+}
+
+#[test]
+fn a_test_process_leaves_nothing_in_the_temporary_directory() {
+    // This test binary again, running one test on the shared test server,
+    // which is stopped when the process exits.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_shared_test_server_answers",
+            "--test-threads=1",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("1 passed"), "the test ran: {report}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
+}
