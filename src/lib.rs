@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod embedded;
+pub mod money;
 pub mod output;
 pub mod text;
 pub mod ui;

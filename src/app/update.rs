@@ -628,13 +628,7 @@ mod tests {
     }
 
     fn loaded(state: &mut State, key: OrdersKey) {
-        let report = OrdersReport {
-            tenant: "t".into(),
-            compare_tenant: key.compare.clone(),
-            lines: Vec::new(),
-            total: Default::default(),
-            compare_total: None,
-        };
+        let report = OrdersReport::new("t".into(), key.compare.clone(), Vec::new());
         update(
             state,
             Msg::OrdersLoaded {
@@ -914,23 +908,18 @@ mod tests {
         let mut state = demo_state();
         state.size = (120, 12);
         let key = state.orders.key().unwrap().clone();
-        let report = OrdersReport {
-            tenant: "client3".into(),
-            compare_tenant: key.compare.clone(),
-            lines: (0..20)
-                .map(|i| crate::db::OrderLine {
+        let report = OrdersReport::from_raw(
+            "client3".into(),
+            key.compare.clone(),
+            (0..20)
+                .map(|i| crate::db::RawOrderLine {
                     item_id: Some(i.to_string()),
                     item: Some(format!("item {i}")),
-                    quantity: Some(1),
-                    unit_price: None,
-                    total: None,
-                    compare_unit_price: None,
-                    compare_total: None,
+                    quantity: Some("1".into()),
+                    ..Default::default()
                 })
                 .collect(),
-            total: Default::default(),
-            compare_total: None,
-        };
+        );
         update(
             &mut state,
             Msg::OrdersLoaded {
@@ -1161,6 +1150,7 @@ mod tests {
         let stale = PriceMatrix {
             tenants: first.clone(),
             rows: Vec::new(),
+            failed: Vec::new(),
         };
         update(
             &mut state,
@@ -1173,12 +1163,16 @@ mod tests {
         assert!(state.prices.matrix.value().is_none());
         let row = PriceRow::new(
             "Tesla".into(),
-            shifted.iter().map(|_| Some(Default::default())).collect(),
+            shifted
+                .iter()
+                .map(|_| crate::money::Value::parse("0"))
+                .collect(),
             &shifted,
         );
         let matrix = PriceMatrix {
             tenants: shifted.clone(),
             rows: vec![row],
+            failed: Vec::new(),
         };
         update(
             &mut state,
@@ -1228,22 +1222,14 @@ mod tests {
             Some(Err("nothing loaded to export yet".into()))
         );
         let key = state.orders.key().unwrap().clone();
-        let line = crate::db::OrderLine {
+        let line = crate::db::RawOrderLine {
             item_id: Some("1".into()),
             item: Some("Tesla".into()),
-            quantity: Some(2),
-            unit_price: Some(3500.into()),
-            total: Some(7000.into()),
+            quantity: Some("2".into()),
+            unit_price: Some("3500.00".into()),
             compare_unit_price: None,
-            compare_total: None,
         };
-        let report = OrdersReport {
-            tenant: "client3".into(),
-            compare_tenant: key.compare.clone(),
-            lines: vec![line],
-            total: 7000.into(),
-            compare_total: Some(0.into()),
-        };
+        let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
         update(
             &mut state,
             Msg::OrdersLoaded {

@@ -144,7 +144,7 @@ fn jump_to_buyers(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let (item, tenant) = (row.description.clone(), tenant.clone());
-    if matrix.price(state.prices.row, &tenant).is_none() {
+    if matrix.price(state.prices.row, &tenant) == crate::money::Value::Missing {
         state.notice = Some(Err(format!(
             "{} does not sell {}",
             crate::text::sanitize(&tenant),

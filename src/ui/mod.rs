@@ -10,7 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
-use rust_decimal::Decimal;
+use crate::money::Value;
 
 use crate::app::keymap::{self, Mode};
 use crate::app::state::{Focus, OrdersPane, State, View};
@@ -78,8 +78,9 @@ fn count_label(count: UserCount) -> String {
 }
 
 fn thousands(value: i64) -> String {
-    let money = crate::text::money(Decimal::from(value));
-    money.trim_end_matches(".00").to_string()
+    let digits = value.unsigned_abs().to_string();
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", crate::text::thousands(&digits))
 }
 
 fn pane_block(title: Line<'static>, focused: bool) -> Block<'static> {
@@ -274,18 +275,19 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn money_cell(value: Option<Decimal>) -> String {
-    value.map(money).unwrap_or_else(|| "—".into())
+fn money_cell(value: &Value) -> String {
+    value.cell()
 }
 
 /// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
-    match difference {
-        None => Cell::from(Line::from("—").alignment(Alignment::Right)),
+fn difference_cell(difference: &Value) -> Cell<'static> {
+    use bigdecimal::{Signed, Zero};
+    match difference.number() {
+        None => Cell::from(Line::from(difference.cell()).alignment(Alignment::Right)),
         Some(d) if d.is_zero() => {
             Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
         }
-        Some(d) if d.is_sign_negative() => Cell::from(
+        Some(d) if d.is_negative() => Cell::from(
             Line::from(format!("▼ {}", money(d)))
                 .alignment(Alignment::Right)
                 .style(theme::cheaper()),
@@ -295,6 +297,15 @@ fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
                 .alignment(Alignment::Right)
                 .style(theme::dearer()),
         ),
+    }
+}
+
+/// A value's cell; an unusable value (NaN, not a number…) stands out.
+fn value_cell(value: &Value, text: &str) -> Cell<'static> {
+    let line = Line::from(text.to_string()).alignment(Alignment::Right);
+    match value {
+        Value::Invalid(_) => Cell::from(line.style(theme::error())),
+        _ => Cell::from(line),
     }
 }
 
@@ -319,24 +330,45 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .iter()
         .map(|l| {
             [
-                l.quantity
-                    .map(|q| q.to_string())
-                    .unwrap_or_else(|| "—".into()),
-                money_cell(l.unit_price),
-                money_cell(l.total),
-                money_cell(l.compare_unit_price),
-                money_cell(l.compare_total),
-                money_cell(l.difference()),
+                l.quantity.plain().unwrap_or_else(|| l.quantity.cell()),
+                money_cell(&l.unit_price),
+                money_cell(&l.total),
+                money_cell(&l.compare_unit_price),
+                money_cell(&l.compare_total),
+                money_cell(&l.difference()),
             ]
         })
         .collect();
+    // A partial comparison gets its own like-for-like row under the total,
+    // so the total row never sets a full own total against a partial one.
+    let partial = report.compare_note();
+    let like_for_like = partial.as_ref().map(|note| {
+        if report.compared_lines == 0 {
+            (note.clone(), String::new(), String::new(), Value::Missing)
+        } else {
+            (
+                format!(
+                    "Like for like: {} of {} lines, {note}",
+                    report.compared_lines,
+                    report.lines.len()
+                ),
+                money_cell(&report.compared_total),
+                money_cell(&report.compare_total),
+                report.difference(),
+            )
+        }
+    });
     let totals = [
         String::new(),
         String::new(),
-        money(report.total),
+        money_cell(&report.total),
         String::new(),
-        money_cell(report.compare_total),
-        money_cell(report.difference()),
+        if partial.is_some() {
+            String::new()
+        } else {
+            money_cell(&report.compare_total)
+        },
+        money_cell(&report.difference()),
     ];
     let headers = [
         "Qty",
@@ -352,6 +384,14 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 .iter()
                 .map(|row| width(&row[c]))
                 .chain([width(headers[c]), width(&totals[c])])
+                .chain(like_for_like.iter().map(|(_, own, other, difference)| {
+                    match c {
+                        2 => width(own),
+                        4 => width(other),
+                        5 => width(&money_cell(difference)),
+                        _ => 0,
+                    }
+                }))
                 .max()
                 .unwrap_or(0) as u16
         })
@@ -372,7 +412,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     .height(2)
     .style(theme::header_row());
 
-    let fits = layout::order_rows(area);
+    let fits = layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()));
     let mut rows: Vec<Row> = report
         .lines
         .iter()
@@ -391,11 +431,11 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                     item_style,
                 )),
                 right(c[0].clone()),
-                right(c[1].clone()),
-                right(c[2].clone()),
-                right(c[3].clone()),
-                right(c[4].clone()),
-                difference_cell(line.difference()),
+                value_cell(&line.unit_price, &c[1]),
+                value_cell(&line.total, &c[2]),
+                value_cell(&line.compare_unit_price, &c[3]),
+                value_cell(&line.compare_total, &c[4]),
+                difference_cell(&line.difference()),
             ])
         })
         .collect();
@@ -403,11 +443,15 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .lines
         .len()
         .saturating_sub(state.orders_offset + fits);
-    let total_label = if state.orders_offset > 0 || hidden > 0 {
+    let mut total_label = if state.orders_offset > 0 || hidden > 0 {
         format!("Total ({} lines)", report.lines.len())
     } else {
         "Total".to_string()
     };
+    // An unknown total says why.
+    if let Some(gap) = report.total_gap() {
+        total_label = format!("{total_label}: {gap}");
+    }
     rows.push(
         Row::new(vec![
             Cell::from(fit(&total_label, item_width as usize)),
@@ -416,10 +460,31 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             right(totals[2].clone()),
             right(String::new()),
             right(totals[4].clone()),
-            difference_cell(report.difference()),
+            if partial.is_some() {
+                right(String::new())
+            } else {
+                difference_cell(&report.difference())
+            },
         ])
         .style(theme::total_row()),
     );
+    if let Some((label, own, other, difference)) = like_for_like {
+        rows.push(
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    fit(&label, item_width as usize),
+                    theme::error(),
+                )),
+                right(String::new()),
+                right(String::new()),
+                right(own),
+                right(String::new()),
+                right(other),
+                difference_cell(&difference),
+            ])
+            .style(theme::total_row()),
+        );
+    }
     let constraints = std::iter::once(Constraint::Length(item_width))
         .chain(widths.iter().map(|w| Constraint::Length(*w)));
     frame.render_widget(
@@ -514,8 +579,33 @@ fn view_status(state: &State) -> Line<'static> {
             (loaded, state.prices.pending.is_some(), elapsed)
         }
     };
+    // Tenants the matrix could not read are named, with the first reason.
+    let failed = match state.view {
+        View::Health => None,
+        _ => state
+            .prices
+            .matrix
+            .value()
+            .and_then(|m| Some((m.failed.len(), m.failed.first()?.clone()))),
+    };
     match (loading, what, elapsed) {
         (true, _, _) => Line::from(format!(" {spinner} loading…")),
+        (false, Some(what), Some(_)) if failed.is_some() => {
+            let (count, first) = failed.unwrap_or_else(|| unreachable!());
+            let others = if count > 1 {
+                format!(" (and {} more)", count - 1)
+            } else {
+                String::new()
+            };
+            Line::from(Span::styled(
+                format!(
+                    " ✗ {what}; not priced: {}{others}: {}",
+                    sanitize(&first.tenant),
+                    sanitize(&first.error)
+                ),
+                theme::error(),
+            ))
+        }
         (false, Some(what), Some(elapsed)) => Line::from(vec![
             Span::styled(" ✓ ", theme::cheaper()),
             Span::raw(format!("{what} in {} ms", elapsed.as_millis())),
