@@ -314,11 +314,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
     if report.compared_lines > 0 && partial.is_some() {
         rows.push(vec![
             String::new(),
-            format!(
-                "Like for like ({} of {} lines)",
-                report.compared_lines,
-                report.lines.len()
-            ),
+            "Like for like".into(),
             String::new(),
             String::new(),
             cell(&report.compared_total),
@@ -357,7 +353,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
         out.push_str(&format!("Total unknown: {gap}\n"));
     }
     if let Some(partial) = partial {
-        out.push_str(&format!("Comparison: {partial}\n"));
+        out.push_str(&format!("Compared: {partial}\n"));
     }
     for line in &report.lines {
         if let Some(problem) = line.problem() {

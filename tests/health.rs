@@ -17,6 +17,7 @@ use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::embedded::{find_binaries, PgServer, ServerOptions, DEMO_SQL};
 
 mod common;
+use tenantscope::money::{Problem, Value as Money};
 use common::{connect, dec, stderr, stdout, tenantscope};
 
 /// On top of the reference data (client1, client2, alike):
@@ -593,8 +594,8 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .unwrap();
     assert_eq!(names(&matrix), ["Huawei", "Tesla"]);
     let tesla = &matrix.rows[1];
-    assert_eq!(tesla.prices, [Some(dec("5000.00")), Some(dec("1000.00"))]);
-    assert_eq!(tesla.spread, Some(dec("5")));
+    assert_eq!(tesla.prices, [dec("5000.00"), dec("1000.00")]);
+    assert_eq!(tesla.spread, dec("5"));
     assert_eq!(tesla.min_tenants, ["client2"]);
     assert_eq!(tesla.max_tenants, ["client1"]);
 
@@ -611,30 +612,35 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     let row = |d: &str| matrix.rows.iter().find(|r| r.description == d).unwrap();
     assert_eq!(
         row("Huawei").prices,
-        [None, Some(dec("2000.00")), Some(dec("80.00"))],
-        "two Huaweis in client2: the lower price"
+        [Money::Missing, dec("2000.00"), dec("100.00")],
+        "two Huaweis in client2 (ids '2' at 100.00 and '3' at 80.00): the lowest id"
     );
-    assert_eq!(row("Huawei").spread, Some(dec("25")));
+    assert_eq!(row("Huawei").spread, dec("20"));
     assert_eq!(
         row("Tesla").prices,
-        [
-            Some(dec("1200.25")),
-            Some(dec("5000.00")),
-            Some(dec("1000.00"))
-        ]
+        [dec("1200.25"), dec("5000.00"), dec("1000.00")]
     );
-    assert_eq!(row("Tesla").spread, Some(dec("5")));
+    assert_eq!(row("Tesla").spread, dec("5"));
     assert_eq!(row("Tesla").min_tenants, ["client2"]);
     assert_eq!(row("Tesla").max_tenants, ["client1"]);
     let stapler = row("Stapler");
-    assert_eq!(stapler.prices, [None, Some(dec("7.50")), None]);
-    assert_eq!(stapler.spread, None, "one tenant sells it: no spread");
+    assert_eq!(stapler.prices, [Money::Missing, dec("7.50"), Money::Missing]);
+    assert_eq!(stapler.spread, Money::Missing, "one tenant sells it: no spread");
     assert_eq!(
-        (stapler.min, stapler.max),
-        (Some(dec("7.50")), Some(dec("7.50")))
+        (&stapler.min, &stapler.max),
+        (&dec("7.50"), &dec("7.50"))
     );
-    assert_eq!(row("Pen").prices, [None, None, None], "NaN is no price");
-    assert_eq!(row("Pen").spread, None);
+    assert_eq!(
+        row("Pen").prices,
+        [
+            Money::Invalid(Problem::NotANumber),
+            Money::Missing,
+            Money::Missing
+        ],
+        "NaN is no price, and says so"
+    );
+    assert_eq!(row("Pen").min, Money::Missing);
+    assert_eq!(row("Pen").spread, Money::Missing);
 
     let by_spread = matrix.clone().sorted(PriceSort::Spread);
     assert_eq!(names(&by_spread), ["Huawei", "Tesla", "Pen", "Stapler"]);
@@ -646,11 +652,11 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .unwrap();
     assert_eq!(visible.tenants, ["client2", "Odd\"Name"]);
     assert_eq!(names(&visible), ["Huawei", "Pen", "Tesla"]);
-    assert_eq!(visible.price(2, "Odd\"Name"), Some(dec("1200.25")));
-    assert_eq!(visible.price(2, "client1"), None, "not a column");
+    assert_eq!(visible.price(2, "Odd\"Name"), dec("1200.25"));
+    assert_eq!(visible.price(2, "client1"), Money::Missing, "not a column");
     assert_eq!(
-        visible.rows[2].spread,
-        Some(dec("1.2003")),
+        visible.rows[2].spread.plain().as_deref(),
+        Some("1.2003"),
         "1200.25 / 1000, to 4 places"
     );
     assert!(db.price_matrix(&[]).await.unwrap().rows.is_empty());
@@ -677,8 +683,8 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .iter()
         .find(|r| r.description == "Tesla")
         .unwrap();
-    assert_eq!(tesla.prices, [Some(dec("5000.00")), None, None]);
-    assert_eq!(tesla.spread, None);
+    assert_eq!(tesla.prices, [dec("5000.00"), Value::Missing, Value::Missing]);
+    assert_eq!(tesla.spread, Value::Missing);
     let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
     assert!(only_blank.rows.is_empty());
     for unknown in ["odd\"name", "ghost", "public", "client1, client2"] {

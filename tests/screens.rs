@@ -1,20 +1,18 @@
 //! Frame snapshots: each screen drawn from a state value, no terminal, no database.
 //! Review the files in tests/snapshots/ like code.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use rust_decimal::Decimal;
 use tenantscope::app::{init, update, Msg, State};
-use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User, UserCount, UserKey};
+use tenantscope::db::{
+    DbError, OrdersReport, RawOrderLine, TenantCatalog, User, UserCount, UserKey,
+};
+use tenantscope::money::Value;
 use tenantscope::ui::view;
 
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
-}
 
 fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
@@ -60,35 +58,23 @@ fn select(state: &mut State, name: &str) {
     }
 }
 
-fn line(id: &str, item: &str, qty: i64, price: &str, compare: Option<&str>) -> OrderLine {
-    let total = dec(price) * Decimal::from(qty);
-    let compare_price = compare.map(dec);
-    OrderLine {
+/// An order line as the server sends it: exact text, no totals. Line
+/// totals, totals and the comparison are computed by the production code
+/// ([`OrdersReport::from_raw`]), not here.
+fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> RawOrderLine {
+    RawOrderLine {
         item_id: Some(id.into()),
         item: Some(item.into()),
-        quantity: Some(qty),
-        unit_price: Some(dec(price)),
-        total: Some(total),
-        compare_unit_price: compare_price,
-        compare_total: compare_price.map(|p| p * Decimal::from(qty)),
+        quantity: Some(qty.into()),
+        unit_price: Some(price.into()),
+        compare_unit_price: compare.map(str::to_string),
     }
 }
 
 /// Delivers `lines` as the result of the current orders load.
-fn deliver(state: &mut State, tenant: &str, lines: Vec<OrderLine>) {
+fn deliver(state: &mut State, tenant: &str, lines: Vec<RawOrderLine>) {
     let key = state.orders.key().unwrap().clone();
-    let total = lines.iter().filter_map(|l| l.total).sum();
-    let compare_total = key
-        .compare
-        .as_ref()
-        .map(|_| lines.iter().filter_map(|l| l.compare_total).sum());
-    let report = OrdersReport {
-        tenant: tenant.into(),
-        compare_tenant: key.compare.clone(),
-        lines,
-        total,
-        compare_total,
-    };
+    let report = OrdersReport::from_raw(tenant.into(), key.compare.clone(), lines);
     update(
         state,
         Msg::OrdersLoaded {
@@ -118,10 +104,10 @@ fn render(state: &mut State, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
-fn reference_lines() -> Vec<OrderLine> {
+fn reference_lines() -> Vec<RawOrderLine> {
     vec![
-        line("1", "Tesla", 10, "5000.00", Some("1000.00")),
-        line("2", "Huawei", 5, "2000.00", Some("100.00")),
+        line("1", "Tesla", "10", "5000.00", Some("1000.00")),
+        line("2", "Huawei", "5", "2000.00", Some("100.00")),
     ]
 }
 
@@ -153,8 +139,8 @@ fn item_the_comparison_tenant_does_not_sell() {
         &mut state,
         "client1",
         vec![
-            line("1", "Tesla", 10, "5000.00", Some("3500.00")),
-            line("2", "Huawei", 5, "2000.00", None),
+            line("1", "Tesla", "10", "5000.00", Some("3500.00")),
+            line("2", "Huawei", "5", "2000.00", None),
         ],
     );
     let frame = render(&mut state, 120, 16);
@@ -163,6 +149,12 @@ fn item_the_comparison_tenant_does_not_sell() {
         huawei.contains('—') && !huawei.contains(" 0.00"),
         "{huawei}"
     );
+    // Like for like: Tesla alone, 35,000.00 − 50,000.00; never 35,000.00
+    // against the full 60,000.00 (−25,000.00).
+    assert!(!frame.contains("25,000.00"), "{frame}");
+    let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
+    assert!(like.contains("50,000.00") && like.contains("▼ -15,000.00"), "{like}");
+    assert!(frame.contains("1 item not sold by client3"), "{frame}");
     insta::assert_snapshot!(frame);
 }
 
@@ -174,7 +166,7 @@ fn dearer_comparison_and_own_tenant_skipped() {
     deliver(
         &mut state,
         "client3",
-        vec![line("1", "Tesla", 2, "3500.00", Some("5000.00"))],
+        vec![line("1", "Tesla", "2", "3500.00", Some("5000.00"))],
     );
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("▲ +3,000.00") && frame.contains("own tenant skipped"));
@@ -341,15 +333,12 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
         &mut state,
         "client1",
         vec![
-            line("1", "cam\u{1b}[31mera\r\nline", 1, "10.00", Some("12.00")),
-            line(
-                "2",
-                "超長い商品名超長い商品名超長い商品名超長い商品名",
-                2,
+            line("1", "cam\u{1b}[31mera\r\nline", "1", "10.00", Some("12.00")),
+            line("2", "超長い商品名超長い商品名超長い商品名超長い商品名", "2",
                 "5.00",
                 None,
             ),
-            line("3", "🚀 launch kit", 1, "99.99", Some("80.00")),
+            line("3", "🚀 launch kit", "1", "99.99", Some("80.00")),
         ],
     );
     let frame = render(&mut state, 120, 14);
@@ -391,25 +380,31 @@ fn hostile_values_in_a_narrow_terminal() {
 #[test]
 fn missing_items_and_null_values() {
     let mut state = demo_state();
-    let mut gone = line("7", "x", 3, "1.00", Some("2.00"));
+    // The server's answer for an order whose item is gone (no description,
+    // no price) and one with a NULL quantity.
+    let mut gone = line("7", "x", "3", "1.00", Some("2.00"));
     gone.item = None;
     gone.unit_price = None;
-    gone.total = None;
-    let mut no_quantity = line("2", "Huawei", 1, "2000.00", Some("100.00"));
+    let mut no_quantity = line("2", "Huawei", "1", "2000.00", Some("100.00"));
     no_quantity.quantity = None;
-    no_quantity.total = None;
-    no_quantity.compare_total = None;
     deliver(
         &mut state,
         "client1",
         vec![
-            line("1", "Tesla", 10, "5000.00", Some("1000.00")),
+            line("1", "Tesla", "10", "5000.00", Some("1000.00")),
             gone,
             no_quantity,
         ],
     );
-    let frame = render(&mut state, 120, 12);
+    let frame = render(&mut state, 120, 14);
     assert!(frame.contains("(missing item 7)"), "{frame}");
+    // Two lines have no own total: the total is unknown, not 50,000.00,
+    // and the comparison covers Tesla alone (10,000.00 − 50,000.00).
+    let total = frame.lines().find(|l| l.contains("││Total")).unwrap();
+    assert!(total.contains('—') && !total.contains("50,000.00"), "{total}");
+    assert!(frame.contains("Total unknown: 2 lines without a total"), "{frame}");
+    let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
+    assert!(like.contains("▼ -40,000.00"), "{like}");
     insta::assert_snapshot!(frame);
 }
 
@@ -531,7 +526,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
     let row = |item: &str, prices: [Option<&str>; 3]| {
         PriceRow::new(
             item.into(),
-            prices.iter().map(|p| p.map(dec)).collect(),
+            prices.iter().map(|p| Value::from_text(*p)).collect(),
             &tenants,
         )
     };
@@ -542,6 +537,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
             row("Pen", [Some("1.50"), None, None]),
         ],
         tenants: tenants.clone(),
+        failed: Vec::new(),
     }
     .sorted(PriceSort::Spread)
 }

@@ -118,7 +118,8 @@ pub struct OrdersReport {
     pub compared_total: Value,
     /// Lines both tenants price.
     pub compared_lines: usize,
-    /// Lines the comparison tenant has no usable price for (0 without one).
+    /// Lines the comparison tenant has no usable unit price for: not sold
+    /// there, NULL, NaN… (0 without a comparison tenant).
     pub compare_missing: usize,
 }
 
@@ -131,19 +132,21 @@ impl OrdersReport {
     ) -> OrdersReport {
         let total = Value::sum(lines.iter().map(|l| &l.total));
         let compared: Vec<&OrderLine> = lines.iter().filter(|l| l.compared()).collect();
-        let (compare_total, compared_total, compare_missing) =
-            if compare_tenant.is_some() && !compared.is_empty() {
-                (
-                    Value::sum(compared.iter().map(|l| &l.compare_total)),
-                    Value::sum(compared.iter().map(|l| &l.total)),
-                    lines.iter().filter(|l| !l.compare_total.is_number()).count(),
-                )
-            } else if compare_tenant.is_some() {
-                let missing = lines.iter().filter(|l| !l.compare_total.is_number());
-                (Value::Missing, Value::Missing, missing.count())
-            } else {
-                (Value::Missing, Value::Missing, 0)
-            };
+        let (compare_total, compared_total) = if compare_tenant.is_some() && !compared.is_empty() {
+            (
+                Value::sum(compared.iter().map(|l| &l.compare_total)),
+                Value::sum(compared.iter().map(|l| &l.total)),
+            )
+        } else {
+            (Value::Missing, Value::Missing)
+        };
+        let compare_missing = match compare_tenant {
+            Some(_) => lines
+                .iter()
+                .filter(|l| !l.compare_unit_price.is_number())
+                .count(),
+            None => 0,
+        };
         OrdersReport {
             tenant,
             compare_tenant,
@@ -184,23 +187,35 @@ impl OrdersReport {
         }
     }
 
-    /// How partial the comparison is, when it is: "1 item not sold by
-    /// client3", or "no item sold by client3" when nothing compares.
+    /// How partial the comparison is, when it is: "1 of 2 lines, 1 item
+    /// not sold by client3", or "no item sold by client3" when nothing
+    /// compares.
     pub fn compare_note(&self) -> Option<String> {
         let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
-        if self.lines.is_empty() {
-            None
-        } else if self.compared_lines == 0 {
-            Some(format!("no item priced by {compare}"))
-        } else if self.compare_missing > 0 {
-            let items = if self.compare_missing == 1 { "item" } else { "items" };
-            Some(format!(
-                "{} {items} not priced by {compare}",
-                self.compare_missing
-            ))
-        } else {
-            None
+        let lines = self.lines.len();
+        if lines == 0 || self.compared_lines == lines {
+            return None;
         }
+        if self.compare_missing == lines {
+            return Some(format!("no item sold by {compare}"));
+        }
+        if self.compared_lines == 0 {
+            return Some(format!("no line priced by both {} and {compare}", self.tenant));
+        }
+        let mut why = Vec::new();
+        if self.compare_missing > 0 {
+            let items = if self.compare_missing == 1 { "item" } else { "items" };
+            why.push(format!("{} {items} not sold by {compare}", self.compare_missing));
+        }
+        let own_gaps = self.lines.iter().filter(|l| !l.total.is_number()).count();
+        if own_gaps > 0 {
+            why.push(format!("{own_gaps} without an own total"));
+        }
+        Some(format!(
+            "{} of {lines} lines, {}",
+            self.compared_lines,
+            why.join(", ")
+        ))
     }
 }
 
@@ -418,7 +433,7 @@ mod tests {
         assert_eq!((report.compared_lines, report.compare_missing), (1, 1));
         assert_eq!(
             report.compare_note().as_deref(),
-            Some("1 item not priced by b")
+            Some("1 of 2 lines, 1 item not sold by b")
         );
         assert_eq!(report.total_gap(), None);
     }
@@ -440,7 +455,10 @@ mod tests {
         );
         assert_eq!(report.compare_total, Value::Missing);
         assert_eq!(report.difference(), Value::Missing);
-        assert_eq!(report.compare_note().as_deref(), Some("no item priced by b"));
+        assert_eq!(
+            report.compare_note().as_deref(),
+            Some("no line priced by both a and b")
+        );
         let none = OrdersReport::from_raw(
             "a".into(),
             None,

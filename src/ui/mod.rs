@@ -340,24 +340,22 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         })
         .collect();
     // A partial comparison gets its own like-for-like row under the total,
-    // so the total row never sets a full own total against a partial one.
+    // so the total row never sets a full own total against a partial one;
+    // notes under the table say why a total is unknown or partial.
     let partial = report.compare_note();
-    let like_for_like = partial.as_ref().map(|note| {
-        if report.compared_lines == 0 {
-            (note.clone(), String::new(), String::new(), Value::Missing)
-        } else {
-            (
-                format!(
-                    "Like for like: {} of {} lines, {note}",
-                    report.compared_lines,
-                    report.lines.len()
-                ),
-                money_cell(&report.compared_total),
-                money_cell(&report.compare_total),
-                report.difference(),
-            )
-        }
+    let like_for_like = partial.as_ref().map(|_| {
+        (
+            money_cell(&report.compared_total),
+            money_cell(&report.compare_total),
+            report.difference(),
+        )
     });
+    let notes: Vec<String> = report
+        .total_gap()
+        .map(|gap| format!("Total unknown: {gap}"))
+        .into_iter()
+        .chain(partial.iter().map(|note| format!("Compared: {note}")))
+        .collect();
     let totals = [
         String::new(),
         String::new(),
@@ -384,7 +382,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 .iter()
                 .map(|row| width(&row[c]))
                 .chain([width(headers[c]), width(&totals[c])])
-                .chain(like_for_like.iter().map(|(_, own, other, difference)| {
+                .chain(like_for_like.iter().map(|(own, other, difference)| {
                     match c {
                         2 => width(own),
                         4 => width(other),
@@ -412,7 +410,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     .height(2)
     .style(theme::header_row());
 
-    let fits = layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()));
+    let fits = layout::order_rows(area)
+        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
     let mut rows: Vec<Row> = report
         .lines
         .iter()
@@ -443,15 +442,12 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .lines
         .len()
         .saturating_sub(state.orders_offset + fits);
-    let mut total_label = if state.orders_offset > 0 || hidden > 0 {
+    let total_label = if state.orders_offset > 0 || hidden > 0 {
         format!("Total ({} lines)", report.lines.len())
     } else {
         "Total".to_string()
     };
-    // An unknown total says why.
-    if let Some(gap) = report.total_gap() {
-        total_label = format!("{total_label}: {gap}");
-    }
+
     rows.push(
         Row::new(vec![
             Cell::from(fit(&total_label, item_width as usize)),
@@ -468,11 +464,11 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         ])
         .style(theme::total_row()),
     );
-    if let Some((label, own, other, difference)) = like_for_like {
+    if let Some((own, other, difference)) = like_for_like {
         rows.push(
             Row::new(vec![
                 Cell::from(Span::styled(
-                    fit(&label, item_width as usize),
+                    fit("Like for like", item_width as usize),
                     theme::error(),
                 )),
                 right(String::new()),
@@ -485,6 +481,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .style(theme::total_row()),
         );
     }
+    let table_height = 2 + rows.len() as u16;
     let constraints = std::iter::once(Constraint::Length(item_width))
         .chain(widths.iter().map(|w| Constraint::Length(*w)));
     frame.render_widget(
@@ -493,6 +490,15 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
+    for (i, note) in notes.iter().enumerate() {
+        let y = inner.y + table_height + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let area = Rect::new(inner.x, y, inner.width, 1);
+        let text = fit(note, inner.width as usize);
+        frame.render_widget(Paragraph::new(Span::styled(text, theme::error())), area);
+    }
 }
 
 /// A two-line, right-aligned header cell: tenant (or blank) over column name.
