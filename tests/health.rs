@@ -683,8 +683,8 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .iter()
         .find(|r| r.description == "Tesla")
         .unwrap();
-    assert_eq!(tesla.prices, [dec("5000.00"), Value::Missing, Value::Missing]);
-    assert_eq!(tesla.spread, Value::Missing);
+    assert_eq!(tesla.prices, [dec("5000.00"), Money::Missing, Money::Missing]);
+    assert_eq!(tesla.spread, Money::Missing);
     let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
     assert!(only_blank.rows.is_empty());
     for unknown in ["odd\"name", "ghost", "public", "client1, client2"] {
@@ -758,7 +758,7 @@ async fn prices_csv_json_and_table_shapes() {
         csv.lines().collect::<Vec<_>>(),
         [
             "item,\"Odd\"\"Name\",client1,client2,min,max,spread,min_tenants,max_tenants",
-            "Huawei,,2000.00,80.00,80.00,2000.00,25,client2,client1",
+            "Huawei,,2000.00,100.00,100.00,2000.00,20,client2,client1",
             "Pen,,,,,,,,",
             "Stapler,,7.50,,7.50,7.50,,client1,client1",
             "Tesla,1200.25,5000.00,1000.00,1000.00,5000.00,5,client2,client1",
@@ -806,6 +806,8 @@ async fn prices_csv_json_and_table_shapes() {
     let stapler = &json["items"][2];
     assert_eq!(stapler["prices"]["client2"], Value::Null);
     assert_eq!(stapler["spread"], Value::Null);
+    assert_eq!(json["items"][1]["prices"]["Odd\"Name"], Value::Null, "NaN");
+    assert_eq!(json["failed"], json!([]));
 
     let table = run(&["--sort", "name"]);
     let lines: Vec<&str> = table.lines().collect();
@@ -813,10 +815,10 @@ async fn prices_csv_json_and_table_shapes() {
         lines,
         [
             "ITEM     Odd\"Name   client1   client2       MIN       MAX  SPREAD  CHEAPEST  DEAREST",
-            "Huawei          —  2,000.00     80.00     80.00  2,000.00  ×25.00  client2   client1",
-            "Pen             —         —         —         —         —       —",
+            "Huawei          —  2,000.00    100.00    100.00  2,000.00     ×20  client2   client1",
+            "Pen           NaN         —         —         —         —       —",
             "Stapler         —      7.50         —      7.50      7.50       —  client1   client1",
-            "Tesla    1,200.25  5,000.00  1,000.00  1,000.00  5,000.00   ×5.00  client2   client1",
+            "Tesla    1,200.25  5,000.00  1,000.00  1,000.00  5,000.00      ×5  client2   client1",
         ],
         "{table}"
     );
