@@ -576,3 +576,82 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     );
     insta::assert_snapshot!(frame);
 }
+
+/// Fractional quantities, an exact product past i64 and a NaN price, as
+/// the server sends them: nothing rounded, the NaN named, the total unknown.
+#[test]
+fn exact_values_and_an_unusable_price() {
+    let mut state = demo_state();
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Pen", "2.500", "19.99", Some("20")),
+            line("2", "Pin", "0.001", "19.99", Some("19.99")),
+            line("3", "Grain", "9223372036854775807", "0.01", None),
+            line("4", "Mystery", "1", "NaN", Some("5.00")),
+        ],
+    );
+    let frame = render(&mut state, 170, 16);
+    let row = |item: &str| frame.lines().find(|l| l.contains(item)).unwrap().to_string();
+    // 2.5 × 19.99 = 49.975 against 2.5 × 20 = 50: +0.025.
+    assert!(row("Pen").contains(" 2.5 ") && row("Pen").contains("49.975"), "{frame}");
+    assert!(row("Pen").contains("▲ +0.025"), "{frame}");
+    assert!(row("Pin").contains("0.001") && row("Pin").contains("0.01999"), "{frame}");
+    assert!(row("Grain").contains("92,233,720,368,547,758.07"), "{frame}");
+    assert!(row("Mystery").contains("NaN"), "{frame}");
+    assert!(
+        frame.contains("Total unknown: 1 line with a price that is not a number (NaN)"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+    // Narrower, the widest numbers give way: shown as `…`, never cut.
+    let narrow = render(&mut state, 120, 16);
+    assert!(!narrow.contains("92,233") && !narrow.contains(",758.07"), "{narrow}");
+    assert!(narrow.contains('…') && narrow.contains("49.975"), "{narrow}");
+}
+
+/// The matrix names a tenant whose prices could not be read, and shows a
+/// text price that is no number in its cell.
+#[test]
+fn price_matrix_names_a_tenant_it_could_not_read() {
+    use tenantscope::db::{PriceMatrix, PriceRow, TenantFailure};
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('p'));
+    let tenants = state.prices.pending.clone().unwrap();
+    let row = |item: &str, prices: [Option<&str>; 3]| {
+        PriceRow::new(
+            item.into(),
+            prices.iter().map(|p| Value::from_text(*p)).collect(),
+            &tenants,
+        )
+    };
+    let matrix = PriceMatrix {
+        rows: vec![
+            row("Huawei", [Some("2000.00"), Some("N/A"), None]),
+            row("Tesla", [Some("5000.00"), Some("1000.00"), None]),
+        ],
+        tenants: tenants.clone(),
+        failed: vec![TenantFailure {
+            tenant: "client3".into(),
+            error: "query failed: permission denied for schema client3".into(),
+        }],
+    };
+    update(
+        &mut state,
+        Msg::PricesLoaded {
+            tenants,
+            result: Ok(matrix),
+            elapsed: Duration::from_millis(5),
+        },
+    );
+    let frame = render(&mut state, 120, 14);
+    assert!(
+        frame.contains("not priced: client3: query failed: permission denied"),
+        "{frame}"
+    );
+    assert!(frame.contains("✗ client3"), "{frame}");
+    let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(huawei.contains("not a number"), "{huawei}");
+    insta::assert_snapshot!(frame);
+}

@@ -280,8 +280,15 @@ fn money_cell(value: &Value) -> String {
 }
 
 /// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-fn difference_cell(difference: &Value) -> Cell<'static> {
+/// `cells` wide at most: a difference that does not fit shows as `…`.
+fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
     use bigdecimal::{Signed, Zero};
+    let too_wide = difference
+        .number()
+        .is_some_and(|d| width(&money(d)) + 2 > cells as usize);
+    if too_wide {
+        return Cell::from(Line::from("…").alignment(Alignment::Right));
+    }
     match difference.number() {
         None => Cell::from(Line::from(difference.cell()).alignment(Alignment::Right)),
         Some(d) if d.is_zero() => {
@@ -395,6 +402,23 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         })
         .collect();
     widths[5] += 2; // the ▼/▲ symbol
+    // Too narrow for every number: the widest columns give way, and a
+    // number that no longer fits shows as `…`, never as a cut number.
+    let budget = inner.width.saturating_sub(4 + 6);
+    while widths.iter().sum::<u16>() > budget {
+        let widest = (0..6).max_by_key(|&c| widths[c]).unwrap_or(0);
+        if widths[widest] <= 1 {
+            break;
+        }
+        widths[widest] -= 1;
+    }
+    let fitted = |text: &str, column: usize| -> String {
+        if width(text) <= widths[column] as usize {
+            text.to_string()
+        } else {
+            "…".into()
+        }
+    };
     let numbers: u16 = widths.iter().sum::<u16>() + 6;
     let item_width = inner.width.saturating_sub(numbers).max(4);
     let group = |name: &str, w: u16| fit(name, w as usize);
@@ -429,12 +453,12 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                     fit(&item_label(line), item_width as usize),
                     item_style,
                 )),
-                right(c[0].clone()),
-                value_cell(&line.unit_price, &c[1]),
-                value_cell(&line.total, &c[2]),
-                value_cell(&line.compare_unit_price, &c[3]),
-                value_cell(&line.compare_total, &c[4]),
-                difference_cell(&line.difference()),
+                right(fitted(&c[0], 0)),
+                value_cell(&line.unit_price, &fitted(&c[1], 1)),
+                value_cell(&line.total, &fitted(&c[2], 2)),
+                value_cell(&line.compare_unit_price, &fitted(&c[3], 3)),
+                value_cell(&line.compare_total, &fitted(&c[4], 4)),
+                difference_cell(&line.difference(), widths[5]),
             ])
         })
         .collect();
@@ -453,13 +477,13 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             Cell::from(fit(&total_label, item_width as usize)),
             right(String::new()),
             right(String::new()),
-            right(totals[2].clone()),
+            right(fitted(&totals[2], 2)),
             right(String::new()),
-            right(totals[4].clone()),
+            right(fitted(&totals[4], 4)),
             if partial.is_some() {
                 right(String::new())
             } else {
-                difference_cell(&report.difference())
+                difference_cell(&report.difference(), widths[5])
             },
         ])
         .style(theme::total_row()),
@@ -473,10 +497,10 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 )),
                 right(String::new()),
                 right(String::new()),
-                right(own),
+                right(fitted(&own, 2)),
                 right(String::new()),
-                right(other),
-                difference_cell(&difference),
+                right(fitted(&other, 4)),
+                difference_cell(&difference, widths[5]),
             ])
             .style(theme::total_row()),
         );

@@ -312,6 +312,12 @@ pub fn prices(state: &State, frame: &mut Frame, area: Rect) {
                     }
                     Some(p) => (money(p), Style::new()),
                 };
+                // A price too wide for its column shows as `…`, never cut.
+                let text = if crate::text::width(&text) > width {
+                    "…".to_string()
+                } else {
+                    text
+                };
                 let selected = index == view.row && Some(column) == view.column.checked_sub(first);
                 let style = if selected {
                     theme::selected_row(true)
