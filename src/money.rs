@@ -18,7 +18,9 @@ pub const MAX_CHARS: i128 = 1000;
 pub enum Problem {
     /// `NaN` (numeric, real, double precision).
     NotANumber,
-    Infinite { negative: bool },
+    Infinite {
+        negative: bool,
+    },
     /// Text that is not a number (a text column holding `N/A`).
     Unreadable(String),
     /// Exact, but too long to show.
@@ -241,7 +243,10 @@ mod tests {
             Value::Invalid(Problem::Infinite { negative: true })
         );
         assert_eq!(n("N/A"), Value::Invalid(Problem::Unreadable("N/A".into())));
-        assert_eq!(n("N/A").problem().unwrap().to_string(), "not a number: \"N/A\"");
+        assert_eq!(
+            n("N/A").problem().unwrap().to_string(),
+            "not a number: \"N/A\""
+        );
         for odd in ["", "1_000", "$5.00", "0x10", "1,5", "e"] {
             assert!(!n(odd).is_number(), "{odd:?}");
         }
@@ -265,10 +270,7 @@ mod tests {
             total("9223372036854775807", "9999999999.99"),
             "92233720368455524349631452241.93"
         );
-        assert_eq!(
-            Value::line_total(&Value::Missing, &n("1")),
-            Value::Missing
-        );
+        assert_eq!(Value::line_total(&Value::Missing, &n("1")), Value::Missing);
         assert_eq!(
             Value::line_total(&n("1"), &n("NaN")),
             Value::Missing,
@@ -288,8 +290,8 @@ mod tests {
 
     #[test]
     fn json_numbers_keep_their_digits() {
-        let json = serde_json::to_string(&[n("2.5"), n("5000.00"), Value::Missing, n("1e+30")])
-            .unwrap();
+        let json =
+            serde_json::to_string(&[n("2.5"), n("5000.00"), Value::Missing, n("1e+30")]).unwrap();
         assert_eq!(json, "[2.5,5000.00,null,1000000000000000000000000000000]");
     }
 }

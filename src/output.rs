@@ -249,7 +249,10 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
             total: &report.total,
             compared_total: &report.compared_total,
             compare_total: &report.compare_total,
-            compare_missing: report.compare_tenant.as_ref().map(|_| report.compare_missing),
+            compare_missing: report
+                .compare_tenant
+                .as_ref()
+                .map(|_| report.compare_missing),
         });
     }
     let cell = |value: &Value| match format {
@@ -357,7 +360,11 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format) -> String {
     }
     for line in &report.lines {
         if let Some(problem) = line.problem() {
-            let item = line.item.as_deref().or(line.item_id.as_deref()).unwrap_or("?");
+            let item = line
+                .item
+                .as_deref()
+                .or(line.item_id.as_deref())
+                .unwrap_or("?");
             out.push_str(&format!("{}: {problem}\n", text::sanitize(item)));
         }
     }

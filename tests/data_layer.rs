@@ -9,7 +9,6 @@ use tenantscope::money::Value;
 
 mod common;
 
-
 /// The exact digits of a number, `-` for anything else.
 fn plain(value: &Value) -> String {
     value.plain().unwrap_or_else(|| "-".into())

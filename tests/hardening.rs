@@ -11,8 +11,8 @@ use tenantscope::db::{ConnectionSource, Database, DbError, UserQuery};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use tenantscope::money::Value as Money;
 use common::{connect, dec, tenantscope};
+use tenantscope::money::Value as Money;
 
 #[tokio::test]
 async fn a_write_attempted_through_the_query_path_fails() {

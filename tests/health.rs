@@ -17,8 +17,8 @@ use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::embedded::{find_binaries, PgServer, ServerOptions, DEMO_SQL};
 
 mod common;
-use tenantscope::money::{Problem, Value as Money};
 use common::{connect, dec, stderr, stdout, tenantscope};
+use tenantscope::money::{Problem, Value as Money};
 
 /// On top of the reference data (client1, client2, alike):
 /// - `extra`: items has an extra `quantity integer` column; its orders have
@@ -624,12 +624,16 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     assert_eq!(row("Tesla").min_tenants, ["client2"]);
     assert_eq!(row("Tesla").max_tenants, ["client1"]);
     let stapler = row("Stapler");
-    assert_eq!(stapler.prices, [Money::Missing, dec("7.50"), Money::Missing]);
-    assert_eq!(stapler.spread, Money::Missing, "one tenant sells it: no spread");
     assert_eq!(
-        (&stapler.min, &stapler.max),
-        (&dec("7.50"), &dec("7.50"))
+        stapler.prices,
+        [Money::Missing, dec("7.50"), Money::Missing]
     );
+    assert_eq!(
+        stapler.spread,
+        Money::Missing,
+        "one tenant sells it: no spread"
+    );
+    assert_eq!((&stapler.min, &stapler.max), (&dec("7.50"), &dec("7.50")));
     assert_eq!(
         row("Pen").prices,
         [
@@ -683,7 +687,10 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .iter()
         .find(|r| r.description == "Tesla")
         .unwrap();
-    assert_eq!(tesla.prices, [dec("5000.00"), Money::Missing, Money::Missing]);
+    assert_eq!(
+        tesla.prices,
+        [dec("5000.00"), Money::Missing, Money::Missing]
+    );
     assert_eq!(tesla.spread, Money::Missing);
     let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
     assert!(only_blank.rows.is_empty());

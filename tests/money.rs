@@ -84,7 +84,10 @@ async fn fractional_quantities_are_not_rounded() {
     assert!(csv.contains("1,Pen,2.5,19.99,49.975,"), "{csv}");
     assert!(csv.contains("1,Pen,0.001,19.99,0.01999,"), "{csv}");
     let table = run_ok(&db, &["orders", "frac"]);
-    assert!(table.contains("49.975") && table.contains("0.001"), "{table}");
+    assert!(
+        table.contains("49.975") && table.contains("0.001"),
+        "{table}"
+    );
 }
 
 /// Defect 1: every numeric type for the price (quantity 3) and for the
@@ -190,12 +193,18 @@ async fn huge_values_are_exact_and_never_panic() {
     .await;
     let e29 = format!("1{}", "0".repeat(29));
     let e30 = format!("1{}", "0".repeat(30));
-    let json = json_of(&db, &["orders", "huge", "--compare", "huger", "--format", "json"]);
+    let json = json_of(
+        &db,
+        &["orders", "huge", "--compare", "huger", "--format", "json"],
+    );
     let yacht = &json["orders"][0];
     assert_eq!(yacht["unit_price"].to_string(), e29);
     assert_eq!(yacht["total"].to_string(), e29);
     assert_eq!(yacht["compare_unit_price"].to_string(), e30);
-    assert_eq!(yacht["compare_total"].to_string(), format!("1{}", "0".repeat(30)));
+    assert_eq!(
+        yacht["compare_total"].to_string(),
+        format!("1{}", "0".repeat(30))
+    );
     let tesla = &json["orders"][1];
     // 9223372036854775807 × 9999999999.99, by hand (long multiplication).
     let product = "92233720368455524349631452241.93";
@@ -265,7 +274,10 @@ async fn nan_and_infinite_prices_are_a_message_for_their_line() {
     assert!(json["total"].is_null(), "never 3.0: a sum over a gap");
 
     let table = run_ok(&db, &["orders", "odd"]);
-    assert!(table.contains("NaN") && table.contains("-Infinity"), "{table}");
+    assert!(
+        table.contains("NaN") && table.contains("-Infinity"),
+        "{table}"
+    );
     assert!(
         table.contains("Total unknown: 3 lines without a total"),
         "{table}"
@@ -305,7 +317,10 @@ async fn a_text_price_that_is_no_number_is_a_per_line_problem() {
         "item,client1,client2,texty,min,max,spread,min_tenants,max_tenants"
     );
     let tesla = csv.lines().find(|l| l.starts_with("Tesla")).unwrap();
-    assert_eq!(tesla, "Tesla,5000.00,1000.00,,1000.00,5000.00,5,client2,client1");
+    assert_eq!(
+        tesla,
+        "Tesla,5000.00,1000.00,,1000.00,5000.00,5,client2,client1"
+    );
     let table = run_ok(&db, &["prices", "--sort", "name"]);
     let tesla = table.lines().find(|l| l.starts_with("Tesla")).unwrap();
     assert!(tesla.contains("not a number"), "{tesla}");
@@ -316,7 +331,10 @@ async fn a_text_price_that_is_no_number_is_a_per_line_problem() {
 #[tokio::test]
 async fn comparison_is_like_for_like() {
     let db = TestDatabase::demo().await;
-    let json = json_of(&db, &["orders", "1", "--compare", "client3", "--format", "json"]);
+    let json = json_of(
+        &db,
+        &["orders", "1", "--compare", "client3", "--format", "json"],
+    );
     let tesla = &json["orders"][0];
     assert_eq!(tesla["item"], "Tesla");
     assert!(json["orders"][1]["compare_total"].is_null());
@@ -334,7 +352,10 @@ async fn comparison_is_like_for_like() {
     let like = table.lines().find(|l| l.contains("Like for like")).unwrap();
     assert!(like.contains("-15,000.00"), "35,000.00 − 50,000.00: {like}");
 
-    let full = json_of(&db, &["orders", "1", "--compare", "client2", "--format", "json"]);
+    let full = json_of(
+        &db,
+        &["orders", "1", "--compare", "client2", "--format", "json"],
+    );
     assert_eq!(full["compare_missing"], 0);
     assert_eq!(full["compared_total"], full["total"]);
 }
@@ -351,7 +372,17 @@ async fn comparison_with_nothing_in_common_says_so() {
         &[("x1", "1")],
     ))
     .await;
-    let json = json_of(&db, &["orders", "lonely", "--compare", "client1", "--format", "json"]);
+    let json = json_of(
+        &db,
+        &[
+            "orders",
+            "lonely",
+            "--compare",
+            "client1",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(json["compare_missing"], 1);
     assert!(json["compare_total"].is_null() && json["compared_total"].is_null());
     let table = run_ok(&db, &["orders", "lonely", "--compare", "client1"]);
@@ -391,7 +422,11 @@ async fn duplicate_descriptions_pick_the_same_item_everywhere() {
         .price_matrix(&["dupa".into(), "dupb".into()])
         .await
         .unwrap();
-    let pen = matrix.rows.iter().position(|r| r.description == "Pen").unwrap();
+    let pen = matrix
+        .rows
+        .iter()
+        .position(|r| r.description == "Pen")
+        .unwrap();
     assert_eq!(plain(&matrix.price(pen, "dupb")), "5.00");
 }
 
@@ -413,7 +448,15 @@ async fn prices_names_a_tenant_it_cannot_read_and_prices_the_rest() {
         .await;
     let url = db.url.replace("tenantscope@", "tenantscope_support@");
     let run = |format: &str| {
-        tenantscope(&["--database-url", &url, "prices", "--format", format, "--sort", "name"])
+        tenantscope(&[
+            "--database-url",
+            &url,
+            "prices",
+            "--format",
+            format,
+            "--sort",
+            "name",
+        ])
     };
     let out = run("json");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -13,7 +13,6 @@ use tenantscope::db::{
 use tenantscope::money::Value;
 use tenantscope::ui::view;
 
-
 fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
         id: id.into(),
@@ -153,7 +152,10 @@ fn item_the_comparison_tenant_does_not_sell() {
     // against the full 60,000.00 (−25,000.00).
     assert!(!frame.contains("25,000.00"), "{frame}");
     let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
-    assert!(like.contains("50,000.00") && like.contains("▼ -15,000.00"), "{like}");
+    assert!(
+        like.contains("50,000.00") && like.contains("▼ -15,000.00"),
+        "{like}"
+    );
     assert!(frame.contains("1 item not sold by client3"), "{frame}");
     insta::assert_snapshot!(frame);
 }
@@ -334,7 +336,10 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
         "client1",
         vec![
             line("1", "cam\u{1b}[31mera\r\nline", "1", "10.00", Some("12.00")),
-            line("2", "超長い商品名超長い商品名超長い商品名超長い商品名", "2",
+            line(
+                "2",
+                "超長い商品名超長い商品名超長い商品名超長い商品名",
+                "2",
                 "5.00",
                 None,
             ),
@@ -401,8 +406,14 @@ fn missing_items_and_null_values() {
     // Two lines have no own total: the total is unknown, not 50,000.00,
     // and the comparison covers Tesla alone (10,000.00 − 50,000.00).
     let total = frame.lines().find(|l| l.contains("││Total")).unwrap();
-    assert!(total.contains('—') && !total.contains("50,000.00"), "{total}");
-    assert!(frame.contains("Total unknown: 2 lines without a total"), "{frame}");
+    assert!(
+        total.contains('—') && !total.contains("50,000.00"),
+        "{total}"
+    );
+    assert!(
+        frame.contains("Total unknown: 2 lines without a total"),
+        "{frame}"
+    );
     let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
     assert!(like.contains("▼ -40,000.00"), "{like}");
     insta::assert_snapshot!(frame);
@@ -593,12 +604,27 @@ fn exact_values_and_an_unusable_price() {
         ],
     );
     let frame = render(&mut state, 170, 16);
-    let row = |item: &str| frame.lines().find(|l| l.contains(item)).unwrap().to_string();
+    let row = |item: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(item))
+            .unwrap()
+            .to_string()
+    };
     // 2.5 × 19.99 = 49.975 against 2.5 × 20 = 50: +0.025.
-    assert!(row("Pen").contains(" 2.5 ") && row("Pen").contains("49.975"), "{frame}");
+    assert!(
+        row("Pen").contains(" 2.5 ") && row("Pen").contains("49.975"),
+        "{frame}"
+    );
     assert!(row("Pen").contains("▲ +0.025"), "{frame}");
-    assert!(row("Pin").contains("0.001") && row("Pin").contains("0.01999"), "{frame}");
-    assert!(row("Grain").contains("92,233,720,368,547,758.07"), "{frame}");
+    assert!(
+        row("Pin").contains("0.001") && row("Pin").contains("0.01999"),
+        "{frame}"
+    );
+    assert!(
+        row("Grain").contains("92,233,720,368,547,758.07"),
+        "{frame}"
+    );
     assert!(row("Mystery").contains("NaN"), "{frame}");
     assert!(
         frame.contains("Total unknown: 1 line with a price that is not a number (NaN)"),
@@ -607,8 +633,14 @@ fn exact_values_and_an_unusable_price() {
     insta::assert_snapshot!(frame);
     // Narrower, the widest numbers give way: shown as `…`, never cut.
     let narrow = render(&mut state, 120, 16);
-    assert!(!narrow.contains("92,233") && !narrow.contains(",758.07"), "{narrow}");
-    assert!(narrow.contains('…') && narrow.contains("49.975"), "{narrow}");
+    assert!(
+        !narrow.contains("92,233") && !narrow.contains(",758.07"),
+        "{narrow}"
+    );
+    assert!(
+        narrow.contains('…') && narrow.contains("49.975"),
+        "{narrow}"
+    );
 }
 
 /// The matrix names a tenant whose prices could not be read, and shows a

@@ -67,19 +67,21 @@ impl OrderLine {
         if self.total.is_number() {
             return None;
         }
-        Some(if self.item.is_none() && self.unit_price == Value::Missing {
-            "with a missing item".into()
-        } else if let Some(problem) = self.quantity.problem() {
-            format!("with a quantity that is {problem}")
-        } else if self.quantity == Value::Missing {
-            "without a quantity".into()
-        } else if let Some(problem) = self.unit_price.problem() {
-            format!("with a price that is {problem}")
-        } else if self.unit_price == Value::Missing {
-            "without a price".into()
-        } else {
-            format!("with a total that is {}", crate::money::Problem::OutOfRange)
-        })
+        Some(
+            if self.item.is_none() && self.unit_price == Value::Missing {
+                "with a missing item".into()
+            } else if let Some(problem) = self.quantity.problem() {
+                format!("with a quantity that is {problem}")
+            } else if self.quantity == Value::Missing {
+                "without a quantity".into()
+            } else if let Some(problem) = self.unit_price.problem() {
+                format!("with a price that is {problem}")
+            } else if self.unit_price == Value::Missing {
+                "without a price".into()
+            } else {
+                format!("with a total that is {}", crate::money::Problem::OutOfRange)
+            },
+        )
     }
 
     /// What is wrong with this line's values, if anything: "price is not a
@@ -200,12 +202,22 @@ impl OrdersReport {
             return Some(format!("no item sold by {compare}"));
         }
         if self.compared_lines == 0 {
-            return Some(format!("no line priced by both {} and {compare}", self.tenant));
+            return Some(format!(
+                "no line priced by both {} and {compare}",
+                self.tenant
+            ));
         }
         let mut why = Vec::new();
         if self.compare_missing > 0 {
-            let items = if self.compare_missing == 1 { "item" } else { "items" };
-            why.push(format!("{} {items} not sold by {compare}", self.compare_missing));
+            let items = if self.compare_missing == 1 {
+                "item"
+            } else {
+                "items"
+            };
+            why.push(format!(
+                "{} {items} not sold by {compare}",
+                self.compare_missing
+            ));
         }
         let own_gaps = self.lines.iter().filter(|l| !l.total.is_number()).count();
         if own_gaps > 0 {
@@ -464,10 +476,7 @@ mod tests {
             None,
             vec![raw("1", "1", None, None), raw("2", "1", None, None)],
         );
-        assert_eq!(
-            none.total_gap().as_deref(),
-            Some("2 lines without a price")
-        );
+        assert_eq!(none.total_gap().as_deref(), Some("2 lines without a price"));
         assert_eq!((none.compare_note(), none.compare_missing), (None, 0));
     }
 

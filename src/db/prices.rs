@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bigdecimal::{BigDecimal, RoundingMode};
+use bigdecimal::{BigDecimal, RoundingMode, Signed};
 use serde::Serialize;
 
 use super::catalog::HAS_TENANT_TABLES;
@@ -62,13 +62,11 @@ impl PriceRow {
                 .collect()
         };
         let spread = match (min, max) {
-            (Some(min), Some(max)) if present.len() >= 2 && *min > BigDecimal::from(0) => {
-                Value::checked(
-                    (max / min)
-                        .with_scale_round(i64::from(SPREAD_DECIMALS), RoundingMode::HalfUp)
-                        .normalized(),
-                )
-            }
+            (Some(min), Some(max)) if present.len() >= 2 && min.is_positive() => Value::checked(
+                (max / min)
+                    .with_scale_round(i64::from(SPREAD_DECIMALS), RoundingMode::HalfUp)
+                    .normalized(),
+            ),
             _ => Value::Missing,
         };
         let value = |v: Option<&BigDecimal>| v.cloned().map_or(Value::Missing, Value::checked);

@@ -5,12 +5,12 @@ pub mod layout;
 pub mod theme;
 mod views;
 
+use crate::money::Value;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
-use crate::money::Value;
 
 use crate::app::keymap::{self, Mode};
 use crate::app::state::{Focus, OrdersPane, State, View};
@@ -389,21 +389,23 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 .iter()
                 .map(|row| width(&row[c]))
                 .chain([width(headers[c]), width(&totals[c])])
-                .chain(like_for_like.iter().map(|(own, other, difference)| {
-                    match c {
-                        2 => width(own),
-                        4 => width(other),
-                        5 => width(&money_cell(difference)),
-                        _ => 0,
-                    }
-                }))
+                .chain(
+                    like_for_like
+                        .iter()
+                        .map(|(own, other, difference)| match c {
+                            2 => width(own),
+                            4 => width(other),
+                            5 => width(&money_cell(difference)),
+                            _ => 0,
+                        }),
+                )
                 .max()
                 .unwrap_or(0) as u16
         })
         .collect();
     widths[5] += 2; // the ▼/▲ symbol
-    // Too narrow for every number: the widest columns give way, and a
-    // number that no longer fits shows as `…`, never as a cut number.
+                    // Too narrow for every number: the widest columns give way, and a
+                    // number that no longer fits shows as `…`, never as a cut number.
     let budget = inner.width.saturating_sub(4 + 6);
     while widths.iter().sum::<u16>() > budget {
         let widest = (0..6).max_by_key(|&c| widths[c]).unwrap_or(0);
@@ -434,8 +436,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     .height(2)
     .style(theme::header_row());
 
-    let fits = layout::order_rows(area)
-        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
+    let fits =
+        layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
     let mut rows: Vec<Row> = report
         .lines
         .iter()

@@ -11,9 +11,9 @@ use ratatui::Terminal;
 use tenantscope::app::runtime::{initial_state, run_loop};
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
-use tenantscope::money::Value;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::money::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
