@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod embedded;
 pub mod fixtures;
+pub mod money;
 pub mod output;
 pub mod text;
 pub mod ui;

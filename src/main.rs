@@ -232,6 +232,12 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
         Some(Command::Prices { format, sort }) => {
             let catalog = database.tenants().await?;
             let matrix = database.price_matrix(catalog.names()).await?;
+            // JSON carries failures in `failed`; the others get a note each.
+            if format != tenantscope::cli::Format::Json {
+                if let Some(failures) = output::price_failures(&matrix) {
+                    eprintln!("{failures}");
+                }
+            }
             output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
         }
     };

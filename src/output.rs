@@ -6,7 +6,6 @@
 //! values exactly as stored. Tables are always escaped; their text columns
 //! are cut with `…` only on a terminal, and numbers never.
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::cli::{Format, ReportFormat};
@@ -15,7 +14,8 @@ use crate::db::{
     PriceMatrix, ReferenceChoice, TableReference, TenantCatalog, TenantHealth, TenantStatus,
     TenantSummary, User,
 };
-use crate::text::{self, money, money_plain};
+use crate::money::Value;
+use crate::text;
 
 /// On a terminal, widest a text column grows before values are cut with `…`.
 const MAX_COLUMN_CELLS: usize = 40;
@@ -256,13 +256,47 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
     }
 }
 
+/// `orders --format json`:
+///
+/// ```json
+/// {"user": {"id": "1", "name": "rich_dude", "mail": "…", "tenant": "client1"},
+///  "compare_tenant": "client3",
+///  "orders": [{"item_id": "1", "item": "Tesla", "quantity": 2.5,
+///              "unit_price": 5000.00, "total": 12500.00,
+///              "compare_unit_price": 3500.00, "compare_total": 8750.00,
+///              "problem": null}],
+///  "total": 12500.00, "compared_total": 12500.00, "compare_total": 8750.00,
+///  "compare_missing": 0}
+/// ```
+///
+/// Numbers carry their exact digits; `null` is unknown (never zero).
+/// `problem` says why a line's values are unusable (NaN, infinite, not a
+/// number, missing item, out of range). `total` is null when any line has
+/// no total. The comparison is like for like: `compare_total` and
+/// `compared_total` (the own side) cover only the lines both tenants
+/// price; `compare_missing` counts the lines the comparison tenant has no
+/// usable price for (null without a comparison tenant).
 #[derive(Serialize)]
 struct OrdersJson<'a> {
     user: OrdersUserJson<'a>,
     compare_tenant: Option<&'a str>,
-    orders: &'a [crate::db::OrderLine],
-    total: Decimal,
-    compare_total: Option<Decimal>,
+    orders: Vec<OrderLineJson<'a>>,
+    total: &'a Value,
+    compared_total: &'a Value,
+    compare_total: &'a Value,
+    compare_missing: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct OrderLineJson<'a> {
+    item_id: Option<&'a str>,
+    item: Option<&'a str>,
+    quantity: &'a Value,
+    unit_price: &'a Value,
+    total: &'a Value,
+    compare_unit_price: &'a Value,
+    compare_total: &'a Value,
+    problem: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -284,18 +318,34 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                     tenant: user.tenant.as_deref(),
                 },
                 compare_tenant: report.compare_tenant.as_deref(),
-                orders: &report.lines,
-                total: report.total,
-                compare_total: report.compare_total,
+                orders: report
+                    .lines
+                    .iter()
+                    .map(|line| OrderLineJson {
+                        item_id: line.item_id.as_deref(),
+                        item: line.item.as_deref(),
+                        quantity: &line.quantity,
+                        unit_price: &line.unit_price,
+                        total: &line.total,
+                        compare_unit_price: &line.compare_unit_price,
+                        compare_total: &line.compare_total,
+                        problem: line.problem(),
+                    })
+                    .collect(),
+                total: &report.total,
+                compared_total: &report.compared_total,
+                compare_total: &report.compare_total,
+                compare_missing: report
+                    .compare_tenant
+                    .as_ref()
+                    .map(|_| report.compare_missing),
             },
             to,
         );
     }
-    let fmt_money = |value: Option<Decimal>| match (value, format) {
-        (Some(v), Format::Csv) => money_plain(v),
-        (Some(v), _) => money(v),
-        (None, Format::Csv) => String::new(),
-        (None, _) => "—".to_string(),
+    let cell = |value: &Value| match format {
+        Format::Csv => value.csv(),
+        _ => value.cell(),
     };
     let mut rows: Vec<Vec<String>> = report
         .lines
@@ -304,12 +354,18 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             vec![
                 line.item_id.clone().unwrap_or_default(),
                 line.item.clone().unwrap_or_else(|| "(missing item)".into()),
-                line.quantity.map(|q| q.to_string()).unwrap_or_default(),
-                fmt_money(line.unit_price),
-                fmt_money(line.total),
-                fmt_money(line.compare_unit_price),
-                fmt_money(line.compare_total),
-                fmt_money(line.difference()),
+                match format {
+                    Format::Csv => line.quantity.csv(),
+                    _ => line
+                        .quantity
+                        .plain()
+                        .unwrap_or_else(|| line.quantity.cell()),
+                },
+                cell(&line.unit_price),
+                cell(&line.total),
+                cell(&line.compare_unit_price),
+                cell(&line.compare_total),
+                cell(&line.difference()),
             ]
         })
         .collect();
@@ -327,16 +383,37 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         ];
         return csv(&headers, &rows, to);
     }
+    let partial = report.compare_note();
     rows.push(vec![
         String::new(),
         "Total".into(),
         String::new(),
         String::new(),
-        fmt_money(Some(report.total)),
+        cell(&report.total),
         String::new(),
-        fmt_money(report.compare_total),
-        fmt_money(report.difference()),
+        if partial.is_some() {
+            String::new()
+        } else {
+            cell(&report.compare_total)
+        },
+        if partial.is_some() {
+            String::new()
+        } else {
+            cell(&report.difference())
+        },
     ]);
+    if report.compared_lines > 0 && partial.is_some() {
+        rows.push(vec![
+            String::new(),
+            "Like for like".into(),
+            String::new(),
+            String::new(),
+            cell(&report.compared_total),
+            String::new(),
+            cell(&report.compare_total),
+            cell(&report.difference()),
+        ]);
+    }
     let title = format!(
         "{} (id {}, {}) in tenant {}, compared with {}\n",
         text::sanitize(&user.name),
@@ -352,7 +429,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
     let compare_price = format!("{compare_title} PRICE");
     let compare_total = format!("{compare_title} TOTAL");
     let (l, r) = (Align::Left, Align::Right);
-    title
+    let mut out = title
         + &table(
             &[
                 ("ID", r),
@@ -366,7 +443,25 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             ],
             &rows,
             to,
-        )
+        );
+    // Why a total is unknown or a comparison partial, under the table.
+    if let Some(gap) = report.total_gap() {
+        out.push_str(&format!("Total unknown: {gap}\n"));
+    }
+    if let Some(partial) = partial {
+        out.push_str(&format!("Compared: {partial}\n"));
+    }
+    for line in &report.lines {
+        if let Some(problem) = line.problem() {
+            let item = line
+                .item
+                .as_deref()
+                .or(line.item_id.as_deref())
+                .unwrap_or("?");
+            out.push_str(&format!("{}: {problem}\n", text::sanitize(item)));
+        }
+    }
+    out
 }
 
 /// Leaks of one tenant, when `health --leaks TENANT` asked for them.
@@ -703,7 +798,7 @@ struct PriceRowJson<'a> {
 impl Serialize for PriceRowJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        struct Prices<'a>(&'a [String], &'a [Option<Decimal>]);
+        struct Prices<'a>(&'a [String], &'a [Value]);
         impl Serialize for Prices<'_> {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 let mut map = serializer.serialize_map(Some(self.0.len()))?;
@@ -737,13 +832,18 @@ impl Serialize for PriceRowJson<'_> {
 ///             "spread": 5}]}
 /// ```
 ///
-/// A tenant that does not sell an item has a `null` price; `spread`
+/// `failed` lists the tenants whose prices could not be read
+/// (`[{"tenant": "locked", "error": "query failed: … permission denied …"}]`);
+/// their prices are `null` and the other tenants are priced. A tenant that
+/// does not sell an item, or whose price is NaN, infinite or not a number,
+/// has a `null` price; `spread`
 /// (max / min, 4 decimals at most) is `null` with fewer than two prices or a
 /// minimum that is not positive. Money keeps its exact digits.
 #[derive(Serialize)]
 struct PricesJson<'a> {
     tenants: &'a [String],
     items: Vec<PriceRowJson<'a>>,
+    failed: &'a [crate::db::TenantFailure],
 }
 
 /// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
@@ -762,34 +862,30 @@ pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
                         row,
                     })
                     .collect(),
+                failed: &matrix.failed,
             },
             to,
         );
     }
     let csv_format = format == Format::Csv;
-    let price = |value: Option<Decimal>| match value {
-        Some(v) if csv_format => v.to_string(),
-        Some(v) => money(v),
-        None if csv_format => String::new(),
-        None => "—".to_string(),
+    let price = |value: &Value| {
+        if csv_format {
+            value.csv()
+        } else {
+            value.cell()
+        }
     };
     let rows: Vec<Vec<String>> = matrix
         .rows
         .iter()
         .map(|row| {
             let mut cells = vec![row.description.clone()];
-            cells.extend(row.prices.iter().map(|p| price(*p)));
-            cells.push(price(row.min));
-            cells.push(price(row.max));
-            cells.push(match row.spread {
-                Some(s) if csv_format => s.to_string(),
-                Some(s) => format!(
-                    "×{:.2}",
-                    s.round_dp_with_strategy(
-                        2,
-                        rust_decimal::RoundingStrategy::MidpointAwayFromZero
-                    )
-                ),
+            cells.extend(row.prices.iter().map(price));
+            cells.push(price(&row.min));
+            cells.push(price(&row.max));
+            cells.push(match row.spread.plain() {
+                Some(s) if csv_format => s,
+                Some(s) => format!("×{s}"),
                 None if csv_format => String::new(),
                 None => "—".to_string(),
             });
@@ -821,7 +917,8 @@ pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
 /// What a view exports: the runtime turns it into CSV off the UI path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
-    Orders { user: User, report: OrdersReport },
+    /// Boxed: a report is far larger than the other documents.
+    Orders(Box<(User, OrdersReport)>),
     Health(HealthReport),
     Prices(PriceMatrix),
 }
@@ -829,7 +926,8 @@ pub enum Document {
 impl Document {
     pub fn csv(&self) -> String {
         match self {
-            Document::Orders { user, report } => {
+            Document::Orders(document) => {
+                let (user, report) = document.as_ref();
                 orders(user, report, Format::Csv, Destination::PipeOrFile)
             }
             Document::Health(report) => health_csv(report),
@@ -855,6 +953,26 @@ pub fn file_safe(text: &str) -> String {
     } else {
         safe
     }
+}
+
+/// What the price matrix could not read, one line per tenant, for stderr
+/// (table and CSV output; JSON carries it in `failed`).
+pub fn price_failures(matrix: &PriceMatrix) -> Option<String> {
+    if matrix.failed.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = matrix
+        .failed
+        .iter()
+        .map(|f| {
+            format!(
+                "tenant {:?} not priced: {}",
+                text::sanitize(&f.tenant),
+                text::one_line(&f.error)
+            )
+        })
+        .collect();
+    Some(lines.join("\n"))
 }
 
 #[cfg(test)]

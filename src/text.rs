@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use rust_decimal::Decimal;
+use bigdecimal::BigDecimal;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Makes control characters visible so data can never drive the terminal:
@@ -198,17 +198,35 @@ pub fn pad_left(text: &str, cells: usize) -> String {
     format!("{}{fitted}", " ".repeat(cells.saturating_sub(w)))
 }
 
-/// Digits grouped in threes: `1,000,000`, `-1,234`.
-pub fn thousands(value: i64) -> String {
-    group_digits(&value.unsigned_abs().to_string(), value < 0)
+/// An exact amount with thousands separators: `50,000.00`, `-1,234.5`,
+/// `0.001`. Every digit is kept: nothing is rounded or cut.
+pub fn money(value: &BigDecimal) -> String {
+    let plain = value.to_plain_string();
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (whole, fraction) = match digits.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (digits, None),
+    };
+    let mut out = format!("{sign}{}", group_digits(whole));
+    if let Some(fraction) = fraction {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
 }
 
-/// `digits` (ASCII, no sign) grouped in threes, with a minus when `negative`.
-fn group_digits(digits: &str, negative: bool) -> String {
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if negative {
-        grouped.push('-');
-    }
+/// A count with thousands separators: `1,000,000`, `-1,234`.
+pub fn thousands(value: i64) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}{}", group_digits(&value.unsigned_abs().to_string()))
+}
+
+/// Groups a run of digits by three: `1234567` → `1,234,567`.
+fn group_digits(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             grouped.push(',');
@@ -216,24 +234,6 @@ fn group_digits(digits: &str, negative: bool) -> String {
         grouped.push(digit);
     }
     grouped
-}
-
-/// Money with two decimals and thousands separators: `50,000.00`, `-1,234.50`.
-pub fn money(value: Decimal) -> String {
-    let rounded =
-        value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let plain = format!("{:.2}", rounded.abs());
-    let (whole, cents) = plain.split_once('.').unwrap_or((&plain, "00"));
-    let negative = rounded.is_sign_negative() && !rounded.is_zero();
-    format!("{}.{cents}", group_digits(whole, negative))
-}
-
-/// Money without separators (CSV), two decimals.
-pub fn money_plain(value: Decimal) -> String {
-    format!(
-        "{:.2}",
-        value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-    )
 }
 
 #[cfg(test)]
@@ -307,14 +307,19 @@ mod tests {
     }
 
     #[test]
-    fn money_format() {
-        let m = |s: &str| money(Decimal::from_str(s).unwrap());
-        assert_eq!(m("50000"), "50,000.00");
-        assert_eq!(m("999.5"), "999.50");
-        assert_eq!(m("1234567.891"), "1,234,567.89");
-        assert_eq!(m("-4000"), "-4,000.00");
-        assert_eq!(m("0"), "0.00");
+    fn money_format_keeps_every_digit() {
+        let m = |s: &str| money(&BigDecimal::from_str(s).unwrap());
+        assert_eq!(m("50000.00"), "50,000.00");
+        assert_eq!(m("999.5"), "999.5");
+        assert_eq!(m("1234567.891"), "1,234,567.891");
+        assert_eq!(m("-4000.00"), "-4,000.00");
+        assert_eq!(m("-400.00"), "-400.00");
+        assert_eq!(m("0"), "0");
+        assert_eq!(m("0.001"), "0.001");
         assert_eq!(m("9999999999.99"), "9,999,999,999.99");
-        assert_eq!(money_plain(Decimal::from_str("59.97").unwrap()), "59.97");
+        assert_eq!(
+            m("100000000000000000000000000000"),
+            "100,000,000,000,000,000,000,000,000,000"
+        );
     }
 }

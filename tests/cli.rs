@@ -43,11 +43,16 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
             "compare_unit_price",
             "item",
             "item_id",
+            "problem",
             "quantity",
             "total",
             "unit_price"
         ]
     );
+    assert!(tesla["problem"].is_null());
+    // Every line priced by both tenants: the comparison covers them all.
+    assert_eq!(json["compared_total"].to_string(), "60000.00");
+    assert_eq!(json["compare_missing"], 0);
 }
 
 #[tokio::test]

@@ -1,16 +1,17 @@
 //! The tenant data layer against a real PostgreSQL server.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
 use tenantscope::config::Settings;
 use tenantscope::db::{
     choose_compare_tenant, ConnectionSource, Database, DbError, TenantStatus, UserQuery,
 };
 use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::money::Value;
 
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
+mod common;
+
+/// The exact digits of a number, `-` for anything else.
+fn plain(value: &Value) -> String {
+    value.plain().unwrap_or_else(|| "-".into())
 }
 
 async fn connect(db: &TestDatabase) -> Database {
@@ -43,23 +44,25 @@ async fn reference_data_prices_rich_dude_against_client2() {
         .map(|l| {
             (
                 l.item.as_deref().unwrap(),
-                l.quantity.unwrap(),
-                l.total.unwrap(),
-                l.compare_total.unwrap(),
+                plain(&l.quantity),
+                plain(&l.total),
+                plain(&l.compare_total),
             )
         })
         .collect();
     assert_eq!(
         summary,
         [
-            ("Tesla", 10, dec("50000"), dec("10000")),
-            ("Huawei", 5, dec("10000"), dec("500"))
+            ("Tesla", "10".into(), "50000.00".into(), "10000.00".into()),
+            ("Huawei", "5".into(), "10000.00".into(), "500.00".into())
         ]
     );
-    assert_eq!(report.lines[0].unit_price, Some(dec("5000.00")));
-    assert_eq!(report.lines[0].compare_unit_price, Some(dec("1000.00")));
-    assert_eq!(report.total, dec("60000"));
-    assert_eq!(report.compare_total, Some(dec("10500")));
+    assert_eq!(plain(&report.lines[0].unit_price), "5000.00");
+    assert_eq!(plain(&report.lines[0].compare_unit_price), "1000.00");
+    assert_eq!(plain(&report.total), "60000.00");
+    assert_eq!(plain(&report.compare_total), "10500.00");
+    assert_eq!(plain(&report.compared_total), "60000.00");
+    assert_eq!(report.compare_missing, 0);
 }
 
 #[tokio::test]
@@ -73,18 +76,27 @@ async fn item_the_comparison_tenant_does_not_sell_has_no_price() {
         .iter()
         .find(|l| l.item.as_deref() == Some("Huawei"))
         .unwrap();
-    assert_eq!(huawei.compare_unit_price, None);
-    assert_eq!(huawei.compare_total, None);
+    assert_eq!(huawei.compare_unit_price, Value::Missing);
+    assert_eq!(huawei.compare_total, Value::Missing);
     let tesla = report
         .lines
         .iter()
         .find(|l| l.item.as_deref() == Some("Tesla"))
         .unwrap();
-    assert_eq!(tesla.compare_total, Some(dec("35000")));
+    // Like for like: only Tesla is priced by both, so both sides of the
+    // comparison cover Tesla alone, and the Huawei line is counted missing.
+    assert_eq!(plain(&tesla.compare_total), "35000.00");
+    assert_eq!(plain(&report.compare_total), "35000.00");
+    assert_eq!(plain(&report.compared_total), plain(&tesla.total));
     assert_eq!(
-        report.compare_total,
-        Some(dec("35000")),
-        "sum of the prices that exist"
+        report.difference(),
+        report.compare_total.minus(&tesla.total)
+    );
+    assert_eq!(report.compare_missing, 1);
+    assert_eq!(
+        report.total,
+        Value::sum(report.lines.iter().map(|l| &l.total)),
+        "the own total still covers every line"
     );
 }
 
@@ -114,16 +126,16 @@ async fn drifted_tenants_with_other_types_and_extra_columns_work() {
     let pen = &report.lines[0];
     assert_eq!(pen.item.as_deref(), Some("Pen"));
     assert_eq!(
-        pen.total,
-        Some(dec("59.97")),
+        plain(&pen.total),
+        "59.97",
         "3 × 19.99 from a float column is exact"
     );
-    assert_eq!(pen.compare_total, None, "client1 sells no pens");
+    assert_eq!(pen.compare_total, Value::Missing, "client1 sells no pens");
     let tesla = &report.lines[1];
-    assert_eq!(tesla.unit_price, Some(dec("4999.5")));
+    assert_eq!(plain(&tesla.unit_price), "4999.5");
     assert_eq!(
-        tesla.compare_unit_price,
-        Some(dec("5000.00")),
+        plain(&tesla.compare_unit_price),
+        "5000.00",
         "matched by id across types"
     );
 
@@ -137,8 +149,8 @@ async fn drifted_tenants_with_other_types_and_extra_columns_work() {
             .find(|l| l.item.as_deref() == Some("Huawei"))
             .unwrap();
         assert_eq!(
-            huawei.compare_unit_price,
-            Some(dec("150.25")),
+            plain(&huawei.compare_unit_price),
+            "150.25",
             "matched by description"
         );
         let poor = db.user("2").await.unwrap();
@@ -317,7 +329,7 @@ async fn configured_shared_table_and_tenant_column_are_used() {
     let ann = db.user("1").await.unwrap();
     assert_eq!(ann.tenant.as_deref(), Some("Acme Corp"));
     let report = db.priced_orders(&ann, None).await.unwrap();
-    assert_eq!(report.total, dec("10.00"));
+    assert_eq!(plain(&report.total), "10.00");
 
     settings.tenancy.tenant_column = "org".into();
     let error = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)

@@ -12,6 +12,7 @@ use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
 use common::{connect, dec, tenantscope};
+use tenantscope::money::Value as Money;
 
 #[tokio::test]
 async fn a_write_attempted_through_the_query_path_fails() {
@@ -91,7 +92,7 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
         .any(|t| t.tenant.as_deref() == Some("client9") && !t.schema_exists));
     let rich = db.user("1").await.unwrap();
     let report = db.priced_orders(&rich, Some("client4")).await.unwrap();
-    assert_eq!(report.lines[0].compare_unit_price, Some(dec("4200.00")));
+    assert_eq!(report.lines[0].compare_unit_price, dec("4200.00"));
     assert_eq!(report.total, dec("60000.00"));
     // Health, leaks and the price matrix need nothing more.
     let health = db.health(None).await.unwrap();
@@ -196,34 +197,47 @@ async fn missing_items_nulls_and_numeric_edges_are_shown_sensibly() {
     let lines = &report.lines;
     assert_eq!(lines.len(), 5, "no order is dropped");
     assert_eq!(
-        lines[0].total,
-        Some(dec("21474836469978525163.53")),
+        lines[0].total.plain().as_deref(),
+        Some("21474836469978525163.53"),
         "max price × max int4 is exact"
     );
-    assert_eq!(lines[0].compare_total, Some(dec("10737418235000.00")));
     assert_eq!(
-        (lines[1].unit_price, lines[1].total),
-        (None, None),
+        lines[0].compare_total.plain().as_deref(),
+        Some("10737418235000.00")
+    );
+    assert_eq!(
+        (&lines[1].unit_price, &lines[1].total),
+        (&Money::Missing, &Money::Missing),
         "NULL price stays absent"
     );
-    assert_eq!(lines[1].compare_unit_price, Some(dec("2000.00")));
+    assert_eq!(lines[1].compare_unit_price, dec("2000.00"));
     assert_eq!(
         lines[2].item, None,
         "an order for an item that no longer exists is kept"
     );
     assert_eq!(lines[2].item_id.as_deref(), Some("gone"));
     assert_eq!(
-        (lines[3].quantity, lines[3].total),
-        (None, None),
+        (&lines[3].quantity, &lines[3].total),
+        (&Money::Missing, &Money::Missing),
         "NULL quantity"
     );
-    assert_eq!(lines[4].total, Some(dec("-0.01")));
-    assert_eq!(report.total, dec("21474836469978525163.52"));
+    assert_eq!(lines[4].total.plain().as_deref(), Some("-0.01"));
+    // Three lines have no total (NULL price, missing item, NULL quantity):
+    // the own total is unknown rather than the sum of the other two.
+    assert_eq!(report.total, Money::Missing);
+    assert_eq!(
+        report.total_gap().as_deref(),
+        Some("3 lines without a total")
+    );
 
     let out = tenantscope(&["--database-url", &test_db.url, "orders", "e"]);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("21,474,836,469,978,525,163.53"), "{table}");
     assert!(table.contains("(missing item)"), "{table}");
+    assert!(
+        table.contains("Total unknown: 3 lines without a total"),
+        "{table}"
+    );
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use tenantscope::embedded::{find_binaries, PgServer, ServerOptions, DEMO_SQL};
 
 mod common;
 use common::{connect, dec, stderr, stdout, tenantscope};
+use tenantscope::money::{Problem, Value as Money};
 
 /// On top of the reference data (client1, client2, alike):
 /// - `extra`: items has an extra `quantity integer` column; its orders have
@@ -593,8 +594,8 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .unwrap();
     assert_eq!(names(&matrix), ["Huawei", "Tesla"]);
     let tesla = &matrix.rows[1];
-    assert_eq!(tesla.prices, [Some(dec("5000.00")), Some(dec("1000.00"))]);
-    assert_eq!(tesla.spread, Some(dec("5")));
+    assert_eq!(tesla.prices, [dec("5000.00"), dec("1000.00")]);
+    assert_eq!(tesla.spread, dec("5"));
     assert_eq!(tesla.min_tenants, ["client2"]);
     assert_eq!(tesla.max_tenants, ["client1"]);
 
@@ -611,30 +612,39 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     let row = |d: &str| matrix.rows.iter().find(|r| r.description == d).unwrap();
     assert_eq!(
         row("Huawei").prices,
-        [None, Some(dec("2000.00")), Some(dec("80.00"))],
-        "two Huaweis in client2: the lower price"
+        [Money::Missing, dec("2000.00"), dec("100.00")],
+        "two Huaweis in client2 (ids '2' at 100.00 and '3' at 80.00): the lowest id"
     );
-    assert_eq!(row("Huawei").spread, Some(dec("25")));
+    assert_eq!(row("Huawei").spread, dec("20"));
     assert_eq!(
         row("Tesla").prices,
-        [
-            Some(dec("1200.25")),
-            Some(dec("5000.00")),
-            Some(dec("1000.00"))
-        ]
+        [dec("1200.25"), dec("5000.00"), dec("1000.00")]
     );
-    assert_eq!(row("Tesla").spread, Some(dec("5")));
+    assert_eq!(row("Tesla").spread, dec("5"));
     assert_eq!(row("Tesla").min_tenants, ["client2"]);
     assert_eq!(row("Tesla").max_tenants, ["client1"]);
     let stapler = row("Stapler");
-    assert_eq!(stapler.prices, [None, Some(dec("7.50")), None]);
-    assert_eq!(stapler.spread, None, "one tenant sells it: no spread");
     assert_eq!(
-        (stapler.min, stapler.max),
-        (Some(dec("7.50")), Some(dec("7.50")))
+        stapler.prices,
+        [Money::Missing, dec("7.50"), Money::Missing]
     );
-    assert_eq!(row("Pen").prices, [None, None, None], "NaN is no price");
-    assert_eq!(row("Pen").spread, None);
+    assert_eq!(
+        stapler.spread,
+        Money::Missing,
+        "one tenant sells it: no spread"
+    );
+    assert_eq!((&stapler.min, &stapler.max), (&dec("7.50"), &dec("7.50")));
+    assert_eq!(
+        row("Pen").prices,
+        [
+            Money::Invalid(Problem::NotANumber),
+            Money::Missing,
+            Money::Missing
+        ],
+        "NaN is no price, and says so"
+    );
+    assert_eq!(row("Pen").min, Money::Missing);
+    assert_eq!(row("Pen").spread, Money::Missing);
 
     let by_spread = matrix.clone().sorted(PriceSort::Spread);
     assert_eq!(names(&by_spread), ["Huawei", "Tesla", "Pen", "Stapler"]);
@@ -646,11 +656,11 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .unwrap();
     assert_eq!(visible.tenants, ["client2", "Odd\"Name"]);
     assert_eq!(names(&visible), ["Huawei", "Pen", "Tesla"]);
-    assert_eq!(visible.price(2, "Odd\"Name"), Some(dec("1200.25")));
-    assert_eq!(visible.price(2, "client1"), None, "not a column");
+    assert_eq!(visible.price(2, "Odd\"Name"), dec("1200.25"));
+    assert_eq!(visible.price(2, "client1"), Money::Missing, "not a column");
     assert_eq!(
-        visible.rows[2].spread,
-        Some(dec("1.2003")),
+        visible.rows[2].spread.plain().as_deref(),
+        Some("1.2003"),
         "1200.25 / 1000, to 4 places"
     );
     assert!(db.price_matrix(&[]).await.unwrap().rows.is_empty());
@@ -677,8 +687,11 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .iter()
         .find(|r| r.description == "Tesla")
         .unwrap();
-    assert_eq!(tesla.prices, [Some(dec("5000.00")), None, None]);
-    assert_eq!(tesla.spread, None);
+    assert_eq!(
+        tesla.prices,
+        [dec("5000.00"), Money::Missing, Money::Missing]
+    );
+    assert_eq!(tesla.spread, Money::Missing);
     let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
     assert!(only_blank.rows.is_empty());
     for unknown in ["odd\"name", "ghost", "public", "client1, client2"] {
@@ -752,7 +765,7 @@ async fn prices_csv_json_and_table_shapes() {
         csv.lines().collect::<Vec<_>>(),
         [
             "item,\"Odd\"\"Name\",client1,client2,min,max,spread,min_tenants,max_tenants",
-            "Huawei,,2000.00,80.00,80.00,2000.00,25,client2,client1",
+            "Huawei,,2000.00,100.00,100.00,2000.00,20,client2,client1",
             "Pen,,,,,,,,",
             "Stapler,,7.50,,7.50,7.50,,client1,client1",
             "Tesla,1200.25,5000.00,1000.00,1000.00,5000.00,5,client2,client1",
@@ -800,6 +813,8 @@ async fn prices_csv_json_and_table_shapes() {
     let stapler = &json["items"][2];
     assert_eq!(stapler["prices"]["client2"], Value::Null);
     assert_eq!(stapler["spread"], Value::Null);
+    assert_eq!(json["items"][1]["prices"]["Odd\"Name"], Value::Null, "NaN");
+    assert_eq!(json["failed"], json!([]));
 
     let table = run(&["--sort", "name"]);
     let lines: Vec<&str> = table.lines().collect();
@@ -807,10 +822,10 @@ async fn prices_csv_json_and_table_shapes() {
         lines,
         [
             "ITEM     Odd\"Name   client1   client2       MIN       MAX  SPREAD  CHEAPEST  DEAREST",
-            "Huawei          —  2,000.00     80.00     80.00  2,000.00  ×25.00  client2   client1",
-            "Pen             —         —         —         —         —       —",
+            "Huawei          —  2,000.00    100.00    100.00  2,000.00     ×20  client2   client1",
+            "Pen           NaN         —         —         —         —       —",
             "Stapler         —      7.50         —      7.50      7.50       —  client1   client1",
-            "Tesla    1,200.25  5,000.00  1,000.00  1,000.00  5,000.00   ×5.00  client2   client1",
+            "Tesla    1,200.25  5,000.00  1,000.00  1,000.00  5,000.00      ×5  client2   client1",
         ],
         "{table}"
     );

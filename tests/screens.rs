@@ -1,21 +1,18 @@
 //! Frame snapshots: each screen drawn from a state value, no terminal, no database.
 //! Review the files in tests/snapshots/ like code.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use rust_decimal::Decimal;
 use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
-use tenantscope::db::{DbError, OrderLine, OrdersReport, TenantCatalog, User, UserCount, UserKey};
+use tenantscope::db::{
+    DbError, OrdersReport, RawOrderLine, TenantCatalog, User, UserCount, UserKey,
+};
 use tenantscope::fixtures;
+use tenantscope::money::Value;
 use tenantscope::ui::view;
-
-fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
-}
 
 fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
@@ -62,35 +59,23 @@ fn select(state: &mut State, name: &str) {
     }
 }
 
-fn line(id: &str, item: &str, qty: i64, price: &str, compare: Option<&str>) -> OrderLine {
-    let total = dec(price) * Decimal::from(qty);
-    let compare_price = compare.map(dec);
-    OrderLine {
+/// An order line as the server sends it: exact text, no totals. Line
+/// totals, totals and the comparison are computed by the production code
+/// ([`OrdersReport::from_raw`]), not here.
+fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> RawOrderLine {
+    RawOrderLine {
         item_id: Some(id.into()),
         item: Some(item.into()),
-        quantity: Some(qty),
-        unit_price: Some(dec(price)),
-        total: Some(total),
-        compare_unit_price: compare_price,
-        compare_total: compare_price.map(|p| p * Decimal::from(qty)),
+        quantity: Some(qty.into()),
+        unit_price: Some(price.into()),
+        compare_unit_price: compare.map(str::to_string),
     }
 }
 
 /// Delivers `lines` as the result of the current orders load.
-fn deliver(state: &mut State, tenant: &str, lines: Vec<OrderLine>) {
+fn deliver(state: &mut State, tenant: &str, lines: Vec<RawOrderLine>) {
     let key = state.dashboard.orders.key().unwrap().clone();
-    let total = lines.iter().filter_map(|l| l.total).sum();
-    let compare_total = key
-        .compare
-        .as_ref()
-        .map(|_| lines.iter().filter_map(|l| l.compare_total).sum());
-    let report = OrdersReport {
-        tenant: tenant.into(),
-        compare_tenant: key.compare.clone(),
-        lines,
-        total,
-        compare_total,
-    };
+    let report = OrdersReport::from_raw(tenant.into(), key.compare.clone(), lines);
     update(
         state,
         Msg::Dashboard(dashboard::Msg::OrdersLoaded {
@@ -120,10 +105,10 @@ fn render(state: &mut State, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
-fn reference_lines() -> Vec<OrderLine> {
+fn reference_lines() -> Vec<RawOrderLine> {
     vec![
-        line("1", "Tesla", 10, "5000.00", Some("1000.00")),
-        line("2", "Huawei", 5, "2000.00", Some("100.00")),
+        line("1", "Tesla", "10", "5000.00", Some("1000.00")),
+        line("2", "Huawei", "5", "2000.00", Some("100.00")),
     ]
 }
 
@@ -155,8 +140,8 @@ fn item_the_comparison_tenant_does_not_sell() {
         &mut state,
         "client1",
         vec![
-            line("1", "Tesla", 10, "5000.00", Some("3500.00")),
-            line("2", "Huawei", 5, "2000.00", None),
+            line("1", "Tesla", "10", "5000.00", Some("3500.00")),
+            line("2", "Huawei", "5", "2000.00", None),
         ],
     );
     let frame = render(&mut state, 120, 16);
@@ -165,6 +150,15 @@ fn item_the_comparison_tenant_does_not_sell() {
         huawei.contains('—') && !huawei.contains(" 0.00"),
         "{huawei}"
     );
+    // Like for like: Tesla alone, 35,000.00 − 50,000.00; never 35,000.00
+    // against the full 60,000.00 (−25,000.00).
+    assert!(!frame.contains("25,000.00"), "{frame}");
+    let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
+    assert!(
+        like.contains("50,000.00") && like.contains("▼ -15,000.00"),
+        "{like}"
+    );
+    assert!(frame.contains("1 item not sold by client3"), "{frame}");
     insta::assert_snapshot!(frame);
 }
 
@@ -176,7 +170,7 @@ fn dearer_comparison_and_own_tenant_skipped() {
     deliver(
         &mut state,
         "client3",
-        vec![line("1", "Tesla", 2, "3500.00", Some("5000.00"))],
+        vec![line("1", "Tesla", "2", "3500.00", Some("5000.00"))],
     );
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("▲ +3,000.00") && frame.contains("own tenant skipped"));
@@ -343,15 +337,15 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
         &mut state,
         "client1",
         vec![
-            line("1", "cam\u{1b}[31mera\r\nline", 1, "10.00", Some("12.00")),
+            line("1", "cam\u{1b}[31mera\r\nline", "1", "10.00", Some("12.00")),
             line(
                 "2",
                 "超長い商品名超長い商品名超長い商品名超長い商品名",
-                2,
+                "2",
                 "5.00",
                 None,
             ),
-            line("3", "🚀 launch kit", 1, "99.99", Some("80.00")),
+            line("3", "🚀 launch kit", "1", "99.99", Some("80.00")),
         ],
     );
     let frame = render(&mut state, 120, 14);
@@ -393,25 +387,37 @@ fn hostile_values_in_a_narrow_terminal() {
 #[test]
 fn missing_items_and_null_values() {
     let mut state = demo_state();
-    let mut gone = line("7", "x", 3, "1.00", Some("2.00"));
+    // The server's answer for an order whose item is gone (no description,
+    // no price) and one with a NULL quantity.
+    let mut gone = line("7", "x", "3", "1.00", Some("2.00"));
     gone.item = None;
     gone.unit_price = None;
-    gone.total = None;
-    let mut no_quantity = line("2", "Huawei", 1, "2000.00", Some("100.00"));
+    let mut no_quantity = line("2", "Huawei", "1", "2000.00", Some("100.00"));
     no_quantity.quantity = None;
-    no_quantity.total = None;
-    no_quantity.compare_total = None;
     deliver(
         &mut state,
         "client1",
         vec![
-            line("1", "Tesla", 10, "5000.00", Some("1000.00")),
+            line("1", "Tesla", "10", "5000.00", Some("1000.00")),
             gone,
             no_quantity,
         ],
     );
-    let frame = render(&mut state, 120, 12);
+    let frame = render(&mut state, 120, 14);
     assert!(frame.contains("(missing item 7)"), "{frame}");
+    // Two lines have no own total: the total is unknown, not 50,000.00,
+    // and the comparison covers Tesla alone (10,000.00 − 50,000.00).
+    let total = frame.lines().find(|l| l.contains("││Total")).unwrap();
+    assert!(
+        total.contains('—') && !total.contains("50,000.00"),
+        "{total}"
+    );
+    assert!(
+        frame.contains("Total unknown: 2 lines without a total"),
+        "{frame}"
+    );
+    let like = frame.lines().find(|l| l.contains("Like for like")).unwrap();
+    assert!(like.contains("▼ -40,000.00"), "{like}");
     insta::assert_snapshot!(frame);
 }
 
@@ -535,7 +541,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
     let row = |item: &str, prices: [Option<&str>; 3]| {
         PriceRow::new(
             item.into(),
-            prices.iter().map(|p| p.map(dec)).collect(),
+            prices.iter().map(|p| Value::from_text(*p)).collect(),
             &tenants,
         )
     };
@@ -546,6 +552,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
             row("Pen", [Some("1.50"), None, None]),
         ],
         tenants: tenants.clone(),
+        failed: Vec::new(),
     }
     .sorted(PriceSort::Spread)
 }
@@ -710,9 +717,12 @@ fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
         let tenants = vec![tenant.to_string()];
         PriceMatrix {
             rows: (0..items)
-                .map(|i| PriceRow::new(format!("Item {i:02}"), vec![Some(dec("1.00"))], &tenants))
+                .map(|i| {
+                    PriceRow::new(format!("Item {i:02}"), vec![Value::parse("1.00")], &tenants)
+                })
                 .collect(),
             tenants,
+            failed: Vec::new(),
         }
         .sorted(PriceSort::Name)
     };
@@ -735,5 +745,98 @@ fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
         frame.contains("Item 00") && frame.contains("Item 01"),
         "{frame}"
     );
+    insta::assert_snapshot!(frame);
+}
+
+/// Fractional quantities, an exact product past i64 and a NaN price, as
+/// the server sends them: nothing rounded, the NaN named, the total unknown.
+#[test]
+fn exact_values_and_an_unusable_price() {
+    let mut state = demo_state();
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Pen", "2.500", "19.99", Some("20")),
+            line("2", "Pin", "0.001", "19.99", Some("19.99")),
+            line("3", "Grain", "9223372036854775807", "0.01", None),
+            line("4", "Mystery", "1", "NaN", Some("5.00")),
+        ],
+    );
+    let frame = render(&mut state, 170, 16);
+    let row = |item: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(item))
+            .unwrap()
+            .to_string()
+    };
+    // 2.5 × 19.99 = 49.975 against 2.5 × 20 = 50: +0.025.
+    assert!(
+        row("Pen").contains(" 2.5 ") && row("Pen").contains("49.975"),
+        "{frame}"
+    );
+    assert!(row("Pen").contains("▲ +0.025"), "{frame}");
+    assert!(
+        row("Pin").contains("0.001") && row("Pin").contains("0.01999"),
+        "{frame}"
+    );
+    assert!(
+        row("Grain").contains("92,233,720,368,547,758.07"),
+        "{frame}"
+    );
+    assert!(row("Mystery").contains("NaN"), "{frame}");
+    assert!(
+        frame.contains("Total unknown: 1 line with a price that is not a number (NaN)"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+    // Narrower, the widest numbers give way: shown as `…`, never cut.
+    let narrow = render(&mut state, 120, 16);
+    assert!(
+        !narrow.contains("92,233") && !narrow.contains(",758.07"),
+        "{narrow}"
+    );
+    assert!(
+        narrow.contains('…') && narrow.contains("49.975"),
+        "{narrow}"
+    );
+}
+
+/// The matrix names a tenant whose prices could not be read, and shows a
+/// text price that is no number in its cell.
+#[test]
+fn price_matrix_names_a_tenant_it_could_not_read() {
+    use tenantscope::db::{PriceMatrix, PriceRow, TenantFailure};
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('p'));
+    let tenants = state.prices.matrix.pending().cloned().unwrap();
+    let row = |item: &str, prices: [Option<&str>; 3]| {
+        PriceRow::new(
+            item.into(),
+            prices.iter().map(|p| Value::from_text(*p)).collect(),
+            &tenants,
+        )
+    };
+    let matrix = PriceMatrix {
+        rows: vec![
+            row("Huawei", [Some("2000.00"), Some("N/A"), None]),
+            row("Tesla", [Some("5000.00"), Some("1000.00"), None]),
+        ],
+        tenants: tenants.clone(),
+        failed: vec![TenantFailure {
+            tenant: "client3".into(),
+            error: "query failed: permission denied for schema client3".into(),
+        }],
+    };
+    fixtures::deliver_prices(&mut state, matrix);
+    let frame = render(&mut state, 120, 14);
+    assert!(
+        frame.contains("not priced: client3: query failed: permission denied"),
+        "{frame}"
+    );
+    assert!(frame.contains("✗ client3"), "{frame}");
+    let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(huawei.contains("not a number"), "{huawei}");
     insta::assert_snapshot!(frame);
 }

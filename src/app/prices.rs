@@ -107,11 +107,7 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
-    status: |state| {
-        Status::of(&state.prices.matrix, |m| {
-            format!("prices of {} tenants", m.tenants.len())
-        })
-    },
+    status,
     export: |state| {
         let matrix = state.prices.matrix.value()?;
         Some(("prices".into(), Document::Prices(matrix.clone())))
@@ -124,6 +120,28 @@ pub const SCREEN: Screen = Screen {
         ("×", "spread: highest / lowest"),
     ],
 };
+
+/// What was priced, and which tenants could not be, with the first reason.
+fn status(state: &State) -> Status {
+    let load = &state.prices.matrix;
+    let priced = |m: &PriceMatrix| format!("prices of {} tenants", m.tenants.len());
+    match load.value().filter(|_| !load.is_loading()) {
+        Some(matrix) if !matrix.failed.is_empty() => {
+            let first = &matrix.failed[0];
+            let others = match matrix.failed.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            Status::Failed(format!(
+                "{}; not priced: {}{others}: {}",
+                priced(matrix),
+                crate::text::sanitize(&first.tenant),
+                crate::text::sanitize(&first.error)
+            ))
+        }
+        _ => Status::of(load, priced),
+    }
+}
 
 pub fn open(state: &mut State) -> Vec<Effect> {
     state.view = View::Prices;
@@ -217,7 +235,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let (item, tenant) = (row.description.clone(), tenant.clone());
-    if matrix.price(view.rows.selected, &tenant).is_none() {
+    if matrix.price(view.rows.selected, &tenant) == crate::money::Value::Missing {
         state.notice = Some(Err(format!(
             "{} does not sell {}",
             crate::text::sanitize(&tenant),
@@ -284,17 +302,22 @@ mod tests {
         let stale = PriceMatrix {
             tenants: first.clone(),
             rows: Vec::new(),
+            failed: Vec::new(),
         };
         update(&mut state, loaded(first, stale));
         assert!(state.prices.matrix.value().is_none());
         let row = PriceRow::new(
             "Tesla".into(),
-            shifted.iter().map(|_| Some(Default::default())).collect(),
+            shifted
+                .iter()
+                .map(|_| crate::money::Value::parse("0"))
+                .collect(),
             &shifted,
         );
         let matrix = PriceMatrix {
             tenants: shifted.clone(),
             rows: vec![row],
+            failed: Vec::new(),
         };
         update(&mut state, loaded(shifted, matrix));
         assert!(state.prices.matrix.value().is_some());

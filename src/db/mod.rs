@@ -22,9 +22,9 @@ pub use health::{
     Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,
     OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
 };
-pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport};
+pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
 pub use pool::{connect_options, target_label, ConnectionSource};
-pub use prices::{PriceMatrix, PriceRow, PriceSort, SPREAD_DECIMALS};
+pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -128,6 +128,21 @@ impl DbError {
             crate::text::sanitize(&crate::text::one_line(&error.to_string())).into_owned(),
         )
     }
+}
+
+/// `expr` (a price or quantity of any type) as the server's exact text, read
+/// into [`crate::money::Value`]. Money's own text is locale-formatted
+/// (`$5,000.00`), so it goes through numeric; numeric text is exact, and
+/// float text (PostgreSQL 12+, any `extra_float_digits` > 0) is the
+/// shortest form that reads back to the same float, as psql shows it. Text
+/// is taken as it is and checked client-side, so `'N/A'` is a problem of
+/// its line, not a query error. `expr` is evaluated three times: pass a
+/// column, not a subquery.
+fn exact_text(expr: &str) -> String {
+    format!(
+        "CASE WHEN pg_typeof({expr}) = 'money'::regtype THEN ({expr})::numeric::text \
+         ELSE ({expr})::text END"
+    )
 }
 
 /// Quoted names of the shared users table and its tenant column, resolved by

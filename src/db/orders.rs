@@ -1,32 +1,109 @@
 //! Priced orders of one user in their tenant, beside a comparison tenant's prices.
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::catalog::TenantCatalog;
 use std::sync::atomic::Ordering;
 
-use super::{Database, DbError, QueryHandle, User};
+use super::lossy::{raw, LossyText};
+use super::{exact_text, Database, DbError, QueryHandle, User};
+use crate::money::Value;
 
-/// One order line. `None` means the value is not there (an item the
-/// comparison tenant does not sell, a deleted item, a NULL in the data),
-/// never zero.
+/// One order line. [`Value::Missing`] means the value is not there (an item
+/// the comparison tenant does not sell, a deleted item, a NULL in the
+/// data), never zero; [`Value::Invalid`] a value that is there but is not a
+/// usable number (NaN, infinite, text that is no number).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderLine {
     pub item_id: Option<String>,
     /// `None`: the order points at an item that no longer exists.
     pub item: Option<String>,
-    pub quantity: Option<i64>,
-    pub unit_price: Option<Decimal>,
-    pub total: Option<Decimal>,
-    pub compare_unit_price: Option<Decimal>,
-    pub compare_total: Option<Decimal>,
+    /// Without trailing zeros: `2.5`, `0.001`, `3`.
+    pub quantity: Value,
+    pub unit_price: Value,
+    /// `quantity × unit_price`, exact (see [`Value::line_total`]).
+    pub total: Value,
+    pub compare_unit_price: Value,
+    pub compare_total: Value,
+}
+
+/// One order line as the server sends it: every value in its exact text form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawOrderLine {
+    pub item_id: Option<String>,
+    pub item: Option<String>,
+    pub quantity: Option<String>,
+    pub unit_price: Option<String>,
+    pub compare_unit_price: Option<String>,
 }
 
 impl OrderLine {
+    pub fn from_raw(raw: RawOrderLine) -> OrderLine {
+        let quantity = Value::from_text(raw.quantity.as_deref()).quantity();
+        let unit_price = Value::from_text(raw.unit_price.as_deref());
+        let compare_unit_price = Value::from_text(raw.compare_unit_price.as_deref());
+        OrderLine {
+            total: Value::line_total(&quantity, &unit_price),
+            compare_total: Value::line_total(&quantity, &compare_unit_price),
+            item_id: raw.item_id,
+            item: raw.item,
+            quantity,
+            unit_price,
+            compare_unit_price,
+        }
+    }
+
     /// Comparison minus own line total, where both exist.
-    pub fn difference(&self) -> Option<Decimal> {
-        self.compare_total?.checked_sub(self.total?)
+    pub fn difference(&self) -> Value {
+        self.compare_total.minus(&self.total)
+    }
+
+    /// Both tenants price this line: it counts in the comparison.
+    pub fn compared(&self) -> bool {
+        self.total.is_number() && self.compare_total.is_number()
+    }
+
+    /// Why the line has no own total, in words that follow "1 line …".
+    pub fn gap(&self) -> Option<String> {
+        if self.total.is_number() {
+            return None;
+        }
+        Some(
+            if self.item.is_none() && self.unit_price == Value::Missing {
+                "with a missing item".into()
+            } else if let Some(problem) = self.quantity.problem() {
+                format!("with a quantity that is {problem}")
+            } else if self.quantity == Value::Missing {
+                "without a quantity".into()
+            } else if let Some(problem) = self.unit_price.problem() {
+                format!("with a price that is {problem}")
+            } else if self.unit_price == Value::Missing {
+                "without a price".into()
+            } else {
+                format!("with a total that is {}", crate::money::Problem::OutOfRange)
+            },
+        )
+    }
+
+    /// What is wrong with this line's values, if anything: "price is not a
+    /// number (NaN)", "missing item", "comparison price is infinite …".
+    pub fn problem(&self) -> Option<String> {
+        let mut problems = Vec::new();
+        if self.item.is_none() && self.unit_price == Value::Missing {
+            problems.push("missing item".to_string());
+        }
+        for (name, value) in [
+            ("quantity", &self.quantity),
+            ("price", &self.unit_price),
+            ("total", &self.total),
+            ("comparison price", &self.compare_unit_price),
+            ("comparison total", &self.compare_total),
+        ] {
+            if let Some(problem) = value.problem() {
+                problems.push(format!("{name} is {problem}"));
+            }
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
     }
 }
 
@@ -35,61 +112,125 @@ pub struct OrdersReport {
     pub tenant: String,
     pub compare_tenant: Option<String>,
     pub lines: Vec<OrderLine>,
-    pub total: Decimal,
-    /// `None` when there is no comparison tenant at all.
-    pub compare_total: Option<Decimal>,
+    /// The sum of every line total; unknown if one line has none.
+    pub total: Value,
+    /// Like for like: the comparison tenant's total over the lines both
+    /// tenants price. Unknown with no comparison tenant or no such line.
+    pub compare_total: Value,
+    /// The own total over the same lines as `compare_total`.
+    pub compared_total: Value,
+    /// Lines both tenants price.
+    pub compared_lines: usize,
+    /// Lines the comparison tenant has no usable unit price for: not sold
+    /// there, NULL, NaN… (0 without a comparison tenant).
+    pub compare_missing: usize,
 }
 
 impl OrdersReport {
-    pub fn difference(&self) -> Option<Decimal> {
-        self.compare_total?.checked_sub(self.total)
-    }
-
-    fn new(tenant: String, compare_tenant: Option<String>, rows: Vec<OrderRow>) -> OrdersReport {
-        let lines: Vec<OrderLine> = rows
-            .into_iter()
-            .map(
-                |(item_id, item, quantity, unit_price, compare_unit_price)| {
-                    let line_total =
-                        |price: Option<Decimal>| price?.checked_mul(Decimal::from(quantity?));
-                    OrderLine {
-                        total: line_total(unit_price),
-                        compare_total: line_total(compare_unit_price),
-                        item_id,
-                        item,
-                        quantity,
-                        unit_price,
-                        compare_unit_price,
-                    }
-                },
+    /// Computes totals and the like-for-like comparison from the lines.
+    pub fn new(
+        tenant: String,
+        compare_tenant: Option<String>,
+        lines: Vec<OrderLine>,
+    ) -> OrdersReport {
+        let total = Value::sum(lines.iter().map(|l| &l.total));
+        let compared: Vec<&OrderLine> = lines.iter().filter(|l| l.compared()).collect();
+        let (compare_total, compared_total) = if compare_tenant.is_some() && !compared.is_empty() {
+            (
+                Value::sum(compared.iter().map(|l| &l.compare_total)),
+                Value::sum(compared.iter().map(|l| &l.total)),
             )
-            .collect();
-        let sum = |totals: &mut dyn Iterator<Item = Option<Decimal>>| {
-            totals
-                .flatten()
-                .fold(Decimal::ZERO, |acc, value| acc.saturating_add(value))
+        } else {
+            (Value::Missing, Value::Missing)
         };
-        let total = sum(&mut lines.iter().map(|l| l.total));
-        let compare_total = compare_tenant
-            .as_ref()
-            .map(|_| sum(&mut lines.iter().map(|l| l.compare_total)));
+        let compare_missing = match compare_tenant {
+            Some(_) => lines
+                .iter()
+                .filter(|l| !l.compare_unit_price.is_number())
+                .count(),
+            None => 0,
+        };
         OrdersReport {
             tenant,
             compare_tenant,
+            compared_lines: compared.len(),
             lines,
             total,
             compare_total,
+            compared_total,
+            compare_missing,
         }
     }
-}
 
-type OrderRow = (
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<Decimal>,
-    Option<Decimal>,
-);
+    /// From the server's rows, in order.
+    pub fn from_raw(
+        tenant: String,
+        compare_tenant: Option<String>,
+        rows: Vec<RawOrderLine>,
+    ) -> OrdersReport {
+        let lines = rows.into_iter().map(OrderLine::from_raw).collect();
+        OrdersReport::new(tenant, compare_tenant, lines)
+    }
+
+    /// Comparison minus own, like for like; unknown when nothing compares.
+    pub fn difference(&self) -> Value {
+        self.compare_total.minus(&self.compared_total)
+    }
+
+    /// Why the own total is unknown: "1 line without a price",
+    /// "2 lines without a total" (mixed reasons).
+    pub fn total_gap(&self) -> Option<String> {
+        let gaps: Vec<String> = self.lines.iter().filter_map(OrderLine::gap).collect();
+        let first = gaps.first()?;
+        let lines = if gaps.len() == 1 { "line" } else { "lines" };
+        if gaps.iter().all(|g| g == first) {
+            Some(format!("{} {lines} {first}", gaps.len()))
+        } else {
+            Some(format!("{} {lines} without a total", gaps.len()))
+        }
+    }
+
+    /// How partial the comparison is, when it is: "1 of 2 lines, 1 item
+    /// not sold by client3", or "no item sold by client3" when nothing
+    /// compares.
+    pub fn compare_note(&self) -> Option<String> {
+        let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
+        let lines = self.lines.len();
+        if lines == 0 || self.compared_lines == lines {
+            return None;
+        }
+        if self.compare_missing == lines {
+            return Some(format!("no item sold by {compare}"));
+        }
+        if self.compared_lines == 0 {
+            return Some(format!(
+                "no line priced by both {} and {compare}",
+                self.tenant
+            ));
+        }
+        let mut why = Vec::new();
+        if self.compare_missing > 0 {
+            let items = if self.compare_missing == 1 {
+                "item"
+            } else {
+                "items"
+            };
+            why.push(format!(
+                "{} {items} not sold by {compare}",
+                self.compare_missing
+            ));
+        }
+        let own_gaps = self.lines.iter().filter(|l| !l.total.is_number()).count();
+        if own_gaps > 0 {
+            why.push(format!("{own_gaps} without an own total"));
+        }
+        Some(format!(
+            "{} of {lines} lines, {}",
+            self.compared_lines,
+            why.join(", ")
+        ))
+    }
+}
 
 /// The comparison tenant actually used for a user.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,25 +338,41 @@ impl Database {
             None => None,
         };
         // Schema names are server-quoted identifiers; everything else is bound.
+        // The comparison item: the one with the same id, else the one with
+        // the exact description and the lowest id in text order (the same
+        // rule as the price matrix).
         let compare_price = match &compare_schema {
             Some(schema) => format!(
-                "(SELECT ci.price::numeric FROM {schema}.items ci
+                "(SELECT {price} FROM {schema}.items ci
                    WHERE ci.id::text = o.item_id::text OR ci.description::text = i.description::text
                    ORDER BY (ci.id::text = o.item_id::text) DESC, ci.id::text
-                   LIMIT 1)"
+                   LIMIT 1)",
+                price = exact_text("ci.price")
             ),
-            None => "NULL::numeric".to_string(),
+            None => "NULL::text".to_string(),
         };
         let sql = format!(
-            "SELECT o.item_id::text, i.description::text, o.quantity::bigint, i.price::numeric,
-                    {compare_price}
+            "SELECT o.item_id::text AS item_id, {item} AS item,
+                    {quantity} AS quantity, {price} AS unit_price,
+                    {compare_price} AS compare_unit_price
                FROM {own_schema}.orders o
                LEFT JOIN {own_schema}.items i ON i.id::text = o.item_id::text
               WHERE o.user_id::text = $1
-              ORDER BY o.id"
+              ORDER BY o.id",
+            quantity = exact_text("o.quantity"),
+            price = exact_text("i.price"),
+            // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
+            item = raw("i.description"),
         );
         // The SQL text differs per tenant pair: keep it out of the statement cache.
-        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
+        type Row = (
+            Option<String>,
+            Option<LossyText>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Result<Vec<Row>, _> = sqlx::query_as(&sql)
             .bind(&user.id)
             .persistent(false)
             .fetch_all(&mut *tx)
@@ -224,8 +381,20 @@ impl Database {
             handle.finished();
         }
         let rows = rows.map_err(|e| self.error(e))?;
+        let rows = rows
+            .into_iter()
+            .map(
+                |(item_id, item, quantity, unit_price, compare_unit_price)| RawOrderLine {
+                    item_id,
+                    item: item.map(|i| i.text),
+                    quantity,
+                    unit_price,
+                    compare_unit_price,
+                },
+            )
+            .collect();
         tx.commit().await.map_err(|e| self.error(e))?;
-        Ok(OrdersReport::new(
+        Ok(OrdersReport::from_raw(
             tenant.to_string(),
             compare.map(str::to_string),
             rows,
@@ -236,33 +405,83 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
-    fn dec(text: &str) -> Decimal {
-        Decimal::from_str(text).unwrap()
+    fn raw(id: &str, qty: &str, price: Option<&str>, compare: Option<&str>) -> RawOrderLine {
+        RawOrderLine {
+            item_id: Some(id.into()),
+            item: Some(format!("item {id}")),
+            quantity: Some(qty.into()),
+            unit_price: price.map(str::to_string),
+            compare_unit_price: compare.map(str::to_string),
+        }
+    }
+
+    fn plain(value: &Value) -> Option<String> {
+        value.plain()
+    }
+
+    /// Worked by hand: 3 × 19.99 = 59.97 and 2.5 × 20.00 = 50.000, shown at
+    /// the price's scale as 50.00; b sells only the second item, at 18.
+    #[test]
+    fn totals_compare_like_for_like() {
+        let report = OrdersReport::from_raw(
+            "a".into(),
+            Some("b".into()),
+            vec![
+                raw("1", "3", Some("19.99"), None),
+                raw("2", "2.500", Some("20.00"), Some("18")),
+            ],
+        );
+        assert_eq!(plain(&report.lines[0].total).as_deref(), Some("59.97"));
+        assert_eq!(
+            report.lines[0].compare_total,
+            Value::Missing,
+            "not sold there: no price, not zero"
+        );
+        assert_eq!(report.lines[0].difference(), Value::Missing);
+        assert_eq!(plain(&report.lines[1].quantity).as_deref(), Some("2.5"));
+        assert_eq!(plain(&report.lines[1].total).as_deref(), Some("50.00"));
+        assert_eq!(plain(&report.lines[1].compare_total).as_deref(), Some("45"));
+        assert_eq!(plain(&report.total).as_deref(), Some("109.97"));
+        assert_eq!(plain(&report.compared_total).as_deref(), Some("50.00"));
+        assert_eq!(plain(&report.compare_total).as_deref(), Some("45"));
+        assert_eq!(plain(&report.difference()).as_deref(), Some("-5.00"));
+        assert_eq!((report.compared_lines, report.compare_missing), (1, 1));
+        assert_eq!(
+            report.compare_note().as_deref(),
+            Some("1 of 2 lines, 1 item not sold by b")
+        );
+        assert_eq!(report.total_gap(), None);
     }
 
     #[test]
-    fn money_is_exact() {
-        let report = OrdersReport::new(
+    fn a_line_without_a_total_makes_the_total_unknown() {
+        let report = OrdersReport::from_raw(
             "a".into(),
             Some("b".into()),
-            vec![(
-                Some("1".into()),
-                Some("Pen".into()),
-                Some(3),
-                Some(dec("19.99")),
-                None,
-            )],
+            vec![
+                raw("1", "3", Some("NaN"), Some("1")),
+                raw("2", "1", Some("20.00"), None),
+            ],
         );
-        assert_eq!(report.lines[0].total, Some(dec("59.97")));
-        assert_eq!(report.total.to_string(), "59.97");
+        assert_eq!(report.total, Value::Missing, "never a sum over a gap");
         assert_eq!(
-            report.lines[0].compare_total, None,
-            "not sold there: no price, not zero"
+            report.total_gap().as_deref(),
+            Some("1 line with a price that is not a number (NaN)")
         );
-        assert_eq!(report.compare_total, Some(Decimal::ZERO));
-        assert_eq!(report.lines[0].difference(), None);
+        assert_eq!(report.compare_total, Value::Missing);
+        assert_eq!(report.difference(), Value::Missing);
+        assert_eq!(
+            report.compare_note().as_deref(),
+            Some("no line priced by both a and b")
+        );
+        let none = OrdersReport::from_raw(
+            "a".into(),
+            None,
+            vec![raw("1", "1", None, None), raw("2", "1", None, None)],
+        );
+        assert_eq!(none.total_gap().as_deref(), Some("2 lines without a price"));
+        assert_eq!((none.compare_note(), none.compare_missing), (None, 0));
     }
 
     #[test]

@@ -3,49 +3,59 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
+use bigdecimal::{BigDecimal, RoundingMode, Signed};
 use serde::Serialize;
 
 use super::catalog::HAS_TENANT_TABLES;
+use super::lossy::{raw, LossyText};
 use super::users::{into_user, UserRow};
-use super::{Database, DbError, User};
+use super::{exact_text, Database, DbError, User};
+use crate::money::Value;
 
 /// Decimal places kept in a spread (max / min).
 pub const SPREAD_DECIMALS: u32 = 4;
+
+/// Tenants read per statement (and per transaction, so that the locks on
+/// their tables are released before the next batch: one statement over
+/// 5,000 tenants runs out of shared memory under the default
+/// `max_locks_per_transaction`).
+pub const PRICE_BATCH: usize = 200;
 
 /// One item across the matrix's tenants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PriceRow {
     /// The exact description the row matches on.
     pub description: String,
-    /// Aligned with [`PriceMatrix::tenants`]; `None`: the tenant does not
-    /// sell the item (or has no usable price for it), never zero. A tenant
-    /// with two items of this description gives the lower price.
-    pub prices: Vec<Option<Decimal>>,
-    pub min: Option<Decimal>,
-    pub max: Option<Decimal>,
+    /// Aligned with [`PriceMatrix::tenants`]; [`Value::Missing`]: the
+    /// tenant does not sell the item (or has no price column, or a NULL
+    /// price), never zero; [`Value::Invalid`]: NaN, infinite or not a
+    /// number. A tenant with two items of this description gives the one
+    /// with the lowest id in text order (the rule `orders` follows).
+    pub prices: Vec<Value>,
+    pub min: Value,
+    pub max: Value,
     /// Tenants at the minimum price, in column order.
     pub min_tenants: Vec<String>,
     /// Tenants at the maximum price, in column order.
     pub max_tenants: Vec<String>,
     /// `max / min` rounded (half away from zero) to [`SPREAD_DECIMALS`]
-    /// places; `None` with fewer
-    /// than two prices or a minimum that is not positive.
-    pub spread: Option<Decimal>,
+    /// places; unknown with fewer than two prices or a minimum that is not
+    /// positive.
+    pub spread: Value,
 }
 
 impl PriceRow {
     /// Builds a row from its prices (aligned with `tenants`), computing
     /// min, max, who holds them and the spread.
-    pub fn new(description: String, prices: Vec<Option<Decimal>>, tenants: &[String]) -> PriceRow {
-        let present: Vec<(usize, Decimal)> = prices
+    pub fn new(description: String, prices: Vec<Value>, tenants: &[String]) -> PriceRow {
+        let present: Vec<(usize, &BigDecimal)> = prices
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i, p)))
+            .filter_map(|(i, p)| p.number().map(|p| (i, p)))
             .collect();
         let min = present.iter().map(|(_, p)| *p).min();
         let max = present.iter().map(|(_, p)| *p).max();
-        let holders = |value: Option<Decimal>| -> Vec<String> {
+        let holders = |value: Option<&BigDecimal>| -> Vec<String> {
             present
                 .iter()
                 .filter(|(_, p)| Some(*p) == value)
@@ -53,27 +63,31 @@ impl PriceRow {
                 .collect()
         };
         let spread = match (min, max) {
-            (Some(min), Some(max)) if present.len() >= 2 && min > Decimal::ZERO => {
-                max.checked_div(min).map(|s| {
-                    s.round_dp_with_strategy(
-                        SPREAD_DECIMALS,
-                        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                    )
-                    .normalize()
-                })
-            }
-            _ => None,
+            (Some(min), Some(max)) if present.len() >= 2 && min.is_positive() => Value::checked(
+                (max / min)
+                    .with_scale_round(i64::from(SPREAD_DECIMALS), RoundingMode::HalfUp)
+                    .normalized(),
+            ),
+            _ => Value::Missing,
         };
+        let value = |v: Option<&BigDecimal>| v.cloned().map_or(Value::Missing, Value::checked);
         PriceRow {
             min_tenants: holders(min),
             max_tenants: holders(max),
+            min: value(min),
+            max: value(max),
             description,
             prices,
-            min,
-            max,
             spread,
         }
     }
+}
+
+/// A tenant whose prices could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantFailure {
+    pub tenant: String,
+    pub error: String,
 }
 
 /// How to order the rows of a [`PriceMatrix`].
@@ -93,6 +107,8 @@ pub struct PriceMatrix {
     pub tenants: Vec<String>,
     /// Sorted by description unless re-sorted with [`PriceMatrix::sort`].
     pub rows: Vec<PriceRow>,
+    /// Columns whose prices could not be read (their cells are missing).
+    pub failed: Vec<TenantFailure>,
 }
 
 impl PriceMatrix {
@@ -101,8 +117,11 @@ impl PriceMatrix {
             PriceSort::Name => self.rows.sort_by(|a, b| a.description.cmp(&b.description)),
             PriceSort::Spread => self.rows.sort_by(|a, b| {
                 // `None` sorts first in Option's order: reverse it.
-                (b.spread.is_some(), b.spread)
-                    .cmp(&(a.spread.is_some(), a.spread))
+                b.spread
+                    .number()
+                    .is_some()
+                    .cmp(&a.spread.number().is_some())
+                    .then_with(|| b.spread.number().cmp(&a.spread.number()))
                     .then_with(|| a.description.cmp(&b.description))
             }),
         }
@@ -119,32 +138,37 @@ impl PriceMatrix {
     }
 
     /// `tenant`'s price for the item of row `row`.
-    pub fn price(&self, row: usize, tenant: &str) -> Option<Decimal> {
-        self.rows
-            .get(row)?
-            .prices
-            .get(self.column(tenant)?)
-            .copied()?
+    pub fn price(&self, row: usize, tenant: &str) -> Value {
+        self.column(tenant)
+            .and_then(|column| self.rows.get(row)?.prices.get(column).cloned())
+            .unwrap_or_default()
     }
 
-    fn from_rows(tenants: Vec<String>, rows: Vec<(i32, String, Option<Decimal>)>) -> PriceMatrix {
-        let mut by_item: BTreeMap<String, Vec<Option<Decimal>>> = BTreeMap::new();
+    /// `rows`: (column, description, price text), at most one per column
+    /// and description.
+    fn from_rows(
+        tenants: Vec<String>,
+        rows: Vec<(i32, String, Option<String>)>,
+        failed: Vec<TenantFailure>,
+    ) -> PriceMatrix {
+        let mut by_item: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for (column, description, price) in rows {
             let prices = by_item
                 .entry(description)
-                .or_insert_with(|| vec![None; tenants.len()]);
+                .or_insert_with(|| vec![Value::Missing; tenants.len()]);
             if let Some(slot) = usize::try_from(column).ok().and_then(|c| prices.get_mut(c)) {
-                *slot = match (*slot, price) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                *slot = Value::from_text(price.as_deref());
             }
         }
         let rows = by_item
             .into_iter()
             .map(|(description, prices)| PriceRow::new(description, prices, &tenants))
             .collect();
-        PriceMatrix { tenants, rows }
+        PriceMatrix {
+            tenants,
+            rows,
+            failed,
+        }
     }
 }
 
@@ -175,15 +199,28 @@ impl Database {
     /// Prices of every item of `tenants` (the columns, in this order),
     /// matched across tenants by exact description; sorted by description.
     ///
-    /// Two queries whatever the number of tenants: one exact-match catalog
-    /// lookup resolving every name to a server-quoted identifier (and
-    /// whether its `items` has a `description` and a `price` column), then
-    /// one `UNION ALL` of a select per tenant (no query at all for no
-    /// tenants). An unknown tenant is [`DbError::UnknownTenant`]. Items
-    /// without a description are left out, as is a tenant whose items have
-    /// no description column; a missing price column, a NULL, NaN or
-    /// infinite price is no price.
+    /// One exact-match catalog lookup resolves every name to a
+    /// server-quoted identifier (and whether its `items` has a
+    /// `description`, a `price` and an `id` column); then one `UNION ALL`
+    /// statement per [`PRICE_BATCH`] tenants, each in its own transaction
+    /// (no query at all for no tenants). A batch the server refuses is
+    /// retried one tenant at a time, so that a tenant that cannot be read
+    /// (no access, a broken table) is named in [`PriceMatrix::failed`] and
+    /// the others are still priced. An unknown tenant is
+    /// [`DbError::UnknownTenant`]. Items without a description are left
+    /// out, as is a tenant whose items have no description column; a
+    /// missing price column or a NULL price is no price.
     pub async fn price_matrix(&self, tenants: &[String]) -> Result<PriceMatrix, DbError> {
+        self.price_matrix_in_batches(tenants, PRICE_BATCH).await
+    }
+
+    /// [`Database::price_matrix`] with `batch` tenants per statement (tests).
+    #[doc(hidden)]
+    pub async fn price_matrix_in_batches(
+        &self,
+        tenants: &[String],
+        batch: usize,
+    ) -> Result<PriceMatrix, DbError> {
         let mut columns: Vec<String> = Vec::with_capacity(tenants.len());
         for tenant in tenants {
             if !columns.contains(tenant) {
@@ -191,19 +228,19 @@ impl Database {
             }
         }
         if columns.is_empty() {
-            return Ok(PriceMatrix {
-                tenants: columns,
-                rows: Vec::new(),
-            });
+            return Ok(PriceMatrix::from_rows(columns, Vec::new(), Vec::new()));
         }
         let mut tx = self.read_tx().await?;
-        let found: Vec<(String, String, bool, bool)> = sqlx::query_as(&format!(
+        let found: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.oid AND a.attname = 'description'
                                AND a.attnum > 0 AND NOT a.attisdropped),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                              WHERE a.attrelid = c.oid AND a.attname = 'price'
+                               AND a.attnum > 0 AND NOT a.attisdropped),
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attname = 'id'
                                AND a.attnum > 0 AND NOT a.attisdropped)
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'items'
@@ -214,9 +251,10 @@ impl Database {
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let mut selects = Vec::new();
+        tx.commit().await.map_err(|e| self.error(e))?;
+        let mut selects: Vec<(usize, String)> = Vec::new();
         for (column, tenant) in columns.iter().enumerate() {
-            let Some((_, schema, has_description, has_price)) =
+            let Some((_, schema, has_description, has_price, has_id)) =
                 found.iter().find(|(name, ..)| name == tenant)
             else {
                 return Err(DbError::UnknownTenant(tenant.clone()));
@@ -225,35 +263,78 @@ impl Database {
                 continue;
             }
             let price = if *has_price {
-                "i.price::numeric"
+                exact_text("i.price")
             } else {
-                "NULL::numeric"
+                "NULL::text".into()
             };
+            // Two items with one description: the lowest id in text order.
+            let pick = if *has_id { ", i.id::text" } else { "" };
             // The schema is a server-quoted identifier; the column index is ours.
-            selects.push(format!(
-                "SELECT {column} AS col, i.description::text AS description, {price} AS price
-                   FROM {schema}.items i WHERE i.description IS NOT NULL"
+            selects.push((
+                column,
+                format!(
+                    "(SELECT DISTINCT ON (i.description::text)
+                             {column}::int4, {description}, {price}
+                        FROM {schema}.items i WHERE i.description IS NOT NULL
+                       ORDER BY i.description::text{pick})",
+                    // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
+                    description = raw("i.description"),
+                ),
             ));
         }
-        if selects.is_empty() {
-            return Ok(PriceMatrix::from_rows(columns, Vec::new()));
+        let mut rows = Vec::new();
+        let mut failed = Vec::new();
+        for chunk in selects.chunks(batch.max(1)) {
+            match self.price_batch(chunk).await {
+                Ok(batch_rows) => rows.extend(batch_rows),
+                // The server refused it: find out which tenant, one by one.
+                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
+                    for select in chunk {
+                        match self.price_batch(std::slice::from_ref(select)).await {
+                            Ok(tenant_rows) => rows.extend(tenant_rows),
+                            Err(e) => failed.push(TenantFailure {
+                                tenant: columns[select.0].clone(),
+                                error: self.error(e).to_string(),
+                            }),
+                        }
+                    }
+                }
+                Err(e @ sqlx::Error::Database(_)) => failed.push(TenantFailure {
+                    tenant: columns[chunk[0].0].clone(),
+                    error: self.error(e).to_string(),
+                }),
+                // Not the data: the connection or the pool. Nothing to name.
+                Err(e) => return Err(self.error(e)),
+            }
         }
-        let sql = format!(
-            "SELECT p.col::int4, p.description,
-                    min(CASE WHEN p.price::text IN ('NaN', 'Infinity', '-Infinity')
-                             THEN NULL ELSE p.price END)
-               FROM ({}) p
-              GROUP BY 1, 2",
-            selects.join("\n UNION ALL ")
+        Ok(PriceMatrix::from_rows(columns, rows, failed))
+    }
+
+    /// One `UNION ALL` of `selects` in its own read transaction.
+    async fn price_batch(
+        &self,
+        selects: &[(usize, String)],
+    ) -> Result<Vec<(i32, String, Option<String>)>, sqlx::Error> {
+        let begin = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+            self.statement_timeout_ms
         );
+        let mut tx = self.pool.begin_with(begin).await?;
+        let sql = selects
+            .iter()
+            .map(|(_, select)| select.as_str())
+            .collect::<Vec<_>>()
+            .join("\n UNION ALL ");
         // The SQL text differs per tenant set: keep it out of the statement cache.
-        let rows: Vec<(i32, String, Option<Decimal>)> = sqlx::query_as(&sql)
+        let rows: Vec<(i32, LossyText, Option<String>)> = sqlx::query_as(&sql)
             .persistent(false)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
-        Ok(PriceMatrix::from_rows(columns, rows))
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(column, description, price)| (column, description.text, price))
+            .collect())
     }
 
     /// Users of `tenant` (by organization id) with at least one order in
@@ -296,10 +377,13 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
 
-    fn dec(text: &str) -> Decimal {
-        Decimal::from_str(text).unwrap()
+    fn dec(text: &str) -> Value {
+        Value::parse(text)
+    }
+
+    fn some(texts: &[Option<&str>]) -> Vec<Value> {
+        texts.iter().map(|t| Value::from_text(*t)).collect()
     }
 
     fn tenants(names: &[&str]) -> Vec<String> {
@@ -311,64 +395,69 @@ mod tests {
         let t = tenants(&["a", "b", "c"]);
         let row = PriceRow::new(
             "Tesla".into(),
-            vec![Some(dec("5000.00")), Some(dec("1000.00")), None],
+            some(&[Some("5000.00"), Some("1000.00"), None]),
             &t,
         );
-        assert_eq!(row.min, Some(dec("1000")));
-        assert_eq!(row.max, Some(dec("5000")));
+        assert_eq!(row.min, dec("1000.00"));
+        assert_eq!(row.max, dec("5000.00"));
         assert_eq!(row.min_tenants, ["b"]);
         assert_eq!(row.max_tenants, ["a"]);
-        assert_eq!(row.spread.unwrap().to_string(), "5");
+        assert_eq!(row.spread.plain().unwrap(), "5");
 
-        let third = PriceRow::new(
-            "Pen".into(),
-            vec![Some(dec("3")), Some(dec("1")), Some(dec("1"))],
-            &t,
-        );
+        let third = PriceRow::new("Pen".into(), some(&[Some("3"), Some("1"), Some("1")]), &t);
         assert_eq!(third.min_tenants, ["b", "c"], "ties: every holder");
-        assert_eq!(third.spread, Some(dec("3")));
-        let thirds = PriceRow::new("T".into(), vec![Some(dec("3")), Some(dec("2")), None], &t);
-        assert_eq!(thirds.spread.unwrap().to_string(), "1.5");
-        let rounded = PriceRow::new("U".into(), vec![Some(dec("3")), Some(dec("7")), None], &t);
-        assert_eq!(rounded.spread.unwrap().to_string(), "2.3333");
+        assert_eq!(third.spread, dec("3"));
+        let thirds = PriceRow::new("T".into(), some(&[Some("3"), Some("2"), None]), &t);
+        assert_eq!(thirds.spread.plain().unwrap(), "1.5");
+        let rounded = PriceRow::new("U".into(), some(&[Some("3"), Some("7"), None]), &t);
+        assert_eq!(rounded.spread.plain().unwrap(), "2.3333");
+        let ten = PriceRow::new("V".into(), some(&[Some("1"), Some("10"), None]), &t);
+        assert_eq!(ten.spread.plain().unwrap(), "10", "no exponent form");
     }
 
     #[test]
     fn no_spread_for_one_price_or_a_free_item() {
         let t = tenants(&["a", "b"]);
-        let single = PriceRow::new("Huawei".into(), vec![Some(dec("100")), None], &t);
-        assert_eq!(single.spread, None);
+        let single = PriceRow::new("Huawei".into(), some(&[Some("100"), None]), &t);
+        assert_eq!(single.spread, Value::Missing);
         assert_eq!(single.min_tenants, ["a"]);
         assert_eq!(single.max_tenants, ["a"]);
-        let free = PriceRow::new("Freebie".into(), vec![Some(dec("0")), Some(dec("5"))], &t);
-        assert_eq!(free.spread, None);
-        assert_eq!(free.min, Some(Decimal::ZERO));
-        let none = PriceRow::new("Nothing".into(), vec![None, None], &t);
-        assert_eq!((none.min, none.max, none.spread), (None, None, None));
+        let free = PriceRow::new("Freebie".into(), some(&[Some("0"), Some("5")]), &t);
+        assert_eq!(free.spread, Value::Missing);
+        assert_eq!(free.min, dec("0"));
+        let none = PriceRow::new("Nothing".into(), some(&[None, None]), &t);
+        assert_eq!(
+            (none.min, none.max, none.spread),
+            (Value::Missing, Value::Missing, Value::Missing)
+        );
         assert!(none.min_tenants.is_empty());
+        let nan = PriceRow::new("NaN".into(), some(&[Some("NaN"), Some("5")]), &t);
+        assert_eq!(nan.min, dec("5"), "an unusable price is no price");
+        assert_eq!(nan.spread, Value::Missing);
     }
 
     #[test]
-    fn rows_merge_by_description_keep_the_lowest_and_sort() {
+    fn rows_by_description_sorted() {
         let t = tenants(&["a", "b"]);
+        let row = |c: i32, d: &str, p: Option<&str>| (c, d.to_string(), p.map(str::to_string));
         let matrix = PriceMatrix::from_rows(
             t,
             vec![
-                (0, "Tesla".into(), Some(dec("5000"))),
-                (1, "Tesla".into(), Some(dec("1000"))),
-                (1, "Pen".into(), Some(dec("2"))),
-                (0, "Huawei".into(), Some(dec("2000"))),
-                (1, "Huawei".into(), Some(dec("100"))),
-                (0, "Pen".into(), Some(dec("3"))),
-                (0, "Pen".into(), Some(dec("1"))),
-                (0, "Null".into(), None),
+                row(0, "Tesla", Some("5000")),
+                row(1, "Tesla", Some("1000")),
+                row(1, "Pen", Some("2")),
+                row(0, "Huawei", Some("2000")),
+                row(1, "Huawei", Some("100")),
+                row(0, "Pen", Some("1")),
+                row(0, "Null", None),
             ],
+            Vec::new(),
         );
         let names: Vec<_> = matrix.rows.iter().map(|r| r.description.as_str()).collect();
         assert_eq!(names, ["Huawei", "Null", "Pen", "Tesla"]);
-        assert_eq!(matrix.price(2, "a"), Some(dec("1")), "the lowest of two");
-        assert_eq!(matrix.price(1, "a"), None);
-        assert_eq!(matrix.price(0, "zz"), None);
+        assert_eq!(matrix.price(2, "a"), dec("1"));
+        assert_eq!(matrix.price(1, "a"), Value::Missing);
+        assert_eq!(matrix.price(0, "zz"), Value::Missing);
         let by_spread = matrix.clone().sorted(PriceSort::Spread);
         let names: Vec<_> = by_spread
             .rows

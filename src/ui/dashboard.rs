@@ -5,13 +5,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
-use rust_decimal::Decimal;
 
 use super::layout::{self, Areas};
 use super::{block, count_label, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User};
+use crate::money::Value;
 use crate::text::{fit, money, thousands, width};
 
 pub fn draw(state: &State, frame: &mut Frame, areas: &Areas) {
@@ -214,18 +214,26 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn money_cell(value: Option<Decimal>) -> String {
-    value.map(money).unwrap_or_else(|| "—".into())
+fn money_cell(value: &Value) -> String {
+    value.cell()
 }
 
 /// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
-    match difference {
-        None => Cell::from(Line::from("—").alignment(Alignment::Right)),
+/// `cells` wide at most: a difference that does not fit shows as `…`.
+fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
+    use bigdecimal::{Signed, Zero};
+    let too_wide = difference
+        .number()
+        .is_some_and(|d| width(&money(d)) + 2 > cells as usize);
+    if too_wide {
+        return Cell::from(Line::from("…").alignment(Alignment::Right));
+    }
+    match difference.number() {
+        None => Cell::from(Line::from(difference.cell()).alignment(Alignment::Right)),
         Some(d) if d.is_zero() => {
             Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
         }
-        Some(d) if d.is_sign_negative() => Cell::from(
+        Some(d) if d.is_negative() => Cell::from(
             Line::from(format!("▼ {}", money(d)))
                 .alignment(Alignment::Right)
                 .style(theme::cheaper()),
@@ -235,6 +243,15 @@ fn difference_cell(difference: Option<Decimal>) -> Cell<'static> {
                 .alignment(Alignment::Right)
                 .style(theme::dearer()),
         ),
+    }
+}
+
+/// A value's cell; an unusable value (NaN, not a number…) stands out.
+fn value_cell(value: &Value, text: &str) -> Cell<'static> {
+    let line = Line::from(text.to_string()).alignment(Alignment::Right);
+    match value {
+        Value::Invalid(_) => Cell::from(line.style(theme::error())),
+        _ => Cell::from(line),
     }
 }
 
@@ -260,24 +277,43 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .iter()
         .map(|l| {
             [
-                l.quantity
-                    .map(|q| q.to_string())
-                    .unwrap_or_else(|| "—".into()),
-                money_cell(l.unit_price),
-                money_cell(l.total),
-                money_cell(l.compare_unit_price),
-                money_cell(l.compare_total),
-                money_cell(l.difference()),
+                l.quantity.plain().unwrap_or_else(|| l.quantity.cell()),
+                money_cell(&l.unit_price),
+                money_cell(&l.total),
+                money_cell(&l.compare_unit_price),
+                money_cell(&l.compare_total),
+                money_cell(&l.difference()),
             ]
         })
+        .collect();
+    // A partial comparison gets its own like-for-like row under the total,
+    // so the total row never sets a full own total against a partial one;
+    // notes under the table say why a total is unknown or partial.
+    let partial = report.compare_note();
+    let like_for_like = partial.as_ref().map(|_| {
+        (
+            money_cell(&report.compared_total),
+            money_cell(&report.compare_total),
+            report.difference(),
+        )
+    });
+    let notes: Vec<String> = report
+        .total_gap()
+        .map(|gap| format!("Total unknown: {gap}"))
+        .into_iter()
+        .chain(partial.iter().map(|note| format!("Compared: {note}")))
         .collect();
     let totals = [
         String::new(),
         String::new(),
-        money(report.total),
+        money_cell(&report.total),
         String::new(),
-        money_cell(report.compare_total),
-        money_cell(report.difference()),
+        if partial.is_some() {
+            String::new()
+        } else {
+            money_cell(&report.compare_total)
+        },
+        money_cell(&report.difference()),
     ];
     let headers = [
         "Qty",
@@ -293,11 +329,38 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 .iter()
                 .map(|row| width(&row[c]))
                 .chain([width(headers[c]), width(&totals[c])])
+                .chain(
+                    like_for_like
+                        .iter()
+                        .map(|(own, other, difference)| match c {
+                            2 => width(own),
+                            4 => width(other),
+                            5 => width(&money_cell(difference)),
+                            _ => 0,
+                        }),
+                )
                 .max()
                 .unwrap_or(0) as u16
         })
         .collect();
     widths[5] += 2; // the ▼/▲ symbol
+                    // Too narrow for every number: the widest columns give way, and a
+                    // number that no longer fits shows as `…`, never as a cut number.
+    let budget = inner.width.saturating_sub(4 + 6);
+    while widths.iter().sum::<u16>() > budget {
+        let widest = (0..6).max_by_key(|&c| widths[c]).unwrap_or(0);
+        if widths[widest] <= 1 {
+            break;
+        }
+        widths[widest] -= 1;
+    }
+    let fitted = |text: &str, column: usize| -> String {
+        if width(text) <= widths[column] as usize {
+            text.to_string()
+        } else {
+            "…".into()
+        }
+    };
     let numbers: u16 = widths.iter().sum::<u16>() + 6;
     let item_width = inner.width.saturating_sub(numbers).max(4);
     let group = |name: &str, w: u16| fit(name, w as usize);
@@ -313,7 +376,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     .height(2)
     .style(theme::header_row());
 
-    let fits = layout::order_rows(area);
+    let fits =
+        layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
     let mut rows: Vec<Row> = report
         .lines
         .iter()
@@ -331,12 +395,12 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                     fit(&item_label(line), item_width as usize),
                     item_style,
                 )),
-                right(c[0].clone()),
-                right(c[1].clone()),
-                right(c[2].clone()),
-                right(c[3].clone()),
-                right(c[4].clone()),
-                difference_cell(line.difference()),
+                right(fitted(&c[0], 0)),
+                value_cell(&line.unit_price, &fitted(&c[1], 1)),
+                value_cell(&line.total, &fitted(&c[2], 2)),
+                value_cell(&line.compare_unit_price, &fitted(&c[3], 3)),
+                value_cell(&line.compare_total, &fitted(&c[4], 4)),
+                difference_cell(&line.difference(), widths[5]),
             ])
         })
         .collect();
@@ -346,18 +410,41 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     } else {
         "Total".to_string()
     };
+
     rows.push(
         Row::new(vec![
             Cell::from(fit(&total_label, item_width as usize)),
             right(String::new()),
             right(String::new()),
-            right(totals[2].clone()),
+            right(fitted(&totals[2], 2)),
             right(String::new()),
-            right(totals[4].clone()),
-            difference_cell(report.difference()),
+            right(fitted(&totals[4], 4)),
+            if partial.is_some() {
+                right(String::new())
+            } else {
+                difference_cell(&report.difference(), widths[5])
+            },
         ])
         .style(theme::total_row()),
     );
+    if let Some((own, other, difference)) = like_for_like {
+        rows.push(
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    fit("Like for like", item_width as usize),
+                    theme::error(),
+                )),
+                right(String::new()),
+                right(String::new()),
+                right(fitted(&own, 2)),
+                right(String::new()),
+                right(fitted(&other, 4)),
+                difference_cell(&difference, widths[5]),
+            ])
+            .style(theme::total_row()),
+        );
+    }
+    let table_height = 2 + rows.len() as u16;
     let constraints = std::iter::once(Constraint::Length(item_width))
         .chain(widths.iter().map(|w| Constraint::Length(*w)));
     frame.render_widget(
@@ -366,6 +453,15 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
+    for (i, note) in notes.iter().enumerate() {
+        let y = inner.y + table_height + i as u16;
+        if y >= inner.bottom() {
+            break;
+        }
+        let area = Rect::new(inner.x, y, inner.width, 1);
+        let text = fit(note, inner.width as usize);
+        frame.render_widget(Paragraph::new(Span::styled(text, theme::error())), area);
+    }
 }
 
 /// A two-line, right-aligned header cell: tenant (or blank) over column name.

@@ -50,6 +50,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         } else {
             Style::new()
         };
+        // A tenant whose prices could not be read is marked (the status says why).
+        if matrix.failed.iter().any(|f| &f.tenant == tenant) {
+            let marked = format!("✗ {}", fit(tenant, width.saturating_sub(2)));
+            return Cell::from(
+                Line::from(Span::styled(marked, theme::error())).alignment(Alignment::Right),
+            );
+        }
         Cell::from(Line::from(Span::styled(fit(tenant, width), style)).alignment(Alignment::Right))
     }));
     header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
@@ -67,15 +74,22 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             ))];
             for (column, price) in row.prices.iter().enumerate() {
                 let tenant = &matrix.tenants[column];
-                let (text, style) = match price {
+                let (text, style) = match price.number() {
+                    None if price.problem().is_some() => (price.cell(), theme::error()),
                     None => ("—".to_string(), theme::dim()),
                     Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
-                        (format!("▼ {}", money(*p)), theme::cheaper())
+                        (format!("▼ {}", money(p)), theme::cheaper())
                     }
                     Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
-                        (format!("▲ {}", money(*p)), theme::dearer())
+                        (format!("▲ {}", money(p)), theme::dearer())
                     }
-                    Some(p) => (money(*p), Style::new()),
+                    Some(p) => (money(p), Style::new()),
+                };
+                // A price too wide for its column shows as `…`, never cut.
+                let text = if crate::text::width(&text) > width {
+                    "…".to_string()
+                } else {
+                    text
                 };
                 let selected = index == view.rows.selected
                     && Some(column) == view.columns.selected.checked_sub(first);
@@ -90,7 +104,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             }
             let spread = row
                 .spread
-                .map(|s| format!("×{}", s.normalize()))
+                .plain()
+                .map(|s| format!("×{s}"))
                 .unwrap_or_else(|| "—".into());
             cells.push(Cell::from(Line::from(spread).alignment(Alignment::Right)));
             Row::new(cells)

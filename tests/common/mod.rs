@@ -2,24 +2,26 @@
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
-use std::str::FromStr;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use rust_decimal::Decimal;
 use tenantscope::app::runtime::{initial_state, run_loop};
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::money::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-pub fn dec(text: &str) -> Decimal {
-    Decimal::from_str(text).unwrap()
+/// A number as the server would send it (`"5000.00"`): exact, its scale kept.
+pub fn dec(text: &str) -> Value {
+    let value = Value::parse(text);
+    assert!(value.is_number(), "{text:?} is not a number");
+    value
 }
 
 pub async fn connect(db: &TestDatabase) -> Database {

@@ -234,9 +234,6 @@ pub(super) fn export(state: &State) -> Option<(String, Document)> {
     let report = state.dashboard.orders.value()?;
     Some((
         format!("orders-{}", crate::output::file_safe(&user.id)),
-        Document::Orders {
-            user: user.clone(),
-            report: report.clone(),
-        },
+        Document::Orders(Box::new((user.clone(), report.clone()))),
     ))
 }

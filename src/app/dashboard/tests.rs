@@ -13,13 +13,7 @@ use crate::db::{DbError, OrdersReport, Page, TenantCatalog, UserCount, UserKey};
 use crate::fixtures::*;
 
 fn loaded(state: &mut State, key: OrdersKey) {
-    let report = OrdersReport {
-        tenant: "t".into(),
-        compare_tenant: key.compare.clone(),
-        lines: Vec::new(),
-        total: Default::default(),
-        compare_total: None,
-    };
+    let report = OrdersReport::new("t".into(), key.compare.clone(), Vec::new());
     update(
         state,
         Msg::Dashboard(dashboard::Msg::OrdersLoaded {
@@ -301,23 +295,18 @@ fn focus_switches_and_orders_scroll_when_focused() {
     let mut state = demo_state();
     state.size = (120, 12);
     let key = state.dashboard.orders.key().unwrap().clone();
-    let report = OrdersReport {
-        tenant: "client3".into(),
-        compare_tenant: key.compare.clone(),
-        lines: (0..20)
-            .map(|i| crate::db::OrderLine {
+    let report = OrdersReport::from_raw(
+        "client3".into(),
+        key.compare.clone(),
+        (0..20)
+            .map(|i| crate::db::RawOrderLine {
                 item_id: Some(i.to_string()),
                 item: Some(format!("item {i}")),
-                quantity: Some(1),
-                unit_price: None,
-                total: None,
-                compare_unit_price: None,
-                compare_total: None,
+                quantity: Some("1".into()),
+                ..Default::default()
             })
             .collect(),
-        total: Default::default(),
-        compare_total: None,
-    };
+    );
     update(
         &mut state,
         Msg::Dashboard(dashboard::Msg::OrdersLoaded {
@@ -468,22 +457,14 @@ fn export_writes_what_the_view_shows() {
         Some(Err("nothing loaded to export yet".into()))
     );
     let key = state.dashboard.orders.key().unwrap().clone();
-    let line = crate::db::OrderLine {
+    let line = crate::db::RawOrderLine {
         item_id: Some("1".into()),
         item: Some("Tesla".into()),
-        quantity: Some(2),
-        unit_price: Some(3500.into()),
-        total: Some(7000.into()),
+        quantity: Some("2".into()),
+        unit_price: Some("3500.00".into()),
         compare_unit_price: None,
-        compare_total: None,
     };
-    let report = OrdersReport {
-        tenant: "client3".into(),
-        compare_tenant: key.compare.clone(),
-        lines: vec![line],
-        total: 7000.into(),
-        compare_total: Some(0.into()),
-    };
+    let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
     update(
         &mut state,
         Msg::Dashboard(dashboard::Msg::OrdersLoaded {
