@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub use crate::output::{Format, ReportFormat};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tenantscope",
@@ -93,13 +95,6 @@ pub enum Command {
     },
 }
 
-/// Output formats of reports that are not one table (`health`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Table,
-    Json,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PriceSortArg {
     Spread,
@@ -113,13 +108,6 @@ impl From<PriceSortArg> for crate::db::PriceSort {
             PriceSortArg::Name => crate::db::PriceSort::Name,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
 }
 
 #[cfg(test)]

@@ -236,6 +236,25 @@ fn group_digits(digits: &str) -> String {
     grouped
 }
 
+/// `1 order line`, `3 order lines`.
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// Keeps letters, digits, `-` and `_` of a value used in a file name.
+pub fn file_safe(text: &str) -> String {
+    let safe: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(40)
+        .collect();
+    if safe.is_empty() {
+        "user".into()
+    } else {
+        safe
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,53 +3,24 @@
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
-use tenantscope::db::{
-    DbError, OrdersReport, RawOrderLine, TenantCatalog, User, UserCount, UserKey,
-};
+use tenantscope::db::{DbError, OrdersReport, RawOrderLine, TenantCatalog, UserCount};
 use tenantscope::fixtures;
 use tenantscope::money::Value;
 use tenantscope::ui::view;
 
-fn user(id: &str, name: &str, mail: &str, tenant: &str) -> User {
-    User {
-        id: id.into(),
-        name: name.into(),
-        mail: Some(mail.into()),
-        tenant: Some(tenant.into()),
-        created: None,
-        key: UserKey {
-            name: name.into(),
-            id: id.into(),
-        },
-        invalid_utf8: 0,
-    }
-}
-
 /// The demo's users and tenants, with rich_dude selected.
 fn demo_state() -> State {
-    let users = vec![
-        user("3", "mid_dude", "m@gmail.com", "client3"),
-        user("2", "poor_dude", "p@gmail.com", "client2"),
-        user("1", "rich_dude", "h@gmail.com", "client1"),
-        user("4", "stray_dude", "s@gmail.com", "client9"),
-    ];
-    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
-    let count = UserCount {
-        value: users.len() as i64,
-        estimated: false,
-    };
-    let mut state = State::new("demo".into(), catalog, count, users, None);
-    init(&mut state);
+    let mut state = fixtures::demo_state();
     select(&mut state, "rich_dude");
     state
 }
 
 fn key(state: &mut State, code: KeyCode) {
-    update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    fixtures::press(state, code);
 }
 
 fn select(state: &mut State, name: &str) {
@@ -290,21 +261,21 @@ fn every_size_renders_without_panic() {
 /// characters, wide scripts, emoji and very long text.
 fn hostile_state() -> State {
     let users = vec![
-        user(
+        fixtures::user_with_mail(
             "1",
             "evil\u{1b}[2J\u{1b}]0;pwned\u{7}",
             "x@gmail.com",
             "client1",
         ),
-        user("2", "abc\u{202e}fed\u{200b}", "bidi@example.com", "client1"),
-        user("3", "山田太郎山田太郎山田太郎", "山田@例え.jp", "client2"),
-        user(
+        fixtures::user_with_mail("2", "abc\u{202e}fed\u{200b}", "bidi@example.com", "client1"),
+        fixtures::user_with_mail("3", "山田太郎山田太郎山田太郎", "山田@例え.jp", "client2"),
+        fixtures::user_with_mail(
             "4",
             "rocket 🚀🚀🚀🚀🚀🚀🚀🚀",
             "a.very.long.mail.address.for.testing@subdomain.example.com",
             "client2",
         ),
-        user("5", &"x".repeat(300), "long@example.com", &"t".repeat(80)),
+        fixtures::user_with_mail("5", &"x".repeat(300), "long@example.com", &"t".repeat(80)),
     ];
     let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
     let count = UserCount {
@@ -684,10 +655,10 @@ fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
 /// status line counts such values; a table without `mail` leaves it blank.
 #[test]
 fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
-    let mut bad = user("1", "rich\u{fffd}_dude", "", "client1");
+    let mut bad = fixtures::user_with_mail("1", "rich\u{fffd}_dude", "", "client1");
     bad.mail = None;
     bad.invalid_utf8 = 1;
-    let mut poor = user("2", "poor_dude", "", "client2");
+    let mut poor = fixtures::user_with_mail("2", "poor_dude", "", "client2");
     poor.mail = None;
     let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
     let count = UserCount {

@@ -10,17 +10,6 @@ use crate::app::state::State;
 use crate::db::{Count, HealthStatus, LeakKind};
 use crate::text::{fit, sanitize, thousands};
 
-/// `~1,234` for an estimate, `?` when unknown.
-fn count(count: Option<Count>) -> String {
-    match count {
-        None => "?".into(),
-        Some(c) => {
-            let tilde = if c.estimated { "~" } else { "" };
-            format!("{tilde}{}", thousands(c.value))
-        }
-    }
-}
-
 /// `spans` cut to `max` cells, ending in "…" when cut (a block title is
 /// otherwise cut silently).
 fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
@@ -95,10 +84,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .skip(state.health.cursor.offset)
         .take(rows_fit)
         .collect();
-    let status_of = |status| match status {
-        HealthStatus::Ok => ("✓ ok", theme::cheaper()),
-        HealthStatus::Drift => ("✗ drift", theme::error()),
-        HealthStatus::Unused => ("- unused", theme::warning()),
+    let status_of = |status: HealthStatus| {
+        let (mark, style) = match status {
+            HealthStatus::Ok => ("✓", theme::cheaper()),
+            HealthStatus::Drift => ("✗", theme::error()),
+            HealthStatus::Unused => ("-", theme::warning()),
+        };
+        (format!("{mark} {}", status.word()), style)
     };
     let cells: Vec<[String; 6]> = visible
         .iter()
@@ -110,10 +102,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             };
             [
                 sanitize(&t.tenant).into_owned(),
-                status_of(t.status).0.to_string(),
+                status_of(t.status).0,
                 thousands(t.users.value),
-                count(t.items),
-                count(t.orders),
+                Count::label(t.items),
+                Count::label(t.orders),
                 drift,
             ]
         })
@@ -251,7 +243,7 @@ fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut F
             lines.push(Line::from(Span::styled(
                 format!(
                     "✗ {}:",
-                    crate::output::count(value.len(), "leaked order", "leaked orders")
+                    crate::text::plural(value.len(), "leaked order", "leaked orders")
                 ),
                 theme::error(),
             )));

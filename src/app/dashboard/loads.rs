@@ -220,7 +220,7 @@ pub(super) fn status(state: &State) -> Status {
         Some(done) => match &done.result {
             Ok(report) => Status::Done(format!(
                 "{} from {} in {} ms",
-                crate::output::count(report.lines.len(), "order line", "order lines"),
+                crate::text::plural(report.lines.len(), "order line", "order lines"),
                 crate::text::sanitize(&report.tenant),
                 done.elapsed.as_millis()
             )),
@@ -233,7 +233,7 @@ pub(super) fn export(state: &State) -> Option<(String, Document)> {
     let user = state.selected_user()?;
     let report = state.dashboard.orders.value()?;
     Some((
-        format!("orders-{}", crate::output::file_safe(&user.id)),
+        format!("orders-{}", crate::text::file_safe(&user.id)),
         Document::Orders(Box::new((user.clone(), report.clone()))),
     ))
 }

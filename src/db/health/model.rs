@@ -24,6 +24,18 @@ pub struct Count {
 }
 
 impl Count {
+    /// `1,234`, `~1,234` for an estimate, `?` when unknown: one form for
+    /// the screen and the table.
+    pub fn label(count: Option<Count>) -> String {
+        match count {
+            None => "?".into(),
+            Some(c) => {
+                let tilde = if c.estimated { "~" } else { "" };
+                format!("{tilde}{}", crate::text::thousands(c.value))
+            }
+        }
+    }
+
     pub fn exact(value: i64) -> Count {
         Count {
             value,
@@ -163,6 +175,17 @@ pub enum HealthStatus {
     Drift,
     /// No drift, but no user points at it.
     Unused,
+}
+
+impl HealthStatus {
+    /// The word tables, CSV and the screen use (JSON's, too).
+    pub fn word(self) -> &'static str {
+        match self {
+            HealthStatus::Ok => "ok",
+            HealthStatus::Drift => "drift",
+            HealthStatus::Unused => "unused",
+        }
+    }
 }
 
 /// One tenant schema: a non-system schema holding an `items` or an `orders` table.

@@ -1,0 +1,321 @@
+//! Tenant health: `health` and the health view's export.
+
+use serde::Serialize;
+
+use super::{csv, json, table, Align, Destination, ReportFormat};
+use crate::db::{
+    Count, HealthReport, Leak, LeakKind, OrphanOrganization, ReferenceChoice, TableReference,
+    TenantHealth,
+};
+use crate::text;
+
+/// Leaks of one tenant, when `health --leaks TENANT` asked for them.
+#[derive(Debug, Clone, Copy)]
+pub struct LeakCheck<'a> {
+    pub tenant: &'a str,
+    pub leaks: &'a [Leak],
+}
+
+/// `health --format json`. The keys are stable:
+///
+/// ```json
+/// {
+///   "healthy": false,
+///   "tenants": [
+///     {"tenant": "floaty", "status": "drift",
+///      "users": {"value": 1, "estimated": false},
+///      "items": {"value": 1, "estimated": true},
+///      "orders": null,
+///      "drift": [{"table": "items", "column": "price", "kind": "type_changed",
+///                 "expected": {"type": "numeric(12,2)", "not_null": true},
+///                 "found": {"type": "double precision", "not_null": true}}]}
+///   ],
+///   "references": [{"table": "items", "tenant": "client1", "chosen_by": "majority",
+///                   "matching": 4, "with_table": 6, "tie": false,
+///                   "columns": [{"name": "description", "type": "text", "not_null": true}]}],
+///   "orphan_organizations": [{"organization_id": "ghost", "users": 2},
+///                            {"organization_id": null, "users": 2}],
+///   "unused_tenants": ["lonely"],
+///   "leaks": {"tenant": "client1",
+///             "orders": [{"order_id": "3", "user_id": "2", "kind": "other_tenant",
+///                         "user_tenant": "client2"}]}
+/// }
+/// ```
+///
+/// - `healthy`: no drift, orphan organization, unused tenant or leak (what
+///   `--fail-on-drift` checks).
+/// - `status`: `ok`, `drift` (its tables differ from the reference or one is
+///   missing) or `unused` (no drift, no user).
+/// - `users` is exact; `items` and `orders` are `pg_class.reltuples`
+///   estimates, `null` when unknown (missing table, never analyzed, a view).
+/// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
+///   `missing_column` (`found` null), `extra_column` (`expected` null),
+///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
+/// - drift kind `missing_required_column`: the tenant lacks a column
+///   tenantscope reads (items id/description/price, orders
+///   user_id/item_id/quantity), whatever the other tenants have.
+/// - `references`: per table, the column set others are compared with:
+///   `chosen_by` `majority`, `required_columns` (a set with every required
+///   column, preferred over an equally or more common set without),
+///   `first_by_name` (an unsettled tie: the group with the alphabetically
+///   first tenant) or `given` (`--reference`); `tie` is true when no column
+///   set is strictly the most common.
+/// - `organization_id` null: users with a NULL or empty organization id.
+/// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
+///   user's `user_tenant` is another tenant, or null) or `no_user`.
+#[derive(Serialize)]
+struct HealthJson<'a> {
+    healthy: bool,
+    tenants: &'a [TenantHealth],
+    references: &'a [TableReference],
+    orphan_organizations: &'a [OrphanOrganization],
+    unused_tenants: &'a [String],
+    leaks: Option<LeaksJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct LeaksJson<'a> {
+    tenant: &'a str,
+    orders: &'a [Leak],
+}
+
+/// One line naming what the health report found, or `None` when healthy
+/// (and no leak): the `--fail-on-drift` condition.
+pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> Option<String> {
+    let mut found = Vec::new();
+    if report.drift_count() > 0 {
+        found.push(format!(
+            "{} ({})",
+            text::plural(
+                report.tenants_with_drift(),
+                "tenant with drift",
+                "tenants with drift"
+            ),
+            text::plural(report.drift_count(), "difference", "differences")
+        ));
+    }
+    if !report.orphan_organizations.is_empty() {
+        found.push(text::plural(
+            report.orphan_organizations.len(),
+            "organization id with no tenant schema",
+            "organization ids with no tenant schema",
+        ));
+    }
+    if !report.unused_tenants.is_empty() {
+        found.push(text::plural(
+            report.unused_tenants.len(),
+            "tenant schema with no user",
+            "tenant schemas with no user",
+        ));
+    }
+    if let Some(check) = leaks.filter(|c| !c.leaks.is_empty()) {
+        found.push(format!(
+            "{} in {}",
+            text::plural(check.leaks.len(), "leaked order", "leaked orders"),
+            text::sanitize(check.tenant)
+        ));
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+fn count_cell(count: Option<Count>, has_table: bool) -> String {
+    match count {
+        _ if !has_table => "—".to_string(),
+        count => Count::label(count),
+    }
+}
+
+/// The health view's rows as CSV: one row per tenant, its drift in one cell.
+pub fn health_csv(report: &HealthReport) -> String {
+    let value =
+        |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
+    let estimated = |count: Option<crate::db::Count>| {
+        count.map(|c| c.estimated.to_string()).unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = report
+        .tenants
+        .iter()
+        .map(|t| {
+            vec![
+                t.tenant.clone(),
+                t.status.word().to_string(),
+                t.users.value.to_string(),
+                value(t.items),
+                estimated(t.items),
+                value(t.orders),
+                estimated(t.orders),
+                t.drift
+                    .iter()
+                    .map(|d| d.describe())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]
+        })
+        .collect();
+    let headers = [
+        "tenant",
+        "status",
+        "users",
+        "items",
+        "items_estimated",
+        "orders",
+        "orders_estimated",
+        "drift",
+    ];
+    csv(&headers, &rows, Destination::PipeOrFile)
+}
+
+/// Why a reference was chosen, in words (text report and health view).
+pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
+    match choice {
+        ReferenceChoice::Majority => "majority",
+        ReferenceChoice::RequiredColumns => "has the columns tenantscope reads",
+        ReferenceChoice::FirstByName => "first by name",
+        ReferenceChoice::Given => "given",
+    }
+}
+
+/// The health report: JSON (see [`HealthJson`]) or text for a terminal:
+/// one row per tenant (`~` marks estimated counts, `?` unknown ones, `—` a
+/// missing table) with its drift listed under it, then the references,
+/// orphans, leaks and a summary line.
+pub fn health(
+    report: &HealthReport,
+    leaks: Option<LeakCheck<'_>>,
+    format: ReportFormat,
+    to: Destination,
+) -> String {
+    if format == ReportFormat::Json {
+        return json(
+            &HealthJson {
+                healthy: health_findings(report, leaks).is_none(),
+                tenants: &report.tenants,
+                references: &report.references,
+                orphan_organizations: &report.orphan_organizations,
+                unused_tenants: &report.unused_tenants,
+                leaks: leaks.map(|c| LeaksJson {
+                    tenant: c.tenant,
+                    orders: c.leaks,
+                }),
+            },
+            to,
+        );
+    }
+    let (l, r) = (Align::Left, Align::Right);
+    let rows: Vec<Vec<String>> = report
+        .tenants
+        .iter()
+        .map(|t| {
+            vec![
+                t.tenant.clone(),
+                t.status.word().to_string(),
+                count_cell(Some(t.users), true),
+                count_cell(t.items, t.has_table("items")),
+                count_cell(t.orders, t.has_table("orders")),
+            ]
+        })
+        .collect();
+    let tenants = table(
+        &[
+            ("TENANT", l),
+            ("STATUS", l),
+            ("USERS", r),
+            ("ITEMS", r),
+            ("ORDERS", r),
+        ],
+        &rows,
+        to,
+    );
+    let mut lines = tenants.lines();
+    let mut out = String::new();
+    out.push_str(lines.next().unwrap_or_default());
+    out.push('\n');
+    for (tenant, line) in report.tenants.iter().zip(lines) {
+        out.push_str(line);
+        out.push('\n');
+        for drift in &tenant.drift {
+            out.push_str(&format!("  {}\n", text::sanitize(&drift.describe())));
+        }
+    }
+    if !report.references.is_empty() {
+        let references: Vec<String> = report
+            .references
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} as in {} ({}{}, {} of {} tenants)",
+                    text::sanitize(&r.table),
+                    text::sanitize(&r.tenant),
+                    reference_reason(r.chosen_by),
+                    if r.tie { "; no majority: a tie" } else { "" },
+                    r.matching,
+                    r.with_table
+                )
+            })
+            .collect();
+        out.push_str(&format!("\nReference: {}\n", references.join("; ")));
+    }
+    if !report.orphan_organizations.is_empty() {
+        out.push_str("\nOrganization ids that name no tenant schema:\n");
+        let rows: Vec<Vec<String>> = report
+            .orphan_organizations
+            .iter()
+            .map(|o| {
+                vec![
+                    o.organization_id.clone().unwrap_or_else(|| "(none)".into()),
+                    o.users.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
+    }
+    if !report.unused_tenants.is_empty() {
+        let names: Vec<String> = report
+            .unused_tenants
+            .iter()
+            .map(|t| text::sanitize(t).into_owned())
+            .collect();
+        out.push_str(&format!(
+            "\nTenant schemas no user points at: {}\n",
+            names.join(", ")
+        ));
+    }
+    if let Some(check) = leaks {
+        out.push_str(&format!(
+            "\nOrders in {} whose user is not one of its users: {}\n",
+            text::sanitize(check.tenant),
+            check.leaks.len()
+        ));
+        if !check.leaks.is_empty() {
+            let rows: Vec<Vec<String>> = check
+                .leaks
+                .iter()
+                .map(|leak| {
+                    vec![
+                        leak.order_id.clone().unwrap_or_default(),
+                        leak.user_id.clone().unwrap_or_default(),
+                        match (leak.kind, &leak.user_tenant) {
+                            (LeakKind::NoUser, _) => "(no such user)".to_string(),
+                            (LeakKind::OtherTenant, None) => "(none)".to_string(),
+                            (LeakKind::OtherTenant, Some(tenant)) => tenant.clone(),
+                        },
+                    ]
+                })
+                .collect();
+            out.push_str(&table(
+                &[("ORDER", r), ("USER", r), ("USER'S TENANT", l)],
+                &rows,
+                to,
+            ));
+        }
+    }
+    match health_findings(report, leaks) {
+        Some(found) => out.push_str(&format!("\nFound: {found}\n")),
+        None => out.push_str(&format!(
+            "\nHealthy: {}, no drift, no orphans{}\n",
+            text::plural(report.tenants.len(), "tenant", "tenants"),
+            if leaks.is_some() { ", no leaks" } else { "" }
+        )),
+    }
+    out
+}

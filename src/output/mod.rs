@@ -1,0 +1,259 @@
+//! CLI output: aligned tables, JSON with stable keys, CSV.
+//!
+//! What reaches a terminal follows GNU `ls`: control (C0, DEL, C1), bidi
+//! and zero-width characters are shown escaped in every format, so data can
+//! never drive the terminal. Piped or written to a file, CSV and JSON keep
+//! values exactly as stored. Tables are always escaped; their text columns
+//! are cut with `…` only on a terminal, and numbers never.
+
+mod health;
+mod orders;
+mod prices;
+mod users;
+
+use serde::Serialize;
+
+use crate::db::{HealthReport, OrdersReport, PriceMatrix, User};
+use crate::text;
+
+pub use health::{health, health_csv, health_findings, reference_reason, LeakCheck};
+pub use orders::orders;
+pub use prices::{price_failures, prices};
+pub use users::{invalid_utf8_warning, tenants, users};
+
+/// Output formats of the one-table commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Output formats of reports that are not one table (`health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+/// On a terminal, widest a text column grows before values are cut with `…`.
+const MAX_COLUMN_CELLS: usize = 40;
+
+/// Where output goes, which decides how it is escaped and cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// Escape what could drive the terminal, in every format; cut long text.
+    Terminal,
+    /// A pipe or a file: CSV and JSON exact, tables escaped but never cut.
+    PipeOrFile,
+}
+
+impl Destination {
+    /// Standard output's destination.
+    pub fn stdout() -> Destination {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            Destination::Terminal
+        } else {
+            Destination::PipeOrFile
+        }
+    }
+}
+
+/// Column alignment, which is also its kind: `Left` columns hold text,
+/// `Right` ones numbers and money, which are never cut.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Align {
+    Left,
+    Right,
+}
+
+/// Renders rows as an aligned text table with a header line.
+pub(crate) fn table(headers: &[(&str, Align)], rows: &[Vec<String>], to: Destination) -> String {
+    let cut = to == Destination::Terminal;
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, (title, align))| {
+            let values = rows
+                .iter()
+                .map(|row| text::width(&text::sanitize(&row[i])))
+                .max()
+                .unwrap_or(0);
+            let title = text::width(&text::sanitize(title));
+            match (align, cut) {
+                (_, false) => values.max(title),
+                (Align::Left, true) => values.max(title).min(MAX_COLUMN_CELLS),
+                // Only the title of a number column may be cut.
+                (Align::Right, true) => values.max(title.min(MAX_COLUMN_CELLS.max(values))),
+            }
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(headers)
+            .zip(&widths)
+            .map(|((cell, (_, align)), width)| match align {
+                Align::Left => text::pad_right(cell, *width),
+                Align::Right => text::pad_left(cell, *width),
+            })
+            .collect();
+        padded.join("  ").trim_end().to_string()
+    };
+    let mut out = line(headers.iter().map(|(title, _)| *title).collect());
+    out.push('\n');
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}
+
+/// CSV; on a terminal every field is escaped as tables are.
+pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let field = |value: &str| match to {
+        Destination::Terminal => text::sanitize(value).into_owned(),
+        Destination::PipeOrFile => value.to_string(),
+    };
+    let record = |values: &mut dyn Iterator<Item = &str>| values.map(field).collect::<Vec<_>>();
+    writer
+        .write_record(record(&mut headers.iter().copied()))
+        .expect("writing to memory");
+    for row in rows {
+        writer
+            .write_record(record(&mut row.iter().map(String::as_str)))
+            .expect("writing to memory");
+    }
+    String::from_utf8(writer.into_inner().expect("writing to memory")).expect("CSV of UTF-8 values")
+}
+
+/// Pretty JSON. serde_json escapes C0 controls; on a terminal DEL, C1,
+/// bidi and zero-width characters are written as `\uXXXX` too, which
+/// decodes to the same values.
+pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
+    let exact = serde_json::to_string_pretty(value).expect("serializable values");
+    let mut out = match to {
+        Destination::PipeOrFile => exact,
+        // Outside strings JSON holds only ASCII punctuation, digits, words
+        // and layout whitespace, so every such character is inside a string;
+        // a raw newline is always layout (serde_json escapes it in strings).
+        Destination::Terminal => {
+            exact
+                .chars()
+                .fold(String::with_capacity(exact.len()), |mut out, ch| {
+                    if ch != '\n' && text::needs_escape(ch) {
+                        out.push_str(&format!("\\u{:04X}", ch as u32));
+                    } else {
+                        out.push(ch);
+                    }
+                    out
+                })
+        }
+    };
+    out.push('\n');
+    out
+}
+
+/// What a view exports: the runtime turns it into CSV off the UI path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    /// Boxed: a report is far larger than the other documents.
+    Orders(Box<(User, OrdersReport)>),
+    Health(HealthReport),
+    Prices(PriceMatrix),
+}
+
+impl Document {
+    pub fn csv(&self) -> String {
+        match self {
+            Document::Orders(document) => {
+                let (user, report) = document.as_ref();
+                orders(user, report, Format::Csv, Destination::PipeOrFile)
+            }
+            Document::Health(report) => health_csv(report),
+            Document::Prices(matrix) => prices(matrix, Format::Csv, Destination::PipeOrFile),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_by_display_width_and_escapes() {
+        let rows = vec![
+            vec!["日本".to_string(), "1.00".to_string()],
+            vec!["a\x1b[31m".to_string(), "10,000.00".to_string()],
+        ];
+        let out = table(
+            &[("NAME", Align::Left), ("PRICE", Align::Right)],
+            &rows,
+            Destination::PipeOrFile,
+        );
+        assert!(!out.contains('\x1b'));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "日本          1.00");
+        assert_eq!(lines[2], "a^[[31m  10,000.00");
+        assert_eq!(text::width(lines[1]), text::width(lines[2]));
+    }
+
+    #[test]
+    fn csv_quotes_values() {
+        let out = csv(
+            &["a", "b"],
+            &[vec!["x,y".into(), "say \"hi\"".into()]],
+            Destination::PipeOrFile,
+        );
+        assert_eq!(out, "a,b\n\"x,y\",\"say \"\"hi\"\"\"\n");
+    }
+
+    #[test]
+    fn numbers_are_never_cut_and_text_only_on_a_terminal() {
+        let long_name = "t".repeat(63);
+        let long_number = "1".repeat(45);
+        let rows = vec![vec![long_name.clone(), long_number.clone()]];
+        let headers = [("TENANT", Align::Left), ("USERS", Align::Right)];
+        let piped = table(&headers, &rows, Destination::PipeOrFile);
+        assert!(piped.contains(&long_name) && piped.contains(&long_number));
+        assert!(!piped.contains('…'));
+        let terminal = table(&headers, &rows, Destination::Terminal);
+        let row = terminal.lines().nth(1).unwrap();
+        assert!(row.starts_with(&format!("{}…", "t".repeat(39))), "{row}");
+        assert!(row.ends_with(&long_number), "{row}");
+    }
+
+    #[test]
+    fn csv_and_json_on_a_terminal_escape_what_could_drive_it() {
+        let hostile = "a\u{1b}]0;x\u{7}\u{202e}b\u{9b}c\u{7f}d\u{200b}";
+        let rows = vec![vec![hostile.to_string()]];
+        let exact = csv(&["name"], &rows, Destination::PipeOrFile);
+        assert!(exact.contains(hostile));
+        let shown = csv(&["name"], &rows, Destination::Terminal);
+        assert_eq!(
+            shown,
+            "name\na^[]0;x<U+0007><U+202E>b<U+009B>c<U+007F>d<U+200B>\n"
+        );
+
+        let value = serde_json::json!({ "name": hostile });
+        let exact = json(&value, Destination::PipeOrFile);
+        let shown = json(&value, Destination::Terminal);
+        assert!(
+            shown.chars().all(|c| c == '\n' || !text::needs_escape(c)),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\u202E") && shown.contains("\\u009B"),
+            "{shown}"
+        );
+        // Both decode to the same value.
+        let decoded: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(decoded, value);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&exact).unwrap(),
+            value
+        );
+    }
+}

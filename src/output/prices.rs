@@ -1,0 +1,154 @@
+//! The price matrix: `prices` and the matrix's export.
+
+use serde::Serialize;
+
+use super::{csv, json, table, Align, Destination, Format};
+use crate::db::PriceMatrix;
+use crate::money::Value;
+use crate::text;
+
+/// One item row of `prices --format json`: prices keyed by tenant, in
+/// column order.
+struct PriceRowJson<'a> {
+    tenants: &'a [String],
+    row: &'a crate::db::PriceRow,
+}
+
+impl Serialize for PriceRowJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Prices<'a>(&'a [String], &'a [Value]);
+        impl Serialize for Prices<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (tenant, price) in self.0.iter().zip(self.1) {
+                    map.serialize_entry(tenant, price)?;
+                }
+                map.end()
+            }
+        }
+        let row = self.row;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("description", &row.description)?;
+        map.serialize_entry("prices", &Prices(self.tenants, &row.prices))?;
+        map.serialize_entry("min", &row.min)?;
+        map.serialize_entry("max", &row.max)?;
+        map.serialize_entry("min_tenants", &row.min_tenants)?;
+        map.serialize_entry("max_tenants", &row.max_tenants)?;
+        map.serialize_entry("spread", &row.spread)?;
+        map.end()
+    }
+}
+
+/// `prices --format json`. The keys are stable:
+///
+/// ```json
+/// {"tenants": ["client1", "client2"],
+///  "items": [{"description": "Tesla",
+///             "prices": {"client1": 5000.00, "client2": 1000.00},
+///             "min": 1000.00, "max": 5000.00,
+///             "min_tenants": ["client2"], "max_tenants": ["client1"],
+///             "spread": 5}]}
+/// ```
+///
+/// `failed` lists the tenants whose prices could not be read
+/// (`[{"tenant": "locked", "error": "query failed: … permission denied …"}]`);
+/// their prices are `null` and the other tenants are priced. A tenant that
+/// does not sell an item, or whose price is NaN, infinite or not a number,
+/// has a `null` price; `spread`
+/// (max / min, 4 decimals at most) is `null` with fewer than two prices or a
+/// minimum that is not positive. Money keeps its exact digits.
+#[derive(Serialize)]
+struct PricesJson<'a> {
+    tenants: &'a [String],
+    items: Vec<PriceRowJson<'a>>,
+    failed: &'a [crate::db::TenantFailure],
+}
+
+/// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
+/// per tenant, `min`, `max`, `spread`, `min_tenants`, `max_tenants`; exact
+/// values, empty for none, tenant lists joined by `;`) or an aligned table.
+pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
+    if format == Format::Json {
+        return json(
+            &PricesJson {
+                tenants: &matrix.tenants,
+                items: matrix
+                    .rows
+                    .iter()
+                    .map(|row| PriceRowJson {
+                        tenants: &matrix.tenants,
+                        row,
+                    })
+                    .collect(),
+                failed: &matrix.failed,
+            },
+            to,
+        );
+    }
+    let csv_format = format == Format::Csv;
+    let price = |value: &Value| {
+        if csv_format {
+            value.csv()
+        } else {
+            value.cell()
+        }
+    };
+    let rows: Vec<Vec<String>> = matrix
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells = vec![row.description.clone()];
+            cells.extend(row.prices.iter().map(price));
+            cells.push(price(&row.min));
+            cells.push(price(&row.max));
+            cells.push(match row.spread.plain() {
+                Some(s) if csv_format => s,
+                Some(s) => format!("×{s}"),
+                None if csv_format => String::new(),
+                None => "—".to_string(),
+            });
+            let separator = if csv_format { ";" } else { ", " };
+            cells.push(row.min_tenants.join(separator));
+            cells.push(row.max_tenants.join(separator));
+            cells
+        })
+        .collect();
+    if csv_format {
+        let mut headers = vec!["item"];
+        headers.extend(matrix.tenants.iter().map(String::as_str));
+        headers.extend(["min", "max", "spread", "min_tenants", "max_tenants"]);
+        return csv(&headers, &rows, to);
+    }
+    let (l, r) = (Align::Left, Align::Right);
+    let mut headers = vec![("ITEM", l)];
+    headers.extend(matrix.tenants.iter().map(|t| (t.as_str(), r)));
+    headers.extend([
+        ("MIN", r),
+        ("MAX", r),
+        ("SPREAD", r),
+        ("CHEAPEST", l),
+        ("DEAREST", l),
+    ]);
+    table(&headers, &rows, to)
+}
+
+/// What the price matrix could not read, one line per tenant, for stderr
+/// (table and CSV output; JSON carries it in `failed`).
+pub fn price_failures(matrix: &PriceMatrix) -> Option<String> {
+    if matrix.failed.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = matrix
+        .failed
+        .iter()
+        .map(|f| {
+            format!(
+                "tenant {:?} not priced: {}",
+                text::sanitize(&f.tenant),
+                text::one_line(&f.error)
+            )
+        })
+        .collect();
+    Some(lines.join("\n"))
+}

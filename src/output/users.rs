@@ -1,0 +1,126 @@
+//! Users and tenants: `users`, `tenants`.
+
+use serde::Serialize;
+
+use super::{csv, json, table, Align, Destination, Format};
+use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User};
+use crate::text;
+
+fn status_word(status: TenantStatus) -> &'static str {
+    match status {
+        TenantStatus::Present => "ok",
+        TenantStatus::Missing => "missing",
+        TenantStatus::NoTenant => "none",
+    }
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    mail: Option<&'a str>,
+    tenant: Option<&'a str>,
+    tenant_schema: &'static str,
+    created: Option<&'a str>,
+}
+
+/// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
+pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
+    let values: usize = users.iter().map(|u| u.invalid_utf8).sum();
+    (values > 0).then(|| {
+        format!(
+            "{} invalid UTF-8 (shown as \u{FFFD})",
+            text::plural(values, "value had", "values had")
+        )
+    })
+}
+
+pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destination) -> String {
+    match format {
+        Format::Json => json(
+            &users
+                .iter()
+                .map(|u| UserJson {
+                    id: &u.id,
+                    name: &u.name,
+                    mail: u.mail.as_deref(),
+                    tenant: u.tenant.as_deref(),
+                    tenant_schema: status_word(catalog.status_of(u)),
+                    created: u.created.as_deref(),
+                })
+                .collect::<Vec<_>>(),
+            to,
+        ),
+        Format::Table | Format::Csv => {
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.id.clone(),
+                        u.name.clone(),
+                        u.mail.clone().unwrap_or_default(),
+                        u.tenant.clone().unwrap_or_default(),
+                        status_word(catalog.status_of(u)).to_string(),
+                        u.created.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let headers = ["id", "name", "mail", "tenant", "tenant_schema", "created"];
+            if format == Format::Csv {
+                csv(&headers, &rows, to)
+            } else {
+                let l = Align::Left;
+                table(
+                    &[
+                        ("ID", Align::Right),
+                        ("NAME", l),
+                        ("MAIL", l),
+                        ("TENANT", l),
+                        ("SCHEMA", l),
+                        ("CREATED", l),
+                    ],
+                    &rows,
+                    to,
+                )
+            }
+        }
+    }
+}
+
+pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> String {
+    match format {
+        Format::Json => json(&summaries, to),
+        Format::Table | Format::Csv => {
+            let rows: Vec<Vec<String>> = summaries
+                .iter()
+                .map(|t| {
+                    // The table names what a CSV cell cannot (NULL or '').
+                    let tenant = match (t.tenant.as_deref(), format) {
+                        (None | Some(""), Format::Csv) => String::new(),
+                        (None, _) => "(none)".to_string(),
+                        (Some(""), _) => "(empty)".to_string(),
+                        (Some(tenant), _) => tenant.to_string(),
+                    };
+                    vec![
+                        tenant,
+                        if t.schema_exists { "ok" } else { "missing" }.to_string(),
+                        t.users.to_string(),
+                    ]
+                })
+                .collect();
+            if format == Format::Csv {
+                csv(&["tenant", "schema", "users"], &rows, to)
+            } else {
+                table(
+                    &[
+                        ("TENANT", Align::Left),
+                        ("SCHEMA", Align::Left),
+                        ("USERS", Align::Right),
+                    ],
+                    &rows,
+                    to,
+                )
+            }
+        }
+    }
+}
