@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, no_warning, Screen, Status};
+use super::screen::{export_loaded, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, HealthReport, Leak};
 use crate::output::Document;
@@ -96,10 +96,7 @@ pub const SCREEN: Screen = Screen {
             format!("checked {} tenants", r.tenants.len())
         })
     },
-    export: |state| {
-        let report = state.health.report.value()?;
-        Some(("health".into(), Document::Health(report.clone())))
-    },
+    export: |state| export_loaded("health", &state.health.report, Document::Health),
     help: &[("Tenant health", KEYS)],
     marks: &[
         ("✗", "drift from the reference"),

@@ -8,7 +8,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, no_warning, Screen, Status};
+use super::screen::{export_loaded, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort};
 use crate::output::Document;
@@ -108,10 +108,7 @@ pub const SCREEN: Screen = Screen {
     warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
     status,
-    export: |state| {
-        let matrix = state.prices.matrix.value()?;
-        Some(("prices".into(), Document::Prices(matrix.clone())))
-    },
+    export: |state| export_loaded("prices", &state.prices.matrix, Document::Prices),
     help: &[("Price matrix", KEYS)],
     marks: &[
         ("▼", "lowest price of the row"),

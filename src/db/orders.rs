@@ -38,6 +38,20 @@ pub struct RawOrderLine {
 }
 
 impl OrderLine {
+    /// Unit price, total, comparison unit price, comparison total and
+    /// difference: the money columns, in the order tables show them.
+    pub fn money_columns(&self) -> [Value; 5] {
+        [
+            self.unit_price.clone(),
+            self.total.clone(),
+            self.compare_unit_price.clone(),
+            self.compare_total.clone(),
+            self.difference(),
+        ]
+    }
+}
+
+impl OrderLine {
     pub fn from_raw(raw: RawOrderLine) -> OrderLine {
         let quantity = Value::from_text(raw.quantity.as_deref()).quantity();
         let unit_price = Value::from_text(raw.unit_price.as_deref());

@@ -102,22 +102,20 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         .lines
         .iter()
         .map(|line| {
-            vec![
+            let quantity = match format {
+                Format::Csv => line.quantity.csv(),
+                _ => line
+                    .quantity
+                    .plain()
+                    .unwrap_or_else(|| line.quantity.cell()),
+            };
+            let id_and_item = [
                 line.item_id.clone().unwrap_or_default(),
                 line.item.clone().unwrap_or_else(|| "(missing item)".into()),
-                match format {
-                    Format::Csv => line.quantity.csv(),
-                    _ => line
-                        .quantity
-                        .plain()
-                        .unwrap_or_else(|| line.quantity.cell()),
-                },
-                cell(&line.unit_price),
-                cell(&line.total),
-                cell(&line.compare_unit_price),
-                cell(&line.compare_total),
-                cell(&line.difference()),
-            ]
+                quantity,
+            ];
+            let money = line.money_columns().map(|value| cell(&value));
+            id_and_item.into_iter().chain(money).collect()
         })
         .collect();
     let compare = report.compare_tenant.as_deref().unwrap_or("none");

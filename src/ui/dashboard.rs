@@ -276,13 +276,16 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .lines
         .iter()
         .map(|l| {
+            let [price, total, compare_price, compare_total, difference] =
+                l.money_columns().map(|value| money_cell(&value));
+            let quantity = l.quantity.plain().unwrap_or_else(|| l.quantity.cell());
             [
-                l.quantity.plain().unwrap_or_else(|| l.quantity.cell()),
-                money_cell(&l.unit_price),
-                money_cell(&l.total),
-                money_cell(&l.compare_unit_price),
-                money_cell(&l.compare_total),
-                money_cell(&l.difference()),
+                quantity,
+                price,
+                total,
+                compare_price,
+                compare_total,
+                difference,
             ]
         })
         .collect();
