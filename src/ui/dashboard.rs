@@ -221,28 +221,24 @@ fn money_cell(value: &Value) -> String {
 /// The difference (comparison minus own) with ▼/▲ so it reads without colour.
 /// `cells` wide at most: a difference that does not fit shows as `…`.
 fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
+    let (text, style) = difference_text(difference);
+    let text = if width(&text) > cells as usize {
+        "…".to_string()
+    } else {
+        text
+    };
+    Cell::from(Line::from(text).alignment(Alignment::Right).style(style))
+}
+
+/// The difference as drawn: `▼ -9,500.00`, `▲ +0.025`, `= 0.00`, or why
+/// there is none.
+fn difference_text(difference: &Value) -> (String, Style) {
     use bigdecimal::{Signed, Zero};
-    let too_wide = difference
-        .number()
-        .is_some_and(|d| width(&money(d)) + 2 > cells as usize);
-    if too_wide {
-        return Cell::from(Line::from("…").alignment(Alignment::Right));
-    }
     match difference.number() {
-        None => Cell::from(Line::from(difference.cell()).alignment(Alignment::Right)),
-        Some(d) if d.is_zero() => {
-            Cell::from(Line::from(format!("= {}", money(d))).alignment(Alignment::Right))
-        }
-        Some(d) if d.is_negative() => Cell::from(
-            Line::from(format!("▼ {}", money(d)))
-                .alignment(Alignment::Right)
-                .style(theme::cheaper()),
-        ),
-        Some(d) => Cell::from(
-            Line::from(format!("▲ +{}", money(d)))
-                .alignment(Alignment::Right)
-                .style(theme::dearer()),
-        ),
+        None => (difference.cell(), Style::new()),
+        Some(d) if d.is_zero() => (format!("= {}", money(d)), Style::new()),
+        Some(d) if d.is_negative() => (format!("▼ {}", money(d)), theme::cheaper()),
+        Some(d) => (format!("▲ +{}", money(d)), theme::dearer()),
     }
 }
 
@@ -326,12 +322,14 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         "Total",
         "Difference",
     ];
-    let mut widths: Vec<u16> = (0..6)
+    // The widest value of each column, and its header: labels give way
+    // before numbers do.
+    let value_widths: Vec<u16> = (0..6)
         .map(|c| {
             cells
                 .iter()
                 .map(|row| width(&row[c]))
-                .chain([width(headers[c]), width(&totals[c])])
+                .chain([width(&totals[c])])
                 .chain(
                     like_for_like
                         .iter()
@@ -346,16 +344,34 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
                 .unwrap_or(0) as u16
         })
         .collect();
-    widths[5] += 2; // the ▼/▲ symbol
-                    // Too narrow for every number: the widest columns give way, and a
-                    // number that no longer fits shows as `…`, never as a cut number.
+    let mut value_widths = value_widths;
+    // The difference column as drawn, with its ▼/▲ marks.
+    let differences = report
+        .lines
+        .iter()
+        .map(OrderLine::difference)
+        .chain([report.difference()]);
+    value_widths[5] = differences
+        .map(|d| width(&difference_text(&d).0) as u16)
+        .max()
+        .unwrap_or(0);
+    let header_widths: Vec<u16> = (0..6).map(|c| width(headers[c]) as u16).collect();
+    let mut widths: Vec<u16> = (0..6)
+        .map(|c| value_widths[c].max(header_widths[c] + if c == 5 { 2 } else { 0 }))
+        .collect();
+    // Too narrow: headers are cut first (with `…`), then the widest number
+    // columns give way, and a number that no longer fits shows as `…`,
+    // never as a cut number.
     let budget = inner.width.saturating_sub(4 + 6);
     while widths.iter().sum::<u16>() > budget {
-        let widest = (0..6).max_by_key(|&c| widths[c]).unwrap_or(0);
-        if widths[widest] <= 1 {
+        let header_only = (0..6)
+            .filter(|&c| widths[c] > value_widths[c])
+            .max_by_key(|&c| widths[c] - value_widths[c]);
+        let column = header_only.unwrap_or_else(|| (0..6).max_by_key(|&c| widths[c]).unwrap_or(0));
+        if widths[column] <= 1 {
             break;
         }
-        widths[widest] -= 1;
+        widths[column] -= 1;
     }
     let fitted = |text: &str, column: usize| -> String {
         if width(text) <= widths[column] as usize {
@@ -369,12 +385,15 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let group = |name: &str, w: u16| fit(name, w as usize);
     let header = Row::new(vec![
         Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
-        header_cell(String::new(), headers[0]),
-        header_cell(group(&report.tenant, widths[1]), headers[1]),
-        header_cell(String::new(), headers[2]),
-        header_cell(group(compare, widths[3]), headers[3]),
-        header_cell(String::new(), headers[4]),
-        header_cell("vs own".into(), headers[5]),
+        header_cell(String::new(), &group(headers[0], widths[0])),
+        header_cell(
+            group(&report.tenant, widths[1]),
+            &group(headers[1], widths[1]),
+        ),
+        header_cell(String::new(), &group(headers[2], widths[2])),
+        header_cell(group(compare, widths[3]), &group(headers[3], widths[3])),
+        header_cell(String::new(), &group(headers[4], widths[4])),
+        header_cell(group("vs own", widths[5]), &group(headers[5], widths[5])),
     ])
     .height(2)
     .style(theme::header_row());
