@@ -2,7 +2,6 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use sqlx::{Connection, PgConnection};
 
 use tenantscope::app::runtime;
@@ -13,7 +12,7 @@ use tenantscope::embedded::{PgServer, DEMO_SQL};
 use tenantscope::{output, Failure};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let env: HashMap<String, String> = std::env::vars().collect();
     match run(cli, &env) {
         Ok(()) => ExitCode::SUCCESS,
