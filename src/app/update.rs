@@ -401,7 +401,10 @@ fn on_users_page(
     keep_selection_visible(state);
     let mut effects = Vec::new();
     if state.selected_user().map(|u| u.id.clone()) != before {
-        let delay = if request.keep_selection {
+        // A filter, or a held key running on past the window: debounced
+        // like any move (the runtime loads at once if the selection was at
+        // rest). A jump (g, G) loads at once.
+        let delay = if request.keep_selection || continues {
             state.debounce
         } else {
             Duration::ZERO
