@@ -222,7 +222,7 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     app.press(KeyCode::Char('/'));
     app.press(KeyCode::Char('0'));
     let waiting = "SELECT count(*) FROM pg_stat_activity
-                    WHERE application_name = 'tenantscope' AND state = 'active'";
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'";
     let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -249,7 +249,7 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         active = sqlx::query_as(
             "SELECT pid, query FROM pg_stat_activity
-              WHERE application_name = 'tenantscope' AND state = 'active'",
+              WHERE application_name LIKE 'tenantscope%' AND state = 'active'",
         )
         .fetch_all(&mut observer)
         .await

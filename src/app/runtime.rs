@@ -311,8 +311,13 @@ pub async fn run_loop<B: Backend>(
             _ = tokio::time::sleep(tick) => Msg::Tick,
         };
         let mut pending = vec![msg];
-        // Take everything already queued (a key-repeat burst) before drawing.
+        // Take everything already queued (a key-repeat burst, results that
+        // arrived meanwhile) before drawing: a frame that a queued message
+        // would change at once is not worth its draw.
         while let Ok(msg) = events.try_recv() {
+            pending.push(msg);
+        }
+        while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
         for msg in pending {
