@@ -1,0 +1,429 @@
+//! Claims the README makes, each checked the way a user would see it: the
+//! real event loop or the real binary, against the real test server.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+use sqlx::Connection;
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::embedded::testing::TestDatabase;
+
+mod common;
+use common::{connect, start_app, start_app_logged, stderr, stdout};
+
+/// The row of the orders table that names `item`.
+fn row<'a>(frame: &'a str, item: &str) -> &'a str {
+    frame
+        .lines()
+        .find(|l| l.contains(&format!("││{item} ")))
+        .unwrap_or("")
+}
+
+/// Texts of the queries tenantscope's sessions are running right now.
+async fn running_queries(observer: &mut sqlx::PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT query FROM pg_stat_activity
+          WHERE application_name LIKE 'tenantscope%' AND state = 'active'",
+    )
+    .fetch_all(observer)
+    .await
+    .unwrap()
+}
+
+/// Polls (up to 20 s) until the running queries pass `check`.
+async fn until_running(
+    observer: &mut sqlx::PgConnection,
+    what: &str,
+    check: impl Fn(&[String]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running = running_queries(observer).await;
+        if check(&running) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {running:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_selection_cancels_the_older_orders_load_on_the_server() {
+    let test_db = TestDatabase::demo().await;
+    // Every orders load waits: mid_dude and poor_dude are both compared
+    // with client1, whose items another session holds locked.
+    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    // No statement_timeout within the test: only a cancel can end a load.
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 600_000;
+    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .unwrap();
+    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    // mid_dude's orders query (it names his schema, client3) waits on the lock.
+    until_running(&mut observer, "mid_dude's load waiting", |q| {
+        q.len() == 1 && q[0].contains("client3")
+    })
+    .await;
+
+    app.press(KeyCode::Char('j'));
+    until_running(
+        &mut observer,
+        "only poor_dude's load left (mid_dude's cancelled on the server)",
+        |q| q.len() == 1 && q[0].contains("client2") && !q[0].contains("client3"),
+    )
+    .await;
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    app.frame_where("poor_dude's orders", |f| {
+        f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+    })
+    .await;
+    app.quit().await;
+}
+
+/// A single move after a quiet moment loads at once; only a moving selection
+/// waits for the debounce. The debounce here is long, so a load that waited
+/// for it would come after the frame below is looked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_move_loads_at_once() {
+    const DEBOUNCE: Duration = Duration::from_secs(5);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let (app, mut log) = start_app_logged(db, DEBOUNCE, (120, 20)).await;
+    let (_, _) = log
+        .until("mid_dude's orders", |f| row(f, "Tesla").contains("3,500.00"))
+        .await;
+    // A quiet moment: the selection rests longer than the debounce.
+    tokio::time::sleep(DEBOUNCE + Duration::from_millis(100)).await;
+    let before = loads.counters().orders.load(Ordering::SeqCst);
+    app.press(KeyCode::Char('j'));
+    let (_, _) = log
+        .until("poor_dude's load", |f| f.contains("Orders of poor_dude"))
+        .await;
+    let pressed = Instant::now();
+    let (_, _) = log
+        .until("poor_dude's orders", |f| {
+            f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+        })
+        .await;
+    assert!(
+        pressed.elapsed() < DEBOUNCE,
+        "the orders came only after the debounce: {:?}",
+        pressed.elapsed()
+    );
+    assert_eq!(loads.counters().orders.load(Ordering::SeqCst) - before, 1);
+
+    // Two moves in a row: the second is part of a moving selection and
+    // waits (its load has not reached the database when the frame shows it).
+    let before = loads.counters().orders.load(Ordering::SeqCst);
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('k'));
+    let (frame, _) = log
+        .until("poor_dude selected again", |f| {
+            f.contains("Loading orders of poor_dude")
+        })
+        .await;
+    assert!(frame.contains("Loading"), "{frame}");
+    assert!(
+        loads.counters().orders.load(Ordering::SeqCst) - before <= 1,
+        "at most the first move's load started"
+    );
+    app.quit().await;
+}
+
+/// Runs the binary with `env` (and nothing else configuring it) in `dir`.
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .env_remove("PGUSER")
+        .env_remove("PGPORT")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGSSLMODE")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("HOME", dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run tenantscope")
+}
+
+fn compare_tenant(out: &Output) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    let json: Value = serde_json::from_str(&stdout(out)).unwrap();
+    json["compare_tenant"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn tenantscope_toml_in_the_working_directory_and_the_compare_with_chain() {
+    let db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    // rich_dude (user 1) is of client1; unset, the comparison is client2.
+    let orders = ["orders", "1", "--format", "json"];
+    let out = run_in(dir.path(), &orders, &[("DATABASE_URL", &db.url)]);
+    assert_eq!(compare_tenant(&out), "client2");
+
+    // ./tenantscope.toml, found without --config: the database and the
+    // comparison tenant both come from it.
+    std::fs::write(
+        dir.path().join("tenantscope.toml"),
+        format!(
+            "[database]\nurl = \"{}\"\n[tenancy]\ncompare_with = \"client3\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &orders, &[]);
+    assert_eq!(compare_tenant(&out), "client3", "tenancy.compare_with");
+
+    // The environment beats the file, the flag beats both.
+    let env = [("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2")];
+    assert_eq!(
+        compare_tenant(&run_in(dir.path(), &orders, &env)),
+        "client2",
+        "TENANTSCOPE_TENANCY__COMPARE_WITH"
+    );
+    let mut flagged = orders.to_vec();
+    flagged.extend(["--compare", "client3"]);
+    assert_eq!(
+        compare_tenant(&run_in(dir.path(), &flagged, &env)),
+        "client3",
+        "--compare"
+    );
+}
+
+/// The dashboard in a pseudo-terminal (`script`), read with a deadline.
+struct Pty {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    screen: Vec<u8>,
+}
+
+impl Pty {
+    fn spawn(args: &str, env: &[(&str, &str)]) -> Pty {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut command = Command::new("script");
+        command
+            .args([
+                "-qefc",
+                &format!(
+                    "stty cols 120 rows 30; {} {args}",
+                    env!("CARGO_BIN_EXE_tenantscope")
+                ),
+                "/dev/null",
+            ])
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST")
+            .env_remove("PGDATABASE")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let (tx, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                if tx.send(chunk[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            child,
+            stdin,
+            chunks,
+            screen: Vec::new(),
+        }
+    }
+
+    /// Reads (up to 30 s) until the output so far, escape sequences left
+    /// out, contains `text`.
+    fn until(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !without_escapes(&String::from_utf8_lossy(&self.screen)).contains(text) {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(wait) {
+                Ok(chunk) => self.screen.extend_from_slice(&chunk),
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no {text:?} on screen ({e}): {:?}",
+                        String::from_utf8_lossy(&self.screen)
+                    );
+                }
+            }
+        }
+    }
+
+    fn quit(mut self) {
+        use std::io::Write;
+        self.stdin.write_all(b"q").unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+    }
+}
+
+/// Terminal output without its CSI escape sequences (colours, moves).
+fn without_escapes(screen: &str) -> String {
+    let mut out = String::new();
+    let mut chars = screen.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+        } else if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_dashboard_takes_its_comparison_tenant_from_compare_and_the_environment() {
+    let db = TestDatabase::demo().await;
+    // mid_dude (client3) opens first; unset, he is compared with client1.
+    let mut pty = Pty::spawn(&format!("--database-url '{}'", db.url), &[]);
+    pty.until("mid_dude · client3 vs client1");
+    pty.quit();
+
+    let mut pty = Pty::spawn(
+        &format!("--database-url '{}'", db.url),
+        &[("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2")],
+    );
+    pty.until("mid_dude · client3 vs client2");
+    pty.quit();
+
+    let mut pty = Pty::spawn(
+        &format!("--database-url '{}' --compare client2", db.url),
+        &[],
+    );
+    pty.until("mid_dude · client3 vs client2");
+    pty.quit();
+}
+
+/// A demo database with more tenants and items than a small terminal shows.
+async fn crowded_demo() -> TestDatabase {
+    let db = TestDatabase::demo().await;
+    let mut sql = String::new();
+    for i in 0..30 {
+        sql.push_str(&format!(
+            "CREATE SCHEMA t{i:02};
+             CREATE TABLE t{i:02}.items (LIKE client1.items INCLUDING ALL);
+             CREATE TABLE t{i:02}.orders (LIKE client1.orders INCLUDING ALL);
+             INSERT INTO client1.items (id, description, price) VALUES ('x{i}', 'extra {i:02}', {i}.50);\n"
+        ));
+    }
+    db.run_sql(&sql).await;
+    db
+}
+
+/// Presses `e` and reads the file the status line names (then removes it).
+async fn export(app: &mut common::App) -> String {
+    app.press(KeyCode::Char('e'));
+    let frame = app
+        .frame_where("the exported file", |f| f.contains("tenantscope-"))
+        .await;
+    let path = frame
+        .split_whitespace()
+        .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
+        .unwrap_or_else(|| panic!("no file name in:\n{frame}"))
+        .to_string();
+    let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    std::fs::remove_file(&path).unwrap();
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
+    let test_db = crowded_demo().await;
+    let db = connect(&test_db).await;
+    // 16 lines: a few rows of each view on screen, of 33 tenants and 32 items.
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+
+    app.press(KeyCode::Char('t'));
+    let frame = app
+        .frame_where("the health view", |f| f.contains("client1") && f.contains("t00"))
+        .await;
+    assert!(!frame.contains("t29"), "not every tenant fits: {frame}");
+    let csv = export(&mut app).await;
+    let tenants: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let mut expected: Vec<String> = ["client1", "client2", "client3"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..30).map(|i| format!("t{i:02}")))
+        .collect();
+    expected.sort();
+    let mut got: Vec<String> = tenants
+        .iter()
+        .filter(|t| **t != "client9")
+        .map(|t| t.to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, expected, "every tenant in the file:\n{csv}");
+
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('p'));
+    let frame = app
+        .frame_where("the matrix", |f| f.contains("extra 00") || f.contains("Tesla"))
+        .await;
+    assert!(
+        !(frame.contains("extra 00") && frame.contains("extra 29")),
+        "not every item fits: {frame}"
+    );
+    let csv = export(&mut app).await;
+    let mut items: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    items.sort();
+    let mut expected: Vec<String> = ["Huawei", "Tesla"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..30).map(|i| format!("extra {i:02}")))
+        .collect();
+    expected.sort();
+    assert_eq!(items, expected, "every item in the file:\n{csv}");
+    app.quit().await;
+}
