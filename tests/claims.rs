@@ -276,10 +276,10 @@ impl Pty {
                 Ok(chunk) => self.screen.extend_from_slice(&chunk),
                 Err(e) => {
                     let _ = self.child.kill();
-                    panic!(
-                        "no {text:?} on screen ({e}): {:?}",
-                        String::from_utf8_lossy(&self.screen)
-                    );
+                    let screen = without_escapes(&String::from_utf8_lossy(&self.screen));
+                    let tail: String = screen.chars().rev().take(1500).collect();
+                    let tail: String = tail.chars().rev().collect();
+                    panic!("no {text:?} on screen ({e}); its text ends: {tail}");
                 }
             }
         }
