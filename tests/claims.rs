@@ -427,3 +427,89 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     assert_eq!(items, expected, "every item in the file:\n{csv}");
     app.quit().await;
 }
+
+/// No URL anywhere: the libpq variables, PGPASSWORD or ~/.pgpass, and
+/// PGSSLMODE decide, against a private server that wants a password over TCP.
+#[tokio::test]
+async fn the_libpq_environment_pgpass_and_pgsslmode_are_honoured() {
+    use tenantscope::embedded::{PgServer, ServerOptions};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        files: vec![(
+            "pg_hba.conf".into(),
+            "local all all trust\nhost all support 127.0.0.1/32 scram-sha-256\n".into(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE ROLE support LOGIN PASSWORD 'pg-secret-9';
+         CREATE TABLE public.users (id text primary key, name text, mail text,
+                                    password text, organization_id text);
+         INSERT INTO public.users VALUES ('1', 'ann', 'a@x', 'pw', 'acme');
+         GRANT SELECT ON public.users TO support;",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let home = tempfile::tempdir().unwrap();
+    let port_text = port.to_string();
+    let libpq = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port_text.as_str()),
+        ("PGUSER", "support"),
+        ("PGDATABASE", "postgres"),
+    ];
+    let run = |extra: &[(&str, &str)]| {
+        let env: Vec<(&str, &str)> = libpq.iter().chain(extra).copied().collect();
+        run_in(home.path(), &["tenants", "--format", "json"], &env)
+    };
+    let connected = |out: &Output, how: &str| {
+        assert!(out.status.success(), "{how}: {}", stderr(out));
+        let json: Value = serde_json::from_str(&stdout(out)).unwrap();
+        assert_eq!(json[0]["tenant"], "acme", "{how}: {json}");
+    };
+    let refused = |out: &Output, how: &str| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{how}: {err}");
+        assert!(
+            err.starts_with("tenantscope: cannot connect to support@127.0.0.1"),
+            "{how}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{how}: {err}");
+        assert!(!err.contains("pg-secret-9"), "{how}: {err}");
+    };
+
+    connected(&run(&[("PGPASSWORD", "pg-secret-9")]), "PGPASSWORD");
+    refused(&run(&[]), "no password at all");
+    refused(&run(&[("PGPASSWORD", "wrong")]), "a wrong PGPASSWORD");
+
+    // ~/.pgpass (owner-only, as libpq requires).
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{port}:postgres:support:pg-secret-9\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &pgpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    connected(&run(&[]), "~/.pgpass");
+
+    // The server has no TLS: PGSSLMODE=require must refuse, disable connects.
+    refused(&run(&[("PGSSLMODE", "require")]), "PGSSLMODE=require");
+    connected(&run(&[("PGSSLMODE", "disable")]), "PGSSLMODE=disable");
+    drop(server);
+}
