@@ -513,3 +513,53 @@ async fn the_libpq_environment_pgpass_and_pgsslmode_are_honoured() {
     connected(&run(&[("PGSSLMODE", "disable")]), "PGSSLMODE=disable");
     drop(server);
 }
+
+/// database.max_connections caps the pool: with one connection held by a
+/// query stuck on a lock, another query gets none (it gives up after
+/// connect_timeout_ms); with two, it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_caps_the_pool() {
+    let test_db = TestDatabase::demo().await;
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    for (max_connections, connect_timeout_ms) in [(1, 1_500), (2, 30_000)] {
+        let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        let mut settings = Settings::default();
+        settings.database.max_connections = max_connections;
+        settings.database.connect_timeout_ms = connect_timeout_ms;
+        settings.database.statement_timeout_ms = 600_000;
+        let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+            .await
+            .unwrap();
+        let mid_dude = db.user("3").await.unwrap();
+        let stuck = {
+            let db = db.clone();
+            tokio::spawn(async move { db.priced_orders(&mid_dude, Some("client1")).await })
+        };
+        until_running(&mut observer, "mid_dude's load waiting", |q| {
+            q.len() == 1 && q[0].contains("client3")
+        })
+        .await;
+        let other = db.user_count().await;
+        match max_connections {
+            1 => {
+                let error = other.expect_err("no connection left for a second query");
+                assert!(error.to_string().contains("timed out"), "{error}");
+            }
+            _ => assert_eq!(other.unwrap().value, 4),
+        }
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        stuck.await.unwrap().unwrap();
+        db.close().await;
+    }
+}
