@@ -563,3 +563,79 @@ async fn max_connections_caps_the_pool() {
         db.close().await;
     }
 }
+
+/// The tenant catalog (the dashboard's `tenants()` and the CLI's
+/// `tenants` command) costs the same statements for 3 and for 60 extra
+/// tenants, counted by the server (`pg_stat_statements`).
+#[tokio::test]
+async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
+    use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+    let server = PgServer::start_with(ServerOptions {
+        settings: vec![(
+            "shared_preload_libraries".into(),
+            "pg_stat_statements".into(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server with pg_stat_statements");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for sql in ["CREATE DATABASE counted", "CREATE EXTENSION pg_stat_statements"] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    let run = |sql: String| {
+        let options = server.connect_options("counted");
+        async move {
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+            conn.close().await.ok();
+        }
+    };
+    run(format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1)).await;
+    let db = Database::connect(
+        &ConnectionSource::demo(server.connect_options("counted")),
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+
+    let mut created = 0;
+    let mut measured = Vec::new();
+    for extra in [3, 60] {
+        let mut sql = String::new();
+        for i in created..extra {
+            sql.push_str(&format!(
+                "CREATE SCHEMA t{i:03};
+                 CREATE TABLE t{i:03}.items (LIKE client1.items INCLUDING ALL);
+                 CREATE TABLE t{i:03}.orders (LIKE client1.orders INCLUDING ALL);\n"
+            ));
+        }
+        created = extra;
+        run(sql).await;
+        sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let catalog = db.tenants().await.unwrap();
+        let summaries = db.tenant_summaries().await.unwrap();
+        assert_eq!(catalog.len(), 2 + extra);
+        assert!(summaries.len() >= 2 + extra);
+        // Every statement in the counted database (BEGIN, SET, the catalog
+        // queries, COMMIT), and those that read the schemas.
+        let (all, catalog_queries): (i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(s.calls), 0)::bigint,
+                    coalesce(sum(s.calls) FILTER (WHERE s.query LIKE '%pg_namespace%'), 0)::bigint
+               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+              WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        measured.push((all, catalog_queries));
+    }
+    assert_eq!(measured[0], measured[1], "(all statements, catalog queries)");
+    assert_eq!(measured[0].1, 2, "one query each for tenants() and tenant_summaries()");
+    db.close().await;
+    admin.close().await.ok();
+}
