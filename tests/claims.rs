@@ -639,3 +639,183 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
     db.close().await;
     admin.close().await.ok();
 }
+
+/// Users-list markers and the health view's unknown counts: `-` marks a user
+/// with no tenant, `!` one whose tenant schema is missing; `?` is a count of
+/// a table the server never analyzed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
+    let test_db = TestDatabase::demo().await;
+    test_db
+        .run_sql(
+            "INSERT INTO public.users (id, name, mail, password, organization_id)
+             VALUES ('9', 'nobody', 'n@x', 'pw', NULL)",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    let frame = app
+        .frame_where("the users", |f| f.contains("nobody") && f.contains("stray_dude"))
+        .await;
+    let line = |name: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("nobody").contains("│  - nobody"), "{frame}");
+    assert!(line("stray_dude").contains("│  ! stray_dude"), "{frame}");
+    assert!(line("poor_dude").contains("│    poor_dude"), "{frame}");
+
+    // A fresh database: no table was ever analyzed, so no estimate exists.
+    app.press(KeyCode::Char('t'));
+    // │▶ client1  ✓ ok  <users> <items> <orders> …
+    let counts = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .find(|l| l.contains("client1   ") && l.contains("✓ ok"))
+            .unwrap_or("")
+            .split_whitespace()
+            .skip_while(|word| *word != "ok")
+            .skip(1)
+            .take(3)
+            .map(str::to_string)
+            .collect()
+    };
+    let frame = app
+        .frame_where("the health view", |f| !counts(f).is_empty())
+        .await;
+    assert_eq!(counts(&frame), ["1", "?", "?"], "{frame}");
+    // Once analyzed, the planner's estimates (2 items, 2 orders) show.
+    test_db.run_sql("ANALYZE").await;
+    app.press(KeyCode::Char('r'));
+    app.frame_where("counts after ANALYZE", |f| counts(f) == ["1", "~2", "~2"])
+        .await;
+    app.quit().await;
+}
+
+/// The matrix keys the README lists: `→`/`l` and `←`/`h` move across tenants
+/// (the columns scroll), `End` goes to the last item, `s` switches the sort.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_keys_move_across_tenants_and_items_and_sort() {
+    let test_db = crowded_demo().await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    app.press(KeyCode::Char('p'));
+    let frame = app
+        .frame_where("the matrix", |f| {
+            f.contains("Prices tenants 1–6 of 33 · sorted by spread") && f.contains("Huawei")
+        })
+        .await;
+    let header = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .find(|l| l.contains("Item"))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        header(&frame)[1..8],
+        ["Item", "client1", "client2", "client3", "t00", "t01", "t02"]
+    );
+
+    // Six columns on screen: the sixth step right scrolls them by one.
+    for _ in 0..3 {
+        app.press(KeyCode::Right);
+        app.press(KeyCode::Char('l'));
+    }
+    let frame = app
+        .frame_where("the columns scrolled", |f| {
+            f.contains("Prices tenants 2–7 of 33") && f.contains(" t03 ")
+        })
+        .await;
+    assert_eq!(header(&frame)[2..8], ["client2", "client3", "t00", "t01", "t02", "t03"]);
+    for _ in 0..3 {
+        app.press(KeyCode::Left);
+        app.press(KeyCode::Char('h'));
+    }
+    app.frame_where("back to the first columns, loaded", |f| {
+        f.contains("Prices tenants 1–6 of 33") && f.contains("✓ prices of 6 tenants")
+    })
+    .await;
+
+    app.press(KeyCode::End);
+    app.frame_where("the last item selected", |f| {
+        f.lines().any(|l| l.contains("│▶ extra 29"))
+    })
+    .await;
+    app.press(KeyCode::Char('s'));
+    let frame = app
+        .frame_where("sorted by name", |f| f.contains("sorted by name"))
+        .await;
+    let items: Vec<&str> = frame
+        .lines()
+        .filter_map(|l| l.strip_prefix("│"))
+        .filter_map(|l| l.get(3..).map(|rest| rest.split("  ").next().unwrap_or("")))
+        .filter(|item| item.starts_with("extra") || *item == "Huawei" || *item == "Tesla")
+        .collect();
+    let mut sorted = items.clone();
+    sorted.sort();
+    assert_eq!(items, sorted, "{frame}");
+    app.press(KeyCode::Char('s'));
+    app.frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+        .await;
+    app.quit().await;
+}
+
+/// The mouse wheel over the orders pane scrolls it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mouse_wheel_scrolls_the_orders_pane() {
+    use crossterm::event::{KeyModifiers, MouseEvent, MouseEventKind};
+    use tenantscope::app::Msg;
+    let test_db = TestDatabase::demo().await;
+    // mid_dude (client3) gets 20 order lines, more than the pane shows.
+    let mut sql = String::new();
+    for i in 0..20 {
+        sql.push_str(&format!(
+            "INSERT INTO client3.items (id, description, price) VALUES ('w{i}', 'widget {i:02}', 1.00);
+             INSERT INTO client3.orders (id, user_id, item_id, quantity) VALUES ('w{i}', '3', 'w{i}', 1);\n"
+        ));
+    }
+    test_db.run_sql(&sql).await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    let frame = app
+        .frame_where("mid_dude's orders", |f| f.contains("widget 00"))
+        .await;
+    assert!(!frame.contains("widget 19"), "not every line fits: {frame}");
+    let first_line = |frame: &str| -> String {
+        // The first row under the orders header ("Item  Qty ...").
+        let lines: Vec<&str> = frame.lines().collect();
+        let Some(at) = lines.iter().position(|l| l.contains("Item ")) else {
+            return String::new();
+        };
+        let row = lines.get(at + 1).copied().unwrap_or("");
+        row.split('│').nth(3).unwrap_or("").trim().to_string()
+    };
+    let before = first_line(&frame);
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 80,
+            row: 8,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.keys.send(wheel(MouseEventKind::ScrollDown)).unwrap();
+    let frame = app
+        .frame_where("the orders scrolled", |f| first_line(f) != before)
+        .await;
+    assert!(!frame.contains(&before), "{before} scrolled off:\n{frame}");
+    app.keys.send(wheel(MouseEventKind::ScrollUp)).unwrap();
+    app.frame_where("scrolled back", |f| first_line(f) == before)
+        .await;
+    app.quit().await;
+}
