@@ -819,3 +819,28 @@ async fn the_mouse_wheel_scrolls_the_orders_pane() {
         .await;
     app.quit().await;
 }
+
+/// The header shows an exact count when counting is cheap, else the
+/// planner's estimate with `~`. The estimate is planted in the catalog, so
+/// the test needs no million rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_shows_the_planners_estimate_for_a_large_users_table() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("the exact count", |f| f.contains("│ 4 users · 3 tenants"))
+        .await;
+    app.quit().await;
+
+    test_db
+        .run_sql(
+            "UPDATE pg_catalog.pg_class SET reltuples = 1000000, relpages = 20000
+              WHERE oid = 'public.users'::regclass",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("the estimate", |f| f.contains("│ ~1,000,000 users · 3 tenants"))
+        .await;
+    app.quit().await;
+}
