@@ -511,6 +511,10 @@ async fn the_libpq_environment_pgpass_and_pgsslmode_are_honoured() {
     // The server has no TLS: PGSSLMODE=require must refuse, disable connects.
     refused(&run(&[("PGSSLMODE", "require")]), "PGSSLMODE=require");
     connected(&run(&[("PGSSLMODE", "disable")]), "PGSSLMODE=disable");
+    connected(
+        &run(&[("PGSSLMODE", "prefer")]),
+        "PGSSLMODE=prefer falls back to no TLS",
+    );
     drop(server);
 }
 
