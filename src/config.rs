@@ -338,7 +338,8 @@ mod tests {
         for line in example.lines() {
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 section = name;
-            } else if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = ")) {
+            } else if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = "))
+            {
                 documented.push(format!("{section}.{key}"));
             }
         }

@@ -110,7 +110,9 @@ async fn a_single_move_loads_at_once() {
     let loads = db.clone();
     let (app, mut log) = start_app_logged(db, DEBOUNCE, (120, 20)).await;
     let (_, _) = log
-        .until("mid_dude's orders", |f| row(f, "Tesla").contains("3,500.00"))
+        .until("mid_dude's orders", |f| {
+            row(f, "Tesla").contains("3,500.00")
+        })
         .await;
     // A quiet moment: the selection rests longer than the debounce.
     tokio::time::sleep(DEBOUNCE + Duration::from_millis(100)).await;
@@ -379,7 +381,9 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
 
     app.press(KeyCode::Char('t'));
     let frame = app
-        .frame_where("the health view", |f| f.contains("client1") && f.contains("t00"))
+        .frame_where("the health view", |f| {
+            f.contains("client1") && f.contains("t00")
+        })
         .await;
     assert!(!frame.contains("t29"), "not every tenant fits: {frame}");
     let csv = export(&mut app).await;
@@ -405,7 +409,9 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     app.press(KeyCode::Esc);
     app.press(KeyCode::Char('p'));
     let frame = app
-        .frame_where("the matrix", |f| f.contains("extra 00") || f.contains("Tesla"))
+        .frame_where("the matrix", |f| {
+            f.contains("extra 00") || f.contains("Tesla")
+        })
         .await;
     assert!(
         !(frame.contains("extra 00") && frame.contains("extra 29")),
@@ -501,11 +507,7 @@ async fn the_libpq_environment_pgpass_and_pgsslmode_are_honoured() {
         format!("127.0.0.1:{port}:postgres:support:pg-secret-9\n"),
     )
     .unwrap();
-    std::fs::set_permissions(
-        &pgpass,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
+    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     connected(&run(&[]), "~/.pgpass");
 
     // The server has no TLS: PGSSLMODE=require must refuse, disable connects.
@@ -585,7 +587,10 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
     let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
         .await
         .unwrap();
-    for sql in ["CREATE DATABASE counted", "CREATE EXTENSION pg_stat_statements"] {
+    for sql in [
+        "CREATE DATABASE counted",
+        "CREATE EXTENSION pg_stat_statements",
+    ] {
         sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
     }
     let run = |sql: String| {
@@ -638,8 +643,14 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
         .unwrap();
         measured.push((all, catalog_queries));
     }
-    assert_eq!(measured[0], measured[1], "(all statements, catalog queries)");
-    assert_eq!(measured[0].1, 2, "one query each for tenants() and tenant_summaries()");
+    assert_eq!(
+        measured[0], measured[1],
+        "(all statements, catalog queries)"
+    );
+    assert_eq!(
+        measured[0].1, 2,
+        "one query each for tenants() and tenant_summaries()"
+    );
     db.close().await;
     admin.close().await.ok();
 }
@@ -659,7 +670,9 @@ async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
     let db = connect(&test_db).await;
     let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
     let frame = app
-        .frame_where("the users", |f| f.contains("nobody") && f.contains("stray_dude"))
+        .frame_where("the users", |f| {
+            f.contains("nobody") && f.contains("stray_dude")
+        })
         .await;
     let line = |name: &str| {
         frame
@@ -740,7 +753,10 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
             f.contains("Prices tenants 2–7 of 33") && f.contains(" t03 ")
         })
         .await;
-    assert_eq!(header(&frame)[2..8], ["client2", "client3", "t00", "t01", "t02", "t03"]);
+    assert_eq!(
+        header(&frame)[2..8],
+        ["client2", "client3", "t00", "t01", "t02", "t03"]
+    );
     for _ in 0..3 {
         app.press(KeyCode::Left);
         app.press(KeyCode::Char('h'));
@@ -844,7 +860,9 @@ async fn the_header_shows_the_planners_estimate_for_a_large_users_table() {
         .await;
     let db = connect(&test_db).await;
     let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
-    app.frame_where("the estimate", |f| f.contains("│ ~1,000,000 users · 3 tenants"))
-        .await;
+    app.frame_where("the estimate", |f| {
+        f.contains("│ ~1,000,000 users · 3 tenants")
+    })
+    .await;
     app.quit().await;
 }

@@ -38,7 +38,9 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
 
     // Opens on the first user by name, mid_dude of client3, compared with client1.
     let (frame, _) = log
-        .until("mid_dude's orders", |f| row(f, "Tesla").contains("3,500.00"))
+        .until("mid_dude's orders", |f| {
+            row(f, "Tesla").contains("3,500.00")
+        })
         .await;
     assert!(
         frame.contains("Orders of mid_dude · client3 vs client1"),
@@ -202,7 +204,9 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
         .until("the reload", |f| f.contains("Loading orders of poor_dude"))
         .await;
     let _ = log
-        .until("the error again after r", |f| f.contains("Press r to retry"))
+        .until("the error again after r", |f| {
+            f.contains("Press r to retry")
+        })
         .await;
 
     server.restart().unwrap();
@@ -265,9 +269,11 @@ async fn keys_work_while_a_query_waits_on_a_lock() {
         .execute(&mut locker)
         .await
         .unwrap();
-    frame_where(&mut app.frames, "mid_dude's orders once the lock is gone", |f| {
-        row(f, "Tesla").contains("3,500.00")
-    })
+    frame_where(
+        &mut app.frames,
+        "mid_dude's orders once the lock is gone",
+        |f| row(f, "Tesla").contains("3,500.00"),
+    )
     .await;
     keys(&app.keys, &[KeyCode::Char('q')]);
     app.handle.await.unwrap().unwrap();

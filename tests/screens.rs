@@ -373,7 +373,10 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
     for (y, first) in (users.y + 1..).zip(tenants) {
         assert_eq!(buffer[(right_border, y)].symbol(), "│", "row {y}");
         assert_eq!(
-            (buffer[(tenant - 1, y)].symbol(), buffer[(tenant, y)].symbol()),
+            (
+                buffer[(tenant - 1, y)].symbol(),
+                buffer[(tenant, y)].symbol()
+            ),
             (" ", first),
             "tenant column starts at the same cell in row {y}"
         );
