@@ -174,7 +174,11 @@ impl Executor {
         tokio::spawn(async move {
             let handle = QueryHandle::default();
             let work = async {
-                tokio::time::sleep(delay).await;
+                // Not even a zero sleep: tokio rounds a deadline up to its
+                // next millisecond tick, which an at-once load would wait.
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 load(handle.clone()).await
             };
             tokio::pin!(work);
@@ -320,10 +324,18 @@ pub async fn run_loop<B: Backend>(
         while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
+        let mut started = false;
         for msg in pending {
             for effect in update(&mut state, msg) {
                 executor.run(effect);
+                started = true;
             }
+        }
+        // A task spawned from here waits in this worker's queue until the
+        // loop awaits: let it send its query before the frame is drawn, so
+        // the draw overlaps the query instead of delaying it.
+        if started {
+            tokio::task::yield_now().await;
         }
     }
     executor.cancel_all();
