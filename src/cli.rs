@@ -41,6 +41,38 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses the process arguments. Help and version print as clap prints
+    /// them; a bad argument is one line on stderr (plus a pointer to
+    /// `--help`) and exit 2, like every other tenantscope error.
+    pub fn parse_args() -> Cli {
+        match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(error) if !error.use_stderr() => error.exit(),
+            Err(error) => {
+                eprintln!("{}", brief_argument_error(&error.render().to_string()));
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
+/// clap's multi-line report as `tenantscope: <error and details>` and a hint.
+pub fn brief_argument_error(rendered: &str) -> String {
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with("Usage:")
+                && !line.starts_with("For more information")
+        })
+        .collect();
+    let message = message.join("; ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("tenantscope: {message}\ntry 'tenantscope --help' for the usage")
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List users from the shared users table (never their passwords)

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use config::{ConfigError, Environment, File, FileFormat, Map, Source, Value};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub database: DatabaseSettings,
@@ -14,7 +14,7 @@ pub struct Settings {
     pub ui: UiSettings,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// postgres://user:password@host:port/db?sslmode=...; unset means PG* variables or the demo.
@@ -35,7 +35,7 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TenancySettings {
     pub shared_schema: String,
@@ -55,7 +55,7 @@ impl Default for TenancySettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiSettings {
     /// While the selection moves, how long it must rest before orders load.
@@ -78,12 +78,20 @@ pub enum ConfigFile {
 impl ConfigFile {
     /// `--config FILE`, else `./tenantscope.toml`, else the XDG config file.
     pub fn locate(explicit: Option<&Path>, env: &HashMap<String, String>) -> ConfigFile {
+        Self::locate_with(explicit, Path::new("tenantscope.toml"), env)
+    }
+
+    /// [`ConfigFile::locate`] with the local file given (tests).
+    fn locate_with(
+        explicit: Option<&Path>,
+        local: &Path,
+        env: &HashMap<String, String>,
+    ) -> ConfigFile {
         if let Some(path) = explicit {
             return ConfigFile::Explicit(path.to_path_buf());
         }
-        let local = PathBuf::from("tenantscope.toml");
         if local.is_file() {
-            return ConfigFile::Default(Some(local));
+            return ConfigFile::Default(Some(local.to_path_buf()));
         }
         let config_home = env
             .get("XDG_CONFIG_HOME")
@@ -405,19 +413,64 @@ mod tests {
     }
 
     #[test]
-    fn xdg_config_home_is_the_fallback_location() {
-        let located = ConfigFile::locate(None, &env(&[("XDG_CONFIG_HOME", "/cfg")]));
-        if !Path::new("tenantscope.toml").is_file() {
-            assert_eq!(
-                located,
-                ConfigFile::Default(Some("/cfg/tenantscope/config.toml".into()))
-            );
-        }
+    fn local_file_then_xdg_config_home_then_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("tenantscope.toml");
+        let xdg = env(&[("XDG_CONFIG_HOME", "/cfg"), ("HOME", "/home/me")]);
+        assert_eq!(
+            ConfigFile::locate_with(None, &local, &xdg),
+            ConfigFile::Default(Some("/cfg/tenantscope/config.toml".into())),
+            "no local file: XDG_CONFIG_HOME"
+        );
+        assert_eq!(
+            ConfigFile::locate_with(None, &local, &env(&[("HOME", "/home/me")])),
+            ConfigFile::Default(Some("/home/me/.config/tenantscope/config.toml".into())),
+        );
+        std::fs::write(&local, "").unwrap();
+        assert_eq!(
+            ConfigFile::locate_with(None, &local, &xdg),
+            ConfigFile::Default(Some(local.clone())),
+            "the local file wins"
+        );
+        assert_eq!(
+            ConfigFile::locate_with(Some(Path::new("/x.toml")), &local, &xdg),
+            ConfigFile::Explicit("/x.toml".into()),
+        );
     }
 
     #[test]
-    fn example_file_documents_every_key_and_parses() {
+    fn example_file_documents_every_key_with_its_real_default() {
         let example = include_str!("../config.toml.example");
+        // Documented keys: `# key = value` lines under a `[section]`.
+        let mut documented = Vec::new();
+        let mut section = "";
+        for line in example.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name;
+            } else if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = "))
+            {
+                documented.push(format!("{section}.{key}"));
+            }
+        }
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        let mut keys: Vec<String> = defaults
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(section, fields)| {
+                fields
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(move |key| format!("{section}.{key}"))
+            })
+            .collect();
+        documented.sort();
+        keys.sort();
+        assert_eq!(documented, keys, "config.toml.example documents every key");
+
+        // Uncommented, the example parses, and every value it shows is the
+        // real default, except those of keys with no default (examples).
         let uncommented: String = example
             .lines()
             .map(|line| {
@@ -428,14 +481,12 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let (_keep, file) = file_with(&uncommented);
-        let settings = Settings::load(&file, &env(&[])).unwrap();
+        let mut settings = Settings::load(&file, &env(&[])).unwrap();
+        assert!(settings.database.url.take().is_some(), "shows database.url");
         assert!(
-            settings.database.url.is_some(),
-            "example shows database.url"
+            settings.tenancy.compare_with.take().is_some(),
+            "shows tenancy.compare_with"
         );
-        assert!(
-            settings.tenancy.compare_with.is_some(),
-            "example shows tenancy.compare_with"
-        );
+        assert_eq!(settings, Settings::default());
     }
 }

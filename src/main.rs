@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use sqlx::{Connection, PgConnection};
 
 use tenantscope::app::runtime::{self, Signals};
@@ -16,7 +15,7 @@ use tenantscope::output::{self, Destination};
 use tenantscope::Failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     let env: HashMap<String, String> = std::env::vars().collect();
     match run(cli, &env) {
         Ok(()) => ExitCode::SUCCESS,

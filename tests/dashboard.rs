@@ -1,6 +1,7 @@
 //! The whole dashboard: the real event loop, the real PostgreSQL test server
 //! and a TestBackend, driven by key events.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
@@ -9,7 +10,7 @@ use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{connect, frame_where, keys, start_app, App};
+use common::{connect, frame_where, keys, start_app, start_app_logged, App};
 
 /// The row of the orders table that names `item`.
 fn row<'a>(frame: &'a str, item: &str) -> &'a str {
@@ -23,17 +24,23 @@ fn row<'a>(frame: &'a str, item: &str) -> &'a str {
 async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     let test_db = TestDatabase::demo().await;
     let db = connect(&test_db).await;
-    let App {
-        keys: tx,
-        mut frames,
-        handle: app,
-    } = start_app(db, Duration::from_millis(30), (120, 20)).await;
+    let loads = db.clone();
+    let orders_loads = move || loads.counters().orders.load(Ordering::SeqCst);
+    let (
+        App {
+            keys: tx,
+            mut frames,
+            handle: app,
+        },
+        mut log,
+    ) = start_app_logged(db, Duration::from_millis(30), (120, 20)).await;
 
     // Opens on the first user by name, mid_dude of client3, compared with client1.
-    let frame = frame_where(&mut frames, "mid_dude's orders", |f| {
-        row(f, "Tesla").contains("3,500.00")
-    })
-    .await;
+    let (frame, _) = log
+        .until("mid_dude's orders", |f| {
+            row(f, "Tesla").contains("3,500.00")
+        })
+        .await;
     assert!(
         frame.contains("Orders of mid_dude · client3 vs client1"),
         "{frame}"
@@ -43,12 +50,27 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
         "client1's price beside it"
     );
 
-    // Two rows down, faster than the debounce: only rich_dude's orders arrive.
+    // Two rows down, faster than the debounce: the first move may start
+    // poor_dude's load (a move after a quiet moment loads at once), the
+    // second cancels it; only rich_dude's orders arrive.
+    let before = orders_loads();
     keys(&tx, &[KeyCode::Char('j'), KeyCode::Down]);
-    let frame = frame_where(&mut frames, "rich_dude's orders", |f| {
-        f.contains("Orders of rich_dude") && row(f, "Tesla").contains("50,000.00")
-    })
-    .await;
+    let (frame, passed) = log
+        .until("rich_dude's orders", |f| {
+            f.contains("Orders of rich_dude") && row(f, "Tesla").contains("50,000.00")
+        })
+        .await;
+    let loads = orders_loads() - before;
+    assert!(
+        (1..=2).contains(&loads),
+        "rich_dude's load, and at most poor_dude's cancelled one: {loads}"
+    );
+    assert!(
+        !passed
+            .iter()
+            .any(|f| f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")),
+        "poor_dude's orders were never drawn"
+    );
     let tesla = row(&frame, "Tesla");
     assert!(
         tesla.contains("5,000.00") && tesla.contains("1,000.00") && tesla.contains("10,000.00"),
@@ -152,7 +174,7 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
     let db = Database::connect(&ConnectionSource::demo(options), &Settings::default())
         .await
         .unwrap();
-    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
+    let (mut app, mut log) = start_app_logged(db, Duration::from_millis(20), (120, 20)).await;
     frame_where(&mut app.frames, "mid_dude's orders", |f| {
         row(f, "Tesla").contains("3,500.00")
     })
@@ -168,11 +190,20 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
         frame.contains("✗"),
         "the status line shows the error: {frame}"
     );
+    // The frame on screen already says "Press r to retry": see `r` start a
+    // new load, then fail again.
+    let _ = log
+        .until("the first error", |f| f.contains("Press r to retry"))
+        .await;
     keys(&app.keys, &[KeyCode::Char('r')]);
-    frame_where(&mut app.frames, "the error again after r", |f| {
-        f.contains("Press r to retry")
-    })
-    .await;
+    let _ = log
+        .until("the reload", |f| f.contains("Loading orders of poor_dude"))
+        .await;
+    let _ = log
+        .until("the error again after r", |f| {
+            f.contains("Press r to retry")
+        })
+        .await;
 
     server.restart().unwrap();
     keys(&app.keys, &[KeyCode::Char('r')]);
@@ -186,11 +217,13 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
     app.handle.await.unwrap().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_query_stuck_on_a_lock_times_out_while_keys_still_work() {
+/// Connects with this statement_timeout, while another session holds a lock
+/// on client1's items (mid_dude is compared with client1, so his orders wait).
+async fn app_behind_a_lock(
+    test_db: &TestDatabase,
+    statement_timeout_ms: u64,
+) -> (App, sqlx::PgConnection) {
     use sqlx::Connection;
-    let test_db = TestDatabase::demo().await;
-    // Another session holds a lock on client1's items until we let go.
     let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -199,12 +232,21 @@ async fn a_query_stuck_on_a_lock_times_out_while_keys_still_work() {
         .await
         .unwrap();
     let mut settings = Settings::default();
-    settings.database.statement_timeout_ms = 1500;
+    settings.database.statement_timeout_ms = statement_timeout_ms;
     let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
         .await
         .unwrap();
-    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
-    // mid_dude is compared with client1: his orders load waits on the lock.
+    (
+        start_app(db, Duration::from_millis(20), (120, 20)).await,
+        locker,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_work_while_a_query_waits_on_a_lock() {
+    let test_db = TestDatabase::demo().await;
+    // A timeout far beyond the test: the load waits until the lock goes.
+    let (mut app, mut locker) = app_behind_a_lock(&test_db, 600_000).await;
     frame_where(&mut app.frames, "the load in progress", |f| {
         f.contains("Loading orders of mid_dude")
     })
@@ -219,11 +261,28 @@ async fn a_query_stuck_on_a_lock_times_out_while_keys_still_work() {
         "keys were handled while the query waited:\n{frame}"
     );
     keys(&app.keys, &[KeyCode::Esc]);
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    frame_where(
+        &mut app.frames,
+        "mid_dude's orders once the lock is gone",
+        |f| row(f, "Tesla").contains("3,500.00"),
+    )
+    .await;
+    keys(&app.keys, &[KeyCode::Char('q')]);
+    app.handle.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_stuck_on_a_lock_times_out_and_r_retries() {
+    let test_db = TestDatabase::demo().await;
+    let (mut app, mut locker) = app_behind_a_lock(&test_db, 300).await;
     frame_where(&mut app.frames, "the timeout", |f| {
-        f.contains("timed out after 1500 ms")
+        f.contains("timed out after 300 ms")
     })
     .await;
-
     sqlx::raw_sql("ROLLBACK")
         .execute(&mut locker)
         .await

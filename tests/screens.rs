@@ -334,13 +334,18 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
     let tenant_column = (0..users.width)
         .map(|x| users.x + x)
         .find(|&x| buffer[(x, users.y + 1)].symbol() == "T");
-    for y in users.y + 1..users.y + 7 {
+    // The header, then each user's tenant (first letter), in list order.
+    let tenants = ["T", "c", "c", "c", "c", "t"];
+    let tenant = tenant_column.unwrap();
+    for (y, first) in (users.y + 1..).zip(tenants) {
         assert_eq!(buffer[(right_border, y)].symbol(), "│", "row {y}");
-        let tenant = tenant_column.unwrap();
-        let cell = buffer[(tenant, y)].symbol().to_string();
-        assert!(
-            ["T", "c", "t", " "].contains(&cell.as_str()),
-            "tenant column starts at the same cell in row {y}: {cell:?}"
+        assert_eq!(
+            (
+                buffer[(tenant - 1, y)].symbol(),
+                buffer[(tenant, y)].symbol()
+            ),
+            (" ", first),
+            "tenant column starts at the same cell in row {y}"
         );
     }
     insta::assert_snapshot!(frame);
@@ -348,11 +353,20 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
 
 #[test]
 fn hostile_values_in_a_narrow_terminal() {
+    // At the top of the list: the escape-sequence user is on screen.
     let mut state = hostile_state();
+    let frame = render(&mut state, 70, 20);
+    assert_no_control_characters(&frame);
+    assert!(frame.contains("evil^[[2J"), "{frame}");
+    assert!(frame.contains("abc<U+202E"), "{frame}");
+    insta::assert_snapshot!(frame);
+
+    // At the bottom: the 300-character name, cut to its column.
     key(&mut state, KeyCode::Char('G'));
     let frame = render(&mut state, 70, 20);
     assert_no_control_characters(&frame);
-    insta::assert_snapshot!(frame);
+    assert!(frame.contains("│▶ ! xxxxxxxxxxxxxxxxxx… "), "{frame}");
+    insta::assert_snapshot!("hostile_values_in_a_narrow_terminal_at_the_end", frame);
 }
 
 #[test]

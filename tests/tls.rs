@@ -204,8 +204,10 @@ async fn sslmode_in_the_url_is_honoured() {
     let right = right_ca.display();
     let other = other_ca.display();
 
-    // Accepted cases: TLS without verification, and with the right CA.
+    // Accepted cases: TLS without verification, and with the right CA;
+    // `prefer` takes TLS when offered (this server refuses TCP without it).
     for query in [
+        "sslmode=prefer".to_string(),
         "sslmode=require".to_string(),
         format!("sslmode=verify-ca&sslrootcert={right}"),
         format!("sslmode=verify-full&sslrootcert={right}"),

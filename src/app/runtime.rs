@@ -148,14 +148,27 @@ async fn drive<B: Backend>(
             _ = tokio::time::sleep(tick) => Msg::Tick,
         };
         let mut pending = vec![msg];
-        // Take everything already queued (a key-repeat burst) before drawing.
+        // Take everything already queued (a key-repeat burst, results that
+        // arrived meanwhile) before drawing: a frame that a queued message
+        // would change at once is not worth its draw.
         while let Ok(msg) = events.try_recv() {
             pending.push(msg);
         }
+        while let Ok(msg) = results.try_recv() {
+            pending.push(msg);
+        }
+        let mut started = false;
         for msg in pending {
             for effect in update(&mut state, msg) {
                 executor.run(effect);
+                started = true;
             }
+        }
+        // A task spawned from here waits in this worker's queue until the
+        // loop awaits: let it send its query before the frame is drawn, so
+        // the draw overlaps the query instead of delaying it.
+        if started {
+            tokio::task::yield_now().await;
         }
     }
     executor.cancel_all();

@@ -75,7 +75,11 @@ impl Executor {
             }
             let handle = QueryHandle::default();
             let work = async {
-                tokio::time::sleep(delay).await;
+                // Not even a zero sleep: tokio rounds a deadline up to its
+                // next millisecond tick, which an at-once load would wait.
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 run_job(job, db.clone(), handle.clone()).await
             };
             tokio::pin!(work);

@@ -15,7 +15,7 @@ mod prices;
 mod users;
 
 use std::fmt;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
@@ -183,16 +183,25 @@ pub struct QueryCounters {
     pub user_pages: AtomicU64,
 }
 
-/// The server process running a cancellable query, so that a superseded
-/// query is stopped on the server and not only abandoned by the client.
+/// Names the transaction of a cancellable query, so that a superseded query
+/// is stopped on the server and not only abandoned by the client.
+///
+/// The transaction carries the name as its (transaction-local)
+/// application_name, set in the same round trip as BEGIN; a cancel looks up
+/// the backend by that name. So a load costs no extra round trip to learn
+/// its backend pid (sqlx does not expose the pid it gets at connect), and a
+/// cancel can only reach a backend while our transaction is open on it.
 #[derive(Debug, Clone, Default)]
-pub struct QueryHandle(std::sync::Arc<AtomicI32>);
+pub struct QueryHandle(std::sync::Arc<AtomicU64>);
+
+/// Tags of cancellable transactions, unique in this process.
+static NEXT_QUERY_TAG: AtomicU64 = AtomicU64::new(1);
+
+fn query_tag_name(tag: u64) -> String {
+    format!("tenantscope load {tag}")
+}
 
 impl QueryHandle {
-    fn running_on(&self, backend_pid: i32) {
-        self.0.store(backend_pid, Ordering::SeqCst);
-    }
-
     fn finished(&self) {
         self.0.store(0, Ordering::SeqCst);
     }
@@ -329,41 +338,55 @@ impl Database {
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
     async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, DbError> {
-        let begin = format!(
+        self.read_tx_named(None).await
+    }
+
+    /// [`Database::read_tx`], named `name` for the transaction's duration.
+    async fn read_tx_named(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Transaction<'static, Postgres>, DbError> {
+        let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout_ms
         );
+        if let Some(name) = name {
+            // Our own text (digits), so quoting as a literal is enough.
+            begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
+        }
         self.pool.begin_with(begin).await.map_err(|e| self.error(e))
     }
 
-    /// A read transaction whose backend pid is published to `handle` while
-    /// the caller's query runs.
+    /// A read transaction that `handle` can cancel while the caller's query
+    /// runs, opened in the same single round trip as any other.
     async fn tracked_tx(
         &self,
         handle: Option<&QueryHandle>,
     ) -> Result<Transaction<'static, Postgres>, DbError> {
-        let mut tx = self.read_tx().await?;
-        if let Some(handle) = handle {
-            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-            handle.running_on(pid);
-        }
-        Ok(tx)
+        let Some(handle) = handle else {
+            return self.read_tx().await;
+        };
+        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
+        // Published first: a cancel that comes while BEGIN is on its way
+        // finds no backend yet and does nothing, like one that comes late.
+        handle.0.store(tag, Ordering::SeqCst);
+        self.read_tx_named(Some(&query_tag_name(tag))).await
     }
 
     /// Stops the query `handle` runs, on the server. Call it while the task
-    /// that runs the query still holds its transaction, so the connection
-    /// cannot have moved on to another query.
+    /// that runs the query still holds its transaction: the name it looks
+    /// the backend up by only exists inside that transaction.
     pub async fn cancel(&self, handle: &QueryHandle) {
-        let pid = handle.0.swap(0, Ordering::SeqCst);
-        if pid != 0 {
-            let cancelled = sqlx::query("SELECT pg_cancel_backend($1)")
-                .bind(pid)
-                .execute(&self.pool)
-                .await;
-            tracing::debug!(pid, ok = cancelled.is_ok(), "cancelled a superseded query");
+        let tag = handle.0.swap(0, Ordering::SeqCst);
+        if tag != 0 {
+            let cancelled = sqlx::query(
+                "SELECT pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity
+                  WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(query_tag_name(tag))
+            .execute(&self.pool)
+            .await;
+            tracing::debug!(tag, ok = cancelled.is_ok(), "cancelled a superseded query");
         }
     }
 

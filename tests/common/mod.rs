@@ -133,3 +133,63 @@ pub async fn frame_where(
         )
     })
 }
+
+/// Every frame the loop draws, in order (a watch channel keeps only the
+/// latest): for tests that must see a state pass, or never appear.
+pub struct FrameLog {
+    frames: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl FrameLog {
+    /// Reads frames (up to 20 s) until one passes `check`; returns it and
+    /// every frame drawn before it since the last call.
+    pub async fn until(
+        &mut self,
+        what: &str,
+        check: impl Fn(&str) -> bool,
+    ) -> (String, Vec<String>) {
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline, self.frames.recv()).await {
+                Ok(Some(frame)) if check(&frame) => return (frame, seen),
+                Ok(Some(frame)) => seen.push(frame),
+                Ok(None) | Err(_) => panic!(
+                    "no frame showed {what}; last frame:\n{}",
+                    seen.last().map(String::as_str).unwrap_or("(none)")
+                ),
+            }
+        }
+    }
+}
+
+/// Like [`start_app`], with a log of every frame.
+pub async fn start_app_logged(
+    db: Database,
+    debounce: Duration,
+    size: (u16, u16),
+) -> (App, FrameLog) {
+    let state = initial_state(&db, "demo".into(), None, debounce)
+        .await
+        .unwrap();
+    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (frames_tx, frames) = watch::channel(String::new());
+    let (log_tx, log) = tokio::sync::mpsc::unbounded_channel();
+    let handle = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+        run_loop(&mut terminal, state, db, rx, |buffer| {
+            let frame = text(buffer);
+            let _ = log_tx.send(frame.clone());
+            frames_tx.send_replace(frame);
+        })
+        .await
+    });
+    (
+        App {
+            keys,
+            frames,
+            handle,
+        },
+        FrameLog { frames: log },
+    )
+}

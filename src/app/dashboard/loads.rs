@@ -110,13 +110,15 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::UsersPage { request, result } => {
             let rows = user_rows(state);
-            let Some(changed) = state.dashboard.users.apply(&request, result, rows) else {
+            let Some(applied) = state.dashboard.users.apply(&request, result, rows) else {
                 return Vec::new();
             };
             let mut effects = Vec::new();
-            if changed {
-                // Typing waits for the debounce; a jump shows its user at once.
-                let delay = if request.keep_selection {
+            if applied.moved {
+                // A filter, or a held key running on past the window: debounced
+                // like any move (the runtime loads at once if the selection was
+                // at rest). A jump (g, G) shows its user at once.
+                let delay = if request.keep_selection || applied.continued {
                     Delay::Debounce(state.debounce)
                 } else {
                     Delay::None

@@ -192,13 +192,13 @@ impl UsersWindow {
     }
 
     /// Takes a page if it answers the pending request. `None`: stale, or
-    /// failed; else whether the selected user changed.
+    /// failed.
     pub fn apply(
         &mut self,
         request: &UsersRequest,
         result: Result<Vec<User>, DbError>,
         rows: usize,
-    ) -> Option<bool> {
+    ) -> Option<Applied> {
         let rows_got = match result {
             Ok(rows) => rows,
             Err(error) => {
@@ -222,7 +222,10 @@ impl UsersWindow {
             self.cursor.selected = self.clamp_to_window(self.cursor.selected as isize + pending);
         }
         self.keep_visible(rows);
-        Some(self.selected().map(|u| u.id.clone()) != before)
+        Some(Applied {
+            moved: self.selected().map(|u| u.id.clone()) != before,
+            continued: continues,
+        })
     }
 
     fn take_page(&mut self, request: &UsersRequest, rows: Vec<User>) {
@@ -270,6 +273,15 @@ impl UsersWindow {
             }
         }
     }
+}
+
+/// What a page did to the selection.
+#[derive(Debug, PartialEq)]
+pub struct Applied {
+    /// Another user is selected.
+    pub moved: bool,
+    /// The page carried on a move that ran past the window's edge.
+    pub continued: bool,
 }
 
 /// What `g`/`G` did.

@@ -1,0 +1,870 @@
+//! Claims the README makes, each checked the way a user would see it: the
+//! real event loop or the real binary, against the real test server.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+use sqlx::Connection;
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::embedded::testing::TestDatabase;
+
+mod common;
+use common::{connect, start_app, start_app_logged, stderr, stdout};
+
+/// The row of the orders table that names `item`.
+fn row<'a>(frame: &'a str, item: &str) -> &'a str {
+    frame
+        .lines()
+        .find(|l| l.contains(&format!("││{item} ")))
+        .unwrap_or("")
+}
+
+/// Texts of the queries tenantscope's sessions are running right now.
+async fn running_queries(observer: &mut sqlx::PgConnection) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT query FROM pg_stat_activity
+          WHERE application_name LIKE 'tenantscope%' AND state = 'active'",
+    )
+    .fetch_all(observer)
+    .await
+    .unwrap()
+}
+
+/// Polls (up to 20 s) until the running queries pass `check`.
+async fn until_running(
+    observer: &mut sqlx::PgConnection,
+    what: &str,
+    check: impl Fn(&[String]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running = running_queries(observer).await;
+        if check(&running) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {running:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_selection_cancels_the_older_orders_load_on_the_server() {
+    let test_db = TestDatabase::demo().await;
+    // Every orders load waits: mid_dude and poor_dude are both compared
+    // with client1, whose items another session holds locked.
+    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    // No statement_timeout within the test: only a cancel can end a load.
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 600_000;
+    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+        .await
+        .unwrap();
+    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    // mid_dude's orders query (it names his schema, client3) waits on the lock.
+    until_running(&mut observer, "mid_dude's load waiting", |q| {
+        q.len() == 1 && q[0].contains("client3")
+    })
+    .await;
+
+    app.press(KeyCode::Char('j'));
+    until_running(
+        &mut observer,
+        "only poor_dude's load left (mid_dude's cancelled on the server)",
+        |q| q.len() == 1 && q[0].contains("client2") && !q[0].contains("client3"),
+    )
+    .await;
+
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    app.frame_where("poor_dude's orders", |f| {
+        f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+    })
+    .await;
+    app.quit().await;
+}
+
+/// A single move after a quiet moment loads at once; only a moving selection
+/// waits for the debounce. The debounce here is long, so a load that waited
+/// for it would come after the frame below is looked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_move_loads_at_once() {
+    const DEBOUNCE: Duration = Duration::from_secs(5);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let (app, mut log) = start_app_logged(db, DEBOUNCE, (120, 20)).await;
+    let (_, _) = log
+        .until("mid_dude's orders", |f| {
+            row(f, "Tesla").contains("3,500.00")
+        })
+        .await;
+    // A quiet moment: the selection rests longer than the debounce.
+    tokio::time::sleep(DEBOUNCE + Duration::from_millis(100)).await;
+    let before = loads.counters().orders.load(Ordering::SeqCst);
+    app.press(KeyCode::Char('j'));
+    let (_, _) = log
+        .until("poor_dude's load", |f| f.contains("Orders of poor_dude"))
+        .await;
+    let pressed = Instant::now();
+    let (_, _) = log
+        .until("poor_dude's orders", |f| {
+            f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+        })
+        .await;
+    assert!(
+        pressed.elapsed() < DEBOUNCE,
+        "the orders came only after the debounce: {:?}",
+        pressed.elapsed()
+    );
+    assert_eq!(loads.counters().orders.load(Ordering::SeqCst) - before, 1);
+
+    // Two moves in a row: the second is part of a moving selection and
+    // waits (its load has not reached the database when the frame shows it).
+    let before = loads.counters().orders.load(Ordering::SeqCst);
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('k'));
+    let (frame, _) = log
+        .until("poor_dude selected again", |f| {
+            f.contains("Loading orders of poor_dude")
+        })
+        .await;
+    assert!(frame.contains("Loading"), "{frame}");
+    assert!(
+        loads.counters().orders.load(Ordering::SeqCst) - before <= 1,
+        "at most the first move's load started"
+    );
+    app.quit().await;
+}
+
+/// Runs the binary with `env` (and nothing else configuring it) in `dir`.
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("PGDATABASE")
+        .env_remove("PGUSER")
+        .env_remove("PGPORT")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGSSLMODE")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("HOME", dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run tenantscope")
+}
+
+fn compare_tenant(out: &Output) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    let json: Value = serde_json::from_str(&stdout(out)).unwrap();
+    json["compare_tenant"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn tenantscope_toml_in_the_working_directory_and_the_compare_with_chain() {
+    let db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    // rich_dude (user 1) is of client1; unset, the comparison is client2.
+    let orders = ["orders", "1", "--format", "json"];
+    let out = run_in(dir.path(), &orders, &[("DATABASE_URL", &db.url)]);
+    assert_eq!(compare_tenant(&out), "client2");
+
+    // ./tenantscope.toml, found without --config: the database and the
+    // comparison tenant both come from it.
+    std::fs::write(
+        dir.path().join("tenantscope.toml"),
+        format!(
+            "[database]\nurl = \"{}\"\n[tenancy]\ncompare_with = \"client3\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &orders, &[]);
+    assert_eq!(compare_tenant(&out), "client3", "tenancy.compare_with");
+
+    // The environment beats the file, the flag beats both.
+    let env = [("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2")];
+    assert_eq!(
+        compare_tenant(&run_in(dir.path(), &orders, &env)),
+        "client2",
+        "TENANTSCOPE_TENANCY__COMPARE_WITH"
+    );
+    let mut flagged = orders.to_vec();
+    flagged.extend(["--compare", "client3"]);
+    assert_eq!(
+        compare_tenant(&run_in(dir.path(), &flagged, &env)),
+        "client3",
+        "--compare"
+    );
+}
+
+/// The dashboard in a pseudo-terminal (`script`), read with a deadline.
+struct Pty {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    screen: Vec<u8>,
+}
+
+impl Pty {
+    fn spawn(args: &str, env: &[(&str, &str)]) -> Pty {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut command = Command::new("script");
+        command
+            .args([
+                "-qefc",
+                &format!(
+                    "stty cols 120 rows 30; {} {args}",
+                    env!("CARGO_BIN_EXE_tenantscope")
+                ),
+                "/dev/null",
+            ])
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST")
+            .env_remove("PGDATABASE")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let (tx, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                if tx.send(chunk[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            child,
+            stdin,
+            chunks,
+            screen: Vec::new(),
+        }
+    }
+
+    /// Reads (up to 30 s) until the output so far, escape sequences left
+    /// out, contains `text`.
+    fn until(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !without_escapes(&String::from_utf8_lossy(&self.screen)).contains(text) {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(wait) {
+                Ok(chunk) => self.screen.extend_from_slice(&chunk),
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let screen = without_escapes(&String::from_utf8_lossy(&self.screen));
+                    let tail: String = screen.chars().rev().take(1500).collect();
+                    let tail: String = tail.chars().rev().collect();
+                    panic!("no {text:?} on screen ({e}); its text ends: {tail}");
+                }
+            }
+        }
+    }
+
+    fn quit(mut self) {
+        use std::io::Write;
+        self.stdin.write_all(b"q").unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+    }
+}
+
+/// Terminal output without its CSI escape sequences (colours, moves).
+fn without_escapes(screen: &str) -> String {
+    let mut out = String::new();
+    let mut chars = screen.chars();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+        } else if chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_dashboard_takes_its_comparison_tenant_from_compare_and_the_environment() {
+    let db = TestDatabase::demo().await;
+    // mid_dude (client3) opens first; unset, he is compared with client1.
+    let mut pty = Pty::spawn(&format!("--database-url '{}'", db.url), &[]);
+    pty.until("mid_dude · client3 vs client1");
+    pty.quit();
+
+    let mut pty = Pty::spawn(
+        &format!("--database-url '{}'", db.url),
+        &[("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2")],
+    );
+    pty.until("mid_dude · client3 vs client2");
+    pty.quit();
+
+    let mut pty = Pty::spawn(
+        &format!("--database-url '{}' --compare client2", db.url),
+        &[],
+    );
+    pty.until("mid_dude · client3 vs client2");
+    pty.quit();
+}
+
+/// A demo database with more tenants and items than a small terminal shows.
+async fn crowded_demo() -> TestDatabase {
+    let db = TestDatabase::demo().await;
+    let mut sql = String::new();
+    for i in 0..30 {
+        sql.push_str(&format!(
+            "CREATE SCHEMA t{i:02};
+             CREATE TABLE t{i:02}.items (LIKE client1.items INCLUDING ALL);
+             CREATE TABLE t{i:02}.orders (LIKE client1.orders INCLUDING ALL);
+             INSERT INTO client1.items (id, description, price) VALUES ('x{i}', 'extra {i:02}', {i}.50);\n"
+        ));
+    }
+    db.run_sql(&sql).await;
+    db
+}
+
+/// Presses `e` and reads the file the status line names (then removes it).
+async fn export(app: &mut common::App) -> String {
+    app.press(KeyCode::Char('e'));
+    let frame = app
+        .frame_where("the exported file", |f| f.contains("tenantscope-"))
+        .await;
+    let path = frame
+        .split_whitespace()
+        .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
+        .unwrap_or_else(|| panic!("no file name in:\n{frame}"))
+        .to_string();
+    let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    std::fs::remove_file(&path).unwrap();
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
+    let test_db = crowded_demo().await;
+    let db = connect(&test_db).await;
+    // 16 lines: a few rows of each view on screen, of 33 tenants and 32 items.
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+
+    app.press(KeyCode::Char('t'));
+    let frame = app
+        .frame_where("the health view", |f| {
+            f.contains("client1") && f.contains("t00")
+        })
+        .await;
+    assert!(!frame.contains("t29"), "not every tenant fits: {frame}");
+    let csv = export(&mut app).await;
+    let tenants: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let mut expected: Vec<String> = ["client1", "client2", "client3"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..30).map(|i| format!("t{i:02}")))
+        .collect();
+    expected.sort();
+    let mut got: Vec<String> = tenants
+        .iter()
+        .filter(|t| **t != "client9")
+        .map(|t| t.to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, expected, "every tenant in the file:\n{csv}");
+
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('p'));
+    let frame = app
+        .frame_where("the matrix", |f| {
+            f.contains("extra 00") || f.contains("Tesla")
+        })
+        .await;
+    assert!(
+        !(frame.contains("extra 00") && frame.contains("extra 29")),
+        "not every item fits: {frame}"
+    );
+    let csv = export(&mut app).await;
+    let mut items: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    items.sort();
+    let mut expected: Vec<String> = ["Huawei", "Tesla"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..30).map(|i| format!("extra {i:02}")))
+        .collect();
+    expected.sort();
+    assert_eq!(items, expected, "every item in the file:\n{csv}");
+    app.quit().await;
+}
+
+/// No URL anywhere: the libpq variables, PGPASSWORD or ~/.pgpass, and
+/// PGSSLMODE decide, against a private server that wants a password over TCP.
+#[tokio::test]
+async fn the_libpq_environment_pgpass_and_pgsslmode_are_honoured() {
+    use tenantscope::embedded::{PgServer, ServerOptions};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        files: vec![(
+            "pg_hba.conf".into(),
+            "local all all trust\nhost all support 127.0.0.1/32 scram-sha-256\n".into(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE ROLE support LOGIN PASSWORD 'pg-secret-9';
+         CREATE TABLE public.users (id text primary key, name text, mail text,
+                                    password text, organization_id text);
+         INSERT INTO public.users VALUES ('1', 'ann', 'a@x', 'pw', 'acme');
+         GRANT SELECT ON public.users TO support;",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let home = tempfile::tempdir().unwrap();
+    let port_text = port.to_string();
+    let libpq = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port_text.as_str()),
+        ("PGUSER", "support"),
+        ("PGDATABASE", "postgres"),
+    ];
+    let run = |extra: &[(&str, &str)]| {
+        let env: Vec<(&str, &str)> = libpq.iter().chain(extra).copied().collect();
+        run_in(home.path(), &["tenants", "--format", "json"], &env)
+    };
+    let connected = |out: &Output, how: &str| {
+        assert!(out.status.success(), "{how}: {}", stderr(out));
+        let json: Value = serde_json::from_str(&stdout(out)).unwrap();
+        assert_eq!(json[0]["tenant"], "acme", "{how}: {json}");
+    };
+    let refused = |out: &Output, how: &str| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{how}: {err}");
+        assert!(
+            err.starts_with("tenantscope: cannot connect to support@127.0.0.1"),
+            "{how}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{how}: {err}");
+        assert!(!err.contains("pg-secret-9"), "{how}: {err}");
+    };
+
+    connected(&run(&[("PGPASSWORD", "pg-secret-9")]), "PGPASSWORD");
+    refused(&run(&[]), "no password at all");
+    refused(&run(&[("PGPASSWORD", "wrong")]), "a wrong PGPASSWORD");
+
+    // ~/.pgpass (owner-only, as libpq requires).
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{port}:postgres:support:pg-secret-9\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    connected(&run(&[]), "~/.pgpass");
+
+    // The server has no TLS: PGSSLMODE=require must refuse, disable connects.
+    refused(&run(&[("PGSSLMODE", "require")]), "PGSSLMODE=require");
+    connected(&run(&[("PGSSLMODE", "disable")]), "PGSSLMODE=disable");
+    connected(
+        &run(&[("PGSSLMODE", "prefer")]),
+        "PGSSLMODE=prefer falls back to no TLS",
+    );
+    drop(server);
+}
+
+/// database.max_connections caps the pool: with one connection held by a
+/// query stuck on a lock, another query gets none (it gives up after
+/// connect_timeout_ms); with two, it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_caps_the_pool() {
+    let test_db = TestDatabase::demo().await;
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    for (max_connections, connect_timeout_ms) in [(1, 1_500), (2, 30_000)] {
+        let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        let mut settings = Settings::default();
+        settings.database.max_connections = max_connections;
+        settings.database.connect_timeout_ms = connect_timeout_ms;
+        settings.database.statement_timeout_ms = 600_000;
+        let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+            .await
+            .unwrap();
+        let mid_dude = db.user("3").await.unwrap();
+        let stuck = {
+            let db = db.clone();
+            tokio::spawn(async move { db.priced_orders(&mid_dude, Some("client1")).await })
+        };
+        until_running(&mut observer, "mid_dude's load waiting", |q| {
+            q.len() == 1 && q[0].contains("client3")
+        })
+        .await;
+        let other = db.user_count().await;
+        match max_connections {
+            1 => {
+                let error = other.expect_err("no connection left for a second query");
+                assert!(error.to_string().contains("timed out"), "{error}");
+            }
+            _ => assert_eq!(other.unwrap().value, 4),
+        }
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        stuck.await.unwrap().unwrap();
+        db.close().await;
+    }
+}
+
+/// The tenant catalog (the dashboard's `tenants()` and the CLI's
+/// `tenants` command) costs the same statements for 3 and for 60 extra
+/// tenants, counted by the server (`pg_stat_statements`).
+#[tokio::test]
+async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
+    use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+    let server = PgServer::start_with(ServerOptions {
+        settings: vec![(
+            "shared_preload_libraries".into(),
+            "pg_stat_statements".into(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server with pg_stat_statements");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE DATABASE counted",
+        "CREATE EXTENSION pg_stat_statements",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    let run = |sql: String| {
+        let options = server.connect_options("counted");
+        async move {
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+            conn.close().await.ok();
+        }
+    };
+    run(format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1)).await;
+    let db = Database::connect(
+        &ConnectionSource::demo(server.connect_options("counted")),
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+
+    let mut created = 0;
+    let mut measured = Vec::new();
+    for extra in [3, 60] {
+        let mut sql = String::new();
+        for i in created..extra {
+            sql.push_str(&format!(
+                "CREATE SCHEMA t{i:03};
+                 CREATE TABLE t{i:03}.items (LIKE client1.items INCLUDING ALL);
+                 CREATE TABLE t{i:03}.orders (LIKE client1.orders INCLUDING ALL);\n"
+            ));
+        }
+        created = extra;
+        run(sql).await;
+        sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let catalog = db.tenants().await.unwrap();
+        let summaries = db.tenant_summaries().await.unwrap();
+        assert_eq!(catalog.len(), 2 + extra);
+        assert!(summaries.len() >= 2 + extra);
+        // Every query in the counted database, and those that read the
+        // schemas. Transaction control is left out: sqlx sends the ROLLBACK
+        // of a dropped read transaction whenever the connection is next used.
+        let (all, catalog_queries): (i64, i64) = sqlx::query_as(
+            "SELECT coalesce(sum(s.calls), 0)::bigint,
+                    coalesce(sum(s.calls) FILTER (WHERE s.query LIKE '%pg_namespace%'), 0)::bigint
+               FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+              WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
+                AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        measured.push((all, catalog_queries));
+    }
+    assert_eq!(
+        measured[0], measured[1],
+        "(all statements, catalog queries)"
+    );
+    assert_eq!(
+        measured[0].1, 2,
+        "one query each for tenants() and tenant_summaries()"
+    );
+    db.close().await;
+    admin.close().await.ok();
+}
+
+/// Users-list markers and the health view's unknown counts: `-` marks a user
+/// with no tenant, `!` one whose tenant schema is missing; `?` is a count of
+/// a table the server never analyzed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
+    let test_db = TestDatabase::demo().await;
+    test_db
+        .run_sql(
+            "INSERT INTO public.users (id, name, mail, password, organization_id)
+             VALUES ('9', 'nobody', 'n@x', 'pw', NULL)",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    let frame = app
+        .frame_where("the users", |f| {
+            f.contains("nobody") && f.contains("stray_dude")
+        })
+        .await;
+    let line = |name: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("nobody").contains("│  - nobody"), "{frame}");
+    assert!(line("stray_dude").contains("│  ! stray_dude"), "{frame}");
+    assert!(line("poor_dude").contains("│    poor_dude"), "{frame}");
+
+    // A fresh database: no table was ever analyzed, so no estimate exists.
+    app.press(KeyCode::Char('t'));
+    // │▶ client1  ✓ ok  <users> <items> <orders> …
+    let counts = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .find(|l| l.contains(" client1 ") && l.contains("✓ ok"))
+            .unwrap_or("")
+            .split_whitespace()
+            .skip_while(|word| *word != "ok")
+            .skip(1)
+            .take(3)
+            .map(str::to_string)
+            .collect()
+    };
+    let frame = app
+        .frame_where("the health view", |f| !counts(f).is_empty())
+        .await;
+    assert_eq!(counts(&frame), ["1", "?", "?"], "{frame}");
+    // Once analyzed, the planner's estimates (2 items, 2 orders) show.
+    test_db.run_sql("ANALYZE").await;
+    app.press(KeyCode::Char('r'));
+    app.frame_where("counts after ANALYZE", |f| counts(f) == ["1", "~2", "~2"])
+        .await;
+    app.quit().await;
+}
+
+/// The matrix keys the README lists: `→`/`l` and `←`/`h` move across tenants
+/// (the columns scroll), `End` goes to the last item, `s` switches the sort.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_keys_move_across_tenants_and_items_and_sort() {
+    let test_db = crowded_demo().await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    app.press(KeyCode::Char('p'));
+    let frame = app
+        .frame_where("the matrix", |f| {
+            f.contains("Prices tenants 1–6 of 33 · sorted by spread") && f.contains("Huawei")
+        })
+        .await;
+    let header = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .find(|l| l.contains("Item"))
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        header(&frame)[1..8],
+        ["Item", "client1", "client2", "client3", "t00", "t01", "t02"]
+    );
+
+    // Six columns on screen: the sixth step right scrolls them by one.
+    for _ in 0..3 {
+        app.press(KeyCode::Right);
+        app.press(KeyCode::Char('l'));
+    }
+    let frame = app
+        .frame_where("the columns scrolled", |f| {
+            f.contains("Prices tenants 2–7 of 33") && f.contains(" t03 ")
+        })
+        .await;
+    assert_eq!(
+        header(&frame)[2..8],
+        ["client2", "client3", "t00", "t01", "t02", "t03"]
+    );
+    for _ in 0..3 {
+        app.press(KeyCode::Left);
+        app.press(KeyCode::Char('h'));
+    }
+    app.frame_where("back to the first columns, loaded", |f| {
+        f.contains("Prices tenants 1–6 of 33") && f.contains("✓ prices of 6 tenants")
+    })
+    .await;
+
+    app.press(KeyCode::End);
+    app.frame_where("the last item selected", |f| {
+        f.lines().any(|l| l.contains("│▶ extra 29"))
+    })
+    .await;
+    app.press(KeyCode::Char('s'));
+    let frame = app
+        .frame_where("sorted by name", |f| f.contains("sorted by name"))
+        .await;
+    let items: Vec<&str> = frame
+        .lines()
+        .filter_map(|l| l.strip_prefix("│"))
+        .filter_map(|l| l.get(3..).map(|rest| rest.split("  ").next().unwrap_or("")))
+        .filter(|item| item.starts_with("extra") || *item == "Huawei" || *item == "Tesla")
+        .collect();
+    let mut sorted = items.clone();
+    sorted.sort();
+    assert_eq!(items, sorted, "{frame}");
+    app.press(KeyCode::Char('s'));
+    app.frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+        .await;
+    app.quit().await;
+}
+
+/// The mouse wheel over the orders pane scrolls it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mouse_wheel_scrolls_the_orders_pane() {
+    use crossterm::event::{KeyModifiers, MouseEvent, MouseEventKind};
+    use tenantscope::app::Msg;
+    let test_db = TestDatabase::demo().await;
+    // mid_dude (client3) gets 20 order lines, more than the pane shows.
+    let mut sql = String::new();
+    for i in 0..20 {
+        sql.push_str(&format!(
+            "INSERT INTO client3.items (id, description, price) VALUES ('w{i}', 'widget {i:02}', 1.00);
+             INSERT INTO client3.orders (id, user_id, item_id, quantity) VALUES ('w{i}', '3', 'w{i}', 1);\n"
+        ));
+    }
+    test_db.run_sql(&sql).await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    let frame = app
+        .frame_where("mid_dude's orders", |f| f.contains("widget 00"))
+        .await;
+    assert!(!frame.contains("widget 19"), "not every line fits: {frame}");
+    let first_line = |frame: &str| -> String {
+        // The first row under the orders header ("Item  Qty ...").
+        let lines: Vec<&str> = frame.lines().collect();
+        let Some(at) = lines.iter().position(|l| l.contains("Item ")) else {
+            return String::new();
+        };
+        let row = lines.get(at + 1).copied().unwrap_or("");
+        row.split('│').nth(3).unwrap_or("").trim().to_string()
+    };
+    let before = first_line(&frame);
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 80,
+            row: 8,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.keys.send(wheel(MouseEventKind::ScrollDown)).unwrap();
+    let frame = app
+        .frame_where("the orders scrolled", |f| first_line(f) != before)
+        .await;
+    assert!(!frame.contains(&before), "{before} scrolled off:\n{frame}");
+    app.keys.send(wheel(MouseEventKind::ScrollUp)).unwrap();
+    app.frame_where("scrolled back", |f| first_line(f) == before)
+        .await;
+    app.quit().await;
+}
+
+/// The header shows an exact count when counting is cheap, else the
+/// planner's estimate with `~`. The estimate is planted in the catalog, so
+/// the test needs no million rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_shows_the_planners_estimate_for_a_large_users_table() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("the exact count", |f| f.contains("│ 4 users · 3 tenants"))
+        .await;
+    app.quit().await;
+
+    test_db
+        .run_sql(
+            "UPDATE pg_catalog.pg_class SET reltuples = 1000000, relpages = 20000
+              WHERE oid = 'public.users'::regclass",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
+    app.frame_where("the estimate", |f| {
+        f.contains("│ ~1,000,000 users · 3 tenants")
+    })
+    .await;
+    app.quit().await;
+}
