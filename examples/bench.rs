@@ -24,25 +24,23 @@ use std::fmt::Write as _;
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use sqlx::Connection;
-use tenantscope::app::runtime::{initial_state, run_loop};
-use tenantscope::app::{Msg, State};
+use tenantscope::app::State;
 use tenantscope::config::Settings;
 use tenantscope::db::{choose_compare_tenant, ConnectionSource, Database, Page, QueryHandle};
 use tenantscope::embedded::testing::run_psql;
 use tenantscope::embedded::{PgServer, ServerOptions};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tenantscope::fixtures::Harness;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -643,16 +641,6 @@ fn peak_rss(bin: &Path, url: &str) -> Res<u64> {
 // ---------------------------------------------------------------------------
 // c to g: the event loop in this process, on a TestBackend
 
-fn text(buffer: &Buffer) -> String {
-    let width = buffer.area.width.max(1) as usize;
-    buffer
-        .content()
-        .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn user_name(i: usize) -> String {
     format!("user_{i:07}")
 }
@@ -676,50 +664,21 @@ fn selected(frame: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The dashboard's event loop on a 200×50 TestBackend; every frame is sent
-/// here as (time drawn, text).
-struct App {
-    keys: UnboundedSender<Msg>,
-    frames: UnboundedReceiver<(Instant, String)>,
-    drawn: Arc<AtomicU64>,
-    handle: tokio::task::JoinHandle<std::io::Result<State>>,
-}
+/// The dashboard's event loop on a 200×50 TestBackend (the harness the
+/// whole-app tests use); every frame is logged with the time it was drawn.
+struct App(Harness);
 
 impl App {
     async fn start(db: &Database) -> Res<App> {
-        let state = initial_state(db, "bench".into(), None, DEBOUNCE)
+        let harness = Harness::start(db.clone(), DEBOUNCE, (WIDTH, HEIGHT))
             .await
             .map_err(|e| e.to_string())?;
-        let (keys, events) = unbounded_channel();
-        let (frames_tx, frames) = unbounded_channel();
-        let drawn = Arc::new(AtomicU64::new(0));
-        let counter = drawn.clone();
-        let db = db.clone();
-        let handle = tokio::spawn(async move {
-            let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT))?;
-            run_loop(&mut terminal, state, db, events, move |buffer| {
-                let at = Instant::now();
-                counter.fetch_add(1, Ordering::Relaxed);
-                let _ = frames_tx.send((at, text(buffer)));
-            })
-            .await
-        });
-        Ok(App {
-            keys,
-            frames,
-            drawn,
-            handle,
-        })
+        Ok(App(harness))
     }
 
     /// Sends a key; returns when. Frames drawn before it are dropped first.
     fn press(&mut self, code: KeyCode) -> Instant {
-        while self.frames.try_recv().is_ok() {}
-        let at = Instant::now();
-        let _ = self
-            .keys
-            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        at
+        self.0.press(code)
     }
 
     /// The first frame from now on that passes `check`.
@@ -729,22 +688,16 @@ impl App {
         within: Duration,
         check: impl Fn(&str) -> bool,
     ) -> Res<(Instant, String)> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            match tokio::time::timeout_at(deadline, self.frames.recv()).await {
-                Ok(Some((at, frame))) if check(&frame) => return Ok((at, frame)),
-                Ok(Some(_)) => {}
-                Ok(None) => return Err(format!("the loop ended waiting for {what}").into()),
-                Err(_) => return Err(format!("no frame showed {what} within {within:?}").into()),
-            }
-        }
+        let (at, frame, _) = self.0.next_frame_where(what, within, check).await?;
+        Ok((at, frame))
+    }
+
+    fn drawn(&self) -> u64 {
+        self.0.drawn.load(Ordering::Relaxed)
     }
 
     async fn quit(self) -> Res<State> {
-        // Ctrl-C quits in every mode (q is text while filtering).
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        let _ = self.keys.send(Msg::Key(ctrl_c));
-        Ok(self.handle.await??)
+        Ok(self.0.quit().await?)
     }
 }
 
@@ -944,7 +897,7 @@ async fn storm(db: &Database) -> Res<Storm> {
     let counters = db.counters();
     let orders_before = counters.orders.load(Ordering::Relaxed);
     let pages_before = counters.user_pages.load(Ordering::Relaxed);
-    let frames_before = app.drawn.load(Ordering::Relaxed);
+    let frames_before = app.drawn();
     let mut tick = tokio::time::interval(KEY_REPEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let start = Instant::now();
@@ -955,7 +908,7 @@ async fn storm(db: &Database) -> Res<Storm> {
         last_key = app.press(KeyCode::Char('j'));
         keys += 1;
     }
-    let frames = app.drawn.load(Ordering::Relaxed) - frames_before;
+    let frames = app.drawn() - frames_before;
     let final_user = user_name(1 + keys);
     let wanted = final_user.clone();
     let settled = app

@@ -161,3 +161,126 @@ pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<
     update(state, Msg::Prices(msg));
     tenants
 }
+
+/// A drawn frame as lines of text.
+pub fn frame_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let width = buffer.area.width.max(1) as usize;
+    buffer
+        .content()
+        .chunks(width)
+        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The dashboard's real event loop on a `TestBackend`, fed keys by the
+/// caller: the whole-app tests and the benchmark both drive it.
+pub struct Harness {
+    pub keys: tokio::sync::mpsc::UnboundedSender<Msg>,
+    /// The latest frame.
+    pub latest: tokio::sync::watch::Receiver<String>,
+    /// Every frame in order, with when it was drawn.
+    pub log: tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>,
+    /// How many frames the loop has drawn.
+    pub drawn: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The loop; it ends with the state it quit in.
+    pub handle: tokio::task::JoinHandle<std::io::Result<State>>,
+}
+
+impl Harness {
+    /// Opens the dashboard on `db` as `tenantscope` would, at `size`.
+    pub async fn start(
+        db: crate::db::Database,
+        debounce: std::time::Duration,
+        size: (u16, u16),
+    ) -> Result<Harness, crate::Failure> {
+        use crate::app::runtime::{initial_state, run_loop};
+        use std::sync::atomic::Ordering;
+        let state = initial_state(&db, "demo".into(), None, debounce).await?;
+        let (keys, events) = tokio::sync::mpsc::unbounded_channel();
+        let (latest_tx, latest) = tokio::sync::watch::channel(String::new());
+        let (log_tx, log) = tokio::sync::mpsc::unbounded_channel();
+        let drawn = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = drawn.clone();
+        let handle = tokio::spawn(async move {
+            let backend = ratatui::backend::TestBackend::new(size.0, size.1);
+            let mut terminal = ratatui::Terminal::new(backend)?;
+            run_loop(&mut terminal, state, db, events, move |buffer| {
+                let at = std::time::Instant::now();
+                let frame = frame_text(buffer);
+                counter.fetch_add(1, Ordering::Relaxed);
+                let _ = log_tx.send((at, frame.clone()));
+                latest_tx.send_replace(frame);
+            })
+            .await
+        });
+        Ok(Harness {
+            keys,
+            latest,
+            log,
+            drawn,
+            handle,
+        })
+    }
+
+    /// Sends a key; returns when. Frames logged before it are dropped.
+    pub fn press(&mut self, code: KeyCode) -> std::time::Instant {
+        while self.log.try_recv().is_ok() {}
+        let at = std::time::Instant::now();
+        let _ = self
+            .keys
+            .send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        at
+    }
+
+    /// The latest frame, or the next one, that passes `check`, within `within`.
+    pub async fn frame_where(
+        &mut self,
+        what: &str,
+        within: std::time::Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let found = tokio::time::timeout(within, self.latest.wait_for(|f| check(f)))
+            .await
+            .map(|found| found.map(|frame| frame.clone()));
+        match found {
+            Ok(Ok(frame)) => Ok(frame),
+            _ => Err(format!(
+                "no frame showed {what} within {within:?}; last frame:\n{}",
+                self.latest.borrow().as_str()
+            )),
+        }
+    }
+
+    /// The first frame drawn from now on (since the last call or key)
+    /// that passes `check`, when it was drawn, and the frames before it.
+    pub async fn next_frame_where(
+        &mut self,
+        what: &str,
+        within: std::time::Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> Result<(std::time::Instant, String, Vec<String>), String> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.log.recv()).await {
+                Ok(Some((at, frame))) if check(&frame) => return Ok((at, frame, seen)),
+                Ok(Some((_, frame))) => seen.push(frame),
+                Ok(None) => return Err(format!("the loop ended waiting for {what}")),
+                Err(_) => {
+                    let last = seen.last().map(String::as_str).unwrap_or("(none)");
+                    return Err(format!(
+                        "no frame showed {what} within {within:?}; last frame:\n{last}"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Ctrl-C quits in every mode (`q` would be text while filtering).
+    pub async fn quit(self) -> std::io::Result<State> {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let _ = self.keys.send(Msg::Key(ctrl_c));
+        self.handle.await.map_err(std::io::Error::other)?
+    }
+}

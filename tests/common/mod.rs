@@ -5,14 +5,12 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
-use tenantscope::app::runtime::{initial_state, run_loop};
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::fixtures::Harness;
 use tenantscope::money::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -55,13 +53,7 @@ pub fn stderr(output: &Output) -> String {
 
 /// A drawn frame as lines of text.
 pub fn text(buffer: &Buffer) -> String {
-    let width = buffer.area.width.max(1) as usize;
-    buffer
-        .content()
-        .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
+    tenantscope::fixtures::frame_text(buffer)
 }
 
 /// The dashboard's real event loop on a TestBackend, fed keys by the test.
@@ -72,23 +64,7 @@ pub struct App {
 }
 
 pub async fn start_app(db: Database, debounce: Duration, size: (u16, u16)) -> App {
-    let state = initial_state(&db, "demo".into(), None, debounce)
-        .await
-        .unwrap();
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, frames) = watch::channel(String::new());
-    let handle = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            frames_tx.send_replace(text(buffer));
-        })
-        .await
-    });
-    App {
-        keys,
-        frames,
-        handle,
-    }
+    start_app_logged(db, debounce, size).await.0
 }
 
 impl App {
@@ -137,7 +113,7 @@ pub async fn frame_where(
 /// Every frame the loop draws, in order (a watch channel keeps only the
 /// latest): for tests that must see a state pass, or never appear.
 pub struct FrameLog {
-    frames: tokio::sync::mpsc::UnboundedReceiver<String>,
+    frames: tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>,
 }
 
 impl FrameLog {
@@ -152,8 +128,8 @@ impl FrameLog {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             match tokio::time::timeout_at(deadline, self.frames.recv()).await {
-                Ok(Some(frame)) if check(&frame) => return (frame, seen),
-                Ok(Some(frame)) => seen.push(frame),
+                Ok(Some((_, frame))) if check(&frame) => return (frame, seen),
+                Ok(Some((_, frame))) => seen.push(frame),
                 Ok(None) | Err(_) => panic!(
                     "no frame showed {what}; last frame:\n{}",
                     seen.last().map(String::as_str).unwrap_or("(none)")
@@ -169,27 +145,15 @@ pub async fn start_app_logged(
     debounce: Duration,
     size: (u16, u16),
 ) -> (App, FrameLog) {
-    let state = initial_state(&db, "demo".into(), None, debounce)
-        .await
-        .unwrap();
-    let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (frames_tx, frames) = watch::channel(String::new());
-    let (log_tx, log) = tokio::sync::mpsc::unbounded_channel();
-    let handle = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
-            let frame = text(buffer);
-            let _ = log_tx.send(frame.clone());
-            frames_tx.send_replace(frame);
-        })
-        .await
-    });
+    let harness = Harness::start(db, debounce, size).await.unwrap();
     (
         App {
-            keys,
-            frames,
-            handle,
+            keys: harness.keys,
+            frames: harness.latest,
+            handle: harness.handle,
         },
-        FrameLog { frames: log },
+        FrameLog {
+            frames: harness.log,
+        },
     )
 }
