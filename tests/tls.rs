@@ -64,17 +64,20 @@ fn make_ca(dir: &Path, name: &str) -> PathBuf {
     dir.join(crt)
 }
 
-/// A server certificate for `localhost` signed by the CA `ca`; returns the
+/// A server certificate for the names in `san` (e.g.
+/// `DNS:localhost,IP:127.0.0.1`) signed by the CA `ca`; returns the
 /// certificate and key as PEM.
-fn make_server_cert(dir: &Path, ca: &str) -> (String, String) {
+fn make_server_cert(dir: &Path, ca: &str, san: &str) -> (String, String) {
     std::fs::write(
         dir.join("server.ext"),
-        "basicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\n\
-         subjectAltName=DNS:localhost,IP:127.0.0.1\n\
-         subjectKeyIdentifier=hash\n\
-         authorityKeyIdentifier=keyid,issuer\n",
+        format!(
+            "basicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\n\
+             subjectAltName={san}\n\
+             subjectKeyIdentifier=hash\n\
+             authorityKeyIdentifier=keyid,issuer\n"
+        ),
     )
     .unwrap();
     openssl(
@@ -160,14 +163,9 @@ fn describe(output: &Output) -> String {
     )
 }
 
-#[tokio::test]
-async fn sslmode_in_the_url_is_honoured() {
-    let certs = tempfile::tempdir().unwrap();
-    let dir = certs.path();
-    let right_ca = make_ca(dir, "ca");
-    let other_ca = make_ca(dir, "other-ca");
-    let (cert_pem, key_pem) = make_server_cert(dir, "ca");
-
+/// A private server that accepts TCP only with TLS, using this certificate,
+/// with the shared users table `tenants` needs; and its port.
+async fn tls_server(cert_pem: String, key_pem: String) -> (PgServer, u16) {
     let port = free_port();
     let server = PgServer::start_with(ServerOptions {
         tcp_port: Some(port),
@@ -199,6 +197,19 @@ async fn sslmode_in_the_url_is_honoured() {
     .await
     .unwrap();
     admin.close().await.ok();
+
+    (server, port)
+}
+
+#[tokio::test]
+async fn sslmode_in_the_url_is_honoured() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let right_ca = make_ca(dir, "ca");
+    let other_ca = make_ca(dir, "other-ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost,IP:127.0.0.1");
+
+    let (server, port) = tls_server(cert_pem, key_pem).await;
 
     let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
     let right = right_ca.display();
@@ -257,5 +268,42 @@ async fn sslmode_in_the_url_is_honoured() {
         assert!(out.stdout.is_empty(), "{query}: {}", describe(&out));
     }
 
+    drop(server);
+}
+
+/// verify-ca checks the chain only; verify-full also checks that the
+/// certificate names the host: a certificate for another name passes the
+/// first and fails the second.
+#[tokio::test]
+async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let ca = make_ca(dir, "ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:db.example.com");
+    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    let ca = ca.display();
+
+    let out = tenants(&format!("{base}?sslmode=verify-ca&sslrootcert={ca}"), dir);
+    assert!(
+        out.status.success(),
+        "verify-ca trusts the chain whatever the name\n{}\nserver log:\n{}",
+        describe(&out),
+        server_log(&server)
+    );
+
+    let out = tenants(&format!("{base}?sslmode=verify-full&sslrootcert={ca}"), dir);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verify-full must refuse a certificate for db.example.com\n{}",
+        describe(&out)
+    );
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    assert!(
+        stderr.starts_with("tenantscope: cannot connect to") && stderr.lines().count() == 1,
+        "{}",
+        describe(&out)
+    );
     drop(server);
 }
