@@ -8,6 +8,7 @@
 
 mod catalog;
 mod health;
+pub mod libpq;
 mod lossy;
 mod orders;
 mod pool;
@@ -206,7 +207,9 @@ impl Database {
     ) -> Result<Database, DbError> {
         let target = source.label();
         let options = source.options().clone();
-        let timeout = std::time::Duration::from_millis(settings.database.connect_timeout_ms);
+        let timeout = source.connect_timeout().unwrap_or(std::time::Duration::from_millis(
+            settings.database.connect_timeout_ms,
+        ));
         // One direct connection first: it reports the real cause (refused,
         // auth failed, no such database) where a pool would only time out.
         let connect_error = |cause: String| DbError::Connect {
