@@ -1,6 +1,7 @@
-//! Layered settings: built-in defaults < config file < environment < flags.
+//! Layered settings: built-in defaults < config file < environment <
+//! the chosen profile (`[profiles.NAME]`) < flags.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use config::{ConfigError, Environment, File, FileFormat, Map, Source, Value};
@@ -12,6 +13,29 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub tenancy: TenancySettings,
     pub ui: UiSettings,
+    /// `[profiles.NAME]`: `database.*` and `tenancy.*` keys for one database.
+    pub profiles: BTreeMap<String, Profile>,
+    /// The profile in force (`--profile`, `TENANTSCOPE_PROFILE`).
+    #[serde(skip)]
+    pub profile: Option<String>,
+}
+
+/// One named database: any `database.*` and `tenancy.*` keys, layered over
+/// the file's own when the profile is chosen.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    pub database: BTreeMap<String, Value>,
+    pub tenancy: BTreeMap<String, Value>,
+}
+
+impl Profile {
+    /// The profile's connection string, if it has one.
+    pub fn url(&self) -> Option<String> {
+        self.database
+            .get("url")
+            .and_then(|url| url.clone().into_string().ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -119,8 +143,22 @@ impl Source for DatabaseUrlVariable {
 }
 
 impl Settings {
-    /// Loads the file and environment layers; flags are applied by the caller.
+    /// Loads the file and environment layers, and the profile that
+    /// `TENANTSCOPE_PROFILE` names; flags are applied by the caller.
     pub fn load(file: &ConfigFile, env: &HashMap<String, String>) -> Result<Settings, String> {
+        Settings::load_profile(file, env, None)
+    }
+
+    /// [`Settings::load`] with profile `profile` (`--profile`), else the
+    /// one `TENANTSCOPE_PROFILE` names, else none.
+    pub fn load_profile(
+        file: &ConfigFile,
+        env: &HashMap<String, String>,
+        profile: Option<&str>,
+    ) -> Result<Settings, String> {
+        let chosen = profile
+            .map(str::to_owned)
+            .or_else(|| env.get("TENANTSCOPE_PROFILE").filter(|p| !p.is_empty()).cloned());
         let mut builder = config::Config::builder();
         match file {
             ConfigFile::Explicit(path) => {
@@ -136,7 +174,7 @@ impl Settings {
         }
         let tenantscope_vars: HashMap<String, String> = env
             .iter()
-            .filter(|(key, _)| key.starts_with("TENANTSCOPE_"))
+            .filter(|(key, _)| key.starts_with("TENANTSCOPE_") && *key != "TENANTSCOPE_PROFILE")
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         builder = builder
@@ -152,14 +190,45 @@ impl Settings {
                     .try_parsing(true)
                     .source(Some(tenantscope_vars)),
             );
-        let settings: Settings = builder
+        // Parse and type errors quote the file or the environment.
+        let invalid = |e: ConfigError| {
+            let quoted = crate::text::redact_secrets(&e.to_string());
+            format!("invalid configuration: {}", crate::text::one_line(&quoted))
+        };
+        let mut settings: Settings = builder
+            .clone()
             .build()
             .and_then(|built| built.try_deserialize())
-            .map_err(|e| {
-                // Parse and type errors quote the file or the environment.
-                let quoted = crate::text::redact_secrets(&e.to_string());
-                format!("invalid configuration: {}", crate::text::one_line(&quoted))
-            })?;
+            .map_err(invalid)?;
+        if let Some(name) = chosen {
+            let Some(profile) = settings.profiles.get(&name) else {
+                let known: Vec<&str> = settings.profiles.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "unknown profile {:?} ({})",
+                    crate::text::sanitize(&name),
+                    if known.is_empty() {
+                        "the config file defines no [profiles.NAME]".to_string()
+                    } else {
+                        format!("known: {}", known.join(", "))
+                    }
+                ));
+            };
+            for (section, keys) in [("database", &profile.database), ("tenancy", &profile.tenancy)] {
+                for (key, value) in keys {
+                    builder = builder
+                        .set_override(format!("{section}.{key}"), value.clone())
+                        .map_err(invalid)?;
+                }
+            }
+            settings = builder
+                .build()
+                .and_then(|built| built.try_deserialize())
+                .map_err(|e| {
+                    let message = invalid(e);
+                    format!("{message} (in profile {:?})", crate::text::sanitize(&name))
+                })?;
+            settings.profile = Some(name);
+        }
         settings.validate()?;
         Ok(settings)
     }

@@ -28,8 +28,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
-    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
+    let file = ConfigFile::locate(cli.config.as_deref(), env);
+    let settings = Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
         .map_err(Failure::usage)?;
+    // sqlx reads some PG* variables itself, each its own way; tenantscope
+    // has resolved them in libpq's order (`env`), so sqlx must not see them
+    // (nor the demo server's initdb and postgres). No thread runs yet.
+    for (_, var) in db::LIBPQ_VARIABLES {
+        std::env::remove_var(var);
+    }
+    if matches!(cli.command, Some(Command::Profiles)) {
+        write_stdout(&profiles(&file, &settings, env));
+        return Ok(());
+    }
     if let Some(path) = &cli.log_file {
         init_logging(path)?;
     }
@@ -45,6 +56,25 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
+    match (&configured, &settings.profile) {
+        (Some(source), _) => {
+            for warning in source.warnings() {
+                eprintln!("tenantscope: warning: {warning}");
+            }
+        }
+        (None, Some(profile)) if !cli.demo => {
+            return Err(Failure::usage(format!(
+                "profile {:?} names no database: set url in [profiles.{0}.database]",
+                tenantscope::text::sanitize(profile)
+            )))
+        }
+        // Never invented data by surprise: a script learns where it came from.
+        (None, _) if !cli.demo && cli.command.is_some() => eprintln!(
+            "tenantscope: no database configured (see --help): answering from the built-in \
+             demo database; --demo hides this line"
+        ),
+        (None, _) => {}
+    }
     // Declared before the runtime so it is dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -169,7 +199,7 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 /// Runs a CLI command (not the dashboard).
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
-        None => unreachable!("the dashboard runs without a command"),
+        None | Some(Command::Profiles) => unreachable!("handled before connecting"),
         Some(Command::Users {
             filter,
             limit,
@@ -243,6 +273,37 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
     };
     write_stdout(&out);
     Ok(())
+}
+
+/// `tenantscope profiles`: each profile and where it connects (labels
+/// never hold a password; errors are redacted).
+fn profiles(file: &ConfigFile, settings: &Settings, env: &HashMap<String, String>) -> String {
+    if settings.profiles.is_empty() {
+        eprintln!("tenantscope: the config file defines no [profiles.NAME] sections");
+        return String::new();
+    }
+    let rows: Vec<(String, String)> = settings
+        .profiles
+        .keys()
+        .map(|name| {
+            let target = Settings::load_profile(file, env, Some(name))
+                .and_then(|profile| db::connect_options(profile.database.url.as_deref(), env))
+                .map(|source| match source {
+                    Some(source) => source.label(),
+                    None => "(no database: set url)".into(),
+                })
+                .unwrap_or_else(|error| format!("(invalid: {error})"));
+            let name = tenantscope::text::sanitize(name).into_owned();
+            (name, tenantscope::text::redact_secrets(&target))
+        })
+        .collect();
+    let width = rows.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0).max(4);
+    let mut out = format!("{:width$}  TARGET\n", "NAME");
+    for (name, target) in rows {
+        let marker = if settings.profile.as_deref() == Some(name.as_str()) { "  (in use)" } else { "" };
+        out.push_str(&format!("{name:width$}  {target}{marker}\n"));
+    }
+    out
 }
 
 fn write_stdout(out: &str) {

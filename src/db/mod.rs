@@ -24,7 +24,7 @@ pub use health::{
     OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
 };
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
-pub use pool::{connect_options, target_label, ConnectionSource};
+pub use pool::{connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES};
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
