@@ -127,11 +127,11 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
     } else if text.contains('=') {
         parse_keywords(text)?
     } else {
-        return Err(
-            "invalid connection string: use a postgres:// URL or key=value pairs \
-             (host=… dbname=…)"
-                .into(),
-        );
+        return Err(format!(
+            "invalid database URL {}: use a postgres:// or postgresql:// URL, or key=value \
+             pairs (host=… dbname=…)",
+            super::pool::redact_url(text)
+        ));
     };
     let mut params = Params::default();
     let mut warnings = Vec::new();
