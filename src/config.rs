@@ -156,9 +156,11 @@ impl Settings {
         env: &HashMap<String, String>,
         profile: Option<&str>,
     ) -> Result<Settings, String> {
-        let chosen = profile
-            .map(str::to_owned)
-            .or_else(|| env.get("TENANTSCOPE_PROFILE").filter(|p| !p.is_empty()).cloned());
+        let chosen = profile.map(str::to_owned).or_else(|| {
+            env.get("TENANTSCOPE_PROFILE")
+                .filter(|p| !p.is_empty())
+                .cloned()
+        });
         let mut builder = config::Config::builder();
         match file {
             ConfigFile::Explicit(path) => {
@@ -213,7 +215,10 @@ impl Settings {
                     }
                 ));
             };
-            for (section, keys) in [("database", &profile.database), ("tenancy", &profile.tenancy)] {
+            for (section, keys) in [
+                ("database", &profile.database),
+                ("tenancy", &profile.tenancy),
+            ] {
                 for (key, value) in keys {
                     builder = builder
                         .set_override(format!("{section}.{key}"), value.clone())

@@ -102,7 +102,10 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             },
             (None, None) => unreachable!("a demo server runs whenever no database is configured"),
         };
-        let compare = cli.compare.clone().or_else(|| settings.tenancy.compare_with.clone());
+        let compare = cli
+            .compare
+            .clone()
+            .or_else(|| settings.tenancy.compare_with.clone());
         let debounce = Duration::from_millis(settings.ui.debounce_ms);
         let connector = connector(Arc::new(Start {
             file,
@@ -114,8 +117,12 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         if cli.command.is_none() && std::io::stdout().is_terminal() {
             // The dashboard draws at once and connects itself, visibly;
             // it handles signals itself, restoring the terminal.
-            let mut state =
-                tenantscope::app::connect::connecting_state(source.label(), compare, profile_rows, debounce);
+            let mut state = tenantscope::app::connect::connecting_state(
+                source.label(),
+                compare,
+                profile_rows,
+                debounce,
+            );
             state.connect.profile = settings.profile.clone();
             return runtime::run_terminal(state, None, connector, signals).await;
         }
@@ -192,10 +199,12 @@ fn connector(start: Arc<Start>) -> Connector {
     Arc::new(move |profile: Option<String>| {
         let start = start.clone();
         Box::pin(async move {
-            open_profile(&start, profile).await.map_err(|failure| ConnectError {
-                usage: failure.code == 2,
-                message: failure.message,
-            })
+            open_profile(&start, profile)
+                .await
+                .map_err(|failure| ConnectError {
+                    usage: failure.code == 2,
+                    message: failure.message,
+                })
         })
     })
 }
@@ -204,7 +213,11 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
     // The profile of start-up is what start-up resolved (flags included).
     let profile = profile.filter(|name| Some(name) != start.settings.profile.as_ref());
     let (source, settings, compare) = match &profile {
-        None => (start.source.clone(), start.settings.clone(), start.compare.clone()),
+        None => (
+            start.source.clone(),
+            start.settings.clone(),
+            start.compare.clone(),
+        ),
         Some(name) => {
             let settings = Settings::load_profile(&start.file, &start.env, Some(name))
                 .map_err(Failure::usage)?;

@@ -180,7 +180,13 @@ pub async fn open(
     target: String,
     compare: Option<String>,
 ) -> Result<Opened, crate::Failure> {
-    let state = super::runtime::initial_state(&db, target.clone(), compare.clone(), std::time::Duration::ZERO).await?;
+    let state = super::runtime::initial_state(
+        &db,
+        target.clone(),
+        compare.clone(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
     Ok(Opened {
         db,
         target,

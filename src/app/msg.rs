@@ -40,7 +40,10 @@ pub enum Effect {
     Cancel(Slot),
     /// Connect to a profile (`None`: the start-up one) and load the
     /// dashboard's first state; on success the runtime uses the new database.
-    Connect { ticket: u64, profile: Option<String> },
+    Connect {
+        ticket: u64,
+        profile: Option<String>,
+    },
     /// Write a document as CSV to a new file in the current directory.
     Export { stem: String, document: Document },
 }

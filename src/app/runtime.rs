@@ -87,9 +87,17 @@ pub async fn run_loop<B: Backend>(
 ) -> io::Result<State> {
     let (_edges_tx, edges) = unbounded_channel();
     let backing = (Some(db), None);
-    drive(terminal, state, backing, events, edges, on_frame, |_| Ok(()))
-        .await
-        .map(|(state, _)| state)
+    drive(
+        terminal,
+        state,
+        backing,
+        events,
+        edges,
+        on_frame,
+        |_| Ok(()),
+    )
+    .await
+    .map(|(state, _)| state)
 }
 
 /// [`run_loop`] for a dashboard that connects itself (start-up, retry,
@@ -104,7 +112,16 @@ pub async fn run_loop_connecting<B: Backend>(
 ) -> io::Result<(State, Option<Database>)> {
     let (_edges_tx, edges) = unbounded_channel();
     let backing = (db, Some(connector));
-    drive(terminal, state, backing, events, edges, on_frame, |_| Ok(())).await
+    drive(
+        terminal,
+        state,
+        backing,
+        events,
+        edges,
+        on_frame,
+        |_| Ok(()),
+    )
+    .await
 }
 
 /// The database open at start (if any) and how to connect to another.

@@ -179,9 +179,7 @@ pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
                 Some((previous, _)) => format!("after the value of {previous:?}"),
                 None => "in the first word".into(),
             };
-            return Err(format!(
-                "invalid connection string: missing \"=\" {after}"
-            ));
+            return Err(format!("invalid connection string: missing \"=\" {after}"));
         }
         i = skip_spaces(i + 1);
         let mut value = String::new();
@@ -289,12 +287,7 @@ pub fn find_service(name: &str, files: &[PathBuf]) -> Result<Params, String> {
         let text = match std::fs::read(file) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => {
-                return Err(format!(
-                    "cannot read service file {}: {e}",
-                    file.display()
-                ))
-            }
+            Err(e) => return Err(format!("cannot read service file {}: {e}", file.display())),
         };
         if let Some(params) = service_in(name, &text, file)? {
             return Ok(params);
@@ -400,15 +393,16 @@ pub fn passfile_lookup(
             continue;
         }
         let mut rest = line;
-        let matched = [host, port, dbname, user]
-            .iter()
-            .all(|want| match field_matches(rest, want) {
-                Some(after) => {
-                    rest = after;
-                    true
-                }
-                None => false,
-            });
+        let matched =
+            [host, port, dbname, user]
+                .iter()
+                .all(|want| match field_matches(rest, want) {
+                    Some(after) => {
+                        rest = after;
+                        true
+                    }
+                    None => false,
+                });
         if matched {
             return Ok(Passfile::Password(unescape_field(rest)));
         }
@@ -549,9 +543,15 @@ mod tests {
         let shop = find_service("shop", &files).unwrap();
         assert_eq!(shop.get("host"), Some("/tmp"));
         assert_eq!(shop.get("port"), Some("5433"));
-        assert_eq!(find_service("sys", &files).unwrap().get("dbname"), Some("d"));
+        assert_eq!(
+            find_service("sys", &files).unwrap().get("dbname"),
+            Some("d")
+        );
         let error = find_service("nope", &files).unwrap_err();
-        assert!(error.starts_with("definition of service \"nope\" not found"), "{error}");
+        assert!(
+            error.starts_with("definition of service \"nope\" not found"),
+            "{error}"
+        );
         let bad = write(dir.path(), "bad.conf", "[s]\nhots=x\n", 0o644);
         let error = find_service("s", &[bad]).unwrap_err();
         assert!(error.contains("line 2"), "{error}");

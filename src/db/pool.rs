@@ -111,7 +111,11 @@ pub fn connect_options(
         .iter()
         .map(|(key, _)| (keyword_of(key), key.to_string()))
         .collect();
-    if let Some(service) = params.get("service").map(str::to_owned).or_else(|| var("PGSERVICE")) {
+    if let Some(service) = params
+        .get("service")
+        .map(str::to_owned)
+        .or_else(|| var("PGSERVICE"))
+    {
         let found = libpq::find_service(&service, &libpq::service_files(&|name| var(name)))?;
         for (key, value) in found.iter() {
             if params.set_default(key, value) {
@@ -216,9 +220,10 @@ pub fn connect_options(
     if let Some(password) = params.get("password") {
         options = options.password(password);
     } else {
-        let passfile = params.get("passfile").map(PathBuf::from).or_else(|| {
-            var("HOME").map(|home| Path::new(&home).join(".pgpass"))
-        });
+        let passfile = params
+            .get("passfile")
+            .map(PathBuf::from)
+            .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
         if let Some(path) = passfile {
             // libpq matches `localhost` for no host or the default socket directory.
             let pass_host = match (params.get("host"), params.get("hostaddr")) {
@@ -452,10 +457,15 @@ mod tests {
         with_service.insert("PGSERVICE".into(), "shop".into());
         let source = connect_options(None, &with_service).unwrap().unwrap();
         assert_eq!(source.label(), "service=shop (svc@/srv/sock:6000/envdb)");
-        let source = connect_options(Some("host=db.example"), &env).unwrap().unwrap();
+        let source = connect_options(Some("host=db.example"), &env)
+            .unwrap()
+            .unwrap();
         assert_eq!(source.label(), "envuser@db.example:7000/envdb");
         let error = connect_options(Some("service=nope"), &env).unwrap_err();
-        assert!(error.starts_with("definition of service \"nope\" not found"), "{error}");
+        assert!(
+            error.starts_with("definition of service \"nope\" not found"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -502,7 +512,10 @@ mod tests {
             ("host=/var/run/postgresql user=bob dbname=app", "sock"),
             ("host=db user=bob dbname=app", "tcp"),
         ] {
-            assert_eq!(format!("{:?}", password(conninfo)), by_hand(conninfo, expected));
+            assert_eq!(
+                format!("{:?}", password(conninfo)),
+                by_hand(conninfo, expected)
+            );
         }
     }
 }

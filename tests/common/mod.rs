@@ -35,10 +35,7 @@ pub async fn connect(db: &TestDatabase) -> Database {
 
 /// The binary, run as a user would, with no database configured around it.
 pub fn tenantscope(args: &[&str]) -> Output {
-    bare_command()
-        .args(args)
-        .output()
-        .expect("run tenantscope")
+    bare_command().args(args).output().expect("run tenantscope")
 }
 
 /// The binary with nothing from this machine that names a database: no
