@@ -498,3 +498,144 @@ fn nothing_configured_is_the_demo_and_says_so_anything_configured_never_is() {
     );
     assert_one_line_error(&out, 2, "definition of service \"shop\" not found");
 }
+
+mod dashboard_start {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use tenantscope::app::connect::{self, ConnectError, Connector};
+    use tenantscope::app::runtime::run_loop_connecting;
+    use tenantscope::app::{Msg, State};
+    use tenantscope::config::Settings;
+    use tenantscope::db::{connect_options, ConnectionSource, Database};
+    use tenantscope::embedded::testing::TestDatabase;
+    use tokio::sync::watch;
+
+    use super::common::{frame_where, keys, text};
+
+    type Ended = std::io::Result<(State, Option<Database>)>;
+
+    /// The real event loop, connecting through `connector`, on a TestBackend.
+    fn start(
+        state: State,
+        connector: Connector,
+    ) -> (
+        tokio::sync::mpsc::UnboundedSender<Msg>,
+        watch::Receiver<String>,
+        tokio::task::JoinHandle<Ended>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (frames_tx, frames) = watch::channel(String::new());
+        let handle = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+            run_loop_connecting(&mut terminal, state, None, connector, rx, |buffer| {
+                frames_tx.send_replace(text(buffer));
+            })
+            .await
+        });
+        (tx, frames, handle)
+    }
+
+    fn starting(target: &str, profiles: &[(&str, &str)]) -> State {
+        let profiles = profiles
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        connect::connecting_state(target.into(), None, profiles, Duration::from_millis(10))
+    }
+
+    async fn open(source: ConnectionSource) -> Result<connect::Opened, ConnectError> {
+        let failed = |f: tenantscope::Failure| ConnectError {
+            usage: f.code == 2,
+            message: f.message,
+        };
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .map_err(|e| failed(e.into()))?;
+        connect::open(db, source.label(), None)
+            .await
+            .map_err(failed)
+    }
+
+    #[tokio::test]
+    async fn connecting_is_drawn_at_once_and_q_quits_while_it_waits() {
+        let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
+        let (tx, mut frames, handle) = start(starting("app@db.example:5432/app", &[]), connector);
+        let frame = frame_where(&mut frames, "connecting", |f| {
+            f.contains("connecting to app@db.example:5432/app…")
+        })
+        .await;
+        assert!(
+            frame.contains(" tenantscope │ app@db.example:5432/app"),
+            "{frame}"
+        );
+        keys(&tx, &[KeyCode::Char('q')]);
+        let (state, db) = handle.await.unwrap().unwrap();
+        assert!(state.quit && db.is_none());
+        assert!(state.connect.failed_at_start().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_load_offers_a_retry_then_profiles_switch_the_database() {
+        let first = TestDatabase::demo().await;
+        let second = TestDatabase::reference().await;
+        let dead = super::free_port();
+        let env = [("HOME".to_string(), "/nonexistent".to_string())].into();
+        let unreachable =
+            connect_options(Some(&format!("host=127.0.0.1 port={dead} user=app")), &env)
+                .unwrap()
+                .unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        let (first_options, second_options) = (first.options.clone(), second.options.clone());
+        let connector: Connector = Arc::new(move |profile| {
+            let attempt = counted.fetch_add(1, Ordering::SeqCst);
+            let source = match (profile.as_deref(), attempt) {
+                (None, 0) => unreachable.clone(),
+                (Some("second"), _) => ConnectionSource::demo(second_options.clone()),
+                _ => ConnectionSource::demo(first_options.clone()),
+            };
+            Box::pin(open(source))
+        });
+        let target = format!("app@127.0.0.1:{dead}/app");
+        let state = starting(&target, &[("first", "one"), ("second", "two")]);
+        let (tx, mut frames, handle) = start(state, connector);
+        let failed = frame_where(&mut frames, "the retry prompt", |f| {
+            f.contains("Press r to retry, P to pick a profile, q to quit.")
+        })
+        .await;
+        assert!(
+            failed.contains(&format!("cannot connect to {target}")),
+            "{failed}"
+        );
+
+        keys(&tx, &[KeyCode::Char('r')]);
+        let opened =
+            frame_where(&mut frames, "the demo's users", |f| f.contains("rich_dude")).await;
+        assert!(opened.contains("4 users · 3 tenants"), "{opened}");
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+
+        keys(&tx, &[KeyCode::Char('P')]);
+        frame_where(&mut frames, "the picker", |f| {
+            f.contains("Profiles · Enter connects")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Down, KeyCode::Enter]);
+        let switched = frame_where(&mut frames, "the second database", |f| {
+            f.contains("2 tenants") && f.contains("Users (")
+        })
+        .await;
+        assert!(!switched.contains("client3"), "{switched}");
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        tx.send(Msg::Key(ctrl_c)).unwrap();
+        let (state, db) = handle.await.unwrap().unwrap();
+        assert_eq!(state.connect.profile.as_deref(), Some("second"));
+        let db = db.expect("the database in use at the end");
+        assert_eq!(db.tenants().await.unwrap().len(), 2);
+        db.close().await;
+    }
+}
