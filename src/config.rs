@@ -511,5 +511,52 @@ mod tests {
             settings.tenancy.compare_with.is_some(),
             "example shows tenancy.compare_with"
         );
+        let staging = Settings::load_profile(&file, &env(&[]), Some("staging")).unwrap();
+        assert_eq!(
+            staging.database.url.as_deref(),
+            Some("service=shop-staging")
+        );
+        assert_eq!(staging.tenancy.tenant_column, "org_schema");
+        assert_eq!(staging.profile.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn a_chosen_profile_is_layered_over_the_file_and_the_environment() {
+        let (_keep, file) = file_with(
+            "[database]\nurl = \"postgres://file/db\"\nmax_connections = 7\n\
+             [profiles.b.database]\nurl = \"host=b\"\n\
+             [profiles.a.database]\nstatement_timeout_ms = 9\n\
+             [profiles.a.tenancy]\ncompare_with = \"x\"\n",
+        );
+        let vars = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://env/db")]);
+        let plain = Settings::load(&file, &vars).unwrap();
+        assert_eq!(plain.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(plain.profile, None);
+        let b = Settings::load_profile(&file, &vars, Some("b")).unwrap();
+        assert_eq!(b.database.url.as_deref(), Some("host=b"));
+        assert_eq!(b.database.max_connections, 7, "the file's other keys stay");
+        let mut chosen_by_env = vars.clone();
+        chosen_by_env.insert("TENANTSCOPE_PROFILE".into(), "a".into());
+        let a = Settings::load(&file, &chosen_by_env).unwrap();
+        assert_eq!(a.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(a.database.statement_timeout_ms, 9);
+        assert_eq!(a.tenancy.compare_with.as_deref(), Some("x"));
+        // The flag beats the variable.
+        let b = Settings::load_profile(&file, &chosen_by_env, Some("b")).unwrap();
+        assert_eq!(b.profile.as_deref(), Some("b"));
+
+        let error = Settings::load_profile(&file, &vars, Some("c")).unwrap_err();
+        assert_eq!(error, "unknown profile \"c\" (known: a, b)");
+        let error =
+            Settings::load_profile(&ConfigFile::Default(None), &vars, Some("c")).unwrap_err();
+        assert!(error.contains("defines no [profiles.NAME]"), "{error}");
+        let (_keep, bad) = file_with("[profiles.a.database]\nurll = \"x\"\n");
+        let error = Settings::load_profile(&bad, &vars, Some("a")).unwrap_err();
+        assert!(
+            error.contains("urll") && error.contains("profile \"a\""),
+            "{error}"
+        );
+        let (_keep, bad) = file_with("[profiles.a.ui]\ndebounce_ms = 1\n");
+        assert!(Settings::load(&bad, &vars).unwrap_err().contains("ui"));
     }
 }
