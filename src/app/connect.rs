@@ -72,8 +72,10 @@ pub struct Connect {
     pub phase: Phase,
     /// What is being connected to (the label, never a password).
     pub target: String,
-    /// The profile a retry connects to (`None`: the start-up one).
+    /// The profile in use (`None`: what start-up was configured with).
     pub profile: Option<String>,
+    /// The profile being connected to, or that failed: what `r` retries.
+    attempt: Option<String>,
     /// The config file's profiles with their targets, for the picker.
     pub profiles: Vec<(String, String)>,
     pub cursor: Cursor,
@@ -232,7 +234,7 @@ fn connect(state: &mut State, profile: Option<String>) -> Effect {
             connect.target = target.clone();
         }
     }
-    connect.profile = profile.clone();
+    connect.attempt = profile.clone();
     Effect::Connect {
         ticket: connect.ticket,
         profile,
@@ -272,7 +274,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Down => cursor.move_by(1, len, len),
         PageUp | First => cursor.first(),
         PageDown | Last => cursor.last(len, len),
-        Reload => return vec![connect(state, state.connect.profile.clone())],
+        Reload => return vec![connect(state, state.connect.attempt.clone())],
         OpenProfiles => return open_picker(state),
         Choose => {
             let chosen = cursor
@@ -294,6 +296,8 @@ pub fn back(state: &mut State) {
     let connect = &mut state.connect;
     if connect.open {
         connect.ticket += 1;
+        connect.target = state.target.clone();
+        connect.attempt = connect.profile.clone();
         state.view = connect.previous.take().unwrap_or(View::Dashboard);
         connect.phase = Phase::Connecting;
     } else if connect.phase == Phase::Picking {
@@ -342,9 +346,109 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             fresh.ticks = state.ticks;
             fresh.connect = std::mem::take(&mut state.connect);
             fresh.connect.open = true;
+            fresh.connect.profile = fresh.connect.attempt.clone();
             fresh.connect.previous = None;
             *state = fresh;
             super::dashboard::init(state)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::assert_no_key_twice;
+    use crate::app::update::{init, update};
+    use crate::fixtures::{demo_state, press};
+
+    fn failed(ticket: u64) -> super::super::msg::Msg {
+        super::super::msg::Msg::Connect(Msg::Done {
+            ticket,
+            result: Err(ConnectError {
+                message: "cannot connect to x: refused".into(),
+                usage: false,
+            }),
+        })
+    }
+
+    fn profiles() -> Vec<(String, String)> {
+        vec![
+            ("a".into(), "u@a:5432/a".into()),
+            ("b".into(), "u@b:5432/b".into()),
+        ]
+    }
+
+    #[test]
+    fn each_table_binds_a_key_once() {
+        for table in [CONNECTING, FAILED, PICKING] {
+            assert_no_key_twice(table);
+        }
+    }
+
+    #[test]
+    fn start_up_connects_fails_and_retries_dropping_a_stale_answer() {
+        let mut state = connecting_state("u@h:1/d".into(), None, profiles(), Default::default());
+        assert!(state.is_busy(), "the spinner turns while connecting");
+        assert_eq!(
+            init(&mut state),
+            vec![Effect::Connect {
+                ticket: 1,
+                profile: None
+            }]
+        );
+        update(&mut state, failed(1));
+        assert!(state.connect.failed_at_start().is_some());
+        assert_eq!(
+            press(&mut state, KeyCode::Char('r')),
+            vec![Effect::Connect {
+                ticket: 2,
+                profile: None
+            }]
+        );
+        update(&mut state, failed(1));
+        assert_eq!(state.connect.phase, Phase::Connecting, "ticket 1 is stale");
+        // Esc cannot go back to a database that was never open.
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Connect);
+        press(&mut state, KeyCode::Char('q'));
+        assert!(state.quit);
+    }
+
+    #[test]
+    fn the_picker_connects_to_the_chosen_profile_and_esc_goes_back() {
+        let mut state = demo_state();
+        assert!(press(&mut state, KeyCode::Char('P')).is_empty());
+        assert_eq!(state.view, View::Dashboard);
+        assert!(matches!(&state.notice, Some(Err(n)) if n.contains("no profiles")));
+
+        state.connect.profiles = profiles();
+        state.connect.profile = Some("a".into());
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(
+            (state.view, &state.connect.phase),
+            (View::Connect, &Phase::Picking)
+        );
+        assert_eq!(
+            state.connect.cursor.on_screen(),
+            Some(0),
+            "the profile in use"
+        );
+        press(&mut state, KeyCode::Down);
+        let effects = press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            vec![Effect::Connect {
+                ticket: 1,
+                profile: Some("b".into())
+            }]
+        );
+        assert_eq!(state.connect.target, "u@b:5432/b");
+        // Esc while connecting: back to the open database; a late answer is dropped.
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+        assert_eq!(state.connect.profile.as_deref(), Some("a"), "still in use");
+        update(&mut state, failed(1));
+        assert_eq!(state.view, View::Dashboard);
+        assert!(state.connect.failed_at_start().is_none());
     }
 }
