@@ -12,21 +12,28 @@ pub use crate::output::{Format, ReportFormat};
     version,
     about = "Terminal dashboard for schema-per-tenant PostgreSQL databases",
     long_about = "Terminal dashboard for schema-per-tenant PostgreSQL databases.\n\n\
-        Without a subcommand it opens the dashboard. With no database configured \
-        (no --database-url, database.url, DATABASE_URL, PGHOST or PGDATABASE) it runs \
-        on a private demo server started from the system's PostgreSQL binaries."
+        Without a subcommand it opens the dashboard. It connects as psql does: \
+        --database-url, database.url or DATABASE_URL (a URL or key=value string), \
+        a profile, a service (pg_service.conf) or the PG* variables, with the \
+        password from .pgpass. With none of these it runs on a private demo server \
+        started from the system's PostgreSQL binaries (the CLI says so on stderr)."
 )]
 pub struct Cli {
     /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml)
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Database URL, e.g. postgres://user:pass@host:5432/db?sslmode=require
+    /// Database URL or key=value string, e.g. postgres://user@host:5432/db?sslmode=require
+    /// or "host=db dbname=shop service=shop"
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
+    /// Use [profiles.NAME] of the config file (env: TENANTSCOPE_PROFILE)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Use the built-in demo database even if a database is configured
-    #[arg(long, global = true, conflicts_with = "database_url")]
+    #[arg(long, global = true, conflicts_with_all = ["database_url", "profile"])]
     pub demo: bool,
 
     /// Write logs to this file (the dashboard never logs to the screen)
@@ -117,6 +124,8 @@ pub enum Command {
         #[arg(long)]
         fail_on_drift: bool,
     },
+    /// The config file's profiles and the database each names (no passwords)
+    Profiles,
     /// Prices of the same items (by exact description) across all tenants
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -1,6 +1,7 @@
-//! Layered settings: built-in defaults < config file < environment < flags.
+//! Layered settings: built-in defaults < config file < environment <
+//! the chosen profile (`[profiles.NAME]`) < flags.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use config::{ConfigError, Environment, File, FileFormat, Map, Source, Value};
@@ -12,6 +13,31 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub tenancy: TenancySettings,
     pub ui: UiSettings,
+    /// `[profiles.NAME]`: `database.*` and `tenancy.*` keys for one database.
+    // Free-form tables: the serialized settings list only fixed keys.
+    #[serde(skip_serializing)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// The profile in force (`--profile`, `TENANTSCOPE_PROFILE`).
+    #[serde(skip)]
+    pub profile: Option<String>,
+}
+
+/// One named database: any `database.*` and `tenancy.*` keys, layered over
+/// the file's own when the profile is chosen.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    pub database: BTreeMap<String, Value>,
+    pub tenancy: BTreeMap<String, Value>,
+}
+
+impl Profile {
+    /// The profile's connection string, if it has one.
+    pub fn url(&self) -> Option<String> {
+        self.database
+            .get("url")
+            .and_then(|url| url.clone().into_string().ok())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -127,8 +153,24 @@ impl Source for DatabaseUrlVariable {
 }
 
 impl Settings {
-    /// Loads the file and environment layers; flags are applied by the caller.
+    /// Loads the file and environment layers, and the profile that
+    /// `TENANTSCOPE_PROFILE` names; flags are applied by the caller.
     pub fn load(file: &ConfigFile, env: &HashMap<String, String>) -> Result<Settings, String> {
+        Settings::load_profile(file, env, None)
+    }
+
+    /// [`Settings::load`] with profile `profile` (`--profile`), else the
+    /// one `TENANTSCOPE_PROFILE` names, else none.
+    pub fn load_profile(
+        file: &ConfigFile,
+        env: &HashMap<String, String>,
+        profile: Option<&str>,
+    ) -> Result<Settings, String> {
+        let chosen = profile.map(str::to_owned).or_else(|| {
+            env.get("TENANTSCOPE_PROFILE")
+                .filter(|p| !p.is_empty())
+                .cloned()
+        });
         let mut builder = config::Config::builder();
         match file {
             ConfigFile::Explicit(path) => {
@@ -144,7 +186,7 @@ impl Settings {
         }
         let tenantscope_vars: HashMap<String, String> = env
             .iter()
-            .filter(|(key, _)| key.starts_with("TENANTSCOPE_"))
+            .filter(|(key, _)| key.starts_with("TENANTSCOPE_") && *key != "TENANTSCOPE_PROFILE")
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         builder = builder
@@ -160,14 +202,48 @@ impl Settings {
                     .try_parsing(true)
                     .source(Some(tenantscope_vars)),
             );
-        let settings: Settings = builder
+        // Parse and type errors quote the file or the environment.
+        let invalid = |e: ConfigError| {
+            let quoted = crate::text::redact_secrets(&e.to_string());
+            format!("invalid configuration: {}", crate::text::one_line(&quoted))
+        };
+        let mut settings: Settings = builder
+            .clone()
             .build()
             .and_then(|built| built.try_deserialize())
-            .map_err(|e| {
-                // Parse and type errors quote the file or the environment.
-                let quoted = crate::text::redact_secrets(&e.to_string());
-                format!("invalid configuration: {}", crate::text::one_line(&quoted))
-            })?;
+            .map_err(invalid)?;
+        if let Some(name) = chosen {
+            let Some(profile) = settings.profiles.get(&name) else {
+                let known: Vec<&str> = settings.profiles.keys().map(String::as_str).collect();
+                return Err(format!(
+                    "unknown profile {:?} ({})",
+                    crate::text::sanitize(&name),
+                    if known.is_empty() {
+                        "the config file defines no [profiles.NAME]".to_string()
+                    } else {
+                        format!("known: {}", known.join(", "))
+                    }
+                ));
+            };
+            for (section, keys) in [
+                ("database", &profile.database),
+                ("tenancy", &profile.tenancy),
+            ] {
+                for (key, value) in keys {
+                    builder = builder
+                        .set_override(format!("{section}.{key}"), value.clone())
+                        .map_err(invalid)?;
+                }
+            }
+            settings = builder
+                .build()
+                .and_then(|built| built.try_deserialize())
+                .map_err(|e| {
+                    let message = invalid(e);
+                    format!("{message} (in profile {:?})", crate::text::sanitize(&name))
+                })?;
+            settings.profile = Some(name);
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -449,7 +525,10 @@ mod tests {
                 section = name;
             } else if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = "))
             {
-                documented.push(format!("{section}.{key}"));
+                // A profile's keys are examples of the sections' own keys.
+                if !section.starts_with("profiles.") {
+                    documented.push(format!("{section}.{key}"));
+                }
             }
         }
         let defaults = serde_json::to_value(Settings::default()).unwrap();
@@ -487,6 +566,57 @@ mod tests {
             settings.tenancy.compare_with.take().is_some(),
             "shows tenancy.compare_with"
         );
+        let staging = Settings::load_profile(&file, &env(&[]), Some("staging")).unwrap();
+        assert_eq!(
+            staging.database.url.as_deref(),
+            Some("service=shop-staging")
+        );
+        assert_eq!(staging.tenancy.tenant_column, "org_schema");
+        assert_eq!(staging.profile.as_deref(), Some("staging"));
+        // Beside its examples of url, compare_with and a profile, the
+        // example's values are the real defaults.
+        assert!(!settings.profiles.is_empty(), "shows a profile");
+        settings.profiles.clear();
         assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn a_chosen_profile_is_layered_over_the_file_and_the_environment() {
+        let (_keep, file) = file_with(
+            "[database]\nurl = \"postgres://file/db\"\nmax_connections = 7\n\
+             [profiles.b.database]\nurl = \"host=b\"\n\
+             [profiles.a.database]\nstatement_timeout_ms = 9\n\
+             [profiles.a.tenancy]\ncompare_with = \"x\"\n",
+        );
+        let vars = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://env/db")]);
+        let plain = Settings::load(&file, &vars).unwrap();
+        assert_eq!(plain.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(plain.profile, None);
+        let b = Settings::load_profile(&file, &vars, Some("b")).unwrap();
+        assert_eq!(b.database.url.as_deref(), Some("host=b"));
+        assert_eq!(b.database.max_connections, 7, "the file's other keys stay");
+        let mut chosen_by_env = vars.clone();
+        chosen_by_env.insert("TENANTSCOPE_PROFILE".into(), "a".into());
+        let a = Settings::load(&file, &chosen_by_env).unwrap();
+        assert_eq!(a.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(a.database.statement_timeout_ms, 9);
+        assert_eq!(a.tenancy.compare_with.as_deref(), Some("x"));
+        // The flag beats the variable.
+        let b = Settings::load_profile(&file, &chosen_by_env, Some("b")).unwrap();
+        assert_eq!(b.profile.as_deref(), Some("b"));
+
+        let error = Settings::load_profile(&file, &vars, Some("c")).unwrap_err();
+        assert_eq!(error, "unknown profile \"c\" (known: a, b)");
+        let error =
+            Settings::load_profile(&ConfigFile::Default(None), &vars, Some("c")).unwrap_err();
+        assert!(error.contains("defines no [profiles.NAME]"), "{error}");
+        let (_keep, bad) = file_with("[profiles.a.database]\nurll = \"x\"\n");
+        let error = Settings::load_profile(&bad, &vars, Some("a")).unwrap_err();
+        assert!(
+            error.contains("urll") && error.contains("profile \"a\""),
+            "{error}"
+        );
+        let (_keep, bad) = file_with("[profiles.a.ui]\ndebounce_ms = 1\n");
+        assert!(Settings::load(&bad, &vars).unwrap_err().contains("ui"));
     }
 }

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::time::Duration;
 
 use sqlx::{Connection, PgConnection};
 
+use tenantscope::app::connect::{ConnectError, Connector, Opened};
 use tenantscope::app::runtime::{self, Signals};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
@@ -27,8 +29,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
-    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
+    let file = ConfigFile::locate(cli.config.as_deref(), env);
+    let settings = Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
         .map_err(Failure::usage)?;
+    // sqlx reads some PG* variables itself, each its own way; tenantscope
+    // has resolved them in libpq's order (`env`), so sqlx must not see them
+    // (nor the demo server's initdb and postgres). No thread runs yet.
+    for (_, var) in db::LIBPQ_VARIABLES {
+        std::env::remove_var(var);
+    }
+    if matches!(cli.command, Some(Command::Profiles)) {
+        write_stdout(&profiles(&file, &settings, env));
+        return Ok(());
+    }
     if let Some(path) = &cli.log_file {
         init_logging(path)?;
     }
@@ -44,6 +57,25 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
+    match (&configured, &settings.profile) {
+        (Some(source), _) => {
+            for warning in source.warnings() {
+                eprintln!("tenantscope: warning: {warning}");
+            }
+        }
+        (None, Some(profile)) if !cli.demo => {
+            return Err(Failure::usage(format!(
+                "profile {:?} names no database: set url in [profiles.{0}.database]",
+                tenantscope::text::sanitize(profile)
+            )))
+        }
+        // Never invented data by surprise: a script learns where it came from.
+        (None, _) if !cli.demo && cli.command.is_some() => eprintln!(
+            "tenantscope: no database configured (see --help): answering from the built-in \
+             demo database; --demo hides this line"
+        ),
+        (None, _) => {}
+    }
     // Declared before the runtime so it is dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -59,26 +91,59 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     if configured.is_none() {
         demo_server = Some(runtime.block_on(start_demo_server(&mut signals))?);
     }
+    let profile_rows = profile_targets(&file, &settings, env);
     runtime.block_on(async {
+        let source = match (configured, &demo_server) {
+            (Some(source), _) => source,
+            (None, Some(server)) => tokio::select! {
+                source = load_demo(server) => source?,
+                signal = signals.recv() => return Err(interrupted(signal)),
+            },
+            (None, None) => unreachable!("a demo server runs whenever no database is configured"),
+        };
+        let compare = cli
+            .compare
+            .clone()
+            .or_else(|| settings.tenancy.compare_with.clone());
+        let debounce = Duration::from_millis(settings.ui.debounce_ms);
+        let connector = connector(Arc::new(Start {
+            file,
+            env: env.clone(),
+            settings: settings.clone(),
+            source: source.clone(),
+            compare: compare.clone(),
+        }));
+        if cli.command.is_none() && std::io::stdout().is_terminal() {
+            // The dashboard draws at once and connects itself, visibly;
+            // it handles signals itself, restoring the terminal.
+            let mut state = tenantscope::app::connect::connecting_state(
+                source.label(),
+                compare,
+                profile_rows,
+                debounce,
+            );
+            state.connect.profile = settings.profile.clone();
+            return runtime::run_terminal(state, None, connector, signals).await;
+        }
         let prepare = async {
-            let source = match (configured, &demo_server) {
-                (Some(source), _) => source,
-                (None, Some(server)) => load_demo(server).await?,
-                (None, None) => {
-                    unreachable!("a demo server runs whenever no database is configured")
-                }
-            };
             let database = Database::connect(&source, &settings).await?;
             tracing::info!(target = %source.label(), "connected");
-            Ok::<_, Failure>((source.label(), database))
+            Ok::<_, Failure>(database)
         };
-        let (target, database) = tokio::select! {
+        let database = tokio::select! {
             prepared = prepare => prepared?,
             signal = signals.recv() => return Err(interrupted(signal)),
         };
         let result = if cli.command.is_none() {
-            // The dashboard handles signals itself, restoring the terminal.
-            dashboard(cli, &target, &database, &settings, signals).await
+            // No terminal to draw on: bad input still fails first, as one line.
+            let initial = runtime::initial_state(&database, source.label(), compare, debounce);
+            let mut state = tokio::select! {
+                state = initial => state?,
+                signal = signals.recv() => return Err(interrupted(signal)),
+            };
+            state.connect.profiles = profile_rows;
+            state.connect.profile = settings.profile.clone();
+            runtime::run_terminal(state, Some(database.clone()), connector, signals).await
         } else {
             tokio::select! {
                 result = execute(cli, &database, &settings) => result,
@@ -117,27 +182,58 @@ async fn start_demo_server(signals: &mut Signals) -> Result<PgServer, Failure> {
         .map_err(Failure::runtime)
 }
 
-/// Loads what the first frame needs (bad input fails before the terminal is
-/// touched), then runs the dashboard.
-async fn dashboard(
-    cli: Cli,
-    target: &str,
-    database: &Database,
-    settings: &Settings,
-    mut signals: Signals,
-) -> Result<(), Failure> {
-    let initial = runtime::initial_state(
-        database,
-        target.to_string(),
-        cli.compare
-            .or_else(|| settings.tenancy.compare_with.clone()),
-        Duration::from_millis(settings.ui.debounce_ms),
-    );
-    let state = tokio::select! {
-        state = initial => state?,
-        signal = signals.recv() => return Err(interrupted(signal)),
+/// What the dashboard connects with: the start-up source, and the config
+/// file and environment to read a profile from.
+struct Start {
+    file: ConfigFile,
+    env: HashMap<String, String>,
+    settings: Settings,
+    source: ConnectionSource,
+    compare: Option<String>,
+}
+
+/// Connects the dashboard in a task: to the start-up database (`None`) or
+/// to a profile, and loads its first state.
+fn connector(start: Arc<Start>) -> Connector {
+    Arc::new(move |profile: Option<String>| {
+        let start = start.clone();
+        Box::pin(async move {
+            open_profile(&start, profile)
+                .await
+                .map_err(|failure| ConnectError {
+                    usage: failure.code == 2,
+                    message: failure.message,
+                })
+        })
+    })
+}
+
+async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, Failure> {
+    // The profile of start-up is what start-up resolved (flags included).
+    let profile = profile.filter(|name| Some(name) != start.settings.profile.as_ref());
+    let (source, settings, compare) = match &profile {
+        None => (
+            start.source.clone(),
+            start.settings.clone(),
+            start.compare.clone(),
+        ),
+        Some(name) => {
+            let settings = Settings::load_profile(&start.file, &start.env, Some(name))
+                .map_err(Failure::usage)?;
+            let source = db::connect_options(settings.database.url.as_deref(), &start.env)
+                .map_err(Failure::usage)?
+                .ok_or_else(|| Failure::usage(format!("profile {name:?} names no database")))?;
+            let compare = settings.tenancy.compare_with.clone();
+            (source, settings, compare)
+        }
     };
-    runtime::run_terminal(state, database.clone(), signals).await
+    let database = Database::connect(&source, &settings).await?;
+    tracing::info!(target = %source.label(), profile = ?profile, "connected");
+    let opened = tenantscope::app::connect::open(database.clone(), source.label(), compare).await;
+    if opened.is_err() {
+        database.close().await;
+    }
+    opened
 }
 
 /// Creates the `demo` database on the private server and loads sql/ into it.
@@ -168,7 +264,7 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 /// Runs a CLI command (not the dashboard).
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
-        None => unreachable!("the dashboard runs without a command"),
+        None | Some(Command::Profiles) => unreachable!("handled before connecting"),
         Some(Command::Users {
             filter,
             limit,
@@ -242,6 +338,54 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
     };
     write_stdout(&out);
     Ok(())
+}
+
+/// Each profile with the database it names (labels never hold a
+/// password; errors are redacted), in name order.
+fn profile_targets(
+    file: &ConfigFile,
+    settings: &Settings,
+    env: &HashMap<String, String>,
+) -> Vec<(String, String)> {
+    settings
+        .profiles
+        .keys()
+        .map(|name| {
+            let target = Settings::load_profile(file, env, Some(name))
+                .and_then(|profile| db::connect_options(profile.database.url.as_deref(), env))
+                .map(|source| match source {
+                    Some(source) => source.label(),
+                    None => "(no database: set url)".into(),
+                })
+                .unwrap_or_else(|error| format!("(invalid: {error})"));
+            (
+                tenantscope::text::sanitize(name).into_owned(),
+                tenantscope::text::redact_secrets(&target),
+            )
+        })
+        .collect()
+}
+
+/// `tenantscope profiles`: a table of profiles and their targets.
+fn profiles(file: &ConfigFile, settings: &Settings, env: &HashMap<String, String>) -> String {
+    if settings.profiles.is_empty() {
+        eprintln!("tenantscope: the config file defines no [profiles.NAME] sections");
+        return String::new();
+    }
+    let rows = profile_targets(file, settings, env);
+    let width = rows
+        .iter()
+        .map(|(name, _)| tenantscope::text::width(name))
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!("{:width$}  TARGET\n", "NAME");
+    for (name, target) in rows {
+        let in_use = settings.profile.as_deref() == Some(name.as_str());
+        let marker = if in_use { "  (in use)" } else { "" };
+        out.push_str(&format!("{name:width$}  {target}{marker}\n"));
+    }
+    out
 }
 
 fn write_stdout(out: &str) {

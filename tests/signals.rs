@@ -44,9 +44,14 @@ impl Session {
             .env("TMPDIR", tmp.path())
             .env("RUST_BACKTRACE", "0")
             .env_remove("DATABASE_URL")
-            .env_remove("PGHOST")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
+        // Nothing from this machine names a database.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PG") || key.starts_with("TENANTSCOPE_") {
+                script.env_remove(key);
+            }
+        }
         for (key, value) in env {
             script.env(key, value);
         }
@@ -256,6 +261,69 @@ fn sigint_quits_the_dashboard_like_q() {
 #[test]
 fn sigquit_quits_the_dashboard_like_q() {
     quits_like_q_on(Signal::SIGQUIT);
+}
+
+/// A TCP server that accepts connections and never answers.
+fn silent_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_dashboard_draws_connecting_at_once_and_q_quits_while_it_waits() {
+    let port = silent_server().to_string();
+    let env = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", "app"),
+        ("PGCONNECT_TIMEOUT", "600"),
+    ];
+    let mut session = Session::start("", &env);
+    // The terminal gets words with cursor moves between them.
+    let target = format!("app@127.0.0.1:{port}/app…");
+    session.wait_for("connecting…", 0, |s| {
+        s.contains(" Connecting ") && s.contains("connecting") && s.contains(&target)
+    });
+    session.type_keys(b"q");
+    let code = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(code, Some(0), "{screen:?}");
+    assert_restored(&screen);
+}
+
+#[test]
+fn a_failed_first_load_shows_a_retry_prompt_and_quitting_reports_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    drop(listener);
+    let env = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", "app"),
+    ];
+    let mut session = Session::start("", &env);
+    // Only changed cells are written: the prompt's row is blank before it
+    // shows, so its words arrive whole (with cursor moves between them).
+    session.wait_for("the retry prompt", 0, |s| s.contains("retry,"));
+    let after_first = session.screen.len();
+    session.type_keys(b"r");
+    // Connecting again blanks the row; the second failure writes it again.
+    session.wait_for("the prompt again", after_first, |s| s.contains("retry,"));
+    session.type_keys(b"q");
+    let code = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(code, Some(1), "{screen:?}");
+    assert_restored(&screen);
+    let after = &screen[screen.rfind(LEAVE).unwrap()..];
+    let expected = format!("tenantscope: cannot connect to app@127.0.0.1:{port}/app");
+    assert!(after.contains(&expected), "{after:?}");
 }
 
 #[test]

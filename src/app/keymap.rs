@@ -33,6 +33,10 @@ pub enum Action {
     ShowLeaks,
     /// Enter on a matrix cell: the users who ordered that item there.
     ShowBuyers,
+    /// The profile picker.
+    OpenProfiles,
+    /// Enter in a picker.
+    Choose,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::{dashboard, health, prices};
+use super::{connect, dashboard, health, prices};
 use crate::db::{DbError, TenantCatalog, UserCount};
 use crate::output::Document;
 
@@ -20,6 +20,8 @@ pub enum Msg {
         ticket: u64,
         result: Result<(TenantCatalog, UserCount), DbError>,
     },
+    /// A connection (start-up, retry, profile switch) finished.
+    Connect(connect::Msg),
     Dashboard(dashboard::Msg),
     Health(health::Msg),
     Prices(prices::Msg),
@@ -36,6 +38,12 @@ pub enum Effect {
     Load(Task),
     /// Nothing is wanted from this slot any more: cancel what runs there.
     Cancel(Slot),
+    /// Connect to a profile (`None`: the start-up one) and load the
+    /// dashboard's first state; on success the runtime uses the new database.
+    Connect {
+        ticket: u64,
+        profile: Option<String>,
+    },
     /// Write a document as CSV to a new file in the current directory.
     Export { stem: String, document: Document },
 }

@@ -18,6 +18,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
+use super::connect::{self, Connector};
 use super::dashboard::PAGE_SIZE;
 use super::msg::Msg;
 use super::state::State;
@@ -85,20 +86,58 @@ pub async fn run_loop<B: Backend>(
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
     let (_edges_tx, edges) = unbounded_channel();
-    drive(terminal, state, db, events, edges, on_frame, |_| Ok(())).await
+    let backing = (Some(db), None);
+    drive(
+        terminal,
+        state,
+        backing,
+        events,
+        edges,
+        on_frame,
+        |_| Ok(()),
+    )
+    .await
+    .map(|(state, _)| state)
 }
+
+/// [`run_loop`] for a dashboard that connects itself (start-up, retry,
+/// profiles) through `connector`; `db` is the database already open, if any.
+pub async fn run_loop_connecting<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: State,
+    db: Option<Database>,
+    connector: Connector,
+    events: UnboundedReceiver<Msg>,
+    on_frame: impl FnMut(&Buffer),
+) -> io::Result<(State, Option<Database>)> {
+    let (_edges_tx, edges) = unbounded_channel();
+    let backing = (db, Some(connector));
+    drive(
+        terminal,
+        state,
+        backing,
+        events,
+        edges,
+        on_frame,
+        |_| Ok(()),
+    )
+    .await
+}
+
+/// The database open at start (if any) and how to connect to another.
+type Backing = (Option<Database>, Option<Connector>);
 
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
-    db: Database,
+    (db, connector): Backing,
     mut events: UnboundedReceiver<Msg>,
     mut edges: UnboundedReceiver<Edge>,
     mut on_frame: impl FnMut(&Buffer),
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
-) -> io::Result<State> {
+) -> io::Result<(State, Option<Database>)> {
     let (results_tx, mut results) = unbounded_channel();
-    let mut executor = Executor::new(db, results_tx);
+    let mut executor = Executor::new(db, connector, results_tx);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
     for effect in init(&mut state) {
@@ -159,6 +198,15 @@ async fn drive<B: Backend>(
         }
         let mut started = false;
         for msg in pending {
+            if let Some(db) = connect::adopted(&state, &msg) {
+                // Results of the old database's loads are dropped with
+                // their channel: none can land in the new state.
+                let (results_tx, fresh) = unbounded_channel();
+                results = fresh;
+                if let Some(old) = executor.replace_db(db, results_tx) {
+                    tokio::spawn(async move { old.close().await });
+                }
+            }
             for effect in update(&mut state, msg) {
                 executor.run(effect);
                 started = true;
@@ -172,7 +220,7 @@ async fn drive<B: Backend>(
         }
     }
     executor.cancel_all();
-    Ok(state)
+    Ok((state, executor.into_db()))
 }
 
 /// The terminal lock; the lock of a thread that panicked is still good.
@@ -349,7 +397,12 @@ fn spawn_signal_task(
 
 /// Runs the dashboard on the real terminal until the user quits (or a
 /// signal ends it like `q`).
-pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Result<(), Failure> {
+pub async fn run_terminal(
+    state: State,
+    db: Option<Database>,
+    connector: Connector,
+    signals: Signals,
+) -> Result<(), Failure> {
     let _ = DRAWING_THREAD.set(std::thread::current().id());
     let setup = || -> io::Result<Terminal<CrosstermBackend<io::Stdout>>> {
         enter_terminal()?;
@@ -373,7 +426,7 @@ pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Resul
             drive(
                 &mut terminal,
                 state,
-                db,
+                (db, Some(connector)),
                 rx,
                 edges,
                 |_| {},
@@ -387,7 +440,14 @@ pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Resul
         let _terminal = lock_terminal();
         restore_terminal();
     }
-    result
-        .map(|_| ())
-        .map_err(|e| Failure::runtime(format!("dashboard failed: {e}")))
+    let (state, db) = result.map_err(|e| Failure::runtime(format!("dashboard failed: {e}")))?;
+    if let Some(db) = db {
+        db.close().await;
+    }
+    // Left without ever connecting: say why, with its exit code.
+    match state.connect.failed_at_start() {
+        Some(error) if error.usage => Err(Failure::usage(&error.message)),
+        Some(error) => Err(Failure::runtime(&error.message)),
+        None => Ok(()),
+    }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
 
+use super::connect::Connect;
 use super::dashboard::Dashboard;
 use super::health::Health;
 use super::keymap::{self, KeyTable};
@@ -18,6 +19,8 @@ pub enum View {
     Dashboard,
     Health,
     Prices,
+    /// Connecting, a failed connection, or the profile picker.
+    Connect,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +43,7 @@ pub struct State {
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
+    pub connect: Connect,
     tickets: u64,
 }
 
@@ -67,6 +71,7 @@ impl State {
             dashboard: Dashboard::new(first_page, compare),
             health: Health::default(),
             prices: Prices::default(),
+            connect: Connect::opened(),
             tickets: 0,
         }
     }

@@ -9,11 +9,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::connect::{self, Connector};
 use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
 use crate::db::{Database, QueryHandle};
 
 pub struct Executor {
-    db: Database,
+    /// None until the first connection is made.
+    db: Option<Database>,
+    /// Connects on `Effect::Connect`; none in tests that give a database.
+    connector: Option<Connector>,
     results: UnboundedSender<Msg>,
     /// The token of the load running in each slot.
     running: HashMap<Slot, CancellationToken>,
@@ -22,9 +26,14 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(db: Database, results: UnboundedSender<Msg>) -> Executor {
+    pub fn new(
+        db: Option<Database>,
+        connector: Option<Connector>,
+        results: UnboundedSender<Msg>,
+    ) -> Executor {
         Executor {
             db,
+            connector,
             results,
             running: HashMap::new(),
             last_started: HashMap::new(),
@@ -38,6 +47,24 @@ impl Executor {
                 if let Some(token) = self.running.remove(&slot) {
                     token.cancel();
                 }
+            }
+            Effect::Connect { ticket, profile } => {
+                let Some(connector) = self.connector.clone() else {
+                    let error = connect::ConnectError {
+                        message: "no profiles to connect to".into(),
+                        usage: true,
+                    };
+                    let _ = self.results.send(Msg::Connect(connect::Msg::Done {
+                        ticket,
+                        result: Err(error),
+                    }));
+                    return;
+                };
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let result = connector(profile).await;
+                    let _ = results.send(Msg::Connect(connect::Msg::Done { ticket, result }));
+                });
             }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();
@@ -54,6 +81,10 @@ impl Executor {
     /// ran there. A superseded load is cancelled during its delay (it never
     /// reaches the database: the debounce) or, mid-query, on the server.
     fn spawn(&mut self, Task { slot, delay, job }: Task) {
+        let Some(db) = self.db.clone() else {
+            // No view that loads is on screen before the first connection.
+            return;
+        };
         let now = Instant::now();
         let delay = match delay {
             Delay::None => Duration::ZERO,
@@ -65,7 +96,6 @@ impl Executor {
         if let Some(old) = self.running.insert(slot, token.clone()) {
             old.cancel();
         }
-        let db = self.db.clone();
         let results = self.results.clone();
         tokio::spawn(async move {
             // Test hook (debug builds only): a background task that panics.
@@ -96,6 +126,20 @@ impl Executor {
         for (_, token) in self.running.drain() {
             token.cancel();
         }
+    }
+
+    /// Uses `db` from now on: the old database's loads are cancelled and
+    /// their results go to `results`' old receiver, which the caller drops.
+    /// Returns the old database, to close.
+    pub fn replace_db(&mut self, db: Database, results: UnboundedSender<Msg>) -> Option<Database> {
+        self.cancel_all();
+        self.last_started.clear();
+        self.results = results;
+        self.db.replace(db)
+    }
+
+    pub fn into_db(self) -> Option<Database> {
+        self.db
     }
 }
 

@@ -6,7 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 use super::keymap::{self, Action};
 use super::msg::{Effect, Msg};
 use super::state::{State, View};
-use super::{dashboard, health, prices};
+use super::{connect, dashboard, health, prices};
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -18,7 +18,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             match state.view {
                 // More or fewer tenant columns fit now.
                 View::Prices => prices::request(state, false),
-                View::Dashboard | View::Health => Vec::new(),
+                View::Dashboard | View::Health | View::Connect => Vec::new(),
             }
         }
         Msg::Tick => {
@@ -49,6 +49,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             // Tenants appeared or vanished: the comparison may differ.
             dashboard::request_orders(state, super::msg::Delay::None)
         }
+        Msg::Connect(msg) => connect::on_msg(state, msg),
         Msg::Dashboard(msg) => dashboard::on_msg(state, msg),
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
@@ -65,7 +66,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Effects to run when the dashboard opens.
 pub fn init(state: &mut State) -> Vec<Effect> {
-    dashboard::init(state)
+    connect::init(state).unwrap_or_else(|| dashboard::init(state))
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -81,6 +82,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match action {
         Action::ToggleHelp => state.help_open = !state.help_open,
         Action::CloseHelp => state.help_open = false,
+        Action::Back if state.view == View::Connect => connect::back(state),
         Action::Back => state.view = View::Dashboard,
         Action::Export => return export(state),
         Action::Quit => match dashboard::esc_leaves_list(state, &key) {

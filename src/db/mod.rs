@@ -8,6 +8,7 @@
 
 mod catalog;
 mod health;
+pub mod libpq;
 mod lossy;
 mod orders;
 mod pool;
@@ -23,7 +24,9 @@ pub use health::{
     OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
 };
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
-pub use pool::{connect_options, target_label, ConnectionSource};
+pub use pool::{
+    connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
+};
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
@@ -215,7 +218,11 @@ impl Database {
     ) -> Result<Database, DbError> {
         let target = source.label();
         let options = source.options().clone();
-        let timeout = std::time::Duration::from_millis(settings.database.connect_timeout_ms);
+        let timeout = source
+            .connect_timeout()
+            .unwrap_or(std::time::Duration::from_millis(
+                settings.database.connect_timeout_ms,
+            ));
         // One direct connection first: it reports the real cause (refused,
         // auth failed, no such database) where a pool would only time out.
         let connect_error = |cause: String| DbError::Connect {

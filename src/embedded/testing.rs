@@ -83,6 +83,11 @@ impl TestDatabase {
         }
     }
 
+    /// The directory of the shared server's Unix socket (what `PGHOST` names).
+    pub fn socket_dir(&self) -> &std::path::Path {
+        &self.socket_dir
+    }
+
     /// A database loaded with the reference data (sql/init.sql, sql/populate.sql).
     pub async fn reference() -> TestDatabase {
         let db = Self::empty().await;

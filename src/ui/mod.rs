@@ -3,6 +3,7 @@
 //! Each view draws in the module of its name; this one draws the frame
 //! around them: header, status line, hint bar and help.
 
+mod connect;
 mod dashboard;
 mod health;
 pub mod layout;
@@ -46,6 +47,7 @@ pub fn view(state: &State, frame: &mut Frame) {
         View::Dashboard => dashboard::draw(state, frame, &areas),
         View::Health => health::draw(state, frame, layout::view_area(screen)),
         View::Prices => prices::draw(state, frame, layout::view_area(screen)),
+        View::Connect => connect::draw(state, frame, layout::view_area(screen)),
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
@@ -55,6 +57,16 @@ pub fn view(state: &State, frame: &mut Frame) {
 }
 
 fn header(state: &State, frame: &mut Frame, area: Rect) {
+    if !state.connect.open {
+        // Nothing is loaded yet: no counts to show.
+        let line = Line::from(vec![
+            Span::styled(" tenantscope ", theme::title()),
+            Span::styled("│ ", theme::dim()),
+            Span::raw(sanitize(&state.connect.target).into_owned()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let compare = state
         .compare_choice()
         .tenant

@@ -33,14 +33,21 @@ pub async fn connect(db: &TestDatabase) -> Database {
 
 /// The binary, run as a user would, with no database configured around it.
 pub fn tenantscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .env_remove("PGDATABASE")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run tenantscope")
+    bare_command().args(args).output().expect("run tenantscope")
+}
+
+/// The binary with nothing from this machine that names a database: no
+/// `DATABASE_URL`, no `PG*` or `TENANTSCOPE_*` variable, no config file.
+pub fn bare_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("PG") || key.starts_with("TENANTSCOPE_") || key == "DATABASE_URL" {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command.env("XDG_CONFIG_HOME", "/nonexistent");
+    command
 }
 
 pub fn stdout(output: &Output) -> String {

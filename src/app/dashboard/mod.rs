@@ -80,6 +80,7 @@ const OWN: &[Binding] = &[
     bind(&[Char('r')], Reload, "reload", false),
     bind(&[Char('t')], OpenHealth, "tenant health", true),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
+    bind(&[Char('P')], OpenProfiles, "switch profile", false),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
     // Esc first leaves a "who ordered" list (`esc_leaves_list`).
@@ -182,6 +183,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Last => jump(state, Page::Last),
         OpenHealth => crate::app::health::open(state),
         OpenPrices => crate::app::prices::open(state),
+        OpenProfiles => crate::app::connect::open_picker(state),
         StartFilter => {
             let dashboard = &mut state.dashboard;
             dashboard.list_label = None;

@@ -1,0 +1,454 @@
+//! Connecting: at start-up "connecting to TARGET…" with the spinner while
+//! the first load runs, a retry prompt when it fails; and the profile
+//! picker (`P`), which switches database without a restart. The runtime
+//! connects in a task ([`Connector`]) and, on success, swaps the database
+//! its executor uses; `update` then resets every view for the new data.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crossterm::event::KeyCode;
+
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY};
+use super::load::Cursor;
+use super::msg::Effect;
+use super::screen::{no_text, no_warning, Screen, Status};
+use super::state::{State, View};
+use crate::db::{Database, TenantCatalog, User, UserCount};
+
+/// What a successful connection brings: the database and what the
+/// dashboard's first frame needs.
+#[derive(Clone)]
+pub struct Opened {
+    pub db: Database,
+    pub target: String,
+    pub catalog: TenantCatalog,
+    pub count: UserCount,
+    pub first_page: Vec<User>,
+    pub compare: Option<String>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("target", &self.target)
+            .field("users", &self.first_page.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a connection (or its first load) failed, as one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    pub message: String,
+    /// Bad input (exit 2 if the dashboard ends on it), not an unreachable server.
+    pub usage: bool,
+}
+
+pub type Connecting = Pin<Box<dyn Future<Output = Result<Opened, ConnectError>> + Send>>;
+
+/// Opens a profile (`None`: what start-up was configured with).
+pub type Connector = Arc<dyn Fn(Option<String>) -> Connecting + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Done {
+        ticket: u64,
+        result: Result<Opened, ConnectError>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Phase {
+    #[default]
+    Connecting,
+    Failed(ConnectError),
+    Picking,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Connect {
+    pub phase: Phase,
+    /// What is being connected to (the label, never a password).
+    pub target: String,
+    /// The profile in use (`None`: what start-up was configured with).
+    pub profile: Option<String>,
+    /// The profile being connected to, or that failed: what `r` retries.
+    attempt: Option<String>,
+    /// The config file's profiles with their targets, for the picker.
+    pub profiles: Vec<(String, String)>,
+    pub cursor: Cursor,
+    /// A database is open: Esc goes back to it.
+    pub open: bool,
+    ticket: u64,
+    /// The view to go back to.
+    previous: Option<View>,
+}
+
+impl Connect {
+    /// A database is open from the start (no connection to show).
+    pub fn opened() -> Connect {
+        Connect {
+            open: true,
+            ..Connect::default()
+        }
+    }
+
+    /// The current connection attempt, so a superseded one is dropped.
+    pub fn ticket(&self) -> u64 {
+        self.ticket
+    }
+
+    /// A failure that leaves the dashboard with no database at all.
+    pub fn failed_at_start(&self) -> Option<&ConnectError> {
+        match &self.phase {
+            Phase::Failed(error) if !self.open => Some(error),
+            _ => None,
+        }
+    }
+}
+
+use Action::*;
+use Key::{Char, Code, Ctrl};
+
+const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
+const CANCEL: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
+const PROFILES: Binding = bind(&[Char('P')], OpenProfiles, "profiles", true);
+
+const CONNECTING: KeyTable = &[&[CANCEL, QUIT]];
+const FAILED: KeyTable = &[&[
+    bind(&[Char('r')], Reload, "retry", true),
+    PROFILES,
+    CANCEL,
+    HELP_KEY,
+    QUIT,
+]];
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "previous profile",
+    down: "next profile",
+    first: "first profile",
+    last: "last profile",
+    hint: true,
+});
+const PICKING: KeyTable = &[
+    &NAV,
+    &[
+        bind(&[Code(KeyCode::Enter)], Choose, "connect", true),
+        CANCEL,
+        HELP_KEY,
+        QUIT,
+    ],
+];
+
+pub const SCREEN: Screen = Screen {
+    keys: |state| match state.connect.phase {
+        Phase::Connecting => CONNECTING,
+        Phase::Failed(_) => FAILED,
+        Phase::Picking => PICKING,
+    },
+    on_action,
+    on_key: no_text,
+    is_busy: |state| state.connect.phase == Phase::Connecting,
+    status: |state| match &state.connect.phase {
+        Phase::Connecting => Status::Busy(format!("connecting to {}…", state.connect.target)),
+        Phase::Failed(error) => Status::Failed(error.message.clone()),
+        Phase::Picking => Status::Empty,
+    },
+    warning: no_warning,
+    export: |_| None,
+    help: &[
+        ("While connecting", CONNECTING),
+        ("When it failed", FAILED),
+        ("Profiles", PICKING),
+    ],
+    marks: &[("●", "the profile in use")],
+};
+
+/// The state of a dashboard still connecting to `target`.
+pub fn starting(state: &mut State, target: String, profiles: Vec<(String, String)>) {
+    state.connect = Connect {
+        target,
+        profiles,
+        ..Connect::default()
+    };
+    state.view = View::Connect;
+}
+
+/// Opens the dashboard's first state on `db` (what [`initial_state`]
+/// loads), for a dashboard that connects itself.
+pub async fn open(
+    db: Database,
+    target: String,
+    compare: Option<String>,
+) -> Result<Opened, crate::Failure> {
+    let state = super::runtime::initial_state(
+        &db,
+        target.clone(),
+        compare.clone(),
+        std::time::Duration::ZERO,
+    )
+    .await?;
+    Ok(Opened {
+        db,
+        target,
+        catalog: state.catalog,
+        count: state.user_count,
+        first_page: state.dashboard.users.users().to_vec(),
+        compare,
+    })
+}
+
+/// The dashboard as it starts before its database is open: "connecting
+/// to TARGET…", with `profiles` (name, target) for the picker.
+pub fn connecting_state(
+    target: String,
+    compare: Option<String>,
+    profiles: Vec<(String, String)>,
+    debounce: std::time::Duration,
+) -> State {
+    let mut state = State::new(
+        target.clone(),
+        Default::default(),
+        Default::default(),
+        Vec::new(),
+        compare,
+    );
+    state.debounce = debounce;
+    starting(&mut state, target, profiles);
+    state
+}
+
+/// Start-up effects: connect if not yet open.
+pub fn init(state: &mut State) -> Option<Vec<Effect>> {
+    (state.view == View::Connect && state.connect.phase == Phase::Connecting)
+        .then(|| vec![connect(state, state.connect.profile.clone())])
+}
+
+fn connect(state: &mut State, profile: Option<String>) -> Effect {
+    let connect = &mut state.connect;
+    connect.ticket += 1;
+    connect.phase = Phase::Connecting;
+    if let Some(name) = &profile {
+        if let Some((_, target)) = connect.profiles.iter().find(|(n, _)| n == name) {
+            connect.target = target.clone();
+        }
+    }
+    connect.attempt = profile.clone();
+    Effect::Connect {
+        ticket: connect.ticket,
+        profile,
+    }
+}
+
+/// `P` on the dashboard (or after a failure): the profile picker.
+pub fn open_picker(state: &mut State) -> Vec<Effect> {
+    if state.connect.profiles.is_empty() {
+        state.notice = Some(Err(
+            "no profiles: add [profiles.NAME] sections to the config file".into(),
+        ));
+        return Vec::new();
+    }
+    if state.view != View::Connect {
+        state.connect.previous = Some(state.view);
+    }
+    let in_use = state.connect.profile.as_ref();
+    let index = state
+        .connect
+        .profiles
+        .iter()
+        .position(|(name, _)| Some(name) == in_use)
+        .unwrap_or(0);
+    let len = state.connect.profiles.len();
+    state.connect.cursor.select(index, len, len);
+    state.connect.phase = Phase::Picking;
+    state.view = View::Connect;
+    Vec::new()
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let len = state.connect.profiles.len();
+    let cursor = &mut state.connect.cursor;
+    match action {
+        Up => cursor.move_by(-1, len, len),
+        Down => cursor.move_by(1, len, len),
+        PageUp | First => cursor.first(),
+        PageDown | Last => cursor.last(len, len),
+        Reload => return vec![connect(state, state.connect.attempt.clone())],
+        OpenProfiles => return open_picker(state),
+        Choose => {
+            let chosen = cursor
+                .on_screen()
+                .and_then(|i| state.connect.profiles.get(i))
+                .map(|(name, _)| name.clone());
+            if let Some(name) = chosen {
+                return vec![connect(state, Some(name))];
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Esc: back to the open database (a connection under way is dropped),
+/// or, with none open, from the picker back to the failure.
+pub fn back(state: &mut State) {
+    let connect = &mut state.connect;
+    if connect.open {
+        connect.ticket += 1;
+        connect.target = state.target.clone();
+        connect.attempt = connect.profile.clone();
+        state.view = connect.previous.take().unwrap_or(View::Dashboard);
+        connect.phase = Phase::Connecting;
+    } else if connect.phase == Phase::Picking {
+        connect.phase = Phase::Failed(ConnectError {
+            message: format!("not connected to {}", connect.target),
+            usage: false,
+        });
+    }
+}
+
+/// The database a finished connection brings, if it is the current one
+/// (the runtime swaps it into its executor before `update` sees the message).
+pub fn adopted(state: &State, msg: &super::msg::Msg) -> Option<Database> {
+    match msg {
+        super::msg::Msg::Connect(Msg::Done {
+            ticket,
+            result: Ok(opened),
+        }) if *ticket == state.connect.ticket && state.view == View::Connect => {
+            Some(opened.db.clone())
+        }
+        _ => None,
+    }
+}
+
+pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let Msg::Done { ticket, result } = msg;
+    if ticket != state.connect.ticket || state.view != View::Connect {
+        return Vec::new();
+    }
+    match result {
+        Err(error) => {
+            state.connect.phase = Phase::Failed(error);
+            Vec::new()
+        }
+        Ok(opened) => {
+            // Every view starts over on the new database.
+            let mut fresh = State::new(
+                opened.target,
+                opened.catalog,
+                opened.count,
+                opened.first_page,
+                opened.compare,
+            );
+            fresh.size = state.size;
+            fresh.debounce = state.debounce;
+            fresh.ticks = state.ticks;
+            fresh.connect = std::mem::take(&mut state.connect);
+            fresh.connect.open = true;
+            fresh.connect.profile = fresh.connect.attempt.clone();
+            fresh.connect.previous = None;
+            *state = fresh;
+            super::dashboard::init(state)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::assert_no_key_twice;
+    use crate::app::update::{init, update};
+    use crate::fixtures::{demo_state, press};
+
+    fn failed(ticket: u64) -> super::super::msg::Msg {
+        super::super::msg::Msg::Connect(Msg::Done {
+            ticket,
+            result: Err(ConnectError {
+                message: "cannot connect to x: refused".into(),
+                usage: false,
+            }),
+        })
+    }
+
+    fn profiles() -> Vec<(String, String)> {
+        vec![
+            ("a".into(), "u@a:5432/a".into()),
+            ("b".into(), "u@b:5432/b".into()),
+        ]
+    }
+
+    #[test]
+    fn each_table_binds_a_key_once() {
+        for table in [CONNECTING, FAILED, PICKING] {
+            assert_no_key_twice(table);
+        }
+    }
+
+    #[test]
+    fn start_up_connects_fails_and_retries_dropping_a_stale_answer() {
+        let mut state = connecting_state("u@h:1/d".into(), None, profiles(), Default::default());
+        assert!(state.is_busy(), "the spinner turns while connecting");
+        assert_eq!(
+            init(&mut state),
+            vec![Effect::Connect {
+                ticket: 1,
+                profile: None
+            }]
+        );
+        update(&mut state, failed(1));
+        assert!(state.connect.failed_at_start().is_some());
+        assert_eq!(
+            press(&mut state, KeyCode::Char('r')),
+            vec![Effect::Connect {
+                ticket: 2,
+                profile: None
+            }]
+        );
+        update(&mut state, failed(1));
+        assert_eq!(state.connect.phase, Phase::Connecting, "ticket 1 is stale");
+        // Esc cannot go back to a database that was never open.
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Connect);
+        press(&mut state, KeyCode::Char('q'));
+        assert!(state.quit);
+    }
+
+    #[test]
+    fn the_picker_connects_to_the_chosen_profile_and_esc_goes_back() {
+        let mut state = demo_state();
+        assert!(press(&mut state, KeyCode::Char('P')).is_empty());
+        assert_eq!(state.view, View::Dashboard);
+        assert!(matches!(&state.notice, Some(Err(n)) if n.contains("no profiles")));
+
+        state.connect.profiles = profiles();
+        state.connect.profile = Some("a".into());
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(
+            (state.view, &state.connect.phase),
+            (View::Connect, &Phase::Picking)
+        );
+        assert_eq!(
+            state.connect.cursor.on_screen(),
+            Some(0),
+            "the profile in use"
+        );
+        press(&mut state, KeyCode::Down);
+        let effects = press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            effects,
+            vec![Effect::Connect {
+                ticket: 1,
+                profile: Some("b".into())
+            }]
+        );
+        assert_eq!(state.connect.target, "u@b:5432/b");
+        // Esc while connecting: back to the open database; a late answer is dropped.
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+        assert_eq!(state.connect.profile.as_deref(), Some("a"), "still in use");
+        update(&mut state, failed(1));
+        assert_eq!(state.view, View::Dashboard);
+        assert!(state.connect.failed_at_start().is_none());
+    }
+}

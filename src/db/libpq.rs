@@ -1,0 +1,581 @@
+//! libpq's ways of naming a database, parsed as libpq parses them:
+//! keyword/value strings (`host=db dbname='my app'`), URLs, the service
+//! file (`pg_service.conf`) and the password file (`.pgpass`).
+//!
+//! No crate does this (sqlx reads URLs and a few `PG*` variables only, and
+//! its `.pgpass` reader knows no escapes and no permission check).
+
+use std::path::{Path, PathBuf};
+
+/// Connection parameters by libpq keyword, in the order given (a later
+/// value of a keyword replaces an earlier one).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.0.retain(|(k, _)| k != key);
+        self.0.push((key.to_string(), value.to_string()));
+    }
+
+    /// Sets `key` only when nothing set it before (libpq's layering).
+    pub fn set_default(&mut self, key: &str, value: &str) -> bool {
+        if self.get(key).is_some() {
+            return false;
+        }
+        self.set(key, value);
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The keywords tenantscope acts on.
+pub const SUPPORTED: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "service",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "fallback_application_name",
+    "connect_timeout",
+    "options",
+];
+
+/// Keywords libpq knows that change nothing here: accepted, then ignored
+/// with a warning (refusing them would refuse a psql-valid string).
+/// `pgbouncer` is tenantscope's own (see the pooler setting).
+const IGNORED: &[&str] = &[
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "client_encoding",
+    "gssencmode",
+    "gsslib",
+    "gssdelegation",
+    "channel_binding",
+    "sslcompression",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslnegotiation",
+    "sslcertmode",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "requirepeer",
+    "require_auth",
+    "krbsrvname",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "pgbouncer",
+    "statement-cache-capacity",
+];
+
+/// The libpq keyword for `key`, or why it is refused.
+fn keyword(key: &str) -> Result<Option<&'static str>, String> {
+    // sqlx's spellings, so that URLs that worked before still do.
+    let key = match key {
+        "ssl-mode" => "sslmode",
+        "ssl-root-cert" | "ssl-ca" => "sslrootcert",
+        "ssl-cert" => "sslcert",
+        "ssl-key" => "sslkey",
+        key => key,
+    };
+    if let Some(known) = SUPPORTED.iter().find(|k| **k == key) {
+        return Ok(Some(known));
+    }
+    if IGNORED.contains(&key) {
+        return Ok(None);
+    }
+    Err(format!(
+        "invalid connection option {:?}",
+        crate::text::sanitize(key)
+    ))
+}
+
+/// Whether `text` is a URL (as libpq decides: by its prefix).
+pub fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// A URL or a keyword/value string, as parameters; warnings name the
+/// options that are accepted and ignored.
+pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
+    let pairs = if is_url(text) {
+        parse_url(text)?
+    } else if text.contains('=') {
+        parse_keywords(text)?
+    } else {
+        return Err(format!(
+            "invalid database URL {}: use a postgres:// or postgresql:// URL, or key=value \
+             pairs (host=… dbname=…)",
+            super::pool::redact_url(text)
+        ));
+    };
+    let mut params = Params::default();
+    let mut warnings = Vec::new();
+    for (key, value) in pairs {
+        match keyword(&key)? {
+            Some(key) => params.set(key, &value),
+            None if key == "pgbouncer" || key == "statement-cache-capacity" => {
+                params.set(&key, &value)
+            }
+            None => warnings.push(format!(
+                "ignoring connection option {:?} (tenantscope does not use it)",
+                crate::text::sanitize(&key)
+            )),
+        }
+    }
+    Ok((params, warnings))
+}
+
+/// `key = value` pairs separated by spaces; a value may be single-quoted,
+/// and a backslash escapes the next character (libpq's `conninfo_parse`).
+/// Errors never quote a value (it may be a password).
+pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_spaces = |mut i: usize| {
+        while i < chars.len() && chars[i].is_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    loop {
+        i = skip_spaces(i);
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        i = skip_spaces(i);
+        if chars.get(i) != Some(&'=') {
+            let after = match pairs.last() {
+                Some((previous, _)) => format!("after the value of {previous:?}"),
+                None => "in the first word".into(),
+            };
+            return Err(format!("invalid connection string: missing \"=\" {after}"));
+        }
+        i = skip_spaces(i + 1);
+        let mut value = String::new();
+        if chars.get(i) == Some(&'\'') {
+            i += 1;
+            loop {
+                match chars.get(i) {
+                    None => {
+                        return Err(format!(
+                            "invalid connection string: unterminated quoted value of {:?}",
+                            crate::text::sanitize(&key)
+                        ))
+                    }
+                    Some('\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some('\\') if i + 1 < chars.len() => {
+                        value.push(chars[i + 1]);
+                        i += 2;
+                    }
+                    Some(c) => {
+                        value.push(*c);
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                value.push(chars[i]);
+                i += 1;
+            }
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// `postgres[ql]://[user[:password]@][host][:port][/dbname][?key=value&…]`,
+/// percent-decoded; a host that starts with `/` (encoded `%2F`) is a socket
+/// directory.
+fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
+    let url = url::Url::parse(text).map_err(|e| {
+        format!(
+            "invalid database URL {}: {e} (percent-encode special characters in the password)",
+            super::pool::redact_url(text)
+        )
+    })?;
+    let decode = |part: &str| -> Result<String, String> {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| {
+                format!(
+                    "invalid database URL {}: a percent-encoded part is not UTF-8",
+                    super::pool::redact_url(text)
+                )
+            })
+    };
+    let mut pairs = Vec::new();
+    if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        pairs.push(("host".into(), decode(host)?));
+    }
+    if let Some(port) = url.port() {
+        pairs.push(("port".into(), port.to_string()));
+    }
+    if !url.username().is_empty() {
+        pairs.push(("user".into(), decode(url.username())?));
+    }
+    if let Some(password) = url.password() {
+        pairs.push(("password".into(), decode(password)?));
+    }
+    let path = url.path().trim_start_matches('/');
+    if !path.is_empty() {
+        pairs.push(("dbname".into(), decode(path)?));
+    }
+    for (key, value) in url.query_pairs() {
+        pairs.push((key.into_owned(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
+/// Where a service is looked up: the user's file (`PGSERVICEFILE`, else
+/// `~/.pg_service.conf`), then the system's (`PGSYSCONFDIR/pg_service.conf`).
+pub fn service_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let user = env("PGSERVICEFILE")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".pg_service.conf")));
+    let system = Path::new(&env("PGSYSCONFDIR").unwrap_or_else(|| DEFAULT_SYSCONFDIR.into()))
+        .join("pg_service.conf");
+    user.into_iter().chain([system]).collect()
+}
+
+/// Debian's libpq looks here when `PGSYSCONFDIR` is unset.
+pub const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
+
+/// The parameters of service `name` from the first file (of `files`) that
+/// defines it. A missing file is skipped, as libpq does.
+pub fn find_service(name: &str, files: &[PathBuf]) -> Result<Params, String> {
+    for file in files {
+        let text = match std::fs::read(file) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("cannot read service file {}: {e}", file.display())),
+        };
+        if let Some(params) = service_in(name, &text, file)? {
+            return Ok(params);
+        }
+    }
+    let looked: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    Err(format!(
+        "definition of service {:?} not found (looked in {})",
+        crate::text::sanitize(name),
+        looked.join(", ")
+    ))
+}
+
+fn service_in(name: &str, text: &str, file: &Path) -> Result<Option<Params>, String> {
+    let mut found: Option<Params> = None;
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(group) = line.strip_prefix('[') {
+            if found.is_some() {
+                break;
+            }
+            if group.strip_suffix(']') == Some(name) {
+                found = Some(Params::default());
+            }
+            continue;
+        }
+        let Some(params) = found.as_mut() else {
+            continue;
+        };
+        let syntax = || {
+            format!(
+                "syntax error in service file {}, line {}",
+                file.display(),
+                number + 1
+            )
+        };
+        let (key, value) = line.split_once('=').ok_or_else(syntax)?;
+        let key = key.trim();
+        if key == "service" {
+            return Err(format!(
+                "nested service specifications are not supported in service file {}, line {}",
+                file.display(),
+                number + 1
+            ));
+        }
+        match keyword(key) {
+            Ok(Some(key)) => params.set_default(key, value.trim()),
+            Ok(None) => false,
+            Err(_) => return Err(syntax()),
+        };
+    }
+    Ok(found)
+}
+
+/// The outcome of looking in the password file.
+#[derive(Debug, PartialEq)]
+pub enum Passfile {
+    /// Missing, or no line matches.
+    NoMatch,
+    Password(String),
+    /// The file was skipped: why (printed as a warning, as psql does).
+    Ignored(String),
+}
+
+/// Looks `host:port:dbname:user` up in the password file as libpq does:
+/// first matching line wins, `*` matches anything, `\:` and `\\` are a
+/// literal `:` and `\`. A file others may read is skipped with a warning;
+/// one that exists but cannot be read is an error.
+pub fn passfile_lookup(
+    path: &Path,
+    host: &str,
+    port: &str,
+    dbname: &str,
+    user: &str,
+) -> Result<Passfile, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Passfile::NoMatch),
+        Err(e) => return Err(format!("cannot read password file {}: {e}", path.display())),
+    };
+    if !meta.is_file() {
+        return Err(format!(
+            "cannot read password file {}: not a plain file",
+            path.display()
+        ));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Ok(Passfile::Ignored(format!(
+            "password file {} has group or world access; permissions should be u=rw (0600) \
+             or less (ignored)",
+            path.display()
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut rest = line;
+        let matched =
+            [host, port, dbname, user]
+                .iter()
+                .all(|want| match field_matches(rest, want) {
+                    Some(after) => {
+                        rest = after;
+                        true
+                    }
+                    None => false,
+                });
+        if matched {
+            return Ok(Passfile::Password(unescape_field(rest)));
+        }
+    }
+    Ok(Passfile::NoMatch)
+}
+
+/// If the field at the start of `line` is `*` or equals `want` (after
+/// unescaping), the rest of the line after its `:`.
+fn field_matches<'a>(line: &'a str, want: &str) -> Option<&'a str> {
+    if let Some(rest) = line.strip_prefix("*:") {
+        return Some(rest);
+    }
+    let mut chars = line.char_indices();
+    let mut wanted = want.chars();
+    while let Some((i, c)) = chars.next() {
+        let c = match c {
+            ':' => return wanted.next().is_none().then(|| &line[i + 1..]),
+            '\\' => match chars.next() {
+                Some((_, escaped)) => escaped,
+                None => return None,
+            },
+            c => c,
+        };
+        if wanted.next() != Some(c) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The password field: up to an unescaped `:`, with escapes removed.
+fn unescape_field(field: &str) -> String {
+    let mut out = String::new();
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ':' => break,
+            '\\' => match chars.next() {
+                Some(escaped) => out.push(escaped),
+                None => out.push('\\'),
+            },
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn pairs(text: &str) -> Vec<(String, String)> {
+        parse_keywords(text).unwrap()
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.into(), v.into())
+    }
+
+    #[test]
+    fn keyword_strings_quote_and_escape_like_libpq() {
+        assert_eq!(
+            pairs("host=db  port = 5433 dbname='my app' password='it\\'s a \\\\ b'"),
+            vec![
+                pair("host", "db"),
+                pair("port", "5433"),
+                pair("dbname", "my app"),
+                pair("password", "it's a \\ b")
+            ]
+        );
+        assert_eq!(pairs("user=a\\ b"), vec![pair("user", "a b")]);
+        assert_eq!(pairs("password=''"), vec![pair("password", "")]);
+        assert_eq!(pairs("  "), vec![]);
+    }
+
+    #[test]
+    fn malformed_keyword_strings_never_quote_a_value() {
+        let error = parse_keywords("password=hunter2 secretword").unwrap_err();
+        assert_eq!(
+            error,
+            "invalid connection string: missing \"=\" after the value of \"password\""
+        );
+        let error = parse_keywords("password='hunter2").unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("unterminated"), "{error}");
+        assert!(parse_conninfo("bogus=1").unwrap_err().contains("\"bogus\""));
+        assert!(parse_conninfo("just-a-name").is_err());
+    }
+
+    #[test]
+    fn urls_become_the_same_parameters() {
+        let (params, warnings) = parse_conninfo(
+            "postgresql://bob:p%40ss@%2Frun%2Fpostgresql:5433/shop?sslmode=require&service=x&keepalives=1",
+        )
+        .unwrap();
+        assert_eq!(params.get("host"), Some("/run/postgresql"));
+        assert_eq!(params.get("port"), Some("5433"));
+        assert_eq!(params.get("user"), Some("bob"));
+        assert_eq!(params.get("password"), Some("p@ss"));
+        assert_eq!(params.get("dbname"), Some("shop"));
+        assert_eq!(params.get("sslmode"), Some("require"));
+        assert_eq!(params.get("service"), Some("x"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        let (params, _) = parse_conninfo("postgres:///db?host=/tmp&ssl-mode=disable").unwrap();
+        assert_eq!(params.get("host"), Some("/tmp"));
+        assert_eq!(params.get("sslmode"), Some("disable"));
+    }
+
+    fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn services_come_from_the_first_file_that_has_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = write(
+            dir.path(),
+            "user.conf",
+            "# mine\n[shop]\nhost=/tmp\nport = 5433\n[other]\nhost=x\n",
+            0o644,
+        );
+        let system = write(
+            dir.path(),
+            "pg_service.conf",
+            "[shop]\nhost=ignored\n[sys]\ndbname=d\n",
+            0o644,
+        );
+        let files = [user, dir.path().join("missing.conf"), system];
+        let shop = find_service("shop", &files).unwrap();
+        assert_eq!(shop.get("host"), Some("/tmp"));
+        assert_eq!(shop.get("port"), Some("5433"));
+        assert_eq!(
+            find_service("sys", &files).unwrap().get("dbname"),
+            Some("d")
+        );
+        let error = find_service("nope", &files).unwrap_err();
+        assert!(
+            error.starts_with("definition of service \"nope\" not found"),
+            "{error}"
+        );
+        let bad = write(dir.path(), "bad.conf", "[s]\nhots=x\n", 0o644);
+        let error = find_service("s", &[bad]).unwrap_err();
+        assert!(error.contains("line 2"), "{error}");
+    }
+
+    #[test]
+    fn passfile_escapes_wildcards_and_first_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "pgpass",
+            "# comment\nother:*:*:*:no\nh\\:x:5432:db:u\\\\1:p\\:w\\\\d\n*:*:db:u2:first\n*:*:*:u2:second\n",
+            0o600,
+        );
+        let find = |host: &str, user: &str| passfile_lookup(&path, host, "5432", "db", user);
+        assert_eq!(find("h:x", "u\\1"), Ok(Passfile::Password("p:w\\d".into())));
+        assert_eq!(find("any", "u2"), Ok(Passfile::Password("first".into())));
+        assert_eq!(find("h:x", "u1"), Ok(Passfile::NoMatch));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(find("any", "u2"), Ok(Passfile::Ignored(w)) if w.contains("0600")));
+        assert!(passfile_lookup(dir.path(), "h", "1", "d", "u").is_err());
+        assert_eq!(
+            passfile_lookup(&dir.path().join("none"), "h", "1", "d", "u"),
+            Ok(Passfile::NoMatch)
+        );
+    }
+}

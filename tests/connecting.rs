@@ -1,0 +1,641 @@
+//! Connecting as psql does, run as a user would against real servers: the
+//! `PG*` variables, service files, keyword strings, `.pgpass`, profiles,
+//! and never the demo by surprise.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL, SUPERUSER};
+
+mod common;
+use common::{bare_command, stderr, stdout, tenantscope};
+
+/// The password of `alice` on the password server: a colon, a backslash
+/// and a space, which `.pgpass` and keyword strings must escape or quote.
+const ALICE_PASSWORD: &str = r"p:w\d x";
+
+/// The tenants of the demo data, as `tenants` lists them.
+const DEMO_TENANTS: [&str; 4] = ["client1", "client2", "client3", "client9"];
+
+const HBA: &str = "\
+local all tenantscope trust
+local all all scram-sha-256
+host all tenantscope 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+";
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// `tenantscope ARGS` with nothing configured but `env`.
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = bare_command();
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("run tenantscope")
+}
+
+/// The tenant names a `tenants --format json` run printed.
+fn tenant_names(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    let json: Value = serde_json::from_str(&stdout(out)).unwrap();
+    json.as_array()
+        .unwrap_or_else(|| panic!("no tenants in {json}"))
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// One line on stderr with `code`, nothing on stdout, no password.
+fn assert_one_line_error(out: &Output, code: i32, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("tenantscope: ") && err.contains(needle),
+        "{err}"
+    );
+    assert!(stdout(out).is_empty(), "{}", stdout(out));
+    assert!(!err.contains("p:w"), "password shown: {err}");
+}
+
+fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+/// A private server that asks every role but the superuser for a
+/// password, over its socket and TCP, with the demo data in `shop`.
+struct PasswordServer {
+    server: PgServer,
+    port: u16,
+}
+
+impl PasswordServer {
+    async fn start() -> PasswordServer {
+        let port = free_port();
+        let server = PgServer::start_with(ServerOptions {
+            tcp_port: Some(port),
+            files: vec![("pg_hba.conf".into(), HBA.into())],
+            ..ServerOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("cannot start a password server: {e}"));
+        let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+            .await
+            .unwrap();
+        let create = format!("CREATE ROLE alice LOGIN SUPERUSER PASSWORD '{ALICE_PASSWORD}'");
+        for sql in [create.as_str(), "CREATE DATABASE shop"] {
+            sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+        }
+        admin.close().await.ok();
+        let mut shop = PgConnection::connect_with(&server.connect_options("shop"))
+            .await
+            .unwrap();
+        for (_, sql) in DEMO_SQL {
+            sqlx::raw_sql(sql).execute(&mut shop).await.unwrap();
+        }
+        shop.close().await.ok();
+        PasswordServer { server, port }
+    }
+
+    fn port(&self) -> String {
+        self.port.to_string()
+    }
+
+    fn socket(&self) -> String {
+        self.server.socket_dir().display().to_string()
+    }
+}
+
+#[tokio::test]
+async fn libpq_variables_name_the_database() {
+    let db = TestDatabase::demo().await;
+    let socket = db.socket_dir().display().to_string();
+    let base = [
+        ("PGHOST", socket.as_str()),
+        ("PGPORT", "5432"),
+        ("PGDATABASE", db.name.as_str()),
+        ("PGUSER", SUPERUSER),
+    ];
+    let out = run(&["tenants", "--format", "json"], &base);
+    assert_eq!(tenant_names(&out), DEMO_TENANTS);
+    assert!(stderr(&out).is_empty(), "no demo notice: {}", stderr(&out));
+
+    // Each variable is used: a wrong value of each fails, naming it.
+    let mut wrong_db = base.to_vec();
+    wrong_db[2] = ("PGDATABASE", "no_such_db");
+    let out = run(&["tenants"], &wrong_db);
+    assert_one_line_error(&out, 1, "no_such_db");
+    let mut wrong_user = base.to_vec();
+    wrong_user[3] = ("PGUSER", "nobody_here");
+    assert_one_line_error(&run(&["tenants"], &wrong_user), 1, "nobody_here");
+    let mut wrong_port = base.to_vec();
+    wrong_port[1] = ("PGPORT", "5433");
+    assert_one_line_error(&run(&["tenants"], &wrong_port), 1, ":5433/");
+    let mut options = base.to_vec();
+    options.push(("PGOPTIONS", "-c work_mem=bogus"));
+    assert_one_line_error(&run(&["tenants"], &options), 1, "work_mem");
+
+    // The label names the socket directory, not localhost:5432.
+    let mut wrong_db = base.to_vec();
+    wrong_db[2] = ("PGDATABASE", "x");
+    let err = stderr(&run(&["tenants"], &wrong_db));
+    assert!(
+        err.contains(&format!("cannot connect to {SUPERUSER}@{socket}:5432/x")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn application_name_and_options_reach_the_server() {
+    let db = TestDatabase::empty().await;
+    let socket = db.socket_dir().display().to_string();
+    let env = |extra: &[(&str, &str)]| {
+        let mut env: std::collections::HashMap<String, String> = [
+            ("PGHOST", socket.as_str()),
+            ("PGDATABASE", db.name.as_str()),
+            ("PGUSER", SUPERUSER),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.insert("HOME".into(), "/nonexistent".into());
+        env
+    };
+    let show = |env: std::collections::HashMap<String, String>, setting: &'static str| async move {
+        let source = tenantscope::db::connect_options(None, &env)
+            .unwrap()
+            .unwrap();
+        let mut conn = PgConnection::connect_with(source.options()).await.unwrap();
+        let value: String = sqlx::query_scalar(&format!("SELECT current_setting('{setting}')"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        value
+    };
+    assert_eq!(show(env(&[]), "application_name").await, "tenantscope");
+    let named = env(&[("PGAPPNAME", "support-42")]);
+    assert_eq!(show(named, "application_name").await, "support-42");
+    let options = env(&[("PGOPTIONS", r"-c work_mem=8MB --tenantscope.note=a\ b")]);
+    assert_eq!(show(options.clone(), "work_mem").await, "8MB");
+    assert_eq!(show(options, "tenantscope.note").await, "a b");
+}
+
+#[tokio::test]
+async fn hostaddr_sslmode_and_connect_timeout_over_tcp() {
+    let server = PasswordServer::start().await;
+    let port = server.port();
+    let base = [
+        ("PGHOST", "db.invalid"),
+        ("PGHOSTADDR", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", SUPERUSER),
+        ("PGDATABASE", "shop"),
+    ];
+    let out = run(&["tenants", "--format", "json"], &base);
+    assert_eq!(tenant_names(&out), DEMO_TENANTS);
+    // This server has no TLS: requiring it fails instead of falling back.
+    let mut require = base.to_vec();
+    require.push(("PGSSLMODE", "require"));
+    let out = run(&["tenants"], &require);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut bad_mode = base.to_vec();
+    bad_mode.push(("PGSSLMODE", "sometimes"));
+    assert_one_line_error(
+        &run(&["tenants"], &bad_mode),
+        2,
+        "invalid PGSSLMODE \"sometimes\"",
+    );
+
+    // A server that accepts and never answers: PGCONNECT_TIMEOUT bounds the wait.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port().to_string();
+    let out = run(
+        &["tenants"],
+        &[
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", &silent_port),
+            ("PGCONNECT_TIMEOUT", "2"),
+        ],
+    );
+    assert_one_line_error(&out, 1, "no answer within 2000 ms");
+}
+
+#[tokio::test]
+async fn service_files_are_found_like_libpq_finds_them() {
+    let db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let service = format!(
+        "# tenantscope test\n[shop]\nhost={}\nport=5432\ndbname={}\nuser={SUPERUSER}\n",
+        db.socket_dir().display(),
+        db.name
+    );
+    let file = write(dir.path(), "services.conf", &service, 0o644);
+    let file = file.to_str().unwrap();
+    let json = ["tenants", "--format", "json"];
+    let all = DEMO_TENANTS;
+    let no_sysconf = ("PGSYSCONFDIR", "/nonexistent");
+    // PGSERVICEFILE with PGSERVICE, service= in a keyword string and in a URL.
+    let out = run(
+        &json,
+        &[("PGSERVICEFILE", file), ("PGSERVICE", "shop"), no_sysconf],
+    );
+    assert_eq!(tenant_names(&out), all);
+    for conninfo in ["service=shop", "postgres://?service=shop"] {
+        let mut args = vec!["--database-url", conninfo];
+        args.extend(json);
+        let out = run(&args, &[("PGSERVICEFILE", file), no_sysconf]);
+        assert_eq!(tenant_names(&out), all, "{conninfo}");
+    }
+    // ~/.pg_service.conf, through HOME.
+    let home = tempfile::tempdir().unwrap();
+    write(home.path(), ".pg_service.conf", &service, 0o600);
+    let home = home.path().to_str().unwrap();
+    let out = run(&json, &[("HOME", home), ("PGSERVICE", "shop"), no_sysconf]);
+    assert_eq!(tenant_names(&out), all);
+    // PGSYSCONFDIR/pg_service.conf when the user's file lacks it.
+    let sysconf = tempfile::tempdir().unwrap();
+    write(sysconf.path(), "pg_service.conf", &service, 0o644);
+    let sysconf = sysconf.path().to_str().unwrap();
+    let out = run(
+        &json,
+        &[
+            ("HOME", "/nonexistent"),
+            ("PGSERVICE", "shop"),
+            ("PGSYSCONFDIR", sysconf),
+        ],
+    );
+    assert_eq!(tenant_names(&out), all);
+    // The service beats PGDATABASE; the connection string beats the service.
+    let env = [("PGSERVICEFILE", file), ("PGDATABASE", "nope"), no_sysconf];
+    let mut args = vec!["--database-url", "service=shop"];
+    args.extend(json);
+    assert_eq!(tenant_names(&run(&args, &env)), all);
+    let out = run(
+        &["--database-url", "service=shop dbname=nope", "tenants"],
+        &env,
+    );
+    // The label names the service.
+    let expected = format!(
+        "cannot connect to service=shop ({SUPERUSER}@{}:5432/nope)",
+        db.socket_dir().display()
+    );
+    assert_one_line_error(&out, 1, &expected);
+
+    let out = run(
+        &["tenants"],
+        &[("PGSERVICEFILE", file), ("PGSERVICE", "shopp"), no_sysconf],
+    );
+    assert_one_line_error(&out, 2, "definition of service \"shopp\" not found");
+    let out = run(
+        &["--database-url", "service=nope", "tenants"],
+        &[("HOME", home), no_sysconf],
+    );
+    assert_one_line_error(&out, 2, "definition of service \"nope\" not found");
+}
+
+#[tokio::test]
+async fn keyword_strings_passwords_and_pgpass() {
+    let server = PasswordServer::start().await;
+    let port = server.port();
+    let socket = server.socket();
+    let json = ["tenants", "--format", "json"];
+    let all = DEMO_TENANTS;
+    let with = |conninfo: &str, env: &[(&str, &str)]| {
+        let mut args = vec!["--database-url", conninfo];
+        args.extend(json);
+        run(&args, env)
+    };
+    let home = [("HOME", "/nonexistent")];
+    // Quoting and backslash escapes, as psql reads them.
+    let quoted =
+        format!(r"host = 127.0.0.1 port={port} dbname='shop' user=alice password='p:w\\d x'");
+    assert_eq!(tenant_names(&with(&quoted, &home)), all);
+    let escaped = format!(r"host=127.0.0.1 port={port} dbname=shop user=alice password=p:w\\d\ x");
+    assert_eq!(tenant_names(&with(&escaped, &home)), all);
+    let wrong = format!("host=127.0.0.1 port={port} dbname=shop user=alice password=wrong");
+    assert_eq!(with(&wrong, &home).status.code(), Some(1));
+    // PGPASSWORD, below the string's own password.
+    let no_password = format!("host=127.0.0.1 port={port} dbname=shop user=alice");
+    let env = [("HOME", "/nonexistent"), ("PGPASSWORD", ALICE_PASSWORD)];
+    assert_eq!(tenant_names(&with(&no_password, &env)), all);
+    let env = [("HOME", "/nonexistent"), ("PGPASSWORD", "wrong")];
+    assert_eq!(
+        tenant_names(&with(&escaped, &env)),
+        all,
+        "the string's password wins"
+    );
+
+    let out = with("host=127.0.0.1 password='p:w unterminated", &home);
+    assert_one_line_error(&out, 2, "unterminated quoted value of \"password\"");
+    let out = with("host=127.0.0.1 p:w", &home);
+    assert_one_line_error(&out, 2, "missing \"=\" after the value of \"host\"");
+    let out = with("host=127.0.0.1 hots=x", &home);
+    assert_one_line_error(&out, 2, "invalid connection option \"hots\"");
+
+    // .pgpass: escapes, wildcards, first match wins, the socket directory
+    // matched as written.
+    let dir = tempfile::tempdir().unwrap();
+    let escaped_password = r"p\:w\\d x";
+    let pgpass = format!(
+        "# other users first\n127.0.0.1:{port}:shop:bob:nope\n\
+         127.0.0.1:*:shop:alice:{escaped_password}\n*:*:*:alice:second-match-is-never-used\n\
+         {socket}:{port}:*:carol:{escaped_password}\n"
+    );
+    let file = write(dir.path(), "pgpass", &pgpass, 0o600);
+    let file = file.to_str().unwrap();
+    let env = [("PGPASSFILE", file)];
+    assert_eq!(tenant_names(&with(&no_password, &env)), all);
+    // ~/.pgpass through HOME.
+    let home_dir = tempfile::tempdir().unwrap();
+    write(home_dir.path(), ".pgpass", &pgpass, 0o600);
+    let home_env = [("HOME", home_dir.path().to_str().unwrap())];
+    assert_eq!(tenant_names(&with(&no_password, &home_env)), all);
+    // The first matching line wins even when a later one is right.
+    let first_wrong = write(
+        dir.path(),
+        "first-wrong",
+        &format!("*:*:*:alice:wrong\n*:*:*:alice:{escaped_password}\n"),
+        0o600,
+    );
+    let env = [("PGPASSFILE", first_wrong.to_str().unwrap())];
+    assert_eq!(with(&no_password, &env).status.code(), Some(1));
+    // Readable by others: a warning, and the file is ignored (as psql does).
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = with(&no_password, &[("PGPASSFILE", file)]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines()
+            .next()
+            .unwrap()
+            .starts_with("tenantscope: warning: password file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("group or world access") && err.contains("0600"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("p:w") && !err.contains(escaped_password),
+        "{err}"
+    );
+    // Not a file at all: bad input.
+    let out = with(
+        &no_password,
+        &[("PGPASSFILE", dir.path().to_str().unwrap())],
+    );
+    assert_one_line_error(&out, 2, "not a plain file");
+}
+
+#[tokio::test]
+async fn profiles_choose_the_database_and_never_show_a_password() {
+    let server = PasswordServer::start().await;
+    let local = TestDatabase::reference().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[database]\nstatement_timeout_ms = 4000\n\n\
+         [profiles.shop.database]\n\
+         url = \"host=127.0.0.1 port={} dbname=shop user=alice password='p:w\\\\\\\\d x'\"\n\n\
+         [profiles.local.database]\nurl = \"{}\"\n\
+         [profiles.local.tenancy]\ncompare_with = \"client2\"\n",
+        server.port(),
+        local.url
+    );
+    let config = write(dir.path(), "config.toml", &config, 0o600);
+    let config = config.to_str().unwrap();
+    let shop = run(
+        &[
+            "--config",
+            config,
+            "--profile",
+            "shop",
+            "tenants",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(tenant_names(&shop), DEMO_TENANTS);
+    let local_out = run(
+        &["--config", config, "tenants", "--format", "json"],
+        &[("TENANTSCOPE_PROFILE", "local")],
+    );
+    assert_eq!(tenant_names(&local_out), ["client1", "client2"]);
+
+    let out = run(&["--config", config, "profiles"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = stdout(&out);
+    assert!(!listing.contains("p:w"), "{listing}");
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 3, "{listing}");
+    assert!(
+        lines[1].starts_with("local ") && lines[1].contains(&format!("/{}", local.name)),
+        "{listing}"
+    );
+    assert!(
+        lines[2].starts_with("shop ")
+            && lines[2].contains(&format!("alice@127.0.0.1:{}/shop", server.port)),
+        "{listing}"
+    );
+
+    let out = run(&["--config", config, "--profile", "nope", "tenants"], &[]);
+    assert_one_line_error(&out, 2, "unknown profile \"nope\" (known: local, shop)");
+    let out = run(
+        &["--config", config, "tenants"],
+        &[("TENANTSCOPE_PROFILE", "nope")],
+    );
+    assert_one_line_error(&out, 2, "unknown profile \"nope\"");
+}
+
+#[test]
+fn nothing_configured_is_the_demo_and_says_so_anything_configured_never_is() {
+    let out = tenantscope(&["tenants", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("answering from the built-in demo database"),
+        "{err}"
+    );
+    let quiet = tenantscope(&["--demo", "tenants", "--format", "json"]);
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+    assert_eq!(stdout(&out), stdout(&quiet));
+
+    // One PG* variable is enough to mean a real database: failing to reach
+    // it is an error, never the demo's data.
+    let dead = free_port().to_string();
+    for env in [
+        vec![("PGPORT", dead.as_str()), ("PGHOST", "127.0.0.1")],
+        vec![("PGPORT", dead.as_str())],
+        vec![("PGUSER", "someone"), ("PGHOST", "/nonexistent")],
+    ] {
+        let out = run(&["tenants"], &env);
+        assert_one_line_error(&out, 1, "cannot connect to ");
+        assert!(!stderr(&out).contains("demo"), "{}", stderr(&out));
+    }
+    let out = run(
+        &["tenants"],
+        &[
+            ("PGSERVICE", "shop"),
+            ("HOME", "/nonexistent"),
+            ("PGSYSCONFDIR", "/nonexistent"),
+        ],
+    );
+    assert_one_line_error(&out, 2, "definition of service \"shop\" not found");
+}
+
+mod dashboard_start {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use tenantscope::app::connect::{self, ConnectError, Connector};
+    use tenantscope::app::runtime::run_loop_connecting;
+    use tenantscope::app::{Msg, State};
+    use tenantscope::config::Settings;
+    use tenantscope::db::{connect_options, ConnectionSource, Database};
+    use tenantscope::embedded::testing::TestDatabase;
+    use tokio::sync::watch;
+
+    use super::common::{frame_where, keys, text};
+
+    type Ended = std::io::Result<(State, Option<Database>)>;
+
+    /// The real event loop, connecting through `connector`, on a TestBackend.
+    fn start(
+        state: State,
+        connector: Connector,
+    ) -> (
+        tokio::sync::mpsc::UnboundedSender<Msg>,
+        watch::Receiver<String>,
+        tokio::task::JoinHandle<Ended>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (frames_tx, frames) = watch::channel(String::new());
+        let handle = tokio::spawn(async move {
+            let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+            run_loop_connecting(&mut terminal, state, None, connector, rx, |buffer| {
+                frames_tx.send_replace(text(buffer));
+            })
+            .await
+        });
+        (tx, frames, handle)
+    }
+
+    fn starting(target: &str, profiles: &[(&str, &str)]) -> State {
+        let profiles = profiles
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        connect::connecting_state(target.into(), None, profiles, Duration::from_millis(10))
+    }
+
+    async fn open(source: ConnectionSource) -> Result<connect::Opened, ConnectError> {
+        let failed = |f: tenantscope::Failure| ConnectError {
+            usage: f.code == 2,
+            message: f.message,
+        };
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .map_err(|e| failed(e.into()))?;
+        connect::open(db, source.label(), None)
+            .await
+            .map_err(failed)
+    }
+
+    #[tokio::test]
+    async fn connecting_is_drawn_at_once_and_q_quits_while_it_waits() {
+        let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
+        let (tx, mut frames, handle) = start(starting("app@db.example:5432/app", &[]), connector);
+        let frame = frame_where(&mut frames, "connecting", |f| {
+            f.contains("connecting to app@db.example:5432/app…")
+        })
+        .await;
+        assert!(
+            frame.contains(" tenantscope │ app@db.example:5432/app"),
+            "{frame}"
+        );
+        keys(&tx, &[KeyCode::Char('q')]);
+        let (state, db) = handle.await.unwrap().unwrap();
+        assert!(state.quit && db.is_none());
+        assert!(state.connect.failed_at_start().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_load_offers_a_retry_then_profiles_switch_the_database() {
+        let first = TestDatabase::demo().await;
+        let second = TestDatabase::reference().await;
+        let dead = super::free_port();
+        let env = [("HOME".to_string(), "/nonexistent".to_string())].into();
+        let unreachable =
+            connect_options(Some(&format!("host=127.0.0.1 port={dead} user=app")), &env)
+                .unwrap()
+                .unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        let (first_options, second_options) = (first.options.clone(), second.options.clone());
+        let connector: Connector = Arc::new(move |profile| {
+            let attempt = counted.fetch_add(1, Ordering::SeqCst);
+            let source = match (profile.as_deref(), attempt) {
+                (None, 0) => unreachable.clone(),
+                (Some("second"), _) => ConnectionSource::demo(second_options.clone()),
+                _ => ConnectionSource::demo(first_options.clone()),
+            };
+            Box::pin(open(source))
+        });
+        let target = format!("app@127.0.0.1:{dead}/app");
+        let state = starting(&target, &[("first", "one"), ("second", "two")]);
+        let (tx, mut frames, handle) = start(state, connector);
+        let failed = frame_where(&mut frames, "the retry prompt", |f| {
+            f.contains("Press r to retry, P to pick a profile, q to quit.")
+        })
+        .await;
+        assert!(
+            failed.contains(&format!("cannot connect to {target}")),
+            "{failed}"
+        );
+
+        keys(&tx, &[KeyCode::Char('r')]);
+        let opened =
+            frame_where(&mut frames, "the demo's users", |f| f.contains("rich_dude")).await;
+        assert!(opened.contains("4 users · 3 tenants"), "{opened}");
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+
+        keys(&tx, &[KeyCode::Char('P')]);
+        frame_where(&mut frames, "the picker", |f| {
+            f.contains("Profiles · Enter connects")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Down, KeyCode::Enter]);
+        let switched = frame_where(&mut frames, "the second database", |f| {
+            f.contains("2 tenants") && f.contains("Users (")
+        })
+        .await;
+        assert!(!switched.contains("client3"), "{switched}");
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        tx.send(Msg::Key(ctrl_c)).unwrap();
+        let (state, db) = handle.await.unwrap().unwrap();
+        assert_eq!(state.connect.profile.as_deref(), Some("second"));
+        let db = db.expect("the database in use at the end");
+        assert_eq!(db.tenants().await.unwrap().len(), 2);
+        db.close().await;
+    }
+}
