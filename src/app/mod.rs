@@ -18,6 +18,7 @@ pub mod runtime;
 pub mod screen;
 pub mod state;
 mod tasks;
+mod terminal;
 pub mod update;
 
 pub use dashboard::UsersRequest;
