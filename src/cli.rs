@@ -35,6 +35,14 @@ pub struct Cli {
     #[arg(long, value_name = "TENANT")]
     pub compare: Option<String>,
 
+    /// Open the dashboard on this user (by id)
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+
+    /// With --user: the user's tenant (checked; for users kept per tenant)
+    #[arg(long, value_name = "TENANT", requires = "user")]
+    pub tenant: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -20,6 +20,7 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
         key: UserKey {
             name: name.into(),
             id: id.into(),
+            pinned: false,
         },
         invalid_utf8: 0,
     }

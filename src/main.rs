@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use sqlx::{Connection, PgConnection};
 
+use tenantscope::app::dashboard::open_on_user;
 use tenantscope::app::runtime::{self, Signals};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
@@ -91,9 +92,19 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     })
 }
 
+/// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).
 fn interrupted(signal: &str) -> Failure {
     tracing::info!(signal, "interrupted");
-    Failure::runtime(format!("interrupted by {signal}"))
+    let number = match signal {
+        "SIGHUP" => 1,
+        "SIGINT" => 2,
+        "SIGQUIT" => 3,
+        _ => 15,
+    };
+    Failure {
+        code: 128 + number,
+        ..Failure::runtime(format!("interrupted by {signal}"))
+    }
 }
 
 /// Starts the demo server off the async threads; a signal meanwhile makes it
@@ -131,11 +142,19 @@ async fn dashboard(
         database,
         target.to_string(),
         cli.compare
+            .clone()
             .or_else(|| settings.tenancy.compare_with.clone()),
         Duration::from_millis(settings.ui.debounce_ms),
     );
+    let opened = async {
+        let mut state = initial.await?;
+        if let Some(id) = &cli.user {
+            open_on_user(&mut state, database, id, cli.tenant.as_deref()).await?;
+        }
+        Ok::<_, Failure>(state)
+    };
     let state = tokio::select! {
-        state = initial => state?,
+        state = opened => state?,
         signal = signals.recv() => return Err(interrupted(signal)),
     };
     runtime::run_terminal(state, database.clone(), signals).await

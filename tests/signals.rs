@@ -330,7 +330,7 @@ fn ctrl_c_or_sigint_during_the_demo_start_up_leaves_nothing() {
             !screen.contains(ENTER),
             "{how}: still in start-up: {screen:?}"
         );
-        assert_eq!(code, Some(1), "{how}: {screen:?}");
+        assert_eq!(code, Some(130), "{how}: 128 + SIGINT, as shells expect");
         assert!(
             screen.contains("interrupted by SIGINT"),
             "{how}: {screen:?}"

@@ -18,12 +18,14 @@ pub enum Action {
     Export,
     ToggleHelp,
     CloseHelp,
-    /// Leave the view for the dashboard.
+    /// Step back one level: out of a popup, a view, a filter. Never quits.
     Back,
     Quit,
     StartFilter,
     KeepFilter,
-    ClearFilter,
+    /// ↑/↓ in a prompt: an earlier or later entry of its history.
+    OlderEntry,
+    NewerEntry,
     NextCompare,
     PreviousCompare,
     SwitchFocus,
@@ -162,7 +164,7 @@ pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 /// Help, back to the dashboard and quit: the end of every full-screen view's table.
 pub const VIEW_END: [Binding; 3] = [HELP_KEY, BACK, QUIT];
 
-/// While the help popup is open.
+/// While the help popup is open: it scrolls when it does not fit.
 pub const HELP: KeyTable = &[&[
     bind(
         &[Char('?'), Code(KeyCode::Esc)],
@@ -170,6 +172,10 @@ pub const HELP: KeyTable = &[&[
         "close help",
         true,
     ),
+    bind(&[Code(KeyCode::Up), Char('k')], Up, "scroll up", false),
+    bind(&[Code(KeyCode::Down), Char('j')], Down, "scroll", true),
+    bind(&[Code(KeyCode::PageUp)], PageUp, "page up", false),
+    bind(&[Code(KeyCode::PageDown)], PageDown, "page down", true),
     QUIT,
 ]];
 

@@ -9,6 +9,7 @@
 
 pub mod dashboard;
 pub mod health;
+pub mod input;
 pub mod keymap;
 pub mod load;
 pub mod msg;

@@ -34,8 +34,10 @@ pub struct State {
     pub debounce: Duration,
     pub view: View,
     pub help_open: bool,
+    /// Lines of the help popup scrolled past.
+    pub help_scroll: usize,
     pub quit: bool,
-    /// A one-off message for the status line (an export's path).
+    /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
     pub dashboard: Dashboard,
     pub health: Health,
@@ -62,6 +64,7 @@ impl State {
             debounce: Duration::from_millis(120),
             view: View::Dashboard,
             help_open: false,
+            help_scroll: 0,
             quit: false,
             notice: None,
             dashboard: Dashboard::new(first_page, compare),

@@ -53,7 +53,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
         Msg::Exported(result) => {
-            state.notice = Some(result);
+            state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
         }
         Msg::Terminate => {
@@ -77,17 +77,40 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let Some(action) = keymap::action_for(state.keys(), &key) else {
         return (screen.on_key)(state, key);
     };
+    if state.help_open {
+        return help_key(state, action);
+    }
     // What every view does alike; the rest is the view's own.
     match action {
-        Action::ToggleHelp => state.help_open = !state.help_open,
-        Action::CloseHelp => state.help_open = false,
-        Action::Back => state.view = View::Dashboard,
+        Action::ToggleHelp => {
+            state.help_open = true;
+            state.help_scroll = 0;
+        }
+        // The dashboard steps back within itself; other views back to it.
+        Action::Back if state.view != View::Dashboard => state.view = View::Dashboard,
         Action::Export => return export(state),
-        Action::Quit => match dashboard::esc_leaves_list(state, &key) {
-            Some(effects) => return effects,
-            None => state.quit = true,
-        },
+        Action::Quit => state.quit = true,
         action => return (screen.on_action)(state, action),
+    }
+    Vec::new()
+}
+
+/// Keys of the help popup: close, scroll, quit.
+fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
+    let most = crate::ui::help_max_scroll(state);
+    let page = (state.size.1 as usize).saturating_sub(4).max(1);
+    let scroll = state.help_scroll.min(most);
+    state.help_scroll = match action {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => (scroll + 1).min(most),
+        Action::PageUp => scroll.saturating_sub(page),
+        Action::PageDown => (scroll + page).min(most),
+        _ => scroll,
+    };
+    match action {
+        Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
+        Action::Quit => state.quit = true,
+        _ => {}
     }
     Vec::new()
 }

@@ -75,6 +75,27 @@ pub async fn start_app(db: Database, debounce: Duration, size: (u16, u16)) -> Ap
     let state = initial_state(&db, "demo".into(), None, debounce)
         .await
         .unwrap();
+    start_app_with(db, state, size)
+}
+
+/// The dashboard opened with `--user ID [--tenant T]`.
+pub async fn start_app_on_user(
+    db: Database,
+    id: &str,
+    tenant: Option<&str>,
+    size: (u16, u16),
+) -> App {
+    let mut state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    tenantscope::app::dashboard::open_on_user(&mut state, &db, id, tenant)
+        .await
+        .unwrap();
+    start_app_with(db, state, size)
+}
+
+/// The real loop on a TestBackend from `state`.
+pub fn start_app_with(db: Database, state: State, size: (u16, u16)) -> App {
     let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
     let (frames_tx, frames) = watch::channel(String::new());
     let handle = tokio::spawn(async move {

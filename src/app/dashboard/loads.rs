@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent};
-
 use super::window::{UsersRequest, PAGE_SIZE};
 use super::{user_rows, Filter, Focus};
 use crate::app::load::Cursor;
@@ -97,6 +95,39 @@ impl Job {
     }
 }
 
+/// `--user ID` (and `--tenant T` where users live per tenant): the list
+/// opens at that user, selected. An unknown id, or a user of another
+/// tenant, fails before the terminal is touched.
+pub async fn open_on_user(
+    state: &mut State,
+    db: &Database,
+    id: &str,
+    tenant: Option<&str>,
+) -> Result<(), crate::Failure> {
+    let user = db.user(id).await?;
+    if let Some(tenant) = tenant {
+        check_tenant(&user, tenant)?;
+    }
+    let page = db
+        .users_page(None, &Page::From(user.key), PAGE_SIZE as i64, None)
+        .await?;
+    state.dashboard.users = super::UsersWindow::opened_within(page);
+    Ok(())
+}
+
+/// `--tenant T` with a user id: the user must belong to T.
+pub fn check_tenant(user: &User, tenant: &str) -> Result<(), crate::Failure> {
+    if user.tenant.as_deref() == Some(tenant) {
+        return Ok(());
+    }
+    Err(crate::Failure::usage(format!(
+        "user {:?} belongs to tenant {:?}, not {:?}",
+        crate::text::sanitize(&user.id),
+        crate::text::sanitize(user.tenant.as_deref().unwrap_or("")),
+        crate::text::sanitize(tenant)
+    )))
+}
+
 /// Effects to run when the dashboard opens: the first user's orders.
 pub fn init(state: &mut State) -> Vec<Effect> {
     let rows = user_rows(state);
@@ -186,21 +217,6 @@ pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effec
         item,
     };
     vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
-}
-
-/// Esc, bound with `q` to quit, first leaves a "who ordered" list for the
-/// whole users table again.
-pub fn esc_leaves_list(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
-    let listing = state.view == View::Dashboard && state.dashboard.list_label.is_some();
-    if !listing || key.code != KeyCode::Esc {
-        return None;
-    }
-    state.dashboard.list_label = None;
-    let request = state
-        .dashboard
-        .users
-        .replace(None, Page::First, true, false);
-    Some(vec![users_page(request, Delay::None)])
 }
 
 pub(super) fn status(state: &State) -> Status {

@@ -1,0 +1,218 @@
+//! The support desk (issue 13) on the real loop and the real server: Esc
+//! steps back, a fresh `/` prompt, search by id, opening on a user.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use tenantscope::db::Page;
+use tenantscope::embedded::testing::TestDatabase;
+
+mod common;
+use common::{connect, start_app, stderr, tenantscope};
+
+/// The demo plus `zed` (id 9, of client1): a filter "9" finds stray_dude by
+/// tenant (client9) and zed by id.
+async fn desk_db() -> TestDatabase {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES ('9', 'zed', 'z@example.com', 'zed-secret-pw', 'client1')",
+    )
+    .await;
+    db
+}
+
+/// The users pane's row of `name` (not a pane's title).
+fn row(frame: &str, name: &str) -> Option<usize> {
+    frame.lines().position(|l| {
+        l.starts_with('│') && l.split("││").next().unwrap().contains(&format!(" {name} "))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_steps_back_and_slash_starts_fresh_and_an_id_is_found_first() {
+    let test_db = desk_db().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+
+    // `/rich` Enter, then `/poor`: the filter is "poor", not "richpoor".
+    app.press(KeyCode::Char('/'));
+    for ch in "rich".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    app.press(KeyCode::Enter);
+    app.frame_where("rich only", |f| {
+        f.contains("/rich ") && !f.contains("poor_dude")
+    })
+    .await;
+    app.press(KeyCode::Char('/'));
+    for ch in "poor".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    let frame = app
+        .frame_where("poor only", |f| {
+            f.contains("poor_dude") && !f.contains("rich_dude")
+        })
+        .await;
+    assert!(frame.contains("/poor▏"), "{frame}");
+
+    // Esc: the prompt closes, the filter stays; Esc: the whole list; Esc: still here.
+    app.press(KeyCode::Esc);
+    let frame = app
+        .frame_where("the kept filter", |f| {
+            f.contains("/poor ") && !f.contains('▏')
+        })
+        .await;
+    assert!(
+        frame.contains("Esc clear filter"),
+        "the hint bar says so: {frame}"
+    );
+    app.press(KeyCode::Esc);
+    app.frame_where("the whole list", |f| {
+        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/poor")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("how to quit", |f| f.contains("q quits"))
+        .await;
+
+    // "9": zed by id, first, before stray_dude (tenant client9) though
+    // stray_dude sorts first by name; the id column shows it.
+    app.press(KeyCode::Char('/'));
+    app.press(KeyCode::Char('9'));
+    let frame = app
+        .frame_where("zed and stray_dude", |f| {
+            f.contains("zed") && f.contains("stray_dude") && !f.contains("rich_dude")
+        })
+        .await;
+    assert!(row(&frame, "zed") < row(&frame, "stray_dude"), "{frame}");
+    let zed = frame.lines().nth(row(&frame, "zed").unwrap()).unwrap();
+    assert!(
+        zed.starts_with("│▶") && zed.contains(" 9  zed "),
+        "selected, with its id: {zed}"
+    );
+    app.frame_where("zed's orders", |f| f.contains("Orders of zed"))
+        .await;
+    let state = app.quit().await;
+    assert!(!state.dashboard.filter.text.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_paging_around_an_exact_id_match_is_exact() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let names =
+        |users: &[tenantscope::db::User]| users.iter().map(|u| u.name.clone()).collect::<Vec<_>>();
+    let first = db
+        .users_page(Some("9"), &Page::First, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&first), ["zed", "stray_dude"]);
+    assert!(first[0].key.pinned && !first[1].key.pinned);
+    let after_pin = db
+        .users_page(Some("9"), &Page::After(first[0].key.clone()), 5, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&after_pin), ["stray_dude"], "zed is not listed twice");
+    let after = db
+        .users_page(Some("9"), &Page::After(first[1].key.clone()), 5, None)
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "{:?}", names(&after));
+    let last = db
+        .users_page(Some("9"), &Page::Last, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&last),
+        ["stray_dude"],
+        "a full page: the start is not reached"
+    );
+    let before = db
+        .users_page(Some("9"), &Page::Before(last[0].key.clone()), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&before),
+        ["zed"],
+        "reaching the start brings the id match"
+    );
+    let whole = db
+        .users_page(Some("9"), &Page::Last, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&whole), ["zed", "stray_dude"]);
+    // Without a filter, id 9 sorts by name like everyone.
+    let all = db.users_page(None, &Page::First, 10, None).await.unwrap();
+    assert_eq!(all.last().unwrap().name, "zed");
+    assert!(all.iter().all(|u| !u.key.pinned));
+}
+
+#[test]
+fn the_cli_opens_on_a_user_and_refuses_an_unknown_one() {
+    let unknown = tenantscope(&["--demo", "--user", "no-such-id"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("no user with id \"no-such-id\""));
+    let wrong = tenantscope(&["--demo", "--user", "1", "--tenant", "client2"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("user \"1\" belongs to tenant \"client1\", not \"client2\""),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_opens_on_the_user_asked_for() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let mut app = common::start_app_on_user(db, "2", Some("client2"), (120, 24)).await;
+    let frame = app
+        .frame_where("poor_dude's orders", |f| f.contains("Orders of poor_dude"))
+        .await;
+    let selected = frame.lines().find(|l| l.contains('▶')).unwrap();
+    assert!(selected.contains("poor_dude"), "{frame}");
+    // The users before poor_dude are paged in: mid_dude is above.
+    let frame = app
+        .frame_where("mid_dude above", |f| f.contains("mid_dude"))
+        .await;
+    assert!(
+        row(&frame, "mid_dude") < row(&frame, "poor_dude"),
+        "{frame}"
+    );
+    let state = app.quit().await;
+    assert_eq!(state.selected_user().unwrap().id, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_scrolls_to_its_end_in_the_smallest_terminal() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (40, 12)).await;
+    app.frame_where("the list", |f| f.contains("mid_dude"))
+        .await;
+    app.press(KeyCode::Char('?'));
+    let frame = app
+        .frame_where("help, scrollable", |f| f.contains("j/k scroll · 1-10 of"))
+        .await;
+    assert!(!frame.contains("Marks"), "it does not fit at once: {frame}");
+    assert!(frame.contains("Help · ? or Esc closes"), "{frame}");
+    // PgDn until the end: the marks and the mouse line show.
+    for _ in 0..6 {
+        app.press(KeyCode::PageDown);
+    }
+    let frame = app
+        .frame_where("the end of help", |f| f.contains("wheel scrolls"))
+        .await;
+    assert!(frame.contains("no price (not sold there)"), "{frame}");
+    app.press(KeyCode::Char('k'));
+    app.frame_where("one line up", |f| !f.contains("wheel scrolls"))
+        .await;
+    app.press(KeyCode::Esc);
+    let frame = app
+        .frame_where("help closed", |f| !f.contains("Help ·"))
+        .await;
+    assert!(frame.contains("mid_dude"), "{frame}");
+    let state = app.quit().await;
+    assert!(!state.help_open);
+}
