@@ -43,6 +43,10 @@ pub struct Cli {
     #[arg(long, value_name = "TENANT", requires = "user")]
     pub tenant: Option<String>,
 
+    /// Leave the mouse to the terminal (select-to-copy); also ui.mouse = false
+    #[arg(long)]
+    pub no_mouse: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -157,7 +157,8 @@ async fn dashboard(
         state = opened => state?,
         signal = signals.recv() => return Err(interrupted(signal)),
     };
-    runtime::run_terminal(state, database.clone(), signals).await
+    let mouse = settings.ui.mouse && !cli.no_mouse;
+    runtime::run_terminal(state, database.clone(), signals, mouse).await
 }
 
 /// Creates the `demo` database on the private server and loads sql/ into it.

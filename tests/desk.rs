@@ -216,3 +216,69 @@ async fn help_scrolls_to_its_end_in_the_smallest_terminal() {
     let state = app.quit().await;
     assert!(!state.help_open);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_show_whole_values_and_y_copies_through_osc_52() {
+    let test_db = desk_db().await;
+    test_db
+        .run_sql(
+            "UPDATE public.users SET mail = 'a.very.long.mailbox.name.for.the.desk@subdomain.example.com'
+              WHERE id = '9'",
+        )
+        .await;
+    let (mut app, copied) =
+        common::start_app_copying(connect(&test_db).await, (100, 24)).await;
+    app.frame_where("the list", |f| f.contains("zed")).await;
+    app.press(KeyCode::Char('G'));
+    app.frame_where("zed selected", |f| f.contains("Orders of zed")).await;
+
+    // y: the id, as OSC 52, confirmed in the status line.
+    app.press(KeyCode::Char('y'));
+    app.frame_where("the confirmation", |f| {
+        f.contains("copied id 9 to the clipboard")
+    })
+    .await;
+    assert_eq!(copied.text(), "\x1b]52;c;OQ==\x1b\\", "base64 of \"9\"");
+
+    // Enter: every field whole (the mail is cut in the list), never the password.
+    app.press(KeyCode::Enter);
+    let frame = app
+        .frame_where("the detail popup", |f| f.contains("User 9 · Esc closes"))
+        .await;
+    assert!(
+        frame.contains("a.very.long.mailbox.name.for.the.desk@subdomain.example.com"),
+        "{frame}"
+    );
+    assert!(frame.contains("schema present"), "{frame}");
+    assert!(!frame.contains("zed-secret-pw"), "{frame}");
+    // j j y: the mail.
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('y'));
+    app.frame_where("the mail copied", |f| f.contains("copied mail to the clipboard"))
+        .await;
+    let mail = "a.very.long.mailbox.name.for.the.desk@subdomain.example.com";
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode(mail);
+    assert!(
+        copied.text().ends_with(&format!("\x1b]52;c;{expected}\x1b\\")),
+        "{:?}",
+        copied.text()
+    );
+    // Esc closes the popup, not the app; Y copies the row as TSV.
+    app.press(KeyCode::Esc);
+    app.frame_where("popup closed", |f| !f.contains("Esc closes")).await;
+    app.press(KeyCode::Char('Y'));
+    app.frame_where("the row copied", |f| f.contains("copied the row of zed")).await;
+    let all = copied.text();
+    let last = all.rsplit("\x1b]52;c;").next().unwrap();
+    let row = base64::engine::general_purpose::STANDARD
+        .decode(last.strip_suffix("\x1b\\").unwrap())
+        .unwrap();
+    let row = String::from_utf8(row).unwrap();
+    let cells: Vec<&str> = row.split('\t').collect();
+    assert_eq!(cells[..4], ["9", "zed", mail, "client1"], "{row:?}");
+    assert_eq!(cells.len(), 5, "id, name, mail, tenant, created: {row:?}");
+    let state = app.quit().await;
+    assert!(state.dashboard.detail.is_none());
+}

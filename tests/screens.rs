@@ -859,3 +859,21 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
     assert!(huawei.contains("not a number"), "{huawei}");
     insta::assert_snapshot!(frame);
 }
+
+#[test]
+fn detail_popup_of_a_user_and_of_an_order_line() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    key(&mut state, KeyCode::Enter);
+    let user = render(&mut state, 80, 24);
+    assert!(user.contains("User 1 · Esc closes"), "{user}");
+    assert!(user.contains("h@gmail.com") && user.contains("schema present"));
+    insta::assert_snapshot!("detail_user_80x24", user);
+    key(&mut state, KeyCode::Esc);
+    key(&mut state, KeyCode::Tab);
+    key(&mut state, KeyCode::Enter);
+    let line = render(&mut state, 200, 50);
+    assert!(line.contains("Order line Tesla"), "{line}");
+    assert!(line.contains("50000.00"), "exact digits, to copy: {line}");
+    insta::assert_snapshot!("detail_order_line_200x50", line);
+}

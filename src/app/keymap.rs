@@ -35,6 +35,13 @@ pub enum Action {
     ShowLeaks,
     /// Enter on a matrix cell: the users who ordered that item there.
     ShowBuyers,
+    /// Enter on the dashboard: every value of the user or order line.
+    ShowDetail,
+    /// `y` in the detail popup: the value under the cursor.
+    CopyValue,
+    /// `y` / `Y` on the users list: the id / the row as TSV.
+    CopyId,
+    CopyRow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,9 @@
 //! state, key table, messages, jobs, status and export, with its drawing
 //! in the module of the same name under `ui`.
 
+pub mod clipboard;
 pub mod dashboard;
+pub mod detail;
 pub mod health;
 pub mod input;
 pub mod keymap;

@@ -25,6 +25,8 @@ pub enum Msg {
     Prices(prices::Msg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
+    /// What a copy sent to the clipboard, or why it could not.
+    Copied(Result<String, String>),
     /// SIGTERM or SIGHUP: leave like `q` does.
     Terminate,
 }
@@ -38,6 +40,8 @@ pub enum Effect {
     Cancel(Slot),
     /// Write a document as CSV to a new file in the current directory.
     Export { stem: String, document: Document },
+    /// Put `text` on the clipboard (OSC 52); `what` names it in the status line.
+    Copy { what: String, text: String },
 }
 
 /// One kind of load, of which at most one runs at a time.

@@ -18,6 +18,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
 
+use super::clipboard::Clipboard;
 use super::dashboard::PAGE_SIZE;
 use super::msg::Msg;
 use super::state::State;
@@ -40,6 +41,8 @@ static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Held while the terminal is written (a frame, a suspend), so a panic on
 /// another thread restores it between frames, never in the middle of one.
 static TERMINAL: Mutex<()> = Mutex::new(());
+/// Whether the dashboard captures the mouse (`ui.mouse`, `--no-mouse`).
+static MOUSE: AtomicBool = AtomicBool::new(true);
 /// The thread that draws; a panic on it already holds [`TERMINAL`].
 static DRAWING_THREAD: OnceLock<ThreadId> = OnceLock::new();
 
@@ -84,21 +87,34 @@ pub async fn run_loop<B: Backend>(
     events: UnboundedReceiver<Msg>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
+    run_loop_with(terminal, state, db, events, Clipboard::none(), on_frame).await
+}
+
+/// [`run_loop`], copying to `clipboard` (tests read what was written).
+pub async fn run_loop_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: State,
+    db: Database,
+    events: UnboundedReceiver<Msg>,
+    clipboard: Clipboard,
+    on_frame: impl FnMut(&Buffer),
+) -> io::Result<State> {
     let (_edges_tx, edges) = unbounded_channel();
-    drive(terminal, state, db, events, edges, on_frame, |_| Ok(())).await
+    let parts = (db, clipboard);
+    drive(terminal, state, parts, events, edges, on_frame, |_| Ok(())).await
 }
 
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
-    db: Database,
+    (db, clipboard): (Database, Clipboard),
     mut events: UnboundedReceiver<Msg>,
     mut edges: UnboundedReceiver<Edge>,
     mut on_frame: impl FnMut(&Buffer),
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<State> {
     let (results_tx, mut results) = unbounded_channel();
-    let mut executor = Executor::new(db, results_tx);
+    let mut executor = Executor::new(db, results_tx, clipboard);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
     for effect in init(&mut state) {
@@ -171,12 +187,11 @@ fn lock_terminal() -> MutexGuard<'static, ()> {
 fn enter_terminal() -> io::Result<()> {
     enable_raw_mode()?;
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-    crossterm::execute!(
-        io::stdout(),
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        crossterm::cursor::Hide
-    )
+    crossterm::execute!(io::stdout(), EnterAlternateScreen, crossterm::cursor::Hide)?;
+    if MOUSE.load(Ordering::SeqCst) {
+        crossterm::execute!(io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 /// Gives the terminal back as it was (once: later calls do nothing).
@@ -336,7 +351,14 @@ fn spawn_signal_task(
 
 /// Runs the dashboard on the real terminal until the user quits (or a
 /// signal ends it like `q`).
-pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Result<(), Failure> {
+pub async fn run_terminal(
+    state: State,
+    db: Database,
+    signals: Signals,
+    mouse: bool,
+) -> Result<(), Failure> {
+    // Without capture, the terminal's own select-to-copy works.
+    MOUSE.store(mouse, Ordering::SeqCst);
     let _ = DRAWING_THREAD.set(std::thread::current().id());
     let setup = || -> io::Result<Terminal<CrosstermBackend<io::Stdout>>> {
         enter_terminal()?;
@@ -360,7 +382,7 @@ pub async fn run_terminal(state: State, db: Database, signals: Signals) -> Resul
             drive(
                 &mut terminal,
                 state,
-                db,
+                (db, Clipboard::terminal()),
                 rx,
                 edges,
                 |_| {},

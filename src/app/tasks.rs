@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::clipboard::Clipboard;
 use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
 use crate::db::{Database, QueryHandle};
 
 pub struct Executor {
     db: Database,
+    clipboard: Clipboard,
     results: UnboundedSender<Msg>,
     /// The token of the load running in each slot.
     running: HashMap<Slot, CancellationToken>,
@@ -22,9 +24,10 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub fn new(db: Database, results: UnboundedSender<Msg>) -> Executor {
+    pub fn new(db: Database, results: UnboundedSender<Msg>, clipboard: Clipboard) -> Executor {
         Executor {
             db,
+            clipboard,
             results,
             running: HashMap::new(),
             last_started: HashMap::new(),
@@ -38,6 +41,12 @@ impl Executor {
                 if let Some(token) = self.running.remove(&slot) {
                     token.cancel();
                 }
+            }
+            // Written at once, between frames, on the terminal's thread.
+            Effect::Copy { what, text } => {
+                let result = self.clipboard.copy(&text).map(|()| what);
+                let result = result.map_err(|e| format!("cannot copy: {e}"));
+                let _ = self.results.send(Msg::Copied(result));
             }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();

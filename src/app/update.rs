@@ -56,6 +56,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
         }
+        Msg::Copied(result) => {
+            state.notice = Some(result.map(|what| format!("copied {what} to the clipboard")));
+            Vec::new()
+        }
         Msg::Terminate => {
             state.quit = true;
             Vec::new()
@@ -116,7 +120,8 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    match (state.help_open, state.view) {
+    let popup = state.help_open || state.dashboard.detail.is_some();
+    match (popup, state.view) {
         (false, View::Dashboard) => dashboard::on_mouse(state, mouse),
         _ => Vec::new(),
     }

@@ -4,10 +4,12 @@
 //! around them: header, status line, hint bar and help.
 
 mod dashboard;
+mod detail;
 mod health;
 pub mod layout;
 mod prices;
 pub mod theme;
+mod users;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -49,6 +51,9 @@ pub fn view(state: &State, frame: &mut Frame) {
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
+    if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
+        detail::draw(detail, frame, screen);
+    }
     if state.help_open {
         help_popup(state, frame, screen);
     }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
-use tenantscope::app::runtime::{initial_state, run_loop};
+use tenantscope::app::runtime::{initial_state, run_loop_with};
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
@@ -94,13 +94,52 @@ pub async fn start_app_on_user(
     start_app_with(db, state, size)
 }
 
+/// What the loop wrote to the clipboard (OSC 52 sequences), shared with the test.
+#[derive(Clone, Default)]
+pub struct Written(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Written {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Written {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// The real loop, its clipboard writes kept in the returned buffer.
+pub async fn start_app_copying(db: Database, size: (u16, u16)) -> (App, Written) {
+    let state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    let written = Written::default();
+    let clipboard = tenantscope::app::clipboard::Clipboard::new(written.clone());
+    (spawn_loop(db, state, size, clipboard), written)
+}
+
 /// The real loop on a TestBackend from `state`.
 pub fn start_app_with(db: Database, state: State, size: (u16, u16)) -> App {
+    spawn_loop(db, state, size, tenantscope::app::clipboard::Clipboard::none())
+}
+
+fn spawn_loop(
+    db: Database,
+    state: State,
+    size: (u16, u16),
+    clipboard: tenantscope::app::clipboard::Clipboard,
+) -> App {
     let (keys, rx) = tokio::sync::mpsc::unbounded_channel();
     let (frames_tx, frames) = watch::channel(String::new());
     let handle = tokio::spawn(async move {
         let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
-        run_loop(&mut terminal, state, db, rx, |buffer| {
+        run_loop_with(&mut terminal, state, db, rx, clipboard, |buffer| {
             frames_tx.send_replace(text(buffer));
         })
         .await

@@ -43,6 +43,8 @@ pub struct Dashboard {
     /// The order lines scroll; they have no selection.
     pub orders_scroll: Cursor,
     pub focus: Focus,
+    /// The detail popup (Enter), over the dashboard.
+    pub detail: Option<crate::app::detail::Detail>,
     generation: u64,
 }
 
@@ -72,6 +74,9 @@ const OWN: &[Binding] = &[
         "switch pane",
         false,
     ),
+    bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
+    bind(&[Char('y')], CopyId, "copy user id", true),
+    bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
     bind(&[Char('r')], Reload, "reload", false),
     bind(&[Char('t')], OpenHealth, "tenant health", true),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
@@ -114,7 +119,9 @@ pub const FILTERING: KeyTable = &[&[
 pub const SCREEN: Screen = Screen {
     keys: |state| {
         let dashboard = &state.dashboard;
-        if dashboard.filter.editing {
+        if dashboard.detail.is_some() {
+            crate::app::detail::KEYS
+        } else if dashboard.filter.editing {
             FILTERING
         } else if dashboard.list_label.is_some() || !dashboard.filter.text.is_empty() {
             KEYS_NARROWED
@@ -132,7 +139,11 @@ pub const SCREEN: Screen = Screen {
     status,
     warning: |state| crate::output::invalid_utf8_warning(state.dashboard.users.users()),
     export,
-    help: &[("Keys", KEYS), ("While filtering", FILTERING)],
+    help: &[
+        ("Keys", KEYS),
+        ("While filtering (←/→ Home/End Ctrl-U/W edit)", FILTERING),
+        ("Details popup", crate::app::detail::KEYS),
+    ],
     marks: &[
         ("!", "tenant schema missing"),
         ("-", "user has no tenant"),
@@ -152,6 +163,7 @@ impl Dashboard {
             orders: Load::default(),
             orders_scroll: Cursor::default(),
             focus: Focus::Users,
+            detail: None,
             generation: 0,
         }
     }
@@ -181,6 +193,9 @@ fn order_rows(state: &State) -> usize {
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.dashboard.detail.is_some() {
+        return crate::app::detail::on_action(state, action);
+    }
     let rows = user_rows(state);
     let page = match state.dashboard.focus {
         Focus::Users => rows,
@@ -200,6 +215,12 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         OlderEntry => filter::recall(state, true),
         NewerEntry => filter::recall(state, false),
         Back => filter::back(state),
+        ShowDetail => match state.dashboard.focus {
+            Focus::Users => crate::app::detail::open_user(state),
+            Focus::Orders => crate::app::detail::open_line(state),
+        },
+        CopyId => crate::app::detail::copy_user(state, false),
+        CopyRow => crate::app::detail::copy_user(state, true),
         NextCompare => cycle_compare(state, false),
         PreviousCompare => cycle_compare(state, true),
         SwitchFocus => {
