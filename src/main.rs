@@ -148,6 +148,8 @@ async fn dashboard(
     );
     let opened = async {
         let mut state = initial.await?;
+        let refresh_s = settings.ui.refresh_s;
+        state.refresh_every = (refresh_s > 0).then(|| Duration::from_secs(refresh_s));
         if let Some(id) = &cli.user {
             open_on_user(&mut state, database, id, cli.tenant.as_deref()).await?;
         }

@@ -226,11 +226,11 @@ async fn details_show_whole_values_and_y_copies_through_osc_52() {
               WHERE id = '9'",
         )
         .await;
-    let (mut app, copied) =
-        common::start_app_copying(connect(&test_db).await, (100, 24)).await;
+    let (mut app, copied) = common::start_app_copying(connect(&test_db).await, (100, 24)).await;
     app.frame_where("the list", |f| f.contains("zed")).await;
     app.press(KeyCode::Char('G'));
-    app.frame_where("zed selected", |f| f.contains("Orders of zed")).await;
+    app.frame_where("zed selected", |f| f.contains("Orders of zed"))
+        .await;
 
     // y: the id, as OSC 52, confirmed in the status line.
     app.press(KeyCode::Char('y'));
@@ -255,21 +255,27 @@ async fn details_show_whole_values_and_y_copies_through_osc_52() {
     app.press(KeyCode::Char('j'));
     app.press(KeyCode::Char('j'));
     app.press(KeyCode::Char('y'));
-    app.frame_where("the mail copied", |f| f.contains("copied mail to the clipboard"))
-        .await;
+    app.frame_where("the mail copied", |f| {
+        f.contains("copied mail to the clipboard")
+    })
+    .await;
     let mail = "a.very.long.mailbox.name.for.the.desk@subdomain.example.com";
     use base64::Engine;
     let expected = base64::engine::general_purpose::STANDARD.encode(mail);
     assert!(
-        copied.text().ends_with(&format!("\x1b]52;c;{expected}\x1b\\")),
+        copied
+            .text()
+            .ends_with(&format!("\x1b]52;c;{expected}\x1b\\")),
         "{:?}",
         copied.text()
     );
     // Esc closes the popup, not the app; Y copies the row as TSV.
     app.press(KeyCode::Esc);
-    app.frame_where("popup closed", |f| !f.contains("Esc closes")).await;
+    app.frame_where("popup closed", |f| !f.contains("Esc closes"))
+        .await;
     app.press(KeyCode::Char('Y'));
-    app.frame_where("the row copied", |f| f.contains("copied the row of zed")).await;
+    app.frame_where("the row copied", |f| f.contains("copied the row of zed"))
+        .await;
     let all = copied.text();
     let last = all.rsplit("\x1b]52;c;").next().unwrap();
     let row = base64::engine::general_purpose::STANDARD
@@ -281,4 +287,55 @@ async fn details_show_whole_values_and_y_copies_through_osc_52() {
     assert_eq!(cells.len(), 5, "id, name, mail, tenant, created: {row:?}");
     let state = app.quit().await;
     assert!(state.dashboard.detail.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let mut state =
+        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+    state.refresh_every = Some(Duration::from_millis(300));
+    let mut app = common::start_app_with(db, state, (120, 24));
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('/'));
+    for ch in "dude".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    app.press(KeyCode::Enter);
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    let frame = app
+        .frame_where("rich_dude's orders, with the time read", |f| {
+            f.contains("Orders of rich_dude") && f.contains("order lines from client1 in")
+        })
+        .await;
+    let status = frame.lines().rev().nth(1).unwrap();
+    let at = status.split("as of ").nth(1).map(|t| t.trim().to_string());
+    let at = at.unwrap_or_else(|| panic!("no read time: {status}"));
+    assert!(
+        at.len() == 8 && at.chars().filter(|c| *c == ':').count() == 2,
+        "HH:MM:SS: {at}"
+    );
+
+    // The data changes underneath; a refresh shows it, nothing else moves.
+    test_db
+        .run_sql("UPDATE client1.items SET price = 5100.00 WHERE description = 'Tesla'")
+        .await;
+    test_db
+        .run_sql("UPDATE public.users SET mail = 'n@x.io' WHERE id = '1'")
+        .await;
+    let frame = app
+        .frame_where("the new price and mail", |f| {
+            f.contains("51,000.00") && f.contains("n@x.io")
+        })
+        .await;
+    let selected = frame.lines().find(|l| l.starts_with("│▶")).unwrap();
+    assert!(selected.contains("rich_dude"), "{frame}");
+    assert!(frame.contains("/dude "), "the filter stays: {frame}");
+    let state = app.quit().await;
+    assert_eq!(state.dashboard.filter.text, "dude");
 }

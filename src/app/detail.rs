@@ -68,7 +68,10 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     let own = report.tenant.clone();
     let other = report.compare_tenant.clone().unwrap_or_else(|| "—".into());
     let fields = line_fields(line, &own, &other);
-    let title = format!("Order line {}", line.item.as_deref().unwrap_or("(missing item)"));
+    let title = format!(
+        "Order line {}",
+        line.item.as_deref().unwrap_or("(missing item)")
+    );
     show(state, title, fields)
 }
 
@@ -138,7 +141,10 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
         user.created.as_deref().unwrap_or(""),
     ];
     // TSV: a tab or line break inside a value would shift the columns.
-    let row: Vec<String> = cells.iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect();
+    let row: Vec<String> = cells
+        .iter()
+        .map(|c| c.replace(['\t', '\n', '\r'], " "))
+        .collect();
     vec![copy(format!("the row of {}", user.name), row.join("\t"))]
 }
 

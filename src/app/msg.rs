@@ -27,6 +27,13 @@ pub enum Msg {
     Exported(Result<String, String>),
     /// What a copy sent to the clipboard, or why it could not.
     Copied(Result<String, String>),
+    /// A load of `slot` finished at `at` (local `HH:MM:SS`), for "as of".
+    Read {
+        slot: &'static str,
+        at: String,
+    },
+    /// `ui.refresh_s` passed: read the visible data again.
+    Refresh,
     /// SIGTERM or SIGHUP: leave like `q` does.
     Terminate,
 }

@@ -108,6 +108,7 @@ pub const SCREEN: Screen = Screen {
     warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
     status,
+    fresh: "prices",
     export: |state| {
         let matrix = state.prices.matrix.value()?;
         Some(("prices".into(), Document::Prices(matrix.clone())))

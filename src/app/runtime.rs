@@ -120,6 +120,7 @@ async fn drive<B: Backend>(
     for effect in init(&mut state) {
         executor.run(effect);
     }
+    let mut next_refresh = tokio::time::Instant::now() + state.refresh_every.unwrap_or(IDLE_TICK);
     loop {
         {
             let _terminal = lock_terminal();
@@ -147,8 +148,18 @@ async fn drive<B: Backend>(
         } else {
             IDLE_TICK
         };
+        let refresh = async {
+            match state.refresh_every {
+                Some(_) => tokio::time::sleep_until(next_refresh).await,
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             Some(msg) = events.recv() => msg,
+            () = refresh => {
+                next_refresh = tokio::time::Instant::now() + state.refresh_every.unwrap_or(IDLE_TICK);
+                Msg::Refresh
+            }
             Some(msg) = results.recv() => msg,
             Some(edge) = edges.recv() => {
                 if edge == Edge::Suspend {
@@ -166,6 +177,10 @@ async fn drive<B: Backend>(
         let mut pending = vec![msg];
         // Take everything already queued (a key-repeat burst) before drawing.
         while let Ok(msg) = events.try_recv() {
+            pending.push(msg);
+        }
+        // A result and its read time arrive together: draw them together.
+        while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
         for msg in pending {

@@ -49,6 +49,8 @@ pub struct Screen {
     /// The spinner turns while this is true.
     pub is_busy: fn(&State) -> bool,
     pub status: fn(&State) -> Status,
+    /// The slot whose read time the status line gives ("as of").
+    pub fresh: &'static str,
     /// A lasting caveat about what the view shows, after the status.
     pub warning: fn(&State) -> Option<String>,
     /// `e`: everything the view shows, all rows, with a file name stem.

@@ -1,6 +1,7 @@
 //! Everything the dashboard shows, as a plain value: what all views share,
 //! and each view's own state.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
@@ -39,6 +40,10 @@ pub struct State {
     pub quit: bool,
     /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
+    /// When each slot's data was last read (local `HH:MM:SS`).
+    pub read_at: BTreeMap<&'static str, String>,
+    /// `ui.refresh_s`: how often the visible data is read again.
+    pub refresh_every: Option<Duration>,
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
@@ -67,6 +72,8 @@ impl State {
             help_scroll: 0,
             quit: false,
             notice: None,
+            read_at: BTreeMap::new(),
+            refresh_every: None,
             dashboard: Dashboard::new(first_page, compare),
             health: Health::default(),
             prices: Prices::default(),

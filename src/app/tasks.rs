@@ -89,7 +89,10 @@ impl Executor {
             };
             tokio::pin!(work);
             tokio::select! {
-                msg = &mut work => { let _ = results.send(msg); }
+                msg = &mut work => {
+                    let _ = results.send(msg);
+                    let _ = results.send(Msg::Read { slot: slot.0, at: local_time() });
+                }
                 // `work` still holds its transaction here, so the backend
                 // being cancelled is still running our query.
                 _ = token.cancelled() => db.cancel(&handle).await,
@@ -115,6 +118,19 @@ async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
         Job::Health(job) => Msg::Health(job.run(db).await),
         Job::Prices(job) => Msg::Prices(job.run(db).await),
     }
+}
+
+/// The local wall-clock time, `HH:MM:SS` (the status line's "as of").
+fn local_time() -> String {
+    use nix::libc;
+    // SAFETY: `time` and `localtime_r` write only to the values passed in.
+    let tm = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        tm
+    };
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
 }
 
 /// Leading and trailing debounce: the first load after a quiet moment

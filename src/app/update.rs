@@ -60,6 +60,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.notice = Some(result.map(|what| format!("copied {what} to the clipboard")));
             Vec::new()
         }
+        Msg::Read { slot, at } => {
+            state.read_at.insert(slot, at);
+            Vec::new()
+        }
+        Msg::Refresh => refresh(state),
         Msg::Terminate => {
             state.quit = true;
             Vec::new()
@@ -97,6 +102,20 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         action => return (screen.on_action)(state, action),
     }
     Vec::new()
+}
+
+/// `ui.refresh_s`: the view on screen reads its data again, keeping what
+/// is shown (selection, filter, scroll) until the new data comes. Not while
+/// something loads, and not the health checks (heavy; `r` runs them).
+fn refresh(state: &mut State) -> Vec<Effect> {
+    if state.is_busy() {
+        return Vec::new();
+    }
+    match state.view {
+        View::Dashboard => dashboard::refresh(state),
+        View::Prices => prices::request(state, true),
+        View::Health => Vec::new(),
+    }
 }
 
 /// Keys of the help popup: close, scroll, quit.

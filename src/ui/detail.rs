@@ -27,7 +27,11 @@ pub fn draw(detail: &Detail, frame: &mut Frame, screen: Rect) {
         };
         lines.push(Line::from(Span::styled(format!("{marker}{label}"), style)));
         let shown = sanitize(value);
-        let shown = if shown.is_empty() { "(empty)".into() } else { shown };
+        let shown = if shown.is_empty() {
+            "(empty)".into()
+        } else {
+            shown
+        };
         // Wrapped by hand so that long values without spaces wrap too.
         for chunk in chunks(&shown, text_width) {
             lines.push(Line::from(format!("    {chunk}")));
@@ -41,7 +45,10 @@ pub fn draw(detail: &Detail, frame: &mut Frame, screen: Rect) {
         height,
     );
     let inner_height = height.saturating_sub(2) as usize;
-    let next = starts.get(detail.cursor + 1).copied().unwrap_or(lines.len());
+    let next = starts
+        .get(detail.cursor + 1)
+        .copied()
+        .unwrap_or(lines.len());
     let scroll = next.saturating_sub(inner_height);
     let block = Block::default()
         .borders(Borders::ALL)

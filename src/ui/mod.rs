@@ -118,7 +118,13 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
         Status::Empty => Line::from(""),
         Status::Busy(what) => Line::from(format!(" {} {what}", spinner(state))),
         Status::Done(what) => {
-            Line::from(vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)])
+            let mut spans = vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)];
+            // When the data on screen was read (a notice is not data).
+            let fresh = state.view.screen().fresh;
+            if let (None, Some(at)) = (&state.notice, state.read_at.get(fresh)) {
+                spans.push(Span::styled(format!(" · as of {at}"), theme::dim()));
+            }
+            Line::from(spans)
         }
         Status::Failed(why) => Line::from(Span::styled(format!(" ✗ {why}"), theme::error())),
     };

@@ -169,4 +169,3 @@ fn without_id<T>(columns: impl IntoIterator<Item = T>, id_width: u16) -> Vec<T> 
         .map(|(_, c)| c)
         .collect()
 }
-

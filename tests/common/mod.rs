@@ -126,7 +126,12 @@ pub async fn start_app_copying(db: Database, size: (u16, u16)) -> (App, Written)
 
 /// The real loop on a TestBackend from `state`.
 pub fn start_app_with(db: Database, state: State, size: (u16, u16)) -> App {
-    spawn_loop(db, state, size, tenantscope::app::clipboard::Clipboard::none())
+    spawn_loop(
+        db,
+        state,
+        size,
+        tenantscope::app::clipboard::Clipboard::none(),
+    )
 }
 
 fn spawn_loop(

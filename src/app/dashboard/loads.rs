@@ -203,6 +203,34 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     vec![AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay)]
 }
 
+/// `ui.refresh_s`: the users on screen and the orders shown, read again;
+/// the list, selection, filter and scroll stay as they are meanwhile.
+pub fn refresh(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    state.catalog_load.refresh(ticket);
+    let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
+    let dashboard = &mut state.dashboard;
+    // From the top row on screen: the same rows come back in the same places.
+    let top = dashboard.users.users().get(dashboard.users.cursor().offset);
+    if dashboard.list_label.is_none() {
+        let page = top.map_or(Page::First, |u| Page::From(u.key.clone()));
+        effects.extend(ask_page(state, page, true));
+    }
+    let dashboard = &mut state.dashboard;
+    let (Some(user), Some(key)) = (dashboard.users.selected().cloned(), dashboard.orders.key())
+    else {
+        return effects;
+    };
+    dashboard.generation += 1;
+    let key = OrdersKey {
+        generation: dashboard.generation,
+        ..key.clone()
+    };
+    dashboard.orders.refresh(key.clone());
+    effects.push(AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, Delay::None));
+    effects
+}
+
 /// Enter on a matrix cell: `tenant`'s users who ordered `item`, as the list.
 pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effect> {
     state.view = View::Dashboard;

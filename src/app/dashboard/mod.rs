@@ -10,8 +10,8 @@ use ratatui::layout::{Position, Rect};
 pub use filter::Filter;
 use loads::{ask_page, export, prefetch, status, users_page};
 pub use loads::{
-    check_tenant, init, on_msg, open_on_user, request_orders, show_buyers, Job, Msg, OrdersKey,
-    ORDERS_SLOT, USERS_SLOT,
+    check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, Job, Msg,
+    OrdersKey, ORDERS_SLOT, USERS_SLOT,
 };
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
 
@@ -137,6 +137,7 @@ pub const SCREEN: Screen = Screen {
             || state.dashboard.orders.is_loading()
     },
     status,
+    fresh: ORDERS_SLOT.0,
     warning: |state| crate::output::invalid_utf8_warning(state.dashboard.users.users()),
     export,
     help: &[

@@ -584,3 +584,35 @@ fn filtering_leaves_letters_to_the_filter() {
     assert_eq!(state.dashboard.filter.text, "jq");
     assert!(!state.quit);
 }
+
+#[test]
+fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('j'));
+    let key = state.dashboard.orders.key().unwrap().clone();
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key,
+            result: Ok(OrdersReport::from_raw("client3".into(), None, Vec::new())),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    let shown = state.selected_user().unwrap().name.clone();
+    let effects = update(&mut state, Msg::Refresh);
+    assert!(!effects.is_empty(), "{effects:?}");
+    assert_eq!(state.selected_user().unwrap().name, shown);
+    let request = page_request(&effects);
+    assert!(request.keep_selection);
+    assert_eq!(
+        request.page,
+        Page::From(demo_users()[0].key.clone()),
+        "from the top row"
+    );
+    let (key, _) = orders_load(&effects);
+    assert_eq!(key.user_id, state.selected_user().unwrap().id);
+    assert!(
+        state.dashboard.orders.value().is_some(),
+        "kept while it reloads"
+    );
+}
