@@ -95,6 +95,20 @@ pub enum Command {
         #[arg(long)]
         fail_on_drift: bool,
     },
+    /// A user's order lines priced at every tenant, ranked: most lines
+    /// priced first, then the lowest total
+    Basket {
+        /// The user's id (as text, whatever the column type)
+        user_id: String,
+        /// The user's tenant (checked; for users kept per tenant)
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// At most N tenants (the best ranked)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+        limit: Option<i64>,
+    },
     /// Prices of the same items (by exact description) across all tenants
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]

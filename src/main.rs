@@ -225,6 +225,27 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
                 .await?;
             output::orders(&user, &report, format, Destination::stdout())
         }
+        Some(Command::Basket {
+            user_id,
+            tenant,
+            format,
+            limit,
+        }) => {
+            let user = database.user(&user_id).await?;
+            if let Some(tenant) = &tenant {
+                tenantscope::app::dashboard::check_tenant(&user, tenant)?;
+            }
+            let catalog = database.tenants().await?;
+            let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
+            priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
+            if format != tenantscope::cli::Format::Json {
+                for failed in priced.iter().filter(|t| t.error.is_some()) {
+                    let name = tenantscope::text::sanitize(&failed.tenant);
+                    eprintln!("not priced: {name}");
+                }
+            }
+            output::basket(&user, &lines, &priced, format, Destination::stdout())
+        }
         Some(Command::Health {
             format,
             reference,

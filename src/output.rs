@@ -6,6 +6,9 @@
 //! values exactly as stored. Tables are always escaped; their text columns
 //! are cut with `…` only on a terminal, and numbers never.
 
+mod basket;
+pub use basket::basket;
+
 use serde::Serialize;
 
 use crate::cli::{Format, ReportFormat};

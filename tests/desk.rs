@@ -339,3 +339,92 @@ async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
     let state = app.quit().await;
     assert_eq!(state.dashboard.filter.text, "dude");
 }
+
+#[test]
+fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
+    let out = tenantscope(&["--demo", "basket", "1", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(json["user"]["id"], "1");
+    assert_eq!(json["user"]["tenant"], "client1");
+    let tenants = json["tenants"].as_array().unwrap();
+    let row = |i: usize| {
+        let t = &tenants[i];
+        (
+            t["tenant"].as_str().unwrap().to_string(),
+            t["total"].to_string(),
+            t["priced_lines"].as_u64().unwrap(),
+            t["missing_lines"].as_u64().unwrap(),
+            t["difference"].to_string(),
+        )
+    };
+    // rich_dude: 10 Tesla and 5 Huawei. client3 sells no Huawei: its total
+    // is the Tesla line alone and is compared with client1's Tesla line.
+    assert_eq!(
+        row(0),
+        (
+            "client2".into(),
+            "10500.00".into(),
+            2,
+            0,
+            "-49500.00".into()
+        )
+    );
+    assert_eq!(
+        row(1),
+        ("client1".into(), "60000.00".into(), 2, 0, "0.00".into())
+    );
+    assert_eq!(
+        row(2),
+        (
+            "client3".into(),
+            "35000.00".into(),
+            1,
+            1,
+            "-15000.00".into()
+        )
+    );
+    let limited = tenantscope(&["--demo", "basket", "1", "--limit", "1", "--format", "csv"]);
+    let csv = common::stdout(&limited);
+    assert_eq!(
+        csv,
+        "tenant,total,priced_lines,missing_lines,difference,error\nclient2,10500.00,2,0,-49500.00,\n"
+    );
+    let wrong = tenantscope(&["--demo", "basket", "1", "--tenant", "client3"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let unknown = tenantscope(&["--demo", "basket", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_prices_the_selected_users_basket_at_every_tenant_and_esc_returns() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    app.frame_where("rich_dude", |f| f.contains("Orders of rich_dude"))
+        .await;
+    app.press(KeyCode::Char('b'));
+    let frame = app
+        .frame_where("the basket priced", |f| {
+            f.contains("Basket of rich_dude") && f.contains("priced at 3 tenants")
+        })
+        .await;
+    let at = |tenant: &str| frame.lines().position(|l| l.contains(tenant)).unwrap();
+    assert!(at("client2") < at("client1 (own)") && at("client1 (own)") < at("client3 "));
+    let client3 = frame.lines().find(|l| l.contains("client3 ")).unwrap();
+    assert!(
+        client3.contains("1/2")
+            && client3.contains("35,000.00")
+            && client3.contains("▼ -15,000.00"),
+        "{client3}"
+    );
+    assert!(frame.contains("cover only the lines sold"), "{frame}");
+    app.press(KeyCode::Esc);
+    app.frame_where("the dashboard again", |f| f.contains("Orders of rich_dude"))
+        .await;
+    let state = app.quit().await;
+    assert_eq!(state.view, tenantscope::app::View::Dashboard);
+}

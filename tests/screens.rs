@@ -877,3 +877,59 @@ fn detail_popup_of_a_user_and_of_an_order_line() {
     assert!(line.contains("50000.00"), "exact digits, to copy: {line}");
     insta::assert_snapshot!("detail_order_line_200x50", line);
 }
+
+/// rich_dude's basket at three tenants: full, own, and one lacking a line.
+fn basket_state() -> State {
+    use tenantscope::app::basket;
+    use tenantscope::db::{BasketTenant, OrderLine};
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    let effects = {
+        key(&mut state, KeyCode::Char('b'));
+        state.basket.key.clone().unwrap()
+    };
+    let lines: Vec<OrderLine> = reference_lines()
+        .into_iter()
+        .map(OrderLine::from_raw)
+        .collect();
+    let price = |tesla: Option<&str>, huawei: Option<&str>| {
+        [tesla, huawei].map(|p| p.map_or(Value::Missing, Value::parse))
+    };
+    let priced = vec![
+        BasketTenant::priced(
+            "client2".into(),
+            &lines,
+            &price(Some("1000.00"), Some("100.00")),
+        ),
+        BasketTenant::priced(
+            "client1".into(),
+            &lines,
+            &price(Some("5000.00"), Some("2000.00")),
+        ),
+        BasketTenant::priced("client3".into(), &lines, &price(Some("3500.00"), None)),
+    ];
+    update(
+        &mut state,
+        Msg::Basket(basket::Msg::Page {
+            key: effects,
+            result: Ok((lines, priced)),
+            next: 3,
+            elapsed: Duration::from_millis(7),
+        }),
+    );
+    state
+}
+
+#[test]
+fn basket_ranks_tenants_with_their_coverage() {
+    let mut state = basket_state();
+    let small = render(&mut state, 80, 24);
+    assert!(
+        small.contains("1/2"),
+        "client3 sells one of two lines: {small}"
+    );
+    insta::assert_snapshot!("basket_80x24", small);
+    let large = render(&mut state, 200, 50);
+    assert!(large.contains("client1 (own)"), "{large}");
+    insta::assert_snapshot!("basket_200x50", large);
+}

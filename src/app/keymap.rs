@@ -31,6 +31,7 @@ pub enum Action {
     SwitchFocus,
     OpenHealth,
     OpenPrices,
+    OpenBasket,
     ToggleSort,
     ShowLeaks,
     /// Enter on a matrix cell: the users who ordered that item there.

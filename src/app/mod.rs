@@ -7,6 +7,7 @@
 //! state, key table, messages, jobs, status and export, with its drawing
 //! in the module of the same name under `ui`.
 
+pub mod basket;
 pub mod clipboard;
 pub mod dashboard;
 pub mod detail;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::{dashboard, health, prices};
+use super::{basket, dashboard, health, prices};
 use crate::db::{DbError, TenantCatalog, UserCount};
 use crate::output::Document;
 
@@ -23,6 +23,7 @@ pub enum Msg {
     Dashboard(dashboard::Msg),
     Health(health::Msg),
     Prices(prices::Msg),
+    Basket(basket::Msg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
     /// What a copy sent to the clipboard, or why it could not.
@@ -83,6 +84,7 @@ pub enum Job {
     Dashboard(dashboard::Job),
     Health(health::Job),
     Prices(prices::Job),
+    Basket(basket::Job),
 }
 
 impl Job {

@@ -8,7 +8,7 @@ use super::keymap::{Action, KeyTable};
 use super::load::{Done, Load};
 use super::msg::Effect;
 use super::state::{State, View};
-use super::{dashboard, health, prices};
+use super::{basket, dashboard, health, prices};
 use crate::output::Document;
 
 /// The status line's message, drawn by `ui`.
@@ -67,6 +67,7 @@ impl View {
             View::Dashboard => &dashboard::SCREEN,
             View::Health => &health::SCREEN,
             View::Prices => &prices::SCREEN,
+            View::Basket => &basket::SCREEN,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
 
+use super::basket::Basket;
 use super::dashboard::Dashboard;
 use super::health::Health;
 use super::keymap::{self, KeyTable};
@@ -19,6 +20,7 @@ pub enum View {
     Dashboard,
     Health,
     Prices,
+    Basket,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +49,7 @@ pub struct State {
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
+    pub basket: Basket,
     tickets: u64,
 }
 
@@ -77,6 +80,7 @@ impl State {
             dashboard: Dashboard::new(first_page, compare),
             health: Health::default(),
             prices: Prices::default(),
+            basket: Basket::default(),
             tickets: 0,
         }
     }

@@ -18,7 +18,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             match state.view {
                 // More or fewer tenant columns fit now.
                 View::Prices => prices::request(state, false),
-                View::Dashboard | View::Health => Vec::new(),
+                View::Dashboard | View::Health | View::Basket => Vec::new(),
             }
         }
         Msg::Tick => {
@@ -52,6 +52,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Dashboard(msg) => dashboard::on_msg(state, msg),
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
+        Msg::Basket(msg) => super::basket::on_msg(state, msg),
         Msg::Exported(result) => {
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
@@ -114,7 +115,7 @@ fn refresh(state: &mut State) -> Vec<Effect> {
     match state.view {
         View::Dashboard => dashboard::refresh(state),
         View::Prices => prices::request(state, true),
-        View::Health => Vec::new(),
+        View::Health | View::Basket => Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Each view draws in the module of its name; this one draws the frame
 //! around them: header, status line, hint bar and help.
 
+mod basket;
 mod dashboard;
 mod detail;
 mod health;
@@ -48,6 +49,7 @@ pub fn view(state: &State, frame: &mut Frame) {
         View::Dashboard => dashboard::draw(state, frame, &areas),
         View::Health => health::draw(state, frame, layout::view_area(screen)),
         View::Prices => prices::draw(state, frame, layout::view_area(screen)),
+        View::Basket => basket::draw(state, frame, layout::view_area(screen)),
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);

@@ -187,12 +187,15 @@ pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
 /// (and so cancelling) whatever load came before.
 pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let compare = state.compare_choice().tenant;
+    let selected = state.selected_user().map(|u| u.id.clone());
+    let mut effects = crate::app::basket::selection_changed(state, selected.as_deref());
     let dashboard = &mut state.dashboard;
     dashboard.generation += 1;
     dashboard.orders_scroll = Cursor::default();
     let Some(user) = dashboard.users.selected().cloned() else {
         dashboard.orders.clear();
-        return vec![Effect::Cancel(ORDERS_SLOT)];
+        effects.push(Effect::Cancel(ORDERS_SLOT));
+        return effects;
     };
     let key = OrdersKey {
         user_id: user.id.clone(),
@@ -200,7 +203,8 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
         generation: dashboard.generation,
     };
     dashboard.orders.start(key.clone());
-    vec![AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay)]
+    effects.push(AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay));
+    effects
 }
 
 /// `ui.refresh_s`: the users on screen and the orders shown, read again;

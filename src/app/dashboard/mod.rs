@@ -80,6 +80,7 @@ const OWN: &[Binding] = &[
     bind(&[Char('r')], Reload, "reload", false),
     bind(&[Char('t')], OpenHealth, "tenant health", true),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
+    bind(&[Char('b')], OpenBasket, "basket at every tenant", true),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
 ];
@@ -211,6 +212,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Last => jump(state, Page::Last),
         OpenHealth => crate::app::health::open(state),
         OpenPrices => crate::app::prices::open(state),
+        OpenBasket => crate::app::basket::open(state),
         StartFilter => filter::start(state),
         KeepFilter => filter::keep(state),
         OlderEntry => filter::recall(state, true),
