@@ -203,12 +203,15 @@ pub fn bindings(table: KeyTable) -> impl Iterator<Item = &'static Binding> {
     all(table)
 }
 
-/// `key description` pairs for the hint bar; help first, so that a narrow
-/// bar that drops hints still says where the rest are.
+/// `key description` pairs for the hint bar; help, back and quit first, so
+/// that a narrow bar that drops hints still says where the rest are and
+/// how to leave.
 pub fn hints(table: KeyTable) -> impl Iterator<Item = (String, &'static str)> {
     let shown = all(table).filter(|b| b.hint);
-    let help = shown.clone().filter(|b| b.action == ToggleHelp);
-    help.chain(shown.filter(|b| b.action != ToggleHelp))
+    let first = |b: &&Binding| matches!(b.action, ToggleHelp | CloseHelp | Back | Quit);
+    let leading = shown.clone().filter(first);
+    leading
+        .chain(shown.filter(move |b| !first(b)))
         .map(|b| (b.label(), b.description))
 }
 

@@ -115,10 +115,10 @@ pub const SCREEN: Screen = Screen {
     },
     help: &[("Price matrix", KEYS)],
     marks: &[
-        ("▼", "lowest price of the row"),
-        ("▲", "highest price of the row"),
+        ("▼", "lowest price among the tenants shown"),
+        ("▲", "highest price among the tenants shown"),
         ("—", "not sold there"),
-        ("×", "spread: highest / lowest"),
+        ("×", "spread (highest / lowest) of those shown"),
     ],
 };
 

@@ -56,16 +56,16 @@ const NAV: [Binding; 6] = navigation(Rows {
     down: "move down",
     first: "first row",
     last: "last row",
-    hint: true,
+    hint: false,
 });
 
 const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
-    bind(&[Char('c')], NextCompare, "next comparison tenant", true),
+    bind(&[Char('c')], NextCompare, "compare next tenant", true),
     bind(
         &[Char('C')],
         PreviousCompare,
-        "previous comparison tenant",
+        "compare previous tenant",
         false,
     ),
     bind(
@@ -75,12 +75,12 @@ const OWN: &[Binding] = &[
         false,
     ),
     bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
-    bind(&[Char('y')], CopyId, "copy user id", true),
+    bind(&[Char('y')], CopyId, "copy user id", false),
     bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
     bind(&[Char('r')], Reload, "reload", false),
-    bind(&[Char('t')], OpenHealth, "tenant health", true),
+    bind(&[Char('t')], OpenHealth, "tenant health", false),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
-    bind(&[Char('b')], OpenBasket, "basket at every tenant", true),
+    bind(&[Char('b')], OpenBasket, "basket across tenants", true),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
 ];
