@@ -428,3 +428,58 @@ async fn b_prices_the_selected_users_basket_at_every_tenant_and_esc_returns() {
     let state = app.quit().await;
     assert_eq!(state.view, tenantscope::app::View::Dashboard);
 }
+
+/// 450 tenants: three statements of at most 200, a tenant whose items have
+/// no price column named as failed, the others priced exactly as one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
+    let test_db = TestDatabase::empty().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
+    test_db.run_psql(
+        &script,
+        &[
+            ("tenants", "450".into()),
+            ("users", "900".into()),
+            ("items", "5".into()),
+            ("orders_per_user", "3".into()),
+        ],
+    );
+    test_db
+        .run_sql("ALTER TABLE tenant_0300.items RENAME COLUMN price TO old_price")
+        .await;
+    let db = connect(&test_db).await;
+    let catalog = db.tenants().await.unwrap();
+    let user = db.users_page(None, &Page::First, 1, None).await.unwrap().remove(0);
+    let (lines, ranked) = db.basket(&user, catalog.names()).await.unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(ranked.len(), catalog.len(), "every tenant, once");
+    let broken: Vec<_> = ranked.iter().filter(|t| t.error.is_some()).collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].tenant, "tenant_0300");
+    assert_eq!(ranked.last().unwrap().tenant, "tenant_0300", "failures last");
+    // Ranked: coverage never rises down the list; within one coverage the
+    // total never falls.
+    for pair in ranked.windows(2).filter(|p| p[1].error.is_none()) {
+        assert!(pair[0].priced_lines >= pair[1].priced_lines);
+        if pair[0].priced_lines == pair[1].priced_lines {
+            assert!(pair[0].total.number() <= pair[1].total.number());
+        }
+    }
+    // Batched or one at a time, the same answer.
+    for tenant in ["tenant_0001", "tenant_0201", "tenant_0450"] {
+        let alone = db
+            .basket_prices(&lines, &[tenant.to_string()], None)
+            .await
+            .unwrap()
+            .remove(0);
+        let batched = ranked.iter().find(|t| t.tenant == tenant).unwrap();
+        assert_eq!(&alone, batched);
+    }
+    // The own tenant: every line priced, difference zero.
+    let own = ranked
+        .iter()
+        .find(|t| Some(&t.tenant) == user.tenant.as_ref())
+        .unwrap();
+    assert_eq!((own.priced_lines, own.missing_lines), (3, 0));
+    assert_eq!(own.difference.plain().as_deref(), Some("0.00"));
+}
