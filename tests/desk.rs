@@ -449,14 +449,22 @@ async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
         .await;
     let db = connect(&test_db).await;
     let catalog = db.tenants().await.unwrap();
-    let user = db.users_page(None, &Page::First, 1, None).await.unwrap().remove(0);
+    let user = db
+        .users_page(None, &Page::First, 1, None)
+        .await
+        .unwrap()
+        .remove(0);
     let (lines, ranked) = db.basket(&user, catalog.names()).await.unwrap();
     assert_eq!(lines.len(), 3);
     assert_eq!(ranked.len(), catalog.len(), "every tenant, once");
     let broken: Vec<_> = ranked.iter().filter(|t| t.error.is_some()).collect();
     assert_eq!(broken.len(), 1);
     assert_eq!(broken[0].tenant, "tenant_0300");
-    assert_eq!(ranked.last().unwrap().tenant, "tenant_0300", "failures last");
+    assert_eq!(
+        ranked.last().unwrap().tenant,
+        "tenant_0300",
+        "failures last"
+    );
     // Ranked: coverage never rises down the list; within one coverage the
     // total never falls.
     for pair in ranked.windows(2).filter(|p| p[1].error.is_none()) {
