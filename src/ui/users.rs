@@ -108,7 +108,9 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let constraints = [
         Constraint::Length(1),
         Constraint::Length(id_width),
-        Constraint::Fill(3),
+        // With the id column beside them, a typical name and mail still fit
+        // at 120 columns (a cut value is whole in Enter's popup).
+        Constraint::Fill(4),
         Constraint::Fill(4),
         Constraint::Fill(3),
     ];
