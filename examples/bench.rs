@@ -14,6 +14,8 @@
 //!   e. the time to draw one frame
 //!   f. the queries and frames of a 10-second key-repeat storm
 //!   g. the tenant health report
+//!   h. `b` → the first page of the basket view (the user's lines priced at
+//!      the first 200 tenants) on screen
 //!
 //! (c) to (g) drive the real event loop (`run_loop`) on a `TestBackend` in
 //! this process, like tests/scale.rs does, and read each drawn frame as text.
@@ -260,6 +262,9 @@ struct Measured {
     storm: Storm,
     health: Vec<Duration>,
     health_tenants: usize,
+    /// `b` → frame with the basket's first page; and then all its pages.
+    basket_first: Vec<Duration>,
+    basket_all: Vec<Duration>,
 }
 
 impl Measured {
@@ -324,6 +329,8 @@ fn measure(
     let storm = runtime.block_on(storm(&db))?;
     progress(format!("{name}: g. tenant health"));
     let (health, health_tenants) = runtime.block_on(health_times(&db))?;
+    progress(format!("{name}: h. basket view"));
+    let (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
     runtime.block_on(db.close());
     Ok(Measured {
         spec,
@@ -345,6 +352,8 @@ fn measure(
         storm,
         health,
         health_tenants,
+        basket_first,
+        basket_all,
     })
 }
 
@@ -979,6 +988,40 @@ async fn health_times(db: &Database) -> Res<(Vec<Duration>, usize)> {
     Ok((times, tenants))
 }
 
+/// h. `b` on the first user, `Esc`, `j` (another user: a new basket), `b`…:
+/// key → the first frame with ranked tenants, and → the frame saying every
+/// tenant is priced.
+async fn basket_times(db: &Database) -> Res<(Vec<Duration>, Vec<Duration>)> {
+    let mut app = App::start(db).await?;
+    app.frame_where("the first user's orders", WAIT, |f| {
+        orders_loaded(f, FIRST_USER)
+    })
+    .await?;
+    let (mut first, mut all) = (Vec::new(), Vec::new());
+    for run in 0..HEALTH_RUNS {
+        if run > 0 {
+            app.press(KeyCode::Esc);
+            app.press(KeyCode::Char('j'));
+            let name = user_name(run + 1);
+            app.frame_where("the next user's orders", WAIT, |f| orders_loaded(f, &name))
+                .await?;
+        }
+        let pressed = app.press(KeyCode::Char('b'));
+        let (shown, _) = app
+            .frame_where("the basket's first page", WAIT, |f| {
+                f.contains("Basket of") && f.lines().any(|l| l.starts_with("│▶ 1 "))
+            })
+            .await?;
+        first.push(shown - pressed);
+        let (done, _) = app
+            .frame_where("the whole basket", WAIT, |f| f.contains("✓ priced at"))
+            .await?;
+        all.push(done - pressed);
+    }
+    app.quit().await?;
+    Ok((first, all))
+}
+
 // ---------------------------------------------------------------------------
 // The report
 
@@ -1084,6 +1127,12 @@ fn checks(report: &Report) -> Vec<Check> {
     let mut checks = Vec::new();
     for r in &report.results {
         let name = r.spec.name;
+        let basket = percentile(&r.basket_first, 50.0);
+        checks.push(Check {
+            pass: basket <= Duration::from_millis(300),
+            what: format!("h. {name}: basket first page p50 {} ≤ 300 ms", ms(basket)),
+            why: None,
+        });
         let rss = mb(r.rss_kb);
         checks.push(Check {
             pass: rss <= 50.0,
@@ -1377,6 +1426,17 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
                 "{} ({})",
                 ms(percentile(&r.health, 50.0)),
                 thousands(r.health_tenants as u64)
+            )
+        },
+    )?;
+
+    row(
+        &format!("h. basket view: `b` → first page on screen / every tenant priced, p50 of {HEALTH_RUNS}"),
+        &|r| {
+            format!(
+                "{} / {}",
+                ms(percentile(&r.basket_first, 50.0)),
+                ms(percentile(&r.basket_all, 50.0))
             )
         },
     )?;

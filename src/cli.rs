@@ -44,6 +44,18 @@ pub struct Cli {
     #[arg(long, value_name = "TENANT")]
     pub compare: Option<String>,
 
+    /// Open the dashboard on this user (by id)
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+
+    /// With --user: the user's tenant (checked; for users kept per tenant)
+    #[arg(long, value_name = "TENANT", requires = "user")]
+    pub tenant: Option<String>,
+
+    /// Leave the mouse to the terminal (select-to-copy); also ui.mouse = false
+    #[arg(long)]
+    pub no_mouse: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -126,6 +138,20 @@ pub enum Command {
     },
     /// The config file's profiles and the database each names (no passwords)
     Profiles,
+    /// A user's order lines priced at every tenant, ranked: most lines
+    /// priced first, then the lowest total
+    Basket {
+        /// The user's id (as text, whatever the column type)
+        user_id: String,
+        /// The user's tenant (checked; for users kept per tenant)
+        #[arg(long, value_name = "TENANT")]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// At most N tenants (the best ranked)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+        limit: Option<i64>,
+    },
     /// Prices of the same items (by exact description) across all tenants
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]

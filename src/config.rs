@@ -86,11 +86,20 @@ impl Default for TenancySettings {
 pub struct UiSettings {
     /// While the selection moves, how long it must rest before orders load.
     pub debounce_ms: u64,
+    /// Capture the mouse (click, wheel); off keeps the terminal's own
+    /// select-to-copy (`--no-mouse`).
+    pub mouse: bool,
+    /// Reload the visible data every this many seconds; 0 is off.
+    pub refresh_s: u64,
 }
 
 impl Default for UiSettings {
     fn default() -> Self {
-        UiSettings { debounce_ms: 120 }
+        UiSettings {
+            debounce_ms: 120,
+            mouse: true,
+            refresh_s: 0,
+        }
     }
 }
 
@@ -272,6 +281,7 @@ impl Settings {
                 MAX_STATEMENT_TIMEOUT_MS,
             ),
             ("ui.debounce_ms", self.ui.debounce_ms, 0, MAX_DEBOUNCE_MS),
+            ("ui.refresh_s", self.ui.refresh_s, 0, 86_400),
         ];
         for (key, value, least, most) in ranges {
             if !(least..=most).contains(&value) {

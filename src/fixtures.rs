@@ -5,6 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::app::clipboard::Clipboard;
 use crate::app::dashboard::{self, OrdersKey};
 use crate::app::msg::{Effect, Job, Task};
 use crate::app::{init, update, Msg, State, UsersRequest};
@@ -20,6 +21,7 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
         key: UserKey {
             name: name.into(),
             id: id.into(),
+            pinned: false,
         },
         invalid_utf8: 0,
     }
@@ -194,9 +196,18 @@ impl Harness {
         debounce: std::time::Duration,
         size: (u16, u16),
     ) -> Result<Harness, crate::Failure> {
-        use crate::app::runtime::{initial_state, run_loop};
+        let state = crate::app::runtime::initial_state(&db, "demo".into(), None, debounce).await?;
+        Ok(Harness::with_state(db, state, size, Clipboard::none()))
+    }
+
+    /// Runs the loop from `state`, copying to `clipboard`.
+    pub fn with_state(
+        db: crate::db::Database,
+        state: State,
+        size: (u16, u16),
+        clipboard: Clipboard,
+    ) -> Harness {
         use std::sync::atomic::Ordering;
-        let state = initial_state(&db, "demo".into(), None, debounce).await?;
         let (keys, events) = tokio::sync::mpsc::unbounded_channel();
         let (latest_tx, latest) = tokio::sync::watch::channel(String::new());
         let (log_tx, log) = tokio::sync::mpsc::unbounded_channel();
@@ -205,22 +216,30 @@ impl Harness {
         let handle = tokio::spawn(async move {
             let backend = ratatui::backend::TestBackend::new(size.0, size.1);
             let mut terminal = ratatui::Terminal::new(backend)?;
-            run_loop(&mut terminal, state, db, events, move |buffer| {
+            let on_frame = move |buffer: &ratatui::buffer::Buffer| {
                 let at = std::time::Instant::now();
                 let frame = frame_text(buffer);
                 counter.fetch_add(1, Ordering::Relaxed);
                 let _ = log_tx.send((at, frame.clone()));
                 latest_tx.send_replace(frame);
-            })
+            };
+            crate::app::runtime::run_loop_with(
+                &mut terminal,
+                state,
+                db,
+                events,
+                clipboard,
+                on_frame,
+            )
             .await
         });
-        Ok(Harness {
+        Harness {
             keys,
             latest,
             log,
             drawn,
             handle,
-        })
+        }
     }
 
     /// Sends a key; returns when. Frames logged before it are dropped.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgConnection};
 
 use tenantscope::app::connect::{ConnectError, Connector, Opened};
+use tenantscope::app::dashboard::open_on_user;
 use tenantscope::app::runtime::{self, Signals};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
@@ -113,7 +114,12 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             source: source.clone(),
             compare: compare.clone(),
         }));
-        if cli.command.is_none() && std::io::stdout().is_terminal() {
+        let refresh_every =
+            (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
+        let mouse = settings.ui.mouse && !cli.no_mouse;
+        // `--user` is checked before the terminal is touched (exit 2 in one
+        // line when there is no such user), so it connects first.
+        if cli.command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal() {
             // The dashboard draws at once and connects itself, visibly;
             // it handles signals itself, restoring the terminal.
             let mut state = tenantscope::app::connect::connecting_state(
@@ -123,7 +129,8 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
                 debounce,
             );
             state.connect.profile = settings.profile.clone();
-            return runtime::run_terminal(state, None, connector, signals).await;
+            state.refresh_every = refresh_every;
+            return runtime::run_terminal(state, None, connector, signals, mouse).await;
         }
         let prepare = async {
             let database = Database::connect(&source, &settings).await?;
@@ -135,15 +142,24 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             signal = signals.recv() => return Err(interrupted(signal)),
         };
         let result = if cli.command.is_none() {
-            // No terminal to draw on: bad input still fails first, as one line.
-            let initial = runtime::initial_state(&database, source.label(), compare, debounce);
+            // No terminal to draw on, or `--user`: bad input still fails
+            // first, as one line.
+            let opened = async {
+                let mut state =
+                    runtime::initial_state(&database, source.label(), compare, debounce).await?;
+                if let Some(id) = &cli.user {
+                    open_on_user(&mut state, &database, id, cli.tenant.as_deref()).await?;
+                }
+                Ok::<_, Failure>(state)
+            };
             let mut state = tokio::select! {
-                state = initial => state?,
+                state = opened => state?,
                 signal = signals.recv() => return Err(interrupted(signal)),
             };
             state.connect.profiles = profile_rows;
             state.connect.profile = settings.profile.clone();
-            runtime::run_terminal(state, Some(database.clone()), connector, signals).await
+            state.refresh_every = refresh_every;
+            runtime::run_terminal(state, Some(database.clone()), connector, signals, mouse).await
         } else {
             tokio::select! {
                 result = execute(cli, &database, &settings) => result,
@@ -155,9 +171,19 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     })
 }
 
+/// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).
 fn interrupted(signal: &str) -> Failure {
     tracing::info!(signal, "interrupted");
-    Failure::runtime(format!("interrupted by {signal}"))
+    let number = match signal {
+        "SIGHUP" => 1,
+        "SIGINT" => 2,
+        "SIGQUIT" => 3,
+        _ => 15,
+    };
+    Failure {
+        code: 128 + number,
+        ..Failure::runtime(format!("interrupted by {signal}"))
+    }
 }
 
 /// Starts the demo server off the async threads; a signal meanwhile makes it
@@ -297,6 +323,27 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
                 .priced_orders(&user, choice.tenant.as_deref())
                 .await?;
             output::orders(&user, &report, format, Destination::stdout())
+        }
+        Some(Command::Basket {
+            user_id,
+            tenant,
+            format,
+            limit,
+        }) => {
+            let user = database.user(&user_id).await?;
+            if let Some(tenant) = &tenant {
+                tenantscope::app::dashboard::check_tenant(&user, tenant)?;
+            }
+            let catalog = database.tenants().await?;
+            let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
+            priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
+            if format != tenantscope::cli::Format::Json {
+                for failed in priced.iter().filter(|t| t.error.is_some()) {
+                    let name = tenantscope::text::sanitize(&failed.tenant);
+                    eprintln!("not priced: {name}");
+                }
+            }
+            output::basket(&user, &lines, &priced, format, Destination::stdout())
         }
         Some(Command::Health {
             format,

@@ -683,9 +683,9 @@ async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
             .unwrap()
             .to_string()
     };
-    assert!(line("nobody").contains("│  - nobody"), "{frame}");
-    assert!(line("stray_dude").contains("│  ! stray_dude"), "{frame}");
-    assert!(line("poor_dude").contains("│    poor_dude"), "{frame}");
+    assert!(line("nobody").contains("│  - 9  nobody"), "{frame}");
+    assert!(line("stray_dude").contains("│  ! 4  stray_dude"), "{frame}");
+    assert!(line("poor_dude").contains("│    2  poor_dude"), "{frame}");
 
     // A fresh database: no table was ever analyzed, so no estimate exists.
     app.press(KeyCode::Char('t'));
@@ -728,7 +728,7 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     app.press(KeyCode::Char('p'));
     let frame = app
         .frame_where("the matrix", |f| {
-            f.contains("Prices tenants 1–6 of 33 · sorted by spread") && f.contains("Huawei")
+            f.contains("Prices tenants 1–6 of 33, ▼▲× among these only · sorted by spread") && f.contains("Huawei")
         })
         .await;
     let header = |frame: &str| -> Vec<String> {

@@ -156,7 +156,7 @@ fn tenant_schema_missing() {
     let frame = render(&mut state, 120, 16);
     assert!(frame.contains("Tenant schema not found: \"client9\""));
     assert!(
-        frame.contains("! stray_dude"),
+        frame.contains("! 4  stray_dude"),
         "marked in the list, not by colour alone"
     );
     insta::assert_snapshot!(frame);
@@ -205,10 +205,25 @@ fn filter_without_matches() {
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("No users match \"nobody\""));
     assert!(
-        frame.contains("Enter keep filter"),
+        frame.contains("Enter/Esc keep filter"),
         "hint bar switches to the filter's keys"
     );
     insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn help_in_the_smallest_terminal_scrolls() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('?'));
+    let top = render(&mut state, 40, 12);
+    assert!(top.contains("j/k scroll · 1-10 of"), "{top}");
+    for _ in 0..40 {
+        key(&mut state, KeyCode::Char('j'));
+    }
+    let bottom = render(&mut state, 40, 12);
+    assert!(bottom.contains("wheel scrolls"), "{bottom}");
+    insta::assert_snapshot!("help_40x12_top", top);
+    insta::assert_snapshot!("help_40x12_bottom", bottom);
 }
 
 #[test]
@@ -322,7 +337,10 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
     let frame = render(&mut state, 120, 14);
     assert_no_control_characters(&frame);
     assert!(frame.contains("evil^[[2J^[]0;pwned<U+0"), "{frame}");
-    assert!(frame.contains("abc<U+202E"), "{frame}");
+    assert!(
+        frame.contains("abc<U+202"),
+        "escaped, cut by its column: {frame}"
+    );
     assert!(frame.contains("cam^[[31mera\\r\\nline"), "{frame}");
     assert!(frame.contains('…'), "long values are cut with an ellipsis");
     // Columns stay aligned: wide text never pushes a pane border or the
@@ -365,7 +383,7 @@ fn hostile_values_in_a_narrow_terminal() {
     key(&mut state, KeyCode::Char('G'));
     let frame = render(&mut state, 70, 20);
     assert_no_control_characters(&frame);
-    assert!(frame.contains("│▶ ! xxxxxxxxxxxxxxxxxx… "), "{frame}");
+    assert!(frame.contains("│▶ ! 5  xxxxxxxxxxxxxxxxxxxx… "), "{frame}");
     insta::assert_snapshot!("hostile_values_in_a_narrow_terminal_at_the_end", frame);
 }
 
@@ -824,4 +842,78 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(huawei.contains("not a number"), "{huawei}");
     insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn detail_popup_of_a_user_and_of_an_order_line() {
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    key(&mut state, KeyCode::Enter);
+    let user = render(&mut state, 80, 24);
+    assert!(user.contains("User 1 · Esc closes"), "{user}");
+    assert!(user.contains("h@gmail.com") && user.contains("schema present"));
+    insta::assert_snapshot!("detail_user_80x24", user);
+    key(&mut state, KeyCode::Esc);
+    key(&mut state, KeyCode::Tab);
+    key(&mut state, KeyCode::Enter);
+    let line = render(&mut state, 200, 50);
+    assert!(line.contains("Order line Tesla"), "{line}");
+    assert!(line.contains("50000.00"), "exact digits, to copy: {line}");
+    insta::assert_snapshot!("detail_order_line_200x50", line);
+}
+
+/// rich_dude's basket at three tenants: full, own, and one lacking a line.
+fn basket_state() -> State {
+    use tenantscope::app::basket;
+    use tenantscope::db::{BasketTenant, OrderLine};
+    let mut state = demo_state();
+    deliver(&mut state, "client1", reference_lines());
+    let effects = {
+        key(&mut state, KeyCode::Char('b'));
+        state.basket.key.clone().unwrap()
+    };
+    let lines: Vec<OrderLine> = reference_lines()
+        .into_iter()
+        .map(OrderLine::from_raw)
+        .collect();
+    let price = |tesla: Option<&str>, huawei: Option<&str>| {
+        [tesla, huawei].map(|p| p.map_or(Value::Missing, Value::parse))
+    };
+    let priced = vec![
+        BasketTenant::priced(
+            "client2".into(),
+            &lines,
+            &price(Some("1000.00"), Some("100.00")),
+        ),
+        BasketTenant::priced(
+            "client1".into(),
+            &lines,
+            &price(Some("5000.00"), Some("2000.00")),
+        ),
+        BasketTenant::priced("client3".into(), &lines, &price(Some("3500.00"), None)),
+    ];
+    update(
+        &mut state,
+        Msg::Basket(basket::Msg::Page {
+            key: effects,
+            result: Ok((lines, priced)),
+            next: 3,
+            elapsed: Duration::from_millis(7),
+        }),
+    );
+    state
+}
+
+#[test]
+fn basket_ranks_tenants_with_their_coverage() {
+    let mut state = basket_state();
+    let small = render(&mut state, 80, 24);
+    assert!(
+        small.contains("1/2"),
+        "client3 sells one of two lines: {small}"
+    );
+    insta::assert_snapshot!("basket_80x24", small);
+    let large = render(&mut state, 200, 50);
+    assert!(large.contains("client1 (own)"), "{large}");
+    insta::assert_snapshot!("basket_200x50", large);
 }

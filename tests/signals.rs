@@ -254,6 +254,21 @@ fn quits_like_q_on(signal: Signal) {
 }
 
 #[test]
+fn no_mouse_leaves_the_mouse_to_the_terminal_and_esc_never_quits() {
+    let mut session = Session::start("--demo --no-mouse", &[]);
+    session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+    // Esc at the whole list only says how to quit.
+    session.type_keys(b"\x1b");
+    session.wait_for("how to quit", 0, |s| s.contains("shown;"));
+    session.type_keys(b"q");
+    assert_eq!(session.wait_exit(), Some(0));
+    let screen = session.text();
+    assert!(screen.contains(ENTER), "{screen:?}");
+    assert!(!screen.contains(MOUSE_ON), "no mouse capture: {screen:?}");
+    session.assert_nothing_left();
+}
+
+#[test]
 fn sigint_quits_the_dashboard_like_q() {
     quits_like_q_on(Signal::SIGINT);
 }
@@ -398,7 +413,7 @@ fn ctrl_c_or_sigint_during_the_demo_start_up_leaves_nothing() {
             !screen.contains(ENTER),
             "{how}: still in start-up: {screen:?}"
         );
-        assert_eq!(code, Some(1), "{how}: {screen:?}");
+        assert_eq!(code, Some(130), "{how}: 128 + SIGINT, as shells expect");
         assert!(
             screen.contains("interrupted by SIGINT"),
             "{how}: {screen:?}"

@@ -142,6 +142,8 @@ const PICKING: KeyTable = &[
 ];
 
 pub const SCREEN: Screen = Screen {
+    // Nothing is read yet: no "as of" time.
+    fresh: "",
     keys: |state| match state.connect.phase {
         Phase::Connecting => CONNECTING,
         Phase::Failed(_) => FAILED,

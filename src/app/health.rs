@@ -87,6 +87,7 @@ pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
+    fresh: "health",
     on_action,
     on_key: no_text,
     warning: no_warning,

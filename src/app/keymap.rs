@@ -18,17 +18,20 @@ pub enum Action {
     Export,
     ToggleHelp,
     CloseHelp,
-    /// Leave the view for the dashboard.
+    /// Step back one level: out of a popup, a view, a filter. Never quits.
     Back,
     Quit,
     StartFilter,
     KeepFilter,
-    ClearFilter,
+    /// ↑/↓ in a prompt: an earlier or later entry of its history.
+    OlderEntry,
+    NewerEntry,
     NextCompare,
     PreviousCompare,
     SwitchFocus,
     OpenHealth,
     OpenPrices,
+    OpenBasket,
     ToggleSort,
     ShowLeaks,
     /// Enter on a matrix cell: the users who ordered that item there.
@@ -37,6 +40,13 @@ pub enum Action {
     OpenProfiles,
     /// Enter in a picker.
     Choose,
+    /// Enter on the dashboard: every value of the user or order line.
+    ShowDetail,
+    /// `y` in the detail popup: the value under the cursor.
+    CopyValue,
+    /// `y` / `Y` on the users list: the id / the row as TSV.
+    CopyId,
+    CopyRow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +176,7 @@ pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 /// Help, back to the dashboard and quit: the end of every full-screen view's table.
 pub const VIEW_END: [Binding; 3] = [HELP_KEY, BACK, QUIT];
 
-/// While the help popup is open.
+/// While the help popup is open: it scrolls when it does not fit.
 pub const HELP: KeyTable = &[&[
     bind(
         &[Char('?'), Code(KeyCode::Esc)],
@@ -174,6 +184,10 @@ pub const HELP: KeyTable = &[&[
         "close help",
         true,
     ),
+    bind(&[Code(KeyCode::Up), Char('k')], Up, "scroll up", false),
+    bind(&[Code(KeyCode::Down), Char('j')], Down, "scroll", true),
+    bind(&[Code(KeyCode::PageUp)], PageUp, "page up", false),
+    bind(&[Code(KeyCode::PageDown)], PageDown, "page down", true),
     QUIT,
 ]];
 
@@ -193,12 +207,15 @@ pub fn bindings(table: KeyTable) -> impl Iterator<Item = &'static Binding> {
     all(table)
 }
 
-/// `key description` pairs for the hint bar; help first, so that a narrow
-/// bar that drops hints still says where the rest are.
+/// `key description` pairs for the hint bar; help, back and quit first, so
+/// that a narrow bar that drops hints still says where the rest are and
+/// how to leave.
 pub fn hints(table: KeyTable) -> impl Iterator<Item = (String, &'static str)> {
     let shown = all(table).filter(|b| b.hint);
-    let help = shown.clone().filter(|b| b.action == ToggleHelp);
-    help.chain(shown.filter(|b| b.action != ToggleHelp))
+    let first = |b: &&Binding| matches!(b.action, ToggleHelp | CloseHelp | Back | Quit);
+    let leading = shown.clone().filter(first);
+    leading
+        .chain(shown.filter(move |b| !first(b)))
         .map(|b| (b.label(), b.description))
 }
 

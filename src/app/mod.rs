@@ -7,9 +7,13 @@
 //! state, key table, messages, jobs, status and export, with its drawing
 //! in the module of the same name under `ui`.
 
+pub mod basket;
+pub mod clipboard;
 pub mod connect;
 pub mod dashboard;
+pub mod detail;
 pub mod health;
+pub mod input;
 pub mod keymap;
 pub mod load;
 pub mod msg;

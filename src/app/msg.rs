@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::{connect, dashboard, health, prices};
+use super::{basket, connect, dashboard, health, prices};
 use crate::db::{DbError, TenantCatalog, UserCount};
 use crate::output::Document;
 
@@ -25,8 +25,18 @@ pub enum Msg {
     Dashboard(dashboard::Msg),
     Health(health::Msg),
     Prices(prices::Msg),
+    Basket(basket::Msg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
+    /// What a copy sent to the clipboard, or why it could not.
+    Copied(Result<String, String>),
+    /// A load of `slot` finished at `at` (local `HH:MM:SS`), for "as of".
+    Read {
+        slot: &'static str,
+        at: String,
+    },
+    /// `ui.refresh_s` passed: read the visible data again.
+    Refresh,
     /// SIGTERM or SIGHUP: leave like `q` does.
     Terminate,
 }
@@ -46,6 +56,8 @@ pub enum Effect {
     },
     /// Write a document as CSV to a new file in the current directory.
     Export { stem: String, document: Document },
+    /// Put `text` on the clipboard (OSC 52); `what` names it in the status line.
+    Copy { what: String, text: String },
 }
 
 /// One kind of load, of which at most one runs at a time.
@@ -80,6 +92,7 @@ pub enum Job {
     Dashboard(dashboard::Job),
     Health(health::Job),
     Prices(prices::Job),
+    Basket(basket::Job),
 }
 
 impl Job {

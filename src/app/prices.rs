@@ -108,13 +108,14 @@ pub const SCREEN: Screen = Screen {
     warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
     status,
+    fresh: "prices",
     export: |state| export_loaded("prices", &state.prices.matrix, Document::Prices),
     help: &[("Price matrix", KEYS)],
     marks: &[
-        ("▼", "lowest price of the row"),
-        ("▲", "highest price of the row"),
+        ("▼", "lowest price among the tenants shown"),
+        ("▲", "highest price among the tenants shown"),
         ("—", "not sold there"),
-        ("×", "spread: highest / lowest"),
+        ("×", "spread (highest / lowest) of those shown"),
     ],
 };
 

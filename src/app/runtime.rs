@@ -10,14 +10,15 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+use super::clipboard::Clipboard;
 use super::connect::{self, Connector};
 use super::dashboard::PAGE_SIZE;
 use super::msg::Msg;
 use super::state::State;
 use super::tasks::Executor;
 use super::terminal::{
-    enter_terminal, lock_terminal, restore_terminal, spawn_input_thread, spawn_signal_task,
-    suspend_to_shell, Edge, DRAWING_THREAD, PANICKED, PANIC_WAKE,
+    enter_terminal, lock_terminal, restore_terminal, set_mouse_capture, spawn_input_thread,
+    spawn_signal_task, suspend_to_shell, Edge, DRAWING_THREAD, PANICKED, PANIC_WAKE,
 };
 pub use super::terminal::{install_panic_hook, Signals};
 use super::update::{init, update};
@@ -60,8 +61,24 @@ pub async fn run_loop<B: Backend>(
     events: UnboundedReceiver<Msg>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
+    run_loop_with(terminal, state, db, events, Clipboard::none(), on_frame).await
+}
+
+/// [`run_loop`], copying to `clipboard` (tests read what was written).
+pub async fn run_loop_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: State,
+    db: Database,
+    events: UnboundedReceiver<Msg>,
+    clipboard: Clipboard,
+    on_frame: impl FnMut(&Buffer),
+) -> io::Result<State> {
     let (_edges_tx, edges) = unbounded_channel();
-    let backing = (Some(db), None);
+    let backing = Backing {
+        db: Some(db),
+        connector: None,
+        clipboard,
+    };
     drive(
         terminal,
         state,
@@ -86,7 +103,11 @@ pub async fn run_loop_connecting<B: Backend>(
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
     let (_edges_tx, edges) = unbounded_channel();
-    let backing = (db, Some(connector));
+    let backing = Backing {
+        db,
+        connector: Some(connector),
+        clipboard: Clipboard::none(),
+    };
     drive(
         terminal,
         state,
@@ -99,25 +120,33 @@ pub async fn run_loop_connecting<B: Backend>(
     .await
 }
 
-/// The database open at start (if any) and how to connect to another.
-type Backing = (Option<Database>, Option<Connector>);
+/// What the loop's effects reach: the database open at start (if any), how
+/// to connect to another, and where copies go.
+struct Backing {
+    db: Option<Database>,
+    connector: Option<Connector>,
+    clipboard: Clipboard,
+}
 
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
-    (db, connector): Backing,
+    backing: Backing,
     mut events: UnboundedReceiver<Msg>,
     mut edges: UnboundedReceiver<Edge>,
     mut on_frame: impl FnMut(&Buffer),
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
     let (results_tx, mut results) = unbounded_channel();
-    let mut executor = Executor::new(db, connector, results_tx);
+    let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
     for effect in init(&mut state) {
         executor.run(effect);
     }
+    let refresh_at =
+        |state: &State| tokio::time::Instant::now() + state.refresh_every.unwrap_or(IDLE_TICK);
+    let mut next_refresh = refresh_at(&state);
     loop {
         {
             let _terminal = lock_terminal();
@@ -145,8 +174,19 @@ async fn drive<B: Backend>(
         } else {
             IDLE_TICK
         };
+        // `ui.refresh_s`: reload what is on screen on an interval.
+        let refresh = async {
+            match state.refresh_every {
+                Some(_) => tokio::time::sleep_until(next_refresh).await,
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             Some(msg) = events.recv() => msg,
+            () = refresh => {
+                next_refresh = refresh_at(&state);
+                Msg::Refresh
+            }
             Some(msg) = results.recv() => msg,
             Some(edge) = edges.recv() => {
                 if edge == Edge::Suspend {
@@ -198,7 +238,6 @@ async fn drive<B: Backend>(
     Ok((state, executor.into_db()))
 }
 
-/// signal ends it like `q`).
 /// Runs the dashboard on the real terminal until the user quits (or a
 /// signal ends it like `q`).
 pub async fn run_terminal(
@@ -206,7 +245,10 @@ pub async fn run_terminal(
     db: Option<Database>,
     connector: Connector,
     signals: Signals,
+    mouse: bool,
 ) -> Result<(), Failure> {
+    // Without capture, the terminal's own select-to-copy works.
+    set_mouse_capture(mouse);
     let _ = DRAWING_THREAD.set(std::thread::current().id());
     let setup = || -> io::Result<Terminal<CrosstermBackend<io::Stdout>>> {
         enter_terminal()?;
@@ -230,7 +272,11 @@ pub async fn run_terminal(
             drive(
                 &mut terminal,
                 state,
-                (db, Some(connector)),
+                Backing {
+                    db,
+                    connector: Some(connector),
+                    clipboard: Clipboard::terminal(),
+                },
                 rx,
                 edges,
                 |_| {},

@@ -8,7 +8,7 @@ use super::keymap::{Action, KeyTable};
 use super::load::{Done, Load};
 use super::msg::Effect;
 use super::state::{State, View};
-use super::{connect, dashboard, health, prices};
+use super::{basket, connect, dashboard, health, prices};
 use crate::output::Document;
 
 /// The status line's message, drawn by `ui`.
@@ -49,6 +49,8 @@ pub struct Screen {
     /// The spinner turns while this is true.
     pub is_busy: fn(&State) -> bool,
     pub status: fn(&State) -> Status,
+    /// The slot whose read time the status line gives ("as of").
+    pub fresh: &'static str,
     /// A lasting caveat about what the view shows, after the status.
     pub warning: fn(&State) -> Option<String>,
     /// `e`: everything the view shows, all rows, with a file name stem.
@@ -66,6 +68,7 @@ impl View {
             View::Health => &health::SCREEN,
             View::Prices => &prices::SCREEN,
             View::Connect => &connect::SCREEN,
+            View::Basket => &basket::SCREEN,
         }
     }
 }

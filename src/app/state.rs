@@ -1,10 +1,12 @@
 //! Everything the dashboard shows, as a plain value: what all views share,
 //! and each view's own state.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
 
+use super::basket::Basket;
 use super::connect::Connect;
 use super::dashboard::Dashboard;
 use super::health::Health;
@@ -21,6 +23,7 @@ pub enum View {
     Prices,
     /// Connecting, a failed connection, or the profile picker.
     Connect,
+    Basket,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,13 +40,20 @@ pub struct State {
     pub debounce: Duration,
     pub view: View,
     pub help_open: bool,
+    /// Lines of the help popup scrolled past.
+    pub help_scroll: usize,
     pub quit: bool,
-    /// A one-off message for the status line (an export's path).
+    /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
+    /// When each slot's data was last read (local `HH:MM:SS`).
+    pub read_at: BTreeMap<&'static str, String>,
+    /// `ui.refresh_s`: how often the visible data is read again.
+    pub refresh_every: Option<Duration>,
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
     pub connect: Connect,
+    pub basket: Basket,
     tickets: u64,
 }
 
@@ -66,12 +76,16 @@ impl State {
             debounce: Duration::from_millis(120),
             view: View::Dashboard,
             help_open: false,
+            help_scroll: 0,
             quit: false,
             notice: None,
+            read_at: BTreeMap::new(),
+            refresh_every: None,
             dashboard: Dashboard::new(first_page, compare),
             health: Health::default(),
             prices: Prices::default(),
             connect: Connect::opened(),
+            basket: Basket::default(),
             tickets: 0,
         }
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use super::clipboard::Clipboard;
 use super::connect::{self, Connector};
 use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
 use crate::db::{Database, QueryHandle};
@@ -18,6 +19,7 @@ pub struct Executor {
     db: Option<Database>,
     /// Connects on `Effect::Connect`; none in tests that give a database.
     connector: Option<Connector>,
+    clipboard: Clipboard,
     results: UnboundedSender<Msg>,
     /// The token of the load running in each slot.
     running: HashMap<Slot, CancellationToken>,
@@ -30,10 +32,12 @@ impl Executor {
         db: Option<Database>,
         connector: Option<Connector>,
         results: UnboundedSender<Msg>,
+        clipboard: Clipboard,
     ) -> Executor {
         Executor {
             db,
             connector,
+            clipboard,
             results,
             running: HashMap::new(),
             last_started: HashMap::new(),
@@ -65,6 +69,12 @@ impl Executor {
                     let result = connector(profile).await;
                     let _ = results.send(Msg::Connect(connect::Msg::Done { ticket, result }));
                 });
+            }
+            // Written at once, between frames, on the terminal's thread.
+            Effect::Copy { what, text } => {
+                let result = self.clipboard.copy(&text).map(|()| what);
+                let result = result.map_err(|e| format!("cannot copy: {e}"));
+                let _ = self.results.send(Msg::Copied(result));
             }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();
@@ -114,7 +124,10 @@ impl Executor {
             };
             tokio::pin!(work);
             tokio::select! {
-                msg = &mut work => { let _ = results.send(msg); }
+                msg = &mut work => {
+                    let _ = results.send(msg);
+                    let _ = results.send(Msg::Read { slot: slot.0, at: local_time() });
+                }
                 // `work` still holds its transaction here, so the backend
                 // being cancelled is still running our query.
                 _ = token.cancelled() => db.cancel(&handle).await,
@@ -153,7 +166,21 @@ async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
         Job::Dashboard(job) => Msg::Dashboard(job.run(db, handle).await),
         Job::Health(job) => Msg::Health(job.run(db).await),
         Job::Prices(job) => Msg::Prices(job.run(db).await),
+        Job::Basket(job) => Msg::Basket(job.run(db, handle).await),
     }
+}
+
+/// The local wall-clock time, `HH:MM:SS` (the status line's "as of").
+fn local_time() -> String {
+    use nix::libc;
+    // SAFETY: `time` and `localtime_r` write only to the values passed in.
+    let tm = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        tm
+    };
+    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
 }
 
 /// Leading and trailing debounce: the first load after a quiet moment

@@ -30,6 +30,8 @@ pub(super) static TERMINAL_ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Held while the terminal is written (a frame, a suspend), so a panic on
 /// another thread restores it between frames, never in the middle of one.
 pub(super) static TERMINAL: Mutex<()> = Mutex::new(());
+/// Whether the dashboard captures the mouse (`ui.mouse`, `--no-mouse`).
+static MOUSE: AtomicBool = AtomicBool::new(true);
 /// The thread that draws; a panic on it already holds [`TERMINAL`].
 pub(super) static DRAWING_THREAD: OnceLock<ThreadId> = OnceLock::new();
 
@@ -47,16 +49,20 @@ pub(super) fn lock_terminal() -> MutexGuard<'static, ()> {
     TERMINAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether entering the terminal captures the mouse.
+pub(super) fn set_mouse_capture(on: bool) {
+    MOUSE.store(on, Ordering::SeqCst);
+}
+
 /// Puts the terminal in the dashboard's state.
 pub(super) fn enter_terminal() -> io::Result<()> {
     enable_raw_mode()?;
     TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-    crossterm::execute!(
-        io::stdout(),
-        EnterAlternateScreen,
-        EnableMouseCapture,
-        crossterm::cursor::Hide
-    )
+    crossterm::execute!(io::stdout(), EnterAlternateScreen, crossterm::cursor::Hide)?;
+    if MOUSE.load(Ordering::SeqCst) {
+        crossterm::execute!(io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 /// Gives the terminal back as it was (once: later calls do nothing).

@@ -18,7 +18,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             match state.view {
                 // More or fewer tenant columns fit now.
                 View::Prices => prices::request(state, false),
-                View::Dashboard | View::Health | View::Connect => Vec::new(),
+                View::Dashboard | View::Health | View::Connect | View::Basket => Vec::new(),
             }
         }
         Msg::Tick => {
@@ -53,10 +53,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Dashboard(msg) => dashboard::on_msg(state, msg),
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
+        Msg::Basket(msg) => super::basket::on_msg(state, msg),
         Msg::Exported(result) => {
-            state.notice = Some(result);
+            state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
         }
+        Msg::Copied(result) => {
+            state.notice = Some(result.map(|what| format!("copied {what} to the clipboard")));
+            Vec::new()
+        }
+        Msg::Read { slot, at } => {
+            state.read_at.insert(slot, at);
+            Vec::new()
+        }
+        Msg::Refresh => refresh(state),
         Msg::Terminate => {
             state.quit = true;
             Vec::new()
@@ -78,24 +88,62 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let Some(action) = keymap::action_for(state.keys(), &key) else {
         return (screen.on_key)(state, key);
     };
+    if state.help_open {
+        return help_key(state, action);
+    }
     // What every view does alike; the rest is the view's own.
     match action {
-        Action::ToggleHelp => state.help_open = !state.help_open,
-        Action::CloseHelp => state.help_open = false,
+        Action::ToggleHelp => {
+            state.help_open = true;
+            state.help_scroll = 0;
+        }
         Action::Back if state.view == View::Connect => connect::back(state),
-        Action::Back => state.view = View::Dashboard,
+        // The dashboard steps back within itself; other views back to it.
+        Action::Back if state.view != View::Dashboard => state.view = View::Dashboard,
         Action::Export => return export(state),
-        Action::Quit => match dashboard::esc_leaves_list(state, &key) {
-            Some(effects) => return effects,
-            None => state.quit = true,
-        },
+        Action::Quit => state.quit = true,
         action => return (screen.on_action)(state, action),
     }
     Vec::new()
 }
 
+/// `ui.refresh_s`: the view on screen reads its data again, keeping what
+/// is shown (selection, filter, scroll) until the new data comes. Not while
+/// something loads, and not the health checks (heavy; `r` runs them).
+fn refresh(state: &mut State) -> Vec<Effect> {
+    if state.is_busy() {
+        return Vec::new();
+    }
+    match state.view {
+        View::Dashboard => dashboard::refresh(state),
+        View::Prices => prices::request(state, true),
+        View::Health | View::Basket | View::Connect => Vec::new(),
+    }
+}
+
+/// Keys of the help popup: close, scroll, quit.
+fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
+    let most = crate::ui::help_max_scroll(state);
+    let page = (state.size.1 as usize).saturating_sub(4).max(1);
+    let scroll = state.help_scroll.min(most);
+    state.help_scroll = match action {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => (scroll + 1).min(most),
+        Action::PageUp => scroll.saturating_sub(page),
+        Action::PageDown => (scroll + page).min(most),
+        _ => scroll,
+    };
+    match action {
+        Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
+        Action::Quit => state.quit = true,
+        _ => {}
+    }
+    Vec::new()
+}
+
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    match (state.help_open, state.view) {
+    let popup = state.help_open || state.dashboard.detail.is_some();
+    match (popup, state.view) {
         (false, View::Dashboard) => dashboard::on_mouse(state, mouse),
         _ => Vec::new(),
     }

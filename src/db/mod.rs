@@ -6,6 +6,7 @@
 //! statement_timeout, names and casts its columns (tenants drift in column
 //! types and extra columns), and never reads the users' password column.
 
+mod basket;
 mod catalog;
 mod health;
 pub mod libpq;
@@ -18,6 +19,7 @@ mod users;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use basket::{rank as rank_basket, BasketTenant, BASKET_BATCH};
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
     Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,

@@ -46,7 +46,7 @@ impl TenantCatalog {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserQuery {
-    /// Case-insensitive substring of name, mail or tenant.
+    /// Case-insensitive substring of name, mail or tenant, or the exact id.
     pub filter: Option<String>,
     pub limit: Option<i64>,
 }
@@ -101,12 +101,63 @@ impl Database {
 
     /// One page of users in (name, id) order, by keyset: the work is the
     /// same on page one and page ten thousand. Rows come back ascending.
+    ///
+    /// A filter also matches the id exactly; that user is listed first
+    /// (its key is `pinned`) and left out of the (name, id) sequence, so
+    /// keyset paging around it stays exact.
     pub async fn users_page(
         &self,
         filter: Option<&str>,
         page: &Page,
         limit: i64,
         handle: Option<&QueryHandle>,
+    ) -> Result<Vec<User>, DbError> {
+        let filter = filter.filter(|f| !f.is_empty());
+        // Where the pinned user sits: before every other user of the list.
+        let (page, pin) = match page {
+            Page::Before(key) if key.pinned => return Ok(Vec::new()),
+            Page::After(key) if key.pinned => (&Page::First, false),
+            Page::From(key) if key.pinned => (&Page::First, true),
+            page => (page, true),
+        };
+        let mut tx = self.tracked_tx(handle).await?;
+        let mut users = self.keyset_page(&mut tx, filter, page, limit).await;
+        let reached_start = match page {
+            Page::First => true,
+            Page::Last | Page::Before(_) => users.as_ref().is_ok_and(|u| (u.len() as i64) < limit),
+            Page::From(_) | Page::After(_) => false,
+        };
+        if let (Some(id), true, true, Ok(list)) = (filter, pin, reached_start, users.as_mut()) {
+            let sql = format!(
+                "SELECT {columns} FROM {users} u WHERE u.id::text = $1",
+                columns = self.user_columns(),
+                users = self.layout.users_table,
+            );
+            let row: Result<Option<UserRow>, _> =
+                sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await;
+            match row {
+                Ok(Some(row)) => {
+                    let mut user = into_user(row);
+                    user.key.pinned = true;
+                    list.insert(0, user);
+                }
+                Ok(None) => {}
+                Err(e) => users = Err(self.error(e)),
+            }
+        }
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        users
+    }
+
+    /// Users of the (name, id) sequence, the exact id match left out.
+    async fn keyset_page(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        filter: Option<&str>,
+        page: &Page,
+        limit: i64,
     ) -> Result<Vec<User>, DbError> {
         let (name, id) = (&self.layout.name_key, &self.layout.id_key);
         let (condition, descending) = match page {
@@ -120,7 +171,8 @@ impl Database {
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE ($1::text IS NULL
-                     OR u.name::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
+                     OR ((u.name::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
+                         AND u.id::text IS DISTINCT FROM $5))
                 AND {condition}
               ORDER BY {name} {direction}, {id} {direction}
               LIMIT $4",
@@ -138,17 +190,14 @@ impl Database {
             Page::First | Page::Last => None,
         };
         self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
-        let mut tx = self.tracked_tx(handle).await?;
         let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
-            .bind(filter.filter(|f| !f.is_empty()).map(contains_pattern))
+            .bind(filter.map(contains_pattern))
             .bind(key.map(|k| k.name.as_str()))
             .bind(key.map(|k| k.id.as_str()))
             .bind(limit)
-            .fetch_all(&mut *tx)
+            .bind(filter)
+            .fetch_all(&mut **tx)
             .await;
-        if let Some(handle) = handle {
-            handle.finished();
-        }
         let mut users: Vec<User> = rows
             .map_err(|e| self.error(e))?
             .into_iter()
@@ -237,6 +286,7 @@ pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): Use
         key: UserKey {
             name: name_key,
             id: id_key,
+            pinned: false,
         },
         invalid_utf8,
     }
@@ -258,6 +308,8 @@ pub struct UserCount {
 pub struct UserKey {
     pub name: String,
     pub id: String,
+    /// The exact id match of a filter, listed before everyone else.
+    pub pinned: bool,
 }
 
 /// Which page of the users list to read.

@@ -6,6 +6,7 @@
 //! values exactly as stored. Tables are always escaped; their text columns
 //! are cut with `…` only on a terminal, and numbers never.
 
+mod basket;
 mod health;
 mod orders;
 mod prices;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use crate::db::{HealthReport, OrdersReport, PriceMatrix, User};
 use crate::text;
 
+pub use basket::basket;
 pub use health::{health, health_csv, health_findings, reference_reason, LeakCheck};
 pub use orders::orders;
 pub use prices::{price_failures, prices};

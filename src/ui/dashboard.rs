@@ -1,133 +1,22 @@
 //! The dashboard: the users list beside the selected user's priced orders.
 
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::layout::{self, Areas};
-use super::{block, count_label, theme};
+use super::{block, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
-use crate::db::{DbError, OrderLine, OrdersReport, TenantStatus, User};
+use crate::db::{DbError, OrderLine, OrdersReport, User};
 use crate::money::Value;
-use crate::text::{fit, money, thousands, width};
+use crate::text::{fit, money, width};
 
 pub fn draw(state: &State, frame: &mut Frame, areas: &Areas) {
-    users_pane(state, frame, areas.users);
+    super::users::users_pane(state, frame, areas.users);
     orders_pane(state, frame, areas.orders);
-}
-
-/// Splits `total` cells into columns one cell apart, like `Table` does.
-fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
-    Layout::horizontal(constraints.to_vec())
-        .spacing(1)
-        .split(Rect::new(0, 0, total, 1))
-        .iter()
-        .map(|r| r.width)
-        .collect()
-}
-
-fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
-    let users = &state.dashboard.users;
-    let focused = state.dashboard.focus == Focus::Users;
-    let mut title = vec![Span::styled(" Users ", theme::title())];
-    let filtering = !state.dashboard.filter.text.is_empty() || state.dashboard.filter.editing;
-    let shown = if users.is_complete() {
-        thousands(users.users().len() as i64)
-    } else if filtering {
-        format!("{}+", thousands(users.users().len() as i64))
-    } else {
-        count_label(state.user_count)
-    };
-    if let Some(label) = &state.dashboard.list_label {
-        title.push(Span::styled(
-            format!("{} ({shown}) ", fit(label, 40)),
-            theme::warning(),
-        ));
-    } else if filtering {
-        let noun = if shown == "1" { "match" } else { "matches" };
-        title.push(Span::raw(format!("{shown} {noun} ")));
-        let cursor = if state.dashboard.filter.editing {
-            "▏"
-        } else {
-            ""
-        };
-        title.push(Span::styled(
-            format!("/{}{cursor} ", fit(&state.dashboard.filter.text, 30)),
-            theme::warning(),
-        ));
-    } else {
-        title.push(Span::raw(format!("({shown}) ")));
-    }
-    let block = block(Line::from(title), focused);
-    let inner = layout::inner(area);
-    frame.render_widget(block, area);
-
-    if users.users().is_empty() {
-        let message = if users.is_loading() {
-            "Loading users…".to_string()
-        } else if filtering {
-            format!(
-                "No users match \"{}\". Esc clears the filter.",
-                fit(&state.dashboard.filter.text, 30)
-            )
-        } else {
-            "No users in the shared users table.".to_string()
-        };
-        frame.render_widget(
-            Paragraph::new(message)
-                .style(theme::dim())
-                .wrap(Wrap { trim: true }),
-            inner,
-        );
-        return;
-    }
-
-    let widths = column_widths(
-        inner.width.saturating_sub(2), // the highlight symbol
-        &[
-            Constraint::Length(1),
-            Constraint::Fill(3),
-            Constraint::Fill(4),
-            Constraint::Fill(3),
-        ],
-    );
-    let rows_fit = layout::table_rows(area);
-    let window = users
-        .users()
-        .iter()
-        .skip(users.cursor().offset)
-        .take(rows_fit);
-    let rows: Vec<Row> = window
-        .map(|user| {
-            let (marker, tenant_style) = match state.tenant_status(user) {
-                TenantStatus::Present => (" ", Style::new()),
-                TenantStatus::Missing => ("!", theme::error()),
-                TenantStatus::NoTenant => ("-", theme::warning()),
-            };
-            let tenant = user
-                .tenant
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .unwrap_or("(none)");
-            Row::new(vec![
-                Cell::from(Span::styled(marker, tenant_style)),
-                Cell::from(fit(&user.name, widths[1] as usize)),
-                Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[2] as usize)),
-                Cell::from(Span::styled(fit(tenant, widths[3] as usize), tenant_style)),
-            ])
-        })
-        .collect();
-    let header = Row::new(["", "Name", "Mail", "Tenant"]).style(theme::header_row());
-    let table = Table::new(rows, widths.iter().map(|w| Constraint::Length(*w)))
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(focused));
-    let mut table_state = TableState::default().with_selected(users.cursor().on_screen());
-    frame.render_stateful_widget(table, inner, &mut table_state);
 }
 
 fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {

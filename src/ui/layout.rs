@@ -107,6 +107,11 @@ pub fn price_columns(width: u16) -> usize {
     (width.saturating_sub(fixed) / (PRICE_COLUMN_WIDTH + 1)).max(1) as usize
 }
 
+/// Rows of the basket table: its note takes the last line.
+pub fn basket_rows(size: (u16, u16)) -> usize {
+    table_rows(view_area(Rect::new(0, 0, size.0, size.1))).saturating_sub(1)
+}
+
 pub fn price_rows(size: (u16, u16)) -> usize {
     table_rows(view_area(Rect::new(0, 0, size.0, size.1)))
 }

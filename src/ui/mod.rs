@@ -3,12 +3,15 @@
 //! Each view draws in the module of its name; this one draws the frame
 //! around them: header, status line, hint bar and help.
 
+mod basket;
 mod connect;
 mod dashboard;
+mod detail;
 mod health;
 pub mod layout;
 mod prices;
 pub mod theme;
+mod users;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -48,9 +51,13 @@ pub fn view(state: &State, frame: &mut Frame) {
         View::Health => health::draw(state, frame, layout::view_area(screen)),
         View::Prices => prices::draw(state, frame, layout::view_area(screen)),
         View::Connect => connect::draw(state, frame, layout::view_area(screen)),
+        View::Basket => basket::draw(state, frame, layout::view_area(screen)),
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
+    if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
+        detail::draw(detail, frame, screen);
+    }
     if state.help_open {
         help_popup(state, frame, screen);
     }
@@ -117,7 +124,7 @@ fn failed(error: &str) -> String {
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     let status = match &state.notice {
-        Some(Ok(path)) => Status::Done(format!("exported to {}", sanitize(path))),
+        Some(Ok(done)) => Status::Done(sanitize(done).into_owned()),
         Some(Err(error)) => Status::Failed(sanitize(error).into_owned()),
         None => (state.view.screen().status)(state),
     };
@@ -125,7 +132,13 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
         Status::Empty => Line::from(""),
         Status::Busy(what) => Line::from(format!(" {} {what}", spinner(state))),
         Status::Done(what) => {
-            Line::from(vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)])
+            let mut spans = vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)];
+            // When the data on screen was read (a notice is not data).
+            let fresh = state.view.screen().fresh;
+            if let (None, Some(at)) = (&state.notice, state.read_at.get(fresh)) {
+                spans.push(Span::styled(format!(" · as of {at}"), theme::dim()));
+            }
+            Line::from(spans)
         }
         Status::Failed(why) => Line::from(Span::styled(format!(" ✗ {why}"), theme::error())),
     };
@@ -154,45 +167,94 @@ fn hint_bar(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
-    // The keys and marks of the view help was opened from.
+/// What the `?` popup lists for the view on screen: its keys and marks.
+fn help_lines(state: &State) -> Vec<Line<'static>> {
     let screen_info = state.view.screen();
+    let tables = || {
+        screen_info
+            .help
+            .iter()
+            .flat_map(|(_, t)| keymap::bindings(t))
+    };
+    let column = tables()
+        .map(|b| width(&b.label()))
+        .chain(screen_info.marks.iter().map(|(m, _)| width(m)))
+        .max()
+        .unwrap_or(1)
+        + 1;
+    let row = |key: String, text: &'static str| {
+        let pad = column.saturating_sub(width(&key));
+        Line::from(vec![
+            Span::styled(format!("  {key}{}", " ".repeat(pad)), theme::key()),
+            Span::raw(text),
+        ])
+    };
     let mut lines = Vec::new();
     for (title, table) in screen_info.help {
         lines.push(Line::from(Span::styled(title.to_string(), theme::title())));
         for binding in keymap::bindings(table) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<8}", binding.label()), theme::key()),
-                Span::raw(binding.description),
-            ]));
+            lines.push(row(binding.label(), binding.description));
         }
         lines.push(Line::from(""));
     }
     lines.push(Line::from(Span::styled("Marks", theme::title())));
     for (mark, meaning) in screen_info.marks {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {mark:<8}"), theme::key()),
-            Span::raw(*meaning),
-        ]));
+        lines.push(row(mark.to_string(), meaning));
     }
     lines.push(Line::from(Span::raw(
         "  Mouse: click selects, wheel scrolls",
     )));
-    let height = (lines.len() as u16 + 2).min(screen.height);
-    let width = 44.min(screen.width);
-    let area = Rect::new(
+    lines
+}
+
+/// Where the help popup goes: as tall as its lines, at most the screen.
+fn help_area(screen: Rect, lines: usize) -> Rect {
+    let height = (lines as u16).saturating_add(2).min(screen.height);
+    let width = 52.min(screen.width);
+    Rect::new(
         screen.x + (screen.width - width) / 2,
         screen.y + (screen.height - height) / 2,
         width,
         height,
-    );
+    )
+}
+
+/// How far the help popup scrolls before its last line shows.
+pub fn help_max_scroll(state: &State) -> usize {
+    let lines = help_lines(state).len();
+    let screen = Rect::new(0, 0, state.size.0, state.size.1);
+    let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
+    lines.saturating_sub(shown)
+}
+
+fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
+    // The keys and marks of the view help was opened from.
+    let lines = help_lines(state);
+    let area = help_area(screen, lines.len());
+    let scroll = state.help_scroll.min(help_max_scroll(state));
+    let more = help_max_scroll(state) > 0;
     frame.render_widget(Clear, area);
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::border(true))
         .title(Line::from(Span::styled(
             " Help · ? or Esc closes ",
             theme::title(),
         )));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    if more {
+        let shown = area.height.saturating_sub(2) as usize;
+        block = block.title_bottom(Line::from(Span::styled(
+            format!(
+                " j/k scroll · {}-{} of {} ",
+                scroll + 1,
+                (scroll + shown).min(lines.len()),
+                lines.len()
+            ),
+            theme::dim(),
+        )));
+    }
+    let text = Paragraph::new(lines)
+        .block(block)
+        .scroll((scroll as u16, 0));
+    frame.render_widget(text, area);
 }

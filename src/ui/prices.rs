@@ -26,14 +26,22 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     } else {
         ""
     };
+    // ▼/▲ and the spread are computed over the columns read: say which.
+    let scope = if last - first < names.len() {
+        "▼▲× among these only"
+    } else {
+        "▼▲× among all"
+    };
     let title = vec![
         Span::styled(" Prices ", theme::title()),
         Span::raw(format!(
-            "tenants {}–{} of {} · sorted by {sort}{loading} ",
+            "tenants {}–{} of {}, ",
             first + 1,
             last,
             names.len()
         )),
+        Span::styled(scope, theme::warning()),
+        Span::raw(format!(" · sorted by {sort}{loading} ")),
     ];
     frame.render_widget(block(Line::from(title), true), area);
     let inner = layout::inner(area);

@@ -10,6 +10,7 @@ use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::app::runtime::initial_state;
 use tenantscope::fixtures::Harness;
 use tenantscope::money::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -72,6 +73,71 @@ pub struct App {
 
 pub async fn start_app(db: Database, debounce: Duration, size: (u16, u16)) -> App {
     start_app_logged(db, debounce, size).await.0
+}
+
+/// The dashboard opened with `--user ID [--tenant T]`.
+pub async fn start_app_on_user(
+    db: Database,
+    id: &str,
+    tenant: Option<&str>,
+    size: (u16, u16),
+) -> App {
+    let mut state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    tenantscope::app::dashboard::open_on_user(&mut state, &db, id, tenant)
+        .await
+        .unwrap();
+    start_app_with(db, state, size)
+}
+
+/// What the loop wrote to the clipboard (OSC 52 sequences), shared with the test.
+#[derive(Clone, Default)]
+pub struct Written(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Written {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Written {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// The real loop, its clipboard writes kept in the returned buffer.
+pub async fn start_app_copying(db: Database, size: (u16, u16)) -> (App, Written) {
+    let state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    let written = Written::default();
+    let clipboard = tenantscope::app::clipboard::Clipboard::new(written.clone());
+    (spawn_loop(db, state, size, clipboard), written)
+}
+
+/// The real loop on a TestBackend from `state`.
+pub fn start_app_with(db: Database, state: State, size: (u16, u16)) -> App {
+    spawn_loop(
+        db,
+        state,
+        size,
+        tenantscope::app::clipboard::Clipboard::none(),
+    )
+}
+
+fn spawn_loop(
+    db: Database,
+    state: State,
+    size: (u16, u16),
+    clipboard: tenantscope::app::clipboard::Clipboard,
+) -> App {
+    app_of(Harness::with_state(db, state, size, clipboard)).0
 }
 
 impl App {
@@ -152,7 +218,11 @@ pub async fn start_app_logged(
     debounce: Duration,
     size: (u16, u16),
 ) -> (App, FrameLog) {
-    let harness = Harness::start(db, debounce, size).await.unwrap();
+    app_of(Harness::start(db, debounce, size).await.unwrap())
+}
+
+/// The shared harness as this suite's `App`, with its log of every frame.
+fn app_of(harness: Harness) -> (App, FrameLog) {
     (
         App {
             keys: harness.keys,

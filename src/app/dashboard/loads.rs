@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent};
-
 use super::window::{UsersRequest, PAGE_SIZE};
 use super::{user_rows, Filter, Focus};
 use crate::app::load::Cursor;
@@ -97,6 +95,39 @@ impl Job {
     }
 }
 
+/// `--user ID` (and `--tenant T` where users live per tenant): the list
+/// opens at that user, selected. An unknown id, or a user of another
+/// tenant, fails before the terminal is touched.
+pub async fn open_on_user(
+    state: &mut State,
+    db: &Database,
+    id: &str,
+    tenant: Option<&str>,
+) -> Result<(), crate::Failure> {
+    let user = db.user(id).await?;
+    if let Some(tenant) = tenant {
+        check_tenant(&user, tenant)?;
+    }
+    let page = db
+        .users_page(None, &Page::From(user.key), PAGE_SIZE as i64, None)
+        .await?;
+    state.dashboard.users = super::UsersWindow::opened_within(page);
+    Ok(())
+}
+
+/// `--tenant T` with a user id: the user must belong to T.
+pub fn check_tenant(user: &User, tenant: &str) -> Result<(), crate::Failure> {
+    if user.tenant.as_deref() == Some(tenant) {
+        return Ok(());
+    }
+    Err(crate::Failure::usage(format!(
+        "user {:?} belongs to tenant {:?}, not {:?}",
+        crate::text::sanitize(&user.id),
+        crate::text::sanitize(user.tenant.as_deref().unwrap_or("")),
+        crate::text::sanitize(tenant)
+    )))
+}
+
 /// Effects to run when the dashboard opens: the first user's orders.
 pub fn init(state: &mut State) -> Vec<Effect> {
     let rows = user_rows(state);
@@ -158,12 +189,15 @@ pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
 /// (and so cancelling) whatever load came before.
 pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let compare = state.compare_choice().tenant;
+    let selected = state.selected_user().map(|u| u.id.clone());
+    let mut effects = crate::app::basket::selection_changed(state, selected.as_deref());
     let dashboard = &mut state.dashboard;
     dashboard.generation += 1;
     dashboard.orders_scroll = Cursor::default();
     let Some(user) = dashboard.users.selected().cloned() else {
         dashboard.orders.clear();
-        return vec![Effect::Cancel(ORDERS_SLOT)];
+        effects.push(Effect::Cancel(ORDERS_SLOT));
+        return effects;
     };
     let key = OrdersKey {
         user_id: user.id.clone(),
@@ -171,7 +205,36 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
         generation: dashboard.generation,
     };
     dashboard.orders.start(key.clone());
-    vec![AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay)]
+    effects.push(AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay));
+    effects
+}
+
+/// `ui.refresh_s`: the users on screen and the orders shown, read again;
+/// the list, selection, filter and scroll stay as they are meanwhile.
+pub fn refresh(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    state.catalog_load.refresh(ticket);
+    let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
+    let dashboard = &mut state.dashboard;
+    // From the top row on screen: the same rows come back in the same places.
+    let top = dashboard.users.users().get(dashboard.users.cursor().offset);
+    if dashboard.list_label.is_none() {
+        let page = top.map_or(Page::First, |u| Page::From(u.key.clone()));
+        effects.extend(ask_page(state, page, true));
+    }
+    let dashboard = &mut state.dashboard;
+    let (Some(user), Some(key)) = (dashboard.users.selected().cloned(), dashboard.orders.key())
+    else {
+        return effects;
+    };
+    dashboard.generation += 1;
+    let key = OrdersKey {
+        generation: dashboard.generation,
+        ..key.clone()
+    };
+    dashboard.orders.refresh(key.clone());
+    effects.push(AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, Delay::None));
+    effects
 }
 
 /// Enter on a matrix cell: `tenant`'s users who ordered `item`, as the list.
@@ -188,21 +251,6 @@ pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effec
         item,
     };
     vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
-}
-
-/// Esc, bound with `q` to quit, first leaves a "who ordered" list for the
-/// whole users table again.
-pub fn esc_leaves_list(state: &mut State, key: &KeyEvent) -> Option<Vec<Effect>> {
-    let listing = state.view == View::Dashboard && state.dashboard.list_label.is_some();
-    if !listing || key.code != KeyCode::Esc {
-        return None;
-    }
-    state.dashboard.list_label = None;
-    let request = state
-        .dashboard
-        .users
-        .replace(None, Page::First, true, false);
-    Some(vec![users_page(request, Delay::None)])
 }
 
 pub(super) fn status(state: &State) -> Status {

@@ -1,19 +1,21 @@
 //! The dashboard: the users list beside the selected user's priced orders.
 
+mod filter;
 mod loads;
 mod window;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+pub use filter::Filter;
 use loads::{ask_page, export, prefetch, status, users_page};
 pub use loads::{
-    esc_leaves_list, init, on_msg, request_orders, show_buyers, Job, Msg, OrdersKey, ORDERS_SLOT,
-    USERS_SLOT,
+    check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, Job, Msg,
+    OrdersKey, ORDERS_SLOT, USERS_SLOT,
 };
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
 
-use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY};
+use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
 use crate::app::load::{Cursor, Load};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Screen;
@@ -29,13 +31,6 @@ pub enum Focus {
     Orders,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Filter {
-    pub text: String,
-    /// Typing goes into the filter.
-    pub editing: bool,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub users: UsersWindow,
@@ -48,6 +43,8 @@ pub struct Dashboard {
     /// The order lines scroll; they have no selection.
     pub orders_scroll: Cursor,
     pub focus: Focus,
+    /// The detail popup (Enter), over the dashboard.
+    pub detail: Option<crate::app::detail::Detail>,
     generation: u64,
 }
 
@@ -59,16 +56,16 @@ const NAV: [Binding; 6] = navigation(Rows {
     down: "move down",
     first: "first row",
     last: "last row",
-    hint: true,
+    hint: false,
 });
 
 const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
-    bind(&[Char('c')], NextCompare, "next comparison tenant", true),
+    bind(&[Char('c')], NextCompare, "compare next tenant", true),
     bind(
         &[Char('C')],
         PreviousCompare,
-        "previous comparison tenant",
+        "compare previous tenant",
         false,
     ),
     bind(
@@ -77,50 +74,79 @@ const OWN: &[Binding] = &[
         "switch pane",
         false,
     ),
+    bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
+    bind(&[Char('y')], CopyId, "copy user id", false),
+    bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
     bind(&[Char('r')], Reload, "reload", false),
-    bind(&[Char('t')], OpenHealth, "tenant health", true),
+    bind(&[Char('t')], OpenHealth, "tenant health", false),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
     bind(&[Char('P')], OpenProfiles, "switch profile", false),
+    bind(&[Char('b')], OpenBasket, "basket across tenants", true),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
-    // Esc first leaves a "who ordered" list (`esc_leaves_list`).
-    bind(
-        &[Char('q'), Code(KeyCode::Esc), Ctrl('c')],
-        Quit,
-        "quit",
-        true,
-    ),
 ];
 
-pub const KEYS: KeyTable = &[&NAV, OWN];
+/// Esc steps back (never quits): out of a "who ordered" list, else drops
+/// the filter. In the hint bar only when there is something to step back from.
+const END: &[Binding] = &[
+    bind(
+        &[Code(KeyCode::Esc)],
+        Back,
+        "back: clear filter or list",
+        false,
+    ),
+    QUIT,
+];
+const END_NARROWED: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
+    QUIT,
+];
 
+pub const KEYS: KeyTable = &[&NAV, OWN, END];
+const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
+
+/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
 pub const FILTERING: KeyTable = &[&[
-    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
-    bind(&[Code(KeyCode::Esc)], ClearFilter, "clear filter", true),
-    bind(&[Code(KeyCode::Up)], Up, "move up", true),
-    bind(&[Code(KeyCode::Down)], Down, "move down", true),
+    bind(
+        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
+        KeepFilter,
+        "keep filter",
+        true,
+    ),
+    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", true),
+    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
     bind(&[Ctrl('c')], Quit, "quit", true),
 ]];
 
 pub const SCREEN: Screen = Screen {
     keys: |state| {
-        if state.dashboard.filter.editing {
+        let dashboard = &state.dashboard;
+        if dashboard.detail.is_some() {
+            crate::app::detail::KEYS
+        } else if dashboard.filter.editing {
             FILTERING
+        } else if dashboard.list_label.is_some() || !dashboard.filter.text.is_empty() {
+            KEYS_NARROWED
         } else {
             KEYS
         }
     },
     on_action,
-    on_key: edit_filter,
+    on_key: filter::edit,
     is_busy: |state| {
         state.catalog_load.is_loading()
             || state.dashboard.users.is_loading()
             || state.dashboard.orders.is_loading()
     },
     status,
+    fresh: ORDERS_SLOT.0,
     warning: |state| crate::output::invalid_utf8_warning(state.dashboard.users.users()),
     export,
-    help: &[("Keys", KEYS), ("While filtering", FILTERING)],
+    help: &[
+        ("Keys", KEYS),
+        ("While filtering (←/→ Home/End Ctrl-U/W edit)", FILTERING),
+        ("Details popup", crate::app::detail::KEYS),
+    ],
     marks: &[
         ("!", "tenant schema missing"),
         ("-", "user has no tenant"),
@@ -140,6 +166,7 @@ impl Dashboard {
             orders: Load::default(),
             orders_scroll: Cursor::default(),
             focus: Focus::Users,
+            detail: None,
             generation: 0,
         }
     }
@@ -169,6 +196,9 @@ fn order_rows(state: &State) -> usize {
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.dashboard.detail.is_some() {
+        return crate::app::detail::on_action(state, action);
+    }
     let rows = user_rows(state);
     let page = match state.dashboard.focus {
         Focus::Users => rows,
@@ -184,21 +214,18 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         OpenHealth => crate::app::health::open(state),
         OpenPrices => crate::app::prices::open(state),
         OpenProfiles => crate::app::connect::open_picker(state),
-        StartFilter => {
-            let dashboard = &mut state.dashboard;
-            dashboard.list_label = None;
-            dashboard.filter.editing = true;
-            dashboard.focus = Focus::Users;
-            Vec::new()
-        }
-        KeepFilter => {
-            state.dashboard.filter.editing = false;
-            Vec::new()
-        }
-        ClearFilter => {
-            state.dashboard.filter.editing = false;
-            set_filter(state, String::new())
-        }
+        OpenBasket => crate::app::basket::open(state),
+        StartFilter => filter::start(state),
+        KeepFilter => filter::keep(state),
+        OlderEntry => filter::recall(state, true),
+        NewerEntry => filter::recall(state, false),
+        Back => filter::back(state),
+        ShowDetail => match state.dashboard.focus {
+            Focus::Users => crate::app::detail::open_user(state),
+            Focus::Orders => crate::app::detail::open_line(state),
+        },
+        CopyId => crate::app::detail::copy_user(state, false),
+        CopyRow => crate::app::detail::copy_user(state, true),
         NextCompare => cycle_compare(state, false),
         PreviousCompare => cycle_compare(state, true),
         SwitchFocus => {
@@ -215,8 +242,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
             // Reload the window from the selected user on, keeping them selected.
             let page = match state.selected_user() {
-                Some(user) => Page::From(user.key.clone()),
-                None => Page::First,
+                // The exact id match of a filter sits on the first page.
+                Some(user) if !user.key.pinned => Page::From(user.key.clone()),
+                _ => Page::First,
             };
             effects.extend(ask_page(state, page, false));
             effects.extend(request_orders(state, Delay::None));
@@ -224,46 +252,6 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
-}
-
-/// Keys the table does not bind: text for the filter while it is edited.
-fn edit_filter(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    if !state.dashboard.filter.editing {
-        return Vec::new();
-    }
-    let mut text = state.dashboard.filter.text.clone();
-    match key.code {
-        KeyCode::Char(ch)
-            if !key
-                .modifiers
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-        {
-            text.push(ch)
-        }
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        _ => return Vec::new(),
-    }
-    set_filter(state, text)
-}
-
-/// A new filter runs in the database; the pending page of the old one is
-/// superseded (and so cancelled).
-fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
-    if text == state.dashboard.filter.text {
-        return Vec::new();
-    }
-    state.dashboard.filter.text = text.clone();
-    let filter = Some(text).filter(|text| !text.is_empty());
-    let cleared = filter.is_none();
-    let (page, delay) = match state.selected_user() {
-        // Clearing the filter shows the whole list again around the selected user.
-        Some(user) if cleared => (Page::From(user.key.clone()), Delay::None),
-        _ => (Page::First, Delay::Fixed(state.debounce)),
-    };
-    let request = state.dashboard.users.replace(filter, page, true, false);
-    vec![users_page(request, delay)]
 }
 
 fn jump(state: &mut State, page: Page) -> Vec<Effect> {

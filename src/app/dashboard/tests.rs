@@ -140,12 +140,15 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     assert!(!state.dashboard.filter.editing);
     assert_eq!(state.dashboard.filter.text, "RICH");
     press(&mut state, KeyCode::Char('/'));
+    assert_eq!(state.dashboard.filter.input.text(), "", "a fresh prompt");
+    assert_eq!(state.dashboard.filter.text, "RICH", "kept until typing");
     chars(&mut state, "q");
     assert!(!state.quit, "q is text while filtering");
-    press(&mut state, KeyCode::Backspace);
-    let effects = press(&mut state, KeyCode::Esc);
-    assert!(!state.quit, "Esc clears the filter, it does not quit");
+    assert_eq!(state.dashboard.filter.text, "q");
+    let effects = press(&mut state, KeyCode::Backspace);
     assert_eq!(state.dashboard.filter.text, "");
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.quit && !state.dashboard.filter.editing);
     // Cleared: the whole list again, from the selected user on.
     let request = page_request(&effects);
     assert_eq!(request.filter, None);
@@ -153,7 +156,8 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
         request.page,
         Page::From(UserKey {
             name: "rich_dude".into(),
-            id: "1".into()
+            id: "1".into(),
+            pinned: false,
         })
     );
     deliver_page(&mut state, request, demo_users()[2..].to_vec());
@@ -336,12 +340,84 @@ fn focus_switches_and_orders_scroll_when_focused() {
 }
 
 #[test]
-fn quitting() {
-    for code in [KeyCode::Char('q'), KeyCode::Esc] {
-        let mut state = demo_state();
-        press(&mut state, code);
-        assert!(state.quit, "{code:?}");
+fn esc_steps_back_from_prompt_to_kept_filter_to_the_whole_list() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    chars(&mut state, "rich");
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.dashboard.filter.editing);
+    assert_eq!(
+        state.dashboard.filter.text, "rich",
+        "Esc in the prompt keeps it"
+    );
+    assert_eq!(
+        crate::app::keymap::action_for(
+            state.keys(),
+            &KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)
+        ),
+        Some(crate::app::keymap::Action::Back)
+    );
+    let effects = press(&mut state, KeyCode::Esc);
+    assert_eq!(state.dashboard.filter.text, "");
+    assert_eq!(page_request(&effects).filter, None, "the whole list again");
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.quit);
+}
+
+#[test]
+fn the_prompt_starts_empty_and_recalls_earlier_filters() {
+    let mut state = demo_state();
+    for filter in ["rich", "poor"] {
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, filter);
+        press(&mut state, KeyCode::Enter);
     }
+    assert_eq!(state.dashboard.filter.text, "poor", "not richpoor");
+    press(&mut state, KeyCode::Char('/'));
+    let effects = press(&mut state, KeyCode::Up);
+    assert_eq!(state.dashboard.filter.input.text(), "poor");
+    assert!(effects.is_empty(), "poor is the filter already");
+    let effects = press(&mut state, KeyCode::Up);
+    assert_eq!(state.dashboard.filter.input.text(), "rich");
+    assert_eq!(page_request(&effects).filter.as_deref(), Some("rich"));
+    // Editing keys work on the recalled text.
+    press(&mut state, KeyCode::Home);
+    chars(&mut state, "x");
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(state.dashboard.filter.text, "rich");
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(
+        state.dashboard.filter.text, "rich",
+        "nothing before the cursor"
+    );
+    press(&mut state, KeyCode::End);
+    update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(state.dashboard.filter.text, "");
+    press(&mut state, KeyCode::Down);
+    assert_eq!(state.dashboard.filter.input.text(), "poor");
+}
+
+#[test]
+fn quitting() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('q'));
+    assert!(state.quit);
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.quit, "Esc never quits");
+    assert_eq!(
+        state.notice,
+        Some(Ok("the whole list is shown; q quits".into()))
+    );
     let mut state = demo_state();
     press(&mut state, KeyCode::Char('/'));
     update(
@@ -488,7 +564,7 @@ fn export_writes_what_the_view_shows() {
     );
     assert_eq!(
         state.notice,
-        Some(Ok("./tenantscope-orders-3-1.csv".into()))
+        Some(Ok("exported to ./tenantscope-orders-3-1.csv".into()))
     );
     press(&mut state, KeyCode::Char('j'));
     assert_eq!(state.notice, None, "the notice goes with the next key");
@@ -507,4 +583,36 @@ fn filtering_leaves_letters_to_the_filter() {
     chars(&mut state, "jq");
     assert_eq!(state.dashboard.filter.text, "jq");
     assert!(!state.quit);
+}
+
+#[test]
+fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('j'));
+    let key = state.dashboard.orders.key().unwrap().clone();
+    update(
+        &mut state,
+        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+            key,
+            result: Ok(OrdersReport::from_raw("client3".into(), None, Vec::new())),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    let shown = state.selected_user().unwrap().name.clone();
+    let effects = update(&mut state, Msg::Refresh);
+    assert!(!effects.is_empty(), "{effects:?}");
+    assert_eq!(state.selected_user().unwrap().name, shown);
+    let request = page_request(&effects);
+    assert!(request.keep_selection);
+    assert_eq!(
+        request.page,
+        Page::From(demo_users()[0].key.clone()),
+        "from the top row"
+    );
+    let (key, _) = orders_load(&effects);
+    assert_eq!(key.user_id, state.selected_user().unwrap().id);
+    assert!(
+        state.dashboard.orders.value().is_some(),
+        "kept while it reloads"
+    );
 }

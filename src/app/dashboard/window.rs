@@ -57,6 +57,15 @@ impl UsersWindow {
         }
     }
 
+    /// A window that starts at a user somewhere in the list (`--user`):
+    /// whether users come before it is found out by paging.
+    pub fn opened_within(page: Vec<User>) -> UsersWindow {
+        UsersWindow {
+            at_start: false,
+            ..UsersWindow::new(page)
+        }
+    }
+
     pub fn users(&self) -> &[User] {
         &self.users
     }
@@ -229,7 +238,8 @@ impl UsersWindow {
     }
 
     fn take_page(&mut self, request: &UsersRequest, rows: Vec<User>) {
-        let full = rows.len() >= PAGE_SIZE;
+        // An exact id match comes on top of a page (see `users_page`).
+        let full = rows.iter().filter(|u| !u.key.pinned).count() >= PAGE_SIZE;
         match &request.page {
             Page::First | Page::Last | Page::From(_) => {
                 let last = request.page == Page::Last;

@@ -1,0 +1,95 @@
+//! The filter prompt (`/`) and Esc stepping back out of what narrows the
+//! list: editing → kept filter → the whole list.
+
+use crossterm::event::KeyEvent;
+
+use super::loads::users_page;
+use super::Focus;
+use crate::app::input::{History, LineInput};
+use crate::app::msg::{Delay, Effect};
+use crate::app::state::State;
+use crate::db::Page;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filter {
+    /// The filter the list shows (the database filters on it).
+    pub text: String,
+    /// Typing goes into the prompt, and the list follows it.
+    pub editing: bool,
+    pub input: LineInput,
+    /// Filters kept earlier this session, for ↑/↓ in the prompt.
+    pub history: History,
+}
+
+/// `/`: an empty prompt (the kept filter stays until something is typed).
+pub fn start(state: &mut State) -> Vec<Effect> {
+    let dashboard = &mut state.dashboard;
+    dashboard.focus = Focus::Users;
+    let filter = &mut dashboard.filter;
+    filter.editing = true;
+    filter.input = LineInput::default();
+    filter.history.reset();
+    Vec::new()
+}
+
+/// Enter or Esc in the prompt: the filter stays, the prompt closes.
+pub fn keep(state: &mut State) -> Vec<Effect> {
+    let filter = &mut state.dashboard.filter;
+    filter.editing = false;
+    let text = filter.text.clone();
+    filter.history.push(text);
+    Vec::new()
+}
+
+/// ↑/↓ in the prompt: an earlier filter of this session.
+pub fn recall(state: &mut State, older: bool) -> Vec<Effect> {
+    let Some(entry) = state.dashboard.filter.history.step(older) else {
+        return Vec::new();
+    };
+    state.dashboard.filter.input.set(&entry);
+    set_filter(state, entry)
+}
+
+/// Keys the prompt's table does not bind: editing the text.
+pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let filter = &mut state.dashboard.filter;
+    if !filter.editing || !filter.input.handle(&key) {
+        return Vec::new();
+    }
+    let text = filter.input.text();
+    set_filter(state, text)
+}
+
+/// Esc outside the prompt: leave a "who ordered" list, else drop the
+/// filter; at the whole list it says how to quit (Esc never quits).
+pub fn back(state: &mut State) -> Vec<Effect> {
+    let dashboard = &mut state.dashboard;
+    if dashboard.list_label.take().is_some() {
+        let request = dashboard.users.replace(None, Page::First, true, false);
+        return vec![users_page(request, Delay::None)];
+    }
+    if !dashboard.filter.text.is_empty() {
+        return set_filter(state, String::new());
+    }
+    state.notice = Some(Ok("the whole list is shown; q quits".into()));
+    Vec::new()
+}
+
+/// A new filter runs in the database; the pending page of the old one is
+/// superseded (and so cancelled).
+pub fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
+    if text == state.dashboard.filter.text {
+        return Vec::new();
+    }
+    state.dashboard.filter.text = text.clone();
+    let filter = Some(text).filter(|text| !text.is_empty());
+    let cleared = filter.is_none();
+    let (page, delay) = match state.selected_user() {
+        // Clearing the filter shows the whole list again around the selected user.
+        Some(user) if cleared && !user.key.pinned => (Page::From(user.key.clone()), Delay::None),
+        Some(_) if cleared => (Page::First, Delay::None),
+        _ => (Page::First, Delay::Fixed(state.debounce)),
+    };
+    let request = state.dashboard.users.replace(filter, page, true, false);
+    vec![users_page(request, delay)]
+}

@@ -1,0 +1,153 @@
+//! The detail popup (Enter on the dashboard): every value of the selected
+//! user, or of an order line, whole; `y` copies the value under the cursor.
+//! Copying from the list (`y` the id, `Y` the row as TSV) is here too.
+
+use crossterm::event::KeyCode;
+
+use super::keymap::{bind, Action, Key, KeyTable, QUIT};
+use super::msg::Effect;
+use super::state::State;
+use crate::db::{OrderLine, TenantStatus};
+use crate::money::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    pub title: String,
+    /// (label, value): values whole and raw (sanitized when drawn).
+    pub fields: Vec<(String, String)>,
+    /// The field `y` copies.
+    pub cursor: usize,
+}
+
+use Action::*;
+use Key::{Char, Code};
+
+pub const KEYS: KeyTable = &[&[
+    bind(&[Code(KeyCode::Up), Char('k')], Up, "previous value", false),
+    bind(&[Code(KeyCode::Down), Char('j')], Down, "next value", true),
+    bind(&[Char('y')], CopyValue, "copy value", true),
+    bind(
+        &[Code(KeyCode::Esc), Code(KeyCode::Enter)],
+        Back,
+        "close",
+        true,
+    ),
+    QUIT,
+]];
+
+/// Enter on the users pane: the selected user's row, never the password.
+pub fn open_user(state: &mut State) -> Vec<Effect> {
+    let Some(user) = state.selected_user() else {
+        return Vec::new();
+    };
+    let status = match state.tenant_status(user) {
+        TenantStatus::Present => "schema present",
+        TenantStatus::Missing => "no such schema",
+        TenantStatus::NoTenant => "no tenant",
+    };
+    let fields = vec![
+        ("Id", user.id.clone()),
+        ("Name", user.name.clone()),
+        ("Mail", user.mail.clone().unwrap_or_default()),
+        ("Tenant", user.tenant.clone().unwrap_or_default()),
+        ("Tenant schema", status.to_string()),
+        ("Created", user.created.clone().unwrap_or_default()),
+    ];
+    show(state, format!("User {}", user.id), fields)
+}
+
+/// Enter on the orders pane: the top line on screen, with both tenants' prices.
+pub fn open_line(state: &mut State) -> Vec<Effect> {
+    let dashboard = &state.dashboard;
+    let Some(report) = dashboard.orders.value() else {
+        return Vec::new();
+    };
+    let Some(line) = report.lines.get(dashboard.orders_scroll.offset) else {
+        return Vec::new();
+    };
+    let own = report.tenant.clone();
+    let other = report.compare_tenant.clone().unwrap_or_else(|| "—".into());
+    let fields = line_fields(line, &own, &other);
+    let title = format!(
+        "Order line {}",
+        line.item.as_deref().unwrap_or("(missing item)")
+    );
+    show(state, title, fields)
+}
+
+fn line_fields(line: &OrderLine, own: &str, other: &str) -> Vec<(&'static str, String)> {
+    // The exact digits (what a copy should carry), else `—` or the problem.
+    let text = |value: &Value| value.plain().unwrap_or_else(|| value.cell());
+    vec![
+        ("Item id", line.item_id.clone().unwrap_or_default()),
+        ("Item", line.item.clone().unwrap_or_default()),
+        ("Quantity", text(&line.quantity)),
+        ("Own tenant", own.to_string()),
+        ("Unit price", text(&line.unit_price)),
+        ("Total", text(&line.total)),
+        ("Compared with", other.to_string()),
+        ("Their unit price", text(&line.compare_unit_price)),
+        ("Their total", text(&line.compare_total)),
+        ("Difference", text(&line.difference())),
+    ]
+}
+
+fn show(state: &mut State, title: String, fields: Vec<(&'static str, String)>) -> Vec<Effect> {
+    let fields = fields
+        .into_iter()
+        .map(|(label, value)| (label.to_string(), value))
+        .collect();
+    state.dashboard.detail = Some(Detail {
+        title,
+        fields,
+        cursor: 0,
+    });
+    Vec::new()
+}
+
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let Some(detail) = state.dashboard.detail.as_mut() else {
+        return Vec::new();
+    };
+    let last = detail.fields.len().saturating_sub(1);
+    match action {
+        Up => detail.cursor = detail.cursor.saturating_sub(1),
+        Down => detail.cursor = (detail.cursor + 1).min(last),
+        CopyValue => {
+            if let Some((label, value)) = detail.fields.get(detail.cursor) {
+                return vec![copy(label.to_lowercase(), value.clone())];
+            }
+        }
+        Back => state.dashboard.detail = None,
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// `y` on the list: the selected user's id; `Y`: the whole row as TSV.
+pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
+    let Some(user) = state.selected_user() else {
+        state.notice = Some(Err("no user selected".into()));
+        return Vec::new();
+    };
+    if !whole_row {
+        return vec![copy(format!("id {}", user.id), user.id.clone())];
+    }
+    let cells = [
+        user.id.as_str(),
+        &user.name,
+        user.mail.as_deref().unwrap_or(""),
+        user.tenant.as_deref().unwrap_or(""),
+        user.created.as_deref().unwrap_or(""),
+    ];
+    // TSV: a tab or line break inside a value would shift the columns.
+    let row: Vec<String> = cells
+        .iter()
+        .map(|c| c.replace(['\t', '\n', '\r'], " "))
+        .collect();
+    vec![copy(format!("the row of {}", user.name), row.join("\t"))]
+}
+
+fn copy(what: String, text: String) -> Effect {
+    Effect::Copy { what, text }
+}

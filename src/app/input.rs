@@ -1,0 +1,186 @@
+//! A one-line text editor for prompts (the filter): cursor movement,
+//! Ctrl-U/Ctrl-W as in a shell, and a history of this session's entries.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineInput {
+    chars: Vec<char>,
+    /// Insertion point, in chars (0..=len).
+    cursor: usize,
+}
+
+impl LineInput {
+    pub fn text(&self) -> String {
+        self.chars.iter().collect()
+    }
+
+    /// The cursor, in chars from the start.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn set(&mut self, text: &str) {
+        self.chars = text.chars().collect();
+        self.cursor = self.chars.len();
+    }
+
+    /// Applies an editing key; returns whether it was one (the text may be
+    /// unchanged, e.g. ← at the start).
+    pub fn handle(&mut self, key: &KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => {
+                self.chars.drain(..self.cursor);
+                self.cursor = 0;
+            }
+            KeyCode::Char('w') if ctrl => {
+                let mut start = self.cursor;
+                while start > 0 && self.chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                while start > 0 && !self.chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                self.chars.drain(start..self.cursor);
+                self.cursor = start;
+            }
+            KeyCode::Char('a') if ctrl => self.cursor = 0,
+            KeyCode::Char('e') if ctrl => self.cursor = self.chars.len(),
+            KeyCode::Char(ch) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
+                self.chars.insert(self.cursor, ch);
+                self.cursor += 1;
+            }
+            KeyCode::Backspace if self.cursor > 0 => {
+                self.cursor -= 1;
+                self.chars.remove(self.cursor);
+            }
+            KeyCode::Delete if self.cursor < self.chars.len() => {
+                self.chars.remove(self.cursor);
+            }
+            KeyCode::Backspace | KeyCode::Delete => {}
+            KeyCode::Left => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Right => self.cursor = (self.cursor + 1).min(self.chars.len()),
+            KeyCode::Home => self.cursor = 0,
+            KeyCode::End => self.cursor = self.chars.len(),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Earlier entries of a prompt, oldest first, recalled with ↑/↓.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct History {
+    entries: Vec<String>,
+    /// The entry recalled, if any (None: the new line).
+    at: Option<usize>,
+}
+
+impl History {
+    /// Remembers an entry (not an empty one, nor the last one again).
+    pub fn push(&mut self, entry: String) {
+        self.at = None;
+        if !entry.is_empty() && self.entries.last() != Some(&entry) {
+            self.entries.push(entry);
+        }
+    }
+
+    /// Starts a new line: ↑ recalls the latest entry.
+    pub fn reset(&mut self) {
+        self.at = None;
+    }
+
+    /// ↑ (`older`) or ↓: the entry to show; ↓ past the latest is empty.
+    pub fn step(&mut self, older: bool) -> Option<String> {
+        let last = self.entries.len().checked_sub(1)?;
+        self.at = match (self.at, older) {
+            (None, true) => Some(last),
+            (None, false) => return None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i < last => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        Some(
+            self.at
+                .map_or_else(String::new, |i| self.entries[i].clone()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn ctrl(ch: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL)
+    }
+
+    fn typed(text: &str) -> LineInput {
+        let mut input = LineInput::default();
+        for ch in text.chars() {
+            input.handle(&key(KeyCode::Char(ch)));
+        }
+        input
+    }
+
+    #[test]
+    fn edits_at_the_cursor() {
+        let mut input = typed("rich dude");
+        input.handle(&key(KeyCode::Home));
+        input.handle(&key(KeyCode::Right));
+        input.handle(&key(KeyCode::Char('X')));
+        assert_eq!((input.text().as_str(), input.cursor()), ("rXich dude", 2));
+        input.handle(&key(KeyCode::Backspace));
+        input.handle(&key(KeyCode::Delete));
+        assert_eq!(input.text(), "rch dude");
+        input.handle(&key(KeyCode::End));
+        input.handle(&key(KeyCode::Left));
+        input.handle(&key(KeyCode::Char('é')));
+        assert_eq!((input.text().as_str(), input.cursor()), ("rch dudée", 8));
+        // At the ends, moving further does nothing.
+        input.handle(&key(KeyCode::End));
+        input.handle(&key(KeyCode::Right));
+        assert_eq!(input.cursor(), 9);
+        assert!(!input.handle(&key(KeyCode::Tab)));
+    }
+
+    #[test]
+    fn ctrl_w_deletes_a_word_and_ctrl_u_the_line_before_the_cursor() {
+        let mut input = typed("mail  rich dude");
+        input.handle(&ctrl('w'));
+        assert_eq!(input.text(), "mail  rich ");
+        input.handle(&ctrl('w'));
+        assert_eq!(input.text(), "mail  ");
+        input.set("abc def");
+        input.handle(&key(KeyCode::Left));
+        input.handle(&key(KeyCode::Left));
+        input.handle(&ctrl('u'));
+        assert_eq!((input.text().as_str(), input.cursor()), ("ef", 0));
+        input.handle(&ctrl('w'));
+        assert_eq!(input.text(), "ef", "nothing before the cursor");
+    }
+
+    #[test]
+    fn history_recalls_older_then_newer_entries() {
+        let mut history = History::default();
+        assert_eq!(history.step(true), None, "nothing to recall");
+        for entry in ["rich", "poor", "poor", ""] {
+            history.push(entry.into());
+        }
+        assert_eq!(history.step(true).as_deref(), Some("poor"));
+        assert_eq!(history.step(true).as_deref(), Some("rich"));
+        assert_eq!(history.step(true).as_deref(), Some("rich"), "oldest stays");
+        assert_eq!(history.step(false).as_deref(), Some("poor"));
+        assert_eq!(
+            history.step(false).as_deref(),
+            Some(""),
+            "back to a new line"
+        );
+        assert_eq!(history.step(false), None);
+    }
+}

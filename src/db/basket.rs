@@ -1,0 +1,285 @@
+//! A user's basket (their order lines) priced at other tenants, a page of
+//! tenants per statement.
+
+use std::cmp::Ordering;
+
+use serde::Serialize;
+
+use super::orders::OrderLine;
+use super::{exact_text, Database, DbError, QueryHandle};
+use crate::money::Value;
+
+/// Tenants priced per statement (and transaction), like the price matrix.
+pub const BASKET_BATCH: usize = 200;
+
+/// The basket at one tenant. Its total covers only the lines it prices
+/// (`priced_lines`); the lines it lacks are counted, never summed as zero.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BasketTenant {
+    pub tenant: String,
+    /// The sum of quantity × this tenant's price over the lines it prices;
+    /// unknown when it prices none.
+    pub total: Value,
+    pub priced_lines: usize,
+    pub missing_lines: usize,
+    /// Like for like: this tenant's total minus the user's own tenant's,
+    /// over the lines both price; unknown when they share none.
+    pub difference: Value,
+    /// Why this tenant could not be read (its other fields are empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl BasketTenant {
+    fn failed(tenant: String, error: String, lines: usize) -> BasketTenant {
+        BasketTenant {
+            tenant,
+            total: Value::Missing,
+            priced_lines: 0,
+            missing_lines: lines,
+            difference: Value::Missing,
+            error: Some(error),
+        }
+    }
+
+    /// `lines` priced at `prices` (aligned), against the own tenant's totals.
+    pub fn priced(tenant: String, lines: &[OrderLine], prices: &[Value]) -> BasketTenant {
+        let totals: Vec<Value> = lines
+            .iter()
+            .zip(prices)
+            .map(|(line, price)| Value::line_total(&line.quantity, price))
+            .collect();
+        let priced: Vec<&Value> = totals.iter().filter(|t| t.is_number()).collect();
+        let both: Vec<(&Value, &Value)> = totals
+            .iter()
+            .zip(lines)
+            .filter(|(theirs, line)| theirs.is_number() && line.total.is_number())
+            .map(|(theirs, line)| (theirs, &line.total))
+            .collect();
+        let sum_or_missing = |values: Vec<&Value>| {
+            if values.is_empty() {
+                Value::Missing
+            } else {
+                Value::sum(values)
+            }
+        };
+        let theirs = sum_or_missing(both.iter().map(|(t, _)| *t).collect());
+        let own = sum_or_missing(both.iter().map(|(_, o)| *o).collect());
+        BasketTenant {
+            tenant,
+            total: sum_or_missing(priced.clone()),
+            priced_lines: priced.len(),
+            missing_lines: lines.len() - priced.len(),
+            difference: theirs.minus(&own),
+            error: None,
+        }
+    }
+}
+
+/// Most lines priced first, then the lowest total, then by name; tenants
+/// that price none and those that could not be read last.
+pub fn rank(tenants: &mut [BasketTenant]) {
+    tenants.sort_by(|a, b| {
+        (a.error.is_some())
+            .cmp(&b.error.is_some())
+            .then_with(|| b.priced_lines.cmp(&a.priced_lines))
+            .then_with(|| match (a.total.number(), b.total.number()) {
+                (Some(x), Some(y)) => x.cmp(y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            })
+            .then_with(|| a.tenant.cmp(&b.tenant))
+    });
+}
+
+impl Database {
+    /// `user`'s order lines priced at every tenant of `tenants`, page by
+    /// page, ranked (the CLI's whole basket).
+    pub async fn basket(
+        &self,
+        user: &crate::db::User,
+        tenants: &[String],
+    ) -> Result<(Vec<OrderLine>, Vec<BasketTenant>), DbError> {
+        let lines = self.priced_orders(user, None).await?.lines;
+        let mut priced = Vec::with_capacity(tenants.len());
+        if !lines.is_empty() {
+            for page in tenants.chunks(BASKET_BATCH) {
+                priced.extend(self.basket_prices(&lines, page, None).await?);
+            }
+        }
+        rank(&mut priced);
+        Ok((lines, priced))
+    }
+
+    /// `lines` priced at each of `tenants` (at most [`BASKET_BATCH`] per
+    /// statement). An item is matched as the comparison on the dashboard
+    /// matches it: the same id, else the exact description (lowest id in
+    /// text order). A statement the server refuses is retried one tenant
+    /// at a time, so that a tenant that cannot be read is named and the
+    /// others are still priced.
+    pub async fn basket_prices(
+        &self,
+        lines: &[OrderLine],
+        tenants: &[String],
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<BasketTenant>, DbError> {
+        if tenants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.tracked_tx(handle).await?;
+        let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let found = Self::quoted_tenants(&mut tx, &names)
+            .await
+            .map_err(|e| self.error(e))?;
+        tx.commit().await.map_err(|e| self.error(e))?;
+        let mut selects = Vec::new();
+        for (column, tenant) in tenants.iter().enumerate() {
+            let Some((_, schema)) = found.iter().find(|(name, _)| name == tenant) else {
+                return Err(DbError::UnknownTenant(tenant.clone()));
+            };
+            // The schema is a server-quoted identifier; the lines are bound.
+            selects.push((
+                column,
+                format!(
+                    "(SELECT {column}::int4, l.n::int4,
+                             (SELECT {price} FROM {schema}.items ci
+                               WHERE ci.id::text = l.item_id OR ci.description::text = l.item
+                               ORDER BY (ci.id::text = l.item_id) DESC NULLS LAST, ci.id::text
+                               LIMIT 1)
+                        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l(item_id, item, n))",
+                    price = exact_text("ci.price"),
+                ),
+            ));
+        }
+        let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
+        let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
+        let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
+        let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
+        for chunk in selects.chunks(BASKET_BATCH) {
+            let rows = match self.basket_batch(chunk, &ids, &items).await {
+                Ok(rows) => rows,
+                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
+                    let mut rows = Vec::new();
+                    for select in chunk {
+                        match self
+                            .basket_batch(std::slice::from_ref(select), &ids, &items)
+                            .await
+                        {
+                            Ok(tenant_rows) => rows.extend(tenant_rows),
+                            Err(e) => failed[select.0] = Some(self.error(e).to_string()),
+                        }
+                    }
+                    rows
+                }
+                Err(e @ sqlx::Error::Database(_)) => {
+                    failed[chunk[0].0] = Some(self.error(e).to_string());
+                    Vec::new()
+                }
+                Err(e) => return Err(self.error(e)),
+            };
+            for (column, n, price) in rows {
+                let cell = usize::try_from(column)
+                    .ok()
+                    .zip(usize::try_from(n - 1).ok())
+                    .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
+                if let Some(cell) = cell {
+                    *cell = Value::from_text(price.as_deref());
+                }
+            }
+        }
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        Ok(tenants
+            .iter()
+            .zip(prices)
+            .zip(failed)
+            .map(|((tenant, prices), error)| match error {
+                Some(error) => BasketTenant::failed(tenant.clone(), error, lines.len()),
+                None => BasketTenant::priced(tenant.clone(), lines, &prices),
+            })
+            .collect())
+    }
+
+    /// One `UNION ALL` of `selects` in its own read transaction.
+    async fn basket_batch(
+        &self,
+        selects: &[(usize, String)],
+        ids: &[Option<&str>],
+        items: &[Option<&str>],
+    ) -> Result<Vec<(i32, i64, Option<String>)>, sqlx::Error> {
+        let begin = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+            self.statement_timeout_ms
+        );
+        let mut tx = self.pool.begin_with(begin).await?;
+        let sql = selects
+            .iter()
+            .map(|(_, select)| select.as_str())
+            .collect::<Vec<_>>()
+            .join("\n UNION ALL ");
+        let rows: Vec<(i32, i32, Option<String>)> = sqlx::query_as(&sql)
+            .bind(ids)
+            .bind(items)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|(c, n, p)| (c, i64::from(n), p))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::RawOrderLine;
+
+    fn line(id: &str, quantity: &str, price: &str) -> OrderLine {
+        OrderLine::from_raw(RawOrderLine {
+            item_id: Some(id.into()),
+            item: Some(format!("item {id}")),
+            quantity: Some(quantity.into()),
+            unit_price: Some(price.into()),
+            compare_unit_price: None,
+        })
+    }
+
+    #[test]
+    fn a_tenant_lacking_a_line_totals_what_it_prices_and_compares_like_for_like() {
+        let lines = [line("1", "2", "10.00"), line("2", "3", "1.50")];
+        let full = BasketTenant::priced(
+            "a".into(),
+            &lines,
+            &[Value::parse("9.99"), Value::parse("2")],
+        );
+        assert_eq!(full.total, Value::parse("25.98"));
+        assert_eq!((full.priced_lines, full.missing_lines), (2, 0));
+        assert_eq!(full.difference, Value::parse("1.48"), "25.98 - 24.50");
+        let partial =
+            BasketTenant::priced("b".into(), &lines, &[Value::Missing, Value::parse("1.25")]);
+        assert_eq!(
+            partial.total,
+            Value::parse("3.75"),
+            "over the one line it sells"
+        );
+        assert_eq!((partial.priced_lines, partial.missing_lines), (1, 1));
+        assert_eq!(
+            partial.difference,
+            Value::parse("-0.75"),
+            "3.75 - 4.50, not - 24.50"
+        );
+        let none = BasketTenant::priced("c".into(), &lines, &[Value::Missing, Value::Missing]);
+        assert_eq!(
+            (none.total.clone(), none.difference.clone()),
+            (Value::Missing, Value::Missing)
+        );
+        let mut all = vec![none, partial, full];
+        rank(&mut all);
+        let order: Vec<&str> = all.iter().map(|t| t.tenant.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c"], "coverage first, none last");
+    }
+}

@@ -1,0 +1,119 @@
+//! `tenantscope basket`: a user's basket priced at every tenant.
+
+use serde::Serialize;
+
+use super::{csv, json, table, Align, Destination};
+use crate::cli::Format;
+use crate::db::{BasketTenant, OrderLine, User};
+use crate::money::Value;
+use crate::text::plural;
+
+#[derive(Serialize)]
+struct BasketJson<'a> {
+    user: BasketUserJson<'a>,
+    /// The user's order lines (with their own tenant's prices).
+    lines: usize,
+    tenants: Vec<BasketTenantJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BasketUserJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    mail: Option<&'a str>,
+    tenant: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BasketTenantJson<'a> {
+    tenant: &'a str,
+    /// Over `priced_lines` only: never summed over a line the tenant lacks.
+    total: &'a Value,
+    priced_lines: usize,
+    missing_lines: usize,
+    /// This tenant's total minus the own tenant's, over the lines both price.
+    difference: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+/// Ranked tenants (already ranked and limited by the caller).
+pub fn basket(
+    user: &User,
+    lines: &[OrderLine],
+    tenants: &[BasketTenant],
+    format: Format,
+    to: Destination,
+) -> String {
+    if format == Format::Json {
+        return json(
+            &BasketJson {
+                user: BasketUserJson {
+                    id: &user.id,
+                    name: &user.name,
+                    mail: user.mail.as_deref(),
+                    tenant: user.tenant.as_deref(),
+                },
+                lines: lines.len(),
+                tenants: tenants
+                    .iter()
+                    .map(|t| BasketTenantJson {
+                        tenant: &t.tenant,
+                        total: &t.total,
+                        priced_lines: t.priced_lines,
+                        missing_lines: t.missing_lines,
+                        difference: &t.difference,
+                        error: t.error.as_deref(),
+                    })
+                    .collect(),
+            },
+            to,
+        );
+    }
+    let plain = |v: &Value| v.plain().unwrap_or_default();
+    let rows: Vec<Vec<String>> = tenants
+        .iter()
+        .map(|t| {
+            vec![
+                t.tenant.clone(),
+                plain(&t.total),
+                t.priced_lines.to_string(),
+                t.missing_lines.to_string(),
+                plain(&t.difference),
+                t.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let headers = [
+        "tenant",
+        "total",
+        "priced_lines",
+        "missing_lines",
+        "difference",
+        "error",
+    ];
+    match format {
+        Format::Csv => csv(&headers, &rows, to),
+        _ => {
+            let aligned = [
+                ("tenant", Align::Left),
+                ("total", Align::Right),
+                ("priced_lines", Align::Right),
+                ("missing_lines", Align::Right),
+                ("difference", Align::Right),
+                ("error", Align::Left),
+            ];
+            let note = format!(
+                "basket of {} ({}): {}; totals cover only the lines a tenant prices, \
+                 difference compares those lines with the own tenant",
+                user.id,
+                user.tenant.as_deref().unwrap_or(""),
+                plural(lines.len(), "order line", "order lines"),
+            );
+            let mut out = crate::text::sanitize(&note).into_owned();
+            out.push('\n');
+            out.push_str(&table(&aligned, &rows, to));
+            out
+        }
+    }
+}

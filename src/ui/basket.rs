@@ -1,0 +1,132 @@
+//! The basket view: one row per tenant, ranked, with its coverage.
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::{block, failed, layout, message, theme};
+use crate::app::state::State;
+use crate::db::BasketTenant;
+use crate::text::{fit, money, sanitize, thousands};
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let basket = &state.basket;
+    let user = basket.user.as_ref();
+    let own = user.and_then(|u| u.tenant.as_deref()).unwrap_or("");
+    let lines = basket.lines.as_ref().map(Vec::len);
+    let mut title = vec![Span::styled(" Basket ", theme::title())];
+    if let Some(user) = user {
+        title.push(Span::raw(format!(
+            "of {} · {} · {} ",
+            fit(&user.name, 24),
+            fit(own, 20),
+            lines.map_or("…".into(), |n| crate::text::plural(n, "line", "lines"))
+        )));
+    }
+    title.push(Span::styled(
+        format!(
+            "· {} of {} tenants ",
+            thousands(basket.next.min(state.catalog.len()) as i64),
+            thousands(state.catalog.len() as i64)
+        ),
+        theme::dim(),
+    ));
+    frame.render_widget(block(Line::from(title), true), area);
+    let inner = layout::inner(area);
+    if let Some(error) = &basket.error {
+        return message(frame, inner, failed(&sanitize(error)), theme::error());
+    }
+    match (user, lines) {
+        (None, _) => return message(frame, inner, "No user selected.".into(), theme::dim()),
+        (Some(_), None) => {
+            return message(frame, inner, "Pricing the basket…".into(), theme::dim())
+        }
+        (Some(user), Some(0)) => {
+            let text = format!("{} has no orders: nothing to price.", sanitize(&user.name));
+            return message(frame, inner, text, theme::dim());
+        }
+        _ => {}
+    }
+    let [table_area, note] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Fill(1),
+        Constraint::Length(7),
+        Constraint::Length(16),
+        Constraint::Length(16),
+    ];
+    let header = Row::new(vec![
+        Cell::from("#"),
+        Cell::from("Tenant"),
+        right("Lines".into()),
+        right("Total".into()),
+        right("vs own".into()),
+    ])
+    .style(theme::header_row());
+    let all = lines.unwrap_or(0);
+    let rows: Vec<Row> = basket
+        .tenants
+        .iter()
+        .enumerate()
+        .skip(basket.rows.offset)
+        .take(layout::basket_rows(state.size))
+        .map(|(rank, tenant)| row(rank, tenant, own, all))
+        .collect();
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(true));
+    let mut table_state = TableState::default().with_selected(basket.rows.on_screen());
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+    // Never a sum over a gap: say what a total covers.
+    let text = "Ranked by lines sold, then total. Totals and vs own cover only the lines sold.";
+    frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
+}
+
+fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize) -> Row<'static> {
+    let name = if tenant.tenant == own {
+        format!("{} (own)", sanitize(&tenant.tenant))
+    } else {
+        sanitize(&tenant.tenant).into_owned()
+    };
+    if let Some(error) = &tenant.error {
+        return Row::new(vec![
+            Cell::from(format!("{}", rank + 1)),
+            Cell::from(Span::styled(format!("✗ {name}"), theme::error())),
+            right(format!("?/{all}")),
+            Cell::from(Span::styled(fit(&sanitize(error), 32), theme::error())),
+        ]);
+    }
+    let total = tenant.total.number().map_or("—".into(), money);
+    let (difference, style) = match tenant.difference.number() {
+        None => ("—".to_string(), theme::dim()),
+        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Minus => {
+            (format!("▼ {}", money(d)), theme::cheaper())
+        }
+        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Plus => {
+            (format!("▲ +{}", money(d)), theme::dearer())
+        }
+        Some(d) => (money(d), Style::new()),
+    };
+    let coverage = format!("{}/{all}", tenant.priced_lines);
+    let coverage_style = if tenant.priced_lines == all {
+        Style::new()
+    } else {
+        theme::warning()
+    };
+    Row::new(vec![
+        Cell::from(format!("{}", rank + 1)),
+        Cell::from(name),
+        Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
+        right(total),
+        Cell::from(Line::from(Span::styled(difference, style)).alignment(Alignment::Right)),
+    ])
+}
+
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(Alignment::Right))
+}

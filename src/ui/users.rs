@@ -1,0 +1,173 @@
+//! The users pane of the dashboard: the list, its filter prompt and its
+//! columns (the id only where it fits).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::layout;
+use super::{block, count_label, theme};
+use crate::app::dashboard::Focus;
+use crate::app::state::State;
+use crate::db::TenantStatus;
+use crate::text::{fit, thousands, width};
+
+/// Splits `total` cells into columns one cell apart, like `Table` does.
+fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
+    Layout::horizontal(constraints.to_vec())
+        .spacing(1)
+        .split(Rect::new(0, 0, total, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
+pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
+    let users = &state.dashboard.users;
+    let focused = state.dashboard.focus == Focus::Users;
+    let mut title = vec![Span::styled(" Users ", theme::title())];
+    let filter = &state.dashboard.filter;
+    let filtering = !filter.text.is_empty() || filter.editing;
+    let shown = if users.is_complete() {
+        thousands(users.users().len() as i64)
+    } else if filtering {
+        format!("{}+", thousands(users.users().len() as i64))
+    } else {
+        count_label(state.user_count)
+    };
+    if let Some(label) = &state.dashboard.list_label {
+        title.push(Span::styled(
+            format!("{} ({shown}) ", fit(label, 40)),
+            theme::warning(),
+        ));
+    } else if filtering {
+        let noun = if shown == "1" { "match" } else { "matches" };
+        title.push(Span::raw(format!("{shown} {noun} ")));
+        let shown = if filter.editing {
+            // The prompt, with its cursor where typing goes.
+            let chars: Vec<char> = filter.input.text().chars().collect();
+            let (before, after) = chars.split_at(filter.input.cursor());
+            let before: String = before.iter().collect();
+            let after: String = after.iter().collect();
+            format!("{}▏{}", fit(&before, 30), fit(&after, 20))
+        } else {
+            fit(&filter.text, 30)
+        };
+        title.push(Span::styled(format!("/{shown} "), theme::warning()));
+    } else {
+        title.push(Span::raw(format!("({shown}) ")));
+    }
+    let block = block(Line::from(title), focused);
+    let inner = layout::inner(area);
+    frame.render_widget(block, area);
+
+    if users.users().is_empty() {
+        let message = if users.is_loading() {
+            "Loading users…".to_string()
+        } else if filtering {
+            let how = if filter.editing {
+                "Ctrl-U clears the prompt."
+            } else {
+                "Esc clears the filter."
+            };
+            format!("No users match \"{}\". {how}", fit(&filter.text, 30))
+        } else {
+            "No users in the shared users table.".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(message)
+                .style(theme::dim())
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+
+    let rows_fit = layout::table_rows(area);
+    let window = || {
+        users
+            .users()
+            .iter()
+            .skip(users.cursor().offset)
+            .take(rows_fit)
+    };
+    // The id column as wide as the widest id on screen (at most 12); only
+    // when the pane has room for it besides name, mail and tenant.
+    let id_width = if inner.width >= ID_COLUMN_FROM {
+        window()
+            .map(|u| width(&u.id))
+            .chain([2])
+            .max()
+            .unwrap_or(2)
+            .min(12) as u16
+    } else {
+        0
+    };
+    let constraints = [
+        Constraint::Length(1),
+        Constraint::Length(id_width),
+        // With the id column beside them, a typical name and mail still fit
+        // at 120 columns (a cut value is whole in Enter's popup).
+        Constraint::Fill(4),
+        Constraint::Fill(4),
+        Constraint::Fill(3),
+    ];
+    // The highlight symbol takes two cells.
+    let mut widths = column_widths(
+        inner.width.saturating_sub(2),
+        &without_id(constraints, id_width),
+    );
+    if id_width == 0 {
+        widths.insert(1, 0);
+    }
+    let rows: Vec<Row> = window()
+        .map(|user| {
+            let (marker, tenant_style) = match state.tenant_status(user) {
+                TenantStatus::Present => (" ", Style::new()),
+                TenantStatus::Missing => ("!", theme::error()),
+                TenantStatus::NoTenant => ("-", theme::warning()),
+            };
+            let tenant = user
+                .tenant
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or("(none)");
+            let cells = [
+                Cell::from(Span::styled(marker, tenant_style)),
+                Cell::from(fit(&user.id, widths[1] as usize)),
+                Cell::from(fit(&user.name, widths[2] as usize)),
+                Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[3] as usize)),
+                Cell::from(Span::styled(fit(tenant, widths[4] as usize), tenant_style)),
+            ];
+            Row::new(without_id(cells, id_width))
+        })
+        .collect();
+    let header = Row::new(without_id(
+        ["", "Id", "Name", "Mail", "Tenant"].map(Cell::from),
+        id_width,
+    ))
+    .style(theme::header_row());
+    let shown_widths = without_id(widths.clone(), id_width);
+    let table = Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w)))
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(focused));
+    let mut table_state = TableState::default().with_selected(users.cursor().on_screen());
+    frame.render_stateful_widget(table, inner, &mut table_state);
+}
+
+/// From this inner width on, the users pane shows an id column.
+const ID_COLUMN_FROM: u16 = 36;
+
+/// The users table's columns, the id (the second) left out when it has no room.
+fn without_id<T>(columns: impl IntoIterator<Item = T>, id_width: u16) -> Vec<T> {
+    columns
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 1 || id_width > 0)
+        .map(|(_, c)| c)
+        .collect()
+}

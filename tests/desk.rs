@@ -1,0 +1,493 @@
+//! The support desk (issue 13) on the real loop and the real server: Esc
+//! steps back, a fresh `/` prompt, search by id, opening on a user.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use tenantscope::db::Page;
+use tenantscope::embedded::testing::TestDatabase;
+
+mod common;
+use common::{connect, start_app, stderr, tenantscope};
+
+/// The demo plus `zed` (id 9, of client1): a filter "9" finds stray_dude by
+/// tenant (client9) and zed by id.
+async fn desk_db() -> TestDatabase {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES ('9', 'zed', 'z@example.com', 'zed-secret-pw', 'client1')",
+    )
+    .await;
+    db
+}
+
+/// The users pane's row of `name` (not a pane's title).
+fn row(frame: &str, name: &str) -> Option<usize> {
+    frame.lines().position(|l| {
+        l.starts_with('│') && l.split("││").next().unwrap().contains(&format!(" {name} "))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_steps_back_and_slash_starts_fresh_and_an_id_is_found_first() {
+    let test_db = desk_db().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+
+    // `/rich` Enter, then `/poor`: the filter is "poor", not "richpoor".
+    app.press(KeyCode::Char('/'));
+    for ch in "rich".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    app.press(KeyCode::Enter);
+    app.frame_where("rich only", |f| {
+        f.contains("/rich ") && !f.contains("poor_dude")
+    })
+    .await;
+    app.press(KeyCode::Char('/'));
+    for ch in "poor".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    let frame = app
+        .frame_where("poor only", |f| {
+            f.contains("poor_dude") && !f.contains("rich_dude")
+        })
+        .await;
+    assert!(frame.contains("/poor▏"), "{frame}");
+
+    // Esc: the prompt closes, the filter stays; Esc: the whole list; Esc: still here.
+    app.press(KeyCode::Esc);
+    let frame = app
+        .frame_where("the kept filter", |f| {
+            f.contains("/poor ") && !f.contains('▏')
+        })
+        .await;
+    assert!(
+        frame.contains("Esc clear filter"),
+        "the hint bar says so: {frame}"
+    );
+    app.press(KeyCode::Esc);
+    app.frame_where("the whole list", |f| {
+        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/poor")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("how to quit", |f| f.contains("q quits"))
+        .await;
+
+    // "9": zed by id, first, before stray_dude (tenant client9) though
+    // stray_dude sorts first by name; the id column shows it.
+    app.press(KeyCode::Char('/'));
+    app.press(KeyCode::Char('9'));
+    let frame = app
+        .frame_where("zed and stray_dude", |f| {
+            f.contains("zed") && f.contains("stray_dude") && !f.contains("rich_dude")
+        })
+        .await;
+    assert!(row(&frame, "zed") < row(&frame, "stray_dude"), "{frame}");
+    let zed = frame.lines().nth(row(&frame, "zed").unwrap()).unwrap();
+    assert!(
+        zed.starts_with("│▶") && zed.contains(" 9  zed "),
+        "selected, with its id: {zed}"
+    );
+    app.frame_where("zed's orders", |f| f.contains("Orders of zed"))
+        .await;
+    let state = app.quit().await;
+    assert!(!state.dashboard.filter.text.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyset_paging_around_an_exact_id_match_is_exact() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let names =
+        |users: &[tenantscope::db::User]| users.iter().map(|u| u.name.clone()).collect::<Vec<_>>();
+    let first = db
+        .users_page(Some("9"), &Page::First, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&first), ["zed", "stray_dude"]);
+    assert!(first[0].key.pinned && !first[1].key.pinned);
+    let after_pin = db
+        .users_page(Some("9"), &Page::After(first[0].key.clone()), 5, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&after_pin), ["stray_dude"], "zed is not listed twice");
+    let after = db
+        .users_page(Some("9"), &Page::After(first[1].key.clone()), 5, None)
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "{:?}", names(&after));
+    let last = db
+        .users_page(Some("9"), &Page::Last, 1, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&last),
+        ["stray_dude"],
+        "a full page: the start is not reached"
+    );
+    let before = db
+        .users_page(Some("9"), &Page::Before(last[0].key.clone()), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&before),
+        ["zed"],
+        "reaching the start brings the id match"
+    );
+    let whole = db
+        .users_page(Some("9"), &Page::Last, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(names(&whole), ["zed", "stray_dude"]);
+    // Without a filter, id 9 sorts by name like everyone.
+    let all = db.users_page(None, &Page::First, 10, None).await.unwrap();
+    assert_eq!(all.last().unwrap().name, "zed");
+    assert!(all.iter().all(|u| !u.key.pinned));
+}
+
+#[test]
+fn the_cli_opens_on_a_user_and_refuses_an_unknown_one() {
+    let unknown = tenantscope(&["--demo", "--user", "no-such-id"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("no user with id \"no-such-id\""));
+    let wrong = tenantscope(&["--demo", "--user", "1", "--tenant", "client2"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("user \"1\" belongs to tenant \"client1\", not \"client2\""),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_opens_on_the_user_asked_for() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let mut app = common::start_app_on_user(db, "2", Some("client2"), (120, 24)).await;
+    let frame = app
+        .frame_where("poor_dude's orders", |f| f.contains("Orders of poor_dude"))
+        .await;
+    let selected = frame.lines().find(|l| l.contains('▶')).unwrap();
+    assert!(selected.contains("poor_dude"), "{frame}");
+    // The users before poor_dude are paged in: mid_dude is above.
+    let frame = app
+        .frame_where("mid_dude above", |f| f.contains("mid_dude"))
+        .await;
+    assert!(
+        row(&frame, "mid_dude") < row(&frame, "poor_dude"),
+        "{frame}"
+    );
+    let state = app.quit().await;
+    assert_eq!(state.selected_user().unwrap().id, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_scrolls_to_its_end_in_the_smallest_terminal() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (40, 12)).await;
+    app.frame_where("the list", |f| f.contains("mid_dude"))
+        .await;
+    app.press(KeyCode::Char('?'));
+    let frame = app
+        .frame_where("help, scrollable", |f| f.contains("j/k scroll · 1-10 of"))
+        .await;
+    assert!(!frame.contains("Marks"), "it does not fit at once: {frame}");
+    assert!(frame.contains("Help · ? or Esc closes"), "{frame}");
+    // PgDn until the end: the marks and the mouse line show.
+    for _ in 0..6 {
+        app.press(KeyCode::PageDown);
+    }
+    let frame = app
+        .frame_where("the end of help", |f| f.contains("wheel scrolls"))
+        .await;
+    assert!(frame.contains("no price (not sold there)"), "{frame}");
+    app.press(KeyCode::Char('k'));
+    app.frame_where("one line up", |f| !f.contains("wheel scrolls"))
+        .await;
+    app.press(KeyCode::Esc);
+    let frame = app
+        .frame_where("help closed", |f| !f.contains("Help ·"))
+        .await;
+    assert!(frame.contains("mid_dude"), "{frame}");
+    let state = app.quit().await;
+    assert!(!state.help_open);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_show_whole_values_and_y_copies_through_osc_52() {
+    let test_db = desk_db().await;
+    test_db
+        .run_sql(
+            "UPDATE public.users SET mail = 'a.very.long.mailbox.name.for.the.desk@subdomain.example.com'
+              WHERE id = '9'",
+        )
+        .await;
+    let (mut app, copied) = common::start_app_copying(connect(&test_db).await, (100, 24)).await;
+    app.frame_where("the list", |f| f.contains("zed")).await;
+    app.press(KeyCode::Char('G'));
+    app.frame_where("zed selected", |f| f.contains("Orders of zed"))
+        .await;
+
+    // y: the id, as OSC 52, confirmed in the status line.
+    app.press(KeyCode::Char('y'));
+    app.frame_where("the confirmation", |f| {
+        f.contains("copied id 9 to the clipboard")
+    })
+    .await;
+    assert_eq!(copied.text(), "\x1b]52;c;OQ==\x1b\\", "base64 of \"9\"");
+
+    // Enter: every field whole (the mail is cut in the list), never the password.
+    app.press(KeyCode::Enter);
+    let frame = app
+        .frame_where("the detail popup", |f| f.contains("User 9 · Esc closes"))
+        .await;
+    assert!(
+        frame.contains("a.very.long.mailbox.name.for.the.desk@subdomain.example.com"),
+        "{frame}"
+    );
+    assert!(frame.contains("schema present"), "{frame}");
+    assert!(!frame.contains("zed-secret-pw"), "{frame}");
+    // j j y: the mail.
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('y'));
+    app.frame_where("the mail copied", |f| {
+        f.contains("copied mail to the clipboard")
+    })
+    .await;
+    let mail = "a.very.long.mailbox.name.for.the.desk@subdomain.example.com";
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode(mail);
+    assert!(
+        copied
+            .text()
+            .ends_with(&format!("\x1b]52;c;{expected}\x1b\\")),
+        "{:?}",
+        copied.text()
+    );
+    // Esc closes the popup, not the app; Y copies the row as TSV.
+    app.press(KeyCode::Esc);
+    app.frame_where("popup closed", |f| !f.contains("Esc closes"))
+        .await;
+    app.press(KeyCode::Char('Y'));
+    app.frame_where("the row copied", |f| f.contains("copied the row of zed"))
+        .await;
+    let all = copied.text();
+    let last = all.rsplit("\x1b]52;c;").next().unwrap();
+    let row = base64::engine::general_purpose::STANDARD
+        .decode(last.strip_suffix("\x1b\\").unwrap())
+        .unwrap();
+    let row = String::from_utf8(row).unwrap();
+    let cells: Vec<&str> = row.split('\t').collect();
+    assert_eq!(cells[..4], ["9", "zed", mail, "client1"], "{row:?}");
+    assert_eq!(cells.len(), 5, "id, name, mail, tenant, created: {row:?}");
+    let state = app.quit().await;
+    assert!(state.dashboard.detail.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let mut state =
+        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+    state.refresh_every = Some(Duration::from_millis(300));
+    let mut app = common::start_app_with(db, state, (120, 24));
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('/'));
+    for ch in "dude".chars() {
+        app.press(KeyCode::Char(ch));
+    }
+    app.press(KeyCode::Enter);
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    let frame = app
+        .frame_where("rich_dude's orders, with the time read", |f| {
+            f.contains("Orders of rich_dude") && f.contains("order lines from client1 in")
+        })
+        .await;
+    let status = frame.lines().rev().nth(1).unwrap();
+    let at = status.split("as of ").nth(1).map(|t| t.trim().to_string());
+    let at = at.unwrap_or_else(|| panic!("no read time: {status}"));
+    assert!(
+        at.len() == 8 && at.chars().filter(|c| *c == ':').count() == 2,
+        "HH:MM:SS: {at}"
+    );
+
+    // The data changes underneath; a refresh shows it, nothing else moves.
+    test_db
+        .run_sql("UPDATE client1.items SET price = 5100.00 WHERE description = 'Tesla'")
+        .await;
+    test_db
+        .run_sql("UPDATE public.users SET mail = 'n@x.io' WHERE id = '1'")
+        .await;
+    let frame = app
+        .frame_where("the new price and mail", |f| {
+            f.contains("51,000.00") && f.contains("n@x.io")
+        })
+        .await;
+    let selected = frame.lines().find(|l| l.starts_with("│▶")).unwrap();
+    assert!(selected.contains("rich_dude"), "{frame}");
+    assert!(frame.contains("/dude "), "the filter stays: {frame}");
+    let state = app.quit().await;
+    assert_eq!(state.dashboard.filter.text, "dude");
+}
+
+#[test]
+fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
+    let out = tenantscope(&["--demo", "basket", "1", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(json["user"]["id"], "1");
+    assert_eq!(json["user"]["tenant"], "client1");
+    let tenants = json["tenants"].as_array().unwrap();
+    let row = |i: usize| {
+        let t = &tenants[i];
+        (
+            t["tenant"].as_str().unwrap().to_string(),
+            t["total"].to_string(),
+            t["priced_lines"].as_u64().unwrap(),
+            t["missing_lines"].as_u64().unwrap(),
+            t["difference"].to_string(),
+        )
+    };
+    // rich_dude: 10 Tesla and 5 Huawei. client3 sells no Huawei: its total
+    // is the Tesla line alone and is compared with client1's Tesla line.
+    assert_eq!(
+        row(0),
+        (
+            "client2".into(),
+            "10500.00".into(),
+            2,
+            0,
+            "-49500.00".into()
+        )
+    );
+    assert_eq!(
+        row(1),
+        ("client1".into(), "60000.00".into(), 2, 0, "0.00".into())
+    );
+    assert_eq!(
+        row(2),
+        (
+            "client3".into(),
+            "35000.00".into(),
+            1,
+            1,
+            "-15000.00".into()
+        )
+    );
+    let limited = tenantscope(&["--demo", "basket", "1", "--limit", "1", "--format", "csv"]);
+    let csv = common::stdout(&limited);
+    assert_eq!(
+        csv,
+        "tenant,total,priced_lines,missing_lines,difference,error\nclient2,10500.00,2,0,-49500.00,\n"
+    );
+    let wrong = tenantscope(&["--demo", "basket", "1", "--tenant", "client3"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let unknown = tenantscope(&["--demo", "basket", "nobody"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b_prices_the_selected_users_basket_at_every_tenant_and_esc_returns() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('j'));
+    app.frame_where("rich_dude", |f| f.contains("Orders of rich_dude"))
+        .await;
+    app.press(KeyCode::Char('b'));
+    let frame = app
+        .frame_where("the basket priced", |f| {
+            f.contains("Basket of rich_dude") && f.contains("priced at 3 tenants")
+        })
+        .await;
+    let at = |tenant: &str| frame.lines().position(|l| l.contains(tenant)).unwrap();
+    assert!(at("client2") < at("client1 (own)") && at("client1 (own)") < at("client3 "));
+    let client3 = frame.lines().find(|l| l.contains("client3 ")).unwrap();
+    assert!(
+        client3.contains("1/2")
+            && client3.contains("35,000.00")
+            && client3.contains("▼ -15,000.00"),
+        "{client3}"
+    );
+    assert!(frame.contains("cover only the lines sold"), "{frame}");
+    app.press(KeyCode::Esc);
+    app.frame_where("the dashboard again", |f| f.contains("Orders of rich_dude"))
+        .await;
+    let state = app.quit().await;
+    assert_eq!(state.view, tenantscope::app::View::Dashboard);
+}
+
+/// 450 tenants: three statements of at most 200, a tenant whose items have
+/// no price column named as failed, the others priced exactly as one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
+    let test_db = TestDatabase::empty().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
+    test_db.run_psql(
+        &script,
+        &[
+            ("tenants", "450".into()),
+            ("users", "900".into()),
+            ("items", "5".into()),
+            ("orders_per_user", "3".into()),
+        ],
+    );
+    test_db
+        .run_sql("ALTER TABLE tenant_0300.items RENAME COLUMN price TO old_price")
+        .await;
+    let db = connect(&test_db).await;
+    let catalog = db.tenants().await.unwrap();
+    let user = db
+        .users_page(None, &Page::First, 1, None)
+        .await
+        .unwrap()
+        .remove(0);
+    let (lines, ranked) = db.basket(&user, catalog.names()).await.unwrap();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(ranked.len(), catalog.len(), "every tenant, once");
+    let broken: Vec<_> = ranked.iter().filter(|t| t.error.is_some()).collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!(broken[0].tenant, "tenant_0300");
+    assert_eq!(
+        ranked.last().unwrap().tenant,
+        "tenant_0300",
+        "failures last"
+    );
+    // Ranked: coverage never rises down the list; within one coverage the
+    // total never falls.
+    for pair in ranked.windows(2).filter(|p| p[1].error.is_none()) {
+        assert!(pair[0].priced_lines >= pair[1].priced_lines);
+        if pair[0].priced_lines == pair[1].priced_lines {
+            assert!(pair[0].total.number() <= pair[1].total.number());
+        }
+    }
+    // Batched or one at a time, the same answer.
+    for tenant in ["tenant_0001", "tenant_0201", "tenant_0450"] {
+        let alone = db
+            .basket_prices(&lines, &[tenant.to_string()], None)
+            .await
+            .unwrap()
+            .remove(0);
+        let batched = ranked.iter().find(|t| t.tenant == tenant).unwrap();
+        assert_eq!(&alone, batched);
+    }
+    // The own tenant: every line priced, difference zero.
+    let own = ranked
+        .iter()
+        .find(|t| Some(&t.tenant) == user.tenant.as_ref())
+        .unwrap();
+    assert_eq!((own.priced_lines, own.missing_lines), (3, 0));
+    assert_eq!(own.difference.plain().as_deref(), Some("0.00"));
+}
