@@ -728,7 +728,8 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     app.press(KeyCode::Char('p'));
     let frame = app
         .frame_where("the matrix", |f| {
-            f.contains("Prices tenants 1–6 of 33, ▼▲× among these only · sorted by spread") && f.contains("Huawei")
+            f.contains("Prices tenants 1–6 of 33, ▼▲× among these only · sorted by spread")
+                && f.contains("Huawei")
         })
         .await;
     let header = |frame: &str| -> Vec<String> {

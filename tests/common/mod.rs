@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
+use tenantscope::app::runtime::initial_state;
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
-use tenantscope::app::runtime::initial_state;
 use tenantscope::fixtures::Harness;
 use tenantscope::money::Value;
 use tokio::sync::mpsc::UnboundedSender;
