@@ -12,6 +12,7 @@ mod lossy;
 mod orders;
 mod pool;
 mod prices;
+pub mod tenancy;
 mod users;
 
 use std::fmt;
@@ -25,6 +26,7 @@ pub use health::{
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
 pub use pool::{connect_options, target_label, ConnectionSource};
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
+pub use tenancy::{TenancyModel, UsersAt};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -149,6 +151,10 @@ fn exact_text(expr: &str) -> String {
 /// the server once at connect time (they come from configuration).
 #[derive(Debug, Clone)]
 struct SharedLayout {
+    /// The tenancy model in force (configured or detected).
+    model: tenancy::TenancyModel,
+    /// Its table and column names, quoted by the server.
+    names: tenancy::Names,
     shared_schema: String,
     users_table: String,
     tenant_column: String,
@@ -234,6 +240,8 @@ impl Database {
         let mut db = Database {
             pool,
             layout: std::sync::Arc::new(SharedLayout {
+                model: settings.tenancy.clone(),
+                names: tenancy::Names::default(),
                 shared_schema: String::new(),
                 users_table: String::new(),
                 tenant_column: String::new(),
@@ -245,7 +253,7 @@ impl Database {
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
         };
-        let layout = db.resolve_layout(settings).await?;
+        let layout = db.resolve_layout(&settings.tenancy).await?;
         db.layout = std::sync::Arc::new(layout);
         db.check_tenant_column(&settings.tenancy.tenant_column)
             .await?;
@@ -275,22 +283,34 @@ impl Database {
         }
     }
 
-    async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {
-        let tenancy = &settings.tenancy;
+    async fn resolve_layout(
+        &self,
+        tenancy: &tenancy::TenancyModel,
+    ) -> Result<SharedLayout, DbError> {
         let mut tx = self.read_tx().await?;
+        let (idents, literals): (Vec<String>, Vec<String>) = sqlx::query_as(
+            "SELECT array_agg(quote_ident(x) ORDER BY o), array_agg(quote_literal(x) ORDER BY o)
+               FROM unnest($1::text[]) WITH ORDINALITY AS t(x, o)",
+        )
+        .bind(tenancy::Names::raw(tenancy))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        let names = tenancy::Names::from_quoted(&idents, &literals);
         // Also: can the list be paged on the raw (name, id) columns, so an
         // index on them serves it? Only if both are text and name is never NULL.
+        // $4..$7: the id, name, mail and creation columns.
         let row: Option<UsersTableRow> = sqlx::query_as(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
                     ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
                            WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
-                             AND k.attname IN ('id', 'name', 'mail', 'creation_timestamp')),
+                             AND k.attname IN ($4, $5, $6, $7)),
                     coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = 'name' AND NOT k.attisdropped), false),
+                               WHERE k.attrelid = c.oid AND k.attname = $5 AND NOT k.attisdropped), false),
                     coalesce((SELECT k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = 'id' AND NOT k.attisdropped), false)
+                               WHERE k.attrelid = c.oid AND k.attname = $4 AND NOT k.attisdropped), false)
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -300,10 +320,15 @@ impl Database {
         .bind(&tenancy.shared_schema)
         .bind(&tenancy.users_table)
         .bind(&tenancy.tenant_column)
+        .bind(&tenancy.user_id)
+        .bind(&tenancy.user_name)
+        .bind(&tenancy.user_mail)
+        .bind(&tenancy.user_created)
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
         let table = format!("{}.{}", tenancy.shared_schema, tenancy.users_table);
+        let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
         match row {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
@@ -313,23 +338,37 @@ impl Database {
                 tenancy.tenant_column
             ))),
             Some((_, _, columns, _, _))
-                if !columns.iter().any(|c| c == "id") || !columns.iter().any(|c| c == "name") =>
+                if !has(&columns, &tenancy.user_id) || !has(&columns, &tenancy.user_name) =>
             {
-                let missing = if columns.iter().any(|c| c == "id") { "name" } else { "id" };
+                let missing = if has(&columns, &tenancy.user_id) {
+                    &tenancy.user_name
+                } else {
+                    &tenancy.user_id
+                };
                 Err(DbError::SharedTable(format!(
-                    "column {missing} not found in {table} (id and name are required)"
+                    "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
                 )))
             }
             Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
+                let (name, id) = (&names.user_name, &names.user_id);
                 Ok(SharedLayout {
+                    model: tenancy.clone(),
                     shared_schema: tenancy.shared_schema.clone(),
                     users_table,
                     tenant_column,
-                    name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }
-                        .into(),
-                    id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
-                    has_mail: columns.iter().any(|c| c == "mail"),
-                    has_created: columns.iter().any(|c| c == "creation_timestamp"),
+                    name_key: if plain_name {
+                        format!("u.{name}")
+                    } else {
+                        format!("coalesce(u.{name}::text, '')")
+                    },
+                    id_key: if plain_id {
+                        format!("u.{id}")
+                    } else {
+                        format!("u.{id}::text")
+                    },
+                    has_mail: has(&columns, &tenancy.user_mail),
+                    has_created: has(&columns, &tenancy.user_created),
+                    names,
                 })
             }
         }

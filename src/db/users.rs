@@ -71,13 +71,14 @@ impl Database {
     /// encoding), so paging resumes exactly even past invalid UTF-8.
     pub(super) fn user_columns(&self) -> String {
         let layout = &self.layout;
+        let names = &layout.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
              encode({name_key}, 'hex'), encode({id_key}, 'hex')",
-            id_raw = raw("u.id"),
-            name_raw = raw("coalesce(u.name::text, '')"),
+            id_raw = raw(&format!("u.{}", names.user_id)),
+            name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
             mail = if layout.has_mail {
-                raw("coalesce(u.mail::text, '')")
+                raw(&format!("coalesce(u.{}::text, '')", names.user_mail))
             } else {
                 "NULL::bytea".into()
             },
@@ -85,9 +86,9 @@ impl Database {
             name_key = raw(&layout.name_key),
             id_key = raw(&layout.id_key),
             created = if layout.has_created {
-                "u.creation_timestamp::text"
+                format!("u.{}::text", names.user_created)
             } else {
-                "NULL::text"
+                "NULL::text".into()
             },
         )
     }
@@ -120,17 +121,18 @@ impl Database {
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE ($1::text IS NULL
-                     OR u.name::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
+                     OR u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
                 AND {condition}
               ORDER BY {name} {direction}, {id} {direction}
               LIMIT $4",
             columns = self.user_columns(),
             users = self.layout.users_table,
             tenant = self.layout.tenant_column,
+            user_name = self.layout.names.user_name,
             mail = if self.layout.has_mail {
-                "u.mail::text ILIKE $1"
+                format!("u.{}::text ILIKE $1", self.layout.names.user_mail)
             } else {
-                "FALSE"
+                "FALSE".into()
             },
         );
         let key = match page {
@@ -193,7 +195,8 @@ impl Database {
     pub async fn user(&self, id: &str) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
         let sql = format!(
-            "SELECT {columns} FROM {users} u WHERE u.id::text = $1",
+            "SELECT {columns} FROM {users} u WHERE u.{id}::text = $1",
+            id = self.layout.names.user_id,
             columns = self.user_columns(),
             users = self.layout.users_table,
         );
