@@ -1,10 +1,10 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
-// pub mod detect;
+pub mod detect;
 mod model;
 
-// pub use detect::{Detection, LayoutKind};
+pub use detect::{Detection, LayoutKind};
 pub use model::{TenancyModel, UsersAt};
 
 /// The model's table and column names as the server quotes them, resolved
