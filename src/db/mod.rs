@@ -150,14 +150,21 @@ fn exact_text(expr: &str) -> String {
 /// Quoted names of the shared users table and its tenant column, resolved by
 /// the server once at connect time (they come from configuration).
 #[derive(Debug, Clone)]
-struct SharedLayout {
+pub(crate) struct SharedLayout {
     /// The tenancy model in force (configured or detected).
     model: tenancy::TenancyModel,
     /// Its table and column names, quoted by the server.
     names: tenancy::Names,
     shared_schema: String,
+    /// The users as a FROM item: the shared table, or a query over it (a
+    /// registry maps its tenant column to schemas) or over every tenant's
+    /// users table.
     users_table: String,
+    /// The shared users table itself, when there is one (privileges, size).
+    users_relation: Option<String>,
     tenant_column: String,
+    /// The layout detected at connect time (no [tenancy] configured).
+    detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
     /// (name, id) can serve it, text casts otherwise.
     name_key: String,
@@ -244,7 +251,9 @@ impl Database {
                 names: tenancy::Names::default(),
                 shared_schema: String::new(),
                 users_table: String::new(),
+                users_relation: None,
                 tenant_column: String::new(),
+                detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
                 has_mail: false,
@@ -253,10 +262,12 @@ impl Database {
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
         };
-        let layout = db.resolve_layout(&settings.tenancy).await?;
+        let (model, detection) = db.choose_model(&settings.tenancy).await?;
+        let mut layout = db.resolve_layout(&model).await?;
+        layout.detection = detection;
         db.layout = std::sync::Arc::new(layout);
-        db.check_tenant_column(&settings.tenancy.tenant_column)
-            .await?;
+        db.check_tenant_column(&model.tenant_column).await?;
+        db.derive_users_source().await?;
         Ok(db)
     }
 
@@ -264,10 +275,13 @@ impl Database {
     /// column this role is denied (the support role is denied the password
     /// column). Secret names are refused with the settings, before this.
     async fn check_tenant_column(&self, column: &str) -> Result<(), DbError> {
+        let Some(relation) = &self.layout.users_relation else {
+            return Ok(());
+        };
         let mut tx = self.read_tx().await?;
         let readable: bool =
             sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
-                .bind(&self.layout.users_table)
+                .bind(relation)
                 .bind(column)
                 .fetch_one(&mut *tx)
                 .await
@@ -278,7 +292,7 @@ impl Database {
             Err(DbError::Setting(format!(
                 "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
                 crate::text::sanitize(column),
-                crate::text::sanitize(&self.layout.users_table)
+                crate::text::sanitize(relation)
             )))
         }
     }
@@ -288,6 +302,14 @@ impl Database {
         tenancy: &tenancy::TenancyModel,
     ) -> Result<SharedLayout, DbError> {
         let mut tx = self.read_tx().await?;
+        // Users in every tenant: the first tenant's table stands for them.
+        let model = tenancy;
+        let mut tenancy = tenancy.clone();
+        if tenancy.users == tenancy::UsersAt::PerTenant {
+            tenancy.shared_schema = self.first_users_schema(&mut tx, &tenancy).await?;
+            tenancy.tenant_column = tenancy.user_id.clone();
+        }
+        let tenancy = &tenancy;
         let (idents, literals): (Vec<String>, Vec<String>) = sqlx::query_as(
             "SELECT array_agg(quote_ident(x) ORDER BY o), array_agg(quote_literal(x) ORDER BY o)
                FROM unnest($1::text[]) WITH ORDINALITY AS t(x, o)",
@@ -352,8 +374,12 @@ impl Database {
             Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
                 let (name, id) = (&names.user_name, &names.user_id);
                 Ok(SharedLayout {
-                    model: tenancy.clone(),
-                    shared_schema: tenancy.shared_schema.clone(),
+                    model: model.clone(),
+                    shared_schema: model.shared_schema.clone(),
+                    // Per-tenant users: no one shared table.
+                    users_relation: (model.users != tenancy::UsersAt::PerTenant)
+                        .then(|| users_table.clone()),
+                    detection: None,
                     users_table,
                     tenant_column,
                     name_key: if plain_name {

@@ -166,13 +166,17 @@ impl Database {
     /// planner's estimate, so start-up never scans a large table.
     pub async fn user_count(&self) -> Result<UserCount, DbError> {
         let mut tx = self.read_tx().await?;
-        let (estimate, pages): (f64, i32) = sqlx::query_as(&format!(
-            "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = '{}'::regclass",
-            self.layout.users_table.replace('\'', "''")
-        ))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
+        // Users gathered from every tenant: no one relation to estimate.
+        let (estimate, pages): (f64, i32) = match &self.layout.users_relation {
+            Some(relation) => sqlx::query_as(
+                "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = $1::regclass",
+            )
+            .bind(relation)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?,
+            None => (-1.0, 0),
+        };
         // Never analyzed (-1) and small, or known small: count exactly.
         if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
             let exact: i64 =

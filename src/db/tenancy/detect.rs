@@ -629,3 +629,41 @@ async fn registry_values(
     }
     Ok(values)
 }
+
+impl Detection {
+    /// What was found and why, for people (stderr of `detect`).
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let list = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("{:?}", crate::text::sanitize(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for reason in &self.reasons {
+            out.push_str(&format!("detect: {}\n", crate::text::sanitize(reason)));
+        }
+        out.push_str(&format!(
+            "detect: {} tenant schema(s): {}\n",
+            self.tenants.len(),
+            list(&self.tenants)
+        ));
+        if !self.missing_schemas.is_empty() {
+            out.push_str(&format!(
+                "detect: registered but no schema: {}\n",
+                list(&self.missing_schemas)
+            ));
+        }
+        if !self.unregistered_schemas.is_empty() {
+            out.push_str(&format!(
+                "detect: schema nobody registered: {}\n",
+                list(&self.unregistered_schemas)
+            ));
+        }
+        for guess in &self.guesses {
+            out.push_str(&format!("detect: guessed: {}\n", crate::text::sanitize(guess)));
+        }
+        out
+    }
+}

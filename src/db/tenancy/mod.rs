@@ -1,6 +1,8 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
+mod connect;
+mod lookup;
 pub mod detect;
 mod model;
 
