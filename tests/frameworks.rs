@@ -37,7 +37,6 @@ fn json(db: &TestDatabase, args: &[&str]) -> Json {
 fn detect(db: &TestDatabase) -> (toml::Table, String) {
     let out = run(db, &["detect"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    eprintln!("{}{}", stdout(&out), stderr(&out));
     let model: toml::Table = stdout(&out).parse().unwrap();
     let tenancy = model["tenancy"].as_table().unwrap().clone();
     (tenancy, stderr(&out))
@@ -245,4 +244,26 @@ async fn the_articles_layout_is_detected_as_the_default() {
     let expected = tenantscope::db::TenancyModel::default().to_toml();
     assert_eq!(stdout(&out), expected);
     assert!(stderr(&out).contains("layout: article"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn only_registered_schemas_are_tenants() {
+    for (fixture_name, tenants) in [
+        ("django_tenants", ["acme", "globex"]),
+        ("ros_apartment", ["acme", "globex"]),
+        ("stancl_tenancy", ["globex-eu", "tenantacme"]),
+    ] {
+        let db = fixture(fixture_name).await;
+        let listed = json(&db, &["tenants", "--format", "json"]);
+        let schemas: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["schema_exists"] == true)
+            .map(|t| t["tenant"].as_str().unwrap())
+            .collect();
+        assert_eq!(schemas, tenants, "{fixture_name}: {listed}");
+        let prices = json(&db, &["prices", "--format", "json"]);
+        assert!(!prices.to_string().contains("hooli"), "{fixture_name}: {prices}");
+    }
 }

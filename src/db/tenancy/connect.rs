@@ -90,11 +90,32 @@ impl Database {
         let layout = &self.layout;
         let model = &layout.model;
         let mut tx = self.read_tx().await?;
+        let tenant_filter = match &model.registry_table {
+            Some(registry) => {
+                let (registry_q, ignored): (String, String) = sqlx::query_as(
+                    "SELECT quote_ident($1) || '.' || quote_ident($2),
+                            quote_literal(coalesce($3::text[], '{}'))",
+                )
+                .bind(&model.shared_schema)
+                .bind(registry)
+                .bind(&model.ignore_schemas)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+                format!(
+                    "AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})
+                     AND n.nspname <> ALL({ignored}::text[])",
+                    expr = model.registry_schema.as_deref().unwrap_or("NULL"),
+                )
+            }
+            None => String::new(),
+        };
         let source = match (model.users, &model.registry_table) {
             (UsersAt::PerTenant, _) => {
                 let schemas: Vec<(String, String)> = sqlx::query_as(&format!(
                     "SELECT quote_ident(n.nspname), quote_literal(n.nspname)
-                       FROM pg_catalog.pg_namespace n WHERE {} ORDER BY n.nspname",
+                       FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
+                      ORDER BY n.nspname",
                     Self::users_schema_condition()
                 ))
                 .bind(&model.shared_schema)
@@ -168,8 +189,9 @@ impl Database {
             _ => None,
         };
         tx.commit().await.map_err(|e| self.error(e))?;
+        let mut derived: SharedLayout = (*self.layout).clone();
+        derived.names.tenant_filter = tenant_filter;
         if let Some(source) = source {
-            let mut derived: SharedLayout = (*self.layout).clone();
             derived.users_table = format!("({source})");
             derived.tenant_column = "tenantscope_schema".into();
             if model.users == UsersAt::PerTenant {
@@ -177,8 +199,8 @@ impl Database {
                 derived.name_key = format!("coalesce(u.{}, '')", derived.names.user_name);
                 derived.id_key = format!("u.{}", derived.names.user_id);
             }
-            self.layout = std::sync::Arc::new(derived);
         }
+        self.layout = std::sync::Arc::new(derived);
         Ok(())
     }
 }

@@ -28,6 +28,9 @@ pub(crate) struct Names {
     pub user_name: String,
     pub user_mail: String,
     pub user_created: String,
+    /// Extra SQL condition on `pg_namespace n` (starting with AND): the
+    /// schema is registered and not ignored. Empty without a registry.
+    pub tenant_filter: String,
 }
 
 impl Names {
@@ -70,6 +73,7 @@ impl Names {
             user_name: at(9),
             user_mail: at(10),
             user_created: at(11),
+            tenant_filter: String::new(),
         }
     }
 
@@ -82,9 +86,11 @@ impl Names {
                         AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
              AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                       WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
+                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+             {filter}",
             items = self.items_lit,
             orders = self.orders_lit,
+            filter = self.tenant_filter,
         )
     }
 }
