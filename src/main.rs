@@ -226,6 +226,7 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
             fail_on_drift,
         }) => {
             let report = database.health(reference.as_deref()).await?;
+            let checks = database.framework_checks().await?;
             let leaked = match &leaks {
                 Some(tenant) => Some(database.leaks(tenant).await?),
                 None => None,
@@ -234,14 +235,21 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
                 .as_deref()
                 .zip(leaked.as_deref())
                 .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-            write_stdout(&output::health(
+            write_stdout(&output::health_checked(
                 &report,
                 check,
+                Some(&checks),
                 format,
                 Destination::stdout(),
             ));
-            return match output::health_findings(&report, check) {
-                Some(found) if fail_on_drift => Err(Failure::findings(format!("found {found}"))),
+            let found: Vec<String> = output::health_findings(&report, check)
+                .into_iter()
+                .chain(checks.findings())
+                .collect();
+            return match found.is_empty() {
+                false if fail_on_drift => {
+                    Err(Failure::findings(format!("found {}", found.join(", "))))
+                }
                 _ => Ok(()),
             };
         }

@@ -267,3 +267,92 @@ async fn only_registered_schemas_are_tenants() {
         assert!(!prices.to_string().contains("hooli"), "{fixture_name}: {prices}");
     }
 }
+
+/// `health --format json` and its exit code with `--fail-on-drift`.
+fn health(db: &TestDatabase) -> (Json, Option<i32>, String) {
+    let report = json(db, &["health", "--format", "json"]);
+    let strict = run(db, &["health", "--fail-on-drift"]);
+    (report, strict.status.code(), stdout(&strict))
+}
+
+#[tokio::test]
+async fn health_reports_each_frameworks_planted_anomalies() {
+    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking) in [
+        (
+            "django_tenants",
+            "customers_client",
+            "initech",
+            "hooli",
+            "globex",
+            "django_migrations",
+            "shop.0002_order_quantity",
+        ),
+        (
+            "ros_apartment",
+            "companies",
+            "initech",
+            "hooli",
+            "globex",
+            "schema_migrations",
+            "20240201000000",
+        ),
+        (
+            "stancl_tenancy",
+            "tenants",
+            "tenantinitech",
+            "tenanthooli",
+            "globex-eu",
+            "migrations",
+            "2024_02_01_000000_add_quantity_to_orders",
+        ),
+    ] {
+        let db = fixture(fixture_name).await;
+        let (report, code, text) = health(&db);
+        assert_eq!(report["healthy"], false, "{fixture_name}");
+        assert_eq!(report["registry"]["table"], registry);
+        assert_eq!(report["registry"]["missing_schemas"], serde_json::json!([missing]));
+        assert_eq!(report["registry"]["unregistered_schemas"], serde_json::json!([orphan]));
+        // Drift among the registered tenants only: the orphan is no tenant.
+        let tenants: Vec<&str> = report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tenant"].as_str().unwrap())
+            .collect();
+        assert!(!tenants.contains(&orphan), "{fixture_name}: {tenants:?}");
+        // Two tenants disagree on items.price: a tie, so which one is
+        // "drifted" is the tie rule's (first by name); the difference is shown.
+        let drift: Vec<String> = report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["drift"].as_array().unwrap().iter().map(|d| d.to_string()))
+            .collect();
+        assert_eq!(drift.len(), 1, "{fixture_name}: {report}");
+        assert!(
+            drift[0].contains("\"column\":\"price\"") && drift[0].contains("double precision"),
+            "{fixture_name}: {report}"
+        );
+        assert_eq!(report["ledger"]["table"], ledger);
+        assert_eq!(
+            report["ledger"]["drift"],
+            serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
+            "{fixture_name}"
+        );
+        assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
+        assert!(text.contains(&format!("with no schema: {missing}")), "{text}");
+        assert!(text.contains(&format!("does not list: {orphan}")), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
+    let db = TestDatabase::demo().await;
+    let report = json(&db, &["health", "--format", "json"]);
+    let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        // serde_json sorts keys.
+        ["healthy", "leaks", "orphan_organizations", "references", "tenants", "unused_tenants"]
+    );
+}

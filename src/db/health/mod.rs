@@ -77,7 +77,7 @@ impl Database {
                    FROM pg_catalog.pg_namespace n
                    LEFT JOIN tables i ON i.nsp = n.oid AND i.name = 'items'
                    LEFT JOIN tables o ON o.nsp = n.oid AND o.name = 'orders'
-                  WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL)),
+                  WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
              counts AS (
                  SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
                    FROM {users} u GROUP BY 1)
@@ -91,6 +91,9 @@ impl Database {
             org_raw = raw("c.org"),
             items = names.items_lit,
             orders = names.orders_lit,
+            // With a registry: registered tenants only (the registry check
+            // reports the others).
+            filter = names.tenant_filter,
         );
         let columns_sql = format!(
             "SELECT {tenant_raw}, {role}, {column_raw},
@@ -100,7 +103,8 @@ impl Database {
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
               WHERE {candidate}
                 AND c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}
-                AND a.attnum > 0 AND NOT a.attisdropped",
+                AND a.attnum > 0 AND NOT a.attisdropped {filter}",
+            filter = names.tenant_filter,
             items = names.items_lit,
             orders = names.orders_lit,
             tenant_raw = raw("n.nspname"),

@@ -1,11 +1,13 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
+mod checks;
 mod connect;
 mod lookup;
 pub mod detect;
 mod model;
 
+pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
 pub use detect::{Detection, LayoutKind};
 pub use model::{TenancyModel, UsersAt};
 
@@ -13,7 +15,7 @@ pub use model::{TenancyModel, UsersAt};
 /// once at connect time: identifiers for SQL text (`"shop_item"`), literals
 /// for catalog lookups by name (`'shop_item'`).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Names {
+pub struct Names {
     pub items: String,
     pub items_lit: String,
     pub item_id: String,
