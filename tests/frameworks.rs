@@ -66,7 +66,11 @@ fn assert_round_trip(db: &TestDatabase, commands: &[&[&str]]) {
         let configured = run(db, &with_config);
         assert_eq!(
             (detected.status.code(), stdout(&detected), stderr(&detected)),
-            (configured.status.code(), stdout(&configured), stderr(&configured)),
+            (
+                configured.status.code(),
+                stdout(&configured),
+                stderr(&configured)
+            ),
             "{command:?} differs with the detected config:\n{toml}"
         );
     }
@@ -91,9 +95,15 @@ async fn django_tenants_is_detected_with_its_anomalies() {
     assert_eq!(model["orders_table"].as_str(), Some("shop_order"));
     assert_eq!(model["ledger_table"].as_str(), Some("django_migrations"));
     assert_eq!(model["ignore_schemas"].as_array().unwrap().len(), 1);
-    assert!(why.contains("registered but no schema: \"initech\""), "{why}");
+    assert!(
+        why.contains("registered but no schema: \"initech\""),
+        "{why}"
+    );
     assert!(why.contains("schema nobody registered: \"hooli\""), "{why}");
-    assert!(why.contains("2 tenant schema(s): \"acme\", \"globex\""), "{why}");
+    assert!(
+        why.contains("2 tenant schema(s): \"acme\", \"globex\""),
+        "{why}"
+    );
 }
 
 #[tokio::test]
@@ -108,17 +118,41 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
     // User 1 exists in acme and in globex: the tenant must be named.
     let ambiguous = run(&db, &["orders", "1"]);
     assert_eq!(ambiguous.status.code(), Some(2));
-    assert!(stderr(&ambiguous).contains("acme"), "{}", stderr(&ambiguous));
-    assert!(stderr(&ambiguous).contains("globex"), "{}", stderr(&ambiguous));
+    assert!(
+        stderr(&ambiguous).contains("acme"),
+        "{}",
+        stderr(&ambiguous)
+    );
+    assert!(
+        stderr(&ambiguous).contains("globex"),
+        "{}",
+        stderr(&ambiguous)
+    );
     let unknown = run(&db, &["users", "--tenant", "umbrella"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("\"acme\", \"globex\""), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("\"acme\", \"globex\""),
+        "{}",
+        stderr(&unknown)
+    );
     // Registered without a schema: not a tenant one can read.
-    assert_eq!(run(&db, &["users", "--tenant", "initech"]).status.code(), Some(2));
+    assert_eq!(
+        run(&db, &["users", "--tenant", "initech"]).status.code(),
+        Some(2)
+    );
 
     let report = json(
         &db,
-        &["orders", "1", "--tenant", "acme", "--compare", "globex", "--format", "json"],
+        &[
+            "orders",
+            "1",
+            "--tenant",
+            "acme",
+            "--compare",
+            "globex",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(report["user"]["name"], "alice");
     assert_eq!(report["user"]["tenant"], "acme");
@@ -162,14 +196,20 @@ async fn ros_apartment_is_detected_with_shared_users() {
         model["ignore_schemas"].as_array().unwrap()[0].as_str(),
         Some("shared_extensions")
     );
-    assert!(why.contains("registered but no schema: \"initech\""), "{why}");
+    assert!(
+        why.contains("registered but no schema: \"initech\""),
+        "{why}"
+    );
     assert!(why.contains("schema nobody registered: \"hooli\""), "{why}");
 
     let users = json(&db, &["users", "--format", "json"]);
     assert_eq!(names(&users, "name"), ["Alice", "Bob", "Carol"]);
     assert_eq!(names(&users, "tenant"), ["acme", "acme", "globex"]);
     assert_eq!(names(&users, "mail")[2], "carol@globex.test");
-    let report = json(&db, &["orders", "1", "--compare", "globex", "--format", "json"]);
+    let report = json(
+        &db,
+        &["orders", "1", "--compare", "globex", "--format", "json"],
+    );
     assert_eq!(report["user"]["tenant"], "acme");
     let lines = report["orders"].as_array().unwrap();
     assert_eq!(lines.len(), 2);
@@ -205,8 +245,14 @@ async fn stancl_tenancy_is_detected_with_users_in_each_tenant() {
     assert_eq!(model["users_table"].as_str(), Some("users"));
     assert_eq!(model["ledger_table"].as_str(), Some("migrations"));
     assert!(why.contains("\"globex-eu\", \"tenantacme\""), "{why}");
-    assert!(why.contains("registered but no schema: \"tenantinitech\""), "{why}");
-    assert!(why.contains("schema nobody registered: \"tenanthooli\""), "{why}");
+    assert!(
+        why.contains("registered but no schema: \"tenantinitech\""),
+        "{why}"
+    );
+    assert!(
+        why.contains("schema nobody registered: \"tenanthooli\""),
+        "{why}"
+    );
 
     // The tenant's key (id) names the schema its data names.
     for name in ["globex", "globex-eu"] {
@@ -216,7 +262,16 @@ async fn stancl_tenancy_is_detected_with_users_in_each_tenant() {
     }
     let report = json(
         &db,
-        &["orders", "1", "--tenant", "globex", "--compare", "acme", "--format", "json"],
+        &[
+            "orders",
+            "1",
+            "--tenant",
+            "globex",
+            "--compare",
+            "acme",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(report["user"]["name"], "Carol");
     assert_eq!(report["orders"][0]["item"], "Sprocket");
@@ -264,7 +319,10 @@ async fn only_registered_schemas_are_tenants() {
             .collect();
         assert_eq!(schemas, tenants, "{fixture_name}: {listed}");
         let prices = json(&db, &["prices", "--format", "json"]);
-        assert!(!prices.to_string().contains("hooli"), "{fixture_name}: {prices}");
+        assert!(
+            !prices.to_string().contains("hooli"),
+            "{fixture_name}: {prices}"
+        );
     }
 }
 
@@ -310,8 +368,14 @@ async fn health_reports_each_frameworks_planted_anomalies() {
         let (report, code, text) = health(&db);
         assert_eq!(report["healthy"], false, "{fixture_name}");
         assert_eq!(report["registry"]["table"], registry);
-        assert_eq!(report["registry"]["missing_schemas"], serde_json::json!([missing]));
-        assert_eq!(report["registry"]["unregistered_schemas"], serde_json::json!([orphan]));
+        assert_eq!(
+            report["registry"]["missing_schemas"],
+            serde_json::json!([missing])
+        );
+        assert_eq!(
+            report["registry"]["unregistered_schemas"],
+            serde_json::json!([orphan])
+        );
         // Drift among the registered tenants only: the orphan is no tenant.
         let tenants: Vec<&str> = report["tenants"]
             .as_array()
@@ -340,7 +404,10 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "{fixture_name}"
         );
         assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
-        assert!(text.contains(&format!("with no schema: {missing}")), "{text}");
+        assert!(
+            text.contains(&format!("with no schema: {missing}")),
+            "{text}"
+        );
         assert!(text.contains(&format!("does not list: {orphan}")), "{text}");
     }
 }
@@ -353,6 +420,13 @@ async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
     assert_eq!(
         keys,
         // serde_json sorts keys.
-        ["healthy", "leaks", "orphan_organizations", "references", "tenants", "unused_tenants"]
+        [
+            "healthy",
+            "leaks",
+            "orphan_organizations",
+            "references",
+            "tenants",
+            "unused_tenants"
+        ]
     );
 }

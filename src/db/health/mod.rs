@@ -124,7 +124,11 @@ impl Database {
         tx.commit().await.map_err(|e| self.error(e))?;
         let m = &self.layout.model;
         let required = [
-            vec![m.item_id.clone(), m.item_label.clone(), m.item_price.clone()],
+            vec![
+                m.item_id.clone(),
+                m.item_label.clone(),
+                m.item_price.clone(),
+            ],
             vec![
                 m.order_user.clone(),
                 m.order_item.clone(),

@@ -15,6 +15,13 @@ impl Database {
             compare_with: configured.compare_with.clone(),
             ..TenancyModel::default()
         };
+        if configured.users == UsersAt::Link {
+            // Accepted by the model so that configs can say it; not read yet.
+            return Err(DbError::Setting(
+                "tenancy.users = \"link\" is not supported yet; use \"shared\" or \"per_tenant\""
+                    .into(),
+            ));
+        }
         if *configured != unconfigured {
             return Ok((configured.clone(), None));
         }
@@ -27,7 +34,7 @@ impl Database {
     /// Detects the layout from the catalog (see [`detect`]).
     pub async fn detect_layout(&self, shared_schema: &str) -> Result<Detection, DbError> {
         let mut tx = self.read_tx().await?;
-        let detection = detect::detect(&mut tx, shared_schema)
+        let detection = detect(&mut tx, shared_schema)
             .await
             .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
@@ -166,14 +173,15 @@ impl Database {
                 Some(selects.join(" UNION ALL "))
             }
             (UsersAt::Shared, Some(registry)) => {
-                let (registry_q, key_q): (String, String) =
-                    sqlx::query_as("SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3)")
-                        .bind(&model.shared_schema)
-                        .bind(registry)
-                        .bind(model.registry_key.as_deref().unwrap_or("id"))
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                let (registry_q, key_q): (String, String) = sqlx::query_as(
+                    "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3)",
+                )
+                .bind(&model.shared_schema)
+                .bind(registry)
+                .bind(model.registry_key.as_deref().unwrap_or("id"))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
                 // The registry's schema expression is the operator's (or
                 // detection's) SQL, run read-only like everything else.
                 Some(format!(

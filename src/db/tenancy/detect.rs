@@ -13,7 +13,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use sqlx::PgConnection;
 
 use super::model::{TenancyModel, UsersAt};
 
@@ -166,8 +165,8 @@ impl Catalog {
                     label: "id".into(),
                     // stancl's DatabaseConfig: the tenancy_db_name attribute
                     // (kept in `data`), else prefix `tenant` + id.
-                    schema_expr: "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id::text)"
-                        .into(),
+                    schema_expr:
+                        "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id::text)".into(),
                     users_column: None,
                 });
             }
@@ -183,7 +182,10 @@ impl Catalog {
                 .collect();
             for column in &users.columns {
                 if let Some(stem) = column.strip_suffix("_id") {
-                    for table in [format!("{stem}s"), format!("{}ies", stem.trim_end_matches('y'))] {
+                    for table in [
+                        format!("{stem}s"),
+                        format!("{}ies", stem.trim_end_matches('y')),
+                    ] {
                         if self.table(shared, &table).is_some()
                             && !links.iter().any(|(c, _, _)| c == column)
                         {
@@ -298,7 +300,7 @@ pub fn classify(
     // Items and orders: the most common price-like and quantity-like tables.
     let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
     for t in &catalog.tables {
-        if tenants.iter().any(|s| *s == t.schema) {
+        if tenants.contains(&t.schema) {
             let columns = t.columns.iter().map(String::as_str).collect();
             *counts.entry((t.table.as_str(), columns)).or_default() += 1;
         }
@@ -388,7 +390,11 @@ pub fn classify(
         .filter(|s| holds(s, &model.items_table) && holds(s, &model.orders_table))
         .cloned()
         .collect();
-    let tenants = if best.is_some() { tenants } else { with_tables.clone() };
+    let tenants = if best.is_some() {
+        tenants
+    } else {
+        with_tables.clone()
+    };
     let unregistered: Vec<String> = if best.is_some() {
         with_tables
             .iter()
@@ -442,13 +448,14 @@ pub fn classify(
             model.user_name = if has("name") { "name" } else { "email" }.into();
             model.user_mail = "email".into();
             model.user_created = "created_at".into();
-            reasons.push(format!(
-                "users: {shared}.users, tenant by {column}"
-            ));
+            reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
         None if kind != LayoutKind::Article => {
             let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
-                !tenants.is_empty() && tenants.iter().all(|s| holds(s, table) || !holds(s, &model.orders_table))
+                !tenants.is_empty()
+                    && tenants
+                        .iter()
+                        .all(|s| holds(s, table) || !holds(s, &model.orders_table))
                     && tenants.iter().any(|s| holds(s, table))
             });
             if let Some((table, name, mail, created)) = per_tenant {
@@ -491,179 +498,48 @@ pub fn classify(
     }
 }
 
-/// Row of the table query: (schema, table, columns, text columns).
-type TableRow = (String, String, Vec<String>, Vec<String>);
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads the catalog and classifies it (see the module comment for the
-/// queries). `conn` should be in a read-only transaction.
-pub async fn detect(conn: &mut PgConnection, shared_schema: &str) -> Result<Detection, sqlx::Error> {
-    let rows: Vec<TableRow> = sqlx::query_as(
-        "SELECT n.nspname::text, c.relname::text,
-                array_agg(a.attname::text ORDER BY a.attnum),
-                coalesce(array_agg(a.attname::text ORDER BY a.attnum)
-                           FILTER (WHERE t.typcategory = 'S'), '{}')
-           FROM pg_catalog.pg_namespace n
-           JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-                                     AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-                                         AND NOT a.attisdropped
-           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-          WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-          GROUP BY 1, 2",
-    )
-    .persistent(false)
-    .fetch_all(&mut *conn)
-    .await?;
-    let (schemas, citus, fk_table, fk_column, fk_ref_table, fk_ref_column): (
-        Vec<String>,
-        bool,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-    ) = sqlx::query_as(
-        "WITH fk AS (
-             SELECT cl.relname::text AS t, a.attname::text AS c,
-                    rc.relname::text AS rt, ra.attname::text AS rcol
-               FROM pg_catalog.pg_constraint k
-               JOIN pg_catalog.pg_class cl ON cl.oid = k.conrelid
-               JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
-               JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid AND rc.relnamespace = n.oid
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-               JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
-              WHERE k.contype = 'f' AND n.nspname = $1 AND cardinality(k.conkey) = 1)
-         SELECT ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
-                       WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                       ORDER BY 1),
-                to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL,
-                ARRAY(SELECT t FROM fk), ARRAY(SELECT c FROM fk),
-                ARRAY(SELECT rt FROM fk), ARRAY(SELECT rcol FROM fk)",
-    )
-    .bind(shared_schema)
-    .persistent(false)
-    .fetch_one(&mut *conn)
-    .await?;
-    let citus_schemas = if citus {
-        // Only on Citus: the table does not exist elsewhere (not tested here).
-        Some(
-            sqlx::query_scalar(
-                "SELECT schemaid::regnamespace::text FROM pg_catalog.pg_dist_schema ORDER BY 1",
-            )
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await?,
-        )
-    } else {
-        None
-    };
-    let catalog = Catalog {
-        shared_schema: shared_schema.to_string(),
-        tables: rows
-            .into_iter()
-            .map(|(schema, table, columns, text_columns)| CatalogTable {
-                schema,
-                table,
-                columns,
-                text_columns,
-            })
-            .collect(),
-        schemas,
-        foreign_keys: fk_table
-            .into_iter()
-            .zip(fk_column)
-            .zip(fk_ref_table.into_iter().zip(fk_ref_column))
-            .map(|((table, column), (ref_table, ref_column))| ForeignKey {
-                table,
-                column,
-                ref_table,
-                ref_column,
-            })
-            .collect(),
-        citus_schemas,
-    };
-    let candidates = catalog.registry_candidates();
-    let values = registry_values(conn, shared_schema, &candidates).await?;
-    Ok(classify(&catalog, &candidates, &values))
-}
-
-/// The schema names every candidate lists, in one statement. Table names
-/// are quoted by the server; the expressions are ours (see
-/// [`Catalog::registry_candidates`]).
-async fn registry_values(
-    conn: &mut PgConnection,
-    shared_schema: &str,
-    candidates: &[RegistryCandidate],
-) -> Result<Vec<Vec<String>>, sqlx::Error> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let quoted: Vec<String> = sqlx::query_scalar(
-        "SELECT quote_ident($1) || '.' || quote_ident(x) FROM unnest($2::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o",
-    )
-    .bind(shared_schema)
-    .bind(candidates.iter().map(|c| c.table.clone()).collect::<Vec<_>>())
-    .persistent(false)
-    .fetch_all(&mut *conn)
-    .await?;
-    let sql = candidates
-        .iter()
-        .zip(&quoted)
-        .enumerate()
-        .map(|(i, (c, table))| {
-            format!(
-                "SELECT {i}::int4, ({expr})::text FROM {table}",
-                expr = c.schema_expr
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut values = vec![Vec::new(); candidates.len()];
-    for (i, value) in rows {
-        if let (Some(list), Some(value)) = (values.get_mut(i as usize), value) {
-            list.push(value);
+    fn table(schema: &str, table: &str, columns: &[&str]) -> CatalogTable {
+        CatalogTable {
+            schema: schema.into(),
+            table: table.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            text_columns: Vec::new(),
         }
     }
-    Ok(values)
-}
 
-impl Detection {
-    /// What was found and why, for people (stderr of `detect`).
-    pub fn explain(&self) -> String {
-        let mut out = String::new();
-        let list = |names: &[String]| {
-            names
-                .iter()
-                .map(|n| format!("{:?}", crate::text::sanitize(n)))
-                .collect::<Vec<_>>()
-                .join(", ")
+    #[test]
+    fn two_price_like_tables_are_a_guess_named_on_stderr() {
+        let mut tables = vec![table("public", "users", &["id", "name", "organization_id"])];
+        for schema in ["a", "b"] {
+            tables.push(table(schema, "items", &["id", "description", "price"]));
+            tables.push(table(schema, "orders", &["id", "user_id", "item_id", "quantity"]));
+            tables.push(table(schema, "products", &["id", "name", "unit_price"]));
+        }
+        let catalog = Catalog {
+            shared_schema: "public".into(),
+            tables,
+            schemas: vec!["a".into(), "b".into(), "public".into()],
+            ..Catalog::default()
         };
-        for reason in &self.reasons {
-            out.push_str(&format!("detect: {}\n", crate::text::sanitize(reason)));
-        }
-        out.push_str(&format!(
-            "detect: {} tenant schema(s): {}\n",
-            self.tenants.len(),
-            list(&self.tenants)
-        ));
-        if !self.missing_schemas.is_empty() {
-            out.push_str(&format!(
-                "detect: registered but no schema: {}\n",
-                list(&self.missing_schemas)
-            ));
-        }
-        if !self.unregistered_schemas.is_empty() {
-            out.push_str(&format!(
-                "detect: schema nobody registered: {}\n",
-                list(&self.unregistered_schemas)
-            ));
-        }
-        for guess in &self.guesses {
-            out.push_str(&format!("detect: guessed: {}\n", crate::text::sanitize(guess)));
-        }
-        out
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.kind, LayoutKind::Article);
+        assert_eq!(detection.model, TenancyModel::default());
+        assert_eq!(detection.tenants, ["a", "b"]);
+        assert!(
+            detection.guesses.iter().any(|g| g.contains("products")),
+            "{:?}",
+            detection.guesses
+        );
+    }
+
+    #[test]
+    fn names_needing_quotes_are_quoted() {
+        assert_eq!(quote("subdomain"), "subdomain");
+        assert_eq!(quote("Sub Domain"), "\"Sub Domain\"");
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
     }
 }

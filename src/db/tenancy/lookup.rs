@@ -8,7 +8,11 @@ use crate::db::{Database, DbError, User, UserQuery};
 const LISTED: usize = 20;
 
 fn listed(names: &[String]) -> String {
-    let mut shown: Vec<String> = names.iter().take(LISTED).map(|n| format!("{n:?}")).collect();
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(LISTED)
+        .map(|n| format!("{n:?}"))
+        .collect();
     if names.len() > LISTED {
         shown.push(format!("… ({} in all)", names.len()));
     }
@@ -44,14 +48,13 @@ impl Database {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-            let registered: Vec<(Option<String>, Option<String>, Option<String>)> =
-                sqlx::query_as(&format!(
-                    "SELECT {key_q}::text, {label_q}::text, ({expr})::text FROM {table_q}"
-                ))
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
+            let registered: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                &format!("SELECT {key_q}::text, {label_q}::text, ({expr})::text FROM {table_q}"),
+            )
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
             tx.commit().await.map_err(|e| self.error(e))?;
             for (key, label, schema) in registered {
                 if let (Some(key), Some(schema)) = (key, schema) {
@@ -78,7 +81,9 @@ impl Database {
             many => Err(DbError::Setting(format!(
                 "tenant {:?} is ambiguous: schemas {}",
                 crate::text::sanitize(name),
-                crate::text::sanitize(&listed(&many.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+                crate::text::sanitize(&listed(
+                    &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+                ))
             ))),
         }
     }

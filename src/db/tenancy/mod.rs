@@ -1,12 +1,14 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
+mod catalog_read;
 mod checks;
 mod connect;
-mod lookup;
 pub mod detect;
+mod lookup;
 mod model;
 
+pub use catalog_read::detect;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
 pub use detect::{Detection, LayoutKind};
 pub use model::{TenancyModel, UsersAt};

@@ -145,7 +145,9 @@ impl TenancyModel {
                     .into(),
             );
         }
-        if self.registry_table.is_some() && (self.registry_schema.is_none() || self.registry_key.is_none()) {
+        if self.registry_table.is_some()
+            && (self.registry_schema.is_none() || self.registry_key.is_none())
+        {
             return Err(
                 "invalid configuration: tenancy.registry_table needs tenancy.registry_key and \
                  tenancy.registry_schema"
@@ -184,7 +186,9 @@ mod tests {
             layout: "stancl-tenancy".into(),
             registry_table: Some("tenants".into()),
             registry_key: Some("id".into()),
-            registry_schema: Some("coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id)".into()),
+            registry_schema: Some(
+                "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id)".into(),
+            ),
             users: UsersAt::PerTenant,
             ignore_schemas: vec!["extensions".into()],
             ledger_table: Some("migrations".into()),
