@@ -7,17 +7,30 @@ use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, Regi
 
 /// Row of the schema query: (schemas, Citus present, foreign keys as four
 /// columns: table, column, referenced table, referenced column).
+/// Names travel as their bytes (a SQL_ASCII database may hold any): a
+/// name that is not UTF-8 cannot be named back to the server, so it is left
+/// out (see [`utf8`]).
 type SchemasRow = (
-    Vec<String>,
+    Vec<Vec<u8>>,
     bool,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
+    Vec<Vec<u8>>,
+    Vec<Vec<u8>>,
+    Vec<Vec<u8>>,
+    Vec<Vec<u8>>,
 );
 
 /// Row of the table query: (schema, table, columns, text columns).
-type TableRow = (String, String, Vec<String>, Vec<String>);
+type TableRow = (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// A name, if it is UTF-8.
+fn utf8(bytes: Vec<u8>) -> Option<String> {
+    String::from_utf8(bytes).ok()
+}
+
+/// The UTF-8 names of a list, in order.
+fn utf8_all(list: Vec<Vec<u8>>) -> Vec<String> {
+    list.into_iter().filter_map(utf8).collect()
+}
 
 /// Reads the catalog and classifies it (see the module comment for the
 /// queries). `conn` should be in a read-only transaction.
@@ -26,10 +39,10 @@ pub async fn detect(
     shared_schema: &str,
 ) -> Result<Detection, sqlx::Error> {
     let rows: Vec<TableRow> = sqlx::query_as(
-        "SELECT n.nspname::text, c.relname::text,
-                array_agg(a.attname::text ORDER BY a.attnum),
-                coalesce(array_agg(a.attname::text ORDER BY a.attnum)
-                           FILTER (WHERE t.typcategory = 'S'), '{}')
+        "SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
+                array_agg(convert_to(a.attname::text, 'SQL_ASCII') ORDER BY a.attnum),
+                coalesce(array_agg(convert_to(a.attname::text, 'SQL_ASCII') ORDER BY a.attnum)
+                           FILTER (WHERE t.typcategory = 'S'), '{}'::bytea[])
            FROM pg_catalog.pg_namespace n
            JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
                                      AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -44,8 +57,10 @@ pub async fn detect(
     .await?;
     let (schemas, citus, fk_table, fk_column, fk_ref_table, fk_ref_column): SchemasRow = sqlx::query_as(
         "WITH fk AS (
-             SELECT cl.relname::text AS t, a.attname::text AS c,
-                    rc.relname::text AS rt, ra.attname::text AS rcol
+             SELECT convert_to(cl.relname::text, 'SQL_ASCII') AS t,
+                    convert_to(a.attname::text, 'SQL_ASCII') AS c,
+                    convert_to(rc.relname::text, 'SQL_ASCII') AS rt,
+                    convert_to(ra.attname::text, 'SQL_ASCII') AS rcol
                FROM pg_catalog.pg_constraint k
                JOIN pg_catalog.pg_class cl ON cl.oid = k.conrelid
                JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
@@ -53,7 +68,8 @@ pub async fn detect(
                JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
                JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
               WHERE k.contype = 'f' AND n.nspname = $1 AND cardinality(k.conkey) = 1)
-         SELECT ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+         SELECT ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
+                        FROM pg_catalog.pg_namespace n
                        WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
                        ORDER BY 1),
                 to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL,
@@ -68,7 +84,8 @@ pub async fn detect(
         // Only on Citus: the table does not exist elsewhere (not tested here).
         Some(
             sqlx::query_scalar(
-                "SELECT schemaid::regnamespace::text FROM pg_catalog.pg_dist_schema ORDER BY 1",
+                "SELECT s.nspname::text FROM pg_catalog.pg_dist_schema d
+                   JOIN pg_catalog.pg_namespace s ON s.oid = d.schemaid ORDER BY 1",
             )
             .persistent(false)
             .fetch_all(&mut *conn)
@@ -81,23 +98,27 @@ pub async fn detect(
         shared_schema: shared_schema.to_string(),
         tables: rows
             .into_iter()
-            .map(|(schema, table, columns, text_columns)| CatalogTable {
-                schema,
-                table,
-                columns,
-                text_columns,
+            .filter_map(|(schema, table, columns, text_columns)| {
+                Some(CatalogTable {
+                    schema: utf8(schema)?,
+                    table: utf8(table)?,
+                    columns: utf8_all(columns),
+                    text_columns: utf8_all(text_columns),
+                })
             })
             .collect(),
-        schemas,
+        schemas: utf8_all(schemas),
         foreign_keys: fk_table
             .into_iter()
             .zip(fk_column)
             .zip(fk_ref_table.into_iter().zip(fk_ref_column))
-            .map(|((table, column), (ref_table, ref_column))| ForeignKey {
-                table,
-                column,
-                ref_table,
-                ref_column,
+            .filter_map(|((table, column), (ref_table, ref_column))| {
+                Some(ForeignKey {
+                    table: utf8(table)?,
+                    column: utf8(column)?,
+                    ref_table: utf8(ref_table)?,
+                    ref_column: utf8(ref_column)?,
+                })
             })
             .collect(),
         citus_schemas,
@@ -132,19 +153,19 @@ async fn registry_values(
         .enumerate()
         .map(|(i, (c, table))| {
             format!(
-                "SELECT {i}::int4, ({expr})::text FROM {table}",
+                "SELECT {i}::int4, convert_to(({expr})::text, 'SQL_ASCII') FROM {table}",
                 expr = c.schema_expr
             )
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)
+    let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
         .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
     let mut values = vec![Vec::new(); candidates.len()];
     for (i, value) in rows {
-        if let (Some(list), Some(value)) = (values.get_mut(i as usize), value) {
+        if let (Some(list), Some(value)) = (values.get_mut(i as usize), value.and_then(utf8)) {
             list.push(value);
         }
     }

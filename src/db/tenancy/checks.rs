@@ -79,6 +79,13 @@ impl FrameworkChecks {
     }
 }
 
+fn lossy(names: Vec<Vec<u8>>) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect()
+}
+
 /// The version text of a ledger row, by the frameworks' ledger tables.
 fn ledger_version(table: &str) -> Option<&'static str> {
     match table {
@@ -140,14 +147,16 @@ impl Database {
                 ..names.clone()
             }
             .has_tenant_tables();
-            let (missing, unregistered): (Vec<String>, Vec<String>) = sqlx::query_as(&format!(
+            // Names as bytes (SQL_ASCII may hold any), shown lossily.
+            let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
                 "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
-                 SELECT ARRAY(SELECT s FROM reg
+                 SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
                                WHERE s IS NOT NULL AND s <> $1
                                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
                                                   WHERE n.nspname = reg.s)
                                ORDER BY 1),
-                        ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+                        ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
+                                FROM pg_catalog.pg_namespace n
                                WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
                                  AND {unfiltered}
                                  AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
@@ -161,8 +170,8 @@ impl Database {
             .map_err(|e| self.error(e))?;
             checks.registry = Some(RegistryCheck {
                 table: table.clone(),
-                missing_schemas: missing,
-                unregistered_schemas: unregistered,
+                missing_schemas: lossy(missing),
+                unregistered_schemas: lossy(unregistered),
             });
         }
         let ledger = model
@@ -171,8 +180,8 @@ impl Database {
             .and_then(|t| ledger_version(t).map(|v| (t, v)));
         if let Some((table, version)) = ledger {
             // The tenants, and the quoted ledger of each that has one.
-            let schemas: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
-                "SELECT n.nspname::text,
+            let schemas: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(&format!(
+                "SELECT convert_to(n.nspname::text, 'SQL_ASCII'),
                         CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                                            WHERE c.relnamespace = n.oid AND c.relname = $2
                                              AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
@@ -188,6 +197,10 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
+            let schemas: Vec<(String, Option<String>)> = schemas
+                .into_iter()
+                .map(|(s, q)| (String::from_utf8_lossy(&s).into_owned(), q))
+                .collect();
             let with: Vec<(&String, &String)> = schemas
                 .iter()
                 .filter_map(|(s, q)| q.as_ref().map(|q| (s, q)))
@@ -201,10 +214,12 @@ impl Database {
                 let sql = chunk
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, q))| format!("SELECT {i}::int4, {version} FROM {q} l"))
+                    .map(|(i, (_, q))| {
+                        format!("SELECT {i}::int4, convert_to({version}, 'SQL_ASCII') FROM {q} l")
+                    })
                     .collect::<Vec<_>>()
                     .join(" UNION ALL ");
-                let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)
+                let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
                     .persistent(false)
                     .fetch_all(&mut *tx)
                     .await
@@ -212,6 +227,7 @@ impl Database {
                 for (i, v) in rows {
                     let tenant = chunk.get(i as usize).map(|(s, _)| (*s).clone());
                     if let (Some(tenant), Some(v)) = (tenant, v) {
+                        let v = String::from_utf8_lossy(&v).into_owned();
                         versions.entry(tenant).or_default().insert(v);
                     }
                 }

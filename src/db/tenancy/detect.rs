@@ -516,7 +516,11 @@ mod tests {
         let mut tables = vec![table("public", "users", &["id", "name", "organization_id"])];
         for schema in ["a", "b"] {
             tables.push(table(schema, "items", &["id", "description", "price"]));
-            tables.push(table(schema, "orders", &["id", "user_id", "item_id", "quantity"]));
+            tables.push(table(
+                schema,
+                "orders",
+                &["id", "user_id", "item_id", "quantity"],
+            ));
             tables.push(table(schema, "products", &["id", "name", "unit_price"]));
         }
         let catalog = Catalog {

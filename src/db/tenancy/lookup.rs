@@ -1,6 +1,7 @@
 //! A tenant as people name it (`--tenant T`): its registry key, its label
 //! or its schema name, matched exactly.
 
+use crate::db::lossy::raw;
 use crate::db::users::{into_user, UserRow};
 use crate::db::{Database, DbError, User, UserQuery};
 
@@ -48,15 +49,22 @@ impl Database {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-            let registered: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                &format!("SELECT {key_q}::text, {label_q}::text, ({expr})::text FROM {table_q}"),
-            )
+            // Bytes, not text: a SQL_ASCII registry may hold any.
+            type Bytes = Option<Vec<u8>>;
+            let registered: Vec<(Bytes, Bytes, Bytes)> = sqlx::query_as(&format!(
+                "SELECT {key}, {label}, {schema} FROM {table_q}",
+                key = raw(&format!("{key_q}::text")),
+                label = raw(&format!("{label_q}::text")),
+                schema = raw(&format!("({expr})::text")),
+            ))
             .persistent(false)
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
             tx.commit().await.map_err(|e| self.error(e))?;
+            let text = |v: Bytes| v.and_then(|b| String::from_utf8(b).ok());
             for (key, label, schema) in registered {
+                let (key, label, schema) = (text(key), text(label), text(schema));
                 if let (Some(key), Some(schema)) = (key, schema) {
                     if schemas.contains(&schema) {
                         rows.push((key.clone(), label.unwrap_or(key), schema));
