@@ -430,3 +430,29 @@ async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
         ]
     );
 }
+
+/// The README's config example for each framework is what `detect` prints
+/// for its fixture (the README leaves the defaults out).
+#[tokio::test]
+async fn the_readme_examples_are_what_detect_prints() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        tenancy: tenantscope::db::TenancyModel,
+    }
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## Frameworks").unwrap()..];
+    let section = &section[..section.find("\n## ").unwrap()];
+    let examples: Vec<&str> = section
+        .split("```toml\n")
+        .skip(1)
+        .map(|block| &block[..block.find("```").unwrap()])
+        .collect();
+    let fixtures = ["django_tenants", "ros_apartment", "stancl_tenancy"];
+    assert_eq!(examples.len(), fixtures.len(), "one example per framework");
+    for (fixture_name, example) in fixtures.into_iter().zip(examples) {
+        let db = fixture(fixture_name).await;
+        let detected: File = toml::from_str(&ok(&db, &["detect"])).unwrap();
+        let documented: File = toml::from_str(example).unwrap();
+        assert_eq!(documented.tenancy, detected.tenancy, "{fixture_name}");
+    }
+}
