@@ -102,6 +102,9 @@ pub enum Command {
         /// At most N users
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
         limit: Option<i64>,
+        /// Only the users of tenant T (its key, label or schema name)
+        #[arg(long, value_name = "T")]
+        tenant: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -117,6 +120,10 @@ pub enum Command {
         /// Comparison tenant (default: tenancy.compare_with, else the first other tenant)
         #[arg(long, value_name = "TENANT")]
         compare: Option<String>,
+        /// The user's tenant T (its key, label or schema name), where users
+        /// live in each tenant schema
+        #[arg(long, value_name = "T")]
+        tenant: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -152,6 +159,9 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
         limit: Option<i64>,
     },
+    /// Detect the tenancy layout: the model as TOML on stdout (save it as a
+    /// config), what was found and why on stderr
+    Detect,
     /// Prices of the same items (by exact description) across all tenants
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -61,25 +61,8 @@ impl Default for DatabaseSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct TenancySettings {
-    pub shared_schema: String,
-    pub users_table: String,
-    pub tenant_column: String,
-    pub compare_with: Option<String>,
-}
-
-impl Default for TenancySettings {
-    fn default() -> Self {
-        TenancySettings {
-            shared_schema: "public".into(),
-            users_table: "users".into(),
-            tenant_column: "organization_id".into(),
-            compare_with: None,
-        }
-    }
-}
+/// The `[tenancy]` section is the tenancy model (db::tenancy).
+pub type TenancySettings = crate::db::TenancyModel;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -290,20 +273,20 @@ impl Settings {
                 ));
             }
         }
-        let names = [
-            ("tenancy.shared_schema", &self.tenancy.shared_schema),
-            ("tenancy.users_table", &self.tenancy.users_table),
+        self.tenancy.validate()?;
+        // Their values are printed: never a password column.
+        let shown = [
             ("tenancy.tenant_column", &self.tenancy.tenant_column),
+            ("tenancy.user_id", &self.tenancy.user_id),
+            ("tenancy.user_name", &self.tenancy.user_name),
+            ("tenancy.user_mail", &self.tenancy.user_mail),
+            ("tenancy.user_created", &self.tenancy.user_created),
         ];
-        if let Some((key, _)) = names.iter().find(|(_, name)| name.is_empty()) {
-            return Err(format!("invalid configuration: {key} must not be empty"));
-        }
-        // Its values are printed as every user's tenant.
-        if is_secret_column(&self.tenancy.tenant_column) {
+        if let Some((key, column)) = shown.iter().find(|(_, column)| is_secret_column(column)) {
             return Err(format!(
-                "invalid configuration: tenancy.tenant_column {:?} looks like a password column, \
+                "invalid configuration: {key} {:?} looks like a password column, \
                  which tenantscope never reads",
-                crate::text::sanitize(&self.tenancy.tenant_column)
+                crate::text::sanitize(column)
             ));
         }
         Ok(())
@@ -572,10 +555,20 @@ mod tests {
         let (_keep, file) = file_with(&uncommented);
         let mut settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(settings.database.url.take().is_some(), "shows database.url");
-        assert!(
-            settings.tenancy.compare_with.take().is_some(),
-            "shows tenancy.compare_with"
-        );
+        let tenancy = &mut settings.tenancy;
+        for (key, value) in [
+            ("compare_with", &mut tenancy.compare_with),
+            ("registry_table", &mut tenancy.registry_table),
+            ("registry_key", &mut tenancy.registry_key),
+            ("registry_label", &mut tenancy.registry_label),
+            ("registry_schema", &mut tenancy.registry_schema),
+            ("link_table", &mut tenancy.link_table),
+            ("link_user", &mut tenancy.link_user),
+            ("link_tenant", &mut tenancy.link_tenant),
+            ("ledger_table", &mut tenancy.ledger_table),
+        ] {
+            assert!(value.take().is_some(), "shows tenancy.{key}");
+        }
         let staging = Settings::load_profile(&file, &env(&[]), Some("staging")).unwrap();
         assert_eq!(
             staging.database.url.as_deref(),

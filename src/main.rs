@@ -294,10 +294,18 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
         Some(Command::Users {
             filter,
             limit,
+            tenant,
             format,
         }) => {
             let catalog = database.tenants().await?;
-            let users = database.users(&UserQuery { filter, limit }).await?;
+            let query = UserQuery { filter, limit };
+            let users = match tenant {
+                Some(tenant) => {
+                    let schema = database.resolve_tenant(&tenant).await?;
+                    database.users_in(&schema, &query).await?
+                }
+                None => database.users(&query).await?,
+            };
             if let Some(warning) = output::invalid_utf8_warning(&users) {
                 eprintln!("warning: {warning}");
             }
@@ -311,13 +319,22 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
         Some(Command::Orders {
             user_id,
             compare,
+            tenant,
             format,
         }) => {
-            let user = database.user(&user_id).await?;
+            let schema = match tenant {
+                Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
+                None => None,
+            };
+            let user = database.user_in(&user_id, schema.as_deref()).await?;
             let catalog = database.tenants().await?;
-            let requested = compare
-                .as_deref()
-                .or(settings.tenancy.compare_with.as_deref());
+            // A registry key or label names its schema; anything else goes
+            // on as given, to be refused as an unknown tenant.
+            let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
+                Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
+                None => None,
+            };
+            let requested = compare.as_deref();
             let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
             let report = database
                 .priced_orders(&user, choice.tenant.as_deref())
@@ -352,6 +369,7 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
             fail_on_drift,
         }) => {
             let report = database.health(reference.as_deref()).await?;
+            let checks = database.framework_checks().await?;
             let leaked = match &leaks {
                 Some(tenant) => Some(database.leaks(tenant).await?),
                 None => None,
@@ -360,16 +378,35 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
                 .as_deref()
                 .zip(leaked.as_deref())
                 .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-            write_stdout(&output::health(
+            write_stdout(&output::health_checked(
                 &report,
                 check,
+                Some(&checks),
                 format,
                 Destination::stdout(),
             ));
-            return match output::health_findings(&report, check) {
-                Some(found) if fail_on_drift => Err(Failure::findings(format!("found {found}"))),
+            let found: Vec<String> = output::health_findings(&report, check)
+                .into_iter()
+                .chain(checks.findings())
+                .collect();
+            return match found.is_empty() {
+                false if fail_on_drift => {
+                    Err(Failure::findings(format!("found {}", found.join(", "))))
+                }
                 _ => Ok(()),
             };
+        }
+        Some(Command::Detect) => {
+            let detection = match database.detection() {
+                Some(detection) => detection.clone(),
+                None => {
+                    database
+                        .detect_layout(&settings.tenancy.shared_schema)
+                        .await?
+                }
+            };
+            eprint!("{}", detection.explain());
+            detection.model.to_toml()
         }
         Some(Command::Prices { format, sort }) => {
             let catalog = database.tenants().await?;

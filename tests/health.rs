@@ -918,9 +918,14 @@ async fn health_runs_the_same_statements_for_3_and_for_60_extra_tenants() {
         eprintln!("{extra} extra tenants: {transactions} transactions, statements {statements:?}");
         measured.push((transactions, statements));
     }
+    // Statements, not transactions: pg_stat_database also counts the
+    // rollback sqlx sends for a dropped connection's transaction when it
+    // gets round to it, so the transaction count can differ by one between
+    // runs of the very same work.
     assert_eq!(
-        measured[0], measured[1],
-        "connect + health: (transactions, (all statements, health's catalog queries))"
+        measured[0].1, measured[1].1,
+        "connect + health: (all statements, health's catalog queries); transactions {:?}",
+        (measured[0].0, measured[1].0)
     );
     let (_, (_, catalog_queries)) = measured[0];
     assert_eq!(catalog_queries, 2, "health's own queries");

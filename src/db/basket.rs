@@ -129,10 +129,13 @@ impl Database {
         }
         let mut tx = self.tracked_tx(handle).await?;
         let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
-        let found = Self::quoted_tenants(&mut tx, &names)
+        let found = self
+            .quoted_tenants(&mut tx, &names)
             .await
             .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
+        // The tenancy model's names, server-quoted at connect time.
+        let names = &self.layout.names;
         let mut selects = Vec::new();
         for (column, tenant) in tenants.iter().enumerate() {
             let Some((_, schema)) = found.iter().find(|(name, _)| name == tenant) else {
@@ -143,12 +146,15 @@ impl Database {
                 column,
                 format!(
                     "(SELECT {column}::int4, l.n::int4,
-                             (SELECT {price} FROM {schema}.items ci
-                               WHERE ci.id::text = l.item_id OR ci.description::text = l.item
-                               ORDER BY (ci.id::text = l.item_id) DESC NULLS LAST, ci.id::text
+                             (SELECT {price} FROM {schema}.{items} ci
+                               WHERE ci.{id}::text = l.item_id OR ci.{label}::text = l.item
+                               ORDER BY (ci.{id}::text = l.item_id) DESC NULLS LAST, ci.{id}::text
                                LIMIT 1)
                         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l(item_id, item, n))",
-                    price = exact_text("ci.price"),
+                    price = exact_text(&format!("ci.{}", names.item_price)),
+                    items = names.items,
+                    id = names.item_id,
+                    label = names.item_label,
                 ),
             ));
         }

@@ -1,16 +1,8 @@
-//! The tenant catalog: schemas that hold both an `items` and an `orders` table.
+//! The tenant catalog: schemas that hold both the items and the orders table
+//! of the tenancy model.
 
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
-
-/// SQL condition on `pg_namespace n`: the schema has the tenant tables.
-pub(super) const HAS_TENANT_TABLES: &str = "
-    EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = n.oid AND c.relname = 'items'
-               AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-    AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-             WHERE c.relnamespace = n.oid AND c.relname = 'orders'
-               AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))";
 
 /// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,9 +85,10 @@ impl Database {
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname <> $1
                 AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                AND {HAS_TENANT_TABLES}
+                AND {has_tables}
               ORDER BY n.nspname",
-            name = raw("n.nspname")
+            name = raw("n.nspname"),
+            has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&self.layout.shared_schema)
         .fetch_all(&mut *tx)
@@ -124,7 +117,7 @@ impl Database {
                    FROM pg_catalog.pg_namespace n
                   WHERE n.nspname <> $1
                     AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                    AND {HAS_TENANT_TABLES}),
+                    AND {has_tables}),
              counts AS (
                  SELECT u.{tenant}::text AS tenant, count(*) AS users
                    FROM {users} u GROUP BY 1)
@@ -134,6 +127,7 @@ impl Database {
             tenant = self.layout.tenant_column,
             users = self.layout.users_table,
             tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
+            has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&self.layout.shared_schema)
         .fetch_all(&mut *tx)
@@ -152,13 +146,15 @@ impl Database {
     /// Exact-match lookup of tenant schemas that hold the tenant tables,
     /// returning each found name with its server-quoted identifier.
     pub(super) async fn quoted_tenants(
+        &self,
         conn: &mut sqlx::PgConnection,
         names: &[&str],
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname)
                FROM pg_catalog.pg_namespace n
-              WHERE n.nspname = ANY($1) AND {HAS_TENANT_TABLES}"
+              WHERE n.nspname = ANY($1) AND {has_tables}",
+            has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(names)
         .fetch_all(conn)

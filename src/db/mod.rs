@@ -14,6 +14,7 @@ mod lossy;
 mod orders;
 mod pool;
 mod prices;
+pub mod tenancy;
 mod users;
 
 use std::fmt;
@@ -30,6 +31,7 @@ pub use pool::{
     connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
 };
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
+pub use tenancy::{TenancyModel, UsersAt};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -153,10 +155,21 @@ fn exact_text(expr: &str) -> String {
 /// Quoted names of the shared users table and its tenant column, resolved by
 /// the server once at connect time (they come from configuration).
 #[derive(Debug, Clone)]
-struct SharedLayout {
+pub(crate) struct SharedLayout {
+    /// The tenancy model in force (configured or detected).
+    model: tenancy::TenancyModel,
+    /// Its table and column names, quoted by the server.
+    names: tenancy::Names,
     shared_schema: String,
+    /// The users as a FROM item: the shared table, or a query over it (a
+    /// registry maps its tenant column to schemas) or over every tenant's
+    /// users table.
     users_table: String,
+    /// The shared users table itself, when there is one (privileges, size).
+    users_relation: Option<String>,
     tenant_column: String,
+    /// The layout detected at connect time (no [tenancy] configured).
+    detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
     /// (name, id) can serve it, text casts otherwise.
     name_key: String,
@@ -243,9 +256,13 @@ impl Database {
         let mut db = Database {
             pool,
             layout: std::sync::Arc::new(SharedLayout {
+                model: settings.tenancy.clone(),
+                names: tenancy::Names::default(),
                 shared_schema: String::new(),
                 users_table: String::new(),
+                users_relation: None,
                 tenant_column: String::new(),
+                detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
                 has_mail: false,
@@ -254,10 +271,12 @@ impl Database {
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
         };
-        let layout = db.resolve_layout(settings).await?;
+        let (model, detection) = db.choose_model(&settings.tenancy).await?;
+        let mut layout = db.resolve_layout(&model).await?;
+        layout.detection = detection;
         db.layout = std::sync::Arc::new(layout);
-        db.check_tenant_column(&settings.tenancy.tenant_column)
-            .await?;
+        db.check_tenant_column(&model.tenant_column).await?;
+        db.derive_users_source().await?;
         Ok(db)
     }
 
@@ -265,10 +284,13 @@ impl Database {
     /// column this role is denied (the support role is denied the password
     /// column). Secret names are refused with the settings, before this.
     async fn check_tenant_column(&self, column: &str) -> Result<(), DbError> {
+        let Some(relation) = &self.layout.users_relation else {
+            return Ok(());
+        };
         let mut tx = self.read_tx().await?;
         let readable: bool =
             sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
-                .bind(&self.layout.users_table)
+                .bind(relation)
                 .bind(column)
                 .fetch_one(&mut *tx)
                 .await
@@ -279,27 +301,47 @@ impl Database {
             Err(DbError::Setting(format!(
                 "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
                 crate::text::sanitize(column),
-                crate::text::sanitize(&self.layout.users_table)
+                crate::text::sanitize(relation)
             )))
         }
     }
 
-    async fn resolve_layout(&self, settings: &Settings) -> Result<SharedLayout, DbError> {
-        let tenancy = &settings.tenancy;
+    async fn resolve_layout(
+        &self,
+        tenancy: &tenancy::TenancyModel,
+    ) -> Result<SharedLayout, DbError> {
         let mut tx = self.read_tx().await?;
+        // Users in every tenant: the first tenant's table stands for them.
+        let model = tenancy;
+        let mut tenancy = tenancy.clone();
+        if tenancy.users == tenancy::UsersAt::PerTenant {
+            tenancy.shared_schema = self.first_users_schema(&mut tx, &tenancy).await?;
+            tenancy.tenant_column = tenancy.user_id.clone();
+        }
+        let tenancy = &tenancy;
+        let (idents, literals): (Vec<String>, Vec<String>) = sqlx::query_as(
+            "SELECT array_agg(quote_ident(x) ORDER BY o), array_agg(quote_literal(x) ORDER BY o)
+               FROM unnest($1::text[]) WITH ORDINALITY AS t(x, o)",
+        )
+        .bind(tenancy::Names::raw(tenancy))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        let names = tenancy::Names::from_quoted(&idents, &literals);
         // Also: can the list be paged on the raw (name, id) columns, so an
         // index on them serves it? Only if both are text and name is never NULL.
+        // $4..$7: the id, name, mail and creation columns.
         let row: Option<UsersTableRow> = sqlx::query_as(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
                     ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
                            WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
-                             AND k.attname IN ('id', 'name', 'mail', 'creation_timestamp')),
+                             AND k.attname IN ($4, $5, $6, $7)),
                     coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = 'name' AND NOT k.attisdropped), false),
+                               WHERE k.attrelid = c.oid AND k.attname = $5 AND NOT k.attisdropped), false),
                     coalesce((SELECT k.atttypid IN ('text'::regtype, 'varchar'::regtype)
                                 FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = 'id' AND NOT k.attisdropped), false)
+                               WHERE k.attrelid = c.oid AND k.attname = $4 AND NOT k.attisdropped), false)
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -309,10 +351,15 @@ impl Database {
         .bind(&tenancy.shared_schema)
         .bind(&tenancy.users_table)
         .bind(&tenancy.tenant_column)
+        .bind(&tenancy.user_id)
+        .bind(&tenancy.user_name)
+        .bind(&tenancy.user_mail)
+        .bind(&tenancy.user_created)
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
         let table = format!("{}.{}", tenancy.shared_schema, tenancy.users_table);
+        let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
         match row {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
@@ -322,23 +369,41 @@ impl Database {
                 tenancy.tenant_column
             ))),
             Some((_, _, columns, _, _))
-                if !columns.iter().any(|c| c == "id") || !columns.iter().any(|c| c == "name") =>
+                if !has(&columns, &tenancy.user_id) || !has(&columns, &tenancy.user_name) =>
             {
-                let missing = if columns.iter().any(|c| c == "id") { "name" } else { "id" };
+                let missing = if has(&columns, &tenancy.user_id) {
+                    &tenancy.user_name
+                } else {
+                    &tenancy.user_id
+                };
                 Err(DbError::SharedTable(format!(
-                    "column {missing} not found in {table} (id and name are required)"
+                    "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
                 )))
             }
             Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
+                let (name, id) = (&names.user_name, &names.user_id);
                 Ok(SharedLayout {
-                    shared_schema: tenancy.shared_schema.clone(),
+                    model: model.clone(),
+                    shared_schema: model.shared_schema.clone(),
+                    // Per-tenant users: no one shared table.
+                    users_relation: (model.users != tenancy::UsersAt::PerTenant)
+                        .then(|| users_table.clone()),
+                    detection: None,
                     users_table,
                     tenant_column,
-                    name_key: if plain_name { "u.name" } else { "coalesce(u.name::text, '')" }
-                        .into(),
-                    id_key: if plain_id { "u.id" } else { "u.id::text" }.into(),
-                    has_mail: columns.iter().any(|c| c == "mail"),
-                    has_created: columns.iter().any(|c| c == "creation_timestamp"),
+                    name_key: if plain_name {
+                        format!("u.{name}")
+                    } else {
+                        format!("coalesce(u.{name}::text, '')")
+                    },
+                    id_key: if plain_id {
+                        format!("u.{id}")
+                    } else {
+                        format!("u.{id}::text")
+                    },
+                    has_mail: has(&columns, &tenancy.user_mail),
+                    has_created: has(&columns, &tenancy.user_created),
+                    names,
                 })
             }
         }

@@ -283,24 +283,27 @@ pub fn choose_compare_tenant(
 impl Database {
     /// Why `tenant` is not in the catalog: no such schema, or a missing table.
     async fn why_not_a_tenant(&self, conn: &mut sqlx::PgConnection, tenant: &str) -> DbError {
+        let model = &self.layout.model;
         let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(
             "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c
-                           WHERE c.relnamespace = n.oid AND c.relname IN ('items', 'orders')
+                           WHERE c.relnamespace = n.oid AND c.relname IN ($2, $3)
                              AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
                FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
         )
         .bind(tenant)
+        .bind(&model.items_table)
+        .bind(&model.orders_table)
         .fetch_optional(conn)
         .await;
         match tables {
             Ok(None) => DbError::TenantNotFound(tenant.to_string()),
             Ok(Some(tables)) => {
-                let missing = ["items", "orders"]
+                let missing = [&model.items_table, &model.orders_table]
                     .into_iter()
-                    .find(|t| !tables.iter().any(|have| have == t));
+                    .find(|t| !tables.iter().any(|have| have == *t));
                 DbError::TenantTableMissing {
                     tenant: tenant.to_string(),
-                    table: missing.unwrap_or("items").to_string(),
+                    table: missing.unwrap_or(&model.items_table).to_string(),
                 }
             }
             Err(e) => self.error(e),
@@ -332,7 +335,8 @@ impl Database {
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
         let mut tx = self.tracked_tx(handle).await?;
         let wanted: Vec<&str> = std::iter::once(tenant).chain(compare).collect();
-        let found = Self::quoted_tenants(&mut tx, &wanted)
+        let found = self
+            .quoted_tenants(&mut tx, &wanted)
             .await
             .map_err(|e| self.error(e))?;
         let quoted = |name: &str| {
@@ -355,28 +359,35 @@ impl Database {
         // The comparison item: the one with the same id, else the one with
         // the exact description and the lowest id in text order (the same
         // rule as the price matrix).
+        let n = &self.layout.names;
+        let (items, item_id, label) = (&n.items, &n.item_id, &n.item_label);
         let compare_price = match &compare_schema {
             Some(schema) => format!(
-                "(SELECT {price} FROM {schema}.items ci
-                   WHERE ci.id::text = o.item_id::text OR ci.description::text = i.description::text
-                   ORDER BY (ci.id::text = o.item_id::text) DESC, ci.id::text
+                "(SELECT {price} FROM {schema}.{items} ci
+                   WHERE ci.{item_id}::text = o.{order_item}::text
+                      OR ci.{label}::text = i.{label}::text
+                   ORDER BY (ci.{item_id}::text = o.{order_item}::text) DESC, ci.{item_id}::text
                    LIMIT 1)",
-                price = exact_text("ci.price")
+                price = exact_text(&format!("ci.{}", n.item_price)),
+                order_item = n.order_item,
             ),
             None => "NULL::text".to_string(),
         };
         let sql = format!(
-            "SELECT o.item_id::text AS item_id, {item} AS item,
+            "SELECT o.{order_item}::text AS item_id, {item} AS item,
                     {quantity} AS quantity, {price} AS unit_price,
                     {compare_price} AS compare_unit_price
-               FROM {own_schema}.orders o
-               LEFT JOIN {own_schema}.items i ON i.id::text = o.item_id::text
-              WHERE o.user_id::text = $1
+               FROM {own_schema}.{orders} o
+               LEFT JOIN {own_schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
+              WHERE o.{order_user}::text = $1
               ORDER BY o.id",
-            quantity = exact_text("o.quantity"),
-            price = exact_text("i.price"),
+            orders = n.orders,
+            order_item = n.order_item,
+            order_user = n.order_user,
+            quantity = exact_text(&format!("o.{}", n.order_quantity)),
+            price = exact_text(&format!("i.{}", n.item_price)),
             // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
-            item = raw("i.description"),
+            item = raw(&format!("i.{label}")),
         );
         // The SQL text differs per tenant pair: keep it out of the statement cache.
         type Row = (

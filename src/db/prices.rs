@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use bigdecimal::{BigDecimal, RoundingMode, Signed};
 use serde::Serialize;
 
-use super::catalog::HAS_TENANT_TABLES;
 use super::lossy::{raw, LossyText};
 use super::users::{into_user, UserRow};
 use super::{exact_text, Database, DbError, User};
@@ -181,7 +180,8 @@ impl Database {
         conn: &mut sqlx::PgConnection,
         names: &[&str],
     ) -> Result<Vec<String>, DbError> {
-        let found = Self::quoted_tenants(conn, names)
+        let found = self
+            .quoted_tenants(conn, names)
             .await
             .map_err(|e| self.error(e))?;
         names
@@ -234,24 +234,31 @@ impl Database {
         let found: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = 'description'
+                             WHERE a.attrelid = c.oid AND a.attname = $2
                                AND a.attnum > 0 AND NOT a.attisdropped),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = 'price'
+                             WHERE a.attrelid = c.oid AND a.attname = $3
                                AND a.attnum > 0 AND NOT a.attisdropped),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = 'id'
+                             WHERE a.attrelid = c.oid AND a.attname = $4
                                AND a.attnum > 0 AND NOT a.attisdropped)
                FROM pg_catalog.pg_namespace n
-               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'items'
+               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
                                          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-              WHERE n.nspname = ANY($1) AND {HAS_TENANT_TABLES}"
+              WHERE n.nspname = ANY($1) AND {has_tables}",
+            items_lit = self.layout.names.items_lit,
+            has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&columns)
+        .bind(&self.layout.model.item_label)
+        .bind(&self.layout.model.item_price)
+        .bind(&self.layout.model.item_id)
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
+        let names = &self.layout.names;
+        let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
         for (column, tenant) in columns.iter().enumerate() {
             let Some((_, schema, has_description, has_price, has_id)) =
@@ -263,22 +270,27 @@ impl Database {
                 continue;
             }
             let price = if *has_price {
-                exact_text("i.price")
+                exact_text(&format!("i.{}", names.item_price))
             } else {
                 "NULL::text".into()
             };
             // Two items with one description: the lowest id in text order.
-            let pick = if *has_id { ", i.id::text" } else { "" };
+            let pick = if *has_id {
+                format!(", i.{item_id}::text")
+            } else {
+                String::new()
+            };
             // The schema is a server-quoted identifier; the column index is ours.
             selects.push((
                 column,
                 format!(
-                    "(SELECT DISTINCT ON (i.description::text)
+                    "(SELECT DISTINCT ON (i.{label}::text)
                              {column}::int4, {description}, {price}
-                        FROM {schema}.items i WHERE i.description IS NOT NULL
-                       ORDER BY i.description::text{pick})",
+                        FROM {schema}.{items} i WHERE i.{label} IS NOT NULL
+                       ORDER BY i.{label}::text{pick})",
                     // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
-                    description = raw("i.description"),
+                    description = raw(&format!("i.{label}")),
+                    items = names.items,
                 ),
             ));
         }
@@ -352,14 +364,23 @@ impl Database {
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE u.{org}::text = $1
-                AND EXISTS (SELECT 1 FROM {schema}.orders o
-                              JOIN {schema}.items i ON i.id::text = o.item_id::text
-                             WHERE o.user_id::text = u.id::text AND i.description::text = $2)
-              ORDER BY u.name, u.id
+                AND EXISTS (SELECT 1 FROM {schema}.{orders} o
+                              JOIN {schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
+                             WHERE o.{order_user}::text = u.{user_id}::text
+                               AND i.{label}::text = $2)
+              ORDER BY u.{user_name}, u.{user_id}
               LIMIT $3",
             columns = self.user_columns(),
             users = self.layout.users_table,
             org = self.layout.tenant_column,
+            user_id = self.layout.names.user_id,
+            user_name = self.layout.names.user_name,
+            order_user = self.layout.names.order_user,
+            label = self.layout.names.item_label,
+            items = self.layout.names.items,
+            orders = self.layout.names.orders,
+            order_item = self.layout.names.order_item,
+            item_id = self.layout.names.item_id,
         );
         let rows: Vec<UserRow> = sqlx::query_as(&sql)
             .bind(tenant)

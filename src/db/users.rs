@@ -71,13 +71,14 @@ impl Database {
     /// encoding), so paging resumes exactly even past invalid UTF-8.
     pub(super) fn user_columns(&self) -> String {
         let layout = &self.layout;
+        let names = &layout.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
              encode({name_key}, 'hex'), encode({id_key}, 'hex')",
-            id_raw = raw("u.id"),
-            name_raw = raw("coalesce(u.name::text, '')"),
+            id_raw = raw(&format!("u.{}", names.user_id)),
+            name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
             mail = if layout.has_mail {
-                raw("coalesce(u.mail::text, '')")
+                raw(&format!("coalesce(u.{}::text, '')", names.user_mail))
             } else {
                 "NULL::bytea".into()
             },
@@ -85,9 +86,9 @@ impl Database {
             name_key = raw(&layout.name_key),
             id_key = raw(&layout.id_key),
             created = if layout.has_created {
-                "u.creation_timestamp::text"
+                format!("u.{}::text", names.user_created)
             } else {
-                "NULL::text"
+                "NULL::text".into()
             },
         )
     }
@@ -129,9 +130,10 @@ impl Database {
         };
         if let (Some(id), true, true, Ok(list)) = (filter, pin, reached_start, users.as_mut()) {
             let sql = format!(
-                "SELECT {columns} FROM {users} u WHERE u.id::text = $1",
+                "SELECT {columns} FROM {users} u WHERE u.{user_id}::text = $1",
                 columns = self.user_columns(),
                 users = self.layout.users_table,
+                user_id = self.layout.names.user_id,
             );
             let row: Result<Option<UserRow>, _> =
                 sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await;
@@ -171,18 +173,20 @@ impl Database {
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE ($1::text IS NULL
-                     OR ((u.name::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
-                         AND u.id::text IS DISTINCT FROM $5))
+                     OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
+                         AND u.{user_id}::text IS DISTINCT FROM $5))
                 AND {condition}
               ORDER BY {name} {direction}, {id} {direction}
               LIMIT $4",
             columns = self.user_columns(),
             users = self.layout.users_table,
             tenant = self.layout.tenant_column,
+            user_name = self.layout.names.user_name,
+            user_id = self.layout.names.user_id,
             mail = if self.layout.has_mail {
-                "u.mail::text ILIKE $1"
+                format!("u.{}::text ILIKE $1", self.layout.names.user_mail)
             } else {
-                "FALSE"
+                "FALSE".into()
             },
         );
         let key = match page {
@@ -213,13 +217,17 @@ impl Database {
     /// planner's estimate, so start-up never scans a large table.
     pub async fn user_count(&self) -> Result<UserCount, DbError> {
         let mut tx = self.read_tx().await?;
-        let (estimate, pages): (f64, i32) = sqlx::query_as(&format!(
-            "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = '{}'::regclass",
-            self.layout.users_table.replace('\'', "''")
-        ))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
+        // Users gathered from every tenant: no one relation to estimate.
+        let (estimate, pages): (f64, i32) = match &self.layout.users_relation {
+            Some(relation) => sqlx::query_as(
+                "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = $1::regclass",
+            )
+            .bind(relation)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?,
+            None => (-1.0, 0),
+        };
         // Never analyzed (-1) and small, or known small: count exactly.
         if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
             let exact: i64 =
@@ -242,7 +250,8 @@ impl Database {
     pub async fn user(&self, id: &str) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
         let sql = format!(
-            "SELECT {columns} FROM {users} u WHERE u.id::text = $1",
+            "SELECT {columns} FROM {users} u WHERE u.{id}::text = $1",
+            id = self.layout.names.user_id,
             columns = self.user_columns(),
             users = self.layout.users_table,
         );

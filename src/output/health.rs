@@ -71,6 +71,9 @@ struct HealthJson<'a> {
     orphan_organizations: &'a [OrphanOrganization],
     unused_tenants: &'a [String],
     leaks: Option<LeaksJson<'a>>,
+    /// `registry` and `ledger`: only when the tenancy model has them.
+    #[serde(flatten)]
+    checks: Option<&'a crate::db::tenancy::FrameworkChecks>,
 }
 
 #[derive(Serialize)]
@@ -185,10 +188,23 @@ pub fn health(
     format: ReportFormat,
     to: Destination,
 ) -> String {
+    health_checked(report, leaks, None, format, to)
+}
+
+/// [`health`] with the registry and ledger checks of the tenancy model.
+pub fn health_checked(
+    report: &HealthReport,
+    leaks: Option<LeakCheck<'_>>,
+    checks: Option<&crate::db::tenancy::FrameworkChecks>,
+    format: ReportFormat,
+    to: Destination,
+) -> String {
+    let check_findings = checks.map(|c| c.findings()).unwrap_or_default();
     if format == ReportFormat::Json {
         return json(
             &HealthJson {
-                healthy: health_findings(report, leaks).is_none(),
+                healthy: health_findings(report, leaks).is_none() && check_findings.is_empty(),
+                checks,
                 tenants: &report.tenants,
                 references: &report.references,
                 orphan_organizations: &report.orphan_organizations,
@@ -309,13 +325,60 @@ pub fn health(
             ));
         }
     }
-    match health_findings(report, leaks) {
+    if let Some(checks) = checks {
+        out.push_str(&framework_checks_text(checks));
+    }
+    let found = health_findings(report, leaks)
+        .into_iter()
+        .chain(check_findings)
+        .collect::<Vec<_>>();
+    match (!found.is_empty()).then(|| found.join(", ")) {
         Some(found) => out.push_str(&format!("\nFound: {found}\n")),
         None => out.push_str(&format!(
             "\nHealthy: {}, no drift, no orphans{}\n",
             text::plural(report.tenants.len(), "tenant", "tenants"),
             if leaks.is_some() { ", no leaks" } else { "" }
         )),
+    }
+    out
+}
+
+/// The registry and ledger checks as text (nothing when all agree).
+fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String {
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| text::sanitize(n).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = String::new();
+    if let Some(registry) = &checks.registry {
+        if !registry.missing_schemas.is_empty() {
+            out.push_str(&format!(
+                "\nRegistered in {} with no schema: {}\n",
+                text::sanitize(&registry.table),
+                list(&registry.missing_schemas)
+            ));
+        }
+        if !registry.unregistered_schemas.is_empty() {
+            out.push_str(&format!(
+                "\nSchemas with the tenant tables that {} does not list: {}\n",
+                text::sanitize(&registry.table),
+                list(&registry.unregistered_schemas)
+            ));
+        }
+    }
+    if let Some(ledger) = &checks.ledger {
+        for drift in &ledger.drift {
+            out.push_str(&format!(
+                "\n{} of {}: lacks [{}], has extra [{}] (against the majority)\n",
+                text::sanitize(&ledger.table),
+                text::sanitize(&drift.tenant),
+                list(&drift.missing),
+                list(&drift.extra)
+            ));
+        }
     }
     out
 }

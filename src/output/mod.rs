@@ -18,7 +18,9 @@ use crate::db::{HealthReport, OrdersReport, PriceMatrix, User};
 use crate::text;
 
 pub use basket::basket;
-pub use health::{health, health_csv, health_findings, reference_reason, LeakCheck};
+pub use health::{
+    health, health_checked, health_csv, health_findings, reference_reason, LeakCheck,
+};
 pub use orders::orders;
 pub use prices::{price_failures, prices};
 pub use users::{invalid_utf8_warning, tenants, users};

@@ -16,10 +16,23 @@ struct TenantTables {
 }
 
 /// Works out counts, drift and orphans from the two query results.
+#[cfg(test)]
 pub(super) fn build_report(
     tenant_rows: Vec<TenantRow>,
     column_rows: Vec<ColumnRow>,
     reference: Option<&str>,
+) -> Result<HealthReport, DbError> {
+    let required = REQUIRED_COLUMNS.map(|t| t.iter().map(|c| c.to_string()).collect());
+    build_report_with(tenant_rows, column_rows, reference, &required)
+}
+
+/// [`build_report`] with the columns tenantscope reads from each tenant
+/// table as the tenancy model names them.
+pub(super) fn build_report_with(
+    tenant_rows: Vec<TenantRow>,
+    column_rows: Vec<ColumnRow>,
+    reference: Option<&str>,
+    required: &[Vec<String>; 2],
 ) -> Result<HealthReport, DbError> {
     let mut tenants = Vec::new();
     let mut orphan_organizations = Vec::new();
@@ -83,7 +96,8 @@ pub(super) fn build_report(
                 .unwrap_or(&[]);
             with_table.push((&t.tenant, fingerprint));
         }
-        let required = REQUIRED_COLUMNS[index];
+        let required: Vec<&str> = required[index].iter().map(String::as_str).collect();
+        let required = required.as_slice();
         let Some(choice) = choose_reference(&with_table, reference, required) else {
             continue;
         };

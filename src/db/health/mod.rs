@@ -9,7 +9,7 @@ mod model;
 
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
-use build::build_report;
+use build::build_report_with;
 pub use model::*;
 
 /// Row of the tenant query: (tenant, organization id, users, has items,
@@ -57,13 +57,19 @@ impl Database {
     /// that table's reference to the majority.
     pub async fn health(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
         let candidate = Self::candidate_schema_condition();
+        // The tables playing items and orders are reported under those roles.
+        let names = &self.layout.names;
+        let role = format!(
+            "CASE c.relname WHEN {items} THEN 'items' ELSE 'orders' END",
+            items = names.items_lit
+        );
         let tenants_sql = format!(
             "WITH tables AS (
-                 SELECT c.relnamespace AS nsp, c.relname::text AS name,
+                 SELECT c.relnamespace AS nsp, {role} AS name,
                         CASE WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0
                              THEN c.reltuples::bigint END AS estimate
                    FROM pg_catalog.pg_class c
-                  WHERE c.relname IN ('items', 'orders') AND c.relkind IN {TABLE_KINDS}),
+                  WHERE c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}),
              schemas AS (
                  SELECT n.nspname::text AS tenant,
                         i.nsp IS NOT NULL AS has_items, i.estimate AS items,
@@ -71,7 +77,7 @@ impl Database {
                    FROM pg_catalog.pg_namespace n
                    LEFT JOIN tables i ON i.nsp = n.oid AND i.name = 'items'
                    LEFT JOIN tables o ON o.nsp = n.oid AND o.name = 'orders'
-                  WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL)),
+                  WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
              counts AS (
                  SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
                    FROM {users} u GROUP BY 1)
@@ -83,16 +89,24 @@ impl Database {
             users = self.layout.users_table,
             tenant_raw = raw("s.tenant"),
             org_raw = raw("c.org"),
+            items = names.items_lit,
+            orders = names.orders_lit,
+            // With a registry: registered tenants only (the registry check
+            // reports the others).
+            filter = names.tenant_filter,
         );
         let columns_sql = format!(
-            "SELECT {tenant_raw}, c.relname::text, {column_raw},
+            "SELECT {tenant_raw}, {role}, {column_raw},
                     pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
                JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
               WHERE {candidate}
-                AND c.relname IN ('items', 'orders') AND c.relkind IN {TABLE_KINDS}
-                AND a.attnum > 0 AND NOT a.attisdropped",
+                AND c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}
+                AND a.attnum > 0 AND NOT a.attisdropped {filter}",
+            filter = names.tenant_filter,
+            items = names.items_lit,
+            orders = names.orders_lit,
             tenant_raw = raw("n.nspname"),
             column_raw = raw("a.attname"),
         );
@@ -108,7 +122,20 @@ impl Database {
             .await
             .map_err(|e| self.error(e))?;
         tx.commit().await.map_err(|e| self.error(e))?;
-        build_report(tenant_rows, column_rows, reference)
+        let m = &self.layout.model;
+        let required = [
+            vec![
+                m.item_id.clone(),
+                m.item_label.clone(),
+                m.item_price.clone(),
+            ],
+            vec![
+                m.order_user.clone(),
+                m.order_item.clone(),
+                m.order_quantity.clone(),
+            ],
+        ];
+        build_report_with(tenant_rows, column_rows, reference, &required)
     }
 
     /// Orders in `tenant` whose user id (compared as text) names a user of
@@ -124,14 +151,16 @@ impl Database {
         let found: Option<(String, bool)> = sqlx::query_as(&format!(
             "SELECT quote_ident(n.nspname),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                             WHERE c.relnamespace = n.oid AND c.relname = 'orders'
+                             WHERE c.relnamespace = n.oid AND c.relname = {orders}
                                AND c.relkind IN {TABLE_KINDS})
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = $2 AND {candidate}
                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                             WHERE c.relnamespace = n.oid AND c.relname IN ('items', 'orders')
+                             WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
                                AND c.relkind IN {TABLE_KINDS})",
             candidate = Self::candidate_schema_condition(),
+            items = self.layout.names.items_lit,
+            orders = self.layout.names.orders_lit,
         ))
         .bind(&self.layout.shared_schema)
         .bind(tenant)
@@ -150,11 +179,15 @@ impl Database {
         };
         // The schema is a server-quoted identifier; the tenant name is bound.
         let sql = format!(
-            "SELECT o.id::text, o.user_id::text, u.id IS NOT NULL, nullif(u.{org}::text, '')
-               FROM {schema}.orders o
-               LEFT JOIN {users} u ON u.id::text = o.user_id::text
-              WHERE u.id IS NULL OR u.{org}::text IS DISTINCT FROM $1
-              ORDER BY o.id, o.user_id",
+            "SELECT o.id::text, o.{order_user}::text, u.{user_id} IS NOT NULL,
+                    nullif(u.{org}::text, '')
+               FROM {schema}.{orders} o
+               LEFT JOIN {users} u ON u.{user_id}::text = o.{order_user}::text
+              WHERE u.{user_id} IS NULL OR u.{org}::text IS DISTINCT FROM $1
+              ORDER BY o.id, o.{order_user}",
+            orders = self.layout.names.orders,
+            order_user = self.layout.names.order_user,
+            user_id = self.layout.names.user_id,
             org = self.layout.tenant_column,
             users = self.layout.users_table,
         );

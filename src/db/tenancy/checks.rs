@@ -1,0 +1,273 @@
+//! Health checks the tenancy model makes possible: the registry against
+//! the schemas, both ways, and the migration ledgers against each other.
+//! A constant number of catalog queries, plus the ledgers' rows read in
+//! batches of [`LEDGER_BATCH`] schemas per statement.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::db::{Database, DbError};
+
+/// Tenant ledgers read per statement.
+pub const LEDGER_BATCH: usize = 200;
+
+/// Registered tenants with no schema, and tenant-like schemas nobody registered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RegistryCheck {
+    pub table: String,
+    pub missing_schemas: Vec<String>,
+    pub unregistered_schemas: Vec<String>,
+}
+
+/// One tenant's ledger against the majority's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerDrift {
+    pub tenant: String,
+    /// Versions most tenants have and this one lacks.
+    pub missing: Vec<String>,
+    /// Versions this tenant has and most do not.
+    pub extra: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LedgerCheck {
+    pub table: String,
+    /// Tenants whose ledger was read (those holding the table).
+    pub tenants: usize,
+    /// Tenant schemas without the ledger table.
+    pub without_ledger: Vec<String>,
+    pub drift: Vec<LedgerDrift>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FrameworkChecks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerCheck>,
+}
+
+impl FrameworkChecks {
+    /// What the checks found, one phrase each (empty: nothing).
+    pub fn findings(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if let Some(r) = &self.registry {
+            if !r.missing_schemas.is_empty() {
+                found.push(format!(
+                    "{} registered tenant(s) with no schema",
+                    r.missing_schemas.len()
+                ));
+            }
+            if !r.unregistered_schemas.is_empty() {
+                found.push(format!(
+                    "{} schema(s) nobody registered",
+                    r.unregistered_schemas.len()
+                ));
+            }
+        }
+        if let Some(l) = &self.ledger {
+            if !l.drift.is_empty() {
+                found.push(format!(
+                    "{} tenant(s) whose {} disagrees with the majority",
+                    l.drift.len(),
+                    l.table
+                ));
+            }
+        }
+        found
+    }
+}
+
+fn lossy(names: Vec<Vec<u8>>) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect()
+}
+
+/// The version text of a ledger row, by the frameworks' ledger tables.
+fn ledger_version(table: &str) -> Option<&'static str> {
+    match table {
+        "django_migrations" => Some("l.app::text || '.' || l.name::text"),
+        "schema_migrations" => Some("l.version::text"),
+        "migrations" => Some("l.migration::text"),
+        _ => None,
+    }
+}
+
+/// Each tenant's versions against the majority's: a version at least half
+/// the tenants with a ledger have (a tie counts as applied: migrations move
+/// forward, and a half-migrated rollout is the failure operators meet).
+pub fn ledger_drift(versions: &BTreeMap<String, BTreeSet<String>>) -> Vec<LedgerDrift> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for set in versions.values() {
+        for v in set {
+            *seen.entry(v).or_default() += 1;
+        }
+    }
+    let majority: BTreeSet<&str> = seen
+        .iter()
+        .filter(|(_, n)| **n * 2 >= versions.len())
+        .map(|(v, _)| *v)
+        .collect();
+    versions
+        .iter()
+        .filter_map(|(tenant, set)| {
+            let mine: BTreeSet<&str> = set.iter().map(String::as_str).collect();
+            let missing: Vec<String> = majority.difference(&mine).map(|v| v.to_string()).collect();
+            let extra: Vec<String> = mine.difference(&majority).map(|v| v.to_string()).collect();
+            (!missing.is_empty() || !extra.is_empty()).then(|| LedgerDrift {
+                tenant: tenant.clone(),
+                missing,
+                extra,
+            })
+        })
+        .collect()
+}
+
+impl Database {
+    /// The registry and ledger checks of the model in force (each `None`
+    /// when the model has no registry or no ledger).
+    pub async fn framework_checks(&self) -> Result<FrameworkChecks, DbError> {
+        let model = &self.layout.model;
+        let names = &self.layout.names;
+        let mut tx = self.read_tx().await?;
+        let mut checks = FrameworkChecks::default();
+        if let (Some(table), Some(expr)) = (&model.registry_table, &model.registry_schema) {
+            let (registry_q,): (String,) =
+                sqlx::query_as("SELECT quote_ident($1) || '.' || quote_ident($2)")
+                    .bind(&model.shared_schema)
+                    .bind(table)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            let unfiltered = crate::db::tenancy::Names {
+                tenant_filter: String::new(),
+                ..names.clone()
+            }
+            .has_tenant_tables();
+            // Names as bytes (SQL_ASCII may hold any), shown lossily.
+            let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
+                "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
+                 SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
+                               WHERE s IS NOT NULL AND s <> $1
+                                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                                                  WHERE n.nspname = reg.s)
+                               ORDER BY 1),
+                        ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
+                                FROM pg_catalog.pg_namespace n
+                               WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
+                                 AND {unfiltered}
+                                 AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
+                               ORDER BY 1)"
+            ))
+            .bind(&model.shared_schema)
+            .bind(&model.ignore_schemas)
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+            checks.registry = Some(RegistryCheck {
+                table: table.clone(),
+                missing_schemas: lossy(missing),
+                unregistered_schemas: lossy(unregistered),
+            });
+        }
+        let ledger = model
+            .ledger_table
+            .as_deref()
+            .and_then(|t| ledger_version(t).map(|v| (t, v)));
+        if let Some((table, version)) = ledger {
+            // The tenants, and the quoted ledger of each that has one.
+            let schemas: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(&format!(
+                "SELECT convert_to(n.nspname::text, 'SQL_ASCII'),
+                        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                           WHERE c.relnamespace = n.oid AND c.relname = $2
+                                             AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                             THEN quote_ident(n.nspname) || '.' || quote_ident($2) END
+                   FROM pg_catalog.pg_namespace n
+                  WHERE n.nspname <> $1 AND {}
+                  ORDER BY 1",
+                names.has_tenant_tables()
+            ))
+            .bind(&model.shared_schema)
+            .bind(table)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+            let schemas: Vec<(String, Option<String>)> = schemas
+                .into_iter()
+                .map(|(s, q)| (String::from_utf8_lossy(&s).into_owned(), q))
+                .collect();
+            let with: Vec<(&String, &String)> = schemas
+                .iter()
+                .filter_map(|(s, q)| q.as_ref().map(|q| (s, q)))
+                .collect();
+            let mut versions: BTreeMap<String, BTreeSet<String>> = with
+                .iter()
+                .map(|(s, _)| ((*s).clone(), BTreeSet::new()))
+                .collect();
+            for chunk in with.chunks(LEDGER_BATCH) {
+                // Tenants are numbered within the batch: names stay bound.
+                let sql = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, q))| {
+                        format!("SELECT {i}::int4, convert_to({version}, 'SQL_ASCII') FROM {q} l")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ");
+                let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                for (i, v) in rows {
+                    let tenant = chunk.get(i as usize).map(|(s, _)| (*s).clone());
+                    if let (Some(tenant), Some(v)) = (tenant, v) {
+                        let v = String::from_utf8_lossy(&v).into_owned();
+                        versions.entry(tenant).or_default().insert(v);
+                    }
+                }
+            }
+            checks.ledger = Some(LedgerCheck {
+                table: table.to_string(),
+                tenants: versions.len(),
+                without_ledger: schemas
+                    .iter()
+                    .filter(|(_, q)| q.is_none())
+                    .map(|(s, _)| s.clone())
+                    .collect(),
+                drift: ledger_drift(&versions),
+            });
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(checks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ledger_is_compared_with_the_majority_both_ways() {
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let versions: BTreeMap<String, BTreeSet<String>> = [
+            ("a".to_string(), set(&["1", "2"])),
+            ("b".to_string(), set(&["1", "2"])),
+            ("c".to_string(), set(&["1", "9"])),
+        ]
+        .into();
+        assert_eq!(
+            ledger_drift(&versions),
+            vec![LedgerDrift {
+                tenant: "c".into(),
+                missing: vec!["2".into()],
+                extra: vec!["9".into()],
+            }]
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! Detection of the tenancy layout from the catalog alone, in a constant
+//! number of queries whatever the number of schemas: one for every table
+//! and its columns, one for the shared schema's foreign keys (and whether
+//! Citus's `pg_dist_schema` exists), one for the values of the registry
+//! candidates, and one for Citus's distributed schemas when it exists.
+//!
+//! Recognised: django-tenants (a shared table with a `schema_name` column),
+//! stancl/tenancy (`tenants(id, data)`), ros-apartment (`public.users`
+//! pointing at a tenant table whose text column names the schemas), Citus
+//! schema-based sharding (by catalog presence only), and the article's
+//! layout (the default).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::model::{TenancyModel, UsersAt};
+
+/// One table (or view) and its columns, with whether each is text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogTable {
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub text_columns: Vec<String>,
+}
+
+/// A single-column foreign key between two tables of the shared schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    pub table: String,
+    pub column: String,
+    pub ref_table: String,
+    pub ref_column: String,
+}
+
+/// What the catalog queries return.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub shared_schema: String,
+    pub tables: Vec<CatalogTable>,
+    pub schemas: Vec<String>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// `Some` when `pg_dist_schema` exists: the distributed schemas.
+    pub citus_schemas: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayoutKind {
+    Article,
+    DjangoTenants,
+    RosApartment,
+    StanclTenancy,
+    Citus,
+}
+
+impl LayoutKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutKind::Article => "article",
+            LayoutKind::DjangoTenants => "django-tenants",
+            LayoutKind::RosApartment => "ros-apartment",
+            LayoutKind::StanclTenancy => "stancl-tenancy",
+            LayoutKind::Citus => "citus",
+        }
+    }
+}
+
+/// A table of the shared schema that may list the tenants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistryCandidate {
+    pub kind: LayoutKind,
+    pub table: String,
+    pub key: String,
+    pub label: String,
+    /// SQL expression over a row (names quoted by the caller's rule:
+    /// see [`quote`]).
+    pub schema_expr: String,
+    /// ros-apartment: the users column pointing at the registry.
+    pub users_column: Option<String>,
+}
+
+/// The detected model and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Detection {
+    pub kind: LayoutKind,
+    #[serde(skip)]
+    pub model: TenancyModel,
+    /// Tenant schemas (registered and present, or discovered).
+    pub tenants: Vec<String>,
+    /// Registered tenants whose schema does not exist.
+    pub missing_schemas: Vec<String>,
+    /// Schemas that hold the tenant tables but nobody registered.
+    pub unregistered_schemas: Vec<String>,
+    /// Why, one line each, for stderr.
+    pub reasons: Vec<String>,
+    /// Where detection had to choose, the choice and the others.
+    pub guesses: Vec<String>,
+}
+
+/// A name as an SQL identifier, quoted unless it is plainly lower-case
+/// (the server quotes again wherever the name reaches SQL text; this is
+/// for the expressions the model stores, shown to and editable by people).
+pub fn quote(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+const LEDGERS: [&str; 3] = ["django_migrations", "schema_migrations", "migrations"];
+const PRICE_COLUMNS: [&str; 4] = ["price", "unit_price", "amount", "cost"];
+const LABEL_COLUMNS: [&str; 5] = ["description", "name", "title", "label", "sku"];
+const QUANTITY_COLUMNS: [&str; 2] = ["quantity", "qty"];
+const USER_COLUMNS: [&str; 4] = ["user_id", "customer_id", "owner_id", "profile_id"];
+/// Per-tenant users tables: (table, name, mail, created).
+const TENANT_USERS: [(&str, &str, &str, &str); 2] = [
+    ("auth_user", "username", "email", "date_joined"),
+    ("users", "name", "email", "created_at"),
+];
+/// Columns of a registry that are bookkeeping, not a tenant's name.
+const NOT_NAMES: [&str; 4] = ["created_at", "updated_at", "type", "domain"];
+
+impl Catalog {
+    fn tables_in<'a>(&'a self, schema: &'a str) -> impl Iterator<Item = &'a CatalogTable> {
+        self.tables.iter().filter(move |t| t.schema == schema)
+    }
+
+    fn table(&self, schema: &str, table: &str) -> Option<&CatalogTable> {
+        self.tables
+            .iter()
+            .find(|t| t.schema == schema && t.table == table)
+    }
+
+    /// Tables of the shared schema that may list the tenants.
+    pub fn registry_candidates(&self) -> Vec<RegistryCandidate> {
+        let shared = &self.shared_schema;
+        let mut found = Vec::new();
+        for t in self.tables_in(shared) {
+            let has = |c: &str| t.columns.iter().any(|x| x == c);
+            if has("schema_name") && has("id") {
+                found.push(RegistryCandidate {
+                    kind: LayoutKind::DjangoTenants,
+                    table: t.table.clone(),
+                    key: "id".into(),
+                    label: if has("name") { "name" } else { "schema_name" }.into(),
+                    schema_expr: "schema_name".into(),
+                    users_column: None,
+                });
+            }
+            if t.table == "tenants" && has("id") && has("data") {
+                found.push(RegistryCandidate {
+                    kind: LayoutKind::StanclTenancy,
+                    table: t.table.clone(),
+                    key: "id".into(),
+                    label: "id".into(),
+                    // stancl's DatabaseConfig: the tenancy_db_name attribute
+                    // (kept in `data`), else prefix `tenant` + id.
+                    schema_expr:
+                        "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id::text)".into(),
+                    users_column: None,
+                });
+            }
+        }
+        // ros-apartment: the shared users table points at the tenant table,
+        // by a foreign key or by Rails' naming (company_id → companies).
+        if let Some(users) = self.table(shared, "users") {
+            let mut links: Vec<(String, String, String)> = self
+                .foreign_keys
+                .iter()
+                .filter(|k| k.table == "users")
+                .map(|k| (k.column.clone(), k.ref_table.clone(), k.ref_column.clone()))
+                .collect();
+            for column in &users.columns {
+                if let Some(stem) = column.strip_suffix("_id") {
+                    for table in [
+                        format!("{stem}s"),
+                        format!("{}ies", stem.trim_end_matches('y')),
+                    ] {
+                        if self.table(shared, &table).is_some()
+                            && !links.iter().any(|(c, _, _)| c == column)
+                        {
+                            links.push((column.clone(), table, "id".into()));
+                        }
+                    }
+                }
+            }
+            for (column, ref_table, ref_column) in links {
+                let Some(registry) = self.table(shared, &ref_table) else {
+                    continue;
+                };
+                for name in &registry.text_columns {
+                    if NOT_NAMES.contains(&name.as_str()) || *name == ref_column {
+                        continue;
+                    }
+                    found.push(RegistryCandidate {
+                        kind: LayoutKind::RosApartment,
+                        table: ref_table.clone(),
+                        key: ref_column.clone(),
+                        label: name.clone(),
+                        schema_expr: quote(name),
+                        users_column: Some(column.clone()),
+                    });
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Works out the model from the catalog and the registry candidates'
+/// values (`values[i]`: the schema names candidate `i` lists).
+pub fn classify(
+    catalog: &Catalog,
+    candidates: &[RegistryCandidate],
+    values: &[Vec<String>],
+) -> Detection {
+    let shared = catalog.shared_schema.as_str();
+    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
+    let mut reasons = Vec::new();
+    let mut guesses = Vec::new();
+
+    // The registry: the candidate listing the most existing schemas.
+    let scored: Vec<(usize, &RegistryCandidate, &Vec<String>)> = candidates
+        .iter()
+        .zip(values)
+        .map(|(c, v)| {
+            let hits = v
+                .iter()
+                .filter(|s| s.as_str() != shared && schemas.contains(s.as_str()))
+                .count();
+            (hits, c, v)
+        })
+        .filter(|(hits, ..)| *hits > 0)
+        .collect();
+    let best = scored.iter().max_by_key(|(hits, ..)| *hits);
+    if let Some((hits, chosen, _)) = best {
+        reasons.push(format!(
+            "{shared}.{} lists {hits} existing schema(s) through {} ({})",
+            chosen.table,
+            chosen.schema_expr,
+            chosen.kind.name()
+        ));
+        let others: Vec<String> = scored
+            .iter()
+            .filter(|(_, c, _)| c != chosen)
+            .map(|(h, c, _)| format!("{}.{} ({h})", c.table, c.schema_expr))
+            .collect();
+        if !others.is_empty() {
+            guesses.push(format!(
+                "registry: chose {}.{}; other candidates: {}",
+                chosen.table,
+                chosen.schema_expr,
+                others.join(", ")
+            ));
+        }
+    }
+
+    // Tenant schemas: registered ones, or those holding tenant-like tables.
+    let (tenants, missing, registered): (Vec<String>, Vec<String>, BTreeSet<String>) = match best {
+        Some((_, _, listed)) => {
+            let registered: BTreeSet<String> = listed
+                .iter()
+                .filter(|s| s.as_str() != shared)
+                .cloned()
+                .collect();
+            let present = registered
+                .iter()
+                .filter(|s| schemas.contains(s.as_str()))
+                .cloned()
+                .collect();
+            let missing = registered
+                .iter()
+                .filter(|s| !schemas.contains(s.as_str()))
+                .cloned()
+                .collect();
+            (present, missing, registered)
+        }
+        None => (
+            catalog
+                .schemas
+                .iter()
+                .filter(|s| s.as_str() != shared)
+                .cloned()
+                .collect(),
+            Vec::new(),
+            BTreeSet::new(),
+        ),
+    };
+
+    // Items and orders: the most common price-like and quantity-like tables.
+    let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
+    for t in &catalog.tables {
+        if tenants.contains(&t.schema) {
+            let columns = t.columns.iter().map(String::as_str).collect();
+            *counts.entry((t.table.as_str(), columns)).or_default() += 1;
+        }
+    }
+    // Per table: in how many tenants, and the columns most of them have.
+    let mut per_table: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    let mut best_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((table, columns), n) in &counts {
+        let entry = per_table.entry(table).or_insert((0, Vec::new()));
+        entry.0 += n;
+        let best = best_count.entry(table).or_default();
+        if *n > *best {
+            *best = *n;
+            entry.1 = columns.clone();
+        }
+    }
+    let pick = |columns: &[&str], wanted: &[&str]| -> Option<String> {
+        wanted
+            .iter()
+            .find(|w| columns.contains(w))
+            .map(|w| w.to_string())
+    };
+    let mut items: Vec<(usize, &str, String, String)> = per_table
+        .iter()
+        .filter(|(_, (_, cols))| cols.contains(&"id"))
+        .filter_map(|(table, (n, cols))| {
+            let price = pick(cols, &PRICE_COLUMNS)?;
+            let label = pick(cols, &LABEL_COLUMNS)?;
+            Some((*n, *table, label, price))
+        })
+        .collect();
+    items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut model = TenancyModel::default();
+    let mut orders_found = None;
+    for (_, items_table, label, price) in &items {
+        let stem = items_table
+            .rsplit('_')
+            .next()
+            .unwrap_or(items_table)
+            .trim_end_matches('s');
+        let item_column = format!("{stem}_id");
+        let order = per_table.iter().find_map(|(table, (_, cols))| {
+            let quantity = pick(cols, &QUANTITY_COLUMNS)?;
+            let user = pick(cols, &USER_COLUMNS)?;
+            let item = pick(cols, &[item_column.as_str(), "item_id", "product_id"])?;
+            Some((table.to_string(), user, item, quantity))
+        });
+        if let Some(order) = order {
+            orders_found = Some(order);
+            model.items_table = items_table.to_string();
+            model.item_label = label.clone();
+            model.item_price = price.clone();
+            break;
+        }
+    }
+    if items.len() > 1 {
+        guesses.push(format!(
+            "items: chose {}; other price-like tables: {}",
+            model.items_table,
+            items
+                .iter()
+                .filter(|i| i.1 != model.items_table)
+                .map(|i| i.1)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if let Some((table, user, item, quantity)) = orders_found {
+        reasons.push(format!(
+            "{} plays items ({}, {}) and {table} plays orders ({user}, {item}, {quantity})",
+            model.items_table, model.item_label, model.item_price
+        ));
+        model.orders_table = table;
+        model.order_user = user;
+        model.order_item = item;
+        model.order_quantity = quantity;
+    } else {
+        reasons.push("no items/orders tables recognised: keeping items and orders".into());
+    }
+
+    // Discovery: tenants are the schemas holding both tables.
+    let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
+    let with_tables: Vec<String> = catalog
+        .schemas
+        .iter()
+        .filter(|s| s.as_str() != shared)
+        .filter(|s| holds(s, &model.items_table) && holds(s, &model.orders_table))
+        .cloned()
+        .collect();
+    let tenants = if best.is_some() {
+        tenants
+    } else {
+        with_tables.clone()
+    };
+    let unregistered: Vec<String> = if best.is_some() {
+        with_tables
+            .iter()
+            .filter(|s| !registered.contains(*s))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let kind = match best {
+        Some((_, c, _)) => c.kind,
+        None if catalog
+            .citus_schemas
+            .as_ref()
+            .is_some_and(|c| !c.is_empty()) =>
+        {
+            LayoutKind::Citus
+        }
+        None => LayoutKind::Article,
+    };
+    if let Some(citus) = &catalog.citus_schemas {
+        reasons.push(format!(
+            "pg_dist_schema exists: {} distributed schema(s)",
+            citus.len()
+        ));
+    }
+    if let Some((_, c, _)) = best {
+        model.registry_table = Some(c.table.clone());
+        model.registry_key = Some(c.key.clone());
+        model.registry_label = Some(c.label.clone());
+        model.registry_schema = Some(c.schema_expr.clone());
+        // Schemas that are neither tenants nor shared: extensions, templates.
+        model.ignore_schemas = catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared && !registered.contains(*s))
+            .filter(|s| !with_tables.contains(s))
+            .cloned()
+            .collect();
+    }
+
+    // Users: a shared table pointing at the registry, else one per tenant.
+    match best.and_then(|(_, c, _)| c.users_column.clone()) {
+        Some(column) => {
+            let users = catalog.table(shared, "users");
+            let has = |c: &str| users.is_some_and(|u| u.columns.iter().any(|x| x == c));
+            model.users = UsersAt::Shared;
+            model.users_table = "users".into();
+            model.tenant_column = column.clone();
+            model.user_name = if has("name") { "name" } else { "email" }.into();
+            model.user_mail = "email".into();
+            model.user_created = "created_at".into();
+            reasons.push(format!("users: {shared}.users, tenant by {column}"));
+        }
+        None if kind != LayoutKind::Article => {
+            let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
+                !tenants.is_empty()
+                    && tenants
+                        .iter()
+                        .all(|s| holds(s, table) || !holds(s, &model.orders_table))
+                    && tenants.iter().any(|s| holds(s, table))
+            });
+            if let Some((table, name, mail, created)) = per_tenant {
+                model.users = UsersAt::PerTenant;
+                model.users_table = table.to_string();
+                model.user_name = name.to_string();
+                model.user_mail = mail.to_string();
+                model.user_created = created.to_string();
+                reasons.push(format!("users: a {table} table in every tenant schema"));
+            }
+        }
+        None => {}
+    }
+
+    // The migration ledger: in the shared schema and the tenants.
+    model.ledger_table = LEDGERS
+        .iter()
+        .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
+        .map(|l| l.to_string());
+    if let Some(ledger) = &model.ledger_table {
+        reasons.push(format!("migration ledger: {ledger}"));
+    }
+    if kind == LayoutKind::Article {
+        // The default, exactly: detection adds nothing to it.
+        let article = TenancyModel::default();
+        if model.items_table == article.items_table && model.orders_table == article.orders_table {
+            model = article;
+        }
+    }
+    model.layout = kind.name().into();
+    reasons.insert(0, format!("layout: {}", kind.name()));
+    Detection {
+        kind,
+        model,
+        tenants,
+        missing_schemas: missing,
+        unregistered_schemas: unregistered,
+        reasons,
+        guesses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(schema: &str, table: &str, columns: &[&str]) -> CatalogTable {
+        CatalogTable {
+            schema: schema.into(),
+            table: table.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            text_columns: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn two_price_like_tables_are_a_guess_named_on_stderr() {
+        let mut tables = vec![table("public", "users", &["id", "name", "organization_id"])];
+        for schema in ["a", "b"] {
+            tables.push(table(schema, "items", &["id", "description", "price"]));
+            tables.push(table(
+                schema,
+                "orders",
+                &["id", "user_id", "item_id", "quantity"],
+            ));
+            tables.push(table(schema, "products", &["id", "name", "unit_price"]));
+        }
+        let catalog = Catalog {
+            shared_schema: "public".into(),
+            tables,
+            schemas: vec!["a".into(), "b".into(), "public".into()],
+            ..Catalog::default()
+        };
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.kind, LayoutKind::Article);
+        assert_eq!(detection.model, TenancyModel::default());
+        assert_eq!(detection.tenants, ["a", "b"]);
+        assert!(
+            detection.guesses.iter().any(|g| g.contains("products")),
+            "{:?}",
+            detection.guesses
+        );
+    }
+
+    #[test]
+    fn names_needing_quotes_are_quoted() {
+        assert_eq!(quote("subdomain"), "subdomain");
+        assert_eq!(quote("Sub Domain"), "\"Sub Domain\"");
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,155 @@
+//! A tenant as people name it (`--tenant T`): its registry key, its label
+//! or its schema name, matched exactly.
+
+use crate::db::lossy::raw;
+use crate::db::users::{into_user, UserRow};
+use crate::db::{Database, DbError, User, UserQuery};
+
+/// How many names an error lists before "…".
+const LISTED: usize = 20;
+
+fn listed(names: &[String]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(LISTED)
+        .map(|n| format!("{n:?}"))
+        .collect();
+    if names.len() > LISTED {
+        shown.push(format!("… ({} in all)", names.len()));
+    }
+    shown.join(", ")
+}
+
+impl Database {
+    /// The schema of the tenant named `name`: a tenant schema's name, or a
+    /// registry row's key or label. Unknown or ambiguous: a usage error
+    /// listing the candidates.
+    pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
+        let schemas = self.tenants().await?;
+        // (key, label, schema) of every registered tenant.
+        let mut rows: Vec<(String, String, String)> = schemas
+            .names()
+            .iter()
+            .map(|s| (s.clone(), s.clone(), s.clone()))
+            .collect();
+        let model = &self.layout.model;
+        if let (Some(table), Some(key), Some(expr)) = (
+            &model.registry_table,
+            &model.registry_key,
+            &model.registry_schema,
+        ) {
+            let mut tx = self.read_tx().await?;
+            let (table_q, key_q, label_q): (String, String, String) = sqlx::query_as(
+                "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3), quote_ident($4)",
+            )
+            .bind(&model.shared_schema)
+            .bind(table)
+            .bind(key)
+            .bind(model.registry_label.as_deref().unwrap_or(key))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+            // Bytes, not text: a SQL_ASCII registry may hold any.
+            type Bytes = Option<Vec<u8>>;
+            let registered: Vec<(Bytes, Bytes, Bytes)> = sqlx::query_as(&format!(
+                "SELECT {key}, {label}, {schema} FROM {table_q}",
+                key = raw(&format!("{key_q}::text")),
+                label = raw(&format!("{label_q}::text")),
+                schema = raw(&format!("({expr})::text")),
+            ))
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+            tx.commit().await.map_err(|e| self.error(e))?;
+            let text = |v: Bytes| v.and_then(|b| String::from_utf8(b).ok());
+            for (key, label, schema) in registered {
+                let (key, label, schema) = (text(key), text(label), text(schema));
+                if let (Some(key), Some(schema)) = (key, schema) {
+                    if schemas.contains(&schema) {
+                        rows.push((key.clone(), label.unwrap_or(key), schema));
+                    }
+                }
+            }
+        }
+        let mut matches: Vec<&String> = rows
+            .iter()
+            .filter(|(key, label, schema)| key == name || label == name || schema == name)
+            .map(|(_, _, schema)| schema)
+            .collect();
+        matches.sort();
+        matches.dedup();
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(DbError::Setting(format!(
+                "unknown tenant: {:?} (tenants: {})",
+                crate::text::sanitize(name),
+                crate::text::sanitize(&listed(schemas.names()))
+            ))),
+            many => Err(DbError::Setting(format!(
+                "tenant {:?} is ambiguous: schemas {}",
+                crate::text::sanitize(name),
+                crate::text::sanitize(&listed(
+                    &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+                ))
+            ))),
+        }
+    }
+
+    /// Users of one tenant schema, by name then id.
+    pub async fn users_in(&self, schema: &str, query: &UserQuery) -> Result<Vec<User>, DbError> {
+        let all = UserQuery {
+            filter: query.filter.clone(),
+            limit: None,
+        };
+        let mut users: Vec<User> = self
+            .users(&all)
+            .await?
+            .into_iter()
+            .filter(|u| u.tenant.as_deref() == Some(schema))
+            .collect();
+        if let Some(limit) = query.limit {
+            users.truncate(usize::try_from(limit).unwrap_or(0));
+        }
+        Ok(users)
+    }
+
+    /// One user by id, in `schema` when given. An id found in several
+    /// tenants (users in each tenant schema) is a usage error naming them.
+    pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
+        let mut tx = self.read_tx().await?;
+        let sql = format!(
+            "SELECT {columns} FROM {users} u
+              WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
+              LIMIT {limit}",
+            id = self.layout.names.user_id,
+            columns = self.user_columns(),
+            users = self.layout.users_table,
+            tenant = self.layout.tenant_column,
+            limit = LISTED + 1,
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .bind(schema)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut users: Vec<User> = rows.into_iter().map(into_user).collect();
+        match users.len() {
+            0 => Err(DbError::UserNotFound(id.to_string())),
+            1 => Ok(users.remove(0)),
+            _ => {
+                let tenants: Vec<String> = users
+                    .iter()
+                    .map(|u| u.tenant.clone().unwrap_or_default())
+                    .collect();
+                Err(DbError::Setting(format!(
+                    "user id {:?} is in several tenants ({}): name one with --tenant",
+                    crate::text::sanitize(id),
+                    crate::text::sanitize(&listed(&tenants))
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The tenancy model (where tenants, users, items and orders live) and its
+//! detection from the catalog.
+
+mod catalog_read;
+mod checks;
+mod connect;
+pub mod detect;
+mod lookup;
+mod model;
+
+pub use catalog_read::detect;
+pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
+pub use detect::{Detection, LayoutKind};
+pub use model::{TenancyModel, UsersAt};
+
+/// The model's table and column names as the server quotes them, resolved
+/// once at connect time: identifiers for SQL text (`"shop_item"`), literals
+/// for catalog lookups by name (`'shop_item'`).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub items: String,
+    pub items_lit: String,
+    pub item_id: String,
+    pub item_label: String,
+    pub item_price: String,
+    pub orders: String,
+    pub orders_lit: String,
+    pub order_user: String,
+    pub order_item: String,
+    pub order_quantity: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub user_mail: String,
+    pub user_created: String,
+    /// Extra SQL condition on `pg_namespace n` (starting with AND): the
+    /// schema is registered and not ignored. Empty without a registry.
+    pub tenant_filter: String,
+}
+
+impl Names {
+    /// The names to quote, in the order [`Names::from_quoted`] reads them.
+    pub fn raw(model: &TenancyModel) -> Vec<String> {
+        [
+            &model.items_table,
+            &model.item_id,
+            &model.item_label,
+            &model.item_price,
+            &model.orders_table,
+            &model.order_user,
+            &model.order_item,
+            &model.order_quantity,
+            &model.user_id,
+            &model.user_name,
+            &model.user_mail,
+            &model.user_created,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+
+    /// From the server's `quote_ident` and `quote_literal` of [`Names::raw`].
+    pub fn from_quoted(idents: &[String], literals: &[String]) -> Names {
+        let at = |i: usize| idents.get(i).cloned().unwrap_or_default();
+        Names {
+            items: at(0),
+            items_lit: literals.first().cloned().unwrap_or_default(),
+            item_id: at(1),
+            item_label: at(2),
+            item_price: at(3),
+            orders: at(4),
+            orders_lit: literals.get(4).cloned().unwrap_or_default(),
+            order_user: at(5),
+            order_item: at(6),
+            order_quantity: at(7),
+            user_id: at(8),
+            user_name: at(9),
+            user_mail: at(10),
+            user_created: at(11),
+            tenant_filter: String::new(),
+        }
+    }
+
+    /// SQL condition on `pg_namespace n`: the schema holds both the items
+    /// and the orders table.
+    pub fn has_tenant_tables(&self) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                      WHERE c.relnamespace = n.oid AND c.relname = {items}
+                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                      WHERE c.relnamespace = n.oid AND c.relname = {orders}
+                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+             {filter}",
+            items = self.items_lit,
+            orders = self.orders_lit,
+            filter = self.tenant_filter,
+        )
+    }
+}

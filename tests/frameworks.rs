@@ -1,0 +1,458 @@
+//! The layouts real frameworks create (sql/fixtures/, each built from the
+//! framework's own DDL with two healthy tenants and planted anomalies):
+//! detection with no configuration, the `detect` round trip, and users and
+//! orders per layout, on the private test server.
+
+mod common;
+
+use common::{stderr, stdout, tenantscope};
+use serde_json::Value as Json;
+use tenantscope::embedded::testing::TestDatabase;
+
+async fn fixture(name: &str) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let path = format!("{}/sql/fixtures/{name}.sql", env!("CARGO_MANIFEST_DIR"));
+    db.run_sql(&std::fs::read_to_string(path).unwrap()).await;
+    db
+}
+
+fn run(db: &TestDatabase, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    tenantscope(&all)
+}
+
+/// stdout of a command that must succeed.
+fn ok(db: &TestDatabase, args: &[&str]) -> String {
+    let out = run(db, args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn json(db: &TestDatabase, args: &[&str]) -> Json {
+    serde_json::from_str(&ok(db, args)).unwrap()
+}
+
+/// `detect`: the TOML (parsed) and the explanation.
+fn detect(db: &TestDatabase) -> (toml::Table, String) {
+    let out = run(db, &["detect"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model: toml::Table = stdout(&out).parse().unwrap();
+    let tenancy = model["tenancy"].as_table().unwrap().clone();
+    (tenancy, stderr(&out))
+}
+
+fn names(users: &Json, field: &str) -> Vec<String> {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u[field].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The same commands, with no config and with `detect`'s TOML as config,
+/// print the same.
+fn assert_round_trip(db: &TestDatabase, commands: &[&[&str]]) {
+    let toml = ok(db, &["detect"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("detected.toml");
+    std::fs::write(&config, &toml).unwrap();
+    let config = config.to_str().unwrap();
+    for command in commands {
+        let detected = run(db, command);
+        let mut with_config = vec!["--config", config];
+        with_config.extend_from_slice(command);
+        let configured = run(db, &with_config);
+        assert_eq!(
+            (detected.status.code(), stdout(&detected), stderr(&detected)),
+            (
+                configured.status.code(),
+                stdout(&configured),
+                stderr(&configured)
+            ),
+            "{command:?} differs with the detected config:\n{toml}"
+        );
+    }
+    // Read back, the config detects nothing more: detect prints it again.
+    assert_eq!(ok(db, &["--config", config, "detect"]), toml);
+}
+
+#[tokio::test]
+async fn django_tenants_is_detected_with_its_anomalies() {
+    let db = fixture("django_tenants").await;
+    let (model, why) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("django-tenants"));
+    assert_eq!(model["registry_table"].as_str(), Some("customers_client"));
+    assert_eq!(model["registry_schema"].as_str(), Some("schema_name"));
+    assert_eq!(model["registry_label"].as_str(), Some("name"));
+    assert_eq!(model["users"].as_str(), Some("per_tenant"));
+    assert_eq!(model["users_table"].as_str(), Some("auth_user"));
+    assert_eq!(model["user_name"].as_str(), Some("username"));
+    assert_eq!(model["user_mail"].as_str(), Some("email"));
+    assert_eq!(model["items_table"].as_str(), Some("shop_item"));
+    assert_eq!(model["item_label"].as_str(), Some("name"));
+    assert_eq!(model["orders_table"].as_str(), Some("shop_order"));
+    assert_eq!(model["ledger_table"].as_str(), Some("django_migrations"));
+    assert_eq!(model["ignore_schemas"].as_array().unwrap().len(), 1);
+    assert!(
+        why.contains("registered but no schema: \"initech\""),
+        "{why}"
+    );
+    assert!(why.contains("schema nobody registered: \"hooli\""), "{why}");
+    assert!(
+        why.contains("2 tenant schema(s): \"acme\", \"globex\""),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
+    let db = fixture("django_tenants").await;
+    for name in ["acme", "Acme Corp", "2"] {
+        let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
+        assert_eq!(names(&users, "name"), ["alice", "bob"], "--tenant {name}");
+        assert_eq!(names(&users, "mail"), ["alice@acme.test", "bob@acme.test"]);
+        assert_eq!(names(&users, "tenant"), ["acme", "acme"]);
+    }
+    // User 1 exists in acme and in globex: the tenant must be named.
+    let ambiguous = run(&db, &["orders", "1"]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(
+        stderr(&ambiguous).contains("acme"),
+        "{}",
+        stderr(&ambiguous)
+    );
+    assert!(
+        stderr(&ambiguous).contains("globex"),
+        "{}",
+        stderr(&ambiguous)
+    );
+    let unknown = run(&db, &["users", "--tenant", "umbrella"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("\"acme\", \"globex\""),
+        "{}",
+        stderr(&unknown)
+    );
+    // Registered without a schema: not a tenant one can read.
+    assert_eq!(
+        run(&db, &["users", "--tenant", "initech"]).status.code(),
+        Some(2)
+    );
+
+    let report = json(
+        &db,
+        &[
+            "orders",
+            "1",
+            "--tenant",
+            "acme",
+            "--compare",
+            "globex",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["user"]["name"], "alice");
+    assert_eq!(report["user"]["tenant"], "acme");
+    let lines = report["orders"].as_array().unwrap();
+    let items: Vec<&str> = lines.iter().map(|l| l["item"].as_str().unwrap()).collect();
+    assert_eq!(items, ["Widget", "Gadget"]);
+    assert_eq!(lines[0]["quantity"].to_string(), "3");
+    assert_eq!(lines[0]["unit_price"].to_string(), "9.99");
+    assert_eq!(lines[0]["total"].to_string(), "29.97");
+    // globex's Widget, matched by name (ids differ), at its own price.
+    assert_eq!(lines[0]["compare_unit_price"].to_string(), "11.5");
+}
+
+#[tokio::test]
+async fn django_tenants_detect_round_trip() {
+    let db = fixture("django_tenants").await;
+    assert_round_trip(
+        &db,
+        &[
+            &["tenants", "--format", "json"],
+            &["users", "--tenant", "globex", "--format", "json"],
+            &["orders", "1", "--tenant", "acme", "--format", "json"],
+            &["orders", "1"],
+        ],
+    );
+}
+
+#[tokio::test]
+async fn ros_apartment_is_detected_with_shared_users() {
+    let db = fixture("ros_apartment").await;
+    let (model, why) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("ros-apartment"));
+    assert_eq!(model["registry_table"].as_str(), Some("companies"));
+    assert_eq!(model["registry_schema"].as_str(), Some("subdomain"));
+    assert_eq!(model["users"].as_str(), Some("shared"));
+    assert_eq!(model["tenant_column"].as_str(), Some("company_id"));
+    assert_eq!(model["items_table"].as_str(), Some("items"));
+    assert_eq!(model["item_label"].as_str(), Some("name"));
+    assert_eq!(model["ledger_table"].as_str(), Some("schema_migrations"));
+    assert_eq!(
+        model["ignore_schemas"].as_array().unwrap()[0].as_str(),
+        Some("shared_extensions")
+    );
+    assert!(
+        why.contains("registered but no schema: \"initech\""),
+        "{why}"
+    );
+    assert!(why.contains("schema nobody registered: \"hooli\""), "{why}");
+
+    let users = json(&db, &["users", "--format", "json"]);
+    assert_eq!(names(&users, "name"), ["Alice", "Bob", "Carol"]);
+    assert_eq!(names(&users, "tenant"), ["acme", "acme", "globex"]);
+    assert_eq!(names(&users, "mail")[2], "carol@globex.test");
+    let report = json(
+        &db,
+        &["orders", "1", "--compare", "globex", "--format", "json"],
+    );
+    assert_eq!(report["user"]["tenant"], "acme");
+    let lines = report["orders"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["item"], "Gadget");
+    assert_eq!(lines[1]["unit_price"].to_string(), "25.00");
+    // Matched by item id first (the orders rule): globex's item 2.
+    assert_eq!(lines[1]["compare_unit_price"].to_string(), "4.25");
+    let carol = json(&db, &["orders", "3", "--format", "json"]);
+    assert_eq!(carol["orders"][0]["item"], "Sprocket");
+    assert_eq!(carol["orders"][0]["total"].to_string(), "21.25");
+}
+
+#[tokio::test]
+async fn ros_apartment_detect_round_trip() {
+    let db = fixture("ros_apartment").await;
+    assert_round_trip(
+        &db,
+        &[
+            &["tenants", "--format", "json"],
+            &["users", "--format", "json"],
+            &["orders", "1", "--format", "json"],
+        ],
+    );
+}
+
+#[tokio::test]
+async fn stancl_tenancy_is_detected_with_users_in_each_tenant() {
+    let db = fixture("stancl_tenancy").await;
+    let (model, why) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("stancl-tenancy"));
+    assert_eq!(model["registry_table"].as_str(), Some("tenants"));
+    assert_eq!(model["users"].as_str(), Some("per_tenant"));
+    assert_eq!(model["users_table"].as_str(), Some("users"));
+    assert_eq!(model["ledger_table"].as_str(), Some("migrations"));
+    assert!(why.contains("\"globex-eu\", \"tenantacme\""), "{why}");
+    assert!(
+        why.contains("registered but no schema: \"tenantinitech\""),
+        "{why}"
+    );
+    assert!(
+        why.contains("schema nobody registered: \"tenanthooli\""),
+        "{why}"
+    );
+
+    // The tenant's key (id) names the schema its data names.
+    for name in ["globex", "globex-eu"] {
+        let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
+        assert_eq!(names(&users, "name"), ["Carol"]);
+        assert_eq!(names(&users, "tenant"), ["globex-eu"]);
+    }
+    let report = json(
+        &db,
+        &[
+            "orders",
+            "1",
+            "--tenant",
+            "globex",
+            "--compare",
+            "acme",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["user"]["name"], "Carol");
+    assert_eq!(report["orders"][0]["item"], "Sprocket");
+    assert_eq!(report["orders"][0]["quantity"].to_string(), "5");
+}
+
+#[tokio::test]
+async fn stancl_tenancy_detect_round_trip() {
+    let db = fixture("stancl_tenancy").await;
+    assert_round_trip(
+        &db,
+        &[
+            &["users", "--format", "json"],
+            &["users", "--tenant", "acme", "--format", "json"],
+            &["orders", "2", "--tenant", "acme", "--format", "json"],
+        ],
+    );
+}
+
+#[tokio::test]
+async fn the_articles_layout_is_detected_as_the_default() {
+    let db = TestDatabase::demo().await;
+    let out = run(&db, &["detect"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = tenantscope::db::TenancyModel::default().to_toml();
+    assert_eq!(stdout(&out), expected);
+    assert!(stderr(&out).contains("layout: article"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn only_registered_schemas_are_tenants() {
+    for (fixture_name, tenants) in [
+        ("django_tenants", ["acme", "globex"]),
+        ("ros_apartment", ["acme", "globex"]),
+        ("stancl_tenancy", ["globex-eu", "tenantacme"]),
+    ] {
+        let db = fixture(fixture_name).await;
+        let listed = json(&db, &["tenants", "--format", "json"]);
+        let schemas: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["schema_exists"] == true)
+            .map(|t| t["tenant"].as_str().unwrap())
+            .collect();
+        assert_eq!(schemas, tenants, "{fixture_name}: {listed}");
+        let prices = json(&db, &["prices", "--format", "json"]);
+        assert!(
+            !prices.to_string().contains("hooli"),
+            "{fixture_name}: {prices}"
+        );
+    }
+}
+
+/// `health --format json` and its exit code with `--fail-on-drift`.
+fn health(db: &TestDatabase) -> (Json, Option<i32>, String) {
+    let report = json(db, &["health", "--format", "json"]);
+    let strict = run(db, &["health", "--fail-on-drift"]);
+    (report, strict.status.code(), stdout(&strict))
+}
+
+#[tokio::test]
+async fn health_reports_each_frameworks_planted_anomalies() {
+    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking) in [
+        (
+            "django_tenants",
+            "customers_client",
+            "initech",
+            "hooli",
+            "globex",
+            "django_migrations",
+            "shop.0002_order_quantity",
+        ),
+        (
+            "ros_apartment",
+            "companies",
+            "initech",
+            "hooli",
+            "globex",
+            "schema_migrations",
+            "20240201000000",
+        ),
+        (
+            "stancl_tenancy",
+            "tenants",
+            "tenantinitech",
+            "tenanthooli",
+            "globex-eu",
+            "migrations",
+            "2024_02_01_000000_add_quantity_to_orders",
+        ),
+    ] {
+        let db = fixture(fixture_name).await;
+        let (report, code, text) = health(&db);
+        assert_eq!(report["healthy"], false, "{fixture_name}");
+        assert_eq!(report["registry"]["table"], registry);
+        assert_eq!(
+            report["registry"]["missing_schemas"],
+            serde_json::json!([missing])
+        );
+        assert_eq!(
+            report["registry"]["unregistered_schemas"],
+            serde_json::json!([orphan])
+        );
+        // Drift among the registered tenants only: the orphan is no tenant.
+        let tenants: Vec<&str> = report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tenant"].as_str().unwrap())
+            .collect();
+        assert!(!tenants.contains(&orphan), "{fixture_name}: {tenants:?}");
+        // Two tenants disagree on items.price: a tie, so which one is
+        // "drifted" is the tie rule's (first by name); the difference is shown.
+        let drift: Vec<String> = report["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["drift"].as_array().unwrap().iter().map(|d| d.to_string()))
+            .collect();
+        assert_eq!(drift.len(), 1, "{fixture_name}: {report}");
+        assert!(
+            drift[0].contains("\"column\":\"price\"") && drift[0].contains("double precision"),
+            "{fixture_name}: {report}"
+        );
+        assert_eq!(report["ledger"]["table"], ledger);
+        assert_eq!(
+            report["ledger"]["drift"],
+            serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
+            "{fixture_name}"
+        );
+        assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
+        assert!(
+            text.contains(&format!("with no schema: {missing}")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("does not list: {orphan}")), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
+    let db = TestDatabase::demo().await;
+    let report = json(&db, &["health", "--format", "json"]);
+    let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        // serde_json sorts keys.
+        [
+            "healthy",
+            "leaks",
+            "orphan_organizations",
+            "references",
+            "tenants",
+            "unused_tenants"
+        ]
+    );
+}
+
+/// The README's config example for each framework is what `detect` prints
+/// for its fixture (the README leaves the defaults out).
+#[tokio::test]
+async fn the_readme_examples_are_what_detect_prints() {
+    #[derive(serde::Deserialize)]
+    struct File {
+        tenancy: tenantscope::db::TenancyModel,
+    }
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## Frameworks").unwrap()..];
+    let section = &section[..section.find("\n## ").unwrap()];
+    let examples: Vec<&str> = section
+        .split("```toml\n")
+        .skip(1)
+        .map(|block| &block[..block.find("```").unwrap()])
+        .collect();
+    let fixtures = ["django_tenants", "ros_apartment", "stancl_tenancy"];
+    assert_eq!(examples.len(), fixtures.len(), "one example per framework");
+    for (fixture_name, example) in fixtures.into_iter().zip(examples) {
+        let db = fixture(fixture_name).await;
+        let detected: File = toml::from_str(&ok(&db, &["detect"])).unwrap();
+        let documented: File = toml::from_str(example).unwrap();
+        assert_eq!(documented.tenancy, detected.tenancy, "{fixture_name}");
+    }
+}
