@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod fixtures;
 pub mod money;
 pub mod output;
+pub mod shell;
 pub mod text;
 pub mod ui;
 

@@ -27,6 +27,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
+    // Commands about tenantscope itself: no settings, no database.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            write_stdout_bytes(&tenantscope::shell::completions(*shell));
+            return Ok(());
+        }
+        Some(Command::Man) => {
+            let page = tenantscope::shell::man_page()
+                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
+            write_stdout_bytes(&page);
+            return Ok(());
+        }
+        _ => {}
+    }
     let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
         .map_err(Failure::usage)?;
     if let Some(path) = &cli.log_file {
@@ -169,6 +183,9 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
         None => unreachable!("the dashboard runs without a command"),
+        Some(Command::Completions { .. } | Command::Man) => {
+            unreachable!("answered before connecting")
+        }
         Some(Command::Users {
             filter,
             limit,
@@ -245,12 +262,14 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
 }
 
 fn write_stdout(out: &str) {
+    write_stdout_bytes(out.as_bytes());
+}
+
+fn write_stdout_bytes(out: &[u8]) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush());
+    let _ = stdout.write_all(out).and_then(|()| stdout.flush());
 }
 
 /// Logs go to a file, never to the screen the dashboard draws on.
