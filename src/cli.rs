@@ -157,6 +157,11 @@ Examples:
   # zsh, with fpath+=(~/.zfunc) in ~/.zshrc before compinit
   tenantscope completions zsh > ~/.zfunc/_tenantscope
   tenantscope completions fish > ~/.config/fish/completions/tenantscope.fish";
+    pub const CONFIG: &str = "\\
+Examples:
+  tenantscope config
+  TENANTSCOPE_UI__DEBOUNCE_MS=50 tenantscope config --database-url postgres://db/app
+  $EDITOR \"$(tenantscope config --path)\"";
     pub const MAN: &str = "\
 Examples:
   tenantscope man > ~/.local/share/man/man1/tenantscope.1 && man tenantscope
@@ -229,6 +234,15 @@ pub enum Command {
     /// Print the manual page (roff) on stdout
     #[command(after_help = examples::MAN)]
     Man,
+    /// Print the effective configuration as TOML, each value with its source
+    /// (default, file, environment variable or flag), passwords hidden
+    #[command(after_help = examples::CONFIG)]
+    Config {
+        /// Print only the config file that is read (or, with none, where
+        /// tenantscope looks last)
+        #[arg(long)]
+        path: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod config_report;
 pub mod db;
 pub mod embedded;
 pub mod fixtures;

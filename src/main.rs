@@ -41,8 +41,14 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         }
         _ => {}
     }
-    let settings = Settings::load(&ConfigFile::locate(cli.config.as_deref(), env), env)
-        .map_err(Failure::usage)?;
+    let file = ConfigFile::locate(cli.config.as_deref(), env);
+    if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
+        eprintln!("{warning}");
+    }
+    if let Some(Command::Config { path }) = &cli.command {
+        return print_config(&cli, &file, env, *path);
+    }
+    let settings = Settings::load(&file, env).map_err(Failure::usage)?;
     if let Some(path) = &cli.log_file {
         init_logging(path)?;
     }
@@ -183,7 +189,7 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
         None => unreachable!("the dashboard runs without a command"),
-        Some(Command::Completions { .. } | Command::Man) => {
+        Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
             unreachable!("answered before connecting")
         }
         Some(Command::Users {
@@ -258,6 +264,40 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
         }
     };
     write_stdout(&out);
+    Ok(())
+}
+
+/// `tenantscope config [--path]`: settings are loaded (and so checked) but
+/// no database is touched.
+fn print_config(
+    cli: &Cli,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+    path_only: bool,
+) -> Result<(), Failure> {
+    use tenantscope::config_report::{self as report, Flags};
+    if path_only {
+        let read = report::file_read(file).map(std::path::Path::to_path_buf);
+        let path = read.or_else(|| report::looked_for(file, env).pop().map(|(path, _)| path));
+        return match path {
+            Some(path) => {
+                if !path.is_file() {
+                    eprintln!("note: no config file exists; this is where tenantscope looks last");
+                }
+                write_stdout(&format!("{}\n", report::shown(&path)));
+                Ok(())
+            }
+            None => Err(Failure::usage(
+                "no config file and neither XDG_CONFIG_HOME nor HOME is set",
+            )),
+        };
+    }
+    let settings = Settings::load(file, env).map_err(Failure::usage)?;
+    let flags = Flags {
+        database_url: cli.database_url.as_deref(),
+        compare: cli.compare.as_deref(),
+    };
+    write_stdout(&report::render(&settings, file, env, &flags));
     Ok(())
 }
 

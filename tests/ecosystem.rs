@@ -277,3 +277,94 @@ fn the_variable_shown_beside_the_flag_keeps_its_own_precedence() {
         stderr(&out)
     );
 }
+
+/// The binary in `dir` with only `env` (and PATH) around it.
+fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn config_names_sources_files_and_the_shadowed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("tenantscope")).unwrap();
+    let xdg_file = xdg.join("tenantscope").join("config.toml");
+    std::fs::write(&xdg_file, "[database]\nmax_connections = 2\n").unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("tenantscope.toml"),
+        "[database]\nurl = \"postgres://app:Sekr1t@db.example.com/app\"\n",
+    )
+    .unwrap();
+    let env = [
+        ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+        ("TENANTSCOPE_TENANCY__USERS_TABLE", "accounts"),
+    ];
+    let out = run_in(&project, &["config"], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    let has = |needle: &str| {
+        report.lines().any(|l| {
+            l.starts_with(needle.split(" # ").next().unwrap())
+                && l.ends_with(needle.split(" # ").nth(1).unwrap())
+        })
+    };
+    assert!(
+        has(r#"url = "postgres://app:***@db.example.com/app" # file ./tenantscope.toml"#),
+        "{report}"
+    );
+    assert!(
+        has(r#"users_table = "accounts" # env TENANTSCOPE_TENANCY__USERS_TABLE"#),
+        "{report}"
+    );
+    // The XDG file is not layered under the local one: its 2 is not used.
+    assert!(has("max_connections = 4 # default"), "{report}");
+    assert!(report.contains("#   ./tenantscope.toml (read)"));
+    assert!(report.contains(&format!("#   {} (exists, ignored)", xdg_file.display())));
+    assert!(!report.contains("Sekr1t") && !stderr(&out).contains("Sekr1t"));
+    assert!(
+        stderr(&out).contains(&format!("so {} is ignored", xdg_file.display())),
+        "the shadowed file is named: {}",
+        stderr(&out)
+    );
+
+    let out = run_in(&project, &["config", "--path"], &env);
+    assert_eq!(stdout(&out), "./tenantscope.toml\n");
+    // Without the local file the XDG one is read, and nothing is shadowed.
+    let out = run_in(dir.path(), &["config", "--path"], &env);
+    assert_eq!(stdout(&out), format!("{}\n", xdg_file.display()));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = run_in(dir.path(), &["config"], &env);
+    assert!(stdout(&out).contains(&format!("# file {}", xdg_file.display())));
+    // A flag beats the file, and a bad file is refused as every command refuses it.
+    let out = run_in(
+        &project,
+        &["config", "--database-url", "postgres://flag@h/d"],
+        &env,
+    );
+    assert!(
+        stdout(&out).contains("# flag --database-url"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(
+        project.join("tenantscope.toml"),
+        "[database]\nmax_connections = 0\n",
+    )
+    .unwrap();
+    let out = run_in(&project, &["config"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("database.max_connections"),
+        "{}",
+        stderr(&out)
+    );
+}
