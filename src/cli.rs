@@ -162,6 +162,13 @@ Examples:
   tenantscope config
   TENANTSCOPE_UI__DEBOUNCE_MS=50 tenantscope config --database-url postgres://db/app
   $EDITOR \"$(tenantscope config --path)\"";
+    pub const SNAPSHOT: &str = "\\
+Examples:
+  tenantscope --demo snapshot --user 1
+  tenantscope --demo snapshot --view prices --size 100x24 --color never
+  tenantscope --demo snapshot --format svg > dashboard.svg
+  # colours follow --color, else the terminal; NO_COLOR or TERM=dumb: none
+  tenantscope snapshot --view health --color always | less -R";
     pub const MAN: &str = "\
 Examples:
   tenantscope man > ~/.local/share/man/man1/tenantscope.1 && man tenantscope
@@ -243,6 +250,10 @@ pub enum Command {
         #[arg(long)]
         path: bool,
     },
+    /// Draw one frame of the dashboard, once its loads have finished, as
+    /// text (ANSI colours on a terminal) or SVG: for tickets, slides and tests
+    #[command(after_help = examples::SNAPSHOT)]
+    Snapshot(crate::snapshot::Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

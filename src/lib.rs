@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod money;
 pub mod output;
 pub mod shell;
+pub mod snapshot;
 pub mod text;
 pub mod ui;
 

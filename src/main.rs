@@ -99,6 +99,11 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         let result = if cli.command.is_none() {
             // The dashboard handles signals itself, restoring the terminal.
             dashboard(cli, &target, &database, &settings, signals).await
+        } else if let Some(Command::Snapshot(args)) = &cli.command {
+            tokio::select! {
+                result = snapshot(args, &target, &database, &settings) => result,
+                signal = signals.recv() => Err(interrupted(signal)),
+            }
         } else {
             tokio::select! {
                 result = execute(cli, &database, &settings) => result,
@@ -189,7 +194,12 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
         None => unreachable!("the dashboard runs without a command"),
-        Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
+        Some(
+            Command::Completions { .. }
+            | Command::Man
+            | Command::Config { .. }
+            | Command::Snapshot(_),
+        ) => {
             unreachable!("answered before connecting")
         }
         Some(Command::Users {
@@ -261,6 +271,29 @@ async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(
                 }
             }
             output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
+        }
+    };
+    write_stdout(&out);
+    Ok(())
+}
+
+/// `tenantscope snapshot`: one frame, drawn headlessly, on stdout.
+async fn snapshot(
+    args: &tenantscope::snapshot::Args,
+    target: &str,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    use tenantscope::snapshot::{self as snap, ColorChoice, SnapshotFormat};
+    let compare = settings.tenancy.compare_with.clone();
+    let buffer = snap::frame(database, target, compare, args).await?;
+    let out = match args.format {
+        SnapshotFormat::Svg => snap::svg::render(&buffer, args.color != ColorChoice::Never),
+        SnapshotFormat::Text => {
+            let env = |name: &str| std::env::var(name).ok();
+            let color = snap::use_color(args.color, std::io::stdout().is_terminal(), &env);
+            snap::text(&buffer, color)
         }
     };
     write_stdout(&out);

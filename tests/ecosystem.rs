@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 mod common;
 use common::{stderr, stdout, tenantscope};
 
-const SUBCOMMANDS: [&str; 7] = [
+const SUBCOMMANDS: [&str; 9] = [
     "users",
     "tenants",
     "orders",
@@ -15,6 +15,8 @@ const SUBCOMMANDS: [&str; 7] = [
     "prices",
     "completions",
     "man",
+    "config",
+    "snapshot",
 ];
 
 /// Is `program` on PATH? A missing shell is skipped with the reason printed,

@@ -16,7 +16,7 @@ pub mod prices;
 pub mod runtime;
 pub mod screen;
 pub mod state;
-mod tasks;
+pub(crate) mod tasks;
 pub mod update;
 
 pub use dashboard::UsersRequest;
