@@ -16,7 +16,9 @@ pub use crate::output::{Format, ReportFormat};
         --database-url, database.url or DATABASE_URL (a URL or key=value string), \
         a profile, a service (pg_service.conf) or the PG* variables, with the \
         password from .pgpass. With none of these it runs on a private demo server \
-        started from the system's PostgreSQL binaries (the CLI says so on stderr)."
+        started from the system's PostgreSQL binaries (the CLI says so on stderr).",
+    after_help = examples::TOP,
+    max_term_width = 100
 )]
 pub struct Cli {
     /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml)
@@ -24,8 +26,17 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Database URL or key=value string, e.g. postgres://user@host:5432/db?sslmode=require
-    /// or "host=db dbname=shop service=shop"
-    #[arg(long, global = true, value_name = "URL")]
+    /// or "host=db dbname=shop service=shop" (also TENANTSCOPE_DATABASE__URL,
+    /// which DATABASE_URL yields to)
+    // The variable is only shown here: Settings reads it in its own layer,
+    // below TENANTSCOPE_DATABASE__URL (see `Cli::parse_args`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// Use [profiles.NAME] of the config file (env: TENANTSCOPE_PROFILE)
@@ -40,8 +51,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 
-    /// Initial comparison tenant (dashboard)
-    #[arg(long, value_name = "TENANT")]
+    /// Initial comparison tenant (dashboard; default: tenancy.compare_with)
+    #[arg(long, value_name = "TENANT", env = "TENANTSCOPE_TENANCY__COMPARE_WITH")]
     pub compare: Option<String>,
 
     /// Open the dashboard on this user (by id)
@@ -65,7 +76,7 @@ impl Cli {
     /// them; a bad argument is one line on stderr (plus a pointer to
     /// `--help`) and exit 2, like every other tenantscope error.
     pub fn parse_args() -> Cli {
-        match Cli::try_parse() {
+        match Cli::try_parse_env_aware(std::env::args_os()) {
             Ok(cli) => cli,
             Err(error) if !error.use_stderr() => error.exit(),
             Err(error) => {
@@ -73,6 +84,29 @@ impl Cli {
                 std::process::exit(2);
             }
         }
+    }
+
+    /// Parses like `try_parse_from`, but a flag filled from its environment
+    /// variable is left unset: the `env` attributes only show the variables
+    /// in `--help`, and the settings layers read them with their own
+    /// precedence (`TENANTSCOPE_DATABASE__URL` above `DATABASE_URL`).
+    pub fn try_parse_env_aware<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
+        if from_env("database_url") {
+            cli.database_url = None;
+        }
+        if from_env("compare") {
+            cli.compare = None;
+        }
+        Ok(cli)
     }
 }
 
@@ -92,9 +126,77 @@ pub fn brief_argument_error(rendered: &str) -> String {
     format!("tenantscope: {message}\ntry 'tenantscope --help' for the usage")
 }
 
+/// The Examples sections of `--help` (also in the man page). Each line
+/// fits 80 columns, so clap never has to wrap a command.
+mod examples {
+    pub const TOP: &str = "\
+Examples:
+  # the dashboard on the private demo database
+  tenantscope
+  tenantscope --database-url postgres://support@db.example.com/app
+  tenantscope --config ~/work/acme.toml
+  tenantscope users --format json | jq -r '.[].name'
+  tenantscope completions bash > /etc/bash_completion.d/tenantscope
+
+Environment:
+  TENANTSCOPE_<SECTION>__<KEY>  any setting, e.g. TENANTSCOPE_DATABASE__URL
+  DATABASE_URL                  the URL, below TENANTSCOPE_DATABASE__URL
+  PGHOST, PGDATABASE, PGUSER, PGPASSWORD, PGPORT, PGSSLMODE and ~/.pgpass
+                                libpq's, when no URL is set anywhere";
+    pub const USERS: &str = "\
+Examples:
+  tenantscope --demo users
+  tenantscope users --filter acme --limit 20
+  # users whose tenant schema is missing
+  tenantscope users --format json | jq -r '.[]|select(.tenant_schema!=\"ok\").name'";
+    pub const TENANTS: &str = "\
+Examples:
+  tenantscope --demo tenants
+  tenantscope tenants --format csv > tenants.csv";
+    pub const ORDERS: &str = "\
+Examples:
+  tenantscope --demo orders 1
+  tenantscope --demo orders 1 --compare client3
+  tenantscope orders 42 --format json | jq '.total'";
+    pub const HEALTH: &str = "\
+Examples:
+  tenantscope --demo health
+  tenantscope health --format json | jq '.tenants[] | select(.status != \"ok\")'
+  # crontab: mail when any drift, orphan or leak appears (exit code 3)
+  0 6 * * * tenantscope health --fail-on-drift --leaks acme || mail -s drift me";
+    pub const PRICES: &str = "\
+Examples:
+  tenantscope --demo prices
+  tenantscope prices --sort name --format csv > prices.csv
+  tenantscope prices --format json | jq '.items[] | select(.spread > 2)'";
+    pub const COMPLETIONS: &str = "\
+Examples:
+  tenantscope completions bash > /etc/bash_completion.d/tenantscope
+  # zsh, with fpath+=(~/.zfunc) in ~/.zshrc before compinit
+  tenantscope completions zsh > ~/.zfunc/_tenantscope
+  tenantscope completions fish > ~/.config/fish/completions/tenantscope.fish";
+    pub const CONFIG: &str = "\\
+Examples:
+  tenantscope config
+  TENANTSCOPE_UI__DEBOUNCE_MS=50 tenantscope config --database-url postgres://db/app
+  $EDITOR \"$(tenantscope config --path)\"";
+    pub const SNAPSHOT: &str = "\\
+Examples:
+  tenantscope --demo snapshot --user 1
+  tenantscope --demo snapshot --view prices --size 100x24 --color never
+  tenantscope --demo snapshot --format svg > dashboard.svg
+  # colours follow --color, else the terminal; NO_COLOR or TERM=dumb: none
+  tenantscope snapshot --view health --color always | less -R";
+    pub const MAN: &str = "\
+Examples:
+  tenantscope man > ~/.local/share/man/man1/tenantscope.1 && man tenantscope
+  tenantscope man | man -l -";
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List users from the shared users table (never their passwords)
+    #[command(after_help = examples::USERS)]
     Users {
         /// Only users whose name, mail or tenant contains TEXT (case-insensitive)
         #[arg(long, value_name = "TEXT")]
@@ -109,11 +211,13 @@ pub enum Command {
         format: Format,
     },
     /// List tenants with their user counts, and organization ids with no schema
+    #[command(after_help = examples::TENANTS)]
     Tenants {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// A user's priced orders beside another tenant's prices for the same items
+    #[command(after_help = examples::ORDERS)]
     Orders {
         /// The user's id (as text, whatever the column type)
         user_id: String,
@@ -129,6 +233,7 @@ pub enum Command {
     },
     /// Tenant health: row counts, schema drift between tenants, orphans both
     /// ways and, with --leaks, orders that belong to another tenant's users
+    #[command(after_help = examples::HEALTH)]
     Health {
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
@@ -163,6 +268,7 @@ pub enum Command {
     /// config), what was found and why on stderr
     Detect,
     /// Prices of the same items (by exact description) across all tenants
+    #[command(after_help = examples::PRICES)]
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -170,6 +276,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PriceSortArg::Spread)]
         sort: PriceSortArg,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout
+    #[command(after_help = examples::MAN)]
+    Man,
+    /// Print the effective configuration as TOML, each value with its source
+    /// (default, file, environment variable or flag), passwords hidden
+    #[command(after_help = examples::CONFIG)]
+    Config {
+        /// Print only the config file that is read (or, with none, where
+        /// tenantscope looks last)
+        #[arg(long)]
+        path: bool,
+    },
+    /// Draw one frame of the dashboard, once its loads have finished, as
+    /// text (ANSI colours on a terminal) or SVG: for tickets, slides and tests
+    #[command(after_help = examples::SNAPSHOT)]
+    Snapshot(crate::snapshot::Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -111,12 +111,17 @@ impl ConfigFile {
         if local.is_file() {
             return ConfigFile::Default(Some(local.to_path_buf()));
         }
+        ConfigFile::Default(Self::xdg_file(env))
+    }
+
+    /// `$XDG_CONFIG_HOME/tenantscope/config.toml` (else under `~/.config`).
+    pub fn xdg_file(env: &HashMap<String, String>) -> Option<PathBuf> {
         let config_home = env
             .get("XDG_CONFIG_HOME")
             .filter(|dir| !dir.is_empty())
             .map(PathBuf::from)
             .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".config")));
-        ConfigFile::Default(config_home.map(|dir| dir.join("tenantscope").join("config.toml")))
+        config_home.map(|dir| dir.join("tenantscope").join("config.toml"))
     }
 }
 

@@ -7,11 +7,14 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod config_report;
 pub mod db;
 pub mod embedded;
 pub mod fixtures;
 pub mod money;
 pub mod output;
+pub mod shell;
+pub mod snapshot;
 pub mod text;
 pub mod ui;
 

@@ -30,7 +30,27 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
+    // Commands about tenantscope itself: no settings, no database.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            write_stdout_bytes(&tenantscope::shell::completions(*shell));
+            return Ok(());
+        }
+        Some(Command::Man) => {
+            let page = tenantscope::shell::man_page()
+                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
+            write_stdout_bytes(&page);
+            return Ok(());
+        }
+        _ => {}
+    }
     let file = ConfigFile::locate(cli.config.as_deref(), env);
+    if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
+        eprintln!("{warning}");
+    }
+    if let Some(Command::Config { path }) = &cli.command {
+        return print_config(&cli, &file, env, *path);
+    }
     let settings = Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
         .map_err(Failure::usage)?;
     // sqlx reads some PG* variables itself, each its own way; tenantscope
@@ -160,6 +180,12 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             state.connect.profile = settings.profile.clone();
             state.refresh_every = refresh_every;
             runtime::run_terminal(state, Some(database.clone()), connector, signals, mouse).await
+        } else if let Some(Command::Snapshot(args)) = &cli.command {
+            let target = source.label();
+            tokio::select! {
+                result = snapshot(args, &target, &database, &settings) => result,
+                signal = signals.recv() => Err(interrupted(signal)),
+            }
         } else {
             tokio::select! {
                 result = execute(cli, &database, &settings) => result,
@@ -290,7 +316,14 @@ async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
 /// Runs a CLI command (not the dashboard).
 async fn execute(cli: Cli, database: &Database, settings: &Settings) -> Result<(), Failure> {
     let out = match cli.command {
-        None | Some(Command::Profiles) => unreachable!("handled before connecting"),
+        None
+        | Some(
+            Command::Profiles
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Config { .. }
+            | Command::Snapshot(_),
+        ) => unreachable!("answered before connecting"),
         Some(Command::Users {
             filter,
             limit,
@@ -472,13 +505,72 @@ fn profiles(file: &ConfigFile, settings: &Settings, env: &HashMap<String, String
     out
 }
 
+/// `tenantscope snapshot`: one frame, drawn headlessly, on stdout.
+async fn snapshot(
+    args: &tenantscope::snapshot::Args,
+    target: &str,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    use tenantscope::snapshot::{self as snap, ColorChoice, SnapshotFormat};
+    let compare = settings.tenancy.compare_with.clone();
+    let buffer = snap::frame(database, target, compare, args).await?;
+    let out = match args.format {
+        SnapshotFormat::Svg => snap::svg::render(&buffer, args.color != ColorChoice::Never),
+        SnapshotFormat::Text => {
+            let env = |name: &str| std::env::var(name).ok();
+            let color = snap::use_color(args.color, std::io::stdout().is_terminal(), &env);
+            snap::text(&buffer, color)
+        }
+    };
+    write_stdout(&out);
+    Ok(())
+}
+
+/// `tenantscope config [--path]`: settings are loaded (and so checked) but
+/// no database is touched.
+fn print_config(
+    cli: &Cli,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+    path_only: bool,
+) -> Result<(), Failure> {
+    use tenantscope::config_report::{self as report, Flags};
+    if path_only {
+        let read = report::file_read(file).map(std::path::Path::to_path_buf);
+        let path = read.or_else(|| report::looked_for(file, env).pop().map(|(path, _)| path));
+        return match path {
+            Some(path) => {
+                if !path.is_file() {
+                    eprintln!("note: no config file exists; this is where tenantscope looks last");
+                }
+                write_stdout(&format!("{}\n", report::shown(&path)));
+                Ok(())
+            }
+            None => Err(Failure::usage(
+                "no config file and neither XDG_CONFIG_HOME nor HOME is set",
+            )),
+        };
+    }
+    let settings = Settings::load(file, env).map_err(Failure::usage)?;
+    let flags = Flags {
+        database_url: cli.database_url.as_deref(),
+        compare: cli.compare.as_deref(),
+    };
+    write_stdout(&report::render(&settings, file, env, &flags));
+    Ok(())
+}
+
 fn write_stdout(out: &str) {
+    write_stdout_bytes(out.as_bytes());
+}
+
+fn write_stdout_bytes(out: &[u8]) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush());
+    let _ = stdout.write_all(out).and_then(|()| stdout.flush());
 }
 
 /// Logs go to a file, never to the screen the dashboard draws on.

@@ -21,7 +21,7 @@ pub mod prices;
 pub mod runtime;
 pub mod screen;
 pub mod state;
-mod tasks;
+pub(crate) mod tasks;
 mod terminal;
 pub mod update;
 

@@ -33,9 +33,19 @@ impl Status {
                 result: Ok(value),
                 elapsed,
                 ..
-            }) => Status::Done(format!("{} in {} ms", what(value), elapsed.as_millis())),
+            }) => Status::Done(format!("{}{}", what(value), took(*elapsed))),
             _ => Status::Empty,
         }
+    }
+}
+
+/// " in 12 ms" after what a load read; nothing for a zero duration, which
+/// only `tenantscope snapshot` sets so that its frames repeat exactly.
+pub fn took(elapsed: std::time::Duration) -> String {
+    if elapsed.is_zero() {
+        String::new()
+    } else {
+        format!(" in {} ms", elapsed.as_millis())
     }
 }
 

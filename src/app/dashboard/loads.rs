@@ -269,10 +269,10 @@ pub(super) fn status(state: &State) -> Status {
         None => Status::Empty,
         Some(done) => match &done.result {
             Ok(report) => Status::Done(format!(
-                "{} from {} in {} ms",
+                "{} from {}{}",
                 crate::text::plural(report.lines.len(), "order line", "order lines"),
                 crate::text::sanitize(&report.tenant),
-                done.elapsed.as_millis()
+                crate::app::screen::took(done.elapsed)
             )),
             Err(error) => Status::Failed(error.to_string()),
         },

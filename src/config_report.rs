@@ -1,0 +1,288 @@
+//! `tenantscope config`: the effective settings as TOML, each value with
+//! where it came from, and the files looked for.
+//!
+//! The default files do not layer: `--config FILE`, else
+//! `./tenantscope.toml`, else the XDG file, and only the first found is
+//! read. A project's file then never inherits, say, a production
+//! `database.url` from the user's personal file; when both exist the
+//! shadowed one is named on stderr ([`shadow_warning`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::{ConfigFile, Settings};
+use crate::text::redact_secrets;
+
+/// Where an effective value came from, lowest layer first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Flag(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => write!(f, "default"),
+            Origin::File(path) => write!(f, "file {}", shown(path)),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A path as the user would type it: `./tenantscope.toml`, not `tenantscope.toml`.
+pub fn shown(path: &Path) -> String {
+    if path.is_relative() && !path.starts_with(".") {
+        format!("./{}", path.display())
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The flags that override settings.
+#[derive(Debug, Clone, Default)]
+pub struct Flags<'a> {
+    pub database_url: Option<&'a str>,
+    pub compare: Option<&'a str>,
+}
+
+/// The files tenantscope looks for, in order, and whether each exists.
+pub fn looked_for(file: &ConfigFile, env: &HashMap<String, String>) -> Vec<(PathBuf, bool)> {
+    let paths = match file {
+        ConfigFile::Explicit(path) => vec![path.clone()],
+        ConfigFile::Default(_) => std::iter::once(PathBuf::from("tenantscope.toml"))
+            .chain(ConfigFile::xdg_file(env))
+            .collect(),
+    };
+    paths
+        .into_iter()
+        .map(|path| {
+            let exists = path.is_file();
+            (path, exists)
+        })
+        .collect()
+}
+
+/// The file that is read, if any.
+pub fn file_read(file: &ConfigFile) -> Option<&Path> {
+    match file {
+        ConfigFile::Explicit(path) => Some(path),
+        ConfigFile::Default(Some(path)) if path.is_file() => Some(path),
+        ConfigFile::Default(_) => None,
+    }
+}
+
+/// "warning: ./tenantscope.toml is read, so ~/.config/… is ignored" when
+/// both default files exist (the first replaces the second, see the module).
+pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Option<String> {
+    let found: Vec<PathBuf> = looked_for(file, env)
+        .into_iter()
+        .filter(|(_, exists)| *exists)
+        .map(|(path, _)| path)
+        .collect();
+    match found.as_slice() {
+        [read, ignored, ..] => Some(format!(
+            "warning: reading {}, so {} is ignored (the files do not layer; \
+             `tenantscope config` shows the effective settings)",
+            shown(read),
+            shown(ignored)
+        )),
+        _ => None,
+    }
+}
+
+/// The report `tenantscope config` prints: valid TOML whose comments say
+/// where each value came from. Passwords are hidden.
+pub fn render(
+    settings: &Settings,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+    flags: &Flags,
+) -> String {
+    let mut settings = settings.clone();
+    if let Some(url) = flags.database_url {
+        settings.database.url = Some(url.to_string());
+    }
+    if let Some(tenant) = flags.compare {
+        settings.tenancy.compare_with = Some(tenant.to_string());
+    }
+    let file_keys = file_read(file)
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .unwrap_or_default();
+    let mut out = String::from(
+        "# tenantscope: the effective configuration and where each value comes from\n\
+         # (layers, lowest first: default, file, environment, flag).\n\
+         # Files looked for (only the first found is read):\n",
+    );
+    for (path, exists) in looked_for(file, env) {
+        let state = match (exists, file_read(file) == Some(path.as_path())) {
+            (true, true) => "read",
+            (true, false) => "exists, ignored",
+            (false, _) => "not found",
+        };
+        out.push_str(&format!("#   {} ({state})\n", shown(&path)));
+    }
+    let tree = serde_json::to_value(&settings).expect("settings serialize");
+    for (section, keys) in tree.as_object().into_iter().flatten() {
+        out.push_str(&format!("\n[{section}]\n"));
+        for (key, value) in keys.as_object().into_iter().flatten() {
+            let origin = origin_of(section, key, &file_keys, file, env, flags);
+            let line = match value {
+                serde_json::Value::Null => format!("# {key} is unset"),
+                serde_json::Value::String(text) => {
+                    let shown = if key == "url" {
+                        redact_secrets(text)
+                    } else {
+                        text.clone()
+                    };
+                    format!("{key} = {}", toml::Value::String(shown))
+                }
+                other => format!("{key} = {other}"),
+            };
+            out.push_str(&format!("{line:<40} # {origin}\n"));
+        }
+    }
+    out
+}
+
+fn origin_of(
+    section: &str,
+    key: &str,
+    file_keys: &toml::Table,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+    flags: &Flags,
+) -> Origin {
+    match (section, key) {
+        ("database", "url") if flags.database_url.is_some() => {
+            return Origin::Flag("--database-url")
+        }
+        ("tenancy", "compare_with") if flags.compare.is_some() => return Origin::Flag("--compare"),
+        _ => {}
+    }
+    // The config crate matches the part after the prefix in any case.
+    let wanted = format!("TENANTSCOPE_{section}__{key}").to_uppercase();
+    if let Some(name) = env
+        .keys()
+        .filter(|name| name.starts_with("TENANTSCOPE_") && name.to_uppercase() == wanted)
+        .min()
+    {
+        return Origin::Env(name.clone());
+    }
+    if (section, key) == ("database", "url")
+        && env.get("DATABASE_URL").is_some_and(|url| !url.is_empty())
+    {
+        return Origin::Env("DATABASE_URL".into());
+    }
+    let in_file = file_keys
+        .get(section)
+        .and_then(|table| table.as_table())
+        .is_some_and(|table| table.contains_key(key));
+    match file_read(file) {
+        Some(path) if in_file => Origin::File(path.to_path_buf()),
+        _ => Origin::Default,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The report's line for `key` in `section`.
+    fn line<'a>(report: &'a str, section: &str, key: &str) -> &'a str {
+        report
+            .split(&format!("[{section}]\n"))
+            .nth(1)
+            .and_then(|rest| {
+                rest.lines().find(|l| {
+                    l.starts_with(&format!("{key} ")) || l.starts_with(&format!("# {key} "))
+                })
+            })
+            .unwrap_or_else(|| panic!("no {section}.{key} in\n{report}"))
+    }
+
+    #[test]
+    fn each_layer_is_named_and_the_password_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("team.toml");
+        std::fs::write(
+            &path,
+            "[database]\nmax_connections = 9\nurl = \"postgres://a:filepw@h/db\"\n\
+             [ui]\ndebounce_ms = 50\n",
+        )
+        .unwrap();
+        let file = ConfigFile::Explicit(path.clone());
+        let env = env(&[
+            ("TENANTSCOPE_UI__DEBOUNCE_MS", "70"),
+            ("DATABASE_URL", "postgres://app:envpw@db/app"),
+        ]);
+        let settings = Settings::load(&file, &env).unwrap();
+        let flags = Flags {
+            database_url: None,
+            compare: Some("client3"),
+        };
+        let report = render(&settings, &file, &env, &flags);
+        let from_file = format!("# file {}", path.display());
+        let max = line(&report, "database", "max_connections");
+        assert!(
+            max.starts_with("max_connections = 9 ") && max.ends_with(&from_file),
+            "{max}"
+        );
+        let debounce = line(&report, "ui", "debounce_ms");
+        assert!(
+            debounce.starts_with("debounce_ms = 70 ")
+                && debounce.ends_with("# env TENANTSCOPE_UI__DEBOUNCE_MS")
+        );
+        let url = line(&report, "database", "url");
+        assert!(url.ends_with("# env DATABASE_URL"), "{url}");
+        assert!(url.contains("app:***@db"), "{url}");
+        assert!(
+            !report.contains("envpw") && !report.contains("filepw"),
+            "{report}"
+        );
+        let compare = line(&report, "tenancy", "compare_with");
+        assert!(
+            compare.starts_with("compare_with = \"client3\"")
+                && compare.ends_with("# flag --compare")
+        );
+        let schema = line(&report, "tenancy", "shared_schema");
+        assert!(schema.starts_with("shared_schema = \"public\"") && schema.ends_with("# default"));
+        assert!(report.contains(&format!("#   {} (read)", path.display())));
+        // It is TOML: the values read back as the settings (the URL hidden).
+        let parsed: Settings = toml::from_str(&report).unwrap();
+        assert_eq!(parsed.database.max_connections, 9);
+        assert_eq!(parsed.ui.debounce_ms, 70);
+        assert_eq!(parsed.tenancy.compare_with.as_deref(), Some("client3"));
+    }
+
+    #[test]
+    fn a_flag_beats_every_variable_and_unset_values_say_so() {
+        let file = ConfigFile::Default(None);
+        let env = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://x@envhost/db")]);
+        let settings = Settings::load(&file, &env).unwrap();
+        let flags = Flags {
+            database_url: Some("postgres://u:flagpw@flaghost/db"),
+            compare: None,
+        };
+        let report = render(&settings, &file, &env, &flags);
+        let url = line(&report, "database", "url");
+        assert!(
+            url.contains("flaghost") && url.ends_with("# flag --database-url"),
+            "{url}"
+        );
+        assert!(!report.contains("flagpw"));
+        let compare = line(&report, "tenancy", "compare_with");
+        assert!(compare.starts_with("# compare_with is unset") && compare.ends_with("# default"));
+    }
+}

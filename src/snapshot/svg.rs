@@ -1,0 +1,186 @@
+//! A frame as a self-contained SVG: a rectangle per run of one background
+//! colour, the text in a monospace font with every cell placed by its own
+//! x, so box drawing and wide characters line up whatever the font.
+
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::style::{Color, Modifier};
+
+const CELL_W: u32 = 9;
+const CELL_H: u32 = 18;
+const FONT_SIZE: u32 = 15;
+/// The terminal's own colours, for `Color::Reset`.
+const DEFAULT_FG: &str = "#d0d0d0";
+const DEFAULT_BG: &str = "#1c1c1c";
+
+/// `color`: false draws everything in the default colours (`--color never`).
+pub fn render(buffer: &Buffer, color: bool) -> String {
+    let width = buffer.area.width as u32;
+    let height = buffer.area.height as u32;
+    let (w, h) = (width * CELL_W, height * CELL_H);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+         viewBox=\"0 0 {w} {h}\" font-family=\"'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace\" \
+         font-size=\"{FONT_SIZE}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"{DEFAULT_BG}\"/>\n"
+    );
+    let rows: Vec<&[Cell]> = buffer.content().chunks(width.max(1) as usize).collect();
+    for (y, row) in rows.iter().enumerate() {
+        let top = y as u32 * CELL_H;
+        // Backgrounds, one rectangle per run.
+        let mut x = 0;
+        while x < row.len() {
+            let bg = colors(&row[x], color).1;
+            let start = x;
+            while x < row.len() && colors(&row[x], color).1 == bg {
+                x += 1;
+            }
+            if bg != DEFAULT_BG {
+                out.push_str(&format!(
+                    "<rect x=\"{}\" y=\"{top}\" width=\"{}\" height=\"{CELL_H}\" fill=\"{bg}\"/>\n",
+                    start as u32 * CELL_W,
+                    (x - start) as u32 * CELL_W
+                ));
+            }
+        }
+        // Text, one tspan per run of one style, each glyph at its cell.
+        let baseline = top + CELL_H - 5;
+        let mut spans = String::new();
+        let mut x = 0;
+        while x < row.len() {
+            let style = text_style(&row[x], color);
+            let mut xs = Vec::new();
+            let mut glyphs = String::new();
+            while x < row.len() && text_style(&row[x], color) == style {
+                let symbol = row[x].symbol();
+                if !symbol.trim().is_empty() {
+                    xs.push((x as u32 * CELL_W).to_string());
+                    // One x per character: a symbol is one grapheme, placed whole.
+                    for (i, ch) in symbol.chars().enumerate() {
+                        if i > 0 {
+                            xs.push((x as u32 * CELL_W).to_string());
+                        }
+                        glyphs.push_str(&escape(ch));
+                    }
+                }
+                x += 1;
+            }
+            if !glyphs.is_empty() {
+                spans.push_str(&format!(
+                    "<tspan x=\"{}\"{style}>{glyphs}</tspan>",
+                    xs.join(" ")
+                ));
+            }
+        }
+        if !spans.is_empty() {
+            out.push_str(&format!(
+                "<text y=\"{baseline}\" xml:space=\"preserve\">{spans}</text>\n"
+            ));
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// (foreground, background) as the cell shows them, reversal applied.
+fn colors(cell: &Cell, color: bool) -> (String, String) {
+    if !color {
+        return (DEFAULT_FG.into(), DEFAULT_BG.into());
+    }
+    let fg = hex(cell.fg).unwrap_or_else(|| DEFAULT_FG.into());
+    let bg = hex(cell.bg).unwrap_or_else(|| DEFAULT_BG.into());
+    if cell.modifier.contains(Modifier::REVERSED) {
+        (bg, fg)
+    } else {
+        (fg, bg)
+    }
+}
+
+/// The tspan attributes for a cell's text.
+fn text_style(cell: &Cell, color: bool) -> String {
+    let mut style = format!(" fill=\"{}\"", colors(cell, color).0);
+    if color {
+        let m = cell.modifier;
+        if m.contains(Modifier::BOLD) {
+            style.push_str(" font-weight=\"bold\"");
+        }
+        if m.contains(Modifier::ITALIC) {
+            style.push_str(" font-style=\"italic\"");
+        }
+        if m.contains(Modifier::DIM) {
+            style.push_str(" opacity=\"0.6\"");
+        }
+        if m.contains(Modifier::UNDERLINED) {
+            style.push_str(" text-decoration=\"underline\"");
+        }
+    }
+    style
+}
+
+/// xterm's default palette.
+fn hex(color: Color) -> Option<String> {
+    const BASE: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let index = match color {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => return Some(format!("#{r:02x}{g:02x}{b:02x}")),
+        Color::Black => 0,
+        Color::Red => 1,
+        Color::Green => 2,
+        Color::Yellow => 3,
+        Color::Blue => 4,
+        Color::Magenta => 5,
+        Color::Cyan => 6,
+        Color::Gray => 7,
+        Color::DarkGray => 8,
+        Color::LightRed => 9,
+        Color::LightGreen => 10,
+        Color::LightYellow => 11,
+        Color::LightBlue => 12,
+        Color::LightMagenta => 13,
+        Color::LightCyan => 14,
+        Color::White => 15,
+        Color::Indexed(i) => i,
+    };
+    let (r, g, b) = match index {
+        0..=15 => BASE[index as usize],
+        16..=231 => {
+            let i = index - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            (level(i / 36), level(i / 6 % 6), level(i % 6))
+        }
+        _ => {
+            let v = 8 + (index - 232) * 10;
+            (v, v, v)
+        }
+    };
+    Some(format!("#{r:02x}{g:02x}{b:02x}"))
+}
+
+fn escape(ch: char) -> String {
+    match ch {
+        '&' => "&amp;".into(),
+        '<' => "&lt;".into(),
+        '>' => "&gt;".into(),
+        '"' => "&quot;".into(),
+        // The frame's text is already escaped for the screen; anything that
+        // XML cannot hold still must not break the document.
+        c if (c as u32) < 0x20 => "\u{FFFD}".into(),
+        c => c.to_string(),
+    }
+}

@@ -1,0 +1,372 @@
+//! What a packager and a shell user check: completions, the man page,
+//! `--help`, the rust-version check. None of these needs a database.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+mod common;
+use common::{stderr, stdout, tenantscope};
+
+const SUBCOMMANDS: [&str; 9] = [
+    "users",
+    "tenants",
+    "orders",
+    "health",
+    "prices",
+    "completions",
+    "man",
+    "config",
+    "snapshot",
+];
+
+/// Is `program` on PATH? A missing shell is skipped with the reason printed,
+/// unless `.ci/run` asks for every shell (TENANTSCOPE_REQUIRE_SHELLS=1).
+fn shell_available(program: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("TENANTSCOPE_REQUIRE_SHELLS").is_none(),
+            "{program} is required (TENANTSCOPE_REQUIRE_SHELLS) but not installed"
+        );
+        eprintln!("skipped: {program} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// Runs `program args` with `script` on stdin; the script must parse.
+fn parses(program: &str, args: &[&str], script: &str) {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} rejects the script: {}",
+        stderr(&out)
+    );
+}
+
+fn completions(shell: &str) -> String {
+    let out = tenantscope(&["completions", shell]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = stdout(&out);
+    // The script completes the subcommands and their flags.
+    for word in ["health", "prices", "fail-on-drift"] {
+        assert!(script.contains(word), "{shell} completions lack {word}");
+    }
+    script
+}
+
+#[test]
+fn bash_completions_parse() {
+    let script = completions("bash");
+    if shell_available("bash") {
+        parses("bash", &["-n"], &script);
+    }
+}
+
+#[test]
+fn zsh_completions_parse() {
+    let script = completions("zsh");
+    if shell_available("zsh") {
+        parses("zsh", &["-n"], &script);
+    }
+}
+
+#[test]
+fn fish_completions_parse() {
+    let script = completions("fish");
+    if shell_available("fish") {
+        parses("fish", &["--no-execute"], &script);
+    }
+}
+
+#[test]
+fn elvish_and_powershell_completions_are_printed() {
+    completions("elvish");
+    completions("powershell");
+    let out = tenantscope(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is bad input");
+}
+
+#[test]
+fn man_page_is_roff_naming_every_subcommand() {
+    let out = tenantscope(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    let title = page
+        .lines()
+        .find(|line| !line.starts_with(".ie") && !line.starts_with(".el"))
+        .unwrap();
+    assert!(title.starts_with(".TH tenantscope 1"), "{title}");
+    assert!(page.contains(".SH SYNOPSIS") && page.contains(".SH OPTIONS"));
+    for sub in SUBCOMMANDS {
+        // A subsection of its own, with its options and examples.
+        let section = page
+            .split(&format!(".SS \"tenantscope {sub}\"\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("man page lacks {sub}"));
+        let section = section.split(".SS ").next().unwrap();
+        assert!(
+            section.contains("\\fB\\-h\\fR, \\fB\\-\\-help\\fR"),
+            "{sub}: {section}"
+        );
+        assert!(section.contains("Examples"), "{sub}: {section}");
+    }
+    assert!(page.contains(".SH EXAMPLES") && page.contains(".SH ENVIRONMENT"));
+    assert!(page.contains("tenantscope health \\-\\-fail\\-on\\-drift"));
+    // man(1) itself renders it without a warning, where installed.
+    if Command::new("sh")
+        .args(["-c", "command -v groff"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let mut child = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(page.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.stderr.is_empty(), "groff: {}", stderr(&out));
+    }
+}
+
+/// `--help` of the program and of `command`, at 80 columns.
+fn help(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(args)
+        .arg("--help")
+        .env("COLUMNS", "80")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn every_help_has_examples_and_fits_80_columns() {
+    let mut pages = vec![(String::from("tenantscope"), help(&[]))];
+    for sub in SUBCOMMANDS {
+        pages.push((format!("tenantscope {sub}"), help(&[sub])));
+    }
+    for (name, page) in &pages {
+        assert!(
+            page.contains("\nExamples:\n"),
+            "{name} --help has no examples"
+        );
+        let example = page.split("\nExamples:\n").nth(1).unwrap();
+        assert!(
+            example.contains(name.as_str()),
+            "{name}'s examples do not run {name}"
+        );
+        for line in page.lines() {
+            // A longer line would be broken mid-word by the terminal.
+            let width = unicode_width::UnicodeWidthStr::width(line);
+            assert!(width <= 80, "{name}: {width} columns: {line}");
+        }
+        // Environment variables appear next to the flags they stand for.
+        assert!(page.contains("[env: DATABASE_URL]"), "{name}: {page}");
+    }
+    let top = &pages[0].1;
+    for var in [
+        "TENANTSCOPE_DATABASE__URL",
+        "TENANTSCOPE_TENANCY__COMPARE_WITH",
+        "PGDATABASE",
+        "PGPASSWORD",
+    ] {
+        assert!(top.contains(var), "tenantscope --help does not name {var}");
+    }
+    let health = &pages[4].1;
+    assert!(
+        health.contains("health --fail-on-drift"),
+        "the cron example"
+    );
+    assert!(health.contains("| jq "), "the JSON example");
+}
+
+#[test]
+fn help_hides_the_database_url_value() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["--help"])
+        .env("DATABASE_URL", "postgres://app:hunter2@db/app")
+        .output()
+        .unwrap();
+    let page = stdout(&out);
+    assert!(page.contains("[env: DATABASE_URL]"));
+    assert!(!page.contains("hunter2"), "{page}");
+}
+
+#[test]
+fn msrv_check_passes_on_the_lock_file_and_fails_when_stale() {
+    if !shell_available("python3") {
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let check = format!("{root}/.ci/msrv");
+    let metadata = |declared: &str, needed: &str| {
+        serde_json::json!({"packages": [
+            {"name": "tenantscope", "version": "0.1.0", "source": null, "rust_version": declared},
+            {"name": "config", "version": "0.15.27", "source": "registry+x", "rust_version": needed},
+            {"name": "csv", "version": "1.3.0", "source": "registry+x", "rust_version": "1.73"},
+        ]})
+    };
+    let run = |meta: serde_json::Value| {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(meta.to_string().as_bytes()).unwrap();
+        Command::new("python3")
+            .args([&check, file.path().to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let stale = run(metadata("1.80", "1.88.0"));
+    assert!(!stale.status.success());
+    assert!(
+        stderr(&stale).contains("need 1.88 (config 0.15.27)"),
+        "{}",
+        stderr(&stale)
+    );
+    // Too high is as wrong as too low: it turns away compilers that work.
+    assert!(!run(metadata("1.90", "1.88")).status.success());
+    assert!(run(metadata("1.88", "1.88.0")).status.success());
+    // And the real Cargo.toml against the real Cargo.lock.
+    let real = Command::new("python3")
+        .arg(&check)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(real.status.success(), "{}", stderr(&real));
+}
+
+#[test]
+fn the_variable_shown_beside_the_flag_keeps_its_own_precedence() {
+    // --help names DATABASE_URL next to --database-url, yet a flag beats
+    // TENANTSCOPE_DATABASE__URL and DATABASE_URL does not: the variable
+    // must not be read as if it were the flag. Port 1 refuses at once.
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(["users"])
+        .env(
+            "TENANTSCOPE_DATABASE__URL",
+            "postgres://winner@127.0.0.1:1/x",
+        )
+        .env("DATABASE_URL", "postgres://loser@127.0.0.1:1/x")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot connect to winner@"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The binary in `dir` with only `env` (and PATH) around it.
+fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn config_names_sources_files_and_the_shadowed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("tenantscope")).unwrap();
+    let xdg_file = xdg.join("tenantscope").join("config.toml");
+    std::fs::write(&xdg_file, "[database]\nmax_connections = 2\n").unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("tenantscope.toml"),
+        "[database]\nurl = \"postgres://app:Sekr1t@db.example.com/app\"\n",
+    )
+    .unwrap();
+    let env = [
+        ("XDG_CONFIG_HOME", xdg.to_str().unwrap()),
+        ("TENANTSCOPE_TENANCY__USERS_TABLE", "accounts"),
+    ];
+    let out = run_in(&project, &["config"], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    let has = |needle: &str| {
+        report.lines().any(|l| {
+            l.starts_with(needle.split(" # ").next().unwrap())
+                && l.ends_with(needle.split(" # ").nth(1).unwrap())
+        })
+    };
+    assert!(
+        has(r#"url = "postgres://app:***@db.example.com/app" # file ./tenantscope.toml"#),
+        "{report}"
+    );
+    assert!(
+        has(r#"users_table = "accounts" # env TENANTSCOPE_TENANCY__USERS_TABLE"#),
+        "{report}"
+    );
+    // The XDG file is not layered under the local one: its 2 is not used.
+    assert!(has("max_connections = 4 # default"), "{report}");
+    assert!(report.contains("#   ./tenantscope.toml (read)"));
+    assert!(report.contains(&format!("#   {} (exists, ignored)", xdg_file.display())));
+    assert!(!report.contains("Sekr1t") && !stderr(&out).contains("Sekr1t"));
+    assert!(
+        stderr(&out).contains(&format!("so {} is ignored", xdg_file.display())),
+        "the shadowed file is named: {}",
+        stderr(&out)
+    );
+
+    let out = run_in(&project, &["config", "--path"], &env);
+    assert_eq!(stdout(&out), "./tenantscope.toml\n");
+    // Without the local file the XDG one is read, and nothing is shadowed.
+    let out = run_in(dir.path(), &["config", "--path"], &env);
+    assert_eq!(stdout(&out), format!("{}\n", xdg_file.display()));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = run_in(dir.path(), &["config"], &env);
+    assert!(stdout(&out).contains(&format!("# file {}", xdg_file.display())));
+    // A flag beats the file, and a bad file is refused as every command refuses it.
+    let out = run_in(
+        &project,
+        &["config", "--database-url", "postgres://flag@h/d"],
+        &env,
+    );
+    assert!(
+        stdout(&out).contains("# flag --database-url"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(
+        project.join("tenantscope.toml"),
+        "[database]\nmax_connections = 0\n",
+    )
+    .unwrap();
+    let out = run_in(&project, &["config"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("database.max_connections"),
+        "{}",
+        stderr(&out)
+    );
+}
