@@ -1,8 +1,7 @@
-//! Connecting: at start-up "connecting to TARGET…" with the spinner while
-//! the first load runs, a retry prompt when it fails; and the profile
-//! picker (`P`), which switches database without a restart. The runtime
-//! connects in a task ([`Connector`]) and, on success, swaps the database
-//! its executor uses; `update` then resets every view for the new data.
+//! Connecting: "connecting to TARGET…" while the first load runs, a retry
+//! prompt when it fails, and the profile picker (`P`). The runtime connects
+//! in a task ([`Connector`]) and on success swaps its executor's database;
+//! `update` then resets every view for the new data.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +9,7 @@ use std::sync::Arc;
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY};
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
 use super::load::Cursor;
 use super::msg::Effect;
 use super::screen::{no_text, no_warning, Screen, Status};
@@ -29,12 +28,15 @@ pub struct Opened {
     pub compare: Option<String>,
 }
 
+// Without the database handle: its pool has no useful Debug.
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened")
-            .field("target", &self.target)
-            .field("users", &self.first_page.len())
-            .finish_non_exhaustive()
+        write!(
+            f,
+            "Opened({:?}, {} users)",
+            self.target,
+            self.first_page.len()
+        )
     }
 }
 
@@ -110,20 +112,14 @@ impl Connect {
 }
 
 use Action::*;
-use Key::{Char, Code, Ctrl};
+use Key::{Char, Code};
 
-const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
-const CANCEL: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
 const PROFILES: Binding = bind(&[Char('P')], OpenProfiles, "profiles", true);
-
-const CONNECTING: KeyTable = &[&[CANCEL, QUIT]];
-const FAILED: KeyTable = &[&[
-    bind(&[Char('r')], Reload, "retry", true),
-    PROFILES,
-    CANCEL,
-    HELP_KEY,
-    QUIT,
-]];
+const CONNECTING: KeyTable = &[&[BACK, QUIT]];
+const FAILED: KeyTable = &[
+    &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
+    &VIEW_END,
+];
 const NAV: [Binding; 6] = navigation(Rows {
     up: "previous profile",
     down: "next profile",
@@ -133,12 +129,8 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 const PICKING: KeyTable = &[
     &NAV,
-    &[
-        bind(&[Code(KeyCode::Enter)], Choose, "connect", true),
-        CANCEL,
-        HELP_KEY,
-        QUIT,
-    ],
+    &[bind(&[Code(KeyCode::Enter)], Choose, "connect", true)],
+    &VIEW_END,
 ];
 
 pub const SCREEN: Screen = Screen {

@@ -1,0 +1,269 @@
+//! The subcommands of the `tenantscope` binary: each reads the database
+//! (or only the settings) and writes its output to stdout.
+
+use std::collections::HashMap;
+
+use tenantscope::cli::{Cli, Command};
+use tenantscope::config::{ConfigFile, Settings};
+use tenantscope::db::{self, Database, UserQuery};
+use tenantscope::output::{self, Destination};
+use tenantscope::Failure;
+
+use crate::write_stdout;
+
+/// Runs a CLI command (not the dashboard).
+pub(crate) async fn execute(
+    cli: Cli,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    let out = match cli.command {
+        None
+        | Some(
+            Command::Profiles
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Config { .. }
+            | Command::Snapshot(_),
+        ) => unreachable!("answered before connecting"),
+        Some(Command::Users {
+            filter,
+            limit,
+            tenant,
+            format,
+        }) => {
+            let catalog = database.tenants().await?;
+            let query = UserQuery { filter, limit };
+            let users = match tenant {
+                Some(tenant) => {
+                    let schema = database.resolve_tenant(&tenant).await?;
+                    database.users_in(&schema, &query).await?
+                }
+                None => database.users(&query).await?,
+            };
+            if let Some(warning) = output::invalid_utf8_warning(&users) {
+                eprintln!("warning: {warning}");
+            }
+            output::users(&users, &catalog, format, Destination::stdout())
+        }
+        Some(Command::Tenants { format }) => output::tenants(
+            &database.tenant_summaries().await?,
+            format,
+            Destination::stdout(),
+        ),
+        Some(Command::Orders {
+            user_id,
+            compare,
+            tenant,
+            format,
+        }) => {
+            let schema = match tenant {
+                Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
+                None => None,
+            };
+            let user = database.user_in(&user_id, schema.as_deref()).await?;
+            let catalog = database.tenants().await?;
+            // A registry key or label names its schema; anything else goes
+            // on as given, to be refused as an unknown tenant.
+            let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
+                Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
+                None => None,
+            };
+            let requested = compare.as_deref();
+            let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
+            let report = database
+                .priced_orders(&user, choice.tenant.as_deref())
+                .await?;
+            output::orders(&user, &report, format, Destination::stdout())
+        }
+        Some(Command::Basket {
+            user_id,
+            tenant,
+            format,
+            limit,
+        }) => {
+            let user = database.user(&user_id).await?;
+            if let Some(tenant) = &tenant {
+                tenantscope::app::dashboard::check_tenant(&user, tenant)?;
+            }
+            let catalog = database.tenants().await?;
+            let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
+            priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
+            if format != tenantscope::cli::Format::Json {
+                for failed in priced.iter().filter(|t| t.error.is_some()) {
+                    let name = tenantscope::text::sanitize(&failed.tenant);
+                    eprintln!("not priced: {name}");
+                }
+            }
+            output::basket(&user, &lines, &priced, format, Destination::stdout())
+        }
+        Some(Command::Health {
+            format,
+            reference,
+            leaks,
+            fail_on_drift,
+        }) => {
+            let report = database.health(reference.as_deref()).await?;
+            let checks = database.framework_checks().await?;
+            let leaked = match &leaks {
+                Some(tenant) => Some(database.leaks(tenant).await?),
+                None => None,
+            };
+            let check = leaks
+                .as_deref()
+                .zip(leaked.as_deref())
+                .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
+            write_stdout(&output::health_checked(
+                &report,
+                check,
+                Some(&checks),
+                format,
+                Destination::stdout(),
+            ));
+            let found: Vec<String> = output::health_findings(&report, check)
+                .into_iter()
+                .chain(checks.findings())
+                .collect();
+            return match found.is_empty() {
+                false if fail_on_drift => {
+                    Err(Failure::findings(format!("found {}", found.join(", "))))
+                }
+                _ => Ok(()),
+            };
+        }
+        Some(Command::Detect) => {
+            let detection = match database.detection() {
+                Some(detection) => detection.clone(),
+                None => {
+                    database
+                        .detect_layout(&settings.tenancy.shared_schema)
+                        .await?
+                }
+            };
+            eprint!("{}", detection.explain());
+            detection.model.to_toml()
+        }
+        Some(Command::Prices { format, sort }) => {
+            let catalog = database.tenants().await?;
+            let matrix = database.price_matrix(catalog.names()).await?;
+            // JSON carries failures in `failed`; the others get a note each.
+            if format != tenantscope::cli::Format::Json {
+                if let Some(failures) = output::price_failures(&matrix) {
+                    eprintln!("{failures}");
+                }
+            }
+            output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
+        }
+    };
+    write_stdout(&out);
+    Ok(())
+}
+
+/// Each profile with the database it names (labels never hold a
+/// password; errors are redacted), in name order.
+pub(crate) fn profile_targets(
+    file: &ConfigFile,
+    settings: &Settings,
+    env: &HashMap<String, String>,
+) -> Vec<(String, String)> {
+    settings
+        .profiles
+        .keys()
+        .map(|name| {
+            let target = Settings::load_profile(file, env, Some(name))
+                .and_then(|profile| db::connect_options(profile.database.url.as_deref(), env))
+                .map(|source| match source {
+                    Some(source) => source.label(),
+                    None => "(no database: set url)".into(),
+                })
+                .unwrap_or_else(|error| format!("(invalid: {error})"));
+            (
+                tenantscope::text::sanitize(name).into_owned(),
+                tenantscope::text::redact_secrets(&target),
+            )
+        })
+        .collect()
+}
+
+/// `tenantscope profiles`: a table of profiles and their targets.
+pub(crate) fn profiles(
+    file: &ConfigFile,
+    settings: &Settings,
+    env: &HashMap<String, String>,
+) -> String {
+    if settings.profiles.is_empty() {
+        eprintln!("tenantscope: the config file defines no [profiles.NAME] sections");
+        return String::new();
+    }
+    let rows = profile_targets(file, settings, env);
+    let width = rows
+        .iter()
+        .map(|(name, _)| tenantscope::text::width(name))
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!("{:width$}  TARGET\n", "NAME");
+    for (name, target) in rows {
+        let in_use = settings.profile.as_deref() == Some(name.as_str());
+        let marker = if in_use { "  (in use)" } else { "" };
+        out.push_str(&format!("{name:width$}  {target}{marker}\n"));
+    }
+    out
+}
+
+/// `tenantscope snapshot`: one frame, drawn headlessly, on stdout.
+pub(crate) async fn snapshot(
+    args: &tenantscope::snapshot::Args,
+    target: &str,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    use tenantscope::snapshot::{self as snap, ColorChoice, SnapshotFormat};
+    let compare = settings.tenancy.compare_with.clone();
+    let buffer = snap::frame(database, target, compare, args).await?;
+    let out = match args.format {
+        SnapshotFormat::Svg => snap::svg::render(&buffer, args.color != ColorChoice::Never),
+        SnapshotFormat::Text => {
+            let env = |name: &str| std::env::var(name).ok();
+            let color = snap::use_color(args.color, std::io::stdout().is_terminal(), &env);
+            snap::text(&buffer, color)
+        }
+    };
+    write_stdout(&out);
+    Ok(())
+}
+
+/// `tenantscope config [--path]`: settings are loaded (and so checked) but
+/// no database is touched.
+pub(crate) fn print_config(
+    cli: &Cli,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+    path_only: bool,
+) -> Result<(), Failure> {
+    use tenantscope::config_report::{self as report, Flags};
+    if path_only {
+        let read = report::file_read(file).map(std::path::Path::to_path_buf);
+        let path = read.or_else(|| report::looked_for(file, env).pop().map(|(path, _)| path));
+        return match path {
+            Some(path) => {
+                if !path.is_file() {
+                    eprintln!("note: no config file exists; this is where tenantscope looks last");
+                }
+                write_stdout(&format!("{}\n", report::shown(&path)));
+                Ok(())
+            }
+            None => Err(Failure::usage(
+                "no config file and neither XDG_CONFIG_HOME nor HOME is set",
+            )),
+        };
+    }
+    let settings = Settings::load(file, env).map_err(Failure::usage)?;
+    let flags = Flags {
+        database_url: cli.database_url.as_deref(),
+        compare: cli.compare.as_deref(),
+    };
+    write_stdout(&report::render(&settings, file, env, &flags));
+    Ok(())
+}
