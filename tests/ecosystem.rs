@@ -20,7 +20,7 @@ const SUBCOMMANDS: [&str; 9] = [
 ];
 
 /// Is `program` on PATH? A missing shell is skipped with the reason printed,
-/// unless `.ci/run` asks for every shell (TENANTSCOPE_REQUIRE_SHELLS=1).
+/// unless `.ci/run` asks for every shell (TS_TEST_REQUIRE_SHELLS=1).
 fn shell_available(program: &str) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
@@ -28,8 +28,8 @@ fn shell_available(program: &str) -> bool {
         .is_ok_and(|out| out.status.success());
     if !found {
         assert!(
-            std::env::var_os("TENANTSCOPE_REQUIRE_SHELLS").is_none(),
-            "{program} is required (TENANTSCOPE_REQUIRE_SHELLS) but not installed"
+            std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_none(),
+            "{program} is required (TS_TEST_REQUIRE_SHELLS) but not installed"
         );
         eprintln!("skipped: {program} is not installed (.ci/run installs it)");
     }
