@@ -135,6 +135,7 @@ Examples:
   tenantscope
   tenantscope --database-url postgres://support@db.example.com/app
   tenantscope --config ~/work/acme.toml
+  tenantscope --profile staging health
   tenantscope users --format json | jq -r '.[].name'
   tenantscope completions bash > /etc/bash_completion.d/tenantscope
 

@@ -259,10 +259,12 @@ pub(crate) fn print_config(
             )),
         };
     }
-    let settings = Settings::load(file, env).map_err(Failure::usage)?;
+    let profile = cli.profile.as_deref().filter(|_| !cli.demo);
+    let settings = Settings::load_profile(file, env, profile).map_err(Failure::usage)?;
     let flags = Flags {
         database_url: cli.database_url.as_deref(),
         compare: cli.compare.as_deref(),
+        profile: settings.profile.clone(),
     };
     write_stdout(&report::render(&settings, file, env, &flags));
     Ok(())

@@ -19,6 +19,8 @@ pub enum Origin {
     Default,
     File(PathBuf),
     Env(String),
+    /// A `[profiles.NAME]` key of the chosen profile.
+    Profile(String),
     Flag(&'static str),
 }
 
@@ -28,6 +30,7 @@ impl std::fmt::Display for Origin {
             Origin::Default => write!(f, "default"),
             Origin::File(path) => write!(f, "file {}", shown(path)),
             Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Profile(name) => write!(f, "profile {name}"),
             Origin::Flag(flag) => write!(f, "flag {flag}"),
         }
     }
@@ -47,6 +50,8 @@ pub fn shown(path: &Path) -> String {
 pub struct Flags<'a> {
     pub database_url: Option<&'a str>,
     pub compare: Option<&'a str>,
+    /// `--profile` (or `TENANTSCOPE_PROFILE`): the profile layered in.
+    pub profile: Option<String>,
 }
 
 /// The files tenantscope looks for, in order, and whether each exists.
@@ -115,7 +120,7 @@ pub fn render(
         .unwrap_or_default();
     let mut out = String::from(
         "# tenantscope: the effective configuration and where each value comes from\n\
-         # (layers, lowest first: default, file, environment, flag).\n\
+         # (layers, lowest first: default, file, environment, profile, flag).\n\
          # Files looked for (only the first found is read):\n",
     );
     for (path, exists) in looked_for(file, env) {
@@ -163,6 +168,18 @@ fn origin_of(
         }
         ("tenancy", "compare_with") if flags.compare.is_some() => return Origin::Flag("--compare"),
         _ => {}
+    }
+    // A chosen profile sits above the environment; only flags beat it.
+    if let Some(name) = &flags.profile {
+        let in_profile = file_keys
+            .get("profiles")
+            .and_then(|profiles| profiles.get(name.as_str()))
+            .and_then(|profile| profile.get(section))
+            .and_then(|table| table.as_table())
+            .is_some_and(|table| table.contains_key(key));
+        if in_profile {
+            return Origin::Profile(name.clone());
+        }
     }
     // The config crate matches the part after the prefix in any case.
     let wanted = format!("TENANTSCOPE_{section}__{key}").to_uppercase();
@@ -231,6 +248,7 @@ mod tests {
         let flags = Flags {
             database_url: None,
             compare: Some("client3"),
+            profile: None,
         };
         let report = render(&settings, &file, &env, &flags);
         let from_file = format!("# file {}", path.display());
@@ -274,6 +292,7 @@ mod tests {
         let flags = Flags {
             database_url: Some("postgres://u:flagpw@flaghost/db"),
             compare: None,
+            profile: None,
         };
         let report = render(&settings, &file, &env, &flags);
         let url = line(&report, "database", "url");
@@ -284,5 +303,36 @@ mod tests {
         assert!(!report.contains("flagpw"));
         let compare = line(&report, "tenancy", "compare_with");
         assert!(compare.starts_with("# compare_with is unset") && compare.ends_with("# default"));
+    }
+
+    #[test]
+    fn a_chosen_profile_is_named_as_the_source_of_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[database]\nstatement_timeout_ms = 5000\n\
+             [profiles.staging.database]\nurl = \"postgres://app:pfpw@db/s\"\n",
+        )
+        .unwrap();
+        let file = ConfigFile::Explicit(path.clone());
+        let env = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://x@envhost/db")]);
+        let settings = Settings::load_profile(&file, &env, Some("staging")).unwrap();
+        let flags = Flags {
+            profile: settings.profile.clone(),
+            ..Flags::default()
+        };
+        let report = render(&settings, &file, &env, &flags);
+        let url = line(&report, "database", "url");
+        assert!(
+            url.ends_with("# profile staging"),
+            "beats the environment: {url}"
+        );
+        assert!(!report.contains("pfpw"), "{report}");
+        let timeout = line(&report, "database", "statement_timeout_ms");
+        assert!(
+            timeout.ends_with(&format!("# file {}", path.display())),
+            "{timeout}"
+        );
     }
 }

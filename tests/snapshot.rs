@@ -191,3 +191,24 @@ async fn svg_frame_has_the_cells_text_and_colours() {
     assert!(!mono.contains("#0000ee") && !mono.contains("#00cdcd"));
     assert!(mono.contains("rich_dude"));
 }
+
+/// The basket view, opened on a user as `--user` does (an unknown id: exit 2).
+#[tokio::test]
+async fn basket_view_on_a_user_and_bad_users_refused() {
+    let db = TestDatabase::demo().await;
+    let url = Some(db.url.as_str());
+    let frame = ok(snapshot(
+        url,
+        &["--user", "1", "--view", "basket", "--size", "100x20"],
+        &[],
+    ));
+    assert!(frame.contains("Basket of rich_dude"), "{frame}");
+    let client2 = frame.lines().find(|l| l.contains("client2")).unwrap_or("");
+    assert!(
+        client2.contains("10,500.00") && client2.contains("2/2"),
+        "{frame}"
+    );
+    let out = snapshot(url, &["--user", "99"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no user with id"), "{}", stderr(&out));
+}

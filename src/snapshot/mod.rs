@@ -24,6 +24,9 @@ pub struct Args {
     /// Select the user with this id (default: the first in the list)
     #[arg(long, value_name = "ID")]
     pub user: Option<String>,
+    /// The user's tenant (checked; for layouts that keep users per tenant)
+    #[arg(long, value_name = "TENANT", requires = "user")]
+    pub tenant: Option<String>,
     /// Comparison tenant (default: tenancy.compare_with, else the first other tenant)
     #[arg(long, value_name = "TENANT")]
     pub compare: Option<String>,
@@ -46,6 +49,7 @@ pub enum SnapshotView {
     Dashboard,
     Health,
     Prices,
+    Basket,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,33 +107,20 @@ pub async fn frame(
     compare: Option<String>,
     args: &Args,
 ) -> Result<Buffer, Failure> {
-    if let Some(id) = &args.user {
-        // Bad input is exit 2 before anything is drawn.
-        db.user(id).await?;
-    }
     let compare = args.compare.clone().or(compare);
     // No debounce: every move loads at once, and so settles at once.
-    let state = initial_state(db, target.to_string(), compare, Duration::ZERO).await?;
+    let mut state = initial_state(db, target.to_string(), compare, Duration::ZERO).await?;
+    if let Some(id) = &args.user {
+        // As `--user`: an unknown id or tenant is exit 2 before anything is drawn.
+        crate::app::dashboard::open_on_user(&mut state, db, id, args.tenant.as_deref()).await?;
+    }
     let mut run = Run::start(db.clone(), state, args.size);
     run.settle().await?;
-    if let Some(id) = &args.user {
-        // The list is in name order; walk down to the user (the id was
-        // checked above, so the walk ends there or at the end of the list).
-        while run.state.selected_user().map(|u| u.id.as_str()) != Some(id) {
-            let before = run.state.selected_user().map(|u| u.id.clone());
-            run.key(KeyCode::Down).await?;
-            if run.state.selected_user().map(|u| u.id.clone()) == before {
-                return Err(Failure::usage(format!(
-                    "user {} is not in the users list",
-                    crate::text::sanitize(id)
-                )));
-            }
-        }
-    }
     match args.view {
         SnapshotView::Dashboard => {}
         SnapshotView::Health => run.key(KeyCode::Char('t')).await?,
         SnapshotView::Prices => run.key(KeyCode::Char('p')).await?,
+        SnapshotView::Basket => run.key(KeyCode::Char('b')).await?,
     }
     let mut terminal = Terminal::new(TestBackend::new(args.size.0, args.size.1))
         .map_err(|e| Failure::runtime(format!("cannot draw: {e}")))?;
@@ -235,6 +226,7 @@ pub fn view_of(view: SnapshotView) -> View {
         SnapshotView::Dashboard => View::Dashboard,
         SnapshotView::Health => View::Health,
         SnapshotView::Prices => View::Prices,
+        SnapshotView::Basket => View::Basket,
     }
 }
 
