@@ -923,7 +923,8 @@ async fn health_runs_the_same_statements_for_3_and_for_60_extra_tenants() {
     // gets round to it, so the transaction count can differ by one between
     // runs of the very same work.
     assert_eq!(
-        measured[0].1, measured[1].1,
+        measured[0].1,
+        measured[1].1,
         "connect + health: (all statements, health's catalog queries); transactions {:?}",
         (measured[0].0, measured[1].0)
     );
