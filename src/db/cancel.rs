@@ -86,3 +86,24 @@ impl Database {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server truncates application_name to 63 bytes, and the cancel
+    /// inlines the name as a literal: longer or quoted, it would match
+    /// nothing (or the wrong thing).
+    #[test]
+    fn a_transaction_name_fits_application_name_and_needs_no_quoting() {
+        let name = query_tag_name(u64::MAX);
+        assert!(name.len() <= 63, "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == ' '),
+            "{name}"
+        );
+        assert_ne!(query_tag_name(1), query_tag_name(2));
+        assert!(query_tag_name(1).starts_with("tenantscope load "));
+    }
+}
