@@ -442,10 +442,19 @@ impl Database {
             self.statement_timeout_ms
         );
         if let Some(name) = name {
-            // Our own text (digits), so quoting as a literal is enough.
+            // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
-        self.pool.begin_with(begin).await.map_err(|e| self.error(e))
+        // In a task of its own: a load dropped (superseded) while BEGIN is
+        // on its way would leave the connection idle in a transaction, as
+        // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
+        // transaction pooler that pins a server connection. The task
+        // finishes the BEGIN, then drops the transaction: rolled back.
+        let pool = self.pool.clone();
+        match tokio::spawn(async move { pool.begin_with(begin).await }).await {
+            Ok(begun) => begun.map_err(|e| self.error(e)),
+            Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
+        }
     }
 
     pub fn counters(&self) -> &QueryCounters {
