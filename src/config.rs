@@ -48,6 +48,19 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connect_timeout_ms: u64,
     pub statement_timeout_ms: u64,
+    /// A connection pooler between tenantscope and the server (see Pooler).
+    pub pooler: Pooler,
+}
+
+/// `database.pooler`: `transaction` (PgBouncer and the like in transaction
+/// mode) makes every statement unnamed; `none` (the default) still switches
+/// to that when a pooler shows itself by a prepared-statement conflict.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooler {
+    #[default]
+    None,
+    Transaction,
 }
 
 impl Default for DatabaseSettings {
@@ -57,6 +70,7 @@ impl Default for DatabaseSettings {
             max_connections: 4,
             connect_timeout_ms: 5_000,
             statement_timeout_ms: 5_000,
+            pooler: Pooler::None,
         }
     }
 }

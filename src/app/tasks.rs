@@ -122,15 +122,22 @@ impl Executor {
                 }
                 run_job(job, db.clone(), handle.clone()).await
             };
-            tokio::pin!(work);
-            tokio::select! {
+            let mut work = Box::pin(work);
+            let superseded = tokio::select! {
                 msg = &mut work => {
                     let _ = results.send(msg);
                     let _ = results.send(Msg::Read { slot: slot.0, at: local_time() });
+                    false
                 }
-                // `work` still holds its transaction here, so the backend
-                // being cancelled is still running our query.
-                _ = token.cancelled() => db.cancel(&handle).await,
+                _ = token.cancelled() => true,
+            };
+            if superseded {
+                // Its connection goes back once the query ends; the cancel
+                // (which may need another server connection behind a
+                // pooler) does not hold it meanwhile, and only hits the
+                // query's own transaction, still open until then.
+                drop(work);
+                db.cancel(&handle).await;
             }
         });
     }

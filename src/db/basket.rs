@@ -124,6 +124,15 @@ impl Database {
         tenants: &[String],
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<BasketTenant>, DbError> {
+        super::retried!(self, self.basket_prices_once(lines, tenants, handle))
+    }
+
+    async fn basket_prices_once(
+        &self,
+        lines: &[OrderLine],
+        tenants: &[String],
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<BasketTenant>, DbError> {
         if tenants.is_empty() {
             return Ok(Vec::new());
         }

@@ -75,6 +75,10 @@ pub struct TenantSummary {
 impl Database {
     /// All tenant schemas, in one catalog query.
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
+        super::retried!(self, self.tenants_once())
+    }
+
+    async fn tenants_once(&self) -> Result<TenantCatalog, DbError> {
         let mut tx = self.read_tx().await?;
         // A SQL_ASCII database may hold a schema name that is not UTF-8:
         // it cannot be named back to the server, so it is left out (the
@@ -91,6 +95,7 @@ impl Database {
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&self.layout.shared_schema)
+        .persistent(self.persistent())
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
@@ -110,6 +115,10 @@ impl Database {
     /// Tenants with their user counts, plus organization ids that name no
     /// tenant schema; one round trip whatever the number of tenants.
     pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
+        super::retried!(self, self.tenant_summaries_once())
+    }
+
+    async fn tenant_summaries_once(&self) -> Result<Vec<TenantSummary>, DbError> {
         let mut tx = self.read_tx().await?;
         let rows: Vec<(Option<LossyText>, bool, i64)> = sqlx::query_as(&format!(
             "WITH schemas AS (
@@ -130,6 +139,7 @@ impl Database {
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&self.layout.shared_schema)
+        .persistent(self.persistent())
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
@@ -157,6 +167,7 @@ impl Database {
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(names)
+        .persistent(self.persistent())
         .fetch_all(conn)
         .await
     }

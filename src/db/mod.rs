@@ -7,20 +7,23 @@
 //! types and extra columns), and never reads the users' password column.
 
 mod basket;
+mod cancel;
 mod catalog;
 mod health;
 pub mod libpq;
 mod lossy;
 mod orders;
 mod pool;
+mod pooler;
 mod prices;
 pub mod tenancy;
 mod users;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 pub use basket::{rank as rank_basket, BasketTenant, BASKET_BATCH};
+pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
     Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,
@@ -38,6 +41,24 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::config::Settings;
+
+/// Runs `$load` (an expression giving a future of a `Result`) and, when it
+/// failed while a prepared-statement conflict was seen (a transaction
+/// pooler, detected: see pooler.rs), runs it once more, now in pooler mode.
+macro_rules! retried {
+    ($db:expr, $load:expr) => {{
+        let seen = $db.statement_conflicts();
+        let result = $load.await;
+        match result {
+            Err(error) if $db.statement_conflicts() != seen => {
+                tracing::info!(%error, "retrying once with unnamed statements");
+                $load.await
+            }
+            result => result,
+        }
+    }};
+}
+pub(crate) use retried;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DbError {
@@ -192,6 +213,7 @@ pub struct Database {
     layout: std::sync::Arc<SharedLayout>,
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
+    pooler: std::sync::Arc<pooler::PoolerState>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).
@@ -199,30 +221,6 @@ pub struct Database {
 pub struct QueryCounters {
     pub orders: AtomicU64,
     pub user_pages: AtomicU64,
-}
-
-/// Names the transaction of a cancellable query, so that a superseded query
-/// is stopped on the server and not only abandoned by the client.
-///
-/// The transaction carries the name as its (transaction-local)
-/// application_name, set in the same round trip as BEGIN; a cancel looks up
-/// the backend by that name. So a load costs no extra round trip to learn
-/// its backend pid (sqlx does not expose the pid it gets at connect), and a
-/// cancel can only reach a backend while our transaction is open on it.
-#[derive(Debug, Clone, Default)]
-pub struct QueryHandle(std::sync::Arc<AtomicU64>);
-
-/// Tags of cancellable transactions, unique in this process.
-static NEXT_QUERY_TAG: AtomicU64 = AtomicU64::new(1);
-
-fn query_tag_name(tag: u64) -> String {
-    format!("tenantscope load {tag}")
-}
-
-impl QueryHandle {
-    fn finished(&self) {
-        self.0.store(0, Ordering::SeqCst);
-    }
 }
 
 impl Database {
@@ -249,9 +247,19 @@ impl Database {
             .map_err(|_| connect_error(format!("no answer within {} ms", timeout.as_millis())))?
             .map_err(|e| connect_error(pool::describe_connect_error(&e)))?;
         first.close().await.ok();
+        let pooler = std::sync::Arc::new(pooler::PoolerState::new(
+            source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
+        ));
+        let discard = pooler.clone();
         let pool = PgPoolOptions::new()
             .max_connections(settings.database.max_connections)
             .acquire_timeout(timeout)
+            // Once a pooler is detected, a connection holding named
+            // statements would reuse them: replace it.
+            .before_acquire(move |conn, _| {
+                let keep = !(discard.on() && conn.cached_statements_size() > 0);
+                Box::pin(async move { Ok(keep) })
+            })
             .connect_lazy_with(options);
         let mut db = Database {
             pool,
@@ -270,14 +278,20 @@ impl Database {
             }),
             counters: std::sync::Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
+            pooler,
         };
-        let (model, detection) = db.choose_model(&settings.tenancy).await?;
-        let mut layout = db.resolve_layout(&model).await?;
-        layout.detection = detection;
-        db.layout = std::sync::Arc::new(layout);
-        db.check_tenant_column(&model.tenant_column).await?;
-        db.derive_users_source().await?;
+        retried!(db, db.resolve(settings))?;
         Ok(db)
+    }
+
+    /// The model, layout and users source, into `self`.
+    async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
+        let (model, detection) = self.choose_model(&settings.tenancy).await?;
+        let mut layout = self.resolve_layout(&model).await?;
+        layout.detection = detection;
+        self.layout = std::sync::Arc::new(layout);
+        self.check_tenant_column(&model.tenant_column).await?;
+        self.derive_users_source().await
     }
 
     /// The tenant column is printed as every user's tenant: it may not be a
@@ -292,6 +306,7 @@ impl Database {
             sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
                 .bind(relation)
                 .bind(column)
+                .persistent(self.persistent())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
@@ -324,6 +339,7 @@ impl Database {
                FROM unnest($1::text[]) WITH ORDINALITY AS t(x, o)",
         )
         .bind(tenancy::Names::raw(tenancy))
+        .persistent(self.persistent())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
@@ -355,6 +371,7 @@ impl Database {
         .bind(&tenancy.user_name)
         .bind(&tenancy.user_mail)
         .bind(&tenancy.user_created)
+        .persistent(self.persistent())
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
@@ -416,7 +433,7 @@ impl Database {
     }
 
     /// [`Database::read_tx`], named `name` for the transaction's duration.
-    async fn read_tx_named(
+    pub(super) async fn read_tx_named(
         &self,
         name: Option<&str>,
     ) -> Result<Transaction<'static, Postgres>, DbError> {
@@ -425,42 +442,18 @@ impl Database {
             self.statement_timeout_ms
         );
         if let Some(name) = name {
-            // Our own text (digits), so quoting as a literal is enough.
+            // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
-        self.pool.begin_with(begin).await.map_err(|e| self.error(e))
-    }
-
-    /// A read transaction that `handle` can cancel while the caller's query
-    /// runs, opened in the same single round trip as any other.
-    async fn tracked_tx(
-        &self,
-        handle: Option<&QueryHandle>,
-    ) -> Result<Transaction<'static, Postgres>, DbError> {
-        let Some(handle) = handle else {
-            return self.read_tx().await;
-        };
-        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
-        // Published first: a cancel that comes while BEGIN is on its way
-        // finds no backend yet and does nothing, like one that comes late.
-        handle.0.store(tag, Ordering::SeqCst);
-        self.read_tx_named(Some(&query_tag_name(tag))).await
-    }
-
-    /// Stops the query `handle` runs, on the server. Call it while the task
-    /// that runs the query still holds its transaction: the name it looks
-    /// the backend up by only exists inside that transaction.
-    pub async fn cancel(&self, handle: &QueryHandle) {
-        let tag = handle.0.swap(0, Ordering::SeqCst);
-        if tag != 0 {
-            let cancelled = sqlx::query(
-                "SELECT pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity
-                  WHERE application_name = $1 AND pid <> pg_backend_pid()",
-            )
-            .bind(query_tag_name(tag))
-            .execute(&self.pool)
-            .await;
-            tracing::debug!(tag, ok = cancelled.is_ok(), "cancelled a superseded query");
+        // In a task of its own: a load dropped (superseded) while BEGIN is
+        // on its way would leave the connection idle in a transaction, as
+        // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
+        // transaction pooler that pins a server connection. The task
+        // finishes the BEGIN, then drops the transaction: rolled back.
+        let pool = self.pool.clone();
+        match tokio::spawn(async move { pool.begin_with(begin).await }).await {
+            Ok(begun) => begun.map_err(|e| self.error(e)),
+            Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
     }
 
@@ -469,6 +462,7 @@ impl Database {
     }
 
     fn error(&self, error: sqlx::Error) -> DbError {
+        self.pooler.observe(&error);
         DbError::from_sqlx(error, self.statement_timeout_ms)
     }
 

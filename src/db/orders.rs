@@ -293,6 +293,7 @@ impl Database {
         .bind(tenant)
         .bind(&model.items_table)
         .bind(&model.orders_table)
+        .persistent(self.persistent())
         .fetch_optional(conn)
         .await;
         match tables {
@@ -322,6 +323,15 @@ impl Database {
 
     /// [`Database::priced_orders`], cancellable on the server through `handle`.
     pub async fn priced_orders_tracked(
+        &self,
+        user: &User,
+        compare: Option<&str>,
+        handle: Option<&QueryHandle>,
+    ) -> Result<OrdersReport, DbError> {
+        super::retried!(self, self.priced_orders_tracked_once(user, compare, handle))
+    }
+
+    async fn priced_orders_tracked_once(
         &self,
         user: &User,
         compare: Option<&str>,

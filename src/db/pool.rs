@@ -21,6 +21,8 @@ pub struct ConnectionSource {
     /// Said once on stderr before anything else (an open `.pgpass`).
     warnings: Vec<String>,
     params: Params,
+    /// `pgbouncer=true` in the connection string (see db/pooler.rs).
+    pooler: bool,
 }
 
 impl ConnectionSource {
@@ -31,7 +33,19 @@ impl ConnectionSource {
             connect_timeout: None,
             warnings: Vec::new(),
             params: Params::default(),
+            pooler: false,
         }
+    }
+
+    /// Connects through a transaction pooler (`pgbouncer=true`).
+    pub fn pooler(&self) -> bool {
+        self.pooler
+    }
+
+    /// The same target, marked as behind a transaction pooler.
+    pub fn through_pooler(mut self) -> ConnectionSource {
+        self.pooler = true;
+        self
     }
 
     pub fn options(&self) -> &PgConnectOptions {
@@ -239,6 +253,10 @@ pub fn connect_options(
             }
         }
     }
+    let pooler = match params.get("pgbouncer") {
+        Some(value) => super::pooler::url_flag(value)?,
+        None => false,
+    };
     let application_name = params.get("application_name").map(str::to_owned);
     let options = compatible(options, application_name.as_deref());
     let target = format!("{user}@{host}:{port}/{dbname}");
@@ -252,6 +270,7 @@ pub fn connect_options(
         connect_timeout,
         warnings,
         params,
+        pooler,
     }))
 }
 
@@ -426,6 +445,23 @@ mod tests {
         .unwrap_err();
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("percent-encode"), "{error}");
+    }
+
+    #[test]
+    fn pgbouncer_in_the_connection_string_marks_the_pooler_and_is_not_an_option() {
+        let none = HashMap::new();
+        let source = |text: &str| connect_options(Some(text), &none).map(Option::unwrap);
+        let flagged = source("postgres://u@h/db?sslmode=disable&pgbouncer=true").unwrap();
+        assert!(flagged.pooler());
+        assert!(flagged.warnings().is_empty(), "{:?}", flagged.warnings());
+        assert!(source("host=h dbname=db pgbouncer=1").unwrap().pooler());
+        assert!(!source("postgres://u@h/db?pgbouncer=false")
+            .unwrap()
+            .pooler());
+        assert!(!source("postgres://u@h/db").unwrap().pooler());
+        let error = source("postgres://u:hunter2@h/db?pgbouncer=yes").unwrap_err();
+        assert!(error.contains("pgbouncer=\"yes\""), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
     }
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {

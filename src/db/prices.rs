@@ -221,6 +221,14 @@ impl Database {
         tenants: &[String],
         batch: usize,
     ) -> Result<PriceMatrix, DbError> {
+        super::retried!(self, self.price_matrix_in_batches_once(tenants, batch))
+    }
+
+    async fn price_matrix_in_batches_once(
+        &self,
+        tenants: &[String],
+        batch: usize,
+    ) -> Result<PriceMatrix, DbError> {
         let mut columns: Vec<String> = Vec::with_capacity(tenants.len());
         for tenant in tenants {
             if !columns.contains(tenant) {
@@ -253,6 +261,7 @@ impl Database {
         .bind(&self.layout.model.item_label)
         .bind(&self.layout.model.item_price)
         .bind(&self.layout.model.item_id)
+        .persistent(self.persistent())
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
@@ -354,6 +363,18 @@ impl Database {
     /// then id, at most `limit`. Two queries: the tenant lookup (unknown:
     /// [`DbError::UnknownTenant`]) and the users.
     pub async fn users_who_ordered(
+        &self,
+        tenant: &str,
+        description: &str,
+        limit: i64,
+    ) -> Result<Vec<User>, DbError> {
+        super::retried!(
+            self,
+            self.users_who_ordered_once(tenant, description, limit)
+        )
+    }
+
+    async fn users_who_ordered_once(
         &self,
         tenant: &str,
         description: &str,

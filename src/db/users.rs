@@ -113,6 +113,16 @@ impl Database {
         limit: i64,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
+        super::retried!(self, self.users_page_once(filter, page, limit, handle))
+    }
+
+    async fn users_page_once(
+        &self,
+        filter: Option<&str>,
+        page: &Page,
+        limit: i64,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<User>, DbError> {
         let filter = filter.filter(|f| !f.is_empty());
         // Where the pinned user sits: before every other user of the list.
         let (page, pin) = match page {
@@ -135,8 +145,11 @@ impl Database {
                 users = self.layout.users_table,
                 user_id = self.layout.names.user_id,
             );
-            let row: Result<Option<UserRow>, _> =
-                sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await;
+            let row: Result<Option<UserRow>, _> = sqlx::query_as(&sql)
+                .bind(id)
+                .persistent(self.persistent())
+                .fetch_optional(&mut *tx)
+                .await;
             match row {
                 Ok(Some(row)) => {
                     let mut user = into_user(row);
@@ -200,6 +213,7 @@ impl Database {
             .bind(key.map(|k| k.id.as_str()))
             .bind(limit)
             .bind(filter)
+            .persistent(self.persistent())
             .fetch_all(&mut **tx)
             .await;
         let mut users: Vec<User> = rows
@@ -216,6 +230,10 @@ impl Database {
     /// How many users there are: exact when counting is cheap, else the
     /// planner's estimate, so start-up never scans a large table.
     pub async fn user_count(&self) -> Result<UserCount, DbError> {
+        super::retried!(self, self.user_count_once())
+    }
+
+    async fn user_count_once(&self) -> Result<UserCount, DbError> {
         let mut tx = self.read_tx().await?;
         // Users gathered from every tenant: no one relation to estimate.
         let (estimate, pages): (f64, i32) = match &self.layout.users_relation {
@@ -223,6 +241,7 @@ impl Database {
                 "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = $1::regclass",
             )
             .bind(relation)
+            .persistent(self.persistent())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e))?,
@@ -232,6 +251,7 @@ impl Database {
         if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
             let exact: i64 =
                 sqlx::query_scalar(&format!("SELECT count(*) FROM {}", self.layout.users_table))
+                    .persistent(self.persistent())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;
@@ -248,6 +268,10 @@ impl Database {
 
     /// One user by id (compared as text, whatever the id column's type).
     pub async fn user(&self, id: &str) -> Result<User, DbError> {
+        super::retried!(self, self.user_once(id))
+    }
+
+    async fn user_once(&self, id: &str) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
         let sql = format!(
             "SELECT {columns} FROM {users} u WHERE u.{id}::text = $1",
@@ -257,6 +281,7 @@ impl Database {
         );
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
+            .persistent(self.persistent())
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;

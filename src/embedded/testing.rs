@@ -172,3 +172,209 @@ pub fn run_psql(
     }
     Ok(())
 }
+
+/// A real PgBouncer in transaction mode in front of the test server, with
+/// two server connections per database and user, so that client
+/// connections really share them. Stopped, its directory removed, on drop.
+pub struct TestPooler {
+    dir: tempfile::TempDir,
+    port: u16,
+    pid: nix::unistd::Pid,
+    exited: std::sync::mpsc::Receiver<()>,
+}
+
+/// Server connections per (database, user) pool.
+pub const POOLER_POOL_SIZE: u32 = 2;
+
+impl TestPooler {
+    /// Starts PgBouncer (from PATH or /usr/sbin) on a free 127.0.0.1 port,
+    /// forwarding every database to the test server's socket; as root it
+    /// runs as the unprivileged account, like the server. Panics (the test
+    /// cannot run) when PgBouncer is missing or does not start.
+    pub fn start() -> TestPooler {
+        Self::try_start().unwrap_or_else(|e| panic!("cannot start PgBouncer: {e}"))
+    }
+
+    fn try_start() -> Result<TestPooler, String> {
+        use std::os::unix::process::CommandExt;
+        let server_dir = server_socket_dir();
+        let binary = find_pgbouncer()?;
+        let run_as = super::unprivileged_account().map_err(|e| e.to_string())?;
+        let dir = tempfile::Builder::new()
+            .prefix("tenantscope-pgbouncer-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let path = |name: &str| dir.path().join(name);
+        // No pooler-side setting for tenantscope's sake: stock transaction
+        // pooling, prepared-statement support off (1.18 has none).
+        let ini = format!(
+            "[databases]\n* = host={server} port={server_port}\n\
+             [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
+             unix_socket_dir = {dir}\nauth_type = trust\nauth_file = {users}\n\
+             pool_mode = transaction\ndefault_pool_size = {POOLER_POOL_SIZE}\n\
+             max_client_conn = 200\nlogfile = {log}\n",
+            server = server_dir.display(),
+            server_port = super::PORT,
+            dir = dir.path().display(),
+            users = path("users.txt").display(),
+            log = path("pgbouncer.log").display(),
+        );
+        std::fs::write(path("pgbouncer.ini"), ini).map_err(|e| e.to_string())?;
+        std::fs::write(
+            path("users.txt"),
+            format!("\"{}\" \"\"\n", super::SUPERUSER),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(account) = &run_as {
+            for entry in [
+                dir.path().to_path_buf(),
+                path("pgbouncer.ini"),
+                path("users.txt"),
+            ] {
+                std::os::unix::fs::chown(
+                    &entry,
+                    Some(account.uid.as_raw()),
+                    Some(account.gid.as_raw()),
+                )
+                .map_err(|e| format!("cannot hand {} to postgres: {e}", entry.display()))?;
+            }
+        }
+        let mut command = std::process::Command::new(binary);
+        command
+            .arg(path("pgbouncer.ini"))
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0);
+        super::as_account(&mut command, &run_as);
+        // If the test process dies, so does PgBouncer.
+        // SAFETY: prctl is async-signal-safe and touches no Rust state.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        // The death signal follows the forking thread: fork from one that
+        // lives exactly as long as PgBouncer.
+        let (pid_tx, pid_rx) = std::sync::mpsc::channel();
+        let (exit_tx, exited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || match command.spawn() {
+            Ok(mut child) => {
+                let _ = pid_tx.send(Ok(child.id()));
+                let _ = child.wait();
+                let _ = exit_tx.send(());
+            }
+            Err(e) => {
+                let _ = pid_tx.send(Err(e));
+            }
+        });
+        let pid = pid_rx
+            .recv()
+            .map_err(|_| "the PgBouncer keeper thread died".to_string())?
+            .map_err(|e| format!("cannot run pgbouncer: {e}"))?;
+        let pooler = TestPooler {
+            dir,
+            port,
+            pid: nix::unistd::Pid::from_raw(pid as i32),
+            exited,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = std::fs::read_to_string(path_in(&pooler.dir, "pgbouncer.log"));
+            if pooler.exited.try_recv().is_ok() || std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "PgBouncer did not start: {}",
+                    log.unwrap_or_default().trim()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok(pooler)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Connection options for `database` through the pooler (TCP, no
+    /// password), without the start-up parameter PgBouncer refuses.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new_without_pgpass()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(super::SUPERUSER)
+            .database(database)
+            .extra_float_digits(None)
+    }
+
+    /// A URL for `database` through the pooler.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}@127.0.0.1:{}/{database}",
+            super::SUPERUSER,
+            self.port
+        )
+    }
+
+    /// Its temporary directory (ini, auth file, log, socket).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The PgBouncer process.
+    pub fn pid(&self) -> nix::unistd::Pid {
+        self.pid
+    }
+
+    /// What PgBouncer logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(path_in(&self.dir, "pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+fn path_in(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    dir.path().join(name)
+}
+
+impl Drop for TestPooler {
+    fn drop(&mut self) {
+        // SIGTERM: immediate shutdown, clients dropped.
+        for signal in [
+            nix::sys::signal::Signal::SIGTERM,
+            nix::sys::signal::Signal::SIGKILL,
+        ] {
+            if nix::sys::signal::kill(self.pid, signal).is_err() {
+                break;
+            }
+            if self
+                .exited
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .is_ok()
+            {
+                break;
+            }
+        }
+        // TempDir removes the ini, the log and the socket after this.
+    }
+}
+
+/// PgBouncer on PATH, else where Debian puts it.
+fn find_pgbouncer() -> Result<std::path::PathBuf, String> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .map(|dir| dir.join("pgbouncer"))
+        .chain([std::path::PathBuf::from("/usr/sbin/pgbouncer")])
+        .find(|path| path.is_file())
+        .ok_or_else(|| {
+            "pgbouncer not found on PATH or in /usr/sbin (apt-get install pgbouncer)".into()
+        })
+}

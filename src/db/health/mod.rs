@@ -56,6 +56,10 @@ impl Database {
     /// [`DbError::UnknownTenant`]; a reference tenant lacking a table leaves
     /// that table's reference to the majority.
     pub async fn health(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
+        crate::db::retried!(self, self.health_once(reference))
+    }
+
+    async fn health_once(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
         let candidate = Self::candidate_schema_condition();
         // The tables playing items and orders are reported under those roles.
         let names = &self.layout.names;
@@ -113,11 +117,13 @@ impl Database {
         let mut tx = self.read_tx().await?;
         let tenant_rows: Vec<TenantRow> = sqlx::query_as(&tenants_sql)
             .bind(&self.layout.shared_schema)
+            .persistent(self.persistent())
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
         let column_rows: Vec<ColumnRow> = sqlx::query_as(&columns_sql)
             .bind(&self.layout.shared_schema)
+            .persistent(self.persistent())
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
@@ -147,6 +153,10 @@ impl Database {
     /// A tenant that is no tenant schema is [`DbError::UnknownTenant`]; one
     /// without an `orders` table is [`DbError::TenantTableMissing`].
     pub async fn leaks(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
+        crate::db::retried!(self, self.leaks_once(tenant))
+    }
+
+    async fn leaks_once(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
         let mut tx = self.read_tx().await?;
         let found: Option<(String, bool)> = sqlx::query_as(&format!(
             "SELECT quote_ident(n.nspname),
@@ -164,6 +174,7 @@ impl Database {
         ))
         .bind(&self.layout.shared_schema)
         .bind(tenant)
+        .persistent(self.persistent())
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;

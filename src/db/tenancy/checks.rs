@@ -130,6 +130,10 @@ impl Database {
     /// The registry and ledger checks of the model in force (each `None`
     /// when the model has no registry or no ledger).
     pub async fn framework_checks(&self) -> Result<FrameworkChecks, DbError> {
+        crate::db::retried!(self, self.framework_checks_once())
+    }
+
+    async fn framework_checks_once(&self) -> Result<FrameworkChecks, DbError> {
         let model = &self.layout.model;
         let names = &self.layout.names;
         let mut tx = self.read_tx().await?;
@@ -139,6 +143,7 @@ impl Database {
                 sqlx::query_as("SELECT quote_ident($1) || '.' || quote_ident($2)")
                     .bind(&model.shared_schema)
                     .bind(table)
+                    .persistent(self.persistent())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;

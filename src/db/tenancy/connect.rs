@@ -33,6 +33,10 @@ impl Database {
 
     /// Detects the layout from the catalog (see [`detect`]).
     pub async fn detect_layout(&self, shared_schema: &str) -> Result<Detection, DbError> {
+        crate::db::retried!(self, self.detect_layout_once(shared_schema))
+    }
+
+    async fn detect_layout_once(&self, shared_schema: &str) -> Result<Detection, DbError> {
         let mut tx = self.read_tx().await?;
         let detection = detect(&mut tx, shared_schema)
             .await
@@ -78,6 +82,7 @@ impl Database {
         .bind(&model.ignore_schemas)
         .bind(&model.users_table)
         .bind(&model.orders_table)
+        .persistent(self.persistent())
         .fetch_optional(conn)
         .await
         .map_err(|e| self.error(e))?;
@@ -106,6 +111,7 @@ impl Database {
                 .bind(&model.shared_schema)
                 .bind(registry)
                 .bind(&model.ignore_schemas)
+                .persistent(self.persistent())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
@@ -129,11 +135,13 @@ impl Database {
                 .bind(&model.ignore_schemas)
                 .bind(&model.users_table)
                 .bind(&model.orders_table)
+                .persistent(self.persistent())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
                     .bind(&model.users_table)
+                    .persistent(self.persistent())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;
@@ -179,6 +187,7 @@ impl Database {
                 .bind(&model.shared_schema)
                 .bind(registry)
                 .bind(model.registry_key.as_deref().unwrap_or("id"))
+                .persistent(self.persistent())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;

@@ -25,6 +25,10 @@ impl Database {
     /// registry row's key or label. Unknown or ambiguous: a usage error
     /// listing the candidates.
     pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
+        crate::db::retried!(self, self.resolve_tenant_once(name))
+    }
+
+    async fn resolve_tenant_once(&self, name: &str) -> Result<String, DbError> {
         let schemas = self.tenants().await?;
         // (key, label, schema) of every registered tenant.
         let mut rows: Vec<(String, String, String)> = schemas
@@ -46,6 +50,7 @@ impl Database {
             .bind(table)
             .bind(key)
             .bind(model.registry_label.as_deref().unwrap_or(key))
+            .persistent(self.persistent())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
@@ -117,6 +122,10 @@ impl Database {
     /// One user by id, in `schema` when given. An id found in several
     /// tenants (users in each tenant schema) is a usage error naming them.
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
+        crate::db::retried!(self, self.user_in_once(id, schema))
+    }
+
+    async fn user_in_once(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
         let sql = format!(
             "SELECT {columns} FROM {users} u

@@ -1,0 +1,349 @@
+//! Through a real PgBouncer (the system's, 1.18 on Debian 12) in transaction
+//! mode with two server connections, started by the test: the CLI, the
+//! dashboard's loads, detection of an unannounced pooler, and cancel.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use sqlx::Connection;
+use tenantscope::config::{Pooler, Settings};
+use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::embedded::testing::{TestDatabase, TestPooler, POOLER_POOL_SIZE};
+
+mod common;
+use common::{start_app, stderr, stdout, tenantscope};
+
+const COMMANDS: [&[&str]; 10] = [
+    &["users"],
+    &["users", "--limit", "2", "--format", "json"],
+    &["tenants"],
+    &["orders", "1"],
+    &["orders", "1", "--compare", "client2", "--format", "csv"],
+    &["health"],
+    &["health", "--leaks", "client1"],
+    &["prices"],
+    &["basket", "1"],
+    &["detect"],
+];
+
+fn run(url: &str, command: &[&str], extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--database-url", url];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(command);
+    tenantscope(&args)
+}
+
+/// Prepared statements another client left on the pooler's server
+/// connections, as any sqlx (or JDBC, or asyncpg) client does: named
+/// `sqlx_s_1`, `sqlx_s_2`… Two connections at once, so both server
+/// connections get them.
+async fn leave_named_statements(pooler: &TestPooler, database: &str) {
+    let options = pooler.connect_options(database);
+    let mut first = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    let mut second = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    // Both transactions open at once: each on its own server connection.
+    let mut a = first.begin().await.unwrap();
+    let mut b = second.begin().await.unwrap();
+    for n in 1..=20 {
+        for tx in [&mut a, &mut b] {
+            // Statements outlive transactions; one left by an earlier call is fine.
+            sqlx::raw_sql("SAVEPOINT s")
+                .execute(&mut **tx)
+                .await
+                .unwrap();
+            let prepare = format!("PREPARE sqlx_s_{n} AS SELECT {n}");
+            if sqlx::raw_sql(&prepare).execute(&mut **tx).await.is_err() {
+                sqlx::raw_sql("ROLLBACK TO SAVEPOINT s")
+                    .execute(&mut **tx)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    a.commit().await.unwrap();
+    b.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_cli_command_answers_through_pgbouncer_as_it_does_directly() {
+    let db = TestDatabase::demo().await;
+    let pooler = TestPooler::start();
+    let flagged = format!("{}?pgbouncer=true", pooler.url(&db.name));
+    for command in COMMANDS {
+        let direct = run(&db.url, command, &[]);
+        assert!(direct.status.success(), "{command:?}: {}", stderr(&direct));
+        // Other clients' statements on the server connections: what made
+        // every command fail before.
+        leave_named_statements(&pooler, &db.name).await;
+        let pooled = run(&flagged, command, &[]);
+        assert_eq!(
+            pooled.status.code(),
+            Some(0),
+            "{command:?} through PgBouncer: {}",
+            stderr(&pooled)
+        );
+        assert_eq!(stdout(&pooled), stdout(&direct), "{command:?}");
+        assert_eq!(stderr(&pooled), stderr(&direct), "{command:?}");
+    }
+    // The setting does the same as the URL flag.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[database]\npooler = \"transaction\"\n").unwrap();
+    let config_path = config.path().to_str().unwrap();
+    leave_named_statements(&pooler, &db.name).await;
+    let direct = run(&db.url, &["orders", "1"], &[]);
+    let pooled = run(
+        &pooler.url(&db.name),
+        &["orders", "1"],
+        &["--config", config_path],
+    );
+    assert_eq!(pooled.status.code(), Some(0), "{}", stderr(&pooled));
+    assert_eq!(stdout(&pooled), stdout(&direct));
+
+    // The helper leaves no process and no file behind.
+    let (dir, pid) = (pooler.dir().to_path_buf(), pooler.pid());
+    assert!(dir.join("pgbouncer.ini").exists());
+    drop(pooler);
+    assert!(!dir.exists(), "{} is left", dir.display());
+    assert_eq!(
+        nix::sys::signal::kill(pid, None),
+        Err(nix::errno::Errno::ESRCH),
+        "PgBouncer still runs"
+    );
+}
+
+#[tokio::test]
+async fn an_unannounced_pooler_is_detected_and_the_statement_retried() {
+    let db = TestDatabase::demo().await;
+    let pooler = TestPooler::start();
+    let logs = tempfile::tempdir().unwrap();
+    for command in [
+        &["users"][..],
+        &["orders", "1"],
+        &["tenants"],
+        &["basket", "1"],
+    ] {
+        let direct = run(&db.url, command, &[]);
+        leave_named_statements(&pooler, &db.name).await;
+        let log = logs.path().join("log");
+        let pooled = run(
+            &pooler.url(&db.name),
+            command,
+            &["--log-file", log.to_str().unwrap()],
+        );
+        assert_eq!(
+            pooled.status.code(),
+            Some(0),
+            "{command:?}: {}",
+            stderr(&pooled)
+        );
+        assert_eq!(stdout(&pooled), stdout(&direct), "{command:?}");
+        let log = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            log.contains("switched to unnamed statements") && log.contains("already exists"),
+            "{command:?}: the log says why it switched:\n{log}"
+        );
+        std::fs::remove_file(logs.path().join("log")).unwrap();
+    }
+}
+
+async fn through(pooler: &TestPooler, db: &TestDatabase, announced: bool) -> Database {
+    let source = ConnectionSource::demo(pooler.connect_options(&db.name));
+    let mut settings = Settings::default();
+    // Longer than any wait below: a query that ends was cancelled.
+    settings.database.statement_timeout_ms = 60_000;
+    if announced {
+        settings.database.pooler = Pooler::Transaction;
+    }
+    Database::connect(&source, &settings)
+        .await
+        .expect("connect through PgBouncer")
+}
+
+/// The row of the orders table that names `item`.
+fn row<'a>(frame: &'a str, item: &str) -> &'a str {
+    frame
+        .lines()
+        .find(|l| l.contains(&format!("││{item} ")))
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_loads_through_pgbouncer_announced_or_not() {
+    let test_db = TestDatabase::demo().await;
+    let pooler = TestPooler::start();
+    for announced in [true, false] {
+        leave_named_statements(&pooler, &test_db.name).await;
+        let db = through(&pooler, &test_db, announced).await;
+        let handle = db.clone();
+        let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
+        app.frame_where("mid_dude's orders", |f| {
+            f.contains("Orders of mid_dude · client3 vs client1")
+                && row(f, "Tesla").contains("3,500.00")
+        })
+        .await;
+        // Selection, filter, health and prices views: each a load.
+        app.press(KeyCode::Char('j'));
+        app.press(KeyCode::Char('j'));
+        app.frame_where("rich_dude's orders", |f| {
+            f.contains("Orders of rich_dude") && row(f, "Tesla").contains("50,000.00")
+        })
+        .await;
+        for key in ['/', 'p', 'o', 'o', 'r'] {
+            app.press(KeyCode::Char(key));
+        }
+        app.press(KeyCode::Enter);
+        app.frame_where("poor_dude's orders", |f| {
+            f.contains("Orders of poor_dude") && f.contains("/poor")
+        })
+        .await;
+        app.quit().await;
+        assert!(
+            handle.pooler_mode(),
+            "announced or detected (announced: {announced})"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answers() {
+    let test_db = TestDatabase::demo().await;
+    let pooler = TestPooler::start();
+    let db = through(&pooler, &test_db, true).await;
+    let mut app = start_app(db, Duration::from_millis(20), (120, 20)).await;
+    app.frame_where("mid_dude's orders", |f| f.contains("Orders of mid_dude"))
+        .await;
+    // Straight to the server: another session locks the users table, so
+    // every filter query waits on it, each holding a server connection.
+    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let waiting = format!(
+        "SELECT pid, extract(epoch FROM xact_start)::float8 FROM pg_stat_activity
+          WHERE datname = '{}' AND state = 'active' AND query LIKE '%ILIKE%'
+            AND pid <> pg_backend_pid()",
+        test_db.name
+    );
+    app.press(KeyCode::Char('/'));
+    // Many superseded filter loads, more than the two server connections.
+    let mut newest = 0.0;
+    for key in "dude".chars() {
+        app.press(KeyCode::Char(key));
+        let mut active: Vec<(i32, f64)> = Vec::new();
+        for _ in 0..150 {
+            active = sqlx::query_as(&waiting)
+                .fetch_all(&mut observer)
+                .await
+                .unwrap();
+            if active.len() == 1 && active[0].1 > newest {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            active.len() == 1 && active[0].1 > newest,
+            "after {key:?} only a newer filter query waits on the server, the one before it \
+             was cancelled ({POOLER_POOL_SIZE} server connections): {active:?}"
+        );
+        newest = active[0].1;
+    }
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let frame = app
+        .frame_where("the filtered list", |f| {
+            f.contains("/dude") && f.contains("Orders of mid_dude")
+        })
+        .await;
+    assert!(
+        frame.contains("rich_dude") && frame.contains("poor_dude"),
+        "{frame}"
+    );
+    app.quit().await;
+    let running = format!(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = '{}' AND state <> 'idle' AND pid <> pg_backend_pid()",
+        test_db.name
+    );
+    let mut left: i64 = -1;
+    for _ in 0..100 {
+        left = sqlx::query_scalar(&running)
+            .fetch_one(&mut observer)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(left, 0, "no query is left running on the server");
+}
+
+/// Why every statement is `persistent(false)` and the statement cache is not
+/// merely turned off: with `statement_cache_capacity(0)` sqlx still names
+/// its statements (`sqlx_s_N`), and they collide behind PgBouncer.
+#[tokio::test]
+async fn only_unnamed_statements_survive_pgbouncer() {
+    let db = TestDatabase::empty().await;
+    let pooler = TestPooler::start();
+    leave_named_statements(&pooler, &db.name).await;
+    let options = pooler.connect_options(&db.name);
+    let mut uncached =
+        sqlx::PgConnection::connect_with(&options.clone().statement_cache_capacity(0))
+            .await
+            .unwrap();
+    let named = sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&mut uncached)
+        .await
+        .unwrap_err();
+    assert!(
+        named
+            .to_string()
+            .contains("prepared statement \"sqlx_s_1\" already exists"),
+        "{named}"
+    );
+    // In a transaction, as tenantscope runs every query: sqlx's Parse and
+    // its Bind/Execute are two round trips, which a transaction pooler
+    // keeps on one server connection only inside a transaction.
+    let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    let mut conn = conn.begin().await.unwrap();
+    for n in 0..10 {
+        let got: i32 = sqlx::query_scalar("SELECT $1::int4 + 1")
+            .bind(n)
+            .persistent(false)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(got, n + 1);
+    }
+}
+
+#[test]
+fn a_bad_pooler_setting_is_one_line_and_exit_2() {
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[database]\npooler = \"sometimes\"\n").unwrap();
+    let out = tenantscope(&["--config", config.path().to_str().unwrap(), "users"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("pooler"), "{}", stderr(&out));
+
+    let out = tenantscope(&[
+        "--database-url",
+        "postgres://bob:hunter2@127.0.0.1:1/app?pgbouncer=yes",
+        "users",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let error = stderr(&out);
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(
+        error.contains("pgbouncer=\"yes\"") && !error.contains("hunter2"),
+        "{error}"
+    );
+}
