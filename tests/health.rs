@@ -938,7 +938,8 @@ async fn wait_until_no_session(admin: &mut PgConnection) {
     // Generous: on a loaded 2-core machine a backend can take long to exit.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let sessions: Vec<(i32, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        type Session = (i32, Option<String>, Option<String>, Option<String>);
+        let sessions: Vec<Session> = sqlx::query_as(
             "SELECT pid, application_name, state, left(query, 80)
                    FROM pg_stat_activity WHERE datname = 'counted'",
         )
