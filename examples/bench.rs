@@ -866,6 +866,8 @@ async fn filter_latency(db: &Database, words: &[&str]) -> Res<FilterRun> {
             let took = at.saturating_duration_since(sent).saturating_sub(DEBOUNCE);
             run.samples.push((typed.clone(), took));
         }
+        // Esc leaves the prompt keeping the filter; a second Esc clears it.
+        app.press(KeyCode::Esc);
         app.press(KeyCode::Esc);
         app.frame_where("the unfiltered list", WAIT, |f| {
             f.contains(" Users (") && !f.contains("loading users")
