@@ -224,16 +224,8 @@ impl Database {
         ids: &[Option<&str>],
         items: &[Option<&str>],
     ) -> Result<Vec<(i32, i64, Option<String>)>, sqlx::Error> {
-        let begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
-            self.statement_timeout_ms
-        );
-        let mut tx = self.pool.begin_with(begin).await?;
-        let sql = selects
-            .iter()
-            .map(|(_, select)| select.as_str())
-            .collect::<Vec<_>>()
-            .join("\n UNION ALL ");
+        let mut tx = self.batch_tx().await?;
+        let sql = super::union_all(selects);
         let rows: Vec<(i32, i32, Option<String>)> = sqlx::query_as(&sql)
             .bind(ids)
             .bind(items)

@@ -173,6 +173,15 @@ fn exact_text(expr: &str) -> String {
     )
 }
 
+/// One statement of the `(column, select)` parts of a tenant batch.
+pub(super) fn union_all(selects: &[(usize, String)]) -> String {
+    selects
+        .iter()
+        .map(|(_, select)| select.as_str())
+        .collect::<Vec<_>>()
+        .join("\n UNION ALL ")
+}
+
 /// Quoted names of the shared users table and its tenant column, resolved by
 /// the server once at connect time (they come from configuration).
 #[derive(Debug, Clone)]
@@ -455,6 +464,17 @@ impl Database {
             Ok(begun) => begun.map_err(|e| self.error(e)),
             Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
+    }
+
+    /// A read-only transaction for one batch of tenants: a batch the
+    /// server refuses is retried tenant by tenant, so its error stays a
+    /// `sqlx::Error` for the caller to tell apart.
+    pub(super) async fn batch_tx(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let begin = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+            self.statement_timeout_ms
+        );
+        self.pool.begin_with(begin).await
     }
 
     pub fn counters(&self) -> &QueryCounters {

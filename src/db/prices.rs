@@ -336,16 +336,8 @@ impl Database {
         &self,
         selects: &[(usize, String)],
     ) -> Result<Vec<(i32, String, Option<String>)>, sqlx::Error> {
-        let begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
-            self.statement_timeout_ms
-        );
-        let mut tx = self.pool.begin_with(begin).await?;
-        let sql = selects
-            .iter()
-            .map(|(_, select)| select.as_str())
-            .collect::<Vec<_>>()
-            .join("\n UNION ALL ");
+        let mut tx = self.batch_tx().await?;
+        let sql = super::union_all(selects);
         // The SQL text differs per tenant set: keep it out of the statement cache.
         let rows: Vec<(i32, LossyText, Option<String>)> = sqlx::query_as(&sql)
             .persistent(false)
