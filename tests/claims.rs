@@ -14,15 +14,7 @@ use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{connect, start_app, start_app_logged, stderr, stdout};
-
-/// The row of the orders table that names `item`.
-fn row<'a>(frame: &'a str, item: &str) -> &'a str {
-    frame
-        .lines()
-        .find(|l| l.contains(&format!("││{item} ")))
-        .unwrap_or("")
-}
+use common::{connect, row, start_app, start_app_logged, stderr, stdout};
 
 /// Texts of the queries tenantscope's sessions are running right now.
 async fn running_queries(observer: &mut sqlx::PgConnection) -> Vec<String> {

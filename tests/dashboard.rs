@@ -10,15 +10,7 @@ use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{connect, frame_where, keys, start_app, start_app_logged, App};
-
-/// The row of the orders table that names `item`.
-fn row<'a>(frame: &'a str, item: &str) -> &'a str {
-    frame
-        .lines()
-        .find(|l| l.contains(&format!("││{item} ")))
-        .unwrap_or("")
-}
+use common::{connect, frame_where, keys, row, start_app, start_app_logged, App};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {

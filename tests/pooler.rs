@@ -11,7 +11,7 @@ use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::{TestDatabase, TestPooler, POOLER_POOL_SIZE};
 
 mod common;
-use common::{start_app, stderr, stdout, tenantscope};
+use common::{row, start_app, stderr, stdout, tenantscope};
 
 const COMMANDS: [&[&str]; 10] = [
     &["users"],
@@ -157,14 +157,6 @@ async fn through(pooler: &TestPooler, db: &TestDatabase, announced: bool) -> Dat
     Database::connect(&source, &settings)
         .await
         .expect("connect through PgBouncer")
-}
-
-/// The row of the orders table that names `item`.
-fn row<'a>(frame: &'a str, item: &str) -> &'a str {
-    frame
-        .lines()
-        .find(|l| l.contains(&format!("││{item} ")))
-        .unwrap_or("")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

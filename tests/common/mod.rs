@@ -234,3 +234,11 @@ fn app_of(harness: Harness) -> (App, FrameLog) {
         },
     )
 }
+
+/// The orders pane's row of `item` in a drawn frame ("" when absent).
+pub fn row<'a>(frame: &'a str, item: &str) -> &'a str {
+    frame
+        .lines()
+        .find(|l| l.contains(&format!("││{item} ")))
+        .unwrap_or("")
+}
