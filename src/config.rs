@@ -334,14 +334,8 @@ pub const MAX_DEBOUNCE_MS: u64 = 60_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::env;
     use std::io::Write;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn file_with(text: &str) -> (tempfile::NamedTempFile, ConfigFile) {
         let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();

@@ -208,13 +208,7 @@ fn origin_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::fixtures::env;
 
     /// The report's line for `key` in `section`.
     fn line<'a>(report: &'a str, section: &str, key: &str) -> &'a str {

@@ -303,3 +303,11 @@ impl Harness {
         self.handle.await.map_err(std::io::Error::other)?
     }
 }
+
+/// An environment for code that takes its variables as a map.
+pub fn env(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

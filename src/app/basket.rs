@@ -254,22 +254,13 @@ pub fn selection_changed(state: &mut State, user_id: Option<&str>) -> Vec<Effect
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
     let rows = layout::basket_rows(state.size).max(1);
-    let cursor = &mut state.basket.rows;
-    match action {
-        Up => cursor.move_by(-1, len, rows),
-        Down => cursor.move_by(1, len, rows),
-        PageUp => cursor.move_by(-(rows as isize), len, rows),
-        PageDown => cursor.move_by(rows as isize, len, rows),
-        First => cursor.first(),
-        Last => cursor.last(len, rows),
-        Reload => {
-            if let Some(user) = state.basket.user.clone() {
-                return start(state, user);
-            }
-        }
-        _ => {}
+    if state.basket.rows.navigate(action, len, rows) {
+        return Vec::new();
     }
-    Vec::new()
+    match state.basket.user.clone() {
+        Some(user) if action == Reload => start(state, user),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

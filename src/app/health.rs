@@ -155,14 +155,10 @@ fn rows(size: (u16, u16)) -> usize {
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let tenants = state.health.report.value().map_or(0, |r| r.tenants.len());
     let rows = rows(state.size);
-    let cursor = &mut state.health.cursor;
+    if state.health.cursor.navigate(action, tenants, rows) {
+        return Vec::new();
+    }
     match action {
-        Up => cursor.move_by(-1, tenants, rows),
-        Down => cursor.move_by(1, tenants, rows),
-        PageUp => cursor.move_by(-(rows as isize), tenants, rows),
-        PageDown => cursor.move_by(rows as isize, tenants, rows),
-        First => cursor.first(),
-        Last => cursor.last(tenants, rows),
         ShowLeaks => return show_leaks(state),
         Reload => return reload(state),
         _ => {}

@@ -1,6 +1,7 @@
 //! Two shapes every view shares: a keyed background load, and a cursor
 //! over a list that scrolls.
 
+use super::keymap::Action;
 use std::time::Duration;
 
 /// A result, with what it was asked for and how long it took.
@@ -110,6 +111,22 @@ impl Cursor {
 
     pub fn first(&mut self) {
         *self = Cursor::default();
+    }
+
+    /// The list movements every view shares (↑ ↓ PgUp PgDn Home End);
+    /// false when `action` is not one of them.
+    pub fn navigate(&mut self, action: Action, len: usize, rows: usize) -> bool {
+        let page = rows as isize;
+        match action {
+            Action::Up => self.move_by(-1, len, rows),
+            Action::Down => self.move_by(1, len, rows),
+            Action::PageUp => self.move_by(-page, len, rows),
+            Action::PageDown => self.move_by(page, len, rows),
+            Action::First => self.first(),
+            Action::Last => self.last(len, rows),
+            _ => return false,
+        }
+        true
     }
 
     pub fn last(&mut self, len: usize, rows: usize) {

@@ -190,13 +190,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let tenants = state.catalog.len();
     let columns = layout::price_columns(state.size.0).max(1);
     let view = &mut state.prices;
+    if view.rows.navigate(action, items, rows) {
+        return Vec::new();
+    }
     match action {
-        Up => view.rows.move_by(-1, items, rows),
-        Down => view.rows.move_by(1, items, rows),
-        PageUp => view.rows.move_by(-(rows as isize), items, rows),
-        PageDown => view.rows.move_by(rows as isize, items, rows),
-        First => view.rows.first(),
-        Last => view.rows.last(items, rows),
         Left | Right => {
             let delta = if action == Left { -1 } else { 1 };
             view.columns.move_by(delta, tenants, columns);
