@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::Cursor;
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, no_warning, Screen, Status};
+use super::screen::{no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
 use crate::db::{rank_basket, BasketTenant, Database, DbError, OrderLine, QueryHandle, User};
@@ -100,6 +100,8 @@ const OWN: &[Binding] = &[bind(&[Key::Char('r')], Reload, "price again", true)];
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
+    on_resize: nothing,
+    refresh: nothing,
     keys: |_| KEYS,
     on_action,
     on_key: no_text,

@@ -12,7 +12,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
 use super::load::Cursor;
 use super::msg::Effect;
-use super::screen::{no_text, no_warning, Screen, Status};
+use super::screen::{no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, TenantCatalog, User, UserCount};
 
@@ -134,6 +134,8 @@ const PICKING: KeyTable = &[
 ];
 
 pub const SCREEN: Screen = Screen {
+    on_resize: nothing,
+    refresh: nothing,
     // Nothing is read yet: no "as of" time.
     fresh: "",
     keys: |state| match state.connect.phase {

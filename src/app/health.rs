@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{export_loaded, no_text, no_warning, Screen, Status};
+use super::screen::{export_loaded, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, HealthReport, Leak};
 use crate::output::Document;
@@ -86,6 +86,9 @@ const OWN: &[Binding] = &[
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
+    on_resize: nothing,
+    // Heavy: `r` runs the checks, never the timer.
+    refresh: nothing,
     keys: |_| KEYS,
     fresh: "health",
     on_action,

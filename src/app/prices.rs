@@ -102,6 +102,9 @@ const OWN: &[Binding] = &[
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
+    // More or fewer tenant columns fit now.
+    on_resize: |state| request(state, false),
+    refresh: |state| request(state, true),
     keys: |_| KEYS,
     on_action,
     on_key: no_text,

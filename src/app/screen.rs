@@ -56,6 +56,11 @@ pub struct Screen {
     pub on_action: fn(&mut State, Action) -> Vec<Effect>,
     /// A key the table does not bind (text input).
     pub on_key: fn(&mut State, KeyEvent) -> Vec<Effect>,
+    /// After the terminal changed size (the dashboard's list is kept in
+    /// view whatever is on screen).
+    pub on_resize: fn(&mut State) -> Vec<Effect>,
+    /// `ui.refresh_s`: read the data again, keeping what is shown.
+    pub refresh: fn(&mut State) -> Vec<Effect>,
     /// The spinner turns while this is true.
     pub is_busy: fn(&State) -> bool,
     pub status: fn(&State) -> Status,
@@ -95,6 +100,11 @@ pub fn export_loaded<K: PartialEq, T: Clone, E>(
 /// For views without a lasting caveat.
 pub fn no_warning(_: &State) -> Option<String> {
     None
+}
+
+/// For views with nothing to do on a resize or a refresh.
+pub fn nothing(_: &mut State) -> Vec<Effect> {
+    Vec::new()
 }
 
 /// For views without text input.

@@ -15,11 +15,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(width, height) => {
             state.size = (width, height);
             dashboard::on_resize(state);
-            match state.view {
-                // More or fewer tenant columns fit now.
-                View::Prices => prices::request(state, false),
-                View::Dashboard | View::Health | View::Connect | View::Basket => Vec::new(),
-            }
+            (state.view.screen().on_resize)(state)
         }
         Msg::Tick => {
             state.ticks = state.ticks.wrapping_add(1);
@@ -109,16 +105,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 
 /// `ui.refresh_s`: the view on screen reads its data again, keeping what
 /// is shown (selection, filter, scroll) until the new data comes. Not while
-/// something loads, and not the health checks (heavy; `r` runs them).
+/// something loads.
 fn refresh(state: &mut State) -> Vec<Effect> {
     if state.is_busy() {
         return Vec::new();
     }
-    match state.view {
-        View::Dashboard => dashboard::refresh(state),
-        View::Prices => prices::request(state, true),
-        View::Health | View::Basket | View::Connect => Vec::new(),
-    }
+    (state.view.screen().refresh)(state)
 }
 
 /// Keys of the help popup: close, scroll, quit.

@@ -18,7 +18,7 @@ pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WI
 use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
 use crate::app::load::{Cursor, Load};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
-use crate::app::screen::Screen;
+use crate::app::screen::{nothing, Screen};
 use crate::app::state::State;
 use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
@@ -119,6 +119,8 @@ pub const FILTERING: KeyTable = &[&[
 ]];
 
 pub const SCREEN: Screen = Screen {
+    on_resize: nothing,
+    refresh,
     keys: |state| {
         let dashboard = &state.dashboard;
         if dashboard.detail.is_some() {
