@@ -277,6 +277,35 @@ mod tests {
     }
 
     #[test]
+    fn a_wider_terminal_reads_the_columns_that_now_fit_and_only_in_the_matrix() {
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
+        state.size = (80, 30);
+        init(&mut state);
+        // On the dashboard a resize reads no prices.
+        assert!(jobs(&update(&mut state, AppMsg::Resize(200, 30)))
+            .iter()
+            .all(|job| !matches!(job, AppJob::Prices(_))));
+        state.size = (80, 30);
+        let narrow = prices_asked(&press(&mut state, KeyCode::Char('p')));
+        let wide = prices_asked(&update(&mut state, AppMsg::Resize(200, 30)));
+        assert_eq!(narrow.len(), layout::price_columns(80));
+        assert_eq!(wide.len(), layout::price_columns(200));
+        assert!(wide.len() > narrow.len());
+        // Once they are shown, the timer's refresh reads the same columns again.
+        let empty = PriceMatrix {
+            tenants: wide.clone(),
+            rows: Vec::new(),
+            failed: Vec::new(),
+        };
+        deliver_prices(&mut state, empty);
+        assert_eq!(prices_asked(&update(&mut state, AppMsg::Refresh)), wide);
+    }
+
+    #[test]
     fn price_matrix_fetches_only_the_visible_columns() {
         let count = UserCount {
             value: 4,
