@@ -335,7 +335,7 @@ fn health(db: &TestDatabase) -> (Json, Option<i32>, String) {
 
 #[tokio::test]
 async fn health_reports_each_frameworks_planted_anomalies() {
-    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking) in [
+    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking, wrong) in [
         (
             "django_tenants",
             "customers_client",
@@ -344,6 +344,7 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex",
             "django_migrations",
             "shop.0002_order_quantity",
+            &[("public", "shop_item", "tenant_table")][..],
         ),
         (
             "ros_apartment",
@@ -353,6 +354,10 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex",
             "schema_migrations",
             "20240201000000",
+            &[
+                ("globex", "companies", "shared_table"),
+                ("public", "items", "tenant_table"),
+            ][..],
         ),
         (
             "stancl_tenancy",
@@ -362,6 +367,7 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex-eu",
             "migrations",
             "2024_02_01_000000_add_quantity_to_orders",
+            &[("public", "items", "tenant_table")][..],
         ),
     ] {
         let db = fixture(fixture_name).await;
@@ -403,6 +409,33 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
             "{fixture_name}"
         );
+        // Rows in copies that should be empty: one row each was planted.
+        let found: Vec<(&str, &str, &str, i64)> = report["wrong_copy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["schema"].as_str().unwrap(),
+                    w["table"].as_str().unwrap(),
+                    w["role"].as_str().unwrap(),
+                    w["rows"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(&str, &str, &str, i64)> =
+            wrong.iter().map(|&(s, t, r)| (s, t, r, 1)).collect();
+        assert_eq!(found, expected, "{fixture_name}: {report}");
+        for (schema, table, ..) in wrong {
+            assert!(
+                text.contains(&format!("  {schema}.{table}: 1 row (")),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains("table cop") && text.contains("with rows in the wrong schema"),
+            "{text}"
+        );
         assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
         assert!(
             text.contains(&format!("with no schema: {missing}")),
@@ -416,6 +449,7 @@ async fn health_reports_each_frameworks_planted_anomalies() {
 async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
     let db = TestDatabase::demo().await;
     let report = json(&db, &["health", "--format", "json"]);
+    assert_eq!(report["wrong_copy"], serde_json::json!([]), "{report}");
     let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -426,7 +460,8 @@ async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
             "orphan_organizations",
             "references",
             "tenants",
-            "unused_tenants"
+            "unused_tenants",
+            "wrong_copy"
         ]
     );
 }

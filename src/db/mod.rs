@@ -26,8 +26,9 @@ pub use basket::{rank as rank_basket, BasketTenant, BASKET_BATCH};
 pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
-    Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,
-    OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
+    Column, ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak,
+    LeakKind, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, WrongCopy,
+    TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
 pub use pool::{

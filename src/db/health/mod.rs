@@ -6,11 +6,13 @@
 
 mod build;
 mod model;
+mod wrong_copy;
 
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 use build::build_report_with;
 pub use model::*;
+pub use wrong_copy::WRONG_COPY_BATCH;
 
 /// Row of the tenant query: (tenant, organization id, users, has items,
 /// items estimate, has orders, orders estimate). A row without a tenant is
@@ -42,12 +44,14 @@ impl Database {
     /// The health of every tenant schema, compared with `reference`'s tables
     /// (default: the majority's).
     ///
-    /// Runs **2 queries** in one READ ONLY transaction (plus its BEGIN and
+    /// Runs **3 queries** in one READ ONLY transaction (plus its BEGIN and
     /// COMMIT), whatever the number of tenants: one for the tenant schemas,
     /// their `reltuples` estimates and the user count per organization id
     /// (a single `GROUP BY` over the users table), one for the columns of
-    /// every tenant's `items` and `orders` from `pg_attribute`. Drift and
-    /// orphans are then worked out in memory. `tests/health.rs` checks the
+    /// every tenant's `items` and `orders` from `pg_attribute`, one for the
+    /// copies of tables that should be empty (see `wrong_copy.rs`), whose
+    /// rows are then counted in batches (none where no such copy exists).
+    /// Drift and orphans are then worked out in memory. `tests/health.rs` checks the
     /// count with `pg_stat_statements` for 3 and for 60 extra tenants.
     ///
     /// A tenant is any non-system schema (not the shared one) that holds an
@@ -127,7 +131,9 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
+        let copies = self.wrong_copy_candidates(&mut tx).await?;
         tx.commit().await.map_err(|e| self.error(e))?;
+        let wrong_copy = self.wrong_copies(copies).await?;
         let m = &self.layout.model;
         let required = [
             vec![
@@ -141,7 +147,9 @@ impl Database {
                 m.order_quantity.clone(),
             ],
         ];
-        build_report_with(tenant_rows, column_rows, reference, &required)
+        let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
+        report.wrong_copy = wrong_copy;
+        Ok(report)
     }
 
     /// Orders in `tenant` whose user id (compared as text) names a user of
