@@ -199,6 +199,12 @@ pub(crate) struct SharedLayout {
     /// The shared users table itself, when there is one (privileges, size).
     users_relation: Option<String>,
     tenant_column: String,
+    /// Column of the users source naming the tenant as the registry does
+    /// (derived sources only).
+    tenant_name_column: Option<String>,
+    /// Users in every tenant schema: each schema's SELECT (by its quoted
+    /// literal), so one tenant's users are read from its schema alone.
+    tenant_branches: Vec<(String, String)>,
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
@@ -280,6 +286,8 @@ impl Database {
                 users_table: String::new(),
                 users_relation: None,
                 tenant_column: String::new(),
+                tenant_name_column: None,
+                tenant_branches: Vec::new(),
                 detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
@@ -341,6 +349,10 @@ impl Database {
         let mut tenancy = tenancy.clone();
         if tenancy.users == tenancy::UsersAt::PerTenant {
             tenancy.shared_schema = self.first_users_schema(&mut tx, &tenancy).await?;
+            tenancy.tenant_column = tenancy.user_id.clone();
+        }
+        // Linked users: the link table names the tenant, not a column.
+        if tenancy.users == tenancy::UsersAt::Link {
             tenancy.tenant_column = tenancy.user_id.clone();
         }
         let tenancy = &tenancy;
@@ -418,6 +430,8 @@ impl Database {
                     detection: None,
                     users_table,
                     tenant_column,
+                    tenant_name_column: None,
+                    tenant_branches: Vec::new(),
                     name_key: if plain_name {
                         format!("u.{name}")
                     } else {

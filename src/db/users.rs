@@ -14,8 +14,13 @@ pub struct User {
     pub name: String,
     /// `None` when the users table has no `mail` column.
     pub mail: Option<String>,
-    /// The organization id as stored: a tenant schema name, or anything else.
+    /// The user's tenant schema: the organization id as stored (a tenant
+    /// schema name, or anything else), or the schema a registry maps the
+    /// user's tenant to.
     pub tenant: Option<String>,
+    /// The tenant as the registry names it (its label, else its key);
+    /// `None` without a registry, where the schema is the tenant's name.
+    pub tenant_name: Option<String>,
     /// `None` when NULL or the table has no `creation_timestamp` column.
     pub created: Option<String>,
     /// Where the user sits in the list order (not shown, not exported).
@@ -32,6 +37,13 @@ pub enum TenantStatus {
     Present,
     Missing,
     NoTenant,
+}
+
+impl User {
+    /// The tenant as people name it: the registry's name, else the schema.
+    pub fn tenant_label(&self) -> Option<&str> {
+        self.tenant_name.as_deref().or(self.tenant.as_deref())
+    }
 }
 
 impl TenantCatalog {
@@ -74,7 +86,7 @@ impl Database {
         let names = &layout.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
-             encode({name_key}, 'hex'), encode({id_key}, 'hex')",
+             encode({name_key}, 'hex'), encode({id_key}, 'hex'), {tenant_name}",
             id_raw = raw(&format!("u.{}", names.user_id)),
             name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
             mail = if layout.has_mail {
@@ -83,6 +95,10 @@ impl Database {
                 "NULL::bytea".into()
             },
             tenant = raw(&format!("u.{}", layout.tenant_column)),
+            tenant_name = match &layout.tenant_name_column {
+                Some(column) => raw(&format!("u.{column}")),
+                None => "NULL::bytea".into(),
+            },
             name_key = raw(&layout.name_key),
             id_key = raw(&layout.id_key),
             created = if layout.has_created {
@@ -294,7 +310,8 @@ impl Database {
 const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
                            convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
 
-/// (id, name, mail, tenant, created, name key, id key): see `user_columns`.
+/// (id, name, mail, tenant, created, name key, id key, tenant name): see
+/// `user_columns`.
 pub(super) type UserRow = (
     LossyText,
     LossyText,
@@ -303,9 +320,12 @@ pub(super) type UserRow = (
     Option<String>,
     String,
     String,
+    Option<LossyText>,
 );
 
-pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
+pub(super) fn into_user(
+    (id, name, mail, tenant, created, name_key, id_key, tenant_name): UserRow,
+) -> User {
     let invalid_utf8 = [Some(&id), Some(&name), mail.as_ref(), tenant.as_ref()]
         .into_iter()
         .flatten()
@@ -316,6 +336,7 @@ pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): Use
         name: name.text,
         mail: mail.map(|m| m.text),
         tenant: tenant.map(|t| t.text),
+        tenant_name: tenant_name.map(|t| t.text),
         created,
         key: UserKey {
             name: name_key,
@@ -374,6 +395,7 @@ mod tests {
             name: "n".into(),
             mail: Some("m".into()),
             tenant: tenant.map(str::to_string),
+            tenant_name: None,
             created: None,
             key: UserKey::default(),
             invalid_utf8: 0,
