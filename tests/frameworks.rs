@@ -180,6 +180,156 @@ async fn django_tenants_detect_round_trip() {
     );
 }
 
+/// (name, tenant, schema) of each listed user.
+fn placed(users: &Json) -> Vec<(String, Option<String>, Option<String>)> {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let text = |v: &Json| v.as_str().map(str::to_string);
+            (
+                u["name"].as_str().unwrap().to_string(),
+                text(&u["tenant"]),
+                text(&u["schema"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn django_tenant_users_is_detected_with_linked_users() {
+    let db = fixture("django_tenant_users").await;
+    let (model, why) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("django-tenant-users"));
+    assert_eq!(model["registry_table"].as_str(), Some("companies_company"));
+    assert_eq!(model["registry_label"].as_str(), Some("name"));
+    assert_eq!(model["users"].as_str(), Some("link"));
+    assert_eq!(model["users_table"].as_str(), Some("users_tenantuser"));
+    assert_eq!(
+        model["link_table"].as_str(),
+        Some("users_tenantuser_tenants")
+    );
+    assert_eq!(model["link_user"].as_str(), Some("tenantuser_id"));
+    assert_eq!(model["link_tenant"].as_str(), Some("company_id"));
+    assert_eq!(model["user_name"].as_str(), Some("name"));
+    assert_eq!(model["items_table"].as_str(), Some("shop_item"));
+    assert_eq!(model["ledger_table"].as_str(), Some("django_migrations"));
+    assert!(
+        why.contains("linked to tenants by users_tenantuser_tenants"),
+        "{why}"
+    );
+
+    // One row per (user, tenant); the public tenant every user is linked
+    // to is no tenant, so it is never listed. admin's other tenant is
+    // registered without a schema.
+    let some = |s: &str| Some(s.to_string());
+    let (acme, globex) = (some("acme_1704153600"), some("globex_1704240000"));
+    let users = json(&db, &["users", "--format", "json"]);
+    assert_eq!(
+        placed(&users),
+        [
+            ("admin".into(), some("Initech"), some("initech_1704326400")),
+            ("alice".into(), some("Acme Corp"), acme.clone()),
+            ("bob".into(), some("Acme Corp"), acme.clone()),
+            ("bob".into(), some("Globex"), globex.clone()),
+            ("carol".into(), some("Globex"), globex.clone()),
+        ]
+    );
+    assert_eq!(users[0]["tenant_schema"], "missing");
+    assert_eq!(users[1]["tenant_schema"], "ok");
+    assert_eq!(names(&users, "mail")[2], "bob@example.com");
+    // --tenant picks by key, label or schema, on the server.
+    for name in ["globex", "Globex", "3", "globex_1704240000"] {
+        if name == "globex" {
+            // The slug is no registry key, label or schema name.
+            assert_eq!(
+                run(&db, &["users", "--tenant", name]).status.code(),
+                Some(2)
+            );
+            continue;
+        }
+        let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
+        assert_eq!(
+            placed(&users),
+            [
+                ("bob".into(), some("Globex"), globex.clone()),
+                ("carol".into(), some("Globex"), globex.clone()),
+            ],
+            "--tenant {name}"
+        );
+    }
+    let filtered = json(
+        &db,
+        &["users", "--tenant", "Acme Corp", "--filter", "bob", "--format", "json"],
+    );
+    assert_eq!(
+        placed(&filtered),
+        [("bob".into(), some("Acme Corp"), acme.clone())]
+    );
+    // bob (id 3) is in both tenants: the tenant must be named.
+    let ambiguous = run(&db, &["orders", "3"]);
+    assert_eq!(ambiguous.status.code(), Some(2), "{}", stderr(&ambiguous));
+    assert!(stderr(&ambiguous).contains("acme_1704153600"));
+    assert!(stderr(&ambiguous).contains("globex_1704240000"));
+    let report = json(
+        &db,
+        &[
+            "orders",
+            "3",
+            "--tenant",
+            "Globex",
+            "--compare",
+            "Acme Corp",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["user"]["name"], "bob");
+    assert_eq!(report["user"]["tenant"], "Globex");
+    assert_eq!(report["user"]["schema"], "globex_1704240000");
+    assert_eq!(report["compare_tenant"], "acme_1704153600");
+    let lines = report["orders"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["item"], "Sprocket");
+    assert_eq!(lines[0]["total"].to_string(), "17.00");
+    let in_acme = json(&db, &["orders", "3", "--tenant", "acme_1704153600", "--format", "json"]);
+    assert_eq!(in_acme["orders"][0]["item"], "Gadget");
+    assert_eq!(in_acme["orders"][0]["total"].to_string(), "50.00");
+
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    let counts: Vec<(String, i64)> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["schema_exists"] == true)
+        .map(|t| (t["tenant"].as_str().unwrap().to_string(), t["users"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("acme_1704153600".to_string(), 2),
+            ("globex_1704240000".to_string(), 2)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn django_tenant_users_detect_round_trip() {
+    let db = fixture("django_tenant_users").await;
+    assert_round_trip(
+        &db,
+        &[
+            &["tenants", "--format", "json"],
+            &["users", "--format", "json"],
+            &["users", "--tenant", "Globex", "--format", "json"],
+            &["orders", "3", "--tenant", "Acme Corp", "--format", "json"],
+            &["orders", "3"],
+            &["health", "--format", "json"],
+        ],
+    );
+}
+
 #[tokio::test]
 async fn ros_apartment_is_detected_with_shared_users() {
     let db = fixture("ros_apartment").await;
@@ -305,6 +455,10 @@ async fn the_articles_layout_is_detected_as_the_default() {
 async fn only_registered_schemas_are_tenants() {
     for (fixture_name, tenants) in [
         ("django_tenants", ["acme", "globex"]),
+        (
+            "django_tenant_users",
+            ["acme_1704153600", "globex_1704240000"],
+        ),
         ("ros_apartment", ["acme", "globex"]),
         ("stancl_tenancy", ["globex-eu", "tenantacme"]),
     ] {
@@ -345,6 +499,16 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "django_migrations",
             "shop.0002_order_quantity",
             &[("public", "shop_item", "tenant_table")][..],
+        ),
+        (
+            "django_tenant_users",
+            "companies_company",
+            "initech_1704326400",
+            "hooli_1704412800",
+            "globex_1704240000",
+            "django_migrations",
+            "shop.0002_order_quantity",
+            &[("acme_1704153600", "users_tenantuser", "shared_table")][..],
         ),
         (
             "ros_apartment",

@@ -308,7 +308,10 @@ impl Database {
         let mut layout = self.resolve_layout(&model).await?;
         layout.detection = detection;
         self.layout = std::sync::Arc::new(layout);
-        self.check_tenant_column(&model.tenant_column).await?;
+        // Linked users have no tenant column (the link table names it).
+        if model.users != tenancy::UsersAt::Link {
+            self.check_tenant_column(&model.tenant_column).await?;
+        }
         self.derive_users_source().await
     }
 

@@ -141,8 +141,9 @@ impl Database {
                     ),
                     None => "NULL".into(),
                 };
-                let schemas: Vec<(String, String, Option<String>)> = sqlx::query_as(&format!(
-                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of}
+                let schemas: Vec<(String, String, Option<String>, String)> = sqlx::query_as(&format!(
+                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                            n.nspname::text
                        FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
                       ORDER BY n.nspname",
                     Self::users_schema_condition()
@@ -172,7 +173,7 @@ impl Database {
                 // Text throughout: tenants may drift in column types.
                 let branches: Vec<(String, String)> = schemas
                     .iter()
-                    .map(|(ident, literal, name)| {
+                    .map(|(ident, literal, name, schema)| {
                         let select = format!(
                             "SELECT {literal}::text AS tenantscope_schema, t.{id}::text AS {id},
                                     t.{user_name}::text AS {user_name}, {mail} AS {mail_as},
@@ -187,7 +188,7 @@ impl Database {
                             created_as = n.user_created,
                             name = name.as_deref().unwrap_or("NULL"),
                         );
-                        (literal.clone(), select)
+                        (schema.clone(), select)
                     })
                     .collect();
                 let mut selects: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();

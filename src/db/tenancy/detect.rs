@@ -4,7 +4,8 @@
 //! Citus's `pg_dist_schema` exists), one for the values of the registry
 //! candidates, and one for Citus's distributed schemas when it exists.
 //!
-//! Recognised: django-tenants (a shared table with a `schema_name` column),
+//! Recognised: django-tenants (a shared table with a `schema_name` column;
+//! with django-tenant-users when a shared table links users to it),
 //! stancl/tenancy (`tenants(id, data)`), ros-apartment (`public.users`
 //! pointing at a tenant table whose text column names the schemas), Citus
 //! schema-based sharding (by catalog presence only), and the article's
@@ -50,6 +51,8 @@ pub struct Catalog {
 pub enum LayoutKind {
     Article,
     DjangoTenants,
+    /// django-tenants with django-tenant-users' global users.
+    DjangoTenantUsers,
     RosApartment,
     StanclTenancy,
     Citus,
@@ -60,6 +63,7 @@ impl LayoutKind {
         match self {
             LayoutKind::Article => "article",
             LayoutKind::DjangoTenants => "django-tenants",
+            LayoutKind::DjangoTenantUsers => "django-tenant-users",
             LayoutKind::RosApartment => "ros-apartment",
             LayoutKind::StanclTenancy => "stancl-tenancy",
             LayoutKind::Citus => "citus",
@@ -127,10 +131,57 @@ const TENANT_USERS: [(&str, &str, &str, &str); 2] = [
     ("auth_user", "username", "email", "date_joined"),
     ("users", "name", "email", "created_at"),
 ];
+/// Columns naming a user, best first (linked users).
+const USER_NAME_COLUMNS: [&str; 4] = ["name", "username", "full_name", "email"];
+/// Columns holding when a user was created (linked users).
+const USER_CREATED_COLUMNS: [&str; 4] = ["date_joined", "created", "created_at", "joined"];
+
 /// Columns of a registry that are bookkeeping, not a tenant's name.
 const NOT_NAMES: [&str; 4] = ["created_at", "updated_at", "type", "domain"];
 
+/// A table of the shared schema linking users to the registry's tenants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserLink {
+    pub table: String,
+    pub user_column: String,
+    pub tenant_column: String,
+    pub users_table: String,
+}
+
 impl Catalog {
+    /// Tables of the shared schema with a foreign key to the registry's
+    /// key and one to a users-like table (one with an `email`), as
+    /// django-tenant-users' `tenants` many-to-many table; by table name.
+    pub fn user_links(&self, registry: &str, key: &str) -> Vec<UserLink> {
+        let mut found = Vec::new();
+        for link in self.tables_in(&self.shared_schema) {
+            let keys: Vec<&ForeignKey> = self
+                .foreign_keys
+                .iter()
+                .filter(|k| k.table == link.table)
+                .collect();
+            let Some(to_tenant) = keys
+                .iter()
+                .find(|k| k.ref_table == registry && k.ref_column == key)
+            else {
+                continue;
+            };
+            for to_user in keys.iter().filter(|k| k.ref_table != registry) {
+                let users = self.table(&self.shared_schema, &to_user.ref_table);
+                if users.is_some_and(|u| u.columns.iter().any(|c| c == "email")) {
+                    found.push(UserLink {
+                        table: link.table.clone(),
+                        user_column: to_user.column.clone(),
+                        tenant_column: to_tenant.column.clone(),
+                        users_table: to_user.ref_table.clone(),
+                    });
+                }
+            }
+        }
+        found.sort_by(|a, b| a.table.cmp(&b.table));
+        found
+    }
+
     fn tables_in<'a>(&'a self, schema: &'a str) -> impl Iterator<Item = &'a CatalogTable> {
         self.tables.iter().filter(move |t| t.schema == schema)
     }
@@ -437,8 +488,42 @@ pub fn classify(
             .collect();
     }
 
-    // Users: a shared table pointing at the registry, else one per tenant.
-    match best.and_then(|(_, c, _)| c.users_column.clone()) {
+    // Users: a shared table pointing at the registry, else one linked to
+    // it by a table of pairs, else one per tenant.
+    let link = best
+        .filter(|(_, c, _)| c.users_column.is_none())
+        .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
+    let mut kind = kind;
+    if let Some(link) = &link {
+        let users = catalog.table(shared, &link.users_table);
+        let first = |wanted: &[&str]| {
+            wanted
+                .iter()
+                .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
+                .map(|w| w.to_string())
+        };
+        model.users = UsersAt::Link;
+        model.users_table = link.users_table.clone();
+        model.link_table = Some(link.table.clone());
+        model.link_user = Some(link.user_column.clone());
+        model.link_tenant = Some(link.tenant_column.clone());
+        model.user_name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
+        model.user_mail = "email".into();
+        if let Some(created) = first(&USER_CREATED_COLUMNS) {
+            model.user_created = created;
+        }
+        if kind == LayoutKind::DjangoTenants {
+            kind = LayoutKind::DjangoTenantUsers;
+        }
+        reasons.push(format!(
+            "users: {shared}.{}, linked to tenants by {}({}, {})",
+            link.users_table, link.table, link.user_column, link.tenant_column
+        ));
+    }
+    match best
+        .and_then(|(_, c, _)| c.users_column.clone())
+        .filter(|_| link.is_none())
+    {
         Some(column) => {
             let users = catalog.table(shared, "users");
             let has = |c: &str| users.is_some_and(|u| u.columns.iter().any(|x| x == c));
@@ -450,7 +535,7 @@ pub fn classify(
             model.user_created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
-        None if kind != LayoutKind::Article => {
+        None if kind != LayoutKind::Article && link.is_none() => {
             let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
                 !tenants.is_empty()
                     && tenants
