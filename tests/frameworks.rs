@@ -113,7 +113,9 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
         let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
         assert_eq!(names(&users, "name"), ["alice", "bob"], "--tenant {name}");
         assert_eq!(names(&users, "mail"), ["alice@acme.test", "bob@acme.test"]);
-        assert_eq!(names(&users, "tenant"), ["acme", "acme"]);
+        // The tenant as the registry names it, and its schema.
+        assert_eq!(names(&users, "tenant"), ["Acme Corp", "Acme Corp"]);
+        assert_eq!(names(&users, "schema"), ["acme", "acme"]);
     }
     // User 1 exists in acme and in globex: the tenant must be named.
     let ambiguous = run(&db, &["orders", "1"]);
@@ -155,7 +157,8 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
         ],
     );
     assert_eq!(report["user"]["name"], "alice");
-    assert_eq!(report["user"]["tenant"], "acme");
+    assert_eq!(report["user"]["tenant"], "Acme Corp");
+    assert_eq!(report["user"]["schema"], "acme");
     let lines = report["orders"].as_array().unwrap();
     let items: Vec<&str> = lines.iter().map(|l| l["item"].as_str().unwrap()).collect();
     assert_eq!(items, ["Widget", "Gadget"]);
@@ -261,7 +264,15 @@ async fn django_tenant_users_is_detected_with_linked_users() {
     }
     let filtered = json(
         &db,
-        &["users", "--tenant", "Acme Corp", "--filter", "bob", "--format", "json"],
+        &[
+            "users",
+            "--tenant",
+            "Acme Corp",
+            "--filter",
+            "bob",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(
         placed(&filtered),
@@ -293,7 +304,17 @@ async fn django_tenant_users_is_detected_with_linked_users() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["item"], "Sprocket");
     assert_eq!(lines[0]["total"].to_string(), "17.00");
-    let in_acme = json(&db, &["orders", "3", "--tenant", "acme_1704153600", "--format", "json"]);
+    let in_acme = json(
+        &db,
+        &[
+            "orders",
+            "3",
+            "--tenant",
+            "acme_1704153600",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(in_acme["orders"][0]["item"], "Gadget");
     assert_eq!(in_acme["orders"][0]["total"].to_string(), "50.00");
 
@@ -303,7 +324,12 @@ async fn django_tenant_users_is_detected_with_linked_users() {
         .unwrap()
         .iter()
         .filter(|t| t["schema_exists"] == true)
-        .map(|t| (t["tenant"].as_str().unwrap().to_string(), t["users"].as_i64().unwrap()))
+        .map(|t| {
+            (
+                t["tenant"].as_str().unwrap().to_string(),
+                t["users"].as_i64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         counts,
@@ -355,6 +381,7 @@ async fn ros_apartment_is_detected_with_shared_users() {
     let users = json(&db, &["users", "--format", "json"]);
     assert_eq!(names(&users, "name"), ["Alice", "Bob", "Carol"]);
     assert_eq!(names(&users, "tenant"), ["acme", "acme", "globex"]);
+    assert_eq!(names(&users, "schema"), ["acme", "acme", "globex"]);
     assert_eq!(names(&users, "mail")[2], "carol@globex.test");
     let report = json(
         &db,
@@ -408,7 +435,9 @@ async fn stancl_tenancy_is_detected_with_users_in_each_tenant() {
     for name in ["globex", "globex-eu"] {
         let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
         assert_eq!(names(&users, "name"), ["Carol"]);
-        assert_eq!(names(&users, "tenant"), ["globex-eu"]);
+        // The registry's id names the tenant; its data names the schema.
+        assert_eq!(names(&users, "tenant"), ["globex"]);
+        assert_eq!(names(&users, "schema"), ["globex-eu"]);
     }
     let report = json(
         &db,
@@ -646,7 +675,12 @@ async fn the_readme_examples_are_what_detect_prints() {
         .skip(1)
         .map(|block| &block[..block.find("```").unwrap()])
         .collect();
-    let fixtures = ["django_tenants", "ros_apartment", "stancl_tenancy"];
+    let fixtures = [
+        "django_tenants",
+        "django_tenant_users",
+        "ros_apartment",
+        "stancl_tenancy",
+    ];
     assert_eq!(examples.len(), fixtures.len(), "one example per framework");
     for (fixture_name, example) in fixtures.into_iter().zip(examples) {
         let db = fixture(fixture_name).await;

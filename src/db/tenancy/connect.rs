@@ -141,21 +141,22 @@ impl Database {
                     ),
                     None => "NULL".into(),
                 };
-                let schemas: Vec<(String, String, Option<String>, String)> = sqlx::query_as(&format!(
-                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                let schemas: Vec<(String, String, Option<String>, String)> =
+                    sqlx::query_as(&format!(
+                        "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
                             n.nspname::text
                        FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
                       ORDER BY n.nspname",
-                    Self::users_schema_condition()
-                ))
-                .bind(&model.shared_schema)
-                .bind(&model.ignore_schemas)
-                .bind(&model.users_table)
-                .bind(&model.orders_table)
-                .persistent(self.persistent())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
+                        Self::users_schema_condition()
+                    ))
+                    .bind(&model.shared_schema)
+                    .bind(&model.ignore_schemas)
+                    .bind(&model.users_table)
+                    .bind(&model.orders_table)
+                    .persistent(self.persistent())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
                     .bind(&model.users_table)
                     .persistent(self.persistent())
