@@ -689,3 +689,71 @@ async fn the_readme_examples_are_what_detect_prints() {
         assert_eq!(documented.tenancy, detected.tenancy, "{fixture_name}");
     }
 }
+
+/// `users --tenant T` where users live in each tenant schema: one
+/// statement, on that schema's users table alone (counted by
+/// `pg_stat_statements` on a private server).
+#[tokio::test]
+async fn one_tenants_users_are_read_from_its_schema_alone() {
+    use sqlx::{Connection, PgConnection};
+    use tenantscope::db::{ConnectionSource, Database, UserQuery};
+    use tenantscope::embedded::{PgServer, ServerOptions};
+
+    let server = PgServer::start_with(ServerOptions {
+        settings: vec![(
+            "shared_preload_libraries".to_string(),
+            "pg_stat_statements".to_string(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server with pg_stat_statements");
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for sql in ["CREATE DATABASE counted", "CREATE EXTENSION pg_stat_statements"] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    let path = format!(
+        "{}/sql/fixtures/django_tenants.sql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut conn = PgConnection::connect_with(&server.connect_options("counted"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(&std::fs::read_to_string(path).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let db = Database::connect(
+        &ConnectionSource::demo(server.connect_options("counted")),
+        &tenantscope::config::Settings::default(),
+    )
+    .await
+    .unwrap();
+    sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let users = db.users_in("globex", &UserQuery::default()).await.unwrap();
+    db.close().await;
+    let placed: Vec<(&str, Option<&str>)> = users
+        .iter()
+        .map(|u| (u.name.as_str(), u.tenant.as_deref()))
+        .collect();
+    assert_eq!(placed, [("carol", Some("globex"))]);
+    // Statements naming a tenant's users table: the list, once, on globex.
+    let reads: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.query, s.calls FROM pg_stat_statements s
+           JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query LIKE '%.auth_user%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(reads.len(), 1, "{reads:#?}");
+    assert_eq!(reads[0].1, 1, "{reads:#?}");
+    assert!(reads[0].0.contains("globex.auth_user"), "{reads:#?}");
+    assert!(!reads[0].0.contains("acme.auth_user"), "{reads:#?}");
+    admin.close().await.ok();
+}
