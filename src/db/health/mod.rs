@@ -197,12 +197,18 @@ impl Database {
             Some((schema, true)) => schema,
         };
         // The schema is a server-quoted identifier; the tenant name is bound.
+        // A user id may be listed once per tenant (users in each tenant
+        // schema, or linked to several): an order leaks only when no user
+        // of this tenant has its user id.
         let sql = format!(
-            "SELECT o.id::text, o.{order_user}::text, u.{user_id} IS NOT NULL,
-                    nullif(u.{org}::text, '')
+            "SELECT o.id::text, o.{order_user}::text,
+                    EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
+                    (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
+                      WHERE u.{user_id}::text = o.{order_user}::text)
                FROM {schema}.{orders} o
-               LEFT JOIN {users} u ON u.{user_id}::text = o.{order_user}::text
-              WHERE u.{user_id} IS NULL OR u.{org}::text IS DISTINCT FROM $1
+              WHERE NOT EXISTS (SELECT 1 FROM {users} u
+                                 WHERE u.{user_id}::text = o.{order_user}::text
+                                   AND u.{org}::text = $1)
               ORDER BY o.id, o.{order_user}",
             orders = self.layout.names.orders,
             order_user = self.layout.names.order_user,
