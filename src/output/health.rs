@@ -437,3 +437,53 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{CopyRole, HealthStatus, WrongCopy};
+
+    #[test]
+    fn csv_gives_wrong_copies_a_column_and_the_shared_schema_a_row() {
+        let copy = |schema: &str, table: &str, role, rows| WrongCopy {
+            schema: schema.into(),
+            table: table.into(),
+            role,
+            rows,
+            more: false,
+            why: String::new(),
+        };
+        let report = HealthReport {
+            tenants: vec![TenantHealth {
+                tenant: "acme".into(),
+                status: HealthStatus::Ok,
+                users: Count::exact(2),
+                items: None,
+                orders: None,
+                drift: Vec::new(),
+            }],
+            wrong_copy: vec![
+                copy("acme", "users", CopyRole::SharedTable, Some(1)),
+                copy("public", "items", CopyRole::TenantTable, Some(3)),
+                copy("public", "orders", CopyRole::TenantTable, None),
+            ],
+            ..HealthReport::default()
+        };
+        let csv = health_csv(&report);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "tenant,status,users,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
+                "acme,ok,2,,,,,,users: 1 row",
+                "public,shared,,,,,,,items: 3 rows; orders: unreadable",
+            ]
+        );
+        assert!(!report.is_healthy());
+        assert_eq!(
+            report.wrong_copies(),
+            2,
+            "the unreadable copy is not counted"
+        );
+    }
+}
