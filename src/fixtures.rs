@@ -17,6 +17,7 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
         name: name.into(),
         mail: Some(mail.into()),
         tenant: Some(tenant.into()),
+        tenant_name: None,
         created: None,
         key: UserKey {
             name: name.into(),

@@ -16,6 +16,16 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["user"]["name"], "rich_dude");
     assert_eq!(json["user"]["tenant"], "client1");
+    // The article's layout has no registry: the tenant is named by its schema.
+    assert_eq!(json["user"]["schema"], "client1");
+    let mut user_keys: Vec<&str> = json["user"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    user_keys.sort();
+    assert_eq!(user_keys, ["id", "mail", "name", "schema", "tenant"]);
     assert_eq!(json["compare_tenant"], "client2");
     let tesla = &json["orders"][0];
     assert_eq!(tesla["item"], "Tesla");
@@ -142,6 +152,28 @@ async fn users_and_tenants_commands() {
     assert_eq!(names, ["mid_dude", "poor_dude", "rich_dude", "stray_dude"]);
     assert_eq!(json[0]["tenant_schema"], "ok");
     assert_eq!(json[3]["tenant_schema"], "missing");
+    // A missing schema is still the one the user names.
+    assert_eq!(json[3]["schema"], json[3]["tenant"]);
+    assert_eq!(json[0]["schema"], "client3");
+    let mut keys: Vec<&str> = json[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "created",
+            "id",
+            "mail",
+            "name",
+            "schema",
+            "tenant",
+            "tenant_schema"
+        ]
+    );
     let limited = tenantscope(&[
         "--database-url",
         &db.url,

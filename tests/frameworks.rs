@@ -113,7 +113,9 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
         let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
         assert_eq!(names(&users, "name"), ["alice", "bob"], "--tenant {name}");
         assert_eq!(names(&users, "mail"), ["alice@acme.test", "bob@acme.test"]);
-        assert_eq!(names(&users, "tenant"), ["acme", "acme"]);
+        // The tenant as the registry names it, and its schema.
+        assert_eq!(names(&users, "tenant"), ["Acme Corp", "Acme Corp"]);
+        assert_eq!(names(&users, "schema"), ["acme", "acme"]);
     }
     // User 1 exists in acme and in globex: the tenant must be named.
     let ambiguous = run(&db, &["orders", "1"]);
@@ -155,7 +157,8 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
         ],
     );
     assert_eq!(report["user"]["name"], "alice");
-    assert_eq!(report["user"]["tenant"], "acme");
+    assert_eq!(report["user"]["tenant"], "Acme Corp");
+    assert_eq!(report["user"]["schema"], "acme");
     let lines = report["orders"].as_array().unwrap();
     let items: Vec<&str> = lines.iter().map(|l| l["item"].as_str().unwrap()).collect();
     assert_eq!(items, ["Widget", "Gadget"]);
@@ -176,6 +179,186 @@ async fn django_tenants_detect_round_trip() {
             &["users", "--tenant", "globex", "--format", "json"],
             &["orders", "1", "--tenant", "acme", "--format", "json"],
             &["orders", "1"],
+        ],
+    );
+}
+
+/// (name, tenant, schema) of each listed user.
+fn placed(users: &Json) -> Vec<(String, Option<String>, Option<String>)> {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let text = |v: &Json| v.as_str().map(str::to_string);
+            (
+                u["name"].as_str().unwrap().to_string(),
+                text(&u["tenant"]),
+                text(&u["schema"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn django_tenant_users_is_detected_with_linked_users() {
+    let db = fixture("django_tenant_users").await;
+    let (model, why) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("django-tenant-users"));
+    assert_eq!(model["registry_table"].as_str(), Some("companies_company"));
+    assert_eq!(model["registry_label"].as_str(), Some("name"));
+    assert_eq!(model["users"].as_str(), Some("link"));
+    assert_eq!(model["users_table"].as_str(), Some("users_tenantuser"));
+    assert_eq!(
+        model["link_table"].as_str(),
+        Some("users_tenantuser_tenants")
+    );
+    assert_eq!(model["link_user"].as_str(), Some("tenantuser_id"));
+    assert_eq!(model["link_tenant"].as_str(), Some("company_id"));
+    assert_eq!(model["user_name"].as_str(), Some("name"));
+    assert_eq!(model["items_table"].as_str(), Some("shop_item"));
+    assert_eq!(model["ledger_table"].as_str(), Some("django_migrations"));
+    assert!(
+        why.contains("linked to tenants by users_tenantuser_tenants"),
+        "{why}"
+    );
+
+    // One row per (user, tenant); the public tenant every user is linked
+    // to is no tenant, so it is never listed. admin's other tenant is
+    // registered without a schema.
+    let some = |s: &str| Some(s.to_string());
+    let (acme, globex) = (some("acme_1704153600"), some("globex_1704240000"));
+    let users = json(&db, &["users", "--format", "json"]);
+    assert_eq!(
+        placed(&users),
+        [
+            ("admin".into(), some("Initech"), some("initech_1704326400")),
+            ("alice".into(), some("Acme Corp"), acme.clone()),
+            ("bob".into(), some("Acme Corp"), acme.clone()),
+            ("bob".into(), some("Globex"), globex.clone()),
+            ("carol".into(), some("Globex"), globex.clone()),
+        ]
+    );
+    assert_eq!(users[0]["tenant_schema"], "missing");
+    assert_eq!(users[1]["tenant_schema"], "ok");
+    assert_eq!(names(&users, "mail")[2], "bob@example.com");
+    // --tenant picks by key, label or schema, on the server.
+    for name in ["globex", "Globex", "3", "globex_1704240000"] {
+        if name == "globex" {
+            // The slug is no registry key, label or schema name.
+            assert_eq!(
+                run(&db, &["users", "--tenant", name]).status.code(),
+                Some(2)
+            );
+            continue;
+        }
+        let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
+        assert_eq!(
+            placed(&users),
+            [
+                ("bob".into(), some("Globex"), globex.clone()),
+                ("carol".into(), some("Globex"), globex.clone()),
+            ],
+            "--tenant {name}"
+        );
+    }
+    let filtered = json(
+        &db,
+        &[
+            "users",
+            "--tenant",
+            "Acme Corp",
+            "--filter",
+            "bob",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        placed(&filtered),
+        [("bob".into(), some("Acme Corp"), acme.clone())]
+    );
+    // bob (id 3) is in both tenants: the tenant must be named.
+    let ambiguous = run(&db, &["orders", "3"]);
+    assert_eq!(ambiguous.status.code(), Some(2), "{}", stderr(&ambiguous));
+    assert!(stderr(&ambiguous).contains("acme_1704153600"));
+    assert!(stderr(&ambiguous).contains("globex_1704240000"));
+    let report = json(
+        &db,
+        &[
+            "orders",
+            "3",
+            "--tenant",
+            "Globex",
+            "--compare",
+            "Acme Corp",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["user"]["name"], "bob");
+    assert_eq!(report["user"]["tenant"], "Globex");
+    assert_eq!(report["user"]["schema"], "globex_1704240000");
+    assert_eq!(report["compare_tenant"], "acme_1704153600");
+    let lines = report["orders"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["item"], "Sprocket");
+    assert_eq!(lines[0]["total"].to_string(), "17.00");
+    let in_acme = json(
+        &db,
+        &[
+            "orders",
+            "3",
+            "--tenant",
+            "acme_1704153600",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(in_acme["orders"][0]["item"], "Gadget");
+    assert_eq!(in_acme["orders"][0]["total"].to_string(), "50.00");
+
+    // bob's order in acme is no leak for being bob's in globex too.
+    let leaks = json(
+        &db,
+        &["health", "--leaks", "acme_1704153600", "--format", "json"],
+    );
+    assert_eq!(leaks["leaks"]["orders"], serde_json::json!([]), "{leaks}");
+
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    let counts: Vec<(String, i64)> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["schema_exists"] == true)
+        .map(|t| {
+            (
+                t["tenant"].as_str().unwrap().to_string(),
+                t["users"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("acme_1704153600".to_string(), 2),
+            ("globex_1704240000".to_string(), 2)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn django_tenant_users_detect_round_trip() {
+    let db = fixture("django_tenant_users").await;
+    assert_round_trip(
+        &db,
+        &[
+            &["tenants", "--format", "json"],
+            &["users", "--format", "json"],
+            &["users", "--tenant", "Globex", "--format", "json"],
+            &["orders", "3", "--tenant", "Acme Corp", "--format", "json"],
+            &["orders", "3"],
+            &["health", "--format", "json"],
         ],
     );
 }
@@ -205,6 +388,7 @@ async fn ros_apartment_is_detected_with_shared_users() {
     let users = json(&db, &["users", "--format", "json"]);
     assert_eq!(names(&users, "name"), ["Alice", "Bob", "Carol"]);
     assert_eq!(names(&users, "tenant"), ["acme", "acme", "globex"]);
+    assert_eq!(names(&users, "schema"), ["acme", "acme", "globex"]);
     assert_eq!(names(&users, "mail")[2], "carol@globex.test");
     let report = json(
         &db,
@@ -258,7 +442,9 @@ async fn stancl_tenancy_is_detected_with_users_in_each_tenant() {
     for name in ["globex", "globex-eu"] {
         let users = json(&db, &["users", "--tenant", name, "--format", "json"]);
         assert_eq!(names(&users, "name"), ["Carol"]);
-        assert_eq!(names(&users, "tenant"), ["globex-eu"]);
+        // The registry's id names the tenant; its data names the schema.
+        assert_eq!(names(&users, "tenant"), ["globex"]);
+        assert_eq!(names(&users, "schema"), ["globex-eu"]);
     }
     let report = json(
         &db,
@@ -305,6 +491,10 @@ async fn the_articles_layout_is_detected_as_the_default() {
 async fn only_registered_schemas_are_tenants() {
     for (fixture_name, tenants) in [
         ("django_tenants", ["acme", "globex"]),
+        (
+            "django_tenant_users",
+            ["acme_1704153600", "globex_1704240000"],
+        ),
         ("ros_apartment", ["acme", "globex"]),
         ("stancl_tenancy", ["globex-eu", "tenantacme"]),
     ] {
@@ -335,7 +525,7 @@ fn health(db: &TestDatabase) -> (Json, Option<i32>, String) {
 
 #[tokio::test]
 async fn health_reports_each_frameworks_planted_anomalies() {
-    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking) in [
+    for (fixture_name, registry, missing, orphan, drifted, ledger, lacking, wrong) in [
         (
             "django_tenants",
             "customers_client",
@@ -344,6 +534,17 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex",
             "django_migrations",
             "shop.0002_order_quantity",
+            &[("public", "shop_item", "tenant_table")][..],
+        ),
+        (
+            "django_tenant_users",
+            "companies_company",
+            "initech_1704326400",
+            "hooli_1704412800",
+            "globex_1704240000",
+            "django_migrations",
+            "shop.0002_order_quantity",
+            &[("acme_1704153600", "users_tenantuser", "shared_table")][..],
         ),
         (
             "ros_apartment",
@@ -353,6 +554,10 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex",
             "schema_migrations",
             "20240201000000",
+            &[
+                ("globex", "companies", "shared_table"),
+                ("public", "items", "tenant_table"),
+            ][..],
         ),
         (
             "stancl_tenancy",
@@ -362,6 +567,7 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "globex-eu",
             "migrations",
             "2024_02_01_000000_add_quantity_to_orders",
+            &[("public", "items", "tenant_table")][..],
         ),
     ] {
         let db = fixture(fixture_name).await;
@@ -403,6 +609,33 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
             "{fixture_name}"
         );
+        // Rows in copies that should be empty: one row each was planted.
+        let found: Vec<(&str, &str, &str, i64)> = report["wrong_copy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["schema"].as_str().unwrap(),
+                    w["table"].as_str().unwrap(),
+                    w["role"].as_str().unwrap(),
+                    w["rows"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(&str, &str, &str, i64)> =
+            wrong.iter().map(|&(s, t, r)| (s, t, r, 1)).collect();
+        assert_eq!(found, expected, "{fixture_name}: {report}");
+        for (schema, table, ..) in wrong {
+            assert!(
+                text.contains(&format!("  {schema}.{table}: 1 row (")),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains("table cop") && text.contains("with rows in the wrong schema"),
+            "{text}"
+        );
         assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
         assert!(
             text.contains(&format!("with no schema: {missing}")),
@@ -416,6 +649,7 @@ async fn health_reports_each_frameworks_planted_anomalies() {
 async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
     let db = TestDatabase::demo().await;
     let report = json(&db, &["health", "--format", "json"]);
+    assert_eq!(report["wrong_copy"], serde_json::json!([]), "{report}");
     let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -426,7 +660,8 @@ async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
             "orphan_organizations",
             "references",
             "tenants",
-            "unused_tenants"
+            "unused_tenants",
+            "wrong_copy"
         ]
     );
 }
@@ -447,7 +682,12 @@ async fn the_readme_examples_are_what_detect_prints() {
         .skip(1)
         .map(|block| &block[..block.find("```").unwrap()])
         .collect();
-    let fixtures = ["django_tenants", "ros_apartment", "stancl_tenancy"];
+    let fixtures = [
+        "django_tenants",
+        "django_tenant_users",
+        "ros_apartment",
+        "stancl_tenancy",
+    ];
     assert_eq!(examples.len(), fixtures.len(), "one example per framework");
     for (fixture_name, example) in fixtures.into_iter().zip(examples) {
         let db = fixture(fixture_name).await;
@@ -455,4 +695,75 @@ async fn the_readme_examples_are_what_detect_prints() {
         let documented: File = toml::from_str(example).unwrap();
         assert_eq!(documented.tenancy, detected.tenancy, "{fixture_name}");
     }
+}
+
+/// `users --tenant T` where users live in each tenant schema: one
+/// statement, on that schema's users table alone (counted by
+/// `pg_stat_statements` on a private server).
+#[tokio::test]
+async fn one_tenants_users_are_read_from_its_schema_alone() {
+    use sqlx::{Connection, PgConnection};
+    use tenantscope::db::{ConnectionSource, Database, UserQuery};
+    use tenantscope::embedded::{PgServer, ServerOptions};
+
+    let server = PgServer::start_with(ServerOptions {
+        settings: vec![(
+            "shared_preload_libraries".to_string(),
+            "pg_stat_statements".to_string(),
+        )],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server with pg_stat_statements");
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE DATABASE counted",
+        "CREATE EXTENSION pg_stat_statements",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    let path = format!(
+        "{}/sql/fixtures/django_tenants.sql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut conn = PgConnection::connect_with(&server.connect_options("counted"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(&std::fs::read_to_string(path).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let db = Database::connect(
+        &ConnectionSource::demo(server.connect_options("counted")),
+        &tenantscope::config::Settings::default(),
+    )
+    .await
+    .unwrap();
+    sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let users = db.users_in("globex", &UserQuery::default()).await.unwrap();
+    db.close().await;
+    let placed: Vec<(&str, Option<&str>)> = users
+        .iter()
+        .map(|u| (u.name.as_str(), u.tenant.as_deref()))
+        .collect();
+    assert_eq!(placed, [("carol", Some("globex"))]);
+    // Statements naming a tenant's users table: the list, once, on globex.
+    let reads: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.query, s.calls FROM pg_stat_statements s
+           JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query LIKE '%.auth_user%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(reads.len(), 1, "{reads:#?}");
+    assert_eq!(reads[0].1, 1, "{reads:#?}");
+    assert!(reads[0].0.contains("globex.auth_user"), "{reads:#?}");
+    assert!(!reads[0].0.contains("acme.auth_user"), "{reads:#?}");
+    admin.close().await.ok();
 }

@@ -373,9 +373,12 @@ async fn health_json_names_every_finding_and_nothing_else() {
             "orphan_organizations",
             "references",
             "tenants",
-            "unused_tenants"
+            "unused_tenants",
+            "wrong_copy"
         ]
     );
+    // Nothing planted there: the shared schema holds no items or orders.
+    assert_eq!(json["wrong_copy"], json!([]));
     assert_eq!(json["healthy"], false);
     let estimate = |n: i64| json!({"value": n, "estimated": true});
     assert_eq!(

@@ -491,6 +491,14 @@ fn drifted_report() -> tenantscope::db::HealthReport {
             users: 3,
         }],
         unused_tenants: vec!["tenant_broken".into(), "tenant_empty".into()],
+        wrong_copy: vec![tenantscope::db::WrongCopy {
+            schema: "public".into(),
+            table: "orders".into(),
+            role: tenantscope::db::CopyRole::TenantTable,
+            rows: Some(2),
+            more: false,
+            why: "a tenant table: its rows belong in the tenant schemas".into(),
+        }],
     }
 }
 
@@ -645,6 +653,7 @@ fn tied_report() -> tenantscope::db::HealthReport {
         references: vec![reference("items", false), reference("orders", true)],
         orphan_organizations: vec![],
         unused_tenants: vec![],
+        wrong_copy: vec![],
     }
 }
 

@@ -214,6 +214,7 @@ mod tests {
             references: Vec::new(),
             orphan_organizations: Vec::new(),
             unused_tenants: Vec::new(),
+            wrong_copy: Vec::new(),
         };
         let loaded = |ticket| {
             AppMsg::Health(Msg::Loaded {

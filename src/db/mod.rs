@@ -16,6 +16,7 @@ mod orders;
 mod pool;
 mod pooler;
 mod prices;
+mod sql;
 pub mod tenancy;
 mod users;
 
@@ -26,8 +27,9 @@ pub use basket::{rank as rank_basket, BasketTenant, BASKET_BATCH};
 pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
-    Column, ColumnShape, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak, LeakKind,
-    OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, TENANT_TABLES,
+    Column, ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak,
+    LeakKind, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, WrongCopy,
+    TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
 pub use pool::{
@@ -41,6 +43,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
 use crate::config::Settings;
+use sql::{exact_text, union_all};
 
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
 /// failed while a prepared-statement conflict was seen (a transaction
@@ -158,30 +161,6 @@ impl DbError {
     }
 }
 
-/// `expr` (a price or quantity of any type) as the server's exact text, read
-/// into [`crate::money::Value`]. Money's own text is locale-formatted
-/// (`$5,000.00`), so it goes through numeric; numeric text is exact, and
-/// float text (PostgreSQL 12+, any `extra_float_digits` > 0) is the
-/// shortest form that reads back to the same float, as psql shows it. Text
-/// is taken as it is and checked client-side, so `'N/A'` is a problem of
-/// its line, not a query error. `expr` is evaluated three times: pass a
-/// column, not a subquery.
-fn exact_text(expr: &str) -> String {
-    format!(
-        "CASE WHEN pg_typeof({expr}) = 'money'::regtype THEN ({expr})::numeric::text \
-         ELSE ({expr})::text END"
-    )
-}
-
-/// One statement of the `(column, select)` parts of a tenant batch.
-pub(super) fn union_all(selects: &[(usize, String)]) -> String {
-    selects
-        .iter()
-        .map(|(_, select)| select.as_str())
-        .collect::<Vec<_>>()
-        .join("\n UNION ALL ")
-}
-
 /// Quoted names of the shared users table and its tenant column, resolved by
 /// the server once at connect time (they come from configuration).
 #[derive(Debug, Clone)]
@@ -198,6 +177,12 @@ pub(crate) struct SharedLayout {
     /// The shared users table itself, when there is one (privileges, size).
     users_relation: Option<String>,
     tenant_column: String,
+    /// Column of the users source naming the tenant as the registry does
+    /// (derived sources only).
+    tenant_name_column: Option<String>,
+    /// Users in every tenant schema: each schema's SELECT (by its quoted
+    /// literal), so one tenant's users are read from its schema alone.
+    tenant_branches: Vec<(String, String)>,
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
@@ -279,6 +264,8 @@ impl Database {
                 users_table: String::new(),
                 users_relation: None,
                 tenant_column: String::new(),
+                tenant_name_column: None,
+                tenant_branches: Vec::new(),
                 detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
@@ -299,7 +286,10 @@ impl Database {
         let mut layout = self.resolve_layout(&model).await?;
         layout.detection = detection;
         self.layout = std::sync::Arc::new(layout);
-        self.check_tenant_column(&model.tenant_column).await?;
+        // Linked users have no tenant column (the link table names it).
+        if model.users != tenancy::UsersAt::Link {
+            self.check_tenant_column(&model.tenant_column).await?;
+        }
         self.derive_users_source().await
     }
 
@@ -340,6 +330,10 @@ impl Database {
         let mut tenancy = tenancy.clone();
         if tenancy.users == tenancy::UsersAt::PerTenant {
             tenancy.shared_schema = self.first_users_schema(&mut tx, &tenancy).await?;
+            tenancy.tenant_column = tenancy.user_id.clone();
+        }
+        // Linked users: the link table names the tenant, not a column.
+        if tenancy.users == tenancy::UsersAt::Link {
             tenancy.tenant_column = tenancy.user_id.clone();
         }
         let tenancy = &tenancy;
@@ -417,6 +411,8 @@ impl Database {
                     detection: None,
                     users_table,
                     tenant_column,
+                    tenant_name_column: None,
+                    tenant_branches: Vec::new(),
                     name_key: if plain_name {
                         format!("u.{name}")
                     } else {

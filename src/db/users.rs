@@ -14,8 +14,13 @@ pub struct User {
     pub name: String,
     /// `None` when the users table has no `mail` column.
     pub mail: Option<String>,
-    /// The organization id as stored: a tenant schema name, or anything else.
+    /// The user's tenant schema: the organization id as stored (a tenant
+    /// schema name, or anything else), or the schema a registry maps the
+    /// user's tenant to.
     pub tenant: Option<String>,
+    /// The tenant as the registry names it (its label, else its key);
+    /// `None` without a registry, where the schema is the tenant's name.
+    pub tenant_name: Option<String>,
     /// `None` when NULL or the table has no `creation_timestamp` column.
     pub created: Option<String>,
     /// Where the user sits in the list order (not shown, not exported).
@@ -32,6 +37,13 @@ pub enum TenantStatus {
     Present,
     Missing,
     NoTenant,
+}
+
+impl User {
+    /// The tenant as people name it: the registry's name, else the schema.
+    pub fn tenant_label(&self) -> Option<&str> {
+        self.tenant_name.as_deref().or(self.tenant.as_deref())
+    }
 }
 
 impl TenantCatalog {
@@ -74,7 +86,7 @@ impl Database {
         let names = &layout.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
-             encode({name_key}, 'hex'), encode({id_key}, 'hex')",
+             encode({name_key}, 'hex'), encode({id_key}, 'hex'), {tenant_name}",
             id_raw = raw(&format!("u.{}", names.user_id)),
             name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
             mail = if layout.has_mail {
@@ -83,6 +95,10 @@ impl Database {
                 "NULL::bytea".into()
             },
             tenant = raw(&format!("u.{}", layout.tenant_column)),
+            tenant_name = match &layout.tenant_name_column {
+                Some(column) => raw(&format!("u.{column}")),
+                None => "NULL::bytea".into(),
+            },
             name_key = raw(&layout.name_key),
             id_key = raw(&layout.id_key),
             created = if layout.has_created {
@@ -113,7 +129,36 @@ impl Database {
         limit: i64,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
-        super::retried!(self, self.users_page_once(filter, page, limit, handle))
+        super::retried!(
+            self,
+            self.users_page_once(filter, page, limit, handle, None)
+        )
+    }
+
+    /// Users of one tenant schema, by name then id, filtered on the server:
+    /// a WHERE on the tenant, and where users live in each tenant schema,
+    /// that schema's users table alone.
+    pub async fn users_in(&self, schema: &str, query: &UserQuery) -> Result<Vec<User>, DbError> {
+        let limit = query.limit.unwrap_or(i64::MAX);
+        let filter = query.filter.as_deref();
+        super::retried!(
+            self,
+            self.users_page_once(filter, &Page::First, limit, None, Some(schema))
+        )
+    }
+
+    /// The users FROM item for `tenant` (all users without one), or `None`
+    /// when users live in each tenant schema and `tenant` holds none.
+    pub(super) fn users_source(&self, tenant: Option<&str>) -> Option<String> {
+        let layout = &self.layout;
+        match tenant {
+            Some(tenant) if !layout.tenant_branches.is_empty() => layout
+                .tenant_branches
+                .iter()
+                .find(|(schema, _)| schema == tenant)
+                .map(|(_, select)| format!("({select})")),
+            _ => Some(layout.users_table.clone()),
+        }
     }
 
     async fn users_page_once(
@@ -122,7 +167,12 @@ impl Database {
         page: &Page,
         limit: i64,
         handle: Option<&QueryHandle>,
+        tenant: Option<&str>,
     ) -> Result<Vec<User>, DbError> {
+        let Some(source) = self.users_source(tenant) else {
+            return Ok(Vec::new());
+        };
+        let source = source.as_str();
         let filter = filter.filter(|f| !f.is_empty());
         // Where the pinned user sits: before every other user of the list.
         let (page, pin) = match page {
@@ -132,31 +182,40 @@ impl Database {
             page => (page, true),
         };
         let mut tx = self.tracked_tx(handle).await?;
-        let mut users = self.keyset_page(&mut tx, filter, page, limit).await;
+        let mut users = self
+            .keyset_page(&mut tx, filter, page, limit, (source, tenant))
+            .await;
         let reached_start = match page {
             Page::First => true,
             Page::Last | Page::Before(_) => users.as_ref().is_ok_and(|u| (u.len() as i64) < limit),
             Page::From(_) | Page::After(_) => false,
         };
         if let (Some(id), true, true, Ok(list)) = (filter, pin, reached_start, users.as_mut()) {
+            // Every tenant's user with that id (users in each tenant
+            // schema, or linked to several tenants), by tenant.
             let sql = format!(
-                "SELECT {columns} FROM {users} u WHERE u.{user_id}::text = $1",
+                "SELECT {columns} FROM {source} u
+                  WHERE u.{user_id}::text = $1
+                    AND ($2::text IS NULL OR u.{tenant_column}::text = $2)
+                  ORDER BY u.{tenant_column}::text",
                 columns = self.user_columns(),
-                users = self.layout.users_table,
                 user_id = self.layout.names.user_id,
+                tenant_column = self.layout.tenant_column,
             );
-            let row: Result<Option<UserRow>, _> = sqlx::query_as(&sql)
+            let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
                 .bind(id)
+                .bind(tenant)
                 .persistent(self.persistent())
-                .fetch_optional(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await;
-            match row {
-                Ok(Some(row)) => {
-                    let mut user = into_user(row);
-                    user.key.pinned = true;
-                    list.insert(0, user);
+            match rows {
+                Ok(rows) => {
+                    for (at, row) in rows.into_iter().enumerate() {
+                        let mut user = into_user(row);
+                        user.key.pinned = true;
+                        list.insert(at, user);
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => users = Err(self.error(e)),
             }
         }
@@ -173,6 +232,7 @@ impl Database {
         filter: Option<&str>,
         page: &Page,
         limit: i64,
+        (source, tenant): (&str, Option<&str>),
     ) -> Result<Vec<User>, DbError> {
         let (name, id) = (&self.layout.name_key, &self.layout.id_key);
         let (condition, descending) = match page {
@@ -184,16 +244,21 @@ impl Database {
         };
         let direction = if descending { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {columns} FROM {users} u
+            "SELECT {columns} FROM {source} u
               WHERE ($1::text IS NULL
-                     OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1)
+                     OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1
+                          {tenant_name})
                          AND u.{user_id}::text IS DISTINCT FROM $5))
+                AND ($6::text IS NULL OR u.{tenant}::text = $6)
                 AND {condition}
               ORDER BY {name} {direction}, {id} {direction}
               LIMIT $4",
             columns = self.user_columns(),
-            users = self.layout.users_table,
             tenant = self.layout.tenant_column,
+            tenant_name = match &self.layout.tenant_name_column {
+                Some(column) => format!("OR u.{column}::text ILIKE $1"),
+                None => String::new(),
+            },
             user_name = self.layout.names.user_name,
             user_id = self.layout.names.user_id,
             mail = if self.layout.has_mail {
@@ -213,6 +278,7 @@ impl Database {
             .bind(key.map(|k| k.id.as_str()))
             .bind(limit)
             .bind(filter)
+            .bind(tenant)
             .persistent(self.persistent())
             .fetch_all(&mut **tx)
             .await;
@@ -294,7 +360,8 @@ impl Database {
 const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
                            convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
 
-/// (id, name, mail, tenant, created, name key, id key): see `user_columns`.
+/// (id, name, mail, tenant, created, name key, id key, tenant name): see
+/// `user_columns`.
 pub(super) type UserRow = (
     LossyText,
     LossyText,
@@ -303,9 +370,12 @@ pub(super) type UserRow = (
     Option<String>,
     String,
     String,
+    Option<LossyText>,
 );
 
-pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): UserRow) -> User {
+pub(super) fn into_user(
+    (id, name, mail, tenant, created, name_key, id_key, tenant_name): UserRow,
+) -> User {
     let invalid_utf8 = [Some(&id), Some(&name), mail.as_ref(), tenant.as_ref()]
         .into_iter()
         .flatten()
@@ -316,6 +386,7 @@ pub(super) fn into_user((id, name, mail, tenant, created, name_key, id_key): Use
         name: name.text,
         mail: mail.map(|m| m.text),
         tenant: tenant.map(|t| t.text),
+        tenant_name: tenant_name.map(|t| t.text),
         created,
         key: UserKey {
             name: name_key,
@@ -374,6 +445,7 @@ mod tests {
             name: "n".into(),
             mail: Some("m".into()),
             tenant: tenant.map(str::to_string),
+            tenant_name: None,
             created: None,
             key: UserKey::default(),
             invalid_utf8: 0,

@@ -21,7 +21,9 @@ struct BasketUserJson<'a> {
     id: &'a str,
     name: &'a str,
     mail: Option<&'a str>,
+    /// The tenant as the registry names it (else its schema).
     tenant: Option<&'a str>,
+    schema: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +54,8 @@ pub fn basket(
                     id: &user.id,
                     name: &user.name,
                     mail: user.mail.as_deref(),
-                    tenant: user.tenant.as_deref(),
+                    tenant: user.tenant_label(),
+                    schema: user.tenant.as_deref(),
                 },
                 lines: lines.len(),
                 tenants: tenants

@@ -38,7 +38,10 @@ pub struct LeakCheck<'a> {
 ///   "unused_tenants": ["lonely"],
 ///   "leaks": {"tenant": "client1",
 ///             "orders": [{"order_id": "3", "user_id": "2", "kind": "other_tenant",
-///                         "user_tenant": "client2"}]}
+///                         "user_tenant": "client2"}]},
+///   "wrong_copy": [{"schema": "public", "table": "items", "role": "tenant_table",
+///                   "rows": 1, "more": false,
+///                   "why": "a tenant table: its rows belong in the tenant schemas"}]
 /// }
 /// ```
 ///
@@ -63,6 +66,12 @@ pub struct LeakCheck<'a> {
 /// - `organization_id` null: users with a NULL or empty organization id.
 /// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
 ///   user's `user_tenant` is another tenant, or null) or `no_user`.
+/// - `wrong_copy`: copies that should be empty and hold rows: a tenant
+///   table (`role` `tenant_table`: items, orders) in the shared schema, or
+///   a shared table (`shared_table`: the registry, a shared users table,
+///   the link table) in a tenant schema. `rows` is counted up to 1000
+///   (`more`: there are more); `null` when the copy could not be read
+///   (`why` says why; not counted by `healthy`).
 #[derive(Serialize)]
 struct HealthJson<'a> {
     healthy: bool,
@@ -71,6 +80,7 @@ struct HealthJson<'a> {
     orphan_organizations: &'a [OrphanOrganization],
     unused_tenants: &'a [String],
     leaks: Option<LeaksJson<'a>>,
+    wrong_copy: &'a [crate::db::WrongCopy],
     /// `registry` and `ledger`: only when the tenancy model has them.
     #[serde(flatten)]
     checks: Option<&'a crate::db::tenancy::FrameworkChecks>,
@@ -111,6 +121,13 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             "tenant schemas with no user",
         ));
     }
+    if report.wrong_copies() > 0 {
+        found.push(text::plural(
+            report.wrong_copies(),
+            "table copy with rows in the wrong schema",
+            "table copies with rows in the wrong schema",
+        ));
+    }
     if let Some(check) = leaks.filter(|c| !c.leaks.is_empty()) {
         found.push(format!(
             "{} in {}",
@@ -128,7 +145,9 @@ fn count_cell(count: Option<Count>, has_table: bool) -> String {
     }
 }
 
-/// The health view's rows as CSV: one row per tenant, its drift in one cell.
+/// The health view's rows as CSV: one row per tenant, its drift in one
+/// cell, its wrong copies in another; a schema that is no tenant (the
+/// shared one) holding wrong copies gets a row with status `shared`.
 pub fn health_csv(report: &HealthReport) -> String {
     let value =
         |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
@@ -152,9 +171,26 @@ pub fn health_csv(report: &HealthReport) -> String {
                     .map(|d| d.describe())
                     .collect::<Vec<_>>()
                     .join("; "),
+                wrong_copies_of(report, &t.tenant),
             ]
         })
         .collect();
+    // The shared schema is no tenant: its wrong copies get a row of their own.
+    let mut rows = rows;
+    let tenants: Vec<&str> = report.tenants.iter().map(|t| t.tenant.as_str()).collect();
+    let mut others: Vec<&str> = report
+        .wrong_copy
+        .iter()
+        .map(|w| w.schema.as_str())
+        .filter(|s| !tenants.contains(s))
+        .collect();
+    others.dedup();
+    for schema in others {
+        let mut row = vec![schema.to_string(), "shared".to_string()];
+        row.extend(std::iter::repeat_n(String::new(), 6));
+        row.push(wrong_copies_of(report, schema));
+        rows.push(row);
+    }
     let headers = [
         "tenant",
         "status",
@@ -164,8 +200,20 @@ pub fn health_csv(report: &HealthReport) -> String {
         "orders",
         "orders_estimated",
         "drift",
+        "wrong_copy",
     ];
     csv(&headers, &rows, Destination::PipeOrFile)
+}
+
+/// The wrong copies in `schema`, one cell: `items: 2 rows; orders: 1 row`.
+fn wrong_copies_of(report: &HealthReport, schema: &str) -> String {
+    report
+        .wrong_copy
+        .iter()
+        .filter(|w| w.schema == schema)
+        .map(|w| format!("{}: {}", w.table, w.rows_text()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Why a reference was chosen, in words (text report and health view).
@@ -209,6 +257,7 @@ pub fn health_checked(
                 references: &report.references,
                 orphan_organizations: &report.orphan_organizations,
                 unused_tenants: &report.unused_tenants,
+                wrong_copy: &report.wrong_copy,
                 leaks: leaks.map(|c| LeaksJson {
                     tenant: c.tenant,
                     orders: c.leaks,
@@ -296,6 +345,12 @@ pub fn health_checked(
             names.join(", ")
         ));
     }
+    if !report.wrong_copy.is_empty() {
+        out.push_str("\nRows in the wrong copy of a table:\n");
+        for copy in &report.wrong_copy {
+            out.push_str(&format!("  {}\n", text::sanitize(&copy.describe())));
+        }
+    }
     if let Some(check) = leaks {
         out.push_str(&format!(
             "\nOrders in {} whose user is not one of its users: {}\n",
@@ -381,4 +436,54 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{CopyRole, HealthStatus, WrongCopy};
+
+    #[test]
+    fn csv_gives_wrong_copies_a_column_and_the_shared_schema_a_row() {
+        let copy = |schema: &str, table: &str, role, rows| WrongCopy {
+            schema: schema.into(),
+            table: table.into(),
+            role,
+            rows,
+            more: false,
+            why: String::new(),
+        };
+        let report = HealthReport {
+            tenants: vec![TenantHealth {
+                tenant: "acme".into(),
+                status: HealthStatus::Ok,
+                users: Count::exact(2),
+                items: None,
+                orders: None,
+                drift: Vec::new(),
+            }],
+            wrong_copy: vec![
+                copy("acme", "users", CopyRole::SharedTable, Some(1)),
+                copy("public", "items", CopyRole::TenantTable, Some(3)),
+                copy("public", "orders", CopyRole::TenantTable, None),
+            ],
+            ..HealthReport::default()
+        };
+        let csv = health_csv(&report);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "tenant,status,users,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
+                "acme,ok,2,,,,,,users: 1 row",
+                "public,shared,,,,,,,items: 3 rows; orders: unreadable",
+            ]
+        );
+        assert!(!report.is_healthy());
+        assert_eq!(
+            report.wrong_copies(),
+            2,
+            "the unreadable copy is not counted"
+        );
+    }
 }

@@ -10,7 +10,8 @@ use crate::text;
 /// `orders --format json`:
 ///
 /// ```json
-/// {"user": {"id": "1", "name": "rich_dude", "mail": "…", "tenant": "client1"},
+/// {"user": {"id": "1", "name": "rich_dude", "mail": "…", "tenant": "client1",
+///           "schema": "client1"},
 ///  "compare_tenant": "client3",
 ///  "orders": [{"item_id": "1", "item": "Tesla", "quantity": 2.5,
 ///              "unit_price": 5000.00, "total": 12500.00,
@@ -20,7 +21,9 @@ use crate::text;
 ///  "compare_missing": 0}
 /// ```
 ///
-/// Numbers carry their exact digits; `null` is unknown (never zero).
+/// `user.tenant` is the tenant as the registry names it (its label, else
+/// its key; the schema where there is no registry), `user.schema` its
+/// schema. Numbers carry their exact digits; `null` is unknown (never zero).
 /// `problem` says why a line's values are unusable (NaN, infinite, not a
 /// number, missing item, out of range). `total` is null when any line has
 /// no total. The comparison is like for like: `compare_total` and
@@ -55,7 +58,9 @@ struct OrdersUserJson<'a> {
     id: &'a str,
     name: &'a str,
     mail: Option<&'a str>,
+    /// The tenant as the registry names it (else its schema).
     tenant: Option<&'a str>,
+    schema: Option<&'a str>,
 }
 
 pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destination) -> String {
@@ -66,7 +71,8 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                     id: &user.id,
                     name: &user.name,
                     mail: user.mail.as_deref(),
-                    tenant: user.tenant.as_deref(),
+                    tenant: user.tenant_label(),
+                    schema: user.tenant.as_deref(),
                 },
                 compare_tenant: report.compare_tenant.as_deref(),
                 orders: report

@@ -19,9 +19,12 @@ struct UserJson<'a> {
     id: &'a str,
     name: &'a str,
     mail: Option<&'a str>,
+    /// The tenant as the registry names it (else its schema).
     tenant: Option<&'a str>,
+    /// Whether `schema` exists: `ok`, `missing`, `none`.
     tenant_schema: &'static str,
     created: Option<&'a str>,
+    schema: Option<&'a str>,
 }
 
 /// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
@@ -44,9 +47,10 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                     id: &u.id,
                     name: &u.name,
                     mail: u.mail.as_deref(),
-                    tenant: u.tenant.as_deref(),
+                    tenant: u.tenant_label(),
                     tenant_schema: status_word(catalog.status_of(u)),
                     created: u.created.as_deref(),
+                    schema: u.tenant.as_deref(),
                 })
                 .collect::<Vec<_>>(),
             to,
@@ -59,7 +63,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                         u.id.clone(),
                         u.name.clone(),
                         u.mail.clone().unwrap_or_default(),
-                        u.tenant.clone().unwrap_or_default(),
+                        u.tenant_label().unwrap_or_default().to_string(),
                         status_word(catalog.status_of(u)).to_string(),
                         u.created.clone().unwrap_or_default(),
                     ]
@@ -67,6 +71,17 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                 .collect();
             let headers = ["id", "name", "mail", "tenant", "tenant_schema", "created"];
             if format == Format::Csv {
+                // The schema goes last: the documented columns keep their places.
+                let mut headers = headers.to_vec();
+                headers.push("schema");
+                let rows: Vec<Vec<String>> = rows
+                    .into_iter()
+                    .zip(users)
+                    .map(|(mut row, u)| {
+                        row.push(u.tenant.clone().unwrap_or_default());
+                        row
+                    })
+                    .collect();
                 csv(&headers, &rows, to)
             } else {
                 let l = Align::Left;

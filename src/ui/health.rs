@@ -284,6 +284,20 @@ fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut F
             theme::warning(),
         )));
     }
+    if !report.wrong_copy.is_empty() {
+        let copies: Vec<String> = report
+            .wrong_copy
+            .iter()
+            .map(|w| {
+                let place = format!("{}.{}", w.schema, w.table);
+                format!("{} ({})", sanitize(&place), w.rows_text())
+            })
+            .collect();
+        lines.push(Line::from(Span::styled(
+            format!("✗ rows in the wrong copy: {}", copies.join(", ")),
+            theme::error(),
+        )));
+    }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }),
         layout::inner(area),

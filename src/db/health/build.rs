@@ -170,6 +170,7 @@ pub(super) fn build_report_with(
         references,
         orphan_organizations,
         unused_tenants,
+        wrong_copy: Vec::new(),
     })
 }
 

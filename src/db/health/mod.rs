@@ -6,11 +6,13 @@
 
 mod build;
 mod model;
+mod wrong_copy;
 
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 use build::build_report_with;
 pub use model::*;
+pub use wrong_copy::WRONG_COPY_BATCH;
 
 /// Row of the tenant query: (tenant, organization id, users, has items,
 /// items estimate, has orders, orders estimate). A row without a tenant is
@@ -42,12 +44,14 @@ impl Database {
     /// The health of every tenant schema, compared with `reference`'s tables
     /// (default: the majority's).
     ///
-    /// Runs **2 queries** in one READ ONLY transaction (plus its BEGIN and
+    /// Runs **3 queries** in one READ ONLY transaction (plus its BEGIN and
     /// COMMIT), whatever the number of tenants: one for the tenant schemas,
     /// their `reltuples` estimates and the user count per organization id
     /// (a single `GROUP BY` over the users table), one for the columns of
-    /// every tenant's `items` and `orders` from `pg_attribute`. Drift and
-    /// orphans are then worked out in memory. `tests/health.rs` checks the
+    /// every tenant's `items` and `orders` from `pg_attribute`, one for the
+    /// copies of tables that should be empty (see `wrong_copy.rs`), whose
+    /// rows are then counted in batches (none where no such copy exists).
+    /// Drift and orphans are then worked out in memory. `tests/health.rs` checks the
     /// count with `pg_stat_statements` for 3 and for 60 extra tenants.
     ///
     /// A tenant is any non-system schema (not the shared one) that holds an
@@ -127,7 +131,9 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
+        let copies = self.wrong_copy_candidates(&mut tx).await?;
         tx.commit().await.map_err(|e| self.error(e))?;
+        let wrong_copy = self.wrong_copies(copies).await?;
         let m = &self.layout.model;
         let required = [
             vec![
@@ -141,7 +147,9 @@ impl Database {
                 m.order_quantity.clone(),
             ],
         ];
-        build_report_with(tenant_rows, column_rows, reference, &required)
+        let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
+        report.wrong_copy = wrong_copy;
+        Ok(report)
     }
 
     /// Orders in `tenant` whose user id (compared as text) names a user of
@@ -189,12 +197,18 @@ impl Database {
             Some((schema, true)) => schema,
         };
         // The schema is a server-quoted identifier; the tenant name is bound.
+        // A user id may be listed once per tenant (users in each tenant
+        // schema, or linked to several): an order leaks only when no user
+        // of this tenant has its user id.
         let sql = format!(
-            "SELECT o.id::text, o.{order_user}::text, u.{user_id} IS NOT NULL,
-                    nullif(u.{org}::text, '')
+            "SELECT o.id::text, o.{order_user}::text,
+                    EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
+                    (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
+                      WHERE u.{user_id}::text = o.{order_user}::text)
                FROM {schema}.{orders} o
-               LEFT JOIN {users} u ON u.{user_id}::text = o.{order_user}::text
-              WHERE u.{user_id} IS NULL OR u.{org}::text IS DISTINCT FROM $1
+              WHERE NOT EXISTS (SELECT 1 FROM {users} u
+                                 WHERE u.{user_id}::text = o.{order_user}::text
+                                   AND u.{org}::text = $1)
               ORDER BY o.id, o.{order_user}",
             orders = self.layout.names.orders,
             order_user = self.layout.names.order_user,

@@ -259,23 +259,85 @@ pub struct OrphanOrganization {
     pub users: i64,
 }
 
+/// Which side of the layout a table belongs to, for [`WrongCopy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyRole {
+    /// A tenant table (items, orders) found in the shared schema: its rows
+    /// belong in the tenant schemas.
+    TenantTable,
+    /// A shared or pinned table (the registry, shared users, the link
+    /// table) found in a tenant schema: its rows belong in the shared one.
+    SharedTable,
+}
+
+/// Rows in a copy of a table that should be empty there: what a lost
+/// `search_path` or an app listed on the wrong side leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct WrongCopy {
+    pub schema: String,
+    pub table: String,
+    pub role: CopyRole,
+    /// Rows found, counted up to [`WRONG_COPY_CAP`] (`more`: there are
+    /// more); `None` when the copy could not be read (`why` says why).
+    pub rows: Option<i64>,
+    pub more: bool,
+    /// One sentence for people.
+    pub why: String,
+}
+
+/// Rows counted in a wrong copy before saying "more" (reading stops there).
+pub const WRONG_COPY_CAP: i64 = 1000;
+
+impl WrongCopy {
+    /// Rows were found (an unreadable copy is reported, not counted).
+    pub fn has_rows(&self) -> bool {
+        self.rows.is_some_and(|n| n > 0)
+    }
+
+    /// `3 rows`, `more than 1000 rows`, `unreadable`.
+    pub fn rows_text(&self) -> String {
+        match self.rows {
+            None => "unreadable".to_string(),
+            Some(n) if self.more => format!("more than {n} rows"),
+            Some(n) => crate::text::plural(usize::try_from(n).unwrap_or(0), "row", "rows"),
+        }
+    }
+
+    /// `public.items: 3 rows (a tenant table: …)`. Not sanitized.
+    pub fn describe(&self) -> String {
+        let rows = self.rows_text();
+        format!("{}.{}: {rows} ({})", self.schema, self.table, self.why)
+    }
+}
+
 /// The whole report. Every list has a stable order: tenants and unused
 /// tenants by name, drift by table, column and kind, references by table,
-/// orphan organizations by id with "(none)" last.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// orphan organizations by id with "(none)" last, wrong copies by schema
+/// then table.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct HealthReport {
     pub tenants: Vec<TenantHealth>,
     pub references: Vec<TableReference>,
     pub orphan_organizations: Vec<OrphanOrganization>,
     pub unused_tenants: Vec<String>,
+    /// Copies of tables holding rows they should not (see [`WrongCopy`]).
+    pub wrong_copy: Vec<WrongCopy>,
 }
 
 impl HealthReport {
-    /// No drift, no orphan organization and no unused tenant schema.
+    /// No drift, no orphan organization, no unused tenant schema and no
+    /// rows in a wrong copy.
     pub fn is_healthy(&self) -> bool {
         self.drift_count() == 0
             && self.orphan_organizations.is_empty()
             && self.unused_tenants.is_empty()
+            && self.wrong_copies() == 0
+    }
+
+    /// Copies holding rows that belong in another schema.
+    pub fn wrong_copies(&self) -> usize {
+        self.wrong_copy.iter().filter(|w| w.has_rows()).count()
     }
 
     /// Differences over all tenants.

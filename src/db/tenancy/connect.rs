@@ -15,13 +15,6 @@ impl Database {
             compare_with: configured.compare_with.clone(),
             ..TenancyModel::default()
         };
-        if configured.users == UsersAt::Link {
-            // Accepted by the model so that configs can say it; not read yet.
-            return Err(DbError::Setting(
-                "tenancy.users = \"link\" is not supported yet; use \"shared\" or \"per_tenant\""
-                    .into(),
-            ));
-        }
         if *configured != unconfigured {
             return Ok((configured.clone(), None));
         }
@@ -94,51 +87,76 @@ impl Database {
         })
     }
 
-    /// Replaces the users FROM item where a registry or per-tenant tables
-    /// stand between a user and their schema: the tenant column then
-    /// holds the schema name, as in the article's layout, so every query
-    /// over users works unchanged.
+    /// Replaces the users FROM item where a registry, a link table or
+    /// per-tenant tables stand between a user and their schema: the tenant
+    /// column then holds the schema name, as in the article's layout, so
+    /// every query over users works unchanged; `tenantscope_tenant` holds
+    /// the tenant as the registry names it (label, else key).
     pub(in crate::db) async fn derive_users_source(&mut self) -> Result<(), DbError> {
         let layout = &self.layout;
         let model = &layout.model;
         let mut tx = self.read_tx().await?;
-        let tenant_filter = match &model.registry_table {
+        // The registry's quoted names: table, key, label (key without one).
+        let registry = match &model.registry_table {
             Some(registry) => {
-                let (registry_q, ignored): (String, String) = sqlx::query_as(
+                let key = model.registry_key.as_deref().unwrap_or("id");
+                let quoted: (String, String, String, String) = sqlx::query_as(
                     "SELECT quote_ident($1) || '.' || quote_ident($2),
-                            quote_literal(coalesce($3::text[], '{}'))",
+                            quote_literal(coalesce($3::text[], '{}')), quote_ident($4),
+                            quote_ident($5)",
                 )
                 .bind(&model.shared_schema)
                 .bind(registry)
                 .bind(&model.ignore_schemas)
+                .bind(key)
+                .bind(model.registry_label.as_deref().unwrap_or(key))
                 .persistent(self.persistent())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
-                format!(
-                    "AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})
-                     AND n.nspname <> ALL({ignored}::text[])",
-                    expr = model.registry_schema.as_deref().unwrap_or("NULL"),
-                )
+                Some(quoted)
             }
+            None => None,
+        };
+        // The registry's schema expression is the operator's (or
+        // detection's) SQL, run read-only like everything else.
+        let expr = model.registry_schema.as_deref().unwrap_or("NULL");
+        let tenant_filter = match &registry {
+            Some((registry_q, ignored, ..)) => format!(
+                "AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})
+                 AND n.nspname <> ALL({ignored}::text[])"
+            ),
             None => String::new(),
         };
-        let source = match (model.users, &model.registry_table) {
+        // SQL naming a registry row's tenant, over alias `r`.
+        let tenant_name =
+            |key_q: &str, label_q: &str| format!("coalesce(r.{label_q}::text, r.{key_q}::text)");
+        let source = match (model.users, &registry) {
             (UsersAt::PerTenant, _) => {
-                let schemas: Vec<(String, String)> = sqlx::query_as(&format!(
-                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname)
+                let name_of = match &registry {
+                    Some((registry_q, _, key_q, label_q)) => format!(
+                        "(SELECT quote_literal({name}) FROM {registry_q} r
+                           WHERE ({expr})::text = n.nspname LIMIT 1)",
+                        name = tenant_name(key_q, label_q)
+                    ),
+                    None => "NULL".into(),
+                };
+                let schemas: Vec<(String, String, Option<String>, String)> =
+                    sqlx::query_as(&format!(
+                        "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                            n.nspname::text
                        FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
                       ORDER BY n.nspname",
-                    Self::users_schema_condition()
-                ))
-                .bind(&model.shared_schema)
-                .bind(&model.ignore_schemas)
-                .bind(&model.users_table)
-                .bind(&model.orders_table)
-                .persistent(self.persistent())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
+                        Self::users_schema_condition()
+                    ))
+                    .bind(&model.shared_schema)
+                    .bind(&model.ignore_schemas)
+                    .bind(&model.users_table)
+                    .bind(&model.orders_table)
+                    .persistent(self.persistent())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
                     .bind(&model.users_table)
                     .persistent(self.persistent())
@@ -154,53 +172,104 @@ impl Database {
                     }
                 };
                 // Text throughout: tenants may drift in column types.
-                let mut selects: Vec<String> = schemas
+                let branches: Vec<(String, String)> = schemas
                     .iter()
-                    .map(|(ident, literal)| {
-                        format!(
+                    .map(|(ident, literal, name, schema)| {
+                        let select = format!(
                             "SELECT {literal}::text AS tenantscope_schema, t.{id}::text AS {id},
-                                    t.{name}::text AS {name}, {mail} AS {mail_as},
-                                    {created} AS {created_as}
+                                    t.{user_name}::text AS {user_name}, {mail} AS {mail_as},
+                                    {created} AS {created_as},
+                                    {name}::text AS tenantscope_tenant
                                FROM {ident}.{table_q} t",
                             id = n.user_id,
-                            name = n.user_name,
+                            user_name = n.user_name,
                             mail = optional(layout.has_mail, &n.user_mail),
                             mail_as = n.user_mail,
                             created = optional(layout.has_created, &n.user_created),
                             created_as = n.user_created,
-                        )
+                            name = name.as_deref().unwrap_or("NULL"),
+                        );
+                        (schema.clone(), select)
                     })
                     .collect();
+                let mut selects: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
                 if selects.is_empty() {
                     selects.push(format!(
                         "SELECT NULL::text AS tenantscope_schema, NULL::text AS {}, NULL::text AS {},
-                                NULL::text AS {}, NULL::text AS {} WHERE false",
+                                NULL::text AS {}, NULL::text AS {}, NULL::text AS tenantscope_tenant
+                          WHERE false",
                         n.user_id, n.user_name, n.user_mail, n.user_created
                     ));
                 }
-                Some(selects.join(" UNION ALL "))
+                Some((selects.join(" UNION ALL "), branches))
             }
-            (UsersAt::Shared, Some(registry)) => {
-                let (registry_q, key_q): (String, String) = sqlx::query_as(
-                    "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3)",
-                )
-                .bind(&model.shared_schema)
-                .bind(registry)
-                .bind(model.registry_key.as_deref().unwrap_or("id"))
-                .persistent(self.persistent())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-                // The registry's schema expression is the operator's (or
-                // detection's) SQL, run read-only like everything else.
-                Some(format!(
-                    "SELECT u.*, (SELECT ({expr})::text FROM {registry_q}
-                                   WHERE {key_q}::text = u.{column}::text LIMIT 1)
-                                AS tenantscope_schema
+            (UsersAt::Shared, Some((registry_q, _, key_q, label_q))) => Some((
+                format!(
+                    "SELECT u.*,
+                            (SELECT ({expr})::text FROM {registry_q} r
+                              WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
+                                AS tenantscope_schema,
+                            (SELECT {name} FROM {registry_q} r
+                              WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
+                                AS tenantscope_tenant
                        FROM {users} u",
-                    expr = model.registry_schema.as_deref().unwrap_or("NULL"),
+                    name = tenant_name(key_q, label_q),
                     column = layout.tenant_column,
                     users = layout.users_table,
+                ),
+                Vec::new(),
+            )),
+            (UsersAt::Link, registry) => {
+                let (link_q, link_user, link_tenant, shared_lit): (String, String, String, String) =
+                    sqlx::query_as(
+                        "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
+                                quote_ident($4), quote_literal($1)
+                          WHERE to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
+                    )
+                    .bind(&model.shared_schema)
+                    .bind(model.link_table.as_deref().unwrap_or_default())
+                    .bind(model.link_user.as_deref().unwrap_or_default())
+                    .bind(model.link_tenant.as_deref().unwrap_or_default())
+                    .persistent(self.persistent())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?
+                    .ok_or_else(|| {
+                        DbError::SharedTable(format!(
+                            "link table {}.{} not found (see tenancy.link_table)",
+                            model.shared_schema,
+                            model.link_table.as_deref().unwrap_or_default()
+                        ))
+                    })?;
+                // Without a registry the link names the schema itself.
+                let tenants = match registry {
+                    Some((registry_q, _, key_q, label_q)) => format!(
+                        "SELECT r.{key_q}::text AS k, ({expr})::text AS s, {name} AS t
+                           FROM {registry_q} r",
+                        name = tenant_name(key_q, label_q),
+                    ),
+                    None => format!(
+                        "SELECT DISTINCT l.{link_tenant}::text AS k, l.{link_tenant}::text AS s,
+                                NULL::text AS t FROM {link_q} l"
+                    ),
+                };
+                // One row per (user, tenant); the shared schema's own
+                // tenant row (django-tenants' public tenant, which every
+                // user is linked to) is no tenant. A user linked to no
+                // tenant is listed once, without one.
+                Some((
+                    format!(
+                        "SELECT u.*, r.s AS tenantscope_schema, r.t AS tenantscope_tenant
+                           FROM {users} u
+                           LEFT JOIN ({link_q} l
+                                      JOIN ({tenants}) r
+                                        ON r.k = l.{link_tenant}::text
+                                       AND r.s IS DISTINCT FROM {shared_lit})
+                                  ON l.{link_user}::text = u.{user_id}::text",
+                        users = layout.users_table,
+                        user_id = layout.names.user_id,
+                    ),
+                    Vec::new(),
                 ))
             }
             _ => None,
@@ -208,13 +277,26 @@ impl Database {
         tx.commit().await.map_err(|e| self.error(e))?;
         let mut derived: SharedLayout = (*self.layout).clone();
         derived.names.tenant_filter = tenant_filter;
-        if let Some(source) = source {
+        if let Some((source, branches)) = source {
             derived.users_table = format!("({source})");
             derived.tenant_column = "tenantscope_schema".into();
-            if model.users == UsersAt::PerTenant {
-                derived.users_relation = None;
-                derived.name_key = format!("coalesce(u.{}, '')", derived.names.user_name);
-                derived.id_key = format!("u.{}", derived.names.user_id);
+            derived.tenant_name_column = Some("tenantscope_tenant".into());
+            derived.tenant_branches = branches;
+            match model.users {
+                UsersAt::PerTenant => {
+                    derived.users_relation = None;
+                    derived.name_key = format!("coalesce(u.{}, '')", derived.names.user_name);
+                    derived.id_key = format!("u.{}", derived.names.user_id);
+                }
+                // A user linked to several tenants is listed once per
+                // tenant: the schema keeps their list keys apart.
+                UsersAt::Link => {
+                    derived.id_key = format!(
+                        "(u.{}::text || ' ' || coalesce(u.tenantscope_schema, ''))",
+                        derived.names.user_id
+                    );
+                }
+                UsersAt::Shared => {}
             }
         }
         self.layout = std::sync::Arc::new(derived);

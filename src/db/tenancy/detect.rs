@@ -4,7 +4,8 @@
 //! Citus's `pg_dist_schema` exists), one for the values of the registry
 //! candidates, and one for Citus's distributed schemas when it exists.
 //!
-//! Recognised: django-tenants (a shared table with a `schema_name` column),
+//! Recognised: django-tenants (a shared table with a `schema_name` column;
+//! with django-tenant-users when a shared table links users to it),
 //! stancl/tenancy (`tenants(id, data)`), ros-apartment (`public.users`
 //! pointing at a tenant table whose text column names the schemas), Citus
 //! schema-based sharding (by catalog presence only), and the article's
@@ -50,6 +51,8 @@ pub struct Catalog {
 pub enum LayoutKind {
     Article,
     DjangoTenants,
+    /// django-tenants with django-tenant-users' global users.
+    DjangoTenantUsers,
     RosApartment,
     StanclTenancy,
     Citus,
@@ -60,6 +63,7 @@ impl LayoutKind {
         match self {
             LayoutKind::Article => "article",
             LayoutKind::DjangoTenants => "django-tenants",
+            LayoutKind::DjangoTenantUsers => "django-tenant-users",
             LayoutKind::RosApartment => "ros-apartment",
             LayoutKind::StanclTenancy => "stancl-tenancy",
             LayoutKind::Citus => "citus",
@@ -127,93 +131,23 @@ const TENANT_USERS: [(&str, &str, &str, &str); 2] = [
     ("auth_user", "username", "email", "date_joined"),
     ("users", "name", "email", "created_at"),
 ];
-/// Columns of a registry that are bookkeeping, not a tenant's name.
-const NOT_NAMES: [&str; 4] = ["created_at", "updated_at", "type", "domain"];
+/// Columns naming a user, best first (linked users).
+const USER_NAME_COLUMNS: [&str; 4] = ["name", "username", "full_name", "email"];
+/// Columns holding when a user was created (linked users).
+const USER_CREATED_COLUMNS: [&str; 4] = ["date_joined", "created", "created_at", "joined"];
 
 impl Catalog {
-    fn tables_in<'a>(&'a self, schema: &'a str) -> impl Iterator<Item = &'a CatalogTable> {
+    pub(super) fn tables_in<'a>(
+        &'a self,
+        schema: &'a str,
+    ) -> impl Iterator<Item = &'a CatalogTable> {
         self.tables.iter().filter(move |t| t.schema == schema)
     }
 
-    fn table(&self, schema: &str, table: &str) -> Option<&CatalogTable> {
+    pub(super) fn table(&self, schema: &str, table: &str) -> Option<&CatalogTable> {
         self.tables
             .iter()
             .find(|t| t.schema == schema && t.table == table)
-    }
-
-    /// Tables of the shared schema that may list the tenants.
-    pub fn registry_candidates(&self) -> Vec<RegistryCandidate> {
-        let shared = &self.shared_schema;
-        let mut found = Vec::new();
-        for t in self.tables_in(shared) {
-            let has = |c: &str| t.columns.iter().any(|x| x == c);
-            if has("schema_name") && has("id") {
-                found.push(RegistryCandidate {
-                    kind: LayoutKind::DjangoTenants,
-                    table: t.table.clone(),
-                    key: "id".into(),
-                    label: if has("name") { "name" } else { "schema_name" }.into(),
-                    schema_expr: "schema_name".into(),
-                    users_column: None,
-                });
-            }
-            if t.table == "tenants" && has("id") && has("data") {
-                found.push(RegistryCandidate {
-                    kind: LayoutKind::StanclTenancy,
-                    table: t.table.clone(),
-                    key: "id".into(),
-                    label: "id".into(),
-                    // stancl's DatabaseConfig: the tenancy_db_name attribute
-                    // (kept in `data`), else prefix `tenant` + id.
-                    schema_expr:
-                        "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id::text)".into(),
-                    users_column: None,
-                });
-            }
-        }
-        // ros-apartment: the shared users table points at the tenant table,
-        // by a foreign key or by Rails' naming (company_id → companies).
-        if let Some(users) = self.table(shared, "users") {
-            let mut links: Vec<(String, String, String)> = self
-                .foreign_keys
-                .iter()
-                .filter(|k| k.table == "users")
-                .map(|k| (k.column.clone(), k.ref_table.clone(), k.ref_column.clone()))
-                .collect();
-            for column in &users.columns {
-                if let Some(stem) = column.strip_suffix("_id") {
-                    for table in [
-                        format!("{stem}s"),
-                        format!("{}ies", stem.trim_end_matches('y')),
-                    ] {
-                        if self.table(shared, &table).is_some()
-                            && !links.iter().any(|(c, _, _)| c == column)
-                        {
-                            links.push((column.clone(), table, "id".into()));
-                        }
-                    }
-                }
-            }
-            for (column, ref_table, ref_column) in links {
-                let Some(registry) = self.table(shared, &ref_table) else {
-                    continue;
-                };
-                for name in &registry.text_columns {
-                    if NOT_NAMES.contains(&name.as_str()) || *name == ref_column {
-                        continue;
-                    }
-                    found.push(RegistryCandidate {
-                        kind: LayoutKind::RosApartment,
-                        table: ref_table.clone(),
-                        key: ref_column.clone(),
-                        label: name.clone(),
-                        schema_expr: quote(name),
-                        users_column: Some(column.clone()),
-                    });
-                }
-            }
-        }
-        found
     }
 }
 
@@ -437,8 +371,42 @@ pub fn classify(
             .collect();
     }
 
-    // Users: a shared table pointing at the registry, else one per tenant.
-    match best.and_then(|(_, c, _)| c.users_column.clone()) {
+    // Users: a shared table pointing at the registry, else one linked to
+    // it by a table of pairs, else one per tenant.
+    let link = best
+        .filter(|(_, c, _)| c.users_column.is_none())
+        .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
+    let mut kind = kind;
+    if let Some(link) = &link {
+        let users = catalog.table(shared, &link.users_table);
+        let first = |wanted: &[&str]| {
+            wanted
+                .iter()
+                .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
+                .map(|w| w.to_string())
+        };
+        model.users = UsersAt::Link;
+        model.users_table = link.users_table.clone();
+        model.link_table = Some(link.table.clone());
+        model.link_user = Some(link.user_column.clone());
+        model.link_tenant = Some(link.tenant_column.clone());
+        model.user_name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
+        model.user_mail = "email".into();
+        if let Some(created) = first(&USER_CREATED_COLUMNS) {
+            model.user_created = created;
+        }
+        if kind == LayoutKind::DjangoTenants {
+            kind = LayoutKind::DjangoTenantUsers;
+        }
+        reasons.push(format!(
+            "users: {shared}.{}, linked to tenants by {}({}, {})",
+            link.users_table, link.table, link.user_column, link.tenant_column
+        ));
+    }
+    match best
+        .and_then(|(_, c, _)| c.users_column.clone())
+        .filter(|_| link.is_none())
+    {
         Some(column) => {
             let users = catalog.table(shared, "users");
             let has = |c: &str| users.is_some_and(|u| u.columns.iter().any(|x| x == c));
@@ -450,7 +418,7 @@ pub fn classify(
             model.user_created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
-        None if kind != LayoutKind::Article => {
+        None if kind != LayoutKind::Article && link.is_none() => {
             let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
                 !tenants.is_empty()
                     && tenants

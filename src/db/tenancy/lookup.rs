@@ -3,7 +3,7 @@
 
 use crate::db::lossy::raw;
 use crate::db::users::{into_user, UserRow};
-use crate::db::{Database, DbError, User, UserQuery};
+use crate::db::{Database, DbError, User};
 
 /// How many names an error lists before "…".
 const LISTED: usize = 20;
@@ -101,24 +101,6 @@ impl Database {
         }
     }
 
-    /// Users of one tenant schema, by name then id.
-    pub async fn users_in(&self, schema: &str, query: &UserQuery) -> Result<Vec<User>, DbError> {
-        let all = UserQuery {
-            filter: query.filter.clone(),
-            limit: None,
-        };
-        let mut users: Vec<User> = self
-            .users(&all)
-            .await?
-            .into_iter()
-            .filter(|u| u.tenant.as_deref() == Some(schema))
-            .collect();
-        if let Some(limit) = query.limit {
-            users.truncate(usize::try_from(limit).unwrap_or(0));
-        }
-        Ok(users)
-    }
-
     /// One user by id, in `schema` when given. An id found in several
     /// tenants (users in each tenant schema) is a usage error naming them.
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
@@ -126,14 +108,18 @@ impl Database {
     }
 
     async fn user_in_once(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
+        // A named tenant with users in each schema: that schema's table alone.
+        let Some(users) = self.users_source(schema) else {
+            return Err(DbError::UserNotFound(id.to_string()));
+        };
         let mut tx = self.read_tx().await?;
         let sql = format!(
             "SELECT {columns} FROM {users} u
               WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
+              ORDER BY u.{tenant}::text
               LIMIT {limit}",
             id = self.layout.names.user_id,
             columns = self.user_columns(),
-            users = self.layout.users_table,
             tenant = self.layout.tenant_column,
             limit = LISTED + 1,
         );

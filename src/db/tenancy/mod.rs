@@ -1,6 +1,7 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
+mod candidates;
 mod catalog_read;
 mod checks;
 mod connect;
