@@ -342,8 +342,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             fresh.connect.open = true;
             fresh.connect.profile = fresh.connect.attempt.clone();
             fresh.connect.previous = None;
+            fresh.tenants = super::tenants::Tenants::of(&opened.db);
             *state = fresh;
-            super::dashboard::init(state)
+            super::tenants::init(state)
         }
     }
 }

@@ -18,7 +18,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             match state.view {
                 // More or fewer tenant columns fit now.
                 View::Prices => prices::request(state, false),
-                View::Dashboard | View::Health | View::Connect | View::Basket => Vec::new(),
+                View::Dashboard | View::Health | View::Connect | View::Basket | View::Tenants => {
+                    Vec::new()
+                }
             }
         }
         Msg::Tick => {
@@ -54,6 +56,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
         Msg::Basket(msg) => super::basket::on_msg(state, msg),
+        Msg::Tenants(msg) => super::tenants::on_msg(state, msg),
         Msg::Exported(result) => {
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
@@ -76,7 +79,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Effects to run when the dashboard opens.
 pub fn init(state: &mut State) -> Vec<Effect> {
-    connect::init(state).unwrap_or_else(|| dashboard::init(state))
+    connect::init(state).unwrap_or_else(|| super::tenants::init(state))
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -117,7 +120,7 @@ fn refresh(state: &mut State) -> Vec<Effect> {
     match state.view {
         View::Dashboard => dashboard::refresh(state),
         View::Prices => prices::request(state, true),
-        View::Health | View::Basket | View::Connect => Vec::new(),
+        View::Health | View::Basket | View::Connect | View::Tenants => Vec::new(),
     }
 }
 

@@ -52,7 +52,7 @@ pub struct UserQuery {
 }
 
 /// `ILIKE` pattern matching `text` literally anywhere.
-fn contains_pattern(text: &str) -> String {
+pub(super) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for ch in text.chars() {
