@@ -152,7 +152,12 @@ const OWN: &[Binding] = &[
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
     bind(&[Char('r')], Reload, "reload tenants", false),
     HELP_KEY,
-    bind(&[Code(KeyCode::Esc)], Back, "back", true),
+    bind(
+        &[Code(KeyCode::Esc)],
+        Back,
+        "back: clear search or leave",
+        false,
+    ),
     QUIT,
 ];
 

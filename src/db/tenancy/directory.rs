@@ -144,49 +144,85 @@ impl Database {
         Ok(entries)
     }
 
-    /// Users per tenant schema: one `count(*)` per tenant's own table where
-    /// users live in each tenant (no column named, so a drifted table is
-    /// still counted), else one GROUP BY over the shared table.
+    /// Users per tenant schema: where users live in each tenant, one
+    /// `count(*)` per tenant's own table (no column named, so a drifted
+    /// table is still counted), [`SEARCH_BATCH`] tenants per statement (a
+    /// union of thousands of tables costs more to plan than to run); else
+    /// one GROUP BY over the shared table.
     async fn users_by_tenant(
         &self,
         entries: &[TenantEntry],
     ) -> Result<HashMap<String, i64>, DbError> {
         let layout = &self.layout;
-        let sql = if layout.model.users == UsersAt::PerTenant {
-            let table = quote_ident(&layout.model.users_table);
-            let selects: Vec<String> = entries
+        let statements: Vec<String> = if layout.model.users == UsersAt::PerTenant {
+            let schemas: Vec<&String> = entries
                 .iter()
                 .filter(|e| e.present)
-                .map(|e| {
-                    format!(
-                        "SELECT {}::text, count(*) FROM {}.{table}",
-                        quote_literal(&e.schema),
-                        quote_ident(&e.schema)
-                    )
-                })
+                .map(|e| &e.schema)
                 .collect();
-            if selects.is_empty() {
-                return Ok(HashMap::new());
-            }
-            selects.join("\n UNION ALL ")
+            self.count_statements(&schemas)
         } else {
-            format!(
+            vec![format!(
                 "SELECT u.{tenant}::text, count(*) FROM {users} u GROUP BY 1",
                 tenant = layout.tenant_column,
                 users = layout.users_table
-            )
+            )]
         };
         let mut tx = self.read_tx().await?;
-        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(&sql)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
+        let mut counts = HashMap::new();
+        for sql in statements {
+            let rows: Vec<(Option<String>, i64)> = sqlx::query_as(&sql)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            counts.extend(rows.into_iter().filter_map(|(s, n)| Some((s?, n))));
+        }
         tx.commit().await.map_err(|e| self.error(e))?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(schema, n)| Some((schema?, n)))
-            .collect())
+        Ok(counts)
+    }
+
+    /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]
+    /// schemas per statement.
+    fn count_statements(&self, schemas: &[&String]) -> Vec<String> {
+        let table = quote_ident(&self.layout.model.users_table);
+        schemas
+            .chunks(SEARCH_BATCH)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|schema| {
+                        format!(
+                            "SELECT {}::text, count(*) FROM {}.{table}",
+                            quote_literal(schema),
+                            quote_ident(schema)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n UNION ALL ")
+            })
+            .collect()
+    }
+
+    /// Every tenant's users, counted tenant by tenant where users live in
+    /// each tenant schema (counting the union of thousands of users tables
+    /// in one statement does not finish within a statement timeout).
+    pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<i64, DbError> {
+        let schemas = self.tenants().await?;
+        let names: Vec<&String> = schemas.names().iter().collect();
+        let mut tx = self.read_tx().await?;
+        let mut total = 0;
+        for sql in self.count_statements(&names) {
+            let sum: Option<i64> =
+                sqlx::query_scalar(&format!("SELECT sum(n)::int8 FROM ({sql}) c(s, n)"))
+                    .persistent(false)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            total += sum.unwrap_or(0);
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(total)
     }
 
     /// This database with its users narrowed to one tenant schema: where
