@@ -335,8 +335,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 opened.first_page,
                 opened.compare,
             );
-            fresh.size = state.size;
-            fresh.debounce = state.debounce;
+            (fresh.size, fresh.debounce) = (state.size, state.debounce);
             fresh.ticks = state.ticks;
             fresh.connect = std::mem::take(&mut state.connect);
             fresh.connect.open = true;

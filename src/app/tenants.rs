@@ -1,56 +1,26 @@
 //! The tenants pane (`T`; where the dashboard opens when users live in
 //! each tenant schema): the tenants as the registry names them; Enter
-//! shows one tenant's users. `/` searches users by id, name or mail across
-//! every tenant, [`SEARCH_BATCH`] schemas per statement, results shown as
-//! each batch arrives; a new search text, or leaving the pane, cancels it.
+//! shows one tenant's users. `/` searches users across every tenant (see
+//! [`search`]).
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 
-use super::input::LineInput;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_warning, Screen, Status};
 use super::state::{State, View};
-use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry, User, SEARCH_BATCH};
+use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
 use crate::ui::layout;
 
+mod search;
+
+use search::{edit, leave, open_result, set_text};
+pub use search::{start_search, Search, SearchKey, SEARCH_CAP, SEARCH_SLOT};
+
 pub const DIRECTORY_SLOT: Slot = Slot("tenants");
-pub const SEARCH_SLOT: Slot = Slot("search");
-/// A search stops once it has found this many users: refine it.
-pub const SEARCH_CAP: usize = 1_000;
-
-/// Which search: its text, and which typing of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchKey {
-    pub text: String,
-    pub generation: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Search {
-    pub input: LineInput,
-    pub editing: bool,
-    /// `None`: no search (the pane lists tenants).
-    pub key: Option<SearchKey>,
-    pub users: Vec<User>,
-    /// Tenant schemas that could not be searched, and why.
-    pub failed: Vec<(String, String)>,
-    /// Schemas searched so far, of `total`.
-    pub searched: usize,
-    pub total: usize,
-    pub loading: bool,
-    /// Stopped before the end: the pane was left, or [`SEARCH_CAP`] reached.
-    pub stopped: Option<&'static str>,
-    pub error: Option<String>,
-    pub rows: Cursor,
-    pub first_batch: Option<Duration>,
-    pub elapsed: Duration,
-    generation: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tenants {
     /// The layout in force (`django-tenants`, …), for the header.
@@ -225,79 +195,6 @@ fn load_directory(state: &mut State) -> Vec<Effect> {
     vec![AppJob::Tenants(job).task(DIRECTORY_SLOT, Delay::None)]
 }
 
-/// `/` where a search across tenants replaces the users filter.
-pub fn start_search(state: &mut State) -> Vec<Effect> {
-    let mut effects = open(state);
-    let search = &mut state.tenants.search;
-    search.editing = true;
-    search.input = LineInput::default();
-    effects.extend(set_text(state, String::new()));
-    effects
-}
-
-fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
-    if !search.editing || !search.input.handle(&key) {
-        return Vec::new();
-    }
-    let text = search.input.text();
-    set_text(state, text)
-}
-
-/// A new search text: the search running is cancelled (its late batches
-/// are dropped by key) and, after the typing debounce, the new one starts.
-fn set_text(state: &mut State, text: String) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
-    if search.key.as_ref().map(|k| k.text.as_str()) == Some(text.as_str()) {
-        return Vec::new();
-    }
-    let was_loading = search.loading;
-    let generation = search.generation + 1;
-    *search = Search {
-        input: std::mem::take(&mut search.input),
-        editing: search.editing,
-        generation,
-        ..Search::default()
-    };
-    if text.is_empty() {
-        return if was_loading {
-            vec![Effect::Cancel(SEARCH_SLOT)]
-        } else {
-            Vec::new()
-        };
-    }
-    search.key = Some(SearchKey { text, generation });
-    search.total = if state.tenants.per_tenant {
-        state.catalog.len()
-    } else {
-        1
-    };
-    next_batch(state, Delay::Fixed(state.debounce))
-}
-
-/// The next [`SEARCH_BATCH`] tenant schemas, if any are left (one
-/// statement over the shared table where users are not per tenant).
-fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
-    let Some(key) = search.key.clone() else {
-        return Vec::new();
-    };
-    if search.searched >= search.total {
-        search.loading = false;
-        return Vec::new();
-    }
-    let (schemas, next) = if state.tenants.per_tenant {
-        let names = state.catalog.names();
-        let end = (search.searched + SEARCH_BATCH).min(names.len());
-        (names[search.searched..end].to_vec(), end)
-    } else {
-        (Vec::new(), 1)
-    };
-    search.loading = true;
-    let job = Job::Search { key, schemas, next };
-    vec![AppJob::Tenants(job).task(SEARCH_SLOT, delay)]
-}
-
 pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Directory {
@@ -316,34 +213,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             next,
             elapsed,
-        } => {
-            let search = &mut state.tenants.search;
-            // A batch of a search superseded or stopped: dropped.
-            if search.key.as_ref() != Some(&key) || !search.loading {
-                return Vec::new();
-            }
-            search.elapsed += elapsed;
-            match result {
-                Ok(batch) => {
-                    search.first_batch.get_or_insert(search.elapsed);
-                    search.users.extend(batch.users);
-                    search.failed.extend(batch.failed);
-                    search.searched = next;
-                    if search.users.len() >= SEARCH_CAP {
-                        search.users.truncate(SEARCH_CAP);
-                        search.loading = false;
-                        search.stopped = Some("the first 1,000 matches: refine the search");
-                        return Vec::new();
-                    }
-                    next_batch(state, Delay::None)
-                }
-                Err(error) => {
-                    search.loading = false;
-                    search.error = Some(error.to_string());
-                    Vec::new()
-                }
-            }
-        }
+        } => search::on_batch(state, key, result, next, elapsed),
     }
 }
 
@@ -401,19 +271,6 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Leaving the pane stops a search still running (what it found stays).
-fn leave(state: &mut State) -> Vec<Effect> {
-    state.view = View::Dashboard;
-    let search = &mut state.tenants.search;
-    search.editing = false;
-    if !search.loading {
-        return Vec::new();
-    }
-    search.loading = false;
-    search.stopped = Some("stopped when the pane was left: / searches again");
-    vec![Effect::Cancel(SEARCH_SLOT)]
-}
-
 /// Enter on a tenant: its users only (read from its schema alone).
 fn open_tenant(state: &mut State) -> Vec<Effect> {
     let Some(entry) = state.tenants.entries().get(state.tenants.rows.selected) else {
@@ -427,35 +284,6 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     let entry = entry.clone();
     let mut effects = leave(state);
     effects.extend(super::dashboard::show_tenant(state, Some(entry), None));
-    effects
-}
-
-/// Enter on a search result: that user's orders, in their tenant's list.
-fn open_result(state: &mut State) -> Vec<Effect> {
-    let search = &state.tenants.search;
-    let Some(user) = search.users.get(search.rows.selected).cloned() else {
-        return Vec::new();
-    };
-    let schema = user.tenant.clone().unwrap_or_default();
-    let entry = state
-        .tenants
-        .entries()
-        .iter()
-        .find(|e| e.schema == schema)
-        .cloned()
-        .unwrap_or_else(|| TenantEntry {
-            key: schema.clone(),
-            label: schema.clone(),
-            schema,
-            present: true,
-            users: None,
-        });
-    let mut effects = leave(state);
-    effects.extend(super::dashboard::show_tenant(
-        state,
-        Some(entry),
-        Some(user),
-    ));
     effects
 }
 
@@ -485,33 +313,85 @@ fn status(state: &State) -> Status {
             )
         });
     }
-    let found = crate::text::plural(search.users.len(), "match", "matches");
-    let failed = match search.failed.len() {
-        0 => String::new(),
-        n => format!("; {n} could not be searched"),
-    };
-    let progress = if tenants.per_tenant {
-        format!(
-            "searched {}/{} tenants",
-            crate::text::thousands(search.searched as i64),
-            crate::text::thousands(search.total as i64)
-        )
-    } else {
-        "searched the shared users table".into()
-    };
-    if search.loading {
-        return Status::Busy(format!("{progress}… {found}{failed}"));
-    }
-    let how = match search.stopped {
-        Some(why) => format!(" ({why})"),
-        None => super::screen::took(search.elapsed),
-    };
-    Status::Done(format!("{progress}: {found}{failed}{how}"))
+    search::status(state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::fixtures::{chars, demo_state, press};
+
+    fn search_loads(effects: &[Effect]) -> Vec<&Job> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Load(task) if task.slot == SEARCH_SLOT => match &task.job {
+                    AppJob::Tenants(job) => Some(job),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Users in each tenant: the demo state, tenants first.
+    fn per_tenant() -> State {
+        let mut state = demo_state();
+        state.tenants.per_tenant = true;
+        init(&mut state);
+        assert_eq!(state.view, View::Tenants);
+        state
+    }
+
+    #[test]
+    fn each_keystroke_supersedes_the_search_and_leaving_cancels_it() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "ab");
+        let loads = search_loads(&effects);
+        let keys: Vec<&str> = loads
+            .iter()
+            .map(|job| match job {
+                Job::Search { key, schemas, .. } => {
+                    assert_eq!(schemas.len(), 3, "the demo's three tenants in one batch");
+                    key.text.as_str()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(keys, ["a", "ab"], "one load per text, in one slot");
+        assert!(state.is_busy());
+        // Esc in the prompt drops the search, and what still runs of it.
+        let effects = press(&mut state, KeyCode::Esc);
+        assert_eq!(effects, [Effect::Cancel(SEARCH_SLOT)]);
+        assert_eq!(state.tenants.search.key, None);
+        // Searching again, then leaving for every user: stopped, and said so.
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "x");
+        press(&mut state, KeyCode::Enter);
+        let effects = press(&mut state, KeyCode::Char('a'));
+        assert_eq!(state.view, View::Dashboard);
+        assert!(
+            effects.contains(&Effect::Cancel(SEARCH_SLOT)),
+            "{effects:?}"
+        );
+        assert!(state.tenants.search.stopped.is_some());
+    }
+
+    #[test]
+    fn shared_users_open_on_the_users_and_t_opens_the_tenants() {
+        let mut state = demo_state();
+        assert_eq!(state.view, View::Dashboard);
+        let effects = press(&mut state, KeyCode::Char('T'));
+        assert_eq!(state.view, View::Tenants);
+        assert!(matches!(
+            &effects[..],
+            [Effect::Load(task)] if task.slot == DIRECTORY_SLOT
+        ));
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+    }
 
     #[test]
     fn no_key_is_bound_twice() {

@@ -101,8 +101,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help_scroll = 0;
         }
         Action::Back if state.view == View::Connect => connect::back(state),
-        // The dashboard steps back within itself; other views back to it.
-        Action::Back if state.view != View::Dashboard => state.view = View::Dashboard,
+        // The dashboard and the tenants pane step back within themselves;
+        // other views back to the dashboard.
+        Action::Back if !matches!(state.view, View::Dashboard | View::Tenants) => {
+            state.view = View::Dashboard
+        }
         Action::Export => return export(state),
         Action::Quit => state.quit = true,
         action => return (screen.on_action)(state, action),
