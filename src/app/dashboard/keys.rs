@@ -39,7 +39,7 @@ pub(super) const OWN: &[Binding] = &[
     bind(&[Char('p')], OpenPrices, "price matrix", true),
     bind(&[Char('P')], OpenProfiles, "switch profile", false),
     bind(&[Char('b')], OpenBasket, "basket across tenants", true),
-    bind(&[Char('T')], OpenTenants, "tenants", true),
+    bind(&[Char('T')], OpenTenants, "tenants pane", false),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
 ];
