@@ -307,9 +307,14 @@ fn status(state: &State) -> Status {
                 0 => String::new(),
                 n => format!(" ({n} without a schema)"),
             };
+            let noun = if entries.len() == 1 {
+                "tenant"
+            } else {
+                "tenants"
+            };
             format!(
-                "{}{missing}",
-                crate::text::plural(entries.len(), "tenant", "tenants")
+                "{} {noun}{missing}",
+                crate::text::thousands(entries.len() as i64)
             )
         });
     }
