@@ -141,18 +141,19 @@ fn render(
         )
     };
     let batches = TENANTS.div_ceil(SEARCH_BATCH);
+    let n = super::thousands(TENANTS as u64);
     format!(
-        "{MARK_START}\n## i. Tenant-first at {TENANTS} tenant schemas\n\n\
+        "{MARK_START}\n## i. Tenant-first at {n} tenant schemas\n\n\
          `cargo run --release --example bench -- --only tenants` (also part of a whole run). \
-         A django-tenants database with users inside each of {TENANTS} tenant schemas \
+         A django-tenants database with users inside each of {n} tenant schemas \
          (`fixtures::many_tenants_sql`: one user, item and order per schema; built in {built}), \
          on the same private server.\n\n\
          | Measure | p50 / p99 / mean |\n| --- | --- |\n\
          | detection (`detect_layout`: the catalog read in a constant number of queries) | {det} |\n\
          | connect (detection, layout, the per-tenant users source) | {con} |\n\
-         | start → tenants pane with its {TENANTS} tenants and user counts (one run) | {open} |\n\
+         | start → tenants pane with its {n} tenants and their user counts (one run) | {open} |\n\
          | search keystroke → first frame with a result, minus debounce | {first} |\n\
-         | search keystroke → frame \"searched {TENANTS}/{TENANTS} tenants\" ({batches} statements of {SEARCH_BATCH} schemas), minus debounce | {complete} |\n\n\
+         | search keystroke → frame \"searched {n}/{n} tenants\" ({batches} statements of {SEARCH_BATCH} schemas), minus debounce | {complete} |\n\n\
          Searches: {searches:?}, typed at once after `/`, {ROUNDS} rounds; each matches users from the \
          first batch on, and each runs to the last batch.\n{MARK_END}\n",
         built = secs(built),

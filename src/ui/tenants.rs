@@ -29,7 +29,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             let after: String = after.iter().collect();
             format!("{}▏{}", fit(&before, 30), fit(&after, 20))
         } else {
-            fit(&search.key.as_ref().map_or("", |k| k.text.as_str()), 30)
+            fit(search.key.as_ref().map_or("", |k| k.text.as_str()), 30)
         };
         title.push(Span::styled(
             format!("· users in all tenants /{text} "),

@@ -82,12 +82,9 @@ impl Database {
             (Some(table), Some(key), Some(expr)) => {
                 let mut tx = self.read_tx().await?;
                 let sql = format!(
-                    "SELECT {key}, {label}, {schema} FROM {table} r",
-                    table = format!(
-                        "{}.{}",
-                        quote_ident(&model.shared_schema),
-                        quote_ident(table)
-                    ),
+                    "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
+                    shared = quote_ident(&model.shared_schema),
+                    table = quote_ident(table),
                     key = raw(&format!("r.{}::text", quote_ident(key))),
                     label = raw(&format!(
                         "r.{}::text",
