@@ -386,3 +386,27 @@ async fn two_thousand_tenant_schemas_are_detected_and_searched_to_the_last_batch
         (Some("t2000"), "user_2000")
     );
 }
+
+#[tokio::test]
+async fn snapshot_draws_the_tenants_pane_and_a_user_opened_by_id_skips_it() {
+    let test_db = fixture("django_tenants").await;
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database-url", test_db.url.as_str(), "snapshot"];
+        all.extend_from_slice(args);
+        common::tenantscope(&all)
+    };
+    let out = run(&["--view", "tenants", "--color", "never"]);
+    let frame = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(frame.contains("Tenants · django-tenants"), "{frame}");
+    assert!(frame.contains("schema missing"), "{frame}");
+    assert!(
+        frame.contains("✓ 3 tenants (1 without a schema)"),
+        "{frame}"
+    );
+    // --user opens on that user: the dashboard, not the tenants pane.
+    let out = run(&["--user", "2", "--tenant", "acme", "--color", "never"]);
+    let frame = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(frame.contains("Orders of bob"), "{frame}");
+}

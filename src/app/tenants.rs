@@ -166,9 +166,10 @@ pub const SCREEN: Screen = Screen {
 };
 
 /// Where the dashboard opens: the tenants pane when users live in each
-/// tenant schema, else the users list as before.
+/// tenant schema (unless it opens on a user, `--user`), else the users
+/// list as before.
 pub fn init(state: &mut State) -> Vec<Effect> {
-    if !state.tenants.per_tenant {
+    if !state.tenants.per_tenant || !state.dashboard.users.users().is_empty() {
         return super::dashboard::init(state);
     }
     open(state)
