@@ -345,6 +345,9 @@ mod tests {
     fn per_tenant() -> State {
         let mut state = demo_state();
         state.tenants.per_tenant = true;
+        // As it opens there: no page of every tenant's users.
+        state.dashboard.users = crate::app::dashboard::UsersWindow::new(Vec::new());
+        state.view = View::Dashboard;
         init(&mut state);
         assert_eq!(state.view, View::Tenants);
         state
