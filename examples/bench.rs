@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release --example bench            # small and big databases
 //!   cargo run --release --example bench -- --quick # small only; prints, writes no file
+//!   cargo run --release --example bench -- --only tenants # (i) only, into BENCHMARKS.md
 //!
 //! A private PostgreSQL server (`PgServer`) holds two databases made by
 //! sql/scale.sql: `small` (10,000 users, 100 tenants) and `big` (1,000,000
@@ -16,6 +17,9 @@
 //!   g. the tenant health report
 //!   h. `b` → the first page of the basket view (the user's lines priced at
 //!      the first 200 tenants) on screen
+//!
+//!   i. tenant-first at 2,000 tenant schemas: detection, and the search
+//!      across tenants (examples/bench_parts/tenants.rs)
 //!
 //! (c) to (g) drive the real event loop (`run_loop`) on a `TestBackend` in
 //! this process, like tests/scale.rs does, and read each drawn frame as text.
@@ -43,6 +47,9 @@ use tenantscope::db::{choose_compare_tenant, ConnectionSource, Database, Page, Q
 use tenantscope::embedded::testing::run_psql;
 use tenantscope::embedded::{PgServer, ServerOptions};
 use tenantscope::fixtures::Harness;
+
+#[path = "bench_parts/tenants.rs"]
+mod tenants;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -113,8 +120,22 @@ impl Spec {
     }
 }
 
+const USAGE: &str = "usage: bench [--quick | --only tenants]
+  (none)          every measure, small and big databases; writes BENCHMARKS.md
+  --quick         the small database only; prints, writes no file
+  --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md";
+
 fn main() -> Res<()> {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] | ["--quick"] => None,
+        ["--only", "tenants"] => Some("tenants"),
+        _ => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+    };
+    let quick = args.iter().any(|arg| arg == "--quick");
     progress("starting");
     let load_before = loadavg();
     let specs: Vec<Spec> = if quick { vec![SMALL] } else { vec![SMALL, BIG] };
@@ -134,6 +155,14 @@ fn main() -> Res<()> {
         "private server up in {}",
         server.socket_dir().display()
     ));
+    if only == Some("tenants") {
+        let section = tenants::run(&runtime, &server)?;
+        println!("{section}");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+        tenants::splice(&path, &section)?;
+        progress(format!("wrote its section of {}", path.display()));
+        return Ok(());
+    }
     let postgres = runtime.block_on(create_databases(&server, &specs))?;
     let loads = specs
         .iter()
@@ -152,6 +181,7 @@ fn main() -> Res<()> {
     for (spec, load_time) in specs.iter().zip(loads) {
         results.push(measure(&runtime, &server, &bin, *spec, load_time)?);
     }
+    let tenant_first = tenants::run(&runtime, &server)?;
     let report = render(&Report {
         quick,
         machine: machine(),
@@ -164,6 +194,7 @@ fn main() -> Res<()> {
         binary_size,
         total: started().elapsed(),
     })?;
+    let report = format!("{report}\n{tenant_first}");
     println!("{report}");
     if quick {
         progress("--quick: BENCHMARKS.md left as it was");

@@ -337,15 +337,15 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 opened.first_page,
                 opened.compare,
             );
-            fresh.size = state.size;
-            fresh.debounce = state.debounce;
+            (fresh.size, fresh.debounce) = (state.size, state.debounce);
             fresh.ticks = state.ticks;
             fresh.connect = std::mem::take(&mut state.connect);
             fresh.connect.open = true;
             fresh.connect.profile = fresh.connect.attempt.clone();
             fresh.connect.previous = None;
+            fresh.tenants = super::tenants::Tenants::of(&opened.db);
             *state = fresh;
-            super::dashboard::init(state)
+            super::tenants::init(state)
         }
     }
 }

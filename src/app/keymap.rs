@@ -47,6 +47,9 @@ pub enum Action {
     /// `y` / `Y` on the users list: the id / the row as TSV.
     CopyId,
     CopyRow,
+    /// The tenants pane (`T`), and from it every tenant's users (`a`).
+    OpenTenants,
+    AllUsers,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod screen;
 pub mod state;
 pub(crate) mod tasks;
+pub mod tenants;
 mod terminal;
 pub mod update;
 

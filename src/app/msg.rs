@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::{basket, connect, dashboard, health, prices};
+use super::{basket, connect, dashboard, health, prices, tenants};
 use crate::db::{DbError, TenantCatalog, UserCount};
 use crate::output::Document;
 
@@ -26,6 +26,7 @@ pub enum Msg {
     Health(health::Msg),
     Prices(prices::Msg),
     Basket(basket::Msg),
+    Tenants(tenants::Msg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
     /// What a copy sent to the clipboard, or why it could not.
@@ -93,6 +94,7 @@ pub enum Job {
     Health(health::Job),
     Prices(prices::Job),
     Basket(basket::Job),
+    Tenants(tenants::Job),
 }
 
 impl Job {

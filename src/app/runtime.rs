@@ -44,10 +44,16 @@ pub async fn initial_state(
         choose_compare_tenant(&catalog, None, Some(tenant))?;
     }
     let count = db.user_count().await?;
-    let first_page = db
-        .users_page(None, &Page::First, PAGE_SIZE as i64, None)
-        .await?;
+    let tenants = super::tenants::Tenants::of(db);
+    // Tenant-first: no page of every tenant's users until asked for.
+    let first_page = if tenants.per_tenant {
+        Vec::new()
+    } else {
+        db.users_page(None, &Page::First, PAGE_SIZE as i64, None)
+            .await?
+    };
     let mut state = State::new(target, catalog, count, first_page, compare);
+    state.tenants = tenants;
     state.debounce = debounce;
     Ok(state)
 }

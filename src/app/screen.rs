@@ -8,7 +8,7 @@ use super::keymap::{Action, KeyTable};
 use super::load::{Done, Load};
 use super::msg::Effect;
 use super::state::{State, View};
-use super::{basket, connect, dashboard, health, prices};
+use super::{basket, connect, dashboard, health, prices, tenants};
 use crate::output::Document;
 
 /// The status line's message, drawn by `ui`.
@@ -84,6 +84,7 @@ impl View {
             View::Prices => &prices::SCREEN,
             View::Connect => &connect::SCREEN,
             View::Basket => &basket::SCREEN,
+            View::Tenants => &tenants::SCREEN,
         }
     }
 }

@@ -13,6 +13,7 @@ use super::health::Health;
 use super::keymap::{self, KeyTable};
 use super::load::Load;
 use super::prices::Prices;
+use super::tenants::Tenants;
 
 /// Which screen is showing. Every `match` on it is exhaustive, so the
 /// compiler lists each place a new view must fill.
@@ -24,6 +25,8 @@ pub enum View {
     /// Connecting, a failed connection, or the profile picker.
     Connect,
     Basket,
+    /// The tenants pane and the search across tenants.
+    Tenants,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +57,7 @@ pub struct State {
     pub prices: Prices,
     pub connect: Connect,
     pub basket: Basket,
+    pub tenants: Tenants,
     tickets: u64,
 }
 
@@ -86,6 +90,7 @@ impl State {
             prices: Prices::default(),
             connect: Connect::opened(),
             basket: Basket::default(),
+            tenants: Tenants::default(),
             tickets: 0,
         }
     }

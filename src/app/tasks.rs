@@ -174,6 +174,7 @@ async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
         Job::Health(job) => Msg::Health(job.run(db).await),
         Job::Prices(job) => Msg::Prices(job.run(db).await),
         Job::Basket(job) => Msg::Basket(job.run(db, handle).await),
+        Job::Tenants(job) => Msg::Tenants(job.run(db, handle).await),
     }
 }
 

@@ -50,6 +50,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Health(msg) => health::on_msg(state, msg),
         Msg::Prices(msg) => prices::on_msg(state, msg),
         Msg::Basket(msg) => super::basket::on_msg(state, msg),
+        Msg::Tenants(msg) => super::tenants::on_msg(state, msg),
         Msg::Exported(result) => {
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
@@ -72,7 +73,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Effects to run when the dashboard opens.
 pub fn init(state: &mut State) -> Vec<Effect> {
-    connect::init(state).unwrap_or_else(|| dashboard::init(state))
+    connect::init(state).unwrap_or_else(|| super::tenants::init(state))
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -94,8 +95,11 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help_scroll = 0;
         }
         Action::Back if state.view == View::Connect => connect::back(state),
-        // The dashboard steps back within itself; other views back to it.
-        Action::Back if state.view != View::Dashboard => state.view = View::Dashboard,
+        // The dashboard and the tenants pane step back within themselves;
+        // other views back to the dashboard.
+        Action::Back if !matches!(state.view, View::Dashboard | View::Tenants) => {
+            state.view = View::Dashboard
+        }
         Action::Export => return export(state),
         Action::Quit => state.quit = true,
         action => return (screen.on_action)(state, action),

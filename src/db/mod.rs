@@ -36,7 +36,7 @@ pub use pool::{
     connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
 };
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
-pub use tenancy::{TenancyModel, UsersAt};
+pub use tenancy::{SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -64,7 +64,7 @@ pub struct UserQuery {
 }
 
 /// `ILIKE` pattern matching `text` literally anywhere.
-fn contains_pattern(text: &str) -> String {
+pub(super) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for ch in text.chars() {
@@ -300,6 +300,13 @@ impl Database {
     }
 
     async fn user_count_once(&self) -> Result<UserCount, DbError> {
+        if self.layout.model.users == super::UsersAt::PerTenant {
+            let value = self.per_tenant_user_count().await?;
+            return Ok(UserCount {
+                value,
+                estimated: false,
+            });
+        }
         let mut tx = self.read_tx().await?;
         // Users gathered from every tenant: no one relation to estimate.
         let (estimate, pages): (f64, i32) = match &self.layout.users_relation {
@@ -315,12 +322,14 @@ impl Database {
         };
         // Never analyzed (-1) and small, or known small: count exactly.
         if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
-            let exact: i64 =
-                sqlx::query_scalar(&format!("SELECT count(*) FROM {}", self.layout.users_table))
-                    .persistent(self.persistent())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
+            let exact: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM {} u",
+                self.layout.users_table
+            ))
+            .persistent(self.persistent())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
             return Ok(UserCount {
                 value: exact,
                 estimated: false,

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use crate::app::runtime::initial_state;
 use crate::app::tasks::Executor;
-use crate::app::{dashboard, health, init, prices, update, Msg, State, View};
+use crate::app::{dashboard, health, init, prices, tenants, update, Msg, State, View};
 use crate::db::Database;
 use crate::Failure;
 
@@ -50,6 +50,7 @@ pub enum SnapshotView {
     Health,
     Prices,
     Basket,
+    Tenants,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -121,6 +122,9 @@ pub async fn frame(
         SnapshotView::Health => run.key(KeyCode::Char('t')).await?,
         SnapshotView::Prices => run.key(KeyCode::Char('p')).await?,
         SnapshotView::Basket => run.key(KeyCode::Char('b')).await?,
+        // Where users live in each tenant the dashboard opens there already.
+        SnapshotView::Tenants if run.state.view == View::Tenants => {}
+        SnapshotView::Tenants => run.key(KeyCode::Char('T')).await?,
     }
     let mut terminal = Terminal::new(TestBackend::new(args.size.0, args.size.1))
         .map_err(|e| Failure::runtime(format!("cannot draw: {e}")))?;
@@ -216,6 +220,13 @@ fn without_timing(msg: Msg) -> Msg {
             result,
             elapsed: Duration::ZERO,
         }),
+        Msg::Tenants(tenants::Msg::Directory { ticket, result, .. }) => {
+            Msg::Tenants(tenants::Msg::Directory {
+                ticket,
+                result,
+                elapsed: Duration::ZERO,
+            })
+        }
         other => other,
     }
 }
@@ -227,6 +238,7 @@ pub fn view_of(view: SnapshotView) -> View {
         SnapshotView::Health => View::Health,
         SnapshotView::Prices => View::Prices,
         SnapshotView::Basket => View::Basket,
+        SnapshotView::Tenants => View::Tenants,
     }
 }
 

@@ -10,6 +10,7 @@ mod detail;
 mod health;
 pub mod layout;
 mod prices;
+mod tenants;
 pub mod theme;
 mod users;
 
@@ -52,6 +53,7 @@ pub fn view(state: &State, frame: &mut Frame) {
         View::Prices => prices::draw(state, frame, layout::view_area(screen)),
         View::Connect => connect::draw(state, frame, layout::view_area(screen)),
         View::Basket => basket::draw(state, frame, layout::view_area(screen)),
+        View::Tenants => tenants::draw(state, frame, layout::view_area(screen)),
     }
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
@@ -78,11 +80,19 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         .compare_choice()
         .tenant
         .unwrap_or_else(|| "none".into());
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(" tenantscope ", theme::title()),
         Span::styled("│ ", theme::dim()),
         Span::raw(sanitize(&state.target).into_owned()),
         Span::styled(" │ ", theme::dim()),
+    ];
+    // The layout detected (or configured), unless it is the article's default.
+    let layout = &state.tenants.layout;
+    if !layout.is_empty() && layout != "article" {
+        spans.push(Span::styled(sanitize(layout).into_owned(), theme::title()));
+        spans.push(Span::styled(" │ ", theme::dim()));
+    }
+    spans.extend([
         Span::raw(format!(
             "{} users · {} tenants",
             count_label(state.user_count),
@@ -92,6 +102,7 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         Span::raw("compare: "),
         Span::styled(sanitize(&compare).into_owned(), theme::title()),
     ]);
+    let line = Line::from(spans);
     frame.render_widget(Paragraph::new(line), area);
 }
 

@@ -28,11 +28,22 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let users = &state.dashboard.users;
     let focused = state.dashboard.focus == Focus::Users;
     let mut title = vec![Span::styled(" Users ", theme::title())];
+    if let Some(tenant) = &state.dashboard.tenant {
+        title.push(Span::styled(
+            format!("of {} ", fit(&tenant.label, 24)),
+            theme::title(),
+        ));
+    }
     let filter = &state.dashboard.filter;
     let filtering = !filter.text.is_empty() || filter.editing;
+    let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
     let shown = if users.is_complete() {
         thousands(users.users().len() as i64)
     } else if filtering {
+        format!("{}+", thousands(users.users().len() as i64))
+    } else if let Some(count) = one_tenant {
+        thousands(count)
+    } else if state.dashboard.tenant.is_some() {
         format!("{}+", thousands(users.users().len() as i64))
     } else {
         count_label(state.user_count)

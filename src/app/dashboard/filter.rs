@@ -71,6 +71,10 @@ pub fn back(state: &mut State) -> Vec<Effect> {
     if !dashboard.filter.text.is_empty() {
         return set_filter(state, String::new());
     }
+    // Tenant-first: back to the tenants pane the list was opened from.
+    if dashboard.tenant.is_some() || state.tenants.per_tenant {
+        return crate::app::tenants::open(state);
+    }
     state.notice = Some(Ok("the whole list is shown; q quits".into()));
     Vec::new()
 }

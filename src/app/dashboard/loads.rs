@@ -59,6 +59,10 @@ impl Job {
     pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
         match self {
             Job::UsersPage(request) => {
+                let db = match &request.scope {
+                    Some(schema) => db.scoped_to(schema),
+                    None => db,
+                };
                 let filter = request.filter.as_deref();
                 let page = &request.page;
                 let result = db
@@ -145,7 +149,8 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return Vec::new();
             };
             let mut effects = Vec::new();
-            if applied.moved {
+            // Or the orders were cleared (another tenant's list came in).
+            if applied.moved || state.dashboard.orders.key().is_none() {
                 // A filter, or a held key running on past the window: debounced
                 // like any move (the runtime loads at once if the selection was
                 // at rest). A jump (g, G) shows its user at once.
@@ -251,6 +256,33 @@ pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effec
         item,
     };
     vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
+}
+
+/// The users list of one tenant (`None`: every tenant), from the tenants
+/// pane; opened at `user` (a search result), else at the top.
+pub fn show_tenant(
+    state: &mut State,
+    tenant: Option<crate::db::TenantEntry>,
+    user: Option<User>,
+) -> Vec<Effect> {
+    state.view = View::Dashboard;
+    let dashboard = &mut state.dashboard;
+    dashboard.focus = Focus::Users;
+    dashboard.filter.text.clear();
+    dashboard.filter.editing = false;
+    dashboard.list_label = None;
+    dashboard
+        .users
+        .set_scope(tenant.as_ref().map(|t| t.schema.clone()));
+    dashboard.tenant = tenant;
+    // The orders shown are another tenant's: gone until the list is in.
+    dashboard.orders.clear();
+    let page = user.map_or(Page::First, |u| Page::From(u.key));
+    let request = dashboard.users.replace(None, page, false, false);
+    vec![
+        users_page(request, Delay::None),
+        Effect::Cancel(ORDERS_SLOT),
+    ]
 }
 
 pub(super) fn status(state: &State) -> Status {

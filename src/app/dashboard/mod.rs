@@ -1,21 +1,25 @@
 //! The dashboard: the users list beside the selected user's priced orders.
 
 mod filter;
+mod keys;
 mod loads;
 mod window;
 
-use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use filter::Filter;
 use loads::{ask_page, export, prefetch, status, users_page};
 pub use loads::{
-    check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, Job, Msg,
-    OrdersKey, ORDERS_SLOT, USERS_SLOT,
+    check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant,
+    Job, Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
 };
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
 
-use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+pub use keys::{FILTERING, KEYS};
+use keys::{KEYS_NARROWED, KEYS_TENANT};
+
+use crate::app::keymap::Action;
 use crate::app::load::{Cursor, Load};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::{nothing, Screen};
@@ -43,80 +47,14 @@ pub struct Dashboard {
     /// The order lines scroll; they have no selection.
     pub orders_scroll: Cursor,
     pub focus: Focus,
+    /// The one tenant whose users the list shows (from the tenants pane).
+    pub tenant: Option<crate::db::TenantEntry>,
     /// The detail popup (Enter), over the dashboard.
     pub detail: Option<crate::app::detail::Detail>,
     generation: u64,
 }
 
 use Action::*;
-use Key::{Char, Code, Ctrl};
-
-const NAV: [Binding; 6] = navigation(Rows {
-    up: "move up",
-    down: "move down",
-    first: "first row",
-    last: "last row",
-    hint: false,
-});
-
-const OWN: &[Binding] = &[
-    bind(&[Char('/')], StartFilter, "filter users", true),
-    bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(
-        &[Char('C')],
-        PreviousCompare,
-        "compare previous tenant",
-        false,
-    ),
-    bind(
-        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        SwitchFocus,
-        "switch pane",
-        false,
-    ),
-    bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
-    bind(&[Char('y')], CopyId, "copy user id", false),
-    bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
-    bind(&[Char('r')], Reload, "reload", false),
-    bind(&[Char('t')], OpenHealth, "tenant health", false),
-    bind(&[Char('p')], OpenPrices, "price matrix", true),
-    bind(&[Char('P')], OpenProfiles, "switch profile", false),
-    bind(&[Char('b')], OpenBasket, "basket across tenants", true),
-    bind(&[Char('e')], Export, "export CSV", false),
-    HELP_KEY,
-];
-
-/// Esc steps back (never quits): out of a "who ordered" list, else drops
-/// the filter. In the hint bar only when there is something to step back from.
-const END: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Esc)],
-        Back,
-        "back: clear filter or list",
-        false,
-    ),
-    QUIT,
-];
-const END_NARROWED: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
-    QUIT,
-];
-
-pub const KEYS: KeyTable = &[&NAV, OWN, END];
-const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
-
-/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
-pub const FILTERING: KeyTable = &[&[
-    bind(
-        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
-    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", true),
-    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
-    bind(&[Ctrl('c')], Quit, "quit", true),
-]];
 
 pub const SCREEN: Screen = Screen {
     on_resize: nothing,
@@ -129,6 +67,8 @@ pub const SCREEN: Screen = Screen {
             FILTERING
         } else if dashboard.list_label.is_some() || !dashboard.filter.text.is_empty() {
             KEYS_NARROWED
+        } else if dashboard.tenant.is_some() || state.tenants.per_tenant {
+            KEYS_TENANT
         } else {
             KEYS
         }
@@ -168,6 +108,7 @@ impl Dashboard {
             orders: Load::default(),
             orders_scroll: Cursor::default(),
             focus: Focus::Users,
+            tenant: None,
             detail: None,
             generation: 0,
         }
@@ -217,6 +158,11 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         OpenPrices => crate::app::prices::open(state),
         OpenProfiles => crate::app::connect::open_picker(state),
         OpenBasket => crate::app::basket::open(state),
+        OpenTenants => crate::app::tenants::open(state),
+        // Users in each tenant: `/` over all of them is the batched search.
+        StartFilter if state.tenants.per_tenant && state.dashboard.tenant.is_none() => {
+            crate::app::tenants::start_search(state)
+        }
         StartFilter => filter::start(state),
         KeepFilter => filter::keep(state),
         OlderEntry => filter::recall(state, true),

@@ -17,6 +17,8 @@ pub const PREFETCH_MARGIN: usize = 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsersRequest {
     pub generation: u64,
+    /// The one tenant schema read (from the tenants pane), else all.
+    pub scope: Option<String>,
     pub filter: Option<String>,
     pub page: Page,
     /// Keep the selected user selected if the page holds them (filtering),
@@ -32,6 +34,8 @@ pub struct UsersWindow {
     cursor: Cursor,
     /// The database filter the window shows.
     filter: Option<String>,
+    /// The tenant schema the window shows, if one.
+    scope: Option<String>,
     /// Bumped when what the list shows changes: older pages are stale.
     generation: u64,
     page: Load<UsersRequest, (), String>,
@@ -50,6 +54,7 @@ impl UsersWindow {
             users: first_page,
             cursor: Cursor::default(),
             filter: None,
+            scope: None,
             generation: 0,
             page: Load::default(),
             pending_move: 0,
@@ -107,6 +112,16 @@ impl UsersWindow {
         self.page.error()
     }
 
+    /// The tenant schema the list reads (`None`: every tenant); takes
+    /// effect with the next [`UsersWindow::replace`].
+    pub fn set_scope(&mut self, scope: Option<String>) {
+        self.scope = scope;
+    }
+
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
     /// Shows another list (a new filter, a fixed set, the whole table
     /// again): pages of the old one still on their way are stale.
     pub fn replace(
@@ -127,6 +142,7 @@ impl UsersWindow {
     pub fn ask(&mut self, page: Page, keep_selection: bool) -> Option<UsersRequest> {
         let request = UsersRequest {
             generation: self.generation,
+            scope: self.scope.clone(),
             filter: self.filter.clone(),
             page,
             keep_selection,
@@ -219,7 +235,9 @@ impl UsersWindow {
         if !self.page.accept(request, Ok(()), Default::default()) {
             return None;
         }
-        let before = self.selected().map(|u| u.id.clone());
+        // Ids repeat across tenants where users live in each tenant schema.
+        let who = |u: &User| (u.id.clone(), u.tenant.clone());
+        let before = self.selected().map(who);
         self.take_page(request, rows_got);
         let pending = std::mem::take(&mut self.pending_move);
         let continues = matches!(
@@ -232,7 +250,7 @@ impl UsersWindow {
         }
         self.keep_visible(rows);
         Some(Applied {
-            moved: self.selected().map(|u| u.id.clone()) != before,
+            moved: self.selected().map(who) != before,
             continued: continues,
         })
     }

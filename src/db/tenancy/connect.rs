@@ -163,37 +163,18 @@ impl Database {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;
-                let n = &layout.names;
-                let optional = |has: bool, column: &str| {
-                    if has {
-                        format!("t.{column}::text")
-                    } else {
-                        "NULL::text".into()
-                    }
-                };
                 // Text throughout: tenants may drift in column types.
                 let branches: Vec<(String, String)> = schemas
                     .iter()
                     .map(|(ident, literal, name, schema)| {
-                        let select = format!(
-                            "SELECT {literal}::text AS tenantscope_schema, t.{id}::text AS {id},
-                                    t.{user_name}::text AS {user_name}, {mail} AS {mail_as},
-                                    {created} AS {created_as},
-                                    {name}::text AS tenantscope_tenant
-                               FROM {ident}.{table_q} t",
-                            id = n.user_id,
-                            user_name = n.user_name,
-                            mail = optional(layout.has_mail, &n.user_mail),
-                            mail_as = n.user_mail,
-                            created = optional(layout.has_created, &n.user_created),
-                            created_as = n.user_created,
-                            name = name.as_deref().unwrap_or("NULL"),
-                        );
+                        let name = name.as_deref().unwrap_or("NULL");
+                        let select = per_tenant_users(layout, ident, literal, &table_q, name);
                         (schema.clone(), select)
                     })
                     .collect();
                 let mut selects: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
                 if selects.is_empty() {
+                    let n = &layout.names;
                     selects.push(format!(
                         "SELECT NULL::text AS tenantscope_schema, NULL::text AS {}, NULL::text AS {},
                                 NULL::text AS {}, NULL::text AS {}, NULL::text AS tenantscope_tenant
@@ -302,4 +283,36 @@ impl Database {
         self.layout = std::sync::Arc::new(derived);
         Ok(())
     }
+}
+
+/// One tenant's users as the per-tenant users source selects them (the
+/// union's member): `ident` and `literal` quote the schema, `table_q` the
+/// users table. Text throughout: tenants may drift in column types.
+pub(in crate::db) fn per_tenant_users(
+    layout: &SharedLayout,
+    ident: &str,
+    literal: &str,
+    table_q: &str,
+    tenant_name: &str,
+) -> String {
+    let n = &layout.names;
+    let optional = |has: bool, column: &str| {
+        if has {
+            format!("t.{column}::text")
+        } else {
+            "NULL::text".into()
+        }
+    };
+    format!(
+        "SELECT {literal}::text AS tenantscope_schema, t.{id}::text AS {id},
+                t.{name}::text AS {name}, {mail} AS {mail_as},
+                {created} AS {created_as}, {tenant_name}::text AS tenantscope_tenant
+           FROM {ident}.{table_q} t",
+        id = n.user_id,
+        name = n.user_name,
+        mail = optional(layout.has_mail, &n.user_mail),
+        mail_as = n.user_mail,
+        created = optional(layout.has_created, &n.user_created),
+        created_as = n.user_created,
+    )
 }

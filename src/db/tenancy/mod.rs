@@ -6,12 +6,16 @@ mod catalog_read;
 mod checks;
 mod connect;
 pub mod detect;
+mod directory;
 mod lookup;
 mod model;
 
 pub use catalog_read::detect;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
 pub use detect::{Detection, LayoutKind};
+pub use directory::{
+    quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
+};
 pub use model::{TenancyModel, UsersAt};
 
 /// The model's table and column names as the server quotes them, resolved

@@ -1,0 +1,83 @@
+//! The dashboard's key tables: the list, the list narrowed (a filter, a
+//! "who ordered" list, one tenant), and the filter prompt.
+
+use crossterm::event::KeyCode;
+
+use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+
+use Action::*;
+use Key::{Char, Code, Ctrl};
+
+pub(super) const NAV: [Binding; 6] = navigation(Rows {
+    up: "move up",
+    down: "move down",
+    first: "first row",
+    last: "last row",
+    hint: false,
+});
+
+pub(super) const OWN: &[Binding] = &[
+    bind(&[Char('/')], StartFilter, "filter users", true),
+    bind(&[Char('c')], NextCompare, "compare next tenant", true),
+    bind(
+        &[Char('C')],
+        PreviousCompare,
+        "compare previous tenant",
+        false,
+    ),
+    bind(
+        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+        SwitchFocus,
+        "switch pane",
+        false,
+    ),
+    bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
+    bind(&[Char('y')], CopyId, "copy user id", false),
+    bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
+    bind(&[Char('r')], Reload, "reload", false),
+    bind(&[Char('t')], OpenHealth, "tenant health", false),
+    bind(&[Char('p')], OpenPrices, "price matrix", true),
+    bind(&[Char('P')], OpenProfiles, "switch profile", false),
+    bind(&[Char('b')], OpenBasket, "basket across tenants", true),
+    bind(&[Char('T')], OpenTenants, "tenants pane", false),
+    bind(&[Char('e')], Export, "export CSV", false),
+    HELP_KEY,
+];
+
+/// Esc steps back (never quits): out of a "who ordered" list, else drops
+/// the filter. In the hint bar only when there is something to step back from.
+const END: &[Binding] = &[
+    bind(
+        &[Code(KeyCode::Esc)],
+        Back,
+        "back: clear filter or list",
+        false,
+    ),
+    QUIT,
+];
+/// One tenant's users (from the tenants pane): Esc goes back there.
+const END_TENANT: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to tenants", true),
+    QUIT,
+];
+const END_NARROWED: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
+    QUIT,
+];
+
+pub const KEYS: KeyTable = &[&NAV, OWN, END];
+pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
+pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
+
+/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
+pub const FILTERING: KeyTable = &[&[
+    bind(
+        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
+        KeepFilter,
+        "keep filter",
+        true,
+    ),
+    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", true),
+    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
+    bind(&[Ctrl('c')], Quit, "quit", true),
+]];

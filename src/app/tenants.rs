@@ -1,0 +1,412 @@
+//! The tenants pane (`T`; where the dashboard opens when users live in
+//! each tenant schema): the tenants as the registry names them; Enter
+//! shows one tenant's users. `/` searches users across every tenant (see
+//! [`search`]).
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+
+use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+use super::load::{Cursor, Load};
+use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::screen::{no_warning, nothing, Screen, Status};
+use super::state::{State, View};
+use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
+use crate::ui::layout;
+
+mod search;
+
+use search::{edit, leave, open_result, set_text};
+pub use search::{start_search, Search, SearchKey, SEARCH_CAP, SEARCH_SLOT};
+
+pub const DIRECTORY_SLOT: Slot = Slot("tenants");
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tenants {
+    /// The layout in force (`django-tenants`, …), for the header.
+    pub layout: String,
+    /// Users live in each tenant schema: the dashboard opens here.
+    pub per_tenant: bool,
+    pub directory: Load<u64, Vec<TenantEntry>, String>,
+    pub rows: Cursor,
+    pub search: Search,
+}
+
+impl Tenants {
+    pub fn of(db: &Database) -> Tenants {
+        Tenants {
+            layout: db.model().layout.clone(),
+            per_tenant: db.model().users == crate::db::UsersAt::PerTenant,
+            ..Tenants::default()
+        }
+    }
+
+    pub fn entries(&self) -> &[TenantEntry] {
+        self.directory.value().map_or(&[], Vec::as_slice)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Directory {
+        ticket: u64,
+        result: Result<Vec<TenantEntry>, DbError>,
+        elapsed: Duration,
+    },
+    Batch {
+        key: SearchKey,
+        result: Result<SearchBatch, DbError>,
+        /// Where the batch ends in the catalog.
+        next: usize,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    Directory {
+        ticket: u64,
+        count_users: bool,
+    },
+    Search {
+        key: SearchKey,
+        schemas: Vec<String>,
+        next: usize,
+    },
+}
+
+impl Job {
+    pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
+        let started = Instant::now();
+        match self {
+            Job::Directory {
+                ticket,
+                count_users,
+            } => {
+                let result = db.tenant_directory(count_users).await;
+                let elapsed = started.elapsed();
+                Msg::Directory {
+                    ticket,
+                    result,
+                    elapsed,
+                }
+            }
+            Job::Search { key, schemas, next } => {
+                let result = db.search_users(&key.text, &schemas, Some(&handle)).await;
+                let elapsed = started.elapsed();
+                Msg::Batch {
+                    key,
+                    result,
+                    next,
+                    elapsed,
+                }
+            }
+        }
+    }
+}
+
+use Action::*;
+use Key::{Char, Code, Ctrl};
+
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "move up",
+    down: "move down",
+    first: "first row",
+    last: "last row",
+    hint: false,
+});
+
+const OWN: &[Binding] = &[
+    bind(&[Code(KeyCode::Enter)], Choose, "open tenant / user", true),
+    bind(&[Char('/')], StartFilter, "search users, all tenants", true),
+    bind(&[Char('a')], AllUsers, "all tenants' users", true),
+    bind(&[Char('r')], Reload, "reload tenants", false),
+    HELP_KEY,
+    bind(
+        &[Code(KeyCode::Esc)],
+        Back,
+        "back: clear search or leave",
+        false,
+    ),
+    QUIT,
+];
+
+pub const KEYS: KeyTable = &[&NAV, OWN];
+
+/// In the prompt, unbound keys edit the text.
+pub const SEARCHING: KeyTable = &[&[
+    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep results", true),
+    bind(&[Code(KeyCode::Esc)], Back, "cancel search", true),
+    bind(&[Ctrl('c')], Quit, "quit", true),
+]];
+
+pub const SCREEN: Screen = Screen {
+    on_resize: nothing,
+    refresh: load_directory,
+    keys: |state| {
+        if state.tenants.search.editing {
+            SEARCHING
+        } else {
+            KEYS
+        }
+    },
+    on_action,
+    on_key: edit,
+    is_busy: |state| state.tenants.directory.is_loading() || state.tenants.search.loading,
+    status,
+    fresh: DIRECTORY_SLOT.0,
+    warning: no_warning,
+    export: |_| None,
+    help: &[
+        ("Tenants", KEYS),
+        ("While searching (←/→ Home/End Ctrl-U/W edit)", SEARCHING),
+    ],
+    marks: &[
+        ("!", "tenant registered, schema missing"),
+        ("✗", "tenant could not be searched"),
+    ],
+};
+
+/// Where the dashboard opens: the tenants pane when users live in each
+/// tenant schema (unless it opens on a user, `--user`), else the users
+/// list as before.
+pub fn init(state: &mut State) -> Vec<Effect> {
+    if !state.tenants.per_tenant || !state.dashboard.users.users().is_empty() {
+        return super::dashboard::init(state);
+    }
+    open(state)
+}
+
+/// `T`: the tenants pane, its list read the first time.
+pub fn open(state: &mut State) -> Vec<Effect> {
+    state.view = View::Tenants;
+    if state.tenants.directory.key().is_some() {
+        return Vec::new();
+    }
+    load_directory(state)
+}
+
+fn load_directory(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    state.tenants.directory.refresh(ticket);
+    // Counting every tenant's users costs what the header's count did.
+    let count_users = !state.user_count.estimated;
+    let job = Job::Directory {
+        ticket,
+        count_users,
+    };
+    vec![AppJob::Tenants(job).task(DIRECTORY_SLOT, Delay::None)]
+}
+
+pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Directory {
+            ticket,
+            result,
+            elapsed,
+        } => {
+            let result = result.map_err(|e| e.to_string());
+            state.tenants.directory.accept(&ticket, result, elapsed);
+            let len = state.tenants.entries().len();
+            state.tenants.rows.keep_visible(len, rows(state));
+            Vec::new()
+        }
+        Msg::Batch {
+            key,
+            result,
+            next,
+            elapsed,
+        } => search::on_batch(state, key, result, next, elapsed),
+    }
+}
+
+/// Rows of the tenants (or results) table on screen.
+pub fn rows(state: &State) -> usize {
+    layout::basket_rows(state.size).max(1)
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let rows = rows(state);
+    let searching = state.tenants.search.key.is_some();
+    let len = if searching {
+        state.tenants.search.users.len()
+    } else {
+        state.tenants.entries().len()
+    };
+    let tenants = &mut state.tenants;
+    let cursor = if searching {
+        &mut tenants.search.rows
+    } else {
+        &mut tenants.rows
+    };
+    match action {
+        Up => cursor.move_by(-1, len, rows),
+        Down => cursor.move_by(1, len, rows),
+        PageUp => cursor.move_by(-(rows as isize), len, rows),
+        PageDown => cursor.move_by(rows as isize, len, rows),
+        First => cursor.first(),
+        Last => cursor.last(len, rows),
+        Reload => return load_directory(state),
+        StartFilter => {
+            let search = &mut state.tenants.search;
+            search.editing = true;
+            let text = search
+                .key
+                .as_ref()
+                .map(|k| k.text.clone())
+                .unwrap_or_default();
+            search.input.set(&text);
+        }
+        KeepFilter => state.tenants.search.editing = false,
+        Back if searching || state.tenants.search.editing => {
+            state.tenants.search.editing = false;
+            return set_text(state, String::new());
+        }
+        Back if state.tenants.per_tenant => {
+            state.notice = Some(Ok("tenants first: a shows all users; q quits".into()));
+        }
+        Back => state.view = View::Dashboard,
+        AllUsers => return all_users(state),
+        Choose if searching => return open_result(state),
+        Choose => return open_tenant(state),
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Enter on a tenant: its users only (read from its schema alone).
+fn open_tenant(state: &mut State) -> Vec<Effect> {
+    let Some(entry) = state.tenants.entries().get(state.tenants.rows.selected) else {
+        return Vec::new();
+    };
+    if !entry.present {
+        let schema = crate::text::sanitize(&entry.schema).into_owned();
+        state.notice = Some(Err(format!("tenant schema {schema:?} does not exist")));
+        return Vec::new();
+    }
+    let entry = entry.clone();
+    let mut effects = leave(state);
+    effects.extend(super::dashboard::show_tenant(state, Some(entry), None));
+    effects
+}
+
+/// `a`: every tenant's users in one list (as before tenant-first).
+fn all_users(state: &mut State) -> Vec<Effect> {
+    let mut effects = leave(state);
+    effects.extend(super::dashboard::show_tenant(state, None, None));
+    effects
+}
+
+fn status(state: &State) -> Status {
+    let tenants = &state.tenants;
+    let search = &tenants.search;
+    if let Some(error) = tenants.directory.error().or(search.error.as_ref()) {
+        return Status::Failed(crate::text::sanitize(error).into_owned());
+    }
+    if search.key.is_none() {
+        return Status::of(&tenants.directory, |entries| {
+            let missing = entries.iter().filter(|e| !e.present).count();
+            let missing = match missing {
+                0 => String::new(),
+                n => format!(" ({n} without a schema)"),
+            };
+            let noun = if entries.len() == 1 {
+                "tenant"
+            } else {
+                "tenants"
+            };
+            format!(
+                "{} {noun}{missing}",
+                crate::text::thousands(entries.len() as i64)
+            )
+        });
+    }
+    search::status(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::fixtures::{chars, demo_state, press};
+
+    fn search_loads(effects: &[Effect]) -> Vec<&Job> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Load(task) if task.slot == SEARCH_SLOT => match &task.job {
+                    AppJob::Tenants(job) => Some(job),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Users in each tenant: the demo state, tenants first.
+    fn per_tenant() -> State {
+        let mut state = demo_state();
+        state.tenants.per_tenant = true;
+        // As it opens there: no page of every tenant's users.
+        state.dashboard.users = crate::app::dashboard::UsersWindow::new(Vec::new());
+        state.view = View::Dashboard;
+        init(&mut state);
+        assert_eq!(state.view, View::Tenants);
+        state
+    }
+
+    #[test]
+    fn each_keystroke_supersedes_the_search_and_leaving_cancels_it() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "ab");
+        let loads = search_loads(&effects);
+        let keys: Vec<&str> = loads
+            .iter()
+            .map(|job| match job {
+                Job::Search { key, schemas, .. } => {
+                    assert_eq!(schemas.len(), 3, "the demo's three tenants in one batch");
+                    key.text.as_str()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(keys, ["a", "ab"], "one load per text, in one slot");
+        assert!(state.is_busy());
+        // Esc in the prompt drops the search, and what still runs of it.
+        let effects = press(&mut state, KeyCode::Esc);
+        assert_eq!(effects, [Effect::Cancel(SEARCH_SLOT)]);
+        assert_eq!(state.tenants.search.key, None);
+        // Searching again, then leaving for every user: stopped, and said so.
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "x");
+        press(&mut state, KeyCode::Enter);
+        let effects = press(&mut state, KeyCode::Char('a'));
+        assert_eq!(state.view, View::Dashboard);
+        assert!(
+            effects.contains(&Effect::Cancel(SEARCH_SLOT)),
+            "{effects:?}"
+        );
+        assert!(state.tenants.search.stopped.is_some());
+    }
+
+    #[test]
+    fn shared_users_open_on_the_users_and_t_opens_the_tenants() {
+        let mut state = demo_state();
+        assert_eq!(state.view, View::Dashboard);
+        let effects = press(&mut state, KeyCode::Char('T'));
+        assert_eq!(state.view, View::Tenants);
+        assert!(matches!(
+            &effects[..],
+            [Effect::Load(task)] if task.slot == DIRECTORY_SLOT
+        ));
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        crate::app::keymap::assert_no_key_twice(KEYS);
+        crate::app::keymap::assert_no_key_twice(SEARCHING);
+    }
+}

@@ -1,0 +1,229 @@
+//! The search across tenants (`/` in the tenants pane): users by id, name
+//! or mail, [`SEARCH_BATCH`] tenant schemas per statement, each batch shown
+//! as it arrives and the next one asked for then. A new text supersedes the
+//! search (its late batches are dropped by key, its statement cancelled by
+//! the slot); leaving the pane stops it.
+
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+
+use super::Job;
+use crate::app::input::LineInput;
+use crate::app::load::Cursor;
+use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::screen::Status;
+use crate::app::state::{State, View};
+use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH};
+
+pub const SEARCH_SLOT: Slot = Slot("search");
+/// A search stops once it has found this many users: refine it.
+pub const SEARCH_CAP: usize = 1_000;
+
+/// Which search: its text, and which typing of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchKey {
+    pub text: String,
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Search {
+    pub input: LineInput,
+    pub editing: bool,
+    /// `None`: no search (the pane lists tenants).
+    pub key: Option<SearchKey>,
+    pub users: Vec<User>,
+    /// Tenant schemas that could not be searched, and why.
+    pub failed: Vec<(String, String)>,
+    /// Schemas searched so far, of `total`.
+    pub searched: usize,
+    pub total: usize,
+    pub loading: bool,
+    /// Stopped before the end: the pane was left, or [`SEARCH_CAP`] reached.
+    pub stopped: Option<&'static str>,
+    pub error: Option<String>,
+    pub rows: Cursor,
+    pub first_batch: Option<Duration>,
+    pub elapsed: Duration,
+    generation: u64,
+}
+
+/// `/` where a search across tenants replaces the users filter.
+pub fn start_search(state: &mut State) -> Vec<Effect> {
+    let mut effects = super::open(state);
+    let search = &mut state.tenants.search;
+    search.editing = true;
+    search.input = LineInput::default();
+    effects.extend(set_text(state, String::new()));
+    effects
+}
+
+pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let search = &mut state.tenants.search;
+    if !search.editing || !search.input.handle(&key) {
+        return Vec::new();
+    }
+    let text = search.input.text();
+    set_text(state, text)
+}
+
+/// A new search text: the search running is cancelled (its late batches
+/// are dropped by key) and, after the typing debounce, the new one starts.
+pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
+    let search = &mut state.tenants.search;
+    if search.key.as_ref().map(|k| k.text.as_str()) == Some(text.as_str()) {
+        return Vec::new();
+    }
+    let was_loading = search.loading;
+    let generation = search.generation + 1;
+    *search = Search {
+        input: std::mem::take(&mut search.input),
+        editing: search.editing,
+        generation,
+        ..Search::default()
+    };
+    if text.is_empty() {
+        return if was_loading {
+            vec![Effect::Cancel(SEARCH_SLOT)]
+        } else {
+            Vec::new()
+        };
+    }
+    search.key = Some(SearchKey { text, generation });
+    search.total = if state.tenants.per_tenant {
+        state.catalog.len()
+    } else {
+        1
+    };
+    next_batch(state, Delay::Fixed(state.debounce))
+}
+
+/// The next [`SEARCH_BATCH`] tenant schemas, if any are left (one
+/// statement over the shared table where users are not per tenant).
+fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
+    let search = &mut state.tenants.search;
+    let Some(key) = search.key.clone() else {
+        return Vec::new();
+    };
+    if search.searched >= search.total {
+        search.loading = false;
+        return Vec::new();
+    }
+    let (schemas, next) = if state.tenants.per_tenant {
+        let names = state.catalog.names();
+        let end = (search.searched + SEARCH_BATCH).min(names.len());
+        (names[search.searched..end].to_vec(), end)
+    } else {
+        (Vec::new(), 1)
+    };
+    search.loading = true;
+    let job = Job::Search { key, schemas, next };
+    vec![AppJob::Tenants(job).task(SEARCH_SLOT, delay)]
+}
+
+/// A batch of the search: kept if it is the current search's, and the
+/// next batch asked for.
+pub(super) fn on_batch(
+    state: &mut State,
+    key: SearchKey,
+    result: Result<SearchBatch, DbError>,
+    next: usize,
+    elapsed: Duration,
+) -> Vec<Effect> {
+    let search = &mut state.tenants.search;
+    // A batch of a search superseded or stopped: dropped.
+    if search.key.as_ref() != Some(&key) || !search.loading {
+        return Vec::new();
+    }
+    search.elapsed += elapsed;
+    match result {
+        Ok(batch) => {
+            search.first_batch.get_or_insert(search.elapsed);
+            search.users.extend(batch.users);
+            search.failed.extend(batch.failed);
+            search.searched = next;
+            if search.users.len() >= SEARCH_CAP {
+                search.users.truncate(SEARCH_CAP);
+                search.loading = false;
+                search.stopped = Some("the first 1,000 matches: refine the search");
+                return Vec::new();
+            }
+            next_batch(state, Delay::None)
+        }
+        Err(error) => {
+            search.loading = false;
+            search.error = Some(error.to_string());
+            Vec::new()
+        }
+    }
+}
+
+/// Leaving the pane stops a search still running (what it found stays).
+pub(super) fn leave(state: &mut State) -> Vec<Effect> {
+    state.view = View::Dashboard;
+    let search = &mut state.tenants.search;
+    search.editing = false;
+    if !search.loading {
+        return Vec::new();
+    }
+    search.loading = false;
+    search.stopped = Some("stopped when the pane was left: / searches again");
+    vec![Effect::Cancel(SEARCH_SLOT)]
+}
+
+/// Enter on a search result: that user's orders, in their tenant's list.
+pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
+    let search = &state.tenants.search;
+    let Some(user) = search.users.get(search.rows.selected).cloned() else {
+        return Vec::new();
+    };
+    let schema = user.tenant.clone().unwrap_or_default();
+    let entry = state
+        .tenants
+        .entries()
+        .iter()
+        .find(|e| e.schema == schema)
+        .cloned()
+        .unwrap_or_else(|| TenantEntry {
+            key: schema.clone(),
+            label: schema.clone(),
+            schema,
+            present: true,
+            users: None,
+        });
+    let mut effects = leave(state);
+    effects.extend(crate::app::dashboard::show_tenant(
+        state,
+        Some(entry),
+        Some(user),
+    ));
+    effects
+}
+
+pub(super) fn status(state: &State) -> Status {
+    let search = &state.tenants.search;
+    let tenants = &state.tenants;
+    let found = crate::text::plural(search.users.len(), "match", "matches");
+    let failed = match search.failed.len() {
+        0 => String::new(),
+        n => format!("; {n} could not be searched"),
+    };
+    let progress = if tenants.per_tenant {
+        format!(
+            "searched {}/{} tenants",
+            crate::text::thousands(search.searched as i64),
+            crate::text::thousands(search.total as i64)
+        )
+    } else {
+        "searched the shared users table".into()
+    };
+    if search.loading {
+        return Status::Busy(format!("{progress}… {found}{failed}"));
+    }
+    let how = match search.stopped {
+        Some(why) => format!(" ({why})"),
+        None => crate::app::screen::took(search.elapsed),
+    };
+    Status::Done(format!("{progress}: {found}{failed}{how}"))
+}

@@ -1,0 +1,393 @@
+//! The dashboard's tenant-first reading: the tenants as the registry names
+//! them (the tenants pane), the users of one tenant only (a database
+//! scoped to it), and a search for users across tenant schemas, one batch
+//! of schemas per statement.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::connect::per_tenant_users;
+use super::UsersAt;
+use crate::db::lossy::{raw, LossyText};
+use crate::db::users::{into_user, UserRow};
+use crate::db::{Database, DbError, QueryHandle, User};
+
+/// Tenant schemas per search statement: small enough that the first
+/// results show at once, large enough that 2,000 tenants take 40 statements.
+pub const SEARCH_BATCH: usize = 50;
+/// Matches kept per tenant schema in one search (a search for "a" in a
+/// tenant of 100,000 users is not a list anyone reads).
+pub const SEARCH_PER_TENANT: usize = 100;
+
+/// A tenant of the tenants pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantEntry {
+    /// The registry's key (the schema name when there is no registry).
+    pub key: String,
+    /// What people call it (the key when the registry has no label).
+    pub label: String,
+    pub schema: String,
+    /// The schema exists and holds the tenant tables.
+    pub present: bool,
+    /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
+    pub users: Option<i64>,
+}
+
+/// What one batch of a cross-tenant search found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchBatch {
+    /// Matching users, by tenant then name; `tenant` is their schema.
+    pub users: Vec<User>,
+    /// Schemas that could not be searched, with why (a dropped schema, a
+    /// users table that drifted): the rest of the batch is still searched.
+    pub failed: Vec<(String, String)>,
+}
+
+/// `name` as a quoted identifier: always quoted, which names exactly the
+/// same object as the server's `quote_ident` (that quotes only when needed).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as a string literal, as the server's `quote_literal` writes it
+/// (an `E''` literal when it holds a backslash, whatever
+/// `standard_conforming_strings` says).
+pub fn quote_literal(text: &str) -> String {
+    let doubled = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
+
+impl Database {
+    /// The tenants: registry rows (key, label, schema, whether the schema
+    /// is there) or, without a registry, the tenant schemas. With
+    /// `count_users`, each tenant's users too, in one more statement (the
+    /// caller asks only when the whole count was cheap); a count that
+    /// fails (a tenant's users table is gone) leaves the counts out.
+    pub async fn tenant_directory(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
+        crate::db::retried!(self, self.tenant_directory_once(count_users))
+    }
+
+    async fn tenant_directory_once(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
+        let model = &self.layout.model;
+        let schemas = self.tenants().await?;
+        let mut entries: Vec<TenantEntry> = match (
+            &model.registry_table,
+            &model.registry_key,
+            &model.registry_schema,
+        ) {
+            (Some(table), Some(key), Some(expr)) => {
+                let mut tx = self.read_tx().await?;
+                let sql = format!(
+                    "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
+                    shared = quote_ident(&model.shared_schema),
+                    table = quote_ident(table),
+                    key = raw(&format!("r.{}::text", quote_ident(key))),
+                    label = raw(&format!(
+                        "r.{}::text",
+                        quote_ident(model.registry_label.as_deref().unwrap_or(key))
+                    )),
+                    schema = raw(&format!("({expr})::text")),
+                );
+                type Row = (Option<LossyText>, Option<LossyText>, Option<LossyText>);
+                let rows: Vec<Row> = sqlx::query_as(&sql)
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                tx.commit().await.map_err(|e| self.error(e))?;
+                rows.into_iter()
+                    .filter_map(|(key, label, schema)| {
+                        let (key, schema) = (key?.text, schema?.text);
+                        // django-tenants registers the shared schema too.
+                        let shared =
+                            schema == model.shared_schema || model.ignore_schemas.contains(&schema);
+                        (!shared).then(|| TenantEntry {
+                            label: label.map_or_else(|| key.clone(), |l| l.text),
+                            key,
+                            present: schemas.contains(&schema),
+                            schema,
+                            users: None,
+                        })
+                    })
+                    .collect()
+            }
+            _ => schemas
+                .names()
+                .iter()
+                .map(|schema| TenantEntry {
+                    key: schema.clone(),
+                    label: schema.clone(),
+                    schema: schema.clone(),
+                    present: true,
+                    users: None,
+                })
+                .collect(),
+        };
+        entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
+        if count_users {
+            match self.users_by_tenant(&entries).await {
+                Ok(counts) => {
+                    for entry in entries.iter_mut().filter(|e| e.present) {
+                        entry.users = Some(counts.get(&entry.schema).copied().unwrap_or(0));
+                    }
+                }
+                Err(error) => tracing::info!(%error, "tenant user counts left out"),
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Users per tenant schema: where users live in each tenant, one
+    /// `count(*)` per tenant's own table (no column named, so a drifted
+    /// table is still counted), [`SEARCH_BATCH`] tenants per statement (a
+    /// union of thousands of tables costs more to plan than to run); else
+    /// one GROUP BY over the shared table.
+    async fn users_by_tenant(
+        &self,
+        entries: &[TenantEntry],
+    ) -> Result<HashMap<String, i64>, DbError> {
+        let layout = &self.layout;
+        let statements: Vec<String> = if layout.model.users == UsersAt::PerTenant {
+            let schemas: Vec<&String> = entries
+                .iter()
+                .filter(|e| e.present)
+                .map(|e| &e.schema)
+                .collect();
+            self.count_statements(&schemas)
+        } else {
+            vec![format!(
+                "SELECT u.{tenant}::text, count(*) FROM {users} u GROUP BY 1",
+                tenant = layout.tenant_column,
+                users = layout.users_table
+            )]
+        };
+        let mut tx = self.read_tx().await?;
+        let mut counts = HashMap::new();
+        for sql in statements {
+            let rows: Vec<(Option<String>, i64)> = sqlx::query_as(&sql)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            counts.extend(rows.into_iter().filter_map(|(s, n)| Some((s?, n))));
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(counts)
+    }
+
+    /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]
+    /// schemas per statement.
+    fn count_statements(&self, schemas: &[&String]) -> Vec<String> {
+        let table = quote_ident(&self.layout.model.users_table);
+        schemas
+            .chunks(SEARCH_BATCH)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|schema| {
+                        format!(
+                            "SELECT {}::text, count(*) FROM {}.{table}",
+                            quote_literal(schema),
+                            quote_ident(schema)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n UNION ALL ")
+            })
+            .collect()
+    }
+
+    /// Every tenant's users, counted tenant by tenant where users live in
+    /// each tenant schema (counting the union of thousands of users tables
+    /// in one statement does not finish within a statement timeout).
+    pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<i64, DbError> {
+        let schemas = self.tenants().await?;
+        let names: Vec<&String> = schemas.names().iter().collect();
+        let mut tx = self.read_tx().await?;
+        let mut total = 0;
+        for sql in self.count_statements(&names) {
+            let sum: Option<i64> =
+                sqlx::query_scalar(&format!("SELECT sum(n)::int8 FROM ({sql}) c(s, n)"))
+                    .persistent(false)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            total += sum.unwrap_or(0);
+        }
+        tx.commit().await.map_err(|e| self.error(e))?;
+        Ok(total)
+    }
+
+    /// This database with its users narrowed to one tenant schema: where
+    /// users live in each tenant, that schema's users table alone (not the
+    /// union over every tenant); else the shared table filtered on the
+    /// tenant column. Every users query (pages, filter, id) then reads only
+    /// that tenant.
+    pub fn scoped_to(&self, schema: &str) -> Database {
+        let mut layout = (*self.layout).clone();
+        let n = &layout.names;
+        layout.users_table = if layout.model.users == UsersAt::PerTenant {
+            // That tenant's branch of the union (with its registry name);
+            // a schema the union lacks is read anyway, so that its error shows.
+            self.users_source(Some(schema)).unwrap_or_else(|| {
+                let table = quote_ident(&layout.model.users_table);
+                let select = per_tenant_users(
+                    &layout,
+                    &quote_ident(schema),
+                    &quote_literal(schema),
+                    &table,
+                    "NULL",
+                );
+                format!("({select})")
+            })
+        } else {
+            // The columns the users queries read, by name: a role denied
+            // the password column may not select `*`.
+            let mut columns = vec![n.user_id.clone(), n.user_name.clone()];
+            if layout.has_mail {
+                columns.push(n.user_mail.clone());
+            }
+            if layout.has_created {
+                columns.push(n.user_created.clone());
+            }
+            if !columns.contains(&layout.tenant_column) {
+                columns.push(layout.tenant_column.clone());
+            }
+            columns.extend(layout.tenant_name_column.clone());
+            let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
+            format!(
+                "(SELECT {columns} FROM {users} s WHERE s.{tenant}::text = {schema})",
+                columns = columns.join(", "),
+                users = layout.users_table,
+                tenant = layout.tenant_column,
+                schema = quote_literal(schema),
+            )
+        };
+        layout.users_relation = None;
+        Database {
+            layout: Arc::new(layout),
+            ..self.clone()
+        }
+    }
+
+    /// Users whose id is `text` or whose name or mail contains it
+    /// (case-insensitive), in `schemas` (one statement; where users live in
+    /// each tenant) or, with users in one shared table, in all of it
+    /// (`schemas` is then ignored). A statement the server refuses is run
+    /// again schema by schema, so that one broken tenant is named and the
+    /// others are still searched.
+    pub async fn search_users(
+        &self,
+        text: &str,
+        schemas: &[String],
+        handle: Option<&QueryHandle>,
+    ) -> Result<SearchBatch, DbError> {
+        let per_tenant = self.layout.model.users == UsersAt::PerTenant;
+        let members: Vec<(Option<&String>, String)> = if per_tenant {
+            schemas
+                .iter()
+                .map(|schema| {
+                    let source = self.scoped_to(schema).layout.users_table.clone();
+                    (Some(schema), self.search_select(&source))
+                })
+                .collect()
+        } else {
+            vec![(None, self.search_select(&self.layout.users_table))]
+        };
+        let mut batch = SearchBatch::default();
+        if members.is_empty() {
+            return Ok(batch);
+        }
+        let all: Vec<&str> = members.iter().map(|(_, s)| s.as_str()).collect();
+        match self
+            .search_statement(&all.join("\n UNION ALL "), text, handle)
+            .await
+        {
+            Ok(users) => batch.users = users,
+            Err(sqlx::Error::Database(_)) if members.len() > 1 => {
+                for (schema, select) in &members {
+                    match self.search_statement(select, text, handle).await {
+                        Ok(users) => batch.users.extend(users),
+                        Err(e) => {
+                            let schema = schema.cloned().unwrap_or_default();
+                            batch.failed.push((schema, self.error(e).to_string()));
+                        }
+                    }
+                }
+            }
+            Err(e @ sqlx::Error::Database(_)) => {
+                let schema = members[0].0.cloned().unwrap_or_default();
+                batch.failed.push((schema, self.error(e).to_string()));
+            }
+            Err(e) => return Err(self.error(e)),
+        }
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        batch
+            .users
+            .sort_by(|a, b| (&a.tenant, &a.name, &a.id).cmp(&(&b.tenant, &b.name, &b.id)));
+        Ok(batch)
+    }
+
+    /// One member of a search statement: `$1` the ILIKE pattern, `$2` the
+    /// exact id.
+    fn search_select(&self, source: &str) -> String {
+        let n = &self.layout.names;
+        let mail = if self.layout.has_mail {
+            format!("OR u.{}::text ILIKE $1", n.user_mail)
+        } else {
+            String::new()
+        };
+        format!(
+            "(SELECT {columns} FROM {source} u
+               WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail}
+               ORDER BY {name_key}, {id_key} LIMIT {SEARCH_PER_TENANT})",
+            columns = self.user_columns(),
+            id = n.user_id,
+            name = n.user_name,
+            name_key = self.layout.name_key,
+            id_key = self.layout.id_key,
+        )
+    }
+
+    /// Runs one search statement in its own read transaction, cancellable
+    /// through `handle`; the error stays a `sqlx::Error` to tell a refused
+    /// statement from a lost connection.
+    async fn search_statement(
+        &self,
+        sql: &str,
+        text: &str,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<User>, sqlx::Error> {
+        let mut tx = self
+            .tracked_tx(handle)
+            .await
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let rows: Vec<UserRow> = sqlx::query_as(sql)
+            .bind(crate::db::users::contains_pattern(text))
+            .bind(text)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(into_user).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_matches_the_servers() {
+        assert_eq!(quote_ident("globex-eu"), "\"globex-eu\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+    }
+}

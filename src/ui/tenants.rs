@@ -1,0 +1,188 @@
+//! The tenants pane: the tenants as the registry names them, or, while a
+//! search across tenants is shown, the users it found with their tenant.
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use super::{block, failed, layout, message, theme};
+use crate::app::state::State;
+use crate::text::{fit, sanitize, thousands};
+
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let tenants = &state.tenants;
+    let search = &tenants.search;
+    let mut title = vec![Span::styled(" Tenants ", theme::title())];
+    if !tenants.layout.is_empty() {
+        title.push(Span::styled(
+            format!("· {} ", sanitize(&tenants.layout)),
+            theme::dim(),
+        ));
+    }
+    if search.editing || search.key.is_some() {
+        let text = if search.editing {
+            let chars: Vec<char> = search.input.text().chars().collect();
+            let (before, after) = chars.split_at(search.input.cursor());
+            let before: String = before.iter().collect();
+            let after: String = after.iter().collect();
+            format!("{}▏{}", fit(&before, 30), fit(&after, 20))
+        } else {
+            fit(search.key.as_ref().map_or("", |k| k.text.as_str()), 30)
+        };
+        title.push(Span::styled(
+            format!("· users in all tenants /{text} "),
+            theme::warning(),
+        ));
+    }
+    frame.render_widget(block(Line::from(title), true), area);
+    let inner = layout::inner(area);
+    if let Some(error) = tenants.directory.error() {
+        return message(frame, inner, failed(&sanitize(error)), theme::error());
+    }
+    let [table_area, note] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let shown = layout::basket_rows(state.size);
+    if search.key.is_some() {
+        results(state, frame, table_area, shown);
+        let note_text = match search.failed.first() {
+            Some((schema, why)) => Line::from(Span::styled(
+                format!(
+                    "✗ {} could not be searched: {} ({})",
+                    crate::text::plural(search.failed.len(), "tenant", "tenants"),
+                    sanitize(schema),
+                    fit(&sanitize(why), 60)
+                ),
+                theme::error(),
+            )),
+            None => Line::from(Span::styled(
+                "Id exact; name or mail containing the text. Enter: the user's orders.",
+                theme::dim(),
+            )),
+        };
+        frame.render_widget(Paragraph::new(note_text), note);
+        return;
+    }
+    if search.editing {
+        let text = "Type to search users by id, name or mail in every tenant.";
+        return message(frame, inner, text.into(), theme::dim());
+    }
+    let entries = tenants.entries();
+    if entries.is_empty() {
+        let text = if tenants.directory.is_loading() {
+            "Loading tenants…"
+        } else {
+            "No tenants."
+        };
+        return message(frame, inner, text.into(), theme::dim());
+    }
+    let header = Row::new(vec![
+        Cell::from(""),
+        Cell::from("Tenant"),
+        Cell::from("Key"),
+        Cell::from("Schema"),
+        right("Users".into()),
+    ])
+    .style(theme::header_row());
+    let rows: Vec<Row> = entries
+        .iter()
+        .skip(tenants.rows.offset)
+        .take(shown)
+        .map(|entry| {
+            let (mark, style) = if entry.present {
+                (" ", Style::new())
+            } else {
+                ("!", theme::error())
+            };
+            let users = match (entry.present, entry.users) {
+                (false, _) => "schema missing".to_string(),
+                (true, Some(n)) => thousands(n),
+                (true, None) => "—".to_string(),
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(mark, style)),
+                Cell::from(sanitize(&entry.label).into_owned()),
+                Cell::from(sanitize(&entry.key).into_owned()),
+                Cell::from(Span::styled(sanitize(&entry.schema).into_owned(), style)),
+                Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(14),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(true));
+    let mut table_state = TableState::default().with_selected(tenants.rows.on_screen());
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+    let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
+    frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
+}
+
+/// The users a search found, with the tenant each belongs to.
+fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
+    let search = &state.tenants.search;
+    if search.users.is_empty() {
+        let text = if search.loading {
+            "Searching…"
+        } else {
+            "No users match."
+        };
+        return message(frame, area, text.into(), theme::dim());
+    }
+    let label = |schema: &str| {
+        state
+            .tenants
+            .entries()
+            .iter()
+            .find(|e| e.schema == schema)
+            .map_or_else(|| schema.to_string(), |e| e.label.clone())
+    };
+    let header = Row::new(vec![
+        Cell::from("Tenant"),
+        Cell::from("Id"),
+        Cell::from("Name"),
+        Cell::from("Mail"),
+    ])
+    .style(theme::header_row());
+    let rows: Vec<Row> = search
+        .users
+        .iter()
+        .skip(search.rows.offset)
+        .take(shown)
+        .map(|user| {
+            let tenant = label(user.tenant.as_deref().unwrap_or(""));
+            Row::new(vec![
+                Cell::from(sanitize(&tenant).into_owned()),
+                Cell::from(sanitize(&user.id).into_owned()),
+                Cell::from(sanitize(&user.name).into_owned()),
+                Cell::from(sanitize(user.mail.as_deref().unwrap_or("")).into_owned()),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(2),
+        Constraint::Length(8),
+        Constraint::Fill(3),
+        Constraint::Fill(3),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(theme::selected_row(true));
+    let mut table_state = TableState::default().with_selected(search.rows.on_screen());
+    frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(Alignment::Right))
+}

@@ -1,0 +1,412 @@
+//! Tenant-first navigation and the search across tenants, on the private
+//! test server: the tenants pane of the frameworks' fixtures (frames), the
+//! search's batches as they arrive and a superseded search's late batch
+//! dropped (messages counted, no clock), a broken tenant reported while
+//! the others are still searched, and 2,000 tenant schemas.
+
+mod common;
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use tenantscope::app::msg::{Effect, Job};
+use tenantscope::app::runtime::initial_state;
+use tenantscope::app::tenants::{self, SEARCH_SLOT};
+use tenantscope::app::{update, Msg, State, View};
+use tenantscope::db::{Database, QueryHandle};
+use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::fixtures::{chars, many_tenants_sql, press};
+
+async fn fixture(name: &str) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let path = format!("{}/sql/fixtures/{name}.sql", env!("CARGO_MANIFEST_DIR"));
+    db.run_sql(&std::fs::read_to_string(path).unwrap()).await;
+    db
+}
+
+async fn many(n: usize) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    for statement in many_tenants_sql(n) {
+        db.run_sql(&statement).await;
+    }
+    db
+}
+
+/// A frame with what changes from run to run (timings, the clock) fixed,
+/// and each line's trailing blanks cut (the masks change its length).
+fn stable(frame: &str) -> String {
+    frame
+        .lines()
+        .map(|line| {
+            let mut line = line.to_string();
+            if let Some(at) = line.find(" · as of ") {
+                let end = (at + " · as of 00:00:00".len()).min(line.len());
+                line.replace_range(at..end, " · as of HH:MM:SS");
+            }
+            if let Some(at) = line.find(" in ") {
+                let digits = line[at + 4..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .count();
+                if digits > 0 && line[at + 4 + digits..].starts_with(" ms") {
+                    line.replace_range(at..at + 4 + digits + 3, " in N ms");
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the load effects' tenants jobs on `db` and delivers their results,
+/// until no more come; returns how many messages were delivered.
+async fn run_tenant_jobs(state: &mut State, db: &Database, mut effects: Vec<Effect>) -> usize {
+    let mut delivered = 0;
+    // The last load of a slot supersedes those before it (typing).
+    while let Some(job) = effects.iter().rev().find_map(|e| match e {
+        Effect::Load(task) => match &task.job {
+            Job::Tenants(job) => Some(job.clone()),
+            _ => None,
+        },
+        _ => None,
+    }) {
+        let msg = job.run(db.clone(), QueryHandle::default()).await;
+        delivered += 1;
+        effects = update(state, Msg::Tenants(msg));
+    }
+    delivered
+}
+
+fn search_job(effects: &[Effect]) -> tenants::Job {
+    effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::Load(task) if task.slot == SEARCH_SLOT => match &task.job {
+                Job::Tenants(job) => Some(job.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no search load in {effects:?}"))
+}
+
+async fn open_pure(db: &Database) -> State {
+    let mut state = initial_state(db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    state.size = (120, 30);
+    let effects = tenantscope::app::init(&mut state);
+    assert_eq!(state.view, View::Tenants, "per-tenant users: tenants first");
+    run_tenant_jobs(&mut state, db, effects).await;
+    state
+}
+
+#[tokio::test]
+async fn django_tenants_opens_on_its_tenants_then_one_tenants_users_and_orders_and_back() {
+    let test_db = fixture("django_tenants").await;
+    let db = common::connect(&test_db).await;
+    let mut app = common::start_app(db, Duration::ZERO, (120, 20)).await;
+    let pane = app
+        .frame_where("the tenants", |f| {
+            f.contains("Acme Corp") && f.contains("schema missing") && f.contains("3 tenants")
+        })
+        .await;
+    insta::assert_snapshot!("django_tenants_pane", stable(&pane));
+    app.press(KeyCode::Enter);
+    let acme = app
+        .frame_where("acme's users and alice's orders", |f| {
+            f.contains("Users of Acme Corp") && f.contains("Widget") && f.contains("order lines")
+        })
+        .await;
+    assert!(!acme.contains("carol"), "only acme's users:\n{acme}");
+    insta::assert_snapshot!("django_tenants_acme_users", stable(&acme));
+    app.press(KeyCode::Esc);
+    let back = app
+        .frame_where("the tenants pane again", |f| {
+            f.contains(" Tenants ") && f.contains("▶   Acme Corp")
+        })
+        .await;
+    assert!(
+        back.contains("Users") && back.contains("schema missing"),
+        "{back}"
+    );
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Enter);
+    let globex = app
+        .frame_where("globex's users and carol's orders", |f| {
+            f.contains("Users of Globex") && f.contains("carol") && f.contains("Sprocket")
+        })
+        .await;
+    assert!(!globex.contains("alice"), "{globex}");
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn stancl_tenancy_opens_on_its_tenants_then_one_tenants_users_and_orders_and_back() {
+    let test_db = fixture("stancl_tenancy").await;
+    let db = common::connect(&test_db).await;
+    let mut app = common::start_app(db, Duration::ZERO, (120, 20)).await;
+    let pane = app
+        .frame_where("the tenants", |f| f.contains("│▶") && f.contains(" ✓ "))
+        .await;
+    insta::assert_snapshot!("stancl_tenancy_pane", stable(&pane));
+    // Down to globex-eu (a schema name that needs quoting), then Enter.
+    let row = pane
+        .lines()
+        .position(|l| l.starts_with('│') && l.contains("globex-eu"))
+        .unwrap();
+    let first = pane.lines().position(|l| l.contains("▶")).unwrap();
+    for _ in first..row {
+        app.press(KeyCode::Char('j'));
+    }
+    app.press(KeyCode::Enter);
+    let globex = app
+        .frame_where("globex-eu's users and orders", |f| {
+            f.contains("Users of globex") && f.contains("Sprocket") && f.contains("1 order line")
+        })
+        .await;
+    insta::assert_snapshot!("stancl_tenancy_globex_users", stable(&globex));
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| {
+        f.lines()
+            .any(|l| l.contains("▶") && l.contains("globex-eu"))
+    })
+    .await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn shared_users_keep_the_users_list_first_and_t_opens_the_tenants() {
+    let test_db = fixture("ros_apartment").await;
+    let db = common::connect(&test_db).await;
+    let mut state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    state.size = (120, 30);
+    tenantscope::app::init(&mut state);
+    assert_eq!(state.view, View::Dashboard);
+    let all = state.dashboard.users.users().len();
+    let effects = press(&mut state, KeyCode::Char('T'));
+    assert_eq!(state.view, View::Tenants);
+    run_tenant_jobs(&mut state, &db, effects).await;
+    let entries = state.tenants.entries().to_vec();
+    assert!(entries.len() >= 2, "{entries:?}");
+    let effects = press(&mut state, KeyCode::Enter);
+    let Some(Effect::Load(task)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let Job::Dashboard(job) = task.job.clone() else {
+        panic!()
+    };
+    let tenantscope::app::dashboard::Msg::UsersPage { request, result } =
+        job.run(db.clone(), QueryHandle::default()).await
+    else {
+        panic!()
+    };
+    let users = result.unwrap();
+    assert!(!users.is_empty() && users.len() < all, "{users:?}");
+    assert!(
+        users
+            .iter()
+            .all(|u| u.tenant.as_deref() == Some(&entries[0].schema)),
+        "only the tenant's users: {users:?}"
+    );
+    update(
+        &mut state,
+        Msg::Dashboard(tenantscope::app::dashboard::Msg::UsersPage {
+            request,
+            result: Ok(users),
+        }),
+    );
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(state.view, View::Tenants, "Esc: back to the tenants");
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(
+        state.view,
+        View::Dashboard,
+        "and from there to the dashboard"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropped() {
+    let test_db = many(120).await;
+    let db = common::connect(&test_db).await;
+    let mut state = open_pure(&db).await;
+    assert_eq!(state.tenants.entries().len(), 120);
+    press(&mut state, KeyCode::Char('/'));
+    let effects = chars(&mut state, "user_1");
+    let mut job = search_job(&effects);
+    // user_1, user_10..19 | user_100 | user_101..120: three batches of 50.
+    let mut found = Vec::new();
+    let mut statuses = Vec::new();
+    let mut late = None;
+    loop {
+        let msg = job.run(db.clone(), QueryHandle::default()).await;
+        let effects = update(&mut state, Msg::Tenants(msg));
+        found.push(state.tenants.search.users.len());
+        statuses.push(status_text(&state));
+        match effects.is_empty() {
+            true => break,
+            false => job = search_job(&effects),
+        }
+        if late.is_none() {
+            late = Some(job.clone());
+        }
+    }
+    assert_eq!(found, [11, 12, 32], "{statuses:?}");
+    assert!(
+        statuses[0].contains("searched 50/120 tenants… 11 matches"),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[2].contains("searched 120/120 tenants: 32 matches"),
+        "{statuses:?}"
+    );
+    let tenants: Vec<&str> = state.tenants.search.users[..3]
+        .iter()
+        .map(|u| u.tenant.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        tenants,
+        ["t0001", "t0010", "t0011"],
+        "each names its tenant"
+    );
+
+    // A new text: the old search's late batch (already on its way) is dropped.
+    let effects = chars(&mut state, "9");
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Load(t) if t.slot == SEARCH_SLOT)));
+    let stale = late.unwrap().run(db.clone(), QueryHandle::default()).await;
+    assert!(update(&mut state, Msg::Tenants(stale)).is_empty());
+    assert!(state.tenants.search.users.is_empty(), "nothing of user_1's");
+    let delivered = run_tenant_jobs(&mut state, &db, effects).await;
+    assert_eq!(delivered, 3, "the new search reads every batch");
+    let names: Vec<&str> = state
+        .tenants
+        .search
+        .users
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
+    assert_eq!(names, ["user_19"], "user_119 does not contain user_19");
+
+    // Enter keeps the results; Enter on one: that user's orders in that tenant.
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.view, View::Tenants);
+    let effects = press(&mut state, KeyCode::Enter);
+    assert_eq!(state.view, View::Dashboard);
+    assert_eq!(
+        state.dashboard.tenant.as_ref().map(|t| t.label.as_str()),
+        Some("Tenant 19")
+    );
+    let page = tenantscope::fixtures::page_request(&effects);
+    assert_eq!(page.scope.as_deref(), Some("t0019"), "that schema only");
+    let Some(Effect::Load(task)) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    let Job::Dashboard(job) = task.job.clone() else {
+        panic!("{task:?}")
+    };
+    let msg = job.run(db.clone(), QueryHandle::default()).await;
+    let effects = update(&mut state, Msg::Dashboard(msg));
+    let user = state.selected_user().unwrap();
+    assert_eq!(
+        (user.name.as_str(), user.tenant.as_deref()),
+        ("user_19", Some("t0019"))
+    );
+    let (key, _) = tenantscope::fixtures::orders_load(&effects);
+    assert_eq!(key.user_id, "1", "its orders are read");
+}
+
+fn status_text(state: &State) -> String {
+    format!("{:?}", (tenantscope::app::tenants::SCREEN.status)(state))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_schema_or_a_drifted_users_table_is_reported_and_the_rest_still_found() {
+    let test_db = many(6).await;
+    let db = common::connect(&test_db).await;
+    let mut state = open_pure(&db).await;
+    // After the catalog was read: one schema gone, one users table drifted.
+    test_db
+        .run_sql(
+            "DROP SCHEMA t0003 CASCADE;
+             ALTER TABLE t0005.auth_user RENAME COLUMN email TO email_address;",
+        )
+        .await;
+    press(&mut state, KeyCode::Char('/'));
+    let effects = chars(&mut state, "user_");
+    assert_eq!(run_tenant_jobs(&mut state, &db, effects).await, 1);
+    let search = &state.tenants.search;
+    let tenants: Vec<&str> = search
+        .users
+        .iter()
+        .map(|u| u.tenant.as_deref().unwrap())
+        .collect();
+    assert_eq!(tenants, ["t0001", "t0002", "t0004", "t0006"]);
+    let failed: Vec<&str> = search.failed.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(failed, ["t0003", "t0005"]);
+    assert!(search.failed[1].1.contains("email"), "{:?}", search.failed);
+    assert!(
+        status_text(&state).contains("4 matches; 2 could not be searched"),
+        "{}",
+        status_text(&state)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_tenant_schemas_are_detected_and_searched_to_the_last_batch() {
+    let test_db = many(2_000).await;
+    let db = common::connect(&test_db).await;
+    let detection = db.detection().expect("detected");
+    assert_eq!(db.model().layout, "django-tenants", "{detection:?}");
+    let mut state = open_pure(&db).await;
+    assert_eq!(state.catalog.len(), 2_000);
+    assert_eq!(state.tenants.entries().len(), 2_000);
+    assert!(state.tenants.entries().iter().all(|e| e.users == Some(1)));
+    press(&mut state, KeyCode::Char('/'));
+    let mut effects = chars(&mut state, "u2000@");
+    let mut batches = Vec::new();
+    while !effects.is_empty() {
+        let msg = search_job(&effects)
+            .run(db.clone(), QueryHandle::default())
+            .await;
+        effects = update(&mut state, Msg::Tenants(msg));
+        batches.push(state.tenants.search.users.len());
+    }
+    assert_eq!(batches.len(), 40, "2,000 schemas, 50 per statement");
+    assert_eq!(batches[38], 0);
+    assert_eq!(batches[39], 1, "found by the last batch");
+    let user = &state.tenants.search.users[0];
+    assert_eq!(
+        (user.tenant.as_deref(), user.name.as_str()),
+        (Some("t2000"), "user_2000")
+    );
+}
+
+#[tokio::test]
+async fn snapshot_draws_the_tenants_pane_and_a_user_opened_by_id_skips_it() {
+    let test_db = fixture("django_tenants").await;
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database-url", test_db.url.as_str(), "snapshot"];
+        all.extend_from_slice(args);
+        common::tenantscope(&all)
+    };
+    let out = run(&["--view", "tenants", "--color", "never"]);
+    let frame = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(frame.contains("Tenants · django-tenants"), "{frame}");
+    assert!(frame.contains("schema missing"), "{frame}");
+    assert!(
+        frame.contains("✓ 3 tenants (1 without a schema)"),
+        "{frame}"
+    );
+    // --user opens on that user: the dashboard, not the tenants pane.
+    let out = run(&["--user", "2", "--tenant", "acme", "--color", "never"]);
+    let frame = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(frame.contains("Orders of bob"), "{frame}");
+}
