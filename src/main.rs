@@ -101,11 +101,18 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     }
     // Declared before the runtime so it is dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    // A command waits on one connection at a time: one thread, which waits
+    // on the socket itself instead of being woken by a worker.
+    let runtime = if cli.command.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    }
+    .enable_all()
+    .build()
+    .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     // Caught from here on, so that even an interrupted start-up cleans up.
     let mut signals = {
         let _entered = runtime.enter();
@@ -155,7 +162,13 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             return runtime::run_terminal(state, None, connector, signals, mouse).await;
         }
         let prepare = async {
-            let database = Database::connect(&source, &settings).await?;
+            // A command (the snapshot aside, which drives the dashboard's
+            // loads) reads in turn: one connection, no pool of several.
+            let database = if matches!(cli.command, None | Some(Command::Snapshot(_))) {
+                Database::connect(&source, &settings).await?
+            } else {
+                Database::connect_once(&source, &settings).await?
+            };
             tracing::info!(target = %source.label(), "connected");
             Ok::<_, Failure>(database)
         };

@@ -123,6 +123,38 @@ impl Database {
         limit: i64,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
+        let mut tx = self.tracked_tx(handle).await?;
+        let users = self.page_in(&mut tx, filter, page, limit).await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        users
+    }
+
+    /// The CLI's list and the tenant catalog its statuses need, in one
+    /// transaction (one connection, no second BEGIN).
+    pub async fn users_with_catalog(
+        &self,
+        query: &UserQuery,
+    ) -> Result<(Vec<User>, TenantCatalog), DbError> {
+        super::retried!(self, async {
+            let limit = query.limit.unwrap_or(i64::MAX);
+            let mut tx = self.read_tx().await?;
+            let users = self
+                .page_in(&mut tx, query.filter.as_deref(), &Page::First, limit)
+                .await?;
+            Ok((users, self.tenants_in(&mut tx).await?))
+        })
+    }
+
+    /// [`Database::users_page`] in the transaction `tx`.
+    async fn page_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        filter: Option<&str>,
+        page: &Page,
+        limit: i64,
+    ) -> Result<Vec<User>, DbError> {
         let filter = filter.filter(|f| !f.is_empty());
         // Where the pinned user sits: before every other user of the list.
         let (page, pin) = match page {
@@ -131,8 +163,7 @@ impl Database {
             Page::From(key) if key.pinned => (&Page::First, true),
             page => (page, true),
         };
-        let mut tx = self.tracked_tx(handle).await?;
-        let mut users = self.keyset_page(&mut tx, filter, page, limit).await;
+        let mut users = self.keyset_page(tx, filter, page, limit).await;
         let reached_start = match page {
             Page::First => true,
             Page::Last | Page::Before(_) => users.as_ref().is_ok_and(|u| (u.len() as i64) < limit),
@@ -148,7 +179,7 @@ impl Database {
             let row: Result<Option<UserRow>, _> = sqlx::query_as(&sql)
                 .bind(id)
                 .persistent(self.persistent())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await;
             match row {
                 Ok(Some(row)) => {
@@ -159,9 +190,6 @@ impl Database {
                 Ok(None) => {}
                 Err(e) => users = Err(self.error(e)),
             }
-        }
-        if let Some(handle) = handle {
-            handle.finished();
         }
         users
     }
