@@ -83,6 +83,9 @@ pub struct Connect {
     pub cursor: Cursor,
     /// A database is open: Esc goes back to it.
     pub open: bool,
+    /// Start-up's database is the built-in demo, whose server the first
+    /// connection starts.
+    pub demo: bool,
     ticket: u64,
     /// The view to go back to.
     previous: Option<View>,
@@ -145,6 +148,9 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     is_busy: |state| state.connect.phase == Phase::Connecting,
     status: |state| match &state.connect.phase {
+        Phase::Connecting if state.connect.demo && state.connect.attempt.is_none() => {
+            Status::Busy("starting the demo database…".into())
+        }
         Phase::Connecting => Status::Busy(format!("connecting to {}…", state.connect.target)),
         Phase::Failed(error) => Status::Failed(error.message.clone()),
         Phase::Picking => Status::Empty,
@@ -406,6 +412,25 @@ mod tests {
         assert_eq!(state.view, View::Connect);
         press(&mut state, KeyCode::Char('q'));
         assert!(state.quit);
+    }
+
+    #[test]
+    fn the_demo_says_it_is_starting_and_a_profile_says_where_it_connects() {
+        let status = |state: &State| (SCREEN.status)(state);
+        let mut state = connecting_state("demo".into(), None, profiles(), Default::default());
+        state.connect.demo = true;
+        init(&mut state);
+        assert_eq!(
+            status(&state),
+            Status::Busy("starting the demo database…".into())
+        );
+        update(&mut state, failed(1));
+        press(&mut state, KeyCode::Char('P'));
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            status(&state),
+            Status::Busy("connecting to u@a:5432/a…".into())
+        );
     }
 
     #[test]

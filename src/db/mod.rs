@@ -41,7 +41,6 @@ pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Transaction};
 
-
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
 /// failed while a prepared-statement conflict was seen (a transaction
 /// pooler, detected: see pooler.rs), runs it once more, now in pooler mode.
