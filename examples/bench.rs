@@ -383,9 +383,11 @@ fn measure(
 // ---------------------------------------------------------------------------
 // i: a one-shot command beside psql
 
-/// Process start to exit of the CLI and of psql, each run.
+/// Process start to exit of the CLI (with `[tenancy]` configured, and with
+/// nothing configured, so detecting the layout) and of psql, each run.
 struct CliRuns {
     cli: Vec<Duration>,
+    detecting: Vec<Duration>,
     psql: Vec<Duration>,
 }
 
@@ -397,12 +399,16 @@ impl CliRuns {
 
     fn cell(&self) -> String {
         format!(
-            "{} / {} vs {} / {}; {:.2}×",
+            "{} / {} vs {} / {}; {:.2}× (detecting the layout: {} / {}, {:.2}×)",
             ms(percentile(&self.cli, 50.0)),
             ms(percentile(&self.cli, 90.0)),
             ms(percentile(&self.psql, 50.0)),
             ms(percentile(&self.psql, 90.0)),
-            self.ratio()
+            self.ratio(),
+            ms(percentile(&self.detecting, 50.0)),
+            ms(percentile(&self.detecting, 90.0)),
+            percentile(&self.detecting, 50.0).as_secs_f64()
+                / percentile(&self.psql, 50.0).as_secs_f64().max(1e-9)
         )
     }
 
@@ -411,7 +417,8 @@ impl CliRuns {
         Check {
             pass: self.ratio() <= 1.5,
             what: format!(
-                "i. {name}: `users --limit {CLI_LIMIT}` p50 {} ≤ 1.5 × psql p50 {} ({:.2}×)",
+                "i. {name}: `users --limit {CLI_LIMIT}` ([tenancy] configured) p50 {} ≤ 1.5 × \
+                 psql p50 {} ({:.2}×)",
                 ms(cli50),
                 ms(psql50),
                 self.ratio()
@@ -425,15 +432,16 @@ impl CliRuns {
     }
 }
 
-const CLI_ROW: &str =
-    "i. `tenantscope users --limit 100` / psql, same rows, p50 / p90 of 40 each, interleaved";
-const CLI_HOW: &str =
-    "i. Process start to exit, output to a pipe: `tenantscope --database-url <url> users \
-     --limit 100` (no config file; one connection on a current-thread runtime: layout detection \
-     and the users table in one transaction, then the page and the tenant catalog in another) \
-     and `psql -X -A -t -c \"SELECT id, name, mail, organization_id, creation_timestamp FROM \
-     public.users ORDER BY name, id LIMIT 100\"` on the same socket, alternating, after 3 \
-     warm-up pairs; both outputs checked for the 100 rows.";
+const CLI_ROW: &str = "i. `tenantscope users --limit 100` ([tenancy] configured) / psql, same \
+     rows, p50 / p90 of 40 each, interleaved";
+const CLI_HOW: &str = "i. Process start to exit, output to a pipe: `tenantscope --config <file> \
+     --database-url <url> users --limit 100`, the file saying `[tenancy] layout = \"article\"` \
+     (one connection on a current-thread runtime: the users table in one transaction, then the \
+     page and the tenant catalog in another), the same without a config file (detection's \
+     catalog queries first, in the first transaction), and `psql -X -A -t -c \"SELECT id, name, \
+     mail, organization_id, creation_timestamp FROM public.users ORDER BY name, id LIMIT \
+     100\"` on the same socket, in turn, after 3 warm-up rounds; every output checked for the \
+     100 rows.";
 
 /// (i) The release binary's `users --limit 100` and psql fetching the same
 /// rows (the same columns, order and limit, as text to a pipe), each from
@@ -464,9 +472,15 @@ fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
         }
         Ok(took)
     };
-    let (mut cli, mut psql) = (Vec::new(), Vec::new());
-    for _ in 0..CLI_RUNS + 3 {
+    // As a support engineer who knows the layout has it: no detection.
+    let config =
+        std::env::temp_dir().join(format!("tenantscope-bench-{}.toml", std::process::id()));
+    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\n")?;
+    let ours = |config: Option<&Path>| {
         let mut ours = Command::new(bin);
+        if let Some(config) = config {
+            ours.arg("--config").arg(config);
+        }
         ours.args(["--database-url", &url, "users", "--limit", &limit])
             .env("XDG_CONFIG_HOME", "/nonexistent")
             .env_remove("DATABASE_URL");
@@ -475,7 +489,12 @@ fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
                 ours.env_remove(var);
             }
         }
-        cli.push(run(&mut ours)?);
+        ours
+    };
+    let (mut cli, mut detecting, mut psql) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..CLI_RUNS + 3 {
+        cli.push(run(&mut ours(Some(&config)))?);
+        detecting.push(run(&mut ours(None))?);
         psql.push(run(Command::new(&psql_bin)
             .args(["-X", "-A", "-t", "-h"])
             .arg(server.socket_dir())
@@ -489,9 +508,11 @@ fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
                 &query,
             ]))?);
     }
+    std::fs::remove_file(&config).ok();
     // The first runs warm the page cache and the binaries.
     Ok(CliRuns {
         cli: cli.split_off(3),
+        detecting: detecting.split_off(3),
         psql: psql.split_off(3),
     })
 }

@@ -134,7 +134,9 @@ impl Database {
     /// transaction.
     async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
         let mut tx = self.read_tx().await?;
-        let (model, detection) = self.choose_model(&mut tx, &settings.tenancy).await?;
+        let (model, detection) = self
+            .choose_model(&mut tx, &settings.tenancy, settings.tenancy_set)
+            .await?;
         let mut layout = self.resolve_layout(&mut tx, &model).await?;
         // Read only: dropped, it rolls back with the next statement.
         drop(tx);

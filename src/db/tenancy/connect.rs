@@ -11,6 +11,7 @@ impl Database {
         &self,
         conn: &mut sqlx::PgConnection,
         configured: &TenancyModel,
+        explicit: bool,
     ) -> Result<(TenancyModel, Option<Detection>), DbError> {
         let unconfigured = TenancyModel {
             compare_with: configured.compare_with.clone(),
@@ -23,7 +24,7 @@ impl Database {
                     .into(),
             ));
         }
-        if *configured != unconfigured {
+        if explicit || *configured != unconfigured {
             return Ok((configured.clone(), None));
         }
         let detection = detect(conn, &configured.shared_schema)
