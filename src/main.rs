@@ -176,7 +176,10 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         let source = match (configured, &demo_server) {
             (Some(source), _) => source,
             (None, Some(server)) => tokio::select! {
-                source = load_demo(server.connect_options("postgres"), server.connect_options("demo")) => source?,
+                source = load_demo(
+                    server.connect_options("postgres"),
+                    server.connect_options("demo"),
+                ) => source?,
                 signal = signals.recv() => return Err(interrupted(signal)),
             },
             (None, None) => unreachable!("a demo server runs whenever no database is configured"),
@@ -202,7 +205,8 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             // first, as one line.
             let opened = async {
                 let mut state =
-                    runtime::initial_state(&database, source.label(), compare.clone(), debounce).await?;
+                    runtime::initial_state(&database, source.label(), compare.clone(), debounce)
+                        .await?;
                 if let Some(id) = &cli.user {
                     open_on_user(&mut state, &database, id, cli.tenant.as_deref()).await?;
                 }

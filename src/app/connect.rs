@@ -1,7 +1,6 @@
-//! Connecting: "connecting to TARGET…" while the first load runs, a retry
-//! prompt when it fails, and the profile picker (`P`). The runtime connects
-//! in a task ([`Connector`]) and on success swaps its executor's database;
-//! `update` then resets every view for the new data.
+//! Connecting: "connecting to TARGET…" (or "starting the demo database…") while the first
+//! load runs, a retry prompt when it fails, the profile picker (`P`). The runtime connects in a
+//! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,12 +30,8 @@ pub struct Opened {
 // Without the database handle: its pool has no useful Debug.
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Opened({:?}, {} users)",
-            self.target,
-            self.first_page.len()
-        )
+        let users = self.first_page.len();
+        write!(f, "Opened({:?}, {users} users)", self.target)
     }
 }
 
@@ -83,8 +78,7 @@ pub struct Connect {
     pub cursor: Cursor,
     /// A database is open: Esc goes back to it.
     pub open: bool,
-    /// Start-up's database is the built-in demo, whose server the first
-    /// connection starts.
+    /// Start-up's database is the demo, whose server the first connect starts.
     pub demo: bool,
     ticket: u64,
     /// The view to go back to.
