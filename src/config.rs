@@ -612,7 +612,36 @@ mod tests {
         // example's values are the real defaults.
         assert!(!settings.profiles.is_empty(), "shows a profile");
         settings.profiles.clear();
+        // Spelled out, the tenancy keys configure the layout (no detection).
+        assert!(settings.tenancy_set);
+        settings.tenancy_set = false;
         assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn any_tenancy_key_but_compare_with_configures_the_layout() {
+        let set = |text: &str, vars: &[(&str, &str)]| {
+            let (_keep, file) = file_with(text);
+            let settings = Settings::load_profile(&file, &env(vars), None).unwrap();
+            settings.tenancy_set
+        };
+        assert!(!set("", &[]));
+        assert!(!set("[tenancy]\ncompare_with = \"c\"\n", &[]));
+        // The default value, said: configured all the same.
+        assert!(set("[tenancy]\nlayout = \"article\"\n", &[]));
+        assert!(set("", &[("TENANTSCOPE_TENANCY__SHARED_SCHEMA", "public")]));
+        let profile = "[profiles.p.tenancy]\nusers_table = \"users\"\n";
+        let (_keep, file) = file_with(profile);
+        assert!(
+            !Settings::load_profile(&file, &env(&[]), None)
+                .unwrap()
+                .tenancy_set
+        );
+        assert!(
+            Settings::load_profile(&file, &env(&[]), Some("p"))
+                .unwrap()
+                .tenancy_set
+        );
     }
 
     #[test]
