@@ -17,9 +17,11 @@
 //!   g. the tenant health report
 //!   h. `b` → the first page of the basket view (the user's lines priced at
 //!      the first 200 tenants) on screen
-//!
 //!   i. tenant-first at 2,000 tenant schemas: detection, and the search
 //!      across tenants (examples/bench_parts/tenants.rs)
+//!   j. `tenantscope users --limit 100` beside psql fetching the same rows
+//!
+//!   cargo run --release --example bench -- --only cli # (j) alone, small only; prints
 //!
 //! (c) to (g) drive the real event loop (`run_loop`) on a `TestBackend` in
 //! this process, like tests/scale.rs does, and read each drawn frame as text.
@@ -80,6 +82,9 @@ const STORM: Duration = Duration::from_secs(10);
 const KEY_REPEAT: Duration = Duration::from_millis(33);
 const HEALTH_RUNS: usize = 5;
 const TIMER_RUNS: usize = 20;
+/// (j) runs of each command, interleaved, after 3 warm-up pairs.
+const CLI_RUNS: usize = 40;
+const CLI_LIMIT: usize = 100;
 const WAIT: Duration = Duration::from_secs(30);
 const MB: f64 = 1024.0;
 
@@ -120,16 +125,18 @@ impl Spec {
     }
 }
 
-const USAGE: &str = "usage: bench [--quick | --only tenants]
+const USAGE: &str = "usage: bench [--quick | --only tenants | --only cli]
   (none)          every measure, small and big databases; writes BENCHMARKS.md
   --quick         the small database only; prints, writes no file
-  --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md";
+  --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md
+  --only cli      j. users --limit 100 beside psql, small database only; prints";
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let only = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["--quick"] => None,
         ["--only", "tenants"] => Some("tenants"),
+        ["--only", "cli"] => return cli_section_alone(),
         _ => {
             println!("{USAGE}");
             return Ok(());
@@ -301,6 +308,8 @@ struct Measured {
     /// `b` → frame with the basket's first page; and then all its pages.
     basket_first: Vec<Duration>,
     basket_all: Vec<Duration>,
+    /// (j) wall time of `tenantscope users --limit 100`, and of psql.
+    cli: CliRuns,
 }
 
 impl Measured {
@@ -368,6 +377,8 @@ fn measure(
     progress(format!("{name}: h. basket view"));
     let (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
     runtime.block_on(db.close());
+    progress(format!("{name}: j. users --limit {CLI_LIMIT} beside psql"));
+    let cli = cli_beside_psql(bin, server, name)?;
     Ok(Measured {
         spec,
         load,
@@ -390,7 +401,190 @@ fn measure(
         health_tenants,
         basket_first,
         basket_all,
+        cli,
     })
+}
+
+// ---------------------------------------------------------------------------
+// i: a one-shot command beside psql
+
+/// Process start to exit of the CLI (with `[tenancy]` configured, and with
+/// nothing configured, so detecting the layout) and of psql, each run.
+struct CliRuns {
+    cli: Vec<Duration>,
+    detecting: Vec<Duration>,
+    psql: Vec<Duration>,
+}
+
+impl CliRuns {
+    fn ratio(&self) -> f64 {
+        percentile(&self.cli, 50.0).as_secs_f64()
+            / percentile(&self.psql, 50.0).as_secs_f64().max(1e-9)
+    }
+
+    fn cell(&self) -> String {
+        format!(
+            "{} / {} vs {} / {}; {:.2}× (detecting the layout: {} / {}, {:.2}×)",
+            ms(percentile(&self.cli, 50.0)),
+            ms(percentile(&self.cli, 90.0)),
+            ms(percentile(&self.psql, 50.0)),
+            ms(percentile(&self.psql, 90.0)),
+            self.ratio(),
+            ms(percentile(&self.detecting, 50.0)),
+            ms(percentile(&self.detecting, 90.0)),
+            percentile(&self.detecting, 50.0).as_secs_f64()
+                / percentile(&self.psql, 50.0).as_secs_f64().max(1e-9)
+        )
+    }
+
+    fn check(&self, name: &str) -> Check {
+        let (cli50, psql50) = (percentile(&self.cli, 50.0), percentile(&self.psql, 50.0));
+        Check {
+            pass: self.ratio() <= 1.5,
+            what: format!(
+                "j. {name}: `users --limit {CLI_LIMIT}` ([tenancy] configured) p50 {} ≤ 1.5 × \
+                 psql p50 {} ({:.2}×)",
+                ms(cli50),
+                ms(psql50),
+                self.ratio()
+            ),
+            why: Some(format!(
+                "p90 {} vs {}",
+                ms(percentile(&self.cli, 90.0)),
+                ms(percentile(&self.psql, 90.0))
+            )),
+        }
+    }
+}
+
+const CLI_ROW: &str = "j. `tenantscope users --limit 100` ([tenancy] configured) / psql, same \
+     rows, p50 / p90 of 40 each, interleaved";
+const CLI_HOW: &str = "j. Process start to exit, output to a pipe: `tenantscope --config <file> \
+     --database-url <url> users --limit 100`, the file saying `[tenancy] layout = \"article\"` \
+     (one connection on a current-thread runtime: the users table in one transaction, then the \
+     page and the tenant catalog in another), the same without a config file (detection's \
+     catalog queries first, in the first transaction), and `psql -X -A -t -c \"SELECT id, name, \
+     mail, organization_id, creation_timestamp FROM public.users ORDER BY name, id LIMIT \
+     100\"` on the same socket, in turn, after 3 warm-up rounds; every output checked for the \
+     100 rows.";
+
+/// (j) The release binary's `users --limit 100` and psql fetching the same
+/// rows (the same columns, order and limit, as text to a pipe), each from
+/// process start to exit, alternating so that other load on the machine
+/// falls on both alike. Both outputs are checked to hold the rows.
+fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
+    let psql_bin = tenantscope::embedded::find_binaries()?.join("psql");
+    let url = server.url(name);
+    let limit = CLI_LIMIT.to_string();
+    let query = format!(
+        "SELECT id, name, mail, organization_id, creation_timestamp FROM public.users \
+         ORDER BY name, id LIMIT {CLI_LIMIT}"
+    );
+    let run = |command: &mut Command| -> Res<Duration> {
+        let start = Instant::now();
+        let output = command.stdin(Stdio::null()).output()?;
+        let took = start.elapsed();
+        let rows = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.contains("user_"))
+            .count();
+        if !output.status.success() || rows != CLI_LIMIT {
+            return Err(format!(
+                "{command:?}: {rows} rows, {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        Ok(took)
+    };
+    // As a support engineer who knows the layout has it: no detection.
+    let config =
+        std::env::temp_dir().join(format!("tenantscope-bench-{}.toml", std::process::id()));
+    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\n")?;
+    let ours = |config: Option<&Path>| {
+        let mut ours = Command::new(bin);
+        if let Some(config) = config {
+            ours.arg("--config").arg(config);
+        }
+        ours.args(["--database-url", &url, "users", "--limit", &limit])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env_remove("DATABASE_URL");
+        for (var, _) in std::env::vars() {
+            if var.starts_with("TENANTSCOPE_") || var.starts_with("PG") {
+                ours.env_remove(var);
+            }
+        }
+        ours
+    };
+    let (mut cli, mut detecting, mut psql) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..CLI_RUNS + 3 {
+        cli.push(run(&mut ours(Some(&config)))?);
+        detecting.push(run(&mut ours(None))?);
+        psql.push(run(Command::new(&psql_bin)
+            .args(["-X", "-A", "-t", "-h"])
+            .arg(server.socket_dir())
+            .args(["-p", &server.port().to_string()])
+            .args([
+                "-U",
+                tenantscope::embedded::SUPERUSER,
+                "-d",
+                name,
+                "-c",
+                &query,
+            ]))?);
+    }
+    std::fs::remove_file(&config).ok();
+    // The first runs warm the page cache and the binaries.
+    Ok(CliRuns {
+        cli: cli.split_off(3),
+        detecting: detecting.split_off(3),
+        psql: psql.split_off(3),
+    })
+}
+
+/// `--only cli`: the small database with sql/indexes.sql, (j) alone,
+/// printed as a table row, its check and how it was measured.
+fn cli_section_alone() -> Res<()> {
+    let load_before = loadavg();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = PgServer::start_with(ServerOptions::default())?;
+    let postgres = runtime.block_on(create_databases(&server, &[SMALL]))?;
+    load(&server, &SMALL)?;
+    run_psql(
+        server.socket_dir(),
+        SMALL.name,
+        &sql_file("indexes.sql"),
+        &[],
+    )?;
+    let (bin, _) = dashboard_binary()?;
+    progress(format!(
+        "{}: j. users --limit {CLI_LIMIT} beside psql",
+        SMALL.name
+    ));
+    let runs = cli_beside_psql(&bin, &server, SMALL.name)?;
+    let check = runs.check(SMALL.name);
+    println!(
+        "Made by `cargo run --release --example bench -- --only cli` on {}: {}; PostgreSQL \
+         {postgres} on a Unix socket; {}; load average {load_before} at the start, {} at the \
+         end.\n",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        machine(),
+        command_output("rustc", &["-V"]),
+        loadavg()
+    );
+    println!("| Measure | {} |\n| --- | --- |", SMALL.label());
+    println!("| {CLI_ROW} | {} |\n", runs.cell());
+    let verdict = if check.pass { "PASS" } else { "MISS" };
+    println!("- {verdict} {}", check.what);
+    if let Some(why) = check.why {
+        println!("  - {why}");
+    }
+    println!("- {CLI_HOW}");
+    drop(runtime);
+    drop(server);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1173,6 +1367,7 @@ fn checks(report: &Report) -> Vec<Check> {
     let mut checks = Vec::new();
     for r in &report.results {
         let name = r.spec.name;
+        checks.push(r.cli.check(name));
         let basket = percentile(&r.basket_first, 50.0);
         checks.push(Check {
             pass: basket <= Duration::from_millis(300),
@@ -1495,6 +1690,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
             )
         },
     )?;
+    row(CLI_ROW, &|r| r.cli.cell())?;
 
     writeln!(out, "\n## Targets\n")?;
     for check in checks(report) {
@@ -1537,6 +1733,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
          `view` plus ratatui's buffer diff, without terminal output.",
         "f. Orders queries and user pages count the loads that reached the database \
          (`db.counters()`), from the first `j` until the final user's orders are shown.",
+        CLI_HOW,
         "All but the 'before sql/indexes.sql' rows and the load times are with sql/indexes.sql \
          applied. Percentiles are nearest-rank (the ⌈p × n⌉-th smallest): p99 of 300 samples is \
          the 4th largest, of 60 or of 20 the largest.",

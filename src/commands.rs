@@ -32,14 +32,14 @@ pub(crate) async fn execute(
             tenant,
             format,
         }) => {
-            let catalog = database.tenants().await?;
             let query = UserQuery { filter, limit };
-            let users = match tenant {
+            let (users, catalog) = match tenant {
                 Some(tenant) => {
                     let schema = database.resolve_tenant(&tenant).await?;
-                    database.users_in(&schema, &query).await?
+                    let users = database.users_in(&schema, &query).await?;
+                    (users, database.tenants().await?)
                 }
-                None => database.users(&query).await?,
+                None => database.users_with_catalog(&query).await?,
             };
             if let Some(warning) = output::invalid_utf8_warning(&users) {
                 eprintln!("warning: {warning}");

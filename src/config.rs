@@ -20,6 +20,11 @@ pub struct Settings {
     /// The profile in force (`--profile`, `TENANTSCOPE_PROFILE`).
     #[serde(skip)]
     pub profile: Option<String>,
+    /// The file, profile or environment sets a `tenancy` key other than
+    /// `compare_with`: the layout is as configured, never detected (even
+    /// when it spells out the defaults).
+    #[serde(skip)]
+    pub tenancy_set: bool,
 }
 
 /// One named database: any `database.*` and `tenancy.*` keys, layered over
@@ -73,6 +78,17 @@ impl Default for DatabaseSettings {
             pooler: Pooler::None,
         }
     }
+}
+
+/// The settings of a built configuration, noting whether it sets the
+/// tenancy model.
+fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
+    let tenancy_set = built
+        .get_table("tenancy")
+        .is_ok_and(|table| table.keys().any(|key| key != "compare_with"));
+    let mut settings: Settings = built.try_deserialize()?;
+    settings.tenancy_set = tenancy_set;
+    Ok(settings)
 }
 
 /// The `[tenancy]` section is the tenancy model (db::tenancy).
@@ -221,7 +237,7 @@ impl Settings {
         let mut settings: Settings = builder
             .clone()
             .build()
-            .and_then(|built| built.try_deserialize())
+            .and_then(deserialize)
             .map_err(invalid)?;
         if let Some(name) = chosen {
             let Some(profile) = settings.profiles.get(&name) else {
@@ -246,13 +262,10 @@ impl Settings {
                         .map_err(invalid)?;
                 }
             }
-            settings = builder
-                .build()
-                .and_then(|built| built.try_deserialize())
-                .map_err(|e| {
-                    let message = invalid(e);
-                    format!("{message} (in profile {:?})", crate::text::sanitize(&name))
-                })?;
+            settings = builder.build().and_then(deserialize).map_err(|e| {
+                let message = invalid(e);
+                format!("{message} (in profile {:?})", crate::text::sanitize(&name))
+            })?;
             settings.profile = Some(name);
         }
         settings.validate()?;
@@ -593,7 +606,36 @@ mod tests {
         // example's values are the real defaults.
         assert!(!settings.profiles.is_empty(), "shows a profile");
         settings.profiles.clear();
+        // Spelled out, the tenancy keys configure the layout (no detection).
+        assert!(settings.tenancy_set);
+        settings.tenancy_set = false;
         assert_eq!(settings, Settings::default());
+    }
+
+    #[test]
+    fn any_tenancy_key_but_compare_with_configures_the_layout() {
+        let set = |text: &str, vars: &[(&str, &str)]| {
+            let (_keep, file) = file_with(text);
+            let settings = Settings::load_profile(&file, &env(vars), None).unwrap();
+            settings.tenancy_set
+        };
+        assert!(!set("", &[]));
+        assert!(!set("[tenancy]\ncompare_with = \"c\"\n", &[]));
+        // The default value, said: configured all the same.
+        assert!(set("[tenancy]\nlayout = \"article\"\n", &[]));
+        assert!(set("", &[("TENANTSCOPE_TENANCY__SHARED_SCHEMA", "public")]));
+        let profile = "[profiles.p.tenancy]\nusers_table = \"users\"\n";
+        let (_keep, file) = file_with(profile);
+        assert!(
+            !Settings::load_profile(&file, &env(&[]), None)
+                .unwrap()
+                .tenancy_set
+        );
+        assert!(
+            Settings::load_profile(&file, &env(&[]), Some("p"))
+                .unwrap()
+                .tenancy_set
+        );
     }
 
     #[test]

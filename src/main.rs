@@ -1,11 +1,8 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use sqlx::{Connection, PgConnection};
 
 use tenantscope::app::connect::{ConnectError, Connector, Opened};
 use tenantscope::app::dashboard::open_on_user;
@@ -13,11 +10,13 @@ use tenantscope::app::runtime::{self, Signals};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database};
-use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+use tenantscope::embedded::PgServer;
 use tenantscope::Failure;
 
 mod commands;
+mod demo;
 use commands::{execute, print_config, profile_targets, profiles, snapshot};
+use demo::{load_demo, start_demo_server, LazyDemo};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -99,63 +98,101 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         ),
         (None, _) => {}
     }
-    // Declared before the runtime so it is dropped (server stopped) after it.
+    // The dashboard draws at once and connects itself, visibly (the demo
+    // starts behind that screen). `--user` is checked before the terminal
+    // is touched (exit 2 in one line when there is no such user), so it
+    // connects first.
+    let draws_first =
+        cli.command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal();
+    // Declared before the runtime so they are dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    let lazy_demo = Arc::new(LazyDemo::default());
+    // A command waits on one connection at a time: one thread, which waits
+    // on the socket itself instead of being woken by a worker.
+    let runtime = if cli.command.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    }
+    .enable_all()
+    .build()
+    .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
     // Caught from here on, so that even an interrupted start-up cleans up.
     let mut signals = {
         let _entered = runtime.enter();
         Signals::catch().map_err(|e| Failure::runtime(format!("cannot catch signals: {e}")))?
     };
-    if configured.is_none() {
+    if configured.is_none() && !draws_first {
         demo_server = Some(runtime.block_on(start_demo_server(&mut signals))?);
     }
     let profile_rows = profile_targets(&file, &settings, env);
+    let compare = cli
+        .compare
+        .clone()
+        .or_else(|| settings.tenancy.compare_with.clone());
+    let debounce = Duration::from_millis(settings.ui.debounce_ms);
+    let refresh_every =
+        (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
+    let mouse = settings.ui.mouse && !cli.no_mouse;
+    let start = |source: Option<ConnectionSource>| {
+        connector(Arc::new(Start {
+            file: file.clone(),
+            env: env.clone(),
+            settings: settings.clone(),
+            source,
+            demo: lazy_demo.clone(),
+            compare: compare.clone(),
+        }))
+    };
+    if draws_first {
+        let demo = configured.is_none();
+        let target = configured
+            .as_ref()
+            .map_or("demo".into(), ConnectionSource::label);
+        let mut state = tenantscope::app::connect::connecting_state(
+            target,
+            compare.clone(),
+            profile_rows,
+            debounce,
+        );
+        state.connect.profile = settings.profile.clone();
+        state.connect.demo = demo;
+        state.refresh_every = refresh_every;
+        // It handles signals itself (like q), restoring the terminal.
+        let result = runtime.block_on(runtime::run_terminal(
+            state,
+            None,
+            start(configured),
+            signals,
+            mouse,
+        ));
+        // A demo start still under way stops; dropping the runtime waits for it.
+        lazy_demo.give_up();
+        return result;
+    }
     runtime.block_on(async {
         let source = match (configured, &demo_server) {
             (Some(source), _) => source,
             (None, Some(server)) => tokio::select! {
-                source = load_demo(server) => source?,
+                source = load_demo(
+                    server.connect_options("postgres"),
+                    server.connect_options("demo"),
+                ) => source?,
                 signal = signals.recv() => return Err(interrupted(signal)),
             },
             (None, None) => unreachable!("a demo server runs whenever no database is configured"),
         };
-        let compare = cli
-            .compare
-            .clone()
-            .or_else(|| settings.tenancy.compare_with.clone());
-        let debounce = Duration::from_millis(settings.ui.debounce_ms);
-        let connector = connector(Arc::new(Start {
-            file,
-            env: env.clone(),
-            settings: settings.clone(),
-            source: source.clone(),
-            compare: compare.clone(),
-        }));
-        let refresh_every =
-            (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
-        let mouse = settings.ui.mouse && !cli.no_mouse;
-        // `--user` is checked before the terminal is touched (exit 2 in one
-        // line when there is no such user), so it connects first.
-        if cli.command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal() {
-            // The dashboard draws at once and connects itself, visibly;
-            // it handles signals itself, restoring the terminal.
-            let mut state = tenantscope::app::connect::connecting_state(
-                source.label(),
-                compare,
-                profile_rows,
-                debounce,
-            );
-            state.connect.profile = settings.profile.clone();
-            state.refresh_every = refresh_every;
-            return runtime::run_terminal(state, None, connector, signals, mouse).await;
-        }
+        let connector = start(Some(source.clone()));
         let prepare = async {
-            let database = Database::connect(&source, &settings).await?;
+            // A command (the snapshot aside, which drives the dashboard's
+            // loads) reads in turn: one connection, no pool of several.
+            let database = if matches!(cli.command, None | Some(Command::Snapshot(_))) {
+                Database::connect(&source, &settings).await?
+            } else {
+                Database::connect_once(&source, &settings).await?
+            };
             tracing::info!(target = %source.label(), "connected");
             Ok::<_, Failure>(database)
         };
@@ -168,7 +205,8 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             // first, as one line.
             let opened = async {
                 let mut state =
-                    runtime::initial_state(&database, source.label(), compare, debounce).await?;
+                    runtime::initial_state(&database, source.label(), compare.clone(), debounce)
+                        .await?;
                 if let Some(id) = &cli.user {
                     open_on_user(&mut state, &database, id, cli.tenant.as_deref()).await?;
                 }
@@ -214,35 +252,15 @@ fn interrupted(signal: &str) -> Failure {
     }
 }
 
-/// Starts the demo server off the async threads; a signal meanwhile makes it
-/// give up, stopping initdb or postgres and removing its directory.
-async fn start_demo_server(signals: &mut Signals) -> Result<PgServer, Failure> {
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    let start =
-        tokio::task::spawn_blocking(move || PgServer::start_until(ServerOptions::default(), &flag));
-    tokio::pin!(start);
-    let joined = tokio::select! {
-        joined = &mut start => joined,
-        signal = signals.recv() => {
-            interrupt.store(true, Ordering::SeqCst);
-            // Wait for the clean-up; a server that won the race is dropped (stopped).
-            drop(start.await);
-            return Err(interrupted(signal));
-        }
-    };
-    joined
-        .map_err(|e| Failure::runtime(format!("the demo server start failed: {e}")))?
-        .map_err(Failure::runtime)
-}
-
 /// What the dashboard connects with: the start-up source, and the config
 /// file and environment to read a profile from.
 struct Start {
     file: ConfigFile,
     env: HashMap<String, String>,
     settings: Settings,
-    source: ConnectionSource,
+    /// `None`: the demo, started by the first connection.
+    source: Option<ConnectionSource>,
+    demo: Arc<LazyDemo>,
     compare: Option<String>,
 }
 
@@ -267,7 +285,10 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
     let profile = profile.filter(|name| Some(name) != start.settings.profile.as_ref());
     let (source, settings, compare) = match &profile {
         None => (
-            start.source.clone(),
+            match &start.source {
+                Some(source) => source.clone(),
+                None => start.demo.source().await?,
+            },
             start.settings.clone(),
             start.compare.clone(),
         ),
@@ -288,31 +309,6 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
         database.close().await;
     }
     opened
-}
-
-/// Creates the `demo` database on the private server and loads sql/ into it.
-async fn load_demo(server: &PgServer) -> Result<ConnectionSource, Failure> {
-    let fail = |e: sqlx::Error| Failure::runtime(format!("cannot load the demo data: {e}"));
-    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .map_err(fail)?;
-    sqlx::raw_sql("CREATE DATABASE demo")
-        .execute(&mut admin)
-        .await
-        .map_err(fail)?;
-    admin.close().await.ok();
-    let options = server.connect_options("demo");
-    let mut conn = PgConnection::connect_with(&options).await.map_err(fail)?;
-    for (_, sql) in DEMO_SQL {
-        sqlx::raw_sql(sql).execute(&mut conn).await.map_err(fail)?;
-    }
-    // Statistics, so that estimated counts (health view) have something to show.
-    sqlx::raw_sql("ANALYZE")
-        .execute(&mut conn)
-        .await
-        .map_err(fail)?;
-    conn.close().await.ok();
-    Ok(ConnectionSource::demo(options))
 }
 
 pub(crate) fn write_stdout(out: &str) {

@@ -767,3 +767,26 @@ async fn one_tenants_users_are_read_from_its_schema_alone() {
     assert!(!reads[0].0.contains("acme.auth_user"), "{reads:#?}");
     admin.close().await.ok();
 }
+
+#[tokio::test]
+async fn a_tenancy_section_that_spells_out_the_defaults_is_used_not_detected() {
+    let db = fixture("django_tenants").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tenancy.toml");
+    let config_arg = config.to_str().unwrap();
+    // Nothing configured: detected, django-tenants' users are listed.
+    ok(&db, &["users"]);
+    // `compare_with` alone configures no layout: still detected.
+    std::fs::write(&config, "[tenancy]\ncompare_with = \"nope\"\n").unwrap();
+    ok(&db, &["--config", config_arg, "users"]);
+    // Any other key is the operator's word: the article's layout, as said
+    // (even though it is the default), which this database does not have.
+    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\n").unwrap();
+    let out = run(&db, &["--config", config_arg, "users"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("public.users"),
+        "the configured table is named: {}",
+        stderr(&out)
+    );
+}

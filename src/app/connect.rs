@@ -1,7 +1,6 @@
-//! Connecting: "connecting to TARGET…" while the first load runs, a retry
-//! prompt when it fails, and the profile picker (`P`). The runtime connects
-//! in a task ([`Connector`]) and on success swaps its executor's database;
-//! `update` then resets every view for the new data.
+//! Connecting: "connecting to TARGET…" (or "starting the demo database…") while the first
+//! load runs, a retry prompt when it fails, the profile picker (`P`). The runtime connects in a
+//! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,12 +30,8 @@ pub struct Opened {
 // Without the database handle: its pool has no useful Debug.
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Opened({:?}, {} users)",
-            self.target,
-            self.first_page.len()
-        )
+        let users = self.first_page.len();
+        write!(f, "Opened({:?}, {users} users)", self.target)
     }
 }
 
@@ -83,6 +78,8 @@ pub struct Connect {
     pub cursor: Cursor,
     /// A database is open: Esc goes back to it.
     pub open: bool,
+    /// Start-up's database is the demo, whose server the first connect starts.
+    pub demo: bool,
     ticket: u64,
     /// The view to go back to.
     previous: Option<View>,
@@ -147,6 +144,9 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     is_busy: |state| state.connect.phase == Phase::Connecting,
     status: |state| match &state.connect.phase {
+        Phase::Connecting if state.connect.demo && state.connect.attempt.is_none() => {
+            Status::Busy("starting the demo database…".into())
+        }
         Phase::Connecting => Status::Busy(format!("connecting to {}…", state.connect.target)),
         Phase::Failed(error) => Status::Failed(error.message.clone()),
         Phase::Picking => Status::Empty,
@@ -408,6 +408,25 @@ mod tests {
         assert_eq!(state.view, View::Connect);
         press(&mut state, KeyCode::Char('q'));
         assert!(state.quit);
+    }
+
+    #[test]
+    fn the_demo_says_it_is_starting_and_a_profile_says_where_it_connects() {
+        let status = |state: &State| (SCREEN.status)(state);
+        let mut state = connecting_state("demo".into(), None, profiles(), Default::default());
+        state.connect.demo = true;
+        init(&mut state);
+        assert_eq!(
+            status(&state),
+            Status::Busy("starting the demo database…".into())
+        );
+        update(&mut state, failed(1));
+        press(&mut state, KeyCode::Char('P'));
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            status(&state),
+            Status::Busy("connecting to u@a:5432/a…".into())
+        );
     }
 
     #[test]

@@ -80,6 +80,14 @@ impl Database {
 
     async fn tenants_once(&self) -> Result<TenantCatalog, DbError> {
         let mut tx = self.read_tx().await?;
+        self.tenants_in(&mut tx).await
+    }
+
+    /// [`Database::tenants`] on a connection in a read transaction.
+    pub(super) async fn tenants_in(
+        &self,
+        tx: &mut sqlx::PgConnection,
+    ) -> Result<TenantCatalog, DbError> {
         // A SQL_ASCII database may hold a schema name that is not UTF-8:
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
@@ -96,7 +104,7 @@ impl Database {
         ))
         .bind(&self.layout.shared_schema)
         .persistent(self.persistent())
-        .fetch_all(&mut *tx)
+        .fetch_all(tx)
         .await
         .map_err(|e| self.error(e))?;
         let skipped = names.iter().filter(|n| n.replaced).count();

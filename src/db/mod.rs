@@ -12,6 +12,7 @@ mod catalog;
 mod health;
 pub mod libpq;
 mod lossy;
+mod open;
 mod orders;
 mod pool;
 mod pooler;
@@ -39,10 +40,9 @@ pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, S
 pub use tenancy::{SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use sqlx::postgres::PgPool;
+use sqlx::{Postgres, Transaction};
 
-use crate::config::Settings;
 use sql::{exact_text, union_all};
 
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
@@ -195,11 +195,6 @@ pub(crate) struct SharedLayout {
     has_created: bool,
 }
 
-/// The users table as `resolve_layout` finds it: (quoted table, quoted
-/// tenant column, which of id/name/mail/creation_timestamp exist, plain
-/// name key, plain id key).
-type UsersTableRow = (String, Option<String>, Vec<String>, bool, bool);
-
 /// A handle on a tenant database. Cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct Database {
@@ -218,219 +213,6 @@ pub struct QueryCounters {
 }
 
 impl Database {
-    /// Connects and checks that the shared users table exists.
-    pub async fn connect(
-        source: &ConnectionSource,
-        settings: &Settings,
-    ) -> Result<Database, DbError> {
-        let target = source.label();
-        let options = source.options().clone();
-        let timeout = source
-            .connect_timeout()
-            .unwrap_or(std::time::Duration::from_millis(
-                settings.database.connect_timeout_ms,
-            ));
-        // One direct connection first: it reports the real cause (refused,
-        // auth failed, no such database) where a pool would only time out.
-        let connect_error = |cause: String| DbError::Connect {
-            target: target.clone(),
-            cause,
-        };
-        let first = tokio::time::timeout(timeout, PgConnection::connect_with(&options))
-            .await
-            .map_err(|_| connect_error(format!("no answer within {} ms", timeout.as_millis())))?
-            .map_err(|e| connect_error(pool::describe_connect_error(&e)))?;
-        first.close().await.ok();
-        let pooler = std::sync::Arc::new(pooler::PoolerState::new(
-            source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
-        ));
-        let discard = pooler.clone();
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.database.max_connections)
-            .acquire_timeout(timeout)
-            // Once a pooler is detected, a connection holding named
-            // statements would reuse them: replace it.
-            .before_acquire(move |conn, _| {
-                let keep = !(discard.on() && conn.cached_statements_size() > 0);
-                Box::pin(async move { Ok(keep) })
-            })
-            .connect_lazy_with(options);
-        let mut db = Database {
-            pool,
-            layout: std::sync::Arc::new(SharedLayout {
-                model: settings.tenancy.clone(),
-                names: tenancy::Names::default(),
-                shared_schema: String::new(),
-                users_table: String::new(),
-                users_relation: None,
-                tenant_column: String::new(),
-                tenant_name_column: None,
-                tenant_branches: Vec::new(),
-                detection: None,
-                name_key: String::new(),
-                id_key: String::new(),
-                has_mail: false,
-                has_created: false,
-            }),
-            counters: std::sync::Arc::default(),
-            statement_timeout_ms: settings.database.statement_timeout_ms,
-            pooler,
-        };
-        retried!(db, db.resolve(settings))?;
-        Ok(db)
-    }
-
-    /// The model, layout and users source, into `self`.
-    async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
-        let (model, detection) = self.choose_model(&settings.tenancy).await?;
-        let mut layout = self.resolve_layout(&model).await?;
-        layout.detection = detection;
-        self.layout = std::sync::Arc::new(layout);
-        // Linked users have no tenant column (the link table names it).
-        if model.users != tenancy::UsersAt::Link {
-            self.check_tenant_column(&model.tenant_column).await?;
-        }
-        self.derive_users_source().await
-    }
-
-    /// The tenant column is printed as every user's tenant: it may not be a
-    /// column this role is denied (the support role is denied the password
-    /// column). Secret names are refused with the settings, before this.
-    async fn check_tenant_column(&self, column: &str) -> Result<(), DbError> {
-        let Some(relation) = &self.layout.users_relation else {
-            return Ok(());
-        };
-        let mut tx = self.read_tx().await?;
-        let readable: bool =
-            sqlx::query_scalar("SELECT has_column_privilege($1::regclass, $2, 'SELECT')")
-                .bind(relation)
-                .bind(column)
-                .persistent(self.persistent())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-        if readable {
-            Ok(())
-        } else {
-            Err(DbError::Setting(format!(
-                "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
-                crate::text::sanitize(column),
-                crate::text::sanitize(relation)
-            )))
-        }
-    }
-
-    async fn resolve_layout(
-        &self,
-        tenancy: &tenancy::TenancyModel,
-    ) -> Result<SharedLayout, DbError> {
-        let mut tx = self.read_tx().await?;
-        // Users in every tenant: the first tenant's table stands for them.
-        let model = tenancy;
-        let mut tenancy = tenancy.clone();
-        if tenancy.users == tenancy::UsersAt::PerTenant {
-            tenancy.shared_schema = self.first_users_schema(&mut tx, &tenancy).await?;
-            tenancy.tenant_column = tenancy.user_id.clone();
-        }
-        // Linked users: the link table names the tenant, not a column.
-        if tenancy.users == tenancy::UsersAt::Link {
-            tenancy.tenant_column = tenancy.user_id.clone();
-        }
-        let tenancy = &tenancy;
-        let (idents, literals): (Vec<String>, Vec<String>) = sqlx::query_as(
-            "SELECT array_agg(quote_ident(x) ORDER BY o), array_agg(quote_literal(x) ORDER BY o)
-               FROM unnest($1::text[]) WITH ORDINALITY AS t(x, o)",
-        )
-        .bind(tenancy::Names::raw(tenancy))
-        .persistent(self.persistent())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        let names = tenancy::Names::from_quoted(&idents, &literals);
-        // Also: can the list be paged on the raw (name, id) columns, so an
-        // index on them serves it? Only if both are text and name is never NULL.
-        // $4..$7: the id, name, mail and creation columns.
-        let row: Option<UsersTableRow> = sqlx::query_as(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
-                    ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
-                           WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
-                             AND k.attname IN ($4, $5, $6, $7)),
-                    coalesce((SELECT k.attnotnull AND k.atttypid IN ('text'::regtype, 'varchar'::regtype)
-                                FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = $5 AND NOT k.attisdropped), false),
-                    coalesce((SELECT k.atttypid IN ('text'::regtype, 'varchar'::regtype)
-                                FROM pg_catalog.pg_attribute k
-                               WHERE k.attrelid = c.oid AND k.attname = $4 AND NOT k.attisdropped), false)
-               FROM pg_catalog.pg_class c
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-               LEFT JOIN pg_catalog.pg_attribute a
-                      ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
-              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
-        )
-        .bind(&tenancy.shared_schema)
-        .bind(&tenancy.users_table)
-        .bind(&tenancy.tenant_column)
-        .bind(&tenancy.user_id)
-        .bind(&tenancy.user_name)
-        .bind(&tenancy.user_mail)
-        .bind(&tenancy.user_created)
-        .persistent(self.persistent())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        let table = format!("{}.{}", tenancy.shared_schema, tenancy.users_table);
-        let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
-        match row {
-            None => Err(DbError::SharedTable(format!(
-                "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
-            ))),
-            Some((_, None, _, _, _)) => Err(DbError::SharedTable(format!(
-                "column {} not found in {table} (see tenancy.tenant_column)",
-                tenancy.tenant_column
-            ))),
-            Some((_, _, columns, _, _))
-                if !has(&columns, &tenancy.user_id) || !has(&columns, &tenancy.user_name) =>
-            {
-                let missing = if has(&columns, &tenancy.user_id) {
-                    &tenancy.user_name
-                } else {
-                    &tenancy.user_id
-                };
-                Err(DbError::SharedTable(format!(
-                    "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
-                )))
-            }
-            Some((users_table, Some(tenant_column), columns, plain_name, plain_id)) => {
-                let (name, id) = (&names.user_name, &names.user_id);
-                Ok(SharedLayout {
-                    model: model.clone(),
-                    shared_schema: model.shared_schema.clone(),
-                    // Per-tenant users: no one shared table.
-                    users_relation: (model.users != tenancy::UsersAt::PerTenant)
-                        .then(|| users_table.clone()),
-                    detection: None,
-                    users_table,
-                    tenant_column,
-                    tenant_name_column: None,
-                    tenant_branches: Vec::new(),
-                    name_key: if plain_name {
-                        format!("u.{name}")
-                    } else {
-                        format!("coalesce(u.{name}::text, '')")
-                    },
-                    id_key: if plain_id {
-                        format!("u.{id}")
-                    } else {
-                        format!("u.{id}::text")
-                    },
-                    has_mail: has(&columns, &tenancy.user_mail),
-                    has_created: has(&columns, &tenancy.user_created),
-                    names,
-                })
-            }
-        }
-    }
-
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
     async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, DbError> {

@@ -169,6 +169,40 @@ impl Database {
         handle: Option<&QueryHandle>,
         tenant: Option<&str>,
     ) -> Result<Vec<User>, DbError> {
+        let mut tx = self.tracked_tx(handle).await?;
+        let users = self.page_in(&mut tx, filter, page, limit, tenant).await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        users
+    }
+
+    /// The CLI's list and the tenant catalog its statuses need, in one
+    /// transaction (one connection, no second BEGIN).
+    pub async fn users_with_catalog(
+        &self,
+        query: &UserQuery,
+    ) -> Result<(Vec<User>, TenantCatalog), DbError> {
+        super::retried!(self, async {
+            let limit = query.limit.unwrap_or(i64::MAX);
+            let mut tx = self.read_tx().await?;
+            let users = self
+                .page_in(&mut tx, query.filter.as_deref(), &Page::First, limit, None)
+                .await?;
+            Ok((users, self.tenants_in(&mut tx).await?))
+        })
+    }
+
+    /// [`Database::users_page`] in the transaction `tx`, of one tenant
+    /// schema or of all.
+    async fn page_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        filter: Option<&str>,
+        page: &Page,
+        limit: i64,
+        tenant: Option<&str>,
+    ) -> Result<Vec<User>, DbError> {
         let Some(source) = self.users_source(tenant) else {
             return Ok(Vec::new());
         };
@@ -181,9 +215,8 @@ impl Database {
             Page::From(key) if key.pinned => (&Page::First, true),
             page => (page, true),
         };
-        let mut tx = self.tracked_tx(handle).await?;
         let mut users = self
-            .keyset_page(&mut tx, filter, page, limit, (source, tenant))
+            .keyset_page(tx, filter, page, limit, (source, tenant))
             .await;
         let reached_start = match page {
             Page::First => true,
@@ -206,7 +239,7 @@ impl Database {
                 .bind(id)
                 .bind(tenant)
                 .persistent(self.persistent())
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut **tx)
                 .await;
             match rows {
                 Ok(rows) => {
@@ -218,9 +251,6 @@ impl Database {
                 }
                 Err(e) => users = Err(self.error(e)),
             }
-        }
-        if let Some(handle) = handle {
-            handle.finished();
         }
         users
     }

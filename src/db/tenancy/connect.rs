@@ -9,16 +9,20 @@ impl Database {
     /// nothing but (perhaps) `compare_with`.
     pub(in crate::db) async fn choose_model(
         &self,
+        conn: &mut sqlx::PgConnection,
         configured: &TenancyModel,
+        explicit: bool,
     ) -> Result<(TenancyModel, Option<Detection>), DbError> {
         let unconfigured = TenancyModel {
             compare_with: configured.compare_with.clone(),
             ..TenancyModel::default()
         };
-        if *configured != unconfigured {
+        if explicit || *configured != unconfigured {
             return Ok((configured.clone(), None));
         }
-        let detection = self.detect_layout(&configured.shared_schema).await?;
+        let detection = detect(conn, &configured.shared_schema)
+            .await
+            .map_err(|e| self.error(e))?;
         let mut model = detection.model.clone();
         model.compare_with = configured.compare_with.clone();
         Ok((model, Some(detection)))

@@ -1,0 +1,103 @@
+//! The built-in demo database: a private server started with nothing
+//! configured, before a command runs, or behind the dashboard's
+//! connecting screen.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use tenantscope::app::runtime::Signals;
+use tenantscope::db::ConnectionSource;
+use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+use tenantscope::Failure;
+
+use crate::interrupted;
+
+/// Starts the demo server off the async threads; a signal meanwhile makes it
+/// give up, stopping initdb or postgres and removing its directory.
+pub(crate) async fn start_demo_server(signals: &mut Signals) -> Result<PgServer, Failure> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let start =
+        tokio::task::spawn_blocking(move || PgServer::start_until(ServerOptions::default(), &flag));
+    tokio::pin!(start);
+    let joined = tokio::select! {
+        joined = &mut start => joined,
+        signal = signals.recv() => {
+            interrupt.store(true, Ordering::SeqCst);
+            // Wait for the clean-up; a server that won the race is dropped (stopped).
+            drop(start.await);
+            return Err(interrupted(signal));
+        }
+    };
+    joined
+        .map_err(|e| Failure::runtime(format!("the demo server start failed: {e}")))?
+        .map_err(Failure::runtime)
+}
+
+/// The demo for a dashboard that draws first: started by its first
+/// connection, so "starting the demo database…" shows meanwhile. Dropped
+/// after the runtime (whose end waits for a start still under way, see
+/// [`LazyDemo::give_up`]), it stops the server.
+#[derive(Default)]
+pub(crate) struct LazyDemo {
+    interrupt: Arc<AtomicBool>,
+    server: Mutex<Option<PgServer>>,
+    ready: Mutex<Option<ConnectionSource>>,
+}
+
+impl LazyDemo {
+    /// The demo database, started and loaded on the first call.
+    pub(crate) async fn source(&self) -> Result<ConnectionSource, Failure> {
+        let ready = self.ready.lock().unwrap().clone();
+        if let Some(source) = ready {
+            return Ok(source);
+        }
+        let flag = self.interrupt.clone();
+        let server = tokio::task::spawn_blocking(move || {
+            PgServer::start_until(ServerOptions::default(), &flag)
+        })
+        .await
+        .map_err(|e| Failure::runtime(format!("the demo server start failed: {e}")))?
+        .map_err(Failure::runtime)?;
+        // Owned here from now on, not by this future: a quit while the data
+        // loads drops the future, and the server stops with `self`.
+        let (admin, demo) = (
+            server.connect_options("postgres"),
+            server.connect_options("demo"),
+        );
+        // A retry after a failed load starts over on a fresh server.
+        *self.server.lock().unwrap() = Some(server);
+        let source = load_demo(admin, demo).await?;
+        *self.ready.lock().unwrap() = Some(source.clone());
+        Ok(source)
+    }
+
+    /// A start under way gives up (initdb or postgres stopped, its
+    /// directory removed); the runtime's end waits for it.
+    pub(crate) fn give_up(&self) {
+        self.interrupt.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Creates the `demo` database on the private server and loads sql/ into it.
+pub(crate) async fn load_demo(
+    admin: sqlx::postgres::PgConnectOptions,
+    options: sqlx::postgres::PgConnectOptions,
+) -> Result<ConnectionSource, Failure> {
+    let fail = |e: sqlx::Error| Failure::runtime(format!("cannot load the demo data: {e}"));
+    let mut admin = PgConnection::connect_with(&admin).await.map_err(fail)?;
+    // `Executor::execute` with text is one simple-protocol query, like
+    // `raw_sql`, whose future is not `Send` where the dashboard needs it.
+    admin.execute("CREATE DATABASE demo").await.map_err(fail)?;
+    admin.close().await.ok();
+    let mut conn = PgConnection::connect_with(&options).await.map_err(fail)?;
+    for (_, sql) in DEMO_SQL {
+        conn.execute(sql).await.map_err(fail)?;
+    }
+    // Statistics, so that estimated counts (health view) have something to show.
+    conn.execute("ANALYZE").await.map_err(fail)?;
+    conn.close().await.ok();
+    Ok(ConnectionSource::demo(options))
+}
