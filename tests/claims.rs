@@ -144,6 +144,119 @@ async fn a_single_move_loads_at_once() {
     app.quit().await;
 }
 
+/// The debounce the way `tenantscope` gets it: the config file (`--config`)
+/// and the environment, read by the real settings loader.
+fn configured_debounce(file_text: Option<&str>, env: &[(&str, &str)]) -> Duration {
+    use tenantscope::config::ConfigFile;
+    let env: std::collections::HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("ts-debounce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("config-{}.toml", file_text.map_or(0, str::len)));
+    let file = match file_text {
+        Some(text) => {
+            std::fs::write(&path, text).unwrap();
+            ConfigFile::locate(Some(&path), &env)
+        }
+        None => ConfigFile::Default(None),
+    };
+    let settings = Settings::load(&file, &env).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    // As main.rs hands it to the dashboard.
+    Duration::from_millis(settings.ui.debounce_ms)
+}
+
+/// mid_dude → poor_dude → rich_dude → stray_dude → rich_dude, sent in one
+/// go (a held key): poor_dude and stray_dude are passed over.
+const HELD_KEY: [KeyCode; 4] = [
+    KeyCode::Char('j'),
+    KeyCode::Char('j'),
+    KeyCode::Char('j'),
+    KeyCode::Char('k'),
+];
+
+fn orders_of(frame: &str, user: &str) -> bool {
+    frame.contains(&format!("Orders of {user}")) && !frame.contains("Loading orders")
+}
+
+// current_thread: the test sends the held key's moves without yielding,
+// so the loop takes them as one burst, as it does a terminal's key repeat.
+#[tokio::test]
+async fn ui_debounce_ms_from_the_config_file_holds_a_moving_selection() {
+    let debounce = configured_debounce(Some("[ui]\ndebounce_ms = 60000\n"), &[]);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || loads.counters().orders.load(Ordering::SeqCst);
+    let (app, mut log) = start_app_logged(db, debounce, (120, 20)).await;
+    log.until("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    let before = orders();
+    for key in HELD_KEY {
+        app.press(key);
+    }
+    let (_, passed) = log
+        .until("rich_dude selected, loading", |f| {
+            f.contains("Loading orders of rich_dude")
+        })
+        .await;
+    // The moves came within a minute of mid_dude's load: the selection is
+    // moving, so nothing loads until it has rested a minute. Ten times the
+    // default debounce (120 ms) of rest must not be enough; with the
+    // setting ignored, rich_dude's load would start in this wait.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(orders() - before, 0, "no orders load reached the database");
+    let (frame, later) = log
+        .until("the next frame (spinner)", |f| f.contains("Orders of"))
+        .await;
+    assert!(frame.contains("Loading orders of rich_dude"), "{frame}");
+    for user in ["poor_dude", "rich_dude", "stray_dude"] {
+        assert!(
+            !passed.iter().chain(&later).any(|f| orders_of(f, user)),
+            "{user}'s orders were drawn"
+        );
+    }
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn ui_debounce_ms_from_the_environment_lets_a_resting_selection_load() {
+    let debounce = configured_debounce(None, &[("TENANTSCOPE_UI__DEBOUNCE_MS", "1")]);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || loads.counters().orders.load(Ordering::SeqCst);
+    let (app, mut log) = start_app_logged(db, debounce, (120, 20)).await;
+    log.until("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    let before = orders();
+    for key in HELD_KEY {
+        app.press(key);
+    }
+    let (_, passed) = log
+        .until("rich_dude's orders", |f| {
+            orders_of(f, "rich_dude") && row(f, "Tesla").contains("50,000.00")
+        })
+        .await;
+    // The first move may load at once (poor_dude: its load is replaced in
+    // the same burst); the rest wait for the selection to rest: rich_dude.
+    let started = orders() - before;
+    assert!((1..=2).contains(&started), "orders loads: {started}");
+    for user in ["poor_dude", "stray_dude"] {
+        assert!(
+            !passed.iter().any(|f| orders_of(f, user)),
+            "{user}'s orders were drawn"
+        );
+    }
+    app.quit().await;
+}
+
 /// Runs the binary with `env` (and nothing else configuring it) in `dir`.
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
