@@ -73,23 +73,14 @@ pub async fn run_loop_with<B: Backend>(
     clipboard: Clipboard,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
-    let (_edges_tx, edges) = unbounded_channel();
     let backing = Backing {
         db: Some(db),
         connector: None,
         clipboard,
     };
-    drive(
-        terminal,
-        state,
-        backing,
-        events,
-        edges,
-        on_frame,
-        |_| Ok(()),
-    )
-    .await
-    .map(|(state, _)| state)
+    drive_off_terminal(terminal, state, backing, events, on_frame)
+        .await
+        .map(|(state, _)| state)
 }
 
 /// [`run_loop`] for a dashboard that connects itself (start-up, retry,
@@ -102,12 +93,23 @@ pub async fn run_loop_connecting<B: Backend>(
     events: UnboundedReceiver<Msg>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
-    let (_edges_tx, edges) = unbounded_channel();
     let backing = Backing {
         db,
         connector: Some(connector),
         clipboard: Clipboard::none(),
     };
+    drive_off_terminal(terminal, state, backing, events, on_frame).await
+}
+
+/// [`drive`] without a terminal of its own: no suspend or continue edges.
+async fn drive_off_terminal<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: State,
+    backing: Backing,
+    events: UnboundedReceiver<Msg>,
+    on_frame: impl FnMut(&Buffer),
+) -> io::Result<(State, Option<Database>)> {
+    let (_edges_tx, edges) = unbounded_channel();
     drive(
         terminal,
         state,
