@@ -2,6 +2,7 @@
 //!
 //!   cargo run --release --example bench            # small and big databases
 //!   cargo run --release --example bench -- --quick # small only; prints, writes no file
+//!   cargo run --release --example bench -- --only c # one check (a to h); prints only
 //!
 //! A private PostgreSQL server (`PgServer`) holds two databases made by
 //! sql/scale.sql: `small` (10,000 users, 100 tenants) and `big` (1,000,000
@@ -113,6 +114,25 @@ impl Spec {
     }
 }
 
+/// The one check `--only X` asks for, if any: the others are not measured
+/// and the report shows only its rows (and writes no file).
+fn only() -> Option<char> {
+    static ONLY: OnceLock<Option<char>> = OnceLock::new();
+    *ONLY.get_or_init(|| {
+        let args: Vec<String> = std::env::args().collect();
+        let at = args.iter().position(|arg| arg == "--only")?;
+        match args.get(at + 1).map(String::as_str) {
+            Some(x) if x.len() == 1 && ('a'..='h').contains(&x.chars().next()?) => x.chars().next(),
+            _ => panic!("--only takes one of a, b, c, d, e, f, g, h"),
+        }
+    })
+}
+
+/// Whether check `x` is measured in this run.
+fn wanted(x: char) -> bool {
+    only().is_none_or(|o| o == x)
+}
+
 fn main() -> Res<()> {
     let quick = std::env::args().any(|arg| arg == "--quick");
     progress("starting");
@@ -139,13 +159,21 @@ fn main() -> Res<()> {
         .iter()
         .map(|spec| load(&server, spec))
         .collect::<Res<Vec<_>>>()?;
-    let (bin, build) = dashboard_binary()?;
+    let (bin, build) = if wanted('a') || wanted('b') {
+        dashboard_binary()?
+    } else {
+        (PathBuf::new(), Duration::ZERO)
+    };
     let binary_size = std::fs::metadata(&bin).map(|m| m.len()).ok();
     if let Some(bytes) = binary_size {
         progress(format!("release binary {}: {bytes} bytes", bin.display()));
     }
-    progress("measuring the script/stty overhead");
-    let overhead = script_overhead()?;
+    let overhead = if wanted('a') {
+        progress("measuring the script/stty overhead");
+        script_overhead()?
+    } else {
+        Vec::new()
+    };
     progress("measuring how late a tokio sleep wakes");
     let timer_late = runtime.block_on(timer_overshoot());
     let mut results = Vec::new();
@@ -165,8 +193,8 @@ fn main() -> Res<()> {
         total: started().elapsed(),
     })?;
     println!("{report}");
-    if quick {
-        progress("--quick: BENCHMARKS.md left as it was");
+    if quick || only().is_some() {
+        progress("--quick or --only: BENCHMARKS.md left as it was");
     } else {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
         std::fs::write(&path, &report)?;
@@ -254,6 +282,7 @@ struct Measured {
     ui: Vec<Selection>,
     raw: Vec<Duration>,
     paced: Vec<Duration>,
+    paced_raw: Vec<Duration>,
     filter_unindexed: FilterRun,
     filter: FilterRun,
     draws: Vec<Duration>,
@@ -296,13 +325,20 @@ fn measure(
 ) -> Res<Measured> {
     let name = spec.name;
     let url = server.url(name);
-    progress(format!("{name}: a. start-up, before sql/indexes.sql"));
-    let startup_unindexed = startup_runs(bin, &url)?;
+    // A check left out by `--only` measures nothing (empty samples).
+    let mut startup_unindexed = Vec::new();
+    if wanted('a') {
+        progress(format!("{name}: a. start-up, before sql/indexes.sql"));
+        startup_unindexed = startup_runs(bin, &url)?;
+    }
     let source = ConnectionSource::demo(server.connect_options(name));
     let db = runtime.block_on(Database::connect(&source, &Settings::default()))?;
-    progress(format!("{name}: d. filter, before sql/indexes.sql"));
-    let filter_unindexed =
-        runtime.block_on(filter_latency(&db, &FILTER_WORDS[..FILTER_WORDS_UNINDEXED]))?;
+    let mut filter_unindexed = FilterRun::default();
+    if wanted('d') {
+        progress(format!("{name}: d. filter, before sql/indexes.sql"));
+        filter_unindexed =
+            runtime.block_on(filter_latency(&db, &FILTER_WORDS[..FILTER_WORDS_UNINDEXED]))?;
+    }
 
     progress(format!("{name}: running sql/indexes.sql"));
     let (indexes, ran) =
@@ -310,32 +346,60 @@ fn measure(
     ran?;
     progress(format!("{name}: sql/indexes.sql took {}", secs(indexes)));
 
-    progress(format!("{name}: a. start-up"));
-    let startup = startup_runs(bin, &url)?;
-    progress(format!("{name}: b. peak RSS"));
-    let rss_kb = peak_rss(bin, &url)?;
-    progress(format!("{name}: c. {SELECTIONS} selections"));
-    let vacuum_before = runtime.block_on(autovacuum_workers(server, name))?;
+    let mut startup = Vec::new();
+    if wanted('a') {
+        progress(format!("{name}: a. start-up"));
+        startup = startup_runs(bin, &url)?;
+    }
+    let mut rss_kb = 0;
+    if wanted('b') {
+        progress(format!("{name}: b. peak RSS"));
+        rss_kb = peak_rss(bin, &url)?;
+    }
+    let mut selections = Selections::default();
+    let (mut selection_load, mut vacuum_before, mut vacuum_after) = (String::new(), 0, 0);
+    // (e) draws the state (c) ends on.
+    if wanted('c') || wanted('e') {
+        progress(format!("{name}: c. {SELECTIONS} selections"));
+        vacuum_before = runtime.block_on(autovacuum_workers(server, name))?;
+        selections = runtime.block_on(selection_latency(&db, spec.tenants))?;
+        selection_load = loadavg();
+        vacuum_after = runtime.block_on(autovacuum_workers(server, name))?;
+    }
     let Selections {
         ui,
         raw,
         paced,
+        paced_raw,
         state,
-    } = runtime.block_on(selection_latency(&db, spec.tenants))?;
-    let selection_load = loadavg();
-    let vacuum_after = runtime.block_on(autovacuum_workers(server, name))?;
-    progress(format!("{name}: e. {DRAWS} draws"));
-    let draws_loaded = state.dashboard.orders.value().is_some();
-    let draw_load = loadavg();
-    let draws = draw_times(&state)?;
-    progress(format!("{name}: d. filter, with sql/indexes.sql"));
-    let filter = runtime.block_on(filter_latency(&db, &FILTER_WORDS))?;
-    progress(format!("{name}: f. selection storm"));
-    let storm = runtime.block_on(storm(&db))?;
-    progress(format!("{name}: g. tenant health"));
-    let (health, health_tenants) = runtime.block_on(health_times(&db))?;
-    progress(format!("{name}: h. basket view"));
-    let (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
+    } = selections;
+    let (mut draws, mut draws_loaded, mut draw_load) = (Vec::new(), false, String::new());
+    if let (true, Some(state)) = (wanted('e'), &state) {
+        progress(format!("{name}: e. {DRAWS} draws"));
+        draws_loaded = state.dashboard.orders.value().is_some();
+        draw_load = loadavg();
+        draws = draw_times(state)?;
+    }
+    let mut filter = FilterRun::default();
+    if wanted('d') {
+        progress(format!("{name}: d. filter, with sql/indexes.sql"));
+        filter = runtime.block_on(filter_latency(&db, &FILTER_WORDS))?;
+    }
+    let mut storm_run = Storm::default();
+    if wanted('f') {
+        progress(format!("{name}: f. selection storm"));
+        storm_run = runtime.block_on(storm(&db))?;
+    }
+    let (mut health, mut health_tenants) = (Vec::new(), 0);
+    if wanted('g') {
+        progress(format!("{name}: g. tenant health"));
+        (health, health_tenants) = runtime.block_on(health_times(&db))?;
+    }
+    let (mut basket_first, mut basket_all) = (Vec::new(), Vec::new());
+    if wanted('h') {
+        progress(format!("{name}: h. basket view"));
+        (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
+    }
     runtime.block_on(db.close());
     Ok(Measured {
         spec,
@@ -347,6 +411,7 @@ fn measure(
         ui,
         raw,
         paced,
+        paced_raw,
         filter_unindexed,
         filter,
         draws,
@@ -354,7 +419,7 @@ fn measure(
         selection_load,
         autovacuum: (vacuum_before, vacuum_after),
         draw_load,
-        storm,
+        storm: storm_run,
         health,
         health_tenants,
         basket_first,
@@ -730,6 +795,7 @@ struct Selection {
 }
 
 /// What (c) measured, and the state it ended on (for e).
+#[derive(Default)]
 struct Selections {
     /// Key → orders frame.
     ui: Vec<Selection>,
@@ -737,7 +803,9 @@ struct Selections {
     raw: Vec<Duration>,
     /// The dashboard's own call, one debounce apart.
     paced: Vec<Duration>,
-    state: State,
+    /// `priced_orders` (no cancel handle), one debounce apart.
+    paced_raw: Vec<Duration>,
+    state: Option<State>,
 }
 
 /// c. `j` after `j`, each after a rest longer than the debounce: key →
@@ -805,11 +873,20 @@ async fn selection_latency(db: &Database, tenants: u64) -> Res<Selections> {
             .await?;
         paced.push(start.elapsed());
     }
+    // And the raw query with the same idle time: what the rest alone costs.
+    let mut paced_raw = Vec::with_capacity(SELECTIONS);
+    for (user, compare) in &work {
+        tokio::time::sleep(DEBOUNCE).await;
+        let start = Instant::now();
+        db.priced_orders(user, compare.as_deref()).await?;
+        paced_raw.push(start.elapsed());
+    }
     Ok(Selections {
         ui,
         raw,
         paced,
-        state,
+        paced_raw,
+        state: Some(state),
     })
 }
 
@@ -892,6 +969,7 @@ fn draw_times(state: &State) -> Res<Vec<Duration>> {
     Ok(times)
 }
 
+#[derive(Default)]
 struct Storm {
     keys: usize,
     orders: u64,
@@ -1253,14 +1331,29 @@ fn checks(report: &Report) -> Vec<Check> {
     checks
 }
 
+/// Whether a row or check (labelled `x. …` for check x) was measured.
+fn measured(label: &str) -> bool {
+    match label.as_bytes() {
+        [x, b'.', b' ', ..] if x.is_ascii_lowercase() => wanted(*x as char),
+        _ => true,
+    }
+}
+
 fn render(report: &Report) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     let results = &report.results;
-    let command = if report.quick {
-        "cargo run --release --example bench -- --quick"
-    } else {
-        "cargo run --release --example bench"
-    };
+    let mut command = "cargo run --release --example bench".to_string();
+    if report.quick {
+        command.push_str(" -- --quick");
+    }
+    if let Some(x) = only() {
+        command.push_str(if report.quick {
+            " --only "
+        } else {
+            " -- --only "
+        });
+        command.push(x);
+    }
     writeln!(out, "# tenantscope benchmarks\n")?;
     writeln!(
         out,
@@ -1320,6 +1413,9 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
     writeln!(out, "| Measure | {} |", header.join(" | "))?;
     writeln!(out, "| --- |{}", " --- |".repeat(results.len()))?;
     let mut row = |label: &str, cell: &dyn Fn(&Measured) -> String| -> std::fmt::Result {
+        if !measured(label) {
+            return Ok(());
+        }
         let cells: Vec<String> = results.iter().map(cell).collect();
         writeln!(out, "| {label} | {} |", cells.join(" | "))
     };
@@ -1375,6 +1471,10 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         };
         format!("{:.2} ms / {:.2} ms", gap(50.0), gap(99.0))
     })?;
+    row(
+        "c. raw `priced_orders` too, one debounce apart, p50 / p99",
+        &|r| p50_p99(&r.paced_raw),
+    )?;
     row(
         "c. UI p50 (n): first selection of a tenant in the pass / a tenant selected before",
         &|r| {
@@ -1466,7 +1566,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
     )?;
 
     writeln!(out, "\n## Targets\n")?;
-    for check in checks(report) {
+    for check in checks(report).into_iter().filter(|c| measured(&c.what)) {
         let verdict = if check.pass { "PASS" } else { "MISS" };
         writeln!(out, "- {verdict} {}", check.what)?;
         if let (false, Some(why)) = (check.pass, &check.why) {
@@ -1496,7 +1596,9 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
          longer than the debounce, and such a selection loads at once (only a moving \
          selection, a held key, is debounced). (c)'s raw queries run after the UI pass: back \
          to back with `priced_orders` (the target's reference), then, to explain the gap, \
-         with the dashboard's own `priced_orders_tracked` after one debounce of idle each.",
+         with the dashboard's own `priced_orders_tracked` after one debounce of idle each, \
+         and with `priced_orders` after the same idle (what the rest alone costs). \
+         `--only c` measures (c) alone.",
         "d. Words typed one character at a time: before sql/indexes.sql the first 2 of \
          user_00012, user_00345, user_00678, user_00901, user_00234, user_00567 (keystrokes \
          are slow on `big` then), with it all 6; Esc between words. Every word \
