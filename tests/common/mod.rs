@@ -190,6 +190,11 @@ pub struct FrameLog {
 }
 
 impl FrameLog {
+    /// Forgets the frames drawn so far: `until` then sees only later ones.
+    pub fn skip_drawn(&mut self) {
+        while self.frames.try_recv().is_ok() {}
+    }
+
     /// Reads frames (up to 20 s) until one passes `check`; returns it and
     /// every frame drawn before it since the last call.
     pub async fn until(
