@@ -3,6 +3,7 @@
 //!   cargo run --release --example bench            # small and big databases
 //!   cargo run --release --example bench -- --quick # small only; prints, writes no file
 //!   cargo run --release --example bench -- --only tenants # (i) only, into BENCHMARKS.md
+//!   cargo run --release --example bench -- --only c # one check (a to h); prints only
 //!
 //! A private PostgreSQL server (`PgServer`) holds two databases made by
 //! sql/scale.sql: `small` (10,000 users, 100 tenants) and `big` (1,000,000
@@ -125,18 +126,40 @@ impl Spec {
     }
 }
 
-const USAGE: &str = "usage: bench [--quick | --only tenants | --only cli]
+const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --only cli]
   (none)          every measure, small and big databases; writes BENCHMARKS.md
   --quick         the small database only; prints, writes no file
+  --only a…h      one check, both databases; prints only its rows, writes no file
   --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md
   --only cli      j. users --limit 100 beside psql, small database only; prints";
 
+/// The one check `--only X` asks for, if any: the others are not measured
+/// and the report shows only its rows (and writes no file).
+fn only() -> Option<char> {
+    static ONLY: OnceLock<Option<char>> = OnceLock::new();
+    *ONLY.get_or_init(|| {
+        let args: Vec<String> = std::env::args().collect();
+        let at = args.iter().position(|arg| arg == "--only")?;
+        match args.get(at + 1).map(String::as_str) {
+            Some(x) if x.len() == 1 && ('a'..='h').contains(&x.chars().next()?) => x.chars().next(),
+            // `tenants` and `cli`: `main` runs those alone.
+            _ => None,
+        }
+    })
+}
+
+/// Whether check `x` is measured in this run.
+fn wanted(x: char) -> bool {
+    only().is_none_or(|o| o == x)
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let only = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+    let section = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] | ["--quick"] => None,
         ["--only", "tenants"] => Some("tenants"),
         ["--only", "cli"] => return cli_section_alone(),
+        ["--only", check] if only().is_some_and(|c| check.starts_with(c)) => None,
         _ => {
             println!("{USAGE}");
             return Ok(());
@@ -162,7 +185,7 @@ fn main() -> Res<()> {
         "private server up in {}",
         server.socket_dir().display()
     ));
-    if only == Some("tenants") {
+    if section == Some("tenants") {
         let section = tenants::run(&runtime, &server)?;
         println!("{section}");
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
@@ -175,20 +198,32 @@ fn main() -> Res<()> {
         .iter()
         .map(|spec| load(&server, spec))
         .collect::<Res<Vec<_>>>()?;
-    let (bin, build) = dashboard_binary()?;
+    let (bin, build) = if wanted('a') || wanted('b') {
+        dashboard_binary()?
+    } else {
+        (PathBuf::new(), Duration::ZERO)
+    };
     let binary_size = std::fs::metadata(&bin).map(|m| m.len()).ok();
     if let Some(bytes) = binary_size {
         progress(format!("release binary {}: {bytes} bytes", bin.display()));
     }
-    progress("measuring the script/stty overhead");
-    let overhead = script_overhead()?;
+    let overhead = if wanted('a') {
+        progress("measuring the script/stty overhead");
+        script_overhead()?
+    } else {
+        Vec::new()
+    };
     progress("measuring how late a tokio sleep wakes");
     let timer_late = runtime.block_on(timer_overshoot());
     let mut results = Vec::new();
     for (spec, load_time) in specs.iter().zip(loads) {
         results.push(measure(&runtime, &server, &bin, *spec, load_time)?);
     }
-    let tenant_first = tenants::run(&runtime, &server)?;
+    let tenant_first = if only().is_none() {
+        tenants::run(&runtime, &server)?
+    } else {
+        String::new()
+    };
     let report = render(&Report {
         quick,
         machine: machine(),
@@ -203,8 +238,8 @@ fn main() -> Res<()> {
     })?;
     let report = format!("{report}\n{tenant_first}");
     println!("{report}");
-    if quick {
-        progress("--quick: BENCHMARKS.md left as it was");
+    if quick || only().is_some() {
+        progress("--quick or --only: BENCHMARKS.md left as it was");
     } else {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
         std::fs::write(&path, &report)?;
@@ -292,6 +327,7 @@ struct Measured {
     ui: Vec<Selection>,
     raw: Vec<Duration>,
     paced: Vec<Duration>,
+    paced_raw: Vec<Duration>,
     filter_unindexed: FilterRun,
     filter: FilterRun,
     draws: Vec<Duration>,
@@ -336,13 +372,20 @@ fn measure(
 ) -> Res<Measured> {
     let name = spec.name;
     let url = server.url(name);
-    progress(format!("{name}: a. start-up, before sql/indexes.sql"));
-    let startup_unindexed = startup_runs(bin, &url)?;
+    // A check left out by `--only` measures nothing (empty samples).
+    let mut startup_unindexed = Vec::new();
+    if wanted('a') {
+        progress(format!("{name}: a. start-up, before sql/indexes.sql"));
+        startup_unindexed = startup_runs(bin, &url)?;
+    }
     let source = ConnectionSource::demo(server.connect_options(name));
     let db = runtime.block_on(Database::connect(&source, &Settings::default()))?;
-    progress(format!("{name}: d. filter, before sql/indexes.sql"));
-    let filter_unindexed =
-        runtime.block_on(filter_latency(&db, &FILTER_WORDS[..FILTER_WORDS_UNINDEXED]))?;
+    let mut filter_unindexed = FilterRun::default();
+    if wanted('d') {
+        progress(format!("{name}: d. filter, before sql/indexes.sql"));
+        filter_unindexed =
+            runtime.block_on(filter_latency(&db, &FILTER_WORDS[..FILTER_WORDS_UNINDEXED]))?;
+    }
 
     progress(format!("{name}: running sql/indexes.sql"));
     let (indexes, ran) =
@@ -350,32 +393,60 @@ fn measure(
     ran?;
     progress(format!("{name}: sql/indexes.sql took {}", secs(indexes)));
 
-    progress(format!("{name}: a. start-up"));
-    let startup = startup_runs(bin, &url)?;
-    progress(format!("{name}: b. peak RSS"));
-    let rss_kb = peak_rss(bin, &url)?;
-    progress(format!("{name}: c. {SELECTIONS} selections"));
-    let vacuum_before = runtime.block_on(autovacuum_workers(server, name))?;
+    let mut startup = Vec::new();
+    if wanted('a') {
+        progress(format!("{name}: a. start-up"));
+        startup = startup_runs(bin, &url)?;
+    }
+    let mut rss_kb = 0;
+    if wanted('b') {
+        progress(format!("{name}: b. peak RSS"));
+        rss_kb = peak_rss(bin, &url)?;
+    }
+    let mut selections = Selections::default();
+    let (mut selection_load, mut vacuum_before, mut vacuum_after) = (String::new(), 0, 0);
+    // (e) draws the state (c) ends on.
+    if wanted('c') || wanted('e') {
+        progress(format!("{name}: c. {SELECTIONS} selections"));
+        vacuum_before = runtime.block_on(autovacuum_workers(server, name))?;
+        selections = runtime.block_on(selection_latency(&db, spec.tenants))?;
+        selection_load = loadavg();
+        vacuum_after = runtime.block_on(autovacuum_workers(server, name))?;
+    }
     let Selections {
         ui,
         raw,
         paced,
+        paced_raw,
         state,
-    } = runtime.block_on(selection_latency(&db, spec.tenants))?;
-    let selection_load = loadavg();
-    let vacuum_after = runtime.block_on(autovacuum_workers(server, name))?;
-    progress(format!("{name}: e. {DRAWS} draws"));
-    let draws_loaded = state.dashboard.orders.value().is_some();
-    let draw_load = loadavg();
-    let draws = draw_times(&state)?;
-    progress(format!("{name}: d. filter, with sql/indexes.sql"));
-    let filter = runtime.block_on(filter_latency(&db, &FILTER_WORDS))?;
-    progress(format!("{name}: f. selection storm"));
-    let storm = runtime.block_on(storm(&db))?;
-    progress(format!("{name}: g. tenant health"));
-    let (health, health_tenants) = runtime.block_on(health_times(&db))?;
-    progress(format!("{name}: h. basket view"));
-    let (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
+    } = selections;
+    let (mut draws, mut draws_loaded, mut draw_load) = (Vec::new(), false, String::new());
+    if let (true, Some(state)) = (wanted('e'), &state) {
+        progress(format!("{name}: e. {DRAWS} draws"));
+        draws_loaded = state.dashboard.orders.value().is_some();
+        draw_load = loadavg();
+        draws = draw_times(state)?;
+    }
+    let mut filter = FilterRun::default();
+    if wanted('d') {
+        progress(format!("{name}: d. filter, with sql/indexes.sql"));
+        filter = runtime.block_on(filter_latency(&db, &FILTER_WORDS))?;
+    }
+    let mut storm_run = Storm::default();
+    if wanted('f') {
+        progress(format!("{name}: f. selection storm"));
+        storm_run = runtime.block_on(storm(&db))?;
+    }
+    let (mut health, mut health_tenants) = (Vec::new(), 0);
+    if wanted('g') {
+        progress(format!("{name}: g. tenant health"));
+        (health, health_tenants) = runtime.block_on(health_times(&db))?;
+    }
+    let (mut basket_first, mut basket_all) = (Vec::new(), Vec::new());
+    if wanted('h') {
+        progress(format!("{name}: h. basket view"));
+        (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
+    }
     runtime.block_on(db.close());
     progress(format!("{name}: j. users --limit {CLI_LIMIT} beside psql"));
     let cli = cli_beside_psql(bin, server, name)?;
@@ -389,6 +460,7 @@ fn measure(
         ui,
         raw,
         paced,
+        paced_raw,
         filter_unindexed,
         filter,
         draws,
@@ -396,7 +468,7 @@ fn measure(
         selection_load,
         autovacuum: (vacuum_before, vacuum_after),
         draw_load,
-        storm,
+        storm: storm_run,
         health,
         health_tenants,
         basket_first,
@@ -955,6 +1027,7 @@ struct Selection {
 }
 
 /// What (c) measured, and the state it ended on (for e).
+#[derive(Default)]
 struct Selections {
     /// Key → orders frame.
     ui: Vec<Selection>,
@@ -962,7 +1035,9 @@ struct Selections {
     raw: Vec<Duration>,
     /// The dashboard's own call, one debounce apart.
     paced: Vec<Duration>,
-    state: State,
+    /// `priced_orders` (no cancel handle), one debounce apart.
+    paced_raw: Vec<Duration>,
+    state: Option<State>,
 }
 
 /// c. `j` after `j`, each after a rest longer than the debounce: key →
@@ -1030,11 +1105,20 @@ async fn selection_latency(db: &Database, tenants: u64) -> Res<Selections> {
             .await?;
         paced.push(start.elapsed());
     }
+    // And the raw query with the same idle time: what the rest alone costs.
+    let mut paced_raw = Vec::with_capacity(SELECTIONS);
+    for (user, compare) in &work {
+        tokio::time::sleep(DEBOUNCE).await;
+        let start = Instant::now();
+        db.priced_orders(user, compare.as_deref()).await?;
+        paced_raw.push(start.elapsed());
+    }
     Ok(Selections {
         ui,
         raw,
         paced,
-        state,
+        paced_raw,
+        state: Some(state),
     })
 }
 
@@ -1117,6 +1201,7 @@ fn draw_times(state: &State) -> Res<Vec<Duration>> {
     Ok(times)
 }
 
+#[derive(Default)]
 struct Storm {
     keys: usize,
     orders: u64,
@@ -1412,7 +1497,8 @@ fn checks(report: &Report) -> Vec<Check> {
             ),
             why: Some(format!(
                 "p50 UI {} vs raw {}: a gap of {} in the typical case, of which the dashboard's \
-                 own call one debounce apart takes {} (raw {}); p99 − p50 spread UI {} vs raw {}; \
+                 own call one debounce apart takes {} (raw {}; raw after the same idle {}); \
+                 p99 − p50 spread UI {} vs raw {}; \
                  slowest (p99 of {SELECTIONS} is the 4th largest): {}; load average {} on {} \
                  cores; autovacuum workers {} / {}",
                 ms(ui50),
@@ -1420,6 +1506,7 @@ fn checks(report: &Report) -> Vec<Check> {
                 ms(ui50.saturating_sub(raw50)),
                 ms(percentile(&r.paced, 50.0)),
                 ms(raw50),
+                ms(percentile(&r.paced_raw, 50.0)),
                 ms(ui99.saturating_sub(ui50)),
                 ms(raw99.saturating_sub(raw50)),
                 slowest.join("; "),
@@ -1479,14 +1566,29 @@ fn checks(report: &Report) -> Vec<Check> {
     checks
 }
 
+/// Whether a row or check (labelled `x. …` for check x) was measured.
+fn measured(label: &str) -> bool {
+    match label.as_bytes() {
+        [x, b'.', b' ', ..] if x.is_ascii_lowercase() => wanted(*x as char),
+        _ => true,
+    }
+}
+
 fn render(report: &Report) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     let results = &report.results;
-    let command = if report.quick {
-        "cargo run --release --example bench -- --quick"
-    } else {
-        "cargo run --release --example bench"
-    };
+    let mut command = "cargo run --release --example bench".to_string();
+    if report.quick {
+        command.push_str(" -- --quick");
+    }
+    if let Some(x) = only() {
+        command.push_str(if report.quick {
+            " --only "
+        } else {
+            " -- --only "
+        });
+        command.push(x);
+    }
     writeln!(out, "# tenantscope benchmarks\n")?;
     writeln!(
         out,
@@ -1546,6 +1648,9 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
     writeln!(out, "| Measure | {} |", header.join(" | "))?;
     writeln!(out, "| --- |{}", " --- |".repeat(results.len()))?;
     let mut row = |label: &str, cell: &dyn Fn(&Measured) -> String| -> std::fmt::Result {
+        if !measured(label) {
+            return Ok(());
+        }
         let cells: Vec<String> = results.iter().map(cell).collect();
         writeln!(out, "| {label} | {} |", cells.join(" | "))
     };
@@ -1601,6 +1706,10 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         };
         format!("{:.2} ms / {:.2} ms", gap(50.0), gap(99.0))
     })?;
+    row(
+        "c. raw `priced_orders` too, one debounce apart, p50 / p99",
+        &|r| p50_p99(&r.paced_raw),
+    )?;
     row(
         "c. UI p50 (n): first selection of a tenant in the pass / a tenant selected before",
         &|r| {
@@ -1693,7 +1802,7 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
     row(CLI_ROW, &|r| r.cli.cell())?;
 
     writeln!(out, "\n## Targets\n")?;
-    for check in checks(report) {
+    for check in checks(report).into_iter().filter(|c| measured(&c.what)) {
         let verdict = if check.pass { "PASS" } else { "MISS" };
         writeln!(out, "- {verdict} {}", check.what)?;
         if let (false, Some(why)) = (check.pass, &check.why) {
@@ -1723,7 +1832,9 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
          longer than the debounce, and such a selection loads at once (only a moving \
          selection, a held key, is debounced). (c)'s raw queries run after the UI pass: back \
          to back with `priced_orders` (the target's reference), then, to explain the gap, \
-         with the dashboard's own `priced_orders_tracked` after one debounce of idle each.",
+         with the dashboard's own `priced_orders_tracked` after one debounce of idle each, \
+         and with `priced_orders` after the same idle (what the rest alone costs). \
+         `--only c` measures (c) alone.",
         "d. Words typed one character at a time: before sql/indexes.sql the first 2 of \
          user_00012, user_00345, user_00678, user_00901, user_00234, user_00567 (keystrokes \
          are slow on `big` then), with it all 6; Esc between words. Every word \

@@ -49,13 +49,7 @@ async fn a_newer_selection_cancels_the_older_orders_load_on_the_server() {
     let test_db = TestDatabase::demo().await;
     // Every orders load waits: mid_dude and poor_dude are both compared
     // with client1, whose items another session holds locked.
-    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-        .await
-        .unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let mut locker = common::lock_table(&test_db, "client1.items").await;
     // No statement_timeout within the test: only a cancel can end a load.
     let mut settings = Settings::default();
     settings.database.statement_timeout_ms = 600_000;
@@ -80,10 +74,7 @@ async fn a_newer_selection_cancels_the_older_orders_load_on_the_server() {
     )
     .await;
 
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    common::unlock(&mut locker).await;
     app.frame_where("poor_dude's orders", |f| {
         f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
     })
@@ -109,11 +100,10 @@ async fn a_single_move_loads_at_once() {
     // A quiet moment: the selection rests longer than the debounce.
     tokio::time::sleep(DEBOUNCE + Duration::from_millis(100)).await;
     let before = loads.counters().orders.load(Ordering::SeqCst);
-    app.press(KeyCode::Char('j'));
-    let (_, _) = log
-        .until("poor_dude's load", |f| f.contains("Orders of poor_dude"))
-        .await;
     let pressed = Instant::now();
+    app.press(KeyCode::Char('j'));
+    // (A load that answers within a frame's time draws no "Loading" frame
+    // before its result: wait for the result itself.)
     let (_, _) = log
         .until("poor_dude's orders", |f| {
             f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
@@ -141,6 +131,119 @@ async fn a_single_move_loads_at_once() {
         loads.counters().orders.load(Ordering::SeqCst) - before <= 1,
         "at most the first move's load started"
     );
+    app.quit().await;
+}
+
+/// The debounce the way `tenantscope` gets it: the config file (`--config`)
+/// and the environment, read by the real settings loader.
+fn configured_debounce(file_text: Option<&str>, env: &[(&str, &str)]) -> Duration {
+    use tenantscope::config::ConfigFile;
+    let env: std::collections::HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("ts-debounce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("config-{}.toml", file_text.map_or(0, str::len)));
+    let file = match file_text {
+        Some(text) => {
+            std::fs::write(&path, text).unwrap();
+            ConfigFile::locate(Some(&path), &env)
+        }
+        None => ConfigFile::Default(None),
+    };
+    let settings = Settings::load(&file, &env).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    // As main.rs hands it to the dashboard.
+    Duration::from_millis(settings.ui.debounce_ms)
+}
+
+/// mid_dude → poor_dude → rich_dude → stray_dude → rich_dude, sent in one
+/// go (a held key): poor_dude and stray_dude are passed over.
+const HELD_KEY: [KeyCode; 4] = [
+    KeyCode::Char('j'),
+    KeyCode::Char('j'),
+    KeyCode::Char('j'),
+    KeyCode::Char('k'),
+];
+
+fn orders_of(frame: &str, user: &str) -> bool {
+    frame.contains(&format!("Orders of {user}")) && !frame.contains("Loading orders")
+}
+
+// current_thread: the test sends the held key's moves without yielding,
+// so the loop takes them as one burst, as it does a terminal's key repeat.
+#[tokio::test]
+async fn ui_debounce_ms_from_the_config_file_holds_a_moving_selection() {
+    let debounce = configured_debounce(Some("[ui]\ndebounce_ms = 60000\n"), &[]);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || loads.counters().orders.load(Ordering::SeqCst);
+    let (app, mut log) = start_app_logged(db, debounce, (120, 20)).await;
+    log.until("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    let before = orders();
+    for key in HELD_KEY {
+        app.press(key);
+    }
+    let (_, passed) = log
+        .until("rich_dude selected, loading", |f| {
+            f.contains("Loading orders of rich_dude")
+        })
+        .await;
+    // The moves came within a minute of mid_dude's load: the selection is
+    // moving, so nothing loads until it has rested a minute. Ten times the
+    // default debounce (120 ms) of rest must not be enough; with the
+    // setting ignored, rich_dude's load would start in this wait.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(orders() - before, 0, "no orders load reached the database");
+    let (frame, later) = log
+        .until("the next frame (spinner)", |f| f.contains("Orders of"))
+        .await;
+    assert!(frame.contains("Loading orders of rich_dude"), "{frame}");
+    for user in ["poor_dude", "rich_dude", "stray_dude"] {
+        assert!(
+            !passed.iter().chain(&later).any(|f| orders_of(f, user)),
+            "{user}'s orders were drawn"
+        );
+    }
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn ui_debounce_ms_from_the_environment_lets_a_resting_selection_load() {
+    let debounce = configured_debounce(None, &[("TENANTSCOPE_UI__DEBOUNCE_MS", "1")]);
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || loads.counters().orders.load(Ordering::SeqCst);
+    let (app, mut log) = start_app_logged(db, debounce, (120, 20)).await;
+    log.until("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    let before = orders();
+    for key in HELD_KEY {
+        app.press(key);
+    }
+    let (_, passed) = log
+        .until("rich_dude's orders", |f| {
+            orders_of(f, "rich_dude") && row(f, "Tesla").contains("50,000.00")
+        })
+        .await;
+    // The first move may load at once (poor_dude: its load is replaced in
+    // the same burst); the rest wait for the selection to rest: rich_dude.
+    let started = orders() - before;
+    assert!((1..=2).contains(&started), "orders loads: {started}");
+    for user in ["poor_dude", "stray_dude"] {
+        assert!(
+            !passed.iter().any(|f| orders_of(f, user)),
+            "{user}'s orders were drawn"
+        );
+    }
     app.quit().await;
 }
 
@@ -522,13 +625,7 @@ async fn max_connections_caps_the_pool() {
         .await
         .unwrap();
     for (max_connections, connect_timeout_ms) in [(1, 1_500), (2, 30_000)] {
-        let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-            .await
-            .unwrap();
-        sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
-            .execute(&mut locker)
-            .await
-            .unwrap();
+        let mut locker = common::lock_table(&test_db, "client1.items").await;
         let mut settings = Settings::default();
         settings.database.max_connections = max_connections;
         settings.database.connect_timeout_ms = connect_timeout_ms;
@@ -553,10 +650,7 @@ async fn max_connections_caps_the_pool() {
             }
             _ => assert_eq!(other.unwrap().value, 4),
         }
-        sqlx::raw_sql("ROLLBACK")
-            .execute(&mut locker)
-            .await
-            .unwrap();
+        common::unlock(&mut locker).await;
         stuck.await.unwrap().unwrap();
         db.close().await;
     }

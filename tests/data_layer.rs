@@ -367,3 +367,61 @@ async fn statement_timeout_is_reported_as_a_timeout() {
         Err(DbError::Timeout { ms: 200 })
     );
 }
+
+/// `Database::close` leaves no session on the server, even right after
+/// queries whose connections are still on their way back to the pool
+/// (sqlx 0.8's own `Pool::close` can return before those are closed, and
+/// then a connection that lands in the closed pool stays open as long as
+/// the handle lives). The demo server waits for its clients to leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_leaves_no_session_on_the_server() {
+    use sqlx::Connection;
+    let test_db = TestDatabase::demo().await;
+    let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let sessions = format!(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        test_db.name
+    );
+    for round in 0..20 {
+        let db = connect(&test_db).await;
+        let user = db.user("1").await.unwrap();
+        let (count, orders, tenants) = tokio::join!(
+            db.user_count(),
+            db.priced_orders(&user, Some("client2")),
+            db.tenants()
+        );
+        assert_eq!(count.unwrap().value, 4);
+        orders.unwrap();
+        tenants.unwrap();
+        db.close().await;
+        // A closed connection's backend exits moments later: wait for that
+        // (the handle kept alive), not for the handle's drop.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let open: i64 = sqlx::query_scalar(&sessions)
+                .fetch_one(&mut observer)
+                .await
+                .unwrap();
+            if open == 0 {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                let left: Vec<(Option<String>, Option<String>, Option<String>)> =
+                    sqlx::query_as(&format!(
+                        "SELECT application_name, state, query FROM pg_stat_activity
+                      WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                        test_db.name
+                    ))
+                    .fetch_all(&mut observer)
+                    .await
+                    .unwrap();
+                panic!("round {round}: {open} session(s) still open after close: {left:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        drop(db);
+    }
+}

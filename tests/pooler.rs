@@ -206,13 +206,7 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
         .await;
     // Straight to the server: another session locks the users table, so
     // every filter query waits on it, each holding a server connection.
-    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-        .await
-        .unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let mut locker = common::lock_table(&test_db, "public.users").await;
     let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -245,10 +239,7 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
         );
         newest = active[0].1;
     }
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    common::unlock(&mut locker).await;
     let frame = app
         .frame_where("the filtered list", |f| {
             f.contains("/dude") && f.contains("Orders of mid_dude")

@@ -212,13 +212,7 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     app.frame_where("the first user", |f| selected(f) == name(1))
         .await;
     // Another session locks the users table: filter queries wait.
-    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-        .await
-        .unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE public.users IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let mut locker = common::lock_table(&test_db, "public.users").await;
     app.press(KeyCode::Char('/'));
     app.press(KeyCode::Char('0'));
     let waiting = "SELECT count(*) FROM pg_stat_activity
@@ -265,10 +259,7 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     );
     assert!(active[0].1.contains("ILIKE"), "a filter query: {active:?}");
 
-    sqlx::raw_sql("ROLLBACK")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    common::unlock(&mut locker).await;
     let frame = app
         .frame_where("the filtered list", |f| {
             f.contains("/0005") && selected(f) == name(5)

@@ -28,6 +28,8 @@ use crate::Failure;
 /// Spinner speed while something loads; idle, the loop wakes this rarely.
 const BUSY_TICK: Duration = Duration::from_millis(100);
 const IDLE_TICK: Duration = Duration::from_secs(5);
+/// How long a frame waits for the answer of a load started at once.
+const STALE_FRAME: Duration = Duration::from_millis(16);
 
 /// Loads what the first frame needs, in a constant number of queries
 /// (catalog, count, first page: nothing proportional to the data), and
@@ -79,23 +81,14 @@ pub async fn run_loop_with<B: Backend>(
     clipboard: Clipboard,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
-    let (_edges_tx, edges) = unbounded_channel();
     let backing = Backing {
         db: Some(db),
         connector: None,
         clipboard,
     };
-    drive(
-        terminal,
-        state,
-        backing,
-        events,
-        edges,
-        on_frame,
-        |_| Ok(()),
-    )
-    .await
-    .map(|(state, _)| state)
+    drive_off_terminal(terminal, state, backing, events, on_frame)
+        .await
+        .map(|(state, _)| state)
 }
 
 /// [`run_loop`] for a dashboard that connects itself (start-up, retry,
@@ -108,12 +101,23 @@ pub async fn run_loop_connecting<B: Backend>(
     events: UnboundedReceiver<Msg>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
-    let (_edges_tx, edges) = unbounded_channel();
     let backing = Backing {
         db,
         connector: Some(connector),
         clipboard: Clipboard::none(),
     };
+    drive_off_terminal(terminal, state, backing, events, on_frame).await
+}
+
+/// [`drive`] without a terminal of its own: no suspend or continue edges.
+async fn drive_off_terminal<B: Backend>(
+    terminal: &mut Terminal<B>,
+    state: State,
+    backing: Backing,
+    events: UnboundedReceiver<Msg>,
+    on_frame: impl FnMut(&Buffer),
+) -> io::Result<(State, Option<Database>)> {
+    let (_edges_tx, edges) = unbounded_channel();
     drive(
         terminal,
         state,
@@ -153,8 +157,11 @@ async fn drive<B: Backend>(
     let refresh_at =
         |state: &State| tokio::time::Instant::now() + state.refresh_every.unwrap_or(IDLE_TICK);
     let mut next_refresh = refresh_at(&state);
+    // A message taken while a frame waited (see STALE_FRAME): it goes
+    // before the frame, which it would make stale.
+    let mut carried: Option<Msg> = None;
     loop {
-        {
+        if carried.is_none() {
             let _terminal = lock_terminal();
             if PANICKED.load(Ordering::SeqCst) {
                 // The hook restored the terminal and printed the report:
@@ -180,32 +187,36 @@ async fn drive<B: Backend>(
         } else {
             IDLE_TICK
         };
-        // `ui.refresh_s`: reload what is on screen on an interval.
-        let refresh = async {
-            match state.refresh_every {
-                Some(_) => tokio::time::sleep_until(next_refresh).await,
-                None => std::future::pending().await,
-            }
-        };
-        let msg = tokio::select! {
-            Some(msg) = events.recv() => msg,
-            () = refresh => {
-                next_refresh = refresh_at(&state);
-                Msg::Refresh
-            }
-            Some(msg) = results.recv() => msg,
-            Some(edge) = edges.recv() => {
-                if edge == Edge::Suspend {
-                    suspend(terminal)?;
+        let msg = if let Some(msg) = carried.take() {
+            msg
+        } else {
+            // `ui.refresh_s`: reload what is on screen on an interval.
+            let refresh = async {
+                match state.refresh_every {
+                    Some(_) => tokio::time::sleep_until(next_refresh).await,
+                    None => std::future::pending().await,
                 }
-                // Back from the shell, or continued after a stop: the screen
-                // holds something else; draw all of it, at its current size.
-                terminal.clear()?;
-                let size = terminal.size()?;
-                Msg::Resize(size.width, size.height)
+            };
+            tokio::select! {
+                Some(msg) = events.recv() => msg,
+                () = refresh => {
+                    next_refresh = refresh_at(&state);
+                    Msg::Refresh
+                }
+                Some(msg) = results.recv() => msg,
+                Some(edge) = edges.recv() => {
+                    if edge == Edge::Suspend {
+                        suspend(terminal)?;
+                    }
+                    // Back from the shell, or continued after a stop: the screen
+                    // holds something else; draw all of it, at its current size.
+                    terminal.clear()?;
+                    let size = terminal.size()?;
+                    Msg::Resize(size.width, size.height)
+                }
+                () = PANIC_WAKE.notified() => continue,
+                _ = tokio::time::sleep(tick) => Msg::Tick,
             }
-            () = PANIC_WAKE.notified() => continue,
-            _ = tokio::time::sleep(tick) => Msg::Tick,
         };
         let mut pending = vec![msg];
         // Take everything already queued (a key-repeat burst, results that
@@ -217,7 +228,7 @@ async fn drive<B: Backend>(
         while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
-        let mut started = false;
+        let (mut started, mut at_once) = (false, false);
         for msg in pending {
             if let Some(db) = connect::adopted(&state, &msg) {
                 // Results of the old database's loads are dropped with
@@ -229,7 +240,7 @@ async fn drive<B: Backend>(
                 }
             }
             for effect in update(&mut state, msg) {
-                executor.run(effect);
+                at_once |= executor.run(effect);
                 started = true;
             }
         }
@@ -238,6 +249,17 @@ async fn drive<B: Backend>(
         // the draw overlaps the query instead of delaying it.
         if started {
             tokio::task::yield_now().await;
+        }
+        // A load started at once mostly answers within a frame's time: the
+        // frame drawn meanwhile ("Loading…") would be stale at once, and its
+        // draw would delay the answer's. So the frame waits for the answer
+        // (or a key) that long, and is drawn if neither comes.
+        if at_once {
+            tokio::select! {
+                Some(msg) = results.recv() => carried = Some(msg),
+                Some(msg) = events.recv() => carried = Some(msg),
+                () = tokio::time::sleep(STALE_FRAME) => {}
+            }
         }
     }
     executor.cancel_all();

@@ -44,9 +44,10 @@ impl Executor {
         }
     }
 
-    pub fn run(&mut self, effect: Effect) {
+    /// Carries out `effect`; true if it started a load at once (no delay).
+    pub fn run(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::Load(task) => self.spawn(task),
+            Effect::Load(task) => return self.spawn(task),
             Effect::Cancel(slot) => {
                 if let Some(token) = self.running.remove(&slot) {
                     token.cancel();
@@ -62,7 +63,7 @@ impl Executor {
                         ticket,
                         result: Err(error),
                     }));
-                    return;
+                    return false;
                 };
                 let results = self.results.clone();
                 tokio::spawn(async move {
@@ -85,15 +86,16 @@ impl Executor {
                 });
             }
         }
+        false
     }
 
     /// Runs the task after its delay in its slot's place, superseding what
     /// ran there. A superseded load is cancelled during its delay (it never
     /// reaches the database: the debounce) or, mid-query, on the server.
-    fn spawn(&mut self, Task { slot, delay, job }: Task) {
+    fn spawn(&mut self, Task { slot, delay, job }: Task) -> bool {
         let Some(db) = self.db.clone() else {
             // No view that loads is on screen before the first connection.
-            return;
+            return false;
         };
         let now = Instant::now();
         let delay = match delay {
@@ -125,8 +127,10 @@ impl Executor {
             let mut work = Box::pin(work);
             let superseded = tokio::select! {
                 msg = &mut work => {
+                    // Both at once: the loop takes them in one go, one frame.
+                    let at = local_time();
                     let _ = results.send(msg);
-                    let _ = results.send(Msg::Read { slot: slot.0, at: local_time() });
+                    let _ = results.send(Msg::Read { slot: slot.0, at });
                     false
                 }
                 _ = token.cancelled() => true,
@@ -140,6 +144,7 @@ impl Executor {
                 db.cancel(&handle).await;
             }
         });
+        delay.is_zero()
     }
 
     pub fn cancel_all(&mut self) {

@@ -271,5 +271,16 @@ impl Database {
     /// Closes the pool's connections (before the demo server stops).
     pub async fn close(&self) {
         self.pool.close().await;
+        // sqlx 0.8's close can return with a connection still open
+        // (launchbadge/sqlx#3217): one dropped just before, whose return to
+        // the pool (a ping that flushes its ROLLBACK) had begun, lands in
+        // the closed pool's idle queue after close emptied it for the last
+        // time, and stays open as long as this handle lives. Closing again
+        // closes it; bounded, like waiting for any connection.
+        let deadline = tokio::time::Instant::now() + self.pool.options().get_acquire_timeout();
+        while self.pool.size() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            self.pool.close().await;
+        }
     }
 }

@@ -190,6 +190,11 @@ pub struct FrameLog {
 }
 
 impl FrameLog {
+    /// Forgets the frames drawn so far: `until` then sees only later ones.
+    pub fn skip_drawn(&mut self) {
+        while self.frames.try_recv().is_ok() {}
+    }
+
     /// Reads frames (up to 20 s) until one passes `check`; returns it and
     /// every frame drawn before it since the last call.
     pub async fn until(
@@ -241,4 +246,23 @@ pub fn row<'a>(frame: &'a str, item: &str) -> &'a str {
         .lines()
         .find(|l| l.contains(&format!("││{item} ")))
         .unwrap_or("")
+}
+
+/// Another session holding `table` (ACCESS EXCLUSIVE, in an open
+/// transaction): every query that reads it waits until [`unlock`].
+pub async fn lock_table(db: &TestDatabase, table: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut locker = sqlx::PgConnection::connect_with(&db.options).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    locker
+}
+
+/// Ends [`lock_table`]'s transaction: the waiting queries go on.
+pub async fn unlock(locker: &mut sqlx::PgConnection) {
+    sqlx::raw_sql("ROLLBACK").execute(locker).await.unwrap();
 }
