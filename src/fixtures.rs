@@ -119,7 +119,7 @@ pub fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -
         request,
         result: Ok(rows),
     };
-    update(state, Msg::Dashboard(msg))
+    update(state, Msg::from(msg))
 }
 
 /// The jobs `effects` start, in order.
@@ -145,7 +145,7 @@ pub fn deliver_health(state: &mut State, report: crate::db::HealthReport) -> Vec
         result: Ok(report),
         elapsed: std::time::Duration::from_millis(7),
     };
-    update(state, Msg::Health(msg))
+    update(state, Msg::from(msg))
 }
 
 /// Answers the price matrix load that is running; returns its columns.
@@ -161,7 +161,7 @@ pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<
         result: Ok(matrix),
         elapsed: std::time::Duration::from_millis(5),
     };
-    update(state, Msg::Prices(msg));
+    update(state, Msg::from(msg));
     tenants
 }
 

@@ -25,6 +25,7 @@ pub(crate) mod tasks;
 pub mod tenants;
 mod terminal;
 pub mod update;
+mod views;
 
 pub use dashboard::UsersRequest;
 pub use dashboard::{Focus, OrdersKey};

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::clipboard::Clipboard;
 use super::connect::{self, Connector};
-use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
+use super::msg::{Delay, Effect, Msg, Slot, Task};
 use crate::db::{Database, QueryHandle};
 
 pub struct Executor {
@@ -59,16 +59,17 @@ impl Executor {
                         message: "no profiles to connect to".into(),
                         usage: true,
                     };
-                    let _ = self.results.send(Msg::Connect(connect::Msg::Done {
+                    let done = connect::Msg::Done {
                         ticket,
                         result: Err(error),
-                    }));
+                    };
+                    let _ = self.results.send(done.into());
                     return false;
                 };
                 let results = self.results.clone();
                 tokio::spawn(async move {
                     let result = connector(profile).await;
-                    let _ = results.send(Msg::Connect(connect::Msg::Done { ticket, result }));
+                    let _ = results.send(connect::Msg::Done { ticket, result }.into());
                 });
             }
             // Written at once, between frames, on the terminal's thread.
@@ -122,7 +123,7 @@ impl Executor {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                run_job(job, db.clone(), handle.clone()).await
+                job.run(db.clone(), handle.clone()).await
             };
             let mut work = Box::pin(work);
             let superseded = tokio::select! {
@@ -165,21 +166,6 @@ impl Executor {
 
     pub fn into_db(self) -> Option<Database> {
         self.db
-    }
-}
-
-/// Each view runs its own jobs; this only wraps their results.
-async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
-    match job {
-        Job::Catalog { ticket } => {
-            let result = async { Ok((db.tenants().await?, db.user_count().await?)) }.await;
-            Msg::CatalogLoaded { ticket, result }
-        }
-        Job::Dashboard(job) => Msg::Dashboard(job.run(db, handle).await),
-        Job::Health(job) => Msg::Health(job.run(db).await),
-        Job::Prices(job) => Msg::Prices(job.run(db).await),
-        Job::Basket(job) => Msg::Basket(job.run(db, handle).await),
-        Job::Tenants(job) => Msg::Tenants(job.run(db, handle).await),
     }
 }
 
