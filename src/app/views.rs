@@ -18,7 +18,6 @@
 use super::msg::{Effect, Msg};
 use super::screen::Screen;
 use super::state::State;
-use super::{basket, connect, dashboard, health, prices, tenants};
 use crate::db::{Database, QueryHandle};
 
 macro_rules! views {
@@ -33,7 +32,7 @@ macro_rules! views {
             /// What the view provides: keys, status, export, help.
             pub fn screen(self) -> &'static Screen {
                 match self {
-                    $(View::$view => &$module::SCREEN,)*
+                    $(View::$view => &super::$module::SCREEN,)*
                 }
             }
         }
@@ -42,20 +41,20 @@ macro_rules! views {
         /// `Connect`, of a connection).
         #[derive(Debug, Clone)]
         pub enum ViewMsg {
-            $($view($module::Msg),)*
+            $($view(super::$module::Msg),)*
         }
 
         impl ViewMsg {
             /// The view that sent the message takes it.
             pub fn update(self, state: &mut State) -> Vec<Effect> {
                 match self {
-                    $(ViewMsg::$view(msg) => $module::on_msg(state, msg),)*
+                    $(ViewMsg::$view(msg) => super::$module::on_msg(state, msg),)*
                 }
             }
         }
 
-        $(impl From<$module::Msg> for Msg {
-            fn from(msg: $module::Msg) -> Msg {
+        $(impl From<super::$module::Msg> for Msg {
+            fn from(msg: super::$module::Msg) -> Msg {
                 Msg::View(ViewMsg::$view(msg))
             }
         })*
@@ -65,7 +64,7 @@ macro_rules! views {
         #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum Job {
-            $($view($module::Job),)*
+            $($view(super::$module::Job),)*
         }
 
         impl Job {
