@@ -9,7 +9,7 @@ use crate::app::clipboard::Clipboard;
 use crate::app::dashboard::{self, OrdersKey};
 use crate::app::msg::{Effect, Job, Task};
 use crate::app::{init, update, Msg, State, UsersRequest};
-use crate::db::{TenantCatalog, User, UserCount, UserKey};
+use crate::db::{OrdersReport, TenantCatalog, User, UserCount, UserKey};
 
 pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
@@ -120,6 +120,16 @@ pub fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -
         result: Ok(rows),
     };
     update(state, Msg::from(msg))
+}
+
+/// Answers the orders load of `key` with `report`.
+pub fn deliver_orders(state: &mut State, key: OrdersKey, report: OrdersReport) -> Vec<Effect> {
+    let msg = dashboard::Msg::OrdersLoaded {
+        key,
+        result: Ok(report),
+        elapsed: std::time::Duration::ZERO,
+    };
+    update(state, msg.into())
 }
 
 /// The jobs `effects` start, in order.

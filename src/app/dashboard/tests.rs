@@ -311,14 +311,7 @@ fn focus_switches_and_orders_scroll_when_focused() {
             })
             .collect(),
     );
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(report),
-            elapsed: Duration::ZERO,
-        }),
-    );
+    deliver_orders(&mut state, key, report);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.dashboard.focus, Focus::Orders);
     assert!(
@@ -541,14 +534,7 @@ fn export_writes_what_the_view_shows() {
         compare_unit_price: None,
     };
     let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(report),
-            elapsed: Duration::ZERO,
-        }),
-    );
+    deliver_orders(&mut state, key, report);
     match &press(&mut state, KeyCode::Char('e'))[..] {
         [Effect::Export { stem, document }] => {
             let csv = document.csv();
@@ -590,13 +576,10 @@ fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
     let mut state = demo_state();
     press(&mut state, KeyCode::Char('j'));
     let key = state.dashboard.orders.key().unwrap().clone();
-    update(
+    deliver_orders(
         &mut state,
-        Msg::from(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(OrdersReport::from_raw("client3".into(), None, Vec::new())),
-            elapsed: Duration::ZERO,
-        }),
+        key,
+        OrdersReport::from_raw("client3".into(), None, Vec::new()),
     );
     let shown = state.selected_user().unwrap().name.clone();
     let effects = update(&mut state, Msg::Refresh);
