@@ -17,7 +17,7 @@ mod users;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::app::keymap;
@@ -123,6 +123,23 @@ fn block(title: Line<'static>, focused: bool) -> Block<'static> {
         .borders(Borders::ALL)
         .border_style(theme::border(focused))
         .title(title)
+}
+
+/// Draws `table` (rows, widths, header) with column spacing and its
+/// `selected` row (on screen) marked `▶` in `style`.
+fn selectable(
+    frame: &mut Frame,
+    area: Rect,
+    table: Table<'_>,
+    selected: Option<usize>,
+    style: Style,
+) {
+    let table = table
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(style);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut table_state);
 }
 
 /// Wrapped text in a pane (loading, empty, failed).
