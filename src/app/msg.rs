@@ -8,6 +8,8 @@ use crate::output::Document;
 
 pub use super::views::{Job, ViewMsg};
 
+// One message per event or load result, moved once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
