@@ -2,10 +2,6 @@
 //! load runs, a retry prompt when it fails, the profile picker (`P`). The runtime connects in a
 //! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
@@ -13,40 +9,10 @@ use super::load::Cursor;
 use super::msg::Effect;
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
-use crate::db::{Database, QueryHandle, TenantCatalog, User, UserCount};
+use crate::db::{Database, QueryHandle};
 
-/// What a successful connection brings: the database and what the
-/// dashboard's first frame needs.
-#[derive(Clone)]
-pub struct Opened {
-    pub db: Database,
-    pub target: String,
-    pub catalog: TenantCatalog,
-    pub count: UserCount,
-    pub first_page: Vec<User>,
-    pub compare: Option<String>,
-}
-
-// Without the database handle: its pool has no useful Debug.
-impl std::fmt::Debug for Opened {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let users = self.first_page.len();
-        write!(f, "Opened({:?}, {users} users)", self.target)
-    }
-}
-
-/// Why a connection (or its first load) failed, as one line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectError {
-    pub message: String,
-    /// Bad input (exit 2 if the dashboard ends on it), not an unreachable server.
-    pub usage: bool,
-}
-
-pub type Connecting = Pin<Box<dyn Future<Output = Result<Opened, ConnectError>> + Send>>;
-
-/// Opens a profile (`None`: what start-up was configured with).
-pub type Connector = Arc<dyn Fn(Option<String>) -> Connecting + Send + Sync>;
+// The executor connects with these; they are the connection's own words.
+pub use super::tasks::{ConnectError, Connecting, Connector, Opened};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
