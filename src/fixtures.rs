@@ -9,7 +9,7 @@ use crate::app::clipboard::Clipboard;
 use crate::app::dashboard::{self, OrdersKey};
 use crate::app::msg::{Effect, Job, Task};
 use crate::app::{init, update, Msg, State, UsersRequest};
-use crate::db::{TenantCatalog, User, UserCount, UserKey};
+use crate::db::{OrdersReport, TenantCatalog, User, UserCount, UserKey};
 
 pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     User {
@@ -119,7 +119,17 @@ pub fn deliver_page(state: &mut State, request: UsersRequest, rows: Vec<User>) -
         request,
         result: Ok(rows),
     };
-    update(state, Msg::Dashboard(msg))
+    update(state, Msg::from(msg))
+}
+
+/// Answers the orders load of `key` with `report`.
+pub fn deliver_orders(state: &mut State, key: OrdersKey, report: OrdersReport) -> Vec<Effect> {
+    let msg = dashboard::Msg::OrdersLoaded {
+        key,
+        result: Ok(report),
+        elapsed: std::time::Duration::ZERO,
+    };
+    update(state, msg.into())
 }
 
 /// The jobs `effects` start, in order.
@@ -145,7 +155,7 @@ pub fn deliver_health(state: &mut State, report: crate::db::HealthReport) -> Vec
         result: Ok(report),
         elapsed: std::time::Duration::from_millis(7),
     };
-    update(state, Msg::Health(msg))
+    update(state, Msg::from(msg))
 }
 
 /// Answers the price matrix load that is running; returns its columns.
@@ -161,7 +171,7 @@ pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<
         result: Ok(matrix),
         elapsed: std::time::Duration::from_millis(5),
     };
-    update(state, Msg::Prices(msg));
+    update(state, Msg::from(msg));
     tenants
 }
 

@@ -49,7 +49,7 @@ fn deliver(state: &mut State, tenant: &str, lines: Vec<RawOrderLine>) {
     let report = OrdersReport::from_raw(tenant.into(), key.compare.clone(), lines);
     update(
         state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+        Msg::from(dashboard::Msg::OrdersLoaded {
             key,
             result: Ok(report),
             elapsed: Duration::from_millis(4),
@@ -61,7 +61,7 @@ fn fail(state: &mut State, error: DbError) {
     let key = state.dashboard.orders.key().unwrap().clone();
     update(
         state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+        Msg::from(dashboard::Msg::OrdersLoaded {
             key,
             result: Err(error),
             elapsed: Duration::from_millis(4),
@@ -197,7 +197,7 @@ fn filter_without_matches() {
     let request = state.dashboard.users.request().cloned().unwrap();
     update(
         &mut state,
-        Msg::Dashboard(dashboard::Msg::UsersPage {
+        Msg::from(dashboard::Msg::UsersPage {
             request,
             result: Ok(Vec::new()),
         }),
@@ -510,7 +510,7 @@ fn health_view_with_drift_orphans_and_a_leak() {
     let ticket = *state.health.report.pending().expect("the check is running");
     update(
         &mut state,
-        Msg::Health(health::Msg::Loaded {
+        Msg::from(health::Msg::Loaded {
             ticket,
             result: Ok(drifted_report()),
             elapsed: Duration::from_millis(7),
@@ -525,7 +525,7 @@ fn health_view_with_drift_orphans_and_a_leak() {
     };
     update(
         &mut state,
-        Msg::Health(health::Msg::LeaksLoaded {
+        Msg::from(health::Msg::LeaksLoaded {
             tenant: "tenant_0001".into(),
             result: Ok(vec![leak]),
             elapsed: Duration::from_millis(3),
@@ -580,7 +580,7 @@ fn price_matrix_marks_lowest_highest_and_spread() {
         .expect("the visible columns are loading");
     update(
         &mut state,
-        Msg::Prices(prices::Msg::Loaded {
+        Msg::from(prices::Msg::Loaded {
             tenants,
             result: Ok(demo_matrix()),
             elapsed: Duration::from_millis(5),
@@ -903,7 +903,7 @@ fn basket_state() -> State {
     ];
     update(
         &mut state,
-        Msg::Basket(basket::Msg::Page {
+        Msg::from(basket::Msg::Page {
             key: effects,
             result: Ok((lines, priced)),
             next: 3,

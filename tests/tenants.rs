@@ -72,7 +72,7 @@ async fn run_tenant_jobs(state: &mut State, db: &Database, mut effects: Vec<Effe
     }) {
         let msg = job.run(db.clone(), QueryHandle::default()).await;
         delivered += 1;
-        effects = update(state, Msg::Tenants(msg));
+        effects = update(state, Msg::from(msg));
     }
     delivered
 }
@@ -214,7 +214,7 @@ async fn shared_users_keep_the_users_list_first_and_t_opens_the_tenants() {
     );
     update(
         &mut state,
-        Msg::Dashboard(tenantscope::app::dashboard::Msg::UsersPage {
+        Msg::from(tenantscope::app::dashboard::Msg::UsersPage {
             request,
             result: Ok(users),
         }),
@@ -244,7 +244,7 @@ async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropp
     let mut late = None;
     loop {
         let msg = job.run(db.clone(), QueryHandle::default()).await;
-        let effects = update(&mut state, Msg::Tenants(msg));
+        let effects = update(&mut state, Msg::from(msg));
         found.push(state.tenants.search.users.len());
         statuses.push(status_text(&state));
         match effects.is_empty() {
@@ -280,7 +280,7 @@ async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropp
         .iter()
         .any(|e| matches!(e, Effect::Load(t) if t.slot == SEARCH_SLOT)));
     let stale = late.unwrap().run(db.clone(), QueryHandle::default()).await;
-    assert!(update(&mut state, Msg::Tenants(stale)).is_empty());
+    assert!(update(&mut state, Msg::from(stale)).is_empty());
     assert!(state.tenants.search.users.is_empty(), "nothing of user_1's");
     let delivered = run_tenant_jobs(&mut state, &db, effects).await;
     assert_eq!(delivered, 3, "the new search reads every batch");
@@ -311,7 +311,7 @@ async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropp
         panic!("{task:?}")
     };
     let msg = job.run(db.clone(), QueryHandle::default()).await;
-    let effects = update(&mut state, Msg::Dashboard(msg));
+    let effects = update(&mut state, Msg::from(msg));
     let user = state.selected_user().unwrap();
     assert_eq!(
         (user.name.as_str(), user.tenant.as_deref()),
@@ -374,7 +374,7 @@ async fn two_thousand_tenant_schemas_are_detected_and_searched_to_the_last_batch
         let msg = search_job(&effects)
             .run(db.clone(), QueryHandle::default())
             .await;
-        effects = update(&mut state, Msg::Tenants(msg));
+        effects = update(&mut state, Msg::from(msg));
         batches.push(state.tenants.search.users.len());
     }
     assert_eq!(batches.len(), 40, "2,000 schemas, 50 per statement");

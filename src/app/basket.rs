@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::Cursor;
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_text, no_warning, nothing, Screen, Status};
+use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
 use crate::db::{rank_basket, BasketTenant, Database, DbError, OrderLine, QueryHandle, User};
@@ -105,6 +105,7 @@ pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
+    on_mouse: no_mouse,
     is_busy: |state| state.basket.loading,
     status,
     fresh: BASKET_SLOT.0,
@@ -259,6 +260,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if state.basket.rows.navigate(action, len, rows) {
         return Vec::new();
     }
+    if action == Back {
+        state.view = View::Dashboard;
+        return Vec::new();
+    }
     match state.basket.user.clone() {
         Some(user) if action == Reload => start(state, user),
         _ => Vec::new(),
@@ -314,7 +319,7 @@ mod tests {
             .collect();
         let effects = update(
             &mut state,
-            AppMsg::Basket(Msg::Page {
+            AppMsg::from(Msg::Page {
                 key: job.key.clone(),
                 result: Ok((lines.clone(), priced)),
                 next: job.next,
@@ -338,7 +343,7 @@ mod tests {
         // A late page for the old user changes nothing.
         let late = update(
             &mut state,
-            AppMsg::Basket(Msg::Page {
+            AppMsg::from(Msg::Page {
                 key: second.key.clone(),
                 result: Ok((lines, Vec::new())),
                 next: second.next,

@@ -2,51 +2,17 @@
 //! load runs, a retry prompt when it fails, the profile picker (`P`). The runtime connects in a
 //! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
 use super::load::Cursor;
 use super::msg::Effect;
-use super::screen::{no_text, no_warning, nothing, Screen, Status};
+use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
-use crate::db::{Database, TenantCatalog, User, UserCount};
+use crate::db::{Database, QueryHandle};
 
-/// What a successful connection brings: the database and what the
-/// dashboard's first frame needs.
-#[derive(Clone)]
-pub struct Opened {
-    pub db: Database,
-    pub target: String,
-    pub catalog: TenantCatalog,
-    pub count: UserCount,
-    pub first_page: Vec<User>,
-    pub compare: Option<String>,
-}
-
-// Without the database handle: its pool has no useful Debug.
-impl std::fmt::Debug for Opened {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let users = self.first_page.len();
-        write!(f, "Opened({:?}, {users} users)", self.target)
-    }
-}
-
-/// Why a connection (or its first load) failed, as one line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectError {
-    pub message: String,
-    /// Bad input (exit 2 if the dashboard ends on it), not an unreachable server.
-    pub usage: bool,
-}
-
-pub type Connecting = Pin<Box<dyn Future<Output = Result<Opened, ConnectError>> + Send>>;
-
-/// Opens a profile (`None`: what start-up was configured with).
-pub type Connector = Arc<dyn Fn(Option<String>) -> Connecting + Send + Sync>;
+// The executor connects with these; they are the connection's own words.
+pub use super::tasks::{ConnectError, Connecting, Connector, Opened};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -54,6 +20,16 @@ pub enum Msg {
         ticket: u64,
         result: Result<Opened, ConnectError>,
     },
+}
+
+/// Nothing: a connection is made by `Effect::Connect`, not by a load.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {}
+
+impl Job {
+    pub async fn run(self, _: Database, _: QueryHandle) -> Msg {
+        match self {}
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -142,6 +118,7 @@ pub const SCREEN: Screen = Screen {
     },
     on_action,
     on_key: no_text,
+    on_mouse: no_mouse,
     is_busy: |state| state.connect.phase == Phase::Connecting,
     status: |state| match &state.connect.phase {
         Phase::Connecting if state.connect.demo && state.connect.attempt.is_none() => {
@@ -272,6 +249,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         PageDown | Last => cursor.last(len, len),
         Reload => return vec![connect(state, state.connect.attempt.clone())],
         OpenProfiles => return open_picker(state),
+        Back => back(state),
         Choose => {
             let chosen = cursor
                 .on_screen()
@@ -288,7 +266,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 
 /// Esc: back to the open database (a connection under way is dropped),
 /// or, with none open, from the picker back to the failure.
-pub fn back(state: &mut State) {
+fn back(state: &mut State) {
     let connect = &mut state.connect;
     if connect.open {
         connect.ticket += 1;
@@ -308,10 +286,10 @@ pub fn back(state: &mut State) {
 /// (the runtime swaps it into its executor before `update` sees the message).
 pub fn adopted(state: &State, msg: &super::msg::Msg) -> Option<Database> {
     match msg {
-        super::msg::Msg::Connect(Msg::Done {
+        super::msg::Msg::View(super::msg::ViewMsg::Connect(Msg::Done {
             ticket,
             result: Ok(opened),
-        }) if *ticket == state.connect.ticket && state.view == View::Connect => {
+        })) if *ticket == state.connect.ticket && state.view == View::Connect => {
             Some(opened.db.clone())
         }
         _ => None,
@@ -358,7 +336,7 @@ mod tests {
     use crate::fixtures::{demo_state, press};
 
     fn failed(ticket: u64) -> super::super::msg::Msg {
-        super::super::msg::Msg::Connect(Msg::Done {
+        super::super::msg::Msg::from(Msg::Done {
             ticket,
             result: Err(ConnectError {
                 message: "cannot connect to x: refused".into(),

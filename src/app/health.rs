@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{export_loaded, no_text, no_warning, nothing, Screen, Status};
+use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
-use crate::db::{Database, DbError, HealthReport, Leak};
+use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle};
 use crate::output::Document;
 use crate::ui::layout;
 
@@ -42,7 +42,7 @@ pub enum Job {
 }
 
 impl Job {
-    pub async fn run(self, db: Database) -> Msg {
+    pub async fn run(self, db: Database, _: QueryHandle) -> Msg {
         let started = Instant::now();
         match self {
             Job::Check { ticket } => {
@@ -93,6 +93,7 @@ pub const SCREEN: Screen = Screen {
     fresh: "health",
     on_action,
     on_key: no_text,
+    on_mouse: no_mouse,
     warning: no_warning,
     is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
     status: |state| {
@@ -164,6 +165,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         ShowLeaks => return show_leaks(state),
         Reload => return reload(state),
+        Back => state.view = View::Dashboard,
         _ => {}
     }
     Vec::new()
@@ -217,7 +219,7 @@ mod tests {
             wrong_copy: Vec::new(),
         };
         let loaded = |ticket| {
-            AppMsg::Health(Msg::Loaded {
+            AppMsg::from(Msg::Loaded {
                 ticket,
                 result: Ok(report.clone()),
                 elapsed: Duration::ZERO,
@@ -236,7 +238,7 @@ mod tests {
         );
         // A late answer for another tenant is not shown as this one's.
         let leaks_of = |tenant: &str| {
-            AppMsg::Health(Msg::LeaksLoaded {
+            AppMsg::from(Msg::LeaksLoaded {
                 tenant: tenant.into(),
                 result: Ok(Vec::new()),
                 elapsed: Duration::ZERO,

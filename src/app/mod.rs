@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: key → `update` → the view's update → effect →
 //! task → keyed result message → the view's update → `ui::view(state)`.
-//! Each view (dashboard, health, prices) is one module here owning its
+//! Each view is one module here (listed once in `views.rs`) owning its
 //! state, key table, messages, jobs, status and export, with its drawing
 //! in the module of the same name under `ui`.
 
@@ -25,6 +25,7 @@ pub(crate) mod tasks;
 pub mod tenants;
 mod terminal;
 pub mod update;
+mod views;
 
 pub use dashboard::UsersRequest;
 pub use dashboard::{Focus, OrdersKey};

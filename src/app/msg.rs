@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use super::{basket, connect, dashboard, health, prices, tenants};
-use crate::db::{DbError, TenantCatalog, UserCount};
 use crate::output::Document;
 
+pub use super::views::{Job, ViewMsg};
+
+// One message per event or load result, moved once: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -15,18 +17,9 @@ pub enum Msg {
     Resize(u16, u16),
     /// Drives the spinner; slow when idle.
     Tick,
-    /// The tenant catalog and the user count, after a reload.
-    CatalogLoaded {
-        ticket: u64,
-        result: Result<(TenantCatalog, UserCount), DbError>,
-    },
-    /// A connection (start-up, retry, profile switch) finished.
-    Connect(connect::Msg),
-    Dashboard(dashboard::Msg),
-    Health(health::Msg),
-    Prices(prices::Msg),
-    Basket(basket::Msg),
-    Tenants(tenants::Msg),
+    /// For one view (a load it asked for finished, a connection was made);
+    /// build one with `<view>::Msg::….into()`.
+    View(ViewMsg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
     /// What a copy sent to the clipboard, or why it could not.
@@ -82,19 +75,6 @@ pub struct Task {
     pub slot: Slot,
     pub delay: Delay,
     pub job: Job,
-}
-
-/// What a load reads, by view. Each view runs its own jobs.
-// One job is made per key press and moved once: boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Job {
-    Catalog { ticket: u64 },
-    Dashboard(dashboard::Job),
-    Health(health::Job),
-    Prices(prices::Job),
-    Basket(basket::Job),
-    Tenants(tenants::Job),
 }
 
 impl Job {

@@ -8,9 +8,9 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{export_loaded, no_text, no_warning, Screen, Status};
+use super::screen::{export_loaded, no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
-use crate::db::{Database, DbError, PriceMatrix, PriceSort};
+use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
 use crate::output::Document;
 use crate::ui::layout;
 
@@ -53,7 +53,7 @@ pub struct Job {
 }
 
 impl Job {
-    pub async fn run(self, db: Database) -> Msg {
+    pub async fn run(self, db: Database, _: QueryHandle) -> Msg {
         let started = Instant::now();
         let result = db.price_matrix(&self.tenants).await;
         Msg::Loaded {
@@ -108,6 +108,7 @@ pub const SCREEN: Screen = Screen {
     keys: |_| KEYS,
     on_action,
     on_key: no_text,
+    on_mouse: no_mouse,
     warning: no_warning,
     is_busy: |state| state.prices.matrix.is_loading(),
     status,
@@ -214,6 +215,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ShowBuyers => return show_buyers(state),
         Reload => return request(state, true),
+        Back => state.view = View::Dashboard,
         _ => {}
     }
     Vec::new()
@@ -269,7 +271,7 @@ mod tests {
     }
 
     fn loaded(tenants: Vec<String>, matrix: PriceMatrix) -> AppMsg {
-        AppMsg::Prices(Msg::Loaded {
+        AppMsg::from(Msg::Loaded {
             tenants,
             result: Ok(matrix),
             elapsed: Duration::ZERO,

@@ -1,14 +1,12 @@
 //! What every view provides, in one table per view. Dispatch goes through
-//! [`View::screen`], an exhaustive match: a new view is a new module with
-//! its `SCREEN`, one arm here, and its drawing in `ui`.
+//! `View::screen`, generated with the list of views in `app/views.rs`.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::keymap::{Action, KeyTable};
 use super::load::{Done, Load};
 use super::msg::Effect;
-use super::state::{State, View};
-use super::{basket, connect, dashboard, health, prices, tenants};
+use super::state::State;
 use crate::output::Document;
 
 /// The status line's message, drawn by `ui`.
@@ -56,6 +54,8 @@ pub struct Screen {
     pub on_action: fn(&mut State, Action) -> Vec<Effect>,
     /// A key the table does not bind (text input).
     pub on_key: fn(&mut State, KeyEvent) -> Vec<Effect>,
+    /// A click or the wheel (not while help is open).
+    pub on_mouse: fn(&mut State, MouseEvent) -> Vec<Effect>,
     /// After the terminal changed size (the dashboard's list is kept in
     /// view whatever is on screen).
     pub on_resize: fn(&mut State) -> Vec<Effect>,
@@ -76,19 +76,6 @@ pub struct Screen {
     pub marks: &'static [(&'static str, &'static str)],
 }
 
-impl View {
-    pub fn screen(self) -> &'static Screen {
-        match self {
-            View::Dashboard => &dashboard::SCREEN,
-            View::Health => &health::SCREEN,
-            View::Prices => &prices::SCREEN,
-            View::Connect => &connect::SCREEN,
-            View::Basket => &basket::SCREEN,
-            View::Tenants => &tenants::SCREEN,
-        }
-    }
-}
-
 /// `e` for a view that exports what one load brought: that value, once loaded.
 pub fn export_loaded<K: PartialEq, T: Clone, E>(
     stem: &str,
@@ -105,6 +92,11 @@ pub fn no_warning(_: &State) -> Option<String> {
 
 /// For views with nothing to do on a resize or a refresh.
 pub fn nothing(_: &mut State) -> Vec<Effect> {
+    Vec::new()
+}
+
+/// For views that take no mouse input.
+pub fn no_mouse(_: &mut State, _: MouseEvent) -> Vec<Effect> {
     Vec::new()
 }
 

@@ -14,22 +14,9 @@ use super::keymap::{self, KeyTable};
 use super::load::Load;
 use super::prices::Prices;
 use super::tenants::Tenants;
+pub use super::views::View;
 
-/// Which screen is showing. Every `match` on it is exhaustive, so the
-/// compiler lists each place a new view must fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Dashboard,
-    Health,
-    Prices,
-    /// Connecting, a failed connection, or the profile picker.
-    Connect,
-    Basket,
-    /// The tenants pane and the search across tenants.
-    Tenants,
-}
-
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
     /// `demo` or `user@host:port/db`; never a password.
     pub target: String,
@@ -52,6 +39,7 @@ pub struct State {
     pub read_at: BTreeMap<&'static str, String>,
     /// `ui.refresh_s`: how often the visible data is read again.
     pub refresh_every: Option<Duration>,
+    // Each view's state; a new view's starts as its `Default`.
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
@@ -74,24 +62,11 @@ impl State {
             target,
             catalog,
             user_count,
-            catalog_load: Load::default(),
             size: (120, 40),
-            ticks: 0,
             debounce: Duration::from_millis(120),
-            view: View::Dashboard,
-            help_open: false,
-            help_scroll: 0,
-            quit: false,
-            notice: None,
-            read_at: BTreeMap::new(),
-            refresh_every: None,
             dashboard: Dashboard::new(first_page, compare),
-            health: Health::default(),
-            prices: Prices::default(),
             connect: Connect::opened(),
-            basket: Basket::default(),
-            tenants: Tenants::default(),
-            tickets: 0,
+            ..State::default()
         }
     }
 

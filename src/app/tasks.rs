@@ -1,18 +1,54 @@
 //! Carries out effects as tokio tasks. Each slot runs one load at a time:
 //! a new load cancels the one before (client side and, for a query already
-//! running, on the server).
+//! running, on the server); connections are made in tasks too ([`Connector`]).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::clipboard::Clipboard;
-use super::connect::{self, Connector};
-use super::msg::{Delay, Effect, Job, Msg, Slot, Task};
-use crate::db::{Database, QueryHandle};
+use super::connect;
+use super::msg::{Delay, Effect, Msg, Slot, Task};
+use crate::db::{Database, QueryHandle, TenantCatalog, User, UserCount};
+
+/// What a successful connection brings: the database and what the
+/// dashboard's first frame needs.
+#[derive(Clone)]
+pub struct Opened {
+    pub db: Database,
+    pub target: String,
+    pub catalog: TenantCatalog,
+    pub count: UserCount,
+    pub first_page: Vec<User>,
+    pub compare: Option<String>,
+}
+
+// Without the database handle: its pool has no useful Debug.
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users = self.first_page.len();
+        write!(f, "Opened({:?}, {users} users)", self.target)
+    }
+}
+
+/// Why a connection (or its first load) failed, as one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectError {
+    pub message: String,
+    /// Bad input (exit 2 if the dashboard ends on it), not an unreachable server.
+    pub usage: bool,
+}
+
+pub type Connecting = Pin<Box<dyn Future<Output = Result<Opened, ConnectError>> + Send>>;
+
+/// Opens a profile (`None`: what start-up was configured with).
+pub type Connector = Arc<dyn Fn(Option<String>) -> Connecting + Send + Sync>;
 
 pub struct Executor {
     /// None until the first connection is made.
@@ -55,20 +91,21 @@ impl Executor {
             }
             Effect::Connect { ticket, profile } => {
                 let Some(connector) = self.connector.clone() else {
-                    let error = connect::ConnectError {
+                    let error = ConnectError {
                         message: "no profiles to connect to".into(),
                         usage: true,
                     };
-                    let _ = self.results.send(Msg::Connect(connect::Msg::Done {
+                    let done = connect::Msg::Done {
                         ticket,
                         result: Err(error),
-                    }));
+                    };
+                    let _ = self.results.send(done.into());
                     return false;
                 };
                 let results = self.results.clone();
                 tokio::spawn(async move {
                     let result = connector(profile).await;
-                    let _ = results.send(Msg::Connect(connect::Msg::Done { ticket, result }));
+                    let _ = results.send(connect::Msg::Done { ticket, result }.into());
                 });
             }
             // Written at once, between frames, on the terminal's thread.
@@ -122,7 +159,7 @@ impl Executor {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                run_job(job, db.clone(), handle.clone()).await
+                job.run(db.clone(), handle.clone()).await
             };
             let mut work = Box::pin(work);
             let superseded = tokio::select! {
@@ -165,21 +202,6 @@ impl Executor {
 
     pub fn into_db(self) -> Option<Database> {
         self.db
-    }
-}
-
-/// Each view runs its own jobs; this only wraps their results.
-async fn run_job(job: Job, db: Database, handle: QueryHandle) -> Msg {
-    match job {
-        Job::Catalog { ticket } => {
-            let result = async { Ok((db.tenants().await?, db.user_count().await?)) }.await;
-            Msg::CatalogLoaded { ticket, result }
-        }
-        Job::Dashboard(job) => Msg::Dashboard(job.run(db, handle).await),
-        Job::Health(job) => Msg::Health(job.run(db).await),
-        Job::Prices(job) => Msg::Prices(job.run(db).await),
-        Job::Basket(job) => Msg::Basket(job.run(db, handle).await),
-        Job::Tenants(job) => Msg::Tenants(job.run(db, handle).await),
     }
 }
 

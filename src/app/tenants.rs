@@ -10,7 +10,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
 use super::load::{Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_warning, nothing, Screen, Status};
+use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
 use crate::ui::layout;
@@ -152,6 +152,7 @@ pub const SCREEN: Screen = Screen {
     },
     on_action,
     on_key: edit,
+    on_mouse: no_mouse,
     is_busy: |state| state.tenants.directory.is_loading() || state.tenants.search.loading,
     status,
     fresh: DIRECTORY_SLOT.0,

@@ -5,8 +5,8 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 
 use super::keymap::{self, Action};
 use super::msg::{Effect, Msg};
-use super::state::{State, View};
-use super::{connect, dashboard, health, prices};
+use super::state::State;
+use super::{connect, dashboard, tenants};
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -21,36 +21,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.ticks = state.ticks.wrapping_add(1);
             Vec::new()
         }
-        Msg::CatalogLoaded { ticket, result } => {
-            let (catalog, count) = match result {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    state
-                        .catalog_load
-                        .accept(&ticket, Err(error.to_string()), Default::default());
-                    return Vec::new();
-                }
-            };
-            if !state
-                .catalog_load
-                .accept(&ticket, Ok(()), Default::default())
-            {
-                return Vec::new();
-            }
-            state.user_count = count;
-            if catalog == state.catalog {
-                return Vec::new();
-            }
-            state.catalog = catalog;
-            // Tenants appeared or vanished: the comparison may differ.
-            dashboard::request_orders(state, super::msg::Delay::None)
-        }
-        Msg::Connect(msg) => connect::on_msg(state, msg),
-        Msg::Dashboard(msg) => dashboard::on_msg(state, msg),
-        Msg::Health(msg) => health::on_msg(state, msg),
-        Msg::Prices(msg) => prices::on_msg(state, msg),
-        Msg::Basket(msg) => super::basket::on_msg(state, msg),
-        Msg::Tenants(msg) => super::tenants::on_msg(state, msg),
+        Msg::View(msg) => msg.update(state),
         Msg::Exported(result) => {
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
@@ -73,7 +44,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Effects to run when the dashboard opens.
 pub fn init(state: &mut State) -> Vec<Effect> {
-    connect::init(state).unwrap_or_else(|| super::tenants::init(state))
+    connect::init(state).unwrap_or_else(|| tenants::init(state))
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -93,12 +64,6 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Action::ToggleHelp => {
             state.help_open = true;
             state.help_scroll = 0;
-        }
-        Action::Back if state.view == View::Connect => connect::back(state),
-        // The dashboard and the tenants pane step back within themselves;
-        // other views back to the dashboard.
-        Action::Back if !matches!(state.view, View::Dashboard | View::Tenants) => {
-            state.view = View::Dashboard
         }
         Action::Export => return export(state),
         Action::Quit => state.quit = true,
@@ -138,11 +103,10 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    let popup = state.help_open || state.dashboard.detail.is_some();
-    match (popup, state.view) {
-        (false, View::Dashboard) => dashboard::on_mouse(state, mouse),
-        _ => Vec::new(),
+    if state.help_open {
+        return Vec::new();
     }
+    (state.view.screen().on_mouse)(state, mouse)
 }
 
 /// `e`: everything the view shows (all its rows, not only those on

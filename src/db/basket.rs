@@ -171,36 +171,19 @@ impl Database {
         let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
         let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
         let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
-        for chunk in selects.chunks(BASKET_BATCH) {
-            let rows = match self.basket_batch(chunk, &ids, &items).await {
-                Ok(rows) => rows,
-                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                    let mut rows = Vec::new();
-                    for select in chunk {
-                        match self
-                            .basket_batch(std::slice::from_ref(select), &ids, &items)
-                            .await
-                        {
-                            Ok(tenant_rows) => rows.extend(tenant_rows),
-                            Err(e) => failed[select.0] = Some(self.error(e).to_string()),
-                        }
-                    }
-                    rows
-                }
-                Err(e @ sqlx::Error::Database(_)) => {
-                    failed[chunk[0].0] = Some(self.error(e).to_string());
-                    Vec::new()
-                }
-                Err(e) => return Err(self.error(e)),
-            };
-            for (column, n, price) in rows {
-                let cell = usize::try_from(column)
-                    .ok()
-                    .zip(usize::try_from(n - 1).ok())
-                    .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
-                if let Some(cell) = cell {
-                    *cell = Value::from_text(price.as_deref());
-                }
+        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
+            .tenant_batches(&selects, BASKET_BATCH, &[&ids, &items])
+            .await?;
+        for (column, error) in errors {
+            failed[column] = Some(error.to_string());
+        }
+        for (column, n, price) in rows {
+            let cell = usize::try_from(column)
+                .ok()
+                .zip(usize::try_from(n - 1).ok())
+                .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
+            if let Some(cell) = cell {
+                *cell = Value::from_text(price.as_deref());
             }
         }
         if let Some(handle) = handle {
@@ -214,28 +197,6 @@ impl Database {
                 Some(error) => BasketTenant::failed(tenant.clone(), error, lines.len()),
                 None => BasketTenant::priced(tenant.clone(), lines, &prices),
             })
-            .collect())
-    }
-
-    /// One `UNION ALL` of `selects` in its own read transaction.
-    async fn basket_batch(
-        &self,
-        selects: &[(usize, String)],
-        ids: &[Option<&str>],
-        items: &[Option<&str>],
-    ) -> Result<Vec<(i32, i64, Option<String>)>, sqlx::Error> {
-        let mut tx = self.batch_tx().await?;
-        let sql = super::union_all(selects);
-        let rows: Vec<(i32, i32, Option<String>)> = sqlx::query_as(&sql)
-            .bind(ids)
-            .bind(items)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(c, n, p)| (c, i64::from(n), p))
             .collect())
     }
 }

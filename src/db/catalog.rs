@@ -95,12 +95,10 @@ impl Database {
         let names: Vec<LossyText> = sqlx::query_scalar(&format!(
             "SELECT {name}
                FROM pg_catalog.pg_namespace n
-              WHERE n.nspname <> $1
-                AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                AND {has_tables}
+              WHERE {tenant_schema}
               ORDER BY n.nspname",
             name = raw("n.nspname"),
-            has_tables = self.layout.names.has_tenant_tables(),
+            tenant_schema = self.is_tenant_schema(),
         ))
         .bind(&self.layout.shared_schema)
         .persistent(self.persistent())
@@ -132,9 +130,7 @@ impl Database {
             "WITH schemas AS (
                  SELECT n.nspname::text AS tenant
                    FROM pg_catalog.pg_namespace n
-                  WHERE n.nspname <> $1
-                    AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                    AND {has_tables}),
+                  WHERE {tenant_schema}),
              counts AS (
                  SELECT u.{tenant}::text AS tenant, count(*) AS users
                    FROM {users} u GROUP BY 1)
@@ -144,7 +140,7 @@ impl Database {
             tenant = self.layout.tenant_column,
             users = self.layout.users_table,
             tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
-            has_tables = self.layout.names.has_tenant_tables(),
+            tenant_schema = self.is_tenant_schema(),
         ))
         .bind(&self.layout.shared_schema)
         .persistent(self.persistent())
@@ -159,6 +155,17 @@ impl Database {
                 users,
             })
             .collect())
+    }
+
+    /// Whether namespace `n` is a tenant schema: not the shared one (`$1`),
+    /// not the system's, and holding the tenant tables.
+    fn is_tenant_schema(&self) -> String {
+        format!(
+            "n.nspname <> $1
+             AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+             AND {}",
+            self.layout.names.has_tenant_tables()
+        )
     }
 
     /// Exact-match lookup of tenant schemas that hold the tenant tables,

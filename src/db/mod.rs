@@ -255,6 +255,65 @@ impl Database {
         self.pool.begin_with(begin).await
     }
 
+    /// The rows of per-tenant `selects` (each tagged with its index), `size`
+    /// to a statement: one `UNION ALL` each, in its own read transaction,
+    /// with `arrays` bound as `$1`, `$2`, …. A batch the server refuses is
+    /// run again tenant by tenant, so one tenant that fails (a missing
+    /// table, a denied read) fails alone: its index and error come back
+    /// beside the rows. Any other error (the connection, the pool) ends it.
+    pub(super) async fn tenant_batches<R>(
+        &self,
+        selects: &[(usize, String)],
+        size: usize,
+        arrays: &[&[Option<&str>]],
+    ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let mut rows = Vec::new();
+        let mut failed = Vec::new();
+        for chunk in selects.chunks(size.max(1)) {
+            match self.union_rows(chunk, arrays).await {
+                Ok(batch) => rows.extend(batch),
+                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
+                    for select in chunk {
+                        match self.union_rows(std::slice::from_ref(select), arrays).await {
+                            Ok(batch) => rows.extend(batch),
+                            Err(e @ sqlx::Error::Database(_)) => {
+                                failed.push((select.0, self.error(e)))
+                            }
+                            Err(e) => return Err(self.error(e)),
+                        }
+                    }
+                }
+                Err(e @ sqlx::Error::Database(_)) => failed.push((chunk[0].0, self.error(e))),
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok((rows, failed))
+    }
+
+    /// One batch of [`Database::tenant_batches`].
+    async fn union_rows<R>(
+        &self,
+        selects: &[(usize, String)],
+        arrays: &[&[Option<&str>]],
+    ) -> Result<Vec<R>, sqlx::Error>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        let mut tx = self.batch_tx().await?;
+        let sql = union_all(selects);
+        // The SQL text differs per tenant set: keep it out of the statement cache.
+        let mut query = sqlx::query_as(&sql).persistent(false);
+        for array in arrays {
+            query = query.bind(*array);
+        }
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
     pub fn counters(&self) -> &QueryCounters {
         &self.counters
     }

@@ -303,51 +303,18 @@ impl Database {
                 ),
             ));
         }
-        let mut rows = Vec::new();
-        let mut failed = Vec::new();
-        for chunk in selects.chunks(batch.max(1)) {
-            match self.price_batch(chunk).await {
-                Ok(batch_rows) => rows.extend(batch_rows),
-                // The server refused it: find out which tenant, one by one.
-                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                    for select in chunk {
-                        match self.price_batch(std::slice::from_ref(select)).await {
-                            Ok(tenant_rows) => rows.extend(tenant_rows),
-                            Err(e) => failed.push(TenantFailure {
-                                tenant: columns[select.0].clone(),
-                                error: self.error(e).to_string(),
-                            }),
-                        }
-                    }
-                }
-                Err(e @ sqlx::Error::Database(_)) => failed.push(TenantFailure {
-                    tenant: columns[chunk[0].0].clone(),
-                    error: self.error(e).to_string(),
-                }),
-                // Not the data: the connection or the pool. Nothing to name.
-                Err(e) => return Err(self.error(e)),
-            }
-        }
+        let (rows, errors): (Vec<(i32, LossyText, Option<String>)>, _) =
+            self.tenant_batches(&selects, batch, &[]).await?;
+        let rows = rows.into_iter();
+        let rows = rows
+            .map(|(c, description, p)| (c, description.text, p))
+            .collect();
+        let failed = errors.into_iter().map(|(column, error)| TenantFailure {
+            tenant: columns[column].clone(),
+            error: error.to_string(),
+        });
+        let failed = failed.collect();
         Ok(PriceMatrix::from_rows(columns, rows, failed))
-    }
-
-    /// One `UNION ALL` of `selects` in its own read transaction.
-    async fn price_batch(
-        &self,
-        selects: &[(usize, String)],
-    ) -> Result<Vec<(i32, String, Option<String>)>, sqlx::Error> {
-        let mut tx = self.batch_tx().await?;
-        let sql = super::union_all(selects);
-        // The SQL text differs per tenant set: keep it out of the statement cache.
-        let rows: Vec<(i32, LossyText, Option<String>)> = sqlx::query_as(&sql)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(column, description, price)| (column, description.text, price))
-            .collect())
     }
 
     /// Users of `tenant` (by organization id) with at least one order in

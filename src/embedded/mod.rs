@@ -341,20 +341,30 @@ fn launch(
     }
     as_account(&mut postgres, run_as);
     // If tenantscope is killed outright, the kernel stops the server too.
+    let program = bin.join("postgres").display().to_string();
+    spawn_kept(postgres, Signal::SIGQUIT, "postgres", &program).map_err(fail)
+}
+
+/// Runs `command` as a child that gets `signal` when this process dies,
+/// and returns its pid and a receiver told when it exits. The death signal
+/// follows the thread that forked, so the fork happens on a thread
+/// (`what`-keeper) that lives exactly as long as the child.
+pub(crate) fn spawn_kept(
+    mut command: Command,
+    signal: Signal,
+    what: &str,
+    program: &str,
+) -> Result<(Pid, mpsc::Receiver<()>), String> {
     // SAFETY: prctl is async-signal-safe and touches no Rust state.
     unsafe {
-        postgres.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)
-        });
+        command
+            .pre_exec(move || nix::sys::prctl::set_pdeathsig(signal).map_err(std::io::Error::from));
     }
-
-    // The death signal follows the thread that forked, so fork from a
-    // thread that lives exactly as long as the server.
     let (pid_tx, pid_rx) = mpsc::channel();
     let (exit_tx, exit_rx) = mpsc::channel();
     std::thread::Builder::new()
-        .name("postgres-keeper".into())
-        .spawn(move || match postgres.spawn() {
+        .name(format!("{what}-keeper"))
+        .spawn(move || match command.spawn() {
             Ok(mut child) => {
                 let _ = pid_tx.send(Ok(child.id()));
                 let _ = child.wait();
@@ -364,16 +374,11 @@ fn launch(
                 let _ = pid_tx.send(Err(e));
             }
         })
-        .map_err(|e| fail(format!("cannot start a thread: {e}")))?;
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
     let pid = pid_rx
         .recv()
-        .map_err(|_| fail("the postgres keeper thread died"))?
-        .map_err(|e| {
-            fail(format!(
-                "cannot run {}: {e}",
-                bin.join("postgres").display()
-            ))
-        })?;
+        .map_err(|_| format!("the {what} keeper thread died"))?
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     Ok((Pid::from_raw(pid as i32), exit_rx))
 }
 

@@ -253,35 +253,12 @@ impl TestPooler {
             .process_group(0);
         super::as_account(&mut command, &run_as);
         // If the test process dies, so does PgBouncer.
-        // SAFETY: prctl is async-signal-safe and touches no Rust state.
-        unsafe {
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                    .map_err(std::io::Error::from)
-            });
-        }
-        // The death signal follows the forking thread: fork from one that
-        // lives exactly as long as PgBouncer.
-        let (pid_tx, pid_rx) = std::sync::mpsc::channel();
-        let (exit_tx, exited) = std::sync::mpsc::channel();
-        std::thread::spawn(move || match command.spawn() {
-            Ok(mut child) => {
-                let _ = pid_tx.send(Ok(child.id()));
-                let _ = child.wait();
-                let _ = exit_tx.send(());
-            }
-            Err(e) => {
-                let _ = pid_tx.send(Err(e));
-            }
-        });
-        let pid = pid_rx
-            .recv()
-            .map_err(|_| "the PgBouncer keeper thread died".to_string())?
-            .map_err(|e| format!("cannot run pgbouncer: {e}"))?;
+        let kill = nix::sys::signal::Signal::SIGKILL;
+        let (pid, exited) = super::spawn_kept(command, kill, "PgBouncer", "pgbouncer")?;
         let pooler = TestPooler {
             dir,
             port,
-            pid: nix::unistd::Pid::from_raw(pid as i32),
+            pid,
             exited,
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::orders::OrdersUserJson;
 use super::{csv, json, table, Align, Destination};
 use crate::cli::Format;
 use crate::db::{BasketTenant, OrderLine, User};
@@ -10,20 +11,10 @@ use crate::text::plural;
 
 #[derive(Serialize)]
 struct BasketJson<'a> {
-    user: BasketUserJson<'a>,
+    user: OrdersUserJson<'a>,
     /// The user's order lines (with their own tenant's prices).
     lines: usize,
     tenants: Vec<BasketTenantJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct BasketUserJson<'a> {
-    id: &'a str,
-    name: &'a str,
-    mail: Option<&'a str>,
-    /// The tenant as the registry names it (else its schema).
-    tenant: Option<&'a str>,
-    schema: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -50,13 +41,7 @@ pub fn basket(
     if format == Format::Json {
         return json(
             &BasketJson {
-                user: BasketUserJson {
-                    id: &user.id,
-                    name: &user.name,
-                    mail: user.mail.as_deref(),
-                    tenant: user.tenant_label(),
-                    schema: user.tenant.as_deref(),
-                },
+                user: OrdersUserJson::of(user),
                 lines: lines.len(),
                 tenants: tenants
                     .iter()

@@ -145,6 +145,19 @@ fn count_cell(count: Option<Count>, has_table: bool) -> String {
     }
 }
 
+/// One row per tenant: its name, its status word, then `cells`.
+fn tenant_rows(
+    report: &HealthReport,
+    cells: impl Fn(&crate::db::TenantHealth) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    let row = |t: &crate::db::TenantHealth| {
+        let mut row = vec![t.tenant.clone(), t.status.word().to_string()];
+        row.extend(cells(t));
+        row
+    };
+    report.tenants.iter().map(row).collect()
+}
+
 /// The health view's rows as CSV: one row per tenant, its drift in one
 /// cell, its wrong copies in another; a schema that is no tenant (the
 /// shared one) holding wrong copies gets a row with status `shared`.
@@ -154,29 +167,19 @@ pub fn health_csv(report: &HealthReport) -> String {
     let estimated = |count: Option<crate::db::Count>| {
         count.map(|c| c.estimated.to_string()).unwrap_or_default()
     };
-    let rows: Vec<Vec<String>> = report
-        .tenants
-        .iter()
-        .map(|t| {
-            vec![
-                t.tenant.clone(),
-                t.status.word().to_string(),
-                t.users.value.to_string(),
-                value(t.items),
-                estimated(t.items),
-                value(t.orders),
-                estimated(t.orders),
-                t.drift
-                    .iter()
-                    .map(|d| d.describe())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                wrong_copies_of(report, &t.tenant),
-            ]
-        })
-        .collect();
+    let mut rows = tenant_rows(report, |t| {
+        let drift: Vec<String> = t.drift.iter().map(|d| d.describe()).collect();
+        vec![
+            t.users.value.to_string(),
+            value(t.items),
+            estimated(t.items),
+            value(t.orders),
+            estimated(t.orders),
+            drift.join("; "),
+            wrong_copies_of(report, &t.tenant),
+        ]
+    });
     // The shared schema is no tenant: its wrong copies get a row of their own.
-    let mut rows = rows;
     let tenants: Vec<&str> = report.tenants.iter().map(|t| t.tenant.as_str()).collect();
     let mut others: Vec<&str> = report
         .wrong_copy
@@ -267,19 +270,13 @@ pub fn health_checked(
         );
     }
     let (l, r) = (Align::Left, Align::Right);
-    let rows: Vec<Vec<String>> = report
-        .tenants
-        .iter()
-        .map(|t| {
-            vec![
-                t.tenant.clone(),
-                t.status.word().to_string(),
-                count_cell(Some(t.users), true),
-                count_cell(t.items, t.has_table("items")),
-                count_cell(t.orders, t.has_table("orders")),
-            ]
-        })
-        .collect();
+    let rows = tenant_rows(report, |t| {
+        vec![
+            count_cell(Some(t.users), true),
+            count_cell(t.items, t.has_table("items")),
+            count_cell(t.orders, t.has_table("orders")),
+        ]
+    });
     let tenants = table(
         &[
             ("TENANT", l),

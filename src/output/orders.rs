@@ -53,8 +53,9 @@ struct OrderLineJson<'a> {
     problem: Option<String>,
 }
 
+/// Whose orders (or basket) a JSON document is about.
 #[derive(Serialize)]
-struct OrdersUserJson<'a> {
+pub(super) struct OrdersUserJson<'a> {
     id: &'a str,
     name: &'a str,
     mail: Option<&'a str>,
@@ -63,17 +64,23 @@ struct OrdersUserJson<'a> {
     schema: Option<&'a str>,
 }
 
+impl<'a> OrdersUserJson<'a> {
+    pub(super) fn of(user: &'a User) -> OrdersUserJson<'a> {
+        OrdersUserJson {
+            id: &user.id,
+            name: &user.name,
+            mail: user.mail.as_deref(),
+            tenant: user.tenant_label(),
+            schema: user.tenant.as_deref(),
+        }
+    }
+}
+
 pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destination) -> String {
     if format == Format::Json {
         return json(
             &OrdersJson {
-                user: OrdersUserJson {
-                    id: &user.id,
-                    name: &user.name,
-                    mail: user.mail.as_deref(),
-                    tenant: user.tenant_label(),
-                    schema: user.tenant.as_deref(),
-                },
+                user: OrdersUserJson::of(user),
                 compare_tenant: report.compare_tenant.as_deref(),
                 orders: report
                     .lines

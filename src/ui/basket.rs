@@ -3,7 +3,7 @@
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{block, failed, layout, message, theme};
@@ -75,13 +75,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .take(layout::basket_rows(state.size))
         .map(|(rank, tenant)| row(rank, tenant, own, all))
         .collect();
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(true));
-    let mut table_state = TableState::default().with_selected(basket.rows.on_screen());
-    frame.render_stateful_widget(table, table_area, &mut table_state);
+    let table = Table::new(rows, widths).header(header);
+    super::selectable(
+        frame,
+        table_area,
+        table,
+        basket.rows.on_screen(),
+        theme::selected_row(true),
+    );
     // Never a sum over a gap: say what a total covers.
     let text = "Ranked by lines sold, then total. Totals and vs own cover only the lines sold.";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);

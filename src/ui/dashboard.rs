@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::layout::{self, Areas};
+use super::layout;
 use super::{block, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
@@ -14,9 +14,10 @@ use crate::db::{DbError, OrderLine, OrdersReport, User};
 use crate::money::Value;
 use crate::text::{fit, money, width};
 
-pub fn draw(state: &State, frame: &mut Frame, areas: &Areas) {
-    super::users::users_pane(state, frame, areas.users);
-    orders_pane(state, frame, areas.orders);
+pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
+    let [users, orders] = layout::panes(area);
+    super::users::users_pane(state, frame, users);
+    orders_pane(state, frame, orders);
 }
 
 fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {

@@ -2,7 +2,7 @@
 
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{block, failed, layout, message, theme};
@@ -170,16 +170,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Cell::from(fit(headers[5], actual[5])),
     ])
     .style(theme::header_row());
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(true));
-    let selected = state.health.cursor.on_screen();
-    frame.render_stateful_widget(
-        table,
+    let table = Table::new(rows, widths).header(header);
+    super::selectable(
+        frame,
         inner,
-        &mut TableState::default().with_selected(selected),
+        table,
+        state.health.cursor.on_screen(),
+        theme::selected_row(true),
     );
     health_details(state, report, frame, details_area);
 }

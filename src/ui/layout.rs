@@ -33,11 +33,7 @@ pub fn areas(screen: Rect) -> Areas {
         Constraint::Length(1),
     ])
     .areas(screen);
-    let [users, orders] = if screen.width >= SIDE_BY_SIDE_WIDTH {
-        Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(body)
-    } else {
-        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body)
-    };
+    let [users, orders] = panes(body);
     Areas {
         header,
         users,
@@ -45,6 +41,16 @@ pub fn areas(screen: Rect) -> Areas {
         status,
         hints,
         too_small: false,
+    }
+}
+
+/// The dashboard's users and orders panes in the body: side by side when
+/// wide, else stacked.
+pub fn panes(body: Rect) -> [Rect; 2] {
+    if body.width >= SIDE_BY_SIDE_WIDTH {
+        Layout::horizontal([Constraint::Percentage(36), Constraint::Percentage(64)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body)
     }
 }
 

@@ -17,7 +17,7 @@ mod users;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table, TableState, Wrap};
 use ratatui::Frame;
 
 use crate::app::keymap;
@@ -47,14 +47,7 @@ pub fn view(state: &State, frame: &mut Frame) {
         return;
     }
     header(state, frame, areas.header);
-    match state.view {
-        View::Dashboard => dashboard::draw(state, frame, &areas),
-        View::Health => health::draw(state, frame, layout::view_area(screen)),
-        View::Prices => prices::draw(state, frame, layout::view_area(screen)),
-        View::Connect => connect::draw(state, frame, layout::view_area(screen)),
-        View::Basket => basket::draw(state, frame, layout::view_area(screen)),
-        View::Tenants => tenants::draw(state, frame, layout::view_area(screen)),
-    }
+    draw_of(state.view)(state, frame, layout::view_area(screen));
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
     if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
@@ -62,6 +55,18 @@ pub fn view(state: &State, frame: &mut Frame) {
     }
     if state.help_open {
         help_popup(state, frame, screen);
+    }
+}
+
+/// Each view's drawing, in the body between the header and the status line.
+fn draw_of(view: View) -> fn(&State, &mut Frame, Rect) {
+    match view {
+        View::Dashboard => dashboard::draw,
+        View::Health => health::draw,
+        View::Prices => prices::draw,
+        View::Connect => connect::draw,
+        View::Basket => basket::draw,
+        View::Tenants => tenants::draw,
     }
 }
 
@@ -118,6 +123,23 @@ fn block(title: Line<'static>, focused: bool) -> Block<'static> {
         .borders(Borders::ALL)
         .border_style(theme::border(focused))
         .title(title)
+}
+
+/// Draws `table` (rows, widths, header) with column spacing and its
+/// `selected` row (on screen) marked `▶` in `style`.
+fn selectable(
+    frame: &mut Frame,
+    area: Rect,
+    table: Table<'_>,
+    selected: Option<usize>,
+    style: Style,
+) {
+    let table = table
+        .column_spacing(1)
+        .highlight_symbol("▶ ")
+        .row_highlight_style(style);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut table_state);
 }
 
 /// Wrapped text in a pane (loading, empty, failed).

@@ -3,7 +3,7 @@
 use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
 use super::{block, failed, layout, message, theme};
@@ -127,14 +127,6 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             .map(|_| Constraint::Length(layout::PRICE_COLUMN_WIDTH)),
     );
     widths.push(Constraint::Length(layout::PRICE_SPREAD_WIDTH));
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme::header_row()))
-        .column_spacing(1)
-        .highlight_symbol("▶ ");
-    let selected = view.rows.on_screen();
-    frame.render_stateful_widget(
-        table,
-        inner,
-        &mut TableState::default().with_selected(selected),
-    );
+    let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
+    super::selectable(frame, inner, table, view.rows.on_screen(), Style::default());
 }

@@ -4,7 +4,7 @@
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use super::{block, failed, layout, message, theme};
@@ -116,13 +116,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Constraint::Fill(3),
         Constraint::Length(14),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(true));
-    let mut table_state = TableState::default().with_selected(tenants.rows.on_screen());
-    frame.render_stateful_widget(table, table_area, &mut table_state);
+    let table = Table::new(rows, widths).header(header);
+    super::selectable(
+        frame,
+        table_area,
+        table,
+        tenants.rows.on_screen(),
+        theme::selected_row(true),
+    );
     let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
@@ -174,13 +175,14 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
         Constraint::Fill(3),
         Constraint::Fill(3),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(true));
-    let mut table_state = TableState::default().with_selected(search.rows.on_screen());
-    frame.render_stateful_widget(table, area, &mut table_state);
+    let table = Table::new(rows, widths).header(header);
+    super::selectable(
+        frame,
+        area,
+        table,
+        search.rows.on_screen(),
+        theme::selected_row(true),
+    );
 }
 
 fn right(text: String) -> Cell<'static> {

@@ -4,7 +4,7 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::layout;
@@ -161,13 +161,15 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     ))
     .style(theme::header_row());
     let shown_widths = without_id(widths.clone(), id_width);
-    let table = Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w)))
-        .header(header)
-        .column_spacing(1)
-        .highlight_symbol("▶ ")
-        .row_highlight_style(theme::selected_row(focused));
-    let mut table_state = TableState::default().with_selected(users.cursor().on_screen());
-    frame.render_stateful_widget(table, inner, &mut table_state);
+    let table =
+        Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w))).header(header);
+    super::selectable(
+        frame,
+        inner,
+        table,
+        users.cursor().on_screen(),
+        theme::selected_row(focused),
+    );
 }
 
 /// From this inner width on, the users pane shows an id column.

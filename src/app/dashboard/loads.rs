@@ -10,7 +10,9 @@ use crate::app::load::Cursor;
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
-use crate::db::{Database, DbError, OrdersReport, Page, QueryHandle, User};
+use crate::db::{
+    Database, DbError, OrdersReport, Page, QueryHandle, TenantCatalog, User, UserCount,
+};
 use crate::output::Document;
 
 /// What an orders load is for. A result whose key is no longer the
@@ -33,10 +35,19 @@ pub enum Msg {
         result: Result<OrdersReport, DbError>,
         elapsed: Duration,
     },
+    /// The tenant catalog and the user count, after a reload.
+    Catalog {
+        ticket: u64,
+        result: Result<(TenantCatalog, UserCount), DbError>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
+    /// The tenant catalog and the user count again (`r`, the refresh timer).
+    Catalog {
+        ticket: u64,
+    },
     UsersPage(UsersRequest),
     /// Users of `tenant` who ordered `item`, as the users list.
     OrderedBy {
@@ -50,6 +61,11 @@ pub enum Job {
     },
 }
 
+/// Reads the catalog and the user count again, as load `ticket`.
+pub fn reload_catalog(ticket: u64) -> Effect {
+    AppJob::Dashboard(Job::Catalog { ticket }).task(Slot("catalog"), Delay::None)
+}
+
 pub const USERS_SLOT: Slot = Slot("users page");
 pub const ORDERS_SLOT: Slot = Slot("orders");
 /// At most this many users in a "who ordered" list.
@@ -58,6 +74,10 @@ const ORDERED_BY_LIMIT: i64 = 1_000;
 impl Job {
     pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
         match self {
+            Job::Catalog { ticket } => {
+                let result = async { Ok((db.tenants().await?, db.user_count().await?)) }.await;
+                Msg::Catalog { ticket, result }
+            }
             Job::UsersPage(request) => {
                 let db = match &request.scope {
                     Some(schema) => db.scoped_to(schema),
@@ -143,6 +163,7 @@ pub fn init(state: &mut State) -> Vec<Effect> {
 
 pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
+        Msg::Catalog { ticket, result } => super::on_catalog(state, ticket, result),
         Msg::UsersPage { request, result } => {
             let rows = user_rows(state);
             let Some(applied) = state.dashboard.users.apply(&request, result, rows) else {
@@ -219,7 +240,7 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
 pub fn refresh(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     state.catalog_load.refresh(ticket);
-    let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
+    let mut effects = vec![reload_catalog(ticket)];
     let dashboard = &mut state.dashboard;
     // From the top row on screen: the same rows come back in the same places.
     let top = dashboard.users.users().get(dashboard.users.cursor().offset);

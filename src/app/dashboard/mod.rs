@@ -9,7 +9,7 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use filter::Filter;
-use loads::{ask_page, export, prefetch, status, users_page};
+use loads::{ask_page, export, prefetch, reload_catalog, status, users_page};
 pub use loads::{
     check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant,
     Job, Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
@@ -21,11 +21,12 @@ use keys::{KEYS_NARROWED, KEYS_TENANT};
 
 use crate::app::keymap::Action;
 use crate::app::load::{Cursor, Load};
-use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::msg::{Delay, Effect};
 use crate::app::screen::{nothing, Screen};
 use crate::app::state::State;
 use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
+    UserCount,
 };
 use crate::ui::layout;
 
@@ -54,6 +55,13 @@ pub struct Dashboard {
     generation: u64,
 }
 
+/// An empty list: `State::new` puts the first page in.
+impl Default for Dashboard {
+    fn default() -> Dashboard {
+        Dashboard::new(Vec::new(), None)
+    }
+}
+
 use Action::*;
 
 pub const SCREEN: Screen = Screen {
@@ -75,6 +83,7 @@ pub const SCREEN: Screen = Screen {
     },
     on_action,
     on_key: filter::edit,
+    on_mouse,
     is_busy: |state| {
         state.catalog_load.is_loading()
             || state.dashboard.users.is_loading()
@@ -187,7 +196,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Reload => {
             let ticket = state.ticket();
             state.catalog_load.start(ticket);
-            let mut effects = vec![AppJob::Catalog { ticket }.task(Slot("catalog"), Delay::None)];
+            let mut effects = vec![reload_catalog(ticket)];
             // Reload the window from the selected user on, keeping them selected.
             let page = match state.selected_user() {
                 // The exact id match of a filter sits on the first page.
@@ -265,7 +274,10 @@ fn cycle_compare(state: &mut State, backwards: bool) -> Vec<Effect> {
     request_orders(state, Delay::None)
 }
 
-pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
+    if state.dashboard.detail.is_some() {
+        return Vec::new();
+    }
     let areas = layout::areas(screen(state));
     let at = Position::new(mouse.column, mouse.row);
     match mouse.kind {
@@ -288,6 +300,37 @@ pub fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
+}
+
+/// A reloaded catalog and user count; a reload superseded by another is dropped.
+fn on_catalog(
+    state: &mut State,
+    ticket: u64,
+    result: Result<(TenantCatalog, UserCount), DbError>,
+) -> Vec<Effect> {
+    let (catalog, count) = match result {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            let error = Err(error.to_string());
+            state
+                .catalog_load
+                .accept(&ticket, error, Default::default());
+            return Vec::new();
+        }
+    };
+    if !state
+        .catalog_load
+        .accept(&ticket, Ok(()), Default::default())
+    {
+        return Vec::new();
+    }
+    state.user_count = count;
+    if catalog == state.catalog {
+        return Vec::new();
+    }
+    state.catalog = catalog;
+    // Tenants appeared or vanished: the comparison may differ.
+    request_orders(state, Delay::None)
 }
 
 pub fn on_resize(state: &mut State) {

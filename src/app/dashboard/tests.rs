@@ -16,7 +16,7 @@ fn loaded(state: &mut State, key: OrdersKey) {
     let report = OrdersReport::new("t".into(), key.compare.clone(), Vec::new());
     update(
         state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+        Msg::from(dashboard::Msg::OrdersLoaded {
             key,
             result: Ok(report),
             elapsed: Duration::from_millis(3),
@@ -99,7 +99,7 @@ fn a_stale_error_never_replaces_a_newer_result() {
     loaded(&mut state, current);
     update(
         &mut state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
+        Msg::from(dashboard::Msg::OrdersLoaded {
             key: old,
             result: Err(DbError::Timeout { ms: 5 }),
             elapsed: Duration::ZERO,
@@ -311,14 +311,7 @@ fn focus_switches_and_orders_scroll_when_focused() {
             })
             .collect(),
     );
-    update(
-        &mut state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(report),
-            elapsed: Duration::ZERO,
-        }),
-    );
+    deliver_orders(&mut state, key, report);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.dashboard.focus, Focus::Orders);
     assert!(
@@ -482,7 +475,7 @@ fn reload_reloads_catalog_users_and_orders() {
     let effects = press(&mut state, KeyCode::Char('r'));
     let ticket = match &effects[0] {
         Effect::Load(Task {
-            job: Job::Catalog { ticket },
+            job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
             ..
         }) => *ticket,
         other => panic!("{other:?}"),
@@ -494,7 +487,7 @@ fn reload_reloads_catalog_users_and_orders() {
     // Same catalog: no second orders load.
     let effects = update(
         &mut state,
-        Msg::CatalogLoaded {
+        Msg::from(dashboard::Msg::Catalog {
             ticket,
             result: Ok((
                 catalog(),
@@ -503,7 +496,7 @@ fn reload_reloads_catalog_users_and_orders() {
                     estimated: false,
                 },
             )),
-        },
+        }),
     );
     assert!(effects.is_empty());
     assert_eq!(state.user_count.value, 5);
@@ -513,7 +506,7 @@ fn reload_reloads_catalog_users_and_orders() {
     let request = page_request(&press(&mut state, KeyCode::Char('r')));
     update(
         &mut state,
-        Msg::Dashboard(dashboard::Msg::UsersPage {
+        Msg::from(dashboard::Msg::UsersPage {
             request,
             result: Err(DbError::Query("connection refused".into())),
         }),
@@ -541,14 +534,7 @@ fn export_writes_what_the_view_shows() {
         compare_unit_price: None,
     };
     let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
-    update(
-        &mut state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(report),
-            elapsed: Duration::ZERO,
-        }),
-    );
+    deliver_orders(&mut state, key, report);
     match &press(&mut state, KeyCode::Char('e'))[..] {
         [Effect::Export { stem, document }] => {
             let csv = document.csv();
@@ -590,13 +576,10 @@ fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
     let mut state = demo_state();
     press(&mut state, KeyCode::Char('j'));
     let key = state.dashboard.orders.key().unwrap().clone();
-    update(
+    deliver_orders(
         &mut state,
-        Msg::Dashboard(dashboard::Msg::OrdersLoaded {
-            key,
-            result: Ok(OrdersReport::from_raw("client3".into(), None, Vec::new())),
-            elapsed: Duration::ZERO,
-        }),
+        key,
+        OrdersReport::from_raw("client3".into(), None, Vec::new()),
     );
     let shown = state.selected_user().unwrap().name.clone();
     let effects = update(&mut state, Msg::Refresh);

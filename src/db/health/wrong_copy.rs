@@ -10,12 +10,12 @@
 //! stopping at [`WRONG_COPY_CAP`] + 1 rows: a copy full of stray rows is
 //! never read to its end.
 
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 
 use super::model::{CopyRole, WrongCopy, TABLE_KINDS, WRONG_COPY_CAP};
 use crate::db::lossy::{raw, LossyText};
 use crate::db::tenancy::UsersAt;
-use crate::db::{union_all, Database, DbError};
+use crate::db::{Database, DbError};
 
 /// Copies counted per statement.
 pub const WRONG_COPY_BATCH: usize = 200;
@@ -101,26 +101,13 @@ impl Database {
                 )
             })
             .collect();
-        let mut counted: Vec<(usize, Result<i64, String>)> = Vec::new();
-        for chunk in selects.chunks(WRONG_COPY_BATCH) {
-            match self.count_batch(chunk).await {
-                Ok(rows) => counted.extend(rows.into_iter().map(|(i, n)| (i, Ok(n)))),
-                // The server refused it (a copy this role may not read):
-                // find out which, one by one.
-                Err(sqlx::Error::Database(_)) => {
-                    for select in chunk {
-                        match self.count_batch(std::slice::from_ref(select)).await {
-                            Ok(rows) => counted.extend(rows.into_iter().map(|(i, n)| (i, Ok(n)))),
-                            Err(e @ sqlx::Error::Database(_)) => {
-                                counted.push((select.0, Err(self.error(e).to_string())))
-                            }
-                            Err(e) => return Err(self.error(e)),
-                        }
-                    }
-                }
-                Err(e) => return Err(self.error(e)),
-            }
-        }
+        let (rows, errors): (Vec<(i32, i64)>, _) =
+            self.tenant_batches(&selects, WRONG_COPY_BATCH, &[]).await?;
+        // A copy this role may not read is named with its error.
+        let counted = rows
+            .into_iter()
+            .map(|(i, n)| (usize::try_from(i).unwrap_or(usize::MAX), Ok(n)))
+            .chain(errors.into_iter().map(|(i, e)| (i, Err(e.to_string()))));
         let mut found: Vec<WrongCopy> = counted
             .into_iter()
             .filter(|(_, n)| !matches!(n, Ok(0)))
@@ -153,22 +140,5 @@ impl Database {
             .collect();
         found.sort();
         Ok(found)
-    }
-
-    /// One `UNION ALL` of row counts in its own read transaction.
-    async fn count_batch(
-        &self,
-        selects: &[(usize, String)],
-    ) -> Result<Vec<(usize, i64)>, sqlx::Error> {
-        let mut tx: Transaction<'static, Postgres> = self.batch_tx().await?;
-        let rows: Vec<(i32, i64)> = sqlx::query_as(&union_all(selects))
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(i, n)| (usize::try_from(i).unwrap_or(usize::MAX), n))
-            .collect())
     }
 }
