@@ -30,6 +30,11 @@ pub struct Tenants {
     pub directory: Load<u64, Vec<TenantEntry>, String>,
     pub rows: Cursor,
     pub search: Search,
+    /// Tenants left out of every tenant's users list, their users table
+    /// lacking a required column: (schema, missing columns).
+    pub left_out: Vec<(String, Vec<String>)>,
+    /// The users table's name, for saying what those tenants lack.
+    pub users_table: String,
 }
 
 impl Tenants {
@@ -37,7 +42,28 @@ impl Tenants {
         Tenants {
             layout: db.model().layout.clone(),
             per_tenant: db.model().users == crate::db::UsersAt::PerTenant,
+            left_out: db.users_left_out(),
+            users_table: db.model().users_table.clone(),
             ..Tenants::default()
+        }
+    }
+
+    /// The all-tenants users list's warning: which tenants it leaves out
+    /// and why (`health` reports them too).
+    pub fn left_out_warning(&self) -> Option<String> {
+        let table = crate::text::sanitize(&self.users_table);
+        match &self.left_out[..] {
+            [] => None,
+            [(schema, missing)] => Some(format!(
+                "{}'s users left out: its {table} lacks {} (see health)",
+                crate::text::sanitize(schema),
+                crate::text::sanitize(&missing.join(", "))
+            )),
+            [(first, _), rest @ ..] => Some(format!(
+                "users of {} tenants left out ({}, …): their {table} lacks a column (see health)",
+                rest.len() + 1,
+                crate::text::sanitize(first)
+            )),
         }
     }
 

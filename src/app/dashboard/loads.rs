@@ -285,6 +285,20 @@ pub fn show_tenant(
     ]
 }
 
+/// Values shown with U+FFFD, and, in every tenant's users list, the
+/// tenants it leaves out (their users table drifted).
+pub(super) fn warning(state: &State) -> Option<String> {
+    let left_out = match state.dashboard.tenant {
+        None => state.tenants.left_out_warning(),
+        Some(_) => None,
+    };
+    let invalid = crate::output::invalid_utf8_warning(state.dashboard.users.users());
+    match (left_out, invalid) {
+        (Some(a), Some(b)) => Some(format!("{a} · ⚠ {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
 pub(super) fn status(state: &State) -> Status {
     let dashboard = &state.dashboard;
     let users_error = dashboard.users.error().or(state.catalog_load.error());

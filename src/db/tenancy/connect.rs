@@ -70,15 +70,29 @@ impl Database {
         conn: &mut sqlx::PgConnection,
         model: &TenancyModel,
     ) -> Result<String, DbError> {
+        // A tenant whose users table drifted (a column renamed) must not
+        // stand for the others: the first with most of the user columns.
         let first: Option<String> = sqlx::query_scalar(&format!(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE {}
-              ORDER BY n.nspname LIMIT 1",
+              ORDER BY (SELECT count(*) FROM pg_catalog.pg_attribute a
+                          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                         WHERE c.relnamespace = n.oid AND c.relname = $3
+                           AND a.attnum > 0 AND NOT a.attisdropped
+                           AND a.attname::text = ANY($5::text[])) DESC,
+                       n.nspname
+              LIMIT 1",
             Self::users_schema_condition()
         ))
         .bind(&model.shared_schema)
         .bind(&model.ignore_schemas)
         .bind(&model.users_table)
         .bind(&model.orders_table)
+        .bind(vec![
+            model.user_id.clone(),
+            model.user_name.clone(),
+            model.user_mail.clone(),
+            model.user_created.clone(),
+        ])
         .persistent(self.persistent())
         .fetch_optional(conn)
         .await
@@ -145,18 +159,36 @@ impl Database {
                     ),
                     None => "NULL".into(),
                 };
-                let schemas: Vec<(String, String, Option<String>, String)> =
-                    sqlx::query_as(&format!(
-                        "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
-                            n.nspname::text
+                // The columns every tenant's users table must have ($5):
+                // those the first tenant's has (see `first_users_schema`).
+                let mut required = vec![model.user_id.clone(), model.user_name.clone()];
+                if layout.has_mail {
+                    required.push(model.user_mail.clone());
+                }
+                if layout.has_created {
+                    required.push(model.user_created.clone());
+                }
+                type Row = (String, String, Option<String>, String, Vec<String>);
+                let schemas: Vec<Row> = sqlx::query_as(&format!(
+                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                            n.nspname::text,
+                            ARRAY(SELECT r FROM unnest($5::text[]) WITH ORDINALITY AS q(r, o)
+                                   WHERE NOT EXISTS (
+                                         SELECT 1 FROM pg_catalog.pg_attribute a
+                                           JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                                          WHERE c.relnamespace = n.oid AND c.relname = $3
+                                            AND a.attname::text = q.r AND a.attnum > 0
+                                            AND NOT a.attisdropped)
+                                   ORDER BY o)
                        FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
                       ORDER BY n.nspname",
-                        Self::users_schema_condition()
-                    ))
-                    .bind(&model.shared_schema)
-                    .bind(&model.ignore_schemas)
-                    .bind(&model.users_table)
-                    .bind(&model.orders_table)
+                    Self::users_schema_condition()
+                ))
+                .bind(&model.shared_schema)
+                .bind(&model.ignore_schemas)
+                .bind(&model.users_table)
+                .bind(&model.orders_table)
+                .bind(required)
                     .persistent(self.persistent())
                     .fetch_all(&mut *tx)
                     .await
@@ -168,15 +200,24 @@ impl Database {
                     .await
                     .map_err(|e| self.error(e))?;
                 // Text throughout: tenants may drift in column types.
-                let branches: Vec<(String, String)> = schemas
-                    .iter()
-                    .map(|(ident, literal, name, schema)| {
+                let branches: Vec<TenantBranch> = schemas
+                    .into_iter()
+                    .map(|(ident, literal, name, schema, missing)| {
                         let name = name.as_deref().unwrap_or("NULL");
-                        let select = per_tenant_users(layout, ident, literal, &table_q, name);
-                        (schema.clone(), select)
+                        TenantBranch {
+                            select: per_tenant_users(layout, &ident, &literal, &table_q, name),
+                            schema,
+                            missing,
+                        }
                     })
                     .collect();
-                let mut selects: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
+                // A drifted tenant would fail the whole union: it is left
+                // out (and said so); its own list still reads it.
+                let mut selects: Vec<String> = branches
+                    .iter()
+                    .filter(|b| b.missing.is_empty())
+                    .map(|b| b.select.clone())
+                    .collect();
                 if selects.is_empty() {
                     let n = &layout.names;
                     selects.push(format!(
@@ -287,6 +328,17 @@ impl Database {
         self.layout = std::sync::Arc::new(derived);
         Ok(())
     }
+}
+
+/// One tenant schema's users where users live in each tenant schema.
+#[derive(Debug, Clone)]
+pub(crate) struct TenantBranch {
+    pub schema: String,
+    /// Its member of the users union (see [`per_tenant_users`]).
+    pub select: String,
+    /// Required columns its users table lacks (read from the catalog at
+    /// connect time): such a tenant is left out of the all-tenants union.
+    pub missing: Vec<String>,
 }
 
 /// One tenant's users as the per-tenant users source selects them (the

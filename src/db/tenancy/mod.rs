@@ -11,6 +11,7 @@ mod lookup;
 mod model;
 
 pub use catalog_read::detect;
+pub(crate) use connect::TenantBranch;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
 pub use detect::{Detection, LayoutKind};
 pub use directory::{
