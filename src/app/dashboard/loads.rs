@@ -194,8 +194,8 @@ pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
 /// (and so cancelling) whatever load came before.
 pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let compare = state.compare_choice().tenant;
-    let selected = state.selected_user().map(|u| u.id.clone());
-    let mut effects = crate::app::basket::selection_changed(state, selected.as_deref());
+    let selected = state.selected_user().cloned();
+    let mut effects = crate::app::basket::selection_changed(state, selected.as_ref());
     let dashboard = &mut state.dashboard;
     dashboard.generation += 1;
     dashboard.orders_scroll = Cursor::default();
