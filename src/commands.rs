@@ -39,7 +39,18 @@ pub(crate) async fn execute(
                     let users = database.users_in(&schema, &query).await?;
                     (users, database.tenants().await?)
                 }
-                None => database.users_with_catalog(&query).await?,
+                None => {
+                    // Said on stderr: the list on stdout stays parseable.
+                    for (schema, missing) in database.users_left_out() {
+                        eprintln!(
+                            "warning: tenant {}'s users left out: its {} lacks {} (see health)",
+                            tenantscope::text::sanitize(&schema),
+                            tenantscope::text::sanitize(&database.model().users_table),
+                            tenantscope::text::sanitize(&missing.join(", "))
+                        );
+                    }
+                    database.users_with_catalog(&query).await?
+                }
             };
             if let Some(warning) = output::invalid_utf8_warning(&users) {
                 eprintln!("warning: {warning}");

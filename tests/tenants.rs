@@ -507,6 +507,16 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
     assert!(acme.contains("Users of Acme Corp"), "{acme}");
     app.quit().await;
 
+    // The CLI's list too: the others' users, and why acme's are not there.
+    let out = common::tenantscope(&["--database-url", &test_db.url, "users"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let (listed, said) = (common::stdout(&out), common::stderr(&out));
+    assert!(listed.contains("carol") && !listed.contains("alice"), "{listed}");
+    assert!(
+        said.contains("tenant acme's users left out: its auth_user lacks username"),
+        "{said}"
+    );
+
     // health names the drift, and counts acme's users all the same.
     let out = common::tenantscope(&[
         "--database-url",

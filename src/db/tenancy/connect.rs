@@ -168,6 +168,9 @@ impl Database {
                 if layout.has_created {
                     required.push(model.user_created.clone());
                 }
+                // Per schema, by index (linear in the schemas): a join to
+                // one aggregate over the catalog misplans into a quadratic
+                // nested loop where the catalog's statistics are stale.
                 type Row = (String, String, Option<String>, String, Vec<String>);
                 let schemas: Vec<Row> = sqlx::query_as(&format!(
                     "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
