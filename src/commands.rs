@@ -41,13 +41,10 @@ pub(crate) async fn execute(
                 }
                 None => {
                     // Said on stderr: the list on stdout stays parseable.
-                    for (schema, missing) in database.users_left_out() {
-                        eprintln!(
-                            "warning: tenant {}'s users left out: its {} lacks {} (see health)",
-                            tenantscope::text::sanitize(&schema),
-                            tenantscope::text::sanitize(&database.model().users_table),
-                            tenantscope::text::sanitize(&missing.join(", "))
-                        );
+                    let left_out = database.users_left_out();
+                    let table = &database.model().users_table;
+                    if let Some(warning) = output::left_out_warning(&left_out, table) {
+                        eprintln!("warning: {warning}");
                     }
                     database.users_with_catalog(&query).await?
                 }

@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use tenantscope::app::msg::{Effect, Job};
 use tenantscope::app::dashboard::USERS_SLOT;
+use tenantscope::app::msg::{Effect, Job};
 use tenantscope::app::runtime::initial_state;
 use tenantscope::app::tenants::{self, SEARCH_SLOT};
 use tenantscope::app::{update, Msg, State, View};
@@ -137,6 +137,18 @@ async fn django_tenants_opens_on_its_tenants_then_one_tenants_users_and_orders_a
         .await;
     assert!(!acme.contains("carol"), "only acme's users:\n{acme}");
     insta::assert_snapshot!("django_tenants_acme_users", stable(&acme));
+    // Enter: the popup names the tenant as the registry does, and its schema.
+    app.press(KeyCode::Enter);
+    let popup = app
+        .frame_where("alice's details", |f| {
+            f.contains("Esc closes") && f.contains("Tenant schema")
+        })
+        .await;
+    assert!(
+        popup.contains("Acme Corp") && popup.contains("acme (schema present)"),
+        "{popup}"
+    );
+    app.press(KeyCode::Esc);
     app.press(KeyCode::Esc);
     let back = app
         .frame_where("the tenants pane again", |f| {
@@ -481,8 +493,10 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
         [("acme".to_string(), vec!["username".to_string()])]
     );
     let mut app = common::start_app(db, Duration::ZERO, (140, 20)).await;
-    app.frame_where("the tenants", |f| f.contains("Acme Corp") && f.contains("3 tenants"))
-        .await;
+    app.frame_where("the tenants", |f| {
+        f.contains("Acme Corp") && f.contains("3 tenants")
+    })
+    .await;
     app.press(KeyCode::Char('a'));
     let all = app
         .frame_where("every other tenant's users, and why acme's are not", |f| {
@@ -511,20 +525,17 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
     let out = common::tenantscope(&["--database-url", &test_db.url, "users"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let (listed, said) = (common::stdout(&out), common::stderr(&out));
-    assert!(listed.contains("carol") && !listed.contains("alice"), "{listed}");
+    assert!(
+        listed.contains("carol") && !listed.contains("alice"),
+        "{listed}"
+    );
     assert!(
         said.contains("tenant acme's users left out: its auth_user lacks username"),
         "{said}"
     );
 
     // health names the drift, and counts acme's users all the same.
-    let out = common::tenantscope(&[
-        "--database-url",
-        &test_db.url,
-        "health",
-        "--format",
-        "json",
-    ]);
+    let out = common::tenantscope(&["--database-url", &test_db.url, "health", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", common::stderr(&out)));
     let acme = report["tenants"]

@@ -381,7 +381,10 @@ mod tests {
         // To carol (the same id, another tenant): alice's basket stops...
         press(&mut state, KeyCode::Esc);
         let effects = press(&mut state, KeyCode::Char('j'));
-        assert_eq!(state.selected_user().map(|u| u.name.as_str()), Some("carol"));
+        assert_eq!(
+            state.selected_user().map(|u| u.name.as_str()),
+            Some("carol")
+        );
         assert!(
             effects.contains(&Effect::Cancel(BASKET_SLOT)),
             "{effects:?}"

@@ -54,7 +54,10 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         ("Id", user.id.clone()),
         ("Name", user.name.clone()),
         ("Mail", user.mail.clone().unwrap_or_default()),
-        ("Tenant", user.tenant_label().unwrap_or_default().to_string()),
+        (
+            "Tenant",
+            user.tenant_label().unwrap_or_default().to_string(),
+        ),
         ("Tenant schema", schema),
         ("Created", user.created.clone().unwrap_or_default()),
     ];

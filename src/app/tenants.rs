@@ -48,25 +48,6 @@ impl Tenants {
         }
     }
 
-    /// The all-tenants users list's warning: which tenants it leaves out
-    /// and why (`health` reports them too).
-    pub fn left_out_warning(&self) -> Option<String> {
-        let table = crate::text::sanitize(&self.users_table);
-        match &self.left_out[..] {
-            [] => None,
-            [(schema, missing)] => Some(format!(
-                "{}'s users left out: its {table} lacks {} (see health)",
-                crate::text::sanitize(schema),
-                crate::text::sanitize(&missing.join(", "))
-            )),
-            [(first, _), rest @ ..] => Some(format!(
-                "users of {} tenants left out ({}, …): their {table} lacks a column (see health)",
-                rest.len() + 1,
-                crate::text::sanitize(first)
-            )),
-        }
-    }
-
     pub fn entries(&self) -> &[TenantEntry] {
         self.directory.value().map_or(&[], Vec::as_slice)
     }

@@ -161,48 +161,6 @@ impl Database {
         }
     }
 
-    /// `SELECT {columns} FROM … WHERE …` of the users in `source` meeting
-    /// `condition` (over `u`). Where users live in each tenant schema and
-    /// `source` is their union, `condition`, `order` and `limit` are applied
-    /// in each tenant's own SELECT: planning one ORDER BY over a union of
-    /// 2,000 tables takes longer than the statement timeout, while 2,000
-    /// small sorted runs merge in well under a second. Any other source is
-    /// filtered as it is (never `u.*`: a role may be denied a column).
-    fn users_where(&self, source: &str, condition: &str, order: &str, limit: &str) -> String {
-        let columns = self.user_columns();
-        let live: Vec<String> = self
-            .layout
-            .tenant_branches
-            .iter()
-            .filter(|b| b.missing.is_empty())
-            .map(|b| {
-                format!(
-                    "(SELECT u.* FROM ({select}) u WHERE {condition}
-                       ORDER BY {order} LIMIT {limit})",
-                    select = b.select
-                )
-            })
-            .collect();
-        if source != self.layout.users_table || live.is_empty() {
-            return format!("SELECT {columns} FROM {source} u WHERE {condition}");
-        }
-        format!(
-            "SELECT {columns} FROM ({}) u WHERE TRUE",
-            live.join("\n UNION ALL ")
-        )
-    }
-
-    /// Tenants whose users table lacks a column every tenant's must have
-    /// (schema, missing columns): left out of the all-tenants users list.
-    pub fn users_left_out(&self) -> Vec<(String, Vec<String>)> {
-        self.layout
-            .tenant_branches
-            .iter()
-            .filter(|b| !b.missing.is_empty())
-            .map(|b| (b.schema.clone(), b.missing.clone()))
-            .collect()
-    }
-
     async fn users_page_once(
         &self,
         filter: Option<&str>,

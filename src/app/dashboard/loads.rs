@@ -289,7 +289,10 @@ pub fn show_tenant(
 /// tenants it leaves out (their users table drifted).
 pub(super) fn warning(state: &State) -> Option<String> {
     let left_out = match state.dashboard.tenant {
-        None => state.tenants.left_out_warning(),
+        None => {
+            let tenants = &state.tenants;
+            crate::output::left_out_warning(&tenants.left_out, &tenants.users_table)
+        }
         Some(_) => None,
     };
     let invalid = crate::output::invalid_utf8_warning(state.dashboard.users.users());

@@ -167,15 +167,13 @@ impl Database {
             let Some(tenant) = report.tenants.iter_mut().find(|t| t.tenant == schema) else {
                 continue;
             };
-            tenant
-                .drift
-                .extend(missing.into_iter().map(|column| Drift {
-                    table: self.layout.model.users_table.clone(),
-                    column: Some(column),
-                    kind: DriftKind::MissingRequiredColumn,
-                    expected: None,
-                    found: None,
-                }));
+            tenant.drift.extend(missing.into_iter().map(|column| Drift {
+                table: self.layout.model.users_table.clone(),
+                column: Some(column),
+                kind: DriftKind::MissingRequiredColumn,
+                expected: None,
+                found: None,
+            }));
             tenant.drift.sort();
             tenant.status = HealthStatus::Drift;
             if let Some(&users) = counts.get(&schema) {

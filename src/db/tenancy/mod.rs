@@ -11,8 +11,8 @@ mod lookup;
 mod model;
 
 pub use catalog_read::detect;
-pub(crate) use connect::TenantBranch;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
+pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, LayoutKind};
 pub use directory::{
     quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
