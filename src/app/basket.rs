@@ -63,7 +63,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub key: BasketKey,
-    pub user: User,
+    /// Boxed: a job travels in every `Effect`, kept small.
+    pub user: Box<User>,
     /// Known after the first page.
     pub lines: Option<Vec<OrderLine>>,
     pub tenants: Vec<String>,
@@ -200,7 +201,7 @@ fn next_page(state: &mut State) -> Vec<Effect> {
     let end = (basket.next + BASKET_BATCH).min(names.len());
     let job = Job {
         key,
-        user,
+        user: Box::new(user),
         lines: basket.lines.clone(),
         tenants: names[basket.next..end].to_vec(),
         next: end,
