@@ -39,7 +39,15 @@ pub(crate) async fn execute(
                     let users = database.users_in(&schema, &query).await?;
                     (users, database.tenants().await?)
                 }
-                None => database.users_with_catalog(&query).await?,
+                None => {
+                    // Said on stderr: the list on stdout stays parseable.
+                    let left_out = database.users_left_out();
+                    let table = &database.model().users_table;
+                    if let Some(warning) = output::left_out_warning(&left_out, table) {
+                        eprintln!("warning: {warning}");
+                    }
+                    database.users_with_catalog(&query).await?
+                }
             };
             if let Some(warning) = output::invalid_utf8_warning(&users) {
                 eprintln!("warning: {warning}");

@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
+use tenantscope::app::dashboard::USERS_SLOT;
 use tenantscope::app::msg::{Effect, Job};
 use tenantscope::app::runtime::initial_state;
 use tenantscope::app::tenants::{self, SEARCH_SLOT};
@@ -77,6 +78,21 @@ async fn run_tenant_jobs(state: &mut State, db: &Database, mut effects: Vec<Effe
     delivered
 }
 
+/// Runs the users page loads among `effects` (the dashboard's list) on
+/// `db` and delivers them, until the list asks for no more.
+async fn run_users_pages(state: &mut State, db: &Database, mut effects: Vec<Effect>) {
+    while let Some(job) = effects.iter().find_map(|e| match e {
+        Effect::Load(task) if task.slot == USERS_SLOT => match &task.job {
+            Job::Dashboard(job) => Some(job.clone()),
+            _ => None,
+        },
+        _ => None,
+    }) {
+        let msg = job.run(db.clone(), QueryHandle::default()).await;
+        effects = update(state, Msg::from(msg));
+    }
+}
+
 fn search_job(effects: &[Effect]) -> tenants::Job {
     effects
         .iter()
@@ -121,6 +137,18 @@ async fn django_tenants_opens_on_its_tenants_then_one_tenants_users_and_orders_a
         .await;
     assert!(!acme.contains("carol"), "only acme's users:\n{acme}");
     insta::assert_snapshot!("django_tenants_acme_users", stable(&acme));
+    // Enter: the popup names the tenant as the registry does, and its schema.
+    app.press(KeyCode::Enter);
+    let popup = app
+        .frame_where("alice's details", |f| {
+            f.contains("Esc closes") && f.contains("Tenant schema")
+        })
+        .await;
+    assert!(
+        popup.contains("Acme Corp") && popup.contains("acme (schema present)"),
+        "{popup}"
+    );
+    app.press(KeyCode::Esc);
     app.press(KeyCode::Esc);
     let back = app
         .frame_where("the tenants pane again", |f| {
@@ -385,6 +413,47 @@ async fn two_thousand_tenant_schemas_are_detected_and_searched_to_the_last_batch
         (user.tenant.as_deref(), user.name.as_str()),
         (Some("t2000"), "user_2000")
     );
+
+    // `a`: every tenant's users in one list, paged from all 2,000 schemas
+    // (one user each) within the statement timeout.
+    press(&mut state, KeyCode::Esc);
+    let effects = press(&mut state, KeyCode::Char('a'));
+    assert_eq!(state.view, View::Dashboard);
+    run_users_pages(&mut state, &db, effects).await;
+    let status = status_line(&state);
+    assert!(!status.contains("users:"), "{status}");
+    let users = state.dashboard.users.users();
+    assert!(users.len() > 1, "{status}");
+    // By name: user_1, user_10, user_100, user_1000, user_1001…
+    let names: Vec<&str> = users[..4].iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["user_1", "user_10", "user_100", "user_1000"]);
+    let tenants: Vec<Option<&str>> = users[..2].iter().map(|u| u.tenant_label()).collect();
+    assert_eq!(tenants, [Some("Tenant 1"), Some("Tenant 10")]);
+    // Down past the first page: the next page is read where it ended.
+    let first_page: Vec<String> = users.iter().map(|u| u.name.clone()).collect();
+    let mut effects = Vec::new();
+    for _ in 0..first_page.len() {
+        effects.extend(press(&mut state, KeyCode::Char('j')));
+    }
+    run_users_pages(&mut state, &db, effects).await;
+    let status = status_line(&state);
+    let selected = state.selected_user().expect("a user past the first page");
+    assert!(!status.contains("users:"), "{status}");
+    let users = state.dashboard.users.users();
+    let at = users.iter().position(|u| u.key == selected.key).unwrap();
+    assert!(
+        users.windows(2).all(|w| w[0].name <= w[1].name),
+        "in name order across the pages"
+    );
+    assert!(
+        at > 0 && !first_page.contains(&selected.name),
+        "{status}: {} is on the first page",
+        selected.name
+    );
+}
+
+fn status_line(state: &State) -> String {
+    format!("{:?}", (state.view.screen().status)(state))
 }
 
 #[tokio::test]
@@ -409,4 +478,86 @@ async fn snapshot_draws_the_tenants_pane_and_a_user_opened_by_id_skips_it() {
     let frame = common::stdout(&out);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(frame.contains("Orders of bob"), "{frame}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_users_and_said_so() {
+    let test_db = fixture("django_tenants").await;
+    // acme is first by name: it must not stand for every tenant's columns.
+    test_db
+        .run_sql("ALTER TABLE acme.auth_user RENAME COLUMN username TO login")
+        .await;
+    let db = common::connect(&test_db).await;
+    assert_eq!(
+        db.users_left_out(),
+        [("acme".to_string(), vec!["username".to_string()])]
+    );
+    let mut app = common::start_app(db, Duration::ZERO, (140, 20)).await;
+    app.frame_where("the tenants", |f| {
+        f.contains("Acme Corp") && f.contains("3 tenants")
+    })
+    .await;
+    app.press(KeyCode::Char('a'));
+    let all = app
+        .frame_where("every other tenant's users, and why acme's are not", |f| {
+            f.contains("carol") && f.contains("left out")
+        })
+        .await;
+    assert!(
+        all.contains("acme's users left out: its auth_user lacks username (see health)"),
+        "{all}"
+    );
+    assert!(!all.contains("alice") && !all.contains("✗"), "{all}");
+    // Its own list still reads it: the error, not an empty list.
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane", |f| f.contains("▶   Acme Corp"))
+        .await;
+    app.press(KeyCode::Enter);
+    let acme = app
+        .frame_where("acme's list fails, naming the column", |f| {
+            f.contains("✗ users:") && f.contains("username")
+        })
+        .await;
+    assert!(acme.contains("Users of Acme Corp"), "{acme}");
+    app.quit().await;
+
+    // The CLI's list too: the others' users, and why acme's are not there.
+    let out = common::tenantscope(&["--database-url", &test_db.url, "users"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let (listed, said) = (common::stdout(&out), common::stderr(&out));
+    assert!(
+        listed.contains("carol") && !listed.contains("alice"),
+        "{listed}"
+    );
+    assert!(
+        said.contains("tenant acme's users left out: its auth_user lacks username"),
+        "{said}"
+    );
+
+    // health names the drift, and counts acme's users all the same.
+    let out = common::tenantscope(&["--database-url", &test_db.url, "health", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", common::stderr(&out)));
+    let acme = report["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "acme")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(acme["status"], "drift", "{acme}");
+    assert_eq!(acme["users"]["value"], 2, "{acme}");
+    let drift = acme["drift"].as_array().unwrap();
+    assert!(
+        drift.iter().any(|d| d["table"] == "auth_user"
+            && d["column"] == "username"
+            && d["kind"] == "missing_required_column"),
+        "{acme}"
+    );
+    assert!(
+        !report["unused_tenants"]
+            .as_array()
+            .unwrap()
+            .contains(&"acme".into()),
+        "{report}"
+    );
 }

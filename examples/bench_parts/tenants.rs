@@ -1,7 +1,8 @@
 //! i. Tenant-first at 2,000 tenant schemas (`--only tenants`): layout
 //! detection, and the search across tenants (`/` in the tenants pane) on
 //! the real event loop, from the last keystroke to the first frame with a
-//! result and to the frame that says every tenant was searched.
+//! result and to the frame that says every tenant was searched; and `a`,
+//! every tenant's users in one list (its first and its last page).
 //!
 //! The database is a django-tenants layout with users inside each tenant
 //! schema (`tenantscope::fixtures::many_tenants_sql`: one user, item and
@@ -69,7 +70,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> 
         }
         let db = db.expect("connected");
         progress("i. search across tenants");
-        let (first, complete, open) = search_times(db.clone()).await?;
+        let (first, complete, open, all) = search_times(db.clone()).await?;
         db.close().await;
         Ok(render(
             built,
@@ -78,13 +79,18 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> 
             &first,
             &complete,
             open,
+            &all,
         ))
     })
 }
 
-/// (first result frame, complete frame) per search, minus the debounce, and
-/// the time to the first frame of the tenants pane.
-async fn search_times(db: Database) -> Res<(Vec<Duration>, Vec<Duration>, Duration)> {
+/// Key → frame of every tenant's users: their first page (`a`), their
+/// last page (End).
+type AllUsers = (Vec<Duration>, Vec<Duration>);
+
+/// (first result frame, complete frame) per search, minus the debounce,
+/// the time to the first frame of the tenants pane, and [`AllUsers`].
+async fn search_times(db: Database) -> Res<(Vec<Duration>, Vec<Duration>, Duration, AllUsers)> {
     let started = Instant::now();
     let mut harness = Harness::start(db, DEBOUNCE, (super::WIDTH, super::HEIGHT))
         .await
@@ -119,8 +125,29 @@ async fn search_times(db: Database) -> Res<(Vec<Duration>, Vec<Duration>, Durati
             harness.press(KeyCode::Esc);
         }
     }
+    // `a`: by name, user_1000 is on the first page and user_999 the last.
+    let (mut all_first, mut all_last) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let pressed = harness.press(KeyCode::Char('a'));
+        let (at, _, _) = harness
+            .next_frame_where("every tenant's users", WAIT, |f| {
+                f.contains("user_1000") && f.contains("Tenant 1000")
+            })
+            .await?;
+        all_first.push(at.saturating_duration_since(pressed));
+        let pressed = harness.press(KeyCode::End);
+        let (at, _, _) = harness
+            .next_frame_where("their last page", WAIT, |f| f.contains("user_999 "))
+            .await?;
+        all_last.push(at.saturating_duration_since(pressed));
+        // Back to the tenants pane.
+        harness.press(KeyCode::Esc);
+        harness
+            .next_frame_where("the tenants pane", WAIT, |f| f.contains(" Tenants "))
+            .await?;
+    }
     harness.quit().await?;
-    Ok((first, complete, open))
+    Ok((first, complete, open, (all_first, all_last)))
 }
 
 fn render(
@@ -130,6 +157,7 @@ fn render(
     first: &[Duration],
     complete: &[Duration],
     open: Duration,
+    (all_first, all_last): &AllUsers,
 ) -> String {
     let pair = |s: &[Duration]| {
         format!(
@@ -153,7 +181,9 @@ fn render(
          | connect (detection, layout, the per-tenant users source) | {con} |\n\
          | start → tenants pane with its {n} tenants and their user counts (one run) | {open} |\n\
          | search keystroke → first frame with a result, minus debounce | {first} |\n\
-         | search keystroke → frame \"searched {n}/{n} tenants\" ({batches} statements of {SEARCH_BATCH} schemas), minus debounce | {complete} |\n\n\
+         | search keystroke → frame \"searched {n}/{n} tenants\" ({batches} statements of {SEARCH_BATCH} schemas), minus debounce | {complete} |\n\
+         | `a` → first page of every tenant's users (keyset, ORDER BY and LIMIT in each of {n} SELECTs) | {all_first} |\n\
+         | End in that list → its last page | {all_last} |\n\n\
          Searches: {searches:?}, typed at once after `/`, {ROUNDS} rounds; each matches users from the \
          first batch on, and each runs to the last batch.\n{MARK_END}\n",
         built = secs(built),
@@ -162,6 +192,8 @@ fn render(
         open = ms(open),
         first = pair(first),
         complete = pair(complete),
+        all_first = pair(all_first),
+        all_last = pair(all_last),
         searches = SEARCHES,
     )
 }

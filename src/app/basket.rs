@@ -19,7 +19,16 @@ pub const BASKET_SLOT: Slot = Slot("basket");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasketKey {
     pub user_id: String,
+    /// The user's tenant schema: the same id in another tenant is
+    /// another user (users in each tenant schema).
+    pub tenant: Option<String>,
     pub generation: u64,
+}
+
+impl BasketKey {
+    fn is_of(&self, user: &User) -> bool {
+        self.user_id == user.id && self.tenant == user.tenant
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -54,7 +63,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub key: BasketKey,
-    pub user: User,
+    /// Boxed: a job travels in every `Effect`, kept small.
+    pub user: Box<User>,
     /// Known after the first page.
     pub lines: Option<Vec<OrderLine>>,
     pub tenants: Vec<String>,
@@ -156,7 +166,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     state.view = View::Basket;
-    let current = state.basket.key.as_ref().map(|k| &k.user_id) == Some(&user.id);
+    let current = state.basket.key.as_ref().is_some_and(|k| k.is_of(&user));
     if current && state.basket.error.is_none() {
         return Vec::new();
     }
@@ -168,6 +178,7 @@ fn start(state: &mut State, user: User) -> Vec<Effect> {
     state.basket = Basket {
         key: Some(BasketKey {
             user_id: user.id.clone(),
+            tenant: user.tenant.clone(),
             generation,
         }),
         user: Some(user),
@@ -191,7 +202,7 @@ fn next_page(state: &mut State) -> Vec<Effect> {
     let end = (basket.next + BASKET_BATCH).min(names.len());
     let job = Job {
         key,
-        user,
+        user: Box::new(user),
         lines: basket.lines.clone(),
         tenants: names[basket.next..end].to_vec(),
         next: end,
@@ -238,14 +249,15 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// The dashboard's selection moved to another user: what is still being
-/// read for the old one is cancelled.
-pub fn selection_changed(state: &mut State, user_id: Option<&str>) -> Vec<Effect> {
+/// The dashboard's selection moved to another user (another id, or the
+/// same id in another tenant): what is still being read for the old one is
+/// cancelled.
+pub fn selection_changed(state: &mut State, user: Option<&User>) -> Vec<Effect> {
     let basket = &mut state.basket;
     let other = basket
         .key
         .as_ref()
-        .is_some_and(|k| Some(k.user_id.as_str()) != user_id);
+        .is_some_and(|k| !user.is_some_and(|u| k.is_of(u)));
     if !other || !basket.loading {
         return Vec::new();
     }
@@ -352,6 +364,45 @@ mod tests {
         );
         assert!(late.is_empty());
         assert_eq!(state.basket.key, None);
+    }
+
+    #[test]
+    fn the_same_id_in_another_tenant_is_another_users_basket() {
+        // Users in each tenant schema: id 1 in acme and id 1 in globex.
+        let users = vec![
+            user_with_mail("1", "alice", "a@acme.test", "acme"),
+            user_with_mail("1", "carol", "c@globex.test", "globex"),
+        ];
+        let catalog = TenantCatalog::new((1..=450).map(|i| format!("t{i:04}")).collect());
+        let count = UserCount {
+            value: 2,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), catalog, count, users, None);
+        crate::app::init(&mut state);
+        let [job] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
+            panic!("one basket load")
+        };
+        assert_eq!(job.key.tenant.as_deref(), Some("acme"));
+        // To carol (the same id, another tenant): alice's basket stops...
+        press(&mut state, KeyCode::Esc);
+        let effects = press(&mut state, KeyCode::Char('j'));
+        assert_eq!(
+            state.selected_user().map(|u| u.name.as_str()),
+            Some("carol")
+        );
+        assert!(
+            effects.contains(&Effect::Cancel(BASKET_SLOT)),
+            "{effects:?}"
+        );
+        // ...and `b` reads carol's, not alice's kept one.
+        let [job] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
+            panic!("carol's basket is read")
+        };
+        assert_eq!(
+            (job.user.name.as_str(), job.key.tenant.as_deref()),
+            ("carol", Some("globex"))
+        );
     }
 
     #[test]

@@ -45,12 +45,20 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         TenantStatus::Missing => "no such schema",
         TenantStatus::NoTenant => "no tenant",
     };
+    // The registry's name for the tenant, and its schema where that differs.
+    let schema = match (user.tenant.as_deref(), user.tenant_label()) {
+        (Some(schema), Some(label)) if schema != label => format!("{schema} ({status})"),
+        _ => status.to_string(),
+    };
     let fields = vec![
         ("Id", user.id.clone()),
         ("Name", user.name.clone()),
         ("Mail", user.mail.clone().unwrap_or_default()),
-        ("Tenant", user.tenant.clone().unwrap_or_default()),
-        ("Tenant schema", status.to_string()),
+        (
+            "Tenant",
+            user.tenant_label().unwrap_or_default().to_string(),
+        ),
+        ("Tenant schema", schema),
         ("Created", user.created.clone().unwrap_or_default()),
     ];
     show(state, format!("User {}", user.id), fields)
@@ -137,7 +145,7 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
         user.id.as_str(),
         &user.name,
         user.mail.as_deref().unwrap_or(""),
-        user.tenant.as_deref().unwrap_or(""),
+        user.tenant_label().unwrap_or(""),
         user.created.as_deref().unwrap_or(""),
     ];
     // TSV: a tab or line break inside a value would shift the columns.

@@ -30,6 +30,11 @@ pub struct Tenants {
     pub directory: Load<u64, Vec<TenantEntry>, String>,
     pub rows: Cursor,
     pub search: Search,
+    /// Tenants left out of every tenant's users list, their users table
+    /// lacking a required column: (schema, missing columns).
+    pub left_out: Vec<(String, Vec<String>)>,
+    /// The users table's name, for saying what those tenants lack.
+    pub users_table: String,
 }
 
 impl Tenants {
@@ -37,6 +42,8 @@ impl Tenants {
         Tenants {
             layout: db.model().layout.clone(),
             per_tenant: db.model().users == crate::db::UsersAt::PerTenant,
+            left_out: db.users_left_out(),
+            users_table: db.model().users_table.clone(),
             ..Tenants::default()
         }
     }

@@ -182,7 +182,7 @@ pub(crate) struct SharedLayout {
     tenant_name_column: Option<String>,
     /// Users in every tenant schema: each schema's SELECT (by its quoted
     /// literal), so one tenant's users are read from its schema alone.
-    tenant_branches: Vec<(String, String)>,
+    tenant_branches: Vec<tenancy::TenantBranch>,
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on

@@ -155,8 +155,8 @@ impl Database {
             Some(tenant) if !layout.tenant_branches.is_empty() => layout
                 .tenant_branches
                 .iter()
-                .find(|(schema, _)| schema == tenant)
-                .map(|(_, select)| format!("({select})")),
+                .find(|b| b.schema == tenant)
+                .map(|b| format!("({})", b.select)),
             _ => Some(layout.users_table.clone()),
         }
     }
@@ -226,14 +226,15 @@ impl Database {
         if let (Some(id), true, true, Ok(list)) = (filter, pin, reached_start, users.as_mut()) {
             // Every tenant's user with that id (users in each tenant
             // schema, or linked to several tenants), by tenant.
-            let sql = format!(
-                "SELECT {columns} FROM {source} u
-                  WHERE u.{user_id}::text = $1
-                    AND ($2::text IS NULL OR u.{tenant_column}::text = $2)
-                  ORDER BY u.{tenant_column}::text",
-                columns = self.user_columns(),
+            let tenant_column = &self.layout.tenant_column;
+            let condition = format!(
+                "u.{user_id}::text = $1 AND ($2::text IS NULL OR u.{tenant_column}::text = $2)",
                 user_id = self.layout.names.user_id,
-                tenant_column = self.layout.tenant_column,
+            );
+            let order = format!("u.{tenant_column}::text");
+            let sql = format!(
+                "{} ORDER BY {order}",
+                self.users_where(source, &condition, &order, "ALL")
             );
             let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
                 .bind(id)
@@ -265,7 +266,7 @@ impl Database {
         (source, tenant): (&str, Option<&str>),
     ) -> Result<Vec<User>, DbError> {
         let (name, id) = (&self.layout.name_key, &self.layout.id_key);
-        let (condition, descending) = match page {
+        let (keyset, descending) = match page {
             Page::First => ("TRUE".to_string(), false),
             Page::Last => ("TRUE".to_string(), true),
             Page::From(_) => (format!("({name}, {id}) >= {KEY_PARAMS}"), false),
@@ -273,17 +274,13 @@ impl Database {
             Page::Before(_) => (format!("({name}, {id}) < {KEY_PARAMS}"), true),
         };
         let direction = if descending { "DESC" } else { "ASC" };
-        let sql = format!(
-            "SELECT {columns} FROM {source} u
-              WHERE ($1::text IS NULL
-                     OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1
-                          {tenant_name})
-                         AND u.{user_id}::text IS DISTINCT FROM $5))
-                AND ($6::text IS NULL OR u.{tenant}::text = $6)
-                AND {condition}
-              ORDER BY {name} {direction}, {id} {direction}
-              LIMIT $4",
-            columns = self.user_columns(),
+        let condition = format!(
+            "($1::text IS NULL
+              OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1
+                   {tenant_name})
+                  AND u.{user_id}::text IS DISTINCT FROM $5))
+             AND ($6::text IS NULL OR u.{tenant}::text = $6)
+             AND {keyset}",
             tenant = self.layout.tenant_column,
             tenant_name = match &self.layout.tenant_name_column {
                 Some(column) => format!("OR u.{column}::text ILIKE $1"),
@@ -296,6 +293,11 @@ impl Database {
             } else {
                 "FALSE".into()
             },
+        );
+        let order = format!("{name} {direction}, {id} {direction}");
+        let sql = format!(
+            "{} ORDER BY {order} LIMIT $4",
+            self.users_where(source, &condition, &order, "$4")
         );
         let key = match page {
             Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
@@ -378,12 +380,10 @@ impl Database {
 
     async fn user_once(&self, id: &str) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
-        let sql = format!(
-            "SELECT {columns} FROM {users} u WHERE u.{id}::text = $1",
-            id = self.layout.names.user_id,
-            columns = self.user_columns(),
-            users = self.layout.users_table,
-        );
+        let condition = format!("u.{}::text = $1", self.layout.names.user_id);
+        let order = format!("u.{}::text", self.layout.tenant_column);
+        let users = &self.layout.users_table;
+        let sql = self.users_where(users, &condition, &order, "ALL");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
             .persistent(self.persistent())

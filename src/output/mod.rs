@@ -23,7 +23,7 @@ pub use health::{
 };
 pub use orders::orders;
 pub use prices::{price_failures, prices};
-pub use users::{invalid_utf8_warning, tenants, users};
+pub use users::{invalid_utf8_warning, left_out_warning, tenants, users};
 
 /// Output formats of the one-table commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

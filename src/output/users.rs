@@ -38,6 +38,26 @@ pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
     })
 }
 
+/// Which tenants every tenant's users list leaves out, their users table
+/// `table` lacking a required column ((schema, missing columns), see
+/// `Database::users_left_out`), and where to look (`health`).
+pub fn left_out_warning(left_out: &[(String, Vec<String>)], table: &str) -> Option<String> {
+    let table = text::sanitize(table);
+    match left_out {
+        [] => None,
+        [(schema, missing)] => Some(format!(
+            "tenant {}'s users left out: its {table} lacks {} (see health)",
+            text::sanitize(schema),
+            text::sanitize(&missing.join(", "))
+        )),
+        [(first, _), rest @ ..] => Some(format!(
+            "users of {} tenants left out ({}, …): their {table} lacks a column (see health)",
+            rest.len() + 1,
+            text::sanitize(first)
+        )),
+    }
+}
+
 pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destination) -> String {
     match format {
         Format::Json => json(
@@ -137,5 +157,27 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_left_out_tenants_are_named_and_health_pointed_at() {
+        let one = [("acme".to_string(), vec!["username".to_string()])];
+        assert_eq!(left_out_warning(&[], "auth_user"), None);
+        assert_eq!(
+            left_out_warning(&one, "auth_user").as_deref(),
+            Some("tenant acme's users left out: its auth_user lacks username (see health)")
+        );
+        let three: Vec<(String, Vec<String>)> = ["a\u{1b}[2J", "b", "c"]
+            .iter()
+            .map(|s| (s.to_string(), vec!["email".to_string()]))
+            .collect();
+        let said = left_out_warning(&three, "auth_user").unwrap();
+        assert!(said.starts_with("users of 3 tenants left out (a"), "{said}");
+        assert!(!said.contains('\u{1b}'), "no escape reaches the terminal");
     }
 }

@@ -140,9 +140,9 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
                 TenantStatus::Missing => ("!", theme::error()),
                 TenantStatus::NoTenant => ("-", theme::warning()),
             };
+            // As the registry names it (the schema is in Enter's popup).
             let tenant = user
-                .tenant
-                .as_deref()
+                .tenant_label()
                 .filter(|t| !t.is_empty())
                 .unwrap_or("(none)");
             let cells = [

@@ -215,8 +215,8 @@ pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
 /// (and so cancelling) whatever load came before.
 pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let compare = state.compare_choice().tenant;
-    let selected = state.selected_user().map(|u| u.id.clone());
-    let mut effects = crate::app::basket::selection_changed(state, selected.as_deref());
+    let selected = state.selected_user().cloned();
+    let mut effects = crate::app::basket::selection_changed(state, selected.as_ref());
     let dashboard = &mut state.dashboard;
     dashboard.generation += 1;
     dashboard.orders_scroll = Cursor::default();
@@ -304,6 +304,23 @@ pub fn show_tenant(
         users_page(request, Delay::None),
         Effect::Cancel(ORDERS_SLOT),
     ]
+}
+
+/// Values shown with U+FFFD, and, in every tenant's users list, the
+/// tenants it leaves out (their users table drifted).
+pub(super) fn warning(state: &State) -> Option<String> {
+    let left_out = match state.dashboard.tenant {
+        None => {
+            let tenants = &state.tenants;
+            crate::output::left_out_warning(&tenants.left_out, &tenants.users_table)
+        }
+        Some(_) => None,
+    };
+    let invalid = crate::output::invalid_utf8_warning(state.dashboard.users.users());
+    match (left_out, invalid) {
+        (Some(a), Some(b)) => Some(format!("{a} · ⚠ {b}")),
+        (a, b) => a.or(b),
+    }
 }
 
 pub(super) fn status(state: &State) -> Status {

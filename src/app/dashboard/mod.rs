@@ -9,7 +9,7 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use filter::Filter;
-use loads::{ask_page, export, prefetch, reload_catalog, status, users_page};
+use loads::{ask_page, export, prefetch, reload_catalog, status, users_page, warning};
 pub use loads::{
     check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant,
     Job, Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
@@ -91,7 +91,7 @@ pub const SCREEN: Screen = Screen {
     },
     status,
     fresh: ORDERS_SLOT.0,
-    warning: |state| crate::output::invalid_utf8_warning(state.dashboard.users.users()),
+    warning,
     export,
     help: &[
         ("Keys", KEYS),

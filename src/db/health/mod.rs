@@ -149,7 +149,41 @@ impl Database {
         ];
         let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
         report.wrong_copy = wrong_copy;
+        self.report_left_out(&mut report).await?;
         Ok(report)
+    }
+
+    /// Tenants left out of every tenant's users list (their users table
+    /// lacks a required column, see `users_left_out`): that drift, and
+    /// their users counted on their own (`count(*)` names no column).
+    async fn report_left_out(&self, report: &mut HealthReport) -> Result<(), DbError> {
+        let left_out = self.users_left_out();
+        if left_out.is_empty() {
+            return Ok(());
+        }
+        let schemas: Vec<&String> = left_out.iter().map(|(schema, _)| schema).collect();
+        let counts = self.users_of_schemas(&schemas).await?;
+        for (schema, missing) in left_out {
+            let Some(tenant) = report.tenants.iter_mut().find(|t| t.tenant == schema) else {
+                continue;
+            };
+            tenant.drift.extend(missing.into_iter().map(|column| Drift {
+                table: self.layout.model.users_table.clone(),
+                column: Some(column),
+                kind: DriftKind::MissingRequiredColumn,
+                expected: None,
+                found: None,
+            }));
+            tenant.drift.sort();
+            tenant.status = HealthStatus::Drift;
+            if let Some(&users) = counts.get(&schema) {
+                tenant.users = Count::exact(users);
+                if users > 0 {
+                    report.unused_tenants.retain(|t| *t != schema);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Orders in `tenant` whose user id (compared as text) names a user of

@@ -42,6 +42,54 @@ impl Database {
         Ok(detection)
     }
 
+    /// `SELECT {columns} FROM … WHERE …` of the users in `source` meeting
+    /// `condition` (over `u`). Where users live in each tenant schema and
+    /// `source` is their union, `condition`, `order` and `limit` are applied
+    /// in each tenant's own SELECT: planning one ORDER BY over a union of
+    /// 2,000 tables takes longer than the statement timeout, while 2,000
+    /// small sorted runs merge in well under a second. Any other source is
+    /// filtered as it is (never `u.*`: a role may be denied a column).
+    pub(in crate::db) fn users_where(
+        &self,
+        source: &str,
+        condition: &str,
+        order: &str,
+        limit: &str,
+    ) -> String {
+        let columns = self.user_columns();
+        let live: Vec<String> = self
+            .layout
+            .tenant_branches
+            .iter()
+            .filter(|b| b.missing.is_empty())
+            .map(|b| {
+                format!(
+                    "(SELECT u.* FROM ({select}) u WHERE {condition}
+                       ORDER BY {order} LIMIT {limit})",
+                    select = b.select
+                )
+            })
+            .collect();
+        if source != self.layout.users_table || live.is_empty() {
+            return format!("SELECT {columns} FROM {source} u WHERE {condition}");
+        }
+        format!(
+            "SELECT {columns} FROM ({}) u WHERE TRUE",
+            live.join("\n UNION ALL ")
+        )
+    }
+
+    /// Tenants whose users table lacks a column every tenant's must have
+    /// (schema, missing columns): left out of the all-tenants users list.
+    pub fn users_left_out(&self) -> Vec<(String, Vec<String>)> {
+        self.layout
+            .tenant_branches
+            .iter()
+            .filter(|b| !b.missing.is_empty())
+            .map(|b| (b.schema.clone(), b.missing.clone()))
+            .collect()
+    }
+
     /// The model in force.
     pub fn model(&self) -> &TenancyModel {
         &self.layout.model
@@ -70,15 +118,29 @@ impl Database {
         conn: &mut sqlx::PgConnection,
         model: &TenancyModel,
     ) -> Result<String, DbError> {
+        // A tenant whose users table drifted (a column renamed) must not
+        // stand for the others: the first with most of the user columns.
         let first: Option<String> = sqlx::query_scalar(&format!(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE {}
-              ORDER BY n.nspname LIMIT 1",
+              ORDER BY (SELECT count(*) FROM pg_catalog.pg_attribute a
+                          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                         WHERE c.relnamespace = n.oid AND c.relname = $3
+                           AND a.attnum > 0 AND NOT a.attisdropped
+                           AND a.attname::text = ANY($5::text[])) DESC,
+                       n.nspname
+              LIMIT 1",
             Self::users_schema_condition()
         ))
         .bind(&model.shared_schema)
         .bind(&model.ignore_schemas)
         .bind(&model.users_table)
         .bind(&model.orders_table)
+        .bind(vec![
+            model.user_id.clone(),
+            model.user_name.clone(),
+            model.user_mail.clone(),
+            model.user_created.clone(),
+        ])
         .persistent(self.persistent())
         .fetch_optional(conn)
         .await
@@ -145,22 +207,43 @@ impl Database {
                     ),
                     None => "NULL".into(),
                 };
-                let schemas: Vec<(String, String, Option<String>, String)> =
-                    sqlx::query_as(&format!(
-                        "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
-                            n.nspname::text
+                // The columns every tenant's users table must have ($5):
+                // those the first tenant's has (see `first_users_schema`).
+                let mut required = vec![model.user_id.clone(), model.user_name.clone()];
+                if layout.has_mail {
+                    required.push(model.user_mail.clone());
+                }
+                if layout.has_created {
+                    required.push(model.user_created.clone());
+                }
+                // Per schema, by index (linear in the schemas): a join to
+                // one aggregate over the catalog misplans into a quadratic
+                // nested loop where the catalog's statistics are stale.
+                type Row = (String, String, Option<String>, String, Vec<String>);
+                let schemas: Vec<Row> = sqlx::query_as(&format!(
+                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                            n.nspname::text,
+                            ARRAY(SELECT r FROM unnest($5::text[]) WITH ORDINALITY AS q(r, o)
+                                   WHERE NOT EXISTS (
+                                         SELECT 1 FROM pg_catalog.pg_attribute a
+                                           JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                                          WHERE c.relnamespace = n.oid AND c.relname = $3
+                                            AND a.attname::text = q.r AND a.attnum > 0
+                                            AND NOT a.attisdropped)
+                                   ORDER BY o)
                        FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
                       ORDER BY n.nspname",
-                        Self::users_schema_condition()
-                    ))
-                    .bind(&model.shared_schema)
-                    .bind(&model.ignore_schemas)
-                    .bind(&model.users_table)
-                    .bind(&model.orders_table)
-                    .persistent(self.persistent())
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
+                    Self::users_schema_condition()
+                ))
+                .bind(&model.shared_schema)
+                .bind(&model.ignore_schemas)
+                .bind(&model.users_table)
+                .bind(&model.orders_table)
+                .bind(required)
+                .persistent(self.persistent())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
                     .bind(&model.users_table)
                     .persistent(self.persistent())
@@ -168,15 +251,24 @@ impl Database {
                     .await
                     .map_err(|e| self.error(e))?;
                 // Text throughout: tenants may drift in column types.
-                let branches: Vec<(String, String)> = schemas
-                    .iter()
-                    .map(|(ident, literal, name, schema)| {
+                let branches: Vec<TenantBranch> = schemas
+                    .into_iter()
+                    .map(|(ident, literal, name, schema, missing)| {
                         let name = name.as_deref().unwrap_or("NULL");
-                        let select = per_tenant_users(layout, ident, literal, &table_q, name);
-                        (schema.clone(), select)
+                        TenantBranch {
+                            select: per_tenant_users(layout, &ident, &literal, &table_q, name),
+                            schema,
+                            missing,
+                        }
                     })
                     .collect();
-                let mut selects: Vec<String> = branches.iter().map(|(_, s)| s.clone()).collect();
+                // A drifted tenant would fail the whole union: it is left
+                // out (and said so); its own list still reads it.
+                let mut selects: Vec<String> = branches
+                    .iter()
+                    .filter(|b| b.missing.is_empty())
+                    .map(|b| b.select.clone())
+                    .collect();
                 if selects.is_empty() {
                     let n = &layout.names;
                     selects.push(format!(
@@ -287,6 +379,17 @@ impl Database {
         self.layout = std::sync::Arc::new(derived);
         Ok(())
     }
+}
+
+/// One tenant schema's users where users live in each tenant schema.
+#[derive(Debug, Clone)]
+pub(crate) struct TenantBranch {
+    pub schema: String,
+    /// Its member of the users union (see [`per_tenant_users`]).
+    pub select: String,
+    /// Required columns its users table lacks (read from the catalog at
+    /// connect time): such a tenant is left out of the all-tenants union.
+    pub missing: Vec<String>,
 }
 
 /// One tenant's users as the per-tenant users source selects them (the

@@ -165,6 +165,20 @@ impl Database {
                 users = layout.users_table
             )]
         };
+        self.run_counts(statements).await
+    }
+
+    /// Users of each of `schemas` (users in each tenant schema), counted
+    /// without naming a column: a drifted users table is counted too.
+    pub(in crate::db) async fn users_of_schemas(
+        &self,
+        schemas: &[&String],
+    ) -> Result<HashMap<String, i64>, DbError> {
+        self.run_counts(self.count_statements(schemas)).await
+    }
+
+    /// `(schema, count)` rows of `statements`, in one read transaction.
+    async fn run_counts(&self, statements: Vec<String>) -> Result<HashMap<String, i64>, DbError> {
         let mut tx = self.read_tx().await?;
         let mut counts = HashMap::new();
         for sql in statements {
@@ -268,6 +282,8 @@ impl Database {
             )
         };
         layout.users_relation = None;
+        // One tenant's source, read as it is (no union of branches).
+        layout.tenant_branches.clear();
         Database {
             layout: Arc::new(layout),
             ..self.clone()

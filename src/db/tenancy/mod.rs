@@ -12,6 +12,7 @@ mod model;
 
 pub use catalog_read::detect;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
+pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, LayoutKind};
 pub use directory::{
     quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
