@@ -8,10 +8,11 @@ use sqlx::PgConnection;
 use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, RegistryCandidate};
 
 /// Row of the catalog query: (schema, table (`None` for a schema holding
-/// none), columns, and for the shared schema's tables only: text columns,
-/// single-column foreign keys to a table of the same schema flattened in
-/// threes (column, referenced table, referenced column), the table's name
-/// quoted by the server; then whether Citus's `pg_dist_schema` exists).
+/// none), columns; then for the shared schema's tables only: the columns'
+/// numbers, the text columns, single-column foreign keys flattened in
+/// threes (column number, referenced table's oid, referenced column
+/// number), the table's oid and its name quoted by the server; then
+/// whether Citus's `pg_dist_schema` exists).
 /// Names travel as their bytes (a SQL_ASCII database may hold any): a
 /// name that is not UTF-8 cannot be named back to the server, so it is left
 /// out (see [`utf8`]).
@@ -19,45 +20,53 @@ type CatalogRow = (
     Vec<u8>,
     Option<Vec<u8>>,
     Vec<Vec<u8>>,
+    Option<Vec<i16>>,
     Option<Vec<Vec<u8>>>,
-    Option<Vec<Vec<u8>>>,
+    Option<Vec<i64>>,
+    Option<i64>,
     Option<Vec<u8>>,
     bool,
 );
 
 /// The whole catalog detection reads, in one statement. A fresh backend
-/// pays for planning and for its first reads of each catalog, so: one plan;
-/// columns by `pg_attribute`'s (attrelid, attnum) index per table rather
-/// than a scan and sort of all of it; what only the shared schema needs
-/// (text columns, foreign keys, quoted names) computed only there.
+/// pays most for planning and for its first touch of each catalog page, so:
+/// one plan; columns through `pg_attribute`'s (attrelid, attnum) index per
+/// table rather than a scan and sort of all of it; what only the shared
+/// schema needs computed only there, its foreign keys from
+/// `pg_constraint` alone (named from the columns read here, not by joins).
 const CATALOG_SQL: &str = "
 SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
        ARRAY(SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
        CASE WHEN n.nspname = $1 THEN ARRAY(
+           SELECT a.attnum FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) END,
+       CASE WHEN n.nspname = $1 THEN ARRAY(
            SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
-             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-              AND t.typcategory = 'S'
+              AND (SELECT t.typcategory FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) = 'S'
             ORDER BY a.attnum) END,
        CASE WHEN n.nspname = $1 THEN ARRAY(
-           SELECT convert_to(f.name::text, 'SQL_ASCII')
-             FROM pg_catalog.pg_constraint k
-             JOIN pg_catalog.pg_class r ON r.oid = k.confrelid AND r.relnamespace = n.oid
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-             JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid
-                                            AND ra.attnum = k.confkey[1]
-            CROSS JOIN LATERAL unnest(ARRAY[a.attname, r.relname, ra.attname])
-                       WITH ORDINALITY AS f(name, o)
+           SELECT f.x FROM pg_catalog.pg_constraint k
+            CROSS JOIN LATERAL unnest(ARRAY[k.conkey[1]::int8, k.confrelid::int8,
+                                            k.confkey[1]::int8]) WITH ORDINALITY AS f(x, o)
             WHERE k.conrelid = c.oid AND k.contype = 'f' AND cardinality(k.conkey) = 1
             ORDER BY k.oid, f.o) END,
-       CASE WHEN n.nspname = $1 AND c.oid IS NOT NULL
+       CASE WHEN n.nspname = $1 THEN c.oid::int8 END,
+       CASE WHEN n.nspname = $1
             THEN convert_to(quote_ident(n.nspname) || '.' || quote_ident(c.relname), 'SQL_ASCII') END,
        (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL)
   FROM pg_catalog.pg_namespace n
   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
                                  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
  WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+
+/// A table of the shared schema as foreign keys name it: its name and its
+/// columns by number.
+struct Shared {
+    table: Option<String>,
+    columns: HashMap<i16, Option<String>>,
+}
 
 /// A name, if it is UTF-8.
 fn utf8(bytes: Vec<u8>) -> Option<String> {
@@ -83,24 +92,47 @@ pub async fn detect(
     // By name, as bytes: candidates (and so ties between them) come in a
     // stable order.
     rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let citus = rows.first().is_some_and(|row| row.6);
+    let citus = rows.first().is_some_and(|row| row.8);
     let mut schemas: Vec<Vec<u8>> = rows.iter().map(|row| row.0.clone()).collect();
     schemas.dedup();
+    // The shared schema's tables by oid, to name foreign keys.
+    let shared: HashMap<i64, Shared> = rows
+        .iter()
+        .filter_map(|row| {
+            let numbers = row.3.as_ref()?;
+            let columns = numbers
+                .iter()
+                .zip(&row.2)
+                .map(|(n, name)| (*n, utf8(name.clone())))
+                .collect();
+            let table = row.1.clone().and_then(utf8);
+            Some((row.6?, Shared { table, columns }))
+        })
+        .collect();
     let mut tables = Vec::new();
     let mut foreign_keys = Vec::new();
     let mut quoted = HashMap::new();
-    for (schema, table, columns, text_columns, keys, quoted_name, _) in rows {
+    for (schema, table, columns, _, text_columns, keys, oid, quoted_name, _) in rows {
         let (Some(schema), Some(table)) = (utf8(schema), table.and_then(utf8)) else {
             continue;
         };
-        let keys = utf8_all_or_none(keys.unwrap_or_default());
-        for key in keys.chunks_exact(3) {
-            if let [Some(column), Some(ref_table), Some(ref_column)] = key {
+        let own = oid.and_then(|oid| shared.get(&oid));
+        for key in keys.unwrap_or_default().chunks_exact(3) {
+            let name = |table: Option<&Shared>, number: i64| {
+                let number = i16::try_from(number).ok()?;
+                table?.columns.get(&number)?.clone()
+            };
+            let to = shared.get(&key[1]);
+            if let (Some(column), Some(ref_table), Some(ref_column)) = (
+                name(own, key[0]),
+                to.and_then(|t| t.table.clone()),
+                name(to, key[2]),
+            ) {
                 foreign_keys.push(ForeignKey {
                     table: table.clone(),
-                    column: column.clone(),
-                    ref_table: ref_table.clone(),
-                    ref_column: ref_column.clone(),
+                    column,
+                    ref_table,
+                    ref_column,
                 });
             }
         }
@@ -138,12 +170,6 @@ pub async fn detect(
     let candidates = catalog.registry_candidates();
     let values = registry_values(conn, &quoted, &candidates).await?;
     Ok(classify(&catalog, &candidates, &values))
-}
-
-/// Each name as UTF-8 or `None`, keeping positions (foreign keys come in
-/// threes: one name that is not UTF-8 drops its key, not its neighbours).
-fn utf8_all_or_none(list: Vec<Vec<u8>>) -> Vec<Option<String>> {
-    list.into_iter().map(utf8).collect()
 }
 
 /// The schema names every candidate lists, in one statement. Table names
