@@ -790,3 +790,37 @@ async fn a_tenancy_section_that_spells_out_the_defaults_is_used_not_detected() {
         stderr(&out)
     );
 }
+
+/// Detection names foreign keys by column number: a link table whose
+/// earlier columns were dropped (numbers with gaps, as migrations leave
+/// them) is still recognised, with its own columns, and lists the same users.
+#[tokio::test]
+async fn a_link_table_with_dropped_columns_is_still_recognised() {
+    let db = fixture("django_tenant_users").await;
+    let before = json(&db, &["users", "--format", "json"]);
+    db.run_sql(
+        "CREATE TABLE public.links_new (
+             legacy_a integer, legacy_b text, id bigint PRIMARY KEY,
+             tenantuser_id bigint NOT NULL REFERENCES public.users_tenantuser (id),
+             company_id bigint NOT NULL REFERENCES public.companies_company (id));
+         ALTER TABLE public.links_new DROP COLUMN legacy_a, DROP COLUMN legacy_b;
+         INSERT INTO public.links_new (id, tenantuser_id, company_id)
+              SELECT id, tenantuser_id, company_id FROM public.users_tenantuser_tenants;
+         DROP TABLE public.users_tenantuser_tenants;
+         ALTER TABLE public.links_new RENAME TO users_tenantuser_tenants;",
+    )
+    .await;
+    let (model, why) = detect(&db);
+    assert_eq!(
+        model["layout"].as_str(),
+        Some("django-tenant-users"),
+        "{why}"
+    );
+    assert_eq!(
+        model["link_table"].as_str(),
+        Some("users_tenantuser_tenants")
+    );
+    assert_eq!(model["link_user"].as_str(), Some("tenantuser_id"));
+    assert_eq!(model["link_tenant"].as_str(), Some("company_id"));
+    assert_eq!(json(&db, &["users", "--format", "json"]), before);
+}

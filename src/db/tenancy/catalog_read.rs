@@ -1,26 +1,72 @@
 //! The catalog queries behind detection (a constant number, whatever the
 //! number of schemas), and its explanation for people.
 
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 
 use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, RegistryCandidate};
 
-/// Row of the schema query: (schemas, Citus present, foreign keys as four
-/// columns: table, column, referenced table, referenced column).
+/// Row of the catalog query: (schema, table (`None` for a schema holding
+/// none), columns; then for the shared schema's tables only: the columns'
+/// numbers, the text columns, single-column foreign keys flattened in
+/// threes (column number, referenced table's oid, referenced column
+/// number), the table's oid and its name quoted by the server; then
+/// whether Citus's `pg_dist_schema` exists).
 /// Names travel as their bytes (a SQL_ASCII database may hold any): a
 /// name that is not UTF-8 cannot be named back to the server, so it is left
 /// out (see [`utf8`]).
-type SchemasRow = (
+type CatalogRow = (
+    Vec<u8>,
+    Option<Vec<u8>>,
     Vec<Vec<u8>>,
+    Option<Vec<i16>>,
+    Option<Vec<Vec<u8>>>,
+    Option<Vec<i64>>,
+    Option<i64>,
+    Option<Vec<u8>>,
     bool,
-    Vec<Vec<u8>>,
-    Vec<Vec<u8>>,
-    Vec<Vec<u8>>,
-    Vec<Vec<u8>>,
 );
 
-/// Row of the table query: (schema, table, columns, text columns).
-type TableRow = (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+/// The whole catalog detection reads, in one statement. A fresh backend
+/// pays most for planning and for its first touch of each catalog page, so:
+/// one plan; columns through `pg_attribute`'s (attrelid, attnum) index per
+/// table rather than a scan and sort of all of it; what only the shared
+/// schema needs computed only there, its foreign keys from
+/// `pg_constraint` alone (named from the columns read here, not by joins).
+const CATALOG_SQL: &str = "
+SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
+       ARRAY(SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+       CASE WHEN n.nspname = $1 THEN ARRAY(
+           SELECT a.attnum FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) END,
+       CASE WHEN n.nspname = $1 THEN ARRAY(
+           SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              AND (SELECT t.typcategory FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) = 'S'
+            ORDER BY a.attnum) END,
+       CASE WHEN n.nspname = $1 THEN ARRAY(
+           SELECT f.x FROM pg_catalog.pg_constraint k
+            CROSS JOIN LATERAL unnest(ARRAY[k.conkey[1]::int8, k.confrelid::int8,
+                                            k.confkey[1]::int8]) WITH ORDINALITY AS f(x, o)
+            WHERE k.conrelid = c.oid AND k.contype = 'f' AND cardinality(k.conkey) = 1
+            ORDER BY k.oid, f.o) END,
+       CASE WHEN n.nspname = $1 THEN c.oid::int8 END,
+       CASE WHEN n.nspname = $1
+            THEN convert_to(quote_ident(n.nspname) || '.' || quote_ident(c.relname), 'SQL_ASCII') END,
+       (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL)
+  FROM pg_catalog.pg_namespace n
+  LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+                                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+
+/// A table of the shared schema as foreign keys name it: its name and its
+/// columns by number.
+struct Shared {
+    table: Option<String>,
+    columns: HashMap<i16, Option<String>>,
+}
 
 /// A name, if it is UTF-8.
 fn utf8(bytes: Vec<u8>) -> Option<String> {
@@ -38,48 +84,68 @@ pub async fn detect(
     conn: &mut PgConnection,
     shared_schema: &str,
 ) -> Result<Detection, sqlx::Error> {
-    let rows: Vec<TableRow> = sqlx::query_as(
-        "SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
-                array_agg(convert_to(a.attname::text, 'SQL_ASCII') ORDER BY a.attnum),
-                coalesce(array_agg(convert_to(a.attname::text, 'SQL_ASCII') ORDER BY a.attnum)
-                           FILTER (WHERE t.typcategory = 'S'), '{}'::bytea[])
-           FROM pg_catalog.pg_namespace n
-           JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-                                     AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
-                                         AND NOT a.attisdropped
-           JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-          WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-          GROUP BY 1, 2",
-    )
-    .persistent(false)
-    .fetch_all(&mut *conn)
-    .await?;
-    let (schemas, citus, fk_table, fk_column, fk_ref_table, fk_ref_column): SchemasRow = sqlx::query_as(
-        "WITH fk AS (
-             SELECT convert_to(cl.relname::text, 'SQL_ASCII') AS t,
-                    convert_to(a.attname::text, 'SQL_ASCII') AS c,
-                    convert_to(rc.relname::text, 'SQL_ASCII') AS rt,
-                    convert_to(ra.attname::text, 'SQL_ASCII') AS rcol
-               FROM pg_catalog.pg_constraint k
-               JOIN pg_catalog.pg_class cl ON cl.oid = k.conrelid
-               JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
-               JOIN pg_catalog.pg_class rc ON rc.oid = k.confrelid AND rc.relnamespace = n.oid
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-               JOIN pg_catalog.pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = k.confkey[1]
-              WHERE k.contype = 'f' AND n.nspname = $1 AND cardinality(k.conkey) = 1)
-         SELECT ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
-                        FROM pg_catalog.pg_namespace n
-                       WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-                       ORDER BY 1),
-                to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL,
-                ARRAY(SELECT t FROM fk), ARRAY(SELECT c FROM fk),
-                ARRAY(SELECT rt FROM fk), ARRAY(SELECT rcol FROM fk)",
-    )
-    .bind(shared_schema)
-    .persistent(false)
-    .fetch_one(&mut *conn)
-    .await?;
+    let mut rows: Vec<CatalogRow> = sqlx::query_as(CATALOG_SQL)
+        .bind(shared_schema)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
+    // By name, as bytes: candidates (and so ties between them) come in a
+    // stable order.
+    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let citus = rows.first().is_some_and(|row| row.8);
+    let mut schemas: Vec<Vec<u8>> = rows.iter().map(|row| row.0.clone()).collect();
+    schemas.dedup();
+    // The shared schema's tables by oid, to name foreign keys.
+    let shared: HashMap<i64, Shared> = rows
+        .iter()
+        .filter_map(|row| {
+            let numbers = row.3.as_ref()?;
+            let columns = numbers
+                .iter()
+                .zip(&row.2)
+                .map(|(n, name)| (*n, utf8(name.clone())))
+                .collect();
+            let table = row.1.clone().and_then(utf8);
+            Some((row.6?, Shared { table, columns }))
+        })
+        .collect();
+    let mut tables = Vec::new();
+    let mut foreign_keys = Vec::new();
+    let mut quoted = HashMap::new();
+    for (schema, table, columns, _, text_columns, keys, oid, quoted_name, _) in rows {
+        let (Some(schema), Some(table)) = (utf8(schema), table.and_then(utf8)) else {
+            continue;
+        };
+        let own = oid.and_then(|oid| shared.get(&oid));
+        for key in keys.unwrap_or_default().chunks_exact(3) {
+            let name = |table: Option<&Shared>, number: i64| {
+                let number = i16::try_from(number).ok()?;
+                table?.columns.get(&number)?.clone()
+            };
+            let to = shared.get(&key[1]);
+            if let (Some(column), Some(ref_table), Some(ref_column)) = (
+                name(own, key[0]),
+                to.and_then(|t| t.table.clone()),
+                name(to, key[2]),
+            ) {
+                foreign_keys.push(ForeignKey {
+                    table: table.clone(),
+                    column,
+                    ref_table,
+                    ref_column,
+                });
+            }
+        }
+        if let Some(name) = quoted_name.and_then(utf8) {
+            quoted.insert(table.clone(), name);
+        }
+        tables.push(CatalogTable {
+            schema,
+            table,
+            columns: utf8_all(columns),
+            text_columns: utf8_all(text_columns.unwrap_or_default()),
+        });
+    }
     let citus_schemas = if citus {
         // Only on Citus: the table does not exist elsewhere (not tested here).
         Some(
@@ -96,69 +162,40 @@ pub async fn detect(
     };
     let catalog = Catalog {
         shared_schema: shared_schema.to_string(),
-        tables: rows
-            .into_iter()
-            .filter_map(|(schema, table, columns, text_columns)| {
-                Some(CatalogTable {
-                    schema: utf8(schema)?,
-                    table: utf8(table)?,
-                    columns: utf8_all(columns),
-                    text_columns: utf8_all(text_columns),
-                })
-            })
-            .collect(),
+        tables,
         schemas: utf8_all(schemas),
-        foreign_keys: fk_table
-            .into_iter()
-            .zip(fk_column)
-            .zip(fk_ref_table.into_iter().zip(fk_ref_column))
-            .filter_map(|((table, column), (ref_table, ref_column))| {
-                Some(ForeignKey {
-                    table: utf8(table)?,
-                    column: utf8(column)?,
-                    ref_table: utf8(ref_table)?,
-                    ref_column: utf8(ref_column)?,
-                })
-            })
-            .collect(),
+        foreign_keys,
         citus_schemas,
     };
     let candidates = catalog.registry_candidates();
-    let values = registry_values(conn, shared_schema, &candidates).await?;
+    let values = registry_values(conn, &quoted, &candidates).await?;
     Ok(classify(&catalog, &candidates, &values))
 }
 
 /// The schema names every candidate lists, in one statement. Table names
-/// are quoted by the server; the expressions are ours (see
-/// [`Catalog::registry_candidates`]).
+/// were quoted by the server (`quoted`, by table of the shared schema); the
+/// expressions are ours (see [`Catalog::registry_candidates`]).
 async fn registry_values(
     conn: &mut PgConnection,
-    shared_schema: &str,
+    quoted: &HashMap<String, String>,
     candidates: &[RegistryCandidate],
 ) -> Result<Vec<Vec<String>>, sqlx::Error> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let quoted: Vec<String> = sqlx::query_scalar(
-        "SELECT quote_ident($1) || '.' || quote_ident(x) FROM unnest($2::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o",
-    )
-    .bind(shared_schema)
-    .bind(candidates.iter().map(|c| c.table.clone()).collect::<Vec<_>>())
-    .persistent(false)
-    .fetch_all(&mut *conn)
-    .await?;
     let sql = candidates
         .iter()
-        .zip(&quoted)
         .enumerate()
-        .map(|(i, (c, table))| {
-            format!(
+        .filter_map(|(i, c)| {
+            // Every candidate is a table of the shared schema, so quoted.
+            let table = quoted.get(&c.table)?;
+            Some(format!(
                 "SELECT {i}::int4, convert_to(({expr})::text, 'SQL_ASCII') FROM {table}",
                 expr = c.schema_expr
-            )
+            ))
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    if sql.is_empty() {
+        return Ok(vec![Vec::new(); candidates.len()]);
+    }
     let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
         .persistent(false)
         .fetch_all(&mut *conn)

@@ -1,8 +1,9 @@
 //! Detection of the tenancy layout from the catalog alone, in a constant
-//! number of queries whatever the number of schemas: one for every table
-//! and its columns, one for the shared schema's foreign keys (and whether
+//! number of queries whatever the number of schemas: one for every schema,
+//! table and column (with the shared schema's foreign keys, and whether
 //! Citus's `pg_dist_schema` exists), one for the values of the registry
-//! candidates, and one for Citus's distributed schemas when it exists.
+//! candidates when there are any, and one for Citus's distributed schemas
+//! when it exists.
 //!
 //! Recognised: django-tenants (a shared table with a `schema_name` column;
 //! with django-tenant-users when a shared table links users to it),
