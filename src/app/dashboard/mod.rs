@@ -3,13 +3,15 @@
 mod filter;
 mod keys;
 mod loads;
+mod status;
 mod window;
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use filter::Filter;
-use loads::{ask_page, export, prefetch, reload_catalog, status, users_page, warning};
+use loads::{ask_page, prefetch, reload_catalog, users_page};
+use status::{export, status, warning};
 pub use loads::{
     check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant,
     Job, Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
