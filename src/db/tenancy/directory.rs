@@ -243,44 +243,7 @@ impl Database {
     /// that tenant.
     pub fn scoped_to(&self, schema: &str) -> Database {
         let mut layout = (*self.layout).clone();
-        let n = &layout.names;
-        layout.users_table = if layout.model.users == UsersAt::PerTenant {
-            // That tenant's branch of the union (with its registry name);
-            // a schema the union lacks is read anyway, so that its error shows.
-            self.users_source(Some(schema)).unwrap_or_else(|| {
-                let table = quote_ident(&layout.model.users_table);
-                let select = per_tenant_users(
-                    &layout,
-                    &quote_ident(schema),
-                    &quote_literal(schema),
-                    &table,
-                    "NULL",
-                );
-                format!("({select})")
-            })
-        } else {
-            // The columns the users queries read, by name: a role denied
-            // the password column may not select `*`.
-            let mut columns = vec![n.user_id.clone(), n.user_name.clone()];
-            if layout.has_mail {
-                columns.push(n.user_mail.clone());
-            }
-            if layout.has_created {
-                columns.push(n.user_created.clone());
-            }
-            if !columns.contains(&layout.tenant_column) {
-                columns.push(layout.tenant_column.clone());
-            }
-            columns.extend(layout.tenant_name_column.clone());
-            let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
-            format!(
-                "(SELECT {columns} FROM {users} s WHERE s.{tenant}::text = {schema})",
-                columns = columns.join(", "),
-                users = layout.users_table,
-                tenant = layout.tenant_column,
-                schema = quote_literal(schema),
-            )
-        };
+        layout.users_table = self.tenant_source(schema);
         layout.users_relation = None;
         // One tenant's source, read as it is (no union of branches).
         layout.tenant_branches.clear();
@@ -288,6 +251,49 @@ impl Database {
             layout: Arc::new(layout),
             ..self.clone()
         }
+    }
+
+    /// The users FROM item of one tenant schema. Borrows the layout: the
+    /// search builds one per schema, and the layout holds every tenant's.
+    fn tenant_source(&self, schema: &str) -> String {
+        let layout = &self.layout;
+        let n = &layout.names;
+        if layout.model.users == UsersAt::PerTenant {
+            // That tenant's branch of the union (with its registry name);
+            // a schema the union lacks is read anyway, so that its error shows.
+            return self.users_source(Some(schema)).unwrap_or_else(|| {
+                let table = quote_ident(&layout.model.users_table);
+                let select = per_tenant_users(
+                    layout,
+                    &quote_ident(schema),
+                    &quote_literal(schema),
+                    &table,
+                    "NULL",
+                );
+                format!("({select})")
+            });
+        }
+        // The columns the users queries read, by name: a role denied
+        // the password column may not select `*`.
+        let mut columns = vec![n.user_id.clone(), n.user_name.clone()];
+        if layout.has_mail {
+            columns.push(n.user_mail.clone());
+        }
+        if layout.has_created {
+            columns.push(n.user_created.clone());
+        }
+        if !columns.contains(&layout.tenant_column) {
+            columns.push(layout.tenant_column.clone());
+        }
+        columns.extend(layout.tenant_name_column.clone());
+        let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
+        format!(
+            "(SELECT {columns} FROM {users} s WHERE s.{tenant}::text = {schema})",
+            columns = columns.join(", "),
+            users = layout.users_table,
+            tenant = layout.tenant_column,
+            schema = quote_literal(schema),
+        )
     }
 
     /// Users whose id is `text` or whose name or mail contains it
@@ -307,8 +313,7 @@ impl Database {
             schemas
                 .iter()
                 .map(|schema| {
-                    let source = self.scoped_to(schema).layout.users_table.clone();
-                    (Some(schema), self.search_select(&source))
+                    (Some(schema), self.search_select(&self.tenant_source(schema)))
                 })
                 .collect()
         } else {
