@@ -3,7 +3,7 @@
 
 use std::io;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
@@ -30,6 +30,9 @@ const BUSY_TICK: Duration = Duration::from_millis(100);
 const IDLE_TICK: Duration = Duration::from_secs(5);
 /// How long a frame waits for the answer of a load started at once.
 const STALE_FRAME: Duration = Duration::from_millis(16);
+/// Loads that chain (a search's batches) each answering within
+/// STALE_FRAME would hold every frame back: one is drawn at least this often.
+const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
 
 /// Loads what the first frame needs, in a constant number of queries
 /// (catalog, count, first page: nothing proportional to the data), and
@@ -160,6 +163,7 @@ async fn drive<B: Backend>(
     // A message taken while a frame waited (see STALE_FRAME): it goes
     // before the frame, which it would make stale.
     let mut carried: Option<Msg> = None;
+    let mut drawn_at = Instant::now();
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -173,6 +177,7 @@ async fn drive<B: Backend>(
             }
             let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
             on_frame(frame.buffer);
+            drawn_at = Instant::now();
         }
         // Test hook (debug builds only): prove the terminal survives a panic.
         #[cfg(debug_assertions)]
@@ -254,7 +259,7 @@ async fn drive<B: Backend>(
         // frame drawn meanwhile ("Loading…") would be stale at once, and its
         // draw would delay the answer's. So the frame waits for the answer
         // (or a key) that long, and is drawn if neither comes.
-        if at_once {
+        if at_once && drawn_at.elapsed() < MAX_FRAME_GAP {
             tokio::select! {
                 Some(msg) = results.recv() => carried = Some(msg),
                 Some(msg) = events.recv() => carried = Some(msg),
