@@ -661,33 +661,9 @@ async fn max_connections_caps_the_pool() {
 /// tenants, counted by the server (`pg_stat_statements`).
 #[tokio::test]
 async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
-    use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
-    let server = PgServer::start_with(ServerOptions {
-        settings: vec![(
-            "shared_preload_libraries".into(),
-            "pg_stat_statements".into(),
-        )],
-        ..ServerOptions::default()
-    })
-    .expect("start a private server with pg_stat_statements");
-    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .unwrap();
-    for sql in [
-        "CREATE DATABASE counted",
-        "CREATE EXTENSION pg_stat_statements",
-    ] {
-        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
-    }
-    let run = |sql: String| {
-        let options = server.connect_options("counted");
-        async move {
-            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
-            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
-            conn.close().await.ok();
-        }
-    };
-    run(format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1)).await;
+    use tenantscope::embedded::DEMO_SQL;
+    let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
+    let (server, mut admin) = common::counting_server(&[], &demo).await;
     let db = Database::connect(
         &ConnectionSource::demo(server.connect_options("counted")),
         &Settings::default(),
@@ -707,7 +683,7 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
             ));
         }
         created = extra;
-        run(sql).await;
+        common::run_counted(&server, &sql).await;
         sqlx::raw_sql("SELECT pg_stat_statements_reset()")
             .execute(&mut admin)
             .await

@@ -702,39 +702,15 @@ async fn the_readme_examples_are_what_detect_prints() {
 /// `pg_stat_statements` on a private server).
 #[tokio::test]
 async fn one_tenants_users_are_read_from_its_schema_alone() {
-    use sqlx::{Connection, PgConnection};
+    use sqlx::Connection;
     use tenantscope::db::{ConnectionSource, Database, UserQuery};
-    use tenantscope::embedded::{PgServer, ServerOptions};
 
-    let server = PgServer::start_with(ServerOptions {
-        settings: vec![(
-            "shared_preload_libraries".to_string(),
-            "pg_stat_statements".to_string(),
-        )],
-        ..ServerOptions::default()
-    })
-    .expect("start a private server with pg_stat_statements");
-    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .unwrap();
-    for sql in [
-        "CREATE DATABASE counted",
-        "CREATE EXTENSION pg_stat_statements",
-    ] {
-        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
-    }
     let path = format!(
         "{}/sql/fixtures/django_tenants.sql",
         env!("CARGO_MANIFEST_DIR")
     );
-    let mut conn = PgConnection::connect_with(&server.connect_options("counted"))
-        .await
-        .unwrap();
-    sqlx::raw_sql(&std::fs::read_to_string(path).unwrap())
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let (server, mut admin) =
+        common::counting_server(&[], &std::fs::read_to_string(path).unwrap()).await;
     let db = Database::connect(
         &ConnectionSource::demo(server.connect_options("counted")),
         &tenantscope::config::Settings::default(),

@@ -14,7 +14,7 @@ use tenantscope::db::{
     LeakKind, PriceSort, ReferenceChoice,
 };
 use tenantscope::embedded::testing::TestDatabase;
-use tenantscope::embedded::{PgServer, ServerOptions, DEMO_SQL};
+use tenantscope::embedded::DEMO_SQL;
 
 mod common;
 use common::{connect, dec, stderr, stdout, tenantscope};
@@ -839,40 +839,8 @@ async fn prices_csv_json_and_table_shapes() {
 /// transaction (`pg_stat_database`), with 3 and then 60 extra tenants.
 #[tokio::test]
 async fn health_runs_the_same_statements_for_3_and_for_60_extra_tenants() {
-    // pg_stat_statements ships with the server package; without it this
-    // test fails rather than counting less.
-    let settings = vec![
-        ("autovacuum".to_string(), "off".to_string()),
-        (
-            "shared_preload_libraries".into(),
-            "pg_stat_statements".into(),
-        ),
-    ];
-    let server = PgServer::start_with(ServerOptions {
-        settings,
-        ..ServerOptions::default()
-    })
-    .expect("start a private server with pg_stat_statements");
-    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .unwrap();
-    sqlx::raw_sql("CREATE DATABASE counted")
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::raw_sql("CREATE EXTENSION pg_stat_statements")
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let fixture = |sql: String| {
-        let options = server.connect_options("counted");
-        async move {
-            let mut conn = PgConnection::connect_with(&options).await.unwrap();
-            sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
-            conn.close().await.unwrap();
-        }
-    };
-    fixture(format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1)).await;
+    let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
+    let (server, mut admin) = common::counting_server(&[("autovacuum", "off")], &demo).await;
 
     let mut created = 0;
     let mut measured = Vec::new();
@@ -895,7 +863,7 @@ async fn health_runs_the_same_statements_for_3_and_for_60_extra_tenants() {
             ));
         }
         created = extra;
-        fixture(sql).await;
+        common::run_counted(&server, &sql).await;
         wait_until_no_session(&mut admin).await;
         let transactions_before = transactions(&mut admin).await;
         sqlx::raw_sql("SELECT pg_stat_statements_reset()")

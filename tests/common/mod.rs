@@ -266,3 +266,49 @@ pub async fn lock_table(db: &TestDatabase, table: &str) -> sqlx::PgConnection {
 pub async fn unlock(locker: &mut sqlx::PgConnection) {
     sqlx::raw_sql("ROLLBACK").execute(locker).await.unwrap();
 }
+
+/// A private server that counts statements (`pg_stat_statements`, which
+/// ships with the server package: without it a test fails rather than
+/// counting less), with `settings` besides; its database `counted`, loaded
+/// with `sql`; and an admin connection that reads the counts.
+pub async fn counting_server(
+    settings: &[(&str, &str)],
+    sql: &str,
+) -> (tenantscope::embedded::PgServer, sqlx::PgConnection) {
+    use sqlx::Connection;
+    let mut settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    settings.push((
+        "shared_preload_libraries".into(),
+        "pg_stat_statements".into(),
+    ));
+    let server =
+        tenantscope::embedded::PgServer::start_with(tenantscope::embedded::ServerOptions {
+            settings,
+            ..Default::default()
+        })
+        .expect("start a private server with pg_stat_statements");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for statement in [
+        "CREATE DATABASE counted",
+        "CREATE EXTENSION pg_stat_statements",
+    ] {
+        sqlx::raw_sql(statement).execute(&mut admin).await.unwrap();
+    }
+    run_counted(&server, sql).await;
+    (server, admin)
+}
+
+/// Runs `sql` in the counting server's database.
+pub async fn run_counted(server: &tenantscope::embedded::PgServer, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect_with(&server.connect_options("counted"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    conn.close().await.ok();
+}

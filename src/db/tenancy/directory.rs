@@ -313,7 +313,10 @@ impl Database {
             schemas
                 .iter()
                 .map(|schema| {
-                    (Some(schema), self.search_select(&self.tenant_source(schema)))
+                    (
+                        Some(schema),
+                        self.search_select(&self.tenant_source(schema)),
+                    )
                 })
                 .collect()
         } else {
