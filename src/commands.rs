@@ -65,11 +65,7 @@ pub(crate) async fn execute(
             tenant,
             format,
         }) => {
-            let schema = match tenant {
-                Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
-                None => None,
-            };
-            let user = database.user_in(&user_id, schema.as_deref()).await?;
+            let user = database.user_of_tenant(&user_id, tenant.as_deref()).await?;
             let catalog = database.tenants().await?;
             // A registry key or label names its schema; anything else goes
             // on as given, to be refused as an unknown tenant.
@@ -90,10 +86,7 @@ pub(crate) async fn execute(
             format,
             limit,
         }) => {
-            let user = database.user(&user_id).await?;
-            if let Some(tenant) = &tenant {
-                tenantscope::app::dashboard::check_tenant(&user, tenant)?;
-            }
+            let user = database.user_of_tenant(&user_id, tenant.as_deref()).await?;
             let catalog = database.tenants().await?;
             let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
             priced.truncate(limit.map_or(usize::MAX, |n| n as usize));

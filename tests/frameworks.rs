@@ -183,6 +183,28 @@ async fn django_tenants_detect_round_trip() {
     );
 }
 
+/// `basket ID --tenant T` and `orders ID --tenant T` where users live in
+/// each tenant schema and the same id is a user in two of them: the named
+/// tenant's user, by schema or registry label; a user of another tenant is
+/// refused naming where it is.
+#[tokio::test]
+async fn an_id_in_two_tenants_is_the_named_tenants_user_for_basket_and_orders() {
+    let db = fixture("django_tenants").await;
+    for command in ["basket", "orders"] {
+        for (tenant, name) in [("globex", "carol"), ("acme", "alice"), ("Acme Corp", "alice")] {
+            let out = json(&db, &[command, "1", "--tenant", tenant, "--format", "json"]);
+            assert_eq!(out["user"]["name"], name, "{command} --tenant {tenant}: {out}");
+        }
+        let wrong = run(&db, &[command, "2", "--tenant", "globex"]);
+        assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+        assert!(
+            stderr(&wrong).contains("user \"2\" belongs to tenant \"Acme Corp\", not \"globex\""),
+            "{}",
+            stderr(&wrong)
+        );
+    }
+}
+
 /// (name, tenant, schema) of each listed user.
 fn placed(users: &Json) -> Vec<(String, Option<String>, Option<String>)> {
     users

@@ -125,28 +125,12 @@ pub async fn open_on_user(
     id: &str,
     tenant: Option<&str>,
 ) -> Result<(), crate::Failure> {
-    let user = db.user(id).await?;
-    if let Some(tenant) = tenant {
-        check_tenant(&user, tenant)?;
-    }
+    let user = db.user_of_tenant(id, tenant).await?;
     let page = db
         .users_page(None, &Page::From(user.key), PAGE_SIZE as i64, None)
         .await?;
     state.dashboard.users = super::UsersWindow::opened_within(page);
     Ok(())
-}
-
-/// `--tenant T` with a user id: the user must belong to T.
-pub fn check_tenant(user: &User, tenant: &str) -> Result<(), crate::Failure> {
-    if user.tenant.as_deref() == Some(tenant) {
-        return Ok(());
-    }
-    Err(crate::Failure::usage(format!(
-        "user {:?} belongs to tenant {:?}, not {:?}",
-        crate::text::sanitize(&user.id),
-        crate::text::sanitize(user.tenant.as_deref().unwrap_or("")),
-        crate::text::sanitize(tenant)
-    )))
 }
 
 /// Effects to run when the dashboard opens: the first user's orders.

@@ -12,8 +12,8 @@ use ratatui::layout::{Position, Rect};
 pub use filter::Filter;
 use loads::{ask_page, prefetch, reload_catalog, users_page};
 pub use loads::{
-    check_tenant, init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant,
-    Job, Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
+    init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant, Job, Msg,
+    OrdersKey, ORDERS_SLOT, USERS_SLOT,
 };
 use status::{export, status, warning};
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};

@@ -101,6 +101,38 @@ impl Database {
         }
     }
 
+    /// One user by id, of the tenant named `tenant` (a schema, or a
+    /// registry key or label) when given: `--tenant T` with a user id.
+    pub async fn user_of_tenant(&self, id: &str, tenant: Option<&str>) -> Result<User, DbError> {
+        let Some(tenant) = tenant else {
+            return self.user_in(id, None).await;
+        };
+        let schema = self.resolve_tenant(tenant).await?;
+        match self.user_in(id, Some(&schema)).await {
+            // Say where the id is, if it is one user elsewhere.
+            Err(DbError::UserNotFound(_)) => {
+                let elsewhere = self.user_in(id, None).await.ok();
+                let sane = crate::text::sanitize;
+                Err(DbError::Setting(
+                    match elsewhere.as_ref().and_then(User::tenant_label) {
+                        Some(other) => format!(
+                            "user {:?} belongs to tenant {:?}, not {:?}",
+                            sane(id),
+                            sane(other),
+                            sane(tenant)
+                        ),
+                        None => format!(
+                            "no user with id {:?} in tenant {:?}",
+                            sane(id),
+                            sane(tenant)
+                        ),
+                    },
+                ))
+            }
+            found => found,
+        }
+    }
+
     /// One user by id, in `schema` when given. An id found in several
     /// tenants (users in each tenant schema) is a usage error naming them.
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
