@@ -191,9 +191,16 @@ async fn django_tenants_detect_round_trip() {
 async fn an_id_in_two_tenants_is_the_named_tenants_user_for_basket_and_orders() {
     let db = fixture("django_tenants").await;
     for command in ["basket", "orders"] {
-        for (tenant, name) in [("globex", "carol"), ("acme", "alice"), ("Acme Corp", "alice")] {
+        for (tenant, name) in [
+            ("globex", "carol"),
+            ("acme", "alice"),
+            ("Acme Corp", "alice"),
+        ] {
             let out = json(&db, &[command, "1", "--tenant", tenant, "--format", "json"]);
-            assert_eq!(out["user"]["name"], name, "{command} --tenant {tenant}: {out}");
+            assert_eq!(
+                out["user"]["name"], name,
+                "{command} --tenant {tenant}: {out}"
+            );
         }
         let wrong = run(&db, &[command, "2", "--tenant", "globex"]);
         assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
