@@ -561,3 +561,42 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
         "{report}"
     );
 }
+
+/// A registered tenant schema with the shop's tables but no users table
+/// (users not migrated there yet): the dashboard still opens, counting the
+/// users of the schemas that have them.
+#[tokio::test]
+async fn a_tenant_schema_without_a_users_table_does_not_stop_the_dashboard() {
+    let test_db = fixture("django_tenants").await;
+    // The layout as detected, then configured (detection would not take
+    // a registry whose tenants lack the users table).
+    let settings = tenantscope::config::Settings {
+        tenancy: common::connect(&test_db).await.model().clone(),
+        tenancy_set: true,
+        ..Default::default()
+    };
+    test_db
+        .run_sql(
+            "CREATE SCHEMA piedpiper;
+             CREATE TABLE piedpiper.shop_item (LIKE acme.shop_item INCLUDING ALL);
+             CREATE TABLE piedpiper.shop_order (LIKE acme.shop_order INCLUDING ALL);
+             INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+                  VALUES ('piedpiper', 'Pied Piper', '2099-12-31', true, '2024-01-05');",
+        )
+        .await;
+    let source = tenantscope::db::ConnectionSource::demo(test_db.options.clone());
+    let db = Database::connect(&source, &settings).await.unwrap();
+    assert!(db
+        .tenants()
+        .await
+        .unwrap()
+        .names()
+        .contains(&"piedpiper".to_string()));
+    let count = db
+        .user_count()
+        .await
+        .expect("counted without piedpiper's users table");
+    assert_eq!(count.value, 3, "acme's alice and bob, globex's carol");
+    let state = initial_state(&db, "test".into(), None, Duration::ZERO).await;
+    assert!(state.is_ok(), "the dashboard opens: {:?}", state.err());
+}

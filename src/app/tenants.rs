@@ -247,13 +247,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     } else {
         &mut tenants.rows
     };
+    if cursor.navigate(action, len, rows) {
+        return Vec::new();
+    }
     match action {
-        Up => cursor.move_by(-1, len, rows),
-        Down => cursor.move_by(1, len, rows),
-        PageUp => cursor.move_by(-(rows as isize), len, rows),
-        PageDown => cursor.move_by(rows as isize, len, rows),
-        First => cursor.first(),
-        Last => cursor.last(len, rows),
         Reload => return load_directory(state),
         StartFilter => {
             let search = &mut state.tenants.search;
@@ -336,6 +333,7 @@ fn status(state: &State) -> Status {
 mod tests {
     use super::*;
 
+    use crate::db::SEARCH_BATCH;
     use crate::fixtures::{chars, demo_state, press};
 
     fn search_loads(effects: &[Effect]) -> Vec<&Job> {
@@ -361,6 +359,38 @@ mod tests {
         init(&mut state);
         assert_eq!(state.view, View::Tenants);
         state
+    }
+
+    /// A catalog reload during a search (`r` in the dashboard) changes
+    /// neither what the search reads next nor its count (a shorter catalog
+    /// used to slice past its end).
+    #[test]
+    fn a_catalog_that_shrinks_mid_search_neither_panics_nor_changes_the_search() {
+        let mut state = per_tenant();
+        state.catalog =
+            crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        assert_eq!(next, SEARCH_BATCH);
+        state.catalog = crate::db::TenantCatalog::new(vec!["t001".into()]);
+        let batch = Msg::Batch {
+            key,
+            result: Ok(SearchBatch::default()),
+            next,
+            elapsed: Duration::ZERO,
+        };
+        let effects = crate::app::update(&mut state, batch.into());
+        match search_loads(&effects)[..] {
+            [Job::Search { schemas, .. }] => {
+                assert_eq!(schemas.first().map(String::as_str), Some("t051"));
+                assert_eq!(schemas.len(), SEARCH_BATCH);
+            }
+            ref other => panic!("{other:?}"),
+        }
+        assert_eq!(state.tenants.search.total, 120);
     }
 
     #[test]

@@ -182,7 +182,9 @@ pub(crate) struct SharedLayout {
     tenant_name_column: Option<String>,
     /// Users in every tenant schema: each schema's SELECT (by its quoted
     /// literal), so one tenant's users are read from its schema alone.
-    tenant_branches: Vec<tenancy::TenantBranch>,
+    /// Shared: a one-tenant copy of the layout (`scoped_to`) must not copy
+    /// thousands of them.
+    tenant_branches: std::sync::Arc<Vec<tenancy::TenantBranch>>,
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on

@@ -116,7 +116,7 @@ impl Database {
                 users_relation: None,
                 tenant_column: String::new(),
                 tenant_name_column: None,
-                tenant_branches: Vec::new(),
+                tenant_branches: Default::default(),
                 detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
@@ -260,7 +260,7 @@ impl Database {
                     users_table,
                     tenant_column,
                     tenant_name_column: None,
-                    tenant_branches: Vec::new(),
+                    tenant_branches: Default::default(),
                     name_key: if plain_name {
                         format!("u.{name}")
                     } else {

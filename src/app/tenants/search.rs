@@ -36,6 +36,9 @@ pub struct Search {
     pub users: Vec<User>,
     /// Tenant schemas that could not be searched, and why.
     pub failed: Vec<(String, String)>,
+    /// The tenant schemas as the search began (a catalog reload during it
+    /// changes neither what is searched nor the count).
+    schemas: std::sync::Arc<[String]>,
     /// Schemas searched so far, of `total`.
     pub searched: usize,
     pub total: usize,
@@ -91,8 +94,13 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
         };
     }
     search.key = Some(SearchKey { text, generation });
+    search.schemas = if state.tenants.per_tenant {
+        state.catalog.names().into()
+    } else {
+        Default::default()
+    };
     search.total = if state.tenants.per_tenant {
-        state.catalog.len()
+        search.schemas.len()
     } else {
         1
     };
@@ -111,9 +119,8 @@ fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
         return Vec::new();
     }
     let (schemas, next) = if state.tenants.per_tenant {
-        let names = state.catalog.names();
-        let end = (search.searched + SEARCH_BATCH).min(names.len());
-        (names[search.searched..end].to_vec(), end)
+        let end = (search.searched + SEARCH_BATCH).min(search.schemas.len());
+        (search.schemas[search.searched..end].to_vec(), end)
     } else {
         (Vec::new(), 1)
     };
@@ -178,7 +185,12 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
     let Some(user) = search.users.get(search.rows.selected).cloned() else {
         return Vec::new();
     };
-    let schema = user.tenant.clone().unwrap_or_default();
+    let Some(schema) = user.tenant.clone() else {
+        // A user of no tenant (linked to none): the all-users list, at them.
+        let mut effects = leave(state);
+        effects.extend(crate::app::dashboard::show_tenant(state, None, Some(user)));
+        return effects;
+    };
     let entry = state
         .tenants
         .entries()

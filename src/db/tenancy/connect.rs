@@ -358,7 +358,7 @@ impl Database {
             derived.users_table = format!("({source})");
             derived.tenant_column = "tenantscope_schema".into();
             derived.tenant_name_column = Some("tenantscope_tenant".into());
-            derived.tenant_branches = branches;
+            derived.tenant_branches = std::sync::Arc::new(branches);
             match model.users {
                 UsersAt::PerTenant => {
                     derived.users_relation = None;

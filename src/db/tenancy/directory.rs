@@ -219,8 +219,15 @@ impl Database {
     /// each tenant schema (counting the union of thousands of users tables
     /// in one statement does not finish within a statement timeout).
     pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<i64, DbError> {
-        let schemas = self.tenants().await?;
-        let names: Vec<&String> = schemas.names().iter().collect();
+        // The schemas holding a users table (drifted ones too: `count(*)`
+        // names no column), not every tenant schema: one without it
+        // would fail the count, and with it the dashboard's start.
+        let names: Vec<&String> = self
+            .layout
+            .tenant_branches
+            .iter()
+            .map(|b| &b.schema)
+            .collect();
         let mut tx = self.read_tx().await?;
         let mut total = 0;
         for sql in self.count_statements(&names) {
@@ -246,7 +253,7 @@ impl Database {
         layout.users_table = self.tenant_source(schema);
         layout.users_relation = None;
         // One tenant's source, read as it is (no union of branches).
-        layout.tenant_branches.clear();
+        layout.tenant_branches = Default::default();
         Database {
             layout: Arc::new(layout),
             ..self.clone()
