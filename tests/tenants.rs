@@ -600,3 +600,43 @@ async fn a_tenant_schema_without_a_users_table_does_not_stop_the_dashboard() {
     let state = initial_state(&db, "test".into(), None, Duration::ZERO).await;
     assert!(state.is_ok(), "the dashboard opens: {:?}", state.err());
 }
+
+/// More than 100 matches in one tenant: its first 100 (by name) are kept,
+/// and the status line says the search was cut there.
+#[tokio::test]
+async fn a_search_matching_over_100_users_of_a_tenant_keeps_100_and_says_so() {
+    let test_db = fixture("django_tenants").await;
+    test_db
+        .run_sql(
+            "INSERT INTO acme.auth_user (password, is_superuser, username, first_name, last_name,
+                                         email, is_staff, is_active, date_joined)
+             SELECT 'x', false, 'bulk_' || lpad(g::text, 3, '0'), '', '', 'b' || g || '@acme.test',
+                    false, true, '2024-05-01 00:00+00'
+               FROM generate_series(1, 150) g",
+        )
+        .await;
+    let db = common::connect(&test_db).await;
+    let mut state = open_pure(&db).await;
+    press(&mut state, KeyCode::Char('/'));
+    let mut effects = chars(&mut state, "bulk_");
+    while !effects.is_empty() {
+        let msg = search_job(&effects)
+            .run(db.clone(), QueryHandle::default())
+            .await;
+        effects = update(&mut state, Msg::from(msg));
+    }
+    let names: Vec<&str> = state
+        .tenants
+        .search
+        .users
+        .iter()
+        .map(|u| u.name.as_str())
+        .collect();
+    assert_eq!(names.len(), 100);
+    assert_eq!((names[0], names[99]), ("bulk_001", "bulk_100"));
+    let status = status_text(&state);
+    assert!(
+        status.contains("100 matches; the first 100 only in 1 tenant: refine the search"),
+        "{status}"
+    );
+}

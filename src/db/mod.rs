@@ -37,7 +37,9 @@ pub use pool::{
     connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
 };
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
-pub use tenancy::{SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH};
+pub use tenancy::{
+    SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
+};
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::PgPool;

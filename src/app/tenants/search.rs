@@ -14,7 +14,7 @@ use crate::app::load::Cursor;
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
-use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH};
+use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT};
 
 pub const SEARCH_SLOT: Slot = Slot("search");
 /// A search stops once it has found this many users: refine it.
@@ -36,6 +36,8 @@ pub struct Search {
     pub users: Vec<User>,
     /// Tenant schemas that could not be searched, and why.
     pub failed: Vec<(String, String)>,
+    /// Tenants whose matches were cut to the first 100.
+    pub capped: usize,
     /// The tenant schemas as the search began (a catalog reload during it
     /// changes neither what is searched nor the count).
     schemas: std::sync::Arc<[String]>,
@@ -149,6 +151,7 @@ pub(super) fn on_batch(
             search.first_batch.get_or_insert(search.elapsed);
             search.users.extend(batch.users);
             search.failed.extend(batch.failed);
+            search.capped += batch.capped;
             search.searched = next;
             if search.users.len() >= SEARCH_CAP {
                 search.users.truncate(SEARCH_CAP);
@@ -220,6 +223,14 @@ pub(super) fn status(state: &State) -> Status {
     let failed = match search.failed.len() {
         0 => String::new(),
         n => format!("; {n} could not be searched"),
+    };
+    let failed = match (search.capped, tenants.per_tenant) {
+        (0, _) => failed,
+        (_, false) => format!("{failed}; the first {SEARCH_PER_TENANT} only: refine the search"),
+        (n, true) => format!(
+            "{failed}; the first {SEARCH_PER_TENANT} only in {}: refine the search",
+            crate::text::plural(n, "tenant", "tenants")
+        ),
     };
     let progress = if tenants.per_tenant {
         format!(

@@ -41,6 +41,9 @@ pub struct SearchBatch {
     /// Schemas that could not be searched, with why (a dropped schema, a
     /// users table that drifted): the rest of the batch is still searched.
     pub failed: Vec<(String, String)>,
+    /// Tenants (or the shared table) with more than [`SEARCH_PER_TENANT`]
+    /// matches: only that many of each are kept.
+    pub capped: usize,
 }
 
 /// `name` as a quoted identifier: always quoted, which names exactly the
@@ -343,10 +346,12 @@ impl Database {
                 for (schema, select) in &members {
                     match self.search_statement(select, text, handle).await {
                         Ok(users) => batch.users.extend(users),
-                        Err(e) => {
+                        Err(e @ sqlx::Error::Database(_)) => {
                             let schema = schema.cloned().unwrap_or_default();
                             batch.failed.push((schema, self.error(e).to_string()));
                         }
+                        // Not that tenant's data: the connection or the pool.
+                        Err(e) => return Err(self.error(e)),
                     }
                 }
             }
@@ -362,6 +367,7 @@ impl Database {
         batch
             .users
             .sort_by(|a, b| (&a.tenant, &a.name, &a.id).cmp(&(&b.tenant, &b.name, &b.id)));
+        batch.capped = cap_each(&mut batch.users, per_tenant);
         Ok(batch)
     }
 
@@ -377,12 +383,14 @@ impl Database {
         format!(
             "(SELECT {columns} FROM {source} u
                WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail}
-               ORDER BY {name_key}, {id_key} LIMIT {SEARCH_PER_TENANT})",
+               ORDER BY {name_key}, {id_key} LIMIT {over})",
             columns = self.user_columns(),
             id = n.user_id,
             name = n.user_name,
             name_key = self.layout.name_key,
             id_key = self.layout.id_key,
+            // One more than is kept: says that there were more.
+            over = SEARCH_PER_TENANT + 1,
         )
     }
 
@@ -408,6 +416,23 @@ impl Database {
         tx.commit().await?;
         Ok(rows.into_iter().map(into_user).collect())
     }
+}
+
+/// Keeps at most [`SEARCH_PER_TENANT`] of each tenant's users (of all, with
+/// one shared users table); how many tenants had more.
+fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
+    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    users.retain(|user| {
+        let tenant = if per_tenant {
+            user.tenant.clone()
+        } else {
+            None
+        };
+        let count = seen.entry(tenant).or_default();
+        *count += 1;
+        *count <= SEARCH_PER_TENANT
+    });
+    seen.values().filter(|&&n| n > SEARCH_PER_TENANT).count()
 }
 
 #[cfg(test)]
