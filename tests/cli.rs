@@ -39,13 +39,7 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
     assert_eq!(json["orders"][1]["compare_total"].to_string(), "500.00");
     assert_eq!(json["total"].to_string(), "60000.00");
     assert_eq!(json["compare_total"].to_string(), "10500.00");
-    let mut keys: Vec<&str> = tesla
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(tesla);
     assert_eq!(
         keys,
         [
@@ -155,13 +149,7 @@ async fn users_and_tenants_commands() {
     // A missing schema is still the one the user names.
     assert_eq!(json[3]["schema"], json[3]["tenant"]);
     assert_eq!(json[0]["schema"], "client3");
-    let mut keys: Vec<&str> = json[0]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(&json[0]);
     assert_eq!(
         keys,
         [

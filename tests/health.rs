@@ -358,13 +358,7 @@ async fn health_json_names_every_finding_and_nothing_else() {
     ]);
     assert_eq!(out.status.code(), Some(0), "a report: {}", stderr(&out));
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(&json);
     assert_eq!(
         keys,
         [
@@ -785,13 +779,7 @@ async fn prices_csv_json_and_table_shapes() {
     let json: Value = serde_json::from_str(&run(&["--format", "json", "--sort", "name"])).unwrap();
     assert_eq!(json["tenants"], json!(["Odd\"Name", "client1", "client2"]));
     let tesla = &json["items"][3];
-    let mut keys: Vec<&str> = tesla
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(tesla);
     assert_eq!(
         keys,
         [

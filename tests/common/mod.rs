@@ -312,3 +312,15 @@ pub async fn run_counted(server: &tenantscope::embedded::PgServer, sql: &str) {
     sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
     conn.close().await.ok();
 }
+
+/// A JSON object's keys, sorted: what a stable output shape is checked by.
+pub fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
+}
