@@ -139,14 +139,7 @@ impl Database {
         let mut tx = self.read_tx().await?;
         let mut checks = FrameworkChecks::default();
         if let (Some(table), Some(expr)) = (&model.registry_table, &model.registry_schema) {
-            let (registry_q,): (String,) =
-                sqlx::query_as("SELECT quote_ident($1) || '.' || quote_ident($2)")
-                    .bind(&model.shared_schema)
-                    .bind(table)
-                    .persistent(self.persistent())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
+            let registry_q = self.quote_registry(&mut tx, table).await?.table;
             let unfiltered = crate::db::tenancy::Names {
                 tenant_filter: String::new(),
                 ..names.clone()

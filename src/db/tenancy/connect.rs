@@ -1,7 +1,7 @@
 //! The model at connect time: configured or detected, and the users as a
 //! FROM item when they are not simply one shared table.
 
-use super::{detect, Detection, TenancyModel, UsersAt};
+use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
 use crate::db::{Database, DbError, SharedLayout};
 
 impl Database {
@@ -162,33 +162,19 @@ impl Database {
         let layout = &self.layout;
         let model = &layout.model;
         let mut tx = self.read_tx().await?;
-        // The registry's quoted names: table, key, label (key without one).
         let registry = match &model.registry_table {
-            Some(registry) => {
-                let key = model.registry_key.as_deref().unwrap_or("id");
-                let quoted: (String, String, String, String) = sqlx::query_as(
-                    "SELECT quote_ident($1) || '.' || quote_ident($2),
-                            quote_literal(coalesce($3::text[], '{}')), quote_ident($4),
-                            quote_ident($5)",
-                )
-                .bind(&model.shared_schema)
-                .bind(registry)
-                .bind(&model.ignore_schemas)
-                .bind(key)
-                .bind(model.registry_label.as_deref().unwrap_or(key))
-                .persistent(self.persistent())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-                Some(quoted)
-            }
+            Some(table) => Some(self.quote_registry(&mut tx, table).await?),
             None => None,
         };
         // The registry's schema expression is the operator's (or
         // detection's) SQL, run read-only like everything else.
         let expr = model.registry_schema.as_deref().unwrap_or("NULL");
         let tenant_filter = match &registry {
-            Some((registry_q, ignored, ..)) => format!(
+            Some(QuotedRegistry {
+                table: registry_q,
+                ignored,
+                ..
+            }) => format!(
                 "AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})
                  AND n.nspname <> ALL({ignored}::text[])"
             ),
@@ -200,7 +186,12 @@ impl Database {
         let source = match (model.users, &registry) {
             (UsersAt::PerTenant, _) => {
                 let name_of = match &registry {
-                    Some((registry_q, _, key_q, label_q)) => format!(
+                    Some(QuotedRegistry {
+                        table: registry_q,
+                        key: key_q,
+                        label: label_q,
+                        ..
+                    }) => format!(
                         "(SELECT quote_literal({name}) FROM {registry_q} r
                            WHERE ({expr})::text = n.nspname LIMIT 1)",
                         name = tenant_name(key_q, label_q)
@@ -280,7 +271,15 @@ impl Database {
                 }
                 Some((selects.join(" UNION ALL "), branches))
             }
-            (UsersAt::Shared, Some((registry_q, _, key_q, label_q))) => Some((
+            (
+                UsersAt::Shared,
+                Some(QuotedRegistry {
+                    table: registry_q,
+                    key: key_q,
+                    label: label_q,
+                    ..
+                }),
+            ) => Some((
                 format!(
                     "SELECT u.*,
                             (SELECT ({expr})::text FROM {registry_q} r
@@ -320,7 +319,12 @@ impl Database {
                     })?;
                 // Without a registry the link names the schema itself.
                 let tenants = match registry {
-                    Some((registry_q, _, key_q, label_q)) => format!(
+                    Some(QuotedRegistry {
+                        table: registry_q,
+                        key: key_q,
+                        label: label_q,
+                        ..
+                    }) => format!(
                         "SELECT r.{key_q}::text AS k, ({expr})::text AS s, {name} AS t
                            FROM {registry_q} r",
                         name = tenant_name(key_q, label_q),

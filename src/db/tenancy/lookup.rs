@@ -1,6 +1,7 @@
 //! A tenant as people name it (`--tenant T`): its registry key, its label
 //! or its schema name, matched exactly.
 
+use super::QuotedRegistry;
 use crate::db::lossy::raw;
 use crate::db::users::{into_user, UserRow};
 use crate::db::{Database, DbError, User};
@@ -37,23 +38,18 @@ impl Database {
             .map(|s| (s.clone(), s.clone(), s.clone()))
             .collect();
         let model = &self.layout.model;
-        if let (Some(table), Some(key), Some(expr)) = (
+        if let (Some(table), Some(_), Some(expr)) = (
             &model.registry_table,
             &model.registry_key,
             &model.registry_schema,
         ) {
             let mut tx = self.read_tx().await?;
-            let (table_q, key_q, label_q): (String, String, String) = sqlx::query_as(
-                "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3), quote_ident($4)",
-            )
-            .bind(&model.shared_schema)
-            .bind(table)
-            .bind(key)
-            .bind(model.registry_label.as_deref().unwrap_or(key))
-            .persistent(self.persistent())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
+            let QuotedRegistry {
+                table: table_q,
+                key: key_q,
+                label: label_q,
+                ..
+            } = self.quote_registry(&mut tx, table).await?;
             // Bytes, not text: a SQL_ASCII registry may hold any.
             type Bytes = Option<Vec<u8>>;
             let registered: Vec<(Bytes, Bytes, Bytes)> = sqlx::query_as(&format!(

@@ -19,6 +19,8 @@ pub use directory::{
 };
 pub use model::{TenancyModel, UsersAt};
 
+use crate::db::{Database, DbError};
+
 /// The model's table and column names as the server quotes them, resolved
 /// once at connect time: identifiers for SQL text (`"shop_item"`), literals
 /// for catalog lookups by name (`'shop_item'`).
@@ -102,5 +104,49 @@ impl Names {
             orders = self.orders_lit,
             filter = self.tenant_filter,
         )
+    }
+}
+
+/// The registry's names as the server quotes them, for SQL text.
+pub(super) struct QuotedRegistry {
+    /// `shared_schema.registry_table`.
+    pub table: String,
+    /// The key column (`id` when the model names none).
+    pub key: String,
+    /// The label column (the key when the model names none).
+    pub label: String,
+    /// `ignore_schemas` as one `text[]` literal (`'{}'` when empty).
+    pub ignored: String,
+}
+
+impl Database {
+    /// The model's registry names (its table is `table`) quoted by the
+    /// server in one statement.
+    pub(super) async fn quote_registry(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        table: &str,
+    ) -> Result<QuotedRegistry, DbError> {
+        let model = &self.layout.model;
+        let key = model.registry_key.as_deref().unwrap_or("id");
+        let (table, ignored, key, label): (String, String, String, String) = sqlx::query_as(
+            "SELECT quote_ident($1) || '.' || quote_ident($2),
+                    quote_literal(coalesce($3::text[], '{}')), quote_ident($4), quote_ident($5)",
+        )
+        .bind(&model.shared_schema)
+        .bind(table)
+        .bind(&model.ignore_schemas)
+        .bind(key)
+        .bind(model.registry_label.as_deref().unwrap_or(key))
+        .persistent(self.persistent())
+        .fetch_one(tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(QuotedRegistry {
+            table,
+            key,
+            label,
+            ignored,
+        })
     }
 }
