@@ -208,34 +208,20 @@ mod tests {
     #[test]
     fn step_wraps_and_skips() {
         let catalog = catalog();
-        assert_eq!(
-            catalog.step(None, false, Some("client1")).as_deref(),
-            Some("client2")
-        );
-        assert_eq!(
-            catalog
-                .step(Some("client2"), false, Some("client1"))
-                .as_deref(),
-            Some("client3")
-        );
-        assert_eq!(
-            catalog
-                .step(Some("client3"), false, Some("client1"))
-                .as_deref(),
-            Some("client2")
-        );
-        assert_eq!(
-            catalog
-                .step(Some("client2"), true, Some("client1"))
-                .as_deref(),
-            Some("client3")
-        );
-        assert_eq!(
-            catalog
-                .step(Some("client1"), false, Some("client1"))
-                .as_deref(),
-            Some("client2")
-        );
+        // (from, backwards, next) with client1 skipped.
+        for (from, backwards, next) in [
+            (None, false, "client2"),
+            (Some("client2"), false, "client3"),
+            (Some("client3"), false, "client2"),
+            (Some("client2"), true, "client3"),
+            (Some("client1"), false, "client2"),
+        ] {
+            assert_eq!(
+                catalog.step(from, backwards, Some("client1")).as_deref(),
+                Some(next),
+                "from {from:?}, backwards {backwards}"
+            );
+        }
         assert_eq!(
             TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")),
             None

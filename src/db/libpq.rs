@@ -527,18 +527,13 @@ mod tests {
     #[test]
     fn services_come_from_the_first_file_that_has_them() {
         let dir = tempfile::tempdir().unwrap();
-        let user = write(
-            dir.path(),
+        // Service files need no private mode (unlike the passfile).
+        let conf = |name: &str, text: &str| write(dir.path(), name, text, 0o644);
+        let user = conf(
             "user.conf",
             "# mine\n[shop]\nhost=/tmp\nport = 5433\n[other]\nhost=x\n",
-            0o644,
         );
-        let system = write(
-            dir.path(),
-            "pg_service.conf",
-            "[shop]\nhost=ignored\n[sys]\ndbname=d\n",
-            0o644,
-        );
+        let system = conf("pg_service.conf", "[shop]\nhost=ignored\n[sys]\ndbname=d\n");
         let files = [user, dir.path().join("missing.conf"), system];
         let shop = find_service("shop", &files).unwrap();
         assert_eq!(shop.get("host"), Some("/tmp"));
@@ -552,7 +547,7 @@ mod tests {
             error.starts_with("definition of service \"nope\" not found"),
             "{error}"
         );
-        let bad = write(dir.path(), "bad.conf", "[s]\nhots=x\n", 0o644);
+        let bad = conf("bad.conf", "[s]\nhots=x\n");
         let error = find_service("s", &[bad]).unwrap_err();
         assert!(error.contains("line 2"), "{error}");
     }

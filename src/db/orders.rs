@@ -15,15 +15,20 @@ use crate::money::Value;
 /// usable number (NaN, infinite, text that is no number).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderLine {
+    /// The order's item column as text (`None`: NULL there).
     pub item_id: Option<String>,
     /// `None`: the order points at an item that no longer exists.
     pub item: Option<String>,
     /// Without trailing zeros: `2.5`, `0.001`, `3`.
     pub quantity: Value,
+    /// The item's price in the user's own tenant.
     pub unit_price: Value,
     /// `quantity × unit_price`, exact (see [`Value::line_total`]).
     pub total: Value,
+    /// The comparison tenant's price of the same item (same id, else same
+    /// description); missing without a comparison tenant.
     pub compare_unit_price: Value,
+    /// `quantity × compare_unit_price`, exact.
     pub compare_total: Value,
 }
 
@@ -31,7 +36,10 @@ pub struct OrderLine {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawOrderLine {
     pub item_id: Option<String>,
+    /// The item's description, lossy where it is not UTF-8.
     pub item: Option<String>,
+    /// `None` for NULL, like every field here; [`OrderLine::from_raw`]
+    /// reads the texts (a money column arrives through numeric).
     pub quantity: Option<String>,
     pub unit_price: Option<String>,
     pub compare_unit_price: Option<String>,
@@ -123,8 +131,11 @@ impl OrderLine {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrdersReport {
+    /// The user's tenant, as the user row names it.
     pub tenant: String,
+    /// The tenant whose prices stand beside the own ones, if any.
     pub compare_tenant: Option<String>,
+    /// The user's orders, by order id.
     pub lines: Vec<OrderLine>,
     /// The sum of every line total; unknown if one line has none.
     pub total: Value,

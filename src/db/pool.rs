@@ -423,10 +423,10 @@ mod tests {
     #[test]
     fn label_has_no_password() {
         let env = HashMap::new();
-        let source = connect_options(Some("postgres://bob:hunter2@db.example:6543/app"), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(source.label(), "bob@db.example:6543/app");
+        assert_eq!(
+            label(Some("postgres://bob:hunter2@db.example:6543/app"), &env),
+            "bob@db.example:6543/app"
+        );
     }
 
     #[test]
@@ -471,6 +471,11 @@ mod tests {
             .collect()
     }
 
+    /// The label of the source a connection string (or the environment alone) names.
+    fn label(conninfo: Option<&str>, env: &HashMap<String, String>) -> String {
+        connect_options(conninfo, env).unwrap().unwrap().label()
+    }
+
     #[test]
     fn connection_string_then_service_then_variables_as_libpq() {
         let dir = tempfile::tempdir().unwrap();
@@ -484,19 +489,21 @@ mod tests {
             ("PGDATABASE", "envdb"),
             ("HOME", "/nonexistent"),
         ]);
-        let source = connect_options(Some("service=shop port=5555"), &env)
-            .unwrap()
-            .unwrap();
         // port from the string, host and user from the service, dbname from PGDATABASE.
-        assert_eq!(source.label(), "service=shop (svc@/srv/sock:5555/envdb)");
+        assert_eq!(
+            label(Some("service=shop port=5555"), &env),
+            "service=shop (svc@/srv/sock:5555/envdb)"
+        );
         let mut with_service = env.clone();
         with_service.insert("PGSERVICE".into(), "shop".into());
-        let source = connect_options(None, &with_service).unwrap().unwrap();
-        assert_eq!(source.label(), "service=shop (svc@/srv/sock:6000/envdb)");
-        let source = connect_options(Some("host=db.example"), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(source.label(), "envuser@db.example:7000/envdb");
+        assert_eq!(
+            label(None, &with_service),
+            "service=shop (svc@/srv/sock:6000/envdb)"
+        );
+        assert_eq!(
+            label(Some("host=db.example"), &env),
+            "envuser@db.example:7000/envdb"
+        );
         let error = connect_options(Some("service=nope"), &env).unwrap_err();
         assert!(
             error.starts_with("definition of service \"nope\" not found"),
@@ -507,14 +514,14 @@ mod tests {
     #[test]
     fn socket_labels_name_the_directory() {
         let env = vars(&[("HOME", "/nonexistent")]);
-        let source = connect_options(Some("postgres://bob@%2Frun%2Fpostgresql/app"), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(source.label(), "bob@/run/postgresql:5432/app");
-        let source = connect_options(Some("postgres://bob@localhost/app?host=/tmp/x"), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(source.label(), "bob@/tmp/x:5432/app");
+        assert_eq!(
+            label(Some("postgres://bob@%2Frun%2Fpostgresql/app"), &env),
+            "bob@/run/postgresql:5432/app"
+        );
+        assert_eq!(
+            label(Some("postgres://bob@localhost/app?host=/tmp/x"), &env),
+            "bob@/tmp/x:5432/app"
+        );
     }
 
     #[test]

@@ -333,6 +333,16 @@ mod tests {
             .collect()
     }
 
+    /// The first reference's tenant, how it was chosen, and whether by a tie.
+    fn chosen(report: &HealthReport) -> (&str, ReferenceChoice, bool) {
+        let reference = &report.references[0];
+        (
+            reference.tenant.as_str(),
+            reference.chosen_by,
+            reference.tie,
+        )
+    }
+
     #[test]
     fn majority_is_the_reference_and_every_kind_of_drift_is_listed() {
         let mut columns = Vec::new();
@@ -441,13 +451,8 @@ mod tests {
             .collect();
         let report = build_report(rows.clone(), columns.clone(), None).unwrap();
         assert_eq!(report.references.len(), 1, "no tenant has orders");
-        let reference = &report.references[0];
         assert_eq!(
-            (
-                reference.tenant.as_str(),
-                reference.chosen_by,
-                reference.tie
-            ),
+            chosen(&report),
             ("m", ReferenceChoice::RequiredColumns, true)
         );
         assert_eq!(report.tenant("m").unwrap().drift.len(), 1, "only orders");
@@ -479,15 +484,7 @@ mod tests {
             .map(|t| tenant(t, 1, true, false))
             .collect();
         let report = build_report(rows, columns, None).unwrap();
-        let reference = &report.references[0];
-        assert_eq!(
-            (
-                reference.tenant.as_str(),
-                reference.chosen_by,
-                reference.tie
-            ),
-            ("b", ReferenceChoice::FirstByName, true)
-        );
+        assert_eq!(chosen(&report), ("b", ReferenceChoice::FirstByName, true));
     }
 
     #[test]

@@ -119,18 +119,8 @@ impl Database {
             column_raw = raw("a.attname"),
         );
         let mut tx = self.read_tx().await?;
-        let tenant_rows: Vec<TenantRow> = sqlx::query_as(&tenants_sql)
-            .bind(&self.layout.shared_schema)
-            .persistent(self.persistent())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        let column_rows: Vec<ColumnRow> = sqlx::query_as(&columns_sql)
-            .bind(&self.layout.shared_schema)
-            .persistent(self.persistent())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
+        let tenant_rows: Vec<TenantRow> = self.catalog_rows(&mut tx, &tenants_sql).await?;
+        let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
         let copies = self.wrong_copy_candidates(&mut tx).await?;
         tx.commit().await.map_err(|e| self.error(e))?;
         let wrong_copy = self.wrong_copies(copies).await?;
@@ -151,6 +141,23 @@ impl Database {
         report.wrong_copy = wrong_copy;
         self.report_left_out(&mut report).await?;
         Ok(report)
+    }
+
+    /// The rows of a catalog query whose `$1` is the shared schema.
+    async fn catalog_rows<R>(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        sql: &str,
+    ) -> Result<Vec<R>, DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        sqlx::query_as(sql)
+            .bind(&self.layout.shared_schema)
+            .persistent(self.persistent())
+            .fetch_all(tx)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// Tenants left out of every tenant's users list (their users table
