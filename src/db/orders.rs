@@ -26,7 +26,8 @@ pub struct OrderLine {
     /// `quantity × unit_price`, exact (see [`Value::line_total`]).
     pub total: Value,
     /// The comparison tenant's price of the same item (same id, else same
-    /// description); missing without a comparison tenant.
+    /// description); missing without a comparison tenant or where it sells
+    /// no such item.
     pub compare_unit_price: Value,
     /// `quantity × compare_unit_price`, exact.
     pub compare_total: Value,
@@ -131,7 +132,7 @@ impl OrderLine {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrdersReport {
-    /// The user's tenant, as the user row names it.
+    /// The user's tenant schema (see [`User::tenant`]).
     pub tenant: String,
     /// The tenant whose prices stand beside the own ones, if any.
     pub compare_tenant: Option<String>,
