@@ -259,8 +259,18 @@ mod tests {
     use crate::db::{Page, PriceRow, TenantCatalog, UserCount};
     use crate::fixtures::*;
 
-    fn many_tenants(n: usize) -> TenantCatalog {
-        TenantCatalog::new((1..=n).map(|i| format!("tenant_{i:04}")).collect())
+    /// The dashboard over 2000 tenants (far more than fit as price
+    /// columns), on a terminal `width` columns wide.
+    fn big_dashboard(width: u16) -> State {
+        let tenants = TenantCatalog::new((1..=2000).map(|i| format!("tenant_{i:04}")).collect());
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), tenants, count, demo_users(), None);
+        state.size = (width, 30);
+        init(&mut state);
+        state
     }
 
     fn prices_asked(effects: &[Effect]) -> Vec<String> {
@@ -280,13 +290,7 @@ mod tests {
 
     #[test]
     fn a_wider_terminal_reads_the_columns_that_now_fit_and_only_in_the_matrix() {
-        let count = UserCount {
-            value: 4,
-            estimated: false,
-        };
-        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
-        state.size = (80, 30);
-        init(&mut state);
+        let mut state = big_dashboard(80);
         // On the dashboard a resize reads no prices.
         assert!(jobs(&update(&mut state, AppMsg::Resize(200, 30)))
             .iter()
@@ -309,13 +313,7 @@ mod tests {
 
     #[test]
     fn price_matrix_fetches_only_the_visible_columns() {
-        let count = UserCount {
-            value: 4,
-            estimated: false,
-        };
-        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
-        state.size = (120, 30);
-        init(&mut state);
+        let mut state = big_dashboard(120);
         let first = prices_asked(&press(&mut state, KeyCode::Char('p')));
         let columns = layout::price_columns(120);
         assert_eq!(first.len(), columns);
