@@ -1,12 +1,12 @@
 //! The price matrix (`p`): catalogue items as rows, a window of tenants as
 //! columns; only the tenants on screen are read.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{Cursor, Load};
+use super::load::{timed, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
@@ -54,12 +54,11 @@ pub struct Job {
 
 impl Job {
     pub async fn run(self, db: Database, _: QueryHandle) -> Msg {
-        let started = Instant::now();
-        let result = db.price_matrix(&self.tenants).await;
+        let (result, elapsed) = timed(db.price_matrix(&self.tenants)).await;
         Msg::Loaded {
             tenants: self.tenants,
             result,
-            elapsed: started.elapsed(),
+            elapsed,
         }
     }
 }
