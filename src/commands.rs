@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
-use tenantscope::db::{self, Database, UserQuery};
+use tenantscope::db::{self, Database, TenantCatalog, User, UserQuery};
 use tenantscope::output::{self, Destination};
 use tenantscope::Failure;
 
@@ -65,8 +65,7 @@ pub(crate) async fn execute(
             tenant,
             format,
         }) => {
-            let user = database.user_of_tenant(&user_id, tenant.as_deref()).await?;
-            let catalog = database.tenants().await?;
+            let (user, catalog) = user_and_tenants(database, &user_id, tenant.as_deref()).await?;
             // A registry key or label names its schema; anything else goes
             // on as given, to be refused as an unknown tenant.
             let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
@@ -86,8 +85,7 @@ pub(crate) async fn execute(
             format,
             limit,
         }) => {
-            let user = database.user_of_tenant(&user_id, tenant.as_deref()).await?;
-            let catalog = database.tenants().await?;
+            let (user, catalog) = user_and_tenants(database, &user_id, tenant.as_deref()).await?;
             let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
             priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
             if format != tenantscope::cli::Format::Json {
@@ -158,6 +156,17 @@ pub(crate) async fn execute(
     };
     write_stdout(&out);
     Ok(())
+}
+
+/// The user a command is about (looked for in `tenant` when one is named),
+/// with every tenant to price or compare against.
+async fn user_and_tenants(
+    database: &Database,
+    user_id: &str,
+    tenant: Option<&str>,
+) -> Result<(User, TenantCatalog), db::DbError> {
+    let user = database.user_of_tenant(user_id, tenant).await?;
+    Ok((user, database.tenants().await?))
 }
 
 /// Each profile with the database it names (labels never hold a

@@ -223,17 +223,22 @@ mod tests {
             .unwrap_or_else(|| panic!("no {section}.{key} in\n{report}"))
     }
 
+    /// A configuration file holding `text`, named with --config; the file
+    /// lasts as long as the directory returned first.
+    fn config_file(text: &str) -> (tempfile::TempDir, PathBuf, ConfigFile) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        let file = ConfigFile::Explicit(path.clone());
+        (dir, path, file)
+    }
+
     #[test]
     fn each_layer_is_named_and_the_password_hidden() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("team.toml");
-        std::fs::write(
-            &path,
+        let (_dir, path, file) = config_file(
             "[database]\nmax_connections = 9\nurl = \"postgres://a:filepw@h/db\"\n\
              [ui]\ndebounce_ms = 50\n",
-        )
-        .unwrap();
-        let file = ConfigFile::Explicit(path.clone());
+        );
         let env = env(&[
             ("TENANTSCOPE_UI__DEBOUNCE_MS", "70"),
             ("DATABASE_URL", "postgres://app:envpw@db/app"),
@@ -246,16 +251,30 @@ mod tests {
         };
         let report = render(&settings, &file, &env, &flags);
         let from_file = format!("# file {}", path.display());
-        let max = line(&report, "database", "max_connections");
-        assert!(
-            max.starts_with("max_connections = 9 ") && max.ends_with(&from_file),
-            "{max}"
-        );
-        let debounce = line(&report, "ui", "debounce_ms");
-        assert!(
-            debounce.starts_with("debounce_ms = 70 ")
-                && debounce.ends_with("# env TENANTSCOPE_UI__DEBOUNCE_MS")
-        );
+        // Each setting with its value and where the value came from.
+        for (section, key, value, source) in [
+            ("database", "max_connections", "= 9 ", from_file.as_str()),
+            (
+                "ui",
+                "debounce_ms",
+                "= 70 ",
+                "# env TENANTSCOPE_UI__DEBOUNCE_MS",
+            ),
+            (
+                "tenancy",
+                "compare_with",
+                "= \"client3\"",
+                "# flag --compare",
+            ),
+            ("tenancy", "shared_schema", "= \"public\"", "# default"),
+        ] {
+            let shown = line(&report, section, key);
+            let value = format!("{key} {value}");
+            assert!(
+                shown.starts_with(&value) && shown.ends_with(source),
+                "{shown}"
+            );
+        }
         let url = line(&report, "database", "url");
         assert!(url.ends_with("# env DATABASE_URL"), "{url}");
         assert!(url.contains("app:***@db"), "{url}");
@@ -263,13 +282,6 @@ mod tests {
             !report.contains("envpw") && !report.contains("filepw"),
             "{report}"
         );
-        let compare = line(&report, "tenancy", "compare_with");
-        assert!(
-            compare.starts_with("compare_with = \"client3\"")
-                && compare.ends_with("# flag --compare")
-        );
-        let schema = line(&report, "tenancy", "shared_schema");
-        assert!(schema.starts_with("shared_schema = \"public\"") && schema.ends_with("# default"));
         assert!(report.contains(&format!("#   {} (read)", path.display())));
         // It is TOML: the values read back as the settings (the URL hidden).
         let parsed: Settings = toml::from_str(&report).unwrap();
@@ -301,15 +313,10 @@ mod tests {
 
     #[test]
     fn a_chosen_profile_is_named_as_the_source_of_its_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(
-            &path,
+        let (_dir, path, file) = config_file(
             "[database]\nstatement_timeout_ms = 5000\n\
              [profiles.staging.database]\nurl = \"postgres://app:pfpw@db/s\"\n",
-        )
-        .unwrap();
-        let file = ConfigFile::Explicit(path.clone());
+        );
         let env = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://x@envhost/db")]);
         let settings = Settings::load_profile(&file, &env, Some("staging")).unwrap();
         let flags = Flags {

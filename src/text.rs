@@ -262,13 +262,17 @@ mod tests {
 
     #[test]
     fn escapes_terminal_control() {
-        assert_eq!(sanitize("plain"), "plain");
-        assert_eq!(sanitize("a\x1b[31mred"), "a^[[31mred");
-        assert_eq!(sanitize("\x1b]0;title\x07"), "^[]0;title<U+0007>");
-        assert_eq!(sanitize("abc\u{202E}def"), "abc<U+202E>def");
-        assert_eq!(sanitize("zero\u{200B}width"), "zero<U+200B>width");
-        assert_eq!(sanitize("line\nbreak"), "line\\nbreak");
-        assert_eq!(sanitize("\u{9b}31m"), "<U+009B>31m");
+        for (text, shown) in [
+            ("plain", "plain"),
+            ("a\x1b[31mred", "a^[[31mred"),
+            ("\x1b]0;title\x07", "^[]0;title<U+0007>"),
+            ("abc\u{202E}def", "abc<U+202E>def"),
+            ("zero\u{200B}width", "zero<U+200B>width"),
+            ("line\nbreak", "line\\nbreak"),
+            ("\u{9b}31m", "<U+009B>31m"),
+        ] {
+            assert_eq!(sanitize(text), shown, "{text:?}");
+        }
     }
 
     #[test]
@@ -316,29 +320,37 @@ mod tests {
 
     #[test]
     fn fit_cuts_by_display_width() {
-        assert_eq!(fit("hello", 10), "hello");
-        assert_eq!(fit("hello world", 6), "hello…");
-        assert_eq!(fit("日本語テキスト", 7), "日本語…");
+        for (text, room, shown) in [
+            ("hello", 10, "hello"),
+            ("hello world", 6, "hello…"),
+            ("日本語テキスト", 7, "日本語…"),
+            ("anything", 0, ""),
+        ] {
+            assert_eq!(fit(text, room), shown);
+        }
+        // A wide character is never cut in half: "日本…" in six columns.
         assert_eq!(width(&fit("日本語テキスト", 6)), 5);
         assert_eq!(pad_right("日本", 6), "日本  ");
         assert_eq!(pad_left("1.00", 6), "  1.00");
-        assert_eq!(fit("anything", 0), "");
     }
 
     #[test]
     fn money_format_keeps_every_digit() {
-        let m = |s: &str| money(&BigDecimal::from_str(s).unwrap());
-        assert_eq!(m("50000.00"), "50,000.00");
-        assert_eq!(m("999.5"), "999.5");
-        assert_eq!(m("1234567.891"), "1,234,567.891");
-        assert_eq!(m("-4000.00"), "-4,000.00");
-        assert_eq!(m("-400.00"), "-400.00");
-        assert_eq!(m("0"), "0");
-        assert_eq!(m("0.001"), "0.001");
-        assert_eq!(m("9999999999.99"), "9,999,999,999.99");
-        assert_eq!(
-            m("100000000000000000000000000000"),
-            "100,000,000,000,000,000,000,000,000,000"
-        );
+        for (value, shown) in [
+            ("50000.00", "50,000.00"),
+            ("999.5", "999.5"),
+            ("1234567.891", "1,234,567.891"),
+            ("-4000.00", "-4,000.00"),
+            ("-400.00", "-400.00"),
+            ("0", "0"),
+            ("0.001", "0.001"),
+            ("9999999999.99", "9,999,999,999.99"),
+            (
+                "100000000000000000000000000000",
+                "100,000,000,000,000,000,000,000,000,000",
+            ),
+        ] {
+            assert_eq!(money(&BigDecimal::from_str(value).unwrap()), shown);
+        }
     }
 }

@@ -2,10 +2,10 @@
 //! tenant, a page of tenants at a time, ranked as pages arrive. Leaving
 //! the user (the selection moves) cancels what is still being read.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::Cursor;
+use super::load::{timed, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -74,8 +74,7 @@ pub struct Job {
 
 impl Job {
     pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
-        let started = Instant::now();
-        let result = async {
+        let (result, elapsed) = timed(async {
             let lines = match self.lines {
                 Some(lines) => lines,
                 None => db.priced_orders(&self.user, None).await?.lines,
@@ -84,13 +83,13 @@ impl Job {
                 .basket_prices(&lines, &self.tenants, Some(&handle))
                 .await?;
             Ok((lines, priced))
-        }
+        })
         .await;
         Msg::Page {
             key: self.key,
             result,
             next: self.next,
-            elapsed: started.elapsed(),
+            elapsed,
         }
     }
 }

@@ -47,7 +47,9 @@ mod tests {
 
     #[test]
     fn the_sequence_carries_the_text_in_base64() {
-        assert_eq!(osc52("3"), "\x1b]52;c;Mw==\x1b\\");
-        assert_eq!(osc52("a\tb\n\x1b"), "\x1b]52;c;YQliChs=\x1b\\");
+        // Control characters travel encoded, never raw to the terminal.
+        for (text, base64) in [("3", "Mw=="), ("a\tb\n\x1b", "YQliChs=")] {
+            assert_eq!(osc52(text), format!("\x1b]52;c;{base64}\x1b\\"));
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! The tenant health view (`t`): every tenant schema checked for drift,
 //! use and row counts, and on request one tenant's leaked orders.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{Cursor, Load};
+use super::load::{timed, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -43,11 +43,9 @@ pub enum Job {
 
 impl Job {
     pub async fn run(self, db: Database, _: QueryHandle) -> Msg {
-        let started = Instant::now();
         match self {
             Job::Check { ticket } => {
-                let result = db.health(None).await;
-                let elapsed = started.elapsed();
+                let (result, elapsed) = timed(db.health(None)).await;
                 Msg::Loaded {
                     ticket,
                     result,
@@ -55,8 +53,7 @@ impl Job {
                 }
             }
             Job::Leaks { tenant } => {
-                let result = db.leaks(&tenant).await;
-                let elapsed = started.elapsed();
+                let (result, elapsed) = timed(db.leaks(&tenant)).await;
                 Msg::LeaksLoaded {
                     tenant,
                     result,

@@ -128,41 +128,45 @@ mod tests {
         input
     }
 
+    /// Presses `keys` in turn: the text and the cursor after them.
+    fn press(input: &mut LineInput, keys: impl IntoIterator<Item = KeyEvent>) -> (String, usize) {
+        for key in keys {
+            input.handle(&key);
+        }
+        (input.text(), input.cursor())
+    }
+
     #[test]
     fn edits_at_the_cursor() {
+        use KeyCode::*;
         let mut input = typed("rich dude");
-        input.handle(&key(KeyCode::Home));
-        input.handle(&key(KeyCode::Right));
-        input.handle(&key(KeyCode::Char('X')));
-        assert_eq!((input.text().as_str(), input.cursor()), ("rXich dude", 2));
-        input.handle(&key(KeyCode::Backspace));
-        input.handle(&key(KeyCode::Delete));
-        assert_eq!(input.text(), "rch dude");
-        input.handle(&key(KeyCode::End));
-        input.handle(&key(KeyCode::Left));
-        input.handle(&key(KeyCode::Char('é')));
-        assert_eq!((input.text().as_str(), input.cursor()), ("rch dudée", 8));
+        let after = press(&mut input, [Home, Right, Char('X')].map(key));
+        assert_eq!(after, ("rXich dude".into(), 2));
+        let after = press(&mut input, [Backspace, Delete].map(key));
+        assert_eq!(after, ("rch dude".into(), 1));
+        let after = press(&mut input, [End, Left, Char('é')].map(key));
+        assert_eq!(after, ("rch dudée".into(), 8));
         // At the ends, moving further does nothing.
-        input.handle(&key(KeyCode::End));
-        input.handle(&key(KeyCode::Right));
-        assert_eq!(input.cursor(), 9);
-        assert!(!input.handle(&key(KeyCode::Tab)));
+        assert_eq!(press(&mut input, [End, Right].map(key)).1, 9);
+        assert!(!input.handle(&key(Tab)));
     }
 
     #[test]
     fn ctrl_w_deletes_a_word_and_ctrl_u_the_line_before_the_cursor() {
         let mut input = typed("mail  rich dude");
-        input.handle(&ctrl('w'));
-        assert_eq!(input.text(), "mail  rich ");
-        input.handle(&ctrl('w'));
-        assert_eq!(input.text(), "mail  ");
+        assert_eq!(press(&mut input, [ctrl('w')]).0, "mail  rich ");
+        assert_eq!(press(&mut input, [ctrl('w')]).0, "mail  ");
         input.set("abc def");
-        input.handle(&key(KeyCode::Left));
-        input.handle(&key(KeyCode::Left));
-        input.handle(&ctrl('u'));
-        assert_eq!((input.text().as_str(), input.cursor()), ("ef", 0));
-        input.handle(&ctrl('w'));
-        assert_eq!(input.text(), "ef", "nothing before the cursor");
+        let after = press(
+            &mut input,
+            [key(KeyCode::Left), key(KeyCode::Left), ctrl('u')],
+        );
+        assert_eq!(after, ("ef".into(), 0));
+        assert_eq!(
+            press(&mut input, [ctrl('w')]),
+            ("ef".into(), 0),
+            "nothing before the cursor"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! over a list that scrolls.
 
 use super::keymap::Action;
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 /// A result, with what it was asked for and how long it took.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,6 +11,12 @@ pub struct Done<K, T, E> {
     pub key: K,
     pub result: Result<T, E>,
     pub elapsed: Duration,
+}
+
+/// Awaits `load` and says how long it took (the status line shows it).
+pub async fn timed<T>(load: impl Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    (load.await, started.elapsed())
 }
 
 /// Something loaded in the background. Each request carries a key (what

@@ -1,12 +1,12 @@
 //! The price matrix (`p`): catalogue items as rows, a window of tenants as
 //! columns; only the tenants on screen are read.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{Cursor, Load};
+use super::load::{timed, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
@@ -54,12 +54,11 @@ pub struct Job {
 
 impl Job {
     pub async fn run(self, db: Database, _: QueryHandle) -> Msg {
-        let started = Instant::now();
-        let result = db.price_matrix(&self.tenants).await;
+        let (result, elapsed) = timed(db.price_matrix(&self.tenants)).await;
         Msg::Loaded {
             tenants: self.tenants,
             result,
-            elapsed: started.elapsed(),
+            elapsed,
         }
     }
 }
@@ -259,8 +258,18 @@ mod tests {
     use crate::db::{Page, PriceRow, TenantCatalog, UserCount};
     use crate::fixtures::*;
 
-    fn many_tenants(n: usize) -> TenantCatalog {
-        TenantCatalog::new((1..=n).map(|i| format!("tenant_{i:04}")).collect())
+    /// The dashboard over 2000 tenants (far more than fit as price
+    /// columns), on a terminal `width` columns wide.
+    fn big_dashboard(width: u16) -> State {
+        let tenants = TenantCatalog::new((1..=2000).map(|i| format!("tenant_{i:04}")).collect());
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+        };
+        let mut state = State::new("big".into(), tenants, count, demo_users(), None);
+        state.size = (width, 30);
+        init(&mut state);
+        state
     }
 
     fn prices_asked(effects: &[Effect]) -> Vec<String> {
@@ -280,13 +289,7 @@ mod tests {
 
     #[test]
     fn a_wider_terminal_reads_the_columns_that_now_fit_and_only_in_the_matrix() {
-        let count = UserCount {
-            value: 4,
-            estimated: false,
-        };
-        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
-        state.size = (80, 30);
-        init(&mut state);
+        let mut state = big_dashboard(80);
         // On the dashboard a resize reads no prices.
         assert!(jobs(&update(&mut state, AppMsg::Resize(200, 30)))
             .iter()
@@ -309,13 +312,7 @@ mod tests {
 
     #[test]
     fn price_matrix_fetches_only_the_visible_columns() {
-        let count = UserCount {
-            value: 4,
-            estimated: false,
-        };
-        let mut state = State::new("big".into(), many_tenants(2000), count, demo_users(), None);
-        state.size = (120, 30);
-        init(&mut state);
+        let mut state = big_dashboard(120);
         let first = prices_asked(&press(&mut state, KeyCode::Char('p')));
         let columns = layout::price_columns(120);
         assert_eq!(first.len(), columns);

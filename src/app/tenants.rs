@@ -3,12 +3,12 @@
 //! shows one tenant's users. `/` searches users across every tenant (see
 //! [`search`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
-use super::load::{Cursor, Load};
+use super::load::{timed, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -84,14 +84,12 @@ pub enum Job {
 
 impl Job {
     pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
-        let started = Instant::now();
         match self {
             Job::Directory {
                 ticket,
                 count_users,
             } => {
-                let result = db.tenant_directory(count_users).await;
-                let elapsed = started.elapsed();
+                let (result, elapsed) = timed(db.tenant_directory(count_users)).await;
                 Msg::Directory {
                     ticket,
                     result,
@@ -99,8 +97,8 @@ impl Job {
                 }
             }
             Job::Search { key, schemas, next } => {
-                let result = db.search_users(&key.text, &schemas, Some(&handle)).await;
-                let elapsed = started.elapsed();
+                let search = db.search_users(&key.text, &schemas, Some(&handle));
+                let (result, elapsed) = timed(search).await;
                 Msg::Batch {
                     key,
                     result,

@@ -229,6 +229,20 @@ pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
     }
 }
 
+/// A table's reference for the text report: "items as in client1
+/// (majority, 3 of 4 tenants)".
+fn reference_text(r: &TableReference) -> String {
+    format!(
+        "{} as in {} ({}{}, {} of {} tenants)",
+        text::sanitize(&r.table),
+        text::sanitize(&r.tenant),
+        reference_reason(r.chosen_by),
+        if r.tie { "; no majority: a tie" } else { "" },
+        r.matching,
+        r.with_table
+    )
+}
+
 /// The health report: JSON (see [`HealthJson`]) or text for a terminal:
 /// one row per tenant (`~` marks estimated counts, `?` unknown ones, `—` a
 /// missing table) with its drift listed under it, then the references,
@@ -300,21 +314,7 @@ pub fn health_checked(
         }
     }
     if !report.references.is_empty() {
-        let references: Vec<String> = report
-            .references
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} as in {} ({}{}, {} of {} tenants)",
-                    text::sanitize(&r.table),
-                    text::sanitize(&r.tenant),
-                    reference_reason(r.chosen_by),
-                    if r.tie { "; no majority: a tie" } else { "" },
-                    r.matching,
-                    r.with_table
-                )
-            })
-            .collect();
+        let references: Vec<String> = report.references.iter().map(reference_text).collect();
         out.push_str(&format!("\nReference: {}\n", references.join("; ")));
     }
     if !report.orphan_organizations.is_empty() {

@@ -146,35 +146,37 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         return csv(&headers, &rows, to);
     }
     let partial = report.compare_note();
-    rows.push(vec![
-        String::new(),
-        "Total".into(),
-        String::new(),
-        String::new(),
+    // A totals row: its label under the item, money under the totals.
+    let totals = |label: &str, own: String, compare: String, difference: String| {
+        vec![
+            String::new(),
+            label.into(),
+            String::new(),
+            String::new(),
+            own,
+            String::new(),
+            compare,
+            difference,
+        ]
+    };
+    // A partial comparison has no whole total: the like-for-like row says it.
+    let (compare_total, difference) = match partial {
+        Some(_) => (String::new(), String::new()),
+        None => (cell(&report.compare_total), cell(&report.difference())),
+    };
+    rows.push(totals(
+        "Total",
         cell(&report.total),
-        String::new(),
-        if partial.is_some() {
-            String::new()
-        } else {
-            cell(&report.compare_total)
-        },
-        if partial.is_some() {
-            String::new()
-        } else {
-            cell(&report.difference())
-        },
-    ]);
+        compare_total,
+        difference,
+    ));
     if report.compared_lines > 0 && partial.is_some() {
-        rows.push(vec![
-            String::new(),
-            "Like for like".into(),
-            String::new(),
-            String::new(),
+        rows.push(totals(
+            "Like for like",
             cell(&report.compared_total),
-            String::new(),
             cell(&report.compare_total),
             cell(&report.difference()),
-        ]);
+        ));
     }
     let title = format!(
         "{} (id {}, {}) in tenant {}, compared with {}\n",

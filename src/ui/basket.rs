@@ -51,21 +51,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let widths = [
-        Constraint::Length(5),
-        Constraint::Fill(1),
-        Constraint::Length(7),
-        Constraint::Length(16),
-        Constraint::Length(16),
-    ];
-    let header = Row::new(vec![
-        Cell::from("#"),
-        Cell::from("Tenant"),
-        right("Lines".into()),
-        right("Total".into()),
-        right("vs own".into()),
-    ])
-    .style(theme::header_row());
+    let (header, widths) = super::columns([
+        (Cell::from("#"), Constraint::Length(5)),
+        (Cell::from("Tenant"), Constraint::Fill(1)),
+        (right("Lines".into()), Constraint::Length(7)),
+        (right("Total".into()), Constraint::Length(16)),
+        (right("vs own".into()), Constraint::Length(16)),
+    ]);
     let all = lines.unwrap_or(0);
     let rows: Vec<Row> = basket
         .tenants
@@ -76,13 +68,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .map(|(rank, tenant)| row(rank, tenant, own, all))
         .collect();
     let table = Table::new(rows, widths).header(header);
-    super::selectable(
-        frame,
-        table_area,
-        table,
-        basket.rows.on_screen(),
-        theme::selected_row(true),
-    );
+    super::list(frame, table_area, table, &basket.rows, true);
     // Never a sum over a gap: say what a total covers.
     let text = "Ranked by lines sold, then total. Totals and vs own cover only the lines sold.";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);

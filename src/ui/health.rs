@@ -171,13 +171,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     ])
     .style(theme::header_row());
     let table = Table::new(rows, widths).header(header);
-    super::selectable(
-        frame,
-        inner,
-        table,
-        state.health.cursor.on_screen(),
-        theme::selected_row(true),
-    );
+    super::list(frame, inner, table, &state.health.cursor, true);
     health_details(state, report, frame, details_area);
 }
 

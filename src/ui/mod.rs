@@ -14,17 +14,19 @@ mod tenants;
 pub mod theme;
 mod users;
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
+use crate::app::input::LineInput;
 use crate::app::keymap;
+use crate::app::load::Cursor;
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::UserCount;
-use crate::text::{sanitize, thousands, width};
+use crate::text::{fit, sanitize, thousands, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -125,21 +127,40 @@ fn block(title: Line<'static>, focused: bool) -> Block<'static> {
         .title(title)
 }
 
-/// Draws `table` (rows, widths, header) with column spacing and its
-/// `selected` row (on screen) marked `▶` in `style`.
-fn selectable(
-    frame: &mut Frame,
-    area: Rect,
-    table: Table<'_>,
-    selected: Option<usize>,
-    style: Style,
-) {
+/// A table's header row and column widths, from each column's title
+/// beside its width so the two cannot drift apart.
+fn columns<'a>(
+    columns: impl IntoIterator<Item = (Cell<'a>, Constraint)>,
+) -> (Row<'a>, Vec<Constraint>) {
+    let (titles, widths): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+    (Row::new(titles).style(theme::header_row()), widths)
+}
+
+/// Draws a list pane's `table` with its `cursor`'s row in the selection
+/// colours, dimmer when the pane is not `focused`.
+fn list(frame: &mut Frame, area: Rect, table: Table<'_>, cursor: &Cursor, focused: bool) {
+    selectable(frame, area, table, cursor, theme::selected_row(focused));
+}
+
+/// Draws `table` (rows, widths, header) with column spacing and the
+/// `cursor`'s row, when on screen, marked `▶` in `style`.
+fn selectable(frame: &mut Frame, area: Rect, table: Table<'_>, cursor: &Cursor, style: Style) {
     let table = table
         .column_spacing(1)
         .highlight_symbol("▶ ")
         .row_highlight_style(style);
-    let mut table_state = TableState::default().with_selected(selected);
+    let mut table_state = TableState::default().with_selected(cursor.on_screen());
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// A prompt being typed, with a bar where typing goes; as much either side
+/// of it as a pane title has room for.
+fn prompt(input: &LineInput) -> String {
+    let chars: Vec<char> = input.text().chars().collect();
+    let (before, after) = chars.split_at(input.cursor());
+    let before: String = before.iter().collect();
+    let after: String = after.iter().collect();
+    format!("{}▏{}", fit(&before, 30), fit(&after, 20))
 }
 
 /// Wrapped text in a pane (loading, empty, failed).

@@ -128,5 +128,5 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     );
     widths.push(Constraint::Length(layout::PRICE_SPREAD_WIDTH));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
-    super::selectable(frame, inner, table, view.rows.on_screen(), Style::default());
+    super::selectable(frame, inner, table, &view.rows, Style::default());
 }

@@ -23,11 +23,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     if search.editing || search.key.is_some() {
         let text = if search.editing {
-            let chars: Vec<char> = search.input.text().chars().collect();
-            let (before, after) = chars.split_at(search.input.cursor());
-            let before: String = before.iter().collect();
-            let after: String = after.iter().collect();
-            format!("{}▏{}", fit(&before, 30), fit(&after, 20))
+            super::prompt(&search.input)
         } else {
             fit(search.key.as_ref().map_or("", |k| k.text.as_str()), 30)
         };
@@ -77,14 +73,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         };
         return message(frame, inner, text.into(), theme::dim());
     }
-    let header = Row::new(vec![
-        Cell::from(""),
-        Cell::from("Tenant"),
-        Cell::from("Key"),
-        Cell::from("Schema"),
-        right("Users".into()),
-    ])
-    .style(theme::header_row());
+    let (header, widths) = super::columns([
+        (Cell::from(""), Constraint::Length(1)),
+        (Cell::from("Tenant"), Constraint::Fill(3)),
+        (Cell::from("Key"), Constraint::Fill(2)),
+        (Cell::from("Schema"), Constraint::Fill(3)),
+        (right("Users".into()), Constraint::Length(14)),
+    ]);
     let rows: Vec<Row> = entries
         .iter()
         .skip(tenants.rows.offset)
@@ -109,21 +104,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        Constraint::Length(14),
-    ];
     let table = Table::new(rows, widths).header(header);
-    super::selectable(
-        frame,
-        table_area,
-        table,
-        tenants.rows.on_screen(),
-        theme::selected_row(true),
-    );
+    super::list(frame, table_area, table, &tenants.rows, true);
     let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
@@ -147,13 +129,12 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
             .find(|e| e.schema == schema)
             .map_or_else(|| schema.to_string(), |e| e.label.clone())
     };
-    let header = Row::new(vec![
-        Cell::from("Tenant"),
-        Cell::from("Id"),
-        Cell::from("Name"),
-        Cell::from("Mail"),
-    ])
-    .style(theme::header_row());
+    let (header, widths) = super::columns([
+        (Cell::from("Tenant"), Constraint::Fill(2)),
+        (Cell::from("Id"), Constraint::Length(8)),
+        (Cell::from("Name"), Constraint::Fill(3)),
+        (Cell::from("Mail"), Constraint::Fill(3)),
+    ]);
     let rows: Vec<Row> = search
         .users
         .iter()
@@ -169,20 +150,8 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
             ])
         })
         .collect();
-    let widths = [
-        Constraint::Fill(2),
-        Constraint::Length(8),
-        Constraint::Fill(3),
-        Constraint::Fill(3),
-    ];
     let table = Table::new(rows, widths).header(header);
-    super::selectable(
-        frame,
-        area,
-        table,
-        search.rows.on_screen(),
-        theme::selected_row(true),
-    );
+    super::list(frame, area, table, &search.rows, true);
 }
 
 fn right(text: String) -> Cell<'static> {

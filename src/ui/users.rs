@@ -57,12 +57,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         let noun = if shown == "1" { "match" } else { "matches" };
         title.push(Span::raw(format!("{shown} {noun} ")));
         let shown = if filter.editing {
-            // The prompt, with its cursor where typing goes.
-            let chars: Vec<char> = filter.input.text().chars().collect();
-            let (before, after) = chars.split_at(filter.input.cursor());
-            let before: String = before.iter().collect();
-            let after: String = after.iter().collect();
-            format!("{}▏{}", fit(&before, 30), fit(&after, 20))
+            super::prompt(&filter.input)
         } else {
             fit(&filter.text, 30)
         };
@@ -163,13 +158,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let shown_widths = without_id(widths.clone(), id_width);
     let table =
         Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w))).header(header);
-    super::selectable(
-        frame,
-        inner,
-        table,
-        users.cursor().on_screen(),
-        theme::selected_row(focused),
-    );
+    super::list(frame, inner, table, &users.cursor(), focused);
 }
 
 /// From this inner width on, the users pane shows an id column.

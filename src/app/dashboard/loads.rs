@@ -1,11 +1,11 @@
 //! The dashboard's loads: users pages, "who ordered" lists and priced
 //! orders; the jobs that read them and the messages that bring them back.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::window::{UsersRequest, PAGE_SIZE};
 use super::{user_rows, Filter, Focus};
-use crate::app::load::Cursor;
+use crate::app::load::{timed, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
 use crate::db::{
@@ -96,12 +96,9 @@ impl Job {
                 Msg::UsersPage { request, result }
             }
             Job::Orders { key, user } => {
-                let started = Instant::now();
                 let compare = key.compare.as_deref();
-                let result = db
-                    .priced_orders_tracked(&user, compare, Some(&handle))
-                    .await;
-                let elapsed = started.elapsed();
+                let orders = db.priced_orders_tracked(&user, compare, Some(&handle));
+                let (result, elapsed) = timed(orders).await;
                 tracing::info!(
                     user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
                     ok = result.is_ok(), "orders loaded"
