@@ -42,7 +42,7 @@ pub(crate) async fn execute(
                 None => {
                     // Said on stderr: the list on stdout stays parseable.
                     let left_out = database.users_left_out();
-                    let table = &database.model().users_table;
+                    let table = &database.model().users.table;
                     if let Some(warning) = output::left_out_warning(&left_out, table) {
                         eprintln!("warning: {warning}");
                     }

@@ -308,11 +308,11 @@ impl Settings {
         self.tenancy.validate()?;
         // Their values are printed: never a password column.
         let shown = [
-            ("tenancy.tenant_column", &self.tenancy.tenant_column),
-            ("tenancy.user_id", &self.tenancy.user_id),
-            ("tenancy.user_name", &self.tenancy.user_name),
-            ("tenancy.user_mail", &self.tenancy.user_mail),
-            ("tenancy.user_created", &self.tenancy.user_created),
+            ("tenancy.tenant_column", &self.tenancy.users.tenant_column),
+            ("tenancy.user_id", &self.tenancy.users.columns.id),
+            ("tenancy.user_name", &self.tenancy.users.columns.name),
+            ("tenancy.user_mail", &self.tenancy.users.columns.mail),
+            ("tenancy.user_created", &self.tenancy.users.columns.created),
         ];
         if let Some((key, column)) = shown.iter().find(|(_, column)| is_secret_column(column)) {
             return Err(format!(
@@ -362,7 +362,7 @@ mod tests {
         let settings = Settings::load(&ConfigFile::Default(None), &env(&[])).unwrap();
         assert_eq!(settings, Settings::default());
         assert_eq!(settings.tenancy.shared_schema, "public");
-        assert_eq!(settings.tenancy.tenant_column, "organization_id");
+        assert_eq!(settings.tenancy.users.tenant_column, "organization_id");
         assert_eq!(settings.database.url, None);
     }
 
@@ -584,13 +584,13 @@ mod tests {
         let tenancy = &mut settings.tenancy;
         for (key, value) in [
             ("compare_with", &mut tenancy.compare_with),
-            ("registry_table", &mut tenancy.registry_table),
-            ("registry_key", &mut tenancy.registry_key),
-            ("registry_label", &mut tenancy.registry_label),
-            ("registry_schema", &mut tenancy.registry_schema),
-            ("link_table", &mut tenancy.link_table),
-            ("link_user", &mut tenancy.link_user),
-            ("link_tenant", &mut tenancy.link_tenant),
+            ("registry_table", &mut tenancy.registry.table),
+            ("registry_key", &mut tenancy.registry.key),
+            ("registry_label", &mut tenancy.registry.label),
+            ("registry_schema", &mut tenancy.registry.schema),
+            ("link_table", &mut tenancy.users.link.table),
+            ("link_user", &mut tenancy.users.link.user),
+            ("link_tenant", &mut tenancy.users.link.tenant),
             ("ledger_table", &mut tenancy.ledger_table),
         ] {
             assert!(value.take().is_some(), "shows tenancy.{key}");
@@ -600,7 +600,7 @@ mod tests {
             staging.database.url.as_deref(),
             Some("service=shop-staging")
         );
-        assert_eq!(staging.tenancy.tenant_column, "org_schema");
+        assert_eq!(staging.tenancy.users.tenant_column, "org_schema");
         assert_eq!(staging.profile.as_deref(), Some("staging"));
         // Beside its examples of url, compare_with and a profile, the
         // example's values are the real defaults.

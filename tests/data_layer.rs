@@ -321,8 +321,8 @@ async fn configured_shared_table_and_tenant_column_are_used() {
         .await;
     let mut settings = Settings::default();
     settings.tenancy.shared_schema = "shared".into();
-    settings.tenancy.users_table = "Members".into();
-    settings.tenancy.tenant_column = "tenant".into();
+    settings.tenancy.users.table = "Members".into();
+    settings.tenancy.users.tenant_column = "tenant".into();
     let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
         .await
         .unwrap();
@@ -331,7 +331,7 @@ async fn configured_shared_table_and_tenant_column_are_used() {
     let report = db.priced_orders(&ann, None).await.unwrap();
     assert_eq!(plain(&report.total), "10.00");
 
-    settings.tenancy.tenant_column = "org".into();
+    settings.tenancy.users.tenant_column = "org".into();
     let error = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
         .await
         .err()

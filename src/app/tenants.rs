@@ -41,9 +41,9 @@ impl Tenants {
     pub fn of(db: &Database) -> Tenants {
         Tenants {
             layout: db.model().layout.clone(),
-            per_tenant: db.model().users == crate::db::UsersAt::PerTenant,
+            per_tenant: db.model().users.at == crate::db::UsersAt::PerTenant,
             left_out: db.users_left_out(),
-            users_table: db.model().users_table.clone(),
+            users_table: db.model().users.table.clone(),
             ..Tenants::default()
         }
     }

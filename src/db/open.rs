@@ -145,7 +145,7 @@ impl Database {
         layout.detection = detection;
         self.layout = Arc::new(layout);
         // A shared table with no registry is its own users source.
-        if model.users != tenancy::UsersAt::Shared || model.registry_table.is_some() {
+        if model.users.at != tenancy::UsersAt::Shared || model.registry.table.is_some() {
             self.derive_users_source().await?;
         }
         Ok(())
@@ -159,13 +159,13 @@ impl Database {
         // Users in every tenant: the first tenant's table stands for them.
         let model = tenancy;
         let mut tenancy = tenancy.clone();
-        if tenancy.users == tenancy::UsersAt::PerTenant {
+        if tenancy.users.at == tenancy::UsersAt::PerTenant {
             tenancy.shared_schema = self.first_users_schema(&mut *tx, &tenancy).await?;
-            tenancy.tenant_column = tenancy.user_id.clone();
+            tenancy.users.tenant_column = tenancy.users.columns.id.clone();
         }
         // Linked users: the link table names the tenant, not a column.
-        if tenancy.users == tenancy::UsersAt::Link {
-            tenancy.tenant_column = tenancy.user_id.clone();
+        if tenancy.users.at == tenancy::UsersAt::Link {
+            tenancy.users.tenant_column = tenancy.users.columns.id.clone();
         }
         let tenancy = &tenancy;
         // One statement: the table, its columns, whether the tenant column
@@ -194,35 +194,35 @@ impl Database {
               WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
         )
         .bind(&tenancy.shared_schema)
-        .bind(&tenancy.users_table)
-        .bind(&tenancy.tenant_column)
-        .bind(&tenancy.user_id)
-        .bind(&tenancy.user_name)
-        .bind(&tenancy.user_mail)
-        .bind(&tenancy.user_created)
+        .bind(&tenancy.users.table)
+        .bind(&tenancy.users.tenant_column)
+        .bind(&tenancy.users.columns.id)
+        .bind(&tenancy.users.columns.name)
+        .bind(&tenancy.users.columns.mail)
+        .bind(&tenancy.users.columns.created)
         .bind(tenancy::Names::raw(tenancy))
         .persistent(self.persistent())
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let table = format!("{}.{}", tenancy.shared_schema, tenancy.users_table);
+        let table = format!("{}.{}", tenancy.shared_schema, tenancy.users.table);
         let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
-        let per_tenant = model.users == tenancy::UsersAt::PerTenant;
+        let per_tenant = model.users.at == tenancy::UsersAt::PerTenant;
         match row {
             None => Err(DbError::SharedTable(format!(
                 "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
             ))),
             Some((_, None, ..)) => Err(DbError::SharedTable(format!(
                 "column {} not found in {table} (see tenancy.tenant_column)",
-                tenancy.tenant_column
+                tenancy.users.tenant_column
             ))),
             Some((_, _, _, columns, ..))
-                if !has(&columns, &tenancy.user_id) || !has(&columns, &tenancy.user_name) =>
+                if !has(&columns, &tenancy.users.columns.id) || !has(&columns, &tenancy.users.columns.name) =>
             {
-                let missing = if has(&columns, &tenancy.user_id) {
-                    &tenancy.user_name
+                let missing = if has(&columns, &tenancy.users.columns.id) {
+                    &tenancy.users.columns.name
                 } else {
-                    &tenancy.user_id
+                    &tenancy.users.columns.id
                 };
                 Err(DbError::SharedTable(format!(
                     "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
@@ -235,7 +235,7 @@ impl Database {
             Some((users_table, _, readable, ..)) if !per_tenant && readable != Some(true) => {
                 Err(DbError::Setting(format!(
                     "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
-                    crate::text::sanitize(&model.tenant_column),
+                    crate::text::sanitize(&model.users.tenant_column),
                     crate::text::sanitize(&users_table)
                 )))
             }
@@ -271,8 +271,8 @@ impl Database {
                     } else {
                         format!("u.{id}::text")
                     },
-                    has_mail: has(&columns, &tenancy.user_mail),
-                    has_created: has(&columns, &tenancy.user_created),
+                    has_mail: has(&columns, &tenancy.users.columns.mail),
+                    has_created: has(&columns, &tenancy.users.columns.created),
                     names,
                 })
             }

@@ -303,20 +303,20 @@ impl Database {
                FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
         )
         .bind(tenant)
-        .bind(&model.items_table)
-        .bind(&model.orders_table)
+        .bind(&model.items.table)
+        .bind(&model.orders.table)
         .persistent(self.persistent())
         .fetch_optional(conn)
         .await;
         match tables {
             Ok(None) => DbError::TenantNotFound(tenant.to_string()),
             Ok(Some(tables)) => {
-                let missing = [&model.items_table, &model.orders_table]
+                let missing = [&model.items.table, &model.orders.table]
                     .into_iter()
                     .find(|t| !tables.iter().any(|have| have == *t));
                 DbError::TenantTableMissing {
                     tenant: tenant.to_string(),
-                    table: missing.unwrap_or(&model.items_table).to_string(),
+                    table: missing.unwrap_or(&model.items.table).to_string(),
                 }
             }
             Err(e) => self.error(e),

@@ -258,9 +258,9 @@ impl Database {
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(&columns)
-        .bind(&self.layout.model.item_label)
-        .bind(&self.layout.model.item_price)
-        .bind(&self.layout.model.item_id)
+        .bind(&self.layout.model.items.label)
+        .bind(&self.layout.model.items.price)
+        .bind(&self.layout.model.items.id)
         .persistent(self.persistent())
         .fetch_all(&mut *tx)
         .await

@@ -332,7 +332,7 @@ impl Database {
     }
 
     async fn user_count_once(&self) -> Result<UserCount, DbError> {
-        if self.layout.model.users == super::UsersAt::PerTenant {
+        if self.layout.model.users.at == super::UsersAt::PerTenant {
             let value = self.per_tenant_user_count().await?;
             return Ok(UserCount {
                 value,

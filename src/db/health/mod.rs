@@ -127,14 +127,14 @@ impl Database {
         let m = &self.layout.model;
         let required = [
             vec![
-                m.item_id.clone(),
-                m.item_label.clone(),
-                m.item_price.clone(),
+                m.items.id.clone(),
+                m.items.label.clone(),
+                m.items.price.clone(),
             ],
             vec![
-                m.order_user.clone(),
-                m.order_item.clone(),
-                m.order_quantity.clone(),
+                m.orders.user.clone(),
+                m.orders.item.clone(),
+                m.orders.quantity.clone(),
             ],
         ];
         let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
@@ -175,7 +175,7 @@ impl Database {
                 continue;
             };
             tenant.drift.extend(missing.into_iter().map(|column| Drift {
-                table: self.layout.model.users_table.clone(),
+                table: self.layout.model.users.table.clone(),
                 column: Some(column),
                 kind: DriftKind::MissingRequiredColumn,
                 expected: None,

@@ -28,15 +28,15 @@ impl Database {
     /// tenant copies should be, as the tenancy model names them.
     fn copy_roles(&self) -> (Vec<String>, Vec<String>) {
         let m = &self.layout.model;
-        let tenant_tables = vec![m.items_table.clone(), m.orders_table.clone()];
-        let mut shared_tables: Vec<String> = m.registry_table.iter().cloned().collect();
+        let tenant_tables = vec![m.items.table.clone(), m.orders.table.clone()];
+        let mut shared_tables: Vec<String> = m.registry.table.iter().cloned().collect();
         // Users in every tenant schema (django-tenants' auth_user) are
         // legitimately also in the shared one: only a shared table counts.
-        if m.users != UsersAt::PerTenant {
-            shared_tables.push(m.users_table.clone());
+        if m.users.at != UsersAt::PerTenant {
+            shared_tables.push(m.users.table.clone());
         }
-        if m.users == UsersAt::Link {
-            shared_tables.extend(m.link_table.iter().cloned());
+        if m.users.at == UsersAt::Link {
+            shared_tables.extend(m.users.link.table.iter().cloned());
         }
         (tenant_tables, shared_tables)
     }

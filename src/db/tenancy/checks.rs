@@ -138,7 +138,7 @@ impl Database {
         let names = &self.layout.names;
         let mut tx = self.read_tx().await?;
         let mut checks = FrameworkChecks::default();
-        if let (Some(table), Some(expr)) = (&model.registry_table, &model.registry_schema) {
+        if let (Some(table), Some(expr)) = (&model.registry.table, &model.registry.schema) {
             let registry_q = self.quote_registry(&mut tx, table).await?.table;
             let unfiltered = crate::db::tenancy::Names {
                 tenant_filter: String::new(),

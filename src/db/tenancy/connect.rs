@@ -133,13 +133,13 @@ impl Database {
         ))
         .bind(&model.shared_schema)
         .bind(&model.ignore_schemas)
-        .bind(&model.users_table)
-        .bind(&model.orders_table)
+        .bind(&model.users.table)
+        .bind(&model.orders.table)
         .bind(vec![
-            model.user_id.clone(),
-            model.user_name.clone(),
-            model.user_mail.clone(),
-            model.user_created.clone(),
+            model.users.columns.id.clone(),
+            model.users.columns.name.clone(),
+            model.users.columns.mail.clone(),
+            model.users.columns.created.clone(),
         ])
         .persistent(self.persistent())
         .fetch_optional(conn)
@@ -147,8 +147,8 @@ impl Database {
         .map_err(|e| self.error(e))?;
         first.ok_or_else(|| {
             DbError::SharedTable(format!(
-                "no tenant schema holds a {} table beside {} (tenancy.users = \"per_tenant\")",
-                model.users_table, model.orders_table
+                "no tenant schema holds a {} table beside {} (tenancy.users.at = \"per_tenant\")",
+                model.users.table, model.orders.table
             ))
         })
     }
@@ -162,13 +162,13 @@ impl Database {
         let layout = &self.layout;
         let model = &layout.model;
         let mut tx = self.read_tx().await?;
-        let registry = match &model.registry_table {
+        let registry = match &model.registry.table {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
             None => None,
         };
         // The registry's schema expression is the operator's (or
         // detection's) SQL, run read-only like everything else.
-        let expr = model.registry_schema.as_deref().unwrap_or("NULL");
+        let expr = model.registry.schema.as_deref().unwrap_or("NULL");
         let tenant_filter = match &registry {
             Some(QuotedRegistry {
                 table: registry_q,
@@ -183,7 +183,7 @@ impl Database {
         // SQL naming a registry row's tenant, over alias `r`.
         let tenant_name =
             |key_q: &str, label_q: &str| format!("coalesce(r.{label_q}::text, r.{key_q}::text)");
-        let source = match (model.users, &registry) {
+        let source = match (model.users.at, &registry) {
             (UsersAt::PerTenant, _) => {
                 let name_of = match &registry {
                     Some(QuotedRegistry {
@@ -200,12 +200,12 @@ impl Database {
                 };
                 // The columns every tenant's users table must have ($5):
                 // those the first tenant's has (see `first_users_schema`).
-                let mut required = vec![model.user_id.clone(), model.user_name.clone()];
+                let mut required = vec![model.users.columns.id.clone(), model.users.columns.name.clone()];
                 if layout.has_mail {
-                    required.push(model.user_mail.clone());
+                    required.push(model.users.columns.mail.clone());
                 }
                 if layout.has_created {
-                    required.push(model.user_created.clone());
+                    required.push(model.users.columns.created.clone());
                 }
                 // Per schema, by index (linear in the schemas): a join to
                 // one aggregate over the catalog misplans into a quadratic
@@ -228,15 +228,15 @@ impl Database {
                 ))
                 .bind(&model.shared_schema)
                 .bind(&model.ignore_schemas)
-                .bind(&model.users_table)
-                .bind(&model.orders_table)
+                .bind(&model.users.table)
+                .bind(&model.orders.table)
                 .bind(required)
                 .persistent(self.persistent())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
-                    .bind(&model.users_table)
+                    .bind(&model.users.table)
                     .persistent(self.persistent())
                     .fetch_one(&mut *tx)
                     .await
@@ -303,9 +303,9 @@ impl Database {
                           WHERE to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
                     )
                     .bind(&model.shared_schema)
-                    .bind(model.link_table.as_deref().unwrap_or_default())
-                    .bind(model.link_user.as_deref().unwrap_or_default())
-                    .bind(model.link_tenant.as_deref().unwrap_or_default())
+                    .bind(model.users.link.table.as_deref().unwrap_or_default())
+                    .bind(model.users.link.user.as_deref().unwrap_or_default())
+                    .bind(model.users.link.tenant.as_deref().unwrap_or_default())
                     .persistent(self.persistent())
                     .fetch_optional(&mut *tx)
                     .await
@@ -314,7 +314,7 @@ impl Database {
                         DbError::SharedTable(format!(
                             "link table {}.{} not found (see tenancy.link_table)",
                             model.shared_schema,
-                            model.link_table.as_deref().unwrap_or_default()
+                            model.users.link.table.as_deref().unwrap_or_default()
                         ))
                     })?;
                 // Without a registry the link names the schema itself.
@@ -363,7 +363,7 @@ impl Database {
             derived.tenant_column = "tenantscope_schema".into();
             derived.tenant_name_column = Some("tenantscope_tenant".into());
             derived.tenant_branches = std::sync::Arc::new(branches);
-            match model.users {
+            match model.users.at {
                 UsersAt::PerTenant => {
                     derived.users_relation = None;
                     derived.name_key = format!("coalesce(u.{}, '')", derived.names.user_name);

@@ -285,19 +285,19 @@ pub fn classify(
         });
         if let Some(order) = order {
             orders_found = Some(order);
-            model.items_table = items_table.to_string();
-            model.item_label = label.clone();
-            model.item_price = price.clone();
+            model.items.table = items_table.to_string();
+            model.items.label = label.clone();
+            model.items.price = price.clone();
             break;
         }
     }
     if items.len() > 1 {
         guesses.push(format!(
             "items: chose {}; other price-like tables: {}",
-            model.items_table,
+            model.items.table,
             items
                 .iter()
-                .filter(|i| i.1 != model.items_table)
+                .filter(|i| i.1 != model.items.table)
                 .map(|i| i.1)
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -306,12 +306,12 @@ pub fn classify(
     if let Some((table, user, item, quantity)) = orders_found {
         reasons.push(format!(
             "{} plays items ({}, {}) and {table} plays orders ({user}, {item}, {quantity})",
-            model.items_table, model.item_label, model.item_price
+            model.items.table, model.items.label, model.items.price
         ));
-        model.orders_table = table;
-        model.order_user = user;
-        model.order_item = item;
-        model.order_quantity = quantity;
+        model.orders.table = table;
+        model.orders.user = user;
+        model.orders.item = item;
+        model.orders.quantity = quantity;
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
@@ -322,7 +322,7 @@ pub fn classify(
         .schemas
         .iter()
         .filter(|s| s.as_str() != shared)
-        .filter(|s| holds(s, &model.items_table) && holds(s, &model.orders_table))
+        .filter(|s| holds(s, &model.items.table) && holds(s, &model.orders.table))
         .cloned()
         .collect();
     let tenants = if best.is_some() {
@@ -358,10 +358,10 @@ pub fn classify(
         ));
     }
     if let Some((_, c, _)) = best {
-        model.registry_table = Some(c.table.clone());
-        model.registry_key = Some(c.key.clone());
-        model.registry_label = Some(c.label.clone());
-        model.registry_schema = Some(c.schema_expr.clone());
+        model.registry.table = Some(c.table.clone());
+        model.registry.key = Some(c.key.clone());
+        model.registry.label = Some(c.label.clone());
+        model.registry.schema = Some(c.schema_expr.clone());
         // Schemas that are neither tenants nor shared: extensions, templates.
         model.ignore_schemas = catalog
             .schemas
@@ -386,15 +386,15 @@ pub fn classify(
                 .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
                 .map(|w| w.to_string())
         };
-        model.users = UsersAt::Link;
-        model.users_table = link.users_table.clone();
-        model.link_table = Some(link.table.clone());
-        model.link_user = Some(link.user_column.clone());
-        model.link_tenant = Some(link.tenant_column.clone());
-        model.user_name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
-        model.user_mail = "email".into();
+        model.users.at = UsersAt::Link;
+        model.users.table = link.users_table.clone();
+        model.users.link.table = Some(link.table.clone());
+        model.users.link.user = Some(link.user_column.clone());
+        model.users.link.tenant = Some(link.tenant_column.clone());
+        model.users.columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
+        model.users.columns.mail = "email".into();
         if let Some(created) = first(&USER_CREATED_COLUMNS) {
-            model.user_created = created;
+            model.users.columns.created = created;
         }
         if kind == LayoutKind::DjangoTenants {
             kind = LayoutKind::DjangoTenantUsers;
@@ -411,12 +411,12 @@ pub fn classify(
         Some(column) => {
             let users = catalog.table(shared, "users");
             let has = |c: &str| users.is_some_and(|u| u.columns.iter().any(|x| x == c));
-            model.users = UsersAt::Shared;
-            model.users_table = "users".into();
-            model.tenant_column = column.clone();
-            model.user_name = if has("name") { "name" } else { "email" }.into();
-            model.user_mail = "email".into();
-            model.user_created = "created_at".into();
+            model.users.at = UsersAt::Shared;
+            model.users.table = "users".into();
+            model.users.tenant_column = column.clone();
+            model.users.columns.name = if has("name") { "name" } else { "email" }.into();
+            model.users.columns.mail = "email".into();
+            model.users.columns.created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
         None if kind != LayoutKind::Article && link.is_none() => {
@@ -424,15 +424,15 @@ pub fn classify(
                 !tenants.is_empty()
                     && tenants
                         .iter()
-                        .all(|s| holds(s, table) || !holds(s, &model.orders_table))
+                        .all(|s| holds(s, table) || !holds(s, &model.orders.table))
                     && tenants.iter().any(|s| holds(s, table))
             });
             if let Some((table, name, mail, created)) = per_tenant {
-                model.users = UsersAt::PerTenant;
-                model.users_table = table.to_string();
-                model.user_name = name.to_string();
-                model.user_mail = mail.to_string();
-                model.user_created = created.to_string();
+                model.users.at = UsersAt::PerTenant;
+                model.users.table = table.to_string();
+                model.users.columns.name = name.to_string();
+                model.users.columns.mail = mail.to_string();
+                model.users.columns.created = created.to_string();
                 reasons.push(format!("users: a {table} table in every tenant schema"));
             }
         }
@@ -450,7 +450,7 @@ pub fn classify(
     if kind == LayoutKind::Article {
         // The default, exactly: detection adds nothing to it.
         let article = TenancyModel::default();
-        if model.items_table == article.items_table && model.orders_table == article.orders_table {
+        if model.items.table == article.items.table && model.orders.table == article.orders.table {
             model = article;
         }
     }

@@ -78,9 +78,9 @@ impl Database {
         let model = &self.layout.model;
         let schemas = self.tenants().await?;
         let mut entries: Vec<TenantEntry> = match (
-            &model.registry_table,
-            &model.registry_key,
-            &model.registry_schema,
+            &model.registry.table,
+            &model.registry.key,
+            &model.registry.schema,
         ) {
             (Some(table), Some(key), Some(expr)) => {
                 let mut tx = self.read_tx().await?;
@@ -91,7 +91,7 @@ impl Database {
                     key = raw(&format!("r.{}::text", quote_ident(key))),
                     label = raw(&format!(
                         "r.{}::text",
-                        quote_ident(model.registry_label.as_deref().unwrap_or(key))
+                        quote_ident(model.registry.label.as_deref().unwrap_or(key))
                     )),
                     schema = raw(&format!("({expr})::text")),
                 );
@@ -154,7 +154,7 @@ impl Database {
         entries: &[TenantEntry],
     ) -> Result<HashMap<String, i64>, DbError> {
         let layout = &self.layout;
-        let statements: Vec<String> = if layout.model.users == UsersAt::PerTenant {
+        let statements: Vec<String> = if layout.model.users.at == UsersAt::PerTenant {
             let schemas: Vec<&String> = entries
                 .iter()
                 .filter(|e| e.present)
@@ -199,7 +199,7 @@ impl Database {
     /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]
     /// schemas per statement.
     fn count_statements(&self, schemas: &[&String]) -> Vec<String> {
-        let table = quote_ident(&self.layout.model.users_table);
+        let table = quote_ident(&self.layout.model.users.table);
         schemas
             .chunks(SEARCH_BATCH)
             .map(|chunk| {
@@ -268,11 +268,11 @@ impl Database {
     fn tenant_source(&self, schema: &str) -> String {
         let layout = &self.layout;
         let n = &layout.names;
-        if layout.model.users == UsersAt::PerTenant {
+        if layout.model.users.at == UsersAt::PerTenant {
             // That tenant's branch of the union (with its registry name);
             // a schema the union lacks is read anyway, so that its error shows.
             return self.users_source(Some(schema)).unwrap_or_else(|| {
-                let table = quote_ident(&layout.model.users_table);
+                let table = quote_ident(&layout.model.users.table);
                 let select = per_tenant_users(
                     layout,
                     &quote_ident(schema),
@@ -318,7 +318,7 @@ impl Database {
         schemas: &[String],
         handle: Option<&QueryHandle>,
     ) -> Result<SearchBatch, DbError> {
-        let per_tenant = self.layout.model.users == UsersAt::PerTenant;
+        let per_tenant = self.layout.model.users.at == UsersAt::PerTenant;
         let members: Vec<(Option<&String>, String)> = if per_tenant {
             schemas
                 .iter()

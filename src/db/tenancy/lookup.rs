@@ -39,9 +39,9 @@ impl Database {
             .collect();
         let model = &self.layout.model;
         if let (Some(table), Some(_), Some(expr)) = (
-            &model.registry_table,
-            &model.registry_key,
-            &model.registry_schema,
+            &model.registry.table,
+            &model.registry.key,
+            &model.registry.schema,
         ) {
             let mut tx = self.read_tx().await?;
             let QuotedRegistry {

@@ -17,7 +17,9 @@ pub use detect::{Detection, LayoutKind};
 pub use directory::{
     quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
 };
-pub use model::{TenancyModel, UsersAt};
+pub use model::{
+    ItemsModel, LinkModel, OrdersModel, RegistryModel, TenancyModel, UserColumns, UsersAt, UsersModel,
+};
 
 use crate::db::{Database, DbError};
 
@@ -49,18 +51,18 @@ impl Names {
     /// The names to quote, in the order [`Names::from_quoted`] reads them.
     pub fn raw(model: &TenancyModel) -> Vec<String> {
         [
-            &model.items_table,
-            &model.item_id,
-            &model.item_label,
-            &model.item_price,
-            &model.orders_table,
-            &model.order_user,
-            &model.order_item,
-            &model.order_quantity,
-            &model.user_id,
-            &model.user_name,
-            &model.user_mail,
-            &model.user_created,
+            &model.items.table,
+            &model.items.id,
+            &model.items.label,
+            &model.items.price,
+            &model.orders.table,
+            &model.orders.user,
+            &model.orders.item,
+            &model.orders.quantity,
+            &model.users.columns.id,
+            &model.users.columns.name,
+            &model.users.columns.mail,
+            &model.users.columns.created,
         ]
         .into_iter()
         .cloned()
@@ -128,7 +130,7 @@ impl Database {
         table: &str,
     ) -> Result<QuotedRegistry, DbError> {
         let model = &self.layout.model;
-        let key = model.registry_key.as_deref().unwrap_or("id");
+        let key = model.registry.key.as_deref().unwrap_or("id");
         let (table, ignored, key, label): (String, String, String, String) = sqlx::query_as(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
                     quote_literal(coalesce($3::text[], '{}')), quote_ident($4), quote_ident($5)",
@@ -137,7 +139,7 @@ impl Database {
         .bind(table)
         .bind(&model.ignore_schemas)
         .bind(key)
-        .bind(model.registry_label.as_deref().unwrap_or(key))
+        .bind(model.registry.label.as_deref().unwrap_or(key))
         .persistent(self.persistent())
         .fetch_one(tx)
         .await

@@ -4,6 +4,8 @@
 //! naming their tenant schema in `organization_id`; `items` and `orders` in
 //! every tenant schema).
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// Where the users live.
@@ -20,8 +22,9 @@ pub enum UsersAt {
     PerTenant,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+/// The tenancy model. Its parts group the flat `[tenancy]` keys (listed
+/// once, in [`TenancyModel::fields`], which the serde impls below read).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TenancyModel {
     /// Name of the layout, for people (`article`, `django-tenants`, …).
     pub layout: String,
@@ -29,46 +32,88 @@ pub struct TenancyModel {
     pub shared_schema: String,
     /// Other schemas that are never tenants (extensions, templates).
     pub ignore_schemas: Vec<String>,
-
-    /// Table of the shared schema listing the tenants; unset: every schema
-    /// holding the items and orders tables is a tenant.
-    pub registry_table: Option<String>,
-    /// Column of the registry naming a tenant (users' tenant column holds it).
-    pub registry_key: Option<String>,
-    /// Column of the registry people call the tenant by.
-    pub registry_label: Option<String>,
-    /// SQL expression over a registry row giving its schema name (run read-only).
-    pub registry_schema: Option<String>,
-
-    pub users: UsersAt,
-    /// Users table: in the shared schema, or in each tenant (`per_tenant`).
-    pub users_table: String,
-    /// Column of a shared users table that names the user's tenant.
-    pub tenant_column: String,
-    /// `link`: the table pairing users with tenants, and its two columns.
-    pub link_table: Option<String>,
-    pub link_user: Option<String>,
-    pub link_tenant: Option<String>,
-    pub user_id: String,
-    pub user_name: String,
-    pub user_mail: String,
-    pub user_created: String,
-
-    pub items_table: String,
-    pub item_id: String,
-    pub item_label: String,
-    pub item_price: String,
-    pub orders_table: String,
-    pub order_user: String,
-    pub order_item: String,
-    pub order_quantity: String,
-
+    pub registry: RegistryModel,
+    pub users: UsersModel,
+    pub items: ItemsModel,
+    pub orders: OrdersModel,
     /// Migration ledger table found in every schema (django_migrations,
     /// schema_migrations, migrations).
     pub ledger_table: Option<String>,
-
     /// Tenant whose prices are shown beside the user's own.
     pub compare_with: Option<String>,
+}
+
+/// The table of the shared schema listing the tenants (`registry_*` keys);
+/// no table: every schema holding the items and orders tables is a tenant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegistryModel {
+    pub table: Option<String>,
+    /// Column naming a tenant (users' tenant column holds it).
+    pub key: Option<String>,
+    /// Column people call the tenant by.
+    pub label: Option<String>,
+    /// SQL expression over a registry row giving its schema name (run read-only).
+    pub schema: Option<String>,
+}
+
+impl RegistryModel {
+    /// The table, key column and schema expression, when all are set.
+    pub fn complete(&self) -> Option<(&str, &str, &str)> {
+        match (&self.table, &self.key, &self.schema) {
+            (Some(table), Some(key), Some(schema)) => Some((table, key, schema)),
+            _ => None,
+        }
+    }
+}
+
+/// Where the users live and which of their columns are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsersModel {
+    /// `users`: shared, linked or per tenant.
+    pub at: UsersAt,
+    /// Users table: in the shared schema, or in each tenant (`per_tenant`).
+    pub table: String,
+    /// Column of a shared users table that names the user's tenant.
+    pub tenant_column: String,
+    /// `link`: the table pairing users with tenants (`link_*` keys).
+    pub link: LinkModel,
+    /// `user_*` keys.
+    pub columns: UserColumns,
+}
+
+/// The table pairing users with tenants, and its two columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkModel {
+    pub table: Option<String>,
+    pub user: Option<String>,
+    pub tenant: Option<String>,
+}
+
+/// The users table's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserColumns {
+    pub id: String,
+    pub name: String,
+    pub mail: String,
+    pub created: String,
+}
+
+/// The items table of every tenant schema (`items_table`, `item_*` keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsModel {
+    pub table: String,
+    pub id: String,
+    pub label: String,
+    pub price: String,
+}
+
+/// The orders table of every tenant schema (`orders_table`, `order_*` keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrdersModel {
+    pub table: String,
+    pub user: String,
+    pub item: String,
+    pub quantity: String,
 }
 
 impl Default for TenancyModel {
@@ -77,53 +122,129 @@ impl Default for TenancyModel {
             layout: "article".into(),
             shared_schema: "public".into(),
             ignore_schemas: Vec::new(),
-            registry_table: None,
-            registry_key: None,
-            registry_label: None,
-            registry_schema: None,
-            users: UsersAt::Shared,
-            users_table: "users".into(),
-            tenant_column: "organization_id".into(),
-            link_table: None,
-            link_user: None,
-            link_tenant: None,
-            user_id: "id".into(),
-            user_name: "name".into(),
-            user_mail: "mail".into(),
-            user_created: "creation_timestamp".into(),
-            items_table: "items".into(),
-            item_id: "id".into(),
-            item_label: "description".into(),
-            item_price: "price".into(),
-            orders_table: "orders".into(),
-            order_user: "user_id".into(),
-            order_item: "item_id".into(),
-            order_quantity: "quantity".into(),
+            registry: RegistryModel::default(),
+            users: UsersModel {
+                at: UsersAt::Shared,
+                table: "users".into(),
+                tenant_column: "organization_id".into(),
+                link: LinkModel::default(),
+                columns: UserColumns {
+                    id: "id".into(),
+                    name: "name".into(),
+                    mail: "mail".into(),
+                    created: "creation_timestamp".into(),
+                },
+            },
+            items: ItemsModel {
+                table: "items".into(),
+                id: "id".into(),
+                label: "description".into(),
+                price: "price".into(),
+            },
+            orders: OrdersModel {
+                table: "orders".into(),
+                user: "user_id".into(),
+                item: "item_id".into(),
+                quantity: "quantity".into(),
+            },
             ledger_table: None,
             compare_with: None,
         }
     }
 }
 
+/// The field behind one `[tenancy]` key.
+enum Field<'a> {
+    Text(&'a mut String),
+    Maybe(&'a mut Option<String>),
+    List(&'a mut Vec<String>),
+    Users(&'a mut UsersAt),
+}
+
+/// How many `[tenancy]` keys there are.
+const KEYS: usize = 27;
+
 impl TenancyModel {
+    /// Every `[tenancy]` key with its field, in the order `detect` prints
+    /// them: the one list of the configuration's flat keys.
+    fn fields(&mut self) -> [(&'static str, Field<'_>); KEYS] {
+        use Field::{List, Maybe, Text, Users};
+        let TenancyModel {
+            layout,
+            shared_schema,
+            ignore_schemas,
+            registry,
+            users,
+            items,
+            orders,
+            ledger_table,
+            compare_with,
+        } = self;
+        let (link, user) = (&mut users.link, &mut users.columns);
+        [
+            ("layout", Text(layout)),
+            ("shared_schema", Text(shared_schema)),
+            ("ignore_schemas", List(ignore_schemas)),
+            ("registry_table", Maybe(&mut registry.table)),
+            ("registry_key", Maybe(&mut registry.key)),
+            ("registry_label", Maybe(&mut registry.label)),
+            ("registry_schema", Maybe(&mut registry.schema)),
+            ("users", Users(&mut users.at)),
+            ("users_table", Text(&mut users.table)),
+            ("tenant_column", Text(&mut users.tenant_column)),
+            ("link_table", Maybe(&mut link.table)),
+            ("link_user", Maybe(&mut link.user)),
+            ("link_tenant", Maybe(&mut link.tenant)),
+            ("user_id", Text(&mut user.id)),
+            ("user_name", Text(&mut user.name)),
+            ("user_mail", Text(&mut user.mail)),
+            ("user_created", Text(&mut user.created)),
+            ("items_table", Text(&mut items.table)),
+            ("item_id", Text(&mut items.id)),
+            ("item_label", Text(&mut items.label)),
+            ("item_price", Text(&mut items.price)),
+            ("orders_table", Text(&mut orders.table)),
+            ("order_user", Text(&mut orders.user)),
+            ("order_item", Text(&mut orders.item)),
+            ("order_quantity", Text(&mut orders.quantity)),
+            ("ledger_table", Maybe(ledger_table)),
+            ("compare_with", Maybe(compare_with)),
+        ]
+    }
+
+    /// The `[tenancy]` keys, for serde's "expected one of" list.
+    fn keys() -> &'static [&'static str] {
+        static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+            std::sync::LazyLock::new(|| {
+                TenancyModel::default()
+                    .fields()
+                    .iter()
+                    .map(|(key, _)| *key)
+                    .collect()
+            });
+        &KEY_NAMES
+    }
+
     /// Names that must not be empty, with their keys.
     pub fn required_names(&self) -> [(&'static str, &str); 15] {
+        let (users, user, items, orders) =
+            (&self.users, &self.users.columns, &self.items, &self.orders);
         [
             ("tenancy.shared_schema", &self.shared_schema),
-            ("tenancy.users_table", &self.users_table),
-            ("tenancy.tenant_column", &self.tenant_column),
-            ("tenancy.user_id", &self.user_id),
-            ("tenancy.user_name", &self.user_name),
-            ("tenancy.user_mail", &self.user_mail),
-            ("tenancy.user_created", &self.user_created),
-            ("tenancy.items_table", &self.items_table),
-            ("tenancy.item_id", &self.item_id),
-            ("tenancy.item_label", &self.item_label),
-            ("tenancy.item_price", &self.item_price),
-            ("tenancy.orders_table", &self.orders_table),
-            ("tenancy.order_user", &self.order_user),
-            ("tenancy.order_item", &self.order_item),
-            ("tenancy.order_quantity", &self.order_quantity),
+            ("tenancy.users_table", &users.table),
+            ("tenancy.tenant_column", &users.tenant_column),
+            ("tenancy.user_id", &user.id),
+            ("tenancy.user_name", &user.name),
+            ("tenancy.user_mail", &user.mail),
+            ("tenancy.user_created", &user.created),
+            ("tenancy.items_table", &items.table),
+            ("tenancy.item_id", &items.id),
+            ("tenancy.item_label", &items.label),
+            ("tenancy.item_price", &items.price),
+            ("tenancy.orders_table", &orders.table),
+            ("tenancy.order_user", &orders.user),
+            ("tenancy.order_item", &orders.item),
+            ("tenancy.order_quantity", &orders.quantity),
         ]
     }
 
@@ -133,29 +254,25 @@ impl TenancyModel {
         if let Some((key, _)) = self.required_names().iter().find(|(_, n)| n.is_empty()) {
             return Err(format!("invalid configuration: {key} must not be empty"));
         }
-        let registry = [
-            &self.registry_key,
-            &self.registry_label,
-            &self.registry_schema,
-        ];
-        if self.registry_table.is_none() && registry.iter().any(|v| v.is_some()) {
+        let registry = &self.registry;
+        let columns = [&registry.key, &registry.label, &registry.schema];
+        if registry.table.is_none() && columns.iter().any(|v| v.is_some()) {
             return Err(
                 "invalid configuration: tenancy.registry_key, registry_label and registry_schema \
                  need tenancy.registry_table"
                     .into(),
             );
         }
-        if self.registry_table.is_some()
-            && (self.registry_schema.is_none() || self.registry_key.is_none())
-        {
+        if registry.table.is_some() && registry.complete().is_none() {
             return Err(
                 "invalid configuration: tenancy.registry_table needs tenancy.registry_key and \
                  tenancy.registry_schema"
                     .into(),
             );
         }
-        if self.users == UsersAt::Link
-            && (self.link_table.is_none() || self.link_user.is_none() || self.link_tenant.is_none())
+        let link = &self.users.link;
+        if self.users.at == UsersAt::Link
+            && (link.table.is_none() || link.user.is_none() || link.tenant.is_none())
         {
             return Err(
                 "invalid configuration: tenancy.users = \"link\" needs tenancy.link_table, \
@@ -176,24 +293,74 @@ impl TenancyModel {
     }
 }
 
+/// The flat `[tenancy]` keys, as a struct with every field optional
+/// (unset keys keep their defaults); an unknown key is an error naming it.
+impl<'de> Deserialize<'de> for TenancyModel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = TenancyModel;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("struct TenancyModel")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TenancyModel, A::Error> {
+                let mut model = TenancyModel::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    let mut fields = model.fields();
+                    let Some((_, field)) = fields.iter_mut().find(|(k, _)| *k == key) else {
+                        return Err(de::Error::unknown_field(&key, TenancyModel::keys()));
+                    };
+                    match field {
+                        Field::Text(value) => **value = map.next_value()?,
+                        Field::Maybe(value) => **value = map.next_value()?,
+                        Field::List(value) => **value = map.next_value()?,
+                        Field::Users(value) => **value = map.next_value()?,
+                    }
+                }
+                Ok(model)
+            }
+        }
+        deserializer.deserialize_struct("TenancyModel", TenancyModel::keys(), Keys)
+    }
+}
+
+impl Serialize for TenancyModel {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut model = self.clone();
+        let mut out = serializer.serialize_struct("TenancyModel", KEYS)?;
+        for (key, field) in model.fields() {
+            match field {
+                Field::Text(value) => out.serialize_field(key, value)?,
+                Field::Maybe(value) => out.serialize_field(key, value)?,
+                Field::List(value) => out.serialize_field(key, value)?,
+                Field::Users(value) => out.serialize_field(key, value)?,
+            }
+        }
+        out.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn toml_round_trip_keeps_every_field() {
-        let model = TenancyModel {
+        let mut model = TenancyModel {
             layout: "stancl-tenancy".into(),
-            registry_table: Some("tenants".into()),
-            registry_key: Some("id".into()),
-            registry_schema: Some(
-                "coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id)".into(),
-            ),
-            users: UsersAt::PerTenant,
+            registry: RegistryModel {
+                table: Some("tenants".into()),
+                key: Some("id".into()),
+                label: None,
+                schema: Some("coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id)".into()),
+            },
             ignore_schemas: vec!["extensions".into()],
             ledger_table: Some("migrations".into()),
             ..TenancyModel::default()
         };
+        model.users.at = UsersAt::PerTenant;
         let text = model.to_toml();
         assert!(text.starts_with("[tenancy]\n"), "{text}");
         #[derive(Deserialize)]
@@ -206,15 +373,11 @@ mod tests {
 
     #[test]
     fn a_registry_needs_its_key_and_schema() {
-        let model = TenancyModel {
-            registry_table: Some("customers_client".into()),
-            ..TenancyModel::default()
-        };
+        let mut model = TenancyModel::default();
+        model.registry.table = Some("customers_client".into());
         assert!(model.validate().unwrap_err().contains("registry_schema"));
-        let link = TenancyModel {
-            users: UsersAt::Link,
-            ..TenancyModel::default()
-        };
+        let mut link = TenancyModel::default();
+        link.users.at = UsersAt::Link;
         assert!(link.validate().unwrap_err().contains("link_table"));
         assert_eq!(TenancyModel::default().validate(), Ok(()));
     }
