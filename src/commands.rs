@@ -135,7 +135,7 @@ pub(crate) async fn execute(
                 Some(detection) => detection.clone(),
                 None => {
                     database
-                        .detect_layout(&settings.tenancy.shared_schema)
+                        .detect_layout(&settings.tenancy.schemas.shared)
                         .await?
                 }
             };

@@ -361,7 +361,7 @@ mod tests {
     fn defaults_without_any_layer() {
         let settings = Settings::load(&ConfigFile::Default(None), &env(&[])).unwrap();
         assert_eq!(settings, Settings::default());
-        assert_eq!(settings.tenancy.shared_schema, "public");
+        assert_eq!(settings.tenancy.schemas.shared, "public");
         assert_eq!(settings.tenancy.users.tenant_column, "organization_id");
         assert_eq!(settings.database.url, None);
     }
@@ -584,14 +584,14 @@ mod tests {
         let tenancy = &mut settings.tenancy;
         for (key, value) in [
             ("compare_with", &mut tenancy.compare_with),
-            ("registry_table", &mut tenancy.registry.table),
-            ("registry_key", &mut tenancy.registry.key),
-            ("registry_label", &mut tenancy.registry.label),
-            ("registry_schema", &mut tenancy.registry.schema),
+            ("registry_table", &mut tenancy.schemas.registry.table),
+            ("registry_key", &mut tenancy.schemas.registry.key),
+            ("registry_label", &mut tenancy.schemas.registry.label),
+            ("registry_schema", &mut tenancy.schemas.registry.schema),
             ("link_table", &mut tenancy.users.link.table),
             ("link_user", &mut tenancy.users.link.user),
             ("link_tenant", &mut tenancy.users.link.tenant),
-            ("ledger_table", &mut tenancy.ledger_table),
+            ("ledger_table", &mut tenancy.schemas.ledger),
         ] {
             assert!(value.take().is_some(), "shows tenancy.{key}");
         }

@@ -320,7 +320,7 @@ async fn configured_shared_table_and_tenant_column_are_used() {
         )
         .await;
     let mut settings = Settings::default();
-    settings.tenancy.shared_schema = "shared".into();
+    settings.tenancy.schemas.shared = "shared".into();
     settings.tenancy.users.table = "Members".into();
     settings.tenancy.users.tenant_column = "tenant".into();
     let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)

@@ -145,7 +145,7 @@ impl Database {
         layout.detection = detection;
         self.layout = Arc::new(layout);
         // A shared table with no registry is its own users source.
-        if model.users.at != tenancy::UsersAt::Shared || model.registry.table.is_some() {
+        if model.users.at != tenancy::UsersAt::Shared || model.schemas.registry.table.is_some() {
             self.derive_users_source().await?;
         }
         Ok(())
@@ -160,7 +160,7 @@ impl Database {
         let model = tenancy;
         let mut tenancy = tenancy.clone();
         if tenancy.users.at == tenancy::UsersAt::PerTenant {
-            tenancy.shared_schema = self.first_users_schema(&mut *tx, &tenancy).await?;
+            tenancy.schemas.shared = self.first_users_schema(&mut *tx, &tenancy).await?;
             tenancy.users.tenant_column = tenancy.users.columns.id.clone();
         }
         // Linked users: the link table names the tenant, not a column.
@@ -193,7 +193,7 @@ impl Database {
                       ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
               WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
         )
-        .bind(&tenancy.shared_schema)
+        .bind(&tenancy.schemas.shared)
         .bind(&tenancy.users.table)
         .bind(&tenancy.users.tenant_column)
         .bind(&tenancy.users.columns.id)
@@ -205,7 +205,7 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let table = format!("{}.{}", tenancy.shared_schema, tenancy.users.table);
+        let table = format!("{}.{}", tenancy.schemas.shared, tenancy.users.table);
         let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
         let per_tenant = model.users.at == tenancy::UsersAt::PerTenant;
         match row {
@@ -253,7 +253,7 @@ impl Database {
                 let (name, id) = (&names.user_name, &names.user_id);
                 Ok(SharedLayout {
                     model: model.clone(),
-                    shared_schema: model.shared_schema.clone(),
+                    shared_schema: model.schemas.shared.clone(),
                     // Per-tenant users: no one shared table.
                     users_relation: (!per_tenant).then(|| users_table.clone()),
                     detection: None,

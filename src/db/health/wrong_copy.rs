@@ -29,7 +29,7 @@ impl Database {
     fn copy_roles(&self) -> (Vec<String>, Vec<String>) {
         let m = &self.layout.model;
         let tenant_tables = vec![m.items.table.clone(), m.orders.table.clone()];
-        let mut shared_tables: Vec<String> = m.registry.table.iter().cloned().collect();
+        let mut shared_tables: Vec<String> = m.schemas.registry.table.iter().cloned().collect();
         // Users in every tenant schema (django-tenants' auth_user) are
         // legitimately also in the shared one: only a shared table counts.
         if m.users.at != UsersAt::PerTenant {

@@ -138,7 +138,10 @@ impl Database {
         let names = &self.layout.names;
         let mut tx = self.read_tx().await?;
         let mut checks = FrameworkChecks::default();
-        if let (Some(table), Some(expr)) = (&model.registry.table, &model.registry.schema) {
+        if let (Some(table), Some(expr)) = (
+            &model.schemas.registry.table,
+            &model.schemas.registry.schema,
+        ) {
             let registry_q = self.quote_registry(&mut tx, table).await?.table;
             let unfiltered = crate::db::tenancy::Names {
                 tenant_filter: String::new(),
@@ -160,8 +163,8 @@ impl Database {
                                  AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
                                ORDER BY 1)"
             ))
-            .bind(&model.shared_schema)
-            .bind(&model.ignore_schemas)
+            .bind(&model.schemas.shared)
+            .bind(&model.schemas.ignore)
             .persistent(false)
             .fetch_one(&mut *tx)
             .await
@@ -173,7 +176,8 @@ impl Database {
             });
         }
         let ledger = model
-            .ledger_table
+            .schemas
+            .ledger
             .as_deref()
             .and_then(|t| ledger_version(t).map(|v| (t, v)));
         if let Some((table, version)) = ledger {
@@ -189,7 +193,7 @@ impl Database {
                   ORDER BY 1",
                 names.has_tenant_tables()
             ))
-            .bind(&model.shared_schema)
+            .bind(&model.schemas.shared)
             .bind(table)
             .persistent(false)
             .fetch_all(&mut *tx)

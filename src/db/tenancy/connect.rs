@@ -20,7 +20,7 @@ impl Database {
         if explicit || *configured != unconfigured {
             return Ok((configured.clone(), None));
         }
-        let detection = detect(conn, &configured.shared_schema)
+        let detection = detect(conn, &configured.schemas.shared)
             .await
             .map_err(|e| self.error(e))?;
         let mut model = detection.model.clone();
@@ -131,8 +131,8 @@ impl Database {
               LIMIT 1",
             Self::users_schema_condition()
         ))
-        .bind(&model.shared_schema)
-        .bind(&model.ignore_schemas)
+        .bind(&model.schemas.shared)
+        .bind(&model.schemas.ignore)
         .bind(&model.users.table)
         .bind(&model.orders.table)
         .bind(vec![
@@ -162,13 +162,13 @@ impl Database {
         let layout = &self.layout;
         let model = &layout.model;
         let mut tx = self.read_tx().await?;
-        let registry = match &model.registry.table {
+        let registry = match &model.schemas.registry.table {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
             None => None,
         };
         // The registry's schema expression is the operator's (or
         // detection's) SQL, run read-only like everything else.
-        let expr = model.registry.schema.as_deref().unwrap_or("NULL");
+        let expr = model.schemas.registry.schema.as_deref().unwrap_or("NULL");
         let tenant_filter = match &registry {
             Some(QuotedRegistry {
                 table: registry_q,
@@ -200,12 +200,13 @@ impl Database {
                 };
                 // The columns every tenant's users table must have ($5):
                 // those the first tenant's has (see `first_users_schema`).
-                let mut required = vec![model.users.columns.id.clone(), model.users.columns.name.clone()];
+                let (users, orders) = (&model.users, &model.orders);
+                let mut required = vec![users.columns.id.clone(), users.columns.name.clone()];
                 if layout.has_mail {
-                    required.push(model.users.columns.mail.clone());
+                    required.push(users.columns.mail.clone());
                 }
                 if layout.has_created {
-                    required.push(model.users.columns.created.clone());
+                    required.push(users.columns.created.clone());
                 }
                 // Per schema, by index (linear in the schemas): a join to
                 // one aggregate over the catalog misplans into a quadratic
@@ -226,17 +227,17 @@ impl Database {
                       ORDER BY n.nspname",
                     Self::users_schema_condition()
                 ))
-                .bind(&model.shared_schema)
-                .bind(&model.ignore_schemas)
-                .bind(&model.users.table)
-                .bind(&model.orders.table)
+                .bind(&model.schemas.shared)
+                .bind(&model.schemas.ignore)
+                .bind(&users.table)
+                .bind(&orders.table)
                 .bind(required)
                 .persistent(self.persistent())
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
                 let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
-                    .bind(&model.users.table)
+                    .bind(&users.table)
                     .persistent(self.persistent())
                     .fetch_one(&mut *tx)
                     .await
@@ -302,7 +303,7 @@ impl Database {
                                 quote_ident($4), quote_literal($1)
                           WHERE to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
                     )
-                    .bind(&model.shared_schema)
+                    .bind(&model.schemas.shared)
                     .bind(model.users.link.table.as_deref().unwrap_or_default())
                     .bind(model.users.link.user.as_deref().unwrap_or_default())
                     .bind(model.users.link.tenant.as_deref().unwrap_or_default())
@@ -313,7 +314,7 @@ impl Database {
                     .ok_or_else(|| {
                         DbError::SharedTable(format!(
                             "link table {}.{} not found (see tenancy.link_table)",
-                            model.shared_schema,
+                            model.schemas.shared,
                             model.users.link.table.as_deref().unwrap_or_default()
                         ))
                     })?;

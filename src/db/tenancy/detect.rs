@@ -358,12 +358,12 @@ pub fn classify(
         ));
     }
     if let Some((_, c, _)) = best {
-        model.registry.table = Some(c.table.clone());
-        model.registry.key = Some(c.key.clone());
-        model.registry.label = Some(c.label.clone());
-        model.registry.schema = Some(c.schema_expr.clone());
+        model.schemas.registry.table = Some(c.table.clone());
+        model.schemas.registry.key = Some(c.key.clone());
+        model.schemas.registry.label = Some(c.label.clone());
+        model.schemas.registry.schema = Some(c.schema_expr.clone());
         // Schemas that are neither tenants nor shared: extensions, templates.
-        model.ignore_schemas = catalog
+        model.schemas.ignore = catalog
             .schemas
             .iter()
             .filter(|s| s.as_str() != shared && !registered.contains(*s))
@@ -440,11 +440,11 @@ pub fn classify(
     }
 
     // The migration ledger: in the shared schema and the tenants.
-    model.ledger_table = LEDGERS
+    model.schemas.ledger = LEDGERS
         .iter()
         .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
         .map(|l| l.to_string());
-    if let Some(ledger) = &model.ledger_table {
+    if let Some(ledger) = &model.schemas.ledger {
         reasons.push(format!("migration ledger: {ledger}"));
     }
     if kind == LayoutKind::Article {

@@ -78,20 +78,20 @@ impl Database {
         let model = &self.layout.model;
         let schemas = self.tenants().await?;
         let mut entries: Vec<TenantEntry> = match (
-            &model.registry.table,
-            &model.registry.key,
-            &model.registry.schema,
+            &model.schemas.registry.table,
+            &model.schemas.registry.key,
+            &model.schemas.registry.schema,
         ) {
             (Some(table), Some(key), Some(expr)) => {
                 let mut tx = self.read_tx().await?;
                 let sql = format!(
                     "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
-                    shared = quote_ident(&model.shared_schema),
+                    shared = quote_ident(&model.schemas.shared),
                     table = quote_ident(table),
                     key = raw(&format!("r.{}::text", quote_ident(key))),
                     label = raw(&format!(
                         "r.{}::text",
-                        quote_ident(model.registry.label.as_deref().unwrap_or(key))
+                        quote_ident(model.schemas.registry.label.as_deref().unwrap_or(key))
                     )),
                     schema = raw(&format!("({expr})::text")),
                 );
@@ -106,8 +106,8 @@ impl Database {
                     .filter_map(|(key, label, schema)| {
                         let (key, schema) = (key?.text, schema?.text);
                         // django-tenants registers the shared schema too.
-                        let shared =
-                            schema == model.shared_schema || model.ignore_schemas.contains(&schema);
+                        let shared = schema == model.schemas.shared
+                            || model.schemas.ignore.contains(&schema);
                         (!shared).then(|| TenantEntry {
                             label: label.map_or_else(|| key.clone(), |l| l.text),
                             key,

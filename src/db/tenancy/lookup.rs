@@ -39,9 +39,9 @@ impl Database {
             .collect();
         let model = &self.layout.model;
         if let (Some(table), Some(_), Some(expr)) = (
-            &model.registry.table,
-            &model.registry.key,
-            &model.registry.schema,
+            &model.schemas.registry.table,
+            &model.schemas.registry.key,
+            &model.schemas.registry.schema,
         ) {
             let mut tx = self.read_tx().await?;
             let QuotedRegistry {

@@ -18,7 +18,8 @@ pub use directory::{
     quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
 };
 pub use model::{
-    ItemsModel, LinkModel, OrdersModel, RegistryModel, TenancyModel, UserColumns, UsersAt, UsersModel,
+    ItemsModel, LinkModel, OrdersModel, RegistryModel, SchemasModel, TenancyModel, UserColumns,
+    UsersAt, UsersModel,
 };
 
 use crate::db::{Database, DbError};
@@ -130,16 +131,16 @@ impl Database {
         table: &str,
     ) -> Result<QuotedRegistry, DbError> {
         let model = &self.layout.model;
-        let key = model.registry.key.as_deref().unwrap_or("id");
+        let key = model.schemas.registry.key.as_deref().unwrap_or("id");
         let (table, ignored, key, label): (String, String, String, String) = sqlx::query_as(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
                     quote_literal(coalesce($3::text[], '{}')), quote_ident($4), quote_ident($5)",
         )
-        .bind(&model.shared_schema)
+        .bind(&model.schemas.shared)
         .bind(table)
-        .bind(&model.ignore_schemas)
+        .bind(&model.schemas.ignore)
         .bind(key)
-        .bind(model.registry.label.as_deref().unwrap_or(key))
+        .bind(model.schemas.registry.label.as_deref().unwrap_or(key))
         .persistent(self.persistent())
         .fetch_one(tx)
         .await

@@ -8,44 +8,38 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// Where the users live.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UsersAt {
-    /// One table in the shared schema; `tenant_column` names the tenant
-    /// (its schema, or its registry key when there is a registry).
-    #[default]
-    Shared,
-    /// One table in the shared schema, linked to tenants by `link_table`.
-    Link,
-    /// A users table inside every tenant schema (no tenant column).
-    PerTenant,
-}
-
 /// The tenancy model. Its parts group the flat `[tenancy]` keys (listed
 /// once, in [`TenancyModel::fields`], which the serde impls below read).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenancyModel {
     /// Name of the layout, for people (`article`, `django-tenants`, …).
     pub layout: String,
-    /// The shared (non-tenant) schema.
-    pub shared_schema: String,
-    /// Other schemas that are never tenants (extensions, templates).
-    pub ignore_schemas: Vec<String>,
-    pub registry: RegistryModel,
+    pub schemas: SchemasModel,
     pub users: UsersModel,
     pub items: ItemsModel,
     pub orders: OrdersModel,
-    /// Migration ledger table found in every schema (django_migrations,
-    /// schema_migrations, migrations).
-    pub ledger_table: Option<String>,
     /// Tenant whose prices are shown beside the user's own.
     pub compare_with: Option<String>,
 }
 
+/// Which schemas are tenants: those the registry lists (without one, those
+/// holding the items and orders tables), never the shared or ignored ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemasModel {
+    /// The shared (non-tenant) schema (`shared_schema`).
+    pub shared: String,
+    /// Other schemas that are never tenants: extensions, templates
+    /// (`ignore_schemas`).
+    pub ignore: Vec<String>,
+    pub registry: RegistryModel,
+    /// Migration ledger table found in every schema: django_migrations,
+    /// schema_migrations, migrations (`ledger_table`).
+    pub ledger: Option<String>,
+}
+
 /// The table of the shared schema listing the tenants (`registry_*` keys);
 /// no table: every schema holding the items and orders tables is a tenant.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RegistryModel {
     pub table: Option<String>,
     /// Column naming a tenant (users' tenant column holds it).
@@ -82,11 +76,25 @@ pub struct UsersModel {
 }
 
 /// The table pairing users with tenants, and its two columns.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LinkModel {
     pub table: Option<String>,
     pub user: Option<String>,
     pub tenant: Option<String>,
+}
+
+/// Where the users live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsersAt {
+    /// One table in the shared schema; `tenant_column` names the tenant
+    /// (its schema, or its registry key when there is a registry).
+    #[default]
+    Shared,
+    /// One table in the shared schema, linked to tenants by `link_table`.
+    Link,
+    /// A users table inside every tenant schema (no tenant column).
+    PerTenant,
 }
 
 /// The users table's columns.
@@ -120,14 +128,26 @@ impl Default for TenancyModel {
     fn default() -> Self {
         TenancyModel {
             layout: "article".into(),
-            shared_schema: "public".into(),
-            ignore_schemas: Vec::new(),
-            registry: RegistryModel::default(),
+            schemas: SchemasModel {
+                shared: "public".into(),
+                ignore: Vec::new(),
+                registry: RegistryModel {
+                    table: None,
+                    key: None,
+                    label: None,
+                    schema: None,
+                },
+                ledger: None,
+            },
             users: UsersModel {
                 at: UsersAt::Shared,
                 table: "users".into(),
                 tenant_column: "organization_id".into(),
-                link: LinkModel::default(),
+                link: LinkModel {
+                    table: None,
+                    user: None,
+                    tenant: None,
+                },
                 columns: UserColumns {
                     id: "id".into(),
                     name: "name".into(),
@@ -147,7 +167,6 @@ impl Default for TenancyModel {
                 item: "item_id".into(),
                 quantity: "quantity".into(),
             },
-            ledger_table: None,
             compare_with: None,
         }
     }
@@ -171,20 +190,18 @@ impl TenancyModel {
         use Field::{List, Maybe, Text, Users};
         let TenancyModel {
             layout,
-            shared_schema,
-            ignore_schemas,
-            registry,
+            schemas,
             users,
             items,
             orders,
-            ledger_table,
             compare_with,
         } = self;
+        let registry = &mut schemas.registry;
         let (link, user) = (&mut users.link, &mut users.columns);
         [
             ("layout", Text(layout)),
-            ("shared_schema", Text(shared_schema)),
-            ("ignore_schemas", List(ignore_schemas)),
+            ("shared_schema", Text(&mut schemas.shared)),
+            ("ignore_schemas", List(&mut schemas.ignore)),
             ("registry_table", Maybe(&mut registry.table)),
             ("registry_key", Maybe(&mut registry.key)),
             ("registry_label", Maybe(&mut registry.label)),
@@ -207,21 +224,20 @@ impl TenancyModel {
             ("order_user", Text(&mut orders.user)),
             ("order_item", Text(&mut orders.item)),
             ("order_quantity", Text(&mut orders.quantity)),
-            ("ledger_table", Maybe(ledger_table)),
+            ("ledger_table", Maybe(&mut schemas.ledger)),
             ("compare_with", Maybe(compare_with)),
         ]
     }
 
     /// The `[tenancy]` keys, for serde's "expected one of" list.
     fn keys() -> &'static [&'static str] {
-        static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> =
-            std::sync::LazyLock::new(|| {
-                TenancyModel::default()
-                    .fields()
-                    .iter()
-                    .map(|(key, _)| *key)
-                    .collect()
-            });
+        static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+            TenancyModel::default()
+                .fields()
+                .iter()
+                .map(|(key, _)| *key)
+                .collect()
+        });
         &KEY_NAMES
     }
 
@@ -230,7 +246,7 @@ impl TenancyModel {
         let (users, user, items, orders) =
             (&self.users, &self.users.columns, &self.items, &self.orders);
         [
-            ("tenancy.shared_schema", &self.shared_schema),
+            ("tenancy.shared_schema", &self.schemas.shared),
             ("tenancy.users_table", &users.table),
             ("tenancy.tenant_column", &users.tenant_column),
             ("tenancy.user_id", &user.id),
@@ -254,7 +270,7 @@ impl TenancyModel {
         if let Some((key, _)) = self.required_names().iter().find(|(_, n)| n.is_empty()) {
             return Err(format!("invalid configuration: {key} must not be empty"));
         }
-        let registry = &self.registry;
+        let registry = &self.schemas.registry;
         let columns = [&registry.key, &registry.label, &registry.schema];
         if registry.table.is_none() && columns.iter().any(|v| v.is_some()) {
             return Err(
@@ -350,15 +366,18 @@ mod tests {
     fn toml_round_trip_keeps_every_field() {
         let mut model = TenancyModel {
             layout: "stancl-tenancy".into(),
+            ..TenancyModel::default()
+        };
+        model.schemas = SchemasModel {
+            ignore: vec!["extensions".into()],
             registry: RegistryModel {
                 table: Some("tenants".into()),
                 key: Some("id".into()),
                 label: None,
                 schema: Some("coalesce(data::jsonb ->> 'tenancy_db_name', 'tenant' || id)".into()),
             },
-            ignore_schemas: vec!["extensions".into()],
-            ledger_table: Some("migrations".into()),
-            ..TenancyModel::default()
+            ledger: Some("migrations".into()),
+            ..model.schemas
         };
         model.users.at = UsersAt::PerTenant;
         let text = model.to_toml();
@@ -374,7 +393,7 @@ mod tests {
     #[test]
     fn a_registry_needs_its_key_and_schema() {
         let mut model = TenancyModel::default();
-        model.registry.table = Some("customers_client".into());
+        model.schemas.registry.table = Some("customers_client".into());
         assert!(model.validate().unwrap_err().contains("registry_schema"));
         let mut link = TenancyModel::default();
         link.users.at = UsersAt::Link;
