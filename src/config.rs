@@ -307,12 +307,13 @@ impl Settings {
         }
         self.tenancy.validate()?;
         // Their values are printed: never a password column.
+        let (users, user) = (&self.tenancy.users, &self.tenancy.users.columns);
         let shown = [
-            ("tenancy.tenant_column", &self.tenancy.users.tenant_column),
-            ("tenancy.user_id", &self.tenancy.users.columns.id),
-            ("tenancy.user_name", &self.tenancy.users.columns.name),
-            ("tenancy.user_mail", &self.tenancy.users.columns.mail),
-            ("tenancy.user_created", &self.tenancy.users.columns.created),
+            ("tenancy.tenant_column", &users.tenant_column),
+            ("tenancy.user_id", &user.id),
+            ("tenancy.user_name", &user.name),
+            ("tenancy.user_mail", &user.mail),
+            ("tenancy.user_created", &user.created),
         ];
         if let Some((key, column)) = shown.iter().find(|(_, column)| is_secret_column(column)) {
             return Err(format!(

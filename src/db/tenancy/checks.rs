@@ -138,10 +138,8 @@ impl Database {
         let names = &self.layout.names;
         let mut tx = self.read_tx().await?;
         let mut checks = FrameworkChecks::default();
-        if let (Some(table), Some(expr)) = (
-            &model.schemas.registry.table,
-            &model.schemas.registry.schema,
-        ) {
+        let registry = &model.schemas.registry;
+        if let (Some(table), Some(expr)) = (&registry.table, &registry.schema) {
             let registry_q = self.quote_registry(&mut tx, table).await?.table;
             let unfiltered = crate::db::tenancy::Names {
                 tenant_filter: String::new(),

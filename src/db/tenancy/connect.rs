@@ -297,6 +297,7 @@ impl Database {
                 Vec::new(),
             )),
             (UsersAt::Link, registry) => {
+                let link = &model.users.link;
                 let (link_q, link_user, link_tenant, shared_lit): (String, String, String, String) =
                     sqlx::query_as(
                         "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
@@ -304,9 +305,9 @@ impl Database {
                           WHERE to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
                     )
                     .bind(&model.schemas.shared)
-                    .bind(model.users.link.table.as_deref().unwrap_or_default())
-                    .bind(model.users.link.user.as_deref().unwrap_or_default())
-                    .bind(model.users.link.tenant.as_deref().unwrap_or_default())
+                    .bind(link.table.as_deref().unwrap_or_default())
+                    .bind(link.user.as_deref().unwrap_or_default())
+                    .bind(link.tenant.as_deref().unwrap_or_default())
                     .persistent(self.persistent())
                     .fetch_optional(&mut *tx)
                     .await
@@ -315,7 +316,7 @@ impl Database {
                         DbError::SharedTable(format!(
                             "link table {}.{} not found (see tenancy.link_table)",
                             model.schemas.shared,
-                            model.users.link.table.as_deref().unwrap_or_default()
+                            link.table.as_deref().unwrap_or_default()
                         ))
                     })?;
                 // Without a registry the link names the schema itself.

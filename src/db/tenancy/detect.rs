@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::model::{TenancyModel, UsersAt};
+use super::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
 
 /// One table (or view) and its columns, with whether each is text.
 #[derive(Debug, Clone, PartialEq)]
@@ -308,10 +308,12 @@ pub fn classify(
             "{} plays items ({}, {}) and {table} plays orders ({user}, {item}, {quantity})",
             model.items.table, model.items.label, model.items.price
         ));
-        model.orders.table = table;
-        model.orders.user = user;
-        model.orders.item = item;
-        model.orders.quantity = quantity;
+        model.orders = OrdersModel {
+            table,
+            user,
+            item,
+            quantity,
+        };
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
@@ -358,10 +360,12 @@ pub fn classify(
         ));
     }
     if let Some((_, c, _)) = best {
-        model.schemas.registry.table = Some(c.table.clone());
-        model.schemas.registry.key = Some(c.key.clone());
-        model.schemas.registry.label = Some(c.label.clone());
-        model.schemas.registry.schema = Some(c.schema_expr.clone());
+        model.schemas.registry = RegistryModel {
+            table: Some(c.table.clone()),
+            key: Some(c.key.clone()),
+            label: Some(c.label.clone()),
+            schema: Some(c.schema_expr.clone()),
+        };
         // Schemas that are neither tenants nor shared: extensions, templates.
         model.schemas.ignore = catalog
             .schemas
@@ -388,9 +392,11 @@ pub fn classify(
         };
         model.users.at = UsersAt::Link;
         model.users.table = link.users_table.clone();
-        model.users.link.table = Some(link.table.clone());
-        model.users.link.user = Some(link.user_column.clone());
-        model.users.link.tenant = Some(link.tenant_column.clone());
+        model.users.link = LinkModel {
+            table: Some(link.table.clone()),
+            user: Some(link.user_column.clone()),
+            tenant: Some(link.tenant_column.clone()),
+        };
         model.users.columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
         model.users.columns.mail = "email".into();
         if let Some(created) = first(&USER_CREATED_COLUMNS) {

@@ -77,12 +77,9 @@ impl Database {
     async fn tenant_directory_once(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
         let model = &self.layout.model;
         let schemas = self.tenants().await?;
-        let mut entries: Vec<TenantEntry> = match (
-            &model.schemas.registry.table,
-            &model.schemas.registry.key,
-            &model.schemas.registry.schema,
-        ) {
-            (Some(table), Some(key), Some(expr)) => {
+        let registry = &model.schemas.registry;
+        let mut entries: Vec<TenantEntry> = match registry.complete() {
+            Some((table, key, expr)) => {
                 let mut tx = self.read_tx().await?;
                 let sql = format!(
                     "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
@@ -91,7 +88,7 @@ impl Database {
                     key = raw(&format!("r.{}::text", quote_ident(key))),
                     label = raw(&format!(
                         "r.{}::text",
-                        quote_ident(model.schemas.registry.label.as_deref().unwrap_or(key))
+                        quote_ident(registry.label.as_deref().unwrap_or(key))
                     )),
                     schema = raw(&format!("({expr})::text")),
                 );

@@ -38,11 +38,7 @@ impl Database {
             .map(|s| (s.clone(), s.clone(), s.clone()))
             .collect();
         let model = &self.layout.model;
-        if let (Some(table), Some(_), Some(expr)) = (
-            &model.schemas.registry.table,
-            &model.schemas.registry.key,
-            &model.schemas.registry.schema,
-        ) {
+        if let Some((table, _, expr)) = model.schemas.registry.complete() {
             let mut tx = self.read_tx().await?;
             let QuotedRegistry {
                 table: table_q,

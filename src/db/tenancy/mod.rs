@@ -51,19 +51,20 @@ pub struct Names {
 impl Names {
     /// The names to quote, in the order [`Names::from_quoted`] reads them.
     pub fn raw(model: &TenancyModel) -> Vec<String> {
+        let (items, orders, user) = (&model.items, &model.orders, &model.users.columns);
         [
-            &model.items.table,
-            &model.items.id,
-            &model.items.label,
-            &model.items.price,
-            &model.orders.table,
-            &model.orders.user,
-            &model.orders.item,
-            &model.orders.quantity,
-            &model.users.columns.id,
-            &model.users.columns.name,
-            &model.users.columns.mail,
-            &model.users.columns.created,
+            &items.table,
+            &items.id,
+            &items.label,
+            &items.price,
+            &orders.table,
+            &orders.user,
+            &orders.item,
+            &orders.quantity,
+            &user.id,
+            &user.name,
+            &user.mail,
+            &user.created,
         ]
         .into_iter()
         .cloned()
@@ -131,7 +132,8 @@ impl Database {
         table: &str,
     ) -> Result<QuotedRegistry, DbError> {
         let model = &self.layout.model;
-        let key = model.schemas.registry.key.as_deref().unwrap_or("id");
+        let registry = &model.schemas.registry;
+        let key = registry.key.as_deref().unwrap_or("id");
         let (table, ignored, key, label): (String, String, String, String) = sqlx::query_as(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
                     quote_literal(coalesce($3::text[], '{}')), quote_ident($4), quote_ident($5)",
@@ -140,7 +142,7 @@ impl Database {
         .bind(table)
         .bind(&model.schemas.ignore)
         .bind(key)
-        .bind(model.schemas.registry.label.as_deref().unwrap_or(key))
+        .bind(registry.label.as_deref().unwrap_or(key))
         .persistent(self.persistent())
         .fetch_one(tx)
         .await
