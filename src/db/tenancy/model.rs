@@ -8,8 +8,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-/// The tenancy model. Its parts group the flat `[tenancy]` keys (listed
-/// once, in [`TenancyModel::fields`], which the serde impls below read).
+/// The tenancy model, in parts. The configuration keeps its flat keys
+/// (`items_table`, `registry_key`, …): `TenancyModel::fields` lists them once,
+/// and the serde impls below read and write through that list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenancyModel {
     /// Name of the layout, for people (`article`, `django-tenants`, …).
@@ -181,12 +182,12 @@ enum Field<'a> {
 }
 
 /// How many `[tenancy]` keys there are.
-const KEYS: usize = 27;
+const KEY_COUNT: usize = 27;
 
 impl TenancyModel {
     /// Every `[tenancy]` key with its field, in the order `detect` prints
     /// them: the one list of the configuration's flat keys.
-    fn fields(&mut self) -> [(&'static str, Field<'_>); KEYS] {
+    fn fields(&mut self) -> [(&'static str, Field<'_>); KEY_COUNT] {
         use Field::{List, Maybe, Text, Users};
         let TenancyModel {
             layout,
@@ -309,8 +310,9 @@ impl TenancyModel {
     }
 }
 
-/// The flat `[tenancy]` keys, as a struct with every field optional
-/// (unset keys keep their defaults); an unknown key is an error naming it.
+/// Reads the flat keys as `#[serde(default, deny_unknown_fields)]` would
+/// (that attribute does not combine with `flatten`): an unset key keeps its
+/// default, an unknown one is serde's own error naming it.
 impl<'de> Deserialize<'de> for TenancyModel {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Keys;
@@ -344,8 +346,9 @@ impl<'de> Deserialize<'de> for TenancyModel {
 
 impl Serialize for TenancyModel {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // `fields` lends its fields mutably: write a copy.
         let mut model = self.clone();
-        let mut out = serializer.serialize_struct("TenancyModel", KEYS)?;
+        let mut out = serializer.serialize_struct("TenancyModel", KEY_COUNT)?;
         for (key, field) in model.fields() {
             match field {
                 Field::Text(value) => out.serialize_field(key, value)?,
@@ -388,6 +391,41 @@ mod tests {
         }
         let back: File = toml::from_str(&text).unwrap();
         assert_eq!(back.tenancy, model);
+    }
+
+    #[test]
+    fn every_flat_key_sets_its_own_field() {
+        // A distinct value per key: two keys on one field would lose one.
+        let mut text = String::from("[tenancy]\n");
+        for (i, key) in TenancyModel::keys().iter().enumerate() {
+            let value = match *key {
+                "users" => "\"link\"".to_string(),
+                "ignore_schemas" => format!("[\"v{i}\"]"),
+                _ => format!("\"v{i}\""),
+            };
+            text.push_str(&format!("{key} = {value}\n"));
+        }
+        #[derive(Deserialize)]
+        struct File {
+            tenancy: TenancyModel,
+        }
+        let model = toml::from_str::<File>(&text).unwrap().tenancy;
+        assert_eq!(model.to_toml(), text);
+        let value = |key: &str| {
+            let i = TenancyModel::keys().iter().position(|k| *k == key);
+            format!("v{}", i.unwrap())
+        };
+        assert_eq!(model.schemas.shared, value("shared_schema"));
+        assert_eq!(
+            model.schemas.registry.schema,
+            Some(value("registry_schema"))
+        );
+        assert_eq!(model.schemas.ledger, Some(value("ledger_table")));
+        assert_eq!(model.users.at, UsersAt::Link);
+        assert_eq!(model.users.link.tenant, Some(value("link_tenant")));
+        assert_eq!(model.users.columns.created, value("user_created"));
+        assert_eq!(model.items.price, value("item_price"));
+        assert_eq!(model.orders.item, value("order_item"));
     }
 
     #[test]
