@@ -186,7 +186,8 @@ const KEY_COUNT: usize = 27;
 
 impl TenancyModel {
     /// Every `[tenancy]` key with its field, in the order `detect` prints
-    /// them: the one list of the configuration's flat keys.
+    /// them: the one list of the configuration's flat keys (the borrow
+    /// checker refuses two keys on one field).
     fn fields(&mut self) -> [(&'static str, Field<'_>); KEY_COUNT] {
         use Field::{List, Maybe, Text, Users};
         let TenancyModel {
@@ -395,7 +396,7 @@ mod tests {
 
     #[test]
     fn every_flat_key_sets_its_own_field() {
-        // A distinct value per key: two keys on one field would lose one.
+        // A distinct value per key, so each part shows which key reached it.
         let mut text = String::from("[tenancy]\n");
         for (i, key) in TenancyModel::keys().iter().enumerate() {
             let value = match *key {
