@@ -161,9 +161,23 @@ mod tests {
 
     #[test]
     fn only_the_two_statement_conflicts_switch_to_pooler_mode() {
-        let state = PoolerState::new(false);
+        let state = PoolState::new(false);
         state.observe(&sqlx::Error::PoolTimedOut);
         assert!(!state.on());
-        assert_eq!(state.conflicts(), 0);
+        assert_eq!(state.retryable(), 0);
+    }
+
+    #[test]
+    fn a_lost_connection_is_retried_and_retires_the_connections_made_before() {
+        let state = PoolState::new(false);
+        let young = Duration::ZERO;
+        assert!(!state.older_than_loss(Duration::from_secs(3600)));
+        let broken = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        state.observe(&sqlx::Error::Io(broken));
+        assert_eq!(state.retryable(), 1);
+        assert!(!state.on(), "a lost connection says nothing of a pooler");
+        assert!(state.older_than_loss(Duration::from_secs(3600)));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(!state.older_than_loss(young), "made after the loss");
     }
 }
