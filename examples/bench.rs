@@ -448,8 +448,13 @@ fn measure(
         (basket_first, basket_all) = runtime.block_on(basket_times(&db))?;
     }
     runtime.block_on(db.close());
-    progress(format!("{name}: j. users --limit {CLI_LIMIT} beside psql"));
-    let cli = cli_beside_psql(bin, server, name)?;
+    // A full run only: `--only X` builds no release binary to run.
+    let cli = if wanted('j') {
+        progress(format!("{name}: j. users --limit {CLI_LIMIT} beside psql"));
+        cli_beside_psql(bin, server, name)?
+    } else {
+        CliRuns::default()
+    };
     Ok(Measured {
         spec,
         load,
@@ -482,6 +487,7 @@ fn measure(
 
 /// Process start to exit of the CLI (with `[tenancy]` configured, and with
 /// nothing configured, so detecting the layout) and of psql, each run.
+#[derive(Default)]
 struct CliRuns {
     cli: Vec<Duration>,
     detecting: Vec<Duration>,

@@ -2,7 +2,7 @@
 
 use tenantscope::config::Settings;
 use tenantscope::db::{
-    choose_compare_tenant, ConnectionSource, Database, DbError, TenantStatus, UserQuery,
+    choose_compare_tenant, ConnectionSource, Database, DbError, Page, TenantStatus, UserQuery,
 };
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
@@ -424,4 +424,51 @@ async fn close_leaves_no_session_on_the_server() {
         }
         drop(db);
     }
+}
+
+/// The pool lends a connection without pinging it first (that would be a
+/// round trip on every selection). Connections the server closed while they
+/// sat idle (a restart, `pg_terminate_backend`, idle_session_timeout) cost
+/// the next load nothing but a retry on a fresh one: no error reaches the
+/// user, even with several dead ones in the pool.
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_are_replaced_without_an_error() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let user = db.user("1").await.unwrap();
+    // Loads at once: the pool opens several connections, idle afterwards.
+    let (a, b, c) = tokio::join!(
+        db.priced_orders(&user, Some("client3")),
+        db.priced_orders(&user, Some("client3")),
+        db.priced_orders(&user, Some("client3")),
+    );
+    let expected = a.unwrap();
+    assert_eq!(b.unwrap(), expected);
+    assert_eq!(c.unwrap(), expected);
+
+    let others = "FROM pg_stat_activity WHERE datname = current_database() \
+                  AND pid <> pg_backend_pid()";
+    let killed = test_db
+        .query_text(&format!(
+            "SELECT count(pg_terminate_backend(pid))::text {others}"
+        ))
+        .await;
+    assert!(
+        killed.parse::<u32>().unwrap() >= 2,
+        "the pool held {killed} idle connections; the test needs two or more"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while test_db
+        .query_text(&format!("SELECT count(*)::text {others}"))
+        .await
+        != "0"
+    {
+        assert!(std::time::Instant::now() < deadline, "sessions linger");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let again = db.priced_orders(&user, Some("client3")).await;
+    assert_eq!(again.expect("the first load after the loss"), expected);
+    let page = db.users_page(None, &Page::First, 10, None).await;
+    assert!(!page.expect("the next load too").is_empty());
 }

@@ -142,7 +142,7 @@ impl Database {
             .quoted_tenants(&mut tx, &names)
             .await
             .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         // The tenancy model's names, server-quoted at connect time.
         let names = &self.layout.names;
         let mut selects = Vec::new();

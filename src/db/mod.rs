@@ -48,15 +48,17 @@ use sqlx::{Postgres, Transaction};
 use sql::{exact_text, union_all};
 
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
-/// failed while a prepared-statement conflict was seen (a transaction
-/// pooler, detected: see pooler.rs), runs it once more, now in pooler mode.
+/// failed while an error worth a retry was seen, runs it once more: after a
+/// prepared-statement conflict (a transaction pooler, detected: see
+/// pooler.rs), now in pooler mode; after a lost connection, on a fresh one.
+/// Loads only read, so running one twice is safe.
 macro_rules! retried {
     ($db:expr, $load:expr) => {{
-        let seen = $db.statement_conflicts();
+        let seen = $db.retryable_errors();
         let result = $load.await;
         match result {
-            Err(error) if $db.statement_conflicts() != seen => {
-                tracing::info!(%error, "retrying once with unnamed statements");
+            Err(error) if $db.retryable_errors() != seen => {
+                tracing::info!(%error, "retrying once");
                 $load.await
             }
             result => result,
@@ -206,7 +208,7 @@ pub struct Database {
     layout: std::sync::Arc<SharedLayout>,
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
-    pooler: std::sync::Arc<pooler::PoolerState>,
+    pooler: std::sync::Arc<pooler::PoolState>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).
@@ -246,6 +248,14 @@ impl Database {
             Ok(begun) => begun.map_err(|e| self.error(e)),
             Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
+    }
+
+    /// Ends a read transaction (every one here is READ ONLY) without
+    /// waiting for the server: dropped, it queues a ROLLBACK, which for a
+    /// read-only transaction is as good as COMMIT, and the pool sends it as
+    /// the connection goes back, after the load has its rows.
+    fn end_read(tx: Transaction<'static, Postgres>) {
+        drop(tx);
     }
 
     /// A read-only transaction for one batch of tenants: a batch the
@@ -314,7 +324,7 @@ impl Database {
             query = query.bind(*array);
         }
         let rows = query.fetch_all(&mut *tx).await?;
-        tx.commit().await?;
+        Database::end_read(tx);
         Ok(rows)
     }
 

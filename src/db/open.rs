@@ -37,23 +37,22 @@ impl Database {
         source: &ConnectionSource,
         settings: &Settings,
     ) -> Result<Database, DbError> {
-        Self::open(source, settings, settings.database.max_connections, true).await
+        Self::open(source, settings, settings.database.max_connections).await
     }
 
     /// For a one-shot command: a single connection, used by every statement
-    /// in turn, and not pinged before each use (it is new).
+    /// in turn.
     pub async fn connect_once(
         source: &ConnectionSource,
         settings: &Settings,
     ) -> Result<Database, DbError> {
-        Self::open(source, settings, 1, false).await
+        Self::open(source, settings, 1).await
     }
 
     async fn open(
         source: &ConnectionSource,
         settings: &Settings,
         max_connections: u32,
-        test_before_acquire: bool,
     ) -> Result<Database, DbError> {
         let target = source.label();
         let options = without_tls_on_a_socket(source.options().clone());
@@ -65,19 +64,24 @@ impl Database {
             cause,
         };
         let no_answer = || connect_error(format!("no answer within {} ms", timeout.as_millis()));
-        let pooler = Arc::new(pooler::PoolerState::new(
+        let pooler = Arc::new(pooler::PoolState::new(
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
         ));
         let discard = pooler.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .test_before_acquire(test_before_acquire)
+            // No ping before each load (a round trip on every selection):
+            // a load that meets a connection the server closed meanwhile
+            // retries once (`retried!`, pooler.rs)...
+            .test_before_acquire(false)
             .acquire_timeout(timeout)
-            // Once a pooler is detected, a connection holding named
-            // statements would reuse them: replace it.
-            .before_acquire(move |conn, _| {
-                let keep = !(discard.on() && conn.cached_statements_size() > 0);
-                Box::pin(async move { Ok(keep) })
+            .before_acquire(move |conn, meta| {
+                // ...on a connection made since, not on another old one.
+                let lost = discard.older_than_loss(meta.age);
+                // Once a pooler is detected, a connection holding named
+                // statements would reuse them: replace it.
+                let named = discard.on() && conn.cached_statements_size() > 0;
+                Box::pin(async move { Ok(!lost && !named) })
             })
             .connect_lazy_with(options.clone());
         // The pool's first connection is the check, and then the one the

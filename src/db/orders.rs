@@ -440,7 +440,7 @@ impl Database {
                 },
             )
             .collect();
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(OrdersReport::from_raw(
             tenant.to_string(),
             compare.map(str::to_string),

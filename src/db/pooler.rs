@@ -9,23 +9,36 @@
 //! Execute, all inside the query's own transaction, so on one server
 //! connection). `statement_cache_capacity(0)` would not do: sqlx still
 //! names the statements then, it only stops reusing them.
+//!
+//! It also keeps what the pool learns about lost connections: the pool
+//! lends a connection without pinging it first (a round trip on every
+//! load), so a load may meet one the server closed while it sat idle; it
+//! retries once, and connections older than the loss are not lent again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// Whether a pooler is in the way, shared by every clone of a `Database`.
+/// What the pool has learned, shared by every clone of a `Database`.
 #[derive(Debug, Default)]
-pub(super) struct PoolerState {
+pub(super) struct PoolState {
+    /// A transaction pooler is in the way (configured or detected).
     on: AtomicBool,
-    /// Prepared-statement conflicts seen: a failed load retries once when
-    /// one happened while it ran.
-    conflicts: AtomicU64,
+    /// Errors seen that are worth one more try: a pooler's
+    /// prepared-statement conflict, or a lost connection (see
+    /// [`is_lost_connection`]). A failed load retries once when one
+    /// happened while it ran (`retried!`).
+    retryable: AtomicU64,
+    /// When a connection was last found lost: the server may have closed
+    /// every connection then (a restart), so none made before is lent.
+    lost_at: Mutex<Option<Instant>>,
 }
 
-impl PoolerState {
-    pub(super) fn new(on: bool) -> PoolerState {
-        PoolerState {
+impl PoolState {
+    pub(super) fn new(on: bool) -> PoolState {
+        PoolState {
             on: AtomicBool::new(on),
-            conflicts: AtomicU64::new(0),
+            ..PoolState::default()
         }
     }
 
@@ -33,17 +46,34 @@ impl PoolerState {
         self.on.load(Ordering::SeqCst)
     }
 
-    pub(super) fn conflicts(&self) -> u64 {
-        self.conflicts.load(Ordering::SeqCst)
+    /// Whether a connection `age` old was made before the last loss.
+    pub(super) fn older_than_loss(&self, age: Duration) -> bool {
+        let lost_at = *self.lost_at.lock().unwrap_or_else(|e| e.into_inner());
+        lost_at.is_some_and(|lost| {
+            Instant::now()
+                .checked_sub(age)
+                .is_none_or(|made| made <= lost)
+        })
     }
 
-    /// Notes `error` if it is a pooler's prepared-statement conflict, and
-    /// then switches to pooler mode (once, logged).
+    pub(super) fn retryable(&self) -> u64 {
+        self.retryable.load(Ordering::SeqCst)
+    }
+
+    /// Notes `error` if it is worth a retry; a pooler's prepared-statement
+    /// conflict also switches to pooler mode (once, logged).
     pub(super) fn observe(&self, error: &sqlx::Error) {
-        if !is_statement_conflict(error) {
+        let conflict = is_statement_conflict(error);
+        let lost = is_lost_connection(error);
+        if lost {
+            *self.lost_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
+        if conflict || lost {
+            self.retryable.fetch_add(1, Ordering::SeqCst);
+        }
+        if !conflict {
             return;
         }
-        self.conflicts.fetch_add(1, Ordering::SeqCst);
         if !self.on.swap(true, Ordering::SeqCst) {
             tracing::warn!(
                 %error,
@@ -68,9 +98,9 @@ impl super::Database {
         self.pooler.on()
     }
 
-    /// Prepared-statement conflicts seen so far (see `retried!`).
-    pub(super) fn statement_conflicts(&self) -> u64 {
-        self.pooler.conflicts()
+    /// Errors worth a retry seen so far (see `retried!`).
+    pub(super) fn retryable_errors(&self) -> u64 {
+        self.pooler.retryable()
     }
 }
 
@@ -79,6 +109,24 @@ impl super::Database {
 pub(super) fn is_statement_conflict(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("42P05" | "26000")),
+        _ => false,
+    }
+}
+
+/// The connection is gone: the server closed it (a restart,
+/// `pg_terminate_backend`, an idle-session timeout) or the socket broke.
+/// The pool does not ping a connection before lending it (that is a round
+/// trip on every load), so a load can meet one that died while it sat
+/// idle; it retries once, on a fresh connection.
+pub(super) fn is_lost_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        // Class 08: connection exceptions; 57P01-57P05: the server ended
+        // the session (admin_shutdown, crash_shutdown, cannot_connect_now,
+        // database_dropped, idle_session_timeout).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
         _ => false,
     }
 }
@@ -113,9 +161,23 @@ mod tests {
 
     #[test]
     fn only_the_two_statement_conflicts_switch_to_pooler_mode() {
-        let state = PoolerState::new(false);
+        let state = PoolState::new(false);
         state.observe(&sqlx::Error::PoolTimedOut);
         assert!(!state.on());
-        assert_eq!(state.conflicts(), 0);
+        assert_eq!(state.retryable(), 0);
+    }
+
+    #[test]
+    fn a_lost_connection_is_retried_and_retires_the_connections_made_before() {
+        let state = PoolState::new(false);
+        let young = Duration::ZERO;
+        assert!(!state.older_than_loss(Duration::from_secs(3600)));
+        let broken = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        state.observe(&sqlx::Error::Io(broken));
+        assert_eq!(state.retryable(), 1);
+        assert!(!state.on(), "a lost connection says nothing of a pooler");
+        assert!(state.older_than_loss(Duration::from_secs(3600)));
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(!state.older_than_loss(young), "made after the loss");
     }
 }

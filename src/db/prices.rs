@@ -265,7 +265,7 @@ impl Database {
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         let names = &self.layout.names;
         let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
@@ -370,7 +370,7 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(rows.into_iter().map(into_user).collect())
     }
 }

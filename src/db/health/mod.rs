@@ -122,7 +122,7 @@ impl Database {
         let tenant_rows: Vec<TenantRow> = self.catalog_rows(&mut tx, &tenants_sql).await?;
         let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
         let copies = self.wrong_copy_candidates(&mut tx).await?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         let wrong_copy = self.wrong_copies(copies).await?;
         let m = &self.layout.model;
         let required = [
@@ -263,7 +263,7 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(rows
             .into_iter()
             .map(|(order_id, user_id, has_user, user_tenant)| Leak {

@@ -243,7 +243,7 @@ impl Database {
                 drift: ledger_drift(&versions),
             });
         }
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(checks)
     }
 }

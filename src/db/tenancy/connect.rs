@@ -38,7 +38,7 @@ impl Database {
         let detection = detect(&mut tx, shared_schema)
             .await
             .map_err(|e| self.error(e))?;
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(detection)
     }
 
@@ -357,7 +357,7 @@ impl Database {
             }
             _ => None,
         };
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         let mut derived: SharedLayout = (*self.layout).clone();
         derived.names.tenant_filter = tenant_filter;
         if let Some((source, branches)) = source {

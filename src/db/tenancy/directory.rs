@@ -98,7 +98,7 @@ impl Database {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;
-                tx.commit().await.map_err(|e| self.error(e))?;
+                Database::end_read(tx);
                 rows.into_iter()
                     .filter_map(|(key, label, schema)| {
                         let (key, schema) = (key?.text, schema?.text);
@@ -189,7 +189,7 @@ impl Database {
                 .map_err(|e| self.error(e))?;
             counts.extend(rows.into_iter().filter_map(|(s, n)| Some((s?, n))));
         }
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(counts)
     }
 
@@ -239,7 +239,7 @@ impl Database {
                     .map_err(|e| self.error(e))?;
             total += sum.unwrap_or(0);
         }
-        tx.commit().await.map_err(|e| self.error(e))?;
+        Database::end_read(tx);
         Ok(total)
     }
 
@@ -310,6 +310,15 @@ impl Database {
     /// again schema by schema, so that one broken tenant is named and the
     /// others are still searched.
     pub async fn search_users(
+        &self,
+        text: &str,
+        schemas: &[String],
+        handle: Option<&QueryHandle>,
+    ) -> Result<SearchBatch, DbError> {
+        crate::db::retried!(self, self.search_users_once(text, schemas, handle))
+    }
+
+    async fn search_users_once(
         &self,
         text: &str,
         schemas: &[String],
@@ -410,7 +419,7 @@ impl Database {
             .persistent(false)
             .fetch_all(&mut *tx)
             .await?;
-        tx.commit().await?;
+        Database::end_read(tx);
         Ok(rows.into_iter().map(into_user).collect())
     }
 }

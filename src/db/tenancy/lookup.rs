@@ -58,7 +58,7 @@ impl Database {
             .fetch_all(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-            tx.commit().await.map_err(|e| self.error(e))?;
+            Database::end_read(tx);
             let text = |v: Bytes| v.and_then(|b| String::from_utf8(b).ok());
             for (key, label, schema) in registered {
                 let (key, label, schema) = (text(key), text(label), text(schema));
