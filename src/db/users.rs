@@ -77,6 +77,34 @@ pub(super) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// Which page of users to read.
+#[derive(Debug, Clone, Copy)]
+struct PageRequest<'a> {
+    /// Text the name, mail or tenant contains, or the exact id.
+    filter: Option<&'a str>,
+    page: &'a Page,
+    limit: i64,
+    /// One tenant schema's users, else every tenant's.
+    tenant: Option<&'a str>,
+}
+
+impl<'a> PageRequest<'a> {
+    fn of_all(filter: Option<&'a str>, page: &'a Page, limit: i64) -> PageRequest<'a> {
+        PageRequest {
+            filter,
+            page,
+            limit,
+            tenant: None,
+        }
+    }
+
+    /// The first page of `query` (no limit: all of it).
+    fn first(query: &'a UserQuery) -> PageRequest<'a> {
+        let limit = query.limit.unwrap_or(i64::MAX);
+        PageRequest::of_all(query.filter.as_deref(), &Page::First, limit)
+    }
+}
+
 impl Database {
     /// The columns of a [`UserRow`]. The sort key travels as the hex of its
     /// raw bytes (`SQL_ASCII` is no conversion at all, whatever the database
@@ -131,7 +159,7 @@ impl Database {
     ) -> Result<Vec<User>, DbError> {
         super::retried!(
             self,
-            self.users_page_once(filter, page, limit, handle, None)
+            self.users_page_once(PageRequest::of_all(filter, page, limit), handle)
         )
     }
 
@@ -139,12 +167,11 @@ impl Database {
     /// a WHERE on the tenant, and where users live in each tenant schema,
     /// that schema's users table alone.
     pub async fn users_in(&self, schema: &str, query: &UserQuery) -> Result<Vec<User>, DbError> {
-        let limit = query.limit.unwrap_or(i64::MAX);
-        let filter = query.filter.as_deref();
-        super::retried!(
-            self,
-            self.users_page_once(filter, &Page::First, limit, None, Some(schema))
-        )
+        let request = PageRequest {
+            tenant: Some(schema),
+            ..PageRequest::first(query)
+        };
+        super::retried!(self, self.users_page_once(request, None))
     }
 
     /// The users FROM item for `tenant` (all users without one), or `None`
@@ -163,14 +190,11 @@ impl Database {
 
     async fn users_page_once(
         &self,
-        filter: Option<&str>,
-        page: &Page,
-        limit: i64,
+        request: PageRequest<'_>,
         handle: Option<&QueryHandle>,
-        tenant: Option<&str>,
     ) -> Result<Vec<User>, DbError> {
         let mut tx = self.tracked_tx(handle).await?;
-        let users = self.page_in(&mut tx, filter, page, limit, tenant).await;
+        let users = self.page_in(&mut tx, request).await;
         if let Some(handle) = handle {
             handle.finished();
         }
@@ -184,11 +208,8 @@ impl Database {
         query: &UserQuery,
     ) -> Result<(Vec<User>, TenantCatalog), DbError> {
         super::retried!(self, async {
-            let limit = query.limit.unwrap_or(i64::MAX);
             let mut tx = self.read_tx().await?;
-            let users = self
-                .page_in(&mut tx, query.filter.as_deref(), &Page::First, limit, None)
-                .await?;
+            let users = self.page_in(&mut tx, PageRequest::first(query)).await?;
             Ok((users, self.tenants_in(&mut tx).await?))
         })
     }
@@ -198,15 +219,17 @@ impl Database {
     async fn page_in(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-        filter: Option<&str>,
-        page: &Page,
-        limit: i64,
-        tenant: Option<&str>,
+        request: PageRequest<'_>,
     ) -> Result<Vec<User>, DbError> {
+        let PageRequest {
+            filter,
+            page,
+            limit,
+            tenant,
+        } = request;
         let Some(source) = self.users_source(tenant) else {
             return Ok(Vec::new());
         };
-        let source = source.as_str();
         let filter = filter.filter(|f| !f.is_empty());
         // Where the pinned user sits: before every other user of the list.
         let (page, pin) = match page {
@@ -215,9 +238,12 @@ impl Database {
             Page::From(key) if key.pinned => (&Page::First, true),
             page => (page, true),
         };
-        let mut users = self
-            .keyset_page(tx, filter, page, limit, (source, tenant))
-            .await;
+        let keyset = PageRequest {
+            filter,
+            page,
+            ..request
+        };
+        let mut users = self.keyset_page(tx, keyset, &source).await;
         let reached_start = match page {
             Page::First => true,
             Page::Last | Page::Before(_) => users.as_ref().is_ok_and(|u| (u.len() as i64) < limit),
@@ -234,7 +260,7 @@ impl Database {
             let order = format!("u.{tenant_column}::text");
             let sql = format!(
                 "{} ORDER BY {order}",
-                self.users_where(source, &condition, &order, "ALL")
+                self.users_where(&source, &condition, &order, "ALL")
             );
             let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
                 .bind(id)
@@ -260,13 +286,11 @@ impl Database {
     async fn keyset_page(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-        filter: Option<&str>,
-        page: &Page,
-        limit: i64,
-        (source, tenant): (&str, Option<&str>),
+        request: PageRequest<'_>,
+        source: &str,
     ) -> Result<Vec<User>, DbError> {
         let (name, id) = (&self.layout.name_key, &self.layout.id_key);
-        let (keyset, descending) = match page {
+        let (keyset, descending) = match request.page {
             Page::First => ("TRUE".to_string(), false),
             Page::Last => ("TRUE".to_string(), true),
             Page::From(_) => (format!("({name}, {id}) >= {KEY_PARAMS}"), false),
@@ -299,18 +323,18 @@ impl Database {
             "{} ORDER BY {order} LIMIT $4",
             self.users_where(source, &condition, &order, "$4")
         );
-        let key = match page {
+        let key = match request.page {
             Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
             Page::First | Page::Last => None,
         };
         self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
         let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
-            .bind(filter.map(contains_pattern))
+            .bind(request.filter.map(contains_pattern))
             .bind(key.map(|k| k.name.as_str()))
             .bind(key.map(|k| k.id.as_str()))
-            .bind(limit)
-            .bind(filter)
-            .bind(tenant)
+            .bind(request.limit)
+            .bind(request.filter)
+            .bind(request.tenant)
             .persistent(self.persistent())
             .fetch_all(&mut **tx)
             .await;
