@@ -31,7 +31,8 @@ const IDLE_TICK: Duration = Duration::from_secs(5);
 /// How long a frame waits for the answer of a load started at once.
 const STALE_FRAME: Duration = Duration::from_millis(16);
 /// Loads that chain (a search's batches) each answering within
-/// STALE_FRAME would hold every frame back: one is drawn at least this often.
+/// STALE_FRAME would hold every frame back: a change waits no longer than
+/// this to be drawn.
 const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
 
 /// Loads what the first frame needs, in a constant number of queries
@@ -163,7 +164,8 @@ async fn drive<B: Backend>(
     // A message taken while a frame waited (see STALE_FRAME): it goes
     // before the frame, which it would make stale.
     let mut carried: Option<Msg> = None;
-    let mut drawn_at = Instant::now();
+    // Since when the screen lags the state (a frame held back), if it does.
+    let mut held_since: Option<Instant> = None;
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -177,7 +179,7 @@ async fn drive<B: Backend>(
             }
             let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
             on_frame(frame.buffer);
-            drawn_at = Instant::now();
+            held_since = None;
         }
         // Test hook (debug builds only): prove the terminal survives a panic.
         #[cfg(debug_assertions)]
@@ -259,7 +261,7 @@ async fn drive<B: Backend>(
         // frame drawn meanwhile ("Loading…") would be stale at once, and its
         // draw would delay the answer's. So the frame waits for the answer
         // (or a key) that long, and is drawn if neither comes.
-        if at_once && drawn_at.elapsed() < MAX_FRAME_GAP {
+        if at_once && hold_frame(&mut held_since, Instant::now()) {
             tokio::select! {
                 Some(msg) = results.recv() => carried = Some(msg),
                 Some(msg) = events.recv() => carried = Some(msg),
@@ -273,6 +275,15 @@ async fn drive<B: Backend>(
 
 /// Runs the dashboard on the real terminal until the user quits (or a
 /// signal ends it like `q`).
+/// Whether a frame waits for a load started at once (see STALE_FRAME):
+/// yes, unless the screen has lagged the state for MAX_FRAME_GAP already.
+/// Counted from the first frame held back, not from the last one drawn: a
+/// key after a rest would otherwise find the last frame long past and draw
+/// the stale one at once.
+fn hold_frame(held_since: &mut Option<Instant>, now: Instant) -> bool {
+    now.saturating_duration_since(*held_since.get_or_insert(now)) < MAX_FRAME_GAP
+}
+
 pub async fn run_terminal(
     state: State,
     db: Option<Database>,
@@ -332,5 +343,24 @@ pub async fn run_terminal(
         Some(error) if error.usage => Err(Failure::usage(&error.message)),
         Some(error) => Err(Failure::runtime(&error.message)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_waits_for_a_quick_answer_however_long_the_screen_rested() {
+        let rested = Instant::now() + Duration::from_secs(10);
+        let mut held_since = None;
+        assert!(
+            hold_frame(&mut held_since, rested),
+            "the first key after a rest"
+        );
+        // Loads that chain: held while the screen lags less than the gap.
+        let soon = rested + MAX_FRAME_GAP - Duration::from_millis(1);
+        assert!(hold_frame(&mut held_since, soon));
+        assert!(!hold_frame(&mut held_since, rested + MAX_FRAME_GAP));
     }
 }
