@@ -6,6 +6,7 @@ use super::catalog::TenantCatalog;
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
+use super::tenancy::quote_ident;
 use super::{exact_text, Database, DbError, QueryHandle, User};
 use crate::money::Value;
 
@@ -323,6 +324,37 @@ impl Database {
         }
     }
 
+    /// The quoted schemas of `tenant` and `compare`, if both are tenant
+    /// schemas (see [`super::tenancy::Names::has_tenant_tables`]); else why not.
+    async fn tenant_schemas(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        tenant: &str,
+        compare: Option<&str>,
+    ) -> Result<(String, Option<String>), DbError> {
+        let wanted: Vec<&str> = std::iter::once(tenant).chain(compare).collect();
+        let found = self
+            .quoted_tenants(tx, &wanted)
+            .await
+            .map_err(|e| self.error(e))?;
+        let quoted = |name: &str| {
+            found
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, q)| q.clone())
+        };
+        let Some(own) = quoted(tenant) else {
+            return Err(self.why_not_a_tenant(tx, tenant).await);
+        };
+        match compare {
+            Some(name) => match quoted(name) {
+                Some(schema) => Ok((own, Some(schema))),
+                None => Err(DbError::UnknownTenant(name.to_string())),
+            },
+            None => Ok((own, None)),
+        }
+    }
+
     /// The user's priced orders in their tenant schema, with `compare`'s
     /// price for the same item (matched by id, else by exact description).
     pub async fn priced_orders(
@@ -356,28 +388,17 @@ impl Database {
         };
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
         let mut tx = self.tracked_tx(handle).await?;
-        let wanted: Vec<&str> = std::iter::once(tenant).chain(compare).collect();
-        let found = self
-            .quoted_tenants(&mut tx, &wanted)
-            .await
-            .map_err(|e| self.error(e))?;
-        let quoted = |name: &str| {
-            found
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, q)| q.clone())
+        // Without a registry a tenant is a schema holding both tables, which
+        // the query below shows by running (a missing one fails it, and is
+        // explained then): no round trip to check first. A registry also
+        // says which schemas are tenants: that is checked first.
+        let checked = !self.layout.names.tenant_filter.is_empty();
+        let (own_schema, compare_schema) = if checked {
+            self.tenant_schemas(&mut tx, tenant, compare).await?
+        } else {
+            (quote_ident(tenant), compare.map(quote_ident))
         };
-        let own_schema = match quoted(tenant) {
-            Some(schema) => schema,
-            None => return Err(self.why_not_a_tenant(&mut tx, tenant).await),
-        };
-        let compare_schema = match compare {
-            Some(name) => {
-                Some(quoted(name).ok_or_else(|| DbError::UnknownTenant(name.to_string()))?)
-            }
-            None => None,
-        };
-        // Schema names are server-quoted identifiers; everything else is bound.
+        // Schema names are quoted identifiers; everything else is bound.
         // The comparison item: the one with the same id, else the one with
         // the exact description and the lowest id in text order (the same
         // rule as the price matrix).
@@ -427,7 +448,17 @@ impl Database {
         if let Some(handle) = handle {
             handle.finished();
         }
-        let rows = rows.map_err(|e| self.error(e))?;
+        let rows = match rows {
+            Err(e) if !checked && is_missing_relation(&e) => {
+                drop(tx);
+                let mut tx = self.read_tx().await?;
+                return Err(match self.tenant_schemas(&mut tx, tenant, compare).await {
+                    Err(why) => why,
+                    Ok(_) => self.error(e),
+                });
+            }
+            rows => rows.map_err(|e| self.error(e))?,
+        };
         let rows = rows
             .into_iter()
             .map(
@@ -446,6 +477,15 @@ impl Database {
             compare.map(str::to_string),
             rows,
         ))
+    }
+}
+
+/// The query names a schema or table that is not there (SQLSTATE 3F000,
+/// 42P01): the tenant's schema is gone or lacks a table.
+fn is_missing_relation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("3F000" | "42P01")),
+        _ => false,
     }
 }
 
