@@ -6,7 +6,7 @@ use super::catalog::TenantCatalog;
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
-use super::tenancy::quote_ident;
+use super::sql::quote_ident;
 use super::{exact_text, Database, DbError, QueryHandle, User};
 use crate::money::Value;
 

@@ -1,5 +1,23 @@
-//! SQL text shared by the tenant batches: exact money text and the
-//! `UNION ALL` of a batch.
+//! SQL text shared by the queries: quoting, exact money text and the
+//! `UNION ALL` of a tenant batch.
+
+/// `name` as a quoted identifier: always quoted, which names exactly the
+/// same object as the server's `quote_ident` (that quotes only when needed).
+pub(super) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as a string literal, as the server's `quote_literal` writes it
+/// (an `E''` literal when it holds a backslash, whatever
+/// `standard_conforming_strings` says).
+pub(super) fn quote_literal(text: &str) -> String {
+    let doubled = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
 
 /// `expr` (a price or quantity of any type) as the server's exact text, read
 /// into [`crate::money::Value`]. Money's own text is locale-formatted
@@ -23,4 +41,17 @@ pub(super) fn union_all(selects: &[(usize, String)]) -> String {
         .map(|(_, select)| select.as_str())
         .collect::<Vec<_>>()
         .join("\n UNION ALL ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_matches_the_servers() {
+        assert_eq!(quote_ident("globex-eu"), "\"globex-eu\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
+    }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::connect::per_tenant_users;
 use super::UsersAt;
 use crate::db::lossy::{raw, LossyText};
+use crate::db::sql::{quote_ident, quote_literal};
 use crate::db::users::{into_user, UserRow};
 use crate::db::{Database, DbError, QueryHandle, User};
 
@@ -44,24 +45,6 @@ pub struct SearchBatch {
     /// Tenants (or the shared table) with more than [`SEARCH_PER_TENANT`]
     /// matches: only that many of each are kept.
     pub capped: usize,
-}
-
-/// `name` as a quoted identifier: always quoted, which names exactly the
-/// same object as the server's `quote_ident` (that quotes only when needed).
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `text` as a string literal, as the server's `quote_literal` writes it
-/// (an `E''` literal when it holds a backslash, whatever
-/// `standard_conforming_strings` says).
-pub fn quote_literal(text: &str) -> String {
-    let doubled = text.replace('\'', "''");
-    if text.contains('\\') {
-        format!("E'{}'", doubled.replace('\\', "\\\\"))
-    } else {
-        format!("'{doubled}'")
-    }
 }
 
 impl Database {
@@ -439,17 +422,4 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
         *count <= SEARCH_PER_TENANT
     });
     seen.values().filter(|&&n| n > SEARCH_PER_TENANT).count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_matches_the_servers() {
-        assert_eq!(quote_ident("globex-eu"), "\"globex-eu\"");
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_literal("it's"), "'it''s'");
-        assert_eq!(quote_literal("a\\b'"), "E'a\\\\b'''");
-    }
 }

@@ -14,9 +14,7 @@ pub use catalog_read::detect;
 pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
 pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, LayoutKind};
-pub use directory::{
-    quote_ident, quote_literal, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
-};
+pub use directory::{SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT};
 pub use model::{
     ItemsModel, LinkModel, OrdersModel, RegistryModel, SchemasModel, TenancyModel, UserColumns,
     UsersAt, UsersModel,
