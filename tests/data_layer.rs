@@ -426,11 +426,9 @@ async fn close_leaves_no_session_on_the_server() {
     }
 }
 
-/// The pool lends a connection without pinging it first (that would be a
-/// round trip on every selection). Connections the server closed while they
-/// sat idle (a restart, `pg_terminate_backend`, idle_session_timeout) cost
-/// the next load nothing but a retry on a fresh one: no error reaches the
-/// user, even with several dead ones in the pool.
+/// Connections the server closed while they sat idle in the pool (a
+/// restart, `pg_terminate_backend`, idle_session_timeout): no error reaches
+/// the user, even with several dead ones in the pool.
 #[tokio::test]
 async fn connections_the_server_closed_while_idle_are_replaced_without_an_error() {
     let test_db = TestDatabase::demo().await;
@@ -471,4 +469,46 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_an_error(
     assert_eq!(again.expect("the first load after the loss"), expected);
     let page = db.users_page(None, &Page::First, 10, None).await;
     assert!(!page.expect("the next load too").is_empty());
+}
+
+/// A load whose connection the server ends while it runs (a restart,
+/// `pg_terminate_backend`) runs once more, on a fresh connection: the user
+/// sees the orders, not an error.
+#[tokio::test]
+async fn a_load_whose_session_the_server_ends_runs_again_on_a_fresh_connection() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let user = db.user("1").await.unwrap();
+    let expected = db.priced_orders(&user, Some("client3")).await.unwrap();
+
+    // The load waits for a lock on the comparison tenant's items...
+    let mut locker = common::lock_table(&test_db, "client3.items").await;
+    let load = tokio::spawn({
+        let (db, user) = (db.clone(), user.clone());
+        async move { db.priced_orders(&user, Some("client3")).await }
+    });
+    let waiting = "FROM pg_stat_activity WHERE datname = current_database() \
+                   AND wait_event_type = 'Lock'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while test_db
+        .query_text(&format!("SELECT count(*)::text {waiting}"))
+        .await
+        != "1"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // ...when the server ends its session.
+    let ended = test_db
+        .query_text(&format!(
+            "SELECT count(pg_terminate_backend(pid))::text {waiting}"
+        ))
+        .await;
+    assert_eq!(ended, "1");
+    common::unlock(&mut locker).await;
+    let again = load.await.unwrap();
+    assert_eq!(again.expect("run again on a fresh connection"), expected);
 }

@@ -70,18 +70,16 @@ impl Database {
         let discard = pooler.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            // No ping before each load (a round trip on every selection):
-            // a load that meets a connection the server closed meanwhile
-            // retries once (`retried!`, pooler.rs)...
-            .test_before_acquire(false)
+            // A ping before lending a connection finds one the server closed
+            // while it sat idle. (Without it, selections measured no faster,
+            // and filtering a million users 10 ms slower: BENCHMARKS.md.)
+            .test_before_acquire(true)
             .acquire_timeout(timeout)
-            .before_acquire(move |conn, meta| {
-                // ...on a connection made since, not on another old one.
-                let lost = discard.older_than_loss(meta.age);
-                // Once a pooler is detected, a connection holding named
-                // statements would reuse them: replace it.
-                let named = discard.on() && conn.cached_statements_size() > 0;
-                Box::pin(async move { Ok(!lost && !named) })
+            // Once a pooler is detected, a connection holding named
+            // statements would reuse them: replace it.
+            .before_acquire(move |conn, _| {
+                let keep = !(discard.on() && conn.cached_statements_size() > 0);
+                Box::pin(async move { Ok(keep) })
             })
             .connect_lazy_with(options.clone());
         // The pool's first connection is the check, and then the one the

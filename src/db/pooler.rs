@@ -10,14 +10,10 @@
 //! connection). `statement_cache_capacity(0)` would not do: sqlx still
 //! names the statements then, it only stops reusing them.
 //!
-//! It also keeps what the pool learns about lost connections: the pool
-//! lends a connection without pinging it first (a round trip on every
-//! load), so a load may meet one the server closed while it sat idle; it
-//! retries once, and connections older than the loss are not lent again.
+//! It also counts lost connections: a load whose connection the server
+//! ends (a restart, `pg_terminate_backend`) retries once, on a fresh one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// What the pool has learned, shared by every clone of a `Database`.
 #[derive(Debug, Default)]
@@ -29,9 +25,6 @@ pub(super) struct PoolState {
     /// [`is_lost_connection`]). A failed load retries once when one
     /// happened while it ran (`retried!`).
     retryable: AtomicU64,
-    /// When a connection was last found lost: the server may have closed
-    /// every connection then (a restart), so none made before is lent.
-    lost_at: Mutex<Option<Instant>>,
 }
 
 impl PoolState {
@@ -46,16 +39,6 @@ impl PoolState {
         self.on.load(Ordering::SeqCst)
     }
 
-    /// Whether a connection `age` old was made before the last loss.
-    pub(super) fn older_than_loss(&self, age: Duration) -> bool {
-        let lost_at = *self.lost_at.lock().unwrap_or_else(|e| e.into_inner());
-        lost_at.is_some_and(|lost| {
-            Instant::now()
-                .checked_sub(age)
-                .is_none_or(|made| made <= lost)
-        })
-    }
-
     pub(super) fn retryable(&self) -> u64 {
         self.retryable.load(Ordering::SeqCst)
     }
@@ -64,11 +47,7 @@ impl PoolState {
     /// conflict also switches to pooler mode (once, logged).
     pub(super) fn observe(&self, error: &sqlx::Error) {
         let conflict = is_statement_conflict(error);
-        let lost = is_lost_connection(error);
-        if lost {
-            *self.lost_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        }
-        if conflict || lost {
+        if conflict || is_lost_connection(error) {
             self.retryable.fetch_add(1, Ordering::SeqCst);
         }
         if !conflict {
@@ -168,16 +147,11 @@ mod tests {
     }
 
     #[test]
-    fn a_lost_connection_is_retried_and_retires_the_connections_made_before() {
+    fn a_lost_connection_is_retried_but_says_nothing_of_a_pooler() {
         let state = PoolState::new(false);
-        let young = Duration::ZERO;
-        assert!(!state.older_than_loss(Duration::from_secs(3600)));
         let broken = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
         state.observe(&sqlx::Error::Io(broken));
         assert_eq!(state.retryable(), 1);
-        assert!(!state.on(), "a lost connection says nothing of a pooler");
-        assert!(state.older_than_loss(Duration::from_secs(3600)));
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(!state.older_than_loss(young), "made after the loss");
+        assert!(!state.on());
     }
 }
