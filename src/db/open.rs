@@ -71,8 +71,7 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A ping before lending a connection finds one the server closed
-            // while it sat idle. (Without it, selections measured no faster,
-            // and filtering a million users 10 ms slower: BENCHMARKS.md.)
+            // while it sat idle. (Without it, selections measured no faster.)
             .test_before_acquire(true)
             .acquire_timeout(timeout)
             // Once a pooler is detected, a connection holding named
