@@ -268,7 +268,8 @@ pub enum Command {
     /// Detect the tenancy layout: the model as TOML on stdout (save it as a
     /// config), what was found and why on stderr
     Detect,
-    /// Prices of the same items (by exact description) across all tenants
+    /// Prices of the same items across all tenants (matched by the
+    /// `items_match` rule: a key column every tenant has, else the description)
     #[command(after_help = examples::PRICES)]
     Prices {
         #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -476,7 +476,12 @@ async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
     // Batched or one at a time, the same answer.
     for tenant in ["tenant_0001", "tenant_0201", "tenant_0450"] {
         let alone = db
-            .basket_prices(&lines, &[tenant.to_string()], None)
+            .basket_prices(
+                user.tenant.as_deref().unwrap(),
+                &lines,
+                &[tenant.to_string()],
+                None,
+            )
             .await
             .unwrap()
             .remove(0);

@@ -101,7 +101,15 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     assert_eq!(db.leaks("client1").await.unwrap(), []);
     let matrix = db.price_matrix(catalog.names()).await.unwrap();
     assert_eq!(matrix.rows.len(), 2);
-    let buyers = db.users_who_ordered("client1", "Tesla", 5).await.unwrap();
+    let buyers = db
+        .users_who_ordered(
+            "client1",
+            &tenantscope::db::ItemRule::Description,
+            "Tesla",
+            5,
+        )
+        .await
+        .unwrap();
     assert_eq!(buyers.len(), 1);
 
     let mut conn = PgConnection::connect_with(&support).await.unwrap();

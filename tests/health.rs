@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use tenantscope::config::Settings;
 use tenantscope::db::{
-    ColumnShape, ConnectionSource, Count, Database, DbError, Drift, DriftKind, HealthStatus, Leak,
-    LeakKind, PriceSort, ReferenceChoice,
+    ColumnShape, ConnectionSource, Count, Database, DbError, Drift, DriftKind, HealthStatus,
+    ItemRule, Leak, LeakKind, PriceSort, ReferenceChoice,
 };
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::embedded::DEMO_SQL;
@@ -709,38 +709,48 @@ async fn users_who_ordered_an_item_in_a_tenant() {
         users.into_iter().map(|u| u.name).collect()
     };
     assert_eq!(
-        names(db.users_who_ordered("client1", "Tesla", 10).await.unwrap()),
+        names(
+            db.users_who_ordered("client1", &ItemRule::Description, "Tesla", 10)
+                .await
+                .unwrap()
+        ),
         ["rich_dude"],
         "poor_dude's leaked order in client1 does not make him a client1 user"
     );
     assert_eq!(
-        names(db.users_who_ordered("client2", "Huawei", 10).await.unwrap()),
+        names(
+            db.users_who_ordered("client2", &ItemRule::Description, "Huawei", 10)
+                .await
+                .unwrap()
+        ),
         ["poor_dude"]
     );
     assert_eq!(
         names(
-            db.users_who_ordered("Odd\"Name", "Tesla", 10)
+            db.users_who_ordered("Odd\"Name", &ItemRule::Description, "Tesla", 10)
                 .await
                 .unwrap()
         ),
         ["odd_dude"]
     );
     assert!(db
-        .users_who_ordered("client1", "tesla", 10)
+        .users_who_ordered("client1", &ItemRule::Description, "tesla", 10)
         .await
         .unwrap()
         .is_empty());
     assert!(db
-        .users_who_ordered("client1", "Tesla", 0)
+        .users_who_ordered("client1", &ItemRule::Description, "Tesla", 0)
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
-        db.users_who_ordered("halfway", "Tesla", 10).await,
+        db.users_who_ordered("halfway", &ItemRule::Description, "Tesla", 10)
+            .await,
         Err(DbError::UnknownTenant("halfway".into()))
     );
     assert_eq!(
-        db.users_who_ordered("ghost", "Tesla", 10).await,
+        db.users_who_ordered("ghost", &ItemRule::Description, "Tesla", 10)
+            .await,
         Err(DbError::UnknownTenant("ghost".into()))
     );
 }

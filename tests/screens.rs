@@ -40,6 +40,7 @@ fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> 
         quantity: Some(qty.into()),
         unit_price: Some(price.into()),
         compare_unit_price: compare.map(str::to_string),
+        ..Default::default()
     }
 }
 
@@ -564,6 +565,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
         ],
         tenants: tenants.clone(),
         failed: Vec::new(),
+        ..Default::default()
     }
     .sorted(PriceSort::Spread)
 }
@@ -735,6 +737,7 @@ fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
                 .collect(),
             tenants,
             failed: Vec::new(),
+            ..Default::default()
         }
         .sorted(PriceSort::Name)
     };
@@ -840,6 +843,7 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
             tenant: "client3".into(),
             error: "query failed: permission denied for schema client3".into(),
         }],
+        ..Default::default()
     };
     fixtures::deliver_prices(&mut state, matrix);
     let frame = render(&mut state, 120, 14);

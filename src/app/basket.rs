@@ -79,8 +79,9 @@ impl Job {
                 Some(lines) => lines,
                 None => db.priced_orders(&self.user, None).await?.lines,
             };
+            let own = self.user.tenant.as_deref().unwrap_or_default();
             let priced = db
-                .basket_prices(&lines, &self.tenants, Some(&handle))
+                .basket_prices(own, &lines, &self.tenants, Some(&handle))
                 .await?;
             Ok((lines, priced))
         })
@@ -321,7 +322,7 @@ mod tests {
             item: Some("Tesla".into()),
             quantity: Some("2".into()),
             unit_price: Some("10".into()),
-            compare_unit_price: None,
+            ..Default::default()
         })];
         let priced = job
             .tenants

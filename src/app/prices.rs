@@ -234,6 +234,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let (item, tenant) = (row.description.clone(), tenant.clone());
+    let matched = (matrix.rule.clone(), row.key.clone());
     if matrix.price(view.rows.selected, &tenant) == crate::money::Value::Missing {
         state.notice = Some(Err(format!(
             "{} does not sell {}",
@@ -242,7 +243,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
         )));
         return Vec::new();
     }
-    super::dashboard::show_buyers(state, tenant, item)
+    super::dashboard::show_buyers(state, tenant, item, matched)
 }
 
 #[cfg(test)]
@@ -305,6 +306,7 @@ mod tests {
             tenants: wide.clone(),
             rows: Vec::new(),
             failed: Vec::new(),
+            ..Default::default()
         };
         deliver_prices(&mut state, empty);
         assert_eq!(prices_asked(&update(&mut state, AppMsg::Refresh)), wide);
@@ -329,6 +331,7 @@ mod tests {
             tenants: first.clone(),
             rows: Vec::new(),
             failed: Vec::new(),
+            ..Default::default()
         };
         update(&mut state, loaded(first, stale));
         assert!(state.prices.matrix.value().is_none());
@@ -344,6 +347,7 @@ mod tests {
             tenants: shifted.clone(),
             rows: vec![row],
             failed: Vec::new(),
+            ..Default::default()
         };
         update(&mut state, loaded(shifted, matrix));
         assert!(state.prices.matrix.value().is_some());

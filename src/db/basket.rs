@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
+use super::item_match::ItemRule;
 use super::orders::OrderLine;
+use super::sql::quote_ident;
 use super::{exact_text, Database, DbError, QueryHandle};
 use crate::money::Value;
 
@@ -102,33 +104,36 @@ impl Database {
         tenants: &[String],
     ) -> Result<(Vec<OrderLine>, Vec<BasketTenant>), DbError> {
         let lines = self.priced_orders(user, None).await?.lines;
+        let own = user.tenant.as_deref().unwrap_or_default();
         let mut priced = Vec::with_capacity(tenants.len());
         if !lines.is_empty() {
             for page in tenants.chunks(BASKET_BATCH) {
-                priced.extend(self.basket_prices(&lines, page, None).await?);
+                priced.extend(self.basket_prices(own, &lines, page, None).await?);
             }
         }
         rank(&mut priced);
         Ok((lines, priced))
     }
 
-    /// `lines` priced at each of `tenants` (at most [`BASKET_BATCH`] per
-    /// statement). An item is matched as the comparison on the dashboard
-    /// matches it: the same id, else the exact description (lowest id in
-    /// text order). A statement the server refuses is retried one tenant
-    /// at a time, so that a tenant that cannot be read is named and the
-    /// others are still priced.
+    /// `lines` (of tenant schema `own`) priced at each of `tenants` (at
+    /// most [`BASKET_BATCH`] per statement). Items match as in the orders
+    /// comparison: by the pair's [`super::ItemRule`], the lowest id in text
+    /// order where several items share a key. A statement the server
+    /// refuses is retried one tenant at a time, so that a tenant that
+    /// cannot be read is named and the others are still priced.
     pub async fn basket_prices(
         &self,
+        own: &str,
         lines: &[OrderLine],
         tenants: &[String],
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<BasketTenant>, DbError> {
-        super::retried!(self, self.basket_prices_once(lines, tenants, handle))
+        super::retried!(self, self.basket_prices_once(own, lines, tenants, handle))
     }
 
     async fn basket_prices_once(
         &self,
+        own: &str,
         lines: &[OrderLine],
         tenants: &[String],
         handle: Option<&QueryHandle>,
@@ -143,37 +148,78 @@ impl Database {
             .await
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
-        // The tenancy model's names, server-quoted at connect time.
-        let names = &self.layout.names;
-        let mut selects = Vec::new();
-        for (column, tenant) in tenants.iter().enumerate() {
+        let mut quoted = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
             let Some((_, schema)) = found.iter().find(|(name, _)| name == tenant) else {
                 return Err(DbError::UnknownTenant(tenant.clone()));
+            };
+            quoted.push((tenant.as_str(), schema.as_str()));
+        }
+        let own_quoted = quote_ident(own);
+        let rules = self.item_rules((own, &own_quoted), &quoted).await?;
+        // Lines are bound as arrays: ids ($1), descriptions ($2), then the
+        // own items' values of each key column a pair matches on ($3, …).
+        let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
+        let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
+        let mut key_columns: Vec<&str> = Vec::new();
+        for rule in rules.iter().flatten() {
+            if let ItemRule::Column(column) = &rule.rule {
+                if !key_columns.contains(&column.as_str()) {
+                    key_columns.push(column);
+                }
+            }
+        }
+        let mut keys = Vec::with_capacity(key_columns.len());
+        for column in &key_columns {
+            keys.push(self.own_item_keys(&own_quoted, column, &ids).await?);
+        }
+        let names = &self.layout.names;
+        let mut selects = Vec::new();
+        let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
+        for (column, ((_, schema), rule)) in quoted.iter().zip(&rules).enumerate() {
+            let rule = match rule {
+                Ok(choice) => &choice.rule,
+                Err(error) => {
+                    failed[column] = Some(error.to_string());
+                    continue;
+                }
+            };
+            let line_key = match rule {
+                ItemRule::Id => "$1".to_string(),
+                ItemRule::Description => "$2".to_string(),
+                ItemRule::Column(name) => {
+                    let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
+                    format!("${}", at + 3)
+                }
             };
             // The schema is a server-quoted identifier; the lines are bound.
             selects.push((
                 column,
                 format!(
-                    "(SELECT {column}::int4, l.n::int4,
-                             (SELECT {price} FROM {schema}.{items} ci
-                               WHERE ci.{id}::text = l.item_id OR ci.{label}::text = l.item
-                               ORDER BY (ci.{id}::text = l.item_id) DESC NULLS LAST, ci.{id}::text
-                               LIMIT 1)
-                        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS l(item_id, item, n))",
+                    "(WITH theirs AS MATERIALIZED (
+                        SELECT DISTINCT ON (k) k, price FROM (
+                          SELECT {key} AS k, ci.{id}::text AS id, {price} AS price
+                            FROM {schema}.{items} ci) all_items
+                         WHERE k IS NOT NULL ORDER BY k, id)
+                      SELECT {column}::int4, l.n::int4, theirs.price
+                        FROM unnest({line_key}::text[]) WITH ORDINALITY AS l(k, n)
+                        LEFT JOIN theirs ON theirs.k = l.k)",
+                    key = self.item_key(rule, "ci"),
                     price = exact_text(&format!("ci.{}", names.item_price)),
                     items = names.items,
                     id = names.item_id,
-                    label = names.item_label,
                 ),
             ));
         }
-        let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
-        let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
+        let keys: Vec<Vec<Option<&str>>> = keys
+            .iter()
+            .map(|k| k.iter().map(Option::as_deref).collect())
+            .collect();
+        let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
+        arrays.extend(keys.iter().map(Vec::as_slice));
         let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
-        let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
-        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-            .tenant_batches(&selects, BASKET_BATCH, &[&ids, &items])
-            .await?;
+        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) =
+            self.tenant_batches(&selects, BASKET_BATCH, &arrays).await?;
         for (column, error) in errors {
             failed[column] = Some(error.to_string());
         }
@@ -199,6 +245,39 @@ impl Database {
             })
             .collect())
     }
+
+    /// The own items' values of key `column` for the lines' item `ids`.
+    async fn own_item_keys<'a>(
+        &self,
+        own: &str,
+        column: &str,
+        ids: &[Option<&'a str>],
+    ) -> Result<Vec<Option<String>>, DbError> {
+        let names = &self.layout.names;
+        let sql = format!(
+            "SELECT l.n::int4, (SELECT i.{key}::text FROM {own}.{items} i
+                                 WHERE i.{id}::text = l.id ORDER BY i.{id}::text LIMIT 1)
+               FROM unnest($1::text[]) WITH ORDINALITY AS l(id, n)",
+            key = quote_ident(column),
+            items = names.items,
+            id = names.item_id,
+        );
+        let mut tx = self.read_tx().await?;
+        let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)
+            .bind(ids)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        let mut keys = vec![None; ids.len()];
+        for (n, key) in rows {
+            if let Some(slot) = usize::try_from(n - 1).ok().and_then(|n| keys.get_mut(n)) {
+                *slot = key;
+            }
+        }
+        Ok(keys)
+    }
 }
 
 #[cfg(test)]
@@ -212,7 +291,7 @@ mod tests {
             item: Some(format!("item {id}")),
             quantity: Some(quantity.into()),
             unit_price: Some(price.into()),
-            compare_unit_price: None,
+            ..Default::default()
         })
     }
 

@@ -79,6 +79,9 @@ impl Database {
     }
 
     async fn tenants_once(&self) -> Result<TenantCatalog, DbError> {
+        // The catalogue is read anew (start, refresh): the tenants' items
+        // may have changed, so item rules are decided again.
+        self.item_rule_cache.clear();
         let mut tx = self.read_tx().await?;
         self.tenants_in(&mut tx).await
     }

@@ -10,6 +10,7 @@ mod basket;
 mod cancel;
 mod catalog;
 mod health;
+mod item_match;
 pub mod libpq;
 mod lossy;
 mod open;
@@ -32,6 +33,7 @@ pub use health::{
     LeakKind, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, WrongCopy,
     TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
+pub use item_match::{ItemMatch, ItemRule, RuleChoice, KEY_COLUMNS};
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
 pub use pool::{
     connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
@@ -209,6 +211,8 @@ pub struct Database {
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
     pooler: std::sync::Arc<pooler::PoolState>,
+    /// How items match across tenants, per pair decided so far.
+    item_rule_cache: std::sync::Arc<item_match::RuleCache>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).

@@ -125,6 +125,7 @@ impl Database {
                 has_created: false,
             }),
             counters: Arc::default(),
+            item_rule_cache: Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
         };

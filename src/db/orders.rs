@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::catalog::TenantCatalog;
+use super::item_match::{ItemRule, RuleChoice};
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
@@ -26,12 +27,15 @@ pub struct OrderLine {
     pub unit_price: Value,
     /// `quantity × unit_price`, exact (see [`Value::line_total`]).
     pub total: Value,
-    /// The comparison tenant's price of the same item (same id, else same
-    /// description); missing without a comparison tenant or where it sells
-    /// no such item.
+    /// The comparison tenant's price of the same item (matched by the
+    /// pair's [`ItemRule`]); missing without a comparison tenant or where
+    /// it sells no such item.
     pub compare_unit_price: Value,
     /// `quantity × compare_unit_price`, exact.
     pub compare_total: Value,
+    /// The comparison tenant's item that was matched: its id and description.
+    pub compare_item_id: Option<String>,
+    pub compare_item: Option<String>,
 }
 
 /// One order line as the server sends it: every value in its exact text form.
@@ -45,6 +49,8 @@ pub struct RawOrderLine {
     pub quantity: Option<String>,
     pub unit_price: Option<String>,
     pub compare_unit_price: Option<String>,
+    pub compare_item_id: Option<String>,
+    pub compare_item: Option<String>,
 }
 
 impl OrderLine {
@@ -74,7 +80,15 @@ impl OrderLine {
             quantity,
             unit_price,
             compare_unit_price,
+            compare_item_id: raw.compare_item_id,
+            compare_item: raw.compare_item,
         }
+    }
+
+    /// The comparison item found has another description than the own
+    /// one (possible only when matching by id or by a key column).
+    pub fn names_another_item(&self) -> bool {
+        matches!((&self.item, &self.compare_item), (Some(own), Some(theirs)) if own != theirs)
     }
 
     /// Comparison minus own line total, where both exist.
@@ -151,6 +165,11 @@ pub struct OrdersReport {
     /// Lines the comparison tenant has no usable unit price for: not sold
     /// there, NULL, NaN… (0 without a comparison tenant).
     pub compare_missing: usize,
+    /// How items were matched with the comparison tenant's, and why.
+    pub item_rule: Option<RuleChoice>,
+    /// Why there is no comparison although a tenant was asked for (its
+    /// items cannot be read, a configured key column is missing).
+    pub compare_error: Option<String>,
 }
 
 impl OrdersReport {
@@ -186,7 +205,29 @@ impl OrdersReport {
             compare_total,
             compared_total,
             compare_missing,
+            item_rule: None,
+            compare_error: None,
         }
+    }
+
+    /// Lines matched by id or key whose comparison item has another
+    /// description: worth a look, the match may not be the same item.
+    pub fn other_item_lines(&self) -> usize {
+        self.lines.iter().filter(|l| l.names_another_item()).count()
+    }
+
+    /// The warning for [`OrdersReport::other_item_lines`], if any.
+    pub fn other_item_note(&self) -> Option<String> {
+        let count = self.other_item_lines();
+        let rule = self.item_rule.as_ref()?;
+        let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
+        (count > 0).then(|| {
+            let lines = if count == 1 { "line" } else { "lines" };
+            format!(
+                "{count} {lines} matched by {} name another item at {compare}",
+                crate::text::sanitize(rule.rule.name())
+            )
+        })
     }
 
     /// From the server's rows, in order.
@@ -222,6 +263,9 @@ impl OrdersReport {
     /// compares.
     pub fn compare_note(&self) -> Option<String> {
         let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
+        if let Some(why) = &self.compare_error {
+            return Some(format!("no comparison with {compare}: {why}"));
+        }
         let lines = self.lines.len();
         if lines == 0 || self.compared_lines == lines {
             return None;
@@ -387,6 +431,33 @@ impl Database {
             Some(tenant) => tenant,
         };
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        // How the comparison tenant's items match the own ones: decided
+        // before the read (at most one statement per pair and session). A
+        // comparison tenant that cannot be read (locked, a configured key
+        // column missing) leaves the own prices standing, with the reason.
+        let mut compare_error = None;
+        let rule = match compare {
+            Some(other) => {
+                let pair = (tenant, quote_ident(tenant));
+                let theirs = (other, quote_ident(other));
+                match self
+                    .item_rule((pair.0, &pair.1), (theirs.0, &theirs.1))
+                    .await?
+                {
+                    Ok(choice) => Some(choice),
+                    Err(why) => {
+                        // A schema that is not a tenant is the real story.
+                        let mut tx = self.read_tx().await?;
+                        self.tenant_schemas(&mut tx, tenant, compare).await?;
+                        Database::end_read(tx);
+                        compare_error = Some(why.to_string());
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let compare_used = rule.as_ref().and(compare);
         let mut tx = self.tracked_tx(handle).await?;
         // Without a registry a tenant is a schema holding both tables, which
         // the query below shows by running (a missing one fails it, and is
@@ -394,53 +465,13 @@ impl Database {
         // says which schemas are tenants: that is checked first.
         let checked = !self.layout.names.tenant_filter.is_empty();
         let (own_schema, compare_schema) = if checked {
-            self.tenant_schemas(&mut tx, tenant, compare).await?
+            self.tenant_schemas(&mut tx, tenant, compare_used).await?
         } else {
-            (quote_ident(tenant), compare.map(quote_ident))
+            (quote_ident(tenant), compare_used.map(quote_ident))
         };
-        // Schema names are quoted identifiers; everything else is bound.
-        // The comparison item: the one with the same id, else the one with
-        // the exact description and the lowest id in text order (the same
-        // rule as the price matrix).
-        let n = &self.layout.names;
-        let (items, item_id, label) = (&n.items, &n.item_id, &n.item_label);
-        let compare_price = match &compare_schema {
-            Some(schema) => format!(
-                "(SELECT {price} FROM {schema}.{items} ci
-                   WHERE ci.{item_id}::text = o.{order_item}::text
-                      OR ci.{label}::text = i.{label}::text
-                   ORDER BY (ci.{item_id}::text = o.{order_item}::text) DESC, ci.{item_id}::text
-                   LIMIT 1)",
-                price = exact_text(&format!("ci.{}", n.item_price)),
-                order_item = n.order_item,
-            ),
-            None => "NULL::text".to_string(),
-        };
-        let sql = format!(
-            "SELECT o.{order_item}::text AS item_id, {item} AS item,
-                    {quantity} AS quantity, {price} AS unit_price,
-                    {compare_price} AS compare_unit_price
-               FROM {own_schema}.{orders} o
-               LEFT JOIN {own_schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
-              WHERE o.{order_user}::text = $1
-              ORDER BY o.id",
-            orders = n.orders,
-            order_item = n.order_item,
-            order_user = n.order_user,
-            quantity = exact_text(&format!("o.{}", n.order_quantity)),
-            price = exact_text(&format!("i.{}", n.item_price)),
-            // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
-            item = raw(&format!("i.{label}")),
-        );
+        let sql = self.orders_sql(&own_schema, compare_schema.as_deref().zip(rule.as_ref()));
         // The SQL text differs per tenant pair: keep it out of the statement cache.
-        type Row = (
-            Option<String>,
-            Option<LossyText>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Result<Vec<Row>, _> = sqlx::query_as(&sql)
+        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
             .bind(&user.id)
             .persistent(false)
             .fetch_all(&mut *tx)
@@ -459,24 +490,95 @@ impl Database {
             }
             rows => rows.map_err(|e| self.error(e))?,
         };
-        let rows = rows
-            .into_iter()
-            .map(
-                |(item_id, item, quantity, unit_price, compare_unit_price)| RawOrderLine {
-                    item_id,
-                    item: item.map(|i| i.text),
-                    quantity,
-                    unit_price,
-                    compare_unit_price,
-                },
-            )
-            .collect();
+        let rows = rows.into_iter().map(raw_line).collect();
         Database::end_read(tx);
-        Ok(OrdersReport::from_raw(
-            tenant.to_string(),
-            compare.map(str::to_string),
-            rows,
-        ))
+        let mut report =
+            OrdersReport::from_raw(tenant.to_string(), compare.map(str::to_string), rows);
+        report.item_rule = rule;
+        report.compare_error = compare_error;
+        Ok(report)
+    }
+
+    /// The orders query over `own` (a quoted schema), with the prices of
+    /// `compare` (a quoted schema and how its items match) beside them.
+    /// The comparison items are read on their own (a MATERIALIZED CTE, one
+    /// item per key: the lowest id in text order) and joined on the key,
+    /// so the cost grows with lines plus items, and the statement works
+    /// where the two schemas live on different nodes (Citus).
+    fn orders_sql(&self, own: &str, compare: Option<(&str, &RuleChoice)>) -> String {
+        let n = &self.layout.names;
+        let (items, item_id, label) = (&n.items, &n.item_id, &n.item_label);
+        let (with, join, columns) = match compare {
+            Some((schema, choice)) => {
+                let own_key = match &choice.rule {
+                    // The order's own reference: a deleted own item still matches.
+                    ItemRule::Id => format!("o.{}::text", n.order_item),
+                    rule => self.item_key(rule, "i"),
+                };
+                (
+                    format!(
+                        "WITH theirs AS MATERIALIZED (
+                           SELECT DISTINCT ON (k) k, id, item, price FROM (
+                             SELECT {key} AS k, ci.{item_id}::text AS id, {item} AS item,
+                                    {price} AS price
+                               FROM {schema}.{items} ci) all_items
+                            WHERE k IS NOT NULL ORDER BY k, id)\n",
+                        key = self.item_key(&choice.rule, "ci"),
+                        item = raw(&format!("ci.{label}")),
+                        price = exact_text(&format!("ci.{}", n.item_price)),
+                    ),
+                    format!("LEFT JOIN theirs ON theirs.k = {own_key}"),
+                    "theirs.price, theirs.id, theirs.item",
+                )
+            }
+            None => (
+                String::new(),
+                String::new(),
+                "NULL::text, NULL::text, NULL::bytea",
+            ),
+        };
+        format!(
+            "{with}SELECT o.{order_item}::text AS item_id, {item} AS item,
+                    {quantity} AS quantity, {price} AS unit_price, {columns}
+               FROM {own}.{orders} o
+               LEFT JOIN {own}.{items} i ON i.{item_id}::text = o.{order_item}::text
+               {join}
+              WHERE o.{order_user}::text = $1
+              ORDER BY o.id",
+            orders = n.orders,
+            order_item = n.order_item,
+            order_user = n.order_user,
+            quantity = exact_text(&format!("o.{}", n.order_quantity)),
+            price = exact_text(&format!("i.{}", n.item_price)),
+            // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
+            item = raw(&format!("i.{label}")),
+        )
+    }
+}
+
+/// One row of the orders query (see [`Database::orders_sql`]): item id,
+/// item, quantity, unit price, and the comparison's price, item id and item.
+type OrderRow = (
+    Option<String>,
+    Option<LossyText>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<LossyText>,
+);
+
+fn raw_line(row: OrderRow) -> RawOrderLine {
+    let (item_id, item, quantity, unit_price, compare_unit_price, compare_item_id, compare_item) =
+        row;
+    RawOrderLine {
+        item_id,
+        item: item.map(|i| i.text),
+        quantity,
+        unit_price,
+        compare_unit_price,
+        compare_item_id,
+        compare_item: compare_item.map(|i| i.text),
     }
 }
 
@@ -500,6 +602,7 @@ mod tests {
             quantity: Some(qty.into()),
             unit_price: price.map(str::to_string),
             compare_unit_price: compare.map(str::to_string),
+            ..Default::default()
         }
     }
 

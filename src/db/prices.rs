@@ -1,11 +1,13 @@
 //! The price matrix: one catalogue item per row (matched across tenants by
-//! exact description), one tenant per column.
+//! the `items_match` rule: a key column every tenant has, else the exact
+//! description), one tenant per column.
 
 use std::collections::BTreeMap;
 
 use bigdecimal::{BigDecimal, RoundingMode, Signed};
 use serde::Serialize;
 
+use super::item_match::{ItemMatch, ItemRule, KEY_COLUMNS};
 use super::lossy::{raw, LossyText};
 use super::users::{into_user, UserRow};
 use super::{exact_text, Database, DbError, User};
@@ -23,8 +25,12 @@ pub const PRICE_BATCH: usize = 200;
 /// One item across the matrix's tenants.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PriceRow {
-    /// The exact description the row matches on.
+    /// The item's description (the first tenant's, in column order, where
+    /// the row matches on another key).
     pub description: String,
+    /// The value the row matches on: the description, the id or the key
+    /// column's value (see [`PriceMatrix::rule`]).
+    pub key: String,
     /// Aligned with [`PriceMatrix::tenants`]; [`Value::Missing`]: the
     /// tenant does not sell the item (or has no price column, or a NULL
     /// price), never zero; [`Value::Invalid`]: NaN, infinite or not a
@@ -75,6 +81,7 @@ impl PriceRow {
             max_tenants: holders(max),
             min: value(min),
             max: value(max),
+            key: description.clone(),
             description,
             prices,
             spread,
@@ -100,8 +107,10 @@ pub enum PriceSort {
 }
 
 /// Items as rows, tenants as columns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PriceMatrix {
+    /// How rows match items across the tenants.
+    pub rule: ItemRule,
     /// The columns, in the order asked for (duplicates dropped).
     pub tenants: Vec<String>,
     /// Sorted by description unless re-sorted with [`PriceMatrix::sort`].
@@ -143,27 +152,44 @@ impl PriceMatrix {
             .unwrap_or_default()
     }
 
-    /// `rows`: (column, description, price text), at most one per column
-    /// and description.
+    /// `rows`: (column, key, description, price text), at most one per
+    /// column and key; sorted by description, then key.
     fn from_rows(
+        rule: ItemRule,
         tenants: Vec<String>,
-        rows: Vec<(i32, String, Option<String>)>,
+        rows: Vec<(i32, String, String, Option<String>)>,
         failed: Vec<TenantFailure>,
     ) -> PriceMatrix {
-        let mut by_item: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for (column, description, price) in rows {
-            let prices = by_item
-                .entry(description)
-                .or_insert_with(|| vec![Value::Missing; tenants.len()]);
-            if let Some(slot) = usize::try_from(column).ok().and_then(|c| prices.get_mut(c)) {
+        // key → (description of the leftmost tenant, prices).
+        let mut by_item: BTreeMap<String, (usize, String, Vec<Value>)> = BTreeMap::new();
+        for (column, key, description, price) in rows {
+            let Ok(column) = usize::try_from(column) else {
+                continue;
+            };
+            let (from, shown, prices) = by_item.entry(key).or_insert_with(|| {
+                (
+                    column,
+                    description.clone(),
+                    vec![Value::Missing; tenants.len()],
+                )
+            });
+            if column < *from {
+                (*from, *shown) = (column, description);
+            }
+            if let Some(slot) = prices.get_mut(column) {
                 *slot = Value::from_text(price.as_deref());
             }
         }
-        let rows = by_item
+        let mut rows: Vec<PriceRow> = by_item
             .into_iter()
-            .map(|(description, prices)| PriceRow::new(description, prices, &tenants))
+            .map(|(key, (_, description, prices))| PriceRow {
+                key,
+                ..PriceRow::new(description, prices, &tenants)
+            })
             .collect();
+        rows.sort_by(|a, b| a.description.cmp(&b.description).then(a.key.cmp(&b.key)));
         PriceMatrix {
+            rule,
             tenants,
             rows,
             failed,
@@ -236,24 +262,39 @@ impl Database {
             }
         }
         if columns.is_empty() {
-            return Ok(PriceMatrix::from_rows(columns, Vec::new(), Vec::new()));
+            return Ok(PriceMatrix::from_rows(
+                ItemRule::Description,
+                columns,
+                Vec::new(),
+                Vec::new(),
+            ));
         }
+        let setting = self.item_match();
+        let candidates: Vec<String> = match &setting {
+            ItemMatch::Column(column) => vec![column.clone()],
+            _ => KEY_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        };
         let mut tx = self.read_tx().await?;
-        let found: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(&format!(
-            "SELECT n.nspname::text, quote_ident(n.nspname),
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = $2
-                               AND a.attnum > 0 AND NOT a.attisdropped),
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = $3
-                               AND a.attnum > 0 AND NOT a.attisdropped),
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                             WHERE a.attrelid = c.oid AND a.attname = $4
-                               AND a.attnum > 0 AND NOT a.attisdropped)
+        let present = |name: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = c.oid AND a.attname = {name}
+                            AND a.attnum > 0 AND NOT a.attisdropped)"
+            )
+        };
+        type Found = (String, String, bool, bool, bool, Vec<String>);
+        let found: Vec<Found> = sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname), {label}, {price}, {id},
+                    array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = ANY($5)
+                             AND a.attnum > 0 AND NOT a.attisdropped)
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
                                          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
               WHERE n.nspname = ANY($1) AND {has_tables}",
+            label = present("$2"),
+            price = present("$3"),
+            id = present("$4"),
             items_lit = self.layout.names.items_lit,
             has_tables = self.layout.names.has_tenant_tables(),
         ))
@@ -261,21 +302,54 @@ impl Database {
         .bind(&self.layout.model.items.label)
         .bind(&self.layout.model.items.price)
         .bind(&self.layout.model.items.id)
+        .bind(&candidates)
         .persistent(self.persistent())
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
         Database::end_read(tx);
+        let mut tenants = Vec::with_capacity(columns.len());
+        for tenant in &columns {
+            match found.iter().find(|(name, ..)| name == tenant) {
+                Some(found) => tenants.push(found),
+                None => return Err(DbError::UnknownTenant(tenant.clone())),
+            }
+        }
+        // One rule for the whole matrix: a row is one item in every column.
+        let rule = match setting {
+            ItemMatch::Id => ItemRule::Id,
+            ItemMatch::Description => ItemRule::Description,
+            ItemMatch::Column(column) => ItemRule::Column(column),
+            ItemMatch::Auto => KEY_COLUMNS
+                .iter()
+                .find(|key| tenants.iter().all(|t| t.5.iter().any(|k| k == *key)))
+                .map_or(ItemRule::Description, |key| {
+                    ItemRule::Column(key.to_string())
+                }),
+        };
         let names = &self.layout.names;
         let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
-        for (column, tenant) in columns.iter().enumerate() {
-            let Some((_, schema, has_description, has_price, has_id)) =
-                found.iter().find(|(name, ..)| name == tenant)
-            else {
-                return Err(DbError::UnknownTenant(tenant.clone()));
+        let mut failed = Vec::new();
+        for (column, (tenant, schema, has_description, has_price, has_id, keys)) in
+            tenants.into_iter().enumerate()
+        {
+            let has_key = match &rule {
+                ItemRule::Id => *has_id,
+                ItemRule::Description => *has_description,
+                ItemRule::Column(key) => keys.contains(key),
             };
-            if !has_description {
+            if !has_key {
+                // Without a description column a tenant has no row to show.
+                if !matches!(rule, ItemRule::Description) {
+                    failed.push(TenantFailure {
+                        tenant: tenant.clone(),
+                        error: format!(
+                            "its items table has no {} column",
+                            crate::text::sanitize(rule.name())
+                        ),
+                    });
+                }
                 continue;
             }
             let price = if *has_price {
@@ -283,60 +357,66 @@ impl Database {
             } else {
                 "NULL::text".into()
             };
-            // Two items with one description: the lowest id in text order.
+            let description = if *has_description {
+                // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
+                raw(&format!("i.{label}"))
+            } else {
+                "NULL::bytea".into()
+            };
+            // Two items with one key: the lowest id in text order.
             let pick = if *has_id {
                 format!(", i.{item_id}::text")
             } else {
                 String::new()
             };
+            let key = self.item_key(&rule, "i");
             // The schema is a server-quoted identifier; the column index is ours.
             selects.push((
                 column,
                 format!(
-                    "(SELECT DISTINCT ON (i.{label}::text)
-                             {column}::int4, {description}, {price}
-                        FROM {schema}.{items} i WHERE i.{label} IS NOT NULL
-                       ORDER BY i.{label}::text{pick})",
-                    // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
-                    description = raw(&format!("i.{label}")),
+                    "(SELECT DISTINCT ON ({key}) {column}::int4, {raw_key}, {description}, {price}
+                        FROM {schema}.{items} i WHERE {key} IS NOT NULL
+                       ORDER BY {key}{pick})",
+                    raw_key = raw(&key),
                     items = names.items,
                 ),
             ));
         }
-        let (rows, errors): (Vec<(i32, LossyText, Option<String>)>, _) =
-            self.tenant_batches(&selects, batch, &[]).await?;
-        let rows = rows.into_iter();
+        type Row = (i32, LossyText, Option<LossyText>, Option<String>);
+        let (rows, errors): (Vec<Row>, _) = self.tenant_batches(&selects, batch, &[]).await?;
         let rows = rows
-            .map(|(c, description, p)| (c, description.text, p))
+            .into_iter()
+            .map(|(c, key, description, p)| {
+                let description = description.map_or_else(|| key.text.clone(), |d| d.text);
+                (c, key.text, description, p)
+            })
             .collect();
-        let failed = errors.into_iter().map(|(column, error)| TenantFailure {
+        failed.extend(errors.into_iter().map(|(column, error)| TenantFailure {
             tenant: columns[column].clone(),
             error: error.to_string(),
-        });
-        let failed = failed.collect();
-        Ok(PriceMatrix::from_rows(columns, rows, failed))
+        }));
+        Ok(PriceMatrix::from_rows(rule, columns, rows, failed))
     }
 
     /// Users of `tenant` (by organization id) with at least one order in
-    /// that tenant for an item described exactly as `description`, by name
-    /// then id, at most `limit`. Two queries: the tenant lookup (unknown:
-    /// [`DbError::UnknownTenant`]) and the users.
+    /// that tenant for an item whose `rule` key is exactly `key` (a price
+    /// matrix row's), by name then id, at most `limit`. Two queries: the
+    /// tenant lookup (unknown: [`DbError::UnknownTenant`]) and the users.
     pub async fn users_who_ordered(
         &self,
         tenant: &str,
-        description: &str,
+        rule: &ItemRule,
+        key: &str,
         limit: i64,
     ) -> Result<Vec<User>, DbError> {
-        super::retried!(
-            self,
-            self.users_who_ordered_once(tenant, description, limit)
-        )
+        super::retried!(self, self.users_who_ordered_once(tenant, rule, key, limit))
     }
 
     async fn users_who_ordered_once(
         &self,
         tenant: &str,
-        description: &str,
+        rule: &ItemRule,
+        key: &str,
         limit: i64,
     ) -> Result<Vec<User>, DbError> {
         let mut tx = self.read_tx().await?;
@@ -347,7 +427,7 @@ impl Database {
                 AND EXISTS (SELECT 1 FROM {schema}.{orders} o
                               JOIN {schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
                              WHERE o.{order_user}::text = u.{user_id}::text
-                               AND i.{label}::text = $2)
+                               AND {item_key} = $2)
               ORDER BY u.{user_name}, u.{user_id}
               LIMIT $3",
             columns = self.user_columns(),
@@ -356,7 +436,7 @@ impl Database {
             user_id = self.layout.names.user_id,
             user_name = self.layout.names.user_name,
             order_user = self.layout.names.order_user,
-            label = self.layout.names.item_label,
+            item_key = self.item_key(rule, "i"),
             items = self.layout.names.items,
             orders = self.layout.names.orders,
             order_item = self.layout.names.order_item,
@@ -364,7 +444,7 @@ impl Database {
         );
         let rows: Vec<UserRow> = sqlx::query_as(&sql)
             .bind(tenant)
-            .bind(description)
+            .bind(key)
             .bind(limit.max(0))
             .persistent(false)
             .fetch_all(&mut *tx)
@@ -440,8 +520,11 @@ mod tests {
     #[test]
     fn rows_by_description_sorted() {
         let t = tenants(&["a", "b"]);
-        let row = |c: i32, d: &str, p: Option<&str>| (c, d.to_string(), p.map(str::to_string));
+        let row = |c: i32, d: &str, p: Option<&str>| {
+            (c, d.to_string(), d.to_string(), p.map(str::to_string))
+        };
         let matrix = PriceMatrix::from_rows(
+            ItemRule::Description,
             t,
             vec![
                 row(0, "Tesla", Some("5000")),

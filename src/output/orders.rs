@@ -16,9 +16,12 @@ use crate::text;
 ///  "orders": [{"item_id": "1", "item": "Tesla", "quantity": 2.5,
 ///              "unit_price": 5000.00, "total": 12500.00,
 ///              "compare_unit_price": 3500.00, "compare_total": 8750.00,
+///              "compare_item_id": "1", "compare_item": "Tesla",
 ///              "problem": null}],
 ///  "total": 12500.00, "compared_total": 12500.00, "compare_total": 8750.00,
-///  "compare_missing": 0}
+///  "compare_missing": 0,
+///  "items_match": {"rule": "id", "why": "the catalogues agree on ids …"},
+///  "compare_error": null}
 /// ```
 ///
 /// `user.tenant` is the tenant as the registry names it (its label, else
@@ -30,6 +33,10 @@ use crate::text;
 /// `compared_total` (the own side) cover only the lines both tenants
 /// price; `compare_missing` counts the lines the comparison tenant has no
 /// usable price for (null without a comparison tenant).
+/// `compare_item_id` and `compare_item` name the comparison tenant's item
+/// that was matched; `items_match` says how items were matched (`id`,
+/// `description` or a key column) and why; `compare_error` why a
+/// comparison asked for could not be made.
 #[derive(Serialize)]
 struct OrdersJson<'a> {
     user: OrdersUserJson<'a>,
@@ -39,6 +46,14 @@ struct OrdersJson<'a> {
     compared_total: &'a Value,
     compare_total: &'a Value,
     compare_missing: Option<usize>,
+    items_match: Option<ItemsMatchJson<'a>>,
+    compare_error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ItemsMatchJson<'a> {
+    rule: &'a str,
+    why: &'a str,
 }
 
 #[derive(Serialize)]
@@ -50,6 +65,8 @@ struct OrderLineJson<'a> {
     total: &'a Value,
     compare_unit_price: &'a Value,
     compare_total: &'a Value,
+    compare_item_id: Option<&'a str>,
+    compare_item: Option<&'a str>,
     problem: Option<String>,
 }
 
@@ -93,6 +110,8 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                         total: &line.total,
                         compare_unit_price: &line.compare_unit_price,
                         compare_total: &line.compare_total,
+                        compare_item_id: line.compare_item_id.as_deref(),
+                        compare_item: line.compare_item.as_deref(),
                         problem: line.problem(),
                     })
                     .collect(),
@@ -103,6 +122,11 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                     .compare_tenant
                     .as_ref()
                     .map(|_| report.compare_missing),
+                items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
+                    rule: choice.rule.name(),
+                    why: &choice.why,
+                }),
+                compare_error: report.compare_error.as_deref(),
             },
             to,
         );
@@ -128,7 +152,11 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                 quantity,
             ];
             let money = line.money_columns().map(|value| cell(&value));
-            id_and_item.into_iter().chain(money).collect()
+            let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
+            if format == Format::Csv {
+                row.push(line.compare_item_id.clone().unwrap_or_default());
+            }
+            row
         })
         .collect();
     let compare = report.compare_tenant.as_deref().unwrap_or("none");
@@ -142,6 +170,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             "compare_unit_price",
             "compare_total",
             "difference",
+            "compare_item_id",
         ];
         return csv(&headers, &rows, to);
     }
@@ -214,6 +243,16 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
     }
     if let Some(partial) = partial {
         out.push_str(&format!("Compared: {partial}\n"));
+    }
+    if let Some(choice) = &report.item_rule {
+        out.push_str(&format!(
+            "Items matched by {}: {}\n",
+            text::sanitize(choice.rule.name()),
+            text::sanitize(&choice.why)
+        ));
+    }
+    if let Some(note) = report.other_item_note() {
+        out.push_str(&format!("Check: {note}\n"));
     }
     for line in &report.lines {
         if let Some(problem) = line.problem() {

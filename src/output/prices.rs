@@ -28,8 +28,9 @@ impl Serialize for PriceRowJson<'_> {
             }
         }
         let row = self.row;
-        let mut map = serializer.serialize_map(Some(7))?;
+        let mut map = serializer.serialize_map(Some(8))?;
         map.serialize_entry("description", &row.description)?;
+        map.serialize_entry("key", &row.key)?;
         map.serialize_entry("prices", &Prices(self.tenants, &row.prices))?;
         map.serialize_entry("min", &row.min)?;
         map.serialize_entry("max", &row.max)?;
@@ -43,14 +44,16 @@ impl Serialize for PriceRowJson<'_> {
 /// `prices --format json`. The keys are stable:
 ///
 /// ```json
-/// {"tenants": ["client1", "client2"],
-///  "items": [{"description": "Tesla",
+/// {"tenants": ["client1", "client2"], "items_match": "description",
+///  "items": [{"description": "Tesla", "key": "Tesla",
 ///             "prices": {"client1": 5000.00, "client2": 1000.00},
 ///             "min": 1000.00, "max": 5000.00,
 ///             "min_tenants": ["client2"], "max_tenants": ["client1"],
 ///             "spread": 5}]}
 /// ```
 ///
+/// `items_match` says what a row matches on across tenants (`description`,
+/// `id` or a key column such as `sku`); `key` is the row's value of it.
 /// `failed` lists the tenants whose prices could not be read
 /// (`[{"tenant": "locked", "error": "query failed: … permission denied …"}]`);
 /// their prices are `null` and the other tenants are priced. A tenant that
@@ -61,6 +64,7 @@ impl Serialize for PriceRowJson<'_> {
 #[derive(Serialize)]
 struct PricesJson<'a> {
     tenants: &'a [String],
+    items_match: &'a crate::db::ItemRule,
     items: Vec<PriceRowJson<'a>>,
     failed: &'a [crate::db::TenantFailure],
 }
@@ -73,6 +77,7 @@ pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
         return json(
             &PricesJson {
                 tenants: &matrix.tenants,
+                items_match: &matrix.rule,
                 items: matrix
                     .rows
                     .iter()

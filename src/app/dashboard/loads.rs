@@ -9,7 +9,7 @@ use crate::app::load::{timed, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
 use crate::db::{
-    Database, DbError, OrdersReport, Page, QueryHandle, TenantCatalog, User, UserCount,
+    Database, DbError, ItemRule, OrdersReport, Page, QueryHandle, TenantCatalog, User, UserCount,
 };
 
 /// What an orders load is for. A result whose key is no longer the
@@ -46,11 +46,14 @@ pub enum Job {
         ticket: u64,
     },
     UsersPage(UsersRequest),
-    /// Users of `tenant` who ordered `item`, as the users list.
+    /// Users of `tenant` who ordered `item` (a matrix row: matched by
+    /// `rule` on `key`), as the users list.
     OrderedBy {
         request: UsersRequest,
         tenant: String,
         item: String,
+        rule: ItemRule,
+        key: String,
     },
     Orders {
         key: OrdersKey,
@@ -90,9 +93,13 @@ impl Job {
             Job::OrderedBy {
                 request,
                 tenant,
-                item,
+                rule,
+                key,
+                ..
             } => {
-                let result = db.users_who_ordered(&tenant, &item, ORDERED_BY_LIMIT).await;
+                let result = db
+                    .users_who_ordered(&tenant, &rule, &key, ORDERED_BY_LIMIT)
+                    .await;
                 Msg::UsersPage { request, result }
             }
             Job::Orders { key, user } => {
@@ -241,8 +248,14 @@ pub fn refresh(state: &mut State) -> Vec<Effect> {
     effects
 }
 
-/// Enter on a matrix cell: `tenant`'s users who ordered `item`, as the list.
-pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effect> {
+/// Enter on a matrix cell: `tenant`'s users who ordered `item` (matched by
+/// `rule` on `key`), as the list.
+pub fn show_buyers(
+    state: &mut State,
+    tenant: String,
+    item: String,
+    (rule, key): (ItemRule, String),
+) -> Vec<Effect> {
     state.view = View::Dashboard;
     let dashboard = &mut state.dashboard;
     dashboard.focus = Focus::Users;
@@ -253,6 +266,8 @@ pub fn show_buyers(state: &mut State, tenant: String, item: String) -> Vec<Effec
         request,
         tenant,
         item,
+        rule,
+        key,
     };
     vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
 }

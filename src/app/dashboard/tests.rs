@@ -531,7 +531,7 @@ fn export_writes_what_the_view_shows() {
         item: Some("Tesla".into()),
         quantity: Some("2".into()),
         unit_price: Some("3500.00".into()),
-        compare_unit_price: None,
+        ..Default::default()
     };
     let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
     deliver_orders(&mut state, key, report);

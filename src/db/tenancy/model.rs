@@ -114,6 +114,10 @@ pub struct ItemsModel {
     pub id: String,
     pub label: String,
     pub price: String,
+    /// How an item of one tenant is found in another (`items_match`):
+    /// `auto`, `id`, `description` or an items column (see
+    /// [`crate::db::ItemMatch`]).
+    pub matching: String,
 }
 
 /// The orders table of every tenant schema (`orders_table`, `order_*` keys).
@@ -161,6 +165,7 @@ impl Default for TenancyModel {
                 id: "id".into(),
                 label: "description".into(),
                 price: "price".into(),
+                matching: "auto".into(),
             },
             orders: OrdersModel {
                 table: "orders".into(),
@@ -182,7 +187,7 @@ enum Field<'a> {
 }
 
 /// How many `[tenancy]` keys there are.
-const KEY_COUNT: usize = 27;
+const KEY_COUNT: usize = 28;
 
 impl TenancyModel {
     /// Every `[tenancy]` key with its field, in the order `detect` prints
@@ -222,6 +227,7 @@ impl TenancyModel {
             ("item_id", Text(&mut items.id)),
             ("item_label", Text(&mut items.label)),
             ("item_price", Text(&mut items.price)),
+            ("items_match", Text(&mut items.matching)),
             ("orders_table", Text(&mut orders.table)),
             ("order_user", Text(&mut orders.user)),
             ("order_item", Text(&mut orders.item)),

@@ -1,0 +1,383 @@
+//! Item identity across tenants: which item of another tenant is "the same"
+//! as one of the own tenant's.
+//!
+//! Frameworks number each tenant schema's items independently (an
+//! IDENTITY or bigserial per schema): acme's item 1 is a Widget, globex's
+//! item 1 a Sprocket. Only layouts that copy one catalogue into every
+//! schema (the article's) share ids. So `items_match = "auto"` decides per
+//! pair of tenants from their data: a natural-key column both items tables
+//! have (`sku`, `item_code`, …) first, else the id where the two catalogues
+//! agree on it (every id both have names the same item), else the exact
+//! description. One statement per pair (a batch of pairs for the basket),
+//! remembered until the tenant catalogue is read again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::sql::{quote_ident, quote_literal};
+use super::{Database, DbError};
+
+/// Columns that name an item the same way in every tenant, in the order
+/// `auto` prefers them.
+pub const KEY_COLUMNS: &[&str] = &[
+    "sku",
+    "item_code",
+    "product_code",
+    "article_number",
+    "part_number",
+    "code",
+    "gtin",
+    "ean",
+    "upc",
+];
+
+/// The `items_match` setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemMatch {
+    /// Decided per pair of tenants from the data.
+    Auto,
+    Id,
+    Description,
+    /// An items column present in the tenants' items tables.
+    Column(String),
+}
+
+impl ItemMatch {
+    pub fn parse(setting: &str) -> ItemMatch {
+        match setting {
+            "" | "auto" => ItemMatch::Auto,
+            "id" => ItemMatch::Id,
+            "description" => ItemMatch::Description,
+            column => ItemMatch::Column(column.to_string()),
+        }
+    }
+
+    /// The key columns to look for: the configured one, or `auto`'s list.
+    fn candidates(&self) -> Vec<String> {
+        match self {
+            ItemMatch::Column(column) => vec![column.clone()],
+            _ => KEY_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
+/// How one pair of tenants matches items.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(into = "String")]
+pub enum ItemRule {
+    Id,
+    #[default]
+    Description,
+    /// The unquoted column name.
+    Column(String),
+}
+
+impl ItemRule {
+    /// "id", "description" or the column's name, for people.
+    pub fn name(&self) -> &str {
+        match self {
+            ItemRule::Id => "id",
+            ItemRule::Description => "description",
+            ItemRule::Column(column) => column,
+        }
+    }
+}
+
+impl From<ItemRule> for String {
+    fn from(rule: ItemRule) -> String {
+        rule.name().to_string()
+    }
+}
+
+/// A rule with the reason it was chosen, for `detect` and the detail popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleChoice {
+    pub rule: ItemRule,
+    pub why: String,
+}
+
+/// What one pair's catalogues say about each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Ids present in both items tables.
+    pub shared_ids: i64,
+    /// Of those, ids whose descriptions differ.
+    pub conflicts: i64,
+    /// Candidate key columns present in the own items table.
+    pub own_keys: Vec<String>,
+    /// … and in the other tenant's.
+    pub other_keys: Vec<String>,
+}
+
+/// The rule for a pair of tenants under `setting`, from their `evidence`.
+/// An error names a configured column one side lacks.
+pub fn decide(
+    setting: &ItemMatch,
+    evidence: &Evidence,
+    own: &str,
+    other: &str,
+) -> Result<RuleChoice, String> {
+    let choice = |rule, why: String| Ok(RuleChoice { rule, why });
+    match setting {
+        ItemMatch::Id => choice(ItemRule::Id, "items_match = \"id\"".into()),
+        ItemMatch::Description => choice(
+            ItemRule::Description,
+            "items_match = \"description\"".into(),
+        ),
+        ItemMatch::Column(column) => {
+            let lacks = [(own, &evidence.own_keys), (other, &evidence.other_keys)]
+                .into_iter()
+                .find(|(_, keys)| !keys.contains(column));
+            match lacks {
+                Some((tenant, _)) => Err(format!(
+                    "items_match = {:?}: the items table of {:?} has no such column",
+                    crate::text::sanitize(column),
+                    crate::text::sanitize(tenant)
+                )),
+                None => choice(
+                    ItemRule::Column(column.clone()),
+                    format!("items_match = {:?}", crate::text::sanitize(column)),
+                ),
+            }
+        }
+        ItemMatch::Auto => {
+            let common = KEY_COLUMNS.iter().find(|key| {
+                evidence.own_keys.iter().any(|k| k == *key)
+                    && evidence.other_keys.iter().any(|k| k == *key)
+            });
+            if let Some(key) = common {
+                return choice(
+                    ItemRule::Column(key.to_string()),
+                    format!("both items tables have a {key} column"),
+                );
+            }
+            if evidence.shared_ids > 0 && evidence.conflicts == 0 {
+                return choice(
+                    ItemRule::Id,
+                    format!(
+                        "the catalogues agree on ids ({} shared, each the same item)",
+                        evidence.shared_ids
+                    ),
+                );
+            }
+            let why = if evidence.shared_ids == 0 {
+                "the catalogues share no item id".to_string()
+            } else {
+                format!(
+                    "the catalogues number items independently ({} of {} shared ids name \
+                     different items)",
+                    evidence.conflicts, evidence.shared_ids
+                )
+            };
+            choice(ItemRule::Description, why)
+        }
+    }
+}
+
+/// The rules decided so far, by (own schema, other schema).
+#[derive(Debug, Default)]
+pub(super) struct RuleCache(Mutex<HashMap<(String, String), RuleChoice>>);
+
+impl RuleCache {
+    fn get(&self, own: &str, other: &str) -> Option<RuleChoice> {
+        let cache = self.0.lock().ok()?;
+        cache.get(&(own.to_string(), other.to_string())).cloned()
+    }
+
+    fn put(&self, own: &str, other: &str, choice: RuleChoice) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.insert((own.to_string(), other.to_string()), choice);
+        }
+    }
+
+    /// Forgets every rule: the catalogues may have changed.
+    pub(super) fn clear(&self) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.clear();
+        }
+    }
+}
+
+impl Database {
+    /// The `items_match` setting in force.
+    pub fn item_match(&self) -> ItemMatch {
+        ItemMatch::parse(&self.layout.model.items.matching)
+    }
+
+    /// SQL for the text of the key `rule` matches on, over items row `alias`.
+    pub(super) fn item_key(&self, rule: &ItemRule, alias: &str) -> String {
+        let names = &self.layout.names;
+        match rule {
+            ItemRule::Id => format!("{alias}.{}::text", names.item_id),
+            ItemRule::Description => format!("{alias}.{}::text", names.item_label),
+            ItemRule::Column(column) => format!("{alias}.{}::text", quote_ident(column)),
+        }
+    }
+
+    /// How `own`'s items match each of `others`' (quoted schema names
+    /// beside the plain ones): one statement for those not decided yet,
+    /// none when the setting needs no evidence. A tenant whose evidence
+    /// cannot be read gets its error.
+    pub(super) async fn item_rules(
+        &self,
+        own: (&str, &str),
+        others: &[(&str, &str)],
+    ) -> Result<Vec<Result<RuleChoice, DbError>>, DbError> {
+        let setting = self.item_match();
+        let no_evidence = match &setting {
+            ItemMatch::Id | ItemMatch::Description => true,
+            ItemMatch::Auto | ItemMatch::Column(_) => false,
+        };
+        let mut rules: Vec<Option<Result<RuleChoice, DbError>>> = others
+            .iter()
+            .map(|(other, _)| {
+                if no_evidence {
+                    return Some(
+                        decide(&setting, &Evidence::default(), own.0, other)
+                            .map_err(DbError::Setting),
+                    );
+                }
+                self.item_rule_cache.get(own.0, other).map(Ok)
+            })
+            .collect();
+        let wanted: Vec<(usize, String)> = others
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| rules[*i].is_none())
+            .map(|(i, (_, schema))| (i, self.evidence_select(i, own.1, schema)))
+            .collect();
+        if !wanted.is_empty() {
+            let candidates: Vec<Option<String>> =
+                setting.candidates().into_iter().map(Some).collect();
+            let candidates: Vec<Option<&str>> = candidates.iter().map(|c| c.as_deref()).collect();
+            let (rows, failed): (Vec<EvidenceRow>, _) = self
+                .tenant_batches(&wanted, wanted.len(), &[&candidates])
+                .await?;
+            for (i, error) in failed {
+                rules[i] = Some(Err(error));
+            }
+            for (i, shared_ids, conflicts, own_keys, other_keys) in rows {
+                let Some(slot) = usize::try_from(i).ok().and_then(|i| rules.get_mut(i)) else {
+                    continue;
+                };
+                let evidence = Evidence {
+                    shared_ids,
+                    conflicts,
+                    own_keys: own_keys.unwrap_or_default(),
+                    other_keys: other_keys.unwrap_or_default(),
+                };
+                let other = others[i as usize].0;
+                let decided = decide(&setting, &evidence, own.0, other);
+                if let Ok(choice) = &decided {
+                    self.item_rule_cache.put(own.0, other, choice.clone());
+                }
+                *slot = Some(decided.map_err(DbError::Setting));
+            }
+        }
+        Ok(rules
+            .into_iter()
+            .map(|rule| rule.unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))
+            .collect())
+    }
+
+    /// The rule for one pair; see [`Database::item_rules`].
+    pub(super) async fn item_rule(
+        &self,
+        own: (&str, &str),
+        other: (&str, &str),
+    ) -> Result<Result<RuleChoice, DbError>, DbError> {
+        let mut rules = self.item_rules(own, &[other]).await?;
+        Ok(rules
+            .pop()
+            .unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))
+    }
+
+    /// One pair's evidence, tagged `i`: shared ids, conflicting ones, and
+    /// the candidate key columns (`$1`) of both items tables. The other
+    /// side is read on its own (a MATERIALIZED CTE) so that the statement
+    /// works where the two schemas live on different nodes (Citus).
+    fn evidence_select(&self, i: usize, own: &str, other: &str) -> String {
+        let names = &self.layout.names;
+        let (items, id, label) = (&names.items, &names.item_id, &names.item_label);
+        let keys = |schema: &str| {
+            format!(
+                "(SELECT array_agg(a.attname::text) FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = to_regclass({relation}) AND a.attnum > 0
+                     AND NOT a.attisdropped AND a.attname = ANY($1::text[]))",
+                relation = quote_literal(&format!("{schema}.{items}")),
+            )
+        };
+        format!(
+            "(WITH theirs AS MATERIALIZED (
+                  SELECT t.{id}::text AS id, t.{label}::text AS label FROM {other}.{items} t)
+              SELECT {i}::int4, count(*)::int8,
+                     count(*) FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
+                     {own_keys}, {other_keys}
+                FROM {own}.{items} o JOIN theirs ON theirs.id = o.{id}::text)",
+            own_keys = keys(own),
+            other_keys = keys(other),
+        )
+    }
+}
+
+type EvidenceRow = (i32, i64, i64, Option<Vec<String>>, Option<Vec<String>>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence(shared_ids: i64, conflicts: i64, own: &[&str], other: &[&str]) -> Evidence {
+        Evidence {
+            shared_ids,
+            conflicts,
+            own_keys: own.iter().map(|k| k.to_string()).collect(),
+            other_keys: other.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    fn rule(setting: &str, evidence: &Evidence) -> Result<ItemRule, String> {
+        decide(&ItemMatch::parse(setting), evidence, "acme", "globex").map(|c| c.rule)
+    }
+
+    #[test]
+    fn auto_uses_ids_only_where_the_catalogues_agree_on_them() {
+        // (shared ids, conflicts, keys of each side) → rule.
+        let cases = [
+            (evidence(3, 0, &[], &[]), ItemRule::Id),
+            (evidence(3, 2, &[], &[]), ItemRule::Description),
+            (evidence(3, 1, &[], &[]), ItemRule::Description),
+            // Nothing shared: agreement on nothing is no agreement.
+            (evidence(0, 0, &[], &[]), ItemRule::Description),
+            // A natural key on both sides wins, whatever the ids say.
+            (
+                evidence(3, 2, &["sku"], &["sku"]),
+                ItemRule::Column("sku".into()),
+            ),
+            (
+                evidence(3, 0, &["sku"], &["sku"]),
+                ItemRule::Column("sku".into()),
+            ),
+            (evidence(3, 2, &["sku"], &["code"]), ItemRule::Description),
+            (
+                evidence(3, 2, &["code", "sku"], &["sku", "code"]),
+                ItemRule::Column("sku".into()),
+            ),
+        ];
+        for (evidence, expected) in cases {
+            assert_eq!(rule("auto", &evidence), Ok(expected), "{evidence:?}");
+        }
+    }
+
+    #[test]
+    fn a_configured_rule_is_kept_and_a_missing_column_is_named() {
+        let conflicting = evidence(3, 2, &["sku"], &[]);
+        assert_eq!(rule("id", &conflicting), Ok(ItemRule::Id));
+        assert_eq!(rule("description", &conflicting), Ok(ItemRule::Description));
+        let error = rule("sku", &conflicting).unwrap_err();
+        assert!(error.contains("\"globex\" has no such column"), "{error}");
+        assert_eq!(
+            rule("sku", &evidence(0, 0, &["sku"], &["sku"])),
+            Ok(ItemRule::Column("sku".into()))
+        );
+    }
+}

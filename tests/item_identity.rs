@@ -1,0 +1,323 @@
+//! One item-identity rule for every view: catalogues numbered independently
+//! per tenant (as frameworks number them) and a shared catalogue (the
+//! article's), with expected prices computed by SQL written here.
+
+mod common;
+
+use common::{stderr, stdout, tenantscope};
+use serde_json::Value as Json;
+use sqlx::Connection;
+use tenantscope::embedded::testing::TestDatabase;
+
+/// The article's layout with four tenants:
+/// - acme and globex number their catalogues independently (acme's item 1
+///   is a Widget, globex's item 1 a Sprocket; globex sells no Gizmo);
+/// - initech copies acme's catalogue (same ids, same items, own prices);
+/// - umbrella has a `sku` column, as does hooli; there a renamed item
+///   ("Widget" became "Widget v2") is still the same item by sku.
+const CATALOGUES: &str = r#"
+CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text,
+                           organization_id text, creation_timestamp timestamptz DEFAULT now());
+INSERT INTO public.users (id, name, mail, organization_id) VALUES
+  (1, 'ann', 'ann@acme.test', 'acme'), (2, 'gus', 'gus@globex.test', 'globex'),
+  (3, 'ida', 'ida@initech.test', 'initech'), (4, 'uma', 'uma@umbrella.test', 'umbrella');
+CREATE SCHEMA acme; CREATE SCHEMA globex; CREATE SCHEMA initech;
+CREATE SCHEMA umbrella; CREATE SCHEMA hooli;
+CREATE TABLE acme.items (id bigint PRIMARY KEY, description text, price numeric);
+INSERT INTO acme.items VALUES (1, 'Widget', 10.00), (2, 'Gadget', 25.00), (3, 'Gizmo', 7.50);
+CREATE TABLE globex.items (id bigint PRIMARY KEY, description text, price numeric);
+INSERT INTO globex.items VALUES (1, 'Sprocket', 4.25), (2, 'Widget', 12.00), (3, 'Gadget', 20.00);
+CREATE TABLE initech.items (id bigint PRIMARY KEY, description text, price numeric);
+INSERT INTO initech.items VALUES (1, 'Widget', 11.00), (2, 'Gadget', 24.00), (3, 'Gizmo', 8.00);
+CREATE TABLE umbrella.items (id bigint PRIMARY KEY, sku text, description text, price numeric);
+INSERT INTO umbrella.items VALUES (7, 'W-1', 'Widget', 9.00), (8, 'G-2', 'Gadget', 30.00);
+CREATE TABLE hooli.items (id bigint PRIMARY KEY, sku text, description text, price numeric);
+INSERT INTO hooli.items VALUES (1, 'G-2', 'Gadget', 31.00), (2, 'W-1', 'Widget v2', 9.50);
+DO $$ DECLARE s text; BEGIN
+  FOREACH s IN ARRAY ARRAY['acme', 'globex', 'initech', 'umbrella', 'hooli'] LOOP
+    EXECUTE format('CREATE TABLE %I.orders (id serial PRIMARY KEY, user_id int,
+                    item_id bigint, quantity int)', s);
+  END LOOP;
+END $$;
+INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 2), (1, 2, 1), (1, 3, 3);
+INSERT INTO globex.orders (user_id, item_id, quantity) VALUES (2, 1, 4), (2, 3, 1);
+INSERT INTO umbrella.orders (user_id, item_id, quantity) VALUES (4, 7, 2), (4, 8, 1);
+"#;
+
+async fn catalogues() -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    db.run_sql(CATALOGUES).await;
+    db
+}
+
+fn run(db: &TestDatabase, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    tenantscope(&all)
+}
+
+fn json(db: &TestDatabase, args: &[&str]) -> Json {
+    let out = run(db, args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// Rows of a query whose columns are all text (NULL as None).
+async fn rows(db: &TestDatabase, sql: &str) -> Vec<Vec<Option<String>>> {
+    let mut conn = sqlx::PgConnection::connect_with(&db.options).await.unwrap();
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
+    rows.into_iter().map(|(a, b, c)| vec![a, b, c]).collect()
+}
+
+/// (own item, comparison price, comparison item id) of each order line.
+fn compared(orders: &Json) -> Vec<Vec<Option<String>>> {
+    let text = |v: &Json| match v {
+        Json::Null => None,
+        Json::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            vec![
+                text(&line["item"]),
+                text(&line["compare_unit_price"]),
+                text(&line["compare_item_id"]),
+            ]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn independently_numbered_catalogues_match_by_description_in_orders() {
+    let db = catalogues().await;
+    let report = json(
+        &db,
+        &["orders", "1", "--compare", "globex", "--format", "json"],
+    );
+    let expected = rows(
+        &db,
+        "SELECT a.description, g.price::text, g.id::text
+           FROM acme.orders o JOIN acme.items a ON a.id = o.item_id
+           LEFT JOIN globex.items g ON g.description = a.description
+          WHERE o.user_id = 1 ORDER BY o.id",
+    )
+    .await;
+    assert_eq!(compared(&report), expected);
+    // Not globex's item 1 (a Sprocket at 4.25) as acme's Widget.
+    assert_eq!(report["orders"][0]["compare_item"], "Widget");
+    assert_eq!(report["compare_missing"], 1, "globex sells no Gizmo");
+    assert_eq!(report["items_match"]["rule"], "description");
+    assert!(
+        report["items_match"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("number items independently"),
+        "{report}"
+    );
+    // Like for like: Widget 2 × 12.00 + Gadget 1 × 20.00 against 2 × 10 + 25.
+    assert_eq!(report["compare_total"].to_string(), "44.00");
+    assert_eq!(report["compared_total"].to_string(), "45.00");
+}
+
+#[tokio::test]
+async fn a_shared_catalogue_still_matches_by_id() {
+    let db = catalogues().await;
+    // initech copied acme's catalogue: the ids agree, so they are the key.
+    db.run_sql("UPDATE initech.items SET description = 'Widget' WHERE id = 1")
+        .await;
+    let report = json(
+        &db,
+        &["orders", "1", "--compare", "initech", "--format", "json"],
+    );
+    let expected = rows(
+        &db,
+        "SELECT a.description, i.price::text, i.id::text
+           FROM acme.orders o JOIN acme.items a ON a.id = o.item_id
+           LEFT JOIN initech.items i ON i.id = o.item_id
+          WHERE o.user_id = 1 ORDER BY o.id",
+    )
+    .await;
+    assert_eq!(compared(&report), expected);
+    assert_eq!(report["items_match"]["rule"], "id");
+    assert_eq!(report["compare_missing"], 0);
+}
+
+#[tokio::test]
+async fn a_sku_column_on_both_sides_wins_over_the_description() {
+    let db = catalogues().await;
+    let report = json(
+        &db,
+        &["orders", "4", "--compare", "hooli", "--format", "json"],
+    );
+    let expected = rows(
+        &db,
+        "SELECT u.description, h.price::text, h.id::text
+           FROM umbrella.orders o JOIN umbrella.items u ON u.id = o.item_id
+           LEFT JOIN hooli.items h ON h.sku = u.sku
+          WHERE o.user_id = 4 ORDER BY o.id",
+    )
+    .await;
+    assert_eq!(compared(&report), expected);
+    assert_eq!(report["items_match"]["rule"], "sku");
+    // The renamed item is the same item by sku, and it is said.
+    assert_eq!(report["orders"][0]["compare_item"], "Widget v2");
+    let table = stdout(&run(&db, &["orders", "4", "--compare", "hooli"]));
+    assert!(
+        table.contains("Check: 1 line matched by sku name another item at hooli"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn a_configured_rule_is_followed_and_a_missing_key_column_is_said() {
+    let db = catalogues().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = |rule: &str| {
+        let path = dir.path().join(format!("{rule}.toml"));
+        std::fs::write(&path, format!("[tenancy]\nitems_match = \"{rule}\"\n")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // By id, as asked: globex's item 1 stands beside acme's Widget, marked.
+    let by_id = config("id");
+    let report = json(
+        &db,
+        &[
+            "--config",
+            &by_id,
+            "orders",
+            "1",
+            "--compare",
+            "globex",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(report["items_match"]["rule"], "id");
+    assert_eq!(report["orders"][0]["compare_item"], "Sprocket");
+    let table = stdout(&run(
+        &db,
+        &["--config", &by_id, "orders", "1", "--compare", "globex"],
+    ));
+    assert!(
+        table.contains("Check: 3 lines matched by id name another item at globex"),
+        "{table}"
+    );
+    // By sku where globex has none: own prices stand, the reason is given.
+    let by_sku = config("sku");
+    let report = json(
+        &db,
+        &[
+            "--config",
+            &by_sku,
+            "orders",
+            "1",
+            "--compare",
+            "globex",
+            "--format",
+            "json",
+        ],
+    );
+    let why = report["compare_error"].as_str().unwrap();
+    assert!(why.contains("has no such column"), "{why}");
+    assert_eq!(report["total"].to_string(), "67.50");
+    assert_eq!(report["compare_total"], Json::Null);
+}
+
+#[tokio::test]
+async fn the_basket_prices_the_same_items_as_the_comparison() {
+    let db = catalogues().await;
+    let basket = json(&db, &["basket", "1", "--format", "json"]);
+    let tenant = |name: &str| {
+        basket["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == name)
+            .unwrap_or_else(|| panic!("{name} in {basket}"))
+            .clone()
+    };
+    for other in ["globex", "initech"] {
+        let orders = json(
+            &db,
+            &["orders", "1", "--compare", other, "--format", "json"],
+        );
+        let at = tenant(other);
+        assert_eq!(at["total"], orders["compare_total"], "{other}");
+        assert_eq!(
+            at["missing_lines"].as_u64().unwrap(),
+            orders["compare_missing"].as_u64().unwrap(),
+            "{other}"
+        );
+    }
+    // globex: Widget 24.00 + Gadget 20.00, no Gizmo.
+    assert_eq!(tenant("globex")["total"].to_string(), "44.00");
+    assert_eq!(tenant("globex")["missing_lines"], 1);
+}
+
+#[tokio::test]
+async fn the_price_matrix_rows_are_items_not_ids() {
+    let db = catalogues().await;
+    let matrix = json(&db, &["prices", "--format", "json"]);
+    // acme has no sku column: rows are descriptions.
+    assert_eq!(matrix["items_match"], "description");
+    let row = |matrix: &Json, key: &str| {
+        matrix["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["key"] == key)
+            .unwrap_or_else(|| panic!("{key} in {matrix}"))
+            .clone()
+    };
+    let expected = rows(
+        &db,
+        "SELECT s, p::text, NULL FROM (VALUES
+           ('acme', (SELECT price FROM acme.items WHERE description = 'Widget')),
+           ('globex', (SELECT price FROM globex.items WHERE description = 'Widget')),
+           ('initech', (SELECT price FROM initech.items WHERE description = 'Widget')),
+           ('umbrella', (SELECT price FROM umbrella.items WHERE description = 'Widget')),
+           ('hooli', (SELECT price FROM hooli.items WHERE description = 'Widget'))) v(s, p)",
+    )
+    .await;
+    let widget = row(&matrix, "Widget");
+    for tenant in expected {
+        let (schema, price) = (tenant[0].clone().unwrap(), tenant[1].clone());
+        let shown = &widget["prices"][&schema];
+        assert_eq!(
+            (!shown.is_null()).then(|| shown.to_string()),
+            price,
+            "{schema}"
+        );
+    }
+    // Matched by sku, as configured: the renamed Widget is one row; the
+    // tenants without a sku column are named, not left blank.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sku.toml");
+    std::fs::write(&config, "[tenancy]\nitems_match = \"sku\"\n").unwrap();
+    let matrix = json(
+        &db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "prices",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(matrix["items_match"], "sku");
+    let w1 = row(&matrix, "W-1");
+    assert_eq!(w1["description"], "Widget v2", "the leftmost tenant's (hooli)");
+    assert_eq!(w1["prices"]["umbrella"].to_string(), "9.00");
+    assert_eq!(w1["prices"]["hooli"].to_string(), "9.50");
+    let failed: Vec<&str> = matrix["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["acme", "globex", "initech"]);
+}
