@@ -7,7 +7,7 @@ use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, Database, TenantCatalog, User, UserQuery};
 use tenantscope::output::{self, Destination};
-use tenantscope::Failure;
+use tenantscope::{text, Failure};
 
 use crate::write_stdout;
 
@@ -140,6 +140,21 @@ pub(crate) async fn execute(
                 }
             };
             eprint!("{}", detection.explain());
+            // The item rule, shown on the first two tenants.
+            let catalog = database.tenants().await?;
+            if let [own, other, ..] = catalog.names() {
+                let setting = &detection.model.items.matching;
+                match database.item_rule_between(own, other).await {
+                    Ok(choice) => eprintln!(
+                        "detect: items_match = {setting:?}: {} and {} match items by {} ({})",
+                        text::sanitize(own),
+                        text::sanitize(other),
+                        choice.rule.name(),
+                        text::sanitize(&choice.why)
+                    ),
+                    Err(e) => eprintln!("detect: items_match = {setting:?}: not decided ({e})"),
+                }
+            }
             detection.model.to_toml()
         }
         Some(Command::Prices { format, sort }) => {

@@ -43,6 +43,8 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
     assert_eq!(
         keys,
         [
+            "compare_item",
+            "compare_item_id",
             "compare_total",
             "compare_unit_price",
             "item",
@@ -54,6 +56,13 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
         ]
     );
     assert!(tesla["problem"].is_null());
+    // The demo's tenants share one catalogue: matched by id, and the
+    // matched item is named.
+    assert_eq!(
+        (&tesla["compare_item_id"], &tesla["compare_item"]),
+        (&"1".into(), &"Tesla".into())
+    );
+    assert_eq!(json["items_match"]["rule"], "id_or_description");
     // Every line priced by both tenants: the comparison covers them all.
     assert_eq!(json["compared_total"].to_string(), "60000.00");
     assert_eq!(json["compare_missing"], 0);
@@ -118,7 +127,7 @@ async fn table_output_aligns_and_right_aligns_money() {
     ]));
     assert_eq!(
         csv.lines().nth(1),
-        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00")
+        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1")
     );
 }
 

@@ -428,8 +428,16 @@ async fn ros_apartment_is_detected_with_shared_users() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["item"], "Gadget");
     assert_eq!(lines[1]["unit_price"].to_string(), "25.00");
-    // Matched by item id first (the orders rule): globex's item 2.
-    assert_eq!(lines[1]["compare_unit_price"].to_string(), "4.25");
+    // Each tenant numbers its items: globex's item 2 is a Sprocket, not a
+    // Gadget. Matched by description, globex sells no Gadget, and its
+    // Widget is its item 1 too (11.5).
+    assert_eq!(report["items_match"]["rule"], "description");
+    assert_eq!(lines[1]["compare_unit_price"], Json::Null);
+    assert_eq!(lines[1]["compare_item"], Json::Null);
+    assert_eq!(report["compare_missing"], 1);
+    assert_eq!(lines[0]["item"], "Widget");
+    assert_eq!(lines[0]["compare_unit_price"].to_string(), "11.5");
+    assert_eq!(lines[0]["compare_item"], "Widget");
     let carol = json(&db, &["orders", "3", "--format", "json"]);
     assert_eq!(carol["orders"][0]["item"], "Sprocket");
     assert_eq!(carol["orders"][0]["total"].to_string(), "21.25");

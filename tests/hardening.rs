@@ -38,13 +38,17 @@ async fn a_write_attempted_through_the_query_path_fails() {
         error.to_string().contains("read-only transaction"),
         "{error}"
     );
-    // And as a comparison tenant.
+    // And as a comparison tenant: the own prices stand, the comparison
+    // says why it is missing.
     let rich = db.user("1").await.unwrap();
-    let error = db.priced_orders(&rich, Some("sneaky")).await.unwrap_err();
-    assert!(
-        error.to_string().contains("read-only transaction"),
-        "{error}"
-    );
+    let report = db.priced_orders(&rich, Some("sneaky")).await.unwrap();
+    let why = report.compare_error.clone().unwrap_or_default();
+    assert!(why.contains("read-only transaction"), "{report:?}");
+    assert_eq!(report.total.plain().as_deref(), Some("60000.00"));
+    assert!(report
+        .lines
+        .iter()
+        .all(|l| l.compare_unit_price.plain().is_none()));
     assert_eq!(
         test_db
             .query_text("SELECT count(*)::text FROM public.audit")

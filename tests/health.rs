@@ -794,6 +794,7 @@ async fn prices_csv_json_and_table_shapes() {
         keys,
         [
             "description",
+            "key",
             "max",
             "max_tenants",
             "min",

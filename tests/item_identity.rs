@@ -126,8 +126,9 @@ async fn independently_numbered_catalogues_match_by_description_in_orders() {
 #[tokio::test]
 async fn a_shared_catalogue_still_matches_by_id() {
     let db = catalogues().await;
-    // initech copied acme's catalogue: the ids agree, so they are the key.
-    db.run_sql("UPDATE initech.items SET description = 'Widget' WHERE id = 1")
+    // initech copied acme's catalogue: the ids agree, so they are the key
+    // (and the description for an item initech numbers otherwise).
+    db.run_sql("UPDATE initech.items SET id = 9 WHERE description = 'Gizmo'")
         .await;
     let report = json(
         &db,
@@ -137,12 +138,14 @@ async fn a_shared_catalogue_still_matches_by_id() {
         &db,
         "SELECT a.description, i.price::text, i.id::text
            FROM acme.orders o JOIN acme.items a ON a.id = o.item_id
-           LEFT JOIN initech.items i ON i.id = o.item_id
+           LEFT JOIN initech.items i ON i.id = o.item_id OR (i.description = a.description
+                AND NOT EXISTS (SELECT 1 FROM initech.items x WHERE x.id = o.item_id))
           WHERE o.user_id = 1 ORDER BY o.id",
     )
     .await;
     assert_eq!(compared(&report), expected);
-    assert_eq!(report["items_match"]["rule"], "id");
+    assert_eq!(report["orders"][2]["compare_item_id"], "9");
+    assert_eq!(report["items_match"]["rule"], "id_or_description");
     assert_eq!(report["compare_missing"], 0);
 }
 
@@ -310,7 +313,10 @@ async fn the_price_matrix_rows_are_items_not_ids() {
     );
     assert_eq!(matrix["items_match"], "sku");
     let w1 = row(&matrix, "W-1");
-    assert_eq!(w1["description"], "Widget v2", "the leftmost tenant's (hooli)");
+    assert_eq!(
+        w1["description"], "Widget v2",
+        "the leftmost tenant's (hooli)"
+    );
     assert_eq!(w1["prices"]["umbrella"].to_string(), "9.00");
     assert_eq!(w1["prices"]["hooli"].to_string(), "9.50");
     let failed: Vec<&str> = matrix["failed"]
@@ -320,4 +326,19 @@ async fn the_price_matrix_rows_are_items_not_ids() {
         .map(|f| f["tenant"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["acme", "globex", "initech"]);
+}
+
+#[tokio::test]
+async fn detect_says_how_items_match_and_writes_the_setting() {
+    let db = catalogues().await;
+    let out = run(&db, &["detect"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let model: toml::Table = stdout(&out).parse().unwrap();
+    assert_eq!(model["tenancy"]["items_match"].as_str(), Some("auto"));
+    // The first two tenants by name: acme and globex, numbered independently.
+    let why = stderr(&out);
+    assert!(
+        why.contains("detect: items_match = \"auto\": acme and globex match items by description"),
+        "{why}"
+    );
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::item_match::ItemRule;
 use super::orders::OrderLine;
 use super::sql::quote_ident;
-use super::{exact_text, Database, DbError, QueryHandle};
+use super::{Database, DbError, QueryHandle};
 use crate::money::Value;
 
 /// Tenants priced per statement (and transaction), like the price matrix.
@@ -156,7 +156,7 @@ impl Database {
             quoted.push((tenant.as_str(), schema.as_str()));
         }
         let own_quoted = quote_ident(own);
-        let rules = self.item_rules((own, &own_quoted), &quoted).await?;
+        let rules = self.item_rules((own, &own_quoted), &quoted, handle).await?;
         // Lines are bound as arrays: ids ($1), descriptions ($2), then the
         // own items' values of each key column a pair matches on ($3, …).
         let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
@@ -173,7 +173,12 @@ impl Database {
         for column in &key_columns {
             keys.push(self.own_item_keys(&own_quoted, column, &ids).await?);
         }
-        let names = &self.layout.names;
+        let arrays: String = (0..key_columns.len())
+            .map(|at| format!(", ${}::text[]", at + 3))
+            .collect();
+        let array_names: String = (0..key_columns.len())
+            .map(|at| format!(", k{at}"))
+            .collect();
         let mut selects = Vec::new();
         let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
         for (column, ((_, schema), rule)) in quoted.iter().zip(&rules).enumerate() {
@@ -184,30 +189,28 @@ impl Database {
                     continue;
                 }
             };
-            let line_key = match rule {
-                ItemRule::Id => "$1".to_string(),
-                ItemRule::Description => "$2".to_string(),
-                ItemRule::Column(name) => {
-                    let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
-                    format!("${}", at + 3)
-                }
-            };
+            let own_keys: Vec<String> = rule
+                .keys()
+                .iter()
+                .map(|key| match key {
+                    ItemRule::Description => "l.item".to_string(),
+                    ItemRule::Column(name) => {
+                        let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
+                        format!("l.k{at}")
+                    }
+                    _ => "l.id".to_string(),
+                })
+                .collect();
+            let (ctes, joins, matched) = self.match_sql(schema, rule, &own_keys);
             // The schema is a server-quoted identifier; the lines are bound.
             selects.push((
                 column,
                 format!(
-                    "(WITH theirs AS MATERIALIZED (
-                        SELECT DISTINCT ON (k) k, price FROM (
-                          SELECT {key} AS k, ci.{id}::text AS id, {price} AS price
-                            FROM {schema}.{items} ci) all_items
-                         WHERE k IS NOT NULL ORDER BY k, id)
-                      SELECT {column}::int4, l.n::int4, theirs.price
-                        FROM unnest({line_key}::text[]) WITH ORDINALITY AS l(k, n)
-                        LEFT JOIN theirs ON theirs.k = l.k)",
-                    key = self.item_key(rule, "ci"),
-                    price = exact_text(&format!("ci.{}", names.item_price)),
-                    items = names.items,
-                    id = names.item_id,
+                    "(WITH {ctes}
+                      SELECT {column}::int4, l.n::int4, {price}
+                        FROM unnest($1::text[], $2::text[]{arrays})
+                             WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
+                    price = matched("price"),
                 ),
             ));
         }
@@ -218,8 +221,9 @@ impl Database {
         let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
         arrays.extend(keys.iter().map(Vec::as_slice));
         let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
-        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) =
-            self.tenant_batches(&selects, BASKET_BATCH, &arrays).await?;
+        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
+            .tenant_batches(&selects, BASKET_BATCH, &arrays, handle)
+            .await?;
         for (column, error) in errors {
             failed[column] = Some(error.to_string());
         }

@@ -43,6 +43,15 @@ fn query_tag_name(tag: u64) -> String {
 }
 
 impl QueryHandle {
+    /// A new name for the transaction this handle is to cancel. Published
+    /// first: a cancel that comes while BEGIN is on its way finds no
+    /// backend yet and does nothing, like one that comes late.
+    pub(super) fn next_name(&self) -> String {
+        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
+        self.0.store(tag, Ordering::SeqCst);
+        query_tag_name(tag)
+    }
+
     pub(super) fn finished(&self) {
         self.0.store(0, Ordering::SeqCst);
     }
@@ -55,14 +64,8 @@ impl Database {
         &self,
         handle: Option<&QueryHandle>,
     ) -> Result<Transaction<'static, Postgres>, DbError> {
-        let Some(handle) = handle else {
-            return self.read_tx().await;
-        };
-        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
-        // Published first: a cancel that comes while BEGIN is on its way
-        // finds no backend yet and does nothing, like one that comes late.
-        handle.0.store(tag, Ordering::SeqCst);
-        self.read_tx_named(Some(&query_tag_name(tag))).await
+        self.read_tx_named(handle.map(QueryHandle::next_name).as_deref())
+            .await
     }
 
     /// Stops the query `handle` runs, on the server, if its transaction is

@@ -6,16 +6,17 @@
 //! item 1 a Sprocket. Only layouts that copy one catalogue into every
 //! schema (the article's) share ids. So `items_match = "auto"` decides per
 //! pair of tenants from their data: a natural-key column both items tables
-//! have (`sku`, `item_code`, …) first, else the id where the two catalogues
-//! agree on it (every id both have names the same item), else the exact
-//! description. One statement per pair (a batch of pairs for the basket),
+//! have (`sku`, `item_code`, …) first; else, where the two catalogues agree
+//! on ids (every id both have names the same item), the id and, for an item
+//! the other tenant numbers differently, the exact description; else the
+//! exact description alone. One statement per pair (a batch of pairs for the basket),
 //! remembered until the tenant catalogue is read again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::sql::{quote_ident, quote_literal};
-use super::{Database, DbError};
+use super::{Database, DbError, QueryHandle};
 
 /// Columns that name an item the same way in every tenant, in the order
 /// `auto` prefers them.
@@ -70,6 +71,9 @@ pub enum ItemRule {
     Description,
     /// The unquoted column name.
     Column(String),
+    /// The same id, else the same description: safe only where the
+    /// catalogues agree on every id they share (`auto` checks).
+    IdOrDescription,
 }
 
 impl ItemRule {
@@ -79,6 +83,15 @@ impl ItemRule {
             ItemRule::Id => "id",
             ItemRule::Description => "description",
             ItemRule::Column(column) => column,
+            ItemRule::IdOrDescription => "id_or_description",
+        }
+    }
+
+    /// The keys tried in turn: the first that finds an item wins.
+    pub fn keys(&self) -> Vec<ItemRule> {
+        match self {
+            ItemRule::IdOrDescription => vec![ItemRule::Id, ItemRule::Description],
+            rule => vec![rule.clone()],
         }
     }
 }
@@ -153,9 +166,10 @@ pub fn decide(
             }
             if evidence.shared_ids > 0 && evidence.conflicts == 0 {
                 return choice(
-                    ItemRule::Id,
+                    ItemRule::IdOrDescription,
                     format!(
-                        "the catalogues agree on ids ({} shared, each the same item)",
+                        "the catalogues agree on ids ({} shared, each the same item): by id, \
+                         else by description",
                         evidence.shared_ids
                     ),
                 );
@@ -204,14 +218,65 @@ impl Database {
         ItemMatch::parse(&self.layout.model.items.matching)
     }
 
-    /// SQL for the text of the key `rule` matches on, over items row `alias`.
-    pub(super) fn item_key(&self, rule: &ItemRule, alias: &str) -> String {
+    /// SQL for the text of a single key (one of [`ItemRule::keys`]), over
+    /// items row `alias`.
+    pub(super) fn item_key(&self, key: &ItemRule, alias: &str) -> String {
         let names = &self.layout.names;
-        match rule {
-            ItemRule::Id => format!("{alias}.{}::text", names.item_id),
+        match key {
+            ItemRule::Id | ItemRule::IdOrDescription => {
+                format!("{alias}.{}::text", names.item_id)
+            }
             ItemRule::Description => format!("{alias}.{}::text", names.item_label),
             ItemRule::Column(column) => format!("{alias}.{}::text", quote_ident(column)),
         }
+    }
+
+    /// The comparison side of a match under `rule`: CTEs over `schema`'s
+    /// items (read on their own, MATERIALIZED, so that the statement works
+    /// where two schemas live on different nodes, as on Citus), one item
+    /// per key (the lowest id in text order), and the LEFT JOINs of
+    /// `own_keys` (SQL for each key of the rule, in order) to them; and
+    /// SQL for a column (`id`, `item`, `price`) of the item matched.
+    pub(super) fn match_sql(
+        &self,
+        schema: &str,
+        rule: &ItemRule,
+        own_keys: &[String],
+    ) -> (String, String, impl Fn(&str) -> String) {
+        let names = &self.layout.names;
+        let keys = rule.keys();
+        let key_columns: String = keys
+            .iter()
+            .enumerate()
+            .map(|(j, key)| format!(", {} AS k{j}", self.item_key(key, "ci")))
+            .collect();
+        let mut ctes = format!(
+            "theirs AS MATERIALIZED (
+               SELECT ci.{id}::text AS id, {item} AS item, {price} AS price{key_columns}
+                 FROM {schema}.{items} ci)",
+            id = names.item_id,
+            item = super::lossy::raw(&format!("ci.{}", names.item_label)),
+            price = super::exact_text(&format!("ci.{}", names.item_price)),
+            items = names.items,
+        );
+        let mut joins = String::new();
+        for (j, own) in own_keys.iter().enumerate().take(keys.len()) {
+            ctes.push_str(&format!(
+                ",\n m{j} AS (SELECT DISTINCT ON (k{j}) * FROM theirs
+                             WHERE k{j} IS NOT NULL ORDER BY k{j}, id)"
+            ));
+            // A later key only where the earlier ones found nothing.
+            let unmatched: String = (0..j).map(|e| format!("m{e}.k{e} IS NULL AND ")).collect();
+            joins.push_str(&format!(" LEFT JOIN m{j} ON {unmatched}m{j}.k{j} = {own}"));
+        }
+        let count = keys.len().min(own_keys.len());
+        let column = move |name: &str| {
+            let arms: String = (0..count)
+                .map(|j| format!(" WHEN m{j}.k{j} IS NOT NULL THEN m{j}.{name}"))
+                .collect();
+            format!("CASE{arms} END")
+        };
+        (ctes, joins, column)
     }
 
     /// How `own`'s items match each of `others`' (quoted schema names
@@ -222,6 +287,7 @@ impl Database {
         &self,
         own: (&str, &str),
         others: &[(&str, &str)],
+        handle: Option<&QueryHandle>,
     ) -> Result<Vec<Result<RuleChoice, DbError>>, DbError> {
         let setting = self.item_match();
         let no_evidence = match &setting {
@@ -251,7 +317,7 @@ impl Database {
                 setting.candidates().into_iter().map(Some).collect();
             let candidates: Vec<Option<&str>> = candidates.iter().map(|c| c.as_deref()).collect();
             let (rows, failed): (Vec<EvidenceRow>, _) = self
-                .tenant_batches(&wanted, wanted.len(), &[&candidates])
+                .tenant_batches(&wanted, wanted.len(), &[&candidates], handle)
                 .await?;
             for (i, error) in failed {
                 rules[i] = Some(Err(error));
@@ -280,13 +346,21 @@ impl Database {
             .collect())
     }
 
+    /// How `own`'s items match `other`'s, and why (`detect` explains it).
+    pub async fn item_rule_between(&self, own: &str, other: &str) -> Result<RuleChoice, DbError> {
+        let (own_quoted, other_quoted) = (quote_ident(own), quote_ident(other));
+        self.item_rule((own, &own_quoted), (other, &other_quoted), None)
+            .await?
+    }
+
     /// The rule for one pair; see [`Database::item_rules`].
     pub(super) async fn item_rule(
         &self,
         own: (&str, &str),
         other: (&str, &str),
+        handle: Option<&QueryHandle>,
     ) -> Result<Result<RuleChoice, DbError>, DbError> {
-        let mut rules = self.item_rules(own, &[other]).await?;
+        let mut rules = self.item_rules(own, &[other], handle).await?;
         Ok(rules
             .pop()
             .unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))
@@ -343,7 +417,7 @@ mod tests {
     fn auto_uses_ids_only_where_the_catalogues_agree_on_them() {
         // (shared ids, conflicts, keys of each side) → rule.
         let cases = [
-            (evidence(3, 0, &[], &[]), ItemRule::Id),
+            (evidence(3, 0, &[], &[]), ItemRule::IdOrDescription),
             (evidence(3, 2, &[], &[]), ItemRule::Description),
             (evidence(3, 1, &[], &[]), ItemRule::Description),
             // Nothing shared: agreement on nothing is no agreement.

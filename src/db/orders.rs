@@ -441,7 +441,7 @@ impl Database {
                 let pair = (tenant, quote_ident(tenant));
                 let theirs = (other, quote_ident(other));
                 match self
-                    .item_rule((pair.0, &pair.1), (theirs.0, &theirs.1))
+                    .item_rule((pair.0, &pair.1), (theirs.0, &theirs.1), handle)
                     .await?
                 {
                     Ok(choice) => Some(choice),
@@ -500,41 +500,31 @@ impl Database {
     }
 
     /// The orders query over `own` (a quoted schema), with the prices of
-    /// `compare` (a quoted schema and how its items match) beside them.
-    /// The comparison items are read on their own (a MATERIALIZED CTE, one
-    /// item per key: the lowest id in text order) and joined on the key,
-    /// so the cost grows with lines plus items, and the statement works
-    /// where the two schemas live on different nodes (Citus).
+    /// `compare` (a quoted schema and how its items match) beside them: the
+    /// comparison items are joined on the key (see [`Database::match_sql`]),
+    /// so the cost grows with lines plus items, never their product.
     fn orders_sql(&self, own: &str, compare: Option<(&str, &RuleChoice)>) -> String {
         let n = &self.layout.names;
-        let (items, item_id, label) = (&n.items, &n.item_id, &n.item_label);
         let (with, join, columns) = match compare {
             Some((schema, choice)) => {
-                let own_key = match &choice.rule {
-                    // The order's own reference: a deleted own item still matches.
-                    ItemRule::Id => format!("o.{}::text", n.order_item),
-                    rule => self.item_key(rule, "i"),
-                };
-                (
-                    format!(
-                        "WITH theirs AS MATERIALIZED (
-                           SELECT DISTINCT ON (k) k, id, item, price FROM (
-                             SELECT {key} AS k, ci.{item_id}::text AS id, {item} AS item,
-                                    {price} AS price
-                               FROM {schema}.{items} ci) all_items
-                            WHERE k IS NOT NULL ORDER BY k, id)\n",
-                        key = self.item_key(&choice.rule, "ci"),
-                        item = raw(&format!("ci.{label}")),
-                        price = exact_text(&format!("ci.{}", n.item_price)),
-                    ),
-                    format!("LEFT JOIN theirs ON theirs.k = {own_key}"),
-                    "theirs.price, theirs.id, theirs.item",
-                )
+                let own_keys: Vec<String> = choice
+                    .rule
+                    .keys()
+                    .iter()
+                    .map(|key| match key {
+                        // The order's own reference: a deleted own item still matches.
+                        ItemRule::Id => format!("o.{}::text", n.order_item),
+                        key => self.item_key(key, "i"),
+                    })
+                    .collect();
+                let (ctes, joins, column) = self.match_sql(schema, &choice.rule, &own_keys);
+                let columns = format!("{}, {}, {}", column("price"), column("id"), column("item"));
+                (format!("WITH {ctes}\n"), joins, columns)
             }
             None => (
                 String::new(),
                 String::new(),
-                "NULL::text, NULL::text, NULL::bytea",
+                "NULL::text, NULL::text, NULL::bytea".to_string(),
             ),
         };
         format!(
@@ -546,12 +536,14 @@ impl Database {
               WHERE o.{order_user}::text = $1
               ORDER BY o.id",
             orders = n.orders,
+            items = n.items,
+            item_id = n.item_id,
             order_item = n.order_item,
             order_user = n.order_user,
             quantity = exact_text(&format!("o.{}", n.order_quantity)),
             price = exact_text(&format!("i.{}", n.item_price)),
             // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
-            item = raw(&format!("i.{label}")),
+            item = raw(&format!("i.{}", n.item_label)),
         )
     }
 }

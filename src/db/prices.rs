@@ -335,7 +335,7 @@ impl Database {
             tenants.into_iter().enumerate()
         {
             let has_key = match &rule {
-                ItemRule::Id => *has_id,
+                ItemRule::Id | ItemRule::IdOrDescription => *has_id,
                 ItemRule::Description => *has_description,
                 ItemRule::Column(key) => keys.contains(key),
             };
@@ -383,7 +383,7 @@ impl Database {
             ));
         }
         type Row = (i32, LossyText, Option<LossyText>, Option<String>);
-        let (rows, errors): (Vec<Row>, _) = self.tenant_batches(&selects, batch, &[]).await?;
+        let (rows, errors): (Vec<Row>, _) = self.tenant_batches(&selects, batch, &[], None).await?;
         let rows = rows
             .into_iter()
             .map(|(c, key, description, p)| {

@@ -121,6 +121,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                 compare_missing: report
                     .compare_tenant
                     .as_ref()
+                    .filter(|_| report.compare_error.is_none())
                     .map(|_| report.compare_missing),
                 items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
                     rule: choice.rule.name(),
