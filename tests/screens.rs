@@ -7,7 +7,9 @@ use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
-use tenantscope::db::{DbError, OrdersReport, RawOrderLine, TenantCatalog, UserCount};
+use tenantscope::db::{
+    DbError, ItemRule, OrdersReport, RawOrderLine, RuleChoice, TenantCatalog, UserCount,
+};
 use tenantscope::fixtures;
 use tenantscope::money::Value;
 use tenantscope::ui::view;
@@ -40,14 +42,20 @@ fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> 
         quantity: Some(qty.into()),
         unit_price: Some(price.into()),
         compare_unit_price: compare.map(str::to_string),
-        ..Default::default()
+        // The item the comparison tenant sells under the same id.
+        compare_item_id: compare.map(|_| id.into()),
+        compare_item: compare.map(|_| item.into()),
     }
 }
 
 /// Delivers `lines` as the result of the current orders load.
 fn deliver(state: &mut State, tenant: &str, lines: Vec<RawOrderLine>) {
     let key = state.dashboard.orders.key().unwrap().clone();
-    let report = OrdersReport::from_raw(tenant.into(), key.compare.clone(), lines);
+    let mut report = OrdersReport::from_raw(tenant.into(), key.compare.clone(), lines);
+    report.item_rule = key.compare.as_ref().map(|_| RuleChoice {
+        rule: ItemRule::IdOrDescription,
+        why: "the catalogues agree on ids".into(),
+    });
     update(
         state,
         Msg::from(dashboard::Msg::OrdersLoaded {

@@ -75,7 +75,26 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     };
     let own = report.tenant.clone();
     let other = report.compare_tenant.clone().unwrap_or_else(|| "—".into());
-    let fields = line_fields(line, &own, &other);
+    let mut fields = line_fields(line, &own, &other);
+    if report.compare_tenant.is_some() {
+        // Which of their items was taken for this one, and by what rule.
+        let matched = match (&line.compare_item_id, &line.compare_item) {
+            (None, None) => "— (not sold there)".to_string(),
+            (id, item) => format!(
+                "{} (id {})",
+                item.as_deref().unwrap_or("(no description)"),
+                id.as_deref().unwrap_or("?")
+            ),
+        };
+        let rule = match (&report.item_rule, &report.compare_error) {
+            (Some(choice), _) => format!("{}: {}", choice.rule.name(), choice.why),
+            (None, Some(why)) => format!("no comparison: {why}"),
+            (None, None) => "—".to_string(),
+        };
+        let at = fields.len() - 3;
+        fields.insert(at, ("Their item", matched));
+        fields.insert(at + 1, ("Matched by", rule));
+    }
     let title = format!(
         "Order line {}",
         line.item.as_deref().unwrap_or("(missing item)")

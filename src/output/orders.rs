@@ -149,7 +149,13 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             };
             let id_and_item = [
                 line.item_id.clone().unwrap_or_default(),
-                line.item.clone().unwrap_or_else(|| "(missing item)".into()),
+                match (&line.item, &line.compare_item) {
+                    // Matched by id or key to an item described otherwise.
+                    (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
+                        format!("{own} ≠ {theirs}")
+                    }
+                    (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
+                },
                 quantity,
             ];
             let money = line.money_columns().map(|value| cell(&value));

@@ -147,6 +147,10 @@ fn right(text: String) -> Cell<'static> {
 
 fn item_label(line: &OrderLine) -> String {
     match (&line.item, &line.item_id) {
+        // Matched by id or key to an item described otherwise: say so.
+        (Some(item), _) if line.names_another_item() => {
+            format!("{item} ≠ {}", line.compare_item.as_deref().unwrap_or_default())
+        }
         (Some(item), _) => item.clone(),
         (None, Some(id)) => format!("(missing item {id})"),
         (None, None) => "(missing item)".into(),
@@ -191,6 +195,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .map(|gap| format!("Total unknown: {gap}"))
         .into_iter()
         .chain(partial.iter().map(|note| format!("Compared: {note}")))
+        .chain(report.other_item_note().map(|note| format!("Check: {note}")))
         .collect();
     let totals = [
         String::new(),
