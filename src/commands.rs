@@ -77,7 +77,7 @@ pub(crate) async fn execute(
             let report = database
                 .priced_orders(&user, choice.tenant.as_deref())
                 .await?;
-            output::orders(&user, &report, format, Destination::stdout())
+            output::orders(&user, &report, &catalog, format, Destination::stdout())
         }
         Some(Command::Basket {
             user_id,
@@ -90,11 +90,19 @@ pub(crate) async fn execute(
             priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
             if format != tenantscope::cli::Format::Json {
                 for failed in priced.iter().filter(|t| t.error.is_some()) {
-                    let name = tenantscope::text::sanitize(&failed.tenant);
+                    let name = catalog.label(&failed.tenant);
+                    let name = tenantscope::text::sanitize(&name);
                     eprintln!("not priced: {name}");
                 }
             }
-            output::basket(&user, &lines, &priced, format, Destination::stdout())
+            output::basket(
+                &user,
+                &lines,
+                &priced,
+                &catalog,
+                format,
+                Destination::stdout(),
+            )
         }
         Some(Command::Health {
             format,
@@ -162,11 +170,16 @@ pub(crate) async fn execute(
             let matrix = database.price_matrix(catalog.names()).await?;
             // JSON carries failures in `failed`; the others get a note each.
             if format != tenantscope::cli::Format::Json {
-                if let Some(failures) = output::price_failures(&matrix) {
+                if let Some(failures) = output::price_failures(&matrix, &catalog) {
                     eprintln!("{failures}");
                 }
             }
-            output::prices(&matrix.sorted(sort.into()), format, Destination::stdout())
+            output::prices(
+                &matrix.sorted(sort.into()),
+                &catalog,
+                format,
+                Destination::stdout(),
+            )
         }
     };
     write_stdout(&out);

@@ -25,7 +25,10 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
         .map(String::as_str)
         .collect();
     user_keys.sort();
-    assert_eq!(user_keys, ["id", "mail", "name", "schema", "tenant"]);
+    assert_eq!(
+        user_keys,
+        ["id", "mail", "name", "schema", "tenant", "tenant_key"]
+    );
     assert_eq!(json["compare_tenant"], "client2");
     let tesla = &json["orders"][0];
     assert_eq!(tesla["item"], "Tesla");

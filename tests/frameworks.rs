@@ -328,7 +328,11 @@ async fn django_tenant_users_is_detected_with_linked_users() {
     assert_eq!(report["user"]["name"], "bob");
     assert_eq!(report["user"]["tenant"], "Globex");
     assert_eq!(report["user"]["schema"], "globex_1704240000");
-    assert_eq!(report["compare_tenant"], "acme_1704153600");
+    // Tenants as the registry names them, the generated schema beside.
+    assert_eq!(report["compare_tenant"], "Acme Corp");
+    assert_eq!(report["compare_schema"], "acme_1704153600");
+    assert_eq!(report["compare_tenant_key"], "2");
+    assert_eq!(report["user"]["tenant_key"], "3");
     let lines = report["orders"].as_array().unwrap();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["item"], "Sprocket");
@@ -836,4 +840,68 @@ async fn a_link_table_with_dropped_columns_is_still_recognised() {
     assert_eq!(model["link_user"].as_str(), Some("tenantuser_id"));
     assert_eq!(model["link_tenant"].as_str(), Some("company_id"));
     assert_eq!(json(&db, &["users", "--format", "json"]), before);
+}
+
+/// Where a registry names tenants, every output names them by its label
+/// (generated schema names are not what users call tenants), with the key
+/// and schema beside them in JSON.
+#[tokio::test]
+async fn registry_labels_name_tenants_in_basket_and_prices() {
+    let db = fixture("django_tenant_users").await;
+    let registry: std::collections::HashMap<String, (String, String)> = {
+        let rows = db
+            .query_text(
+                "SELECT string_agg(schema_name || '=' || id || '=' || name, ';')
+                   FROM public.companies_company",
+            )
+            .await;
+        rows.split(';')
+            .map(|row| {
+                let parts: Vec<&str> = row.split('=').collect();
+                (
+                    parts[0].to_string(),
+                    (parts[1].to_string(), parts[2].to_string()),
+                )
+            })
+            .collect()
+    };
+    let basket = json(
+        &db,
+        &["basket", "3", "--tenant", "Globex", "--format", "json"],
+    );
+    let tenants = basket["tenants"].as_array().unwrap();
+    assert!(!tenants.is_empty(), "{basket}");
+    for tenant in tenants {
+        let schema = tenant["schema"].as_str().unwrap();
+        let (key, label) = &registry[schema];
+        assert_eq!(tenant["tenant"], label.as_str(), "{tenant}");
+        assert_eq!(tenant["tenant_key"], key.as_str(), "{tenant}");
+    }
+    let table = ok(&db, &["basket", "3", "--tenant", "Globex"]);
+    assert!(
+        table.starts_with("basket of bob (id 3) in Globex:"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("_17042"),
+        "no generated schema name: {table}"
+    );
+    let prices = json(&db, &["prices", "--format", "json"]);
+    let labels: Vec<&str> = prices["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let schemas: Vec<&str> = prices["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), schemas.len());
+    for (label, schema) in labels.iter().zip(&schemas) {
+        assert_eq!(*label, registry[*schema].1);
+    }
+    assert!(!ok(&db, &["prices"]).contains("_17042"));
 }

@@ -209,7 +209,10 @@ async fn a_configured_rule_is_followed_and_a_missing_key_column_is_said() {
         table.contains("Check: 3 lines matched by id name another item at globex"),
         "{table}"
     );
-    assert!(table.contains("Widget ≠ Sprocket"), "the line is marked: {table}");
+    assert!(
+        table.contains("Widget ≠ Sprocket"),
+        "the line is marked: {table}"
+    );
     // By sku where globex has none: own prices stand, the reason is given.
     let by_sku = config("sku");
     let report = json(

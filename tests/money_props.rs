@@ -236,6 +236,7 @@ async fn check(case: Case, db: &Database, admin: &mut PgConnection) -> Result<()
     let json: serde_json::Value = serde_json::from_str(&tenantscope::output::orders(
         &user,
         &report,
+        &tenantscope::db::TenantCatalog::default(),
         Format::Json,
         tenantscope::output::Destination::PipeOrFile,
     ))

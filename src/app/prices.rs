@@ -8,7 +8,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{export_loaded, no_mouse, no_text, no_warning, Screen, Status};
+use super::screen::{no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
 use crate::output::Document;
@@ -112,7 +112,11 @@ pub const SCREEN: Screen = Screen {
     is_busy: |state| state.prices.matrix.is_loading(),
     status,
     fresh: "prices",
-    export: |state| export_loaded("prices", &state.prices.matrix, Document::Prices),
+    export: |state| {
+        let matrix = state.prices.matrix.value()?.clone();
+        let document = Document::Prices(Box::new((matrix, state.catalog.clone())));
+        Some(("prices".to_string(), document))
+    },
     help: &[("Price matrix", KEYS)],
     marks: &[
         ("▼", "lowest price among the tenants shown"),

@@ -251,11 +251,11 @@ impl Database {
     }
 
     /// The own items' values of key `column` for the lines' item `ids`.
-    async fn own_item_keys<'a>(
+    async fn own_item_keys(
         &self,
         own: &str,
         column: &str,
-        ids: &[Option<&'a str>],
+        ids: &[Option<&str>],
     ) -> Result<Vec<Option<String>>, DbError> {
         let names = &self.layout.names;
         let sql = format!(

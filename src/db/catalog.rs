@@ -5,16 +5,52 @@ use super::lossy::{raw, LossyText};
 use super::{Database, DbError};
 
 /// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
+/// Where a registry names tenants, each schema's registry key and label.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantCatalog {
     names: Vec<String>,
+    /// Schema → (key, label), for registered schemas.
+    registered: std::collections::HashMap<String, (String, String)>,
 }
 
 impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
         names.sort();
         names.dedup();
-        TenantCatalog { names }
+        TenantCatalog {
+            names,
+            registered: Default::default(),
+        }
+    }
+
+    /// With the registry's (key, label, schema) rows.
+    pub fn with_registry(mut self, rows: Vec<(String, String, String)>) -> TenantCatalog {
+        for (key, label, schema) in rows {
+            self.registered.entry(schema).or_insert((key, label));
+        }
+        self
+    }
+
+    /// The registry's key of tenant `schema`, if it is registered.
+    pub fn key(&self, schema: &str) -> Option<&str> {
+        self.registered.get(schema).map(|(key, _)| key.as_str())
+    }
+
+    /// What people call tenant `schema`: its registry label, else the
+    /// schema. A label two tenants share gets its schema beside it.
+    pub fn label(&self, schema: &str) -> String {
+        let Some((_, label)) = self.registered.get(schema) else {
+            return schema.to_string();
+        };
+        let shared = self
+            .registered
+            .iter()
+            .any(|(other, (_, l))| l == label && other != schema);
+        if shared {
+            format!("{label} ({schema})")
+        } else {
+            label.clone()
+        }
     }
 
     pub fn names(&self) -> &[String] {
@@ -105,20 +141,21 @@ impl Database {
         ))
         .bind(&self.layout.shared_schema)
         .persistent(self.persistent())
-        .fetch_all(tx)
+        .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
         let skipped = names.iter().filter(|n| n.replaced).count();
         if skipped > 0 {
             tracing::warn!(skipped, "tenant schemas whose name is not UTF-8 left out");
         }
-        Ok(TenantCatalog::new(
+        let catalog = TenantCatalog::new(
             names
                 .into_iter()
                 .filter(|n| !n.replaced)
                 .map(|n| n.text)
                 .collect(),
-        ))
+        );
+        Ok(catalog.with_registry(self.registry_rows(tx).await?))
     }
 
     /// Tenants with their user counts, plus organization ids that name no

@@ -216,11 +216,13 @@ impl OrdersReport {
         self.lines.iter().filter(|l| l.names_another_item()).count()
     }
 
-    /// The warning for [`OrdersReport::other_item_lines`], if any.
-    pub fn other_item_note(&self) -> Option<String> {
+    /// The warning for [`OrdersReport::other_item_lines`], if any, with
+    /// tenants named as `catalog` names them.
+    pub fn other_item_note(&self, catalog: &TenantCatalog) -> Option<String> {
         let count = self.other_item_lines();
         let rule = self.item_rule.as_ref()?;
-        let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
+        let compare = catalog.label(self.compare_tenant.as_deref()?);
+        let compare = crate::text::sanitize(&compare).into_owned();
         (count > 0).then(|| {
             let lines = if count == 1 { "line" } else { "lines" };
             format!(
@@ -261,8 +263,9 @@ impl OrdersReport {
     /// How partial the comparison is, when it is: "1 of 2 lines, 1 item
     /// not sold by client3", or "no item sold by client3" when nothing
     /// compares.
-    pub fn compare_note(&self) -> Option<String> {
-        let compare = crate::text::sanitize(self.compare_tenant.as_deref()?).into_owned();
+    pub fn compare_note(&self, catalog: &TenantCatalog) -> Option<String> {
+        let compare = catalog.label(self.compare_tenant.as_deref()?);
+        let compare = crate::text::sanitize(&compare).into_owned();
         if let Some(why) = &self.compare_error {
             return Some(format!("no comparison with {compare}: {why}"));
         }
@@ -276,7 +279,7 @@ impl OrdersReport {
         if self.compared_lines == 0 {
             return Some(format!(
                 "no line priced by both {} and {compare}",
-                self.tenant
+                crate::text::sanitize(&catalog.label(&self.tenant))
             ));
         }
         let mut why = Vec::new();
@@ -630,7 +633,7 @@ mod tests {
         assert_eq!(plain(&report.difference()).as_deref(), Some("-5.00"));
         assert_eq!((report.compared_lines, report.compare_missing), (1, 1));
         assert_eq!(
-            report.compare_note().as_deref(),
+            report.compare_note(&TenantCatalog::default()).as_deref(),
             Some("1 of 2 lines, 1 item not sold by b")
         );
         assert_eq!(report.total_gap(), None);
@@ -654,7 +657,7 @@ mod tests {
         assert_eq!(report.compare_total, Value::Missing);
         assert_eq!(report.difference(), Value::Missing);
         assert_eq!(
-            report.compare_note().as_deref(),
+            report.compare_note(&TenantCatalog::default()).as_deref(),
             Some("no line priced by both a and b")
         );
         let none = OrdersReport::from_raw(
@@ -663,7 +666,13 @@ mod tests {
             vec![raw("1", "1", None, None), raw("2", "1", None, None)],
         );
         assert_eq!(none.total_gap().as_deref(), Some("2 lines without a price"));
-        assert_eq!((none.compare_note(), none.compare_missing), (None, 0));
+        assert_eq!(
+            (
+                none.compare_note(&TenantCatalog::default()),
+                none.compare_missing
+            ),
+            (None, 0)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::orders::OrdersUserJson;
 use super::{csv, json, table, Align, Destination};
 use crate::cli::Format;
-use crate::db::{BasketTenant, OrderLine, User};
+use crate::db::{BasketTenant, OrderLine, TenantCatalog, User};
 use crate::money::Value;
 use crate::text::plural;
 
@@ -19,7 +19,10 @@ struct BasketJson<'a> {
 
 #[derive(Serialize)]
 struct BasketTenantJson<'a> {
-    tenant: &'a str,
+    /// As the registry names it (else the schema).
+    tenant: String,
+    tenant_key: Option<&'a str>,
+    schema: &'a str,
     /// Over `priced_lines` only: never summed over a line the tenant lacks.
     total: &'a Value,
     priced_lines: usize,
@@ -35,18 +38,21 @@ pub fn basket(
     user: &User,
     lines: &[OrderLine],
     tenants: &[BasketTenant],
+    catalog: &TenantCatalog,
     format: Format,
     to: Destination,
 ) -> String {
     if format == Format::Json {
         return json(
             &BasketJson {
-                user: OrdersUserJson::of(user),
+                user: OrdersUserJson::of(user, catalog),
                 lines: lines.len(),
                 tenants: tenants
                     .iter()
                     .map(|t| BasketTenantJson {
-                        tenant: &t.tenant,
+                        tenant: catalog.label(&t.tenant),
+                        tenant_key: catalog.key(&t.tenant),
+                        schema: &t.tenant,
                         total: &t.total,
                         priced_lines: t.priced_lines,
                         missing_lines: t.missing_lines,
@@ -63,7 +69,7 @@ pub fn basket(
         .iter()
         .map(|t| {
             vec![
-                t.tenant.clone(),
+                catalog.label(&t.tenant),
                 plain(&t.total),
                 t.priced_lines.to_string(),
                 t.missing_lines.to_string(),
@@ -92,10 +98,11 @@ pub fn basket(
                 ("error", Align::Left),
             ];
             let note = format!(
-                "basket of {} ({}): {}; totals cover only the lines a tenant prices, \
-                 difference compares those lines with the own tenant",
+                "basket of {} (id {}) in {}: {}; totals cover only the lines a tenant \
+                 prices, difference compares those lines with the own tenant",
+                user.name,
                 user.id,
-                user.tenant.as_deref().unwrap_or(""),
+                catalog.label(user.tenant.as_deref().unwrap_or("")),
                 plural(lines.len(), "order line", "order lines"),
             );
             let mut out = crate::text::sanitize(&note).into_owned();

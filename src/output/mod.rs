@@ -14,7 +14,7 @@ mod users;
 
 use serde::Serialize;
 
-use crate::db::{HealthReport, OrdersReport, PriceMatrix, User};
+use crate::db::{HealthReport, OrdersReport, PriceMatrix, TenantCatalog, User};
 use crate::text;
 
 pub use basket::basket;
@@ -163,21 +163,25 @@ pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
 /// What a view exports: the runtime turns it into CSV off the UI path.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
-    /// Boxed: a report is far larger than the other documents.
-    Orders(Box<(User, OrdersReport)>),
+    /// Boxed: a report is far larger than the other documents. The
+    /// catalog names the tenants (registry labels).
+    Orders(Box<(User, OrdersReport, TenantCatalog)>),
     Health(HealthReport),
-    Prices(PriceMatrix),
+    Prices(Box<(PriceMatrix, TenantCatalog)>),
 }
 
 impl Document {
     pub fn csv(&self) -> String {
         match self {
             Document::Orders(document) => {
-                let (user, report) = document.as_ref();
-                orders(user, report, Format::Csv, Destination::PipeOrFile)
+                let (user, report, catalog) = document.as_ref();
+                orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)
             }
             Document::Health(report) => health_csv(report),
-            Document::Prices(matrix) => prices(matrix, Format::Csv, Destination::PipeOrFile),
+            Document::Prices(document) => {
+                let (matrix, catalog) = document.as_ref();
+                prices(matrix, catalog, Format::Csv, Destination::PipeOrFile)
+            }
         }
     }
 }

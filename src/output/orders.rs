@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{csv, json, table, Align, Destination, Format};
-use crate::db::{OrdersReport, User};
+use crate::db::{OrdersReport, TenantCatalog, User};
 use crate::money::Value;
 use crate::text;
 
@@ -40,7 +40,9 @@ use crate::text;
 #[derive(Serialize)]
 struct OrdersJson<'a> {
     user: OrdersUserJson<'a>,
-    compare_tenant: Option<&'a str>,
+    compare_tenant: Option<String>,
+    compare_tenant_key: Option<&'a str>,
+    compare_schema: Option<&'a str>,
     orders: Vec<OrderLineJson<'a>>,
     total: &'a Value,
     compared_total: &'a Value,
@@ -78,27 +80,38 @@ pub(super) struct OrdersUserJson<'a> {
     mail: Option<&'a str>,
     /// The tenant as the registry names it (else its schema).
     tenant: Option<&'a str>,
+    tenant_key: Option<&'a str>,
     schema: Option<&'a str>,
 }
 
 impl<'a> OrdersUserJson<'a> {
-    pub(super) fn of(user: &'a User) -> OrdersUserJson<'a> {
+    pub(super) fn of(user: &'a User, catalog: &'a TenantCatalog) -> OrdersUserJson<'a> {
         OrdersUserJson {
             id: &user.id,
             name: &user.name,
             mail: user.mail.as_deref(),
             tenant: user.tenant_label(),
+            tenant_key: user.tenant.as_deref().and_then(|s| catalog.key(s)),
             schema: user.tenant.as_deref(),
         }
     }
 }
 
-pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destination) -> String {
+pub fn orders(
+    user: &User,
+    report: &OrdersReport,
+    catalog: &TenantCatalog,
+    format: Format,
+    to: Destination,
+) -> String {
+    let compare_schema = report.compare_tenant.as_deref();
     if format == Format::Json {
         return json(
             &OrdersJson {
-                user: OrdersUserJson::of(user),
-                compare_tenant: report.compare_tenant.as_deref(),
+                user: OrdersUserJson::of(user, catalog),
+                compare_tenant: compare_schema.map(|s| catalog.label(s)),
+                compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
+                compare_schema,
                 orders: report
                     .lines
                     .iter()
@@ -166,7 +179,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             row
         })
         .collect();
-    let compare = report.compare_tenant.as_deref().unwrap_or("none");
+    let compare = compare_schema.map_or_else(|| "none".to_string(), |s| catalog.label(s));
     if format == Format::Csv {
         let headers = [
             "item_id",
@@ -181,7 +194,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         ];
         return csv(&headers, &rows, to);
     }
-    let partial = report.compare_note();
+    let partial = report.compare_note(catalog);
     // A totals row: its label under the item, money under the totals.
     let totals = |label: &str, own: String, compare: String, difference: String| {
         vec![
@@ -219,8 +232,8 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         text::sanitize(&user.name),
         text::sanitize(&user.id),
         text::sanitize(user.mail.as_deref().unwrap_or("no mail")),
-        text::sanitize(&report.tenant),
-        text::sanitize(compare),
+        text::sanitize(&catalog.label(&report.tenant)),
+        text::sanitize(&compare),
     );
     let compare_title = match to {
         Destination::Terminal => text::fit(&compare.to_uppercase(), 20),
@@ -258,7 +271,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
             text::sanitize(&choice.why)
         ));
     }
-    if let Some(note) = report.other_item_note() {
+    if let Some(note) = report.other_item_note(catalog) {
         out.push_str(&format!("Check: {note}\n"));
     }
     for line in &report.lines {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{csv, json, table, Align, Destination, Format};
-use crate::db::PriceMatrix;
+use crate::db::{PriceMatrix, PriceRow, TenantCatalog, TenantFailure};
 use crate::money::Value;
 use crate::text;
 
@@ -64,6 +64,8 @@ impl Serialize for PriceRowJson<'_> {
 #[derive(Serialize)]
 struct PricesJson<'a> {
     tenants: &'a [String],
+    /// Each column's schema, aligned with `tenants`.
+    schemas: &'a [String],
     items_match: &'a crate::db::ItemRule,
     items: Vec<PriceRowJson<'a>>,
     failed: &'a [crate::db::TenantFailure],
@@ -72,21 +74,47 @@ struct PricesJson<'a> {
 /// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
 /// per tenant, `min`, `max`, `spread`, `min_tenants`, `max_tenants`; exact
 /// values, empty for none, tenant lists joined by `;`) or an aligned table.
-pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
+pub fn prices(
+    matrix: &PriceMatrix,
+    catalog: &TenantCatalog,
+    format: Format,
+    to: Destination,
+) -> String {
+    // Columns as people call the tenants (registry labels), schemas beside.
+    let labels: Vec<String> = matrix.tenants.iter().map(|t| catalog.label(t)).collect();
+    let relabel =
+        |tenants: &[String]| -> Vec<String> { tenants.iter().map(|t| catalog.label(t)).collect() };
     if format == Format::Json {
+        let rows: Vec<PriceRow> = matrix
+            .rows
+            .iter()
+            .map(|row| PriceRow {
+                min_tenants: relabel(&row.min_tenants),
+                max_tenants: relabel(&row.max_tenants),
+                ..row.clone()
+            })
+            .collect();
+        let failed: Vec<TenantFailure> = matrix
+            .failed
+            .iter()
+            .map(|f| TenantFailure {
+                tenant: catalog.label(&f.tenant),
+                ..f.clone()
+            })
+            .collect();
         return json(
             &PricesJson {
-                tenants: &matrix.tenants,
+                tenants: &labels,
+                schemas: &matrix.tenants,
                 items_match: &matrix.rule,
-                items: matrix
-                    .rows
+                items: rows
                     .iter()
                     .map(|row| PriceRowJson {
-                        tenants: &matrix.tenants,
+                        tenants: &labels,
                         row,
                     })
                     .collect(),
-                failed: &matrix.failed,
+                failed: &failed,
             },
             to,
         );
@@ -114,20 +142,20 @@ pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
                 None => "—".to_string(),
             });
             let separator = if csv_format { ";" } else { ", " };
-            cells.push(row.min_tenants.join(separator));
-            cells.push(row.max_tenants.join(separator));
+            cells.push(relabel(&row.min_tenants).join(separator));
+            cells.push(relabel(&row.max_tenants).join(separator));
             cells
         })
         .collect();
     if csv_format {
         let mut headers = vec!["item"];
-        headers.extend(matrix.tenants.iter().map(String::as_str));
+        headers.extend(labels.iter().map(String::as_str));
         headers.extend(["min", "max", "spread", "min_tenants", "max_tenants"]);
         return csv(&headers, &rows, to);
     }
     let (l, r) = (Align::Left, Align::Right);
     let mut headers = vec![("ITEM", l)];
-    headers.extend(matrix.tenants.iter().map(|t| (t.as_str(), r)));
+    headers.extend(labels.iter().map(|t| (t.as_str(), r)));
     headers.extend([
         ("MIN", r),
         ("MAX", r),
@@ -140,7 +168,7 @@ pub fn prices(matrix: &PriceMatrix, format: Format, to: Destination) -> String {
 
 /// What the price matrix could not read, one line per tenant, for stderr
 /// (table and CSV output; JSON carries it in `failed`).
-pub fn price_failures(matrix: &PriceMatrix) -> Option<String> {
+pub fn price_failures(matrix: &PriceMatrix, catalog: &TenantCatalog) -> Option<String> {
     if matrix.failed.is_empty() {
         return None;
     }
@@ -150,7 +178,7 @@ pub fn price_failures(matrix: &PriceMatrix) -> Option<String> {
         .map(|f| {
             format!(
                 "tenant {:?} not priced: {}",
-                text::sanitize(&f.tenant),
+                text::sanitize(&catalog.label(&f.tenant)),
                 text::one_line(&f.error)
             )
         })

@@ -21,7 +21,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         title.push(Span::raw(format!(
             "of {} · {} · {} ",
             fit(&user.name, 24),
-            fit(own, 20),
+            fit(&state.catalog.label(own), 20),
             lines.map_or("…".into(), |n| crate::text::plural(n, "line", "lines"))
         )));
     }
@@ -65,7 +65,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .enumerate()
         .skip(basket.rows.offset)
         .take(layout::basket_rows(state.size))
-        .map(|(rank, tenant)| row(rank, tenant, own, all))
+        .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &basket.rows, true);
@@ -74,11 +74,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
 
-fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize) -> Row<'static> {
+fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String) -> Row<'static> {
     let name = if tenant.tenant == own {
-        format!("{} (own)", sanitize(&tenant.tenant))
+        format!("{} (own)", sanitize(&label))
     } else {
-        sanitize(&tenant.tenant).into_owned()
+        sanitize(&label).into_owned()
     };
     if let Some(error) = &tenant.error {
         return Row::new(vec![

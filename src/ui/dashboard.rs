@@ -27,18 +27,18 @@ fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
             .tenant
             .as_deref()
             .filter(|t| !t.is_empty())
-            .unwrap_or("(no tenant)");
+            .map_or_else(|| "(no tenant)".into(), |t| state.catalog.label(t));
         let choice = state.compare_choice();
         spans.push(Span::raw(format!(
             "of {} · {} ",
             fit(&user.name, 24),
-            fit(own, 20)
+            fit(&own, 20)
         )));
         match choice.tenant {
             Some(compare) => {
                 spans.push(Span::styled("vs ", theme::dim()));
                 spans.push(Span::styled(
-                    format!("{} ", fit(&compare, 20)),
+                    format!("{} ", fit(&state.catalog.label(&compare), 20)),
                     theme::title(),
                 ));
                 if choice.replaced_own {
@@ -97,7 +97,8 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
         }
         Some(Ok(report)) if report.lines.is_empty() => {
             let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
-            let text = format!("{name} has no orders in {}.", fit(&report.tenant, 40));
+            let tenant = state.catalog.label(&report.tenant);
+            let text = format!("{name} has no orders in {}.", fit(&tenant, 40));
             frame.render_widget(message(text, theme::dim()), inner);
         }
         Some(Ok(report)) => orders_table(state, report, frame, area),
@@ -149,7 +150,10 @@ fn item_label(line: &OrderLine) -> String {
     match (&line.item, &line.item_id) {
         // Matched by id or key to an item described otherwise: say so.
         (Some(item), _) if line.names_another_item() => {
-            format!("{item} ≠ {}", line.compare_item.as_deref().unwrap_or_default())
+            format!(
+                "{item} ≠ {}",
+                line.compare_item.as_deref().unwrap_or_default()
+            )
         }
         (Some(item), _) => item.clone(),
         (None, Some(id)) => format!("(missing item {id})"),
@@ -160,7 +164,11 @@ fn item_label(line: &OrderLine) -> String {
 fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
     let scroll = state.dashboard.orders_scroll.offset;
     let inner = layout::inner(area);
-    let compare = report.compare_tenant.as_deref().unwrap_or("none");
+    let compare = report
+        .compare_tenant
+        .as_deref()
+        .map_or_else(|| "none".to_string(), |t| state.catalog.label(t));
+    let compare = compare.as_str();
     // Every number column is as wide as its widest value or header.
     let cells: Vec<[String; 6]> = report
         .lines
@@ -182,7 +190,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     // A partial comparison gets its own like-for-like row under the total,
     // so the total row never sets a full own total against a partial one;
     // notes under the table say why a total is unknown or partial.
-    let partial = report.compare_note();
+    let partial = report.compare_note(&state.catalog);
     let like_for_like = partial.as_ref().map(|_| {
         (
             money_cell(&report.compared_total),
@@ -195,7 +203,11 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .map(|gap| format!("Total unknown: {gap}"))
         .into_iter()
         .chain(partial.iter().map(|note| format!("Compared: {note}")))
-        .chain(report.other_item_note().map(|note| format!("Check: {note}")))
+        .chain(
+            report
+                .other_item_note(&state.catalog)
+                .map(|note| format!("Check: {note}")),
+        )
         .collect();
     let totals = [
         String::new(),
@@ -282,7 +294,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
         header_cell(String::new(), &group(headers[0], widths[0])),
         header_cell(
-            group(&report.tenant, widths[1]),
+            group(&state.catalog.label(&report.tenant), widths[1]),
             &group(headers[1], widths[1]),
         ),
         header_cell(String::new(), &group(headers[2], widths[2])),

@@ -86,7 +86,7 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
     let compare = state
         .compare_choice()
         .tenant
-        .unwrap_or_else(|| "none".into());
+        .map_or_else(|| "none".into(), |t| state.catalog.label(&t));
     let mut spans = vec![
         Span::styled(" tenantscope ", theme::title()),
         Span::styled("│ ", theme::dim()),

@@ -59,13 +59,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Style::new()
         };
         // A tenant whose prices could not be read is marked (the status says why).
+        let label = state.catalog.label(tenant);
         if matrix.failed.iter().any(|f| &f.tenant == tenant) {
-            let marked = format!("✗ {}", fit(tenant, width.saturating_sub(2)));
+            let marked = format!("✗ {}", fit(&label, width.saturating_sub(2)));
             return Cell::from(
                 Line::from(Span::styled(marked, theme::error())).alignment(Alignment::Right),
             );
         }
-        Cell::from(Line::from(Span::styled(fit(tenant, width), style)).alignment(Alignment::Right))
+        Cell::from(Line::from(Span::styled(fit(&label, width), style)).alignment(Alignment::Right))
     }));
     header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
     let rows_fit = layout::table_rows(area);

@@ -53,6 +53,10 @@ pub(super) fn export(state: &State) -> Option<(String, Document)> {
     let report = state.dashboard.orders.value()?;
     Some((
         format!("orders-{}", crate::text::file_safe(&user.id)),
-        Document::Orders(Box::new((user.clone(), report.clone()))),
+        Document::Orders(Box::new((
+            user.clone(),
+            report.clone(),
+            state.catalog.clone(),
+        ))),
     ))
 }

@@ -62,34 +62,17 @@ impl Database {
         let schemas = self.tenants().await?;
         let registry = &model.schemas.registry;
         let mut entries: Vec<TenantEntry> = match registry.complete() {
-            Some((table, key, expr)) => {
+            Some(_) => {
                 let mut tx = self.read_tx().await?;
-                let sql = format!(
-                    "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
-                    shared = quote_ident(&model.schemas.shared),
-                    table = quote_ident(table),
-                    key = raw(&format!("r.{}::text", quote_ident(key))),
-                    label = raw(&format!(
-                        "r.{}::text",
-                        quote_ident(registry.label.as_deref().unwrap_or(key))
-                    )),
-                    schema = raw(&format!("({expr})::text")),
-                );
-                type Row = (Option<LossyText>, Option<LossyText>, Option<LossyText>);
-                let rows: Vec<Row> = sqlx::query_as(&sql)
-                    .persistent(false)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
+                let rows = self.registry_rows(&mut tx).await?;
                 Database::end_read(tx);
                 rows.into_iter()
                     .filter_map(|(key, label, schema)| {
-                        let (key, schema) = (key?.text, schema?.text);
                         // django-tenants registers the shared schema too.
                         let shared = schema == model.schemas.shared
                             || model.schemas.ignore.contains(&schema);
                         (!shared).then(|| TenantEntry {
-                            label: label.map_or_else(|| key.clone(), |l| l.text),
+                            label,
                             key,
                             present: schemas.contains(&schema),
                             schema,
@@ -122,6 +105,45 @@ impl Database {
             }
         }
         Ok(entries)
+    }
+
+    /// The registry's (key, label, schema) rows: the label is the key
+    /// where the registry has no label column or a NULL one; rows without a
+    /// key or schema are left out. None without a registry.
+    pub(crate) async fn registry_rows(
+        &self,
+        tx: &mut sqlx::PgConnection,
+    ) -> Result<Vec<(String, String, String)>, DbError> {
+        let model = &self.layout.model;
+        let registry = &model.schemas.registry;
+        let Some((table, key, expr)) = registry.complete() else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {key}, {label}, {schema} FROM {shared}.{table} r",
+            shared = quote_ident(&model.schemas.shared),
+            table = quote_ident(table),
+            key = raw(&format!("r.{}::text", quote_ident(key))),
+            label = raw(&format!(
+                "r.{}::text",
+                quote_ident(registry.label.as_deref().unwrap_or(key))
+            )),
+            schema = raw(&format!("({expr})::text")),
+        );
+        type Row = (Option<LossyText>, Option<LossyText>, Option<LossyText>);
+        let rows: Vec<Row> = sqlx::query_as(&sql)
+            .persistent(false)
+            .fetch_all(tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, label, schema)| {
+                let (key, schema) = (key?.text, schema?.text);
+                Some((label.map_or_else(|| key.clone(), |l| l.text), key, schema))
+            })
+            .map(|(label, key, schema)| (key, label, schema))
+            .collect())
     }
 
     /// Users per tenant schema: where users live in each tenant, one
