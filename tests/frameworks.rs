@@ -633,10 +633,30 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "{fixture_name}: {report}"
         );
         assert_eq!(report["ledger"]["table"], ledger);
+        // The tenant that lacks the newest migration is behind; the
+        // others ran it: ahead of it, not drifted.
+        let ledger_drift = report["ledger"]["drift"].as_array().unwrap();
+        let (behind, ahead): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+            ledger_drift.iter().partition(|d| d["status"] != "ahead");
         assert_eq!(
-            report["ledger"]["drift"],
-            serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
+            behind,
+            [
+                &serde_json::json!({ "tenant": drifted, "status": "behind", "missing": [lacking], "extra": [] })
+            ],
             "{fixture_name}"
+        );
+        assert!(!ahead.is_empty(), "{fixture_name}: {ledger_drift:?}");
+        for tenant in ahead {
+            assert_eq!(tenant["missing"], serde_json::json!([]), "{fixture_name}");
+            assert_eq!(
+                tenant["extra"],
+                serde_json::json!([lacking]),
+                "{fixture_name}"
+            );
+        }
+        assert!(
+            text.contains(&format!("behind: {drifted} (lacks {lacking})")),
+            "{text}"
         );
         // Rows in copies that should be empty: one row each was planted.
         let found: Vec<(&str, &str, &str, i64)> = report["wrong_copy"]

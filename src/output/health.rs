@@ -422,13 +422,25 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
         }
     }
     if let Some(ledger) = &checks.ledger {
-        for drift in &ledger.drift {
+        if !ledger.drift.is_empty() {
             out.push_str(&format!(
-                "\n{} of {}: lacks [{}], has extra [{}] (against the majority)\n",
-                text::sanitize(&ledger.table),
+                "\nMigration ledger ({}):\n",
+                text::sanitize(&ledger.table)
+            ));
+        }
+        for drift in &ledger.drift {
+            let mut parts = Vec::new();
+            if !drift.missing.is_empty() {
+                parts.push(format!("lacks {}", list(&drift.missing)));
+            }
+            if !drift.extra.is_empty() {
+                parts.push(format!("ran {}", list(&drift.extra)));
+            }
+            out.push_str(&format!(
+                "  {}: {} ({})\n",
+                drift.status.word(),
                 text::sanitize(&drift.tenant),
-                list(&drift.missing),
-                list(&drift.extra)
+                parts.join("; ")
             ));
         }
     }
