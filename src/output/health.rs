@@ -420,6 +420,14 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
                 list(&registry.unregistered_schemas)
             ));
         }
+        if !registry.static_schemas.is_empty() {
+            out.push_str(&format!(
+                "\nNot in {}, taken for django-pgschemas' static tenants or clone reference \
+                 (ignore_schemas): {}\n",
+                text::sanitize(&registry.table),
+                list(&registry.static_schemas)
+            ));
+        }
     }
     if let Some(ledger) = &checks.ledger {
         if !ledger.drift.is_empty() {

@@ -18,6 +18,10 @@ pub struct RegistryCheck {
     pub table: String,
     pub missing_schemas: Vec<String>,
     pub unregistered_schemas: Vec<String>,
+    /// django-pgschemas: ignored schemas holding the tenant tables, taken
+    /// by detection for static tenants or the clone reference (not a finding).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub static_schemas: Vec<String>,
 }
 
 /// Where a tenant's ledger stands against the others (or `--reference`).
@@ -229,6 +233,16 @@ impl Database {
                 table: table.clone(),
                 missing_schemas: lossy(missing),
                 unregistered_schemas: lossy(unregistered),
+                static_schemas: self
+                    .detection()
+                    .map(|d| {
+                        d.static_schemas
+                            .iter()
+                            .filter(|s| model.schemas.ignore.contains(s))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             });
         }
         let ledger = model
