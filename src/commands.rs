@@ -111,7 +111,7 @@ pub(crate) async fn execute(
             fail_on_drift,
         }) => {
             let report = database.health(reference.as_deref()).await?;
-            let checks = database.framework_checks().await?;
+            let checks = database.framework_checks(reference.as_deref()).await?;
             let leaked = match &leaks {
                 Some(tenant) => Some(database.leaks(tenant).await?),
                 None => None,

@@ -20,11 +20,14 @@ pub struct Settings {
     /// The profile in force (`--profile`, `TENANTSCOPE_PROFILE`).
     #[serde(skip)]
     pub profile: Option<String>,
-    /// The file, profile or environment sets a `tenancy` key other than
-    /// `compare_with`: the layout is as configured, never detected (even
-    /// when it spells out the defaults).
+    /// `tenancy.detect = false`: the layout is as configured (unset keys
+    /// keep the article's defaults), never detected.
     #[serde(skip)]
     pub tenancy_set: bool,
+    /// The `tenancy` keys the file, profile or environment sets: they
+    /// refine the detected layout, each replacing what detection found.
+    #[serde(skip)]
+    pub tenancy_keys: Vec<String>,
 }
 
 /// One named database: any `database.*` and `tenancy.*` keys, layered over
@@ -80,14 +83,47 @@ impl Default for DatabaseSettings {
     }
 }
 
-/// The settings of a built configuration, noting whether it sets the
-/// tenancy model.
+/// A built configuration as a source, to build again without a key.
+#[derive(Debug, Clone)]
+struct Layer(Map<String, Value>);
+
+impl Source for Layer {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, ConfigError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The settings of a built configuration, noting which tenancy keys it
+/// sets and whether `tenancy.detect` turns detection off (that key is no
+/// part of the model: it is taken out before the rest is read).
 fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
-    let tenancy_set = built
-        .get_table("tenancy")
-        .is_ok_and(|table| table.keys().any(|key| key != "compare_with"));
+    let table = built.get_table("tenancy").unwrap_or_default();
+    let mut keys: Vec<String> = table.keys().filter(|k| *k != "detect").cloned().collect();
+    keys.sort();
+    let (detect, built) = match table.get("detect") {
+        None => (true, built),
+        Some(value) => {
+            let detect = value
+                .clone()
+                .into_bool()
+                .map_err(|e| e.extend_with_key("tenancy.detect"))?;
+            let mut root = built.collect()?;
+            let mut tenancy = table.clone();
+            tenancy.remove("detect");
+            root.insert("tenancy".into(), Value::new(None, tenancy));
+            (
+                detect,
+                config::Config::builder().add_source(Layer(root)).build()?,
+            )
+        }
+    };
     let mut settings: Settings = built.try_deserialize()?;
-    settings.tenancy_set = tenancy_set;
+    settings.tenancy_set = !detect;
+    settings.tenancy_keys = keys;
     Ok(settings)
 }
 
@@ -564,6 +600,8 @@ mod tests {
                     .map(move |key| format!("{section}.{key}"))
             })
             .collect();
+        // `tenancy.detect` is read before the model (no part of it).
+        keys.push("tenancy.detect".into());
         documented.sort();
         keys.sort();
         assert_eq!(documented, keys, "config.toml.example documents every key");
@@ -607,36 +645,57 @@ mod tests {
         // example's values are the real defaults.
         assert!(!settings.profiles.is_empty(), "shows a profile");
         settings.profiles.clear();
-        // Spelled out, the tenancy keys configure the layout (no detection).
-        assert!(settings.tenancy_set);
-        settings.tenancy_set = false;
+        // Spelled out, every tenancy key refines detection (which stays on).
+        assert!(!settings.tenancy_set);
+        assert!(settings.tenancy_keys.iter().any(|k| k == "ignore_schemas"));
+        assert!(!settings.tenancy_keys.iter().any(|k| k == "detect"));
+        settings.tenancy_keys.clear();
         assert_eq!(settings, Settings::default());
     }
 
     #[test]
-    fn any_tenancy_key_but_compare_with_configures_the_layout() {
-        let set = |text: &str, vars: &[(&str, &str)]| {
+    fn tenancy_keys_refine_detection_and_detect_false_turns_it_off() {
+        let load = |text: &str, vars: &[(&str, &str)], profile: Option<&str>| {
             let (_keep, file) = file_with(text);
-            let settings = Settings::load_profile(&file, &env(vars), None).unwrap();
-            settings.tenancy_set
+            let settings = Settings::load_profile(&file, &env(vars), profile).unwrap();
+            (settings.tenancy_set, settings.tenancy_keys)
         };
-        assert!(!set("", &[]));
-        assert!(!set("[tenancy]\ncompare_with = \"c\"\n", &[]));
-        // The default value, said: configured all the same.
-        assert!(set("[tenancy]\nlayout = \"article\"\n", &[]));
-        assert!(set("", &[("TENANTSCOPE_TENANCY__SHARED_SCHEMA", "public")]));
-        let profile = "[profiles.p.tenancy]\nusers_table = \"users\"\n";
-        let (_keep, file) = file_with(profile);
-        assert!(
-            !Settings::load_profile(&file, &env(&[]), None)
-                .unwrap()
-                .tenancy_set
+        let none: Vec<String> = Vec::new();
+        assert_eq!(load("", &[], None), (false, none.clone()));
+        let ignore = "[tenancy]\nignore_schemas = [\"sample\"]\n";
+        assert_eq!(
+            load(ignore, &[], None),
+            (false, vec!["ignore_schemas".to_string()])
         );
-        assert!(
-            Settings::load_profile(&file, &env(&[]), Some("p"))
-                .unwrap()
-                .tenancy_set
+        assert_eq!(
+            load(
+                "",
+                &[("TENANTSCOPE_TENANCY__SHARED_SCHEMA", "public")],
+                None
+            ),
+            (false, vec!["shared_schema".to_string()])
         );
+        // Off, by the file, the environment or a profile.
+        let off = "[tenancy]\ndetect = false\nusers_table = \"people\"\n";
+        assert_eq!(
+            load(off, &[], None),
+            (true, vec!["users_table".to_string()])
+        );
+        let (_keep, file) = file_with(off);
+        let settings = Settings::load(&file, &env(&[])).unwrap();
+        assert_eq!(settings.tenancy.users.table, "people");
+        assert_eq!(
+            load("", &[("TENANTSCOPE_TENANCY__DETECT", "false")], None),
+            (true, none.clone())
+        );
+        assert_eq!(load("[tenancy]\ndetect = true\n", &[], None), (false, none));
+        let profile = "[profiles.p.tenancy]\ndetect = false\n";
+        assert!(!load(profile, &[], None).0);
+        assert!(load(profile, &[], Some("p")).0);
+        // Not a boolean: the usual one-line error naming the key.
+        let (_keep, file) = file_with("[tenancy]\ndetect = \"maybe\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert!(error.contains("detect"), "{error}");
     }
 
     #[test]

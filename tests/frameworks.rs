@@ -137,10 +137,14 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
         "{}",
         stderr(&unknown)
     );
-    // Registered without a schema: not a tenant one can read.
-    assert_eq!(
-        run(&db, &["users", "--tenant", "initech"]).status.code(),
-        Some(2)
+    // Registered without a schema: named so, a fault of the database
+    // (exit 1), not an unknown name (exit 2).
+    let gone = run(&db, &["users", "--tenant", "initech"]);
+    assert_eq!(gone.status.code(), Some(1), "{}", stderr(&gone));
+    assert!(
+        stderr(&gone).contains("schema missing"),
+        "{}",
+        stderr(&gone)
     );
 
     let report = json(
@@ -645,10 +649,30 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "{fixture_name}: {report}"
         );
         assert_eq!(report["ledger"]["table"], ledger);
+        // The tenant that lacks the newest migration is behind; the
+        // others ran it: ahead of it, not drifted.
+        let ledger_drift = report["ledger"]["drift"].as_array().unwrap();
+        let (behind, ahead): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+            ledger_drift.iter().partition(|d| d["status"] != "ahead");
         assert_eq!(
-            report["ledger"]["drift"],
-            serde_json::json!([{ "tenant": drifted, "missing": [lacking], "extra": [] }]),
+            behind,
+            [
+                &serde_json::json!({ "tenant": drifted, "status": "behind", "missing": [lacking], "extra": [] })
+            ],
             "{fixture_name}"
+        );
+        assert!(!ahead.is_empty(), "{fixture_name}: {ledger_drift:?}");
+        for tenant in ahead {
+            assert_eq!(tenant["missing"], serde_json::json!([]), "{fixture_name}");
+            assert_eq!(
+                tenant["extra"],
+                serde_json::json!([lacking]),
+                "{fixture_name}"
+            );
+        }
+        assert!(
+            text.contains(&format!("behind: {drifted} (lacks {lacking})")),
+            "{text}"
         );
         // Rows in copies that should be empty: one row each was planted.
         let found: Vec<(&str, &str, &str, i64)> = report["wrong_copy"]
@@ -786,19 +810,36 @@ async fn one_tenants_users_are_read_from_its_schema_alone() {
 }
 
 #[tokio::test]
-async fn a_tenancy_section_that_spells_out_the_defaults_is_used_not_detected() {
+async fn tenancy_keys_refine_detection_unless_detect_is_false() {
     let db = fixture("django_tenants").await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tenancy.toml");
     let config_arg = config.to_str().unwrap();
     // Nothing configured: detected, django-tenants' users are listed.
-    ok(&db, &["users"]);
-    // `compare_with` alone configures no layout: still detected.
+    let detected = ok(&db, &["users"]);
+    // `compare_with` alone: still detected.
     std::fs::write(&config, "[tenancy]\ncompare_with = \"nope\"\n").unwrap();
-    ok(&db, &["--config", config_arg, "users"]);
-    // Any other key is the operator's word: the article's layout, as said
-    // (even though it is the default), which this database does not have.
-    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\n").unwrap();
+    assert_eq!(ok(&db, &["--config", config_arg, "users"]), detected);
+    // Another key refines what was detected: the rest stays detected
+    // (auth_user's last_login is NULL, date_joined is not).
+    let created = |args: &[&str]| -> Vec<Json> {
+        let users = json(&db, args);
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["created"].clone())
+            .collect()
+    };
+    let all_set = created(&["users", "--format", "json"]);
+    assert!(all_set.iter().all(|c| c.is_string()), "{all_set:?}");
+    std::fs::write(&config, "[tenancy]\nuser_created = \"last_login\"\n").unwrap();
+    let refined = created(&["--config", config_arg, "users", "--format", "json"]);
+    assert_eq!(refined.len(), all_set.len());
+    assert!(refined.iter().all(|c| c.is_null()), "{refined:?}");
+    // `detect = false`: the article's layout, as configured (even though it
+    // is the default), which this database does not have.
+    std::fs::write(&config, "[tenancy]\ndetect = false\n").unwrap();
     let out = run(&db, &["--config", config_arg, "users"]);
     assert!(!out.status.success(), "{}", stdout(&out));
     assert!(

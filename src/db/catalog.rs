@@ -106,6 +106,10 @@ pub struct TenantSummary {
     pub tenant: Option<String>,
     pub schema_exists: bool,
     pub users: i64,
+    /// A registry row names it, but its schema is gone (or lacks the
+    /// tenant tables): "schema missing".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub registered: bool,
 }
 
 impl Database {
@@ -187,14 +191,42 @@ impl Database {
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        Ok(rows
+        Database::end_read(tx);
+        let mut summaries: Vec<TenantSummary> = rows
             .into_iter()
             .map(|(tenant, schema_exists, users)| TenantSummary {
                 tenant: tenant.map(|t| t.text),
                 schema_exists,
                 users,
+                registered: false,
             })
-            .collect())
+            .collect();
+        // Registered tenants whose schema is gone: listed, as the registry
+        // lists them (linked users may already name them).
+        if self.layout.model.schemas.registry.complete().is_some() {
+            for entry in self.tenant_directory(false).await? {
+                if entry.present {
+                    continue;
+                }
+                match summaries
+                    .iter_mut()
+                    .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
+                {
+                    Some(known) => known.registered = true,
+                    None => summaries.push(TenantSummary {
+                        tenant: Some(entry.schema),
+                        schema_exists: false,
+                        users: 0,
+                        registered: true,
+                    }),
+                }
+            }
+            // As the query orders them: schemas, then the others (NULL last).
+            let order =
+                |t: &TenantSummary| (!t.schema_exists, t.tenant.is_none(), t.tenant.clone());
+            summaries.sort_by_key(order);
+        }
+        Ok(summaries)
     }
 
     /// Whether namespace `n` is a tenant schema: not the shared one (`$1`),

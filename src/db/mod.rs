@@ -80,6 +80,12 @@ pub enum DbError {
     SharedTable(String),
     /// The user's tenant schema does not exist.
     TenantNotFound(String),
+    /// A tenant named by the user of tenantscope is registered, but its
+    /// schema is gone (not a usage error: the database is wrong).
+    SchemaMissing {
+        tenant: String,
+        schema: String,
+    },
     /// The schema exists but lacks a tenant table (`items` or `orders`).
     TenantTableMissing {
         tenant: String,
@@ -114,6 +120,12 @@ impl fmt::Display for DbError {
                     crate::text::sanitize(tenant)
                 )
             }
+            DbError::SchemaMissing { tenant, schema } => write!(
+                f,
+                "tenant {:?}: schema missing (the registry names schema {:?}, which does not exist or lacks the tenant tables; see health)",
+                crate::text::sanitize(tenant),
+                crate::text::sanitize(schema)
+            ),
             DbError::TenantTableMissing { tenant, table } => write!(
                 f,
                 "tenant schema {:?} has no {} table",

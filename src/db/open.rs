@@ -139,7 +139,12 @@ impl Database {
     async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
         let mut tx = self.read_tx().await?;
         let (model, detection) = self
-            .choose_model(&mut tx, &settings.tenancy, settings.tenancy_set)
+            .choose_model(
+                &mut tx,
+                &settings.tenancy,
+                settings.tenancy_set,
+                &settings.tenancy_keys,
+            )
             .await?;
         let mut layout = self.resolve_layout(&mut tx, &model).await?;
         // Read only: dropped, it rolls back with the next statement.
@@ -168,6 +173,11 @@ impl Database {
         // Linked users: the link table names the tenant, not a column.
         if tenancy.users.at == tenancy::UsersAt::Link {
             tenancy.users.tenant_column = tenancy.users.columns.id.clone();
+        }
+        // No creation column (`user_created` empty): a name no table has,
+        // read as absent.
+        if tenancy.users.columns.created.is_empty() {
+            tenancy.users.columns.created = "tenantscope_no_created".into();
         }
         let tenancy = &tenancy;
         // One statement: the table, its columns, whether the tenant column

@@ -420,15 +420,35 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
                 list(&registry.unregistered_schemas)
             ));
         }
+        if !registry.static_schemas.is_empty() {
+            out.push_str(&format!(
+                "\nNot in {}, taken for django-pgschemas' static tenants or clone reference \
+                 (ignore_schemas): {}\n",
+                text::sanitize(&registry.table),
+                list(&registry.static_schemas)
+            ));
+        }
     }
     if let Some(ledger) = &checks.ledger {
-        for drift in &ledger.drift {
+        if !ledger.drift.is_empty() {
             out.push_str(&format!(
-                "\n{} of {}: lacks [{}], has extra [{}] (against the majority)\n",
-                text::sanitize(&ledger.table),
+                "\nMigration ledger ({}):\n",
+                text::sanitize(&ledger.table)
+            ));
+        }
+        for drift in &ledger.drift {
+            let mut parts = Vec::new();
+            if !drift.missing.is_empty() {
+                parts.push(format!("lacks {}", list(&drift.missing)));
+            }
+            if !drift.extra.is_empty() {
+                parts.push(format!("ran {}", list(&drift.extra)));
+            }
+            out.push_str(&format!(
+                "  {}: {} ({})\n",
+                drift.status.word(),
                 text::sanitize(&drift.tenant),
-                list(&drift.missing),
-                list(&drift.extra)
+                parts.join("; ")
             ));
         }
     }

@@ -138,7 +138,12 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
                     };
                     vec![
                         tenant,
-                        if t.schema_exists { "ok" } else { "missing" }.to_string(),
+                        match (t.schema_exists, t.registered) {
+                            (true, _) => "ok",
+                            (false, true) => "schema missing",
+                            (false, false) => "missing",
+                        }
+                        .to_string(),
                         t.users.to_string(),
                     ]
                 })

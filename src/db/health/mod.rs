@@ -88,7 +88,7 @@ impl Database {
                   WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
              counts AS (
                  SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
-                   FROM {users} u GROUP BY 1)
+                   FROM {users} u {members} GROUP BY 1)
              SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
                     coalesce(s.has_items, false), s.items,
                     coalesce(s.has_orders, false), s.orders
@@ -102,6 +102,13 @@ impl Database {
             // With a registry: registered tenants only (the registry check
             // reports the others).
             filter = names.tenant_filter,
+            // Linked users: a person linked to no tenant (django-tenant-users'
+            // public-tenant owner, a new sign-up) names no organization.
+            members = if self.layout.model.users.at == crate::db::tenancy::UsersAt::Link {
+                format!("WHERE u.{} IS NOT NULL", self.layout.tenant_column)
+            } else {
+                String::new()
+            },
         );
         let columns_sql = format!(
             "SELECT {tenant_raw}, {role}, {column_raw},

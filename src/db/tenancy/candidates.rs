@@ -57,8 +57,22 @@ impl Catalog {
         for t in self.tables_in(shared) {
             let has = |c: &str| t.columns.iter().any(|x| x == c);
             if has("schema_name") && has("id") {
+                // django-pgschemas' domain model has a `folder` column
+                // (django-tenants' has not).
+                let pgschemas = self.foreign_keys.iter().any(|k| {
+                    k.ref_table == t.table
+                        && self.table(shared, &k.table).is_some_and(|d| {
+                            ["domain", "folder"]
+                                .iter()
+                                .all(|c| d.columns.iter().any(|x| x == c))
+                        })
+                });
                 found.push(RegistryCandidate {
-                    kind: LayoutKind::DjangoTenants,
+                    kind: if pgschemas {
+                        LayoutKind::DjangoPgschemas
+                    } else {
+                        LayoutKind::DjangoTenants
+                    },
                     table: t.table.clone(),
                     key: "id".into(),
                     label: if has("name") { "name" } else { "schema_name" }.into(),

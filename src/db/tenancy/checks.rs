@@ -18,15 +18,43 @@ pub struct RegistryCheck {
     pub table: String,
     pub missing_schemas: Vec<String>,
     pub unregistered_schemas: Vec<String>,
+    /// django-pgschemas: ignored schemas holding the tenant tables, taken
+    /// by detection for static tenants or the clone reference (not a finding).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub static_schemas: Vec<String>,
 }
 
-/// One tenant's ledger against the majority's.
+/// Where a tenant's ledger stands against the others (or `--reference`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerStatus {
+    /// It lacks migrations other tenants (or the reference) ran.
+    Behind,
+    /// It ran migrations some other tenant (or the reference) lacks, and
+    /// lacks none: further on, not broken.
+    Ahead,
+    /// Both: it lacks some and has others.
+    Diverged,
+}
+
+impl LedgerStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            LedgerStatus::Behind => "behind",
+            LedgerStatus::Ahead => "ahead",
+            LedgerStatus::Diverged => "diverged",
+        }
+    }
+}
+
+/// One tenant's ledger against the others'.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LedgerDrift {
     pub tenant: String,
-    /// Versions most tenants have and this one lacks.
+    pub status: LedgerStatus,
+    /// Versions other tenants (or the reference) have and this one lacks.
     pub missing: Vec<String>,
-    /// Versions this tenant has and most do not.
+    /// Versions this tenant has and some other tenant (or the reference) lacks.
     pub extra: Vec<String>,
 }
 
@@ -67,10 +95,15 @@ impl FrameworkChecks {
             }
         }
         if let Some(l) = &self.ledger {
-            if !l.drift.is_empty() {
+            // Tenants ahead are only news beside tenants behind.
+            let behind = l
+                .drift
+                .iter()
+                .filter(|d| d.status != LedgerStatus::Ahead)
+                .count();
+            if behind > 0 {
                 found.push(format!(
-                    "{} tenant(s) whose {} disagrees with the majority",
-                    l.drift.len(),
+                    "{behind} tenant(s) behind on {} (lacking migrations others ran)",
                     l.table
                 ));
             }
@@ -96,29 +129,50 @@ fn ledger_version(table: &str) -> Option<&'static str> {
     }
 }
 
-/// Each tenant's versions against the majority's: a version at least half
-/// the tenants with a ledger have (a tie counts as applied: migrations move
-/// forward, and a half-migrated rollout is the failure operators meet).
-pub fn ledger_drift(versions: &BTreeMap<String, BTreeSet<String>>) -> Vec<LedgerDrift> {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    for set in versions.values() {
-        for v in set {
-            *seen.entry(v).or_default() += 1;
+/// Each tenant's versions against the others': a tenant lacking a version
+/// any other tenant has is behind; one having a version some other tenant
+/// lacks is ahead (so a lone tenant that ran the newest migration is ahead,
+/// and the others behind). With a `reference` tenant (one that has a
+/// ledger), each other tenant is compared with it alone.
+pub fn ledger_drift(
+    versions: &BTreeMap<String, BTreeSet<String>>,
+    reference: Option<&str>,
+) -> Vec<LedgerDrift> {
+    let reference = reference.and_then(|r| versions.get_key_value(r));
+    let (all, common): (BTreeSet<&str>, BTreeSet<&str>) = match reference {
+        Some((_, set)) => {
+            let set: BTreeSet<&str> = set.iter().map(String::as_str).collect();
+            (set.clone(), set)
         }
-    }
-    let majority: BTreeSet<&str> = seen
-        .iter()
-        .filter(|(_, n)| **n * 2 >= versions.len())
-        .map(|(v, _)| *v)
-        .collect();
+        None => {
+            let mut sets = versions
+                .values()
+                .map(|s| s.iter().map(String::as_str).collect::<BTreeSet<&str>>());
+            let first = sets.next().unwrap_or_default();
+            sets.fold((first.clone(), first), |(all, common), set| {
+                (
+                    all.union(&set).copied().collect(),
+                    common.intersection(&set).copied().collect(),
+                )
+            })
+        }
+    };
     versions
         .iter()
+        .filter(|(tenant, _)| reference.is_none_or(|(r, _)| r != *tenant))
         .filter_map(|(tenant, set)| {
             let mine: BTreeSet<&str> = set.iter().map(String::as_str).collect();
-            let missing: Vec<String> = majority.difference(&mine).map(|v| v.to_string()).collect();
-            let extra: Vec<String> = mine.difference(&majority).map(|v| v.to_string()).collect();
-            (!missing.is_empty() || !extra.is_empty()).then(|| LedgerDrift {
+            let missing: Vec<String> = all.difference(&mine).map(|v| v.to_string()).collect();
+            let extra: Vec<String> = mine.difference(&common).map(|v| v.to_string()).collect();
+            let status = match (missing.is_empty(), extra.is_empty()) {
+                (true, true) => return None,
+                (false, true) => LedgerStatus::Behind,
+                (true, false) => LedgerStatus::Ahead,
+                (false, false) => LedgerStatus::Diverged,
+            };
+            Some(LedgerDrift {
                 tenant: tenant.clone(),
+                status,
                 missing,
                 extra,
             })
@@ -129,11 +183,19 @@ pub fn ledger_drift(versions: &BTreeMap<String, BTreeSet<String>>) -> Vec<Ledger
 impl Database {
     /// The registry and ledger checks of the model in force (each `None`
     /// when the model has no registry or no ledger).
-    pub async fn framework_checks(&self) -> Result<FrameworkChecks, DbError> {
-        crate::db::retried!(self, self.framework_checks_once())
+    /// `reference`: the tenant (schema) ledgers are compared with, as
+    /// `health --reference` names it; else each with all the others.
+    pub async fn framework_checks(
+        &self,
+        reference: Option<&str>,
+    ) -> Result<FrameworkChecks, DbError> {
+        crate::db::retried!(self, self.framework_checks_once(reference))
     }
 
-    async fn framework_checks_once(&self) -> Result<FrameworkChecks, DbError> {
+    async fn framework_checks_once(
+        &self,
+        reference: Option<&str>,
+    ) -> Result<FrameworkChecks, DbError> {
         let model = &self.layout.model;
         let names = &self.layout.names;
         let mut tx = self.read_tx().await?;
@@ -145,7 +207,7 @@ impl Database {
                 tenant_filter: String::new(),
                 ..names.clone()
             }
-            .has_tenant_tables();
+            .has_any_tenant_table();
             // Names as bytes (SQL_ASCII may hold any), shown lossily.
             let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
                 "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
@@ -171,6 +233,16 @@ impl Database {
                 table: table.clone(),
                 missing_schemas: lossy(missing),
                 unregistered_schemas: lossy(unregistered),
+                static_schemas: self
+                    .detection()
+                    .map(|d| {
+                        d.static_schemas
+                            .iter()
+                            .filter(|s| model.schemas.ignore.contains(s))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             });
         }
         let ledger = model
@@ -240,7 +312,7 @@ impl Database {
                     .filter(|(_, q)| q.is_none())
                     .map(|(s, _)| s.clone())
                     .collect(),
-                drift: ledger_drift(&versions),
+                drift: ledger_drift(&versions, reference),
             });
         }
         Database::end_read(tx);
@@ -253,21 +325,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_ledger_is_compared_with_the_majority_both_ways() {
+    fn a_ledger_is_behind_when_it_lacks_what_others_ran() {
         let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let drift = |tenant: &str, status, missing: &[&str], extra: &[&str]| LedgerDrift {
+            tenant: tenant.into(),
+            status,
+            missing: missing.iter().map(|s| s.to_string()).collect(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        // A rollout that died before c: c is behind, a and b ahead of it.
         let versions: BTreeMap<String, BTreeSet<String>> = [
             ("a".to_string(), set(&["1", "2"])),
             ("b".to_string(), set(&["1", "2"])),
+            ("c".to_string(), set(&["1"])),
+        ]
+        .into();
+        assert_eq!(
+            ledger_drift(&versions, None),
+            vec![
+                drift("a", LedgerStatus::Ahead, &[], &["2"]),
+                drift("b", LedgerStatus::Ahead, &[], &["2"]),
+                drift("c", LedgerStatus::Behind, &["2"], &[]),
+            ]
+        );
+        // A lone tenant that ran the newest migration is ahead, not the
+        // anomaly: the two that have not run it yet are behind.
+        let versions: BTreeMap<String, BTreeSet<String>> = [
+            ("a".to_string(), set(&["1"])),
+            ("b".to_string(), set(&["1"])),
+            ("c".to_string(), set(&["1", "2"])),
+        ]
+        .into();
+        assert_eq!(
+            ledger_drift(&versions, None),
+            vec![
+                drift("a", LedgerStatus::Behind, &["2"], &[]),
+                drift("b", LedgerStatus::Behind, &["2"], &[]),
+                drift("c", LedgerStatus::Ahead, &[], &["2"]),
+            ]
+        );
+        // Against a reference: only what it has counts, both ways.
+        assert_eq!(
+            ledger_drift(&versions, Some("a")),
+            vec![drift("c", LedgerStatus::Ahead, &[], &["2"])]
+        );
+        let versions: BTreeMap<String, BTreeSet<String>> = [
+            ("a".to_string(), set(&["1", "2"])),
             ("c".to_string(), set(&["1", "9"])),
         ]
         .into();
         assert_eq!(
-            ledger_drift(&versions),
-            vec![LedgerDrift {
-                tenant: "c".into(),
-                missing: vec!["2".into()],
-                extra: vec!["9".into()],
-            }]
+            ledger_drift(&versions, Some("a")),
+            vec![drift("c", LedgerStatus::Diverged, &["2"], &["9"])]
         );
     }
 }

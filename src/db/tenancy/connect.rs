@@ -5,24 +5,38 @@ use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
 use crate::db::{Database, DbError, SharedLayout};
 
 impl Database {
-    /// The configured model, or the detected one when `[tenancy]` says
-    /// nothing but (perhaps) `compare_with`.
+    /// The detected model refined by the configured keys (`keys`: those
+    /// the configuration sets, each replacing what detection found); the
+    /// configured model alone when `explicit` (`tenancy.detect = false`),
+    /// or when a model built in code (no keys) differs from the default.
     pub(in crate::db) async fn choose_model(
         &self,
         conn: &mut sqlx::PgConnection,
         configured: &TenancyModel,
         explicit: bool,
+        keys: &[String],
     ) -> Result<(TenancyModel, Option<Detection>), DbError> {
         let unconfigured = TenancyModel {
             compare_with: configured.compare_with.clone(),
             ..TenancyModel::default()
         };
-        if explicit || *configured != unconfigured {
+        if explicit || (keys.is_empty() && *configured != unconfigured) {
             return Ok((configured.clone(), None));
         }
-        let detection = detect(conn, &configured.schemas.shared)
+        let mut detection = detect(conn, &configured.schemas.shared)
             .await
             .map_err(|e| self.error(e))?;
+        let refining: Vec<String> = keys
+            .iter()
+            .filter(|k| *k != "compare_with")
+            .cloned()
+            .collect();
+        if !refining.is_empty() {
+            detection.model = detection.model.clone().refined(configured, &refining);
+            detection
+                .reasons
+                .push(format!("configured: {}", refining.join(", ")));
+        }
         let mut model = detection.model.clone();
         model.compare_with = configured.compare_with.clone();
         Ok((model, Some(detection)))

@@ -54,6 +54,10 @@ pub enum LayoutKind {
     DjangoTenants,
     /// django-tenants with django-tenant-users' global users.
     DjangoTenantUsers,
+    /// django-pgschemas: a registry as django-tenants', a domain model with
+    /// a `folder`; static tenants and the clone reference are in its
+    /// settings, not its registry.
+    DjangoPgschemas,
     RosApartment,
     StanclTenancy,
     Citus,
@@ -65,6 +69,7 @@ impl LayoutKind {
             LayoutKind::Article => "article",
             LayoutKind::DjangoTenants => "django-tenants",
             LayoutKind::DjangoTenantUsers => "django-tenant-users",
+            LayoutKind::DjangoPgschemas => "django-pgschemas",
             LayoutKind::RosApartment => "ros-apartment",
             LayoutKind::StanclTenancy => "stancl-tenancy",
             LayoutKind::Citus => "citus",
@@ -96,8 +101,14 @@ pub struct Detection {
     pub tenants: Vec<String>,
     /// Registered tenants whose schema does not exist.
     pub missing_schemas: Vec<String>,
-    /// Schemas that hold the tenant tables but nobody registered.
+    /// Schemas that hold the tenant tables (or some of them: a
+    /// half-deleted tenant) but nobody registered.
     pub unregistered_schemas: Vec<String>,
+    /// django-pgschemas: schemas holding the tenant tables that its
+    /// registry does not list, taken for the static tenants and the clone
+    /// reference its settings name (the database cannot tell them from a
+    /// tenant whose row was deleted): put in `ignore_schemas`.
+    pub static_schemas: Vec<String>,
     /// Why, one line each, for stderr.
     pub reasons: Vec<String>,
     /// Where detection had to choose, the choice and the others.
@@ -327,20 +338,38 @@ pub fn classify(
         .filter(|s| holds(s, &model.items.table) && holds(s, &model.orders.table))
         .cloned()
         .collect();
+    // A half-deleted tenant holds only some of them.
+    let with_some: Vec<String> = catalog
+        .schemas
+        .iter()
+        .filter(|s| s.as_str() != shared)
+        .filter(|s| holds(s, &model.items.table) || holds(s, &model.orders.table))
+        .cloned()
+        .collect();
     let tenants = if best.is_some() {
         tenants
     } else {
         with_tables.clone()
     };
-    let unregistered: Vec<String> = if best.is_some() {
-        with_tables
+    let pgschemas = best.is_some_and(|(_, c, _)| c.kind == LayoutKind::DjangoPgschemas);
+    let (static_schemas, unregistered): (Vec<String>, Vec<String>) = if best.is_some() {
+        with_some
             .iter()
             .filter(|s| !registered.contains(*s))
             .cloned()
-            .collect()
+            .partition(|s| pgschemas && with_tables.contains(s))
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
+    if !static_schemas.is_empty() {
+        reasons.push(format!(
+            "{} hold(s) the tenant tables but the registry does not list them: \
+             taken for django-pgschemas' static tenants and clone reference (its \
+             settings' TENANTS), so in ignore_schemas; keep only those of your \
+             settings there to have any other reported as a schema nobody registered",
+            static_schemas.join(", ")
+        ));
+    }
 
     let kind = match best {
         Some((_, c, _)) => c.kind,
@@ -366,12 +395,13 @@ pub fn classify(
             label: Some(c.label.clone()),
             schema: Some(c.schema_expr.clone()),
         };
-        // Schemas that are neither tenants nor shared: extensions, templates.
+        // Schemas that are neither tenants nor shared nor hold a tenant
+        // table: extensions, templates; and django-pgschemas' static ones.
         model.schemas.ignore = catalog
             .schemas
             .iter()
             .filter(|s| s.as_str() != shared && !registered.contains(*s))
-            .filter(|s| !with_tables.contains(s))
+            .filter(|s| !with_some.contains(s) || static_schemas.contains(s))
             .cloned()
             .collect();
     }
@@ -399,9 +429,10 @@ pub fn classify(
         };
         model.users.columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
         model.users.columns.mail = "email".into();
-        if let Some(created) = first(&USER_CREATED_COLUMNS) {
-            model.users.columns.created = created;
-        }
+        // No key naming a column the table does not have: the link names
+        // the tenant, and a creation column may be absent.
+        model.users.tenant_column = String::new();
+        model.users.columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
         if kind == LayoutKind::DjangoTenants {
             kind = LayoutKind::DjangoTenantUsers;
         }
@@ -439,6 +470,8 @@ pub fn classify(
                 model.users.columns.name = name.to_string();
                 model.users.columns.mail = mail.to_string();
                 model.users.columns.created = created.to_string();
+                // Each tenant's own table: no column names the tenant.
+                model.users.tenant_column = String::new();
                 reasons.push(format!("users: a {table} table in every tenant schema"));
             }
         }
@@ -468,6 +501,7 @@ pub fn classify(
         tenants,
         missing_schemas: missing,
         unregistered_schemas: unregistered,
+        static_schemas,
         reasons,
         guesses,
     }

@@ -38,6 +38,8 @@ impl Database {
             .map(|s| (s.clone(), s.clone(), s.clone()))
             .collect();
         let model = &self.layout.model;
+        // (key, label, schema) of registered tenants whose schema is gone.
+        let mut gone: Vec<(String, String, String)> = Vec::new();
         if let Some((table, _, expr)) = model.schemas.registry.complete() {
             let mut tx = self.read_tx().await?;
             let QuotedRegistry {
@@ -63,10 +65,30 @@ impl Database {
             for (key, label, schema) in registered {
                 let (key, label, schema) = (text(key), text(label), text(schema));
                 if let (Some(key), Some(schema)) = (key, schema) {
+                    let label = label.unwrap_or_else(|| key.clone());
                     if schemas.contains(&schema) {
-                        rows.push((key.clone(), label.unwrap_or(key), schema));
+                        rows.push((key, label, schema));
+                    } else if schema != model.schemas.shared
+                        && !model.schemas.ignore.contains(&schema)
+                    {
+                        gone.push((key, label, schema));
                     }
                 }
+            }
+        }
+        // Registered, schema gone: named, and answered so (not "unknown").
+        if !rows
+            .iter()
+            .any(|(key, label, schema)| key == name || label == name || schema == name)
+        {
+            if let Some((_, label, schema)) = gone
+                .iter()
+                .find(|(key, label, schema)| key == name || label == name || schema == name)
+            {
+                return Err(DbError::SchemaMissing {
+                    tenant: label.clone(),
+                    schema: schema.clone(),
+                });
             }
         }
         let mut matches: Vec<&String> = rows

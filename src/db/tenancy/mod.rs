@@ -11,7 +11,9 @@ mod lookup;
 mod model;
 
 pub use catalog_read::detect;
-pub use checks::{FrameworkChecks, LedgerCheck, LedgerDrift, RegistryCheck, LEDGER_BATCH};
+pub use checks::{
+    FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, LEDGER_BATCH,
+};
 pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, LayoutKind};
 pub use directory::{SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT};
@@ -100,6 +102,22 @@ impl Names {
                         AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
              AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                       WHERE c.relnamespace = n.oid AND c.relname = {orders}
+                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+             {filter}",
+            items = self.items_lit,
+            orders = self.orders_lit,
+            filter = self.tenant_filter,
+        )
+    }
+}
+
+impl Names {
+    /// SQL condition on `pg_namespace n`: the schema holds the items or the
+    /// orders table (a half-deleted tenant holds only some), within the filter.
+    pub fn has_any_tenant_table(&self) -> String {
+        format!(
+            "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                      WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
                         AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
              {filter}",
             items = self.items_lit,

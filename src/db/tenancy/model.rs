@@ -237,6 +237,25 @@ impl TenancyModel {
         ]
     }
 
+    /// `self` with the fields of the keys in `keys` taken from `configured`
+    /// (configured keys refining a detected model).
+    pub fn refined(mut self, configured: &TenancyModel, keys: &[String]) -> TenancyModel {
+        let mut from = configured.clone();
+        for ((key, to), (_, from)) in self.fields().into_iter().zip(from.fields()) {
+            if !keys.iter().any(|k| k == key) {
+                continue;
+            }
+            match (to, from) {
+                (Field::Text(to), Field::Text(from)) => *to = std::mem::take(from),
+                (Field::Maybe(to), Field::Maybe(from)) => *to = from.take(),
+                (Field::List(to), Field::List(from)) => *to = std::mem::take(from),
+                (Field::Users(to), Field::Users(from)) => *to = *from,
+                _ => {}
+            }
+        }
+        self
+    }
+
     /// The `[tenancy]` keys, for serde's "expected one of" list.
     fn keys() -> &'static [&'static str] {
         static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
@@ -275,7 +294,17 @@ impl TenancyModel {
     /// The model's own consistency (names are checked against the catalog
     /// at connect time).
     pub fn validate(&self) -> Result<(), String> {
-        if let Some((key, _)) = self.required_names().iter().find(|(_, n)| n.is_empty()) {
+        // Empty-allowed: a creation column (it may be absent), and the
+        // tenant column where the users are linked or in each tenant.
+        let may_be_empty = |key: &str| {
+            key == "tenancy.user_created"
+                || (key == "tenancy.tenant_column" && self.users.at != UsersAt::Shared)
+        };
+        if let Some((key, _)) = self
+            .required_names()
+            .iter()
+            .find(|(key, n)| n.is_empty() && !may_be_empty(key))
+        {
             return Err(format!("invalid configuration: {key} must not be empty"));
         }
         let registry = &self.schemas.registry;
@@ -358,6 +387,8 @@ impl Serialize for TenancyModel {
         let mut out = serializer.serialize_struct("TenancyModel", KEY_COUNT)?;
         for (key, field) in model.fields() {
             match field {
+                // An empty name is a key that does not apply (see `validate`).
+                Field::Text(value) if value.is_empty() => out.skip_field(key)?,
                 Field::Text(value) => out.serialize_field(key, value)?,
                 Field::Maybe(value) => out.serialize_field(key, value)?,
                 Field::List(value) => out.serialize_field(key, value)?,
@@ -433,6 +464,44 @@ mod tests {
         assert_eq!(model.users.columns.created, value("user_created"));
         assert_eq!(model.items.price, value("item_price"));
         assert_eq!(model.orders.item, value("order_item"));
+    }
+
+    #[test]
+    fn configured_keys_refine_and_keys_that_do_not_apply_are_left_out() {
+        let mut detected = TenancyModel {
+            layout: "django-tenants".into(),
+            ..TenancyModel::default()
+        };
+        detected.items.table = "shop_item".into();
+        detected.users.at = UsersAt::PerTenant;
+        detected.users.tenant_column = String::new();
+        detected.users.columns.created = String::new();
+        let mut configured = TenancyModel::default();
+        configured.schemas.ignore = vec!["sample".into()];
+        configured.users.columns.name = "username".into();
+        let refined = detected
+            .clone()
+            .refined(&configured, &["ignore_schemas".into()]);
+        assert_eq!(refined.schemas.ignore, ["sample"]);
+        // Only the named key: the rest is the detected model's.
+        assert_eq!(
+            TenancyModel {
+                schemas: SchemasModel {
+                    ignore: Vec::new(),
+                    ..refined.schemas.clone()
+                },
+                ..refined.clone()
+            },
+            detected
+        );
+        let text = refined.to_toml();
+        assert!(!text.contains("tenant_column"), "{text}");
+        assert!(!text.contains("user_created"), "{text}");
+        assert_eq!(refined.validate(), Ok(()));
+        // Shared users need their tenant column.
+        let mut shared = refined;
+        shared.users.at = UsersAt::Shared;
+        assert!(shared.validate().unwrap_err().contains("tenant_column"));
     }
 
     #[test]
