@@ -609,7 +609,6 @@ async fn anomalies_are_each_reported() {
 /// `orders --compare`: each line's comparison is the other tenant's item
 /// of the same description, at its price; an item it does not sell has none.
 #[tokio::test]
-#[ignore = "needs items_match rule"]
 async fn orders_compare_matches_items_by_description() {
     for (framework, registry) in FRAMEWORKS {
         let db = django(framework, "clean").await;
