@@ -639,3 +639,120 @@ mod dashboard_start {
         db.close().await;
     }
 }
+
+/// The server's log (the embedded server writes it beside its socket).
+fn server_log(server: &PgServer) -> String {
+    std::fs::read_to_string(server.socket_dir().join("postgres.log")).unwrap_or_default()
+}
+
+/// Waits (bounded) until no session of `application_name` is left on the
+/// server: each has ended and the server has logged whatever it logs.
+async fn until_sessions_end(server: &PgServer, application_name: &str) {
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(application_name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} sessions of {application_name} still open"
+        );
+        tokio::task::yield_now().await;
+    }
+    admin.close().await.ok();
+}
+
+/// Every command hangs up with a Terminate message: the server, logging at
+/// debug1, never sees a connection end without one ("unexpected EOF on
+/// client connection") nor a client that went away ("connection to client
+/// lost", "Broken pipe"), whether the command succeeded or failed.
+#[tokio::test]
+async fn every_command_hangs_up_cleanly() {
+    let port = free_port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings: vec![
+            ("log_min_messages".into(), "debug1".into()),
+            ("log_connections".into(), "on".into()),
+        ],
+        files: vec![("pg_hba.conf".into(), HBA.into())],
+    })
+    .unwrap_or_else(|e| panic!("cannot start a server: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("CREATE DATABASE shop")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let mut shop = PgConnection::connect_with(&server.connect_options("shop"))
+        .await
+        .unwrap();
+    for (_, sql) in DEMO_SQL {
+        sqlx::raw_sql(sql).execute(&mut shop).await.unwrap();
+    }
+    shop.close().await.ok();
+    let socket = server.socket_dir().display().to_string();
+    let port_text = port.to_string();
+    let commands: &[&[&str]] = &[
+        &["tenants"],
+        &["users"],
+        &["orders", "1"],
+        &["orders", "999"],
+        &["basket", "1"],
+        &["prices"],
+        &["health"],
+        &["detect"],
+        &["snapshot"],
+    ];
+    for (i, args) in commands.iter().enumerate() {
+        // Over the socket and over TCP in turn.
+        let host = if i % 2 == 0 {
+            socket.as_str()
+        } else {
+            "127.0.0.1"
+        };
+        let out = run(
+            args,
+            &[
+                ("PGHOST", host),
+                ("PGPORT", &port_text),
+                ("PGDATABASE", "shop"),
+                ("PGUSER", SUPERUSER),
+                ("PGAPPNAME", "hangup-test"),
+                ("HOME", "/nonexistent"),
+            ],
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    until_sessions_end(&server, "hangup-test").await;
+    let log = server_log(&server);
+    let connections =
+        log.matches("connection authorized").count() + log.matches("connection received").count();
+    assert!(connections > 0, "the log shows no connection:\n{log}");
+    for unclean in [
+        "unexpected EOF on client connection",
+        "connection to client lost",
+        "Broken pipe",
+        "Connection reset by peer",
+    ] {
+        assert!(
+            !log.contains(unclean),
+            "{unclean:?} in the server log:\n{log}"
+        );
+    }
+}
