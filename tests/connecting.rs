@@ -992,6 +992,13 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
         } else {
             // A failure is one line, with no password.
             assert_eq!(stderr(&ours_out).lines().count(), 1, "{detail}");
+            if conninfo.is_none() && !env.iter().any(|(k, _)| *k == "PGHOST") {
+                assert!(
+                    stderr(&ours_out).contains("no server socket at /")
+                        && stderr(&ours_out).contains("default socket directory"),
+                    "the error names where it looked\n{detail}"
+                );
+            }
             assert!(!stderr(&ours_out).contains("p:w"), "{detail}");
             outcomes.1 += 1;
         }

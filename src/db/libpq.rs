@@ -590,6 +590,42 @@ mod tests {
         assert_eq!(params.get("sslmode"), Some("disable"));
     }
 
+    #[test]
+    fn every_url_form_libpq_accepts() {
+        let params = |url: &str| parse_conninfo(url).unwrap().0;
+        let p = params("postgresql://alice@/shop?host=/run/postgresql");
+        assert_eq!(p.get("user"), Some("alice"));
+        assert_eq!(p.get("host"), Some("/run/postgresql"));
+        assert_eq!(p.get("dbname"), Some("shop"));
+        let p = params("postgresql://:5433/shop");
+        assert_eq!((p.get("host"), p.get("port")), (None, Some("5433")));
+        let p = params("postgresql://alice@");
+        assert_eq!((p.get("user"), p.get("dbname")), (Some("alice"), None));
+        let p = params("postgresql://u:p%20w@/db?service=s");
+        assert_eq!(
+            (p.get("password"), p.get("service")),
+            (Some("p w"), Some("s"))
+        );
+        let p = params("postgresql://");
+        assert_eq!(p.iter().count(), 0);
+        let p = params("postgres://a:1,[::1]:2,c/db");
+        assert_eq!(p.get("host"), Some("a,::1,c"));
+        assert_eq!(p.get("port"), Some("1,2,"));
+        // No `+` for a space (libpq is not a form decoder).
+        assert_eq!(
+            params("postgres:///d?application_name=a+b").get("application_name"),
+            Some("a+b")
+        );
+        for bad in [
+            "postgres://h/d?x",
+            "postgres://h/d%zz",
+            "postgres://[::1/d",
+            "postgres://h/d%00",
+        ] {
+            assert!(parse_conninfo(bad).is_err(), "{bad}");
+        }
+    }
+
     fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
         let path = dir.join(name);
         std::fs::File::create(&path)

@@ -290,6 +290,25 @@ impl Database {
 async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnectOptions, String> {
     let candidates = source.candidates();
     let attrs = source.session_attrs();
+    // Only socket directories, and no server socket in any: say where.
+    let sockets: Vec<String> = candidates
+        .iter()
+        .filter(|c| c.options.get_host().starts_with('/'))
+        .map(|c| format!("{}/.s.PGSQL.{}", c.options.get_host(), c.options.get_port()))
+        .collect();
+    if sockets.len() == candidates.len()
+        && sockets.iter().all(|s| !std::path::Path::new(s).exists())
+    {
+        let default = if source.param("host").is_none() {
+            " No host was given: that is libpq's default socket directory."
+        } else {
+            ""
+        };
+        return Err(format!(
+            "no server socket at {} (is a server running there?{default})",
+            sockets.join(", ")
+        ));
+    }
     if candidates.len() == 1
         && attrs == pool::SessionAttrs::Any
         && candidates[0].verify_name.is_none()
