@@ -166,9 +166,14 @@ pub fn connect_options(
         None => Default::default(),
     };
     // Where each value came from, for errors that name it.
+    // A URL's part is named with the URL (password hidden).
+    let in_url = conninfo
+        .filter(|text| libpq::is_url(text))
+        .map(|text| format!(" in {}", redact_url(text)))
+        .unwrap_or_default();
     let mut origin: HashMap<&str, String> = params
         .iter()
-        .map(|(key, _)| (keyword_of(key), key.to_string()))
+        .map(|(key, _)| (keyword_of(key), format!("{key}{in_url}")))
         .collect();
     if let Some(service) = params
         .get("service")
