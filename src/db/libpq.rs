@@ -126,6 +126,14 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
         parse_url(text)?
     } else if text.contains('=') {
         parse_keywords(text)?
+    } else if text.contains("://") {
+        // libpq would take this for a database name; it is a URL of
+        // another kind (a deliberate difference, see README).
+        return Err(format!(
+            "invalid database URL {}: use a postgres:// or postgresql:// URL, key=value pairs \
+             (host=… dbname=…) or a database name",
+            super::pool::redact_url(text)
+        ));
     } else {
         // libpq: a plain word is a database name (psql `shop`).
         vec![("dbname".to_string(), text.to_string())]
@@ -303,8 +311,14 @@ fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
                 None => (spec, None),
             }
         };
+        // Checked here, not later: a password with a raw `/` leaves part
+        // of itself where the port is, and no later error may quote it.
+        let port = port.unwrap_or("");
+        if !port.is_empty() && !port.parse::<u16>().is_ok_and(|p| p != 0) {
+            return Err(bad("the port must be a number from 1 to 65535"));
+        }
         hosts.push(decode(host)?);
-        ports.push(decode(port.unwrap_or(""))?);
+        ports.push(port.to_string());
     }
     if hosts.iter().any(|h| !h.is_empty()) || hosts.len() > 1 {
         pairs.push(("host".into(), hosts.join(",")));
