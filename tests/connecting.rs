@@ -1005,3 +1005,57 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
     }
     assert!(outcomes.0 > 10 && outcomes.1 > 5, "{outcomes:?}");
 }
+
+/// Through PgBouncer: every client session ends with a Terminate ("client
+/// close request"), never an unexpected EOF, and no server connection is
+/// closed because a client left it mid-answer.
+#[tokio::test]
+async fn commands_through_pgbouncer_hang_up_cleanly() {
+    let db = TestDatabase::demo().await;
+    let pooler = tenantscope::embedded::testing::TestPooler::start();
+    let url = format!("{}?pgbouncer=true", pooler.url(&db.name));
+    let commands: &[&[&str]] = &[
+        &["tenants"],
+        &["users"],
+        &["orders", "1"],
+        &["basket", "1"],
+        &["prices"],
+        &["health"],
+    ];
+    for args in commands {
+        let out = run(
+            &[&["--database-url", url.as_str()], *args].concat(),
+            &[("HOME", "/nonexistent")],
+        );
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    // Bounded wait until PgBouncer has logged the end of every client it let in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = loop {
+        let log = pooler.log();
+        let logins = log.matches("login attempt").count();
+        let ended = log
+            .lines()
+            .filter(|l| l.contains(" C-") && l.contains("closing because"))
+            .count();
+        if logins > 0 && ended >= logins {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ended} of {logins} clients ended:\n{log}"
+        );
+        tokio::task::yield_now().await;
+    };
+    for unclean in [
+        "client unexpected eof",
+        "client disconnect while server was not ready",
+        "server conn crashed",
+    ] {
+        assert!(
+            !log.contains(unclean),
+            "{unclean:?} in PgBouncer's log:\n{log}"
+        );
+    }
+    assert!(log.contains("client close request"), "{log}");
+}
