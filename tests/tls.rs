@@ -469,3 +469,112 @@ async fn a_root_certificate_file_makes_require_verify_as_libpq() {
     );
     drop(server);
 }
+
+/// Client certificates: a server that lets in over TCP only a certificate
+/// signed by its CA whose CN is the user (`cert` authentication). The key
+/// is in SEC1 form (`BEGIN EC PRIVATE KEY`), which libpq reads and
+/// native-tls does not take as it is.
+#[tokio::test]
+async fn client_certificates_from_sslcert_pgsslcert_and_home() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let ca = make_ca(dir, "ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "client.p8",
+            "-out",
+            "client.csr",
+            "-subj",
+            &format!("/CN={SUPERUSER}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "client.crt",
+        ],
+    );
+    openssl(dir, &["ec", "-in", "client.p8", "-out", "client.key"]);
+    let key = std::fs::read_to_string(dir.join("client.key")).unwrap();
+    assert!(key.contains("BEGIN EC PRIVATE KEY"), "{key}");
+    std::fs::set_permissions(
+        dir.join("client.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+
+    let port = free_port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings: vec![
+            ("ssl".into(), "on".into()),
+            ("ssl_cert_file".into(), "server.crt".into()),
+            ("ssl_key_file".into(), "server.key".into()),
+            ("ssl_ca_file".into(), "ca.crt".into()),
+        ],
+        files: vec![
+            ("server.crt".into(), cert_pem),
+            ("server.key".into(), key_pem),
+            ("ca.crt".into(), std::fs::read_to_string(&ca).unwrap()),
+            (
+                "pg_hba.conf".into(),
+                "local all all trust\nhostssl all all 127.0.0.1/32 cert\n".into(),
+            ),
+        ],
+    })
+    .unwrap_or_else(|e| panic!("cannot start a TLS server: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE public.users (id text primary key, creation_timestamp timestamptz default now(), \
+         name text, mail text, password text, organization_id text)",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres?sslmode=require");
+    let (crt, key) = (
+        dir.join("client.crt").display().to_string(),
+        dir.join("client.key").display().to_string(),
+    );
+    assert_refused(&tenants(&base, dir), "no client certificate");
+    let out = tenants(&format!("{base}&sslcert={crt}&sslkey={key}"), dir);
+    assert_connects(&out, "sslcert and sslkey", &server);
+    let out = tenants_with(&base, dir, &[("PGSSLCERT", &crt), ("PGSSLKEY", &key)]);
+    assert_connects(&out, "PGSSLCERT and PGSSLKEY", &server);
+    let home_certs = dir.join(".postgresql");
+    std::fs::create_dir(&home_certs).unwrap();
+    std::fs::copy(&crt, home_certs.join("postgresql.crt")).unwrap();
+    std::fs::copy(&key, home_certs.join("postgresql.key")).unwrap();
+    assert_connects(
+        &tenants(&base, dir),
+        "~/.postgresql/postgresql.crt",
+        &server,
+    );
+    drop(server);
+}
