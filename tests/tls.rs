@@ -567,6 +567,16 @@ async fn client_certificates_from_sslcert_pgsslcert_and_home() {
     assert_connects(&out, "sslcert and sslkey", &server);
     let out = tenants_with(&base, dir, &[("PGSSLCERT", &crt), ("PGSSLKEY", &key)]);
     assert_connects(&out, "PGSSLCERT and PGSSLKEY", &server);
+    // A key others may read is refused, as libpq refuses it.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = tenants(&format!("{base}&sslcert={crt}&sslkey={key}"), dir);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has group or world access"),
+        "{}",
+        describe(&out)
+    );
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let home_certs = dir.join(".postgresql");
     std::fs::create_dir(&home_certs).unwrap();
     std::fs::copy(&crt, home_certs.join("postgresql.crt")).unwrap();

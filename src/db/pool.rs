@@ -610,6 +610,24 @@ impl Tls {
 /// A client key as PKCS#8 PEM (what native-tls takes); libpq also reads
 /// PKCS#1 and SEC1 keys. Errors name the file, never its content.
 fn pkcs8_key(path: &str) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // libpq refuses a key others may read: owned by this user, 0600 or
+    // less; owned by another (root), 0640 or less.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        let open = if meta.uid() == nix::unistd::geteuid().as_raw() {
+            mode & 0o077 != 0
+        } else {
+            mode & 0o037 != 0
+        };
+        if open {
+            return Err(format!(
+                "private key file {path:?} has group or world access; file must have \
+                 permissions u=rw (0600) or less if owned by the current user, or permissions \
+                 u=rw,g=r (0640) or less if owned by root"
+            ));
+        }
+    }
     let bytes = std::fs::read(path)
         .map_err(|e| format!("could not open private key file {path:?}: {e}"))?;
     let key = openssl::pkey::PKey::private_key_from_pem(&bytes)
