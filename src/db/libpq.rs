@@ -141,6 +141,13 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
     let mut params = Params::default();
     let mut warnings = Vec::new();
     for (key, value) in pairs {
+        if key == "load_balance_hosts" && value != "disable" {
+            return Err(format!(
+                "load_balance_hosts={:?} is not supported: hosts are tried in the order given \
+                 (load_balance_hosts=disable)",
+                crate::text::sanitize(&value)
+            ));
+        }
         match keyword(&key)? {
             Some(key) => params.set(key, &value),
             None if key == "pgbouncer" || key == "statement-cache-capacity" => {
@@ -578,6 +585,9 @@ mod tests {
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("unterminated"), "{error}");
         assert!(parse_conninfo("bogus=1").unwrap_err().contains("\"bogus\""));
+        let error = parse_conninfo("host=a,b load_balance_hosts=random").unwrap_err();
+        assert!(error.contains("not supported"), "{error}");
+        assert!(parse_conninfo("host=a,b load_balance_hosts=disable").is_ok());
         // libpq: a plain word is a database name.
         assert_eq!(
             parse_conninfo("just-a-name").unwrap().0.get("dbname"),
