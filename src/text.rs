@@ -100,6 +100,9 @@ fn redact_url_passwords(line: &str) -> String {
 /// `"password": "VALUE"`, `passwd: VALUE`, in any letter case.
 fn redact_keywords(line: &str) -> String {
     let lower = line.to_ascii_lowercase();
+    // In a URL's query a value ends at `&`; in a keyword string (libpq)
+    // only at unescaped white space, so `&` and `,` may be in a password.
+    let in_url = line.contains("://");
     let mut out = String::with_capacity(line.len());
     let mut copied = 0;
     let mut search = 0;
@@ -136,9 +139,23 @@ fn redact_keywords(line: &str) -> String {
                 }
                 (j + 1).min(bytes.len())
             }
-            _ => line[i..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '&' | ';' | ',' | '}' | ')'))
-                .map_or(line.len(), |end| i + end),
+            // Unquoted: a backslash escapes the next character, a space
+            // too (libpq's `password=a\ b`).
+            _ => {
+                let mut end = line.len();
+                let mut chars = line[i..].char_indices();
+                while let Some((at, c)) = chars.next() {
+                    if c == '\\' {
+                        chars.next();
+                    } else if c.is_whitespace()
+                        || (in_url && matches!(c, '&' | ';' | ',' | '}' | ')'))
+                    {
+                        end = i + at;
+                        break;
+                    }
+                }
+                end
+            }
         };
         if value_end > value_start {
             out.push_str(&line[copied..value_start]);

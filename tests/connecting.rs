@@ -639,3 +639,423 @@ mod dashboard_start {
         db.close().await;
     }
 }
+
+/// The server's log (the embedded server writes it beside its socket).
+fn server_log(server: &PgServer) -> String {
+    std::fs::read_to_string(server.socket_dir().join("postgres.log")).unwrap_or_default()
+}
+
+/// Waits (bounded) until no session of `application_name` is left on the
+/// server: each has ended and the server has logged whatever it logs.
+async fn until_sessions_end(server: &PgServer, application_name: &str) {
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(application_name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} sessions of {application_name} still open"
+        );
+        tokio::task::yield_now().await;
+    }
+    admin.close().await.ok();
+}
+
+/// Every command hangs up with a Terminate message: the server, logging at
+/// debug1, never sees a connection end without one ("unexpected EOF on
+/// client connection") nor a client that went away ("connection to client
+/// lost", "Broken pipe"), whether the command succeeded or failed.
+#[tokio::test]
+async fn every_command_hangs_up_cleanly() {
+    let port = free_port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings: vec![
+            ("log_min_messages".into(), "debug1".into()),
+            ("log_connections".into(), "on".into()),
+        ],
+        files: vec![("pg_hba.conf".into(), HBA.into())],
+    })
+    .unwrap_or_else(|e| panic!("cannot start a server: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql("CREATE DATABASE shop")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let mut shop = PgConnection::connect_with(&server.connect_options("shop"))
+        .await
+        .unwrap();
+    for (_, sql) in DEMO_SQL {
+        sqlx::raw_sql(sql).execute(&mut shop).await.unwrap();
+    }
+    shop.close().await.ok();
+    let socket = server.socket_dir().display().to_string();
+    let port_text = port.to_string();
+    let commands: &[&[&str]] = &[
+        &["tenants"],
+        &["users"],
+        &["orders", "1"],
+        &["orders", "999"],
+        &["basket", "1"],
+        &["prices"],
+        &["health"],
+        &["detect"],
+        &["snapshot"],
+    ];
+    for (i, args) in commands.iter().enumerate() {
+        // Over the socket and over TCP in turn.
+        let host = if i % 2 == 0 {
+            socket.as_str()
+        } else {
+            "127.0.0.1"
+        };
+        let out = run(
+            args,
+            &[
+                ("PGHOST", host),
+                ("PGPORT", &port_text),
+                ("PGDATABASE", "shop"),
+                ("PGUSER", SUPERUSER),
+                ("PGAPPNAME", "hangup-test"),
+                ("HOME", "/nonexistent"),
+            ],
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c <= 2),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    until_sessions_end(&server, "hangup-test").await;
+    let log = server_log(&server);
+    let connections =
+        log.matches("connection authorized").count() + log.matches("connection received").count();
+    assert!(connections > 0, "the log shows no connection:\n{log}");
+    for unclean in [
+        "unexpected EOF on client connection",
+        "connection to client lost",
+        "Broken pipe",
+        "Connection reset by peer",
+    ] {
+        assert!(
+            !log.contains(unclean),
+            "{unclean:?} in the server log:\n{log}"
+        );
+    }
+}
+
+/// A server for the paired table: password rules as [`HBA`], log_connections
+/// on, the demo data in `shop` and in a database named as the superuser;
+/// `read_only` makes every transaction read-only by default (as a standby
+/// answers for target_session_attrs=read-only).
+async fn paired_server(read_only: bool) -> (PgServer, u16) {
+    let port = free_port();
+    let mut settings = vec![("log_connections".into(), "on".into())];
+    if read_only {
+        settings.push(("default_transaction_read_only".into(), "on".into()));
+    }
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings,
+        files: vec![("pg_hba.conf".into(), HBA.into())],
+    })
+    .unwrap_or_else(|e| panic!("cannot start a server: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    let create = format!("CREATE ROLE alice LOGIN SUPERUSER PASSWORD '{ALICE_PASSWORD}'");
+    let superuser_db = format!("CREATE DATABASE {SUPERUSER}");
+    for sql in [
+        "SET default_transaction_read_only = off",
+        create.as_str(),
+        "CREATE DATABASE shop",
+        superuser_db.as_str(),
+    ] {
+        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    }
+    admin.close().await.ok();
+    for db in ["shop", SUPERUSER] {
+        let mut conn = PgConnection::connect_with(&server.connect_options(db))
+            .await
+            .unwrap();
+        sqlx::raw_sql("SET default_transaction_read_only = off")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        for (_, sql) in DEMO_SQL {
+            sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.ok();
+    }
+    (server, port)
+}
+
+/// Where the last session named `application_name` got in: (server name,
+/// user, database), from the servers' logs.
+fn reached(servers: &[(&str, &PgServer)], application_name: &str) -> Option<String> {
+    let needle = format!("application_name={application_name}\n");
+    let mut last: Option<(String, String)> = None;
+    for (name, server) in servers {
+        let log = server_log(server);
+        for line in log.split_inclusive('\n') {
+            if !line.ends_with(&needle) {
+                continue;
+            }
+            let Some(rest) = line.split("connection authorized: ").nth(1) else {
+                continue;
+            };
+            // Lines start with a timestamp: the latest one wins.
+            let stamp = line[..23].to_string();
+            let who = rest
+                .trim_end()
+                .replace(&format!(" application_name={application_name}"), "");
+            if last.as_ref().is_none_or(|(at, _)| *at <= stamp) {
+                last = Some((stamp, format!("{name}: {who}")));
+            }
+        }
+    }
+    last.map(|(_, who)| who)
+}
+
+/// The paired table: for each case the same environment (and connection
+/// string, if any) for psql 15 and for tenantscope; both must reach the
+/// same server, user and database, or both fail. The last column is what
+/// libpq does (so a case where both go wrong the same way fails too).
+#[tokio::test]
+async fn psql_and_tenantscope_connect_to_the_same_place() {
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let (a, port_a) = paired_server(false).await;
+    let (b, port_b) = paired_server(true).await;
+    let (sock_a, sock_b) = (
+        a.socket_dir().display().to_string(),
+        b.socket_dir().display().to_string(),
+    );
+    let (pa, pb) = (port_a.to_string(), port_b.to_string());
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = home.path().display().to_string();
+    let escaped = ALICE_PASSWORD.replace('\\', "\\\\").replace(':', "\\:");
+    write(
+        home.path(),
+        ".pgpass",
+        &format!("127.0.0.1:{pa}:*:alice:{escaped}\n"),
+        0o600,
+    );
+    let services = write(
+        home.path(),
+        "services.conf",
+        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n[spaced]\nhost = {sock_a}\n"),
+        0o644,
+    );
+    let sysconf = tempfile::tempdir().unwrap();
+    write(
+        sysconf.path(),
+        "pg_service.conf",
+        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n"),
+        0o644,
+    );
+    let services = services.display().to_string();
+    let sysconf = sysconf.path().display().to_string();
+    let su = SUPERUSER;
+    let on_a = format!("a: user={su} database=shop");
+    let on_b = format!("b: user={su} database=shop");
+    let env_a = vec![
+        ("PGHOST", sock_a.clone()),
+        ("PGPORT", pa.clone()),
+        ("PGUSER", su.to_string()),
+    ];
+    let both = format!("{sock_a},{sock_b}");
+    let ports = format!("{pa},{pb}");
+    type Case = (Vec<(&'static str, String)>, Option<String>, Option<String>);
+    let cases: Vec<Case> = vec![
+        // The environment alone.
+        ([env_a.clone(), vec![("PGDATABASE", "shop".into())]].concat(), None, Some(on_a.clone())),
+        // dbname defaults to the user name.
+        (env_a.clone(), None, Some(format!("a: user={su} database={su}"))),
+        // No host anywhere: the default socket directory only (no server there).
+        (vec![("PGPORT", pa.clone()), ("PGUSER", su.into()), ("PGDATABASE", "shop".into())], None, None),
+        // Keyword strings and URLs, empty hosts included.
+        (vec![], Some(format!("host={sock_a} port={pa} dbname=shop user={su}")), Some(on_a.clone())),
+        (vec![], Some(format!("postgresql://{su}@/shop?host={sock_a}&port={pa}")), Some(on_a.clone())),
+        (vec![("PGHOST", sock_a.clone())], Some(format!("postgresql://:{pa}/shop?user={su}")), Some(on_a.clone())),
+        (
+            [env_a.clone(), vec![("PGDATABASE", "shop".into())]].concat(),
+            Some(format!("postgresql://{su}@")),
+            Some(on_a.clone()),
+        ),
+        (env_a.clone(), Some("shop".into()), Some(on_a.clone())),
+        (vec![], Some(format!("postgresql://{su}@127.0.0.1:{pa}/shop")), Some(on_a.clone())),
+        // Several hosts: in order, the first that answers.
+        (vec![], Some(format!("host=/nonexistent,{sock_b} port={pa},{pb} dbname=shop user={su}")), Some(on_b.clone())),
+        (vec![], Some(format!("postgresql://{su}@127.0.0.1:1,127.0.0.1:{pb}/shop")), Some(on_b.clone())),
+        // target_session_attrs (b is read-only), in the string and the environment.
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=read-only")), Some(on_b.clone())),
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=read-write")), Some(on_a.clone())),
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=any")), Some(on_a.clone())),
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=prefer-standby")), Some(on_a.clone())),
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=primary")), Some(on_a.clone())),
+        (vec![], Some(format!("host={both} port={ports} dbname=shop user={su} target_session_attrs=standby")), None),
+        (
+            vec![("PGTARGETSESSIONATTRS", "read-only".into())],
+            Some(format!("host={both} port={ports} dbname=shop user={su}")),
+            Some(on_b.clone()),
+        ),
+        (vec![("PGTARGETSESSIONATTRS", "bogus".into())], Some(format!("host={sock_a} port={pa} dbname=shop user={su}")), None),
+        // hostaddr is where; host only names it.
+        (vec![], Some(format!("host=db.invalid hostaddr=127.0.0.1 port={pa} dbname=shop user={su}")), Some(on_a.clone())),
+        // Passwords: .pgpass in HOME, a wrong one, none.
+        (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user=alice")), Some("a: user=alice database=shop".into())),
+        (vec![("PGPASSWORD", "wrong".into())], Some(format!("host=127.0.0.1 port={pb} dbname=shop user=alice")), None),
+        // Service files: PGSERVICEFILE, a missing one (libpq 15: an error), libpq's syntax.
+        (vec![("PGSERVICEFILE", services.clone())], Some("service=a dbname=shop".into()), Some(on_a.clone())),
+        (
+            vec![("PGSERVICEFILE", "/nonexistent.conf".into()), ("PGSYSCONFDIR", sysconf.clone())],
+            Some("service=a dbname=shop".into()),
+            None,
+        ),
+        (vec![("PGSYSCONFDIR", sysconf.clone())], Some("service=a dbname=shop".into()), Some(on_a.clone())),
+        (vec![("PGSERVICEFILE", services.clone())], Some(format!("service=spaced port={pa} user={su} dbname=shop")), None),
+        // TLS on a server without it.
+        (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su} sslmode=require")), None),
+        (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su} sslmode=allow")), Some(on_a.clone())),
+        (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su} sslmode=prefer")), Some(on_a.clone())),
+        (vec![("PGREQUIRESSL", "1".into())], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su}")), None),
+        (vec![("PGSSLMODE", "".into())], Some(format!("host={sock_a} port={pa} dbname=shop user={su}")), None),
+        (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-ca")), None),
+    ];
+    let servers = [("a", &a), ("b", &b)];
+    let mut outcomes = (0, 0);
+    for (i, (env, conninfo, libpq)) in cases.iter().enumerate() {
+        let case = format!("case {i}: env {env:?}, connection string {conninfo:?}");
+        let with_env = |command: &mut std::process::Command, app: &str| {
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if key.starts_with("PG") {
+                    command.env_remove(key.as_ref());
+                }
+            }
+            command
+                .env("HOME", &home_dir)
+                .env("PGCONNECT_TIMEOUT", "5")
+                .env("PGAPPNAME", app)
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        };
+        let psql_app = format!("paired-{i}-psql");
+        let mut command = std::process::Command::new(&psql);
+        with_env(&mut command, &psql_app);
+        command.args(["-X", "-w", "-At", "-c", "SELECT 1"]);
+        command.args(conninfo.iter());
+        let psql_out = command.output().expect("run psql");
+        let ours_app = format!("paired-{i}-tenantscope");
+        let mut command = bare_command();
+        with_env(&mut command, &ours_app);
+        if let Some(conninfo) = conninfo {
+            command.args(["--database-url", conninfo]);
+        }
+        let ours_out = command
+            .args(["tenants", "--format", "json"])
+            .output()
+            .expect("run tenantscope");
+        let theirs = psql_out
+            .status
+            .success()
+            .then(|| reached(&servers, &psql_app))
+            .flatten();
+        let ours = ours_out
+            .status
+            .success()
+            .then(|| reached(&servers, &ours_app))
+            .flatten();
+        let detail = format!(
+            "{case}\npsql: {theirs:?} {}\ntenantscope: {ours:?} {}",
+            String::from_utf8_lossy(&psql_out.stderr).trim(),
+            stderr(&ours_out).trim()
+        );
+        assert_eq!(theirs, ours, "psql and tenantscope differ\n{detail}");
+        assert_eq!(&ours, libpq, "not where libpq goes\n{detail}");
+        if ours.is_some() {
+            outcomes.0 += 1;
+        } else {
+            // A failure is one line, with no password.
+            assert_eq!(stderr(&ours_out).lines().count(), 1, "{detail}");
+            if conninfo.is_none() && !env.iter().any(|(k, _)| *k == "PGHOST") {
+                assert!(
+                    stderr(&ours_out).contains("no server socket at /")
+                        && stderr(&ours_out).contains("default socket directory"),
+                    "the error names where it looked\n{detail}"
+                );
+            }
+            assert!(!stderr(&ours_out).contains("p:w"), "{detail}");
+            outcomes.1 += 1;
+        }
+    }
+    assert!(outcomes.0 > 10 && outcomes.1 > 5, "{outcomes:?}");
+}
+
+/// Through PgBouncer: every client session ends with a Terminate ("client
+/// close request"), never an unexpected EOF, and no server connection is
+/// closed because a client left it mid-answer.
+#[tokio::test]
+async fn commands_through_pgbouncer_hang_up_cleanly() {
+    let db = TestDatabase::demo().await;
+    let pooler = tenantscope::embedded::testing::TestPooler::start();
+    let url = format!("{}?pgbouncer=true", pooler.url(&db.name));
+    let commands: &[&[&str]] = &[
+        &["tenants"],
+        &["users"],
+        &["orders", "1"],
+        &["basket", "1"],
+        &["prices"],
+        &["health"],
+    ];
+    for args in commands {
+        let out = run(
+            &[&["--database-url", url.as_str()], *args].concat(),
+            &[("HOME", "/nonexistent")],
+        );
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    // Bounded wait until PgBouncer has logged the end of every client it let in.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = loop {
+        let log = pooler.log();
+        let logins = log.matches("login attempt").count();
+        let ended = log
+            .lines()
+            .filter(|l| l.contains(" C-") && l.contains("closing because"))
+            .count();
+        if logins > 0 && ended >= logins {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ended} of {logins} clients ended:\n{log}"
+        );
+        tokio::task::yield_now().await;
+    };
+    for unclean in [
+        "client unexpected eof",
+        "client disconnect while server was not ready",
+        "server conn crashed",
+    ] {
+        assert!(
+            !log.contains(unclean),
+            "{unclean:?} in PgBouncer's log:\n{log}"
+        );
+    }
+    assert!(log.contains("client close request"), "{log}");
+}

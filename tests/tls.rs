@@ -1,6 +1,7 @@
 //! `sslmode` in the database URL, against a private server that only accepts
-//! TLS over TCP: the `tenantscope` binary connects with rustls, verifies the
-//! server certificate when asked to, and fails in one line when it cannot.
+//! TLS over TCP: the `tenantscope` binary connects as libpq 15 does (through
+//! OpenSSL), verifies the server certificate when asked to or when a root
+//! certificate file exists, and fails in one line when it cannot.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -139,7 +140,15 @@ fn server_log(server: &PgServer) -> String {
 /// Runs `tenantscope --database-url URL tenants --format json` as a user would,
 /// with nothing but the URL configuring it.
 fn tenants(url: &str, cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+    tenants_with(url, cwd, &[])
+}
+
+/// The same, with `HOME` the certificates' directory (so `~/.postgresql/`
+/// is the test's) and these variables.
+fn tenants_with(url: &str, cwd: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
+    command.env("HOME", cwd);
+    command
         .args(["--database-url", url, "tenants", "--format", "json"])
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST")
@@ -147,9 +156,12 @@ fn tenants(url: &str, cwd: &Path) -> Output {
         // sqlx also reads these; the URL alone must decide.
         .env_remove("PGSSLMODE")
         .env_remove("PGSSLROOTCERT")
+        .env_remove("PGSSLCERT")
+        .env_remove("PGSSLKEY")
         .env("XDG_CONFIG_HOME", "/nonexistent")
         // No ./tenantscope.toml from the checkout.
         .current_dir(cwd)
+        .envs(vars.iter().copied())
         .output()
         .expect("run tenantscope")
 }
@@ -304,6 +316,275 @@ async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
         stderr.starts_with("tenantscope: cannot connect to") && stderr.lines().count() == 1,
         "{}",
         describe(&out)
+    );
+    drop(server);
+}
+
+/// A self-signed X.509 version 1 certificate for localhost (no extensions:
+/// what a Citus coordinator makes for itself), as PEM with its key.
+fn make_v1_cert(dir: &Path) -> (String, String) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "v1.key",
+            "-out",
+            "v1.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509", "-req", "-in", "v1.csr", "-signkey", "v1.key", "-days", "2", "-out", "v1.crt",
+        ],
+    );
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in", "v1.crt"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Version: 1 "),
+        "not a v1 certificate:\n{text}"
+    );
+    (
+        std::fs::read_to_string(dir.join("v1.crt")).unwrap(),
+        std::fs::read_to_string(dir.join("v1.key")).unwrap(),
+    )
+}
+
+fn assert_connects(out: &Output, what: &str, server: &PgServer) {
+    assert!(
+        out.status.success(),
+        "{what} should connect\n{}\nserver log:\n{}",
+        describe(out),
+        server_log(server)
+    );
+}
+
+fn assert_refused(out: &Output, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what} should fail\n{}",
+        describe(out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("tenantscope: ") && stderr.trim_end().lines().count() == 1,
+        "{what}: one line\n{}",
+        describe(out)
+    );
+}
+
+/// libpq verifies nothing in prefer/require without a root certificate:
+/// a self-signed version 1 certificate (a Citus coordinator's) connects
+/// with the default settings and with require; given as the root, it also
+/// passes verify-ca.
+#[tokio::test]
+async fn a_self_signed_version_1_certificate_connects_where_libpq_connects() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let (cert_pem, key_pem) = make_v1_cert(dir);
+    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    for query in ["", "?sslmode=require", "?sslmode=prefer"] {
+        let out = tenants(&format!("{base}{query}"), dir);
+        assert_connects(&out, &format!("v1 certificate, {query:?}"), &server);
+    }
+    let v1 = dir.join("v1.crt");
+    let out = tenants(
+        &format!("{base}?sslmode=verify-ca&sslrootcert={}", v1.display()),
+        dir,
+    );
+    assert_connects(&out, "v1 certificate as its own root, verify-ca", &server);
+    drop(server);
+}
+
+/// A root certificate file makes require verify the chain (libpq: require
+/// then acts as verify-ca), whether named by sslrootcert, PGSSLROOTCERT or
+/// found as ~/.postgresql/root.crt; verify-full reads ~/.postgresql/root.crt
+/// too; and verify-full checks the certificate against host, not hostaddr.
+#[tokio::test]
+async fn a_root_certificate_file_makes_require_verify_as_libpq() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let right = make_ca(dir, "ca");
+    let other = make_ca(dir, "other-ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
+    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    let (right, other) = (right.display().to_string(), other.display().to_string());
+
+    let out = tenants(&format!("{base}?sslmode=require&sslrootcert={other}"), dir);
+    assert_refused(&out, "require with another CA as sslrootcert");
+    let out = tenants_with(
+        &format!("{base}?sslmode=require"),
+        dir,
+        &[("PGSSLROOTCERT", &other)],
+    );
+    assert_refused(&out, "require with another CA as PGSSLROOTCERT");
+    let out = tenants(&format!("{base}?sslmode=require&sslrootcert={right}"), dir);
+    assert_connects(&out, "require with the right CA", &server);
+
+    let home_certs = dir.join(".postgresql");
+    std::fs::create_dir(&home_certs).unwrap();
+    std::fs::copy(&other, home_certs.join("root.crt")).unwrap();
+    assert_refused(
+        &tenants(&format!("{base}?sslmode=require"), dir),
+        "require with another CA in ~/.postgresql/root.crt",
+    );
+    assert_refused(
+        &tenants(&base, dir),
+        "the default (prefer) with another CA in ~/.postgresql/root.crt (this server has no plain TCP)",
+    );
+    std::fs::copy(&right, home_certs.join("root.crt")).unwrap();
+    let out = tenants(&format!("{base}?sslmode=verify-full"), dir);
+    assert_connects(&out, "verify-full with ~/.postgresql/root.crt", &server);
+    let out = tenants(
+        &format!("{base}?sslmode=verify-full&hostaddr=127.0.0.1"),
+        dir,
+    );
+    assert_connects(
+        &out,
+        "verify-full host=localhost hostaddr=127.0.0.1 (the certificate names localhost only)",
+        &server,
+    );
+    assert_refused(
+        &tenants(
+            &format!("postgres://{SUPERUSER}@db.example.com:{port}/postgres?sslmode=verify-full&hostaddr=127.0.0.1"),
+            dir,
+        ),
+        "verify-full host=db.example.com hostaddr=127.0.0.1 (the certificate names localhost)",
+    );
+    drop(server);
+}
+
+/// Client certificates: a server that lets in over TCP only a certificate
+/// signed by its CA whose CN is the user (`cert` authentication). The key
+/// is in SEC1 form (`BEGIN EC PRIVATE KEY`), which libpq reads and
+/// native-tls does not take as it is.
+#[tokio::test]
+async fn client_certificates_from_sslcert_pgsslcert_and_home() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let ca = make_ca(dir, "ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "client.p8",
+            "-out",
+            "client.csr",
+            "-subj",
+            &format!("/CN={SUPERUSER}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "client.crt",
+        ],
+    );
+    openssl(dir, &["ec", "-in", "client.p8", "-out", "client.key"]);
+    let key = std::fs::read_to_string(dir.join("client.key")).unwrap();
+    assert!(key.contains("BEGIN EC PRIVATE KEY"), "{key}");
+    std::fs::set_permissions(
+        dir.join("client.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+
+    let port = free_port();
+    let server = PgServer::start_with(ServerOptions {
+        tcp_port: Some(port),
+        settings: vec![
+            ("ssl".into(), "on".into()),
+            ("ssl_cert_file".into(), "server.crt".into()),
+            ("ssl_key_file".into(), "server.key".into()),
+            ("ssl_ca_file".into(), "ca.crt".into()),
+        ],
+        files: vec![
+            ("server.crt".into(), cert_pem),
+            ("server.key".into(), key_pem),
+            ("ca.crt".into(), std::fs::read_to_string(&ca).unwrap()),
+            (
+                "pg_hba.conf".into(),
+                "local all all trust\nhostssl all all 127.0.0.1/32 cert\n".into(),
+            ),
+        ],
+    })
+    .unwrap_or_else(|e| panic!("cannot start a TLS server: {e}"));
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE public.users (id text primary key, creation_timestamp timestamptz default now(), \
+         name text, mail text, password text, organization_id text)",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres?sslmode=require");
+    let (crt, key) = (
+        dir.join("client.crt").display().to_string(),
+        dir.join("client.key").display().to_string(),
+    );
+    assert_refused(&tenants(&base, dir), "no client certificate");
+    let out = tenants(&format!("{base}&sslcert={crt}&sslkey={key}"), dir);
+    assert_connects(&out, "sslcert and sslkey", &server);
+    let out = tenants_with(&base, dir, &[("PGSSLCERT", &crt), ("PGSSLKEY", &key)]);
+    assert_connects(&out, "PGSSLCERT and PGSSLKEY", &server);
+    // A key others may read is refused, as libpq refuses it.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = tenants(&format!("{base}&sslcert={crt}&sslkey={key}"), dir);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has group or world access"),
+        "{}",
+        describe(&out)
+    );
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let home_certs = dir.join(".postgresql");
+    std::fs::create_dir(&home_certs).unwrap();
+    std::fs::copy(&crt, home_certs.join("postgresql.crt")).unwrap();
+    std::fs::copy(&key, home_certs.join("postgresql.key")).unwrap();
+    assert_connects(
+        &tenants(&base, dir),
+        "~/.postgresql/postgresql.crt",
+        &server,
     );
     drop(server);
 }

@@ -58,6 +58,7 @@ pub const SUPPORTED: &[&str] = &[
     "fallback_application_name",
     "connect_timeout",
     "options",
+    "target_session_attrs",
 ];
 
 /// Keywords libpq knows that change nothing here: accepted, then ignored
@@ -86,7 +87,6 @@ const IGNORED: &[&str] = &[
     "requirepeer",
     "require_auth",
     "krbsrvname",
-    "target_session_attrs",
     "load_balance_hosts",
     "pgbouncer",
     "statement-cache-capacity",
@@ -126,16 +126,28 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
         parse_url(text)?
     } else if text.contains('=') {
         parse_keywords(text)?
-    } else {
+    } else if text.contains("://") {
+        // libpq would take this for a database name; it is a URL of
+        // another kind (a deliberate difference, see README).
         return Err(format!(
-            "invalid database URL {}: use a postgres:// or postgresql:// URL, or key=value \
-             pairs (host=… dbname=…)",
+            "invalid database URL {}: use a postgres:// or postgresql:// URL, key=value pairs \
+             (host=… dbname=…) or a database name",
             super::pool::redact_url(text)
         ));
+    } else {
+        // libpq: a plain word is a database name (psql `shop`).
+        vec![("dbname".to_string(), text.to_string())]
     };
     let mut params = Params::default();
     let mut warnings = Vec::new();
     for (key, value) in pairs {
+        if key == "load_balance_hosts" && value != "disable" {
+            return Err(format!(
+                "load_balance_hosts={:?} is not supported: hosts are tried in the order given \
+                 (load_balance_hosts=disable)",
+                crate::text::sanitize(&value)
+            ));
+        }
         match keyword(&key)? {
             Some(key) => params.set(key, &value),
             None if key == "pgbouncer" || key == "statement-cache-capacity" => {
@@ -221,60 +233,141 @@ pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
-/// `postgres[ql]://[user[:password]@][host][:port][/dbname][?key=value&…]`,
-/// percent-decoded; a host that starts with `/` (encoded `%2F`) is a socket
-/// directory.
+/// `postgres[ql]://[user[:password]@][host][:port][,…][/dbname][?key=value&…]`,
+/// read as libpq reads it (fe-connect.c `conninfo_uri_parse`): every part
+/// may be empty (`postgresql://alice@`, `postgresql://:5433/shop`), hosts
+/// may be a list, `[v6]` addresses are bracketed, and each part is
+/// percent-decoded (no `+` for a space). A host that starts with `/`
+/// (`%2F`) is a socket directory. Errors never quote the password.
 fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
-    let url = url::Url::parse(text).map_err(|e| {
+    let bad = |why: &str| {
         format!(
-            "invalid database URL {}: {e} (percent-encode special characters in the password)",
+            "invalid database URL {}: {why} (percent-encode special characters in the password)",
             super::pool::redact_url(text)
         )
-    })?;
+    };
     let decode = |part: &str| -> Result<String, String> {
-        percent_encoding::percent_decode_str(part)
+        let bytes = part.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'%'
+                && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return Err(bad("invalid percent-encoded token"));
+            }
+        }
+        let decoded = percent_encoding::percent_decode_str(part)
             .decode_utf8()
-            .map(|s| s.into_owned())
-            .map_err(|_| {
-                format!(
-                    "invalid database URL {}: a percent-encoded part is not UTF-8",
-                    super::pool::redact_url(text)
-                )
-            })
+            .map_err(|_| bad("a percent-encoded part is not UTF-8"))?;
+        if decoded.contains('\0') {
+            return Err(bad("forbidden value %00 in percent-encoded value"));
+        }
+        Ok(decoded.into_owned())
+    };
+    let rest = text
+        .strip_prefix("postgresql://")
+        .or_else(|| text.strip_prefix("postgres://"))
+        .ok_or_else(|| bad("not a postgres:// URL"))?;
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.split_once('/') {
+        Some((authority, path)) => (authority, Some(path)),
+        None => (before_query, None),
     };
     let mut pairs = Vec::new();
-    if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        pairs.push(("host".into(), decode(host)?));
+    let hostspec = match authority.split_once('@') {
+        Some((userspec, hostspec)) => {
+            let (user, password) = match userspec.split_once(':') {
+                Some((user, password)) => (user, Some(password)),
+                None => (userspec, None),
+            };
+            if !user.is_empty() {
+                pairs.push(("user".into(), decode(user)?));
+            }
+            if let Some(password) = password {
+                pairs.push(("password".into(), decode(password)?));
+            }
+            hostspec
+        }
+        None => authority,
+    };
+    let mut hosts = Vec::new();
+    let mut ports = Vec::new();
+    for spec in hostspec.split(',') {
+        let (host, port) = if let Some(v6) = spec.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("missing \"]\" in an IPv6 host address"))?;
+            if host.is_empty() {
+                return Err(bad("IPv6 host address may not be empty"));
+            }
+            let port = match after {
+                "" => None,
+                after => Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| bad("unexpected character after an IPv6 host address"))?,
+                ),
+            };
+            (host, port)
+        } else {
+            match spec.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (spec, None),
+            }
+        };
+        // Checked here, not later: a password with a raw `/` leaves part
+        // of itself where the port is, and no later error may quote it.
+        let port = port.unwrap_or("");
+        if !port.is_empty() && !port.parse::<u16>().is_ok_and(|p| p != 0) {
+            return Err(bad("the port must be a number from 1 to 65535"));
+        }
+        hosts.push(decode(host)?);
+        ports.push(port.to_string());
     }
-    if let Some(port) = url.port() {
-        pairs.push(("port".into(), port.to_string()));
+    if hosts.iter().any(|h| !h.is_empty()) || hosts.len() > 1 {
+        pairs.push(("host".into(), hosts.join(",")));
     }
-    if !url.username().is_empty() {
-        pairs.push(("user".into(), decode(url.username())?));
+    if ports.iter().any(|p| !p.is_empty()) {
+        pairs.push(("port".into(), ports.join(",")));
     }
-    if let Some(password) = url.password() {
-        pairs.push(("password".into(), decode(password)?));
-    }
-    let path = url.path().trim_start_matches('/');
-    if !path.is_empty() {
+    if let Some(path) = path.filter(|p| !p.is_empty()) {
         pairs.push(("dbname".into(), decode(path)?));
     }
-    for (key, value) in url.query_pairs() {
-        pairs.push((key.into_owned(), value.into_owned()));
+    for param in query.into_iter().flat_map(|q| q.split('&')) {
+        if param.is_empty() {
+            continue;
+        }
+        let (key, value) = param
+            .split_once('=')
+            .ok_or_else(|| bad("a query parameter has no \"=\""))?;
+        if value.contains('=') {
+            return Err(bad("extra \"=\" in a query parameter"));
+        }
+        pairs.push((decode(key)?, decode(value)?));
     }
     Ok(pairs)
 }
 
 /// Where a service is looked up: the user's file (`PGSERVICEFILE`, else
 /// `~/.pg_service.conf`), then the system's (`PGSYSCONFDIR/pg_service.conf`).
-pub fn service_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
-    let user = env("PGSERVICEFILE")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".pg_service.conf")));
+/// A `PGSERVICEFILE` naming a missing file is an error, as in libpq 15.
+pub fn service_files(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<PathBuf>, String> {
+    let user = match env("PGSERVICEFILE") {
+        Some(file) if !Path::new(&file).exists() => {
+            return Err(format!(
+                "service file {:?} not found (PGSERVICEFILE)",
+                crate::text::sanitize(&file)
+            ))
+        }
+        Some(file) => Some(PathBuf::from(file)),
+        None => env("HOME").map(|home| Path::new(&home).join(".pg_service.conf")),
+    };
     let system = Path::new(&env("PGSYSCONFDIR").unwrap_or_else(|| DEFAULT_SYSCONFDIR.into()))
         .join("pg_service.conf");
-    user.into_iter().chain([system]).collect()
+    Ok(user.into_iter().chain([system]).collect())
 }
 
 /// Debian's libpq looks here when `PGSYSCONFDIR` is unset.
@@ -327,8 +420,8 @@ fn service_in(name: &str, text: &str, file: &Path) -> Result<Option<Params>, Str
                 number + 1
             )
         };
+        // libpq trims the line only: `port = 5433` names no keyword.
         let (key, value) = line.split_once('=').ok_or_else(syntax)?;
-        let key = key.trim();
         if key == "service" {
             return Err(format!(
                 "nested service specifications are not supported in service file {}, line {}",
@@ -337,7 +430,7 @@ fn service_in(name: &str, text: &str, file: &Path) -> Result<Option<Params>, Str
             ));
         }
         match keyword(key) {
-            Ok(Some(key)) => params.set_default(key, value.trim()),
+            Ok(Some(key)) => params.set_default(key, value),
             Ok(None) => false,
             Err(_) => return Err(syntax()),
         };
@@ -492,7 +585,14 @@ mod tests {
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("unterminated"), "{error}");
         assert!(parse_conninfo("bogus=1").unwrap_err().contains("\"bogus\""));
-        assert!(parse_conninfo("just-a-name").is_err());
+        let error = parse_conninfo("host=a,b load_balance_hosts=random").unwrap_err();
+        assert!(error.contains("not supported"), "{error}");
+        assert!(parse_conninfo("host=a,b load_balance_hosts=disable").is_ok());
+        // libpq: a plain word is a database name.
+        assert_eq!(
+            parse_conninfo("just-a-name").unwrap().0.get("dbname"),
+            Some("just-a-name")
+        );
     }
 
     #[test]
@@ -514,6 +614,42 @@ mod tests {
         assert_eq!(params.get("sslmode"), Some("disable"));
     }
 
+    #[test]
+    fn every_url_form_libpq_accepts() {
+        let params = |url: &str| parse_conninfo(url).unwrap().0;
+        let p = params("postgresql://alice@/shop?host=/run/postgresql");
+        assert_eq!(p.get("user"), Some("alice"));
+        assert_eq!(p.get("host"), Some("/run/postgresql"));
+        assert_eq!(p.get("dbname"), Some("shop"));
+        let p = params("postgresql://:5433/shop");
+        assert_eq!((p.get("host"), p.get("port")), (None, Some("5433")));
+        let p = params("postgresql://alice@");
+        assert_eq!((p.get("user"), p.get("dbname")), (Some("alice"), None));
+        let p = params("postgresql://u:p%20w@/db?service=s");
+        assert_eq!(
+            (p.get("password"), p.get("service")),
+            (Some("p w"), Some("s"))
+        );
+        let p = params("postgresql://");
+        assert_eq!(p.iter().count(), 0);
+        let p = params("postgres://a:1,[::1]:2,c/db");
+        assert_eq!(p.get("host"), Some("a,::1,c"));
+        assert_eq!(p.get("port"), Some("1,2,"));
+        // No `+` for a space (libpq is not a form decoder).
+        assert_eq!(
+            params("postgres:///d?application_name=a+b").get("application_name"),
+            Some("a+b")
+        );
+        for bad in [
+            "postgres://h/d?x",
+            "postgres://h/d%zz",
+            "postgres://[::1/d",
+            "postgres://h/d%00",
+        ] {
+            assert!(parse_conninfo(bad).is_err(), "{bad}");
+        }
+    }
+
     fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
         let path = dir.join(name);
         std::fs::File::create(&path)
@@ -531,7 +667,7 @@ mod tests {
         let conf = |name: &str, text: &str| write(dir.path(), name, text, 0o644);
         let user = conf(
             "user.conf",
-            "# mine\n[shop]\nhost=/tmp\nport = 5433\n[other]\nhost=x\n",
+            "# mine\n[shop]\nhost=/tmp\n  port=5433  \n[other]\nhost=x\n",
         );
         let system = conf("pg_service.conf", "[shop]\nhost=ignored\n[sys]\ndbname=d\n");
         let files = [user, dir.path().join("missing.conf"), system];

@@ -371,6 +371,20 @@ impl Database {
 
     /// Closes the pool's connections (before the demo server stops).
     pub async fn close(&self) {
+        // A load drops its read transaction: its ROLLBACK waits, queued,
+        // for the connection's next use. A connection on its way back to
+        // the pool (a spawned task) flushes it with a ping, unless the pool
+        // is closed by then: then it is sent with the Terminate, and the
+        // server answers it to a client already gone ("could not send data
+        // to client: Broken pipe", "connection to client lost"). So every
+        // connection is back, quiet, before the pool closes (bounded, as
+        // below; close waits for lent connections anyway).
+        let deadline = tokio::time::Instant::now() + self.pool.options().get_acquire_timeout();
+        while self.pool.size() as usize > self.pool.num_idle()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         self.pool.close().await;
         // sqlx 0.8's close can return with a connection still open
         // (launchbadge/sqlx#3217): one dropped just before, whose return to

@@ -55,7 +55,6 @@ impl Database {
         max_connections: u32,
     ) -> Result<Database, DbError> {
         let target = source.label();
-        let options = without_tls_on_a_socket(source.options().clone());
         let timeout = source
             .connect_timeout()
             .unwrap_or(Duration::from_millis(settings.database.connect_timeout_ms));
@@ -63,6 +62,8 @@ impl Database {
             target: target.clone(),
             cause,
         };
+        let options =
+            without_tls_on_a_socket(choose(source, timeout).await.map_err(connect_error)?);
         let no_answer = || connect_error(format!("no answer within {} ms", timeout.as_millis()));
         let pooler = Arc::new(pooler::PoolState::new(
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
@@ -290,6 +291,147 @@ impl Database {
             }
         }
     }
+}
+
+/// As libpq with several hosts, TLS tries (`allow`; `prefer` with a root
+/// certificate) or `target_session_attrs`: the first try, in order, that
+/// connects and whose server will do; its options then serve the pool.
+/// A single try with `any` is left to the pool (no extra connection).
+/// Every probe connection is closed with a Terminate message.
+async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnectOptions, String> {
+    let candidates = source.candidates();
+    let attrs = source.session_attrs();
+    // Only socket directories, and no server socket in any: say where.
+    let sockets: Vec<String> = candidates
+        .iter()
+        .filter(|c| c.options.get_host().starts_with('/'))
+        .map(|c| format!("{}/.s.PGSQL.{}", c.options.get_host(), c.options.get_port()))
+        .collect();
+    if sockets.len() == candidates.len()
+        && sockets.iter().all(|s| !std::path::Path::new(s).exists())
+    {
+        let default = if source.param("host").is_none() {
+            " No host was given: that is libpq's default socket directory."
+        } else {
+            ""
+        };
+        return Err(format!(
+            "no server socket at {} (is a server running there?{default})",
+            sockets.join(", ")
+        ));
+    }
+    if candidates.len() == 1
+        && attrs == pool::SessionAttrs::Any
+        && candidates[0].verify_name.is_none()
+    {
+        return Ok(candidates[0].options.clone());
+    }
+    let mut failures: Vec<String> = Vec::new();
+    let mut refused = false;
+    let passes = if attrs == pool::SessionAttrs::PreferStandby {
+        2
+    } else {
+        1
+    };
+    for pass in 0..passes {
+        for candidate in candidates {
+            let options = &candidate.options;
+            let place = format!("{}:{}", options.get_host(), options.get_port());
+            if let Some((name, root)) = &candidate.verify_name {
+                let (addr, port, name, root) = (
+                    options.get_host().to_string(),
+                    options.get_port(),
+                    name.clone(),
+                    root.clone(),
+                );
+                let checked = tokio::task::spawn_blocking(move || {
+                    verify_server_name(&addr, port, &name, &root, timeout)
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+                if let Err(e) = checked {
+                    failures.push(format!("{place}: {e}"));
+                    continue;
+                }
+            }
+            let mut conn =
+                match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+                    Err(_) => {
+                        failures.push(format!(
+                            "{place}: no answer within {} ms",
+                            timeout.as_millis()
+                        ));
+                        continue;
+                    }
+                    Ok(Err(e)) => {
+                        failures.push(format!("{place}: {}", pool::describe_connect_error(&e)));
+                        continue;
+                    }
+                    Ok(Ok(conn)) => conn,
+                };
+            let fits = match attrs.probe() {
+                None => Ok(true),
+                Some(sql) => sqlx::query_scalar::<_, bool>(sql)
+                    .fetch_one(&mut conn)
+                    .await
+                    .map(|flag| attrs.accepts(flag, pass)),
+            };
+            conn.close().await.ok();
+            match fits {
+                Ok(true) => return Ok(options.clone()),
+                Ok(false) => refused = true,
+                Err(e) => failures.push(format!("{place}: {}", pool::describe_connect_error(&e))),
+            }
+        }
+    }
+    failures.dedup();
+    if refused {
+        failures.push(format!(
+            "no server in the list is {} (target_session_attrs)",
+            attrs.name()
+        ));
+    }
+    Err(failures.join("; "))
+}
+
+/// verify-full with `hostaddr`: one TLS handshake with the server at
+/// `addr`, verifying its certificate against `root` and the name `name`
+/// (libpq checks `host`, not the address); the connection then made by
+/// sqlx checks the chain again (verify-ca).
+fn verify_server_name(
+    addr: &str,
+    port: u16,
+    name: &str,
+    root: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let ip: std::net::IpAddr = addr
+        .parse()
+        .map_err(|_| format!("invalid hostaddr {addr:?}"))?;
+    let mut tcp = std::net::TcpStream::connect_timeout(&(ip, port).into(), timeout)
+        .map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(timeout)).ok();
+    tcp.set_write_timeout(Some(timeout)).ok();
+    // SSLRequest: length 8, code 80877103.
+    tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .map_err(|e| e.to_string())?;
+    let mut answer = [0u8];
+    tcp.read_exact(&mut answer).map_err(|e| e.to_string())?;
+    if answer[0] != b'S' {
+        return Err("server does not support TLS".into());
+    }
+    let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {name:?}: {e}");
+    let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())
+        .map_err(|e| tls_error(&e))?;
+    builder.set_ca_file(root).map_err(|e| tls_error(&e))?;
+    let stream = builder
+        .build()
+        .connect(name, tcp)
+        .map_err(|e| tls_error(&e))?;
+    let mut stream = stream;
+    stream.shutdown().ok();
+    Ok(())
 }
 
 /// As libpq: no TLS on a Unix socket, so no round trip asking for it

@@ -14,6 +14,9 @@ use super::libpq::{self, Params, Passfile};
 #[derive(Debug, Clone)]
 pub struct ConnectionSource {
     options: PgConnectOptions,
+    /// Every server and TLS try, in libpq's order (`options` is the first).
+    candidates: Vec<Candidate>,
+    attrs: SessionAttrs,
     label: String,
     /// libpq's `connect_timeout` (connection string, service or
     /// `PGCONNECT_TIMEOUT`), which wins over `database.connect_timeout_ms`.
@@ -28,7 +31,12 @@ pub struct ConnectionSource {
 impl ConnectionSource {
     pub fn demo(options: PgConnectOptions) -> ConnectionSource {
         ConnectionSource {
-            options: compatible(options, None),
+            options: compatible(options.clone(), None),
+            candidates: vec![Candidate {
+                options: compatible(options, None),
+                verify_name: None,
+            }],
+            attrs: SessionAttrs::Any,
             label: "demo".into(),
             connect_timeout: None,
             warnings: Vec::new(),
@@ -56,6 +64,15 @@ impl ConnectionSource {
     /// or `demo`.
     pub fn label(&self) -> String {
         self.label.clone()
+    }
+
+    /// Every server and TLS try in order, for [`Self::session_attrs`].
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.candidates
+    }
+
+    pub fn session_attrs(&self) -> SessionAttrs {
+        self.attrs
     }
 
     pub fn connect_timeout(&self) -> Option<Duration> {
@@ -91,6 +108,30 @@ pub const LIBPQ_VARIABLES: &[(&str, &str)] = &[
     ("application_name", "PGAPPNAME"),
     ("connect_timeout", "PGCONNECT_TIMEOUT"),
     ("options", "PGOPTIONS"),
+    ("target_session_attrs", "PGTARGETSESSIONATTRS"),
+];
+
+/// Every other variable libpq 15 reads: set, it also means a database is
+/// configured (psql would connect, not show a demo).
+const OTHER_LIBPQ_VARIABLES: &[&str] = &[
+    "PGSERVICEFILE",
+    "PGSYSCONFDIR",
+    "PGREQUIRESSL",
+    "PGSSLCOMPRESSION",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLSNI",
+    "PGREQUIREPEER",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGGSSENCMODE",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+    "PGCLIENTENCODING",
+    "PGDATESTYLE",
+    "PGTZ",
+    "PGGEQO",
+    "PGLOCALEDIR",
 ];
 
 /// Whether the environment names a database (a `PG*` variable or
@@ -99,8 +140,12 @@ pub fn libpq_configured(env: &HashMap<String, String>) -> bool {
     LIBPQ_VARIABLES
         .iter()
         .map(|(_, var)| *var)
-        .chain(["PGSERVICEFILE"])
-        .any(|var| env.get(var).is_some_and(|v| !v.is_empty()))
+        .chain(OTHER_LIBPQ_VARIABLES.iter().copied())
+        // An empty PGSSLMODE is an error to libpq, so it counts as set.
+        .any(|var| {
+            env.get(var)
+                .is_some_and(|v| !v.is_empty() || var == "PGSSLMODE")
+        })
 }
 
 /// Builds connection options as libpq does: the connection string (a URL
@@ -121,16 +166,21 @@ pub fn connect_options(
         None => Default::default(),
     };
     // Where each value came from, for errors that name it.
+    // A URL's part is named with the URL (password hidden).
+    let in_url = conninfo
+        .filter(|text| libpq::is_url(text))
+        .map(|text| format!(" in {}", redact_url(text)))
+        .unwrap_or_default();
     let mut origin: HashMap<&str, String> = params
         .iter()
-        .map(|(key, _)| (keyword_of(key), key.to_string()))
+        .map(|(key, _)| (keyword_of(key), format!("{key}{in_url}")))
         .collect();
     if let Some(service) = params
         .get("service")
         .map(str::to_owned)
         .or_else(|| var("PGSERVICE"))
     {
-        let found = libpq::find_service(&service, &libpq::service_files(&|name| var(name)))?;
+        let found = libpq::find_service(&service, &libpq::service_files(&|name| var(name))?)?;
         for (key, value) in found.iter() {
             if params.set_default(key, value) {
                 origin.insert(keyword_of(key), format!("{key} in service {service:?}"));
@@ -145,76 +195,94 @@ pub fn connect_options(
             }
         }
     }
-    let named = |key: &str| origin.get(key).cloned().unwrap_or_else(|| key.to_string());
-    for key in ["host", "hostaddr", "port"] {
-        if params.get(key).is_some_and(|v| v.contains(',')) {
-            return Err(format!(
-                "{} lists several hosts; tenantscope connects to one",
-                named(key)
-            ));
+    // libpq reads an empty PGSSLMODE as a value (and refuses it); the
+    // deprecated PGREQUIRESSL=1 means require.
+    if params.get("sslmode").is_none() {
+        if env.get("PGSSLMODE").is_some_and(|v| v.is_empty()) {
+            return Err(
+                "invalid PGSSLMODE \"\": use disable, allow, prefer, require, verify-ca or \
+                 verify-full"
+                    .into(),
+            );
+        }
+        if env.get("PGREQUIRESSL").map(String::as_str) == Some("1") {
+            params.set("sslmode", "require");
+            origin.insert("sslmode", "PGREQUIRESSL".into());
         }
     }
-    let port = match params.get("port") {
-        Some(port) => match port.parse::<u16>() {
-            Ok(port) if port != 0 => port,
-            _ => {
-                return Err(format!(
-                    "invalid {} {:?}: use a port number from 1 to 65535",
-                    named("port"),
-                    crate::text::sanitize(port)
-                ))
-            }
-        },
-        None => 5432,
+    let named = |key: &str| origin.get(key).cloned().unwrap_or_else(|| key.to_string());
+    let attrs = match params.get("target_session_attrs") {
+        None => SessionAttrs::Any,
+        Some(text) => SessionAttrs::parse(text).ok_or_else(|| {
+            format!(
+                "invalid {} {:?}: use any, read-write, read-only, primary, standby or \
+                 prefer-standby",
+                named("target_session_attrs"),
+                crate::text::sanitize(text)
+            )
+        })?,
     };
-    let mut options = PgConnectOptions::new_without_pgpass().port(port);
-    let host = params
-        .get("host")
-        .map(str::to_owned)
-        .unwrap_or_else(|| default_host(port));
-    // hostaddr is where to connect; host stays the name (label, .pgpass).
-    if let Some(addr) = params.get("hostaddr") {
-        if addr.parse::<std::net::IpAddr>().is_err() {
+    // host, hostaddr and port may each list several values (libpq).
+    let list = |key: &str| -> Vec<String> {
+        params
+            .get(key)
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let (hosts, addrs, ports) = (list("host"), list("hostaddr"), list("port"));
+    let count = hosts.len().max(addrs.len()).max(1);
+    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
+        return Err(format!(
+            "could not match {} host names to {} hostaddr values",
+            hosts.len(),
+            addrs.len()
+        ));
+    }
+    if ports.len() > 1 && ports.len() != count {
+        return Err(format!(
+            "could not match {} port numbers to {count} hosts",
+            ports.len()
+        ));
+    }
+    let parse_port = |port: &str| -> Result<u16, String> {
+        if port.is_empty() {
+            return Ok(5432);
+        }
+        match port.parse::<u16>() {
+            Ok(port) if port != 0 => Ok(port),
+            _ => Err(format!(
+                "invalid {} {:?}: use a port number from 1 to 65535",
+                named("port"),
+                crate::text::sanitize(port)
+            )),
+        }
+    };
+    let mut targets = Vec::new();
+    for i in 0..count {
+        let host = hosts.get(i).cloned().unwrap_or_default();
+        let addr = addrs.get(i).cloned().unwrap_or_default();
+        if !addr.is_empty() && addr.parse::<std::net::IpAddr>().is_err() {
             return Err(format!(
                 "invalid {} {:?}: use a numeric IP address",
                 named("hostaddr"),
-                crate::text::sanitize(addr)
+                crate::text::sanitize(&addr)
             ));
         }
-        options = options.host(addr);
-    } else {
-        options = options.host(&host);
+        let port = parse_port(ports.get(i).or(ports.first()).map_or("", String::as_str))?;
+        targets.push((host, addr, port));
     }
-    if let Some(user) = params.get("user") {
-        options = options.username(user);
-    }
-    let user = options.get_username().to_string();
+    let user = match params.get("user") {
+        Some(user) => user.to_string(),
+        None => PgConnectOptions::new_without_pgpass()
+            .get_username()
+            .to_string(),
+    };
     let dbname = params.get("dbname").unwrap_or(&user).to_string();
-    options = options.database(&dbname);
-    if let Some(mode) = params.get("sslmode") {
-        let mode = PgSslMode::from_str(mode).map_err(|_| {
-            format!(
-                "invalid {} {:?}: use disable, allow, prefer, require, verify-ca or verify-full",
-                named("sslmode"),
-                crate::text::sanitize(mode)
-            )
-        })?;
-        options = options.ssl_mode(mode);
-    } else {
-        options = options.ssl_mode(PgSslMode::Prefer);
-    }
-    if let Some(path) = params.get("sslrootcert") {
-        options = options.ssl_root_cert(path);
-    }
-    if let Some(path) = params.get("sslcert") {
-        options = options.ssl_client_cert(path);
-    }
-    if let Some(path) = params.get("sslkey") {
-        options = options.ssl_client_key(path);
-    }
-    if let Some(server_options) = params.get("options") {
-        options = options.options(parse_server_options(server_options, &named("options"))?);
-    }
+    let tls = Tls::resolve(&params, &named, var("HOME").as_deref())?;
+    let server_options = match params.get("options") {
+        Some(text) => Some(parse_server_options(text, &named("options"))?),
+        None => None,
+    };
     let connect_timeout = match params.get("connect_timeout") {
         None => None,
         Some(text) => match text.trim().parse::<i64>() {
@@ -231,47 +299,341 @@ pub fn connect_options(
             }
         },
     };
-    if let Some(password) = params.get("password") {
-        options = options.password(password);
-    } else {
-        let passfile = params
-            .get("passfile")
-            .map(PathBuf::from)
-            .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
-        if let Some(path) = passfile {
-            // libpq matches `localhost` for no host or the default socket directory.
-            let pass_host = match (params.get("host"), params.get("hostaddr")) {
-                (None, Some(addr)) => addr,
-                (None, None) => "localhost",
-                _ if DEFAULT_SOCKET_DIRS.contains(&host.as_str()) => "localhost",
-                _ => host.as_str(),
+    let passfile = params
+        .get("passfile")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
+    let application_name = params.get("application_name").map(str::to_owned);
+    let mut candidates = Vec::new();
+    let mut shown = Vec::new();
+    for (host, addr, port) in &targets {
+        // No host: libpq's default socket directory, and only that.
+        let host = if host.is_empty() && addr.is_empty() {
+            default_socket_dir().to_string()
+        } else {
+            host.clone()
+        };
+        let mut options = PgConnectOptions::new_without_pgpass()
+            .port(*port)
+            .username(&user)
+            .database(&dbname);
+        // hostaddr is where to connect; host stays the name (label, .pgpass).
+        options = options.host(if addr.is_empty() { &host } else { addr });
+        if let Some(settings) = &server_options {
+            options = options.options(settings.clone());
+        }
+        if let Some(password) = params.get("password") {
+            options = options.password(password);
+        } else if let Some(path) = &passfile {
+            // libpq matches `localhost` for the default socket directory.
+            let pass_host = match (host.as_str(), addr.as_str()) {
+                ("", addr) => addr,
+                (host, _) if host == default_socket_dir() => "localhost",
+                (host, _) => host,
             };
-            match libpq::passfile_lookup(&path, pass_host, &port.to_string(), &dbname, &user)? {
+            match libpq::passfile_lookup(path, pass_host, &port.to_string(), &dbname, &user)? {
                 Passfile::Password(password) => options = options.password(&password),
-                Passfile::Ignored(warning) => warnings.push(warning),
+                Passfile::Ignored(warning) => {
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning)
+                    }
+                }
                 Passfile::NoMatch => {}
             }
         }
+        let socket = host.starts_with('/') && addr.is_empty();
+        for attempt in tls.attempts(socket) {
+            // verify-full with hostaddr: sqlx checks the name it connects
+            // to; libpq checks `host`. The chain is checked by sqlx
+            // (verify-ca), the name by a handshake before (see open.rs).
+            let verify_name = match (&attempt.mode, &tls.root) {
+                (PgSslMode::VerifyFull, Some(root)) if !addr.is_empty() && !host.is_empty() => {
+                    Some((host.clone(), root.clone()))
+                }
+                _ => None,
+            };
+            let attempt = match verify_name {
+                Some(_) => Attempt {
+                    tls: attempt.tls,
+                    mode: PgSslMode::VerifyCa,
+                },
+                None => attempt,
+            };
+            candidates.push(Candidate {
+                options: compatible(attempt.apply(options.clone())?, application_name.as_deref()),
+                verify_name,
+            });
+        }
+        let shown_host = if host.is_empty() {
+            addr.as_str()
+        } else {
+            &host
+        };
+        shown.push(format!("{shown_host}:{port}"));
     }
     let pooler = match params.get("pgbouncer") {
         Some(value) => super::pooler::url_flag(value)?,
         None => false,
     };
-    let application_name = params.get("application_name").map(str::to_owned);
-    let options = compatible(options, application_name.as_deref());
-    let target = format!("{user}@{host}:{port}/{dbname}");
+    let target = format!("{user}@{}/{dbname}", shown.join(","));
     let label = match params.get("service") {
         Some(service) => format!("service={service} ({target})"),
         None => target,
     };
     Ok(Some(ConnectionSource {
-        options,
+        options: candidates[0].options.clone(),
+        candidates,
+        attrs,
         label: crate::text::sanitize(&label).into_owned(),
         connect_timeout,
         warnings,
         params,
         pooler,
     }))
+}
+
+/// One server and TLS try.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub options: PgConnectOptions,
+    /// (host name, root certificate file): verify-full with `hostaddr`,
+    /// where the certificate must name `host` (checked before connecting).
+    pub verify_name: Option<(String, String)>,
+}
+
+/// libpq's `target_session_attrs`: which server of the list will do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAttrs {
+    Any,
+    ReadWrite,
+    ReadOnly,
+    Primary,
+    Standby,
+    PreferStandby,
+}
+
+impl SessionAttrs {
+    fn parse(text: &str) -> Option<SessionAttrs> {
+        Some(match text {
+            "any" => SessionAttrs::Any,
+            "read-write" => SessionAttrs::ReadWrite,
+            "read-only" => SessionAttrs::ReadOnly,
+            "primary" => SessionAttrs::Primary,
+            "standby" => SessionAttrs::Standby,
+            "prefer-standby" => SessionAttrs::PreferStandby,
+            _ => return None,
+        })
+    }
+
+    /// The statement that tells (true: the server is read-only, or a
+    /// standby), or none for `any`.
+    pub fn probe(self) -> Option<&'static str> {
+        match self {
+            SessionAttrs::Any => None,
+            SessionAttrs::ReadWrite | SessionAttrs::ReadOnly => {
+                Some("SELECT current_setting('transaction_read_only') = 'on'")
+            }
+            SessionAttrs::Primary | SessionAttrs::Standby | SessionAttrs::PreferStandby => {
+                Some("SELECT pg_catalog.pg_is_in_recovery()")
+            }
+        }
+    }
+
+    /// Whether a server whose probe answered `flag` will do (`pass` 0; a
+    /// second pass of prefer-standby takes any).
+    pub fn accepts(self, flag: bool, pass: u8) -> bool {
+        match self {
+            SessionAttrs::Any => true,
+            SessionAttrs::ReadWrite | SessionAttrs::Primary => !flag,
+            SessionAttrs::ReadOnly | SessionAttrs::Standby => flag,
+            SessionAttrs::PreferStandby => flag || pass > 0,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionAttrs::Any => "any",
+            SessionAttrs::ReadWrite => "read-write",
+            SessionAttrs::ReadOnly => "read-only",
+            SessionAttrs::Primary => "primary",
+            SessionAttrs::Standby => "standby",
+            SessionAttrs::PreferStandby => "prefer-standby",
+        }
+    }
+}
+
+/// TLS as libpq 15 decides it: the mode, the root certificate file (given,
+/// or `~/.postgresql/root.crt` when it exists) and the client certificate.
+struct Tls {
+    mode: PgSslMode,
+    /// Verify the chain even in prefer/require/allow (a root file exists).
+    root: Option<String>,
+    /// `sslrootcert=system` (libpq 16): the system's CAs.
+    system: bool,
+    client: Option<(String, String)>,
+}
+
+/// One way to try a server: the TLS mode of that try.
+struct Attempt<'a> {
+    tls: &'a Tls,
+    mode: PgSslMode,
+}
+
+impl Attempt<'_> {
+    fn apply(&self, options: PgConnectOptions) -> Result<PgConnectOptions, String> {
+        let mut options = options.ssl_mode(self.mode);
+        if matches!(self.mode, PgSslMode::Disable) {
+            return Ok(options);
+        }
+        if let Some(root) = &self.tls.root {
+            options = options.ssl_root_cert(root.as_str());
+        }
+        if let Some((cert, key)) = &self.tls.client {
+            options = options.ssl_client_cert(cert.as_str());
+            options = options.ssl_client_key_from_pem(pkcs8_key(key)?);
+        }
+        Ok(options)
+    }
+}
+
+impl Tls {
+    fn resolve(
+        params: &Params,
+        named: &dyn Fn(&str) -> String,
+        home: Option<&str>,
+    ) -> Result<Tls, String> {
+        let mode = match params.get("sslmode") {
+            None => PgSslMode::Prefer,
+            Some(mode) => PgSslMode::from_str(mode).map_err(|_| {
+                format!(
+                    "invalid {} {:?}: use disable, allow, prefer, require, verify-ca or \
+                     verify-full",
+                    named("sslmode"),
+                    crate::text::sanitize(mode)
+                )
+            })?,
+        };
+        let in_home = |file: &str| home.map(|home| format!("{home}/.postgresql/{file}"));
+        let verifies = matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+        let (root, system) = match params.get("sslrootcert") {
+            Some("system") => {
+                if !matches!(mode, PgSslMode::VerifyFull) {
+                    return Err(format!(
+                        "weak sslmode {:?} may not be used with sslrootcert=system (use \
+                         verify-full)",
+                        params.get("sslmode").unwrap_or("prefer")
+                    ));
+                }
+                (None, true)
+            }
+            given => {
+                let path = given.map(str::to_owned).or_else(|| in_home("root.crt"));
+                match path {
+                    Some(path) if Path::new(&path).exists() => (Some(path), false),
+                    Some(path) if verifies => {
+                        return Err(format!(
+                            "root certificate file {:?} does not exist: either provide the file, \
+                             use the system's trusted roots with sslrootcert=system, or change \
+                             sslmode to disable server certificate verification",
+                            crate::text::sanitize(&path)
+                        ))
+                    }
+                    None if verifies => {
+                        return Err(
+                            "could not get home directory to locate root certificate file: \
+                             either provide the file, use the system's trusted roots with \
+                             sslrootcert=system, or change sslmode to disable server \
+                             certificate verification"
+                                .into(),
+                        )
+                    }
+                    _ => (None, false),
+                }
+            }
+        };
+        let cert = params
+            .get("sslcert")
+            .map(str::to_owned)
+            .or_else(|| in_home("postgresql.crt"))
+            .filter(|path| Path::new(path).exists());
+        let client = match cert {
+            None => None,
+            Some(cert) => {
+                let key = params
+                    .get("sslkey")
+                    .map(str::to_owned)
+                    .or_else(|| in_home("postgresql.key"))
+                    .ok_or("certificate present, but not private key file")?;
+                Some((cert, key))
+            }
+        };
+        Ok(Tls {
+            mode,
+            root,
+            system,
+            client,
+        })
+    }
+
+    /// The tries for one server, in order: `allow` tries without TLS
+    /// first, `prefer` with TLS first (then without, as libpq, when the
+    /// first fails); a root certificate makes every TLS try verify the
+    /// chain (libpq: require then acts as verify-ca). Sockets never use TLS.
+    fn attempts(&self, socket: bool) -> Vec<Attempt<'_>> {
+        let tls = if self.root.is_some() || self.system {
+            match self.mode {
+                PgSslMode::VerifyFull => PgSslMode::VerifyFull,
+                _ => PgSslMode::VerifyCa,
+            }
+        } else {
+            match self.mode {
+                PgSslMode::VerifyCa | PgSslMode::VerifyFull => self.mode,
+                _ => PgSslMode::Require,
+            }
+        };
+        let modes = match self.mode {
+            _ if socket => vec![PgSslMode::Disable],
+            PgSslMode::Disable => vec![PgSslMode::Disable],
+            PgSslMode::Allow => vec![PgSslMode::Disable, tls],
+            // sqlx's prefer: TLS unverified when offered, else none.
+            PgSslMode::Prefer if matches!(tls, PgSslMode::Require) => vec![PgSslMode::Prefer],
+            PgSslMode::Prefer => vec![tls, PgSslMode::Disable],
+            _ => vec![tls],
+        };
+        modes
+            .into_iter()
+            .map(|mode| Attempt { tls: self, mode })
+            .collect()
+    }
+}
+
+/// A client key as PKCS#8 PEM (what native-tls takes); libpq also reads
+/// PKCS#1 and SEC1 keys. Errors name the file, never its content.
+fn pkcs8_key(path: &str) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // libpq refuses a key others may read: owned by this user, 0600 or
+    // less; owned by another (root), 0640 or less.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode();
+        let open = if meta.uid() == nix::unistd::geteuid().as_raw() {
+            mode & 0o077 != 0
+        } else {
+            mode & 0o037 != 0
+        };
+        if open {
+            return Err(format!(
+                "private key file {path:?} has group or world access; file must have \
+                 permissions u=rw (0600) or less if owned by the current user, or permissions \
+                 u=rw,g=r (0640) or less if owned by root"
+            ));
+        }
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("could not open private key file {path:?}: {e}"))?;
+    let key = openssl::pkey::PKey::private_key_from_pem(&bytes)
+        .map_err(|_| format!("could not load private key file {path:?}"))?;
+    key.private_key_to_pem_pkcs8()
+        .map_err(|_| format!("could not load private key file {path:?}"))
 }
 
 /// The keyword as a `'static` key for the origin map.
@@ -283,17 +645,15 @@ fn keyword_of(key: &str) -> &'static str {
         .unwrap_or("other")
 }
 
-/// The directories libpq builds know as the default socket directory.
-const DEFAULT_SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/run/postgresql", "/tmp"];
-
-/// libpq's default host: the socket directory where a server's socket is,
-/// else `localhost`.
-fn default_host(port: u16) -> String {
-    let socket = format!(".s.PGSQL.{port}");
-    DEFAULT_SOCKET_DIRS
-        .iter()
-        .find(|dir| Path::new(dir).join(&socket).exists())
-        .map_or_else(|| "localhost".to_string(), |dir| dir.to_string())
+/// libpq's default socket directory, where it looks when no host is
+/// given (and nowhere else): Debian's build says `/var/run/postgresql`,
+/// PostgreSQL's own `/tmp`.
+pub fn default_socket_dir() -> &'static str {
+    if Path::new("/etc/debian_version").exists() {
+        "/var/run/postgresql"
+    } else {
+        "/tmp"
+    }
 }
 
 /// `-c name=value` and `--name=value` settings of libpq's `options`
@@ -411,8 +771,18 @@ mod tests {
         // Also under a URL: sqlx starts from the environment.
         let url = Some("postgres://u@h/db");
         assert!(connect_options(url, &env("PGSSLMODE", "bogus")).is_err());
-        assert!(connect_options(url, &env("PGSSLMODE", "verify-full")).is_ok());
-        assert!(connect_options(url, &env("PGSSLMODE", "")).is_ok());
+        // libpq: verify-full needs a root certificate file; an empty PGSSLMODE is refused.
+        let mut no_home = env("PGSSLMODE", "verify-full");
+        no_home.insert("HOME".into(), "/nonexistent".into());
+        let error = connect_options(url, &no_home).unwrap_err();
+        assert!(
+            error.contains("/nonexistent/.postgresql/root.crt"),
+            "{error}"
+        );
+        no_home.insert("PGSSLMODE".into(), "require".into());
+        assert!(connect_options(url, &no_home).is_ok());
+        let error = connect_options(url, &env("PGSSLMODE", "")).unwrap_err();
+        assert!(error.starts_with("invalid PGSSLMODE \"\""), "{error}");
         let error = connect_options(url, &env("PGPORT", "54x32")).unwrap_err();
         assert!(error.starts_with("invalid PGPORT \"54x32\""), "{error}");
         let error =
@@ -444,6 +814,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("@db:notaport/app: the port"), "{error}");
+        let error =
+            connect_options(Some("postgres://bob:hun%zzter2@db/app"), &HashMap::new()).unwrap_err();
+        assert!(!error.contains("hun"), "{error}");
         assert!(error.contains("percent-encode"), "{error}");
     }
 
