@@ -168,11 +168,18 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             signals,
             mouse,
         ));
-        // A demo start still under way stops; dropping the runtime waits for it.
+        // A demo start still under way stops; dropping the runtime waits for
+        // it (our own child, bounded). Otherwise nothing is waited for: a
+        // task still on a server that does not answer is dropped.
         lazy_demo.give_up();
+        if demo {
+            drop(runtime);
+        } else {
+            runtime.shutdown_timeout(db::QUIT_GRACE);
+        }
         return result;
     }
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let source = match (configured, &demo_server) {
             (Some(source), _) => source,
             (None, Some(server)) => tokio::select! {
@@ -232,9 +239,12 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         };
-        database.close().await;
+        database.let_go().await;
         result
-    })
+    });
+    // Nothing left to wait for (see `Database::let_go`).
+    runtime.shutdown_timeout(db::QUIT_GRACE);
+    result
 }
 
 /// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).

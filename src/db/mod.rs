@@ -47,6 +47,12 @@ use sqlx::{Postgres, Transaction};
 
 use sql::{exact_text, union_all};
 
+/// How long quitting waits for the connections to close (and superseded
+/// queries to be cancelled) before it drops them: well within the one
+/// second that `q`, Ctrl-C or SIGTERM take to end tenantscope whatever the
+/// server does (README, Security).
+pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
 /// failed while an error worth a retry was seen, runs it once more: after a
 /// prepared-statement conflict (a transaction pooler, detected: see
@@ -339,6 +345,21 @@ impl Database {
 
     pub fn statement_timeout_ms(&self) -> u64 {
         self.statement_timeout_ms
+    }
+
+    /// On the way out (quit, a signal, a command's end): closes what
+    /// closes at once and lets go of the rest. A connection still busy on
+    /// a server that does not answer (frozen, blackholed) is not waited
+    /// for beyond [`QUIT_GRACE`]: it is dropped with the process, and its
+    /// query, cancelled in the background meanwhile, ends on the server
+    /// with its session.
+    pub async fn let_go(&self) {
+        if tokio::time::timeout(QUIT_GRACE, self.close())
+            .await
+            .is_err()
+        {
+            tracing::info!("connections still busy at exit: dropped without waiting");
+        }
     }
 
     /// Closes the pool's connections (before the demo server stops).
