@@ -230,12 +230,12 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         } else if let Some(Command::Snapshot(args)) = &cli.command {
             let target = source.label();
             tokio::select! {
-                result = snapshot(args, &target, &database, &settings) => result,
+                result = database.within_deadline(snapshot(args, &target, &database, &settings)) => result,
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         } else {
             tokio::select! {
-                result = execute(cli, &database, &settings) => result,
+                result = database.within_deadline(execute(cli, &database, &settings)) => result,
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         };

@@ -9,6 +9,7 @@
 mod basket;
 mod cancel;
 mod catalog;
+mod deadline;
 mod health;
 pub mod libpq;
 mod lossy;
@@ -103,6 +104,12 @@ pub enum DbError {
     Timeout {
         ms: u64,
     },
+    /// The server stopped answering after the connection was made (frozen,
+    /// blackholed): the client-side deadline (see db/deadline.rs).
+    NoAnswer {
+        ms: u64,
+        statement_timeout_ms: u64,
+    },
     Query(String),
 }
 
@@ -140,6 +147,14 @@ impl fmt::Display for DbError {
             DbError::Timeout { ms } => {
                 write!(f, "query timed out after {ms} ms (statement_timeout)")
             }
+            DbError::NoAnswer {
+                ms,
+                statement_timeout_ms,
+            } => write!(
+                f,
+                "no answer from the server within {ms} ms (database.statement_timeout_ms \
+                 {statement_timeout_ms} plus a margin): is it stopped or unreachable?"
+            ),
             DbError::Query(message) => write!(f, "query failed: {message}"),
         }
     }
@@ -215,6 +230,8 @@ pub struct Database {
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
     pooler: std::sync::Arc<pooler::PoolState>,
+    /// The server's last sign of life (see db/deadline.rs).
+    progress: std::sync::Arc<deadline::Progress>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).
@@ -341,6 +358,24 @@ impl Database {
     fn error(&self, error: sqlx::Error) -> DbError {
         self.pooler.observe(&error);
         DbError::from_sqlx(error, self.statement_timeout_ms)
+    }
+
+    fn watch(&self) -> deadline::Watch {
+        deadline::Watch {
+            pool: self.pool.clone(),
+            progress: self.progress.clone(),
+            statement_timeout_ms: self.statement_timeout_ms,
+        }
+    }
+
+    /// Runs `work` (a command) under the client-side deadline: once the
+    /// server has not answered for `database.statement_timeout_ms` plus a
+    /// margin while a query waits, it fails with [`DbError::NoAnswer`].
+    pub async fn within_deadline<T, E: From<DbError>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.watch().bound(work).await
     }
 
     pub fn statement_timeout_ms(&self) -> u64 {

@@ -68,6 +68,9 @@ impl Database {
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
         ));
         let discard = pooler.clone();
+        // Signs of life for the client-side deadline (db/deadline.rs).
+        let progress = Arc::new(super::deadline::Progress::default());
+        let (made, lent, back) = (progress.clone(), progress.clone(), progress.clone());
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A ping before lending a connection finds one the server closed
@@ -77,8 +80,17 @@ impl Database {
             // Once a pooler is detected, a connection holding named
             // statements would reuse them: replace it.
             .before_acquire(move |conn, _| {
+                lent.touch();
                 let keep = !(discard.on() && conn.cached_statements_size() > 0);
                 Box::pin(async move { Ok(keep) })
+            })
+            .after_connect(move |_, _| {
+                made.touch();
+                Box::pin(async { Ok(()) })
+            })
+            .after_release(move |_, _| {
+                back.touch();
+                Box::pin(async { Ok(true) })
             })
             .connect_lazy_with(options.clone());
         // The pool's first connection is the check, and then the one the
@@ -127,8 +139,14 @@ impl Database {
             counters: Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
+            progress,
         };
-        retried!(db, db.resolve(settings))?;
+        // Connected: from here on, a server that stops answering meets the
+        // client-side deadline.
+        let watch = db.watch();
+        watch
+            .bound(async { retried!(db, db.resolve(settings)) })
+            .await?;
         Ok(db)
     }
 
