@@ -10,6 +10,7 @@ mod basket;
 mod cancel;
 mod catalog;
 mod deadline;
+mod grant;
 mod health;
 pub mod libpq;
 mod lossy;
@@ -44,7 +45,8 @@ pub use tenancy::{
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::PgPool;
-use sqlx::{Postgres, Transaction};
+
+pub(crate) use grant::ReadTx;
 
 use sql::{exact_text, union_all};
 
@@ -232,6 +234,8 @@ pub struct Database {
     pooler: std::sync::Arc<pooler::PoolState>,
     /// The server's last sign of life (see db/deadline.rs).
     progress: std::sync::Arc<deadline::Progress>,
+    /// How many connections the server or pooler grants (db/grant.rs).
+    grant: std::sync::Arc<grant::Grant>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).
@@ -244,15 +248,12 @@ pub struct QueryCounters {
 impl Database {
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
-    async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+    async fn read_tx(&self) -> Result<ReadTx, DbError> {
         self.read_tx_named(None).await
     }
 
     /// [`Database::read_tx`], named `name` for the transaction's duration.
-    pub(super) async fn read_tx_named(
-        &self,
-        name: Option<&str>,
-    ) -> Result<Transaction<'static, Postgres>, DbError> {
+    pub(super) async fn read_tx_named(&self, name: Option<&str>) -> Result<ReadTx, DbError> {
         let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout_ms
@@ -266,8 +267,8 @@ impl Database {
         // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
         // transaction pooler that pins a server connection. The task
         // finishes the BEGIN, then drops the transaction: rolled back.
-        let pool = self.pool.clone();
-        match tokio::spawn(async move { pool.begin_with(begin).await }).await {
+        let (pool, grant) = (self.pool.clone(), self.grant.clone());
+        match tokio::spawn(async move { grant::begin(&pool, &grant, begin).await }).await {
             Ok(begun) => begun.map_err(|e| self.error(e)),
             Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
@@ -277,19 +278,19 @@ impl Database {
     /// waiting for the server: dropped, it queues a ROLLBACK, which for a
     /// read-only transaction is as good as COMMIT, and the pool sends it as
     /// the connection goes back, after the load has its rows.
-    fn end_read(tx: Transaction<'static, Postgres>) {
+    fn end_read(tx: ReadTx) {
         drop(tx);
     }
 
     /// A read-only transaction for one batch of tenants: a batch the
     /// server refuses is retried tenant by tenant, so its error stays a
     /// `sqlx::Error` for the caller to tell apart.
-    pub(super) async fn batch_tx(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pub(super) async fn batch_tx(&self) -> Result<ReadTx, sqlx::Error> {
         let begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout_ms
         );
-        self.pool.begin_with(begin).await
+        grant::begin(&self.pool, &self.grant, begin).await
     }
 
     /// The rows of per-tenant `selects` (each tagged with its index), `size`
@@ -357,6 +358,10 @@ impl Database {
 
     fn error(&self, error: sqlx::Error) -> DbError {
         self.pooler.observe(&error);
+        if let sqlx::Error::PoolTimedOut = error {
+            let ms = self.pool.options().get_acquire_timeout().as_millis();
+            return DbError::Query(grant::no_connection(ms, &self.grant));
+        }
         DbError::from_sqlx(error, self.statement_timeout_ms)
     }
 

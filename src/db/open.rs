@@ -71,6 +71,8 @@ impl Database {
         // Signs of life for the client-side deadline (db/deadline.rs).
         let progress = Arc::new(super::deadline::Progress::default());
         let (made, lent, back) = (progress.clone(), progress.clone(), progress.clone());
+        let grant = Arc::new(super::grant::Grant::new(max_connections));
+        let probe_grant = grant.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A ping before lending a connection finds one the server closed
@@ -84,9 +86,22 @@ impl Database {
                 let keep = !(discard.on() && conn.cached_statements_size() > 0);
                 Box::pin(async move { Ok(keep) })
             })
-            .after_connect(move |_, _| {
-                made.touch();
-                Box::pin(async { Ok(()) })
+            // A new connection answers one round trip before it is used: a
+            // pooler with no server connection to give accepts the client
+            // and holds its queries (see db/grant.rs).
+            .after_connect(move |conn, _| {
+                let (made, grant) = (made.clone(), probe_grant.clone());
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    made.touch();
+                    match tokio::time::timeout(timeout, conn.execute("SELECT 1")).await {
+                        Ok(answered) => answered.map(|_| ()),
+                        Err(_) => {
+                            grant.note_held_back();
+                            Err(sqlx::Error::PoolTimedOut)
+                        }
+                    }
+                })
             })
             .after_release(move |_, _| {
                 back.touch();
@@ -104,6 +119,17 @@ impl Database {
                 first = &mut acquire => first,
                 () = tokio::time::sleep(PROBE_AFTER) => {
                     match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+                        // Something answers but gives no session: the pool's
+                        // own connection was held back, or the address
+                        // answers an SSLRequest (a pooler with no server
+                        // connection to give).
+                        Err(_) if grant.was_held_back() || super::grant::answers(&options).await => {
+                            grant.note_held_back();
+                            return Err(connect_error(super::grant::no_connection(
+                                timeout.as_millis(),
+                                &grant,
+                            )))
+                        }
                         Err(_) => return Err(no_answer()),
                         Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
                         Ok(Ok(probe)) => {
@@ -116,6 +142,15 @@ impl Database {
         };
         match first {
             Ok(first) => drop(first),
+            Err(sqlx::Error::PoolTimedOut)
+                if grant.was_held_back() || super::grant::answers(&options).await =>
+            {
+                grant.note_held_back();
+                return Err(connect_error(super::grant::no_connection(
+                    timeout.as_millis(),
+                    &grant,
+                )));
+            }
             Err(sqlx::Error::PoolTimedOut) => return Err(no_answer()),
             Err(e) => return Err(connect_error(pool::describe_connect_error(&e))),
         }
@@ -140,6 +175,7 @@ impl Database {
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
             progress,
+            grant,
         };
         // Connected: from here on, a server that stops answering meets the
         // client-side deadline.
