@@ -195,7 +195,17 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         let prepare = async {
             // A command (the snapshot aside, which drives the dashboard's
             // loads) reads in turn: one connection, no pool of several.
-            let database = if matches!(cli.command, None | Some(Command::Snapshot(_))) {
+            // Those that read every tenant read the ones a lock holds up
+            // side by side: a pool too.
+            let database = if matches!(
+                cli.command,
+                None | Some(
+                    Command::Snapshot(_)
+                        | Command::Prices { .. }
+                        | Command::Basket { .. }
+                        | Command::Health { .. }
+                )
+            ) {
                 Database::connect(&source, &settings).await?
             } else {
                 Database::connect_once(&source, &settings).await?

@@ -56,6 +56,13 @@ use sql::{exact_text, union_all};
 /// server does (README, Security).
 pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// How long a tenant read waits for a lock another session holds: a tenth
+/// of the statement timeout, so a locked tenant is named quickly and the
+/// others are read meanwhile.
+pub fn lock_timeout_ms(statement_timeout_ms: u64) -> u64 {
+    (statement_timeout_ms / 10).max(1)
+}
+
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
 /// failed while an error worth a retry was seen, runs it once more: after a
 /// prepared-statement conflict (a transaction pooler, detected: see
@@ -106,6 +113,11 @@ pub enum DbError {
     Timeout {
         ms: u64,
     },
+    /// Another session holds a table the read needs locked: given up after
+    /// `lock_timeout` (tenant reads, see [`lock_timeout_ms`]).
+    Locked {
+        lock_timeout_ms: u64,
+    },
     /// The server stopped answering after the connection was made (frozen,
     /// blackholed): the client-side deadline (see db/deadline.rs).
     NoAnswer {
@@ -149,6 +161,11 @@ impl fmt::Display for DbError {
             DbError::Timeout { ms } => {
                 write!(f, "query timed out after {ms} ms (statement_timeout)")
             }
+            DbError::Locked { lock_timeout_ms } => write!(
+                f,
+                "locked: another session holds its table (gave up after lock_timeout \
+                 {lock_timeout_ms} ms)"
+            ),
             DbError::NoAnswer {
                 ms,
                 statement_timeout_ms,
@@ -178,6 +195,11 @@ impl DbError {
             if db.code().as_deref() == Some("57014") {
                 return DbError::Timeout {
                     ms: statement_timeout_ms,
+                };
+            }
+            if db.code().as_deref() == Some("55P03") {
+                return DbError::Locked {
+                    lock_timeout_ms: lock_timeout_ms(statement_timeout_ms),
                 };
             }
         }
@@ -285,10 +307,15 @@ impl Database {
     /// A read-only transaction for one batch of tenants: a batch the
     /// server refuses is retried tenant by tenant, so its error stays a
     /// `sqlx::Error` for the caller to tell apart.
+    ///
+    /// A tenant table another session holds locked (a migration) is
+    /// given up after [`lock_timeout_ms`]: the tenant is named as locked
+    /// instead of holding the rest for a whole statement timeout.
     pub(super) async fn batch_tx(&self) -> Result<ReadTx, sqlx::Error> {
         let begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
-            self.statement_timeout_ms
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
+            self.statement_timeout_ms,
+            lock_timeout_ms(self.statement_timeout_ms)
         );
         grant::begin(&self.pool, &self.grant, begin).await
     }
@@ -306,19 +333,47 @@ impl Database {
         arrays: &[&[Option<&str>]],
     ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
     {
+        let arrays: std::sync::Arc<Vec<Vec<Option<String>>>> = std::sync::Arc::new(
+            arrays
+                .iter()
+                .map(|array| array.iter().map(|v| v.map(str::to_owned)).collect())
+                .collect(),
+        );
         let mut rows = Vec::new();
         let mut failed = Vec::new();
         for chunk in selects.chunks(size.max(1)) {
-            match self.union_rows(chunk, arrays).await {
+            match self.union_rows(chunk, &arrays).await {
                 Ok(batch) => rows.extend(batch),
                 Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                    for select in chunk {
-                        match self.union_rows(std::slice::from_ref(select), arrays).await {
+                    // Tenant by tenant, all at once (as many at a time as
+                    // the pool grants): N locked tenants cost one
+                    // lock_timeout, not N.
+                    let mut singles = tokio::task::JoinSet::new();
+                    for (at, select) in chunk.iter().enumerate() {
+                        let (db, select, arrays) = (self.clone(), select.clone(), arrays.clone());
+                        singles.spawn(async move {
+                            let result = db.union_rows::<R>(std::slice::from_ref(&select), &arrays);
+                            (at, select.0, result.await)
+                        });
+                    }
+                    let mut results = Vec::with_capacity(chunk.len());
+                    while let Some(joined) = singles.join_next().await {
+                        match joined {
+                            Ok(result) => results.push(result),
+                            Err(e) => {
+                                return Err(DbError::Query(format!("a tenant read ended: {e}")))
+                            }
+                        }
+                    }
+                    // In the tenants' order, whichever answered first.
+                    results.sort_by_key(|(at, _, _)| *at);
+                    for (_, index, result) in results {
+                        match result {
                             Ok(batch) => rows.extend(batch),
                             Err(e @ sqlx::Error::Database(_)) => {
-                                failed.push((select.0, self.error(e)))
+                                failed.push((index, self.error(e)))
                             }
                             Err(e) => return Err(self.error(e)),
                         }
@@ -335,7 +390,7 @@ impl Database {
     async fn union_rows<R>(
         &self,
         selects: &[(usize, String)],
-        arrays: &[&[Option<&str>]],
+        arrays: &[Vec<Option<String>>],
     ) -> Result<Vec<R>, sqlx::Error>
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
@@ -345,7 +400,7 @@ impl Database {
         // The SQL text differs per tenant set: keep it out of the statement cache.
         let mut query = sqlx::query_as(&sql).persistent(false);
         for array in arrays {
-            query = query.bind(*array);
+            query = query.bind(array.as_slice());
         }
         let rows = query.fetch_all(&mut *tx).await?;
         Database::end_read(tx);
