@@ -77,7 +77,10 @@ impl Database {
                 query_tag_name(tag)
             );
             // Within the grant: never a connection the server would not give.
-            let _permit = super::grant::with_permit(&self.grant).await;
+            let Some(_permit) = super::grant::with_permit(&self.pool, &self.grant).await else {
+                tracing::debug!(tag, "no connection free to cancel a superseded query");
+                return;
+            };
             let cancelled = sqlx::raw_sql(&sql).execute(&self.pool).await;
             tracing::debug!(tag, ok = cancelled.is_ok(), "cancelled a superseded query");
         }

@@ -102,7 +102,10 @@ pub(super) fn no_connection(ms: u128, grant: &Grant) -> String {
              no session (pooler full? a session-mode PgBouncer at its pool_size)"
         )
     } else {
-        format!("no connection within {ms} ms")
+        format!(
+            "timed out: no connection free within {ms} ms (all {} in use)",
+            grant.size()
+        )
     }
 }
 
@@ -178,8 +181,10 @@ impl DerefMut for ReadTx {
 
 /// A connection taken within the grant, for one statement outside a
 /// transaction (a cancel).
-pub(super) async fn with_permit(grant: &Grant) -> OwnedSemaphorePermit {
-    grant.permit().await
+/// None when none is free within the connect timeout.
+pub(super) async fn with_permit(pool: &PgPool, grant: &Grant) -> Option<OwnedSemaphorePermit> {
+    let timeout = pool.options().get_acquire_timeout();
+    tokio::time::timeout(timeout, grant.permit()).await.ok()
 }
 
 /// `BEGIN …` (`sql`) on a connection the server or pooler grants: waits
@@ -190,8 +195,14 @@ pub(super) async fn begin(
     grant: &Grant,
     sql: String,
 ) -> Result<ReadTx, sqlx::Error> {
+    // A connection not had within the connect timeout is an error, also
+    // when every granted one is busy: never a silent wait.
+    let timeout = pool.options().get_acquire_timeout();
+    let mut deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let permit = grant.permit().await;
+        let permit = tokio::time::timeout_at(deadline, grant.permit())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
         match pool.begin_with(sql.clone()).await {
             Ok(tx) => {
                 return Ok(ReadTx {
@@ -203,6 +214,9 @@ pub(super) async fn begin(
                 if !grant.shrink(permit, pool.size() > 0) {
                     return Err(e);
                 }
+                // Now a wait for one of the working connections: a wait
+                // of its own (the shrinks are as few as the permits).
+                deadline = tokio::time::Instant::now() + timeout;
             }
             Err(e) => return Err(e),
         }
