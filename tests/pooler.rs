@@ -1,6 +1,7 @@
 //! Through a real PgBouncer (the system's, 1.18 on Debian 12) in transaction
 //! mode with two server connections, started by the test: the CLI, the
-//! dashboard's loads, detection of an unannounced pooler, and cancel.
+//! dashboard's loads, detection of an unannounced pooler, and cancel; and
+//! in both modes with one server connection (pools shrink to what is granted).
 
 use std::time::Duration;
 
