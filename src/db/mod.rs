@@ -5,6 +5,9 @@
 //! Every query runs in a READ ONLY transaction with a transaction-local
 //! statement_timeout, names and casts its columns (tenants drift in column
 //! types and extra columns), and never reads the users' password column.
+//! Reads across tenants also set a lock_timeout (a locked tenant is named,
+//! not waited for); a server that stops answering meets a client-side
+//! deadline (deadline.rs); pools take only the connections granted (grant.rs).
 
 mod basket;
 mod cancel;
