@@ -168,11 +168,18 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             signals,
             mouse,
         ));
-        // A demo start still under way stops; dropping the runtime waits for it.
+        // A demo start still under way stops; dropping the runtime waits for
+        // it (our own child, bounded). Otherwise nothing is waited for: a
+        // task still on a server that does not answer is dropped.
         lazy_demo.give_up();
+        if demo {
+            drop(runtime);
+        } else {
+            runtime.shutdown_timeout(db::QUIT_GRACE);
+        }
         return result;
     }
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let source = match (configured, &demo_server) {
             (Some(source), _) => source,
             (None, Some(server)) => tokio::select! {
@@ -188,7 +195,17 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         let prepare = async {
             // A command (the snapshot aside, which drives the dashboard's
             // loads) reads in turn: one connection, no pool of several.
-            let database = if matches!(cli.command, None | Some(Command::Snapshot(_))) {
+            // Those that read every tenant read the ones a lock holds up
+            // side by side: a pool too.
+            let database = if matches!(
+                cli.command,
+                None | Some(
+                    Command::Snapshot(_)
+                        | Command::Prices { .. }
+                        | Command::Basket { .. }
+                        | Command::Health { .. }
+                )
+            ) {
                 Database::connect(&source, &settings).await?
             } else {
                 Database::connect_once(&source, &settings).await?
@@ -223,18 +240,21 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         } else if let Some(Command::Snapshot(args)) = &cli.command {
             let target = source.label();
             tokio::select! {
-                result = snapshot(args, &target, &database, &settings) => result,
+                result = database.within_deadline(snapshot(args, &target, &database, &settings)) => result,
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         } else {
             tokio::select! {
-                result = execute(cli, &database, &settings) => result,
+                result = database.within_deadline(execute(cli, &database, &settings)) => result,
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         };
-        database.close().await;
+        database.let_go().await;
         result
-    })
+    });
+    // Nothing left to wait for (see `Database::let_go`).
+    runtime.shutdown_timeout(db::QUIT_GRACE);
+    result
 }
 
 /// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).

@@ -556,3 +556,171 @@ fn quitting_restores_the_terminal_and_exits_zero() {
         "demo server directory removed"
     );
 }
+
+/// A backend stopped (SIGSTOP) until dropped.
+struct Stopped(nix::unistd::Pid);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGCONT);
+    }
+}
+
+/// A command whose server stops answering once connected (its backend
+/// SIGSTOPped mid-query, so even its statement_timeout cannot fire) ends
+/// on the client-side deadline, statement_timeout_ms plus a margin: one
+/// line, exit 1.
+#[tokio::test]
+async fn a_command_on_a_server_frozen_mid_query_ends_on_the_client_side_deadline() {
+    let test_db = TestDatabase::reference().await;
+    // A tenant whose items read sleeps: the query is caught in the act.
+    test_db
+        .run_sql(
+            "CREATE SCHEMA sleepy;
+             CREATE VIEW sleepy.items AS SELECT i.id::text AS id, i.description, i.price
+               FROM client1.items i, pg_sleep(600);
+             CREATE TABLE sleepy.orders AS SELECT * FROM client1.orders;
+             UPDATE sleepy.orders SET user_id = '2';
+             UPDATE public.users SET organization_id = 'sleepy' WHERE id = '2';",
+        )
+        .await;
+    let statement_timeout_ms: u64 = 3_000;
+    let started = Instant::now();
+    let child = common::bare_command()
+        .args(["orders", "2", "--compare", "client1"])
+        .env("DATABASE_URL", &test_db.url)
+        .env(
+            "TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS",
+            statement_timeout_ms.to_string(),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its backend, once in the sleep.
+    let mut admin = PgConnection::connect_with(&test_db.options).await.unwrap();
+    let backend = loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                AND wait_event = 'PgSleep'",
+        )
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            break nix::unistd::Pid::from_raw(pid);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(statement_timeout_ms),
+            "the query never reached the sleep"
+        );
+        tokio::task::yield_now().await;
+    };
+    nix::sys::signal::kill(backend, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let stopped = Stopped(backend);
+    let output = tokio::time::timeout(
+        Duration::from_millis(statement_timeout_ms * 10),
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the command waited on the frozen server")
+    .unwrap()
+    .unwrap();
+    let took = started.elapsed();
+    drop(stopped);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("tenantscope: no answer from the server within "),
+        "{stderr}"
+    );
+    // It waited for the server, and not much longer than the deadline.
+    assert!(
+        took >= Duration::from_millis(statement_timeout_ms)
+            && took < Duration::from_millis(statement_timeout_ms * 3),
+        "{took:?}"
+    );
+}
+
+/// Tenants whose tables another session holds locked (a fleet migration):
+/// `prices` and `basket` read the others, name each locked tenant as
+/// locked (with the lock timeout), and wait one lock timeout for all of
+/// them together (after the batch's own), far below one statement timeout
+/// (they took a whole statement timeout per locked tenant, and one more for
+/// the batch).
+#[tokio::test]
+async fn several_locked_tenants_cost_about_one_lock_timeout_and_are_named_locked() {
+    let test_db = TestDatabase::reference().await;
+    let copies = ["t4", "t5", "t6", "t7", "t8"];
+    for copy in copies {
+        test_db
+            .run_sql(&format!(
+                "CREATE SCHEMA {copy};
+                 CREATE TABLE {copy}.items AS SELECT * FROM client2.items;
+                 CREATE TABLE {copy}.orders AS SELECT * FROM client2.orders;"
+            ))
+            .await;
+    }
+    let locked = ["client2", "t5", "t7"];
+    let mut lockers = Vec::new();
+    for tenant in locked {
+        lockers.push(common::lock_table(&test_db, &format!("{tenant}.items")).await);
+    }
+    let statement_timeout_ms: u64 = 10_000;
+    let lock_timeout_ms = tenantscope::db::lock_timeout_ms(statement_timeout_ms);
+    for command in [
+        &["prices", "--format", "json"][..],
+        &["basket", "1", "--format", "json"],
+    ] {
+        let started = Instant::now();
+        let out = common::bare_command()
+            .args(command)
+            .env("DATABASE_URL", &test_db.url)
+            .env(
+                "TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS",
+                statement_timeout_ms.to_string(),
+            )
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let stdout = common::stdout(&out);
+        assert!(
+            out.status.success(),
+            "{command:?}: {}",
+            common::stderr(&out)
+        );
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let errors: Vec<(String, String)> = match command[0] {
+            "prices" => json["failed"].as_array().unwrap().iter(),
+            _ => json["tenants"].as_array().unwrap().iter(),
+        }
+        .filter(|t| t["error"].is_string())
+        .map(|t| {
+            let field = |key: &str| t[key].as_str().unwrap().to_string();
+            (field("tenant"), field("error"))
+        })
+        .collect();
+        let mut named: Vec<&str> = errors.iter().map(|(t, _)| t.as_str()).collect();
+        named.sort();
+        assert_eq!(named, locked, "{command:?}: {stdout}");
+        for (tenant, error) in &errors {
+            assert!(
+                error.starts_with("locked")
+                    && error.contains(&format!("lock_timeout {lock_timeout_ms} ms")),
+                "{command:?}, {tenant}: {error}"
+            );
+        }
+        // The batch's wait, then the locked tenants side by side: two lock
+        // timeouts in all (one per locked tenant would be four here), far
+        // below one statement timeout (ten lock timeouts).
+        assert!(
+            took < Duration::from_millis(lock_timeout_ms * 3),
+            "{command:?} took {took:?} with {} tenants locked (lock_timeout {lock_timeout_ms} ms)",
+            locked.len()
+        );
+    }
+    for locker in &mut lockers {
+        common::unlock(locker).await;
+    }
+}

@@ -1,6 +1,7 @@
 //! Through a real PgBouncer (the system's, 1.18 on Debian 12) in transaction
 //! mode with two server connections, started by the test: the CLI, the
-//! dashboard's loads, detection of an unannounced pooler, and cancel.
+//! dashboard's loads, detection of an unannounced pooler, and cancel; and
+//! in both modes with one server connection (pools shrink to what is granted).
 
 use std::time::Duration;
 
@@ -329,4 +330,115 @@ fn a_bad_pooler_setting_is_one_line_and_exit_2() {
         error.contains("pgbouncer=\"yes\"") && !error.contains("hunter2"),
         "{error}"
     );
+}
+
+/// The binary, failing the test (and killed) if it runs past a minute.
+fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = common::bare_command();
+    command
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("{args:?} still ran after a minute");
+        }
+    }
+}
+
+/// A pooler that grants one server connection (session mode: one per
+/// client connection for its whole life; transaction mode: one
+/// transaction at a time) serves every command, the snapshot and the
+/// dashboard, whose pools shrink to it; and when its one connection is
+/// taken by someone else, a command says so within the connect timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooler_granting_one_connection_serves_every_command_the_snapshot_and_the_dashboard() {
+    let db = TestDatabase::demo().await;
+    let connect_timeout_ms = "1500";
+    let env = [(
+        "TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS",
+        connect_timeout_ms,
+    )];
+    let snapshot: &[&str] = &["snapshot", "--user", "1"];
+    for mode in ["session", "transaction"] {
+        let pooler = TestPooler::start_with(mode, 1);
+        let url = match mode {
+            "transaction" => format!("{}?pgbouncer=true", pooler.url(&db.name)),
+            _ => pooler.url(&db.name),
+        };
+        for command in COMMANDS.iter().copied().chain([snapshot]) {
+            let direct = run_bounded(&[&["--database-url", &db.url], command].concat(), &env);
+            assert!(direct.status.success(), "{command:?}: {}", stderr(&direct));
+            let pooled = run_bounded(&[&["--database-url", &url], command].concat(), &env);
+            assert_eq!(
+                pooled.status.code(),
+                Some(0),
+                "{mode} mode, {command:?}: {}",
+                stderr(&pooled)
+            );
+            // The snapshot's title names the target: the rest must match.
+            let body = |out: &std::process::Output| {
+                let text = stdout(out);
+                let skip = usize::from(command == snapshot);
+                text.lines().skip(skip).collect::<Vec<_>>().join("\n")
+            };
+            assert_eq!(body(&pooled), body(&direct), "{mode}: {command:?}");
+        }
+
+        // The dashboard: a pool of four on one granted connection.
+        let source = ConnectionSource::demo(pooler.connect_options(&db.name));
+        let mut settings = Settings::default();
+        settings.database.connect_timeout_ms = connect_timeout_ms.parse().unwrap();
+        if mode == "transaction" {
+            settings.database.pooler = Pooler::Transaction;
+        }
+        let database = Database::connect(&source, &settings).await.unwrap();
+        let mut app = start_app(database, Duration::from_millis(20), (120, 20)).await;
+        app.frame_where("mid_dude's orders", |f| {
+            f.contains("Orders of mid_dude · client3 vs client1")
+                && row(f, "Tesla").contains("3,500.00")
+        })
+        .await;
+        app.press(KeyCode::Char('j'));
+        app.press(KeyCode::Char('j'));
+        app.frame_where("rich_dude's orders", |f| {
+            f.contains("Orders of rich_dude") && row(f, "Tesla").contains("50,000.00")
+        })
+        .await;
+        app.press(KeyCode::Char('b'));
+        app.frame_where("rich_dude's basket priced", |f| f.contains("priced at"))
+            .await;
+        app.quit().await;
+    }
+
+    // Session mode, its one server connection held by another client: no
+    // silent wait, an error that says why, within the connect timeout.
+    let pooler = TestPooler::start_with("session", 1);
+    let mut holder = sqlx::PgConnection::connect_with(&pooler.connect_options(&db.name))
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1").execute(&mut holder).await.unwrap();
+    for command in [&["tenants"][..], snapshot] {
+        let out = run_bounded(
+            &[&["--database-url", &pooler.url(&db.name)], command].concat(),
+            &env,
+        );
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.contains(&format!(
+                "no connection granted within {connect_timeout_ms} ms"
+            )) && message.contains("pooler full"),
+            "{command:?}: {message}"
+        );
+    }
+    holder.close().await.unwrap();
 }

@@ -598,3 +598,131 @@ fn a_test_process_leaves_nothing_in_the_temporary_directory() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert_eq!(processes_mentioning(tmp.path()), Vec::<String>::new());
 }
+
+/// Every process of a server (the postmaster and its children): stopped
+/// (`SIGSTOP`) or continued together.
+fn server_processes(server: &PgServer) -> Vec<Pid> {
+    let pid_file = server.socket_dir().join("data").join("postmaster.pid");
+    let text = std::fs::read_to_string(pid_file).unwrap();
+    let postmaster: i32 = text.lines().next().unwrap().trim().parse().unwrap();
+    let mut pids = vec![Pid::from_raw(postmaster)];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(after) = stat.rfind(')').map(|at| &stat[at + 1..]) else {
+            continue;
+        };
+        if after.split_whitespace().nth(1) == Some(&postmaster.to_string()) {
+            pids.push(Pid::from_raw(pid));
+        }
+    }
+    pids
+}
+
+/// A frozen server (every process stopped) until dropped.
+struct Frozen(Vec<Pid>);
+
+impl Frozen {
+    fn freeze(server: &PgServer) -> Frozen {
+        let pids = server_processes(server);
+        for pid in &pids {
+            kill(*pid, Signal::SIGSTOP).unwrap();
+        }
+        for pid in &pids {
+            wait_until("a server process stopped", || {
+                matches!(process_state(*pid), Some('T') | None).then_some(())
+            });
+        }
+        Frozen(pids)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = kill(*pid, Signal::SIGCONT);
+        }
+    }
+}
+
+/// A private server loaded like the demo (its database `demo`).
+fn demo_server() -> PgServer {
+    let server = PgServer::start().expect("start a private server");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE DATABASE demo")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut demo = sqlx::PgConnection::connect_with(&server.connect_options("demo"))
+            .await
+            .unwrap();
+        for (_, sql) in tenantscope::embedded::DEMO_SQL {
+            sqlx::raw_sql(sql).execute(&mut demo).await.unwrap();
+        }
+    });
+    server
+}
+
+/// The quit guarantee: whatever the server does (here: every one of its
+/// processes stopped while the basket loads), `q`, Ctrl-C and SIGTERM end
+/// the dashboard within a second, the terminal restored.
+#[test]
+fn q_ctrl_c_and_sigterm_quit_within_a_second_while_the_server_is_frozen() {
+    let server = demo_server();
+    let url = server.url("demo");
+    for how in ["q", "Ctrl-C at the terminal", "kill -TERM"] {
+        let mut session = Session::start("", &[("DATABASE_URL", url.as_str())]);
+        session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+        let frozen = Frozen::freeze(&server);
+        let before = session.screen.len();
+        session.type_keys(b"b");
+        session.wait_for("the basket loading", before, |s| {
+            s.contains("pricing") && s.contains("basket")
+        });
+        let me = Pid::from_raw(session.script.id() as i32);
+        let asked = Instant::now();
+        match how {
+            "q" => session.type_keys(b"q"),
+            "kill -TERM" => kill(
+                Pid::from_raw(
+                    std::fs::read_to_string(format!("/proc/{me}/task/{me}/children"))
+                        .unwrap()
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap(),
+                ),
+                Signal::SIGTERM,
+            )
+            .unwrap(),
+            _ => session.type_keys(b"\x03"),
+        }
+        let code = session.wait_exit();
+        let took = asked.elapsed();
+        drop(frozen);
+        let screen = session.text();
+        assert!(
+            took < Duration::from_secs(1),
+            "{how} with the server frozen took {took:?}"
+        );
+        assert_eq!(code, Some(0), "{how} quits like q: {screen:?}");
+        assert_restored(&screen);
+    }
+}

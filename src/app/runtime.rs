@@ -335,8 +335,9 @@ pub async fn run_terminal(
         restore_terminal();
     }
     let (state, db) = result.map_err(|e| Failure::runtime(format!("dashboard failed: {e}")))?;
+    // Never waits on the server on the way out (see `Database::let_go`).
     if let Some(db) = db {
-        db.close().await;
+        db.let_go().await;
     }
     // Left without ever connecting: say why, with its exit code.
     match state.connect.failed_at_start() {

@@ -2,9 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sqlx::{Postgres, Transaction};
-
-use super::{Database, DbError};
+use super::{Database, DbError, ReadTx};
 
 /// Names the transaction of a cancellable query, so that a superseded query
 /// is stopped on the server and not only abandoned by the client.
@@ -60,10 +58,7 @@ impl QueryHandle {
 impl Database {
     /// A read transaction that `handle` can cancel while the caller's query
     /// runs, opened in the same single round trip as any other.
-    pub(super) async fn tracked_tx(
-        &self,
-        handle: Option<&QueryHandle>,
-    ) -> Result<Transaction<'static, Postgres>, DbError> {
+    pub(super) async fn tracked_tx(&self, handle: Option<&QueryHandle>) -> Result<ReadTx, DbError> {
         self.read_tx_named(handle.map(QueryHandle::next_name).as_deref())
             .await
     }
@@ -84,6 +79,11 @@ impl Database {
                   WHERE application_name = '{}' AND pid <> pg_backend_pid()",
                 query_tag_name(tag)
             );
+            // Within the grant: never a connection the server would not give.
+            let Some(_permit) = super::grant::with_permit(&self.pool, &self.grant).await else {
+                tracing::debug!(tag, "no connection free to cancel a superseded query");
+                return;
+            };
             let cancelled = sqlx::raw_sql(&sql).execute(&self.pool).await;
             tracing::debug!(tag, ok = cancelled.is_ok(), "cancelled a superseded query");
         }

@@ -5,10 +5,15 @@
 //! Every query runs in a READ ONLY transaction with a transaction-local
 //! statement_timeout, names and casts its columns (tenants drift in column
 //! types and extra columns), and never reads the users' password column.
+//! Reads across tenants also set a lock_timeout (a locked tenant is named,
+//! not waited for); a server that stops answering meets a client-side
+//! deadline (deadline.rs); pools take only the connections granted (grant.rs).
 
 mod basket;
 mod cancel;
 mod catalog;
+mod deadline;
+mod grant;
 mod health;
 mod item_match;
 pub mod libpq;
@@ -45,9 +50,23 @@ pub use tenancy::{
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
 
 use sqlx::postgres::PgPool;
-use sqlx::{Postgres, Transaction};
+
+pub(crate) use grant::ReadTx;
 
 use sql::{exact_text, union_all};
+
+/// How long quitting waits for the connections to close (and superseded
+/// queries to be cancelled) before it drops them: well within the one
+/// second that `q`, Ctrl-C or SIGTERM take to end tenantscope whatever the
+/// server does (README, Security).
+pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long a tenant read waits for a lock another session holds: a tenth
+/// of the statement timeout, so a locked tenant is named quickly and the
+/// others are read meanwhile.
+pub fn lock_timeout_ms(statement_timeout_ms: u64) -> u64 {
+    (statement_timeout_ms / 10).max(1)
+}
 
 /// Runs `$load` (an expression giving a future of a `Result`) and, when it
 /// failed while an error worth a retry was seen, runs it once more: after a
@@ -105,6 +124,17 @@ pub enum DbError {
     Timeout {
         ms: u64,
     },
+    /// Another session holds a table the read needs locked: given up after
+    /// `lock_timeout` (tenant reads, see [`lock_timeout_ms`]).
+    Locked {
+        lock_timeout_ms: u64,
+    },
+    /// The server stopped answering after the connection was made (frozen,
+    /// blackholed): the client-side deadline (see db/deadline.rs).
+    NoAnswer {
+        ms: u64,
+        statement_timeout_ms: u64,
+    },
     Query(String),
 }
 
@@ -148,6 +178,19 @@ impl fmt::Display for DbError {
             DbError::Timeout { ms } => {
                 write!(f, "query timed out after {ms} ms (statement_timeout)")
             }
+            DbError::Locked { lock_timeout_ms } => write!(
+                f,
+                "locked: another session holds its table (gave up after lock_timeout \
+                 {lock_timeout_ms} ms)"
+            ),
+            DbError::NoAnswer {
+                ms,
+                statement_timeout_ms,
+            } => write!(
+                f,
+                "no answer from the server within {ms} ms (database.statement_timeout_ms \
+                 {statement_timeout_ms} plus a margin): is it stopped or unreachable?"
+            ),
             DbError::Query(message) => write!(f, "query failed: {message}"),
         }
     }
@@ -169,6 +212,11 @@ impl DbError {
             if db.code().as_deref() == Some("57014") {
                 return DbError::Timeout {
                     ms: statement_timeout_ms,
+                };
+            }
+            if db.code().as_deref() == Some("55P03") {
+                return DbError::Locked {
+                    lock_timeout_ms: lock_timeout_ms(statement_timeout_ms),
                 };
             }
         }
@@ -225,6 +273,10 @@ pub struct Database {
     pooler: std::sync::Arc<pooler::PoolState>,
     /// How items match across tenants, per pair decided so far.
     item_rule_cache: std::sync::Arc<item_match::RuleCache>,
+    /// The server's last sign of life (see db/deadline.rs).
+    progress: std::sync::Arc<deadline::Progress>,
+    /// How many connections the server or pooler grants (db/grant.rs).
+    grant: std::sync::Arc<grant::Grant>,
 }
 
 /// How many loads of each kind reached the database (benchmarks, tests).
@@ -237,15 +289,12 @@ pub struct QueryCounters {
 impl Database {
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
-    async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, DbError> {
+    async fn read_tx(&self) -> Result<ReadTx, DbError> {
         self.read_tx_named(None).await
     }
 
     /// [`Database::read_tx`], named `name` for the transaction's duration.
-    pub(super) async fn read_tx_named(
-        &self,
-        name: Option<&str>,
-    ) -> Result<Transaction<'static, Postgres>, DbError> {
+    pub(super) async fn read_tx_named(&self, name: Option<&str>) -> Result<ReadTx, DbError> {
         let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout_ms
@@ -259,8 +308,8 @@ impl Database {
         // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
         // transaction pooler that pins a server connection. The task
         // finishes the BEGIN, then drops the transaction: rolled back.
-        let pool = self.pool.clone();
-        match tokio::spawn(async move { pool.begin_with(begin).await }).await {
+        let (pool, grant) = (self.pool.clone(), self.grant.clone());
+        match tokio::spawn(async move { grant::begin(&pool, &grant, begin).await }).await {
             Ok(begun) => begun.map_err(|e| self.error(e)),
             Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
@@ -270,28 +319,33 @@ impl Database {
     /// waiting for the server: dropped, it queues a ROLLBACK, which for a
     /// read-only transaction is as good as COMMIT, and the pool sends it as
     /// the connection goes back, after the load has its rows.
-    fn end_read(tx: Transaction<'static, Postgres>) {
+    fn end_read(tx: ReadTx) {
         drop(tx);
     }
 
     /// A read-only transaction for one batch of tenants: a batch the
     /// server refuses is retried tenant by tenant, so its error stays a
     /// `sqlx::Error` for the caller to tell apart.
-    /// Named by `handle` (see [`QueryHandle`]) when given, so that a
-    /// superseded batch is stopped on the server.
+    ///
+    /// A tenant table another session holds locked (a migration) is
+    /// given up after [`lock_timeout_ms`]: the tenant is named as locked
+    /// instead of holding the rest for a whole statement timeout. Named by
+    /// `handle` (see [`QueryHandle`]) when given, so that a superseded
+    /// batch is stopped on the server.
     pub(super) async fn batch_tx(
         &self,
         handle: Option<&QueryHandle>,
-    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    ) -> Result<ReadTx, sqlx::Error> {
         let mut begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
-            self.statement_timeout_ms
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
+            self.statement_timeout_ms,
+            lock_timeout_ms(self.statement_timeout_ms)
         );
         if let Some(name) = handle.map(QueryHandle::next_name) {
             // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
-        self.pool.begin_with(begin).await
+        grant::begin(&self.pool, &self.grant, begin).await
     }
 
     /// The rows of per-tenant `selects` (each tagged with its index), `size`
@@ -308,20 +362,49 @@ impl Database {
         handle: Option<&QueryHandle>,
     ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
     where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
     {
+        let arrays: std::sync::Arc<Vec<Vec<Option<String>>>> = std::sync::Arc::new(
+            arrays
+                .iter()
+                .map(|array| array.iter().map(|v| v.map(str::to_owned)).collect())
+                .collect(),
+        );
         let mut rows = Vec::new();
         let mut failed = Vec::new();
         for chunk in selects.chunks(size.max(1)) {
-            match self.union_rows(chunk, arrays, handle).await {
+            match self.union_rows(chunk, &arrays, handle).await {
                 Ok(batch) => rows.extend(batch),
                 Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                    for select in chunk {
-                        let one = std::slice::from_ref(select);
-                        match self.union_rows(one, arrays, handle).await {
+                    // Tenant by tenant, all at once (as many at a time as
+                    // the pool grants): N locked tenants cost one
+                    // lock_timeout, not N.
+                    let mut singles = tokio::task::JoinSet::new();
+                    for (at, select) in chunk.iter().enumerate() {
+                        let (db, select, arrays) = (self.clone(), select.clone(), arrays.clone());
+                        let handle = handle.cloned();
+                        singles.spawn(async move {
+                            let one = std::slice::from_ref(&select);
+                            let result = db.union_rows::<R>(one, &arrays, handle.as_ref());
+                            (at, select.0, result.await)
+                        });
+                    }
+                    let mut results = Vec::with_capacity(chunk.len());
+                    while let Some(joined) = singles.join_next().await {
+                        match joined {
+                            Ok(result) => results.push(result),
+                            Err(e) => {
+                                return Err(DbError::Query(format!("a tenant read ended: {e}")))
+                            }
+                        }
+                    }
+                    // In the tenants' order, whichever answered first.
+                    results.sort_by_key(|(at, _, _)| *at);
+                    for (_, index, result) in results {
+                        match result {
                             Ok(batch) => rows.extend(batch),
                             Err(e @ sqlx::Error::Database(_)) => {
-                                failed.push((select.0, self.error(e)))
+                                failed.push((index, self.error(e)))
                             }
                             Err(e) => return Err(self.error(e)),
                         }
@@ -338,7 +421,7 @@ impl Database {
     async fn union_rows<R>(
         &self,
         selects: &[(usize, String)],
-        arrays: &[&[Option<&str>]],
+        arrays: &[Vec<Option<String>>],
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<R>, sqlx::Error>
     where
@@ -349,7 +432,7 @@ impl Database {
         // The SQL text differs per tenant set: keep it out of the statement cache.
         let mut query = sqlx::query_as(&sql).persistent(false);
         for array in arrays {
-            query = query.bind(*array);
+            query = query.bind(array.as_slice());
         }
         let rows = query.fetch_all(&mut *tx).await?;
         Database::end_read(tx);
@@ -362,11 +445,48 @@ impl Database {
 
     fn error(&self, error: sqlx::Error) -> DbError {
         self.pooler.observe(&error);
+        if let sqlx::Error::PoolTimedOut = error {
+            let ms = self.pool.options().get_acquire_timeout().as_millis();
+            return DbError::Query(grant::no_connection(ms, &self.grant));
+        }
         DbError::from_sqlx(error, self.statement_timeout_ms)
+    }
+
+    fn watch(&self) -> deadline::Watch {
+        deadline::Watch {
+            pool: self.pool.clone(),
+            progress: self.progress.clone(),
+            statement_timeout_ms: self.statement_timeout_ms,
+        }
+    }
+
+    /// Runs `work` (a command) under the client-side deadline: once the
+    /// server has not answered for `database.statement_timeout_ms` plus a
+    /// margin while a query waits, it fails with [`DbError::NoAnswer`].
+    pub async fn within_deadline<T, E: From<DbError>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.watch().bound(work).await
     }
 
     pub fn statement_timeout_ms(&self) -> u64 {
         self.statement_timeout_ms
+    }
+
+    /// On the way out (quit, a signal, a command's end): closes what
+    /// closes at once and lets go of the rest. A connection still busy on
+    /// a server that does not answer (frozen, blackholed) is not waited
+    /// for beyond [`QUIT_GRACE`]: it is dropped with the process, and its
+    /// query, cancelled in the background meanwhile, ends on the server
+    /// with its session.
+    pub async fn let_go(&self) {
+        if tokio::time::timeout(QUIT_GRACE, self.close())
+            .await
+            .is_err()
+        {
+            tracing::info!("connections still busy at exit: dropped without waiting");
+        }
     }
 
     /// Closes the pool's connections (before the demo server stops).

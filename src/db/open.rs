@@ -69,6 +69,11 @@ impl Database {
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
         ));
         let discard = pooler.clone();
+        // Signs of life for the client-side deadline (db/deadline.rs).
+        let progress = Arc::new(super::deadline::Progress::default());
+        let (made, lent, back) = (progress.clone(), progress.clone(), progress.clone());
+        let grant = Arc::new(super::grant::Grant::new(max_connections));
+        let probe_grant = grant.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A ping before lending a connection finds one the server closed
@@ -78,8 +83,30 @@ impl Database {
             // Once a pooler is detected, a connection holding named
             // statements would reuse them: replace it.
             .before_acquire(move |conn, _| {
+                lent.touch();
                 let keep = !(discard.on() && conn.cached_statements_size() > 0);
                 Box::pin(async move { Ok(keep) })
+            })
+            // A new connection answers one round trip before it is used: a
+            // pooler with no server connection to give accepts the client
+            // and holds its queries (see db/grant.rs).
+            .after_connect(move |conn, _| {
+                let (made, grant) = (made.clone(), probe_grant.clone());
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    made.touch();
+                    match tokio::time::timeout(timeout, conn.execute("SELECT 1")).await {
+                        Ok(answered) => answered.map(|_| ()),
+                        Err(_) => {
+                            grant.note_held_back();
+                            Err(sqlx::Error::PoolTimedOut)
+                        }
+                    }
+                })
+            })
+            .after_release(move |_, _| {
+                back.touch();
+                Box::pin(async { Ok(true) })
             })
             .connect_lazy_with(options.clone());
         // The pool's first connection is the check, and then the one the
@@ -93,6 +120,17 @@ impl Database {
                 first = &mut acquire => first,
                 () = tokio::time::sleep(PROBE_AFTER) => {
                     match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
+                        // Something answers but gives no session: the pool's
+                        // own connection was held back, or the address
+                        // answers an SSLRequest (a pooler with no server
+                        // connection to give).
+                        Err(_) if grant.was_held_back() || super::grant::answers(&options).await => {
+                            grant.note_held_back();
+                            return Err(connect_error(super::grant::no_connection(
+                                timeout.as_millis(),
+                                &grant,
+                            )))
+                        }
                         Err(_) => return Err(no_answer()),
                         Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
                         Ok(Ok(probe)) => {
@@ -105,6 +143,15 @@ impl Database {
         };
         match first {
             Ok(first) => drop(first),
+            Err(sqlx::Error::PoolTimedOut)
+                if grant.was_held_back() || super::grant::answers(&options).await =>
+            {
+                grant.note_held_back();
+                return Err(connect_error(super::grant::no_connection(
+                    timeout.as_millis(),
+                    &grant,
+                )));
+            }
             Err(sqlx::Error::PoolTimedOut) => return Err(no_answer()),
             Err(e) => return Err(connect_error(pool::describe_connect_error(&e))),
         }
@@ -129,8 +176,15 @@ impl Database {
             item_rule_cache: Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
+            progress,
+            grant,
         };
-        retried!(db, db.resolve(settings))?;
+        // Connected: from here on, a server that stops answering meets the
+        // client-side deadline.
+        let watch = db.watch();
+        watch
+            .bound(async { retried!(db, db.resolve(settings)) })
+            .await?;
         Ok(db)
     }
 

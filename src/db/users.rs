@@ -218,7 +218,7 @@ impl Database {
     /// schema or of all.
     async fn page_in(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        tx: &mut super::ReadTx,
         request: PageRequest<'_>,
     ) -> Result<Vec<User>, DbError> {
         let PageRequest {
@@ -285,7 +285,7 @@ impl Database {
     /// Users of the (name, id) sequence, the exact id match left out.
     async fn keyset_page(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        tx: &mut super::ReadTx,
         request: PageRequest<'_>,
         source: &str,
     ) -> Result<Vec<User>, DbError> {

@@ -192,10 +192,16 @@ impl TestPooler {
     /// runs as the unprivileged account, like the server. Panics (the test
     /// cannot run) when PgBouncer is missing or does not start.
     pub fn start() -> TestPooler {
-        Self::try_start().unwrap_or_else(|e| panic!("cannot start PgBouncer: {e}"))
+        Self::start_with("transaction", POOLER_POOL_SIZE)
     }
 
-    fn try_start() -> Result<TestPooler, String> {
+    /// [`TestPooler::start`] in `mode` (`session` or `transaction`) with
+    /// `pool_size` server connections per database and user.
+    pub fn start_with(mode: &str, pool_size: u32) -> TestPooler {
+        Self::try_start(mode, pool_size).unwrap_or_else(|e| panic!("cannot start PgBouncer: {e}"))
+    }
+
+    fn try_start(mode: &str, pool_size: u32) -> Result<TestPooler, String> {
         use std::os::unix::process::CommandExt;
         let server_dir = server_socket_dir();
         let binary = find_pgbouncer()?;
@@ -215,7 +221,7 @@ impl TestPooler {
             "[databases]\n* = host={server} port={server_port}\n\
              [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
              unix_socket_dir = {dir}\nauth_type = trust\nauth_file = {users}\n\
-             pool_mode = transaction\ndefault_pool_size = {POOLER_POOL_SIZE}\n\
+             pool_mode = {mode}\ndefault_pool_size = {pool_size}\n\
              max_client_conn = 200\nlogfile = {log}\n",
             server = server_dir.display(),
             server_port = super::PORT,

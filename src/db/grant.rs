@@ -1,0 +1,245 @@
+//! Pools sized to what the server or pooler grants.
+//!
+//! A pool asks for up to `database.max_connections`; a server at its
+//! `max_connections`, or a session-mode pooler at its `pool_size`, grants
+//! fewer: the pooler even accepts the extra client connections and then
+//! holds their first query until a server connection frees up, which in
+//! session mode is never while the others live. So every new connection
+//! answers one round trip before it is used (within the connect timeout),
+//! and one that does not is not granted: when others work, the pool
+//! shrinks to those and the load waits for one of them; with none, it is
+//! an error that says why.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sqlx::postgres::PgPool;
+use sqlx::{PgConnection, Postgres, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How many connections may be out at once, shrunk to what was granted.
+#[derive(Debug)]
+pub(super) struct Grant {
+    permits: Arc<Semaphore>,
+    /// The permits in being (out or available).
+    size: AtomicU32,
+    /// Serializes shrinking.
+    shrinking: Mutex<()>,
+    /// A connection was made whose first round trip never came back (a
+    /// pooler holding it for want of a server connection).
+    held_back: AtomicBool,
+}
+
+impl Grant {
+    pub(super) fn new(max_connections: u32) -> Grant {
+        Grant {
+            permits: Arc::new(Semaphore::new(max_connections as usize)),
+            size: AtomicU32::new(max_connections),
+            shrinking: Mutex::new(()),
+            held_back: AtomicBool::new(false),
+        }
+    }
+
+    /// How many connections may be out at once now.
+    pub(super) fn size(&self) -> u32 {
+        self.size.load(Ordering::SeqCst)
+    }
+
+    /// A new connection's first round trip did not come back in time.
+    pub(super) fn note_held_back(&self) {
+        self.held_back.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn was_held_back(&self) -> bool {
+        self.held_back.load(Ordering::SeqCst)
+    }
+
+    async fn permit(&self) -> OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// `permit`'s connection was not granted: when `live` connections
+    /// exist, no more than the others out (at least one) stay allowed and
+    /// true is returned (wait for one); false when there is none to wait for.
+    fn shrink(&self, permit: OwnedSemaphorePermit, live: bool) -> bool {
+        let _one = self.shrinking.lock().unwrap_or_else(|e| e.into_inner());
+        let size = self.size();
+        let others = size
+            .saturating_sub(self.permits.available_permits() as u32)
+            .saturating_sub(1);
+        if !live && others == 0 {
+            return false;
+        }
+        let keep = others.max(1);
+        drop(permit);
+        let forgotten = self
+            .permits
+            .forget_permits(size.saturating_sub(keep) as usize);
+        let left = size - forgotten as u32;
+        self.size.store(left, Ordering::SeqCst);
+        if left < size {
+            tracing::warn!(
+                granted = left,
+                asked = size,
+                "the server or pooler grants fewer connections than database.max_connections: \
+                 using those"
+            );
+        }
+        true
+    }
+}
+
+/// Why no connection came within `ms` (the connect timeout), in one line.
+pub(super) fn no_connection(ms: u128, grant: &Grant) -> String {
+    if grant.was_held_back() {
+        format!(
+            "no connection granted within {ms} ms: the server or pooler answers but gives \
+             no session (pooler full? a session-mode PgBouncer at its pool_size)"
+        )
+    } else {
+        format!(
+            "timed out: no connection free within {ms} ms (all {} in use)",
+            grant.size()
+        )
+    }
+}
+
+/// Whether whoever listens at `options`' address speaks the protocol at
+/// all: it answers an SSLRequest (a pooler does so itself, even when it has
+/// no server connection to give; a blackholed or frozen server does not).
+pub(super) async fn answers(options: &sqlx::postgres::PgConnectOptions) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    async fn ask<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) -> bool {
+        let mut reply = [0u8; 1];
+        stream.write_all(&SSL_REQUEST).await.is_ok()
+            && matches!(stream.read(&mut reply).await, Ok(1))
+            && matches!(reply[0], b'S' | b'N')
+    }
+    let probe = async {
+        let host = options.get_host();
+        match options.get_socket() {
+            Some(dir) => {
+                let path = dir.join(format!(".s.PGSQL.{}", options.get_port()));
+                match tokio::net::UnixStream::connect(path).await {
+                    Ok(stream) => ask(stream).await,
+                    Err(_) => false,
+                }
+            }
+            None if host.starts_with('/') => {
+                let path =
+                    std::path::Path::new(host).join(format!(".s.PGSQL.{}", options.get_port()));
+                match tokio::net::UnixStream::connect(path).await {
+                    Ok(stream) => ask(stream).await,
+                    Err(_) => false,
+                }
+            }
+            None => match tokio::net::TcpStream::connect((host, options.get_port())).await {
+                Ok(stream) => ask(stream).await,
+                Err(_) => false,
+            },
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_millis(500), probe)
+        .await
+        .unwrap_or(false)
+}
+
+/// Whether `error` says a connection was not granted: none within the
+/// timeout (a pooler at its pool_size), or the server at max_connections.
+pub(super) fn not_granted(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("53300"),
+        _ => false,
+    }
+}
+
+/// A read transaction, holding its place among the granted connections.
+pub(crate) struct ReadTx {
+    tx: Transaction<'static, Postgres>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for ReadTx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for ReadTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
+/// A connection taken within the grant, for one statement outside a
+/// transaction (a cancel).
+/// None when none is free within the connect timeout.
+pub(super) async fn with_permit(pool: &PgPool, grant: &Grant) -> Option<OwnedSemaphorePermit> {
+    let timeout = pool.options().get_acquire_timeout();
+    tokio::time::timeout(timeout, grant.permit()).await.ok()
+}
+
+/// `BEGIN …` (`sql`) on a connection the server or pooler grants: waits
+/// for a permit, and when a new connection is not granted while others
+/// work, shrinks to those and waits for one of them.
+pub(super) async fn begin(
+    pool: &PgPool,
+    grant: &Grant,
+    sql: String,
+) -> Result<ReadTx, sqlx::Error> {
+    // A connection not had within the connect timeout is an error, also
+    // when every granted one is busy: never a silent wait.
+    let timeout = pool.options().get_acquire_timeout();
+    let mut deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let permit = tokio::time::timeout_at(deadline, grant.permit())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        match pool.begin_with(sql.clone()).await {
+            Ok(tx) => {
+                return Ok(ReadTx {
+                    tx,
+                    _permit: permit,
+                })
+            }
+            Err(e) if not_granted(&e) => {
+                if !grant.shrink(permit, pool.size() > 0) {
+                    return Err(e);
+                }
+                // Now a wait for one of the working connections: a wait
+                // of its own (the shrinks are as few as the permits).
+                deadline = tokio::time::Instant::now() + timeout;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_ungranted_connection_shrinks_the_grant_to_the_others_out() {
+        let grant = Grant::new(4);
+        let working = grant.permit().await;
+        let refused = grant.permit().await;
+        assert!(grant.shrink(refused, true));
+        assert_eq!(grant.size(), 1);
+        assert_eq!(grant.permits.available_permits(), 0);
+        drop(working);
+        assert_eq!(grant.permits.available_permits(), 1);
+        // The last one out, with no connection alive: nothing to wait for.
+        let alone = grant.permit().await;
+        assert!(!grant.shrink(alone, false));
+        assert_eq!(grant.size(), 1);
+    }
+}
