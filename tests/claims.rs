@@ -116,20 +116,32 @@ async fn a_single_move_loads_at_once() {
     );
     assert_eq!(loads.counters().orders.load(Ordering::SeqCst) - before, 1);
 
-    // Two moves in a row: the second is part of a moving selection and
-    // waits (its load has not reached the database when the frame shows it).
+    // Two more moves, within the debounce of that load: a moving selection.
+    // Both wait for it to rest; the first is superseded during its wait (it
+    // never reaches the database), so one load comes, a debounce after `k`.
     let before = loads.counters().orders.load(Ordering::SeqCst);
     app.press(KeyCode::Char('j'));
+    let rested = Instant::now();
     app.press(KeyCode::Char('k'));
-    let (frame, _) = log
+    let (_, _) = log
         .until("poor_dude selected again", |f| {
             f.contains("Loading orders of poor_dude")
         })
         .await;
-    assert!(frame.contains("Loading"), "{frame}");
+    let (_, _) = log
+        .until("poor_dude's orders again", |f| {
+            f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+        })
+        .await;
     assert!(
-        loads.counters().orders.load(Ordering::SeqCst) - before <= 1,
-        "at most the first move's load started"
+        rested.elapsed() >= DEBOUNCE,
+        "the moving selection's load came before the debounce: {:?}",
+        rested.elapsed()
+    );
+    assert_eq!(
+        loads.counters().orders.load(Ordering::SeqCst) - before,
+        1,
+        "only the rested selection's load reached the database"
     );
     app.quit().await;
 }
@@ -781,6 +793,14 @@ async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     let test_db = crowded_demo().await;
+    // An item with the widest spread whose name sorts last (lower case after
+    // upper in byte order): first by spread, last by name, so the two sorts differ.
+    test_db
+        .run_sql(
+            "INSERT INTO client1.items (id, description, price) VALUES ('zz', 'zebra', 1.00);
+             INSERT INTO client2.items (id, description, price) VALUES ('zz', 'zebra', 100.00);",
+        )
+        .await;
     let db = connect(&test_db).await;
     let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
     app.frame_where("mid_dude's orders", |f| {
@@ -840,18 +860,43 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     let frame = app
         .frame_where("sorted by name", |f| f.contains("sorted by name"))
         .await;
-    let items: Vec<&str> = frame
-        .lines()
-        .filter_map(|l| l.strip_prefix("│"))
-        .filter_map(|l| l.get(3..).map(|rest| rest.split("  ").next().unwrap_or("")))
-        .filter(|item| item.starts_with("extra") || *item == "Huawei" || *item == "Tesla")
-        .collect();
-    let mut sorted = items.clone();
-    sorted.sort();
-    assert_eq!(items, sorted, "{frame}");
-    app.press(KeyCode::Char('s'));
-    app.frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+    // Each item row: "│" then the two-column marker ("▶ " or "  "), then the name.
+    let item_rows = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .filter_map(|l| l.strip_prefix("│"))
+            .map(|l| l.chars().skip(2).collect::<String>())
+            .map(|rest| rest.split("  ").next().unwrap_or("").to_string())
+            .filter(|item| item != "Item")
+            .collect()
+    };
+    let items = item_rows(&frame);
+    // The matrix's first rows are the first names in the server's byte
+    // order (the sort compares names as Rust strings do).
+    let names = test_db
+        .query_text(
+            "SELECT string_agg(DISTINCT description, '|') FROM (
+                 SELECT description FROM client1.items UNION ALL
+                 SELECT description FROM client2.items UNION ALL
+                 SELECT description FROM client3.items) all_items",
+        )
         .await;
+    let mut names: Vec<&str> = names.split('|').collect();
+    names.sort();
+    assert!(
+        items.len() >= 5,
+        "too few item rows read: {items:?}\n{frame}"
+    );
+    assert_eq!(items, names[..items.len()], "{frame}");
+    app.press(KeyCode::Char('s'));
+    let frame = app
+        .frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+        .await;
+    assert_eq!(
+        item_rows(&frame)[..3],
+        ["zebra", "Huawei", "Tesla"],
+        "{frame}"
+    );
     app.quit().await;
 }
 
