@@ -449,8 +449,13 @@ fn a_panicking_background_task_ends_the_dashboard_with_the_report_after_the_rest
     );
     let ending = screen[report..]
         .find("dashboard failed: a background task panicked")
-        .expect("the dashboard says why it ended");
-    assert!(ending > 0);
+        .expect("the dashboard says why it ended, after the report");
+    // Its one line is the last thing written, and points at the report.
+    let (line, rest) = screen[report + ending..]
+        .split_once('\n')
+        .unwrap_or((&screen[report + ending..], ""));
+    assert!(line.trim_end().ends_with("(report above)"), "{line:?}");
+    assert!(rest.trim().is_empty(), "nothing after the ending: {rest:?}");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("test-triggered panic in a background task"),
