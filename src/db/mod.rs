@@ -341,6 +341,16 @@ impl Database {
         self.statement_timeout_ms
     }
 
+    /// The same pool with another statement timeout (`ms` as validated
+    /// settings give it): tests give a short one to the statement under
+    /// test only, not to connecting and start-up.
+    pub fn with_statement_timeout(&self, ms: u64) -> Database {
+        Database {
+            statement_timeout_ms: ms,
+            ..self.clone()
+        }
+    }
+
     /// Closes the pool's connections (before the demo server stops).
     pub async fn close(&self) {
         self.pool.close().await;
