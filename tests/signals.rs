@@ -279,6 +279,39 @@ fn sigquit_quits_the_dashboard_like_q() {
     quits_like_q_on(Signal::SIGQUIT);
 }
 
+#[test]
+fn sigterm_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGTERM);
+}
+
+#[test]
+fn sighup_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGHUP);
+}
+
+/// A subcommand (here `users` on the demo server, no database configured)
+/// interrupted while the server starts: one line naming the signal, exit
+/// 128 + its number, the server's directory and processes gone.
+#[test]
+fn a_subcommand_interrupted_says_so_exits_128_plus_the_signal_and_cleans_up() {
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let mut session = Session::start("users", &[]);
+        // initdb is writing the cluster.
+        let data = session.server_dir().join("data");
+        wait_until("initdb at work", || data.is_dir().then_some(()));
+        kill(session.pid(), signal).unwrap();
+        let exit = session.wait_exit();
+        let screen = session.text();
+        assert_eq!(exit, Some(code), "{signal}: {screen:?}");
+        assert!(
+            screen.contains(&format!("tenantscope: interrupted by {signal}")),
+            "{screen:?}"
+        );
+        assert!(!screen.contains("mid_dude"), "no users listed: {screen:?}");
+        session.assert_nothing_left();
+    }
+}
+
 /// A TCP server that accepts connections and never answers.
 fn silent_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
