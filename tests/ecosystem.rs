@@ -22,18 +22,34 @@ const SUBCOMMANDS: [&str; 9] = [
 /// Is `program` on PATH? A missing shell is skipped with the reason printed,
 /// unless `.ci/run` asks for every shell (TS_TEST_REQUIRE_SHELLS=1).
 fn shell_available(program: &str) -> bool {
+    tool_available(
+        program,
+        std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_some(),
+    )
+}
+
+/// Is `program` on PATH? When missing, fails if `required`, else says the
+/// check is skipped.
+fn tool_available(program: &str, required: bool) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|out| out.status.success());
     if !found {
         assert!(
-            std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_none(),
-            "{program} is required (TS_TEST_REQUIRE_SHELLS) but not installed"
+            !required,
+            "{program} is required (CI or TS_TEST_REQUIRE_SHELLS) but not installed"
         );
         eprintln!("skipped: {program} is not installed (.ci/run installs it)");
     }
     found
+}
+
+/// In CI (`CI=true`, or `.ci/run`'s TS_TEST_REQUIRE_SHELLS) every tool the
+/// suite renders or parses with must be there: a missing one fails.
+fn in_ci() -> bool {
+    std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// Runs `program args` with `script` on stdin; the script must parse.
@@ -127,12 +143,8 @@ fn man_page_is_roff_naming_every_subcommand() {
     }
     assert!(page.contains(".SH EXAMPLES") && page.contains(".SH ENVIRONMENT"));
     assert!(page.contains("tenantscope health \\-\\-fail\\-on\\-drift"));
-    // man(1) itself renders it without a warning, where installed.
-    if Command::new("sh")
-        .args(["-c", "command -v groff"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    // man(1)'s renderer takes it without a warning (required in CI).
+    if tool_available("groff", in_ci()) {
         let mut child = Command::new("groff")
             .args(["-man", "-Tutf8", "-ww", "-z"])
             .stdin(Stdio::piped())
