@@ -735,6 +735,95 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
     admin.close().await.ok();
 }
 
+/// Statements in the counting server's database since the last reset,
+/// transaction control left out (sqlx sends a dropped read transaction's
+/// ROLLBACK whenever the connection is next used).
+async fn counted_statements(admin: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(s.calls), 0)::bigint
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
+            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+async fn reset_counts(admin: &mut sqlx::PgConnection) {
+    sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+/// The price matrix reads only the tenant columns on screen (five here) and
+/// detection takes at most three queries: both cost the same statements for
+/// 3 and for 60 extra tenants, counted by the server (`pg_stat_statements`).
+#[tokio::test]
+async fn the_price_matrix_and_detection_take_a_fixed_number_of_queries() {
+    use tenantscope::embedded::DEMO_SQL;
+    let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
+    let (server, mut admin) = common::counting_server(&[], &demo).await;
+    let source = ConnectionSource::demo(server.connect_options("counted"));
+    let mut configured = Settings::default();
+    // The demo's layout is the default: said so, detection is skipped.
+    configured.tenancy_set = true;
+
+    let mut created = 0;
+    let mut measured = Vec::new();
+    for extra in [3, 60] {
+        let mut sql = String::new();
+        for i in created..extra {
+            sql.push_str(&format!(
+                "CREATE SCHEMA t{i:03};
+                 CREATE TABLE t{i:03}.items (LIKE client1.items INCLUDING ALL);
+                 CREATE TABLE t{i:03}.orders (LIKE client1.orders INCLUDING ALL);
+                 INSERT INTO t{i:03}.items SELECT * FROM client1.items;\n"
+            ));
+        }
+        created = extra;
+        common::run_counted(&server, &sql).await;
+
+        reset_counts(&mut admin).await;
+        let db = Database::connect(&source, &configured).await.unwrap();
+        assert!(db.detection().is_none(), "configured, not detected");
+        db.close().await;
+        let connect_configured = counted_statements(&mut admin).await;
+        reset_counts(&mut admin).await;
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .unwrap();
+        assert!(db.detection().is_some(), "detected");
+        let connect_detected = counted_statements(&mut admin).await;
+        let detection = connect_detected - connect_configured;
+        assert!(
+            (1..=3).contains(&detection),
+            "{extra} extra tenants: detection took {detection} statements"
+        );
+
+        let catalog = db.tenants().await.unwrap();
+        assert_eq!(catalog.len(), 2 + extra);
+        let on_screen: Vec<String> = catalog.names()[..5].to_vec();
+        reset_counts(&mut admin).await;
+        let matrix = db.price_matrix(&on_screen).await.unwrap();
+        let prices = counted_statements(&mut admin).await;
+        assert_eq!(matrix.tenants, on_screen);
+        db.close().await;
+        measured.push((detection, prices));
+    }
+    assert_eq!(
+        measured[0], measured[1],
+        "(detection, price matrix of five columns) statements for 3 and 60 extra tenants"
+    );
+    assert_eq!(
+        measured[0].1,
+        1 + 5usize.div_ceil(tenantscope::db::PRICE_BATCH) as i64,
+        "the columns' catalog lookup, then the five columns in PRICE_BATCH-tenant statements"
+    );
+    admin.close().await.ok();
+}
+
 /// Users-list markers and the health view's unknown counts: `-` marks a user
 /// with no tenant, `!` one whose tenant schema is missing; `?` is a count of
 /// a table the server never analyzed.
