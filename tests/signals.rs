@@ -312,6 +312,40 @@ fn a_subcommand_interrupted_says_so_exits_128_plus_the_signal_and_cleans_up() {
     }
 }
 
+/// The dashboard follows NO_COLOR (README): no colour is written, while an
+/// empty NO_COLOR (as if unset) leaves the colours on.
+#[test]
+fn no_color_drops_the_dashboards_colours() {
+    let colour = |screen: &str| {
+        screen.split("\u{1b}[").skip(1).any(|sequence| {
+            let end = sequence
+                .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+                .unwrap_or(sequence.len());
+            sequence[end..].starts_with('m')
+                && sequence[..end].split(';').any(|p| {
+                    matches!(
+                        p.parse::<u32>(),
+                        Ok(30..=37 | 40..=47 | 90..=97 | 100..=107)
+                    ) || p == "38"
+                        || p == "48"
+                })
+        })
+    };
+    for (no_color, coloured) in [("", true), ("1", false)] {
+        let mut session = Session::start("--demo", &[("NO_COLOR", no_color)]);
+        session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+        session.type_keys(b"q");
+        assert_eq!(session.wait_exit(), Some(0));
+        let screen = session.text();
+        assert_eq!(
+            colour(&screen),
+            coloured,
+            "NO_COLOR={no_color:?}: {screen:?}"
+        );
+        session.assert_nothing_left();
+    }
+}
+
 /// A TCP server that accepts connections and never answers.
 fn silent_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
