@@ -340,6 +340,65 @@ async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
     assert_eq!(state.dashboard.filter.text, "dude");
 }
 
+/// A timed refresh is skipped while something still loads (README): the
+/// orders load waiting on a lock stays the one running, through many
+/// refresh periods, instead of being superseded by each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_refresh_is_skipped_while_a_load_is_still_running() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || {
+        loads
+            .counters()
+            .orders
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    // mid_dude's orders, compared with client1, wait on this lock.
+    let mut locker = common::lock_table(&test_db, "client1.items").await;
+    let mut state =
+        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+    state.refresh_every = Some(Duration::from_millis(100));
+    // No statement timeout within the test: only a refresh could end the load.
+    let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));
+    app.frame_where("the load waiting", |f| {
+        f.contains("Loading orders of mid_dude")
+    })
+    .await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    // Ten refresh periods on, the first load is still the one waiting.
+    let waiting = "SELECT pid, coalesce(extract(epoch FROM now() - xact_start), 0)::float8
+                     FROM pg_stat_activity
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'";
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "one load waiting for a second (10 refresh periods)",
+        |active: &[(i32, f64)]| match active {
+            [one] if one.1 >= 1.0 => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(
+        orders(),
+        1,
+        "only the first orders load reached the database"
+    );
+    common::unlock(&mut locker).await;
+    // Loaded, the refresh reads again.
+    app.frame_where("mid_dude's orders", |f| f.contains("Orders of mid_dude"))
+        .await;
+    let loaded = orders();
+    app.frame_where("a refresh after the load", |_| orders() > loaded)
+        .await;
+    app.quit().await;
+}
+
 #[test]
 fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
     let out = tenantscope(&["--demo", "basket", "1", "--format", "json"]);
