@@ -382,3 +382,64 @@ fn config_names_sources_files_and_the_shadowed_file() {
         stderr(&out)
     );
 }
+
+/// The README's benchmark figures are BENCHMARKS.md's (section i's medians,
+/// and j's ratios to psql): a new benchmark run that changes them fails
+/// here until the README says the same.
+#[test]
+fn the_readme_quotes_the_figures_benchmarks_md_measured() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let bench = std::fs::read_to_string(format!("{root}/BENCHMARKS.md")).unwrap();
+    let row = |start: &str| -> &str {
+        bench
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("BENCHMARKS.md has no row {start:?}"))
+    };
+    // Section i: "| measure | p50 / p99 / mean |": the p50.
+    let p50 = |start: &str| -> String {
+        let cell = row(start).split(" | ").nth(1).unwrap();
+        cell.split(" / ").next().unwrap().trim().to_string()
+    };
+    let paragraph = readme
+        .split("\n\n")
+        .find(|p| p.contains("At 2,000 tenant schemas"))
+        .expect("the README's tenant-first figures");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (what, figure) in [
+        ("detection", p50("| detection (")),
+        (
+            "a search's first results",
+            p50("| search keystroke → first frame"),
+        ),
+        (
+            "every tenant read",
+            p50("| search keystroke → frame \"searched"),
+        ),
+        ("`a`'s first page", p50("| `a` → first page")),
+    ] {
+        assert!(
+            paragraph.contains(&format!(" {figure}")),
+            "README says of {what} not BENCHMARKS.md's {figure}: {paragraph}"
+        );
+    }
+    // Row j: the ratios, small then big, configured then detecting.
+    let ratios: Vec<&str> = row("| j.")
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '×'))
+        .filter(|w| w.ends_with('×') && w.len() > 1)
+        .collect();
+    assert_eq!(ratios.len(), 4, "{ratios:?}");
+    let paragraph = readme
+        .split("\n\n")
+        .find(|p| p.contains("times `users --limit 100` beside psql"))
+        .expect("the README's command cost figures");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut at = 0;
+    for ratio in ratios {
+        let found = paragraph[at..]
+            .find(ratio)
+            .unwrap_or_else(|| panic!("README lacks {ratio} (in order): {paragraph}"));
+        at += found + ratio.len();
+    }
+}
