@@ -766,9 +766,11 @@ async fn the_price_matrix_and_detection_take_a_fixed_number_of_queries() {
     let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
     let (server, mut admin) = common::counting_server(&[], &demo).await;
     let source = ConnectionSource::demo(server.connect_options("counted"));
-    let mut configured = Settings::default();
     // The demo's layout is the default: said so, detection is skipped.
-    configured.tenancy_set = true;
+    let configured = Settings {
+        tenancy_set: true,
+        ..Settings::default()
+    };
 
     let mut created = 0;
     let mut measured = Vec::new();

@@ -550,3 +550,60 @@ async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
     assert_eq!((own.priced_lines, own.missing_lines), (3, 0));
     assert_eq!(own.difference.plain().as_deref(), Some("0.00"));
 }
+
+/// Moving to another user cancels what the basket still reads (README):
+/// its second page of tenants waits on a lock; after `j` its statement is
+/// gone from the server (no statement timeout could end it in the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_to_another_user_cancels_the_baskets_remaining_pages() {
+    let test_db = TestDatabase::empty().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
+    test_db.run_psql(
+        &script,
+        &[
+            ("tenants", "450".into()),
+            ("users", "900".into()),
+            ("items", "5".into()),
+            ("orders_per_user", "3".into()),
+        ],
+    );
+    let db = connect(&test_db).await;
+    let state = tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));
+    app.frame_where("the first user's orders", |f| {
+        f.contains("Orders of ") && f.contains("✓ ")
+    })
+    .await;
+    // tenant_0300 is on the basket's second page (200 tenants a statement);
+    // its statement is told by its wait (its text is cut at 1 kB in
+    // pg_stat_activity).
+    let mut locker = common::lock_table(&test_db, "tenant_0300.items").await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let waiting = "SELECT pid, coalesce(extract(epoch FROM xact_start), 0)::float8
+                     FROM pg_stat_activity
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'
+                      AND wait_event_type = 'Lock'";
+    app.press(KeyCode::Char('b'));
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "the basket's second page waiting on the lock",
+        |active: &[(i32, f64)]| (active.len() == 1).then_some(()),
+    )
+    .await;
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('j'));
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "the basket's second page cancelled on the server",
+        |active: &[(i32, f64)]| active.is_empty().then_some(()),
+    )
+    .await;
+    common::unlock(&mut locker).await;
+    app.quit().await;
+}

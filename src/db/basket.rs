@@ -172,7 +172,7 @@ impl Database {
         let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
         let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
         let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-            .tenant_batches(&selects, BASKET_BATCH, &[&ids, &items])
+            .tenant_batches(&selects, BASKET_BATCH, &[&ids, &items], handle)
             .await?;
         for (column, error) in errors {
             failed[column] = Some(error.to_string());

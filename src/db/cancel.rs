@@ -46,6 +46,16 @@ impl QueryHandle {
     pub(super) fn finished(&self) {
         self.0.store(0, Ordering::SeqCst);
     }
+
+    /// A new name for the next transaction this handle can cancel (see
+    /// [`Database::cancel`]).
+    pub(super) fn next_name(&self) -> String {
+        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
+        // Published first: a cancel that comes while BEGIN is on its way
+        // finds no backend yet and does nothing, like one that comes late.
+        self.0.store(tag, Ordering::SeqCst);
+        query_tag_name(tag)
+    }
 }
 
 impl Database {
@@ -58,11 +68,7 @@ impl Database {
         let Some(handle) = handle else {
             return self.read_tx().await;
         };
-        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
-        // Published first: a cancel that comes while BEGIN is on its way
-        // finds no backend yet and does nothing, like one that comes late.
-        handle.0.store(tag, Ordering::SeqCst);
-        self.read_tx_named(Some(&query_tag_name(tag))).await
+        self.read_tx_named(Some(&handle.next_name())).await
     }
 
     /// Stops the query `handle` runs, on the server, if its transaction is

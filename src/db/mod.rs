@@ -261,11 +261,21 @@ impl Database {
     /// A read-only transaction for one batch of tenants: a batch the
     /// server refuses is retried tenant by tenant, so its error stays a
     /// `sqlx::Error` for the caller to tell apart.
-    pub(super) async fn batch_tx(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let begin = format!(
+    /// With `handle`, named so that the handle can cancel it (as
+    /// [`Database::cancel`] does for a tracked transaction).
+    pub(super) async fn batch_tx(
+        &self,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
             self.statement_timeout_ms
         );
+        if let Some(handle) = handle {
+            // Our own text (hex digits, spaces), so quoting as a literal is enough.
+            let name = handle.next_name();
+            begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
+        }
         self.pool.begin_with(begin).await
     }
 
@@ -275,11 +285,14 @@ impl Database {
     /// run again tenant by tenant, so one tenant that fails (a missing
     /// table, a denied read) fails alone: its index and error come back
     /// beside the rows. Any other error (the connection, the pool) ends it.
+    /// With `handle`, a superseded load cancels the batch it is running on
+    /// the server.
     pub(super) async fn tenant_batches<R>(
         &self,
         selects: &[(usize, String)],
         size: usize,
         arrays: &[&[Option<&str>]],
+        handle: Option<&QueryHandle>,
     ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
@@ -287,11 +300,14 @@ impl Database {
         let mut rows = Vec::new();
         let mut failed = Vec::new();
         for chunk in selects.chunks(size.max(1)) {
-            match self.union_rows(chunk, arrays).await {
+            match self.union_rows(chunk, arrays, handle).await {
                 Ok(batch) => rows.extend(batch),
                 Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
                     for select in chunk {
-                        match self.union_rows(std::slice::from_ref(select), arrays).await {
+                        match self
+                            .union_rows(std::slice::from_ref(select), arrays, handle)
+                            .await
+                        {
                             Ok(batch) => rows.extend(batch),
                             Err(e @ sqlx::Error::Database(_)) => {
                                 failed.push((select.0, self.error(e)))
@@ -312,11 +328,12 @@ impl Database {
         &self,
         selects: &[(usize, String)],
         arrays: &[&[Option<&str>]],
+        handle: Option<&QueryHandle>,
     ) -> Result<Vec<R>, sqlx::Error>
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
-        let mut tx = self.batch_tx().await?;
+        let mut tx = self.batch_tx(handle).await?;
         let sql = union_all(selects);
         // The SQL text differs per tenant set: keep it out of the statement cache.
         let mut query = sqlx::query_as(&sql).persistent(false);

@@ -304,7 +304,7 @@ impl Database {
             ));
         }
         let (rows, errors): (Vec<(i32, LossyText, Option<String>)>, _) =
-            self.tenant_batches(&selects, batch, &[]).await?;
+            self.tenant_batches(&selects, batch, &[], None).await?;
         let rows = rows.into_iter();
         let rows = rows
             .map(|(c, description, p)| (c, description.text, p))

@@ -101,8 +101,9 @@ impl Database {
                 )
             })
             .collect();
-        let (rows, errors): (Vec<(i32, i64)>, _) =
-            self.tenant_batches(&selects, WRONG_COPY_BATCH, &[]).await?;
+        let (rows, errors): (Vec<(i32, i64)>, _) = self
+            .tenant_batches(&selects, WRONG_COPY_BATCH, &[], None)
+            .await?;
         // A copy this role may not read is named with its error.
         let counted = rows
             .into_iter()
