@@ -1845,7 +1845,10 @@ fn render(report: &Report) -> Result<String, std::fmt::Error> {
         &|r| format!("{}; {}", r.filter_unindexed.errors, r.filter.errors),
     )?;
     row(
-        &format!("e. draw one {WIDTH}×{HEIGHT} frame, mean / p99 of {DRAWS}"),
+        &format!(
+            "e. draw one changing {WIDTH}×{HEIGHT} frame through the crossterm backend, mean / p99 \
+             of {DRAWS}"
+        ),
         &|r| {
             let loaded = if r.draws_loaded {
                 ""
