@@ -116,20 +116,32 @@ async fn a_single_move_loads_at_once() {
     );
     assert_eq!(loads.counters().orders.load(Ordering::SeqCst) - before, 1);
 
-    // Two moves in a row: the second is part of a moving selection and
-    // waits (its load has not reached the database when the frame shows it).
+    // Two more moves, within the debounce of that load: a moving selection.
+    // Both wait for it to rest; the first is superseded during its wait (it
+    // never reaches the database), so one load comes, a debounce after `k`.
     let before = loads.counters().orders.load(Ordering::SeqCst);
     app.press(KeyCode::Char('j'));
+    let rested = Instant::now();
     app.press(KeyCode::Char('k'));
-    let (frame, _) = log
+    let (_, _) = log
         .until("poor_dude selected again", |f| {
             f.contains("Loading orders of poor_dude")
         })
         .await;
-    assert!(frame.contains("Loading"), "{frame}");
+    let (_, _) = log
+        .until("poor_dude's orders again", |f| {
+            f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+        })
+        .await;
     assert!(
-        loads.counters().orders.load(Ordering::SeqCst) - before <= 1,
-        "at most the first move's load started"
+        rested.elapsed() >= DEBOUNCE,
+        "the moving selection's load came before the debounce: {:?}",
+        rested.elapsed()
+    );
+    assert_eq!(
+        loads.counters().orders.load(Ordering::SeqCst) - before,
+        1,
+        "only the rested selection's load reached the database"
     );
     app.quit().await;
 }
@@ -475,9 +487,10 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     .await;
 
     app.press(KeyCode::Char('t'));
+    // The view's own loaded status (the dashboard behind it shows tenants too).
     let frame = app
-        .frame_where("the health view", |f| {
-            f.contains("client1") && f.contains("t00")
+        .frame_where("the health view, loaded", |f| {
+            f.contains("✓ checked ") && f.contains("client1") && f.contains("t00")
         })
         .await;
     assert!(!frame.contains("t29"), "not every tenant fits: {frame}");
@@ -503,9 +516,12 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
 
     app.press(KeyCode::Esc);
     app.press(KeyCode::Char('p'));
+    // The matrix's own loaded status: "Tesla" alone is also on the
+    // dashboard's last frame, and `e` before the load answers rightly finds
+    // nothing loaded to export.
     let frame = app
-        .frame_where("the matrix", |f| {
-            f.contains("extra 00") || f.contains("Tesla")
+        .frame_where("the matrix, loaded", |f| {
+            f.contains("✓ prices of ") && (f.contains("extra 00") || f.contains("Tesla"))
         })
         .await;
     assert!(
@@ -719,6 +735,97 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
     admin.close().await.ok();
 }
 
+/// Statements in the counting server's database since the last reset,
+/// transaction control left out (sqlx sends a dropped read transaction's
+/// ROLLBACK whenever the connection is next used).
+async fn counted_statements(admin: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(s.calls), 0)::bigint
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
+            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
+
+async fn reset_counts(admin: &mut sqlx::PgConnection) {
+    sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+/// The price matrix reads only the tenant columns on screen (five here) and
+/// detection takes at most three queries: both cost the same statements for
+/// 3 and for 60 extra tenants, counted by the server (`pg_stat_statements`).
+#[tokio::test]
+async fn the_price_matrix_and_detection_take_a_fixed_number_of_queries() {
+    use tenantscope::embedded::DEMO_SQL;
+    let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
+    let (server, mut admin) = common::counting_server(&[], &demo).await;
+    let source = ConnectionSource::demo(server.connect_options("counted"));
+    // The demo's layout is the default: said so, detection is skipped.
+    let configured = Settings {
+        tenancy_set: true,
+        ..Settings::default()
+    };
+
+    let mut created = 0;
+    let mut measured = Vec::new();
+    for extra in [3, 60] {
+        let mut sql = String::new();
+        for i in created..extra {
+            sql.push_str(&format!(
+                "CREATE SCHEMA t{i:03};
+                 CREATE TABLE t{i:03}.items (LIKE client1.items INCLUDING ALL);
+                 CREATE TABLE t{i:03}.orders (LIKE client1.orders INCLUDING ALL);
+                 INSERT INTO t{i:03}.items SELECT * FROM client1.items;\n"
+            ));
+        }
+        created = extra;
+        common::run_counted(&server, &sql).await;
+
+        reset_counts(&mut admin).await;
+        let db = Database::connect(&source, &configured).await.unwrap();
+        assert!(db.detection().is_none(), "configured, not detected");
+        db.close().await;
+        let connect_configured = counted_statements(&mut admin).await;
+        reset_counts(&mut admin).await;
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .unwrap();
+        assert!(db.detection().is_some(), "detected");
+        let connect_detected = counted_statements(&mut admin).await;
+        let detection = connect_detected - connect_configured;
+        assert!(
+            (1..=3).contains(&detection),
+            "{extra} extra tenants: detection took {detection} statements"
+        );
+
+        let catalog = db.tenants().await.unwrap();
+        assert_eq!(catalog.len(), 2 + extra);
+        let on_screen: Vec<String> = catalog.names()[..5].to_vec();
+        reset_counts(&mut admin).await;
+        let matrix = db.price_matrix(&on_screen).await.unwrap();
+        let prices = counted_statements(&mut admin).await;
+        assert_eq!(matrix.tenants, on_screen);
+        db.close().await;
+        measured.push((detection, prices));
+    }
+    assert_eq!(
+        measured[0], measured[1],
+        "(detection, price matrix of five columns) statements for 3 and 60 extra tenants"
+    );
+    assert_eq!(
+        measured[0].1,
+        1 + 5usize.div_ceil(tenantscope::db::PRICE_BATCH) as i64,
+        "the columns' catalog lookup, then the five columns in PRICE_BATCH-tenant statements"
+    );
+    admin.close().await.ok();
+}
+
 /// Users-list markers and the health view's unknown counts: `-` marks a user
 /// with no tenant, `!` one whose tenant schema is missing; `?` is a count of
 /// a table the server never analyzed.
@@ -781,6 +888,14 @@ async fn markers_for_users_without_a_tenant_and_counts_never_analyzed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     let test_db = crowded_demo().await;
+    // An item with the widest spread whose name sorts last (lower case after
+    // upper in byte order): first by spread, last by name, so the two sorts differ.
+    test_db
+        .run_sql(
+            "INSERT INTO client1.items (id, description, price) VALUES ('zz', 'zebra', 1.00);
+             INSERT INTO client2.items (id, description, price) VALUES ('zz', 'zebra', 100.00);",
+        )
+        .await;
     let db = connect(&test_db).await;
     let mut app = start_app(db, Duration::from_millis(20), (120, 16)).await;
     app.frame_where("mid_dude's orders", |f| {
@@ -840,18 +955,43 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     let frame = app
         .frame_where("sorted by name", |f| f.contains("sorted by name"))
         .await;
-    let items: Vec<&str> = frame
-        .lines()
-        .filter_map(|l| l.strip_prefix("│"))
-        .filter_map(|l| l.get(3..).map(|rest| rest.split("  ").next().unwrap_or("")))
-        .filter(|item| item.starts_with("extra") || *item == "Huawei" || *item == "Tesla")
-        .collect();
-    let mut sorted = items.clone();
-    sorted.sort();
-    assert_eq!(items, sorted, "{frame}");
-    app.press(KeyCode::Char('s'));
-    app.frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+    // Each item row: "│" then the two-column marker ("▶ " or "  "), then the name.
+    let item_rows = |frame: &str| -> Vec<String> {
+        frame
+            .lines()
+            .filter_map(|l| l.strip_prefix("│"))
+            .map(|l| l.chars().skip(2).collect::<String>())
+            .map(|rest| rest.split("  ").next().unwrap_or("").to_string())
+            .filter(|item| item != "Item")
+            .collect()
+    };
+    let items = item_rows(&frame);
+    // The matrix's first rows are the first names in the server's byte
+    // order (the sort compares names as Rust strings do).
+    let names = test_db
+        .query_text(
+            "SELECT string_agg(DISTINCT description, '|') FROM (
+                 SELECT description FROM client1.items UNION ALL
+                 SELECT description FROM client2.items UNION ALL
+                 SELECT description FROM client3.items) all_items",
+        )
         .await;
+    let mut names: Vec<&str> = names.split('|').collect();
+    names.sort();
+    assert!(
+        items.len() >= 5,
+        "too few item rows read: {items:?}\n{frame}"
+    );
+    assert_eq!(items, names[..items.len()], "{frame}");
+    app.press(KeyCode::Char('s'));
+    let frame = app
+        .frame_where("sorted by spread again", |f| f.contains("sorted by spread"))
+        .await;
+    assert_eq!(
+        item_rows(&frame)[..3],
+        ["zebra", "Huawei", "Tesla"],
+        "{frame}"
+    );
     app.quit().await;
 }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
+use tenantscope::app::runtime::initial_state;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
@@ -44,7 +45,10 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
 
     // Two rows down, faster than the debounce: the first move may start
     // poor_dude's load (a move after a quiet moment loads at once), the
-    // second cancels it; only rich_dude's orders arrive.
+    // second cancels it; only rich_dude's orders arrive. poor_dude's orders
+    // (client2's) are locked meanwhile: however late the loop handles the
+    // second key, the first load cannot answer before it.
+    let mut locker = common::lock_table(&test_db, "client2.orders").await;
     let before = orders_loads();
     keys(&tx, &[KeyCode::Char('j'), KeyCode::Down]);
     let (frame, passed) = log
@@ -52,6 +56,7 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
             f.contains("Orders of rich_dude") && row(f, "Tesla").contains("50,000.00")
         })
         .await;
+    common::unlock(&mut locker).await;
     let loads = orders_loads() - before;
     assert!(
         (1..=2).contains(&loads),
@@ -232,15 +237,19 @@ async fn app_behind_a_lock(
         .execute(&mut locker)
         .await
         .unwrap();
-    let mut settings = Settings::default();
-    settings.database.statement_timeout_ms = statement_timeout_ms;
-    let db = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)
+    let db = Database::connect(
+        &ConnectionSource::demo(test_db.options.clone()),
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+    // Start-up (the catalog, the first users) with the default timeout; the
+    // loop, whose first load is the locked orders, with the one under test.
+    let state = initial_state(&db, "demo".into(), None, Duration::from_millis(20))
         .await
         .unwrap();
-    (
-        start_app(db, Duration::from_millis(20), (120, 20)).await,
-        locker,
-    )
+    let db = db.with_statement_timeout(statement_timeout_ms);
+    (common::start_app_with(db, state, (120, 20)), locker)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,12 +50,12 @@ async fn esc_steps_back_and_slash_starts_fresh_and_an_id_is_found_first() {
     for ch in "poor".chars() {
         app.press(KeyCode::Char(ch));
     }
-    let frame = app
-        .frame_where("poor only", |f| {
-            f.contains("poor_dude") && !f.contains("rich_dude")
-        })
-        .await;
-    assert!(frame.contains("/poor▏"), "{frame}");
+    // The prompt reads "/poor" (not "/richpoor") once all four keys are in;
+    // the list then holds poor_dude only (as it already did at "/p").
+    app.frame_where("/poor, poor only", |f| {
+        f.contains("/poor▏") && f.contains("poor_dude") && !f.contains("rich_dude")
+    })
+    .await;
 
     // Esc: the prompt closes, the filter stays; Esc: the whole list; Esc: still here.
     app.press(KeyCode::Esc);
@@ -340,6 +340,65 @@ async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
     assert_eq!(state.dashboard.filter.text, "dude");
 }
 
+/// A timed refresh is skipped while something still loads (README): the
+/// orders load waiting on a lock stays the one running, through many
+/// refresh periods, instead of being superseded by each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_refresh_is_skipped_while_a_load_is_still_running() {
+    let test_db = desk_db().await;
+    let db = connect(&test_db).await;
+    let loads = db.clone();
+    let orders = move || {
+        loads
+            .counters()
+            .orders
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    // mid_dude's orders, compared with client1, wait on this lock.
+    let mut locker = common::lock_table(&test_db, "client1.items").await;
+    let mut state =
+        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+    state.refresh_every = Some(Duration::from_millis(100));
+    // No statement timeout within the test: only a refresh could end the load.
+    let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));
+    app.frame_where("the load waiting", |f| {
+        f.contains("Loading orders of mid_dude")
+    })
+    .await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    // Ten refresh periods on, the first load is still the one waiting.
+    let waiting = "SELECT pid, coalesce(extract(epoch FROM now() - xact_start), 0)::float8
+                     FROM pg_stat_activity
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'";
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "one load waiting for a second (10 refresh periods)",
+        |active: &[(i32, f64)]| match active {
+            [one] if one.1 >= 1.0 => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(
+        orders(),
+        1,
+        "only the first orders load reached the database"
+    );
+    common::unlock(&mut locker).await;
+    // Loaded, the refresh reads again.
+    app.frame_where("mid_dude's orders", |f| f.contains("Orders of mid_dude"))
+        .await;
+    let loaded = orders();
+    app.frame_where("a refresh after the load", |_| orders() > loaded)
+        .await;
+    app.quit().await;
+}
+
 #[test]
 fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
     let out = tenantscope(&["--demo", "basket", "1", "--format", "json"]);
@@ -495,4 +554,61 @@ async fn the_basket_pages_through_hundreds_of_tenants_and_names_a_broken_one() {
         .unwrap();
     assert_eq!((own.priced_lines, own.missing_lines), (3, 0));
     assert_eq!(own.difference.plain().as_deref(), Some("0.00"));
+}
+
+/// Moving to another user cancels what the basket still reads (README):
+/// its second page of tenants waits on a lock; after `j` its statement is
+/// gone from the server (no statement timeout could end it in the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_to_another_user_cancels_the_baskets_remaining_pages() {
+    let test_db = TestDatabase::empty().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
+    test_db.run_psql(
+        &script,
+        &[
+            ("tenants", "450".into()),
+            ("users", "900".into()),
+            ("items", "5".into()),
+            ("orders_per_user", "3".into()),
+        ],
+    );
+    let db = connect(&test_db).await;
+    let state = tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));
+    app.frame_where("the first user's orders", |f| {
+        f.contains("Orders of ") && f.contains("✓ ")
+    })
+    .await;
+    // tenant_0300 is on the basket's second page (200 tenants a statement);
+    // its statement is told by its wait (its text is cut at 1 kB in
+    // pg_stat_activity).
+    let mut locker = common::lock_table(&test_db, "tenant_0300.items").await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let waiting = "SELECT pid, coalesce(extract(epoch FROM xact_start), 0)::float8
+                     FROM pg_stat_activity
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'
+                      AND wait_event_type = 'Lock'";
+    app.press(KeyCode::Char('b'));
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "the basket's second page waiting on the lock",
+        |active: &[(i32, f64)]| (active.len() == 1).then_some(()),
+    )
+    .await;
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('j'));
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "the basket's second page cancelled on the server",
+        |active: &[(i32, f64)]| active.is_empty().then_some(()),
+    )
+    .await;
+    common::unlock(&mut locker).await;
+    app.quit().await;
 }

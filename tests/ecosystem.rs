@@ -22,18 +22,34 @@ const SUBCOMMANDS: [&str; 9] = [
 /// Is `program` on PATH? A missing shell is skipped with the reason printed,
 /// unless `.ci/run` asks for every shell (TS_TEST_REQUIRE_SHELLS=1).
 fn shell_available(program: &str) -> bool {
+    tool_available(
+        program,
+        std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_some(),
+    )
+}
+
+/// Is `program` on PATH? When missing, fails if `required`, else says the
+/// check is skipped.
+fn tool_available(program: &str, required: bool) -> bool {
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .output()
         .is_ok_and(|out| out.status.success());
     if !found {
         assert!(
-            std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_none(),
-            "{program} is required (TS_TEST_REQUIRE_SHELLS) but not installed"
+            !required,
+            "{program} is required (CI or TS_TEST_REQUIRE_SHELLS) but not installed"
         );
         eprintln!("skipped: {program} is not installed (.ci/run installs it)");
     }
     found
+}
+
+/// In CI (`CI=true`, or `.ci/run`'s TS_TEST_REQUIRE_SHELLS) every tool the
+/// suite renders or parses with must be there: a missing one fails.
+fn in_ci() -> bool {
+    std::env::var_os("TS_TEST_REQUIRE_SHELLS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// Runs `program args` with `script` on stdin; the script must parse.
@@ -127,12 +143,8 @@ fn man_page_is_roff_naming_every_subcommand() {
     }
     assert!(page.contains(".SH EXAMPLES") && page.contains(".SH ENVIRONMENT"));
     assert!(page.contains("tenantscope health \\-\\-fail\\-on\\-drift"));
-    // man(1) itself renders it without a warning, where installed.
-    if Command::new("sh")
-        .args(["-c", "command -v groff"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
+    // man(1)'s renderer takes it without a warning (required in CI).
+    if tool_available("groff", in_ci()) {
         let mut child = Command::new("groff")
             .args(["-man", "-Tutf8", "-ww", "-z"])
             .stdin(Stdio::piped())
@@ -369,4 +381,65 @@ fn config_names_sources_files_and_the_shadowed_file() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The README's benchmark figures are BENCHMARKS.md's (section i's medians,
+/// and j's ratios to psql): a new benchmark run that changes them fails
+/// here until the README says the same.
+#[test]
+fn the_readme_quotes_the_figures_benchmarks_md_measured() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let bench = std::fs::read_to_string(format!("{root}/BENCHMARKS.md")).unwrap();
+    let row = |start: &str| -> &str {
+        bench
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("BENCHMARKS.md has no row {start:?}"))
+    };
+    // Section i: "| measure | p50 / p99 / mean |": the p50.
+    let p50 = |start: &str| -> String {
+        let cell = row(start).split(" | ").nth(1).unwrap();
+        cell.split(" / ").next().unwrap().trim().to_string()
+    };
+    let paragraph = readme
+        .split("\n\n")
+        .find(|p| p.contains("At 2,000 tenant schemas"))
+        .expect("the README's tenant-first figures");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (what, figure) in [
+        ("detection", p50("| detection (")),
+        (
+            "a search's first results",
+            p50("| search keystroke → first frame"),
+        ),
+        (
+            "every tenant read",
+            p50("| search keystroke → frame \"searched"),
+        ),
+        ("`a`'s first page", p50("| `a` → first page")),
+    ] {
+        assert!(
+            paragraph.contains(&format!(" {figure}")),
+            "README says of {what} not BENCHMARKS.md's {figure}: {paragraph}"
+        );
+    }
+    // Row j: the ratios, small then big, configured then detecting.
+    let ratios: Vec<&str> = row("| j.")
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '×'))
+        .filter(|w| w.ends_with('×') && w.len() > 1)
+        .collect();
+    assert_eq!(ratios.len(), 4, "{ratios:?}");
+    let paragraph = readme
+        .split("\n\n")
+        .find(|p| p.contains("times `users --limit 100` beside psql"))
+        .expect("the README's command cost figures");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut at = 0;
+    for ratio in ratios {
+        let found = paragraph[at..]
+            .find(ratio)
+            .unwrap_or_else(|| panic!("README lacks {ratio} (in order): {paragraph}"));
+        at += found + ratio.len();
+    }
 }

@@ -888,10 +888,15 @@ async fn health_runs_the_same_statements_for_3_and_for_60_extra_tenants() {
         eprintln!("{extra} extra tenants: {transactions} transactions, statements {statements:?}");
         measured.push((transactions, statements));
     }
-    // Statements, not transactions: pg_stat_database also counts the
-    // rollback sqlx sends for a dropped connection's transaction when it
-    // gets round to it, so the transaction count can differ by one between
-    // runs of the very same work.
+    // pg_stat_database also counts the rollback sqlx sends for a dropped
+    // connection's transaction when it gets round to it, so the transaction
+    // count can differ by one between runs of the very same work; one per
+    // tenant (57 more) would not.
+    assert!(
+        measured[0].0.abs_diff(measured[1].0) <= 1,
+        "connect + health: transactions for 3 and for 60 extra tenants {:?}",
+        (measured[0].0, measured[1].0)
+    );
     assert_eq!(
         measured[0].1,
         measured[1].1,
@@ -1042,4 +1047,113 @@ async fn a_one_to_one_tie_keeps_the_tenant_with_the_required_columns() {
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["references"][1]["chosen_by"], "required_columns");
     assert_eq!(json["references"][1]["tie"], true);
+}
+
+/// The wrong-copy check (README): its copies are counted WRONG_COPY_BATCH
+/// per statement, each count stopping after WRONG_COPY_CAP rows ("more").
+#[tokio::test]
+async fn wrong_copies_are_counted_in_batches_and_each_count_stops_at_the_cap() {
+    use tenantscope::db::{WRONG_COPY_BATCH, WRONG_COPY_CAP};
+    let demo = format!("{}\n{}", DEMO_SQL[0].1, DEMO_SQL[1].1);
+    let (server, mut admin) = common::counting_server(&[("autovacuum", "off")], &demo).await;
+    // Copies of the shared users table in tenant schemas: client1's with
+    // more rows than the cap; then WRONG_COPY_BATCH more tenants, one row each.
+    let copies = [1, 1 + WRONG_COPY_BATCH];
+    let mut measured = Vec::new();
+    for (round, copies) in copies.into_iter().enumerate() {
+        let sql = if round == 0 {
+            format!(
+                "CREATE TABLE client1.users (LIKE public.users INCLUDING ALL);
+                 INSERT INTO client1.users (id, name, mail, password, organization_id)
+                     SELECT g::text, 'stray' || g, g || '@x', 'pw', 'client1'
+                       FROM generate_series(1, {}) g;",
+                3 * WRONG_COPY_CAP
+            )
+        } else {
+            (1..copies)
+                .map(|i| {
+                    format!(
+                        "CREATE SCHEMA w{i:03};
+                         CREATE TABLE w{i:03}.items (LIKE client1.items INCLUDING ALL);
+                         CREATE TABLE w{i:03}.orders (LIKE client1.orders INCLUDING ALL);
+                         CREATE TABLE w{i:03}.users (LIKE public.users INCLUDING ALL);
+                         INSERT INTO w{i:03}.users (id, name, mail, password, organization_id)
+                             VALUES ('x', 'stray', 's@x', 'pw', 'w{i:03}');\n"
+                    )
+                })
+                .collect()
+        };
+        common::run_counted(&server, &sql).await;
+        sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let db = Database::connect(
+            &ConnectionSource::demo(server.connect_options("counted")),
+            &Settings::default(),
+        )
+        .await
+        .unwrap();
+        let report = db.health(None).await.unwrap();
+        db.close().await;
+        measured.push(counted_statements(&mut admin).await);
+        if round == 0 {
+            // Reading stopped at the cap (+1, to know there are more): the
+            // server's own count of the rows its scans returned.
+            wait_until_no_session(&mut admin).await;
+            let mut counted = PgConnection::connect_with(&server.connect_options("counted"))
+                .await
+                .unwrap();
+            let read: i64 = sqlx::query_scalar(
+                "SELECT seq_tup_read FROM pg_stat_user_tables
+                  WHERE schemaname = 'client1' AND relname = 'users'",
+            )
+            .fetch_one(&mut counted)
+            .await
+            .unwrap();
+            counted.close().await.unwrap();
+            assert!(
+                read <= WRONG_COPY_CAP + 1,
+                "{read} rows of client1.users read, of {}",
+                3 * WRONG_COPY_CAP
+            );
+        }
+        let found: Vec<(&str, &str, Option<i64>, bool)> = report
+            .wrong_copy
+            .iter()
+            .map(|c| (c.schema.as_str(), c.table.as_str(), c.rows, c.more))
+            .collect();
+        assert_eq!(found.len(), copies, "{found:?}");
+        assert!(
+            found.contains(&("client1", "users", Some(WRONG_COPY_CAP), true)),
+            "client1's count stops at the cap: {found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .filter(|c| c.0 != "client1")
+                .all(|c| c.2 == Some(1) && !c.3),
+            "{found:?}"
+        );
+    }
+    assert_eq!(
+        measured[1] - measured[0],
+        1,
+        "{} copies take one counting statement more than 1: {measured:?}",
+        1 + WRONG_COPY_BATCH
+    );
+    admin.close().await.ok();
+}
+
+/// Statements in the counted database, transaction control left out.
+async fn counted_statements(admin: &mut PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(s.calls), 0)::bigint
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
+            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
 }

@@ -222,23 +222,19 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
     let mut newest = 0.0;
     for key in "dude".chars() {
         app.press(KeyCode::Char(key));
-        let mut active: Vec<(i32, f64)> = Vec::new();
-        for _ in 0..150 {
-            active = sqlx::query_as(&waiting)
-                .fetch_all(&mut observer)
-                .await
-                .unwrap();
-            if active.len() == 1 && active[0].1 > newest {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(
-            active.len() == 1 && active[0].1 > newest,
-            "after {key:?} only a newer filter query waits on the server, the one before it \
-             was cancelled ({POOLER_POOL_SIZE} server connections): {active:?}"
-        );
-        newest = active[0].1;
+        newest = common::poll_rows(
+            &mut observer,
+            &waiting,
+            &format!(
+                "after {key:?} only a newer filter query waiting on the server, the one \
+                 before it cancelled ({POOLER_POOL_SIZE} server connections)"
+            ),
+            |active: &[(i32, f64)]| match active {
+                [one] if one.1 > newest => Some(one.1),
+                _ => None,
+            },
+        )
+        .await;
     }
     common::unlock(&mut locker).await;
     let frame = app
@@ -256,18 +252,13 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
           WHERE datname = '{}' AND state <> 'idle' AND pid <> pg_backend_pid()",
         test_db.name
     );
-    let mut left: i64 = -1;
-    for _ in 0..100 {
-        left = sqlx::query_scalar(&running)
-            .fetch_one(&mut observer)
-            .await
-            .unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(left, 0, "no query is left running on the server");
+    common::poll_rows(
+        &mut observer,
+        &running,
+        "no query left running on the server",
+        |left: &[(i64,)]| (left[0].0 == 0).then_some(()),
+    )
+    .await;
 }
 
 /// Why every statement is `persistent(false)` and the statement cache is not

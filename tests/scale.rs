@@ -19,6 +19,10 @@ const USERS: usize = 20_000;
 const ALL_USERS: usize = USERS + 3;
 
 async fn scale_database() -> (TestDatabase, Database) {
+    scale_database_with(Settings::default()).await
+}
+
+async fn scale_database_with(settings: Settings) -> (TestDatabase, Database) {
     let test_db = TestDatabase::empty().await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/scale.sql");
     test_db.run_psql(
@@ -31,9 +35,7 @@ async fn scale_database() -> (TestDatabase, Database) {
         ],
     );
     let source = ConnectionSource::demo(test_db.options.clone());
-    let db = Database::connect(&source, &Settings::default())
-        .await
-        .unwrap();
+    let db = Database::connect(&source, &settings).await.unwrap();
     (test_db, db)
 }
 
@@ -207,7 +209,11 @@ async fn a_selection_storm_issues_no_query_per_row() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     use sqlx::Connection;
-    let (test_db, db) = scale_database().await;
+    // No statement timeout within the wait below: only a cancel can end a
+    // query waiting on the lock.
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 120_000;
+    let (test_db, db) = scale_database_with(settings).await;
     let mut app = start_app(db, Duration::from_millis(20), (140, 30)).await;
     app.frame_where("the first user", |f| selected(f) == name(1))
         .await;
@@ -215,49 +221,41 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     let mut locker = common::lock_table(&test_db, "public.users").await;
     app.press(KeyCode::Char('/'));
     app.press(KeyCode::Char('0'));
-    let waiting = "SELECT count(*) FROM pg_stat_activity
+    // Each filter query runs in its own transaction: its start tells one
+    // query from the next, even on the same backend.
+    let waiting = "SELECT pid, extract(epoch FROM xact_start)::float8, query LIKE '%ILIKE%'
+                     FROM pg_stat_activity
                     WHERE application_name LIKE 'tenantscope%' AND state = 'active'";
     let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();
-    let mut seen = 0;
-    for _ in 0..1000 {
-        seen = active_filter_queries(&mut observer, waiting).await;
-        if seen == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        seen, 1,
-        "the first filter query runs (and waits on the lock)"
-    );
+    type Active = (i32, f64, bool);
+    let first = common::poll_rows(
+        &mut observer,
+        waiting,
+        "the first filter query waiting on the lock",
+        |active: &[Active]| match active {
+            [one] if one.2 => Some(*one),
+            _ => None,
+        },
+    )
+    .await;
     app.press(KeyCode::Char('0'));
     app.press(KeyCode::Char('0'));
     app.press(KeyCode::Char('5'));
-    // The cancels reach the server within moments; poll rather than guess.
-    // Until the superseded queries are gone (up to 20 s): one filter query
-    // left, the newest, still waiting on the lock.
-    let mut active: Vec<(i32, String)> = Vec::new();
-    for _ in 0..1000 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        active = sqlx::query_as(
-            "SELECT pid, query FROM pg_stat_activity
-              WHERE application_name LIKE 'tenantscope%' AND state = 'active'",
-        )
-        .fetch_all(&mut observer)
-        .await
-        .unwrap();
-        if active.len() == 1 {
-            break;
-        }
-    }
-    assert_eq!(
-        active.len(),
-        1,
-        "superseded queries were cancelled on the server: {active:?}"
-    );
-    assert!(active[0].1.contains("ILIKE"), "a filter query: {active:?}");
+    // The superseded queries are gone from the server (they could not end
+    // by themselves: the lock is held, and no statement timeout comes
+    // within the wait); one filter query is left, a newer one.
+    common::poll_rows(
+        &mut observer,
+        waiting,
+        "the superseded filter queries cancelled",
+        |active: &[Active]| match active {
+            [one] if one.1 > first.1 && one.2 => Some(()),
+            _ => None,
+        },
+    )
+    .await;
 
     common::unlock(&mut locker).await;
     let frame = app
@@ -267,8 +265,4 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
         .await;
     assert!(frame.contains("matches"), "{frame}");
     app.quit().await;
-}
-
-async fn active_filter_queries(conn: &mut sqlx::PgConnection, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
 }

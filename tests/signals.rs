@@ -279,6 +279,73 @@ fn sigquit_quits_the_dashboard_like_q() {
     quits_like_q_on(Signal::SIGQUIT);
 }
 
+#[test]
+fn sigterm_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGTERM);
+}
+
+#[test]
+fn sighup_quits_the_dashboard_like_q() {
+    quits_like_q_on(Signal::SIGHUP);
+}
+
+/// A subcommand (here `users` on the demo server, no database configured)
+/// interrupted while the server starts: one line naming the signal, exit
+/// 128 + its number, the server's directory and processes gone.
+#[test]
+fn a_subcommand_interrupted_says_so_exits_128_plus_the_signal_and_cleans_up() {
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let mut session = Session::start("users", &[]);
+        // initdb is writing the cluster.
+        let data = session.server_dir().join("data");
+        wait_until("initdb at work", || data.is_dir().then_some(()));
+        kill(session.pid(), signal).unwrap();
+        let exit = session.wait_exit();
+        let screen = session.text();
+        assert_eq!(exit, Some(code), "{signal}: {screen:?}");
+        assert!(
+            screen.contains(&format!("tenantscope: interrupted by {signal}")),
+            "{screen:?}"
+        );
+        assert!(!screen.contains("mid_dude"), "no users listed: {screen:?}");
+        session.assert_nothing_left();
+    }
+}
+
+/// The dashboard follows NO_COLOR (README): no colour is written, while an
+/// empty NO_COLOR (as if unset) leaves the colours on.
+#[test]
+fn no_color_drops_the_dashboards_colours() {
+    let colour = |screen: &str| {
+        screen.split("\u{1b}[").skip(1).any(|sequence| {
+            let end = sequence
+                .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+                .unwrap_or(sequence.len());
+            sequence[end..].starts_with('m')
+                && sequence[..end].split(';').any(|p| {
+                    matches!(
+                        p.parse::<u32>(),
+                        Ok(30..=37 | 40..=47 | 90..=97 | 100..=107)
+                    ) || p == "38"
+                        || p == "48"
+                })
+        })
+    };
+    for (no_color, coloured) in [("", true), ("1", false)] {
+        let mut session = Session::start("--demo", &[("NO_COLOR", no_color)]);
+        session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+        session.type_keys(b"q");
+        assert_eq!(session.wait_exit(), Some(0));
+        let screen = session.text();
+        assert_eq!(
+            colour(&screen),
+            coloured,
+            "NO_COLOR={no_color:?}: {screen:?}"
+        );
+        session.assert_nothing_left();
+    }
+}
+
 /// A TCP server that accepts connections and never answers.
 fn silent_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -449,8 +516,13 @@ fn a_panicking_background_task_ends_the_dashboard_with_the_report_after_the_rest
     );
     let ending = screen[report..]
         .find("dashboard failed: a background task panicked")
-        .expect("the dashboard says why it ended");
-    assert!(ending > 0);
+        .expect("the dashboard says why it ended, after the report");
+    // Its one line is the last thing written, and points at the report.
+    let (line, rest) = screen[report + ending..]
+        .split_once('\n')
+        .unwrap_or((&screen[report + ending..], ""));
+    assert!(line.trim_end().ends_with("(report above)"), "{line:?}");
+    assert!(rest.trim().is_empty(), "nothing after the ending: {rest:?}");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("test-triggered panic in a background task"),

@@ -354,6 +354,8 @@ impl Database {
     /// run again tenant by tenant, so one tenant that fails (a missing
     /// table, a denied read) fails alone: its index and error come back
     /// beside the rows. Any other error (the connection, the pool) ends it.
+    /// With `handle`, a superseded load cancels the batch it is running on
+    /// the server.
     pub(super) async fn tenant_batches<R>(
         &self,
         selects: &[(usize, String)],
@@ -472,6 +474,16 @@ impl Database {
 
     pub fn statement_timeout_ms(&self) -> u64 {
         self.statement_timeout_ms
+    }
+
+    /// The same pool with another statement timeout (`ms` as validated
+    /// settings give it): tests give a short one to the statement under
+    /// test only, not to connecting and start-up.
+    pub fn with_statement_timeout(&self, ms: u64) -> Database {
+        Database {
+            statement_timeout_ms: ms,
+            ..self.clone()
+        }
     }
 
     /// On the way out (quit, a signal, a command's end): closes what

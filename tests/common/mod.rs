@@ -324,3 +324,27 @@ pub fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
     keys.sort();
     keys
 }
+
+/// Runs `sql` on `conn` (every 20 ms, up to 20 s) until `check` accepts its
+/// rows: for server state no frame shows (pg_stat_activity).
+pub async fn poll_rows<R, T>(
+    conn: &mut sqlx::PgConnection,
+    sql: &str,
+    what: &str,
+    mut check: impl FnMut(&[R]) -> Option<T>,
+) -> T
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows: Vec<R> = sqlx::query_as(sql).fetch_all(&mut *conn).await.unwrap();
+        if let Some(value) = check(&rows) {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what} did not happen within 20 s; last rows: {rows:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
