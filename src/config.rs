@@ -306,34 +306,10 @@ impl Settings {
             }
         }
         self.tenancy.validate()?;
-        // Their values are printed: never a password column.
-        let (users, user) = (&self.tenancy.users, &self.tenancy.users.columns);
-        let shown = [
-            ("tenancy.tenant_column", &users.tenant_column),
-            ("tenancy.user_id", &user.id),
-            ("tenancy.user_name", &user.name),
-            ("tenancy.user_mail", &user.mail),
-            ("tenancy.user_created", &user.created),
-        ];
-        if let Some((key, column)) = shown.iter().find(|(_, column)| is_secret_column(column)) {
-            return Err(format!(
-                "invalid configuration: {key} {:?} looks like a password column, \
-                 which tenantscope never reads",
-                crate::text::sanitize(column)
-            ));
-        }
+        // Names are identifiers, never SQL, and never a secret column.
+        crate::db::tenancy::guard::check_names(&self.tenancy)?;
         Ok(())
     }
-}
-
-/// Column names that say they hold a secret, in any letter case.
-fn is_secret_column(column: &str) -> bool {
-    let name = column.to_lowercase();
-    ["password", "passwd", "passphrase", "secret", "pwd"]
-        .iter()
-        .any(|word| name.contains(word))
-        || name == "pw"
-        || name.starts_with("pw_")
 }
 
 /// More connections than this is a typo, not a setting for a read-only tool.

@@ -1,0 +1,244 @@
+//! Adversarial probes (issue 26): what a hostile configuration file, a
+//! hostile working directory or hostile data can make tenantscope do. Each
+//! test here failed before its fix. The binary runs as a user would,
+//! against the real test server; the role connecting may read the password
+//! column (the dangerous case).
+
+use std::path::Path;
+use std::process::Output;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use tenantscope::embedded::testing::TestDatabase;
+
+mod common;
+use common::{bare_command, stderr, stdout};
+
+/// Every password the fixture holds, and what the canary says if it ran.
+const SECRETS: [&str; 4] = [
+    "rich-secret-pw",
+    "poor-secret-pw",
+    "org-secret-pw",
+    "CANARY-RAN",
+];
+
+/// The reference data, plus a registry table with a secret column and a
+/// canary function: any configured text that is run as SQL and calls it
+/// fails with `CANARY-RAN` (a text no configured value contains).
+fn fixture() -> &'static TestDatabase {
+    static DB: OnceLock<TestDatabase> = OnceLock::new();
+    DB.get_or_init(|| {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let db = TestDatabase::reference().await;
+            db.run_sql(
+                "CREATE TABLE public.orgs (id text PRIMARY KEY, name text, schema_name text,
+                                           password text, data text);
+                 INSERT INTO public.orgs VALUES
+                     ('client1', 'Client One', 'client1', 'org-secret-pw', '{}'),
+                     ('client2', 'Client Two', 'client2', 'org-secret-pw', '{}');
+                 CREATE FUNCTION public.canary() RETURNS text LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION '%', 'CANARY' || '-RAN'; END $$;",
+            )
+            .await;
+            db
+        })
+    })
+}
+
+fn run_with_config(db: &TestDatabase, config: &Path, args: &[&str]) -> Output {
+    bare_command()
+        .arg("--config")
+        .arg(config)
+        .args(["--database-url", &db.url])
+        .args(args)
+        .output()
+        .expect("run tenantscope")
+}
+
+/// No secret in the output, no panic, and a failure is one line.
+fn assert_nothing_leaks(out: &Output, what: &str) {
+    let all = format!("{}{}", stdout(out), stderr(out));
+    for secret in SECRETS {
+        assert!(!all.contains(secret), "{what}: {secret} shown:\n{all}");
+    }
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0..=3)),
+        "{what}: exit {code:?} (a panic or a signal):\n{all}"
+    );
+    if code != Some(0) {
+        assert_eq!(stderr(out).trim_end().lines().count(), 1, "{what}: {all}");
+    }
+}
+
+/// A TOML string.
+fn toml_str(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+/// The base configurations a hostile key is set in: the article's layout,
+/// one with a registry (`public.orgs`) and one with a link table (the users
+/// table linking itself), so every key is read.
+fn bases() -> [&'static str; 3] {
+    [
+        "[tenancy]\nshared_schema = \"public\"\n",
+        "[tenancy]\nregistry_table = \"orgs\"\nregistry_key = \"id\"\n\
+         registry_label = \"name\"\nregistry_schema = \"schema_name\"\n",
+        "[tenancy]\nusers = \"link\"\nlink_table = \"users\"\nlink_user = \"id\"\n\
+         link_tenant = \"organization_id\"\n",
+    ]
+}
+
+/// Every `[tenancy]` key, from the model's own TOML.
+fn keys() -> Vec<String> {
+    let text = tenantscope::db::TenancyModel::default().to_toml();
+    let mut keys: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.to_string()))
+        .collect();
+    for key in [
+        "registry_table",
+        "registry_key",
+        "registry_label",
+        "registry_schema",
+        "link_table",
+        "link_user",
+        "link_tenant",
+        "ledger_table",
+        "compare_with",
+    ] {
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_string());
+        }
+    }
+    keys
+}
+
+/// `base` with `key` set to `value` (replacing the base's own line).
+fn config_with(base: &str, key: &str, value: &str) -> String {
+    let value = if key == "ignore_schemas" {
+        format!("[{}]", toml_str(value))
+    } else {
+        toml_str(value)
+    };
+    let mut text: String = base
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{key} = ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{key} = {value}\n"));
+    text
+}
+
+const HOSTILE: [&str; 14] = [
+    "password",
+    "PassWord",
+    "\"password\"",
+    "password_hash",
+    "api_token",
+    "(select string_agg(u.password, ',') from public.users u)",
+    "(select canary())",
+    "canary()",
+    "id) union select canary() --",
+    "x\"; select canary(); --",
+    "' || canary() || '",
+    "id::text || canary()",
+    "coalesce(password, id)",
+    "schema_name /* */ || (select password from public.users limit 1)",
+];
+
+fn probe(db: &TestDatabase, base: &str, key: &str, value: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tenantscope.toml");
+    std::fs::write(&config, config_with(base, key, value)).unwrap();
+    // `tenants` reads the users and the registry; `orders` the items and
+    // orders too; `health` the ledger.
+    let mut commands = vec![&["tenants", "--format", "json"][..]];
+    if key.starts_with("item") || key.starts_with("order") || key == "compare_with" {
+        commands.push(&["orders", "1", "--format", "json"]);
+    }
+    if key.starts_with("ledger") || key.starts_with("registry") {
+        commands.push(&["health", "--format", "json"]);
+    }
+    for args in commands {
+        let out = run_with_config(db, &config, args);
+        assert_nothing_leaks(&out, &format!("{key} = {value:?} in {base:?}, {args:?}"));
+    }
+}
+
+#[test]
+fn the_issues_registry_probes_are_refused_with_exit_2() {
+    let db = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    for (label, schema) in [
+        ("password", "organization_id"),
+        (
+            "name",
+            "(select string_agg(u.password, ',') from public.users u)",
+        ),
+        ("name", "coalesce(password, organization_id)"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "[tenancy]\nregistry_table = \"users\"\nregistry_key = \"organization_id\"\n\
+                 registry_label = {}\nregistry_schema = {}\n",
+                toml_str(label),
+                toml_str(schema)
+            ),
+        )
+        .unwrap();
+        let out = run_with_config(db, &config, &["tenants"]);
+        let what = format!("label {label}, schema {schema}");
+        assert_nothing_leaks(&out, &what);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(stderr(&out).contains("tenancy.registry_"), "{what}");
+    }
+    // A registry column the role may read and that is no secret still works.
+    std::fs::write(
+        &config,
+        bases()[1].replace(
+            "\"schema_name\"",
+            "\"coalesce(data::jsonb ->> 'schema', schema_name)\"",
+        ),
+    )
+    .unwrap();
+    let out = run_with_config(db, &config, &["tenants", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert_eq!(
+        shown.matches("\"schema_exists\": true").count(),
+        2,
+        "{shown}"
+    );
+}
+
+#[test]
+fn every_tenancy_key_with_each_hostile_value_shows_no_secret_and_runs_no_sql() {
+    let db = fixture();
+    for key in keys() {
+        for base in bases() {
+            for value in ["password", HOSTILE[5], HOSTILE[9]] {
+                probe(db, base, &key, value);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_key_any_hostile_text(
+        key in proptest::sample::select(keys()),
+        base in proptest::sample::select(bases().to_vec()),
+        value in prop_oneof![
+            proptest::sample::select(HOSTILE.to_vec()).prop_map(str::to_string),
+            "[a-z_\"'();,|: -]{0,12}".prop_map(|s| format!("{s}canary()")),
+            "[a-z_\"'();,|: *]{0,12}".prop_map(|s| format!("{s}password")),
+        ],
+    ) {
+        probe(fixture(), base, &key, &value);
+    }
+}
