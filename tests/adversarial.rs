@@ -242,3 +242,88 @@ proptest! {
         probe(fixture(), base, &key, &value);
     }
 }
+
+/// `tenants` run in `cwd` (holding a `tenantscope.toml`), the user's own
+/// config directory being `home`.
+fn tenants_in(cwd: &Path, home: &Path, extra: &[(&str, &str)]) -> Output {
+    let db = fixture();
+    let mut command = bare_command();
+    command.current_dir(cwd).env("XDG_CONFIG_HOME", home).args([
+        "--database-url",
+        &db.url,
+        "tenants",
+    ]);
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.output().expect("run tenantscope")
+}
+
+#[test]
+fn a_config_file_in_the_current_directory_is_read_only_when_trusted() {
+    let repo = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // A checked-out repository's file pointing the users at another table.
+    std::fs::write(
+        repo.path().join("tenantscope.toml"),
+        "[tenancy]\nusers_table = \"not_the_users\"\n",
+    )
+    .unwrap();
+    let out = tenants_in(repo.path(), home.path(), &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "ignored, so tenants work: {err}");
+    assert!(
+        err.contains("ignoring ./tenantscope.toml: it sets [tenancy]")
+            && err.contains("trusted_directories"),
+        "{err}"
+    );
+    // Named explicitly, it is read (and its table is not there).
+    for extra in [
+        &[("TENANTSCOPE_CONFIG", "tenantscope.toml")][..],
+        &[("TENANTSCOPE_CONFIG", "./tenantscope.toml")],
+    ] {
+        let out = tenants_in(repo.path(), home.path(), extra);
+        assert!(stderr(&out).contains("not_the_users"), "{}", stderr(&out));
+    }
+    // Listed in the user's own file, it is read and said so.
+    std::fs::create_dir_all(home.path().join("tenantscope")).unwrap();
+    std::fs::write(
+        home.path().join("tenantscope/config.toml"),
+        format!(
+            "trusted_directories = [{}]\n",
+            toml_str(&repo.path().display().to_string())
+        ),
+    )
+    .unwrap();
+    let out = tenants_in(repo.path(), home.path(), &[]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("reading [tenancy] from ./tenantscope.toml (a trusted directory)"),
+        "{err}"
+    );
+    assert!(err.contains("not_the_users"), "{err}");
+    // A local file with only [ui] is harmless: read without a word.
+    std::fs::write(
+        repo.path().join("tenantscope.toml"),
+        "[ui]\ndebounce_ms = 10\n",
+    )
+    .unwrap();
+    let out = tenants_in(repo.path(), tempfile::tempdir().unwrap().path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn config_dev_null_is_an_empty_file_and_a_directory_is_said_so() {
+    let out = bare_command()
+        .args(["--config", "/dev/null", "config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bare_command()
+        .args(["--config", "/tmp", "config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+}
