@@ -11,6 +11,7 @@ pub mod config_report;
 pub mod db;
 pub mod embedded;
 pub mod fixtures;
+pub mod logfile;
 pub mod money;
 pub mod output;
 pub mod shell;

@@ -330,7 +330,10 @@ fn init_logging(path: &std::path::Path) -> Result<(), Failure> {
         .open(path)
         .map_err(|e| Failure::usage(format!("cannot open log file {}: {e}", path.display())))?;
     tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
+        // Escaped as on the terminal: data never reaches the log raw.
+        .with_writer(std::sync::Mutex::new(tenantscope::logfile::Sanitizing(
+            file,
+        )))
         .with_ansi(false)
         .init();
     Ok(())
