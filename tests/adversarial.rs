@@ -327,3 +327,139 @@ fn config_dev_null_is_an_empty_file_and_a_directory_is_said_so() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
 }
+
+const OSC_TITLE: &str = "\u{1b}]0;pwned\u{7}";
+
+/// The reference data plus users whose id, name and tenant carry an OSC
+/// title sequence (one of a tenant that does not exist).
+async fn hostile_ids() -> TestDatabase {
+    let db = TestDatabase::reference().await;
+    db.run_sql(&format!(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+             ('evil{OSC_TITLE}', 'n{OSC_TITLE}', 'm1', 'pw', 'client1'),
+             ('lost', 'lost', 'm2', 'pw', 'gone{OSC_TITLE}');
+         CREATE SCHEMA \"bad{OSC_TITLE}\";",
+    ))
+    .await;
+    db
+}
+
+#[tokio::test]
+async fn the_log_file_gets_no_raw_control_character_from_data() {
+    let db = hostile_ids().await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("t.log");
+    let evil = format!("evil{OSC_TITLE}");
+    for args in [
+        &["orders", evil.as_str()][..],
+        &["orders", "lost"],
+        &["basket", evil.as_str()],
+        &["users"],
+        &["tenants"],
+        &["health"],
+        &["prices"],
+        // The dashboard's loads log the selected user's id.
+        &["snapshot", "--user", evil.as_str()],
+    ] {
+        let mut command = bare_command();
+        command
+            .args(["--database-url", &db.url, "--log-file"])
+            .arg(&log)
+            .args(args)
+            .env("RUST_LOG", "debug");
+        command.output().unwrap();
+    }
+    // A database whose name carries the sequence: the log's "connected"
+    // line names it.
+    let name = format!("evil{OSC_TITLE}{}", db.name);
+    db.run_sql(&format!("CREATE DATABASE \"{name}\"")).await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect_with(&db.options.clone().database(&name))
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE public.users (id text, name text, mail text,
+                                        creation_timestamp timestamptz, organization_id text)",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.ok();
+    }
+    let keywords = format!(
+        "host={} port={} user=tenantscope dbname='{name}'",
+        db.socket_dir().display(),
+        db.options.get_port()
+    );
+    let out = bare_command()
+        .args(["--database-url", &keywords, "--log-file"])
+        .arg(&log)
+        .arg("users")
+        .output()
+        .unwrap();
+    db.run_sql(&format!("DROP DATABASE \"{name}\"")).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("connected"), "{logged}");
+    assert!(
+        logged.contains("evil^[]0;pwned"),
+        "{logged}\n{}",
+        stderr(&out)
+    );
+    for line in logged.lines() {
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "a raw control character in the log: {line:?}"
+        );
+    }
+}
+
+/// The OSC 52 payloads the loop wrote, decoded.
+fn clipboard_payloads(written: &common::Written) -> Vec<String> {
+    use base64::Engine;
+    written
+        .text()
+        .split("\u{1b}]52;c;")
+        .skip(1)
+        .map(|part| {
+            let encoded = part.strip_suffix("\u{1b}\\").unwrap_or(part);
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_and_shift_y_never_put_esc_or_a_line_break_on_the_clipboard() {
+    use crossterm::event::KeyCode;
+    let db = TestDatabase::reference().await;
+    // First by name: selected when the list opens.
+    db.run_sql(&format!(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+             (E'x{OSC_TITLE}\\nrm -rf ~\\n', 'aaa{OSC_TITLE}', E'm\\tx\\n', 'pw', 'client1');"
+    ))
+    .await;
+    let (mut app, written) = common::start_app_copying(common::connect(&db).await, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("aaa")).await;
+    app.press(KeyCode::Char('y'));
+    app.frame_where("y done", |f| f.contains("to the clipboard"))
+        .await;
+    app.press(KeyCode::Char('Y'));
+    app.frame_where("Y done", |f| f.contains("copied the row"))
+        .await;
+    let payloads = clipboard_payloads(&written);
+    assert_eq!(payloads.len(), 2, "{payloads:?}");
+    for text in &payloads {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\t'),
+            "a raw control character on the clipboard: {text:?}"
+        );
+    }
+    assert_eq!(payloads[0], "x^[]0;pwned<U+0007>\\nrm -rf ~\\n");
+    let cells: Vec<&str> = payloads[1].split('\t').collect();
+    assert_eq!(cells.len(), 5, "{cells:?}");
+    assert_eq!(cells[2], "m\\tx\\n");
+    app.quit().await;
+}
