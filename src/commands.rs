@@ -140,6 +140,18 @@ pub(crate) async fn execute(
                 }
             };
             eprint!("{}", detection.explain());
+            // No tenant and no registry to name: the model would only be
+            // the defaults, which nothing here matches.
+            if detection.tenants.is_empty() && detection.model.schemas.registry.table.is_none() {
+                let model = &detection.model;
+                return Err(Failure::findings(format!(
+                    "detect: nothing to show: no registry table in {shared} and no schema \
+                     holding both {items} and {orders}",
+                    shared = tenantscope::text::sanitize(&model.schemas.shared),
+                    items = model.items.table,
+                    orders = model.orders.table,
+                )));
+            }
             detection.model.to_toml()
         }
         Some(Command::Prices { format, sort }) => {

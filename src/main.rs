@@ -190,6 +190,9 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             // loads) reads in turn: one connection, no pool of several.
             let database = if matches!(cli.command, None | Some(Command::Snapshot(_))) {
                 Database::connect(&source, &settings).await?
+            } else if matches!(cli.command, Some(Command::Detect)) {
+                // Detection explains what it finds, the users table included.
+                Database::connect_unresolved(&source, &settings).await?
             } else {
                 Database::connect_once(&source, &settings).await?
             };

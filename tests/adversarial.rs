@@ -463,3 +463,68 @@ async fn y_and_shift_y_never_put_esc_or_a_line_break_on_the_clipboard() {
     assert_eq!(cells[2], "m\\tx\\n");
     app.quit().await;
 }
+
+async fn django_tenants(change: &str) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let path = format!(
+        "{}/sql/fixtures/django_tenants.sql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    db.run_sql(&std::fs::read_to_string(path).unwrap()).await;
+    db.run_sql(change).await;
+    db
+}
+
+fn detect(db: &TestDatabase) -> Output {
+    bare_command()
+        .args(["--database-url", &db.url, "detect"])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn detect_explains_an_empty_registry_one_naming_missing_schemas_and_no_tenants() {
+    // An empty registry: the layout is still django-tenants, with no tenant.
+    let db =
+        django_tenants("DELETE FROM public.customers_domain; DELETE FROM public.customers_client;")
+            .await;
+    let out = detect(&db);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("not found"), "{err}");
+    assert!(
+        err.contains("public.customers_client looks like the django-tenants registry but lists no tenant (it is empty)"),
+        "{err}"
+    );
+    assert!(err.contains("0 tenant schema(s)"), "{err}");
+    let model: toml::Table = stdout(&out).parse().unwrap();
+    assert_eq!(
+        model["tenancy"]["registry_table"].as_str(),
+        Some("customers_client")
+    );
+    // Every schema it lists is missing: said, and named.
+    let db = django_tenants(
+        "UPDATE public.customers_client SET schema_name = 'gone_' || id WHERE schema_name <> 'public';",
+    )
+    .await;
+    let out = detect(&db);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("but none of the 3 schema(s) it lists exists"),
+        "{err}"
+    );
+    assert!(
+        err.contains("registered but no schema: \"gone_2\", \"gone_3\", \"gone_4\""),
+        "{err}"
+    );
+    assert!(err.contains("schema nobody registered"), "{err}");
+    // No registry, no tenant schema, no users table: nothing to show (3).
+    let db = TestDatabase::empty().await;
+    let out = detect(&db);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("nothing to show"), "{err}");
+    assert!(!err.contains("users table"), "{err}");
+    assert!(stdout(&out).is_empty());
+}

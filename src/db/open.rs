@@ -51,10 +51,28 @@ impl Database {
         Self::open(source, settings, 1).await
     }
 
+    /// For `detect`: one connection and no layout (the layout is what it
+    /// finds; a missing users table must not stop it).
+    pub async fn connect_unresolved(
+        source: &ConnectionSource,
+        settings: &Settings,
+    ) -> Result<Database, DbError> {
+        Self::open_with(source, settings, 1, false).await
+    }
+
     async fn open(
         source: &ConnectionSource,
         settings: &Settings,
         max_connections: u32,
+    ) -> Result<Database, DbError> {
+        Self::open_with(source, settings, max_connections, true).await
+    }
+
+    async fn open_with(
+        source: &ConnectionSource,
+        settings: &Settings,
+        max_connections: u32,
+        resolve: bool,
     ) -> Result<Database, DbError> {
         let target = source.label();
         let options = without_tls_on_a_socket(source.options().clone());
@@ -130,7 +148,9 @@ impl Database {
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
         };
-        retried!(db, db.resolve(settings))?;
+        if resolve {
+            retried!(db, db.resolve(settings))?;
+        }
         Ok(db)
     }
 
