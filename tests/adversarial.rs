@@ -528,3 +528,39 @@ async fn detect_explains_an_empty_registry_one_naming_missing_schemas_and_no_ten
     assert!(!err.contains("users table"), "{err}");
     assert!(stdout(&out).is_empty());
 }
+
+#[tokio::test]
+async fn a_null_price_or_quantity_gives_a_problem_with_its_reason() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "ALTER TABLE client1.items ALTER COLUMN price DROP NOT NULL;
+         ALTER TABLE client1.orders ALTER COLUMN quantity DROP NOT NULL;
+         UPDATE client1.items SET price = NULL WHERE id = '1';
+         UPDATE client1.orders SET quantity = NULL WHERE item_id = '2';",
+    )
+    .await;
+    let out = bare_command()
+        .args(["--database-url", &db.url, "orders", "1", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let problem = |item: &str| {
+        json["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["item"] == item)
+            .map(|l| l["problem"].clone())
+            .unwrap()
+    };
+    assert_eq!(problem("Tesla"), "price is NULL");
+    assert_eq!(problem("Huawei"), "quantity is NULL");
+    let out = bare_command()
+        .args(["--database-url", &db.url, "orders", "1"])
+        .output()
+        .unwrap();
+    let table = stdout(&out);
+    assert!(table.contains("Tesla: price is NULL"), "{table}");
+    assert!(table.contains("Huawei: quantity is NULL"), "{table}");
+}

@@ -76,6 +76,20 @@ impl<'a> OrdersUserJson<'a> {
     }
 }
 
+/// Why a line's values are unusable: [`OrderLine::problem`], and a NULL
+/// quantity, or a NULL price of an item that is there (a comparison price
+/// that is missing is "not sold", no problem).
+pub(super) fn line_problem(line: &crate::db::OrderLine) -> Option<String> {
+    let mut problems: Vec<String> = line.problem().into_iter().collect();
+    if line.quantity == Value::Missing {
+        problems.push("quantity is NULL".into());
+    }
+    if line.unit_price == Value::Missing && line.item.is_some() {
+        problems.push("price is NULL".into());
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
 pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destination) -> String {
     if format == Format::Json {
         return json(
@@ -93,7 +107,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
                         total: &line.total,
                         compare_unit_price: &line.compare_unit_price,
                         compare_total: &line.compare_total,
-                        problem: line.problem(),
+                        problem: line_problem(line),
                     })
                     .collect(),
                 total: &report.total,
@@ -216,7 +230,7 @@ pub fn orders(user: &User, report: &OrdersReport, format: Format, to: Destinatio
         out.push_str(&format!("Compared: {partial}\n"));
     }
     for line in &report.lines {
-        if let Some(problem) = line.problem() {
+        if let Some(problem) = line_problem(line) {
             let item = line
                 .item
                 .as_deref()
