@@ -564,3 +564,53 @@ async fn a_null_price_or_quantity_gives_a_problem_with_its_reason() {
     assert!(table.contains("Tesla: price is NULL"), "{table}");
     assert!(table.contains("Huawei: quantity is NULL"), "{table}");
 }
+
+#[tokio::test]
+async fn prices_tell_an_unusable_price_from_an_item_not_sold() {
+    let db = TestDatabase::demo().await;
+    // client3 sells no Huawei; client2's prices are NaN and 'N/A'.
+    db.run_sql(
+        "ALTER TABLE client2.items DROP CONSTRAINT IF EXISTS items_price_check;
+         ALTER TABLE client2.items ALTER COLUMN price TYPE text;
+         UPDATE client2.items SET price = 'NaN' WHERE description = 'Tesla';
+         UPDATE client2.items SET price = 'N/A' WHERE description = 'Huawei';",
+    )
+    .await;
+    let run = |format: &str| {
+        let out = bare_command()
+            .args(["--database-url", &db.url, "prices", "--format", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let item = |name: &str| {
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["description"] == name)
+            .unwrap()
+            .clone()
+    };
+    let huawei = item("Huawei");
+    assert!(huawei["prices"]["client2"].is_null());
+    assert!(huawei["prices"]["client3"].is_null());
+    assert_eq!(huawei["problems"]["client2"], "not a number: \"N/A\"");
+    assert!(
+        huawei["problems"].get("client3").is_none(),
+        "not sold: no problem"
+    );
+    assert_eq!(item("Tesla")["problems"]["client2"], "not a number (NaN)");
+    let csv = run("csv");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let row = csv.lines().find(|l| l.starts_with("Huawei,")).unwrap();
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(cells[column("client2")], "not a number", "{csv}");
+    assert_eq!(cells[column("client3")], "", "{csv}");
+    let row = csv.lines().find(|l| l.starts_with("Tesla,")).unwrap();
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(cells[column("client2")], "NaN", "{csv}");
+}
