@@ -88,6 +88,20 @@ impl Default for DatabaseSettings {
 /// The settings of a built configuration, noting whether it sets the
 /// tenancy model.
 fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
+    // Every [tenancy] key is a name (text): a file's `compare_with = 5` is
+    // a mistake the config crate would quietly turn into "5". (The
+    // environment's values are text, parsed: a tenant named 5 is fine there.)
+    if let Ok(table) = built.get_table("tenancy") {
+        for (key, value) in &table {
+            let text = matches!(value.kind, config::ValueKind::String(_));
+            let list = key == "ignore_schemas" && matches!(value.kind, config::ValueKind::Array(_));
+            if !text && !list && value.origin() != Some("the environment") {
+                return Err(ConfigError::Message(format!(
+                    "tenancy.{key} must be a string (a quoted name), not {value}"
+                )));
+            }
+        }
+    }
     let tenancy_set = built
         .get_table("tenancy")
         .is_ok_and(|table| table.keys().any(|key| key != "compare_with"));
@@ -588,6 +602,27 @@ mod tests {
         }
         let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", "org_id")]);
         assert!(Settings::load(&ConfigFile::Default(None), &vars).is_ok());
+    }
+
+    #[test]
+    fn a_tenancy_key_that_is_no_string_is_refused() {
+        for text in [
+            "compare_with = 5",
+            "items_table = true",
+            "registry_key = 1.5",
+        ] {
+            let (_keep, file) = file_with(&format!("[tenancy]\n{text}\n"));
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let key = text.split(' ').next().unwrap();
+            assert!(
+                error.contains(&format!("tenancy.{key} must be a string")),
+                "{error}"
+            );
+        }
+        // From the environment a number is a name all the same.
+        let vars = env(&[("TENANTSCOPE_TENANCY__COMPARE_WITH", "5")]);
+        let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+        assert_eq!(settings.tenancy.compare_with.as_deref(), Some("5"));
     }
 
     #[test]

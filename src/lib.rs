@@ -58,7 +58,9 @@ impl Failure {
 }
 
 fn shown(message: impl fmt::Display) -> String {
-    text::one_line(&text::redact_secrets(&message.to_string()))
+    text::one_line(&text::user_words(&text::redact_secrets(
+        &message.to_string(),
+    )))
 }
 
 impl From<db::DbError> for Failure {

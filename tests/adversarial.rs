@@ -614,3 +614,61 @@ async fn prices_tell_an_unusable_price_from_an_item_not_sold() {
     let cells: Vec<&str> = row.split(',').collect();
     assert_eq!(cells[column("client2")], "NaN", "{csv}");
 }
+
+#[test]
+fn messages_never_show_internals_and_a_number_is_no_tenant_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    for (text, needle) in [
+        (
+            "[database]\npooler = \"bogus\"\n",
+            "database.pooler \"bogus\" is not a valid value (one of: none or transaction)",
+        ),
+        (
+            "[database]\npooler = 5\n",
+            "database.pooler is not a valid value",
+        ),
+        (
+            "[tenancy]\nusers = \"x\"\n",
+            "tenancy.users \"x\" is not a valid value (one of: shared, link or per_tenant)",
+        ),
+        (
+            "[tenancy]\ncompare_with = 5\n",
+            "tenancy.compare_with must be a string (a quoted name), not 5",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = bare_command()
+            .arg("--config")
+            .arg(&config)
+            .arg("users")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(needle), "{text}: {err}");
+        assert!(!err.contains("enum ") && !err.contains("variant"), "{err}");
+    }
+    // A port where something else than PostgreSQL answers (here: HTTP).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 8];
+            stream.read_exact(&mut request).ok();
+            stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").ok();
+        }
+    });
+    let url = format!("postgres://u@127.0.0.1:{port}/db?sslmode=prefer");
+    let out = bare_command()
+        .args(["--database-url", &url, "users"])
+        .env("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", "3000")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("sqlx"), "{err}");
+    assert!(err.contains("does not answer as PostgreSQL does"), "{err}");
+}
