@@ -672,3 +672,43 @@ fn messages_never_show_internals_and_a_number_is_no_tenant_name() {
     assert!(!err.contains("sqlx"), "{err}");
     assert!(err.contains("does not answer as PostgreSQL does"), "{err}");
 }
+
+#[tokio::test]
+async fn compare_with_the_users_own_tenant_is_an_error_or_said() {
+    let db = TestDatabase::demo().await;
+    // rich_dude (1) is of client1.
+    let out = bare_command()
+        .args([
+            "--database-url",
+            &db.url,
+            "orders",
+            "1",
+            "--compare",
+            "client1",
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--compare \"client1\" is the user's own tenant"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // From the configuration (set for every user): replaced, and said.
+    let out = bare_command()
+        .args(["--database-url", &db.url, "orders", "1", "--format", "json"])
+        .env("TENANTSCOPE_TENANCY__COMPARE_WITH", "client1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "tenancy.compare_with \"client1\" is the user's own tenant; comparing with \"client2\""
+        ),
+        "{err}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["compare_tenant"], "client2");
+}
