@@ -712,3 +712,33 @@ async fn compare_with_the_users_own_tenant_is_an_error_or_said() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["compare_tenant"], "client2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_12_kb_paste_into_the_filter_is_capped_and_said() {
+    use crossterm::event::KeyCode;
+    let db = TestDatabase::reference().await;
+    let mut app = common::start_app(
+        common::connect(&db).await,
+        std::time::Duration::ZERO,
+        (120, 30),
+    )
+    .await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('/'));
+    // 12.5 KB, as a terminal without bracketed paste delivers it: keys.
+    let paste: Vec<KeyCode> = "rich_dude "
+        .chars()
+        .cycle()
+        .take(12_800)
+        .map(KeyCode::Char)
+        .collect();
+    common::keys(&app.keys, &paste);
+    // The cap is said, and the capped filter's own rows come (none match).
+    app.frame_where("the cap said over the filtered list", |f| {
+        f.contains("a filter is at most 200 characters") && f.contains("0 matches")
+    })
+    .await;
+    let state = app.quit().await;
+    assert_eq!(state.dashboard.filter.text.chars().count(), 200);
+}
