@@ -95,6 +95,9 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     }
     let was_loading = search.loading;
     let generation = search.generation + 1;
+    // The last search's read time is not this one's.
+    state.read_at.remove(SEARCH_SLOT.0);
+    let search = &mut state.tenants.search;
     *search = Search {
         input: std::mem::take(&mut search.input),
         editing: search.editing,
