@@ -8,13 +8,17 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// Makes control characters visible so data can never drive the terminal:
 /// C0/C1 controls become `\u{..}`-style escapes, bidi overrides and
 /// zero-width characters are shown as `<U+....>`.
+///
+/// A backslash is doubled (`\\`), so an escaped line break (`\n`) is
+/// never confused with a literal backslash and `n` in the data (`\\n`).
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !text.chars().any(|ch| ch == '\\' || needs_escape(ch)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
+            '\\' => out.push_str("\\\\"),
             '\x1b' => out.push_str("^["),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -328,6 +332,7 @@ mod tests {
             ("abc\u{202E}def", "abc<U+202E>def"),
             ("zero\u{200B}width", "zero<U+200B>width"),
             ("line\nbreak", "line\\nbreak"),
+            ("literal\\nbackslash", "literal\\\\nbackslash"),
             ("\u{9b}31m", "<U+009B>31m"),
         ] {
             assert_eq!(sanitize(text), shown, "{text:?}");

@@ -742,3 +742,29 @@ async fn a_12_kb_paste_into_the_filter_is_capped_and_said() {
     let state = app.quit().await;
     assert_eq!(state.dashboard.filter.text.chars().count(), 200);
 }
+
+#[tokio::test]
+async fn escaped_output_tells_a_literal_backslash_n_from_a_line_break() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+             ('8', E'lit\\\\nx', 'l@x', 'pw', 'client1'),
+             ('9', E'real\\nx', 'r@x', 'pw', 'client1');",
+    )
+    .await;
+    let out = bare_command()
+        .args(["--database-url", &db.url, "users"])
+        .output()
+        .unwrap();
+    let table = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = |id: &str| {
+        table
+            .lines()
+            .find(|l| l.trim_start().starts_with(id))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("8").contains("lit\\\\nx"), "{table}");
+    assert!(line("9").contains("real\\nx"), "{table}");
+}
