@@ -21,8 +21,10 @@ pub use crate::output::{Format, ReportFormat};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml)
-    #[arg(long, global = true, value_name = "FILE")]
+    /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml;
+    /// a ./tenantscope.toml setting [database], [tenancy] or [profiles] is read only from a
+    /// directory listed in trusted_directories of your own config file)
+    #[arg(long, global = true, value_name = "FILE", env = "TENANTSCOPE_CONFIG")]
     pub config: Option<PathBuf>,
 
     /// Database URL or key=value string, e.g. postgres://user@host:5432/db?sslmode=require

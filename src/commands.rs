@@ -68,12 +68,30 @@ pub(crate) async fn execute(
             let (user, catalog) = user_and_tenants(database, &user_id, tenant.as_deref()).await?;
             // A registry key or label names its schema; anything else goes
             // on as given, to be refused as an unknown tenant.
+            let explicit = compare.is_some();
             let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
                 Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
                 None => None,
             };
             let requested = compare.as_deref();
             let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
+            // The user's own tenant compares with nothing: asked for with
+            // --compare it is an error; from tenancy.compare_with (set for
+            // every user) the next tenant stands in, and stderr says so.
+            if choice.replaced_own {
+                let own = tenantscope::text::sanitize(requested.unwrap_or_default()).into_owned();
+                if explicit {
+                    return Err(Failure::usage(format!(
+                        "--compare {own:?} is the user's own tenant: name another tenant, \
+                         or leave --compare out"
+                    )));
+                }
+                eprintln!(
+                    "tenantscope: tenancy.compare_with {own:?} is the user's own tenant; \
+                     comparing with {:?}",
+                    tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
+                );
+            }
             let report = database
                 .priced_orders(&user, choice.tenant.as_deref())
                 .await?;
@@ -148,11 +166,25 @@ pub(crate) async fn execute(
                 }
             };
             eprint!("{}", detection.explain());
+            // No tenant and no registry to name: the model would only be
+            // the defaults, which nothing here matches.
+            if detection.tenants.is_empty() && detection.model.schemas.registry.table.is_none() {
+                let model = &detection.model;
+                return Err(Failure::findings(format!(
+                    "detect: nothing to show: no registry table in {shared} and no schema \
+                     holding both {items} and {orders}",
+                    shared = tenantscope::text::sanitize(&model.schemas.shared),
+                    items = model.items.table,
+                    orders = model.orders.table,
+                )));
+            }
             // The item rule, shown on the first two tenants.
-            let catalog = database.tenants().await?;
-            if let [own, other, ..] = catalog.names() {
+            if let [own, other, ..] = detection.tenants.as_slice() {
                 let setting = &detection.model.items.matching;
-                match database.item_rule_between(own, other).await {
+                match database
+                    .item_rule_between(&detection.model, own, other)
+                    .await
+                {
                     Ok(choice) => eprintln!(
                         "detect: items_match = {setting:?}: {} and {} match items by {} ({})",
                         text::sanitize(own),

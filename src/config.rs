@@ -20,6 +20,11 @@ pub struct Settings {
     /// The profile in force (`--profile`, `TENANTSCOPE_PROFILE`).
     #[serde(skip)]
     pub profile: Option<String>,
+    /// Directories whose `./tenantscope.toml` may set `[database]`,
+    /// `[tenancy]` and `[profiles]` (see [`LocalTrust`]); read from the
+    /// user's own file (`$XDG_CONFIG_HOME/tenantscope/config.toml`) only.
+    #[serde(skip_serializing)]
+    pub trusted_directories: Vec<PathBuf>,
     /// `tenancy.detect = false`: the layout is as configured (unset keys
     /// keep the article's defaults), never detected.
     #[serde(skip)]
@@ -101,6 +106,20 @@ impl Source for Layer {
 /// sets and whether `tenancy.detect` turns detection off (that key is no
 /// part of the model: it is taken out before the rest is read).
 fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
+    // Every [tenancy] key is a name (text): a file's `compare_with = 5` is
+    // a mistake the config crate would quietly turn into "5". (The
+    // environment's values are text, parsed: a tenant named 5 is fine there.)
+    if let Ok(table) = built.get_table("tenancy") {
+        for (key, value) in table.iter().filter(|(key, _)| *key != "detect") {
+            let text = matches!(value.kind, config::ValueKind::String(_));
+            let list = key == "ignore_schemas" && matches!(value.kind, config::ValueKind::Array(_));
+            if !text && !list && value.origin() != Some("the environment") {
+                return Err(ConfigError::Message(format!(
+                    "tenancy.{key} must be a string (a quoted name), not {value}"
+                )));
+            }
+        }
+    }
     let table = built.get_table("tenancy").unwrap_or_default();
     let mut keys: Vec<String> = table.keys().filter(|k| *k != "detect").cloned().collect();
     keys.sort();
@@ -165,7 +184,10 @@ impl ConfigFile {
         Self::locate_with(explicit, Path::new("tenantscope.toml"), env)
     }
 
-    /// [`ConfigFile::locate`] with the local file given (tests).
+    /// [`ConfigFile::locate`] with the local file given (tests). A local
+    /// file that sets `[database]`, `[tenancy]` or `[profiles]` is read
+    /// only from a trusted directory (see [`LocalTrust`]); otherwise the
+    /// user's own file is, as if there were no local file.
     fn locate_with(
         explicit: Option<&Path>,
         local: &Path,
@@ -174,7 +196,7 @@ impl ConfigFile {
         if let Some(path) = explicit {
             return ConfigFile::Explicit(path.to_path_buf());
         }
-        if local.is_file() {
+        if local.is_file() && !matches!(LocalTrust::of(local, env), LocalTrust::Refused { .. }) {
             return ConfigFile::Default(Some(local.to_path_buf()));
         }
         ConfigFile::Default(Self::xdg_file(env))
@@ -188,6 +210,93 @@ impl ConfigFile {
             .map(PathBuf::from)
             .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".config")));
         config_home.map(|dir| dir.join("tenantscope").join("config.toml"))
+    }
+}
+
+/// Whether a config file found in the current directory may be read, as
+/// git's `safe.directory`: a checked-out repository must not choose the
+/// database or the columns shown (a `[tenancy]` naming another column, a
+/// `[database]` pointing at another server) just because one `cd`s into it.
+/// A local file that sets only `[ui]` is harmless and always read; one that
+/// sets `[database]`, `[tenancy]` or `[profiles]` is read only when its
+/// directory is listed in `trusted_directories` of the user's own config
+/// file and the file is the user's own (owned by them, writable by no one
+/// else). `--config FILE` and `TENANTSCOPE_CONFIG` are always read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalTrust {
+    /// Sets nothing but `[ui]` (or cannot be parsed: its error is shown).
+    Harmless,
+    /// Sets `sections` from a trusted directory.
+    Trusted { sections: Vec<String> },
+    /// Sets `sections` and is not trusted (`why`): not read.
+    Refused { sections: Vec<String>, why: String },
+}
+
+impl LocalTrust {
+    pub fn of(local: &Path, env: &HashMap<String, String>) -> LocalTrust {
+        let text = std::fs::read_to_string(local).unwrap_or_default();
+        let Ok(table) = text.parse::<toml::Table>() else {
+            return LocalTrust::Harmless;
+        };
+        let sections: Vec<String> = ["database", "tenancy", "profiles"]
+            .iter()
+            .filter(|s| table.contains_key(**s))
+            .map(|s| format!("[{s}]"))
+            .collect();
+        if sections.is_empty() {
+            return LocalTrust::Harmless;
+        }
+        match Self::refusal(local, env) {
+            None => LocalTrust::Trusted { sections },
+            Some(why) => LocalTrust::Refused { sections, why },
+        }
+    }
+
+    /// Why the local file is not trusted (`None`: it is).
+    fn refusal(local: &Path, env: &HashMap<String, String>) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::fs::canonicalize(local)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))?;
+        let listed = ConfigFile::xdg_file(env)
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("trusted_directories").cloned())
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default();
+        let trusted = listed
+            .iter()
+            .filter_map(|v| v.as_str())
+            .any(|d| std::fs::canonicalize(d).map(|d| d == dir).unwrap_or(false));
+        if !trusted {
+            return Some(format!(
+                "{} is not in trusted_directories of your own config file",
+                dir.display()
+            ));
+        }
+        let meta = std::fs::metadata(local).ok()?;
+        if meta.uid() != nix::unistd::getuid().as_raw() || meta.mode() & 0o022 != 0 {
+            return Some("the file is not yours alone (owner or write permission)".into());
+        }
+        None
+    }
+
+    /// The line said on stderr about the local file, if any.
+    pub fn notice(&self, local: &Path) -> Option<String> {
+        let shown = crate::config_report::shown(local);
+        match self {
+            LocalTrust::Harmless => None,
+            LocalTrust::Trusted { sections } => Some(format!(
+                "tenantscope: reading {} from {shown} (a trusted directory)",
+                sections.join(", ")
+            )),
+            LocalTrust::Refused { sections, why } => Some(format!(
+                "tenantscope: ignoring {shown}: it sets {} and {why} (read it with \
+                 --config {shown} or TENANTSCOPE_CONFIG, or list its directory in \
+                 trusted_directories; see SECURITY.md)",
+                sections.join(", ")
+            )),
+        }
     }
 }
 
@@ -237,10 +346,24 @@ impl Settings {
         let mut builder = config::Config::builder();
         match file {
             ConfigFile::Explicit(path) => {
-                if !path.is_file() {
+                if !path.exists() {
                     return Err(format!("config file {} not found", path.display()));
                 }
-                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+                if path.is_dir() {
+                    return Err(format!(
+                        "config file {} is a directory, not a file",
+                        path.display()
+                    ));
+                }
+                builder = if path.is_file() {
+                    builder.add_source(File::from(path.as_path()).format(FileFormat::Toml))
+                } else {
+                    // /dev/null, a pipe (`<(…)`): read here, the config
+                    // crate reads regular files only.
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                    builder.add_source(File::from_str(&text, FileFormat::Toml))
+                };
             }
             ConfigFile::Default(Some(path)) if path.exists() => {
                 builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
@@ -249,7 +372,10 @@ impl Settings {
         }
         let tenantscope_vars: HashMap<String, String> = env
             .iter()
-            .filter(|(key, _)| key.starts_with("TENANTSCOPE_") && *key != "TENANTSCOPE_PROFILE")
+            .filter(|(key, _)| {
+                key.starts_with("TENANTSCOPE_")
+                    && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG"].contains(&key.as_str())
+            })
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         builder = builder
@@ -342,34 +468,10 @@ impl Settings {
             }
         }
         self.tenancy.validate()?;
-        // Their values are printed: never a password column.
-        let (users, user) = (&self.tenancy.users, &self.tenancy.users.columns);
-        let shown = [
-            ("tenancy.tenant_column", &users.tenant_column),
-            ("tenancy.user_id", &user.id),
-            ("tenancy.user_name", &user.name),
-            ("tenancy.user_mail", &user.mail),
-            ("tenancy.user_created", &user.created),
-        ];
-        if let Some((key, column)) = shown.iter().find(|(_, column)| is_secret_column(column)) {
-            return Err(format!(
-                "invalid configuration: {key} {:?} looks like a password column, \
-                 which tenantscope never reads",
-                crate::text::sanitize(column)
-            ));
-        }
+        // Names are identifiers, never SQL, and never a secret column.
+        crate::db::tenancy::guard::check_names(&self.tenancy)?;
         Ok(())
     }
-}
-
-/// Column names that say they hold a secret, in any letter case.
-fn is_secret_column(column: &str) -> bool {
-    let name = column.to_lowercase();
-    ["password", "passwd", "passphrase", "secret", "pwd"]
-        .iter()
-        .any(|word| name.contains(word))
-        || name == "pw"
-        || name.starts_with("pw_")
 }
 
 /// More connections than this is a typo, not a setting for a read-only tool.
@@ -536,6 +638,27 @@ mod tests {
         }
         let vars = env(&[("TENANTSCOPE_TENANCY__TENANT_COLUMN", "org_id")]);
         assert!(Settings::load(&ConfigFile::Default(None), &vars).is_ok());
+    }
+
+    #[test]
+    fn a_tenancy_key_that_is_no_string_is_refused() {
+        for text in [
+            "compare_with = 5",
+            "items_table = true",
+            "registry_key = 1.5",
+        ] {
+            let (_keep, file) = file_with(&format!("[tenancy]\n{text}\n"));
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let key = text.split(' ').next().unwrap();
+            assert!(
+                error.contains(&format!("tenancy.{key} must be a string")),
+                "{error}"
+            );
+        }
+        // From the environment a number is a name all the same.
+        let vars = env(&[("TENANTSCOPE_TENANCY__COMPARE_WITH", "5")]);
+        let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+        assert_eq!(settings.tenancy.compare_with.as_deref(), Some("5"));
     }
 
     #[test]

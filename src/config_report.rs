@@ -83,20 +83,28 @@ pub fn file_read(file: &ConfigFile) -> Option<&Path> {
 /// "warning: ./tenantscope.toml is read, so ~/.config/… is ignored" when
 /// both default files exist (the first replaces the second, see the module).
 pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Option<String> {
+    // A local file that sets [database] or [tenancy] is said, read or not.
+    let local = Path::new("tenantscope.toml");
+    let notice = (matches!(file, ConfigFile::Default(_)) && local.is_file())
+        .then(|| crate::config::LocalTrust::of(local, env).notice(local))
+        .flatten();
+    let read = file_read(file);
     let found: Vec<PathBuf> = looked_for(file, env)
         .into_iter()
         .filter(|(_, exists)| *exists)
         .map(|(path, _)| path)
         .collect();
-    match found.as_slice() {
-        [read, ignored, ..] => Some(format!(
+    let shadow = match found.as_slice() {
+        [first, ignored, ..] if read == Some(first.as_path()) => Some(format!(
             "warning: reading {}, so {} is ignored (the files do not layer; \
              `tenantscope config` shows the effective settings)",
-            shown(read),
+            shown(first),
             shown(ignored)
         )),
         _ => None,
-    }
+    };
+    let lines: Vec<String> = notice.into_iter().chain(shadow).collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// The report `tenantscope config` prints: valid TOML whose comments say

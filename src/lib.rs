@@ -11,6 +11,7 @@ pub mod config_report;
 pub mod db;
 pub mod embedded;
 pub mod fixtures;
+pub mod logfile;
 pub mod money;
 pub mod output;
 pub mod shell;
@@ -57,7 +58,9 @@ impl Failure {
 }
 
 fn shown(message: impl fmt::Display) -> String {
-    text::one_line(&text::redact_secrets(&message.to_string()))
+    text::one_line(&text::user_words(&text::redact_secrets(
+        &message.to_string(),
+    )))
 }
 
 impl From<db::DbError> for Failure {

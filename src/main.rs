@@ -207,6 +207,9 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
                 )
             ) {
                 Database::connect(&source, &settings).await?
+            } else if matches!(cli.command, Some(Command::Detect)) {
+                // Detection explains what it finds, the users table included.
+                Database::connect_unresolved(&source, &settings).await?
             } else {
                 Database::connect_once(&source, &settings).await?
             };
@@ -350,7 +353,10 @@ fn init_logging(path: &std::path::Path) -> Result<(), Failure> {
         .open(path)
         .map_err(|e| Failure::usage(format!("cannot open log file {}: {e}", path.display())))?;
     tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
+        // Escaped as on the terminal: data never reaches the log raw.
+        .with_writer(std::sync::Mutex::new(tenantscope::logfile::Sanitizing(
+            file,
+        )))
         .with_ansi(false)
         .init();
     Ok(())

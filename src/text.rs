@@ -8,13 +8,17 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// Makes control characters visible so data can never drive the terminal:
 /// C0/C1 controls become `\u{..}`-style escapes, bidi overrides and
 /// zero-width characters are shown as `<U+....>`.
+///
+/// A backslash is doubled (`\\`), so an escaped line break (`\n`) is
+/// never confused with a literal backslash and `n` in the data (`\\n`).
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
+    if !text.chars().any(|ch| ch == '\\' || needs_escape(ch)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
+            '\\' => out.push_str("\\\\"),
             '\x1b' => out.push_str("^["),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -168,6 +172,65 @@ fn redact_keywords(line: &str) -> String {
     out
 }
 
+/// A message in the user's words: no Rust module paths or source lines
+/// (sqlx's protocol errors end in `(sqlx_postgres::connection::tls:95)`),
+/// no serde enum wording ("enum Pooler does not have variant
+/// constructor"), and a non-PostgreSQL server said as such.
+pub fn user_words(text: &str) -> String {
+    let mut out = text.to_string();
+    // ` (crate::module::path:LINE)`
+    while let Some(start) = out.find(" (sqlx_").or_else(|| out.find(" (sqlx::")) {
+        let Some(len) = out[start..].find(')') else {
+            break;
+        };
+        let inner = &out[start + 2..start + len];
+        let located = inner.contains("::")
+            && inner
+                .rsplit(':')
+                .next()
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !located {
+            break;
+        }
+        out.replace_range(start..start + len + 1, "");
+    }
+    if let Some(at) = out.find("unexpected response from SSLRequest") {
+        let end = out[at..].find([';', ')']).map_or(out.len(), |e| at + e);
+        out.replace_range(
+            at..end,
+            "the server does not answer as PostgreSQL does (is this a PostgreSQL port?)",
+        );
+    }
+    // serde through the config crate, for the enum settings.
+    let values = |key: &str| match key {
+        "database.pooler" => "none or transaction",
+        "tenancy.users" => "shared, link or per_tenant",
+        _ => "see config.toml.example",
+    };
+    if let Some(at) = out.find("value of enum ").or_else(|| out.find("enum ")) {
+        let rest = &out[at..];
+        let key = rest
+            .split('`')
+            .nth(1)
+            .filter(|_| rest.contains(" for key `"));
+        if let Some(key) = key {
+            let key = key.to_string();
+            let value = rest
+                .split("variant constructor ")
+                .nth(1)
+                .and_then(|v| v.split(" for key").next())
+                .map(|v| format!(" {v:?}"))
+                .unwrap_or_default();
+            out = format!(
+                "{}{key}{value} is not a valid value (one of: {})",
+                &out[..at],
+                values(&key)
+            );
+        }
+    }
+    out
+}
+
 /// Collapses whitespace, newlines included, so a message fits one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -286,10 +349,40 @@ mod tests {
             ("abc\u{202E}def", "abc<U+202E>def"),
             ("zero\u{200B}width", "zero<U+200B>width"),
             ("line\nbreak", "line\\nbreak"),
+            ("literal\\nbackslash", "literal\\\\nbackslash"),
             ("\u{9b}31m", "<U+009B>31m"),
         ] {
             assert_eq!(sanitize(text), shown, "{text:?}");
         }
+    }
+
+    #[test]
+    fn messages_are_in_the_users_words() {
+        assert_eq!(
+            user_words(
+                "cannot connect to u@h:1/d: unexpected response from SSLRequest: 0x48 \
+                 (sqlx_postgres::connection::tls:95)"
+            ),
+            "cannot connect to u@h:1/d: the server does not answer as PostgreSQL does \
+             (is this a PostgreSQL port?)"
+        );
+        assert_eq!(
+            user_words(
+                "invalid configuration: enum Pooler does not have variant constructor bogus \
+                 for key `database.pooler`"
+            ),
+            "invalid configuration: database.pooler \"bogus\" is not a valid value \
+             (one of: none or transaction)"
+        );
+        assert_eq!(
+            user_words(
+                "invalid configuration: value of enum Pooler should be represented by either \
+                 string or table with exactly one key for key `database.pooler`"
+            ),
+            "invalid configuration: database.pooler is not a valid value (one of: none or \
+             transaction)"
+        );
+        assert_eq!(user_words("a (b) c"), "a (b) c");
     }
 
     #[test]

@@ -305,11 +305,30 @@ async fn tenantscope_toml_in_the_working_directory_and_the_compare_with_chain() 
         ),
     )
     .unwrap();
-    let out = run_in(dir.path(), &orders, &[]);
+    // Read only from a directory the user's own file trusts (SECURITY.md).
+    let xdg = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(xdg.path().join("tenantscope")).unwrap();
+    std::fs::write(
+        xdg.path().join("tenantscope/config.toml"),
+        format!(
+            "trusted_directories = [{:?}]\n",
+            dir.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let xdg_home = xdg.path().to_str().unwrap();
+    let out = run_in(dir.path(), &orders, &[("XDG_CONFIG_HOME", xdg_home)]);
+    assert_eq!(compare_tenant(&out), "client3", "tenancy.compare_with");
+    let untrusted = run_in(dir.path(), &orders, &[]);
+    assert!(stderr(&untrusted).contains("ignoring ./tenantscope.toml"));
+    let out = run_in(dir.path(), &orders, &[("XDG_CONFIG_HOME", xdg_home)]);
     assert_eq!(compare_tenant(&out), "client3", "tenancy.compare_with");
 
     // The environment beats the file, the flag beats both.
-    let env = [("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2")];
+    let env = [
+        ("TENANTSCOPE_TENANCY__COMPARE_WITH", "client2"),
+        ("XDG_CONFIG_HOME", xdg_home),
+    ];
     assert_eq!(
         compare_tenant(&run_in(dir.path(), &orders, &env)),
         "client2",

@@ -310,9 +310,17 @@ fn config_names_sources_files_and_the_shadowed_file() {
     let xdg = dir.path().join("xdg");
     std::fs::create_dir_all(xdg.join("tenantscope")).unwrap();
     let xdg_file = xdg.join("tenantscope").join("config.toml");
-    std::fs::write(&xdg_file, "[database]\nmax_connections = 2\n").unwrap();
     let project = dir.path().join("project");
     std::fs::create_dir(&project).unwrap();
+    // The project's directory is trusted (SECURITY.md), so its file is read.
+    std::fs::write(
+        &xdg_file,
+        format!(
+            "trusted_directories = [{:?}]\n[database]\nmax_connections = 2\n",
+            project.display().to_string()
+        ),
+    )
+    .unwrap();
     std::fs::write(
         project.join("tenantscope.toml"),
         "[database]\nurl = \"postgres://app:Sekr1t@db.example.com/app\"\n",

@@ -773,7 +773,7 @@ async fn prices_csv_json_and_table_shapes() {
         [
             "item,\"Odd\"\"Name\",client1,client2,min,max,spread,min_tenants,max_tenants",
             "Huawei,,2000.00,100.00,100.00,2000.00,20,client2,client1",
-            "Pen,,,,,,,,",
+            "Pen,NaN,,,,,,,",
             "Stapler,,7.50,,7.50,7.50,,client1,client1",
             "Tesla,1200.25,5000.00,1000.00,1000.00,5000.00,5,client2,client1",
         ]
@@ -800,6 +800,7 @@ async fn prices_csv_json_and_table_shapes() {
             "min",
             "min_tenants",
             "prices",
+            "problems",
             "spread"
         ]
     );

@@ -319,7 +319,7 @@ async fn a_text_price_that_is_no_number_is_a_per_line_problem() {
     let tesla = csv.lines().find(|l| l.starts_with("Tesla")).unwrap();
     assert_eq!(
         tesla,
-        "Tesla,5000.00,1000.00,,1000.00,5000.00,5,client2,client1"
+        "Tesla,5000.00,1000.00,not a number,1000.00,5000.00,5,client2,client1"
     );
     let table = run_ok(&db, &["prices", "--sort", "name"]);
     let tesla = table.lines().find(|l| l.starts_with("Tesla")).unwrap();

@@ -152,8 +152,8 @@ async fn a_password_column_is_never_read_as_the_tenant_column() {
     // A column added after the grants: the support role may not read it.
     test_db
         .run_sql(
-            "ALTER TABLE public.users ADD COLUMN api_token text;
-             UPDATE public.users SET api_token = 'token-of-' || id;",
+            "ALTER TABLE public.users ADD COLUMN internal_note text;
+             UPDATE public.users SET internal_note = 'token-of-' || id;",
         )
         .await;
     let support = test_db.url.replace("tenantscope@", "tenantscope_support@");
@@ -162,7 +162,12 @@ async fn a_password_column_is_never_read_as_the_tenant_column() {
         (&test_db.url, "password", "looks like a password column"),
         (&test_db.url, "PassWord", "looks like a password column"),
         (&support, "password", "looks like a password column"),
-        (&support, "api_token", "this role may not read that column"),
+        (&support, "api_token", "looks like a password column"),
+        (
+            &support,
+            "internal_note",
+            "this role may not read that column",
+        ),
     ];
     for (url, column, needle) in cases {
         for command in [&["users"][..], &["tenants"], &["users", "--format", "json"]] {

@@ -26,12 +26,40 @@ impl Clipboard {
         Clipboard::new(io::sink())
     }
 
-    /// Sends `text` to the system clipboard.
+    /// Sends `text` to the system clipboard, its control characters
+    /// escaped but for tabs and line breaks (see [`escaped`] for values).
     pub fn copy(&self, text: &str) -> io::Result<()> {
         let mut writer = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        writer.write_all(osc52(text).as_bytes())?;
+        writer.write_all(osc52(&escape(text, &['\t', '\n'])).as_bytes())?;
         writer.flush()
     }
+}
+
+/// A value as the clipboard gets it: pasted into a shell, raw control
+/// characters could run a command (ESC sequences, a line break that
+/// submits the line), so they are escaped as on screen (`^[`, `\n`,
+/// `<U+0007>`); the rest is exact. A line break reaches the clipboard
+/// only between the rows of a multi-line copy, a tab only between cells.
+pub fn escaped(value: &str) -> String {
+    escape(value, &[])
+}
+
+/// `text` with every character a terminal could act on or hide escaped,
+/// but those in `keep`.
+fn escape(text: &str, keep: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            ch if keep.contains(&ch) => out.push(ch),
+            '\x1b' => out.push_str("^["),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ch if crate::text::needs_escape(ch) => out.push_str(&format!("<U+{:04X}>", ch as u32)),
+            ch => out.push(ch),
+        }
+    }
+    out
 }
 
 /// `ESC ] 52 ; c ; <base64> ST`: base64 carries any text, control
@@ -44,6 +72,15 @@ pub fn osc52(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_reach_the_clipboard_escaped() {
+        assert_eq!(
+            escaped("a\x1b]0;t\x07\nrm -rf ~\tb"),
+            "a^[]0;t<U+0007>\\nrm -rf ~\\tb"
+        );
+        assert_eq!(escape("a\tb\nc\x1b", &['\t', '\n']), "a\tb\nc^[");
+    }
 
     #[test]
     fn the_sequence_carries_the_text_in_base64() {

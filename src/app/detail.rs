@@ -142,7 +142,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Down => detail.cursor = (detail.cursor + 1).min(last),
         CopyValue => {
             if let Some((label, value)) = detail.fields.get(detail.cursor) {
-                return vec![copy(label.to_lowercase(), value.clone())];
+                return vec![copy(label.to_lowercase(), escaped(value))];
             }
         }
         Back => state.dashboard.detail = None,
@@ -158,7 +158,7 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
         return Vec::new();
     };
     if !whole_row {
-        return vec![copy(format!("id {}", user.id), user.id.clone())];
+        return vec![copy(format!("id {}", user.id), escaped(&user.id))];
     }
     let cells = [
         user.id.as_str(),
@@ -167,13 +167,13 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
         user.tenant_label().unwrap_or(""),
         user.created.as_deref().unwrap_or(""),
     ];
-    // TSV: a tab or line break inside a value would shift the columns.
-    let row: Vec<String> = cells
-        .iter()
-        .map(|c| c.replace(['\t', '\n', '\r'], " "))
-        .collect();
+    // TSV: a tab or line break inside a value would shift the columns (and
+    // any control character could act when pasted): escaped, as on screen.
+    let row: Vec<String> = cells.iter().map(|c| escaped(c)).collect();
     vec![copy(format!("the row of {}", user.name), row.join("\t"))]
 }
+
+use super::clipboard::escaped;
 
 fn copy(what: String, text: String) -> Effect {
     Effect::Copy { what, text }

@@ -3,6 +3,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// The longest prompt text, in chars. A paste of kilobytes into the filter
+/// would be sent to the database as one pattern over every user (and time
+/// out, leaving the old rows under the new text): what a person types to
+/// find someone is far shorter.
+pub const MAX_CHARS: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LineInput {
     chars: Vec<char>,
@@ -20,8 +26,13 @@ impl LineInput {
         self.cursor
     }
 
+    /// No more characters may be typed ([`MAX_CHARS`]).
+    pub fn is_full(&self) -> bool {
+        self.chars.len() >= MAX_CHARS
+    }
+
     pub fn set(&mut self, text: &str) {
-        self.chars = text.chars().collect();
+        self.chars = text.chars().take(MAX_CHARS).collect();
         self.cursor = self.chars.len();
     }
 
@@ -47,6 +58,7 @@ impl LineInput {
             }
             KeyCode::Char('a') if ctrl => self.cursor = 0,
             KeyCode::Char('e') if ctrl => self.cursor = self.chars.len(),
+            KeyCode::Char(_) if !ctrl && self.is_full() => return false,
             KeyCode::Char(ch) if !ctrl && !key.modifiers.contains(KeyModifiers::ALT) => {
                 self.chars.insert(self.cursor, ch);
                 self.cursor += 1;

@@ -359,6 +359,50 @@ mod tests {
         state
     }
 
+    /// The status line's "as of" during a search is the search's own read
+    /// time, not the tenant list's (it used to show the list's).
+    #[test]
+    fn a_searchs_status_gives_its_own_read_time() {
+        let mut state = per_tenant();
+        state.read_at.insert(DIRECTORY_SLOT.0, "01:01:01".into());
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        let last = next.max(state.catalog.names().len());
+        crate::app::update(
+            &mut state,
+            Msg::Batch {
+                key,
+                result: Ok(SearchBatch::default()),
+                next: last,
+                elapsed: Duration::ZERO,
+            }
+            .into(),
+        );
+        let read = crate::app::msg::Msg::Read {
+            slot: SEARCH_SLOT.0,
+            at: "02:02:02".into(),
+        };
+        crate::app::update(&mut state, read);
+        let status = |state: &State| {
+            let mut terminal =
+                ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+            terminal
+                .draw(|frame| crate::ui::view(state, frame))
+                .unwrap();
+            crate::fixtures::frame_text(terminal.backend().buffer())
+        };
+        let frame = status(&state);
+        assert!(frame.contains("as of 02:02:02"), "{frame}");
+        assert!(!frame.contains("as of 01:01:01"), "{frame}");
+        // A new search: the last one's time is not its own.
+        chars(&mut state, "b");
+        let frame = status(&state);
+        assert!(!frame.contains("as of 02:02:02"), "{frame}");
+    }
+
     /// A catalog reload during a search (`r` in the dashboard) changes
     /// neither what the search reads next nor its count (a shorter catalog
     /// used to slice past its end).

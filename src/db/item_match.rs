@@ -310,7 +310,15 @@ impl Database {
             .iter()
             .enumerate()
             .filter(|(i, _)| rules[*i].is_none())
-            .map(|(i, (_, schema))| (i, self.evidence_select(i, own.1, schema)))
+            .map(|(i, (_, schema))| {
+                let names = &self.layout.names;
+                let names = (
+                    names.items.as_str(),
+                    names.item_id.as_str(),
+                    names.item_label.as_str(),
+                );
+                (i, evidence_select(names, i, own.1, schema))
+            })
             .collect();
         if !wanted.is_empty() {
             let candidates: Vec<Option<String>> =
@@ -347,10 +355,43 @@ impl Database {
     }
 
     /// How `own`'s items match `other`'s, and why (`detect` explains it).
-    pub async fn item_rule_between(&self, own: &str, other: &str) -> Result<RuleChoice, DbError> {
-        let (own_quoted, other_quoted) = (quote_ident(own), quote_ident(other));
-        self.item_rule((own, &own_quoted), (other, &other_quoted), None)
-            .await?
+    pub async fn item_rule_between(
+        &self,
+        model: &super::TenancyModel,
+        own: &str,
+        other: &str,
+    ) -> Result<RuleChoice, DbError> {
+        // `detect` may run before any layout is resolved: the names come
+        // from the model it found.
+        let items = &model.items;
+        let names = (
+            quote_ident(&items.table),
+            quote_ident(&items.id),
+            quote_ident(&items.label),
+        );
+        let setting = ItemMatch::parse(&items.matching);
+        let sql = evidence_select(
+            (&names.0, &names.1, &names.2),
+            0,
+            &quote_ident(own),
+            &quote_ident(other),
+        );
+        let mut tx = self.read_tx().await?;
+        let row: EvidenceRow = sqlx::query_as(&sql)
+            .bind(setting.candidates())
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        let (_, shared_ids, conflicts, own_keys, other_keys) = row;
+        let evidence = Evidence {
+            shared_ids,
+            conflicts,
+            own_keys: own_keys.unwrap_or_default(),
+            other_keys: other_keys.unwrap_or_default(),
+        };
+        decide(&setting, &evidence, own, other).map_err(DbError::Setting)
     }
 
     /// The rule for one pair; see [`Database::item_rules`].
@@ -365,33 +406,33 @@ impl Database {
             .pop()
             .unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))
     }
+}
 
-    /// One pair's evidence, tagged `i`: shared ids, conflicting ones, and
-    /// the candidate key columns (`$1`) of both items tables. The other
-    /// side is read on its own (a MATERIALIZED CTE) so that the statement
-    /// works where the two schemas live on different nodes (Citus).
-    fn evidence_select(&self, i: usize, own: &str, other: &str) -> String {
-        let names = &self.layout.names;
-        let (items, id, label) = (&names.items, &names.item_id, &names.item_label);
-        let keys = |schema: &str| {
-            format!(
-                "(SELECT array_agg(a.attname::text) FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = to_regclass({relation}) AND a.attnum > 0
-                     AND NOT a.attisdropped AND a.attname = ANY($1::text[]))",
-                relation = quote_literal(&format!("{schema}.{items}")),
-            )
-        };
+/// One pair's evidence, tagged `i`: shared ids, conflicting ones, and the
+/// candidate key columns (`$1`) of both items tables, over the quoted items
+/// table, id and label names. The other side is read on its own (a
+/// MATERIALIZED CTE) so that the statement works where the two schemas live
+/// on different nodes (Citus).
+fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) -> String {
+    let (items, id, label) = names;
+    let keys = |schema: &str| {
         format!(
-            "(WITH theirs AS MATERIALIZED (
-                  SELECT t.{id}::text AS id, t.{label}::text AS label FROM {other}.{items} t)
-              SELECT {i}::int4, count(*)::int8,
-                     count(*) FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
-                     {own_keys}, {other_keys}
-                FROM {own}.{items} o JOIN theirs ON theirs.id = o.{id}::text)",
-            own_keys = keys(own),
-            other_keys = keys(other),
+            "(SELECT array_agg(a.attname::text) FROM pg_catalog.pg_attribute a
+               WHERE a.attrelid = to_regclass({relation}) AND a.attnum > 0
+                 AND NOT a.attisdropped AND a.attname = ANY($1::text[]))",
+            relation = quote_literal(&format!("{schema}.{items}")),
         )
-    }
+    };
+    format!(
+        "(WITH theirs AS MATERIALIZED (
+              SELECT t.{id}::text AS id, t.{label}::text AS label FROM {other}.{items} t)
+          SELECT {i}::int4, count(*)::int8,
+                 count(*) FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
+                 {own_keys}, {other_keys}
+            FROM {own}.{items} o JOIN theirs ON theirs.id = o.{id}::text)",
+        own_keys = keys(own),
+        other_keys = keys(other),
+    )
 }
 
 type EvidenceRow = (i32, i64, i64, Option<Vec<String>>, Option<Vec<String>>);

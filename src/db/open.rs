@@ -18,7 +18,8 @@ const PROBE_AFTER: Duration = Duration::from_millis(250);
 /// The users table as `resolve_layout` finds it: (quoted table, quoted
 /// tenant column, whether this role may read the tenant column, which of
 /// id/name/mail/creation_timestamp exist, plain name key, plain id key,
-/// the model's names quoted as identifiers, and as literals).
+/// the model's names quoted as identifiers, and as literals, and which
+/// of id/name/mail/creation_timestamp this role may not read).
 type UsersTableRow = (
     String,
     Option<String>,
@@ -26,6 +27,7 @@ type UsersTableRow = (
     Vec<String>,
     bool,
     bool,
+    Vec<String>,
     Vec<String>,
     Vec<String>,
 );
@@ -49,10 +51,28 @@ impl Database {
         Self::open(source, settings, 1).await
     }
 
+    /// For `detect`: one connection and no layout (the layout is what it
+    /// finds; a missing users table must not stop it).
+    pub async fn connect_unresolved(
+        source: &ConnectionSource,
+        settings: &Settings,
+    ) -> Result<Database, DbError> {
+        Self::open_with(source, settings, 1, false).await
+    }
+
     async fn open(
         source: &ConnectionSource,
         settings: &Settings,
         max_connections: u32,
+    ) -> Result<Database, DbError> {
+        Self::open_with(source, settings, max_connections, true).await
+    }
+
+    async fn open_with(
+        source: &ConnectionSource,
+        settings: &Settings,
+        max_connections: u32,
+        resolve: bool,
     ) -> Result<Database, DbError> {
         let target = source.label();
         let timeout = source
@@ -179,12 +199,14 @@ impl Database {
             progress,
             grant,
         };
-        // Connected: from here on, a server that stops answering meets the
-        // client-side deadline.
-        let watch = db.watch();
-        watch
-            .bound(async { retried!(db, db.resolve(settings)) })
-            .await?;
+        if resolve {
+            // Connected: from here on, a server that stops answering meets
+            // the client-side deadline.
+            let watch = db.watch();
+            watch
+                .bound(async { retried!(db, db.resolve(settings)) })
+                .await?;
+        }
         Ok(db)
     }
 
@@ -253,7 +275,11 @@ impl Database {
                                 FROM pg_catalog.pg_attribute k
                                WHERE k.attrelid = c.oid AND k.attname = $4 AND NOT k.attisdropped), false),
                     ARRAY(SELECT quote_ident(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o),
-                    ARRAY(SELECT quote_literal(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o)
+                    ARRAY(SELECT quote_literal(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o),
+                    ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
+                           WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
+                             AND k.attname IN ($4, $5, $6, $7)
+                             AND NOT has_column_privilege(c.oid, k.attnum, 'SELECT'))
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -306,6 +332,26 @@ impl Database {
                     crate::text::sanitize(&users_table)
                 )))
             }
+            // Every user column is printed too.
+            Some((users_table, _, _, _, _, _, _, _, unreadable)) if !unreadable.is_empty() => {
+                let column = &unreadable[0];
+                let user = &model.users.columns;
+                let setting = [
+                    ("tenancy.user_id", &user.id),
+                    ("tenancy.user_name", &user.name),
+                    ("tenancy.user_mail", &user.mail),
+                    ("tenancy.user_created", &user.created),
+                ]
+                .into_iter()
+                .find(|(_, c)| *c == column)
+                .map_or("tenancy.user_*", |(k, _)| k);
+                Err(DbError::Setting(tenancy::guard::unreadable_message(
+                    setting,
+                    column,
+                    &users_table,
+                    true,
+                )))
+            }
             Some((
                 users_table,
                 Some(tenant_column),
@@ -315,6 +361,7 @@ impl Database {
                 plain_id,
                 idents,
                 literals,
+                _,
             )) => {
                 let names = tenancy::Names::from_quoted(&idents, &literals);
                 let (name, id) = (&names.user_name, &names.user_id);

@@ -97,6 +97,20 @@ impl<'a> OrdersUserJson<'a> {
     }
 }
 
+/// Why a line's values are unusable: [`OrderLine::problem`], and a NULL
+/// quantity, or a NULL price of an item that is there (a comparison price
+/// that is missing is "not sold", no problem).
+pub(super) fn line_problem(line: &crate::db::OrderLine) -> Option<String> {
+    let mut problems: Vec<String> = line.problem().into_iter().collect();
+    if line.quantity == Value::Missing {
+        problems.push("quantity is NULL".into());
+    }
+    if line.unit_price == Value::Missing && line.item.is_some() {
+        problems.push("price is NULL".into());
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
 pub fn orders(
     user: &User,
     report: &OrdersReport,
@@ -125,7 +139,7 @@ pub fn orders(
                         compare_total: &line.compare_total,
                         compare_item_id: line.compare_item_id.as_deref(),
                         compare_item: line.compare_item.as_deref(),
-                        problem: line.problem(),
+                        problem: line_problem(line),
                     })
                     .collect(),
                 total: &report.total,
@@ -275,7 +289,7 @@ pub fn orders(
         out.push_str(&format!("Check: {note}\n"));
     }
     for line in &report.lines {
-        if let Some(problem) = line.problem() {
+        if let Some(problem) = line_problem(line) {
             let item = line
                 .item
                 .as_deref()

@@ -37,6 +37,14 @@ impl Serialize for PriceRowJson<'_> {
         map.serialize_entry("min_tenants", &row.min_tenants)?;
         map.serialize_entry("max_tenants", &row.max_tenants)?;
         map.serialize_entry("spread", &row.spread)?;
+        // A null price is "not sold" unless a problem here says otherwise.
+        let problems: std::collections::BTreeMap<&str, String> = self
+            .tenants
+            .iter()
+            .zip(&row.prices)
+            .filter_map(|(tenant, price)| Some((tenant.as_str(), price.problem()?.to_string())))
+            .collect();
+        map.serialize_entry("problems", &problems)?;
         map.end()
     }
 }
@@ -58,7 +66,8 @@ impl Serialize for PriceRowJson<'_> {
 /// (`[{"tenant": "locked", "error": "query failed: … permission denied …"}]`);
 /// their prices are `null` and the other tenants are priced. A tenant that
 /// does not sell an item, or whose price is NaN, infinite or not a number,
-/// has a `null` price; `spread`
+/// has a `null` price; `problems` (`{"client3": "not a number (NaN)"}`,
+/// `{}` when none) tells the unusable prices from those not sold. `spread`
 /// (max / min, 4 decimals at most) is `null` with fewer than two prices or a
 /// minimum that is not positive. Money keeps its exact digits.
 #[derive(Serialize)]
@@ -120,12 +129,12 @@ pub fn prices(
         );
     }
     let csv_format = format == Format::Csv;
-    let price = |value: &Value| {
-        if csv_format {
-            value.csv()
-        } else {
-            value.cell()
-        }
+    // CSV: empty is "not sold"; an unusable price says what it is
+    // (`NaN`, `Infinity`, `-Infinity`, `not a number`, `out of range`).
+    let price = |value: &Value| match value.problem() {
+        Some(problem) if csv_format => problem.cell().to_string(),
+        _ if csv_format => value.csv(),
+        _ => value.cell(),
     };
     let rows: Vec<Vec<String>> = matrix
         .rows

@@ -188,7 +188,12 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
         Status::Done(what) => {
             let mut spans = vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)];
             // When the data on screen was read (a notice is not data).
-            let fresh = state.view.screen().fresh;
+            let mut fresh = state.view.screen().fresh;
+            // A search's results were read by the search, not with the list.
+            if fresh == crate::app::tenants::DIRECTORY_SLOT.0 && state.tenants.search.key.is_some()
+            {
+                fresh = crate::app::tenants::SEARCH_SLOT.0;
+            }
             if let (None, Some(at)) = (&state.notice, state.read_at.get(fresh)) {
                 spans.push(Span::styled(format!(" · as of {at}"), theme::dim()));
             }

@@ -1,7 +1,7 @@
 //! The filter prompt (`/`) and Esc stepping back out of what narrows the
 //! list: editing → kept filter → the whole list.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent};
 
 use super::loads::users_page;
 use super::Focus;
@@ -53,6 +53,19 @@ pub fn recall(state: &mut State, older: bool) -> Vec<Effect> {
 /// Keys the prompt's table does not bind: editing the text.
 pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let filter = &mut state.dashboard.filter;
+    if filter.editing
+        && filter.input.is_full()
+        && matches!(key.code, KeyCode::Char(_))
+        && !key
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+    {
+        state.notice = Some(Err(format!(
+            "a filter is at most {} characters: the rest was not typed",
+            crate::app::input::MAX_CHARS
+        )));
+        return Vec::new();
+    }
     if !filter.editing || !filter.input.handle(&key) {
         return Vec::new();
     }

@@ -66,6 +66,19 @@ pub fn start_search(state: &mut State) -> Vec<Effect> {
 
 pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let search = &mut state.tenants.search;
+    if search.editing
+        && search.input.is_full()
+        && matches!(key.code, crossterm::event::KeyCode::Char(_))
+        && !key
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+    {
+        state.notice = Some(Err(format!(
+            "a search is at most {} characters: the rest was not typed",
+            crate::app::input::MAX_CHARS
+        )));
+        return Vec::new();
+    }
     if !search.editing || !search.input.handle(&key) {
         return Vec::new();
     }
@@ -82,6 +95,9 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     }
     let was_loading = search.loading;
     let generation = search.generation + 1;
+    // The last search's read time is not this one's.
+    state.read_at.remove(SEARCH_SLOT.0);
+    let search = &mut state.tenants.search;
     *search = Search {
         input: std::mem::take(&mut search.input),
         editing: search.editing,

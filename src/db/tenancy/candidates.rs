@@ -122,7 +122,10 @@ impl Catalog {
                     continue;
                 };
                 for name in &registry.text_columns {
-                    if NOT_NAMES.contains(&name.as_str()) || *name == ref_column {
+                    if NOT_NAMES.contains(&name.as_str())
+                        || *name == ref_column
+                        || super::guard::is_secret_column(name)
+                    {
                         continue;
                     }
                     found.push(RegistryCandidate {

@@ -201,8 +201,11 @@ impl Database {
         let mut tx = self.read_tx().await?;
         let mut checks = FrameworkChecks::default();
         let registry = &model.schemas.registry;
-        if let (Some(table), Some(expr)) = (&registry.table, &registry.schema) {
-            let registry_q = self.quote_registry(&mut tx, table).await?.table;
+        if let (Some(table), Some(_)) = (&registry.table, &registry.schema) {
+            // The schema expression as tenantscope writes it, never the
+            // configured text.
+            let quoted = self.quote_registry(&mut tx, table).await?;
+            let (registry_q, expr) = (quoted.table, quoted.schema);
             let unfiltered = crate::db::tenancy::Names {
                 tenant_filter: String::new(),
                 ..names.clone()

@@ -180,9 +180,11 @@ impl Database {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
             None => None,
         };
-        // The registry's schema expression is the operator's (or
-        // detection's) SQL, run read-only like everything else.
-        let expr = model.schemas.registry.schema.as_deref().unwrap_or("NULL");
+        // The registry's schema expression as tenantscope writes it from
+        // the parsed setting (never the configured text).
+        let expr = registry
+            .as_ref()
+            .map_or_else(|| "NULL".to_string(), |r| r.schema.clone());
         let tenant_filter = match &registry {
             Some(QuotedRegistry {
                 table: registry_q,
@@ -312,11 +314,22 @@ impl Database {
             )),
             (UsersAt::Link, registry) => {
                 let link = &model.users.link;
-                let (link_q, link_user, link_tenant, shared_lit): (String, String, String, String) =
+                // Both columns must be there and readable by this role.
+                type LinkRow = (String, String, String, String, Option<bool>, Option<bool>);
+                let (link_q, link_user, link_tenant, shared_lit, user_ok, tenant_ok): LinkRow =
                     sqlx::query_as(
-                        "SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
-                                quote_ident($4), quote_literal($1)
-                          WHERE to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL",
+                        "WITH t AS (SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) AS oid)
+                         SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
+                                quote_ident($4), quote_literal($1),
+                                (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+                                   FROM pg_catalog.pg_attribute a
+                                  WHERE a.attrelid = t.oid AND a.attname = $3 AND a.attnum > 0
+                                    AND NOT a.attisdropped),
+                                (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+                                   FROM pg_catalog.pg_attribute a
+                                  WHERE a.attrelid = t.oid AND a.attname = $4 AND a.attnum > 0
+                                    AND NOT a.attisdropped)
+                           FROM t WHERE t.oid IS NOT NULL",
                     )
                     .bind(&model.schemas.shared)
                     .bind(link.table.as_deref().unwrap_or_default())
@@ -329,10 +342,36 @@ impl Database {
                     .ok_or_else(|| {
                         DbError::SharedTable(format!(
                             "link table {}.{} not found (see tenancy.link_table)",
-                            model.schemas.shared,
-                            link.table.as_deref().unwrap_or_default()
+                            crate::text::sanitize(&model.schemas.shared),
+                            crate::text::sanitize(link.table.as_deref().unwrap_or_default())
                         ))
                     })?;
+                let shown = format!(
+                    "{}.{}",
+                    model.schemas.shared,
+                    link.table.as_deref().unwrap_or_default()
+                );
+                for (setting, column, ok) in [
+                    ("tenancy.link_user", &link.user, user_ok),
+                    ("tenancy.link_tenant", &link.tenant, tenant_ok),
+                ] {
+                    let column = column.as_deref().unwrap_or_default();
+                    if super::guard::is_secret_column(column) {
+                        return Err(DbError::Setting(
+                            super::guard::secret_message(setting, column)
+                                .trim_start_matches("invalid configuration: ")
+                                .to_string(),
+                        ));
+                    }
+                    if ok != Some(true) {
+                        return Err(DbError::Setting(super::guard::unreadable_message(
+                            setting,
+                            column,
+                            &shown,
+                            ok.is_some(),
+                        )));
+                    }
+                }
                 // Without a registry the link names the schema itself.
                 let tenants = match registry {
                     Some(QuotedRegistry {

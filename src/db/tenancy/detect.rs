@@ -188,8 +188,40 @@ pub fn classify(
         })
         .filter(|(hits, ..)| *hits > 0)
         .collect();
-    let best = scored.iter().max_by_key(|(hits, ..)| *hits);
-    if let Some((hits, chosen, _)) = best {
+    // No candidate lists an existing schema (an empty registry, or one
+    // naming only missing schemas): the registry-shaped table listing the
+    // most still states the layout, with no tenant.
+    let unlisted: Vec<(usize, &RegistryCandidate, &Vec<String>)> = if scored.is_empty() {
+        candidates
+            .iter()
+            .zip(values)
+            .map(|(c, v)| (0, c, v))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let best = scored.iter().max_by_key(|(hits, ..)| *hits).or_else(|| {
+        unlisted
+            .iter()
+            .max_by_key(|(_, c, v)| (c.kind != LayoutKind::RosApartment, v.len()))
+    });
+    if let Some((0, chosen, listed)) = best {
+        reasons.push(if listed.iter().all(|s| s.as_str() == shared) {
+            format!(
+                "{shared}.{} looks like the {} registry but lists no tenant (it is empty)",
+                chosen.table,
+                chosen.kind.name()
+            )
+        } else {
+            format!(
+                "{shared}.{} looks like the {} registry but none of the {} schema(s) it lists \
+                 exists",
+                chosen.table,
+                chosen.kind.name(),
+                listed.iter().filter(|s| s.as_str() != shared).count()
+            )
+        });
+    } else if let Some((hits, chosen, _)) = best {
         reasons.push(format!(
             "{shared}.{} lists {hits} existing schema(s) through {} ({})",
             chosen.table,
@@ -244,9 +276,21 @@ pub fn classify(
     };
 
     // Items and orders: the most common price-like and quantity-like tables.
+    // With no tenant (an empty registry), every schema but the shared one
+    // shows what the tenants' tables would be.
+    let sampled: Vec<String> = if tenants.is_empty() {
+        catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared)
+            .cloned()
+            .collect()
+    } else {
+        tenants.clone()
+    };
     let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
     for t in &catalog.tables {
-        if tenants.contains(&t.schema) {
+        if sampled.contains(&t.schema) {
             let columns = t.columns.iter().map(String::as_str).collect();
             *counts.entry((t.table.as_str(), columns)).or_default() += 1;
         }

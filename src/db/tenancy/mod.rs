@@ -7,6 +7,7 @@ mod checks;
 mod connect;
 pub mod detect;
 mod directory;
+pub mod guard;
 mod lookup;
 mod model;
 
@@ -22,7 +23,7 @@ pub use model::{
     UsersAt, UsersModel,
 };
 
-use crate::db::{Database, DbError};
+use crate::db::{sql, Database, DbError};
 
 /// The model's table and column names as the server quotes them, resolved
 /// once at connect time: identifiers for SQL text (`"shop_item"`), literals
@@ -137,11 +138,16 @@ pub(super) struct QuotedRegistry {
     pub label: String,
     /// `ignore_schemas` as one `text[]` literal (`'{}'` when empty).
     pub ignored: String,
+    /// `registry_schema` as tenantscope writes it (see [`guard::SchemaExpr`]):
+    /// never the configured text.
+    pub schema: String,
 }
 
 impl Database {
-    /// The model's registry names (its table is `table`) quoted by the
-    /// server in one statement.
+    /// The model's registry names (its table is `table`) quoted, in one
+    /// statement that also reads the table's columns: every column a key
+    /// names (key, label, the schema expression's) must be there, readable
+    /// by this role and not a secret, else the setting is refused.
     pub(super) async fn quote_registry(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -150,24 +156,73 @@ impl Database {
         let model = &self.layout.model;
         let registry = &model.schemas.registry;
         let key = registry.key.as_deref().unwrap_or("id");
-        let (table, ignored, key, label): (String, String, String, String) = sqlx::query_as(
+        let label = registry.label.as_deref().unwrap_or(key);
+        let expr = guard::SchemaExpr::parse(registry.schema.as_deref().unwrap_or(key))
+            .map_err(|why| DbError::Setting(format!("tenancy.registry_schema: {why}")))?;
+        type Row = (String, String, bool, Vec<String>, Vec<String>);
+        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
-                    quote_literal(coalesce($3::text[], '{}')), quote_ident($4), quote_ident($5)",
+                    quote_literal(coalesce($3::text[], '{}')),
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = $1 AND c.relname = $2
+                               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')),
+                    ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = $1 AND c.relname = $2
+                             AND a.attnum > 0 AND NOT a.attisdropped),
+                    ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = $1 AND c.relname = $2
+                             AND a.attnum > 0 AND NOT a.attisdropped
+                             AND has_column_privilege(c.oid, a.attnum, 'SELECT'))",
         )
         .bind(&model.schemas.shared)
         .bind(table)
         .bind(&model.schemas.ignore)
-        .bind(key)
-        .bind(registry.label.as_deref().unwrap_or(key))
         .persistent(self.persistent())
         .fetch_one(tx)
         .await
         .map_err(|e| self.error(e))?;
+        let shown = format!("{}.{table}", model.schemas.shared);
+        if !found {
+            return Err(DbError::SharedTable(format!(
+                "registry table {:?} not found (see tenancy.shared_schema and tenancy.registry_table)",
+                crate::text::sanitize(&shown)
+            )));
+        }
+        let mut named = vec![
+            ("tenancy.registry_key", key),
+            ("tenancy.registry_label", label),
+        ];
+        named.extend(
+            expr.columns()
+                .into_iter()
+                .map(|c| ("tenancy.registry_schema", c)),
+        );
+        for (setting, column) in named {
+            if guard::is_secret_column(column) {
+                return Err(DbError::Setting(
+                    guard::secret_message(setting, column)
+                        .trim_start_matches("invalid configuration: ")
+                        .to_string(),
+                ));
+            }
+            if !readable.iter().any(|c| c == column) {
+                let exists = columns.iter().any(|c| c == column);
+                return Err(DbError::Setting(guard::unreadable_message(
+                    setting, column, &shown, exists,
+                )));
+            }
+        }
         Ok(QuotedRegistry {
-            table,
-            key,
-            label,
+            table: table_q,
+            key: sql::quote_ident(key),
+            label: sql::quote_ident(label),
             ignored,
+            schema: expr.to_sql(),
         })
     }
 }
