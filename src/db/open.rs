@@ -18,7 +18,8 @@ const PROBE_AFTER: Duration = Duration::from_millis(250);
 /// The users table as `resolve_layout` finds it: (quoted table, quoted
 /// tenant column, whether this role may read the tenant column, which of
 /// id/name/mail/creation_timestamp exist, plain name key, plain id key,
-/// the model's names quoted as identifiers, and as literals).
+/// the model's names quoted as identifiers, and as literals, and whether
+/// Citus is installed).
 type UsersTableRow = (
     String,
     Option<String>,
@@ -28,6 +29,7 @@ type UsersTableRow = (
     bool,
     Vec<String>,
     Vec<String>,
+    bool,
 );
 
 impl Database {
@@ -123,6 +125,7 @@ impl Database {
                 id_key: String::new(),
                 has_mail: false,
                 has_created: false,
+                citus: false,
             }),
             counters: Arc::default(),
             item_rule_cache: Arc::default(),
@@ -188,7 +191,8 @@ impl Database {
                                 FROM pg_catalog.pg_attribute k
                                WHERE k.attrelid = c.oid AND k.attname = $4 AND NOT k.attisdropped), false),
                     ARRAY(SELECT quote_ident(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o),
-                    ARRAY(SELECT quote_literal(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o)
+                    ARRAY(SELECT quote_literal(x) FROM unnest($8::text[]) WITH ORDINALITY AS t(x, o) ORDER BY o),
+                    to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -250,6 +254,7 @@ impl Database {
                 plain_id,
                 idents,
                 literals,
+                citus,
             )) => {
                 let names = tenancy::Names::from_quoted(&idents, &literals);
                 let (name, id) = (&names.user_name, &names.user_id);
@@ -275,6 +280,7 @@ impl Database {
                     },
                     has_mail: has(&columns, &tenancy.users.columns.mail),
                     has_created: has(&columns, &tenancy.users.columns.created),
+                    citus,
                     names,
                 })
             }

@@ -86,7 +86,9 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                     "- This user has no tenant: the organization id is {}.",
                     if *null { "NULL" } else { "an empty string" }
                 ),
-                other => super::failed(&other.to_string()),
+                other if other.retryable() => super::failed(&other.to_string()),
+                // The same query would fail the same way: no retry offered.
+                other => format!("Error: {other}"),
             };
             let style = if matches!(error, DbError::NoTenant { .. }) {
                 theme::warning()
@@ -149,7 +151,10 @@ fn item_label(line: &OrderLine) -> String {
     match (&line.item, &line.item_id) {
         // Matched by id or key to an item described otherwise: say so.
         (Some(item), _) if line.names_another_item() => {
-            format!("{item} ≠ {}", line.compare_item.as_deref().unwrap_or_default())
+            format!(
+                "{item} ≠ {}",
+                line.compare_item.as_deref().unwrap_or_default()
+            )
         }
         (Some(item), _) => item.clone(),
         (None, Some(id)) => format!("(missing item {id})"),
@@ -195,7 +200,11 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .map(|gap| format!("Total unknown: {gap}"))
         .into_iter()
         .chain(partial.iter().map(|note| format!("Compared: {note}")))
-        .chain(report.other_item_note().map(|note| format!("Check: {note}")))
+        .chain(
+            report
+                .other_item_note()
+                .map(|note| format!("Check: {note}")),
+        )
         .collect();
     let totals = [
         String::new(),
