@@ -160,7 +160,7 @@ fn free_ports(count: u16) -> u16 {
             .local_addr()
             .unwrap()
             .port();
-        if base < 20000 || base > 65000 {
+        if !(20000..=65000).contains(&base) {
             continue;
         }
         let all_free =
