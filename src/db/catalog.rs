@@ -110,7 +110,20 @@ pub struct TenantSummary {
     /// tenant tables): "schema missing".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub registered: bool,
+    /// Citus: the node holding the tenant's schema (`host:port`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
+
+/// Citus: the node (`host:port`) holding the tables of schema `s.nsp`
+/// (a distributed schema's tables all live on one node), else NULL.
+pub(super) const NODE_OF_SCHEMA: &str = "SELECT nd.nodename || ':' || nd.nodeport
+       FROM pg_catalog.pg_class t
+       JOIN pg_catalog.pg_dist_shard sh ON sh.logicalrelid = t.oid
+       JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = sh.shardid
+       JOIN pg_catalog.pg_dist_node nd ON nd.groupid = pl.groupid AND nd.noderole = 'primary'
+      WHERE t.relnamespace = s.nsp
+      ORDER BY nd.nodename, nd.nodeport LIMIT 1";
 
 impl Database {
     /// All tenant schemas, in one catalog query.
@@ -170,15 +183,21 @@ impl Database {
 
     async fn tenant_summaries_once(&self) -> Result<Vec<TenantSummary>, DbError> {
         let mut tx = self.read_tx().await?;
-        let rows: Vec<(Option<LossyText>, bool, i64)> = sqlx::query_as(&format!(
+        let node = if self.layout.citus {
+            format!("({NODE_OF_SCHEMA})")
+        } else {
+            "NULL::text".to_string()
+        };
+        let rows: Vec<(Option<LossyText>, bool, i64, Option<String>)> = sqlx::query_as(&format!(
             "WITH schemas AS (
-                 SELECT n.nspname::text AS tenant
+                 SELECT n.nspname::text AS tenant, n.oid AS nsp
                    FROM pg_catalog.pg_namespace n
                   WHERE {tenant_schema}),
              counts AS (
                  SELECT u.{tenant}::text AS tenant, count(*) AS users
                    FROM {users} u GROUP BY 1)
-             SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0)
+             SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
+                    {node}
                FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
               ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
             tenant = self.layout.tenant_column,
@@ -194,11 +213,12 @@ impl Database {
         Database::end_read(tx);
         let mut summaries: Vec<TenantSummary> = rows
             .into_iter()
-            .map(|(tenant, schema_exists, users)| TenantSummary {
+            .map(|(tenant, schema_exists, users, node)| TenantSummary {
                 tenant: tenant.map(|t| t.text),
                 schema_exists,
                 users,
                 registered: false,
+                node,
             })
             .collect();
         // Registered tenants whose schema is gone: listed, as the registry
@@ -218,6 +238,7 @@ impl Database {
                         schema_exists: false,
                         users: 0,
                         registered: true,
+                        node: None,
                     }),
                 }
             }

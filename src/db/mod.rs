@@ -136,6 +136,12 @@ pub enum DbError {
         statement_timeout_ms: u64,
     },
     Query(String),
+    /// The server refused the statement: its message with DETAIL and HINT
+    /// (one line), and its SQLSTATE.
+    Server {
+        message: String,
+        code: Option<String>,
+    },
 }
 
 impl fmt::Display for DbError {
@@ -191,7 +197,9 @@ impl fmt::Display for DbError {
                 "no answer from the server within {ms} ms (database.statement_timeout_ms \
                  {statement_timeout_ms} plus a margin): is it stopped or unreachable?"
             ),
-            DbError::Query(message) => write!(f, "query failed: {message}"),
+            DbError::Query(message) | DbError::Server { message, .. } => {
+                write!(f, "query failed: {message}")
+            }
         }
     }
 }
@@ -207,6 +215,26 @@ impl DbError {
         )
     }
 
+    /// Whether running the same load again may succeed: a lost or
+    /// refused connection, a timeout, a server shutting down or short of
+    /// resources, a lock or serialization conflict. Not an error in the
+    /// statement itself (a query shape the server refuses, a missing
+    /// table, a denied read), which fails the same way every time.
+    pub fn retryable(&self) -> bool {
+        match self {
+            DbError::Connect { .. } | DbError::Timeout { .. } => true,
+            DbError::Server { code, .. } => code.as_deref().is_some_and(|code| {
+                ["08", "40", "53", "57P", "58"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+                    || code == "55P03"
+            }),
+            // Our own messages (pool, I/O, protocol): worth another try.
+            DbError::Query(_) => true,
+            _ => false,
+        }
+    }
+
     fn from_sqlx(error: sqlx::Error, statement_timeout_ms: u64) -> DbError {
         if let sqlx::Error::Database(db) = &error {
             if db.code().as_deref() == Some("57014") {
@@ -219,6 +247,20 @@ impl DbError {
                     lock_timeout_ms: lock_timeout_ms(statement_timeout_ms),
                 };
             }
+            // The server's DETAIL and HINT say why and what to do (Citus:
+            // "items and orders are not colocated"): kept, on one line.
+            let mut message = db.message().to_string();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                for (label, part) in [("DETAIL", pg.detail()), ("HINT", pg.hint())] {
+                    if let Some(part) = part.filter(|p| !p.trim().is_empty()) {
+                        message.push_str(&format!(" ({label}: {part})"));
+                    }
+                }
+            }
+            return DbError::Server {
+                message: crate::text::sanitize(&crate::text::one_line(&message)).into_owned(),
+                code: db.code().map(|c| c.into_owned()),
+            };
         }
         // Server messages can quote data: keep them to one visible line.
         DbError::Query(
@@ -261,6 +303,9 @@ pub(crate) struct SharedLayout {
     /// column are required).
     has_mail: bool,
     has_created: bool,
+    /// Citus is installed (`pg_dist_partition` exists): no statement may
+    /// join two tenant schemas, or a tenant schema with a local table.
+    citus: bool,
 }
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).

@@ -18,8 +18,9 @@ const PROBE_AFTER: Duration = Duration::from_millis(250);
 /// The users table as `resolve_layout` finds it: (quoted table, quoted
 /// tenant column, whether this role may read the tenant column, which of
 /// id/name/mail/creation_timestamp exist, plain name key, plain id key,
-/// the model's names quoted as identifiers, and as literals, and which
-/// of id/name/mail/creation_timestamp this role may not read).
+/// the model's names quoted as identifiers, and as literals, which of
+/// id/name/mail/creation_timestamp this role may not read, and whether
+/// Citus is installed).
 type UsersTableRow = (
     String,
     Option<String>,
@@ -30,6 +31,7 @@ type UsersTableRow = (
     Vec<String>,
     Vec<String>,
     Vec<String>,
+    bool,
 );
 
 impl Database {
@@ -191,6 +193,7 @@ impl Database {
                 id_key: String::new(),
                 has_mail: false,
                 has_created: false,
+                citus: false,
             }),
             counters: Arc::default(),
             item_rule_cache: Arc::default(),
@@ -279,7 +282,8 @@ impl Database {
                     ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
                            WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
                              AND k.attname IN ($4, $5, $6, $7)
-                             AND NOT has_column_privilege(c.oid, k.attnum, 'SELECT'))
+                             AND NOT has_column_privilege(c.oid, k.attnum, 'SELECT')),
+                    to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
@@ -333,7 +337,7 @@ impl Database {
                 )))
             }
             // Every user column is printed too.
-            Some((users_table, _, _, _, _, _, _, _, unreadable)) if !unreadable.is_empty() => {
+            Some((users_table, _, _, _, _, _, _, _, unreadable, _)) if !unreadable.is_empty() => {
                 let column = &unreadable[0];
                 let user = &model.users.columns;
                 let setting = [
@@ -362,6 +366,7 @@ impl Database {
                 idents,
                 literals,
                 _,
+                citus,
             )) => {
                 let names = tenancy::Names::from_quoted(&idents, &literals);
                 let (name, id) = (&names.user_name, &names.user_id);
@@ -387,6 +392,7 @@ impl Database {
                     },
                     has_mail: has(&columns, &tenancy.users.columns.mail),
                     has_created: has(&columns, &tenancy.users.columns.created),
+                    citus,
                     names,
                 })
             }

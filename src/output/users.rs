@@ -126,6 +126,7 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
     match format {
         Format::Json => json(&summaries, to),
         Format::Table | Format::Csv => {
+            let on_nodes = summaries.iter().any(|t| t.node.is_some());
             let rows: Vec<Vec<String>> = summaries
                 .iter()
                 .map(|t| {
@@ -136,7 +137,7 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
                         (Some(""), _) => "(empty)".to_string(),
                         (Some(tenant), _) => tenant.to_string(),
                     };
-                    vec![
+                    let mut row = vec![
                         tenant,
                         match (t.schema_exists, t.registered) {
                             (true, _) => "ok",
@@ -145,21 +146,28 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
                         }
                         .to_string(),
                         t.users.to_string(),
-                    ]
+                    ];
+                    if on_nodes {
+                        row.push(t.node.clone().unwrap_or_default());
+                    }
+                    row
                 })
                 .collect();
+            let mut headers = vec![
+                ("TENANT", Align::Left),
+                ("SCHEMA", Align::Left),
+                ("USERS", Align::Right),
+            ];
+            // Citus: the node each tenant lives on.
+            if on_nodes {
+                headers.push(("NODE", Align::Left));
+            }
             if format == Format::Csv {
-                csv(&["tenant", "schema", "users"], &rows, to)
+                let names: Vec<String> = headers.iter().map(|(h, _)| h.to_lowercase()).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                csv(&names, &rows, to)
             } else {
-                table(
-                    &[
-                        ("TENANT", Align::Left),
-                        ("SCHEMA", Align::Left),
-                        ("USERS", Align::Right),
-                    ],
-                    &rows,
-                    to,
-                )
+                table(&headers, &rows, to)
             }
         }
     }

@@ -86,7 +86,9 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                     "- This user has no tenant: the organization id is {}.",
                     if *null { "NULL" } else { "an empty string" }
                 ),
-                other => super::failed(&other.to_string()),
+                other if other.retryable() => super::failed(&other.to_string()),
+                // The same query would fail the same way: no retry offered.
+                other => format!("Error: {other}"),
             };
             let style = if matches!(error, DbError::NoTenant { .. }) {
                 theme::warning()

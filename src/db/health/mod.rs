@@ -28,6 +28,20 @@ pub(super) type TenantRow = (
     Option<i64>,
 );
 
+/// Citus: the row estimate of every shard on every node (`reltuples` of
+/// the shard tables, named as `shard_name` names them), one remote command
+/// per node; a node that does not answer leaves its shards unknown. A
+/// shard placed on several nodes (a reference table) counts once.
+const SHARD_ROWS_CTE: &str = "shard_rows AS (
+    SELECT e.key AS shard, max(nullif(e.value::float8, -1)) AS rows
+      FROM pg_catalog.run_command_on_all_nodes(
+             $cmd$SELECT coalesce(json_object_agg(c.oid::regclass::text, c.reltuples), '{}')
+                    FROM pg_catalog.pg_class c
+                   WHERE c.relkind IN ('r', 'p') AND c.relname ~ '_[0-9]+$'$cmd$) n,
+           json_each_text(CASE WHEN n.success THEN n.result::json END) e
+     GROUP BY 1),
+";
+
 /// Row of the column query: (tenant, table, column, type, not null).
 pub(super) type ColumnRow = (LossyText, String, LossyText, String, bool);
 
@@ -71,11 +85,33 @@ impl Database {
             "CASE c.relname WHEN {items} THEN 'items' ELSE 'orders' END",
             items = names.items_lit
         );
+        let local_estimate = "CASE WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0
+                                   THEN c.reltuples::bigint END";
+        // On Citus a distributed table's reltuples on the coordinator is 0:
+        // the estimates are the shards', read on every node in the same
+        // statement (one remote command per node, not per tenant).
+        let (shard_rows, estimate) = if self.layout.citus {
+            (
+                SHARD_ROWS_CTE,
+                format!(
+                    "CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                                        WHERE p.logicalrelid = c.oid)
+                          THEN (SELECT CASE WHEN count(*) = count(r.rows) AND count(*) > 0
+                                            THEN sum(r.rows)::bigint END
+                                  FROM pg_catalog.pg_dist_shard sh
+                                  LEFT JOIN shard_rows r
+                                         ON r.shard = pg_catalog.shard_name(sh.logicalrelid, sh.shardid)
+                                 WHERE sh.logicalrelid = c.oid)
+                          ELSE {local_estimate} END"
+                ),
+            )
+        } else {
+            ("", local_estimate.to_string())
+        };
         let tenants_sql = format!(
-            "WITH tables AS (
+            "WITH {shard_rows}tables AS (
                  SELECT c.relnamespace AS nsp, {role} AS name,
-                        CASE WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0
-                             THEN c.reltuples::bigint END AS estimate
+                        {estimate} AS estimate
                    FROM pg_catalog.pg_class c
                   WHERE c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}),
              schemas AS (
@@ -248,8 +284,31 @@ impl Database {
         // A user id may be listed once per tenant (users in each tenant
         // schema, or linked to several): an order leaks only when no user
         // of this tenant has its user id.
+        // On Citus the users table may be a plain local table, which no
+        // statement may join with a distributed tenant table: the users
+        // the orders name are read on their own first (MATERIALIZED CTEs,
+        // planned apart), and the orders joined to that result.
+        let (with, users) = if self.layout.citus {
+            (
+                format!(
+                    "WITH ids AS MATERIALIZED (
+                          SELECT DISTINCT o.{order_user}::text AS id FROM {schema}.{orders} o),
+                      users_named AS MATERIALIZED (
+                          SELECT u.{user_id}, u.{org} FROM {users} u
+                           WHERE u.{user_id}::text IN (SELECT id FROM ids))\n",
+                    orders = self.layout.names.orders,
+                    order_user = self.layout.names.order_user,
+                    user_id = self.layout.names.user_id,
+                    org = self.layout.tenant_column,
+                    users = self.layout.users_table,
+                ),
+                "users_named".to_string(),
+            )
+        } else {
+            (String::new(), self.layout.users_table.clone())
+        };
         let sql = format!(
-            "SELECT o.id::text, o.{order_user}::text,
+            "{with}SELECT o.id::text, o.{order_user}::text,
                     EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
                     (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
                       WHERE u.{user_id}::text = o.{order_user}::text)
@@ -262,7 +321,6 @@ impl Database {
             order_user = self.layout.names.order_user,
             user_id = self.layout.names.user_id,
             org = self.layout.tenant_column,
-            users = self.layout.users_table,
         );
         let rows: Vec<LeakRow> = sqlx::query_as(&sql)
             .bind(tenant)

@@ -146,19 +146,27 @@ pub async fn detect(
             text_columns: utf8_all(text_columns.unwrap_or_default()),
         });
     }
-    let citus_schemas = if citus {
-        // Only on Citus: the table does not exist elsewhere (not tested here).
-        Some(
-            sqlx::query_scalar(
-                "SELECT s.nspname::text FROM pg_catalog.pg_dist_schema d
-                   JOIN pg_catalog.pg_namespace s ON s.oid = d.schemaid ORDER BY 1",
-            )
-            .persistent(false)
-            .fetch_all(&mut *conn)
-            .await?,
+    let (citus_schemas, citus_nodes) = if citus {
+        // Only on Citus: the tables do not exist elsewhere (tests/citus.rs).
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT s.nspname::text, ({node})
+               FROM pg_catalog.pg_dist_schema d
+               JOIN pg_catalog.pg_namespace s ON s.oid = d.schemaid ORDER BY 1",
+            node = crate::db::catalog::NODE_OF_SCHEMA.replace("s.nsp", "s.oid"),
+        ))
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
+        let nodes = rows
+            .iter()
+            .filter_map(|(schema, node)| Some((schema.clone(), node.clone()?)))
+            .collect();
+        (
+            Some(rows.into_iter().map(|(schema, _)| schema).collect()),
+            nodes,
         )
     } else {
-        None
+        (None, Vec::new())
     };
     let catalog = Catalog {
         shared_schema: shared_schema.to_string(),
@@ -166,6 +174,7 @@ pub async fn detect(
         schemas: utf8_all(schemas),
         foreign_keys,
         citus_schemas,
+        citus_nodes,
     };
     let candidates = catalog.registry_candidates();
     let values = registry_values(conn, &quoted, &candidates).await?;
@@ -248,4 +257,35 @@ impl Detection {
         }
         out
     }
+}
+
+/// For `detect`'s reasons: which Citus node holds which distributed
+/// schemas, one line per node (the first names of a long list).
+pub(super) fn citus_node_lines(nodes: &[(String, String)]) -> Vec<String> {
+    let mut by_node: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (schema, node) in nodes {
+        by_node.entry(node).or_default().push(schema);
+    }
+    by_node
+        .into_iter()
+        .map(|(node, schemas)| {
+            let shown: Vec<String> = schemas
+                .iter()
+                .take(20)
+                .map(|s| format!("{:?}", crate::text::sanitize(s)))
+                .collect();
+            let more = schemas.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!(
+                "citus node {}: {} schema(s): {}{more}",
+                crate::text::sanitize(node),
+                schemas.len(),
+                shown.join(", ")
+            )
+        })
+        .collect()
 }

@@ -45,6 +45,8 @@ pub struct Catalog {
     pub foreign_keys: Vec<ForeignKey>,
     /// `Some` when `pg_dist_schema` exists: the distributed schemas.
     pub citus_schemas: Option<Vec<String>>,
+    /// Citus: (schema, `host:port` of the node holding it).
+    pub citus_nodes: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -431,6 +433,7 @@ pub fn classify(
             "pg_dist_schema exists: {} distributed schema(s)",
             citus.len()
         ));
+        reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
     }
     if let Some((_, c, _)) = best {
         model.schemas.registry = RegistryModel {
