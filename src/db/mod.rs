@@ -222,7 +222,10 @@ impl DbError {
     /// table, a denied read), which fails the same way every time.
     pub fn retryable(&self) -> bool {
         match self {
-            DbError::Connect { .. } | DbError::Timeout { .. } => true,
+            DbError::Connect { .. }
+            | DbError::Timeout { .. }
+            | DbError::Locked { .. }
+            | DbError::NoAnswer { .. } => true,
             DbError::Server { code, .. } => code.as_deref().is_some_and(|code| {
                 ["08", "40", "53", "57P", "58"]
                     .iter()
