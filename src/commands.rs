@@ -161,7 +161,7 @@ pub(crate) async fn execute(
                 Some(detection) => detection.clone(),
                 None => {
                     database
-                        .detect_layout(&settings.tenancy.schemas.shared)
+                        .detect_refined(&settings.tenancy, &settings.tenancy_keys)
                         .await?
                 }
             };

@@ -225,18 +225,23 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
 
 /// Connects with this statement_timeout, while another session holds a lock
 /// on client1's items (mid_dude is compared with client1, so his orders wait).
+/// The dashboard on mid_dude (client3, compared with client1), `table`
+/// locked by another session.
 async fn app_behind_a_lock(
     test_db: &TestDatabase,
     statement_timeout_ms: u64,
+    table: &str,
 ) -> (App, sqlx::PgConnection) {
     use sqlx::Connection;
     let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE client1.items IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    sqlx::raw_sql(&format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut locker)
+    .await
+    .unwrap();
     let db = Database::connect(
         &ConnectionSource::demo(test_db.options.clone()),
         &Settings::default(),
@@ -256,7 +261,7 @@ async fn app_behind_a_lock(
 async fn keys_work_while_a_query_waits_on_a_lock() {
     let test_db = TestDatabase::demo().await;
     // A timeout far beyond the test: the load waits until the lock goes.
-    let (mut app, mut locker) = app_behind_a_lock(&test_db, 600_000).await;
+    let (mut app, mut locker) = app_behind_a_lock(&test_db, 600_000, "client3.orders").await;
     frame_where(&mut app.frames, "the load in progress", |f| {
         f.contains("Loading orders of mid_dude")
     })
@@ -285,10 +290,30 @@ async fn keys_work_while_a_query_waits_on_a_lock() {
     app.handle.await.unwrap().unwrap();
 }
 
+/// Only the comparison tenant is locked (a migration there): the own
+/// prices show, and the comparison says why it is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_comparison_tenant_leaves_the_own_prices_with_the_reason() {
+    let test_db = TestDatabase::demo().await;
+    let (mut app, mut locker) = app_behind_a_lock(&test_db, 2_000, "client1.items").await;
+    let frame = frame_where(&mut app.frames, "own prices, comparison locked", |f| {
+        row(f, "Tesla").contains("3,500.00") && f.contains("no comparison with client1: locked")
+    })
+    .await;
+    assert!(!frame.contains("timed out"), "{frame}");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    keys(&app.keys, &[KeyCode::Char('q')]);
+    app.handle.await.unwrap().unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_stuck_on_a_lock_times_out_and_r_retries() {
     let test_db = TestDatabase::demo().await;
-    let (mut app, mut locker) = app_behind_a_lock(&test_db, 300).await;
+    // The user's own orders: the load itself waits, and times out.
+    let (mut app, mut locker) = app_behind_a_lock(&test_db, 300, "client3.orders").await;
     frame_where(&mut app.frames, "the timeout", |f| {
         f.contains("timed out after 300 ms")
     })

@@ -47,6 +47,26 @@ impl Database {
         crate::db::retried!(self, self.detect_layout_once(shared_schema))
     }
 
+    /// What `detect` states: the detected layout refined by the configured
+    /// `keys` (see [`Database::choose_model`]); detected alone where
+    /// nothing refines it.
+    pub async fn detect_refined(
+        &self,
+        configured: &TenancyModel,
+        keys: &[String],
+    ) -> Result<Detection, DbError> {
+        let refined = crate::db::retried!(self, async {
+            let mut tx = self.read_tx().await?;
+            let (_, detection) = self.choose_model(&mut tx, configured, false, keys).await?;
+            Database::end_read(tx);
+            Ok::<_, DbError>(detection)
+        });
+        match refined? {
+            Some(detection) => Ok(detection),
+            None => self.detect_layout(&configured.schemas.shared).await,
+        }
+    }
+
     async fn detect_layout_once(&self, shared_schema: &str) -> Result<Detection, DbError> {
         let mut tx = self.read_tx().await?;
         let detection = detect(&mut tx, shared_schema)
