@@ -441,7 +441,12 @@ fn ctrl_z_and_sigtstp_suspend_with_the_terminal_restored_and_redraw_on_resume() 
             "{suspend}: the demo server keeps running ({state:?})"
         );
         // What `fg` does. script(1) stops along with its child, like a shell
-        // holding the job, and continues it when continued itself.
+        // holding the job, and continues it when continued itself. It stops
+        // a moment after its child: continued before that, it would stop
+        // afterwards and relay nothing more.
+        wait_until("script(1) stopped with it", || {
+            (process_state(script) == Some('T')).then_some(())
+        });
         kill(script, Signal::SIGCONT).unwrap();
         kill(me, Signal::SIGCONT).unwrap();
         session.wait_for("the dashboard back, drawn in full", before, |s| {
