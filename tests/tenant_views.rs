@@ -70,3 +70,77 @@ async fn the_users_filter_matches_registry_names_not_generated_schema_names() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_health_view_lists_every_anomaly_the_cli_lists() {
+    use crossterm::event::KeyCode;
+    let db = fixture("django_tenants").await;
+    let cli = json(&db, &["health", "--format", "json"]);
+    // Every schema the CLI names with a finding.
+    let mut named: Vec<String> = Vec::new();
+    let texts = |value: &Json| -> Vec<String> {
+        value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    named.extend(texts(&cli["registry"]["missing_schemas"]));
+    named.extend(texts(&cli["registry"]["unregistered_schemas"]));
+    named.extend(texts(&cli["unused_tenants"]));
+    for drift in cli["ledger"]["drift"].as_array().into_iter().flatten() {
+        named.push(drift["tenant"].as_str().unwrap().to_string());
+    }
+    for tenant in cli["tenants"].as_array().unwrap() {
+        if !tenant["drift"].as_array().unwrap().is_empty() {
+            named.push(tenant["tenant"].as_str().unwrap().to_string());
+        }
+    }
+    for copy in cli["wrong_copy"].as_array().unwrap() {
+        if copy["rows"].as_i64().is_some_and(|n| n > 0) {
+            named.push(copy["schema"].as_str().unwrap().to_string());
+        }
+    }
+    named.sort();
+    named.dedup();
+    assert!(named.len() >= 3, "the fixture plants anomalies: {cli}");
+
+    let database = common::connect(&db).await;
+    let mut app = common::start_app(database, std::time::Duration::ZERO, (160, 40)).await;
+    // A registry layout opens on its tenants pane; `a` is the dashboard.
+    app.frame_where("the tenants pane", |f| f.contains("Acme Corp"))
+        .await;
+    app.press(KeyCode::Char('a'));
+    app.press(KeyCode::Char('t'));
+    app.press(KeyCode::Char('f'));
+    let frame = app
+        .frame_where("the health check", |f| f.contains("checked "))
+        .await;
+    let title = format!(
+        "{} with findings",
+        if named.len() == 1 {
+            "1 row".to_string()
+        } else {
+            format!("{} rows", named.len())
+        }
+    );
+    assert!(
+        frame.contains(&title),
+        "{title} in\n{frame}\nCLI: {named:?}"
+    );
+    // Each schema the CLI names is a row (by schema, or its details say so).
+    let state = app.quit().await;
+    let rows = tenantscope::app::health::rows(&state);
+    let mut shown: Vec<String> = rows.iter().map(|r| r.schema.clone()).collect();
+    shown.sort();
+    assert_eq!(shown, named, "{frame}");
+    for row in &rows {
+        let first = &row.findings[0].text;
+        let cut: String = first.chars().take(20).collect();
+        assert!(frame.contains(&cut), "{cut} in\n{frame}");
+    }
+    assert!(!frame.contains("organization"), "{frame}");
+}
