@@ -145,6 +145,16 @@ pub fn jobs(effects: &[Effect]) -> Vec<Job> {
 
 /// Answers the health check that is running.
 pub fn deliver_health(state: &mut State, report: crate::db::HealthReport) -> Vec<Effect> {
+    deliver_health_checked(state, report, Default::default())
+}
+
+/// Answers the health check that is running with `report` and the
+/// registry and ledger `checks`.
+pub fn deliver_health_checked(
+    state: &mut State,
+    report: crate::db::HealthReport,
+    checks: crate::db::tenancy::FrameworkChecks,
+) -> Vec<Effect> {
     let ticket = *state
         .health
         .report
@@ -152,7 +162,7 @@ pub fn deliver_health(state: &mut State, report: crate::db::HealthReport) -> Vec
         .expect("a health check is running");
     let msg = crate::app::health::Msg::Loaded {
         ticket,
-        result: Ok(report),
+        result: Ok(Box::new((report, checks))),
         elapsed: std::time::Duration::from_millis(7),
     };
     update(state, Msg::from(msg))

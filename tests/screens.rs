@@ -516,15 +516,7 @@ fn health_view_with_drift_orphans_and_a_leak() {
     use tenantscope::db::{Leak, LeakKind};
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('t'));
-    let ticket = *state.health.report.pending().expect("the check is running");
-    update(
-        &mut state,
-        Msg::from(health::Msg::Loaded {
-            ticket,
-            result: Ok(drifted_report()),
-            elapsed: Duration::from_millis(7),
-        }),
-    );
+    fixtures::deliver_health(&mut state, drifted_report());
     key(&mut state, KeyCode::Char('L'));
     let leak = Leak {
         order_id: Some("2501".into()),
@@ -546,12 +538,20 @@ fn health_view_with_drift_orphans_and_a_leak() {
         "items.price",
         "double precision",
         "tenant_broken",
-        "tenant_missing (3)",
         "order 2501 → user 4 (user of tenant_0004)",
         "~2,500",
     ] {
         assert!(frame.contains(expected), "{expected} in\n{frame}");
     }
+    // An organization id naming no schema is a row of its own, its users counted.
+    let orphan = frame
+        .lines()
+        .find(|l| l.contains("tenant_missing"))
+        .unwrap_or_else(|| panic!("no orphan row in\n{frame}"));
+    assert!(
+        orphan.contains("no schema") && orphan.contains(" 3 "),
+        "{orphan}"
+    );
     insta::assert_snapshot!(frame);
 }
 
@@ -937,4 +937,178 @@ fn basket_ranks_tenants_with_their_coverage() {
     let large = render(&mut state, 200, 50);
     assert!(large.contains("client1 (own)"), "{large}");
     insta::assert_snapshot!("basket_200x50", large);
+}
+
+/// A registry layout's report (django-tenants): every kind of finding the
+/// CLI's `health` lists, in the registry's words.
+fn registry_findings() -> (
+    tenantscope::db::HealthReport,
+    tenantscope::db::tenancy::FrameworkChecks,
+) {
+    use tenantscope::db::tenancy::{
+        FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck,
+    };
+    use tenantscope::db::{
+        ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus,
+        OrphanOrganization, TenantHealth, WrongCopy,
+    };
+    let tenant = |name: &str, drift: Vec<Drift>| TenantHealth {
+        tenant: name.into(),
+        status: if drift.is_empty() {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Drift
+        },
+        users: Count::exact(2),
+        items: Some(Count::estimate(3)),
+        orders: Some(Count::estimate(4)),
+        drift,
+    };
+    let shape = |t: &str| ColumnShape {
+        type_name: t.into(),
+        not_null: true,
+    };
+    let report = HealthReport {
+        tenants: vec![
+            tenant("acme", Vec::new()),
+            tenant(
+                "globex",
+                vec![Drift {
+                    table: "shop_item".into(),
+                    column: Some("price".into()),
+                    kind: DriftKind::TypeChanged,
+                    expected: Some(shape("numeric(10,2)")),
+                    found: Some(shape("double precision")),
+                }],
+            ),
+            tenant(
+                "initech",
+                vec![Drift {
+                    table: "shop_order".into(),
+                    column: Some("quantity".into()),
+                    kind: DriftKind::MissingRequiredColumn,
+                    expected: Some(shape("integer")),
+                    found: None,
+                }],
+            ),
+            tenant("umbrella", Vec::new()),
+        ],
+        // Users of the registered tenant whose schema is gone.
+        orphan_organizations: vec![OrphanOrganization {
+            organization_id: Some("hooli".into()),
+            users: 1,
+        }],
+        wrong_copy: vec![WrongCopy {
+            schema: "public".into(),
+            table: "shop_item".into(),
+            role: CopyRole::TenantTable,
+            rows: Some(2),
+            more: false,
+            why: "a tenant table: its rows belong in the tenant schemas".into(),
+        }],
+        ..HealthReport::default()
+    };
+    let drift = |tenant: &str, status, missing: &[&str], extra: &[&str]| LedgerDrift {
+        tenant: tenant.into(),
+        status,
+        missing: missing.iter().map(|s| s.to_string()).collect(),
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+    };
+    let checks = FrameworkChecks {
+        registry: Some(RegistryCheck {
+            table: "customers_client".into(),
+            missing_schemas: vec!["hooli".into()],
+            unregistered_schemas: vec!["leftover".into()],
+            static_schemas: vec!["www".into()],
+        }),
+        ledger: Some(LedgerCheck {
+            table: "django_migrations".into(),
+            tenants: 4,
+            without_ledger: Vec::new(),
+            drift: vec![
+                drift("acme", LedgerStatus::Ahead, &[], &["shop.0002_qty"]),
+                drift("initech", LedgerStatus::Behind, &["shop.0002_qty"], &[]),
+                drift(
+                    "umbrella",
+                    LedgerStatus::Diverged,
+                    &["shop.0002_qty"],
+                    &["shop.0009_x"],
+                ),
+            ],
+        }),
+    };
+    (report, checks)
+}
+
+#[test]
+fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
+    let mut state = demo_state();
+    let registered = ["acme", "globex", "hooli", "initech", "umbrella"];
+    state.catalog = TenantCatalog::new(
+        ["acme", "globex", "initech", "umbrella"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .with_registry(
+        registered
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let label = format!("{}{} Corp", s[..1].to_uppercase(), &s[1..]);
+                ((i + 1).to_string(), label, s.to_string())
+            })
+            .collect(),
+    );
+    key(&mut state, KeyCode::Char('t'));
+    let (report, checks) = registry_findings();
+    fixtures::deliver_health_checked(&mut state, report, checks);
+    let frame = render(&mut state, 130, 24);
+    let row = |name: &str| {
+        frame
+            .lines()
+            .find(|l| l.trim_start_matches('"').starts_with('│') && l.contains(name))
+            .unwrap_or_else(|| panic!("no row {name} in\n{frame}"))
+            .to_string()
+    };
+    for (name, words) in [
+        ("Acme Corp", ["ahead", "ran shop.0002_qty"]),
+        ("Globex Corp", ["drift", "shop_item.price: type double"]),
+        ("Initech Corp", ["drift", "missing required column"]),
+        (
+            "Umbrella Corp",
+            ["diverged", "lacks shop.0002_qty; ran shop.0009_x"],
+        ),
+        (
+            "Hooli Corp",
+            ["no schema", "registered in customers_client"],
+        ),
+        (
+            "leftover",
+            ["unregistered", "customers_client does not list"],
+        ),
+        ("www", ["static", "django-pgschemas"]),
+        ("public", ["shared", "shop_item: 2 rows in the wrong copy"]),
+    ] {
+        let line = row(name);
+        for word in words {
+            assert!(line.contains(word), "{word} in {line}");
+        }
+    }
+    assert!(!frame.contains("organization"), "{frame}");
+    assert!(!frame.contains("org id"), "{frame}");
+    insta::assert_snapshot!("health_registry_all", frame);
+
+    // `f`: only the rows with findings; the clean static schema goes.
+    key(&mut state, KeyCode::Char('f'));
+    let narrowed = render(&mut state, 130, 24);
+    assert!(!narrowed.contains("www"), "{narrowed}");
+    for name in ["Acme Corp", "Hooli Corp", "leftover", "public"] {
+        assert!(narrowed.contains(name), "{name} in\n{narrowed}");
+    }
+    insta::assert_snapshot!("health_registry_findings_only", narrowed);
+    // The key is in the one key map: the hint bar and `?` help name it.
+    assert!(narrowed.contains("f only rows with findings"), "{narrowed}");
+    key(&mut state, KeyCode::Char('?'));
+    let help = render(&mut state, 130, 40);
+    assert!(help.contains("only rows with findings"), "{help}");
 }

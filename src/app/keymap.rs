@@ -50,6 +50,8 @@ pub enum Action {
     /// The tenants pane (`T`), and from it every tenant's users (`a`).
     OpenTenants,
     AllUsers,
+    /// The health view: only the rows with findings, or every row again.
+    OnlyFindings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -291,6 +291,11 @@ pub(crate) struct SharedLayout {
     /// Column of the users source naming the tenant as the registry does
     /// (derived sources only).
     tenant_name_column: Option<String>,
+    /// SQL over the users row `u` true when the registry's key of its
+    /// tenant matches the filter pattern `$1` (registry layouts only): a
+    /// registry names tenants, so the filter matches its label and key,
+    /// never the (often generated) schema name.
+    tenant_key_match: Option<String>,
     /// Users in every tenant schema: each schema's SELECT (by its quoted
     /// literal), so one tenant's users are read from its schema alone.
     /// Shared: a one-tenant copy of the layout (`scoped_to`) must not copy

@@ -187,6 +187,7 @@ impl Database {
                 users_relation: None,
                 tenant_column: String::new(),
                 tenant_name_column: None,
+                tenant_key_match: None,
                 tenant_branches: Default::default(),
                 detection: None,
                 name_key: String::new(),
@@ -379,6 +380,7 @@ impl Database {
                     users_table,
                     tenant_column,
                     tenant_name_column: None,
+                    tenant_key_match: None,
                     tenant_branches: Default::default(),
                     name_key: if plain_name {
                         format!("u.{name}")

@@ -300,15 +300,23 @@ impl Database {
         let direction = if descending { "DESC" } else { "ASC" };
         let condition = format!(
             "($1::text IS NULL
-              OR ((u.{user_name}::text ILIKE $1 OR {mail} OR u.{tenant}::text ILIKE $1
-                   {tenant_name})
+              OR ((u.{user_name}::text ILIKE $1 OR {mail} OR {tenant_match})
                   AND u.{user_id}::text IS DISTINCT FROM $5))
              AND ($6::text IS NULL OR u.{tenant}::text = $6)
              AND {keyset}",
             tenant = self.layout.tenant_column,
-            tenant_name = match &self.layout.tenant_name_column {
-                Some(column) => format!("OR u.{column}::text ILIKE $1"),
-                None => String::new(),
+            // Where a registry names tenants: its label and key, not the
+            // schema (generated names would match any digits typed).
+            tenant_match = match (
+                &self.layout.tenant_name_column,
+                &self.layout.tenant_key_match,
+            ) {
+                (Some(column), Some(key)) => format!("u.{column}::text ILIKE $1 OR {key}"),
+                (Some(column), None) => format!(
+                    "u.{tenant}::text ILIKE $1 OR u.{column}::text ILIKE $1",
+                    tenant = self.layout.tenant_column
+                ),
+                (None, _) => format!("u.{}::text ILIKE $1", self.layout.tenant_column),
             },
             user_name = self.layout.names.user_name,
             user_id = self.layout.names.user_id,

@@ -6,8 +6,9 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{block, failed, layout, message, theme};
+use crate::app::health::{HealthRow, RowKind, Severity};
 use crate::app::state::State;
-use crate::db::{Count, HealthStatus, LeakKind};
+use crate::db::{Count, LeakKind};
 use crate::text::{fit, sanitize, thousands};
 
 /// `spans` cut to `max` cells, ending in "…" when cut (a block title is
@@ -56,61 +57,89 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             return;
         }
     };
-    let drifted = report.tenants_with_drift();
+    let all = crate::app::health::all_rows(report, &state.health.checks, &state.catalog);
+    let with_findings = all.iter().filter(|r| r.has_findings()).count();
+    let rows_shown = crate::app::health::rows(state);
     let title = vec![
         Span::styled(" Tenant health ", theme::title()),
         Span::raw(format!("{} tenants · ", report.tenants.len())),
         Span::styled(
-            format!("{drifted} with drift"),
-            if drifted > 0 {
+            crate::text::plural(with_findings, "row with findings", "rows with findings"),
+            if with_findings > 0 {
                 theme::error()
             } else {
                 theme::cheaper()
             },
         ),
-        Span::raw(format!(
-            " · {} unused · {} org ids without schema ",
-            report.unused_tenants.len(),
-            report.orphan_organizations.len()
-        )),
+        Span::raw(if state.health.only_findings {
+            " · only findings (f: all) ".to_string()
+        } else {
+            " ".to_string()
+        }),
     ];
     let title = fit_spans(title, table_area.width.saturating_sub(2) as usize);
     frame.render_widget(block(Line::from(title), true), table_area);
     let inner = layout::inner(table_area);
     let rows_fit = layout::table_rows(table_area);
-    let visible: Vec<&crate::db::TenantHealth> = report
-        .tenants
+    let visible: Vec<&HealthRow> = rows_shown
         .iter()
         .skip(state.health.cursor.offset)
         .take(rows_fit)
         .collect();
-    let status_of = |status: HealthStatus| {
-        let (mark, style) = match status {
-            HealthStatus::Ok => ("✓", theme::cheaper()),
-            HealthStatus::Drift => ("✗", theme::error()),
-            HealthStatus::Unused => ("-", theme::warning()),
+    let status_of = |row: &HealthRow| {
+        let worst = row
+            .findings
+            .iter()
+            .map(|f| f.severity)
+            .min_by_key(|s| match s {
+                Severity::Error => 0,
+                Severity::Warning => 1,
+                Severity::Note => 2,
+            });
+        let (mark, style) = match worst {
+            None => ("✓", theme::cheaper()),
+            Some(Severity::Error) => ("✗", theme::error()),
+            Some(Severity::Warning) => ("!", theme::warning()),
+            Some(Severity::Note) => ("·", theme::dim()),
         };
-        (format!("{mark} {}", status.word()), style)
+        (format!("{mark} {}", row.status), style)
+    };
+    let tenant_of = |row: &HealthRow| match row.kind {
+        RowKind::Tenant(i) => report.tenants.get(i),
+        _ => None,
     };
     let cells: Vec<[String; 6]> = visible
         .iter()
-        .map(|t| {
-            let drift = match t.drift.as_slice() {
+        .map(|row| {
+            let findings = match row.findings.as_slice() {
                 [] => String::new(),
-                [one] => one.describe(),
-                [first, rest @ ..] => format!("{} (+{} more)", first.describe(), rest.len()),
+                [one] => one.text.clone(),
+                [first, rest @ ..] => format!("{} (+{} more)", first.text, rest.len()),
             };
+            let counts = match tenant_of(row) {
+                Some(t) => [
+                    thousands(t.users.value),
+                    Count::label(t.items),
+                    Count::label(t.orders),
+                ],
+                None => [
+                    row.users.map(thousands).unwrap_or_else(|| "—".into()),
+                    "—".into(),
+                    "—".into(),
+                ],
+            };
+            let [users, items, orders] = counts;
             [
-                sanitize(&t.tenant).into_owned(),
-                status_of(t.status).0,
-                thousands(t.users.value),
-                Count::label(t.items),
-                Count::label(t.orders),
-                drift,
+                sanitize(&row.name).into_owned(),
+                status_of(row).0,
+                users,
+                items,
+                orders,
+                sanitize(&findings).into_owned(),
             ]
         })
         .collect();
-    let headers = ["Tenant", "Status", "Users", "Items", "Orders", "Drift"];
+    let headers = ["Tenant", "Status", "Users", "Items", "Orders", "Findings"];
     // Columns as wide as what they show, so a narrow terminal keeps whole
     // names; whatever still does not fit is cut here with "…", since the
     // table itself would cut it silently.
@@ -125,7 +154,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     };
     let selection = 2; // "▶ "
     let available = inner.width.saturating_sub(selection);
-    let numbers = [widest(1, 9), widest(2, 10), widest(3, 10), widest(4, 10)];
+    let numbers = [widest(1, 14), widest(2, 10), widest(3, 10), widest(4, 10)];
     // The name gives way first: counts are never cut while they fit at all.
     let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
     let widths = [
@@ -150,7 +179,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .zip(&cells)
         .map(|(t, row)| {
-            let style = status_of(t.status).1;
+            let style = status_of(t).1;
             Row::new(vec![
                 Cell::from(fit(&row[0], actual[0])),
                 Cell::from(Span::styled(fit(&row[1], actual[1]), style)),
@@ -172,36 +201,56 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     .style(theme::header_row());
     let table = Table::new(rows, widths).header(header);
     super::list(frame, inner, table, &state.health.cursor, true);
-    health_details(state, report, frame, details_area);
+    health_details(
+        state,
+        report,
+        rows_shown.get(state.health.cursor.selected),
+        frame,
+        details_area,
+    );
 }
 
-fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut Frame, area: Rect) {
-    let Some(tenant) = report.tenants.get(state.health.cursor.selected) else {
+fn health_details(
+    state: &State,
+    report: &crate::db::HealthReport,
+    row: Option<&HealthRow>,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let Some(row) = row else {
         let title = Line::from(Span::styled(" Details ", theme::title()));
         frame.render_widget(block(title, true), area);
         return;
     };
+    let title = if row.name == row.schema {
+        format!(" {} ", fit(&sanitize(&row.name), 40))
+    } else {
+        format!(
+            " {} (schema {}) ",
+            fit(&sanitize(&row.name), 30),
+            fit(&sanitize(&row.schema), 30)
+        )
+    };
     frame.render_widget(
-        block(
-            Line::from(Span::styled(
-                format!(" {} ", fit(&tenant.tenant, 40)),
-                theme::title(),
-            )),
-            true,
-        ),
+        block(Line::from(Span::styled(title, theme::title())), true),
         area,
     );
     let mut lines: Vec<Line> = Vec::new();
-    if tenant.drift.is_empty() {
+    if row.findings.is_empty() {
         lines.push(Line::from(Span::styled(
-            "✓ items and orders match the reference",
+            "✓ tables, migrations and copies match the other tenants",
             theme::cheaper(),
         )));
     }
-    for drift in &tenant.drift {
+    for finding in &row.findings {
+        let (mark, style) = match finding.severity {
+            Severity::Error => ("✗", theme::error()),
+            Severity::Warning => ("!", theme::warning()),
+            Severity::Note => ("·", theme::dim()),
+        };
         lines.push(Line::from(Span::styled(
-            format!("✗ {}", sanitize(&drift.describe())),
-            theme::error(),
+            format!("{mark} {}", sanitize(&finding.text)),
+            style,
         )));
     }
     for reference in report.references.iter().filter(|r| r.tie) {
@@ -215,12 +264,27 @@ fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut F
             theme::warning(),
         )));
     }
+    // Leaks: only a tenant schema the check read has orders to look in.
+    let tenant = match row.kind {
+        RowKind::Tenant(i) => report.tenants.get(i),
+        _ => None,
+    };
+    if let Some(tenant) = tenant {
+        leak_lines(state, &tenant.tenant, area, &mut lines);
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        layout::inner(area),
+    );
+}
+
+/// The `L` answer for `tenant`, or how to ask for it.
+fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'static>>) {
     let leaks = &state.health.leaks;
     match leaks.done().map(|d| (&d.result, d.elapsed)) {
-        _ if leaks.key() != Some(&tenant.tenant) => lines.push(Line::from(Span::styled(
-            "  L looks for orders of other tenants' users",
-            theme::dim(),
-        ))),
+        _ if leaks.key().map(String::as_str) != Some(tenant) => lines.push(Line::from(
+            Span::styled("  L looks for orders of other tenants' users", theme::dim()),
+        )),
         _ if leaks.is_loading() => lines.push(Line::from("  looking for leaked orders…")),
         Some((Err(error), _)) => lines.push(Line::from(Span::styled(
             format!("✗ leaks: {}", sanitize(error)),
@@ -258,39 +322,4 @@ fn health_details(state: &State, report: &crate::db::HealthReport, frame: &mut F
         }
         None => {}
     }
-    if !report.orphan_organizations.is_empty() {
-        let ids: Vec<String> = report
-            .orphan_organizations
-            .iter()
-            .map(|o| {
-                format!(
-                    "{} ({})",
-                    sanitize(o.organization_id.as_deref().unwrap_or("(none)")),
-                    o.users
-                )
-            })
-            .collect();
-        lines.push(Line::from(Span::styled(
-            format!("! organization ids with no schema: {}", ids.join(", ")),
-            theme::warning(),
-        )));
-    }
-    if !report.wrong_copy.is_empty() {
-        let copies: Vec<String> = report
-            .wrong_copy
-            .iter()
-            .map(|w| {
-                let place = format!("{}.{}", w.schema, w.table);
-                format!("{} ({})", sanitize(&place), w.rows_text())
-            })
-            .collect();
-        lines.push(Line::from(Span::styled(
-            format!("✗ rows in the wrong copy: {}", copies.join(", ")),
-            theme::error(),
-        )));
-    }
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }),
-        layout::inner(area),
-    );
 }

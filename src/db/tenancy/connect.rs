@@ -437,6 +437,17 @@ impl Database {
             derived.users_table = format!("({source})");
             derived.tenant_column = "tenantscope_schema".into();
             derived.tenant_name_column = Some("tenantscope_tenant".into());
+            // A registry names the tenants: the users filter matches its
+            // key too (the label is `tenantscope_tenant`).
+            derived.tenant_key_match = registry.as_ref().map(|r| {
+                format!(
+                    "EXISTS (SELECT 1 FROM {table} r
+                              WHERE ({expr})::text = u.tenantscope_schema
+                                AND r.{key}::text ILIKE $1)",
+                    table = r.table,
+                    key = r.key,
+                )
+            });
             derived.tenant_branches = std::sync::Arc::new(branches);
             match model.users.at {
                 UsersAt::PerTenant => {
