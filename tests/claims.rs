@@ -754,21 +754,6 @@ async fn the_tenant_catalog_takes_a_fixed_number_of_queries() {
     admin.close().await.ok();
 }
 
-/// Statements in the counting server's database since the last reset,
-/// transaction control left out (sqlx sends a dropped read transaction's
-/// ROLLBACK whenever the connection is next used).
-async fn counted_statements(admin: &mut sqlx::PgConnection) -> i64 {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(s.calls), 0)::bigint
-           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
-            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'",
-    )
-    .fetch_one(admin)
-    .await
-    .unwrap()
-}
-
 async fn reset_counts(admin: &mut sqlx::PgConnection) {
     sqlx::raw_sql("SELECT pg_stat_statements_reset()")
         .execute(admin)
@@ -810,13 +795,13 @@ async fn the_price_matrix_and_detection_take_a_fixed_number_of_queries() {
         let db = Database::connect(&source, &configured).await.unwrap();
         assert!(db.detection().is_none(), "configured, not detected");
         db.close().await;
-        let connect_configured = counted_statements(&mut admin).await;
+        let connect_configured = common::counted_statements(&mut admin).await;
         reset_counts(&mut admin).await;
         let db = Database::connect(&source, &Settings::default())
             .await
             .unwrap();
         assert!(db.detection().is_some(), "detected");
-        let connect_detected = counted_statements(&mut admin).await;
+        let connect_detected = common::counted_statements(&mut admin).await;
         let detection = connect_detected - connect_configured;
         assert!(
             (1..=3).contains(&detection),
@@ -828,7 +813,7 @@ async fn the_price_matrix_and_detection_take_a_fixed_number_of_queries() {
         let on_screen: Vec<String> = catalog.names()[..5].to_vec();
         reset_counts(&mut admin).await;
         let matrix = db.price_matrix(&on_screen).await.unwrap();
-        let prices = counted_statements(&mut admin).await;
+        let prices = common::counted_statements(&mut admin).await;
         assert_eq!(matrix.tenants, on_screen);
         db.close().await;
         measured.push((detection, prices));

@@ -1097,7 +1097,7 @@ async fn wrong_copies_are_counted_in_batches_and_each_count_stops_at_the_cap() {
         .unwrap();
         let report = db.health(None).await.unwrap();
         db.close().await;
-        measured.push(counted_statements(&mut admin).await);
+        measured.push(common::counted_statements(&mut admin).await);
         if round == 0 {
             // Reading stopped at the cap (+1, to know there are more): the
             // server's own count of the rows its scans returned.
@@ -1146,18 +1146,3 @@ async fn wrong_copies_are_counted_in_batches_and_each_count_stops_at_the_cap() {
     admin.close().await.ok();
 }
 
-/// Statements in the counted database, transaction control left out.
-async fn counted_statements(admin: &mut PgConnection) -> i64 {
-    sqlx::query_scalar(
-        "SELECT coalesce(sum(s.calls), 0)::bigint
-           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
-          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
-            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'
-            -- A new connection's probe (db/grant.rs): as many as the pool
-            -- opened, not work the check did.
-            AND s.query !~* '^SELECT \\$1$'",
-    )
-    .fetch_one(admin)
-    .await
-    .unwrap()
-}

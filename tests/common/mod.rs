@@ -348,3 +348,20 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Statements the server ran in the `counted` database since the last
+/// reset (`pg_stat_statements`), leaving out transaction control, SET and
+/// a new connection's probe (db/grant.rs: as many as the pool happened to
+/// open, not work the load did).
+pub async fn counted_statements(admin: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(s.calls), 0)::bigint
+           FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query NOT LIKE '%pg_stat_statements%'
+            AND s.query !~* '^(BEGIN|COMMIT|ROLLBACK|SET )'
+            AND s.query !~* '^SELECT \\$1$'",
+    )
+    .fetch_one(admin)
+    .await
+    .unwrap()
+}
