@@ -53,6 +53,7 @@ pub fn demo_state() -> State {
     let count = UserCount {
         value: users.len() as i64,
         estimated: false,
+        ..Default::default()
     };
     let mut state = State::new("demo".into(), catalog(), count, users, None);
     state.size = (120, 30);

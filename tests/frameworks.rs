@@ -946,3 +946,30 @@ async fn registry_labels_name_tenants_in_basket_and_prices() {
     }
     assert!(!ok(&db, &["prices"]).contains("_17042"));
 }
+
+/// Linked users (django-tenant-users): the header counts the people and
+/// their memberships apart (a person in two tenants is one person, two
+/// memberships), as the tables say.
+#[tokio::test]
+async fn linked_users_are_counted_as_people_and_memberships() {
+    let db = fixture("django_tenant_users").await;
+    let people = db
+        .query_text("SELECT count(*)::text FROM public.users_tenantuser")
+        .await;
+    let out = run(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let header = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert!(
+        header.contains(&format!("{people} people · ")),
+        "{people} people: {header}"
+    );
+    let memberships: usize = header
+        .split(" people · ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{header}"));
+    let users = json(&db, &["users", "--format", "json"]);
+    assert_eq!(memberships, users.as_array().unwrap().len(), "{header}");
+    assert!(memberships > people.parse::<usize>().unwrap(), "{header}");
+}

@@ -1145,4 +1145,3 @@ async fn wrong_copies_are_counted_in_batches_and_each_count_stops_at_the_cap() {
     );
     admin.close().await.ok();
 }
-

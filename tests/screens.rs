@@ -305,6 +305,7 @@ fn hostile_state() -> State {
     let count = UserCount {
         value: users.len() as i64,
         estimated: false,
+        ..Default::default()
     };
     let mut state = State::new("demo".into(), catalog, count, users, None);
     init(&mut state);
@@ -715,6 +716,7 @@ fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
     let count = UserCount {
         value: 2,
         estimated: false,
+        ..Default::default()
     };
     let mut state = State::new("demo".into(), catalog, count, vec![poor, bad], None);
     init(&mut state);

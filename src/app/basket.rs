@@ -307,6 +307,7 @@ mod tests {
         let count = UserCount {
             value: 4,
             estimated: false,
+            ..Default::default()
         };
         let mut state = State::new("big".into(), catalog, count, demo_users(), None);
         crate::app::init(&mut state);
@@ -377,6 +378,7 @@ mod tests {
         let count = UserCount {
             value: 2,
             estimated: false,
+            ..Default::default()
         };
         let mut state = State::new("big".into(), catalog, count, users, None);
         crate::app::init(&mut state);

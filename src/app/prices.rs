@@ -270,6 +270,7 @@ mod tests {
         let count = UserCount {
             value: 4,
             estimated: false,
+            ..Default::default()
         };
         let mut state = State::new("big".into(), tenants, count, demo_users(), None);
         state.size = (width, 30);

@@ -364,11 +364,32 @@ impl Database {
     }
 
     async fn user_count_once(&self) -> Result<UserCount, DbError> {
+        let mut count = self.membership_count().await?;
+        // Linked users: the people apart from their memberships.
+        if let (super::UsersAt::Link, Some(relation)) =
+            (self.layout.model.users.at, &self.layout.users_relation)
+        {
+            let mut tx = self.read_tx().await?;
+            let people: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {relation}"))
+                .persistent(false)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            count.people = Some(people);
+        }
+        Ok(count)
+    }
+
+    /// The rows of the users source: users, or memberships where users are
+    /// linked to tenants.
+    async fn membership_count(&self) -> Result<UserCount, DbError> {
         if self.layout.model.users.at == super::UsersAt::PerTenant {
             let value = self.per_tenant_user_count().await?;
             return Ok(UserCount {
                 value,
                 estimated: false,
+                ..Default::default()
             });
         }
         let mut tx = self.read_tx().await?;
@@ -397,11 +418,13 @@ impl Database {
             return Ok(UserCount {
                 value: exact,
                 estimated: false,
+                ..Default::default()
             });
         }
         Ok(UserCount {
             value: estimate.max(0.0) as i64,
             estimated: true,
+            ..Default::default()
         })
     }
 
@@ -476,6 +499,10 @@ const EXACT_COUNT_BELOW: f64 = 100_000.0;
 pub struct UserCount {
     pub value: i64,
     pub estimated: bool,
+    /// Where users are linked to tenants (`users = "link"`), `value`
+    /// counts memberships (a person in two tenants twice) and this the
+    /// people.
+    pub people: Option<i64>,
 }
 
 /// A user's position in the list order, for keyset paging: opaque (the

@@ -100,11 +100,20 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(" │ ", theme::dim()));
     }
     spans.extend([
-        Span::raw(format!(
-            "{} users · {} tenants",
-            count_label(state.user_count),
-            thousands(state.catalog.len() as i64)
-        )),
+        Span::raw(match state.user_count.people {
+            // Linked users: a person in two tenants is two memberships.
+            Some(people) => format!(
+                "{} people · {} memberships · {} tenants",
+                thousands(people),
+                count_label(state.user_count),
+                thousands(state.catalog.len() as i64)
+            ),
+            None => format!(
+                "{} users · {} tenants",
+                count_label(state.user_count),
+                thousands(state.catalog.len() as i64)
+            ),
+        }),
         Span::styled(" │ ", theme::dim()),
         Span::raw("compare: "),
         Span::styled(sanitize(&compare).into_owned(), theme::title()),

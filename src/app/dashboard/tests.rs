@@ -36,6 +36,7 @@ fn opening_loads_the_first_users_orders_at_once() {
         UserCount {
             value: 1,
             estimated: false,
+            ..Default::default()
         },
         vec![user("1", "a", "client1")],
         None,
@@ -196,6 +197,7 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
     let count = UserCount {
         value: 1_000_000,
         estimated: true,
+        ..Default::default()
     };
     let mut state = State::new("big".into(), catalog(), count, numbered(0, PAGE_SIZE), None);
     state.size = (120, 30);
@@ -494,6 +496,7 @@ fn reload_reloads_catalog_users_and_orders() {
                 UserCount {
                     value: 5,
                     estimated: false,
+                    ..Default::default()
                 },
             )),
         }),
