@@ -346,7 +346,7 @@ async fn comparison_is_like_for_like() {
     let table = run_ok(&db, &["orders", "1", "--compare", "client3"]);
     assert!(!table.contains("25,000.00"), "{table}");
     assert!(
-        table.contains("Compared: 1 of 2 lines, 1 item not sold by client3"),
+        table.contains("Compared: 1 of 2 lines, 1 line not sold by client3"),
         "{table}"
     );
     let like = table.lines().find(|l| l.contains("Like for like")).unwrap();
