@@ -534,3 +534,13 @@ async fn prices_reads_many_tenants_in_batches() {
         Err(DbError::UnknownTenant("nope".into()))
     );
 }
+
+/// The comparison and basket on a catalogue numbered apart from the own
+/// tenant's (client3's ids offset and reversed): the same items by
+/// description, as SQL written here prices them.
+#[tokio::test]
+async fn comparison_and_basket_on_an_independently_numbered_catalogue() {
+    let db = TestDatabase::demo().await;
+    common::renumber_items(&db, "client3", 1000).await;
+    common::assert_compared_by_description(&db, "1", "client1", "client3").await;
+}
