@@ -368,3 +368,13 @@ fn demo_runs_its_own_server_and_leaves_nothing_behind() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// The user's own tenant renumbered (client1's catalogue reversed): the
+/// comparison and basket of a client2 user still pair items by
+/// description, as SQL written here prices them.
+#[tokio::test]
+async fn comparison_and_basket_when_the_own_catalogue_is_numbered_apart() {
+    let db = TestDatabase::demo().await;
+    common::renumber_items(&db, "client1", 3).await;
+    common::assert_compared_by_description(&db, "2", "client2", "client1").await;
+}

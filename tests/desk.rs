@@ -612,3 +612,13 @@ async fn moving_to_another_user_cancels_the_baskets_remaining_pages() {
     common::unlock(&mut locker).await;
     app.quit().await;
 }
+
+/// The comparison and basket when client2 numbers its catalogue the other
+/// way round (its Tesla has client1's Huawei id): the same items by
+/// description, as SQL written here prices them.
+#[tokio::test]
+async fn comparison_and_basket_on_a_catalogue_numbered_the_other_way_round() {
+    let db = TestDatabase::demo().await;
+    common::renumber_items(&db, "client2", 3).await;
+    common::assert_compared_by_description(&db, "1", "client1", "client2").await;
+}

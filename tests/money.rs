@@ -346,7 +346,7 @@ async fn comparison_is_like_for_like() {
     let table = run_ok(&db, &["orders", "1", "--compare", "client3"]);
     assert!(!table.contains("25,000.00"), "{table}");
     assert!(
-        table.contains("Compared: 1 of 2 lines, 1 item not sold by client3"),
+        table.contains("Compared: 1 of 2 lines, 1 line not sold by client3"),
         "{table}"
     );
     let like = table.lines().find(|l| l.contains("Like for like")).unwrap();
@@ -533,4 +533,14 @@ async fn prices_reads_many_tenants_in_batches() {
         conn.price_matrix(&["t1".into(), "nope".into()]).await,
         Err(DbError::UnknownTenant("nope".into()))
     );
+}
+
+/// The comparison and basket on a catalogue numbered apart from the own
+/// tenant's (client3's ids offset and reversed): the same items by
+/// description, as SQL written here prices them.
+#[tokio::test]
+async fn comparison_and_basket_on_an_independently_numbered_catalogue() {
+    let db = TestDatabase::demo().await;
+    common::renumber_items(&db, "client3", 1000).await;
+    common::assert_compared_by_description(&db, "1", "client1", "client3").await;
 }

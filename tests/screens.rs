@@ -138,7 +138,7 @@ fn item_the_comparison_tenant_does_not_sell() {
         like.contains("50,000.00") && like.contains("▼ -15,000.00"),
         "{like}"
     );
-    assert!(frame.contains("1 item not sold by client3"), "{frame}");
+    assert!(frame.contains("1 line not sold by client3"), "{frame}");
     insta::assert_snapshot!(frame);
 }
 

@@ -59,6 +59,9 @@ pub struct Executor {
     results: UnboundedSender<Msg>,
     /// The token of the load running in each slot.
     running: HashMap<Slot, CancellationToken>,
+    /// Cancelled once the last load started in each slot is over, its
+    /// server-side cancel included: the next load in the slot waits for it.
+    settled: HashMap<Slot, CancellationToken>,
     /// When each slot last started a load (see [`debounced`]).
     last_started: HashMap<Slot, Instant>,
 }
@@ -76,6 +79,7 @@ impl Executor {
             clipboard,
             results,
             running: HashMap::new(),
+            settled: HashMap::new(),
             last_started: HashMap::new(),
         }
     }
@@ -145,8 +149,12 @@ impl Executor {
         if let Some(old) = self.running.insert(slot, token.clone()) {
             old.cancel();
         }
+        let settled = CancellationToken::new();
+        let before = self.settled.insert(slot, settled.clone());
         let results = self.results.clone();
         tokio::spawn(async move {
+            // However this task ends (a panic included).
+            let _settled = settled.drop_guard();
             // Test hook (debug builds only): a background task that panics.
             #[cfg(debug_assertions)]
             if std::env::var_os("TS_TEST_PANIC").is_some_and(|v| v == "task") {
@@ -158,6 +166,14 @@ impl Executor {
                 // next millisecond tick, which an at-once load would wait.
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
+                }
+                // The load it supersedes is cancelled on the server first
+                // (a bounded wait, see `Database::cancel`): behind a pooler
+                // with every server connection taken, this load would
+                // otherwise take the connection the cancel needs while the
+                // old query holds the other, and both wait for ever.
+                if let Some(before) = before {
+                    before.cancelled().await;
                 }
                 job.run(db.clone(), handle.clone()).await
             };

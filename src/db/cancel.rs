@@ -66,29 +66,53 @@ impl Database {
     /// Stops the query `handle` runs, on the server, if its transaction is
     /// still open: the name it looks the backend up by only exists inside
     /// that transaction. Safe to call after the task has let go of its
-    /// connection, which it should (see app/tasks.rs): behind a pooler with
-    /// every server connection taken, this statement waits for one.
+    /// connection, which it should (see app/tasks.rs).
+    ///
+    /// Runs on a connection of its own, outside the pool and closed after,
+    /// within [`CANCEL_TIMEOUT`] (connecting included): it never waits for
+    /// a pool connection a newer load holds. Gives up silently when that
+    /// connection cannot be had in time (a session-mode pooler with every
+    /// server connection taken, a server at `max_connections`).
     pub async fn cancel(&self, handle: &QueryHandle) {
         let tag = handle.0.swap(0, Ordering::SeqCst);
-        if tag != 0 {
-            // One simple-protocol statement (our own text, inlined): outside
-            // a transaction a pooler may send an extended-protocol Parse and
-            // its Execute to two different server connections.
-            let sql = format!(
-                "SELECT pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity \
-                  WHERE application_name = '{}' AND pid <> pg_backend_pid()",
-                query_tag_name(tag)
-            );
-            // Within the grant: never a connection the server would not give.
-            let Some(_permit) = super::grant::with_permit(&self.pool, &self.grant).await else {
-                tracing::debug!(tag, "no connection free to cancel a superseded query");
-                return;
-            };
-            let cancelled = sqlx::raw_sql(&sql).execute(&self.pool).await;
-            tracing::debug!(tag, ok = cancelled.is_ok(), "cancelled a superseded query");
+        if tag == 0 {
+            return;
+        }
+        // One simple-protocol statement (our own text, inlined): outside
+        // a transaction a pooler may send an extended-protocol Parse and
+        // its Execute to two different server connections.
+        let sql = format!(
+            "SELECT pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity \
+              WHERE application_name = '{}' AND pid <> pg_backend_pid()",
+            query_tag_name(tag)
+        );
+        let options = self.pool.connect_options();
+        let timeout = self
+            .pool
+            .options()
+            .get_acquire_timeout()
+            .min(CANCEL_TIMEOUT);
+        match tokio::time::timeout(timeout, on_own_connection(&options, &sql)).await {
+            Ok(done) => tracing::debug!(tag, ok = done.is_ok(), "cancelled a superseded query"),
+            Err(_) => tracing::debug!(tag, "no connection in time to cancel a superseded query"),
         }
     }
 }
+
+/// Runs `sql` on a new connection, closed after.
+async fn on_own_connection(
+    options: &sqlx::postgres::PgConnectOptions,
+    sql: &str,
+) -> Result<(), sqlx::Error> {
+    use sqlx::{Connection, Executor};
+    let mut connection = sqlx::PgConnection::connect_with(options).await?;
+    let done = connection.execute(sqlx::raw_sql(sql)).await;
+    let _ = connection.close().await;
+    done.map(drop)
+}
+
+/// The longest a cancel may take, connecting included.
+const CANCEL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {

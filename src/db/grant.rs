@@ -179,14 +179,6 @@ impl DerefMut for ReadTx {
     }
 }
 
-/// A connection taken within the grant, for one statement outside a
-/// transaction (a cancel).
-/// None when none is free within the connect timeout.
-pub(super) async fn with_permit(pool: &PgPool, grant: &Grant) -> Option<OwnedSemaphorePermit> {
-    let timeout = pool.options().get_acquire_timeout();
-    tokio::time::timeout(timeout, grant.permit()).await.ok()
-}
-
 /// `BEGIN …` (`sql`) on a connection the server or pooler grants: waits
 /// for a permit, and when a new connection is not granted while others
 /// work, shrinks to those and waits for one of them.

@@ -284,26 +284,31 @@ impl OrdersReport {
         }
         let mut why = Vec::new();
         if self.compare_missing > 0 {
-            let items = if self.compare_missing == 1 {
-                "item"
-            } else {
-                "items"
-            };
             why.push(format!(
-                "{} {items} not sold by {compare}",
-                self.compare_missing
+                "{} not sold by {compare}",
+                count_lines(self.compare_missing)
             ));
         }
         let own_gaps = self.lines.iter().filter(|l| !l.total.is_number()).count();
         if own_gaps > 0 {
-            why.push(format!("{own_gaps} without an own total"));
+            why.push(format!(
+                "{} without an own total",
+                crate::text::thousands(own_gaps as i64)
+            ));
         }
         Some(format!(
-            "{} of {lines} lines, {}",
-            self.compared_lines,
+            "{} of {}, {}",
+            crate::text::thousands(self.compared_lines as i64),
+            count_lines(lines),
             why.join(", ")
         ))
     }
+}
+
+/// "1 line", "10,000 lines".
+fn count_lines(count: usize) -> String {
+    let noun = if count == 1 { "line" } else { "lines" };
+    format!("{} {noun}", crate::text::thousands(count as i64))
 }
 
 /// The comparison tenant actually used for a user.
@@ -634,9 +639,25 @@ mod tests {
         assert_eq!((report.compared_lines, report.compare_missing), (1, 1));
         assert_eq!(
             report.compare_note(&TenantCatalog::default()).as_deref(),
-            Some("1 of 2 lines, 1 item not sold by b")
+            Some("1 of 2 lines, 1 line not sold by b")
         );
         assert_eq!(report.total_gap(), None);
+    }
+
+    #[test]
+    fn compare_note_groups_thousands_and_counts_lines() {
+        let lines = (0..100_000)
+            .map(|i| {
+                let id = i.to_string();
+                let compare = (i >= 10_000).then_some("1");
+                raw(&id, "1", Some("2"), compare)
+            })
+            .collect();
+        let report = OrdersReport::from_raw("a".into(), Some("client3".into()), lines);
+        assert_eq!(
+            report.compare_note(&TenantCatalog::default()).as_deref(),
+            Some("90,000 of 100,000 lines, 10,000 lines not sold by client3")
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let filter = &state.dashboard.filter;
     let filtering = !filter.text.is_empty() || filter.editing;
     let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
-    let shown = if users.is_complete() {
+    let shown = if users.users().is_empty() && users.error().is_some() {
+        "?".to_string()
+    } else if users.is_complete() {
         thousands(users.users().len() as i64)
     } else if filtering {
         format!("{}+", thousands(users.users().len() as i64))
@@ -72,6 +74,11 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     if users.users().is_empty() {
         let message = if users.is_loading() {
             "Loading users…".to_string()
+        } else if let Some(error) = users.error() {
+            format!(
+                "Users could not be loaded: {}",
+                crate::text::sanitize(error)
+            )
         } else if filtering {
             let how = if filter.editing {
                 "Ctrl-U clears the prompt."

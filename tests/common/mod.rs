@@ -365,3 +365,114 @@ pub async fn counted_statements(admin: &mut sqlx::PgConnection) -> i64 {
     .await
     .unwrap()
 }
+
+/// Renumbers `schema`'s catalogue as a framework's per-schema sequence
+/// would, apart from the other tenants': every item id becomes
+/// `offset − id` (reversed, and offset), the orders following; the orders'
+/// foreign keys to the items are dropped first. Text or integer ids.
+pub async fn renumber_items(db: &TestDatabase, schema: &str, offset: i64) {
+    db.run_sql(&format!(
+        r#"DO $$
+        DECLARE
+          c record;
+          item_type text := (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                              WHERE attrelid = '{schema}.items'::regclass AND attname = 'id');
+          order_type text := (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                               WHERE attrelid = '{schema}.orders'::regclass AND attname = 'item_id');
+        BEGIN
+          FOR c IN SELECT conname FROM pg_constraint
+                    WHERE conrelid = '{schema}.orders'::regclass AND contype = 'f'
+                      AND confrelid = '{schema}.items'::regclass LOOP
+            EXECUTE format('ALTER TABLE {schema}.orders DROP CONSTRAINT %I', c.conname);
+          END LOOP;
+          -- Through negative ids: a swap in one UPDATE could collide.
+          EXECUTE format('UPDATE {schema}.items SET id = (-(id::text::int8))::text::%s', item_type);
+          EXECUTE format('UPDATE {schema}.items SET id = ({offset} + id::text::int8)::text::%s', item_type);
+          EXECUTE format('UPDATE {schema}.orders SET item_id = ({offset} - item_id::text::int8)::text::%s',
+                         order_type);
+        END $$;"#
+    ))
+    .await;
+}
+
+/// `orders user --compare other` and `basket user` against what SQL
+/// written here says when items are the same by description (the lowest
+/// id in text order among equal ones): each line's comparison price, and
+/// `other`'s basket total and missing lines. For catalogues numbered
+/// independently, where neither the id nor id-then-description is right.
+pub async fn assert_compared_by_description(db: &TestDatabase, user: &str, own: &str, other: &str) {
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&db.options)
+        .await
+        .unwrap();
+    let matched = format!(
+        "FROM {own}.orders o JOIN {own}.items i ON i.id = o.item_id
+         LEFT JOIN LATERAL (SELECT c.price FROM {other}.items c
+                             WHERE c.description = i.description
+                             ORDER BY c.id::text LIMIT 1) c ON true
+         WHERE o.user_id::text = '{user}'"
+    );
+    let mut expected: Vec<(String, Option<f64>)> = sqlx::query_as(&format!(
+        "SELECT i.description::text, c.price::float8 {matched}"
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let (total, missing): (Option<f64>, i64) = sqlx::query_as(&format!(
+        "SELECT sum(o.quantity * c.price)::float8, count(*) FILTER (WHERE c.price IS NULL) {matched}"
+    ))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    // The data must tell the rules apart: by id, some line would differ.
+    let id_differs: bool = sqlx::query_scalar(&format!(
+        "SELECT bool_or((SELECT d.price FROM {other}.items d
+                          WHERE d.id::text = i.id::text) IS DISTINCT FROM c.price) {matched}"
+    ))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    sqlx::Connection::close(conn).await.ok();
+    assert!(!expected.is_empty(), "{user} has orders in {own}");
+    assert!(id_differs, "{own} and {other} agree by id: renumber one");
+
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["--database-url", db.url.as_str()];
+        all.extend_from_slice(args);
+        let out = tenantscope(&all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let orders = json(&["orders", user, "--compare", other, "--format", "json"]);
+    let mut got: Vec<(String, Option<f64>)> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["item"].as_str().unwrap().to_string(),
+                l["compare_unit_price"].as_f64(),
+            )
+        })
+        .collect();
+    let by_item = |a: &(String, Option<f64>), b: &(String, Option<f64>)| {
+        a.0.cmp(&b.0).then(a.1.partial_cmp(&b.1).unwrap())
+    };
+    got.sort_by(by_item);
+    expected.sort_by(by_item);
+    assert_eq!(got, expected, "{own} vs {other}: {orders}");
+    assert_eq!(
+        orders["compare_missing"].as_i64(),
+        Some(missing),
+        "{orders}"
+    );
+
+    let basket = json(&["basket", user, "--format", "json"]);
+    let at = basket["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == other)
+        .unwrap_or_else(|| panic!("{other} in {basket}"));
+    assert_eq!(at["total"].as_f64(), total, "{other}'s basket: {basket}");
+    assert_eq!(at["missing_lines"].as_i64(), Some(missing), "{basket}");
+}

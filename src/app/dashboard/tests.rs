@@ -192,6 +192,53 @@ fn a_filter_that_matches_nobody_cancels_the_orders_load() {
 }
 
 #[test]
+fn a_failed_filter_load_clears_the_old_rows_and_shows_why() {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    let request = page_request(&chars(&mut state, "rich"));
+    assert_eq!(state.dashboard.users.users().len(), 4, "kept while loading");
+    let effects = update(
+        &mut state,
+        Msg::from(dashboard::Msg::UsersPage {
+            request,
+            result: Err(DbError::Query(
+                "canceling statement due to statement timeout".into(),
+            )),
+        }),
+    );
+    assert!(
+        state.dashboard.users.users().is_empty(),
+        "the old list is not the filter's"
+    );
+    assert_eq!(state.selected_user(), None);
+    assert_eq!(state.dashboard.orders.key(), None);
+    assert!(effects.contains(&Effect::Cancel(dashboard::ORDERS_SLOT)));
+    assert_eq!(
+        state.dashboard.users.error().map(String::as_str),
+        Some("query failed: canceling statement due to statement timeout")
+    );
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    terminal
+        .draw(|frame| crate::ui::view(&state, frame))
+        .unwrap();
+    let frame = frame_text(terminal.backend().buffer());
+    assert!(frame.contains("canceling statement"), "{frame}");
+    assert!(!frame.contains("No users match"), "{frame}");
+
+    // A failed page of the same list (a refresh) keeps what is shown.
+    let mut state = demo_state();
+    let request = page_request(&press(&mut state, KeyCode::Char('r')));
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::UsersPage {
+            request,
+            result: Err(DbError::Query("connection refused".into())),
+        }),
+    );
+    assert_eq!(state.dashboard.users.users().len(), 4);
+}
+
+#[test]
 fn the_window_pages_forward_and_back_and_stays_bounded() {
     use crate::app::dashboard::{PAGE_SIZE, WINDOW_CAP};
     let count = UserCount {

@@ -38,6 +38,9 @@ pub struct UsersWindow {
     scope: Option<String>,
     /// Bumped when what the list shows changes: older pages are stale.
     generation: u64,
+    /// The generation `users` came from: rows of an older one are another
+    /// filter's (or tenant's, or set's).
+    shown_generation: u64,
     page: Load<UsersRequest, (), String>,
     /// Rows the selection still has to move once the next page arrives
     /// (keys pressed faster than pages load are not lost).
@@ -56,6 +59,7 @@ impl UsersWindow {
             filter: None,
             scope: None,
             generation: 0,
+            shown_generation: 0,
             page: Load::default(),
             pending_move: 0,
             fixed: false,
@@ -217,7 +221,9 @@ impl UsersWindow {
     }
 
     /// Takes a page if it answers the pending request. `None`: stale, or
-    /// failed.
+    /// failed with the rows shown still those of the list asked for. A
+    /// failed page of another list (the filter, tenant or set changed)
+    /// clears the rows: never the old list under the new filter.
     pub fn apply(
         &mut self,
         request: &UsersRequest,
@@ -227,9 +233,24 @@ impl UsersWindow {
         let rows_got = match result {
             Ok(rows) => rows,
             Err(error) => {
-                self.page
+                let awaited = self
+                    .page
                     .accept(request, Err(error.to_string()), Default::default());
-                return None;
+                if !awaited || request.generation == self.shown_generation {
+                    return None;
+                }
+                let had = self.selected().is_some();
+                self.users.clear();
+                self.cursor = Cursor::default();
+                self.pending_move = 0;
+                // Unknown either way; nothing to page from.
+                self.at_start = true;
+                self.at_end = false;
+                self.shown_generation = request.generation;
+                return Some(Applied {
+                    moved: had,
+                    continued: false,
+                });
             }
         };
         if !self.page.accept(request, Ok(()), Default::default()) {
@@ -256,6 +277,7 @@ impl UsersWindow {
     }
 
     fn take_page(&mut self, request: &UsersRequest, rows: Vec<User>) {
+        self.shown_generation = request.generation;
         // An exact id match comes on top of a page (see `users_page`).
         let full = rows.iter().filter(|u| !u.key.pinned).count() >= PAGE_SIZE;
         match &request.page {
