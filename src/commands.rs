@@ -56,6 +56,7 @@ pub(crate) async fn execute(
         }
         Some(Command::Tenants { format }) => output::tenants(
             &database.tenant_summaries().await?,
+            &database.tenants().await?,
             format,
             Destination::stdout(),
         ),

@@ -390,7 +390,7 @@ async fn django_tenant_users_is_detected_with_linked_users() {
         .filter(|t| t["schema_exists"] == true)
         .map(|t| {
             (
-                t["tenant"].as_str().unwrap().to_string(),
+                t["schema"].as_str().unwrap().to_string(),
                 t["users"].as_i64().unwrap(),
             )
         })
@@ -570,7 +570,8 @@ async fn only_registered_schemas_are_tenants() {
             .unwrap()
             .iter()
             .filter(|t| t["schema_exists"] == true)
-            .map(|t| t["tenant"].as_str().unwrap())
+            // A registry's tenant has its label as `tenant`, its schema beside.
+            .map(|t| t["schema"].as_str().or(t["tenant"].as_str()).unwrap())
             .collect();
         assert_eq!(schemas, tenants, "{fixture_name}: {listed}");
         let prices = json(&db, &["prices", "--format", "json"]);
@@ -965,6 +966,24 @@ async fn registry_labels_name_tenants_in_basket_and_prices() {
         assert_eq!(*label, registry[*schema].1);
     }
     assert!(!ok(&db, &["prices"]).contains("_17042"));
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    for tenant in tenants.as_array().unwrap() {
+        let Some(schema) = tenant["schema"].as_str() else {
+            continue;
+        };
+        let (key, label) = &registry[schema];
+        assert_eq!(tenant["tenant"], label.as_str(), "{tenant}");
+        assert_eq!(tenant["tenant_key"], key.as_str(), "{tenant}");
+    }
+    assert!(
+        tenants
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["tenant"] == "Globex"),
+        "{tenants}"
+    );
+    assert!(!ok(&db, &["tenants"]).contains("_17042"));
 }
 
 /// Linked users (django-tenant-users): the header counts the people and

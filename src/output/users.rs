@@ -122,9 +122,55 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
     }
 }
 
-pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> String {
+/// `tenants --format json`: each tenant as [`TenantSummary`], and where a
+/// registry names it, `tenant` is the registry's label with `tenant_key`
+/// and `schema` beside it.
+#[derive(Serialize)]
+struct TenantJson<'a> {
+    tenant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<&'a str>,
+    schema_exists: bool,
+    users: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    registered: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
+}
+
+/// What the registry calls `summary`'s tenant (else its own name).
+fn tenant_name(summary: &TenantSummary, catalog: &TenantCatalog) -> Option<String> {
+    let tenant = summary.tenant.as_deref()?;
+    Some(catalog.label(tenant))
+}
+
+pub fn tenants(
+    summaries: &[TenantSummary],
+    catalog: &TenantCatalog,
+    format: Format,
+    to: Destination,
+) -> String {
     match format {
-        Format::Json => json(&summaries, to),
+        Format::Json => {
+            let rows: Vec<TenantJson> = summaries
+                .iter()
+                .map(|summary| {
+                    let key = summary.tenant.as_deref().and_then(|t| catalog.key(t));
+                    TenantJson {
+                        tenant: tenant_name(summary, catalog),
+                        tenant_key: key,
+                        schema: key.and(summary.tenant.as_deref()),
+                        schema_exists: summary.schema_exists,
+                        users: summary.users,
+                        registered: summary.registered,
+                        node: summary.node.as_deref(),
+                    }
+                })
+                .collect();
+            json(&rows, to)
+        }
         Format::Table | Format::Csv => {
             let on_nodes = summaries.iter().any(|t| t.node.is_some());
             let rows: Vec<Vec<String>> = summaries
@@ -135,7 +181,7 @@ pub fn tenants(summaries: &[TenantSummary], format: Format, to: Destination) -> 
                         (None | Some(""), Format::Csv) => String::new(),
                         (None, _) => "(none)".to_string(),
                         (Some(""), _) => "(empty)".to_string(),
-                        (Some(tenant), _) => tenant.to_string(),
+                        (Some(_), _) => tenant_name(t, catalog).unwrap_or_default(),
                     };
                     let mut row = vec![
                         tenant,
