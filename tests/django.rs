@@ -816,3 +816,86 @@ async fn a_registered_tenant_whose_schema_is_gone_is_named_so() {
         assert!(stderr(&out).contains("unknown tenant"), "{}", stderr(&out));
     }
 }
+
+/// The basket and the price matrix match items as `orders --compare` does:
+/// at every other tenant, the basket's total and missing lines are the
+/// comparison's, and every matrix cell is that tenant's price of the item
+/// with the row's key (the description, or the sku where every tenant has
+/// one), as SQL written here reads it.
+#[tokio::test]
+async fn basket_and_matrix_agree_with_the_comparison_and_with_sql() {
+    for (framework, registry) in FRAMEWORKS {
+        let db = django(framework, "clean").await;
+        for (label, schema, user) in buyers(&db, registry).await {
+            let basket = json(
+                &db,
+                &["basket", &user, "--tenant", &label, "--format", "json"],
+            );
+            for at in basket["tenants"].as_array().unwrap() {
+                if at["schema"] == schema.as_str() {
+                    continue;
+                }
+                let other = at["tenant"].as_str().unwrap();
+                let orders = json(
+                    &db,
+                    &[
+                        "orders",
+                        &user,
+                        "--tenant",
+                        &label,
+                        "--compare",
+                        other,
+                        "--format",
+                        "json",
+                    ],
+                );
+                let what = format!("{framework}: user {user} of {label} at {other}");
+                assert_eq!(at["total"], orders["compare_total"], "{what}");
+                assert_eq!(at["missing_lines"], orders["compare_missing"], "{what}");
+                // And what SQL says the other tenant lacks, by item name.
+                let lacking = rows(
+                    &db,
+                    &format!(
+                        "SELECT count(*)::text FROM \"{schema}\".shop_order o
+                           JOIN \"{schema}\".shop_item i ON i.id = o.item_id
+                          WHERE o.user_id = {user}
+                            AND NOT EXISTS (SELECT 1 FROM \"{theirs}\".shop_item c
+                                             WHERE c.name = i.name)",
+                        theirs = at["schema"].as_str().unwrap(),
+                    ),
+                )
+                .await;
+                assert_eq!(text(&at["missing_lines"]), lacking[0][0], "{what}");
+            }
+        }
+        let matrix = json(&db, &["prices", "--format", "json"]);
+        let key_column = match matrix["items_match"].as_str().unwrap() {
+            "description" => "name",
+            column => column,
+        };
+        let schemas = matrix["schemas"].as_array().unwrap();
+        let labels = matrix["tenants"].as_array().unwrap();
+        for row in matrix["items"].as_array().unwrap() {
+            for (schema, label) in schemas.iter().zip(labels) {
+                let expected = rows(
+                    &db,
+                    &format!(
+                        "SELECT coalesce((SELECT price::text FROM \"{schema}\".shop_item
+                                           WHERE {key_column}::text = $${key}$$
+                                           ORDER BY id::text LIMIT 1), '')",
+                        schema = schema.as_str().unwrap(),
+                        key = text(&row["key"]),
+                    ),
+                )
+                .await;
+                let shown = &row["prices"][label.as_str().unwrap()];
+                assert_eq!(
+                    text(shown),
+                    expected[0][0],
+                    "{framework}: {} at {schema}",
+                    row["key"]
+                );
+            }
+        }
+    }
+}
