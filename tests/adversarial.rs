@@ -768,3 +768,82 @@ async fn escaped_output_tells_a_literal_backslash_n_from_a_line_break() {
     assert!(line("8").contains("lit\\\\nx"), "{table}");
     assert!(line("9").contains("real\\nx"), "{table}");
 }
+
+/// The whole database as pg_dump writes it (schema and rows).
+fn dump(db: &TestDatabase) -> String {
+    let bin = tenantscope::embedded::find_binaries().unwrap();
+    let out = std::process::Command::new(bin.join("pg_dump"))
+        .arg("-h")
+        .arg(db.socket_dir())
+        .args(["-p", &tenantscope::embedded::PORT.to_string()])
+        .args(["-U", tenantscope::embedded::SUPERUSER, "-d", &db.name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // pg_dump 15.14+ guards its output with a random \restrict key.
+    stdout(&out)
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every command tenantscope has, run on the demo and on each framework's
+/// fixture, leaves the database as pg_dump saw it before (it only reads).
+#[tokio::test]
+async fn every_command_leaves_every_fixture_unchanged() {
+    let mut databases = vec![("demo", TestDatabase::demo().await)];
+    for name in [
+        "django_tenants",
+        "django_tenant_users",
+        "ros_apartment",
+        "stancl_tenancy",
+    ] {
+        let db = TestDatabase::empty().await;
+        let path = format!("{}/sql/fixtures/{name}.sql", env!("CARGO_MANIFEST_DIR"));
+        db.run_sql(&std::fs::read_to_string(path).unwrap()).await;
+        databases.push((name, db));
+    }
+    for (name, db) in &databases {
+        let before = dump(db);
+        let run = |args: &[&str]| {
+            let mut all = vec!["--database-url", db.url.as_str()];
+            all.extend_from_slice(args);
+            common::tenantscope(&all)
+        };
+        let users: serde_json::Value =
+            serde_json::from_str(&stdout(&run(&["users", "--format", "json"]))).unwrap();
+        let user = &users[0];
+        let id = user["id"].as_str().unwrap();
+        let tenant = user["schema"].as_str().unwrap_or_default();
+        let mut ran = 0;
+        for args in [
+            &["users", "--filter", "a"][..],
+            &["tenants"],
+            &["orders", id, "--tenant", tenant, "--format", "json"],
+            &["basket", id, "--tenant", tenant],
+            &["prices", "--format", "csv"],
+            &["health", "--leaks", tenant],
+            &["detect"],
+            &["snapshot", "--color", "never"],
+            &["snapshot", "--view", "prices", "--color", "never"],
+            &["snapshot", "--view", "health", "--color", "never"],
+        ] {
+            ran += usize::from(run(args).status.code().is_some());
+        }
+        assert_eq!(ran, 10, "{name}: every command ended");
+        let after = dump(db);
+        let changed: Vec<(&str, &str)> = before
+            .lines()
+            .zip(after.lines())
+            .filter(|(b, a)| b != a)
+            .take(5)
+            .collect();
+        assert!(
+            after == before,
+            "{name}: the database changed: {changed:?} ({} lines before, {} after)",
+            before.lines().count(),
+            after.lines().count()
+        );
+    }
+}

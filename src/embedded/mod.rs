@@ -26,7 +26,7 @@ use tempfile::TempDir;
 /// The superuser created by initdb; trust authentication on the private socket.
 pub const SUPERUSER: &str = "tenantscope";
 /// Only names the socket file; the socket directory is private to the server.
-const PORT: u16 = 5432;
+pub const PORT: u16 = 5432;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
