@@ -214,7 +214,7 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
     let waiting = format!(
         "SELECT pid, extract(epoch FROM xact_start)::float8 FROM pg_stat_activity
           WHERE datname = '{}' AND state = 'active' AND query LIKE '%ILIKE%'
-            AND pid <> pg_backend_pid()",
+            AND pid <> pg_backend_pid() AND xact_start IS NOT NULL",
         test_db.name
     );
     app.press(KeyCode::Char('/'));

@@ -225,7 +225,8 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     // query from the next, even on the same backend.
     let waiting = "SELECT pid, extract(epoch FROM xact_start)::float8, query LIKE '%ILIKE%'
                      FROM pg_stat_activity
-                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'";
+                    WHERE application_name LIKE 'tenantscope%' AND state = 'active'
+                      AND xact_start IS NOT NULL";
     let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();

@@ -713,7 +713,7 @@ async fn a_superseded_search_statement_is_cancelled_on_the_server() {
     let waiting = "SELECT pid, extract(epoch FROM xact_start)::float8
                      FROM pg_stat_activity
                     WHERE application_name LIKE 'tenantscope%' AND state = 'active'
-                      AND query LIKE '%ILIKE%'";
+                      AND query LIKE '%ILIKE%' AND xact_start IS NOT NULL";
     app.press(KeyCode::Char('/'));
     app.press(KeyCode::Char('u'));
     let first = common::poll_rows(
