@@ -77,8 +77,12 @@ fn leaks(text: &str, password: &str) -> bool {
     let encoded = utf8_percent_encode(password, NON_ALPHANUMERIC).to_string();
     // The marker plus the first character after it is enough to tell.
     text.contains(password) || text.contains(&encoded) || {
+        // A tail left behind (the escaped-space leak): only one with a
+        // letter of its own counts, since the forms' own syntax (`://`,
+        // `=`, `@`) is in every output.
         let body: String = password.chars().skip(2).collect();
-        body.chars().count() >= 3 && text.contains(&body)
+        let own = body.chars().any(|c| c.is_alphanumeric());
+        own && body.chars().count() >= 3 && text.contains(&body)
     }
 }
 
