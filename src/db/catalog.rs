@@ -31,6 +31,14 @@ impl TenantCatalog {
         self
     }
 
+    /// Every registry row: (schema, key, label), registered schemas that
+    /// are gone included.
+    pub fn registered(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.registered
+            .iter()
+            .map(|(schema, (key, label))| (schema.as_str(), key.as_str(), label.as_str()))
+    }
+
     /// The registry's key of tenant `schema`, if it is registered.
     pub fn key(&self, schema: &str) -> Option<&str> {
         self.registered.get(schema).map(|(key, _)| key.as_str())

@@ -1,8 +1,6 @@
 //! A tenant as people name it (`--tenant T`): its registry key, its label
 //! or its schema name, matched exactly.
 
-use super::QuotedRegistry;
-use crate::db::lossy::raw;
 use crate::db::users::{into_user, UserRow};
 use crate::db::{Database, DbError, User};
 
@@ -38,42 +36,15 @@ impl Database {
             .map(|s| (s.clone(), s.clone(), s.clone()))
             .collect();
         let model = &self.layout.model;
-        // (key, label, schema) of registered tenants whose schema is gone.
+        // (key, label, schema) of registered tenants whose schema is gone;
+        // the catalog carries the registry's rows (read with it).
         let mut gone: Vec<(String, String, String)> = Vec::new();
-        if let Some((table, _, expr)) = model.schemas.registry.complete() {
-            let mut tx = self.read_tx().await?;
-            let QuotedRegistry {
-                table: table_q,
-                key: key_q,
-                label: label_q,
-                ..
-            } = self.quote_registry(&mut tx, table).await?;
-            // Bytes, not text: a SQL_ASCII registry may hold any.
-            type Bytes = Option<Vec<u8>>;
-            let registered: Vec<(Bytes, Bytes, Bytes)> = sqlx::query_as(&format!(
-                "SELECT {key}, {label}, {schema} FROM {table_q}",
-                key = raw(&format!("{key_q}::text")),
-                label = raw(&format!("{label_q}::text")),
-                schema = raw(&format!("({expr})::text")),
-            ))
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-            Database::end_read(tx);
-            let text = |v: Bytes| v.and_then(|b| String::from_utf8(b).ok());
-            for (key, label, schema) in registered {
-                let (key, label, schema) = (text(key), text(label), text(schema));
-                if let (Some(key), Some(schema)) = (key, schema) {
-                    let label = label.unwrap_or_else(|| key.clone());
-                    if schemas.contains(&schema) {
-                        rows.push((key, label, schema));
-                    } else if schema != model.schemas.shared
-                        && !model.schemas.ignore.contains(&schema)
-                    {
-                        gone.push((key, label, schema));
-                    }
-                }
+        for (schema, key, label) in schemas.registered() {
+            let row = (key.to_string(), label.to_string(), schema.to_string());
+            if schemas.contains(schema) {
+                rows.push(row);
+            } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
+                gone.push(row);
             }
         }
         // Registered, schema gone: named, and answered so (not "unknown").
