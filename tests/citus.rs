@@ -6,8 +6,9 @@
 //! plain local table. Skipped, with the reason printed, only where
 //! `../shared/citus` is absent (a user's clone); `.ci/run` installs Citus.
 //!
-//! TLS: Citus turns on TLS with an X.509 v1 certificate, which is another
-//! change's business; these tests connect with `sslmode=disable`.
+//! TLS: Citus turns on TLS with a self-signed X.509 v1 certificate; most
+//! tests connect with `sslmode=disable`, and one with the default settings
+//! and `require` to a coordinator that refuses TCP without TLS.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -551,4 +552,87 @@ async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
     assert!(!frame.contains("retry"), "{frame}");
     app.handle.abort();
     db.close().await;
+}
+
+/// `CREATE EXTENSION citus` turns TLS on with a self-signed X.509 version
+/// 1 certificate. With the coordinator refusing TCP without TLS, the
+/// default settings (no sslmode: prefer) and `require` connect and answer
+/// as `sslmode=disable` did before, as psql (libpq) connects; `disable`
+/// is refused in one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_settings_connect_to_the_coordinators_own_certificate() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 1);
+    let plain_url = citus_database(&cluster, "tls", Users::Reference).await;
+    let before = cli(&plain_url, &["users"]);
+    assert!(before.status.success(), "{}", stderr(&before));
+
+    let node0 = cluster.dir.path().join("node0");
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(node0.join("server.crt"))
+        .output()
+        .expect("run openssl");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Version: 1 "),
+        "not a v1 certificate:\n{text}"
+    );
+
+    // TCP only with TLS from now on (Citus's own connections use TLS too).
+    std::fs::write(
+        node0.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
+    let mut conn = cluster.coordinator("tls").await;
+    run(&mut conn, "SELECT pg_reload_conf()").await;
+    conn.close().await.ok();
+    // The reload is done once a connection without TLS is refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while PgConnection::connect_with(&cluster.options(0, "tls"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pg_hba.conf not reloaded"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let base = format!("postgres://postgres@127.0.0.1:{}/tls", cluster.port);
+    for (query, connects) in [
+        ("", true),
+        ("?sslmode=prefer", true),
+        ("?sslmode=require", true),
+        ("?sslmode=disable", false),
+    ] {
+        let url = format!("{base}{query}");
+        let by_psql = Command::new(&psql)
+            .args(["-X", "-w", "-At", "-c", "SELECT 1", &url])
+            .env_remove("PGSSLMODE")
+            .output()
+            .unwrap();
+        assert_eq!(by_psql.status.success(), connects, "psql {url}");
+        let out = cli(&url, &["users"]);
+        if connects {
+            assert!(out.status.success(), "{url}: {}", stderr(&out));
+            assert_eq!(stdout(&out), stdout(&before), "{url}");
+        } else {
+            assert_ne!(out.status.code(), Some(0), "{url}");
+            assert_eq!(
+                stderr(&out).trim_end().lines().count(),
+                1,
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
 }
