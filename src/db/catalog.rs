@@ -134,6 +134,16 @@ pub(super) const NODE_OF_SCHEMA: &str = "SELECT nd.nodename || ':' || nd.nodepor
       ORDER BY nd.nodename, nd.nodeport LIMIT 1";
 
 impl Database {
+    /// SQL for the Citus node (`host:port`) of the schema whose oid is
+    /// `nsp` (an expression of the caller's query); NULL elsewhere.
+    pub(super) fn node_of_schema(&self, nsp: &str) -> String {
+        if self.layout.citus {
+            format!("({})", NODE_OF_SCHEMA.replace("s.nsp", nsp))
+        } else {
+            "NULL::text".to_string()
+        }
+    }
+
     /// All tenant schemas, in one catalog query.
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
         super::retried!(self, self.tenants_once())
@@ -280,6 +290,26 @@ impl Database {
             "SELECT n.nspname::text, quote_ident(n.nspname)
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = ANY($1) AND {has_tables}",
+            has_tables = self.layout.names.has_tenant_tables(),
+        ))
+        .bind(names)
+        .persistent(self.persistent())
+        .fetch_all(conn)
+        .await
+    }
+
+    /// [`Database::quoted_tenants`] with the Citus node of each (NULL
+    /// elsewhere).
+    pub(super) async fn quoted_tenants_on_nodes(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        names: &[&str],
+    ) -> Result<Vec<(String, String, Option<String>)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname), {node}
+               FROM pg_catalog.pg_namespace n
+              WHERE n.nspname = ANY($1) AND {has_tables}",
+            node = self.node_of_schema("n.oid"),
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(names)
