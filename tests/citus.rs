@@ -484,11 +484,19 @@ async fn every_command_on_citus_answers_as_on_one_server() {
             assert_eq!(stdout(&configured), stdout(&detected), "{args:?}");
         }
 
-        // The dashboard's orders pane, for every user with a tenant.
+        // The dashboard's orders pane, for every user with a tenant; the
+        // header names the node holding the user's tenant.
         let options = cluster.options(0, name);
         let db = Database::connect(&ConnectionSource::demo(options), &Settings::default())
             .await
             .unwrap();
+        let mut conn = cluster.coordinator(name).await;
+        let tenant_of: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, organization_id FROM public.users")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        conn.close().await.ok();
         for (id, exists) in fixture_users() {
             if !exists {
                 continue;
@@ -500,8 +508,37 @@ async fn every_command_on_citus_answers_as_on_one_server() {
                 })
                 .await;
             assert!(!frame.contains("Error"), "{users:?} user {id}:\n{frame}");
+            let tenant = tenant_of.iter().find(|(u, _)| *u == id).unwrap().1.clone();
+            let node = expected
+                .iter()
+                .find(|(t, _)| Some(t) == tenant.as_ref())
+                .map(|(_, n)| n)
+                .unwrap_or_else(|| panic!("no node for user {id}'s tenant {tenant:?}"));
+            let header = frame.lines().next().unwrap_or("");
+            assert!(
+                header.contains(&format!("node {node}")),
+                "user {id}: {header}"
+            );
             app.handle.abort();
         }
+        // The tenants pane: a Node column, each tenant's node.
+        let mut app = start_app_on_user(db.clone(), "1", None, (160, 60)).await;
+        app.press(crossterm::event::KeyCode::Char('T'));
+        let frame = app
+            .frame_where("the tenants pane with nodes", |f| {
+                f.contains("Node") && f.contains("shop_01")
+            })
+            .await;
+        // The table's rows: below its header row.
+        let rows: Vec<&str> = frame.lines().skip_while(|l| !l.contains("Node")).collect();
+        for (tenant, node) in &expected {
+            let line = rows
+                .iter()
+                .find(|l| l.split_whitespace().any(|w| w == tenant))
+                .unwrap_or_else(|| panic!("{tenant} not in\n{frame}"));
+            assert!(line.contains(node.as_str()), "{tenant} on {node}: {line}");
+        }
+        app.handle.abort();
         db.close().await;
     }
 }
