@@ -694,6 +694,9 @@ async fn a_root_certificate_file_trusts_every_certificate_in_it() {
             format!("?sslmode=verify-ca&sslrootcert={only_other}"),
             false,
         ),
+        // allow: no TLS first (this server refuses it), then TLS, verified.
+        (format!("?sslmode=allow&sslrootcert={bundle}"), true),
+        (format!("?sslmode=allow&sslrootcert={only_other}"), false),
     ] {
         let what = format!("the right CA second in the file, {query:?}");
         assert_as_psql(&format!("{base}{query}"), dir, connects, &what, &server);

@@ -492,11 +492,13 @@ async fn choose(
         ));
     }
     let servers = candidates.iter().filter(|c| !c.fallback).count();
-    if servers == 1 && attrs == pool::SessionAttrs::Any && candidates[0].verify.is_none() {
-        let fallback = candidates
-            .get(1)
-            .filter(|c| c.verify.is_none())
-            .map(|c| c.options.clone());
+    // (allow with a root certificate file: its TLS fallback is checked
+    // first, in the loop below.)
+    if servers == 1
+        && attrs == pool::SessionAttrs::Any
+        && candidates.iter().all(|c| c.verify.is_none())
+    {
+        let fallback = candidates.get(1).map(|c| c.options.clone());
         return Ok((candidates[0].options.clone(), fallback));
     }
     let mut failures: Vec<String> = Vec::new();
