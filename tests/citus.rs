@@ -6,8 +6,9 @@
 //! plain local table. Skipped, with the reason printed, only where
 //! `../shared/citus` is absent (a user's clone); `.ci/run` installs Citus.
 //!
-//! TLS: Citus turns on TLS with an X.509 v1 certificate, which is another
-//! change's business; these tests connect with `sslmode=disable`.
+//! TLS: Citus turns on TLS with a self-signed X.509 v1 certificate; most
+//! tests connect with `sslmode=disable`, and one with the default settings
+//! and `require` to a coordinator that refuses TCP without TLS.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -483,11 +484,19 @@ async fn every_command_on_citus_answers_as_on_one_server() {
             assert_eq!(stdout(&configured), stdout(&detected), "{args:?}");
         }
 
-        // The dashboard's orders pane, for every user with a tenant.
+        // The dashboard's orders pane, for every user with a tenant; the
+        // header names the node holding the user's tenant.
         let options = cluster.options(0, name);
         let db = Database::connect(&ConnectionSource::demo(options), &Settings::default())
             .await
             .unwrap();
+        let mut conn = cluster.coordinator(name).await;
+        let tenant_of: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, organization_id FROM public.users")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        conn.close().await.ok();
         for (id, exists) in fixture_users() {
             if !exists {
                 continue;
@@ -499,8 +508,37 @@ async fn every_command_on_citus_answers_as_on_one_server() {
                 })
                 .await;
             assert!(!frame.contains("Error"), "{users:?} user {id}:\n{frame}");
+            let tenant = tenant_of.iter().find(|(u, _)| *u == id).unwrap().1.clone();
+            let node = expected
+                .iter()
+                .find(|(t, _)| Some(t) == tenant.as_ref())
+                .map(|(_, n)| n)
+                .unwrap_or_else(|| panic!("no node for user {id}'s tenant {tenant:?}"));
+            let header = frame.lines().next().unwrap_or("");
+            assert!(
+                header.contains(&format!("node {node}")),
+                "user {id}: {header}"
+            );
             app.handle.abort();
         }
+        // The tenants pane: a Node column, each tenant's node.
+        let mut app = start_app_on_user(db.clone(), "1", None, (160, 60)).await;
+        app.press(crossterm::event::KeyCode::Char('T'));
+        let frame = app
+            .frame_where("the tenants pane with nodes", |f| {
+                f.contains("Node") && f.contains("shop_01")
+            })
+            .await;
+        // The table's rows: below its header row.
+        let rows: Vec<&str> = frame.lines().skip_while(|l| !l.contains("Node")).collect();
+        for (tenant, node) in &expected {
+            let line = rows
+                .iter()
+                .find(|l| l.split_whitespace().any(|w| w == tenant))
+                .unwrap_or_else(|| panic!("{tenant} not in\n{frame}"));
+            assert!(line.contains(node.as_str()), "{tenant} on {node}: {line}");
+        }
+        app.handle.abort();
         db.close().await;
     }
 }
@@ -550,5 +588,328 @@ async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
     );
     assert!(!frame.contains("retry"), "{frame}");
     app.handle.abort();
+    db.close().await;
+}
+
+/// `CREATE EXTENSION citus` turns TLS on with a self-signed X.509 version
+/// 1 certificate. With the coordinator refusing TCP without TLS, the
+/// default settings (no sslmode: prefer) and `require` connect and answer
+/// as `sslmode=disable` did before, as psql (libpq) connects; `disable`
+/// is refused in one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_settings_connect_to_the_coordinators_own_certificate() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 1);
+    let plain_url = citus_database(&cluster, "tls", Users::Reference).await;
+    let before = cli(&plain_url, &["users"]);
+    assert!(before.status.success(), "{}", stderr(&before));
+
+    let node0 = cluster.dir.path().join("node0");
+    let text = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(node0.join("server.crt"))
+        .output()
+        .expect("run openssl");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Version: 1 "),
+        "not a v1 certificate:\n{text}"
+    );
+
+    // TCP only with TLS from now on (Citus's own connections use TLS too).
+    std::fs::write(
+        node0.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
+    let mut conn = cluster.coordinator("tls").await;
+    run(&mut conn, "SELECT pg_reload_conf()").await;
+    conn.close().await.ok();
+    // The reload is done once a connection without TLS is refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while PgConnection::connect_with(&cluster.options(0, "tls"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pg_hba.conf not reloaded"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let base = format!("postgres://postgres@127.0.0.1:{}/tls", cluster.port);
+    for (query, connects) in [
+        ("", true),
+        ("?sslmode=prefer", true),
+        ("?sslmode=require", true),
+        ("?sslmode=disable", false),
+    ] {
+        let url = format!("{base}{query}");
+        let by_psql = Command::new(&psql)
+            .args(["-X", "-w", "-At", "-c", "SELECT 1", &url])
+            .env_remove("PGSSLMODE")
+            .output()
+            .unwrap();
+        assert_eq!(by_psql.status.success(), connects, "psql {url}");
+        let out = cli(&url, &["users"]);
+        if connects {
+            assert!(out.status.success(), "{url}: {}", stderr(&out));
+            assert_eq!(stdout(&out), stdout(&before), "{url}");
+        } else {
+            assert_ne!(out.status.code(), Some(0), "{url}");
+            assert_eq!(
+                stderr(&out).trim_end().lines().count(),
+                1,
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+/// The coordinator's log: lines of errors that mean a worker did not
+/// answer (stopped: refused; frozen: a connection or statement timeout).
+fn node_faults_logged(cluster: &Cluster) -> usize {
+    let log = std::fs::read_to_string(cluster.dir.path().join("node0.log")).unwrap_or_default();
+    log.lines()
+        .filter(|l| {
+            l.contains("ERROR:")
+                && (l.contains("canceling statement due to statement timeout")
+                    || l.contains("could not establish any connections to the node")
+                    || l.contains("connection to the remote node"))
+        })
+        .count()
+}
+
+/// Every process of node `i` (its postmaster and the backends serving
+/// the coordinator's cached connections), for SIGSTOP and SIGCONT.
+fn node_processes(cluster: &Cluster, i: u16) -> Vec<nix::unistd::Pid> {
+    let postmaster = postmaster_pid(cluster.dir.path(), i).expect("node running");
+    let children = Command::new("pgrep")
+        .args(["-P", &postmaster.to_string()])
+        .output()
+        .expect("run pgrep");
+    let mut pids = vec![postmaster];
+    pids.extend(
+        String::from_utf8_lossy(&children.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .map(nix::unistd::Pid::from_raw),
+    );
+    pids
+}
+
+/// (tenant, item key) → price.
+type Cells = std::collections::BTreeMap<(String, String), serde_json::Value>;
+
+/// `prices --format json`: each tenant's price per item key, and the
+/// failed tenants with their errors.
+fn prices_by_tenant(url: &str, config: &str) -> (Cells, Vec<(String, String)>) {
+    let out = cli(url, &["--config", config, "prices", "--format", "json"]);
+    assert!(out.status.success(), "prices: {}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut cells = std::collections::BTreeMap::new();
+    for item in json["items"].as_array().unwrap() {
+        let key = item["key"].as_str().unwrap().to_string();
+        for (tenant, price) in item["prices"].as_object().unwrap() {
+            cells.insert((tenant.clone(), key.clone()), price.clone());
+        }
+    }
+    let failed = json["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["tenant"].as_str().unwrap().to_string(),
+                f["error"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (cells, failed)
+}
+
+/// Faults per node: with worker 2 stopped, then frozen (every process of
+/// it stopped with SIGSTOP) mid-session, `prices` names exactly worker 2's
+/// tenants as failed, each with its node, after one refusal or one
+/// timeout for the whole node (counted in the coordinator's log), and
+/// prices worker 1's tenants as before; `health` answers, worker 2's row
+/// counts unknown; `tenants` answers with every node. A session opened
+/// before the freeze (the dashboard's pool, its worker connections
+/// cached) does the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 2);
+    let url = citus_database(&cluster, "faults", Users::Reference).await;
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), "[database]\nstatement_timeout_ms = 3000\n").unwrap();
+    let config = config.path().to_str().unwrap();
+    let nodes = nodes_by_citus(&cluster, "faults").await;
+    let (worker1, worker2) = (cluster.node(1), cluster.node(2));
+    let on = |node: &str| -> Vec<String> {
+        nodes
+            .iter()
+            .filter(|(_, n)| n == node)
+            .map(|(t, _)| t.clone())
+            .collect()
+    };
+    let (healthy_tenants, lost_tenants) = (on(&worker1), on(&worker2));
+    assert!(
+        !healthy_tenants.is_empty() && lost_tenants.len() > 1,
+        "{nodes:?}"
+    );
+    let (all_prices, failed) = prices_by_tenant(&url, config);
+    assert!(failed.is_empty(), "{failed:?}");
+    let tenants_before = stdout(&cli(&url, &["--config", config, "tenants"]));
+    let health_before = stdout(&cli(&url, &["--config", config, "health"]));
+
+    // The dashboard's session, its worker connections warm.
+    let mut settings = Settings::default();
+    settings.database.statement_timeout_ms = 3000;
+    let db = Database::connect(
+        &ConnectionSource::demo(cluster.options(0, "faults")),
+        &settings,
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> = nodes.iter().map(|(t, _)| t.clone()).collect();
+    assert!(db.price_matrix(&names).await.unwrap().failed.is_empty());
+
+    let check = |what: &str, faults_before: usize| {
+        let (prices, failed) = prices_by_tenant(&url, config);
+        let faults = node_faults_logged(&cluster) - faults_before;
+        assert_eq!(faults, 1, "{what}: one refusal or timeout for the node");
+        let mut named: Vec<String> = failed.iter().map(|(t, _)| t.clone()).collect();
+        named.sort();
+        let mut lost = lost_tenants.clone();
+        lost.sort();
+        assert_eq!(named, lost, "{what}: {failed:?}");
+        for (tenant, error) in &failed {
+            assert!(
+                error.contains(&format!("on node {worker2}")),
+                "{what} {tenant}: {error}"
+            );
+        }
+        for ((tenant, key), price) in &all_prices {
+            if healthy_tenants.contains(tenant) {
+                assert_eq!(
+                    prices.get(&(tenant.clone(), key.clone())),
+                    Some(price),
+                    "{what}"
+                );
+            }
+        }
+        let tenants = cli(&url, &["--config", config, "tenants"]);
+        assert_eq!(
+            stdout(&tenants),
+            tenants_before,
+            "{what}: {}",
+            stderr(&tenants)
+        );
+        let health = cli(&url, &["--config", config, "health"]);
+        assert!(health.status.success(), "{what}: {}", stderr(&health));
+        let health = stdout(&health);
+        for tenant in &healthy_tenants {
+            let line = |text: &str| {
+                text.lines()
+                    .find(|l| l.split_whitespace().next() == Some(tenant.as_str()))
+                    .map(str::to_string)
+            };
+            assert_eq!(line(&health), line(&health_before), "{what}: {health}");
+        }
+        for tenant in &lost_tenants {
+            let line = health
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(tenant.as_str()))
+                .unwrap_or_else(|| panic!("{what}: {tenant} not in {health}"));
+            assert!(line.contains('?') && !line.contains('~'), "{what}: {line}");
+        }
+    };
+
+    // Stopped.
+    // As cluster.sh does: the server runs as postgres when we are root.
+    let pg_ctl = "/usr/lib/postgresql/15/bin/pg_ctl";
+    let mut stop = if nix::unistd::geteuid().is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--", pg_ctl]);
+        command
+    } else {
+        Command::new(pg_ctl)
+    };
+    let out = stop
+        .arg("-D")
+        .arg(cluster.dir.path().join("node2"))
+        .args(["-m", "fast", "-w", "stop"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "worker 2 did not stop: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check("stopped", node_faults_logged(&cluster));
+    let before = node_faults_logged(&cluster);
+    let matrix = db.price_matrix(&names).await.unwrap();
+    assert_eq!(
+        node_faults_logged(&cluster) - before,
+        1,
+        "stopped, mid-session"
+    );
+    assert_eq!(
+        matrix.failed.len(),
+        lost_tenants.len(),
+        "{:?}",
+        matrix.failed
+    );
+
+    // Started again, then frozen mid-session.
+    let out = Command::new(kit.join("cluster.sh"))
+        .arg("start")
+        .arg(cluster.dir.path())
+        .arg(cluster.port.to_string())
+        .arg(cluster.workers.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.price_matrix(&names).await.unwrap().failed.is_empty());
+    let frozen = node_processes(&cluster, 2);
+    for pid in &frozen {
+        nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    }
+    check("frozen", node_faults_logged(&cluster));
+    let before = node_faults_logged(&cluster);
+    let matrix = db.price_matrix(&names).await.unwrap();
+    assert_eq!(
+        node_faults_logged(&cluster) - before,
+        1,
+        "frozen, mid-session"
+    );
+    assert_eq!(
+        matrix.failed.len(),
+        lost_tenants.len(),
+        "{:?}",
+        matrix.failed
+    );
+    for failure in &matrix.failed {
+        assert!(failure.error.contains(&worker2), "{failure:?}");
+    }
+    for pid in &frozen {
+        nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGCONT).ok();
+    }
     db.close().await;
 }

@@ -178,6 +178,11 @@ fn describe(output: &Output) -> String {
 /// A private server that accepts TCP only with TLS, using this certificate,
 /// with the shared users table `tenants` needs; and its port.
 async fn tls_server(cert_pem: String, key_pem: String) -> (PgServer, u16) {
+    tls_server_with(cert_pem, key_pem, HBA).await
+}
+
+/// [`tls_server`] with these pg_hba.conf rules.
+async fn tls_server_with(cert_pem: String, key_pem: String, hba: &str) -> (PgServer, u16) {
     let port = free_port();
     let server = PgServer::start_with(ServerOptions {
         tcp_port: Some(port),
@@ -190,7 +195,7 @@ async fn tls_server(cert_pem: String, key_pem: String) -> (PgServer, u16) {
             ("server.crt".into(), cert_pem),
             ("server.key".into(), key_pem),
             // Replaces the one initdb wrote.
-            ("pg_hba.conf".into(), HBA.into()),
+            ("pg_hba.conf".into(), hba.into()),
         ],
     })
     // On a failed start the server's directory is already gone; the error
@@ -586,5 +591,122 @@ async fn client_certificates_from_sslcert_pgsslcert_and_home() {
         "~/.postgresql/postgresql.crt",
         &server,
     );
+    drop(server);
+}
+
+/// Whether psql 15 (libpq) connects with `url`, with the environment
+/// [`tenants_with`] gives tenantscope.
+fn psql_connects(url: &str, home: &Path) -> bool {
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let mut command = Command::new(psql);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PG") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("HOME", home)
+        .args(["-X", "-w", "-At", "-c", "SELECT 1", url])
+        .current_dir(home)
+        .output()
+        .expect("run psql")
+        .status
+        .success()
+}
+
+/// Paired with psql: both connect, or both fail (and then in one line).
+fn assert_as_psql(url: &str, home: &Path, connects: bool, what: &str, server: &PgServer) {
+    assert_eq!(psql_connects(url, home), connects, "psql, {what}: {url}");
+    let out = tenants(url, home);
+    if connects {
+        assert_connects(&out, what, server);
+    } else {
+        assert_refused(&out, what);
+    }
+}
+
+/// libpq's prefer tries TLS and, when that try fails (here: pg_hba.conf
+/// rejects TLS), the same server again without it; allow tries without
+/// TLS first and then with it. Paired with psql on both kinds of server.
+#[tokio::test]
+async fn prefer_and_allow_retry_the_other_way_as_libpq() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let (cert_pem, key_pem) = make_v1_cert(dir);
+    let no_tls = "local all all trust\nhostssl all all 127.0.0.1/32 reject\nhostnossl all all 127.0.0.1/32 trust\n";
+    let (plain, port) = tls_server_with(cert_pem.clone(), key_pem.clone(), no_tls).await;
+    let base = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres");
+    for (query, connects) in [
+        ("", true),
+        ("?sslmode=prefer", true),
+        ("?sslmode=allow", true),
+        ("?sslmode=disable", true),
+        ("?sslmode=require", false),
+    ] {
+        let what = format!("TLS refused by pg_hba.conf, {query:?}");
+        assert_as_psql(&format!("{base}{query}"), dir, connects, &what, &plain);
+    }
+    drop(plain);
+    let (tls_only, port) = tls_server(cert_pem, key_pem).await;
+    let base = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres");
+    for (query, connects) in [
+        ("?sslmode=allow", true),
+        ("", true),
+        ("?sslmode=disable", false),
+    ] {
+        let what = format!("only TLS, {query:?}");
+        assert_as_psql(&format!("{base}{query}"), dir, connects, &what, &tls_only);
+    }
+    drop(tls_only);
+}
+
+/// A root certificate file with several certificates: every one of them
+/// is trusted (libpq), not only the first; as sslrootcert and as
+/// ~/.postgresql/root.crt. Paired with psql.
+#[tokio::test]
+async fn a_root_certificate_file_trusts_every_certificate_in_it() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let right = make_ca(dir, "ca");
+    let other = make_ca(dir, "other-ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
+    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let bundle = dir.join("bundle.crt");
+    std::fs::write(
+        &bundle,
+        std::fs::read_to_string(&other).unwrap() + &std::fs::read_to_string(&right).unwrap(),
+    )
+    .unwrap();
+    let only_other = other.display().to_string();
+    let bundle = bundle.display().to_string();
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    for (query, connects) in [
+        (format!("?sslmode=require&sslrootcert={bundle}"), true),
+        (format!("?sslmode=verify-ca&sslrootcert={bundle}"), true),
+        (format!("?sslmode=verify-full&sslrootcert={bundle}"), true),
+        (
+            format!("?sslmode=verify-full&hostaddr=127.0.0.1&sslrootcert={bundle}"),
+            true,
+        ),
+        (
+            format!("?sslmode=verify-ca&sslrootcert={only_other}"),
+            false,
+        ),
+        // allow: no TLS first (this server refuses it), then TLS, verified.
+        (format!("?sslmode=allow&sslrootcert={bundle}"), true),
+        (format!("?sslmode=allow&sslrootcert={only_other}"), false),
+    ] {
+        let what = format!("the right CA second in the file, {query:?}");
+        assert_as_psql(&format!("{base}{query}"), dir, connects, &what, &server);
+    }
+    let home_certs = dir.join(".postgresql");
+    std::fs::create_dir(&home_certs).unwrap();
+    std::fs::copy(&bundle, home_certs.join("root.crt")).unwrap();
+    for query in ["", "?sslmode=require", "?sslmode=verify-full"] {
+        let what = format!("the bundle as ~/.postgresql/root.crt, {query:?}");
+        assert_as_psql(&format!("{base}{query}"), dir, true, &what, &server);
+    }
     drop(server);
 }

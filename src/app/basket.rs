@@ -42,7 +42,7 @@ pub struct Basket {
     /// Tenants of the catalog asked for so far.
     pub next: usize,
     pub loading: bool,
-    pub error: Option<String>,
+    pub error: Option<super::load::Failure>,
     pub rows: Cursor,
     /// How long the first page took, and all of them.
     pub first_page: Option<Duration>,
@@ -243,7 +243,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Err(error) => {
             basket.loading = false;
-            basket.error = Some(error.to_string());
+            basket.error = Some(error.into());
             Vec::new()
         }
     }

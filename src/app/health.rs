@@ -410,7 +410,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                     let (report, checks) = *both;
                     (Ok(report), checks)
                 }
-                Err(e) => (Err(e.to_string()), FrameworkChecks::default()),
+                Err(e) => (Err(e.into()), FrameworkChecks::default()),
             };
             let health = &mut state.health;
             if health.report.accept(&ticket, result, elapsed) {
@@ -425,7 +425,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             elapsed,
         } => {
-            let result = result.map_err(|e| e.to_string());
+            let result = result.map_err(super::load::Failure::from);
             state.health.leaks.accept(&tenant, result, elapsed);
         }
     }

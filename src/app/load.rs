@@ -5,6 +5,47 @@ use super::keymap::Action;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// A load's failure as a pane shows it: the error's text, and whether
+/// running the same load again may help ([`DbError::retryable`]: a lost
+/// connection, a timeout, a node down), so that a pane offers "retry"
+/// only then, never for a query the server refuses every time.
+///
+/// [`DbError::retryable`]: crate::db::DbError::retryable
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub text: String,
+    pub retry: bool,
+}
+
+impl From<crate::db::DbError> for Failure {
+    fn from(error: crate::db::DbError) -> Failure {
+        Failure {
+            text: error.to_string(),
+            retry: error.retryable(),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    /// Our own failures (a task that ended): worth another try.
+    fn from(text: String) -> Failure {
+        Failure { text, retry: true }
+    }
+}
+
+impl std::ops::Deref for Failure {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// A result, with what it was asked for and how long it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Done<K, T, E> {
@@ -23,7 +64,7 @@ pub async fn timed<T>(load: impl Future<Output = T>) -> (T, Duration) {
 /// was asked for); a result is accepted only for the key asked for last,
 /// so a result for a request that is no longer current is dropped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Load<K, T, E = String> {
+pub struct Load<K, T, E = Failure> {
     pending: Option<K>,
     done: Option<Done<K, T, E>>,
 }

@@ -181,7 +181,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
         elapsed,
     } = msg;
     let sort = state.prices.sort;
-    let result = result.map(|m| m.sorted(sort)).map_err(|e| e.to_string());
+    let result = result
+        .map(|m| m.sorted(sort))
+        .map_err(super::load::Failure::from);
     if state.prices.matrix.accept(&tenants, result, elapsed) {
         // Fewer items may have come: keep the selection on one.
         let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());

@@ -27,7 +27,7 @@ pub struct Tenants {
     pub layout: String,
     /// Users live in each tenant schema: the dashboard opens here.
     pub per_tenant: bool,
-    pub directory: Load<u64, Vec<TenantEntry>, String>,
+    pub directory: Load<u64, Vec<TenantEntry>>,
     pub rows: Cursor,
     pub search: Search,
     /// Tenants left out of every tenant's users list, their users table
@@ -211,7 +211,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             elapsed,
         } => {
-            let result = result.map_err(|e| e.to_string());
+            let result = result.map_err(super::load::Failure::from);
             state.tenants.directory.accept(&ticket, result, elapsed);
             let len = state.tenants.entries().len();
             state.tenants.rows.keep_visible(len, rows(state));
@@ -303,7 +303,12 @@ fn all_users(state: &mut State) -> Vec<Effect> {
 fn status(state: &State) -> Status {
     let tenants = &state.tenants;
     let search = &tenants.search;
-    if let Some(error) = tenants.directory.error().or(search.error.as_ref()) {
+    if let Some(error) = tenants
+        .directory
+        .error()
+        .map(|e| &e.text)
+        .or(search.error.as_ref())
+    {
         return Status::Failed(crate::text::sanitize(error).into_owned());
     }
     if search.key.is_none() {

@@ -144,19 +144,27 @@ impl Database {
         let mut tx = self.tracked_tx(handle).await?;
         let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
         let found = self
-            .quoted_tenants(&mut tx, &names)
+            .quoted_tenants_on_nodes(&mut tx, &names)
             .await
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
         let mut quoted = Vec::with_capacity(tenants.len());
-        for tenant in tenants {
-            let Some((_, schema)) = found.iter().find(|(name, _)| name == tenant) else {
+        // Citus: the node of each tenant (by column), so that a node that
+        // is down or frozen costs one failure for all its tenants.
+        let mut nodes = std::collections::HashMap::new();
+        for (column, tenant) in tenants.iter().enumerate() {
+            let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == tenant) else {
                 return Err(DbError::UnknownTenant(tenant.clone()));
             };
             quoted.push((tenant.as_str(), schema.as_str()));
+            if let Some(node) = node {
+                nodes.insert(column, node.clone());
+            }
         }
         let own_quoted = quote_ident(own);
-        let rules = self.item_rules((own, &own_quoted), &quoted, handle).await?;
+        let rules = self
+            .item_rules((own, &own_quoted), &quoted, handle, &nodes)
+            .await?;
         // Lines are bound as arrays: ids ($1), descriptions ($2), then the
         // own items' values of each key column a pair matches on ($3, …).
         let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
@@ -222,7 +230,7 @@ impl Database {
         arrays.extend(keys.iter().map(Vec::as_slice));
         let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
         let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-            .tenant_batches(&selects, BASKET_BATCH, &arrays, handle)
+            .tenant_batches_on_nodes(&selects, BASKET_BATCH, &arrays, handle, &nodes)
             .await?;
         for (column, error) in errors {
             failed[column] = Some(error.to_string());

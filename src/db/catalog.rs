@@ -11,6 +11,8 @@ pub struct TenantCatalog {
     names: Vec<String>,
     /// Schema → (key, label), for registered schemas.
     registered: std::collections::HashMap<String, (String, String)>,
+    /// Citus: schema → the node (`host:port`) holding it.
+    nodes: std::collections::HashMap<String, String>,
 }
 
 impl TenantCatalog {
@@ -20,7 +22,13 @@ impl TenantCatalog {
         TenantCatalog {
             names,
             registered: Default::default(),
+            nodes: Default::default(),
         }
+    }
+
+    /// Citus: the node (`host:port`) holding `schema`.
+    pub fn node(&self, schema: &str) -> Option<&str> {
+        self.nodes.get(schema).map(String::as_str)
     }
 
     /// With the registry's (key, label, schema) rows.
@@ -134,6 +142,16 @@ pub(super) const NODE_OF_SCHEMA: &str = "SELECT nd.nodename || ':' || nd.nodepor
       ORDER BY nd.nodename, nd.nodeport LIMIT 1";
 
 impl Database {
+    /// SQL for the Citus node (`host:port`) of the schema whose oid is
+    /// `nsp` (an expression of the caller's query); NULL elsewhere.
+    pub(super) fn node_of_schema(&self, nsp: &str) -> String {
+        if self.layout.citus {
+            format!("({})", NODE_OF_SCHEMA.replace("s.nsp", nsp))
+        } else {
+            "NULL::text".to_string()
+        }
+    }
+
     /// All tenant schemas, in one catalog query.
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
         super::retried!(self, self.tenants_once())
@@ -156,12 +174,13 @@ impl Database {
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
-        let names: Vec<LossyText> = sqlx::query_scalar(&format!(
-            "SELECT {name}
+        let rows: Vec<(LossyText, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT {name}, {node}
                FROM pg_catalog.pg_namespace n
               WHERE {tenant_schema}
               ORDER BY n.nspname",
             name = raw("n.nspname"),
+            node = self.node_of_schema("n.oid"),
             tenant_schema = self.is_tenant_schema(),
         ))
         .bind(&self.layout.shared_schema)
@@ -169,17 +188,24 @@ impl Database {
         .fetch_all(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
+        let nodes = rows
+            .iter()
+            .filter(|(n, _)| !n.replaced)
+            .filter_map(|(n, node)| Some((n.text.clone(), node.clone()?)))
+            .collect();
+        let names: Vec<LossyText> = rows.into_iter().map(|(n, _)| n).collect();
         let skipped = names.iter().filter(|n| n.replaced).count();
         if skipped > 0 {
             tracing::warn!(skipped, "tenant schemas whose name is not UTF-8 left out");
         }
-        let catalog = TenantCatalog::new(
+        let mut catalog = TenantCatalog::new(
             names
                 .into_iter()
                 .filter(|n| !n.replaced)
                 .map(|n| n.text)
                 .collect(),
         );
+        catalog.nodes = nodes;
         Ok(catalog.with_registry(self.registry_rows(tx).await?))
     }
 
@@ -280,6 +306,26 @@ impl Database {
             "SELECT n.nspname::text, quote_ident(n.nspname)
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = ANY($1) AND {has_tables}",
+            has_tables = self.layout.names.has_tenant_tables(),
+        ))
+        .bind(names)
+        .persistent(self.persistent())
+        .fetch_all(conn)
+        .await
+    }
+
+    /// [`Database::quoted_tenants`] with the Citus node of each (NULL
+    /// elsewhere).
+    pub(crate) async fn quoted_tenants_on_nodes(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        names: &[&str],
+    ) -> Result<Vec<(String, String, Option<String>)>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname), {node}
+               FROM pg_catalog.pg_namespace n
+              WHERE n.nspname = ANY($1) AND {has_tables}",
+            node = self.node_of_schema("n.oid"),
             has_tables = self.layout.names.has_tenant_tables(),
         ))
         .bind(names)

@@ -288,6 +288,7 @@ impl Database {
         own: (&str, &str),
         others: &[(&str, &str)],
         handle: Option<&QueryHandle>,
+        nodes: &std::collections::HashMap<usize, String>,
     ) -> Result<Vec<Result<RuleChoice, DbError>>, DbError> {
         let setting = self.item_match();
         let no_evidence = match &setting {
@@ -325,7 +326,7 @@ impl Database {
                 setting.candidates().into_iter().map(Some).collect();
             let candidates: Vec<Option<&str>> = candidates.iter().map(|c| c.as_deref()).collect();
             let (rows, failed): (Vec<EvidenceRow>, _) = self
-                .tenant_batches(&wanted, wanted.len(), &[&candidates], handle)
+                .tenant_batches_on_nodes(&wanted, wanted.len(), &[&candidates], handle, nodes)
                 .await?;
             for (i, error) in failed {
                 rules[i] = Some(Err(error));
@@ -401,7 +402,9 @@ impl Database {
         other: (&str, &str),
         handle: Option<&QueryHandle>,
     ) -> Result<Result<RuleChoice, DbError>, DbError> {
-        let mut rules = self.item_rules(own, &[other], handle).await?;
+        let mut rules = self
+            .item_rules(own, &[other], handle, &Default::default())
+            .await?;
         Ok(rules
             .pop()
             .unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))

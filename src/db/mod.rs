@@ -27,6 +27,7 @@ mod sql;
 pub mod tenancy;
 mod users;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::AtomicU64;
 
@@ -142,6 +143,13 @@ pub enum DbError {
         message: String,
         code: Option<String>,
     },
+    /// Citus: the node (`host:port`) holding a tenant's schema is down or
+    /// does not answer; every tenant on it gets this error from the first
+    /// one's (one timeout per node, not per tenant).
+    Node {
+        node: String,
+        cause: Box<DbError>,
+    },
 }
 
 impl fmt::Display for DbError {
@@ -200,6 +208,7 @@ impl fmt::Display for DbError {
             DbError::Query(message) | DbError::Server { message, .. } => {
                 write!(f, "query failed: {message}")
             }
+            DbError::Node { node, cause } => write!(f, "on node {node}: {cause}"),
         }
     }
 }
@@ -234,6 +243,7 @@ impl DbError {
             }),
             // Our own messages (pool, I/O, protocol): worth another try.
             DbError::Query(_) => true,
+            DbError::Node { cause, .. } => cause.retryable(),
             _ => false,
         }
     }
@@ -356,6 +366,7 @@ impl Database {
             // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
+        begin.push_str(&self.citus_settings());
         // In a task of its own: a load dropped (superseded) while BEGIN is
         // on its way would leave the connection idle in a transaction, as
         // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
@@ -398,7 +409,24 @@ impl Database {
             // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
+        begin.push_str(&self.citus_settings());
         grant::begin(&self.pool, &self.grant, begin).await
+    }
+
+    /// Citus: a worker that does not answer a new connection (frozen) is
+    /// given up after half the statement timeout (its default: 30 s,
+    /// longer than ours), so the statement fails naming that node, and
+    /// the remote commands of `health` (one per node) leave that node's
+    /// estimates unknown instead of failing the whole statement.
+    fn citus_settings(&self) -> String {
+        if self.layout.citus {
+            format!(
+                "; SET LOCAL citus.node_connection_timeout = {}",
+                (self.statement_timeout_ms / 2).clamp(10, 3_600_000)
+            )
+        } else {
+            String::new()
+        }
     }
 
     /// The rows of per-tenant `selects` (each tagged with its index), `size`
@@ -419,57 +447,142 @@ impl Database {
     where
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
     {
+        self.tenant_batches_on_nodes(selects, size, arrays, handle, &HashMap::new())
+            .await
+    }
+
+    /// [`Database::tenant_batches`] knowing the Citus node of each select
+    /// (by index; none on plain PostgreSQL): one node's tenants to a
+    /// batch, and a batch that fails because its node is down or does not
+    /// answer (a connection error, a timeout) fails every tenant of that
+    /// node with [`DbError::Node`], without asking again: a stopped or
+    /// frozen worker costs one error or one timeout, and the other nodes'
+    /// tenants still answer.
+    pub(super) async fn tenant_batches_on_nodes<R>(
+        &self,
+        selects: &[(usize, String)],
+        size: usize,
+        arrays: &[&[Option<&str>]],
+        handle: Option<&QueryHandle>,
+        nodes: &HashMap<usize, String>,
+    ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
+    {
         let arrays: std::sync::Arc<Vec<Vec<Option<String>>>> = std::sync::Arc::new(
             arrays
                 .iter()
                 .map(|array| array.iter().map(|v| v.map(str::to_owned)).collect())
                 .collect(),
         );
+        // Grouped by node, in the order the nodes first appear.
+        type Group<'a> = (Option<&'a String>, Vec<(usize, String)>);
+        let mut groups: Vec<Group> = Vec::new();
+        for select in selects {
+            let node = nodes.get(&select.0);
+            match groups.iter_mut().find(|(n, _)| *n == node) {
+                Some((_, group)) => group.push(select.clone()),
+                None => groups.push((node, vec![select.clone()])),
+            }
+        }
         let mut rows = Vec::new();
         let mut failed = Vec::new();
-        for chunk in selects.chunks(size.max(1)) {
-            match self.union_rows(chunk, &arrays, handle).await {
-                Ok(batch) => rows.extend(batch),
-                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                    // Tenant by tenant, all at once (as many at a time as
-                    // the pool grants): N locked tenants cost one
-                    // lock_timeout, not N.
-                    let mut singles = tokio::task::JoinSet::new();
-                    for (at, select) in chunk.iter().enumerate() {
-                        let (db, select, arrays) = (self.clone(), select.clone(), arrays.clone());
-                        let handle = handle.cloned();
-                        singles.spawn(async move {
-                            let one = std::slice::from_ref(&select);
-                            let result = db.union_rows::<R>(one, &arrays, handle.as_ref());
-                            (at, select.0, result.await)
-                        });
-                    }
-                    let mut results = Vec::with_capacity(chunk.len());
-                    while let Some(joined) = singles.join_next().await {
-                        match joined {
-                            Ok(result) => results.push(result),
-                            Err(e) => {
-                                return Err(DbError::Query(format!("a tenant read ended: {e}")))
-                            }
-                        }
-                    }
-                    // In the tenants' order, whichever answered first.
-                    results.sort_by_key(|(at, _, _)| *at);
-                    for (_, index, result) in results {
-                        match result {
-                            Ok(batch) => rows.extend(batch),
-                            Err(e @ sqlx::Error::Database(_)) => {
-                                failed.push((index, self.error(e)))
-                            }
-                            Err(e) => return Err(self.error(e)),
-                        }
-                    }
+        for (node, group) in &groups {
+            let mut down: Option<DbError> = None;
+            for chunk in group.chunks(size.max(1)) {
+                if let (Some(node), Some(cause)) = (node, &down) {
+                    failed.extend(chunk.iter().map(|(index, _)| {
+                        (
+                            *index,
+                            DbError::Node {
+                                node: node.to_string(),
+                                cause: Box::new(cause.clone()),
+                            },
+                        )
+                    }));
+                    continue;
                 }
-                Err(e @ sqlx::Error::Database(_)) => failed.push((chunk[0].0, self.error(e))),
-                Err(e) => return Err(self.error(e)),
+                match self.union_rows(chunk, &arrays, handle).await {
+                    Ok(batch) => rows.extend(batch),
+                    Err(e @ sqlx::Error::Database(_)) => {
+                        let error = self.error(e);
+                        match node {
+                            Some(node)
+                                if error.retryable()
+                                    && !matches!(error, DbError::Locked { .. }) =>
+                            {
+                                failed.extend(chunk.iter().map(|(index, _)| {
+                                    (
+                                        *index,
+                                        DbError::Node {
+                                            node: node.to_string(),
+                                            cause: Box::new(error.clone()),
+                                        },
+                                    )
+                                }));
+                                down = Some(error);
+                            }
+                            _ if chunk.len() > 1 => {
+                                self.tenant_by_tenant(
+                                    chunk,
+                                    &arrays,
+                                    handle,
+                                    &mut rows,
+                                    &mut failed,
+                                )
+                                .await?
+                            }
+                            _ => failed.push((chunk[0].0, error)),
+                        }
+                    }
+                    Err(e) => return Err(self.error(e)),
+                }
             }
         }
         Ok((rows, failed))
+    }
+
+    /// A batch the server refused, again tenant by tenant, all at once (as
+    /// many at a time as the pool grants): N locked tenants cost one
+    /// lock_timeout, not N.
+    async fn tenant_by_tenant<R>(
+        &self,
+        chunk: &[(usize, String)],
+        arrays: &std::sync::Arc<Vec<Vec<Option<String>>>>,
+        handle: Option<&QueryHandle>,
+        rows: &mut Vec<R>,
+        failed: &mut Vec<(usize, DbError)>,
+    ) -> Result<(), DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
+    {
+        let mut singles = tokio::task::JoinSet::new();
+        for (at, select) in chunk.iter().enumerate() {
+            let (db, select, arrays) = (self.clone(), select.clone(), arrays.clone());
+            let handle = handle.cloned();
+            singles.spawn(async move {
+                let one = std::slice::from_ref(&select);
+                let result = db.union_rows::<R>(one, &arrays, handle.as_ref());
+                (at, select.0, result.await)
+            });
+        }
+        let mut results = Vec::with_capacity(chunk.len());
+        while let Some(joined) = singles.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => return Err(DbError::Query(format!("a tenant read ended: {e}"))),
+            }
+        }
+        // In the tenants' order, whichever answered first.
+        results.sort_by_key(|(at, _, _)| *at);
+        for (_, index, result) in results {
+            match result {
+                Ok(batch) => rows.extend(batch),
+                Err(e @ sqlx::Error::Database(_)) => failed.push((index, self.error(e))),
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok(())
     }
 
     /// One batch of [`Database::tenant_batches`].

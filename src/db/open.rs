@@ -76,6 +76,65 @@ impl Database {
         max_connections: u32,
         resolve: bool,
     ) -> Result<Database, DbError> {
+        let timeout = source
+            .connect_timeout()
+            .unwrap_or(Duration::from_millis(settings.database.connect_timeout_ms));
+        let (options, fallback) =
+            choose(source, timeout)
+                .await
+                .map_err(|cause| DbError::Connect {
+                    target: source.label(),
+                    cause,
+                })?;
+        let first = options.get_ssl_mode();
+        let opened = Self::open_on(
+            source,
+            settings,
+            max_connections,
+            resolve,
+            without_tls_on_a_socket(options),
+        )
+        .await;
+        match (opened, fallback) {
+            // libpq's prefer (allow): the TLS (plain) try failed, so the
+            // same server once more the other way; a server that did not
+            // answer in time is not waited for twice.
+            (Err(DbError::Connect { target, cause }), Some(fallback))
+                if !cause.starts_with("no answer") =>
+            {
+                let tried = if matches!(first, PgSslMode::Disable) {
+                    "without TLS"
+                } else {
+                    "with TLS"
+                };
+                Self::open_on(
+                    source,
+                    settings,
+                    max_connections,
+                    resolve,
+                    without_tls_on_a_socket(fallback),
+                )
+                .await
+                .map_err(|again| match again {
+                    DbError::Connect { cause: other, .. } => DbError::Connect {
+                        target,
+                        cause: format!("{other} (and {tried}: {cause})"),
+                    },
+                    again => again,
+                })
+            }
+            (opened, _) => opened,
+        }
+    }
+
+    /// [`Database::open_with`] on the options [`choose`] picked.
+    async fn open_on(
+        source: &ConnectionSource,
+        settings: &Settings,
+        max_connections: u32,
+        resolve: bool,
+        options: PgConnectOptions,
+    ) -> Result<Database, DbError> {
         let target = source.label();
         let timeout = source
             .connect_timeout()
@@ -84,8 +143,6 @@ impl Database {
             target: target.clone(),
             cause,
         };
-        let options =
-            without_tls_on_a_socket(choose(source, timeout).await.map_err(connect_error)?);
         let no_answer = || connect_error(format!("no answer within {} ms", timeout.as_millis()));
         let pooler = Arc::new(pooler::PoolState::new(
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
@@ -405,9 +462,14 @@ impl Database {
 /// As libpq with several hosts, TLS tries (`allow`; `prefer` with a root
 /// certificate) or `target_session_attrs`: the first try, in order, that
 /// connects and whose server will do; its options then serve the pool.
-/// A single try with `any` is left to the pool (no extra connection).
+/// A single server with `any` and nothing to check first is left to the
+/// pool (no extra connection): then the second value is its fallback try
+/// (`prefer` without TLS), for when the pool's first connection fails.
 /// Every probe connection is closed with a Terminate message.
-async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnectOptions, String> {
+async fn choose(
+    source: &ConnectionSource,
+    timeout: Duration,
+) -> Result<(PgConnectOptions, Option<PgConnectOptions>), String> {
     let candidates = source.candidates();
     let attrs = source.session_attrs();
     // Only socket directories, and no server socket in any: say where.
@@ -429,11 +491,15 @@ async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnec
             sockets.join(", ")
         ));
     }
-    if candidates.len() == 1
+    let servers = candidates.iter().filter(|c| !c.fallback).count();
+    // (allow with a root certificate file: its TLS fallback is checked
+    // first, in the loop below.)
+    if servers == 1
         && attrs == pool::SessionAttrs::Any
-        && candidates[0].verify_name.is_none()
+        && candidates.iter().all(|c| c.verify.is_none())
     {
-        return Ok(candidates[0].options.clone());
+        let fallback = candidates.get(1).map(|c| c.options.clone());
+        return Ok((candidates[0].options.clone(), fallback));
     }
     let mut failures: Vec<String> = Vec::new();
     let mut refused = false;
@@ -443,28 +509,37 @@ async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnec
         1
     };
     for pass in 0..passes {
+        // A server whose first try connected: its fallback is not tried.
+        let mut connected = false;
         for candidate in candidates {
-            let options = &candidate.options;
+            if !candidate.fallback {
+                connected = false;
+            } else if connected {
+                continue;
+            }
+            let mut options = candidate.options.clone();
             let place = format!("{}:{}", options.get_host(), options.get_port());
-            if let Some((name, root)) = &candidate.verify_name {
-                let (addr, port, name, root) = (
+            if let Some(verify) = &candidate.verify {
+                let (host, port, verify) = (
                     options.get_host().to_string(),
                     options.get_port(),
-                    name.clone(),
-                    root.clone(),
+                    verify.clone(),
                 );
                 let checked = tokio::task::spawn_blocking(move || {
-                    verify_server_name(&addr, port, &name, &root, timeout)
+                    verify_server(&host, port, &verify, timeout)
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
-                if let Err(e) = checked {
-                    failures.push(format!("{place}: {e}"));
-                    continue;
+                match checked {
+                    Ok(anchor) => options = options.ssl_root_cert_from_pem(anchor),
+                    Err(e) => {
+                        failures.push(format!("{place}: {e}"));
+                        continue;
+                    }
                 }
             }
             let mut conn =
-                match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+                match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
                     Err(_) => {
                         failures.push(format!(
                             "{place}: no answer within {} ms",
@@ -478,6 +553,7 @@ async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnec
                     }
                     Ok(Ok(conn)) => conn,
                 };
+            connected = true;
             let fits = match attrs.probe() {
                 None => Ok(true),
                 Some(sql) => sqlx::query_scalar::<_, bool>(sql)
@@ -487,7 +563,7 @@ async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnec
             };
             conn.close().await.ok();
             match fits {
-                Ok(true) => return Ok(options.clone()),
+                Ok(true) => return Ok((options, None)),
                 Ok(false) => refused = true,
                 Err(e) => failures.push(format!("{place}: {}", pool::describe_connect_error(&e))),
             }
@@ -503,44 +579,82 @@ async fn choose(source: &ConnectionSource, timeout: Duration) -> Result<PgConnec
     Err(failures.join("; "))
 }
 
-/// verify-full with `hostaddr`: one TLS handshake with the server at
-/// `addr`, verifying its certificate against `root` and the name `name`
-/// (libpq checks `host`, not the address); the connection then made by
-/// sqlx checks the chain again (verify-ca).
-fn verify_server_name(
-    addr: &str,
+/// A root certificate file: one TLS handshake with the server at
+/// `host:port` (each of its addresses in turn, as libpq), trusting every
+/// certificate of the file and nothing else (libpq; sqlx would take the
+/// file's first certificate and the system's CAs), and for verify-full
+/// checking the certificate against `name` (libpq checks `host`, not
+/// `hostaddr`). Returns the certificate that anchored the chain, as PEM:
+/// the connection then made by sqlx checks the chain against it again.
+fn verify_server(
+    host: &str,
     port: u16,
-    name: &str,
-    root: &str,
+    verify: &pool::Verify,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<Vec<u8>, String> {
     use std::io::{Read, Write};
-    let ip: std::net::IpAddr = addr
-        .parse()
-        .map_err(|_| format!("invalid hostaddr {addr:?}"))?;
-    let mut tcp = std::net::TcpStream::connect_timeout(&(ip, port).into(), timeout)
-        .map_err(|e| e.to_string())?;
-    tcp.set_read_timeout(Some(timeout)).ok();
-    tcp.set_write_timeout(Some(timeout)).ok();
-    // SSLRequest: length 8, code 80877103.
-    tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-        .map_err(|e| e.to_string())?;
-    let mut answer = [0u8];
-    tcp.read_exact(&mut answer).map_err(|e| e.to_string())?;
-    if answer[0] != b'S' {
-        return Err("server does not support TLS".into());
+    use std::net::ToSocketAddrs;
+    let what = verify.name.as_deref().unwrap_or(host);
+    let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {what:?}: {e}");
+    let pem = std::fs::read(&verify.root).map_err(|e| {
+        format!(
+            "could not read root certificate file {:?}: {e}",
+            crate::text::sanitize(&verify.root)
+        )
+    })?;
+    let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|_| {
+        format!(
+            "could not read root certificate file {:?}: no certificate in it",
+            crate::text::sanitize(&verify.root)
+        )
+    })?;
+    let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| tls_error(&e))?;
+    for root in roots {
+        store.add_cert(root).map_err(|e| tls_error(&e))?;
     }
-    let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {name:?}: {e}");
     let mut builder = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client())
         .map_err(|e| tls_error(&e))?;
-    builder.set_ca_file(root).map_err(|e| tls_error(&e))?;
-    let stream = builder
-        .build()
-        .connect(name, tcp)
-        .map_err(|e| tls_error(&e))?;
-    let mut stream = stream;
-    stream.shutdown().ok();
-    Ok(())
+    // Replaces the system's CAs the builder loaded.
+    builder.set_cert_store(store.build());
+    let connector = builder.build();
+    let addresses: Vec<std::net::SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("could not translate host name {host:?} to address: {e}"))?
+        .collect();
+    let mut last = format!("could not translate host name {host:?} to address");
+    for address in addresses {
+        let mut tcp = match std::net::TcpStream::connect_timeout(&address, timeout) {
+            Ok(tcp) => tcp,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        tcp.set_read_timeout(Some(timeout)).ok();
+        tcp.set_write_timeout(Some(timeout)).ok();
+        // SSLRequest: length 8, code 80877103.
+        tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+            .map_err(|e| e.to_string())?;
+        let mut answer = [0u8];
+        tcp.read_exact(&mut answer).map_err(|e| e.to_string())?;
+        if answer[0] != b'S' {
+            return Err("server does not support TLS".into());
+        }
+        let mut config = connector.configure().map_err(|e| tls_error(&e))?;
+        config.set_verify_hostname(verify.name.is_some());
+        let mut stream = config
+            .connect(verify.name.as_deref().unwrap_or(host), tcp)
+            .map_err(|e| tls_error(&e))?;
+        let anchor = stream
+            .ssl()
+            .verified_chain()
+            .and_then(|chain| chain.iter().last().map(|c| c.to_pem()))
+            .ok_or_else(|| tls_error(&"no verified chain"))?
+            .map_err(|e| tls_error(&e))?;
+        stream.shutdown().ok();
+        return Ok(anchor);
+    }
+    Err(last)
 }
 
 /// As libpq: no TLS on a Unix socket, so no round trip asking for it

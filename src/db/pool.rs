@@ -34,7 +34,8 @@ impl ConnectionSource {
             options: compatible(options.clone(), None),
             candidates: vec![Candidate {
                 options: compatible(options, None),
-                verify_name: None,
+                verify: None,
+                fallback: false,
             }],
             attrs: SessionAttrs::Any,
             label: "demo".into(),
@@ -342,26 +343,42 @@ pub fn connect_options(
             }
         }
         let socket = host.starts_with('/') && addr.is_empty();
-        for attempt in tls.attempts(socket) {
-            // verify-full with hostaddr: sqlx checks the name it connects
-            // to; libpq checks `host`. The chain is checked by sqlx
-            // (verify-ca), the name by a handshake before (see open.rs).
-            let verify_name = match (&attempt.mode, &tls.root) {
-                (PgSslMode::VerifyFull, Some(root)) if !addr.is_empty() && !host.is_empty() => {
-                    Some((host.clone(), root.clone()))
-                }
+        for (n, attempt) in tls.attempts(socket).into_iter().enumerate() {
+            // A root certificate file: the server's chain is checked by a
+            // handshake of our own before connecting (OpenSSL trusting
+            // every certificate of the file and nothing else, as libpq;
+            // sqlx would take the file's first certificate and the
+            // system's), verify-full against `host` even with hostaddr
+            // (see open.rs). sqlx then checks the chain again against the
+            // certificate that anchored it, and the name where it can.
+            let verify = match (&attempt.mode, &tls.root) {
+                (PgSslMode::VerifyCa | PgSslMode::VerifyFull, Some(root)) => Some(Verify {
+                    root: root.clone(),
+                    name: matches!(attempt.mode, PgSslMode::VerifyFull).then(|| {
+                        if host.is_empty() {
+                            addr.clone()
+                        } else {
+                            host.clone()
+                        }
+                    }),
+                }),
                 _ => None,
             };
-            let attempt = match verify_name {
-                Some(_) => Attempt {
+            // verify-full with hostaddr: sqlx checks the name it connects
+            // to; libpq checks `host`, which the handshake above did.
+            let attempt = match &verify {
+                Some(Verify { name: Some(_), .. }) if !addr.is_empty() => Attempt {
                     tls: attempt.tls,
                     mode: PgSslMode::VerifyCa,
                 },
-                None => attempt,
+                _ => attempt,
             };
             candidates.push(Candidate {
                 options: compatible(attempt.apply(options.clone())?, application_name.as_deref()),
-                verify_name,
+                verify,
+                // libpq's prefer and allow: the second try of one server,
+                // made only when the first fails.
+                fallback: n > 0,
             });
         }
         let shown_host = if host.is_empty() {
@@ -396,9 +413,23 @@ pub fn connect_options(
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub options: PgConnectOptions,
-    /// (host name, root certificate file): verify-full with `hostaddr`,
-    /// where the certificate must name `host` (checked before connecting).
-    pub verify_name: Option<(String, String)>,
+    /// A root certificate file to check the server's chain against
+    /// before connecting (see open.rs).
+    pub verify: Option<Verify>,
+    /// The same server again with the other TLS choice (libpq's `prefer`
+    /// retries without TLS, `allow` with it): tried only if the try
+    /// before it fails.
+    pub fallback: bool,
+}
+
+/// What the handshake before connecting checks.
+#[derive(Debug, Clone)]
+pub struct Verify {
+    /// Every certificate of this file is trusted, nothing else.
+    pub root: String,
+    /// verify-full: the name the certificate must carry (libpq: `host`,
+    /// even with `hostaddr`).
+    pub name: Option<String>,
 }
 
 /// libpq's `target_session_attrs`: which server of the list will do.
@@ -595,8 +626,12 @@ impl Tls {
             _ if socket => vec![PgSslMode::Disable],
             PgSslMode::Disable => vec![PgSslMode::Disable],
             PgSslMode::Allow => vec![PgSslMode::Disable, tls],
-            // sqlx's prefer: TLS unverified when offered, else none.
-            PgSslMode::Prefer if matches!(tls, PgSslMode::Require) => vec![PgSslMode::Prefer],
+            // sqlx's prefer: TLS unverified when offered, else none; and
+            // as libpq, once more without TLS when the TLS try fails (a
+            // server whose pg_hba.conf refuses TLS, a broken handshake).
+            PgSslMode::Prefer if matches!(tls, PgSslMode::Require) => {
+                vec![PgSslMode::Prefer, PgSslMode::Disable]
+            }
             PgSslMode::Prefer => vec![tls, PgSslMode::Disable],
             _ => vec![tls],
         };

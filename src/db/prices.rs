@@ -282,12 +282,21 @@ impl Database {
                             AND a.attnum > 0 AND NOT a.attisdropped)"
             )
         };
-        type Found = (String, String, bool, bool, bool, Vec<String>);
+        type Found = (
+            String,
+            String,
+            bool,
+            bool,
+            bool,
+            Vec<String>,
+            Option<String>,
+        );
         let found: Vec<Found> = sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname), {label}, {price}, {id},
                     array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                            WHERE a.attrelid = c.oid AND a.attname = ANY($5)
-                             AND a.attnum > 0 AND NOT a.attisdropped)
+                             AND a.attnum > 0 AND NOT a.attisdropped),
+                    {node}
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
                                          AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -295,6 +304,7 @@ impl Database {
             label = present("$2"),
             price = present("$3"),
             id = present("$4"),
+            node = self.node_of_schema("n.oid"),
             items_lit = self.layout.names.items_lit,
             has_tables = self.layout.names.has_tenant_tables(),
         ))
@@ -331,9 +341,13 @@ impl Database {
         let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
         let mut failed = Vec::new();
-        for (column, (tenant, schema, has_description, has_price, has_id, keys)) in
+        let mut nodes = std::collections::HashMap::new();
+        for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
             tenants.into_iter().enumerate()
         {
+            if let Some(node) = node {
+                nodes.insert(column, node.clone());
+            }
             let has_key = match &rule {
                 ItemRule::Id | ItemRule::IdOrDescription => *has_id,
                 ItemRule::Description => *has_description,
@@ -383,7 +397,9 @@ impl Database {
             ));
         }
         type Row = (i32, LossyText, Option<LossyText>, Option<String>);
-        let (rows, errors): (Vec<Row>, _) = self.tenant_batches(&selects, batch, &[], None).await?;
+        let (rows, errors): (Vec<Row>, _) = self
+            .tenant_batches_on_nodes(&selects, batch, &[], None, &nodes)
+            .await?;
         let rows = rows
             .into_iter()
             .map(|(c, key, description, p)| {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed_load, layout, message, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
 use crate::text::{fit, money, sanitize, thousands};
@@ -36,7 +36,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(block(Line::from(title), true), area);
     let inner = layout::inner(area);
     if let Some(error) = &basket.error {
-        return message(frame, inner, failed(&sanitize(error)), theme::error());
+        return message(frame, inner, failed_load(error), theme::error());
     }
     match (user, lines) {
         (None, _) => return message(frame, inner, "No user selected.".into(), theme::dim()),

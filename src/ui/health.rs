@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed_load, layout, message, theme};
 use crate::app::health::{HealthRow, RowKind, Severity};
 use crate::app::state::State;
 use crate::db::{Count, LeakKind};
@@ -50,7 +50,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 table_area,
             );
             let (text, style) = match other {
-                Some(Err(error)) => (failed(&sanitize(error)), theme::error()),
+                Some(Err(error)) => (failed_load(error), theme::error()),
                 _ => ("Checking every tenant schema…".into(), theme::dim()),
             };
             message(frame, layout::inner(table_area), text, style);

@@ -99,6 +99,16 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(sanitize(layout).into_owned(), theme::title()));
         spans.push(Span::styled(" │ ", theme::dim()));
     }
+    // Citus: the node holding the selected user's tenant.
+    let node = state
+        .selected_user()
+        .and_then(|user| state.catalog.node(user.tenant.as_deref()?))
+        .map(str::to_owned);
+    if let Some(node) = node {
+        spans.push(Span::raw("node "));
+        spans.push(Span::styled(sanitize(&node).into_owned(), theme::title()));
+        spans.push(Span::styled(" │ ", theme::dim()));
+    }
     spans.extend([
         Span::raw(match state.user_count.people {
             // Linked users: a person in two tenants is two memberships.
@@ -183,6 +193,17 @@ fn message(frame: &mut Frame, area: Rect, text: String, style: Style) {
 /// A load that failed, as a view's pane says it.
 fn failed(error: &str) -> String {
     format!("Error: {error}\n\nPress r to retry.")
+}
+
+/// A load that failed: "retry" offered only where running it again may
+/// help (a lost connection, a timeout, a node down), not for a query the
+/// server refuses every time.
+fn failed_load(error: &crate::app::load::Failure) -> String {
+    if error.retry {
+        failed(&sanitize(error))
+    } else {
+        format!("Error: {}", sanitize(error))
+    }
 }
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
@@ -325,4 +346,46 @@ fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
         .block(block)
         .scroll((scroll as u16, 0));
     frame.render_widget(text, area);
+}
+
+#[cfg(test)]
+mod failed_load_tests {
+    use super::failed_load;
+    use crate::app::load::Failure;
+    use crate::db::DbError;
+
+    /// Every pane (health, prices, basket, tenants) offers a retry for a
+    /// failure a retry can fix, and none for a statement the server
+    /// refuses every time (Citus: a query shape it cannot push down).
+    #[test]
+    fn retry_is_offered_only_for_failures_a_retry_can_fix() {
+        let refused = Failure::from(DbError::Server {
+            message: "cannot push down this subquery (DETAIL: items and orders are not colocated)"
+                .into(),
+            code: Some("0A000".into()),
+        });
+        let text = failed_load(&refused);
+        assert!(
+            text.contains("not colocated") && !text.contains("retry"),
+            "{text}"
+        );
+        for fixable in [
+            DbError::Timeout { ms: 5000 },
+            DbError::Node {
+                node: "10.0.0.2:5432".into(),
+                cause: Box::new(DbError::Server {
+                    message: "connection to the remote node failed".into(),
+                    code: Some("08006".into()),
+                }),
+            },
+        ] {
+            let text = failed_load(&Failure::from(fixable));
+            assert!(text.contains("Press r to retry"), "{text}");
+        }
+        let node = failed_load(&Failure::from(DbError::Node {
+            node: "10.0.0.2:5432".into(),
+            cause: Box::new(DbError::Timeout { ms: 5000 }),
+        }));
+        assert!(node.contains("on node 10.0.0.2:5432"), "{node}");
+    }
 }

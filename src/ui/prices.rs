@@ -6,10 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed_load, layout, message, theme};
 use crate::app::state::State;
 use crate::db::PriceSort;
-use crate::text::{fit, money, sanitize};
+use crate::text::{fit, money};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let names = state.catalog.names();
@@ -47,7 +47,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let inner = layout::inner(area);
     let matrix = match view.matrix.done().map(|d| &d.result) {
         Some(Ok(matrix)) => matrix,
-        Some(Err(error)) => return message(frame, inner, failed(&sanitize(error)), theme::error()),
+        Some(Err(error)) => return message(frame, inner, failed_load(error), theme::error()),
         None => return message(frame, inner, "Loading prices…".into(), theme::dim()),
     };
     let width = layout::PRICE_COLUMN_WIDTH as usize;

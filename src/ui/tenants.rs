@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed_load, layout, message, theme};
 use crate::app::state::State;
 use crate::text::{fit, sanitize, thousands};
 
@@ -35,7 +35,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(block(Line::from(title), true), area);
     let inner = layout::inner(area);
     if let Some(error) = tenants.directory.error() {
-        return message(frame, inner, failed(&sanitize(error)), theme::error());
+        return message(frame, inner, failed_load(error), theme::error());
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
@@ -73,13 +73,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         };
         return message(frame, inner, text.into(), theme::dim());
     }
-    let (header, widths) = super::columns([
+    // Citus: the node holding each tenant, as `tenants` prints it.
+    let nodes = entries.iter().any(|e| e.node.is_some());
+    let mut columns = vec![
         (Cell::from(""), Constraint::Length(1)),
         (Cell::from("Tenant"), Constraint::Fill(3)),
         (Cell::from("Key"), Constraint::Fill(2)),
         (Cell::from("Schema"), Constraint::Fill(3)),
         (right("Users".into()), Constraint::Length(14)),
-    ]);
+    ];
+    if nodes {
+        columns.push((Cell::from("Node"), Constraint::Fill(2)));
+    }
+    let (header, widths) = super::columns(columns);
     let rows: Vec<Row> = entries
         .iter()
         .skip(tenants.rows.offset)
@@ -95,13 +101,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 (true, Some(n)) => thousands(n),
                 (true, None) => "—".to_string(),
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Span::styled(mark, style)),
                 Cell::from(sanitize(&entry.label).into_owned()),
                 Cell::from(sanitize(&entry.key).into_owned()),
                 Cell::from(Span::styled(sanitize(&entry.schema).into_owned(), style)),
                 Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
-            ])
+            ];
+            if nodes {
+                cells.push(Cell::from(
+                    sanitize(entry.node.as_deref().unwrap_or("")).into_owned(),
+                ));
+            }
+            Row::new(cells)
         })
         .collect();
     let table = Table::new(rows, widths).header(header);

@@ -222,6 +222,7 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
             schema,
             present: true,
             users: None,
+            node: None,
         });
     let mut effects = leave(state);
     effects.extend(crate::app::dashboard::show_tenant(

@@ -32,6 +32,8 @@ pub struct TenantEntry {
     pub present: bool,
     /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
     pub users: Option<i64>,
+    /// Citus: the node (`host:port`) holding its schema.
+    pub node: Option<String>,
 }
 
 /// What one batch of a cross-tenant search found.
@@ -77,6 +79,7 @@ impl Database {
                             present: schemas.contains(&schema),
                             schema,
                             users: None,
+                            node: None,
                         })
                     })
                     .collect()
@@ -90,9 +93,30 @@ impl Database {
                     schema: schema.clone(),
                     present: true,
                     users: None,
+                    node: None,
                 })
                 .collect(),
         };
+        // Citus: the node of each schema, in one statement.
+        if self.layout.citus {
+            let present: Vec<&str> = entries
+                .iter()
+                .filter(|e| e.present)
+                .map(|e| e.schema.as_str())
+                .collect();
+            let mut tx = self.read_tx().await?;
+            let nodes = self
+                .quoted_tenants_on_nodes(&mut tx, &present)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            for entry in entries.iter_mut() {
+                entry.node = nodes
+                    .iter()
+                    .find(|(schema, ..)| *schema == entry.schema)
+                    .and_then(|(.., node)| node.clone());
+            }
+        }
         entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
         if count_users {
             match self.users_by_tenant(&entries).await {
