@@ -166,6 +166,7 @@ async fn drive<B: Backend>(
     let mut carried: Option<Msg> = None;
     // Since when the screen lags the state (a frame held back), if it does.
     let mut held_since: Option<Instant> = None;
+    let monochrome = crate::ui::theme::monochrome(&|name| std::env::var(name).ok());
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -177,7 +178,12 @@ async fn drive<B: Backend>(
                     "a background task panicked (report above)",
                 ));
             }
-            let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
+            let frame = terminal.draw(|frame| {
+                crate::ui::view(&state, frame);
+                if monochrome {
+                    crate::ui::theme::to_monochrome(frame.buffer_mut());
+                }
+            })?;
             on_frame(frame.buffer);
             held_since = None;
         }
