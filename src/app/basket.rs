@@ -138,6 +138,7 @@ fn status(state: &State) -> Status {
     let done = basket.next.min(tenants);
     let first = basket
         .first_page
+        .filter(|d| !d.is_zero())
         .map(|d| format!(" (first page {} ms)", d.as_millis()))
         .unwrap_or_default();
     let failed = basket.tenants.iter().filter(|t| t.error.is_some()).count();
@@ -153,8 +154,8 @@ fn status(state: &State) -> Status {
     match basket.key {
         None => Status::Empty,
         Some(_) => Status::Done(format!(
-            "priced at {done} tenants in {} ms{first}{failed}",
-            basket.elapsed.as_millis()
+            "priced at {done} tenants{}{first}{failed}",
+            crate::app::screen::took(basket.elapsed)
         )),
     }
 }

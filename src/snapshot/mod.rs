@@ -13,7 +13,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use crate::app::runtime::initial_state;
 use crate::app::tasks::Executor;
-use crate::app::{dashboard, health, init, prices, tenants, update, Msg, State, View};
+use crate::app::{basket, dashboard, health, init, prices, tenants, update, Msg, State, View};
 use crate::db::Database;
 use crate::Failure;
 
@@ -197,7 +197,8 @@ fn without_timing(mut msg: Msg) -> Msg {
         V::Dashboard(dashboard::Msg::OrdersLoaded { elapsed, .. })
         | V::Health(health::Msg::Loaded { elapsed, .. } | health::Msg::LeaksLoaded { elapsed, .. })
         | V::Prices(prices::Msg::Loaded { elapsed, .. })
-        | V::Tenants(tenants::Msg::Directory { elapsed, .. }),
+        | V::Tenants(tenants::Msg::Directory { elapsed, .. } | tenants::Msg::Batch { elapsed, .. })
+        | V::Basket(basket::Msg::Page { elapsed, .. }),
     ) = &mut msg
     {
         *elapsed = Duration::ZERO;
