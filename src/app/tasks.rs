@@ -112,11 +112,22 @@ impl Executor {
                     let _ = results.send(connect::Msg::Done { ticket, result }.into());
                 });
             }
-            // Written at once, between frames, on the terminal's thread.
+            // OSC 52 is written at once, between frames, on the terminal's
+            // thread; tmux runs off it.
             Effect::Copy { what, text } => {
-                let result = self.clipboard.copy(&text).map(|()| what);
-                let result = result.map_err(|e| format!("cannot copy: {e}"));
-                let _ = self.results.send(Msg::Copied(result));
+                let clipboard = self.clipboard.clone();
+                let copy = move || {
+                    let result = clipboard.copy(&text).map(|to| format!("{what} {to}"));
+                    Msg::Copied(result.map_err(|e| format!("cannot copy: {e}")))
+                };
+                if self.clipboard.runs_a_program() {
+                    let results = self.results.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = results.send(copy());
+                    });
+                } else {
+                    let _ = self.results.send(copy());
+                }
             }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();

@@ -27,7 +27,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Copied(result) => {
-            state.notice = Some(result.map(|what| format!("copied {what} to the clipboard")));
+            // "copied id 9 to the clipboard via the terminal (OSC 52)"
+            state.notice = Some(result.map(|what| format!("copied {what}")));
             Vec::new()
         }
         Msg::Read { slot, at } => {
