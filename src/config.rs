@@ -159,6 +159,10 @@ pub struct UiSettings {
     pub mouse: bool,
     /// Reload the visible data every this many seconds; 0 is off.
     pub refresh_s: u64,
+    /// Where `e` writes its CSV files (default: the user's download
+    /// directory, else their data directory; never the current directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Default for UiSettings {
@@ -167,6 +171,7 @@ impl Default for UiSettings {
             debounce_ms: 120,
             mouse: true,
             refresh_s: 0,
+            export_dir: None,
         }
     }
 }

@@ -105,7 +105,10 @@ const NAV: [Binding; 6] = navigation(Rows {
     hint: true,
 });
 
-const OWN: &[Binding] = &[bind(&[Key::Char('r')], Reload, "price again", true)];
+const OWN: &[Binding] = &[
+    bind(&[Key::Char('r')], Reload, "price again", true),
+    bind(&[Key::Char('e')], Export, "export CSV", false),
+];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
@@ -120,7 +123,23 @@ pub const SCREEN: Screen = Screen {
     status,
     fresh: BASKET_SLOT.0,
     warning: no_warning,
-    export: |_| None,
+    export: |state| {
+        let basket = &state.basket;
+        let (Some(user), Some(lines)) = (&basket.user, &basket.lines) else {
+            return None;
+        };
+        if basket.tenants.is_empty() {
+            return None;
+        }
+        let stem = format!("basket-{}", crate::text::file_safe(&user.id));
+        let document = (
+            user.clone(),
+            lines.clone(),
+            basket.tenants.clone(),
+            state.catalog.clone(),
+        );
+        Some((stem, crate::output::Document::Basket(Box::new(document))))
+    },
     help: &[("Basket across tenants", KEYS)],
     marks: &[
         ("3/4", "lines the tenant sells, of the basket's"),

@@ -89,6 +89,7 @@ pub async fn run_loop_with<B: Backend>(
         db: Some(db),
         connector: None,
         clipboard,
+        export_dir: None,
     };
     drive_off_terminal(terminal, state, backing, events, on_frame)
         .await
@@ -109,6 +110,7 @@ pub async fn run_loop_connecting<B: Backend>(
         db,
         connector: Some(connector),
         clipboard: Clipboard::none(),
+        export_dir: None,
     };
     drive_off_terminal(terminal, state, backing, events, on_frame).await
 }
@@ -140,6 +142,8 @@ struct Backing {
     db: Option<Database>,
     connector: Option<Connector>,
     clipboard: Clipboard,
+    /// `ui.export_dir` (None: the default).
+    export_dir: Option<std::path::PathBuf>,
 }
 
 async fn drive<B: Backend>(
@@ -152,7 +156,8 @@ async fn drive<B: Backend>(
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
     let (results_tx, mut results) = unbounded_channel();
-    let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard);
+    let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard)
+        .with_export_dir(backing.export_dir);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
     for effect in init(&mut state) {
@@ -296,6 +301,7 @@ pub async fn run_terminal(
     connector: Connector,
     signals: Signals,
     mouse: bool,
+    export_dir: Option<std::path::PathBuf>,
 ) -> Result<(), Failure> {
     // Without capture, the terminal's own select-to-copy works.
     set_mouse_capture(mouse);
@@ -326,6 +332,7 @@ pub async fn run_terminal(
                     db,
                     connector: Some(connector),
                     clipboard: Clipboard::terminal(),
+                    export_dir,
                 },
                 rx,
                 edges,
