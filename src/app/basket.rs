@@ -106,6 +106,12 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 
 const OWN: &[Binding] = &[
+    bind(
+        &[Key::Code(crossterm::event::KeyCode::Enter)],
+        Choose,
+        "compare with this tenant",
+        true,
+    ),
     bind(&[Key::Char('r')], Reload, "price again", true),
     bind(&[Key::Char('e')], Export, "export CSV", false),
 ];
@@ -143,6 +149,7 @@ pub const SCREEN: Screen = Screen {
     help: &[("Basket across tenants", KEYS)],
     marks: &[
         ("3/4", "lines the tenant sells, of the basket's"),
+        ("lacks", "the basket's items the tenant does not sell"),
         ("Total", "over the lines it sells only"),
         ("▼/▲", "cheaper/dearer than own, same lines"),
     ],
@@ -286,6 +293,24 @@ pub fn selection_changed(state: &mut State, user: Option<&User>) -> Vec<Effect> 
     vec![Effect::Cancel(BASKET_SLOT)]
 }
 
+/// Enter: the dashboard, comparing the basket's user with the selected
+/// tenant (not their own, which is no comparison).
+fn compare_with_selected(state: &mut State) -> Vec<Effect> {
+    let selected = state.basket.rows.selected;
+    let Some(tenant) = state.basket.tenants.get(selected).map(|t| t.tenant.clone()) else {
+        return Vec::new();
+    };
+    let own = state.basket.user.as_ref().and_then(|u| u.tenant.clone());
+    if own.as_deref() == Some(tenant.as_str()) {
+        let label = state.catalog.label(&tenant);
+        state.notice = Some(Err(format!("{label} is the user's own tenant")));
+        return Vec::new();
+    }
+    state.view = View::Dashboard;
+    state.dashboard.compare = Some(tenant);
+    crate::app::dashboard::request_orders(state, Delay::None)
+}
+
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
     let rows = layout::basket_rows(state.size).max(1);
@@ -295,6 +320,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if action == Back {
         state.view = View::Dashboard;
         return Vec::new();
+    }
+    if action == Choose {
+        return compare_with_selected(state);
     }
     match state.basket.user.clone() {
         Some(user) if action == Reload => start(state, user),

@@ -93,6 +93,8 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Down => (scroll + 1).min(most),
         Action::PageUp => scroll.saturating_sub(page),
         Action::PageDown => (scroll + page).min(most),
+        Action::First => 0,
+        Action::Last => most,
         _ => scroll,
     };
     match action {
