@@ -161,7 +161,6 @@ pub struct UiSettings {
     pub refresh_s: u64,
     /// Where `e` writes its CSV files (default: the user's download
     /// directory, else their data directory; never the current directory).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub export_dir: Option<PathBuf>,
 }
 
@@ -748,6 +747,10 @@ mod tests {
         let (_keep, file) = file_with(&uncommented);
         let mut settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(settings.database.url.take().is_some(), "shows database.url");
+        assert!(
+            settings.ui.export_dir.take().is_some(),
+            "shows ui.export_dir"
+        );
         let tenancy = &mut settings.tenancy;
         for (key, value) in [
             ("compare_with", &mut tenancy.compare_with),

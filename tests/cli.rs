@@ -129,8 +129,13 @@ async fn table_output_aligns_and_right_aligns_money() {
         "csv",
     ]));
     assert_eq!(
+        csv.lines().next(),
+        Some("item_id,item,quantity,unit_price,total,compare_unit_price,compare_total,difference,compare_item_id,compare_tenant")
+    );
+    // The comparison tenant (the first other one) on every row.
+    assert_eq!(
         csv.lines().nth(1),
-        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1")
+        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1,client2")
     );
 }
 
