@@ -295,6 +295,30 @@ fn hold_frame(held_since: &mut Option<Instant>, now: Instant) -> bool {
     now.saturating_duration_since(*held_since.get_or_insert(now)) < MAX_FRAME_GAP
 }
 
+/// The dashboard draws on a terminal: standard input and output must be
+/// one, and the process must have a controlling terminal (crossterm reads
+/// keys from /dev/tty). Else one clear line, not "No such device or
+/// address (os error 6)".
+fn needs_a_terminal() -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let missing = if !io::stdout().is_terminal() {
+        Some("standard output is not a terminal")
+    } else if !io::stdin().is_terminal() {
+        Some("standard input is not a terminal")
+    } else if std::fs::File::open("/dev/tty").is_err() {
+        Some("there is no controlling terminal")
+    } else {
+        None
+    };
+    match missing {
+        Some(why) => Err(Failure::usage(format!(
+            "the dashboard needs a terminal ({why}); for scripts use a subcommand \
+             (users, orders, health, …) or `tenantscope snapshot`"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub async fn run_terminal(
     state: State,
     db: Option<Database>,
@@ -303,6 +327,7 @@ pub async fn run_terminal(
     mouse: bool,
     export_dir: Option<std::path::PathBuf>,
 ) -> Result<(), Failure> {
+    needs_a_terminal()?;
     // Without capture, the terminal's own select-to-copy works.
     set_mouse_capture(mouse);
     let _ = DRAWING_THREAD.set(std::thread::current().id());
