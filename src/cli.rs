@@ -6,6 +6,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 pub use crate::output::{Format, ReportFormat};
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tenantscope",
@@ -24,7 +27,7 @@ pub struct Cli {
     /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml;
     /// a ./tenantscope.toml setting [database], [tenancy] or [profiles] is read only from a
     /// directory listed in trusted_directories of your own config file)
-    #[arg(long, global = true, value_name = "FILE", env = "TENANTSCOPE_CONFIG")]
+    #[arg(long, global = true, value_name = "FILE", env = "TENANTSCOPE_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Database URL or key=value string, e.g. postgres://user@host:5432/db?sslmode=require
@@ -35,6 +38,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         value_name = "URL",
         env = "DATABASE_URL",
         hide_env_values = true
@@ -42,15 +46,15 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// Use [profiles.NAME] of the config file (env: TENANTSCOPE_PROFILE)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
 
     /// Use the built-in demo database even if a database is configured
-    #[arg(long, global = true, conflicts_with_all = ["database_url", "profile"])]
+    #[arg(long, global = true, conflicts_with_all = ["database_url", "profile"], help_heading = GLOBAL)]
     pub demo: bool,
 
     /// Write logs to this file (the dashboard never logs to the screen)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub log_file: Option<PathBuf>,
 
     /// Initial comparison tenant (dashboard; default: tenancy.compare_with)
@@ -82,7 +86,8 @@ impl Cli {
             Ok(cli) => cli,
             Err(error) if !error.use_stderr() => error.exit(),
             Err(error) => {
-                eprintln!("{}", brief_argument_error(&error.render().to_string()));
+                let rendered = error.render().to_string();
+                eprintln!("{}", brief_argument_error(&rendered));
                 std::process::exit(2);
             }
         }
@@ -125,7 +130,15 @@ pub fn brief_argument_error(rendered: &str) -> String {
         .collect();
     let message = message.join("; ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    format!("tenantscope: {message}\ntry 'tenantscope --help' for the usage")
+    // A missing argument: the usage line says what goes where.
+    let usage = rendered
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("Usage: "))
+        .filter(|_| message.contains("were not provided"))
+        .map(|usage| format!("\nusage: {usage}"))
+        .unwrap_or_default();
+    format!("tenantscope: {message}{usage}\ntry 'tenantscope --help' for the usage")
 }
 
 /// The Examples sections of `--help` (also in the man page). Each line
@@ -210,12 +223,14 @@ pub enum Command {
         /// Only the users of tenant T (its key, label or schema name)
         #[arg(long, value_name = "T")]
         tenant: Option<String>,
+        /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// List tenants with their user counts, and organization ids with no schema
     #[command(after_help = examples::TENANTS)]
     Tenants {
+        /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -231,6 +246,7 @@ pub enum Command {
         /// live in each tenant schema
         #[arg(long, value_name = "T")]
         tenant: Option<String>,
+        /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -238,6 +254,7 @@ pub enum Command {
     /// ways and, with --leaks, orders that belong to another tenant's users
     #[command(after_help = examples::HEALTH)]
     Health {
+        /// Output: an aligned table, or JSON (exact numbers)
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
         /// Compare every tenant's tables with this tenant's (default: the
@@ -261,6 +278,7 @@ pub enum Command {
         /// The user's tenant (checked; for users kept per tenant)
         #[arg(long, value_name = "TENANT")]
         tenant: Option<String>,
+        /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// At most N tenants (the best ranked)
@@ -274,6 +292,7 @@ pub enum Command {
     /// `items_match` rule: a key column every tenant has, else the description)
     #[command(after_help = examples::PRICES)]
     Prices {
+        /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// Row order: largest spread (max/min) first, or by item name

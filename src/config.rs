@@ -159,6 +159,9 @@ pub struct UiSettings {
     pub mouse: bool,
     /// Reload the visible data every this many seconds; 0 is off.
     pub refresh_s: u64,
+    /// Where `e` writes its CSV files (default: the user's download
+    /// directory, else their data directory; never the current directory).
+    pub export_dir: Option<PathBuf>,
 }
 
 impl Default for UiSettings {
@@ -167,6 +170,7 @@ impl Default for UiSettings {
             debounce_ms: 120,
             mouse: true,
             refresh_s: 0,
+            export_dir: None,
         }
     }
 }
@@ -743,6 +747,10 @@ mod tests {
         let (_keep, file) = file_with(&uncommented);
         let mut settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(settings.database.url.take().is_some(), "shows database.url");
+        assert!(
+            settings.ui.export_dir.take().is_some(),
+            "shows ui.export_dir"
+        );
         let tenancy = &mut settings.tenancy;
         for (key, value) in [
             ("compare_with", &mut tenancy.compare_with),

@@ -167,6 +167,7 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             start(configured),
             signals,
             mouse,
+            settings.ui.export_dir.clone(),
         ));
         // A demo start still under way stops; dropping the runtime waits for
         // it (our own child, bounded). Otherwise nothing is waited for: a
@@ -239,7 +240,15 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
             state.connect.profiles = profile_rows;
             state.connect.profile = settings.profile.clone();
             state.refresh_every = refresh_every;
-            runtime::run_terminal(state, Some(database.clone()), connector, signals, mouse).await
+            runtime::run_terminal(
+                state,
+                Some(database.clone()),
+                connector,
+                signals,
+                mouse,
+                settings.ui.export_dir.clone(),
+            )
+            .await
         } else if let Some(Command::Snapshot(args)) = &cli.command {
             let target = source.label();
             tokio::select! {

@@ -52,9 +52,98 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
         out.extend_from_slice(options.as_bytes());
         preformatted(&mut page, &text_of(sub.get_after_help()), false);
     }
+    keys_section(&mut page);
     preformatted(&mut page, &text_of(command.get_after_help()), true);
+    exit_status_and_files(&mut page);
     page.to_writer(&mut out)?;
-    Ok(once_preamble(&String::from_utf8_lossy(&out)).into_bytes())
+    Ok(ascii_only(&once_preamble(&String::from_utf8_lossy(&out))).into_bytes())
+}
+
+/// KEYS: every view's key table, as its `?` popup shows it (the same
+/// tables drive the keys, so the page cannot drift from them).
+fn keys_section(page: &mut Roff) {
+    use crate::app::keymap::{bindings, HELP};
+    use crate::app::View;
+    page.control("SH", ["KEYS"]);
+    page.text([roman(
+        "The dashboard's keys, by view; ? shows those of the view on screen.",
+    )]);
+    let views = [
+        View::Dashboard,
+        View::Health,
+        View::Prices,
+        View::Basket,
+        View::Tenants,
+        View::Connect,
+    ];
+    let sections = views
+        .iter()
+        .flat_map(|view| view.screen().help.iter().copied())
+        .chain([("Help popup", HELP)]);
+    let mut seen = Vec::new();
+    for (title, table) in sections {
+        if seen.contains(&title) {
+            continue;
+        }
+        seen.push(title);
+        // The dashboard's own section is "Keys" in its popup.
+        let title = if title == "Keys" { "Dashboard" } else { title };
+        page.control("SS", [title]);
+        for binding in bindings(table) {
+            page.control("TP", []);
+            page.text([bold(binding.label())]);
+            page.text([roman(binding.description)]);
+        }
+    }
+}
+
+/// EXIT STATUS and FILES, as [`crate::Failure`] and the settings have them.
+fn exit_status_and_files(page: &mut Roff) {
+    page.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in [
+        ("0", "Success."),
+        (
+            "1",
+            "The database or the environment failed: an unreachable server, a missing tenant schema, no PostgreSQL binaries for the demo.",
+        ),
+        (
+            "2",
+            "Bad input: configuration, flags, URL, an unknown user or tenant; the dashboard without a terminal.",
+        ),
+        (
+            "3",
+            "health --fail-on-drift found drift, an orphan or a leak; detect found nothing to show.",
+        ),
+        ("128+N", "Ended by signal N (130 for SIGINT, 143 for SIGTERM)."),
+    ] {
+        page.control("TP", []);
+        page.text([bold(code)]);
+        page.text([roman(meaning)]);
+    }
+    page.control("SH", ["FILES"]);
+    for (file, meaning) in [
+        (
+            "./tenantscope.toml",
+            "The config file of the current directory ([database], [tenancy] and [profiles] only from a trusted directory).",
+        ),
+        (
+            "$XDG_CONFIG_HOME/tenantscope/config.toml",
+            "The user's config file (~/.config/tenantscope/config.toml); --config or TENANTSCOPE_CONFIG names another.",
+        ),
+        (
+            "~/.pgpass, pg_service.conf",
+            "Passwords and services, read as libpq reads them (PGPASSFILE, PGSERVICEFILE).",
+        ),
+        (
+            "ui.export_dir",
+            "Where e writes CSV files: default $XDG_DOWNLOAD_DIR or ~/Downloads, else ~/.local/share/tenantscope/exports.",
+        ),
+        ("--log-file FILE", "Logs, when asked for; the dashboard never logs to the screen."),
+    ] {
+        page.control("TP", []);
+        page.text([bold(file)]);
+        page.text([roman(meaning)]);
+    }
 }
 
 fn text_of(styled: Option<&clap::builder::StyledStr>) -> String {
@@ -87,6 +176,20 @@ fn preformatted(page: &mut Roff, notes: &str, top: bool) {
     if open {
         page.control("fi", []);
     }
+}
+
+/// Characters beyond ASCII (the keys' arrows, "…") as groff's `\[uXXXX]`,
+/// which every man renderer reads without a locale.
+fn ascii_only(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\[u{:04X}]", c as u32)
+            }
+        })
+        .collect()
 }
 
 /// Every roff render starts with the same apostrophe preamble; the page

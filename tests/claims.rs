@@ -564,6 +564,92 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     app.quit().await;
 }
 
+/// `e` in every list view: the orders (naming the comparison tenant on each
+/// row), the basket and the tenants pane; each file outside the current
+/// directory, named with a readable local time. (The basket and tenants
+/// views exported nothing, the orders CSV did not say which tenant its
+/// compare_ columns were of, and files landed in the cwd with epoch
+/// seconds: mutation-checked by exporting to "." again.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_view_exports_outside_the_cwd_with_a_readable_time() {
+    let test_db = TestDatabase::demo().await;
+    let db = connect(&test_db).await;
+    let mut app = start_app(db, Duration::from_millis(20), (160, 30)).await;
+    app.frame_where("mid_dude's orders", |f| {
+        row(f, "Tesla").contains("3,500.00")
+    })
+    .await;
+    let path_of = |frame: &str| -> String {
+        frame
+            .split_whitespace()
+            .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
+            .unwrap_or_else(|| panic!("no file name in:\n{frame}"))
+            .to_string()
+    };
+    let mut exports = 0;
+    let mut export_here = async |app: &mut common::App, stem: &str| {
+        exports += 1;
+        app.press(KeyCode::Char('e'));
+        let frame = app
+            .frame_where("the exported file", |f| {
+                f.contains(&format!("tenantscope-{stem}-"))
+            })
+            .await;
+        let path = std::path::PathBuf::from(path_of(&frame));
+        assert!(path.is_absolute(), "{}", path.display());
+        let cwd = std::env::current_dir().unwrap();
+        assert_ne!(path.parent().unwrap(), cwd, "not the current directory");
+        // tenantscope-<stem>-YYYY-MM-DD_HHMMSS.csv
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let stamp = name
+            .strip_prefix(&format!("tenantscope-{stem}-"))
+            .and_then(|rest| rest.strip_suffix(".csv"))
+            .unwrap_or_else(|| panic!("{name}"));
+        let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(digits.len(), 14, "{name}");
+        assert_eq!(stamp.chars().filter(|c| *c == '-').count(), 2, "{name}");
+        assert_eq!(stamp.chars().nth(10), Some('_'), "{name}");
+        let csv = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        csv
+    };
+    let orders = export_here(&mut app, "orders-3").await;
+    let header: Vec<&str> = orders.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"compare_tenant"), "{orders}");
+    assert!(
+        orders.lines().skip(1).all(|l| l.ends_with(",client1")),
+        "the comparison tenant on every row:\n{orders}"
+    );
+
+    app.press(KeyCode::Char('b'));
+    app.frame_where("the basket, priced", |f| {
+        f.contains("✓ priced at 3 tenants")
+    })
+    .await;
+    let basket = export_here(&mut app, "basket-3").await;
+    let mut tenants: Vec<&str> = basket
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    tenants.sort();
+    assert_eq!(tenants, ["client1", "client2", "client3"], "{basket}");
+
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| {
+        f.contains("Tenants ·") && f.contains("client3")
+    })
+    .await;
+    let directory = export_here(&mut app, "tenants").await;
+    assert!(directory.starts_with("tenant,tenant_key,schema,schema_status,users\n"));
+    for tenant in ["client1", "client2", "client3"] {
+        assert!(directory.contains(&format!("\n{tenant},")), "{directory}");
+    }
+    assert_eq!(exports, 3);
+    app.quit().await;
+}
+
 /// No URL anywhere: the libpq variables, PGPASSWORD or ~/.pgpass, and
 /// PGSSLMODE decide, against a private server that wants a password over TCP.
 #[tokio::test]

@@ -129,8 +129,13 @@ async fn table_output_aligns_and_right_aligns_money() {
         "csv",
     ]));
     assert_eq!(
+        csv.lines().next(),
+        Some("item_id,item,quantity,unit_price,total,compare_unit_price,compare_total,difference,compare_item_id,compare_tenant")
+    );
+    // The comparison tenant (the first other one) on every row.
+    assert_eq!(
         csv.lines().nth(1),
-        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1")
+        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1,client2")
     );
 }
 
@@ -377,4 +382,103 @@ async fn comparison_and_basket_when_the_own_catalogue_is_numbered_apart() {
     let db = TestDatabase::demo().await;
     common::renumber_items(&db, "client1", 3).await;
     common::assert_compared_by_description(&db, "2", "client2", "client1").await;
+}
+
+/// `--help`: the options every command takes under their own heading, and
+/// every option of every command described (snapshot's --format had none).
+#[test]
+fn help_puts_global_options_apart_and_describes_every_option() {
+    use clap::CommandFactory;
+    let command = tenantscope::cli::Cli::command();
+    let mut commands = vec![command.clone()];
+    commands.extend(command.get_subcommands().cloned());
+    for command in &commands {
+        for arg in command.get_arguments() {
+            let described = arg
+                .get_help()
+                .is_some_and(|h| !h.to_string().trim().is_empty());
+            assert!(
+                described || arg.is_hide_set(),
+                "{} --{}: no description",
+                command.get_name(),
+                arg.get_id()
+            );
+        }
+    }
+    let help = stdout(&tenantscope(&["--help"]));
+    let (commands_part, global) = help
+        .split_once("Global options:")
+        .unwrap_or_else(|| panic!("no Global options heading:\n{help}"));
+    for flag in [
+        "--config",
+        "--database-url",
+        "--profile",
+        "--demo",
+        "--log-file",
+    ] {
+        assert!(
+            global.contains(flag),
+            "{flag} under Global options:\n{help}"
+        );
+        assert!(
+            !commands_part.contains(&format!("  {flag}")),
+            "{flag}:\n{help}"
+        );
+    }
+    let snapshot = stdout(&tenantscope(&["snapshot", "--help"]));
+    assert!(snapshot.contains("Global options:"), "{snapshot}");
+    assert!(snapshot.contains("self-contained SVG"), "{snapshot}");
+}
+
+/// A missing argument says what goes where (the usage line), then points
+/// at --help; exit 2. (The usage line used to be dropped: mutation-checked.)
+#[test]
+fn a_missing_argument_shows_the_usage() {
+    let out = tenantscope(&["orders"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines[0].starts_with("tenantscope: ") && lines[0].contains("<USER_ID>"),
+        "{err}"
+    );
+    assert!(lines[1].starts_with("usage: tenantscope orders"), "{err}");
+    assert!(lines[2].contains("--help"), "{err}");
+    // Another error keeps to its one line and the pointer.
+    let out = tenantscope(&["orders", "1", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 2, "{}", stderr(&out));
+}
+
+/// `snapshot --size` below what the dashboard draws is bad input: exit 2,
+/// one line naming the minimum, nothing on stdout (it printed a "too
+/// small" frame and exited 0).
+#[test]
+fn a_snapshot_below_the_minimum_size_is_refused() {
+    for size in ["10x5", "39x30", "120x11"] {
+        let out = tenantscope(&["--demo", "snapshot", "--size", size]);
+        assert_eq!(out.status.code(), Some(2), "{size}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{size}");
+        assert!(
+            stderr(&out).contains("minimum of 40x12"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// The dashboard without a terminal: one clear line, exit 2, not "No such
+/// device or address (os error 6)".
+#[test]
+fn the_dashboard_without_a_terminal_says_it_needs_one() {
+    let out = common::bare_command()
+        .arg("--demo")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the dashboard needs a terminal"), "{err}");
+    assert!(!err.contains("os error"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -142,6 +142,20 @@ fn man_page_is_roff_naming_every_subcommand() {
         assert!(section.contains("Examples"), "{sub}: {section}");
     }
     assert!(page.contains(".SH EXAMPLES") && page.contains(".SH ENVIRONMENT"));
+    // KEYS from the views' own key tables; EXIT STATUS and FILES.
+    for section in [".SH KEYS", ".SH \"EXIT STATUS\"", ".SH FILES"] {
+        assert!(page.contains(section), "{section}");
+    }
+    let keys = page.split(".SH KEYS").nth(1).unwrap();
+    let keys = keys.split("\n.SH ").next().unwrap();
+    for words in [
+        "compare with this tenant",
+        "export CSV",
+        "Basket across tenants",
+    ] {
+        assert!(keys.contains(words), "KEYS lacks {words}: {keys}");
+    }
+    assert!(page.contains("ui.export_dir") && page.contains("128+N"));
     assert!(page.contains("tenantscope health \\-\\-fail\\-on\\-drift"));
     // man(1)'s renderer takes it without a warning (required in CI).
     if tool_available("groff", in_ci()) {

@@ -941,6 +941,60 @@ fn basket_ranks_tenants_with_their_coverage() {
     insta::assert_snapshot!("basket_200x50", large);
 }
 
+/// The basket names the line a tenant lacks; Enter compares with the
+/// selected tenant on the dashboard (not with the user's own tenant).
+#[test]
+fn basket_names_what_a_tenant_lacks_and_enter_compares_with_it() {
+    let mut state = basket_state();
+    let frame = render(&mut state, 120, 24);
+    let client3 = frame
+        .lines()
+        .find(|l| l.contains("3     client3"))
+        .unwrap_or_else(|| panic!("{frame}"));
+    assert!(client3.contains("client3 · lacks Huawei"), "{frame}");
+    assert!(client3.contains("1/2"), "{frame}");
+    let full = frame.lines().find(|l| l.contains("1     client2")).unwrap();
+    assert!(!full.contains("lacks"), "{frame}");
+    assert!(frame.contains("Enter compare with this tenant"), "{frame}");
+    // The own tenant is no comparison: said, and the basket stays.
+    key(&mut state, KeyCode::Down);
+    key(&mut state, KeyCode::Enter);
+    let frame = render(&mut state, 120, 24);
+    assert!(
+        frame.contains("client1 is the user's own tenant"),
+        "{frame}"
+    );
+    assert_eq!(state.view, tenantscope::app::View::Basket);
+    key(&mut state, KeyCode::End);
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.view, tenantscope::app::View::Dashboard);
+    let frame = render(&mut state, 120, 24);
+    assert!(frame.contains("compare: client3"), "{frame}");
+    assert!(frame.contains("rich_dude · client1 vs client3"), "{frame}");
+}
+
+/// g/Home and G/End in the help popup jump to its top and bottom.
+#[test]
+fn help_jumps_to_its_ends() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('?'));
+    let top = render(&mut state, 40, 12);
+    for _ in 0..40 {
+        key(&mut state, KeyCode::Char('j'));
+    }
+    let bottom = render(&mut state, 40, 12);
+    assert_ne!(top, bottom);
+    key(&mut state, KeyCode::Home);
+    assert_eq!(render(&mut state, 40, 12), top);
+    key(&mut state, KeyCode::End);
+    assert_eq!(render(&mut state, 40, 12), bottom);
+    key(&mut state, KeyCode::Char('g'));
+    assert_eq!(render(&mut state, 40, 12), top);
+    key(&mut state, KeyCode::Char('G'));
+    assert_eq!(render(&mut state, 40, 12), bottom);
+    assert!(state.help_open);
+}
+
 /// A registry layout's report (django-tenants): every kind of finding the
 /// CLI's `health` lists, in the registry's words.
 fn registry_findings() -> (

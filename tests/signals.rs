@@ -346,6 +346,104 @@ fn no_color_drops_the_dashboards_colours() {
     }
 }
 
+/// Each printed character with the SGR attributes the terminal has when it
+/// arrives (bold 1, dim 2, underline 4, reverse 7), as a terminal applies
+/// them: an empty or 0 parameter resets all. Any other escape sequence (a
+/// cursor move) is a break, written as '\n'.
+fn attributed(stream: &str) -> Vec<(char, [bool; 4])> {
+    let mut attrs = [false; 4];
+    let mut out = Vec::new();
+    let mut chars = stream.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            if !c.is_control() {
+                out.push((c, attrs));
+            }
+            continue;
+        }
+        if chars.peek() != Some(&'[') {
+            chars.next();
+            out.push(('\n', attrs));
+            continue;
+        }
+        chars.next();
+        let mut params = String::new();
+        let mut end = ' ';
+        for c in chars.by_ref() {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                end = c;
+                break;
+            }
+            params.push(c);
+        }
+        if end != 'm' {
+            out.push(('\n', attrs));
+            continue;
+        }
+        for param in params.split(';') {
+            match param {
+                "" | "0" => attrs = [false; 4],
+                "1" => attrs[0] = true,
+                "2" => attrs[1] = true,
+                "4" => attrs[2] = true,
+                "7" => attrs[3] = true,
+                "22" => (attrs[0], attrs[1]) = (false, false),
+                "24" => attrs[2] = false,
+                "27" => attrs[3] = false,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The attributes each character of the first `word` written had.
+fn attributes_of(stream: &[(char, [bool; 4])], word: &str) -> Vec<[bool; 4]> {
+    let text: Vec<char> = stream.iter().map(|(c, _)| *c).collect();
+    let word: Vec<char> = word.chars().collect();
+    let at = text
+        .windows(word.len())
+        .position(|w| w == word.as_slice())
+        .unwrap_or_else(|| panic!("{word:?} never written"));
+    stream[at..at + word.len()]
+        .iter()
+        .map(|(_, a)| *a)
+        .collect()
+}
+
+/// Under NO_COLOR the dashboard keeps its meaning in attributes: the
+/// selected row is reversed, headers bold and underlined, and nothing else
+/// inherits them. (Colour sequences, which crossterm turns into bare resets
+/// under NO_COLOR, used to wipe the selection's attributes: mutation-checked
+/// by drawing without `to_monochrome`.)
+#[test]
+fn no_color_keeps_the_selection_and_emphasis_in_attributes() {
+    const BOLD: usize = 0;
+    const UNDERLINE: usize = 2;
+    const REVERSE: usize = 3;
+    let mut session = Session::start("--demo", &[("NO_COLOR", "1")]);
+    session.wait_for("the orders", 0, |s| s.contains("Tesla"));
+    session.type_keys(b"q");
+    assert_eq!(session.wait_exit(), Some(0));
+    let screen = session.text();
+    let stream = attributed(&screen);
+    for attrs in attributes_of(&stream, "mid_dude     m@gmail.com") {
+        assert!(attrs[REVERSE], "the selected user is reversed: {screen:?}");
+    }
+    for header in ["Mail", "Tenant", "Item", "Qty"] {
+        for attrs in attributes_of(&stream, header) {
+            assert!(attrs[BOLD] && attrs[UNDERLINE], "{header}: {screen:?}");
+            assert!(!attrs[REVERSE], "{header}: {screen:?}");
+        }
+    }
+    for plain in ["poor_dude", "Tesla", "p@gmail.com"] {
+        for attrs in attributes_of(&stream, plain) {
+            assert_eq!(attrs, [false; 4], "{plain} is plain: {screen:?}");
+        }
+    }
+    session.assert_nothing_left();
+}
+
 /// A TCP server that accepts connections and never answers.
 fn silent_server() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -212,3 +212,173 @@ async fn basket_view_on_a_user_and_bad_users_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no user with id"), "{}", stderr(&out));
 }
+
+/// Each view's snapshot twice: the same bytes, with no load time ("in 3
+/// ms") and no clock time ("as of 12:00:01") in them. (The basket's status
+/// said "priced at 3 tenants in 2 ms": mutation-checked.)
+#[tokio::test]
+async fn every_views_snapshot_repeats_byte_for_byte_without_timings() {
+    let db = TestDatabase::demo().await;
+    let url = Some(db.url.as_str());
+    let timing = |frame: &str| {
+        let words: Vec<&str> = frame.split_whitespace().collect();
+        let ms = words
+            .windows(2)
+            .any(|w| w[1].starts_with("ms") && w[0].ends_with(|c: char| c.is_ascii_digit()));
+        let clock = frame.as_bytes().windows(8).any(|w| {
+            w.iter().enumerate().all(|(i, b)| match i {
+                2 | 5 => *b == b':',
+                _ => b.is_ascii_digit(),
+            })
+        });
+        ms || clock
+    };
+    for view in ["dashboard", "health", "prices", "basket", "tenants"] {
+        let args = ["--user", "1", "--view", view, "--size", "120x30"];
+        let first = ok(snapshot(url, &args, &[]));
+        let second = ok(snapshot(url, &args, &[]));
+        assert!(!timing(&first), "{view}: a timing in the frame:\n{first}");
+        assert_eq!(first, second, "{view}: two snapshots differ");
+    }
+}
+
+/// An 8-bit RGB or RGBA PNG (what rsvg-convert writes) as (width, height,
+/// RGB pixels).
+fn decode_png(png: &[u8]) -> (usize, usize, Vec<u8>) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let (mut width, mut height, mut channels, mut data) = (0, 0, 0, Vec::new());
+    let mut at = 8;
+    while at + 8 <= png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        let kind = &png[at + 4..at + 8];
+        let body = &png[at + 8..at + 8 + len];
+        match kind {
+            b"IHDR" => {
+                width = u32::from_be_bytes(body[0..4].try_into().unwrap()) as usize;
+                height = u32::from_be_bytes(body[4..8].try_into().unwrap()) as usize;
+                assert_eq!((body[8], body[12]), (8, 0), "8-bit, not interlaced");
+                channels = match body[9] {
+                    2 => 3,
+                    6 => 4,
+                    kind => panic!("PNG colour type {kind}"),
+                };
+            }
+            b"IDAT" => data.extend_from_slice(body),
+            _ => {}
+        }
+        at += 12 + len;
+    }
+    let raw = miniz_oxide::inflate::decompress_to_vec_zlib(&data).expect("zlib");
+    let stride = width * channels;
+    let mut pixels = vec![0u8; stride * height];
+    for y in 0..height {
+        let line = &raw[y * (stride + 1)..(y + 1) * (stride + 1)];
+        for x in 0..stride {
+            let a = if x >= channels {
+                pixels[y * stride + x - channels]
+            } else {
+                0
+            } as i32;
+            let b = if y > 0 {
+                pixels[(y - 1) * stride + x]
+            } else {
+                0
+            } as i32;
+            let c = if x >= channels && y > 0 {
+                pixels[(y - 1) * stride + x - channels]
+            } else {
+                0
+            } as i32;
+            let predicted = match line[0] {
+                0 => 0,
+                1 => a,
+                2 => b,
+                3 => (a + b) / 2,
+                4 => {
+                    let p = a + b - c;
+                    let (pa, pb, pc) = ((p - a).abs(), (p - b).abs(), (p - c).abs());
+                    if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                f => panic!("PNG filter {f}"),
+            };
+            pixels[y * stride + x] = (line[1 + x] as i32 + predicted) as u8;
+        }
+    }
+    let rgb = pixels
+        .chunks(channels)
+        .flat_map(|p| p[..3].to_vec())
+        .collect();
+    (width, height, rgb)
+}
+
+/// The SVG as librsvg draws it (Debian librsvg2-bin, installed by .ci/run):
+/// every letter lands in its own cell of the text frame and every blank
+/// cell between words stays blank, so columns read as in the terminal.
+/// (Glyphs placed by a list of x per tspan, which librsvg ignores, ran
+/// together as "IdNameMailTenant": mutation-checked with that writer.)
+#[tokio::test]
+async fn svg_rasterized_by_librsvg_keeps_every_column() {
+    use std::io::Write;
+    const CELL_W: usize = 9;
+    const CELL_H: usize = 18;
+    let db = TestDatabase::demo().await;
+    let url = Some(db.url.as_str());
+    let size = ["--user", "1", "--size", "120x30", "--color", "never"];
+    let text = ok(snapshot(url, &size, &[]));
+    let svg = ok(snapshot(
+        url,
+        &[&size[..], &["--format", "svg"]].concat(),
+        &[],
+    ));
+    let mut rsvg = Command::new("rsvg-convert")
+        .args(["--format", "png"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("rsvg-convert (Debian librsvg2-bin; .ci/run installs it)");
+    rsvg.stdin
+        .take()
+        .unwrap()
+        .write_all(svg.as_bytes())
+        .unwrap();
+    let png = rsvg.wait_with_output().unwrap();
+    assert!(png.status.success());
+    let (width, height, pixels) = decode_png(&png.stdout);
+    assert_eq!((width, height), (120 * CELL_W, 30 * CELL_H));
+    // Ink: brighter than the background (#1c1c1c) by far.
+    let ink = |col: usize, row: usize, inset: usize| {
+        (row * CELL_H..(row + 1) * CELL_H).any(|y| {
+            (col * CELL_W + inset..(col + 1) * CELL_W - inset).any(|x| {
+                let p = &pixels[(y * width + x) * 3..][..3];
+                p.iter().map(|&v| v as u32).sum::<u32>() > 3 * 0x60
+            })
+        })
+    };
+    let mut letters = 0;
+    for (row, line) in text.lines().enumerate() {
+        let cells: Vec<char> = format!("{line:120}").chars().collect();
+        for col in 0..120 {
+            let blank = |c: usize| cells.get(c).is_none_or(|ch| *ch == ' ');
+            if cells[col].is_ascii_alphanumeric() {
+                letters += 1;
+                assert!(
+                    ink(col, row, 1),
+                    "no ink for {:?} at {col},{row}:\n{line}",
+                    cells[col]
+                );
+            } else if blank(col) && (col == 0 || blank(col - 1)) && blank(col + 1) {
+                assert!(
+                    !ink(col, row, 2),
+                    "ink in the blank cell {col},{row}:\n{line}"
+                );
+            }
+        }
+    }
+    assert!(letters > 200, "{text}");
+}

@@ -105,7 +105,16 @@ const NAV: [Binding; 6] = navigation(Rows {
     hint: true,
 });
 
-const OWN: &[Binding] = &[bind(&[Key::Char('r')], Reload, "price again", true)];
+const OWN: &[Binding] = &[
+    bind(
+        &[Key::Code(crossterm::event::KeyCode::Enter)],
+        Choose,
+        "compare with this tenant",
+        true,
+    ),
+    bind(&[Key::Char('r')], Reload, "price again", true),
+    bind(&[Key::Char('e')], Export, "export CSV", false),
+];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
@@ -120,10 +129,27 @@ pub const SCREEN: Screen = Screen {
     status,
     fresh: BASKET_SLOT.0,
     warning: no_warning,
-    export: |_| None,
+    export: |state| {
+        let basket = &state.basket;
+        let (Some(user), Some(lines)) = (&basket.user, &basket.lines) else {
+            return None;
+        };
+        if basket.tenants.is_empty() {
+            return None;
+        }
+        let stem = format!("basket-{}", crate::text::file_safe(&user.id));
+        let document = (
+            user.clone(),
+            lines.clone(),
+            basket.tenants.clone(),
+            state.catalog.clone(),
+        );
+        Some((stem, crate::output::Document::Basket(Box::new(document))))
+    },
     help: &[("Basket across tenants", KEYS)],
     marks: &[
         ("3/4", "lines the tenant sells, of the basket's"),
+        ("lacks", "the basket's items the tenant does not sell"),
         ("Total", "over the lines it sells only"),
         ("▼/▲", "cheaper/dearer than own, same lines"),
     ],
@@ -138,6 +164,7 @@ fn status(state: &State) -> Status {
     let done = basket.next.min(tenants);
     let first = basket
         .first_page
+        .filter(|d| !d.is_zero())
         .map(|d| format!(" (first page {} ms)", d.as_millis()))
         .unwrap_or_default();
     let failed = basket.tenants.iter().filter(|t| t.error.is_some()).count();
@@ -153,8 +180,8 @@ fn status(state: &State) -> Status {
     match basket.key {
         None => Status::Empty,
         Some(_) => Status::Done(format!(
-            "priced at {done} tenants in {} ms{first}{failed}",
-            basket.elapsed.as_millis()
+            "priced at {done} tenants{}{first}{failed}",
+            crate::app::screen::took(basket.elapsed)
         )),
     }
 }
@@ -266,6 +293,24 @@ pub fn selection_changed(state: &mut State, user: Option<&User>) -> Vec<Effect> 
     vec![Effect::Cancel(BASKET_SLOT)]
 }
 
+/// Enter: the dashboard, comparing the basket's user with the selected
+/// tenant (not their own, which is no comparison).
+fn compare_with_selected(state: &mut State) -> Vec<Effect> {
+    let selected = state.basket.rows.selected;
+    let Some(tenant) = state.basket.tenants.get(selected).map(|t| t.tenant.clone()) else {
+        return Vec::new();
+    };
+    let own = state.basket.user.as_ref().and_then(|u| u.tenant.clone());
+    if own.as_deref() == Some(tenant.as_str()) {
+        let label = state.catalog.label(&tenant);
+        state.notice = Some(Err(format!("{label} is the user's own tenant")));
+        return Vec::new();
+    }
+    state.view = View::Dashboard;
+    state.dashboard.compare = Some(tenant);
+    crate::app::dashboard::request_orders(state, Delay::None)
+}
+
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
     let rows = layout::basket_rows(state.size).max(1);
@@ -275,6 +320,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if action == Back {
         state.view = View::Dashboard;
         return Vec::new();
+    }
+    if action == Choose {
+        return compare_with_selected(state);
     }
     match state.basket.user.clone() {
         Some(user) if action == Reload => start(state, user),

@@ -193,6 +193,8 @@ pub const HELP: KeyTable = &[&[
     bind(&[Code(KeyCode::Down), Char('j')], Down, "scroll", true),
     bind(&[Code(KeyCode::PageUp)], PageUp, "page up", false),
     bind(&[Code(KeyCode::PageDown)], PageDown, "page down", true),
+    bind(&[Char('g'), Code(KeyCode::Home)], First, "top", false),
+    bind(&[Char('G'), Code(KeyCode::End)], Last, "bottom", false),
     QUIT,
 ]];
 

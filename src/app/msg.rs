@@ -22,7 +22,7 @@ pub enum Msg {
     View(ViewMsg),
     /// The file an export wrote, or why it could not.
     Exported(Result<String, String>),
-    /// What a copy sent to the clipboard, or why it could not.
+    /// What a copy sent where ("id 9 to the clipboard via …"), or why it could not.
     Copied(Result<String, String>),
     /// A load of `slot` finished at `at` (local `HH:MM:SS`), for "as of".
     Read {
@@ -50,7 +50,7 @@ pub enum Effect {
     },
     /// Write a document as CSV to a new file in the current directory.
     Export { stem: String, document: Document },
-    /// Put `text` on the clipboard (OSC 52); `what` names it in the status line.
+    /// Put `text` on the clipboard (tmux or OSC 52); `what` names it in the status line.
     Copy { what: String, text: String },
 }
 

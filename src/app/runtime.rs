@@ -89,6 +89,7 @@ pub async fn run_loop_with<B: Backend>(
         db: Some(db),
         connector: None,
         clipboard,
+        export_dir: None,
     };
     drive_off_terminal(terminal, state, backing, events, on_frame)
         .await
@@ -109,6 +110,7 @@ pub async fn run_loop_connecting<B: Backend>(
         db,
         connector: Some(connector),
         clipboard: Clipboard::none(),
+        export_dir: None,
     };
     drive_off_terminal(terminal, state, backing, events, on_frame).await
 }
@@ -140,6 +142,8 @@ struct Backing {
     db: Option<Database>,
     connector: Option<Connector>,
     clipboard: Clipboard,
+    /// `ui.export_dir` (None: the default).
+    export_dir: Option<std::path::PathBuf>,
 }
 
 async fn drive<B: Backend>(
@@ -152,7 +156,8 @@ async fn drive<B: Backend>(
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
     let (results_tx, mut results) = unbounded_channel();
-    let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard);
+    let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard)
+        .with_export_dir(backing.export_dir);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
     for effect in init(&mut state) {
@@ -166,6 +171,7 @@ async fn drive<B: Backend>(
     let mut carried: Option<Msg> = None;
     // Since when the screen lags the state (a frame held back), if it does.
     let mut held_since: Option<Instant> = None;
+    let monochrome = crate::ui::theme::monochrome(&|name| std::env::var(name).ok());
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -177,7 +183,12 @@ async fn drive<B: Backend>(
                     "a background task panicked (report above)",
                 ));
             }
-            let frame = terminal.draw(|frame| crate::ui::view(&state, frame))?;
+            let frame = terminal.draw(|frame| {
+                crate::ui::view(&state, frame);
+                if monochrome {
+                    crate::ui::theme::to_monochrome(frame.buffer_mut());
+                }
+            })?;
             on_frame(frame.buffer);
             held_since = None;
         }
@@ -284,13 +295,39 @@ fn hold_frame(held_since: &mut Option<Instant>, now: Instant) -> bool {
     now.saturating_duration_since(*held_since.get_or_insert(now)) < MAX_FRAME_GAP
 }
 
+/// The dashboard draws on a terminal: standard input and output must be
+/// one, and the process must have a controlling terminal (crossterm reads
+/// keys from /dev/tty). Else one clear line, not "No such device or
+/// address (os error 6)".
+fn needs_a_terminal() -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    let missing = if !io::stdout().is_terminal() {
+        Some("standard output is not a terminal")
+    } else if !io::stdin().is_terminal() {
+        Some("standard input is not a terminal")
+    } else if std::fs::File::open("/dev/tty").is_err() {
+        Some("there is no controlling terminal")
+    } else {
+        None
+    };
+    match missing {
+        Some(why) => Err(Failure::usage(format!(
+            "the dashboard needs a terminal ({why}); for scripts use a subcommand \
+             (users, orders, health, …) or `tenantscope snapshot`"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub async fn run_terminal(
     state: State,
     db: Option<Database>,
     connector: Connector,
     signals: Signals,
     mouse: bool,
+    export_dir: Option<std::path::PathBuf>,
 ) -> Result<(), Failure> {
+    needs_a_terminal()?;
     // Without capture, the terminal's own select-to-copy works.
     set_mouse_capture(mouse);
     let _ = DRAWING_THREAD.set(std::thread::current().id());
@@ -320,6 +357,7 @@ pub async fn run_terminal(
                     db,
                     connector: Some(connector),
                     clipboard: Clipboard::terminal(),
+                    export_dir,
                 },
                 rx,
                 edges,

@@ -51,6 +51,8 @@ pub type Connecting = Pin<Box<dyn Future<Output = Result<Opened, ConnectError>> 
 pub type Connector = Arc<dyn Fn(Option<String>) -> Connecting + Send + Sync>;
 
 pub struct Executor {
+    /// `ui.export_dir`; None: [`default_export_dir`].
+    export_dir: Option<std::path::PathBuf>,
     /// None until the first connection is made.
     db: Option<Database>,
     /// Connects on `Effect::Connect`; none in tests that give a database.
@@ -81,7 +83,14 @@ impl Executor {
             running: HashMap::new(),
             settled: HashMap::new(),
             last_started: HashMap::new(),
+            export_dir: None,
         }
+    }
+
+    /// Where exports go (`ui.export_dir`); None: [`default_export_dir`].
+    pub fn with_export_dir(mut self, dir: Option<std::path::PathBuf>) -> Executor {
+        self.export_dir = dir;
+        self
     }
 
     /// Carries out `effect`; true if it started a load at once (no delay).
@@ -112,18 +121,33 @@ impl Executor {
                     let _ = results.send(connect::Msg::Done { ticket, result }.into());
                 });
             }
-            // Written at once, between frames, on the terminal's thread.
+            // OSC 52 is written at once, between frames, on the terminal's
+            // thread; tmux runs off it.
             Effect::Copy { what, text } => {
-                let result = self.clipboard.copy(&text).map(|()| what);
-                let result = result.map_err(|e| format!("cannot copy: {e}"));
-                let _ = self.results.send(Msg::Copied(result));
+                let clipboard = self.clipboard.clone();
+                let copy = move || {
+                    let result = clipboard.copy(&text).map(|to| format!("{what} {to}"));
+                    Msg::Copied(result.map_err(|e| format!("cannot copy: {e}")))
+                };
+                if self.clipboard.runs_a_program() {
+                    let results = self.results.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = results.send(copy());
+                    });
+                } else {
+                    let _ = self.results.send(copy());
+                }
             }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();
+                let dir = self.export_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let csv = document.csv();
-                    let here = std::path::Path::new(".");
-                    let _ = results.send(Msg::Exported(write_export(here, &stem, &csv)));
+                    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
+                    let written = std::fs::create_dir_all(&dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+                        .and_then(|()| write_export(&dir, &stem, &csv, &local_stamp()));
+                    let _ = results.send(Msg::Exported(written));
                 });
             }
         }
@@ -246,13 +270,60 @@ fn debounced(last: Option<&Instant>, now: Instant, debounce: Duration) -> Durati
     }
 }
 
-/// Writes an export to a new file in `dir`; never overwrites one.
-fn write_export(dir: &std::path::Path, stem: &str, csv: &str) -> Result<String, String> {
+/// Where exports go without `ui.export_dir`: the user's download directory
+/// (`XDG_DOWNLOAD_DIR`, else `~/Downloads` when there is one), else
+/// `tenantscope/exports` in their data directory (`XDG_DATA_HOME`, else
+/// `~/.local/share`); never the current directory, which is often a
+/// repository.
+pub fn default_export_dir(env: &dyn Fn(&str) -> Option<String>) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("XDG_DOWNLOAD_DIR") {
+        return dir;
+    }
+    let home = set("HOME");
+    if let Some(downloads) = home.as_ref().map(|h| h.join("Downloads")) {
+        if downloads.is_dir() {
+            return downloads;
+        }
+    }
+    set("XDG_DATA_HOME")
+        .filter(|dir| dir.is_absolute())
+        .or_else(|| home.map(|h| h.join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tenantscope/exports")
+}
+
+/// The local date and time for a file name, `2026-12-05_154812`.
+fn local_stamp() -> String {
+    use nix::libc;
+    // SAFETY: `time` and `localtime_r` write only to the values passed in.
+    let tm = unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        tm
+    };
+    format!(
+        "{:04}-{:02}-{:02}_{:02}{:02}{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
+    )
+}
+
+/// Writes an export to a new file in `dir`, named by `stem` and `stamp`;
+/// never overwrites one.
+fn write_export(
+    dir: &std::path::Path,
+    stem: &str,
+    csv: &str,
+    stamp: &str,
+) -> Result<String, String> {
     use std::io::Write;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     for attempt in 0..100 {
         let suffix = if attempt == 0 {
             String::new()
@@ -284,6 +355,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exports_go_to_the_download_or_data_directory_never_the_cwd() {
+        let home = tempfile::tempdir().unwrap();
+        let home_s = home.path().to_str().unwrap().to_string();
+        let env = |pairs: Vec<(&'static str, String)>| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+            }
+        };
+        let h = home_s.clone();
+        assert_eq!(
+            default_export_dir(&env(vec![("HOME", h.clone())])),
+            home.path().join(".local/share/tenantscope/exports")
+        );
+        assert_eq!(
+            default_export_dir(&env(vec![
+                ("HOME", h.clone()),
+                ("XDG_DATA_HOME", "/data".into())
+            ])),
+            std::path::Path::new("/data/tenantscope/exports")
+        );
+        std::fs::create_dir(home.path().join("Downloads")).unwrap();
+        assert_eq!(
+            default_export_dir(&env(vec![("HOME", h.clone())])),
+            home.path().join("Downloads")
+        );
+        assert_eq!(
+            default_export_dir(&env(vec![("HOME", h), ("XDG_DOWNLOAD_DIR", "/dl".into())])),
+            std::path::Path::new("/dl")
+        );
+        // A readable local time in the name, and a second export beside it.
+        let stamp = local_stamp();
+        assert_eq!(stamp.len(), "2026-12-05_154812".len(), "{stamp}");
+        assert_eq!(&stamp[4..5], "-");
+        assert_eq!(&stamp[10..11], "_");
+        let dir = home.path();
+        let first = write_export(dir, "basket-1", "a\n", &stamp).unwrap();
+        let second = write_export(dir, "basket-1", "b\n", &stamp).unwrap();
+        assert_eq!(first, format!("{home_s}/tenantscope-basket-1-{stamp}.csv"));
+        assert_eq!(
+            second,
+            format!("{home_s}/tenantscope-basket-1-{stamp}-1.csv")
+        );
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "a\n");
+    }
+
+    #[test]
     fn a_selection_after_a_quiet_moment_loads_at_once_a_moving_one_waits() {
         let debounce = Duration::from_millis(120);
         let start = Instant::now();
@@ -310,13 +430,20 @@ mod tests {
     #[test]
     fn exports_never_overwrite() {
         let dir = tempfile::tempdir().unwrap();
-        let first = write_export(dir.path(), "orders-1", "a,b\n1,2\n").unwrap();
-        let second = write_export(dir.path(), "orders-1", "a,b\n3,4\n").unwrap();
+        let first =
+            write_export(dir.path(), "orders-1", "a,b\n1,2\n", "2026-12-05_154812").unwrap();
+        let second =
+            write_export(dir.path(), "orders-1", "a,b\n3,4\n", "2026-12-05_154812").unwrap();
         assert_ne!(first, second);
         assert_eq!(std::fs::read_to_string(&first).unwrap(), "a,b\n1,2\n");
         assert_eq!(std::fs::read_to_string(&second).unwrap(), "a,b\n3,4\n");
         assert!(first.contains("tenantscope-orders-1-") && first.ends_with(".csv"));
-        let missing = write_export(std::path::Path::new("/nonexistent/dir"), "x", "");
+        let missing = write_export(
+            std::path::Path::new("/nonexistent/dir"),
+            "x",
+            "",
+            "2026-12-05_154812",
+        );
         assert!(missing.unwrap_err().starts_with("cannot create"));
     }
 }

@@ -13,6 +13,7 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
+use crate::output::Document;
 use crate::ui::layout;
 
 mod search;
@@ -126,6 +127,7 @@ const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "search users, all tenants", true),
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
     bind(&[Char('r')], Reload, "reload tenants", false),
+    bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
     bind(
         &[Code(KeyCode::Esc)],
@@ -162,7 +164,16 @@ pub const SCREEN: Screen = Screen {
     status,
     fresh: DIRECTORY_SLOT.0,
     warning: no_warning,
-    export: |_| None,
+    export: |state| {
+        // The rows on screen: the search's users, else the tenants.
+        let search = &state.tenants.search;
+        if search.key.is_some() {
+            let found = (search.users.clone(), state.catalog.clone());
+            return Some(("users-found".into(), Document::Users(Box::new(found))));
+        }
+        let entries = state.tenants.directory.value()?;
+        Some(("tenants".into(), Document::Tenants(entries.clone())))
+    },
     help: &[
         ("Tenants", KEYS),
         ("While searching (←/→ Home/End Ctrl-U/W edit)", SEARCHING),

@@ -27,7 +27,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Copied(result) => {
-            state.notice = Some(result.map(|what| format!("copied {what} to the clipboard")));
+            // "copied id 9 to the clipboard via the terminal (OSC 52)"
+            state.notice = Some(result.map(|what| format!("copied {what}")));
             Vec::new()
         }
         Msg::Read { slot, at } => {
@@ -92,6 +93,8 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Down => (scroll + 1).min(most),
         Action::PageUp => scroll.saturating_sub(page),
         Action::PageDown => (scroll + page).min(most),
+        Action::First => 0,
+        Action::Last => most,
         _ => scroll,
     };
     match action {

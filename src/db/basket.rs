@@ -24,6 +24,9 @@ pub struct BasketTenant {
     pub total: Value,
     pub priced_lines: usize,
     pub missing_lines: usize,
+    /// The lines it lacks, by item (description, else id), in basket order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lacking: Vec<String>,
     /// Like for like: this tenant's total minus the user's own tenant's,
     /// over the lines both price; unknown when they share none.
     pub difference: Value,
@@ -39,6 +42,7 @@ impl BasketTenant {
             total: Value::Missing,
             priced_lines: 0,
             missing_lines: lines,
+            lacking: Vec::new(),
             difference: Value::Missing,
             error: Some(error),
         }
@@ -67,11 +71,23 @@ impl BasketTenant {
         };
         let theirs = sum_or_missing(both.iter().map(|(t, _)| *t).collect());
         let own = sum_or_missing(both.iter().map(|(_, o)| *o).collect());
+        let lacking = lines
+            .iter()
+            .zip(&totals)
+            .filter(|(_, total)| !total.is_number())
+            .map(|(line, _)| {
+                line.item
+                    .clone()
+                    .or_else(|| line.item_id.clone())
+                    .unwrap_or_else(|| "(missing item)".into())
+            })
+            .collect();
         BasketTenant {
             tenant,
             total: sum_or_missing(priced.clone()),
             priced_lines: priced.len(),
             missing_lines: lines.len() - priced.len(),
+            lacking,
             difference: theirs.minus(&own),
             error: None,
         }
@@ -326,6 +342,8 @@ mod tests {
             "over the one line it sells"
         );
         assert_eq!((partial.priced_lines, partial.missing_lines), (1, 1));
+        assert_eq!(partial.lacking, ["item 1"], "the line it lacks, by name");
+        assert!(full.lacking.is_empty());
         assert_eq!(
             partial.difference,
             Value::parse("-0.75"),

@@ -168,6 +168,20 @@ pub enum Document {
     Orders(Box<(User, OrdersReport, TenantCatalog)>),
     Health(HealthReport),
     Prices(Box<(PriceMatrix, TenantCatalog)>),
+    /// A user's basket priced at each tenant: the user, their lines, the
+    /// tenants (ranked) and the catalog.
+    Basket(
+        Box<(
+            User,
+            Vec<crate::db::OrderLine>,
+            Vec<crate::db::BasketTenant>,
+            TenantCatalog,
+        )>,
+    ),
+    /// The tenants pane: every tenant of the directory.
+    Tenants(Vec<crate::db::TenantEntry>),
+    /// Users found (the tenants pane's search across tenants).
+    Users(Box<(Vec<User>, TenantCatalog)>),
 }
 
 impl Document {
@@ -181,6 +195,40 @@ impl Document {
             Document::Prices(document) => {
                 let (matrix, catalog) = document.as_ref();
                 prices(matrix, catalog, Format::Csv, Destination::PipeOrFile)
+            }
+            Document::Basket(document) => {
+                let (user, lines, tenants, catalog) = document.as_ref();
+                basket::basket(
+                    user,
+                    lines,
+                    tenants,
+                    catalog,
+                    Format::Csv,
+                    Destination::PipeOrFile,
+                )
+            }
+            Document::Tenants(entries) => {
+                let rows: Vec<Vec<String>> = entries
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.label.clone(),
+                            t.key.clone(),
+                            t.schema.clone(),
+                            if t.present { "ok" } else { "missing" }.to_string(),
+                            t.users.map(|n| n.to_string()).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                csv(
+                    &["tenant", "tenant_key", "schema", "schema_status", "users"],
+                    &rows,
+                    Destination::PipeOrFile,
+                )
+            }
+            Document::Users(document) => {
+                let (found, catalog) = document.as_ref();
+                users(found, catalog, Format::Csv, Destination::PipeOrFile)
             }
         }
     }

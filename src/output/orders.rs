@@ -189,6 +189,8 @@ pub fn orders(
             let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
             if format == Format::Csv {
                 row.push(line.compare_item_id.clone().unwrap_or_default());
+                // Which tenant the compare_ columns are of, on every row.
+                row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
             }
             row
         })
@@ -205,6 +207,7 @@ pub fn orders(
             "compare_total",
             "difference",
             "compare_item_id",
+            "compare_tenant",
         ];
         return csv(&headers, &rows, to);
     }

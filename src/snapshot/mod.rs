@@ -13,7 +13,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use crate::app::runtime::initial_state;
 use crate::app::tasks::Executor;
-use crate::app::{dashboard, health, init, prices, tenants, update, Msg, State, View};
+use crate::app::{basket, dashboard, health, init, prices, tenants, update, Msg, State, View};
 use crate::db::Database;
 use crate::Failure;
 
@@ -33,13 +33,14 @@ pub struct Args {
     /// The view to draw
     #[arg(long, value_enum, default_value_t = SnapshotView::Dashboard)]
     pub view: SnapshotView,
-    /// Frame size in cells
+    /// Frame size in cells (at least 40x12, what the dashboard needs)
     #[arg(long, value_name = "COLSxROWS", default_value = "120x30", value_parser = parse_size)]
     pub size: (u16, u16),
     /// Colours: auto = on a terminal unless NO_COLOR is set or TERM=dumb
     /// (text), always for SVG; an explicit always or never wins
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Output: text (with ANSI colours per --color) or a self-contained SVG
     #[arg(long, value_enum, default_value_t = SnapshotFormat::Text)]
     pub format: SnapshotFormat,
 }
@@ -79,7 +80,15 @@ pub fn parse_size(text: &str) -> Result<(u16, u16), String> {
             .filter(|n| (1..=1000).contains(n))
             .ok_or_else(|| format!("{what} must be a number from 1 to 1000, not {part:?}"))
     };
-    Ok((number(cols, "columns")?, number(rows, "rows")?))
+    let size = (number(cols, "columns")?, number(rows, "rows")?);
+    let (min_cols, min_rows) = (crate::ui::layout::MIN_WIDTH, crate::ui::layout::MIN_HEIGHT);
+    if size.0 < min_cols || size.1 < min_rows {
+        return Err(format!(
+            "{}x{} is below the dashboard's minimum of {min_cols}x{min_rows}",
+            size.0, size.1
+        ));
+    }
+    Ok(size)
 }
 
 /// Whether text output gets ANSI colours: `--color` when explicit, else
@@ -197,7 +206,8 @@ fn without_timing(mut msg: Msg) -> Msg {
         V::Dashboard(dashboard::Msg::OrdersLoaded { elapsed, .. })
         | V::Health(health::Msg::Loaded { elapsed, .. } | health::Msg::LeaksLoaded { elapsed, .. })
         | V::Prices(prices::Msg::Loaded { elapsed, .. })
-        | V::Tenants(tenants::Msg::Directory { elapsed, .. }),
+        | V::Tenants(tenants::Msg::Directory { elapsed, .. } | tenants::Msg::Batch { elapsed, .. })
+        | V::Basket(basket::Msg::Page { elapsed, .. }),
     ) = &mut msg
     {
         *elapsed = Duration::ZERO;

@@ -1,6 +1,7 @@
 //! A frame as a self-contained SVG: a rectangle per run of one background
-//! colour, the text in a monospace font with every cell placed by its own
-//! x, so box drawing and wide characters line up whatever the font.
+//! colour, the text in a monospace font as spans of cells, each placed by
+//! its own x and stretched to its cells' width (`textLength`), so columns,
+//! box drawing and wide characters line up whatever the renderer and font.
 
 use ratatui::buffer::{Buffer, Cell};
 use ratatui::style::{Color, Modifier};
@@ -42,34 +43,19 @@ pub fn render(buffer: &Buffer, color: bool) -> String {
                 ));
             }
         }
-        // Text, one tspan per run of one style, each glyph at its cell.
+        // Text, one tspan per span of cells, each at its own x and as wide
+        // as its cells (textLength): renderers that take one x per tspan
+        // (librsvg, Qt, Skia) place every span where the terminal does.
         let baseline = top + CELL_H - 5;
         let mut spans = String::new();
-        let mut x = 0;
-        while x < row.len() {
-            let style = text_style(&row[x], color);
-            let mut xs = Vec::new();
-            let mut glyphs = String::new();
-            while x < row.len() && text_style(&row[x], color) == style {
-                let symbol = row[x].symbol();
-                if !symbol.trim().is_empty() {
-                    xs.push((x as u32 * CELL_W).to_string());
-                    // One x per character: a symbol is one grapheme, placed whole.
-                    for (i, ch) in symbol.chars().enumerate() {
-                        if i > 0 {
-                            xs.push((x as u32 * CELL_W).to_string());
-                        }
-                        glyphs.push_str(&escape(ch));
-                    }
-                }
-                x += 1;
-            }
-            if !glyphs.is_empty() {
-                spans.push_str(&format!(
-                    "<tspan x=\"{}\"{style}>{glyphs}</tspan>",
-                    xs.join(" ")
-                ));
-            }
+        for span in spans_of(row, color) {
+            spans.push_str(&format!(
+                "<tspan x=\"{}\" textLength=\"{}\" lengthAdjust=\"spacingAndGlyphs\"{}>{}</tspan>",
+                span.start as u32 * CELL_W,
+                span.cells as u32 * CELL_W,
+                span.style,
+                span.text
+            ));
         }
         if !spans.is_empty() {
             out.push_str(&format!(
@@ -79,6 +65,67 @@ pub fn render(buffer: &Buffer, color: bool) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// Text drawn at one x: `cells` cells from `start`, in one style.
+struct Span {
+    start: usize,
+    cells: usize,
+    style: String,
+    text: String,
+}
+
+/// A row's text as spans: a run of one style, ended by a change of style,
+/// two blank cells, or a cell that is not ASCII (box drawing, marks, wide
+/// characters get a span each, as wide as their cells). Inside a span one
+/// blank is kept as a space (`xml:space="preserve"`); only ASCII text
+/// shares a span, whose glyphs a monospace font sets one cell apart.
+fn spans_of(row: &[Cell], color: bool) -> Vec<Span> {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut current: Option<Span> = None;
+    let mut blanks = 0;
+    let mut x = 0;
+    while x < row.len() {
+        let cell = &row[x];
+        let symbol = cell.symbol();
+        let width = unicode_width::UnicodeWidthStr::width(symbol).max(1);
+        if symbol.trim().is_empty() {
+            blanks += 1;
+            if blanks >= 2 {
+                spans.extend(current.take());
+            }
+            x += 1;
+            continue;
+        }
+        let style = text_style(cell, color);
+        let ascii = symbol.is_ascii();
+        let joins = current
+            .as_ref()
+            .is_some_and(|span| ascii && span.style == style && span.text.is_ascii());
+        if joins {
+            let span = current.as_mut().expect("joins an open span");
+            for _ in 0..blanks {
+                span.text.push(' ');
+            }
+            span.cells += blanks + width;
+            span.text.extend(symbol.chars().map(escape));
+        } else {
+            spans.extend(current.take());
+            current = Some(Span {
+                start: x,
+                cells: width,
+                style,
+                text: symbol.chars().map(escape).collect(),
+            });
+            if !ascii {
+                spans.extend(current.take());
+            }
+        }
+        blanks = 0;
+        x += width;
+    }
+    spans.extend(current);
+    spans
 }
 
 /// (foreground, background) as the cell shows them, reversal applied.
@@ -182,5 +229,42 @@ fn escape(ch: char) -> String {
         // XML cannot hold still must not break the document.
         c if (c as u32) < 0x20 => "\u{FFFD}".into(),
         c => c.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::layout::Rect;
+
+    fn row(text: &str) -> Buffer {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 20, 1));
+        buffer.set_string(0, 0, text, ratatui::style::Style::new());
+        buffer
+    }
+
+    #[test]
+    fn a_row_is_spans_at_their_cells_with_their_widths() {
+        let buffer = row("Id Name  Mail│日本x");
+        let spans: Vec<_> = spans_of(buffer.content(), true)
+            .into_iter()
+            .map(|s| (s.start, s.cells, s.text))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (0, 7, "Id Name".to_string()),
+                (9, 4, "Mail".to_string()),
+                (13, 1, "│".to_string()),
+                (14, 2, "日".to_string()),
+                (16, 2, "本".to_string()),
+                (18, 1, "x".to_string()),
+            ]
+        );
+        let svg = render(&buffer, true);
+        assert!(svg.contains(
+            "<tspan x=\"0\" textLength=\"63\" lengthAdjust=\"spacingAndGlyphs\" fill=\"#d0d0d0\">Id Name</tspan>"
+        ), "{svg}");
+        assert!(svg.contains("xml:space=\"preserve\""));
     }
 }

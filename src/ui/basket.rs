@@ -105,9 +105,22 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
     } else {
         theme::warning()
     };
+    // Which lines it lacks, after its name (cut to the column by the table).
+    let mut tenant_cell = vec![Span::raw(name)];
+    if !tenant.lacking.is_empty() {
+        let items: Vec<String> = tenant
+            .lacking
+            .iter()
+            .map(|item| sanitize(item).into_owned())
+            .collect();
+        tenant_cell.push(Span::styled(
+            format!(" · lacks {}", items.join(", ")),
+            theme::warning(),
+        ));
+    }
     Row::new(vec![
         Cell::from(format!("{}", rank + 1)),
-        Cell::from(name),
+        Cell::from(Line::from(tenant_cell)),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
         Cell::from(Line::from(Span::styled(difference, style)).alignment(Alignment::Right)),
