@@ -250,24 +250,7 @@ impl Database {
             Page::From(_) | Page::After(_) => false,
         };
         if let (Some(id), true, true, Ok(list)) = (filter, pin, reached_start, users.as_mut()) {
-            // Every tenant's user with that id (users in each tenant
-            // schema, or linked to several tenants), by tenant.
-            let tenant_column = &self.layout.tenant_column;
-            let condition = format!(
-                "u.{user_id}::text = $1 AND ($2::text IS NULL OR u.{tenant_column}::text = $2)",
-                user_id = self.layout.names.user_id,
-            );
-            let order = format!("u.{tenant_column}::text");
-            let sql = format!(
-                "{} ORDER BY {order}",
-                self.users_where(&source, &condition, &order, "ALL")
-            );
-            let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
-                .bind(id)
-                .bind(tenant)
-                .persistent(self.persistent())
-                .fetch_all(&mut **tx)
-                .await;
+            let rows = self.pinned_rows(tx, id, tenant, &source).await;
             match rows {
                 Ok(rows) => {
                     for (at, row) in rows.into_iter().enumerate() {
@@ -276,10 +259,38 @@ impl Database {
                         list.insert(at, user);
                     }
                 }
-                Err(e) => users = Err(self.error(e)),
+                Err(e) => users = Err(e),
             }
         }
         users
+    }
+
+    /// Every tenant's user whose id is `id` (users in each tenant schema,
+    /// or linked to several tenants), by tenant: a filter's pinned users.
+    async fn pinned_rows(
+        &self,
+        tx: &mut super::ReadTx,
+        id: &str,
+        tenant: Option<&str>,
+        source: &str,
+    ) -> Result<Vec<UserRow>, DbError> {
+        let tenant_column = &self.layout.tenant_column;
+        let condition = format!(
+            "u.{user_id}::text = $1 AND ($2::text IS NULL OR u.{tenant_column}::text = $2)",
+            user_id = self.layout.names.user_id,
+        );
+        let order = format!("u.{tenant_column}::text");
+        let sql = format!(
+            "{} ORDER BY {order}",
+            self.users_where(source, &condition, &order, "ALL")
+        );
+        sqlx::query_as(&sql)
+            .bind(id)
+            .bind(tenant)
+            .persistent(self.persistent())
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// Users of the (name, id) sequence, the exact id match left out.
@@ -289,6 +300,26 @@ impl Database {
         request: PageRequest<'_>,
         source: &str,
     ) -> Result<Vec<User>, DbError> {
+        let (sql, descending) = self.keyset_sql(&request, source);
+        self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
+        let rows: Result<Vec<UserRow>, _> = keyset_binds(sqlx::query_as(&sql), &request)
+            .persistent(self.persistent())
+            .fetch_all(&mut **tx)
+            .await;
+        let mut users: Vec<User> = rows
+            .map_err(|e| self.error(e))?
+            .into_iter()
+            .map(into_user)
+            .collect();
+        if descending {
+            users.reverse();
+        }
+        Ok(users)
+    }
+
+    /// The statement of [`Database::keyset_page`] (parameters as
+    /// [`keyset_binds`] binds them), and whether it reads descending.
+    fn keyset_sql(&self, request: &PageRequest<'_>, source: &str) -> (String, bool) {
         let (name, id) = (&self.layout.name_key, &self.layout.id_key);
         let (keyset, descending) = match request.page {
             Page::First => ("TRUE".to_string(), false),
@@ -331,30 +362,120 @@ impl Database {
             "{} ORDER BY {order} LIMIT $4",
             self.users_where(source, &condition, &order, "$4")
         );
-        let key = match request.page {
-            Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
-            Page::First | Page::Last => None,
-        };
-        self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
-        let rows: Result<Vec<UserRow>, _> = sqlx::query_as(&sql)
-            .bind(request.filter.map(contains_pattern))
-            .bind(key.map(|k| k.name.as_str()))
-            .bind(key.map(|k| k.id.as_str()))
-            .bind(request.limit)
-            .bind(request.filter)
-            .bind(request.tenant)
-            .persistent(self.persistent())
-            .fetch_all(&mut **tx)
-            .await;
-        let mut users: Vec<User> = rows
-            .map_err(|e| self.error(e))?
-            .into_iter()
-            .map(into_user)
-            .collect();
-        if descending {
-            users.reverse();
+        (sql, descending)
+    }
+
+    /// The CLI's users list, of one tenant schema or of all, handed to
+    /// `sink` user by user as it is read: a cursor in one read transaction,
+    /// fetched [`STREAM_BATCH`] rows at a time (each FETCH its own
+    /// statement under the statement timeout, so a slow reader of the
+    /// output is never cut off), the whole list `passes` times over the
+    /// same rows (a table's widths, then its lines). Memory holds one
+    /// batch, whatever the list's length.
+    ///
+    /// The tenant catalog (read first, in the same transaction) goes to
+    /// the sink at each pass's start. Retried once, as other loads are,
+    /// only while the sink has been told nothing.
+    pub async fn stream_users(
+        &self,
+        query: &UserQuery,
+        tenant: Option<&str>,
+        passes: u8,
+        sink: &mut dyn UserSink,
+    ) -> Result<(), DbError> {
+        let seen = self.retryable_errors();
+        let mut told = false;
+        match self
+            .stream_users_once(query, tenant, passes, sink, &mut told)
+            .await
+        {
+            Err(error) if !told && self.retryable_errors() != seen => {
+                tracing::info!(%error, "retrying once");
+                self.stream_users_once(query, tenant, passes, sink, &mut told)
+                    .await
+            }
+            result => result,
         }
-        Ok(users)
+    }
+
+    async fn stream_users_once(
+        &self,
+        query: &UserQuery,
+        tenant: Option<&str>,
+        passes: u8,
+        sink: &mut dyn UserSink,
+        told: &mut bool,
+    ) -> Result<(), DbError> {
+        let mut tx = self.read_tx().await?;
+        let catalog = self.tenants_in(&mut tx).await?;
+        let filter = query.filter.as_deref().filter(|f| !f.is_empty());
+        let request = PageRequest {
+            filter,
+            page: &Page::First,
+            limit: query.limit.unwrap_or(i64::MAX),
+            tenant,
+        };
+        let mut pinned = Vec::new();
+        let source = self.users_source(tenant);
+        if let Some(source) = &source {
+            if let Some(id) = filter {
+                pinned = self.pinned_rows(&mut tx, id, tenant, source).await?;
+            }
+            let (sql, _) = self.keyset_sql(&request, source);
+            let scroll = if passes > 1 { "SCROLL" } else { "NO SCROLL" };
+            let declare = format!("DECLARE tenantscope_users {scroll} CURSOR FOR {sql}");
+            self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
+            keyset_binds(sqlx::query(&declare), &request)
+                .persistent(false)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        let pinned: Vec<User> = pinned
+            .into_iter()
+            .map(|row| {
+                let mut user = into_user(row);
+                user.key.pinned = true;
+                user
+            })
+            .collect();
+        for pass in 0..passes {
+            if pass > 0 && source.is_some() {
+                sqlx::query("MOVE ABSOLUTE 0 IN tenantscope_users")
+                    .persistent(false)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            *told = true;
+            if !sink.begin(pass, &catalog) {
+                return Ok(());
+            }
+            for user in &pinned {
+                if !sink.user(pass, user) {
+                    return Ok(());
+                }
+            }
+            while source.is_some() {
+                let rows: Vec<UserRow> =
+                    sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_users"))
+                        .persistent(false)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                let last = rows.len() < STREAM_BATCH;
+                for row in rows {
+                    if !sink.user(pass, &into_user(row)) {
+                        return Ok(());
+                    }
+                }
+                if last {
+                    break;
+                }
+            }
+        }
+        Database::end_read(tx);
+        Ok(())
     }
 
     /// How many users there are: exact when counting is cheap, else the
@@ -453,6 +574,60 @@ impl Database {
 /// The raw bytes of a sort key (`$2`, `$3`: hex, see `user_columns`) as text.
 const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
                            convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
+
+/// Rows a FETCH of [`Database::stream_users`] reads at a time.
+const STREAM_BATCH: usize = 1_000;
+
+/// Binds a keyset statement's parameters ($1 pattern, $2 and $3 the key,
+/// $4 limit, $5 the exact id, $6 the tenant).
+fn keyset_binds<'q, Q: KeysetBind<'q>>(query: Q, request: &PageRequest<'_>) -> Q {
+    let key = match request.page {
+        Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
+        Page::First | Page::Last => None,
+    };
+    query
+        .bind_text(request.filter.map(contains_pattern))
+        .bind_text(key.map(|k| k.name.clone()))
+        .bind_text(key.map(|k| k.id.clone()))
+        .bind_int(request.limit)
+        .bind_text(request.filter.map(str::to_string))
+        .bind_text(request.tenant.map(str::to_string))
+}
+
+/// The two kinds of sqlx query [`keyset_binds`] binds to.
+trait KeysetBind<'q>: Sized {
+    fn bind_text(self, value: Option<String>) -> Self;
+    fn bind_int(self, value: i64) -> Self;
+}
+
+impl<'q> KeysetBind<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn bind_text(self, value: Option<String>) -> Self {
+        self.bind(value)
+    }
+    fn bind_int(self, value: i64) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> KeysetBind<'q>
+    for sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+{
+    fn bind_text(self, value: Option<String>) -> Self {
+        self.bind(value)
+    }
+    fn bind_int(self, value: i64) -> Self {
+        self.bind(value)
+    }
+}
+
+/// What [`Database::stream_users`] hands the users to, pass by pass.
+/// Each method answers whether to go on (false: stop reading, quietly).
+pub trait UserSink {
+    /// Pass `pass` (from 0) begins; `catalog` names the tenants.
+    fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool;
+    /// The next user of pass `pass`.
+    fn user(&mut self, pass: u8, user: &User) -> bool;
+}
 
 /// (id, name, mail, tenant, created, name key, id key, tenant name): see
 /// `user_columns`.
