@@ -443,6 +443,7 @@ impl Database {
                 .fetch_all(&mut **tx)
                 .await;
             rows.extend(self.rolled_back(tx, batch).await?);
+            self.progress.touch();
             if rows.len() as i64 > request.limit {
                 rows = self
                     .server_ordered(tx, rows, descending, request.limit)
@@ -621,6 +622,9 @@ impl Database {
                         .fetch_all(&mut *tx)
                         .await
                         .map_err(|e| self.error(e))?;
+                // A sign of life for the client-side deadline: the one
+                // connection stays out for the whole list.
+                self.progress.touch();
                 let last = rows.len() < STREAM_BATCH;
                 for row in rows {
                     if !sink.user(pass, &into_user(row)) {
