@@ -842,6 +842,13 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
         .await
         .unwrap();
     assert_eq!(filtered.len(), 11, "{filtered:?}");
+    // One user by id (`orders`, `basket`): the first tenant holding it.
+    let one = db.user("1").await.unwrap();
+    assert_eq!(one.tenant.as_deref(), Some("t0001"));
+    assert!(matches!(
+        db.user("no such id").await,
+        Err(tenantscope::db::DbError::UserNotFound(_))
+    ));
 
     let url = server.url("postgres");
     let tenants = common::tenantscope(&["--database-url", &url, "tenants", "--format", "csv"]);

@@ -721,6 +721,24 @@ impl Database {
         let condition = format!("u.{}::text = $1", self.layout.names.user_id);
         let order = format!("u.{}::text", self.layout.tenant_column);
         let users = &self.layout.users_table;
+        if self.many_branches(users) {
+            // The first tenant (in the union's order) with that id, read
+            // PER_TENANT_BATCH tenants at a time, each batch's locks
+            // released (see `keyset_rows_batched`).
+            for chunk in self.live_branches().chunks(PER_TENANT_BATCH) {
+                let sql = self.users_where_branches(chunk, &condition, &order, "ALL");
+                self.savepoint(&mut tx).await?;
+                let row: Result<Option<UserRow>, _> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .persistent(false)
+                    .fetch_optional(&mut *tx)
+                    .await;
+                if let Some(row) = self.rolled_back(&mut tx, row).await? {
+                    return Ok(into_user(row));
+                }
+            }
+            return Err(DbError::UserNotFound(id.to_string()));
+        }
         let sql = self.users_where(users, &condition, &order, "ALL");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
