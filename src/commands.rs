@@ -33,12 +33,8 @@ pub(crate) async fn execute(
             format,
         }) => {
             let query = UserQuery { filter, limit };
-            let (users, catalog) = match tenant {
-                Some(tenant) => {
-                    let schema = database.resolve_tenant(&tenant).await?;
-                    let users = database.users_in(&schema, &query).await?;
-                    (users, database.tenants().await?)
-                }
+            let schema = match tenant {
+                Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
                 None => {
                     // Said on stderr: the list on stdout stays parseable.
                     let left_out = database.users_left_out();
@@ -46,13 +42,21 @@ pub(crate) async fn execute(
                     if let Some(warning) = output::left_out_warning(&left_out, table) {
                         eprintln!("warning: {warning}");
                     }
-                    database.users_with_catalog(&query).await?
+                    None
                 }
             };
-            if let Some(warning) = output::invalid_utf8_warning(&users) {
+            // Streamed: written as the rows arrive, memory flat at any size.
+            let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+            let mut writer = output::UsersWriter::new(format, Destination::stdout(), out);
+            let passes = writer.passes();
+            database
+                .stream_users(&query, schema.as_deref(), passes, &mut writer)
+                .await?;
+            let (_, invalid_utf8) = writer.finish();
+            if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
                 eprintln!("warning: {warning}");
             }
-            output::users(&users, &catalog, format, Destination::stdout())
+            return Ok(());
         }
         Some(Command::Tenants { format }) => output::tenants(
             &database.tenant_summaries().await?,

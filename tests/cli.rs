@@ -482,3 +482,102 @@ fn the_dashboard_without_a_terminal_says_it_needs_one() {
     assert!(!err.contains("os error"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+/// `users` streams its output (a cursor read in batches, written as the
+/// rows arrive, a table in two passes): the text is exactly what the
+/// whole list rendered in memory gives, in every format, with a filter
+/// that pins an exact id, for one tenant, and across many FETCH batches.
+#[tokio::test]
+async fn streamed_users_output_is_the_in_memory_rendering() {
+    use tenantscope::db::UserQuery;
+    use tenantscope::output::{self, Destination, Format, UsersWriter};
+    let db = TestDatabase::demo().await;
+    // Past two FETCH batches, with names wider than the demo's and one
+    // that must be escaped, so the table's widths come from late rows.
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
+         SELECT 'gen' || i, 'gen_user_' || i || CASE WHEN i = 2400 THEN repeat('w', 50) || E'\\x1b[2J' ELSE '' END,
+                'gen' || i || '@example.com', 'Zq-secret', 'client' || (i % 4)
+           FROM generate_series(1, 2500) i",
+    )
+    .await;
+    let database = common::connect(&db).await;
+    let cases: &[(&[&str], UserQuery, Option<&str>)] = &[
+        (&[], UserQuery::default(), None),
+        (
+            &["--filter", "dude"],
+            UserQuery {
+                filter: Some("dude".into()),
+                limit: None,
+            },
+            None,
+        ),
+        // "1" is also an exact id: that user is pinned first.
+        (
+            &["--filter", "1", "--limit", "1500"],
+            UserQuery {
+                filter: Some("1".into()),
+                limit: Some(1500),
+            },
+            None,
+        ),
+        (
+            &["--tenant", "client1"],
+            UserQuery::default(),
+            Some("client1"),
+        ),
+    ];
+    for (args, query, tenant) in cases {
+        let (users, catalog) = match tenant {
+            Some(schema) => (
+                database.users_in(schema, query).await.unwrap(),
+                database.tenants().await.unwrap(),
+            ),
+            None => database.users_with_catalog(query).await.unwrap(),
+        };
+        assert!(!users.is_empty(), "{args:?}");
+        for (format, name) in [
+            (Format::Table, "table"),
+            (Format::Csv, "csv"),
+            (Format::Json, "json"),
+        ] {
+            let mut command = vec!["--database-url", &db.url, "users", "--format", name];
+            command.extend_from_slice(args);
+            let streamed = tenantscope(&command);
+            assert!(streamed.status.success(), "{}", stderr(&streamed));
+            let expected = output::users(&users, &catalog, format, Destination::PipeOrFile);
+            assert_eq!(stdout(&streamed), expected, "{args:?} {name}");
+            // On a terminal (escaped, tables cut), in the library.
+            let mut writer = UsersWriter::new(format, Destination::Terminal, Vec::new());
+            let passes = writer.passes();
+            database
+                .stream_users(query, *tenant, passes, &mut writer)
+                .await
+                .unwrap();
+            let (shown, _) = writer.finish();
+            let expected = output::users(&users, &catalog, format, Destination::Terminal);
+            assert_eq!(
+                String::from_utf8(shown).unwrap(),
+                expected,
+                "{args:?} {name}"
+            );
+        }
+    }
+    // No user at all: an empty JSON array, a table of headers.
+    let none = UserQuery {
+        filter: Some("no such user anywhere".into()),
+        limit: None,
+    };
+    let (users, catalog) = database.users_with_catalog(&none).await.unwrap();
+    assert!(users.is_empty());
+    for format in [Format::Table, Format::Csv, Format::Json] {
+        let mut writer = UsersWriter::new(format, Destination::PipeOrFile, Vec::new());
+        let passes = writer.passes();
+        database
+            .stream_users(&none, None, passes, &mut writer)
+            .await
+            .unwrap();
+        let (text, _) = writer.finish();
+        let expected = output::users(&users, &catalog, format, Destination::PipeOrFile);
+        assert_eq!(String::from_utf8(text).unwrap(), expected);
+    }
+}

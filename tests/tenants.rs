@@ -744,3 +744,148 @@ async fn a_superseded_search_statement_is_cancelled_on_the_server() {
     .await;
     app.quit().await;
 }
+
+/// Users inside more tenant schemas than one transaction may lock: on a
+/// server with a small lock table (`max_locks_per_transaction` 10, its
+/// minimum, × 20 connections and the server's own processes), one
+/// statement over 1,500 tenants' users tables fails ("out of shared memory", checked first, so the
+/// fixture proves something); the tenants pane's counts, health, the
+/// users list and its filter, and the CLI's `tenants` and `users
+/// --filter` all answer, as each reads the tenants in batches whose locks
+/// are released between them.
+#[tokio::test]
+async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
+    use sqlx::Connection;
+    use tenantscope::embedded::{PgServer, ServerOptions};
+    const N: usize = 1_500;
+    let server = PgServer::start_with(ServerOptions {
+        settings: vec![
+            ("max_locks_per_transaction".into(), "10".into()),
+            ("max_connections".into(), "20".into()),
+        ],
+        ..ServerOptions::default()
+    })
+    .expect("start a private server");
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    for statement in tenantscope::fixtures::many_tenants_sql_by(N, 20) {
+        sqlx::raw_sql(&statement).execute(&mut admin).await.unwrap();
+    }
+    let union = (1..=N)
+        .map(|i| format!("SELECT 1 FROM t{i:04}.auth_user"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let unbatched = sqlx::query(&format!("SELECT count(*) FROM ({union}) u"))
+        .execute(&mut admin)
+        .await
+        .expect_err("one statement over every tenant's users table passes the lock table");
+    assert!(
+        unbatched.to_string().contains("shared memory"),
+        "{unbatched}"
+    );
+    admin.close().await.ok();
+
+    let source = tenantscope::db::ConnectionSource::demo(server.connect_options("postgres"));
+    let db = tenantscope::db::Database::connect(&source, &tenantscope::config::Settings::default())
+        .await
+        .unwrap();
+    assert_eq!(db.model().users.at, tenantscope::db::UsersAt::PerTenant);
+    let summaries = db.tenant_summaries().await.unwrap();
+    let counted: Vec<_> = summaries.iter().filter(|s| s.users == 1).collect();
+    assert_eq!(counted.len(), N, "every tenant's one user counted");
+    let health = db.health(None).await.unwrap();
+    assert_eq!(health.tenants.len(), N);
+    assert!(
+        health
+            .tenants
+            .iter()
+            .all(|t| t.users.value == 1 && !t.users.estimated),
+        "{:?}",
+        health.tenants.first()
+    );
+    assert_eq!(db.user_count().await.unwrap().value, N as i64);
+    // The list's first page, in (name, id) order across every batch.
+    let first = db
+        .users_page(None, &tenantscope::db::Page::First, 100, None)
+        .await
+        .unwrap();
+    let names: Vec<&str> = first.iter().map(|u| u.name.as_str()).collect();
+    let mut expected: Vec<String> = (1..=N).map(|i| format!("user_{i}")).collect();
+    expected.sort();
+    assert_eq!(
+        names,
+        expected[..100]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    // The next page from the last key, and the last page.
+    let next = db
+        .users_page(
+            None,
+            &tenantscope::db::Page::After(first.last().unwrap().key.clone()),
+            100,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.first().unwrap().name, expected[100]);
+    let last = db
+        .users_page(None, &tenantscope::db::Page::Last, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(last.last().unwrap().name, expected[N - 1]);
+    // The filter: user_59 and user_590..user_599, in two batches of 50.
+    let filtered = db
+        .users_page(Some("user_59"), &tenantscope::db::Page::First, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(filtered.len(), 11, "{filtered:?}");
+    // One user by id (`orders`, `basket`): the first tenant holding it.
+    let one = db.user("1").await.unwrap();
+    assert_eq!(one.tenant.as_deref(), Some("t0001"));
+    assert!(matches!(
+        db.user("no such id").await,
+        Err(tenantscope::db::DbError::UserNotFound(_))
+    ));
+
+    let url = server.url("postgres");
+    let tenants = common::tenantscope(&["--database-url", &url, "tenants", "--format", "csv"]);
+    assert!(
+        tenants.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tenants.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&tenants.stdout).lines().count(),
+        N + 1
+    );
+    let users = common::tenantscope(&[
+        "--database-url",
+        &url,
+        "users",
+        "--filter",
+        "user_59",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        users.status.success(),
+        "{}",
+        String::from_utf8_lossy(&users.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&users.stdout).lines().count(), 12);
+    let all = common::tenantscope(&["--database-url", &url, "users", "--format", "csv"]);
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let listed: Vec<String> = String::from_utf8_lossy(&all.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(listed, expected);
+}

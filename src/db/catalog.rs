@@ -216,6 +216,11 @@ impl Database {
     }
 
     async fn tenant_summaries_once(&self) -> Result<Vec<TenantSummary>, DbError> {
+        // Where users live in each tenant schema, a union of every users
+        // table in one statement would lock them all in one transaction
+        // (past the server's lock table at thousands of tenants): they
+        // are counted in batches, each in a transaction of its own.
+        let per_tenant = self.layout.model.users.at == super::UsersAt::PerTenant;
         let mut tx = self.read_tx().await?;
         let node = if self.layout.citus {
             format!("({NODE_OF_SCHEMA})")
@@ -235,7 +240,15 @@ impl Database {
                FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
               ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
             tenant = self.layout.tenant_column,
-            users = self.layout.users_table,
+            // Users in each tenant schema: counted after, in batches.
+            users = if per_tenant {
+                format!(
+                    "(SELECT NULL::text AS {} WHERE false)",
+                    self.layout.tenant_column
+                )
+            } else {
+                self.layout.users_table.clone()
+            },
             tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
             tenant_schema = self.is_tenant_schema(),
         ))
@@ -255,6 +268,20 @@ impl Database {
                 node,
             })
             .collect();
+        if per_tenant {
+            let schemas: Vec<&String> = self
+                .layout
+                .tenant_branches
+                .iter()
+                .map(|b| &b.schema)
+                .collect();
+            let counts = self.users_of_schemas(&schemas).await?;
+            for summary in summaries.iter_mut() {
+                if let Some(&users) = summary.tenant.as_ref().and_then(|t| counts.get(t)) {
+                    summary.users = users;
+                }
+            }
+        }
         // Registered tenants whose schema is gone: listed, as the registry
         // lists them (linked users may already name them).
         if self.layout.model.schemas.registry.complete().is_some() {

@@ -48,7 +48,7 @@ pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, S
 pub use tenancy::{
     SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
 };
-pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery};
+pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink};
 
 use sqlx::postgres::PgPool;
 

@@ -23,7 +23,9 @@ pub use health::{
 };
 pub use orders::orders;
 pub use prices::{price_failures, prices};
-pub use users::{invalid_utf8_warning, left_out_warning, tenants, users};
+pub use users::{
+    invalid_utf8_count_warning, invalid_utf8_warning, left_out_warning, tenants, users, UsersWriter,
+};
 
 /// Output formats of the one-table commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,44 +76,76 @@ pub(crate) enum Align {
 
 /// Renders rows as an aligned text table with a header line.
 pub(crate) fn table(headers: &[(&str, Align)], rows: &[Vec<String>], to: Destination) -> String {
-    let cut = to == Destination::Terminal;
-    let widths: Vec<usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, (title, align))| {
-            let values = rows
-                .iter()
-                .map(|row| text::width(&text::sanitize(&row[i])))
-                .max()
-                .unwrap_or(0);
-            let title = text::width(&text::sanitize(title));
-            match (align, cut) {
-                (_, false) => values.max(title),
-                (Align::Left, true) => values.max(title).min(MAX_COLUMN_CELLS),
-                // Only the title of a number column may be cut.
-                (Align::Right, true) => values.max(title.min(MAX_COLUMN_CELLS.max(values))),
-            }
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
+    let mut layout = TableLayout::new(headers, to);
+    for row in rows {
+        layout.fit(row);
+    }
+    let widths = layout.widths();
+    let mut out = layout.line(&widths, headers.iter().map(|(title, _)| *title));
+    out.push('\n');
+    for row in rows {
+        out.push_str(&layout.line(&widths, row.iter().map(String::as_str)));
+        out.push('\n');
+    }
+    out
+}
+
+/// A table's column widths, learnt one row at a time (a streamed table
+/// reads its rows twice: once for the widths, once to write them).
+pub(crate) struct TableLayout<'h> {
+    headers: &'h [(&'h str, Align)],
+    /// The widest value seen in each column, escaped.
+    values: Vec<usize>,
+    cut: bool,
+}
+
+impl<'h> TableLayout<'h> {
+    pub(crate) fn new(headers: &'h [(&'h str, Align)], to: Destination) -> TableLayout<'h> {
+        TableLayout {
+            headers,
+            values: vec![0; headers.len()],
+            cut: to == Destination::Terminal,
+        }
+    }
+
+    pub(crate) fn fit(&mut self, row: &[String]) {
+        for (widest, value) in self.values.iter_mut().zip(row) {
+            *widest = (*widest).max(text::width(&text::sanitize(value)));
+        }
+    }
+
+    pub(crate) fn widths(&self) -> Vec<usize> {
+        self.headers
             .iter()
-            .zip(headers)
-            .zip(&widths)
+            .zip(&self.values)
+            .map(|((title, align), &values)| {
+                let title = text::width(&text::sanitize(title));
+                match (align, self.cut) {
+                    (_, false) => values.max(title),
+                    (Align::Left, true) => values.max(title).min(MAX_COLUMN_CELLS),
+                    // Only the title of a number column may be cut.
+                    (Align::Right, true) => values.max(title.min(MAX_COLUMN_CELLS.max(values))),
+                }
+            })
+            .collect()
+    }
+
+    /// One line of the table (no newline), cells padded to `widths`.
+    pub(crate) fn line<'c>(
+        &self,
+        widths: &[usize],
+        cells: impl Iterator<Item = &'c str>,
+    ) -> String {
+        let padded: Vec<String> = cells
+            .zip(self.headers)
+            .zip(widths)
             .map(|((cell, (_, align)), width)| match align {
                 Align::Left => text::pad_right(cell, *width),
                 Align::Right => text::pad_left(cell, *width),
             })
             .collect();
         padded.join("  ").trim_end().to_string()
-    };
-    let mut out = line(headers.iter().map(|(title, _)| *title).collect());
-    out.push('\n');
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-        out.push('\n');
     }
-    out
 }
 
 /// CSV; on a terminal every field is escaped as tables are.
@@ -138,7 +172,15 @@ pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> St
 /// decodes to the same values.
 pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
     let exact = serde_json::to_string_pretty(value).expect("serializable values");
-    let mut out = match to {
+    let mut out = json_for(exact, to);
+    out.push('\n');
+    out
+}
+
+/// Pretty JSON text as `to` receives it: on a terminal DEL, C1, bidi and
+/// zero-width characters as `\uXXXX` (see [`json`]).
+pub(crate) fn json_for(exact: String, to: Destination) -> String {
+    match to {
         Destination::PipeOrFile => exact,
         // Outside strings JSON holds only ASCII punctuation, digits, words
         // and layout whitespace, so every such character is inside a string;
@@ -155,9 +197,7 @@ pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
                     out
                 })
         }
-    };
-    out.push('\n');
-    out
+    }
 }
 
 /// What a view exports: the runtime turns it into CSV off the UI path.

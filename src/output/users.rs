@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
-use super::{csv, json, table, Align, Destination, Format};
-use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User};
+use std::io::Write;
+
+use super::{csv, json, json_for, table, Align, Destination, Format, TableLayout};
+use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
 use crate::text;
 
 fn status_word(status: TenantStatus) -> &'static str {
@@ -29,7 +31,11 @@ struct UserJson<'a> {
 
 /// "2 values had invalid UTF-8 (shown as �)", or `None` when all decoded.
 pub fn invalid_utf8_warning(users: &[User]) -> Option<String> {
-    let values: usize = users.iter().map(|u| u.invalid_utf8).sum();
+    invalid_utf8_count_warning(users.iter().map(|u| u.invalid_utf8).sum())
+}
+
+/// [`invalid_utf8_warning`] of `values` values.
+pub fn invalid_utf8_count_warning(values: usize) -> Option<String> {
     (values > 0).then(|| {
         format!(
             "{} invalid UTF-8 (shown as \u{FFFD})",
@@ -58,65 +64,227 @@ pub fn left_out_warning(left_out: &[(String, Vec<String>)], table: &str) -> Opti
     }
 }
 
+/// The columns of `users` as a table (CSV adds `schema`).
+const USER_HEADERS: [(&str, Align); 6] = [
+    ("ID", Align::Right),
+    ("NAME", Align::Left),
+    ("MAIL", Align::Left),
+    ("TENANT", Align::Left),
+    ("SCHEMA", Align::Left),
+    ("CREATED", Align::Left),
+];
+
+fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
+    UserJson {
+        id: &u.id,
+        name: &u.name,
+        mail: u.mail.as_deref(),
+        tenant: u.tenant_label(),
+        tenant_schema: status_word(catalog.status_of(u)),
+        created: u.created.as_deref(),
+        schema: u.tenant.as_deref(),
+    }
+}
+
+/// A user's cells in the table's columns; with `schema`, CSV's last one too.
+fn user_cells(u: &User, catalog: &TenantCatalog, schema: bool) -> Vec<String> {
+    let mut row = vec![
+        u.id.clone(),
+        u.name.clone(),
+        u.mail.clone().unwrap_or_default(),
+        u.tenant_label().unwrap_or_default().to_string(),
+        status_word(catalog.status_of(u)).to_string(),
+        u.created.clone().unwrap_or_default(),
+    ];
+    if schema {
+        // The schema goes last: the documented columns keep their places.
+        row.push(u.tenant.clone().unwrap_or_default());
+    }
+    row
+}
+
+/// `users` with every user in memory; [`UsersWriter`] writes the same
+/// text as the users arrive.
 pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destination) -> String {
     match format {
         Format::Json => json(
             &users
                 .iter()
-                .map(|u| UserJson {
-                    id: &u.id,
-                    name: &u.name,
-                    mail: u.mail.as_deref(),
-                    tenant: u.tenant_label(),
-                    tenant_schema: status_word(catalog.status_of(u)),
-                    created: u.created.as_deref(),
-                    schema: u.tenant.as_deref(),
-                })
+                .map(|u| user_json(u, catalog))
                 .collect::<Vec<_>>(),
             to,
         ),
         Format::Table | Format::Csv => {
+            let csv_format = format == Format::Csv;
             let rows: Vec<Vec<String>> = users
                 .iter()
-                .map(|u| {
-                    vec![
-                        u.id.clone(),
-                        u.name.clone(),
-                        u.mail.clone().unwrap_or_default(),
-                        u.tenant_label().unwrap_or_default().to_string(),
-                        status_word(catalog.status_of(u)).to_string(),
-                        u.created.clone().unwrap_or_default(),
-                    ]
-                })
+                .map(|u| user_cells(u, catalog, csv_format))
                 .collect();
-            let headers = ["id", "name", "mail", "tenant", "tenant_schema", "created"];
-            if format == Format::Csv {
-                // The schema goes last: the documented columns keep their places.
-                let mut headers = headers.to_vec();
-                headers.push("schema");
-                let rows: Vec<Vec<String>> = rows
-                    .into_iter()
-                    .zip(users)
-                    .map(|(mut row, u)| {
-                        row.push(u.tenant.clone().unwrap_or_default());
-                        row
-                    })
-                    .collect();
+            if csv_format {
+                let mut headers: Vec<String> =
+                    USER_HEADERS.iter().map(|(h, _)| h.to_lowercase()).collect();
+                headers[4] = "tenant_schema".into();
+                headers.push("schema".into());
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
                 csv(&headers, &rows, to)
             } else {
-                let l = Align::Left;
-                table(
-                    &[
-                        ("ID", Align::Right),
-                        ("NAME", l),
-                        ("MAIL", l),
-                        ("TENANT", l),
-                        ("SCHEMA", l),
-                        ("CREATED", l),
-                    ],
-                    &rows,
-                    to,
-                )
+                table(&USER_HEADERS, &rows, to)
+            }
+        }
+    }
+}
+
+/// `users` written as the users arrive, so memory stays flat however
+/// many there are: CSV and JSON in one pass; a table in two over the same
+/// rows (a cursor in one transaction): the first learns the column widths
+/// (nothing kept but the widest of each), the second writes.
+///
+/// Feed it with [`crate::db::Database::stream_users`]. Write errors (a
+/// closed pipe, `| head`) stop the reading quietly, as they always did.
+pub struct UsersWriter<W: Write> {
+    format: Format,
+    to: Destination,
+    out: W,
+    catalog: TenantCatalog,
+    layout: TableLayout<'static>,
+    widths: Vec<usize>,
+    written: usize,
+    invalid_utf8: usize,
+    /// CSV: the buffer each record is written to, reused.
+    csv: Vec<u8>,
+}
+
+impl<W: Write> UsersWriter<W> {
+    pub fn new(format: Format, to: Destination, out: W) -> UsersWriter<W> {
+        UsersWriter {
+            format,
+            to,
+            out,
+            catalog: TenantCatalog::new(Vec::new()),
+            layout: TableLayout::new(&USER_HEADERS, to),
+            widths: Vec::new(),
+            written: 0,
+            invalid_utf8: 0,
+            csv: Vec::new(),
+        }
+    }
+
+    /// How many passes over the users this format needs.
+    pub fn passes(&self) -> u8 {
+        match self.format {
+            Format::Table => 2,
+            Format::Csv | Format::Json => 1,
+        }
+    }
+
+    /// Values with invalid UTF-8 among the users written.
+    pub fn invalid_utf8(&self) -> usize {
+        self.invalid_utf8
+    }
+
+    fn writing(&self, pass: u8) -> bool {
+        pass + 1 == self.passes()
+    }
+
+    fn put(&mut self, text: &str) -> bool {
+        self.out.write_all(text.as_bytes()).is_ok()
+    }
+
+    /// CSV: one record, escaped on a terminal as [`csv`] does.
+    fn record(&mut self, values: &[String]) -> bool {
+        let to = self.to;
+        let mut writer = ::csv::Writer::from_writer(std::mem::take(&mut self.csv));
+        let fields = values.iter().map(|value| match to {
+            Destination::Terminal => text::sanitize(value).into_owned(),
+            Destination::PipeOrFile => value.clone(),
+        });
+        if writer.write_record(fields).is_err() {
+            return false;
+        }
+        let Ok(mut bytes) = writer.into_inner() else {
+            return false;
+        };
+        let ok = self.out.write_all(&bytes).is_ok();
+        bytes.clear();
+        self.csv = bytes;
+        ok
+    }
+
+    /// Ends the output (JSON's closing bracket) and flushes it.
+    pub fn finish(mut self) -> (W, usize) {
+        if self.format == Format::Json {
+            let end = if self.written == 0 { "[]\n" } else { "\n]\n" };
+            let _ = self.put(end);
+        }
+        let _ = self.out.flush();
+        (self.out, self.invalid_utf8)
+    }
+}
+
+impl<W: Write> UserSink for UsersWriter<W> {
+    fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool {
+        self.catalog = catalog.clone();
+        if !self.writing(pass) {
+            return true;
+        }
+        match self.format {
+            Format::Json => true,
+            Format::Csv => {
+                let mut headers: Vec<String> =
+                    USER_HEADERS.iter().map(|(h, _)| h.to_lowercase()).collect();
+                headers[4] = "tenant_schema".into();
+                headers.push("schema".into());
+                self.record(&headers)
+            }
+            Format::Table => {
+                self.widths = self.layout.widths();
+                let mut line = self
+                    .layout
+                    .line(&self.widths, USER_HEADERS.iter().map(|(title, _)| *title));
+                line.push('\n');
+                self.put(&line)
+            }
+        }
+    }
+
+    fn user(&mut self, pass: u8, user: &User) -> bool {
+        if !self.writing(pass) {
+            let row = user_cells(user, &self.catalog, false);
+            self.layout.fit(&row);
+            return true;
+        }
+        self.invalid_utf8 += user.invalid_utf8;
+        let first = self.written == 0;
+        self.written += 1;
+        match self.format {
+            Format::Json => {
+                let exact = serde_json::to_string_pretty(&user_json(user, &self.catalog))
+                    .expect("serializable values");
+                // An element of a pretty array: indented one level (no
+                // string holds a raw newline: serde_json escapes them).
+                let mut text = String::with_capacity(exact.len() + 64);
+                text.push_str(if first { "[\n" } else { ",\n" });
+                for (i, line) in exact.split('\n').enumerate() {
+                    if i > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str("  ");
+                    text.push_str(line);
+                }
+                let text = json_for(text, self.to);
+                self.put(&text)
+            }
+            Format::Csv => {
+                let row = user_cells(user, &self.catalog, true);
+                self.record(&row)
+            }
+            Format::Table => {
+                let row = user_cells(user, &self.catalog, false);
+                let mut line = self
+                    .layout
+                    .line(&self.widths, row.iter().map(String::as_str));
+                line.push('\n');
+                self.put(&line)
             }
         }
     }

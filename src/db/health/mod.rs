@@ -79,6 +79,7 @@ impl Database {
 
     async fn health_once(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
         let candidate = Self::candidate_schema_condition();
+        let per_tenant = self.layout.model.users.at == crate::db::tenancy::UsersAt::PerTenant;
         // The tables playing items and orders are reported under those roles.
         let names = &self.layout.names;
         let role = format!(
@@ -130,7 +131,17 @@ impl Database {
                     coalesce(s.has_orders, false), s.orders
                FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
             org = self.layout.tenant_column,
-            users = self.layout.users_table,
+            // Users in each tenant schema: counted after, in batches of
+            // their own transactions (`report_per_tenant_users`), never as
+            // one union locking every tenant's users table.
+            users = if per_tenant {
+                format!(
+                    "(SELECT NULL::text AS {} WHERE false)",
+                    self.layout.tenant_column
+                )
+            } else {
+                self.layout.users_table.clone()
+            },
             tenant_raw = raw("s.tenant"),
             org_raw = raw("c.org"),
             items = names.items_lit,
@@ -182,8 +193,33 @@ impl Database {
         ];
         let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
         report.wrong_copy = wrong_copy;
+        if per_tenant {
+            self.report_per_tenant_users(&mut report).await?;
+        }
         self.report_left_out(&mut report).await?;
         Ok(report)
+    }
+
+    /// Where users live in each tenant schema: each tenant's users,
+    /// counted [`crate::db::SEARCH_BATCH`] tenants to a statement, each
+    /// statement in its own transaction (see `run_counts`).
+    async fn report_per_tenant_users(&self, report: &mut HealthReport) -> Result<(), DbError> {
+        let schemas: Vec<&String> = self
+            .layout
+            .tenant_branches
+            .iter()
+            .map(|b| &b.schema)
+            .collect();
+        let counts = self.users_of_schemas(&schemas).await?;
+        for tenant in report.tenants.iter_mut() {
+            if let Some(&users) = counts.get(&tenant.tenant) {
+                tenant.users = Count::exact(users);
+                if users > 0 {
+                    report.unused_tenants.retain(|t| *t != tenant.tenant);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The rows of a catalog query whose `$1` is the shared schema.

@@ -175,6 +175,7 @@ pub async fn detect(
         foreign_keys,
         citus_schemas,
         citus_nodes,
+        index: Default::default(),
     };
     let candidates = catalog.registry_candidates();
     let values = registry_values(conn, &quoted, &candidates).await?;

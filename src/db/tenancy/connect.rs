@@ -90,12 +90,36 @@ impl Database {
         order: &str,
         limit: &str,
     ) -> String {
-        let columns = self.user_columns();
-        let live: Vec<String> = self
-            .layout
+        let live = self.live_branches();
+        if source != self.layout.users_table || live.is_empty() {
+            let columns = self.user_columns();
+            return format!("SELECT {columns} FROM {source} u WHERE {condition}");
+        }
+        self.users_where_branches(&live, condition, order, limit)
+    }
+
+    /// The tenants whose users table has every required column: the
+    /// members of the all-tenants users union.
+    pub(in crate::db) fn live_branches(&self) -> Vec<&TenantBranch> {
+        self.layout
             .tenant_branches
             .iter()
             .filter(|b| b.missing.is_empty())
+            .collect()
+    }
+
+    /// [`Database::users_where`] over `branches` only (users in each
+    /// tenant schema): each member ordered and limited on its own.
+    pub(in crate::db) fn users_where_branches(
+        &self,
+        branches: &[&TenantBranch],
+        condition: &str,
+        order: &str,
+        limit: &str,
+    ) -> String {
+        let columns = self.user_columns();
+        let live: Vec<String> = branches
+            .iter()
             .map(|b| {
                 format!(
                     "(SELECT u.* FROM ({select}) u WHERE {condition}
@@ -104,9 +128,6 @@ impl Database {
                 )
             })
             .collect();
-        if source != self.layout.users_table || live.is_empty() {
-            return format!("SELECT {columns} FROM {source} u WHERE {condition}");
-        }
         format!(
             "SELECT {columns} FROM ({}) u WHERE TRUE",
             live.join("\n UNION ALL ")

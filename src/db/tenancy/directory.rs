@@ -206,19 +206,23 @@ impl Database {
         self.run_counts(self.count_statements(schemas)).await
     }
 
-    /// `(schema, count)` rows of `statements`, in one read transaction.
+    /// `(schema, count)` rows of `statements`, each in a read transaction
+    /// of its own: a transaction holds its locks to its end, so thousands
+    /// of users tables read in one would pass the server's lock table
+    /// ("out of shared memory" at `max_locks_per_transaction` 64 and 5,000
+    /// tenants); a statement of [`SEARCH_BATCH`] tenants stays well within.
     async fn run_counts(&self, statements: Vec<String>) -> Result<HashMap<String, i64>, DbError> {
-        let mut tx = self.read_tx().await?;
         let mut counts = HashMap::new();
         for sql in statements {
+            let mut tx = self.read_tx().await?;
             let rows: Vec<(Option<String>, i64)> = sqlx::query_as(&sql)
                 .persistent(false)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
             counts.extend(rows.into_iter().filter_map(|(s, n)| Some((s?, n))));
         }
-        Database::end_read(tx);
         Ok(counts)
     }
 
@@ -257,18 +261,19 @@ impl Database {
             .iter()
             .map(|b| &b.schema)
             .collect();
-        let mut tx = self.read_tx().await?;
+        // A transaction per statement, as in `run_counts` (the locks).
         let mut total = 0;
         for sql in self.count_statements(&names) {
+            let mut tx = self.read_tx().await?;
             let sum: Option<i64> =
                 sqlx::query_scalar(&format!("SELECT sum(n)::int8 FROM ({sql}) c(s, n)"))
                     .persistent(false)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
             total += sum.unwrap_or(0);
         }
-        Database::end_read(tx);
         Ok(total)
     }
 
