@@ -161,7 +161,147 @@ pub fn connect_options(
         return Ok(None);
     }
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-    let (mut params, mut warnings) = match conninfo {
+    let (params, mut warnings, origin) = gather_params(conninfo, env)?;
+    let named = |key: &str| origin.get(key).cloned().unwrap_or_else(|| key.to_string());
+    let attrs = match params.get("target_session_attrs") {
+        None => SessionAttrs::Any,
+        Some(text) => SessionAttrs::parse(text).ok_or_else(|| {
+            format!(
+                "invalid {} {:?}: use any, read-write, read-only, primary, standby or \
+                 prefer-standby",
+                named("target_session_attrs"),
+                crate::text::sanitize(text)
+            )
+        })?,
+    };
+    let targets = targets(&params, &named)?;
+    let user = match params.get("user") {
+        Some(user) => user.to_string(),
+        None => PgConnectOptions::new_without_pgpass()
+            .get_username()
+            .to_string(),
+    };
+    let dbname = params.get("dbname").unwrap_or(&user).to_string();
+    let tls = Tls::resolve(&params, &named, var("HOME").as_deref())?;
+    let server_options = match params.get("options") {
+        Some(text) => Some(parse_server_options(text, &named("options"))?),
+        None => None,
+    };
+    let connect_timeout = connect_timeout(&params, &named)?;
+    let passfile = params
+        .get("passfile")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
+    let application_name = params.get("application_name").map(str::to_owned);
+    let mut candidates = Vec::new();
+    let mut shown = Vec::new();
+    for (host, addr, port) in &targets {
+        // No host: libpq's default socket directory, and only that.
+        let host = if host.is_empty() && addr.is_empty() {
+            default_socket_dir().to_string()
+        } else {
+            host.clone()
+        };
+        let mut options = PgConnectOptions::new_without_pgpass()
+            .port(*port)
+            .username(&user)
+            .database(&dbname);
+        // hostaddr is where to connect; host stays the name (label, .pgpass).
+        options = options.host(if addr.is_empty() { &host } else { addr });
+        if let Some(settings) = &server_options {
+            options = options.options(settings.clone());
+        }
+        if let Some(password) = params.get("password") {
+            options = options.password(password);
+        } else if let Some(path) = &passfile {
+            let found = passfile_password(path, (&host, addr, *port), &dbname, &user)?;
+            match found {
+                Passfile::Password(password) => options = options.password(&password),
+                Passfile::Ignored(warning) => {
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning)
+                    }
+                }
+                Passfile::NoMatch => {}
+            }
+        }
+        let socket = host.starts_with('/') && addr.is_empty();
+        for attempt in tls.attempts(socket) {
+            // verify-full with hostaddr: sqlx checks the name it connects
+            // to; libpq checks `host`. The chain is checked by sqlx
+            // (verify-ca), the name by a handshake before (see open.rs).
+            let verify_name = match (&attempt.mode, &tls.root) {
+                (PgSslMode::VerifyFull, Some(root)) if !addr.is_empty() && !host.is_empty() => {
+                    Some((host.clone(), root.clone()))
+                }
+                _ => None,
+            };
+            let attempt = match verify_name {
+                Some(_) => Attempt {
+                    tls: attempt.tls,
+                    mode: PgSslMode::VerifyCa,
+                },
+                None => attempt,
+            };
+            candidates.push(Candidate {
+                options: compatible(attempt.apply(options.clone())?, application_name.as_deref()),
+                verify_name,
+            });
+        }
+        let shown_host = if host.is_empty() {
+            addr.as_str()
+        } else {
+            &host
+        };
+        shown.push(format!("{shown_host}:{port}"));
+    }
+    let pooler = params.get("pgbouncer").map(super::pooler::url_flag);
+    let pooler = pooler.transpose()?.unwrap_or(false);
+    let target = format!("{user}@{}/{dbname}", shown.join(","));
+    let label = match params.get("service") {
+        Some(service) => format!("service={service} ({target})"),
+        None => target,
+    };
+    Ok(Some(ConnectionSource {
+        options: candidates[0].options.clone(),
+        candidates,
+        attrs,
+        label: crate::text::sanitize(&label).into_owned(),
+        connect_timeout,
+        warnings,
+        params,
+        pooler,
+    }))
+}
+
+/// The password file's answer for one target (host, hostaddr, port):
+/// libpq matches `localhost` for the default socket directory.
+fn passfile_password(
+    path: &Path,
+    (host, addr, port): (&str, &str, u16),
+    dbname: &str,
+    user: &str,
+) -> Result<Passfile, String> {
+    let pass_host = match (host, addr) {
+        ("", addr) => addr,
+        (host, _) if host == default_socket_dir() => "localhost",
+        (host, _) => host,
+    };
+    libpq::passfile_lookup(path, pass_host, &port.to_string(), dbname, user)
+}
+
+/// Where a parameter's value came from (a keyword, a variable, a
+/// service), for errors that name it.
+type Origins = HashMap<&'static str, String>;
+
+/// The connection parameters in libpq's order (see [`connect_options`]),
+/// with the warnings on the way and where each value came from.
+fn gather_params(
+    conninfo: Option<&str>,
+    env: &HashMap<String, String>,
+) -> Result<(Params, Vec<String>, Origins), String> {
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let (mut params, warnings) = match conninfo {
         Some(text) => libpq::parse_conninfo(text)?,
         None => Default::default(),
     };
@@ -171,7 +311,7 @@ pub fn connect_options(
         .filter(|text| libpq::is_url(text))
         .map(|text| format!(" in {}", redact_url(text)))
         .unwrap_or_default();
-    let mut origin: HashMap<&str, String> = params
+    let mut origin: Origins = params
         .iter()
         .map(|(key, _)| (keyword_of(key), format!("{key}{in_url}")))
         .collect();
@@ -210,19 +350,15 @@ pub fn connect_options(
             origin.insert("sslmode", "PGREQUIRESSL".into());
         }
     }
-    let named = |key: &str| origin.get(key).cloned().unwrap_or_else(|| key.to_string());
-    let attrs = match params.get("target_session_attrs") {
-        None => SessionAttrs::Any,
-        Some(text) => SessionAttrs::parse(text).ok_or_else(|| {
-            format!(
-                "invalid {} {:?}: use any, read-write, read-only, primary, standby or \
-                 prefer-standby",
-                named("target_session_attrs"),
-                crate::text::sanitize(text)
-            )
-        })?,
-    };
-    // host, hostaddr and port may each list several values (libpq).
+    Ok((params, warnings, origin))
+}
+
+/// host, hostaddr and port may each list several values (libpq): the
+/// (host, hostaddr, port) to try, in order.
+fn targets(
+    params: &Params,
+    named: &dyn Fn(&str) -> String,
+) -> Result<Vec<(String, String, u16)>, String> {
     let list = |key: &str| -> Vec<String> {
         params
             .get(key)
@@ -271,19 +407,15 @@ pub fn connect_options(
         let port = parse_port(ports.get(i).or(ports.first()).map_or("", String::as_str))?;
         targets.push((host, addr, port));
     }
-    let user = match params.get("user") {
-        Some(user) => user.to_string(),
-        None => PgConnectOptions::new_without_pgpass()
-            .get_username()
-            .to_string(),
-    };
-    let dbname = params.get("dbname").unwrap_or(&user).to_string();
-    let tls = Tls::resolve(&params, &named, var("HOME").as_deref())?;
-    let server_options = match params.get("options") {
-        Some(text) => Some(parse_server_options(text, &named("options"))?),
-        None => None,
-    };
-    let connect_timeout = match params.get("connect_timeout") {
+    Ok(targets)
+}
+
+/// libpq's `connect_timeout`.
+fn connect_timeout(
+    params: &Params,
+    named: &dyn Fn(&str) -> String,
+) -> Result<Option<Duration>, String> {
+    Ok(match params.get("connect_timeout") {
         None => None,
         Some(text) => match text.trim().parse::<i64>() {
             // libpq: zero or less waits for ever (here: the setting);
@@ -298,98 +430,7 @@ pub fn connect_options(
                 ))
             }
         },
-    };
-    let passfile = params
-        .get("passfile")
-        .map(PathBuf::from)
-        .or_else(|| var("HOME").map(|home| Path::new(&home).join(".pgpass")));
-    let application_name = params.get("application_name").map(str::to_owned);
-    let mut candidates = Vec::new();
-    let mut shown = Vec::new();
-    for (host, addr, port) in &targets {
-        // No host: libpq's default socket directory, and only that.
-        let host = if host.is_empty() && addr.is_empty() {
-            default_socket_dir().to_string()
-        } else {
-            host.clone()
-        };
-        let mut options = PgConnectOptions::new_without_pgpass()
-            .port(*port)
-            .username(&user)
-            .database(&dbname);
-        // hostaddr is where to connect; host stays the name (label, .pgpass).
-        options = options.host(if addr.is_empty() { &host } else { addr });
-        if let Some(settings) = &server_options {
-            options = options.options(settings.clone());
-        }
-        if let Some(password) = params.get("password") {
-            options = options.password(password);
-        } else if let Some(path) = &passfile {
-            // libpq matches `localhost` for the default socket directory.
-            let pass_host = match (host.as_str(), addr.as_str()) {
-                ("", addr) => addr,
-                (host, _) if host == default_socket_dir() => "localhost",
-                (host, _) => host,
-            };
-            match libpq::passfile_lookup(path, pass_host, &port.to_string(), &dbname, &user)? {
-                Passfile::Password(password) => options = options.password(&password),
-                Passfile::Ignored(warning) => {
-                    if !warnings.contains(&warning) {
-                        warnings.push(warning)
-                    }
-                }
-                Passfile::NoMatch => {}
-            }
-        }
-        let socket = host.starts_with('/') && addr.is_empty();
-        for attempt in tls.attempts(socket) {
-            // verify-full with hostaddr: sqlx checks the name it connects
-            // to; libpq checks `host`. The chain is checked by sqlx
-            // (verify-ca), the name by a handshake before (see open.rs).
-            let verify_name = match (&attempt.mode, &tls.root) {
-                (PgSslMode::VerifyFull, Some(root)) if !addr.is_empty() && !host.is_empty() => {
-                    Some((host.clone(), root.clone()))
-                }
-                _ => None,
-            };
-            let attempt = match verify_name {
-                Some(_) => Attempt {
-                    tls: attempt.tls,
-                    mode: PgSslMode::VerifyCa,
-                },
-                None => attempt,
-            };
-            candidates.push(Candidate {
-                options: compatible(attempt.apply(options.clone())?, application_name.as_deref()),
-                verify_name,
-            });
-        }
-        let shown_host = if host.is_empty() {
-            addr.as_str()
-        } else {
-            &host
-        };
-        shown.push(format!("{shown_host}:{port}"));
-    }
-    let pooler = match params.get("pgbouncer") {
-        Some(value) => super::pooler::url_flag(value)?,
-        None => false,
-    };
-    let target = format!("{user}@{}/{dbname}", shown.join(","));
-    let label = match params.get("service") {
-        Some(service) => format!("service={service} ({target})"),
-        None => target,
-    };
-    Ok(Some(ConnectionSource {
-        options: candidates[0].options.clone(),
-        candidates,
-        attrs,
-        label: crate::text::sanitize(&label).into_owned(),
-        connect_timeout,
-        warnings,
-        params,
-        pooler,
-    }))
+    })
 }
 
 /// One server and TLS try.

@@ -165,6 +165,10 @@ impl Catalog {
     }
 }
 
+/// A registry candidate with how many existing schemas it lists, and its
+/// values.
+type Scored<'a> = (usize, &'a RegistryCandidate, &'a Vec<String>);
+
 /// Works out the model from the catalog and the registry candidates'
 /// values (`values[i]`: the schema names candidate `i` lists).
 pub fn classify(
@@ -173,12 +177,93 @@ pub fn classify(
     values: &[Vec<String>],
 ) -> Detection {
     let shared = catalog.shared_schema.as_str();
-    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
     let mut reasons = Vec::new();
     let mut guesses = Vec::new();
+    let best = choose_registry(catalog, candidates, values, &mut reasons, &mut guesses);
+    let (tenants, missing, registered) = registered_tenants(catalog, best);
+    let mut model = TenancyModel::default();
+    items_and_orders(catalog, &tenants, &mut model, &mut reasons, &mut guesses);
+    let found = discover(catalog, best, &registered, &model, tenants, &mut reasons);
+    let tenants = found.tenants;
 
-    // The registry: the candidate listing the most existing schemas.
-    let scored: Vec<(usize, &RegistryCandidate, &Vec<String>)> = candidates
+    let kind = match best {
+        Some((_, c, _)) => c.kind,
+        None if catalog
+            .citus_schemas
+            .as_ref()
+            .is_some_and(|c| !c.is_empty()) =>
+        {
+            LayoutKind::Citus
+        }
+        None => LayoutKind::Article,
+    };
+    if let Some(citus) = &catalog.citus_schemas {
+        reasons.push(format!(
+            "pg_dist_schema exists: {} distributed schema(s)",
+            citus.len()
+        ));
+        reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
+    }
+    if let Some((_, c, _)) = best {
+        model.schemas.registry = RegistryModel {
+            table: Some(c.table.clone()),
+            key: Some(c.key.clone()),
+            label: Some(c.label.clone()),
+            schema: Some(c.schema_expr.clone()),
+        };
+        // Schemas that are neither tenants nor shared nor hold a tenant
+        // table: extensions, templates; and django-pgschemas' static ones.
+        model.schemas.ignore = catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared && !registered.contains(*s))
+            .filter(|s| !found.with_some.contains(s) || found.static_schemas.contains(s))
+            .cloned()
+            .collect();
+    }
+    let kind = users_model(catalog, best, kind, &tenants, &mut model, &mut reasons);
+
+    // The migration ledger: in the shared schema and the tenants.
+    let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
+    model.schemas.ledger = LEDGERS
+        .iter()
+        .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
+        .map(|l| l.to_string());
+    if let Some(ledger) = &model.schemas.ledger {
+        reasons.push(format!("migration ledger: {ledger}"));
+    }
+    if kind == LayoutKind::Article {
+        // The default, exactly: detection adds nothing to it.
+        let article = TenancyModel::default();
+        if model.items.table == article.items.table && model.orders.table == article.orders.table {
+            model = article;
+        }
+    }
+    model.layout = kind.name().into();
+    reasons.insert(0, format!("layout: {}", kind.name()));
+    Detection {
+        kind,
+        model,
+        tenants,
+        missing_schemas: missing,
+        unregistered_schemas: found.unregistered,
+        static_schemas: found.static_schemas,
+        reasons,
+        guesses,
+    }
+}
+
+/// The registry: the candidate listing the most existing schemas.
+fn choose_registry<'a>(
+    catalog: &Catalog,
+    candidates: &'a [RegistryCandidate],
+    values: &'a [Vec<String>],
+    reasons: &mut Vec<String>,
+    guesses: &mut Vec<String>,
+) -> Option<Scored<'a>> {
+    let shared = catalog.shared_schema.as_str();
+    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
+    let scored: Vec<Scored<'a>> = candidates
         .iter()
         .zip(values)
         .map(|(c, v)| {
@@ -193,20 +278,17 @@ pub fn classify(
     // No candidate lists an existing schema (an empty registry, or one
     // naming only missing schemas): the registry-shaped table listing the
     // most still states the layout, with no tenant.
-    let unlisted: Vec<(usize, &RegistryCandidate, &Vec<String>)> = if scored.is_empty() {
-        candidates
-            .iter()
-            .zip(values)
-            .map(|(c, v)| (0, c, v))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let best = scored.iter().max_by_key(|(hits, ..)| *hits).or_else(|| {
-        unlisted
-            .iter()
-            .max_by_key(|(_, c, v)| (c.kind != LayoutKind::RosApartment, v.len()))
-    });
+    let best = scored
+        .iter()
+        .copied()
+        .max_by_key(|(hits, ..)| *hits)
+        .or_else(|| {
+            candidates
+                .iter()
+                .zip(values)
+                .map(|(c, v)| (0, c, v))
+                .max_by_key(|(_, c, v)| (c.kind != LayoutKind::RosApartment, v.len()))
+        });
     if let Some((0, chosen, listed)) = best {
         reasons.push(if listed.iter().all(|s| s.as_str() == shared) {
             format!(
@@ -232,7 +314,7 @@ pub fn classify(
         ));
         let others: Vec<String> = scored
             .iter()
-            .filter(|(_, c, _)| c != chosen)
+            .filter(|(_, c, _)| *c != chosen)
             .map(|(h, c, _)| format!("{}.{} ({h})", c.table, c.schema_expr))
             .collect();
         if !others.is_empty() {
@@ -244,55 +326,61 @@ pub fn classify(
             ));
         }
     }
+    best
+}
 
-    // Tenant schemas: registered ones, or those holding tenant-like tables.
-    let (tenants, missing, registered): (Vec<String>, Vec<String>, BTreeSet<String>) = match best {
+/// Tenant schemas: registered ones, or those holding tenant-like tables.
+/// (present, missing, registered).
+fn registered_tenants(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+) -> (Vec<String>, Vec<String>, BTreeSet<String>) {
+    let shared = catalog.shared_schema.as_str();
+    let others = || {
+        catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared)
+            .cloned()
+    };
+    match best {
         Some((_, _, listed)) => {
             let registered: BTreeSet<String> = listed
                 .iter()
                 .filter(|s| s.as_str() != shared)
                 .cloned()
                 .collect();
-            let present = registered
+            let (present, missing) = registered
                 .iter()
-                .filter(|s| schemas.contains(s.as_str()))
                 .cloned()
-                .collect();
-            let missing = registered
-                .iter()
-                .filter(|s| !schemas.contains(s.as_str()))
-                .cloned()
-                .collect();
+                .partition(|s| catalog.schemas.contains(s));
             (present, missing, registered)
         }
-        None => (
-            catalog
-                .schemas
-                .iter()
-                .filter(|s| s.as_str() != shared)
-                .cloned()
-                .collect(),
-            Vec::new(),
-            BTreeSet::new(),
-        ),
-    };
+        None => (others().collect(), Vec::new(), BTreeSet::new()),
+    }
+}
 
-    // Items and orders: the most common price-like and quantity-like tables.
-    // With no tenant (an empty registry), every schema but the shared one
-    // shows what the tenants' tables would be.
-    let sampled: Vec<String> = if tenants.is_empty() {
-        catalog
-            .schemas
-            .iter()
-            .filter(|s| s.as_str() != shared)
-            .cloned()
-            .collect()
-    } else {
-        tenants.clone()
+/// Items and orders: the most common price-like and quantity-like tables.
+/// With no tenant (an empty registry), every schema but the shared one
+/// shows what the tenants' tables would be.
+fn items_and_orders(
+    catalog: &Catalog,
+    tenants: &[String],
+    model: &mut TenancyModel,
+    reasons: &mut Vec<String>,
+    guesses: &mut Vec<String>,
+) {
+    let shared = catalog.shared_schema.as_str();
+    let sampled = |schema: &String| {
+        if tenants.is_empty() {
+            schema.as_str() != shared && catalog.schemas.contains(schema)
+        } else {
+            tenants.contains(schema)
+        }
     };
     let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
     for t in &catalog.tables {
-        if sampled.contains(&t.schema) {
+        if sampled(&t.schema) {
             let columns = t.columns.iter().map(String::as_str).collect();
             *counts.entry((t.table.as_str(), columns)).or_default() += 1;
         }
@@ -325,7 +413,6 @@ pub fn classify(
         })
         .collect();
     items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let mut model = TenancyModel::default();
     let mut orders_found = None;
     for (_, items_table, label, price) in &items {
         let stem = items_table
@@ -374,8 +461,27 @@ pub fn classify(
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
+}
 
-    // Discovery: tenants are the schemas holding both tables.
+/// What discovery finds beside the registry.
+struct Discovered {
+    tenants: Vec<String>,
+    /// Schemas holding some of the tenant tables.
+    with_some: Vec<String>,
+    static_schemas: Vec<String>,
+    unregistered: Vec<String>,
+}
+
+/// Discovery: tenants are the schemas holding both tables.
+fn discover(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+    registered: &BTreeSet<String>,
+    model: &TenancyModel,
+    tenants: Vec<String>,
+    reasons: &mut Vec<String>,
+) -> Discovered {
+    let shared = catalog.shared_schema.as_str();
     let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
     let with_tables: Vec<String> = catalog
         .schemas
@@ -416,45 +522,27 @@ pub fn classify(
             static_schemas.join(", ")
         ));
     }
-
-    let kind = match best {
-        Some((_, c, _)) => c.kind,
-        None if catalog
-            .citus_schemas
-            .as_ref()
-            .is_some_and(|c| !c.is_empty()) =>
-        {
-            LayoutKind::Citus
-        }
-        None => LayoutKind::Article,
-    };
-    if let Some(citus) = &catalog.citus_schemas {
-        reasons.push(format!(
-            "pg_dist_schema exists: {} distributed schema(s)",
-            citus.len()
-        ));
-        reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
+    Discovered {
+        tenants,
+        with_some,
+        static_schemas,
+        unregistered,
     }
-    if let Some((_, c, _)) = best {
-        model.schemas.registry = RegistryModel {
-            table: Some(c.table.clone()),
-            key: Some(c.key.clone()),
-            label: Some(c.label.clone()),
-            schema: Some(c.schema_expr.clone()),
-        };
-        // Schemas that are neither tenants nor shared nor hold a tenant
-        // table: extensions, templates; and django-pgschemas' static ones.
-        model.schemas.ignore = catalog
-            .schemas
-            .iter()
-            .filter(|s| s.as_str() != shared && !registered.contains(*s))
-            .filter(|s| !with_some.contains(s) || static_schemas.contains(s))
-            .cloned()
-            .collect();
-    }
+}
 
-    // Users: a shared table pointing at the registry, else one linked to
-    // it by a table of pairs, else one per tenant.
+/// Users: a shared table pointing at the registry, else one linked to
+/// it by a table of pairs, else one per tenant. Returns the kind, which a
+/// link to django-tenants' registry turns into django-tenant-users.
+fn users_model(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+    kind: LayoutKind,
+    tenants: &[String],
+    model: &mut TenancyModel,
+    reasons: &mut Vec<String>,
+) -> LayoutKind {
+    let shared = catalog.shared_schema.as_str();
+    let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
     let link = best
         .filter(|(_, c, _)| c.users_column.is_none())
         .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
@@ -524,34 +612,7 @@ pub fn classify(
         }
         None => {}
     }
-
-    // The migration ledger: in the shared schema and the tenants.
-    model.schemas.ledger = LEDGERS
-        .iter()
-        .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
-        .map(|l| l.to_string());
-    if let Some(ledger) = &model.schemas.ledger {
-        reasons.push(format!("migration ledger: {ledger}"));
-    }
-    if kind == LayoutKind::Article {
-        // The default, exactly: detection adds nothing to it.
-        let article = TenancyModel::default();
-        if model.items.table == article.items.table && model.orders.table == article.orders.table {
-            model = article;
-        }
-    }
-    model.layout = kind.name().into();
-    reasons.insert(0, format!("layout: {}", kind.name()));
-    Detection {
-        kind,
-        model,
-        tenants,
-        missing_schemas: missing,
-        unregistered_schemas: unregistered,
-        static_schemas,
-        reasons,
-        guesses,
-    }
+    kind
 }
 
 #[cfg(test)]
