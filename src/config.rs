@@ -743,19 +743,8 @@ mod tests {
         let (_keep, file) = file_with(&uncommented);
         let mut settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(settings.database.url.take().is_some(), "shows database.url");
-        let tenancy = &mut settings.tenancy;
-        for (key, value) in [
-            ("compare_with", &mut tenancy.compare_with),
-            ("registry_table", &mut tenancy.schemas.registry.table),
-            ("registry_key", &mut tenancy.schemas.registry.key),
-            ("registry_label", &mut tenancy.schemas.registry.label),
-            ("registry_schema", &mut tenancy.schemas.registry.schema),
-            ("link_table", &mut tenancy.users.link.table),
-            ("link_user", &mut tenancy.users.link.user),
-            ("link_tenant", &mut tenancy.users.link.tenant),
-            ("ledger_table", &mut tenancy.schemas.ledger),
-        ] {
-            assert!(value.take().is_some(), "shows tenancy.{key}");
+        for (key, set) in settings.tenancy.take_examples() {
+            assert!(set, "shows tenancy.{key}");
         }
         let staging = Settings::load_profile(&file, &env(&[]), Some("staging")).unwrap();
         assert_eq!(

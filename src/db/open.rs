@@ -369,7 +369,7 @@ impl Database {
                 _,
                 citus,
             )) => {
-                let names = tenancy::Names::from_quoted(&idents, &literals);
+                let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
                 let (name, id) = (&names.user_name, &names.user_id);
                 Ok(SharedLayout {
                     model: model.clone(),

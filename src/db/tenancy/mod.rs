@@ -50,48 +50,28 @@ pub struct Names {
 }
 
 impl Names {
-    /// The names to quote, in the order [`Names::from_quoted`] reads them.
+    /// The names to quote, in the order [`Names::from_quoted`] reads them
+    /// (both read the model's one list of keys).
     pub fn raw(model: &TenancyModel) -> Vec<String> {
-        let (items, orders, user) = (&model.items, &model.orders, &model.users.columns);
-        [
-            &items.table,
-            &items.id,
-            &items.label,
-            &items.price,
-            &orders.table,
-            &orders.user,
-            &orders.item,
-            &orders.quantity,
-            &user.id,
-            &user.name,
-            &user.mail,
-            &user.created,
-        ]
-        .into_iter()
-        .cloned()
-        .collect()
+        model
+            .quoted_names()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
     }
 
-    /// From the server's `quote_ident` and `quote_literal` of [`Names::raw`].
-    pub fn from_quoted(idents: &[String], literals: &[String]) -> Names {
-        let at = |i: usize| idents.get(i).cloned().unwrap_or_default();
-        Names {
-            items: at(0),
-            items_lit: literals.first().cloned().unwrap_or_default(),
-            item_id: at(1),
-            item_label: at(2),
-            item_price: at(3),
-            orders: at(4),
-            orders_lit: literals.get(4).cloned().unwrap_or_default(),
-            order_user: at(5),
-            order_item: at(6),
-            order_quantity: at(7),
-            user_id: at(8),
-            user_name: at(9),
-            user_mail: at(10),
-            user_created: at(11),
-            tenant_filter: String::new(),
+    /// From the server's `quote_ident` and `quote_literal` of
+    /// [`Names::raw`] of `model`.
+    pub fn from_quoted(model: &TenancyModel, idents: &[String], literals: &[String]) -> Names {
+        let mut names = Names::default();
+        for (i, (_, slot)) in model.quoted_names().into_iter().enumerate() {
+            let (ident, literal) = slot(&mut names);
+            *ident = idents.get(i).cloned().unwrap_or_default();
+            if let Some(literal) = literal {
+                *literal = literals.get(i).cloned().unwrap_or_default();
+            }
         }
+        names
     }
 
     /// SQL condition on `pg_namespace n`: the schema holds both the items
