@@ -147,7 +147,7 @@ fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
 }
 
 /// The `[tenancy]` section is the tenancy model (db::tenancy).
-pub type TenancySettings = crate::db::TenancyModel;
+pub type TenancySettings = crate::model::TenancyModel;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -469,7 +469,7 @@ impl Settings {
         }
         self.tenancy.validate()?;
         // Names are identifiers, never SQL, and never a secret column.
-        crate::db::tenancy::guard::check_names(&self.tenancy)?;
+        crate::model::guard::check_names(&self.tenancy)?;
         Ok(())
     }
 }

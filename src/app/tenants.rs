@@ -13,7 +13,7 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
-use crate::ui::layout;
+use crate::geometry as layout;
 
 mod search;
 

@@ -309,7 +309,7 @@ fn gather_params(
     // A URL's part is named with the URL (password hidden).
     let in_url = conninfo
         .filter(|text| libpq::is_url(text))
-        .map(|text| format!(" in {}", redact_url(text)))
+        .map(|text| format!(" in {}", libpq::redact_url(text)))
         .unwrap_or_default();
     let mut origin: Origins = params
         .iter()
@@ -760,14 +760,6 @@ pub fn target_label(options: &PgConnectOptions) -> String {
     )
 }
 
-/// The URL with any password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    if !url.contains("://") {
-        return "(unparsable URL)".into();
-    }
-    crate::text::redact_secrets(url)
-}
-
 /// One line about why a first connection failed.
 pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
     match error {
@@ -781,6 +773,7 @@ pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::libpq::redact_url;
     use super::*;
 
     #[test]

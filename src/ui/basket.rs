@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed, message, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
+use crate::geometry;
 use crate::text::{fit, money, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
@@ -34,7 +35,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         theme::dim(),
     ));
     frame.render_widget(block(Line::from(title), true), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     if let Some(error) = &basket.error {
         return message(frame, inner, failed(&sanitize(error)), theme::error());
     }
@@ -64,7 +65,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .skip(basket.rows.offset)
-        .take(layout::basket_rows(state.size))
+        .take(geometry::basket_rows(state.size))
         .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
         .collect();
     let table = Table::new(rows, widths).header(header);

@@ -6,16 +6,16 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::layout;
 use super::{block, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::{DbError, OrderLine, OrdersReport, User};
+use crate::geometry;
 use crate::money::Value;
 use crate::text::{fit, money, width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let [users, orders] = layout::panes(area);
+    let [users, orders] = geometry::panes(area);
     super::users::users_pane(state, frame, users);
     orders_pane(state, frame, orders);
 }
@@ -55,7 +55,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     let focused = state.dashboard.focus == Focus::Orders;
     let user = state.selected_user();
     frame.render_widget(block(orders_title(state, user), focused), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     let message =
         |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
     let orders = &state.dashboard.orders;
@@ -165,7 +165,7 @@ fn item_label(line: &OrderLine) -> String {
 
 fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
     let scroll = state.dashboard.orders_scroll.offset;
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     let compare = report
         .compare_tenant
         .as_deref()
@@ -210,8 +210,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let item_width = inner.width.saturating_sub(numbers).max(4);
     let header = orders_header(&state.catalog.label(&report.tenant), compare, &widths);
 
-    let fits =
-        layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
+    let fits = geometry::order_rows(area)
+        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
     let mut rows: Vec<Row> = report
         .lines
         .iter()

@@ -8,13 +8,14 @@ mod connect;
 mod dashboard;
 mod detail;
 mod health;
-pub mod layout;
 mod prices;
 mod tenants;
 pub mod theme;
 mod users;
 
 use ratatui::layout::{Constraint, Rect};
+
+use crate::geometry;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
@@ -36,20 +37,20 @@ fn spinner(state: &State) -> &'static str {
 
 pub fn view(state: &State, frame: &mut Frame) {
     let screen = frame.area();
-    let areas = layout::areas(screen);
+    let areas = geometry::areas(screen);
     if areas.too_small {
         let message = format!(
             "Terminal too small: {}×{}, need {}×{}",
             screen.width,
             screen.height,
-            layout::MIN_WIDTH,
-            layout::MIN_HEIGHT
+            geometry::MIN_WIDTH,
+            geometry::MIN_HEIGHT
         );
         frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), screen);
         return;
     }
     header(state, frame, areas.header);
-    draw_of(state.view)(state, frame, layout::view_area(screen));
+    draw_of(state.view)(state, frame, geometry::view_area(screen));
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
     if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
@@ -275,32 +276,14 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
-/// Where the help popup goes: as tall as its lines, at most the screen.
-fn help_area(screen: Rect, lines: usize) -> Rect {
-    let height = (lines as u16).saturating_add(2).min(screen.height);
-    let width = 52.min(screen.width);
-    Rect::new(
-        screen.x + (screen.width - width) / 2,
-        screen.y + (screen.height - height) / 2,
-        width,
-        height,
-    )
-}
-
-/// How far the help popup scrolls before its last line shows.
-pub fn help_max_scroll(state: &State) -> usize {
-    let lines = help_lines(state).len();
-    let screen = Rect::new(0, 0, state.size.0, state.size.1);
-    let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
-    lines.saturating_sub(shown)
-}
-
 fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
     // The keys and marks of the view help was opened from.
     let lines = help_lines(state);
-    let area = help_area(screen, lines.len());
-    let scroll = state.help_scroll.min(help_max_scroll(state));
-    let more = help_max_scroll(state) > 0;
+    debug_assert_eq!(lines.len(), state.view.screen().help_line_count());
+    let area = geometry::help_area(screen, lines.len());
+    let most = geometry::help_max_scroll(lines.len(), state.size);
+    let scroll = state.help_scroll.min(most);
+    let more = most > 0;
     frame.render_widget(Clear, area);
     let mut block = Block::default()
         .borders(Borders::ALL)

@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, layout, message, theme};
+use super::{block, failed, message, theme};
 use crate::app::state::State;
+use crate::geometry;
 use crate::text::{fit, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
@@ -33,13 +34,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(block(Line::from(title), true), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     if let Some(error) = tenants.directory.error() {
         return message(frame, inner, failed(&sanitize(error)), theme::error());
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let shown = layout::basket_rows(state.size);
+    let shown = geometry::basket_rows(state.size);
     if search.key.is_some() {
         results(state, frame, table_area, shown);
         let note_text = match search.failed.first() {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
+use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
 
 /// One table (or view) and its columns, with whether each is text.
 #[derive(Debug, Clone, PartialEq)]

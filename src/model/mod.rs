@@ -8,7 +8,10 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::Names;
+pub mod guard;
+mod names;
+
+pub use names::Names;
 
 /// The tenancy model, in parts. The configuration keeps its flat keys
 /// (`items_table`, `registry_key`, …): `TenancyModel::keys_mut` lists them once,

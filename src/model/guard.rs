@@ -10,7 +10,24 @@
 //! configured text itself.
 
 use super::TenancyModel;
-use crate::db::sql::{quote_ident, quote_literal};
+
+/// `name` as a quoted identifier: always quoted, which names exactly the
+/// same object as the server's `quote_ident` (that quotes only when needed).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as a string literal, as the server's `quote_literal` writes it
+/// (an `E''` literal when it holds a backslash, whatever
+/// `standard_conforming_strings` says).
+pub fn quote_literal(text: &str) -> String {
+    let doubled = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
 
 /// Column names that say they hold a secret or key material, in any
 /// letter case. It errs on the side of refusing: a refused column can be
