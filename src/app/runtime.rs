@@ -273,8 +273,6 @@ async fn drive<B: Backend>(
     Ok((state, executor.into_db()))
 }
 
-/// Runs the dashboard on the real terminal until the user quits (or a
-/// signal ends it like `q`).
 /// Whether a frame waits for a load started at once (see STALE_FRAME):
 /// yes, unless the screen has lagged the state for MAX_FRAME_GAP already.
 /// Counted from the first frame held back, not from the last one drawn: a
@@ -284,6 +282,8 @@ fn hold_frame(held_since: &mut Option<Instant>, now: Instant) -> bool {
     now.saturating_duration_since(*held_since.get_or_insert(now)) < MAX_FRAME_GAP
 }
 
+/// Runs the dashboard on the real terminal until the user quits (or a
+/// signal ends it like `q`).
 pub async fn run_terminal(
     state: State,
     db: Option<Database>,

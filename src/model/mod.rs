@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub mod guard;
 mod names;
 
-pub use names::Names;
+pub(crate) use names::table_kinds;
+pub use names::{Names, TABLE_KINDS};
 
 /// The tenancy model, in parts. The configuration keeps its flat keys
 /// (`items_table`, `registry_key`, …): `TenancyModel::keys_mut` lists them once,

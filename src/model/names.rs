@@ -2,6 +2,19 @@
 
 use super::TenancyModel;
 
+/// The relkinds whose rows a query reads: tables, partitioned tables,
+/// views, materialized views and foreign tables (`c.relkind IN …`), as a
+/// literal for `concat!`.
+macro_rules! table_kinds {
+    () => {
+        "('r', 'p', 'v', 'm', 'f')"
+    };
+}
+pub(crate) use table_kinds;
+
+/// [`table_kinds!`] for `format!`.
+pub const TABLE_KINDS: &str = table_kinds!();
+
 /// The model's table and column names as the server quotes them, resolved
 /// once at connect time: identifiers for SQL text (`"shop_item"`), literals
 /// for catalog lookups by name (`'shop_item'`).
@@ -57,10 +70,10 @@ impl Names {
         format!(
             "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                       WHERE c.relnamespace = n.oid AND c.relname = {items}
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                        AND c.relkind IN {TABLE_KINDS})
              AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                       WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                        AND c.relkind IN {TABLE_KINDS})
              {filter}",
             items = self.items_lit,
             orders = self.orders_lit,
@@ -76,7 +89,7 @@ impl Names {
         format!(
             "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                       WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                        AND c.relkind IN {TABLE_KINDS})
              {filter}",
             items = self.items_lit,
             orders = self.orders_lit,

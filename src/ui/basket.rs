@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, message, theme};
+use super::{block, difference_cell, failed, message, right, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
 use crate::geometry;
@@ -90,16 +90,6 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
         ]);
     }
     let total = tenant.total.number().map_or("—".into(), money);
-    let (difference, style) = match tenant.difference.number() {
-        None => ("—".to_string(), theme::dim()),
-        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Minus => {
-            (format!("▼ {}", money(d)), theme::cheaper())
-        }
-        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Plus => {
-            (format!("▲ +{}", money(d)), theme::dearer())
-        }
-        Some(d) => (money(d), Style::new()),
-    };
     let coverage = format!("{}/{all}", tenant.priced_lines);
     let coverage_style = if tenant.priced_lines == all {
         Style::new()
@@ -111,10 +101,6 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
         Cell::from(name),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
-        Cell::from(Line::from(Span::styled(difference, style)).alignment(Alignment::Right)),
+        difference_cell(&tenant.difference, u16::MAX),
     ])
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }

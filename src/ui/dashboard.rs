@@ -6,13 +6,13 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, theme};
+use super::{block, difference_cell, difference_text, right, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::{DbError, OrderLine, OrdersReport, User};
 use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, money, width};
+use crate::text::{fit, width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let [users, orders] = geometry::panes(area);
@@ -111,30 +111,6 @@ fn money_cell(value: &Value) -> String {
     value.cell()
 }
 
-/// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-/// `cells` wide at most: a difference that does not fit shows as `…`.
-fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
-    let (text, style) = difference_text(difference);
-    let text = if width(&text) > cells as usize {
-        "…".to_string()
-    } else {
-        text
-    };
-    Cell::from(Line::from(text).alignment(Alignment::Right).style(style))
-}
-
-/// The difference as drawn: `▼ -9,500.00`, `▲ +0.025`, `= 0.00`, or why
-/// there is none.
-fn difference_text(difference: &Value) -> (String, Style) {
-    use bigdecimal::{Signed, Zero};
-    match difference.number() {
-        None => (difference.cell(), Style::new()),
-        Some(d) if d.is_zero() => (format!("= {}", money(d)), Style::new()),
-        Some(d) if d.is_negative() => (format!("▼ {}", money(d)), theme::cheaper()),
-        Some(d) => (format!("▲ +{}", money(d)), theme::dearer()),
-    }
-}
-
 /// A value's cell; an unusable value (NaN, not a number…) stands out.
 fn value_cell(value: &Value, text: &str) -> Cell<'static> {
     let line = Line::from(text.to_string()).alignment(Alignment::Right);
@@ -142,10 +118,6 @@ fn value_cell(value: &Value, text: &str) -> Cell<'static> {
         Value::Invalid(_) => Cell::from(line.style(theme::error())),
         _ => Cell::from(line),
     }
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }
 
 fn item_label(line: &OrderLine) -> String {

@@ -27,9 +27,45 @@ use crate::app::load::Cursor;
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::UserCount;
-use crate::text::{fit, sanitize, thousands, width};
+use crate::money::Value;
+use crate::text::{fit, money, sanitize, thousands, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// A right-aligned cell (numbers and counts).
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(ratatui::layout::Alignment::Right))
+}
+
+/// The difference (comparison minus own) with ▼/▲ so it reads without
+/// colour, `cells` wide at most: one that does not fit shows as `…`.
+fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
+    let (text, style) = difference_text(difference);
+    let text = if width(&text) > cells as usize {
+        "…".to_string()
+    } else {
+        text
+    };
+    Cell::from(
+        Line::from(text)
+            .alignment(ratatui::layout::Alignment::Right)
+            .style(style),
+    )
+}
+
+/// The difference as drawn in every view: `▼ -9,500.00`, `▲ +0.025`,
+/// `= 0.00`, or why there is none (`—` dimmed; an unusable value stands
+/// out).
+fn difference_text(difference: &Value) -> (String, Style) {
+    use bigdecimal::{Signed, Zero};
+    match (difference, difference.number()) {
+        (Value::Invalid(_), _) => (difference.cell(), theme::error()),
+        (_, None) => (difference.cell(), theme::dim()),
+        (_, Some(d)) if d.is_zero() => (format!("= {}", money(d)), Style::new()),
+        (_, Some(d)) if d.is_negative() => (format!("▼ {}", money(d)), theme::cheaper()),
+        (_, Some(d)) => (format!("▲ +{}", money(d)), theme::dearer()),
+    }
+}
 
 fn spinner(state: &State) -> &'static str {
     SPINNER[state.ticks as usize % SPINNER.len()]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed, message, theme};
+use super::{block, failed, message, right, theme};
 use crate::app::state::State;
 use crate::geometry;
 use crate::text::{fit, sanitize, thousands};
@@ -153,8 +153,4 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, area, table, &search.rows, true);
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }

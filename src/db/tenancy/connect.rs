@@ -2,7 +2,8 @@
 //! FROM item when they are not simply one shared table.
 
 use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
-use crate::db::{Database, DbError, SharedLayout};
+use crate::db::{Database, DbError, SharedTables};
+use crate::model::table_kinds;
 
 impl Database {
     /// The detected model refined by the configured keys (`keys`: those
@@ -137,12 +138,18 @@ impl Database {
     /// SQL condition on `pg_namespace n`: a tenant schema holding the users
     /// table (per-tenant users), never the shared or an ignored schema.
     fn users_schema_condition() -> &'static str {
-        "n.nspname <> $1 AND n.nspname <> ALL($2) AND n.nspname NOT LIKE 'pg\\_%'
-         AND n.nspname <> 'information_schema'
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
-                        AND c.relname = $3 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
-                        AND c.relname = $4 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))"
+        concat!(
+            "n.nspname <> $1 AND n.nspname <> ALL($2) AND n.nspname NOT LIKE 'pg\\_%'
+             AND n.nspname <> 'information_schema'
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
+                            AND c.relname = $3 AND c.relkind IN ",
+            table_kinds!(),
+            ")
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
+                            AND c.relname = $4 AND c.relkind IN ",
+            table_kinds!(),
+            ")"
+        )
     }
 
     /// The first tenant schema holding the users table (its columns stand
@@ -470,7 +477,7 @@ impl Database {
         source: Option<UsersSource>,
     ) {
         let model = &self.layout.model;
-        let mut derived: SharedLayout = (*self.layout).clone();
+        let mut derived: SharedTables = (*self.layout).clone();
         derived.names.tenant_filter = tenant_filter;
         if let Some((source, branches)) = source {
             derived.users_table = format!("({source})");
@@ -533,7 +540,7 @@ pub(crate) struct TenantBranch {
 /// union's member): `ident` and `literal` quote the schema, `table_q` the
 /// users table. Text throughout: tenants may drift in column types.
 pub(in crate::db) fn per_tenant_users(
-    layout: &SharedLayout,
+    layout: &SharedTables,
     ident: &str,
     literal: &str,
     table_q: &str,

@@ -49,9 +49,10 @@ pub struct Catalog {
     pub citus_nodes: Vec<(String, String)>,
 }
 
+/// The tenancy layout: which framework's convention the database follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum LayoutKind {
+pub enum TenancyLayout {
     Article,
     DjangoTenants,
     /// django-tenants with django-tenant-users' global users.
@@ -65,16 +66,16 @@ pub enum LayoutKind {
     Citus,
 }
 
-impl LayoutKind {
+impl TenancyLayout {
     pub fn name(self) -> &'static str {
         match self {
-            LayoutKind::Article => "article",
-            LayoutKind::DjangoTenants => "django-tenants",
-            LayoutKind::DjangoTenantUsers => "django-tenant-users",
-            LayoutKind::DjangoPgschemas => "django-pgschemas",
-            LayoutKind::RosApartment => "ros-apartment",
-            LayoutKind::StanclTenancy => "stancl-tenancy",
-            LayoutKind::Citus => "citus",
+            TenancyLayout::Article => "article",
+            TenancyLayout::DjangoTenants => "django-tenants",
+            TenancyLayout::DjangoTenantUsers => "django-tenant-users",
+            TenancyLayout::DjangoPgschemas => "django-pgschemas",
+            TenancyLayout::RosApartment => "ros-apartment",
+            TenancyLayout::StanclTenancy => "stancl-tenancy",
+            TenancyLayout::Citus => "citus",
         }
     }
 }
@@ -82,7 +83,7 @@ impl LayoutKind {
 /// A table of the shared schema that may list the tenants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegistryCandidate {
-    pub kind: LayoutKind,
+    pub kind: TenancyLayout,
     pub table: String,
     pub key: String,
     pub label: String,
@@ -96,7 +97,7 @@ pub struct RegistryCandidate {
 /// The detected model and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Detection {
-    pub kind: LayoutKind,
+    pub kind: TenancyLayout,
     #[serde(skip)]
     pub model: TenancyModel,
     /// Tenant schemas (registered and present, or discovered).
@@ -193,9 +194,9 @@ pub fn classify(
             .as_ref()
             .is_some_and(|c| !c.is_empty()) =>
         {
-            LayoutKind::Citus
+            TenancyLayout::Citus
         }
-        None => LayoutKind::Article,
+        None => TenancyLayout::Article,
     };
     if let Some(citus) = &catalog.citus_schemas {
         reasons.push(format!(
@@ -232,7 +233,7 @@ pub fn classify(
     if let Some(ledger) = &model.schemas.ledger {
         reasons.push(format!("migration ledger: {ledger}"));
     }
-    if kind == LayoutKind::Article {
+    if kind == TenancyLayout::Article {
         // The default, exactly: detection adds nothing to it.
         let article = TenancyModel::default();
         if model.items.table == article.items.table && model.orders.table == article.orders.table {
@@ -287,7 +288,7 @@ fn choose_registry<'a>(
                 .iter()
                 .zip(values)
                 .map(|(c, v)| (0, c, v))
-                .max_by_key(|(_, c, v)| (c.kind != LayoutKind::RosApartment, v.len()))
+                .max_by_key(|(_, c, v)| (c.kind != TenancyLayout::RosApartment, v.len()))
         });
     if let Some((0, chosen, listed)) = best {
         reasons.push(if listed.iter().all(|s| s.as_str() == shared) {
@@ -503,7 +504,7 @@ fn discover(
     } else {
         with_tables.clone()
     };
-    let pgschemas = best.is_some_and(|(_, c, _)| c.kind == LayoutKind::DjangoPgschemas);
+    let pgschemas = best.is_some_and(|(_, c, _)| c.kind == TenancyLayout::DjangoPgschemas);
     let (static_schemas, unregistered): (Vec<String>, Vec<String>) = if best.is_some() {
         with_some
             .iter()
@@ -536,11 +537,11 @@ fn discover(
 fn users_model(
     catalog: &Catalog,
     best: Option<Scored<'_>>,
-    kind: LayoutKind,
+    kind: TenancyLayout,
     tenants: &[String],
     model: &mut TenancyModel,
     reasons: &mut Vec<String>,
-) -> LayoutKind {
+) -> TenancyLayout {
     let shared = catalog.shared_schema.as_str();
     let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
     let link = best
@@ -568,8 +569,8 @@ fn users_model(
         // the tenant, and a creation column may be absent.
         model.users.tenant_column = String::new();
         model.users.columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
-        if kind == LayoutKind::DjangoTenants {
-            kind = LayoutKind::DjangoTenantUsers;
+        if kind == TenancyLayout::DjangoTenants {
+            kind = TenancyLayout::DjangoTenantUsers;
         }
         reasons.push(format!(
             "users: {shared}.{}, linked to tenants by {}({}, {})",
@@ -591,7 +592,7 @@ fn users_model(
             model.users.columns.created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
-        None if kind != LayoutKind::Article && link.is_none() => {
+        None if kind != TenancyLayout::Article && link.is_none() => {
             let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
                 !tenants.is_empty()
                     && tenants
@@ -647,7 +648,7 @@ mod tests {
             ..Catalog::default()
         };
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
-        assert_eq!(detection.kind, LayoutKind::Article);
+        assert_eq!(detection.kind, TenancyLayout::Article);
         assert_eq!(detection.model, TenancyModel::default());
         assert_eq!(detection.tenants, ["a", "b"]);
         assert!(

@@ -21,7 +21,7 @@ pub use checks::{
     FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, LEDGER_BATCH,
 };
 pub(crate) use connect::TenantBranch;
-pub use detect::{Detection, LayoutKind};
+pub use detect::{Detection, TenancyLayout};
 pub use directory::{SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT};
 
 use crate::db::{sql, Database, DbError};
@@ -58,13 +58,15 @@ impl Database {
         let expr = guard::SchemaExpr::parse(registry.schema.as_deref().unwrap_or(key))
             .map_err(|why| DbError::Setting(format!("tenancy.registry_schema: {why}")))?;
         type Row = (String, String, bool, Vec<String>, Vec<String>);
-        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(
+        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(concat!(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
                     quote_literal(coalesce($3::text[], '{}')),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = $1 AND c.relname = $2
-                               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')),
+                               AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            "),
                     ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
                             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -76,7 +78,7 @@ impl Database {
                            WHERE n.nspname = $1 AND c.relname = $2
                              AND a.attnum > 0 AND NOT a.attisdropped
                              AND has_column_privilege(c.oid, a.attnum, 'SELECT'))",
-        )
+        ))
         .bind(&model.schemas.shared)
         .bind(table)
         .bind(&model.schemas.ignore)
