@@ -393,24 +393,19 @@ impl SchemaExpr {
             SchemaExpr::Field(inner, key) => {
                 format!("({} ->> {})", inner.to_sql(), quote_literal(key))
             }
-            SchemaExpr::Concat(parts) => format!(
-                "({})",
-                parts
-                    .iter()
-                    .map(|p| format!("({})::text", p.to_sql()))
-                    .collect::<Vec<_>>()
-                    .join(" || ")
-            ),
-            SchemaExpr::Coalesce(parts) => format!(
-                "coalesce({})",
-                parts
-                    .iter()
-                    .map(|p| format!("({})::text", p.to_sql()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            SchemaExpr::Concat(parts) => format!("({})", texts(parts, " || ")),
+            SchemaExpr::Coalesce(parts) => format!("coalesce({})", texts(parts, ", ")),
         }
     }
+}
+
+/// Each part as text, joined by `separator`.
+fn texts(parts: &[SchemaExpr], separator: &str) -> String {
+    parts
+        .iter()
+        .map(|p| format!("({})::text", p.to_sql()))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 #[cfg(test)]
