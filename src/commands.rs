@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tenantscope::cli::{Cli, Command};
+use tenantscope::cli::{Cli, Command, Format, PriceSortArg, ReportFormat};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, Database, TenantCatalog, User, UserQuery};
 use tenantscope::output::{self, Destination};
@@ -31,33 +31,7 @@ pub(crate) async fn execute(
             limit,
             tenant,
             format,
-        }) => {
-            let query = UserQuery { filter, limit };
-            let schema = match tenant {
-                Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
-                None => {
-                    // Said on stderr: the list on stdout stays parseable.
-                    let left_out = database.users_left_out();
-                    let table = &database.model().users.table;
-                    if let Some(warning) = output::left_out_warning(&left_out, table) {
-                        eprintln!("warning: {warning}");
-                    }
-                    None
-                }
-            };
-            // Streamed: written as the rows arrive, memory flat at any size.
-            let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-            let mut writer = output::UsersWriter::new(format, Destination::stdout(), out);
-            let passes = writer.passes();
-            database
-                .stream_users(&query, schema.as_deref(), passes, &mut writer)
-                .await?;
-            let (_, invalid_utf8) = writer.finish();
-            if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
-                eprintln!("warning: {warning}");
-            }
-            return Ok(());
-        }
+        }) => return users(database, UserQuery { filter, limit }, tenant, format).await,
         Some(Command::Tenants { format }) => output::tenants(
             &database.tenant_summaries().await?,
             &database.tenants().await?,
@@ -69,158 +43,233 @@ pub(crate) async fn execute(
             compare,
             tenant,
             format,
-        }) => {
-            let (user, catalog) = user_and_tenants(database, &user_id, tenant.as_deref()).await?;
-            // A registry key or label names its schema; anything else goes
-            // on as given, to be refused as an unknown tenant.
-            let explicit = compare.is_some();
-            let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
-                Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
-                None => None,
-            };
-            let requested = compare.as_deref();
-            let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
-            // The user's own tenant compares with nothing: asked for with
-            // --compare it is an error; from tenancy.compare_with (set for
-            // every user) the next tenant stands in, and stderr says so.
-            if choice.replaced_own {
-                let own = tenantscope::text::sanitize(requested.unwrap_or_default()).into_owned();
-                if explicit {
-                    return Err(Failure::usage(format!(
-                        "--compare {own:?} is the user's own tenant: name another tenant, \
-                         or leave --compare out"
-                    )));
-                }
-                eprintln!(
-                    "tenantscope: tenancy.compare_with {own:?} is the user's own tenant; \
-                     comparing with {:?}",
-                    tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
-                );
-            }
-            let report = database
-                .priced_orders(&user, choice.tenant.as_deref())
-                .await?;
-            output::orders(&user, &report, &catalog, format, Destination::stdout())
-        }
+        }) => orders(database, settings, &user_id, compare, tenant, format).await?,
         Some(Command::Basket {
             user_id,
             tenant,
             format,
             limit,
-        }) => {
-            let (user, catalog) = user_and_tenants(database, &user_id, tenant.as_deref()).await?;
-            let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
-            priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
-            if format != tenantscope::cli::Format::Json {
-                for failed in priced.iter().filter(|t| t.error.is_some()) {
-                    let name = catalog.label(&failed.tenant);
-                    let name = tenantscope::text::sanitize(&name);
-                    eprintln!("not priced: {name}");
-                }
-            }
-            output::basket(
-                &user,
-                &lines,
-                &priced,
-                &catalog,
-                format,
-                Destination::stdout(),
-            )
-        }
+        }) => basket(database, &user_id, tenant, format, limit).await?,
         Some(Command::Health {
             format,
             reference,
             leaks,
             fail_on_drift,
-        }) => {
-            let report = database.health(reference.as_deref()).await?;
-            let checks = database.framework_checks(reference.as_deref()).await?;
-            let leaked = match &leaks {
-                Some(tenant) => Some(database.leaks(tenant).await?),
-                None => None,
-            };
-            let check = leaks
-                .as_deref()
-                .zip(leaked.as_deref())
-                .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-            write_stdout(&output::health_checked(
-                &report,
-                check,
-                Some(&checks),
-                format,
-                Destination::stdout(),
-            ));
-            let found: Vec<String> = output::health_findings(&report, check)
-                .into_iter()
-                .chain(checks.findings())
-                .collect();
-            return match found.is_empty() {
-                false if fail_on_drift => {
-                    Err(Failure::findings(format!("found {}", found.join(", "))))
-                }
-                _ => Ok(()),
-            };
-        }
-        Some(Command::Detect) => {
-            let detection = match database.detection() {
-                Some(detection) => detection.clone(),
-                None => {
-                    database
-                        .detect_refined(&settings.tenancy, &settings.tenancy_keys)
-                        .await?
-                }
-            };
-            eprint!("{}", detection.explain());
-            // No tenant and no registry to name: the model would only be
-            // the defaults, which nothing here matches.
-            if detection.tenants.is_empty() && detection.model.schemas.registry.table.is_none() {
-                let model = &detection.model;
-                return Err(Failure::findings(format!(
-                    "detect: nothing to show: no registry table in {shared} and no schema \
-                     holding both {items} and {orders}",
-                    shared = tenantscope::text::sanitize(&model.schemas.shared),
-                    items = model.items.table,
-                    orders = model.orders.table,
-                )));
-            }
-            // The item rule, shown on the first two tenants.
-            if let [own, other, ..] = detection.tenants.as_slice() {
-                let setting = &detection.model.items.matching;
-                match database
-                    .item_rule_between(&detection.model, own, other)
-                    .await
-                {
-                    Ok(choice) => eprintln!(
-                        "detect: items_match = {setting:?}: {} and {} match items by {} ({})",
-                        text::sanitize(own),
-                        text::sanitize(other),
-                        choice.rule.name(),
-                        text::sanitize(&choice.why)
-                    ),
-                    Err(e) => eprintln!("detect: items_match = {setting:?}: not decided ({e})"),
-                }
-            }
-            detection.model.to_toml()
-        }
-        Some(Command::Prices { format, sort }) => {
-            let catalog = database.tenants().await?;
-            let matrix = database.price_matrix(catalog.names()).await?;
-            // JSON carries failures in `failed`; the others get a note each.
-            if format != tenantscope::cli::Format::Json {
-                if let Some(failures) = output::price_failures(&matrix, &catalog) {
-                    eprintln!("{failures}");
-                }
-            }
-            output::prices(
-                &matrix.sorted(sort.into()),
-                &catalog,
-                format,
-                Destination::stdout(),
-            )
-        }
+        }) => return health(database, format, reference, leaks, fail_on_drift).await,
+        Some(Command::Detect) => detect(database, settings).await?,
+        Some(Command::Prices { format, sort }) => prices(database, format, sort).await?,
     };
     write_stdout(&out);
     Ok(())
+}
+
+/// `users`: the users (of one tenant, or all), streamed: written as the
+/// rows arrive, memory flat at any size.
+async fn users(
+    database: &Database,
+    query: UserQuery,
+    tenant: Option<String>,
+    format: Format,
+) -> Result<(), Failure> {
+    let schema = match tenant {
+        Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
+        None => {
+            // Said on stderr: the list on stdout stays parseable.
+            let left_out = database.users_left_out();
+            let table = &database.model().users.table;
+            if let Some(warning) = output::left_out_warning(&left_out, table) {
+                eprintln!("warning: {warning}");
+            }
+            None
+        }
+    };
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let mut writer = output::UsersWriter::new(format, Destination::stdout(), out);
+    let passes = writer.passes();
+    database
+        .stream_users(&query, schema.as_deref(), passes, &mut writer)
+        .await?;
+    let (_, invalid_utf8) = writer.finish();
+    if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// `orders`: a user's orders priced in their tenant and another.
+async fn orders(
+    database: &Database,
+    settings: &Settings,
+    user_id: &str,
+    compare: Option<String>,
+    tenant: Option<String>,
+    format: Format,
+) -> Result<String, Failure> {
+    let (user, catalog) = user_and_tenants(database, user_id, tenant.as_deref()).await?;
+    // A registry key or label names its schema; anything else goes
+    // on as given, to be refused as an unknown tenant.
+    let explicit = compare.is_some();
+    let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
+        Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
+        None => None,
+    };
+    let requested = compare.as_deref();
+    let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
+    // The user's own tenant compares with nothing: asked for with
+    // --compare it is an error; from tenancy.compare_with (set for
+    // every user) the next tenant stands in, and stderr says so.
+    if choice.replaced_own {
+        let own = tenantscope::text::sanitize(requested.unwrap_or_default()).into_owned();
+        if explicit {
+            return Err(Failure::usage(format!(
+                "--compare {own:?} is the user's own tenant: name another tenant, \
+                 or leave --compare out"
+            )));
+        }
+        eprintln!(
+            "tenantscope: tenancy.compare_with {own:?} is the user's own tenant; \
+             comparing with {:?}",
+            tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
+        );
+    }
+    let report = database
+        .priced_orders(&user, choice.tenant.as_deref())
+        .await?;
+    Ok(output::orders(
+        &user,
+        &report,
+        &catalog,
+        format,
+        Destination::stdout(),
+    ))
+}
+
+/// `basket`: a user's orders priced in every tenant.
+async fn basket(
+    database: &Database,
+    user_id: &str,
+    tenant: Option<String>,
+    format: Format,
+    limit: Option<i64>,
+) -> Result<String, Failure> {
+    let (user, catalog) = user_and_tenants(database, user_id, tenant.as_deref()).await?;
+    let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
+    priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
+    if format != tenantscope::cli::Format::Json {
+        for failed in priced.iter().filter(|t| t.error.is_some()) {
+            let name = catalog.label(&failed.tenant);
+            let name = tenantscope::text::sanitize(&name);
+            eprintln!("not priced: {name}");
+        }
+    }
+    Ok(output::basket(
+        &user,
+        &lines,
+        &priced,
+        &catalog,
+        format,
+        Destination::stdout(),
+    ))
+}
+
+/// `health`: the drift report, with its findings as the exit status.
+async fn health(
+    database: &Database,
+    format: ReportFormat,
+    reference: Option<String>,
+    leaks: Option<String>,
+    fail_on_drift: bool,
+) -> Result<(), Failure> {
+    let report = database.health(reference.as_deref()).await?;
+    let checks = database.framework_checks(reference.as_deref()).await?;
+    let leaked = match &leaks {
+        Some(tenant) => Some(database.leaks(tenant).await?),
+        None => None,
+    };
+    let check = leaks
+        .as_deref()
+        .zip(leaked.as_deref())
+        .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
+    write_stdout(&output::health_checked(
+        &report,
+        check,
+        Some(&checks),
+        format,
+        Destination::stdout(),
+    ));
+    let found: Vec<String> = output::health_findings(&report, check)
+        .into_iter()
+        .chain(checks.findings())
+        .collect();
+    match found.is_empty() {
+        false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),
+        _ => Ok(()),
+    }
+}
+
+/// `detect`: the detected model as TOML, why on stderr.
+async fn detect(database: &Database, settings: &Settings) -> Result<String, Failure> {
+    let detection = match database.detection() {
+        Some(detection) => detection.clone(),
+        None => {
+            database
+                .detect_refined(&settings.tenancy, &settings.tenancy_keys)
+                .await?
+        }
+    };
+    eprint!("{}", detection.explain());
+    // No tenant and no registry to name: the model would only be
+    // the defaults, which nothing here matches.
+    if detection.tenants.is_empty() && detection.model.schemas.registry.table.is_none() {
+        let model = &detection.model;
+        return Err(Failure::findings(format!(
+            "detect: nothing to show: no registry table in {shared} and no schema \
+             holding both {items} and {orders}",
+            shared = tenantscope::text::sanitize(&model.schemas.shared),
+            items = model.items.table,
+            orders = model.orders.table,
+        )));
+    }
+    // The item rule, shown on the first two tenants.
+    if let [own, other, ..] = detection.tenants.as_slice() {
+        let setting = &detection.model.items.matching;
+        match database
+            .item_rule_between(&detection.model, own, other)
+            .await
+        {
+            Ok(choice) => eprintln!(
+                "detect: items_match = {setting:?}: {} and {} match items by {} ({})",
+                text::sanitize(own),
+                text::sanitize(other),
+                choice.rule.name(),
+                text::sanitize(&choice.why)
+            ),
+            Err(e) => eprintln!("detect: items_match = {setting:?}: not decided ({e})"),
+        }
+    }
+    Ok(detection.model.to_toml())
+}
+
+/// `prices`: every item's price in every tenant.
+async fn prices(
+    database: &Database,
+    format: Format,
+    sort: PriceSortArg,
+) -> Result<String, Failure> {
+    let catalog = database.tenants().await?;
+    let matrix = database.price_matrix(catalog.names()).await?;
+    // JSON carries failures in `failed`; the others get a note each.
+    if format != tenantscope::cli::Format::Json {
+        if let Some(failures) = output::price_failures(&matrix, &catalog) {
+            eprintln!("{failures}");
+        }
+    }
+    Ok(output::prices(
+        &matrix.sorted(sort.into()),
+        &catalog,
+        format,
+        Destination::stdout(),
+    ))
 }
 
 /// The user a command is about (looked for in `tenant` when one is named),

@@ -147,7 +147,7 @@ fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
 }
 
 /// The `[tenancy]` section is the tenancy model (db::tenancy).
-pub type TenancySettings = crate::db::TenancyModel;
+pub type TenancySettings = crate::model::TenancyModel;
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -473,7 +473,7 @@ impl Settings {
         }
         self.tenancy.validate()?;
         // Names are identifiers, never SQL, and never a secret column.
-        crate::db::tenancy::guard::check_names(&self.tenancy)?;
+        crate::model::guard::check_names(&self.tenancy)?;
         Ok(())
     }
 }
@@ -751,19 +751,8 @@ mod tests {
             settings.ui.export_dir.take().is_some(),
             "shows ui.export_dir"
         );
-        let tenancy = &mut settings.tenancy;
-        for (key, value) in [
-            ("compare_with", &mut tenancy.compare_with),
-            ("registry_table", &mut tenancy.schemas.registry.table),
-            ("registry_key", &mut tenancy.schemas.registry.key),
-            ("registry_label", &mut tenancy.schemas.registry.label),
-            ("registry_schema", &mut tenancy.schemas.registry.schema),
-            ("link_table", &mut tenancy.users.link.table),
-            ("link_user", &mut tenancy.users.link.user),
-            ("link_tenant", &mut tenancy.users.link.tenant),
-            ("ledger_table", &mut tenancy.schemas.ledger),
-        ] {
-            assert!(value.take().is_some(), "shows tenancy.{key}");
+        for (key, set) in settings.tenancy.take_examples() {
+            assert!(set, "shows tenancy.{key}");
         }
         let staging = Settings::load_profile(&file, &env(&[]), Some("staging")).unwrap();
         assert_eq!(

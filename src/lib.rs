@@ -10,8 +10,13 @@ pub mod config;
 pub mod config_report;
 pub mod db;
 pub mod embedded;
+/// Test support (the `testing` feature, which the tests and examples
+/// enable): not in the release library.
+#[cfg(any(test, feature = "testing"))]
 pub mod fixtures;
+pub mod geometry;
 pub mod logfile;
+pub mod model;
 pub mod money;
 pub mod output;
 pub mod shell;

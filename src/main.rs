@@ -31,19 +31,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
-    // Commands about tenantscope itself: no settings, no database.
-    match &cli.command {
-        Some(Command::Completions { shell }) => {
-            write_stdout_bytes(&tenantscope::shell::completions(*shell));
-            return Ok(());
-        }
-        Some(Command::Man) => {
-            let page = tenantscope::shell::man_page()
-                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
-            write_stdout_bytes(&page);
-            return Ok(());
-        }
-        _ => {}
+    if about_itself(&cli)? {
+        return Ok(());
     }
     let file = ConfigFile::locate(cli.config.as_deref(), env);
     if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
@@ -79,25 +68,19 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
-    match (&configured, &settings.profile) {
-        (Some(source), _) => {
-            for warning in source.warnings() {
-                eprintln!("tenantscope: warning: {warning}");
-            }
-        }
-        (None, Some(profile)) if !cli.demo => {
-            return Err(Failure::usage(format!(
-                "profile {:?} names no database: set url in [profiles.{0}.database]",
-                tenantscope::text::sanitize(profile)
-            )))
-        }
-        // Never invented data by surprise: a script learns where it came from.
-        (None, _) if !cli.demo && cli.command.is_some() => eprintln!(
-            "tenantscope: no database configured (see --help): answering from the built-in \
-             demo database; --demo hides this line"
-        ),
-        (None, _) => {}
-    }
+    warn_about_source(&cli, configured.as_ref(), &settings)?;
+    serve(cli, env, &file, &settings, configured)
+}
+
+/// The dashboard or a command, on the runtime, connected to `configured`
+/// (`None`: the demo).
+fn serve(
+    cli: Cli,
+    env: &HashMap<String, String>,
+    file: &ConfigFile,
+    settings: &Settings,
+    configured: Option<ConnectionSource>,
+) -> Result<(), Failure> {
     // The dashboard draws at once and connects itself, visibly (the demo
     // starts behind that screen). `--user` is checked before the terminal
     // is touched (exit 2 in one line when there is no such user), so it
@@ -107,18 +90,7 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     // Declared before the runtime so they are dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let lazy_demo = Arc::new(LazyDemo::default());
-    // A command waits on one connection at a time: one thread, which waits
-    // on the socket itself instead of being woken by a worker.
-    let runtime = if cli.command.is_some() {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(2);
-        builder
-    }
-    .enable_all()
-    .build()
-    .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))?;
+    let runtime = async_runtime(&cli)?;
     // Caught from here on, so that even an interrupted start-up cleans up.
     let mut signals = {
         let _entered = runtime.enter();
@@ -127,7 +99,7 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     if configured.is_none() && !draws_first {
         demo_server = Some(runtime.block_on(start_demo_server(&mut signals))?);
     }
-    let profile_rows = profile_targets(&file, &settings, env);
+    let profile_rows = profile_targets(file, settings, env);
     let compare = cli
         .compare
         .clone()
@@ -181,44 +153,10 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         return result;
     }
     let result = runtime.block_on(async {
-        let source = match (configured, &demo_server) {
-            (Some(source), _) => source,
-            (None, Some(server)) => tokio::select! {
-                source = load_demo(
-                    server.connect_options("postgres"),
-                    server.connect_options("demo"),
-                ) => source?,
-                signal = signals.recv() => return Err(interrupted(signal)),
-            },
-            (None, None) => unreachable!("a demo server runs whenever no database is configured"),
-        };
+        let source = source_or_demo(configured, demo_server.as_ref(), &mut signals).await?;
         let connector = start(Some(source.clone()));
-        let prepare = async {
-            // A command (the snapshot aside, which drives the dashboard's
-            // loads) reads in turn: one connection, no pool of several.
-            // Those that read every tenant read the ones a lock holds up
-            // side by side: a pool too.
-            let database = if matches!(
-                cli.command,
-                None | Some(
-                    Command::Snapshot(_)
-                        | Command::Prices { .. }
-                        | Command::Basket { .. }
-                        | Command::Health { .. }
-                )
-            ) {
-                Database::connect(&source, &settings).await?
-            } else if matches!(cli.command, Some(Command::Detect)) {
-                // Detection explains what it finds, the users table included.
-                Database::connect_unresolved(&source, &settings).await?
-            } else {
-                Database::connect_once(&source, &settings).await?
-            };
-            tracing::info!(target = %source.label(), "connected");
-            Ok::<_, Failure>(database)
-        };
         let database = tokio::select! {
-            prepared = prepare => prepared?,
+            prepared = connect_for(cli.command.as_ref(), &source, settings) => prepared?,
             signal = signals.recv() => return Err(interrupted(signal)),
         };
         let result = if cli.command.is_none() {
@@ -249,15 +187,10 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
                 settings.ui.export_dir.clone(),
             )
             .await
-        } else if let Some(Command::Snapshot(args)) = &cli.command {
-            let target = source.label();
-            tokio::select! {
-                result = database.within_deadline(snapshot(args, &target, &database, &settings)) => result,
-                signal = signals.recv() => Err(interrupted(signal)),
-            }
         } else {
+            let answer = answer_command(cli, &source, &database, settings);
             tokio::select! {
-                result = database.within_deadline(execute(cli, &database, &settings)) => result,
+                result = database.within_deadline(answer) => result,
                 signal = signals.recv() => Err(interrupted(signal)),
             }
         };
@@ -267,6 +200,125 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     // Nothing left to wait for (see `Database::let_go`).
     runtime.shutdown_timeout(db::QUIT_GRACE);
     result
+}
+
+/// The configured source, else the demo database loaded on `demo_server`.
+async fn source_or_demo(
+    configured: Option<ConnectionSource>,
+    demo_server: Option<&PgServer>,
+    signals: &mut Signals,
+) -> Result<ConnectionSource, Failure> {
+    match (configured, demo_server) {
+        (Some(source), _) => Ok(source),
+        (None, Some(server)) => tokio::select! {
+            source = load_demo(
+                server.connect_options("postgres"),
+                server.connect_options("demo"),
+            ) => source,
+            signal = signals.recv() => Err(interrupted(signal)),
+        },
+        (None, None) => unreachable!("a demo server runs whenever no database is configured"),
+    }
+}
+
+/// Commands about tenantscope itself (no settings, no database): answered,
+/// `true`.
+fn about_itself(cli: &Cli) -> Result<bool, Failure> {
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            write_stdout_bytes(&tenantscope::shell::completions(*shell));
+            Ok(true)
+        }
+        Some(Command::Man) => {
+            let page = tenantscope::shell::man_page()
+                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
+            write_stdout_bytes(&page);
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The source's warnings on stderr; a profile naming no database is an
+/// error, and the demo standing in for none is said.
+fn warn_about_source(
+    cli: &Cli,
+    configured: Option<&ConnectionSource>,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    match (configured, &settings.profile) {
+        (Some(source), _) => {
+            for warning in source.warnings() {
+                eprintln!("tenantscope: warning: {warning}");
+            }
+        }
+        (None, Some(profile)) if !cli.demo => {
+            return Err(Failure::usage(format!(
+                "profile {:?} names no database: set url in [profiles.{0}.database]",
+                tenantscope::text::sanitize(profile)
+            )))
+        }
+        // Never invented data by surprise: a script learns where it came from.
+        (None, _) if !cli.demo && cli.command.is_some() => eprintln!(
+            "tenantscope: no database configured (see --help): answering from the built-in \
+             demo database; --demo hides this line"
+        ),
+        (None, _) => {}
+    }
+    Ok(())
+}
+
+/// A command waits on one connection at a time: one thread, which waits
+/// on the socket itself instead of being woken by a worker.
+fn async_runtime(cli: &Cli) -> Result<tokio::runtime::Runtime, Failure> {
+    if cli.command.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    }
+    .enable_all()
+    .build()
+    .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
+}
+
+/// The database for `command`: a command (the snapshot aside, which drives
+/// the dashboard's loads) reads in turn: one connection, no pool of
+/// several. Those that read every tenant read the ones a lock holds up
+/// side by side: a pool too.
+async fn connect_for(
+    command: Option<&Command>,
+    source: &ConnectionSource,
+    settings: &Settings,
+) -> Result<Database, Failure> {
+    let database = match command {
+        None
+        | Some(
+            Command::Snapshot(_)
+            | Command::Prices { .. }
+            | Command::Basket { .. }
+            | Command::Health { .. },
+        ) => Database::connect(source, settings).await?,
+        // Detection explains what it finds, the users table included.
+        Some(Command::Detect) => Database::connect_unresolved(source, settings).await?,
+        Some(_) => Database::connect_once(source, settings).await?,
+    };
+    tracing::info!(target = %source.label(), "connected");
+    Ok(database)
+}
+
+/// A command's answer (the snapshot, or one of `execute`'s).
+async fn answer_command(
+    cli: Cli,
+    source: &ConnectionSource,
+    database: &Database,
+    settings: &Settings,
+) -> Result<(), Failure> {
+    match &cli.command {
+        Some(Command::Snapshot(args)) => snapshot(args, &source.label(), database, settings).await,
+        _ => execute(cli, database, settings).await,
+    }
 }
 
 /// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).

@@ -156,8 +156,8 @@ async fn jumps_and_paging_through_the_window() {
     );
 
     // Page down across several windows, faster than pages load: no key is lost.
-    let rows = tenantscope::ui::layout::table_rows(
-        tenantscope::ui::layout::areas(ratatui::layout::Rect::new(0, 0, 140, 30)).users,
+    let rows = tenantscope::geometry::table_rows(
+        tenantscope::geometry::areas(ratatui::layout::Rect::new(0, 0, 140, 30)).users,
     );
     for _ in 0..30 {
         app.press(KeyCode::PageDown);

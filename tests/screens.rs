@@ -357,7 +357,7 @@ fn hostile_values_are_made_visible_and_cut_to_their_columns() {
     // next column out of its cell.
     let mut terminal = Terminal::new(TestBackend::new(120, 14)).unwrap();
     let buffer = terminal.draw(|f| view(&state, f)).unwrap().buffer.clone();
-    let users = tenantscope::ui::layout::areas(buffer.area).users;
+    let users = tenantscope::geometry::areas(buffer.area).users;
     let right_border = users.x + users.width - 1;
     let tenant_column = (0..users.width)
         .map(|x| users.x + x)

@@ -11,7 +11,7 @@ use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
 use crate::db::{rank_basket, BasketTenant, Database, DbError, OrderLine, QueryHandle, User};
-use crate::ui::layout;
+use crate::geometry as layout;
 
 pub const BASKET_SLOT: Slot = Slot("basket");
 

@@ -10,8 +10,8 @@ use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Scree
 use super::state::{State, View};
 use crate::db::tenancy::{FrameworkChecks, LedgerStatus};
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle, TenantCatalog};
+use crate::geometry as layout;
 use crate::output::Document;
-use crate::ui::layout;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Health {

@@ -11,8 +11,8 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
+use crate::geometry as layout;
 use crate::output::Document;
-use crate::ui::layout;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prices {

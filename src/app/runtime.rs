@@ -284,8 +284,6 @@ async fn drive<B: Backend>(
     Ok((state, executor.into_db()))
 }
 
-/// Runs the dashboard on the real terminal until the user quits (or a
-/// signal ends it like `q`).
 /// Whether a frame waits for a load started at once (see STALE_FRAME):
 /// yes, unless the screen has lagged the state for MAX_FRAME_GAP already.
 /// Counted from the first frame held back, not from the last one drawn: a
@@ -319,6 +317,8 @@ fn needs_a_terminal() -> Result<(), Failure> {
     }
 }
 
+/// Runs the dashboard on the real terminal until the user quits (or a
+/// signal ends it like `q`).
 pub async fn run_terminal(
     state: State,
     db: Option<Database>,

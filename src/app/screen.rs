@@ -76,6 +76,19 @@ pub struct Screen {
     pub marks: &'static [(&'static str, &'static str)],
 }
 
+impl Screen {
+    /// How many lines the `?` popup has: per key table its title, its keys
+    /// and a blank line; then the marks' title, the marks and the mouse line.
+    pub fn help_line_count(&self) -> usize {
+        let tables: usize = self
+            .help
+            .iter()
+            .map(|(_, table)| crate::app::keymap::bindings(table).count() + 2)
+            .sum();
+        tables + 1 + self.marks.len() + 1
+    }
+}
+
 /// `e` for a view that exports what one load brought: that value, once loaded.
 pub fn export_loaded<K: PartialEq, T: Clone, E>(
     stem: &str,

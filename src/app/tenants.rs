@@ -13,8 +13,8 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
+use crate::geometry as layout;
 use crate::output::Document;
-use crate::ui::layout;
 
 mod search;
 

@@ -85,7 +85,8 @@ fn refresh(state: &mut State) -> Vec<Effect> {
 
 /// Keys of the help popup: close, scroll, quit.
 fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
-    let most = crate::ui::help_max_scroll(state);
+    let lines = state.view.screen().help_line_count();
+    let most = crate::geometry::help_max_scroll(lines, state.size);
     let page = (state.size.1 as usize).saturating_sub(4).max(1);
     let scroll = state.help_scroll.min(most);
     state.help_scroll = match action {

@@ -119,6 +119,14 @@ pub fn is_url(text: &str) -> bool {
     text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
+/// The URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    if !url.contains("://") {
+        return "(unparsable URL)".into();
+    }
+    crate::text::redact_secrets(url)
+}
+
 /// A URL or a keyword/value string, as parameters; warnings name the
 /// options that are accepted and ignored.
 pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
@@ -132,7 +140,7 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
         return Err(format!(
             "invalid database URL {}: use a postgres:// or postgresql:// URL, key=value pairs \
              (host=… dbname=…) or a database name",
-            super::pool::redact_url(text)
+            redact_url(text)
         ));
     } else {
         // libpq: a plain word is a database name (psql `shop`).
@@ -243,7 +251,7 @@ fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
     let bad = |why: &str| {
         format!(
             "invalid database URL {}: {why} (percent-encode special characters in the password)",
-            super::pool::redact_url(text)
+            redact_url(text)
         )
     };
     let decode = |part: &str| -> Result<String, String> {

@@ -111,8 +111,8 @@ pub enum DbError {
         tenant: String,
         table: String,
     },
-    /// The user has no tenant: the organization id is NULL (`null`) or an
-    /// empty string.
+    /// The user has no tenant: the users' tenant column
+    /// (`tenancy.tenant_column`) is NULL (`null`) or an empty string.
     NoTenant {
         null: bool,
     },
@@ -282,10 +282,13 @@ impl DbError {
     }
 }
 
-/// Quoted names of the shared users table and its tenant column, resolved by
-/// the server once at connect time (they come from configuration).
+/// The tables every query reads, resolved once at connect time from the
+/// tenancy model: its names quoted by the server, the users as a FROM item
+/// (the shared table, or a query over a registry, a link table or every
+/// tenant's users table), the tenant column and filter, the users list's
+/// sort keys and which optional columns exist.
 #[derive(Debug, Clone)]
-pub(crate) struct SharedLayout {
+pub(crate) struct SharedTables {
     /// The tenancy model in force (configured or detected).
     model: tenancy::TenancyModel,
     /// Its table and column names, quoted by the server.
@@ -330,7 +333,7 @@ pub(crate) struct SharedLayout {
 #[derive(Clone)]
 pub struct Database {
     pool: PgPool,
-    layout: std::sync::Arc<SharedLayout>,
+    layout: std::sync::Arc<SharedTables>,
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
     pooler: std::sync::Arc<pooler::PoolState>,

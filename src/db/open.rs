@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection};
 
-use super::{pool, pooler, retried, tenancy, ConnectionSource, Database, DbError, SharedLayout};
+use super::{pool, pooler, retried, tenancy, ConnectionSource, Database, DbError, SharedTables};
 use crate::config::Settings;
 
 /// How long the pool may take for its first connection before one direct
@@ -236,7 +236,7 @@ impl Database {
         }
         let mut db = Database {
             pool,
-            layout: Arc::new(SharedLayout {
+            layout: Arc::new(SharedTables {
                 model: settings.tenancy.clone(),
                 names: tenancy::Names::default(),
                 shared_schema: String::new(),
@@ -300,7 +300,7 @@ impl Database {
         &self,
         tx: &mut PgConnection,
         tenancy: &tenancy::TenancyModel,
-    ) -> Result<SharedLayout, DbError> {
+    ) -> Result<SharedTables, DbError> {
         // Users in every tenant: the first tenant's table stands for them.
         let model = tenancy;
         let mut tenancy = tenancy.clone();
@@ -324,6 +324,7 @@ impl Database {
         // NULL), and the model's names quoted by the server.
         // $4..$7: the id, name, mail and creation columns.
         let row: Option<UsersTableRow> = sqlx::query_as(
+            concat!(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), quote_ident(a.attname),
                     has_column_privilege(c.oid, a.attname, 'SELECT'),
                     ARRAY(SELECT k.attname::text FROM pg_catalog.pg_attribute k
@@ -346,7 +347,9 @@ impl Database {
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
                       ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
-              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ",
+            crate::model::table_kinds!()
+        ),
         )
         .bind(&tenancy.schemas.shared)
         .bind(&tenancy.users.table)
@@ -426,9 +429,9 @@ impl Database {
                 _,
                 citus,
             )) => {
-                let names = tenancy::Names::from_quoted(&idents, &literals);
+                let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
                 let (name, id) = (&names.user_name, &names.user_id);
-                Ok(SharedLayout {
+                Ok(SharedTables {
                     model: model.clone(),
                     shared_schema: model.schemas.shared.clone(),
                     // Per-tenant users: no one shared table.

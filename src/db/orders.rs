@@ -349,12 +349,14 @@ impl Database {
     /// Why `tenant` is not in the catalog: no such schema, or a missing table.
     async fn why_not_a_tenant(&self, conn: &mut sqlx::PgConnection, tenant: &str) -> DbError {
         let model = &self.layout.model;
-        let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(
+        let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(concat!(
             "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c
                            WHERE c.relnamespace = n.oid AND c.relname IN ($2, $3)
-                             AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                             AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            ")
                FROM pg_catalog.pg_namespace n WHERE n.nspname = $1",
-        )
+        ))
         .bind(tenant)
         .bind(&model.items.table)
         .bind(&model.orders.table)

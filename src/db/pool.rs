@@ -162,55 +162,7 @@ pub fn connect_options(
         return Ok(None);
     }
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
-    let (mut params, mut warnings) = match conninfo {
-        Some(text) => libpq::parse_conninfo(text)?,
-        None => Default::default(),
-    };
-    // Where each value came from, for errors that name it.
-    // A URL's part is named with the URL (password hidden).
-    let in_url = conninfo
-        .filter(|text| libpq::is_url(text))
-        .map(|text| format!(" in {}", redact_url(text)))
-        .unwrap_or_default();
-    let mut origin: HashMap<&str, String> = params
-        .iter()
-        .map(|(key, _)| (keyword_of(key), format!("{key}{in_url}")))
-        .collect();
-    if let Some(service) = params
-        .get("service")
-        .map(str::to_owned)
-        .or_else(|| var("PGSERVICE"))
-    {
-        let found = libpq::find_service(&service, &libpq::service_files(&|name| var(name))?)?;
-        for (key, value) in found.iter() {
-            if params.set_default(key, value) {
-                origin.insert(keyword_of(key), format!("{key} in service {service:?}"));
-            }
-        }
-        params.set("service", &service);
-    }
-    for (key, name) in LIBPQ_VARIABLES {
-        if let Some(value) = var(name) {
-            if params.set_default(key, &value) {
-                origin.insert(key, name.to_string());
-            }
-        }
-    }
-    // libpq reads an empty PGSSLMODE as a value (and refuses it); the
-    // deprecated PGREQUIRESSL=1 means require.
-    if params.get("sslmode").is_none() {
-        if env.get("PGSSLMODE").is_some_and(|v| v.is_empty()) {
-            return Err(
-                "invalid PGSSLMODE \"\": use disable, allow, prefer, require, verify-ca or \
-                 verify-full"
-                    .into(),
-            );
-        }
-        if env.get("PGREQUIRESSL").map(String::as_str) == Some("1") {
-            params.set("sslmode", "require");
-            origin.insert("sslmode", "PGREQUIRESSL".into());
-        }
-    }
+    let (params, mut warnings, origin) = gather_params(conninfo, env)?;
     let named = |key: &str| origin.get(key).cloned().unwrap_or_else(|| key.to_string());
     let attrs = match params.get("target_session_attrs") {
         None => SessionAttrs::Any,
@@ -223,55 +175,7 @@ pub fn connect_options(
             )
         })?,
     };
-    // host, hostaddr and port may each list several values (libpq).
-    let list = |key: &str| -> Vec<String> {
-        params
-            .get(key)
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
-            .unwrap_or_default()
-    };
-    let (hosts, addrs, ports) = (list("host"), list("hostaddr"), list("port"));
-    let count = hosts.len().max(addrs.len()).max(1);
-    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
-        return Err(format!(
-            "could not match {} host names to {} hostaddr values",
-            hosts.len(),
-            addrs.len()
-        ));
-    }
-    if ports.len() > 1 && ports.len() != count {
-        return Err(format!(
-            "could not match {} port numbers to {count} hosts",
-            ports.len()
-        ));
-    }
-    let parse_port = |port: &str| -> Result<u16, String> {
-        if port.is_empty() {
-            return Ok(5432);
-        }
-        match port.parse::<u16>() {
-            Ok(port) if port != 0 => Ok(port),
-            _ => Err(format!(
-                "invalid {} {:?}: use a port number from 1 to 65535",
-                named("port"),
-                crate::text::sanitize(port)
-            )),
-        }
-    };
-    let mut targets = Vec::new();
-    for i in 0..count {
-        let host = hosts.get(i).cloned().unwrap_or_default();
-        let addr = addrs.get(i).cloned().unwrap_or_default();
-        if !addr.is_empty() && addr.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!(
-                "invalid {} {:?}: use a numeric IP address",
-                named("hostaddr"),
-                crate::text::sanitize(&addr)
-            ));
-        }
-        let port = parse_port(ports.get(i).or(ports.first()).map_or("", String::as_str))?;
-        targets.push((host, addr, port));
-    }
+    let targets = targets(&params, &named)?;
     let user = match params.get("user") {
         Some(user) => user.to_string(),
         None => PgConnectOptions::new_without_pgpass()
@@ -284,22 +188,7 @@ pub fn connect_options(
         Some(text) => Some(parse_server_options(text, &named("options"))?),
         None => None,
     };
-    let connect_timeout = match params.get("connect_timeout") {
-        None => None,
-        Some(text) => match text.trim().parse::<i64>() {
-            // libpq: zero or less waits for ever (here: the setting);
-            // one second is raised to two.
-            Ok(seconds) if seconds <= 0 => None,
-            Ok(seconds) => Some(Duration::from_secs(seconds.max(2) as u64)),
-            Err(_) => {
-                return Err(format!(
-                    "invalid {} {:?}: use a number of seconds",
-                    named("connect_timeout"),
-                    crate::text::sanitize(text)
-                ))
-            }
-        },
-    };
+    let connect_timeout = connect_timeout(&params, &named)?;
     let passfile = params
         .get("passfile")
         .map(PathBuf::from)
@@ -326,13 +215,8 @@ pub fn connect_options(
         if let Some(password) = params.get("password") {
             options = options.password(password);
         } else if let Some(path) = &passfile {
-            // libpq matches `localhost` for the default socket directory.
-            let pass_host = match (host.as_str(), addr.as_str()) {
-                ("", addr) => addr,
-                (host, _) if host == default_socket_dir() => "localhost",
-                (host, _) => host,
-            };
-            match libpq::passfile_lookup(path, pass_host, &port.to_string(), &dbname, &user)? {
+            let found = passfile_password(path, (&host, addr, *port), &dbname, &user)?;
+            match found {
                 Passfile::Password(password) => options = options.password(&password),
                 Passfile::Ignored(warning) => {
                     if !warnings.contains(&warning) {
@@ -388,10 +272,8 @@ pub fn connect_options(
         };
         shown.push(format!("{shown_host}:{port}"));
     }
-    let pooler = match params.get("pgbouncer") {
-        Some(value) => super::pooler::url_flag(value)?,
-        None => false,
-    };
+    let pooler = params.get("pgbouncer").map(super::pooler::url_flag);
+    let pooler = pooler.transpose()?.unwrap_or(false);
     let target = format!("{user}@{}/{dbname}", shown.join(","));
     let label = match params.get("service") {
         Some(service) => format!("service={service} ({target})"),
@@ -407,6 +289,165 @@ pub fn connect_options(
         params,
         pooler,
     }))
+}
+
+/// The password file's answer for one target (host, hostaddr, port):
+/// libpq matches `localhost` for the default socket directory.
+fn passfile_password(
+    path: &Path,
+    (host, addr, port): (&str, &str, u16),
+    dbname: &str,
+    user: &str,
+) -> Result<Passfile, String> {
+    let pass_host = match (host, addr) {
+        ("", addr) => addr,
+        (host, _) if host == default_socket_dir() => "localhost",
+        (host, _) => host,
+    };
+    libpq::passfile_lookup(path, pass_host, &port.to_string(), dbname, user)
+}
+
+/// Where a parameter's value came from (a keyword, a variable, a
+/// service), for errors that name it.
+type Origins = HashMap<&'static str, String>;
+
+/// The connection parameters in libpq's order (see [`connect_options`]),
+/// with the warnings on the way and where each value came from.
+fn gather_params(
+    conninfo: Option<&str>,
+    env: &HashMap<String, String>,
+) -> Result<(Params, Vec<String>, Origins), String> {
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let (mut params, warnings) = match conninfo {
+        Some(text) => libpq::parse_conninfo(text)?,
+        None => Default::default(),
+    };
+    // Where each value came from, for errors that name it.
+    // A URL's part is named with the URL (password hidden).
+    let in_url = conninfo
+        .filter(|text| libpq::is_url(text))
+        .map(|text| format!(" in {}", libpq::redact_url(text)))
+        .unwrap_or_default();
+    let mut origin: Origins = params
+        .iter()
+        .map(|(key, _)| (keyword_of(key), format!("{key}{in_url}")))
+        .collect();
+    if let Some(service) = params
+        .get("service")
+        .map(str::to_owned)
+        .or_else(|| var("PGSERVICE"))
+    {
+        let found = libpq::find_service(&service, &libpq::service_files(&|name| var(name))?)?;
+        for (key, value) in found.iter() {
+            if params.set_default(key, value) {
+                origin.insert(keyword_of(key), format!("{key} in service {service:?}"));
+            }
+        }
+        params.set("service", &service);
+    }
+    for (key, name) in LIBPQ_VARIABLES {
+        if let Some(value) = var(name) {
+            if params.set_default(key, &value) {
+                origin.insert(key, name.to_string());
+            }
+        }
+    }
+    // libpq reads an empty PGSSLMODE as a value (and refuses it); the
+    // deprecated PGREQUIRESSL=1 means require.
+    if params.get("sslmode").is_none() {
+        if env.get("PGSSLMODE").is_some_and(|v| v.is_empty()) {
+            return Err(
+                "invalid PGSSLMODE \"\": use disable, allow, prefer, require, verify-ca or \
+                 verify-full"
+                    .into(),
+            );
+        }
+        if env.get("PGREQUIRESSL").map(String::as_str) == Some("1") {
+            params.set("sslmode", "require");
+            origin.insert("sslmode", "PGREQUIRESSL".into());
+        }
+    }
+    Ok((params, warnings, origin))
+}
+
+/// host, hostaddr and port may each list several values (libpq): the
+/// (host, hostaddr, port) to try, in order.
+fn targets(
+    params: &Params,
+    named: &dyn Fn(&str) -> String,
+) -> Result<Vec<(String, String, u16)>, String> {
+    let list = |key: &str| -> Vec<String> {
+        params
+            .get(key)
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let (hosts, addrs, ports) = (list("host"), list("hostaddr"), list("port"));
+    let count = hosts.len().max(addrs.len()).max(1);
+    if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
+        return Err(format!(
+            "could not match {} host names to {} hostaddr values",
+            hosts.len(),
+            addrs.len()
+        ));
+    }
+    if ports.len() > 1 && ports.len() != count {
+        return Err(format!(
+            "could not match {} port numbers to {count} hosts",
+            ports.len()
+        ));
+    }
+    let parse_port = |port: &str| -> Result<u16, String> {
+        if port.is_empty() {
+            return Ok(5432);
+        }
+        match port.parse::<u16>() {
+            Ok(port) if port != 0 => Ok(port),
+            _ => Err(format!(
+                "invalid {} {:?}: use a port number from 1 to 65535",
+                named("port"),
+                crate::text::sanitize(port)
+            )),
+        }
+    };
+    let mut targets = Vec::new();
+    for i in 0..count {
+        let host = hosts.get(i).cloned().unwrap_or_default();
+        let addr = addrs.get(i).cloned().unwrap_or_default();
+        if !addr.is_empty() && addr.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!(
+                "invalid {} {:?}: use a numeric IP address",
+                named("hostaddr"),
+                crate::text::sanitize(&addr)
+            ));
+        }
+        let port = parse_port(ports.get(i).or(ports.first()).map_or("", String::as_str))?;
+        targets.push((host, addr, port));
+    }
+    Ok(targets)
+}
+
+/// libpq's `connect_timeout`.
+fn connect_timeout(
+    params: &Params,
+    named: &dyn Fn(&str) -> String,
+) -> Result<Option<Duration>, String> {
+    Ok(match params.get("connect_timeout") {
+        None => None,
+        Some(text) => match text.trim().parse::<i64>() {
+            // libpq: zero or less waits for ever (here: the setting);
+            // one second is raised to two.
+            Ok(seconds) if seconds <= 0 => None,
+            Ok(seconds) => Some(Duration::from_secs(seconds.max(2) as u64)),
+            Err(_) => {
+                return Err(format!(
+                    "invalid {} {:?}: use a number of seconds",
+                    named("connect_timeout"),
+                    crate::text::sanitize(text)
+                ))
+            }
+        },
+    })
 }
 
 /// One server and TLS try.
@@ -754,14 +795,6 @@ pub fn target_label(options: &PgConnectOptions) -> String {
     )
 }
 
-/// The URL with any password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    if !url.contains("://") {
-        return "(unparsable URL)".into();
-    }
-    crate::text::redact_secrets(url)
-}
-
 /// One line about why a first connection failed.
 pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
     match error {
@@ -775,6 +808,7 @@ pub(super) fn describe_connect_error(error: &sqlx::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::libpq::redact_url;
     use super::*;
 
     #[test]

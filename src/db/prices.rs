@@ -2,6 +2,7 @@
 //! the `items_match` rule: a key column every tenant has, else the exact
 //! description), one tenant per column.
 
+use crate::model::TABLE_KINDS;
 use std::collections::BTreeMap;
 
 use bigdecimal::{BigDecimal, RoundingMode, Signed};
@@ -299,7 +300,7 @@ impl Database {
                     {node}
                FROM pg_catalog.pg_namespace n
                JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
-                                         AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                                         AND c.relkind IN {TABLE_KINDS}
               WHERE n.nspname = ANY($1) AND {has_tables}",
             label = present("$2"),
             price = present("$3"),

@@ -1,23 +1,7 @@
 //! SQL text shared by the queries: quoting, exact money text and the
 //! `UNION ALL` of a tenant batch.
 
-/// `name` as a quoted identifier: always quoted, which names exactly the
-/// same object as the server's `quote_ident` (that quotes only when needed).
-pub(super) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `text` as a string literal, as the server's `quote_literal` writes it
-/// (an `E''` literal when it holds a backslash, whatever
-/// `standard_conforming_strings` says).
-pub(super) fn quote_literal(text: &str) -> String {
-    let doubled = text.replace('\'', "''");
-    if text.contains('\\') {
-        format!("E'{}'", doubled.replace('\\', "\\\\"))
-    } else {
-        format!("'{doubled}'")
-    }
-}
+pub(super) use crate::model::guard::{quote_ident, quote_literal};
 
 /// `expr` (a price or quantity of any type) as the server's exact text, read
 /// into [`crate::money::Value`]. Money's own text is locale-formatted

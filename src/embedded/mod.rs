@@ -5,6 +5,8 @@
 //! that directory, gone when the [`PgServer`] is dropped.
 
 mod stale;
+/// Test support (the `testing` feature): not in the release library.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use stale::write_owner;

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::orders::OrdersUserJson;
+use super::Format;
 use super::{csv, json, table, Align, Destination};
-use crate::cli::Format;
 use crate::db::{BasketTenant, OrderLine, TenantCatalog, User};
 use crate::money::Value;
 use crate::text::plural;

@@ -120,81 +120,13 @@ pub fn orders(
 ) -> String {
     let compare_schema = report.compare_tenant.as_deref();
     if format == Format::Json {
-        return json(
-            &OrdersJson {
-                user: OrdersUserJson::of(user, catalog),
-                compare_tenant: compare_schema.map(|s| catalog.label(s)),
-                compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
-                compare_schema,
-                orders: report
-                    .lines
-                    .iter()
-                    .map(|line| OrderLineJson {
-                        item_id: line.item_id.as_deref(),
-                        item: line.item.as_deref(),
-                        quantity: &line.quantity,
-                        unit_price: &line.unit_price,
-                        total: &line.total,
-                        compare_unit_price: &line.compare_unit_price,
-                        compare_total: &line.compare_total,
-                        compare_item_id: line.compare_item_id.as_deref(),
-                        compare_item: line.compare_item.as_deref(),
-                        problem: line_problem(line),
-                    })
-                    .collect(),
-                total: &report.total,
-                compared_total: &report.compared_total,
-                compare_total: &report.compare_total,
-                compare_missing: report
-                    .compare_tenant
-                    .as_ref()
-                    .filter(|_| report.compare_error.is_none())
-                    .map(|_| report.compare_missing),
-                items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
-                    rule: choice.rule.name(),
-                    why: &choice.why,
-                }),
-                compare_error: report.compare_error.as_deref(),
-            },
-            to,
-        );
+        return orders_json(user, report, catalog, to);
     }
     let cell = |value: &Value| match format {
         Format::Csv => value.csv(),
         _ => value.cell(),
     };
-    let mut rows: Vec<Vec<String>> = report
-        .lines
-        .iter()
-        .map(|line| {
-            let quantity = match format {
-                Format::Csv => line.quantity.csv(),
-                _ => line
-                    .quantity
-                    .plain()
-                    .unwrap_or_else(|| line.quantity.cell()),
-            };
-            let id_and_item = [
-                line.item_id.clone().unwrap_or_default(),
-                match (&line.item, &line.compare_item) {
-                    // Matched by id or key to an item described otherwise.
-                    (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
-                        format!("{own} ≠ {theirs}")
-                    }
-                    (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
-                },
-                quantity,
-            ];
-            let money = line.money_columns().map(|value| cell(&value));
-            let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
-            if format == Format::Csv {
-                row.push(line.compare_item_id.clone().unwrap_or_default());
-                // Which tenant the compare_ columns are of, on every row.
-                row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
-            }
-            row
-        })
-        .collect();
+    let mut rows = order_rows(report, catalog, format);
     let compare = compare_schema.map_or_else(|| "none".to_string(), |s| catalog.label(s));
     if format == Format::Csv {
         let headers = [
@@ -274,7 +206,104 @@ pub fn orders(
             &rows,
             to,
         );
-    // Why a total is unknown or a comparison partial, under the table.
+    out.push_str(&order_notes(report, catalog, partial));
+    out
+}
+
+/// `orders --format json`.
+fn orders_json(
+    user: &User,
+    report: &OrdersReport,
+    catalog: &TenantCatalog,
+    to: Destination,
+) -> String {
+    let compare_schema = report.compare_tenant.as_deref();
+    json(
+        &OrdersJson {
+            user: OrdersUserJson::of(user, catalog),
+            compare_tenant: compare_schema.map(|s| catalog.label(s)),
+            compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
+            compare_schema,
+            orders: report
+                .lines
+                .iter()
+                .map(|line| OrderLineJson {
+                    item_id: line.item_id.as_deref(),
+                    item: line.item.as_deref(),
+                    quantity: &line.quantity,
+                    unit_price: &line.unit_price,
+                    total: &line.total,
+                    compare_unit_price: &line.compare_unit_price,
+                    compare_total: &line.compare_total,
+                    compare_item_id: line.compare_item_id.as_deref(),
+                    compare_item: line.compare_item.as_deref(),
+                    problem: line_problem(line),
+                })
+                .collect(),
+            total: &report.total,
+            compared_total: &report.compared_total,
+            compare_total: &report.compare_total,
+            compare_missing: report
+                .compare_tenant
+                .as_ref()
+                .filter(|_| report.compare_error.is_none())
+                .map(|_| report.compare_missing),
+            items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
+                rule: choice.rule.name(),
+                why: &choice.why,
+            }),
+            compare_error: report.compare_error.as_deref(),
+        },
+        to,
+    )
+}
+
+/// One row per order line: id, item, quantity and the money columns (CSV:
+/// with the matched item's id).
+fn order_rows(report: &OrdersReport, catalog: &TenantCatalog, format: Format) -> Vec<Vec<String>> {
+    let compare_schema = report.compare_tenant.as_deref();
+    let cell = |value: &Value| match format {
+        Format::Csv => value.csv(),
+        _ => value.cell(),
+    };
+    report
+        .lines
+        .iter()
+        .map(|line| {
+            let quantity = match format {
+                Format::Csv => line.quantity.csv(),
+                _ => line
+                    .quantity
+                    .plain()
+                    .unwrap_or_else(|| line.quantity.cell()),
+            };
+            let id_and_item = [
+                line.item_id.clone().unwrap_or_default(),
+                match (&line.item, &line.compare_item) {
+                    // Matched by id or key to an item described otherwise.
+                    (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
+                        format!("{own} ≠ {theirs}")
+                    }
+                    (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
+                },
+                quantity,
+            ];
+            let money = line.money_columns().map(|value| cell(&value));
+            let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
+            if format == Format::Csv {
+                row.push(line.compare_item_id.clone().unwrap_or_default());
+                // Which tenant the compare_ columns are of, on every row.
+                row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
+            }
+            row
+        })
+        .collect()
+}
+
+/// Under the table: why a total is unknown or a comparison partial, how
+/// items were matched, and each line's problem.
+fn order_notes(report: &OrdersReport, catalog: &TenantCatalog, partial: Option<String>) -> String {
+    let mut out = String::new();
     if let Some(gap) = report.total_gap() {
         out.push_str(&format!("Total unknown: {gap}\n"));
     }

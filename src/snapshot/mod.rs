@@ -81,7 +81,7 @@ pub fn parse_size(text: &str) -> Result<(u16, u16), String> {
             .ok_or_else(|| format!("{what} must be a number from 1 to 1000, not {part:?}"))
     };
     let size = (number(cols, "columns")?, number(rows, "rows")?);
-    let (min_cols, min_rows) = (crate::ui::layout::MIN_WIDTH, crate::ui::layout::MIN_HEIGHT);
+    let (min_cols, min_rows) = (crate::geometry::MIN_WIDTH, crate::geometry::MIN_HEIGHT);
     if size.0 < min_cols || size.1 < min_rows {
         return Err(format!(
             "{}x{} is below the dashboard's minimum of {min_cols}x{min_rows}",

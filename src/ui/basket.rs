@@ -6,9 +6,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed_load, layout, message, theme};
+use super::{block, difference_cell, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
+use crate::geometry;
 use crate::text::{fit, money, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
@@ -34,7 +35,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         theme::dim(),
     ));
     frame.render_widget(block(Line::from(title), true), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     if let Some(error) = &basket.error {
         return message(frame, inner, failed_load(error), theme::error());
     }
@@ -64,7 +65,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .skip(basket.rows.offset)
-        .take(layout::basket_rows(state.size))
+        .take(geometry::basket_rows(state.size))
         .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
         .collect();
     let table = Table::new(rows, widths).header(header);
@@ -89,16 +90,6 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
         ]);
     }
     let total = tenant.total.number().map_or("—".into(), money);
-    let (difference, style) = match tenant.difference.number() {
-        None => ("—".to_string(), theme::dim()),
-        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Minus => {
-            (format!("▼ {}", money(d)), theme::cheaper())
-        }
-        Some(d) if d.sign() == bigdecimal::num_bigint::Sign::Plus => {
-            (format!("▲ +{}", money(d)), theme::dearer())
-        }
-        Some(d) => (money(d), Style::new()),
-    };
     let coverage = format!("{}/{all}", tenant.priced_lines);
     let coverage_style = if tenant.priced_lines == all {
         Style::new()
@@ -123,10 +114,6 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
         Cell::from(Line::from(tenant_cell)),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
-        Cell::from(Line::from(Span::styled(difference, style)).alignment(Alignment::Right)),
+        difference_cell(&tenant.difference, u16::MAX),
     ])
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }

@@ -6,16 +6,16 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::layout;
-use super::{block, theme};
+use super::{block, difference_cell, difference_text, right, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::{DbError, OrderLine, OrdersReport, User};
+use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, money, width};
+use crate::text::{fit, width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let [users, orders] = layout::panes(area);
+    let [users, orders] = geometry::panes(area);
     super::users::users_pane(state, frame, users);
     orders_pane(state, frame, orders);
 }
@@ -55,7 +55,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     let focused = state.dashboard.focus == Focus::Orders;
     let user = state.selected_user();
     frame.render_widget(block(orders_title(state, user), focused), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     let message =
         |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
     let orders = &state.dashboard.orders;
@@ -111,30 +111,6 @@ fn money_cell(value: &Value) -> String {
     value.cell()
 }
 
-/// The difference (comparison minus own) with ▼/▲ so it reads without colour.
-/// `cells` wide at most: a difference that does not fit shows as `…`.
-fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
-    let (text, style) = difference_text(difference);
-    let text = if width(&text) > cells as usize {
-        "…".to_string()
-    } else {
-        text
-    };
-    Cell::from(Line::from(text).alignment(Alignment::Right).style(style))
-}
-
-/// The difference as drawn: `▼ -9,500.00`, `▲ +0.025`, `= 0.00`, or why
-/// there is none.
-fn difference_text(difference: &Value) -> (String, Style) {
-    use bigdecimal::{Signed, Zero};
-    match difference.number() {
-        None => (difference.cell(), Style::new()),
-        Some(d) if d.is_zero() => (format!("= {}", money(d)), Style::new()),
-        Some(d) if d.is_negative() => (format!("▼ {}", money(d)), theme::cheaper()),
-        Some(d) => (format!("▲ +{}", money(d)), theme::dearer()),
-    }
-}
-
 /// A value's cell; an unusable value (NaN, not a number…) stands out.
 fn value_cell(value: &Value, text: &str) -> Cell<'static> {
     let line = Line::from(text.to_string()).alignment(Alignment::Right);
@@ -142,10 +118,6 @@ fn value_cell(value: &Value, text: &str) -> Cell<'static> {
         Value::Invalid(_) => Cell::from(line.style(theme::error())),
         _ => Cell::from(line),
     }
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }
 
 fn item_label(line: &OrderLine) -> String {
@@ -165,30 +137,14 @@ fn item_label(line: &OrderLine) -> String {
 
 fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
     let scroll = state.dashboard.orders_scroll.offset;
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     let compare = report
         .compare_tenant
         .as_deref()
         .map_or_else(|| "none".to_string(), |t| state.catalog.label(t));
     let compare = compare.as_str();
     // Every number column is as wide as its widest value or header.
-    let cells: Vec<[String; 6]> = report
-        .lines
-        .iter()
-        .map(|l| {
-            let [price, total, compare_price, compare_total, difference] =
-                l.money_columns().map(|value| money_cell(&value));
-            let quantity = l.quantity.plain().unwrap_or_else(|| l.quantity.cell());
-            [
-                quantity,
-                price,
-                total,
-                compare_price,
-                compare_total,
-                difference,
-            ]
-        })
-        .collect();
+    let cells = order_cells(report);
     // A partial comparison gets its own like-for-like row under the total,
     // so the total row never sets a full own total against a partial one;
     // notes under the table say why a total is unknown or partial.
@@ -200,17 +156,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             report.difference(),
         )
     });
-    let notes: Vec<String> = report
-        .total_gap()
-        .map(|gap| format!("Total unknown: {gap}"))
-        .into_iter()
-        .chain(partial.iter().map(|note| format!("Compared: {note}")))
-        .chain(
-            report
-                .other_item_note(&state.catalog)
-                .map(|note| format!("Check: {note}")),
-        )
-        .collect();
+    let notes = order_notes(state, report, partial.as_deref());
     let totals = [
         String::new(),
         String::new(),
@@ -223,65 +169,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         },
         money_cell(&report.difference()),
     ];
-    let headers = [
-        "Qty",
-        "Unit price",
-        "Total",
-        "Unit price",
-        "Total",
-        "Difference",
-    ];
-    // The widest value of each column, and its header: labels give way
-    // before numbers do.
-    let value_widths: Vec<u16> = (0..6)
-        .map(|c| {
-            cells
-                .iter()
-                .map(|row| width(&row[c]))
-                .chain([width(&totals[c])])
-                .chain(
-                    like_for_like
-                        .iter()
-                        .map(|(own, other, difference)| match c {
-                            2 => width(own),
-                            4 => width(other),
-                            5 => width(&money_cell(difference)),
-                            _ => 0,
-                        }),
-                )
-                .max()
-                .unwrap_or(0) as u16
-        })
-        .collect();
-    let mut value_widths = value_widths;
-    // The difference column as drawn, with its ▼/▲ marks.
-    let differences = report
-        .lines
-        .iter()
-        .map(OrderLine::difference)
-        .chain([report.difference()]);
-    value_widths[5] = differences
-        .map(|d| width(&difference_text(&d).0) as u16)
-        .max()
-        .unwrap_or(0);
-    let header_widths: Vec<u16> = (0..6).map(|c| width(headers[c]) as u16).collect();
-    let mut widths: Vec<u16> = (0..6)
-        .map(|c| value_widths[c].max(header_widths[c] + if c == 5 { 2 } else { 0 }))
-        .collect();
-    // Too narrow: headers are cut first (with `…`), then the widest number
-    // columns give way, and a number that no longer fits shows as `…`,
-    // never as a cut number.
-    let budget = inner.width.saturating_sub(4 + 6);
-    while widths.iter().sum::<u16>() > budget {
-        let header_only = (0..6)
-            .filter(|&c| widths[c] > value_widths[c])
-            .max_by_key(|&c| widths[c] - value_widths[c]);
-        let column = header_only.unwrap_or_else(|| (0..6).max_by_key(|&c| widths[c]).unwrap_or(0));
-        if widths[column] <= 1 {
-            break;
-        }
-        widths[column] -= 1;
-    }
+    let value_widths = value_widths(report, &cells, &totals, like_for_like.as_ref());
+    let widths = fitted_widths(&value_widths, inner.width);
     let fitted = |text: &str, column: usize| -> String {
         if width(text) <= widths[column] as usize {
             text.to_string()
@@ -291,24 +180,10 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     };
     let numbers: u16 = widths.iter().sum::<u16>() + 6;
     let item_width = inner.width.saturating_sub(numbers).max(4);
-    let group = |name: &str, w: u16| fit(name, w as usize);
-    let header = Row::new(vec![
-        Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
-        header_cell(String::new(), &group(headers[0], widths[0])),
-        header_cell(
-            group(&state.catalog.label(&report.tenant), widths[1]),
-            &group(headers[1], widths[1]),
-        ),
-        header_cell(String::new(), &group(headers[2], widths[2])),
-        header_cell(group(compare, widths[3]), &group(headers[3], widths[3])),
-        header_cell(String::new(), &group(headers[4], widths[4])),
-        header_cell(group("vs own", widths[5]), &group(headers[5], widths[5])),
-    ])
-    .height(2)
-    .style(theme::header_row());
+    let header = orders_header(&state.catalog.label(&report.tenant), compare, &widths);
 
-    let fits =
-        layout::order_rows(area).saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
+    let fits = geometry::order_rows(area)
+        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
     let mut rows: Vec<Row> = report
         .lines
         .iter()
@@ -342,38 +217,22 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         "Total".to_string()
     };
 
-    rows.push(
-        Row::new(vec![
-            Cell::from(fit(&total_label, item_width as usize)),
-            right(String::new()),
-            right(String::new()),
-            right(fitted(&totals[2], 2)),
-            right(String::new()),
-            right(fitted(&totals[4], 4)),
-            if partial.is_some() {
-                right(String::new())
-            } else {
-                difference_cell(&report.difference(), widths[5])
-            },
-        ])
-        .style(theme::total_row()),
-    );
+    rows.push(total_row(
+        Cell::from(fit(&total_label, item_width as usize)),
+        [fitted(&totals[2], 2), fitted(&totals[4], 4)],
+        if partial.is_some() {
+            right(String::new())
+        } else {
+            difference_cell(&report.difference(), widths[5])
+        },
+    ));
     if let Some((own, other, difference)) = like_for_like {
-        rows.push(
-            Row::new(vec![
-                Cell::from(Span::styled(
-                    fit("Like for like", item_width as usize),
-                    theme::error(),
-                )),
-                right(String::new()),
-                right(String::new()),
-                right(fitted(&own, 2)),
-                right(String::new()),
-                right(fitted(&other, 4)),
-                difference_cell(&difference, widths[5]),
-            ])
-            .style(theme::total_row()),
-        );
+        let label = Span::styled(fit("Like for like", item_width as usize), theme::error());
+        rows.push(total_row(
+            Cell::from(label),
+            [fitted(&own, 2), fitted(&other, 4)],
+            difference_cell(&difference, widths[5]),
+        ));
     }
     let table_height = 2 + rows.len() as u16;
     let constraints = std::iter::once(Constraint::Length(item_width))
@@ -384,6 +243,161 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
+    draw_notes(&notes, frame, inner, table_height);
+}
+
+/// Each order line's number cells: quantity, prices, totals, difference.
+fn order_cells(report: &OrdersReport) -> Vec<[String; 6]> {
+    report
+        .lines
+        .iter()
+        .map(|l| {
+            let [price, total, compare_price, compare_total, difference] =
+                l.money_columns().map(|value| money_cell(&value));
+            let quantity = l.quantity.plain().unwrap_or_else(|| l.quantity.cell());
+            [
+                quantity,
+                price,
+                total,
+                compare_price,
+                compare_total,
+                difference,
+            ]
+        })
+        .collect()
+}
+
+/// The widest value of each number column (`totals`, and the
+/// like-for-like row when there is one, included).
+fn value_widths(
+    report: &OrdersReport,
+    cells: &[[String; 6]],
+    totals: &[String; 6],
+    like_for_like: Option<&(String, String, Value)>,
+) -> Vec<u16> {
+    // The widest value of each column, and its header: labels give way
+    // before numbers do.
+    let mut value_widths: Vec<u16> = (0..6)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|row| width(&row[c]))
+                .chain([width(&totals[c])])
+                .chain(
+                    like_for_like
+                        .into_iter()
+                        .map(|(own, other, difference)| match c {
+                            2 => width(own),
+                            4 => width(other),
+                            5 => width(&money_cell(difference)),
+                            _ => 0,
+                        }),
+                )
+                .max()
+                .unwrap_or(0) as u16
+        })
+        .collect();
+    // The difference column as drawn, with its ▼/▲ marks.
+    let differences = report
+        .lines
+        .iter()
+        .map(OrderLine::difference)
+        .chain([report.difference()]);
+    value_widths[5] = differences
+        .map(|d| width(&difference_text(&d).0) as u16)
+        .max()
+        .unwrap_or(0);
+    value_widths
+}
+
+/// A row under the orders: `label`, the own and compared totals, and the
+/// difference.
+fn total_row(
+    label: Cell<'static>,
+    [own, other]: [String; 2],
+    difference: Cell<'static>,
+) -> Row<'static> {
+    Row::new(vec![
+        label,
+        right(String::new()),
+        right(String::new()),
+        right(own),
+        right(String::new()),
+        right(other),
+        difference,
+    ])
+    .style(theme::total_row())
+}
+
+/// The orders table's column names, in order after the item.
+const ORDER_HEADERS: [&str; 6] = [
+    "Qty",
+    "Unit price",
+    "Total",
+    "Unit price",
+    "Total",
+    "Difference",
+];
+
+/// The notes under the orders table: why a total is unknown or partial,
+/// and items to check.
+fn order_notes(state: &State, report: &OrdersReport, partial: Option<&str>) -> Vec<String> {
+    report
+        .total_gap()
+        .map(|gap| format!("Total unknown: {gap}"))
+        .into_iter()
+        .chain(partial.map(|note| format!("Compared: {note}")))
+        .chain(
+            report
+                .other_item_note(&state.catalog)
+                .map(|note| format!("Check: {note}")),
+        )
+        .collect()
+}
+
+/// The number columns' widths in `width`: as wide as their widest value
+/// or header. Too narrow: headers are cut first (with `…`), then the
+/// widest number columns give way, and a number that no longer fits shows
+/// as `…`, never as a cut number.
+fn fitted_widths(value_widths: &[u16], width_available: u16) -> Vec<u16> {
+    let header_widths: Vec<u16> = ORDER_HEADERS.iter().map(|h| width(h) as u16).collect();
+    let mut widths: Vec<u16> = (0..6)
+        .map(|c| value_widths[c].max(header_widths[c] + if c == 5 { 2 } else { 0 }))
+        .collect();
+    let budget = width_available.saturating_sub(4 + 6);
+    while widths.iter().sum::<u16>() > budget {
+        let header_only = (0..6)
+            .filter(|&c| widths[c] > value_widths[c])
+            .max_by_key(|&c| widths[c] - value_widths[c]);
+        let column = header_only.unwrap_or_else(|| (0..6).max_by_key(|&c| widths[c]).unwrap_or(0));
+        if widths[column] <= 1 {
+            break;
+        }
+        widths[column] -= 1;
+    }
+    widths
+}
+
+/// The orders table's two-line header: the tenants over the column names.
+fn orders_header(own: &str, compare: &str, widths: &[u16]) -> Row<'static> {
+    let group = |name: &str, w: u16| fit(name, w as usize);
+    let headers = ORDER_HEADERS;
+    Row::new(vec![
+        Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
+        header_cell(String::new(), &group(headers[0], widths[0])),
+        header_cell(group(own, widths[1]), &group(headers[1], widths[1])),
+        header_cell(String::new(), &group(headers[2], widths[2])),
+        header_cell(group(compare, widths[3]), &group(headers[3], widths[3])),
+        header_cell(String::new(), &group(headers[4], widths[4])),
+        header_cell(group("vs own", widths[5]), &group(headers[5], widths[5])),
+    ])
+    .height(2)
+    .style(theme::header_row())
+}
+
+/// `notes` one a line below the table (`table_height` rows), as far as
+/// `inner` goes.
+fn draw_notes(notes: &[String], frame: &mut Frame, inner: Rect, table_height: u16) {
     for (i, note) in notes.iter().enumerate() {
         let y = inner.y + table_height + i as u16;
         if y >= inner.bottom() {

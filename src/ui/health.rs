@@ -5,10 +5,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, failed_load, layout, message, theme};
+use super::{block, failed_load, message, theme};
 use crate::app::health::{HealthRow, RowKind, Severity};
 use crate::app::state::State;
 use crate::db::{Count, LeakKind};
+use crate::geometry;
 use crate::text::{fit, sanitize, thousands};
 
 /// `spans` cut to `max` cells, ending in "…" when cut (a block title is
@@ -38,7 +39,7 @@ fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
 }
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let (table_area, details_area) = layout::health_split(area);
+    let (table_area, details_area) = geometry::health_split(area);
     let report = match state.health.report.done().map(|d| &d.result) {
         Some(Ok(report)) => report,
         other => {
@@ -53,7 +54,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 Some(Err(error)) => (failed_load(error), theme::error()),
                 _ => ("Checking every tenant schema…".into(), theme::dim()),
             };
-            message(frame, layout::inner(table_area), text, style);
+            message(frame, geometry::inner(table_area), text, style);
             return;
         }
     };
@@ -79,8 +80,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     ];
     let title = fit_spans(title, table_area.width.saturating_sub(2) as usize);
     frame.render_widget(block(Line::from(title), true), table_area);
-    let inner = layout::inner(table_area);
-    let rows_fit = layout::table_rows(table_area);
+    let inner = geometry::inner(table_area);
+    let rows_fit = geometry::table_rows(table_area);
     let visible: Vec<&HealthRow> = rows_shown
         .iter()
         .skip(state.health.cursor.offset)
@@ -274,7 +275,7 @@ fn health_details(
     }
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }),
-        layout::inner(area),
+        geometry::inner(area),
     );
 }
 

@@ -8,13 +8,14 @@ mod connect;
 mod dashboard;
 mod detail;
 mod health;
-pub mod layout;
 mod prices;
 mod tenants;
 pub mod theme;
 mod users;
 
 use ratatui::layout::{Constraint, Rect};
+
+use crate::geometry;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
@@ -26,9 +27,45 @@ use crate::app::load::Cursor;
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::UserCount;
-use crate::text::{fit, sanitize, thousands, width};
+use crate::money::Value;
+use crate::text::{fit, money, sanitize, thousands, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// A right-aligned cell (numbers and counts).
+fn right(text: String) -> Cell<'static> {
+    Cell::from(Line::from(text).alignment(ratatui::layout::Alignment::Right))
+}
+
+/// The difference (comparison minus own) with ▼/▲ so it reads without
+/// colour, `cells` wide at most: one that does not fit shows as `…`.
+fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
+    let (text, style) = difference_text(difference);
+    let text = if width(&text) > cells as usize {
+        "…".to_string()
+    } else {
+        text
+    };
+    Cell::from(
+        Line::from(text)
+            .alignment(ratatui::layout::Alignment::Right)
+            .style(style),
+    )
+}
+
+/// The difference as drawn in every view: `▼ -9,500.00`, `▲ +0.025`,
+/// `= 0.00`, or why there is none (`—` dimmed; an unusable value stands
+/// out).
+fn difference_text(difference: &Value) -> (String, Style) {
+    use bigdecimal::{Signed, Zero};
+    match (difference, difference.number()) {
+        (Value::Invalid(_), _) => (difference.cell(), theme::error()),
+        (_, None) => (difference.cell(), theme::dim()),
+        (_, Some(d)) if d.is_zero() => (format!("= {}", money(d)), Style::new()),
+        (_, Some(d)) if d.is_negative() => (format!("▼ {}", money(d)), theme::cheaper()),
+        (_, Some(d)) => (format!("▲ +{}", money(d)), theme::dearer()),
+    }
+}
 
 fn spinner(state: &State) -> &'static str {
     SPINNER[state.ticks as usize % SPINNER.len()]
@@ -36,20 +73,20 @@ fn spinner(state: &State) -> &'static str {
 
 pub fn view(state: &State, frame: &mut Frame) {
     let screen = frame.area();
-    let areas = layout::areas(screen);
+    let areas = geometry::areas(screen);
     if areas.too_small {
         let message = format!(
             "Terminal too small: {}×{}, need {}×{}",
             screen.width,
             screen.height,
-            layout::MIN_WIDTH,
-            layout::MIN_HEIGHT
+            geometry::MIN_WIDTH,
+            geometry::MIN_HEIGHT
         );
         frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), screen);
         return;
     }
     header(state, frame, areas.header);
-    draw_of(state.view)(state, frame, layout::view_area(screen));
+    draw_of(state.view)(state, frame, geometry::view_area(screen));
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
     if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
@@ -296,32 +333,14 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     lines
 }
 
-/// Where the help popup goes: as tall as its lines, at most the screen.
-fn help_area(screen: Rect, lines: usize) -> Rect {
-    let height = (lines as u16).saturating_add(2).min(screen.height);
-    let width = 52.min(screen.width);
-    Rect::new(
-        screen.x + (screen.width - width) / 2,
-        screen.y + (screen.height - height) / 2,
-        width,
-        height,
-    )
-}
-
-/// How far the help popup scrolls before its last line shows.
-pub fn help_max_scroll(state: &State) -> usize {
-    let lines = help_lines(state).len();
-    let screen = Rect::new(0, 0, state.size.0, state.size.1);
-    let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
-    lines.saturating_sub(shown)
-}
-
 fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
     // The keys and marks of the view help was opened from.
     let lines = help_lines(state);
-    let area = help_area(screen, lines.len());
-    let scroll = state.help_scroll.min(help_max_scroll(state));
-    let more = help_max_scroll(state) > 0;
+    debug_assert_eq!(lines.len(), state.view.screen().help_line_count());
+    let area = geometry::help_area(screen, lines.len());
+    let most = geometry::help_max_scroll(lines.len(), state.size);
+    let scroll = state.help_scroll.min(most);
+    let more = most > 0;
     frame.render_widget(Clear, area);
     let mut block = Block::default()
         .borders(Borders::ALL)

@@ -6,15 +6,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed_load, layout, message, theme};
+use super::{block, failed_load, message, theme};
 use crate::app::state::State;
 use crate::db::PriceSort;
+use crate::geometry;
 use crate::text::{fit, money};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let names = state.catalog.names();
     let view = &state.prices;
-    let columns = layout::price_columns(area.width);
+    let columns = geometry::price_columns(area.width);
     let first = view.columns.offset.min(names.len());
     let last = (first + columns).min(names.len());
     let sort = match view.sort {
@@ -44,13 +45,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Span::raw(format!(" · sorted by {sort}{loading} ")),
     ];
     frame.render_widget(block(Line::from(title), true), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     let matrix = match view.matrix.done().map(|d| &d.result) {
         Some(Ok(matrix)) => matrix,
         Some(Err(error)) => return message(frame, inner, failed_load(error), theme::error()),
         None => return message(frame, inner, "Loading prices…".into(), theme::dim()),
     };
-    let width = layout::PRICE_COLUMN_WIDTH as usize;
+    let width = geometry::PRICE_COLUMN_WIDTH as usize;
     let mut header = vec![Cell::from("Item")];
     header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
         let style = if Some(i) == view.columns.selected.checked_sub(first) {
@@ -69,7 +70,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Cell::from(Line::from(Span::styled(fit(&label, width), style)).alignment(Alignment::Right))
     }));
     header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
-    let rows_fit = layout::table_rows(area);
+    let rows_fit = geometry::table_rows(area);
     let rows: Vec<Row> = matrix
         .rows
         .iter()
@@ -79,7 +80,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .map(|(index, row)| {
             let mut cells = vec![Cell::from(fit(
                 &row.description,
-                layout::PRICE_ITEM_WIDTH as usize,
+                geometry::PRICE_ITEM_WIDTH as usize,
             ))];
             for (column, price) in row.prices.iter().enumerate() {
                 let tenant = &matrix.tenants[column];
@@ -120,14 +121,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![Constraint::Length(layout::PRICE_ITEM_WIDTH)];
+    let mut widths = vec![Constraint::Length(geometry::PRICE_ITEM_WIDTH)];
     widths.extend(
         matrix
             .tenants
             .iter()
-            .map(|_| Constraint::Length(layout::PRICE_COLUMN_WIDTH)),
+            .map(|_| Constraint::Length(geometry::PRICE_COLUMN_WIDTH)),
     );
-    widths.push(Constraint::Length(layout::PRICE_SPREAD_WIDTH));
+    widths.push(Constraint::Length(geometry::PRICE_SPREAD_WIDTH));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
     super::selectable(frame, inner, table, &view.rows, Style::default());
 }

@@ -7,8 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{block, failed_load, layout, message, theme};
+use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
+use crate::geometry;
 use crate::text::{fit, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
@@ -33,13 +34,13 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(block(Line::from(title), true), area);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     if let Some(error) = tenants.directory.error() {
         return message(frame, inner, failed_load(error), theme::error());
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let shown = layout::basket_rows(state.size);
+    let shown = geometry::basket_rows(state.size);
     if search.key.is_some() {
         results(state, frame, table_area, shown);
         let note_text = match search.failed.first() {
@@ -164,8 +165,4 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, area, table, &search.rows, true);
-}
-
-fn right(text: String) -> Cell<'static> {
-    Cell::from(Line::from(text).alignment(Alignment::Right))
 }

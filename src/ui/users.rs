@@ -7,11 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::layout;
 use super::{block, count_label, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::TenantStatus;
+use crate::geometry;
 use crate::text::{fit, thousands, width};
 
 /// Splits `total` cells into columns one cell apart, like `Table` does.
@@ -68,7 +68,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         title.push(Span::raw(format!("({shown}) ")));
     }
     let block = block(Line::from(title), focused);
-    let inner = layout::inner(area);
+    let inner = geometry::inner(area);
     frame.render_widget(block, area);
 
     if users.users().is_empty() {
@@ -98,7 +98,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let rows_fit = layout::table_rows(area);
+    let rows_fit = geometry::table_rows(area);
     let window = || {
         users
             .users()

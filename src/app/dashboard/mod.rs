@@ -30,7 +30,7 @@ use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
     UserCount,
 };
-use crate::ui::layout;
+use crate::geometry as layout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {

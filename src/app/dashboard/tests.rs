@@ -374,8 +374,7 @@ fn focus_switches_and_orders_scroll_when_focused() {
         "selection unchanged"
     );
     press(&mut state, KeyCode::Char('G'));
-    let rows =
-        crate::ui::layout::order_rows(crate::ui::layout::areas(Rect::new(0, 0, 120, 12)).orders);
+    let rows = crate::geometry::order_rows(crate::geometry::areas(Rect::new(0, 0, 120, 12)).orders);
     assert_eq!(state.dashboard.orders_scroll.offset, 20 - rows);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.dashboard.focus, Focus::Users);
@@ -499,8 +498,7 @@ fn key_releases_are_ignored() {
 #[test]
 fn clicking_a_row_selects_that_user() {
     let mut state = demo_state();
-    let body =
-        crate::ui::layout::table_body(crate::ui::layout::areas(Rect::new(0, 0, 120, 30)).users);
+    let body = crate::geometry::table_body(crate::geometry::areas(Rect::new(0, 0, 120, 30)).users);
     let click = MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: body.x + 3,

@@ -15,7 +15,7 @@ pub const REQUIRED_COLUMNS: [&[&str]; 2] = [
 ];
 
 /// `relkind`s that count as a table for the tenant catalog.
-pub(super) const TABLE_KINDS: &str = "('r', 'p', 'v', 'm', 'f')";
+pub(super) use crate::model::TABLE_KINDS;
 
 /// A row count: exact, or the planner's estimate from `pg_class.reltuples`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! the shared schema that may list the tenants) and link tables (pairing
 //! global users with those tenants).
 
-use super::detect::{quote, Catalog, ForeignKey, LayoutKind, RegistryCandidate};
+use super::detect::{quote, Catalog, ForeignKey, RegistryCandidate, TenancyLayout};
 
 /// Columns of a registry that are bookkeeping, not a tenant's name.
 const NOT_NAMES: [&str; 4] = ["created_at", "updated_at", "type", "domain"];
@@ -69,9 +69,9 @@ impl Catalog {
                 });
                 found.push(RegistryCandidate {
                     kind: if pgschemas {
-                        LayoutKind::DjangoPgschemas
+                        TenancyLayout::DjangoPgschemas
                     } else {
-                        LayoutKind::DjangoTenants
+                        TenancyLayout::DjangoTenants
                     },
                     table: t.table.clone(),
                     key: "id".into(),
@@ -82,7 +82,7 @@ impl Catalog {
             }
             if t.table == "tenants" && has("id") && has("data") {
                 found.push(RegistryCandidate {
-                    kind: LayoutKind::StanclTenancy,
+                    kind: TenancyLayout::StanclTenancy,
                     table: t.table.clone(),
                     key: "id".into(),
                     label: "id".into(),
@@ -129,7 +129,7 @@ impl Catalog {
                         continue;
                     }
                     found.push(RegistryCandidate {
-                        kind: LayoutKind::RosApartment,
+                        kind: TenancyLayout::RosApartment,
                         table: ref_table.clone(),
                         key: ref_column.clone(),
                         label: name.clone(),

@@ -34,7 +34,8 @@ type CatalogRow = (
 /// table rather than a scan and sort of all of it; what only the shared
 /// schema needs computed only there, its foreign keys from
 /// `pg_constraint` alone (named from the columns read here, not by joins).
-const CATALOG_SQL: &str = "
+const CATALOG_SQL: &str = concat!(
+    "
 SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
        ARRAY(SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
@@ -58,8 +59,11 @@ SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQ
        (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL)
   FROM pg_catalog.pg_namespace n
   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-                                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
- WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+                                 AND c.relkind IN ",
+    crate::model::table_kinds!(),
+    "
+ WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'"
+);
 
 /// A table of the shared schema as foreign keys name it: its name and its
 /// columns by number.

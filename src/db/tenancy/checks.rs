@@ -3,6 +3,7 @@
 //! A constant number of catalog queries, plus the ledgers' rows read in
 //! batches of [`LEDGER_BATCH`] schemas per statement.
 
+use crate::model::TABLE_KINDS;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -259,7 +260,7 @@ impl Database {
                 "SELECT convert_to(n.nspname::text, 'SQL_ASCII'),
                         CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                                            WHERE c.relnamespace = n.oid AND c.relname = $2
-                                             AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
+                                             AND c.relkind IN {TABLE_KINDS})
                              THEN quote_ident(n.nspname) || '.' || quote_ident($2) END
                    FROM pg_catalog.pg_namespace n
                   WHERE n.nspname <> $1 AND {}

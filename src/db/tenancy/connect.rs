@@ -2,7 +2,8 @@
 //! FROM item when they are not simply one shared table.
 
 use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
-use crate::db::{Database, DbError, SharedLayout};
+use crate::db::{Database, DbError, SharedTables};
+use crate::model::table_kinds;
 
 impl Database {
     /// The detected model refined by the configured keys (`keys`: those
@@ -158,12 +159,18 @@ impl Database {
     /// SQL condition on `pg_namespace n`: a tenant schema holding the users
     /// table (per-tenant users), never the shared or an ignored schema.
     fn users_schema_condition() -> &'static str {
-        "n.nspname <> $1 AND n.nspname <> ALL($2) AND n.nspname NOT LIKE 'pg\\_%'
-         AND n.nspname <> 'information_schema'
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
-                        AND c.relname = $3 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
-                        AND c.relname = $4 AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))"
+        concat!(
+            "n.nspname <> $1 AND n.nspname <> ALL($2) AND n.nspname NOT LIKE 'pg\\_%'
+             AND n.nspname <> 'information_schema'
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
+                            AND c.relname = $3 AND c.relkind IN ",
+            table_kinds!(),
+            ")
+             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
+                            AND c.relname = $4 AND c.relkind IN ",
+            table_kinds!(),
+            ")"
+        )
     }
 
     /// The first tenant schema holding the users table (its columns stand
@@ -214,8 +221,7 @@ impl Database {
     /// every query over users works unchanged; `tenantscope_tenant` holds
     /// the tenant as the registry names it (label, else key).
     pub(in crate::db) async fn derive_users_source(&mut self) -> Result<(), DbError> {
-        let layout = &self.layout;
-        let model = &layout.model;
+        let model = &self.layout.model;
         let mut tx = self.read_tx().await?;
         let registry = match &model.schemas.registry.table {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
@@ -237,222 +243,262 @@ impl Database {
             ),
             None => String::new(),
         };
-        // SQL naming a registry row's tenant, over alias `r`.
-        let tenant_name =
-            |key_q: &str, label_q: &str| format!("coalesce(r.{label_q}::text, r.{key_q}::text)");
         let source = match (model.users.at, &registry) {
-            (UsersAt::PerTenant, _) => {
-                let name_of = match &registry {
-                    Some(QuotedRegistry {
-                        table: registry_q,
-                        key: key_q,
-                        label: label_q,
-                        ..
-                    }) => format!(
-                        "(SELECT quote_literal({name}) FROM {registry_q} r
-                           WHERE ({expr})::text = n.nspname LIMIT 1)",
-                        name = tenant_name(key_q, label_q)
-                    ),
-                    None => "NULL".into(),
-                };
-                // The columns every tenant's users table must have ($5):
-                // those the first tenant's has (see `first_users_schema`).
-                let (users, orders) = (&model.users, &model.orders);
-                let mut required = vec![users.columns.id.clone(), users.columns.name.clone()];
-                if layout.has_mail {
-                    required.push(users.columns.mail.clone());
-                }
-                if layout.has_created {
-                    required.push(users.columns.created.clone());
-                }
-                // Per schema, by index (linear in the schemas): a join to
-                // one aggregate over the catalog misplans into a quadratic
-                // nested loop where the catalog's statistics are stale.
-                type Row = (String, String, Option<String>, String, Vec<String>);
-                let schemas: Vec<Row> = sqlx::query_as(&format!(
-                    "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
-                            n.nspname::text,
-                            ARRAY(SELECT r FROM unnest($5::text[]) WITH ORDINALITY AS q(r, o)
-                                   WHERE NOT EXISTS (
-                                         SELECT 1 FROM pg_catalog.pg_attribute a
-                                           JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                                          WHERE c.relnamespace = n.oid AND c.relname = $3
-                                            AND a.attname::text = q.r AND a.attnum > 0
-                                            AND NOT a.attisdropped)
-                                   ORDER BY o)
-                       FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
-                      ORDER BY n.nspname",
-                    Self::users_schema_condition()
-                ))
-                .bind(&model.schemas.shared)
-                .bind(&model.schemas.ignore)
-                .bind(&users.table)
-                .bind(&orders.table)
-                .bind(required)
-                .persistent(self.persistent())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-                let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
-                    .bind(&users.table)
-                    .persistent(self.persistent())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
-                // Text throughout: tenants may drift in column types.
-                let branches: Vec<TenantBranch> = schemas
-                    .into_iter()
-                    .map(|(ident, literal, name, schema, missing)| {
-                        let name = name.as_deref().unwrap_or("NULL");
-                        TenantBranch {
-                            select: per_tenant_users(layout, &ident, &literal, &table_q, name),
-                            schema,
-                            missing,
-                        }
-                    })
-                    .collect();
-                // A drifted tenant would fail the whole union: it is left
-                // out (and said so); its own list still reads it.
-                let mut selects: Vec<String> = branches
-                    .iter()
-                    .filter(|b| b.missing.is_empty())
-                    .map(|b| b.select.clone())
-                    .collect();
-                if selects.is_empty() {
-                    let n = &layout.names;
-                    selects.push(format!(
-                        "SELECT NULL::text AS tenantscope_schema, NULL::text AS {}, NULL::text AS {},
-                                NULL::text AS {}, NULL::text AS {}, NULL::text AS tenantscope_tenant
-                          WHERE false",
-                        n.user_id, n.user_name, n.user_mail, n.user_created
-                    ));
-                }
-                Some((selects.join(" UNION ALL "), branches))
-            }
-            (
-                UsersAt::Shared,
-                Some(QuotedRegistry {
-                    table: registry_q,
-                    key: key_q,
-                    label: label_q,
-                    ..
-                }),
-            ) => Some((
-                format!(
-                    "SELECT u.*,
-                            (SELECT ({expr})::text FROM {registry_q} r
-                              WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
-                                AS tenantscope_schema,
-                            (SELECT {name} FROM {registry_q} r
-                              WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
-                                AS tenantscope_tenant
-                       FROM {users} u",
-                    name = tenant_name(key_q, label_q),
-                    column = layout.tenant_column,
-                    users = layout.users_table,
-                ),
-                Vec::new(),
-            )),
+            (UsersAt::PerTenant, _) => Some(
+                self.per_tenant_source(&mut tx, registry.as_ref(), &expr, &tenant_filter)
+                    .await?,
+            ),
+            (UsersAt::Shared, Some(registry)) => Some(self.shared_source(registry, &expr)),
             (UsersAt::Link, registry) => {
-                let link = &model.users.link;
-                // Both columns must be there and readable by this role.
-                type LinkRow = (String, String, String, String, Option<bool>, Option<bool>);
-                let (link_q, link_user, link_tenant, shared_lit, user_ok, tenant_ok): LinkRow =
-                    sqlx::query_as(
-                        "WITH t AS (SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) AS oid)
-                         SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
-                                quote_ident($4), quote_literal($1),
-                                (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
-                                   FROM pg_catalog.pg_attribute a
-                                  WHERE a.attrelid = t.oid AND a.attname = $3 AND a.attnum > 0
-                                    AND NOT a.attisdropped),
-                                (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
-                                   FROM pg_catalog.pg_attribute a
-                                  WHERE a.attrelid = t.oid AND a.attname = $4 AND a.attnum > 0
-                                    AND NOT a.attisdropped)
-                           FROM t WHERE t.oid IS NOT NULL",
-                    )
-                    .bind(&model.schemas.shared)
-                    .bind(link.table.as_deref().unwrap_or_default())
-                    .bind(link.user.as_deref().unwrap_or_default())
-                    .bind(link.tenant.as_deref().unwrap_or_default())
-                    .persistent(self.persistent())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?
-                    .ok_or_else(|| {
-                        DbError::SharedTable(format!(
-                            "link table {}.{} not found (see tenancy.link_table)",
-                            crate::text::sanitize(&model.schemas.shared),
-                            crate::text::sanitize(link.table.as_deref().unwrap_or_default())
-                        ))
-                    })?;
-                let shown = format!(
-                    "{}.{}",
-                    model.schemas.shared,
-                    link.table.as_deref().unwrap_or_default()
-                );
-                for (setting, column, ok) in [
-                    ("tenancy.link_user", &link.user, user_ok),
-                    ("tenancy.link_tenant", &link.tenant, tenant_ok),
-                ] {
-                    let column = column.as_deref().unwrap_or_default();
-                    if super::guard::is_secret_column(column) {
-                        return Err(DbError::Setting(
-                            super::guard::secret_message(setting, column)
-                                .trim_start_matches("invalid configuration: ")
-                                .to_string(),
-                        ));
-                    }
-                    if ok != Some(true) {
-                        return Err(DbError::Setting(super::guard::unreadable_message(
-                            setting,
-                            column,
-                            &shown,
-                            ok.is_some(),
-                        )));
-                    }
-                }
-                // Without a registry the link names the schema itself.
-                let tenants = match registry {
-                    Some(QuotedRegistry {
-                        table: registry_q,
-                        key: key_q,
-                        label: label_q,
-                        ..
-                    }) => format!(
-                        "SELECT r.{key_q}::text AS k, ({expr})::text AS s, {name} AS t
-                           FROM {registry_q} r",
-                        name = tenant_name(key_q, label_q),
-                    ),
-                    None => format!(
-                        "SELECT DISTINCT l.{link_tenant}::text AS k, l.{link_tenant}::text AS s,
-                                NULL::text AS t FROM {link_q} l"
-                    ),
-                };
-                // One row per (user, tenant); the shared schema's own
-                // tenant row (django-tenants' public tenant, which every
-                // user is linked to) is no tenant. A user linked to no
-                // tenant is listed once, without one.
-                Some((
-                    format!(
-                        "SELECT u.*, r.s AS tenantscope_schema, r.t AS tenantscope_tenant
-                           FROM {users} u
-                           LEFT JOIN ({link_q} l
-                                      JOIN ({tenants}) r
-                                        ON r.k = l.{link_tenant}::text
-                                       AND r.s IS DISTINCT FROM {shared_lit})
-                                  ON l.{link_user}::text = u.{user_id}::text",
-                        users = layout.users_table,
-                        user_id = layout.names.user_id,
-                    ),
-                    Vec::new(),
-                ))
+                Some(self.link_source(&mut tx, registry.as_ref(), &expr).await?)
             }
             _ => None,
         };
         Database::end_read(tx);
-        let mut derived: SharedLayout = (*self.layout).clone();
+        self.apply_users_source(registry.as_ref(), &expr, tenant_filter, source);
+        Ok(())
+    }
+
+    /// Users in each tenant schema: one union member per schema.
+    async fn per_tenant_source(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        registry: Option<&QuotedRegistry>,
+        expr: &str,
+        tenant_filter: &str,
+    ) -> Result<UsersSource, DbError> {
+        let layout = &self.layout;
+        let model = &layout.model;
+        let name_of = match registry {
+            Some(QuotedRegistry {
+                table: registry_q,
+                key: key_q,
+                label: label_q,
+                ..
+            }) => format!(
+                "(SELECT quote_literal({name}) FROM {registry_q} r
+                   WHERE ({expr})::text = n.nspname LIMIT 1)",
+                name = tenant_name(key_q, label_q)
+            ),
+            None => "NULL".into(),
+        };
+        // The columns every tenant's users table must have ($5):
+        // those the first tenant's has (see `first_users_schema`).
+        let (users, orders) = (&model.users, &model.orders);
+        let mut required = vec![users.columns.id.clone(), users.columns.name.clone()];
+        if layout.has_mail {
+            required.push(users.columns.mail.clone());
+        }
+        if layout.has_created {
+            required.push(users.columns.created.clone());
+        }
+        // Per schema, by index (linear in the schemas): a join to
+        // one aggregate over the catalog misplans into a quadratic
+        // nested loop where the catalog's statistics are stale.
+        type Row = (String, String, Option<String>, String, Vec<String>);
+        let schemas: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT quote_ident(n.nspname), quote_literal(n.nspname), {name_of},
+                    n.nspname::text,
+                    ARRAY(SELECT r FROM unnest($5::text[]) WITH ORDINALITY AS q(r, o)
+                           WHERE NOT EXISTS (
+                                 SELECT 1 FROM pg_catalog.pg_attribute a
+                                   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                                  WHERE c.relnamespace = n.oid AND c.relname = $3
+                                    AND a.attname::text = q.r AND a.attnum > 0
+                                    AND NOT a.attisdropped)
+                           ORDER BY o)
+               FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
+              ORDER BY n.nspname",
+            Self::users_schema_condition()
+        ))
+        .bind(&model.schemas.shared)
+        .bind(&model.schemas.ignore)
+        .bind(&users.table)
+        .bind(&orders.table)
+        .bind(required)
+        .persistent(self.persistent())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.error(e))?;
+        let (table_q,): (String,) = sqlx::query_as("SELECT quote_ident($1)")
+            .bind(&users.table)
+            .persistent(self.persistent())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| self.error(e))?;
+        // Text throughout: tenants may drift in column types.
+        let branches: Vec<TenantBranch> = schemas
+            .into_iter()
+            .map(|(ident, literal, name, schema, missing)| {
+                let name = name.as_deref().unwrap_or("NULL");
+                TenantBranch {
+                    select: per_tenant_users(layout, &ident, &literal, &table_q, name),
+                    schema,
+                    missing,
+                }
+            })
+            .collect();
+        // A drifted tenant would fail the whole union: it is left
+        // out (and said so); its own list still reads it.
+        let mut selects: Vec<String> = branches
+            .iter()
+            .filter(|b| b.missing.is_empty())
+            .map(|b| b.select.clone())
+            .collect();
+        if selects.is_empty() {
+            let n = &layout.names;
+            selects.push(format!(
+                "SELECT NULL::text AS tenantscope_schema, NULL::text AS {}, NULL::text AS {},
+                        NULL::text AS {}, NULL::text AS {}, NULL::text AS tenantscope_tenant
+                  WHERE false",
+                n.user_id, n.user_name, n.user_mail, n.user_created
+            ));
+        }
+        Ok((selects.join(" UNION ALL "), branches))
+    }
+
+    /// Users in a shared table whose column names the registry's key.
+    fn shared_source(&self, registry: &QuotedRegistry, expr: &str) -> UsersSource {
+        let layout = &self.layout;
+        let QuotedRegistry {
+            table: registry_q,
+            key: key_q,
+            label: label_q,
+            ..
+        } = registry;
+        (
+            format!(
+                "SELECT u.*,
+                        (SELECT ({expr})::text FROM {registry_q} r
+                          WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
+                            AS tenantscope_schema,
+                        (SELECT {name} FROM {registry_q} r
+                          WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
+                            AS tenantscope_tenant
+                   FROM {users} u",
+                name = tenant_name(key_q, label_q),
+                column = layout.tenant_column,
+                users = layout.users_table,
+            ),
+            Vec::new(),
+        )
+    }
+
+    /// Users in a shared table linked to the tenants by a table of pairs.
+    async fn link_source(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        registry: Option<&QuotedRegistry>,
+        expr: &str,
+    ) -> Result<UsersSource, DbError> {
+        let layout = &self.layout;
+        let model = &layout.model;
+        let link = &model.users.link;
+        // Both columns must be there and readable by this role.
+        type LinkRow = (String, String, String, String, Option<bool>, Option<bool>);
+        let (link_q, link_user, link_tenant, shared_lit, user_ok, tenant_ok): LinkRow =
+            sqlx::query_as(
+                "WITH t AS (SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) AS oid)
+                 SELECT quote_ident($1) || '.' || quote_ident($2), quote_ident($3),
+                        quote_ident($4), quote_literal($1),
+                        (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+                           FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = t.oid AND a.attname = $3 AND a.attnum > 0
+                            AND NOT a.attisdropped),
+                        (SELECT has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+                           FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = t.oid AND a.attname = $4 AND a.attnum > 0
+                            AND NOT a.attisdropped)
+                   FROM t WHERE t.oid IS NOT NULL",
+            )
+            .bind(&model.schemas.shared)
+            .bind(link.table.as_deref().unwrap_or_default())
+            .bind(link.user.as_deref().unwrap_or_default())
+            .bind(link.tenant.as_deref().unwrap_or_default())
+            .persistent(self.persistent())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| self.error(e))?
+            .ok_or_else(|| {
+                DbError::SharedTable(format!(
+                    "link table {}.{} not found (see tenancy.link_table)",
+                    crate::text::sanitize(&model.schemas.shared),
+                    crate::text::sanitize(link.table.as_deref().unwrap_or_default())
+                ))
+            })?;
+        let shown = format!(
+            "{}.{}",
+            model.schemas.shared,
+            link.table.as_deref().unwrap_or_default()
+        );
+        for (setting, column, ok) in [
+            ("tenancy.link_user", &link.user, user_ok),
+            ("tenancy.link_tenant", &link.tenant, tenant_ok),
+        ] {
+            let column = column.as_deref().unwrap_or_default();
+            if super::guard::is_secret_column(column) {
+                return Err(DbError::Setting(
+                    super::guard::secret_message(setting, column)
+                        .trim_start_matches("invalid configuration: ")
+                        .to_string(),
+                ));
+            }
+            if ok != Some(true) {
+                return Err(DbError::Setting(super::guard::unreadable_message(
+                    setting,
+                    column,
+                    &shown,
+                    ok.is_some(),
+                )));
+            }
+        }
+        // Without a registry the link names the schema itself.
+        let tenants = match registry {
+            Some(QuotedRegistry {
+                table: registry_q,
+                key: key_q,
+                label: label_q,
+                ..
+            }) => format!(
+                "SELECT r.{key_q}::text AS k, ({expr})::text AS s, {name} AS t
+                   FROM {registry_q} r",
+                name = tenant_name(key_q, label_q),
+            ),
+            None => format!(
+                "SELECT DISTINCT l.{link_tenant}::text AS k, l.{link_tenant}::text AS s,
+                        NULL::text AS t FROM {link_q} l"
+            ),
+        };
+        // One row per (user, tenant); the shared schema's own
+        // tenant row (django-tenants' public tenant, which every
+        // user is linked to) is no tenant. A user linked to no
+        // tenant is listed once, without one.
+        Ok((
+            format!(
+                "SELECT u.*, r.s AS tenantscope_schema, r.t AS tenantscope_tenant
+                   FROM {users} u
+                   LEFT JOIN ({link_q} l
+                              JOIN ({tenants}) r
+                                ON r.k = l.{link_tenant}::text
+                               AND r.s IS DISTINCT FROM {shared_lit})
+                          ON l.{link_user}::text = u.{user_id}::text",
+                users = layout.users_table,
+                user_id = layout.names.user_id,
+            ),
+            Vec::new(),
+        ))
+    }
+
+    /// The layout with the users as `source` (when one was derived).
+    fn apply_users_source(
+        &mut self,
+        registry: Option<&QuotedRegistry>,
+        expr: &str,
+        tenant_filter: String,
+        source: Option<UsersSource>,
+    ) {
+        let model = &self.layout.model;
+        let mut derived: SharedTables = (*self.layout).clone();
         derived.names.tenant_filter = tenant_filter;
         if let Some((source, branches)) = source {
             derived.users_table = format!("({source})");
@@ -460,7 +506,7 @@ impl Database {
             derived.tenant_name_column = Some("tenantscope_tenant".into());
             // A registry names the tenants: the users filter matches its
             // key too (the label is `tenantscope_tenant`).
-            derived.tenant_key_match = registry.as_ref().map(|r| {
+            derived.tenant_key_match = registry.map(|r| {
                 format!(
                     "EXISTS (SELECT 1 FROM {table} r
                               WHERE ({expr})::text = u.tenantscope_schema
@@ -488,8 +534,16 @@ impl Database {
             }
         }
         self.layout = std::sync::Arc::new(derived);
-        Ok(())
     }
+}
+
+/// A derived users FROM item, with its per-tenant branches (empty unless
+/// users live in each tenant schema).
+type UsersSource = (String, Vec<TenantBranch>);
+
+/// SQL naming a registry row's tenant, over alias `r`.
+fn tenant_name(key_q: &str, label_q: &str) -> String {
+    format!("coalesce(r.{label_q}::text, r.{key_q}::text)")
 }
 
 /// One tenant schema's users where users live in each tenant schema.
@@ -507,7 +561,7 @@ pub(crate) struct TenantBranch {
 /// union's member): `ident` and `literal` quote the schema, `table_q` the
 /// users table. Text throughout: tenants may drift in column types.
 pub(in crate::db) fn per_tenant_users(
-    layout: &SharedLayout,
+    layout: &SharedTables,
     ident: &str,
     literal: &str,
     table_q: &str,

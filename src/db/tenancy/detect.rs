@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
+use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
 
 /// One table (or view) and its columns, with whether each is text.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,9 +53,10 @@ pub struct Catalog {
     pub index: std::sync::OnceLock<HashMap<(String, String), usize>>,
 }
 
+/// The tenancy layout: which framework's convention the database follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum LayoutKind {
+pub enum TenancyLayout {
     Article,
     DjangoTenants,
     /// django-tenants with django-tenant-users' global users.
@@ -69,16 +70,16 @@ pub enum LayoutKind {
     Citus,
 }
 
-impl LayoutKind {
+impl TenancyLayout {
     pub fn name(self) -> &'static str {
         match self {
-            LayoutKind::Article => "article",
-            LayoutKind::DjangoTenants => "django-tenants",
-            LayoutKind::DjangoTenantUsers => "django-tenant-users",
-            LayoutKind::DjangoPgschemas => "django-pgschemas",
-            LayoutKind::RosApartment => "ros-apartment",
-            LayoutKind::StanclTenancy => "stancl-tenancy",
-            LayoutKind::Citus => "citus",
+            TenancyLayout::Article => "article",
+            TenancyLayout::DjangoTenants => "django-tenants",
+            TenancyLayout::DjangoTenantUsers => "django-tenant-users",
+            TenancyLayout::DjangoPgschemas => "django-pgschemas",
+            TenancyLayout::RosApartment => "ros-apartment",
+            TenancyLayout::StanclTenancy => "stancl-tenancy",
+            TenancyLayout::Citus => "citus",
         }
     }
 }
@@ -86,7 +87,7 @@ impl LayoutKind {
 /// A table of the shared schema that may list the tenants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegistryCandidate {
-    pub kind: LayoutKind,
+    pub kind: TenancyLayout,
     pub table: String,
     pub key: String,
     pub label: String,
@@ -100,7 +101,7 @@ pub struct RegistryCandidate {
 /// The detected model and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Detection {
-    pub kind: LayoutKind,
+    pub kind: TenancyLayout,
     #[serde(skip)]
     pub model: TenancyModel,
     /// Tenant schemas (registered and present, or discovered).
@@ -178,6 +179,10 @@ impl Catalog {
     }
 }
 
+/// A registry candidate with how many existing schemas it lists, and its
+/// values.
+type Scored<'a> = (usize, &'a RegistryCandidate, &'a Vec<String>);
+
 /// Works out the model from the catalog and the registry candidates'
 /// values (`values[i]`: the schema names candidate `i` lists).
 pub fn classify(
@@ -186,12 +191,95 @@ pub fn classify(
     values: &[Vec<String>],
 ) -> Detection {
     let shared = catalog.shared_schema.as_str();
-    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
     let mut reasons = Vec::new();
     let mut guesses = Vec::new();
+    let best = choose_registry(catalog, candidates, values, &mut reasons, &mut guesses);
+    let (tenants, missing, registered) = registered_tenants(catalog, best);
+    let mut model = TenancyModel::default();
+    items_and_orders(catalog, &tenants, &mut model, &mut reasons, &mut guesses);
+    let found = discover(catalog, best, &registered, &model, tenants, &mut reasons);
+    let tenants = found.tenants;
 
-    // The registry: the candidate listing the most existing schemas.
-    let scored: Vec<(usize, &RegistryCandidate, &Vec<String>)> = candidates
+    let kind = match best {
+        Some((_, c, _)) => c.kind,
+        None if catalog
+            .citus_schemas
+            .as_ref()
+            .is_some_and(|c| !c.is_empty()) =>
+        {
+            TenancyLayout::Citus
+        }
+        None => TenancyLayout::Article,
+    };
+    if let Some(citus) = &catalog.citus_schemas {
+        reasons.push(format!(
+            "pg_dist_schema exists: {} distributed schema(s)",
+            citus.len()
+        ));
+        reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
+    }
+    if let Some((_, c, _)) = best {
+        model.schemas.registry = RegistryModel {
+            table: Some(c.table.clone()),
+            key: Some(c.key.clone()),
+            label: Some(c.label.clone()),
+            schema: Some(c.schema_expr.clone()),
+        };
+        // Schemas that are neither tenants nor shared nor hold a tenant
+        // table: extensions, templates; and django-pgschemas' static ones.
+        // A set for the lookups below (thousands of schemas).
+        let with_some: BTreeSet<&String> = found.with_some.iter().collect();
+        model.schemas.ignore = catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared && !registered.contains(*s))
+            .filter(|s| !with_some.contains(s) || found.static_schemas.contains(s))
+            .cloned()
+            .collect();
+    }
+    let kind = users_model(catalog, best, kind, &tenants, &mut model, &mut reasons);
+
+    // The migration ledger: in the shared schema and the tenants.
+    let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
+    model.schemas.ledger = LEDGERS
+        .iter()
+        .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
+        .map(|l| l.to_string());
+    if let Some(ledger) = &model.schemas.ledger {
+        reasons.push(format!("migration ledger: {ledger}"));
+    }
+    if kind == TenancyLayout::Article {
+        // The default, exactly: detection adds nothing to it.
+        let article = TenancyModel::default();
+        if model.items.table == article.items.table && model.orders.table == article.orders.table {
+            model = article;
+        }
+    }
+    model.layout = kind.name().into();
+    reasons.insert(0, format!("layout: {}", kind.name()));
+    Detection {
+        kind,
+        model,
+        tenants,
+        missing_schemas: missing,
+        unregistered_schemas: found.unregistered,
+        static_schemas: found.static_schemas,
+        reasons,
+        guesses,
+    }
+}
+
+/// The registry: the candidate listing the most existing schemas.
+fn choose_registry<'a>(
+    catalog: &Catalog,
+    candidates: &'a [RegistryCandidate],
+    values: &'a [Vec<String>],
+    reasons: &mut Vec<String>,
+    guesses: &mut Vec<String>,
+) -> Option<Scored<'a>> {
+    let shared = catalog.shared_schema.as_str();
+    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
+    let scored: Vec<Scored<'a>> = candidates
         .iter()
         .zip(values)
         .map(|(c, v)| {
@@ -206,20 +294,17 @@ pub fn classify(
     // No candidate lists an existing schema (an empty registry, or one
     // naming only missing schemas): the registry-shaped table listing the
     // most still states the layout, with no tenant.
-    let unlisted: Vec<(usize, &RegistryCandidate, &Vec<String>)> = if scored.is_empty() {
-        candidates
-            .iter()
-            .zip(values)
-            .map(|(c, v)| (0, c, v))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let best = scored.iter().max_by_key(|(hits, ..)| *hits).or_else(|| {
-        unlisted
-            .iter()
-            .max_by_key(|(_, c, v)| (c.kind != LayoutKind::RosApartment, v.len()))
-    });
+    let best = scored
+        .iter()
+        .copied()
+        .max_by_key(|(hits, ..)| *hits)
+        .or_else(|| {
+            candidates
+                .iter()
+                .zip(values)
+                .map(|(c, v)| (0, c, v))
+                .max_by_key(|(_, c, v)| (c.kind != TenancyLayout::RosApartment, v.len()))
+        });
     if let Some((0, chosen, listed)) = best {
         reasons.push(if listed.iter().all(|s| s.as_str() == shared) {
             format!(
@@ -245,7 +330,7 @@ pub fn classify(
         ));
         let others: Vec<String> = scored
             .iter()
-            .filter(|(_, c, _)| c != chosen)
+            .filter(|(_, c, _)| *c != chosen)
             .map(|(h, c, _)| format!("{}.{} ({h})", c.table, c.schema_expr))
             .collect();
         if !others.is_empty() {
@@ -257,54 +342,61 @@ pub fn classify(
             ));
         }
     }
+    best
+}
 
-    // Tenant schemas: registered ones, or those holding tenant-like tables.
-    let (tenants, missing, registered): (Vec<String>, Vec<String>, BTreeSet<String>) = match best {
+/// Tenant schemas: registered ones, or those holding tenant-like tables.
+/// (present, missing, registered).
+fn registered_tenants(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+) -> (Vec<String>, Vec<String>, BTreeSet<String>) {
+    let shared = catalog.shared_schema.as_str();
+    let others = || {
+        catalog
+            .schemas
+            .iter()
+            .filter(|s| s.as_str() != shared)
+            .cloned()
+    };
+    match best {
         Some((_, _, listed)) => {
             let registered: BTreeSet<String> = listed
                 .iter()
                 .filter(|s| s.as_str() != shared)
                 .cloned()
                 .collect();
-            let present = registered
+            let (present, missing) = registered
                 .iter()
-                .filter(|s| schemas.contains(s.as_str()))
                 .cloned()
-                .collect();
-            let missing = registered
-                .iter()
-                .filter(|s| !schemas.contains(s.as_str()))
-                .cloned()
-                .collect();
+                .partition(|s| catalog.schemas.contains(s));
             (present, missing, registered)
         }
-        None => (
-            catalog
-                .schemas
-                .iter()
-                .filter(|s| s.as_str() != shared)
-                .cloned()
-                .collect(),
-            Vec::new(),
-            BTreeSet::new(),
-        ),
-    };
+        None => (others().collect(), Vec::new(), BTreeSet::new()),
+    }
+}
 
-    // Items and orders: the most common price-like and quantity-like tables.
-    // With no tenant (an empty registry), every schema but the shared one
-    // shows what the tenants' tables would be.
-    let sampled: Vec<String> = if tenants.is_empty() {
+/// Items and orders: the most common price-like and quantity-like tables.
+/// With no tenant (an empty registry), every schema but the shared one
+/// shows what the tenants' tables would be.
+fn items_and_orders(
+    catalog: &Catalog,
+    tenants: &[String],
+    model: &mut TenancyModel,
+    reasons: &mut Vec<String>,
+    guesses: &mut Vec<String>,
+) {
+    let shared = catalog.shared_schema.as_str();
+    // A set: one lookup per table, not a scan of thousands of tenants.
+    let sampled: BTreeSet<&String> = if tenants.is_empty() {
         catalog
             .schemas
             .iter()
             .filter(|s| s.as_str() != shared)
-            .cloned()
             .collect()
     } else {
-        tenants.clone()
+        tenants.iter().collect()
     };
-    // A set: one lookup per table, not a scan of thousands of tenants.
-    let sampled: BTreeSet<&String> = sampled.iter().collect();
     let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
     for t in &catalog.tables {
         if sampled.contains(&t.schema) {
@@ -340,7 +432,6 @@ pub fn classify(
         })
         .collect();
     items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let mut model = TenancyModel::default();
     let mut orders_found = None;
     for (_, items_table, label, price) in &items {
         let stem = items_table
@@ -389,8 +480,27 @@ pub fn classify(
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
+}
 
-    // Discovery: tenants are the schemas holding both tables.
+/// What discovery finds beside the registry.
+struct Discovered {
+    tenants: Vec<String>,
+    /// Schemas holding some of the tenant tables.
+    with_some: Vec<String>,
+    static_schemas: Vec<String>,
+    unregistered: Vec<String>,
+}
+
+/// Discovery: tenants are the schemas holding both tables.
+fn discover(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+    registered: &BTreeSet<String>,
+    model: &TenancyModel,
+    tenants: Vec<String>,
+    reasons: &mut Vec<String>,
+) -> Discovered {
+    let shared = catalog.shared_schema.as_str();
     let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
     let with_tables: Vec<String> = catalog
         .schemas
@@ -412,10 +522,9 @@ pub fn classify(
     } else {
         with_tables.clone()
     };
-    let pgschemas = best.is_some_and(|(_, c, _)| c.kind == LayoutKind::DjangoPgschemas);
-    // Sets for the lookups below (thousands of schemas).
+    let pgschemas = best.is_some_and(|(_, c, _)| c.kind == TenancyLayout::DjangoPgschemas);
+    // A set for the lookups below (thousands of schemas).
     let with_tables_set: BTreeSet<&String> = with_tables.iter().collect();
-    let with_some_set: BTreeSet<&String> = with_some.iter().collect();
     let (static_schemas, unregistered): (Vec<String>, Vec<String>) = if best.is_some() {
         with_some
             .iter()
@@ -434,45 +543,27 @@ pub fn classify(
             static_schemas.join(", ")
         ));
     }
-
-    let kind = match best {
-        Some((_, c, _)) => c.kind,
-        None if catalog
-            .citus_schemas
-            .as_ref()
-            .is_some_and(|c| !c.is_empty()) =>
-        {
-            LayoutKind::Citus
-        }
-        None => LayoutKind::Article,
-    };
-    if let Some(citus) = &catalog.citus_schemas {
-        reasons.push(format!(
-            "pg_dist_schema exists: {} distributed schema(s)",
-            citus.len()
-        ));
-        reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
+    Discovered {
+        tenants,
+        with_some,
+        static_schemas,
+        unregistered,
     }
-    if let Some((_, c, _)) = best {
-        model.schemas.registry = RegistryModel {
-            table: Some(c.table.clone()),
-            key: Some(c.key.clone()),
-            label: Some(c.label.clone()),
-            schema: Some(c.schema_expr.clone()),
-        };
-        // Schemas that are neither tenants nor shared nor hold a tenant
-        // table: extensions, templates; and django-pgschemas' static ones.
-        model.schemas.ignore = catalog
-            .schemas
-            .iter()
-            .filter(|s| s.as_str() != shared && !registered.contains(*s))
-            .filter(|s| !with_some_set.contains(s) || static_schemas.contains(s))
-            .cloned()
-            .collect();
-    }
+}
 
-    // Users: a shared table pointing at the registry, else one linked to
-    // it by a table of pairs, else one per tenant.
+/// Users: a shared table pointing at the registry, else one linked to
+/// it by a table of pairs, else one per tenant. Returns the kind, which a
+/// link to django-tenants' registry turns into django-tenant-users.
+fn users_model(
+    catalog: &Catalog,
+    best: Option<Scored<'_>>,
+    kind: TenancyLayout,
+    tenants: &[String],
+    model: &mut TenancyModel,
+    reasons: &mut Vec<String>,
+) -> TenancyLayout {
+    let shared = catalog.shared_schema.as_str();
+    let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
     let link = best
         .filter(|(_, c, _)| c.users_column.is_none())
         .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
@@ -498,8 +589,8 @@ pub fn classify(
         // the tenant, and a creation column may be absent.
         model.users.tenant_column = String::new();
         model.users.columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
-        if kind == LayoutKind::DjangoTenants {
-            kind = LayoutKind::DjangoTenantUsers;
+        if kind == TenancyLayout::DjangoTenants {
+            kind = TenancyLayout::DjangoTenantUsers;
         }
         reasons.push(format!(
             "users: {shared}.{}, linked to tenants by {}({}, {})",
@@ -521,7 +612,7 @@ pub fn classify(
             model.users.columns.created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
-        None if kind != LayoutKind::Article && link.is_none() => {
+        None if kind != TenancyLayout::Article && link.is_none() => {
             let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
                 !tenants.is_empty()
                     && tenants
@@ -542,34 +633,7 @@ pub fn classify(
         }
         None => {}
     }
-
-    // The migration ledger: in the shared schema and the tenants.
-    model.schemas.ledger = LEDGERS
-        .iter()
-        .find(|l| holds(shared, l) && tenants.iter().any(|s| holds(s, l)))
-        .map(|l| l.to_string());
-    if let Some(ledger) = &model.schemas.ledger {
-        reasons.push(format!("migration ledger: {ledger}"));
-    }
-    if kind == LayoutKind::Article {
-        // The default, exactly: detection adds nothing to it.
-        let article = TenancyModel::default();
-        if model.items.table == article.items.table && model.orders.table == article.orders.table {
-            model = article;
-        }
-    }
-    model.layout = kind.name().into();
-    reasons.insert(0, format!("layout: {}", kind.name()));
-    Detection {
-        kind,
-        model,
-        tenants,
-        missing_schemas: missing,
-        unregistered_schemas: unregistered,
-        static_schemas,
-        reasons,
-        guesses,
-    }
+    kind
 }
 
 #[cfg(test)]
@@ -604,7 +668,7 @@ mod tests {
             ..Catalog::default()
         };
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
-        assert_eq!(detection.kind, LayoutKind::Article);
+        assert_eq!(detection.kind, TenancyLayout::Article);
         assert_eq!(detection.model, TenancyModel::default());
         assert_eq!(detection.tenants, ["a", "b"]);
         assert!(

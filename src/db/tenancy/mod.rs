@@ -7,126 +7,24 @@ mod checks;
 mod connect;
 pub mod detect;
 mod directory;
-pub mod guard;
 mod lookup;
-mod model;
 
+pub use crate::model::guard;
+pub use crate::model::Names;
+
+pub use crate::model::{
+    ItemsModel, LinkModel, OrdersModel, RegistryModel, SchemasModel, TenancyModel, UserColumns,
+    UsersAt, UsersModel,
+};
 pub use catalog_read::detect;
 pub use checks::{
     FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, LEDGER_BATCH,
 };
 pub(crate) use connect::TenantBranch;
-pub use detect::{Detection, LayoutKind};
+pub use detect::{Detection, TenancyLayout};
 pub use directory::{SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT};
-pub use model::{
-    ItemsModel, LinkModel, OrdersModel, RegistryModel, SchemasModel, TenancyModel, UserColumns,
-    UsersAt, UsersModel,
-};
 
 use crate::db::{sql, Database, DbError};
-
-/// The model's table and column names as the server quotes them, resolved
-/// once at connect time: identifiers for SQL text (`"shop_item"`), literals
-/// for catalog lookups by name (`'shop_item'`).
-#[derive(Debug, Clone, Default)]
-pub struct Names {
-    pub items: String,
-    pub items_lit: String,
-    pub item_id: String,
-    pub item_label: String,
-    pub item_price: String,
-    pub orders: String,
-    pub orders_lit: String,
-    pub order_user: String,
-    pub order_item: String,
-    pub order_quantity: String,
-    pub user_id: String,
-    pub user_name: String,
-    pub user_mail: String,
-    pub user_created: String,
-    /// Extra SQL condition on `pg_namespace n` (starting with AND): the
-    /// schema is registered and not ignored. Empty without a registry.
-    pub tenant_filter: String,
-}
-
-impl Names {
-    /// The names to quote, in the order [`Names::from_quoted`] reads them.
-    pub fn raw(model: &TenancyModel) -> Vec<String> {
-        let (items, orders, user) = (&model.items, &model.orders, &model.users.columns);
-        [
-            &items.table,
-            &items.id,
-            &items.label,
-            &items.price,
-            &orders.table,
-            &orders.user,
-            &orders.item,
-            &orders.quantity,
-            &user.id,
-            &user.name,
-            &user.mail,
-            &user.created,
-        ]
-        .into_iter()
-        .cloned()
-        .collect()
-    }
-
-    /// From the server's `quote_ident` and `quote_literal` of [`Names::raw`].
-    pub fn from_quoted(idents: &[String], literals: &[String]) -> Names {
-        let at = |i: usize| idents.get(i).cloned().unwrap_or_default();
-        Names {
-            items: at(0),
-            items_lit: literals.first().cloned().unwrap_or_default(),
-            item_id: at(1),
-            item_label: at(2),
-            item_price: at(3),
-            orders: at(4),
-            orders_lit: literals.get(4).cloned().unwrap_or_default(),
-            order_user: at(5),
-            order_item: at(6),
-            order_quantity: at(7),
-            user_id: at(8),
-            user_name: at(9),
-            user_mail: at(10),
-            user_created: at(11),
-            tenant_filter: String::new(),
-        }
-    }
-
-    /// SQL condition on `pg_namespace n`: the schema holds both the items
-    /// and the orders table.
-    pub fn has_tenant_tables(&self) -> String {
-        format!(
-            "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                      WHERE c.relnamespace = n.oid AND c.relname = {items}
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-             AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                      WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-             {filter}",
-            items = self.items_lit,
-            orders = self.orders_lit,
-            filter = self.tenant_filter,
-        )
-    }
-}
-
-impl Names {
-    /// SQL condition on `pg_namespace n`: the schema holds the items or the
-    /// orders table (a half-deleted tenant holds only some), within the filter.
-    pub fn has_any_tenant_table(&self) -> String {
-        format!(
-            "EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                      WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
-                        AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))
-             {filter}",
-            items = self.items_lit,
-            orders = self.orders_lit,
-            filter = self.tenant_filter,
-        )
-    }
-}
 
 /// The registry's names as the server quotes them, for SQL text.
 pub(super) struct QuotedRegistry {
@@ -160,13 +58,15 @@ impl Database {
         let expr = guard::SchemaExpr::parse(registry.schema.as_deref().unwrap_or(key))
             .map_err(|why| DbError::Setting(format!("tenancy.registry_schema: {why}")))?;
         type Row = (String, String, bool, Vec<String>, Vec<String>);
-        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(
+        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(concat!(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
                     quote_literal(coalesce($3::text[], '{}')),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = $1 AND c.relname = $2
-                               AND c.relkind IN ('r', 'p', 'v', 'm', 'f')),
+                               AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            "),
                     ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
                             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -178,7 +78,7 @@ impl Database {
                            WHERE n.nspname = $1 AND c.relname = $2
                              AND a.attnum > 0 AND NOT a.attisdropped
                              AND has_column_privilege(c.oid, a.attnum, 'SELECT'))",
-        )
+        ))
         .bind(&model.schemas.shared)
         .bind(table)
         .bind(&model.schemas.ignore)

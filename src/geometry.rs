@@ -122,6 +122,26 @@ pub fn price_rows(size: (u16, u16)) -> usize {
     table_rows(view_area(Rect::new(0, 0, size.0, size.1)))
 }
 
+/// Where the help popup goes: as tall as its `lines`, at most the screen.
+pub fn help_area(screen: Rect, lines: usize) -> Rect {
+    let height = (lines as u16).saturating_add(2).min(screen.height);
+    let width = 52.min(screen.width);
+    Rect::new(
+        screen.x + (screen.width - width) / 2,
+        screen.y + (screen.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+/// How far the help popup of `lines` scrolls on a screen of `size` before
+/// its last line shows.
+pub fn help_max_scroll(lines: usize, size: (u16, u16)) -> usize {
+    let screen = Rect::new(0, 0, size.0, size.1);
+    let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
+    lines.saturating_sub(shown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

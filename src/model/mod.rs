@@ -8,8 +8,14 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
+pub mod guard;
+mod names;
+
+pub(crate) use names::table_kinds;
+pub use names::{Names, TABLE_KINDS};
+
 /// The tenancy model, in parts. The configuration keeps its flat keys
-/// (`items_table`, `registry_key`, …): `TenancyModel::fields` lists them once,
+/// (`items_table`, `registry_key`, …): `TenancyModel::keys_mut` lists them once,
 /// and the serde impls below read and write through that list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenancyModel {
@@ -186,15 +192,48 @@ enum Field<'a> {
     Users(&'a mut UsersAt),
 }
 
+/// What a `[tenancy]` key must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A setting with a default that names nothing in the database
+    /// (`layout`, `ignore_schemas`, `users`, `items_match`).
+    Setting,
+    /// A table or column name that must not be empty.
+    Name,
+    /// A name that may be empty where the users are not one shared table
+    /// (`tenant_column`: the link or the schema names the tenant).
+    NameIfShared,
+    /// A name that may always be empty (`user_created`: the column may be
+    /// absent).
+    NameOrEmpty,
+    /// Unset by default: the example configuration shows an example value.
+    Example,
+}
+
+/// Where a name goes in [`Names`] once the server has quoted it: the
+/// identifier, and the literal where one is kept.
+type NameSlot = fn(&mut Names) -> (&mut String, Option<&mut String>);
+
+/// One `[tenancy]` key: its flat name, the field behind it, what it must
+/// hold, and its place in [`Names`] (names the SQL text uses).
+struct Key<'a> {
+    name: &'static str,
+    field: Field<'a>,
+    need: Need,
+    quoted: Option<NameSlot>,
+}
+
 /// How many `[tenancy]` keys there are.
 const KEY_COUNT: usize = 28;
 
 impl TenancyModel {
     /// Every `[tenancy]` key with its field, in the order `detect` prints
     /// them: the one list of the configuration's flat keys (the borrow
-    /// checker refuses two keys on one field).
-    fn fields(&mut self) -> [(&'static str, Field<'_>); KEY_COUNT] {
+    /// checker refuses two keys on one field). Everything else about the
+    /// keys (serde, required names, examples, quoted names) reads this.
+    fn keys_mut(&mut self) -> [Key<'_>; KEY_COUNT] {
         use Field::{List, Maybe, Text, Users};
+        use Need::{Example, Name, NameIfShared, NameOrEmpty, Setting};
         let TenancyModel {
             layout,
             schemas,
@@ -205,43 +244,115 @@ impl TenancyModel {
         } = self;
         let registry = &mut schemas.registry;
         let (link, user) = (&mut users.link, &mut users.columns);
+        let key = |name, field, need| Key {
+            name,
+            field,
+            need,
+            quoted: None,
+        };
+        let quoted = |name, field, slot: NameSlot| Key {
+            name,
+            field,
+            need: Name,
+            quoted: Some(slot),
+        };
         [
-            ("layout", Text(layout)),
-            ("shared_schema", Text(&mut schemas.shared)),
-            ("ignore_schemas", List(&mut schemas.ignore)),
-            ("registry_table", Maybe(&mut registry.table)),
-            ("registry_key", Maybe(&mut registry.key)),
-            ("registry_label", Maybe(&mut registry.label)),
-            ("registry_schema", Maybe(&mut registry.schema)),
-            ("users", Users(&mut users.at)),
-            ("users_table", Text(&mut users.table)),
-            ("tenant_column", Text(&mut users.tenant_column)),
-            ("link_table", Maybe(&mut link.table)),
-            ("link_user", Maybe(&mut link.user)),
-            ("link_tenant", Maybe(&mut link.tenant)),
-            ("user_id", Text(&mut user.id)),
-            ("user_name", Text(&mut user.name)),
-            ("user_mail", Text(&mut user.mail)),
-            ("user_created", Text(&mut user.created)),
-            ("items_table", Text(&mut items.table)),
-            ("item_id", Text(&mut items.id)),
-            ("item_label", Text(&mut items.label)),
-            ("item_price", Text(&mut items.price)),
-            ("items_match", Text(&mut items.matching)),
-            ("orders_table", Text(&mut orders.table)),
-            ("order_user", Text(&mut orders.user)),
-            ("order_item", Text(&mut orders.item)),
-            ("order_quantity", Text(&mut orders.quantity)),
-            ("ledger_table", Maybe(&mut schemas.ledger)),
-            ("compare_with", Maybe(compare_with)),
+            key("layout", Text(layout), Setting),
+            key("shared_schema", Text(&mut schemas.shared), Name),
+            key("ignore_schemas", List(&mut schemas.ignore), Setting),
+            key("registry_table", Maybe(&mut registry.table), Example),
+            key("registry_key", Maybe(&mut registry.key), Example),
+            key("registry_label", Maybe(&mut registry.label), Example),
+            key("registry_schema", Maybe(&mut registry.schema), Example),
+            key("users", Users(&mut users.at), Setting),
+            key("users_table", Text(&mut users.table), Name),
+            key(
+                "tenant_column",
+                Text(&mut users.tenant_column),
+                NameIfShared,
+            ),
+            key("link_table", Maybe(&mut link.table), Example),
+            key("link_user", Maybe(&mut link.user), Example),
+            key("link_tenant", Maybe(&mut link.tenant), Example),
+            quoted("user_id", Text(&mut user.id), |n| (&mut n.user_id, None)),
+            quoted("user_name", Text(&mut user.name), |n| {
+                (&mut n.user_name, None)
+            }),
+            quoted("user_mail", Text(&mut user.mail), |n| {
+                (&mut n.user_mail, None)
+            }),
+            Key {
+                need: NameOrEmpty,
+                ..quoted("user_created", Text(&mut user.created), |n| {
+                    (&mut n.user_created, None)
+                })
+            },
+            quoted("items_table", Text(&mut items.table), |n| {
+                (&mut n.items, Some(&mut n.items_lit))
+            }),
+            quoted("item_id", Text(&mut items.id), |n| (&mut n.item_id, None)),
+            quoted("item_label", Text(&mut items.label), |n| {
+                (&mut n.item_label, None)
+            }),
+            quoted("item_price", Text(&mut items.price), |n| {
+                (&mut n.item_price, None)
+            }),
+            key("items_match", Text(&mut items.matching), Setting),
+            quoted("orders_table", Text(&mut orders.table), |n| {
+                (&mut n.orders, Some(&mut n.orders_lit))
+            }),
+            quoted("order_user", Text(&mut orders.user), |n| {
+                (&mut n.order_user, None)
+            }),
+            quoted("order_item", Text(&mut orders.item), |n| {
+                (&mut n.order_item, None)
+            }),
+            quoted("order_quantity", Text(&mut orders.quantity), |n| {
+                (&mut n.order_quantity, None)
+            }),
+            key("ledger_table", Maybe(&mut schemas.ledger), Example),
+            key("compare_with", Maybe(compare_with), Example),
         ]
+    }
+
+    /// Each key with its field (see [`TenancyModel::keys_mut`]).
+    fn fields(&mut self) -> impl Iterator<Item = (&'static str, Field<'_>)> {
+        self.keys_mut().into_iter().map(|k| (k.name, k.field))
+    }
+
+    /// The names the SQL text uses, to be quoted by the server, each with
+    /// its place in [`Names`], in key order.
+    pub(super) fn quoted_names(&self) -> Vec<(String, NameSlot)> {
+        let mut model = self.clone();
+        model
+            .keys_mut()
+            .into_iter()
+            .filter_map(|k| match (k.field, k.quoted) {
+                (Field::Text(value), Some(slot)) => Some((value.clone(), slot)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The keys with no default, each taken (left unset) with whether it
+    /// was set: what the example configuration shows as examples.
+    #[cfg(test)]
+    pub(crate) fn take_examples(&mut self) -> Vec<(&'static str, bool)> {
+        self.keys_mut()
+            .into_iter()
+            .filter(|k| k.need == Need::Example)
+            .filter_map(|k| match k.field {
+                Field::Maybe(value) => Some((k.name, value.take().is_some())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// `self` with the fields of the keys in `keys` taken from `configured`
     /// (configured keys refining a detected model).
     pub fn refined(mut self, configured: &TenancyModel, keys: &[String]) -> TenancyModel {
         let mut from = configured.clone();
-        for ((key, to), (_, from)) in self.fields().into_iter().zip(from.fields()) {
+        for ((key, to), (_, from)) in self.fields().zip(from.fields()) {
             if !keys.iter().any(|k| k == key) {
                 continue;
             }
@@ -261,51 +372,30 @@ impl TenancyModel {
         static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
             TenancyModel::default()
                 .fields()
-                .iter()
-                .map(|(key, _)| *key)
+                .map(|(key, _)| key)
                 .collect()
         });
         &KEY_NAMES
     }
 
-    /// Names that must not be empty, with their keys.
-    pub fn required_names(&self) -> [(&'static str, &str); 15] {
-        let (users, user, items, orders) =
-            (&self.users, &self.users.columns, &self.items, &self.orders);
-        [
-            ("tenancy.shared_schema", &self.schemas.shared),
-            ("tenancy.users_table", &users.table),
-            ("tenancy.tenant_column", &users.tenant_column),
-            ("tenancy.user_id", &user.id),
-            ("tenancy.user_name", &user.name),
-            ("tenancy.user_mail", &user.mail),
-            ("tenancy.user_created", &user.created),
-            ("tenancy.items_table", &items.table),
-            ("tenancy.item_id", &items.id),
-            ("tenancy.item_label", &items.label),
-            ("tenancy.item_price", &items.price),
-            ("tenancy.orders_table", &orders.table),
-            ("tenancy.order_user", &orders.user),
-            ("tenancy.order_item", &orders.item),
-            ("tenancy.order_quantity", &orders.quantity),
-        ]
-    }
-
     /// The model's own consistency (names are checked against the catalog
     /// at connect time).
     pub fn validate(&self) -> Result<(), String> {
-        // Empty-allowed: a creation column (it may be absent), and the
-        // tenant column where the users are linked or in each tenant.
-        let may_be_empty = |key: &str| {
-            key == "tenancy.user_created"
-                || (key == "tenancy.tenant_column" && self.users.at != UsersAt::Shared)
-        };
-        if let Some((key, _)) = self
-            .required_names()
-            .iter()
-            .find(|(key, n)| n.is_empty() && !may_be_empty(key))
-        {
-            return Err(format!("invalid configuration: {key} must not be empty"));
+        let shared = self.users.at == UsersAt::Shared;
+        let mut model = self.clone();
+        let empty = model
+            .keys_mut()
+            .into_iter()
+            .find(|k| match (&k.field, k.need) {
+                (Field::Text(value), Need::Name) => value.is_empty(),
+                (Field::Text(value), Need::NameIfShared) => value.is_empty() && shared,
+                _ => false,
+            });
+        if let Some(key) = empty {
+            return Err(format!(
+                "invalid configuration: tenancy.{} must not be empty",
+                key.name
+            ));
         }
         let registry = &self.schemas.registry;
         let columns = [&registry.key, &registry.label, &registry.schema];
@@ -362,15 +452,14 @@ impl<'de> Deserialize<'de> for TenancyModel {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TenancyModel, A::Error> {
                 let mut model = TenancyModel::default();
                 while let Some(key) = map.next_key::<String>()? {
-                    let mut fields = model.fields();
-                    let Some((_, field)) = fields.iter_mut().find(|(k, _)| *k == key) else {
+                    let Some((_, field)) = model.fields().find(|(k, _)| *k == key) else {
                         return Err(de::Error::unknown_field(&key, TenancyModel::keys()));
                     };
                     match field {
-                        Field::Text(value) => **value = map.next_value()?,
-                        Field::Maybe(value) => **value = map.next_value()?,
-                        Field::List(value) => **value = map.next_value()?,
-                        Field::Users(value) => **value = map.next_value()?,
+                        Field::Text(value) => *value = map.next_value()?,
+                        Field::Maybe(value) => *value = map.next_value()?,
+                        Field::List(value) => *value = map.next_value()?,
+                        Field::Users(value) => *value = map.next_value()?,
                     }
                 }
                 Ok(model)
@@ -402,6 +491,114 @@ impl Serialize for TenancyModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key, set to a value of its own through TOML, lands in its own
+    /// field, survives writing and reading again, and (for the names the
+    /// SQL text uses) reaches its own place in `Names`.
+    #[test]
+    fn every_key_round_trips_to_its_own_field() {
+        let keys = TenancyModel::keys();
+        assert_eq!(keys.len(), KEY_COUNT);
+        let mut text = String::from("[tenancy]\n");
+        for key in keys {
+            text.push_str(&match *key {
+                "users" => "users = \"link\"\n".to_string(),
+                "ignore_schemas" => "ignore_schemas = [\"ignore_schemas\"]\n".to_string(),
+                _ => format!("{key} = \"{key}\"\n"),
+            });
+        }
+        #[derive(Deserialize)]
+        struct File {
+            tenancy: TenancyModel,
+        }
+        let model = toml::from_str::<File>(&text).unwrap().tenancy;
+        let (users, user) = (&model.users, &model.users.columns);
+        let (registry, link) = (&model.schemas.registry, &model.users.link);
+        let fields: [(&str, Option<&str>); KEY_COUNT] = [
+            ("layout", Some(&model.layout)),
+            ("shared_schema", Some(&model.schemas.shared)),
+            (
+                "ignore_schemas",
+                model.schemas.ignore.first().map(String::as_str),
+            ),
+            ("registry_table", registry.table.as_deref()),
+            ("registry_key", registry.key.as_deref()),
+            ("registry_label", registry.label.as_deref()),
+            ("registry_schema", registry.schema.as_deref()),
+            ("users", (users.at == UsersAt::Link).then_some("users")),
+            ("users_table", Some(&users.table)),
+            ("tenant_column", Some(&users.tenant_column)),
+            ("link_table", link.table.as_deref()),
+            ("link_user", link.user.as_deref()),
+            ("link_tenant", link.tenant.as_deref()),
+            ("user_id", Some(&user.id)),
+            ("user_name", Some(&user.name)),
+            ("user_mail", Some(&user.mail)),
+            ("user_created", Some(&user.created)),
+            ("items_table", Some(&model.items.table)),
+            ("item_id", Some(&model.items.id)),
+            ("item_label", Some(&model.items.label)),
+            ("item_price", Some(&model.items.price)),
+            ("items_match", Some(&model.items.matching)),
+            ("orders_table", Some(&model.orders.table)),
+            ("order_user", Some(&model.orders.user)),
+            ("order_item", Some(&model.orders.item)),
+            ("order_quantity", Some(&model.orders.quantity)),
+            ("ledger_table", model.schemas.ledger.as_deref()),
+            ("compare_with", model.compare_with.as_deref()),
+        ];
+        for (key, value) in fields {
+            assert_eq!(value, Some(key), "tenancy.{key} reads into its own field");
+        }
+        let again = toml::from_str::<File>(&model.to_toml()).unwrap().tenancy;
+        assert_eq!(again, model, "{}", model.to_toml());
+
+        // The server's quoting stood in for by a mark on each name.
+        let raw = Names::raw(&model);
+        let idents: Vec<String> = raw.iter().map(|n| format!("i:{n}")).collect();
+        let literals: Vec<String> = raw.iter().map(|n| format!("l:{n}")).collect();
+        let names = Names::from_quoted(&model, &idents, &literals);
+        let quoted = [
+            (&names.items, "i:items_table"),
+            (&names.items_lit, "l:items_table"),
+            (&names.item_id, "i:item_id"),
+            (&names.item_label, "i:item_label"),
+            (&names.item_price, "i:item_price"),
+            (&names.orders, "i:orders_table"),
+            (&names.orders_lit, "l:orders_table"),
+            (&names.order_user, "i:order_user"),
+            (&names.order_item, "i:order_item"),
+            (&names.order_quantity, "i:order_quantity"),
+            (&names.user_id, "i:user_id"),
+            (&names.user_name, "i:user_name"),
+            (&names.user_mail, "i:user_mail"),
+            (&names.user_created, "i:user_created"),
+        ];
+        for (got, want) in quoted {
+            assert_eq!(got, want);
+        }
+        assert_eq!(raw.len(), 12, "{raw:?}");
+    }
+
+    #[test]
+    fn an_empty_required_name_is_refused_by_its_key() {
+        let mut model = TenancyModel::default();
+        model.orders.item = String::new();
+        assert_eq!(
+            model.validate().unwrap_err(),
+            "invalid configuration: tenancy.order_item must not be empty"
+        );
+        let mut model = TenancyModel::default();
+        model.users.columns.created = String::new();
+        assert_eq!(model.validate(), Ok(()));
+        model.users.tenant_column = String::new();
+        assert!(model
+            .validate()
+            .unwrap_err()
+            .contains("tenancy.tenant_column"));
+        model.users.at = UsersAt::PerTenant;
+        assert_eq!(model.validate(), Ok(()));
+    }
 
     #[test]
     fn toml_round_trip_keeps_every_field() {

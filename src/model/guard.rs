@@ -10,7 +10,24 @@
 //! configured text itself.
 
 use super::TenancyModel;
-use crate::db::sql::{quote_ident, quote_literal};
+
+/// `name` as a quoted identifier: always quoted, which names exactly the
+/// same object as the server's `quote_ident` (that quotes only when needed).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as a string literal, as the server's `quote_literal` writes it
+/// (an `E''` literal when it holds a backslash, whatever
+/// `standard_conforming_strings` says).
+pub fn quote_literal(text: &str) -> String {
+    let doubled = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", doubled.replace('\\', "\\\\"))
+    } else {
+        format!("'{doubled}'")
+    }
+}
 
 /// Column names that say they hold a secret or key material, in any
 /// letter case. It errs on the side of refusing: a refused column can be
@@ -376,24 +393,19 @@ impl SchemaExpr {
             SchemaExpr::Field(inner, key) => {
                 format!("({} ->> {})", inner.to_sql(), quote_literal(key))
             }
-            SchemaExpr::Concat(parts) => format!(
-                "({})",
-                parts
-                    .iter()
-                    .map(|p| format!("({})::text", p.to_sql()))
-                    .collect::<Vec<_>>()
-                    .join(" || ")
-            ),
-            SchemaExpr::Coalesce(parts) => format!(
-                "coalesce({})",
-                parts
-                    .iter()
-                    .map(|p| format!("({})::text", p.to_sql()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            SchemaExpr::Concat(parts) => format!("({})", texts(parts, " || ")),
+            SchemaExpr::Coalesce(parts) => format!("coalesce({})", texts(parts, ", ")),
         }
     }
+}
+
+/// Each part as text, joined by `separator`.
+fn texts(parts: &[SchemaExpr], separator: &str) -> String {
+    parts
+        .iter()
+        .map(|p| format!("({})::text", p.to_sql()))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 #[cfg(test)]
