@@ -56,7 +56,7 @@ pub fn demo_state() -> State {
         ..Default::default()
     };
     let mut state = State::new("demo".into(), catalog(), count, users, None);
-    state.size = (120, 30);
+    state.session.size = (120, 30);
     init(&mut state);
     state
 }
@@ -218,7 +218,7 @@ impl Harness {
         debounce: std::time::Duration,
         size: (u16, u16),
     ) -> Result<Harness, crate::Failure> {
-        let state = crate::app::runtime::initial_state(&db, "demo".into(), None, debounce).await?;
+        let state = crate::app::initial_state(&db, "demo".into(), None, debounce).await?;
         Ok(Harness::with_state(db, state, size, Clipboard::none()))
     }
 

@@ -190,8 +190,9 @@ fn start(state: &mut State, user: User) -> Vec<Effect> {
 
 /// The next [`BASKET_BATCH`] tenants of the catalog, if any are left.
 fn next_page(state: &mut State) -> Vec<Effect> {
-    let basket = &mut state.basket;
-    let names = state.catalog.names();
+    let data = &mut state.data;
+    let names = data.catalog.names();
+    let basket = &mut data.basket;
     let (Some(key), Some(user)) = (basket.key.clone(), basket.user.clone()) else {
         return Vec::new();
     };
@@ -236,7 +237,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             basket.tenants.extend(priced);
             rank_basket(&mut basket.tenants);
             basket.next = next;
-            let rows = layout::basket_rows(state.size).max(1);
+            let rows = layout::basket_rows(state.session.size).max(1);
             let len = state.basket.tenants.len();
             state.basket.rows.keep_visible(len, rows);
             next_page(state)
@@ -268,7 +269,7 @@ pub fn selection_changed(state: &mut State, user: Option<&User>) -> Vec<Effect> 
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
-    let rows = layout::basket_rows(state.size).max(1);
+    let rows = layout::basket_rows(state.session.size).max(1);
     if state.basket.rows.navigate(action, len, rows) {
         return Vec::new();
     }

@@ -416,7 +416,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             if health.report.accept(&ticket, result, elapsed) {
                 health.checks = checks;
                 let len = rows(state).len();
-                let fit = screen_rows(state.size);
+                let fit = screen_rows(state.session.size);
                 state.health.cursor.keep_visible(len, fit);
             }
         }
@@ -438,7 +438,7 @@ fn screen_rows(size: (u16, u16)) -> usize {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = rows(state).len();
-    let fit = screen_rows(state.size);
+    let fit = screen_rows(state.session.size);
     if state.health.cursor.navigate(action, len, fit) {
         return Vec::new();
     }
@@ -546,7 +546,7 @@ mod tests {
         );
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Dashboard);
-        assert!(!state.quit, "Esc goes back, it does not quit");
+        assert!(!state.session.quit, "Esc goes back, it does not quit");
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "the report is kept"

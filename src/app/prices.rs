@@ -155,7 +155,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
 
 /// The tenants whose columns fit on screen, from the first shown.
 fn visible_tenants(state: &State) -> Vec<String> {
-    let columns = layout::price_columns(state.size.0);
+    let columns = layout::price_columns(state.session.size.0);
     let names = state.catalog.names();
     let first = state.prices.columns.offset.min(names.len());
     names[first..(first + columns).min(names.len())].to_vec()
@@ -185,7 +185,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     if state.prices.matrix.accept(&tenants, result, elapsed) {
         // Fewer items may have come: keep the selection on one.
         let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-        let rows = layout::price_rows(state.size).max(1);
+        let rows = layout::price_rows(state.session.size).max(1);
         state.prices.rows.keep_visible(items, rows);
     }
     Vec::new()
@@ -193,9 +193,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-    let rows = layout::price_rows(state.size).max(1);
+    let rows = layout::price_rows(state.session.size).max(1);
     let tenants = state.catalog.len();
-    let columns = layout::price_columns(state.size.0).max(1);
+    let columns = layout::price_columns(state.session.size.0).max(1);
     let view = &mut state.prices;
     if view.rows.navigate(action, items, rows) {
         return Vec::new();
@@ -273,7 +273,7 @@ mod tests {
             ..Default::default()
         };
         let mut state = State::new("big".into(), tenants, count, demo_users(), None);
-        state.size = (width, 30);
+        state.session.size = (width, 30);
         init(&mut state);
         state
     }
@@ -300,7 +300,7 @@ mod tests {
         assert!(jobs(&update(&mut state, AppMsg::Resize(200, 30)))
             .iter()
             .all(|job| !matches!(job, AppJob::Prices(_))));
-        state.size = (80, 30);
+        state.session.size = (80, 30);
         let narrow = prices_asked(&press(&mut state, KeyCode::Char('p')));
         let wide = prices_asked(&update(&mut state, AppMsg::Resize(200, 30)));
         assert_eq!(narrow.len(), layout::price_columns(80));
@@ -375,7 +375,7 @@ mod tests {
         );
         assert_eq!(state.selected_user().unwrap().name, "buyer");
         let effects = press(&mut state, KeyCode::Esc);
-        assert!(!state.quit, "Esc leaves the list first");
+        assert!(!state.session.quit, "Esc leaves the list first");
         assert_eq!(state.dashboard.list_label, None);
         assert_eq!(page_request(&effects).page, Page::First);
     }

@@ -214,7 +214,8 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             let result = result.map_err(|e| e.to_string());
             state.tenants.directory.accept(&ticket, result, elapsed);
             let len = state.tenants.entries().len();
-            state.tenants.rows.keep_visible(len, rows(state));
+            let rows = rows(state);
+            state.tenants.rows.keep_visible(len, rows);
             Vec::new()
         }
         Msg::Batch {
@@ -228,7 +229,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Rows of the tenants (or results) table on screen.
 pub fn rows(state: &State) -> usize {
-    layout::basket_rows(state.size).max(1)
+    layout::basket_rows(state.session.size).max(1)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {

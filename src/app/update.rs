@@ -13,12 +13,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Mouse(mouse) => on_mouse(state, mouse),
         Msg::Resize(width, height) => {
-            state.size = (width, height);
+            state.session.size = (width, height);
             dashboard::on_resize(state);
             (state.view.screen().on_resize)(state)
         }
         Msg::Tick => {
-            state.ticks = state.ticks.wrapping_add(1);
+            state.session.ticks = state.session.ticks.wrapping_add(1);
             Vec::new()
         }
         Msg::View(msg) => msg.update(state),
@@ -36,7 +36,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Refresh => refresh(state),
         Msg::Terminate => {
-            state.quit = true;
+            state.session.quit = true;
             Vec::new()
         }
     }
@@ -66,7 +66,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help_scroll = 0;
         }
         Action::Export => return export(state),
-        Action::Quit => state.quit = true,
+        Action::Quit => state.session.quit = true,
         action => return (screen.on_action)(state, action),
     }
     Vec::new()
@@ -85,7 +85,7 @@ fn refresh(state: &mut State) -> Vec<Effect> {
 /// Keys of the help popup: close, scroll, quit.
 fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     let most = crate::ui::help_max_scroll(state);
-    let page = (state.size.1 as usize).saturating_sub(4).max(1);
+    let page = (state.session.size.1 as usize).saturating_sub(4).max(1);
     let scroll = state.help_scroll.min(most);
     state.help_scroll = match action {
         Action::Up => scroll.saturating_sub(1),
@@ -96,7 +96,7 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
-        Action::Quit => state.quit = true,
+        Action::Quit => state.session.quit = true,
         _ => {}
     }
     Vec::new()

@@ -39,6 +39,8 @@ macro_rules! views {
 
         /// A view's message: the result of one of its jobs (or, for
         /// `Connect`, of a connection).
+        // Moved once, like `Msg` (which holds it): boxing would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone)]
         pub enum ViewMsg {
             $($view(super::$module::Msg),)*

@@ -64,7 +64,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .skip(basket.rows.offset)
-        .take(layout::basket_rows(state.size))
+        .take(layout::basket_rows(state.session.size))
         .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
         .collect();
     let table = Table::new(rows, widths).header(header);

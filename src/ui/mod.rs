@@ -31,7 +31,7 @@ use crate::text::{fit, sanitize, thousands, width};
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 fn spinner(state: &State) -> &'static str {
-    SPINNER[state.ticks as usize % SPINNER.len()]
+    SPINNER[state.session.ticks as usize % SPINNER.len()]
 }
 
 pub fn view(state: &State, frame: &mut Frame) {
@@ -73,12 +73,12 @@ fn draw_of(view: View) -> fn(&State, &mut Frame, Rect) {
 }
 
 fn header(state: &State, frame: &mut Frame, area: Rect) {
-    if !state.connect.open {
+    if !state.session.connect.open {
         // Nothing is loaded yet: no counts to show.
         let line = Line::from(vec![
             Span::styled(" tenantscope ", theme::title()),
             Span::styled("│ ", theme::dim()),
-            Span::raw(sanitize(&state.connect.target).into_owned()),
+            Span::raw(sanitize(&state.session.connect.target).into_owned()),
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;
@@ -290,7 +290,7 @@ fn help_area(screen: Rect, lines: usize) -> Rect {
 /// How far the help popup scrolls before its last line shows.
 pub fn help_max_scroll(state: &State) -> usize {
     let lines = help_lines(state).len();
-    let screen = Rect::new(0, 0, state.size.0, state.size.1);
+    let screen = Rect::new(0, 0, state.session.size.0, state.session.size.1);
     let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
     lines.saturating_sub(shown)
 }

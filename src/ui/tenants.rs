@@ -39,7 +39,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let shown = layout::basket_rows(state.size);
+    let shown = layout::basket_rows(state.session.size);
     if search.key.is_some() {
         results(state, frame, table_area, shown);
         let note_text = match search.failed.first() {

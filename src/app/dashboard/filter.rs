@@ -105,7 +105,7 @@ pub fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
         // Clearing the filter shows the whole list again around the selected user.
         Some(user) if cleared && !user.key.pinned => (Page::From(user.key.clone()), Delay::None),
         Some(_) if cleared => (Page::First, Delay::None),
-        _ => (Page::First, Delay::Fixed(state.debounce)),
+        _ => (Page::First, Delay::Fixed(state.session.debounce)),
     };
     let request = state.dashboard.users.replace(filter, page, true, false);
     vec![users_page(request, delay)]

@@ -161,7 +161,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 // like any move (the runtime loads at once if the selection was
                 // at rest). A jump (g, G) shows its user at once.
                 let delay = if request.keep_selection || applied.continued {
-                    Delay::Debounce(state.debounce)
+                    Delay::Debounce(state.session.debounce)
                 } else {
                     Delay::None
                 };

@@ -137,7 +137,7 @@ impl Dashboard {
 }
 
 fn screen(state: &State) -> Rect {
-    Rect::new(0, 0, state.size.0, state.size.1)
+    Rect::new(0, 0, state.session.size.0, state.session.size.1)
 }
 
 /// Rows of the users table on screen.
@@ -226,7 +226,7 @@ fn jump(state: &mut State, page: Page) -> Vec<Effect> {
     }
     let rows = user_rows(state);
     match state.dashboard.users.jump(page, rows) {
-        Jump::Moved(true) => request_orders(state, Delay::Debounce(state.debounce)),
+        Jump::Moved(true) => request_orders(state, Delay::Debounce(state.session.debounce)),
         Jump::Moved(false) => Vec::new(),
         Jump::Load(request) => request
             .map(|r| vec![users_page(r, Delay::None)])
@@ -240,7 +240,7 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
             let rows = user_rows(state);
             let mut effects = Vec::new();
             if state.dashboard.users.move_by(delta, rows) {
-                effects = request_orders(state, Delay::Debounce(state.debounce));
+                effects = request_orders(state, Delay::Debounce(state.session.debounce));
             }
             effects.extend(prefetch(state));
             effects
@@ -257,7 +257,7 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
 fn select(state: &mut State, index: usize) -> Vec<Effect> {
     let rows = user_rows(state);
     if state.dashboard.users.select(index, rows) {
-        request_orders(state, Delay::Debounce(state.debounce))
+        request_orders(state, Delay::Debounce(state.session.debounce))
     } else {
         Vec::new()
     }

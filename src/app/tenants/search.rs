@@ -97,6 +97,12 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     let generation = search.generation + 1;
     // The last search's read time is not this one's.
     state.read_at.remove(SEARCH_SLOT.0);
+    let per_tenant = state.tenants.per_tenant;
+    let schemas: std::sync::Arc<[String]> = if per_tenant {
+        state.catalog.names().into()
+    } else {
+        Default::default()
+    };
     let search = &mut state.tenants.search;
     *search = Search {
         input: std::mem::take(&mut search.input),
@@ -112,22 +118,15 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
         };
     }
     search.key = Some(SearchKey { text, generation });
-    search.schemas = if state.tenants.per_tenant {
-        state.catalog.names().into()
-    } else {
-        Default::default()
-    };
-    search.total = if state.tenants.per_tenant {
-        search.schemas.len()
-    } else {
-        1
-    };
-    next_batch(state, Delay::Fixed(state.debounce))
+    search.schemas = schemas;
+    search.total = if per_tenant { search.schemas.len() } else { 1 };
+    next_batch(state, Delay::Fixed(state.session.debounce))
 }
 
 /// The next [`SEARCH_BATCH`] tenant schemas, if any are left (one
 /// statement over the shared table where users are not per tenant).
 fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
+    let per_tenant = state.tenants.per_tenant;
     let search = &mut state.tenants.search;
     let Some(key) = search.key.clone() else {
         return Vec::new();
@@ -136,7 +135,7 @@ fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
         search.loading = false;
         return Vec::new();
     }
-    let (schemas, next) = if state.tenants.per_tenant {
+    let (schemas, next) = if per_tenant {
         let end = (search.searched + SEARCH_BATCH).min(search.schemas.len());
         (search.schemas[search.searched..end].to_vec(), end)
     } else {
