@@ -891,10 +891,8 @@ fn basket_state() -> State {
     use tenantscope::db::{BasketTenant, OrderLine};
     let mut state = demo_state();
     deliver(&mut state, "client1", reference_lines());
-    let effects = {
-        key(&mut state, KeyCode::Char('b'));
-        state.basket.key.clone().unwrap()
-    };
+    key(&mut state, KeyCode::Char('b'));
+    let batch = state.basket.load.awaited().unwrap();
     let lines: Vec<OrderLine> = reference_lines()
         .into_iter()
         .map(OrderLine::from_raw)
@@ -918,9 +916,8 @@ fn basket_state() -> State {
     update(
         &mut state,
         Msg::from(basket::Msg::Page {
-            key: effects,
+            batch,
             result: Ok((lines, priced)),
-            next: 3,
             elapsed: Duration::from_millis(7),
         }),
     );

@@ -93,6 +93,13 @@ impl Connect {
     }
 }
 
+/// The spinner turns while connecting.
+impl super::load::Loading for Connect {
+    fn is_loading(&self) -> bool {
+        self.phase == Phase::Connecting
+    }
+}
+
 use Action::*;
 use Key::{Char, Code};
 
@@ -128,7 +135,7 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: no_text,
     on_mouse: no_mouse,
-    is_busy: |state| state.session.connect.phase == Phase::Connecting,
+    loads: |state| vec![&state.session.connect],
     status: |state| match &state.session.connect.phase {
         Phase::Connecting
             if state.session.connect.demo && state.session.connect.attempt.is_none() =>

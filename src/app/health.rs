@@ -363,7 +363,7 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     on_mouse: no_mouse,
     warning: no_warning,
-    is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
+    loads: |state| vec![&state.health.report, &state.health.leaks],
     status: |state| {
         Status::of(&state.health.report, |r| {
             format!("checked {} tenants", r.tenants.len())

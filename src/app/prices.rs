@@ -109,7 +109,7 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     on_mouse: no_mouse,
     warning: no_warning,
-    is_busy: |state| state.prices.matrix.is_loading(),
+    loads: |state| vec![&state.prices.matrix],
     status,
     fresh: "prices",
     export: |state| {

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::keymap::{Action, KeyTable};
-use super::load::{Done, Load};
+use super::load::{Done, Load, Loading};
 use super::msg::Effect;
 use super::state::State;
 use crate::output::Document;
@@ -61,8 +61,9 @@ pub struct Screen {
     pub on_resize: fn(&mut State) -> Vec<Effect>,
     /// `ui.refresh_s`: read the data again, keeping what is shown.
     pub refresh: fn(&mut State) -> Vec<Effect>,
-    /// The spinner turns while this is true.
-    pub is_busy: fn(&State) -> bool,
+    /// What the view loads: the spinner turns while one of them is loading
+    /// (`State::is_busy`).
+    pub loads: fn(&State) -> Vec<&dyn Loading>,
     pub status: fn(&State) -> Status,
     /// The slot whose read time the status line gives ("as of").
     pub fresh: &'static str,

@@ -160,9 +160,12 @@ impl State {
         (self.view.screen().keys)(self)
     }
 
-    /// The view on screen is loading (the spinner turns).
+    /// The view on screen is loading (the spinner turns): one of its loads
+    /// is awaited.
     pub fn is_busy(&self) -> bool {
-        (self.view.screen().is_busy)(self)
+        (self.view.screen().loads)(self)
+            .iter()
+            .any(|load| load.is_loading())
     }
 
     pub fn selected_user(&self) -> Option<&User> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
-use super::load::{timed, Cursor, Load};
+use super::load::{timed, BatchId, Cursor, Load};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -61,10 +61,8 @@ pub enum Msg {
         elapsed: Duration,
     },
     Batch {
-        key: SearchKey,
+        batch: BatchId,
         result: Result<SearchBatch, DbError>,
-        /// Where the batch ends in the catalog.
-        next: usize,
         elapsed: Duration,
     },
 }
@@ -76,9 +74,9 @@ pub enum Job {
         count_users: bool,
     },
     Search {
-        key: SearchKey,
+        batch: BatchId,
+        text: String,
         schemas: Vec<String>,
-        next: usize,
     },
 }
 
@@ -96,13 +94,16 @@ impl Job {
                     elapsed,
                 }
             }
-            Job::Search { key, schemas, next } => {
-                let search = db.search_users(&key.text, &schemas, Some(&handle));
+            Job::Search {
+                batch,
+                text,
+                schemas,
+            } => {
+                let search = db.search_users(&text, &schemas, Some(&handle));
                 let (result, elapsed) = timed(search).await;
                 Msg::Batch {
-                    key,
+                    batch,
                     result,
-                    next,
                     elapsed,
                 }
             }
@@ -158,7 +159,7 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: edit,
     on_mouse: no_mouse,
-    is_busy: |state| state.tenants.directory.is_loading() || state.tenants.search.loading,
+    loads: |state| vec![&state.tenants.directory, &state.tenants.search.load],
     status,
     fresh: DIRECTORY_SLOT.0,
     warning: no_warning,
@@ -219,11 +220,10 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Batch {
-            key,
+            batch,
             result,
-            next,
             elapsed,
-        } => search::on_batch(state, key, result, next, elapsed),
+        } => search::on_batch(state, batch, result, elapsed),
     }
 }
 
@@ -234,7 +234,7 @@ pub fn rows(state: &State) -> usize {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let rows = rows(state);
-    let searching = state.tenants.search.key.is_some();
+    let searching = state.tenants.search.text().is_some();
     let len = if searching {
         state.tenants.search.users.len()
     } else {
@@ -254,11 +254,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         StartFilter => {
             let search = &mut state.tenants.search;
             search.editing = true;
-            let text = search
-                .key
-                .as_ref()
-                .map(|k| k.text.clone())
-                .unwrap_or_default();
+            let text = search.text().unwrap_or_default().to_string();
             search.input.set(&text);
         }
         KeepFilter => state.tenants.search.editing = false,
@@ -304,10 +300,10 @@ fn all_users(state: &mut State) -> Vec<Effect> {
 fn status(state: &State) -> Status {
     let tenants = &state.tenants;
     let search = &tenants.search;
-    if let Some(error) = tenants.directory.error().or(search.error.as_ref()) {
+    if let Some(error) = tenants.directory.error().or(search.load.error()) {
         return Status::Failed(crate::text::sanitize(error).into_owned());
     }
-    if search.key.is_none() {
+    if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {
             let missing = entries.iter().filter(|e| !e.present).count();
             let missing = match missing {
@@ -368,16 +364,15 @@ mod tests {
         state.read_at.insert(DIRECTORY_SLOT.0, "01:01:01".into());
         press(&mut state, KeyCode::Char('/'));
         let effects = chars(&mut state, "a");
-        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
             panic!("a search load");
         };
-        let last = next.max(state.catalog.names().len());
+        assert_eq!(batch.end, state.catalog.names().len(), "one batch");
         crate::app::update(
             &mut state,
             Msg::Batch {
-                key,
+                batch,
                 result: Ok(SearchBatch::default()),
-                next: last,
                 elapsed: Duration::ZERO,
             }
             .into(),
@@ -414,15 +409,14 @@ mod tests {
             crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
         press(&mut state, KeyCode::Char('/'));
         let effects = chars(&mut state, "a");
-        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
             panic!("a search load");
         };
-        assert_eq!(next, SEARCH_BATCH);
+        assert_eq!(batch.end, SEARCH_BATCH);
         state.catalog = crate::db::TenantCatalog::new(vec!["t001".into()]);
         let batch = Msg::Batch {
-            key,
+            batch,
             result: Ok(SearchBatch::default()),
-            next,
             elapsed: Duration::ZERO,
         };
         let effects = crate::app::update(&mut state, batch.into());
@@ -433,7 +427,7 @@ mod tests {
             }
             ref other => panic!("{other:?}"),
         }
-        assert_eq!(state.tenants.search.total, 120);
+        assert_eq!(state.tenants.search.load.total(), 120);
     }
 
     #[test]
@@ -445,9 +439,9 @@ mod tests {
         let keys: Vec<&str> = loads
             .iter()
             .map(|job| match job {
-                Job::Search { key, schemas, .. } => {
+                Job::Search { text, schemas, .. } => {
                     assert_eq!(schemas.len(), 3, "the demo's three tenants in one batch");
-                    key.text.as_str()
+                    text.as_str()
                 }
                 other => panic!("{other:?}"),
             })
@@ -457,7 +451,7 @@ mod tests {
         // Esc in the prompt drops the search, and what still runs of it.
         let effects = press(&mut state, KeyCode::Esc);
         assert_eq!(effects, [Effect::Cancel(SEARCH_SLOT)]);
-        assert_eq!(state.tenants.search.key, None);
+        assert_eq!(state.tenants.search.text(), None);
         // Searching again, then leaving for every user: stopped, and said so.
         press(&mut state, KeyCode::Char('/'));
         chars(&mut state, "x");
@@ -468,7 +462,7 @@ mod tests {
             effects.contains(&Effect::Cancel(SEARCH_SLOT)),
             "{effects:?}"
         );
-        assert!(state.tenants.search.stopped.is_some());
+        assert!(state.tenants.search.load.stopped().is_some());
     }
 
     #[test]

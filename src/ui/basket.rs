@@ -28,14 +28,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     title.push(Span::styled(
         format!(
             "· {} of {} tenants ",
-            thousands(basket.next.min(state.catalog.len()) as i64),
-            thousands(state.catalog.len() as i64)
+            thousands(basket.load.done() as i64),
+            thousands(basket.load.total() as i64)
         ),
         theme::dim(),
     ));
     frame.render_widget(block(Line::from(title), true), area);
     let inner = layout::inner(area);
-    if let Some(error) = &basket.error {
+    if let Some(error) = basket.load.error() {
         return message(frame, inner, failed(&sanitize(error)), theme::error());
     }
     match (user, lines) {

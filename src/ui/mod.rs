@@ -199,7 +199,8 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             // When the data on screen was read (a notice is not data).
             let mut fresh = state.view.screen().fresh;
             // A search's results were read by the search, not with the list.
-            if fresh == crate::app::tenants::DIRECTORY_SLOT.0 && state.tenants.search.key.is_some()
+            if fresh == crate::app::tenants::DIRECTORY_SLOT.0
+                && state.tenants.search.text().is_some()
             {
                 fresh = crate::app::tenants::SEARCH_SLOT.0;
             }

@@ -86,10 +86,12 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: filter::edit,
     on_mouse,
-    is_busy: |state| {
-        state.catalog_load.is_loading()
-            || state.dashboard.users.is_loading()
-            || state.dashboard.orders.is_loading()
+    loads: |state| {
+        vec![
+            &state.catalog_load,
+            &state.dashboard.users,
+            &state.dashboard.orders,
+        ]
     },
     status,
     fresh: ORDERS_SLOT.0,

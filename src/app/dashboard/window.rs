@@ -49,6 +49,12 @@ pub struct UsersWindow {
     fixed: bool,
 }
 
+impl crate::app::load::Loading for UsersWindow {
+    fn is_loading(&self) -> bool {
+        self.page.is_loading()
+    }
+}
+
 impl UsersWindow {
     pub fn new(first_page: Vec<User>) -> UsersWindow {
         UsersWindow {
