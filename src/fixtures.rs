@@ -171,19 +171,19 @@ pub fn deliver_health_checked(
 
 /// Answers the price matrix load that is running; returns its columns.
 pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<String> {
-    let tenants = state
+    let key = state
         .prices
         .matrix
         .pending()
         .cloned()
         .expect("prices are loading");
     let msg = crate::app::prices::Msg::Loaded {
-        tenants: tenants.clone(),
+        key: key.clone(),
         result: Ok(matrix),
         elapsed: std::time::Duration::from_millis(5),
     };
     update(state, Msg::from(msg));
-    tenants
+    key.1
 }
 
 /// A drawn frame as lines of text.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{timed, Batch, BatchId, Batched, Cursor, Ticket};
+use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -167,7 +167,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
 
 /// Prices `user`'s basket at every tenant of the catalog as it is now.
 fn start(state: &mut State, user: User) -> Vec<Effect> {
-    let ticket = Ticket(state.ticket());
+    let ticket = state.ticket();
     let key = BasketKey {
         user_id: user.id.clone(),
         tenant: user.tenant.clone(),

@@ -6,7 +6,7 @@ use crossterm::event::KeyCode;
 
 use super::dashboard::PAGE_SIZE;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
-use super::load::Cursor;
+use super::load::{Cursor, Ticket};
 use super::msg::Effect;
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{Data, Session, State, View};
@@ -19,7 +19,7 @@ pub use super::tasks::{ConnectError, Connecting, Connector, Opened};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Done {
-        ticket: u64,
+        ticket: Ticket,
         result: Result<Opened, ConnectError>,
     },
 }
@@ -58,7 +58,7 @@ pub struct Connect {
     pub open: bool,
     /// Start-up's database is the demo, whose server the first connect starts.
     pub demo: bool,
-    ticket: u64,
+    ticket: Ticket,
     /// The view to go back to.
     previous: Option<View>,
 }
@@ -73,7 +73,7 @@ impl Connect {
     }
 
     /// The current connection attempt, so a superseded one is dropped.
-    pub fn ticket(&self) -> u64 {
+    pub fn ticket(&self) -> Ticket {
         self.ticket
     }
 
@@ -237,8 +237,9 @@ pub fn init(state: &mut State) -> Option<Vec<Effect>> {
 }
 
 fn connect(state: &mut State, profile: Option<String>) -> Effect {
+    let ticket = state.ticket();
     let connect = &mut state.session.connect;
-    connect.ticket += 1;
+    connect.ticket = ticket;
     connect.phase = Phase::Connecting;
     if let Some(name) = &profile {
         if let Some((_, target)) = connect.profiles.iter().find(|(n, _)| n == name) {
@@ -306,9 +307,11 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// Esc: back to the open database (a connection under way is dropped),
 /// or, with none open, from the picker back to the failure.
 fn back(state: &mut State) {
+    let ticket = state.ticket();
     let connect = &mut state.session.connect;
     if connect.open {
-        connect.ticket += 1;
+        // A connection under way is answered with a ticket no longer awaited.
+        connect.ticket = ticket;
         connect.target = state.data.target.clone();
         connect.attempt = connect.profile.clone();
         state.data.view = connect.previous.take().unwrap_or(View::Dashboard);
@@ -363,6 +366,7 @@ mod tests {
     use crate::fixtures::{demo_state, press};
 
     fn failed(ticket: u64) -> super::super::msg::Msg {
+        let ticket = Ticket(ticket);
         super::super::msg::Msg::from(Msg::Done {
             ticket,
             result: Err(ConnectError {
@@ -399,7 +403,7 @@ mod tests {
         assert_eq!(
             init(&mut state),
             vec![Effect::Connect {
-                ticket: 1,
+                ticket: Ticket(1),
                 profile: None
             }]
         );
@@ -408,7 +412,7 @@ mod tests {
         assert_eq!(
             press(&mut state, KeyCode::Char('r')),
             vec![Effect::Connect {
-                ticket: 2,
+                ticket: Ticket(2),
                 profile: None
             }]
         );
@@ -465,10 +469,11 @@ mod tests {
         );
         press(&mut state, KeyCode::Down);
         let effects = press(&mut state, KeyCode::Enter);
+        let ticket = state.session.connect.ticket();
         assert_eq!(
             effects,
             vec![Effect::Connect {
-                ticket: 1,
+                ticket,
                 profile: Some("b".into())
             }]
         );
@@ -481,7 +486,7 @@ mod tests {
             Some("a"),
             "still in use"
         );
-        update(&mut state, failed(1));
+        update(&mut state, failed(ticket.0));
         assert_eq!(state.view, View::Dashboard);
         assert!(state.session.connect.failed_at_start().is_none());
     }

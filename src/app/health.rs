@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{timed, Cursor, Load};
+use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -15,11 +15,11 @@ use crate::ui::layout;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Health {
-    /// Keyed by ticket: a reload supersedes the check before it.
-    pub report: Load<u64, HealthReport>,
+    /// A reload supersedes the check before it.
+    pub report: Load<Ticket, HealthReport>,
     pub cursor: Cursor,
-    /// Leaks of one tenant, asked for with `L`, keyed by tenant.
-    pub leaks: Load<String, Vec<Leak>>,
+    /// Leaks of one tenant, asked for with `L`.
+    pub leaks: Load<(Ticket, String), Vec<Leak>>,
     /// The registry and ledger checks read with the report (`health`'s).
     pub checks: FrameworkChecks,
     /// `f`: only the rows with findings.
@@ -284,13 +284,13 @@ pub fn rows(state: &State) -> Vec<HealthRow> {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Loaded {
-        ticket: u64,
+        ticket: Ticket,
         /// The report and the registry and ledger checks, read together.
         result: Result<Box<(HealthReport, FrameworkChecks)>, DbError>,
         elapsed: Duration,
     },
     LeaksLoaded {
-        tenant: String,
+        key: (Ticket, String),
         result: Result<Vec<Leak>, DbError>,
         elapsed: Duration,
     },
@@ -298,8 +298,8 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
-    Check { ticket: u64 },
-    Leaks { tenant: String },
+    Check { ticket: Ticket },
+    Leaks { key: (Ticket, String) },
 }
 
 impl Job {
@@ -317,10 +317,10 @@ impl Job {
                     elapsed,
                 }
             }
-            Job::Leaks { tenant } => {
-                let (result, elapsed) = timed(db.leaks(&tenant)).await;
+            Job::Leaks { key } => {
+                let (result, elapsed) = timed(db.leaks(&key.1)).await;
                 Msg::LeaksLoaded {
-                    tenant,
+                    key,
                     result,
                     elapsed,
                 }
@@ -421,12 +421,12 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::LeaksLoaded {
-            tenant,
+            key,
             result,
             elapsed,
         } => {
             let result = result.map_err(|e| e.to_string());
-            state.health.leaks.accept(&tenant, result, elapsed);
+            state.health.leaks.accept(&key, result, elapsed);
         }
     }
     Vec::new()
@@ -467,8 +467,9 @@ fn show_leaks(state: &mut State) -> Vec<Effect> {
     let Some(tenant) = in_report.map(|t| t.tenant.clone()) else {
         return Vec::new();
     };
-    state.health.leaks.start(tenant.clone());
-    vec![AppJob::Health(Job::Leaks { tenant }).task(Slot("leaks"), Delay::None)]
+    let key = (state.ticket(), tenant);
+    state.health.leaks.start(key.clone());
+    vec![AppJob::Health(Job::Leaks { key }).task(Slot("leaks"), Delay::None)]
 }
 
 #[cfg(test)]
@@ -513,32 +514,36 @@ mod tests {
                 elapsed: Duration::ZERO,
             })
         };
-        update(&mut state, loaded(ticket + 1));
+        update(&mut state, loaded(Ticket(ticket.0 + 1)));
         assert!(state.health.report.is_loading(), "not the check asked for");
         update(&mut state, loaded(ticket));
         assert_eq!(state.health.report.value(), Some(&report));
+        let leaks_key = |effects: &[Effect]| match &jobs(effects)[..] {
+            [AppJob::Health(Job::Leaks { key })] => key.clone(),
+            other => panic!("{other:?}"),
+        };
+        let first = leaks_key(&press(&mut state, KeyCode::Char('L')));
         press(&mut state, KeyCode::Char('j'));
+        let second = leaks_key(&press(&mut state, KeyCode::Char('L')));
         assert_eq!(
-            jobs(&press(&mut state, KeyCode::Char('L'))),
-            vec![AppJob::Health(Job::Leaks {
-                tenant: "client2".into()
-            })]
+            (first.1.as_str(), second.1.as_str()),
+            ("client1", "client2")
         );
         // A late answer for another tenant is not shown as this one's.
-        let leaks_of = |tenant: &str| {
+        let leaks_of = |key| {
             AppMsg::from(Msg::LeaksLoaded {
-                tenant: tenant.into(),
+                key,
                 result: Ok(Vec::new()),
                 elapsed: Duration::ZERO,
             })
         };
-        update(&mut state, leaks_of("client1"));
+        update(&mut state, leaks_of(first));
         assert!(state.health.leaks.is_loading());
         assert_eq!(
-            state.health.leaks.key().map(String::as_str),
+            state.health.leaks.key().map(|k| k.1.as_str()),
             Some("client2")
         );
-        update(&mut state, leaks_of("client2"));
+        update(&mut state, leaks_of(second));
         assert_eq!(state.health.leaks.value(), Some(&Vec::new()));
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),

@@ -12,7 +12,7 @@ pub trait Loading {
     fn is_loading(&self) -> bool;
 }
 
-impl<K: PartialEq, T, E> Loading for Load<K, T, E> {
+impl<K: Keyed, T, E> Loading for Load<K, T, E> {
     fn is_loading(&self) -> bool {
         Load::is_loading(self)
     }
@@ -24,9 +24,32 @@ impl<K> Loading for Batched<K> {
     }
 }
 
-/// A fresh number from one counter (`State::ticket`), never reused.
+/// A fresh number from one counter (`State::ticket`), never reused. The
+/// one staleness rule of every load: each request carries a ticket, and a
+/// result is taken only if it carries the ticket of the request awaited
+/// ([`Load::accept`], [`Batched::accept`]); anything else is stale and
+/// changes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ticket(pub u64);
+
+/// A load's key: what was asked for, with the ticket of the asking.
+pub trait Keyed {
+    fn ticket(&self) -> Ticket;
+}
+
+/// A load whose ticket is all its key (nothing to choose: a reload).
+impl Keyed for Ticket {
+    fn ticket(&self) -> Ticket {
+        *self
+    }
+}
+
+/// What was asked for, and the ticket of the asking.
+impl<K> Keyed for (Ticket, K) {
+    fn ticket(&self) -> Ticket {
+        self.0
+    }
+}
 
 /// A result, with what it was asked for and how long it took.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,8 +66,9 @@ pub async fn timed<T>(load: impl Future<Output = T>) -> (T, Duration) {
 }
 
 /// Something loaded in the background. Each request carries a key (what
-/// was asked for); a result is accepted only for the key asked for last,
-/// so a result for a request that is no longer current is dropped.
+/// was asked for, with a [`Ticket`]); a result is accepted only if it
+/// carries the ticket asked for last, so a result for a request that is
+/// no longer current is dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Load<K, T, E = String> {
     pending: Option<K>,
@@ -60,7 +84,7 @@ impl<K, T, E> Default for Load<K, T, E> {
     }
 }
 
-impl<K: PartialEq, T, E> Load<K, T, E> {
+impl<K: Keyed, T, E> Load<K, T, E> {
     /// Asks for `key`; what was shown goes (something else is wanted now).
     pub fn start(&mut self, key: K) {
         self.pending = Some(key);
@@ -77,10 +101,10 @@ impl<K: PartialEq, T, E> Load<K, T, E> {
         *self = Load::default();
     }
 
-    /// Takes the result for `key` if `key` is the request awaited; returns
-    /// whether it was (a stale result changes nothing).
+    /// Takes the result for `key` if its ticket is the one awaited;
+    /// returns whether it was (a stale result changes nothing).
     pub fn accept(&mut self, key: &K, result: Result<T, E>, elapsed: Duration) -> bool {
-        if self.pending.as_ref() != Some(key) {
+        if self.pending.as_ref().map(Keyed::ticket) != Some(key.ticket()) {
             return false;
         }
         let key = self.pending.take().expect("checked above");
@@ -369,28 +393,35 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    /// A result is taken by its ticket: one for the same thing asked for
+    /// earlier (a refresh's superseded answer) is as stale as another's.
     #[test]
     fn only_the_current_request_is_accepted() {
-        let mut load: Load<u32, &str> = Load::default();
-        load.start(1);
-        load.start(2);
-        assert!(!load.accept(&1, Ok("stale"), Duration::ZERO));
+        let key = |ticket, what| (Ticket(ticket), what);
+        let mut load: Load<(Ticket, &str), &str> = Load::default();
+        load.start(key(1, "a"));
+        load.start(key(2, "b"));
+        assert!(!load.accept(&key(1, "a"), Ok("stale"), Duration::ZERO));
         assert!(load.is_loading());
-        assert!(load.accept(&2, Ok("fresh"), Duration::ZERO));
+        assert!(load.accept(&key(2, "b"), Ok("fresh"), Duration::ZERO));
         assert_eq!(load.value(), Some(&"fresh"));
         assert!(
-            !load.accept(&2, Ok("twice"), Duration::ZERO),
+            !load.accept(&key(2, "b"), Ok("twice"), Duration::ZERO),
             "answered already"
         );
-        load.refresh(3);
+        load.refresh(key(3, "b"));
+        assert!(
+            !load.accept(&key(2, "b"), Ok("late"), Duration::ZERO),
+            "the same thing, asked for before: stale"
+        );
         assert_eq!(
             load.value(),
             Some(&"fresh"),
             "shown until the new one comes"
         );
-        load.start(4);
+        load.start(key(4, "c"));
         assert_eq!(load.value(), None);
-        assert_eq!(load.key(), Some(&4));
+        assert_eq!(load.key(), Some(&key(4, "c")));
     }
 
     /// The tenant list is the snapshot taken at the start: batches neither

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::keymap::{Action, KeyTable};
-use super::load::{Done, Load, Loading};
+use super::load::{Done, Keyed, Load, Loading};
 use super::msg::Effect;
 use super::state::State;
 use crate::output::Document;
@@ -22,7 +22,7 @@ pub enum Status {
 impl Status {
     /// The status of a view's one load: busy while it loads; once done,
     /// `what` it read and how long that took (a failure shows in the view).
-    pub fn of<K: PartialEq, T, E>(load: &Load<K, T, E>, what: impl Fn(&T) -> String) -> Status {
+    pub fn of<K: Keyed, T, E>(load: &Load<K, T, E>, what: impl Fn(&T) -> String) -> Status {
         if load.is_loading() {
             return Status::Busy("loading…".into());
         }
@@ -78,7 +78,7 @@ pub struct Screen {
 }
 
 /// `e` for a view that exports what one load brought: that value, once loaded.
-pub fn export_loaded<K: PartialEq, T: Clone, E>(
+pub fn export_loaded<K: Keyed, T: Clone, E>(
     stem: &str,
     load: &Load<K, T, E>,
     document: fn(T) -> Document,

@@ -15,7 +15,7 @@ use super::connect::Connect;
 use super::dashboard::Dashboard;
 use super::health::Health;
 use super::keymap::{self, KeyTable};
-use super::load::Load;
+use super::load::{Load, Ticket};
 use super::prices::Prices;
 use super::tenants::Tenants;
 pub use super::views::View;
@@ -54,9 +54,9 @@ impl Session {
     }
 
     /// A fresh ticket: the key every load's result is matched by.
-    pub fn ticket(&mut self) -> u64 {
+    pub fn ticket(&mut self) -> Ticket {
         self.tickets += 1;
-        self.tickets
+        Ticket(self.tickets)
     }
 }
 
@@ -68,8 +68,8 @@ pub struct Data {
     pub target: String,
     pub catalog: TenantCatalog,
     pub user_count: UserCount,
-    /// A reload of the catalog and the count (`r`), keyed by ticket.
-    pub catalog_load: Load<u64, (), String>,
+    /// A reload of the catalog and the count (`r`).
+    pub catalog_load: Load<Ticket, ()>,
     pub view: View,
     pub help_open: bool,
     /// Lines of the help popup scrolled past.
@@ -148,7 +148,7 @@ impl State {
     }
 
     /// A fresh ticket for a load (see [`Load`]).
-    pub fn ticket(&mut self) -> u64 {
+    pub fn ticket(&mut self) -> Ticket {
         self.session.ticket()
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
-use super::load::{timed, BatchId, Cursor, Load};
+use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -27,7 +27,7 @@ pub struct Tenants {
     pub layout: String,
     /// Users live in each tenant schema: the dashboard opens here.
     pub per_tenant: bool,
-    pub directory: Load<u64, Vec<TenantEntry>, String>,
+    pub directory: Load<Ticket, Vec<TenantEntry>, String>,
     pub rows: Cursor,
     pub search: Search,
     /// Tenants left out of every tenant's users list, their users table
@@ -56,7 +56,7 @@ impl Tenants {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Directory {
-        ticket: u64,
+        ticket: Ticket,
         result: Result<Vec<TenantEntry>, DbError>,
         elapsed: Duration,
     },
@@ -70,7 +70,7 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Directory {
-        ticket: u64,
+        ticket: Ticket,
         count_users: bool,
     },
     Search {

@@ -22,7 +22,7 @@ pub use keys::{FILTERING, KEYS};
 use keys::{KEYS_NARROWED, KEYS_TENANT};
 
 use crate::app::keymap::Action;
-use crate::app::load::{Cursor, Load};
+use crate::app::load::{Cursor, Load, Ticket};
 use crate::app::msg::{Delay, Effect};
 use crate::app::screen::{nothing, Screen};
 use crate::app::state::State;
@@ -54,7 +54,6 @@ pub struct Dashboard {
     pub tenant: Option<crate::db::TenantEntry>,
     /// The detail popup (Enter), over the dashboard.
     pub detail: Option<crate::app::detail::Detail>,
-    generation: u64,
 }
 
 /// An empty list: `State::new` puts the first page in.
@@ -123,7 +122,6 @@ impl Dashboard {
             focus: Focus::Users,
             tenant: None,
             detail: None,
-            generation: 0,
         }
     }
 
@@ -227,7 +225,8 @@ fn jump(state: &mut State, page: Page) -> Vec<Effect> {
         return Vec::new();
     }
     let rows = user_rows(state);
-    match state.dashboard.users.jump(page, rows) {
+    let ticket = state.ticket();
+    match state.dashboard.users.jump(ticket, page, rows) {
         Jump::Moved(true) => request_orders(state, Delay::Debounce(state.session.debounce)),
         Jump::Moved(false) => Vec::new(),
         Jump::Load(request) => request
@@ -309,7 +308,7 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 /// A reloaded catalog and user count; a reload superseded by another is dropped.
 fn on_catalog(
     state: &mut State,
-    ticket: u64,
+    ticket: Ticket,
     result: Result<(TenantCatalog, UserCount), DbError>,
 ) -> Vec<Effect> {
     let (catalog, count) = match result {

@@ -10,7 +10,7 @@ use crossterm::event::KeyEvent;
 
 use super::Job;
 use crate::app::input::LineInput;
-use crate::app::load::{Batch, BatchId, Batched, Cursor, Ticket};
+use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
@@ -105,7 +105,7 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
             Vec::new()
         };
     }
-    let ticket = Ticket(state.ticket());
+    let ticket = state.ticket();
     // The tenant schemas as the search begins; where users are shared, the
     // one table, read in one statement.
     let per_tenant = state.tenants.per_tenant;
