@@ -8,7 +8,7 @@ use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
-use crate::db::tenancy::{FrameworkChecks, LedgerStatus};
+use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle, TenantCatalog};
 use crate::output::Document;
 use crate::ui::layout;
@@ -89,9 +89,33 @@ pub fn all_rows(
     checks: &FrameworkChecks,
     catalog: &TenantCatalog,
 ) -> Vec<HealthRow> {
-    let finding = |severity, text: String| Finding { severity, text };
     let registry = checks.registry.as_ref();
-    let mut rows: Vec<HealthRow> = report
+    let mut rows = RowSet {
+        rows: tenant_rows(report, catalog),
+        catalog,
+    };
+    if let Some(registry) = registry {
+        rows.missing_schemas(registry);
+    }
+    rows.orphans(report, registry.is_some());
+    if let Some(registry) = registry {
+        rows.unregistered_and_static(registry);
+    }
+    if let Some(ledger) = &checks.ledger {
+        rows.ledger(ledger);
+    }
+    rows.wrong_copy(report);
+    rows.unused(report, registry.is_some());
+    rows.rows
+}
+
+fn finding(severity: Severity, text: String) -> Finding {
+    Finding { severity, text }
+}
+
+/// A row per tenant schema the check read, with its drift.
+fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow> {
+    report
         .tenants
         .iter()
         .enumerate()
@@ -107,19 +131,24 @@ pub fn all_rows(
                 .map(|d| finding(Severity::Error, d.describe()))
                 .collect(),
         })
-        .collect();
-    fn row_of<'r>(
-        rows: &'r mut Vec<HealthRow>,
-        schema: &str,
-        kind: RowKind,
-        catalog: &TenantCatalog,
-    ) -> &'r mut HealthRow {
-        let at = match rows.iter().position(|r| r.schema == schema) {
+        .collect()
+}
+
+/// The rows so far, each check adding its findings to a schema's row (a
+/// new row for a schema not yet listed).
+struct RowSet<'c> {
+    rows: Vec<HealthRow>,
+    catalog: &'c TenantCatalog,
+}
+
+impl RowSet<'_> {
+    fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
+        let at = match self.rows.iter().position(|r| r.schema == schema) {
             Some(at) => at,
             None => {
-                rows.push(HealthRow {
+                self.rows.push(HealthRow {
                     schema: schema.to_string(),
-                    name: catalog.label(schema),
+                    name: self.catalog.label(schema),
                     kind,
                     status: match kind {
                         RowKind::Tenant(_) => "ok",
@@ -131,76 +160,82 @@ pub fn all_rows(
                     users: None,
                     findings: Vec::new(),
                 });
-                rows.len() - 1
+                self.rows.len() - 1
             }
         };
-        &mut rows[at]
+        &mut self.rows[at]
     }
-    if let Some(registry) = registry {
+
+    /// Registered tenants whose schema does not exist.
+    fn missing_schemas(&mut self, registry: &RegistryCheck) {
         for schema in &registry.missing_schemas {
-            row_of(&mut rows, schema, RowKind::NoSchema, catalog)
+            let text = format!(
+                "registered in {}, but its schema does not exist",
+                registry.table
+            );
+            self.row_of(schema, RowKind::NoSchema)
                 .findings
-                .push(finding(
-                    Severity::Error,
-                    format!(
-                        "registered in {}, but its schema does not exist",
-                        registry.table
-                    ),
-                ));
+                .push(finding(Severity::Error, text));
         }
     }
-    for orphan in &report.orphan_organizations {
-        let (schema, text) = match (&orphan.organization_id, registry) {
-            (Some(id), Some(_)) => (
-                id.clone(),
-                format!("{} user(s) of a tenant with no schema", orphan.users),
-            ),
-            (Some(id), None) => (
-                id.clone(),
-                format!(
-                    "organization id of {} user(s), naming no tenant schema",
-                    orphan.users
+
+    /// Users of a tenant (or organization id) with no schema, or of none.
+    fn orphans(&mut self, report: &HealthReport, registered: bool) {
+        for orphan in &report.orphan_organizations {
+            let (schema, text) = match (&orphan.organization_id, registered) {
+                (Some(id), true) => (
+                    id.clone(),
+                    format!("{} user(s) of a tenant with no schema", orphan.users),
                 ),
-            ),
-            (None, Some(_)) => (
-                "(none)".to_string(),
-                format!("{} user(s) with no tenant", orphan.users),
-            ),
-            (None, None) => (
-                "(none)".to_string(),
-                format!("{} user(s) with no organization id", orphan.users),
-            ),
-        };
-        let row = row_of(&mut rows, &schema, RowKind::NoSchema, catalog);
-        row.users = Some(orphan.users);
-        row.findings.push(finding(Severity::Warning, text));
-    }
-    if let Some(registry) = registry {
-        for schema in &registry.unregistered_schemas {
-            row_of(&mut rows, schema, RowKind::Unregistered, catalog)
-                .findings
-                .push(finding(
-                    Severity::Error,
+                (Some(id), false) => (
+                    id.clone(),
                     format!(
-                        "holds tenant tables, but {} does not list it",
-                        registry.table
+                        "organization id of {} user(s), naming no tenant schema",
+                        orphan.users
                     ),
-                ));
+                ),
+                (None, true) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no tenant", orphan.users),
+                ),
+                (None, false) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no organization id", orphan.users),
+                ),
+            };
+            let row = self.row_of(&schema, RowKind::NoSchema);
+            row.users = Some(orphan.users);
+            row.findings.push(finding(Severity::Warning, text));
+        }
+    }
+
+    /// Schemas with tenant tables the registry does not list, and
+    /// django-pgschemas' static ones.
+    fn unregistered_and_static(&mut self, registry: &RegistryCheck) {
+        for schema in &registry.unregistered_schemas {
+            let text = format!(
+                "holds tenant tables, but {} does not list it",
+                registry.table
+            );
+            self.row_of(schema, RowKind::Unregistered)
+                .findings
+                .push(finding(Severity::Error, text));
         }
         for schema in &registry.static_schemas {
-            row_of(&mut rows, schema, RowKind::Static, catalog)
+            let text = format!(
+                "not in {}: django-pgschemas' static tenant or clone reference \
+                 (ignore_schemas)",
+                registry.table
+            );
+            self.row_of(schema, RowKind::Static)
                 .findings
-                .push(finding(
-                    Severity::Note,
-                    format!(
-                        "not in {}: django-pgschemas' static tenant or clone reference \
-                         (ignore_schemas)",
-                        registry.table
-                    ),
-                ));
+                .push(finding(Severity::Note, text));
         }
     }
-    if let Some(ledger) = &checks.ledger {
+
+    /// Tenants whose migrations are behind, ahead of or diverged from the
+    /// shared ledger.
+    fn ledger(&mut self, ledger: &LedgerCheck) {
         for drift in &ledger.drift {
             let list = |v: &[String]| v.join(", ");
             let text = match drift.status {
@@ -225,48 +260,49 @@ pub fn all_rows(
                 LedgerStatus::Ahead => Severity::Warning,
                 _ => Severity::Error,
             };
-            let row = row_of(
-                &mut rows,
-                &drift.tenant,
-                RowKind::Tenant(usize::MAX),
-                catalog,
-            );
+            let row = self.row_of(&drift.tenant, RowKind::Tenant(usize::MAX));
             if row.status == "ok" || (row.status == "unused" && severity == Severity::Error) {
                 row.status = drift.status.word();
             }
             row.findings.push(finding(severity, text));
         }
     }
-    for copy in &report.wrong_copy {
-        let row = row_of(&mut rows, &copy.schema, RowKind::Shared, catalog);
-        if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
-            row.status = "wrong copy";
-        }
-        let severity = if copy.has_rows() {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        row.findings.push(finding(
-            severity,
-            format!(
+
+    /// Rows in the wrong copy of a table (a tenant's in the shared one, or
+    /// the reverse).
+    fn wrong_copy(&mut self, report: &HealthReport) {
+        for copy in &report.wrong_copy {
+            let row = self.row_of(&copy.schema, RowKind::Shared);
+            if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
+                row.status = "wrong copy";
+            }
+            let severity = if copy.has_rows() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let text = format!(
                 "{}: {} in the wrong copy ({})",
                 copy.table,
                 copy.rows_text(),
                 copy.why
-            ),
-        ));
+            );
+            row.findings.push(finding(severity, text));
+        }
     }
-    for schema in &report.unused_tenants {
-        let row = row_of(&mut rows, schema, RowKind::Tenant(usize::MAX), catalog);
-        let text = match registry {
-            Some(_) => "no user is a member of it",
-            None => "no user's organization id names it",
-        };
-        row.findings
-            .push(finding(Severity::Warning, text.to_string()));
+
+    /// Tenants no user belongs to.
+    fn unused(&mut self, report: &HealthReport, registered: bool) {
+        for schema in &report.unused_tenants {
+            let text = match registered {
+                true => "no user is a member of it",
+                false => "no user's organization id names it",
+            };
+            self.row_of(schema, RowKind::Tenant(usize::MAX))
+                .findings
+                .push(finding(Severity::Warning, text.to_string()));
+        }
     }
-    rows
 }
 
 /// The rows on screen: all of them, or (`f`) those with findings.

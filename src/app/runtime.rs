@@ -206,22 +206,7 @@ async fn drive<B: Backend>(
         while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
-        let (mut started, mut at_once) = (false, false);
-        for msg in pending {
-            if let Some(db) = connect::adopted(&state, &msg) {
-                // Results of the old database's loads are dropped with
-                // their channel: none can land in the new state.
-                let (results_tx, fresh) = unbounded_channel();
-                results = fresh;
-                if let Some(old) = executor.replace_db(db, results_tx) {
-                    tokio::spawn(async move { old.close().await });
-                }
-            }
-            for effect in update(&mut state, msg) {
-                at_once |= executor.run(effect);
-                started = true;
-            }
-        }
+        let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
         // the draw overlaps the query instead of delaying it.
@@ -242,6 +227,35 @@ async fn drive<B: Backend>(
     }
     executor.cancel_all();
     Ok((state, executor.into_db()))
+}
+
+/// Updates the state with each message in turn and runs the effects;
+/// returns whether a load started, and whether one started at once. A
+/// connection's message brings its database: the executor uses it from
+/// then on, with a new results channel.
+fn handle(
+    state: &mut State,
+    executor: &mut Executor,
+    results: &mut UnboundedReceiver<Msg>,
+    pending: Vec<Msg>,
+) -> (bool, bool) {
+    let (mut started, mut at_once) = (false, false);
+    for msg in pending {
+        if let Some(db) = connect::adopted(state, &msg) {
+            // Results of the old database's loads are dropped with
+            // their channel: none can land in the new state.
+            let (results_tx, fresh) = unbounded_channel();
+            *results = fresh;
+            if let Some(old) = executor.replace_db(db, results_tx) {
+                tokio::spawn(async move { old.close().await });
+            }
+        }
+        for effect in update(state, msg) {
+            at_once |= executor.run(effect);
+            started = true;
+        }
+    }
+    (started, at_once)
 }
 
 /// Whether a frame waits for a load started at once (see STALE_FRAME):
