@@ -353,6 +353,31 @@ mod tests {
         assert!(!state.is_busy());
     }
 
+    /// `e` in the matrix before it has answered finds nothing to export,
+    /// and says it is still loading; once it is in, every row goes out.
+    /// (claims.rs's export test once pressed `e` on a frame that was still
+    /// the dashboard's: the test was wrong, not this state.)
+    #[test]
+    fn export_in_the_matrix_waits_for_its_load() {
+        let mut state = big_dashboard(120);
+        let asked = prices_asked(&press(&mut state, KeyCode::Char('p')));
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        assert_eq!(
+            state.notice,
+            Some(Err("still loading: nothing to export yet".into()))
+        );
+        let matrix = PriceMatrix {
+            tenants: asked.1.clone(),
+            ..Default::default()
+        };
+        update(&mut state, loaded(asked, matrix));
+        let effects = press(&mut state, KeyCode::Char('e'));
+        assert!(
+            matches!(&effects[..], [Effect::Export { stem, .. }] if stem == "prices"),
+            "{effects:?}"
+        );
+    }
+
     #[test]
     fn price_matrix_fetches_only_the_visible_columns() {
         let mut state = big_dashboard(120);

@@ -115,7 +115,13 @@ fn export(state: &mut State) -> Vec<Effect> {
     match (state.view.screen().export)(state) {
         Some((stem, document)) => vec![Effect::Export { stem, document }],
         None => {
-            state.notice = Some(Err("nothing loaded to export yet".into()));
+            // Said apart: a load on its way is worth waiting for.
+            let why = if state.is_busy() {
+                "still loading: nothing to export yet"
+            } else {
+                "nothing loaded to export yet"
+            };
+            state.notice = Some(Err(why.into()));
             Vec::new()
         }
     }

@@ -573,7 +573,8 @@ fn export_writes_what_the_view_shows() {
     assert!(press(&mut state, KeyCode::Char('e')).is_empty());
     assert_eq!(
         state.notice,
-        Some(Err("nothing loaded to export yet".into()))
+        Some(Err("still loading: nothing to export yet".into())),
+        "the first user's orders are on their way"
     );
     let key = state.dashboard.orders.key().unwrap().clone();
     let line = crate::db::RawOrderLine {
