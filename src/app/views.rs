@@ -81,7 +81,7 @@ macro_rules! views {
 }
 
 // The one list of views. A new view: its module here, its state field in
-// `State`, and its drawing in `ui` (see docs/architecture.md).
+// `Data` (app/state.rs), and its drawing in `ui` (see docs/architecture.md).
 views! {
     /// The users list and the selected user's orders; where the app opens.
     #[default]
