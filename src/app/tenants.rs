@@ -465,6 +465,31 @@ mod tests {
         assert!(state.tenants.search.load.stopped().is_some());
     }
 
+    /// Leaving after the search has read every tenant stops nothing: it
+    /// is not said to be cut short.
+    #[test]
+    fn leaving_after_the_search_ended_stops_nothing() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        let done = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        assert!(search_loads(&crate::app::update(&mut state, done.into())).is_empty());
+        press(&mut state, KeyCode::Enter);
+        let effects = press(&mut state, KeyCode::Char('a'));
+        assert!(
+            !effects.contains(&Effect::Cancel(SEARCH_SLOT)),
+            "{effects:?}"
+        );
+        assert_eq!(state.tenants.search.load.stopped(), None);
+    }
+
     #[test]
     fn shared_users_open_on_the_users_and_t_opens_the_tenants() {
         let mut state = demo_state();

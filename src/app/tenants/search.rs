@@ -180,13 +180,13 @@ pub(super) fn leave(state: &mut State) -> Vec<Effect> {
     state.view = View::Dashboard;
     let search = &mut state.tenants.search;
     search.editing = false;
-    if search
-        .load
-        .stop(Some("stopped when the pane was left: / searches again"))
-    {
-        return vec![Effect::Cancel(SEARCH_SLOT)];
+    if !search.load.is_loading() {
+        return Vec::new();
     }
-    Vec::new()
+    search
+        .load
+        .stop(Some("stopped when the pane was left: / searches again"));
+    vec![Effect::Cancel(SEARCH_SLOT)]
 }
 
 /// Enter on a search result: that user's orders, in their tenant's list.
