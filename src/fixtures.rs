@@ -56,7 +56,7 @@ pub fn demo_state() -> State {
         ..Default::default()
     };
     let mut state = State::new("demo".into(), catalog(), count, users, None);
-    state.size = (120, 30);
+    state.session.size = (120, 30);
     init(&mut state);
     state
 }
@@ -171,19 +171,19 @@ pub fn deliver_health_checked(
 
 /// Answers the price matrix load that is running; returns its columns.
 pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<String> {
-    let tenants = state
+    let key = state
         .prices
         .matrix
         .pending()
         .cloned()
         .expect("prices are loading");
     let msg = crate::app::prices::Msg::Loaded {
-        tenants: tenants.clone(),
+        key: key.clone(),
         result: Ok(matrix),
         elapsed: std::time::Duration::from_millis(5),
     };
     update(state, Msg::from(msg));
-    tenants
+    key.1
 }
 
 /// A drawn frame as lines of text.
@@ -218,7 +218,7 @@ impl Harness {
         debounce: std::time::Duration,
         size: (u16, u16),
     ) -> Result<Harness, crate::Failure> {
-        let state = crate::app::runtime::initial_state(&db, "demo".into(), None, debounce).await?;
+        let state = crate::app::initial_state(&db, "demo".into(), None, debounce).await?;
         Ok(Harness::with_state(db, state, size, Clipboard::none()))
     }
 

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenantscope::app::connect::{ConnectError, Connector, Opened};
+use tenantscope::app::connect::{self, ConnectError, Connector, Opened};
 use tenantscope::app::dashboard::open_on_user;
 use tenantscope::app::runtime::{self, Signals};
+use tenantscope::app::state::{Session, State};
 use tenantscope::cli::{Cli, Command};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database};
@@ -99,14 +100,17 @@ fn serve(
     if configured.is_none() && !draws_first {
         demo_server = Some(runtime.block_on(start_demo_server(&mut signals))?);
     }
-    let profile_rows = profile_targets(file, settings, env);
     let compare = cli
         .compare
         .clone()
         .or_else(|| settings.tenancy.compare_with.clone());
-    let debounce = Duration::from_millis(settings.ui.debounce_ms);
-    let refresh_every =
+    // What the dashboard keeps whatever database it shows.
+    let mut session = Session::opened();
+    session.debounce = Duration::from_millis(settings.ui.debounce_ms);
+    session.refresh_every =
         (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
+    session.connect.profiles = profile_targets(file, settings, env);
+    session.connect.profile = settings.profile.clone();
     let mouse = settings.ui.mouse && !cli.no_mouse;
     let start = |source: Option<ConnectionSource>| {
         connector(Arc::new(Start {
@@ -123,15 +127,9 @@ fn serve(
         let target = configured
             .as_ref()
             .map_or("demo".into(), ConnectionSource::label);
-        let mut state = tenantscope::app::connect::connecting_state(
-            target,
-            compare.clone(),
-            profile_rows,
-            debounce,
-        );
-        state.connect.profile = settings.profile.clone();
-        state.connect.demo = demo;
-        state.refresh_every = refresh_every;
+        // Its first connection starts the demo's server, and says so.
+        session.connect.demo = demo;
+        let state = connect::connecting_state(target, session);
         // It handles signals itself (like q), restoring the terminal.
         let result = runtime.block_on(runtime::run_terminal(
             state,
@@ -163,21 +161,17 @@ fn serve(
             // No terminal to draw on, or `--user`: bad input still fails
             // first, as one line.
             let opened = async {
-                let mut state =
-                    runtime::initial_state(&database, source.label(), compare.clone(), debounce)
-                        .await?;
+                let data = connect::first_data(&database, source.label(), compare.clone()).await?;
+                let mut state = State::reopened(session, data);
                 if let Some(id) = &cli.user {
                     open_on_user(&mut state, &database, id, cli.tenant.as_deref()).await?;
                 }
                 Ok::<_, Failure>(state)
             };
-            let mut state = tokio::select! {
+            let state = tokio::select! {
                 state = opened => state?,
                 signal = signals.recv() => return Err(interrupted(signal)),
             };
-            state.connect.profiles = profile_rows;
-            state.connect.profile = settings.profile.clone();
-            state.refresh_every = refresh_every;
             runtime::run_terminal(
                 state,
                 Some(database.clone()),

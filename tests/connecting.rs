@@ -545,7 +545,12 @@ mod dashboard_start {
             .iter()
             .map(|(n, t)| (n.to_string(), t.to_string()))
             .collect();
-        connect::connecting_state(target.into(), None, profiles, Duration::from_millis(10))
+        let mut session = tenantscope::app::Session {
+            debounce: Duration::from_millis(10),
+            ..Default::default()
+        };
+        session.connect.profiles = profiles;
+        connect::connecting_state(target.into(), session)
     }
 
     async fn open(source: ConnectionSource) -> Result<connect::Opened, ConnectError> {
@@ -575,8 +580,8 @@ mod dashboard_start {
         );
         keys(&tx, &[KeyCode::Char('q')]);
         let (state, db) = handle.await.unwrap().unwrap();
-        assert!(state.quit && db.is_none());
-        assert!(state.connect.failed_at_start().is_none());
+        assert!(state.session.quit && db.is_none());
+        assert!(state.session.connect.failed_at_start().is_none());
     }
 
     #[tokio::test]
@@ -602,7 +607,13 @@ mod dashboard_start {
             Box::pin(open(source))
         });
         let target = format!("app@127.0.0.1:{dead}/app");
-        let state = starting(&target, &[("first", "one"), ("second", "two")]);
+        let mut state = starting(&target, &[("first", "one"), ("second", "two")]);
+        // Settings of the session, each unlike its default: they outlive
+        // both connections (`refresh_every` used to be lost on the first).
+        state.session.refresh_every = Some(Duration::from_secs(3600));
+        state.session.debounce = Duration::from_millis(37);
+        state.session.connect.demo = true;
+        let before = state.session.clone();
         let (tx, mut frames, handle) = start(state, connector);
         let failed = frame_where(&mut frames, "the retry prompt", |f| {
             f.contains("Press r to retry, P to pick a profile, q to quit.")
@@ -633,7 +644,18 @@ mod dashboard_start {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         tx.send(Msg::Key(ctrl_c)).unwrap();
         let (state, db) = handle.await.unwrap().unwrap();
-        assert_eq!(state.connect.profile.as_deref(), Some("second"));
+        assert_eq!(state.session.connect.profile.as_deref(), Some("second"));
+        // The whole session is as it began but for what the connections,
+        // the terminal and the clock moved on: a setting added to the
+        // session is checked here with no new line.
+        let after = &state.session;
+        assert_eq!(after.connect.profiles, before.connect.profiles);
+        assert!(after.connect.demo && after.connect.open);
+        let mut expected = before;
+        expected.connect = after.connect.clone();
+        (expected.size, expected.ticks) = ((120, 30), after.ticks);
+        (expected.tickets, expected.quit) = (after.tickets, true);
+        assert_eq!(after, &expected);
         let db = db.expect("the database in use at the end");
         assert_eq!(db.tenants().await.unwrap().len(), 2);
         db.close().await;

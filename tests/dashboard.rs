@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossterm::event::KeyCode;
-use tenantscope::app::runtime::initial_state;
+use tenantscope::app::initial_state;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::TestDatabase;
@@ -118,7 +118,7 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(state.quit);
+    assert!(state.session.quit);
     let selected = state.selected_user().unwrap().id.clone();
     let orders = &state.dashboard.orders;
     assert_eq!(orders.key().unwrap().user_id, selected);

@@ -293,11 +293,10 @@ async fn details_show_whole_values_and_y_copies_through_osc_52() {
 async fn refresh_reads_again_keeping_selection_and_filter_and_says_when() {
     let test_db = desk_db().await;
     let db = connect(&test_db).await;
-    let mut state =
-        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
-            .await
-            .unwrap();
-    state.refresh_every = Some(Duration::from_millis(300));
+    let mut state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    state.session.refresh_every = Some(Duration::from_millis(300));
     let mut app = common::start_app_with(db, state, (120, 24));
     app.frame_where("the list", |f| f.contains("rich_dude"))
         .await;
@@ -356,11 +355,10 @@ async fn a_timed_refresh_is_skipped_while_a_load_is_still_running() {
     };
     // mid_dude's orders, compared with client1, wait on this lock.
     let mut locker = common::lock_table(&test_db, "client1.items").await;
-    let mut state =
-        tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
-            .await
-            .unwrap();
-    state.refresh_every = Some(Duration::from_millis(100));
+    let mut state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    state.session.refresh_every = Some(Duration::from_millis(100));
     // No statement timeout within the test: only a refresh could end the load.
     let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));
     app.frame_where("the load waiting", |f| {
@@ -573,7 +571,7 @@ async fn moving_to_another_user_cancels_the_baskets_remaining_pages() {
         ],
     );
     let db = connect(&test_db).await;
-    let state = tenantscope::app::runtime::initial_state(&db, "demo".into(), None, Duration::ZERO)
+    let state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
         .await
         .unwrap();
     let mut app = common::start_app_with(db.with_statement_timeout(600_000), state, (120, 24));

@@ -525,10 +525,11 @@ fn health_view_with_drift_orphans_and_a_leak() {
         kind: LeakKind::OtherTenant,
         user_tenant: Some("tenant_0004".into()),
     };
+    let asked = state.health.leaks.pending().cloned().unwrap();
     update(
         &mut state,
         Msg::from(health::Msg::LeaksLoaded {
-            tenant: "tenant_0001".into(),
+            key: asked,
             result: Ok(vec![leak]),
             elapsed: Duration::from_millis(3),
         }),
@@ -583,7 +584,7 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
 fn price_matrix_marks_lowest_highest_and_spread() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('p'));
-    let tenants = state
+    let key = state
         .prices
         .matrix
         .pending()
@@ -592,7 +593,7 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     update(
         &mut state,
         Msg::from(prices::Msg::Loaded {
-            tenants,
+            key,
             result: Ok(demo_matrix()),
             elapsed: Duration::from_millis(5),
         }),
@@ -835,7 +836,7 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
     use tenantscope::db::{PriceMatrix, PriceRow, TenantFailure};
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('p'));
-    let tenants = state.prices.matrix.pending().cloned().unwrap();
+    let (_, tenants) = state.prices.matrix.pending().cloned().unwrap();
     let row = |item: &str, prices: [Option<&str>; 3]| {
         PriceRow::new(
             item.into(),
@@ -891,10 +892,8 @@ fn basket_state() -> State {
     use tenantscope::db::{BasketTenant, OrderLine};
     let mut state = demo_state();
     deliver(&mut state, "client1", reference_lines());
-    let effects = {
-        key(&mut state, KeyCode::Char('b'));
-        state.basket.key.clone().unwrap()
-    };
+    key(&mut state, KeyCode::Char('b'));
+    let batch = state.basket.load.awaited().unwrap();
     let lines: Vec<OrderLine> = reference_lines()
         .into_iter()
         .map(OrderLine::from_raw)
@@ -918,9 +917,8 @@ fn basket_state() -> State {
     update(
         &mut state,
         Msg::from(basket::Msg::Page {
-            key: effects,
+            batch,
             result: Ok((lines, priced)),
-            next: 3,
             elapsed: Duration::from_millis(7),
         }),
     );

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use tenantscope::app::dashboard::USERS_SLOT;
+use tenantscope::app::initial_state;
 use tenantscope::app::msg::{Effect, Job};
-use tenantscope::app::runtime::initial_state;
 use tenantscope::app::tenants::{self, SEARCH_SLOT};
 use tenantscope::app::{update, Msg, State, View};
 use tenantscope::db::{Database, QueryHandle};
@@ -111,7 +111,7 @@ async fn open_pure(db: &Database) -> State {
     let mut state = initial_state(db, "demo".into(), None, Duration::ZERO)
         .await
         .unwrap();
-    state.size = (120, 30);
+    state.session.size = (120, 30);
     let effects = tenantscope::app::init(&mut state);
     assert_eq!(state.view, View::Tenants, "per-tenant users: tenants first");
     run_tenant_jobs(&mut state, db, effects).await;
@@ -211,7 +211,7 @@ async fn shared_users_keep_the_users_list_first_and_t_opens_the_tenants() {
     let mut state = initial_state(&db, "demo".into(), None, Duration::ZERO)
         .await
         .unwrap();
-    state.size = (120, 30);
+    state.session.size = (120, 30);
     tenantscope::app::init(&mut state);
     assert_eq!(state.view, View::Dashboard);
     let all = state.dashboard.users.users().len();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{timed, Cursor};
+use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -15,14 +15,12 @@ use crate::geometry as layout;
 
 pub const BASKET_SLOT: Slot = Slot("basket");
 
-/// Which basket: a user, and which reading of it (`r` reads it again).
+/// Whose basket: a user of a tenant (the same id in another tenant is
+/// another user: users in each tenant schema).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasketKey {
     pub user_id: String,
-    /// The user's tenant schema: the same id in another tenant is
-    /// another user (users in each tenant schema).
     pub tenant: Option<String>,
-    pub generation: u64,
 }
 
 impl BasketKey {
@@ -33,43 +31,33 @@ impl BasketKey {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Basket {
-    pub key: Option<BasketKey>,
+    /// The tenants priced so far, a page of the catalog at a time.
+    pub load: Batched<BasketKey>,
     pub user: Option<User>,
     /// The user's order lines, with their own tenant's prices.
     pub lines: Option<Vec<OrderLine>>,
     /// Ranked (see [`crate::db::rank_basket`]).
     pub tenants: Vec<BasketTenant>,
-    /// Tenants of the catalog asked for so far.
-    pub next: usize,
-    pub loading: bool,
-    pub error: Option<super::load::Failure>,
     pub rows: Cursor,
-    /// How long the first page took, and all of them.
-    pub first_page: Option<Duration>,
-    pub elapsed: Duration,
-    generation: u64,
 }
 
 #[derive(Debug, Clone)]
 pub enum Msg {
     Page {
-        key: BasketKey,
+        batch: BatchId,
         result: Result<(Vec<OrderLine>, Vec<BasketTenant>), DbError>,
-        next: usize,
         elapsed: Duration,
     },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
-    pub key: BasketKey,
+    pub batch: BatchId,
     /// Boxed: a job travels in every `Effect`, kept small.
     pub user: Box<User>,
     /// Known after the first page.
     pub lines: Option<Vec<OrderLine>>,
     pub tenants: Vec<String>,
-    /// Where the page ends in the catalog.
-    pub next: usize,
 }
 
 impl Job {
@@ -87,9 +75,8 @@ impl Job {
         })
         .await;
         Msg::Page {
-            key: self.key,
+            batch: self.batch,
             result,
-            next: self.next,
             elapsed,
         }
     }
@@ -125,7 +112,7 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: no_text,
     on_mouse: no_mouse,
-    is_busy: |state| state.basket.loading,
+    loads: |state| vec![&state.basket.load],
     status,
     fresh: BASKET_SLOT.0,
     warning: no_warning,
@@ -156,32 +143,36 @@ pub const SCREEN: Screen = Screen {
 };
 
 fn status(state: &State) -> Status {
-    let basket = &state.basket;
-    let tenants = state.catalog.len();
-    if let Some(error) = &basket.error {
+    let load = &state.basket.load;
+    if let Some(error) = load.error() {
         return Status::Failed(crate::text::sanitize(error).into_owned());
     }
-    let done = basket.next.min(tenants);
-    let first = basket
-        .first_page
+    let (done, tenants) = (load.done(), load.total());
+    let first = load
+        .first()
         .filter(|d| !d.is_zero())
         .map(|d| format!(" (first page {} ms)", d.as_millis()))
         .unwrap_or_default();
-    let failed = basket.tenants.iter().filter(|t| t.error.is_some()).count();
+    let failed = state
+        .basket
+        .tenants
+        .iter()
+        .filter(|t| t.error.is_some())
+        .count();
     let failed = match failed {
         0 => String::new(),
         n => format!("; {n} could not be read"),
     };
-    if basket.loading {
+    if load.is_loading() {
         return Status::Busy(format!(
             "pricing the basket… {done} of {tenants} tenants{first}"
         ));
     }
-    match basket.key {
+    match load.key() {
         None => Status::Empty,
         Some(_) => Status::Done(format!(
             "priced at {done} tenants{}{first}{failed}",
-            crate::app::screen::took(basket.elapsed)
+            crate::app::screen::took(load.elapsed())
         )),
     }
 }
@@ -193,84 +184,74 @@ pub fn open(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     state.view = View::Basket;
-    let current = state.basket.key.as_ref().is_some_and(|k| k.is_of(&user));
-    if current && state.basket.error.is_none() {
+    let load = &state.basket.load;
+    let current = load.key().is_some_and(|k| k.is_of(&user));
+    if current && load.error().is_none() {
         return Vec::new();
     }
     start(state, user)
 }
 
+/// Prices `user`'s basket at every tenant of the catalog as it is now.
 fn start(state: &mut State, user: User) -> Vec<Effect> {
-    let generation = state.basket.generation + 1;
-    state.basket = Basket {
-        key: Some(BasketKey {
-            user_id: user.id.clone(),
-            tenant: user.tenant.clone(),
-            generation,
-        }),
+    let ticket = state.ticket();
+    let key = BasketKey {
+        user_id: user.id.clone(),
+        tenant: user.tenant.clone(),
+    };
+    let tenants = state.catalog.names().into();
+    let mut basket = Basket {
         user: Some(user),
-        generation,
         ..Basket::default()
     };
-    next_page(state)
+    let first = basket.load.start(ticket, key, tenants, BASKET_BATCH);
+    state.basket = basket;
+    ask(state, first)
 }
 
-/// The next [`BASKET_BATCH`] tenants of the catalog, if any are left.
-fn next_page(state: &mut State) -> Vec<Effect> {
-    let basket = &mut state.basket;
-    let names = state.catalog.names();
-    let (Some(key), Some(user)) = (basket.key.clone(), basket.user.clone()) else {
+/// The job reading `batch`, if there is one.
+fn ask(state: &State, batch: Option<Batch>) -> Vec<Effect> {
+    let (Some(batch), Some(user)) = (batch, state.basket.user.clone()) else {
         return Vec::new();
     };
-    if basket.next >= names.len() {
-        basket.loading = false;
-        return Vec::new();
-    }
-    let end = (basket.next + BASKET_BATCH).min(names.len());
     let job = Job {
-        key,
+        batch: batch.id,
         user: Box::new(user),
-        lines: basket.lines.clone(),
-        tenants: names[basket.next..end].to_vec(),
-        next: end,
+        lines: state.basket.lines.clone(),
+        tenants: batch.tenants,
     };
-    basket.loading = true;
     vec![AppJob::Basket(job).task(BASKET_SLOT, Delay::None)]
 }
 
 pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     let Msg::Page {
-        key,
+        batch,
         result,
-        next,
         elapsed,
     } = msg;
     let basket = &mut state.basket;
-    if basket.key.as_ref() != Some(&key) {
+    if !basket.load.accept(batch, elapsed) {
         return Vec::new();
     }
-    basket.elapsed += elapsed;
-    basket.first_page.get_or_insert(elapsed);
     match result {
         Ok((lines, priced)) => {
-            if lines.is_empty() {
+            let empty = lines.is_empty();
+            basket.lines = Some(lines);
+            if empty {
                 // Nothing to price anywhere.
-                basket.lines = Some(lines);
-                basket.loading = false;
+                basket.load.stop(None);
                 return Vec::new();
             }
-            basket.lines = Some(lines);
             basket.tenants.extend(priced);
             rank_basket(&mut basket.tenants);
-            basket.next = next;
-            let rows = layout::basket_rows(state.size).max(1);
+            let rows = layout::basket_rows(state.session.size).max(1);
             let len = state.basket.tenants.len();
             state.basket.rows.keep_visible(len, rows);
-            next_page(state)
+            let next = state.basket.load.next_batch();
+            ask(state, next)
         }
         Err(error) => {
-            basket.loading = false;
-            basket.error = Some(error.into());
+            basket.load.fail(error);
             Vec::new()
         }
     }
@@ -280,17 +261,14 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 /// same id in another tenant): what is still being read for the old one is
 /// cancelled.
 pub fn selection_changed(state: &mut State, user: Option<&User>) -> Vec<Effect> {
-    let basket = &mut state.basket;
-    let other = basket
-        .key
-        .as_ref()
+    let load = &mut state.basket.load;
+    let other = load
+        .key()
         .is_some_and(|k| !user.is_some_and(|u| k.is_of(u)));
-    if !other || !basket.loading {
-        return Vec::new();
+    if other && load.is_loading() && load.clear() {
+        return vec![Effect::Cancel(BASKET_SLOT)];
     }
-    basket.loading = false;
-    basket.key = None;
-    vec![Effect::Cancel(BASKET_SLOT)]
+    Vec::new()
 }
 
 /// Enter: the dashboard, comparing the basket's user with the selected
@@ -313,7 +291,7 @@ fn compare_with_selected(state: &mut State) -> Vec<Effect> {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
-    let rows = layout::basket_rows(state.size).max(1);
+    let rows = layout::basket_rows(state.session.size).max(1);
     if state.basket.rows.navigate(action, len, rows) {
         return Vec::new();
     }
@@ -364,7 +342,7 @@ mod tests {
         let [job] = &first[..] else {
             panic!("{first:?}")
         };
-        assert_eq!((job.tenants.len(), job.next), (BASKET_BATCH, 200));
+        assert_eq!((job.tenants.len(), job.batch.end), (BASKET_BATCH, 200));
         assert_eq!(job.lines, None, "the lines come with the first page");
         let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
             item_id: Some("1".into()),
@@ -381,9 +359,8 @@ mod tests {
         let effects = update(
             &mut state,
             AppMsg::from(Msg::Page {
-                key: job.key.clone(),
+                batch: job.batch,
                 result: Ok((lines.clone(), priced)),
-                next: job.next,
                 elapsed: Duration::from_millis(5),
             }),
         );
@@ -405,14 +382,73 @@ mod tests {
         let late = update(
             &mut state,
             AppMsg::from(Msg::Page {
-                key: second.key.clone(),
+                batch: second.batch,
                 result: Ok((lines, Vec::new())),
-                next: second.next,
                 elapsed: Duration::ZERO,
             }),
         );
         assert!(late.is_empty());
-        assert_eq!(state.basket.key, None);
+        assert_eq!(state.basket.load.key(), None);
+    }
+
+    /// A catalog reload while the basket is priced (`r` on the dashboard,
+    /// the refresh timer) neither skips nor repeats a tenant: the basket
+    /// pages over the tenants as it began.
+    #[test]
+    fn a_catalog_reload_midway_neither_skips_nor_repeats_tenants() {
+        let names = |range: std::ops::RangeInclusive<i32>| -> Vec<String> {
+            range.map(|i| format!("t{i:04}")).collect()
+        };
+        let count = UserCount {
+            value: 4,
+            estimated: false,
+            ..Default::default()
+        };
+        let catalog = TenantCatalog::new(names(1..=450));
+        let mut state = State::new("big".into(), catalog, count, demo_users(), None);
+        crate::app::init(&mut state);
+        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
+            item_id: Some("1".into()),
+            item: Some("Tesla".into()),
+            quantity: Some("1".into()),
+            unit_price: Some("10".into()),
+            ..Default::default()
+        })];
+        let mut effects = press(&mut state, KeyCode::Char('b'));
+        let mut asked = Vec::new();
+        let mut pages = 0;
+        while let [job] = &basket_jobs(&effects)[..] {
+            asked.extend(job.tenants.iter().cloned());
+            pages += 1;
+            // Midway, tenants come and go: the first hundred are
+            // dropped, and more come after the last.
+            if pages == 2 {
+                state.catalog = TenantCatalog::new(names(101..=600));
+            }
+            let priced = job
+                .tenants
+                .iter()
+                .map(|t| {
+                    BasketTenant::priced(t.clone(), &lines, &[crate::money::Value::parse("9")])
+                })
+                .collect();
+            effects = update(
+                &mut state,
+                AppMsg::from(Msg::Page {
+                    batch: job.batch,
+                    result: Ok((lines.clone(), priced)),
+                    elapsed: Duration::ZERO,
+                }),
+            );
+        }
+        assert_eq!(asked, names(1..=450), "each tenant of the start, once");
+        assert_eq!(state.basket.tenants.len(), 450);
+        assert!(!state.is_busy());
+        assert!(
+            matches!((SCREEN.status)(&state), Status::Done(s) if s.starts_with("priced at 450 tenants")),
+            "{:?}",
+            (SCREEN.status)(&state)
+        );
     }
 
     #[test]
@@ -430,10 +466,11 @@ mod tests {
         };
         let mut state = State::new("big".into(), catalog, count, users, None);
         crate::app::init(&mut state);
-        let [job] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
+        let [_] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
             panic!("one basket load")
         };
-        assert_eq!(job.key.tenant.as_deref(), Some("acme"));
+        let key = state.basket.load.key().unwrap();
+        assert_eq!(key.tenant.as_deref(), Some("acme"));
         // To carol (the same id, another tenant): alice's basket stops...
         press(&mut state, KeyCode::Esc);
         let effects = press(&mut state, KeyCode::Char('j'));
@@ -450,9 +487,10 @@ mod tests {
             panic!("carol's basket is read")
         };
         assert_eq!(
-            (job.user.name.as_str(), job.key.tenant.as_deref()),
+            (job.user.name.as_str(), job.user.tenant.as_deref()),
             ("carol", Some("globex"))
         );
+        assert!(state.basket.load.key().unwrap().is_of(&job.user));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 
 use crossterm::event::KeyCode;
 
+use super::dashboard::PAGE_SIZE;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
-use super::load::Cursor;
+use super::load::{Cursor, Ticket};
 use super::msg::Effect;
 use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
-use super::state::{State, View};
-use crate::db::{Database, QueryHandle};
+use super::state::{Data, Session, State, View};
+use crate::db::{choose_compare_tenant, Database, Page, QueryHandle};
+use std::time::Duration;
 
 // The executor connects with these; they are the connection's own words.
 pub use super::tasks::{ConnectError, Connecting, Connector, Opened};
@@ -17,7 +19,7 @@ pub use super::tasks::{ConnectError, Connecting, Connector, Opened};
 #[derive(Debug, Clone)]
 pub enum Msg {
     Done {
-        ticket: u64,
+        ticket: Ticket,
         result: Result<Opened, ConnectError>,
     },
 }
@@ -56,7 +58,7 @@ pub struct Connect {
     pub open: bool,
     /// Start-up's database is the demo, whose server the first connect starts.
     pub demo: bool,
-    ticket: u64,
+    ticket: Ticket,
     /// The view to go back to.
     previous: Option<View>,
 }
@@ -71,8 +73,15 @@ impl Connect {
     }
 
     /// The current connection attempt, so a superseded one is dropped.
-    pub fn ticket(&self) -> u64 {
+    pub fn ticket(&self) -> Ticket {
         self.ticket
+    }
+
+    /// The attempt succeeded: its profile is the one in use now.
+    fn adopt_attempt(&mut self) {
+        self.open = true;
+        self.profile = self.attempt.clone();
+        self.previous = None;
     }
 
     /// A failure that leaves the dashboard with no database at all.
@@ -81,6 +90,13 @@ impl Connect {
             Phase::Failed(error) if !self.open => Some(error),
             _ => None,
         }
+    }
+}
+
+/// The spinner turns while connecting.
+impl super::load::Loading for Connect {
+    fn is_loading(&self) -> bool {
+        self.phase == Phase::Connecting
     }
 }
 
@@ -111,7 +127,7 @@ pub const SCREEN: Screen = Screen {
     refresh: nothing,
     // Nothing is read yet: no "as of" time.
     fresh: "",
-    keys: |state| match state.connect.phase {
+    keys: |state| match state.session.connect.phase {
         Phase::Connecting => CONNECTING,
         Phase::Failed(_) => FAILED,
         Phase::Picking => PICKING,
@@ -119,12 +135,16 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: no_text,
     on_mouse: no_mouse,
-    is_busy: |state| state.connect.phase == Phase::Connecting,
-    status: |state| match &state.connect.phase {
-        Phase::Connecting if state.connect.demo && state.connect.attempt.is_none() => {
+    loads: |state| vec![&state.session.connect],
+    status: |state| match &state.session.connect.phase {
+        Phase::Connecting
+            if state.session.connect.demo && state.session.connect.attempt.is_none() =>
+        {
             Status::Busy("starting the demo database…".into())
         }
-        Phase::Connecting => Status::Busy(format!("connecting to {}…", state.connect.target)),
+        Phase::Connecting => {
+            Status::Busy(format!("connecting to {}…", state.session.connect.target))
+        }
         Phase::Failed(error) => Status::Failed(error.message.clone()),
         Phase::Picking => Status::Empty,
     },
@@ -138,69 +158,88 @@ pub const SCREEN: Screen = Screen {
     marks: &[("●", "the profile in use")],
 };
 
-/// The state of a dashboard still connecting to `target`.
-pub fn starting(state: &mut State, target: String, profiles: Vec<(String, String)>) {
-    state.connect = Connect {
-        target,
-        profiles,
-        ..Connect::default()
+/// Reads what the first frame of `db` needs, in a constant number of
+/// queries (catalog, count, first page: nothing proportional to the
+/// data), and checks the requested comparison tenant, so bad input fails
+/// before the terminal is touched.
+pub async fn first_data(
+    db: &Database,
+    target: String,
+    compare: Option<String>,
+) -> Result<Data, crate::Failure> {
+    let catalog = db.tenants().await?;
+    if let Some(tenant) = &compare {
+        choose_compare_tenant(&catalog, None, Some(tenant))?;
+    }
+    let count = db.user_count().await?;
+    let tenants = super::tenants::Tenants::of(db);
+    // Tenant-first: no page of every tenant's users until asked for.
+    let first_page = if tenants.per_tenant {
+        Vec::new()
+    } else {
+        db.users_page(None, &Page::First, PAGE_SIZE as i64, None)
+            .await?
     };
-    state.view = View::Connect;
+    Ok(Data {
+        tenants,
+        ..Data::new(target, catalog, count, first_page, compare)
+    })
 }
 
-/// Opens the dashboard's first state on `db` (what [`initial_state`]
-/// loads), for a dashboard that connects itself.
+/// The dashboard on a database open from the start: [`first_data`] in a
+/// new session.
+pub async fn initial_state(
+    db: &Database,
+    target: String,
+    compare: Option<String>,
+    debounce: Duration,
+) -> Result<State, crate::Failure> {
+    let data = first_data(db, target, compare).await?;
+    let mut session = Session::opened();
+    session.debounce = debounce;
+    Ok(State::reopened(session, data))
+}
+
+/// Opens `db` for a dashboard that connects itself: its [`first_data`].
 pub async fn open(
     db: Database,
     target: String,
     compare: Option<String>,
 ) -> Result<Opened, crate::Failure> {
-    let state = super::runtime::initial_state(
-        &db,
-        target.clone(),
-        compare.clone(),
-        std::time::Duration::ZERO,
-    )
-    .await?;
+    let data = first_data(&db, target, compare).await?;
     Ok(Opened {
         db,
-        target,
-        catalog: state.catalog,
-        count: state.user_count,
-        first_page: state.dashboard.users.users().to_vec(),
-        compare,
+        data: Box::new(data),
     })
 }
 
 /// The dashboard as it starts before its database is open: "connecting
-/// to TARGET…", with `profiles` (name, target) for the picker.
-pub fn connecting_state(
-    target: String,
-    compare: Option<String>,
-    profiles: Vec<(String, String)>,
-    debounce: std::time::Duration,
-) -> State {
-    let mut state = State::new(
-        target.clone(),
-        Default::default(),
-        Default::default(),
-        Vec::new(),
-        compare,
-    );
-    state.debounce = debounce;
-    starting(&mut state, target, profiles);
+/// to TARGET…", in `session` (its settings, and the profiles for the
+/// picker), which it keeps once connected.
+pub fn connecting_state(target: String, session: Session) -> State {
+    let data = Data {
+        target: target.clone(),
+        view: View::Connect,
+        ..Data::default()
+    };
+    let mut state = State::reopened(session, data);
+    let connect = &mut state.session.connect;
+    connect.target = target;
+    connect.phase = Phase::Connecting;
+    connect.open = false;
     state
 }
 
 /// Start-up effects: connect if not yet open.
 pub fn init(state: &mut State) -> Option<Vec<Effect>> {
-    (state.view == View::Connect && state.connect.phase == Phase::Connecting)
-        .then(|| vec![connect(state, state.connect.profile.clone())])
+    (state.view == View::Connect && state.session.connect.phase == Phase::Connecting)
+        .then(|| vec![connect(state, state.session.connect.profile.clone())])
 }
 
 fn connect(state: &mut State, profile: Option<String>) -> Effect {
-    let connect = &mut state.connect;
-    connect.ticket += 1;
+    let ticket = state.ticket();
+    let connect = &mut state.session.connect;
+    connect.ticket = ticket;
     connect.phase = Phase::Connecting;
     if let Some(name) = &profile {
         if let Some((_, target)) = connect.profiles.iter().find(|(n, _)| n == name) {
@@ -216,44 +255,45 @@ fn connect(state: &mut State, profile: Option<String>) -> Effect {
 
 /// `P` on the dashboard (or after a failure): the profile picker.
 pub fn open_picker(state: &mut State) -> Vec<Effect> {
-    if state.connect.profiles.is_empty() {
+    if state.session.connect.profiles.is_empty() {
         state.notice = Some(Err(
             "no profiles: add [profiles.NAME] sections to the config file".into(),
         ));
         return Vec::new();
     }
     if state.view != View::Connect {
-        state.connect.previous = Some(state.view);
+        state.session.connect.previous = Some(state.view);
     }
-    let in_use = state.connect.profile.as_ref();
+    let in_use = state.session.connect.profile.as_ref();
     let index = state
+        .session
         .connect
         .profiles
         .iter()
         .position(|(name, _)| Some(name) == in_use)
         .unwrap_or(0);
-    let len = state.connect.profiles.len();
-    state.connect.cursor.select(index, len, len);
-    state.connect.phase = Phase::Picking;
+    let len = state.session.connect.profiles.len();
+    state.session.connect.cursor.select(index, len, len);
+    state.session.connect.phase = Phase::Picking;
     state.view = View::Connect;
     Vec::new()
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
-    let len = state.connect.profiles.len();
-    let cursor = &mut state.connect.cursor;
+    let len = state.session.connect.profiles.len();
+    let cursor = &mut state.session.connect.cursor;
     match action {
         Up => cursor.move_by(-1, len, len),
         Down => cursor.move_by(1, len, len),
         PageUp | First => cursor.first(),
         PageDown | Last => cursor.last(len, len),
-        Reload => return vec![connect(state, state.connect.attempt.clone())],
+        Reload => return vec![connect(state, state.session.connect.attempt.clone())],
         OpenProfiles => return open_picker(state),
         Back => back(state),
         Choose => {
             let chosen = cursor
                 .on_screen()
-                .and_then(|i| state.connect.profiles.get(i))
+                .and_then(|i| state.session.connect.profiles.get(i))
                 .map(|(name, _)| name.clone());
             if let Some(name) = chosen {
                 return vec![connect(state, Some(name))];
@@ -267,12 +307,14 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// Esc: back to the open database (a connection under way is dropped),
 /// or, with none open, from the picker back to the failure.
 fn back(state: &mut State) {
-    let connect = &mut state.connect;
+    let ticket = state.ticket();
+    let connect = &mut state.session.connect;
     if connect.open {
-        connect.ticket += 1;
-        connect.target = state.target.clone();
+        // A connection under way is answered with a ticket no longer awaited.
+        connect.ticket = ticket;
+        connect.target = state.data.target.clone();
         connect.attempt = connect.profile.clone();
-        state.view = connect.previous.take().unwrap_or(View::Dashboard);
+        state.data.view = connect.previous.take().unwrap_or(View::Dashboard);
         connect.phase = Phase::Connecting;
     } else if connect.phase == Phase::Picking {
         connect.phase = Phase::Failed(ConnectError {
@@ -289,7 +331,7 @@ pub fn adopted(state: &State, msg: &super::msg::Msg) -> Option<Database> {
         super::msg::Msg::View(super::msg::ViewMsg::Connect(Msg::Done {
             ticket,
             result: Ok(opened),
-        })) if *ticket == state.connect.ticket && state.view == View::Connect => {
+        })) if *ticket == state.session.connect.ticket && state.view == View::Connect => {
             Some(opened.db.clone())
         }
         _ => None,
@@ -298,31 +340,19 @@ pub fn adopted(state: &State, msg: &super::msg::Msg) -> Option<Database> {
 
 pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     let Msg::Done { ticket, result } = msg;
-    if ticket != state.connect.ticket || state.view != View::Connect {
+    if ticket != state.session.connect.ticket || state.view != View::Connect {
         return Vec::new();
     }
     match result {
         Err(error) => {
-            state.connect.phase = Phase::Failed(error);
+            state.session.connect.phase = Phase::Failed(error);
             Vec::new()
         }
         Ok(opened) => {
-            // Every view starts over on the new database.
-            let mut fresh = State::new(
-                opened.target,
-                opened.catalog,
-                opened.count,
-                opened.first_page,
-                opened.compare,
-            );
-            (fresh.size, fresh.debounce) = (state.size, state.debounce);
-            fresh.ticks = state.ticks;
-            fresh.connect = std::mem::take(&mut state.connect);
-            fresh.connect.open = true;
-            fresh.connect.profile = fresh.connect.attempt.clone();
-            fresh.connect.previous = None;
-            fresh.tenants = super::tenants::Tenants::of(&opened.db);
-            *state = fresh;
+            // Every view starts over on the new database; the session goes on.
+            let mut session = std::mem::take(&mut state.session);
+            session.connect.adopt_attempt();
+            *state = State::reopened(session, *opened.data);
             super::tenants::init(state)
         }
     }
@@ -336,6 +366,7 @@ mod tests {
     use crate::fixtures::{demo_state, press};
 
     fn failed(ticket: u64) -> super::super::msg::Msg {
+        let ticket = Ticket(ticket);
         super::super::msg::Msg::from(Msg::Done {
             ticket,
             result: Err(ConnectError {
@@ -343,6 +374,12 @@ mod tests {
                 usage: false,
             }),
         })
+    }
+
+    fn session(profiles: Vec<(String, String)>) -> Session {
+        let mut session = Session::default();
+        session.connect.profiles = profiles;
+        session
     }
 
     fn profiles() -> Vec<(String, String)> {
@@ -361,38 +398,42 @@ mod tests {
 
     #[test]
     fn start_up_connects_fails_and_retries_dropping_a_stale_answer() {
-        let mut state = connecting_state("u@h:1/d".into(), None, profiles(), Default::default());
+        let mut state = connecting_state("u@h:1/d".into(), session(profiles()));
         assert!(state.is_busy(), "the spinner turns while connecting");
         assert_eq!(
             init(&mut state),
             vec![Effect::Connect {
-                ticket: 1,
+                ticket: Ticket(1),
                 profile: None
             }]
         );
         update(&mut state, failed(1));
-        assert!(state.connect.failed_at_start().is_some());
+        assert!(state.session.connect.failed_at_start().is_some());
         assert_eq!(
             press(&mut state, KeyCode::Char('r')),
             vec![Effect::Connect {
-                ticket: 2,
+                ticket: Ticket(2),
                 profile: None
             }]
         );
         update(&mut state, failed(1));
-        assert_eq!(state.connect.phase, Phase::Connecting, "ticket 1 is stale");
+        assert_eq!(
+            state.session.connect.phase,
+            Phase::Connecting,
+            "ticket 1 is stale"
+        );
         // Esc cannot go back to a database that was never open.
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Connect);
         press(&mut state, KeyCode::Char('q'));
-        assert!(state.quit);
+        assert!(state.session.quit);
     }
 
     #[test]
     fn the_demo_says_it_is_starting_and_a_profile_says_where_it_connects() {
         let status = |state: &State| (SCREEN.status)(state);
-        let mut state = connecting_state("demo".into(), None, profiles(), Default::default());
-        state.connect.demo = true;
+        let mut state = connecting_state("demo".into(), session(profiles()));
+        state.session.connect.demo = true;
         init(&mut state);
         assert_eq!(
             status(&state),
@@ -414,34 +455,39 @@ mod tests {
         assert_eq!(state.view, View::Dashboard);
         assert!(matches!(&state.notice, Some(Err(n)) if n.contains("no profiles")));
 
-        state.connect.profiles = profiles();
-        state.connect.profile = Some("a".into());
+        state.session.connect.profiles = profiles();
+        state.session.connect.profile = Some("a".into());
         press(&mut state, KeyCode::Char('P'));
         assert_eq!(
-            (state.view, &state.connect.phase),
+            (state.view, &state.session.connect.phase),
             (View::Connect, &Phase::Picking)
         );
         assert_eq!(
-            state.connect.cursor.on_screen(),
+            state.session.connect.cursor.on_screen(),
             Some(0),
             "the profile in use"
         );
         press(&mut state, KeyCode::Down);
         let effects = press(&mut state, KeyCode::Enter);
+        let ticket = state.session.connect.ticket();
         assert_eq!(
             effects,
             vec![Effect::Connect {
-                ticket: 1,
+                ticket,
                 profile: Some("b".into())
             }]
         );
-        assert_eq!(state.connect.target, "u@b:5432/b");
+        assert_eq!(state.session.connect.target, "u@b:5432/b");
         // Esc while connecting: back to the open database; a late answer is dropped.
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Dashboard);
-        assert_eq!(state.connect.profile.as_deref(), Some("a"), "still in use");
-        update(&mut state, failed(1));
+        assert_eq!(
+            state.session.connect.profile.as_deref(),
+            Some("a"),
+            "still in use"
+        );
+        update(&mut state, failed(ticket.0));
         assert_eq!(state.view, View::Dashboard);
-        assert!(state.connect.failed_at_start().is_none());
+        assert!(state.session.connect.failed_at_start().is_none());
     }
 }

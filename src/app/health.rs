@@ -4,22 +4,22 @@
 use std::time::Duration;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
-use super::load::{timed, Cursor, Load};
+use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
-use crate::db::tenancy::{FrameworkChecks, LedgerStatus};
+use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle, TenantCatalog};
 use crate::geometry as layout;
 use crate::output::Document;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Health {
-    /// Keyed by ticket: a reload supersedes the check before it.
-    pub report: Load<u64, HealthReport>,
+    /// A reload supersedes the check before it.
+    pub report: Load<Ticket, HealthReport>,
     pub cursor: Cursor,
-    /// Leaks of one tenant, asked for with `L`, keyed by tenant.
-    pub leaks: Load<String, Vec<Leak>>,
+    /// Leaks of one tenant, asked for with `L`.
+    pub leaks: Load<(Ticket, String), Vec<Leak>>,
     /// The registry and ledger checks read with the report (`health`'s).
     pub checks: FrameworkChecks,
     /// `f`: only the rows with findings.
@@ -89,9 +89,33 @@ pub fn all_rows(
     checks: &FrameworkChecks,
     catalog: &TenantCatalog,
 ) -> Vec<HealthRow> {
-    let finding = |severity, text: String| Finding { severity, text };
     let registry = checks.registry.as_ref();
-    let mut rows: Vec<HealthRow> = report
+    let mut rows = RowSet {
+        rows: tenant_rows(report, catalog),
+        catalog,
+    };
+    if let Some(registry) = registry {
+        rows.missing_schemas(registry);
+    }
+    rows.orphans(report, registry.is_some());
+    if let Some(registry) = registry {
+        rows.unregistered_and_static(registry);
+    }
+    if let Some(ledger) = &checks.ledger {
+        rows.ledger(ledger);
+    }
+    rows.wrong_copy(report);
+    rows.unused(report, registry.is_some());
+    rows.rows
+}
+
+fn finding(severity: Severity, text: String) -> Finding {
+    Finding { severity, text }
+}
+
+/// A row per tenant schema the check read, with its drift.
+fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow> {
+    report
         .tenants
         .iter()
         .enumerate()
@@ -107,19 +131,24 @@ pub fn all_rows(
                 .map(|d| finding(Severity::Error, d.describe()))
                 .collect(),
         })
-        .collect();
-    fn row_of<'r>(
-        rows: &'r mut Vec<HealthRow>,
-        schema: &str,
-        kind: RowKind,
-        catalog: &TenantCatalog,
-    ) -> &'r mut HealthRow {
-        let at = match rows.iter().position(|r| r.schema == schema) {
+        .collect()
+}
+
+/// The rows so far, each check adding its findings to a schema's row (a
+/// new row for a schema not yet listed).
+struct RowSet<'c> {
+    rows: Vec<HealthRow>,
+    catalog: &'c TenantCatalog,
+}
+
+impl RowSet<'_> {
+    fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
+        let at = match self.rows.iter().position(|r| r.schema == schema) {
             Some(at) => at,
             None => {
-                rows.push(HealthRow {
+                self.rows.push(HealthRow {
                     schema: schema.to_string(),
-                    name: catalog.label(schema),
+                    name: self.catalog.label(schema),
                     kind,
                     status: match kind {
                         RowKind::Tenant(_) => "ok",
@@ -131,76 +160,82 @@ pub fn all_rows(
                     users: None,
                     findings: Vec::new(),
                 });
-                rows.len() - 1
+                self.rows.len() - 1
             }
         };
-        &mut rows[at]
+        &mut self.rows[at]
     }
-    if let Some(registry) = registry {
+
+    /// Registered tenants whose schema does not exist.
+    fn missing_schemas(&mut self, registry: &RegistryCheck) {
         for schema in &registry.missing_schemas {
-            row_of(&mut rows, schema, RowKind::NoSchema, catalog)
+            let text = format!(
+                "registered in {}, but its schema does not exist",
+                registry.table
+            );
+            self.row_of(schema, RowKind::NoSchema)
                 .findings
-                .push(finding(
-                    Severity::Error,
-                    format!(
-                        "registered in {}, but its schema does not exist",
-                        registry.table
-                    ),
-                ));
+                .push(finding(Severity::Error, text));
         }
     }
-    for orphan in &report.orphan_organizations {
-        let (schema, text) = match (&orphan.organization_id, registry) {
-            (Some(id), Some(_)) => (
-                id.clone(),
-                format!("{} user(s) of a tenant with no schema", orphan.users),
-            ),
-            (Some(id), None) => (
-                id.clone(),
-                format!(
-                    "organization id of {} user(s), naming no tenant schema",
-                    orphan.users
+
+    /// Users of a tenant (or organization id) with no schema, or of none.
+    fn orphans(&mut self, report: &HealthReport, registered: bool) {
+        for orphan in &report.orphan_organizations {
+            let (schema, text) = match (&orphan.organization_id, registered) {
+                (Some(id), true) => (
+                    id.clone(),
+                    format!("{} user(s) of a tenant with no schema", orphan.users),
                 ),
-            ),
-            (None, Some(_)) => (
-                "(none)".to_string(),
-                format!("{} user(s) with no tenant", orphan.users),
-            ),
-            (None, None) => (
-                "(none)".to_string(),
-                format!("{} user(s) with no organization id", orphan.users),
-            ),
-        };
-        let row = row_of(&mut rows, &schema, RowKind::NoSchema, catalog);
-        row.users = Some(orphan.users);
-        row.findings.push(finding(Severity::Warning, text));
-    }
-    if let Some(registry) = registry {
-        for schema in &registry.unregistered_schemas {
-            row_of(&mut rows, schema, RowKind::Unregistered, catalog)
-                .findings
-                .push(finding(
-                    Severity::Error,
+                (Some(id), false) => (
+                    id.clone(),
                     format!(
-                        "holds tenant tables, but {} does not list it",
-                        registry.table
+                        "organization id of {} user(s), naming no tenant schema",
+                        orphan.users
                     ),
-                ));
+                ),
+                (None, true) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no tenant", orphan.users),
+                ),
+                (None, false) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no organization id", orphan.users),
+                ),
+            };
+            let row = self.row_of(&schema, RowKind::NoSchema);
+            row.users = Some(orphan.users);
+            row.findings.push(finding(Severity::Warning, text));
+        }
+    }
+
+    /// Schemas with tenant tables the registry does not list, and
+    /// django-pgschemas' static ones.
+    fn unregistered_and_static(&mut self, registry: &RegistryCheck) {
+        for schema in &registry.unregistered_schemas {
+            let text = format!(
+                "holds tenant tables, but {} does not list it",
+                registry.table
+            );
+            self.row_of(schema, RowKind::Unregistered)
+                .findings
+                .push(finding(Severity::Error, text));
         }
         for schema in &registry.static_schemas {
-            row_of(&mut rows, schema, RowKind::Static, catalog)
+            let text = format!(
+                "not in {}: django-pgschemas' static tenant or clone reference \
+                 (ignore_schemas)",
+                registry.table
+            );
+            self.row_of(schema, RowKind::Static)
                 .findings
-                .push(finding(
-                    Severity::Note,
-                    format!(
-                        "not in {}: django-pgschemas' static tenant or clone reference \
-                         (ignore_schemas)",
-                        registry.table
-                    ),
-                ));
+                .push(finding(Severity::Note, text));
         }
     }
-    if let Some(ledger) = &checks.ledger {
+
+    /// Tenants whose migrations are behind, ahead of or diverged from the
+    /// shared ledger.
+    fn ledger(&mut self, ledger: &LedgerCheck) {
         for drift in &ledger.drift {
             let list = |v: &[String]| v.join(", ");
             let text = match drift.status {
@@ -225,48 +260,49 @@ pub fn all_rows(
                 LedgerStatus::Ahead => Severity::Warning,
                 _ => Severity::Error,
             };
-            let row = row_of(
-                &mut rows,
-                &drift.tenant,
-                RowKind::Tenant(usize::MAX),
-                catalog,
-            );
+            let row = self.row_of(&drift.tenant, RowKind::Tenant(usize::MAX));
             if row.status == "ok" || (row.status == "unused" && severity == Severity::Error) {
                 row.status = drift.status.word();
             }
             row.findings.push(finding(severity, text));
         }
     }
-    for copy in &report.wrong_copy {
-        let row = row_of(&mut rows, &copy.schema, RowKind::Shared, catalog);
-        if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
-            row.status = "wrong copy";
-        }
-        let severity = if copy.has_rows() {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        row.findings.push(finding(
-            severity,
-            format!(
+
+    /// Rows in the wrong copy of a table (a tenant's in the shared one, or
+    /// the reverse).
+    fn wrong_copy(&mut self, report: &HealthReport) {
+        for copy in &report.wrong_copy {
+            let row = self.row_of(&copy.schema, RowKind::Shared);
+            if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
+                row.status = "wrong copy";
+            }
+            let severity = if copy.has_rows() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let text = format!(
                 "{}: {} in the wrong copy ({})",
                 copy.table,
                 copy.rows_text(),
                 copy.why
-            ),
-        ));
+            );
+            row.findings.push(finding(severity, text));
+        }
     }
-    for schema in &report.unused_tenants {
-        let row = row_of(&mut rows, schema, RowKind::Tenant(usize::MAX), catalog);
-        let text = match registry {
-            Some(_) => "no user is a member of it",
-            None => "no user's organization id names it",
-        };
-        row.findings
-            .push(finding(Severity::Warning, text.to_string()));
+
+    /// Tenants no user belongs to.
+    fn unused(&mut self, report: &HealthReport, registered: bool) {
+        for schema in &report.unused_tenants {
+            let text = match registered {
+                true => "no user is a member of it",
+                false => "no user's organization id names it",
+            };
+            self.row_of(schema, RowKind::Tenant(usize::MAX))
+                .findings
+                .push(finding(Severity::Warning, text.to_string()));
+        }
     }
-    rows
 }
 
 /// The rows on screen: all of them, or (`f`) those with findings.
@@ -284,13 +320,13 @@ pub fn rows(state: &State) -> Vec<HealthRow> {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Loaded {
-        ticket: u64,
+        ticket: Ticket,
         /// The report and the registry and ledger checks, read together.
         result: Result<Box<(HealthReport, FrameworkChecks)>, DbError>,
         elapsed: Duration,
     },
     LeaksLoaded {
-        tenant: String,
+        key: (Ticket, String),
         result: Result<Vec<Leak>, DbError>,
         elapsed: Duration,
     },
@@ -298,8 +334,8 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
-    Check { ticket: u64 },
-    Leaks { tenant: String },
+    Check { ticket: Ticket },
+    Leaks { key: (Ticket, String) },
 }
 
 impl Job {
@@ -317,10 +353,10 @@ impl Job {
                     elapsed,
                 }
             }
-            Job::Leaks { tenant } => {
-                let (result, elapsed) = timed(db.leaks(&tenant)).await;
+            Job::Leaks { key } => {
+                let (result, elapsed) = timed(db.leaks(&key.1)).await;
                 Msg::LeaksLoaded {
-                    tenant,
+                    key,
                     result,
                     elapsed,
                 }
@@ -363,7 +399,7 @@ pub const SCREEN: Screen = Screen {
     on_key: no_text,
     on_mouse: no_mouse,
     warning: no_warning,
-    is_busy: |state| state.health.report.is_loading() || state.health.leaks.is_loading(),
+    loads: |state| vec![&state.health.report, &state.health.leaks],
     status: |state| {
         Status::of(&state.health.report, |r| {
             format!("checked {} tenants", r.tenants.len())
@@ -416,17 +452,17 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             if health.report.accept(&ticket, result, elapsed) {
                 health.checks = checks;
                 let len = rows(state).len();
-                let fit = screen_rows(state.size);
+                let fit = screen_rows(state.session.size);
                 state.health.cursor.keep_visible(len, fit);
             }
         }
         Msg::LeaksLoaded {
-            tenant,
+            key,
             result,
             elapsed,
         } => {
             let result = result.map_err(super::load::Failure::from);
-            state.health.leaks.accept(&tenant, result, elapsed);
+            state.health.leaks.accept(&key, result, elapsed);
         }
     }
     Vec::new()
@@ -438,7 +474,7 @@ fn screen_rows(size: (u16, u16)) -> usize {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = rows(state).len();
-    let fit = screen_rows(state.size);
+    let fit = screen_rows(state.session.size);
     if state.health.cursor.navigate(action, len, fit) {
         return Vec::new();
     }
@@ -467,8 +503,9 @@ fn show_leaks(state: &mut State) -> Vec<Effect> {
     let Some(tenant) = in_report.map(|t| t.tenant.clone()) else {
         return Vec::new();
     };
-    state.health.leaks.start(tenant.clone());
-    vec![AppJob::Health(Job::Leaks { tenant }).task(Slot("leaks"), Delay::None)]
+    let key = (state.ticket(), tenant);
+    state.health.leaks.start(key.clone());
+    vec![AppJob::Health(Job::Leaks { key }).task(Slot("leaks"), Delay::None)]
 }
 
 #[cfg(test)]
@@ -513,32 +550,36 @@ mod tests {
                 elapsed: Duration::ZERO,
             })
         };
-        update(&mut state, loaded(ticket + 1));
+        update(&mut state, loaded(Ticket(ticket.0 + 1)));
         assert!(state.health.report.is_loading(), "not the check asked for");
         update(&mut state, loaded(ticket));
         assert_eq!(state.health.report.value(), Some(&report));
+        let leaks_key = |effects: &[Effect]| match &jobs(effects)[..] {
+            [AppJob::Health(Job::Leaks { key })] => key.clone(),
+            other => panic!("{other:?}"),
+        };
+        let first = leaks_key(&press(&mut state, KeyCode::Char('L')));
         press(&mut state, KeyCode::Char('j'));
+        let second = leaks_key(&press(&mut state, KeyCode::Char('L')));
         assert_eq!(
-            jobs(&press(&mut state, KeyCode::Char('L'))),
-            vec![AppJob::Health(Job::Leaks {
-                tenant: "client2".into()
-            })]
+            (first.1.as_str(), second.1.as_str()),
+            ("client1", "client2")
         );
         // A late answer for another tenant is not shown as this one's.
-        let leaks_of = |tenant: &str| {
+        let leaks_of = |key| {
             AppMsg::from(Msg::LeaksLoaded {
-                tenant: tenant.into(),
+                key,
                 result: Ok(Vec::new()),
                 elapsed: Duration::ZERO,
             })
         };
-        update(&mut state, leaks_of("client1"));
+        update(&mut state, leaks_of(first));
         assert!(state.health.leaks.is_loading());
         assert_eq!(
-            state.health.leaks.key().map(String::as_str),
+            state.health.leaks.key().map(|k| k.1.as_str()),
             Some("client2")
         );
-        update(&mut state, leaks_of("client2"));
+        update(&mut state, leaks_of(second));
         assert_eq!(state.health.leaks.value(), Some(&Vec::new()));
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
@@ -546,7 +587,7 @@ mod tests {
         );
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Dashboard);
-        assert!(!state.quit, "Esc goes back, it does not quit");
+        assert!(!state.session.quit, "Esc goes back, it does not quit");
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "the report is kept"

@@ -1,8 +1,9 @@
-//! Two shapes every view shares: a keyed background load, and a cursor
-//! over a list that scrolls.
+//! The shapes every view shares: a keyed background load, a load over
+//! every tenant a batch at a time, and a cursor over a list that scrolls.
 
 use super::keymap::Action;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A load's failure as a pane shows it: the error's text, and whether
@@ -46,6 +47,51 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// What a view waits on: the spinner turns while one of the loads of the
+/// view on screen is loading (see `Screen::loads`).
+pub trait Loading {
+    fn is_loading(&self) -> bool;
+}
+
+impl<K: Keyed, T, E> Loading for Load<K, T, E> {
+    fn is_loading(&self) -> bool {
+        Load::is_loading(self)
+    }
+}
+
+impl<K> Loading for Batched<K> {
+    fn is_loading(&self) -> bool {
+        Batched::is_loading(self)
+    }
+}
+
+/// A fresh number from one counter (`State::ticket`), never reused. The
+/// one staleness rule of every load: each request carries a ticket, and a
+/// result is taken only if it carries the ticket of the request awaited
+/// ([`Load::accept`], [`Batched::accept`]); anything else is stale and
+/// changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ticket(pub u64);
+
+/// A load's key: what was asked for, with the ticket of the asking.
+pub trait Keyed {
+    fn ticket(&self) -> Ticket;
+}
+
+/// A load whose ticket is all its key (nothing to choose: a reload).
+impl Keyed for Ticket {
+    fn ticket(&self) -> Ticket {
+        *self
+    }
+}
+
+/// What was asked for, and the ticket of the asking.
+impl<K> Keyed for (Ticket, K) {
+    fn ticket(&self) -> Ticket {
+        self.0
+    }
+}
+
 /// A result, with what it was asked for and how long it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Done<K, T, E> {
@@ -61,8 +107,9 @@ pub async fn timed<T>(load: impl Future<Output = T>) -> (T, Duration) {
 }
 
 /// Something loaded in the background. Each request carries a key (what
-/// was asked for); a result is accepted only for the key asked for last,
-/// so a result for a request that is no longer current is dropped.
+/// was asked for, with a [`Ticket`]); a result is accepted only if it
+/// carries the ticket asked for last, so a result for a request that is
+/// no longer current is dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Load<K, T, E = Failure> {
     pending: Option<K>,
@@ -78,7 +125,7 @@ impl<K, T, E> Default for Load<K, T, E> {
     }
 }
 
-impl<K: PartialEq, T, E> Load<K, T, E> {
+impl<K: Keyed, T, E> Load<K, T, E> {
     /// Asks for `key`; what was shown goes (something else is wanted now).
     pub fn start(&mut self, key: K) {
         self.pending = Some(key);
@@ -95,10 +142,10 @@ impl<K: PartialEq, T, E> Load<K, T, E> {
         *self = Load::default();
     }
 
-    /// Takes the result for `key` if `key` is the request awaited; returns
-    /// whether it was (a stale result changes nothing).
+    /// Takes the result for `key` if its ticket is the one awaited;
+    /// returns whether it was (a stale result changes nothing).
     pub fn accept(&mut self, key: &K, result: Result<T, E>, elapsed: Duration) -> bool {
-        if self.pending.as_ref() != Some(key) {
+        if self.pending.as_ref().map(Keyed::ticket) != Some(key.ticket()) {
             return false;
         }
         let key = self.pending.take().expect("checked above");
@@ -137,6 +184,177 @@ impl<K: PartialEq, T, E> Load<K, T, E> {
 
     pub fn error(&self) -> Option<&E> {
         self.done.as_ref()?.result.as_ref().err()
+    }
+}
+
+/// Which batch of which batched load a result answers: the load's ticket
+/// and where the batch ends in its tenant list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchId {
+    pub ticket: Ticket,
+    pub end: usize,
+}
+
+/// One batch to read: its tenants, and what its result carries back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub id: BatchId,
+    pub tenants: Vec<String>,
+}
+
+/// A load over many tenants, `size` at a time, each batch asked for when
+/// the one before has answered (so results show as they come, and leaving
+/// cancels what is left). It pages over a snapshot of the tenant list
+/// taken when it starts: a catalog reload meanwhile neither skips nor
+/// repeats a tenant, nor changes the count. Used by the basket and the
+/// search across tenants, and by anything batched later.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batched<K> {
+    /// What is loaded (a basket's user, a search's text); `None`: nothing.
+    key: Option<K>,
+    ticket: Ticket,
+    tenants: Arc<[String]>,
+    size: usize,
+    /// The batch asked for and not answered yet.
+    awaited: Option<BatchId>,
+    /// Tenants read so far (from the first).
+    done: usize,
+    stopped: Option<&'static str>,
+    error: Option<Failure>,
+    /// How long the first batch took, and all of them.
+    first: Option<Duration>,
+    elapsed: Duration,
+}
+
+impl<K> Default for Batched<K> {
+    fn default() -> Self {
+        Batched {
+            key: None,
+            ticket: Ticket::default(),
+            tenants: Arc::from([]),
+            size: 1,
+            awaited: None,
+            done: 0,
+            stopped: None,
+            error: None,
+            first: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+impl<K> Batched<K> {
+    /// Starts loading `key` over `tenants` (the snapshot), superseding what
+    /// ran: returns the first batch (none for no tenants).
+    pub fn start(
+        &mut self,
+        ticket: Ticket,
+        key: K,
+        tenants: Arc<[String]>,
+        size: usize,
+    ) -> Option<Batch> {
+        *self = Batched {
+            key: Some(key),
+            ticket,
+            tenants,
+            size: size.max(1),
+            ..Batched::default()
+        };
+        self.next_batch()
+    }
+
+    /// The batch after those read, if any is left and the load goes on.
+    pub fn next_batch(&mut self) -> Option<Batch> {
+        self.awaited = None;
+        let over = self.stopped.is_some() || self.error.is_some();
+        if self.key.is_none() || over || self.done >= self.tenants.len() {
+            return None;
+        }
+        let end = (self.done + self.size).min(self.tenants.len());
+        let id = BatchId {
+            ticket: self.ticket,
+            end,
+        };
+        self.awaited = Some(id);
+        Some(Batch {
+            id,
+            tenants: self.tenants[self.done..end].to_vec(),
+        })
+    }
+
+    /// A batch answered: true if it is the one awaited, whose tenants then
+    /// count as read; a stale one (another load's, or a batch not awaited)
+    /// changes nothing.
+    pub fn accept(&mut self, id: BatchId, elapsed: Duration) -> bool {
+        if self.awaited != Some(id) {
+            return false;
+        }
+        self.awaited = None;
+        self.done = id.end;
+        self.elapsed += elapsed;
+        self.first.get_or_insert(self.elapsed);
+        true
+    }
+
+    /// The batch accepted failed: the load ends with `error`.
+    pub fn fail(&mut self, error: impl Into<Failure>) {
+        self.awaited = None;
+        self.error = Some(error.into());
+    }
+
+    /// Ends the load before its last batch (`why` says so in the status);
+    /// true if a batch was awaited, which the caller cancels.
+    pub fn stop(&mut self, why: Option<&'static str>) -> bool {
+        self.stopped = why;
+        self.awaited.take().is_some()
+    }
+
+    /// Nothing is wanted any more; true if a batch was awaited.
+    pub fn clear(&mut self) -> bool {
+        let awaited = self.awaited.is_some();
+        *self = Batched::default();
+        awaited
+    }
+
+    pub fn key(&self) -> Option<&K> {
+        self.key.as_ref()
+    }
+
+    /// A batch is awaited.
+    pub fn is_loading(&self) -> bool {
+        self.awaited.is_some()
+    }
+
+    /// The batch awaited, if any.
+    pub fn awaited(&self) -> Option<BatchId> {
+        self.awaited
+    }
+
+    /// Tenants read so far, of [`Batched::total`].
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Tenants in the snapshot.
+    pub fn total(&self) -> usize {
+        self.tenants.len()
+    }
+
+    pub fn stopped(&self) -> Option<&'static str> {
+        self.stopped
+    }
+
+    pub fn error(&self) -> Option<&Failure> {
+        self.error.as_ref()
+    }
+
+    /// How long the first batch took (from the start).
+    pub fn first(&self) -> Option<Duration> {
+        self.first
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
     }
 }
 
@@ -216,28 +434,70 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    /// A result is taken by its ticket: one for the same thing asked for
+    /// earlier (a refresh's superseded answer) is as stale as another's.
     #[test]
     fn only_the_current_request_is_accepted() {
-        let mut load: Load<u32, &str> = Load::default();
-        load.start(1);
-        load.start(2);
-        assert!(!load.accept(&1, Ok("stale"), Duration::ZERO));
+        let key = |ticket, what| (Ticket(ticket), what);
+        let mut load: Load<(Ticket, &str), &str> = Load::default();
+        load.start(key(1, "a"));
+        load.start(key(2, "b"));
+        assert!(!load.accept(&key(1, "a"), Ok("stale"), Duration::ZERO));
         assert!(load.is_loading());
-        assert!(load.accept(&2, Ok("fresh"), Duration::ZERO));
+        assert!(load.accept(&key(2, "b"), Ok("fresh"), Duration::ZERO));
         assert_eq!(load.value(), Some(&"fresh"));
         assert!(
-            !load.accept(&2, Ok("twice"), Duration::ZERO),
+            !load.accept(&key(2, "b"), Ok("twice"), Duration::ZERO),
             "answered already"
         );
-        load.refresh(3);
+        load.refresh(key(3, "b"));
+        assert!(
+            !load.accept(&key(2, "b"), Ok("late"), Duration::ZERO),
+            "the same thing, asked for before: stale"
+        );
         assert_eq!(
             load.value(),
             Some(&"fresh"),
             "shown until the new one comes"
         );
-        load.start(4);
+        load.start(key(4, "c"));
         assert_eq!(load.value(), None);
-        assert_eq!(load.key(), Some(&4));
+        assert_eq!(load.key(), Some(&key(4, "c")));
+    }
+
+    /// The tenant list is the snapshot taken at the start: batches neither
+    /// skip nor repeat a tenant whatever the catalog does meanwhile; a
+    /// batch not awaited (another load's, or answered twice) is dropped.
+    #[test]
+    fn a_batched_load_reads_each_tenant_of_its_snapshot_once() {
+        let tenants: Arc<[String]> = (0..5).map(|i| format!("t{i}")).collect();
+        let mut load: Batched<&str> = Batched::default();
+        let first = load.start(Ticket(1), "a", tenants.clone(), 2).unwrap();
+        assert_eq!(first.tenants, ["t0", "t1"]);
+        assert!(load.is_loading());
+        let mut read = first.tenants.clone();
+        let stale = BatchId {
+            ticket: Ticket(0),
+            end: 2,
+        };
+        assert!(!load.accept(stale, Duration::ZERO), "another load's");
+        assert!(load.accept(first.id, Duration::from_millis(3)));
+        assert!(!load.accept(first.id, Duration::ZERO), "answered already");
+        while let Some(batch) = load.next_batch() {
+            read.extend(batch.tenants.iter().cloned());
+            assert!(load.accept(batch.id, Duration::from_millis(1)));
+        }
+        assert_eq!(read, tenants.to_vec());
+        assert_eq!((load.done(), load.total()), (5, 5));
+        assert!(!load.is_loading());
+        assert_eq!(load.first(), Some(Duration::from_millis(3)));
+        assert_eq!(load.elapsed(), Duration::from_millis(5));
+        // Stopped: the batch awaited is dropped when it comes.
+        let batch = load.start(Ticket(2), "b", tenants, 2).unwrap();
+        assert!(load.stop(Some("left")));
+        assert!(!load.accept(batch.id, Duration::ZERO));
+        assert_eq!(load.next_batch(), None);
+        assert_eq!(load.stopped(), Some("left"));
     }
 
     #[test]

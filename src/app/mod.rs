@@ -27,8 +27,9 @@ mod terminal;
 pub mod update;
 mod views;
 
+pub use connect::initial_state;
 pub use dashboard::UsersRequest;
 pub use dashboard::{Focus, OrdersKey};
 pub use msg::{Effect, Msg};
-pub use state::{State, View};
+pub use state::{Data, Session, State, View};
 pub use update::{init, update};

@@ -45,7 +45,7 @@ pub enum Effect {
     /// Connect to a profile (`None`: the start-up one) and load the
     /// dashboard's first state; on success the runtime uses the new database.
     Connect {
-        ticket: u64,
+        ticket: super::load::Ticket,
         profile: Option<String>,
     },
     /// Write a document as CSV to a new file in the current directory.

@@ -12,7 +12,6 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::clipboard::Clipboard;
 use super::connect::{self, Connector};
-use super::dashboard::PAGE_SIZE;
 use super::msg::Msg;
 use super::state::State;
 use super::tasks::Executor;
@@ -22,7 +21,7 @@ use super::terminal::{
 };
 pub use super::terminal::{install_panic_hook, Signals};
 use super::update::{init, update};
-use crate::db::{choose_compare_tenant, Database, Page};
+use crate::db::Database;
 use crate::Failure;
 
 /// Spinner speed while something loads; idle, the loop wakes this rarely.
@@ -34,35 +33,6 @@ const STALE_FRAME: Duration = Duration::from_millis(16);
 /// STALE_FRAME would hold every frame back: a change waits no longer than
 /// this to be drawn.
 const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
-
-/// Loads what the first frame needs, in a constant number of queries
-/// (catalog, count, first page: nothing proportional to the data), and
-/// checks the requested comparison tenant, so bad input fails before the
-/// terminal is touched.
-pub async fn initial_state(
-    db: &Database,
-    target: String,
-    compare: Option<String>,
-    debounce: Duration,
-) -> Result<State, Failure> {
-    let catalog = db.tenants().await?;
-    if let Some(tenant) = &compare {
-        choose_compare_tenant(&catalog, None, Some(tenant))?;
-    }
-    let count = db.user_count().await?;
-    let tenants = super::tenants::Tenants::of(db);
-    // Tenant-first: no page of every tenant's users until asked for.
-    let first_page = if tenants.per_tenant {
-        Vec::new()
-    } else {
-        db.users_page(None, &Page::First, PAGE_SIZE as i64, None)
-            .await?
-    };
-    let mut state = State::new(target, catalog, count, first_page, compare);
-    state.tenants = tenants;
-    state.debounce = debounce;
-    Ok(state)
-}
 
 /// The event loop: draw, wait for input, a task result or a tick, update,
 /// run effects. `on_frame` sees every drawn frame (tests watch it).
@@ -163,8 +133,9 @@ async fn drive<B: Backend>(
     for effect in init(&mut state) {
         executor.run(effect);
     }
-    let refresh_at =
-        |state: &State| tokio::time::Instant::now() + state.refresh_every.unwrap_or(IDLE_TICK);
+    let refresh_at = |state: &State| {
+        tokio::time::Instant::now() + state.session.refresh_every.unwrap_or(IDLE_TICK)
+    };
     let mut next_refresh = refresh_at(&state);
     // A message taken while a frame waited (see STALE_FRAME): it goes
     // before the frame, which it would make stale.
@@ -197,7 +168,7 @@ async fn drive<B: Backend>(
         if std::env::var_os("TS_TEST_PANIC").is_some_and(|v| v != "task") {
             panic!("test-triggered panic after the first frame");
         }
-        if state.quit {
+        if state.session.quit {
             break;
         }
         let tick = if state.is_busy() {
@@ -210,7 +181,7 @@ async fn drive<B: Backend>(
         } else {
             // `ui.refresh_s`: reload what is on screen on an interval.
             let refresh = async {
-                match state.refresh_every {
+                match state.session.refresh_every {
                     Some(_) => tokio::time::sleep_until(next_refresh).await,
                     None => std::future::pending().await,
                 }
@@ -246,22 +217,7 @@ async fn drive<B: Backend>(
         while let Ok(msg) = results.try_recv() {
             pending.push(msg);
         }
-        let (mut started, mut at_once) = (false, false);
-        for msg in pending {
-            if let Some(db) = connect::adopted(&state, &msg) {
-                // Results of the old database's loads are dropped with
-                // their channel: none can land in the new state.
-                let (results_tx, fresh) = unbounded_channel();
-                results = fresh;
-                if let Some(old) = executor.replace_db(db, results_tx) {
-                    tokio::spawn(async move { old.close().await });
-                }
-            }
-            for effect in update(&mut state, msg) {
-                at_once |= executor.run(effect);
-                started = true;
-            }
-        }
+        let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
         // the draw overlaps the query instead of delaying it.
@@ -282,6 +238,35 @@ async fn drive<B: Backend>(
     }
     executor.cancel_all();
     Ok((state, executor.into_db()))
+}
+
+/// Updates the state with each message in turn and runs the effects;
+/// returns whether a load started, and whether one started at once. A
+/// connection's message brings its database: the executor uses it from
+/// then on, with a new results channel.
+fn handle(
+    state: &mut State,
+    executor: &mut Executor,
+    results: &mut UnboundedReceiver<Msg>,
+    pending: Vec<Msg>,
+) -> (bool, bool) {
+    let (mut started, mut at_once) = (false, false);
+    for msg in pending {
+        if let Some(db) = connect::adopted(state, &msg) {
+            // Results of the old database's loads are dropped with
+            // their channel: none can land in the new state.
+            let (results_tx, fresh) = unbounded_channel();
+            *results = fresh;
+            if let Some(old) = executor.replace_db(db, results_tx) {
+                tokio::spawn(async move { old.close().await });
+            }
+        }
+        for effect in update(state, msg) {
+            at_once |= executor.run(effect);
+            started = true;
+        }
+    }
+    (started, at_once)
 }
 
 /// Whether a frame waits for a load started at once (see STALE_FRAME):
@@ -378,7 +363,7 @@ pub async fn run_terminal(
         db.let_go().await;
     }
     // Left without ever connecting: say why, with its exit code.
-    match state.connect.failed_at_start() {
+    match state.session.connect.failed_at_start() {
         Some(error) if error.usage => Err(Failure::usage(&error.message)),
         Some(error) => Err(Failure::runtime(&error.message)),
         None => Ok(()),

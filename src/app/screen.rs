@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::keymap::{Action, KeyTable};
-use super::load::{Done, Load};
+use super::load::{Done, Keyed, Load, Loading};
 use super::msg::Effect;
 use super::state::State;
 use crate::output::Document;
@@ -22,7 +22,7 @@ pub enum Status {
 impl Status {
     /// The status of a view's one load: busy while it loads; once done,
     /// `what` it read and how long that took (a failure shows in the view).
-    pub fn of<K: PartialEq, T, E>(load: &Load<K, T, E>, what: impl Fn(&T) -> String) -> Status {
+    pub fn of<K: Keyed, T, E>(load: &Load<K, T, E>, what: impl Fn(&T) -> String) -> Status {
         if load.is_loading() {
             return Status::Busy("loading…".into());
         }
@@ -61,8 +61,9 @@ pub struct Screen {
     pub on_resize: fn(&mut State) -> Vec<Effect>,
     /// `ui.refresh_s`: read the data again, keeping what is shown.
     pub refresh: fn(&mut State) -> Vec<Effect>,
-    /// The spinner turns while this is true.
-    pub is_busy: fn(&State) -> bool,
+    /// What the view loads: the spinner turns while one of them is loading
+    /// (`State::is_busy`).
+    pub loads: fn(&State) -> Vec<&dyn Loading>,
     pub status: fn(&State) -> Status,
     /// The slot whose read time the status line gives ("as of").
     pub fresh: &'static str,
@@ -90,7 +91,7 @@ impl Screen {
 }
 
 /// `e` for a view that exports what one load brought: that value, once loaded.
-pub fn export_loaded<K: PartialEq, T: Clone, E>(
+pub fn export_loaded<K: Keyed, T: Clone, E>(
     stem: &str,
     load: &Load<K, T, E>,
     document: fn(T) -> Document,

@@ -1,7 +1,11 @@
-//! Everything the dashboard shows, as a plain value: what all views share,
-//! and each view's own state.
+//! Everything the dashboard shows, as a plain value, in two parts: the
+//! [`Session`], which lives as long as the program (the terminal, the
+//! settings, the connection being made), and the [`Data`] one open
+//! database gives (its catalog, each view's state), which a connection to
+//! another database replaces whole ([`State::reopened`]).
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
@@ -11,46 +15,120 @@ use super::connect::Connect;
 use super::dashboard::Dashboard;
 use super::health::Health;
 use super::keymap::{self, KeyTable};
-use super::load::Load;
+use super::load::{Load, Ticket};
 use super::prices::Prices;
 use super::tenants::Tenants;
 pub use super::views::View;
 
+/// What survives a reconnect or a profile switch: the terminal, the
+/// settings the dashboard started with, and the connection (profiles, the
+/// one in use, the attempt under way). A new setting goes here, and
+/// survives a reconnect with no further line.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct State {
+pub struct Session {
+    /// Terminal size, for paging and mouse hit-testing.
+    pub size: (u16, u16),
+    pub ticks: u64,
+    /// How long a moving selection waits before it loads.
+    pub debounce: Duration,
+    /// `ui.refresh_s`: how often the visible data is read again.
+    pub refresh_every: Option<Duration>,
+    /// Connecting, the profiles and the one in use.
+    pub connect: Connect,
+    pub quit: bool,
+    /// The last ticket given (see [`State::ticket`]): never reused, on any
+    /// database.
+    pub tickets: u64,
+}
+
+impl Session {
+    /// A session on a database open from the start, as tests and the
+    /// snapshot use it (120×40, the default debounce).
+    pub fn opened() -> Session {
+        Session {
+            size: (120, 40),
+            debounce: Duration::from_millis(120),
+            connect: Connect::opened(),
+            ..Session::default()
+        }
+    }
+
+    /// A fresh ticket: the key every load's result is matched by.
+    pub fn ticket(&mut self) -> Ticket {
+        self.tickets += 1;
+        Ticket(self.tickets)
+    }
+}
+
+/// What one open database gives the dashboard: replaced whole when another
+/// is opened.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Data {
     /// `demo` or `user@host:port/db`; never a password.
     pub target: String,
     pub catalog: TenantCatalog,
     pub user_count: UserCount,
-    /// A reload of the catalog and the count (`r`), keyed by ticket.
-    pub catalog_load: Load<u64, (), String>,
-    /// Terminal size, for paging and mouse hit-testing.
-    pub size: (u16, u16),
-    pub ticks: u64,
-    pub debounce: Duration,
+    /// A reload of the catalog and the count (`r`).
+    pub catalog_load: Load<Ticket, ()>,
     pub view: View,
     pub help_open: bool,
     /// Lines of the help popup scrolled past.
     pub help_scroll: usize,
-    pub quit: bool,
     /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
     /// When each slot's data was last read (local `HH:MM:SS`).
     pub read_at: BTreeMap<&'static str, String>,
-    /// `ui.refresh_s`: how often the visible data is read again.
-    pub refresh_every: Option<Duration>,
     // Each view's state; a new view's starts as its `Default`.
     pub dashboard: Dashboard,
     pub health: Health,
     pub prices: Prices,
-    pub connect: Connect,
     pub basket: Basket,
     pub tenants: Tenants,
-    tickets: u64,
+}
+
+impl Data {
+    /// A database's data as it opens: the first page of users.
+    pub fn new(
+        target: String,
+        catalog: TenantCatalog,
+        user_count: UserCount,
+        first_page: Vec<User>,
+        compare: Option<String>,
+    ) -> Data {
+        Data {
+            target,
+            catalog,
+            user_count,
+            dashboard: Dashboard::new(first_page, compare),
+            ..Data::default()
+        }
+    }
+}
+
+/// The session and the open database's data. The data's fields read as
+/// the state's own (`state.catalog`, through `Deref`); the session's are
+/// `state.session.…`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub session: Session,
+    pub data: Data,
+}
+
+impl Deref for State {
+    type Target = Data;
+    fn deref(&self) -> &Data {
+        &self.data
+    }
+}
+
+impl DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Data {
+        &mut self.data
+    }
 }
 
 impl State {
-    /// The dashboard as it opens: the first page of users.
+    /// The dashboard as it opens on a database open from the start.
     pub fn new(
         target: String,
         catalog: TenantCatalog,
@@ -58,22 +136,20 @@ impl State {
         first_page: Vec<User>,
         compare: Option<String>,
     ) -> State {
-        State {
-            target,
-            catalog,
-            user_count,
-            size: (120, 40),
-            debounce: Duration::from_millis(120),
-            dashboard: Dashboard::new(first_page, compare),
-            connect: Connect::opened(),
-            ..State::default()
-        }
+        let data = Data::new(target, catalog, user_count, first_page, compare);
+        State::reopened(Session::opened(), data)
     }
 
-    /// A fresh key for a load that has no better one.
-    pub fn ticket(&mut self) -> u64 {
-        self.tickets += 1;
-        self.tickets
+    /// The session carried on to a database's data: everything of the
+    /// session stays as it was (settings, size, profiles), everything of
+    /// the data is the new database's.
+    pub fn reopened(session: Session, data: Data) -> State {
+        State { session, data }
+    }
+
+    /// A fresh ticket for a load (see [`Load`]).
+    pub fn ticket(&mut self) -> Ticket {
+        self.session.ticket()
     }
 
     /// Which key table applies.
@@ -84,9 +160,12 @@ impl State {
         (self.view.screen().keys)(self)
     }
 
-    /// The view on screen is loading (the spinner turns).
+    /// The view on screen is loading (the spinner turns): one of its loads
+    /// is awaited.
     pub fn is_busy(&self) -> bool {
-        (self.view.screen().is_busy)(self)
+        (self.view.screen().loads)(self)
+            .iter()
+            .any(|load| load.is_loading())
     }
 
     pub fn selected_user(&self) -> Option<&User> {

@@ -15,25 +15,23 @@ use tokio_util::sync::CancellationToken;
 use super::clipboard::Clipboard;
 use super::connect;
 use super::msg::{Delay, Effect, Msg, Slot, Task};
-use crate::db::{Database, QueryHandle, TenantCatalog, User, UserCount};
+use super::state::Data;
+use crate::db::{Database, QueryHandle};
 
-/// What a successful connection brings: the database and what the
-/// dashboard's first frame needs.
+/// What a successful connection brings: the database and the dashboard's
+/// data on it, which replaces the old database's.
 #[derive(Clone)]
 pub struct Opened {
     pub db: Database,
-    pub target: String,
-    pub catalog: TenantCatalog,
-    pub count: UserCount,
-    pub first_page: Vec<User>,
-    pub compare: Option<String>,
+    /// Boxed: it travels in a message, kept small.
+    pub data: Box<Data>,
 }
 
 // Without the database handle: its pool has no useful Debug.
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let users = self.first_page.len();
-        write!(f, "Opened({:?}, {users} users)", self.target)
+        let users = self.data.dashboard.users.users().len();
+        write!(f, "Opened({:?}, {users} users)", self.data.target)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
-use super::load::{timed, Cursor, Load};
+use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
@@ -28,7 +28,7 @@ pub struct Tenants {
     pub layout: String,
     /// Users live in each tenant schema: the dashboard opens here.
     pub per_tenant: bool,
-    pub directory: Load<u64, Vec<TenantEntry>>,
+    pub directory: Load<Ticket, Vec<TenantEntry>>,
     pub rows: Cursor,
     pub search: Search,
     /// Tenants left out of every tenant's users list, their users table
@@ -57,15 +57,13 @@ impl Tenants {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Directory {
-        ticket: u64,
+        ticket: Ticket,
         result: Result<Vec<TenantEntry>, DbError>,
         elapsed: Duration,
     },
     Batch {
-        key: SearchKey,
+        batch: BatchId,
         result: Result<SearchBatch, DbError>,
-        /// Where the batch ends in the catalog.
-        next: usize,
         elapsed: Duration,
     },
 }
@@ -73,13 +71,13 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Directory {
-        ticket: u64,
+        ticket: Ticket,
         count_users: bool,
     },
     Search {
-        key: SearchKey,
+        batch: BatchId,
+        text: String,
         schemas: Vec<String>,
-        next: usize,
     },
 }
 
@@ -97,13 +95,16 @@ impl Job {
                     elapsed,
                 }
             }
-            Job::Search { key, schemas, next } => {
-                let search = db.search_users(&key.text, &schemas, Some(&handle));
+            Job::Search {
+                batch,
+                text,
+                schemas,
+            } => {
+                let search = db.search_users(&text, &schemas, Some(&handle));
                 let (result, elapsed) = timed(search).await;
                 Msg::Batch {
-                    key,
+                    batch,
                     result,
-                    next,
                     elapsed,
                 }
             }
@@ -160,14 +161,14 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: edit,
     on_mouse: no_mouse,
-    is_busy: |state| state.tenants.directory.is_loading() || state.tenants.search.loading,
+    loads: |state| vec![&state.tenants.directory, &state.tenants.search.load],
     status,
     fresh: DIRECTORY_SLOT.0,
     warning: no_warning,
     export: |state| {
         // The rows on screen: the search's users, else the tenants.
         let search = &state.tenants.search;
-        if search.key.is_some() {
+        if search.text().is_some() {
             let found = (search.users.clone(), state.catalog.clone());
             return Some(("users-found".into(), Document::Users(Box::new(found))));
         }
@@ -225,26 +226,26 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             let result = result.map_err(super::load::Failure::from);
             state.tenants.directory.accept(&ticket, result, elapsed);
             let len = state.tenants.entries().len();
-            state.tenants.rows.keep_visible(len, rows(state));
+            let rows = rows(state);
+            state.tenants.rows.keep_visible(len, rows);
             Vec::new()
         }
         Msg::Batch {
-            key,
+            batch,
             result,
-            next,
             elapsed,
-        } => search::on_batch(state, key, result, next, elapsed),
+        } => search::on_batch(state, batch, result, elapsed),
     }
 }
 
 /// Rows of the tenants (or results) table on screen.
 pub fn rows(state: &State) -> usize {
-    layout::basket_rows(state.size).max(1)
+    layout::basket_rows(state.session.size).max(1)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let rows = rows(state);
-    let searching = state.tenants.search.key.is_some();
+    let searching = state.tenants.search.text().is_some();
     let len = if searching {
         state.tenants.search.users.len()
     } else {
@@ -264,11 +265,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         StartFilter => {
             let search = &mut state.tenants.search;
             search.editing = true;
-            let text = search
-                .key
-                .as_ref()
-                .map(|k| k.text.clone())
-                .unwrap_or_default();
+            let text = search.text().unwrap_or_default().to_string();
             search.input.set(&text);
         }
         KeepFilter => state.tenants.search.editing = false,
@@ -317,12 +314,12 @@ fn status(state: &State) -> Status {
     if let Some(error) = tenants
         .directory
         .error()
+        .or(search.load.error())
         .map(|e| &e.text)
-        .or(search.error.as_ref())
     {
         return Status::Failed(crate::text::sanitize(error).into_owned());
     }
-    if search.key.is_none() {
+    if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {
             let missing = entries.iter().filter(|e| !e.present).count();
             let missing = match missing {
@@ -383,16 +380,15 @@ mod tests {
         state.read_at.insert(DIRECTORY_SLOT.0, "01:01:01".into());
         press(&mut state, KeyCode::Char('/'));
         let effects = chars(&mut state, "a");
-        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
             panic!("a search load");
         };
-        let last = next.max(state.catalog.names().len());
+        assert_eq!(batch.end, state.catalog.names().len(), "one batch");
         crate::app::update(
             &mut state,
             Msg::Batch {
-                key,
+                batch,
                 result: Ok(SearchBatch::default()),
-                next: last,
                 elapsed: Duration::ZERO,
             }
             .into(),
@@ -429,15 +425,14 @@ mod tests {
             crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
         press(&mut state, KeyCode::Char('/'));
         let effects = chars(&mut state, "a");
-        let Job::Search { key, next, .. } = search_loads(&effects)[0].clone() else {
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
             panic!("a search load");
         };
-        assert_eq!(next, SEARCH_BATCH);
+        assert_eq!(batch.end, SEARCH_BATCH);
         state.catalog = crate::db::TenantCatalog::new(vec!["t001".into()]);
         let batch = Msg::Batch {
-            key,
+            batch,
             result: Ok(SearchBatch::default()),
-            next,
             elapsed: Duration::ZERO,
         };
         let effects = crate::app::update(&mut state, batch.into());
@@ -448,7 +443,7 @@ mod tests {
             }
             ref other => panic!("{other:?}"),
         }
-        assert_eq!(state.tenants.search.total, 120);
+        assert_eq!(state.tenants.search.load.total(), 120);
     }
 
     #[test]
@@ -460,9 +455,9 @@ mod tests {
         let keys: Vec<&str> = loads
             .iter()
             .map(|job| match job {
-                Job::Search { key, schemas, .. } => {
+                Job::Search { text, schemas, .. } => {
                     assert_eq!(schemas.len(), 3, "the demo's three tenants in one batch");
-                    key.text.as_str()
+                    text.as_str()
                 }
                 other => panic!("{other:?}"),
             })
@@ -472,7 +467,7 @@ mod tests {
         // Esc in the prompt drops the search, and what still runs of it.
         let effects = press(&mut state, KeyCode::Esc);
         assert_eq!(effects, [Effect::Cancel(SEARCH_SLOT)]);
-        assert_eq!(state.tenants.search.key, None);
+        assert_eq!(state.tenants.search.text(), None);
         // Searching again, then leaving for every user: stopped, and said so.
         press(&mut state, KeyCode::Char('/'));
         chars(&mut state, "x");
@@ -483,7 +478,32 @@ mod tests {
             effects.contains(&Effect::Cancel(SEARCH_SLOT)),
             "{effects:?}"
         );
-        assert!(state.tenants.search.stopped.is_some());
+        assert!(state.tenants.search.load.stopped().is_some());
+    }
+
+    /// Leaving after the search has read every tenant stops nothing: it
+    /// is not said to be cut short.
+    #[test]
+    fn leaving_after_the_search_ended_stops_nothing() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        let done = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        assert!(search_loads(&crate::app::update(&mut state, done.into())).is_empty());
+        press(&mut state, KeyCode::Enter);
+        let effects = press(&mut state, KeyCode::Char('a'));
+        assert!(
+            !effects.contains(&Effect::Cancel(SEARCH_SLOT)),
+            "{effects:?}"
+        );
+        assert_eq!(state.tenants.search.load.stopped(), None);
     }
 
     #[test]

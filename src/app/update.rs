@@ -13,12 +13,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Mouse(mouse) => on_mouse(state, mouse),
         Msg::Resize(width, height) => {
-            state.size = (width, height);
+            state.session.size = (width, height);
             dashboard::on_resize(state);
             (state.view.screen().on_resize)(state)
         }
         Msg::Tick => {
-            state.ticks = state.ticks.wrapping_add(1);
+            state.session.ticks = state.session.ticks.wrapping_add(1);
             Vec::new()
         }
         Msg::View(msg) => msg.update(state),
@@ -37,7 +37,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Refresh => refresh(state),
         Msg::Terminate => {
-            state.quit = true;
+            state.session.quit = true;
             Vec::new()
         }
     }
@@ -67,7 +67,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help_scroll = 0;
         }
         Action::Export => return export(state),
-        Action::Quit => state.quit = true,
+        Action::Quit => state.session.quit = true,
         action => return (screen.on_action)(state, action),
     }
     Vec::new()
@@ -86,8 +86,8 @@ fn refresh(state: &mut State) -> Vec<Effect> {
 /// Keys of the help popup: close, scroll, quit.
 fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     let lines = state.view.screen().help_line_count();
-    let most = crate::geometry::help_max_scroll(lines, state.size);
-    let page = (state.size.1 as usize).saturating_sub(4).max(1);
+    let most = crate::geometry::help_max_scroll(lines, state.session.size);
+    let page = (state.session.size.1 as usize).saturating_sub(4).max(1);
     let scroll = state.help_scroll.min(most);
     state.help_scroll = match action {
         Action::Up => scroll.saturating_sub(1),
@@ -100,7 +100,7 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
-        Action::Quit => state.quit = true,
+        Action::Quit => state.session.quit = true,
         _ => {}
     }
     Vec::new()
@@ -119,7 +119,13 @@ fn export(state: &mut State) -> Vec<Effect> {
     match (state.view.screen().export)(state) {
         Some((stem, document)) => vec![Effect::Export { stem, document }],
         None => {
-            state.notice = Some(Err("nothing loaded to export yet".into()));
+            // Said apart: a load on its way is worth waiting for.
+            let why = if state.is_busy() {
+                "still loading: nothing to export yet"
+            } else {
+                "nothing loaded to export yet"
+            };
+            state.notice = Some(Err(why.into()));
             Vec::new()
         }
     }

@@ -39,6 +39,8 @@ macro_rules! views {
 
         /// A view's message: the result of one of its jobs (or, for
         /// `Connect`, of a connection).
+        // Moved once, like `Msg` (which holds it): boxing would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone)]
         pub enum ViewMsg {
             $($view(super::$module::Msg),)*
@@ -79,7 +81,7 @@ macro_rules! views {
 }
 
 // The one list of views. A new view: its module here, its state field in
-// `State`, and its drawing in `ui` (see docs/architecture.md).
+// `Data` (app/state.rs), and its drawing in `ui` (see docs/architecture.md).
 views! {
     /// The users list and the selected user's orders; where the app opens.
     #[default]

@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::Terminal;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use crate::app::runtime::initial_state;
+use crate::app::initial_state;
 use crate::app::tasks::Executor;
 use crate::app::{basket, dashboard, health, init, prices, tenants, update, Msg, State, View};
 use crate::db::Database;

@@ -29,14 +29,14 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     title.push(Span::styled(
         format!(
             "· {} of {} tenants ",
-            thousands(basket.next.min(state.catalog.len()) as i64),
-            thousands(state.catalog.len() as i64)
+            thousands(basket.load.done() as i64),
+            thousands(basket.load.total() as i64)
         ),
         theme::dim(),
     ));
     frame.render_widget(block(Line::from(title), true), area);
     let inner = geometry::inner(area);
-    if let Some(error) = &basket.error {
+    if let Some(error) = basket.load.error() {
         return message(frame, inner, failed_load(error), theme::error());
     }
     match (user, lines) {
@@ -65,7 +65,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .skip(basket.rows.offset)
-        .take(geometry::basket_rows(state.size))
+        .take(geometry::basket_rows(state.session.size))
         .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
         .collect();
     let table = Table::new(rows, widths).header(header);

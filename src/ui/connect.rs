@@ -12,7 +12,7 @@ use crate::app::state::State;
 use crate::text::{fit, sanitize, width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
-    let connect = &state.connect;
+    let connect = &state.session.connect;
     let target = sanitize(&connect.target).into_owned();
     let (title, lines) = match &connect.phase {
         Phase::Connecting => (
@@ -46,17 +46,17 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 
 fn retry_prompt(state: &State) -> String {
     let mut prompt = String::from("Press r to retry");
-    if !state.connect.profiles.is_empty() {
+    if !state.session.connect.profiles.is_empty() {
         prompt.push_str(", P to pick a profile");
     }
-    if state.connect.open {
+    if state.session.connect.open {
         prompt.push_str(", Esc to go back");
     }
     prompt + ", q to quit."
 }
 
 fn picker_lines(state: &State, area: Rect) -> Vec<Line<'static>> {
-    let connect = &state.connect;
+    let connect = &state.session.connect;
     let name_width = connect
         .profiles
         .iter()

@@ -283,7 +283,7 @@ fn health_details(
 fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'static>>) {
     let leaks = &state.health.leaks;
     match leaks.done().map(|d| (&d.result, d.elapsed)) {
-        _ if leaks.key().map(String::as_str) != Some(tenant) => lines.push(Line::from(
+        _ if leaks.key().map(|(_, t)| t.as_str()) != Some(tenant) => lines.push(Line::from(
             Span::styled("  L looks for orders of other tenants' users", theme::dim()),
         )),
         _ if leaks.is_loading() => lines.push(Line::from("  looking for leaked orders…")),

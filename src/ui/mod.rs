@@ -68,7 +68,7 @@ fn difference_text(difference: &Value) -> (String, Style) {
 }
 
 fn spinner(state: &State) -> &'static str {
-    SPINNER[state.ticks as usize % SPINNER.len()]
+    SPINNER[state.session.ticks as usize % SPINNER.len()]
 }
 
 pub fn view(state: &State, frame: &mut Frame) {
@@ -110,12 +110,12 @@ fn draw_of(view: View) -> fn(&State, &mut Frame, Rect) {
 }
 
 fn header(state: &State, frame: &mut Frame, area: Rect) {
-    if !state.connect.open {
+    if !state.session.connect.open {
         // Nothing is loaded yet: no counts to show.
         let line = Line::from(vec![
             Span::styled(" tenantscope ", theme::title()),
             Span::styled("│ ", theme::dim()),
-            Span::raw(sanitize(&state.connect.target).into_owned()),
+            Span::raw(sanitize(&state.session.connect.target).into_owned()),
         ]);
         frame.render_widget(Paragraph::new(line), area);
         return;
@@ -257,7 +257,8 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             // When the data on screen was read (a notice is not data).
             let mut fresh = state.view.screen().fresh;
             // A search's results were read by the search, not with the list.
-            if fresh == crate::app::tenants::DIRECTORY_SLOT.0 && state.tenants.search.key.is_some()
+            if fresh == crate::app::tenants::DIRECTORY_SLOT.0
+                && state.tenants.search.text().is_some()
             {
                 fresh = crate::app::tenants::SEARCH_SLOT.0;
             }
@@ -338,7 +339,7 @@ fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
     let lines = help_lines(state);
     debug_assert_eq!(lines.len(), state.view.screen().help_line_count());
     let area = geometry::help_area(screen, lines.len());
-    let most = geometry::help_max_scroll(lines.len(), state.size);
+    let most = geometry::help_max_scroll(lines.len(), state.session.size);
     let scroll = state.help_scroll.min(most);
     let more = most > 0;
     frame.render_widget(Clear, area);

@@ -22,11 +22,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             theme::dim(),
         ));
     }
-    if search.editing || search.key.is_some() {
+    if search.editing || search.text().is_some() {
         let text = if search.editing {
             super::prompt(&search.input)
         } else {
-            fit(search.key.as_ref().map_or("", |k| k.text.as_str()), 30)
+            fit(search.text().unwrap_or(""), 30)
         };
         title.push(Span::styled(
             format!("· users in all tenants /{text} "),
@@ -40,8 +40,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let shown = geometry::basket_rows(state.size);
-    if search.key.is_some() {
+    let shown = geometry::basket_rows(state.session.size);
+    if search.text().is_some() {
         results(state, frame, table_area, shown);
         let note_text = match search.failed.first() {
             Some((schema, why)) => Line::from(Span::styled(
@@ -127,7 +127,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
     let search = &state.tenants.search;
     if search.users.is_empty() {
-        let text = if search.loading {
+        let text = if search.load.is_loading() {
             "Searching…"
         } else {
             "No users match."

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
-use tenantscope::app::runtime::initial_state;
+use tenantscope::app::initial_state;
 use tenantscope::app::{Msg, State};
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};

@@ -76,9 +76,12 @@ pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 /// Esc outside the prompt: leave a "who ordered" list, else drop the
 /// filter; at the whole list it says how to quit (Esc never quits).
 pub fn back(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     if dashboard.list_label.take().is_some() {
-        let request = dashboard.users.replace(None, Page::First, true, false);
+        let request = dashboard
+            .users
+            .replace(ticket, None, Page::First, true, false);
         return vec![users_page(request, Delay::None)];
     }
     if !dashboard.filter.text.is_empty() {
@@ -105,8 +108,12 @@ pub fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
         // Clearing the filter shows the whole list again around the selected user.
         Some(user) if cleared && !user.key.pinned => (Page::From(user.key.clone()), Delay::None),
         Some(_) if cleared => (Page::First, Delay::None),
-        _ => (Page::First, Delay::Fixed(state.debounce)),
+        _ => (Page::First, Delay::Fixed(state.session.debounce)),
     };
-    let request = state.dashboard.users.replace(filter, page, true, false);
+    let ticket = state.ticket();
+    let request = state
+        .dashboard
+        .users
+        .replace(ticket, filter, page, true, false);
     vec![users_page(request, delay)]
 }

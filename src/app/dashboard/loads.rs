@@ -5,20 +5,26 @@ use std::time::Duration;
 
 use super::window::{UsersRequest, PAGE_SIZE};
 use super::{user_rows, Filter, Focus};
-use crate::app::load::{timed, Cursor};
+use crate::app::load::{timed, Cursor, Keyed, Ticket};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
 use crate::db::{
     Database, DbError, ItemRule, OrdersReport, Page, QueryHandle, TenantCatalog, User, UserCount,
 };
 
-/// What an orders load is for. A result whose key is no longer the
+/// What an orders load is for. A result whose ticket is no longer the
 /// current one is dropped: the selection moved on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrdersKey {
     pub user_id: String,
     pub compare: Option<String>,
-    pub generation: u64,
+    pub ticket: Ticket,
+}
+
+impl Keyed for OrdersKey {
+    fn ticket(&self) -> Ticket {
+        self.ticket
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +40,7 @@ pub enum Msg {
     },
     /// The tenant catalog and the user count, after a reload.
     Catalog {
-        ticket: u64,
+        ticket: Ticket,
         result: Result<(TenantCatalog, UserCount), DbError>,
     },
 }
@@ -43,7 +49,7 @@ pub enum Msg {
 pub enum Job {
     /// The tenant catalog and the user count again (`r`, the refresh timer).
     Catalog {
-        ticket: u64,
+        ticket: Ticket,
     },
     UsersPage(UsersRequest),
     /// Users of `tenant` who ordered `item` (a matrix row: matched by
@@ -62,7 +68,7 @@ pub enum Job {
 }
 
 /// Reads the catalog and the user count again, as load `ticket`.
-pub fn reload_catalog(ticket: u64) -> Effect {
+pub fn reload_catalog(ticket: Ticket) -> Effect {
     AppJob::Dashboard(Job::Catalog { ticket }).task(Slot("catalog"), Delay::None)
 }
 
@@ -161,7 +167,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 // like any move (the runtime loads at once if the selection was
                 // at rest). A jump (g, G) shows its user at once.
                 let delay = if request.keep_selection || applied.continued {
-                    Delay::Debounce(state.debounce)
+                    Delay::Debounce(state.session.debounce)
                 } else {
                     Delay::None
                 };
@@ -187,12 +193,14 @@ pub(super) fn users_page(request: UsersRequest, delay: Delay) -> Effect {
 }
 
 pub(super) fn ask_page(state: &mut State, page: Page, keep_selection: bool) -> Option<Effect> {
-    let request = state.dashboard.users.ask(page, keep_selection)?;
+    let ticket = state.ticket();
+    let request = state.dashboard.users.ask(ticket, page, keep_selection)?;
     Some(users_page(request, Delay::None))
 }
 
 pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
-    let request = state.dashboard.users.prefetch()?;
+    let ticket = state.ticket();
+    let request = state.dashboard.users.prefetch(ticket)?;
     Some(users_page(request, Delay::None))
 }
 
@@ -202,8 +210,8 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let compare = state.compare_choice().tenant;
     let selected = state.selected_user().cloned();
     let mut effects = crate::app::basket::selection_changed(state, selected.as_ref());
+    let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
-    dashboard.generation += 1;
     dashboard.orders_scroll = Cursor::default();
     let Some(user) = dashboard.users.selected().cloned() else {
         dashboard.orders.clear();
@@ -213,7 +221,7 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let key = OrdersKey {
         user_id: user.id.clone(),
         compare,
-        generation: dashboard.generation,
+        ticket,
     };
     dashboard.orders.start(key.clone());
     effects.push(AppJob::Dashboard(Job::Orders { key, user }).task(ORDERS_SLOT, delay));
@@ -233,14 +241,14 @@ pub fn refresh(state: &mut State) -> Vec<Effect> {
         let page = top.map_or(Page::First, |u| Page::From(u.key.clone()));
         effects.extend(ask_page(state, page, true));
     }
+    let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     let (Some(user), Some(key)) = (dashboard.users.selected().cloned(), dashboard.orders.key())
     else {
         return effects;
     };
-    dashboard.generation += 1;
     let key = OrdersKey {
-        generation: dashboard.generation,
+        ticket,
         ..key.clone()
     };
     dashboard.orders.refresh(key.clone());
@@ -257,11 +265,14 @@ pub fn show_buyers(
     (rule, key): (ItemRule, String),
 ) -> Vec<Effect> {
     state.view = View::Dashboard;
+    let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     dashboard.focus = Focus::Users;
     dashboard.filter = Filter::default();
     dashboard.list_label = Some(format!("who ordered {item} in {tenant}"));
-    let request = dashboard.users.replace(None, Page::First, false, true);
+    let request = dashboard
+        .users
+        .replace(ticket, None, Page::First, false, true);
     let job = Job::OrderedBy {
         request,
         tenant,
@@ -280,6 +291,7 @@ pub fn show_tenant(
     user: Option<User>,
 ) -> Vec<Effect> {
     state.view = View::Dashboard;
+    let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     dashboard.focus = Focus::Users;
     dashboard.filter.text.clear();
@@ -292,7 +304,7 @@ pub fn show_tenant(
     // The orders shown are another tenant's: gone until the list is in.
     dashboard.orders.clear();
     let page = user.map_or(Page::First, |u| Page::From(u.key));
-    let request = dashboard.users.replace(None, page, false, false);
+    let request = dashboard.users.replace(ticket, None, page, false, false);
     vec![
         users_page(request, Delay::None),
         Effect::Cancel(ORDERS_SLOT),

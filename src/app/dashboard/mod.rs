@@ -22,7 +22,7 @@ pub use keys::{FILTERING, KEYS};
 use keys::{KEYS_NARROWED, KEYS_TENANT};
 
 use crate::app::keymap::Action;
-use crate::app::load::{Cursor, Load};
+use crate::app::load::{Cursor, Load, Ticket};
 use crate::app::msg::{Delay, Effect};
 use crate::app::screen::{nothing, Screen};
 use crate::app::state::State;
@@ -54,7 +54,6 @@ pub struct Dashboard {
     pub tenant: Option<crate::db::TenantEntry>,
     /// The detail popup (Enter), over the dashboard.
     pub detail: Option<crate::app::detail::Detail>,
-    generation: u64,
 }
 
 /// An empty list: `State::new` puts the first page in.
@@ -86,10 +85,12 @@ pub const SCREEN: Screen = Screen {
     on_action,
     on_key: filter::edit,
     on_mouse,
-    is_busy: |state| {
-        state.catalog_load.is_loading()
-            || state.dashboard.users.is_loading()
-            || state.dashboard.orders.is_loading()
+    loads: |state| {
+        vec![
+            &state.catalog_load,
+            &state.dashboard.users,
+            &state.dashboard.orders,
+        ]
     },
     status,
     fresh: ORDERS_SLOT.0,
@@ -121,7 +122,6 @@ impl Dashboard {
             focus: Focus::Users,
             tenant: None,
             detail: None,
-            generation: 0,
         }
     }
 
@@ -137,7 +137,7 @@ impl Dashboard {
 }
 
 fn screen(state: &State) -> Rect {
-    Rect::new(0, 0, state.size.0, state.size.1)
+    Rect::new(0, 0, state.session.size.0, state.session.size.1)
 }
 
 /// Rows of the users table on screen.
@@ -225,8 +225,9 @@ fn jump(state: &mut State, page: Page) -> Vec<Effect> {
         return Vec::new();
     }
     let rows = user_rows(state);
-    match state.dashboard.users.jump(page, rows) {
-        Jump::Moved(true) => request_orders(state, Delay::Debounce(state.debounce)),
+    let ticket = state.ticket();
+    match state.dashboard.users.jump(ticket, page, rows) {
+        Jump::Moved(true) => request_orders(state, Delay::Debounce(state.session.debounce)),
         Jump::Moved(false) => Vec::new(),
         Jump::Load(request) => request
             .map(|r| vec![users_page(r, Delay::None)])
@@ -240,7 +241,7 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
             let rows = user_rows(state);
             let mut effects = Vec::new();
             if state.dashboard.users.move_by(delta, rows) {
-                effects = request_orders(state, Delay::Debounce(state.debounce));
+                effects = request_orders(state, Delay::Debounce(state.session.debounce));
             }
             effects.extend(prefetch(state));
             effects
@@ -257,7 +258,7 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
 fn select(state: &mut State, index: usize) -> Vec<Effect> {
     let rows = user_rows(state);
     if state.dashboard.users.select(index, rows) {
-        request_orders(state, Delay::Debounce(state.debounce))
+        request_orders(state, Delay::Debounce(state.session.debounce))
     } else {
         Vec::new()
     }
@@ -307,13 +308,13 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 /// A reloaded catalog and user count; a reload superseded by another is dropped.
 fn on_catalog(
     state: &mut State,
-    ticket: u64,
+    ticket: Ticket,
     result: Result<(TenantCatalog, UserCount), DbError>,
 ) -> Vec<Effect> {
     let (catalog, count) = match result {
         Ok(loaded) => loaded,
         Err(error) => {
-            let error = Err(error.to_string());
+            let error = Err(error.into());
             state
                 .catalog_load
                 .accept(&ticket, error, Default::default());

@@ -24,7 +24,8 @@ pub(super) fn warning(state: &State) -> Option<String> {
 
 pub(super) fn status(state: &State) -> Status {
     let dashboard = &state.dashboard;
-    let users_error = dashboard.users.error().or(state.catalog_load.error());
+    let users_error = (dashboard.users.error().map(String::as_str))
+        .or(state.catalog_load.error().map(|e| e.text.as_str()));
     if let Some(error) = users_error {
         return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
     }

@@ -79,8 +79,8 @@ fn moving_debounces_and_stale_results_are_dropped() {
     let first = orders_key(&press(&mut state, KeyCode::Char('j')));
     let effects = press(&mut state, KeyCode::Char('j'));
     let second = orders_key(&effects);
-    assert!(orders_load(&effects).1.delay == Delay::Debounce(state.debounce));
-    assert!(second.generation > first.generation);
+    assert!(orders_load(&effects).1.delay == Delay::Debounce(state.session.debounce));
+    assert!(second.ticket > first.ticket);
     assert_eq!(second.user_id, "1");
 
     // The first load finishes late: its result must not replace the wait for rich_dude.
@@ -121,7 +121,7 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     assert_eq!(current.page, Page::First);
     assert!(current.generation > first.generation);
     assert!(
-        matches!(dashboard_jobs(&effects).last(), Some((task, _)) if task.delay == Delay::Fixed(state.debounce))
+        matches!(dashboard_jobs(&effects).last(), Some((task, _)) if task.delay == Delay::Fixed(state.session.debounce))
     );
 
     // The page for "R" arrives late: dropped.
@@ -144,12 +144,12 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     assert_eq!(state.dashboard.filter.input.text(), "", "a fresh prompt");
     assert_eq!(state.dashboard.filter.text, "RICH", "kept until typing");
     chars(&mut state, "q");
-    assert!(!state.quit, "q is text while filtering");
+    assert!(!state.session.quit, "q is text while filtering");
     assert_eq!(state.dashboard.filter.text, "q");
     let effects = press(&mut state, KeyCode::Backspace);
     assert_eq!(state.dashboard.filter.text, "");
     press(&mut state, KeyCode::Esc);
-    assert!(!state.quit && !state.dashboard.filter.editing);
+    assert!(!state.session.quit && !state.dashboard.filter.editing);
     // Cleared: the whole list again, from the selected user on.
     let request = page_request(&effects);
     assert_eq!(request.filter, None);
@@ -247,7 +247,7 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
         ..Default::default()
     };
     let mut state = State::new("big".into(), catalog(), count, numbered(0, PAGE_SIZE), None);
-    state.size = (120, 30);
+    state.session.size = (120, 30);
     init(&mut state);
     assert!(!state.dashboard.users.at_end());
 
@@ -346,7 +346,7 @@ fn comparison_cycles_and_skips_the_users_own_tenant() {
 #[test]
 fn focus_switches_and_orders_scroll_when_focused() {
     let mut state = demo_state();
-    state.size = (120, 12);
+    state.session.size = (120, 12);
     let key = state.dashboard.orders.key().unwrap().clone();
     let report = OrdersReport::from_raw(
         "client3".into(),
@@ -402,7 +402,7 @@ fn esc_steps_back_from_prompt_to_kept_filter_to_the_whole_list() {
     assert_eq!(state.dashboard.filter.text, "");
     assert_eq!(page_request(&effects).filter, None, "the whole list again");
     press(&mut state, KeyCode::Esc);
-    assert!(!state.quit);
+    assert!(!state.session.quit);
 }
 
 #[test]
@@ -451,10 +451,10 @@ fn the_prompt_starts_empty_and_recalls_earlier_filters() {
 fn quitting() {
     let mut state = demo_state();
     press(&mut state, KeyCode::Char('q'));
-    assert!(state.quit);
+    assert!(state.session.quit);
     let mut state = demo_state();
     press(&mut state, KeyCode::Esc);
-    assert!(!state.quit, "Esc never quits");
+    assert!(!state.session.quit, "Esc never quits");
     assert_eq!(
         state.notice,
         Some(Ok("the whole list is shown; q quits".into()))
@@ -465,10 +465,10 @@ fn quitting() {
         &mut state,
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
     );
-    assert!(state.quit, "Ctrl-C quits even while filtering");
+    assert!(state.session.quit, "Ctrl-C quits even while filtering");
     let mut state = demo_state();
     update(&mut state, Msg::Terminate);
-    assert!(state.quit);
+    assert!(state.session.quit);
 }
 
 #[test]
@@ -479,7 +479,7 @@ fn help_toggles_and_swallows_keys() {
     assert!(press(&mut state, KeyCode::Char('j')).is_empty());
     press(&mut state, KeyCode::Esc);
     assert!(!state.help_open);
-    assert!(!state.quit, "Esc closes help first");
+    assert!(!state.session.quit, "Esc closes help first");
 }
 
 #[test]
@@ -571,7 +571,8 @@ fn export_writes_what_the_view_shows() {
     assert!(press(&mut state, KeyCode::Char('e')).is_empty());
     assert_eq!(
         state.notice,
-        Some(Err("nothing loaded to export yet".into()))
+        Some(Err("still loading: nothing to export yet".into())),
+        "the first user's orders are on their way"
     );
     let key = state.dashboard.orders.key().unwrap().clone();
     let line = crate::db::RawOrderLine {
@@ -616,7 +617,7 @@ fn filtering_leaves_letters_to_the_filter() {
     press(&mut state, KeyCode::Char('/'));
     chars(&mut state, "jq");
     assert_eq!(state.dashboard.filter.text, "jq");
-    assert!(!state.quit);
+    assert!(!state.session.quit);
 }
 
 #[test]

@@ -3,7 +3,23 @@
 
 use crate::db::{DbError, Page, User};
 
-use crate::app::load::{Cursor, Load};
+use crate::app::load::{Cursor, Keyed, Load, Ticket};
+
+impl Keyed for UsersRequest {
+    fn ticket(&self) -> Ticket {
+        self.ticket
+    }
+}
+
+impl UsersRequest {
+    /// The same page of the same list (whatever the ticket).
+    fn same_page(&self, other: &UsersRequest) -> bool {
+        UsersRequest {
+            ticket: other.ticket,
+            ..self.clone()
+        } == *other
+    }
+}
 
 /// Rows per page of the users list.
 pub const PAGE_SIZE: usize = 100;
@@ -13,9 +29,13 @@ pub const WINDOW_CAP: usize = 3 * PAGE_SIZE;
 pub const PREFETCH_MARGIN: usize = 30;
 
 /// A page of the users list being loaded. A result for a request that is no
-/// longer the pending one (the filter changed since) is dropped.
+/// longer the pending one (by ticket: the filter changed since, or another
+/// page was asked for) is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsersRequest {
+    pub ticket: Ticket,
+    /// Which list (filter, tenant, set) the page is of: rows of another
+    /// are never mixed with the list shown.
     pub generation: u64,
     /// The one tenant schema read (from the tenants pane), else all.
     pub scope: Option<String>,
@@ -47,6 +67,12 @@ pub struct UsersWindow {
     pending_move: isize,
     /// The window holds a fixed set that comes whole, never paged.
     fixed: bool,
+}
+
+impl crate::app::load::Loading for UsersWindow {
+    fn is_loading(&self) -> bool {
+        self.page.is_loading()
+    }
 }
 
 impl UsersWindow {
@@ -130,6 +156,7 @@ impl UsersWindow {
     /// again): pages of the old one still on their way are stale.
     pub fn replace(
         &mut self,
+        ticket: Ticket,
         filter: Option<String>,
         page: Page,
         keep_selection: bool,
@@ -138,20 +165,26 @@ impl UsersWindow {
         self.generation += 1;
         self.filter = filter;
         self.fixed = fixed;
-        self.ask(page, keep_selection)
+        self.ask(ticket, page, keep_selection)
             .expect("a new generation is never pending")
     }
 
     /// Asks for `page` of the list shown, unless that very page is on its way.
-    pub fn ask(&mut self, page: Page, keep_selection: bool) -> Option<UsersRequest> {
+    pub fn ask(
+        &mut self,
+        ticket: Ticket,
+        page: Page,
+        keep_selection: bool,
+    ) -> Option<UsersRequest> {
         let request = UsersRequest {
+            ticket,
             generation: self.generation,
             scope: self.scope.clone(),
             filter: self.filter.clone(),
             page,
             keep_selection,
         };
-        if self.page.pending() == Some(&request) {
+        if self.page.pending().is_some_and(|p| p.same_page(&request)) {
             return None;
         }
         self.page.refresh(request.clone());
@@ -159,30 +192,30 @@ impl UsersWindow {
     }
 
     /// The next page before the selection reaches the window's edge.
-    pub fn prefetch(&mut self) -> Option<UsersRequest> {
+    pub fn prefetch(&mut self, ticket: Ticket) -> Option<UsersRequest> {
         if self.page.is_loading() {
             return None;
         }
         let near_end = self.cursor.selected + PREFETCH_MARGIN >= self.users.len();
         if !self.at_end && near_end {
             let page = Page::After(self.users.last()?.key.clone());
-            return self.ask(page, false);
+            return self.ask(ticket, page, false);
         }
         if !self.at_start && self.cursor.selected < PREFETCH_MARGIN {
             let page = Page::Before(self.users.first()?.key.clone());
-            return self.ask(page, false);
+            return self.ask(ticket, page, false);
         }
         None
     }
 
     /// `g`/`G`: local when the window holds that end, else a page load.
-    pub fn jump(&mut self, page: Page, rows: usize) -> Jump {
+    pub fn jump(&mut self, ticket: Ticket, page: Page, rows: usize) -> Jump {
         match page {
             Page::First if self.at_start => Jump::Moved(self.select(0, rows)),
             Page::Last if self.at_end => {
                 Jump::Moved(self.select(self.users.len().saturating_sub(1), rows))
             }
-            page => Jump::Load(self.ask(page, false)),
+            page => Jump::Load(self.ask(ticket, page, false)),
         }
     }
 

@@ -10,48 +10,44 @@ use crossterm::event::KeyEvent;
 
 use super::Job;
 use crate::app::input::LineInput;
-use crate::app::load::Cursor;
+use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT};
+use std::sync::Arc;
 
 pub const SEARCH_SLOT: Slot = Slot("search");
 /// A search stops once it has found this many users: refine it.
 pub const SEARCH_CAP: usize = 1_000;
 
-/// Which search: its text, and which typing of it.
+/// Which search: its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchKey {
     pub text: String,
-    pub generation: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Search {
     pub input: LineInput,
     pub editing: bool,
-    /// `None`: no search (the pane lists tenants).
-    pub key: Option<SearchKey>,
+    /// The tenant schemas searched so far, [`SEARCH_BATCH`] at a time (one
+    /// statement over the shared table where users are not per tenant);
+    /// no key: no search (the pane lists tenants).
+    pub load: Batched<SearchKey>,
     pub users: Vec<User>,
     /// Tenant schemas that could not be searched, and why.
     pub failed: Vec<(String, String)>,
     /// Tenants whose matches were cut to the first 100.
     pub capped: usize,
-    /// The tenant schemas as the search began (a catalog reload during it
-    /// changes neither what is searched nor the count).
-    schemas: std::sync::Arc<[String]>,
-    /// Schemas searched so far, of `total`.
-    pub searched: usize,
-    pub total: usize,
-    pub loading: bool,
-    /// Stopped before the end: the pane was left, or [`SEARCH_CAP`] reached.
-    pub stopped: Option<&'static str>,
-    pub error: Option<String>,
     pub rows: Cursor,
-    pub first_batch: Option<Duration>,
-    pub elapsed: Duration,
-    generation: u64,
+}
+
+impl Search {
+    /// The search's text, if one is shown.
+    pub fn text(&self) -> Option<&str> {
+        self.load.key().map(|k| k.text.as_str())
+    }
 }
 
 /// `/` where a search across tenants replaces the users filter.
@@ -87,21 +83,19 @@ pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 }
 
 /// A new search text: the search running is cancelled (its late batches
-/// are dropped by key) and, after the typing debounce, the new one starts.
+/// are dropped by ticket) and, after the typing debounce, the new one starts.
 pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     let search = &mut state.tenants.search;
-    if search.key.as_ref().map(|k| k.text.as_str()) == Some(text.as_str()) {
+    if search.text() == Some(text.as_str()) {
         return Vec::new();
     }
-    let was_loading = search.loading;
-    let generation = search.generation + 1;
     // The last search's read time is not this one's.
     state.read_at.remove(SEARCH_SLOT.0);
     let search = &mut state.tenants.search;
+    let was_loading = search.load.clear();
     *search = Search {
         input: std::mem::take(&mut search.input),
         editing: search.editing,
-        generation,
         ..Search::default()
     };
     if text.is_empty() {
@@ -111,75 +105,71 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
             Vec::new()
         };
     }
-    search.key = Some(SearchKey { text, generation });
-    search.schemas = if state.tenants.per_tenant {
+    let ticket = state.ticket();
+    // The tenant schemas as the search begins; where users are shared, the
+    // one table, read in one statement.
+    let per_tenant = state.tenants.per_tenant;
+    let schemas: Arc<[String]> = if per_tenant {
         state.catalog.names().into()
     } else {
-        Default::default()
+        Arc::from([String::new()])
     };
-    search.total = if state.tenants.per_tenant {
-        search.schemas.len()
-    } else {
-        1
-    };
-    next_batch(state, Delay::Fixed(state.debounce))
+    let first = state
+        .tenants
+        .search
+        .load
+        .start(ticket, SearchKey { text }, schemas, SEARCH_BATCH);
+    ask(state, first, Delay::Fixed(state.session.debounce))
 }
 
-/// The next [`SEARCH_BATCH`] tenant schemas, if any are left (one
-/// statement over the shared table where users are not per tenant).
-fn next_batch(state: &mut State, delay: Delay) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
-    let Some(key) = search.key.clone() else {
+/// The statement reading `batch`, if there is one.
+fn ask(state: &State, batch: Option<Batch>, delay: Delay) -> Vec<Effect> {
+    let (Some(batch), Some(text)) = (batch, state.tenants.search.text()) else {
         return Vec::new();
     };
-    if search.searched >= search.total {
-        search.loading = false;
-        return Vec::new();
-    }
-    let (schemas, next) = if state.tenants.per_tenant {
-        let end = (search.searched + SEARCH_BATCH).min(search.schemas.len());
-        (search.schemas[search.searched..end].to_vec(), end)
+    let schemas = if state.tenants.per_tenant {
+        batch.tenants
     } else {
-        (Vec::new(), 1)
+        Vec::new()
     };
-    search.loading = true;
-    let job = Job::Search { key, schemas, next };
+    let job = Job::Search {
+        batch: batch.id,
+        text: text.to_string(),
+        schemas,
+    };
     vec![AppJob::Tenants(job).task(SEARCH_SLOT, delay)]
 }
 
-/// A batch of the search: kept if it is the current search's, and the
-/// next batch asked for.
+/// A batch of the search: kept if it is the one awaited, and the next
+/// batch asked for.
 pub(super) fn on_batch(
     state: &mut State,
-    key: SearchKey,
+    batch: BatchId,
     result: Result<SearchBatch, DbError>,
-    next: usize,
     elapsed: Duration,
 ) -> Vec<Effect> {
     let search = &mut state.tenants.search;
     // A batch of a search superseded or stopped: dropped.
-    if search.key.as_ref() != Some(&key) || !search.loading {
+    if !search.load.accept(batch, elapsed) {
         return Vec::new();
     }
-    search.elapsed += elapsed;
     match result {
         Ok(batch) => {
-            search.first_batch.get_or_insert(search.elapsed);
             search.users.extend(batch.users);
             search.failed.extend(batch.failed);
             search.capped += batch.capped;
-            search.searched = next;
             if search.users.len() >= SEARCH_CAP {
                 search.users.truncate(SEARCH_CAP);
-                search.loading = false;
-                search.stopped = Some("the first 1,000 matches: refine the search");
+                search
+                    .load
+                    .stop(Some("the first 1,000 matches: refine the search"));
                 return Vec::new();
             }
-            next_batch(state, Delay::None)
+            let next = search.load.next_batch();
+            ask(state, next, Delay::None)
         }
         Err(error) => {
-            search.loading = false;
-            search.error = Some(error.to_string());
+            search.load.fail(error.to_string());
             Vec::new()
         }
     }
@@ -190,11 +180,12 @@ pub(super) fn leave(state: &mut State) -> Vec<Effect> {
     state.view = View::Dashboard;
     let search = &mut state.tenants.search;
     search.editing = false;
-    if !search.loading {
+    if !search.load.is_loading() {
         return Vec::new();
     }
-    search.loading = false;
-    search.stopped = Some("stopped when the pane was left: / searches again");
+    search
+        .load
+        .stop(Some("stopped when the pane was left: / searches again"));
     vec![Effect::Cancel(SEARCH_SLOT)]
 }
 
@@ -252,18 +243,18 @@ pub(super) fn status(state: &State) -> Status {
     let progress = if tenants.per_tenant {
         format!(
             "searched {}/{} tenants",
-            crate::text::thousands(search.searched as i64),
-            crate::text::thousands(search.total as i64)
+            crate::text::thousands(search.load.done() as i64),
+            crate::text::thousands(search.load.total() as i64)
         )
     } else {
         "searched the shared users table".into()
     };
-    if search.loading {
+    if search.load.is_loading() {
         return Status::Busy(format!("{progress}… {found}{failed}"));
     }
-    let how = match search.stopped {
+    let how = match search.load.stopped() {
         Some(why) => format!(" ({why})"),
-        None => crate::app::screen::took(search.elapsed),
+        None => crate::app::screen::took(search.load.elapsed()),
     };
     Status::Done(format!("{progress}: {found}{failed}{how}"))
 }
