@@ -2,14 +2,20 @@
 --  * tenant client3 sells only the Tesla, at its own price, so a comparison
 --    against it shows an item that tenant does not sell;
 --  * stray_dude belongs to a tenant whose schema was never created, the drift
---    support staff meet in real databases.
+--    support staff meet in real databases;
+--  * client3 has drifted from the others: its prices are numeric(10,2), not
+--    numeric(12,2), and its items carry a column the others lack (health
+--    shows the drift);
+--  * client2 holds an order placed by mid_dude, a user of client3: a leak
+--    (`health --leaks client2`, or L on client2 in the health view).
 
 CREATE SCHEMA client3;
 CREATE TABLE client3.items (
     id                 text PRIMARY KEY,
     creation_timestamp timestamptz NOT NULL DEFAULT now(),
     description        text NOT NULL,
-    price              numeric(12,2) NOT NULL CHECK (price >= 0)
+    price              numeric(10,2) NOT NULL CHECK (price >= 0),
+    colour             text
 );
 CREATE TABLE client3.orders (
     id                 text PRIMARY KEY,
@@ -25,7 +31,9 @@ INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
     ('3', 'mid_dude', 'm@gmail.com', 'mid-secret-pw', 'client3'),
     ('4', 'stray_dude', 's@gmail.com', 'stray-secret-pw', 'client9');
 
-INSERT INTO client3.items (id, description, price) VALUES
-    ('1', 'Tesla', 3500.00);
+INSERT INTO client3.items (id, description, price, colour) VALUES
+    ('1', 'Tesla', 3500.00, 'red');
 INSERT INTO client3.orders (id, user_id, item_id, quantity) VALUES
     ('1', '3', '1', 2);
+INSERT INTO client2.orders (id, user_id, item_id, quantity) VALUES
+    ('3', '3', '2', 1);

@@ -27,7 +27,7 @@ pub struct Cli {
     /// Config file (default: ./tenantscope.toml, else $XDG_CONFIG_HOME/tenantscope/config.toml;
     /// a ./tenantscope.toml setting [database], [tenancy] or [profiles] is read only from a
     /// directory listed in trusted_directories of your own config file)
-    #[arg(long, global = true, value_name = "FILE", env = "TENANTSCOPE_CONFIG", help_heading = GLOBAL)]
+    #[arg(long, global = true, value_name = "FILE", env = "TENANTSCOPE_CONFIG", hide_env_values = true, help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// Database URL or key=value string, e.g. postgres://user@host:5432/db?sslmode=require
@@ -58,7 +58,12 @@ pub struct Cli {
     pub log_file: Option<PathBuf>,
 
     /// Initial comparison tenant (dashboard; default: tenancy.compare_with)
-    #[arg(long, value_name = "TENANT", env = "TENANTSCOPE_TENANCY__COMPARE_WITH")]
+    #[arg(
+        long,
+        value_name = "TENANT",
+        env = "TENANTSCOPE_TENANCY__COMPARE_WITH",
+        hide_env_values = true
+    )]
     pub compare: Option<String>,
 
     /// Open the dashboard on this user (by id)
@@ -191,12 +196,12 @@ Examples:
   # zsh, with fpath+=(~/.zfunc) in ~/.zshrc before compinit
   tenantscope completions zsh > ~/.zfunc/_tenantscope
   tenantscope completions fish > ~/.config/fish/completions/tenantscope.fish";
-    pub const CONFIG: &str = "\\
+    pub const CONFIG: &str = "\
 Examples:
   tenantscope config
   TENANTSCOPE_UI__DEBOUNCE_MS=50 tenantscope config --database-url postgres://db/app
   $EDITOR \"$(tenantscope config --path)\"";
-    pub const SNAPSHOT: &str = "\\
+    pub const SNAPSHOT: &str = "\
 Examples:
   tenantscope --demo snapshot --user 1
   tenantscope --demo snapshot --view prices --size 100x24 --color never

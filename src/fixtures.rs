@@ -222,7 +222,9 @@ impl Harness {
         Ok(Harness::with_state(db, state, size, Clipboard::none()))
     }
 
-    /// Runs the loop from `state`, copying to `clipboard`.
+    /// Runs the loop from `state`, copying to `clipboard`. Exports go to a
+    /// temporary directory of the loop's own, removed when the loop ends (a
+    /// test leaves nothing in the user's download or data directory).
     pub fn with_state(
         db: crate::db::Database,
         state: State,
@@ -236,6 +238,9 @@ impl Harness {
         let drawn = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = drawn.clone();
         let handle = tokio::spawn(async move {
+            let exports = tempfile::Builder::new()
+                .prefix("tenantscope-exports-")
+                .tempdir()?;
             let backend = ratatui::backend::TestBackend::new(size.0, size.1);
             let mut terminal = ratatui::Terminal::new(backend)?;
             let on_frame = move |buffer: &ratatui::buffer::Buffer| {
@@ -251,6 +256,7 @@ impl Harness {
                 db,
                 events,
                 clipboard,
+                Some(exports.path().to_path_buf()),
                 on_frame,
             )
             .await

@@ -489,9 +489,24 @@ async fn export(app: &mut common::App) -> String {
         .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
         .unwrap_or_else(|| panic!("no file name in:\n{frame}"))
         .to_string();
+    assert_in_the_harness_dir(std::path::Path::new(&path));
     let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     std::fs::remove_file(&path).unwrap();
     csv
+}
+
+/// The harness exports into a temporary directory of its own: a test run
+/// leaves nothing in the user's download or data directory. (The harness
+/// set no export directory and files went to ~/.local/share/tenantscope/
+/// exports: mutation-checked by passing None again.)
+fn assert_in_the_harness_dir(path: &std::path::Path) {
+    let dir = path.parent().unwrap();
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        dir.starts_with(std::env::temp_dir()) && name.starts_with("tenantscope-exports-"),
+        "{} is outside the test's temporary directory",
+        path.display()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -600,6 +615,7 @@ async fn every_list_view_exports_outside_the_cwd_with_a_readable_time() {
         assert!(path.is_absolute(), "{}", path.display());
         let cwd = std::env::current_dir().unwrap();
         assert_ne!(path.parent().unwrap(), cwd, "not the current directory");
+        assert_in_the_harness_dir(&path);
         // tenantscope-<stem>-YYYY-MM-DD_HHMMSS.csv
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let stamp = name

@@ -266,7 +266,8 @@ async fn errors_are_one_line_with_a_non_zero_exit() {
         (
             &["orders", "1", "--compare", "Client2"],
             2,
-            "unknown tenant: \"Client2\"",
+            // The candidates, closest first (--compare named none).
+            "unknown tenant: \"Client2\" (tenants: \"client2\", \"client1\", \"client3\")",
         ),
         (&["orders", "4"], 1, "tenant schema not found: \"client9\""),
         (
@@ -428,6 +429,43 @@ fn help_puts_global_options_apart_and_describes_every_option() {
     let snapshot = stdout(&tenantscope(&["snapshot", "--help"]));
     assert!(snapshot.contains("Global options:"), "{snapshot}");
     assert!(snapshot.contains("self-contained SVG"), "{snapshot}");
+}
+
+/// No help page has a line of a lone `\` (a doubled escape in the examples
+/// of config and snapshot) or an empty `[env: NAME=]` for a variable that is
+/// not set; a set one's value is not shown either.
+#[test]
+fn help_has_no_stray_lines_and_no_empty_env_values() {
+    use clap::CommandFactory;
+    let command = tenantscope::cli::Cli::command();
+    let mut names = vec![String::new()];
+    names.extend(command.get_subcommands().map(|c| c.get_name().to_string()));
+    for name in &names {
+        for flag in ["--help", "-h"] {
+            let mut args: Vec<&str> = Vec::new();
+            if !name.is_empty() {
+                args.push(name);
+            }
+            args.push(flag);
+            let out = common::bare_command()
+                .args(&args)
+                .env("TENANTSCOPE_TENANCY__COMPARE_WITH", "secret-tenant")
+                .env_remove("TENANTSCOPE_CONFIG")
+                .output()
+                .unwrap();
+            let help = stdout(&out);
+            assert!(out.status.success(), "{args:?}");
+            assert!(
+                !help.lines().any(|l| l.trim() == "\\"),
+                "{args:?}: a stray line:\n{help}"
+            );
+            assert!(
+                !help.contains("=]"),
+                "{args:?}: an empty env value:\n{help}"
+            );
+            assert!(!help.contains("secret-tenant"), "{args:?}:\n{help}");
+        }
+    }
 }
 
 /// A missing argument says what goes where (the usage line), then points

@@ -620,3 +620,87 @@ async fn comparison_and_basket_on_a_catalogue_numbered_the_other_way_round() {
     common::renumber_items(&db, "client2", 3).await;
     common::assert_compared_by_description(&db, "1", "client1", "client2").await;
 }
+
+/// Every key the hint bar shows works where it is shown: on each view,
+/// loaded, each hinted binding's first key changes the state or asks for
+/// something (a load, an export, a copy). The hint bar and the key handling
+/// read the same table (`State::keys`), so this is the hint bar's truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hinted_key_does_something_in_its_view() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use tenantscope::app::keymap::{bindings, Key};
+    use tenantscope::app::{Msg, State};
+
+    let test_db = TestDatabase::demo().await;
+    let loaded_tesla = |f: &str| common::row(f, "Tesla").contains("3,500.00");
+    // (what, each key pressed after the dashboard loaded with the frame to
+    // wait for after it). Focus, a popup, a prompt: no load to wait for
+    // (the keys are taken in order, before the quit).
+    type Ready = fn(&str) -> bool;
+    let any: Ready = |_| true;
+    let tenants: Ready = |f| f.contains("Tenants ·") && f.contains("client3");
+    let views: [(&str, &[(KeyCode, Ready)]); 11] = [
+        ("dashboard", &[]),
+        ("orders pane", &[(KeyCode::Tab, any)]),
+        ("detail", &[(KeyCode::Enter, any)]),
+        ("filter prompt", &[(KeyCode::Char('/'), any)]),
+        (
+            "health",
+            &[(KeyCode::Char('t'), |f| f.contains("✓ checked "))],
+        ),
+        (
+            "prices",
+            &[(KeyCode::Char('p'), |f| f.contains("✓ prices of "))],
+        ),
+        (
+            "basket",
+            &[(KeyCode::Char('b'), |f| f.contains("✓ priced at"))],
+        ),
+        ("tenants", &[(KeyCode::Char('T'), tenants)]),
+        ("help", &[(KeyCode::Char('?'), |f| f.contains("quit"))]),
+        (
+            "a tenant's users",
+            &[
+                (KeyCode::Char('T'), tenants),
+                (KeyCode::Enter, |f| f.contains("Users of client1")),
+            ],
+        ),
+        (
+            "tenants search",
+            &[(KeyCode::Char('T'), tenants), (KeyCode::Char('/'), any)],
+        ),
+    ];
+    let mut checked = 0;
+    for (what, steps) in views {
+        let db = connect(&test_db).await;
+        // 24 lines: help does not fit, so its scroll keys have somewhere to go.
+        let mut app = start_app(db, Duration::from_millis(20), (120, 24)).await;
+        app.frame_where("mid_dude's orders", loaded_tesla).await;
+        for (key, ready) in steps {
+            app.press(*key);
+            app.frame_where(what, ready).await;
+        }
+        let mut state: State = app.quit().await;
+        state.quit = false;
+        state.notice = None;
+        let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
+        assert!(!hinted.is_empty(), "{what}: no hints");
+        for binding in hinted {
+            let event = match binding.keys[0] {
+                Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
+                Key::Char(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE),
+                Key::Ctrl(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL),
+            };
+            let mut after = state.clone();
+            let effects = tenantscope::app::update::update(&mut after, Msg::Key(event));
+            assert!(
+                after != state || !effects.is_empty(),
+                "{what}: the hint {:?} ({}) does nothing there",
+                binding.label(),
+                binding.description
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked}");
+}

@@ -1149,3 +1149,94 @@ async fn wrong_copies_are_counted_in_batches_and_each_count_stops_at_the_cap() {
     );
     admin.close().await.ok();
 }
+
+/// The demo shows what health finds (it said "0 with drift", no leak): a
+/// drifted tenant, an organization id with no schema, and with `--leaks` an
+/// order of another tenant's user; each as SQL on the demo finds it.
+#[tokio::test]
+async fn the_demo_shows_drift_a_leak_and_an_organization_without_schema() {
+    let demo = TestDatabase::demo().await;
+    let out = tenantscope(&[
+        "--database-url",
+        &demo.url,
+        "health",
+        "--format",
+        "json",
+        "--leaks",
+        "client2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["healthy"], false);
+    // Columns of client3's tables whose name or type differs from client1's.
+    let differing = demo
+        .query_text(
+            "WITH cols AS (
+                 SELECT table_schema s, table_name || '.' || column_name c,
+                        format_type(atttypid, atttypmod) t
+                   FROM information_schema.columns
+                   JOIN pg_attribute ON attrelid = format('%I.%I', table_schema, table_name)::regclass
+                                    AND attname = column_name
+                  WHERE table_schema IN ('client1', 'client3'))
+             SELECT string_agg(c, ',' ORDER BY c) FROM (
+                 SELECT c, t FROM cols WHERE s = 'client3'
+                 EXCEPT SELECT c, t FROM cols WHERE s = 'client1') d",
+        )
+        .await;
+    assert!(!differing.is_empty());
+    let client3 = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "client3")
+        .unwrap();
+    let mut drifted: Vec<String> = client3["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{}.{}",
+                d["table"].as_str().unwrap(),
+                d["column"].as_str().unwrap()
+            )
+        })
+        .collect();
+    drifted.sort();
+    assert_eq!(drifted.join(","), differing, "{client3}");
+    let leaked = demo
+        .query_text(
+            "SELECT string_agg(o.id || ':' || u.id || ':' || u.organization_id, ',' ORDER BY o.id)
+               FROM client2.orders o JOIN public.users u ON u.id = o.user_id
+              WHERE u.organization_id IS DISTINCT FROM 'client2'",
+        )
+        .await;
+    let found: Vec<String> = json["leaks"]["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}:{}",
+                l["order_id"].as_str().unwrap(),
+                l["user_id"].as_str().unwrap(),
+                l["user_tenant"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(!leaked.is_empty());
+    assert_eq!(found.join(","), leaked);
+    let orphans = demo
+        .query_text(
+            "SELECT string_agg(DISTINCT organization_id, ',') FROM public.users
+              WHERE organization_id NOT IN (SELECT nspname FROM pg_namespace)",
+        )
+        .await;
+    let listed: Vec<&str> = json["orphan_organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["organization_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.join(","), orphans);
+}

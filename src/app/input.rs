@@ -99,6 +99,11 @@ impl History {
     }
 
     /// Starts a new line: ↑ recalls the latest entry.
+    /// Nothing entered yet: ↑ has nothing to recall.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn reset(&mut self) {
         self.at = None;
     }

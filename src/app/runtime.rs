@@ -43,23 +43,34 @@ pub async fn run_loop<B: Backend>(
     events: UnboundedReceiver<Msg>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
-    run_loop_with(terminal, state, db, events, Clipboard::none(), on_frame).await
+    run_loop_with(
+        terminal,
+        state,
+        db,
+        events,
+        Clipboard::none(),
+        None,
+        on_frame,
+    )
+    .await
 }
 
-/// [`run_loop`], copying to `clipboard` (tests read what was written).
+/// [`run_loop`], copying to `clipboard` (tests read what was written) and
+/// exporting to `export_dir` (`ui.export_dir`; None: the user's default).
 pub async fn run_loop_with<B: Backend>(
     terminal: &mut Terminal<B>,
     state: State,
     db: Database,
     events: UnboundedReceiver<Msg>,
     clipboard: Clipboard,
+    export_dir: Option<std::path::PathBuf>,
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
     let backing = Backing {
         db: Some(db),
         connector: None,
         clipboard,
-        export_dir: None,
+        export_dir,
     };
     drive_off_terminal(terminal, state, backing, events, on_frame)
         .await

@@ -81,6 +81,12 @@ impl TenantCatalog {
         self.names.is_empty()
     }
 
+    /// "unknown tenant" for `name`, listing the tenants closest to it
+    /// first (a few of them, and how many there are in all).
+    pub fn unknown(&self, name: &str) -> super::DbError {
+        super::DbError::Setting(unknown_tenant(name, &self.names))
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.names
             .binary_search_by(|n| n.as_str().cmp(name))
@@ -399,6 +405,95 @@ mod tests {
         assert_eq!(
             TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")),
             None
+        );
+    }
+}
+
+/// How many tenants an "unknown tenant" error names.
+const CLOSEST: usize = 5;
+
+/// `unknown tenant: "X" (closest: "a", "b", …; N tenants in all)`: the
+/// names nearest to `name` first (same letters ignoring case, then a name
+/// containing it or contained in it, then by edit distance), `tenants:` when
+/// every one is listed.
+pub fn unknown_tenant(name: &str, names: &[String]) -> String {
+    let wanted = name.to_lowercase();
+    let mut ranked: Vec<(usize, usize, &String)> = names
+        .iter()
+        .map(|n| {
+            let lower = n.to_lowercase();
+            let kind = if lower == wanted {
+                0
+            } else if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
+                1
+            } else {
+                2
+            };
+            (kind, edit_distance(&wanted, &lower), n)
+        })
+        .collect();
+    ranked.sort();
+    let shown: Vec<String> = ranked
+        .iter()
+        .take(CLOSEST)
+        .map(|(_, _, n)| format!("{:?}", crate::text::sanitize(n)))
+        .collect();
+    let name = crate::text::sanitize(name);
+    match names.len() {
+        0 => format!("unknown tenant: {name:?} (there is no tenant)"),
+        n if n <= CLOSEST => format!("unknown tenant: {name:?} (tenants: {})", shown.join(", ")),
+        n => format!(
+            "unknown tenant: {name:?} (closest: {}; {} tenants in all)",
+            shown.join(", "),
+            crate::text::thousands(n as i64)
+        ),
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod unknown_tests {
+    use super::unknown_tenant;
+
+    fn names(n: &[&str]) -> Vec<String> {
+        n.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_few_candidates_closest_first() {
+        let all = names(&[
+            "acme", "beta", "client1", "client2", "client3", "globex", "zeta",
+        ]);
+        assert_eq!(
+            unknown_tenant("Client2", &all),
+            "unknown tenant: \"Client2\" (closest: \"client2\", \"client1\", \"client3\", \"beta\", \"zeta\"; 7 tenants in all)"
+        );
+        assert!(unknown_tenant("glob", &all)
+            .starts_with("unknown tenant: \"glob\" (closest: \"globex\", "));
+        assert_eq!(
+            unknown_tenant("x", &names(&["b", "a"])),
+            "unknown tenant: \"x\" (tenants: \"a\", \"b\")"
+        );
+        assert_eq!(
+            unknown_tenant("x", &[]),
+            "unknown tenant: \"x\" (there is no tenant)"
         );
     }
 }

@@ -327,9 +327,7 @@ pub fn choose_compare_tenant(
     requested: Option<&str>,
 ) -> Result<CompareChoice, DbError> {
     match requested {
-        Some(requested) if !catalog.contains(requested) => {
-            Err(DbError::UnknownTenant(requested.to_string()))
-        }
+        Some(requested) if !catalog.contains(requested) => Err(catalog.unknown(requested)),
         Some(requested) if Some(requested) == own => Ok(CompareChoice {
             tenant: catalog.step(Some(requested), false, own),
             replaced_own: true,
@@ -720,7 +718,10 @@ mod tests {
         );
         assert_eq!(
             choose_compare_tenant(&catalog, Some("client1"), Some("Client3")),
-            Err(DbError::UnknownTenant("Client3".into()))
+            Err(DbError::Setting(
+                "unknown tenant: \"Client3\" (tenants: \"client3\", \"client1\", \"client2\")"
+                    .into()
+            ))
         );
     }
 }

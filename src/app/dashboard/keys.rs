@@ -81,3 +81,17 @@ pub const FILTERING: KeyTable = &[&[
     bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
     bind(&[Ctrl('c')], Quit, "quit", true),
 ]];
+
+/// [`FILTERING`] before any filter was kept: no history for ↑ to recall,
+/// so the hint bar leaves it out (it stays bound, and in the help).
+pub const FILTERING_FIRST: KeyTable = &[&[
+    bind(
+        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
+        KeepFilter,
+        "keep filter",
+        true,
+    ),
+    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", false),
+    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
+    bind(&[Ctrl('c')], Quit, "quit", true),
+]];

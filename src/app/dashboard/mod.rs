@@ -72,6 +72,8 @@ pub const SCREEN: Screen = Screen {
         let dashboard = &state.dashboard;
         if dashboard.detail.is_some() {
             crate::app::detail::KEYS
+        } else if dashboard.filter.editing && dashboard.filter.history.is_empty() {
+            keys::FILTERING_FIRST
         } else if dashboard.filter.editing {
             FILTERING
         } else if dashboard.list_label.is_some() || !dashboard.filter.text.is_empty() {

@@ -71,11 +71,7 @@ impl Database {
         matches.dedup();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(DbError::Setting(format!(
-                "unknown tenant: {:?} (tenants: {})",
-                crate::text::sanitize(name),
-                crate::text::sanitize(&listed(schemas.names()))
-            ))),
+            [] => Err(schemas.unknown(name)),
             many => Err(DbError::Setting(format!(
                 "tenant {:?} is ambiguous: schemas {}",
                 crate::text::sanitize(name),
