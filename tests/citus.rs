@@ -835,7 +835,34 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
                 .unwrap_or_else(|| panic!("{what}: {tenant} not in {health}"));
             assert!(line.contains('?') && !line.contains('~'), "{what}: {line}");
         }
+        // The node is named, with exactly its tenants.
+        let named = health
+            .lines()
+            .find(|l| l.contains(&format!("node {worker2} did not answer")))
+            .unwrap_or_else(|| panic!("{what}: no line naming {worker2}: {health}"));
+        let listed: Vec<&str> = named.rsplit(": ").next().unwrap().split(", ").collect();
+        let mut lost = lost_tenants.clone();
+        lost.sort();
+        assert_eq!(listed, lost, "{what}: {named}");
+        assert!(
+            !health.contains(&format!("node {worker1}")),
+            "{what}: {health}"
+        );
     };
+    // The dashboard's health view names the node too.
+    let health_view = |db: Database| async move {
+        let mut app = start_app_on_user(db, "1", None, (200, 40)).await;
+        app.press(crossterm::event::KeyCode::Char('t'));
+        let frame = app
+            .frame_where("the health view", |f| {
+                f.contains("Tenant health") && f.contains("tenants ·")
+            })
+            .await;
+        app.handle.abort();
+        frame
+    };
+    let frame = health_view(db.clone()).await;
+    assert!(!frame.contains("did not answer"), "{frame}");
 
     // Stopped.
     // As cluster.sh does: the server runs as postgres when we are root.
@@ -859,6 +886,11 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
         String::from_utf8_lossy(&out.stderr)
     );
     check("stopped", node_faults_logged(&cluster));
+    let frame = health_view(db.clone()).await;
+    assert!(
+        frame.contains(&format!("node {worker2} did not answer")),
+        "{frame}"
+    );
     let before = node_faults_logged(&cluster);
     let matrix = db.price_matrix(&names).await.unwrap();
     assert_eq!(

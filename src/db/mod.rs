@@ -36,8 +36,8 @@ pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
     Column, ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak,
-    LeakKind, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, WrongCopy,
-    TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
+    LeakKind, NodeFault, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth,
+    WrongCopy, TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
 pub use item_match::{ItemMatch, ItemRule, RuleChoice, KEY_COLUMNS};
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
