@@ -706,6 +706,16 @@ fn node_processes(cluster: &Cluster, i: u16) -> Vec<nix::unistd::Pid> {
     pids
 }
 
+/// `health --leaks`'s own part: from its heading to the blank line after.
+fn leaks_section(health: &str) -> String {
+    health
+        .lines()
+        .skip_while(|l| !l.starts_with("Orders in "))
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// (tenant, item key) → price.
 type Cells = std::collections::BTreeMap<(String, String), serde_json::Value>;
 
@@ -773,6 +783,14 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
     assert!(failed.is_empty(), "{failed:?}");
     let tenants_before = stdout(&cli(&url, &["--config", config, "tenants"]));
     let health_before = stdout(&cli(&url, &["--config", config, "health"]));
+    let leaks_before = stdout(&cli(
+        &url,
+        &["--config", config, "health", "--leaks", &healthy_tenants[0]],
+    ));
+    assert!(
+        leaks_section(&leaks_before).contains(&format!("Orders in {}", healthy_tenants[0])),
+        "{leaks_before}"
+    );
 
     // The dashboard's session, its worker connections warm.
     let mut settings = Settings::default();
@@ -847,6 +865,35 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
         assert!(
             !health.contains(&format!("node {worker1}")),
             "{what}: {health}"
+        );
+        // One tenant's statements (leaks, orders) name the node too; a
+        // tenant elsewhere answers as before.
+        let shop = lost
+            .iter()
+            .find_map(|t| t.strip_prefix("shop_"))
+            .expect("a shop on worker 2");
+        let user = format!("s{}_1", shop.trim_start_matches('0'));
+        let leaks_args = ["--config", config, "health", "--leaks", &lost[0]];
+        let orders_args = ["--config", config, "orders", &user];
+        for args in [&leaks_args[..], &orders_args] {
+            let out = cli(&url, args);
+            let error = stderr(&out);
+            assert_ne!(out.status.code(), Some(0), "{what} {args:?}");
+            assert_eq!(error.trim_end().lines().count(), 1, "{what}: {error}");
+            assert!(
+                error.contains(&format!("on node {worker2}")),
+                "{what} {args:?}: {error}"
+            );
+        }
+        let healthy_leaks = cli(
+            &url,
+            &["--config", config, "health", "--leaks", &healthy_tenants[0]],
+        );
+        assert_eq!(
+            leaks_section(&stdout(&healthy_leaks)),
+            leaks_section(&leaks_before),
+            "{what}: {}",
+            stderr(&healthy_leaks)
         );
     };
     // The dashboard's health view names the node too.

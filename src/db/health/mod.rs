@@ -328,11 +328,12 @@ impl Database {
 
     async fn leaks_once(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
         let mut tx = self.read_tx().await?;
-        let found: Option<(String, bool)> = sqlx::query_as(&format!(
+        let found: Option<(String, bool, Option<String>)> = sqlx::query_as(&format!(
             "SELECT quote_ident(n.nspname),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                              WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                               AND c.relkind IN {TABLE_KINDS})
+                               AND c.relkind IN {TABLE_KINDS}),
+                    {node}
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = $2 AND {candidate}
                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
@@ -341,6 +342,7 @@ impl Database {
             candidate = Self::candidate_schema_condition(),
             items = self.layout.names.items_lit,
             orders = self.layout.names.orders_lit,
+            node = self.node_of_schema("n.oid"),
         ))
         .bind(&self.layout.shared_schema)
         .bind(tenant)
@@ -348,15 +350,15 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let schema = match found {
+        let (schema, node) = match found {
             None => return Err(DbError::UnknownTenant(tenant.to_string())),
-            Some((_, false)) => {
+            Some((_, false, _)) => {
                 return Err(DbError::TenantTableMissing {
                     tenant: tenant.to_string(),
                     table: "orders".into(),
                 })
             }
-            Some((schema, true)) => schema,
+            Some((schema, true, node)) => (schema, node),
         };
         // The schema is a server-quoted identifier; the tenant name is bound.
         // A user id may be listed once per tenant (users in each tenant
@@ -405,7 +407,7 @@ impl Database {
             .persistent(false)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.on_node(node.as_deref(), self.error(e)))?;
         Database::end_read(tx);
         Ok(rows
             .into_iter()
