@@ -706,6 +706,16 @@ fn node_processes(cluster: &Cluster, i: u16) -> Vec<nix::unistd::Pid> {
     pids
 }
 
+/// `health --leaks`'s own part: from its heading to the blank line after.
+fn leaks_section(health: &str) -> String {
+    health
+        .lines()
+        .skip_while(|l| !l.starts_with("Orders in "))
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// (tenant, item key) → price.
 type Cells = std::collections::BTreeMap<(String, String), serde_json::Value>;
 
@@ -773,6 +783,14 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
     assert!(failed.is_empty(), "{failed:?}");
     let tenants_before = stdout(&cli(&url, &["--config", config, "tenants"]));
     let health_before = stdout(&cli(&url, &["--config", config, "health"]));
+    let leaks_before = stdout(&cli(
+        &url,
+        &["--config", config, "health", "--leaks", &healthy_tenants[0]],
+    ));
+    assert!(
+        leaks_section(&leaks_before).contains(&format!("Orders in {}", healthy_tenants[0])),
+        "{leaks_before}"
+    );
 
     // The dashboard's session, its worker connections warm.
     let mut settings = Settings::default();
@@ -835,7 +853,63 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
                 .unwrap_or_else(|| panic!("{what}: {tenant} not in {health}"));
             assert!(line.contains('?') && !line.contains('~'), "{what}: {line}");
         }
+        // The node is named, with exactly its tenants.
+        let named = health
+            .lines()
+            .find(|l| l.contains(&format!("node {worker2} did not answer")))
+            .unwrap_or_else(|| panic!("{what}: no line naming {worker2}: {health}"));
+        let listed: Vec<&str> = named.rsplit(": ").next().unwrap().split(", ").collect();
+        let mut lost = lost_tenants.clone();
+        lost.sort();
+        assert_eq!(listed, lost, "{what}: {named}");
+        assert!(
+            !health.contains(&format!("node {worker1}")),
+            "{what}: {health}"
+        );
+        // One tenant's statements (leaks, orders) name the node too; a
+        // tenant elsewhere answers as before.
+        let shop = lost
+            .iter()
+            .find_map(|t| t.strip_prefix("shop_"))
+            .expect("a shop on worker 2");
+        let user = format!("s{}_1", shop.trim_start_matches('0'));
+        let leaks_args = ["--config", config, "health", "--leaks", &lost[0]];
+        let orders_args = ["--config", config, "orders", &user];
+        for args in [&leaks_args[..], &orders_args] {
+            let out = cli(&url, args);
+            let error = stderr(&out);
+            assert_ne!(out.status.code(), Some(0), "{what} {args:?}");
+            assert_eq!(error.trim_end().lines().count(), 1, "{what}: {error}");
+            assert!(
+                error.contains(&format!("on node {worker2}")),
+                "{what} {args:?}: {error}"
+            );
+        }
+        let healthy_leaks = cli(
+            &url,
+            &["--config", config, "health", "--leaks", &healthy_tenants[0]],
+        );
+        assert_eq!(
+            leaks_section(&stdout(&healthy_leaks)),
+            leaks_section(&leaks_before),
+            "{what}: {}",
+            stderr(&healthy_leaks)
+        );
     };
+    // The dashboard's health view names the node too.
+    let health_view = |db: Database| async move {
+        let mut app = start_app_on_user(db, "1", None, (200, 40)).await;
+        app.press(crossterm::event::KeyCode::Char('t'));
+        let frame = app
+            .frame_where("the health view", |f| {
+                f.contains("Tenant health") && f.contains("tenants ·")
+            })
+            .await;
+        app.handle.abort();
+        frame
+    };
+    let frame = health_view(db.clone()).await;
+    assert!(!frame.contains("did not answer"), "{frame}");
 
     // Stopped.
     // As cluster.sh does: the server runs as postgres when we are root.
@@ -859,6 +933,11 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
         String::from_utf8_lossy(&out.stderr)
     );
     check("stopped", node_faults_logged(&cluster));
+    let frame = health_view(db.clone()).await;
+    assert!(
+        frame.contains(&format!("node {worker2} did not answer")),
+        "{frame}"
+    );
     let before = node_faults_logged(&cluster);
     let matrix = db.price_matrix(&names).await.unwrap();
     assert_eq!(
@@ -912,4 +991,175 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
         nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGCONT).ok();
     }
     db.close().await;
+}
+
+/// Backends of `database` on one node other than the asking one and
+/// Citus's own daemons: (pid, query start as epoch seconds), those
+/// matching `condition`.
+async fn backends(conn: &mut PgConnection, database: &str, condition: &str) -> Vec<(i32, f64)> {
+    sqlx::query_as(&format!(
+        "SELECT pid, extract(epoch FROM query_start)::float8 FROM pg_stat_activity
+          WHERE datname = '{database}' AND pid <> pg_backend_pid()
+            AND backend_type = 'client backend' AND query_start IS NOT NULL
+            AND {condition}"
+    ))
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+/// Cancel under churn: with every tenant's shards locked on the workers,
+/// the dashboard's orders load for each new selection waits there; moving
+/// the selection on, again and again, leaves at each step exactly one
+/// statement running on the coordinator (a newer one) and exactly one
+/// waiting on the workers (its part, newer too): each superseded load was
+/// stopped on the coordinator and on its worker. Once unlocked, the pane
+/// shows the current selection's orders, as the CLI prints them; and no
+/// statement is left running on any node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superseded_loads_are_cancelled_on_the_coordinator_and_the_workers() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 2);
+    let url = citus_database(&cluster, "churn", Users::Reference).await;
+    // Every tenant shard, locked on its worker by a session of its own
+    // (Citus refuses a lock on a shard unless manual changes are allowed).
+    let mut conn = cluster.coordinator("churn").await;
+    let shards: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT shard_name::text, nodeport FROM citus_shards
+          WHERE citus_table_type = 'schema' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.ok();
+    let mut lockers = Vec::new();
+    let mut watchers = Vec::new();
+    for worker in 1..=cluster.workers {
+        let port = i32::from(cluster.port + worker);
+        let names: Vec<&str> = shards
+            .iter()
+            .filter(|(_, p)| *p == port)
+            .map(|(s, _)| s.as_str())
+            .collect();
+        assert!(!names.is_empty(), "shards on worker {worker}: {shards:?}");
+        let mut locker = PgConnection::connect_with(&cluster.options(worker, "churn"))
+            .await
+            .unwrap();
+        run(
+            &mut locker,
+            &format!(
+                "SET citus.enable_manual_changes_to_shards = on;
+                 BEGIN; LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+                names.join(", ")
+            ),
+        )
+        .await;
+        lockers.push(locker);
+        watchers.push(
+            PgConnection::connect_with(&cluster.options(worker, "churn"))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut coordinator = cluster.coordinator("churn").await;
+
+    let mut settings = Settings::default();
+    // Longer than any wait below: a statement that ends was cancelled.
+    settings.database.statement_timeout_ms = 60_000;
+    let db = Database::connect(
+        &ConnectionSource::demo(cluster.options(0, "churn")),
+        &settings,
+    )
+    .await
+    .unwrap();
+    let mut app = common::start_app(db.clone(), std::time::Duration::ZERO, (140, 40)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (mut newest_coordinator, mut newest_worker) = (0.0, 0.0);
+    for step in 0..8 {
+        if step > 0 {
+            app.press(crossterm::event::KeyCode::Char('j'));
+        }
+        // The load's statement: running on the coordinator, its part
+        // waiting on a worker; the superseded ones gone from both.
+        loop {
+            let running = backends(&mut coordinator, "churn", "state = 'active'").await;
+            let mut waiting = Vec::new();
+            for watcher in watchers.iter_mut() {
+                waiting.extend(backends(watcher, "churn", "wait_event_type = 'Lock'").await);
+            }
+            match (&running[..], &waiting[..]) {
+                ([one], [part]) if one.1 > newest_coordinator && part.1 > newest_worker => {
+                    newest_coordinator = one.1;
+                    newest_worker = part.1;
+                    break;
+                }
+                _ => {}
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "step {step}: coordinator {running:?}, workers {waiting:?} \
+                 (newest {newest_coordinator}, {newest_worker})"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    // The selection now: the header names it while its load waits.
+    let frame = app
+        .frame_where("the selection after the churn", |f| {
+            f.contains("Orders of ")
+        })
+        .await;
+    let name = frame
+        .split("Orders of ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    for locker in lockers.iter_mut() {
+        run(locker, "ROLLBACK").await;
+    }
+    let frame = app
+        .frame_where("the selection's orders", |f| {
+            f.contains(&format!("Orders of {name} "))
+                && (f.contains("Total") || f.contains("Error"))
+        })
+        .await;
+    assert!(!frame.contains("Error"), "{frame}");
+    let id: String = sqlx::query_scalar("SELECT id FROM public.users WHERE name = $1")
+        .bind(&name)
+        .fetch_one(&mut coordinator)
+        .await
+        .unwrap();
+    let printed = stdout(&cli(&url, &["orders", &id]));
+    let total = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("Total"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no total for {id}: {printed}"))
+        .to_string();
+    assert!(
+        common::row(&frame, "Total").contains(&total),
+        "{name} ({id}): {total} expected\n{frame}"
+    );
+    app.quit().await;
+    db.close().await;
+    // Nothing left running on any node.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut left = backends(&mut coordinator, "churn", "state <> 'idle'").await;
+        for watcher in watchers.iter_mut() {
+            left.extend(backends(watcher, "churn", "state <> 'idle'").await);
+        }
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left running: {left:?}"
+        );
+        tokio::task::yield_now().await;
+    }
 }

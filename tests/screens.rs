@@ -509,6 +509,7 @@ fn drifted_report() -> tenantscope::db::HealthReport {
             more: false,
             why: "a tenant table: its rows belong in the tenant schemas".into(),
         }],
+        unreachable_nodes: Vec::new(),
     }
 }
 
@@ -666,6 +667,7 @@ fn tied_report() -> tenantscope::db::HealthReport {
         orphan_organizations: vec![],
         unused_tenants: vec![],
         wrong_copy: vec![],
+        unreachable_nodes: Vec::new(),
     }
 }
 

@@ -542,6 +542,7 @@ mod tests {
             orphan_organizations: Vec::new(),
             unused_tenants: Vec::new(),
             wrong_copy: Vec::new(),
+            unreachable_nodes: Vec::new(),
         };
         let loaded = |ticket| {
             AppMsg::from(Msg::Loaded {

@@ -36,8 +36,8 @@ pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{
     Column, ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak,
-    LeakKind, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth, WrongCopy,
-    TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
+    LeakKind, NodeFault, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth,
+    WrongCopy, TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
 pub use item_match::{ItemMatch, ItemRule, RuleChoice, KEY_COLUMNS};
 pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
@@ -452,6 +452,45 @@ impl Database {
     {
         self.tenant_batches_on_nodes(selects, size, arrays, handle, &HashMap::new())
             .await
+    }
+
+    /// `error` of a statement on one tenant's Citus `node`: a connection
+    /// error or a timeout (the node down or frozen) is [`DbError::Node`],
+    /// naming it; anything else, or no node, as it is.
+    pub(super) fn on_node(&self, node: Option<&str>, error: DbError) -> DbError {
+        match node {
+            Some(node) if error.retryable() && !matches!(error, DbError::Locked { .. }) => {
+                DbError::Node {
+                    node: node.to_string(),
+                    cause: Box::new(error),
+                }
+            }
+            _ => error,
+        }
+    }
+
+    /// [`Database::on_node`] for a statement on `tenants`, their nodes
+    /// looked up only now that it failed (no round trip on success): named
+    /// when they all live on one node.
+    pub(super) async fn on_tenant_nodes(&self, tenants: &[&str], error: DbError) -> DbError {
+        if !self.layout.citus || !error.retryable() || matches!(error, DbError::Locked { .. }) {
+            return error;
+        }
+        let Ok(mut tx) = self.read_tx().await else {
+            return error;
+        };
+        let found = self.quoted_tenants_on_nodes(&mut tx, tenants).await;
+        Database::end_read(tx);
+        let mut nodes: Vec<String> = match found {
+            Ok(rows) => rows.into_iter().filter_map(|(_, _, node)| node).collect(),
+            Err(_) => return error,
+        };
+        nodes.sort();
+        nodes.dedup();
+        match nodes.as_slice() {
+            [node] => self.on_node(Some(node), error),
+            _ => error,
+        }
     }
 
     /// [`Database::tenant_batches`] knowing the Citus node of each select

@@ -496,7 +496,12 @@ impl Database {
                     Ok(_) => self.error(e),
                 });
             }
-            rows => rows.map_err(|e| self.error(e))?,
+            Err(e) => {
+                drop(tx);
+                let tenants: Vec<&str> = std::iter::once(tenant).chain(compare_used).collect();
+                return Err(self.on_tenant_nodes(&tenants, self.error(e)).await);
+            }
+            Ok(rows) => rows,
         };
         let rows = rows.into_iter().map(raw_line).collect();
         Database::end_read(tx);

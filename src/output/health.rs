@@ -81,6 +81,10 @@ struct HealthJson<'a> {
     unused_tenants: &'a [String],
     leaks: Option<LeaksJson<'a>>,
     wrong_copy: &'a [crate::db::WrongCopy],
+    /// Citus only, when a node did not answer: its `node` (`host:port`),
+    /// `error` and the `tenants` on it, whose row counts are unknown.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    unreachable_nodes: &'a [crate::db::NodeFault],
     /// `registry` and `ledger`: only when the tenancy model has them.
     #[serde(flatten)]
     checks: Option<&'a crate::db::tenancy::FrameworkChecks>,
@@ -275,6 +279,7 @@ pub fn health_checked(
                 orphan_organizations: &report.orphan_organizations,
                 unused_tenants: &report.unused_tenants,
                 wrong_copy: &report.wrong_copy,
+                unreachable_nodes: &report.unreachable_nodes,
                 leaks: leaks.map(|c| LeaksJson {
                     tenant: c.tenant,
                     orders: c.leaks,
@@ -312,6 +317,9 @@ pub fn health_checked(
         for drift in &tenant.drift {
             out.push_str(&format!("  {}\n", text::sanitize(&drift.describe())));
         }
+    }
+    for fault in &report.unreachable_nodes {
+        out.push_str(&format!("\n{}\n", text::sanitize(&fault.describe())));
     }
     if !report.references.is_empty() {
         let references: Vec<String> = report.references.iter().map(reference_text).collect();

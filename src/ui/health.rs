@@ -61,7 +61,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let all = crate::app::health::all_rows(report, &state.health.checks, &state.catalog);
     let with_findings = all.iter().filter(|r| r.has_findings()).count();
     let rows_shown = crate::app::health::rows(state);
-    let title = vec![
+    let title: Vec<Span> = vec![
         Span::styled(" Tenant health ", theme::title()),
         Span::raw(format!("{} tenants · ", report.tenants.len())),
         Span::styled(
@@ -77,7 +77,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         } else {
             " ".to_string()
         }),
-    ];
+    ]
+    .into_iter()
+    .chain(report.unreachable_nodes.iter().map(|fault| {
+        Span::styled(
+            format!("· node {} did not answer ", sanitize(&fault.node)),
+            theme::error(),
+        )
+    }))
+    .collect();
     let title = fit_spans(title, table_area.width.saturating_sub(2) as usize);
     frame.render_widget(block(Line::from(title), true), table_area);
     let inner = geometry::inner(table_area);
@@ -252,6 +260,16 @@ fn health_details(
         lines.push(Line::from(Span::styled(
             format!("{mark} {}", sanitize(&finding.text)),
             style,
+        )));
+    }
+    for fault in report
+        .unreachable_nodes
+        .iter()
+        .filter(|f| f.tenants.contains(&row.schema))
+    {
+        lines.push(Line::from(Span::styled(
+            format!("✗ {}", sanitize(&fault.describe())),
+            theme::error(),
         )));
     }
     for reference in report.references.iter().filter(|r| r.tie) {

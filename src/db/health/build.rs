@@ -171,6 +171,7 @@ pub(super) fn build_report_with(
         orphan_organizations,
         unused_tenants,
         wrong_copy: Vec::new(),
+        unreachable_nodes: Vec::new(),
     })
 }
 

@@ -30,17 +30,68 @@ pub(super) type TenantRow = (
 
 /// Citus: the row estimate of every shard on every node (`reltuples` of
 /// the shard tables, named as `shard_name` names them), one remote command
-/// per node; a node that does not answer leaves its shards unknown. A
-/// shard placed on several nodes (a reference table) counts once.
+/// per node, each node's answer or error with the distributed schemas it
+/// holds; a node that does not answer leaves its shards unknown.
+const NODE_ESTIMATES_SQL: &str =
+    "SELECT coalesce(nd.nodename || ':' || nd.nodeport, n.nodeid::text),
+        n.success, n.result,
+        ARRAY(SELECT DISTINCT ns.nspname::text
+                FROM pg_catalog.pg_dist_schema s
+                JOIN pg_catalog.pg_namespace ns ON ns.oid = s.schemaid
+                JOIN pg_catalog.pg_dist_partition p ON p.colocationid = s.colocationid
+                JOIN pg_catalog.pg_dist_shard sh ON sh.logicalrelid = p.logicalrelid
+                JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = sh.shardid
+               WHERE pl.groupid = nd.groupid
+               ORDER BY 1)
+   FROM pg_catalog.run_command_on_all_nodes(
+          $cmd$SELECT coalesce(json_object_agg(c.oid::regclass::text, c.reltuples), '{}')
+                 FROM pg_catalog.pg_class c
+                WHERE c.relkind IN ('r', 'p') AND c.relname ~ '_[0-9]+$'$cmd$) n
+   LEFT JOIN pg_catalog.pg_dist_node nd ON nd.nodeid = n.nodeid
+  ORDER BY 1";
+
+/// The shard estimates the nodes sent (`$2`, a JSON object shard → rows):
+/// a shard placed on several nodes (a reference table) counts once.
 const SHARD_ROWS_CTE: &str = "shard_rows AS (
-    SELECT e.key AS shard, max(nullif(e.value::float8, -1)) AS rows
-      FROM pg_catalog.run_command_on_all_nodes(
-             $cmd$SELECT coalesce(json_object_agg(c.oid::regclass::text, c.reltuples), '{}')
-                    FROM pg_catalog.pg_class c
-                   WHERE c.relkind IN ('r', 'p') AND c.relname ~ '_[0-9]+$'$cmd$) n,
-           json_each_text(CASE WHEN n.success THEN n.result::json END) e
-     GROUP BY 1),
+    SELECT e.key AS shard, e.value::float8 AS rows FROM json_each_text($2::json) e),
 ";
+
+/// Node answers of [`NODE_ESTIMATES_SQL`]: the estimates merged (the
+/// largest of a shard's placements, none for never analyzed), and the
+/// nodes that failed.
+fn merge_node_estimates(
+    rows: Vec<(String, bool, Option<String>, Vec<String>)>,
+) -> (serde_json::Map<String, serde_json::Value>, Vec<NodeFault>) {
+    let mut estimates: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut faults = Vec::new();
+    for (node, success, result, tenants) in rows {
+        let parsed = if success {
+            result.as_deref().and_then(|r| {
+                serde_json::from_str::<std::collections::BTreeMap<String, f64>>(r).ok()
+            })
+        } else {
+            None
+        };
+        match parsed {
+            Some(shards) => {
+                for (shard, rows) in shards.into_iter().filter(|(_, rows)| *rows >= 0.0) {
+                    let entry = estimates.entry(shard).or_insert(rows);
+                    *entry = entry.max(rows);
+                }
+            }
+            None => faults.push(NodeFault {
+                node,
+                error: result.unwrap_or_default(),
+                tenants,
+            }),
+        }
+    }
+    let json = estimates
+        .into_iter()
+        .map(|(shard, rows)| (shard, serde_json::Value::from(rows)))
+        .collect();
+    (json, faults)
+}
 
 /// Row of the column query: (tenant, table, column, type, not null).
 pub(super) type ColumnRow = (LossyText, String, LossyText, String, bool);
@@ -58,7 +109,8 @@ impl Database {
     /// The health of every tenant schema, compared with `reference`'s tables
     /// (default: the majority's).
     ///
-    /// Runs **3 queries** in one READ ONLY transaction (plus its BEGIN and
+    /// Runs **3 queries** (on Citus 4: the nodes' shard estimates first)
+    /// in one READ ONLY transaction (plus its BEGIN and
     /// COMMIT), whatever the number of tenants: one for the tenant schemas,
     /// their `reltuples` estimates and the user count per organization id
     /// (a single `GROUP BY` over the users table), one for the columns of
@@ -173,7 +225,24 @@ impl Database {
             column_raw = raw("a.attname"),
         );
         let mut tx = self.read_tx().await?;
-        let tenant_rows: Vec<TenantRow> = self.catalog_rows(&mut tx, &tenants_sql).await?;
+        let (tenant_rows, faults): (Vec<TenantRow>, _) = if self.layout.citus {
+            let nodes = sqlx::query_as(NODE_ESTIMATES_SQL)
+                .persistent(self.persistent())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            let (estimates, faults) = merge_node_estimates(nodes);
+            let rows = sqlx::query_as(&tenants_sql)
+                .bind(&self.layout.shared_schema)
+                .bind(serde_json::Value::Object(estimates).to_string())
+                .persistent(self.persistent())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            (rows, faults)
+        } else {
+            (self.catalog_rows(&mut tx, &tenants_sql).await?, Vec::new())
+        };
         let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
         let copies = self.wrong_copy_candidates(&mut tx).await?;
         Database::end_read(tx);
@@ -196,6 +265,15 @@ impl Database {
         if per_tenant {
             self.report_per_tenant_users(&mut report).await?;
         }
+        report.unreachable_nodes = faults
+            .into_iter()
+            .map(|mut fault| {
+                fault
+                    .tenants
+                    .retain(|t| report.tenants.iter().any(|r| r.tenant == *t));
+                fault
+            })
+            .collect();
         self.report_left_out(&mut report).await?;
         Ok(report)
     }
@@ -286,11 +364,12 @@ impl Database {
 
     async fn leaks_once(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
         let mut tx = self.read_tx().await?;
-        let found: Option<(String, bool)> = sqlx::query_as(&format!(
+        let found: Option<(String, bool, Option<String>)> = sqlx::query_as(&format!(
             "SELECT quote_ident(n.nspname),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                              WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                               AND c.relkind IN {TABLE_KINDS})
+                               AND c.relkind IN {TABLE_KINDS}),
+                    {node}
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = $2 AND {candidate}
                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
@@ -299,6 +378,7 @@ impl Database {
             candidate = Self::candidate_schema_condition(),
             items = self.layout.names.items_lit,
             orders = self.layout.names.orders_lit,
+            node = self.node_of_schema("n.oid"),
         ))
         .bind(&self.layout.shared_schema)
         .bind(tenant)
@@ -306,15 +386,15 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let schema = match found {
+        let (schema, node) = match found {
             None => return Err(DbError::UnknownTenant(tenant.to_string())),
-            Some((_, false)) => {
+            Some((_, false, _)) => {
                 return Err(DbError::TenantTableMissing {
                     tenant: tenant.to_string(),
                     table: "orders".into(),
                 })
             }
-            Some((schema, true)) => schema,
+            Some((schema, true, node)) => (schema, node),
         };
         // The schema is a server-quoted identifier; the tenant name is bound.
         // A user id may be listed once per tenant (users in each tenant
@@ -363,7 +443,7 @@ impl Database {
             .persistent(false)
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.on_node(node.as_deref(), self.error(e)))?;
         Database::end_read(tx);
         Ok(rows
             .into_iter()
@@ -378,5 +458,52 @@ impl Database {
                 user_tenant,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_estimates_merge_placements_and_keep_the_failed_nodes() {
+        let rows = vec![
+            (
+                "127.0.0.1:1".to_string(),
+                true,
+                Some(r#"{"a.items_1": 5, "public.users_9": 3, "b.items_2": -1}"#.to_string()),
+                vec!["a".to_string()],
+            ),
+            (
+                "127.0.0.1:2".to_string(),
+                true,
+                Some(r#"{"public.users_9": 4}"#.to_string()),
+                vec![],
+            ),
+            (
+                "127.0.0.1:3".to_string(),
+                false,
+                Some("connection to the remote node refused".to_string()),
+                vec!["c".to_string(), "d".to_string()],
+            ),
+        ];
+        let (estimates, faults) = merge_node_estimates(rows);
+        assert_eq!(
+            serde_json::Value::Object(estimates),
+            serde_json::json!({"a.items_1": 5.0, "public.users_9": 4.0})
+        );
+        assert_eq!(
+            faults,
+            [NodeFault {
+                node: "127.0.0.1:3".into(),
+                error: "connection to the remote node refused".into(),
+                tenants: vec!["c".into(), "d".into()],
+            }]
+        );
+        assert_eq!(
+            faults[0].describe(),
+            "node 127.0.0.1:3 did not answer (connection to the remote node refused): \
+             row counts of its 2 tenants unknown: c, d"
+        );
     }
 }

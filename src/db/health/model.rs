@@ -323,6 +323,42 @@ pub struct HealthReport {
     pub unused_tenants: Vec<String>,
     /// Copies of tables holding rows they should not (see [`WrongCopy`]).
     pub wrong_copy: Vec<WrongCopy>,
+    /// Citus: nodes that did not answer the row estimate command; the row
+    /// counts of their tenants are unknown.
+    pub unreachable_nodes: Vec<NodeFault>,
+}
+
+/// Citus: a node that did not answer, its error, and the tenants it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct NodeFault {
+    /// `host:port`, as Citus names it.
+    pub node: String,
+    pub error: String,
+    /// Tenant schemas on the node, sorted.
+    pub tenants: Vec<String>,
+}
+
+impl NodeFault {
+    /// `node 127.0.0.1:9702 did not answer (its error): row counts of its
+    /// 2 tenants unknown: a, b`. Not sanitized.
+    pub fn describe(&self) -> String {
+        let error = self.error.lines().next().unwrap_or("").trim();
+        let error = if error.is_empty() {
+            String::new()
+        } else {
+            format!(" ({error})")
+        };
+        format!(
+            "node {} did not answer{error}: row counts of its {} unknown{}",
+            self.node,
+            crate::text::plural(self.tenants.len(), "tenant", "tenants"),
+            if self.tenants.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", self.tenants.join(", "))
+            }
+        )
+    }
 }
 
 impl HealthReport {
