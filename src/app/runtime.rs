@@ -207,16 +207,7 @@ async fn drive<B: Backend>(
                 _ = tokio::time::sleep(tick) => Msg::Tick,
             }
         };
-        let mut pending = vec![msg];
-        // Take everything already queued (a key-repeat burst, results that
-        // arrived meanwhile) before drawing: a frame that a queued message
-        // would change at once is not worth its draw.
-        while let Ok(msg) = events.try_recv() {
-            pending.push(msg);
-        }
-        while let Ok(msg) = results.try_recv() {
-            pending.push(msg);
-        }
+        let pending = with_queued(msg, &mut events, &mut results);
         let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
@@ -238,6 +229,24 @@ async fn drive<B: Backend>(
     }
     executor.cancel_all();
     Ok((state, executor.into_db()))
+}
+
+/// `msg` and everything already queued (a key-repeat burst, results that
+/// arrived meanwhile), taken before drawing: a frame that a queued message
+/// would change at once is not worth its draw.
+fn with_queued(
+    msg: Msg,
+    events: &mut UnboundedReceiver<Msg>,
+    results: &mut UnboundedReceiver<Msg>,
+) -> Vec<Msg> {
+    let mut pending = vec![msg];
+    while let Ok(msg) = events.try_recv() {
+        pending.push(msg);
+    }
+    while let Ok(msg) = results.try_recv() {
+        pending.push(msg);
+    }
+    pending
 }
 
 /// Updates the state with each message in turn and runs the effects;

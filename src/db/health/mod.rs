@@ -178,8 +178,21 @@ impl Database {
         let copies = self.wrong_copy_candidates(&mut tx).await?;
         Database::end_read(tx);
         let wrong_copy = self.wrong_copies(copies).await?;
+        let required = self.required_columns();
+        let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
+        report.wrong_copy = wrong_copy;
+        if per_tenant {
+            self.report_per_tenant_users(&mut report).await?;
+        }
+        self.report_left_out(&mut report).await?;
+        Ok(report)
+    }
+
+    /// The columns tenantscope reads from the items and orders tables, as
+    /// the tenancy model names them.
+    fn required_columns(&self) -> [Vec<String>; 2] {
         let m = &self.layout.model;
-        let required = [
+        [
             vec![
                 m.items.id.clone(),
                 m.items.label.clone(),
@@ -190,14 +203,7 @@ impl Database {
                 m.orders.item.clone(),
                 m.orders.quantity.clone(),
             ],
-        ];
-        let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
-        report.wrong_copy = wrong_copy;
-        if per_tenant {
-            self.report_per_tenant_users(&mut report).await?;
-        }
-        self.report_left_out(&mut report).await?;
-        Ok(report)
+        ]
     }
 
     /// Where users live in each tenant schema: each tenant's users,
