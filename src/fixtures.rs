@@ -251,6 +251,7 @@ impl Harness {
                 db,
                 events,
                 clipboard,
+                crate::ui::screen(),
                 on_frame,
             )
             .await

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::clipboard::Clipboard;
@@ -35,15 +35,27 @@ const STALE_FRAME: Duration = Duration::from_millis(16);
 const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
 
 /// The event loop: draw, wait for input, a task result or a tick, update,
-/// run effects. `on_frame` sees every drawn frame (tests watch it).
+/// run effects. `draw` renders the state into a frame (the binary and the
+/// tests pass `ui::screen()`: the loop knows no screen); `on_frame` sees
+/// every drawn frame (tests watch it).
 pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     state: State,
     db: Database,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
-    run_loop_with(terminal, state, db, events, Clipboard::none(), on_frame).await
+    run_loop_with(
+        terminal,
+        state,
+        db,
+        events,
+        Clipboard::none(),
+        draw,
+        on_frame,
+    )
+    .await
 }
 
 /// [`run_loop`], copying to `clipboard` (tests read what was written).
@@ -53,6 +65,7 @@ pub async fn run_loop_with<B: Backend>(
     db: Database,
     events: UnboundedReceiver<Msg>,
     clipboard: Clipboard,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
     let backing = Backing {
@@ -61,7 +74,7 @@ pub async fn run_loop_with<B: Backend>(
         clipboard,
         export_dir: None,
     };
-    drive_off_terminal(terminal, state, backing, events, on_frame)
+    drive_off_terminal(terminal, state, backing, events, draw, on_frame)
         .await
         .map(|(state, _)| state)
 }
@@ -74,6 +87,7 @@ pub async fn run_loop_connecting<B: Backend>(
     db: Option<Database>,
     connector: Connector,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
     let backing = Backing {
@@ -82,7 +96,7 @@ pub async fn run_loop_connecting<B: Backend>(
         clipboard: Clipboard::none(),
         export_dir: None,
     };
-    drive_off_terminal(terminal, state, backing, events, on_frame).await
+    drive_off_terminal(terminal, state, backing, events, draw, on_frame).await
 }
 
 /// [`drive`] without a terminal of its own: no suspend or continue edges.
@@ -91,6 +105,7 @@ async fn drive_off_terminal<B: Backend>(
     state: State,
     backing: Backing,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
     let (_edges_tx, edges) = unbounded_channel();
@@ -98,8 +113,8 @@ async fn drive_off_terminal<B: Backend>(
         terminal,
         state,
         backing,
-        events,
-        edges,
+        (events, edges),
+        draw,
         on_frame,
         |_| Ok(()),
     )
@@ -116,12 +131,14 @@ struct Backing {
     export_dir: Option<std::path::PathBuf>,
 }
 
+/// The loop of [`run_loop`] on `terminal`: its inputs are the messages
+/// (keys, signals) and the terminal's edges (suspend, continue).
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
     backing: Backing,
-    mut events: UnboundedReceiver<Msg>,
-    mut edges: UnboundedReceiver<Edge>,
+    (mut events, mut edges): (UnboundedReceiver<Msg>, UnboundedReceiver<Edge>),
+    mut draw: impl FnMut(&State, &mut Frame),
     mut on_frame: impl FnMut(&Buffer),
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
@@ -142,7 +159,6 @@ async fn drive<B: Backend>(
     let mut carried: Option<Msg> = None;
     // Since when the screen lags the state (a frame held back), if it does.
     let mut held_since: Option<Instant> = None;
-    let monochrome = crate::ui::theme::monochrome(&|name| std::env::var(name).ok());
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -154,12 +170,7 @@ async fn drive<B: Backend>(
                     "a background task panicked (report above)",
                 ));
             }
-            let frame = terminal.draw(|frame| {
-                crate::ui::view(&state, frame);
-                if monochrome {
-                    crate::ui::theme::to_monochrome(frame.buffer_mut());
-                }
-            })?;
+            let frame = terminal.draw(|frame| draw(&state, frame))?;
             on_frame(frame.buffer);
             held_since = None;
         }
@@ -320,6 +331,7 @@ pub async fn run_terminal(
     signals: Signals,
     mouse: bool,
     export_dir: Option<std::path::PathBuf>,
+    draw: impl FnMut(&State, &mut Frame),
 ) -> Result<(), Failure> {
     needs_a_terminal()?;
     // Without capture, the terminal's own select-to-copy works.
@@ -353,8 +365,8 @@ pub async fn run_terminal(
                     clipboard: Clipboard::terminal(),
                     export_dir,
                 },
-                rx,
-                edges,
+                (rx, edges),
+                draw,
                 |_| {},
                 suspend_to_shell,
             )
