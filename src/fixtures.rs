@@ -255,8 +255,11 @@ impl Harness {
                 state,
                 db,
                 events,
-                clipboard,
-                Some(exports.path().to_path_buf()),
+                crate::app::runtime::Outputs {
+                    clipboard,
+                    export_dir: Some(exports.path().to_path_buf()),
+                },
+                crate::ui::screen(),
                 on_frame,
             )
             .await

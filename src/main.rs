@@ -73,6 +73,22 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     serve(cli, env, &file, &settings, configured)
 }
 
+/// What the dashboard keeps whatever database it shows: the settings' pace
+/// (debounce, refresh) and the profiles it may switch to.
+fn dashboard_session(
+    env: &HashMap<String, String>,
+    file: &ConfigFile,
+    settings: &Settings,
+) -> Session {
+    let mut session = Session::opened();
+    session.debounce = Duration::from_millis(settings.ui.debounce_ms);
+    session.refresh_every =
+        (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
+    session.connect.profiles = profile_targets(file, settings, env);
+    session.connect.profile = settings.profile.clone();
+    session
+}
+
 /// The dashboard or a command, on the runtime, connected to `configured`
 /// (`None`: the demo).
 fn serve(
@@ -104,13 +120,7 @@ fn serve(
         .compare
         .clone()
         .or_else(|| settings.tenancy.compare_with.clone());
-    // What the dashboard keeps whatever database it shows.
-    let mut session = Session::opened();
-    session.debounce = Duration::from_millis(settings.ui.debounce_ms);
-    session.refresh_every =
-        (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
-    session.connect.profiles = profile_targets(file, settings, env);
-    session.connect.profile = settings.profile.clone();
+    let mut session = dashboard_session(env, file, settings);
     let mouse = settings.ui.mouse && !cli.no_mouse;
     let start = |source: Option<ConnectionSource>| {
         connector(Arc::new(Start {
@@ -138,6 +148,7 @@ fn serve(
             signals,
             mouse,
             settings.ui.export_dir.clone(),
+            tenantscope::ui::screen(),
         ));
         // A demo start still under way stops; dropping the runtime waits for
         // it (our own child, bounded). Otherwise nothing is waited for: a
@@ -179,6 +190,7 @@ fn serve(
                 signals,
                 mouse,
                 settings.ui.export_dir.clone(),
+                tenantscope::ui::screen(),
             )
             .await
         } else {

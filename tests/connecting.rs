@@ -532,9 +532,17 @@ mod dashboard_start {
         let (frames_tx, frames) = watch::channel(String::new());
         let handle = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
-            run_loop_connecting(&mut terminal, state, None, connector, rx, |buffer| {
-                frames_tx.send_replace(text(buffer));
-            })
+            run_loop_connecting(
+                &mut terminal,
+                state,
+                None,
+                connector,
+                rx,
+                tenantscope::ui::screen(),
+                |buffer| {
+                    frames_tx.send_replace(text(buffer));
+                },
+            )
             .await
         });
         (tx, frames, handle)

@@ -681,7 +681,7 @@ async fn every_hinted_key_does_something_in_its_view() {
             app.frame_where(what, ready).await;
         }
         let mut state: State = app.quit().await;
-        state.quit = false;
+        state.session.quit = false;
         state.notice = None;
         let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
         assert!(!hinted.is_empty(), "{what}: no hints");

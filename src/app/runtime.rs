@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::buffer::Buffer;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::clipboard::Clipboard;
@@ -35,12 +35,15 @@ const STALE_FRAME: Duration = Duration::from_millis(16);
 const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
 
 /// The event loop: draw, wait for input, a task result or a tick, update,
-/// run effects. `on_frame` sees every drawn frame (tests watch it).
+/// run effects. `draw` renders the state into a frame (the binary and the
+/// tests pass `ui::screen()`: the loop knows no screen); `on_frame` sees
+/// every drawn frame (tests watch it).
 pub async fn run_loop<B: Backend>(
     terminal: &mut Terminal<B>,
     state: State,
     db: Database,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
     run_loop_with(
@@ -48,31 +51,41 @@ pub async fn run_loop<B: Backend>(
         state,
         db,
         events,
-        Clipboard::none(),
-        None,
+        Outputs {
+            clipboard: Clipboard::none(),
+            export_dir: None,
+        },
+        draw,
         on_frame,
     )
     .await
 }
 
-/// [`run_loop`], copying to `clipboard` (tests read what was written) and
-/// exporting to `export_dir` (`ui.export_dir`; None: the user's default).
+/// Where the dashboard's copies and exports go.
+pub struct Outputs {
+    /// Tests read what was written.
+    pub clipboard: Clipboard,
+    /// `ui.export_dir` (None: the user's default).
+    pub export_dir: Option<std::path::PathBuf>,
+}
+
+/// [`run_loop`], copying and exporting to `outputs`.
 pub async fn run_loop_with<B: Backend>(
     terminal: &mut Terminal<B>,
     state: State,
     db: Database,
     events: UnboundedReceiver<Msg>,
-    clipboard: Clipboard,
-    export_dir: Option<std::path::PathBuf>,
+    outputs: Outputs,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<State> {
     let backing = Backing {
         db: Some(db),
         connector: None,
-        clipboard,
-        export_dir,
+        clipboard: outputs.clipboard,
+        export_dir: outputs.export_dir,
     };
-    drive_off_terminal(terminal, state, backing, events, on_frame)
+    drive_off_terminal(terminal, state, backing, events, draw, on_frame)
         .await
         .map(|(state, _)| state)
 }
@@ -85,6 +98,7 @@ pub async fn run_loop_connecting<B: Backend>(
     db: Option<Database>,
     connector: Connector,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
     let backing = Backing {
@@ -93,7 +107,7 @@ pub async fn run_loop_connecting<B: Backend>(
         clipboard: Clipboard::none(),
         export_dir: None,
     };
-    drive_off_terminal(terminal, state, backing, events, on_frame).await
+    drive_off_terminal(terminal, state, backing, events, draw, on_frame).await
 }
 
 /// [`drive`] without a terminal of its own: no suspend or continue edges.
@@ -102,6 +116,7 @@ async fn drive_off_terminal<B: Backend>(
     state: State,
     backing: Backing,
     events: UnboundedReceiver<Msg>,
+    draw: impl FnMut(&State, &mut Frame),
     on_frame: impl FnMut(&Buffer),
 ) -> io::Result<(State, Option<Database>)> {
     let (_edges_tx, edges) = unbounded_channel();
@@ -109,8 +124,8 @@ async fn drive_off_terminal<B: Backend>(
         terminal,
         state,
         backing,
-        events,
-        edges,
+        (events, edges),
+        draw,
         on_frame,
         |_| Ok(()),
     )
@@ -127,12 +142,14 @@ struct Backing {
     export_dir: Option<std::path::PathBuf>,
 }
 
+/// The loop of [`run_loop`] on `terminal`: its inputs are the messages
+/// (keys, signals) and the terminal's edges (suspend, continue).
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut state: State,
     backing: Backing,
-    mut events: UnboundedReceiver<Msg>,
-    mut edges: UnboundedReceiver<Edge>,
+    (mut events, mut edges): (UnboundedReceiver<Msg>, UnboundedReceiver<Edge>),
+    mut draw: impl FnMut(&State, &mut Frame),
     mut on_frame: impl FnMut(&Buffer),
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
@@ -153,7 +170,6 @@ async fn drive<B: Backend>(
     let mut carried: Option<Msg> = None;
     // Since when the screen lags the state (a frame held back), if it does.
     let mut held_since: Option<Instant> = None;
-    let monochrome = crate::ui::theme::monochrome(&|name| std::env::var(name).ok());
     loop {
         if carried.is_none() {
             let _terminal = lock_terminal();
@@ -165,12 +181,7 @@ async fn drive<B: Backend>(
                     "a background task panicked (report above)",
                 ));
             }
-            let frame = terminal.draw(|frame| {
-                crate::ui::view(&state, frame);
-                if monochrome {
-                    crate::ui::theme::to_monochrome(frame.buffer_mut());
-                }
-            })?;
+            let frame = terminal.draw(|frame| draw(&state, frame))?;
             on_frame(frame.buffer);
             held_since = None;
         }
@@ -218,16 +229,7 @@ async fn drive<B: Backend>(
                 _ = tokio::time::sleep(tick) => Msg::Tick,
             }
         };
-        let mut pending = vec![msg];
-        // Take everything already queued (a key-repeat burst, results that
-        // arrived meanwhile) before drawing: a frame that a queued message
-        // would change at once is not worth its draw.
-        while let Ok(msg) = events.try_recv() {
-            pending.push(msg);
-        }
-        while let Ok(msg) = results.try_recv() {
-            pending.push(msg);
-        }
+        let pending = with_queued(msg, &mut events, &mut results);
         let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
@@ -249,6 +251,24 @@ async fn drive<B: Backend>(
     }
     executor.cancel_all();
     Ok((state, executor.into_db()))
+}
+
+/// `msg` and everything already queued (a key-repeat burst, results that
+/// arrived meanwhile), taken before drawing: a frame that a queued message
+/// would change at once is not worth its draw.
+fn with_queued(
+    msg: Msg,
+    events: &mut UnboundedReceiver<Msg>,
+    results: &mut UnboundedReceiver<Msg>,
+) -> Vec<Msg> {
+    let mut pending = vec![msg];
+    while let Ok(msg) = events.try_recv() {
+        pending.push(msg);
+    }
+    while let Ok(msg) = results.try_recv() {
+        pending.push(msg);
+    }
+    pending
 }
 
 /// Updates the state with each message in turn and runs the effects;
@@ -322,6 +342,7 @@ pub async fn run_terminal(
     signals: Signals,
     mouse: bool,
     export_dir: Option<std::path::PathBuf>,
+    draw: impl FnMut(&State, &mut Frame),
 ) -> Result<(), Failure> {
     needs_a_terminal()?;
     // Without capture, the terminal's own select-to-copy works.
@@ -355,8 +376,8 @@ pub async fn run_terminal(
                     clipboard: Clipboard::terminal(),
                     export_dir,
                 },
-                rx,
-                edges,
+                (rx, edges),
+                draw,
                 |_| {},
                 suspend_to_shell,
             )

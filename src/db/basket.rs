@@ -244,22 +244,13 @@ impl Database {
             .collect();
         let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
         arrays.extend(keys.iter().map(Vec::as_slice));
-        let mut prices = vec![vec![Value::Missing; lines.len()]; tenants.len()];
         let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
             .tenant_batches_on_nodes(&selects, BASKET_BATCH, &arrays, handle, &nodes)
             .await?;
         for (column, error) in errors {
             failed[column] = Some(error.to_string());
         }
-        for (column, n, price) in rows {
-            let cell = usize::try_from(column)
-                .ok()
-                .zip(usize::try_from(n - 1).ok())
-                .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
-            if let Some(cell) = cell {
-                *cell = Value::from_text(price.as_deref());
-            }
-        }
+        let prices = prices_by_cell(rows, tenants.len(), lines.len());
         if let Some(handle) = handle {
             handle.finished();
         }
@@ -306,6 +297,26 @@ impl Database {
         }
         Ok(keys)
     }
+}
+
+/// The batches' (column, line number from 1, price) rows placed in a
+/// tenant × line grid; a cell no row fills stays missing.
+fn prices_by_cell(
+    rows: Vec<(i32, i32, Option<String>)>,
+    tenants: usize,
+    lines: usize,
+) -> Vec<Vec<Value>> {
+    let mut prices = vec![vec![Value::Missing; lines]; tenants];
+    for (column, n, price) in rows {
+        let cell = usize::try_from(column)
+            .ok()
+            .zip(usize::try_from(n - 1).ok())
+            .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
+        if let Some(cell) = cell {
+            *cell = Value::from_text(price.as_deref());
+        }
+    }
+    prices
 }
 
 #[cfg(test)]

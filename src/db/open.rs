@@ -139,11 +139,6 @@ impl Database {
         let timeout = source
             .connect_timeout()
             .unwrap_or(Duration::from_millis(settings.database.connect_timeout_ms));
-        let connect_error = |cause: String| DbError::Connect {
-            target: target.clone(),
-            cause,
-        };
-        let no_answer = || connect_error(format!("no answer within {} ms", timeout.as_millis()));
         let pooler = Arc::new(pooler::PoolState::new(
             source.pooler() || settings.database.pooler == crate::config::Pooler::Transaction,
         ));
@@ -188,52 +183,7 @@ impl Database {
                 Box::pin(async { Ok(true) })
             })
             .connect_lazy_with(options.clone());
-        // The pool's first connection is the check, and then the one the
-        // work uses. A pool retries a refused connection until its timeout
-        // and then says only "timed out": when it takes a moment, one
-        // direct attempt names the real cause (refused, no such database).
-        let first = {
-            let acquire = pool.acquire();
-            tokio::pin!(acquire);
-            tokio::select! {
-                first = &mut acquire => first,
-                () = tokio::time::sleep(PROBE_AFTER) => {
-                    match tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await {
-                        // Something answers but gives no session: the pool's
-                        // own connection was held back, or the address
-                        // answers an SSLRequest (a pooler with no server
-                        // connection to give).
-                        Err(_) if grant.was_held_back() || super::grant::answers(&options).await => {
-                            grant.note_held_back();
-                            return Err(connect_error(super::grant::no_connection(
-                                timeout.as_millis(),
-                                &grant,
-                            )))
-                        }
-                        Err(_) => return Err(no_answer()),
-                        Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
-                        Ok(Ok(probe)) => {
-                            probe.close().await.ok();
-                            acquire.await
-                        }
-                    }
-                }
-            }
-        };
-        match first {
-            Ok(first) => drop(first),
-            Err(sqlx::Error::PoolTimedOut)
-                if grant.was_held_back() || super::grant::answers(&options).await =>
-            {
-                grant.note_held_back();
-                return Err(connect_error(super::grant::no_connection(
-                    timeout.as_millis(),
-                    &grant,
-                )));
-            }
-            Err(sqlx::Error::PoolTimedOut) => return Err(no_answer()),
-            Err(e) => return Err(connect_error(pool::describe_connect_error(&e))),
-        }
+        first_connection(&pool, &options, timeout, &grant, &target).await?;
         let mut db = Database {
             pool,
             layout: Arc::new(SharedTables {
@@ -363,101 +313,176 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        let table = format!("{}.{}", tenancy.schemas.shared, tenancy.users.table);
-        let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
-        let per_tenant = model.users.at == tenancy::UsersAt::PerTenant;
-        match row {
-            None => Err(DbError::SharedTable(format!(
-                "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
-            ))),
-            Some((_, None, ..)) => Err(DbError::SharedTable(format!(
-                "column {} not found in {table} (see tenancy.tenant_column)",
-                tenancy.users.tenant_column
-            ))),
-            Some((_, _, _, columns, ..))
-                if !has(&columns, &tenancy.users.columns.id) || !has(&columns, &tenancy.users.columns.name) =>
-            {
-                let missing = if has(&columns, &tenancy.users.columns.id) {
-                    &tenancy.users.columns.name
-                } else {
-                    &tenancy.users.columns.id
-                };
-                Err(DbError::SharedTable(format!(
-                    "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
-                )))
+        users_table_layout(model, tenancy, row)
+    }
+}
+
+/// Waits for the pool's first connection; on failure, the error that names
+/// the real cause.
+async fn first_connection(
+    pool: &sqlx::PgPool,
+    options: &PgConnectOptions,
+    timeout: Duration,
+    grant: &super::grant::Grant,
+    target: &str,
+) -> Result<(), DbError> {
+    let connect_error = |cause: String| DbError::Connect {
+        target: target.to_string(),
+        cause,
+    };
+    let no_answer = || connect_error(format!("no answer within {} ms", timeout.as_millis()));
+    // The pool's first connection is the check, and then the one the
+    // work uses. A pool retries a refused connection until its timeout
+    // and then says only "timed out": when it takes a moment, one
+    // direct attempt names the real cause (refused, no such database).
+    let first = {
+        let acquire = pool.acquire();
+        tokio::pin!(acquire);
+        tokio::select! {
+            first = &mut acquire => first,
+            () = tokio::time::sleep(PROBE_AFTER) => {
+                match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+                    // Something answers but gives no session: the pool's
+                    // own connection was held back, or the address
+                    // answers an SSLRequest (a pooler with no server
+                    // connection to give).
+                    Err(_) if grant.was_held_back() || super::grant::answers(options).await => {
+                        grant.note_held_back();
+                        return Err(connect_error(super::grant::no_connection(
+                            timeout.as_millis(),
+                            grant,
+                        )))
+                    }
+                    Err(_) => return Err(no_answer()),
+                    Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
+                    Ok(Ok(probe)) => {
+                        probe.close().await.ok();
+                        acquire.await
+                    }
+                }
             }
-            // The tenant column is printed as every user's tenant: it may
-            // not be a column this role is denied (the support role is
-            // denied the password column). Secret names are refused with
-            // the settings, before this.
-            Some((users_table, _, readable, ..)) if !per_tenant && readable != Some(true) => {
-                Err(DbError::Setting(format!(
-                    "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
-                    crate::text::sanitize(&model.users.tenant_column),
-                    crate::text::sanitize(&users_table)
-                )))
-            }
-            // Every user column is printed too.
-            Some((users_table, _, _, _, _, _, _, _, unreadable, _)) if !unreadable.is_empty() => {
-                let column = &unreadable[0];
-                let user = &model.users.columns;
-                let setting = [
-                    ("tenancy.user_id", &user.id),
-                    ("tenancy.user_name", &user.name),
-                    ("tenancy.user_mail", &user.mail),
-                    ("tenancy.user_created", &user.created),
-                ]
-                .into_iter()
-                .find(|(_, c)| *c == column)
-                .map_or("tenancy.user_*", |(k, _)| k);
-                Err(DbError::Setting(tenancy::guard::unreadable_message(
-                    setting,
-                    column,
-                    &users_table,
-                    true,
-                )))
-            }
-            Some((
+        }
+    };
+    match first {
+        Ok(first) => drop(first),
+        Err(sqlx::Error::PoolTimedOut)
+            if grant.was_held_back() || super::grant::answers(options).await =>
+        {
+            grant.note_held_back();
+            return Err(connect_error(super::grant::no_connection(
+                timeout.as_millis(),
+                grant,
+            )));
+        }
+        Err(sqlx::Error::PoolTimedOut) => return Err(no_answer()),
+        Err(e) => return Err(connect_error(pool::describe_connect_error(&e))),
+    }
+    Ok(())
+}
+
+/// The users table's row read into the layout, or the error naming what is
+/// missing or unreadable (the table, the tenant column, a required column,
+/// a column this role is denied). `model` is the settings' model, `tenancy`
+/// the one adjusted for the query.
+fn users_table_layout(
+    model: &tenancy::TenancyModel,
+    tenancy: &tenancy::TenancyModel,
+    row: Option<UsersTableRow>,
+) -> Result<SharedTables, DbError> {
+    let table = format!("{}.{}", tenancy.schemas.shared, tenancy.users.table);
+    let has = |columns: &[String], name: &str| columns.iter().any(|c| c == name);
+    let per_tenant = model.users.at == tenancy::UsersAt::PerTenant;
+    match row {
+        None => Err(DbError::SharedTable(format!(
+            "shared users table {table} not found (see tenancy.shared_schema and tenancy.users_table)"
+        ))),
+        Some((_, None, ..)) => Err(DbError::SharedTable(format!(
+            "column {} not found in {table} (see tenancy.tenant_column)",
+            tenancy.users.tenant_column
+        ))),
+        Some((_, _, _, columns, ..))
+            if !has(&columns, &tenancy.users.columns.id) || !has(&columns, &tenancy.users.columns.name) =>
+        {
+            let missing = if has(&columns, &tenancy.users.columns.id) {
+                &tenancy.users.columns.name
+            } else {
+                &tenancy.users.columns.id
+            };
+            Err(DbError::SharedTable(format!(
+                "column {missing} not found in {table} (tenancy.user_id and tenancy.user_name are required)"
+            )))
+        }
+        // The tenant column is printed as every user's tenant: it may
+        // not be a column this role is denied (the support role is
+        // denied the password column). Secret names are refused with
+        // the settings, before this.
+        Some((users_table, _, readable, ..)) if !per_tenant && readable != Some(true) => {
+            Err(DbError::Setting(format!(
+                "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
+                crate::text::sanitize(&model.users.tenant_column),
+                crate::text::sanitize(&users_table)
+            )))
+        }
+        // Every user column is printed too.
+        Some((users_table, _, _, _, _, _, _, _, unreadable, _)) if !unreadable.is_empty() => {
+            let column = &unreadable[0];
+            let user = &model.users.columns;
+            let setting = [
+                ("tenancy.user_id", &user.id),
+                ("tenancy.user_name", &user.name),
+                ("tenancy.user_mail", &user.mail),
+                ("tenancy.user_created", &user.created),
+            ]
+            .into_iter()
+            .find(|(_, c)| *c == column)
+            .map_or("tenancy.user_*", |(k, _)| k);
+            Err(DbError::Setting(tenancy::guard::unreadable_message(
+                setting,
+                column,
+                &users_table,
+                true,
+            )))
+        }
+        Some((
+            users_table,
+            Some(tenant_column),
+            _,
+            columns,
+            plain_name,
+            plain_id,
+            idents,
+            literals,
+            _,
+            citus,
+        )) => {
+            let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
+            let (name, id) = (&names.user_name, &names.user_id);
+            Ok(SharedTables {
+                model: model.clone(),
+                shared_schema: model.schemas.shared.clone(),
+                // Per-tenant users: no one shared table.
+                users_relation: (!per_tenant).then(|| users_table.clone()),
+                detection: None,
                 users_table,
-                Some(tenant_column),
-                _,
-                columns,
-                plain_name,
-                plain_id,
-                idents,
-                literals,
-                _,
+                tenant_column,
+                tenant_name_column: None,
+                tenant_key_match: None,
+                tenant_branches: Default::default(),
+                name_key: if plain_name {
+                    format!("u.{name}")
+                } else {
+                    format!("coalesce(u.{name}::text, '')")
+                },
+                id_key: if plain_id {
+                    format!("u.{id}")
+                } else {
+                    format!("u.{id}::text")
+                },
+                has_mail: has(&columns, &tenancy.users.columns.mail),
+                has_created: has(&columns, &tenancy.users.columns.created),
                 citus,
-            )) => {
-                let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
-                let (name, id) = (&names.user_name, &names.user_id);
-                Ok(SharedTables {
-                    model: model.clone(),
-                    shared_schema: model.schemas.shared.clone(),
-                    // Per-tenant users: no one shared table.
-                    users_relation: (!per_tenant).then(|| users_table.clone()),
-                    detection: None,
-                    users_table,
-                    tenant_column,
-                    tenant_name_column: None,
-                    tenant_key_match: None,
-                    tenant_branches: Default::default(),
-                    name_key: if plain_name {
-                        format!("u.{name}")
-                    } else {
-                        format!("coalesce(u.{name}::text, '')")
-                    },
-                    id_key: if plain_id {
-                        format!("u.{id}")
-                    } else {
-                        format!("u.{id}::text")
-                    },
-                    has_mail: has(&columns, &tenancy.users.columns.mail),
-                    has_created: has(&columns, &tenancy.users.columns.created),
-                    citus,
-                    names,
-                })
-            }
+                names,
+            })
         }
     }
 }

@@ -226,45 +226,12 @@ pub fn connect_options(
                 Passfile::NoMatch => {}
             }
         }
-        let socket = host.starts_with('/') && addr.is_empty();
-        for (n, attempt) in tls.attempts(socket).into_iter().enumerate() {
-            // A root certificate file: the server's chain is checked by a
-            // handshake of our own before connecting (OpenSSL trusting
-            // every certificate of the file and nothing else, as libpq;
-            // sqlx would take the file's first certificate and the
-            // system's), verify-full against `host` even with hostaddr
-            // (see open.rs). sqlx then checks the chain again against the
-            // certificate that anchored it, and the name where it can.
-            let verify = match (&attempt.mode, &tls.root) {
-                (PgSslMode::VerifyCa | PgSslMode::VerifyFull, Some(root)) => Some(Verify {
-                    root: root.clone(),
-                    name: matches!(attempt.mode, PgSslMode::VerifyFull).then(|| {
-                        if host.is_empty() {
-                            addr.clone()
-                        } else {
-                            host.clone()
-                        }
-                    }),
-                }),
-                _ => None,
-            };
-            // verify-full with hostaddr: sqlx checks the name it connects
-            // to; libpq checks `host`, which the handshake above did.
-            let attempt = match &verify {
-                Some(Verify { name: Some(_), .. }) if !addr.is_empty() => Attempt {
-                    tls: attempt.tls,
-                    mode: PgSslMode::VerifyCa,
-                },
-                _ => attempt,
-            };
-            candidates.push(Candidate {
-                options: compatible(attempt.apply(options.clone())?, application_name.as_deref()),
-                verify,
-                // libpq's prefer and allow: the second try of one server,
-                // made only when the first fails.
-                fallback: n > 0,
-            });
-        }
+        candidates.extend(tls_candidates(
+            &tls,
+            &options,
+            (&host, addr),
+            application_name.as_deref(),
+        )?);
         let shown_host = if host.is_empty() {
             addr.as_str()
         } else {
@@ -289,6 +256,58 @@ pub fn connect_options(
         params,
         pooler,
     }))
+}
+
+/// One server's candidates: one per TLS try (`prefer` and `allow` make a
+/// second, the fallback), each with the handshake check a root certificate
+/// asks for. `host` is the name, `addr` the hostaddr (empty when none).
+fn tls_candidates(
+    tls: &Tls,
+    options: &PgConnectOptions,
+    (host, addr): (&str, &str),
+    application_name: Option<&str>,
+) -> Result<Vec<Candidate>, String> {
+    let mut candidates = Vec::new();
+    let socket = host.starts_with('/') && addr.is_empty();
+    for (n, attempt) in tls.attempts(socket).into_iter().enumerate() {
+        // A root certificate file: the server's chain is checked by a
+        // handshake of our own before connecting (OpenSSL trusting
+        // every certificate of the file and nothing else, as libpq;
+        // sqlx would take the file's first certificate and the
+        // system's), verify-full against `host` even with hostaddr
+        // (see open.rs). sqlx then checks the chain again against the
+        // certificate that anchored it, and the name where it can.
+        let verify = match (&attempt.mode, &tls.root) {
+            (PgSslMode::VerifyCa | PgSslMode::VerifyFull, Some(root)) => Some(Verify {
+                root: root.clone(),
+                name: matches!(attempt.mode, PgSslMode::VerifyFull).then(|| {
+                    if host.is_empty() {
+                        addr.to_string()
+                    } else {
+                        host.to_string()
+                    }
+                }),
+            }),
+            _ => None,
+        };
+        // verify-full with hostaddr: sqlx checks the name it connects
+        // to; libpq checks `host`, which the handshake above did.
+        let attempt = match &verify {
+            Some(Verify { name: Some(_), .. }) if !addr.is_empty() => Attempt {
+                tls: attempt.tls,
+                mode: PgSslMode::VerifyCa,
+            },
+            _ => attempt,
+        };
+        candidates.push(Candidate {
+            options: compatible(attempt.apply(options.clone())?, application_name),
+            verify,
+            // libpq's prefer and allow: the second try of one server,
+            // made only when the first fails.
+            fallback: n > 0,
+        });
+    }
+    Ok(candidates)
 }
 
 /// The password file's answer for one target (host, hostaddr, port):

@@ -275,50 +275,7 @@ impl Database {
             ItemMatch::Column(column) => vec![column.clone()],
             _ => KEY_COLUMNS.iter().map(|c| c.to_string()).collect(),
         };
-        let mut tx = self.read_tx().await?;
-        let present = |name: &str| {
-            format!(
-                "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
-                          WHERE a.attrelid = c.oid AND a.attname = {name}
-                            AND a.attnum > 0 AND NOT a.attisdropped)"
-            )
-        };
-        type Found = (
-            String,
-            String,
-            bool,
-            bool,
-            bool,
-            Vec<String>,
-            Option<String>,
-        );
-        let found: Vec<Found> = sqlx::query_as(&format!(
-            "SELECT n.nspname::text, quote_ident(n.nspname), {label}, {price}, {id},
-                    array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
-                           WHERE a.attrelid = c.oid AND a.attname = ANY($5)
-                             AND a.attnum > 0 AND NOT a.attisdropped),
-                    {node}
-               FROM pg_catalog.pg_namespace n
-               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
-                                         AND c.relkind IN {TABLE_KINDS}
-              WHERE n.nspname = ANY($1) AND {has_tables}",
-            label = present("$2"),
-            price = present("$3"),
-            id = present("$4"),
-            node = self.node_of_schema("n.oid"),
-            items_lit = self.layout.names.items_lit,
-            has_tables = self.layout.names.has_tenant_tables(),
-        ))
-        .bind(&columns)
-        .bind(&self.layout.model.items.label)
-        .bind(&self.layout.model.items.price)
-        .bind(&self.layout.model.items.id)
-        .bind(&candidates)
-        .persistent(self.persistent())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
+        let found = self.items_tables(&columns, &candidates).await?;
         let mut tenants = Vec::with_capacity(columns.len());
         for tenant in &columns {
             match found.iter().find(|(name, ..)| name == tenant) {
@@ -327,17 +284,7 @@ impl Database {
             }
         }
         // One rule for the whole matrix: a row is one item in every column.
-        let rule = match setting {
-            ItemMatch::Id => ItemRule::Id,
-            ItemMatch::Description => ItemRule::Description,
-            ItemMatch::Column(column) => ItemRule::Column(column),
-            ItemMatch::Auto => KEY_COLUMNS
-                .iter()
-                .find(|key| tenants.iter().all(|t| t.5.iter().any(|k| k == *key)))
-                .map_or(ItemRule::Description, |key| {
-                    ItemRule::Column(key.to_string())
-                }),
-        };
+        let rule = matrix_rule(setting, &tenants);
         let names = &self.layout.names;
         let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
@@ -415,6 +362,52 @@ impl Database {
         Ok(PriceMatrix::from_rows(rule, columns, rows, failed))
     }
 
+    /// Each of `columns`' items table, as the catalog has it: schema, quoted
+    /// schema, whether it has the label, price and id columns, which of the
+    /// `candidates` key columns it has, and its node (Citus).
+    async fn items_tables(
+        &self,
+        columns: &[String],
+        candidates: &[String],
+    ) -> Result<Vec<ItemsTable>, DbError> {
+        let mut tx = self.read_tx().await?;
+        let present = |name: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                          WHERE a.attrelid = c.oid AND a.attname = {name}
+                            AND a.attnum > 0 AND NOT a.attisdropped)"
+            )
+        };
+        let found: Vec<ItemsTable> = sqlx::query_as(&format!(
+            "SELECT n.nspname::text, quote_ident(n.nspname), {label}, {price}, {id},
+                    array(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = c.oid AND a.attname = ANY($5)
+                             AND a.attnum > 0 AND NOT a.attisdropped),
+                    {node}
+               FROM pg_catalog.pg_namespace n
+               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = {items_lit}
+                                         AND c.relkind IN {TABLE_KINDS}
+              WHERE n.nspname = ANY($1) AND {has_tables}",
+            label = present("$2"),
+            price = present("$3"),
+            id = present("$4"),
+            node = self.node_of_schema("n.oid"),
+            items_lit = self.layout.names.items_lit,
+            has_tables = self.layout.names.has_tenant_tables(),
+        ))
+        .bind(columns)
+        .bind(&self.layout.model.items.label)
+        .bind(&self.layout.model.items.price)
+        .bind(&self.layout.model.items.id)
+        .bind(candidates)
+        .persistent(self.persistent())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        Ok(found)
+    }
+
     /// Users of `tenant` (by organization id) with at least one order in
     /// that tenant for an item whose `rule` key is exactly `key` (a price
     /// matrix row's), by name then id, at most `limit`. Two queries: the
@@ -469,6 +462,33 @@ impl Database {
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
         Ok(rows.into_iter().map(into_user).collect())
+    }
+}
+
+/// An items table as [`Database::items_tables`] reads it.
+type ItemsTable = (
+    String,
+    String,
+    bool,
+    bool,
+    bool,
+    Vec<String>,
+    Option<String>,
+);
+
+/// One rule for the whole matrix: a row is one item in every column. `Auto`
+/// takes the first key column every tenant has, else the description.
+fn matrix_rule(setting: ItemMatch, tenants: &[&ItemsTable]) -> ItemRule {
+    match setting {
+        ItemMatch::Id => ItemRule::Id,
+        ItemMatch::Description => ItemRule::Description,
+        ItemMatch::Column(column) => ItemRule::Column(column),
+        ItemMatch::Auto => KEY_COLUMNS
+            .iter()
+            .find(|key| tenants.iter().all(|t| t.5.iter().any(|k| k == *key)))
+            .map_or(ItemRule::Description, |key| {
+                ItemRule::Column(key.to_string())
+            }),
     }
 }
 

@@ -289,35 +289,7 @@ pub fn health_checked(
         );
     }
     let (l, r) = (Align::Left, Align::Right);
-    let rows = tenant_rows(report, |t| {
-        vec![
-            count_cell(Some(t.users), true),
-            count_cell(t.items, t.has_table("items")),
-            count_cell(t.orders, t.has_table("orders")),
-        ]
-    });
-    let tenants = table(
-        &[
-            ("TENANT", l),
-            ("STATUS", l),
-            ("USERS", r),
-            ("ITEMS", r),
-            ("ORDERS", r),
-        ],
-        &rows,
-        to,
-    );
-    let mut lines = tenants.lines();
-    let mut out = String::new();
-    out.push_str(lines.next().unwrap_or_default());
-    out.push('\n');
-    for (tenant, line) in report.tenants.iter().zip(lines) {
-        out.push_str(line);
-        out.push('\n');
-        for drift in &tenant.drift {
-            out.push_str(&format!("  {}\n", text::sanitize(&drift.describe())));
-        }
-    }
+    let mut out = tenants_text(report, to);
     for fault in &report.unreachable_nodes {
         out.push_str(&format!("\n{}\n", text::sanitize(&fault.describe())));
     }
@@ -357,33 +329,7 @@ pub fn health_checked(
         }
     }
     if let Some(check) = leaks {
-        out.push_str(&format!(
-            "\nOrders in {} whose user is not one of its users: {}\n",
-            text::sanitize(check.tenant),
-            check.leaks.len()
-        ));
-        if !check.leaks.is_empty() {
-            let rows: Vec<Vec<String>> = check
-                .leaks
-                .iter()
-                .map(|leak| {
-                    vec![
-                        leak.order_id.clone().unwrap_or_default(),
-                        leak.user_id.clone().unwrap_or_default(),
-                        match (leak.kind, &leak.user_tenant) {
-                            (LeakKind::NoUser, _) => "(no such user)".to_string(),
-                            (LeakKind::OtherTenant, None) => "(none)".to_string(),
-                            (LeakKind::OtherTenant, Some(tenant)) => tenant.clone(),
-                        },
-                    ]
-                })
-                .collect();
-            out.push_str(&table(
-                &[("ORDER", r), ("USER", r), ("USER'S TENANT", l)],
-                &rows,
-                to,
-            ));
-        }
+        out.push_str(&leaks_text(check, to));
     }
     if let Some(checks) = checks {
         out.push_str(&framework_checks_text(checks));
@@ -399,6 +345,75 @@ pub fn health_checked(
             text::plural(report.tenants.len(), "tenant", "tenants"),
             if leaks.is_some() { ", no leaks" } else { "" }
         )),
+    }
+    out
+}
+
+/// The tenants table, each tenant's drift under its line.
+fn tenants_text(report: &HealthReport, to: Destination) -> String {
+    let (l, r) = (Align::Left, Align::Right);
+    let rows = tenant_rows(report, |t| {
+        vec![
+            count_cell(Some(t.users), true),
+            count_cell(t.items, t.has_table("items")),
+            count_cell(t.orders, t.has_table("orders")),
+        ]
+    });
+    let tenants = table(
+        &[
+            ("TENANT", l),
+            ("STATUS", l),
+            ("USERS", r),
+            ("ITEMS", r),
+            ("ORDERS", r),
+        ],
+        &rows,
+        to,
+    );
+    let mut lines = tenants.lines();
+    let mut out = String::new();
+    out.push_str(lines.next().unwrap_or_default());
+    out.push('\n');
+    for (tenant, line) in report.tenants.iter().zip(lines) {
+        out.push_str(line);
+        out.push('\n');
+        for drift in &tenant.drift {
+            out.push_str(&format!("  {}\n", text::sanitize(&drift.describe())));
+        }
+    }
+    out
+}
+
+/// The leak check's count and, when there are any, its table.
+fn leaks_text(check: LeakCheck<'_>, to: Destination) -> String {
+    let (l, r) = (Align::Left, Align::Right);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nOrders in {} whose user is not one of its users: {}\n",
+        text::sanitize(check.tenant),
+        check.leaks.len()
+    ));
+    if !check.leaks.is_empty() {
+        let rows: Vec<Vec<String>> = check
+            .leaks
+            .iter()
+            .map(|leak| {
+                vec![
+                    leak.order_id.clone().unwrap_or_default(),
+                    leak.user_id.clone().unwrap_or_default(),
+                    match (leak.kind, &leak.user_tenant) {
+                        (LeakKind::NoUser, _) => "(no such user)".to_string(),
+                        (LeakKind::OtherTenant, None) => "(none)".to_string(),
+                        (LeakKind::OtherTenant, Some(tenant)) => tenant.clone(),
+                    },
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &[("ORDER", r), ("USER", r), ("USER'S TENANT", l)],
+            &rows,
+            to,
+        ));
     }
     out
 }

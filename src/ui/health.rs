@@ -61,32 +61,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let all = crate::app::health::all_rows(report, &state.health.checks, &state.catalog);
     let with_findings = all.iter().filter(|r| r.has_findings()).count();
     let rows_shown = crate::app::health::rows(state);
-    let title: Vec<Span> = vec![
-        Span::styled(" Tenant health ", theme::title()),
-        Span::raw(format!("{} tenants · ", report.tenants.len())),
-        Span::styled(
-            crate::text::plural(with_findings, "row with findings", "rows with findings"),
-            if with_findings > 0 {
-                theme::error()
-            } else {
-                theme::cheaper()
-            },
-        ),
-        Span::raw(if state.health.only_findings {
-            " · only findings (f: all) ".to_string()
-        } else {
-            " ".to_string()
-        }),
-    ]
-    .into_iter()
-    .chain(report.unreachable_nodes.iter().map(|fault| {
-        Span::styled(
-            format!("· node {} did not answer ", sanitize(&fault.node)),
-            theme::error(),
-        )
-    }))
-    .collect();
-    let title = fit_spans(title, table_area.width.saturating_sub(2) as usize);
+    let title = health_title(state, report, with_findings, table_area.width);
     frame.render_widget(block(Line::from(title), true), table_area);
     let inner = geometry::inner(table_area);
     let rows_fit = geometry::table_rows(table_area);
@@ -95,59 +70,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .skip(state.health.cursor.offset)
         .take(rows_fit)
         .collect();
-    let status_of = |row: &HealthRow| {
-        let worst = row
-            .findings
-            .iter()
-            .map(|f| f.severity)
-            .min_by_key(|s| match s {
-                Severity::Error => 0,
-                Severity::Warning => 1,
-                Severity::Note => 2,
-            });
-        let (mark, style) = match worst {
-            None => ("✓", theme::cheaper()),
-            Some(Severity::Error) => ("✗", theme::error()),
-            Some(Severity::Warning) => ("!", theme::warning()),
-            Some(Severity::Note) => ("·", theme::dim()),
-        };
-        (format!("{mark} {}", row.status), style)
-    };
-    let tenant_of = |row: &HealthRow| match row.kind {
-        RowKind::Tenant(i) => report.tenants.get(i),
-        _ => None,
-    };
-    let cells: Vec<[String; 6]> = visible
-        .iter()
-        .map(|row| {
-            let findings = match row.findings.as_slice() {
-                [] => String::new(),
-                [one] => one.text.clone(),
-                [first, rest @ ..] => format!("{} (+{} more)", first.text, rest.len()),
-            };
-            let counts = match tenant_of(row) {
-                Some(t) => [
-                    thousands(t.users.value),
-                    Count::label(t.items),
-                    Count::label(t.orders),
-                ],
-                None => [
-                    row.users.map(thousands).unwrap_or_else(|| "—".into()),
-                    "—".into(),
-                    "—".into(),
-                ],
-            };
-            let [users, items, orders] = counts;
-            [
-                sanitize(&row.name).into_owned(),
-                status_of(row).0,
-                users,
-                items,
-                orders,
-                sanitize(&findings).into_owned(),
-            ]
-        })
-        .collect();
+    let cells = health_cells(report, &visible);
     let headers = ["Tenant", "Status", "Users", "Items", "Orders", "Findings"];
     // Columns as wide as what they show, so a narrow terminal keeps whole
     // names; whatever still does not fit is cut here with "…", since the
@@ -217,6 +140,103 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         frame,
         details_area,
     );
+}
+
+/// The table's title: tenants, rows with findings, and the filter in force,
+/// cut to the block's width.
+fn health_title(
+    state: &State,
+    report: &crate::db::HealthReport,
+    with_findings: usize,
+    width: u16,
+) -> Vec<Span<'static>> {
+    let title: Vec<Span> = vec![
+        Span::styled(" Tenant health ", theme::title()),
+        Span::raw(format!("{} tenants · ", report.tenants.len())),
+        Span::styled(
+            crate::text::plural(with_findings, "row with findings", "rows with findings"),
+            if with_findings > 0 {
+                theme::error()
+            } else {
+                theme::cheaper()
+            },
+        ),
+        Span::raw(if state.health.only_findings {
+            " · only findings (f: all) ".to_string()
+        } else {
+            " ".to_string()
+        }),
+    ]
+    .into_iter()
+    .chain(report.unreachable_nodes.iter().map(|fault| {
+        Span::styled(
+            format!("· node {} did not answer ", sanitize(&fault.node)),
+            theme::error(),
+        )
+    }))
+    .collect();
+    fit_spans(title, width.saturating_sub(2) as usize)
+}
+
+/// A row's status cell: its worst finding's mark before the status, and the
+/// style that severity is drawn in.
+fn status_of(row: &HealthRow) -> (String, ratatui::style::Style) {
+    let worst = row
+        .findings
+        .iter()
+        .map(|f| f.severity)
+        .min_by_key(|s| match s {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Note => 2,
+        });
+    let (mark, style) = match worst {
+        None => ("✓", theme::cheaper()),
+        Some(Severity::Error) => ("✗", theme::error()),
+        Some(Severity::Warning) => ("!", theme::warning()),
+        Some(Severity::Note) => ("·", theme::dim()),
+    };
+    (format!("{mark} {}", row.status), style)
+}
+
+/// The text of each visible row's cells: name, status, users, items, orders
+/// and findings.
+fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec<[String; 6]> {
+    let tenant_of = |row: &HealthRow| match row.kind {
+        RowKind::Tenant(i) => report.tenants.get(i),
+        _ => None,
+    };
+    visible
+        .iter()
+        .map(|row| {
+            let findings = match row.findings.as_slice() {
+                [] => String::new(),
+                [one] => one.text.clone(),
+                [first, rest @ ..] => format!("{} (+{} more)", first.text, rest.len()),
+            };
+            let counts = match tenant_of(row) {
+                Some(t) => [
+                    thousands(t.users.value),
+                    Count::label(t.items),
+                    Count::label(t.orders),
+                ],
+                None => [
+                    row.users.map(thousands).unwrap_or_else(|| "—".into()),
+                    "—".into(),
+                    "—".into(),
+                ],
+            };
+            let [users, items, orders] = counts;
+            [
+                sanitize(&row.name).into_owned(),
+                status_of(row).0,
+                users,
+                items,
+                orders,
+                sanitize(&findings).into_owned(),
+            ]
+        })
+        .collect()
 }
 
 fn health_details(

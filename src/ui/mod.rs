@@ -71,6 +71,19 @@ fn spinner(state: &State) -> &'static str {
     SPINNER[state.session.ticks as usize % SPINNER.len()]
 }
 
+/// The dashboard as the terminal shows it: [`view`], then, when the
+/// environment asks for no colour ([`theme::monochrome`], read once, here),
+/// the frame without colours. The event loop draws with it.
+pub fn screen() -> impl FnMut(&State, &mut Frame) {
+    let monochrome = theme::monochrome(&|name| std::env::var(name).ok());
+    move |state, frame| {
+        view(state, frame);
+        if monochrome {
+            theme::to_monochrome(frame.buffer_mut());
+        }
+    }
+}
+
 pub fn view(state: &State, frame: &mut Frame) {
     let screen = frame.area();
     let areas = geometry::areas(screen);

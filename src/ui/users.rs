@@ -27,68 +27,15 @@ fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
 pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let users = &state.dashboard.users;
     let focused = state.dashboard.focus == Focus::Users;
-    let mut title = vec![Span::styled(" Users ", theme::title())];
-    if let Some(tenant) = &state.dashboard.tenant {
-        title.push(Span::styled(
-            format!("of {} ", fit(&tenant.label, 24)),
-            theme::title(),
-        ));
-    }
     let filter = &state.dashboard.filter;
     let filtering = !filter.text.is_empty() || filter.editing;
-    let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
-    let shown = if users.users().is_empty() && users.error().is_some() {
-        "?".to_string()
-    } else if users.is_complete() {
-        thousands(users.users().len() as i64)
-    } else if filtering {
-        format!("{}+", thousands(users.users().len() as i64))
-    } else if let Some(count) = one_tenant {
-        thousands(count)
-    } else if state.dashboard.tenant.is_some() {
-        format!("{}+", thousands(users.users().len() as i64))
-    } else {
-        count_label(state.user_count)
-    };
-    if let Some(label) = &state.dashboard.list_label {
-        title.push(Span::styled(
-            format!("{} ({shown}) ", fit(label, 40)),
-            theme::warning(),
-        ));
-    } else if filtering {
-        let noun = if shown == "1" { "match" } else { "matches" };
-        title.push(Span::raw(format!("{shown} {noun} ")));
-        let shown = if filter.editing {
-            super::prompt(&filter.input)
-        } else {
-            fit(&filter.text, 30)
-        };
-        title.push(Span::styled(format!("/{shown} "), theme::warning()));
-    } else {
-        title.push(Span::raw(format!("({shown}) ")));
-    }
+    let title = users_title(state, filtering);
     let block = block(Line::from(title), focused);
     let inner = geometry::inner(area);
     frame.render_widget(block, area);
 
     if users.users().is_empty() {
-        let message = if users.is_loading() {
-            "Loading users…".to_string()
-        } else if let Some(error) = users.error() {
-            format!(
-                "Users could not be loaded: {}",
-                crate::text::sanitize(error)
-            )
-        } else if filtering {
-            let how = if filter.editing {
-                "Ctrl-U clears the prompt."
-            } else {
-                "Esc clears the filter."
-            };
-            format!("No users match \"{}\". {how}", fit(&filter.text, 30))
-        } else {
-            "No users in the shared users table.".to_string()
-        };
+        let message = empty_message(state, filtering);
         frame.render_widget(
             Paragraph::new(message)
                 .style(theme::dim())
@@ -166,6 +113,76 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let table =
         Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w))).header(header);
     super::list(frame, inner, table, &users.cursor(), focused);
+}
+
+/// The pane's title: whose users, how many (or matches, with the filter),
+/// or the label of a list opened from elsewhere.
+fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
+    let users = &state.dashboard.users;
+    let mut title = vec![Span::styled(" Users ", theme::title())];
+    if let Some(tenant) = &state.dashboard.tenant {
+        title.push(Span::styled(
+            format!("of {} ", fit(&tenant.label, 24)),
+            theme::title(),
+        ));
+    }
+    let filter = &state.dashboard.filter;
+    let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
+    let shown = if users.users().is_empty() && users.error().is_some() {
+        "?".to_string()
+    } else if users.is_complete() {
+        thousands(users.users().len() as i64)
+    } else if filtering {
+        format!("{}+", thousands(users.users().len() as i64))
+    } else if let Some(count) = one_tenant {
+        thousands(count)
+    } else if state.dashboard.tenant.is_some() {
+        format!("{}+", thousands(users.users().len() as i64))
+    } else {
+        count_label(state.user_count)
+    };
+    if let Some(label) = &state.dashboard.list_label {
+        title.push(Span::styled(
+            format!("{} ({shown}) ", fit(label, 40)),
+            theme::warning(),
+        ));
+    } else if filtering {
+        let noun = if shown == "1" { "match" } else { "matches" };
+        title.push(Span::raw(format!("{shown} {noun} ")));
+        let shown = if filter.editing {
+            super::prompt(&filter.input)
+        } else {
+            fit(&filter.text, 30)
+        };
+        title.push(Span::styled(format!("/{shown} "), theme::warning()));
+    } else {
+        title.push(Span::raw(format!("({shown}) ")));
+    }
+    title
+}
+
+/// What the pane says when it has no user to list: loading, failed, nothing
+/// matches the filter, or an empty table.
+fn empty_message(state: &State, filtering: bool) -> String {
+    let users = &state.dashboard.users;
+    let filter = &state.dashboard.filter;
+    if users.is_loading() {
+        "Loading users…".to_string()
+    } else if let Some(error) = users.error() {
+        format!(
+            "Users could not be loaded: {}",
+            crate::text::sanitize(error)
+        )
+    } else if filtering {
+        let how = if filter.editing {
+            "Ctrl-U clears the prompt."
+        } else {
+            "Esc clears the filter."
+        };
+        format!("No users match \"{}\". {how}", fit(&filter.text, 30))
+    } else {
+        "No users in the shared users table.".to_string()
+    }
 }
 
 /// From this inner width on, the users pane shows an id column.

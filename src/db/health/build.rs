@@ -34,46 +34,14 @@ pub(super) fn build_report_with(
     reference: Option<&str>,
     required: &[Vec<String>; 2],
 ) -> Result<HealthReport, DbError> {
-    let mut tenants = Vec::new();
-    let mut orphan_organizations = Vec::new();
-    for (tenant, org, users, has_items, items, has_orders, orders) in tenant_rows {
-        match tenant {
-            Some(tenant) => tenants.push(TenantTables {
-                tenant: tenant.text,
-                users,
-                tables: [has_items.then_some(items), has_orders.then_some(orders)],
-            }),
-            None => orphan_organizations.push(OrphanOrganization {
-                organization_id: org.map(|o| o.text),
-                users,
-            }),
-        }
-    }
-    tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
-    orphan_organizations.sort_by(|a, b| {
-        let key = |o: &OrphanOrganization| (o.organization_id.is_none(), o.organization_id.clone());
-        key(a).cmp(&key(b))
-    });
+    let (tenants, orphan_organizations) = tenants_and_orphans(tenant_rows);
     if let Some(reference) = reference {
         if !tenants.iter().any(|t| t.tenant == reference) {
             return Err(DbError::UnknownTenant(reference.to_string()));
         }
     }
 
-    let mut columns: BTreeMap<(String, String), Vec<Column>> = BTreeMap::new();
-    for (tenant, table, name, type_name, not_null) in column_rows {
-        columns
-            .entry((tenant.text, table))
-            .or_default()
-            .push(Column {
-                name: name.text,
-                type_name,
-                not_null,
-            });
-    }
-    for list in columns.values_mut() {
-        list.sort();
-    }
+    let columns = columns_by_table(column_rows);
 
     let mut drift: BTreeMap<&str, Vec<Drift>> = BTreeMap::new();
     let mut references = Vec::new();
@@ -173,6 +141,53 @@ pub(super) fn build_report_with(
         wrong_copy: Vec::new(),
         unreachable_nodes: Vec::new(),
     })
+}
+
+/// The tenant query's rows split into tenants (by name) and organization ids
+/// naming no tenant schema (the missing one last).
+fn tenants_and_orphans(
+    tenant_rows: Vec<TenantRow>,
+) -> (Vec<TenantTables>, Vec<OrphanOrganization>) {
+    let mut tenants = Vec::new();
+    let mut orphan_organizations = Vec::new();
+    for (tenant, org, users, has_items, items, has_orders, orders) in tenant_rows {
+        match tenant {
+            Some(tenant) => tenants.push(TenantTables {
+                tenant: tenant.text,
+                users,
+                tables: [has_items.then_some(items), has_orders.then_some(orders)],
+            }),
+            None => orphan_organizations.push(OrphanOrganization {
+                organization_id: org.map(|o| o.text),
+                users,
+            }),
+        }
+    }
+    tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    orphan_organizations.sort_by(|a, b| {
+        let key = |o: &OrphanOrganization| (o.organization_id.is_none(), o.organization_id.clone());
+        key(a).cmp(&key(b))
+    });
+    (tenants, orphan_organizations)
+}
+
+/// Each (tenant, table)'s columns, sorted, from the column query's rows.
+fn columns_by_table(column_rows: Vec<ColumnRow>) -> BTreeMap<(String, String), Vec<Column>> {
+    let mut columns: BTreeMap<(String, String), Vec<Column>> = BTreeMap::new();
+    for (tenant, table, name, type_name, not_null) in column_rows {
+        columns
+            .entry((tenant.text, table))
+            .or_default()
+            .push(Column {
+                name: name.text,
+                type_name,
+                not_null,
+            });
+    }
+    for list in columns.values_mut() {
+        list.sort();
+    }
+    columns
 }
 
 /// A table's reference: whose column set, which, and why.

@@ -247,19 +247,7 @@ impl Database {
         let copies = self.wrong_copy_candidates(&mut tx).await?;
         Database::end_read(tx);
         let wrong_copy = self.wrong_copies(copies).await?;
-        let m = &self.layout.model;
-        let required = [
-            vec![
-                m.items.id.clone(),
-                m.items.label.clone(),
-                m.items.price.clone(),
-            ],
-            vec![
-                m.orders.user.clone(),
-                m.orders.item.clone(),
-                m.orders.quantity.clone(),
-            ],
-        ];
+        let required = self.required_columns();
         let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
         report.wrong_copy = wrong_copy;
         if per_tenant {
@@ -276,6 +264,24 @@ impl Database {
             .collect();
         self.report_left_out(&mut report).await?;
         Ok(report)
+    }
+
+    /// The columns tenantscope reads from the items and orders tables, as
+    /// the tenancy model names them.
+    fn required_columns(&self) -> [Vec<String>; 2] {
+        let m = &self.layout.model;
+        [
+            vec![
+                m.items.id.clone(),
+                m.items.label.clone(),
+                m.items.price.clone(),
+            ],
+            vec![
+                m.orders.user.clone(),
+                m.orders.item.clone(),
+                m.orders.quantity.clone(),
+            ],
+        ]
     }
 
     /// Where users live in each tenant schema: each tenant's users,

@@ -203,51 +203,7 @@ impl Database {
         let mut checks = FrameworkChecks::default();
         let registry = &model.schemas.registry;
         if let (Some(table), Some(_)) = (&registry.table, &registry.schema) {
-            // The schema expression as tenantscope writes it, never the
-            // configured text.
-            let quoted = self.quote_registry(&mut tx, table).await?;
-            let (registry_q, expr) = (quoted.table, quoted.schema);
-            let unfiltered = crate::db::tenancy::Names {
-                tenant_filter: String::new(),
-                ..names.clone()
-            }
-            .has_any_tenant_table();
-            // Names as bytes (SQL_ASCII may hold any), shown lossily.
-            let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
-                "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
-                 SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
-                               WHERE s IS NOT NULL AND s <> $1
-                                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
-                                                  WHERE n.nspname = reg.s)
-                               ORDER BY 1),
-                        ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
-                                FROM pg_catalog.pg_namespace n
-                               WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
-                                 AND {unfiltered}
-                                 AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
-                               ORDER BY 1)"
-            ))
-            .bind(&model.schemas.shared)
-            .bind(&model.schemas.ignore)
-            .persistent(false)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-            checks.registry = Some(RegistryCheck {
-                table: table.clone(),
-                missing_schemas: lossy(missing),
-                unregistered_schemas: lossy(unregistered),
-                static_schemas: self
-                    .detection()
-                    .map(|d| {
-                        d.static_schemas
-                            .iter()
-                            .filter(|s| model.schemas.ignore.contains(s))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
+            checks.registry = Some(self.registry_check(&mut tx, table).await?);
         }
         let ledger = model
             .schemas
@@ -321,6 +277,62 @@ impl Database {
         }
         Database::end_read(tx);
         Ok(checks)
+    }
+
+    /// The registry against the catalog: registered schemas that do not
+    /// exist, tenant schemas not registered, and static schemas ignored.
+    async fn registry_check(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        table: &str,
+    ) -> Result<RegistryCheck, DbError> {
+        let model = &self.layout.model;
+        let names = &self.layout.names;
+        // The schema expression as tenantscope writes it, never the
+        // configured text.
+        let quoted = self.quote_registry(&mut *tx, table).await?;
+        let (registry_q, expr) = (quoted.table, quoted.schema);
+        let unfiltered = crate::db::tenancy::Names {
+            tenant_filter: String::new(),
+            ..names.clone()
+        }
+        .has_any_tenant_table();
+        // Names as bytes (SQL_ASCII may hold any), shown lossily.
+        let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
+            "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
+             SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
+                           WHERE s IS NOT NULL AND s <> $1
+                             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                                              WHERE n.nspname = reg.s)
+                           ORDER BY 1),
+                    ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
+                            FROM pg_catalog.pg_namespace n
+                           WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
+                             AND {unfiltered}
+                             AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
+                           ORDER BY 1)"
+        ))
+        .bind(&model.schemas.shared)
+        .bind(&model.schemas.ignore)
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(RegistryCheck {
+            table: table.to_string(),
+            missing_schemas: lossy(missing),
+            unregistered_schemas: lossy(unregistered),
+            static_schemas: self
+                .detection()
+                .map(|d| {
+                    d.static_schemas
+                        .iter()
+                        .filter(|s| model.schemas.ignore.contains(s))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
     }
 }
 
