@@ -225,24 +225,7 @@ impl Database {
             column_raw = raw("a.attname"),
         );
         let mut tx = self.read_tx().await?;
-        let (tenant_rows, faults): (Vec<TenantRow>, _) = if self.layout.citus {
-            let nodes = sqlx::query_as(NODE_ESTIMATES_SQL)
-                .persistent(self.persistent())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-            let (estimates, faults) = merge_node_estimates(nodes);
-            let rows = sqlx::query_as(&tenants_sql)
-                .bind(&self.layout.shared_schema)
-                .bind(serde_json::Value::Object(estimates).to_string())
-                .persistent(self.persistent())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-            (rows, faults)
-        } else {
-            (self.catalog_rows(&mut tx, &tenants_sql).await?, Vec::new())
-        };
+        let (tenant_rows, faults) = self.tenant_rows(&mut tx, &tenants_sql).await?;
         let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
         let copies = self.wrong_copy_candidates(&mut tx).await?;
         Database::end_read(tx);
@@ -264,6 +247,32 @@ impl Database {
             .collect();
         self.report_left_out(&mut report).await?;
         Ok(report)
+    }
+
+    /// The tenants' rows; on Citus with the shards' estimates read first, in
+    /// a statement of their own that also says which nodes did not answer.
+    async fn tenant_rows(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        tenants_sql: &str,
+    ) -> Result<(Vec<TenantRow>, Vec<NodeFault>), DbError> {
+        if !self.layout.citus {
+            return Ok((self.catalog_rows(tx, tenants_sql).await?, Vec::new()));
+        }
+        let nodes = sqlx::query_as(NODE_ESTIMATES_SQL)
+            .persistent(self.persistent())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        let (estimates, faults) = merge_node_estimates(nodes);
+        let rows = sqlx::query_as(tenants_sql)
+            .bind(&self.layout.shared_schema)
+            .bind(serde_json::Value::Object(estimates).to_string())
+            .persistent(self.persistent())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok((rows, faults))
     }
 
     /// The columns tenantscope reads from the items and orders tables, as
