@@ -246,15 +246,7 @@ impl Database {
                FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
               ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
             tenant = self.layout.tenant_column,
-            // Users in each tenant schema: counted after, in batches.
-            users = if per_tenant {
-                format!(
-                    "(SELECT NULL::text AS {} WHERE false)",
-                    self.layout.tenant_column
-                )
-            } else {
-                self.layout.users_table.clone()
-            },
+            users = self.users_counted_together(per_tenant),
             tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
             tenant_schema = self.is_tenant_schema(),
         ))
@@ -275,13 +267,7 @@ impl Database {
             })
             .collect();
         if per_tenant {
-            let schemas: Vec<&String> = self
-                .layout
-                .tenant_branches
-                .iter()
-                .map(|b| &b.schema)
-                .collect();
-            let counts = self.users_of_schemas(&schemas).await?;
+            let counts = self.users_per_tenant_schema().await?;
             for summary in summaries.iter_mut() {
                 if let Some(&users) = summary.tenant.as_ref().and_then(|t| counts.get(t)) {
                     summary.users = users;

@@ -183,17 +183,8 @@ impl Database {
                     coalesce(s.has_orders, false), s.orders
                FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
             org = self.layout.tenant_column,
-            // Users in each tenant schema: counted after, in batches of
-            // their own transactions (`report_per_tenant_users`), never as
-            // one union locking every tenant's users table.
-            users = if per_tenant {
-                format!(
-                    "(SELECT NULL::text AS {} WHERE false)",
-                    self.layout.tenant_column
-                )
-            } else {
-                self.layout.users_table.clone()
-            },
+            // Users in each tenant schema: `report_per_tenant_users`.
+            users = self.users_counted_together(per_tenant),
             tenant_raw = raw("s.tenant"),
             org_raw = raw("c.org"),
             items = names.items_lit,
@@ -297,13 +288,7 @@ impl Database {
     /// counted [`crate::db::SEARCH_BATCH`] tenants to a statement, each
     /// statement in its own transaction (see `run_counts`).
     async fn report_per_tenant_users(&self, report: &mut HealthReport) -> Result<(), DbError> {
-        let schemas: Vec<&String> = self
-            .layout
-            .tenant_branches
-            .iter()
-            .map(|b| &b.schema)
-            .collect();
-        let counts = self.users_of_schemas(&schemas).await?;
+        let counts = self.users_per_tenant_schema().await?;
         for tenant in report.tenants.iter_mut() {
             if let Some(&users) = counts.get(&tenant.tenant) {
                 tenant.users = Count::exact(users);

@@ -197,6 +197,39 @@ impl Database {
         self.run_counts(statements).await
     }
 
+    /// The tenant schemas holding a users table (users in each tenant
+    /// schema; drifted ones too: `count(*)` names no column).
+    fn users_schemas(&self) -> Vec<&String> {
+        self.layout
+            .tenant_branches
+            .iter()
+            .map(|b| &b.schema)
+            .collect()
+    }
+
+    /// Users of every tenant schema holding a users table, counted in
+    /// batches (see `users_of_schemas`).
+    pub(in crate::db) async fn users_per_tenant_schema(
+        &self,
+    ) -> Result<HashMap<String, i64>, DbError> {
+        self.users_of_schemas(&self.users_schemas()).await
+    }
+
+    /// The users table counted by organization in one statement; where
+    /// users live in each tenant schema an empty one: those are counted
+    /// after, in batches of their own transactions, never as one union
+    /// locking every tenant's users table.
+    pub(in crate::db) fn users_counted_together(&self, per_tenant: bool) -> String {
+        if per_tenant {
+            format!(
+                "(SELECT NULL::text AS {} WHERE false)",
+                self.layout.tenant_column
+            )
+        } else {
+            self.layout.users_table.clone()
+        }
+    }
+
     /// Users of each of `schemas` (users in each tenant schema), counted
     /// without naming a column: a drifted users table is counted too.
     pub(in crate::db) async fn users_of_schemas(
@@ -252,15 +285,9 @@ impl Database {
     /// each tenant schema (counting the union of thousands of users tables
     /// in one statement does not finish within a statement timeout).
     pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<i64, DbError> {
-        // The schemas holding a users table (drifted ones too: `count(*)`
-        // names no column), not every tenant schema: one without it
-        // would fail the count, and with it the dashboard's start.
-        let names: Vec<&String> = self
-            .layout
-            .tenant_branches
-            .iter()
-            .map(|b| &b.schema)
-            .collect();
+        // The schemas holding a users table, not every tenant schema: one
+        // without it would fail the count, and with it the dashboard's start.
+        let names = self.users_schemas();
         // A transaction per statement, as in `run_counts` (the locks).
         let mut total = 0;
         for sql in self.count_statements(&names) {
