@@ -144,125 +144,118 @@ impl Database {
         tenants: &[String],
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<BasketTenant>, DbError> {
-        super::retried!(self, self.basket_prices_once(own, lines, tenants, handle))
-    }
-
-    async fn basket_prices_once(
-        &self,
-        own: &str,
-        lines: &[OrderLine],
-        tenants: &[String],
-        handle: Option<&QueryHandle>,
-    ) -> Result<Vec<BasketTenant>, DbError> {
-        if tenants.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.tracked_tx(handle).await?;
-        let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
-        let found = self
-            .quoted_tenants_on_nodes(&mut tx, &names)
-            .await
-            .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        let mut quoted = Vec::with_capacity(tenants.len());
-        // Citus: the node of each tenant (by column), so that a node that
-        // is down or frozen costs one failure for all its tenants.
-        let mut nodes = std::collections::HashMap::new();
-        for (column, tenant) in tenants.iter().enumerate() {
-            let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == tenant) else {
-                return Err(DbError::UnknownTenant(tenant.clone()));
-            };
-            quoted.push((tenant.as_str(), schema.as_str()));
-            if let Some(node) = node {
-                nodes.insert(column, node.clone());
+        self.retried(|| async move {
+            if tenants.is_empty() {
+                return Ok(Vec::new());
             }
-        }
-        let own_quoted = quote_ident(own);
-        let rules = self
-            .item_rules((own, &own_quoted), &quoted, handle, &nodes)
-            .await?;
-        // Lines are bound as arrays: ids ($1), descriptions ($2), then the
-        // own items' values of each key column a pair matches on ($3, …).
-        let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
-        let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
-        let mut key_columns: Vec<&str> = Vec::new();
-        for rule in rules.iter().flatten() {
-            if let ItemRule::Column(column) = &rule.rule {
-                if !key_columns.contains(&column.as_str()) {
-                    key_columns.push(column);
+            let mut tx = self.tracked_tx(handle).await?;
+            let names: Vec<&str> = tenants.iter().map(String::as_str).collect();
+            let found = self
+                .quoted_tenants_on_nodes(&mut tx, &names)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            let mut quoted = Vec::with_capacity(tenants.len());
+            // Citus: the node of each tenant (by column), so that a node that
+            // is down or frozen costs one failure for all its tenants.
+            let mut nodes = std::collections::HashMap::new();
+            for (column, tenant) in tenants.iter().enumerate() {
+                let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == tenant) else {
+                    return Err(DbError::UnknownTenant(tenant.clone()));
+                };
+                quoted.push((tenant.as_str(), schema.as_str()));
+                if let Some(node) = node {
+                    nodes.insert(column, node.clone());
                 }
             }
-        }
-        let mut keys = Vec::with_capacity(key_columns.len());
-        for column in &key_columns {
-            keys.push(self.own_item_keys(&own_quoted, column, &ids).await?);
-        }
-        let arrays: String = (0..key_columns.len())
-            .map(|at| format!(", ${}::text[]", at + 3))
-            .collect();
-        let array_names: String = (0..key_columns.len())
-            .map(|at| format!(", k{at}"))
-            .collect();
-        let mut selects = Vec::new();
-        let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
-        for (column, ((_, schema), rule)) in quoted.iter().zip(&rules).enumerate() {
-            let rule = match rule {
-                Ok(choice) => &choice.rule,
-                Err(error) => {
-                    failed[column] = Some(error.to_string());
-                    continue;
-                }
-            };
-            let own_keys: Vec<String> = rule
-                .keys()
-                .iter()
-                .map(|key| match key {
-                    ItemRule::Description => "l.item".to_string(),
-                    ItemRule::Column(name) => {
-                        let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
-                        format!("l.k{at}")
+            let own_quoted = quote_ident(own);
+            let rules = self
+                .item_rules((own, &own_quoted), &quoted, handle, &nodes)
+                .await?;
+            // Lines are bound as arrays: ids ($1), descriptions ($2), then the
+            // own items' values of each key column a pair matches on ($3, …).
+            let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
+            let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
+            let mut key_columns: Vec<&str> = Vec::new();
+            for rule in rules.iter().flatten() {
+                if let ItemRule::Column(column) = &rule.rule {
+                    if !key_columns.contains(&column.as_str()) {
+                        key_columns.push(column);
                     }
-                    _ => "l.id".to_string(),
-                })
+                }
+            }
+            let mut keys = Vec::with_capacity(key_columns.len());
+            for column in &key_columns {
+                keys.push(self.own_item_keys(&own_quoted, column, &ids).await?);
+            }
+            let arrays: String = (0..key_columns.len())
+                .map(|at| format!(", ${}::text[]", at + 3))
                 .collect();
-            let (ctes, joins, matched) = self.match_sql(schema, rule, &own_keys);
-            // The schema is a server-quoted identifier; the lines are bound.
-            selects.push((
-                column,
-                format!(
-                    "(WITH {ctes}
-                      SELECT {column}::int4, l.n::int4, {price}
-                        FROM unnest($1::text[], $2::text[]{arrays})
-                             WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
-                    price = matched("price"),
-                ),
-            ));
-        }
-        let keys: Vec<Vec<Option<&str>>> = keys
-            .iter()
-            .map(|k| k.iter().map(Option::as_deref).collect())
-            .collect();
-        let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
-        arrays.extend(keys.iter().map(Vec::as_slice));
-        let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-            .tenant_batches_on_nodes(&selects, BASKET_BATCH, &arrays, handle, &nodes)
-            .await?;
-        for (column, error) in errors {
-            failed[column] = Some(error.to_string());
-        }
-        let prices = prices_by_cell(rows, tenants.len(), lines.len());
-        if let Some(handle) = handle {
-            handle.finished();
-        }
-        Ok(tenants
-            .iter()
-            .zip(prices)
-            .zip(failed)
-            .map(|((tenant, prices), error)| match error {
-                Some(error) => BasketTenant::failed(tenant.clone(), error, lines.len()),
-                None => BasketTenant::priced(tenant.clone(), lines, &prices),
-            })
-            .collect())
+            let array_names: String = (0..key_columns.len())
+                .map(|at| format!(", k{at}"))
+                .collect();
+            let mut selects = Vec::new();
+            let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
+            for (column, ((_, schema), rule)) in quoted.iter().zip(&rules).enumerate() {
+                let rule = match rule {
+                    Ok(choice) => &choice.rule,
+                    Err(error) => {
+                        failed[column] = Some(error.to_string());
+                        continue;
+                    }
+                };
+                let own_keys: Vec<String> = rule
+                    .keys()
+                    .iter()
+                    .map(|key| match key {
+                        ItemRule::Description => "l.item".to_string(),
+                        ItemRule::Column(name) => {
+                            let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
+                            format!("l.k{at}")
+                        }
+                        _ => "l.id".to_string(),
+                    })
+                    .collect();
+                let (ctes, joins, matched) = self.match_sql(schema, rule, &own_keys);
+                // The schema is a server-quoted identifier; the lines are bound.
+                selects.push((
+                    column,
+                    format!(
+                        "(WITH {ctes}
+                          SELECT {column}::int4, l.n::int4, {price}
+                            FROM unnest($1::text[], $2::text[]{arrays})
+                                 WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
+                        price = matched("price"),
+                    ),
+                ));
+            }
+            let keys: Vec<Vec<Option<&str>>> = keys
+                .iter()
+                .map(|k| k.iter().map(Option::as_deref).collect())
+                .collect();
+            let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
+            arrays.extend(keys.iter().map(Vec::as_slice));
+            let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
+                .tenant_batches_on_nodes(&selects, BASKET_BATCH, &arrays, handle, &nodes)
+                .await?;
+            for (column, error) in errors {
+                failed[column] = Some(error.to_string());
+            }
+            let prices = prices_by_cell(rows, tenants.len(), lines.len());
+            if let Some(handle) = handle {
+                handle.finished();
+            }
+            Ok(tenants
+                .iter()
+                .zip(prices)
+                .zip(failed)
+                .map(|((tenant, prices), error)| match error {
+                    Some(error) => BasketTenant::failed(tenant.clone(), error, lines.len()),
+                    None => BasketTenant::priced(tenant.clone(), lines, &prices),
+                })
+                .collect())
+        })
+        .await
     }
 
     /// The own items' values of key `column` for the lines' item `ids`.

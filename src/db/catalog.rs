@@ -160,15 +160,14 @@ impl Database {
 
     /// All tenant schemas, in one catalog query.
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
-        super::retried!(self, self.tenants_once())
-    }
-
-    async fn tenants_once(&self) -> Result<TenantCatalog, DbError> {
-        // The catalogue is read anew (start, refresh): the tenants' items
-        // may have changed, so item rules are decided again.
-        self.item_rule_cache.clear();
-        let mut tx = self.read_tx().await?;
-        self.tenants_in(&mut tx).await
+        self.retried(|| async move {
+            // The catalogue is read anew (start, refresh): the tenants' items
+            // may have changed, so item rules are decided again.
+            self.item_rule_cache.clear();
+            let mut tx = self.read_tx().await?;
+            self.tenants_in(&mut tx).await
+        })
+        .await
     }
 
     /// [`Database::tenants`] on a connection in a read transaction.
@@ -180,7 +179,7 @@ impl Database {
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
-        let rows: Vec<(LossyText, Option<String>)> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {name}, {node}
                FROM pg_catalog.pg_namespace n
               WHERE {tenant_schema}
@@ -188,12 +187,8 @@ impl Database {
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
             tenant_schema = self.is_tenant_schema(),
-        ))
-        .bind(&self.layout.shared_schema)
-        .persistent(self.persistent())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
+        );
+        let rows: Vec<(LossyText, Option<String>)> = self.catalog_rows(&mut *tx, &sql).await?;
         let nodes = rows
             .iter()
             .filter(|(n, _)| !n.replaced)
@@ -218,89 +213,102 @@ impl Database {
     /// Tenants with their user counts, plus organization ids that name no
     /// tenant schema; one round trip whatever the number of tenants.
     pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
-        super::retried!(self, self.tenant_summaries_once())
+        self.retried(|| async move {
+            // Where users live in each tenant schema, a union of every users
+            // table in one statement would lock them all in one transaction
+            // (past the server's lock table at thousands of tenants): they
+            // are counted in batches, each in a transaction of its own.
+            let per_tenant = self.layout.model.users.at == super::UsersAt::PerTenant;
+            let mut tx = self.read_tx().await?;
+            let node = if self.layout.citus {
+                format!("({NODE_OF_SCHEMA})")
+            } else {
+                "NULL::text".to_string()
+            };
+            let sql = format!(
+                "WITH schemas AS (
+                     SELECT n.nspname::text AS tenant, n.oid AS nsp
+                       FROM pg_catalog.pg_namespace n
+                      WHERE {tenant_schema}),
+                 counts AS (
+                     SELECT u.{tenant}::text AS tenant, count(*) AS users
+                       FROM {users} u GROUP BY 1)
+                 SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
+                        {node}
+                   FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
+                  ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
+                tenant = self.layout.tenant_column,
+                users = self.users_counted_together(per_tenant),
+                tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
+                tenant_schema = self.is_tenant_schema(),
+            );
+            let rows: Vec<(Option<LossyText>, bool, i64, Option<String>)> =
+                self.catalog_rows(&mut tx, &sql).await?;
+            Database::end_read(tx);
+            let mut summaries: Vec<TenantSummary> = rows
+                .into_iter()
+                .map(|(tenant, schema_exists, users, node)| TenantSummary {
+                    tenant: tenant.map(|t| t.text),
+                    schema_exists,
+                    users,
+                    registered: false,
+                    node,
+                })
+                .collect();
+            if per_tenant {
+                let counts = self.users_per_tenant_schema().await?;
+                for summary in summaries.iter_mut() {
+                    if let Some(&users) = summary.tenant.as_ref().and_then(|t| counts.get(t)) {
+                        summary.users = users;
+                    }
+                }
+            }
+            // Registered tenants whose schema is gone: listed, as the registry
+            // lists them (linked users may already name them).
+            if self.layout.model.schemas.registry.complete().is_some() {
+                for entry in self.tenant_directory(false).await? {
+                    if entry.present {
+                        continue;
+                    }
+                    match summaries
+                        .iter_mut()
+                        .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
+                    {
+                        Some(known) => known.registered = true,
+                        None => summaries.push(TenantSummary {
+                            tenant: Some(entry.schema),
+                            schema_exists: false,
+                            users: 0,
+                            registered: true,
+                            node: None,
+                        }),
+                    }
+                }
+                // As the query orders them: schemas, then the others (NULL last).
+                let order =
+                    |t: &TenantSummary| (!t.schema_exists, t.tenant.is_none(), t.tenant.clone());
+                summaries.sort_by_key(order);
+            }
+            Ok(summaries)
+        })
+        .await
     }
 
-    async fn tenant_summaries_once(&self) -> Result<Vec<TenantSummary>, DbError> {
-        // Where users live in each tenant schema, a union of every users
-        // table in one statement would lock them all in one transaction
-        // (past the server's lock table at thousands of tenants): they
-        // are counted in batches, each in a transaction of its own.
-        let per_tenant = self.layout.model.users.at == super::UsersAt::PerTenant;
-        let mut tx = self.read_tx().await?;
-        let node = if self.layout.citus {
-            format!("({NODE_OF_SCHEMA})")
-        } else {
-            "NULL::text".to_string()
-        };
-        let rows: Vec<(Option<LossyText>, bool, i64, Option<String>)> = sqlx::query_as(&format!(
-            "WITH schemas AS (
-                 SELECT n.nspname::text AS tenant, n.oid AS nsp
-                   FROM pg_catalog.pg_namespace n
-                  WHERE {tenant_schema}),
-             counts AS (
-                 SELECT u.{tenant}::text AS tenant, count(*) AS users
-                   FROM {users} u GROUP BY 1)
-             SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
-                    {node}
-               FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
-              ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
-            tenant = self.layout.tenant_column,
-            users = self.users_counted_together(per_tenant),
-            tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
-            tenant_schema = self.is_tenant_schema(),
-        ))
-        .bind(&self.layout.shared_schema)
-        .persistent(self.persistent())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        let mut summaries: Vec<TenantSummary> = rows
-            .into_iter()
-            .map(|(tenant, schema_exists, users, node)| TenantSummary {
-                tenant: tenant.map(|t| t.text),
-                schema_exists,
-                users,
-                registered: false,
-                node,
-            })
-            .collect();
-        if per_tenant {
-            let counts = self.users_per_tenant_schema().await?;
-            for summary in summaries.iter_mut() {
-                if let Some(&users) = summary.tenant.as_ref().and_then(|t| counts.get(t)) {
-                    summary.users = users;
-                }
-            }
-        }
-        // Registered tenants whose schema is gone: listed, as the registry
-        // lists them (linked users may already name them).
-        if self.layout.model.schemas.registry.complete().is_some() {
-            for entry in self.tenant_directory(false).await? {
-                if entry.present {
-                    continue;
-                }
-                match summaries
-                    .iter_mut()
-                    .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
-                {
-                    Some(known) => known.registered = true,
-                    None => summaries.push(TenantSummary {
-                        tenant: Some(entry.schema),
-                        schema_exists: false,
-                        users: 0,
-                        registered: true,
-                        node: None,
-                    }),
-                }
-            }
-            // As the query orders them: schemas, then the others (NULL last).
-            let order =
-                |t: &TenantSummary| (!t.schema_exists, t.tenant.is_none(), t.tenant.clone());
-            summaries.sort_by_key(order);
-        }
-        Ok(summaries)
+    /// The rows of a catalog query whose `$1` is the shared schema.
+    pub(super) async fn catalog_rows<R>(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        sql: &str,
+    ) -> Result<Vec<R>, DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    {
+        sqlx::query_as(sql)
+            .bind(&self.layout.shared_schema)
+            .persistent(self.persistent())
+            .fetch_all(tx)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// Whether namespace `n` is a tenant schema: not the shared one (`$1`),

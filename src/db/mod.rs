@@ -69,26 +69,6 @@ pub fn lock_timeout_ms(statement_timeout_ms: u64) -> u64 {
     (statement_timeout_ms / 10).max(1)
 }
 
-/// Runs `$load` (an expression giving a future of a `Result`) and, when it
-/// failed while an error worth a retry was seen, runs it once more: after a
-/// prepared-statement conflict (a transaction pooler, detected: see
-/// pooler.rs), now in pooler mode; after a lost connection, on a fresh one.
-/// Loads only read, so running one twice is safe.
-macro_rules! retried {
-    ($db:expr, $load:expr) => {{
-        let seen = $db.retryable_errors();
-        let result = $load.await;
-        match result {
-            Err(error) if $db.retryable_errors() != seen => {
-                tracing::info!(%error, "retrying once");
-                $load.await
-            }
-            result => result,
-        }
-    }};
-}
-pub(crate) use retried;
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum DbError {
     /// No connection could be made at all.
@@ -353,6 +333,26 @@ pub struct QueryCounters {
 }
 
 impl Database {
+    /// Runs `load` (a read: a future of a `Result`) and, when it failed
+    /// while an error worth a retry was seen, runs it once more: after a
+    /// prepared-statement conflict (a transaction pooler, detected: see
+    /// pooler.rs), now in pooler mode; after a lost connection, on a fresh
+    /// one. Loads only read, so running one twice is safe. A public query
+    /// is `self.retried(|| async move { … }).await` around its body.
+    pub(crate) async fn retried<T, F>(&self, load: impl Fn() -> F) -> Result<T, DbError>
+    where
+        F: std::future::Future<Output = Result<T, DbError>>,
+    {
+        let seen = self.retryable_errors();
+        match load().await {
+            Err(error) if self.retryable_errors() != seen => {
+                tracing::info!(%error, "retrying once");
+                load().await
+            }
+            result => result,
+        }
+    }
+
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
     async fn read_tx(&self) -> Result<ReadTx, DbError> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection};
 
-use super::{pool, pooler, retried, tenancy, ConnectionSource, Database, DbError, SharedTables};
+use super::{pool, pooler, tenancy, ConnectionSource, Database, DbError, SharedTables};
 use crate::config::Settings;
 
 /// How long the pool may take for its first connection before one direct
@@ -214,8 +214,12 @@ impl Database {
             // Connected: from here on, a server that stops answering meets
             // the client-side deadline.
             let watch = db.watch();
-            watch
-                .bound(async { retried!(db, db.resolve(settings)) })
+            // `resolve` fills in a copy, so a retry starts from the same `db`.
+            db = watch
+                .bound(db.retried(|| async {
+                    let mut resolved = db.clone();
+                    resolved.resolve(settings).await.map(|()| resolved)
+                }))
                 .await?;
         }
         Ok(db)

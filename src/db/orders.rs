@@ -424,7 +424,8 @@ impl Database {
         compare: Option<&str>,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
-        super::retried!(self, self.priced_orders_tracked_once(user, compare, handle))
+        self.retried(|| self.priced_orders_tracked_once(user, compare, handle))
+            .await
     }
 
     async fn priced_orders_tracked_once(

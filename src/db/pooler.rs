@@ -23,7 +23,7 @@ pub(super) struct PoolState {
     /// Errors seen that are worth one more try: a pooler's
     /// prepared-statement conflict, or a lost connection (see
     /// [`is_lost_connection`]). A failed load retries once when one
-    /// happened while it ran (`retried!`).
+    /// happened while it ran (`Database::retried`).
     retryable: AtomicU64,
 }
 
@@ -77,7 +77,7 @@ impl super::Database {
         self.pooler.on()
     }
 
-    /// Errors worth a retry seen so far (see `retried!`).
+    /// Errors worth a retry seen so far (see `Database::retried`).
     pub(super) fn retryable_errors(&self) -> u64 {
         self.pooler.retryable()
     }

@@ -248,118 +248,113 @@ impl Database {
         tenants: &[String],
         batch: usize,
     ) -> Result<PriceMatrix, DbError> {
-        super::retried!(self, self.price_matrix_in_batches_once(tenants, batch))
-    }
-
-    async fn price_matrix_in_batches_once(
-        &self,
-        tenants: &[String],
-        batch: usize,
-    ) -> Result<PriceMatrix, DbError> {
-        let mut columns: Vec<String> = Vec::with_capacity(tenants.len());
-        for tenant in tenants {
-            if !columns.contains(tenant) {
-                columns.push(tenant.clone());
-            }
-        }
-        if columns.is_empty() {
-            return Ok(PriceMatrix::from_rows(
-                ItemRule::Description,
-                columns,
-                Vec::new(),
-                Vec::new(),
-            ));
-        }
-        let setting = self.item_match();
-        let candidates: Vec<String> = match &setting {
-            ItemMatch::Column(column) => vec![column.clone()],
-            _ => KEY_COLUMNS.iter().map(|c| c.to_string()).collect(),
-        };
-        let found = self.items_tables(&columns, &candidates).await?;
-        let mut tenants = Vec::with_capacity(columns.len());
-        for tenant in &columns {
-            match found.iter().find(|(name, ..)| name == tenant) {
-                Some(found) => tenants.push(found),
-                None => return Err(DbError::UnknownTenant(tenant.clone())),
-            }
-        }
-        // One rule for the whole matrix: a row is one item in every column.
-        let rule = matrix_rule(setting, &tenants);
-        let names = &self.layout.names;
-        let (item_id, label) = (&names.item_id, &names.item_label);
-        let mut selects: Vec<(usize, String)> = Vec::new();
-        let mut failed = Vec::new();
-        let mut nodes = std::collections::HashMap::new();
-        for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
-            tenants.into_iter().enumerate()
-        {
-            if let Some(node) = node {
-                nodes.insert(column, node.clone());
-            }
-            let has_key = match &rule {
-                ItemRule::Id | ItemRule::IdOrDescription => *has_id,
-                ItemRule::Description => *has_description,
-                ItemRule::Column(key) => keys.contains(key),
-            };
-            if !has_key {
-                // Without a description column a tenant has no row to show.
-                if !matches!(rule, ItemRule::Description) {
-                    failed.push(TenantFailure {
-                        tenant: tenant.clone(),
-                        error: format!(
-                            "its items table has no {} column",
-                            crate::text::sanitize(rule.name())
-                        ),
-                    });
+        self.retried(|| async move {
+            let mut columns: Vec<String> = Vec::with_capacity(tenants.len());
+            for tenant in tenants {
+                if !columns.contains(tenant) {
+                    columns.push(tenant.clone());
                 }
-                continue;
             }
-            let price = if *has_price {
-                exact_text(&format!("i.{}", names.item_price))
-            } else {
-                "NULL::text".into()
+            if columns.is_empty() {
+                return Ok(PriceMatrix::from_rows(
+                    ItemRule::Description,
+                    columns,
+                    Vec::new(),
+                    Vec::new(),
+                ));
+            }
+            let setting = self.item_match();
+            let candidates: Vec<String> = match &setting {
+                ItemMatch::Column(column) => vec![column.clone()],
+                _ => KEY_COLUMNS.iter().map(|c| c.to_string()).collect(),
             };
-            let description = if *has_description {
-                // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
-                raw(&format!("i.{label}"))
-            } else {
-                "NULL::bytea".into()
-            };
-            // Two items with one key: the lowest id in text order.
-            let pick = if *has_id {
-                format!(", i.{item_id}::text")
-            } else {
-                String::new()
-            };
-            let key = self.item_key(&rule, "i");
-            // The schema is a server-quoted identifier; the column index is ours.
-            selects.push((
-                column,
-                format!(
-                    "(SELECT DISTINCT ON ({key}) {column}::int4, {raw_key}, {description}, {price}
-                        FROM {schema}.{items} i WHERE {key} IS NOT NULL
-                       ORDER BY {key}{pick})",
-                    raw_key = raw(&key),
-                    items = names.items,
-                ),
-            ));
-        }
-        type Row = (i32, LossyText, Option<LossyText>, Option<String>);
-        let (rows, errors): (Vec<Row>, _) = self
-            .tenant_batches_on_nodes(&selects, batch, &[], None, &nodes)
-            .await?;
-        let rows = rows
-            .into_iter()
-            .map(|(c, key, description, p)| {
-                let description = description.map_or_else(|| key.text.clone(), |d| d.text);
-                (c, key.text, description, p)
-            })
-            .collect();
-        failed.extend(errors.into_iter().map(|(column, error)| TenantFailure {
-            tenant: columns[column].clone(),
-            error: error.to_string(),
-        }));
-        Ok(PriceMatrix::from_rows(rule, columns, rows, failed))
+            let found = self.items_tables(&columns, &candidates).await?;
+            let mut tenants = Vec::with_capacity(columns.len());
+            for tenant in &columns {
+                match found.iter().find(|(name, ..)| name == tenant) {
+                    Some(found) => tenants.push(found),
+                    None => return Err(DbError::UnknownTenant(tenant.clone())),
+                }
+            }
+            // One rule for the whole matrix: a row is one item in every column.
+            let rule = matrix_rule(setting, &tenants);
+            let names = &self.layout.names;
+            let (item_id, label) = (&names.item_id, &names.item_label);
+            let mut selects: Vec<(usize, String)> = Vec::new();
+            let mut failed = Vec::new();
+            let mut nodes = std::collections::HashMap::new();
+            for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
+                tenants.into_iter().enumerate()
+            {
+                if let Some(node) = node {
+                    nodes.insert(column, node.clone());
+                }
+                let has_key = match &rule {
+                    ItemRule::Id | ItemRule::IdOrDescription => *has_id,
+                    ItemRule::Description => *has_description,
+                    ItemRule::Column(key) => keys.contains(key),
+                };
+                if !has_key {
+                    // Without a description column a tenant has no row to show.
+                    if !matches!(rule, ItemRule::Description) {
+                        failed.push(TenantFailure {
+                            tenant: tenant.clone(),
+                            error: format!(
+                                "its items table has no {} column",
+                                crate::text::sanitize(rule.name())
+                            ),
+                        });
+                    }
+                    continue;
+                }
+                let price = if *has_price {
+                    exact_text(&format!("i.{}", names.item_price))
+                } else {
+                    "NULL::text".into()
+                };
+                let description = if *has_description {
+                    // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
+                    raw(&format!("i.{label}"))
+                } else {
+                    "NULL::bytea".into()
+                };
+                // Two items with one key: the lowest id in text order.
+                let pick = if *has_id {
+                    format!(", i.{item_id}::text")
+                } else {
+                    String::new()
+                };
+                let key = self.item_key(&rule, "i");
+                // The schema is a server-quoted identifier; the column index is ours.
+                selects.push((
+                    column,
+                    format!(
+                        "(SELECT DISTINCT ON ({key}) {column}::int4, {raw_key}, {description}, {price}
+                            FROM {schema}.{items} i WHERE {key} IS NOT NULL
+                           ORDER BY {key}{pick})",
+                        raw_key = raw(&key),
+                        items = names.items,
+                    ),
+                ));
+            }
+            type Row = (i32, LossyText, Option<LossyText>, Option<String>);
+            let (rows, errors): (Vec<Row>, _) = self
+                .tenant_batches_on_nodes(&selects, batch, &[], None, &nodes)
+                .await?;
+            let rows = rows
+                .into_iter()
+                .map(|(c, key, description, p)| {
+                    let description = description.map_or_else(|| key.text.clone(), |d| d.text);
+                    (c, key.text, description, p)
+                })
+                .collect();
+            failed.extend(errors.into_iter().map(|(column, error)| TenantFailure {
+                tenant: columns[column].clone(),
+                error: error.to_string(),
+            }));
+            Ok(PriceMatrix::from_rows(rule, columns, rows, failed))
+        })
+        .await
     }
 
     /// Each of `columns`' items table, as the catalog has it: schema, quoted
@@ -419,49 +414,42 @@ impl Database {
         key: &str,
         limit: i64,
     ) -> Result<Vec<User>, DbError> {
-        super::retried!(self, self.users_who_ordered_once(tenant, rule, key, limit))
-    }
-
-    async fn users_who_ordered_once(
-        &self,
-        tenant: &str,
-        rule: &ItemRule,
-        key: &str,
-        limit: i64,
-    ) -> Result<Vec<User>, DbError> {
-        let mut tx = self.read_tx().await?;
-        let schema = self.quoted_or_unknown(&mut tx, &[tenant]).await?.remove(0);
-        let sql = format!(
-            "SELECT {columns} FROM {users} u
-              WHERE u.{org}::text = $1
-                AND EXISTS (SELECT 1 FROM {schema}.{orders} o
-                              JOIN {schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
-                             WHERE o.{order_user}::text = u.{user_id}::text
-                               AND {item_key} = $2)
-              ORDER BY u.{user_name}, u.{user_id}
-              LIMIT $3",
-            columns = self.user_columns(),
-            users = self.layout.users_table,
-            org = self.layout.tenant_column,
-            user_id = self.layout.names.user_id,
-            user_name = self.layout.names.user_name,
-            order_user = self.layout.names.order_user,
-            item_key = self.item_key(rule, "i"),
-            items = self.layout.names.items,
-            orders = self.layout.names.orders,
-            order_item = self.layout.names.order_item,
-            item_id = self.layout.names.item_id,
-        );
-        let rows: Vec<UserRow> = sqlx::query_as(&sql)
-            .bind(tenant)
-            .bind(key)
-            .bind(limit.max(0))
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        Ok(rows.into_iter().map(into_user).collect())
+        self.retried(|| async move {
+            let mut tx = self.read_tx().await?;
+            let schema = self.quoted_or_unknown(&mut tx, &[tenant]).await?.remove(0);
+            let sql = format!(
+                "SELECT {columns} FROM {users} u
+                  WHERE u.{org}::text = $1
+                    AND EXISTS (SELECT 1 FROM {schema}.{orders} o
+                                  JOIN {schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
+                                 WHERE o.{order_user}::text = u.{user_id}::text
+                                   AND {item_key} = $2)
+                  ORDER BY u.{user_name}, u.{user_id}
+                  LIMIT $3",
+                columns = self.user_columns(),
+                users = self.layout.users_table,
+                org = self.layout.tenant_column,
+                user_id = self.layout.names.user_id,
+                user_name = self.layout.names.user_name,
+                order_user = self.layout.names.order_user,
+                item_key = self.item_key(rule, "i"),
+                items = self.layout.names.items,
+                orders = self.layout.names.orders,
+                order_item = self.layout.names.order_item,
+                item_id = self.layout.names.item_id,
+            );
+            let rows: Vec<UserRow> = sqlx::query_as(&sql)
+                .bind(tenant)
+                .bind(key)
+                .bind(limit.max(0))
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            Ok(rows.into_iter().map(into_user).collect())
+        })
+        .await
     }
 }
 

@@ -157,10 +157,8 @@ impl Database {
         limit: i64,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
-        super::retried!(
-            self,
-            self.users_page_once(PageRequest::of_all(filter, page, limit), handle)
-        )
+        let request = PageRequest::of_all(filter, page, limit);
+        self.retried(|| self.users_page_once(request, handle)).await
     }
 
     /// Users of one tenant schema, by name then id, filtered on the server:
@@ -171,7 +169,7 @@ impl Database {
             tenant: Some(schema),
             ..PageRequest::first(query)
         };
-        super::retried!(self, self.users_page_once(request, None))
+        self.retried(|| self.users_page_once(request, None)).await
     }
 
     /// The users FROM item for `tenant` (all users without one), or `None`
@@ -207,11 +205,12 @@ impl Database {
         &self,
         query: &UserQuery,
     ) -> Result<(Vec<User>, TenantCatalog), DbError> {
-        super::retried!(self, async {
+        self.retried(|| async move {
             let mut tx = self.read_tx().await?;
             let users = self.page_in(&mut tx, PageRequest::first(query)).await?;
             Ok((users, self.tenants_in(&mut tx).await?))
         })
+        .await
     }
 
     /// [`Database::users_page`] in the transaction `tx`, of one tenant
@@ -643,7 +642,7 @@ impl Database {
     /// How many users there are: exact when counting is cheap, else the
     /// planner's estimate, so start-up never scans a large table.
     pub async fn user_count(&self) -> Result<UserCount, DbError> {
-        super::retried!(self, self.user_count_once())
+        self.retried(|| self.user_count_once()).await
     }
 
     async fn user_count_once(&self) -> Result<UserCount, DbError> {
@@ -713,7 +712,7 @@ impl Database {
 
     /// One user by id (compared as text, whatever the id column's type).
     pub async fn user(&self, id: &str) -> Result<User, DbError> {
-        super::retried!(self, self.user_once(id))
+        self.retried(|| self.user_once(id)).await
     }
 
     async fn user_once(&self, id: &str) -> Result<User, DbError> {

@@ -126,118 +126,117 @@ impl Database {
     /// [`DbError::UnknownTenant`]; a reference tenant lacking a table leaves
     /// that table's reference to the majority.
     pub async fn health(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
-        crate::db::retried!(self, self.health_once(reference))
-    }
-
-    async fn health_once(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
-        let candidate = Self::candidate_schema_condition();
-        let per_tenant = self.layout.model.users.at == crate::db::tenancy::UsersAt::PerTenant;
-        // The tables playing items and orders are reported under those roles.
-        let names = &self.layout.names;
-        let role = format!(
-            "CASE c.relname WHEN {items} THEN 'items' ELSE 'orders' END",
-            items = names.items_lit
-        );
-        let local_estimate = "CASE WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0
-                                   THEN c.reltuples::bigint END";
-        // On Citus a distributed table's reltuples on the coordinator is 0:
-        // the estimates are the shards', read on every node in the same
-        // statement (one remote command per node, not per tenant).
-        let (shard_rows, estimate) = if self.layout.citus {
-            (
-                SHARD_ROWS_CTE,
-                format!(
-                    "CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
-                                        WHERE p.logicalrelid = c.oid)
-                          THEN (SELECT CASE WHEN count(*) = count(r.rows) AND count(*) > 0
-                                            THEN sum(r.rows)::bigint END
-                                  FROM pg_catalog.pg_dist_shard sh
-                                  LEFT JOIN shard_rows r
-                                         ON r.shard = pg_catalog.shard_name(sh.logicalrelid, sh.shardid)
-                                 WHERE sh.logicalrelid = c.oid)
-                          ELSE {local_estimate} END"
-                ),
-            )
-        } else {
-            ("", local_estimate.to_string())
-        };
-        let tenants_sql = format!(
-            "WITH {shard_rows}tables AS (
-                 SELECT c.relnamespace AS nsp, {role} AS name,
-                        {estimate} AS estimate
-                   FROM pg_catalog.pg_class c
-                  WHERE c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}),
-             schemas AS (
-                 SELECT n.nspname::text AS tenant,
-                        i.nsp IS NOT NULL AS has_items, i.estimate AS items,
-                        o.nsp IS NOT NULL AS has_orders, o.estimate AS orders
-                   FROM pg_catalog.pg_namespace n
-                   LEFT JOIN tables i ON i.nsp = n.oid AND i.name = 'items'
-                   LEFT JOIN tables o ON o.nsp = n.oid AND o.name = 'orders'
-                  WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
-             counts AS (
-                 SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
-                   FROM {users} u {members} GROUP BY 1)
-             SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
-                    coalesce(s.has_items, false), s.items,
-                    coalesce(s.has_orders, false), s.orders
-               FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
-            org = self.layout.tenant_column,
-            // Users in each tenant schema: `report_per_tenant_users`.
-            users = self.users_counted_together(per_tenant),
-            tenant_raw = raw("s.tenant"),
-            org_raw = raw("c.org"),
-            items = names.items_lit,
-            orders = names.orders_lit,
-            // With a registry: registered tenants only (the registry check
-            // reports the others).
-            filter = names.tenant_filter,
-            // Linked users: a person linked to no tenant (django-tenant-users'
-            // public-tenant owner, a new sign-up) names no organization.
-            members = if self.layout.model.users.at == crate::db::tenancy::UsersAt::Link {
-                format!("WHERE u.{} IS NOT NULL", self.layout.tenant_column)
+        self.retried(|| async move {
+            let candidate = Self::candidate_schema_condition();
+            let per_tenant = self.layout.model.users.at == crate::db::tenancy::UsersAt::PerTenant;
+            // The tables playing items and orders are reported under those roles.
+            let names = &self.layout.names;
+            let role = format!(
+                "CASE c.relname WHEN {items} THEN 'items' ELSE 'orders' END",
+                items = names.items_lit
+            );
+            let local_estimate = "CASE WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0
+                                       THEN c.reltuples::bigint END";
+            // On Citus a distributed table's reltuples on the coordinator is 0:
+            // the estimates are the shards', read on every node in the same
+            // statement (one remote command per node, not per tenant).
+            let (shard_rows, estimate) = if self.layout.citus {
+                (
+                    SHARD_ROWS_CTE,
+                    format!(
+                        "CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                                            WHERE p.logicalrelid = c.oid)
+                              THEN (SELECT CASE WHEN count(*) = count(r.rows) AND count(*) > 0
+                                                THEN sum(r.rows)::bigint END
+                                      FROM pg_catalog.pg_dist_shard sh
+                                      LEFT JOIN shard_rows r
+                                             ON r.shard = pg_catalog.shard_name(sh.logicalrelid, sh.shardid)
+                                     WHERE sh.logicalrelid = c.oid)
+                              ELSE {local_estimate} END"
+                    ),
+                )
             } else {
-                String::new()
-            },
-        );
-        let columns_sql = format!(
-            "SELECT {tenant_raw}, {role}, {column_raw},
-                    pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
-               FROM pg_catalog.pg_namespace n
-               JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
-              WHERE {candidate}
-                AND c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}
-                AND a.attnum > 0 AND NOT a.attisdropped {filter}",
-            filter = names.tenant_filter,
-            items = names.items_lit,
-            orders = names.orders_lit,
-            tenant_raw = raw("n.nspname"),
-            column_raw = raw("a.attname"),
-        );
-        let mut tx = self.read_tx().await?;
-        let (tenant_rows, faults) = self.tenant_rows(&mut tx, &tenants_sql).await?;
-        let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
-        let copies = self.wrong_copy_candidates(&mut tx).await?;
-        Database::end_read(tx);
-        let wrong_copy = self.wrong_copies(copies).await?;
-        let required = self.required_columns();
-        let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
-        report.wrong_copy = wrong_copy;
-        if per_tenant {
-            self.report_per_tenant_users(&mut report).await?;
-        }
-        report.unreachable_nodes = faults
-            .into_iter()
-            .map(|mut fault| {
-                fault
-                    .tenants
-                    .retain(|t| report.tenants.iter().any(|r| r.tenant == *t));
-                fault
-            })
-            .collect();
-        self.report_left_out(&mut report).await?;
-        Ok(report)
+                ("", local_estimate.to_string())
+            };
+            let tenants_sql = format!(
+                "WITH {shard_rows}tables AS (
+                     SELECT c.relnamespace AS nsp, {role} AS name,
+                            {estimate} AS estimate
+                       FROM pg_catalog.pg_class c
+                      WHERE c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}),
+                 schemas AS (
+                     SELECT n.nspname::text AS tenant,
+                            i.nsp IS NOT NULL AS has_items, i.estimate AS items,
+                            o.nsp IS NOT NULL AS has_orders, o.estimate AS orders
+                       FROM pg_catalog.pg_namespace n
+                       LEFT JOIN tables i ON i.nsp = n.oid AND i.name = 'items'
+                       LEFT JOIN tables o ON o.nsp = n.oid AND o.name = 'orders'
+                      WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
+                 counts AS (
+                     SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
+                       FROM {users} u {members} GROUP BY 1)
+                 SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
+                        coalesce(s.has_items, false), s.items,
+                        coalesce(s.has_orders, false), s.orders
+                   FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
+                org = self.layout.tenant_column,
+                // Users in each tenant schema: `report_per_tenant_users`.
+                users = self.users_counted_together(per_tenant),
+                tenant_raw = raw("s.tenant"),
+                org_raw = raw("c.org"),
+                items = names.items_lit,
+                orders = names.orders_lit,
+                // With a registry: registered tenants only (the registry check
+                // reports the others).
+                filter = names.tenant_filter,
+                // Linked users: a person linked to no tenant (django-tenant-users'
+                // public-tenant owner, a new sign-up) names no organization.
+                members = if self.layout.model.users.at == crate::db::tenancy::UsersAt::Link {
+                    format!("WHERE u.{} IS NOT NULL", self.layout.tenant_column)
+                } else {
+                    String::new()
+                },
+            );
+            let columns_sql = format!(
+                "SELECT {tenant_raw}, {role}, {column_raw},
+                        pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+                   FROM pg_catalog.pg_namespace n
+                   JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+                   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+                  WHERE {candidate}
+                    AND c.relname IN ({items}, {orders}) AND c.relkind IN {TABLE_KINDS}
+                    AND a.attnum > 0 AND NOT a.attisdropped {filter}",
+                filter = names.tenant_filter,
+                items = names.items_lit,
+                orders = names.orders_lit,
+                tenant_raw = raw("n.nspname"),
+                column_raw = raw("a.attname"),
+            );
+            let mut tx = self.read_tx().await?;
+            let (tenant_rows, faults) = self.tenant_rows(&mut tx, &tenants_sql).await?;
+            let column_rows: Vec<ColumnRow> = self.catalog_rows(&mut tx, &columns_sql).await?;
+            let copies = self.wrong_copy_candidates(&mut tx).await?;
+            Database::end_read(tx);
+            let wrong_copy = self.wrong_copies(copies).await?;
+            let required = self.required_columns();
+            let mut report = build_report_with(tenant_rows, column_rows, reference, &required)?;
+            report.wrong_copy = wrong_copy;
+            if per_tenant {
+                self.report_per_tenant_users(&mut report).await?;
+            }
+            report.unreachable_nodes = faults
+                .into_iter()
+                .map(|mut fault| {
+                    fault
+                        .tenants
+                        .retain(|t| report.tenants.iter().any(|r| r.tenant == *t));
+                    fault
+                })
+                .collect();
+            self.report_left_out(&mut report).await?;
+            Ok(report)
+        })
+        .await
     }
 
     /// The tenants' rows; on Citus with the shards' estimates read first, in
@@ -300,23 +299,6 @@ impl Database {
         Ok(())
     }
 
-    /// The rows of a catalog query whose `$1` is the shared schema.
-    async fn catalog_rows<R>(
-        &self,
-        tx: &mut sqlx::PgConnection,
-        sql: &str,
-    ) -> Result<Vec<R>, DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-    {
-        sqlx::query_as(sql)
-            .bind(&self.layout.shared_schema)
-            .persistent(self.persistent())
-            .fetch_all(tx)
-            .await
-            .map_err(|e| self.error(e))
-    }
-
     /// Tenants left out of every tenant's users list (their users table
     /// lacks a required column, see `users_left_out`): that drift, and
     /// their users counted on their own (`count(*)` names no column).
@@ -359,105 +341,104 @@ impl Database {
     /// A tenant that is no tenant schema is [`DbError::UnknownTenant`]; one
     /// without an `orders` table is [`DbError::TenantTableMissing`].
     pub async fn leaks(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
-        crate::db::retried!(self, self.leaks_once(tenant))
-    }
-
-    async fn leaks_once(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
-        let mut tx = self.read_tx().await?;
-        let found: Option<(String, bool, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT quote_ident(n.nspname),
-                    EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                             WHERE c.relnamespace = n.oid AND c.relname = {orders}
-                               AND c.relkind IN {TABLE_KINDS}),
-                    {node}
-               FROM pg_catalog.pg_namespace n
-              WHERE n.nspname = $2 AND {candidate}
-                AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                             WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
-                               AND c.relkind IN {TABLE_KINDS})",
-            candidate = Self::candidate_schema_condition(),
-            items = self.layout.names.items_lit,
-            orders = self.layout.names.orders_lit,
-            node = self.node_of_schema("n.oid"),
-        ))
-        .bind(&self.layout.shared_schema)
-        .bind(tenant)
-        .persistent(self.persistent())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        let (schema, node) = match found {
-            None => return Err(DbError::UnknownTenant(tenant.to_string())),
-            Some((_, false, _)) => {
-                return Err(DbError::TenantTableMissing {
-                    tenant: tenant.to_string(),
-                    table: "orders".into(),
-                })
-            }
-            Some((schema, true, node)) => (schema, node),
-        };
-        // The schema is a server-quoted identifier; the tenant name is bound.
-        // A user id may be listed once per tenant (users in each tenant
-        // schema, or linked to several): an order leaks only when no user
-        // of this tenant has its user id.
-        // On Citus the users table may be a plain local table, which no
-        // statement may join with a distributed tenant table: the users
-        // the orders name are read on their own first (MATERIALIZED CTEs,
-        // planned apart), and the orders joined to that result.
-        let (with, users) = if self.layout.citus {
-            (
-                format!(
-                    "WITH ids AS MATERIALIZED (
-                          SELECT DISTINCT o.{order_user}::text AS id FROM {schema}.{orders} o),
-                      users_named AS MATERIALIZED (
-                          SELECT u.{user_id}, u.{org} FROM {users} u
-                           WHERE u.{user_id}::text IN (SELECT id FROM ids))\n",
-                    orders = self.layout.names.orders,
-                    order_user = self.layout.names.order_user,
-                    user_id = self.layout.names.user_id,
-                    org = self.layout.tenant_column,
-                    users = self.layout.users_table,
-                ),
-                "users_named".to_string(),
-            )
-        } else {
-            (String::new(), self.layout.users_table.clone())
-        };
-        let sql = format!(
-            "{with}SELECT o.id::text, o.{order_user}::text,
-                    EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
-                    (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
-                      WHERE u.{user_id}::text = o.{order_user}::text)
-               FROM {schema}.{orders} o
-              WHERE NOT EXISTS (SELECT 1 FROM {users} u
-                                 WHERE u.{user_id}::text = o.{order_user}::text
-                                   AND u.{org}::text = $1)
-              ORDER BY o.id, o.{order_user}",
-            orders = self.layout.names.orders,
-            order_user = self.layout.names.order_user,
-            user_id = self.layout.names.user_id,
-            org = self.layout.tenant_column,
-        );
-        let rows: Vec<LeakRow> = sqlx::query_as(&sql)
+        self.retried(|| async move {
+            let mut tx = self.read_tx().await?;
+            let found: Option<(String, bool, Option<String>)> = sqlx::query_as(&format!(
+                "SELECT quote_ident(n.nspname),
+                        EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                 WHERE c.relnamespace = n.oid AND c.relname = {orders}
+                                   AND c.relkind IN {TABLE_KINDS}),
+                        {node}
+                   FROM pg_catalog.pg_namespace n
+                  WHERE n.nspname = $2 AND {candidate}
+                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                 WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
+                                   AND c.relkind IN {TABLE_KINDS})",
+                candidate = Self::candidate_schema_condition(),
+                items = self.layout.names.items_lit,
+                orders = self.layout.names.orders_lit,
+                node = self.node_of_schema("n.oid"),
+            ))
+            .bind(&self.layout.shared_schema)
             .bind(tenant)
-            .persistent(false)
-            .fetch_all(&mut *tx)
+            .persistent(self.persistent())
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| self.on_node(node.as_deref(), self.error(e)))?;
-        Database::end_read(tx);
-        Ok(rows
-            .into_iter()
-            .map(|(order_id, user_id, has_user, user_tenant)| Leak {
-                order_id,
-                user_id,
-                kind: if has_user {
-                    LeakKind::OtherTenant
-                } else {
-                    LeakKind::NoUser
-                },
-                user_tenant,
-            })
-            .collect())
+            .map_err(|e| self.error(e))?;
+            let (schema, node) = match found {
+                None => return Err(DbError::UnknownTenant(tenant.to_string())),
+                Some((_, false, _)) => {
+                    return Err(DbError::TenantTableMissing {
+                        tenant: tenant.to_string(),
+                        table: "orders".into(),
+                    })
+                }
+                Some((schema, true, node)) => (schema, node),
+            };
+            // The schema is a server-quoted identifier; the tenant name is bound.
+            // A user id may be listed once per tenant (users in each tenant
+            // schema, or linked to several): an order leaks only when no user
+            // of this tenant has its user id.
+            // On Citus the users table may be a plain local table, which no
+            // statement may join with a distributed tenant table: the users
+            // the orders name are read on their own first (MATERIALIZED CTEs,
+            // planned apart), and the orders joined to that result.
+            let (with, users) = if self.layout.citus {
+                (
+                    format!(
+                        "WITH ids AS MATERIALIZED (
+                              SELECT DISTINCT o.{order_user}::text AS id FROM {schema}.{orders} o),
+                          users_named AS MATERIALIZED (
+                              SELECT u.{user_id}, u.{org} FROM {users} u
+                               WHERE u.{user_id}::text IN (SELECT id FROM ids))\n",
+                        orders = self.layout.names.orders,
+                        order_user = self.layout.names.order_user,
+                        user_id = self.layout.names.user_id,
+                        org = self.layout.tenant_column,
+                        users = self.layout.users_table,
+                    ),
+                    "users_named".to_string(),
+                )
+            } else {
+                (String::new(), self.layout.users_table.clone())
+            };
+            let sql = format!(
+                "{with}SELECT o.id::text, o.{order_user}::text,
+                        EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
+                        (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
+                          WHERE u.{user_id}::text = o.{order_user}::text)
+                   FROM {schema}.{orders} o
+                  WHERE NOT EXISTS (SELECT 1 FROM {users} u
+                                     WHERE u.{user_id}::text = o.{order_user}::text
+                                       AND u.{org}::text = $1)
+                  ORDER BY o.id, o.{order_user}",
+                orders = self.layout.names.orders,
+                order_user = self.layout.names.order_user,
+                user_id = self.layout.names.user_id,
+                org = self.layout.tenant_column,
+            );
+            let rows: Vec<LeakRow> = sqlx::query_as(&sql)
+                .bind(tenant)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.on_node(node.as_deref(), self.error(e)))?;
+            Database::end_read(tx);
+            Ok(rows
+                .into_iter()
+                .map(|(order_id, user_id, has_user, user_tenant)| Leak {
+                    order_id,
+                    user_id,
+                    kind: if has_user {
+                        LeakKind::OtherTenant
+                    } else {
+                        LeakKind::NoUser
+                    },
+                    user_tenant,
+                })
+                .collect())
+        })
+        .await
     }
 }
 

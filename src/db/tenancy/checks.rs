@@ -190,93 +190,91 @@ impl Database {
         &self,
         reference: Option<&str>,
     ) -> Result<FrameworkChecks, DbError> {
-        crate::db::retried!(self, self.framework_checks_once(reference))
-    }
-
-    async fn framework_checks_once(
-        &self,
-        reference: Option<&str>,
-    ) -> Result<FrameworkChecks, DbError> {
-        let model = &self.layout.model;
-        let names = &self.layout.names;
-        let mut tx = self.read_tx().await?;
-        let mut checks = FrameworkChecks::default();
-        let registry = &model.schemas.registry;
-        if let (Some(table), Some(_)) = (&registry.table, &registry.schema) {
-            checks.registry = Some(self.registry_check(&mut tx, table).await?);
-        }
-        let ledger = model
-            .schemas
-            .ledger
-            .as_deref()
-            .and_then(|t| ledger_version(t).map(|v| (t, v)));
-        if let Some((table, version)) = ledger {
-            // The tenants, and the quoted ledger of each that has one.
-            let schemas: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(&format!(
-                "SELECT convert_to(n.nspname::text, 'SQL_ASCII'),
-                        CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                                           WHERE c.relnamespace = n.oid AND c.relname = $2
-                                             AND c.relkind IN {TABLE_KINDS})
-                             THEN quote_ident(n.nspname) || '.' || quote_ident($2) END
-                   FROM pg_catalog.pg_namespace n
-                  WHERE n.nspname <> $1 AND {}
-                  ORDER BY 1",
-                names.has_tenant_tables()
-            ))
-            .bind(&model.schemas.shared)
-            .bind(table)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-            let schemas: Vec<(String, Option<String>)> = schemas
-                .into_iter()
-                .map(|(s, q)| (String::from_utf8_lossy(&s).into_owned(), q))
-                .collect();
-            let with: Vec<(&String, &String)> = schemas
-                .iter()
-                .filter_map(|(s, q)| q.as_ref().map(|q| (s, q)))
-                .collect();
-            let mut versions: BTreeMap<String, BTreeSet<String>> = with
-                .iter()
-                .map(|(s, _)| ((*s).clone(), BTreeSet::new()))
-                .collect();
-            for chunk in with.chunks(LEDGER_BATCH) {
-                // Tenants are numbered within the batch: names stay bound.
-                let sql = chunk
+        self.retried(|| async move {
+            let model = &self.layout.model;
+            let names = &self.layout.names;
+            let mut tx = self.read_tx().await?;
+            let mut checks = FrameworkChecks::default();
+            let registry = &model.schemas.registry;
+            if let (Some(table), Some(_)) = (&registry.table, &registry.schema) {
+                checks.registry = Some(self.registry_check(&mut tx, table).await?);
+            }
+            let ledger = model
+                .schemas
+                .ledger
+                .as_deref()
+                .and_then(|t| ledger_version(t).map(|v| (t, v)));
+            if let Some((table, version)) = ledger {
+                // The tenants, and the quoted ledger of each that has one.
+                let schemas: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(&format!(
+                    "SELECT convert_to(n.nspname::text, 'SQL_ASCII'),
+                            CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                               WHERE c.relnamespace = n.oid AND c.relname = $2
+                                                 AND c.relkind IN {TABLE_KINDS})
+                                 THEN quote_ident(n.nspname) || '.' || quote_ident($2) END
+                       FROM pg_catalog.pg_namespace n
+                      WHERE n.nspname <> $1 AND {}
+                      ORDER BY 1",
+                    names.has_tenant_tables()
+                ))
+                .bind(&model.schemas.shared)
+                .bind(table)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+                let schemas: Vec<(String, Option<String>)> = schemas
+                    .into_iter()
+                    .map(|(s, q)| (String::from_utf8_lossy(&s).into_owned(), q))
+                    .collect();
+                let with: Vec<(&String, &String)> = schemas
                     .iter()
-                    .enumerate()
-                    .map(|(i, (_, q))| {
-                        format!("SELECT {i}::int4, convert_to({version}, 'SQL_ASCII') FROM {q} l")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" UNION ALL ");
-                let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
-                    .persistent(false)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
-                for (i, v) in rows {
-                    let tenant = chunk.get(i as usize).map(|(s, _)| (*s).clone());
-                    if let (Some(tenant), Some(v)) = (tenant, v) {
-                        let v = String::from_utf8_lossy(&v).into_owned();
-                        versions.entry(tenant).or_default().insert(v);
+                    .filter_map(|(s, q)| q.as_ref().map(|q| (s, q)))
+                    .collect();
+                let mut versions: BTreeMap<String, BTreeSet<String>> = with
+                    .iter()
+                    .map(|(s, _)| ((*s).clone(), BTreeSet::new()))
+                    .collect();
+                for chunk in with.chunks(LEDGER_BATCH) {
+                    // Tenants are numbered within the batch: names stay bound.
+                    let sql = chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, q))| {
+                            format!(
+                                "SELECT {i}::int4, convert_to({version}, 'SQL_ASCII') FROM {q} l"
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ");
+                    let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
+                        .persistent(false)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(|e| self.error(e))?;
+                    for (i, v) in rows {
+                        let tenant = chunk.get(i as usize).map(|(s, _)| (*s).clone());
+                        if let (Some(tenant), Some(v)) = (tenant, v) {
+                            let v = String::from_utf8_lossy(&v).into_owned();
+                            versions.entry(tenant).or_default().insert(v);
+                        }
                     }
                 }
+                checks.ledger = Some(LedgerCheck {
+                    table: table.to_string(),
+                    tenants: versions.len(),
+                    without_ledger: schemas
+                        .iter()
+                        .filter(|(_, q)| q.is_none())
+                        .map(|(s, _)| s.clone())
+                        .collect(),
+                    drift: ledger_drift(&versions, reference),
+                });
             }
-            checks.ledger = Some(LedgerCheck {
-                table: table.to_string(),
-                tenants: versions.len(),
-                without_ledger: schemas
-                    .iter()
-                    .filter(|(_, q)| q.is_none())
-                    .map(|(s, _)| s.clone())
-                    .collect(),
-                drift: ledger_drift(&versions, reference),
-            });
-        }
-        Database::end_read(tx);
-        Ok(checks)
+            Database::end_read(tx);
+            Ok(checks)
+        })
+        .await
     }
 
     /// The registry against the catalog: registered schemas that do not

@@ -45,7 +45,15 @@ impl Database {
 
     /// Detects the layout from the catalog (see [`detect`]).
     pub async fn detect_layout(&self, shared_schema: &str) -> Result<Detection, DbError> {
-        crate::db::retried!(self, self.detect_layout_once(shared_schema))
+        self.retried(|| async move {
+            let mut tx = self.read_tx().await?;
+            let detection = detect(&mut tx, shared_schema)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            Ok(detection)
+        })
+        .await
     }
 
     /// What `detect` states: the detected layout refined by the configured
@@ -56,25 +64,18 @@ impl Database {
         configured: &TenancyModel,
         keys: &[String],
     ) -> Result<Detection, DbError> {
-        let refined = crate::db::retried!(self, async {
-            let mut tx = self.read_tx().await?;
-            let (_, detection) = self.choose_model(&mut tx, configured, false, keys).await?;
-            Database::end_read(tx);
-            Ok::<_, DbError>(detection)
-        });
+        let refined = self
+            .retried(|| async move {
+                let mut tx = self.read_tx().await?;
+                let (_, detection) = self.choose_model(&mut tx, configured, false, keys).await?;
+                Database::end_read(tx);
+                Ok(detection)
+            })
+            .await;
         match refined? {
             Some(detection) => Ok(detection),
             None => self.detect_layout(&configured.schemas.shared).await,
         }
-    }
-
-    async fn detect_layout_once(&self, shared_schema: &str) -> Result<Detection, DbError> {
-        let mut tx = self.read_tx().await?;
-        let detection = detect(&mut tx, shared_schema)
-            .await
-            .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        Ok(detection)
     }
 
     /// `SELECT {columns} FROM … WHERE …` of the users in `source` meeting

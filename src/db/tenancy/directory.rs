@@ -56,79 +56,78 @@ impl Database {
     /// caller asks only when the whole count was cheap); a count that
     /// fails (a tenant's users table is gone) leaves the counts out.
     pub async fn tenant_directory(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
-        crate::db::retried!(self, self.tenant_directory_once(count_users))
-    }
-
-    async fn tenant_directory_once(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
-        let model = &self.layout.model;
-        let schemas = self.tenants().await?;
-        let registry = &model.schemas.registry;
-        let mut entries: Vec<TenantEntry> = match registry.complete() {
-            Some(_) => {
-                let mut tx = self.read_tx().await?;
-                let rows = self.registry_rows(&mut tx).await?;
-                Database::end_read(tx);
-                rows.into_iter()
-                    .filter_map(|(key, label, schema)| {
-                        // django-tenants registers the shared schema too.
-                        let shared = schema == model.schemas.shared
-                            || model.schemas.ignore.contains(&schema);
-                        (!shared).then(|| TenantEntry {
-                            label,
-                            key,
-                            present: schemas.contains(&schema),
-                            schema,
-                            users: None,
-                            node: None,
+        self.retried(|| async move {
+            let model = &self.layout.model;
+            let schemas = self.tenants().await?;
+            let registry = &model.schemas.registry;
+            let mut entries: Vec<TenantEntry> = match registry.complete() {
+                Some(_) => {
+                    let mut tx = self.read_tx().await?;
+                    let rows = self.registry_rows(&mut tx).await?;
+                    Database::end_read(tx);
+                    rows.into_iter()
+                        .filter_map(|(key, label, schema)| {
+                            // django-tenants registers the shared schema too.
+                            let shared = schema == model.schemas.shared
+                                || model.schemas.ignore.contains(&schema);
+                            (!shared).then(|| TenantEntry {
+                                label,
+                                key,
+                                present: schemas.contains(&schema),
+                                schema,
+                                users: None,
+                                node: None,
+                            })
                         })
-                    })
-                    .collect()
-            }
-            _ => schemas
-                .names()
-                .iter()
-                .map(|schema| TenantEntry {
-                    key: schema.clone(),
-                    label: schema.clone(),
-                    schema: schema.clone(),
-                    present: true,
-                    users: None,
-                    node: None,
-                })
-                .collect(),
-        };
-        // Citus: the node of each schema, in one statement.
-        if self.layout.citus {
-            let present: Vec<&str> = entries
-                .iter()
-                .filter(|e| e.present)
-                .map(|e| e.schema.as_str())
-                .collect();
-            let mut tx = self.read_tx().await?;
-            let nodes = self
-                .quoted_tenants_on_nodes(&mut tx, &present)
-                .await
-                .map_err(|e| self.error(e))?;
-            Database::end_read(tx);
-            for entry in entries.iter_mut() {
-                entry.node = nodes
-                    .iter()
-                    .find(|(schema, ..)| *schema == entry.schema)
-                    .and_then(|(.., node)| node.clone());
-            }
-        }
-        entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
-        if count_users {
-            match self.users_by_tenant(&entries).await {
-                Ok(counts) => {
-                    for entry in entries.iter_mut().filter(|e| e.present) {
-                        entry.users = Some(counts.get(&entry.schema).copied().unwrap_or(0));
-                    }
+                        .collect()
                 }
-                Err(error) => tracing::info!(%error, "tenant user counts left out"),
+                _ => schemas
+                    .names()
+                    .iter()
+                    .map(|schema| TenantEntry {
+                        key: schema.clone(),
+                        label: schema.clone(),
+                        schema: schema.clone(),
+                        present: true,
+                        users: None,
+                        node: None,
+                    })
+                    .collect(),
+            };
+            // Citus: the node of each schema, in one statement.
+            if self.layout.citus {
+                let present: Vec<&str> = entries
+                    .iter()
+                    .filter(|e| e.present)
+                    .map(|e| e.schema.as_str())
+                    .collect();
+                let mut tx = self.read_tx().await?;
+                let nodes = self
+                    .quoted_tenants_on_nodes(&mut tx, &present)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Database::end_read(tx);
+                for entry in entries.iter_mut() {
+                    entry.node = nodes
+                        .iter()
+                        .find(|(schema, ..)| *schema == entry.schema)
+                        .and_then(|(.., node)| node.clone());
+                }
             }
-        }
-        Ok(entries)
+            entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
+            if count_users {
+                match self.users_by_tenant(&entries).await {
+                    Ok(counts) => {
+                        for entry in entries.iter_mut().filter(|e| e.present) {
+                            entry.users = Some(counts.get(&entry.schema).copied().unwrap_or(0));
+                        }
+                    }
+                    Err(error) => tracing::info!(%error, "tenant user counts left out"),
+                }
+            }
+            Ok(entries)
+        })
+        .await
     }
 
     /// The registry's (key, label, schema) rows: the label is the key
@@ -376,66 +375,60 @@ impl Database {
         schemas: &[String],
         handle: Option<&QueryHandle>,
     ) -> Result<SearchBatch, DbError> {
-        crate::db::retried!(self, self.search_users_once(text, schemas, handle))
-    }
-
-    async fn search_users_once(
-        &self,
-        text: &str,
-        schemas: &[String],
-        handle: Option<&QueryHandle>,
-    ) -> Result<SearchBatch, DbError> {
-        let per_tenant = self.layout.model.users.at == UsersAt::PerTenant;
-        let members: Vec<(Option<&String>, String)> = if per_tenant {
-            schemas
-                .iter()
-                .map(|schema| {
-                    (
-                        Some(schema),
-                        self.search_select(&self.tenant_source(schema)),
-                    )
-                })
-                .collect()
-        } else {
-            vec![(None, self.search_select(&self.layout.users_table))]
-        };
-        let mut batch = SearchBatch::default();
-        if members.is_empty() {
-            return Ok(batch);
-        }
-        let all: Vec<&str> = members.iter().map(|(_, s)| s.as_str()).collect();
-        match self
-            .search_statement(&all.join("\n UNION ALL "), text, handle)
-            .await
-        {
-            Ok(users) => batch.users = users,
-            Err(sqlx::Error::Database(_)) if members.len() > 1 => {
-                for (schema, select) in &members {
-                    match self.search_statement(select, text, handle).await {
-                        Ok(users) => batch.users.extend(users),
-                        Err(e @ sqlx::Error::Database(_)) => {
-                            let schema = schema.cloned().unwrap_or_default();
-                            batch.failed.push((schema, self.error(e).to_string()));
+        self.retried(|| async move {
+            let per_tenant = self.layout.model.users.at == UsersAt::PerTenant;
+            let members: Vec<(Option<&String>, String)> = if per_tenant {
+                schemas
+                    .iter()
+                    .map(|schema| {
+                        (
+                            Some(schema),
+                            self.search_select(&self.tenant_source(schema)),
+                        )
+                    })
+                    .collect()
+            } else {
+                vec![(None, self.search_select(&self.layout.users_table))]
+            };
+            let mut batch = SearchBatch::default();
+            if members.is_empty() {
+                return Ok(batch);
+            }
+            let all: Vec<&str> = members.iter().map(|(_, s)| s.as_str()).collect();
+            match self
+                .search_statement(&all.join("\n UNION ALL "), text, handle)
+                .await
+            {
+                Ok(users) => batch.users = users,
+                Err(sqlx::Error::Database(_)) if members.len() > 1 => {
+                    for (schema, select) in &members {
+                        match self.search_statement(select, text, handle).await {
+                            Ok(users) => batch.users.extend(users),
+                            Err(e @ sqlx::Error::Database(_)) => {
+                                let schema = schema.cloned().unwrap_or_default();
+                                batch.failed.push((schema, self.error(e).to_string()));
+                            }
+                            // Not that tenant's data: the connection or the pool.
+                            Err(e) => return Err(self.error(e)),
                         }
-                        // Not that tenant's data: the connection or the pool.
-                        Err(e) => return Err(self.error(e)),
                     }
                 }
+                Err(e @ sqlx::Error::Database(_)) => {
+                    let schema = members[0].0.cloned().unwrap_or_default();
+                    batch.failed.push((schema, self.error(e).to_string()));
+                }
+                Err(e) => return Err(self.error(e)),
             }
-            Err(e @ sqlx::Error::Database(_)) => {
-                let schema = members[0].0.cloned().unwrap_or_default();
-                batch.failed.push((schema, self.error(e).to_string()));
+            if let Some(handle) = handle {
+                handle.finished();
             }
-            Err(e) => return Err(self.error(e)),
-        }
-        if let Some(handle) = handle {
-            handle.finished();
-        }
-        batch
-            .users
-            .sort_by(|a, b| (&a.tenant, &a.name, &a.id).cmp(&(&b.tenant, &b.name, &b.id)));
-        batch.capped = cap_each(&mut batch.users, per_tenant);
-        Ok(batch)
+            batch
+                .users
+                .sort_by(|a, b| (&a.tenant, &a.name, &a.id).cmp(&(&b.tenant, &b.name, &b.id)));
+            batch.capped = cap_each(&mut batch.users, per_tenant);
+            Ok(batch)
+        })
+        .await
     }
 
     /// One member of a search statement: `$1` the ILIKE pattern, `$2` the

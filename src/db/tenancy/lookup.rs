@@ -24,62 +24,61 @@ impl Database {
     /// registry row's key or label. Unknown or ambiguous: a usage error
     /// listing the candidates.
     pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
-        crate::db::retried!(self, self.resolve_tenant_once(name))
-    }
-
-    async fn resolve_tenant_once(&self, name: &str) -> Result<String, DbError> {
-        let schemas = self.tenants().await?;
-        // (key, label, schema) of every registered tenant.
-        let mut rows: Vec<(String, String, String)> = schemas
-            .names()
-            .iter()
-            .map(|s| (s.clone(), s.clone(), s.clone()))
-            .collect();
-        let model = &self.layout.model;
-        // (key, label, schema) of registered tenants whose schema is gone;
-        // the catalog carries the registry's rows (read with it).
-        let mut gone: Vec<(String, String, String)> = Vec::new();
-        for (schema, key, label) in schemas.registered() {
-            let row = (key.to_string(), label.to_string(), schema.to_string());
-            if schemas.contains(schema) {
-                rows.push(row);
-            } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
-                gone.push(row);
-            }
-        }
-        // Registered, schema gone: named, and answered so (not "unknown").
-        if !rows
-            .iter()
-            .any(|(key, label, schema)| key == name || label == name || schema == name)
-        {
-            if let Some((_, label, schema)) = gone
+        self.retried(|| async move {
+            let schemas = self.tenants().await?;
+            // (key, label, schema) of every registered tenant.
+            let mut rows: Vec<(String, String, String)> = schemas
+                .names()
                 .iter()
-                .find(|(key, label, schema)| key == name || label == name || schema == name)
-            {
-                return Err(DbError::SchemaMissing {
-                    tenant: label.clone(),
-                    schema: schema.clone(),
-                });
+                .map(|s| (s.clone(), s.clone(), s.clone()))
+                .collect();
+            let model = &self.layout.model;
+            // (key, label, schema) of registered tenants whose schema is gone;
+            // the catalog carries the registry's rows (read with it).
+            let mut gone: Vec<(String, String, String)> = Vec::new();
+            for (schema, key, label) in schemas.registered() {
+                let row = (key.to_string(), label.to_string(), schema.to_string());
+                if schemas.contains(schema) {
+                    rows.push(row);
+                } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
+                    gone.push(row);
+                }
             }
-        }
-        let mut matches: Vec<&String> = rows
-            .iter()
-            .filter(|(key, label, schema)| key == name || label == name || schema == name)
-            .map(|(_, _, schema)| schema)
-            .collect();
-        matches.sort();
-        matches.dedup();
-        match matches.as_slice() {
-            [one] => Ok((*one).clone()),
-            [] => Err(schemas.unknown(name)),
-            many => Err(DbError::Setting(format!(
-                "tenant {:?} is ambiguous: schemas {}",
-                crate::text::sanitize(name),
-                crate::text::sanitize(&listed(
-                    &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-                ))
-            ))),
-        }
+            // Registered, schema gone: named, and answered so (not "unknown").
+            if !rows
+                .iter()
+                .any(|(key, label, schema)| key == name || label == name || schema == name)
+            {
+                if let Some((_, label, schema)) = gone
+                    .iter()
+                    .find(|(key, label, schema)| key == name || label == name || schema == name)
+                {
+                    return Err(DbError::SchemaMissing {
+                        tenant: label.clone(),
+                        schema: schema.clone(),
+                    });
+                }
+            }
+            let mut matches: Vec<&String> = rows
+                .iter()
+                .filter(|(key, label, schema)| key == name || label == name || schema == name)
+                .map(|(_, _, schema)| schema)
+                .collect();
+            matches.sort();
+            matches.dedup();
+            match matches.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(schemas.unknown(name)),
+                many => Err(DbError::Setting(format!(
+                    "tenant {:?} is ambiguous: schemas {}",
+                    crate::text::sanitize(name),
+                    crate::text::sanitize(&listed(
+                        &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+                    ))
+                ))),
+            }
+        })
+        .await
     }
 
     /// One user by id, of the tenant named `tenant` (a schema, or a
@@ -117,47 +116,46 @@ impl Database {
     /// One user by id, in `schema` when given. An id found in several
     /// tenants (users in each tenant schema) is a usage error naming them.
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
-        crate::db::retried!(self, self.user_in_once(id, schema))
-    }
-
-    async fn user_in_once(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
-        // A named tenant with users in each schema: that schema's table alone.
-        let Some(users) = self.users_source(schema) else {
-            return Err(DbError::UserNotFound(id.to_string()));
-        };
-        let mut tx = self.read_tx().await?;
-        let sql = format!(
-            "SELECT {columns} FROM {users} u
-              WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
-              ORDER BY u.{tenant}::text
-              LIMIT {limit}",
-            id = self.layout.names.user_id,
-            columns = self.user_columns(),
-            tenant = self.layout.tenant_column,
-            limit = LISTED + 1,
-        );
-        let rows: Vec<UserRow> = sqlx::query_as(&sql)
-            .bind(id)
-            .bind(schema)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        let mut users: Vec<User> = rows.into_iter().map(into_user).collect();
-        match users.len() {
-            0 => Err(DbError::UserNotFound(id.to_string())),
-            1 => Ok(users.remove(0)),
-            _ => {
-                let tenants: Vec<String> = users
-                    .iter()
-                    .map(|u| u.tenant.clone().unwrap_or_default())
-                    .collect();
-                Err(DbError::Setting(format!(
-                    "user id {:?} is in several tenants ({}): name one with --tenant",
-                    crate::text::sanitize(id),
-                    crate::text::sanitize(&listed(&tenants))
-                )))
+        self.retried(|| async move {
+            // A named tenant with users in each schema: that schema's table alone.
+            let Some(users) = self.users_source(schema) else {
+                return Err(DbError::UserNotFound(id.to_string()));
+            };
+            let mut tx = self.read_tx().await?;
+            let sql = format!(
+                "SELECT {columns} FROM {users} u
+                  WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
+                  ORDER BY u.{tenant}::text
+                  LIMIT {limit}",
+                id = self.layout.names.user_id,
+                columns = self.user_columns(),
+                tenant = self.layout.tenant_column,
+                limit = LISTED + 1,
+            );
+            let rows: Vec<UserRow> = sqlx::query_as(&sql)
+                .bind(id)
+                .bind(schema)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            let mut users: Vec<User> = rows.into_iter().map(into_user).collect();
+            match users.len() {
+                0 => Err(DbError::UserNotFound(id.to_string())),
+                1 => Ok(users.remove(0)),
+                _ => {
+                    let tenants: Vec<String> = users
+                        .iter()
+                        .map(|u| u.tenant.clone().unwrap_or_default())
+                        .collect();
+                    Err(DbError::Setting(format!(
+                        "user id {:?} is in several tenants ({}): name one with --tenant",
+                        crate::text::sanitize(id),
+                        crate::text::sanitize(&listed(&tenants))
+                    )))
+                }
             }
-        }
+        })
+        .await
     }
 }
