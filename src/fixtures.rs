@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::app::clipboard::Clipboard;
 use crate::app::dashboard::{self, OrdersKey};
 use crate::app::msg::{Effect, Job, Task};
-use crate::app::{init, update, Msg, State, UsersRequest};
+use crate::app::{init, update, Data, Msg, State, UsersRequest};
 use crate::db::{OrdersReport, TenantCatalog, User, UserCount, UserKey};
 
 pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
@@ -55,7 +55,7 @@ pub fn demo_state() -> State {
         estimated: false,
         ..Default::default()
     };
-    let mut state = State::new("demo".into(), catalog(), count, users, None);
+    let mut state = State::new(Data::new("demo".into(), catalog(), count, users, None));
     state.session.size = (120, 30);
     init(&mut state);
     state

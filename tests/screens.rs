@@ -6,7 +6,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use tenantscope::app::{dashboard, health, init, prices, update, Msg, State};
+use tenantscope::app::{dashboard, health, init, prices, update, Data, Msg, State};
 use tenantscope::db::{
     DbError, ItemRule, OrdersReport, RawOrderLine, RuleChoice, TenantCatalog, UserCount,
 };
@@ -307,7 +307,7 @@ fn hostile_state() -> State {
         estimated: false,
         ..Default::default()
     };
-    let mut state = State::new("demo".into(), catalog, count, users, None);
+    let mut state = State::new(Data::new("demo".into(), catalog, count, users, None));
     init(&mut state);
     state
 }
@@ -721,7 +721,13 @@ fn invalid_utf8_is_shown_replaced_and_counted_and_a_missing_mail_is_blank() {
         estimated: false,
         ..Default::default()
     };
-    let mut state = State::new("demo".into(), catalog, count, vec![poor, bad], None);
+    let mut state = State::new(Data::new(
+        "demo".into(),
+        catalog,
+        count,
+        vec![poor, bad],
+        None,
+    ));
     init(&mut state);
     select(&mut state, "rich\u{fffd}_dude");
     deliver(&mut state, "client1", reference_lines());

@@ -312,7 +312,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 mod tests {
     use super::*;
     use crate::app::msg::{Job as AppJob, Msg as AppMsg};
-    use crate::app::update;
+    use crate::app::{update, Data};
     use crate::db::{TenantCatalog, UserCount};
     use crate::fixtures::*;
     use crossterm::event::KeyCode;
@@ -335,7 +335,7 @@ mod tests {
             estimated: false,
             ..Default::default()
         };
-        let mut state = State::new("big".into(), catalog, count, demo_users(), None);
+        let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
         crate::app::init(&mut state);
         let first = basket_jobs(&press(&mut state, KeyCode::Char('b')));
         assert_eq!(state.view, View::Basket);
@@ -405,7 +405,7 @@ mod tests {
             ..Default::default()
         };
         let catalog = TenantCatalog::new(names(1..=450));
-        let mut state = State::new("big".into(), catalog, count, demo_users(), None);
+        let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
         crate::app::init(&mut state);
         let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
             item_id: Some("1".into()),
@@ -464,7 +464,7 @@ mod tests {
             estimated: false,
             ..Default::default()
         };
-        let mut state = State::new("big".into(), catalog, count, users, None);
+        let mut state = State::new(Data::new("big".into(), catalog, count, users, None));
         crate::app::init(&mut state);
         let [_] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
             panic!("one basket load")

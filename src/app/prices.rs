@@ -261,8 +261,8 @@ mod tests {
     use crossterm::event::KeyCode;
 
     use super::*;
-    use crate::app::dashboard;
     use crate::app::msg::{Job as AppJob, Msg as AppMsg};
+    use crate::app::{dashboard, Data};
     use crate::app::{init, update};
     use crate::db::{Page, PriceRow, TenantCatalog, UserCount};
     use crate::fixtures::*;
@@ -276,7 +276,7 @@ mod tests {
             estimated: false,
             ..Default::default()
         };
-        let mut state = State::new("big".into(), tenants, count, demo_users(), None);
+        let mut state = State::new(Data::new("big".into(), tenants, count, demo_users(), None));
         state.session.size = (width, 30);
         init(&mut state);
         state

@@ -128,15 +128,9 @@ impl DerefMut for State {
 }
 
 impl State {
-    /// The dashboard as it opens on a database open from the start.
-    pub fn new(
-        target: String,
-        catalog: TenantCatalog,
-        user_count: UserCount,
-        first_page: Vec<User>,
-        compare: Option<String>,
-    ) -> State {
-        let data = Data::new(target, catalog, user_count, first_page, compare);
+    /// A database's data in a new session: the dashboard as it opens on a
+    /// database open from the start.
+    pub fn new(data: Data) -> State {
         State::reopened(Session::opened(), data)
     }
 

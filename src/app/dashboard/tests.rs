@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 
 use crate::app::dashboard::{self, Focus, OrdersKey};
 use crate::app::msg::{Delay, Effect, Job, Task};
-use crate::app::{init, update, Msg, State};
+use crate::app::{init, update, Data, Msg, State};
 use crate::db::{DbError, OrdersReport, Page, TenantCatalog, UserCount, UserKey};
 use crate::fixtures::*;
 
@@ -28,9 +28,21 @@ fn orders_key(effects: &[Effect]) -> OrdersKey {
     orders_load(effects).0
 }
 
+/// `r`, answered by a failed page (the server refused).
+fn refresh_refused(state: &mut State) {
+    let request = page_request(&press(state, KeyCode::Char('r')));
+    update(
+        state,
+        Msg::from(dashboard::Msg::UsersPage {
+            request,
+            result: Err(DbError::Query("connection refused".into())),
+        }),
+    );
+}
+
 #[test]
 fn opening_loads_the_first_users_orders_at_once() {
-    let mut state = State::new(
+    let mut state = State::new(Data::new(
         "demo".into(),
         TenantCatalog::new(vec!["client1".into(), "client2".into()]),
         UserCount {
@@ -40,7 +52,7 @@ fn opening_loads_the_first_users_orders_at_once() {
         },
         vec![user("1", "a", "client1")],
         None,
-    );
+    ));
     let effects = init(&mut state);
     assert_eq!(effects.len(), 1, "{effects:?}");
     let (key, task) = orders_load(&effects);
@@ -227,14 +239,7 @@ fn a_failed_filter_load_clears_the_old_rows_and_shows_why() {
 
     // A failed page of the same list (a refresh) keeps what is shown.
     let mut state = demo_state();
-    let request = page_request(&press(&mut state, KeyCode::Char('r')));
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::UsersPage {
-            request,
-            result: Err(DbError::Query("connection refused".into())),
-        }),
-    );
+    refresh_refused(&mut state);
     assert_eq!(state.dashboard.users.users().len(), 4);
 }
 
@@ -246,7 +251,13 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
         estimated: true,
         ..Default::default()
     };
-    let mut state = State::new("big".into(), catalog(), count, numbered(0, PAGE_SIZE), None);
+    let mut state = State::new(Data::new(
+        "big".into(),
+        catalog(),
+        count,
+        numbered(0, PAGE_SIZE),
+        None,
+    ));
     state.session.size = (120, 30);
     init(&mut state);
     assert!(!state.dashboard.users.at_end());
@@ -551,14 +562,7 @@ fn reload_reloads_catalog_users_and_orders() {
     deliver_page(&mut state, request, demo_users());
     assert_eq!(state.selected_user().unwrap().name, "mid_dude");
     assert_eq!(state.dashboard.orders.key(), Some(&key));
-    let request = page_request(&press(&mut state, KeyCode::Char('r')));
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::UsersPage {
-            request,
-            result: Err(DbError::Query("connection refused".into())),
-        }),
-    );
+    refresh_refused(&mut state);
     assert_eq!(
         state.dashboard.users.error().map(String::as_str),
         Some("query failed: connection refused")
