@@ -214,10 +214,22 @@ Examples:
   tenantscope man | man -l -";
 }
 
+/// A subcommand: one that reads a database, or one answered before
+/// connecting. (`display_order`: `--help` lists both groups' subcommands
+/// in one order.)
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Connected(Connected),
+    #[command(flatten)]
+    Offline(Offline),
+}
+
+/// The subcommands that connect to a database (`execute` answers them).
+#[derive(Debug, Subcommand)]
+pub enum Connected {
     /// List users from the shared users table (never their passwords)
-    #[command(after_help = examples::USERS)]
+    #[command(display_order = 0, after_help = examples::USERS)]
     Users {
         /// Only users whose name, mail or tenant contains TEXT (case-insensitive)
         #[arg(long, value_name = "TEXT")]
@@ -233,14 +245,14 @@ pub enum Command {
         format: Format,
     },
     /// List tenants with their user counts, and organization ids with no schema
-    #[command(after_help = examples::TENANTS)]
+    #[command(display_order = 1, after_help = examples::TENANTS)]
     Tenants {
         /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// A user's priced orders beside another tenant's prices for the same items
-    #[command(after_help = examples::ORDERS)]
+    #[command(display_order = 2, after_help = examples::ORDERS)]
     Orders {
         /// The user's id (as text, whatever the column type)
         user_id: String,
@@ -257,7 +269,7 @@ pub enum Command {
     },
     /// Tenant health: row counts, schema drift between tenants, orphans both
     /// ways and, with --leaks, orders that belong to another tenant's users
-    #[command(after_help = examples::HEALTH)]
+    #[command(display_order = 3, after_help = examples::HEALTH)]
     Health {
         /// Output: an aligned table, or JSON (exact numbers)
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
@@ -273,10 +285,9 @@ pub enum Command {
         #[arg(long)]
         fail_on_drift: bool,
     },
-    /// The config file's profiles and the database each names (no passwords)
-    Profiles,
     /// A user's order lines priced at every tenant, ranked: most lines
     /// priced first, then the lowest total
+    #[command(display_order = 5)]
     Basket {
         /// The user's id (as text, whatever the column type)
         user_id: String,
@@ -292,10 +303,11 @@ pub enum Command {
     },
     /// Detect the tenancy layout: the model as TOML on stdout (save it as a
     /// config), what was found and why on stderr
+    #[command(display_order = 6)]
     Detect,
     /// Prices of the same items across all tenants (matched by the
     /// `items_match` rule: a key column every tenant has, else the description)
-    #[command(after_help = examples::PRICES)]
+    #[command(display_order = 7, after_help = examples::PRICES)]
     Prices {
         /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -304,28 +316,37 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PriceSortArg::Spread)]
         sort: PriceSortArg,
     },
+    /// Draw one frame of the dashboard, once its loads have finished, as
+    /// text (ANSI colours on a terminal) or SVG: for tickets, slides and tests
+    #[command(display_order = 11, after_help = examples::SNAPSHOT)]
+    Snapshot(crate::snapshot::Args),
+}
+
+/// The subcommands answered before connecting: about tenantscope itself,
+/// its settings and profiles.
+#[derive(Debug, Subcommand)]
+pub enum Offline {
+    /// The config file's profiles and the database each names (no passwords)
+    #[command(display_order = 4)]
+    Profiles,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
-    #[command(after_help = examples::COMPLETIONS)]
+    #[command(display_order = 8, after_help = examples::COMPLETIONS)]
     Completions {
         /// The shell to complete in
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) on stdout
-    #[command(after_help = examples::MAN)]
+    #[command(display_order = 9, after_help = examples::MAN)]
     Man,
     /// Print the effective configuration as TOML, each value with its source
     /// (default, file, environment variable or flag), passwords hidden
-    #[command(after_help = examples::CONFIG)]
+    #[command(display_order = 10, after_help = examples::CONFIG)]
     Config {
         /// Print only the config file that is read (or, with none, where
         /// tenantscope looks last)
         #[arg(long)]
         path: bool,
     },
-    /// Draw one frame of the dashboard, once its loads have finished, as
-    /// text (ANSI colours on a terminal) or SVG: for tickets, slides and tests
-    #[command(after_help = examples::SNAPSHOT)]
-    Snapshot(crate::snapshot::Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -359,10 +380,10 @@ mod tests {
         assert!(cli.demo);
         assert!(matches!(
             cli.command,
-            Some(Command::Orders {
+            Some(Command::Connected(Connected::Orders {
                 format: Format::Json,
                 ..
-            })
+            }))
         ));
     }
 
@@ -379,20 +400,20 @@ mod tests {
         ]);
         assert!(matches!(
             cli.command,
-            Some(Command::Health {
+            Some(Command::Connected(Connected::Health {
                 format: ReportFormat::Table,
                 fail_on_drift: true,
                 ..
-            })
+            }))
         ));
         assert!(Cli::try_parse_from(["tenantscope", "health", "--format", "csv"]).is_err());
         let cli = Cli::parse_from(["tenantscope", "prices", "--format", "csv"]);
         assert!(matches!(
             cli.command,
-            Some(Command::Prices {
+            Some(Command::Connected(Connected::Prices {
                 format: Format::Csv,
                 sort: PriceSortArg::Spread,
-            })
+            }))
         ));
     }
 }

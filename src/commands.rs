@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use tenantscope::cli::{Cli, Command, Format, PriceSortArg, ReportFormat};
+use tenantscope::cli::{Cli, Connected, Format, PriceSortArg, ReportFormat};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, Database, TenantCatalog, User, UserQuery};
 use tenantscope::output::{self, Destination};
@@ -11,53 +11,48 @@ use tenantscope::{text, Failure};
 
 use crate::write_stdout;
 
-/// Runs a CLI command (not the dashboard).
+/// Runs a command that reads the database (`target`, as the snapshot
+/// names it).
 pub(crate) async fn execute(
-    cli: Cli,
+    command: Connected,
+    target: &str,
     database: &Database,
     settings: &Settings,
 ) -> Result<(), Failure> {
-    let out = match cli.command {
-        None
-        | Some(
-            Command::Profiles
-            | Command::Completions { .. }
-            | Command::Man
-            | Command::Config { .. }
-            | Command::Snapshot(_),
-        ) => unreachable!("answered before connecting"),
-        Some(Command::Users {
+    let out = match command {
+        Connected::Snapshot(args) => return snapshot(&args, target, database, settings).await,
+        Connected::Users {
             filter,
             limit,
             tenant,
             format,
-        }) => return users(database, UserQuery { filter, limit }, tenant, format).await,
-        Some(Command::Tenants { format }) => output::tenants(
+        } => return users(database, UserQuery { filter, limit }, tenant, format).await,
+        Connected::Tenants { format } => output::tenants(
             &database.tenant_summaries().await?,
             &database.tenants().await?,
             format,
             Destination::stdout(),
         ),
-        Some(Command::Orders {
+        Connected::Orders {
             user_id,
             compare,
             tenant,
             format,
-        }) => orders(database, settings, &user_id, compare, tenant, format).await?,
-        Some(Command::Basket {
+        } => orders(database, settings, &user_id, compare, tenant, format).await?,
+        Connected::Basket {
             user_id,
             tenant,
             format,
             limit,
-        }) => basket(database, &user_id, tenant, format, limit).await?,
-        Some(Command::Health {
+        } => basket(database, &user_id, tenant, format, limit).await?,
+        Connected::Health {
             format,
             reference,
             leaks,
             fail_on_drift,
-        }) => return health(database, format, reference, leaks, fail_on_drift).await,
-        Some(Command::Detect) => detect(database, settings).await?,
-        Some(Command::Prices { format, sort }) => prices(database, format, sort).await?,
+        } => return health(database, format, reference, leaks, fail_on_drift).await,
+        Connected::Detect => detect(database, settings).await?,
+        Connected::Prices { format, sort } => prices(database, format, sort).await?,
     };
     write_stdout(&out);
     Ok(())
@@ -336,7 +331,7 @@ pub(crate) fn profiles(
 }
 
 /// `tenantscope snapshot`: one frame, drawn headlessly, on stdout.
-pub(crate) async fn snapshot(
+async fn snapshot(
     args: &tenantscope::snapshot::Args,
     target: &str,
     database: &Database,

@@ -8,7 +8,7 @@ use tenantscope::app::connect::{self, ConnectError, Connector, Opened};
 use tenantscope::app::dashboard::open_on_user;
 use tenantscope::app::runtime::{self, Signals};
 use tenantscope::app::state::{Session, State};
-use tenantscope::cli::{Cli, Command};
+use tenantscope::cli::{Cli, Command, Connected, Offline};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, ConnectionSource, Database};
 use tenantscope::embedded::PgServer;
@@ -16,7 +16,7 @@ use tenantscope::Failure;
 
 mod commands;
 mod demo;
-use commands::{execute, print_config, profile_targets, profiles, snapshot};
+use commands::{execute, print_config, profile_targets, profiles};
 use demo::{load_demo, start_demo_server, LazyDemo};
 
 fn main() -> ExitCode {
@@ -31,28 +31,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
-    if about_itself(&cli)? {
-        return Ok(());
-    }
-    let file = ConfigFile::locate(cli.config.as_deref(), env);
-    if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
-        eprintln!("{warning}");
-    }
-    if let Some(Command::Config { path }) = &cli.command {
-        return print_config(&cli, &file, env, *path);
-    }
-    let settings = Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
-        .map_err(Failure::usage)?;
+fn run(mut cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
+    let command = match cli.command.take() {
+        Some(Command::Offline(command)) => return answer_offline(command, &cli, env),
+        Some(Command::Connected(command)) => Some(command),
+        None => None,
+    };
+    let file = located_config(&cli, env);
+    let settings = load_settings(&cli, &file, env)?;
     // sqlx reads some PG* variables itself, each its own way; tenantscope
     // has resolved them in libpq's order (`env`), so sqlx must not see them
     // (nor the demo server's initdb and postgres). No thread runs yet.
     for (_, var) in db::LIBPQ_VARIABLES {
         std::env::remove_var(var);
-    }
-    if matches!(cli.command, Some(Command::Profiles)) {
-        write_stdout(&profiles(&file, &settings, env));
-        return Ok(());
     }
     if let Some(path) = &cli.log_file {
         init_logging(path)?;
@@ -69,8 +60,55 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
-    warn_about_source(&cli, configured.as_ref(), &settings)?;
-    serve(cli, env, &file, &settings, configured)
+    warn_about_source(&cli, command.is_some(), configured.as_ref(), &settings)?;
+    serve(cli, command, env, &file, &settings, configured)
+}
+
+/// The config file `cli` names (or the default), its shadowing warned of.
+fn located_config(cli: &Cli, env: &HashMap<String, String>) -> ConfigFile {
+    let file = ConfigFile::locate(cli.config.as_deref(), env);
+    if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
+        eprintln!("{warning}");
+    }
+    file
+}
+
+/// The settings of the profile in force (none with `--demo`).
+fn load_settings(
+    cli: &Cli,
+    file: &ConfigFile,
+    env: &HashMap<String, String>,
+) -> Result<Settings, Failure> {
+    Settings::load_profile(file, env, cli.profile.as_deref().filter(|_| !cli.demo))
+        .map_err(Failure::usage)
+}
+
+/// A command answered before connecting: about tenantscope itself (no
+/// settings read), or its settings and profiles.
+fn answer_offline(
+    command: Offline,
+    cli: &Cli,
+    env: &HashMap<String, String>,
+) -> Result<(), Failure> {
+    match command {
+        Offline::Completions { shell } => {
+            write_stdout_bytes(&tenantscope::shell::completions(shell));
+        }
+        Offline::Man => {
+            let page = tenantscope::shell::man_page()
+                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
+            write_stdout_bytes(&page);
+        }
+        Offline::Config { path } => {
+            return print_config(cli, &located_config(cli, env), env, path);
+        }
+        Offline::Profiles => {
+            let file = located_config(cli, env);
+            let settings = load_settings(cli, &file, env)?;
+            write_stdout(&profiles(&file, &settings, env));
+        }
+    }
+    Ok(())
 }
 
 /// What the dashboard keeps whatever database it shows: the settings' pace
@@ -93,6 +131,7 @@ fn dashboard_session(
 /// (`None`: the demo).
 fn serve(
     cli: Cli,
+    command: Option<Connected>,
     env: &HashMap<String, String>,
     file: &ConfigFile,
     settings: &Settings,
@@ -102,12 +141,11 @@ fn serve(
     // starts behind that screen). `--user` is checked before the terminal
     // is touched (exit 2 in one line when there is no such user), so it
     // connects first.
-    let draws_first =
-        cli.command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal();
+    let draws_first = command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal();
     // Declared before the runtime so they are dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let lazy_demo = Arc::new(LazyDemo::default());
-    let runtime = async_runtime(&cli)?;
+    let runtime = async_runtime(command.is_some())?;
     // Caught from here on, so that even an interrupted start-up cleans up.
     let mut signals = {
         let _entered = runtime.enter();
@@ -165,10 +203,17 @@ fn serve(
         let source = source_or_demo(configured, demo_server.as_ref(), &mut signals).await?;
         let connector = start(Some(source.clone()));
         let database = tokio::select! {
-            prepared = connect_for(cli.command.as_ref(), &source, settings) => prepared?,
+            prepared = connect_for(command.as_ref(), &source, settings) => prepared?,
             signal = signals.recv() => return Err(interrupted(signal)),
         };
-        let result = if cli.command.is_none() {
+        let result = if let Some(command) = command {
+            let target = source.label();
+            let answer = execute(command, &target, &database, settings);
+            tokio::select! {
+                result = database.within_deadline(answer) => result,
+                signal = signals.recv() => Err(interrupted(signal)),
+            }
+        } else {
             // No terminal to draw on, or `--user`: bad input still fails
             // first, as one line.
             let opened = async {
@@ -193,12 +238,6 @@ fn serve(
                 tenantscope::ui::screen(),
             )
             .await
-        } else {
-            let answer = answer_command(cli, &source, &database, settings);
-            tokio::select! {
-                result = database.within_deadline(answer) => result,
-                signal = signals.recv() => Err(interrupted(signal)),
-            }
         };
         database.let_go().await;
         result
@@ -227,28 +266,11 @@ async fn source_or_demo(
     }
 }
 
-/// Commands about tenantscope itself (no settings, no database): answered,
-/// `true`.
-fn about_itself(cli: &Cli) -> Result<bool, Failure> {
-    match &cli.command {
-        Some(Command::Completions { shell }) => {
-            write_stdout_bytes(&tenantscope::shell::completions(*shell));
-            Ok(true)
-        }
-        Some(Command::Man) => {
-            let page = tenantscope::shell::man_page()
-                .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
-            write_stdout_bytes(&page);
-            Ok(true)
-        }
-        _ => Ok(false),
-    }
-}
-
 /// The source's warnings on stderr; a profile naming no database is an
 /// error, and the demo standing in for none is said.
 fn warn_about_source(
     cli: &Cli,
+    command: bool,
     configured: Option<&ConnectionSource>,
     settings: &Settings,
 ) -> Result<(), Failure> {
@@ -265,7 +287,7 @@ fn warn_about_source(
             )))
         }
         // Never invented data by surprise: a script learns where it came from.
-        (None, _) if !cli.demo && cli.command.is_some() => eprintln!(
+        (None, _) if !cli.demo && command => eprintln!(
             "tenantscope: no database configured (see --help): answering from the built-in \
              demo database; --demo hides this line"
         ),
@@ -276,8 +298,8 @@ fn warn_about_source(
 
 /// A command waits on one connection at a time: one thread, which waits
 /// on the socket itself instead of being woken by a worker.
-fn async_runtime(cli: &Cli) -> Result<tokio::runtime::Runtime, Failure> {
-    if cli.command.is_some() {
+fn async_runtime(command: bool) -> Result<tokio::runtime::Runtime, Failure> {
+    if command {
         tokio::runtime::Builder::new_current_thread()
     } else {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -294,37 +316,24 @@ fn async_runtime(cli: &Cli) -> Result<tokio::runtime::Runtime, Failure> {
 /// several. Those that read every tenant read the ones a lock holds up
 /// side by side: a pool too.
 async fn connect_for(
-    command: Option<&Command>,
+    command: Option<&Connected>,
     source: &ConnectionSource,
     settings: &Settings,
 ) -> Result<Database, Failure> {
     let database = match command {
         None
         | Some(
-            Command::Snapshot(_)
-            | Command::Prices { .. }
-            | Command::Basket { .. }
-            | Command::Health { .. },
+            Connected::Snapshot(_)
+            | Connected::Prices { .. }
+            | Connected::Basket { .. }
+            | Connected::Health { .. },
         ) => Database::connect(source, settings).await?,
         // Detection explains what it finds, the users table included.
-        Some(Command::Detect) => Database::connect_unresolved(source, settings).await?,
+        Some(Connected::Detect) => Database::connect_unresolved(source, settings).await?,
         Some(_) => Database::connect_once(source, settings).await?,
     };
     tracing::info!(target = %source.label(), "connected");
     Ok(database)
-}
-
-/// A command's answer (the snapshot, or one of `execute`'s).
-async fn answer_command(
-    cli: Cli,
-    source: &ConnectionSource,
-    database: &Database,
-    settings: &Settings,
-) -> Result<(), Failure> {
-    match &cli.command {
-        Some(Command::Snapshot(args)) => snapshot(args, &source.label(), database, settings).await,
-        _ => execute(cli, database, settings).await,
-    }
 }
 
 /// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).

@@ -29,7 +29,11 @@ pub fn man_page() -> std::io::Result<Vec<u8>> {
     man.render_options_section(&mut out)?;
     let mut page = Roff::new();
     page.control("SH", ["COMMANDS"]);
-    for sub in command.get_subcommands() {
+    // In the order `--help` lists them (the subcommands are declared in
+    // two groups, see `cli::Command`).
+    let mut subcommands: Vec<_> = command.get_subcommands().collect();
+    subcommands.sort_by_key(|sub| sub.get_display_order());
+    for sub in subcommands {
         let name = format!("tenantscope {}", sub.get_name());
         page.control("SS", [name.as_str()]);
         page.text([roman(text_of(sub.get_about()))]);
