@@ -250,19 +250,22 @@ impl Harness {
                 let _ = log_tx.send((at, frame.clone()));
                 latest_tx.send_replace(frame);
             };
-            crate::app::runtime::run_loop_with(
+            let backing = crate::app::runtime::Backing {
+                db: Some(db),
+                connector: None,
+                clipboard,
+                export_dir: Some(exports.path().to_path_buf()),
+            };
+            crate::app::runtime::run_loop(
                 &mut terminal,
                 state,
-                db,
+                backing,
                 events,
-                crate::app::runtime::Outputs {
-                    clipboard,
-                    export_dir: Some(exports.path().to_path_buf()),
-                },
                 crate::ui::screen(),
                 on_frame,
             )
             .await
+            .map(|(state, _)| state)
         });
         Harness {
             keys,

@@ -103,8 +103,7 @@ fn keys_section(page: &mut Roff) {
 
 /// EXIT STATUS and FILES, as [`crate::Failure`] and the settings have them.
 fn exit_status_and_files(page: &mut Roff) {
-    page.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in [
+    let exit_status = [
         ("0", "Success."),
         (
             "1",
@@ -119,13 +118,8 @@ fn exit_status_and_files(page: &mut Roff) {
             "health --fail-on-drift found drift, an orphan or a leak; detect found nothing to show.",
         ),
         ("128+N", "Ended by signal N (130 for SIGINT, 143 for SIGTERM)."),
-    ] {
-        page.control("TP", []);
-        page.text([bold(code)]);
-        page.text([roman(meaning)]);
-    }
-    page.control("SH", ["FILES"]);
-    for (file, meaning) in [
+    ];
+    let files = [
         (
             "./tenantscope.toml",
             "The config file of the current directory ([database], [tenancy] and [profiles] only from a trusted directory).",
@@ -143,10 +137,14 @@ fn exit_status_and_files(page: &mut Roff) {
             "Where e writes CSV files: default $XDG_DOWNLOAD_DIR or ~/Downloads, else ~/.local/share/tenantscope/exports.",
         ),
         ("--log-file FILE", "Logs, when asked for; the dashboard never logs to the screen."),
-    ] {
-        page.control("TP", []);
-        page.text([bold(file)]);
-        page.text([roman(meaning)]);
+    ];
+    for (heading, items) in [("EXIT STATUS", &exit_status[..]), ("FILES", &files[..])] {
+        page.control("SH", [heading]);
+        for (item, meaning) in items {
+            page.control("TP", []);
+            page.text([bold(*item)]);
+            page.text([roman(*meaning)]);
+        }
     }
 }
 

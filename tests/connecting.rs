@@ -507,8 +507,9 @@ mod dashboard_start {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
+    use tenantscope::app::clipboard::Clipboard;
     use tenantscope::app::connect::{self, ConnectError, Connector};
-    use tenantscope::app::runtime::run_loop_connecting;
+    use tenantscope::app::runtime::{run_loop, Backing};
     use tenantscope::app::{Msg, State};
     use tenantscope::config::Settings;
     use tenantscope::db::{connect_options, ConnectionSource, Database};
@@ -532,11 +533,16 @@ mod dashboard_start {
         let (frames_tx, frames) = watch::channel(String::new());
         let handle = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
-            run_loop_connecting(
+            let backing = Backing {
+                db: None,
+                connector: Some(connector),
+                clipboard: Clipboard::none(),
+                export_dir: None,
+            };
+            run_loop(
                 &mut terminal,
                 state,
-                None,
-                connector,
+                backing,
                 rx,
                 tenantscope::ui::screen(),
                 |buffer| {

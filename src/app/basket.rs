@@ -11,7 +11,7 @@ use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
 use crate::db::{rank_basket, BasketTenant, Database, DbError, OrderLine, QueryHandle, User};
-use crate::geometry as layout;
+use crate::geometry;
 
 pub const BASKET_SLOT: Slot = Slot("basket");
 
@@ -244,7 +244,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             basket.tenants.extend(priced);
             rank_basket(&mut basket.tenants);
-            let rows = layout::basket_rows(state.session.size).max(1);
+            let rows = geometry::basket_rows(state.session.size).max(1);
             let len = state.basket.tenants.len();
             state.basket.rows.keep_visible(len, rows);
             let next = state.basket.load.next_batch();
@@ -291,7 +291,7 @@ fn compare_with_selected(state: &mut State) -> Vec<Effect> {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let len = state.basket.tenants.len();
-    let rows = layout::basket_rows(state.session.size).max(1);
+    let rows = geometry::basket_rows(state.session.size).max(1);
     if state.basket.rows.navigate(action, len, rows) {
         return Vec::new();
     }
@@ -344,13 +344,7 @@ mod tests {
         };
         assert_eq!((job.tenants.len(), job.batch.end), (BASKET_BATCH, 200));
         assert_eq!(job.lines, None, "the lines come with the first page");
-        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
-            item_id: Some("1".into()),
-            item: Some("Tesla".into()),
-            quantity: Some("2".into()),
-            unit_price: Some("10".into()),
-            ..Default::default()
-        })];
+        let lines = teslas("2");
         let priced = job
             .tenants
             .iter()
@@ -407,13 +401,7 @@ mod tests {
         let catalog = TenantCatalog::new(names(1..=450));
         let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
         crate::app::init(&mut state);
-        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
-            item_id: Some("1".into()),
-            item: Some("Tesla".into()),
-            quantity: Some("1".into()),
-            unit_price: Some("10".into()),
-            ..Default::default()
-        })];
+        let lines = teslas("1");
         let mut effects = press(&mut state, KeyCode::Char('b'));
         let mut asked = Vec::new();
         let mut pages = 0;
@@ -449,6 +437,17 @@ mod tests {
             "{:?}",
             (SCREEN.status)(&state)
         );
+    }
+
+    /// A basket of one line: `quantity` Teslas at 10.
+    fn teslas(quantity: &str) -> Vec<crate::db::OrderLine> {
+        vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
+            item_id: Some("1".into()),
+            item: Some("Tesla".into()),
+            quantity: Some(quantity.into()),
+            unit_price: Some("10".into()),
+            ..Default::default()
+        })]
     }
 
     #[test]

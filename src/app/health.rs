@@ -10,7 +10,7 @@ use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Scree
 use super::state::{State, View};
 use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle, TenantCatalog};
-use crate::geometry as layout;
+use crate::geometry;
 use crate::output::Document;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -168,14 +168,23 @@ impl RowSet<'_> {
 
     /// Registered tenants whose schema does not exist.
     fn missing_schemas(&mut self, registry: &RegistryCheck) {
-        for schema in &registry.missing_schemas {
-            let text = format!(
-                "registered in {}, but its schema does not exist",
-                registry.table
-            );
-            self.row_of(schema, RowKind::NoSchema)
-                .findings
-                .push(finding(Severity::Error, text));
+        let text = format!(
+            "registered in {}, but its schema does not exist",
+            registry.table
+        );
+        self.flag(
+            &registry.missing_schemas,
+            RowKind::NoSchema,
+            Severity::Error,
+            &text,
+        );
+    }
+
+    /// The same finding on the row of each of `schemas`.
+    fn flag(&mut self, schemas: &[String], kind: RowKind, severity: Severity, text: &str) {
+        for schema in schemas {
+            let row = self.row_of(schema, kind);
+            row.findings.push(finding(severity, text.to_string()));
         }
     }
 
@@ -212,25 +221,19 @@ impl RowSet<'_> {
     /// Schemas with tenant tables the registry does not list, and
     /// django-pgschemas' static ones.
     fn unregistered_and_static(&mut self, registry: &RegistryCheck) {
-        for schema in &registry.unregistered_schemas {
-            let text = format!(
-                "holds tenant tables, but {} does not list it",
-                registry.table
-            );
-            self.row_of(schema, RowKind::Unregistered)
-                .findings
-                .push(finding(Severity::Error, text));
-        }
-        for schema in &registry.static_schemas {
-            let text = format!(
-                "not in {}: django-pgschemas' static tenant or clone reference \
-                 (ignore_schemas)",
-                registry.table
-            );
-            self.row_of(schema, RowKind::Static)
-                .findings
-                .push(finding(Severity::Note, text));
-        }
+        let table = &registry.table;
+        let text = format!("holds tenant tables, but {table} does not list it");
+        let kind = RowKind::Unregistered;
+        self.flag(&registry.unregistered_schemas, kind, Severity::Error, &text);
+        let text = format!(
+            "not in {table}: django-pgschemas' static tenant or clone reference (ignore_schemas)"
+        );
+        self.flag(
+            &registry.static_schemas,
+            RowKind::Static,
+            Severity::Note,
+            &text,
+        );
     }
 
     /// Tenants whose migrations are behind, ahead of or diverged from the
@@ -461,15 +464,17 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             elapsed,
         } => {
-            let result = result.map_err(super::load::Failure::from);
-            state.health.leaks.accept(&key, result, elapsed);
+            state
+                .health
+                .leaks
+                .accept(&key, result.map_err(Into::into), elapsed);
         }
     }
     Vec::new()
 }
 
 fn screen_rows(size: (u16, u16)) -> usize {
-    layout::health_rows(size).max(1)
+    geometry::health_rows(size).max(1)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {

@@ -11,7 +11,7 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_text, no_warning, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
-use crate::geometry as layout;
+use crate::geometry;
 use crate::output::Document;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,7 +155,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
 
 /// The tenants whose columns fit on screen, from the first shown.
 fn visible_tenants(state: &State) -> Vec<String> {
-    let columns = layout::price_columns(state.session.size.0);
+    let columns = geometry::price_columns(state.session.size.0);
     let names = state.catalog.names();
     let first = state.prices.columns.offset.min(names.len());
     names[first..(first + columns).min(names.len())].to_vec()
@@ -189,7 +189,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     if state.prices.matrix.accept(&key, result, elapsed) {
         // Fewer items may have come: keep the selection on one.
         let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-        let rows = layout::price_rows(state.session.size).max(1);
+        let rows = geometry::price_rows(state.session.size).max(1);
         state.prices.rows.keep_visible(items, rows);
     }
     Vec::new()
@@ -197,9 +197,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-    let rows = layout::price_rows(state.session.size).max(1);
+    let rows = geometry::price_rows(state.session.size).max(1);
     let tenants = state.catalog.len();
-    let columns = layout::price_columns(state.session.size.0).max(1);
+    let columns = geometry::price_columns(state.session.size.0).max(1);
     let view = &mut state.prices;
     if view.rows.navigate(action, items, rows) {
         return Vec::new();
@@ -307,8 +307,8 @@ mod tests {
         state.session.size = (80, 30);
         let narrow = prices_asked(&press(&mut state, KeyCode::Char('p'))).1;
         let wide = prices_asked(&update(&mut state, AppMsg::Resize(200, 30))).1;
-        assert_eq!(narrow.len(), layout::price_columns(80));
-        assert_eq!(wide.len(), layout::price_columns(200));
+        assert_eq!(narrow.len(), geometry::price_columns(80));
+        assert_eq!(wide.len(), geometry::price_columns(200));
         assert!(wide.len() > narrow.len());
         // Once they are shown, the timer's refresh reads the same columns again.
         let empty = PriceMatrix {
@@ -384,7 +384,7 @@ mod tests {
     fn price_matrix_fetches_only_the_visible_columns() {
         let mut state = big_dashboard(120);
         let (first_ticket, first) = prices_asked(&press(&mut state, KeyCode::Char('p')));
-        let columns = layout::price_columns(120);
+        let columns = geometry::price_columns(120);
         assert_eq!(first.len(), columns);
         assert_eq!(first[0], "tenant_0001");
         // Moving right within the window reads nothing; past it, the next columns.

@@ -34,84 +34,13 @@ const STALE_FRAME: Duration = Duration::from_millis(16);
 /// this to be drawn.
 const MAX_FRAME_GAP: Duration = Duration::from_millis(50);
 
-/// The event loop: draw, wait for input, a task result or a tick, update,
-/// run effects. `draw` renders the state into a frame (the binary and the
-/// tests pass `ui::screen()`: the loop knows no screen); `on_frame` sees
-/// every drawn frame (tests watch it).
+/// The event loop on a terminal of the caller's (tests): draw, wait for
+/// input, a task result or a tick, update, run effects; no suspend or
+/// continue edges. `draw` renders the state into a frame (the binary and
+/// the tests pass `ui::screen()`: the loop knows no screen); `on_frame` sees
+/// every drawn frame (tests watch it). Ends with the state and the
+/// database last open.
 pub async fn run_loop<B: Backend>(
-    terminal: &mut Terminal<B>,
-    state: State,
-    db: Database,
-    events: UnboundedReceiver<Msg>,
-    draw: impl FnMut(&State, &mut Frame),
-    on_frame: impl FnMut(&Buffer),
-) -> io::Result<State> {
-    run_loop_with(
-        terminal,
-        state,
-        db,
-        events,
-        Outputs {
-            clipboard: Clipboard::none(),
-            export_dir: None,
-        },
-        draw,
-        on_frame,
-    )
-    .await
-}
-
-/// Where the dashboard's copies and exports go.
-pub struct Outputs {
-    /// Tests read what was written.
-    pub clipboard: Clipboard,
-    /// `ui.export_dir` (None: the user's default).
-    pub export_dir: Option<std::path::PathBuf>,
-}
-
-/// [`run_loop`], copying and exporting to `outputs`.
-pub async fn run_loop_with<B: Backend>(
-    terminal: &mut Terminal<B>,
-    state: State,
-    db: Database,
-    events: UnboundedReceiver<Msg>,
-    outputs: Outputs,
-    draw: impl FnMut(&State, &mut Frame),
-    on_frame: impl FnMut(&Buffer),
-) -> io::Result<State> {
-    let backing = Backing {
-        db: Some(db),
-        connector: None,
-        clipboard: outputs.clipboard,
-        export_dir: outputs.export_dir,
-    };
-    drive_off_terminal(terminal, state, backing, events, draw, on_frame)
-        .await
-        .map(|(state, _)| state)
-}
-
-/// [`run_loop`] for a dashboard that connects itself (start-up, retry,
-/// profiles) through `connector`; `db` is the database already open, if any.
-pub async fn run_loop_connecting<B: Backend>(
-    terminal: &mut Terminal<B>,
-    state: State,
-    db: Option<Database>,
-    connector: Connector,
-    events: UnboundedReceiver<Msg>,
-    draw: impl FnMut(&State, &mut Frame),
-    on_frame: impl FnMut(&Buffer),
-) -> io::Result<(State, Option<Database>)> {
-    let backing = Backing {
-        db,
-        connector: Some(connector),
-        clipboard: Clipboard::none(),
-        export_dir: None,
-    };
-    drive_off_terminal(terminal, state, backing, events, draw, on_frame).await
-}
-
-/// [`drive`] without a terminal of its own: no suspend or continue edges.
-async fn drive_off_terminal<B: Backend>(
     terminal: &mut Terminal<B>,
     state: State,
     backing: Backing,
@@ -133,16 +62,18 @@ async fn drive_off_terminal<B: Backend>(
 }
 
 /// What the loop's effects reach: the database open at start (if any), how
-/// to connect to another, and where copies go.
-struct Backing {
-    db: Option<Database>,
-    connector: Option<Connector>,
-    clipboard: Clipboard,
-    /// `ui.export_dir` (None: the default).
-    export_dir: Option<std::path::PathBuf>,
+/// to connect to another (start-up, retry, profiles), and where copies and
+/// exports go.
+pub struct Backing {
+    pub db: Option<Database>,
+    pub connector: Option<Connector>,
+    /// Tests read what was written.
+    pub clipboard: Clipboard,
+    /// `ui.export_dir` (None: the user's default).
+    pub export_dir: Option<std::path::PathBuf>,
 }
 
-/// The loop of [`run_loop`] on `terminal`: its inputs are the messages
+/// The loop of [`run_loop`] and [`run_terminal`] on `terminal`: its inputs are the messages
 /// (keys, signals) and the terminal's edges (suspend, continue).
 async fn drive<B: Backend>(
     terminal: &mut Terminal<B>,

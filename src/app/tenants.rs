@@ -13,7 +13,7 @@ use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
-use crate::geometry as layout;
+use crate::geometry;
 use crate::output::Document;
 
 mod search;
@@ -223,7 +223,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             elapsed,
         } => {
-            let result = result.map_err(super::load::Failure::from);
+            let result = result.map_err(Into::into);
             state.tenants.directory.accept(&ticket, result, elapsed);
             let len = state.tenants.entries().len();
             let rows = rows(state);
@@ -240,7 +240,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Rows of the tenants (or results) table on screen.
 pub fn rows(state: &State) -> usize {
-    layout::basket_rows(state.session.size).max(1)
+    geometry::basket_rows(state.session.size).max(1)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {

@@ -236,7 +236,7 @@ impl Database {
             let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
             arrays.extend(keys.iter().map(Vec::as_slice));
             let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-                .tenant_batches_on_nodes(&selects, BASKET_BATCH, &arrays, handle, &nodes)
+                .tenant_batches(&selects, BASKET_BATCH, &arrays, handle, &nodes)
                 .await?;
             for (column, error) in errors {
                 failed[column] = Some(error.to_string());
@@ -265,7 +265,7 @@ impl Database {
         column: &str,
         ids: &[Option<&str>],
     ) -> Result<Vec<Option<String>>, DbError> {
-        let names = &self.layout.names;
+        let names = &self.tables.names;
         let sql = format!(
             "SELECT l.n::int4, (SELECT i.{key}::text FROM {own}.{items} i
                                  WHERE i.{id}::text = l.id ORDER BY i.{id}::text LIMIT 1)

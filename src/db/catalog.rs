@@ -151,7 +151,7 @@ impl Database {
     /// SQL for the Citus node (`host:port`) of the schema whose oid is
     /// `nsp` (an expression of the caller's query); NULL elsewhere.
     pub(super) fn node_of_schema(&self, nsp: &str) -> String {
-        if self.layout.citus {
+        if self.tables.citus {
             format!("({})", NODE_OF_SCHEMA.replace("s.nsp", nsp))
         } else {
             "NULL::text".to_string()
@@ -218,9 +218,9 @@ impl Database {
             // table in one statement would lock them all in one transaction
             // (past the server's lock table at thousands of tenants): they
             // are counted in batches, each in a transaction of its own.
-            let per_tenant = self.layout.model.users.at == super::UsersAt::PerTenant;
+            let per_tenant = self.tables.model.users.at == super::UsersAt::PerTenant;
             let mut tx = self.read_tx().await?;
-            let node = if self.layout.citus {
+            let node = if self.tables.citus {
                 format!("({NODE_OF_SCHEMA})")
             } else {
                 "NULL::text".to_string()
@@ -237,7 +237,7 @@ impl Database {
                         {node}
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
-                tenant = self.layout.tenant_column,
+                tenant = self.tables.tenant_column,
                 users = self.users_counted_together(per_tenant),
                 tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
                 tenant_schema = self.is_tenant_schema(),
@@ -265,7 +265,7 @@ impl Database {
             }
             // Registered tenants whose schema is gone: listed, as the registry
             // lists them (linked users may already name them).
-            if self.layout.model.schemas.registry.complete().is_some() {
+            if self.tables.model.schemas.registry.complete().is_some() {
                 for entry in self.tenant_directory(false).await? {
                     if entry.present {
                         continue;
@@ -304,7 +304,7 @@ impl Database {
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
     {
         sqlx::query_as(sql)
-            .bind(&self.layout.shared_schema)
+            .bind(&self.tables.shared_schema)
             .persistent(self.persistent())
             .fetch_all(tx)
             .await
@@ -318,7 +318,7 @@ impl Database {
             "n.nspname <> $1
              AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
              AND {}",
-            self.layout.names.has_tenant_tables()
+            self.tables.names.has_tenant_tables()
         )
     }
 
@@ -333,7 +333,7 @@ impl Database {
             "SELECT n.nspname::text, quote_ident(n.nspname)
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = ANY($1) AND {has_tables}",
-            has_tables = self.layout.names.has_tenant_tables(),
+            has_tables = self.tables.names.has_tenant_tables(),
         ))
         .bind(names)
         .persistent(self.persistent())
@@ -353,7 +353,7 @@ impl Database {
                FROM pg_catalog.pg_namespace n
               WHERE n.nspname = ANY($1) AND {has_tables}",
             node = self.node_of_schema("n.oid"),
-            has_tables = self.layout.names.has_tenant_tables(),
+            has_tables = self.tables.names.has_tenant_tables(),
         ))
         .bind(names)
         .persistent(self.persistent())

@@ -215,13 +215,13 @@ impl RuleCache {
 impl Database {
     /// The `items_match` setting in force.
     pub fn item_match(&self) -> ItemMatch {
-        ItemMatch::parse(&self.layout.model.items.matching)
+        ItemMatch::parse(&self.tables.model.items.matching)
     }
 
     /// SQL for the text of a single key (one of [`ItemRule::keys`]), over
     /// items row `alias`.
     pub(super) fn item_key(&self, key: &ItemRule, alias: &str) -> String {
-        let names = &self.layout.names;
+        let names = &self.tables.names;
         match key {
             ItemRule::Id | ItemRule::IdOrDescription => {
                 format!("{alias}.{}::text", names.item_id)
@@ -243,7 +243,7 @@ impl Database {
         rule: &ItemRule,
         own_keys: &[String],
     ) -> (String, String, impl Fn(&str) -> String) {
-        let names = &self.layout.names;
+        let names = &self.tables.names;
         let keys = rule.keys();
         let key_columns: String = keys
             .iter()
@@ -312,7 +312,7 @@ impl Database {
             .enumerate()
             .filter(|(i, _)| rules[*i].is_none())
             .map(|(i, (_, schema))| {
-                let names = &self.layout.names;
+                let names = &self.tables.names;
                 let names = (
                     names.items.as_str(),
                     names.item_id.as_str(),
@@ -326,7 +326,7 @@ impl Database {
                 setting.candidates().into_iter().map(Some).collect();
             let candidates: Vec<Option<&str>> = candidates.iter().map(|c| c.as_deref()).collect();
             let (rows, failed): (Vec<EvidenceRow>, _) = self
-                .tenant_batches_on_nodes(&wanted, wanted.len(), &[&candidates], handle, nodes)
+                .tenant_batches(&wanted, wanted.len(), &[&candidates], handle, nodes)
                 .await?;
             for (i, error) in failed {
                 rules[i] = Some(Err(error));

@@ -291,7 +291,7 @@ pub(crate) struct SharedTables {
     tenant_key_match: Option<String>,
     /// Users in every tenant schema: each schema's SELECT (by its quoted
     /// literal), so one tenant's users are read from its schema alone.
-    /// Shared: a one-tenant copy of the layout (`scoped_to`) must not copy
+    /// Shared: a one-tenant copy of the tables (`scoped_to`) must not copy
     /// thousands of them.
     tenant_branches: std::sync::Arc<Vec<tenancy::TenantBranch>>,
     /// The layout detected at connect time (no [tenancy] configured).
@@ -313,7 +313,7 @@ pub(crate) struct SharedTables {
 #[derive(Clone)]
 pub struct Database {
     pool: PgPool,
-    layout: std::sync::Arc<SharedTables>,
+    tables: std::sync::Arc<SharedTables>,
     statement_timeout_ms: u64,
     counters: std::sync::Arc<QueryCounters>,
     pooler: std::sync::Arc<pooler::PoolState>,
@@ -422,7 +422,7 @@ impl Database {
     /// the remote commands of `health` (one per node) leave that node's
     /// estimates unknown instead of failing the whole statement.
     fn citus_settings(&self) -> String {
-        if self.layout.citus {
+        if self.tables.citus {
             format!(
                 "; SET LOCAL citus.node_connection_timeout = {}",
                 (self.statement_timeout_ms / 2).clamp(10, 3_600_000)
@@ -430,28 +430,6 @@ impl Database {
         } else {
             String::new()
         }
-    }
-
-    /// The rows of per-tenant `selects` (each tagged with its index), `size`
-    /// to a statement: one `UNION ALL` each, in its own read transaction,
-    /// with `arrays` bound as `$1`, `$2`, …. A batch the server refuses is
-    /// run again tenant by tenant, so one tenant that fails (a missing
-    /// table, a denied read) fails alone: its index and error come back
-    /// beside the rows. Any other error (the connection, the pool) ends it.
-    /// With `handle`, a superseded load cancels the batch it is running on
-    /// the server.
-    pub(super) async fn tenant_batches<R>(
-        &self,
-        selects: &[(usize, String)],
-        size: usize,
-        arrays: &[&[Option<&str>]],
-        handle: Option<&QueryHandle>,
-    ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
-    {
-        self.tenant_batches_on_nodes(selects, size, arrays, handle, &HashMap::new())
-            .await
     }
 
     /// `error` of a statement on one tenant's Citus `node`: a connection
@@ -473,7 +451,7 @@ impl Database {
     /// looked up only now that it failed (no round trip on success): named
     /// when they all live on one node.
     pub(super) async fn on_tenant_nodes(&self, tenants: &[&str], error: DbError) -> DbError {
-        if !self.layout.citus || !error.retryable() || matches!(error, DbError::Locked { .. }) {
+        if !self.tables.citus || !error.retryable() || matches!(error, DbError::Locked { .. }) {
             return error;
         }
         let Ok(mut tx) = self.read_tx().await else {
@@ -493,14 +471,22 @@ impl Database {
         }
     }
 
-    /// [`Database::tenant_batches`] knowing the Citus node of each select
-    /// (by index; none on plain PostgreSQL): one node's tenants to a
-    /// batch, and a batch that fails because its node is down or does not
-    /// answer (a connection error, a timeout) fails every tenant of that
-    /// node with [`DbError::Node`], without asking again: a stopped or
-    /// frozen worker costs one error or one timeout, and the other nodes'
-    /// tenants still answer.
-    pub(super) async fn tenant_batches_on_nodes<R>(
+    /// The rows of per-tenant `selects` (each tagged with its index), `size`
+    /// to a statement: one `UNION ALL` each, in its own read transaction,
+    /// with `arrays` bound as `$1`, `$2`, …. A batch the server refuses is
+    /// run again tenant by tenant, so one tenant that fails (a missing
+    /// table, a denied read) fails alone: its index and error come back
+    /// beside the rows. Any other error (the connection, the pool) ends it.
+    /// With `handle`, a superseded load cancels the batch it is running on
+    /// the server.
+    ///
+    /// `nodes`: the Citus node of each select (by index; empty on plain
+    /// PostgreSQL): one node's tenants to a batch, and a batch that fails
+    /// because its node is down or does not answer (a connection error, a
+    /// timeout) fails every tenant of that node with [`DbError::Node`],
+    /// without asking again: a stopped or frozen worker costs one error or
+    /// one timeout, and the other nodes' tenants still answer.
+    pub(super) async fn tenant_batches<R>(
         &self,
         selects: &[(usize, String)],
         size: usize,

@@ -15,7 +15,7 @@ use crate::config::Settings;
 /// attempt asks why (see [`Database::open`]).
 const PROBE_AFTER: Duration = Duration::from_millis(250);
 
-/// The users table as `resolve_layout` finds it: (quoted table, quoted
+/// The users table as `resolve_tables` finds it: (quoted table, quoted
 /// tenant column, whether this role may read the tenant column, which of
 /// id/name/mail/creation_timestamp exist, plain name key, plain id key,
 /// the model's names quoted as identifiers, and as literals, which of
@@ -186,7 +186,7 @@ impl Database {
         first_connection(&pool, &options, timeout, &grant, &target).await?;
         let mut db = Database {
             pool,
-            layout: Arc::new(SharedTables {
+            tables: Arc::new(SharedTables {
                 model: settings.tenancy.clone(),
                 names: tenancy::Names::default(),
                 shared_schema: String::new(),
@@ -225,7 +225,7 @@ impl Database {
         Ok(db)
     }
 
-    /// The model (detected only when `[tenancy]` says nothing), layout and
+    /// The model (detected only when `[tenancy]` says nothing), the shared tables and
     /// users source, into `self`: detection and the users table in one
     /// transaction.
     async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
@@ -238,11 +238,11 @@ impl Database {
                 &settings.tenancy_keys,
             )
             .await?;
-        let mut layout = self.resolve_layout(&mut tx, &model).await?;
+        let mut tables = self.resolve_tables(&mut tx, &model).await?;
         // Read only: dropped, it rolls back with the next statement.
         drop(tx);
-        layout.detection = detection;
-        self.layout = Arc::new(layout);
+        tables.detection = detection;
+        self.tables = Arc::new(tables);
         // A shared table with no registry is its own users source.
         if model.users.at != tenancy::UsersAt::Shared || model.schemas.registry.table.is_some() {
             self.derive_users_source().await?;
@@ -250,7 +250,7 @@ impl Database {
         Ok(())
     }
 
-    async fn resolve_layout(
+    async fn resolve_tables(
         &self,
         tx: &mut PgConnection,
         tenancy: &tenancy::TenancyModel,
@@ -317,7 +317,7 @@ impl Database {
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| self.error(e))?;
-        users_table_layout(model, tenancy, row)
+        users_tables(model, tenancy, row)
     }
 }
 
@@ -384,11 +384,11 @@ async fn first_connection(
     Ok(())
 }
 
-/// The users table's row read into the layout, or the error naming what is
+/// The users table's row read into the shared tables, or the error naming what is
 /// missing or unreadable (the table, the tenant column, a required column,
 /// a column this role is denied). `model` is the settings' model, `tenancy`
 /// the one adjusted for the query.
-fn users_table_layout(
+fn users_tables(
     model: &tenancy::TenancyModel,
     tenancy: &tenancy::TenancyModel,
     row: Option<UsersTableRow>,

@@ -346,7 +346,7 @@ pub fn choose_compare_tenant(
 impl Database {
     /// Why `tenant` is not in the catalog: no such schema, or a missing table.
     async fn why_not_a_tenant(&self, conn: &mut sqlx::PgConnection, tenant: &str) -> DbError {
-        let model = &self.layout.model;
+        let model = &self.tables.model;
         let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(concat!(
             "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c
                            WHERE c.relnamespace = n.oid AND c.relname IN ($2, $3)
@@ -472,7 +472,7 @@ impl Database {
         // the query below shows by running (a missing one fails it, and is
         // explained then): no round trip to check first. A registry also
         // says which schemas are tenants: that is checked first.
-        let checked = !self.layout.names.tenant_filter.is_empty();
+        let checked = !self.tables.names.tenant_filter.is_empty();
         let (own_schema, compare_schema) = if checked {
             self.tenant_schemas(&mut tx, tenant, compare_used).await?
         } else {
@@ -518,7 +518,7 @@ impl Database {
     /// comparison items are joined on the key (see [`Database::match_sql`]),
     /// so the cost grows with lines plus items, never their product.
     fn orders_sql(&self, own: &str, compare: Option<(&str, &RuleChoice)>) -> String {
-        let n = &self.layout.names;
+        let n = &self.tables.names;
         let (with, join, columns) = match compare {
             Some((schema, choice)) => {
                 let own_keys: Vec<String> = choice

@@ -278,7 +278,7 @@ impl Database {
             }
             // One rule for the whole matrix: a row is one item in every column.
             let rule = matrix_rule(setting, &tenants);
-            let names = &self.layout.names;
+            let names = &self.tables.names;
             let (item_id, label) = (&names.item_id, &names.item_label);
             let mut selects: Vec<(usize, String)> = Vec::new();
             let mut failed = Vec::new();
@@ -339,7 +339,7 @@ impl Database {
             }
             type Row = (i32, LossyText, Option<LossyText>, Option<String>);
             let (rows, errors): (Vec<Row>, _) = self
-                .tenant_batches_on_nodes(&selects, batch, &[], None, &nodes)
+                .tenant_batches(&selects, batch, &[], None, &nodes)
                 .await?;
             let rows = rows
                 .into_iter()
@@ -387,13 +387,13 @@ impl Database {
             price = present("$3"),
             id = present("$4"),
             node = self.node_of_schema("n.oid"),
-            items_lit = self.layout.names.items_lit,
-            has_tables = self.layout.names.has_tenant_tables(),
+            items_lit = self.tables.names.items_lit,
+            has_tables = self.tables.names.has_tenant_tables(),
         ))
         .bind(columns)
-        .bind(&self.layout.model.items.label)
-        .bind(&self.layout.model.items.price)
-        .bind(&self.layout.model.items.id)
+        .bind(&self.tables.model.items.label)
+        .bind(&self.tables.model.items.price)
+        .bind(&self.tables.model.items.id)
         .bind(candidates)
         .persistent(self.persistent())
         .fetch_all(&mut *tx)
@@ -427,16 +427,16 @@ impl Database {
                   ORDER BY u.{user_name}, u.{user_id}
                   LIMIT $3",
                 columns = self.user_columns(),
-                users = self.layout.users_table,
-                org = self.layout.tenant_column,
-                user_id = self.layout.names.user_id,
-                user_name = self.layout.names.user_name,
-                order_user = self.layout.names.order_user,
+                users = self.tables.users_table,
+                org = self.tables.tenant_column,
+                user_id = self.tables.names.user_id,
+                user_name = self.tables.names.user_name,
+                order_user = self.tables.names.order_user,
                 item_key = self.item_key(rule, "i"),
-                items = self.layout.names.items,
-                orders = self.layout.names.orders,
-                order_item = self.layout.names.order_item,
-                item_id = self.layout.names.item_id,
+                items = self.tables.names.items,
+                orders = self.tables.names.orders,
+                order_item = self.tables.names.order_item,
+                item_id = self.tables.names.item_id,
             );
             let rows: Vec<UserRow> = sqlx::query_as(&sql)
                 .bind(tenant)

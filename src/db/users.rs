@@ -110,26 +110,26 @@ impl Database {
     /// raw bytes (`SQL_ASCII` is no conversion at all, whatever the database
     /// encoding), so paging resumes exactly even past invalid UTF-8.
     pub(super) fn user_columns(&self) -> String {
-        let layout = &self.layout;
-        let names = &layout.names;
+        let tables = &self.tables;
+        let names = &tables.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
              encode({name_key}, 'hex'), encode({id_key}, 'hex'), {tenant_name}",
             id_raw = raw(&format!("u.{}", names.user_id)),
             name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
-            mail = if layout.has_mail {
+            mail = if tables.has_mail {
                 raw(&format!("coalesce(u.{}::text, '')", names.user_mail))
             } else {
                 "NULL::bytea".into()
             },
-            tenant = raw(&format!("u.{}", layout.tenant_column)),
-            tenant_name = match &layout.tenant_name_column {
+            tenant = raw(&format!("u.{}", tables.tenant_column)),
+            tenant_name = match &tables.tenant_name_column {
                 Some(column) => raw(&format!("u.{column}")),
                 None => "NULL::bytea".into(),
             },
-            name_key = raw(&layout.name_key),
-            id_key = raw(&layout.id_key),
-            created = if layout.has_created {
+            name_key = raw(&tables.name_key),
+            id_key = raw(&tables.id_key),
+            created = if tables.has_created {
                 format!("u.{}::text", names.user_created)
             } else {
                 "NULL::text".into()
@@ -175,14 +175,14 @@ impl Database {
     /// The users FROM item for `tenant` (all users without one), or `None`
     /// when users live in each tenant schema and `tenant` holds none.
     pub(super) fn users_source(&self, tenant: Option<&str>) -> Option<String> {
-        let layout = &self.layout;
+        let tables = &self.tables;
         match tenant {
-            Some(tenant) if !layout.tenant_branches.is_empty() => layout
+            Some(tenant) if !tables.tenant_branches.is_empty() => tables
                 .tenant_branches
                 .iter()
                 .find(|b| b.schema == tenant)
                 .map(|b| format!("({})", b.select)),
-            _ => Some(layout.users_table.clone()),
+            _ => Some(tables.users_table.clone()),
         }
     }
 
@@ -273,10 +273,10 @@ impl Database {
         tenant: Option<&str>,
         source: &str,
     ) -> Result<Vec<UserRow>, DbError> {
-        let tenant_column = &self.layout.tenant_column;
+        let tenant_column = &self.tables.tenant_column;
         let condition = format!(
             "u.{user_id}::text = $1 AND ($2::text IS NULL OR u.{tenant_column}::text = $2)",
-            user_id = self.layout.names.user_id,
+            user_id = self.tables.names.user_id,
         );
         let order = format!("u.{tenant_column}::text");
         if self.many_branches(source) {
@@ -358,7 +358,7 @@ impl Database {
     /// The WHERE condition and ORDER BY of a keyset page, and whether it
     /// reads descending.
     fn keyset_parts(&self, request: &PageRequest<'_>) -> (String, String, bool) {
-        let (name, id) = (&self.layout.name_key, &self.layout.id_key);
+        let (name, id) = (&self.tables.name_key, &self.tables.id_key);
         let (keyset, descending) = match request.page {
             Page::First => ("TRUE".to_string(), false),
             Page::Last => ("TRUE".to_string(), true),
@@ -370,18 +370,18 @@ impl Database {
         // Where a registry names tenants: its label and key, not the
         // schema (generated names would match any digits typed).
         let tenant_match = match (
-            &self.layout.tenant_name_column,
-            &self.layout.tenant_key_match,
+            &self.tables.tenant_name_column,
+            &self.tables.tenant_key_match,
         ) {
             (Some(column), Some(key)) => format!("u.{column}::text ILIKE $1 OR {key}"),
             (Some(column), None) => format!(
                 "u.{tenant}::text ILIKE $1 OR u.{column}::text ILIKE $1",
-                tenant = self.layout.tenant_column
+                tenant = self.tables.tenant_column
             ),
-            (None, _) => format!("u.{}::text ILIKE $1", self.layout.tenant_column),
+            (None, _) => format!("u.{}::text ILIKE $1", self.tables.tenant_column),
         };
-        let mail = if self.layout.has_mail {
-            format!("u.{}::text ILIKE $1", self.layout.names.user_mail)
+        let mail = if self.tables.has_mail {
+            format!("u.{}::text ILIKE $1", self.tables.names.user_mail)
         } else {
             "FALSE".into()
         };
@@ -397,13 +397,13 @@ impl Database {
             Some(_) => format!(
                 "(u.{user_name}::text ILIKE $1 OR {mail} OR {tenant_match})
                  AND u.{user_id}::text IS DISTINCT FROM $5",
-                user_name = self.layout.names.user_name,
-                user_id = self.layout.names.user_id,
+                user_name = self.tables.names.user_name,
+                user_id = self.tables.names.user_id,
             ),
             None => "TRUE".into(),
         };
         let tenant_clause = match request.tenant {
-            Some(_) => format!("u.{}::text = $6", self.layout.tenant_column),
+            Some(_) => format!("u.{}::text = $6", self.tables.tenant_column),
             None => "TRUE".into(),
         };
         let condition = format!("({filter_clause}) AND {tenant_clause} AND {keyset}");
@@ -414,7 +414,7 @@ impl Database {
     /// Whether reading `source` means the union of more tenants' users
     /// tables than one statement may lock ([`PER_TENANT_BATCH`]).
     fn many_branches(&self, source: &str) -> bool {
-        source == self.layout.users_table && self.live_branches().len() > PER_TENANT_BATCH
+        source == self.tables.users_table && self.live_branches().len() > PER_TENANT_BATCH
     }
 
     /// A keyset page over every tenant's users table where users live in
@@ -649,7 +649,7 @@ impl Database {
         let mut count = self.membership_count().await?;
         // Linked users: the people apart from their memberships.
         if let (super::UsersAt::Link, Some(relation)) =
-            (self.layout.model.users.at, &self.layout.users_relation)
+            (self.tables.model.users.at, &self.tables.users_relation)
         {
             let mut tx = self.read_tx().await?;
             let people: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {relation}"))
@@ -666,7 +666,7 @@ impl Database {
     /// The rows of the users source: users, or memberships where users are
     /// linked to tenants.
     async fn membership_count(&self) -> Result<UserCount, DbError> {
-        if self.layout.model.users.at == super::UsersAt::PerTenant {
+        if self.tables.model.users.at == super::UsersAt::PerTenant {
             let value = self.per_tenant_user_count().await?;
             return Ok(UserCount {
                 value,
@@ -676,7 +676,7 @@ impl Database {
         }
         let mut tx = self.read_tx().await?;
         // Users gathered from every tenant: no one relation to estimate.
-        let (estimate, pages): (f64, i32) = match &self.layout.users_relation {
+        let (estimate, pages): (f64, i32) = match &self.tables.users_relation {
             Some(relation) => sqlx::query_as(
                 "SELECT reltuples::float8, relpages FROM pg_catalog.pg_class WHERE oid = $1::regclass",
             )
@@ -691,7 +691,7 @@ impl Database {
         if (0.0..EXACT_COUNT_BELOW).contains(&estimate) || (estimate < 0.0 && pages < 1_000) {
             let exact: i64 = sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM {} u",
-                self.layout.users_table
+                self.tables.users_table
             ))
             .persistent(self.persistent())
             .fetch_one(&mut *tx)
@@ -717,9 +717,9 @@ impl Database {
 
     async fn user_once(&self, id: &str) -> Result<User, DbError> {
         let mut tx = self.read_tx().await?;
-        let condition = format!("u.{}::text = $1", self.layout.names.user_id);
-        let order = format!("u.{}::text", self.layout.tenant_column);
-        let users = &self.layout.users_table;
+        let condition = format!("u.{}::text = $1", self.tables.names.user_id);
+        let order = format!("u.{}::text", self.tables.tenant_column);
+        let users = &self.tables.users_table;
         if self.many_branches(users) {
             // The first tenant (in the union's order) with that id, read
             // PER_TENANT_BATCH tenants at a time, each batch's locks
@@ -768,7 +768,7 @@ impl Database {
         sink: &mut dyn UserSink,
         told: &mut bool,
     ) -> Result<(), DbError> {
-        let source = self.layout.users_table.clone();
+        let source = self.tables.users_table.clone();
         let pinned: Vec<User> = match request.filter {
             Some(id) => self
                 .pinned_rows(tx, id, request.tenant, &source)

@@ -76,15 +76,15 @@ pub(crate) enum Align {
 
 /// Renders rows as an aligned text table with a header line.
 pub(crate) fn table(headers: &[(&str, Align)], rows: &[Vec<String>], to: Destination) -> String {
-    let mut layout = TableLayout::new(headers, to);
+    let mut columns = ColumnWidths::new(headers, to);
     for row in rows {
-        layout.fit(row);
+        columns.fit(row);
     }
-    let widths = layout.widths();
-    let mut out = layout.line(&widths, headers.iter().map(|(title, _)| *title));
+    let widths = columns.widths();
+    let mut out = columns.line(&widths, headers.iter().map(|(title, _)| *title));
     out.push('\n');
     for row in rows {
-        out.push_str(&layout.line(&widths, row.iter().map(String::as_str)));
+        out.push_str(&columns.line(&widths, row.iter().map(String::as_str)));
         out.push('\n');
     }
     out
@@ -92,16 +92,16 @@ pub(crate) fn table(headers: &[(&str, Align)], rows: &[Vec<String>], to: Destina
 
 /// A table's column widths, learnt one row at a time (a streamed table
 /// reads its rows twice: once for the widths, once to write them).
-pub(crate) struct TableLayout<'h> {
+pub(crate) struct ColumnWidths<'h> {
     headers: &'h [(&'h str, Align)],
     /// The widest value seen in each column, escaped.
     values: Vec<usize>,
     cut: bool,
 }
 
-impl<'h> TableLayout<'h> {
-    pub(crate) fn new(headers: &'h [(&'h str, Align)], to: Destination) -> TableLayout<'h> {
-        TableLayout {
+impl<'h> ColumnWidths<'h> {
+    pub(crate) fn new(headers: &'h [(&'h str, Align)], to: Destination) -> ColumnWidths<'h> {
+        ColumnWidths {
             headers,
             values: vec![0; headers.len()],
             cut: to == Destination::Terminal,

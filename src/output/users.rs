@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{csv, json, json_for, table, Align, Destination, Format, TableLayout};
+use super::{csv, json, json_for, table, Align, ColumnWidths, Destination, Format};
 use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
 use crate::text;
 
@@ -146,7 +146,7 @@ pub struct UsersWriter<W: Write> {
     to: Destination,
     out: W,
     catalog: TenantCatalog,
-    layout: TableLayout<'static>,
+    columns: ColumnWidths<'static>,
     widths: Vec<usize>,
     written: usize,
     invalid_utf8: usize,
@@ -161,7 +161,7 @@ impl<W: Write> UsersWriter<W> {
             to,
             out,
             catalog: TenantCatalog::new(Vec::new()),
-            layout: TableLayout::new(&USER_HEADERS, to),
+            columns: ColumnWidths::new(&USER_HEADERS, to),
             widths: Vec::new(),
             written: 0,
             invalid_utf8: 0,
@@ -237,9 +237,9 @@ impl<W: Write> UserSink for UsersWriter<W> {
                 self.record(&headers)
             }
             Format::Table => {
-                self.widths = self.layout.widths();
+                self.widths = self.columns.widths();
                 let mut line = self
-                    .layout
+                    .columns
                     .line(&self.widths, USER_HEADERS.iter().map(|(title, _)| *title));
                 line.push('\n');
                 self.put(&line)
@@ -250,7 +250,7 @@ impl<W: Write> UserSink for UsersWriter<W> {
     fn user(&mut self, pass: u8, user: &User) -> bool {
         if !self.writing(pass) {
             let row = user_cells(user, &self.catalog, false);
-            self.layout.fit(&row);
+            self.columns.fit(&row);
             return true;
         }
         self.invalid_utf8 += user.invalid_utf8;
@@ -281,7 +281,7 @@ impl<W: Write> UserSink for UsersWriter<W> {
             Format::Table => {
                 let row = user_cells(user, &self.catalog, false);
                 let mut line = self
-                    .layout
+                    .columns
                     .line(&self.widths, row.iter().map(String::as_str));
                 line.push('\n');
                 self.put(&line)

@@ -1,11 +1,11 @@
 //! The filter prompt (`/`) and Esc stepping back out of what narrows the
 //! list: editing → kept filter → the whole list.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::loads::users_page;
 use super::Focus;
-use crate::app::input::{History, LineInput};
+use crate::app::input::{typed, History, LineInput};
 use crate::app::msg::{Delay, Effect};
 use crate::app::state::State;
 use crate::db::Page;
@@ -52,25 +52,16 @@ pub fn recall(state: &mut State, older: bool) -> Vec<Effect> {
 
 /// Keys the prompt's table does not bind: editing the text.
 pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let filter = &mut state.dashboard.filter;
-    if filter.editing
-        && filter.input.is_full()
-        && matches!(key.code, KeyCode::Char(_))
-        && !key
-            .modifiers
-            .contains(crossterm::event::KeyModifiers::CONTROL)
-    {
-        state.notice = Some(Err(format!(
-            "a filter is at most {} characters: the rest was not typed",
-            crate::app::input::MAX_CHARS
-        )));
-        return Vec::new();
-    }
-    if !filter.editing || !filter.input.handle(&key) {
-        return Vec::new();
-    }
-    let text = filter.input.text();
-    set_filter(state, text)
+    let data = &mut **state;
+    let filter = &mut data.dashboard.filter;
+    let text = typed(
+        &mut filter.input,
+        filter.editing,
+        &key,
+        "filter",
+        &mut data.notice,
+    );
+    text.map_or_else(Vec::new, |text| set_filter(state, text))
 }
 
 /// Esc outside the prompt: leave a "who ordered" list, else drop the

@@ -70,28 +70,23 @@ pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
 pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
 
 /// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
-pub const FILTERING: KeyTable = &[&[
-    bind(
-        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
-    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", true),
-    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
-    bind(&[Ctrl('c')], Quit, "quit", true),
-]];
+pub const FILTERING: KeyTable = &[&filtering(true)];
 
 /// [`FILTERING`] before any filter was kept: no history for ↑ to recall,
 /// so the hint bar leaves it out (it stays bound, and in the help).
-pub const FILTERING_FIRST: KeyTable = &[&[
-    bind(
-        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
-    bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", false),
-    bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
-    bind(&[Ctrl('c')], Quit, "quit", true),
-]];
+pub const FILTERING_FIRST: KeyTable = &[&filtering(false)];
+
+/// The prompt's keys; `recall`: ↑ is shown in the hint bar.
+const fn filtering(recall: bool) -> [Binding; 4] {
+    [
+        bind(
+            &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
+            KeepFilter,
+            "keep filter",
+            true,
+        ),
+        bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", recall),
+        bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
+        bind(&[Ctrl('c')], Quit, "quit", true),
+    ]
+}

@@ -30,7 +30,7 @@ use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
     UserCount,
 };
-use crate::geometry as layout;
+use crate::geometry;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -144,11 +144,11 @@ fn screen(state: &State) -> Rect {
 
 /// Rows of the users table on screen.
 pub fn user_rows(state: &State) -> usize {
-    layout::table_rows(layout::areas(screen(state)).users).max(1)
+    geometry::table_rows(geometry::areas(screen(state)).users).max(1)
 }
 
 fn order_rows(state: &State) -> usize {
-    layout::order_rows(layout::areas(screen(state)).orders)
+    geometry::order_rows(geometry::areas(screen(state)).orders)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
@@ -283,14 +283,14 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
     if state.dashboard.detail.is_some() {
         return Vec::new();
     }
-    let areas = layout::areas(screen(state));
+    let areas = geometry::areas(screen(state));
     let at = Position::new(mouse.column, mouse.row);
     match mouse.kind {
         MouseEventKind::ScrollDown => move_by(state, 1),
         MouseEventKind::ScrollUp => move_by(state, -1),
         MouseEventKind::Down(MouseButton::Left) if areas.users.contains(at) => {
             state.dashboard.focus = Focus::Users;
-            let body = layout::table_body(areas.users);
+            let body = geometry::table_body(areas.users);
             match mouse.row.checked_sub(body.y) {
                 Some(row) if body.contains(at) => {
                     let index = state.dashboard.users.cursor().offset + row as usize;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use super::Job;
-use crate::app::input::LineInput;
+use crate::app::input::{typed, LineInput};
 use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
@@ -61,25 +61,16 @@ pub fn start_search(state: &mut State) -> Vec<Effect> {
 }
 
 pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
-    if search.editing
-        && search.input.is_full()
-        && matches!(key.code, crossterm::event::KeyCode::Char(_))
-        && !key
-            .modifiers
-            .contains(crossterm::event::KeyModifiers::CONTROL)
-    {
-        state.notice = Some(Err(format!(
-            "a search is at most {} characters: the rest was not typed",
-            crate::app::input::MAX_CHARS
-        )));
-        return Vec::new();
-    }
-    if !search.editing || !search.input.handle(&key) {
-        return Vec::new();
-    }
-    let text = search.input.text();
-    set_text(state, text)
+    let data = &mut **state;
+    let search = &mut data.tenants.search;
+    let text = typed(
+        &mut search.input,
+        search.editing,
+        &key,
+        "search",
+        &mut data.notice,
+    );
+    text.map_or_else(Vec::new, |text| set_text(state, text))
 }
 
 /// A new search text: the search running is cancelled (its late batches

@@ -128,9 +128,9 @@ impl Database {
     pub async fn health(&self, reference: Option<&str>) -> Result<HealthReport, DbError> {
         self.retried(|| async move {
             let candidate = Self::candidate_schema_condition();
-            let per_tenant = self.layout.model.users.at == crate::db::tenancy::UsersAt::PerTenant;
+            let per_tenant = self.tables.model.users.at == crate::db::tenancy::UsersAt::PerTenant;
             // The tables playing items and orders are reported under those roles.
-            let names = &self.layout.names;
+            let names = &self.tables.names;
             let role = format!(
                 "CASE c.relname WHEN {items} THEN 'items' ELSE 'orders' END",
                 items = names.items_lit
@@ -140,7 +140,7 @@ impl Database {
             // On Citus a distributed table's reltuples on the coordinator is 0:
             // the estimates are the shards', read on every node in the same
             // statement (one remote command per node, not per tenant).
-            let (shard_rows, estimate) = if self.layout.citus {
+            let (shard_rows, estimate) = if self.tables.citus {
                 (
                     SHARD_ROWS_CTE,
                     format!(
@@ -179,7 +179,7 @@ impl Database {
                         coalesce(s.has_items, false), s.items,
                         coalesce(s.has_orders, false), s.orders
                    FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
-                org = self.layout.tenant_column,
+                org = self.tables.tenant_column,
                 // Users in each tenant schema: `report_per_tenant_users`.
                 users = self.users_counted_together(per_tenant),
                 tenant_raw = raw("s.tenant"),
@@ -191,8 +191,8 @@ impl Database {
                 filter = names.tenant_filter,
                 // Linked users: a person linked to no tenant (django-tenant-users'
                 // public-tenant owner, a new sign-up) names no organization.
-                members = if self.layout.model.users.at == crate::db::tenancy::UsersAt::Link {
-                    format!("WHERE u.{} IS NOT NULL", self.layout.tenant_column)
+                members = if self.tables.model.users.at == crate::db::tenancy::UsersAt::Link {
+                    format!("WHERE u.{} IS NOT NULL", self.tables.tenant_column)
                 } else {
                     String::new()
                 },
@@ -246,7 +246,7 @@ impl Database {
         tx: &mut sqlx::PgConnection,
         tenants_sql: &str,
     ) -> Result<(Vec<TenantRow>, Vec<NodeFault>), DbError> {
-        if !self.layout.citus {
+        if !self.tables.citus {
             return Ok((self.catalog_rows(tx, tenants_sql).await?, Vec::new()));
         }
         let nodes = sqlx::query_as(NODE_ESTIMATES_SQL)
@@ -256,7 +256,7 @@ impl Database {
             .map_err(|e| self.error(e))?;
         let (estimates, faults) = merge_node_estimates(nodes);
         let rows = sqlx::query_as(tenants_sql)
-            .bind(&self.layout.shared_schema)
+            .bind(&self.tables.shared_schema)
             .bind(serde_json::Value::Object(estimates).to_string())
             .persistent(self.persistent())
             .fetch_all(&mut *tx)
@@ -268,7 +268,7 @@ impl Database {
     /// The columns tenantscope reads from the items and orders tables, as
     /// the tenancy model names them.
     fn required_columns(&self) -> [Vec<String>; 2] {
-        let m = &self.layout.model;
+        let m = &self.tables.model;
         [
             vec![
                 m.items.id.clone(),
@@ -314,7 +314,7 @@ impl Database {
                 continue;
             };
             tenant.drift.extend(missing.into_iter().map(|column| Drift {
-                table: self.layout.model.users.table.clone(),
+                table: self.tables.model.users.table.clone(),
                 column: Some(column),
                 kind: DriftKind::MissingRequiredColumn,
                 expected: None,
@@ -355,11 +355,11 @@ impl Database {
                                  WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
                                    AND c.relkind IN {TABLE_KINDS})",
                 candidate = Self::candidate_schema_condition(),
-                items = self.layout.names.items_lit,
-                orders = self.layout.names.orders_lit,
+                items = self.tables.names.items_lit,
+                orders = self.tables.names.orders_lit,
                 node = self.node_of_schema("n.oid"),
             ))
-            .bind(&self.layout.shared_schema)
+            .bind(&self.tables.shared_schema)
             .bind(tenant)
             .persistent(self.persistent())
             .fetch_optional(&mut *tx)
@@ -383,7 +383,7 @@ impl Database {
             // statement may join with a distributed tenant table: the users
             // the orders name are read on their own first (MATERIALIZED CTEs,
             // planned apart), and the orders joined to that result.
-            let (with, users) = if self.layout.citus {
+            let (with, users) = if self.tables.citus {
                 (
                     format!(
                         "WITH ids AS MATERIALIZED (
@@ -391,16 +391,16 @@ impl Database {
                           users_named AS MATERIALIZED (
                               SELECT u.{user_id}, u.{org} FROM {users} u
                                WHERE u.{user_id}::text IN (SELECT id FROM ids))\n",
-                        orders = self.layout.names.orders,
-                        order_user = self.layout.names.order_user,
-                        user_id = self.layout.names.user_id,
-                        org = self.layout.tenant_column,
-                        users = self.layout.users_table,
+                        orders = self.tables.names.orders,
+                        order_user = self.tables.names.order_user,
+                        user_id = self.tables.names.user_id,
+                        org = self.tables.tenant_column,
+                        users = self.tables.users_table,
                     ),
                     "users_named".to_string(),
                 )
             } else {
-                (String::new(), self.layout.users_table.clone())
+                (String::new(), self.tables.users_table.clone())
             };
             let sql = format!(
                 "{with}SELECT o.id::text, o.{order_user}::text,
@@ -412,10 +412,10 @@ impl Database {
                                      WHERE u.{user_id}::text = o.{order_user}::text
                                        AND u.{org}::text = $1)
                   ORDER BY o.id, o.{order_user}",
-                orders = self.layout.names.orders,
-                order_user = self.layout.names.order_user,
-                user_id = self.layout.names.user_id,
-                org = self.layout.tenant_column,
+                orders = self.tables.names.orders,
+                order_user = self.tables.names.order_user,
+                user_id = self.tables.names.user_id,
+                org = self.tables.tenant_column,
             );
             let rows: Vec<LeakRow> = sqlx::query_as(&sql)
                 .bind(tenant)

@@ -10,6 +10,8 @@
 //! stopping at [`WRONG_COPY_CAP`] + 1 rows: a copy full of stray rows is
 //! never read to its end.
 
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 
 use super::model::{CopyRole, WrongCopy, TABLE_KINDS, WRONG_COPY_CAP};
@@ -27,7 +29,7 @@ impl Database {
     /// The tables whose shared-schema copy should be empty, and those whose
     /// tenant copies should be, as the tenancy model names them.
     fn copy_roles(&self) -> (Vec<String>, Vec<String>) {
-        let m = &self.layout.model;
+        let m = &self.tables.model;
         let tenant_tables = vec![m.items.table.clone(), m.orders.table.clone()];
         let mut shared_tables: Vec<String> = m.schemas.registry.table.iter().cloned().collect();
         // Users in every tenant schema (django-tenants' auth_user) are
@@ -47,7 +49,7 @@ impl Database {
         conn: &mut PgConnection,
     ) -> Result<Vec<CopyRow>, DbError> {
         let (tenant_tables, shared_tables) = self.copy_roles();
-        let names = &self.layout.names;
+        let names = &self.tables.names;
         let sql = format!(
             "SELECT {schema}, {table}, n.nspname = $1,
                     quote_ident(n.nspname) || '.' || quote_ident(c.relname)
@@ -70,7 +72,7 @@ impl Database {
             filter = names.tenant_filter,
         );
         sqlx::query_as(&sql)
-            .bind(&self.layout.shared_schema)
+            .bind(&self.tables.shared_schema)
             .bind(&tenant_tables)
             .bind(&shared_tables)
             .persistent(false)
@@ -85,7 +87,7 @@ impl Database {
         &self,
         copies: Vec<CopyRow>,
     ) -> Result<Vec<WrongCopy>, DbError> {
-        let shared = self.layout.shared_schema.clone();
+        let shared = self.tables.shared_schema.clone();
         let selects: Vec<(usize, String)> = copies
             .iter()
             .enumerate()
@@ -102,7 +104,7 @@ impl Database {
             })
             .collect();
         let (rows, errors): (Vec<(i32, i64)>, _) = self
-            .tenant_batches(&selects, WRONG_COPY_BATCH, &[], None)
+            .tenant_batches(&selects, WRONG_COPY_BATCH, &[], None, &HashMap::new())
             .await?;
         // A copy this role may not read is named with its error.
         let counted = rows

@@ -191,8 +191,8 @@ impl Database {
         reference: Option<&str>,
     ) -> Result<FrameworkChecks, DbError> {
         self.retried(|| async move {
-            let model = &self.layout.model;
-            let names = &self.layout.names;
+            let model = &self.tables.model;
+            let names = &self.tables.names;
             let mut tx = self.read_tx().await?;
             let mut checks = FrameworkChecks::default();
             let registry = &model.schemas.registry;
@@ -284,8 +284,8 @@ impl Database {
         tx: &mut sqlx::PgConnection,
         table: &str,
     ) -> Result<RegistryCheck, DbError> {
-        let model = &self.layout.model;
-        let names = &self.layout.names;
+        let model = &self.tables.model;
+        let names = &self.tables.names;
         // The schema expression as tenantscope writes it, never the
         // configured text.
         let quoted = self.quote_registry(&mut *tx, table).await?;

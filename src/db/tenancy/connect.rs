@@ -93,7 +93,7 @@ impl Database {
         limit: &str,
     ) -> String {
         let live = self.live_branches();
-        if source != self.layout.users_table || live.is_empty() {
+        if source != self.tables.users_table || live.is_empty() {
             let columns = self.user_columns();
             return format!("SELECT {columns} FROM {source} u WHERE {condition}");
         }
@@ -103,7 +103,7 @@ impl Database {
     /// The tenants whose users table has every required column: the
     /// members of the all-tenants users union.
     pub(in crate::db) fn live_branches(&self) -> Vec<&TenantBranch> {
-        self.layout
+        self.tables
             .tenant_branches
             .iter()
             .filter(|b| b.missing.is_empty())
@@ -139,7 +139,7 @@ impl Database {
     /// Tenants whose users table lacks a column every tenant's must have
     /// (schema, missing columns): left out of the all-tenants users list.
     pub fn users_left_out(&self) -> Vec<(String, Vec<String>)> {
-        self.layout
+        self.tables
             .tenant_branches
             .iter()
             .filter(|b| !b.missing.is_empty())
@@ -149,12 +149,12 @@ impl Database {
 
     /// The model in force.
     pub fn model(&self) -> &TenancyModel {
-        &self.layout.model
+        &self.tables.model
     }
 
     /// What detection found at connect time; `None` when configured.
     pub fn detection(&self) -> Option<&Detection> {
-        self.layout.detection.as_ref()
+        self.tables.detection.as_ref()
     }
 
     /// SQL condition on `pg_namespace n`: a tenant schema holding the users
@@ -222,7 +222,7 @@ impl Database {
     /// every query over users works unchanged; `tenantscope_tenant` holds
     /// the tenant as the registry names it (label, else key).
     pub(in crate::db) async fn derive_users_source(&mut self) -> Result<(), DbError> {
-        let model = &self.layout.model;
+        let model = &self.tables.model;
         let mut tx = self.read_tx().await?;
         let registry = match &model.schemas.registry.table {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
@@ -268,8 +268,8 @@ impl Database {
         expr: &str,
         tenant_filter: &str,
     ) -> Result<UsersSource, DbError> {
-        let layout = &self.layout;
-        let model = &layout.model;
+        let tables = &self.tables;
+        let model = &tables.model;
         let name_of = match registry {
             Some(QuotedRegistry {
                 table: registry_q,
@@ -287,10 +287,10 @@ impl Database {
         // those the first tenant's has (see `first_users_schema`).
         let (users, orders) = (&model.users, &model.orders);
         let mut required = vec![users.columns.id.clone(), users.columns.name.clone()];
-        if layout.has_mail {
+        if tables.has_mail {
             required.push(users.columns.mail.clone());
         }
-        if layout.has_created {
+        if tables.has_created {
             required.push(users.columns.created.clone());
         }
         // Per schema, by index (linear in the schemas): a join to
@@ -333,7 +333,7 @@ impl Database {
             .map(|(ident, literal, name, schema, missing)| {
                 let name = name.as_deref().unwrap_or("NULL");
                 TenantBranch {
-                    select: per_tenant_users(layout, &ident, &literal, &table_q, name),
+                    select: per_tenant_users(tables, &ident, &literal, &table_q, name),
                     schema,
                     missing,
                 }
@@ -347,7 +347,7 @@ impl Database {
             .map(|b| b.select.clone())
             .collect();
         if selects.is_empty() {
-            let n = &layout.names;
+            let n = &tables.names;
             selects.push(format!(
                 "SELECT NULL::text AS tenantscope_schema, NULL::text AS {}, NULL::text AS {},
                         NULL::text AS {}, NULL::text AS {}, NULL::text AS tenantscope_tenant
@@ -360,7 +360,7 @@ impl Database {
 
     /// Users in a shared table whose column names the registry's key.
     fn shared_source(&self, registry: &QuotedRegistry, expr: &str) -> UsersSource {
-        let layout = &self.layout;
+        let tables = &self.tables;
         let QuotedRegistry {
             table: registry_q,
             key: key_q,
@@ -378,8 +378,8 @@ impl Database {
                             AS tenantscope_tenant
                    FROM {users} u",
                 name = tenant_name(key_q, label_q),
-                column = layout.tenant_column,
-                users = layout.users_table,
+                column = tables.tenant_column,
+                users = tables.users_table,
             ),
             Vec::new(),
         )
@@ -392,8 +392,8 @@ impl Database {
         registry: Option<&QuotedRegistry>,
         expr: &str,
     ) -> Result<UsersSource, DbError> {
-        let layout = &self.layout;
-        let model = &layout.model;
+        let tables = &self.tables;
+        let model = &tables.model;
         let link = &model.users.link;
         // Both columns must be there and readable by this role.
         type LinkRow = (String, String, String, String, Option<bool>, Option<bool>);
@@ -483,8 +483,8 @@ impl Database {
                                 ON r.k = l.{link_tenant}::text
                                AND r.s IS DISTINCT FROM {shared_lit})
                           ON l.{link_user}::text = u.{user_id}::text",
-                users = layout.users_table,
-                user_id = layout.names.user_id,
+                users = tables.users_table,
+                user_id = tables.names.user_id,
             ),
             Vec::new(),
         ))
@@ -498,8 +498,8 @@ impl Database {
         tenant_filter: String,
         source: Option<UsersSource>,
     ) {
-        let model = &self.layout.model;
-        let mut derived: SharedTables = (*self.layout).clone();
+        let model = &self.tables.model;
+        let mut derived: SharedTables = (*self.tables).clone();
         derived.names.tenant_filter = tenant_filter;
         if let Some((source, branches)) = source {
             derived.users_table = format!("({source})");
@@ -534,7 +534,7 @@ impl Database {
                 UsersAt::Shared => {}
             }
         }
-        self.layout = std::sync::Arc::new(derived);
+        self.tables = std::sync::Arc::new(derived);
     }
 }
 
@@ -562,13 +562,13 @@ pub(crate) struct TenantBranch {
 /// union's member): `ident` and `literal` quote the schema, `table_q` the
 /// users table. Text throughout: tenants may drift in column types.
 pub(in crate::db) fn per_tenant_users(
-    layout: &SharedTables,
+    tables: &SharedTables,
     ident: &str,
     literal: &str,
     table_q: &str,
     tenant_name: &str,
 ) -> String {
-    let n = &layout.names;
+    let n = &tables.names;
     let optional = |has: bool, column: &str| {
         if has {
             format!("t.{column}::text")
@@ -583,9 +583,9 @@ pub(in crate::db) fn per_tenant_users(
            FROM {ident}.{table_q} t",
         id = n.user_id,
         name = n.user_name,
-        mail = optional(layout.has_mail, &n.user_mail),
+        mail = optional(tables.has_mail, &n.user_mail),
         mail_as = n.user_mail,
-        created = optional(layout.has_created, &n.user_created),
+        created = optional(tables.has_created, &n.user_created),
         created_as = n.user_created,
     )
 }

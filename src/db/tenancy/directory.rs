@@ -57,7 +57,7 @@ impl Database {
     /// fails (a tenant's users table is gone) leaves the counts out.
     pub async fn tenant_directory(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
         self.retried(|| async move {
-            let model = &self.layout.model;
+            let model = &self.tables.model;
             let schemas = self.tenants().await?;
             let registry = &model.schemas.registry;
             let mut entries: Vec<TenantEntry> = match registry.complete() {
@@ -95,7 +95,7 @@ impl Database {
                     .collect(),
             };
             // Citus: the node of each schema, in one statement.
-            if self.layout.citus {
+            if self.tables.citus {
                 let present: Vec<&str> = entries
                     .iter()
                     .filter(|e| e.present)
@@ -137,7 +137,7 @@ impl Database {
         &self,
         tx: &mut sqlx::PgConnection,
     ) -> Result<Vec<(String, String, String)>, DbError> {
-        let model = &self.layout.model;
+        let model = &self.tables.model;
         let registry = &model.schemas.registry;
         let Some((table, key, expr)) = registry.complete() else {
             return Ok(Vec::new());
@@ -178,8 +178,8 @@ impl Database {
         &self,
         entries: &[TenantEntry],
     ) -> Result<HashMap<String, i64>, DbError> {
-        let layout = &self.layout;
-        let statements: Vec<String> = if layout.model.users.at == UsersAt::PerTenant {
+        let tables = &self.tables;
+        let statements: Vec<String> = if tables.model.users.at == UsersAt::PerTenant {
             let schemas: Vec<&String> = entries
                 .iter()
                 .filter(|e| e.present)
@@ -189,8 +189,8 @@ impl Database {
         } else {
             vec![format!(
                 "SELECT u.{tenant}::text, count(*) FROM {users} u GROUP BY 1",
-                tenant = layout.tenant_column,
-                users = layout.users_table
+                tenant = tables.tenant_column,
+                users = tables.users_table
             )]
         };
         self.run_counts(statements).await
@@ -199,7 +199,7 @@ impl Database {
     /// The tenant schemas holding a users table (users in each tenant
     /// schema; drifted ones too: `count(*)` names no column).
     fn users_schemas(&self) -> Vec<&String> {
-        self.layout
+        self.tables
             .tenant_branches
             .iter()
             .map(|b| &b.schema)
@@ -222,10 +222,10 @@ impl Database {
         if per_tenant {
             format!(
                 "(SELECT NULL::text AS {} WHERE false)",
-                self.layout.tenant_column
+                self.tables.tenant_column
             )
         } else {
-            self.layout.users_table.clone()
+            self.tables.users_table.clone()
         }
     }
 
@@ -261,7 +261,7 @@ impl Database {
     /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]
     /// schemas per statement.
     fn count_statements(&self, schemas: &[&String]) -> Vec<String> {
-        let table = quote_ident(&self.layout.model.users.table);
+        let table = quote_ident(&self.tables.model.users.table);
         schemas
             .chunks(SEARCH_BATCH)
             .map(|chunk| {
@@ -309,13 +309,13 @@ impl Database {
     /// tenant column. Every users query (pages, filter, id) then reads only
     /// that tenant.
     pub fn scoped_to(&self, schema: &str) -> Database {
-        let mut layout = (*self.layout).clone();
-        layout.users_table = self.tenant_source(schema);
-        layout.users_relation = None;
+        let mut tables = (*self.tables).clone();
+        tables.users_table = self.tenant_source(schema);
+        tables.users_relation = None;
         // One tenant's source, read as it is (no union of branches).
-        layout.tenant_branches = Default::default();
+        tables.tenant_branches = Default::default();
         Database {
-            layout: Arc::new(layout),
+            tables: Arc::new(tables),
             ..self.clone()
         }
     }
@@ -323,15 +323,15 @@ impl Database {
     /// The users FROM item of one tenant schema. Borrows the layout: the
     /// search builds one per schema, and the layout holds every tenant's.
     fn tenant_source(&self, schema: &str) -> String {
-        let layout = &self.layout;
-        let n = &layout.names;
-        if layout.model.users.at == UsersAt::PerTenant {
+        let tables = &self.tables;
+        let n = &tables.names;
+        if tables.model.users.at == UsersAt::PerTenant {
             // That tenant's branch of the union (with its registry name);
             // a schema the union lacks is read anyway, so that its error shows.
             return self.users_source(Some(schema)).unwrap_or_else(|| {
-                let table = quote_ident(&layout.model.users.table);
+                let table = quote_ident(&tables.model.users.table);
                 let select = per_tenant_users(
-                    layout,
+                    tables,
                     &quote_ident(schema),
                     &quote_literal(schema),
                     &table,
@@ -343,22 +343,22 @@ impl Database {
         // The columns the users queries read, by name: a role denied
         // the password column may not select `*`.
         let mut columns = vec![n.user_id.clone(), n.user_name.clone()];
-        if layout.has_mail {
+        if tables.has_mail {
             columns.push(n.user_mail.clone());
         }
-        if layout.has_created {
+        if tables.has_created {
             columns.push(n.user_created.clone());
         }
-        if !columns.contains(&layout.tenant_column) {
-            columns.push(layout.tenant_column.clone());
+        if !columns.contains(&tables.tenant_column) {
+            columns.push(tables.tenant_column.clone());
         }
-        columns.extend(layout.tenant_name_column.clone());
+        columns.extend(tables.tenant_name_column.clone());
         let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
         format!(
             "(SELECT {columns} FROM {users} s WHERE s.{tenant}::text = {schema})",
             columns = columns.join(", "),
-            users = layout.users_table,
-            tenant = layout.tenant_column,
+            users = tables.users_table,
+            tenant = tables.tenant_column,
             schema = quote_literal(schema),
         )
     }
@@ -376,7 +376,7 @@ impl Database {
         handle: Option<&QueryHandle>,
     ) -> Result<SearchBatch, DbError> {
         self.retried(|| async move {
-            let per_tenant = self.layout.model.users.at == UsersAt::PerTenant;
+            let per_tenant = self.tables.model.users.at == UsersAt::PerTenant;
             let members: Vec<(Option<&String>, String)> = if per_tenant {
                 schemas
                     .iter()
@@ -388,7 +388,7 @@ impl Database {
                     })
                     .collect()
             } else {
-                vec![(None, self.search_select(&self.layout.users_table))]
+                vec![(None, self.search_select(&self.tables.users_table))]
             };
             let mut batch = SearchBatch::default();
             if members.is_empty() {
@@ -434,8 +434,8 @@ impl Database {
     /// One member of a search statement: `$1` the ILIKE pattern, `$2` the
     /// exact id.
     fn search_select(&self, source: &str) -> String {
-        let n = &self.layout.names;
-        let mail = if self.layout.has_mail {
+        let n = &self.tables.names;
+        let mail = if self.tables.has_mail {
             format!("OR u.{}::text ILIKE $1", n.user_mail)
         } else {
             String::new()
@@ -447,8 +447,8 @@ impl Database {
             columns = self.user_columns(),
             id = n.user_id,
             name = n.user_name,
-            name_key = self.layout.name_key,
-            id_key = self.layout.id_key,
+            name_key = self.tables.name_key,
+            id_key = self.tables.id_key,
             // One more than is kept: says that there were more.
             over = SEARCH_PER_TENANT + 1,
         )

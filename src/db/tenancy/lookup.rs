@@ -32,7 +32,7 @@ impl Database {
                 .iter()
                 .map(|s| (s.clone(), s.clone(), s.clone()))
                 .collect();
-            let model = &self.layout.model;
+            let model = &self.tables.model;
             // (key, label, schema) of registered tenants whose schema is gone;
             // the catalog carries the registry's rows (read with it).
             let mut gone: Vec<(String, String, String)> = Vec::new();
@@ -127,9 +127,9 @@ impl Database {
                   WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
                   ORDER BY u.{tenant}::text
                   LIMIT {limit}",
-                id = self.layout.names.user_id,
+                id = self.tables.names.user_id,
                 columns = self.user_columns(),
-                tenant = self.layout.tenant_column,
+                tenant = self.tables.tenant_column,
                 limit = LISTED + 1,
             );
             let rows: Vec<UserRow> = sqlx::query_as(&sql)

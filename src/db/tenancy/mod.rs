@@ -51,7 +51,7 @@ impl Database {
         tx: &mut sqlx::PgConnection,
         table: &str,
     ) -> Result<QuotedRegistry, DbError> {
-        let model = &self.layout.model;
+        let model = &self.tables.model;
         let registry = &model.schemas.registry;
         let key = registry.key.as_deref().unwrap_or("id");
         let label = registry.label.as_deref().unwrap_or(key);
