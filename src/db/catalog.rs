@@ -322,6 +322,30 @@ impl Database {
         )
     }
 
+    /// Exact-match lookup of `names` among the tenant schemas; the
+    /// server-quoted identifier of each, in the order of `names`, or
+    /// [`DbError::UnknownTenant`] for the first one that is not a tenant.
+    pub(super) async fn quoted_or_unknown(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        names: &[&str],
+    ) -> Result<Vec<String>, DbError> {
+        let found = self
+            .quoted_tenants(conn, names)
+            .await
+            .map_err(|e| self.error(e))?;
+        names
+            .iter()
+            .map(|name| {
+                found
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, quoted)| quoted.clone())
+                    .ok_or_else(|| DbError::UnknownTenant(name.to_string()))
+            })
+            .collect()
+    }
+
     /// Exact-match lookup of tenant schemas that hold the tenant tables,
     /// returning each found name with its server-quoted identifier.
     pub(super) async fn quoted_tenants(

@@ -25,6 +25,7 @@ mod pooler;
 mod prices;
 mod sql;
 pub mod tenancy;
+mod user_counts;
 mod users;
 
 use std::collections::HashMap;

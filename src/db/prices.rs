@@ -199,30 +199,6 @@ impl PriceMatrix {
 }
 
 impl Database {
-    /// Exact-match lookup of `names` among the tenant schemas; the
-    /// server-quoted identifier of each, in the order of `names`, or
-    /// [`DbError::UnknownTenant`] for the first one that is not a tenant.
-    async fn quoted_or_unknown(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        names: &[&str],
-    ) -> Result<Vec<String>, DbError> {
-        let found = self
-            .quoted_tenants(conn, names)
-            .await
-            .map_err(|e| self.error(e))?;
-        names
-            .iter()
-            .map(|name| {
-                found
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, quoted)| quoted.clone())
-                    .ok_or_else(|| DbError::UnknownTenant(name.to_string()))
-            })
-            .collect()
-    }
-
     /// Prices of every item of `tenants` (the columns, in this order),
     /// matched across tenants by exact description; sorted by description.
     ///
