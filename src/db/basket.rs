@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use super::item_match::ItemRule;
+use super::item_match::{ItemRule, RuleChoice};
 use super::orders::OrderLine;
 use super::sql::quote_ident;
 use super::{Database, DbError, QueryHandle};
@@ -176,14 +176,7 @@ impl Database {
             // own items' values of each key column a pair matches on ($3, …).
             let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
             let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
-            let mut key_columns: Vec<&str> = Vec::new();
-            for rule in rules.iter().flatten() {
-                if let ItemRule::Column(column) = &rule.rule {
-                    if !key_columns.contains(&column.as_str()) {
-                        key_columns.push(column);
-                    }
-                }
-            }
+            let key_columns = key_columns(&rules);
             let mut keys = Vec::with_capacity(key_columns.len());
             for column in &key_columns {
                 keys.push(self.own_item_keys(&own_quoted, column, &ids).await?);
@@ -290,6 +283,20 @@ impl Database {
         }
         Ok(keys)
     }
+}
+
+/// The key columns the pairs' rules match on ([`ItemRule::Column`]), each
+/// once.
+fn key_columns(rules: &[Result<RuleChoice, DbError>]) -> Vec<&str> {
+    let mut columns: Vec<&str> = Vec::new();
+    for rule in rules.iter().flatten() {
+        if let ItemRule::Column(column) = &rule.rule {
+            if !columns.contains(&column.as_str()) {
+                columns.push(column);
+            }
+        }
+    }
+    columns
 }
 
 /// The batches' (column, line number from 1, price) rows placed in a

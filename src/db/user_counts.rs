@@ -128,20 +128,6 @@ impl Database {
     pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<i64, DbError> {
         // The schemas holding a users table, not every tenant schema: one
         // without it would fail the count, and with it the dashboard's start.
-        let names = self.users_schemas();
-        // A transaction per statement, as in `run_counts` (the locks).
-        let mut total = 0;
-        for sql in self.count_statements(&names) {
-            let mut tx = self.read_tx().await?;
-            let sum: Option<i64> =
-                sqlx::query_scalar(&format!("SELECT sum(n)::int8 FROM ({sql}) c(s, n)"))
-                    .persistent(false)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| self.error(e))?;
-            Database::end_read(tx);
-            total += sum.unwrap_or(0);
-        }
-        Ok(total)
+        Ok(self.users_per_tenant_schema().await?.values().sum())
     }
 }
