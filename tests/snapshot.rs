@@ -125,7 +125,7 @@ async fn text_frame_has_the_size_the_selection_and_no_colour_when_piped() {
     // The other views, once loaded.
     let health = ok(snapshot(url, &["--view", "health"], &[]));
     assert!(
-        health.contains("Tenant health 3 tenants") && health.contains("client9"),
+        health.contains("Tenant health 4 tenants") && health.contains("client9"),
         "{health}"
     );
     let prices = ok(snapshot(url, &["--view", "prices"], &[]));
