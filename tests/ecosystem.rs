@@ -552,3 +552,63 @@ fn anchors(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// `config`'s output saved as the config file and read back: the same
+/// effective settings (each line's value; only where it comes from
+/// changes). The defaults are comments, so a saved report of defaults sets
+/// nothing (detection stays on, no layout is pinned); a value from the
+/// environment becomes the file's.
+#[test]
+fn config_output_saved_as_the_config_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(&xdg).unwrap();
+    let xdg = xdg.to_str().unwrap();
+    // Each setting line without its origin comment; the files list left out.
+    let values = |report: &str| -> Vec<String> {
+        report
+            .lines()
+            .filter(|l| !l.starts_with("#   ") && !l.is_empty())
+            .skip_while(|l| !l.starts_with('['))
+            .map(|l| match l.find("  # ") {
+                Some(at) => l[..at].trim_end().to_string(),
+                None => l.to_string(),
+            })
+            .collect()
+    };
+    for env in [
+        &[("XDG_CONFIG_HOME", xdg)][..],
+        &[
+            ("XDG_CONFIG_HOME", xdg),
+            ("TENANTSCOPE_UI__REFRESH_S", "30"),
+        ],
+    ] {
+        let out = run_in(dir.path(), &["config"], env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report = stdout(&out);
+        let saved = dir.path().join("saved.toml");
+        std::fs::write(&saved, &report).unwrap();
+        let again = run_in(
+            dir.path(),
+            &["--config", saved.to_str().unwrap(), "config"],
+            &[("XDG_CONFIG_HOME", xdg)],
+        );
+        assert!(again.status.success(), "{}", stderr(&again));
+        let again = stdout(&again);
+        assert_eq!(values(&again), values(&report), "{report}\n{again}");
+        assert!(
+            again
+                .lines()
+                .any(|l| l.starts_with("# detect = true") && l.ends_with("# default")),
+            "detection stays on: {again}"
+        );
+        assert!(
+            again
+                .lines()
+                .any(|l| l.starts_with("# layout = \"article\"") && l.ends_with("# default")),
+            "no layout pinned: {again}"
+        );
+        let from_file = again.lines().filter(|l| l.contains("# file ")).count();
+        assert_eq!(from_file, env.len() - 1, "{again}");
+    }
+}
