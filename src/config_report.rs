@@ -129,6 +129,8 @@ pub fn render(
     let mut out = String::from(
         "# tenantscope: the effective configuration and where each value comes from\n\
          # (layers, lowest first: default, file, environment, profile, flag).\n\
+         # Defaults are comments: saved as a config file, this sets only what\n\
+         # is not a default (a password shown as *** must be set again).\n\
          # Files looked for (only the first found is read):\n",
     );
     for (path, exists) in looked_for(file, env) {
@@ -142,24 +144,50 @@ pub fn render(
     let tree = serde_json::to_value(&settings).expect("settings serialize");
     for (section, keys) in tree.as_object().into_iter().flatten() {
         out.push_str(&format!("\n[{section}]\n"));
-        for (key, value) in keys.as_object().into_iter().flatten() {
-            let origin = origin_of(section, key, &file_keys, file, env, flags);
-            let line = match value {
-                serde_json::Value::Null => format!("# {key} is unset"),
-                serde_json::Value::String(text) => {
-                    let shown = if key == "url" {
-                        redact_secrets(text)
-                    } else {
-                        text.clone()
-                    };
-                    format!("{key} = {}", toml::Value::String(shown))
-                }
-                other => format!("{key} = {other}"),
-            };
-            out.push_str(&format!("{line:<40} # {origin}\n"));
+        let mut lines: Vec<(String, String)> = keys
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(key, value)| {
+                let origin = origin_of(section, key, &file_keys, file, env, flags);
+                (key.clone(), setting_line(key, value, &origin))
+            })
+            .collect();
+        if section == "tenancy" {
+            // Not part of the model, so not in `tree`: whether detection runs.
+            let origin = origin_of(section, "detect", &file_keys, file, env, flags);
+            let detect = serde_json::Value::Bool(!settings.tenancy_set);
+            lines.push(("detect".into(), setting_line("detect", &detect, &origin)));
+            lines.sort();
+        }
+        for (_, line) in lines {
+            out.push_str(&line);
         }
     }
     out
+}
+
+/// One key's line: `key = value` and its origin; a default (or an unset
+/// key) is a comment, so that the report saved as a config file sets only
+/// what is not a default (a `[tenancy]` key would pin what detection finds).
+fn setting_line(key: &str, value: &serde_json::Value, origin: &Origin) -> String {
+    let line = match value {
+        serde_json::Value::Null => format!("# {key} is unset"),
+        serde_json::Value::String(text) => {
+            let shown = if key == "url" {
+                redact_secrets(text)
+            } else {
+                text.clone()
+            };
+            format!("{key} = {}", toml::Value::String(shown))
+        }
+        other => format!("{key} = {other}"),
+    };
+    let line = match origin {
+        Origin::Default if !line.starts_with('#') => format!("# {line}"),
+        _ => line,
+    };
+    format!("{line:<40} # {origin}\n")
 }
 
 fn origin_of(
@@ -277,7 +305,11 @@ mod tests {
             ("tenancy", "shared_schema", "= \"public\"", "# default"),
         ] {
             let shown = line(&report, section, key);
-            let value = format!("{key} {value}");
+            // A default is a comment (saved, the report pins nothing).
+            let value = match source {
+                "# default" => format!("# {key} {value}"),
+                _ => format!("{key} {value}"),
+            };
             assert!(
                 shown.starts_with(&value) && shown.ends_with(source),
                 "{shown}"
@@ -296,6 +328,46 @@ mod tests {
         assert_eq!(parsed.database.max_connections, 9);
         assert_eq!(parsed.ui.debounce_ms, 70);
         assert_eq!(parsed.tenancy.compare_with.as_deref(), Some("client3"));
+    }
+
+    /// The report saved as the config file gives the settings it reports:
+    /// the defaults stay defaults (detection on, no `[tenancy]` key pinning
+    /// what it finds), and what was set is set again.
+    #[test]
+    fn the_report_saved_as_the_config_file_changes_nothing() {
+        let saved = |settings: &Settings, file: &ConfigFile, env: &HashMap<String, String>| {
+            let report = render(settings, file, env, &Flags::default());
+            let (dir, _path, file) = config_file(&report);
+            (dir, Settings::load(&file, &HashMap::new()).unwrap(), report)
+        };
+        let none = HashMap::new();
+        let defaults = Settings::load(&ConfigFile::Default(None), &none).unwrap();
+        let (_dir, reloaded, report) = saved(&defaults, &ConfigFile::Default(None), &none);
+        assert_eq!(reloaded, defaults, "{report}");
+        assert_eq!(reloaded, Settings::default(), "{report}");
+        assert!(!reloaded.tenancy_set && reloaded.tenancy_keys.is_empty());
+        assert!(line(&report, "tenancy", "layout").starts_with("# layout = \"article\""));
+        assert!(line(&report, "tenancy", "detect").starts_with("# detect = true"));
+        // Every setting line is a comment: the saved file sets nothing.
+        assert!(
+            report
+                .lines()
+                .all(|l| l.is_empty() || l.starts_with('#') || l.starts_with('[')),
+            "{report}"
+        );
+
+        // What a file (or the environment) sets is kept, detection's
+        // switch and the refining keys too.
+        for text in [
+            "[database]\nmax_connections = 9\n[tenancy]\nusers_table = \"people\"\n",
+            "[tenancy]\ndetect = false\nitems_table = \"products\"\n[ui]\nmouse = false\n",
+        ] {
+            let (_keep, _path, file) = config_file(text);
+            let env = crate::fixtures::env(&[("TENANTSCOPE_UI__REFRESH_S", "30")]);
+            let settings = Settings::load(&file, &env).unwrap();
+            let (_dir, reloaded, report) = saved(&settings, &file, &env);
+            assert_eq!(reloaded, settings, "{report}");
+        }
     }
 
     #[test]

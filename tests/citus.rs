@@ -191,6 +191,8 @@ const NAMES: [&str; 8] = [
     "Tesla", "Huawei", "Lamp", "Desk", "Chair", "Phone", "Kettle", "Bike",
 ];
 const SHOPS: usize = 16;
+/// The demo's tenant schemas (client1 to client4).
+const DEMO_TENANTS: usize = 4;
 
 /// The demo data (sql/init.sql, populate.sql, demo_more.sql) and 16 more
 /// tenants whose catalogues number the same items differently (so items
@@ -375,7 +377,7 @@ async fn citus_database(cluster: &Cluster, name: &str, users: Users) -> String {
     conn.close().await.ok();
     assert_eq!(
         kinds.iter().filter(|(_, kind)| kind == "schema").count(),
-        2 * (3 + SHOPS),
+        2 * (DEMO_TENANTS + SHOPS),
         "{kinds:?}"
     );
     let users_kind = kinds
@@ -427,7 +429,7 @@ async fn every_command_on_citus_answers_as_on_one_server() {
         assert_eq!(citus_json, one_json);
         assert!(one_nodes.iter().all(|(_, node)| node.is_none()));
         let expected = nodes_by_citus(&cluster, name).await;
-        assert_eq!(expected.len(), 3 + SHOPS);
+        assert_eq!(expected.len(), DEMO_TENANTS + SHOPS);
         for (tenant, node) in &citus_nodes {
             let want = expected.iter().find(|(t, _)| t == tenant).map(|(_, n)| n);
             assert_eq!(node.as_ref(), want, "{tenant}");
@@ -447,7 +449,7 @@ async fn every_command_on_citus_answers_as_on_one_server() {
         let why = stderr(&detect);
         assert!(why.contains("layout: citus"), "{why}");
         assert!(
-            why.contains(&format!("{} distributed schema(s)", 3 + SHOPS)),
+            why.contains(&format!("{} distributed schema(s)", DEMO_TENANTS + SHOPS)),
             "{why}"
         );
         for worker in &workers {
@@ -1241,7 +1243,7 @@ async fn moving_tenant_schemas_onto_citus_one_at_a_time_keeps_every_answer() {
         panes.push(dashboard(db.clone(), id, "before the move").await);
     }
 
-    let mut schemas: Vec<String> = vec!["client1".into(), "client2".into(), "client3".into()];
+    let mut schemas: Vec<String> = (1..=DEMO_TENANTS).map(|k| format!("client{k}")).collect();
     schemas.extend((1..=SHOPS).map(|k| format!("shop_{k:02}")));
     let checked = [0, schemas.len() / 2, schemas.len() - 1];
     for (step, schema) in schemas.iter().enumerate() {

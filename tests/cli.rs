@@ -267,7 +267,7 @@ async fn errors_are_one_line_with_a_non_zero_exit() {
             &["orders", "1", "--compare", "Client2"],
             2,
             // The candidates, closest first (--compare named none).
-            "unknown tenant: \"Client2\" (tenants: \"client2\", \"client1\", \"client3\")",
+            "unknown tenant: \"Client2\" (tenants: \"client2\", \"client1\", \"client3\", \"client4\")",
         ),
         (&["orders", "4"], 1, "tenant schema not found: \"client9\""),
         (

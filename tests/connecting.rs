@@ -20,7 +20,7 @@ use common::{bare_command, stderr, stdout, tenantscope};
 const ALICE_PASSWORD: &str = r"p:w\d x";
 
 /// The tenants of the demo data, as `tenants` lists them.
-const DEMO_TENANTS: [&str; 4] = ["client1", "client2", "client3", "client9"];
+const DEMO_TENANTS: [&str; 5] = ["client1", "client2", "client3", "client4", "client9"];
 
 const HBA: &str = "\
 local all tenantscope trust
@@ -641,7 +641,7 @@ mod dashboard_start {
         keys(&tx, &[KeyCode::Char('r')]);
         let opened =
             frame_where(&mut frames, "the demo's users", |f| f.contains("rich_dude")).await;
-        assert!(opened.contains("4 users · 3 tenants"), "{opened}");
+        assert!(opened.contains("4 users · 4 tenants"), "{opened}");
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
 
         keys(&tx, &[KeyCode::Char('P')]);

@@ -362,7 +362,7 @@ fn config_names_sources_files_and_the_shadowed_file() {
         "{report}"
     );
     // The XDG file is not layered under the local one: its 2 is not used.
-    assert!(has("max_connections = 4 # default"), "{report}");
+    assert!(has("# max_connections = 4 # default"), "{report}");
     assert!(report.contains("#   ./tenantscope.toml (read)"));
     assert!(report.contains(&format!("#   {} (exists, ignored)", xdg_file.display())));
     assert!(!report.contains("Sekr1t") && !stderr(&out).contains("Sekr1t"));
@@ -405,13 +405,16 @@ fn config_names_sources_files_and_the_shadowed_file() {
     );
 }
 
-/// The README's benchmark figures are BENCHMARKS.md's (section i's medians,
+/// The docs' benchmark figures are BENCHMARKS.md's (section i's medians,
 /// and j's ratios to psql): a new benchmark run that changes them fails
 /// here until the README says the same.
 #[test]
 fn the_readme_quotes_the_figures_benchmarks_md_measured() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    // The figures are in docs/frameworks.md (tenant-first) and docs/cli.md.
+    let readme = ["docs/frameworks.md", "docs/cli.md"]
+        .map(|path| std::fs::read_to_string(format!("{root}/{path}")).unwrap())
+        .join("\n\n");
     let bench = std::fs::read_to_string(format!("{root}/BENCHMARKS.md")).unwrap();
     let row = |start: &str| -> &str {
         bench
@@ -463,5 +466,149 @@ fn the_readme_quotes_the_figures_benchmarks_md_measured() {
             .find(ratio)
             .unwrap_or_else(|| panic!("README lacks {ratio} (in order): {paragraph}"));
         at += found + ratio.len();
+    }
+}
+
+/// The README's first screen: at most 150 lines, its test command the one
+/// `.ci/run` runs, and every relative link in it and in docs/ names a file
+/// that exists (and, with `#`, a heading of that file).
+#[test]
+fn the_readme_is_one_screen_and_every_link_in_the_docs_resolves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap();
+    let readme = read(&root.join("README.md"));
+    let lines = readme.lines().count();
+    assert!(lines <= 150, "README.md has {lines} lines");
+    let test_command = readme
+        .lines()
+        .find(|l| l.starts_with("cargo test"))
+        .and_then(|l| l.split('#').next())
+        .map(str::trim)
+        .expect("README names the test command");
+    assert!(
+        read(&root.join(".ci/run"))
+            .lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.ends_with(test_command)),
+        "{test_command:?} is not what .ci/run runs"
+    );
+
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut checked = 0;
+    for page in &pages {
+        let text = read(page);
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("](") {
+            rest = &rest[at + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            if target.contains("://") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let file = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(file)
+            };
+            assert!(file.exists(), "{}: {target} names no file", page.display());
+            if !anchor.is_empty() {
+                assert!(
+                    anchors(&read(&file)).iter().any(|a| a == anchor),
+                    "{}: {target}: no such heading",
+                    page.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links found");
+}
+
+/// The anchors GitHub makes of a Markdown file's headings (code blocks
+/// left out).
+fn anchors(text: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim().to_lowercase();
+        out.push(
+            title
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// `config`'s output saved as the config file and read back: the same
+/// effective settings (each line's value; only where it comes from
+/// changes). The defaults are comments, so a saved report of defaults sets
+/// nothing (detection stays on, no layout is pinned); a value from the
+/// environment becomes the file's.
+#[test]
+fn config_output_saved_as_the_config_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(&xdg).unwrap();
+    let xdg = xdg.to_str().unwrap();
+    // Each setting line without its origin comment; the files list left out.
+    let values = |report: &str| -> Vec<String> {
+        report
+            .lines()
+            .filter(|l| !l.starts_with("#   ") && !l.is_empty())
+            .skip_while(|l| !l.starts_with('['))
+            .map(|l| match l.find("  # ") {
+                Some(at) => l[..at].trim_end().to_string(),
+                None => l.to_string(),
+            })
+            .collect()
+    };
+    for env in [
+        &[("XDG_CONFIG_HOME", xdg)][..],
+        &[
+            ("XDG_CONFIG_HOME", xdg),
+            ("TENANTSCOPE_UI__REFRESH_S", "30"),
+        ],
+    ] {
+        let out = run_in(dir.path(), &["config"], env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report = stdout(&out);
+        let saved = dir.path().join("saved.toml");
+        std::fs::write(&saved, &report).unwrap();
+        let again = run_in(
+            dir.path(),
+            &["--config", saved.to_str().unwrap(), "config"],
+            &[("XDG_CONFIG_HOME", xdg)],
+        );
+        assert!(again.status.success(), "{}", stderr(&again));
+        let again = stdout(&again);
+        assert_eq!(values(&again), values(&report), "{report}\n{again}");
+        assert!(
+            again
+                .lines()
+                .any(|l| l.starts_with("# detect = true") && l.ends_with("# default")),
+            "detection stays on: {again}"
+        );
+        assert!(
+            again
+                .lines()
+                .any(|l| l.starts_with("# layout = \"article\"") && l.ends_with("# default")),
+            "no layout pinned: {again}"
+        );
+        let from_file = again.lines().filter(|l| l.contains("# file ")).count();
+        assert_eq!(from_file, env.len() - 1, "{again}");
     }
 }

@@ -752,17 +752,15 @@ async fn the_articles_health_json_has_no_registry_or_ledger_keys() {
     );
 }
 
-/// The README's config example for each framework is what `detect` prints
-/// for its fixture (the README leaves the defaults out).
+/// docs/frameworks.md's config example for each framework is what `detect` prints
+/// for its fixture (the page leaves the defaults out).
 #[tokio::test]
 async fn the_readme_examples_are_what_detect_prints() {
     #[derive(serde::Deserialize)]
     struct File {
         tenancy: tenantscope::db::TenancyModel,
     }
-    let readme = include_str!("../README.md");
-    let section = &readme[readme.find("## Frameworks").unwrap()..];
-    let section = &section[..section.find("\n## ").unwrap()];
+    let section = include_str!("../docs/frameworks.md");
     let examples: Vec<&str> = section
         .split("```toml\n")
         .skip(1)

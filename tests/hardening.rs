@@ -66,10 +66,10 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     // Idempotent: a second run (after a new tenant appears) works too.
     test_db
         .run_sql(
-            "CREATE SCHEMA client4;
-             CREATE TABLE client4.items (id text, description text, price numeric(12,2));
-             CREATE TABLE client4.orders (id text, user_id text, item_id text, quantity int);
-             INSERT INTO client4.items VALUES ('1', 'Tesla', 4200.00);",
+            "CREATE SCHEMA client5;
+             CREATE TABLE client5.items (id text, description text, price numeric(12,2));
+             CREATE TABLE client5.orders (id text, user_id text, item_id text, quantity int);
+             INSERT INTO client5.items VALUES ('1', 'Tesla', 4300.00);",
         )
         .await;
     test_db
@@ -88,20 +88,20 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     let catalog = db.tenants().await.unwrap();
     assert_eq!(
         catalog.names(),
-        ["client1", "client2", "client3", "client4"]
+        ["client1", "client2", "client3", "client4", "client5"]
     );
     let summaries = db.tenant_summaries().await.unwrap();
     assert!(summaries
         .iter()
         .any(|t| t.tenant.as_deref() == Some("client9") && !t.schema_exists));
     let rich = db.user("1").await.unwrap();
-    let report = db.priced_orders(&rich, Some("client4")).await.unwrap();
-    assert_eq!(report.lines[0].compare_unit_price, dec("4200.00"));
+    let report = db.priced_orders(&rich, Some("client5")).await.unwrap();
+    assert_eq!(report.lines[0].compare_unit_price, dec("4300.00"));
     assert_eq!(report.total, dec("60000.00"));
     // Health, leaks and the price matrix need nothing more.
     let health = db.health(None).await.unwrap();
-    assert_eq!(health.tenants.len(), 4);
-    assert_eq!(health.unused_tenants, ["client4"]);
+    assert_eq!(health.tenants.len(), 5);
+    assert_eq!(health.unused_tenants, ["client4", "client5"]);
     assert_eq!(db.leaks("client1").await.unwrap(), []);
     let matrix = db.price_matrix(catalog.names()).await.unwrap();
     assert_eq!(matrix.rows.len(), 2);

@@ -44,30 +44,56 @@ fn strip_sgr(text: &str) -> String {
     out
 }
 
+/// The pictures in README.md and docs/, with the `snapshot` arguments that
+/// draw each one from the demo (`tenantscope --demo snapshot ARGS --format
+/// svg > FILE` regenerates it).
+const PICTURES: [(&str, &[&str]); 4] = [
+    ("docs/demo.svg", &["--user", "1"]),
+    ("docs/health.svg", &["--view", "health", "--size", "120x24"]),
+    ("docs/matrix.svg", &["--view", "prices", "--size", "100x12"]),
+    (
+        "docs/basket.svg",
+        &["--view", "basket", "--user", "1", "--size", "100x13"],
+    ),
+];
+
 #[test]
-fn readme_picture_is_what_the_program_draws() {
+fn the_pictures_in_the_readme_and_docs_are_what_the_program_draws() {
     let root = env!("CARGO_MANIFEST_DIR");
     let read = |path: &str| std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+    let readme = read("README.md");
+    for (file, args) in PICTURES {
+        let svg = ok(snapshot(
+            None,
+            &[args, &["--format", "svg"][..]].concat(),
+            &[],
+        ));
+        assert_eq!(
+            svg,
+            read(file),
+            "{file} is stale; regenerate: tenantscope --demo snapshot {} --format svg > {file}",
+            args.join(" ")
+        );
+        assert!(
+            readme.contains(&format!("]({file})")),
+            "README.md does not show {file}"
+        );
+    }
+    // The dashboard frame as text, in docs/dashboard.md beside its picture.
     let regenerate = "regenerate: tenantscope --demo snapshot --user 1 > docs/demo.txt; \
-                      ... --format svg > docs/demo.svg; and paste docs/demo.txt into README.md";
+                      and paste docs/demo.txt into docs/dashboard.md";
     let text = ok(snapshot(None, &["--user", "1"], &[]));
     assert_eq!(
         text,
         read("docs/demo.txt"),
         "docs/demo.txt is stale; {regenerate}"
     );
-    let svg = ok(snapshot(None, &["--user", "1", "--format", "svg"], &[]));
-    assert_eq!(
-        svg,
-        read("docs/demo.svg"),
-        "docs/demo.svg is stale; {regenerate}"
-    );
-    let readme = read("README.md");
+    let page = read("docs/dashboard.md");
     assert!(
-        readme.contains(&format!("```\n{text}```\n")),
-        "README.md's frame is not the program's; {regenerate}"
+        page.contains(&format!("```\n{text}```\n")),
+        "docs/dashboard.md's frame is not the program's; {regenerate}"
     );
-    assert!(readme.contains("](docs/demo.svg)"));
+    assert!(page.contains("](demo.svg)"));
 }
 
 #[tokio::test]
@@ -125,7 +151,7 @@ async fn text_frame_has_the_size_the_selection_and_no_colour_when_piped() {
     // The other views, once loaded.
     let health = ok(snapshot(url, &["--view", "health"], &[]));
     assert!(
-        health.contains("Tenant health 3 tenants") && health.contains("client9"),
+        health.contains("Tenant health 4 tenants") && health.contains("client9"),
         "{health}"
     );
     let prices = ok(snapshot(url, &["--view", "prices"], &[]));

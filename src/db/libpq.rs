@@ -136,7 +136,7 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
         parse_keywords(text)?
     } else if text.contains("://") {
         // libpq would take this for a database name; it is a URL of
-        // another kind (a deliberate difference, see README).
+        // another kind (a deliberate difference, see docs/connecting.md).
         return Err(format!(
             "invalid database URL {}: use a postgres:// or postgresql:// URL, key=value pairs \
              (host=… dbname=…) or a database name",

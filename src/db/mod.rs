@@ -60,7 +60,7 @@ use sql::{exact_text, union_all};
 /// How long quitting waits for the connections to close (and superseded
 /// queries to be cancelled) before it drops them: well within the one
 /// second that `q`, Ctrl-C or SIGTERM take to end tenantscope whatever the
-/// server does (README, Security).
+/// server does (docs/connecting.md, Security).
 pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a tenant read waits for a lock another session holds: a tenth
