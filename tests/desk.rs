@@ -1,5 +1,6 @@
 //! The support desk (issue 13) on the real loop and the real server: Esc
-//! steps back, a fresh `/` prompt, search by id, opening on a user.
+//! steps back (to exactly the view before: issue 23), a fresh `/` prompt,
+//! search by id, opening on a user.
 
 use std::time::Duration;
 
@@ -57,20 +58,22 @@ async fn esc_steps_back_and_slash_starts_fresh_and_an_id_is_found_first() {
     })
     .await;
 
-    // Esc: the prompt closes, the filter stays; Esc: the whole list; Esc: still here.
+    // Esc: the edit is cancelled, the filter kept before (`rich`) is back;
+    // Esc: the whole list; Esc: still here.
     app.press(KeyCode::Esc);
     let frame = app
-        .frame_where("the kept filter", |f| {
-            f.contains("/poor ") && !f.contains('▏')
+        .frame_where("the filter kept before", |f| {
+            f.contains("/rich ") && !f.contains('▏') && !f.contains("poor_dude")
         })
         .await;
+    assert!(frame.contains("rich_dude"), "{frame}");
     assert!(
         frame.contains("Esc clear filter"),
         "the hint bar says so: {frame}"
     );
     app.press(KeyCode::Esc);
     app.frame_where("the whole list", |f| {
-        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/poor")
+        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/rich")
     })
     .await;
     app.press(KeyCode::Esc);
@@ -703,4 +706,70 @@ async fn every_hinted_key_does_something_in_its_view() {
         }
     }
     assert!(checked > 20, "{checked}");
+}
+
+/// Esc returns to exactly the view before, on the real loop: from "who
+/// ordered" to the matrix cell it was opened from (it used to land on the
+/// users list), and from a tenant's users to the tenants pane, then to the
+/// whole list the pane was opened from (it used to go between the two for
+/// ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_returns_to_the_matrix_cell_and_from_the_tenants_pane_to_the_list() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    // Huawei (the widest spread) at client2.
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    app.frame_where("who ordered Huawei in client2", |f| {
+        f.contains("who ordered Huawei in client2")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the matrix again", |f| f.contains(" Prices "))
+        .await;
+    // The same cell: Enter opens the same list again.
+    app.press(KeyCode::Enter);
+    app.frame_where("the same cell's buyers", |f| {
+        f.contains("who ordered Huawei in client2")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Esc);
+    let list = app
+        .frame_where("the whole list", |f| {
+            f.contains("rich_dude") && f.contains("stray_dude") && !f.contains(" Prices ")
+        })
+        .await;
+    let selected = |user: &str| list.lines().any(|l| l.contains('▶') && l.contains(user));
+    assert!(selected("poor_dude"), "as it was: {list}");
+
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| {
+        f.contains("Tenants ·") && f.contains("client3")
+    })
+    .await;
+    app.press(KeyCode::Enter);
+    app.frame_where("client1's users", |f| f.contains("Users of client1"))
+        .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("Tenants ·"))
+        .await;
+    app.press(KeyCode::Esc);
+    let list = app
+        .frame_where("the whole list again", |f| {
+            f.contains("stray_dude") && f.contains("poor_dude") && !f.contains("Users of")
+        })
+        .await;
+    let selected = |user: &str| list.lines().any(|l| l.contains('▶') && l.contains(user));
+    assert!(selected("poor_dude"), "{list}");
+    app.press(KeyCode::Esc);
+    app.frame_where("nowhere further back", |f| f.contains("q quits"))
+        .await;
+    app.quit().await;
 }

@@ -53,6 +53,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     state.notice = None;
+    if state.picker.is_some() && !state.help_open {
+        return super::picker::compare_key(state, key);
+    }
     let screen = state.view.screen();
     let Some(action) = keymap::action_for(state.keys(), &key) else {
         return (screen.on_key)(state, key);
@@ -107,7 +110,7 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    if state.help_open {
+    if state.help_open || state.picker.is_some() {
         return Vec::new();
     }
     (state.view.screen().on_mouse)(state, mouse)

@@ -19,12 +19,7 @@ pub(super) const NAV: [Binding; 6] = navigation(Rows {
 pub(super) const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
     bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(
-        &[Char('C')],
-        PreviousCompare,
-        "compare previous tenant",
-        false,
-    ),
+    bind(&[Char('C')], PickCompare, "pick comparison tenant", true),
     bind(
         &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
         SwitchFocus,
@@ -64,19 +59,19 @@ const END_NARROWED: &[Binding] = &[
     bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
     QUIT,
 ];
+/// Entered from another view (see `app::nav`): Esc returns there.
+const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, END];
 pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
 pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
+pub(super) const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
 
-/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
+/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W);
+/// Esc cancels the edit, putting back the list as it was before `/`.
 pub const FILTERING: KeyTable = &[&[
-    bind(
-        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
+    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
+    bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
     bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", true),
     bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
     bind(&[Ctrl('c')], Quit, "quit", true),
@@ -85,12 +80,8 @@ pub const FILTERING: KeyTable = &[&[
 /// [`FILTERING`] before any filter was kept: no history for ↑ to recall,
 /// so the hint bar leaves it out (it stays bound, and in the help).
 pub const FILTERING_FIRST: KeyTable = &[&[
-    bind(
-        &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-        KeepFilter,
-        "keep filter",
-        true,
-    ),
+    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
+    bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
     bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", false),
     bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
     bind(&[Ctrl('c')], Quit, "quit", true),
