@@ -19,7 +19,7 @@ pub(super) const NAV: [Binding; 6] = navigation(Rows {
 pub(super) const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
     bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(&[Char('C')], PickCompare, "pick comparison tenant", true),
+    bind(&[Char('C')], PickCompare, "pick comparison tenant", false),
     bind(
         &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
         SwitchFocus,
