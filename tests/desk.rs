@@ -625,13 +625,14 @@ async fn comparison_and_basket_on_a_catalogue_numbered_the_other_way_round() {
 }
 
 /// Every key the hint bar shows works where it is shown: on each view,
-/// loaded, each hinted binding's first key changes the state or asks for
-/// something (a load, an export, a copy). The hint bar and the key handling
-/// read the same table (`State::keys`), so this is the hint bar's truth.
+/// loaded (and "who ordered", both pickers, the connect screen before any
+/// database is open), each hinted binding's first key changes the state or
+/// asks for something (a load, a connection, an export, a copy). The hint
+/// bar and the key handling read the same table (`State::keys`), so this is
+/// the hint bar's truth.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hinted_key_does_something_in_its_view() {
     use crossterm::event::{KeyEvent, KeyModifiers};
-    use tenantscope::app::keymap::{bindings, Key};
     use tenantscope::app::{Msg, State};
 
     let test_db = TestDatabase::demo().await;
@@ -642,7 +643,8 @@ async fn every_hinted_key_does_something_in_its_view() {
     type Ready = fn(&str) -> bool;
     let any: Ready = |_| true;
     let tenants: Ready = |f| f.contains("Tenants ·") && f.contains("client3");
-    let views: [(&str, &[(KeyCode, Ready)]); 11] = [
+    let who_ordered: Ready = |f| f.contains("who ordered");
+    let views: [(&str, &[(KeyCode, Ready)]); 14] = [
         ("dashboard", &[]),
         ("orders pane", &[(KeyCode::Tab, any)]),
         ("detail", &[(KeyCode::Enter, any)]),
@@ -672,12 +674,33 @@ async fn every_hinted_key_does_something_in_its_view() {
             "tenants search",
             &[(KeyCode::Char('T'), tenants), (KeyCode::Char('/'), any)],
         ),
+        (
+            "who ordered",
+            &[
+                (KeyCode::Char('p'), |f| f.contains("✓ prices of ")),
+                (KeyCode::Enter, who_ordered),
+            ],
+        ),
+        (
+            "comparison picker",
+            &[(KeyCode::Char('C'), |f| f.contains("Compare with"))],
+        ),
+        (
+            "profile picker",
+            &[(KeyCode::Char('P'), |f| f.contains("Profiles · type"))],
+        ),
     ];
     let mut checked = 0;
     for (what, steps) in views {
         let db = connect(&test_db).await;
+        let mut state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+        state.session.debounce = Duration::from_millis(20);
+        // Two profiles, for the picker (`P`).
+        state.session.connect.profiles = profiles();
         // 24 lines: help does not fit, so its scroll keys have somewhere to go.
-        let mut app = start_app(db, Duration::from_millis(20), (120, 24)).await;
+        let mut app = common::start_app_with(db, state, (120, 24));
         app.frame_where("mid_dude's orders", loaded_tesla).await;
         for (key, ready) in steps {
             app.press(*key);
@@ -685,27 +708,69 @@ async fn every_hinted_key_does_something_in_its_view() {
         }
         let mut state: State = app.quit().await;
         state.session.quit = false;
-        state.notice = None;
-        let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
-        assert!(!hinted.is_empty(), "{what}: no hints");
-        for binding in hinted {
-            let event = match binding.keys[0] {
-                Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
-                Key::Char(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE),
-                Key::Ctrl(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL),
-            };
-            let mut after = state.clone();
-            let effects = tenantscope::app::update::update(&mut after, Msg::Key(event));
-            assert!(
-                after != state || !effects.is_empty(),
-                "{what}: the hint {:?} ({}) does nothing there",
-                binding.label(),
-                binding.description
-            );
-            checked += 1;
-        }
+        checked += hints_work(what, state);
     }
-    assert!(checked > 20, "{checked}");
+
+    // The connect screen, before any database is open: connecting, failed,
+    // the profile picker from there.
+    use tenantscope::app::connect::{self, connecting_state, ConnectError};
+    let mut session = tenantscope::app::Session::default();
+    session.connect.profiles = profiles();
+    session.size = (120, 24);
+    let mut state = connecting_state("u@nowhere:1/db".into(), session);
+    tenantscope::app::init(&mut state);
+    checked += hints_work("connecting", state.clone());
+    let failed = connect::Msg::Done {
+        ticket: state.session.connect.ticket(),
+        result: Err(ConnectError {
+            message: "cannot connect to u@nowhere:1/db: refused".into(),
+            usage: false,
+        }),
+    };
+    tenantscope::app::update(&mut state, failed.into());
+    checked += hints_work("connection failed", state.clone());
+    tenantscope::app::update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('P'), KeyModifiers::NONE)),
+    );
+    checked += hints_work("profile picker, nothing open", state);
+    assert!(checked > 40, "{checked}");
+}
+
+fn profiles() -> Vec<(String, String)> {
+    vec![
+        ("first".into(), "u@a:5432/a".into()),
+        ("second".into(), "u@b:5432/b".into()),
+    ]
+}
+
+/// Each binding the hint bar shows in `state` (its first key) changes the
+/// state or asks for something: a load, a connection, an export, a copy.
+/// Returns how many were checked.
+fn hints_work(what: &str, mut state: tenantscope::app::State) -> usize {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use tenantscope::app::keymap::{bindings, Key};
+    use tenantscope::app::Msg;
+
+    state.notice = None;
+    let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
+    assert!(!hinted.is_empty(), "{what}: no hints");
+    for binding in &hinted {
+        let event = match binding.keys[0] {
+            Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
+            Key::Char(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE),
+            Key::Ctrl(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL),
+        };
+        let mut after = state.clone();
+        let effects = tenantscope::app::update::update(&mut after, Msg::Key(event));
+        assert!(
+            after != state || !effects.is_empty(),
+            "{what}: the hint {:?} ({}) does nothing there",
+            binding.label(),
+            binding.description
+        );
+    }
+    hinted.len()
 }
 
 /// Esc returns to exactly the view before, on the real loop: from "who

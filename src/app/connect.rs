@@ -3,7 +3,7 @@
 //! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
 use super::dashboard::PAGE_SIZE;
-use super::keymap::{bind, Action, Binding, Key, KeyTable, BACK, QUIT, VIEW_END};
+use super::keymap::{bind, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, VIEW_END};
 use super::load::Ticket;
 use super::msg::Effect;
 use super::picker::{Choice, Picker, PROFILE_KEYS};
@@ -106,6 +106,12 @@ const FAILED: KeyTable = &[
     &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
     &VIEW_END,
 ];
+/// No database open yet: Esc has nothing to go back to.
+const CONNECTING_FIRST: KeyTable = &[&[QUIT]];
+const FAILED_FIRST: KeyTable = &[
+    &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
+    &[HELP_KEY, QUIT],
+];
 /// The profile picker: typing filters the profiles.
 const PICKING: KeyTable = PROFILE_KEYS;
 
@@ -115,7 +121,9 @@ pub const SCREEN: Screen = Screen {
     // Nothing is read yet: no "as of" time.
     fresh: "",
     keys: |state| match state.session.connect.phase {
+        Phase::Connecting if !state.session.connect.open => CONNECTING_FIRST,
         Phase::Connecting => CONNECTING,
+        Phase::Failed(_) if !state.session.connect.open => FAILED_FIRST,
         Phase::Failed(_) => FAILED,
         Phase::Picking => PICKING,
     },
@@ -297,16 +305,19 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// Esc: back to the open database (a connection under way is dropped),
 /// or, with none open, from the picker back to the failure.
 fn back(state: &mut State) {
-    let ticket = state.ticket();
-    let connect = &mut state.session.connect;
-    if connect.open {
+    if state.session.connect.open {
         // A connection under way is answered with a ticket no longer awaited.
+        let ticket = state.ticket();
+        let connect = &mut state.session.connect;
         connect.ticket = ticket;
         connect.target = state.data.target.clone();
         connect.attempt = connect.profile.clone();
         connect.phase = Phase::Connecting;
         super::nav::back_or(state, View::Dashboard);
-    } else if connect.phase == Phase::Picking {
+        return;
+    }
+    let connect = &mut state.session.connect;
+    if connect.phase == Phase::Picking {
         connect.phase = Phase::Failed(ConnectError {
             message: format!("not connected to {}", connect.target),
             usage: false,
@@ -382,7 +393,7 @@ mod tests {
 
     #[test]
     fn each_table_binds_a_key_once() {
-        for table in [CONNECTING, FAILED, PICKING] {
+        for table in [CONNECTING, FAILED, CONNECTING_FIRST, FAILED_FIRST, PICKING] {
             assert_no_key_twice(table);
         }
     }
