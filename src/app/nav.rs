@@ -244,6 +244,11 @@ mod tests {
         let effects = press(&mut state, KeyCode::Enter);
         assert_eq!(state.view, View::Dashboard);
         assert!(state.dashboard.list_label.is_some());
+        let hints: Vec<_> = crate::app::keymap::hints(state.keys()).collect();
+        assert!(
+            hints.contains(&("Esc".into(), "back to the matrix")),
+            "the hint says where Esc goes: {hints:?}"
+        );
         deliver_page(
             &mut state,
             page_request(&effects),

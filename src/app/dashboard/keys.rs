@@ -4,6 +4,7 @@
 use crossterm::event::KeyCode;
 
 use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+use crate::app::state::View;
 
 use Action::*;
 use Key::{Char, Code, Ctrl};
@@ -59,13 +60,40 @@ const END_NARROWED: &[Binding] = &[
     bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
     QUIT,
 ];
-/// Entered from another view (see `app::nav`): Esc returns there.
+/// Entered from another view (see `app::nav`): Esc returns there, and
+/// the hint says where.
 const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
+const END_PRICES: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to the matrix", true),
+    QUIT,
+];
+const END_HEALTH: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to health", true),
+    QUIT,
+];
+const END_BASKET: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to the basket", true),
+    QUIT,
+];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, END];
 pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
 pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
-pub(super) const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
+const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
+const KEYS_TO_PRICES: KeyTable = &[&NAV, OWN, END_PRICES];
+const KEYS_TO_HEALTH: KeyTable = &[&NAV, OWN, END_HEALTH];
+const KEYS_TO_BASKET: KeyTable = &[&NAV, OWN, END_BASKET];
+
+/// The list's keys when Esc returns to `view`.
+pub(super) fn back_to(view: View) -> KeyTable {
+    match view {
+        View::Tenants => KEYS_TENANT,
+        View::Prices => KEYS_TO_PRICES,
+        View::Health => KEYS_TO_HEALTH,
+        View::Basket => KEYS_TO_BASKET,
+        _ => KEYS_BACK,
+    }
+}
 
 /// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W);
 /// Esc cancels the edit, putting back the list as it was before `/`.

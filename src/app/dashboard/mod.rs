@@ -19,7 +19,7 @@ use status::{export, status, warning};
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
 
 pub use keys::{FILTERING, KEYS};
-use keys::{KEYS_BACK, KEYS_NARROWED, KEYS_TENANT};
+use keys::{KEYS_NARROWED, KEYS_TENANT};
 
 use crate::app::keymap::Action;
 use crate::app::load::{Cursor, Load, Ticket};
@@ -78,8 +78,8 @@ pub const SCREEN: Screen = Screen {
             FILTERING
         } else if !dashboard.filter.text.is_empty() {
             KEYS_NARROWED
-        } else if state.nav.can_go_back() {
-            KEYS_BACK
+        } else if let Some(to) = state.nav.places().last() {
+            keys::back_to(to)
         } else if dashboard.list_label.is_some() {
             KEYS_NARROWED
         } else if dashboard.tenant.is_some() || state.tenants.per_tenant {
