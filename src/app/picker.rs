@@ -137,6 +137,12 @@ impl Picker {
         true
     }
 
+    /// After the terminal changed size: the cursor stays among the `rows`
+    /// on screen.
+    pub fn keep_visible(&mut self, rows: usize) {
+        self.cursor.keep_visible(self.matches.len(), rows);
+    }
+
     /// ↑ ↓ PgUp PgDn over the matches.
     pub fn navigate(&mut self, action: Action, rows: usize) -> bool {
         self.cursor.navigate(action, self.matches.len(), rows)
@@ -345,6 +351,27 @@ mod tests {
         assert_eq!(picker.chosen().unwrap().value, "t40", "the first match");
         picker.navigate(Up, 10);
         assert_eq!(picker.chosen().unwrap().value, "t40", "stays at the top");
+    }
+
+    /// A smaller terminal keeps the cursor among the rows drawn.
+    #[test]
+    fn a_resize_keeps_the_cursor_on_screen() {
+        let mut state = demo_state();
+        state.catalog =
+            crate::db::TenantCatalog::new((0..100).map(|i| format!("t{i:03}")).collect());
+        press(&mut state, KeyCode::Char('C'));
+        for _ in 0..30 {
+            press(&mut state, KeyCode::Down);
+        }
+        crate::app::update(&mut state, crate::app::Msg::Resize(80, 14));
+        let rows = rows(state.session.size);
+        let picker = state.picker.as_ref().unwrap();
+        assert_eq!(picker.cursor.selected, 30);
+        assert!(
+            picker.visible(rows).any(|(_, at)| at),
+            "{:?}",
+            picker.cursor
+        );
     }
 
     /// `C`, type, Enter: the dashboard compares with the tenant typed; Esc

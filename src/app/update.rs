@@ -15,6 +15,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(width, height) => {
             state.session.size = (width, height);
             dashboard::on_resize(state);
+            let rows = super::picker::rows(state.session.size);
+            if let Some(picker) = state.picker.as_mut() {
+                picker.keep_visible(rows);
+            }
+            state.session.connect.picker.keep_visible(rows);
             (state.view.screen().on_resize)(state)
         }
         Msg::Tick => {
