@@ -1206,3 +1206,26 @@ fn comparison_picker_narrowed_by_typing() {
     key(&mut state, KeyCode::Enter);
     assert_eq!(state.compare_choice().tenant.as_deref(), Some("t0101"));
 }
+
+/// `P`: the profile picker is the same popup, narrowed by typing; the
+/// profile in use is marked `●`.
+#[test]
+fn profile_picker_narrowed_by_typing() {
+    let mut state = demo_state();
+    state.session.connect.profiles = vec![
+        ("prod-eu".into(), "app@db-eu.internal:5432/shop".into()),
+        ("prod-us".into(), "app@db-us.internal:5432/shop".into()),
+        ("staging".into(), "app@staging:5432/shop".into()),
+    ];
+    state.session.connect.profile = Some("prod-us".into());
+    key(&mut state, KeyCode::Char('P'));
+    for ch in "PROD".chars() {
+        key(&mut state, KeyCode::Char(ch));
+    }
+    let frame = render(&mut state, 80, 24);
+    assert!(
+        frame.contains("2 of 3") && !frame.contains("staging"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
+}

@@ -18,6 +18,9 @@ use super::dashboard::Dashboard;
 use super::msg::Effect;
 use super::state::{State, View};
 
+/// The most places kept.
+pub const MAX_PLACES: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Nav {
     stack: Vec<Place>,
@@ -48,6 +51,11 @@ impl Nav {
 /// Showing the view already on screen pushes nothing.
 pub fn go(state: &mut State, to: View) {
     if state.view != to {
+        // Round trips (the matrix, who ordered, the matrix…) pile up: the
+        // oldest places go first.
+        if state.nav.stack.len() >= MAX_PLACES {
+            state.nav.stack.remove(0);
+        }
         let from = state.view;
         state.nav.stack.push(Place {
             view: from,
@@ -264,6 +272,21 @@ mod tests {
         assert_eq!(state.dashboard.list_label, None);
         assert_eq!(names(&state).len(), 4);
         assert_eq!(selected(&state), Some("stray_dude"));
+    }
+
+    /// Round trips keep at most [`MAX_PLACES`] places, the latest ones.
+    #[test]
+    fn round_trips_keep_the_latest_places() {
+        let mut state = demo_state();
+        // `T` the tenants pane, `a` every tenant's users: two places a trip.
+        for _ in 0..MAX_PLACES {
+            press(&mut state, KeyCode::Char('T'));
+            press(&mut state, KeyCode::Char('a'));
+        }
+        assert_eq!(state.nav.places().count(), MAX_PLACES);
+        assert_eq!(state.view, View::Dashboard);
+        assert_eq!(state.nav.places().last(), Some(View::Tenants));
+        assert_eq!(state.nav.places().next(), Some(View::Dashboard));
     }
 
     /// Enter on a tenant in health: its users; Esc: health, on that row.
