@@ -646,7 +646,7 @@ mod dashboard_start {
 
         keys(&tx, &[KeyCode::Char('P')]);
         frame_where(&mut frames, "the picker", |f| {
-            f.contains("Profiles · Enter connects")
+            f.contains("Profiles · type to filter")
         })
         .await;
         keys(&tx, &[KeyCode::Down, KeyCode::Enter]);

@@ -1,5 +1,6 @@
 //! The support desk (issue 13) on the real loop and the real server: Esc
-//! steps back, a fresh `/` prompt, search by id, opening on a user.
+//! steps back (to exactly the view before: issue 23), a fresh `/` prompt,
+//! search by id, opening on a user.
 
 use std::time::Duration;
 
@@ -57,20 +58,22 @@ async fn esc_steps_back_and_slash_starts_fresh_and_an_id_is_found_first() {
     })
     .await;
 
-    // Esc: the prompt closes, the filter stays; Esc: the whole list; Esc: still here.
+    // Esc: the edit is cancelled, the filter kept before (`rich`) is back;
+    // Esc: the whole list; Esc: still here.
     app.press(KeyCode::Esc);
     let frame = app
-        .frame_where("the kept filter", |f| {
-            f.contains("/poor ") && !f.contains('▏')
+        .frame_where("the filter kept before", |f| {
+            f.contains("/rich ") && !f.contains('▏') && !f.contains("poor_dude")
         })
         .await;
+    assert!(frame.contains("rich_dude"), "{frame}");
     assert!(
         frame.contains("Esc clear filter"),
         "the hint bar says so: {frame}"
     );
     app.press(KeyCode::Esc);
     app.frame_where("the whole list", |f| {
-        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/poor")
+        f.contains("rich_dude") && f.contains("poor_dude") && !f.contains("/rich")
     })
     .await;
     app.press(KeyCode::Esc);
@@ -626,13 +629,14 @@ async fn comparison_and_basket_on_a_catalogue_numbered_the_other_way_round() {
 }
 
 /// Every key the hint bar shows works where it is shown: on each view,
-/// loaded, each hinted binding's first key changes the state or asks for
-/// something (a load, an export, a copy). The hint bar and the key handling
-/// read the same table (`State::keys`), so this is the hint bar's truth.
+/// loaded (and "who ordered", both pickers, the connect screen before any
+/// database is open), each hinted binding's first key changes the state or
+/// asks for something (a load, a connection, an export, a copy). The hint
+/// bar and the key handling read the same table (`State::keys`), so this is
+/// the hint bar's truth.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hinted_key_does_something_in_its_view() {
     use crossterm::event::{KeyEvent, KeyModifiers};
-    use tenantscope::app::keymap::{bindings, Key};
     use tenantscope::app::{Msg, State};
 
     let test_db = TestDatabase::demo().await;
@@ -643,7 +647,8 @@ async fn every_hinted_key_does_something_in_its_view() {
     type Ready = fn(&str) -> bool;
     let any: Ready = |_| true;
     let tenants: Ready = |f| f.contains("Tenants ·") && f.contains("client3");
-    let views: [(&str, &[(KeyCode, Ready)]); 11] = [
+    let who_ordered: Ready = |f| f.contains("who ordered");
+    let views: [(&str, &[(KeyCode, Ready)]); 14] = [
         ("dashboard", &[]),
         ("orders pane", &[(KeyCode::Tab, any)]),
         ("detail", &[(KeyCode::Enter, any)]),
@@ -673,12 +678,33 @@ async fn every_hinted_key_does_something_in_its_view() {
             "tenants search",
             &[(KeyCode::Char('T'), tenants), (KeyCode::Char('/'), any)],
         ),
+        (
+            "who ordered",
+            &[
+                (KeyCode::Char('p'), |f| f.contains("✓ prices of ")),
+                (KeyCode::Enter, who_ordered),
+            ],
+        ),
+        (
+            "comparison picker",
+            &[(KeyCode::Char('C'), |f| f.contains("Compare with"))],
+        ),
+        (
+            "profile picker",
+            &[(KeyCode::Char('P'), |f| f.contains("Profiles · type"))],
+        ),
     ];
     let mut checked = 0;
     for (what, steps) in views {
         let db = connect(&test_db).await;
+        let mut state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
+            .await
+            .unwrap();
+        state.session.debounce = Duration::from_millis(20);
+        // Two profiles, for the picker (`P`).
+        state.session.connect.profiles = profiles();
         // 24 lines: help does not fit, so its scroll keys have somewhere to go.
-        let mut app = start_app(db, Duration::from_millis(20), (120, 24)).await;
+        let mut app = common::start_app_with(db, state, (120, 24));
         app.frame_where("mid_dude's orders", loaded_tesla).await;
         for (key, ready) in steps {
             app.press(*key);
@@ -686,25 +712,133 @@ async fn every_hinted_key_does_something_in_its_view() {
         }
         let mut state: State = app.quit().await;
         state.session.quit = false;
-        state.notice = None;
-        let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
-        assert!(!hinted.is_empty(), "{what}: no hints");
-        for binding in hinted {
-            let event = match binding.keys[0] {
-                Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
-                Key::Char(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE),
-                Key::Ctrl(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL),
-            };
-            let mut after = state.clone();
-            let effects = tenantscope::app::update::update(&mut after, Msg::Key(event));
-            assert!(
-                after != state || !effects.is_empty(),
-                "{what}: the hint {:?} ({}) does nothing there",
-                binding.label(),
-                binding.description
-            );
-            checked += 1;
-        }
+        checked += hints_work(what, state);
     }
-    assert!(checked > 20, "{checked}");
+
+    // The connect screen, before any database is open: connecting, failed,
+    // the profile picker from there.
+    use tenantscope::app::connect::{self, connecting_state, ConnectError};
+    let mut session = tenantscope::app::Session::default();
+    session.connect.profiles = profiles();
+    session.size = (120, 24);
+    let mut state = connecting_state("u@nowhere:1/db".into(), session);
+    tenantscope::app::init(&mut state);
+    checked += hints_work("connecting", state.clone());
+    let failed = connect::Msg::Done {
+        ticket: state.session.connect.ticket(),
+        result: Err(ConnectError {
+            message: "cannot connect to u@nowhere:1/db: refused".into(),
+            usage: false,
+        }),
+    };
+    tenantscope::app::update(&mut state, failed.into());
+    checked += hints_work("connection failed", state.clone());
+    tenantscope::app::update(
+        &mut state,
+        Msg::Key(KeyEvent::new(KeyCode::Char('P'), KeyModifiers::NONE)),
+    );
+    checked += hints_work("profile picker, nothing open", state);
+    assert!(checked > 40, "{checked}");
+}
+
+fn profiles() -> Vec<(String, String)> {
+    vec![
+        ("first".into(), "u@a:5432/a".into()),
+        ("second".into(), "u@b:5432/b".into()),
+    ]
+}
+
+/// Each binding the hint bar shows in `state` (its first key) changes the
+/// state or asks for something: a load, a connection, an export, a copy.
+/// Returns how many were checked.
+fn hints_work(what: &str, mut state: tenantscope::app::State) -> usize {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    use tenantscope::app::keymap::{bindings, Key};
+    use tenantscope::app::Msg;
+
+    state.notice = None;
+    let hinted: Vec<_> = bindings(state.keys()).filter(|b| b.hint).collect();
+    assert!(!hinted.is_empty(), "{what}: no hints");
+    for binding in &hinted {
+        let event = match binding.keys[0] {
+            Key::Code(code) => KeyEvent::new(code, KeyModifiers::NONE),
+            Key::Char(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::NONE),
+            Key::Ctrl(ch) => KeyEvent::new(KeyCode::Char(ch), KeyModifiers::CONTROL),
+        };
+        let mut after = state.clone();
+        let effects = tenantscope::app::update::update(&mut after, Msg::Key(event));
+        assert!(
+            after != state || !effects.is_empty(),
+            "{what}: the hint {:?} ({}) does nothing there",
+            binding.label(),
+            binding.description
+        );
+    }
+    hinted.len()
+}
+
+/// Esc returns to exactly the view before, on the real loop: from "who
+/// ordered" to the matrix cell it was opened from (it used to land on the
+/// users list), and from a tenant's users to the tenants pane, then to the
+/// whole list the pane was opened from (it used to go between the two for
+/// ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_returns_to_the_matrix_cell_and_from_the_tenants_pane_to_the_list() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('j'));
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    // Huawei (the widest spread) at client2.
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    app.frame_where("who ordered Huawei in client2", |f| {
+        f.contains("who ordered Huawei in client2")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the matrix again", |f| f.contains(" Prices "))
+        .await;
+    // The same cell: Enter opens the same list again.
+    app.press(KeyCode::Enter);
+    app.frame_where("the same cell's buyers", |f| {
+        f.contains("who ordered Huawei in client2")
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Esc);
+    let list = app
+        .frame_where("the whole list", |f| {
+            f.contains("rich_dude") && f.contains("stray_dude") && !f.contains(" Prices ")
+        })
+        .await;
+    let selected = |user: &str| list.lines().any(|l| l.contains('▶') && l.contains(user));
+    assert!(selected("poor_dude"), "as it was: {list}");
+
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| {
+        f.contains("Tenants ·") && f.contains("client3")
+    })
+    .await;
+    app.press(KeyCode::Enter);
+    app.frame_where("client1's users", |f| f.contains("Users of client1"))
+        .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("Tenants ·"))
+        .await;
+    app.press(KeyCode::Esc);
+    let list = app
+        .frame_where("the whole list again", |f| {
+            f.contains("stray_dude") && f.contains("poor_dude") && !f.contains("Users of")
+        })
+        .await;
+    let selected = |user: &str| list.lines().any(|l| l.contains('▶') && l.contains(user));
+    assert!(selected("poor_dude"), "{list}");
+    app.press(KeyCode::Esc);
+    app.frame_where("nowhere further back", |f| f.contains("q quits"))
+        .await;
+    app.quit().await;
 }

@@ -214,7 +214,7 @@ fn filter_without_matches() {
     let frame = render(&mut state, 120, 12);
     assert!(frame.contains("No users match \"nobody\""));
     assert!(
-        frame.contains("Enter/Esc keep filter"),
+        frame.contains("Enter keep filter") && frame.contains("Esc cancel"),
         "hint bar switches to the filter's keys"
     );
     insta::assert_snapshot!(frame);
@@ -226,7 +226,8 @@ fn help_in_the_smallest_terminal_scrolls() {
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
     assert!(top.contains("j/k scroll · 1-10 of"), "{top}");
-    for _ in 0..40 {
+    // Past its end (the help is 55 lines, 10 on screen).
+    for _ in 0..60 {
         key(&mut state, KeyCode::Char('j'));
     }
     let bottom = render(&mut state, 40, 12);
@@ -985,7 +986,8 @@ fn help_jumps_to_its_ends() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
-    for _ in 0..40 {
+    // Past its end (the help is 55 lines, 10 on screen).
+    for _ in 0..60 {
         key(&mut state, KeyCode::Char('j'));
     }
     let bottom = render(&mut state, 40, 12);
@@ -1173,4 +1175,63 @@ fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
     key(&mut state, KeyCode::Char('?'));
     let help = render(&mut state, 130, 40);
     assert!(help.contains("only rows with findings"), "{help}");
+}
+
+/// `C`: the comparison tenant picker over the dashboard, 200 registered
+/// tenants besides the demo's, narrowed by typing part of a label: only the
+/// rows on screen are drawn, the count says how many match of how many.
+#[test]
+fn comparison_picker_narrowed_by_typing() {
+    let mut schemas: Vec<String> = fixtures::catalog().names().to_vec();
+    let registry: Vec<(String, String, String)> = (1..=200)
+        .map(|i| (format!("c{i}"), format!("Acme {i:04}"), format!("t{i:04}")))
+        .collect();
+    schemas.extend(registry.iter().map(|(_, _, schema)| schema.clone()));
+    let catalog = tenantscope::db::TenantCatalog::new(schemas).with_registry(registry);
+    let count = UserCount {
+        value: 4,
+        estimated: false,
+        ..Default::default()
+    };
+    let mut state = State::new("demo".into(), catalog, count, fixtures::demo_users(), None);
+    init(&mut state);
+    select(&mut state, "rich_dude");
+    key(&mut state, KeyCode::Char('C'));
+    for ch in "ACME 01".chars() {
+        key(&mut state, KeyCode::Char(ch));
+    }
+    key(&mut state, KeyCode::Down);
+    let frame = render(&mut state, 100, 30);
+    assert!(frame.contains("100 of 202"), "{frame}");
+    assert!(
+        frame.contains("Acme 0100") && !frame.contains("Acme 0199"),
+        "{frame}"
+    );
+    assert!(frame.contains("Esc cancel"), "the hint bar: {frame}");
+    insta::assert_snapshot!(frame);
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.compare_choice().tenant.as_deref(), Some("t0101"));
+}
+
+/// `P`: the profile picker is the same popup, narrowed by typing; the
+/// profile in use is marked `●`.
+#[test]
+fn profile_picker_narrowed_by_typing() {
+    let mut state = demo_state();
+    state.session.connect.profiles = vec![
+        ("prod-eu".into(), "app@db-eu.internal:5432/shop".into()),
+        ("prod-us".into(), "app@db-us.internal:5432/shop".into()),
+        ("staging".into(), "app@staging:5432/shop".into()),
+    ];
+    state.session.connect.profile = Some("prod-us".into());
+    key(&mut state, KeyCode::Char('P'));
+    for ch in "PROD".chars() {
+        key(&mut state, KeyCode::Char(ch));
+    }
+    let frame = render(&mut state, 80, 24);
+    assert!(
+        frame.contains("2 of 3") && !frame.contains("staging"),
+        "{frame}"
+    );
+    insta::assert_snapshot!(frame);
 }

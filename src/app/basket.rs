@@ -183,7 +183,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
         state.notice = Some(Err("no user selected".into()));
         return Vec::new();
     };
-    state.view = View::Basket;
+    super::nav::go(state, View::Basket);
     let load = &state.basket.load;
     let current = load.key().is_some_and(|k| k.is_of(&user));
     if current && load.error().is_none() {
@@ -284,7 +284,7 @@ fn compare_with_selected(state: &mut State) -> Vec<Effect> {
         state.notice = Some(Err(format!("{label} is the user's own tenant")));
         return Vec::new();
     }
-    state.view = View::Dashboard;
+    super::nav::go(state, View::Dashboard);
     state.dashboard.compare = Some(tenant);
     crate::app::dashboard::request_orders(state, Delay::None)
 }
@@ -296,8 +296,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     if action == Back {
-        state.view = View::Dashboard;
-        return Vec::new();
+        return super::nav::back_or(state, View::Dashboard);
     }
     if action == Choose {
         return compare_with_selected(state);

@@ -2,13 +2,12 @@
 //! load runs, a retry prompt when it fails, the profile picker (`P`). The runtime connects in a
 //! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
-use crossterm::event::KeyCode;
-
 use super::dashboard::PAGE_SIZE;
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, BACK, QUIT, VIEW_END};
-use super::load::{Cursor, Ticket};
+use super::keymap::{bind, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, VIEW_END};
+use super::load::Ticket;
 use super::msg::Effect;
-use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
+use super::picker::{Choice, Picker, PROFILE_KEYS};
+use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
 use super::state::{Data, Session, State, View};
 use crate::db::{choose_compare_tenant, Database, Page, QueryHandle};
 use std::time::Duration;
@@ -53,14 +52,13 @@ pub struct Connect {
     attempt: Option<String>,
     /// The config file's profiles with their targets, for the picker.
     pub profiles: Vec<(String, String)>,
-    pub cursor: Cursor,
+    /// The profile picker (`P`), type to filter.
+    pub picker: Picker,
     /// A database is open: Esc goes back to it.
     pub open: bool,
     /// Start-up's database is the demo, whose server the first connect starts.
     pub demo: bool,
     ticket: Ticket,
-    /// The view to go back to.
-    previous: Option<View>,
 }
 
 impl Connect {
@@ -81,7 +79,6 @@ impl Connect {
     fn adopt_attempt(&mut self) {
         self.open = true;
         self.profile = self.attempt.clone();
-        self.previous = None;
     }
 
     /// A failure that leaves the dashboard with no database at all.
@@ -101,7 +98,7 @@ impl super::load::Loading for Connect {
 }
 
 use Action::*;
-use Key::{Char, Code};
+use Key::Char;
 
 const PROFILES: Binding = bind(&[Char('P')], OpenProfiles, "profiles", true);
 const CONNECTING: KeyTable = &[&[BACK, QUIT]];
@@ -109,18 +106,14 @@ const FAILED: KeyTable = &[
     &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
     &VIEW_END,
 ];
-const NAV: [Binding; 6] = navigation(Rows {
-    up: "previous profile",
-    down: "next profile",
-    first: "first profile",
-    last: "last profile",
-    hint: true,
-});
-const PICKING: KeyTable = &[
-    &NAV,
-    &[bind(&[Code(KeyCode::Enter)], Choose, "connect", true)],
-    &VIEW_END,
+/// No database open yet: Esc has nothing to go back to.
+const CONNECTING_FIRST: KeyTable = &[&[QUIT]];
+const FAILED_FIRST: KeyTable = &[
+    &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
+    &[HELP_KEY, QUIT],
 ];
+/// The profile picker: typing filters the profiles.
+const PICKING: KeyTable = PROFILE_KEYS;
 
 pub const SCREEN: Screen = Screen {
     on_resize: nothing,
@@ -128,12 +121,20 @@ pub const SCREEN: Screen = Screen {
     // Nothing is read yet: no "as of" time.
     fresh: "",
     keys: |state| match state.session.connect.phase {
+        Phase::Connecting if !state.session.connect.open => CONNECTING_FIRST,
         Phase::Connecting => CONNECTING,
+        Phase::Failed(_) if !state.session.connect.open => FAILED_FIRST,
         Phase::Failed(_) => FAILED,
         Phase::Picking => PICKING,
     },
     on_action,
-    on_key: no_text,
+    on_key: |state, key| {
+        if state.session.connect.phase == Phase::Picking {
+            let rows = super::picker::rows(state.session.size);
+            state.session.connect.picker.edit(&key, rows);
+        }
+        Vec::new()
+    },
     on_mouse: no_mouse,
     loads: |state| vec![&state.session.connect],
     status: |state| match &state.session.connect.phase {
@@ -153,7 +154,7 @@ pub const SCREEN: Screen = Screen {
     help: &[
         ("While connecting", CONNECTING),
         ("When it failed", FAILED),
-        ("Profiles", PICKING),
+        ("Profiles (type to filter)", PICKING),
     ],
     marks: &[("●", "the profile in use")],
 };
@@ -261,42 +262,39 @@ pub fn open_picker(state: &mut State) -> Vec<Effect> {
         ));
         return Vec::new();
     }
-    if state.view != View::Connect {
-        state.session.connect.previous = Some(state.view);
-    }
-    let in_use = state.session.connect.profile.as_ref();
-    let index = state
-        .session
-        .connect
+    let connect = &mut state.session.connect;
+    let in_use = connect.profile.as_deref().filter(|_| connect.open);
+    let choices = connect
         .profiles
         .iter()
-        .position(|(name, _)| Some(name) == in_use)
-        .unwrap_or(0);
-    let len = state.session.connect.profiles.len();
-    state.session.connect.cursor.select(index, len, len);
-    state.session.connect.phase = Phase::Picking;
-    state.view = View::Connect;
+        .map(|(name, target)| {
+            let mut choice = Choice::new(name.clone(), name.clone(), target.clone(), &[name]);
+            choice.marked = Some(name.as_str()) == in_use;
+            choice
+        })
+        .collect();
+    let rows = super::picker::rows(state.session.size);
+    connect.picker = Picker::new(choices, connect.profile.as_deref(), rows);
+    connect.phase = Phase::Picking;
+    super::nav::go(state, View::Connect);
     Vec::new()
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
-    let len = state.session.connect.profiles.len();
-    let cursor = &mut state.session.connect.cursor;
+    let rows = super::picker::rows(state.session.size);
+    let picker = &mut state.session.connect.picker;
+    if state.session.connect.phase == Phase::Picking && picker.navigate(action, rows) {
+        return Vec::new();
+    }
     match action {
-        Up => cursor.move_by(-1, len, len),
-        Down => cursor.move_by(1, len, len),
-        PageUp | First => cursor.first(),
-        PageDown | Last => cursor.last(len, len),
         Reload => return vec![connect(state, state.session.connect.attempt.clone())],
         OpenProfiles => return open_picker(state),
         Back => back(state),
         Choose => {
-            let chosen = cursor
-                .on_screen()
-                .and_then(|i| state.session.connect.profiles.get(i))
-                .map(|(name, _)| name.clone());
-            if let Some(name) = chosen {
-                return vec![connect(state, Some(name))];
+            let chosen = picker.chosen().map(|c| c.value.clone());
+            match chosen {
+                Some(name) => return vec![connect(state, Some(name))],
+                None => state.notice = Some(Err("no profile matches: Esc goes back".into())),
             }
         }
         _ => {}
@@ -307,16 +305,19 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// Esc: back to the open database (a connection under way is dropped),
 /// or, with none open, from the picker back to the failure.
 fn back(state: &mut State) {
-    let ticket = state.ticket();
-    let connect = &mut state.session.connect;
-    if connect.open {
+    if state.session.connect.open {
         // A connection under way is answered with a ticket no longer awaited.
+        let ticket = state.ticket();
+        let connect = &mut state.session.connect;
         connect.ticket = ticket;
         connect.target = state.data.target.clone();
         connect.attempt = connect.profile.clone();
-        state.data.view = connect.previous.take().unwrap_or(View::Dashboard);
         connect.phase = Phase::Connecting;
-    } else if connect.phase == Phase::Picking {
+        super::nav::back_or(state, View::Dashboard);
+        return;
+    }
+    let connect = &mut state.session.connect;
+    if connect.phase == Phase::Picking {
         connect.phase = Phase::Failed(ConnectError {
             message: format!("not connected to {}", connect.target),
             usage: false,
@@ -364,6 +365,7 @@ mod tests {
     use crate::app::keymap::assert_no_key_twice;
     use crate::app::update::{init, update};
     use crate::fixtures::{demo_state, press};
+    use crossterm::event::KeyCode;
 
     fn failed(ticket: u64) -> super::super::msg::Msg {
         let ticket = Ticket(ticket);
@@ -391,7 +393,7 @@ mod tests {
 
     #[test]
     fn each_table_binds_a_key_once() {
-        for table in [CONNECTING, FAILED, PICKING] {
+        for table in [CONNECTING, FAILED, CONNECTING_FIRST, FAILED_FIRST, PICKING] {
             assert_no_key_twice(table);
         }
     }
@@ -463,7 +465,7 @@ mod tests {
             (View::Connect, &Phase::Picking)
         );
         assert_eq!(
-            state.session.connect.cursor.on_screen(),
+            state.session.connect.picker.cursor.on_screen(),
             Some(0),
             "the profile in use"
         );

@@ -379,6 +379,12 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 
 const OWN: &[Binding] = &[
+    bind(
+        &[Key::Code(crossterm::event::KeyCode::Enter)],
+        Choose,
+        "tenant's users",
+        true,
+    ),
     bind(&[Key::Char('L')], ShowLeaks, "find leaked orders", true),
     bind(
         &[Key::Char('f')],
@@ -422,7 +428,7 @@ pub const SCREEN: Screen = Screen {
 };
 
 pub fn open(state: &mut State) -> Vec<Effect> {
-    state.view = View::Health;
+    super::nav::go(state, View::Health);
     let health = &state.health;
     if health.report.is_loading() || health.report.value().is_some() {
         return Vec::new();
@@ -490,10 +496,35 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.health.cursor = Cursor::default();
         }
         Reload => return reload(state),
-        Back => state.view = View::Dashboard,
+        Choose => return show_users(state),
+        Back => return super::nav::back_or(state, View::Dashboard),
         _ => {}
     }
     Vec::new()
+}
+
+/// Enter on a tenant: its users, in the dashboard's list (Esc returns
+/// here, on the same row).
+fn show_users(state: &mut State) -> Vec<Effect> {
+    let Some(row) = rows(state).into_iter().nth(state.health.cursor.selected) else {
+        return Vec::new();
+    };
+    if !matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema) {
+        let name = crate::text::sanitize(&row.name).into_owned();
+        state.notice = Some(Err(format!("{name} is no tenant schema: no users to list")));
+        return Vec::new();
+    }
+    let schema = row.schema;
+    let listed = state.tenants.entries().iter().find(|e| e.schema == schema);
+    let entry = listed.cloned().unwrap_or_else(|| crate::db::TenantEntry {
+        key: state.catalog.key(&schema).unwrap_or(&schema).to_string(),
+        label: state.catalog.label(&schema),
+        node: state.catalog.node(&schema).map(str::to_string),
+        schema,
+        present: true,
+        users: None,
+    });
+    super::dashboard::show_tenant(state, Some(entry), None)
 }
 
 fn show_leaks(state: &mut State) -> Vec<Effect> {

@@ -28,6 +28,8 @@ pub enum Action {
     NewerEntry,
     NextCompare,
     PreviousCompare,
+    /// `C`: the comparison tenant picker.
+    PickCompare,
     SwitchFocus,
     OpenHealth,
     OpenPrices,

@@ -17,6 +17,8 @@ pub mod input;
 pub mod keymap;
 pub mod load;
 pub mod msg;
+pub mod nav;
+pub mod picker;
 pub mod prices;
 pub mod runtime;
 pub mod screen;

@@ -149,7 +149,7 @@ fn status(state: &State) -> Status {
 }
 
 pub fn open(state: &mut State) -> Vec<Effect> {
-    state.view = View::Prices;
+    super::nav::go(state, View::Prices);
     request(state, false)
 }
 
@@ -222,7 +222,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         ShowBuyers => return show_buyers(state),
         Reload => return request(state, true),
-        Back => state.view = View::Dashboard,
+        Back => return super::nav::back_or(state, View::Dashboard),
         _ => {}
     }
     Vec::new()
@@ -264,7 +264,7 @@ mod tests {
     use crate::app::msg::{Job as AppJob, Msg as AppMsg};
     use crate::app::{dashboard, Data};
     use crate::app::{init, update};
-    use crate::db::{Page, PriceRow, TenantCatalog, UserCount};
+    use crate::db::{PriceRow, TenantCatalog, UserCount};
     use crate::fixtures::*;
 
     /// The dashboard over 2000 tenants (far more than fit as price
@@ -437,10 +437,14 @@ mod tests {
             "the list is whole: no paging into the full table"
         );
         assert_eq!(state.selected_user().unwrap().name, "buyer");
-        let effects = press(&mut state, KeyCode::Esc);
+        // Esc: back to the matrix; Esc again: the list as it was before `p`.
+        press(&mut state, KeyCode::Esc);
         assert!(!state.session.quit, "Esc leaves the list first");
+        assert_eq!(state.view, View::Prices);
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.view, View::Dashboard);
         assert_eq!(state.dashboard.list_label, None);
-        assert_eq!(page_request(&effects).page, Page::First);
+        assert_eq!(state.dashboard.users.users(), &demo_users()[..]);
     }
 
     #[test]

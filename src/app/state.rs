@@ -84,6 +84,10 @@ pub struct Data {
     pub prices: Prices,
     pub basket: Basket,
     pub tenants: Tenants,
+    /// Where Esc returns to (see [`nav`](super::nav)).
+    pub nav: super::nav::Nav,
+    /// The comparison tenant picker (`C`), over the dashboard.
+    pub picker: Option<super::picker::Picker>,
 }
 
 impl Data {
@@ -150,6 +154,9 @@ impl State {
     pub fn keys(&self) -> KeyTable {
         if self.help_open {
             return keymap::HELP;
+        }
+        if self.picker.is_some() {
+            return super::picker::COMPARE_KEYS;
         }
         (self.view.screen().keys)(self)
     }

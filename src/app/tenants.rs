@@ -144,7 +144,7 @@ pub const KEYS: KeyTable = &[&NAV, OWN];
 /// In the prompt, unbound keys edit the text.
 pub const SEARCHING: KeyTable = &[&[
     bind(&[Code(KeyCode::Enter)], KeepFilter, "keep results", true),
-    bind(&[Code(KeyCode::Esc)], Back, "cancel search", true),
+    bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
     bind(&[Ctrl('c')], Quit, "quit", true),
 ]];
 
@@ -192,12 +192,14 @@ pub fn init(state: &mut State) -> Vec<Effect> {
     if !state.tenants.per_tenant || !state.dashboard.users.users().is_empty() {
         return super::dashboard::init(state);
     }
+    // The first view: Esc has nowhere to return to from it.
+    state.view = View::Tenants;
     open(state)
 }
 
 /// `T`: the tenants pane, its list read the first time.
 pub fn open(state: &mut State) -> Vec<Effect> {
-    state.view = View::Tenants;
+    super::nav::go(state, View::Tenants);
     if state.tenants.directory.key().is_some() {
         return Vec::new();
     }
@@ -262,21 +264,25 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     }
     match action {
         Reload => return load_directory(state),
-        StartFilter => {
+        StartFilter => search::prompt(state),
+        KeepFilter => {
             let search = &mut state.tenants.search;
-            search.editing = true;
-            let text = search.text().unwrap_or_default().to_string();
-            search.input.set(&text);
+            search.editing = false;
+            search.before = None;
         }
-        KeepFilter => state.tenants.search.editing = false,
-        Back if searching || state.tenants.search.editing => {
-            state.tenants.search.editing = false;
-            return set_text(state, String::new());
+        Back if state.tenants.search.editing => return search::cancel(state),
+        // A kept search: the tenants again.
+        Back if searching => return set_text(state, String::new()),
+        Back => {
+            if let Some(effects) = super::nav::back(state) {
+                return effects;
+            }
+            if state.tenants.per_tenant {
+                state.notice = Some(Ok("tenants first: a shows all users; q quits".into()));
+            } else {
+                state.view = View::Dashboard;
+            }
         }
-        Back if state.tenants.per_tenant => {
-            state.notice = Some(Ok("tenants first: a shows all users; q quits".into()));
-        }
-        Back => state.view = View::Dashboard,
         AllUsers => return all_users(state),
         Choose if searching => return open_result(state),
         Choose => return open_tenant(state),

@@ -15,6 +15,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Resize(width, height) => {
             state.session.size = (width, height);
             dashboard::on_resize(state);
+            let rows = super::picker::rows(state.session.size);
+            if let Some(picker) = state.picker.as_mut() {
+                picker.keep_visible(rows);
+            }
+            state.session.connect.picker.keep_visible(rows);
             (state.view.screen().on_resize)(state)
         }
         Msg::Tick => {
@@ -53,6 +58,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     state.notice = None;
+    if state.picker.is_some() && !state.help_open {
+        return super::picker::compare_key(state, key);
+    }
     let screen = state.view.screen();
     let Some(action) = keymap::action_for(state.keys(), &key) else {
         return (screen.on_key)(state, key);
@@ -107,7 +115,7 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    if state.help_open {
+    if state.help_open || state.picker.is_some() {
         return Vec::new();
     }
     (state.view.screen().on_mouse)(state, mouse)

@@ -73,6 +73,25 @@ impl TenantCatalog {
         &self.names
     }
 
+    /// [`TenantCatalog::label`] of each of [`TenantCatalog::names`], in
+    /// one pass (for a list of every tenant: the picker).
+    pub fn labels(&self) -> Vec<String> {
+        let mut uses: std::collections::HashMap<&str, usize> = Default::default();
+        for (_, label) in self.registered.values() {
+            *uses.entry(label.as_str()).or_default() += 1;
+        }
+        self.names
+            .iter()
+            .map(|schema| match self.registered.get(schema) {
+                Some((_, label)) if uses.get(label.as_str()) > Some(&1) => {
+                    format!("{label} ({schema})")
+                }
+                Some((_, label)) => label.clone(),
+                None => schema.clone(),
+            })
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.names.len()
     }

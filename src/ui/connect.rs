@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::{block, spinner, theme};
 use crate::app::connect::Phase;
 use crate::app::state::State;
-use crate::text::{fit, sanitize, width};
+use crate::text::sanitize;
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let connect = &state.session.connect;
@@ -33,7 +33,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 Line::from(retry_prompt(state)),
             ],
         ),
-        Phase::Picking => (" Profiles · Enter connects ", picker_lines(state, area)),
+        Phase::Picking => {
+            super::picker::draw(&connect.picker, "Profiles", frame, area);
+            return;
+        }
     };
     let block = block(Line::from(Span::styled(title, theme::title())), true);
     frame.render_widget(
@@ -53,37 +56,4 @@ fn retry_prompt(state: &State) -> String {
         prompt.push_str(", Esc to go back");
     }
     prompt + ", q to quit."
-}
-
-fn picker_lines(state: &State, area: Rect) -> Vec<Line<'static>> {
-    let connect = &state.session.connect;
-    let name_width = connect
-        .profiles
-        .iter()
-        .map(|(name, _)| width(name))
-        .max()
-        .unwrap_or(0)
-        .min(30);
-    let room = (area.width as usize).saturating_sub(name_width + 8);
-    let selected = connect.cursor.on_screen();
-    connect
-        .profiles
-        .iter()
-        .enumerate()
-        .map(|(i, (name, target))| {
-            let in_use = connect.open && connect.profile.as_deref() == Some(name.as_str());
-            let mark = if in_use { "● " } else { "  " };
-            let text = format!(
-                "{mark}{:<name_width$}  {}",
-                fit(&sanitize(name), name_width),
-                fit(&sanitize(target), room)
-            );
-            let style = theme::selected_row(true);
-            if Some(i) == selected {
-                Line::from(Span::styled(text, style))
-            } else {
-                Line::from(text)
-            }
-        })
-        .collect()
 }

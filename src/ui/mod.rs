@@ -8,6 +8,7 @@ mod connect;
 mod dashboard;
 mod detail;
 mod health;
+mod picker;
 mod prices;
 mod tenants;
 pub mod theme;
@@ -104,6 +105,9 @@ pub fn view(state: &State, frame: &mut Frame) {
     hint_bar(state, frame, areas.hints);
     if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
         detail::draw(detail, frame, screen);
+    }
+    if let Some(open) = &state.picker {
+        picker::draw(open, "Compare with", frame, geometry::view_area(screen));
     }
     if state.help_open {
         help_popup(state, frame, screen);

@@ -19,11 +19,18 @@ pub struct Filter {
     pub input: LineInput,
     /// Filters kept earlier this session, for ↑/↓ in the prompt.
     pub history: History,
+    /// The list as it was when the prompt opened: Esc in the prompt puts
+    /// it back.
+    pub before: Option<Box<super::Dashboard>>,
 }
 
 /// `/`: an empty prompt (the kept filter stays until something is typed).
 pub fn start(state: &mut State) -> Vec<Effect> {
+    let mut before = state.dashboard.clone();
+    before.detail = None;
+    before.filter.before = None;
     let dashboard = &mut state.dashboard;
+    dashboard.filter.before = Some(Box::new(before));
     dashboard.focus = Focus::Users;
     let filter = &mut dashboard.filter;
     filter.editing = true;
@@ -32,10 +39,11 @@ pub fn start(state: &mut State) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Enter or Esc in the prompt: the filter stays, the prompt closes.
+/// Enter in the prompt: the filter stays, the prompt closes.
 pub fn keep(state: &mut State) -> Vec<Effect> {
     let filter = &mut state.dashboard.filter;
     filter.editing = false;
+    filter.before = None;
     let text = filter.text.clone();
     filter.history.push(text);
     Vec::new()
@@ -64,9 +72,47 @@ pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     text.map_or_else(Vec::new, |text| set_filter(state, text))
 }
 
-/// Esc outside the prompt: leave a "who ordered" list, else drop the
-/// filter; at the whole list it says how to quit (Esc never quits).
+/// Esc in the prompt: the edit is cancelled, the list is put back as it
+/// was when `/` was pressed (its filter, selection and scroll); a page
+/// of the text typed still on its way is cancelled.
+fn cancel(state: &mut State) -> Vec<Effect> {
+    let dashboard = &mut state.dashboard;
+    let Some(before) = dashboard.filter.before.take() else {
+        dashboard.filter.editing = false;
+        return Vec::new();
+    };
+    let typed_loading = dashboard.users.is_loading();
+    // The comparison and the filters kept meanwhile are not the list's.
+    let compare = dashboard.compare.take();
+    let history = std::mem::take(&mut dashboard.filter.history);
+    *dashboard = *before;
+    dashboard.compare = compare;
+    dashboard.filter.history = history;
+    dashboard.filter.history.reset();
+    let mut effects = super::resume(state);
+    let resumed_page = effects
+        .iter()
+        .any(|e| matches!(e, Effect::Load(task) if task.slot == super::USERS_SLOT));
+    if typed_loading && !resumed_page {
+        effects.push(Effect::Cancel(super::USERS_SLOT));
+    }
+    effects
+}
+
+/// Esc: in the prompt, [`cancel`]; else drop a kept filter; else back to
+/// the view this list was entered from (see `app::nav`); else leave a
+/// "who ordered" list; at the whole list it says how to quit (Esc never
+/// quits).
 pub fn back(state: &mut State) -> Vec<Effect> {
+    if state.dashboard.filter.editing {
+        return cancel(state);
+    }
+    if !state.dashboard.filter.text.is_empty() {
+        return set_filter(state, String::new());
+    }
+    if let Some(effects) = crate::app::nav::back(state) {
+        return effects;
+    }
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     if dashboard.list_label.take().is_some() {
@@ -75,11 +121,10 @@ pub fn back(state: &mut State) -> Vec<Effect> {
             .replace(ticket, None, Page::First, true, false);
         return vec![users_page(request, Delay::None)];
     }
-    if !dashboard.filter.text.is_empty() {
-        return set_filter(state, String::new());
-    }
-    // Tenant-first: back to the tenants pane the list was opened from.
+    // Tenant-first, opened on a user (`--user`): the tenants pane, which
+    // Esc does not return from.
     if dashboard.tenant.is_some() || state.tenants.per_tenant {
+        state.view = crate::app::state::View::Tenants;
         return crate::app::tenants::open(state);
     }
     state.notice = Some(Ok("the whole list is shown; q quits".into()));

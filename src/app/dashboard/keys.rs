@@ -4,6 +4,7 @@
 use crossterm::event::KeyCode;
 
 use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+use crate::app::state::View;
 
 use Action::*;
 use Key::{Char, Code, Ctrl};
@@ -19,12 +20,7 @@ pub(super) const NAV: [Binding; 6] = navigation(Rows {
 pub(super) const OWN: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
     bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(
-        &[Char('C')],
-        PreviousCompare,
-        "compare previous tenant",
-        false,
-    ),
+    bind(&[Char('C')], PickCompare, "pick comparison tenant", false),
     bind(
         &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
         SwitchFocus,
@@ -64,12 +60,43 @@ const END_NARROWED: &[Binding] = &[
     bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
     QUIT,
 ];
+/// Entered from another view (see `app::nav`): Esc returns there, and
+/// the hint says where.
+const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
+const END_PRICES: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to the matrix", true),
+    QUIT,
+];
+const END_HEALTH: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to health", true),
+    QUIT,
+];
+const END_BASKET: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "back to the basket", true),
+    QUIT,
+];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, END];
 pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
 pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
+const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
+const KEYS_TO_PRICES: KeyTable = &[&NAV, OWN, END_PRICES];
+const KEYS_TO_HEALTH: KeyTable = &[&NAV, OWN, END_HEALTH];
+const KEYS_TO_BASKET: KeyTable = &[&NAV, OWN, END_BASKET];
 
-/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W).
+/// The list's keys when Esc returns to `view`.
+pub(super) fn back_to(view: View) -> KeyTable {
+    match view {
+        View::Tenants => KEYS_TENANT,
+        View::Prices => KEYS_TO_PRICES,
+        View::Health => KEYS_TO_HEALTH,
+        View::Basket => KEYS_TO_BASKET,
+        _ => KEYS_BACK,
+    }
+}
+
+/// In the prompt, unbound keys edit the text (←/→, Home/End, Ctrl-U/W);
+/// Esc cancels the edit, putting back the list as it was before `/`.
 pub const FILTERING: KeyTable = &[&filtering(true)];
 
 /// [`FILTERING`] before any filter was kept: no history for ↑ to recall,
@@ -77,14 +104,10 @@ pub const FILTERING: KeyTable = &[&filtering(true)];
 pub const FILTERING_FIRST: KeyTable = &[&filtering(false)];
 
 /// The prompt's keys; `recall`: ↑ is shown in the hint bar.
-const fn filtering(recall: bool) -> [Binding; 4] {
+const fn filtering(recall: bool) -> [Binding; 5] {
     [
-        bind(
-            &[Code(KeyCode::Enter), Code(KeyCode::Esc)],
-            KeepFilter,
-            "keep filter",
-            true,
-        ),
+        bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
+        bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
         bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", recall),
         bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
         bind(&[Ctrl('c')], Quit, "quit", true),

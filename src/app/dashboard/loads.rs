@@ -256,6 +256,32 @@ pub fn refresh(state: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// The list put back as it was when it was left (Esc, see `app::nav`, or
+/// a cancelled prompt): the page it awaited then is asked for again (that
+/// answer was superseded since), and the orders unless those shown are the
+/// selected user's with the comparison in force.
+pub fn resume(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    let page = state.dashboard.users.resume(ticket);
+    let mut effects: Vec<Effect> = page
+        .map(|r| users_page(r, Delay::None))
+        .into_iter()
+        .collect();
+    let compare = state.compare_choice().tenant;
+    let dashboard = &state.dashboard;
+    let selected = dashboard.users.selected().map(|u| &u.id);
+    let shown = dashboard
+        .orders
+        .done()
+        .map(|d| (&d.key.user_id, &d.key.compare));
+    let current = !dashboard.orders.is_loading()
+        && shown.is_some_and(|(id, shown)| Some(id) == selected && *shown == compare);
+    if !current {
+        effects.extend(request_orders(state, Delay::None));
+    }
+    effects
+}
+
 /// Enter on a matrix cell: `tenant`'s users who ordered `item` (matched by
 /// `rule` on `key`), as the list.
 pub fn show_buyers(
@@ -264,11 +290,16 @@ pub fn show_buyers(
     item: String,
     (rule, key): (ItemRule, String),
 ) -> Vec<Effect> {
-    state.view = View::Dashboard;
+    crate::app::nav::go(state, View::Dashboard);
+    crate::app::nav::list_replaced(state);
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     dashboard.focus = Focus::Users;
-    dashboard.filter = Filter::default();
+    // The filters kept earlier stay for ↑ in the prompt.
+    dashboard.filter = Filter {
+        history: std::mem::take(&mut dashboard.filter.history),
+        ..Filter::default()
+    };
     dashboard.list_label = Some(format!("who ordered {item} in {tenant}"));
     let request = dashboard
         .users
@@ -290,7 +321,8 @@ pub fn show_tenant(
     tenant: Option<crate::db::TenantEntry>,
     user: Option<User>,
 ) -> Vec<Effect> {
-    state.view = View::Dashboard;
+    crate::app::nav::go(state, View::Dashboard);
+    crate::app::nav::list_replaced(state);
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     dashboard.focus = Focus::Users;

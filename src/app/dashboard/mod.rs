@@ -12,8 +12,8 @@ use ratatui::layout::{Position, Rect};
 pub use filter::Filter;
 use loads::{ask_page, prefetch, reload_catalog, users_page};
 pub use loads::{
-    init, on_msg, open_on_user, refresh, request_orders, show_buyers, show_tenant, Job, Msg,
-    OrdersKey, ORDERS_SLOT, USERS_SLOT,
+    init, on_msg, open_on_user, refresh, request_orders, resume, show_buyers, show_tenant, Job,
+    Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
 };
 use status::{export, status, warning};
 pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
@@ -76,7 +76,11 @@ pub const SCREEN: Screen = Screen {
             keys::FILTERING_FIRST
         } else if dashboard.filter.editing {
             FILTERING
-        } else if dashboard.list_label.is_some() || !dashboard.filter.text.is_empty() {
+        } else if !dashboard.filter.text.is_empty() {
+            KEYS_NARROWED
+        } else if let Some(to) = state.nav.places().last() {
+            keys::back_to(to)
+        } else if dashboard.list_label.is_some() {
             KEYS_NARROWED
         } else if dashboard.tenant.is_some() || state.tenants.per_tenant {
             KEYS_TENANT
@@ -102,6 +106,10 @@ pub const SCREEN: Screen = Screen {
         ("Keys", KEYS),
         ("While filtering (←/→ Home/End Ctrl-U/W edit)", FILTERING),
         ("Details popup", crate::app::detail::KEYS),
+        (
+            "Comparison picker (type to filter)",
+            crate::app::picker::COMPARE_KEYS,
+        ),
     ],
     marks: &[
         ("!", "tenant schema missing"),
@@ -189,6 +197,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         CopyRow => crate::app::detail::copy_user(state, true),
         NextCompare => cycle_compare(state, false),
         PreviousCompare => cycle_compare(state, true),
+        PickCompare => crate::app::picker::open_compare(state),
         SwitchFocus => {
             let dashboard = &mut state.dashboard;
             dashboard.focus = match dashboard.focus {

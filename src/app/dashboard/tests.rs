@@ -160,7 +160,7 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     assert_eq!(state.dashboard.filter.text, "q");
     let effects = press(&mut state, KeyCode::Backspace);
     assert_eq!(state.dashboard.filter.text, "");
-    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Enter);
     assert!(!state.session.quit && !state.dashboard.filter.editing);
     // Cleared: the whole list again, from the selected user on.
     let request = page_request(&effects);
@@ -343,7 +343,7 @@ fn comparison_cycles_and_skips_the_users_own_tenant() {
         Some("client2"),
         "wraps, skipping client1"
     );
-    press(&mut state, KeyCode::Char('C'));
+    press(&mut state, KeyCode::Char('c'));
     assert_eq!(state.compare_choice().tenant.as_deref(), Some("client3"));
 
     // poor_dude's own tenant would be client2's: the next tenant is used instead.
@@ -399,9 +399,14 @@ fn esc_steps_back_from_prompt_to_kept_filter_to_the_whole_list() {
     press(&mut state, KeyCode::Esc);
     assert!(!state.dashboard.filter.editing);
     assert_eq!(
-        state.dashboard.filter.text, "rich",
-        "Esc in the prompt keeps it"
+        state.dashboard.filter.text, "",
+        "Esc in the prompt cancels the edit"
     );
+    assert_eq!(state.dashboard.users.users().len(), 4, "the list as it was");
+    press(&mut state, KeyCode::Char('/'));
+    chars(&mut state, "rich");
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.dashboard.filter.text, "rich", "Enter keeps it");
     assert_eq!(
         crate::app::keymap::action_for(
             state.keys(),

@@ -191,6 +191,21 @@ impl UsersWindow {
         Some(request)
     }
 
+    /// The page awaited when this window was put aside (see `app::nav`),
+    /// asked for again under `ticket`: its answer was superseded since.
+    /// `None`: nothing awaited, or a fixed set (which is not paged).
+    pub fn resume(&mut self, ticket: Ticket) -> Option<UsersRequest> {
+        if self.fixed {
+            return None;
+        }
+        let request = UsersRequest {
+            ticket,
+            ..self.page.pending()?.clone()
+        };
+        self.page.refresh(request.clone());
+        Some(request)
+    }
+
     /// The next page before the selection reaches the window's edge.
     pub fn prefetch(&mut self, ticket: Ticket) -> Option<UsersRequest> {
         if self.page.is_loading() {

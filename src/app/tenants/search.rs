@@ -13,7 +13,7 @@ use crate::app::input::{typed, LineInput};
 use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
-use crate::app::state::{State, View};
+use crate::app::state::State;
 use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT};
 use std::sync::Arc;
 
@@ -41,6 +41,9 @@ pub struct Search {
     /// Tenants whose matches were cut to the first 100.
     pub capped: usize,
     pub rows: Cursor,
+    /// The search as it was when the prompt opened: Esc in the prompt
+    /// puts it back.
+    pub before: Option<Box<Search>>,
 }
 
 impl Search {
@@ -53,10 +56,50 @@ impl Search {
 /// `/` where a search across tenants replaces the users filter.
 pub fn start_search(state: &mut State) -> Vec<Effect> {
     let mut effects = super::open(state);
-    let search = &mut state.tenants.search;
-    search.editing = true;
-    search.input = LineInput::default();
+    prompt(state);
+    state.tenants.search.input = LineInput::default();
     effects.extend(set_text(state, String::new()));
+    effects
+}
+
+/// `/` in the pane: the prompt, holding the search shown.
+pub(super) fn prompt(state: &mut State) {
+    let search = &mut state.tenants.search;
+    let mut before = search.clone();
+    before.before = None;
+    search.before = Some(Box::new(before));
+    search.editing = true;
+    let text = search.text().unwrap_or_default().to_string();
+    search.input.set(&text);
+}
+
+/// Esc in the prompt: the edit is cancelled and the search shown when `/`
+/// was pressed is put back (its results, its row), or the tenants if
+/// there was none. What the text typed still reads is cancelled; a search
+/// that was still running then runs again.
+pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
+    let search = &mut state.tenants.search;
+    search.editing = false;
+    let Some(before) = search.before.take() else {
+        return Vec::new();
+    };
+    let mut effects = Vec::new();
+    if search.load.is_loading() {
+        effects.push(Effect::Cancel(SEARCH_SLOT));
+    }
+    let mut before = *before;
+    before.editing = false;
+    if before.load.is_loading() {
+        // Its batches were superseded: read again from the start.
+        let text = before.text().unwrap_or_default().to_string();
+        *search = Search {
+            input: before.input,
+            ..Search::default()
+        };
+        effects.extend(set_text(state, text));
+        return effects;
+    }
+    *search = before;
     effects
 }
 
@@ -87,6 +130,7 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     *search = Search {
         input: std::mem::take(&mut search.input),
         editing: search.editing,
+        before: search.before.take(),
         ..Search::default()
     };
     if text.is_empty() {
@@ -168,7 +212,6 @@ pub(super) fn on_batch(
 
 /// Leaving the pane stops a search still running (what it found stays).
 pub(super) fn leave(state: &mut State) -> Vec<Effect> {
-    state.view = View::Dashboard;
     let search = &mut state.tenants.search;
     search.editing = false;
     if !search.load.is_loading() {

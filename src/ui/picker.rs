@@ -1,0 +1,63 @@
+//! The type-to-filter picker (the comparison tenant, the profiles): the
+//! prompt, then only the matches on screen, the one under the cursor
+//! marked `▶`, the one in use `●`; how many match in the bottom border.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::{prompt, theme};
+use crate::app::picker::{self, Picker};
+use crate::text::{fit, sanitize, thousands, width};
+
+/// Draws `picker` centred in `body` (the area below the header).
+pub fn draw(picker: &Picker, title: &str, frame: &mut Frame, body: Rect) {
+    let area = picker::area(body);
+    let rows = area.height.saturating_sub(3) as usize;
+    let inner = area.width.saturating_sub(2) as usize;
+    let visible: Vec<_> = picker.visible(rows).collect();
+    let label_width = visible
+        .iter()
+        .map(|(choice, _)| width(&sanitize(&choice.label)))
+        .max()
+        .unwrap_or(0)
+        .min(inner.saturating_sub(4) / 2 + 8);
+    let mut lines = vec![Line::from(vec![
+        Span::styled("› ", theme::key()),
+        Span::raw(prompt(&picker.input)),
+    ])];
+    for (choice, selected) in visible {
+        let cursor = if selected { "▶ " } else { "  " };
+        let mark = if choice.marked { "● " } else { "  " };
+        let label = fit(&sanitize(&choice.label), label_width);
+        let pad = label_width.saturating_sub(width(&label));
+        let room = inner.saturating_sub(4 + label_width + 2);
+        let detail = fit(&sanitize(&choice.detail), room);
+        let text = format!("{cursor}{mark}{label}{:pad$}  {detail}", "");
+        let text = fit(&text, inner);
+        lines.push(if selected {
+            Line::from(Span::styled(text, theme::selected_row(true)))
+        } else {
+            Line::from(text)
+        });
+    }
+    if picker.matching() == 0 {
+        lines.push(Line::from(Span::styled("  nothing matches", theme::dim())));
+    }
+    let count = format!(
+        " {} of {} ",
+        thousands(picker.matching() as i64),
+        thousands(picker.len() as i64)
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::border(true))
+        .title(Line::from(Span::styled(
+            format!(" {title} · type to filter · Enter picks · Esc cancels "),
+            theme::title(),
+        )))
+        .title_bottom(Line::from(Span::styled(count, theme::dim())));
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
