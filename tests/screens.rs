@@ -1193,7 +1193,13 @@ fn comparison_picker_narrowed_by_typing() {
         estimated: false,
         ..Default::default()
     };
-    let mut state = State::new("demo".into(), catalog, count, fixtures::demo_users(), None);
+    let mut state = State::new(Data::new(
+        "demo".into(),
+        catalog,
+        count,
+        fixtures::demo_users(),
+        None,
+    ));
     init(&mut state);
     select(&mut state, "rich_dude");
     key(&mut state, KeyCode::Char('C'));
