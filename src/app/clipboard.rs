@@ -89,16 +89,19 @@ fn tmux_copy(env: &str, text: &str) -> io::Result<String> {
     let mut load = tmux(&["load-buffer", "-w", "-"])
         .spawn()
         .map_err(|e| io::Error::other(format!("tmux: {e}")))?;
-    load.stdin
-        .take()
-        .expect("piped")
-        .write_all(text.as_bytes())?;
+    // A tmux that exits at once (no server) closes the pipe first: its
+    // own message says why better than the broken pipe does.
+    let written = load.stdin.take().expect("piped").write_all(text.as_bytes());
     let out = load.wait_with_output()?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || written.is_err() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let why = match (said.trim(), written) {
+            ("", Err(e)) => e.to_string(),
+            (said, _) => said.to_string(),
+        };
         return Err(io::Error::other(format!(
             "tmux load-buffer -w: {}",
-            crate::text::sanitize(why.trim())
+            crate::text::sanitize(&why)
         )));
     }
     let setting = tmux(&["show-options", "-gv", "set-clipboard"])
