@@ -784,6 +784,10 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
         unbatched.to_string().contains("shared memory"),
         "{unbatched}"
     );
+    // The server sends the error before its abort frees the lock table;
+    // its answer to the next statement comes after. Without this wait a
+    // busy machine could connect below while the table is still full.
+    sqlx::query("SELECT 1").execute(&mut admin).await.unwrap();
     admin.close().await.ok();
 
     let source = tenantscope::db::ConnectionSource::demo(server.connect_options("postgres"));
