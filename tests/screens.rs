@@ -226,7 +226,7 @@ fn help_in_the_smallest_terminal_scrolls() {
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
     assert!(top.contains("j/k scroll · 1-10 of"), "{top}");
-    for _ in 0..40 {
+    for _ in 0..60 {
         key(&mut state, KeyCode::Char('j'));
     }
     let bottom = render(&mut state, 40, 12);
@@ -979,7 +979,7 @@ fn help_jumps_to_its_ends() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
-    for _ in 0..40 {
+    for _ in 0..60 {
         key(&mut state, KeyCode::Char('j'));
     }
     let bottom = render(&mut state, 40, 12);

@@ -566,8 +566,8 @@ impl Database {
         compare: Option<&str>,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
-        let plan = self.orders_plan(user, compare, handle).await?;
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        let plan = self.orders_plan(user, compare, handle).await?;
         let mut tx = self.tracked_tx(handle).await?;
         let schemas = self.orders_schemas(&mut tx, &plan).await?;
         let sql = self.orders_sql(&schemas, &plan, LinesRead::All);

@@ -44,8 +44,8 @@ impl Database {
         limit: usize,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
-        let plan = self.orders_plan(user, compare, handle).await?;
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        let plan = self.orders_plan(user, compare, handle).await?;
         let lines = self
             .orders_lines(&plan, &Page::First, limit, handle)
             .await?;
@@ -279,8 +279,8 @@ impl Database {
         sink: &mut (dyn OrderSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
-        let plan = self.orders_plan(user, compare, None).await?;
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        let plan = self.orders_plan(user, compare, None).await?;
         let mut tx = self.read_tx().await?;
         let totals = match self.totals_in(&mut tx, &plan).await {
             Ok(totals) => totals,
