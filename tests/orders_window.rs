@@ -32,7 +32,13 @@ async fn bulk_database() -> TestDatabase {
               SELECT i, 'item ' || i, round(i * 1.11, 2) FROM generate_series(1, 30) i;
          INSERT INTO bulk.orders
               SELECT n * 3, 'bulk', 1 + n % 40, (1 + n % 5) * 0.50
-                FROM generate_series(1, {LINES}) n;"
+                FROM generate_series(1, {LINES}) n;
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('even', 'even_dude', 'even@x', 'pw', 'bulk');
+         INSERT INTO bulk.items VALUES (41, 'even', 20.00);
+         INSERT INTO other.items VALUES (41, 'even', 19.50);
+         INSERT INTO bulk.orders VALUES (-1, 'even', 41, 3), (-2, 'even', 41, 2.500),
+                                        (-3, 'even', 41, 1.0);"
     ))
     .await;
     db
@@ -175,7 +181,24 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     let all = conn.priced_orders(&user, Some("other")).await.unwrap();
     assert_eq!(all.lines.len(), LINES as usize);
     assert_eq!(totals, all.totals());
-    assert!(all.total.plain().unwrap().contains('.'));
+    let digits = |t: &tenantscope::db::OrdersTotals| {
+        [&t.total, &t.compare_total, &t.compared_total].map(Value::plain)
+    };
+    assert_eq!(digits(&totals), digits(&all.totals()));
+
+    // Digits and scale, not just the value: 3 × 20.00 is 60.00, never 60.
+    let even = conn.user("even").await.unwrap();
+    let totals = conn
+        .orders_totals(&even, Some("other"), None)
+        .await
+        .unwrap();
+    let all = conn.priced_orders(&even, Some("other")).await.unwrap();
+    assert_eq!(totals.total.plain().as_deref(), Some("130.00"));
+    let digits = |t: &tenantscope::db::OrdersTotals| {
+        [&t.total, &t.compare_total, &t.compared_total].map(Value::plain)
+    };
+    assert_eq!(digits(&totals), digits(&all.totals()));
+    assert_eq!(digits(&totals)[1].as_deref(), Some("126.75"));
 
     // A gap makes the total unknown and says why, as the client does.
     db.run_sql(&format!(
