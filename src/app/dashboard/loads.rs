@@ -269,9 +269,11 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// The first page of a user's orders: the lines' window starts there
-/// (the cursor kept where it was on a refresh of the same list), and the
-/// totals follow when the page was not all the lines.
+/// The first page of a user's orders: the lines' window starts there,
+/// and the totals follow when the page was not all the lines. A refresh
+/// of the list shown keeps the cursor: on its line when the window was
+/// paged away from the top (the pages after it come fresh as it moves),
+/// else at the same place in the new first page.
 fn orders_loaded(
     state: &mut State,
     key: OrdersKey,
@@ -279,37 +281,41 @@ fn orders_loaded(
     elapsed: Duration,
 ) -> Vec<Effect> {
     let dashboard = &mut state.dashboard;
-    let before = dashboard.orders.key().cloned();
+    // `request_orders` empties the window for another user or comparison:
+    // lines still there are of the list being refreshed.
+    let refreshed = !dashboard.lines.rows().is_empty();
     if !dashboard.orders.accept(&key, result, elapsed) {
         return Vec::new();
     }
-    let same_list = before.is_some_and(|b| b.user_id == key.user_id && b.compare == key.compare)
-        && dashboard.lines.is_complete() == dashboard.lines.at_start();
-    let kept = dashboard.lines.cursor().selected;
+    let old = std::mem::take(&mut dashboard.lines);
     let Some(report) = dashboard.orders.value() else {
         // Failed: no lines to show.
-        dashboard.lines = LinesWindow::default();
         return Vec::new();
     };
-    let lines = report.keyed_lines();
-    let whole = report.totals_known && report.line_count == lines.len();
     let totals_known = report.totals_known;
-    dashboard.lines = if whole {
-        LinesWindow::complete(lines)
-    } else {
-        LinesWindow::new(lines)
-    };
+    let lines = report.keyed_lines();
+    let whole = totals_known && report.line_count == lines.len();
     let rows = order_rows(state);
-    if same_list {
-        state.dashboard.lines.select(kept, rows);
+    let dashboard = &mut state.dashboard;
+    if refreshed && !old.at_start() {
+        dashboard.lines = old;
+    } else {
+        dashboard.lines = if whole {
+            LinesWindow::complete(lines)
+        } else {
+            LinesWindow::new(lines)
+        };
+        if refreshed {
+            dashboard.lines.select(old.cursor().selected, rows);
+        }
     }
     if totals_known {
         return Vec::new();
     }
-    let Some(user) = state.dashboard.users.selected().cloned() else {
+    let Some(user) = dashboard.users.selected().cloned() else {
         return Vec::new();
     };
-    state.dashboard.totals.start(key.clone());
+    dashboard.totals.start(key.clone());
     vec![AppJob::Dashboard(Job::OrdersTotals { key, user }).task(TOTALS_SLOT, Delay::None)]
 }
 

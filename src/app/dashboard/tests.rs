@@ -850,3 +850,75 @@ fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
         "kept while it reloads"
     );
 }
+
+/// The first page of `key`'s orders, then the server's totals.
+fn deliver_head_and_totals(state: &mut State, key: &OrdersKey) {
+    deliver_orders(state, key.clone(), first_page(key));
+    let totals = crate::db::OrdersTotals {
+        lines: 5_000,
+        ..Default::default()
+    };
+    update(
+        state,
+        Msg::from(dashboard::Msg::OrdersTotals {
+            key: key.clone(),
+            result: Ok(totals),
+            elapsed: Duration::ZERO,
+        }),
+    );
+}
+
+#[test]
+fn a_refresh_keeps_the_orders_cursor_where_it_was() {
+    let mut state = demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    deliver_head_and_totals(&mut state, &key);
+    press(&mut state, KeyCode::Tab);
+    for _ in 0..5 {
+        press(&mut state, KeyCode::Down);
+    }
+    let effects = update(&mut state, Msg::Refresh);
+    let (again, _) = orders_load(&effects);
+    assert_eq!(
+        (&again.user_id, &again.compare),
+        (&key.user_id, &key.compare)
+    );
+    deliver_head_and_totals(&mut state, &again);
+    // The users on screen and the catalog, read again too.
+    deliver_page(&mut state, page_request(&effects), demo_users());
+    let ticket = dashboard_jobs(&effects)
+        .find_map(|(_, job)| match job {
+            dashboard::Job::Catalog { ticket } => Some(*ticket),
+            _ => None,
+        })
+        .unwrap();
+    let catalog = (state.catalog.clone(), state.user_count.clone());
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::Catalog {
+            ticket,
+            result: Ok(catalog),
+        }),
+    );
+    // Nobody before the top row (a page from a row on asks).
+    if let Some(before) = state.dashboard.users.request().cloned() {
+        deliver_page(&mut state, before, Vec::new());
+    }
+    assert!(!state.is_busy());
+    assert_eq!(state.dashboard.lines.selected().unwrap().key, "k00005");
+    // Paged away from the top: the cursor stays on its line.
+    let effects = press(&mut state, KeyCode::Char('G'));
+    let request = lines_requested(&effects);
+    deliver_lines(&mut state, request, keyed_lines(4_900, 100));
+    let effects = update(&mut state, Msg::Refresh);
+    let (again, _) = orders_load(&effects);
+    deliver_head_and_totals(&mut state, &again);
+    assert_eq!(state.dashboard.lines.selected().unwrap().key, "k04999");
+    // Another user: the window starts again at the top.
+    press(&mut state, KeyCode::Tab);
+    let effects = press(&mut state, KeyCode::Down);
+    let (other, _) = orders_load(&effects);
+    assert_ne!(other.user_id, key.user_id);
+    deliver_orders(&mut state, other.clone(), first_page(&other));
+    assert_eq!(state.dashboard.lines.cursor().selected, 0);
+}
