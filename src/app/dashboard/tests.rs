@@ -892,7 +892,7 @@ fn a_refresh_keeps_the_orders_cursor_where_it_was() {
             _ => None,
         })
         .unwrap();
-    let catalog = (state.catalog.clone(), state.user_count.clone());
+    let catalog = (state.catalog.clone(), state.user_count);
     update(
         &mut state,
         Msg::from(dashboard::Msg::Catalog {
