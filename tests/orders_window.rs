@@ -255,7 +255,7 @@ async fn the_cli_streams_every_line_with_the_totals() {
     let total = db
         .query_text(
             "SELECT sum(o.quantity * i.price)::text FROM bulk.orders o
-               JOIN bulk.items i ON i.id = o.item_id",
+               JOIN bulk.items i ON i.id = o.item_id WHERE o.user_id = 'bulk'",
         )
         .await;
     assert!(json["total"].is_number(), "{}", json["total"]);

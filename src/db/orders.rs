@@ -744,30 +744,40 @@ impl Database {
             ),
         };
         let (keyset, limit, order) = match read {
-            LinesRead::All => (String::new(), String::new(), "ASC"),
+            LinesRead::All => (String::new(), String::new(), " ASC"),
+            LinesRead::Unordered => (String::new(), String::new(), ""),
             LinesRead::Page(page, limit) => {
                 let (keyset, order) = match page {
-                    Page::First => (String::new(), "ASC"),
-                    Page::Last => (String::new(), "DESC"),
-                    Page::From(key) => (format!(" AND o.id >= {}", quote_literal(key)), "ASC"),
-                    Page::After(key) => (format!(" AND o.id > {}", quote_literal(key)), "ASC"),
-                    Page::Before(key) => (format!(" AND o.id < {}", quote_literal(key)), "DESC"),
+                    Page::First => (String::new(), " ASC"),
+                    Page::Last => (String::new(), " DESC"),
+                    Page::From(key) => (format!(" AND o.id >= {}", quote_literal(key)), " ASC"),
+                    Page::After(key) => (format!(" AND o.id > {}", quote_literal(key)), " ASC"),
+                    Page::Before(key) => (format!(" AND o.id < {}", quote_literal(key)), " DESC"),
                 };
                 (keyset, format!(" LIMIT {limit}"), order)
             }
         };
         // The key is compared as a literal of unknown type, so it reads as
         // the id column's own type (integer, uuid, text): keyset order is
-        // the column's order, whatever its type.
+        // the column's order, whatever its type. Unordered (the totals):
+        // no sort at all.
+        let ordered = |order: &str| {
+            if order.is_empty() {
+                String::new()
+            } else {
+                format!("ORDER BY o.id{order}")
+            }
+        };
+        let order_by = ordered(order);
         let select = format!(
             "SELECT o.id::text AS key, o.{order_item}::text AS item_id, {item} AS item,
                     {quantity} AS quantity, {price} AS unit_price, {columns}
                FROM (SELECT * FROM {own}.{orders} o
                       WHERE o.{order_user}::text = $1{keyset}
-                      ORDER BY o.id {order}{limit}) o
+                      {order_by}{limit}) o
                LEFT JOIN {own}.{items} i ON i.{item_id}::text = o.{order_item}::text
                {join}
-              ORDER BY o.id {order}",
+              {order_by}",
             orders = n.orders,
             items = n.items,
             item_id = n.item_id,
@@ -785,7 +795,10 @@ impl Database {
 /// Which order lines an orders query reads.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum LinesRead<'a> {
+    /// Every line, in order.
     All,
+    /// Every line, in no order (an aggregate over them).
+    Unordered,
     /// A keyset page of at most this many lines (backwards for `Last` and
     /// `Before`: the caller puts them back in order).
     Page(&'a Page<String>, i64),

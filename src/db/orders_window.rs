@@ -166,9 +166,11 @@ impl Database {
     /// text; NaN, infinities and other text are no number), a quantity
     /// without its trailing zeros, a line total exact and never below the
     /// price's scale ([`Value::line_total`]); the sums are numeric's,
-    /// exact at the largest scale of their terms.
+    /// exact at the largest scale of their terms. The numbers and the line
+    /// totals are MATERIALIZED: inlined, each use of a column would compute
+    /// its expression again (23 s instead of 1 s at 100,000 lines).
     fn totals_sql(&self, schemas: &(String, Option<String>), plan: &OrdersPlan) -> String {
-        let (ctes, select) = self.orders_parts(schemas, plan, LinesRead::All);
+        let (ctes, select) = self.orders_parts(schemas, plan, LinesRead::Unordered);
         let ctes = ctes.map(|c| format!("{c},\n")).unwrap_or_default();
         let number = |text: &str| {
             format!(
@@ -206,12 +208,14 @@ impl Database {
         let quantity = format!("trim_scale({})", number("quantity"));
         format!(
             "WITH {ctes}lines AS ({select}),
-             numbers AS (SELECT lines.*, {qn} AS qn, {pn} AS pn, {cpn} AS cpn FROM lines),
+             numbers AS MATERIALIZED (SELECT lines.*, {qn} AS qn, {pn} AS pn, {cpn} AS cpn
+                                        FROM lines),
              products AS (SELECT numbers.*,
                                  CASE WHEN qn IS NOT NULL AND pn IS NOT NULL THEN {own} END AS own0,
                                  CASE WHEN qn IS NOT NULL AND cpn IS NOT NULL THEN {theirs} END AS theirs0
                             FROM numbers),
-             totals AS (SELECT products.*, {own_in} AS tot, {theirs_in} AS ctot FROM products)
+             totals AS MATERIALIZED (SELECT products.*, {own_in} AS tot, {theirs_in} AS ctot
+                                       FROM products)
            SELECT count(*)::int8,
                   count(*) FILTER (WHERE tot IS NULL)::int8,
                   coalesce(sum(tot), 0)::text,
