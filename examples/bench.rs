@@ -22,6 +22,9 @@
 //!   i. tenant-first at 2,000 tenant schemas: detection, and the search
 //!      across tenants (examples/bench_parts/tenants.rs)
 //!   j. `tenantscope users --limit 100` beside psql fetching the same rows
+//!   k. a user with 100,000 order lines: first screen, peak RSS, the
+//!      `orders` CLI beside psql's join (`--only orders`;
+//!      examples/bench_parts/orders.rs)
 //!
 //!   cargo run --release --example bench -- --only cli # (j) alone, small only; prints
 //!
@@ -53,6 +56,9 @@ use tenantscope::fixtures::Harness;
 
 #[path = "bench_parts/tenants.rs"]
 mod tenants;
+
+#[path = "bench_parts/orders.rs"]
+mod orders;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -132,7 +138,8 @@ const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --o
   --only a…h      one check, both databases; prints only its rows, writes no file
                   (with --quick: the small database only)
   --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md
-  --only cli      j. users --limit 100 beside psql, small database only; prints";
+  --only cli      j. users --limit 100 beside psql, small database only; prints
+  --only orders   k. a user with 100,000 order lines; its section of BENCHMARKS.md";
 
 /// The one check `--only X` asks for, if any: the others are not measured
 /// and the report shows only its rows (and writes no file).
@@ -166,6 +173,7 @@ fn main() -> Res<()> {
     let section = match rest[..] {
         [] => None,
         ["--only", "tenants"] if !quick => Some("tenants"),
+        ["--only", "orders"] if !quick => Some("orders"),
         ["--only", "cli"] if !quick => return cli_section_alone(),
         ["--only", check] if only().is_some_and(|c| check.starts_with(c)) => None,
         _ => {
@@ -197,6 +205,15 @@ fn main() -> Res<()> {
         println!("{section}");
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
         tenants::splice(&path, &section)?;
+        progress(format!("wrote its section of {}", path.display()));
+        return Ok(());
+    }
+    if section == Some("orders") {
+        let (bin, _) = dashboard_binary()?;
+        let section = orders::run(&runtime, &server, &bin)?;
+        println!("{section}");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+        orders::splice(&path, &section)?;
         progress(format!("wrote its section of {}", path.display()));
         return Ok(());
     }

@@ -127,16 +127,20 @@ async fn orders(
             tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
         );
     }
-    let report = database
-        .priced_orders(&user, choice.tenant.as_deref())
+    // Streamed: the totals (one aggregate statement), then the lines
+    // through a cursor, written as they come; memory stays flat.
+    let to = Destination::stdout();
+    let headers = output::order_headers(choice.tenant.as_deref(), &catalog, to);
+    let headers: Vec<(&str, output::Align)> =
+        headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let mut writer = output::OrdersWriter::new(&user, &catalog, &headers, format, to, out);
+    let passes = writer.passes();
+    database
+        .stream_orders(&user, choice.tenant.as_deref(), passes, &mut writer)
         .await?;
-    Ok(output::orders(
-        &user,
-        &report,
-        &catalog,
-        format,
-        Destination::stdout(),
-    ))
+    writer.finish();
+    Ok(String::new())
 }
 
 /// `basket`: a user's orders priced in every tenant.

@@ -64,13 +64,14 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
     show(state, format!("User {}", user.id), fields)
 }
 
-/// Enter on the orders pane: the top line on screen, with both tenants' prices.
+/// Enter on the orders pane: the line under the cursor, with both
+/// tenants' prices and the comparison tenant's item it was matched to.
 pub fn open_line(state: &mut State) -> Vec<Effect> {
     let dashboard = &state.dashboard;
     let Some(report) = dashboard.orders.value() else {
         return Vec::new();
     };
-    let Some(line) = report.lines.get(dashboard.orders_scroll.offset) else {
+    let Some(line) = dashboard.lines.selected().map(|l| &l.line) else {
         return Vec::new();
     };
     let own = report.tenant.clone();
@@ -171,6 +172,31 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
     // any control character could act when pasted): escaped, as on screen.
     let row: Vec<String> = cells.iter().map(|c| escaped(c)).collect();
     vec![copy(format!("the row of {}", user.name), row.join("\t"))]
+}
+
+/// `y` on the orders pane: the line under the cursor as TSV (item id,
+/// item, quantity, the money columns, their item's id), exact digits.
+pub fn copy_line(state: &mut State) -> Vec<Effect> {
+    let Some(line) = state.dashboard.lines.selected().map(|l| &l.line) else {
+        state.notice = Some(Err("no order line selected".into()));
+        return Vec::new();
+    };
+    let text = |value: &Value| value.plain().unwrap_or_else(|| value.cell());
+    let mut cells = vec![
+        line.item_id.clone().unwrap_or_default(),
+        line.item.clone().unwrap_or_default(),
+        text(&line.quantity),
+    ];
+    cells.extend(line.money_columns().iter().map(text));
+    cells.push(line.compare_item_id.clone().unwrap_or_default());
+    cells.push(line.compare_item.clone().unwrap_or_default());
+    let row: Vec<String> = cells.iter().map(|c| escaped(c)).collect();
+    let item = line
+        .item
+        .as_deref()
+        .or(line.item_id.as_deref())
+        .unwrap_or("?");
+    vec![copy(format!("the line of {item}"), row.join("\t"))]
 }
 
 use super::clipboard::escaped;

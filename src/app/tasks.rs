@@ -136,6 +136,36 @@ impl Executor {
                     let _ = self.results.send(copy());
                 }
             }
+            Effect::Export {
+                stem,
+                document: crate::output::Document::OrdersToRead(what),
+            } => {
+                // Read whole (streamed) first, then written as any export.
+                let results = self.results.clone();
+                let dir = self.export_dir.clone();
+                let Some(db) = self.db.clone() else {
+                    let _ = results.send(Msg::Exported(Err("not connected".into())));
+                    return false;
+                };
+                tokio::spawn(async move {
+                    let csv = match crate::output::orders_csv_read(&db, &what).await {
+                        Ok(csv) => csv,
+                        Err(why) => {
+                            let _ = results.send(Msg::Exported(Err(why)));
+                            return;
+                        }
+                    };
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let dir =
+                            dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
+                        let written = std::fs::create_dir_all(&dir)
+                            .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+                            .and_then(|()| write_export(&dir, &stem, &csv, &local_stamp()));
+                        let _ = results.send(Msg::Exported(written));
+                    })
+                    .await;
+                });
+            }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();

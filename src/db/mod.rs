@@ -20,6 +20,7 @@ pub mod libpq;
 mod lossy;
 mod open;
 mod orders;
+mod orders_window;
 mod pool;
 mod pooler;
 mod prices;
@@ -41,7 +42,11 @@ pub use health::{
     WrongCopy, TENANT_TABLES, WRONG_COPY_BATCH, WRONG_COPY_CAP,
 };
 pub use item_match::{ItemMatch, ItemRule, RuleChoice, KEY_COLUMNS};
-pub use orders::{choose_compare_tenant, CompareChoice, OrderLine, OrdersReport, RawOrderLine};
+pub use orders::{
+    choose_compare_tenant, CompareChoice, KeyedLine, OrderLine, OrdersReport, OrdersTotals,
+    RawOrderLine,
+};
+pub use orders_window::OrderSink;
 pub use pool::{
     connect_options, libpq_configured, target_label, ConnectionSource, LIBPQ_VARIABLES,
 };

@@ -7,8 +7,8 @@ use super::item_match::{ItemRule, RuleChoice};
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
-use super::sql::quote_ident;
-use super::{exact_text, Database, DbError, QueryHandle, User};
+use super::sql::{quote_ident, quote_literal};
+use super::{exact_text, Database, DbError, Page, QueryHandle, User};
 use crate::money::Value;
 
 /// One order line. [`Value::Missing`] means the value is not there (an item
@@ -170,6 +170,46 @@ pub struct OrdersReport {
     /// Why there is no comparison although a tenant was asked for (its
     /// items cannot be read, a configured key column is missing).
     pub compare_error: Option<String>,
+    /// How many order lines the user has: all of them, whether `lines`
+    /// holds them all ([`OrdersReport::new`]) or only the first page
+    /// ([`Database::orders_head`]).
+    pub line_count: usize,
+    /// Lines without an own total.
+    pub own_gaps: usize,
+    /// Why the own total is unknown (see [`OrdersReport::total_gap`]).
+    pub gap: Option<String>,
+    /// Lines whose comparison item has another description.
+    pub other_items: usize,
+    /// The order key of each line of `lines` (keyset paging); empty when
+    /// the lines were not read with their keys.
+    pub keys: Vec<String>,
+    /// The totals above are the server's over every line; `false` while
+    /// they are still being computed (the first page came first).
+    pub totals_known: bool,
+}
+
+/// The totals of all of a user's order lines, computed by the server in
+/// one aggregate statement (see [`Database::orders_totals`]); the same
+/// values [`OrdersReport::new`] computes from the lines.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OrdersTotals {
+    pub lines: usize,
+    pub total: Value,
+    pub compare_total: Value,
+    pub compared_total: Value,
+    pub compared_lines: usize,
+    pub compare_missing: usize,
+    pub own_gaps: usize,
+    pub gap: Option<String>,
+    pub other_items: usize,
+}
+
+/// An order line with its place in the user's orders (the order's id as
+/// text): a row of the orders pane's keyset window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyedLine {
+    pub key: String,
+    pub line: OrderLine,
 }
 
 impl OrdersReport {
@@ -196,10 +236,15 @@ impl OrdersReport {
                 .count(),
             None => 0,
         };
+        let gap = lines_gap(&lines);
         OrdersReport {
             tenant,
             compare_tenant,
             compared_lines: compared.len(),
+            line_count: lines.len(),
+            own_gaps: lines.iter().filter(|l| !l.total.is_number()).count(),
+            other_items: lines.iter().filter(|l| l.names_another_item()).count(),
+            gap,
             lines,
             total,
             compare_total,
@@ -207,13 +252,84 @@ impl OrdersReport {
             compare_missing,
             item_rule: None,
             compare_error: None,
+            keys: Vec::new(),
+            totals_known: true,
         }
+    }
+
+    /// The server's totals over every line (the lines held may be a page).
+    pub fn set_totals(&mut self, totals: OrdersTotals) {
+        self.line_count = totals.lines;
+        self.total = totals.total;
+        self.compare_total = totals.compare_total;
+        self.compared_total = totals.compared_total;
+        self.compared_lines = totals.compared_lines;
+        self.compare_missing = totals.compare_missing;
+        self.own_gaps = totals.own_gaps;
+        self.gap = totals.gap;
+        self.other_items = totals.other_items;
+        self.totals_known = true;
+    }
+
+    /// The report without its lines (or their keys): the totals, the
+    /// comparison and how it was made.
+    pub fn without_lines(&self) -> OrdersReport {
+        OrdersReport {
+            tenant: self.tenant.clone(),
+            compare_tenant: self.compare_tenant.clone(),
+            lines: Vec::new(),
+            total: self.total.clone(),
+            compare_total: self.compare_total.clone(),
+            compared_total: self.compared_total.clone(),
+            compared_lines: self.compared_lines,
+            compare_missing: self.compare_missing,
+            item_rule: self.item_rule.clone(),
+            compare_error: self.compare_error.clone(),
+            line_count: self.line_count,
+            own_gaps: self.own_gaps,
+            gap: self.gap.clone(),
+            other_items: self.other_items,
+            keys: Vec::new(),
+            totals_known: self.totals_known,
+        }
+    }
+
+    /// The totals as [`OrdersTotals`].
+    pub fn totals(&self) -> OrdersTotals {
+        OrdersTotals {
+            lines: self.line_count,
+            total: self.total.clone(),
+            compare_total: self.compare_total.clone(),
+            compared_total: self.compared_total.clone(),
+            compared_lines: self.compared_lines,
+            compare_missing: self.compare_missing,
+            own_gaps: self.own_gaps,
+            gap: self.gap.clone(),
+            other_items: self.other_items,
+        }
+    }
+
+    /// The lines held, with their order keys (keys by position where the
+    /// lines came without them: a report made from lines in hand).
+    pub fn keyed_lines(&self) -> Vec<KeyedLine> {
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| KeyedLine {
+                key: self
+                    .keys
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{i:020}")),
+                line: line.clone(),
+            })
+            .collect()
     }
 
     /// Lines matched by id or key whose comparison item has another
     /// description: worth a look, the match may not be the same item.
     pub fn other_item_lines(&self) -> usize {
-        self.lines.iter().filter(|l| l.names_another_item()).count()
+        self.other_items
     }
 
     /// The warning for [`OrdersReport::other_item_lines`], if any, with
@@ -250,14 +366,7 @@ impl OrdersReport {
     /// Why the own total is unknown: "1 line without a price",
     /// "2 lines without a total" (mixed reasons).
     pub fn total_gap(&self) -> Option<String> {
-        let gaps: Vec<String> = self.lines.iter().filter_map(OrderLine::gap).collect();
-        let first = gaps.first()?;
-        let lines = if gaps.len() == 1 { "line" } else { "lines" };
-        if gaps.iter().all(|g| g == first) {
-            Some(format!("{} {lines} {first}", gaps.len()))
-        } else {
-            Some(format!("{} {lines} without a total", gaps.len()))
-        }
+        self.gap.clone()
     }
 
     /// How partial the comparison is, when it is: "1 of 2 lines, 1 item
@@ -269,7 +378,7 @@ impl OrdersReport {
         if let Some(why) = &self.compare_error {
             return Some(format!("no comparison with {compare}: {why}"));
         }
-        let lines = self.lines.len();
+        let lines = self.line_count;
         if lines == 0 || self.compared_lines == lines {
             return None;
         }
@@ -289,7 +398,7 @@ impl OrdersReport {
                 count_lines(self.compare_missing)
             ));
         }
-        let own_gaps = self.lines.iter().filter(|l| !l.total.is_number()).count();
+        let own_gaps = self.own_gaps;
         if own_gaps > 0 {
             why.push(format!(
                 "{} without an own total",
@@ -303,6 +412,30 @@ impl OrdersReport {
             why.join(", ")
         ))
     }
+}
+
+/// Why the sum of `lines` is unknown: "1 line without a price", "2 lines
+/// without a total" (mixed reasons).
+fn lines_gap(lines: &[OrderLine]) -> Option<String> {
+    let gaps: Vec<String> = lines.iter().filter_map(OrderLine::gap).collect();
+    gap_words(
+        gaps.len(),
+        gaps.first()?,
+        gaps.iter().all(|g| g == &gaps[0]),
+    )
+}
+
+/// "`count` lines `first`" when every gap is alike, else "… without a total".
+pub(super) fn gap_words(count: usize, first: &str, alike: bool) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let lines = if count == 1 { "line" } else { "lines" };
+    Some(if alike {
+        format!("{count} {lines} {first}")
+    } else {
+        format!("{count} {lines} without a total")
+    })
 }
 
 /// "1 line", "10,000 lines".
@@ -434,16 +567,48 @@ impl Database {
         compare: Option<&str>,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
+        self.counters.orders.fetch_add(1, Ordering::Relaxed);
+        let plan = self.orders_plan(user, compare, handle).await?;
+        let mut tx = self.tracked_tx(handle).await?;
+        let schemas = self.orders_schemas(&mut tx, &plan).await?;
+        let sql = self.orders_sql(&schemas, &plan, LinesRead::All);
+        // The SQL text differs per tenant pair: keep it out of the statement cache.
+        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
+            .bind(&user.id)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        let rows = match rows {
+            Err(e) => {
+                drop(tx);
+                return Err(self.orders_failed(&plan, e).await);
+            }
+            Ok(rows) => rows,
+        };
+        Database::end_read(tx);
+        let rows = rows.into_iter().map(|row| raw_line(row).1).collect();
+        Ok(plan.report(rows, Vec::new()))
+    }
+
+    /// Who and what an orders read is about: the user's tenant, how the
+    /// comparison tenant's items match (decided before the read: at most
+    /// one statement per pair and session, cached after), or why there
+    /// is no comparison. A comparison tenant that cannot be read (locked,
+    /// a configured key column missing) leaves the own prices standing.
+    pub(super) async fn orders_plan(
+        &self,
+        user: &User,
+        compare: Option<&str>,
+        handle: Option<&QueryHandle>,
+    ) -> Result<OrdersPlan, DbError> {
         let tenant = match user.tenant.as_deref() {
             None => return Err(DbError::NoTenant { null: true }),
             Some("") => return Err(DbError::NoTenant { null: false }),
             Some(tenant) => tenant,
         };
-        self.counters.orders.fetch_add(1, Ordering::Relaxed);
-        // How the comparison tenant's items match the own ones: decided
-        // before the read (at most one statement per pair and session). A
-        // comparison tenant that cannot be read (locked, a configured key
-        // column missing) leaves the own prices standing, with the reason.
         let mut compare_error = None;
         let rule = match compare {
             Some(other) => {
@@ -466,60 +631,91 @@ impl Database {
             }
             None => None,
         };
-        let compare_used = rule.as_ref().and(compare);
-        let mut tx = self.tracked_tx(handle).await?;
-        // Without a registry a tenant is a schema holding both tables, which
-        // the query below shows by running (a missing one fails it, and is
-        // explained then): no round trip to check first. A registry also
-        // says which schemas are tenants: that is checked first.
-        let checked = !self.tables.names.tenant_filter.is_empty();
-        let (own_schema, compare_schema) = if checked {
-            self.tenant_schemas(&mut tx, tenant, compare_used).await?
-        } else {
-            (quote_ident(tenant), compare_used.map(quote_ident))
-        };
-        let sql = self.orders_sql(&own_schema, compare_schema.as_deref().zip(rule.as_ref()));
-        // The SQL text differs per tenant pair: keep it out of the statement cache.
-        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
-            .bind(&user.id)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await;
-        if let Some(handle) = handle {
-            handle.finished();
-        }
-        let rows = match rows {
-            Err(e) if !checked && is_missing_relation(&e) => {
-                drop(tx);
-                let mut tx = self.read_tx().await?;
-                return Err(match self.tenant_schemas(&mut tx, tenant, compare).await {
-                    Err(why) => why,
-                    Ok(_) => self.error(e),
-                });
-            }
-            Err(e) => {
-                drop(tx);
-                let tenants: Vec<&str> = std::iter::once(tenant).chain(compare_used).collect();
-                return Err(self.on_tenant_nodes(&tenants, self.error(e)).await);
-            }
-            Ok(rows) => rows,
-        };
-        let rows = rows.into_iter().map(raw_line).collect();
-        Database::end_read(tx);
-        let mut report =
-            OrdersReport::from_raw(tenant.to_string(), compare.map(str::to_string), rows);
-        report.item_rule = rule;
-        report.compare_error = compare_error;
-        Ok(report)
+        Ok(OrdersPlan {
+            user_id: user.id.clone(),
+            tenant: tenant.to_string(),
+            compare: compare.map(str::to_string),
+            compare_used: rule.as_ref().and(compare).map(str::to_string),
+            rule,
+            compare_error,
+        })
     }
 
-    /// The orders query over `own` (a quoted schema), with the prices of
-    /// `compare` (a quoted schema and how its items match) beside them: the
-    /// comparison items are joined on the key (see [`Database::match_sql`]),
-    /// so the cost grows with lines plus items, never their product.
-    fn orders_sql(&self, own: &str, compare: Option<(&str, &RuleChoice)>) -> String {
+    /// The quoted schemas an orders read names. Without a registry a
+    /// tenant is a schema holding both tables, which the query shows by
+    /// running (a missing one fails it, and is explained then: see
+    /// [`Database::orders_failed`]): no round trip to check first. A
+    /// registry also says which schemas are tenants: that is checked first.
+    pub(super) async fn orders_schemas(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        plan: &OrdersPlan,
+    ) -> Result<(String, Option<String>), DbError> {
+        if self.tables.names.tenant_filter.is_empty() {
+            return Ok((
+                quote_ident(&plan.tenant),
+                plan.compare_used.as_deref().map(quote_ident),
+            ));
+        }
+        self.tenant_schemas(tx, &plan.tenant, plan.compare_used.as_deref())
+            .await
+    }
+
+    /// What a failed orders read means: a tenant that is not one (its
+    /// schema or a table gone), else the error, naming the node it came
+    /// from on Citus.
+    pub(super) async fn orders_failed(&self, plan: &OrdersPlan, e: sqlx::Error) -> DbError {
+        let checked = !self.tables.names.tenant_filter.is_empty();
+        if !checked && is_missing_relation(&e) {
+            let mut tx = match self.read_tx().await {
+                Ok(tx) => tx,
+                Err(error) => return error,
+            };
+            return match self
+                .tenant_schemas(&mut tx, &plan.tenant, plan.compare.as_deref())
+                .await
+            {
+                Err(why) => why,
+                Ok(_) => self.error(e),
+            };
+        }
+        let tenants: Vec<&str> = std::iter::once(plan.tenant.as_str())
+            .chain(plan.compare_used.as_deref())
+            .collect();
+        self.on_tenant_nodes(&tenants, self.error(e)).await
+    }
+
+    /// The orders query over the plan's tenants (`schemas`: quoted), with
+    /// the comparison's prices beside them: the comparison items are
+    /// joined on the key (see [`Database::match_sql`]), so the cost grows
+    /// with lines plus items, never their product. `read` says which
+    /// lines: all, or a keyset page (the page's orders are chosen first,
+    /// by the order key alone, and only they are joined).
+    pub(super) fn orders_sql(
+        &self,
+        schemas: &(String, Option<String>),
+        plan: &OrdersPlan,
+        read: LinesRead,
+    ) -> String {
+        let (ctes, select) = self.orders_parts(schemas, plan, read);
+        match ctes {
+            Some(ctes) => format!("WITH {ctes}\n{select}"),
+            None => select,
+        }
+    }
+
+    /// [`Database::orders_sql`] in two parts: the comparison's CTEs (if
+    /// any), and the SELECT of the lines (columns `key`, `item_id`,
+    /// `item`, `quantity`, `unit_price`, `compare_price`, `compare_id`,
+    /// `compare_item`).
+    pub(super) fn orders_parts(
+        &self,
+        (own, compare): &(String, Option<String>),
+        plan: &OrdersPlan,
+        read: LinesRead,
+    ) -> (Option<String>, String) {
         let n = &self.tables.names;
-        let (with, join, columns) = match compare {
+        let (ctes, join, columns) = match compare.as_deref().zip(plan.rule.as_ref()) {
             Some((schema, choice)) => {
                 let own_keys: Vec<String> = choice
                     .rule
@@ -532,23 +728,57 @@ impl Database {
                     })
                     .collect();
                 let (ctes, joins, column) = self.match_sql(schema, &choice.rule, &own_keys);
-                let columns = format!("{}, {}, {}", column("price"), column("id"), column("item"));
-                (format!("WITH {ctes}\n"), joins, columns)
+                let columns = format!(
+                    "{} AS compare_price, {} AS compare_id, {} AS compare_item",
+                    column("price"),
+                    column("id"),
+                    column("item")
+                );
+                (Some(ctes), joins, columns)
             }
             None => (
+                None,
                 String::new(),
-                String::new(),
-                "NULL::text, NULL::text, NULL::bytea".to_string(),
+                "NULL::text AS compare_price, NULL::text AS compare_id, \
+                 NULL::bytea AS compare_item"
+                    .to_string(),
             ),
         };
-        format!(
-            "{with}SELECT o.{order_item}::text AS item_id, {item} AS item,
+        let (keyset, limit, order) = match read {
+            LinesRead::All => (String::new(), String::new(), " ASC"),
+            LinesRead::Unordered => (String::new(), String::new(), ""),
+            LinesRead::Page(page, limit) => {
+                let (keyset, order) = match page {
+                    Page::First => (String::new(), " ASC"),
+                    Page::Last => (String::new(), " DESC"),
+                    Page::From(key) => (format!(" AND o.id >= {}", quote_literal(key)), " ASC"),
+                    Page::After(key) => (format!(" AND o.id > {}", quote_literal(key)), " ASC"),
+                    Page::Before(key) => (format!(" AND o.id < {}", quote_literal(key)), " DESC"),
+                };
+                (keyset, format!(" LIMIT {limit}"), order)
+            }
+        };
+        // The key is compared as a literal of unknown type, so it reads as
+        // the id column's own type (integer, uuid, text): keyset order is
+        // the column's order, whatever its type. Unordered (the totals):
+        // no sort at all.
+        let ordered = |order: &str| {
+            if order.is_empty() {
+                String::new()
+            } else {
+                format!("ORDER BY o.id{order}")
+            }
+        };
+        let order_by = ordered(order);
+        let select = format!(
+            "SELECT o.id::text AS key, o.{order_item}::text AS item_id, {item} AS item,
                     {quantity} AS quantity, {price} AS unit_price, {columns}
-               FROM {own}.{orders} o
+               FROM (SELECT * FROM {own}.{orders} o
+                      WHERE o.{order_user}::text = $1{keyset}
+                      {order_by}{limit}) o
                LEFT JOIN {own}.{items} i ON i.{item_id}::text = o.{order_item}::text
                {join}
-              WHERE o.{order_user}::text = $1
-              ORDER BY o.id",
+              {order_by}",
             orders = n.orders,
             items = n.items,
             item_id = n.item_id,
@@ -558,13 +788,52 @@ impl Database {
             price = exact_text(&format!("i.{}", n.item_price)),
             // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
             item = raw(&format!("i.{}", n.item_label)),
-        )
+        );
+        (ctes, select)
     }
 }
 
-/// One row of the orders query (see [`Database::orders_sql`]): item id,
-/// item, quantity, unit price, and the comparison's price, item id and item.
-type OrderRow = (
+/// Which order lines an orders query reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LinesRead<'a> {
+    /// Every line, in order.
+    All,
+    /// Every line, in no order (an aggregate over them).
+    Unordered,
+    /// A keyset page of at most this many lines (backwards for `Last` and
+    /// `Before`: the caller puts them back in order).
+    Page(&'a Page<String>, i64),
+}
+
+/// Who and what an orders read is about (see [`Database::orders_plan`]).
+#[derive(Debug, Clone)]
+pub(super) struct OrdersPlan {
+    pub user_id: String,
+    pub tenant: String,
+    /// The comparison tenant asked for.
+    pub compare: Option<String>,
+    /// The comparison tenant read: the one asked for, unless it cannot be.
+    pub compare_used: Option<String>,
+    pub rule: Option<RuleChoice>,
+    pub compare_error: Option<String>,
+}
+
+impl OrdersPlan {
+    /// A report of `lines` (all of the user's), or with `keys` a first page.
+    pub fn report(&self, lines: Vec<RawOrderLine>, keys: Vec<String>) -> OrdersReport {
+        let mut report = OrdersReport::from_raw(self.tenant.clone(), self.compare.clone(), lines);
+        report.item_rule = self.rule.clone();
+        report.compare_error = self.compare_error.clone();
+        report.keys = keys;
+        report
+    }
+}
+
+/// One row of the orders query (see [`Database::orders_sql`]): the order
+/// key, item id, item, quantity, unit price, and the comparison's price,
+/// item id and item.
+pub(super) type OrderRow = (
+    String,
     Option<String>,
     Option<LossyText>,
     Option<String>,
@@ -574,18 +843,30 @@ type OrderRow = (
     Option<LossyText>,
 );
 
-fn raw_line(row: OrderRow) -> RawOrderLine {
-    let (item_id, item, quantity, unit_price, compare_unit_price, compare_item_id, compare_item) =
-        row;
-    RawOrderLine {
+/// The order key and the line of a row.
+pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
+    let (
+        key,
         item_id,
-        item: item.map(|i| i.text),
+        item,
         quantity,
         unit_price,
         compare_unit_price,
         compare_item_id,
-        compare_item: compare_item.map(|i| i.text),
-    }
+        compare_item,
+    ) = row;
+    (
+        key,
+        RawOrderLine {
+            item_id,
+            item: item.map(|i| i.text),
+            quantity,
+            unit_price,
+            compare_unit_price,
+            compare_item_id,
+            compare_item: compare_item.map(|i| i.text),
+        },
+    )
 }
 
 /// The query names a schema or table that is not there (SQLSTATE 3F000,

@@ -944,15 +944,16 @@ pub struct UserKey {
     pub pinned: bool,
 }
 
-/// Which page of the users list to read.
+/// Which page of a keyset-paged list to read: the users list (by
+/// [`UserKey`]), or a user's order lines (by order key).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
+pub enum Page<K = UserKey> {
     First,
     Last,
-    /// From this user on, inclusive (a reload keeps the selection).
-    From(UserKey),
-    After(UserKey),
-    Before(UserKey),
+    /// From this row on, inclusive (a reload keeps the selection).
+    From(K),
+    After(K),
+    Before(K),
 }
 
 #[cfg(test)]

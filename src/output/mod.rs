@@ -21,7 +21,7 @@ pub use basket::basket;
 pub use health::{
     health, health_checked, health_csv, health_findings, reference_reason, LeakCheck,
 };
-pub use orders::orders;
+pub use orders::{order_headers, orders, orders_csv_read, OrdersWriter};
 pub use prices::{price_failures, prices};
 pub use users::{
     invalid_utf8_count_warning, invalid_utf8_warning, left_out_warning, tenants, users, UsersWriter,
@@ -69,7 +69,7 @@ impl Destination {
 /// Column alignment, which is also its kind: `Left` columns hold text,
 /// `Right` ones numbers and money, which are never cut.
 #[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Align {
+pub enum Align {
     Left,
     Right,
 }
@@ -112,6 +112,11 @@ impl<'h> ColumnWidths<'h> {
         for (widest, value) in self.values.iter_mut().zip(row) {
             *widest = (*widest).max(text::width(&text::sanitize(value)));
         }
+    }
+
+    /// The headers' titles, in order.
+    pub(crate) fn titles(&self) -> Vec<&'h str> {
+        self.headers.iter().map(|(title, _)| *title).collect()
     }
 
     pub(crate) fn widths(&self) -> Vec<usize> {
@@ -222,11 +227,18 @@ pub enum Document {
     Tenants(Vec<crate::db::TenantEntry>),
     /// Users found (the tenants pane's search across tenants).
     Users(Box<(Vec<User>, TenantCatalog)>),
+    /// A user's orders (compared with a tenant) that the view holds only
+    /// a window of: the runtime reads them whole as it writes the file
+    /// ([`orders_csv_read`]), streamed.
+    OrdersToRead(Box<(User, Option<String>, TenantCatalog)>),
 }
 
 impl Document {
+    /// The CSV of what is in hand ([`Document::OrdersToRead`] is read
+    /// first: see [`orders_csv_read`]; empty here).
     pub fn csv(&self) -> String {
         match self {
+            Document::OrdersToRead(_) => String::new(),
             Document::Orders(document) => {
                 let (user, report, catalog) = document.as_ref();
                 orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)

@@ -2,8 +2,10 @@
 
 use serde::Serialize;
 
-use super::{csv, json, table, Align, Destination, Format};
-use crate::db::{OrdersReport, TenantCatalog, User};
+use std::io::Write;
+
+use super::{json_for, Align, ColumnWidths, Destination, Format};
+use crate::db::{OrderLine, OrderSink, OrdersReport, TenantCatalog, User};
 use crate::money::Value;
 use crate::text;
 
@@ -111,6 +113,8 @@ pub(super) fn line_problem(line: &crate::db::OrderLine) -> Option<String> {
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
+/// `orders` (and the dashboard's export) in memory: the lines in hand
+/// written by [`OrdersWriter`], as the CLI streams them.
 pub fn orders(
     user: &User,
     report: &OrdersReport,
@@ -118,190 +122,428 @@ pub fn orders(
     format: Format,
     to: Destination,
 ) -> String {
-    let compare_schema = report.compare_tenant.as_deref();
-    if format == Format::Json {
-        return orders_json(user, report, catalog, to);
+    let headers = order_headers(report.compare_tenant.as_deref(), catalog, to);
+    let headers: Vec<(&str, Align)> = headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+    let mut writer = OrdersWriter::new(user, catalog, &headers, format, to, Vec::new());
+    let head = report.without_lines();
+    for pass in 0..writer.passes() {
+        writer.begin(pass, &head);
+        for line in &report.lines {
+            writer.line(pass, line);
+        }
     }
-    let cell = |value: &Value| match format {
-        Format::Csv => value.csv(),
-        _ => value.cell(),
-    };
-    let mut rows = order_rows(report, catalog, format);
+    String::from_utf8(writer.finish()).expect("UTF-8 text")
+}
+
+/// The CSV of every one of `user`'s order lines compared with `compare`,
+/// read from `db` as it is written (the dashboard's export of a user
+/// whose lines the pane holds only a window of).
+pub async fn orders_csv_read(
+    db: &crate::db::Database,
+    (user, compare, catalog): &(User, Option<String>, TenantCatalog),
+) -> Result<String, String> {
+    let to = Destination::PipeOrFile;
+    let headers = order_headers(compare.as_deref(), catalog, to);
+    let headers: Vec<(&str, Align)> = headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+    let mut writer = OrdersWriter::new(user, catalog, &headers, Format::Csv, to, Vec::new());
+    db.stream_orders(user, compare.as_deref(), 1, &mut writer)
+        .await
+        .map_err(|e| format!("cannot export: {e}"))?;
+    String::from_utf8(writer.finish()).map_err(|e| e.to_string())
+}
+
+/// The table's headers, naming the comparison tenant.
+pub fn order_headers(
+    compare_schema: Option<&str>,
+    catalog: &TenantCatalog,
+    to: Destination,
+) -> Vec<(String, Align)> {
     let compare = compare_schema.map_or_else(|| "none".to_string(), |s| catalog.label(s));
-    if format == Format::Csv {
-        let headers = [
-            "item_id",
-            "item",
-            "quantity",
-            "unit_price",
-            "total",
-            "compare_unit_price",
-            "compare_total",
-            "difference",
-            "compare_item_id",
-            "compare_tenant",
-        ];
-        return csv(&headers, &rows, to);
-    }
-    let partial = report.compare_note(catalog);
-    // A totals row: its label under the item, money under the totals.
-    let totals = |label: &str, own: String, compare: String, difference: String| {
-        vec![
-            String::new(),
-            label.into(),
-            String::new(),
-            String::new(),
-            own,
-            String::new(),
-            compare,
-            difference,
-        ]
-    };
-    // A partial comparison has no whole total: the like-for-like row says it.
-    let (compare_total, difference) = match partial {
-        Some(_) => (String::new(), String::new()),
-        None => (cell(&report.compare_total), cell(&report.difference())),
-    };
-    rows.push(totals(
-        "Total",
-        cell(&report.total),
-        compare_total,
-        difference,
-    ));
-    if report.compared_lines > 0 && partial.is_some() {
-        rows.push(totals(
-            "Like for like",
-            cell(&report.compared_total),
-            cell(&report.compare_total),
-            cell(&report.difference()),
-        ));
-    }
-    let title = format!(
-        "{} (id {}, {}) in tenant {}, compared with {}\n",
-        text::sanitize(&user.name),
-        text::sanitize(&user.id),
-        text::sanitize(user.mail.as_deref().unwrap_or("no mail")),
-        text::sanitize(&catalog.label(&report.tenant)),
-        text::sanitize(&compare),
-    );
     let compare_title = match to {
         Destination::Terminal => text::fit(&compare.to_uppercase(), 20),
         Destination::PipeOrFile => compare.to_uppercase(),
     };
-    let compare_price = format!("{compare_title} PRICE");
-    let compare_total = format!("{compare_title} TOTAL");
     let (l, r) = (Align::Left, Align::Right);
-    let mut out = title
-        + &table(
-            &[
-                ("ID", r),
-                ("ITEM", l),
-                ("QTY", r),
-                ("UNIT PRICE", r),
-                ("TOTAL", r),
-                (&compare_price, r),
-                (&compare_total, r),
-                ("DIFFERENCE", r),
-            ],
-            &rows,
-            to,
-        );
-    out.push_str(&order_notes(report, catalog, partial));
-    out
+    vec![
+        ("ID".into(), r),
+        ("ITEM".into(), l),
+        ("QTY".into(), r),
+        ("UNIT PRICE".into(), r),
+        ("TOTAL".into(), r),
+        (format!("{compare_title} PRICE"), r),
+        (format!("{compare_title} TOTAL"), r),
+        ("DIFFERENCE".into(), r),
+    ]
 }
 
-/// `orders --format json`.
-fn orders_json(
-    user: &User,
-    report: &OrdersReport,
-    catalog: &TenantCatalog,
+const CSV_HEADERS: [&str; 10] = [
+    "item_id",
+    "item",
+    "quantity",
+    "unit_price",
+    "total",
+    "compare_unit_price",
+    "compare_total",
+    "difference",
+    "compare_item_id",
+    "compare_tenant",
+];
+
+/// A user's orders written as the lines arrive (feed it with
+/// [`crate::db::Database::stream_orders`]), so memory stays flat however
+/// many lines there are: CSV and JSON in one pass, a table in two over
+/// the same lines (the widths, then the lines). The totals come first
+/// (with the first pass's report) and are written after the lines. Write
+/// errors (a closed pipe) stop the reading quietly.
+pub struct OrdersWriter<'h, W: Write> {
+    format: Format,
     to: Destination,
-) -> String {
+    out: W,
+    user: &'h User,
+    catalog: &'h TenantCatalog,
+    columns: ColumnWidths<'h>,
+    widths: Vec<usize>,
+    /// The report without its lines: the totals, the comparison.
+    head: Option<OrdersReport>,
+    written: usize,
+    /// Each line's problem, in order, for the notes under the table.
+    problems: String,
+    /// JSON: what follows the lines (the totals).
+    json_tail: String,
+    /// CSV: the buffer each record is written to, reused.
+    csv: Vec<u8>,
+}
+
+impl<'h, W: Write> OrdersWriter<'h, W> {
+    pub fn new(
+        user: &'h User,
+        catalog: &'h TenantCatalog,
+        headers: &'h [(&'h str, Align)],
+        format: Format,
+        to: Destination,
+        out: W,
+    ) -> OrdersWriter<'h, W> {
+        OrdersWriter {
+            format,
+            to,
+            out,
+            user,
+            catalog,
+            columns: ColumnWidths::new(headers, to),
+            widths: Vec::new(),
+            head: None,
+            written: 0,
+            problems: String::new(),
+            json_tail: String::new(),
+            csv: Vec::new(),
+        }
+    }
+
+    /// How many passes over the lines this format needs.
+    pub fn passes(&self) -> u8 {
+        match self.format {
+            Format::Table => 2,
+            Format::Csv | Format::Json => 1,
+        }
+    }
+
+    fn writing(&self, pass: u8) -> bool {
+        pass + 1 == self.passes()
+    }
+
+    fn put(&mut self, text: &str) -> bool {
+        self.out.write_all(text.as_bytes()).is_ok()
+    }
+
+    fn cell(&self, value: &Value) -> String {
+        match self.format {
+            Format::Csv => value.csv(),
+            _ => value.cell(),
+        }
+    }
+
+    /// CSV: one record, escaped on a terminal as [`csv`] does.
+    fn record(&mut self, values: &[String]) -> bool {
+        let to = self.to;
+        let mut writer = ::csv::Writer::from_writer(std::mem::take(&mut self.csv));
+        let fields = values.iter().map(|value| match to {
+            Destination::Terminal => text::sanitize(value).into_owned(),
+            Destination::PipeOrFile => value.clone(),
+        });
+        if writer.write_record(fields).is_err() {
+            return false;
+        }
+        let Ok(mut bytes) = writer.into_inner() else {
+            return false;
+        };
+        let ok = self.out.write_all(&bytes).is_ok();
+        bytes.clear();
+        self.csv = bytes;
+        ok
+    }
+
+    /// The totals rows under the lines (a table's).
+    fn totals_rows(&self, report: &OrdersReport) -> Vec<Vec<String>> {
+        let partial = report.compare_note(self.catalog);
+        // A totals row: its label under the item, money under the totals.
+        let totals = |label: &str, own: String, compare: String, difference: String| {
+            vec![
+                String::new(),
+                label.into(),
+                String::new(),
+                String::new(),
+                own,
+                String::new(),
+                compare,
+                difference,
+            ]
+        };
+        if !report.totals_known {
+            return vec![totals("Total", "…".into(), String::new(), String::new())];
+        }
+        // A partial comparison has no whole total: the like-for-like row says it.
+        let (compare_total, difference) = match partial {
+            Some(_) => (String::new(), String::new()),
+            None => (
+                self.cell(&report.compare_total),
+                self.cell(&report.difference()),
+            ),
+        };
+        let mut rows = vec![totals(
+            "Total",
+            self.cell(&report.total),
+            compare_total,
+            difference,
+        )];
+        if report.compared_lines > 0 && partial.is_some() {
+            rows.push(totals(
+                "Like for like",
+                self.cell(&report.compared_total),
+                self.cell(&report.compare_total),
+                self.cell(&report.difference()),
+            ));
+        }
+        rows
+    }
+
+    /// Ends the output (the totals, the notes; JSON's closing brace) and
+    /// flushes it.
+    pub fn finish(mut self) -> W {
+        if let Some(head) = self.head.take() {
+            match self.format {
+                Format::Csv => {}
+                Format::Json => {
+                    let end = if self.written == 0 { "]" } else { "\n  ]" };
+                    let tail = std::mem::take(&mut self.json_tail);
+                    let _ = self.put(&format!("{end}{tail}\n"));
+                }
+                Format::Table => {
+                    let mut out = String::new();
+                    for row in self.totals_rows(&head) {
+                        out.push_str(
+                            &self
+                                .columns
+                                .line(&self.widths, row.iter().map(String::as_str)),
+                        );
+                        out.push('\n');
+                    }
+                    let partial = head.compare_note(self.catalog);
+                    out.push_str(&order_notes(&head, self.catalog, partial));
+                    out.push_str(&self.problems);
+                    let _ = self.put(&out);
+                }
+            }
+        }
+        let _ = self.out.flush();
+        self.out
+    }
+}
+
+impl<W: Write> OrderSink for OrdersWriter<'_, W> {
+    fn begin(&mut self, pass: u8, report: &OrdersReport) -> bool {
+        self.head = Some(report.without_lines());
+        if !self.writing(pass) {
+            for row in self.totals_rows(report) {
+                self.columns.fit(&row);
+            }
+            return true;
+        }
+        match self.format {
+            Format::Csv => {
+                let headers: Vec<String> = CSV_HEADERS.iter().map(|h| h.to_string()).collect();
+                self.record(&headers)
+            }
+            Format::Json => {
+                let document = orders_document(self.user, report, self.catalog, Vec::new());
+                let exact = serde_json::to_string_pretty(&document).expect("serializable values");
+                let exact = json_for(exact, self.to);
+                let at = exact
+                    .find("\"orders\": []")
+                    .expect("the orders field is there");
+                let (start, rest) = exact.split_at(at);
+                self.json_tail = rest["\"orders\": []".len()..].to_string();
+                let start = format!("{start}\"orders\": [");
+                self.put(&start)
+            }
+            Format::Table => {
+                let compare = report
+                    .compare_tenant
+                    .as_deref()
+                    .map_or_else(|| "none".to_string(), |s| self.catalog.label(s));
+                let title = format!(
+                    "{} (id {}, {}) in tenant {}, compared with {}\n",
+                    text::sanitize(&self.user.name),
+                    text::sanitize(&self.user.id),
+                    text::sanitize(self.user.mail.as_deref().unwrap_or("no mail")),
+                    text::sanitize(&self.catalog.label(&report.tenant)),
+                    text::sanitize(&compare),
+                );
+                self.widths = self.columns.widths();
+                let titles: Vec<&str> = self.columns.titles();
+                let mut out = title + &self.columns.line(&self.widths, titles.into_iter());
+                out.push('\n');
+                self.put(&out)
+            }
+        }
+    }
+
+    fn line(&mut self, pass: u8, line: &OrderLine) -> bool {
+        let compare_schema = self.head.as_ref().and_then(|h| h.compare_tenant.as_deref());
+        if !self.writing(pass) {
+            let row = order_row(line, compare_schema, self.catalog, self.format);
+            self.columns.fit(&row);
+            return true;
+        }
+        let first = self.written == 0;
+        self.written += 1;
+        match self.format {
+            Format::Csv => {
+                let row = order_row(line, compare_schema, self.catalog, self.format);
+                self.record(&row)
+            }
+            Format::Json => {
+                let exact =
+                    serde_json::to_string_pretty(&line_json(line)).expect("serializable values");
+                let mut text = String::with_capacity(exact.len() + 64);
+                text.push_str(if first { "\n" } else { ",\n" });
+                for (i, part) in exact.split('\n').enumerate() {
+                    if i > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str("    ");
+                    text.push_str(part);
+                }
+                let text = json_for(text, self.to);
+                self.put(&text)
+            }
+            Format::Table => {
+                if let Some(problem) = line_problem(line) {
+                    let item = line
+                        .item
+                        .as_deref()
+                        .or(line.item_id.as_deref())
+                        .unwrap_or("?");
+                    self.problems
+                        .push_str(&format!("{}: {problem}\n", text::sanitize(item)));
+                }
+                let row = order_row(line, compare_schema, self.catalog, self.format);
+                let mut text = self
+                    .columns
+                    .line(&self.widths, row.iter().map(String::as_str));
+                text.push('\n');
+                self.put(&text)
+            }
+        }
+    }
+}
+
+/// `orders --format json`'s document, with `orders` as given.
+fn orders_document<'a>(
+    user: &'a User,
+    report: &'a OrdersReport,
+    catalog: &'a TenantCatalog,
+    orders: Vec<OrderLineJson<'a>>,
+) -> OrdersJson<'a> {
     let compare_schema = report.compare_tenant.as_deref();
-    json(
-        &OrdersJson {
-            user: OrdersUserJson::of(user, catalog),
-            compare_tenant: compare_schema.map(|s| catalog.label(s)),
-            compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
-            compare_schema,
-            orders: report
-                .lines
-                .iter()
-                .map(|line| OrderLineJson {
-                    item_id: line.item_id.as_deref(),
-                    item: line.item.as_deref(),
-                    quantity: &line.quantity,
-                    unit_price: &line.unit_price,
-                    total: &line.total,
-                    compare_unit_price: &line.compare_unit_price,
-                    compare_total: &line.compare_total,
-                    compare_item_id: line.compare_item_id.as_deref(),
-                    compare_item: line.compare_item.as_deref(),
-                    problem: line_problem(line),
-                })
-                .collect(),
-            total: &report.total,
-            compared_total: &report.compared_total,
-            compare_total: &report.compare_total,
-            compare_missing: report
-                .compare_tenant
-                .as_ref()
-                .filter(|_| report.compare_error.is_none())
-                .map(|_| report.compare_missing),
-            items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
-                rule: choice.rule.name(),
-                why: &choice.why,
-            }),
-            compare_error: report.compare_error.as_deref(),
-        },
-        to,
-    )
+    OrdersJson {
+        user: OrdersUserJson::of(user, catalog),
+        compare_tenant: compare_schema.map(|s| catalog.label(s)),
+        compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
+        compare_schema,
+        orders,
+        total: &report.total,
+        compared_total: &report.compared_total,
+        compare_total: &report.compare_total,
+        compare_missing: report
+            .compare_tenant
+            .as_ref()
+            .filter(|_| report.compare_error.is_none())
+            .map(|_| report.compare_missing),
+        items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
+            rule: choice.rule.name(),
+            why: &choice.why,
+        }),
+        compare_error: report.compare_error.as_deref(),
+    }
+}
+
+fn line_json(line: &OrderLine) -> OrderLineJson<'_> {
+    OrderLineJson {
+        item_id: line.item_id.as_deref(),
+        item: line.item.as_deref(),
+        quantity: &line.quantity,
+        unit_price: &line.unit_price,
+        total: &line.total,
+        compare_unit_price: &line.compare_unit_price,
+        compare_total: &line.compare_total,
+        compare_item_id: line.compare_item_id.as_deref(),
+        compare_item: line.compare_item.as_deref(),
+        problem: line_problem(line),
+    }
 }
 
 /// One row per order line: id, item, quantity and the money columns (CSV:
-/// with the matched item's id).
-fn order_rows(report: &OrdersReport, catalog: &TenantCatalog, format: Format) -> Vec<Vec<String>> {
-    let compare_schema = report.compare_tenant.as_deref();
+/// with the matched item's id and the comparison tenant).
+fn order_row(
+    line: &OrderLine,
+    compare_schema: Option<&str>,
+    catalog: &TenantCatalog,
+    format: Format,
+) -> Vec<String> {
     let cell = |value: &Value| match format {
         Format::Csv => value.csv(),
         _ => value.cell(),
     };
-    report
-        .lines
-        .iter()
-        .map(|line| {
-            let quantity = match format {
-                Format::Csv => line.quantity.csv(),
-                _ => line
-                    .quantity
-                    .plain()
-                    .unwrap_or_else(|| line.quantity.cell()),
-            };
-            let id_and_item = [
-                line.item_id.clone().unwrap_or_default(),
-                match (&line.item, &line.compare_item) {
-                    // Matched by id or key to an item described otherwise.
-                    (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
-                        format!("{own} ≠ {theirs}")
-                    }
-                    (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
-                },
-                quantity,
-            ];
-            let money = line.money_columns().map(|value| cell(&value));
-            let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
-            if format == Format::Csv {
-                row.push(line.compare_item_id.clone().unwrap_or_default());
-                // Which tenant the compare_ columns are of, on every row.
-                row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
+    let quantity = match format {
+        Format::Csv => line.quantity.csv(),
+        _ => line
+            .quantity
+            .plain()
+            .unwrap_or_else(|| line.quantity.cell()),
+    };
+    let id_and_item = [
+        line.item_id.clone().unwrap_or_default(),
+        match (&line.item, &line.compare_item) {
+            // Matched by id or key to an item described otherwise.
+            (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
+                format!("{own} ≠ {theirs}")
             }
-            row
-        })
-        .collect()
+            (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
+        },
+        quantity,
+    ];
+    let money = line.money_columns().map(|value| cell(&value));
+    let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
+    if format == Format::Csv {
+        row.push(line.compare_item_id.clone().unwrap_or_default());
+        // Which tenant the compare_ columns are of, on every row.
+        row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
+    }
+    row
 }
 
 /// Under the table: why a total is unknown or a comparison partial, how
-/// items were matched, and each line's problem.
+/// items were matched (each line's problem follows, from the lines).
 fn order_notes(report: &OrdersReport, catalog: &TenantCatalog, partial: Option<String>) -> String {
     let mut out = String::new();
     if let Some(gap) = report.total_gap() {
@@ -319,16 +561,6 @@ fn order_notes(report: &OrdersReport, catalog: &TenantCatalog, partial: Option<S
     }
     if let Some(note) = report.other_item_note(catalog) {
         out.push_str(&format!("Check: {note}\n"));
-    }
-    for line in &report.lines {
-        if let Some(problem) = line_problem(line) {
-            let item = line
-                .item
-                .as_deref()
-                .or(line.item_id.as_deref())
-                .unwrap_or("?");
-            out.push_str(&format!("{}: {problem}\n", text::sanitize(item)));
-        }
     }
     out
 }

@@ -97,7 +97,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
             };
             frame.render_widget(message(text, style), inner);
         }
-        Some(Ok(report)) if report.lines.is_empty() => {
+        Some(Ok(report)) if report.lines.is_empty() && state.dashboard.lines.rows().is_empty() => {
             let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
             let tenant = state.catalog.label(&report.tenant);
             let text = format!("{name} has no orders in {}.", fit(&tenant, 40));
@@ -136,7 +136,9 @@ fn item_label(line: &OrderLine) -> String {
 }
 
 fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
-    let scroll = state.dashboard.orders_scroll.offset;
+    let window = &state.dashboard.lines;
+    let held: Vec<&OrderLine> = window.rows().iter().map(|l| &l.line).collect();
+    let focused = state.dashboard.focus == Focus::Orders;
     let inner = geometry::inner(area);
     let compare = report
         .compare_tenant
@@ -144,11 +146,13 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .map_or_else(|| "none".to_string(), |t| state.catalog.label(t));
     let compare = compare.as_str();
     // Every number column is as wide as its widest value or header.
-    let cells = order_cells(report);
+    let cells = order_cells(&held);
     // A partial comparison gets its own like-for-like row under the total,
     // so the total row never sets a full own total against a partial one;
-    // notes under the table say why a total is unknown or partial.
-    let partial = report.compare_note(&state.catalog);
+    // notes under the table say why a total is unknown or partial. Until
+    // the server's totals come, the totals row says they are on their way.
+    let known = report.totals_known;
+    let partial = report.compare_note(&state.catalog).filter(|_| known);
     let like_for_like = partial.as_ref().map(|_| {
         (
             money_cell(&report.compared_total),
@@ -156,20 +160,31 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             report.difference(),
         )
     });
-    let notes = order_notes(state, report, partial.as_deref());
+    let notes = if known {
+        order_notes(state, report, partial.as_deref())
+    } else {
+        Vec::new()
+    };
+    let pending = |value: &Value| {
+        if known {
+            money_cell(value)
+        } else {
+            "…".into()
+        }
+    };
     let totals = [
         String::new(),
         String::new(),
-        money_cell(&report.total),
+        pending(&report.total),
         String::new(),
         if partial.is_some() {
             String::new()
         } else {
-            money_cell(&report.compare_total)
+            pending(&report.compare_total)
         },
-        money_cell(&report.difference()),
+        pending(&report.difference()),
     ];
-    let value_widths = value_widths(report, &cells, &totals, like_for_like.as_ref());
+    let value_widths = value_widths(report, &held, &cells, &totals, like_for_like.as_ref());
     let widths = fitted_widths(&value_widths, inner.width);
     let fitted = |text: &str, column: usize| -> String {
         if width(text) <= widths[column] as usize {
@@ -183,36 +198,58 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let header = orders_header(&state.catalog.label(&report.tenant), compare, &widths);
 
     let fits = geometry::order_rows(area)
-        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len());
-    let mut rows: Vec<Row> = report
-        .lines
+        .saturating_sub(usize::from(like_for_like.is_some()) + notes.len())
+        .max(1);
+    // The cursor's line stays on screen however many rows the notes take.
+    let cursor = window.cursor();
+    let scroll = cursor
+        .offset
+        .max((cursor.selected + 1).saturating_sub(fits))
+        .min(cursor.selected);
+    let mut rows: Vec<Row> = held
         .iter()
         .zip(&cells)
+        .enumerate()
         .skip(scroll)
         .take(fits)
-        .map(|(line, c)| {
+        .map(|(index, (line, c))| {
             let item_style = if line.item.is_none() {
                 theme::error()
             } else {
                 Style::new()
             };
-            Row::new(vec![
-                Cell::from(Span::styled(
-                    fit(&item_label(line), item_width as usize),
-                    item_style,
-                )),
+            // The cursor, where the pane has the focus: marked, so that it
+            // shows without colour too.
+            let here = focused && index == cursor.selected;
+            let label = if here {
+                format!("▶ {}", item_label(line))
+            } else {
+                item_label(line)
+            };
+            let row = Row::new(vec![
+                Cell::from(Span::styled(fit(&label, item_width as usize), item_style)),
                 right(fitted(&c[0], 0)),
                 value_cell(&line.unit_price, &fitted(&c[1], 1)),
                 value_cell(&line.total, &fitted(&c[2], 2)),
                 value_cell(&line.compare_unit_price, &fitted(&c[3], 3)),
                 value_cell(&line.compare_total, &fitted(&c[4], 4)),
                 difference_cell(&line.difference(), widths[5]),
-            ])
+            ]);
+            if here {
+                row.style(theme::selected_row(true))
+            } else {
+                row
+            }
         })
         .collect();
-    let hidden = report.lines.len().saturating_sub(scroll + fits);
-    let total_label = if scroll > 0 || hidden > 0 {
-        format!("Total ({} lines)", report.lines.len())
+    let all_shown = window.is_complete() && scroll == 0 && held.len() <= fits;
+    let total_label = if !known {
+        "Total (counting…)".to_string()
+    } else if !all_shown {
+        format!(
+            "Total ({} lines)",
+            crate::text::thousands(report.line_count as i64)
+        )
     } else {
         "Total".to_string()
     };
@@ -220,7 +257,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     rows.push(total_row(
         Cell::from(fit(&total_label, item_width as usize)),
         [fitted(&totals[2], 2), fitted(&totals[4], 4)],
-        if partial.is_some() {
+        if partial.is_some() || !known {
             right(String::new())
         } else {
             difference_cell(&report.difference(), widths[5])
@@ -247,9 +284,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
 }
 
 /// Each order line's number cells: quantity, prices, totals, difference.
-fn order_cells(report: &OrdersReport) -> Vec<[String; 6]> {
-    report
-        .lines
+fn order_cells(lines: &[&OrderLine]) -> Vec<[String; 6]> {
+    lines
         .iter()
         .map(|l| {
             let [price, total, compare_price, compare_total, difference] =
@@ -271,6 +307,7 @@ fn order_cells(report: &OrdersReport) -> Vec<[String; 6]> {
 /// like-for-like row when there is one, included).
 fn value_widths(
     report: &OrdersReport,
+    lines: &[&OrderLine],
     cells: &[[String; 6]],
     totals: &[String; 6],
     like_for_like: Option<&(String, String, Value)>,
@@ -298,10 +335,9 @@ fn value_widths(
         })
         .collect();
     // The difference column as drawn, with its ▼/▲ marks.
-    let differences = report
-        .lines
+    let differences = lines
         .iter()
-        .map(OrderLine::difference)
+        .map(|l| l.difference())
         .chain([report.difference()]);
     value_widths[5] = differences
         .map(|d| width(&difference_text(&d).0) as u16)

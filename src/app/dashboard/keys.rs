@@ -17,19 +17,51 @@ pub(super) const NAV: [Binding; 6] = navigation(Rows {
     hint: false,
 });
 
+/// The users list's own: the focus, its row's details and copies.
 pub(super) const OWN: &[Binding] = &[
-    bind(&[Char('/')], StartFilter, "filter users", true),
-    bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(&[Char('C')], PickCompare, "pick comparison tenant", false),
     bind(
         &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
         SwitchFocus,
         "switch pane",
         false,
     ),
+    bind(&[Code(KeyCode::Right)], Right, "orders pane", false),
     bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
     bind(&[Char('y')], CopyId, "copy user id", false),
     bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
+];
+
+/// The order lines' cursor (the orders pane has the focus).
+const NAV_LINES: [Binding; 6] = navigation(Rows {
+    up: "previous line",
+    down: "next line",
+    first: "first line",
+    last: "last line",
+    hint: false,
+});
+
+/// The orders pane's own: the focus, the line under the cursor.
+const LINES_OWN: &[Binding] = &[
+    bind(
+        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+        SwitchFocus,
+        "switch pane",
+        false,
+    ),
+    bind(&[Code(KeyCode::Left)], Left, "users pane", false),
+    bind(&[Code(KeyCode::Enter)], ShowDetail, "line details", true),
+    bind(&[Char('y'), Char('Y')], CopyId, "copy line (TSV)", true),
+];
+
+/// Both panes, before their own: the filter, the comparison.
+const SHARED_FIRST: &[Binding] = &[
+    bind(&[Char('/')], StartFilter, "filter users", true),
+    bind(&[Char('c')], NextCompare, "compare next tenant", true),
+    bind(&[Char('C')], PickCompare, "pick comparison tenant", false),
+];
+
+/// Both panes, after their own: the other views.
+const SHARED: &[Binding] = &[
     bind(&[Char('r')], Reload, "reload", false),
     bind(&[Char('t')], OpenHealth, "tenant health", false),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
@@ -76,13 +108,17 @@ const END_BASKET: &[Binding] = &[
     QUIT,
 ];
 
-pub const KEYS: KeyTable = &[&NAV, OWN, END];
-pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, OWN, END_NARROWED];
-pub(super) const KEYS_TENANT: KeyTable = &[&NAV, OWN, END_TENANT];
-const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
-const KEYS_TO_PRICES: KeyTable = &[&NAV, OWN, END_PRICES];
-const KEYS_TO_HEALTH: KeyTable = &[&NAV, OWN, END_HEALTH];
-const KEYS_TO_BASKET: KeyTable = &[&NAV, OWN, END_BASKET];
+pub const KEYS: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END];
+pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_NARROWED];
+pub(super) const KEYS_TENANT: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_TENANT];
+const KEYS_BACK: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_BACK];
+const KEYS_TO_PRICES: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_PRICES];
+const KEYS_TO_HEALTH: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_HEALTH];
+const KEYS_TO_BASKET: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_BASKET];
+/// The orders pane's own keys, for the help.
+pub const ORDERS_PANE: KeyTable = &[&NAV_LINES, LINES_OWN];
+/// The orders pane has the focus: the keys move its cursor.
+pub const KEYS_ORDERS: KeyTable = &[&NAV_LINES, SHARED_FIRST, LINES_OWN, SHARED, END];
 
 /// The list's keys when Esc returns to `view`.
 pub(super) fn back_to(view: View) -> KeyTable {

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use super::window::{UsersRequest, PAGE_SIZE};
-use super::{user_rows, Filter, Focus};
-use crate::app::load::{timed, Cursor, Keyed, Ticket};
+use super::window::{LinesRequest, LinesWindow, UsersRequest, PAGE_SIZE};
+use super::{order_rows, user_rows, Filter, Focus};
+use crate::app::load::{timed, Keyed, Ticket};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
 use crate::db::{
-    Database, DbError, ItemRule, OrdersReport, Page, QueryHandle, TenantCatalog, User, UserCount,
+    Database, DbError, ItemRule, KeyedLine, OrdersReport, OrdersTotals, Page, QueryHandle,
+    TenantCatalog, User, UserCount,
 };
 
 /// What an orders load is for. A result whose ticket is no longer the
@@ -38,6 +39,17 @@ pub enum Msg {
         result: Result<OrdersReport, DbError>,
         elapsed: Duration,
     },
+    /// The totals over every line (the server's aggregate).
+    OrdersTotals {
+        key: OrdersKey,
+        result: Result<OrdersTotals, DbError>,
+        elapsed: Duration,
+    },
+    /// A page of the order lines.
+    LinesPage {
+        request: LinesRequest,
+        result: Result<Vec<KeyedLine>, DbError>,
+    },
     /// The tenant catalog and the user count, after a reload.
     Catalog {
         ticket: Ticket,
@@ -61,9 +73,21 @@ pub enum Job {
         rule: ItemRule,
         key: String,
     },
+    /// The first page of the user's orders (the first screen).
     Orders {
         key: OrdersKey,
         user: User,
+    },
+    /// The totals over every line, when the first page was not all.
+    OrdersTotals {
+        key: OrdersKey,
+        user: User,
+    },
+    /// Another page of the lines, for the orders pane's cursor.
+    LinesPage {
+        request: Box<LinesRequest>,
+        user: User,
+        compare: Option<String>,
     },
 }
 
@@ -74,6 +98,8 @@ pub fn reload_catalog(ticket: Ticket) -> Effect {
 
 pub const USERS_SLOT: Slot = Slot("users page");
 pub const ORDERS_SLOT: Slot = Slot("orders");
+pub const TOTALS_SLOT: Slot = Slot("orders totals");
+pub const LINES_SLOT: Slot = Slot("order lines");
 /// At most this many users in a "who ordered" list.
 const ORDERED_BY_LIMIT: i64 = 1_000;
 
@@ -110,7 +136,7 @@ impl Job {
             }
             Job::Orders { key, user } => {
                 let compare = key.compare.as_deref();
-                let orders = db.priced_orders_tracked(&user, compare, Some(&handle));
+                let orders = db.orders_head(&user, compare, PAGE_SIZE, Some(&handle));
                 let (result, elapsed) = timed(orders).await;
                 tracing::info!(
                     user = %key.user_id, compare = ?key.compare, ms = elapsed.as_millis() as u64,
@@ -120,6 +146,39 @@ impl Job {
                     key,
                     result,
                     elapsed,
+                }
+            }
+            Job::OrdersTotals { key, user } => {
+                let compare = key.compare.as_deref();
+                let totals = db.orders_totals(&user, compare, Some(&handle));
+                let (result, elapsed) = timed(totals).await;
+                tracing::info!(
+                    user = %key.user_id, ms = elapsed.as_millis() as u64,
+                    ok = result.is_ok(), "orders totals"
+                );
+                Msg::OrdersTotals {
+                    key,
+                    result,
+                    elapsed,
+                }
+            }
+            Job::LinesPage {
+                request,
+                user,
+                compare,
+            } => {
+                let result = db
+                    .orders_page(
+                        &user,
+                        compare.as_deref(),
+                        &request.page,
+                        PAGE_SIZE,
+                        Some(&handle),
+                    )
+                    .await;
+                Msg::LinesPage {
+                    request: *request,
+                    result,
                 }
             }
         }
@@ -180,10 +239,108 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             key,
             result,
             elapsed,
+        } => orders_loaded(state, key, result, elapsed),
+        Msg::OrdersTotals {
+            key,
+            result,
+            elapsed,
         } => {
-            state.dashboard.orders.accept(&key, result, elapsed);
+            let dashboard = &mut state.dashboard;
+            if !dashboard.totals.accept(&key, result, elapsed) {
+                return Vec::new();
+            }
+            let totals = dashboard.totals.value().cloned();
+            if dashboard.orders.key() != Some(&key) {
+                return Vec::new();
+            }
+            if let (Some(totals), Some(report)) = (totals, dashboard.orders.value_mut()) {
+                report.set_totals(totals);
+            }
             Vec::new()
         }
+        Msg::LinesPage { request, result } => {
+            let rows = order_rows(state);
+            let applied = state.dashboard.lines.apply(&request, result, rows);
+            if applied.is_none() {
+                return Vec::new();
+            }
+            prefetch_lines(state)
+        }
+    }
+}
+
+/// The first page of a user's orders: the lines' window starts there,
+/// and the totals follow when the page was not all the lines. A refresh
+/// of the list shown keeps the cursor: on its line when the window was
+/// paged away from the top (the pages after it come fresh as it moves),
+/// else at the same place in the new first page.
+fn orders_loaded(
+    state: &mut State,
+    key: OrdersKey,
+    result: Result<OrdersReport, DbError>,
+    elapsed: Duration,
+) -> Vec<Effect> {
+    let dashboard = &mut state.dashboard;
+    // `request_orders` empties the window for another user or comparison:
+    // lines still there are of the list being refreshed.
+    let refreshed = !dashboard.lines.rows().is_empty();
+    if !dashboard.orders.accept(&key, result, elapsed) {
+        return Vec::new();
+    }
+    let old = std::mem::take(&mut dashboard.lines);
+    let Some(report) = dashboard.orders.value() else {
+        // Failed: no lines to show.
+        return Vec::new();
+    };
+    let totals_known = report.totals_known;
+    let lines = report.keyed_lines();
+    let whole = totals_known && report.line_count == lines.len();
+    let rows = order_rows(state);
+    let dashboard = &mut state.dashboard;
+    if refreshed && !old.at_start() {
+        dashboard.lines = old;
+    } else {
+        dashboard.lines = if whole {
+            LinesWindow::complete(lines)
+        } else {
+            LinesWindow::new(lines)
+        };
+        if refreshed {
+            dashboard.lines.select(old.cursor().selected, rows);
+        }
+    }
+    if totals_known {
+        return Vec::new();
+    }
+    let Some(user) = dashboard.users.selected().cloned() else {
+        return Vec::new();
+    };
+    dashboard.totals.start(key.clone());
+    vec![AppJob::Dashboard(Job::OrdersTotals { key, user }).task(TOTALS_SLOT, Delay::None)]
+}
+
+/// A page of the order lines, for the user whose orders are shown.
+pub(super) fn lines_page(state: &State, request: LinesRequest) -> Vec<Effect> {
+    let (Some(user), Some(key)) = (
+        state.dashboard.users.selected(),
+        state.dashboard.orders.key(),
+    ) else {
+        return Vec::new();
+    };
+    let job = Job::LinesPage {
+        request: Box::new(request),
+        user: user.clone(),
+        compare: key.compare.clone(),
+    };
+    vec![AppJob::Dashboard(job).task(LINES_SLOT, Delay::None)]
+}
+
+/// The next page of lines before the cursor reaches the window's edge.
+pub(super) fn prefetch_lines(state: &mut State) -> Vec<Effect> {
+    let ticket = state.ticket();
+    match state.dashboard.lines.prefetch(ticket) {
+        Some(request) => lines_page(state, request),
+        None => Vec::new(),
     }
 }
 
@@ -212,7 +369,15 @@ pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
     let mut effects = crate::app::basket::selection_changed(state, selected.as_ref());
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
-    dashboard.orders_scroll = Cursor::default();
+    // The lines and totals of the user shown before: stale, stopped.
+    if dashboard.totals.is_loading() {
+        effects.push(Effect::Cancel(TOTALS_SLOT));
+    }
+    if dashboard.lines.is_loading() {
+        effects.push(Effect::Cancel(LINES_SLOT));
+    }
+    dashboard.lines = LinesWindow::default();
+    dashboard.totals.clear();
     let Some(user) = dashboard.users.selected().cloned() else {
         dashboard.orders.clear();
         effects.push(Effect::Cancel(ORDERS_SLOT));

@@ -10,25 +10,28 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 pub use filter::Filter;
-use loads::{ask_page, prefetch, reload_catalog, users_page};
+use loads::{ask_page, lines_page, prefetch, prefetch_lines, reload_catalog, users_page};
 pub use loads::{
     init, on_msg, open_on_user, refresh, request_orders, resume, show_buyers, show_tenant, Job,
-    Msg, OrdersKey, ORDERS_SLOT, USERS_SLOT,
+    Msg, OrdersKey, LINES_SLOT, ORDERS_SLOT, TOTALS_SLOT, USERS_SLOT,
 };
 use status::{export, status, warning};
-pub use window::{Jump, UsersRequest, UsersWindow, PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP};
+pub use window::{
+    Jump, LinesRequest, LinesWindow, UsersRequest, UsersWindow, Window, WindowRequest, WindowRow,
+    PAGE_SIZE, PREFETCH_MARGIN, WINDOW_CAP,
+};
 
-pub use keys::{FILTERING, KEYS};
+pub use keys::{FILTERING, KEYS, KEYS_ORDERS};
 use keys::{KEYS_NARROWED, KEYS_TENANT};
 
 use crate::app::keymap::Action;
-use crate::app::load::{Cursor, Load, Ticket};
+use crate::app::load::{Load, Ticket};
 use crate::app::msg::{Delay, Effect};
 use crate::app::screen::{nothing, Screen};
 use crate::app::state::State;
 use crate::db::{
-    choose_compare_tenant, CompareChoice, DbError, OrdersReport, Page, TenantCatalog, User,
-    UserCount,
+    choose_compare_tenant, CompareChoice, DbError, OrdersReport, OrdersTotals, Page, TenantCatalog,
+    User, UserCount,
 };
 use crate::geometry;
 
@@ -46,9 +49,15 @@ pub struct Dashboard {
     pub list_label: Option<String>,
     /// The comparison tenant asked for (`--compare`, config, `c`/`C`).
     pub compare: Option<String>,
+    /// The selected user's orders: the report (the first page of lines,
+    /// the totals once known) as the orders pane shows it.
     pub orders: Load<OrdersKey, OrdersReport, DbError>,
-    /// The order lines scroll; they have no selection.
-    pub orders_scroll: Cursor,
+    /// The totals over every line, computed by the server after the
+    /// first page came (merged into the report as they arrive).
+    pub totals: Load<OrdersKey, OrdersTotals, DbError>,
+    /// The order lines held, paged in by key as the cursor moves (the
+    /// orders pane's cursor, moved when the pane has the focus).
+    pub lines: LinesWindow,
     pub focus: Focus,
     /// The one tenant whose users the list shows (from the tenants pane).
     pub tenant: Option<crate::db::TenantEntry>,
@@ -76,6 +85,8 @@ pub const SCREEN: Screen = Screen {
             keys::FILTERING_FIRST
         } else if dashboard.filter.editing {
             FILTERING
+        } else if dashboard.focus == Focus::Orders {
+            KEYS_ORDERS
         } else if !dashboard.filter.text.is_empty() {
             KEYS_NARROWED
         } else if let Some(to) = state.nav.places().last() {
@@ -96,6 +107,8 @@ pub const SCREEN: Screen = Screen {
             &state.catalog_load,
             &state.dashboard.users,
             &state.dashboard.orders,
+            &state.dashboard.totals,
+            &state.dashboard.lines,
         ]
     },
     status,
@@ -104,6 +117,7 @@ pub const SCREEN: Screen = Screen {
     export,
     help: &[
         ("Keys", KEYS),
+        ("In the orders pane (Tab or → to it)", keys::ORDERS_PANE),
         ("While filtering (←/→ Home/End Ctrl-U/W edit)", FILTERING),
         ("Details popup", crate::app::detail::KEYS),
         (
@@ -128,7 +142,8 @@ impl Dashboard {
             list_label: None,
             compare,
             orders: Load::default(),
-            orders_scroll: Cursor::default(),
+            totals: Load::default(),
+            lines: LinesWindow::default(),
             focus: Focus::Users,
             tenant: None,
             detail: None,
@@ -155,8 +170,10 @@ pub fn user_rows(state: &State) -> usize {
     geometry::table_rows(geometry::areas(screen(state)).users).max(1)
 }
 
-fn order_rows(state: &State) -> usize {
-    geometry::order_rows(geometry::areas(screen(state)).orders)
+/// Order lines on screen (the notes under the totals may take some:
+/// the pane keeps the cursor's line on screen as it draws).
+pub fn order_rows(state: &State) -> usize {
+    geometry::order_rows(geometry::areas(screen(state)).orders).max(1)
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
@@ -166,7 +183,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let rows = user_rows(state);
     let page = match state.dashboard.focus {
         Focus::Users => rows,
-        Focus::Orders => order_rows(state).max(1),
+        Focus::Orders => order_rows(state),
     } as isize;
     match action {
         Up => move_by(state, -1),
@@ -193,6 +210,9 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             Focus::Users => crate::app::detail::open_user(state),
             Focus::Orders => crate::app::detail::open_line(state),
         },
+        CopyId | CopyRow if state.dashboard.focus == Focus::Orders => {
+            crate::app::detail::copy_line(state)
+        }
         CopyId => crate::app::detail::copy_user(state, false),
         CopyRow => crate::app::detail::copy_user(state, true),
         NextCompare => cycle_compare(state, false),
@@ -204,6 +224,14 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                 Focus::Users => Focus::Orders,
                 Focus::Orders => Focus::Users,
             };
+            Vec::new()
+        }
+        Left => {
+            state.dashboard.focus = Focus::Users;
+            Vec::new()
+        }
+        Right => {
+            state.dashboard.focus = Focus::Orders;
             Vec::new()
         }
         Reload => {
@@ -226,14 +254,16 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 
 fn jump(state: &mut State, page: Page) -> Vec<Effect> {
     if state.dashboard.focus == Focus::Orders {
-        let lines = state.dashboard.orders.value().map_or(0, |r| r.lines.len());
         let rows = order_rows(state);
-        let scroll = &mut state.dashboard.orders_scroll;
-        match page {
-            Page::First => scroll.first(),
-            _ => scroll.scroll_by(isize::MAX, lines, rows),
-        }
-        return Vec::new();
+        let ticket = state.ticket();
+        let page = match page {
+            Page::First => Page::First,
+            _ => Page::Last,
+        };
+        return match state.dashboard.lines.jump(ticket, page, rows) {
+            Jump::Load(Some(request)) => lines_page(state, request),
+            _ => Vec::new(),
+        };
     }
     let rows = user_rows(state);
     let ticket = state.ticket();
@@ -258,10 +288,9 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
             effects
         }
         Focus::Orders => {
-            let lines = state.dashboard.orders.value().map_or(0, |r| r.lines.len());
             let rows = order_rows(state);
-            state.dashboard.orders_scroll.scroll_by(delta, lines, rows);
-            Vec::new()
+            state.dashboard.lines.move_by(delta, rows);
+            prefetch_lines(state)
         }
     }
 }
@@ -350,6 +379,8 @@ fn on_catalog(
 pub fn on_resize(state: &mut State) {
     let rows = user_rows(state);
     state.dashboard.users.keep_visible(rows);
+    let rows = order_rows(state);
+    state.dashboard.lines.keep_visible(rows);
 }
 
 #[cfg(test)]

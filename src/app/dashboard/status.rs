@@ -35,12 +35,24 @@ pub(super) fn status(state: &State) -> Status {
     if dashboard.orders.is_loading() {
         return Status::Busy("loading orders…".into());
     }
+    if let Some(error) = dashboard.lines.error() {
+        return Status::Failed(format!("order lines: {}", crate::text::sanitize(error)));
+    }
+    if let Some(error) = dashboard.totals.error() {
+        return Status::Failed(format!("order totals: {error}"));
+    }
+    if dashboard.totals.is_loading() {
+        return Status::Busy("adding up the orders…".into());
+    }
+    if dashboard.lines.is_loading() {
+        return Status::Busy("loading order lines…".into());
+    }
     match dashboard.orders.done() {
         None => Status::Empty,
         Some(done) => match &done.result {
             Ok(report) => Status::Done(format!(
                 "{} from {}{}",
-                crate::text::plural(report.lines.len(), "order line", "order lines"),
+                crate::text::plural(report.line_count, "order line", "order lines"),
                 crate::text::sanitize(&report.tenant),
                 crate::app::screen::took(done.elapsed)
             )),
@@ -49,11 +61,22 @@ pub(super) fn status(state: &State) -> Status {
     }
 }
 
+/// The orders shown: as held when the pane holds every line, else read
+/// whole by the runtime as it writes the file (never a window's part).
 pub(super) fn export(state: &State) -> Option<(String, Document)> {
     let user = state.selected_user()?;
     let report = state.dashboard.orders.value()?;
+    let stem = format!("orders-{}", crate::text::file_safe(&user.id));
+    let all_held = report.totals_known && report.lines.len() == report.line_count;
+    if !all_held {
+        let compare = state.dashboard.orders.key()?.compare.clone();
+        return Some((
+            stem,
+            Document::OrdersToRead(Box::new((user.clone(), compare, state.catalog.clone()))),
+        ));
+    }
     Some((
-        format!("orders-{}", crate::text::file_safe(&user.id)),
+        stem,
         Document::Orders(Box::new((
             user.clone(),
             report.clone(),

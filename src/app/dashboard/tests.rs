@@ -354,8 +354,61 @@ fn comparison_cycles_and_skips_the_users_own_tenant() {
     assert!(choice.replaced_own);
 }
 
+/// `count` order lines, keyed `k00000`…, each its own item at `price`.
+fn keyed_lines(from: usize, count: usize) -> Vec<crate::db::KeyedLine> {
+    (from..from + count)
+        .map(|i| crate::db::KeyedLine {
+            key: format!("k{i:05}"),
+            line: crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
+                item_id: Some(i.to_string()),
+                item: Some(format!("item {i}")),
+                quantity: Some("1".into()),
+                unit_price: Some("2.50".into()),
+                compare_unit_price: Some("2.00".into()),
+                compare_item_id: Some(format!("c{i}")),
+                compare_item: Some(format!("their item {i}")),
+            }),
+        })
+        .collect()
+}
+
+/// The first page of a user with more lines than a page, as
+/// `Database::orders_head` reads it: the totals still to come.
+fn first_page(key: &OrdersKey) -> OrdersReport {
+    let lines = keyed_lines(0, dashboard::PAGE_SIZE);
+    let mut report = OrdersReport::new(
+        "client3".into(),
+        key.compare.clone(),
+        lines.iter().map(|l| l.line.clone()).collect(),
+    );
+    report.keys = lines.into_iter().map(|l| l.key).collect();
+    report.totals_known = false;
+    report
+}
+
+fn lines_requested(effects: &[Effect]) -> dashboard::LinesRequest {
+    dashboard_jobs(effects)
+        .find_map(|(_, job)| match job {
+            dashboard::Job::LinesPage { request, .. } => Some(request.as_ref().clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("expected a page of lines in {effects:?}"))
+}
+
+fn deliver_lines(
+    state: &mut State,
+    request: dashboard::LinesRequest,
+    lines: Vec<crate::db::KeyedLine>,
+) -> Vec<Effect> {
+    let msg = dashboard::Msg::LinesPage {
+        request,
+        result: Ok(lines),
+    };
+    update(state, Msg::from(msg))
+}
+
 #[test]
-fn focus_switches_and_orders_scroll_when_focused() {
+fn focus_switches_and_the_orders_cursor_moves_when_focused() {
     let mut state = demo_state();
     state.session.size = (120, 12);
     let key = state.dashboard.orders.key().unwrap().clone();
@@ -376,9 +429,9 @@ fn focus_switches_and_orders_scroll_when_focused() {
     assert_eq!(state.dashboard.focus, Focus::Orders);
     assert!(
         press(&mut state, KeyCode::Char('j')).is_empty(),
-        "scrolling loads nothing"
+        "every line is held: moving loads nothing"
     );
-    assert_eq!(state.dashboard.orders_scroll.offset, 1);
+    assert_eq!(state.dashboard.lines.cursor().selected, 1);
     assert_eq!(
         state.selected_user().unwrap().name,
         "mid_dude",
@@ -386,9 +439,157 @@ fn focus_switches_and_orders_scroll_when_focused() {
     );
     press(&mut state, KeyCode::Char('G'));
     let rows = crate::geometry::order_rows(crate::geometry::areas(Rect::new(0, 0, 120, 12)).orders);
-    assert_eq!(state.dashboard.orders_scroll.offset, 20 - rows);
+    let cursor = state.dashboard.lines.cursor();
+    assert_eq!(cursor.selected, 19, "the last line");
+    assert_eq!(cursor.offset, 20 - rows, "on screen");
+    press(&mut state, KeyCode::Char('g'));
+    assert_eq!(state.dashboard.lines.cursor().selected, 0);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.dashboard.focus, Focus::Users);
+    press(&mut state, KeyCode::Right);
+    assert_eq!(state.dashboard.focus, Focus::Orders, "→: the orders pane");
+    press(&mut state, KeyCode::Right);
+    assert_eq!(state.dashboard.focus, Focus::Orders, "→ again: stays");
+    press(&mut state, KeyCode::Left);
+    assert_eq!(state.dashboard.focus, Focus::Users, "←: the users list");
+}
+
+#[test]
+fn the_orders_cursor_pages_in_lines_by_key_and_the_totals_follow_the_first_page() {
+    let mut state = demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    let effects = deliver_orders(&mut state, key.clone(), first_page(&key));
+    // The first screen came alone: the server adds up every line next.
+    let totals_key = dashboard_jobs(&effects)
+        .find_map(|(task, job)| match job {
+            dashboard::Job::OrdersTotals { key, .. } => Some((key.clone(), task.slot)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("expected the totals in {effects:?}"));
+    assert_eq!(totals_key, (key.clone(), dashboard::TOTALS_SLOT));
+    assert!(state.dashboard.totals.is_loading());
+    assert_eq!(state.dashboard.lines.rows().len(), dashboard::PAGE_SIZE);
+
+    press(&mut state, KeyCode::Tab);
+    // Down to near the window's end: the next page is asked for, after
+    // the last key held.
+    let mut asked = None;
+    for _ in 0..dashboard::PAGE_SIZE - dashboard::PREFETCH_MARGIN {
+        let effects = press(&mut state, KeyCode::Down);
+        if !effects.is_empty() {
+            asked = Some(lines_requested(&effects));
+        }
+    }
+    let request = asked.expect("a page before the cursor reaches the edge");
+    assert_eq!(request.page, Page::After("k00099".into()));
+    deliver_lines(&mut state, request, keyed_lines(100, 100));
+    assert_eq!(state.dashboard.lines.rows().len(), 200);
+    let at = state.dashboard.lines.cursor().selected;
+    assert_eq!(
+        state.dashboard.lines.selected().unwrap().key,
+        format!("k{at:05}")
+    );
+
+    // G: the last page of the list, not of the window.
+    let effects = press(&mut state, KeyCode::Char('G'));
+    let request = lines_requested(&effects);
+    assert_eq!(request.page, Page::Last);
+    deliver_lines(&mut state, request, keyed_lines(4_900, 100));
+    let last = state.dashboard.lines.selected().unwrap();
+    assert_eq!(last.key, "k04999");
+    assert!(state.dashboard.lines.at_end());
+
+    let user = state.selected_user().unwrap().id.clone();
+    press(&mut state, KeyCode::Char('k'));
+    assert_eq!(state.dashboard.lines.selected().unwrap().key, "k04998");
+    assert_eq!(
+        state.selected_user().unwrap().id,
+        user,
+        "k moves the cursor, not the user"
+    );
+
+    // The totals come: the report takes them.
+    let totals = crate::db::OrdersTotals {
+        lines: 5_000,
+        total: crate::money::Value::parse("12500.00"),
+        own_gaps: 0,
+        ..Default::default()
+    };
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::OrdersTotals {
+            key,
+            result: Ok(totals),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    let report = state.dashboard.orders.value().unwrap();
+    assert!(report.totals_known);
+    assert_eq!(report.line_count, 5_000);
+    assert_eq!(report.total.plain().as_deref(), Some("12500.00"));
+}
+
+#[test]
+fn enter_and_y_take_the_line_under_the_cursor() {
+    let mut state = demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    deliver_orders(&mut state, key.clone(), first_page(&key));
+    press(&mut state, KeyCode::Tab);
+    for _ in 0..7 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    let detail = state.dashboard.detail.clone().expect("the line's details");
+    assert_eq!(detail.title, "Order line item 7");
+    let field = |name: &str| {
+        detail
+            .fields
+            .iter()
+            .find(|(label, _)| label == name)
+            .map(|(_, value)| value.clone())
+    };
+    assert_eq!(field("Their item").as_deref(), Some("their item 7 (id c7)"));
+    assert_eq!(field("Their unit price").as_deref(), Some("2.00"));
+    press(&mut state, KeyCode::Esc);
+    assert!(state.dashboard.detail.is_none());
+    match &press(&mut state, KeyCode::Char('y'))[..] {
+        [Effect::Copy { what, text }] => {
+            assert_eq!(what, "the line of item 7");
+            assert_eq!(
+                text,
+                "7\titem 7\t1\t2.50\t2.50\t2.00\t2.00\t-0.50\tc7\ttheir item 7"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // From the users list, y still copies the user's id.
+    press(&mut state, KeyCode::Left);
+    match &press(&mut state, KeyCode::Char('y'))[..] {
+        [Effect::Copy { what, .. }] => assert!(what.starts_with("id "), "{what}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_hint_bar_and_help_follow_the_focus() {
+    let mut state = demo_state();
+    let hints = |state: &State| {
+        crate::app::keymap::hints((dashboard::SCREEN.keys)(state))
+            .map(|(_, description)| description)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let users = hints(&state);
+    press(&mut state, KeyCode::Tab);
+    let orders = hints(&state);
+    assert!(
+        users.contains("details") && !users.contains("copy line"),
+        "{users}"
+    );
+    assert!(
+        orders.contains("line details") && orders.contains("copy line"),
+        "{orders}"
+    );
 }
 
 #[test]
@@ -617,6 +818,7 @@ fn export_writes_what_the_view_shows() {
 #[test]
 fn no_key_is_bound_twice() {
     crate::app::keymap::assert_no_key_twice(dashboard::KEYS);
+    crate::app::keymap::assert_no_key_twice(dashboard::KEYS_ORDERS);
     crate::app::keymap::assert_no_key_twice(dashboard::FILTERING);
 }
 
@@ -656,4 +858,76 @@ fn refresh_reads_the_rows_on_screen_and_the_orders_again_keeping_them_shown() {
         state.dashboard.orders.value().is_some(),
         "kept while it reloads"
     );
+}
+
+/// The first page of `key`'s orders, then the server's totals.
+fn deliver_head_and_totals(state: &mut State, key: &OrdersKey) {
+    deliver_orders(state, key.clone(), first_page(key));
+    let totals = crate::db::OrdersTotals {
+        lines: 5_000,
+        ..Default::default()
+    };
+    update(
+        state,
+        Msg::from(dashboard::Msg::OrdersTotals {
+            key: key.clone(),
+            result: Ok(totals),
+            elapsed: Duration::ZERO,
+        }),
+    );
+}
+
+#[test]
+fn a_refresh_keeps_the_orders_cursor_where_it_was() {
+    let mut state = demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    deliver_head_and_totals(&mut state, &key);
+    press(&mut state, KeyCode::Tab);
+    for _ in 0..5 {
+        press(&mut state, KeyCode::Down);
+    }
+    let effects = update(&mut state, Msg::Refresh);
+    let (again, _) = orders_load(&effects);
+    assert_eq!(
+        (&again.user_id, &again.compare),
+        (&key.user_id, &key.compare)
+    );
+    deliver_head_and_totals(&mut state, &again);
+    // The users on screen and the catalog, read again too.
+    deliver_page(&mut state, page_request(&effects), demo_users());
+    let ticket = dashboard_jobs(&effects)
+        .find_map(|(_, job)| match job {
+            dashboard::Job::Catalog { ticket } => Some(*ticket),
+            _ => None,
+        })
+        .unwrap();
+    let catalog = (state.catalog.clone(), state.user_count);
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::Catalog {
+            ticket,
+            result: Ok(catalog),
+        }),
+    );
+    // Nobody before the top row (a page from a row on asks).
+    if let Some(before) = state.dashboard.users.request().cloned() {
+        deliver_page(&mut state, before, Vec::new());
+    }
+    assert!(!state.is_busy());
+    assert_eq!(state.dashboard.lines.selected().unwrap().key, "k00005");
+    // Paged away from the top: the cursor stays on its line.
+    let effects = press(&mut state, KeyCode::Char('G'));
+    let request = lines_requested(&effects);
+    deliver_lines(&mut state, request, keyed_lines(4_900, 100));
+    let effects = update(&mut state, Msg::Refresh);
+    let (again, _) = orders_load(&effects);
+    deliver_head_and_totals(&mut state, &again);
+    assert_eq!(state.dashboard.lines.selected().unwrap().key, "k04999");
+    // Another user: the window starts again at the top.
+    press(&mut state, KeyCode::Tab);
+    let effects = press(&mut state, KeyCode::Down);
+    let (other, _) = orders_load(&effects);
+    assert_ne!(other.user_id, key.user_id);
+    deliver_orders(&mut state, other.clone(), first_page(&other));
+    assert_eq!(state.dashboard.lines.cursor().selected, 0);
 }

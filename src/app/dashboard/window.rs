@@ -1,25 +1,76 @@
-//! The users list: a window of a much longer list (filtered by the
-//! database), paged in as the selection nears an edge.
+//! A window of a much longer list read in keyset pages, paged in as the
+//! selection nears an edge: the users list (filtered by the database),
+//! and the selected user's order lines.
 
-use crate::db::{DbError, Page, User};
+use crate::db::{DbError, KeyedLine, Page, User, UserKey};
 
 use crate::app::load::{Cursor, Keyed, Load, Ticket};
 
-impl Keyed for UsersRequest {
+/// A row of a keyset-paged list.
+pub trait WindowRow: Clone + std::fmt::Debug + PartialEq {
+    /// The row's place in the list order (what a page starts after).
+    type Key: Clone + std::fmt::Debug + PartialEq + Eq;
+    /// Who the row is, to keep them selected as pages come and go.
+    type Id: PartialEq;
+    fn key(&self) -> &Self::Key;
+    fn id(&self) -> Self::Id;
+    /// Listed on top of a page, outside the keyset (the exact id match of
+    /// a users filter): not counted as a row of the page.
+    fn pinned(&self) -> bool {
+        false
+    }
+}
+
+impl WindowRow for User {
+    type Key = UserKey;
+    /// Ids repeat across tenants where users live in each tenant schema.
+    type Id = (String, Option<String>);
+    fn key(&self) -> &UserKey {
+        &self.key
+    }
+    fn id(&self) -> Self::Id {
+        (self.id.clone(), self.tenant.clone())
+    }
+    fn pinned(&self) -> bool {
+        self.key.pinned
+    }
+}
+
+impl WindowRow for KeyedLine {
+    type Key = String;
+    type Id = String;
+    fn key(&self) -> &String {
+        &self.key
+    }
+    fn id(&self) -> String {
+        self.key.clone()
+    }
+}
+
+impl<K> Keyed for WindowRequest<K> {
     fn ticket(&self) -> Ticket {
         self.ticket
     }
 }
 
-impl UsersRequest {
+impl<K: Clone + PartialEq> WindowRequest<K> {
     /// The same page of the same list (whatever the ticket).
-    fn same_page(&self, other: &UsersRequest) -> bool {
-        UsersRequest {
+    fn same_page(&self, other: &WindowRequest<K>) -> bool {
+        WindowRequest {
             ticket: other.ticket,
             ..self.clone()
         } == *other
     }
 }
+
+/// A page of the users list being loaded.
+pub type UsersRequest = WindowRequest<UserKey>;
+/// The users list.
+pub type UsersWindow = Window<User>;
+/// A page of the selected user's order lines being loaded.
+pub type LinesRequest = WindowRequest<String>;
+/// The selected user's order lines (the orders pane, with its cursor).
+pub type LinesWindow = Window<KeyedLine>;
 
 /// Rows per page of the users list.
 pub const PAGE_SIZE: usize = 100;
@@ -28,11 +79,11 @@ pub const WINDOW_CAP: usize = 3 * PAGE_SIZE;
 /// Fetch the next page when the selection comes this close to an edge.
 pub const PREFETCH_MARGIN: usize = 30;
 
-/// A page of the users list being loaded. A result for a request that is no
+/// A page of a list being loaded. A result for a request that is no
 /// longer the pending one (by ticket: the filter changed since, or another
 /// page was asked for) is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsersRequest {
+pub struct WindowRequest<K = UserKey> {
     pub ticket: Ticket,
     /// Which list (filter, tenant, set) the page is of: rows of another
     /// are never mixed with the list shown.
@@ -40,15 +91,15 @@ pub struct UsersRequest {
     /// The one tenant schema read (from the tenants pane), else all.
     pub scope: Option<String>,
     pub filter: Option<String>,
-    pub page: Page,
+    pub page: Page<K>,
     /// Keep the selected user selected if the page holds them (filtering),
     /// rather than selecting where the page lands (jumps).
     pub keep_selection: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct UsersWindow {
-    users: Vec<User>,
+pub struct Window<R: WindowRow> {
+    users: Vec<R>,
     at_start: bool,
     at_end: bool,
     cursor: Cursor,
@@ -61,7 +112,7 @@ pub struct UsersWindow {
     /// The generation `users` came from: rows of an older one are another
     /// filter's (or tenant's, or set's).
     shown_generation: u64,
-    page: Load<UsersRequest, (), String>,
+    page: Load<WindowRequest<R::Key>, (), String>,
     /// Rows the selection still has to move once the next page arrives
     /// (keys pressed faster than pages load are not lost).
     pending_move: isize,
@@ -69,15 +120,27 @@ pub struct UsersWindow {
     fixed: bool,
 }
 
-impl crate::app::load::Loading for UsersWindow {
+impl<R: WindowRow> crate::app::load::Loading for Window<R> {
     fn is_loading(&self) -> bool {
         self.page.is_loading()
     }
 }
 
-impl UsersWindow {
-    pub fn new(first_page: Vec<User>) -> UsersWindow {
-        UsersWindow {
+impl<R: WindowRow> Default for Window<R> {
+    fn default() -> Window<R> {
+        Window::complete(Vec::new())
+    }
+}
+
+impl Window<User> {
+    pub fn users(&self) -> &[User] {
+        &self.users
+    }
+}
+
+impl<R: WindowRow> Window<R> {
+    pub fn new(first_page: Vec<R>) -> Window<R> {
+        Window {
             at_start: true,
             at_end: first_page.len() < PAGE_SIZE,
             users: first_page,
@@ -94,18 +157,27 @@ impl UsersWindow {
 
     /// A window that starts at a user somewhere in the list (`--user`):
     /// whether users come before it is found out by paging.
-    pub fn opened_within(page: Vec<User>) -> UsersWindow {
-        UsersWindow {
+    pub fn opened_within(page: Vec<R>) -> Window<R> {
+        Window {
             at_start: false,
-            ..UsersWindow::new(page)
+            ..Window::new(page)
         }
     }
 
-    pub fn users(&self) -> &[User] {
+    /// A window holding a whole list (it comes whole, never paged).
+    pub fn complete(rows: Vec<R>) -> Window<R> {
+        Window {
+            at_end: true,
+            ..Window::new(rows)
+        }
+    }
+
+    /// The rows held.
+    pub fn rows(&self) -> &[R] {
         &self.users
     }
 
-    pub fn selected(&self) -> Option<&User> {
+    pub fn selected(&self) -> Option<&R> {
         self.users.get(self.cursor.selected)
     }
 
@@ -133,7 +205,7 @@ impl UsersWindow {
     }
 
     /// The page being loaded, if any.
-    pub fn request(&self) -> Option<&UsersRequest> {
+    pub fn request(&self) -> Option<&WindowRequest<R::Key>> {
         self.page.pending()
     }
 
@@ -158,10 +230,10 @@ impl UsersWindow {
         &mut self,
         ticket: Ticket,
         filter: Option<String>,
-        page: Page,
+        page: Page<R::Key>,
         keep_selection: bool,
         fixed: bool,
-    ) -> UsersRequest {
+    ) -> WindowRequest<R::Key> {
         self.generation += 1;
         self.filter = filter;
         self.fixed = fixed;
@@ -173,10 +245,10 @@ impl UsersWindow {
     pub fn ask(
         &mut self,
         ticket: Ticket,
-        page: Page,
+        page: Page<R::Key>,
         keep_selection: bool,
-    ) -> Option<UsersRequest> {
-        let request = UsersRequest {
+    ) -> Option<WindowRequest<R::Key>> {
+        let request = WindowRequest {
             ticket,
             generation: self.generation,
             scope: self.scope.clone(),
@@ -194,11 +266,11 @@ impl UsersWindow {
     /// The page awaited when this window was put aside (see `app::nav`),
     /// asked for again under `ticket`: its answer was superseded since.
     /// `None`: nothing awaited, or a fixed set (which is not paged).
-    pub fn resume(&mut self, ticket: Ticket) -> Option<UsersRequest> {
+    pub fn resume(&mut self, ticket: Ticket) -> Option<WindowRequest<R::Key>> {
         if self.fixed {
             return None;
         }
-        let request = UsersRequest {
+        let request = WindowRequest {
             ticket,
             ..self.page.pending()?.clone()
         };
@@ -207,24 +279,24 @@ impl UsersWindow {
     }
 
     /// The next page before the selection reaches the window's edge.
-    pub fn prefetch(&mut self, ticket: Ticket) -> Option<UsersRequest> {
+    pub fn prefetch(&mut self, ticket: Ticket) -> Option<WindowRequest<R::Key>> {
         if self.page.is_loading() {
             return None;
         }
         let near_end = self.cursor.selected + PREFETCH_MARGIN >= self.users.len();
         if !self.at_end && near_end {
-            let page = Page::After(self.users.last()?.key.clone());
+            let page = Page::After(self.users.last()?.key().clone());
             return self.ask(ticket, page, false);
         }
         if !self.at_start && self.cursor.selected < PREFETCH_MARGIN {
-            let page = Page::Before(self.users.first()?.key.clone());
+            let page = Page::Before(self.users.first()?.key().clone());
             return self.ask(ticket, page, false);
         }
         None
     }
 
     /// `g`/`G`: local when the window holds that end, else a page load.
-    pub fn jump(&mut self, ticket: Ticket, page: Page, rows: usize) -> Jump {
+    pub fn jump(&mut self, ticket: Ticket, page: Page<R::Key>, rows: usize) -> Jump<R::Key> {
         match page {
             Page::First if self.at_start => Jump::Moved(self.select(0, rows)),
             Page::Last if self.at_end => {
@@ -274,8 +346,8 @@ impl UsersWindow {
     /// clears the rows: never the old list under the new filter.
     pub fn apply(
         &mut self,
-        request: &UsersRequest,
-        result: Result<Vec<User>, DbError>,
+        request: &WindowRequest<R::Key>,
+        result: Result<Vec<R>, DbError>,
         rows: usize,
     ) -> Option<Applied> {
         let rows_got = match result {
@@ -304,9 +376,7 @@ impl UsersWindow {
         if !self.page.accept(request, Ok(()), Default::default()) {
             return None;
         }
-        // Ids repeat across tenants where users live in each tenant schema.
-        let who = |u: &User| (u.id.clone(), u.tenant.clone());
-        let before = self.selected().map(who);
+        let before = self.selected().map(R::id);
         self.take_page(request, rows_got);
         let pending = std::mem::take(&mut self.pending_move);
         let continues = matches!(
@@ -319,25 +389,25 @@ impl UsersWindow {
         }
         self.keep_visible(rows);
         Some(Applied {
-            moved: self.selected().map(who) != before,
+            moved: self.selected().map(R::id) != before,
             continued: continues,
         })
     }
 
-    fn take_page(&mut self, request: &UsersRequest, rows: Vec<User>) {
+    fn take_page(&mut self, request: &WindowRequest<R::Key>, rows: Vec<R>) {
         self.shown_generation = request.generation;
         // An exact id match comes on top of a page (see `users_page`).
-        let full = rows.iter().filter(|u| !u.key.pinned).count() >= PAGE_SIZE;
+        let full = rows.iter().filter(|u| !u.pinned()).count() >= PAGE_SIZE;
         match &request.page {
             Page::First | Page::Last | Page::From(_) => {
                 let last = request.page == Page::Last;
-                let before = self.selected().map(|u| u.id.clone());
+                let before = self.selected().map(R::id);
                 self.at_start = request.page == Page::First || (last && !full);
                 self.at_end = last || !full || self.fixed;
                 self.users = rows;
                 let kept = before
                     .filter(|_| request.keep_selection)
-                    .and_then(|id| self.users.iter().position(|u| u.id == id));
+                    .and_then(|id| self.users.iter().position(|u| u.id() == id));
                 self.cursor = Cursor {
                     selected: match (kept, last) {
                         (Some(index), _) => index,
@@ -384,9 +454,9 @@ pub struct Applied {
 
 /// What `g`/`G` did.
 #[derive(Debug, PartialEq)]
-pub enum Jump {
+pub enum Jump<K = UserKey> {
     /// Within the window; whether the selection changed.
     Moved(bool),
     /// A page is needed (unless that page is on its way already).
-    Load(Option<UsersRequest>),
+    Load(Option<WindowRequest<K>>),
 }

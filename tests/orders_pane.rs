@@ -1,0 +1,187 @@
+//! The orders pane's cursor (issue 23) and its window of lines (issue 24):
+//! frames drawn from a state value (snapshots in tests/snapshots/, review
+//! them like code), and the real event loop against the test server.
+
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+use tenantscope::app::{dashboard, initial_state, update, Msg, State};
+use tenantscope::db::{ItemRule, OrdersReport, RawOrderLine, RuleChoice};
+use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::fixtures;
+use tenantscope::ui::{theme, view};
+
+mod common;
+use common::{connect, start_app_with};
+
+fn press(state: &mut State, code: KeyCode) {
+    fixtures::press(state, code);
+}
+
+/// rich_dude selected, with the first page of `lines` order lines (of
+/// more than a page: the totals still to come, as `orders_head` reads them).
+fn long_list(lines: usize) -> State {
+    let mut state = fixtures::demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    let page: Vec<RawOrderLine> = (0..lines.min(dashboard::PAGE_SIZE))
+        .map(|i| RawOrderLine {
+            item_id: Some(i.to_string()),
+            item: Some(format!("item {i:03}")),
+            quantity: Some("2".into()),
+            unit_price: Some(format!("{}.50", 10 + i)),
+            compare_unit_price: (i % 3 != 0).then(|| format!("{}.00", 9 + i)),
+            compare_item_id: (i % 3 != 0).then(|| format!("c{i}")),
+            compare_item: (i % 3 != 0).then(|| format!("item {i:03}")),
+        })
+        .collect();
+    let mut report = OrdersReport::from_raw("client3".into(), key.compare.clone(), page);
+    report.keys = (0..report.lines.len()).map(|i| format!("{i:05}")).collect();
+    report.totals_known = lines <= dashboard::PAGE_SIZE;
+    report.item_rule = key.compare.as_ref().map(|_| RuleChoice {
+        rule: ItemRule::Id,
+        why: "the catalogues agree on ids".into(),
+    });
+    fixtures::deliver_orders(&mut state, key, report);
+    state
+}
+
+fn render(state: &mut State, width: u16, height: u16) -> (String, ratatui::buffer::Buffer) {
+    update(state, Msg::Resize(width, height));
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(state, frame)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (terminal.backend().to_string(), buffer)
+}
+
+/// The row of `frame` holding `text`.
+fn row_of(frame: &str, text: &str) -> usize {
+    frame
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("no {text:?} in\n{frame}"))
+}
+
+#[test]
+fn the_cursor_on_line_7_while_the_totals_are_counted() {
+    let mut state = long_list(5_000);
+    press(&mut state, KeyCode::Tab);
+    for _ in 0..7 {
+        press(&mut state, KeyCode::Down);
+    }
+    let (frame, buffer) = render(&mut state, 120, 20);
+    assert!(frame.contains("▶ item 007"), "{frame}");
+    assert_eq!(frame.matches("▶ item").count(), 1, "one cursor");
+    assert!(frame.contains("Total (counting…)"), "{frame}");
+    // Without colour the cursor still shows: marked, and reversed.
+    let mut mono = buffer.clone();
+    theme::to_monochrome(&mut mono);
+    let y = row_of(&frame, "▶ item 007") as u16;
+    let x = frame
+        .lines()
+        .nth(y as usize)
+        .unwrap()
+        .chars()
+        .position(|c| c == '▶')
+        .unwrap() as u16;
+    assert!(mono[(x + 2, y)].modifier.contains(Modifier::REVERSED));
+    insta::assert_snapshot!(frame);
+}
+
+#[test]
+fn the_cursor_scrolls_the_lines_and_leaves_with_the_focus() {
+    let mut state = long_list(40);
+    press(&mut state, KeyCode::Right);
+    for _ in 0..25 {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    let (frame, _) = render(&mut state, 140, 16);
+    assert!(frame.contains("▶ item 025"), "{frame}");
+    assert!(
+        !frame.contains("item 000"),
+        "scrolled past the top: {frame}"
+    );
+    assert!(frame.contains("Total (40 lines)"), "{frame}");
+    insta::assert_snapshot!("the_cursor_on_line_25_of_40", frame);
+    // Back on the users list: no cursor in the orders pane.
+    press(&mut state, KeyCode::Left);
+    let (frame, _) = render(&mut state, 140, 16);
+    assert!(!frame.contains("▶ item"), "{frame}");
+    assert!(frame.contains("item 025"), "the lines stay where they were");
+}
+
+#[test]
+fn enter_shows_the_line_under_the_cursor_with_the_item_it_matched() {
+    let mut state = long_list(40);
+    press(&mut state, KeyCode::Tab);
+    for _ in 0..4 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    let (frame, _) = render(&mut state, 100, 24);
+    assert!(frame.contains("Order line item 004"), "{frame}");
+    assert!(frame.contains("item 004 (id c4)"), "{frame}");
+    assert!(frame.contains("id: the catalogues agree on ids"), "{frame}");
+    insta::assert_snapshot!("the_detail_of_line_4", frame);
+}
+
+/// Tenant `bulk` whose user owns `lines` lines (item n on order 3n), and
+/// `other`, which sells every item under the same id, cheaper.
+async fn bulk_database(lines: usize) -> TestDatabase {
+    let db = TestDatabase::reference().await;
+    db.run_sql(&format!(
+        "CREATE SCHEMA bulk;
+         CREATE TABLE bulk.items (id int, description text, price numeric);
+         CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
+         CREATE SCHEMA other;
+         CREATE TABLE other.items (id int, description text, price numeric);
+         CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');
+         INSERT INTO bulk.items SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, {lines}) n;
+         INSERT INTO other.items SELECT n, 'item ' || n, n FROM generate_series(1, {lines}) n;
+         INSERT INTO bulk.orders SELECT 3 * n, 'bulk', n, 1 FROM generate_series(1, {lines}) n;"
+    ))
+    .await;
+    db
+}
+
+/// Through the real loop: the first page shows, the server's totals
+/// follow, G pages in the last lines, Enter shows the line under the
+/// cursor with the comparison tenant's item.
+#[tokio::test]
+async fn the_cursor_pages_through_a_long_list_in_the_real_loop() {
+    let lines = 350;
+    let db = bulk_database(lines).await;
+    let conn = connect(&db).await;
+    let mut state = initial_state(&conn, "demo".into(), Some("other".into()), Duration::ZERO)
+        .await
+        .unwrap();
+    dashboard::open_on_user(&mut state, &conn, "bulk", None)
+        .await
+        .unwrap();
+    let mut app = start_app_with(conn, state, (120, 30));
+    // Σ (n + 0.25) for n in 1..=350 = 61,425 + 87.5.
+    app.frame_where("the first page and the server's totals", |f| {
+        f.contains("item 1 ") && f.contains("Total (350 lines)") && f.contains("61,512.50")
+    })
+    .await;
+    app.press(KeyCode::Tab);
+    app.press(KeyCode::Char('G'));
+    let frame = app
+        .frame_where("the last line under the cursor", |f| {
+            f.contains("▶ item 350")
+        })
+        .await;
+    assert!(!frame.contains("item 1 "), "{frame}");
+    app.press(KeyCode::Up);
+    app.press(KeyCode::Enter);
+    let frame = app
+        .frame_where("the line's details", |f| f.contains("Order line item 349"))
+        .await;
+    assert!(frame.contains("item 349 (id 349)"), "{frame}");
+    assert!(frame.contains("349.25"), "{frame}");
+    app.quit().await;
+}
