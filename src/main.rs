@@ -42,8 +42,9 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     if let Some(Command::Config { path }) = &cli.command {
         return print_config(&cli, &file, env, *path);
     }
-    let settings = Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
-        .map_err(Failure::usage)?;
+    let mut settings =
+        Settings::load_profile(&file, env, cli.profile.as_deref().filter(|_| !cli.demo))
+            .map_err(Failure::usage)?;
     // sqlx reads some PG* variables itself, each its own way; tenantscope
     // has resolved them in libpq's order (`env`), so sqlx must not see them
     // (nor the demo server's initdb and postgres). No thread runs yet.
@@ -69,6 +70,11 @@ fn run(cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
+    // The detected model cached per database (not for the demo's server,
+    // new at every run; `detect` always looks afresh).
+    if configured.is_some() && !cli.no_cache && !matches!(cli.command, Some(Command::Detect)) {
+        settings.detection_cache = tenantscope::db::tenancy::cache_dir(env);
+    }
     warn_about_source(&cli, configured.as_ref(), &settings)?;
     serve(cli, env, &file, &settings, configured)
 }
@@ -383,8 +389,9 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
             start.compare.clone(),
         ),
         Some(name) => {
-            let settings = Settings::load_profile(&start.file, &start.env, Some(name))
+            let mut settings = Settings::load_profile(&start.file, &start.env, Some(name))
                 .map_err(Failure::usage)?;
+            settings.detection_cache = start.settings.detection_cache.clone();
             let source = db::connect_options(settings.database.url.as_deref(), &start.env)
                 .map_err(Failure::usage)?
                 .ok_or_else(|| Failure::usage(format!("profile {name:?} names no database")))?;

@@ -232,6 +232,7 @@ impl Database {
                 &settings.tenancy,
                 settings.tenancy_set,
                 &settings.tenancy_keys,
+                settings.detection_cache.as_deref(),
             )
             .await?;
         let mut layout = self.resolve_layout(&mut tx, &model).await?;

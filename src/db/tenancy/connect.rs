@@ -16,6 +16,7 @@ impl Database {
         configured: &TenancyModel,
         explicit: bool,
         keys: &[String],
+        cache: Option<&std::path::Path>,
     ) -> Result<(TenancyModel, Option<Detection>), DbError> {
         let unconfigured = TenancyModel {
             compare_with: configured.compare_with.clone(),
@@ -24,9 +25,12 @@ impl Database {
         if explicit || (keys.is_empty() && *configured != unconfigured) {
             return Ok((configured.clone(), None));
         }
-        let mut detection = detect(conn, &configured.schemas.shared)
-            .await
-            .map_err(|e| self.error(e))?;
+        let shared = &configured.schemas.shared;
+        let mut detection = match cache {
+            Some(dir) => super::cache::detect_cached(conn, shared, dir).await,
+            None => detect(conn, shared).await,
+        }
+        .map_err(|e| self.error(e))?;
         let refining: Vec<String> = keys
             .iter()
             .filter(|k| *k != "compare_with")
@@ -58,7 +62,9 @@ impl Database {
     ) -> Result<Detection, DbError> {
         let refined = crate::db::retried!(self, async {
             let mut tx = self.read_tx().await?;
-            let (_, detection) = self.choose_model(&mut tx, configured, false, keys).await?;
+            let (_, detection) = self
+                .choose_model(&mut tx, configured, false, keys, None)
+                .await?;
             Database::end_read(tx);
             Ok::<_, DbError>(detection)
         });
