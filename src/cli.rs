@@ -57,6 +57,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", help_heading = GLOBAL)]
     pub log_file: Option<PathBuf>,
 
+    /// Detect the layout afresh: neither read nor write the detected model
+    /// cached per database in $XDG_CACHE_HOME/tenantscope (`detect` never uses it)
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub no_cache: bool,
+
     /// Initial comparison tenant (dashboard; default: tenancy.compare_with)
     #[arg(
         long,

@@ -33,6 +33,11 @@ pub struct Settings {
     /// refine the detected layout, each replacing what detection found.
     #[serde(skip)]
     pub tenancy_keys: Vec<String>,
+    /// Where the detected model is cached per database (see
+    /// db/tenancy/cache.rs); `None`: detection at every start. The binary
+    /// sets it unless `--no-cache`; a library user opts in.
+    #[serde(skip)]
+    pub detection_cache: Option<PathBuf>,
 }
 
 /// One named database: any `database.*` and `tenancy.*` keys, layered over

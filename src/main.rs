@@ -38,7 +38,7 @@ fn run(mut cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
         None => None,
     };
     let file = located_config(&cli, env);
-    let settings = load_settings(&cli, &file, env)?;
+    let mut settings = load_settings(&cli, &file, env)?;
     // sqlx reads some PG* variables itself, each its own way; tenantscope
     // has resolved them in libpq's order (`env`), so sqlx must not see them
     // (nor the demo server's initdb and postgres). No thread runs yet.
@@ -60,6 +60,11 @@ fn run(mut cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
     } else {
         db::connect_options(url, env).map_err(Failure::usage)?
     };
+    // The detected model cached per database (not for the demo's server,
+    // new at every run; `detect` always looks afresh).
+    if configured.is_some() && !cli.no_cache && !matches!(command, Some(Connected::Detect)) {
+        settings.detection_cache = tenantscope::db::tenancy::cache_dir(env);
+    }
     warn_about_source(&cli, command.is_some(), configured.as_ref(), &settings)?;
     serve(cli, command, env, &file, &settings, configured)
 }
@@ -392,8 +397,9 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
             start.compare.clone(),
         ),
         Some(name) => {
-            let settings = Settings::load_profile(&start.file, &start.env, Some(name))
+            let mut settings = Settings::load_profile(&start.file, &start.env, Some(name))
                 .map_err(Failure::usage)?;
+            settings.detection_cache = start.settings.detection_cache.clone();
             let source = db::connect_options(settings.database.url.as_deref(), &start.env)
                 .map_err(Failure::usage)?
                 .ok_or_else(|| Failure::usage(format!("profile {name:?} names no database")))?;

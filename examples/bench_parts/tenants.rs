@@ -86,16 +86,27 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> 
 
 /// Key → frame of every tenant's users: their first page (`a`), their
 /// last page (End).
-type AllUsers = (Vec<Duration>, Vec<Duration>);
+pub type AllUsers = (Vec<Duration>, Vec<Duration>);
 
 /// (first result frame, complete frame) per search, minus the debounce,
 /// the time to the first frame of the tenants pane, and [`AllUsers`].
 async fn search_times(db: Database) -> Res<(Vec<Duration>, Vec<Duration>, Duration, AllUsers)> {
+    search_times_of(db, TENANTS, &SEARCHES).await
+}
+
+/// [`search_times`] on `many_tenants_sql(tenants)`, typing `searches`
+/// (each must match fewer users than a search keeps, so that it runs to
+/// its last batch).
+pub async fn search_times_of(
+    db: Database,
+    tenants: usize,
+    searches: &[&str],
+) -> Res<(Vec<Duration>, Vec<Duration>, Duration, AllUsers)> {
     let started = Instant::now();
     let mut harness = Harness::start(db, DEBOUNCE, (super::WIDTH, super::HEIGHT))
         .await
         .map_err(|e| e.to_string())?;
-    let all = format!("✓ {} tenants", super::thousands(TENANTS as u64));
+    let all = format!("✓ {} tenants", super::thousands(tenants as u64));
     harness
         .frame_where("the tenants pane", WAIT, |f| f.contains(&all))
         .await?;
@@ -103,10 +114,10 @@ async fn search_times(db: Database) -> Res<(Vec<Duration>, Vec<Duration>, Durati
     let (mut first, mut complete) = (Vec::new(), Vec::new());
     let done = format!(
         "searched {0}/{0} tenants:",
-        super::thousands(TENANTS as u64)
+        super::thousands(tenants as u64)
     );
     for _ in 0..ROUNDS {
-        for text in SEARCHES {
+        for text in searches {
             harness.press(KeyCode::Char('/'));
             let mut last = Instant::now();
             for ch in text.chars() {

@@ -236,6 +236,7 @@ impl Database {
                 &settings.tenancy,
                 settings.tenancy_set,
                 &settings.tenancy_keys,
+                settings.detection_cache.as_deref(),
             )
             .await?;
         let mut tables = self.resolve_tables(&mut tx, &model).await?;

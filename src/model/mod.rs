@@ -185,7 +185,7 @@ impl Default for TenancyModel {
 }
 
 /// The field behind one `[tenancy]` key.
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Text(&'a mut String),
     Maybe(&'a mut Option<String>),
     List(&'a mut Vec<String>),
@@ -316,7 +316,7 @@ impl TenancyModel {
     }
 
     /// Each key with its field (see [`TenancyModel::keys_mut`]).
-    fn fields(&mut self) -> impl Iterator<Item = (&'static str, Field<'_>)> {
+    pub(crate) fn fields(&mut self) -> impl Iterator<Item = (&'static str, Field<'_>)> {
         self.keys_mut().into_iter().map(|k| (k.name, k.field))
     }
 

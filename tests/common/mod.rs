@@ -48,6 +48,9 @@ pub fn bare_command() -> Command {
         }
     }
     command.env("XDG_CONFIG_HOME", "/nonexistent");
+    // Nothing cached outside the test (a cache that cannot be written is
+    // skipped).
+    command.env("XDG_CACHE_HOME", "/nonexistent");
     command
 }
 

@@ -1,23 +1,38 @@
 //! The catalog queries behind detection (a constant number, whatever the
 //! number of schemas), and its explanation for people.
+//!
+//! What detection reads grows with the catalogue only where it must: the
+//! schema names (one array), the shared schema's tables in full, the tables
+//! and columns of a sample of the other schemas (every one up to
+//! `2 × SAMPLE` schemas, else about `SAMPLE` spread by a hash of their oid),
+//! then, by `pg_class`'s (relname, relnamespace) index, which schemas hold
+//! the few tables the sample names (items, orders, per-tenant users,
+//! migration ledgers). Two statements, plus one on Citus; whether each
+//! tenant's tables match the sample's is `health`'s to say.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::PgConnection;
 
 use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, RegistryCandidate};
 
-/// Row of the catalog query: (schema, table (`None` for a schema holding
-/// none), columns; then for the shared schema's tables only: the columns'
-/// numbers, the text columns, single-column foreign keys flattened in
-/// threes (column number, referenced table's oid, referenced column
-/// number), the table's oid and its name quoted by the server; then
-/// whether Citus's `pg_dist_schema` exists).
+/// Schemas read in full beside the shared one: all of them up to twice
+/// this, else about this many.
+pub const SAMPLE: i64 = 24;
+
+/// Row of the catalog query. The first row: the schemas read in full
+/// (oids, in the foreign keys' place), whether Citus's `pg_dist_schema`
+/// exists, and every schema (oids, names). Every other: one table of a
+/// read schema: (schema oid, table, columns; then for the shared schema's
+/// tables only: the columns' numbers, the text columns, single-column
+/// foreign keys flattened in threes (column number, referenced table's
+/// oid, referenced column number), the table's oid and its name quoted by
+/// the server).
 /// Names travel as their bytes (a SQL_ASCII database may hold any): a
 /// name that is not UTF-8 cannot be named back to the server, so it is left
 /// out (see [`utf8`]).
 type CatalogRow = (
-    Vec<u8>,
+    Option<i64>,
     Option<Vec<u8>>,
     Vec<Vec<u8>>,
     Option<Vec<i16>>,
@@ -26,43 +41,56 @@ type CatalogRow = (
     Option<i64>,
     Option<Vec<u8>>,
     bool,
+    Option<Vec<i64>>,
+    Option<Vec<Vec<u8>>>,
 );
 
-/// The whole catalog detection reads, in one statement. A fresh backend
-/// pays most for planning and for its first touch of each catalog page, so:
-/// one plan; columns through `pg_attribute`'s (attrelid, attnum) index per
-/// table rather than a scan and sort of all of it; what only the shared
-/// schema needs computed only there, its foreign keys from
-/// `pg_constraint` alone (named from the columns read here, not by joins).
+/// The catalog detection reads first, in one statement (see the module
+/// comment). Columns through `pg_attribute`'s (attrelid, attnum) index
+/// per table read; what only the shared schema needs computed only there,
+/// its foreign keys from `pg_constraint` alone (named from the columns
+/// read here, not by joins). The read schemas' tables come from one scan
+/// of `pg_class` (it has no index by schema alone), small enough that the
+/// plan's cost stays under `jit_above_cost`.
 const CATALOG_SQL: &str = concat!(
     "
-SELECT convert_to(n.nspname::text, 'SQL_ASCII'), convert_to(c.relname::text, 'SQL_ASCII'),
+WITH ns AS MATERIALIZED (
+    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
+read AS MATERIALIZED (
+    SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
+     WHERE ns.nspname = $1 OR t.n <= 2 * $2
+        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
+shared AS (SELECT ns.oid FROM ns WHERE ns.nspname = $1)
+SELECT NULL::int8, NULL::bytea, '{}'::bytea[], NULL::int2[], NULL::bytea[],
+       ARRAY(SELECT read.oid::int8 FROM read), NULL::int8, NULL::bytea, (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL),
+       ARRAY(SELECT ns.oid::int8 FROM ns),
+       ARRAY(SELECT convert_to(ns.nspname::text, 'SQL_ASCII') FROM ns)
+UNION ALL
+SELECT c.relnamespace::int8, convert_to(c.relname::text, 'SQL_ASCII'),
        ARRAY(SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
-       CASE WHEN n.nspname = $1 THEN ARRAY(
+       CASE WHEN c.relnamespace = (SELECT oid FROM shared) THEN ARRAY(
            SELECT a.attnum FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) END,
-       CASE WHEN n.nspname = $1 THEN ARRAY(
+       CASE WHEN c.relnamespace = (SELECT oid FROM shared) THEN ARRAY(
            SELECT convert_to(a.attname::text, 'SQL_ASCII') FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
               AND (SELECT t.typcategory FROM pg_catalog.pg_type t WHERE t.oid = a.atttypid) = 'S'
             ORDER BY a.attnum) END,
-       CASE WHEN n.nspname = $1 THEN ARRAY(
+       CASE WHEN c.relnamespace = (SELECT oid FROM shared) THEN ARRAY(
            SELECT f.x FROM pg_catalog.pg_constraint k
             CROSS JOIN LATERAL unnest(ARRAY[k.conkey[1]::int8, k.confrelid::int8,
                                             k.confkey[1]::int8]) WITH ORDINALITY AS f(x, o)
             WHERE k.conrelid = c.oid AND k.contype = 'f' AND cardinality(k.conkey) = 1
             ORDER BY k.oid, f.o) END,
-       CASE WHEN n.nspname = $1 THEN c.oid::int8 END,
-       CASE WHEN n.nspname = $1
-            THEN convert_to(quote_ident(n.nspname) || '.' || quote_ident(c.relname), 'SQL_ASCII') END,
-       (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL)
-  FROM pg_catalog.pg_namespace n
-  LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
-                                 AND c.relkind IN ",
-    crate::model::table_kinds!(),
-    "
- WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'"
+       CASE WHEN c.relnamespace = (SELECT oid FROM shared) THEN c.oid::int8 END,
+       CASE WHEN c.relnamespace = (SELECT oid FROM shared)
+            THEN convert_to(quote_ident($1) || '.' || quote_ident(c.relname), 'SQL_ASCII') END,
+       false, NULL, NULL
+  FROM pg_catalog.pg_class c
+ WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)) AND c.relkind IN ",
+    crate::model::table_kinds!()
 );
 
 /// A table of the shared schema as foreign keys name it: its name and its
@@ -88,17 +116,43 @@ pub async fn detect(
     conn: &mut PgConnection,
     shared_schema: &str,
 ) -> Result<Detection, sqlx::Error> {
+    Ok(detect_with_names(conn, shared_schema).await?.0)
+}
+
+/// [`detect`], with the tenant table names it looked for in every schema
+/// (see [`Catalog::tenant_table_names`]).
+pub(super) async fn detect_with_names(
+    conn: &mut PgConnection,
+    shared_schema: &str,
+) -> Result<(Detection, Vec<String>), sqlx::Error> {
     let mut rows: Vec<CatalogRow> = sqlx::query_as(CATALOG_SQL)
         .bind(shared_schema)
+        .bind(SAMPLE)
         .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
+    // The first row (a NULL schema oid) lists the schemas.
+    let at = rows.iter().position(|row| row.0.is_none());
+    let first = at.map(|at| rows.swap_remove(at));
+    let citus = first.as_ref().is_some_and(|row| row.8);
+    let (read, oids, names) = first
+        .map(|row| {
+            let read = row.5.unwrap_or_default();
+            (read, row.9.unwrap_or_default(), row.10.unwrap_or_default())
+        })
+        .unwrap_or_default();
+    let sampled = read.len() < oids.len();
+    let schema_of: HashMap<i64, Vec<u8>> = oids.into_iter().zip(names).collect();
     // By name, as bytes: candidates (and so ties between them) come in a
     // stable order.
-    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    let citus = rows.first().is_some_and(|row| row.8);
-    let mut schemas: Vec<Vec<u8>> = rows.iter().map(|row| row.0.clone()).collect();
+    let mut schemas: Vec<Vec<u8>> = schema_of.values().cloned().collect();
+    schemas.sort();
     schemas.dedup();
+    let key = |row: &CatalogRow| {
+        let schema = row.0.and_then(|oid| schema_of.get(&oid)).cloned();
+        (schema, row.1.clone())
+    };
+    rows.sort_by_cached_key(key);
     // The shared schema's tables by oid, to name foreign keys.
     let shared: HashMap<i64, Shared> = rows
         .iter()
@@ -116,8 +170,9 @@ pub async fn detect(
     let mut tables = Vec::new();
     let mut foreign_keys = Vec::new();
     let mut quoted = HashMap::new();
-    for (schema, table, columns, _, text_columns, keys, oid, quoted_name, _) in rows {
-        let (Some(schema), Some(table)) = (utf8(schema), table.and_then(utf8)) else {
+    for (oid_ns, table, columns, _, text_columns, keys, oid, quoted_name, ..) in rows {
+        let schema = oid_ns.and_then(|oid| schema_of.get(&oid)).cloned();
+        let (Some(schema), Some(table)) = (schema.and_then(utf8), table.and_then(utf8)) else {
             continue;
         };
         let own = oid.and_then(|oid| shared.get(&oid));
@@ -151,76 +206,147 @@ pub async fn detect(
         });
     }
     let (citus_schemas, citus_nodes) = if citus {
-        // Only on Citus: the tables do not exist elsewhere (tests/citus.rs).
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT s.nspname::text, ({node})
-               FROM pg_catalog.pg_dist_schema d
-               JOIN pg_catalog.pg_namespace s ON s.oid = d.schemaid ORDER BY 1",
-            node = crate::db::catalog::NODE_OF_SCHEMA.replace("s.nsp", "s.oid"),
-        ))
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await?;
-        let nodes = rows
-            .iter()
-            .filter_map(|(schema, node)| Some((schema.clone(), node.clone()?)))
-            .collect();
-        (
-            Some(rows.into_iter().map(|(schema, _)| schema).collect()),
-            nodes,
-        )
+        citus_schemas(conn).await?
     } else {
         (None, Vec::new())
     };
-    let catalog = Catalog {
+    let mut catalog = Catalog {
         shared_schema: shared_schema.to_string(),
         tables,
         schemas: utf8_all(schemas),
         foreign_keys,
         citus_schemas,
         citus_nodes,
+        sampled,
         index: Default::default(),
     };
     let candidates = catalog.registry_candidates();
-    let values = registry_values(conn, &quoted, &candidates).await?;
-    Ok(classify(&catalog, &candidates, &values))
+    let names = catalog.tenant_table_names();
+    // Asked even where every schema was read: as many statements for 3
+    // schemas as for 10,000 (tests/health.rs counts them).
+    let (values, holders) = registry_values(conn, &quoted, &candidates, &names).await?;
+    if sampled {
+        // The schemas read in full are in `tables` already; the others
+        // hold these tables, columns unread.
+        let mut known: HashSet<(String, String)> = catalog
+            .tables
+            .iter()
+            .map(|t| (t.schema.clone(), t.table.clone()))
+            .collect();
+        for (table, oids) in holders {
+            for oid in oids {
+                let Some(schema) = schema_of.get(&oid).cloned().and_then(utf8) else {
+                    continue;
+                };
+                if known.insert((schema.clone(), table.clone())) {
+                    catalog.tables.push(CatalogTable {
+                        schema,
+                        table: table.clone(),
+                        columns: Vec::new(),
+                        text_columns: Vec::new(),
+                    });
+                }
+            }
+        }
+        catalog
+            .tables
+            .sort_by(|a, b| (&a.schema, &a.table).cmp(&(&b.schema, &b.table)));
+        catalog.index = Default::default();
+    }
+    Ok((classify(&catalog, &candidates, &values), names))
 }
 
-/// The schema names every candidate lists, in one statement. Table names
-/// were quoted by the server (`quoted`, by table of the shared schema); the
-/// expressions are ours (see [`Catalog::registry_candidates`]).
+/// Citus's distributed schemas and the node holding each.
+async fn citus_schemas(
+    conn: &mut PgConnection,
+) -> Result<(Option<Vec<String>>, Vec<(String, String)>), sqlx::Error> {
+    // Only on Citus: the tables do not exist elsewhere (tests/citus.rs).
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT s.nspname::text, ({node})
+           FROM pg_catalog.pg_dist_schema d
+           JOIN pg_catalog.pg_namespace s ON s.oid = d.schemaid ORDER BY 1",
+        node = crate::db::catalog::NODE_OF_SCHEMA.replace("s.nsp", "s.oid"),
+    ))
+    .persistent(false)
+    .fetch_all(&mut *conn)
+    .await?;
+    let nodes = rows
+        .iter()
+        .filter_map(|(schema, node)| Some((schema.clone(), node.clone()?)))
+        .collect();
+    Ok((
+        Some(rows.into_iter().map(|(schema, _)| schema).collect()),
+        nodes,
+    ))
+}
+
+/// The schema names every candidate lists, and the schemas (by oid)
+/// holding each of `names` (by `pg_class`'s name index), in one
+/// statement. Table names were quoted by the server (`quoted`, by table of
+/// the shared schema); the expressions are ours (see
+/// [`Catalog::registry_candidates`]).
 async fn registry_values(
     conn: &mut PgConnection,
     quoted: &HashMap<String, String>,
     candidates: &[RegistryCandidate],
-) -> Result<Vec<Vec<String>>, sqlx::Error> {
-    let sql = candidates
+    names: &[String],
+) -> Result<(Vec<Vec<String>>, Vec<(String, Vec<i64>)>), sqlx::Error> {
+    let mut parts: Vec<String> = candidates
         .iter()
         .enumerate()
         .filter_map(|(i, c)| {
             // Every candidate is a table of the shared schema, so quoted.
             let table = quoted.get(&c.table)?;
             Some(format!(
-                "SELECT {i}::int4, convert_to(({expr})::text, 'SQL_ASCII') FROM {table}",
+                "SELECT {i}::int4, convert_to(({expr})::text, 'SQL_ASCII'), NULL::int8[]
+                   FROM {table}",
                 expr = c.schema_expr
             ))
         })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    if sql.is_empty() {
-        return Ok(vec![Vec::new(); candidates.len()]);
+        .collect();
+    if !names.is_empty() {
+        parts.push(format!(
+            "SELECT (-array_position($1::text[], c.relname::text))::int4, NULL::bytea,
+                    array_agg(c.relnamespace::int8)
+               FROM pg_catalog.pg_class c
+              WHERE c.relname = ANY($1::text[]::name[]) AND c.relkind IN {}
+              GROUP BY c.relname",
+            crate::model::table_kinds!()
+        ));
     }
-    let rows: Vec<(i32, Option<Vec<u8>>)> = sqlx::query_as(&sql)
-        .persistent(false)
-        .fetch_all(&mut *conn)
-        .await?;
     let mut values = vec![Vec::new(); candidates.len()];
-    for (i, value) in rows {
-        if let (Some(list), Some(value)) = (values.get_mut(i as usize), value.and_then(utf8)) {
-            list.push(value);
+    if parts.is_empty() {
+        return Ok((values, Vec::new()));
+    }
+    let sql = parts.join(" UNION ALL ");
+    let mut query = sqlx::query_as(&sql).persistent(false);
+    if !names.is_empty() {
+        query = query.bind(names);
+    }
+    /// (candidate, or minus the 1-based name; a value; the schemas holding it).
+    type ValueRow = (Option<i32>, Option<Vec<u8>>, Option<Vec<i64>>);
+    let rows: Vec<ValueRow> = query.fetch_all(&mut *conn).await?;
+    let mut holders = Vec::new();
+    for (i, value, oids) in rows {
+        match (i, oids) {
+            (Some(i), Some(oids)) if i < 0 => {
+                let name = usize::try_from(-i64::from(i) - 1)
+                    .ok()
+                    .and_then(|at| names.get(at));
+                if let Some(name) = name {
+                    holders.push((name.clone(), oids));
+                }
+            }
+            (Some(i), _) => {
+                let list = usize::try_from(i).ok().and_then(|i| values.get_mut(i));
+                if let (Some(list), Some(value)) = (list, value.and_then(utf8)) {
+                    list.push(value);
+                }
+            }
+            _ => {}
         }
     }
-    Ok(values)
+    Ok((values, holders))
 }
 
 impl Detection {

@@ -16,6 +16,7 @@ impl Database {
         configured: &TenancyModel,
         explicit: bool,
         keys: &[String],
+        cache: Option<&std::path::Path>,
     ) -> Result<(TenancyModel, Option<Detection>), DbError> {
         let unconfigured = TenancyModel {
             compare_with: configured.compare_with.clone(),
@@ -24,9 +25,12 @@ impl Database {
         if explicit || (keys.is_empty() && *configured != unconfigured) {
             return Ok((configured.clone(), None));
         }
-        let mut detection = detect(conn, &configured.schemas.shared)
-            .await
-            .map_err(|e| self.error(e))?;
+        let shared = &configured.schemas.shared;
+        let mut detection = match cache {
+            Some(dir) => super::cache::detect_cached(conn, shared, dir).await,
+            None => detect(conn, shared).await,
+        }
+        .map_err(|e| self.error(e))?;
         let refining: Vec<String> = keys
             .iter()
             .filter(|k| *k != "compare_with")
@@ -67,7 +71,9 @@ impl Database {
         let refined = self
             .retried(|| async move {
                 let mut tx = self.read_tx().await?;
-                let (_, detection) = self.choose_model(&mut tx, configured, false, keys).await?;
+                let (_, detection) = self
+                    .choose_model(&mut tx, configured, false, keys, None)
+                    .await?;
                 Database::end_read(tx);
                 Ok(detection)
             })
@@ -270,18 +276,26 @@ impl Database {
     ) -> Result<UsersSource, DbError> {
         let tables = &self.tables;
         let model = &tables.model;
-        let name_of = match registry {
+        // The registry's name of each schema, joined once (one of them
+        // where several rows list a schema): a subquery per schema scans
+        // the registry once per tenant, quadratic at 10,000 tenants.
+        let (name_of, registry_join) = match registry {
             Some(QuotedRegistry {
                 table: registry_q,
                 key: key_q,
                 label: label_q,
                 ..
-            }) => format!(
-                "(SELECT quote_literal({name}) FROM {registry_q} r
-                   WHERE ({expr})::text = n.nspname LIMIT 1)",
-                name = tenant_name(key_q, label_q)
+            }) => (
+                "reg.label".to_string(),
+                format!(
+                    "LEFT JOIN (SELECT DISTINCT ON (x.s) x.s, x.label
+                                  FROM (SELECT ({expr})::text AS s, quote_literal({name}) AS label
+                                          FROM {registry_q} r) x
+                                 ORDER BY x.s) reg ON reg.s = n.nspname",
+                    name = tenant_name(key_q, label_q)
+                ),
             ),
-            None => "NULL".into(),
+            None => ("NULL".to_string(), String::new()),
         };
         // The columns every tenant's users table must have ($5):
         // those the first tenant's has (see `first_users_schema`).
@@ -308,7 +322,8 @@ impl Database {
                                     AND a.attname::text = q.r AND a.attnum > 0
                                     AND NOT a.attisdropped)
                            ORDER BY o)
-               FROM pg_catalog.pg_namespace n WHERE {} {tenant_filter}
+               FROM pg_catalog.pg_namespace n {registry_join}
+              WHERE {} {tenant_filter}
               ORDER BY n.nspname",
             Self::users_schema_condition()
         ))

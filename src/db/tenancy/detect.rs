@@ -1,9 +1,10 @@
 //! Detection of the tenancy layout from the catalog alone, in a constant
-//! number of queries whatever the number of schemas: one for every schema,
-//! table and column (with the shared schema's foreign keys, and whether
-//! Citus's `pg_dist_schema` exists), one for the values of the registry
-//! candidates when there are any, and one for Citus's distributed schemas
-//! when it exists.
+//! number of queries whatever the number of schemas: one for the schema
+//! names, the shared schema's tables and a sample of the other schemas'
+//! (with the shared schema's foreign keys, and whether Citus's
+//! `pg_dist_schema` exists), one for the values of the registry candidates
+//! and the schemas holding the tables the sample names, and one for
+//! Citus's distributed schemas when it exists (see catalog_read.rs).
 //!
 //! Recognised: django-tenants (a shared table with a `schema_name` column;
 //! with django-tenant-users when a shared table links users to it),
@@ -47,6 +48,11 @@ pub struct Catalog {
     pub citus_schemas: Option<Vec<String>>,
     /// Citus: (schema, `host:port` of the node holding it).
     pub citus_nodes: Vec<(String, String)>,
+    /// Only a sample of the schemas was read in full: the others' tables
+    /// are in `tables` with no columns, and only those the sample names as
+    /// items, orders, per-tenant users or a ledger (see
+    /// [`Catalog::tenant_table_names`]).
+    pub sampled: bool,
     /// `tables` by (schema, table), built on first use: classification
     /// asks for every tenant's tables, linear in 15,000 tables at 5,000
     /// schemas.
@@ -54,7 +60,7 @@ pub struct Catalog {
 }
 
 /// The tenancy layout: which framework's convention the database follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TenancyLayout {
     Article,
@@ -161,6 +167,30 @@ impl Catalog {
         schema: &'a str,
     ) -> impl Iterator<Item = &'a CatalogTable> {
         self.tables.iter().filter(move |t| t.schema == schema)
+    }
+
+    /// The tables of the schemas read in full (beside the shared one) that
+    /// classification asks every schema about: items-like (an `id`, a
+    /// price and a label), orders-like (a quantity and a user column),
+    /// per-tenant users and migration ledgers; by name.
+    pub fn tenant_table_names(&self) -> Vec<String> {
+        let mut names: BTreeSet<String> = TENANT_USERS
+            .iter()
+            .map(|(t, ..)| t.to_string())
+            .chain(LEDGERS.iter().map(|l| l.to_string()))
+            .collect();
+        for t in &self.tables {
+            if t.schema == self.shared_schema {
+                continue;
+            }
+            let has = |wanted: &[&str]| t.columns.iter().any(|c| wanted.contains(&c.as_str()));
+            let items = has(&["id"]) && has(&PRICE_COLUMNS) && has(&LABEL_COLUMNS);
+            let orders = has(&QUANTITY_COLUMNS) && has(&USER_COLUMNS);
+            if items || orders {
+                names.insert(t.table.clone());
+            }
+        }
+        names.into_iter().collect()
     }
 
     pub(super) fn table(&self, schema: &str, table: &str) -> Option<&CatalogTable> {
@@ -366,10 +396,12 @@ fn registered_tenants(
                 .filter(|s| s.as_str() != shared)
                 .cloned()
                 .collect();
+            // A set: one lookup per tenant, not a scan of thousands.
+            let schemas: BTreeSet<&String> = catalog.schemas.iter().collect();
             let (present, missing) = registered
                 .iter()
                 .cloned()
-                .partition(|s| catalog.schemas.contains(s));
+                .partition(|s| schemas.contains(s));
             (present, missing, registered)
         }
         None => (others().collect(), Vec::new(), BTreeSet::new()),
@@ -397,12 +429,12 @@ fn items_and_orders(
     } else {
         tenants.iter().collect()
     };
-    let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
-    for t in &catalog.tables {
-        if sampled.contains(&t.schema) {
-            let columns = t.columns.iter().map(String::as_str).collect();
-            *counts.entry((t.table.as_str(), columns)).or_default() += 1;
-        }
+    let mut counts = table_shapes(catalog, &sampled);
+    if counts.is_empty() && catalog.sampled {
+        // No tenant among the schemas read in full: the others read stand
+        // for them.
+        let others = catalog.schemas.iter().filter(|s| s.as_str() != shared);
+        counts = table_shapes(catalog, &others.collect());
     }
     // Per table: in how many tenants, and the columns most of them have.
     let mut per_table: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
@@ -480,6 +512,22 @@ fn items_and_orders(
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
+}
+
+/// How many of `schemas` hold each (table, columns) shape. Tables whose
+/// columns were not read (see [`Catalog::sampled`]) say nothing of it.
+fn table_shapes<'a>(
+    catalog: &'a Catalog,
+    schemas: &BTreeSet<&String>,
+) -> BTreeMap<(&'a str, Vec<&'a str>), usize> {
+    let mut counts: BTreeMap<(&str, Vec<&str>), usize> = BTreeMap::new();
+    for t in catalog.tables.iter().filter(|t| !t.columns.is_empty()) {
+        if schemas.contains(&t.schema) {
+            let columns = t.columns.iter().map(String::as_str).collect();
+            *counts.entry((t.table.as_str(), columns)).or_default() += 1;
+        }
+    }
+    counts
 }
 
 /// What discovery finds beside the registry.

@@ -1,6 +1,7 @@
 //! The tenancy model (where tenants, users, items and orders live) and its
 //! detection from the catalog.
 
+mod cache;
 mod candidates;
 mod catalog_read;
 mod checks;
@@ -16,6 +17,7 @@ pub use crate::model::{
     ItemsModel, LinkModel, OrdersModel, RegistryModel, SchemasModel, TenancyModel, UserColumns,
     UsersAt, UsersModel,
 };
+pub use cache::cache_dir;
 pub use catalog_read::detect;
 pub use checks::{
     FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, LEDGER_BATCH,

@@ -1,0 +1,561 @@
+//! l. 10,000 tenant schemas (`--only 10k`, issue 24): the article's layout
+//! (sql/scale.sql: shared `public.users`, with sql/indexes.sql) and a
+//! django-tenants layout with users inside each schema
+//! (`fixtures::many_tenants_sql`). Per database: detection without the
+//! cache, connect with and without it, the CLI's `users --limit 100` beside
+//! psql, the tenant directory (the tenants pane's statement), health,
+//! prices; the article's basket view; the django-tenants database's tenants
+//! pane, search and `a` on the real event loop; peak RSS of the CLI runs.
+//! Prints PASS/MISS for issue 24's targets.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::embedded::testing::run_psql;
+use tenantscope::embedded::PgServer;
+use tenantscope::fixtures::many_tenants_sql_by;
+
+use super::{mean, ms, percentile, progress, secs, sql_file, thousands, Res};
+
+pub const SCHEMAS: usize = 10_000;
+const RUNS: usize = 10;
+const MARK_START: &str = "<!-- bench l: 10,000 schemas -->";
+const MARK_END: &str = "<!-- /bench l -->";
+const ARTICLE: &str = "article_10k";
+const PER_TENANT: &str = "pertenant_10k";
+/// Each matches 111 users at 10,000 tenants (under the 1,000 a search
+/// keeps), from the first batch of schemas on.
+const SEARCHES: [&str; 4] = ["user_19", "user_29", "user_39", "user_49"];
+
+/// One target's verdict.
+struct Check {
+    pass: bool,
+    what: String,
+    why: Option<String>,
+}
+
+fn check(pass: bool, what: String, why: impl Into<String>) -> Check {
+    Check {
+        pass,
+        what,
+        why: (!pass).then(|| why.into()),
+    }
+}
+
+/// What one database gave.
+#[derive(Default)]
+struct Figures {
+    name: &'static str,
+    schemas: usize,
+    detection: Vec<Duration>,
+    connect: Vec<Duration>,
+    connect_cached: Vec<Duration>,
+    cli: Vec<Duration>,
+    cli_cached: Vec<Duration>,
+    psql: Vec<Duration>,
+    psql_error: Option<String>,
+    rss_kb: u64,
+    directory: Vec<Duration>,
+    health: Vec<Duration>,
+    health_error: Option<String>,
+    prices: Option<Result<Duration, String>>,
+    basket_first: Vec<Duration>,
+    pane: Option<Duration>,
+    search_first: Vec<Duration>,
+    search_all: Vec<Duration>,
+    all_users: Vec<Duration>,
+    ui_error: Option<String>,
+}
+
+pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> {
+    let started = Instant::now();
+    let (bin, _) = super::dashboard_binary()?;
+    let built = build(runtime, server)?;
+    let mut figures = Vec::new();
+    for (name, psql_sql) in [
+        (
+            ARTICLE,
+            Some(
+                "SELECT id, name, mail, organization_id, creation_timestamp FROM public.users \
+                 ORDER BY name, id LIMIT 100",
+            ),
+        ),
+        (PER_TENANT, None),
+    ] {
+        figures.push(measure(runtime, server, &bin, name, psql_sql)?);
+    }
+    Ok(render(&built, &figures, started.elapsed()))
+}
+
+/// Builds both databases; returns how long each took.
+fn build(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<Vec<(String, Duration)>> {
+    let mut took = Vec::new();
+    runtime.block_on(async {
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(
+            &server.connect_options("postgres"),
+        )
+        .await?;
+        for name in [ARTICLE, PER_TENANT] {
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await?;
+        }
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    progress(format!("l. {ARTICLE}: sql/scale.sql, {SCHEMAS} tenants"));
+    let start = Instant::now();
+    run_psql(
+        server.socket_dir(),
+        ARTICLE,
+        &sql_file("scale.sql"),
+        &[
+            ("tenants", SCHEMAS.to_string()),
+            ("users", "200000".into()),
+            ("items", "10".into()),
+            ("orders_per_user", "2".into()),
+        ],
+    )?;
+    run_psql(server.socket_dir(), ARTICLE, &sql_file("indexes.sql"), &[])?;
+    took.push((
+        format!(
+            "{ARTICLE} (sql/scale.sql tenants={SCHEMAS} users=200000 items=10 \
+             orders_per_user=2, then sql/indexes.sql)"
+        ),
+        start.elapsed(),
+    ));
+    progress(format!("l. {PER_TENANT}: {SCHEMAS} django-tenants schemas"));
+    let start = Instant::now();
+    runtime.block_on(async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(
+            &server.connect_options(PER_TENANT),
+        )
+        .await?;
+        for statement in many_tenants_sql_by(SCHEMAS, 100) {
+            sqlx::raw_sql(&statement).execute(&mut conn).await?;
+        }
+        sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    took.push((
+        format!("{PER_TENANT} (`fixtures::many_tenants_sql({SCHEMAS})`)"),
+        start.elapsed(),
+    ));
+    Ok(took)
+}
+
+fn timed_command(command: &mut Command) -> Res<(Duration, std::process::Output)> {
+    let start = Instant::now();
+    let output = command.output()?;
+    Ok((start.elapsed(), output))
+}
+
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    server: &PgServer,
+    bin: &Path,
+    name: &'static str,
+    psql_sql: Option<&str>,
+) -> Res<Figures> {
+    let mut f = Figures {
+        name,
+        ..Figures::default()
+    };
+    let source = ConnectionSource::demo(server.connect_options(name));
+    let cache = tempfile::tempdir()?;
+    progress(format!("l. {name}: detection and connect"));
+    let db = runtime.block_on(async {
+        let plain = Settings::default();
+        let cached = Settings {
+            detection_cache: Some(cache.path().to_path_buf()),
+            ..Settings::default()
+        };
+        // The cache written once before the cached connects.
+        Database::connect(&source, &cached).await?.close().await;
+        let mut db = None;
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            let opened = Database::connect(&source, &plain).await?;
+            f.connect.push(start.elapsed());
+            let start = Instant::now();
+            let again = Database::connect(&source, &cached).await?;
+            f.connect_cached.push(start.elapsed());
+            again.close().await;
+            let start = Instant::now();
+            let detection = opened.detect_layout("public").await?;
+            f.detection.push(start.elapsed());
+            f.schemas = detection.tenants.len();
+            if let Some(old) = db.replace(opened) {
+                old.close().await;
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error>>(db.expect("connected"))
+    })?;
+    progress(format!("l. {name}: CLI users --limit 100 beside psql"));
+    let url = server.url(name);
+    let psql_bin = tenantscope::embedded::find_binaries()?.join("psql");
+    let cli = |cached: bool| {
+        let mut command = Command::new("/usr/bin/time");
+        command
+            .args(["-f", "%M"])
+            .arg(bin)
+            .env_remove("DATABASE_URL");
+        for (var, _) in std::env::vars() {
+            if var.starts_with("TENANTSCOPE_") || var.starts_with("PG") {
+                command.env_remove(var);
+            }
+        }
+        command
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env("XDG_CACHE_HOME", cache.path())
+            .args(["--database-url", &url]);
+        if !cached {
+            command.arg("--no-cache");
+        }
+        command.args(["users", "--limit", "100"]);
+        command
+    };
+    for round in 0..RUNS + 2 {
+        let (took, out) = timed_command(&mut cli(false))?;
+        let (took_cached, out_cached) = timed_command(&mut cli(true))?;
+        for out in [&out, &out_cached] {
+            if !out.status.success() {
+                return Err(format!(
+                    "{name}: users --limit 100: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .into());
+            }
+            let rss: u64 = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse().ok())
+                .unwrap_or(0);
+            f.rss_kb = f.rss_kb.max(rss);
+        }
+        let psql = psql_sql.map(|sql| {
+            timed_command(
+                Command::new(&psql_bin)
+                    .args(["-X", "-A", "-t", "-h"])
+                    .arg(server.socket_dir())
+                    .args(["-p", &server.port().to_string()])
+                    .args(["-U", tenantscope::embedded::SUPERUSER, "-d"])
+                    .args([name, "-c", sql]),
+            )
+        });
+        if round < 2 {
+            continue; // warm-up
+        }
+        f.cli.push(took);
+        f.cli_cached.push(took_cached);
+        if let Some(psql) = psql {
+            let (took, out) = psql?;
+            if out.status.success() {
+                f.psql.push(took);
+            } else {
+                f.psql_error = Some(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            }
+        }
+    }
+    if psql_sql.is_none() {
+        f.psql_error = Some(format!(
+            "no single psql statement: the users of {} schemas are {} tables, more than \
+             the default lock table holds in one statement",
+            thousands(SCHEMAS as u64),
+            thousands(SCHEMAS as u64)
+        ));
+    }
+    progress(format!("l. {name}: tenant directory, health, prices"));
+    runtime.block_on(async {
+        for _ in 0..3 {
+            let start = Instant::now();
+            db.tenant_directory(true).await?;
+            f.directory.push(start.elapsed());
+            let start = Instant::now();
+            match db.health(None).await {
+                Ok(_) => f.health.push(start.elapsed()),
+                Err(e) => {
+                    f.health_error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let tenants: Vec<String> = db
+            .tenant_directory(false)
+            .await?
+            .into_iter()
+            .map(|t| t.schema)
+            .collect();
+        let start = Instant::now();
+        f.prices = Some(match db.price_matrix(&tenants).await {
+            Ok(_) => Ok(start.elapsed()),
+            Err(e) => Err(e.to_string()),
+        });
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    if name == ARTICLE {
+        progress(format!("l. {name}: basket view"));
+        let (first, _) = runtime.block_on(super::basket_times(&db))?;
+        f.basket_first = first;
+    } else {
+        progress(format!("l. {name}: tenants pane, search, a"));
+        match runtime.block_on(super::tenants::search_times_of(
+            db.clone(),
+            SCHEMAS,
+            &SEARCHES,
+        )) {
+            Ok((first, all, pane, (all_first, _))) => {
+                f.search_first = first;
+                f.search_all = all;
+                f.pane = Some(pane);
+                f.all_users = all_first;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                f.ui_error = Some(e.lines().next().unwrap_or_default().to_string());
+            }
+        }
+    }
+    runtime.block_on(db.close());
+    Ok(f)
+}
+
+fn render(built: &[(String, Duration)], figures: &[Figures], total: Duration) -> String {
+    let p = |s: &[Duration]| {
+        if s.is_empty() {
+            "—".to_string()
+        } else {
+            format!(
+                "{} / {} (n={})",
+                ms(percentile(s, 50.0)),
+                ms(percentile(s, 90.0)),
+                s.len()
+            )
+        }
+    };
+    let mut out = format!(
+        "{MARK_START}\n## l. {n} tenant schemas (issue 24)\n\n\
+         `cargo run --release --example bench -- --only 10k` (also part of a whole run), on the \
+         same private server; took {total}. Built: {built}. Times are p50 / p90 unless said; \
+         whole processes for the CLI rows (output to a pipe), interleaved, after 2 warm-up rounds.\n\n\
+         | Measure | {a} | {b} |\n| --- | --- | --- |\n",
+        n = thousands(SCHEMAS as u64),
+        total = secs(total),
+        built = built
+            .iter()
+            .map(|(what, took)| format!("{what} in {}", secs(*took)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        a = figures[0].name,
+        b = figures[1].name,
+    );
+    let mut row = |what: &str, cell: &dyn Fn(&Figures) -> String| {
+        out.push_str(&format!(
+            "| {what} | {} | {} |\n",
+            cell(&figures[0]),
+            cell(&figures[1])
+        ));
+    };
+    row("tenants detected", &|f| thousands(f.schemas as u64));
+    row(
+        "detection (`detect_layout`, no cache)",
+        &|f| p(&f.detection),
+    );
+    row(
+        "connect, no cache (detection, layout, users source)",
+        &|f| p(&f.connect),
+    );
+    row(
+        "connect, cache hit (fingerprint instead of detection)",
+        &|f| p(&f.connect_cached),
+    );
+    row("CLI `users --limit 100 --no-cache`", &|f| p(&f.cli));
+    row("CLI `users --limit 100`, cache hit", &|f| p(&f.cli_cached));
+    row("psql, the same rows", &|f| match &f.psql_error {
+        Some(e) => e.clone(),
+        None => p(&f.psql),
+    });
+    row("CLI peak RSS (max over its runs)", &|f| {
+        format!("{:.1} MB", f.rss_kb as f64 / 1024.0)
+    });
+    row(
+        "tenant directory with user counts (the tenants pane's statements)",
+        &|f| p(&f.directory),
+    );
+    row(
+        "health report `db.health(None)`",
+        &|f| match &f.health_error {
+            Some(e) => format!("failed: {e}"),
+            None => p(&f.health),
+        },
+    );
+    row(
+        "prices: `price_matrix` of every tenant (one run)",
+        &|f| match &f.prices {
+            Some(Ok(d)) => ms(*d),
+            Some(Err(e)) => format!("failed: {e}"),
+            None => "—".into(),
+        },
+    );
+    row("basket: `b` → first page (UI)", &|f| p(&f.basket_first));
+    row(
+        "start → tenants pane with every tenant (UI, one run)",
+        &|f| f.pane.map_or("—".into(), ms),
+    );
+    row("search → first result, minus debounce (UI)", &|f| {
+        p(&f.search_first)
+    });
+    row(
+        "search → all tenants searched, minus debounce (UI)",
+        &|f| p(&f.search_all),
+    );
+    row("`a` → first page of every tenant's users (UI)", &|f| {
+        p(&f.all_users)
+    });
+    row("UI run failed", &|f| {
+        f.ui_error.clone().unwrap_or("—".into())
+    });
+    out.push_str("\n### Targets (issue 24)\n\n");
+    for c in checks(figures) {
+        out.push_str(&format!(
+            "- {} {}\n",
+            if c.pass { "PASS" } else { "MISS" },
+            c.what
+        ));
+        if let Some(why) = c.why {
+            out.push_str(&format!("  - why: {why}\n"));
+        }
+    }
+    out.push_str(&format!("{MARK_END}\n"));
+    out
+}
+
+fn checks(figures: &[Figures]) -> Vec<Check> {
+    let p50 = |s: &[Duration]| (!s.is_empty()).then(|| percentile(s, 50.0));
+    let mut out = Vec::new();
+    let limit = |what: String, got: Option<Duration>, max: Duration, why: &str| {
+        let pass = got.is_some_and(|d| d <= max);
+        check(
+            pass,
+            format!(
+                "{what}: p50 {} ≤ {}",
+                got.map_or("not measured".into(), ms),
+                ms(max)
+            ),
+            why,
+        )
+    };
+    for f in figures {
+        let n = f.name;
+        out.push(limit(
+            format!("{n}: detection without cache"),
+            p50(&f.detection),
+            Duration::from_millis(40),
+            "the sampled catalogue read and the index lookups of the tenant tables still \
+             pay for every schema's name and oid (one row of arrays)",
+        ));
+        let psql = p50(&f.psql);
+        for (what, cli) in [("--no-cache", &f.cli), ("cache hit", &f.cli_cached)] {
+            let got = p50(cli);
+            let pass = matches!((got, psql), (Some(c), Some(p)) if c <= p);
+            let ratio = match (got, psql) {
+                (Some(c), Some(p)) => format!("{:.2}×", c.as_secs_f64() / p.as_secs_f64()),
+                _ => "no psql reference".into(),
+            };
+            out.push(check(
+                pass,
+                format!(
+                    "{n}: CLI `users --limit 100` ({what}) p50 {} ≤ 1.0 × psql p50 {}: {ratio}",
+                    got.map_or("—".into(), ms),
+                    psql.map_or("—".into(), ms)
+                ),
+                f.psql_error.clone().unwrap_or_else(|| {
+                    "a process that connects, reads the layout and the tenant catalogue \
+                     pays more round trips than psql's one statement"
+                        .into()
+                }),
+            ));
+        }
+        out.push(limit(
+            format!("{n}: tenants pane statements (tenant directory with user counts)"),
+            p50(&f.directory),
+            Duration::from_millis(if n == PER_TENANT { 1000 } else { 300 }),
+            "one count per tenant",
+        ));
+        out.push(limit(
+            format!("{n}: health"),
+            p50(&f.health),
+            Duration::from_millis(if n == PER_TENANT { 2000 } else { 1000 }),
+            f.health_error
+                .as_deref()
+                .unwrap_or("health reads every tenant's columns and rows"),
+        ));
+        out.push(check(
+            f.rss_kb > 0 && f.rss_kb <= 50 * 1024,
+            format!(
+                "{n}: CLI peak RSS {:.1} MB ≤ 50 MB",
+                f.rss_kb as f64 / 1024.0
+            ),
+            "the layout of every tenant held in memory",
+        ));
+        if n == ARTICLE {
+            out.push(check(
+                matches!(f.prices, Some(Ok(d)) if d <= Duration::from_secs(2)),
+                format!(
+                    "{n}: prices of every tenant ≤ 2 s: {}",
+                    match &f.prices {
+                        Some(Ok(d)) => ms(*d),
+                        Some(Err(e)) => e.clone(),
+                        None => "not measured".into(),
+                    }
+                ),
+                "one statement per batch of tenants",
+            ));
+            out.push(limit(
+                format!("{n}: basket first page"),
+                p50(&f.basket_first),
+                Duration::from_millis(300),
+                "the first page prices a batch of tenants",
+            ));
+        } else {
+            out.push(limit(
+                format!("{n}: search first result"),
+                p50(&f.search_first),
+                Duration::from_millis(300),
+                "the first batch of schemas",
+            ));
+            out.push(limit(
+                format!("{n}: search all tenants"),
+                p50(&f.search_all),
+                Duration::from_secs(1),
+                "one statement per batch of schemas, in turn",
+            ));
+            out.push(limit(
+                format!("{n}: start → tenants pane"),
+                f.pane,
+                Duration::from_millis(1000),
+                "connecting (the per-tenant users source) and the counts",
+            ));
+        }
+    }
+    let _ = mean;
+    out
+}
+
+/// Puts `section` into BENCHMARKS.md in place of the one there (or at the end).
+pub fn splice(path: &Path, section: &str) -> Res<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let updated = match (text.find(MARK_START), text.find(MARK_END)) {
+        (Some(start), Some(end)) if end > start => format!(
+            "{}{}{}",
+            &text[..start],
+            section.trim_end(),
+            &text[end + MARK_END.len()..]
+        ),
+        _ => format!("{}\n{}", text.trim_end(), section),
+    };
+    std::fs::write(path, updated)?;
+    Ok(())
+}

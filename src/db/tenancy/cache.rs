@@ -1,0 +1,286 @@
+//! The detected model cached per database in the user's cache directory
+//! (`$XDG_CACHE_HOME/tenantscope`, else `~/.cache/tenantscope`), used at
+//! start while a fingerprint of what detection read still matches:
+//! the schemas (names and oids), the columns of the tables of the schemas
+//! read in full (the shared one and the sample), the shared schema's
+//! foreign keys, which schemas hold the tables the tenants are told by
+//! (items, orders, per-tenant users, ledgers) and the registry's rows.
+//! Any DDL that could change the model changes it; a cache file that
+//! cannot be read or parsed is a miss, one that cannot be written is
+//! skipped: the cache never makes a start fail. It holds no password
+//! (names of schemas, tables and columns, and the detection's reasons),
+//! and is written 0600 in a 0700 directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::catalog_read::{detect_with_names, SAMPLE};
+use super::detect::{Detection, TenancyLayout};
+use super::{guard, TenancyModel};
+use crate::db::sql;
+
+const VERSION: u32 = 1;
+
+/// The user's cache directory for tenantscope, from the environment
+/// (`XDG_CACHE_HOME`, else `HOME/.cache`).
+pub fn cache_dir(env: &std::collections::HashMap<String, String>) -> Option<PathBuf> {
+    env.get("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".cache")))
+        .map(|dir| dir.join("tenantscope"))
+}
+
+/// Which server, database and role (the file's name is a hash of it).
+const IDENTITY_SQL: &str = "
+SELECT concat_ws('/',
+         CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+              THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END,
+         (SELECT oid::text FROM pg_catalog.pg_database WHERE datname = current_database()),
+         current_database(), current_user, inet_server_addr()::text, inet_server_port()::text)";
+
+/// The fingerprint: (what any DDL changes, what the tables named and the
+/// registry's rows change). `$1` shared schema, `$2` sample size, `$3` the
+/// tenant table names; `{registry}` an aggregate over the registry.
+fn fingerprint_sql(registry: &str) -> String {
+    format!(
+        concat!(
+            "
+WITH ns AS MATERIALIZED (
+    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
+read AS MATERIALIZED (
+    SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
+     WHERE ns.nspname = $1 OR t.n <= 2 * $2
+        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
+tabs AS MATERIALIZED (
+    SELECT c.oid, c.relnamespace, c.relname, c.relkind FROM pg_catalog.pg_class c
+     WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)) AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            ")
+SELECT concat_ws(' ',
+         (SELECT count(*) || ':' || coalesce(sum(hashtext(ns.nspname)::int8 + ns.oid::int8), 0)
+            FROM ns),
+         (SELECT md5(coalesce(string_agg(concat_ws(':', t.oid, t.relnamespace, t.relname,
+                                                   t.relkind, a.attnum, a.attname, a.atttypid),
+                                         ',' ORDER BY t.oid, a.attnum), ''))
+            FROM tabs t LEFT JOIN pg_catalog.pg_attribute a
+              ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
+         (SELECT md5(coalesce(string_agg(concat_ws(':', k.oid, k.conrelid, k.conkey,
+                                                   k.confrelid, k.confkey), ',' ORDER BY k.oid), ''))
+            FROM pg_catalog.pg_constraint k
+           WHERE k.contype = 'f'
+             AND k.conrelid IN (SELECT t.oid FROM tabs t JOIN ns ON ns.oid = t.relnamespace
+                                 WHERE ns.nspname = $1))),
+       concat_ws(' ',
+         (SELECT count(*) || ':' || coalesce(sum(hashtext(c.relname)::int8 + c.relnamespace::int8), 0)
+            FROM pg_catalog.pg_class c
+           WHERE c.relname = ANY($3::text[]::name[]) AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            "),
+         {registry})"
+        ),
+        registry = registry
+    )
+}
+
+/// A cache file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    version: u32,
+    identity: String,
+    shared_schema: String,
+    sample: i64,
+    names: Vec<String>,
+    catalog: String,
+    tables: String,
+    kind: TenancyLayout,
+    /// The model as `detect` prints it (TOML), and its keys whose name is
+    /// empty (TOML leaves them out).
+    model: String,
+    empty_keys: Vec<String>,
+    tenants: Vec<String>,
+    missing_schemas: Vec<String>,
+    unregistered_schemas: Vec<String>,
+    static_schemas: Vec<String>,
+    reasons: Vec<String>,
+    guesses: Vec<String>,
+}
+
+impl Entry {
+    fn detection(&self) -> Option<Detection> {
+        #[derive(Deserialize)]
+        struct File {
+            tenancy: TenancyModel,
+        }
+        let mut model = toml::from_str::<File>(&self.model).ok()?.tenancy;
+        // TOML leaves out a key whose name is empty (one that does not
+        // apply): empty again, not the default.
+        for (key, field) in model.fields() {
+            if let crate::model::Field::Text(value) = field {
+                if self.empty_keys.iter().any(|k| k == key) {
+                    value.clear();
+                }
+            }
+        }
+        Some(Detection {
+            kind: self.kind,
+            model,
+            tenants: self.tenants.clone(),
+            missing_schemas: self.missing_schemas.clone(),
+            unregistered_schemas: self.unregistered_schemas.clone(),
+            static_schemas: self.static_schemas.clone(),
+            reasons: self.reasons.clone(),
+            guesses: self.guesses.clone(),
+        })
+    }
+}
+
+/// The model's keys whose name is empty.
+fn empty_keys(model: &TenancyModel) -> Vec<String> {
+    let mut model = model.clone();
+    model
+        .fields()
+        .filter_map(|(key, field)| match field {
+            crate::model::Field::Text(value) if value.is_empty() => Some(key.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A stable hash for the file's name (FNV-1a, 64 bits).
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The registry's rows as an aggregate (count and a sum of hashes of the
+/// schema names it lists), written from the model (names quoted here, the
+/// schema expression as tenantscope writes it); `NULL` without one.
+fn registry_sql(model: &TenancyModel) -> String {
+    let registry = &model.schemas.registry;
+    let (Some(table), Some(expr)) = (&registry.table, &registry.schema) else {
+        return "NULL".into();
+    };
+    let Ok(expr) = guard::SchemaExpr::parse(expr) else {
+        return "NULL".into();
+    };
+    format!(
+        "(SELECT count(*) || ':' || coalesce(sum(hashtext(({expr})::text)::int8), 0)
+            FROM {}.{} r)",
+        sql::quote_ident(&model.schemas.shared),
+        sql::quote_ident(table),
+        expr = expr.to_sql()
+    )
+}
+
+async fn fingerprint(
+    conn: &mut PgConnection,
+    shared: &str,
+    names: &[String],
+    registry: &str,
+) -> Result<(String, String), sqlx::Error> {
+    sqlx::query_as(&fingerprint_sql(registry))
+        .bind(shared)
+        .bind(SAMPLE)
+        .bind(names)
+        .persistent(false)
+        .fetch_one(conn)
+        .await
+}
+
+fn read_entry(path: &Path) -> Option<Entry> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes `entry` (0600, through a file renamed into place); any failure
+/// only leaves the cache as it was.
+fn write_entry(path: &Path, entry: &Entry) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let text = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    drop(file);
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+/// Detection through the cache in `dir`: the cached model while its
+/// fingerprint matches, else detection (and the cache refreshed).
+pub async fn detect_cached(
+    conn: &mut PgConnection,
+    shared: &str,
+    dir: &Path,
+) -> Result<Detection, sqlx::Error> {
+    let identity: String = sqlx::query_scalar(IDENTITY_SQL)
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await?;
+    let path = dir.join(format!(
+        "detected-{:016x}.json",
+        fnv(&format!("{identity}\0{shared}"))
+    ));
+    if let Some(entry) = read_entry(&path).filter(|e| {
+        e.version == VERSION
+            && e.identity == identity
+            && e.shared_schema == shared
+            && e.sample == SAMPLE
+    }) {
+        let registry = entry
+            .detection()
+            .map_or_else(|| "NULL".into(), |d| registry_sql(&d.model));
+        let now = fingerprint(conn, shared, &entry.names, &registry).await?;
+        if now == (entry.catalog.clone(), entry.tables.clone()) {
+            if let Some(detection) = entry.detection() {
+                tracing::debug!(path = %path.display(), "detection from the cache");
+                return Ok(detection);
+            }
+        }
+    }
+    // Before and after: DDL in between leaves the cache as it was.
+    let (before, _) = fingerprint(conn, shared, &[], "NULL").await?;
+    let (detection, names) = detect_with_names(conn, shared).await?;
+    let (catalog, tables) =
+        fingerprint(conn, shared, &names, &registry_sql(&detection.model)).await?;
+    if catalog == before {
+        let entry = Entry {
+            version: VERSION,
+            identity,
+            shared_schema: shared.to_string(),
+            sample: SAMPLE,
+            names,
+            catalog,
+            tables,
+            kind: detection.kind,
+            model: detection.model.to_toml(),
+            empty_keys: empty_keys(&detection.model),
+            tenants: detection.tenants.clone(),
+            missing_schemas: detection.missing_schemas.clone(),
+            unregistered_schemas: detection.unregistered_schemas.clone(),
+            static_schemas: detection.static_schemas.clone(),
+            reasons: detection.reasons.clone(),
+            guesses: detection.guesses.clone(),
+        };
+        if let Err(e) = write_entry(&path, &entry) {
+            tracing::debug!(path = %path.display(), error = %e, "detection cache not written");
+        }
+    }
+    Ok(detection)
+}

@@ -1,0 +1,215 @@
+//! Detection at scale and its per-database cache: the sampled catalogue
+//! read gives what reading every schema gave, the cached model is the
+//! detected one, a cache made stale by DDL or a registry row is not used,
+//! a corrupt one is ignored, and `--no-cache` and `detect` write none.
+//! Every cache lives in a temporary directory of the test.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{bare_command, stderr};
+use tenantscope::config::Settings;
+use tenantscope::db::tenancy::{Detection, TenancyLayout};
+use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::embedded::testing::TestDatabase;
+use tenantscope::fixtures::many_tenants_sql;
+
+const FIXTURES: [&str; 4] = [
+    "django_tenants",
+    "django_tenant_users",
+    "ros_apartment",
+    "stancl_tenancy",
+];
+
+async fn fixture(name: &str) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let path = format!("{}/sql/fixtures/{name}.sql", env!("CARGO_MANIFEST_DIR"));
+    db.run_sql(&std::fs::read_to_string(path).unwrap()).await;
+    db
+}
+
+/// The detection `Database::connect` made, through the cache in `cache`
+/// (as `XDG_CACHE_HOME`; none: detection alone).
+async fn connected(db: &TestDatabase, cache: Option<&Path>) -> Detection {
+    let settings = Settings {
+        detection_cache: cache.map(|dir| dir.join("tenantscope")),
+        ..Settings::default()
+    };
+    let opened = Database::connect(&ConnectionSource::demo(db.options.clone()), &settings)
+        .await
+        .expect("connect");
+    let detection = opened.detection().expect("detected").clone();
+    opened.close().await;
+    detection
+}
+
+/// The one cache file in `dir`.
+fn cache_file(dir: &Path) -> PathBuf {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir.join("tenantscope"))
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+/// Plants `marker` in the cached reasons: a detection carrying it came
+/// from the cache.
+fn mark(dir: &Path, marker: &str) {
+    let path = cache_file(dir);
+    let mut entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    entry["reasons"].as_array_mut().unwrap().push(marker.into());
+    std::fs::write(&path, entry.to_string()).unwrap();
+}
+
+fn from_cache(detection: &Detection, marker: &str) -> bool {
+    detection.reasons.iter().any(|r| r == marker)
+}
+
+#[tokio::test]
+async fn the_cached_model_is_the_detected_one_for_every_framework() {
+    for name in FIXTURES {
+        let db = fixture(name).await;
+        let fresh = connected(&db, None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let first = connected(&db, Some(dir.path())).await;
+        assert_eq!(first, fresh, "{name}: detection writing the cache");
+        let path = cache_file(dir.path());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {path:?}");
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700, "{name}");
+        mark(dir.path(), "from the cache");
+        let cached = connected(&db, Some(dir.path())).await;
+        assert!(from_cache(&cached, "from the cache"), "{name}: not read");
+        let mut unmarked = cached.clone();
+        unmarked.reasons.retain(|r| r != "from the cache");
+        assert_eq!(unmarked, fresh, "{name}: the cached detection");
+    }
+}
+
+#[tokio::test]
+async fn ddl_or_a_registry_row_makes_the_cache_stale() {
+    let db = fixture("django_tenants").await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = connected(&db, Some(dir.path())).await;
+    let tenant = first.tenants[0].clone();
+    let items = first.model.items.table.clone();
+    let orders = first.model.orders.table.clone();
+    let users = first.model.users.table.clone();
+    let steps = [
+        // A new tenant: schema, tables and its registry row.
+        format!(
+            "CREATE SCHEMA zz_new;
+             CREATE TABLE zz_new.{items} (LIKE {tenant}.{items});
+             CREATE TABLE zz_new.{orders} (LIKE {tenant}.{orders});
+             CREATE TABLE zz_new.{users} (LIKE {tenant}.{users});"
+        ),
+        // Its registry row (no DDL).
+        "INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+         VALUES ('zz_new', 'New', '2030-01-01', false, '2024-01-01')"
+            .to_string(),
+        // A dropped column of the registry, one no key names.
+        "ALTER TABLE public.customers_client DROP COLUMN on_trial".to_string(),
+        // A new column in a tenant's items table.
+        format!("ALTER TABLE {tenant}.{items} ADD COLUMN note text"),
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let marker = format!("stale marker {i}");
+        mark(dir.path(), &marker);
+        let cached = connected(&db, Some(dir.path())).await;
+        assert!(from_cache(&cached, &marker), "step {i}: cache not read");
+        db.run_sql(step).await;
+        let after = connected(&db, Some(dir.path())).await;
+        assert!(!from_cache(&after, &marker), "step {i}: stale cache used");
+        assert_eq!(after, connected(&db, None).await, "step {i}");
+        if i == 1 {
+            assert!(after.tenants.iter().any(|t| t == "zz_new"), "{after:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_cache_file_is_ignored_and_replaced() {
+    let db = fixture("ros_apartment").await;
+    let fresh = connected(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    connected(&db, Some(dir.path())).await;
+    let path = cache_file(dir.path());
+    for garbage in ["", "{not json", "{\"version\": 1}", "\u{0}\u{1}binary"] {
+        std::fs::write(&path, garbage).unwrap();
+        assert_eq!(connected(&db, Some(dir.path())).await, fresh, "{garbage:?}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "not rewritten"
+        );
+    }
+    // A cache directory that cannot be made (a file in its place).
+    let blocked = tempfile::tempdir().unwrap();
+    std::fs::write(blocked.path().join("tenantscope"), "a file").unwrap();
+    assert_eq!(connected(&db, Some(blocked.path())).await, fresh);
+}
+
+/// Above twice `SAMPLE` schemas only a sample is read in full: the same
+/// tenants, anomalies and model as reading them all.
+#[tokio::test]
+async fn a_sampled_catalogue_detects_what_reading_every_schema_did() {
+    let db = TestDatabase::empty().await;
+    for statement in many_tenants_sql(120) {
+        db.run_sql(&statement).await;
+    }
+    // One unregistered schema holding the tenant tables, one registered
+    // schema that does not exist, one holding only items, one extension-like.
+    db.run_sql(
+        "CREATE SCHEMA stray; CREATE TABLE stray.shop_item (LIKE t0001.shop_item);
+         CREATE TABLE stray.shop_order (LIKE t0001.shop_order);
+         CREATE SCHEMA half; CREATE TABLE half.shop_item (LIKE t0001.shop_item);
+         CREATE SCHEMA extensions;
+         INSERT INTO public.customers_client (schema_name, name) VALUES ('gone', 'Gone');",
+    )
+    .await;
+    let detection = connected(&db, None).await;
+    assert_eq!(detection.kind, TenancyLayout::DjangoTenants);
+    let expected: Vec<String> = (1..=120).map(|i| format!("t{i:04}")).collect();
+    assert_eq!(detection.tenants, expected);
+    assert_eq!(detection.missing_schemas, ["gone"]);
+    assert_eq!(detection.unregistered_schemas, ["half", "stray"]);
+    assert_eq!(detection.model.schemas.ignore, ["extensions"]);
+    assert_eq!(detection.model.items.table, "shop_item");
+    assert_eq!(detection.model.orders.table, "shop_order");
+    assert_eq!(detection.model.users.table, "auth_user");
+}
+
+/// The binary: a cache in `XDG_CACHE_HOME` for commands, none with
+/// `--no-cache` or for `detect`.
+#[tokio::test]
+async fn no_cache_and_detect_write_no_cache() {
+    let db = fixture("stancl_tenancy").await;
+    // A password in the URL (the test server trusts any): never cached.
+    assert!(db.url.contains('@'), "{}", db.url);
+    let url = db.url.replacen('@', ":s3cr3t-pw@", 1);
+    let run = |dir: &Path, args: &[&str]| {
+        let out = bare_command()
+            .env("XDG_CACHE_HOME", dir)
+            .args(["--database-url", url.as_str()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        dir.join("tenantscope").exists()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!run(dir.path(), &["--no-cache", "users", "--limit", "1"]));
+    assert!(!run(dir.path(), &["detect"]));
+    assert!(run(dir.path(), &["users", "--limit", "1"]));
+    let text = std::fs::read_to_string(cache_file(dir.path())).unwrap();
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+    // And it is used: the same answer from the cache.
+    assert!(run(dir.path(), &["users", "--limit", "1"]));
+}
