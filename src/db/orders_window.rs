@@ -34,27 +34,19 @@ impl Database {
         limit: usize,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
-        self.retried(|| self.orders_head_once(user, compare, limit, handle))
-            .await
-    }
-
-    async fn orders_head_once(
-        &self,
-        user: &User,
-        compare: Option<&str>,
-        limit: usize,
-        handle: Option<&QueryHandle>,
-    ) -> Result<OrdersReport, DbError> {
-        self.counters.orders.fetch_add(1, Ordering::Relaxed);
-        let plan = self.orders_plan(user, compare, handle).await?;
-        let lines = self
-            .orders_lines(&plan, &Page::First, limit, handle)
-            .await?;
-        let complete = lines.len() < limit;
-        let (keys, lines): (Vec<String>, Vec<_>) = lines.into_iter().unzip();
-        let mut report = plan.report(lines, keys);
-        report.totals_known = complete;
-        Ok(report)
+        self.retried(|| async move {
+            self.counters.orders.fetch_add(1, Ordering::Relaxed);
+            let plan = self.orders_plan(user, compare, handle).await?;
+            let lines = self
+                .orders_lines(&plan, &Page::First, limit, handle)
+                .await?;
+            let complete = lines.len() < limit;
+            let (keys, lines): (Vec<String>, Vec<_>) = lines.into_iter().unzip();
+            let mut report = plan.report(lines, keys);
+            report.totals_known = complete;
+            Ok(report)
+        })
+        .await
     }
 
     /// A keyset page of a user's order lines (in order-key order, whatever

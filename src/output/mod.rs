@@ -172,6 +172,39 @@ pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> St
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("CSV of UTF-8 values")
 }
 
+/// CSV records written one at a time to a stream (the streamed CLI
+/// output), escaped on a terminal as [`csv`] does; the buffer is reused.
+#[derive(Default)]
+pub(crate) struct CsvRecords {
+    buffer: Vec<u8>,
+}
+
+impl CsvRecords {
+    /// Writes one record to `out`; false when it could not be written.
+    pub(crate) fn write(
+        &mut self,
+        out: &mut impl std::io::Write,
+        to: Destination,
+        values: &[String],
+    ) -> bool {
+        let mut writer = csv::Writer::from_writer(std::mem::take(&mut self.buffer));
+        let fields = values.iter().map(|value| match to {
+            Destination::Terminal => text::sanitize(value).into_owned(),
+            Destination::PipeOrFile => value.clone(),
+        });
+        if writer.write_record(fields).is_err() {
+            return false;
+        }
+        let Ok(mut bytes) = writer.into_inner() else {
+            return false;
+        };
+        let ok = out.write_all(&bytes).is_ok();
+        bytes.clear();
+        self.buffer = bytes;
+        ok
+    }
+}
+
 /// Pretty JSON. serde_json escapes C0 controls; on a terminal DEL, C1,
 /// bidi and zero-width characters are written as `\uXXXX` too, which
 /// decodes to the same values.

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{json_for, Align, ColumnWidths, Destination, Format};
+use super::{json_for, Align, ColumnWidths, CsvRecords, Destination, Format};
 use crate::db::{OrderLine, OrderSink, OrdersReport, TenantCatalog, User};
 use crate::money::Value;
 use crate::text;
@@ -210,8 +210,7 @@ pub struct OrdersWriter<'h, W: Write> {
     problems: String,
     /// JSON: what follows the lines (the totals).
     json_tail: String,
-    /// CSV: the buffer each record is written to, reused.
-    csv: Vec<u8>,
+    csv: CsvRecords,
 }
 
 impl<'h, W: Write> OrdersWriter<'h, W> {
@@ -235,7 +234,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             written: 0,
             problems: String::new(),
             json_tail: String::new(),
-            csv: Vec::new(),
+            csv: CsvRecords::default(),
         }
     }
 
@@ -262,24 +261,9 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         }
     }
 
-    /// CSV: one record, escaped on a terminal as [`csv`] does.
+    /// CSV: one record.
     fn record(&mut self, values: &[String]) -> bool {
-        let to = self.to;
-        let mut writer = ::csv::Writer::from_writer(std::mem::take(&mut self.csv));
-        let fields = values.iter().map(|value| match to {
-            Destination::Terminal => text::sanitize(value).into_owned(),
-            Destination::PipeOrFile => value.clone(),
-        });
-        if writer.write_record(fields).is_err() {
-            return false;
-        }
-        let Ok(mut bytes) = writer.into_inner() else {
-            return false;
-        };
-        let ok = self.out.write_all(&bytes).is_ok();
-        bytes.clear();
-        self.csv = bytes;
-        ok
+        self.csv.write(&mut self.out, self.to, values)
     }
 
     /// The totals rows under the lines (a table's).

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{csv, json, json_for, table, Align, ColumnWidths, Destination, Format};
+use super::{csv, json, json_for, table, Align, ColumnWidths, CsvRecords, Destination, Format};
 use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
 use crate::text;
 
@@ -150,8 +150,7 @@ pub struct UsersWriter<W: Write> {
     widths: Vec<usize>,
     written: usize,
     invalid_utf8: usize,
-    /// CSV: the buffer each record is written to, reused.
-    csv: Vec<u8>,
+    csv: CsvRecords,
 }
 
 impl<W: Write> UsersWriter<W> {
@@ -165,7 +164,7 @@ impl<W: Write> UsersWriter<W> {
             widths: Vec::new(),
             written: 0,
             invalid_utf8: 0,
-            csv: Vec::new(),
+            csv: CsvRecords::default(),
         }
     }
 
@@ -190,24 +189,9 @@ impl<W: Write> UsersWriter<W> {
         self.out.write_all(text.as_bytes()).is_ok()
     }
 
-    /// CSV: one record, escaped on a terminal as [`csv`] does.
+    /// CSV: one record.
     fn record(&mut self, values: &[String]) -> bool {
-        let to = self.to;
-        let mut writer = ::csv::Writer::from_writer(std::mem::take(&mut self.csv));
-        let fields = values.iter().map(|value| match to {
-            Destination::Terminal => text::sanitize(value).into_owned(),
-            Destination::PipeOrFile => value.clone(),
-        });
-        if writer.write_record(fields).is_err() {
-            return false;
-        }
-        let Ok(mut bytes) = writer.into_inner() else {
-            return false;
-        };
-        let ok = self.out.write_all(&bytes).is_ok();
-        bytes.clear();
-        self.csv = bytes;
-        ok
+        self.csv.write(&mut self.out, self.to, values)
     }
 
     /// Ends the output (JSON's closing bracket) and flushes it.

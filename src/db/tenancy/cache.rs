@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::catalog_read::{detect_with_names, SAMPLE};
+use super::catalog_read::{detect_with_names, sampled_schemas, SAMPLE};
 use super::detect::{Detection, TenancyLayout};
 use super::{guard, TenancyModel};
 use crate::db::sql;
@@ -47,15 +47,8 @@ SELECT concat_ws('/',
 fn fingerprint_sql(registry: &str) -> String {
     format!(
         concat!(
-            "
-WITH ns AS MATERIALIZED (
-    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
-     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
-read AS MATERIALIZED (
-    SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
-     WHERE ns.nspname = $1 OR t.n <= 2 * $2
-        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
-tabs AS MATERIALIZED (
+            sampled_schemas!(),
+    "tabs AS MATERIALIZED (
     SELECT c.oid, c.relnamespace, c.relname, c.relkind FROM pg_catalog.pg_class c
      WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)) AND c.relkind IN ",
             crate::model::table_kinds!(),

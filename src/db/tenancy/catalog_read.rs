@@ -45,6 +45,25 @@ type CatalogRow = (
     Option<Vec<Vec<u8>>>,
 );
 
+/// The schemas detection sees (`ns`) and the sample of them it reads
+/// (`read`; `$1` the shared schema, `$2` the sample size), for
+/// [`CATALOG_SQL`] and the cache's fingerprint alike: a fingerprint over
+/// another sample would miss the changes detection depends on.
+macro_rules! sampled_schemas {
+    () => {
+        "
+WITH ns AS MATERIALIZED (
+    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
+     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
+read AS MATERIALIZED (
+    SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
+     WHERE ns.nspname = $1 OR t.n <= 2 * $2
+        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
+"
+    };
+}
+pub(super) use sampled_schemas;
+
 /// The catalog detection reads first, in one statement (see the module
 /// comment). Columns through `pg_attribute`'s (attrelid, attnum) index
 /// per table read; what only the shared schema needs computed only there,
@@ -53,15 +72,8 @@ type CatalogRow = (
 /// of `pg_class` (it has no index by schema alone), small enough that the
 /// plan's cost stays under `jit_above_cost`.
 const CATALOG_SQL: &str = concat!(
-    "
-WITH ns AS MATERIALIZED (
-    SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
-     WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
-read AS MATERIALIZED (
-    SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
-     WHERE ns.nspname = $1 OR t.n <= 2 * $2
-        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
-shared AS (SELECT ns.oid FROM ns WHERE ns.nspname = $1)
+    sampled_schemas!(),
+    "shared AS (SELECT ns.oid FROM ns WHERE ns.nspname = $1)
 SELECT NULL::int8, NULL::bytea, '{}'::bytea[], NULL::int2[], NULL::bytea[],
        ARRAY(SELECT read.oid::int8 FROM read), NULL::int8, NULL::bytea, (SELECT to_regclass('pg_catalog.pg_dist_schema') IS NOT NULL),
        ARRAY(SELECT ns.oid::int8 FROM ns),
