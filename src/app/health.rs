@@ -553,7 +553,7 @@ mod tests {
     use super::*;
     use crate::app::msg::{Job as AppJob, Msg as AppMsg};
     use crate::app::update;
-    use crate::db::{Count, HealthStatus, TenantHealth};
+    use crate::db::TenantHealth;
     use crate::fixtures::*;
 
     #[test]
@@ -564,14 +564,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(state.view, View::Health);
-        let tenant = |name: &str| TenantHealth {
-            tenant: name.into(),
-            status: HealthStatus::Ok,
-            users: Count::exact(1),
-            items: None,
-            orders: None,
-            drift: Vec::new(),
-        };
+        let tenant = TenantHealth::healthy;
         let report = HealthReport {
             tenants: vec![tenant("client1"), tenant("client2")],
             references: Vec::new(),

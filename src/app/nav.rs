@@ -110,9 +110,7 @@ mod tests {
     use super::*;
     use crate::app::msg::Msg as AppMsg;
     use crate::app::{basket, tenants, update};
-    use crate::db::{
-        Count, HealthReport, HealthStatus, PriceMatrix, PriceRow, TenantEntry, TenantHealth,
-    };
+    use crate::db::{HealthReport, PriceMatrix, PriceRow, TenantEntry, TenantHealth};
     use crate::fixtures::*;
     use crate::money::Value;
 
@@ -294,14 +292,7 @@ mod tests {
     fn health_then_a_tenants_users_then_esc_is_health_on_the_same_row() {
         let mut state = demo_state();
         press(&mut state, KeyCode::Char('t'));
-        let tenant = |name: &str| TenantHealth {
-            tenant: name.into(),
-            status: HealthStatus::Ok,
-            users: Count::exact(1),
-            items: None,
-            orders: None,
-            drift: Vec::new(),
-        };
+        let tenant = TenantHealth::healthy;
         let report = HealthReport {
             tenants: ["client1", "client2", "client3"].map(tenant).to_vec(),
             ..Default::default()

@@ -447,6 +447,15 @@ pub fn resume(state: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// The dashboard's list about to be replaced by another (kept for Esc,
+/// see `app::nav`), the users pane focused: the ticket of its first load.
+fn list_replaced(state: &mut State) -> Ticket {
+    crate::app::nav::go(state, View::Dashboard);
+    crate::app::nav::list_replaced(state);
+    state.dashboard.focus = Focus::Users;
+    state.ticket()
+}
+
 /// Enter on a matrix cell: `tenant`'s users who ordered `item` (matched by
 /// `rule` on `key`), as the list.
 pub fn show_buyers(
@@ -455,11 +464,8 @@ pub fn show_buyers(
     item: String,
     (rule, key): (ItemRule, String),
 ) -> Vec<Effect> {
-    crate::app::nav::go(state, View::Dashboard);
-    crate::app::nav::list_replaced(state);
-    let ticket = state.ticket();
+    let ticket = list_replaced(state);
     let dashboard = &mut state.dashboard;
-    dashboard.focus = Focus::Users;
     // The filters kept earlier stay for ↑ in the prompt.
     dashboard.filter = Filter {
         history: std::mem::take(&mut dashboard.filter.history),
@@ -486,11 +492,8 @@ pub fn show_tenant(
     tenant: Option<crate::db::TenantEntry>,
     user: Option<User>,
 ) -> Vec<Effect> {
-    crate::app::nav::go(state, View::Dashboard);
-    crate::app::nav::list_replaced(state);
-    let ticket = state.ticket();
+    let ticket = list_replaced(state);
     let dashboard = &mut state.dashboard;
-    dashboard.focus = Focus::Users;
     dashboard.filter.text.clear();
     dashboard.filter.editing = false;
     dashboard.list_label = None;

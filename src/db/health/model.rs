@@ -205,6 +205,21 @@ pub struct TenantHealth {
     pub drift: Vec<Drift>,
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl TenantHealth {
+    /// A tenant with one user and nothing to report (for tests).
+    pub fn healthy(name: &str) -> TenantHealth {
+        TenantHealth {
+            tenant: name.into(),
+            status: HealthStatus::Ok,
+            users: Count::exact(1),
+            items: None,
+            orders: None,
+            drift: Vec::new(),
+        }
+    }
+}
+
 impl TenantHealth {
     pub fn has_table(&self, table: &str) -> bool {
         !self
