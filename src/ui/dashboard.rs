@@ -186,13 +186,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     ];
     let value_widths = value_widths(report, &held, &cells, &totals, like_for_like.as_ref());
     let widths = fitted_widths(&value_widths, inner.width);
-    let fitted = |text: &str, column: usize| -> String {
-        if width(text) <= widths[column] as usize {
-            text.to_string()
-        } else {
-            "…".into()
-        }
-    };
+    let fitted = |text: &str, column: usize| fitted(text, widths[column]);
     let numbers: u16 = widths.iter().sum::<u16>() + 6;
     let item_width = inner.width.saturating_sub(numbers).max(4);
     let header = orders_header(&state.catalog.label(&report.tenant), compare, &widths);
@@ -213,33 +207,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         .skip(scroll)
         .take(fits)
         .map(|(index, (line, c))| {
-            let item_style = if line.item.is_none() {
-                theme::error()
-            } else {
-                Style::new()
-            };
-            // The cursor, where the pane has the focus: marked, so that it
-            // shows without colour too.
             let here = focused && index == cursor.selected;
-            let label = if here {
-                format!("▶ {}", item_label(line))
-            } else {
-                item_label(line)
-            };
-            let row = Row::new(vec![
-                Cell::from(Span::styled(fit(&label, item_width as usize), item_style)),
-                right(fitted(&c[0], 0)),
-                value_cell(&line.unit_price, &fitted(&c[1], 1)),
-                value_cell(&line.total, &fitted(&c[2], 2)),
-                value_cell(&line.compare_unit_price, &fitted(&c[3], 3)),
-                value_cell(&line.compare_total, &fitted(&c[4], 4)),
-                difference_cell(&line.difference(), widths[5]),
-            ]);
-            if here {
-                row.style(theme::selected_row(true))
-            } else {
-                row
-            }
+            line_row(line, c, &widths, item_width, here)
         })
         .collect();
     let all_shown = window.is_complete() && scroll == 0 && held.len() <= fits;
@@ -281,6 +250,52 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         inner,
     );
     draw_notes(&notes, frame, inner, table_height);
+}
+
+/// `text`, or `…` where it is wider than `room`.
+fn fitted(text: &str, room: u16) -> String {
+    if width(text) <= room as usize {
+        text.to_string()
+    } else {
+        "…".into()
+    }
+}
+
+/// One order line's row (`cells`: see [`order_cells`]). `here`: the
+/// cursor is on it, where the pane has the focus: marked, so that it
+/// shows without colour too.
+fn line_row<'a>(
+    line: &OrderLine,
+    cells: &[String; 6],
+    widths: &[u16],
+    item_width: u16,
+    here: bool,
+) -> Row<'a> {
+    let item_style = if line.item.is_none() {
+        theme::error()
+    } else {
+        Style::new()
+    };
+    let label = if here {
+        format!("▶ {}", item_label(line))
+    } else {
+        item_label(line)
+    };
+    let fitted = |column: usize| fitted(&cells[column], widths[column]);
+    let row = Row::new(vec![
+        Cell::from(Span::styled(fit(&label, item_width as usize), item_style)),
+        right(fitted(0)),
+        value_cell(&line.unit_price, &fitted(1)),
+        value_cell(&line.total, &fitted(2)),
+        value_cell(&line.compare_unit_price, &fitted(3)),
+        value_cell(&line.compare_total, &fitted(4)),
+        difference_cell(&line.difference(), widths[5]),
+    ]);
+    if here {
+        row.style(theme::selected_row(true))
+    } else {
+        row
+    }
 }
 
 /// Each order line's number cells: quantity, prices, totals, difference.

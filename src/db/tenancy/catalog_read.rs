@@ -238,34 +238,43 @@ pub(super) async fn detect_with_names(
     // schemas as for 10,000 (tests/health.rs counts them).
     let (values, holders) = registry_values(conn, &quoted, &candidates, &names).await?;
     if sampled {
-        // The schemas read in full are in `tables` already; the others
-        // hold these tables, columns unread.
-        let mut known: HashSet<(String, String)> = catalog
-            .tables
-            .iter()
-            .map(|t| (t.schema.clone(), t.table.clone()))
-            .collect();
-        for (table, oids) in holders {
-            for oid in oids {
-                let Some(schema) = schema_of.get(&oid).cloned().and_then(utf8) else {
-                    continue;
-                };
-                if known.insert((schema.clone(), table.clone())) {
-                    catalog.tables.push(CatalogTable {
-                        schema,
-                        table: table.clone(),
-                        columns: Vec::new(),
-                        text_columns: Vec::new(),
-                    });
-                }
-            }
-        }
-        catalog
-            .tables
-            .sort_by(|a, b| (&a.schema, &a.table).cmp(&(&b.schema, &b.table)));
-        catalog.index = Default::default();
+        add_unread_holders(&mut catalog, holders, &schema_of);
     }
     Ok((classify(&catalog, &candidates, &values), names))
+}
+
+/// A sampled catalog: the schemas read in full are in `tables` already;
+/// the other schemas that hold the tenant tables (`holders`: a table name
+/// and its schemas' oids) are added, columns unread.
+fn add_unread_holders(
+    catalog: &mut Catalog,
+    holders: Vec<(String, Vec<i64>)>,
+    schema_of: &HashMap<i64, Vec<u8>>,
+) {
+    let mut known: HashSet<(String, String)> = catalog
+        .tables
+        .iter()
+        .map(|t| (t.schema.clone(), t.table.clone()))
+        .collect();
+    for (table, oids) in holders {
+        for oid in oids {
+            let Some(schema) = schema_of.get(&oid).cloned().and_then(utf8) else {
+                continue;
+            };
+            if known.insert((schema.clone(), table.clone())) {
+                catalog.tables.push(CatalogTable {
+                    schema,
+                    table: table.clone(),
+                    columns: Vec::new(),
+                    text_columns: Vec::new(),
+                });
+            }
+        }
+    }
+    catalog
+        .tables
+        .sort_by(|a, b| (&a.schema, &a.table).cmp(&(&b.schema, &b.table)));
+    catalog.index = Default::default();
 }
 
 /// Citus's distributed schemas and the node holding each.
