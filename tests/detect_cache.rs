@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use common::{bare_command, stderr};
 use tenantscope::config::Settings;
 use tenantscope::db::tenancy::{Detection, TenancyLayout};
-use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::db::{ConnectionSource, Database, DbError};
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::fixtures::many_tenants_sql;
 
@@ -33,16 +33,19 @@ async fn fixture(name: &str) -> TestDatabase {
 /// The detection `Database::connect` made, through the cache in `cache`
 /// (as `XDG_CACHE_HOME`; none: detection alone).
 async fn connected(db: &TestDatabase, cache: Option<&Path>) -> Detection {
+    try_connect(db, cache).await.expect("connect")
+}
+
+/// [`connected`], its failure returned.
+async fn try_connect(db: &TestDatabase, cache: Option<&Path>) -> Result<Detection, DbError> {
     let settings = Settings {
         detection_cache: cache.map(|dir| dir.join("tenantscope")),
         ..Settings::default()
     };
-    let opened = Database::connect(&ConnectionSource::demo(db.options.clone()), &settings)
-        .await
-        .expect("connect");
+    let opened = Database::connect(&ConnectionSource::demo(db.options.clone()), &settings).await?;
     let detection = opened.detection().expect("detected").clone();
     opened.close().await;
-    detection
+    Ok(detection)
 }
 
 /// The one cache file in `dir`.
@@ -118,6 +121,13 @@ async fn ddl_or_a_registry_row_makes_the_cache_stale() {
         "ALTER TABLE public.customers_client DROP COLUMN on_trial".to_string(),
         // A new column in a tenant's items table.
         format!("ALTER TABLE {tenant}.{items} ADD COLUMN note text"),
+        // Two tenant schemas swap names (same oids, same name set).
+        format!(
+            "ALTER SCHEMA {tenant} RENAME TO zz_swap;
+             ALTER SCHEMA {other} RENAME TO {tenant};
+             ALTER SCHEMA zz_swap RENAME TO {other};",
+            other = first.tenants[1]
+        ),
     ];
     for (i, step) in steps.iter().enumerate() {
         let marker = format!("stale marker {i}");
@@ -132,6 +142,15 @@ async fn ddl_or_a_registry_row_makes_the_cache_stale() {
             assert!(after.tenants.iter().any(|t| t == "zz_new"), "{after:?}");
         }
     }
+    // The registry the cached model names is gone (renamed): the start
+    // through the cache detects afresh, as one without it does, never
+    // failing in the fingerprint's "relation does not exist".
+    connected(&db, Some(dir.path())).await;
+    db.run_sql("ALTER TABLE public.customers_client RENAME TO tenant_registry")
+        .await;
+    let without = try_connect(&db, None).await;
+    assert_eq!(try_connect(&db, Some(dir.path())).await, without);
+    assert!(without.is_ok(), "{without:?}");
 }
 
 #[tokio::test]

@@ -25,11 +25,18 @@ const VERSION: u32 = 1;
 
 /// The user's cache directory for tenantscope, from the environment
 /// (`XDG_CACHE_HOME`, else `HOME/.cache`).
+/// A relative or empty one is ignored (as the XDG spec says), so the
+/// cache never lands under the working directory.
 pub fn cache_dir(env: &std::collections::HashMap<String, String>) -> Option<PathBuf> {
+    let absolute = |dir: &String| Path::new(dir).is_absolute();
     env.get("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
+        .filter(|d| absolute(d))
         .map(PathBuf::from)
-        .or_else(|| env.get("HOME").map(|home| Path::new(home).join(".cache")))
+        .or_else(|| {
+            env.get("HOME")
+                .filter(|h| absolute(h))
+                .map(|home| Path::new(home).join(".cache"))
+        })
         .map(|dir| dir.join("tenantscope"))
 }
 
@@ -54,7 +61,8 @@ fn fingerprint_sql(registry: &str) -> String {
             crate::model::table_kinds!(),
             ")
 SELECT concat_ws(' ',
-         (SELECT count(*) || ':' || coalesce(sum(hashtext(ns.nspname)::int8 + ns.oid::int8), 0)
+         (SELECT count(*) || ':' || md5(coalesce(string_agg(ns.oid || ':' || ns.nspname, ','
+                                                             ORDER BY ns.oid), ''))
             FROM ns),
          (SELECT md5(coalesce(string_agg(concat_ws(':', t.oid, t.relnamespace, t.relname,
                                                    t.relkind, a.attnum, a.attname, a.atttypid),
@@ -185,6 +193,35 @@ async fn fingerprint(
         .await
 }
 
+/// A cached entry's fingerprint, `None` where it cannot be read (the
+/// registry the cached model names was dropped, renamed or made
+/// unreadable since): a miss, never a failed start. In a savepoint, so
+/// the read transaction goes on to detect afresh.
+async fn cached_fingerprint(
+    conn: &mut PgConnection,
+    shared: &str,
+    names: &[String],
+    registry: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query("SAVEPOINT tenantscope_cache")
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?;
+    let now = fingerprint(conn, shared, names, registry).await;
+    let end = match now {
+        Ok(_) => "RELEASE SAVEPOINT tenantscope_cache",
+        Err(ref error) => {
+            tracing::debug!(%error, "the cached model's fingerprint: detecting afresh");
+            "ROLLBACK TO SAVEPOINT tenantscope_cache"
+        }
+    };
+    sqlx::query(end)
+        .persistent(false)
+        .execute(&mut *conn)
+        .await?;
+    Ok(now.ok())
+}
+
 fn read_entry(path: &Path) -> Option<Entry> {
     let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
@@ -200,6 +237,8 @@ fn write_entry(path: &Path, entry: &Entry) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
+    // `mode` applies only to a directory it creates.
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let text = serde_json::to_string(entry).map_err(std::io::Error::other)?;
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
@@ -239,8 +278,8 @@ pub async fn detect_cached(
         let registry = entry
             .detection()
             .map_or_else(|| "NULL".into(), |d| registry_sql(&d.model));
-        let now = fingerprint(conn, shared, &entry.names, &registry).await?;
-        if now == (entry.catalog.clone(), entry.tables.clone()) {
+        let now = cached_fingerprint(conn, shared, &entry.names, &registry).await?;
+        if now == Some((entry.catalog.clone(), entry.tables.clone())) {
             if let Some(detection) = entry.detection() {
                 tracing::debug!(path = %path.display(), "detection from the cache");
                 return Ok(detection);
