@@ -439,7 +439,12 @@ pub fn resume(state: &mut State) -> Vec<Effect> {
         .orders
         .done()
         .map(|d| (&d.key.user_id, &d.key.compare));
+    // Totals or a page of lines still awaited were asked for by the
+    // dashboard put aside: the one that replaced it may have cancelled
+    // them (same slots), so they are asked for again.
     let current = !dashboard.orders.is_loading()
+        && !dashboard.totals.is_loading()
+        && !dashboard.lines.is_loading()
         && shown.is_some_and(|(id, shown)| Some(id) == selected && *shown == compare);
     if !current {
         effects.extend(request_orders(state, Delay::None));

@@ -931,3 +931,20 @@ fn a_refresh_keeps_the_orders_cursor_where_it_was() {
     deliver_orders(&mut state, other.clone(), first_page(&other));
     assert_eq!(state.dashboard.lines.cursor().selected, 0);
 }
+
+/// Esc puts back the list as it was before `/`, its totals still being
+/// added up: the list shown meanwhile may have cancelled them (the same
+/// slot), so the orders are asked for again, never left "counting…".
+#[test]
+fn esc_from_the_prompt_asks_again_for_totals_still_counting() {
+    let mut state = demo_state();
+    let key = state.dashboard.orders.key().unwrap().clone();
+    deliver_orders(&mut state, key.clone(), first_page(&key));
+    assert!(state.dashboard.totals.is_loading());
+    press(&mut state, KeyCode::Char('/'));
+    let effects = press(&mut state, KeyCode::Esc);
+    let asked = dashboard_jobs(&effects).any(
+        |(_, job)| matches!(job, dashboard::Job::Orders { key: again, .. } if again.user_id == key.user_id),
+    );
+    assert!(asked, "{effects:?}");
+}
