@@ -9,7 +9,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 use tenantscope::app::{dashboard, initial_state, update, Msg, State};
-use tenantscope::db::{ItemRule, OrdersReport, RawOrderLine, RuleChoice};
+use tenantscope::db::{DbError, ItemRule, OrdersReport, RawOrderLine, RuleChoice};
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::fixtures;
 use tenantscope::ui::{theme, view};
@@ -88,6 +88,28 @@ fn the_cursor_on_line_7_while_the_totals_are_counted() {
         .unwrap() as u16;
     assert!(mono[(x + 2, y)].modifier.contains(Modifier::REVERSED));
     insta::assert_snapshot!(frame);
+}
+
+/// The server's totals fail: the totals row says they are not counted
+/// (`?`), never "counting…" for ever; the status line says why.
+#[test]
+fn totals_that_fail_are_not_counted_and_say_why() {
+    let mut state = long_list(500);
+    let key = state.dashboard.orders.key().unwrap().clone();
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::OrdersTotals {
+            key,
+            result: Err(DbError::Query(
+                "canceling statement due to statement timeout".into(),
+            )),
+            elapsed: Duration::ZERO,
+        }),
+    );
+    let (frame, _) = render(&mut state, 160, 30);
+    assert!(!frame.contains("counting"), "{frame}");
+    assert!(frame.contains("Total (not counted)"), "{frame}");
+    assert!(frame.contains("statement timeout"), "{frame}");
 }
 
 #[test]

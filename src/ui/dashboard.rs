@@ -152,6 +152,10 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     // notes under the table say why a total is unknown or partial. Until
     // the server's totals come, the totals row says they are on their way.
     let known = report.totals_known;
+    // The server's totals could not be read: unknown, not "on their way"
+    // (the status line says why).
+    let totals = &state.dashboard.totals;
+    let failed = !known && !totals.is_loading() && totals.error().is_some();
     let partial = report.compare_note(&state.catalog).filter(|_| known);
     let like_for_like = partial.as_ref().map(|_| {
         (
@@ -168,6 +172,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let pending = |value: &Value| {
         if known {
             money_cell(value)
+        } else if failed {
+            "?".into()
         } else {
             "…".into()
         }
@@ -212,7 +218,9 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         })
         .collect();
     let all_shown = window.is_complete() && scroll == 0 && held.len() <= fits;
-    let total_label = if !known {
+    let total_label = if failed {
+        "Total (not counted)".to_string()
+    } else if !known {
         "Total (counting…)".to_string()
     } else if !all_shown {
         format!(
