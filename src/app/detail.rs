@@ -175,7 +175,8 @@ pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
 }
 
 /// `y` on the orders pane: the line under the cursor as TSV (item id,
-/// item, quantity, the money columns, their item's id), exact digits.
+/// item, quantity, the money columns, their item's id and name), exact
+/// digits.
 pub fn copy_line(state: &mut State) -> Vec<Effect> {
     let Some(line) = state.dashboard.lines.selected().map(|l| &l.line) else {
         state.notice = Some(Err("no order line selected".into()));

@@ -170,9 +170,10 @@ pub struct OrdersReport {
     /// Why there is no comparison although a tenant was asked for (its
     /// items cannot be read, a configured key column is missing).
     pub compare_error: Option<String>,
-    /// How many order lines the user has: all of them, whether `lines`
-    /// holds them all ([`OrdersReport::new`]) or only the first page
-    /// ([`Database::orders_head`]).
+    /// How many order lines the user has, once known: from
+    /// [`OrdersReport::new`] (every line), or from the server's totals
+    /// after [`Database::orders_head`] (which counts its first page until
+    /// they come: see `totals_known`).
     pub line_count: usize,
     /// Lines without an own total.
     pub own_gaps: usize,
