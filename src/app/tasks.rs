@@ -156,12 +156,7 @@ impl Executor {
                         }
                     };
                     let _ = tokio::task::spawn_blocking(move || {
-                        let dir =
-                            dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
-                        let written = std::fs::create_dir_all(&dir)
-                            .map_err(|e| format!("cannot create {}: {e}", dir.display()))
-                            .and_then(|()| write_export(&dir, &stem, &csv, &local_stamp()));
-                        let _ = results.send(Msg::Exported(written));
+                        let _ = results.send(Msg::Exported(export_file(dir, &stem, &csv)));
                     })
                     .await;
                 });
@@ -171,11 +166,7 @@ impl Executor {
                 let dir = self.export_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let csv = document.csv();
-                    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
-                    let written = std::fs::create_dir_all(&dir)
-                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
-                        .and_then(|()| write_export(&dir, &stem, &csv, &local_stamp()));
-                    let _ = results.send(Msg::Exported(written));
+                    let _ = results.send(Msg::Exported(export_file(dir, &stem, &csv)));
                 });
             }
         }
@@ -341,6 +332,15 @@ fn local_stamp() -> String {
         tm.tm_min,
         tm.tm_sec
     )
+}
+
+/// Writes an export's `csv` into `dir` (else the default export
+/// directory, created if needed): the path written, or why not.
+fn export_file(dir: Option<std::path::PathBuf>, stem: &str, csv: &str) -> Result<String, String> {
+    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+        .and_then(|()| write_export(&dir, stem, csv, &local_stamp()))
 }
 
 /// Writes an export to a new file in `dir`, named by `stem` and `stamp`;
