@@ -85,11 +85,7 @@ pub fn back(state: &mut State) -> Option<Vec<Effect>> {
     let Some(list) = place.list else {
         return Some(Vec::new());
     };
-    // The comparison is the user's choice, not the list's: it stays.
-    let compare = state.dashboard.compare.take();
-    state.dashboard = *list;
-    state.dashboard.compare = compare;
-    Some(super::dashboard::resume(state))
+    Some(super::dashboard::restore(state, list))
 }
 
 /// Esc in a view entered from another: back there; in the view opened

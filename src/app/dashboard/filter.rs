@@ -82,14 +82,11 @@ fn cancel(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let typed_loading = dashboard.users.is_loading();
-    // The comparison and the filters kept meanwhile are not the list's.
-    let compare = dashboard.compare.take();
+    // The filters kept meanwhile are not the list's.
     let history = std::mem::take(&mut dashboard.filter.history);
-    *dashboard = *before;
-    dashboard.compare = compare;
-    dashboard.filter.history = history;
-    dashboard.filter.history.reset();
-    let mut effects = super::resume(state);
+    let mut effects = super::restore(state, before);
+    state.dashboard.filter.history = history;
+    state.dashboard.filter.history.reset();
     let resumed_page = effects
         .iter()
         .any(|e| matches!(e, Effect::Load(task) if task.slot == super::USERS_SLOT));

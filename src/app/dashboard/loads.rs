@@ -421,6 +421,16 @@ pub fn refresh(state: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// The dashboard put aside (`before`, see `app::nav` and the prompt's
+/// Esc) put back, with the comparison now in force (the user's choice,
+/// not the list's), and what it awaited asked for again ([`resume`]).
+pub fn restore(state: &mut State, before: Box<super::Dashboard>) -> Vec<Effect> {
+    let compare = state.dashboard.compare.take();
+    state.dashboard = *before;
+    state.dashboard.compare = compare;
+    resume(state)
+}
+
 /// The list put back as it was when it was left (Esc, see `app::nav`, or
 /// a cancelled prompt): the page it awaited then is asked for again (that
 /// answer was superseded since), and the orders unless those shown are the
