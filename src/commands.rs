@@ -127,8 +127,8 @@ async fn orders(
             tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
         );
     }
-    // Streamed: the totals (one aggregate statement), then the lines
-    // through a cursor, written as they come; memory stays flat.
+    // Streamed: the lines through a cursor, written as they come, the
+    // totals summed on the way (the join runs once); memory stays flat.
     let to = Destination::stdout();
     let headers = output::order_headers(choice.tenant.as_deref(), &catalog, to);
     let headers: Vec<(&str, output::Align)> =

@@ -162,14 +162,11 @@ impl Value {
     /// The exact sum, at the largest scale of its terms; unknown as soon as
     /// one term is not a number (never a sum over a gap).
     pub fn sum<'a>(values: impl IntoIterator<Item = &'a Value>) -> Value {
-        let mut sum = BigDecimal::from(0);
+        let mut sum = Sum::default();
         for value in values {
-            match value.number() {
-                Some(n) => sum += n,
-                None => return Value::Missing,
-            }
+            sum.add(value);
         }
-        Value::checked(sum)
+        sum.value()
     }
 
     /// `self − other` when both are numbers.
@@ -198,6 +195,35 @@ impl Value {
     /// The exact digits (`-1234.50`), `None` when not a number.
     pub fn plain(&self) -> Option<String> {
         self.number().map(BigDecimal::to_plain_string)
+    }
+}
+
+/// [`Value::sum`] a term at a time, for terms that are not held
+/// together: exact, at the largest scale of its terms, and unknown as soon
+/// as one term is not a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sum(Option<BigDecimal>);
+
+impl Default for Sum {
+    fn default() -> Sum {
+        Sum(Some(BigDecimal::from(0)))
+    }
+}
+
+impl Sum {
+    pub fn add(&mut self, value: &Value) {
+        let Some(n) = value.number() else {
+            self.0 = None;
+            return;
+        };
+        if let Some(sum) = &mut self.0 {
+            *sum += n;
+        }
+    }
+
+    /// The sum so far (checked: out of range is no number).
+    pub fn value(&self) -> Value {
+        self.0.clone().map_or(Value::Missing, Value::checked)
     }
 }
 

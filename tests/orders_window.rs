@@ -1,9 +1,10 @@
 //! A user's orders read in keyset pages (issue 24): paging shows every
 //! line exactly once, in order, either way; the totals the server computes
 //! in one aggregate statement equal SQL written here and the client's own
-//! sums over every line; a gap makes the total unknown.
+//! sums over every line; a gap makes the total unknown. The CLI's stream
+//! sums the same totals as the lines go by, without the aggregate.
 
-use tenantscope::db::{Database, Page, User};
+use tenantscope::db::{Database, OrderLine, OrderSink, OrdersReport, OrdersTotals, Page, User};
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
 
@@ -259,6 +260,26 @@ async fn the_cli_streams_every_line_with_the_totals() {
         )
         .await;
     assert!(json["total"].is_number(), "{}", json["total"]);
+    same_number(
+        &Value::parse(&json["total"].to_string()),
+        &total,
+        "the JSON's total",
+    );
+    // Like for like: the lines `other` prices too (items 1..=30).
+    let compared = |price: &str| {
+        format!(
+            "SELECT sum(o.quantity * {price})::text FROM bulk.orders o
+               JOIN bulk.items i ON i.id = o.item_id
+               JOIN other.items c ON c.id = o.item_id WHERE o.user_id = 'bulk'"
+        )
+    };
+    for (field, price) in [("compare_total", "c.price"), ("compared_total", "i.price")] {
+        same_number(
+            &Value::parse(&json[field].to_string()),
+            &db.query_text(&compared(price)).await,
+            field,
+        );
+    }
     let out = tenantscope(&args("table"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
@@ -269,4 +290,121 @@ async fn the_cli_streams_every_line_with_the_totals() {
         .unwrap()
         .replace(',', "");
     same_number(&Value::parse(&shown), &total, "the table's total");
+
+    // A line without a total: none in the JSON, and the table says why.
+    db.run_sql(&format!(
+        "INSERT INTO bulk.orders VALUES ({}, 'bulk', 999, 1);",
+        LINES * 3 + 1
+    ))
+    .await;
+    let out = tenantscope(&args("json"));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(json["total"].is_null(), "{}", json["total"]);
+    let table = stdout(&tenantscope(&args("table")));
+    assert!(
+        table.contains("Total unknown: 1 line with a missing item\n"),
+        "{table}"
+    );
+}
+
+/// What [`Database::stream_orders`] hands over, in order: each pass's
+/// begin, its line count, the totals (after which pass).
+#[derive(Default)]
+struct Recorded {
+    lines: Vec<usize>,
+    totals: Option<(usize, OrdersTotals)>,
+    begun_with_totals: Vec<bool>,
+}
+
+impl OrderSink for Recorded {
+    fn begin(&mut self, _pass: u8, report: &OrdersReport) -> bool {
+        self.begun_with_totals.push(report.totals_known);
+        self.lines.push(0);
+        true
+    }
+
+    fn line(&mut self, pass: u8, _line: &OrderLine) -> bool {
+        self.lines[pass as usize] += 1;
+        true
+    }
+
+    fn totals(&mut self, report: &OrdersReport) -> bool {
+        assert!(report.totals_known);
+        assert!(self.totals.is_none(), "the totals come once");
+        self.totals = Some((self.lines.len(), report.totals()));
+        true
+    }
+}
+
+async fn streamed(db: &Database, user: &User, compare: Option<&str>, passes: u8) -> Recorded {
+    let mut sink = Recorded::default();
+    db.stream_orders(user, compare, passes, &mut sink)
+        .await
+        .unwrap();
+    sink
+}
+
+/// The stream's totals, summed in memory as the lines go by, are the
+/// server's aggregate's (digits, scale, the gap's words), handed over
+/// after the first pass, before a second one begins.
+#[tokio::test]
+async fn the_stream_sums_the_totals_the_server_computes() {
+    let db = bulk_database().await;
+    let conn = connect(&db).await;
+    let user = conn.user("bulk").await.unwrap();
+    let even = conn.user("even").await.unwrap();
+    let digits =
+        |t: &OrdersTotals| [&t.total, &t.compare_total, &t.compared_total].map(Value::plain);
+    let check = |recorded: Recorded, server: OrdersTotals, passes: usize| {
+        assert_eq!(recorded.lines, vec![server.lines; passes]);
+        let (after, totals) = recorded.totals.expect("the totals are handed over");
+        assert_eq!(after, 1, "after the first pass");
+        let mut begun = vec![false];
+        begun.resize(passes, true);
+        assert_eq!(recorded.begun_with_totals, begun);
+        assert_eq!(digits(&totals), digits(&server));
+        assert_eq!(totals, server);
+    };
+    for (who, compare) in [
+        (&user, Some("other")),
+        (&user, None),
+        (&even, Some("other")),
+    ] {
+        let server = conn.orders_totals(who, compare, None).await.unwrap();
+        assert!(server.total.is_number());
+        for passes in [1, 2] {
+            check(
+                streamed(&conn, who, compare, passes).await,
+                server.clone(),
+                passes as usize,
+            );
+        }
+    }
+    let server = conn
+        .orders_totals(&even, Some("other"), None)
+        .await
+        .unwrap();
+    assert_eq!(server.total.plain().as_deref(), Some("130.00"));
+
+    // Gaps: the total unknown, and why, in the same words.
+    db.run_sql(&format!(
+        "INSERT INTO bulk.orders VALUES ({0}, 'bulk', 999, 1), ({1}, 'bulk', 2, 'NaN');",
+        LINES * 3 + 1,
+        LINES * 3 + 2
+    ))
+    .await;
+    let server = conn
+        .orders_totals(&user, Some("other"), None)
+        .await
+        .unwrap();
+    assert_eq!(server.gap.as_deref(), Some("2 lines without a total"));
+    check(streamed(&conn, &user, Some("other"), 2).await, server, 2);
+    db.run_sql(&format!(
+        "DELETE FROM bulk.orders WHERE id = {};",
+        LINES * 3 + 2
+    ))
+    .await;
+    let server = conn.orders_totals(&user, None, None).await.unwrap();
+    assert_eq!(server.gap.as_deref(), Some("1 line with a missing item"));
+    check(streamed(&conn, &user, None, 1).await, server, 1);
 }

@@ -476,10 +476,10 @@ fn render(m: &Measured) -> String {
     ));
     if ratio > CLI_RATIO_TARGET {
         out.push_str(&format!(
-            "  - the CLI runs the totals' aggregate ({} of it, `orders_totals` above: the join \
-             once more) before it streams the lines: the next step is to add the totals up \
-             while the lines stream (the table's width pass and JSON's tail come after the \
-             lines), one join in all\n",
+            "  - the CLI runs the join once (its totals are added up as the lines stream; \
+             `orders_totals` above, {}, is the dashboard's aggregate, not in the CLI's \
+             time): the rest is the process's own (start, connecting, detection, the \
+             client-side sums and writing)\n",
             ms(median(&m.totals))
         ));
     }

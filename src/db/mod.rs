@@ -43,8 +43,8 @@ pub use health::{
 };
 pub use item_match::{ItemMatch, ItemRule, RuleChoice, KEY_COLUMNS};
 pub use orders::{
-    choose_compare_tenant, CompareChoice, KeyedLine, OrderLine, OrdersReport, OrdersTotals,
-    RawOrderLine,
+    choose_compare_tenant, CompareChoice, KeyedLine, LinesTotals, OrderLine, OrdersReport,
+    OrdersTotals, RawOrderLine,
 };
 pub use orders_window::OrderSink;
 pub use pool::{

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use super::lossy::{raw, LossyText};
 use super::sql::{quote_ident, quote_literal};
 use super::{exact_text, Database, DbError, Page, QueryHandle, User};
-use crate::money::Value;
+use crate::money::{Sum, Value};
 
 /// One order line. [`Value::Missing`] means the value is not there (an item
 /// the comparison tenant does not sell, a deleted item, a NULL in the
@@ -190,8 +190,8 @@ pub struct OrdersReport {
 }
 
 /// The totals of all of a user's order lines, computed by the server in
-/// one aggregate statement (see [`Database::orders_totals`]); the same
-/// values [`OrdersReport::new`] computes from the lines.
+/// one aggregate statement (see [`Database::orders_totals`]) or summed in
+/// memory ([`LinesTotals`]): the same values either way.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OrdersTotals {
     pub lines: usize,
@@ -214,45 +214,33 @@ pub struct KeyedLine {
 }
 
 impl OrdersReport {
-    /// Computes totals and the like-for-like comparison from the lines.
+    /// Computes totals and the like-for-like comparison from the lines
+    /// (with [`LinesTotals`], as the CLI's stream sums them).
     pub fn new(
         tenant: String,
         compare_tenant: Option<String>,
         lines: Vec<OrderLine>,
     ) -> OrdersReport {
-        let total = Value::sum(lines.iter().map(|l| &l.total));
-        let compared: Vec<&OrderLine> = lines.iter().filter(|l| l.compared()).collect();
-        let (compare_total, compared_total) = if compare_tenant.is_some() && !compared.is_empty() {
-            (
-                Value::sum(compared.iter().map(|l| &l.compare_total)),
-                Value::sum(compared.iter().map(|l| &l.total)),
-            )
-        } else {
-            (Value::Missing, Value::Missing)
-        };
-        let compare_missing = match compare_tenant {
-            Some(_) => lines
-                .iter()
-                .filter(|l| !l.compare_unit_price.is_number())
-                .count(),
-            None => 0,
-        };
-        let gap = lines_gap(&lines);
+        let mut sum = LinesTotals::new(compare_tenant.is_some());
+        for line in &lines {
+            sum.add(line);
+        }
+        let totals = sum.totals();
         OrdersReport {
             tenant,
             compare_tenant,
-            compared_lines: compared.len(),
-            line_count: lines.len(),
-            own_gaps: lines.iter().filter(|l| !l.total.is_number()).count(),
-            other_items: lines.iter().filter(|l| l.names_another_item()).count(),
-            gap,
             lines,
-            total,
-            compare_total,
-            compared_total,
-            compare_missing,
+            total: totals.total,
+            compare_total: totals.compare_total,
+            compared_total: totals.compared_total,
+            compared_lines: totals.compared_lines,
+            compare_missing: totals.compare_missing,
             item_rule: None,
             compare_error: None,
+            line_count: totals.lines,
+            own_gaps: totals.own_gaps,
+            gap: totals.gap,
+            other_items: totals.other_items,
             keys: Vec::new(),
             totals_known: true,
         }
@@ -415,15 +403,85 @@ impl OrdersReport {
     }
 }
 
-/// Why the sum of `lines` is unknown: "1 line without a price", "2 lines
-/// without a total" (mixed reasons).
-fn lines_gap(lines: &[OrderLine]) -> Option<String> {
-    let gaps: Vec<String> = lines.iter().filter_map(OrderLine::gap).collect();
-    gap_words(
-        gaps.len(),
-        gaps.first()?,
-        gaps.iter().all(|g| g == &gaps[0]),
-    )
+/// The totals of order lines added one at a time, none of them held:
+/// [`OrdersReport::new`]'s over the lines in hand, and the CLI's stream's
+/// over the lines as they go by ([`Database::stream_orders`]).
+#[derive(Debug, Clone, Default)]
+pub struct LinesTotals {
+    /// A comparison tenant was asked for.
+    compare: bool,
+    lines: usize,
+    total: Sum,
+    compare_total: Sum,
+    compared_total: Sum,
+    compared_lines: usize,
+    compare_missing: usize,
+    own_gaps: usize,
+    /// The first line without a total: why (see [`OrderLine::gap`]).
+    first_gap: Option<String>,
+    /// Every line without a total has the first one's reason.
+    gaps_alike: bool,
+    other_items: usize,
+}
+
+impl LinesTotals {
+    pub fn new(compare: bool) -> LinesTotals {
+        LinesTotals {
+            compare,
+            ..LinesTotals::default()
+        }
+    }
+
+    pub fn add(&mut self, line: &OrderLine) {
+        self.lines += 1;
+        self.total.add(&line.total);
+        if line.compared() {
+            self.compared_lines += 1;
+            self.compare_total.add(&line.compare_total);
+            self.compared_total.add(&line.total);
+        }
+        if !line.compare_unit_price.is_number() {
+            self.compare_missing += 1;
+        }
+        if let Some(gap) = line.gap() {
+            self.own_gaps += 1;
+            match &self.first_gap {
+                None => {
+                    self.first_gap = Some(gap);
+                    self.gaps_alike = true;
+                }
+                Some(first) => self.gaps_alike &= *first == gap,
+            }
+        }
+        if line.names_another_item() {
+            self.other_items += 1;
+        }
+    }
+
+    /// The totals of the lines added: the sums exact, unknown over a gap;
+    /// the like-for-like ones only with a comparison and a line it prices.
+    pub fn totals(&self) -> OrdersTotals {
+        let both = self.compare && self.compared_lines > 0;
+        let compared = |sum: &Sum| if both { sum.value() } else { Value::Missing };
+        OrdersTotals {
+            lines: self.lines,
+            total: self.total.value(),
+            compare_total: compared(&self.compare_total),
+            compared_total: compared(&self.compared_total),
+            compared_lines: self.compared_lines,
+            compare_missing: if self.compare {
+                self.compare_missing
+            } else {
+                0
+            },
+            own_gaps: self.own_gaps,
+            gap: self
+                .first_gap
+                .as_deref()
+                .and_then(|first| gap_words(self.own_gaps, first, self.gaps_alike)),
+            other_items: self.other_items,
+        }
+    }
 }
 
 /// "`count` lines `first`" when every gap is alike, else "… without a total".

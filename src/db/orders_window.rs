@@ -1,11 +1,12 @@
 //! A user's orders read a page at a time: the first page (the first
 //! screen), keyset pages after it, the totals over every line computed by
 //! the server in one aggregate statement, and the CLI's stream through a
-//! server-side cursor. Memory holds a page or a batch, never every line.
+//! server-side cursor, its totals summed as the lines go by. Memory holds
+//! a page or a batch, never every line.
 
 use std::sync::atomic::Ordering;
 
-use super::orders::{gap_words, raw_line, KeyedLine, LinesRead, OrderRow, OrdersPlan};
+use super::orders::{gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan};
 use super::{Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, User};
 use crate::money::{Problem, Value};
 
@@ -14,11 +15,15 @@ const STREAM_BATCH: usize = 1_000;
 
 /// Where [`Database::stream_orders`] hands the lines, pass by pass.
 pub trait OrderSink {
-    /// Pass `pass` (from 0) begins; `report` has the totals over every
-    /// line (its `lines` are empty).
+    /// Pass `pass` (from 0) begins; `report` has the comparison and how
+    /// it was made (its `lines` are empty), and the totals from the second
+    /// pass on (before, `totals_known` is false).
     fn begin(&mut self, pass: u8, report: &OrdersReport) -> bool;
     /// The next line of pass `pass`; `false` stops the reading.
     fn line(&mut self, pass: u8, line: &OrderLine) -> bool;
+    /// After the first pass's last line: `report` with the totals over
+    /// every line (its `lines` are empty); `false` stops the reading.
+    fn totals(&mut self, report: &OrdersReport) -> bool;
 }
 
 impl Database {
@@ -243,11 +248,14 @@ impl Database {
     }
 
     /// A user's orders for the CLI, handed to `sink` line by line as they
-    /// are read: the totals first (one aggregate statement), then a
-    /// cursor in the same read transaction, fetched [`STREAM_BATCH`] lines
-    /// at a time (each FETCH its own statement under the statement
-    /// timeout), `passes` times over the same lines (a table's widths,
-    /// then its lines). Memory holds one batch, whatever the count.
+    /// are read through a cursor in one read transaction, fetched
+    /// [`STREAM_BATCH`] lines at a time (each FETCH its own statement
+    /// under the statement timeout), `passes` times over the same lines (a
+    /// table's widths, then its lines). The totals are summed in memory
+    /// during the first pass ([`LinesTotals`], as [`OrdersReport::new`]
+    /// sums them) and handed over after its last line: the join runs once,
+    /// not once more for [`Database::orders_totals`]'s aggregate. Memory
+    /// holds one batch, whatever the count.
     pub async fn stream_orders(
         &self,
         user: &User,
@@ -281,16 +289,9 @@ impl Database {
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
         let plan = self.orders_plan(user, compare, None).await?;
         let mut tx = self.read_tx().await?;
-        let totals = match self.totals_in(&mut tx, &plan).await {
-            Ok(totals) => totals,
-            Err(TotalsError::Db(error)) => return Err(error),
-            Err(TotalsError::Sql(e)) => {
-                drop(tx);
-                return Err(self.orders_failed(&plan, e).await);
-            }
-        };
         let mut report = plan.report(Vec::new(), Vec::new());
-        report.set_totals(totals);
+        report.totals_known = false;
+        let mut sum = LinesTotals::new(plan.compare.is_some());
         let schemas = self.orders_schemas(&mut tx, &plan).await?;
         let sql = self.orders_sql(&schemas, &plan, LinesRead::All);
         let scroll = if passes > 1 { "SCROLL" } else { "NO SCROLL" };
@@ -329,12 +330,21 @@ impl Database {
                 let last = rows.len() < STREAM_BATCH;
                 for row in rows {
                     let line = OrderLine::from_raw(raw_line(row).1);
+                    if pass == 0 {
+                        sum.add(&line);
+                    }
                     if !sink.line(pass, &line) {
                         return Ok(());
                     }
                 }
                 if last {
                     break;
+                }
+            }
+            if pass == 0 {
+                report.set_totals(sum.totals());
+                if !sink.totals(&report) {
+                    return Ok(());
                 }
             }
         }

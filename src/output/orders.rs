@@ -131,6 +131,9 @@ pub fn orders(
         for line in &report.lines {
             writer.line(pass, line);
         }
+        if pass == 0 {
+            writer.totals(&head);
+        }
     }
     String::from_utf8(writer.finish()).expect("UTF-8 text")
 }
@@ -192,8 +195,9 @@ const CSV_HEADERS: [&str; 10] = [
 /// A user's orders written as the lines arrive (feed it with
 /// [`crate::db::Database::stream_orders`]), so memory stays flat however
 /// many lines there are: CSV and JSON in one pass, a table in two over
-/// the same lines (the widths, then the lines). The totals come first
-/// (with the first pass's report) and are written after the lines. Write
+/// the same lines (the widths, then the lines). The totals come after the
+/// first pass's lines ([`OrderSink::totals`]): a table fits its totals
+/// rows into the widths then, JSON writes them after the lines. Write
 /// errors (a closed pipe) stop the reading quietly.
 pub struct OrdersWriter<'h, W: Write> {
     format: Format,
@@ -203,13 +207,11 @@ pub struct OrdersWriter<'h, W: Write> {
     catalog: &'h TenantCatalog,
     columns: ColumnWidths<'h>,
     widths: Vec<usize>,
-    /// The report without its lines: the totals, the comparison.
+    /// The report without its lines: the comparison, then with the totals.
     head: Option<OrdersReport>,
     written: usize,
     /// Each line's problem, in order, for the notes under the table.
     problems: String,
-    /// JSON: what follows the lines (the totals).
-    json_tail: String,
     csv: CsvRecords,
 }
 
@@ -233,7 +235,6 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             head: None,
             written: 0,
             problems: String::new(),
-            json_tail: String::new(),
             csv: CsvRecords::default(),
         }
     }
@@ -318,7 +319,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
                 Format::Csv => {}
                 Format::Json => {
                     let end = if self.written == 0 { "]" } else { "\n  ]" };
-                    let tail = std::mem::take(&mut self.json_tail);
+                    let (_, tail) = self.json_parts(&head);
                     let _ = self.put(&format!("{end}{tail}\n"));
                 }
                 Format::Table => {
@@ -341,15 +342,28 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         let _ = self.out.flush();
         self.out
     }
+
+    /// JSON: the document of `report` before its orders (with the opening
+    /// bracket) and after them (the totals, the closing brace).
+    fn json_parts(&self, report: &OrdersReport) -> (String, String) {
+        let document = orders_document(self.user, report, self.catalog, Vec::new());
+        let exact = serde_json::to_string_pretty(&document).expect("serializable values");
+        let exact = json_for(exact, self.to);
+        let at = exact
+            .find("\"orders\": []")
+            .expect("the orders field is there");
+        let (start, rest) = exact.split_at(at);
+        let tail = rest["\"orders\": []".len()..].to_string();
+        (format!("{start}\"orders\": ["), tail)
+    }
 }
 
 impl<W: Write> OrderSink for OrdersWriter<'_, W> {
     fn begin(&mut self, pass: u8, report: &OrdersReport) -> bool {
-        self.head = Some(report.without_lines());
+        if self.head.is_none() {
+            self.head = Some(report.without_lines());
+        }
         if !self.writing(pass) {
-            for row in self.totals_rows(report) {
-                self.columns.fit(&row);
-            }
             return true;
         }
         match self.format {
@@ -358,15 +372,7 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                 self.record(&headers)
             }
             Format::Json => {
-                let document = orders_document(self.user, report, self.catalog, Vec::new());
-                let exact = serde_json::to_string_pretty(&document).expect("serializable values");
-                let exact = json_for(exact, self.to);
-                let at = exact
-                    .find("\"orders\": []")
-                    .expect("the orders field is there");
-                let (start, rest) = exact.split_at(at);
-                self.json_tail = rest["\"orders\": []".len()..].to_string();
-                let start = format!("{start}\"orders\": [");
+                let (start, _) = self.json_parts(report);
                 self.put(&start)
             }
             Format::Table => {
@@ -389,6 +395,16 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                 self.put(&out)
             }
         }
+    }
+
+    fn totals(&mut self, report: &OrdersReport) -> bool {
+        if self.format == Format::Table {
+            for row in self.totals_rows(report) {
+                self.columns.fit(&row);
+            }
+        }
+        self.head = Some(report.without_lines());
+        true
     }
 
     fn line(&mut self, pass: u8, line: &OrderLine) -> bool {
