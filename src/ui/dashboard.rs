@@ -218,18 +218,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         })
         .collect();
     let all_shown = window.is_complete() && scroll == 0 && held.len() <= fits;
-    let total_label = if failed {
-        "Total (not counted)".to_string()
-    } else if !known {
-        "Total (counting…)".to_string()
-    } else if !all_shown {
-        format!(
-            "Total ({} lines)",
-            crate::text::thousands(report.line_count as i64)
-        )
-    } else {
-        "Total".to_string()
-    };
+    let total_label = total_label(report, known, failed, all_shown);
 
     rows.push(total_row(
         Cell::from(fit(&total_label, item_width as usize)),
@@ -258,6 +247,23 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         inner,
     );
     draw_notes(&notes, frame, inner, table_height);
+}
+
+/// The totals row's label: whether the totals are known, failed or on
+/// their way, and how many lines they cover when not all are on screen.
+fn total_label(report: &OrdersReport, known: bool, failed: bool, all_shown: bool) -> String {
+    if failed {
+        "Total (not counted)".to_string()
+    } else if !known {
+        "Total (counting…)".to_string()
+    } else if !all_shown {
+        format!(
+            "Total ({} lines)",
+            crate::text::thousands(report.line_count as i64)
+        )
+    } else {
+        "Total".to_string()
+    }
 }
 
 /// `text`, or `…` where it is wider than `room`.
