@@ -258,6 +258,7 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
     command
         .args(args)
+        .env("XDG_CACHE_HOME", "/dev/null")
         .current_dir(dir)
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST")
@@ -350,6 +351,7 @@ impl Pty {
         use std::io::Read;
         use std::process::Stdio;
         let mut command = Command::new("script");
+        command.env("XDG_CACHE_HOME", "/dev/null");
         command
             .args([
                 "-qefc",

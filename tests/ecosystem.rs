@@ -290,6 +290,7 @@ fn the_variable_shown_beside_the_flag_keeps_its_own_precedence() {
     // must not be read as if it were the flag. Port 1 refuses at once.
     let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
         .args(["users"])
+        .env("XDG_CACHE_HOME", "/dev/null")
         .env(
             "TENANTSCOPE_DATABASE__URL",
             "postgres://winner@127.0.0.1:1/x",

@@ -313,6 +313,7 @@ fn unreachable_database_fails_fast_with_one_line() {
     let url = format!("postgres://support:hunter2@127.0.0.1:{port}/app");
     let out = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
         .args(["--database-url", &url, "tenants"])
+        .env("XDG_CACHE_HOME", "/dev/null")
         .env("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", "500")
         .env("XDG_CONFIG_HOME", "/nonexistent")
         .output()
@@ -439,6 +440,7 @@ fn on_a_terminal(args: &str, env: &[(&str, &str)]) -> (String, Option<i32>) {
         env!("CARGO_BIN_EXE_tenantscope")
     );
     let mut script = Command::new("script");
+    script.env("XDG_CACHE_HOME", "/dev/null");
     script
         .args(["-qefc", &command, "/dev/null"])
         .env("XDG_CONFIG_HOME", "/nonexistent");
@@ -494,6 +496,7 @@ fn quitting_restores_the_terminal_and_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
     // `script` feeds our stdin to the dashboard: `q` quits it.
     let mut child = Command::new("script")
+        .env("XDG_CACHE_HOME", "/dev/null")
         .args([
             "-qefc",
             &format!(

@@ -18,6 +18,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
     command
         .args(args)
+        .env("XDG_CACHE_HOME", "/dev/null")
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST")
         .env_remove("PGDATABASE")
@@ -48,6 +49,7 @@ fn on_a_terminal(db: &TestDatabase, args: &str) -> Vec<u8> {
         db.url
     );
     let out = Command::new("script")
+        .env("XDG_CACHE_HOME", "/dev/null")
         .args(["-qefc", &command, "/dev/null"])
         .env("XDG_CONFIG_HOME", "/nonexistent")
         .output()

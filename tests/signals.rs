@@ -38,6 +38,7 @@ impl Session {
             env!("CARGO_BIN_EXE_tenantscope")
         );
         let mut script = Command::new("script");
+        script.env("XDG_CACHE_HOME", "/dev/null");
         script
             .args(["-qefc", &command, "/dev/null"])
             .env("XDG_CONFIG_HOME", "/nonexistent")

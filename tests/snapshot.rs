@@ -11,6 +11,7 @@ use common::{stderr, stdout};
 /// The binary on `url` (or the built-in demo), piped, with `env` added.
 fn snapshot(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tenantscope"));
+    command.env("XDG_CACHE_HOME", "/dev/null");
     match url {
         Some(url) => command.args(["--database-url", url]),
         None => command.arg("--demo"),

@@ -48,9 +48,9 @@ pub fn bare_command() -> Command {
         }
     }
     command.env("XDG_CONFIG_HOME", "/nonexistent");
-    // Nothing cached outside the test (a cache that cannot be written is
-    // skipped).
-    command.env("XDG_CACHE_HOME", "/nonexistent");
+    // Nothing cached outside the test: no directory can be made under
+    // /dev/null, even by root (a cache that cannot be written is skipped).
+    command.env("XDG_CACHE_HOME", "/dev/null");
     command
 }
 
