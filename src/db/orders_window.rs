@@ -319,12 +319,20 @@ impl Database {
                 return Ok(());
             }
             loop {
-                let rows: Vec<OrderRow> =
+                let fetched: Result<Vec<OrderRow>, _> =
                     sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_orders"))
                         .persistent(false)
                         .fetch_all(&mut *tx)
-                        .await
-                        .map_err(|e| self.error(e))?;
+                        .await;
+                // The join runs here (on Citus, on the nodes): a failure
+                // is explained as the orders read's (its node named).
+                let rows = match fetched {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        drop(tx);
+                        return Err(self.orders_failed(&plan, e).await);
+                    }
+                };
                 // A sign of life for the client-side deadline.
                 self.progress.touch();
                 let last = rows.len() < STREAM_BATCH;
