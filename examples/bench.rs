@@ -212,28 +212,16 @@ fn main() -> Res<()> {
     std::env::set_var("XDG_CACHE_HOME", cache.path());
     if section == Some("10k") {
         let section = schemas_10k::run(&runtime, &server)?;
-        println!("{section}");
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-        schemas_10k::splice(&path, &section)?;
-        progress(format!("wrote its section of {}", path.display()));
-        return Ok(());
+        return write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END));
     }
     if section == Some("tenants") {
         let section = tenants::run(&runtime, &server)?;
-        println!("{section}");
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-        tenants::splice(&path, &section)?;
-        progress(format!("wrote its section of {}", path.display()));
-        return Ok(());
+        return write_section(&section, (tenants::MARK_START, tenants::MARK_END));
     }
     if section == Some("orders") {
         let (bin, _) = dashboard_binary()?;
         let section = orders::run(&runtime, &server, &bin)?;
-        println!("{section}");
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-        orders::splice(&path, &section)?;
-        progress(format!("wrote its section of {}", path.display()));
-        return Ok(());
+        return write_section(&section, (orders::MARK_START, orders::MARK_END));
     }
     let postgres = runtime.block_on(create_databases(&server, &specs))?;
     let loads = specs
@@ -310,6 +298,26 @@ fn progress(message: impl std::fmt::Display) {
 
 fn sql_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sql").join(name)
+}
+
+/// Prints one check's `section` and puts it into BENCHMARKS.md between
+/// its `marks` in place of the one there (or at the end).
+fn write_section(section: &str, (start_mark, end_mark): (&str, &str)) -> Res<()> {
+    println!("{section}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let updated = match (text.find(start_mark), text.find(end_mark)) {
+        (Some(start), Some(end)) if end > start => format!(
+            "{}{}{}",
+            &text[..start],
+            section.trim_end(),
+            &text[end + end_mark.len()..]
+        ),
+        _ => format!("{}\n\n{}", text.trim_end(), section),
+    };
+    std::fs::write(&path, updated)?;
+    progress(format!("wrote its section of {}", path.display()));
+    Ok(())
 }
 
 /// Creates the empty databases; returns the server's version.

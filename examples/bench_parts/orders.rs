@@ -27,8 +27,8 @@ use super::{
 pub const LINES: usize = 100_000;
 const DATABASE: &str = "orders_100k";
 const RUNS: usize = 10;
-const MARK_START: &str = "<!-- bench k: orders -->";
-const MARK_END: &str = "<!-- /bench k -->";
+pub const MARK_START: &str = "<!-- bench k: orders -->";
+pub const MARK_END: &str = "<!-- /bench k -->";
 /// The item of the first line (order o0000001 is of item 2).
 const FIRST_LINE: &str = "prod_00002";
 /// The totals row once the server's totals came.
@@ -491,20 +491,4 @@ fn render(m: &Measured) -> String {
     out.push_str(MARK_END);
     out.push('\n');
     out
-}
-
-/// Puts `section` into BENCHMARKS.md in place of the one there (or at the end).
-pub fn splice(path: &Path, section: &str) -> Res<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let updated = match (text.find(MARK_START), text.find(MARK_END)) {
-        (Some(start), Some(end)) if end > start => format!(
-            "{}{}{}",
-            &text[..start],
-            section.trim_end(),
-            &text[end + MARK_END.len()..]
-        ),
-        _ => format!("{}\n\n{}", text.trim_end(), section),
-    };
-    std::fs::write(path, updated)?;
-    Ok(())
 }

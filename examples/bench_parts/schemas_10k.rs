@@ -22,8 +22,8 @@ use super::{mean, ms, percentile, progress, secs, sql_file, thousands, Res};
 
 pub const SCHEMAS: usize = 10_000;
 const RUNS: usize = 10;
-const MARK_START: &str = "<!-- bench l: 10,000 schemas -->";
-const MARK_END: &str = "<!-- /bench l -->";
+pub const MARK_START: &str = "<!-- bench l: 10,000 schemas -->";
+pub const MARK_END: &str = "<!-- /bench l -->";
 const ARTICLE: &str = "article_10k";
 const PER_TENANT: &str = "pertenant_10k";
 /// Each matches 111 users at 10,000 tenants (under the 1,000 a search
@@ -542,20 +542,4 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
     }
     let _ = mean;
     out
-}
-
-/// Puts `section` into BENCHMARKS.md in place of the one there (or at the end).
-pub fn splice(path: &Path, section: &str) -> Res<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let updated = match (text.find(MARK_START), text.find(MARK_END)) {
-        (Some(start), Some(end)) if end > start => format!(
-            "{}{}{}",
-            &text[..start],
-            section.trim_end(),
-            &text[end + MARK_END.len()..]
-        ),
-        _ => format!("{}\n{}", text.trim_end(), section),
-    };
-    std::fs::write(path, updated)?;
-    Ok(())
 }

@@ -24,8 +24,8 @@ const DETECTIONS: usize = 20;
 /// a search keeps), and each search runs to the last of its statements.
 const SEARCHES: [&str; 4] = ["user_19", "user_2", "u3", "user_4"];
 const ROUNDS: usize = 3;
-const MARK_START: &str = "<!-- bench i: tenant-first -->";
-const MARK_END: &str = "<!-- /bench i -->";
+pub const MARK_START: &str = "<!-- bench i: tenant-first -->";
+pub const MARK_END: &str = "<!-- /bench i -->";
 
 /// Builds the database and measures; returns the Markdown section.
 pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> {
@@ -213,20 +213,4 @@ fn render(
         all_last = pair(all_last),
         searches = SEARCHES,
     )
-}
-
-/// Puts `section` into BENCHMARKS.md in place of the one there (or at the end).
-pub fn splice(path: &std::path::Path, section: &str) -> Res<()> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let updated = match (text.find(MARK_START), text.find(MARK_END)) {
-        (Some(start), Some(end)) if end > start => format!(
-            "{}{}{}",
-            &text[..start],
-            section.trim_end(),
-            &text[end + MARK_END.len()..]
-        ),
-        _ => format!("{}\n{}", text.trim_end(), section),
-    };
-    std::fs::write(path, updated)?;
-    Ok(())
 }
