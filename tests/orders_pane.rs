@@ -153,16 +153,9 @@ fn enter_shows_the_line_under_the_cursor_with_the_item_it_matched() {
 /// `other`, which sells every item under the same id, cheaper.
 async fn bulk_database(lines: usize) -> TestDatabase {
     let db = TestDatabase::reference().await;
+    db.run_sql(common::BULK_TENANTS).await;
     db.run_sql(&format!(
-        "CREATE SCHEMA bulk;
-         CREATE TABLE bulk.items (id int, description text, price numeric);
-         CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
-         CREATE SCHEMA other;
-         CREATE TABLE other.items (id int, description text, price numeric);
-         CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
-         INSERT INTO public.users (id, name, mail, password, organization_id)
-              VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');
-         INSERT INTO bulk.items SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, {lines}) n;
+        "INSERT INTO bulk.items SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, {lines}) n;
          INSERT INTO other.items SELECT n, 'item ' || n, n FROM generate_series(1, {lines}) n;
          INSERT INTO bulk.orders SELECT 3 * n, 'bulk', n, 1 FROM generate_series(1, {lines}) n;"
     ))

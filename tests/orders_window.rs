@@ -18,16 +18,9 @@ const LINES: i64 = 5_000;
 /// tenant `other` sells items 1..=30 only.
 async fn bulk_database() -> TestDatabase {
     let db = TestDatabase::reference().await;
+    db.run_sql(common::BULK_TENANTS).await;
     db.run_sql(&format!(
-        "CREATE SCHEMA bulk;
-         CREATE TABLE bulk.items (id int, description text, price numeric);
-         CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
-         CREATE SCHEMA other;
-         CREATE TABLE other.items (id int, description text, price numeric);
-         CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
-         INSERT INTO public.users (id, name, mail, password, organization_id)
-              VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');
-         INSERT INTO bulk.items
+        "INSERT INTO bulk.items
               SELECT i, 'item ' || i, round(i * 1.37, 2 + i % 2) FROM generate_series(1, 40) i;
          INSERT INTO other.items
               SELECT i, 'item ' || i, round(i * 1.11, 2) FROM generate_series(1, 30) i;
