@@ -331,6 +331,10 @@ pub struct Database {
     grant: std::sync::Arc<grant::Grant>,
 }
 
+/// One run of a stream, for [`Database::retried_stream`].
+type StreamRun<'r> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), DbError>> + Send + 'r>>;
+
 /// How many loads of each kind reached the database (benchmarks, tests).
 #[derive(Debug, Default)]
 pub struct QueryCounters {
@@ -354,6 +358,28 @@ impl Database {
             Err(error) if self.retryable_errors() != seen => {
                 tracing::info!(%error, "retrying once");
                 load().await
+            }
+            result => result,
+        }
+    }
+
+    /// [`Database::retried`] for a load that hands what it reads to a sink
+    /// as it goes (the CLI's streams): `stream` runs on `args` (the sink
+    /// among them) and sets its `told` flag once the sink has been told
+    /// anything; a failure after that is not retried (the sink would be
+    /// told it twice). `stream` boxes its future: an async closure's is
+    /// not proved `Send` for the task that spawns a stream (a rustc limit).
+    async fn retried_stream<A>(
+        &self,
+        mut args: A,
+        stream: impl for<'r> Fn(&'r Self, &'r mut A, &'r mut bool) -> StreamRun<'r>,
+    ) -> Result<(), DbError> {
+        let seen = self.retryable_errors();
+        let mut told = false;
+        match stream(self, &mut args, &mut told).await {
+            Err(error) if !told && self.retryable_errors() != seen => {
+                tracing::info!(%error, "retrying once");
+                stream(self, &mut args, &mut told).await
             }
             result => result,
         }

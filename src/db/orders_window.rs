@@ -263,19 +263,11 @@ impl Database {
         passes: u8,
         sink: &mut (dyn OrderSink + Send),
     ) -> Result<(), DbError> {
-        let seen = self.retryable_errors();
-        let mut told = false;
-        match self
-            .stream_orders_once(user, compare, passes, sink, &mut told)
-            .await
-        {
-            Err(error) if !told && self.retryable_errors() != seen => {
-                tracing::info!(%error, "retrying once");
-                self.stream_orders_once(user, compare, passes, sink, &mut told)
-                    .await
-            }
-            result => result,
-        }
+        let args = (user, compare, passes, sink);
+        self.retried_stream(args, |db, (user, compare, passes, sink), told| {
+            Box::pin(db.stream_orders_once(user, *compare, *passes, *sink, told))
+        })
+        .await
     }
 
     async fn stream_orders_once(

@@ -531,21 +531,13 @@ impl Database {
         query: &UserQuery,
         tenant: Option<&str>,
         passes: u8,
-        sink: &mut dyn UserSink,
+        sink: &mut (dyn UserSink + Send),
     ) -> Result<(), DbError> {
-        let seen = self.retryable_errors();
-        let mut told = false;
-        match self
-            .stream_users_once(query, tenant, passes, sink, &mut told)
-            .await
-        {
-            Err(error) if !told && self.retryable_errors() != seen => {
-                tracing::info!(%error, "retrying once");
-                self.stream_users_once(query, tenant, passes, sink, &mut told)
-                    .await
-            }
-            result => result,
-        }
+        let args = (query, tenant, passes, sink);
+        self.retried_stream(args, |db, (query, tenant, passes, sink), told| {
+            Box::pin(db.stream_users_once(query, *tenant, *passes, *sink, told))
+        })
+        .await
     }
 
     async fn stream_users_once(
@@ -553,7 +545,7 @@ impl Database {
         query: &UserQuery,
         tenant: Option<&str>,
         passes: u8,
-        sink: &mut dyn UserSink,
+        sink: &mut (dyn UserSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
         let mut tx = self.read_tx().await?;
@@ -765,7 +757,7 @@ impl Database {
         request: &PageRequest<'_>,
         passes: u8,
         catalog: &TenantCatalog,
-        sink: &mut dyn UserSink,
+        sink: &mut (dyn UserSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
         let source = self.tables.users_table.clone();
