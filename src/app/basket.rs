@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_mouse, no_text, no_warning, nothing, Screen, Status};
+use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
 use crate::db::{rank_basket, BasketTenant, Database, DbError, OrderLine, QueryHandle, User};
@@ -106,16 +106,11 @@ const OWN: &[Binding] = &[
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
-    on_resize: nothing,
-    refresh: nothing,
     keys: |_| KEYS,
     on_action,
-    on_key: no_text,
-    on_mouse: no_mouse,
     loads: |state| vec![&state.basket.load],
     status,
     fresh: BASKET_SLOT.0,
-    warning: no_warning,
     export: |state| {
         let basket = &state.basket;
         let (Some(user), Some(lines)) = (&basket.user, &basket.lines) else {
@@ -140,6 +135,7 @@ pub const SCREEN: Screen = Screen {
         ("Total", "over the lines it sells only"),
         ("▼/▲", "cheaper/dearer than own, same lines"),
     ],
+    ..Screen::BASE
 };
 
 fn status(state: &State) -> Status {

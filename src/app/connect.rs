@@ -7,7 +7,7 @@ use super::keymap::{bind, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, 
 use super::load::Ticket;
 use super::msg::Effect;
 use super::picker::{Choice, Picker, PROFILE_KEYS};
-use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
+use super::screen::{Screen, Status};
 use super::state::{Data, Session, State, View};
 use crate::db::{choose_compare_tenant, Database, Page, QueryHandle};
 use std::time::Duration;
@@ -116,8 +116,6 @@ const FAILED_FIRST: KeyTable = &[
 const PICKING: KeyTable = PROFILE_KEYS;
 
 pub const SCREEN: Screen = Screen {
-    on_resize: nothing,
-    refresh: nothing,
     // Nothing is read yet: no "as of" time.
     fresh: "",
     keys: |state| match state.session.connect.phase {
@@ -135,7 +133,6 @@ pub const SCREEN: Screen = Screen {
         }
         Vec::new()
     },
-    on_mouse: no_mouse,
     loads: |state| vec![&state.session.connect],
     status: |state| match &state.session.connect.phase {
         Phase::Connecting
@@ -149,14 +146,13 @@ pub const SCREEN: Screen = Screen {
         Phase::Failed(error) => Status::Failed(error.message.clone()),
         Phase::Picking => Status::Empty,
     },
-    warning: no_warning,
-    export: |_| None,
     help: &[
         ("While connecting", CONNECTING),
         ("When it failed", FAILED),
         ("Profiles (type to filter)", PICKING),
     ],
     marks: &[("●", "the profile in use")],
+    ..Screen::BASE
 };
 
 /// Reads what the first frame of `db` needs, in a constant number of

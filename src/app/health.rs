@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{export_loaded, no_mouse, no_text, no_warning, nothing, Screen, Status};
+use super::screen::{export_loaded, nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle, TenantCatalog};
@@ -399,15 +399,11 @@ const OWN: &[Binding] = &[
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
 
 pub const SCREEN: Screen = Screen {
-    on_resize: nothing,
     // Heavy: `r` runs the checks, never the timer.
     refresh: nothing,
     keys: |_| KEYS,
     fresh: "health",
     on_action,
-    on_key: no_text,
-    on_mouse: no_mouse,
-    warning: no_warning,
     loads: |state| vec![&state.health.report, &state.health.leaks],
     status: |state| {
         Status::of(&state.health.report, |r| {
@@ -425,6 +421,7 @@ pub const SCREEN: Screen = Screen {
         ("·", "said, not a finding"),
         ("~", "estimated from statistics"),
     ],
+    ..Screen::BASE
 };
 
 pub fn open(state: &mut State) -> Vec<Effect> {

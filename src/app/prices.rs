@@ -8,7 +8,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_mouse, no_text, no_warning, Screen, Status};
+use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
 use crate::geometry;
@@ -106,9 +106,6 @@ pub const SCREEN: Screen = Screen {
     refresh: |state| request(state, true),
     keys: |_| KEYS,
     on_action,
-    on_key: no_text,
-    on_mouse: no_mouse,
-    warning: no_warning,
     loads: |state| vec![&state.prices.matrix],
     status,
     fresh: "prices",
@@ -124,6 +121,7 @@ pub const SCREEN: Screen = Screen {
         ("—", "not sold there"),
         ("×", "spread (highest / lowest) of those shown"),
     ],
+    ..Screen::BASE
 };
 
 /// What was priced, and which tenants could not be, with the first reason.

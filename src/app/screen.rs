@@ -78,6 +78,25 @@ pub struct Screen {
 }
 
 impl Screen {
+    /// A view that does nothing: each view's table names what it does and
+    /// takes the rest from here (`..Screen::BASE`). Every view names its
+    /// `keys`, `on_action`, `status`, `help` and `marks`.
+    pub const BASE: Screen = Screen {
+        keys: |_| &[],
+        on_action: |_, _| Vec::new(),
+        on_key: no_text,
+        on_mouse: no_mouse,
+        on_resize: nothing,
+        refresh: nothing,
+        loads: |_| Vec::new(),
+        status: |_| Status::Empty,
+        fresh: "",
+        warning: no_warning,
+        export: |_| None,
+        help: &[],
+        marks: &[],
+    };
+
     /// How many lines the `?` popup has: per key table its title, its keys
     /// and a blank line; then the marks' title, the marks and the mouse line.
     pub fn help_line_count(&self) -> usize {

@@ -10,7 +10,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
-use super::screen::{no_mouse, no_warning, nothing, Screen, Status};
+use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
 use crate::geometry;
@@ -149,7 +149,6 @@ pub const SEARCHING: KeyTable = &[&[
 ]];
 
 pub const SCREEN: Screen = Screen {
-    on_resize: nothing,
     refresh: load_directory,
     keys: |state| {
         if state.tenants.search.editing {
@@ -160,11 +159,9 @@ pub const SCREEN: Screen = Screen {
     },
     on_action,
     on_key: edit,
-    on_mouse: no_mouse,
     loads: |state| vec![&state.tenants.directory, &state.tenants.search.load],
     status,
     fresh: DIRECTORY_SLOT.0,
-    warning: no_warning,
     export: |state| {
         // The rows on screen: the search's users, else the tenants.
         let search = &state.tenants.search;
@@ -183,6 +180,7 @@ pub const SCREEN: Screen = Screen {
         ("!", "tenant registered, schema missing"),
         ("✗", "tenant could not be searched"),
     ],
+    ..Screen::BASE
 };
 
 /// Where the dashboard opens: the tenants pane when users live in each

@@ -27,7 +27,7 @@ use keys::{KEYS_NARROWED, KEYS_TENANT};
 use crate::app::keymap::Action;
 use crate::app::load::{Load, Ticket};
 use crate::app::msg::{Delay, Effect};
-use crate::app::screen::{nothing, Screen};
+use crate::app::screen::Screen;
 use crate::app::state::State;
 use crate::db::{
     choose_compare_tenant, CompareChoice, DbError, OrdersReport, OrdersTotals, Page, TenantCatalog,
@@ -75,7 +75,6 @@ impl Default for Dashboard {
 use Action::*;
 
 pub const SCREEN: Screen = Screen {
-    on_resize: nothing,
     refresh,
     keys: |state| {
         let dashboard = &state.dashboard;
@@ -132,6 +131,7 @@ pub const SCREEN: Screen = Screen {
         ("▲", "comparison tenant dearer"),
         ("—", "no price (not sold there)"),
     ],
+    ..Screen::BASE
 };
 
 impl Dashboard {
