@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crossterm::event::KeyCode;
+
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -83,6 +85,7 @@ impl Job {
 }
 
 use Action::*;
+use Key::{Char, Code};
 
 const NAV: [Binding; 6] = navigation(Rows {
     up: "tenant up",
@@ -94,13 +97,13 @@ const NAV: [Binding; 6] = navigation(Rows {
 
 const OWN: &[Binding] = &[
     bind(
-        &[Key::Code(crossterm::event::KeyCode::Enter)],
+        &[Code(KeyCode::Enter)],
         Choose,
         "compare with this tenant",
         true,
     ),
-    bind(&[Key::Char('r')], Reload, "price again", true),
-    bind(&[Key::Char('e')], Export, "export CSV", false),
+    bind(&[Char('r')], Reload, "price again", true),
+    bind(&[Char('e')], Export, "export CSV", false),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];

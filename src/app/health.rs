@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crossterm::event::KeyCode;
+
 use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -369,6 +371,7 @@ impl Job {
 }
 
 use Action::*;
+use Key::{Char, Code};
 
 const NAV: [Binding; 6] = navigation(Rows {
     up: "move up",
@@ -379,21 +382,11 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 
 const OWN: &[Binding] = &[
-    bind(
-        &[Key::Code(crossterm::event::KeyCode::Enter)],
-        Choose,
-        "tenant's users",
-        true,
-    ),
-    bind(&[Key::Char('L')], ShowLeaks, "find leaked orders", true),
-    bind(
-        &[Key::Char('f')],
-        OnlyFindings,
-        "only rows with findings",
-        true,
-    ),
-    bind(&[Key::Char('r')], Reload, "reload", true),
-    bind(&[Key::Char('e')], Export, "export CSV", true),
+    bind(&[Code(KeyCode::Enter)], Choose, "tenant's users", true),
+    bind(&[Char('L')], ShowLeaks, "find leaked orders", true),
+    bind(&[Char('f')], OnlyFindings, "only rows with findings", true),
+    bind(&[Char('r')], Reload, "reload", true),
+    bind(&[Char('e')], Export, "export CSV", true),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];
