@@ -74,39 +74,22 @@ const SHARED: &[Binding] = &[
 
 /// Esc steps back (never quits): out of a "who ordered" list, else drops
 /// the filter. In the hint bar only when there is something to step back from.
-const END: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Esc)],
-        Back,
-        "back: clear filter or list",
-        false,
-    ),
-    QUIT,
-];
+const END: &[Binding] = &end("back: clear filter or list", false);
 /// One tenant's users (from the tenants pane): Esc goes back there.
-const END_TENANT: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "back to tenants", true),
-    QUIT,
-];
-const END_NARROWED: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "clear filter", true),
-    QUIT,
-];
+const END_TENANT: &[Binding] = &end("back to tenants", true);
+const END_NARROWED: &[Binding] = &end("clear filter", true);
 /// Entered from another view (see `app::nav`): Esc returns there, and
 /// the hint says where.
-const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
-const END_PRICES: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "back to the matrix", true),
-    QUIT,
-];
-const END_HEALTH: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "back to health", true),
-    QUIT,
-];
-const END_BASKET: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "back to the basket", true),
-    QUIT,
-];
+const END_BACK: &[Binding] = &end("back", true);
+const END_PRICES: &[Binding] = &end("back to the matrix", true);
+const END_HEALTH: &[Binding] = &end("back to health", true);
+const END_BASKET: &[Binding] = &end("back to the basket", true);
+
+/// The list's last keys: Esc, saying `back` where it goes (`hint`: in the
+/// hint bar), then quit.
+const fn end(back: &'static str, hint: bool) -> [Binding; 2] {
+    [bind(&[Code(KeyCode::Esc)], Back, back, hint), QUIT]
+}
 
 pub const KEYS: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END];
 pub(super) const KEYS_NARROWED: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END_NARROWED];
