@@ -61,6 +61,14 @@ pub fn demo_state() -> State {
     state
 }
 
+/// [`demo_state`] with rich_dude (of client1) selected.
+pub fn rich_dude_selected() -> State {
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('j'));
+    press(&mut state, KeyCode::Char('j'));
+    state
+}
+
 /// `n` users named u00000.., a page of a much longer list.
 pub fn numbered(from: usize, n: usize) -> Vec<User> {
     (from..from + n)

@@ -318,9 +318,7 @@ mod tests {
     /// the basket, on that tenant (it used to stay on the dashboard).
     #[test]
     fn basket_then_enter_then_esc_is_the_basket_on_the_same_tenant() {
-        let mut state = demo_state();
-        press(&mut state, KeyCode::Char('j'));
-        press(&mut state, KeyCode::Char('j')); // rich_dude of client1
+        let mut state = rich_dude_selected();
         let effects = press(&mut state, KeyCode::Char('b'));
         assert_eq!(state.view, View::Basket);
         let job = jobs(&effects)

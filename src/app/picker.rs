@@ -268,7 +268,7 @@ pub fn compare_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{chars, demo_state, press};
+    use crate::fixtures::{chars, demo_state, press, rich_dude_selected};
     use crossterm::event::KeyModifiers;
 
     fn typed(picker: &mut Picker, text: &str, rows: usize) {
@@ -378,9 +378,7 @@ mod tests {
     /// closes it with the comparison as it was.
     #[test]
     fn the_comparison_picker_picks_by_typing_and_esc_changes_nothing() {
-        let mut state = demo_state();
-        press(&mut state, KeyCode::Char('j'));
-        press(&mut state, KeyCode::Char('j')); // rich_dude of client1
+        let mut state = rich_dude_selected();
         assert_eq!(state.compare_choice().tenant.as_deref(), Some("client2"));
         press(&mut state, KeyCode::Char('C'));
         let picker = state.picker.as_ref().expect("the picker opens");

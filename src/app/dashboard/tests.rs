@@ -329,9 +329,7 @@ fn the_window_pages_forward_and_back_and_stays_bounded() {
 
 #[test]
 fn comparison_cycles_and_skips_the_users_own_tenant() {
-    let mut state = demo_state();
-    press(&mut state, KeyCode::Char('j'));
-    press(&mut state, KeyCode::Char('j')); // rich_dude of client1
+    let mut state = rich_dude_selected();
     assert_eq!(state.compare_choice().tenant.as_deref(), Some("client2"));
     let effects = press(&mut state, KeyCode::Char('c'));
     let key = orders_key(&effects);
