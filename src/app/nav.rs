@@ -133,6 +133,12 @@ mod tests {
         update(state, AppMsg::from(msg));
     }
 
+    /// The users list that `effects` load, read: poor_dude of client2.
+    fn deliver_poor_dude(state: &mut State, effects: &[Effect]) {
+        let rows = vec![user("2", "poor_dude", "client2")];
+        deliver_page(state, page_request(effects), rows);
+    }
+
     fn selected(state: &State) -> Option<&str> {
         state.selected_user().map(|u| u.name.as_str())
     }
@@ -159,11 +165,7 @@ mod tests {
             state.dashboard.tenant.as_ref().map(|t| t.schema.as_str()),
             Some("client2")
         );
-        deliver_page(
-            &mut state,
-            page_request(&effects),
-            vec![user("2", "poor_dude", "client2")],
-        );
+        deliver_poor_dude(&mut state, &effects);
 
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Tenants);
@@ -251,11 +253,7 @@ mod tests {
             hints.contains(&("Esc".into(), "back to the matrix")),
             "the hint says where Esc goes: {hints:?}"
         );
-        deliver_page(
-            &mut state,
-            page_request(&effects),
-            vec![user("2", "poor_dude", "client2")],
-        );
+        deliver_poor_dude(&mut state, &effects);
 
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.view, View::Prices);
