@@ -17,14 +17,17 @@ pub(super) const NAV: [Binding; 6] = navigation(Rows {
     hint: false,
 });
 
+/// Tab: the other pane, from either.
+const SWITCH_PANE: Binding = bind(
+    &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+    SwitchFocus,
+    "switch pane",
+    false,
+);
+
 /// The users list's own: the focus, its row's details and copies.
 pub(super) const OWN: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        SwitchFocus,
-        "switch pane",
-        false,
-    ),
+    SWITCH_PANE,
     bind(&[Code(KeyCode::Right)], Right, "orders pane", false),
     bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
     bind(&[Char('y')], CopyId, "copy user id", false),
@@ -42,12 +45,7 @@ const NAV_LINES: [Binding; 6] = navigation(Rows {
 
 /// The orders pane's own: the focus, the line under the cursor.
 const LINES_OWN: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        SwitchFocus,
-        "switch pane",
-        false,
-    ),
+    SWITCH_PANE,
     bind(&[Code(KeyCode::Left)], Left, "users pane", false),
     bind(&[Code(KeyCode::Enter)], ShowDetail, "line details", true),
     bind(&[Char('y'), Char('Y')], CopyId, "copy line (TSV)", true),
