@@ -147,6 +147,32 @@ async fn an_unannounced_pooler_is_detected_and_the_statement_retried() {
     }
 }
 
+/// A stream (`stream_users`, which shares `Database::retried_stream` with
+/// `stream_orders`) that meets the pooler's first conflict before it told
+/// its sink anything runs once more and writes every user once: connected
+/// unannounced, before another client left its statements.
+#[tokio::test]
+async fn a_stream_meeting_the_first_pooler_conflict_is_retried() {
+    use tenantscope::db::UserQuery;
+    use tenantscope::output::{Destination, Format, UsersWriter};
+    let test_db = TestDatabase::demo().await;
+    let pooler = TestPooler::start();
+    let db = through(&pooler, &test_db, false).await;
+    assert!(!db.pooler_mode(), "no conflict yet");
+    leave_named_statements(&pooler, &test_db.name).await;
+    let mut writer = UsersWriter::new(Format::Csv, Destination::PipeOrFile, Vec::new());
+    let passes = writer.passes();
+    db.stream_users(&UserQuery::default(), None, passes, &mut writer)
+        .await
+        .expect("retried in pooler mode");
+    assert!(db.pooler_mode(), "the stream met the conflict");
+    let (out, _) = writer.finish();
+    let out = String::from_utf8(out).unwrap();
+    for name in ["mid_dude", "poor_dude", "rich_dude", "stray_dude"] {
+        assert_eq!(out.matches(name).count(), 1, "{name} once:\n{out}");
+    }
+}
+
 async fn through(pooler: &TestPooler, db: &TestDatabase, announced: bool) -> Database {
     let source = ConnectionSource::demo(pooler.connect_options(&db.name));
     let mut settings = Settings::default();
