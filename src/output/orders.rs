@@ -290,21 +290,21 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         let (compare_total, difference) = match partial {
             Some(_) => (String::new(), String::new()),
             None => (
-                self.cell(&report.compare_total),
+                self.cell(&report.totals.compare_total),
                 self.cell(&report.difference()),
             ),
         };
         let mut rows = vec![totals(
             "Total",
-            self.cell(&report.total),
+            self.cell(&report.totals.total),
             compare_total,
             difference,
         )];
-        if report.compared_lines > 0 && partial.is_some() {
+        if report.totals.compared_lines > 0 && partial.is_some() {
             rows.push(totals(
                 "Like for like",
-                self.cell(&report.compared_total),
-                self.cell(&report.compare_total),
+                self.cell(&report.totals.compared_total),
+                self.cell(&report.totals.compare_total),
                 self.cell(&report.difference()),
             ));
         }
@@ -471,14 +471,14 @@ fn orders_document<'a>(
         compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
         compare_schema,
         orders,
-        total: &report.total,
-        compared_total: &report.compared_total,
-        compare_total: &report.compare_total,
+        total: &report.totals.total,
+        compared_total: &report.totals.compared_total,
+        compare_total: &report.totals.compare_total,
         compare_missing: report
             .compare_tenant
             .as_ref()
             .filter(|_| report.compare_error.is_none())
-            .map(|_| report.compare_missing),
+            .map(|_| report.totals.compare_missing),
         items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
             rule: choice.rule.name(),
             why: &choice.why,
