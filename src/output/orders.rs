@@ -138,23 +138,6 @@ pub fn orders(
     String::from_utf8(writer.finish()).expect("UTF-8 text")
 }
 
-/// The CSV of every one of `user`'s order lines compared with `compare`,
-/// read from `db` as it is written (the dashboard's export of a user
-/// whose lines the pane holds only a window of).
-pub async fn orders_csv_read(
-    db: &crate::db::Database,
-    (user, compare, catalog): &(User, Option<String>, TenantCatalog),
-) -> Result<String, String> {
-    let to = Destination::PipeOrFile;
-    let headers = order_headers(compare.as_deref(), catalog, to);
-    let headers: Vec<(&str, Align)> = headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
-    let mut writer = OrdersWriter::new(user, catalog, &headers, Format::Csv, to, Vec::new());
-    db.stream_orders(user, compare.as_deref(), 1, &mut writer)
-        .await
-        .map_err(|e| format!("cannot export: {e}"))?;
-    String::from_utf8(writer.finish()).map_err(|e| e.to_string())
-}
-
 /// The table's headers, naming the comparison tenant.
 pub fn order_headers(
     compare_schema: Option<&str>,
