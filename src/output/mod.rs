@@ -215,6 +215,23 @@ pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
     out
 }
 
+/// One element of a pretty JSON array written as it comes: `lead` (the
+/// opening bracket or the comma), then `exact` (serde_json's pretty text)
+/// with every line indented by `indent` (no string holds a raw newline:
+/// serde_json escapes them), as [`json_for`] writes it to `to`.
+pub(crate) fn json_element(exact: &str, lead: &str, indent: &str, to: Destination) -> String {
+    let mut text = String::with_capacity(exact.len() + 64);
+    text.push_str(lead);
+    for (i, line) in exact.split('\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(indent);
+        text.push_str(line);
+    }
+    json_for(text, to)
+}
+
 /// Pretty JSON text as `to` receives it: on a terminal DEL, C1, bidi and
 /// zero-width characters as `\uXXXX` (see [`json`]).
 pub(crate) fn json_for(exact: String, to: Destination) -> String {

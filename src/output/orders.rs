@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{json_for, Align, ColumnWidths, CsvRecords, Destination, Format};
+use super::{json_element, json_for, Align, ColumnWidths, CsvRecords, Destination, Format};
 use crate::db::{OrderLine, OrderSink, OrdersReport, TenantCatalog, User};
 use crate::money::Value;
 use crate::text;
@@ -407,17 +407,8 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
             Format::Json => {
                 let exact =
                     serde_json::to_string_pretty(&line_json(line)).expect("serializable values");
-                let mut text = String::with_capacity(exact.len() + 64);
-                text.push_str(if first { "\n" } else { ",\n" });
-                for (i, part) in exact.split('\n').enumerate() {
-                    if i > 0 {
-                        text.push('\n');
-                    }
-                    text.push_str("    ");
-                    text.push_str(part);
-                }
-                let text = json_for(text, self.to);
-                self.put(&text)
+                let lead = if first { "\n" } else { ",\n" };
+                self.put(&json_element(&exact, lead, "    ", self.to))
             }
             Format::Table => {
                 if let Some(problem) = line_problem(line) {
