@@ -31,7 +31,7 @@ impl Database {
     /// the comparison as [`Database::priced_orders`] reads it. When they
     /// are all the lines, the report's totals are theirs
     /// (`totals_known`); else the totals are still to come from
-    /// [`Database::orders_totals`], and `line_count` is the page's.
+    /// [`Database::orders_totals`], and `totals.lines` is the page's.
     pub async fn orders_head(
         &self,
         user: &User,
