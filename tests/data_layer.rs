@@ -59,10 +59,10 @@ async fn reference_data_prices_rich_dude_against_client2() {
     );
     assert_eq!(plain(&report.lines[0].unit_price), "5000.00");
     assert_eq!(plain(&report.lines[0].compare_unit_price), "1000.00");
-    assert_eq!(plain(&report.total), "60000.00");
-    assert_eq!(plain(&report.compare_total), "10500.00");
-    assert_eq!(plain(&report.compared_total), "60000.00");
-    assert_eq!(report.compare_missing, 0);
+    assert_eq!(plain(&report.totals.total), "60000.00");
+    assert_eq!(plain(&report.totals.compare_total), "10500.00");
+    assert_eq!(plain(&report.totals.compared_total), "60000.00");
+    assert_eq!(report.totals.compare_missing, 0);
 }
 
 #[tokio::test]
@@ -87,15 +87,15 @@ async fn item_the_comparison_tenant_does_not_sell_has_no_price() {
     // comparison cover Tesla alone, and the Huawei line is counted missing.
     // client3's price is a float (3500): a total at the data's scale.
     assert_eq!(plain(&tesla.compare_total), "35000");
-    assert_eq!(plain(&report.compare_total), "35000");
-    assert_eq!(plain(&report.compared_total), plain(&tesla.total));
+    assert_eq!(plain(&report.totals.compare_total), "35000");
+    assert_eq!(plain(&report.totals.compared_total), plain(&tesla.total));
     assert_eq!(
         report.difference(),
-        report.compare_total.minus(&tesla.total)
+        report.totals.compare_total.minus(&tesla.total)
     );
-    assert_eq!(report.compare_missing, 1);
+    assert_eq!(report.totals.compare_missing, 1);
     assert_eq!(
-        report.total,
+        report.totals.total,
         Value::sum(report.lines.iter().map(|l| &l.total)),
         "the own total still covers every line"
     );
@@ -343,7 +343,7 @@ async fn configured_shared_table_and_tenant_column_are_used() {
     let ann = db.user("1").await.unwrap();
     assert_eq!(ann.tenant.as_deref(), Some("Acme Corp"));
     let report = db.priced_orders(&ann, None).await.unwrap();
-    assert_eq!(plain(&report.total), "10.00");
+    assert_eq!(plain(&report.totals.total), "10.00");
 
     settings.tenancy.users.tenant_column = "org".into();
     let error = Database::connect(&ConnectionSource::demo(test_db.options.clone()), &settings)

@@ -44,7 +44,7 @@ async fn a_write_attempted_through_the_query_path_fails() {
     let report = db.priced_orders(&rich, Some("sneaky")).await.unwrap();
     let why = report.compare_error.clone().unwrap_or_default();
     assert!(why.contains("read-only transaction"), "{report:?}");
-    assert_eq!(report.total.plain().as_deref(), Some("60000.00"));
+    assert_eq!(report.totals.total.plain().as_deref(), Some("60000.00"));
     assert!(report
         .lines
         .iter()
@@ -97,7 +97,7 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     let rich = db.user("1").await.unwrap();
     let report = db.priced_orders(&rich, Some("client5")).await.unwrap();
     assert_eq!(report.lines[0].compare_unit_price, dec("4300.00"));
-    assert_eq!(report.total, dec("60000.00"));
+    assert_eq!(report.totals.total, dec("60000.00"));
     // Health, leaks and the price matrix need nothing more.
     let health = db.health(None).await.unwrap();
     assert_eq!(health.tenants.len(), 5);
@@ -236,7 +236,7 @@ async fn missing_items_nulls_and_numeric_edges_are_shown_sensibly() {
     assert_eq!(lines[4].total.plain().as_deref(), Some("-0.01"));
     // Three lines have no total (NULL price, missing item, NULL quantity):
     // the own total is unknown rather than the sum of the other two.
-    assert_eq!(report.total, Money::Missing);
+    assert_eq!(report.totals.total, Money::Missing);
     assert_eq!(
         report.total_gap().as_deref(),
         Some("3 lines without a total")

@@ -150,7 +150,7 @@ async fn every_numeric_type_is_read_exactly() {
         let line = &report.lines[0];
         assert_eq!(plain(&line.unit_price), *price, "{price_type} price");
         assert_eq!(plain(&line.total), *total, "{price_type} price × 3");
-        assert_eq!(plain(&report.total), *total, "{price_type}");
+        assert_eq!(plain(&report.totals.total), *total, "{price_type}");
     }
     for (n, (quantity_type, _, quantity, total)) in quantities.iter().enumerate() {
         let user = conn.user(&format!("q{n}")).await.unwrap();

@@ -213,12 +213,16 @@ async fn check(case: Case, db: &Database, admin: &mut PgConnection) -> Result<()
     match exact_sum {
         Some(sum) if (sum.to_plain_string().len() as i128) <= MAX_CHARS => {
             // The server's own sum agrees with the sum of its products.
-            let total = report.total.number();
+            let total = report.totals.total.number();
             prop_assert_eq!(total, Some(&sum));
             prop_assert_eq!(total.unwrap().fractional_digit_count(), sum_scale);
         }
-        Some(_) => prop_assert!(!report.total.is_number()),
-        None => prop_assert_eq!(&report.total, &Value::Missing, "never a sum over a gap"),
+        Some(_) => prop_assert!(!report.totals.total.is_number()),
+        None => prop_assert_eq!(
+            &report.totals.total,
+            &Value::Missing,
+            "never a sum over a gap"
+        ),
     }
     let server_sum: Option<String> = sqlx::query_scalar(&format!(
         "SELECT sum({q} * {p})::text FROM pc.orders o JOIN pc.items i ON i.id = o.item_id",
@@ -228,7 +232,7 @@ async fn check(case: Case, db: &Database, admin: &mut PgConnection) -> Result<()
     .fetch_one(&mut *admin)
     .await
     .unwrap();
-    if let (Some(ours), Some(server)) = (report.total.number(), finite(&server_sum)) {
+    if let (Some(ours), Some(server)) = (report.totals.total.number(), finite(&server_sum)) {
         prop_assert_eq!(ours, &server);
     }
 

@@ -200,3 +200,55 @@ async fn the_cursor_pages_through_a_long_list_in_the_real_loop() {
     assert!(frame.contains("349.25"), "{frame}");
     app.quit().await;
 }
+
+/// `e` on a user whose lines the pane holds only a window of: the file
+/// has every line, read as it is written, byte for byte the CSV of the
+/// whole report in memory (the export of a pane that holds every line).
+#[tokio::test]
+async fn the_export_of_a_window_has_every_line_as_the_whole_report_has() {
+    use tenantscope::output::{orders, Destination, Format};
+    let lines = 2 * dashboard::WINDOW_CAP + 7;
+    let db = bulk_database(lines).await;
+    let conn = connect(&db).await;
+    let mut state = initial_state(&conn, "demo".into(), Some("other".into()), Duration::ZERO)
+        .await
+        .unwrap();
+    dashboard::open_on_user(&mut state, &conn, "bulk", None)
+        .await
+        .unwrap();
+    let mut app = start_app_with(conn.clone(), state, (120, 30));
+    let shown = format!(
+        "Total ({} lines)",
+        tenantscope::text::thousands(lines as i64)
+    );
+    app.frame_where("the first page and the server's totals", |f| {
+        f.contains("item 1 ") && f.contains(&shown)
+    })
+    .await;
+    app.press(KeyCode::Char('e'));
+    let frame = app
+        .frame_where("the exported file", |f| {
+            f.contains("tenantscope-orders-bulk-")
+        })
+        .await;
+    let path = frame
+        .split_whitespace()
+        .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
+        .unwrap_or_else(|| panic!("no file name in:\n{frame}"))
+        .to_string();
+    let csv = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let state = app.quit().await;
+    let user = conn.user("bulk").await.unwrap();
+    let whole = conn.priced_orders(&user, Some("other")).await.unwrap();
+    assert_eq!(whole.lines.len(), lines);
+    let expected = orders(
+        &user,
+        &whole,
+        &state.catalog,
+        Format::Csv,
+        Destination::PipeOrFile,
+    );
+    assert_eq!(csv.lines().count(), lines + 1);
+    assert_eq!(csv, expected);
+}

@@ -174,11 +174,11 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     // ...and exactly (digits and scale) as the client sums every line.
     let all = conn.priced_orders(&user, Some("other")).await.unwrap();
     assert_eq!(all.lines.len(), LINES as usize);
-    assert_eq!(totals, all.totals());
+    assert_eq!(totals, all.totals);
     let digits = |t: &tenantscope::db::OrdersTotals| {
         [&t.total, &t.compare_total, &t.compared_total].map(Value::plain)
     };
-    assert_eq!(digits(&totals), digits(&all.totals()));
+    assert_eq!(digits(&totals), digits(&all.totals));
 
     // Digits and scale, not just the value: 3 × 20.00 is 60.00, never 60.
     let even = conn.user("even").await.unwrap();
@@ -191,7 +191,7 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     let digits = |t: &tenantscope::db::OrdersTotals| {
         [&t.total, &t.compare_total, &t.compared_total].map(Value::plain)
     };
-    assert_eq!(digits(&totals), digits(&all.totals()));
+    assert_eq!(digits(&totals), digits(&all.totals));
     assert_eq!(digits(&totals)[1].as_deref(), Some("126.75"));
 
     // A gap makes the total unknown and says why, as the client does.
@@ -208,7 +208,7 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     assert_eq!(totals.total, Value::Missing, "never a sum over a gap");
     assert_eq!(totals.gap.as_deref(), Some("2 lines without a total"));
     let all = conn.priced_orders(&user, Some("other")).await.unwrap();
-    assert_eq!(totals, all.totals());
+    assert_eq!(totals, all.totals);
     db.run_sql(&format!(
         "DELETE FROM bulk.orders WHERE id = {};",
         LINES * 3 + 2
@@ -218,7 +218,7 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     assert_eq!(totals.gap.as_deref(), Some("1 line with a missing item"));
     assert_eq!(
         totals,
-        conn.priced_orders(&user, None).await.unwrap().totals()
+        conn.priced_orders(&user, None).await.unwrap().totals
     );
 }
 
@@ -324,7 +324,7 @@ impl OrderSink for Recorded {
     fn totals(&mut self, report: &OrdersReport) -> bool {
         assert!(report.totals_known);
         assert!(self.totals.is_none(), "the totals come once");
-        self.totals = Some((self.lines.len(), report.totals()));
+        self.totals = Some((self.lines.len(), report.totals.clone()));
         true
     }
 }

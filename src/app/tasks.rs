@@ -3,8 +3,10 @@
 //! running, on the server); connections are made in tasks too ([`Connector`]).
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::future::Future;
-use std::io;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +18,7 @@ use super::clipboard::Clipboard;
 use super::connect;
 use super::msg::{Delay, Effect, Msg, Slot, Task};
 use super::state::Data;
-use crate::db::{Database, QueryHandle};
+use crate::db::{Database, QueryHandle, TenantCatalog, User};
 
 /// What a successful connection brings: the database and the dashboard's
 /// data on it, which replaces the old database's.
@@ -140,7 +142,6 @@ impl Executor {
                 stem,
                 document: crate::output::Document::OrdersToRead(what),
             } => {
-                // Read whole (streamed) first, then written as any export.
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();
                 let Some(db) = self.db.clone() else {
@@ -148,17 +149,8 @@ impl Executor {
                     return false;
                 };
                 tokio::spawn(async move {
-                    let csv = match crate::output::orders_csv_read(&db, &what).await {
-                        Ok(csv) => csv,
-                        Err(why) => {
-                            let _ = results.send(Msg::Exported(Err(why)));
-                            return;
-                        }
-                    };
-                    let _ = tokio::task::spawn_blocking(move || {
-                        let _ = results.send(Msg::Exported(export_file(dir, &stem, &csv)));
-                    })
-                    .await;
+                    let result = export_orders(&db, dir, &stem, &what).await;
+                    let _ = results.send(Msg::Exported(result));
                 });
             }
             Effect::Export { stem, document } => {
@@ -334,24 +326,33 @@ fn local_stamp() -> String {
     )
 }
 
-/// Writes an export's `csv` into `dir` (else the default export
-/// directory, created if needed): the path written, or why not.
-fn export_file(dir: Option<std::path::PathBuf>, stem: &str, csv: &str) -> Result<String, String> {
-    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
-        .and_then(|()| write_export(&dir, stem, csv, &local_stamp()))
+/// Writes an export's `csv` into `dir` (see [`export_dir`]): the path
+/// written, or why not.
+fn export_file(dir: Option<PathBuf>, stem: &str, csv: &str) -> Result<String, String> {
+    write_export(&export_dir(dir)?, stem, csv, &local_stamp())
 }
 
-/// Writes an export to a new file in `dir`, named by `stem` and `stamp`;
-/// never overwrites one.
-fn write_export(
-    dir: &std::path::Path,
-    stem: &str,
-    csv: &str,
-    stamp: &str,
-) -> Result<String, String> {
-    use std::io::Write;
+/// Where exports go: `dir`, else the default export directory; created
+/// if needed.
+fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
+    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
+    std::fs::create_dir_all(&dir)
+        .map(|()| dir.clone())
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
+/// Writes an export to a new file in `dir`, named by `stem` and `stamp`
+/// (see [`create_export`]).
+fn write_export(dir: &Path, stem: &str, csv: &str, stamp: &str) -> Result<String, String> {
+    let (mut file, path) = create_export(dir, stem, stamp)?;
+    let name = path.display().to_string();
+    file.write_all(csv.as_bytes())
+        .map(|()| name.clone())
+        .map_err(|e| format!("cannot write {name}: {e}"))
+}
+
+/// A new file in `dir` named by `stem` and `stamp`; never one that exists.
+fn create_export(dir: &Path, stem: &str, stamp: &str) -> Result<(File, PathBuf), String> {
     for attempt in 0..100 {
         let suffix = if attempt == 0 {
             String::new()
@@ -359,23 +360,122 @@ fn write_export(
             format!("-{attempt}")
         };
         let path = dir.join(format!("tenantscope-{stem}-{stamp}{suffix}.csv"));
-        let name = path.display().to_string();
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
         {
-            Ok(mut file) => {
-                return file
-                    .write_all(csv.as_bytes())
-                    .map(|()| name.clone())
-                    .map_err(|e| format!("cannot write {name}: {e}"));
-            }
+            Ok(file) => return Ok((file, path)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(format!("cannot create {name}: {e}")),
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
         }
     }
     Err("cannot find a free file name for the export".into())
+}
+
+/// A user's orders (compared with a tenant) read into a new export file
+/// as the lines arrive ([`write_orders_csv`]): the path written, or why
+/// not (a file begun is removed then).
+async fn export_orders(
+    db: &Database,
+    dir: Option<PathBuf>,
+    stem: &str,
+    what: &(User, Option<String>, TenantCatalog),
+) -> Result<String, String> {
+    let (file, path) = create_export(&export_dir(dir)?, stem, &local_stamp())?;
+    let name = path.display().to_string();
+    let written = match write_orders_csv(db, what, file).await {
+        Ok(_) => return Ok(name),
+        Err(OrdersExportError::Read(e)) => format!("cannot export: {e}"),
+        Err(OrdersExportError::Write(e)) => format!("cannot write {name}: {e}"),
+    };
+    let _ = std::fs::remove_file(&path);
+    Err(written)
+}
+
+/// Why an orders export failed.
+#[derive(Debug)]
+enum OrdersExportError {
+    Read(crate::db::DbError),
+    Write(io::Error),
+}
+
+/// Buffered writes to an export file (the CLI's stdout buffer's size).
+const EXPORT_BUFFER: usize = 64 * 1024;
+
+/// The CSV of every one of a user's order lines compared with a tenant,
+/// as the dashboard exports it ([`crate::output::orders`]'s bytes), read
+/// through [`Database::stream_orders`] and written to `out` as the lines
+/// arrive: memory holds a batch and a buffer, never the export. `out`
+/// back, flushed, or why not.
+async fn write_orders_csv<W: Write + Send>(
+    db: &Database,
+    (user, compare, catalog): &(User, Option<String>, TenantCatalog),
+    out: W,
+) -> Result<W, OrdersExportError> {
+    use crate::output::{order_headers, Align, Destination, Format, OrdersWriter};
+    let to = Destination::PipeOrFile;
+    let headers = order_headers(compare.as_deref(), catalog, to);
+    let headers: Vec<(&str, Align)> = headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
+    let out = KeptError::new(io::BufWriter::with_capacity(EXPORT_BUFFER, out));
+    let mut writer = OrdersWriter::new(user, catalog, &headers, Format::Csv, to, out);
+    let read = db
+        .stream_orders(user, compare.as_deref(), 1, &mut writer)
+        .await;
+    // Flushed here: a write that failed stopped the reading quietly.
+    let out = writer.finish();
+    read.map_err(OrdersExportError::Read)?;
+    out.into_inner()
+        .and_then(|out| out.into_inner().map_err(io::IntoInnerError::into_error))
+        .map_err(OrdersExportError::Write)
+}
+
+/// A writer that keeps its first error ([`crate::output::OrdersWriter`]
+/// stops at a failed write without saying why) and refuses every write
+/// after it.
+struct KeptError<W> {
+    out: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> KeptError<W> {
+    fn new(out: W) -> KeptError<W> {
+        KeptError { out, error: None }
+    }
+
+    /// The writer, or the first error it met.
+    fn into_inner(self) -> io::Result<W> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.out),
+        }
+    }
+
+    fn kept<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        result.map_err(|error| {
+            let again = io::Error::new(error.kind(), error.to_string());
+            self.error.get_or_insert(error);
+            again
+        })
+    }
+}
+
+impl<W: Write> Write for KeptError<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        let result = self.out.write(buf);
+        self.kept(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.error.is_some() {
+            return Err(io::Error::other("an earlier write failed"));
+        }
+        let result = self.out.flush();
+        self.kept(result)
+    }
 }
 
 #[cfg(test)]
@@ -473,5 +573,107 @@ mod tests {
             "2026-12-05_154812",
         );
         assert!(missing.unwrap_err().starts_with("cannot create"));
+    }
+
+    /// What an export file receives, write by write; at the first write
+    /// it says so (`first`) and waits for `go_on`.
+    struct Watched {
+        bytes: Vec<u8>,
+        writes: usize,
+        first: Option<tokio::sync::oneshot::Sender<()>>,
+        go_on: std::sync::mpsc::Receiver<()>,
+    }
+
+    impl Write for Watched {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if let Some(first) = self.first.take() {
+                let _ = first.send(());
+                // The worker's other tasks (the server's replies) go on.
+                let _ = tokio::task::block_in_place(|| self.go_on.recv());
+            }
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The orders export is written as the lines arrive: the first bytes
+    /// reach the file while the read's cursor is still open on the server
+    /// (an export built in memory first writes once the read is over),
+    /// and they are the in-memory CSV's, byte for byte.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_orders_export_is_written_as_the_lines_arrive() {
+        use crate::config::Settings;
+        use crate::db::ConnectionSource;
+        use crate::embedded::testing::TestDatabase;
+        use crate::output::{orders, Destination, Format};
+        let test_db = TestDatabase::reference().await;
+        // 5,000 lines: five FETCH batches, several buffers of CSV.
+        test_db
+            .run_sql(
+                "CREATE SCHEMA bulk;
+                 CREATE TABLE bulk.items (id int, description text, price numeric);
+                 CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
+                 CREATE SCHEMA other;
+                 CREATE TABLE other.items (id int, description text, price numeric);
+                 CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
+                 INSERT INTO public.users (id, name, mail, password, organization_id)
+                      VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');
+                 INSERT INTO bulk.items
+                      SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, 40) n;
+                 INSERT INTO other.items
+                      SELECT n, 'item ' || n, n FROM generate_series(1, 30) n;
+                 INSERT INTO bulk.orders
+                      SELECT 3 * n, 'bulk', 1 + n % 40, 1 + n % 3 FROM generate_series(1, 5000) n;",
+            )
+            .await;
+        let db = Database::connect(
+            &ConnectionSource::demo(test_db.options.clone()),
+            &Settings::default(),
+        )
+        .await
+        .unwrap();
+        let user = db.user("bulk").await.unwrap();
+        let catalog = db.tenants().await.unwrap();
+        let what = (user.clone(), Some("other".to_string()), catalog.clone());
+        let (first, first_write) = tokio::sync::oneshot::channel();
+        let (go_on, waiting) = std::sync::mpsc::channel();
+        let out = Watched {
+            bytes: Vec::new(),
+            writes: 0,
+            first: Some(first),
+            go_on: waiting,
+        };
+        let export = {
+            let (db, what) = (db.clone(), what.clone());
+            tokio::spawn(async move { write_orders_csv(&db, &what, out).await.unwrap() })
+        };
+        first_write.await.unwrap();
+        let reading = test_db
+            .query_text(
+                "SELECT count(*)::text FROM pg_stat_activity
+                  WHERE datname = current_database() AND state = 'idle in transaction'
+                    AND query LIKE 'FETCH % FROM tenantscope_orders'",
+            )
+            .await;
+        go_on.send(()).unwrap();
+        let out = export.await.unwrap();
+        assert_eq!(reading, "1", "the first write came after the read");
+        let report = db.priced_orders(&user, Some("other")).await.unwrap();
+        assert_eq!(report.lines.len(), 5_000);
+        let whole = orders(
+            &user,
+            &report,
+            &catalog,
+            Format::Csv,
+            Destination::PipeOrFile,
+        );
+        assert!(whole.len() > 3 * EXPORT_BUFFER, "{}", whole.len());
+        assert_eq!(String::from_utf8(out.bytes).unwrap(), whole);
+        assert!(out.writes > 3, "{} writes", out.writes);
     }
 }

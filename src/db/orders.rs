@@ -153,34 +153,15 @@ pub struct OrdersReport {
     pub compare_tenant: Option<String>,
     /// The user's orders, by order id.
     pub lines: Vec<OrderLine>,
-    /// The sum of every line total; unknown if one line has none.
-    pub total: Value,
-    /// Like for like: the comparison tenant's total over the lines both
-    /// tenants price. Unknown with no comparison tenant or no such line.
-    pub compare_total: Value,
-    /// The own total over the same lines as `compare_total`.
-    pub compared_total: Value,
-    /// Lines both tenants price.
-    pub compared_lines: usize,
-    /// Lines the comparison tenant has no usable unit price for: not sold
-    /// there, NULL, NaN… (0 without a comparison tenant).
-    pub compare_missing: usize,
+    /// The totals: from [`OrdersReport::new`] (over every line), or the
+    /// server's after [`Database::orders_head`] (which counts its first
+    /// page until they come: see `totals_known`).
+    pub totals: OrdersTotals,
     /// How items were matched with the comparison tenant's, and why.
     pub item_rule: Option<RuleChoice>,
     /// Why there is no comparison although a tenant was asked for (its
     /// items cannot be read, a configured key column is missing).
     pub compare_error: Option<String>,
-    /// How many order lines the user has, once known: from
-    /// [`OrdersReport::new`] (every line), or from the server's totals
-    /// after [`Database::orders_head`] (which counts its first page until
-    /// they come: see `totals_known`).
-    pub line_count: usize,
-    /// Lines without an own total.
-    pub own_gaps: usize,
-    /// Why the own total is unknown (see [`OrdersReport::total_gap`]).
-    pub gap: Option<String>,
-    /// Lines whose comparison item has another description.
-    pub other_items: usize,
     /// The order key of each line of `lines` (keyset paging); empty when
     /// the lines were not read with their keys.
     pub keys: Vec<String>,
@@ -194,14 +175,25 @@ pub struct OrdersReport {
 /// memory ([`LinesTotals`]): the same values either way.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OrdersTotals {
+    /// How many order lines the user has.
     pub lines: usize,
+    /// The sum of every line total; unknown if one line has none.
     pub total: Value,
+    /// Like for like: the comparison tenant's total over the lines both
+    /// tenants price. Unknown with no comparison tenant or no such line.
     pub compare_total: Value,
+    /// The own total over the same lines as `compare_total`.
     pub compared_total: Value,
+    /// Lines both tenants price.
     pub compared_lines: usize,
+    /// Lines the comparison tenant has no usable unit price for: not sold
+    /// there, NULL, NaN… (0 without a comparison tenant).
     pub compare_missing: usize,
+    /// Lines without an own total.
     pub own_gaps: usize,
+    /// Why the own total is unknown (see [`OrdersReport::total_gap`]).
     pub gap: Option<String>,
+    /// Lines whose comparison item has another description.
     pub other_items: usize,
 }
 
@@ -225,22 +217,13 @@ impl OrdersReport {
         for line in &lines {
             sum.add(line);
         }
-        let totals = sum.totals();
         OrdersReport {
             tenant,
             compare_tenant,
             lines,
-            total: totals.total,
-            compare_total: totals.compare_total,
-            compared_total: totals.compared_total,
-            compared_lines: totals.compared_lines,
-            compare_missing: totals.compare_missing,
+            totals: sum.totals(),
             item_rule: None,
             compare_error: None,
-            line_count: totals.lines,
-            own_gaps: totals.own_gaps,
-            gap: totals.gap,
-            other_items: totals.other_items,
             keys: Vec::new(),
             totals_known: true,
         }
@@ -248,15 +231,7 @@ impl OrdersReport {
 
     /// The server's totals over every line (the lines held may be a page).
     pub fn set_totals(&mut self, totals: OrdersTotals) {
-        self.line_count = totals.lines;
-        self.total = totals.total;
-        self.compare_total = totals.compare_total;
-        self.compared_total = totals.compared_total;
-        self.compared_lines = totals.compared_lines;
-        self.compare_missing = totals.compare_missing;
-        self.own_gaps = totals.own_gaps;
-        self.gap = totals.gap;
-        self.other_items = totals.other_items;
+        self.totals = totals;
         self.totals_known = true;
     }
 
@@ -267,34 +242,11 @@ impl OrdersReport {
             tenant: self.tenant.clone(),
             compare_tenant: self.compare_tenant.clone(),
             lines: Vec::new(),
-            total: self.total.clone(),
-            compare_total: self.compare_total.clone(),
-            compared_total: self.compared_total.clone(),
-            compared_lines: self.compared_lines,
-            compare_missing: self.compare_missing,
+            totals: self.totals.clone(),
             item_rule: self.item_rule.clone(),
             compare_error: self.compare_error.clone(),
-            line_count: self.line_count,
-            own_gaps: self.own_gaps,
-            gap: self.gap.clone(),
-            other_items: self.other_items,
             keys: Vec::new(),
             totals_known: self.totals_known,
-        }
-    }
-
-    /// The totals as [`OrdersTotals`].
-    pub fn totals(&self) -> OrdersTotals {
-        OrdersTotals {
-            lines: self.line_count,
-            total: self.total.clone(),
-            compare_total: self.compare_total.clone(),
-            compared_total: self.compared_total.clone(),
-            compared_lines: self.compared_lines,
-            compare_missing: self.compare_missing,
-            own_gaps: self.own_gaps,
-            gap: self.gap.clone(),
-            other_items: self.other_items,
         }
     }
 
@@ -318,7 +270,7 @@ impl OrdersReport {
     /// Lines matched by id or key whose comparison item has another
     /// description: worth a look, the match may not be the same item.
     pub fn other_item_lines(&self) -> usize {
-        self.other_items
+        self.totals.other_items
     }
 
     /// The warning for [`OrdersReport::other_item_lines`], if any, with
@@ -349,13 +301,13 @@ impl OrdersReport {
 
     /// Comparison minus own, like for like; unknown when nothing compares.
     pub fn difference(&self) -> Value {
-        self.compare_total.minus(&self.compared_total)
+        self.totals.compare_total.minus(&self.totals.compared_total)
     }
 
     /// Why the own total is unknown: "1 line without a price",
     /// "2 lines without a total" (mixed reasons).
     pub fn total_gap(&self) -> Option<String> {
-        self.gap.clone()
+        self.totals.gap.clone()
     }
 
     /// How partial the comparison is, when it is: "1 of 2 lines, 1 item
@@ -367,27 +319,27 @@ impl OrdersReport {
         if let Some(why) = &self.compare_error {
             return Some(format!("no comparison with {compare}: {why}"));
         }
-        let lines = self.line_count;
-        if lines == 0 || self.compared_lines == lines {
+        let lines = self.totals.lines;
+        if lines == 0 || self.totals.compared_lines == lines {
             return None;
         }
-        if self.compare_missing == lines {
+        if self.totals.compare_missing == lines {
             return Some(format!("no item sold by {compare}"));
         }
-        if self.compared_lines == 0 {
+        if self.totals.compared_lines == 0 {
             return Some(format!(
                 "no line priced by both {} and {compare}",
                 crate::text::sanitize(&catalog.label(&self.tenant))
             ));
         }
         let mut why = Vec::new();
-        if self.compare_missing > 0 {
+        if self.totals.compare_missing > 0 {
             why.push(format!(
                 "{} not sold by {compare}",
-                count_lines(self.compare_missing)
+                count_lines(self.totals.compare_missing)
             ));
         }
-        let own_gaps = self.own_gaps;
+        let own_gaps = self.totals.own_gaps;
         if own_gaps > 0 {
             why.push(format!(
                 "{} without an own total",
@@ -396,7 +348,7 @@ impl OrdersReport {
         }
         Some(format!(
             "{} of {}, {}",
-            crate::text::thousands(self.compared_lines as i64),
+            crate::text::thousands(self.totals.compared_lines as i64),
             count_lines(lines),
             why.join(", ")
         ))
@@ -616,40 +568,14 @@ impl Database {
         compare: Option<&str>,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersReport, DbError> {
-        self.retried(|| self.priced_orders_tracked_once(user, compare, handle))
-            .await
-    }
-
-    async fn priced_orders_tracked_once(
-        &self,
-        user: &User,
-        compare: Option<&str>,
-        handle: Option<&QueryHandle>,
-    ) -> Result<OrdersReport, DbError> {
-        self.counters.orders.fetch_add(1, Ordering::Relaxed);
-        let plan = self.orders_plan(user, compare, handle).await?;
-        let mut tx = self.tracked_tx(handle).await?;
-        let schemas = self.orders_schemas(&mut tx, &plan).await?;
-        let sql = self.orders_sql(&schemas, &plan, LinesRead::All);
-        // The SQL text differs per tenant pair: keep it out of the statement cache.
-        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
-            .bind(&user.id)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await;
-        if let Some(handle) = handle {
-            handle.finished();
-        }
-        let rows = match rows {
-            Err(e) => {
-                drop(tx);
-                return Err(self.orders_failed(&plan, e).await);
-            }
-            Ok(rows) => rows,
-        };
-        Database::end_read(tx);
-        let rows = rows.into_iter().map(|row| raw_line(row).1).collect();
-        Ok(plan.report(rows, Vec::new()))
+        self.retried(|| async move {
+            self.counters.orders.fetch_add(1, Ordering::Relaxed);
+            let plan = self.orders_plan(user, compare, handle).await?;
+            let lines = self.orders_lines(&plan, LinesRead::All, handle).await?;
+            let lines = lines.into_iter().map(|(_, line)| line).collect();
+            Ok(plan.report(lines, Vec::new()))
+        })
+        .await
     }
 
     /// Who and what an orders read is about: the user's tenant, how the
@@ -978,11 +904,17 @@ mod tests {
         assert_eq!(plain(&report.lines[1].quantity).as_deref(), Some("2.5"));
         assert_eq!(plain(&report.lines[1].total).as_deref(), Some("50.00"));
         assert_eq!(plain(&report.lines[1].compare_total).as_deref(), Some("45"));
-        assert_eq!(plain(&report.total).as_deref(), Some("109.97"));
-        assert_eq!(plain(&report.compared_total).as_deref(), Some("50.00"));
-        assert_eq!(plain(&report.compare_total).as_deref(), Some("45"));
+        assert_eq!(plain(&report.totals.total).as_deref(), Some("109.97"));
+        assert_eq!(
+            plain(&report.totals.compared_total).as_deref(),
+            Some("50.00")
+        );
+        assert_eq!(plain(&report.totals.compare_total).as_deref(), Some("45"));
         assert_eq!(plain(&report.difference()).as_deref(), Some("-5.00"));
-        assert_eq!((report.compared_lines, report.compare_missing), (1, 1));
+        assert_eq!(
+            (report.totals.compared_lines, report.totals.compare_missing),
+            (1, 1)
+        );
         assert_eq!(
             report.compare_note(&TenantCatalog::default()).as_deref(),
             Some("1 of 2 lines, 1 line not sold by b")
@@ -1016,12 +948,16 @@ mod tests {
                 raw("2", "1", Some("20.00"), None),
             ],
         );
-        assert_eq!(report.total, Value::Missing, "never a sum over a gap");
+        assert_eq!(
+            report.totals.total,
+            Value::Missing,
+            "never a sum over a gap"
+        );
         assert_eq!(
             report.total_gap().as_deref(),
             Some("1 line with a price that is not a number (NaN)")
         );
-        assert_eq!(report.compare_total, Value::Missing);
+        assert_eq!(report.totals.compare_total, Value::Missing);
         assert_eq!(report.difference(), Value::Missing);
         assert_eq!(
             report.compare_note(&TenantCatalog::default()).as_deref(),
@@ -1036,7 +972,7 @@ mod tests {
         assert_eq!(
             (
                 none.compare_note(&TenantCatalog::default()),
-                none.compare_missing
+                none.totals.compare_missing
             ),
             (None, 0)
         );

@@ -31,7 +31,7 @@ impl Database {
     /// the comparison as [`Database::priced_orders`] reads it. When they
     /// are all the lines, the report's totals are theirs
     /// (`totals_known`); else the totals are still to come from
-    /// [`Database::orders_totals`], and `line_count` is the page's.
+    /// [`Database::orders_totals`], and `totals.lines` is the page's.
     pub async fn orders_head(
         &self,
         user: &User,
@@ -42,9 +42,8 @@ impl Database {
         self.retried(|| async move {
             self.counters.orders.fetch_add(1, Ordering::Relaxed);
             let plan = self.orders_plan(user, compare, handle).await?;
-            let lines = self
-                .orders_lines(&plan, &Page::First, limit, handle)
-                .await?;
+            let read = LinesRead::Page(&Page::First, limit as i64);
+            let lines = self.orders_lines(&plan, read, handle).await?;
             let complete = lines.len() < limit;
             let (keys, lines): (Vec<String>, Vec<_>) = lines.into_iter().unzip();
             let mut report = plan.report(lines, keys);
@@ -66,7 +65,8 @@ impl Database {
     ) -> Result<Vec<KeyedLine>, DbError> {
         self.retried(|| async move {
             let plan = self.orders_plan(user, compare, handle).await?;
-            let lines = self.orders_lines(&plan, page, limit, handle).await?;
+            let read = LinesRead::Page(page, limit as i64);
+            let lines = self.orders_lines(&plan, read, handle).await?;
             Ok(lines
                 .into_iter()
                 .map(|(key, raw)| KeyedLine {
@@ -78,16 +78,18 @@ impl Database {
         .await
     }
 
-    async fn orders_lines(
+    /// The lines `read` names, with their order keys, in order (a page
+    /// read backwards is put back in order), cancellable through `handle`.
+    pub(super) async fn orders_lines(
         &self,
         plan: &OrdersPlan,
-        page: &Page<String>,
-        limit: usize,
+        read: LinesRead<'_>,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<(String, super::RawOrderLine)>, DbError> {
         let mut tx = self.tracked_tx(handle).await?;
         let schemas = self.orders_schemas(&mut tx, plan).await?;
-        let sql = self.orders_sql(&schemas, plan, LinesRead::Page(page, limit as i64));
+        // The SQL text differs per tenant pair: kept out of the statement cache.
+        let sql = self.orders_sql(&schemas, plan, read);
         let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
             .bind(&plan.user_id)
             .persistent(false)
@@ -104,7 +106,7 @@ impl Database {
             }
         };
         Database::end_read(tx);
-        if matches!(page, Page::Last | Page::Before(_)) {
+        if matches!(read, LinesRead::Page(Page::Last | Page::Before(_), _)) {
             rows.reverse();
         }
         Ok(rows.into_iter().map(raw_line).collect())

@@ -33,6 +33,16 @@ struct BasketTenantJson<'a> {
     error: Option<&'a str>,
 }
 
+/// The columns of `basket`, as CSV and table headers.
+const BASKET_HEADERS: [(&str, Align); 6] = [
+    ("tenant", Align::Left),
+    ("total", Align::Right),
+    ("priced_lines", Align::Right),
+    ("missing_lines", Align::Right),
+    ("difference", Align::Right),
+    ("error", Align::Left),
+];
+
 /// Ranked tenants (already ranked and limited by the caller).
 pub fn basket(
     user: &User,
@@ -78,25 +88,9 @@ pub fn basket(
             ]
         })
         .collect();
-    let headers = [
-        "tenant",
-        "total",
-        "priced_lines",
-        "missing_lines",
-        "difference",
-        "error",
-    ];
     match format {
-        Format::Csv => csv(&headers, &rows, to),
+        Format::Csv => csv(&BASKET_HEADERS.map(|(h, _)| h), &rows, to),
         _ => {
-            let aligned = [
-                ("tenant", Align::Left),
-                ("total", Align::Right),
-                ("priced_lines", Align::Right),
-                ("missing_lines", Align::Right),
-                ("difference", Align::Right),
-                ("error", Align::Left),
-            ];
             let note = format!(
                 "basket of {} (id {}) in {}: {}; totals cover only the lines a tenant \
                  prices, difference compares those lines with the own tenant",
@@ -107,7 +101,7 @@ pub fn basket(
             );
             let mut out = crate::text::sanitize(&note).into_owned();
             out.push('\n');
-            out.push_str(&table(&aligned, &rows, to));
+            out.push_str(&table(&BASKET_HEADERS, &rows, to));
             out
         }
     }

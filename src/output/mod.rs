@@ -21,7 +21,7 @@ pub use basket::basket;
 pub use health::{
     health, health_checked, health_csv, health_findings, reference_reason, LeakCheck,
 };
-pub use orders::{order_headers, orders, orders_csv_read, OrdersWriter};
+pub use orders::{order_headers, orders, OrdersWriter};
 pub use prices::{price_failures, prices};
 pub use users::{
     invalid_utf8_count_warning, invalid_utf8_warning, left_out_warning, tenants, users, UsersWriter,
@@ -215,6 +215,23 @@ pub(crate) fn json<T: Serialize>(value: &T, to: Destination) -> String {
     out
 }
 
+/// One element of a pretty JSON array written as it comes: `lead` (the
+/// opening bracket or the comma), then `exact` (serde_json's pretty text)
+/// with every line indented by `indent` (no string holds a raw newline:
+/// serde_json escapes them), as [`json_for`] writes it to `to`.
+pub(crate) fn json_element(exact: &str, lead: &str, indent: &str, to: Destination) -> String {
+    let mut text = String::with_capacity(exact.len() + 64);
+    text.push_str(lead);
+    for (i, line) in exact.split('\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(indent);
+        text.push_str(line);
+    }
+    json_for(text, to)
+}
+
 /// Pretty JSON text as `to` receives it: on a terminal DEL, C1, bidi and
 /// zero-width characters as `\uXXXX` (see [`json`]).
 pub(crate) fn json_for(exact: String, to: Destination) -> String {
@@ -261,14 +278,14 @@ pub enum Document {
     /// Users found (the tenants pane's search across tenants).
     Users(Box<(Vec<User>, TenantCatalog)>),
     /// A user's orders (compared with a tenant) that the view holds only
-    /// a window of: the runtime reads them whole as it writes the file
-    /// ([`orders_csv_read`]), streamed.
+    /// a window of: the runtime reads them into the file as it writes it,
+    /// streamed through an [`OrdersWriter`] (see `app::tasks`).
     OrdersToRead(Box<(User, Option<String>, TenantCatalog)>),
 }
 
 impl Document {
-    /// The CSV of what is in hand ([`Document::OrdersToRead`] is read
-    /// first: see [`orders_csv_read`]; empty here).
+    /// The CSV of what is in hand ([`Document::OrdersToRead`] is not:
+    /// empty here).
     pub fn csv(&self) -> String {
         match self {
             Document::OrdersToRead(_) => String::new(),

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{json_for, Align, ColumnWidths, CsvRecords, Destination, Format};
+use super::{json_element, json_for, Align, ColumnWidths, CsvRecords, Destination, Format};
 use crate::db::{OrderLine, OrderSink, OrdersReport, TenantCatalog, User};
 use crate::money::Value;
 use crate::text;
@@ -136,23 +136,6 @@ pub fn orders(
         }
     }
     String::from_utf8(writer.finish()).expect("UTF-8 text")
-}
-
-/// The CSV of every one of `user`'s order lines compared with `compare`,
-/// read from `db` as it is written (the dashboard's export of a user
-/// whose lines the pane holds only a window of).
-pub async fn orders_csv_read(
-    db: &crate::db::Database,
-    (user, compare, catalog): &(User, Option<String>, TenantCatalog),
-) -> Result<String, String> {
-    let to = Destination::PipeOrFile;
-    let headers = order_headers(compare.as_deref(), catalog, to);
-    let headers: Vec<(&str, Align)> = headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
-    let mut writer = OrdersWriter::new(user, catalog, &headers, Format::Csv, to, Vec::new());
-    db.stream_orders(user, compare.as_deref(), 1, &mut writer)
-        .await
-        .map_err(|e| format!("cannot export: {e}"))?;
-    String::from_utf8(writer.finish()).map_err(|e| e.to_string())
 }
 
 /// The table's headers, naming the comparison tenant.
@@ -290,21 +273,21 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         let (compare_total, difference) = match partial {
             Some(_) => (String::new(), String::new()),
             None => (
-                self.cell(&report.compare_total),
+                self.cell(&report.totals.compare_total),
                 self.cell(&report.difference()),
             ),
         };
         let mut rows = vec![totals(
             "Total",
-            self.cell(&report.total),
+            self.cell(&report.totals.total),
             compare_total,
             difference,
         )];
-        if report.compared_lines > 0 && partial.is_some() {
+        if report.totals.compared_lines > 0 && partial.is_some() {
             rows.push(totals(
                 "Like for like",
-                self.cell(&report.compared_total),
-                self.cell(&report.compare_total),
+                self.cell(&report.totals.compared_total),
+                self.cell(&report.totals.compare_total),
                 self.cell(&report.difference()),
             ));
         }
@@ -424,17 +407,8 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
             Format::Json => {
                 let exact =
                     serde_json::to_string_pretty(&line_json(line)).expect("serializable values");
-                let mut text = String::with_capacity(exact.len() + 64);
-                text.push_str(if first { "\n" } else { ",\n" });
-                for (i, part) in exact.split('\n').enumerate() {
-                    if i > 0 {
-                        text.push('\n');
-                    }
-                    text.push_str("    ");
-                    text.push_str(part);
-                }
-                let text = json_for(text, self.to);
-                self.put(&text)
+                let lead = if first { "\n" } else { ",\n" };
+                self.put(&json_element(&exact, lead, "    ", self.to))
             }
             Format::Table => {
                 if let Some(problem) = line_problem(line) {
@@ -471,14 +445,14 @@ fn orders_document<'a>(
         compare_tenant_key: compare_schema.and_then(|s| catalog.key(s)),
         compare_schema,
         orders,
-        total: &report.total,
-        compared_total: &report.compared_total,
-        compare_total: &report.compare_total,
+        total: &report.totals.total,
+        compared_total: &report.totals.compared_total,
+        compare_total: &report.totals.compare_total,
         compare_missing: report
             .compare_tenant
             .as_ref()
             .filter(|_| report.compare_error.is_none())
-            .map(|_| report.compare_missing),
+            .map(|_| report.totals.compare_missing),
         items_match: report.item_rule.as_ref().map(|choice| ItemsMatchJson {
             rule: choice.rule.name(),
             why: &choice.why,

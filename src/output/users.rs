@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use std::io::Write;
 
-use super::{csv, json, json_for, table, Align, ColumnWidths, CsvRecords, Destination, Format};
+use super::{csv, json, json_element, table, Align, ColumnWidths, CsvRecords, Destination, Format};
 use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
 use crate::text;
 
@@ -74,6 +74,15 @@ const USER_HEADERS: [(&str, Align); 6] = [
     ("CREATED", Align::Left),
 ];
 
+/// The CSV header of `users`: [`USER_HEADERS`] in lower case, the
+/// schema column named `tenant_schema`, then `schema`.
+fn user_csv_headers() -> Vec<String> {
+    let mut headers: Vec<String> = USER_HEADERS.iter().map(|(h, _)| h.to_lowercase()).collect();
+    headers[4] = "tenant_schema".into();
+    headers.push("schema".into());
+    headers
+}
+
 fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
     UserJson {
         id: &u.id,
@@ -121,10 +130,7 @@ pub fn users(users: &[User], catalog: &TenantCatalog, format: Format, to: Destin
                 .map(|u| user_cells(u, catalog, csv_format))
                 .collect();
             if csv_format {
-                let mut headers: Vec<String> =
-                    USER_HEADERS.iter().map(|(h, _)| h.to_lowercase()).collect();
-                headers[4] = "tenant_schema".into();
-                headers.push("schema".into());
+                let headers = user_csv_headers();
                 let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
                 csv(&headers, &rows, to)
             } else {
@@ -214,10 +220,7 @@ impl<W: Write> UserSink for UsersWriter<W> {
         match self.format {
             Format::Json => true,
             Format::Csv => {
-                let mut headers: Vec<String> =
-                    USER_HEADERS.iter().map(|(h, _)| h.to_lowercase()).collect();
-                headers[4] = "tenant_schema".into();
-                headers.push("schema".into());
+                let headers = user_csv_headers();
                 self.record(&headers)
             }
             Format::Table => {
@@ -244,19 +247,8 @@ impl<W: Write> UserSink for UsersWriter<W> {
             Format::Json => {
                 let exact = serde_json::to_string_pretty(&user_json(user, &self.catalog))
                     .expect("serializable values");
-                // An element of a pretty array: indented one level (no
-                // string holds a raw newline: serde_json escapes them).
-                let mut text = String::with_capacity(exact.len() + 64);
-                text.push_str(if first { "[\n" } else { ",\n" });
-                for (i, line) in exact.split('\n').enumerate() {
-                    if i > 0 {
-                        text.push('\n');
-                    }
-                    text.push_str("  ");
-                    text.push_str(line);
-                }
-                let text = json_for(text, self.to);
-                self.put(&text)
+                let lead = if first { "[\n" } else { ",\n" };
+                self.put(&json_element(&exact, lead, "  ", self.to))
             }
             Format::Csv => {
                 let row = user_cells(user, &self.catalog, true);

@@ -159,8 +159,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let partial = report.compare_note(&state.catalog).filter(|_| known);
     let like_for_like = partial.as_ref().map(|_| {
         (
-            money_cell(&report.compared_total),
-            money_cell(&report.compare_total),
+            money_cell(&report.totals.compared_total),
+            money_cell(&report.totals.compare_total),
             report.difference(),
         )
     });
@@ -181,12 +181,12 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let totals = [
         String::new(),
         String::new(),
-        pending(&report.total),
+        pending(&report.totals.total),
         String::new(),
         if partial.is_some() {
             String::new()
         } else {
-            pending(&report.compare_total)
+            pending(&report.totals.compare_total)
         },
         pending(&report.difference()),
     ];
@@ -259,7 +259,7 @@ fn total_label(report: &OrdersReport, known: bool, failed: bool, all_shown: bool
     } else if !all_shown {
         format!(
             "Total ({} lines)",
-            crate::text::thousands(report.line_count as i64)
+            crate::text::thousands(report.totals.lines as i64)
         )
     } else {
         "Total".to_string()

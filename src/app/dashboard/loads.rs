@@ -294,7 +294,7 @@ fn orders_loaded(
     };
     let totals_known = report.totals_known;
     let lines = report.keyed_lines();
-    let whole = totals_known && report.line_count == lines.len();
+    let whole = totals_known && report.totals.lines == lines.len();
     let rows = order_rows(state);
     let dashboard = &mut state.dashboard;
     if refreshed && !old.at_start() {

@@ -52,7 +52,7 @@ pub(super) fn status(state: &State) -> Status {
         Some(done) => match &done.result {
             Ok(report) => Status::Done(format!(
                 "{} from {}{}",
-                crate::text::plural(report.line_count, "order line", "order lines"),
+                crate::text::plural(report.totals.lines, "order line", "order lines"),
                 crate::text::sanitize(&report.tenant),
                 crate::app::screen::took(done.elapsed)
             )),
@@ -67,7 +67,7 @@ pub(super) fn export(state: &State) -> Option<(String, Document)> {
     let user = state.selected_user()?;
     let report = state.dashboard.orders.value()?;
     let stem = format!("orders-{}", crate::text::file_safe(&user.id));
-    let all_held = report.totals_known && report.lines.len() == report.line_count;
+    let all_held = report.totals_known && report.lines.len() == report.totals.lines;
     if !all_held {
         let compare = state.dashboard.orders.key()?.compare.clone();
         return Some((

@@ -523,8 +523,8 @@ fn the_orders_cursor_pages_in_lines_by_key_and_the_totals_follow_the_first_page(
     );
     let report = state.dashboard.orders.value().unwrap();
     assert!(report.totals_known);
-    assert_eq!(report.line_count, 5_000);
-    assert_eq!(report.total.plain().as_deref(), Some("12500.00"));
+    assert_eq!(report.totals.lines, 5_000);
+    assert_eq!(report.totals.total.plain().as_deref(), Some("12500.00"));
 }
 
 #[test]
