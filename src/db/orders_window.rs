@@ -403,6 +403,8 @@ pub(super) struct Keyset {
     pub outer_order: String,
     by_position: bool,
     filter: String,
+    /// A second part's condition, read beside `filter`'s (UNION ALL).
+    union: Option<String>,
     inner_order: String,
     limit: String,
 }
@@ -442,6 +444,7 @@ impl Keyset {
             },
             by_position: false,
             filter: String::new(),
+            union: None,
             inner_order: String::new(),
             limit: String::new(),
         };
@@ -463,26 +466,37 @@ impl Keyset {
         };
         // The key's id is a literal of unknown type, so it reads as the id
         // column's own type (integer, uuid, text): keyset order is the
-        // column's order.
+        // column's order. Each part bounds the id by itself (`o.id >= K`),
+        // so that an index on it starts at the key rather than filtering
+        // every line before it; NULL ids (last going forward) are a part
+        // of their own.
         let after = |key: &str, op: &str| match place_key(key) {
-            Some((rel, row, Some(id))) => Some(format!(
-                " AND (o.id {op} {id} OR o.id IS NULL OR (o.id = {id} AND {tail}))",
-                op = &op[..1],
-                id = quote_literal(id),
-                tail = tail(op, rel, row)
+            Some((rel, row, Some(id))) => Some((
+                format!(
+                    " AND o.id >= {id} AND (o.id > {id} OR {tail})",
+                    id = quote_literal(id),
+                    tail = tail(op, rel, row)
+                ),
+                Some(" AND o.id IS NULL".to_string()),
             )),
-            Some((rel, row, None)) => Some(format!(" AND o.id IS NULL AND {}", tail(op, rel, row))),
+            Some((rel, row, None)) => Some((
+                format!(" AND o.id IS NULL AND {}", tail(op, rel, row)),
+                None,
+            )),
             None => None,
         };
         let before = |key: &str| match place_key(key) {
-            Some((rel, row, Some(id))) => Some(format!(
-                " AND (o.id < {id} OR (o.id = {id} AND {tail}))",
-                id = quote_literal(id),
-                tail = tail("<", rel, row)
+            Some((rel, row, Some(id))) => Some((
+                format!(
+                    " AND o.id <= {id} AND (o.id < {id} OR {tail})",
+                    id = quote_literal(id),
+                    tail = tail("<", rel, row)
+                ),
+                None,
             )),
-            Some((rel, row, None)) => Some(format!(
-                " AND (o.id IS NOT NULL OR {})",
-                tail("<", rel, row)
+            Some((rel, row, None)) => Some((
+                format!(" AND o.id IS NULL AND {}", tail("<", rel, row)),
+                Some(" AND o.id IS NOT NULL".to_string()),
             )),
             None => None,
         };
@@ -495,6 +509,7 @@ impl Keyset {
             Page::After(key) => (after(key, ">"), false),
             Page::Before(key) => (before(key), true),
         };
+        let (filter, union) = filter.unwrap_or_default();
         let dir = if backwards { " DESC" } else { "" };
         Keyset {
             key: "o.tenantscope_rel::text || ' ' || o.tenantscope_row::text || ' ' \
@@ -504,7 +519,8 @@ impl Keyset {
                 "ORDER BY o.id{dir}, o.tenantscope_rel{dir}, o.tenantscope_row{dir}"
             ),
             by_position: false,
-            filter: filter.unwrap_or_default(),
+            filter,
+            union,
             inner_order: format!("ORDER BY o.id{dir}, o.tableoid{dir}, o.ctid{dir}"),
             limit: format!(" LIMIT {limit}"),
         }
@@ -527,6 +543,7 @@ impl Keyset {
             outer_order: format!("ORDER BY o.tenantscope_pos{dir}"),
             by_position: true,
             filter: filter.unwrap_or_default(),
+            union: None,
             inner_order: format!("ORDER BY o.tenantscope_pos{dir}"),
             limit: format!(" LIMIT {limit}"),
         }
@@ -546,11 +563,21 @@ impl Keyset {
         } else if self.limit.is_empty() {
             format!("SELECT * FROM {orders} o WHERE o.{user}::text = $1")
         } else {
-            format!(
-                "SELECT o.*, o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row
-                   FROM {orders} o WHERE o.{user}::text = $1{filter} {order}{limit}",
-                filter = self.filter
-            )
+            let part = |filter: &str| {
+                format!(
+                    "SELECT o.*, o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row
+                       FROM {orders} o WHERE o.{user}::text = $1{filter} {order}{limit}"
+                )
+            };
+            match &self.union {
+                None => part(&self.filter),
+                Some(other) => format!(
+                    "SELECT * FROM (({}) UNION ALL ({})) o {}{limit}",
+                    part(&self.filter),
+                    part(other),
+                    self.outer_order
+                ),
+            }
         }
     }
 }
