@@ -214,10 +214,9 @@ impl Database {
         };
         format!(
             "WITH {ctes}lines AS ({select}),
-             numbers AS MATERIALIZED (SELECT raw.*, trim_scale({q_in}) AS qn, {p_in} AS pn,
-                                             {c_in} AS cpn
-                                        FROM (SELECT lines.*, {q0} AS q0, {p0} AS p0, {c0} AS c0
-                                                FROM lines OFFSET 0) raw),
+             numbers AS MATERIALIZED (SELECT lines.*, trim_scale({q0}) AS qn, {p0} AS pn,
+                                             {c0} AS cpn
+                                        FROM lines),
              products AS (SELECT numbers.*,
                                  CASE WHEN qn IS NOT NULL AND pn IS NOT NULL THEN {own} END AS own0,
                                  CASE WHEN qn IS NOT NULL AND cpn IS NOT NULL THEN {theirs} END AS theirs0
@@ -246,9 +245,6 @@ impl Database {
             q0 = number("quantity"),
             p0 = number("unit_price"),
             c0 = number("compare_price"),
-            q_in = in_range("q0"),
-            p_in = in_range("p0"),
-            c_in = in_range("c0"),
             own = product("pn"),
             theirs = product("cpn"),
             own_in = in_range("own0"),
@@ -583,23 +579,27 @@ impl Keyset {
 }
 
 /// SQL reading the text `text` as [`Value::parse`] and [`Value::checked`]
-/// do, range aside (the caller checks the plain form's length of the
-/// result: for a value read here, that is the client's count): a numeric,
-/// or NULL where the client sees no number. Usual text (at most
-/// [`crate::money::MAX_CHARS`] characters, an exponent of at most 3
-/// digits) is cast at once; other text in the client's grammar is cast
-/// only when the length of its plain form, counted from its digits and
-/// exponent as [`Value::checked`] counts it, is in range, so no cast can
-/// overflow (an exponent of more than 9 digits is out of range for any
-/// text a column holds).
+/// do: a numeric, or NULL where the client sees no number (out of range
+/// included). Usual text (at most [`crate::money::MAX_CHARS`] characters
+/// without an exponent) is cast at once: its plain form is no longer than
+/// the text. With an exponent of at most 3 digits, the cast's plain form is
+/// measured (for a value read here, that is the client's count); other
+/// text in the client's grammar is cast only when the length of its plain
+/// form, counted from its digits and exponent as [`Value::checked`] counts
+/// it, is in range, so no cast can overflow (an exponent of more than 9
+/// digits is out of range for any text a column holds).
 fn server_number(text: &str) -> String {
     let blank = "[ \\t\\n\\r\\v\\f]*";
     let mantissa = "[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)";
     let max = crate::money::MAX_CHARS;
     format!(
-        "CASE WHEN length({text}) <= {max}
-                   AND {text} ~ '^{blank}{mantissa}([eE][-+]?[0-9]{{1,3}})?{blank}$'
+        "CASE WHEN length({text}) <= {max} AND {text} ~ '^{blank}{mantissa}{blank}$'
               THEN ({text})::numeric
+              WHEN length({text}) <= {max}
+                   AND {text} ~ '^{blank}{mantissa}[eE][-+]?[0-9]{{1,3}}{blank}$'
+              THEN (SELECT CASE WHEN length(abs(x.v)::text) - (scale(x.v) > 0)::int <= {max}
+                                THEN x.v END
+                      FROM (SELECT ({text})::numeric) x(v))
               WHEN {text} ~ '^{blank}{mantissa}([eE][-+]?[0-9]+)?{blank}$'
               THEN (SELECT CASE WHEN (CASE WHEN x.digits = 0 THEN greatest(x.scale + 1, 1)
                                            WHEN x.scale >= 0 THEN greatest(x.digits, x.scale + 1)
