@@ -6,12 +6,19 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bigdecimal::BigDecimal;
+use bigdecimal::{BigDecimal, Zero};
 use serde::{Serialize, Serializer};
 
 /// A value whose plain form would be longer than this is not shown (a
 /// legal `numeric` can have 131,072 digits): "value out of range".
 pub const MAX_CHARS: i128 = 1000;
+
+/// The whitespace [`Value::parse`] skips around a number: ASCII's (space,
+/// tab, line feed, vertical tab, form feed, carriage return), as the
+/// server's numeric input does.
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
+}
 
 /// Why a value present in the data is not a usable number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +82,13 @@ impl Value {
 
     /// Reads one value's text: numeric and float text forms, `NaN`,
     /// `Infinity`, `-Infinity`; anything else is [`Problem::Unreadable`].
+    ///
+    /// The orders' server-side totals read text by the same rules (see
+    /// `Database::totals_sql`): the same whitespace around it (ASCII's,
+    /// as PostgreSQL's numeric input skips), any exponent, and the same
+    /// [`MAX_CHARS`] on the plain form (never on the text's length).
     pub fn parse(text: &str) -> Value {
-        let trimmed = text.trim();
+        let trimmed = text.trim_matches(is_blank);
         let lower = trimmed.to_ascii_lowercase();
         match lower.as_str() {
             "nan" => return Value::Invalid(Problem::NotANumber),
@@ -101,10 +113,18 @@ impl Value {
 
     /// `number` as a value: scale at least 0, or out of range if too long.
     pub fn checked(number: BigDecimal) -> Value {
-        let digits = i128::from(number.digits().min(i64::MAX as u64) as i64);
+        let zero = number.is_zero();
+        let digits = if zero {
+            1
+        } else {
+            i128::from(number.digits().min(i64::MAX as u64) as i64)
+        };
         let scale = i128::from(number.fractional_digit_count());
         let chars = if scale >= 0 {
             digits.max(scale + 1)
+        } else if zero {
+            // `0e5` is `0`, not `000000`.
+            1
         } else {
             digits - scale
         };

@@ -48,36 +48,77 @@ async fn keys_in_sql(db: &TestDatabase) -> Vec<String> {
     .collect()
 }
 
-async fn page_forward(db: &Database, user: &User, size: usize) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut page = Page::First;
-    loop {
-        let lines = db
-            .orders_page(user, Some("other"), &page, size, None)
-            .await
-            .unwrap();
-        keys.extend(lines.iter().map(|l| l.key.clone()));
-        match lines.last() {
-            Some(last) if lines.len() == size => page = Page::After(last.key.clone()),
-            _ => return keys,
-        }
+/// The order id in a line's key (`"<tableoid> <ctid> v<id>"`, `n` for a
+/// NULL id: see `Keyset` in src/db/orders_window.rs), `None` for NULL.
+fn key_id(key: &str) -> Option<String> {
+    let id = key.splitn(3, ' ').nth(2).expect("a key of three parts");
+    match id {
+        "n" => None,
+        id => Some(id.strip_prefix('v').expect("v<id>").to_string()),
     }
 }
 
+fn key_ids<'a>(keys: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    keys.into_iter()
+        .map(|key| key_id(key).expect("no NULL id here"))
+        .collect()
+}
+
+async fn page_forward(db: &Database, user: &User, size: usize) -> Vec<String> {
+    key_ids(&page_keys(db, user, Some("other"), size, true).await)
+}
+
 async fn page_backward(db: &Database, user: &User, size: usize) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut page = Page::Last;
+    key_ids(&page_keys(db, user, Some("other"), size, false).await)
+}
+
+/// Every line's key, page by page of `size`, from the first page on
+/// (`forward`) or from the last back.
+async fn page_keys(
+    db: &Database,
+    user: &User,
+    compare: Option<&str>,
+    size: usize,
+    forward: bool,
+) -> Vec<String> {
+    page_lines(db, user, compare, size, forward)
+        .await
+        .into_iter()
+        .map(|line| line.key)
+        .collect()
+}
+
+async fn page_lines(
+    db: &Database,
+    user: &User,
+    compare: Option<&str>,
+    size: usize,
+    forward: bool,
+) -> Vec<tenantscope::db::KeyedLine> {
+    let mut all = Vec::new();
+    let mut page = if forward { Page::First } else { Page::Last };
     loop {
-        let lines = db
-            .orders_page(user, Some("other"), &page, size, None)
+        let mut lines = db
+            .orders_page(user, compare, &page, size, None)
             .await
             .unwrap();
-        let mut before: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
-        before.append(&mut keys);
-        keys = before;
-        match lines.first() {
-            Some(first) if lines.len() == size => page = Page::Before(first.key.clone()),
-            _ => return keys,
+        assert!(lines.len() <= size);
+        let full = lines.len() == size;
+        if forward {
+            let last = lines.last().map(|l| l.key.clone());
+            all.append(&mut lines);
+            match last {
+                Some(last) if full => page = Page::After(last),
+                _ => return all,
+            }
+        } else {
+            let first = lines.first().map(|l| l.key.clone());
+            lines.append(&mut all);
+            all = lines;
+            match first {
+                Some(first) if full => page = Page::Before(first),
+                _ => return all,
+            }
         }
     }
 }
@@ -106,7 +147,7 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
         .await
         .unwrap();
     assert_eq!(head.lines.len(), 100);
-    assert_eq!(head.keys, expected[..100]);
+    assert_eq!(key_ids(&head.keys), expected[..100]);
     assert!(
         !head.totals_known,
         "100 of {LINES} lines: the totals come apart"
@@ -120,14 +161,13 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
         .orders_page(
             &user,
             Some("other"),
-            &Page::From(expected[7].clone()),
+            &Page::From(head.keys[7].clone()),
             3,
             None,
         )
         .await
         .unwrap();
-    let from: Vec<&str> = from.iter().map(|l| l.key.as_str()).collect();
-    assert_eq!(from, expected[7..10]);
+    assert_eq!(key_ids(from.iter().map(|l| &l.key)), expected[7..10]);
 
     // The totals: as SQL written here computes them...
     let totals = conn
@@ -400,4 +440,254 @@ async fn the_stream_sums_the_totals_the_server_computes() {
     let server = conn.orders_totals(&user, None, None).await.unwrap();
     assert_eq!(server.gap.as_deref(), Some("1 line with a missing item"));
     check(streamed(&conn, &user, None, 1).await, server, 1);
+}
+
+/// A drifted tenant (no primary key, text ids): order ids repeated, NULL,
+/// and whole rows identical, on both sides of page boundaries of every
+/// size. Paging either way shows every line exactly once, in id order
+/// (NULLs last); a page from a key on starts at that very line; the
+/// server's totals are the CLI's and the sum of the paged lines. The
+/// same through a view (no row places: keyed by position).
+#[tokio::test]
+async fn duplicate_and_null_order_ids_page_once_each() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE SCHEMA drift;
+         CREATE TABLE drift.items (id text, description text, price text);
+         CREATE TABLE drift.orders (id text, user_id text, item_id text, quantity text);
+         INSERT INTO drift.items VALUES ('1', 'one', '1.50'), ('2', 'two', '2.25');
+         INSERT INTO drift.orders VALUES
+           ('b', 'drifter', '1', '1'), ('a', 'drifter', '1', '1'), (NULL, 'drifter', '1', '2'),
+           ('a', 'drifter', '1', '1'), ('a', 'drifter', '2', '3'), (NULL, 'drifter', '1', '2'),
+           ('c', 'drifter', '1', '4'), ('a', 'drifter', '1', '1'), (NULL, 'drifter', '2', '5'),
+           ('c', 'drifter', '1', '4'), ('0', 'drifter', '2', '7'), (NULL, 'drifter', '1', '2'),
+           ('a', 'drifter', '2', '0.5'), ('b', 'someone', '1', '9');
+         -- Row places out of id order, as updates leave them.
+         UPDATE drift.orders SET quantity = quantity WHERE id = 'a' AND item_id = '1';
+         CREATE SCHEMA viewed;
+         CREATE TABLE viewed.items AS SELECT * FROM drift.items;
+         CREATE VIEW viewed.orders AS
+              SELECT id, CASE user_id WHEN 'drifter' THEN 'viewer' ELSE user_id END AS user_id,
+                     item_id, quantity
+                FROM drift.orders;
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('drifter', 'drifter', 'd@x', 'pw', 'drift'),
+                     ('viewer', 'viewer', 'v@x', 'pw', 'viewed');",
+    )
+    .await;
+    let conn = connect(&db).await;
+    // Lines as content: id, item, quantity (identical rows alike).
+    let in_sql = |orders: &str, user: &str| {
+        format!(
+            "SELECT string_agg(coalesce(id, '-') || '/' || item_id || '/' || quantity, ','
+                               ORDER BY id, item_id, quantity)
+               FROM {orders} WHERE user_id = '{user}'"
+        )
+    };
+    let mut expected: Vec<String> = db
+        .query_text(&in_sql("drift.orders", "drifter"))
+        .await
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(expected.len(), 13);
+    let content = |line: &tenantscope::db::KeyedLine, id: Option<String>| {
+        format!(
+            "{}/{}/{}",
+            id.unwrap_or_else(|| "-".into()),
+            line.line.item_id.as_deref().unwrap(),
+            line.line.quantity.plain().unwrap()
+        )
+    };
+    let ids_in_order: Vec<String> = expected
+        .iter()
+        .map(|l| l.split('/').next().unwrap().to_string())
+        .collect();
+    let drifter = conn.user("drifter").await.unwrap();
+    let mut first = None;
+    for size in 1..=6 {
+        for forward in [true, false] {
+            let lines = page_lines(&conn, &drifter, None, size, forward).await;
+            let keys: std::collections::BTreeSet<&String> = lines.iter().map(|l| &l.key).collect();
+            assert_eq!(keys.len(), lines.len(), "a line twice (size {size})");
+            let ids: Vec<String> = lines
+                .iter()
+                .map(|l| key_id(&l.key).unwrap_or_else(|| "-".into()))
+                .collect();
+            assert_eq!(ids, ids_in_order, "id order, NULLs last (size {size})");
+            let mut seen: Vec<String> = lines.iter().map(|l| content(l, key_id(&l.key))).collect();
+            seen.sort();
+            expected.sort();
+            assert_eq!(seen, expected, "every line once (size {size}, {forward})");
+            let keys: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
+            match &first {
+                None => first = Some(keys),
+                Some(first) => assert_eq!(&keys, first, "the same order every way"),
+            }
+        }
+    }
+    // From a key on, inclusive: at a repeated id and at a NULL one.
+    let keys = first.unwrap();
+    for at in [2, 4, 10] {
+        let from = conn
+            .orders_page(&drifter, None, &Page::From(keys[at].clone()), 3, None)
+            .await
+            .unwrap();
+        let from: Vec<&String> = from.iter().map(|l| &l.key).collect();
+        let want: Vec<&String> = keys[at..(at + 3).min(keys.len())].iter().collect();
+        assert_eq!(from, want);
+    }
+
+    // The totals: the server's aggregate, the CLI's, the paged lines' sum.
+    let server = conn.orders_totals(&drifter, None, None).await.unwrap();
+    let lines = page_lines(&conn, &drifter, None, 4, true).await;
+    let summed = Value::sum(lines.iter().map(|l| &l.line.total));
+    assert_eq!(server.lines, 13);
+    assert_eq!(server.total.plain(), summed.plain());
+    same_number(
+        &server.total,
+        &db.query_text(
+            "SELECT sum(o.quantity::numeric * i.price::numeric)::text
+               FROM drift.orders o JOIN drift.items i ON i.id = o.item_id
+              WHERE o.user_id = 'drifter'",
+        )
+        .await,
+        "the drifted tenant's total",
+    );
+    let out = tenantscope(&[
+        "--database-url",
+        db.url.as_str(),
+        "orders",
+        "drifter",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["orders"].as_array().unwrap().len(), 13);
+    assert_eq!(
+        Value::parse(&json["total"].to_string()).plain(),
+        server.total.plain()
+    );
+
+    // Through a view: keyed by position, every line once either way.
+    let viewer = conn.user("viewer").await.unwrap();
+    let mut expected: Vec<String> = db
+        .query_text(&in_sql("viewed.orders", "viewer"))
+        .await
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 13);
+    let mut order = None;
+    for size in [1, 3, 5] {
+        for forward in [true, false] {
+            let lines = page_lines(&conn, &viewer, None, size, forward).await;
+            let keys: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
+            let mut seen: Vec<String> = lines
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{}/{}",
+                        l.line.item_id.as_deref().unwrap(),
+                        l.line.quantity.plain().unwrap()
+                    )
+                })
+                .collect();
+            seen.sort();
+            let mut want: Vec<String> = expected
+                .iter()
+                .map(|l| l.split_once('/').unwrap().1.to_string())
+                .collect();
+            want.sort();
+            assert_eq!(seen, want, "every line once through a view (size {size})");
+            match &order {
+                None => order = Some(keys),
+                Some(order) => assert_eq!(&keys, order),
+            }
+        }
+    }
+    let server = conn.orders_totals(&viewer, None, None).await.unwrap();
+    let lines = page_lines(&conn, &viewer, None, 5, true).await;
+    assert_eq!(
+        server.total.plain(),
+        Value::sum(lines.iter().map(|l| &l.line.total)).plain()
+    );
+}
+
+/// Text values at the number check's boundaries (exponents of more than 3
+/// digits, text longer than `money::MAX_CHARS`, plain forms of 1000 and
+/// 1001 characters, zero with an exponent, ASCII and other blanks), read
+/// from the server as a price and as a quantity: the server's aggregate
+/// and the client's own reading of the same lines agree, number or gap,
+/// digits and words.
+#[tokio::test]
+async fn the_server_reads_numbers_as_the_client_does() {
+    let db = TestDatabase::reference().await;
+    let values: Vec<String> = vec![
+        "1e0005".into(),
+        "5e-0003".into(),
+        "1e+0000000000000000000000001".into(),
+        "1e999".into(),
+        "12e999".into(),
+        "1e-999".into(),
+        "1e-1000".into(),
+        "0e1500".into(),
+        "0.0e-998".into(),
+        "0.0e-999".into(),
+        format!("1{}", "0".repeat(999)),
+        format!("1{}", "0".repeat(1000)),
+        format!("{}7.25", "0".repeat(1500)),
+        format!("{}2.5{}", " ".repeat(600), " ".repeat(600)),
+        "\t3\u{b}\u{c}\r\n".into(),
+        "\u{a0}5".into(),
+        "1e99999999999".into(),
+        "1e1234567890123456789012345".into(),
+        format!("0.{}1e1500", "0".repeat(1499)),
+        "N/A".into(),
+        "1.5".into(),
+    ];
+    let mut sql = String::from(
+        "CREATE SCHEMA texty;
+         CREATE TABLE texty.items (id text, description text, price text);
+         CREATE TABLE texty.orders (id int, user_id text, item_id text, quantity text);
+         INSERT INTO texty.items VALUES ('one', 'one', '1.00');",
+    );
+    for (i, value) in values.iter().enumerate() {
+        let value = value.replace('\'', "''");
+        sql.push_str(&format!(
+            "INSERT INTO texty.items VALUES ('p{i}', 'p{i}', '{value}');
+             INSERT INTO texty.orders VALUES ({i}, 'price{i}', 'p{i}', '2'),
+                                             ({i}, 'qty{i}', 'one', '{value}'),
+                                             ({i}, 'small{i}', 'p{i}', '0.001');
+             INSERT INTO public.users (id, name, mail, password, organization_id)
+                  VALUES ('price{i}', 'price{i}', 'p{i}@x', 'pw', 'texty'),
+                         ('qty{i}', 'qty{i}', 'q{i}@x', 'pw', 'texty'),
+                         ('small{i}', 'small{i}', 's{i}@x', 'pw', 'texty');"
+        ));
+    }
+    db.run_sql(&sql).await;
+    let conn = connect(&db).await;
+    let mut numbers = 0;
+    for (i, value) in values.iter().enumerate() {
+        // A price out of range by itself whose total (× 0.001) would be
+        // in range is still no number.
+        for who in [format!("price{i}"), format!("qty{i}"), format!("small{i}")] {
+            let user = conn.user(&who).await.unwrap();
+            let server = conn.orders_totals(&user, None, None).await.unwrap();
+            let head = conn.orders_head(&user, None, 10, None).await.unwrap();
+            assert!(head.totals_known);
+            let client = head.totals();
+            assert_eq!(
+                server,
+                client,
+                "{who}: {value:?} (client reads it as {:?})",
+                Value::parse(value)
+            );
+            numbers += usize::from(server.total.is_number());
+        }
+    }
+    // Both kinds of answer are among them.
+    assert!(numbers > 10 && numbers < 3 * values.len() - 10, "{numbers}");
 }

@@ -92,6 +92,9 @@ struct Measured {
     psql: Vec<Duration>,
     cli_rss_kb: u64,
     psql_rss_kb: u64,
+    /// Process CPU (user + system) of one run each, ms.
+    cli_cpu_ms: f64,
+    psql_cpu_ms: f64,
 }
 
 /// Builds the database and measures; returns the Markdown section.
@@ -131,7 +134,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer, bin: &Path) -> 
     progress("k. peak RSS");
     let rss_kb = dashboard_rss(bin, &url)?;
     progress("k. the orders CLI beside psql");
-    let (cli, psql, cli_rss_kb, psql_rss_kb) = cli_beside_psql(bin, server)?;
+    let (cli, psql, (cli_rss_kb, cli_cpu_ms), (psql_rss_kb, psql_cpu_ms)) =
+        cli_beside_psql(bin, server)?;
     Ok(render(&Measured {
         built,
         head,
@@ -143,6 +147,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer, bin: &Path) -> 
         psql,
         cli_rss_kb,
         psql_rss_kb,
+        cli_cpu_ms,
+        psql_cpu_ms,
     }))
 }
 
@@ -205,8 +211,13 @@ fn dashboard_rss(bin: &Path, url: &str) -> Res<u64> {
 
 /// `orders aaa_heavy --format csv` and psql's join to a pipe, process
 /// start to exit, alternating, after 2 warm-up pairs; each output checked
-/// for every line. Then one run of each under /usr/bin/time for its RSS.
-fn cli_beside_psql(bin: &Path, server: &PgServer) -> Res<(Vec<Duration>, Vec<Duration>, u64, u64)> {
+/// for every line. Then one run of each under /usr/bin/time for its RSS
+/// and its CPU time (user + system, ms).
+#[allow(clippy::type_complexity)]
+fn cli_beside_psql(
+    bin: &Path,
+    server: &PgServer,
+) -> Res<(Vec<Duration>, Vec<Duration>, (u64, f64), (u64, f64))> {
     let psql_bin = tenantscope::embedded::find_binaries()?.join("psql");
     let url = server.url(DATABASE);
     let ours = || {
@@ -247,9 +258,9 @@ fn cli_beside_psql(bin: &Path, server: &PgServer) -> Res<(Vec<Duration>, Vec<Dur
         cli.push(run(ours(), LINES + 1)?);
         psql.push(run(theirs(), LINES)?);
     }
-    let rss = |command: Command| -> Res<u64> {
+    let rss = |command: Command| -> Res<(u64, f64)> {
         let mut timed = Command::new("/usr/bin/time");
-        timed.args(["-f", "%M"]).arg(command.get_program());
+        timed.args(["-f", "%M %U %S"]).arg(command.get_program());
         timed.args(command.get_args());
         for (key, value) in command.get_envs() {
             match value {
@@ -259,10 +270,14 @@ fn cli_beside_psql(bin: &Path, server: &PgServer) -> Res<(Vec<Duration>, Vec<Dur
         }
         let output = timed.stdin(Stdio::null()).output()?;
         let text = String::from_utf8_lossy(&output.stderr);
-        text.lines()
-            .last()
-            .and_then(|line| line.trim().parse().ok())
-            .ok_or_else(|| format!("no RSS from /usr/bin/time: {text}").into())
+        let parsed = text.lines().last().and_then(|line| {
+            let mut fields = line.split_whitespace();
+            let kb: u64 = fields.next()?.parse().ok()?;
+            let user: f64 = fields.next()?.parse().ok()?;
+            let system: f64 = fields.next()?.parse().ok()?;
+            Some((kb, (user + system) * 1000.0))
+        });
+        parsed.ok_or_else(|| format!("no RSS and CPU from /usr/bin/time: {text}").into())
     };
     let cli_rss = rss(ours())?;
     let psql_rss = rss(theirs())?;
@@ -478,9 +493,12 @@ fn render(m: &Measured) -> String {
         out.push_str(&format!(
             "  - the CLI runs the join once (its totals are added up as the lines stream; \
              `orders_totals` above, {}, is the dashboard's aggregate, not in the CLI's \
-             time): the rest is the process's own (start, connecting, detection, the \
-             client-side sums and writing)\n",
-            ms(median(&m.totals))
+             time); process CPU (user + system, one run each under /usr/bin/time): \
+             CLI {:.0} ms vs psql {:.0} ms: the difference is the client's own work per \
+             line (decoding, exact decimal parsing and sums, formatting)\n",
+            ms(median(&m.totals)),
+            m.cli_cpu_ms,
+            m.psql_cpu_ms,
         ));
     }
     out.push_str(&format!(

@@ -7,7 +7,7 @@ use super::item_match::{ItemRule, RuleChoice};
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
-use super::sql::{quote_ident, quote_literal};
+use super::sql::quote_ident;
 use super::{exact_text, Database, DbError, Page, QueryHandle, User};
 use crate::money::{Sum, Value};
 
@@ -729,46 +729,23 @@ impl Database {
                     .to_string(),
             ),
         };
-        let (keyset, limit, order) = match read {
-            LinesRead::All => (String::new(), String::new(), " ASC"),
-            LinesRead::Unordered => (String::new(), String::new(), ""),
-            LinesRead::Page(page, limit) => {
-                let (keyset, order) = match page {
-                    Page::First => (String::new(), " ASC"),
-                    Page::Last => (String::new(), " DESC"),
-                    Page::From(key) => (format!(" AND o.id >= {}", quote_literal(key)), " ASC"),
-                    Page::After(key) => (format!(" AND o.id > {}", quote_literal(key)), " ASC"),
-                    Page::Before(key) => (format!(" AND o.id < {}", quote_literal(key)), " DESC"),
-                };
-                (keyset, format!(" LIMIT {limit}"), order)
-            }
-        };
-        // The key is compared as a literal of unknown type, so it reads as
-        // the id column's own type (integer, uuid, text): keyset order is
-        // the column's order, whatever its type. Unordered (the totals):
-        // no sort at all.
-        let ordered = |order: &str| {
-            if order.is_empty() {
-                String::new()
-            } else {
-                format!("ORDER BY o.id{order}")
-            }
-        };
-        let order_by = ordered(order);
+        // Which of the user's orders, in what order, with what key (see
+        // [`super::orders_window::Keyset`]): a page's orders are chosen
+        // first, and only they are joined.
+        let keyset = super::orders_window::Keyset::of(read);
         let select = format!(
-            "SELECT o.id::text AS key, o.{order_item}::text AS item_id, {item} AS item,
+            "SELECT {key} AS key, o.{order_item}::text AS item_id, {item} AS item,
                     {quantity} AS quantity, {price} AS unit_price, {columns}
-               FROM (SELECT * FROM {own}.{orders} o
-                      WHERE o.{order_user}::text = $1{keyset}
-                      {order_by}{limit}) o
+               FROM ({inner}) o
                LEFT JOIN {own}.{items} i ON i.{item_id}::text = o.{order_item}::text
                {join}
               {order_by}",
-            orders = n.orders,
+            key = keyset.key,
+            inner = keyset.inner(&format!("{own}.{}", n.orders), &n.order_user),
+            order_by = keyset.outer_order,
             items = n.items,
             item_id = n.item_id,
             order_item = n.order_item,
-            order_user = n.order_user,
             quantity = exact_text(&format!("o.{}", n.order_quantity)),
             price = exact_text(&format!("i.{}", n.item_price)),
             // A description that is not UTF-8 (SQL_ASCII) is shown lossily.
@@ -786,8 +763,13 @@ pub(super) enum LinesRead<'a> {
     /// Every line, in no order (an aggregate over them).
     Unordered,
     /// A keyset page of at most this many lines (backwards for `Last` and
-    /// `Before`: the caller puts them back in order).
+    /// `Before`: the caller puts them back in order), keyed by the order
+    /// id and the row's place in its table (see
+    /// [`super::orders_window::Keyset`]).
     Page(&'a Page<String>, i64),
+    /// [`LinesRead::Page`] for an orders relation without row places (a
+    /// view): keyed by the line's position among the user's lines.
+    PositionPage(&'a Page<String>, i64),
 }
 
 /// Who and what an orders read is about (see [`Database::orders_plan`]).

@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 
 use super::orders::{gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan};
+use super::sql::quote_literal;
 use super::{Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, User};
 use crate::money::{Problem, Value};
 
@@ -80,36 +81,50 @@ impl Database {
 
     /// The lines `read` names, with their order keys, in order (a page
     /// read backwards is put back in order), cancellable through `handle`.
+    /// A page of an orders relation without row places (a view) is read
+    /// again keyed by position (see [`Keyset`]).
     pub(super) async fn orders_lines(
         &self,
         plan: &OrdersPlan,
         read: LinesRead<'_>,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<(String, super::RawOrderLine)>, DbError> {
-        let mut tx = self.tracked_tx(handle).await?;
-        let schemas = self.orders_schemas(&mut tx, plan).await?;
-        // The SQL text differs per tenant pair: kept out of the statement cache.
-        let sql = self.orders_sql(&schemas, plan, read);
-        let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
-            .bind(&plan.user_id)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await;
-        if let Some(handle) = handle {
-            handle.finished();
-        }
-        let mut rows = match rows {
-            Ok(rows) => rows,
-            Err(e) => {
-                drop(tx);
-                return Err(self.orders_failed(plan, e).await);
+        let mut read = read;
+        loop {
+            let mut tx = self.tracked_tx(handle).await?;
+            let schemas = self.orders_schemas(&mut tx, plan).await?;
+            // The SQL text differs per tenant pair: kept out of the statement cache.
+            let sql = self.orders_sql(&schemas, plan, read);
+            let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
+                .bind(&plan.user_id)
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await;
+            if let Some(handle) = handle {
+                handle.finished();
             }
-        };
-        Database::end_read(tx);
-        if matches!(read, LinesRead::Page(Page::Last | Page::Before(_), _)) {
-            rows.reverse();
+            let mut rows = match rows {
+                Ok(rows) => rows,
+                Err(e) if lacks_row_places(&e) && matches!(read, LinesRead::Page(..)) => {
+                    drop(tx);
+                    if let LinesRead::Page(page, limit) = read {
+                        read = LinesRead::PositionPage(page, limit);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    drop(tx);
+                    return Err(self.orders_failed(plan, e).await);
+                }
+            };
+            Database::end_read(tx);
+            if let LinesRead::Page(Page::Last | Page::Before(_), _)
+            | LinesRead::PositionPage(Page::Last | Page::Before(_), _) = read
+            {
+                rows.reverse();
+            }
+            return Ok(rows.into_iter().map(raw_line).collect());
         }
-        Ok(rows.into_iter().map(raw_line).collect())
     }
 
     /// The totals over every one of a user's order lines, computed by the
@@ -165,7 +180,9 @@ impl Database {
 
     /// The aggregate over [`Database::orders_parts`]'s lines. Each value
     /// is read as the client reads it ([`Value::parse`]: plain decimal
-    /// text; NaN, infinities and other text are no number), a quantity
+    /// text, any exponent, at most [`crate::money::MAX_CHARS`] in plain
+    /// form; NaN, infinities and other text are no number: see
+    /// [`server_number`]), a quantity
     /// without its trailing zeros, a line total exact and never below the
     /// price's scale ([`Value::line_total`]); the sums are numeric's,
     /// exact at the largest scale of their terms. The numbers and the line
@@ -174,14 +191,7 @@ impl Database {
     fn totals_sql(&self, schemas: &(String, Option<String>), plan: &OrdersPlan) -> String {
         let (ctes, select) = self.orders_parts(schemas, plan, LinesRead::Unordered);
         let ctes = ctes.map(|c| format!("{c},\n")).unwrap_or_default();
-        let number = |text: &str| {
-            format!(
-                "CASE WHEN {text} ~ '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]{{1,3}})?\\s*$'
-                       AND length({text}) <= {max}
-                      THEN ({text})::numeric END",
-                max = crate::money::MAX_CHARS
-            )
-        };
+        let number = |text: &str| server_number(text);
         // Exact, without trailing zeros, but never below the price's scale.
         let product = |price: &str| {
             format!(
@@ -207,10 +217,10 @@ impl Database {
                       ELSE {text} END"
             )
         };
-        let quantity = format!("trim_scale({})", number("quantity"));
         format!(
             "WITH {ctes}lines AS ({select}),
-             numbers AS MATERIALIZED (SELECT lines.*, {qn} AS qn, {pn} AS pn, {cpn} AS cpn
+             numbers AS MATERIALIZED (SELECT lines.*, trim_scale({q0}) AS qn, {p0} AS pn,
+                                             {c0} AS cpn
                                         FROM lines),
              products AS (SELECT numbers.*,
                                  CASE WHEN qn IS NOT NULL AND pn IS NOT NULL THEN {own} END AS own0,
@@ -237,9 +247,9 @@ impl Database {
                                WHEN pn IS NULL THEN 'p' || {price_problem}
                                ELSE 'r' END AS gap
                      FROM totals) g",
-            qn = quantity,
-            pn = number("unit_price"),
-            cpn = number("compare_price"),
+            q0 = number("quantity"),
+            p0 = number("unit_price"),
+            c0 = number("compare_price"),
             own = product("pn"),
             theirs = product("cpn"),
             own_in = in_range("own0"),
@@ -353,6 +363,254 @@ impl Database {
         Database::end_read(tx);
         Ok(())
     }
+}
+
+/// The orders relation has no row places (`tableoid`, `ctid`: a view),
+/// so its pages are keyed by position instead.
+fn lacks_row_places(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let message = db.message();
+            message.contains("ctid") || message.contains("tableoid")
+        }
+        _ => false,
+    }
+}
+
+/// How an orders query picks a user's orders (the subquery `o`, joined
+/// afterwards), orders the lines and keys them.
+///
+/// Pages are keyed by a total order the server keeps stable: the order id
+/// (in its column's own order, NULLs last), then the row's place in its
+/// table (`tableoid`, `ctid`). Ids alone are not enough in drifted tenants
+/// (no primary key: duplicate or NULL ids), where a keyset on the id would
+/// skip or repeat lines at a page boundary. A key is
+/// `"<tableoid> <ctid> v<id>"` (`n` for a NULL id). A relation without row
+/// places (a view) is keyed by the line's position in (id, whole row)
+/// order, `"#<position>"`: each page then sorts all of the user's lines,
+/// and identical rows, which nothing tells apart, are interchangeable.
+pub(super) struct Keyset {
+    /// The `key` column's expression over `o`.
+    pub key: String,
+    /// The lines' ORDER BY (empty: unordered).
+    pub outer_order: String,
+    by_position: bool,
+    filter: String,
+    /// A second part's condition, read beside `filter`'s (UNION ALL).
+    union: Option<String>,
+    inner_order: String,
+    limit: String,
+}
+
+/// A parsed key: the table's oid, the row's ctid, and the id (`None`: NULL).
+fn place_key(key: &str) -> Option<(&str, &str, Option<&str>)> {
+    let mut parts = key.splitn(3, ' ');
+    let rel = parts.next()?;
+    let row = parts.next()?;
+    let id = parts.next()?;
+    let rel_ok = !rel.is_empty() && rel.bytes().all(|b| b.is_ascii_digit());
+    let row_ok = row.starts_with('(')
+        && row.ends_with(')')
+        && row
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"(),".contains(&b));
+    let id = match id.split_at(id.len().min(1)) {
+        ("n", "") => None,
+        ("v", id) => Some(id),
+        _ => return None,
+    };
+    (rel_ok && row_ok).then_some((rel, row, id))
+}
+
+fn position_key(key: &str) -> Option<i64> {
+    key.strip_prefix('#')?.parse().ok()
+}
+
+impl Keyset {
+    pub(super) fn of(read: LinesRead) -> Keyset {
+        let plain = |order: &str| Keyset {
+            key: "coalesce(o.id::text, '')".into(),
+            outer_order: if order.is_empty() {
+                String::new()
+            } else {
+                "ORDER BY o.id".into()
+            },
+            by_position: false,
+            filter: String::new(),
+            union: None,
+            inner_order: String::new(),
+            limit: String::new(),
+        };
+        match read {
+            LinesRead::All => plain("id"),
+            LinesRead::Unordered => plain(""),
+            LinesRead::Page(page, limit) => Keyset::by_place(page, limit),
+            LinesRead::PositionPage(page, limit) => Keyset::by_position(page, limit),
+        }
+    }
+
+    fn by_place(page: &Page<String>, limit: i64) -> Keyset {
+        let tail = |op: &str, rel: &str, row: &str| {
+            format!(
+                "(o.tableoid, o.ctid) {op} ({}::oid, {}::tid)",
+                quote_literal(rel),
+                quote_literal(row)
+            )
+        };
+        // The key's id is a literal of unknown type, so it reads as the id
+        // column's own type (integer, uuid, text): keyset order is the
+        // column's order. Each part bounds the id by itself (`o.id >= K`),
+        // so that an index on it starts at the key rather than filtering
+        // every line before it; NULL ids (last going forward) are a part
+        // of their own.
+        let after = |key: &str, op: &str| match place_key(key) {
+            Some((rel, row, Some(id))) => Some((
+                format!(
+                    " AND o.id >= {id} AND (o.id > {id} OR {tail})",
+                    id = quote_literal(id),
+                    tail = tail(op, rel, row)
+                ),
+                Some(" AND o.id IS NULL".to_string()),
+            )),
+            Some((rel, row, None)) => Some((
+                format!(" AND o.id IS NULL AND {}", tail(op, rel, row)),
+                None,
+            )),
+            None => None,
+        };
+        let before = |key: &str| match place_key(key) {
+            Some((rel, row, Some(id))) => Some((
+                format!(
+                    " AND o.id <= {id} AND (o.id < {id} OR {tail})",
+                    id = quote_literal(id),
+                    tail = tail("<", rel, row)
+                ),
+                None,
+            )),
+            Some((rel, row, None)) => Some((
+                format!(" AND o.id IS NULL AND {}", tail("<", rel, row)),
+                Some(" AND o.id IS NOT NULL".to_string()),
+            )),
+            None => None,
+        };
+        // A key of the other kind (the relation became a view meanwhile)
+        // starts again from an end.
+        let (filter, backwards) = match page {
+            Page::First => (None, false),
+            Page::Last => (None, true),
+            Page::From(key) => (after(key, ">="), false),
+            Page::After(key) => (after(key, ">"), false),
+            Page::Before(key) => (before(key), true),
+        };
+        let (filter, union) = filter.unwrap_or_default();
+        let dir = if backwards { " DESC" } else { "" };
+        Keyset {
+            key: "o.tenantscope_rel::text || ' ' || o.tenantscope_row::text || ' ' \
+                  || coalesce('v' || o.id::text, 'n')"
+                .into(),
+            outer_order: format!(
+                "ORDER BY o.id{dir}, o.tenantscope_rel{dir}, o.tenantscope_row{dir}"
+            ),
+            by_position: false,
+            filter,
+            union,
+            inner_order: format!("ORDER BY o.id{dir}, o.tableoid{dir}, o.ctid{dir}"),
+            limit: format!(" LIMIT {limit}"),
+        }
+    }
+
+    fn by_position(page: &Page<String>, limit: i64) -> Keyset {
+        let at = |key: &str, op: &str| {
+            position_key(key).map(|p| format!(" AND o.tenantscope_pos {op} {p}"))
+        };
+        let (filter, backwards) = match page {
+            Page::First => (None, false),
+            Page::Last => (None, true),
+            Page::From(key) => (at(key, ">="), false),
+            Page::After(key) => (at(key, ">"), false),
+            Page::Before(key) => (at(key, "<"), true),
+        };
+        let dir = if backwards { " DESC" } else { "" };
+        Keyset {
+            key: "'#' || o.tenantscope_pos".into(),
+            outer_order: format!("ORDER BY o.tenantscope_pos{dir}"),
+            by_position: true,
+            filter: filter.unwrap_or_default(),
+            union: None,
+            inner_order: format!("ORDER BY o.tenantscope_pos{dir}"),
+            limit: format!(" LIMIT {limit}"),
+        }
+    }
+
+    /// The subquery `o`: the user's orders in `orders` (qualified) whose
+    /// user column is `user` ($1), with the columns the key needs.
+    pub(super) fn inner(&self, orders: &str, user: &str) -> String {
+        let (order, limit) = (&self.inner_order, &self.limit);
+        if self.by_position {
+            format!(
+                "SELECT * FROM (SELECT o.*, row_number() OVER (ORDER BY o.id, o::text) AS tenantscope_pos
+                                  FROM {orders} o WHERE o.{user}::text = $1) o
+                  WHERE true{filter} {order}{limit}",
+                filter = self.filter
+            )
+        } else if self.limit.is_empty() {
+            format!("SELECT * FROM {orders} o WHERE o.{user}::text = $1")
+        } else {
+            let part = |filter: &str| {
+                format!(
+                    "SELECT o.*, o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row
+                       FROM {orders} o WHERE o.{user}::text = $1{filter} {order}{limit}"
+                )
+            };
+            match &self.union {
+                None => part(&self.filter),
+                Some(other) => format!(
+                    "SELECT * FROM (({}) UNION ALL ({})) o {}{limit}",
+                    part(&self.filter),
+                    part(other),
+                    self.outer_order
+                ),
+            }
+        }
+    }
+}
+
+/// SQL reading the text `text` as [`Value::parse`] and [`Value::checked`]
+/// do: a numeric, or NULL where the client sees no number (out of range
+/// included). Usual text (at most [`crate::money::MAX_CHARS`] characters
+/// without an exponent) is cast at once: its plain form is no longer than
+/// the text. With an exponent of at most 3 digits, the cast's plain form is
+/// measured (for a value read here, that is the client's count); other
+/// text in the client's grammar is cast only when the length of its plain
+/// form, counted from its digits and exponent as [`Value::checked`] counts
+/// it, is in range, so no cast can overflow (an exponent of more than 9
+/// digits is out of range for any text a column holds).
+fn server_number(text: &str) -> String {
+    let blank = "[ \\t\\n\\r\\v\\f]*";
+    let mantissa = "[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)";
+    let max = crate::money::MAX_CHARS;
+    format!(
+        "CASE WHEN length({text}) <= {max} AND {text} ~ '^{blank}{mantissa}{blank}$'
+              THEN ({text})::numeric
+              WHEN length({text}) <= {max}
+                   AND {text} ~ '^{blank}{mantissa}[eE][-+]?[0-9]{{1,3}}{blank}$'
+              THEN (SELECT CASE WHEN length(abs(x.v)::text) - (scale(x.v) > 0)::int <= {max}
+                                THEN x.v END
+                      FROM (SELECT ({text})::numeric) x(v))
+              WHEN {text} ~ '^{blank}{mantissa}([eE][-+]?[0-9]+)?{blank}$'
+              THEN (SELECT CASE WHEN (CASE WHEN x.digits = 0 THEN greatest(x.scale + 1, 1)
+                                           WHEN x.scale >= 0 THEN greatest(x.digits, x.scale + 1)
+                                           ELSE x.digits - x.scale END) <= {max}
+                                THEN ({text})::numeric END
+                      FROM regexp_match({text},
+                             '^{blank}[-+]?([0-9]*)\\.?([0-9]*)([eE]([-+]?)0*([0-9]*))?{blank}$') m,
+                           LATERAL (SELECT length(ltrim(m[1] || m[2], '0')) AS digits,
+                                           CASE WHEN length(coalesce(m[5], '')) <= 9
+                                                THEN length(m[2])::int8
+                                                     - (coalesce(m[4], '') || coalesce(nullif(m[5], ''), '0'))::int8
+                                           END AS scale) x)
+         END"
+    )
 }
 
 enum TotalsError {
