@@ -678,7 +678,7 @@ async fn the_server_reads_numbers_as_the_client_does() {
             let server = conn.orders_totals(&user, None, None).await.unwrap();
             let head = conn.orders_head(&user, None, 10, None).await.unwrap();
             assert!(head.totals_known);
-            let client = head.totals();
+            let client = head.totals;
             assert_eq!(
                 server,
                 client,
