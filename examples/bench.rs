@@ -199,6 +199,13 @@ fn main() -> Res<()> {
         settings: vec![
             ("shared_buffers".into(), "256MB".into()),
             ("maintenance_work_mem".into(), "512MB".into()),
+            // (l) reads the server's share of a run from it (created in
+            // the `postgres` database only: the measured catalogues stay
+            // as they are).
+            (
+                "shared_preload_libraries".into(),
+                "pg_stat_statements".into(),
+            ),
         ],
         ..ServerOptions::default()
     })?;

@@ -232,3 +232,71 @@ async fn no_cache_and_detect_write_no_cache() {
     // And it is used: the same answer from the cache.
     assert!(run(dir.path(), &["users", "--limit", "1"]));
 }
+
+/// The statements detection runs (BEGIN, SET and the connection probe
+/// aside), counted by the server: one where the shared schema has no
+/// registry candidate (the article's layout: the schemas holding the
+/// tenant tables are read with the sample, in the same statement), two
+/// with a registry (its values), at 5 and at 62 schemas (read in full,
+/// then sampled) alike.
+#[tokio::test]
+async fn detection_is_one_statement_without_a_registry_and_two_with_one() {
+    let demo = format!(
+        "{}\n{}",
+        tenantscope::embedded::DEMO_SQL[0].1,
+        tenantscope::embedded::DEMO_SQL[1].1
+    );
+    let django = std::fs::read_to_string(format!(
+        "{}/sql/fixtures/django_tenants.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    for (sql, layout, expected) in [
+        (demo.as_str(), TenancyLayout::Article, 1),
+        (django.as_str(), TenancyLayout::DjangoTenants, 2),
+    ] {
+        let (server, mut admin) = common::counting_server(&[], sql).await;
+        let options = server.connect_options("counted");
+        let mut counted = Vec::new();
+        let mut template: Option<Detection> = None;
+        for extra in [0, 60] {
+            // 60 more schemas shaped as the first tenant: the catalogue
+            // read is a sample then.
+            if let Some(first) = &template {
+                let (tenant, model) = (&first.tenants[0], &first.model);
+                let mut more = String::new();
+                for i in 0..extra {
+                    more.push_str(&format!("CREATE SCHEMA extra_{i:03};\n"));
+                    for table in [&model.items.table, &model.orders.table] {
+                        more.push_str(&format!(
+                            "CREATE TABLE extra_{i:03}.{table} (LIKE {tenant}.{table} INCLUDING ALL);\n"
+                        ));
+                    }
+                }
+                common::run_counted(&server, &more).await;
+            }
+            let db = Database::connect(
+                &ConnectionSource::demo(options.clone()),
+                &Settings::default(),
+            )
+            .await
+            .unwrap();
+            sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let detection = db.detect_layout("public").await.unwrap();
+            let statements = common::counted_statements(&mut admin).await;
+            db.close().await;
+            assert_eq!(detection.kind, layout);
+            assert!(!detection.tenants.is_empty(), "{:?}", detection.reasons);
+            counted.push(statements);
+            template = Some(detection);
+        }
+        assert_eq!(
+            counted,
+            [expected, expected],
+            "{layout:?}: at 0 and 60 extra schemas"
+        );
+    }
+}

@@ -194,6 +194,17 @@ impl Database {
         &self,
         tx: &mut sqlx::PgConnection,
     ) -> Result<TenantCatalog, DbError> {
+        self.tenants_among(tx, None).await
+    }
+
+    /// [`Database::tenants_in`], of the schemas `among` names only when
+    /// given (by `pg_namespace`'s name index: what a short list of users
+    /// needs, not the whole catalogue).
+    pub(super) async fn tenants_among(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        among: Option<&[String]>,
+    ) -> Result<TenantCatalog, DbError> {
         // A SQL_ASCII database may hold a schema name that is not UTF-8:
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
@@ -201,13 +212,27 @@ impl Database {
         let sql = format!(
             "SELECT {name}, {node}
                FROM pg_catalog.pg_namespace n
-              WHERE {tenant_schema}
+              WHERE {tenant_schema} {among}
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
             tenant_schema = self.is_tenant_schema(),
+            among = if among.is_some() {
+                "AND n.nspname = ANY($2::text[]::name[])"
+            } else {
+                ""
+            },
         );
-        let rows: Vec<(LossyText, Option<String>)> = self.catalog_rows(&mut *tx, &sql).await?;
+        let rows: Vec<(LossyText, Option<String>)> = match among {
+            None => self.catalog_rows(&mut *tx, &sql).await?,
+            Some(among) => sqlx::query_as(&sql)
+                .bind(&self.tables.shared_schema)
+                .bind(among)
+                .persistent(self.persistent())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?,
+        };
         let nodes = rows
             .iter()
             .filter(|(n, _)| !n.replaced)

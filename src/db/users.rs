@@ -523,8 +523,9 @@ impl Database {
     /// same rows (a table's widths, then its lines). Memory holds one
     /// batch, whatever the list's length.
     ///
-    /// The tenant catalog (read first, in the same transaction) goes to
-    /// the sink at each pass's start. Retried once, as other loads are,
+    /// The tenant catalog (in the same transaction; after the first batch,
+    /// and of that batch's tenants only when the list ends within it) goes
+    /// to the sink at each pass's start. Retried once, as other loads are,
     /// only while the sink has been told nothing.
     pub async fn stream_users(
         &self,
@@ -549,7 +550,6 @@ impl Database {
         told: &mut bool,
     ) -> Result<(), DbError> {
         let mut tx = self.read_tx().await?;
-        let catalog = self.tenants_in(&mut tx).await?;
         let filter = query.filter.as_deref().filter(|f| !f.is_empty());
         let request = PageRequest {
             filter,
@@ -557,16 +557,22 @@ impl Database {
             limit: query.limit.unwrap_or(i64::MAX),
             tenant,
         };
-        let mut pinned = Vec::new();
         let source = self.users_source(tenant);
         if source.as_deref().is_some_and(|s| self.many_branches(s)) {
             // Users in each of many tenant schemas: no one cursor over
             // them all (it would lock every users table at once), but
             // keyset pages, each read in batches of tenants.
+            let catalog = self.tenants_in(&mut tx).await?;
             return self
                 .stream_pages(&mut tx, &request, passes, &catalog, sink, told)
                 .await;
         }
+        let mut pinned = Vec::new();
+        // The first batch, read before the tenant catalog: a list that
+        // ends within it (`--limit 100`, most filters) needs the catalog
+        // of its own tenants only, not of every schema (10,000 names).
+        let mut first: Vec<User> = Vec::new();
+        let mut complete = true;
         if let Some(source) = &source {
             if let Some(id) = filter {
                 pinned = self.pinned_rows(&mut tx, id, tenant, source).await?;
@@ -580,6 +586,9 @@ impl Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
+            let rows = self.fetch_batch(&mut tx).await?;
+            complete = rows.len() < STREAM_BATCH;
+            first = rows.into_iter().map(into_user).collect();
         }
         let pinned: Vec<User> = pinned
             .into_iter()
@@ -589,8 +598,20 @@ impl Database {
                 user
             })
             .collect();
+        let catalog = if complete {
+            let mut named: Vec<String> = pinned
+                .iter()
+                .chain(&first)
+                .filter_map(|u| u.tenant.clone())
+                .collect();
+            named.sort();
+            named.dedup();
+            self.tenants_among(&mut tx, Some(&named)).await?
+        } else {
+            self.tenants_in(&mut tx).await?
+        };
         for pass in 0..passes {
-            if pass > 0 && source.is_some() {
+            if pass > 0 && source.is_some() && !complete {
                 sqlx::query("MOVE ABSOLUTE 0 IN tenantscope_users")
                     .persistent(false)
                     .execute(&mut *tx)
@@ -606,16 +627,20 @@ impl Database {
                     return Ok(());
                 }
             }
+            // The first batch is in memory: every pass of a complete list,
+            // the first pass of a longer one (the others read it again).
+            if pass == 0 || complete {
+                for user in &first {
+                    if !sink.user(pass, user) {
+                        return Ok(());
+                    }
+                }
+                if complete {
+                    continue;
+                }
+            }
             while source.is_some() {
-                let rows: Vec<UserRow> =
-                    sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_users"))
-                        .persistent(false)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(|e| self.error(e))?;
-                // A sign of life for the client-side deadline: the one
-                // connection stays out for the whole list.
-                self.progress.touch();
+                let rows = self.fetch_batch(&mut tx).await?;
                 let last = rows.len() < STREAM_BATCH;
                 for row in rows {
                     if !sink.user(pass, &into_user(row)) {
@@ -629,6 +654,20 @@ impl Database {
         }
         Database::end_read(tx);
         Ok(())
+    }
+
+    /// The next [`STREAM_BATCH`] rows of the users cursor.
+    async fn fetch_batch(&self, tx: &mut super::ReadTx) -> Result<Vec<UserRow>, DbError> {
+        let rows: Vec<UserRow> =
+            sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_users"))
+                .persistent(false)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|e| self.error(e))?;
+        // A sign of life for the client-side deadline: the one
+        // connection stays out for the whole list.
+        self.progress.touch();
+        Ok(rows)
     }
 
     /// How many users there are: exact when counting is cheap, else the

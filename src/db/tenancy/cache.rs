@@ -49,17 +49,21 @@ SELECT concat_ws('/',
          current_database(), current_user, inet_server_addr()::text, inet_server_port()::text)";
 
 /// The fingerprint: (what any DDL changes, what the tables named and the
-/// registry's rows change). `$1` shared schema, `$2` sample size, `$3` the
+/// registry's rows change). `pg_class` is scanned once, as detection
+/// scans it (see catalog_read.rs): its tables give the sample's and,
+/// hashed by name, the schemas holding the tables named. `$1` shared schema, `$2` sample size, `$3` the
 /// tenant table names; `{registry}` an aggregate over the registry.
 fn fingerprint_sql(registry: &str) -> String {
     format!(
         concat!(
             sampled_schemas!(),
-    "tabs AS MATERIALIZED (
+    "rel AS MATERIALIZED (
     SELECT c.oid, c.relnamespace, c.relname, c.relkind FROM pg_catalog.pg_class c
-     WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)) AND c.relkind IN ",
+     WHERE c.relkind IN ",
             crate::model::table_kinds!(),
-            ")
+            "),
+tabs AS MATERIALIZED (
+    SELECT * FROM rel c WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)))
 SELECT concat_ws(' ',
          (SELECT count(*) || ':' || md5(coalesce(string_agg(ns.oid || ':' || ns.nspname, ','
                                                              ORDER BY ns.oid), ''))
@@ -77,10 +81,8 @@ SELECT concat_ws(' ',
                                  WHERE ns.nspname = $1))),
        concat_ws(' ',
          (SELECT count(*) || ':' || coalesce(sum(hashtext(c.relname)::int8 + c.relnamespace::int8), 0)
-            FROM pg_catalog.pg_class c
-           WHERE c.relname = ANY($3::text[]::name[]) AND c.relkind IN ",
-            crate::model::table_kinds!(),
-            "),
+            FROM rel c
+           WHERE c.relname IN (SELECT unnest($3::text[])::name)),
          {registry})"
         ),
         registry = registry

@@ -1,10 +1,11 @@
 //! Detection of the tenancy layout from the catalog alone, in a constant
 //! number of queries whatever the number of schemas: one for the schema
 //! names, the shared schema's tables and a sample of the other schemas'
-//! (with the shared schema's foreign keys, and whether Citus's
-//! `pg_dist_schema` exists), one for the values of the registry candidates
-//! and the schemas holding the tables the sample names, and one for
-//! Citus's distributed schemas when it exists (see catalog_read.rs).
+//! (with the shared schema's foreign keys, whether Citus's
+//! `pg_dist_schema` exists, and the schemas holding the tables the sample
+//! names), one for the values of the registry candidates where there are
+//! any, and one for Citus's distributed schemas when it exists (see
+//! catalog_read.rs).
 //!
 //! Recognised: django-tenants (a shared table with a `schema_name` column;
 //! with django-tenant-users when a shared table links users to it),
@@ -191,6 +192,26 @@ impl Catalog {
             }
         }
         names.into_iter().collect()
+    }
+
+    /// What [`Catalog::tenant_table_names`] goes by, for the catalog
+    /// statement that computes the same names on the server: the names
+    /// always looked for, then the price, label, quantity and user
+    /// columns.
+    pub(super) fn tenant_table_rules() -> [Vec<String>; 5] {
+        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let always: Vec<String> = TENANT_USERS
+            .iter()
+            .map(|(t, ..)| t.to_string())
+            .chain(LEDGERS.iter().map(|l| l.to_string()))
+            .collect();
+        [
+            always,
+            own(&PRICE_COLUMNS),
+            own(&LABEL_COLUMNS),
+            own(&QUANTITY_COLUMNS),
+            own(&USER_COLUMNS),
+        ]
     }
 
     pub(super) fn table(&self, schema: &str, table: &str) -> Option<&CatalogTable> {
