@@ -319,7 +319,9 @@ fn async_runtime(command: bool) -> Result<tokio::runtime::Runtime, Failure> {
 /// The database for `command`: a command (the snapshot aside, which drives
 /// the dashboard's loads) reads in turn: one connection, no pool of
 /// several. Those that read every tenant read the ones a lock holds up
-/// side by side: a pool too.
+/// side by side: a pool too; so do `users` and `tenants`, which read
+/// per-tenant users tables in batches side by side (the pool connects
+/// only when asked: one connection where one is enough).
 async fn connect_for(
     command: Option<&Connected>,
     source: &ConnectionSource,
@@ -331,7 +333,9 @@ async fn connect_for(
             Connected::Snapshot(_)
             | Connected::Prices { .. }
             | Connected::Basket { .. }
-            | Connected::Health { .. },
+            | Connected::Health { .. }
+            | Connected::Users { .. }
+            | Connected::Tenants { .. },
         ) => Database::connect(source, settings).await?,
         // Detection explains what it finds, the users table included.
         Some(Connected::Detect) => Database::connect_unresolved(source, settings).await?,

@@ -728,7 +728,9 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
             format!("{n}: tenants pane statements (tenant directory with user counts)"),
             p50(&f.directory),
             Duration::from_millis(if n == PER_TENANT { 1000 } else { 300 }),
-            "one count per tenant",
+            "each per-tenant users table costs the server 0.1–0.25 ms to open and lock \
+             whatever its rows (10,000 in psql: 0.5 s on a warm backend, 2.3 s on a fresh \
+             one); 50 to a statement, 3 statements side by side, on 2 shared cores",
         ));
         out.push(limit(
             format!("{n}: health"),
@@ -757,7 +759,9 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
                         None => "not measured".into(),
                     }
                 ),
-                "one statement per batch of tenants",
+                "every tenant's items table read (200 to a statement, 3 side by side): \
+                 1.3–2.2 s of server time for 10,000 in psql alone; the catalogue lookup \
+                 is 0.3 s (it was 2.1 s)",
             ));
             out.push(limit(
                 format!("{n}: basket first page"),
@@ -776,13 +780,16 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
                 format!("{n}: search all tenants"),
                 p50(&f.search_all),
                 Duration::from_secs(1),
-                "one statement per batch of schemas, in turn",
+                "each users table costs the server 0.1–0.25 ms to open and lock; after \
+                 the first 50 schemas, 150 at a time as 3 statements side by side, on \
+                 2 shared cores",
             ));
             out.push(limit(
                 format!("{n}: start → tenants pane"),
                 f.pane,
                 Duration::from_millis(1000),
-                "connecting (the per-tenant users source) and the counts",
+                "connecting (the per-tenant users source) and the counts (see the \
+                 tenants pane statements)",
             ));
         }
     }

@@ -214,7 +214,9 @@ pub struct Batched<K> {
     key: Option<K>,
     ticket: Ticket,
     tenants: Arc<[String]>,
+    /// Tenants in the first batch, and in each after it.
     size: usize,
+    later: usize,
     /// The batch asked for and not answered yet.
     awaited: Option<BatchId>,
     /// Tenants read so far (from the first).
@@ -233,6 +235,7 @@ impl<K> Default for Batched<K> {
             ticket: Ticket::default(),
             tenants: Arc::from([]),
             size: 1,
+            later: 1,
             awaited: None,
             done: 0,
             stopped: None,
@@ -253,11 +256,26 @@ impl<K> Batched<K> {
         tenants: Arc<[String]>,
         size: usize,
     ) -> Option<Batch> {
+        self.start_widening(ticket, key, tenants, size, size)
+    }
+
+    /// [`Batched::start`] with a first batch of `first` tenants (the first
+    /// results show soon) and `later` tenants in each batch after it (the
+    /// database reads a wide batch as statements side by side).
+    pub fn start_widening(
+        &mut self,
+        ticket: Ticket,
+        key: K,
+        tenants: Arc<[String]>,
+        first: usize,
+        later: usize,
+    ) -> Option<Batch> {
         *self = Batched {
             key: Some(key),
             ticket,
             tenants,
-            size: size.max(1),
+            size: first.max(1),
+            later: later.max(1),
             ..Batched::default()
         };
         self.next_batch()
@@ -270,7 +288,12 @@ impl<K> Batched<K> {
         if self.key.is_none() || over || self.done >= self.tenants.len() {
             return None;
         }
-        let end = (self.done + self.size).min(self.tenants.len());
+        let size = if self.done == 0 {
+            self.size
+        } else {
+            self.later
+        };
+        let end = (self.done + size).min(self.tenants.len());
         let id = BatchId {
             ticket: self.ticket,
             end,
@@ -498,6 +521,25 @@ mod tests {
         assert!(!load.accept(batch.id, Duration::ZERO));
         assert_eq!(load.next_batch(), None);
         assert_eq!(load.stopped(), Some("left"));
+    }
+
+    /// A widening load: the first batch small, every later one wide, and
+    /// still each tenant of the snapshot once, in order.
+    #[test]
+    fn a_widening_load_reads_a_small_batch_first_then_wide_ones() {
+        let tenants: Arc<[String]> = (0..12).map(|i| format!("t{i}")).collect();
+        let mut load: Batched<&str> = Batched::default();
+        let mut batch = load.start_widening(Ticket(1), "a", tenants.clone(), 2, 4);
+        let mut sizes = Vec::new();
+        let mut read = Vec::new();
+        while let Some(b) = batch {
+            sizes.push(b.tenants.len());
+            read.extend(b.tenants.iter().cloned());
+            assert!(load.accept(b.id, Duration::ZERO));
+            batch = load.next_batch();
+        }
+        assert_eq!(sizes, [2, 4, 4, 2]);
+        assert_eq!(read, tenants.to_vec());
     }
 
     #[test]

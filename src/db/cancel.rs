@@ -16,8 +16,12 @@ use super::{Database, DbError, ReadTx};
 /// clients' transactions, those are left alone. The name is unique across
 /// processes too (a random part per process), so one tenantscope never
 /// cancels another's load on the same server.
+///
+/// Statements of one load that run side by side (batches of tenants on
+/// several connections) share one name ([`QueryHandle::shared`]), so that
+/// one cancel stops them all.
 #[derive(Debug, Clone, Default)]
-pub struct QueryHandle(std::sync::Arc<AtomicU64>);
+pub struct QueryHandle(std::sync::Arc<AtomicU64>, Option<u64>);
 
 /// Tags of cancellable transactions, unique in this process.
 static NEXT_QUERY_TAG: AtomicU64 = AtomicU64::new(1);
@@ -45,9 +49,18 @@ impl QueryHandle {
     /// first: a cancel that comes while BEGIN is on its way finds no
     /// backend yet and does nothing, like one that comes late.
     pub(super) fn next_name(&self) -> String {
-        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
+        let tag = self
+            .1
+            .unwrap_or_else(|| NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed));
         self.0.store(tag, Ordering::SeqCst);
         query_tag_name(tag)
+    }
+
+    /// The same handle, whose every transaction from now on takes one
+    /// name: statements run side by side are all stopped by one cancel.
+    pub(super) fn shared(&self) -> QueryHandle {
+        let tag = NEXT_QUERY_TAG.fetch_add(1, Ordering::Relaxed);
+        QueryHandle(self.0.clone(), Some(tag))
     }
 
     pub(super) fn finished(&self) {

@@ -53,6 +53,7 @@ pub use pool::{
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use tenancy::{
     SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
+    SEARCH_WIDE_BATCH,
 };
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink};
 
@@ -385,6 +386,19 @@ impl Database {
         }
     }
 
+    /// How many statements over batches of tenants run side by side: one
+    /// fewer than the connections the pool may have out (another load
+    /// keeps one), at least 1 (a one-connection command reads in turn),
+    /// at most [`PARALLEL_BATCHES`]. Each statement locks at most one
+    /// batch of tenants' tables (a few hundred locks), so together they
+    /// stay far within the server's lock table at default settings
+    /// (`max_locks_per_transaction` 64 × `max_connections` 100).
+    pub fn batch_width(&self) -> usize {
+        (self.grant.size() as usize)
+            .saturating_sub(1)
+            .clamp(1, PARALLEL_BATCHES)
+    }
+
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
     async fn read_tx(&self) -> Result<ReadTx, DbError> {
@@ -547,7 +561,36 @@ impl Database {
         }
         let mut rows = Vec::new();
         let mut failed = Vec::new();
+        // Batches side by side answer to one cancel.
+        let shared = handle.map(QueryHandle::shared);
+        let handle = shared.as_ref();
         for (node, group) in &groups {
+            if node.is_none() {
+                // One server: the batches side by side, in their order.
+                let chunks: Vec<_> = group.chunks(size.max(1)).collect();
+                let answers = in_order(
+                    self.batch_width(),
+                    chunks
+                        .iter()
+                        .map(|chunk| self.union_rows::<R>(chunk, &arrays, handle))
+                        .collect(),
+                )
+                .await;
+                for (chunk, answer) in chunks.into_iter().zip(answers) {
+                    match answer {
+                        Ok(batch) => rows.extend(batch),
+                        Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
+                            self.tenant_by_tenant(chunk, &arrays, handle, &mut rows, &mut failed)
+                                .await?
+                        }
+                        Err(e @ sqlx::Error::Database(_)) => {
+                            failed.push((chunk[0].0, self.error(e)))
+                        }
+                        Err(e) => return Err(self.error(e)),
+                    }
+                }
+                continue;
+            }
             let mut down: Option<DbError> = None;
             for chunk in group.chunks(size.max(1)) {
                 if let (Some(node), Some(cause)) = (node, &down) {
@@ -755,5 +798,58 @@ impl Database {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             self.pool.close().await;
         }
+    }
+}
+
+/// The most statements over batches of tenants run at once (see
+/// [`Database::batch_width`]).
+pub const PARALLEL_BATCHES: usize = 4;
+
+/// Awaits `jobs`, at most `width` at a time, and gives their results in
+/// the jobs' order whichever finished first. Every job runs (a failed one
+/// does not stop the others: callers decide per batch); dropped, it drops
+/// the jobs still running.
+///
+/// The jobs come as a `Vec`, not an iterator of closures: a closure
+/// borrowing in the future's state trips rustc's check that the dashboard's
+/// tasks are `Send` ("not general enough").
+pub(crate) async fn in_order<F: std::future::Future>(width: usize, jobs: Vec<F>) -> Vec<F::Output> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(jobs)
+        .buffered(width.max(1))
+        .collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs run side by side (the first finishes only once the second has
+    /// run, which in turn would never happen one at a time) and their
+    /// results come in the jobs' order, not in the order they finished.
+    #[tokio::test]
+    async fn jobs_in_order_run_side_by_side_and_answer_in_order() {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let mut rx = Some(rx);
+        let mut tx = Some(tx);
+        let jobs = (0..3).map(|i| {
+            let (rx, tx) = (
+                if i == 0 { rx.take() } else { None },
+                if i == 1 { tx.take() } else { None },
+            );
+            async move {
+                if let Some(rx) = rx {
+                    rx.await.expect("the second job ran");
+                }
+                if let Some(tx) = tx {
+                    tx.send(()).unwrap();
+                }
+                i
+            }
+        });
+        assert_eq!(in_order(2, jobs.collect()).await, [0, 1, 2]);
+        let none: Vec<std::future::Ready<u8>> = Vec::new();
+        assert!(in_order(3, none).await.is_empty());
     }
 }

@@ -419,34 +419,81 @@ impl Database {
 
     /// A keyset page over every tenant's users table where users live in
     /// each tenant schema and there are many: [`PER_TENANT_BATCH`] tenants
-    /// to a statement, each in a savepoint rolled back after it (which
-    /// releases its locks: the transaction never holds more than one
-    /// batch's), the best `limit` kept and ordered by the server (its
+    /// to a statement, the best `limit` kept and ordered by the server (its
     /// collation decides, as in the one-statement page). In the page's
     /// direction, as the one statement reads.
+    ///
+    /// With a pool of several connections, [`Database::batch_width`]
+    /// statements run side by side, each in a read transaction of its own
+    /// (its end releases its locks), a few at a time, the rows kept so
+    /// far cut to the best `limit` after each round; with one connection,
+    /// in turn on `tx`, each in a savepoint rolled back after it (which
+    /// releases its locks: the transaction never holds more than one
+    /// batch's). Either way each statement reads its own snapshot, as a
+    /// READ COMMITTED transaction's statements do.
     async fn keyset_rows_batched(
         &self,
         tx: &mut super::ReadTx,
         request: &PageRequest<'_>,
     ) -> Result<Vec<UserRow>, DbError> {
         let (condition, order, descending) = self.keyset_parts(request);
+        let statements: Vec<String> = self
+            .live_branches()
+            .chunks(PER_TENANT_BATCH)
+            .map(|chunk| {
+                format!(
+                    "{} ORDER BY {order} LIMIT $4",
+                    self.users_where_branches(chunk, &condition, &order, "$4")
+                )
+            })
+            .collect();
+        // Rows kept before they are cut to the best `limit` (a round trip).
+        let keep = request.limit.saturating_mul(4).max(1) as usize;
+        let width = self.batch_width();
         let mut rows: Vec<UserRow> = Vec::new();
-        for chunk in self.live_branches().chunks(PER_TENANT_BATCH) {
-            let sql = format!(
-                "{} ORDER BY {order} LIMIT $4",
-                self.users_where_branches(chunk, &condition, &order, "$4")
-            );
-            self.savepoint(tx).await?;
-            let batch = keyset_binds(sqlx::query_as(&sql), request)
-                .persistent(false)
-                .fetch_all(&mut **tx)
+        if width > 1 {
+            for round in statements.chunks(width * 2) {
+                let answers = super::in_order(
+                    width,
+                    round
+                        .iter()
+                        .map(|sql| async move {
+                            let mut own = self.read_tx().await?;
+                            let batch: Vec<UserRow> = keyset_binds(sqlx::query_as(sql), request)
+                                .persistent(false)
+                                .fetch_all(&mut *own)
+                                .await
+                                .map_err(|e| self.error(e))?;
+                            Database::end_read(own);
+                            Ok::<_, DbError>(batch)
+                        })
+                        .collect(),
+                )
                 .await;
-            rows.extend(self.rolled_back(tx, batch).await?);
-            self.progress.touch();
-            if rows.len() as i64 > request.limit {
-                rows = self
-                    .server_ordered(tx, rows, descending, request.limit)
-                    .await?;
+                for batch in answers {
+                    rows.extend(batch?);
+                }
+                self.progress.touch();
+                if rows.len() > keep {
+                    rows = self
+                        .server_ordered(tx, rows, descending, request.limit)
+                        .await?;
+                }
+            }
+        } else {
+            for sql in &statements {
+                self.savepoint(tx).await?;
+                let batch = keyset_binds(sqlx::query_as(sql), request)
+                    .persistent(false)
+                    .fetch_all(&mut **tx)
+                    .await;
+                rows.extend(self.rolled_back(tx, batch).await?);
+                self.progress.touch();
+                if rows.len() > keep {
+                    rows = self
+                        .server_ordered(tx, rows, descending, request.limit)
+                        .await?;
+                }
             }
         }
         self.server_ordered(tx, rows, descending, request.limit)

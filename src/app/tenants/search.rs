@@ -1,6 +1,8 @@
 //! The search across tenants (`/` in the tenants pane): users by id, name
 //! or mail, [`SEARCH_BATCH`] tenant schemas per statement, each batch shown
-//! as it arrives and the next one asked for then. A new text supersedes the
+//! as it arrives and the next one asked for then (the first batch
+//! [`SEARCH_BATCH`] schemas, each later one [`SEARCH_WIDE_BATCH`], read as
+//! statements side by side). A new text supersedes the
 //! search (its late batches are dropped by key, its statement cancelled by
 //! the slot); leaving the pane stops it.
 
@@ -14,7 +16,9 @@ use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::State;
-use crate::db::{DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT};
+use crate::db::{
+    DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
+};
 use std::sync::Arc;
 
 pub const SEARCH_SLOT: Slot = Slot("search");
@@ -149,11 +153,13 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     } else {
         Arc::from([String::new()])
     };
-    let first = state
-        .tenants
-        .search
-        .load
-        .start(ticket, SearchKey { text }, schemas, SEARCH_BATCH);
+    let first = state.tenants.search.load.start_widening(
+        ticket,
+        SearchKey { text },
+        schemas,
+        SEARCH_BATCH,
+        SEARCH_WIDE_BATCH,
+    );
     ask(state, first, Delay::Fixed(state.session.debounce))
 }
 

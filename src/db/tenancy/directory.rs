@@ -11,11 +11,15 @@ use super::UsersAt;
 use crate::db::lossy::{raw, LossyText};
 use crate::db::sql::{quote_ident, quote_literal};
 use crate::db::users::{into_user, UserRow};
-use crate::db::{Database, DbError, QueryHandle, User};
+use crate::db::{in_order, Database, DbError, QueryHandle, User};
 
 /// Tenant schemas per search statement: small enough that the first
 /// results show at once, large enough that 2,000 tenants take 40 statements.
 pub const SEARCH_BATCH: usize = 50;
+/// Tenant schemas a search asks for after its first batch: the database
+/// reads them [`SEARCH_BATCH`] to a statement, side by side (three: the
+/// dashboard's default pool of 4, one left for the other loads).
+pub const SEARCH_WIDE_BATCH: usize = 3 * SEARCH_BATCH;
 /// Matches kept per tenant schema in one search (a search for "a" in a
 /// tenant of 100,000 users is not a list anyone reads).
 pub const SEARCH_PER_TENANT: usize = 100;
@@ -230,9 +234,10 @@ impl Database {
     }
 
     /// Users whose id is `text` or whose name or mail contains it
-    /// (case-insensitive), in `schemas` (one statement; where users live in
-    /// each tenant) or, with users in one shared table, in all of it
-    /// (`schemas` is then ignored). A statement the server refuses is run
+    /// (case-insensitive), in `schemas` (where users live in each tenant:
+    /// one statement per [`SEARCH_BATCH`] schemas, [`Database::batch_width`]
+    /// of them side by side) or, with users in one shared table, in all of
+    /// it (`schemas` is then ignored). A statement the server refuses is run
     /// again schema by schema, so that one broken tenant is named and the
     /// others are still searched.
     pub async fn search_users(
@@ -257,33 +262,23 @@ impl Database {
                 vec![(None, self.search_select(&self.tables.users_table))]
             };
             let mut batch = SearchBatch::default();
-            if members.is_empty() {
-                return Ok(batch);
-            }
-            let all: Vec<&str> = members.iter().map(|(_, s)| s.as_str()).collect();
-            match self
-                .search_statement(&all.join("\n UNION ALL "), text, handle)
-                .await
-            {
-                Ok(users) => batch.users = users,
-                Err(sqlx::Error::Database(_)) if members.len() > 1 => {
-                    for (schema, select) in &members {
-                        match self.search_statement(select, text, handle).await {
-                            Ok(users) => batch.users.extend(users),
-                            Err(e @ sqlx::Error::Database(_)) => {
-                                let schema = schema.cloned().unwrap_or_default();
-                                batch.failed.push((schema, self.error(e).to_string()));
-                            }
-                            // Not that tenant's data: the connection or the pool.
-                            Err(e) => return Err(self.error(e)),
-                        }
-                    }
-                }
-                Err(e @ sqlx::Error::Database(_)) => {
-                    let schema = members[0].0.cloned().unwrap_or_default();
-                    batch.failed.push((schema, self.error(e).to_string()));
-                }
-                Err(e) => return Err(self.error(e)),
+            // More schemas than one statement reads: statements of
+            // SEARCH_BATCH schemas side by side, answering to one cancel,
+            // their results in the schemas' order.
+            let shared = handle.map(QueryHandle::shared);
+            let handle = shared.as_ref();
+            let parts = in_order(
+                self.batch_width(),
+                members
+                    .chunks(SEARCH_BATCH)
+                    .map(|part| self.search_part(part, text, handle))
+                    .collect(),
+            )
+            .await;
+            for part in parts {
+                let (users, failed) = part?;
+                batch.users.extend(users);
+                batch.failed.extend(failed);
             }
             if let Some(handle) = handle {
                 handle.finished();
@@ -295,6 +290,47 @@ impl Database {
             Ok(batch)
         })
         .await
+    }
+
+    /// One statement over `members` (schema, select), each member alone
+    /// when the server refuses it: the users found, and the schemas that
+    /// could not be searched, with why.
+    async fn search_part(
+        &self,
+        members: &[(Option<&String>, String)],
+        text: &str,
+        handle: Option<&QueryHandle>,
+    ) -> Result<(Vec<User>, Vec<(String, String)>), DbError> {
+        let mut failed = Vec::new();
+        let all: Vec<&str> = members.iter().map(|(_, s)| s.as_str()).collect();
+        let users = match self
+            .search_statement(&all.join("\n UNION ALL "), text, handle)
+            .await
+        {
+            Ok(users) => users,
+            Err(sqlx::Error::Database(_)) if members.len() > 1 => {
+                let mut users = Vec::new();
+                for (schema, select) in members {
+                    match self.search_statement(select, text, handle).await {
+                        Ok(found) => users.extend(found),
+                        Err(e @ sqlx::Error::Database(_)) => {
+                            let schema = schema.cloned().unwrap_or_default();
+                            failed.push((schema, self.error(e).to_string()));
+                        }
+                        // Not that tenant's data: the connection or the pool.
+                        Err(e) => return Err(self.error(e)),
+                    }
+                }
+                users
+            }
+            Err(e @ sqlx::Error::Database(_)) => {
+                let schema = members[0].0.cloned().unwrap_or_default();
+                failed.push((schema, self.error(e).to_string()));
+                Vec::new()
+            }
+            Err(e) => return Err(self.error(e)),
+        };
+        Ok((users, failed))
     }
 
     /// One member of a search statement: `$1` the ILIKE pattern, `$2` the
