@@ -240,9 +240,10 @@ async fn basket_view_on_a_user_and_bad_users_refused() {
     assert!(stderr(&out).contains("no user with id"), "{}", stderr(&out));
 }
 
-/// Each view's snapshot twice: the same bytes, with no load time ("in 3
-/// ms") and no clock time ("as of 12:00:01") in them. (The basket's status
-/// said "priced at 3 tenants in 2 ms": mutation-checked.)
+/// Each view's snapshot twice, once on an idle machine and once under
+/// load: the same bytes, with no load time ("in 3 ms") and no clock time
+/// ("as of 12:00:01") in them. (The basket's status said "priced at 3
+/// tenants in 2 ms": mutation-checked.)
 #[tokio::test]
 async fn every_views_snapshot_repeats_byte_for_byte_without_timings() {
     let db = TestDatabase::demo().await;
@@ -263,10 +264,54 @@ async fn every_views_snapshot_repeats_byte_for_byte_without_timings() {
     for view in ["dashboard", "health", "prices", "basket", "tenants"] {
         let args = ["--user", "1", "--view", view, "--size", "120x30"];
         let first = ok(snapshot(url, &args, &[]));
-        let second = ok(snapshot(url, &args, &[]));
+        let second = under_load(&db, || ok(snapshot(url, &args, &[])));
         assert!(!timing(&first), "{view}: a timing in the frame:\n{first}");
         assert_eq!(first, second, "{view}: two snapshots differ");
     }
+}
+
+/// `take` while the server runs CPU-bound statements and a thread here
+/// spins, so that anything timed in it takes longer than when idle.
+fn under_load<T>(db: &TestDatabase, take: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let options = db.options.clone();
+    let (connected, busy_now) = std::sync::mpsc::channel();
+    let server = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                let mut busy = sqlx::PgConnection::connect_with(&options).await.unwrap();
+                connected.send(()).unwrap();
+                // Short statements, so that the loop ends soon after `stop`.
+                while !stop.load(Ordering::Relaxed) {
+                    sqlx::raw_sql("SELECT count(*) FROM generate_series(1, 2000000)")
+                        .execute(&mut busy)
+                        .await
+                        .unwrap();
+                }
+            })
+        }
+    });
+    let spinner = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    busy_now.recv().unwrap();
+    let taken = take();
+    stop.store(true, Ordering::Relaxed);
+    spinner.join().unwrap();
+    server.join().unwrap();
+    taken
 }
 
 /// An 8-bit RGB or RGBA PNG (what rsvg-convert writes) as (width, height,
