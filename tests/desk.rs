@@ -843,3 +843,56 @@ async fn esc_returns_to_the_matrix_cell_and_from_the_tenants_pane_to_the_list() 
         .await;
     app.quit().await;
 }
+
+/// A "who ordered" list still loading when a tenant's users replaced it
+/// is read again when Esc puts it back (it stayed "loading users…" for
+/// ever: the list kept the page it awaited, and nothing asked for it).
+/// The read waits on a lock of client2's orders, so the list is surely
+/// still loading when it is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_who_ordered_list_left_while_loading_loads_when_esc_returns_to_it() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    let mut locker = common::lock_table(&test_db, "client2.orders").await;
+    // Huawei (the widest spread) at client2.
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    let title = "who ordered Huawei in client2";
+    app.frame_where("who ordered, loading", |f| {
+        f.contains(title) && f.contains("loading users…")
+    })
+    .await;
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| {
+        f.contains("Tenants ·") && f.contains("client3")
+    })
+    .await;
+    app.press(KeyCode::Enter);
+    app.frame_where("client1's users", |f| {
+        f.contains("Users of client1") && row(f, "rich_dude").is_some()
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("Tenants ·"))
+        .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("who ordered again, loading", |f| {
+        f.contains(title) && f.contains("loading users…")
+    })
+    .await;
+    common::unlock(&mut locker).await;
+    // Until then the rows shown are the list it replaced (all four).
+    app.frame_where("who ordered, loaded: client2's buyers only", |f| {
+        f.contains(title)
+            && !f.contains("loading users…")
+            && row(f, "poor_dude").is_some()
+            && row(f, "rich_dude").is_none()
+    })
+    .await;
+    app.quit().await;
+}

@@ -113,6 +113,7 @@ pub fn back(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     if dashboard.list_label.take().is_some() {
+        dashboard.buyers = None;
         let request = dashboard
             .users
             .replace(ticket, None, Page::First, true, false);

@@ -13,6 +13,31 @@ use crate::db::{
     TenantCatalog, User, UserCount,
 };
 
+/// What a "who ordered" list reads: `tenant`'s users who ordered `item`
+/// (a matrix row, matched by `rule` on `key`). Kept with the list, so a
+/// list put back while it was still loading (see `app::nav`) is read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buyers {
+    pub tenant: String,
+    pub item: String,
+    pub rule: ItemRule,
+    pub key: String,
+}
+
+impl Buyers {
+    /// The job reading this list, as `request`.
+    fn job(&self, request: UsersRequest) -> Effect {
+        let job = Job::OrderedBy {
+            request,
+            tenant: self.tenant.clone(),
+            item: self.item.clone(),
+            rule: self.rule.clone(),
+            key: self.key.clone(),
+        };
+        AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)
+    }
+}
+
 /// What an orders load is for. A result whose ticket is no longer the
 /// current one is dropped: the selection moved on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,10 +463,14 @@ pub fn restore(state: &mut State, before: Box<super::Dashboard>) -> Vec<Effect> 
 pub fn resume(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     let page = state.dashboard.users.resume(ticket);
-    let mut effects: Vec<Effect> = page
-        .map(|r| users_page(r, Delay::None))
-        .into_iter()
-        .collect();
+    // A "who ordered" list is read whole by its own job, not paged.
+    let mut effects: Vec<Effect> = match (page, &state.dashboard.buyers) {
+        (Some(request), _) if !state.dashboard.users.is_fixed() => {
+            vec![users_page(request, Delay::None)]
+        }
+        (Some(request), Some(buyers)) => vec![buyers.job(request)],
+        _ => Vec::new(),
+    };
     let compare = state.compare_choice().tenant;
     let dashboard = &state.dashboard;
     let selected = dashboard.users.selected().map(|u| &u.id);
@@ -490,14 +519,15 @@ pub fn show_buyers(
     let request = dashboard
         .users
         .replace(ticket, None, Page::First, false, true);
-    let job = Job::OrderedBy {
-        request,
+    let buyers = Buyers {
         tenant,
         item,
         rule,
         key,
     };
-    vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
+    let effect = buyers.job(request);
+    dashboard.buyers = Some(buyers);
+    vec![effect]
 }
 
 /// The users list of one tenant (`None`: every tenant), from the tenants
@@ -512,6 +542,7 @@ pub fn show_tenant(
     dashboard.filter.text.clear();
     dashboard.filter.editing = false;
     dashboard.list_label = None;
+    dashboard.buyers = None;
     dashboard
         .users
         .set_scope(tenant.as_ref().map(|t| t.schema.clone()));

@@ -172,6 +172,11 @@ impl<R: WindowRow> Window<R> {
         }
     }
 
+    /// The window holds a fixed set (it comes whole, never paged).
+    pub fn is_fixed(&self) -> bool {
+        self.fixed
+    }
+
     /// The rows held.
     pub fn rows(&self) -> &[R] {
         &self.users
@@ -265,11 +270,9 @@ impl<R: WindowRow> Window<R> {
 
     /// The page awaited when this window was put aside (see `app::nav`),
     /// asked for again under `ticket`: its answer was superseded since.
-    /// `None`: nothing awaited, or a fixed set (which is not paged).
+    /// `None`: nothing awaited. A fixed set's request is the whole set,
+    /// read by the job that read it first (see [`Window::is_fixed`]).
     pub fn resume(&mut self, ticket: Ticket) -> Option<WindowRequest<R::Key>> {
-        if self.fixed {
-            return None;
-        }
         let request = WindowRequest {
             ticket,
             ..self.page.pending()?.clone()
