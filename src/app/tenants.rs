@@ -421,6 +421,42 @@ mod tests {
         assert!(!frame.contains("as of 02:02:02"), "{frame}");
     }
 
+    /// Esc in the prompt puts back the search shown with its read time
+    /// (typing had forgotten it: the status line lost its "as of").
+    #[test]
+    fn a_cancelled_prompt_puts_back_the_searchs_read_time() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        let found = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        crate::app::update(&mut state, found.into());
+        let read = crate::app::msg::Msg::Read {
+            slot: SEARCH_SLOT.0,
+            at: "02:02:02".into(),
+        };
+        crate::app::update(&mut state, read);
+        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "b");
+        assert_eq!(state.read_at.get(SEARCH_SLOT.0), None, "ab's own, not read");
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.tenants.search.text(), Some("a"));
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+        terminal
+            .draw(|frame| crate::ui::view(&state, frame))
+            .unwrap();
+        let frame = crate::fixtures::frame_text(terminal.backend().buffer());
+        assert!(frame.contains("as of 02:02:02"), "{frame}");
+    }
+
     /// A catalog reload during a search (`r` in the dashboard) changes
     /// neither what the search reads next nor its count (a shorter catalog
     /// used to slice past its end).
