@@ -136,6 +136,13 @@ pub fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
         return Vec::new();
     }
     state.dashboard.filter.text = text.clone();
+    // A "who ordered" list is a set read whole, not the table: a filter
+    // reads the table, and the title no longer says "who ordered" (Esc in
+    // the prompt puts that list back).
+    if state.dashboard.users.is_fixed() {
+        state.dashboard.list_label = None;
+        state.dashboard.buyers = None;
+    }
     let filter = Some(text).filter(|text| !text.is_empty());
     let cleared = filter.is_none();
     let (page, delay) = match state.selected_user() {
