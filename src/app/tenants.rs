@@ -130,6 +130,10 @@ const OWN: &[Binding] = &[
     bind(&[Char('r')], Reload, "reload tenants", false),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
+];
+
+/// Where Esc has nowhere to go (tenants first, nothing kept): not hinted.
+const END: &[Binding] = &[
     bind(
         &[Code(KeyCode::Esc)],
         Back,
@@ -138,8 +142,17 @@ const OWN: &[Binding] = &[
     ),
     QUIT,
 ];
+/// A kept search: Esc clears it.
+const END_SEARCHED: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "clear search", true),
+    QUIT,
+];
+/// Esc returns to the view the pane was opened from.
+const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
 
-pub const KEYS: KeyTable = &[&NAV, OWN];
+pub const KEYS: KeyTable = &[&NAV, OWN, END];
+const KEYS_SEARCHED: KeyTable = &[&NAV, OWN, END_SEARCHED];
+const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
 
 /// In the prompt, unbound keys edit the text.
 pub const SEARCHING: KeyTable = &[&[
@@ -154,6 +167,10 @@ pub const SCREEN: Screen = Screen {
     keys: |state| {
         if state.tenants.search.editing {
             SEARCHING
+        } else if state.tenants.search.text().is_some() {
+            KEYS_SEARCHED
+        } else if state.nav.can_go_back() || !state.tenants.per_tenant {
+            KEYS_BACK
         } else {
             KEYS
         }
@@ -421,6 +438,30 @@ mod tests {
         assert!(!frame.contains("as of 02:02:02"), "{frame}");
     }
 
+    /// The hint bar says Esc where it does something: back to the view the
+    /// pane was opened from, or clearing a kept search; tenants first with
+    /// nothing kept, Esc goes nowhere and is not hinted.
+    #[test]
+    fn esc_is_hinted_where_it_leads_somewhere() {
+        let esc = |state: &State| {
+            crate::app::keymap::hints(state.keys())
+                .find(|(key, _)| key == "Esc")
+                .map(|(_, what)| what)
+        };
+        let mut state = per_tenant();
+        assert_eq!(esc(&state), None);
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "a");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(esc(&state), Some("clear search"));
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(esc(&state), None, "the search cleared");
+        let mut state = demo_state();
+        press(&mut state, KeyCode::Char('T'));
+        assert_eq!(state.view, View::Tenants);
+        assert_eq!(esc(&state), Some("back"));
+    }
+
     /// Esc in the prompt puts back the search shown with its read time
     /// (typing had forgotten it: the status line lost its "as of").
     #[test]
@@ -565,6 +606,8 @@ mod tests {
     #[test]
     fn no_key_is_bound_twice() {
         crate::app::keymap::assert_no_key_twice(KEYS);
+        crate::app::keymap::assert_no_key_twice(KEYS_SEARCHED);
+        crate::app::keymap::assert_no_key_twice(KEYS_BACK);
         crate::app::keymap::assert_no_key_twice(SEARCHING);
     }
 }
