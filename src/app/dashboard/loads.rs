@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::window::{LinesRequest, LinesWindow, UsersRequest, PAGE_SIZE};
-use super::{order_rows, user_rows, Filter, Focus};
+use super::{order_rows, user_rows, Dashboard, Filter, Focus};
 use crate::app::load::{timed, Keyed, Ticket};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
@@ -500,6 +500,27 @@ fn list_replaced(state: &mut State) -> Ticket {
     state.ticket()
 }
 
+/// The list just replaced (`users.replace`): its rows, selection and
+/// orders are gone until the new list's first page is in (they used to
+/// stay under the new title, and Enter or `y` acted on a user not in it).
+/// The loads of the old user's orders still running are cancelled.
+fn clear_replaced(dashboard: &mut Dashboard) -> Vec<Effect> {
+    dashboard.users.clear_rows();
+    let mut effects = vec![Effect::Cancel(ORDERS_SLOT)];
+    for (loading, slot) in [
+        (dashboard.totals.is_loading(), TOTALS_SLOT),
+        (dashboard.lines.is_loading(), LINES_SLOT),
+    ] {
+        if loading {
+            effects.push(Effect::Cancel(slot));
+        }
+    }
+    dashboard.orders.clear();
+    dashboard.totals.clear();
+    dashboard.lines = LinesWindow::default();
+    effects
+}
+
 /// Enter on a matrix cell: `tenant`'s users who ordered `item` (matched by
 /// `rule` on `key`), as the list.
 pub fn show_buyers(
@@ -525,9 +546,10 @@ pub fn show_buyers(
         rule,
         key,
     };
-    let effect = buyers.job(request);
+    let mut effects = vec![buyers.job(request)];
+    effects.extend(clear_replaced(dashboard));
     dashboard.buyers = Some(buyers);
-    vec![effect]
+    effects
 }
 
 /// The users list of one tenant (`None`: every tenant), from the tenants
@@ -547,12 +569,9 @@ pub fn show_tenant(
         .users
         .set_scope(tenant.as_ref().map(|t| t.schema.clone()));
     dashboard.tenant = tenant;
-    // The orders shown are another tenant's: gone until the list is in.
-    dashboard.orders.clear();
     let page = user.map_or(Page::First, |u| Page::From(u.key));
     let request = dashboard.users.replace(ticket, None, page, false, false);
-    vec![
-        users_page(request, Delay::None),
-        Effect::Cancel(ORDERS_SLOT),
-    ]
+    let mut effects = vec![users_page(request, Delay::None)];
+    effects.extend(clear_replaced(dashboard));
+    effects
 }

@@ -246,6 +246,18 @@ impl<R: WindowRow> Window<R> {
             .expect("a new generation is never pending")
     }
 
+    /// Another list replaced the one shown (who ordered, one tenant's
+    /// users): none of the old rows stays while its first page loads, so
+    /// nothing can act on a user who is not in the list.
+    pub fn clear_rows(&mut self) {
+        self.users.clear();
+        self.cursor = Cursor::default();
+        self.pending_move = 0;
+        self.at_start = true;
+        self.at_end = false;
+        self.shown_generation = self.generation;
+    }
+
     /// Asks for `page` of the list shown, unless that very page is on its way.
     pub fn ask(
         &mut self,
