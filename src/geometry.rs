@@ -103,14 +103,30 @@ pub fn health_rows(size: (u16, u16)) -> usize {
     table_rows(table)
 }
 
+/// The item column of the price matrix, where there is room.
 pub const PRICE_ITEM_WIDTH: u16 = 22;
+/// The item column gives up width down to this for another tenant column.
+pub const PRICE_ITEM_MIN_WIDTH: u16 = 12;
 pub const PRICE_COLUMN_WIDTH: u16 = 13;
 pub const PRICE_SPREAD_WIDTH: u16 = 8;
+/// The matrix's cells besides its columns: borders, the row marker, gaps.
+const PRICE_FIXED: u16 = 2 + 1 + PRICE_SPREAD_WIDTH + 2;
 
-/// How many tenant columns of the price matrix fit in `width` cells.
+/// How many tenant columns of the price matrix fit in `width` cells (the
+/// item column at its narrowest: at 60 columns two, not one).
 pub fn price_columns(width: u16) -> usize {
-    let fixed = 2 + PRICE_ITEM_WIDTH + 1 + PRICE_SPREAD_WIDTH + 2;
+    let fixed = PRICE_FIXED + PRICE_ITEM_MIN_WIDTH;
     (width.saturating_sub(fixed) / (PRICE_COLUMN_WIDTH + 1)).max(1) as usize
+}
+
+/// The item column's width beside `columns` tenant columns in `width`
+/// cells: what they leave, at most [`PRICE_ITEM_WIDTH`].
+pub fn price_item_width(width: u16, columns: usize) -> u16 {
+    let columns = u16::try_from(columns).unwrap_or(u16::MAX);
+    let used = PRICE_FIXED.saturating_add(columns.saturating_mul(PRICE_COLUMN_WIDTH + 1));
+    width
+        .saturating_sub(used)
+        .clamp(PRICE_ITEM_MIN_WIDTH, PRICE_ITEM_WIDTH)
 }
 
 /// Rows of the basket table: its note takes the last line.

@@ -843,3 +843,128 @@ async fn esc_returns_to_the_matrix_cell_and_from_the_tenants_pane_to_the_list() 
         .await;
     app.quit().await;
 }
+
+/// A "who ordered" list still loading when a tenant's users replaced it
+/// is read again when Esc puts it back (it stayed "loading users…" for
+/// ever: the list kept the page it awaited, and nothing asked for it).
+/// The read waits on a lock of client2's orders, so the list is surely
+/// still loading when it is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_who_ordered_list_left_while_loading_loads_when_esc_returns_to_it() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    let mut locker = common::lock_table(&test_db, "client2.orders").await;
+    // Huawei (the widest spread) at client2.
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    let title = "who ordered Huawei in client2";
+    app.frame_where("who ordered, loading", |f| {
+        f.contains(title) && f.contains("loading users…")
+    })
+    .await;
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| {
+        f.contains("Tenants ·") && f.contains("client3")
+    })
+    .await;
+    app.press(KeyCode::Enter);
+    app.frame_where("client1's users", |f| {
+        f.contains("Users of client1") && row(f, "rich_dude").is_some()
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("Tenants ·"))
+        .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("who ordered again, loading", |f| {
+        f.contains(title) && f.contains("loading users…")
+    })
+    .await;
+    common::unlock(&mut locker).await;
+    // Until then no rows are shown (none of the list it replaced).
+    app.frame_where("who ordered, loaded: client2's buyers only", |f| {
+        f.contains(title)
+            && !f.contains("loading users…")
+            && row(f, "poor_dude").is_some()
+            && row(f, "rich_dude").is_none()
+    })
+    .await;
+    app.quit().await;
+}
+
+/// A "who ordered" list still loading shows none of the list it replaced
+/// (it used to keep the old rows, count, selection and orders under the new
+/// title), and Enter or `y` say it is loading rather than act on an old
+/// user; once it is in, it shows its own; Esc, Esc: the old list again,
+/// with its rows and selection. The read waits on a lock of client2's
+/// orders, so the list is surely still loading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_replacing_another_shows_none_of_the_old_users_while_it_loads() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    let old = ["mid_dude", "poor_dude", "rich_dude", "stray_dude"];
+    let before = app
+        .frame_where("the list, mid_dude's orders", |f| {
+            old.iter().all(|u| row(f, u).is_some()) && f.contains(" order line")
+        })
+        .await;
+    assert!(before.contains("Orders of mid_dude"), "{before}");
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    let mut locker = common::lock_table(&test_db, "client2.orders").await;
+    // Huawei (the widest spread) at client2.
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    let title = "who ordered Huawei in client2";
+    let loading = app
+        .frame_where("who ordered, loading", |f| {
+            f.contains(title) && f.contains("loading users…")
+        })
+        .await;
+    assert!(loading.contains("Loading users…"), "{loading}");
+    for user in old {
+        assert_eq!(row(&loading, user), None, "{user} shown: {loading}");
+    }
+    assert!(loading.contains(&format!("{title} (…)")), "{loading}");
+    assert!(!loading.contains("mid_dude"), "no old orders: {loading}");
+    assert!(!loading.contains("Tesla"), "no old orders: {loading}");
+    assert!(loading.contains("Waiting for the users list…"), "{loading}");
+    app.press(KeyCode::Enter);
+    let after_enter = app
+        .frame_where("Enter says the list is loading", |f| {
+            f.contains("still loading: no user to show yet")
+        })
+        .await;
+    assert!(!after_enter.contains("Esc closes"), "{after_enter}");
+    app.press(KeyCode::Char('y'));
+    app.frame_where("y says the list is loading", |f| {
+        f.contains("still loading: no user to copy yet")
+    })
+    .await;
+    common::unlock(&mut locker).await;
+    app.frame_where("who ordered, loaded: client2's buyers only", |f| {
+        f.contains(title)
+            && !f.contains("Loading users…")
+            && row(f, "poor_dude").is_some()
+            && row(f, "rich_dude").is_none()
+    })
+    .await;
+    app.press(KeyCode::Esc);
+    app.frame_where("the matrix again", |f| f.contains(" Prices "))
+        .await;
+    app.press(KeyCode::Esc);
+    let list = app
+        .frame_where("the old list again", |f| {
+            old.iter().all(|u| row(f, u).is_some()) && !f.contains(" Prices ")
+        })
+        .await;
+    let selected = |user: &str| list.lines().any(|l| l.contains('▶') && l.contains(user));
+    assert!(selected("mid_dude"), "as it was: {list}");
+    app.quit().await;
+}

@@ -762,8 +762,8 @@ fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
         .sorted(PriceSort::Name)
     };
     let mut state = demo_state();
-    // 60 columns: one tenant column per window.
-    update(&mut state, Msg::Resize(60, 14));
+    // 50 columns: one tenant column per window.
+    update(&mut state, Msg::Resize(50, 14));
     key(&mut state, KeyCode::Char('p'));
     key(&mut state, KeyCode::Char('s'));
     let deliver_prices = |state: &mut State, tenant: &str, items: usize| {
@@ -772,10 +772,10 @@ fn price_matrix_after_end_then_a_shorter_window_shows_its_rows() {
     };
     deliver_prices(&mut state, "client1", 40);
     key(&mut state, KeyCode::End);
-    assert!(render(&mut state, 60, 14).contains("Item 39"));
+    assert!(render(&mut state, 50, 14).contains("Item 39"));
     key(&mut state, KeyCode::Right);
     deliver_prices(&mut state, "client2", 2);
-    let frame = render(&mut state, 60, 14);
+    let frame = render(&mut state, 50, 14);
     assert!(
         frame.contains("Item 00") && frame.contains("Item 01"),
         "{frame}"

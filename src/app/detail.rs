@@ -38,6 +38,7 @@ pub const KEYS: KeyTable = &[&[
 /// Enter on the users pane: the selected user's row, never the password.
 pub fn open_user(state: &mut State) -> Vec<Effect> {
     let Some(user) = state.selected_user() else {
+        state.notice = Some(Err(no_user(state, "show")));
         return Vec::new();
     };
     let status = match state.tenant_status(user) {
@@ -152,10 +153,21 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Why there is no user to `act` on: the list is still loading (a list
+/// that replaced another shows none of the old one's users meanwhile), or
+/// it is empty.
+fn no_user(state: &State, act: &str) -> String {
+    if state.dashboard.users.is_loading() {
+        format!("still loading: no user to {act} yet")
+    } else {
+        "no user selected".to_string()
+    }
+}
+
 /// `y` on the list: the selected user's id; `Y`: the whole row as TSV.
 pub fn copy_user(state: &mut State, whole_row: bool) -> Vec<Effect> {
     let Some(user) = state.selected_user() else {
-        state.notice = Some(Err("no user selected".into()));
+        state.notice = Some(Err(no_user(state, "copy")));
         return Vec::new();
     };
     if !whole_row {

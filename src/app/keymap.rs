@@ -105,6 +105,9 @@ pub struct Binding {
     pub description: &'static str,
     /// Shown in the hint bar (everything is in the help popup).
     pub hint: bool,
+    /// Hinted after the view's other hints: the bar shows it when it has
+    /// room for them all (see [`spare`]).
+    pub spare: bool,
 }
 
 impl Binding {
@@ -143,6 +146,18 @@ pub const fn bind(
         action,
         description,
         hint,
+        spare: false,
+    }
+}
+
+/// `binding` in the hint bar after every other hint of its table, where
+/// the bar is wide enough: a second way to something hinted already (the
+/// comparison picker beside `c`), kept in its place in the help.
+pub const fn spare(binding: Binding) -> Binding {
+    Binding {
+        hint: true,
+        spare: true,
+        ..binding
     }
 }
 
@@ -218,13 +233,16 @@ pub fn bindings(table: KeyTable) -> impl Iterator<Item = &'static Binding> {
 
 /// `key description` pairs for the hint bar; help, back and quit first, so
 /// that a narrow bar that drops hints still says where the rest are and
-/// how to leave.
+/// how to leave; [`spare`] ones last.
 pub fn hints(table: KeyTable) -> impl Iterator<Item = (String, &'static str)> {
     let shown = all(table).filter(|b| b.hint);
     let first = |b: &&Binding| matches!(b.action, ToggleHelp | CloseHelp | Back | Quit);
     let leading = shown.clone().filter(first);
+    let middle = shown.clone().filter(move |b| !first(b) && !b.spare);
+    let last = shown.filter(move |b| !first(b) && b.spare);
     leading
-        .chain(shown.filter(move |b| !first(b)))
+        .chain(middle)
+        .chain(last)
         .map(|b| (b.label(), b.description))
 }
 
@@ -250,6 +268,23 @@ mod tests {
         assert_eq!(label(&[Code(KeyCode::Tab), Code(KeyCode::BackTab)]), "Tab");
         assert_eq!(label(&[Code(KeyCode::PageDown)]), "PgDn");
         assert_eq!(label(&[Code(KeyCode::Enter)]), "Enter");
+    }
+
+    /// Help, back and quit lead; a spare hint comes after the others,
+    /// wherever it stands in the table (and so in the help).
+    #[test]
+    fn hints_lead_with_help_and_end_with_spare_ones() {
+        const TABLE: KeyTable = &[&[
+            bind(&[Char('c')], NextCompare, "next", true),
+            spare(bind(&[Char('C')], PickCompare, "pick", false)),
+            bind(&[Char('p')], OpenPrices, "prices", true),
+            bind(&[Char('x')], Reload, "unhinted", false),
+            HELP_KEY,
+        ]];
+        let order: Vec<_> = hints(TABLE).map(|(_, d)| d).collect();
+        assert_eq!(order, ["help", "next", "prices", "pick"]);
+        let help: Vec<_> = bindings(TABLE).map(|b| b.description).collect();
+        assert_eq!(help, ["next", "pick", "prices", "unhinted", "help"]);
     }
 
     #[test]

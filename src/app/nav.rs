@@ -148,6 +148,32 @@ mod tests {
         users.iter().map(|u| u.name.as_str()).collect()
     }
 
+    /// A list that replaced another, still loading: none of the old one's
+    /// users, selection or orders; Enter and `y` say so rather than act
+    /// on a user not in the list.
+    fn nothing_of_the_old_list(state: &mut State) {
+        assert!(state.dashboard.users.is_loading());
+        assert_eq!(names(state), Vec::<&str>::new());
+        assert_eq!(selected(state), None);
+        assert!(state.dashboard.orders.key().is_none(), "no orders shown");
+        let effects = press(state, KeyCode::Enter);
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(state.dashboard.detail, None);
+        assert_eq!(
+            state.notice,
+            Some(Err("still loading: no user to show yet".into()))
+        );
+        let effects = press(state, KeyCode::Char('y'));
+        assert!(effects.is_empty(), "nothing copied: {effects:?}");
+        assert_eq!(
+            state.notice,
+            Some(Err("still loading: no user to copy yet".into()))
+        );
+        let effects = press(state, KeyCode::Char('e'));
+        assert!(effects.is_empty(), "nothing exported: {effects:?}");
+        assert!(matches!(&state.notice, Some(Err(n)) if n.contains("nothing to export yet")));
+    }
+
     /// The pane opened from the dashboard: Enter on a tenant, Esc, Esc comes
     /// back to the whole list at the user selected (it used to go between
     /// "Tenants" and "Users of client1" for ever).
@@ -165,6 +191,7 @@ mod tests {
             state.dashboard.tenant.as_ref().map(|t| t.schema.as_str()),
             Some("client2")
         );
+        nothing_of_the_old_list(&mut state);
         deliver_poor_dude(&mut state, &effects);
 
         press(&mut state, KeyCode::Esc);
@@ -253,6 +280,7 @@ mod tests {
             hints.contains(&("Esc".into(), "back to the matrix")),
             "the hint says where Esc goes: {hints:?}"
         );
+        nothing_of_the_old_list(&mut state);
         deliver_poor_dude(&mut state, &effects);
 
         press(&mut state, KeyCode::Esc);

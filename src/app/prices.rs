@@ -127,7 +127,10 @@ pub const SCREEN: Screen = Screen {
 /// What was priced, and which tenants could not be, with the first reason.
 fn status(state: &State) -> Status {
     let load = &state.prices.matrix;
-    let priced = |m: &PriceMatrix| format!("prices of {} tenants", m.tenants.len());
+    let priced = |m: &PriceMatrix| {
+        let tenants = crate::text::plural(m.tenants.len(), "tenant", "tenants");
+        format!("prices of {tenants}")
+    };
     match load.value().filter(|_| !load.is_loading()) {
         Some(matrix) if !matrix.failed.is_empty() => {
             let first = &matrix.failed[0];
@@ -293,6 +296,55 @@ mod tests {
             result: Ok(matrix),
             elapsed: Duration::ZERO,
         })
+    }
+
+    /// At 60 columns the item column narrows so that two tenants show (it
+    /// stayed 22 wide beside one); the status counts one tenant as one.
+    #[test]
+    fn sixty_columns_show_two_tenants_and_the_status_counts_right() {
+        let draw = |state: &State| {
+            let (w, h) = state.session.size;
+            let backend = ratatui::backend::TestBackend::new(w, h);
+            let mut terminal = ratatui::Terminal::new(backend).unwrap();
+            terminal
+                .draw(|frame| crate::ui::view(state, frame))
+                .unwrap();
+            crate::fixtures::frame_text(terminal.backend().buffer())
+        };
+        let matrix = |tenants: &[String]| PriceMatrix {
+            tenants: tenants.to_vec(),
+            rows: vec![PriceRow::new(
+                "A rather long item description".into(),
+                tenants
+                    .iter()
+                    .map(|_| crate::money::Value::parse("10"))
+                    .collect(),
+                tenants,
+            )],
+            ..Default::default()
+        };
+        let mut state = demo_state();
+        state.session.size = (60, 20);
+        press(&mut state, KeyCode::Char('p'));
+        let asked = state.prices.matrix.pending().unwrap().1.clone();
+        assert_eq!(asked.len(), 2, "two tenants asked for at 60 columns");
+        deliver_prices(&mut state, matrix(&asked));
+        let frame = draw(&state);
+        let header = frame.lines().nth(2).unwrap();
+        assert!(
+            header.contains("client1") && header.contains("client2"),
+            "{frame}"
+        );
+        assert!(frame.contains("A rather long item"), "{frame}");
+
+        let mut state = demo_state();
+        state.session.size = (40, 20);
+        press(&mut state, KeyCode::Char('p'));
+        let asked = state.prices.matrix.pending().unwrap().1.clone();
+        assert_eq!(asked.len(), 1);
+        deliver_prices(&mut state, matrix(&asked));
+        let frame = draw(&state);
+        assert!(frame.contains("prices of 1 tenant "), "{frame}");
     }
 
     #[test]

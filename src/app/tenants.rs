@@ -130,6 +130,10 @@ const OWN: &[Binding] = &[
     bind(&[Char('r')], Reload, "reload tenants", false),
     bind(&[Char('e')], Export, "export CSV", false),
     HELP_KEY,
+];
+
+/// Where Esc has nowhere to go (tenants first, nothing kept): not hinted.
+const END: &[Binding] = &[
     bind(
         &[Code(KeyCode::Esc)],
         Back,
@@ -138,8 +142,17 @@ const OWN: &[Binding] = &[
     ),
     QUIT,
 ];
+/// A kept search: Esc clears it.
+const END_SEARCHED: &[Binding] = &[
+    bind(&[Code(KeyCode::Esc)], Back, "clear search", true),
+    QUIT,
+];
+/// Esc returns to the view the pane was opened from.
+const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
 
-pub const KEYS: KeyTable = &[&NAV, OWN];
+pub const KEYS: KeyTable = &[&NAV, OWN, END];
+const KEYS_SEARCHED: KeyTable = &[&NAV, OWN, END_SEARCHED];
+const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
 
 /// In the prompt, unbound keys edit the text.
 pub const SEARCHING: KeyTable = &[&[
@@ -153,6 +166,10 @@ pub const SCREEN: Screen = Screen {
     keys: |state| {
         if state.tenants.search.editing {
             SEARCHING
+        } else if state.tenants.search.text().is_some() {
+            KEYS_SEARCHED
+        } else if state.nav.can_go_back() || !state.tenants.per_tenant {
+            KEYS_BACK
         } else {
             KEYS
         }
@@ -419,6 +436,66 @@ mod tests {
         assert!(!frame.contains("as of 02:02:02"), "{frame}");
     }
 
+    /// The hint bar says Esc where it does something: back to the view the
+    /// pane was opened from, or clearing a kept search; tenants first with
+    /// nothing kept, Esc goes nowhere and is not hinted.
+    #[test]
+    fn esc_is_hinted_where_it_leads_somewhere() {
+        let esc = |state: &State| {
+            crate::app::keymap::hints(state.keys())
+                .find(|(key, _)| key == "Esc")
+                .map(|(_, what)| what)
+        };
+        let mut state = per_tenant();
+        assert_eq!(esc(&state), None);
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "a");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(esc(&state), Some("clear search"));
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(esc(&state), None, "the search cleared");
+        let mut state = demo_state();
+        press(&mut state, KeyCode::Char('T'));
+        assert_eq!(state.view, View::Tenants);
+        assert_eq!(esc(&state), Some("back"));
+    }
+
+    /// Esc in the prompt puts back the search shown with its read time
+    /// (typing had forgotten it: the status line lost its "as of").
+    #[test]
+    fn a_cancelled_prompt_puts_back_the_searchs_read_time() {
+        let mut state = per_tenant();
+        press(&mut state, KeyCode::Char('/'));
+        let effects = chars(&mut state, "a");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        let found = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        crate::app::update(&mut state, found.into());
+        let read = crate::app::msg::Msg::Read {
+            slot: SEARCH_SLOT.0,
+            at: "02:02:02".into(),
+        };
+        crate::app::update(&mut state, read);
+        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Char('/'));
+        chars(&mut state, "b");
+        assert_eq!(state.read_at.get(SEARCH_SLOT.0), None, "ab's own, not read");
+        press(&mut state, KeyCode::Esc);
+        assert_eq!(state.tenants.search.text(), Some("a"));
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+        terminal
+            .draw(|frame| crate::ui::view(&state, frame))
+            .unwrap();
+        let frame = crate::fixtures::frame_text(terminal.backend().buffer());
+        assert!(frame.contains("as of 02:02:02"), "{frame}");
+    }
+
     /// A catalog reload during a search (`r` in the dashboard) changes
     /// neither what the search reads next nor its count (a shorter catalog
     /// used to slice past its end).
@@ -528,6 +605,8 @@ mod tests {
     #[test]
     fn no_key_is_bound_twice() {
         crate::app::keymap::assert_no_key_twice(KEYS);
+        crate::app::keymap::assert_no_key_twice(KEYS_SEARCHED);
+        crate::app::keymap::assert_no_key_twice(KEYS_BACK);
         crate::app::keymap::assert_no_key_twice(SEARCHING);
     }
 }

@@ -60,7 +60,13 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
         |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
     let orders = &state.dashboard.orders;
     if orders.key().is_none() {
-        return frame.render_widget(message("No user selected.".into(), theme::dim()), inner);
+        // A list on its way (one that replaced another): no user yet.
+        let text = if state.dashboard.users.is_loading() && user.is_none() {
+            "Waiting for the users list…"
+        } else {
+            "No user selected."
+        };
+        return frame.render_widget(message(text.into(), theme::dim()), inner);
     }
     let done = orders.done().filter(|_| !orders.is_loading());
     match done.map(|d| &d.result) {

@@ -52,6 +52,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         None => return message(frame, inner, "Loading prices…".into(), theme::dim()),
     };
     let width = geometry::PRICE_COLUMN_WIDTH as usize;
+    let item_width = geometry::price_item_width(area.width, matrix.tenants.len());
     let mut header = vec![Cell::from("Item")];
     header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
         let style = if Some(i) == view.columns.selected.checked_sub(first) {
@@ -78,10 +79,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .skip(view.rows.offset)
         .take(rows_fit)
         .map(|(index, row)| {
-            let mut cells = vec![Cell::from(fit(
-                &row.description,
-                geometry::PRICE_ITEM_WIDTH as usize,
-            ))];
+            let mut cells = vec![Cell::from(fit(&row.description, item_width as usize))];
             for (column, price) in row.prices.iter().enumerate() {
                 let tenant = &matrix.tenants[column];
                 let (text, style) = match price.number() {
@@ -121,7 +119,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![Constraint::Length(geometry::PRICE_ITEM_WIDTH)];
+    let mut widths = vec![Constraint::Length(item_width)];
     widths.extend(
         matrix
             .tenants

@@ -130,6 +130,10 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
     let shown = if users.users().is_empty() && users.error().is_some() {
         "?".to_string()
+    } else if users.users().is_empty() && users.is_loading() && one_tenant.is_none() {
+        // A list still on its way (one that replaced another shows none
+        // of the old one's rows, nor its count).
+        "…".to_string()
     } else if users.is_complete() {
         thousands(users.users().len() as i64)
     } else if filtering {

@@ -113,6 +113,7 @@ pub fn back(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     let dashboard = &mut state.dashboard;
     if dashboard.list_label.take().is_some() {
+        dashboard.buyers = None;
         let request = dashboard
             .users
             .replace(ticket, None, Page::First, true, false);
@@ -135,6 +136,13 @@ pub fn set_filter(state: &mut State, text: String) -> Vec<Effect> {
         return Vec::new();
     }
     state.dashboard.filter.text = text.clone();
+    // A "who ordered" list is a set read whole, not the table: a filter
+    // reads the table, and the title no longer says "who ordered" (Esc in
+    // the prompt puts that list back).
+    if state.dashboard.users.is_fixed() {
+        state.dashboard.list_label = None;
+        state.dashboard.buyers = None;
+    }
     let filter = Some(text).filter(|text| !text.is_empty());
     let cleared = filter.is_none();
     let (page, delay) = match state.selected_user() {

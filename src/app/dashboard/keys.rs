@@ -3,7 +3,9 @@
 
 use crossterm::event::KeyCode;
 
-use crate::app::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+use crate::app::keymap::{
+    bind, navigation, spare, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT,
+};
 use crate::app::state::View;
 
 use Action::*;
@@ -55,7 +57,12 @@ const LINES_OWN: &[Binding] = &[
 const SHARED_FIRST: &[Binding] = &[
     bind(&[Char('/')], StartFilter, "filter users", true),
     bind(&[Char('c')], NextCompare, "compare next tenant", true),
-    bind(&[Char('C')], PickCompare, "pick comparison tenant", false),
+    spare(bind(
+        &[Char('C')],
+        PickCompare,
+        "pick comparison tenant",
+        false,
+    )),
 ];
 
 /// Both panes, after their own: the other views.

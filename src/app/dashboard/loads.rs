@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::window::{LinesRequest, LinesWindow, UsersRequest, PAGE_SIZE};
-use super::{order_rows, user_rows, Filter, Focus};
+use super::{order_rows, user_rows, Dashboard, Filter, Focus};
 use crate::app::load::{timed, Keyed, Ticket};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::state::{State, View};
@@ -12,6 +12,31 @@ use crate::db::{
     Database, DbError, ItemRule, KeyedLine, OrdersReport, OrdersTotals, Page, QueryHandle,
     TenantCatalog, User, UserCount,
 };
+
+/// What a "who ordered" list reads: `tenant`'s users who ordered `item`
+/// (a matrix row, matched by `rule` on `key`). Kept with the list, so a
+/// list put back while it was still loading (see `app::nav`) is read again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buyers {
+    pub tenant: String,
+    pub item: String,
+    pub rule: ItemRule,
+    pub key: String,
+}
+
+impl Buyers {
+    /// The job reading this list, as `request`.
+    fn job(&self, request: UsersRequest) -> Effect {
+        let job = Job::OrderedBy {
+            request,
+            tenant: self.tenant.clone(),
+            item: self.item.clone(),
+            rule: self.rule.clone(),
+            key: self.key.clone(),
+        };
+        AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)
+    }
+}
 
 /// What an orders load is for. A result whose ticket is no longer the
 /// current one is dropped: the selection moved on.
@@ -438,10 +463,14 @@ pub fn restore(state: &mut State, before: Box<super::Dashboard>) -> Vec<Effect> 
 pub fn resume(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     let page = state.dashboard.users.resume(ticket);
-    let mut effects: Vec<Effect> = page
-        .map(|r| users_page(r, Delay::None))
-        .into_iter()
-        .collect();
+    // A "who ordered" list is read whole by its own job, not paged.
+    let mut effects: Vec<Effect> = match (page, &state.dashboard.buyers) {
+        (Some(request), _) if !state.dashboard.users.is_fixed() => {
+            vec![users_page(request, Delay::None)]
+        }
+        (Some(request), Some(buyers)) => vec![buyers.job(request)],
+        _ => Vec::new(),
+    };
     let compare = state.compare_choice().tenant;
     let dashboard = &state.dashboard;
     let selected = dashboard.users.selected().map(|u| &u.id);
@@ -471,6 +500,27 @@ fn list_replaced(state: &mut State) -> Ticket {
     state.ticket()
 }
 
+/// The list just replaced (`users.replace`): its rows, selection and
+/// orders are gone until the new list's first page is in (they used to
+/// stay under the new title, and Enter or `y` acted on a user not in it).
+/// The loads of the old user's orders still running are cancelled.
+fn clear_replaced(dashboard: &mut Dashboard) -> Vec<Effect> {
+    dashboard.users.clear_rows();
+    let mut effects = vec![Effect::Cancel(ORDERS_SLOT)];
+    for (loading, slot) in [
+        (dashboard.totals.is_loading(), TOTALS_SLOT),
+        (dashboard.lines.is_loading(), LINES_SLOT),
+    ] {
+        if loading {
+            effects.push(Effect::Cancel(slot));
+        }
+    }
+    dashboard.orders.clear();
+    dashboard.totals.clear();
+    dashboard.lines = LinesWindow::default();
+    effects
+}
+
 /// Enter on a matrix cell: `tenant`'s users who ordered `item` (matched by
 /// `rule` on `key`), as the list.
 pub fn show_buyers(
@@ -490,14 +540,16 @@ pub fn show_buyers(
     let request = dashboard
         .users
         .replace(ticket, None, Page::First, false, true);
-    let job = Job::OrderedBy {
-        request,
+    let buyers = Buyers {
         tenant,
         item,
         rule,
         key,
     };
-    vec![AppJob::Dashboard(job).task(USERS_SLOT, Delay::None)]
+    let mut effects = vec![buyers.job(request)];
+    effects.extend(clear_replaced(dashboard));
+    dashboard.buyers = Some(buyers);
+    effects
 }
 
 /// The users list of one tenant (`None`: every tenant), from the tenants
@@ -512,16 +564,14 @@ pub fn show_tenant(
     dashboard.filter.text.clear();
     dashboard.filter.editing = false;
     dashboard.list_label = None;
+    dashboard.buyers = None;
     dashboard
         .users
         .set_scope(tenant.as_ref().map(|t| t.schema.clone()));
     dashboard.tenant = tenant;
-    // The orders shown are another tenant's: gone until the list is in.
-    dashboard.orders.clear();
     let page = user.map_or(Page::First, |u| Page::From(u.key));
     let request = dashboard.users.replace(ticket, None, page, false, false);
-    vec![
-        users_page(request, Delay::None),
-        Effect::Cancel(ORDERS_SLOT),
-    ]
+    let mut effects = vec![users_page(request, Delay::None)];
+    effects.extend(clear_replaced(dashboard));
+    effects
 }

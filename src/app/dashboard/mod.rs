@@ -13,7 +13,7 @@ pub use filter::Filter;
 use loads::{ask_page, lines_page, prefetch, prefetch_lines, reload_catalog, users_page};
 pub use loads::{
     init, on_msg, open_on_user, refresh, request_orders, restore, resume, show_buyers, show_tenant,
-    Job, Msg, OrdersKey, LINES_SLOT, ORDERS_SLOT, TOTALS_SLOT, USERS_SLOT,
+    Buyers, Job, Msg, OrdersKey, LINES_SLOT, ORDERS_SLOT, TOTALS_SLOT, USERS_SLOT,
 };
 use status::{export, status, warning};
 pub use window::{
@@ -47,6 +47,8 @@ pub struct Dashboard {
     pub filter: Filter,
     /// The list shows a fixed set (who ordered an item), not the table.
     pub list_label: Option<String>,
+    /// What that fixed set reads (to read it again, see `resume`).
+    pub buyers: Option<Buyers>,
     /// The comparison tenant asked for (`--compare`, config, `c`/`C`).
     pub compare: Option<String>,
     /// The selected user's orders: the report (the first page of lines,
@@ -140,6 +142,7 @@ impl Dashboard {
             users: UsersWindow::new(first_page),
             filter: Filter::default(),
             list_label: None,
+            buyers: None,
             compare,
             orders: Load::default(),
             totals: Load::default(),

@@ -946,3 +946,44 @@ fn esc_from_the_prompt_asks_again_for_totals_still_counting() {
     );
     assert!(asked, "{effects:?}");
 }
+
+/// `/` in a "who ordered" list filters the users table, and the title
+/// says so: it used to keep "who ordered …" over every user matching the
+/// text (and over the whole table once the filter was cleared). Esc in
+/// the prompt puts the list of buyers back.
+#[test]
+fn a_filter_in_a_who_ordered_list_is_the_tables_and_esc_puts_the_buyers_back() {
+    let mut state = demo_state();
+    let key = (crate::db::ItemRule::Description, "Huawei".to_string());
+    let effects = dashboard::show_buyers(&mut state, "client2".into(), "Huawei".into(), key);
+    let buyers = vec![user("2", "poor_dude", "client2")];
+    deliver_page(&mut state, page_request(&effects), buyers);
+    assert!(state.dashboard.list_label.is_some());
+    press(&mut state, KeyCode::Char('/'));
+    let effects = chars(&mut state, "r");
+    let request = page_request(&effects);
+    assert_eq!(request.filter.as_deref(), Some("r"));
+    assert!(dashboard_jobs(&effects).all(|(_, job)| matches!(job, dashboard::Job::UsersPage(_))));
+    assert_eq!(
+        state.dashboard.list_label, None,
+        "the table's, not who ordered"
+    );
+    let rows = vec![
+        user("1", "rich_dude", "client1"),
+        user("2", "poor_dude", "client2"),
+    ];
+    deliver_page(&mut state, request, rows);
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(
+        state.dashboard.list_label.as_deref(),
+        Some("who ordered Huawei in client2")
+    );
+    let names: Vec<_> = state
+        .dashboard
+        .users
+        .users()
+        .iter()
+        .map(|u| &u.name)
+        .collect();
+    assert_eq!(names, ["poor_dude"]);
+}

@@ -172,6 +172,11 @@ impl<R: WindowRow> Window<R> {
         }
     }
 
+    /// The window holds a fixed set (it comes whole, never paged).
+    pub fn is_fixed(&self) -> bool {
+        self.fixed
+    }
+
     /// The rows held.
     pub fn rows(&self) -> &[R] {
         &self.users
@@ -241,6 +246,18 @@ impl<R: WindowRow> Window<R> {
             .expect("a new generation is never pending")
     }
 
+    /// Another list replaced the one shown (who ordered, one tenant's
+    /// users): none of the old rows stays while its first page loads, so
+    /// nothing can act on a user who is not in the list.
+    pub fn clear_rows(&mut self) {
+        self.users.clear();
+        self.cursor = Cursor::default();
+        self.pending_move = 0;
+        self.at_start = true;
+        self.at_end = false;
+        self.shown_generation = self.generation;
+    }
+
     /// Asks for `page` of the list shown, unless that very page is on its way.
     pub fn ask(
         &mut self,
@@ -265,11 +282,9 @@ impl<R: WindowRow> Window<R> {
 
     /// The page awaited when this window was put aside (see `app::nav`),
     /// asked for again under `ticket`: its answer was superseded since.
-    /// `None`: nothing awaited, or a fixed set (which is not paged).
+    /// `None`: nothing awaited. A fixed set's request is the whole set,
+    /// read by the job that read it first (see [`Window::is_fixed`]).
     pub fn resume(&mut self, ticket: Ticket) -> Option<WindowRequest<R::Key>> {
-        if self.fixed {
-            return None;
-        }
         let request = WindowRequest {
             ticket,
             ..self.page.pending()?.clone()

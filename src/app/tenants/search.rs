@@ -48,6 +48,9 @@ pub struct Search {
     /// The search as it was when the prompt opened: Esc in the prompt
     /// puts it back.
     pub before: Option<Box<Search>>,
+    /// In `before`: when its results were read (the status line's "as of",
+    /// which a new text forgets), put back with them.
+    pub read_at: Option<String>,
 }
 
 impl Search {
@@ -68,9 +71,11 @@ pub fn start_search(state: &mut State) -> Vec<Effect> {
 
 /// `/` in the pane: the prompt, holding the search shown.
 pub(super) fn prompt(state: &mut State) {
+    let read_at = state.read_at.get(SEARCH_SLOT.0).cloned();
     let search = &mut state.tenants.search;
     let mut before = search.clone();
     before.before = None;
+    before.read_at = read_at;
     search.before = Some(Box::new(before));
     search.editing = true;
     let text = search.text().unwrap_or_default().to_string();
@@ -103,7 +108,11 @@ pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
         effects.extend(set_text(state, text));
         return effects;
     }
-    *search = before;
+    match before.read_at.take() {
+        Some(at) => state.read_at.insert(SEARCH_SLOT.0, at),
+        None => state.read_at.remove(SEARCH_SLOT.0),
+    };
+    state.tenants.search = before;
     effects
 }
 
