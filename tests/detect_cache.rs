@@ -300,3 +300,41 @@ async fn detection_is_one_statement_without_a_registry_and_two_with_one() {
         );
     }
 }
+
+/// Schemas that are not tenants (empty ones, as extensions and staging
+/// leave, and ones holding unrelated tables), however many, change
+/// nothing detection finds: the sample must not miss every tenant.
+#[tokio::test]
+async fn schemas_that_are_not_tenants_do_not_hide_the_tenants() {
+    let db = TestDatabase::reference().await;
+    let alone = connected(&db, None).await;
+    assert!(!alone.tenants.is_empty(), "{:?}", alone.reasons);
+    assert!(!alone.model.items.table.is_empty(), "{:?}", alone.reasons);
+    assert!(!alone.model.orders.table.is_empty(), "{:?}", alone.reasons);
+    let mut empty = String::new();
+    let mut unrelated = String::new();
+    for i in 0..60 {
+        empty.push_str(&format!("CREATE SCHEMA empty_{i:03};\n"));
+        unrelated.push_str(&format!(
+            "CREATE SCHEMA staging_{i:03};
+             CREATE TABLE staging_{i:03}.event_log (id bigint, payload text, at timestamptz);
+             CREATE TABLE staging_{i:03}.import_{i:03} (id bigint, source text, line int);\n"
+        ));
+    }
+    for more in [empty, unrelated] {
+        db.run_sql(&more).await;
+        let detection = connected(&db, None).await;
+        assert_eq!(detection.kind, alone.kind, "{:?}", detection.reasons);
+        assert_eq!(detection.tenants, alone.tenants, "{:?}", detection.reasons);
+        assert_eq!(detection.missing_schemas, alone.missing_schemas);
+        assert_eq!(detection.unregistered_schemas, alone.unregistered_schemas);
+        assert_eq!(detection.model.items, alone.model.items);
+        assert_eq!(detection.model.orders, alone.model.orders);
+        assert_eq!(detection.model.users, alone.model.users);
+        assert_eq!(
+            detection.model.schemas.registry,
+            alone.model.schemas.registry
+        );
+        assert_eq!(detection.model.schemas.ledger, alone.model.schemas.ledger);
+    }
+}

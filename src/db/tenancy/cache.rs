@@ -21,7 +21,7 @@ use super::detect::{Detection, TenancyLayout};
 use super::{guard, TenancyModel};
 use crate::db::sql;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The user's cache directory for tenantscope, from the environment
 /// (`XDG_CACHE_HOME`, else `HOME/.cache`).
@@ -57,12 +57,7 @@ fn fingerprint_sql(registry: &str) -> String {
     format!(
         concat!(
             sampled_schemas!(),
-    "rel AS MATERIALIZED (
-    SELECT c.oid, c.relnamespace, c.relname, c.relkind FROM pg_catalog.pg_class c
-     WHERE c.relkind IN ",
-            crate::model::table_kinds!(),
-            "),
-tabs AS MATERIALIZED (
+    "tabs AS MATERIALIZED (
     SELECT * FROM rel c WHERE c.relnamespace = ANY(ARRAY(SELECT read.oid FROM read)))
 SELECT concat_ws(' ',
          (SELECT count(*) || ':' || md5(coalesce(string_agg(ns.oid || ':' || ns.nspname, ','

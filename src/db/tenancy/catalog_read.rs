@@ -4,7 +4,9 @@
 //! What detection reads grows with the catalogue only where it must: the
 //! schema names (one array), the shared schema's tables in full, the tables
 //! and columns of a sample of the other schemas (every one up to
-//! `2 × SAMPLE` schemas, else about `SAMPLE` spread by a hash of their oid),
+//! `2 × SAMPLE` schemas, else about `SAMPLE` spread by a hash of their oid,
+//! and, for each table name, the first schema holding a table of that name:
+//! however many empty or unrelated schemas there are, a tenant is read),
 //! and, by `pg_class`'s (relname, relnamespace) index, which schemas hold
 //! the few tables the sample names (items, orders, per-tenant users,
 //! migration ledgers): one statement. A second reads the registry
@@ -19,7 +21,7 @@ use sqlx::PgConnection;
 use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, RegistryCandidate};
 
 /// Schemas read in full beside the shared one: all of them up to twice
-/// this, else about this many.
+/// this, else about this many (and one holding each table name).
 pub const SAMPLE: i64 = 24;
 
 /// Row of the catalog query. The first row: the schemas read in full
@@ -51,21 +53,37 @@ type CatalogRow = (
     Option<Vec<u8>>,
 );
 
-/// The schemas detection sees (`ns`) and the sample of them it reads
-/// (`read`; `$1` the shared schema, `$2` the sample size), for
-/// [`CATALOG_SQL`] and the cache's fingerprint alike: a fingerprint over
-/// another sample would miss the changes detection depends on.
+/// The schemas detection sees (`ns`), their tables (`rel`, `pg_class`
+/// scanned once) and the sample of them it reads (`read`; `$1` the shared
+/// schema, `$2` the sample size), for [`CATALOG_SQL`] and the cache's
+/// fingerprint alike: a fingerprint over another sample would miss the
+/// changes detection depends on. Beside the schemas picked by hash, the
+/// first schema (by oid) holding each table name is read: a hash sample
+/// alone could pick only empty or unrelated schemas and miss every tenant
+/// (tests/detect_cache.rs); tenants share their table names, so this adds
+/// about one schema where tenants are many, and reads more only where
+/// the schemas' table names differ.
 macro_rules! sampled_schemas {
     () => {
-        "
+        concat!(
+            "
 WITH ns AS MATERIALIZED (
     SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n
      WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'),
+rel AS MATERIALIZED (
+    SELECT c.oid, c.relnamespace, c.relname, c.relkind FROM pg_catalog.pg_class c
+     WHERE c.relkind IN ",
+            crate::model::table_kinds!(),
+            "),
 read AS MATERIALIZED (
     SELECT ns.oid FROM ns, (SELECT count(*) AS n FROM ns) t
      WHERE ns.nspname = $1 OR t.n <= 2 * $2
-        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0),
+        OR abs(hashoid(ns.oid)::int8) % ceil(t.n / $2::numeric)::int8 = 0
+    UNION
+    SELECT min(c.relnamespace) FROM rel c JOIN ns ON ns.oid = c.relnamespace
+     WHERE ns.nspname <> $1 GROUP BY c.relname),
 "
+        )
     };
 }
 pub(super) use sampled_schemas;
@@ -89,11 +107,6 @@ pub(super) use sampled_schemas;
 const CATALOG_SQL: &str = concat!(
     sampled_schemas!(),
     "shared AS (SELECT ns.oid FROM ns WHERE ns.nspname = $1),
-rel AS MATERIALIZED (
-    SELECT c.oid, c.relnamespace, c.relname FROM pg_catalog.pg_class c
-     WHERE c.relkind IN ",
-    crate::model::table_kinds!(),
-    "),
 tabs AS MATERIALIZED (
     SELECT c.oid, c.relnamespace, c.relname,
            ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
