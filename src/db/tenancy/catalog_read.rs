@@ -240,6 +240,49 @@ pub(super) async fn detect_with_names(
         (schema, row.1.clone())
     };
     rows.sort_by_cached_key(key);
+    let (tables, foreign_keys, quoted) = tables_and_keys(rows, &schema_of);
+    let (citus_schemas, citus_nodes) = if citus {
+        citus_schemas(conn).await?
+    } else {
+        (None, Vec::new())
+    };
+    let mut catalog = Catalog {
+        shared_schema: shared_schema.to_string(),
+        tables,
+        schemas: utf8_all(schemas),
+        foreign_keys,
+        citus_schemas,
+        citus_nodes,
+        sampled,
+        index: Default::default(),
+    };
+    let candidates = catalog.registry_candidates();
+    let names = catalog.tenant_table_names();
+    // The statement above looked the same names up (computed there from
+    // the same columns); any it did not (none, unless the two rules part)
+    // are looked up with the registry's values. Holders are asked even
+    // where every schema was read: as many statements for 3 schemas as
+    // for 10,000 (tests/health.rs counts them).
+    let looked_up: HashSet<&String> = looked_up.iter().collect();
+    let unread: Vec<String> = names
+        .iter()
+        .filter(|n| !looked_up.contains(n))
+        .cloned()
+        .collect();
+    let (values, more) = registry_values(conn, &quoted, &candidates, &unread).await?;
+    holders.extend(more);
+    if sampled {
+        add_unread_holders(&mut catalog, holders, &schema_of);
+    }
+    Ok((classify(&catalog, &candidates, &values), names))
+}
+
+/// The catalog's rows (sorted) as tables, the foreign keys from them to
+/// the shared schema's tables, and the quoted name of each table.
+fn tables_and_keys(
+    rows: Vec<CatalogRow>,
+    schema_of: &HashMap<i64, Vec<u8>>,
+) -> (Vec<CatalogTable>, Vec<ForeignKey>, HashMap<String, String>) {
     // The shared schema's tables by oid, to name foreign keys.
     let shared: HashMap<i64, Shared> = rows
         .iter()
@@ -292,40 +335,7 @@ pub(super) async fn detect_with_names(
             text_columns: utf8_all(text_columns.unwrap_or_default()),
         });
     }
-    let (citus_schemas, citus_nodes) = if citus {
-        citus_schemas(conn).await?
-    } else {
-        (None, Vec::new())
-    };
-    let mut catalog = Catalog {
-        shared_schema: shared_schema.to_string(),
-        tables,
-        schemas: utf8_all(schemas),
-        foreign_keys,
-        citus_schemas,
-        citus_nodes,
-        sampled,
-        index: Default::default(),
-    };
-    let candidates = catalog.registry_candidates();
-    let names = catalog.tenant_table_names();
-    // The statement above looked the same names up (computed there from
-    // the same columns); any it did not (none, unless the two rules part)
-    // are looked up with the registry's values. Holders are asked even
-    // where every schema was read: as many statements for 3 schemas as
-    // for 10,000 (tests/health.rs counts them).
-    let looked_up: HashSet<&String> = looked_up.iter().collect();
-    let unread: Vec<String> = names
-        .iter()
-        .filter(|n| !looked_up.contains(n))
-        .cloned()
-        .collect();
-    let (values, more) = registry_values(conn, &quoted, &candidates, &unread).await?;
-    holders.extend(more);
-    if sampled {
-        add_unread_holders(&mut catalog, holders, &schema_of);
-    }
-    Ok((classify(&catalog, &candidates, &values), names))
+    (tables, foreign_keys, quoted)
 }
 
 /// A sampled catalog: the schemas read in full are in `tables` already;
