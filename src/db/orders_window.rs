@@ -584,7 +584,9 @@ impl Keyset {
 /// text in the client's grammar is cast only when the length of its plain
 /// form, counted from its digits and exponent as [`Value::checked`] counts
 /// it, is in range, so no cast can overflow (an exponent of more than 9
-/// digits is out of range for any text a column holds).
+/// digits is out of range for any text a column holds). A zero is never
+/// cast there: `0e99999999999` is `0` to the client (its exponent, up to
+/// 18 digits, is read), and a cast would fail the whole statement.
 fn server_number(text: &str) -> String {
     let blank = "[ \\t\\n\\r\\v\\f]*";
     let mantissa = "[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)";
@@ -598,8 +600,15 @@ fn server_number(text: &str) -> String {
                                 THEN x.v END
                       FROM (SELECT ({text})::numeric) x(v))
               WHEN {text} ~ '^{blank}{mantissa}([eE][-+]?[0-9]+)?{blank}$'
-              THEN (SELECT CASE WHEN (CASE WHEN x.digits = 0 THEN greatest(x.scale + 1, 1)
-                                           WHEN x.scale >= 0 THEN greatest(x.digits, x.scale + 1)
+              THEN (SELECT CASE WHEN x.digits = 0
+                                THEN CASE WHEN x.scale IS NULL
+                                          THEN CASE WHEN coalesce(m[4], '') <> '-'
+                                                         AND length(m[5]) <= 18
+                                                    THEN 0::numeric END
+                                          WHEN x.scale < 0 THEN 0::numeric
+                                          WHEN x.scale + 1 <= {max}
+                                          THEN round(0::numeric, x.scale::int) END
+                                WHEN (CASE WHEN x.scale >= 0 THEN greatest(x.digits, x.scale + 1)
                                            ELSE x.digits - x.scale END) <= {max}
                                 THEN ({text})::numeric END
                       FROM regexp_match({text},
