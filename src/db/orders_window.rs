@@ -366,12 +366,15 @@ impl Database {
 }
 
 /// The orders relation has no row places (`tableoid`, `ctid`: a view),
-/// so its pages are keyed by position instead.
+/// so its pages are keyed by position instead: the server said those
+/// columns do not exist (undefined column, 42703), not anything else
+/// that happens to name them.
 fn lacks_row_places(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             let message = db.message();
-            message.contains("ctid") || message.contains("tableoid")
+            db.code().as_deref() == Some("42703")
+                && (message.contains("ctid") || message.contains("tableoid"))
         }
         _ => false,
     }
