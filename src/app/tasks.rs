@@ -384,13 +384,28 @@ async fn export_orders(
 ) -> Result<String, String> {
     let (file, path) = create_export(&export_dir(dir)?, stem, &local_stamp())?;
     let name = path.display().to_string();
-    let written = match write_orders_csv(db, what, file).await {
-        Ok(_) => return Ok(name),
-        Err(OrdersExportError::Read(e)) => format!("cannot export: {e}"),
-        Err(OrdersExportError::Write(e)) => format!("cannot write {name}: {e}"),
-    };
-    let _ = std::fs::remove_file(&path);
-    Err(written)
+    let mut unfinished = Unfinished(Some(&path));
+    match write_orders_csv(db, what, file).await {
+        Ok(_) => {
+            unfinished.0 = None;
+            Ok(name)
+        }
+        Err(OrdersExportError::Read(e)) => Err(format!("cannot export: {e}")),
+        Err(OrdersExportError::Write(e)) => Err(format!("cannot write {name}: {e}")),
+    }
+}
+
+/// An export file still being written: removed when dropped unfinished,
+/// whether the export failed or its task was dropped (the app quit
+/// meanwhile), so no truncated export is left under an export's name.
+struct Unfinished<'a>(Option<&'a std::path::Path>);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Why an orders export failed.
@@ -599,6 +614,61 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// An orders export whose task is dropped before it ends (the app quit
+    /// meanwhile) leaves no half-written file behind. Its read waits on a
+    /// lock of the user's orders, so the file is open and unfinished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_orders_export_dropped_midway_leaves_no_file() {
+        use crate::config::Settings;
+        use crate::db::ConnectionSource;
+        use crate::embedded::testing::TestDatabase;
+        use sqlx::Connection;
+        let test_db = TestDatabase::demo().await;
+        let db = Database::connect(
+            &ConnectionSource::demo(test_db.options.clone()),
+            &Settings::default(),
+        )
+        .await
+        .unwrap();
+        let user = db.user("1").await.unwrap();
+        let what = (
+            user,
+            Some("client2".to_string()),
+            db.tenants().await.unwrap(),
+        );
+        let dir =
+            std::env::temp_dir().join(format!("tenantscope-unfinished-{}", std::process::id()));
+        let files = |dir: &Path| std::fs::read_dir(dir).map_or(0, |d| d.count());
+        let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("BEGIN; LOCK TABLE client1.orders IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        let export = {
+            let (db, dir) = (db.clone(), dir.clone());
+            tokio::spawn(async move { export_orders(&db, Some(dir), "orders-1", &what).await })
+        };
+        let waiting = "SELECT count(*)::text FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let mut polls = 0;
+        while test_db.query_text(waiting).await != "1" {
+            polls += 1;
+            assert!(polls < 3_000, "the export never waited on the lock");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(files(&dir), 1, "the export's file is open");
+        export.abort();
+        assert!(export.await.unwrap_err().is_cancelled());
+        assert_eq!(files(&dir), 0, "the unfinished export was removed");
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut locker)
+            .await
+            .unwrap();
+        let _ = std::fs::remove_dir(&dir);
     }
 
     /// The orders export is written as the lines arrive: the first bytes
