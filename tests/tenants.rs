@@ -938,3 +938,124 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
         .collect();
     assert_eq!(listed, expected);
 }
+
+/// Backends of the test database waiting on a lock (our statements
+/// behind the test's locker).
+const LOCK_WAITERS: &str = "SELECT pid, query FROM pg_stat_activity
+                             WHERE datname = current_database() AND wait_event_type = 'Lock'";
+
+/// A superseded users page whose statements run side by side (120
+/// tenants: three statements of 50, two at once beside the page's own
+/// transaction) is stopped on the server: the statement waiting on a
+/// locked tenant table is cancelled, not left running to the statement
+/// timeout on a pool connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superseded_side_by_side_users_page_is_cancelled_on_the_server() {
+    let test_db = many(120).await;
+    let db = common::connect(&test_db)
+        .await
+        .with_statement_timeout(600_000);
+    assert!(db.batch_width() > 2, "{}", db.batch_width());
+    let mut locker = common::lock_table(&test_db, "t0001.auth_user").await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let handle = QueryHandle::default();
+    let page = tokio::spawn({
+        let (db, handle) = (db.clone(), handle.clone());
+        async move {
+            db.users_page(None, &tenantscope::db::Page::First, 100, Some(&handle))
+                .await
+        }
+    });
+    common::poll_rows(
+        &mut observer,
+        LOCK_WAITERS,
+        "a users statement waiting on the locked table",
+        |waiting: &[(i32, String)]| (!waiting.is_empty()).then_some(()),
+    )
+    .await;
+    // Superseded: the app cancels the load and drops its task.
+    db.cancel(&handle).await;
+    page.abort();
+    common::poll_rows(
+        &mut observer,
+        LOCK_WAITERS,
+        "the superseded users statements cancelled",
+        |waiting: &[(i32, String)]| waiting.is_empty().then_some(()),
+    )
+    .await;
+    common::unlock(&mut locker).await;
+}
+
+/// Two batched loads at once on a pool of three connections, one of them
+/// held up by a lock: neither fails for want of a connection (each used
+/// to want all but one of the pool, and the one that waited past the
+/// acquire timeout failed); both answer as they do alone, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_batched_loads_at_once_on_a_small_pool_both_answer() {
+    const N: usize = 170;
+    let test_db = many(N).await;
+    let mut settings = tenantscope::config::Settings::default();
+    settings.database.max_connections = 3;
+    settings.database.statement_timeout_ms = 600_000;
+    let db = Database::connect(
+        &tenantscope::db::ConnectionSource::demo(test_db.options.clone()),
+        &settings,
+    )
+    .await
+    .unwrap();
+    let schemas: Vec<String> = (1..=N).map(|i| format!("t{i:04}")).collect();
+    let first = tenantscope::db::Page::First;
+    let page_alone = db.users_page(None, &first, 100, None).await.unwrap();
+    let search_alone = db.search_users("user", &schemas, None).await.unwrap();
+    assert_eq!(page_alone.len(), 100);
+    assert_eq!(search_alone.users.len(), N, "every tenant's user found");
+    // The users page's third and fourth statements (tenants 101-150 and
+    // 151-170) wait on these locks.
+    let mut locker = common::lock_table(&test_db, "t0101.auth_user, t0151.auth_user").await;
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    let page = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.users_page(None, &tenantscope::db::Page::First, 100, None)
+                .await
+        }
+    });
+    common::poll_rows(
+        &mut observer,
+        LOCK_WAITERS,
+        "the users page waiting on a locked table",
+        |waiting: &[(i32, String)]| (!waiting.is_empty()).then_some(()),
+    )
+    .await;
+    let search = tokio::spawn({
+        let (db, schemas) = (db.clone(), schemas.clone());
+        async move { db.search_users("user", &schemas, None).await }
+    });
+    // The search reads on until it too waits on a locked table (it reads
+    // tenants 101-150 in its third statement), never failing first.
+    common::poll_rows(
+        &mut observer,
+        LOCK_WAITERS,
+        "the search waiting on a locked table, beside the users page",
+        |waiting: &[(i32, String)]| {
+            assert!(
+                !search.is_finished(),
+                "the search ended while the page waited"
+            );
+            waiting
+                .iter()
+                .any(|(_, query)| query.contains("ILIKE"))
+                .then_some(())
+        },
+    )
+    .await;
+    common::unlock(&mut locker).await;
+    assert_eq!(page.await.unwrap().unwrap(), page_alone);
+    let searched = search.await.unwrap().unwrap();
+    assert_eq!(searched.users, search_alone.users);
+    assert!(searched.failed.is_empty(), "{:?}", searched.failed);
+}

@@ -55,6 +55,25 @@ impl Grant {
         self.held_back.load(Ordering::SeqCst)
     }
 
+    /// How many more connections may be had now without waiting.
+    pub(super) fn free(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// Up to `n` connections' places, taken now if free (never waited
+    /// for): the statements a load runs side by side begin on them (see
+    /// [`Reserved::scope`]).
+    pub(super) fn reserve(&self, n: usize) -> Reserved {
+        let mut permits = Vec::new();
+        while permits.len() < n {
+            match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => permits.push(permit),
+                Err(_) => break,
+            }
+        }
+        Reserved(Arc::new(Mutex::new(permits)))
+    }
+
     async fn permit(&self) -> OwnedSemaphorePermit {
         self.permits
             .clone()
@@ -91,6 +110,75 @@ impl Grant {
             );
         }
         true
+    }
+}
+
+/// Places among the granted connections one load took without waiting,
+/// for its statements side by side: a transaction begun within
+/// [`Reserved::scope`] takes one of them (given back when it ends) before
+/// it would wait for the pool. So a load's statements side by side never
+/// wait for connections another load holds (a wait that could pass the
+/// acquire timeout and fail the load): beyond those reserved, at most one
+/// of its statements waits, as a load reading in turn does. Freed once the
+/// load is done with them.
+#[derive(Debug, Clone)]
+pub(crate) struct Reserved(Arc<Mutex<Vec<OwnedSemaphorePermit>>>);
+
+tokio::task_local! {
+    static RESERVED: Reserved;
+}
+
+impl Reserved {
+    /// How many places are reserved (and not in use).
+    pub(super) fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Runs `work` with these places for the transactions it begins.
+    pub(super) async fn scope<F: std::future::Future>(self, work: F) -> F::Output {
+        RESERVED.scope(self, work).await
+    }
+}
+
+/// A reserved place, if this task's load has one free.
+pub(super) fn take_reserved() -> Option<Held> {
+    RESERVED
+        .try_with(|reserved| {
+            let permit = reserved.0.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
+            Some(Held {
+                permit: Some(permit),
+                back: Some(reserved.clone()),
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// A transaction's place: a reserved one goes back to its load's
+/// reservation when the transaction ends.
+#[derive(Debug)]
+pub(super) struct Held {
+    permit: Option<OwnedSemaphorePermit>,
+    back: Option<Reserved>,
+}
+
+impl Held {
+    fn own(permit: OwnedSemaphorePermit) -> Held {
+        Held {
+            permit: Some(permit),
+            back: None,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let (Some(permit), Some(back)) = (self.permit.take(), &self.back) {
+            back.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(permit);
+        }
     }
 }
 
@@ -163,7 +251,7 @@ pub(super) fn not_granted(error: &sqlx::Error) -> bool {
 /// A read transaction, holding its place among the granted connections.
 pub(crate) struct ReadTx {
     tx: Transaction<'static, Postgres>,
-    _permit: OwnedSemaphorePermit,
+    _permit: Held,
 }
 
 impl Deref for ReadTx {
@@ -181,20 +269,27 @@ impl DerefMut for ReadTx {
 
 /// `BEGIN …` (`sql`) on a connection the server or pooler grants: waits
 /// for a permit, and when a new connection is not granted while others
-/// work, shrinks to those and waits for one of them.
+/// work, shrinks to those and waits for one of them. With `reserved`, the
+/// first try is on that place (no wait).
 pub(super) async fn begin(
     pool: &PgPool,
     grant: &Grant,
     sql: String,
+    mut reserved: Option<Held>,
 ) -> Result<ReadTx, sqlx::Error> {
     // A connection not had within the connect timeout is an error, also
     // when every granted one is busy: never a silent wait.
     let timeout = pool.options().get_acquire_timeout();
     let mut deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let permit = tokio::time::timeout_at(deadline, grant.permit())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let mut permit = match reserved.take() {
+            Some(held) => held,
+            None => Held::own(
+                tokio::time::timeout_at(deadline, grant.permit())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
+            ),
+        };
         match pool.begin_with(sql.clone()).await {
             Ok(tx) => {
                 return Ok(ReadTx {
@@ -203,6 +298,7 @@ pub(super) async fn begin(
                 })
             }
             Err(e) if not_granted(&e) => {
+                let permit = permit.permit.take().expect("a held place");
                 if !grant.shrink(permit, pool.size() > 0) {
                     return Err(e);
                 }

@@ -386,17 +386,49 @@ impl Database {
         }
     }
 
-    /// How many statements over batches of tenants run side by side: one
-    /// fewer than the connections the pool may have out (another load
-    /// keeps one), at least 1 (a one-connection command reads in turn),
-    /// at most [`PARALLEL_BATCHES`]. Each statement locks at most one
-    /// batch of tenants' tables (a few hundred locks), so together they
-    /// stay far within the server's lock table at default settings
+    /// Places for statements over batches of tenants side by side, taken
+    /// now from the pool's free connections, never waited for (see
+    /// [`grant::Reserved`]): one free connection is left for another load,
+    /// and a load that does not yet `hold` a connection keeps one more for
+    /// the statement it may wait for. Side by side, such a load runs one
+    /// more statement than it reserved (at most [`PARALLEL_BATCHES`]); a
+    /// load that holds one runs as many as it reserved, or in turn on its
+    /// own connection when that is fewer than two. Each statement locks at
+    /// most one batch of tenants' tables (a few hundred locks), so together
+    /// they stay far within the server's lock table at default settings
     /// (`max_locks_per_transaction` 64 × `max_connections` 100).
+    pub(super) fn reserve_batches(&self, hold: bool) -> grant::Reserved {
+        let (leave, most) = if hold {
+            (1, PARALLEL_BATCHES)
+        } else {
+            (2, PARALLEL_BATCHES - 1)
+        };
+        self.grant
+            .reserve(self.grant.free().saturating_sub(leave).min(most))
+    }
+
+    /// How many statements over batches of tenants a load that starts now
+    /// (holding no connection yet) runs side by side: see
+    /// [`Database::reserve_batches`]; 1 when the pool has fewer than three
+    /// connections free.
     pub fn batch_width(&self) -> usize {
-        (self.grant.size() as usize)
-            .saturating_sub(1)
-            .clamp(1, PARALLEL_BATCHES)
+        self.grant
+            .free()
+            .saturating_sub(2)
+            .min(PARALLEL_BATCHES - 1)
+            + 1
+    }
+
+    /// `jobs` in order (see [`in_order`]), side by side on connections
+    /// reserved now, plus one that may wait for the pool like any load
+    /// reading in turn: a busy pool slows them, never fails them.
+    pub(super) async fn side_by_side<F: std::future::Future>(
+        &self,
+        jobs: Vec<F>,
+    ) -> Vec<F::Output> {
+        let reserved = self.reserve_batches(false);
+        let width = reserved.len() + 1;
+        reserved.scope(in_order(width, jobs)).await
     }
 
     /// A READ ONLY transaction with a transaction-local statement_timeout,
@@ -422,7 +454,9 @@ impl Database {
         // transaction pooler that pins a server connection. The task
         // finishes the BEGIN, then drops the transaction: rolled back.
         let (pool, grant) = (self.pool.clone(), self.grant.clone());
-        match tokio::spawn(async move { grant::begin(&pool, &grant, begin).await }).await {
+        let reserved = grant::take_reserved();
+        match tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await }).await
+        {
             Ok(begun) => begun.map_err(|e| self.error(e)),
             Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
         }
@@ -459,7 +493,7 @@ impl Database {
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
         begin.push_str(&self.citus_settings());
-        grant::begin(&self.pool, &self.grant, begin).await
+        grant::begin(&self.pool, &self.grant, begin, grant::take_reserved()).await
     }
 
     /// Citus: a worker that does not answer a new connection (frozen) is
@@ -568,14 +602,14 @@ impl Database {
             if node.is_none() {
                 // One server: the batches side by side, in their order.
                 let chunks: Vec<_> = group.chunks(size.max(1)).collect();
-                let answers = in_order(
-                    self.batch_width(),
-                    chunks
-                        .iter()
-                        .map(|chunk| self.union_rows::<R>(chunk, &arrays, handle))
-                        .collect(),
-                )
-                .await;
+                let answers = self
+                    .side_by_side(
+                        chunks
+                            .iter()
+                            .map(|chunk| self.union_rows::<R>(chunk, &arrays, handle))
+                            .collect(),
+                    )
+                    .await;
                 for (chunk, answer) in chunks.into_iter().zip(answers) {
                     match answer {
                         Ok(batch) => rows.extend(batch),
@@ -802,13 +836,14 @@ impl Database {
 }
 
 /// The most statements over batches of tenants run at once (see
-/// [`Database::batch_width`]).
+/// [`Database::reserve_batches`]).
 pub const PARALLEL_BATCHES: usize = 4;
 
 /// Awaits `jobs`, at most `width` at a time, and gives their results in
 /// the jobs' order whichever finished first. Every job runs (a failed one
 /// does not stop the others: callers decide per batch); dropped, it drops
-/// the jobs still running.
+/// the jobs still running (see [`Database::side_by_side`] for jobs that
+/// take connections).
 ///
 /// The jobs come as a `Vec`, not an iterator of closures: a closure
 /// borrowing in the future's state trips rustc's check that the dashboard's

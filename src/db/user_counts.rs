@@ -85,26 +85,26 @@ impl Database {
     /// of users tables read in one would pass the server's lock table
     /// ("out of shared memory" at `max_locks_per_transaction` 64 and 5,000
     /// tenants); a statement of [`SEARCH_BATCH`] tenants stays well within.
-    /// [`Database::batch_width`] statements run side by side (each tenant
+    /// Statements run side by side ([`Database::side_by_side`]) (each tenant
     /// is in one statement: the order they answer in changes nothing).
     async fn run_counts(&self, statements: Vec<String>) -> Result<HashMap<String, i64>, DbError> {
-        let answers = super::in_order(
-            self.batch_width(),
-            statements
-                .iter()
-                .map(|sql| async move {
-                    let mut tx = self.read_tx().await?;
-                    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql)
-                        .persistent(false)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(|e| self.error(e))?;
-                    Database::end_read(tx);
-                    Ok::<_, DbError>(rows)
-                })
-                .collect(),
-        )
-        .await;
+        let answers = self
+            .side_by_side(
+                statements
+                    .iter()
+                    .map(|sql| async move {
+                        let mut tx = self.read_tx().await?;
+                        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql)
+                            .persistent(false)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(|e| self.error(e))?;
+                        Database::end_read(tx);
+                        Ok::<_, DbError>(rows)
+                    })
+                    .collect(),
+            )
+            .await;
         let mut counts = HashMap::new();
         for rows in answers {
             counts.extend(rows?.into_iter().filter_map(|(s, n)| Some((s?, n))));

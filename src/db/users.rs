@@ -192,7 +192,7 @@ impl Database {
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
         let mut tx = self.tracked_tx(handle).await?;
-        let users = self.page_in(&mut tx, request).await;
+        let users = self.page_in(&mut tx, request, handle).await;
         if let Some(handle) = handle {
             handle.finished();
         }
@@ -207,7 +207,9 @@ impl Database {
     ) -> Result<(Vec<User>, TenantCatalog), DbError> {
         self.retried(|| async move {
             let mut tx = self.read_tx().await?;
-            let users = self.page_in(&mut tx, PageRequest::first(query)).await?;
+            let users = self
+                .page_in(&mut tx, PageRequest::first(query), None)
+                .await?;
             Ok((users, self.tenants_in(&mut tx).await?))
         })
         .await
@@ -219,6 +221,7 @@ impl Database {
         &self,
         tx: &mut super::ReadTx,
         request: PageRequest<'_>,
+        handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
         let PageRequest {
             filter,
@@ -242,7 +245,7 @@ impl Database {
             page,
             ..request
         };
-        let mut users = self.keyset_page(tx, keyset, &source).await;
+        let mut users = self.keyset_page(tx, keyset, &source, handle).await;
         let reached_start = match page {
             Page::First => true,
             Page::Last | Page::Before(_) => users.as_ref().is_ok_and(|u| (u.len() as i64) < limit),
@@ -318,11 +321,15 @@ impl Database {
         tx: &mut super::ReadTx,
         request: PageRequest<'_>,
         source: &str,
+        handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, DbError> {
         self.counters.user_pages.fetch_add(1, Ordering::Relaxed);
         let (rows, descending) = if self.many_branches(source) {
             let (_, _, descending) = self.keyset_parts(&request);
-            (self.keyset_rows_batched(tx, &request).await?, descending)
+            (
+                self.keyset_rows_batched(tx, &request, handle).await?,
+                descending,
+            )
         } else {
             let (sql, descending) = self.keyset_sql(&request, source);
             // A filtered page is planned for its pattern every time (an
@@ -423,11 +430,12 @@ impl Database {
     /// collation decides, as in the one-statement page). In the page's
     /// direction, as the one statement reads.
     ///
-    /// With a pool of several connections, [`Database::batch_width`]
-    /// statements run side by side, each in a read transaction of its own
-    /// (its end releases its locks), a few at a time, the rows kept so
-    /// far cut to the best `limit` after each round; with one connection,
-    /// in turn on `tx`, each in a savepoint rolled back after it (which
+    /// With at least two connections free beside `tx` (and one left for
+    /// another load: [`Database::reserve_batches`]), statements run side
+    /// by side on them, never waiting for the pool, each in a read
+    /// transaction of its own (its end releases its locks) that `handle`
+    /// cancels (one name for all), the rows kept so far cut to the best
+    /// `limit` after each round; otherwise in turn on `tx`, each in a savepoint rolled back after it (which
     /// releases its locks: the transaction never holds more than one
     /// batch's). Either way each statement reads its own snapshot, as a
     /// READ COMMITTED transaction's statements do.
@@ -435,6 +443,7 @@ impl Database {
         &self,
         tx: &mut super::ReadTx,
         request: &PageRequest<'_>,
+        handle: Option<&QueryHandle>,
     ) -> Result<Vec<UserRow>, DbError> {
         let (condition, order, descending) = self.keyset_parts(request);
         let statements: Vec<String> = self
@@ -449,27 +458,34 @@ impl Database {
             .collect();
         // Rows kept before they are cut to the best `limit` (a round trip).
         let keep = request.limit.saturating_mul(4).max(1) as usize;
-        let width = self.batch_width();
+        let reserved = self.reserve_batches(true);
+        let width = reserved.len();
+        // Statements side by side answer to one cancel.
+        let shared = handle.map(QueryHandle::shared);
+        let shared = shared.as_ref();
         let mut rows: Vec<UserRow> = Vec::new();
         if width > 1 {
             for round in statements.chunks(width * 2) {
-                let answers = super::in_order(
-                    width,
-                    round
-                        .iter()
-                        .map(|sql| async move {
-                            let mut own = self.read_tx().await?;
-                            let batch: Vec<UserRow> = keyset_binds(sqlx::query_as(sql), request)
-                                .persistent(false)
-                                .fetch_all(&mut *own)
-                                .await
-                                .map_err(|e| self.error(e))?;
-                            Database::end_read(own);
-                            Ok::<_, DbError>(batch)
-                        })
-                        .collect(),
-                )
-                .await;
+                let answers = reserved
+                    .clone()
+                    .scope(super::in_order(
+                        width,
+                        round
+                            .iter()
+                            .map(|sql| async move {
+                                let mut own = self.tracked_tx(shared).await?;
+                                let batch: Vec<UserRow> =
+                                    keyset_binds(sqlx::query_as(sql), request)
+                                        .persistent(false)
+                                        .fetch_all(&mut *own)
+                                        .await
+                                        .map_err(|e| self.error(e))?;
+                                Database::end_read(own);
+                                Ok::<_, DbError>(batch)
+                            })
+                            .collect(),
+                    ))
+                    .await;
                 for batch in answers {
                     rows.extend(batch?);
                 }
@@ -481,6 +497,7 @@ impl Database {
                 }
             }
         } else {
+            drop(reserved);
             for sql in &statements {
                 self.savepoint(tx).await?;
                 let batch = keyset_binds(sqlx::query_as(sql), request)
@@ -880,7 +897,7 @@ impl Database {
                     limit: size,
                     ..*request
                 };
-                let rows = self.keyset_rows_batched(tx, &page_request).await?;
+                let rows = self.keyset_rows_batched(tx, &page_request, None).await?;
                 let got = rows.len() as i64;
                 left -= got;
                 let mut last = None;

@@ -11,7 +11,7 @@ use super::UsersAt;
 use crate::db::lossy::{raw, LossyText};
 use crate::db::sql::{quote_ident, quote_literal};
 use crate::db::users::{into_user, UserRow};
-use crate::db::{in_order, Database, DbError, QueryHandle, User};
+use crate::db::{Database, DbError, QueryHandle, User};
 
 /// Tenant schemas per search statement: small enough that the first
 /// results show at once, large enough that 2,000 tenants take 40 statements.
@@ -235,8 +235,7 @@ impl Database {
 
     /// Users whose id is `text` or whose name or mail contains it
     /// (case-insensitive), in `schemas` (where users live in each tenant:
-    /// one statement per [`SEARCH_BATCH`] schemas, [`Database::batch_width`]
-    /// of them side by side) or, with users in one shared table, in all of
+    /// one statement per [`SEARCH_BATCH`] schemas, [`Database::side_by_side`]) or, with users in one shared table, in all of
     /// it (`schemas` is then ignored). A statement the server refuses is run
     /// again schema by schema, so that one broken tenant is named and the
     /// others are still searched.
@@ -267,14 +266,14 @@ impl Database {
             // their results in the schemas' order.
             let shared = handle.map(QueryHandle::shared);
             let handle = shared.as_ref();
-            let parts = in_order(
-                self.batch_width(),
-                members
-                    .chunks(SEARCH_BATCH)
-                    .map(|part| self.search_part(part, text, handle))
-                    .collect(),
-            )
-            .await;
+            let parts = self
+                .side_by_side(
+                    members
+                        .chunks(SEARCH_BATCH)
+                        .map(|part| self.search_part(part, text, handle))
+                        .collect(),
+                )
+                .await;
             for part in parts {
                 let (users, failed) = part?;
                 batch.users.extend(users);
