@@ -104,9 +104,6 @@ fn redact_url_passwords(line: &str) -> String {
 /// `"password": "VALUE"`, `passwd: VALUE`, in any letter case.
 fn redact_keywords(line: &str) -> String {
     let lower = line.to_ascii_lowercase();
-    // In a URL's query a value ends at `&`; in a keyword string (libpq)
-    // only at unescaped white space, so `&` and `,` may be in a password.
-    let in_url = line.contains("://");
     let mut out = String::with_capacity(line.len());
     let mut copied = 0;
     let mut search = 0;
@@ -116,6 +113,11 @@ fn redact_keywords(line: &str) -> String {
         .min()
     {
         let (start, len) = found;
+        // In a URL's query (the keyword's word holds a `scheme://`) a value
+        // ends at `&`; in a keyword string (libpq) only at unescaped white
+        // space, so `&`, `,` and even `://` may be in a password.
+        let word = line[..start].rsplit(char::is_whitespace).next();
+        let in_url = word.is_some_and(|word| word.contains("://"));
         let mut i = start + len;
         let bytes = line.as_bytes();
         let skip_spaces = |mut i: usize| {

@@ -104,6 +104,19 @@ fn the_redactor_hides_every_form() {
         .unwrap();
 }
 
+/// A keyword string's password holding `://` and `&` (found by the
+/// property above): the line is no URL, so `&` does not end the value.
+#[test]
+fn a_keyword_password_with_a_url_in_it_is_hidden_whole() {
+    let shown = redact_secrets("host=db.example password=Zq&://é user=bob");
+    assert_eq!(shown, "host=db.example password=*** user=bob");
+    let shown = redact_secrets("postgres://db.example/shop?password=Zq&sslmode=require");
+    assert_eq!(
+        shown,
+        "postgres://db.example/shop?password=***&sslmode=require"
+    );
+}
+
 #[test]
 fn the_old_escaped_space_leak_is_gone() {
     let shown = redact_secrets(r"host=h password=hunter2\ s3cr\ more user=bob");
