@@ -407,3 +407,15 @@ pub fn many_tenants_sql_by(n: usize, per_statement: usize) -> Vec<String> {
     }
     statements
 }
+
+/// Tenants `bulk` (integer order ids, so that text order is not id order)
+/// and `other`, empty, and `bulk`'s user `bulk`: the orders tests fill them.
+pub const BULK_TENANTS: &str = "
+    CREATE SCHEMA bulk;
+    CREATE TABLE bulk.items (id int, description text, price numeric);
+    CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
+    CREATE SCHEMA other;
+    CREATE TABLE other.items (id int, description text, price numeric);
+    CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
+    INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');";

@@ -153,7 +153,7 @@ fn enter_shows_the_line_under_the_cursor_with_the_item_it_matched() {
 /// `other`, which sells every item under the same id, cheaper.
 async fn bulk_database(lines: usize) -> TestDatabase {
     let db = TestDatabase::reference().await;
-    db.run_sql(common::BULK_TENANTS).await;
+    db.run_sql(tenantscope::fixtures::BULK_TENANTS).await;
     db.run_sql(&format!(
         "INSERT INTO bulk.items SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, {lines}) n;
          INSERT INTO other.items SELECT n, 'item ' || n, n FROM generate_series(1, {lines}) n;

@@ -18,7 +18,7 @@ const LINES: i64 = 5_000;
 /// tenant `other` sells items 1..=30 only.
 async fn bulk_database() -> TestDatabase {
     let db = TestDatabase::reference().await;
-    db.run_sql(common::BULK_TENANTS).await;
+    db.run_sql(tenantscope::fixtures::BULK_TENANTS).await;
     db.run_sql(&format!(
         "INSERT INTO bulk.items
               SELECT i, 'item ' || i, round(i * 1.37, 2 + i % 2) FROM generate_series(1, 40) i;

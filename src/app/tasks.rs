@@ -683,17 +683,10 @@ mod tests {
         use crate::output::{orders, Destination, Format};
         let test_db = TestDatabase::reference().await;
         // 5,000 lines: five FETCH batches, several buffers of CSV.
+        test_db.run_sql(crate::fixtures::BULK_TENANTS).await;
         test_db
             .run_sql(
-                "CREATE SCHEMA bulk;
-                 CREATE TABLE bulk.items (id int, description text, price numeric);
-                 CREATE TABLE bulk.orders (id int, user_id text, item_id int, quantity numeric);
-                 CREATE SCHEMA other;
-                 CREATE TABLE other.items (id int, description text, price numeric);
-                 CREATE TABLE other.orders (id int, user_id text, item_id int, quantity numeric);
-                 INSERT INTO public.users (id, name, mail, password, organization_id)
-                      VALUES ('bulk', 'bulk_dude', 'bulk@x', 'pw', 'bulk');
-                 INSERT INTO bulk.items
+                "INSERT INTO bulk.items
                       SELECT n, 'item ' || n, n + 0.25 FROM generate_series(1, 40) n;
                  INSERT INTO other.items
                       SELECT n, 'item ' || n, n FROM generate_series(1, 30) n;
