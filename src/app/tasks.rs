@@ -621,17 +621,10 @@ mod tests {
     /// lock of the user's orders, so the file is open and unfinished.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_orders_export_dropped_midway_leaves_no_file() {
-        use crate::config::Settings;
-        use crate::db::ConnectionSource;
         use crate::embedded::testing::TestDatabase;
         use sqlx::Connection;
         let test_db = TestDatabase::demo().await;
-        let db = Database::connect(
-            &ConnectionSource::demo(test_db.options.clone()),
-            &Settings::default(),
-        )
-        .await
-        .unwrap();
+        let db = test_db.connect().await;
         let user = db.user("1").await.unwrap();
         let what = (
             user,
@@ -677,8 +670,6 @@ mod tests {
     /// and they are the in-memory CSV's, byte for byte.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_orders_export_is_written_as_the_lines_arrive() {
-        use crate::config::Settings;
-        use crate::db::ConnectionSource;
         use crate::embedded::testing::TestDatabase;
         use crate::output::{orders, Destination, Format};
         let test_db = TestDatabase::reference().await;
@@ -694,12 +685,7 @@ mod tests {
                       SELECT 3 * n, 'bulk', 1 + n % 40, 1 + n % 3 FROM generate_series(1, 5000) n;",
             )
             .await;
-        let db = Database::connect(
-            &ConnectionSource::demo(test_db.options.clone()),
-            &Settings::default(),
-        )
-        .await
-        .unwrap();
+        let db = test_db.connect().await;
         let user = db.user("bulk").await.unwrap();
         let catalog = db.tenants().await.unwrap();
         let what = (user.clone(), Some("other".to_string()), catalog.clone());

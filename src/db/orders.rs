@@ -864,18 +864,19 @@ mod tests {
         value.plain()
     }
 
+    /// Tenant a's lines, compared with tenant b's prices.
+    fn a_beside_b(lines: Vec<RawOrderLine>) -> OrdersReport {
+        OrdersReport::from_raw("a".into(), Some("b".into()), lines)
+    }
+
     /// Worked by hand: 3 × 19.99 = 59.97 and 2.5 × 20.00 = 50.000, shown at
     /// the price's scale as 50.00; b sells only the second item, at 18.
     #[test]
     fn totals_compare_like_for_like() {
-        let report = OrdersReport::from_raw(
-            "a".into(),
-            Some("b".into()),
-            vec![
-                raw("1", "3", Some("19.99"), None),
-                raw("2", "2.500", Some("20.00"), Some("18")),
-            ],
-        );
+        let report = a_beside_b(vec![
+            raw("1", "3", Some("19.99"), None),
+            raw("2", "2.500", Some("20.00"), Some("18")),
+        ]);
         assert_eq!(plain(&report.lines[0].total).as_deref(), Some("59.97"));
         assert_eq!(
             report.lines[0].compare_total,
@@ -922,14 +923,10 @@ mod tests {
 
     #[test]
     fn a_line_without_a_total_makes_the_total_unknown() {
-        let report = OrdersReport::from_raw(
-            "a".into(),
-            Some("b".into()),
-            vec![
-                raw("1", "3", Some("NaN"), Some("1")),
-                raw("2", "1", Some("20.00"), None),
-            ],
-        );
+        let report = a_beside_b(vec![
+            raw("1", "3", Some("NaN"), Some("1")),
+            raw("2", "1", Some("20.00"), None),
+        ]);
         assert_eq!(
             report.totals.total,
             Value::Missing,

@@ -105,6 +105,14 @@ impl TestDatabase {
         db
     }
 
+    /// The app's database layer on this database, with the default settings.
+    pub async fn connect(&self) -> crate::db::Database {
+        let source = crate::db::ConnectionSource::demo(self.options.clone());
+        crate::db::Database::connect(&source, &crate::config::Settings::default())
+            .await
+            .expect("connect")
+    }
+
     /// Runs a psql script (such as sql/scale.sql) with `-v name=value` variables.
     pub fn run_psql(&self, file: &std::path::Path, variables: &[(&str, String)]) {
         run_psql(&self.socket_dir, &self.name, file, variables).unwrap_or_else(|e| panic!("{e}"));

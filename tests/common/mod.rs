@@ -8,8 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::buffer::Buffer;
 use tenantscope::app::initial_state;
 use tenantscope::app::{Msg, State};
-use tenantscope::config::Settings;
-use tenantscope::db::{ConnectionSource, Database};
+use tenantscope::db::Database;
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::fixtures::Harness;
 use tenantscope::money::Value;
@@ -24,12 +23,7 @@ pub fn dec(text: &str) -> Value {
 }
 
 pub async fn connect(db: &TestDatabase) -> Database {
-    Database::connect(
-        &ConnectionSource::demo(db.options.clone()),
-        &Settings::default(),
-    )
-    .await
-    .expect("connect")
+    db.connect().await
 }
 
 /// The binary, run as a user would, with no database configured around it.
