@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
+use super::keymap::{
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+};
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{Screen, Status};
@@ -85,7 +87,7 @@ impl Job {
 }
 
 use Action::*;
-use Key::{Char, Code};
+use Key::Code;
 
 const NAV: [Binding; 6] = navigation(Rows {
     up: "tenant up",
@@ -102,8 +104,8 @@ const OWN: &[Binding] = &[
         "compare with this tenant",
         true,
     ),
-    bind(&[Char('r')], Reload, "price again", true),
-    bind(&[Char('e')], Export, "export CSV", false),
+    reload_key("price again", true),
+    export_key(false),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];

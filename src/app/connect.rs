@@ -3,7 +3,9 @@
 //! task ([`Connector`]), swaps its executor's database on success; `update` resets every view.
 
 use super::dashboard::PAGE_SIZE;
-use super::keymap::{bind, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, VIEW_END};
+use super::keymap::{
+    bind, reload_key, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, VIEW_END,
+};
 use super::load::Ticket;
 use super::msg::Effect;
 use super::picker::{Choice, Picker, PROFILE_KEYS};
@@ -102,16 +104,10 @@ use Key::Char;
 
 const PROFILES: Binding = bind(&[Char('P')], OpenProfiles, "profiles", true);
 const CONNECTING: KeyTable = &[&[BACK, QUIT]];
-const FAILED: KeyTable = &[
-    &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
-    &VIEW_END,
-];
+const FAILED: KeyTable = &[&[reload_key("retry", true), PROFILES], &VIEW_END];
 /// No database open yet: Esc has nothing to go back to.
 const CONNECTING_FIRST: KeyTable = &[&[QUIT]];
-const FAILED_FIRST: KeyTable = &[
-    &[bind(&[Char('r')], Reload, "retry", true), PROFILES],
-    &[HELP_KEY, QUIT],
-];
+const FAILED_FIRST: KeyTable = &[&[reload_key("retry", true), PROFILES], &[HELP_KEY, QUIT]];
 /// The profile picker: typing filters the profiles.
 const PICKING: KeyTable = PROFILE_KEYS;
 

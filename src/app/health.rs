@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
+use super::keymap::{
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+};
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{export_loaded, nothing, Screen, Status};
@@ -385,8 +387,8 @@ const OWN: &[Binding] = &[
     bind(&[Code(KeyCode::Enter)], Choose, "tenant's users", true),
     bind(&[Char('L')], ShowLeaks, "find leaked orders", true),
     bind(&[Char('f')], OnlyFindings, "only rows with findings", true),
-    bind(&[Char('r')], Reload, "reload", true),
-    bind(&[Char('e')], Export, "export CSV", true),
+    reload_key("reload", true),
+    export_key(true),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];

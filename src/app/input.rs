@@ -9,29 +9,40 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 /// find someone is far shorter.
 pub const MAX_CHARS: usize = 200;
 
-/// A key typed into the prompt `what` ("filter", "search"): the new text,
-/// or `None` when the key changed nothing or the prompt is not `editing`.
-/// A character past [`MAX_CHARS`] is not typed, and `notice` says so.
-pub fn typed(
-    input: &mut LineInput,
-    editing: bool,
-    key: &KeyEvent,
-    what: &str,
-    notice: &mut Option<Result<String, String>>,
-) -> Option<String> {
-    if !editing {
-        return None;
+/// A one-line prompt (the users filter, the tenants search): its text, and
+/// whether typing goes into it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prompt {
+    pub input: LineInput,
+    pub editing: bool,
+}
+
+impl Prompt {
+    /// A key typed into the prompt `what` ("filter", "search"): the new
+    /// text, or `None` when the key changed nothing or the prompt is not
+    /// `editing`. A character past [`MAX_CHARS`] is not typed, and `notice`
+    /// says so.
+    pub fn typed(
+        &mut self,
+        key: &KeyEvent,
+        what: &str,
+        notice: &mut Option<Result<String, String>>,
+    ) -> Option<String> {
+        if !self.editing {
+            return None;
+        }
+        let input = &mut self.input;
+        if input.is_full()
+            && matches!(key.code, KeyCode::Char(_))
+            && !key.modifiers.contains(KeyModifiers::CONTROL)
+        {
+            *notice = Some(Err(format!(
+                "a {what} is at most {MAX_CHARS} characters: the rest was not typed"
+            )));
+            return None;
+        }
+        input.handle(key).then(|| input.text())
     }
-    if input.is_full()
-        && matches!(key.code, KeyCode::Char(_))
-        && !key.modifiers.contains(KeyModifiers::CONTROL)
-    {
-        *notice = Some(Err(format!(
-            "a {what} is at most {MAX_CHARS} characters: the rest was not typed"
-        )));
-        return None;
-    }
-    input.handle(key).then(|| input.text())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -191,6 +191,16 @@ pub const fn navigation(rows: Rows) -> [Binding; 6] {
     ]
 }
 
+/// `r`: read the view again (`label` says what that means there).
+pub const fn reload_key(label: &'static str, hint: bool) -> Binding {
+    bind(&[Char('r')], Reload, label, hint)
+}
+
+/// `e`: the view's rows to a CSV file, the same words in every view.
+pub const fn export_key(hint: bool) -> Binding {
+    bind(&[Char('e')], Export, "export CSV", hint)
+}
+
 pub const HELP_KEY: Binding = bind(&[Char('?')], ToggleHelp, "help", true);
 pub const BACK: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
 pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);

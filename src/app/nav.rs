@@ -410,7 +410,7 @@ mod tests {
         let typed = page_request(&effects);
         assert_eq!(state.dashboard.filter.text, "po");
         let effects = press(&mut state, KeyCode::Esc);
-        assert!(!state.dashboard.filter.editing);
+        assert!(!state.dashboard.filter.prompt.editing);
         assert_eq!(state.dashboard.filter.text, "rich");
         assert_eq!(names(&state), ["rich_dude"]);
         assert!(effects.contains(&Effect::Cancel(crate::app::dashboard::USERS_SLOT)));
@@ -459,7 +459,7 @@ mod tests {
         assert_eq!(effects, [Effect::Cancel(tenants::SEARCH_SLOT)]);
         assert_eq!(state.tenants.search.text(), Some("a"));
         assert_eq!(state.tenants.search.users, shown.users);
-        assert!(!state.tenants.search.editing);
+        assert!(!state.tenants.search.prompt.editing);
         // From the list, Esc clears the kept search; then back to the dashboard.
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.tenants.search.text(), None);

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, VIEW_END};
+use super::keymap::{
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+};
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{Screen, Status};
@@ -94,8 +96,8 @@ const OWN: &[Binding] = &[
         "users who ordered it",
         true,
     ),
-    bind(&[Char('r')], Reload, "reload", false),
-    bind(&[Char('e')], Export, "export CSV", true),
+    reload_key("reload", false),
+    export_key(true),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 
-use super::keymap::{bind, navigation, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT};
+use super::keymap::{
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT,
+};
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
 use super::screen::{Screen, Status};
@@ -127,8 +129,8 @@ const OWN: &[Binding] = &[
     bind(&[Code(KeyCode::Enter)], Choose, "open tenant / user", true),
     bind(&[Char('/')], StartFilter, "search users, all tenants", true),
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
-    bind(&[Char('r')], Reload, "reload tenants", false),
-    bind(&[Char('e')], Export, "export CSV", false),
+    reload_key("reload tenants", false),
+    export_key(false),
     HELP_KEY,
 ];
 
@@ -164,7 +166,7 @@ pub const SEARCHING: KeyTable = &[&[
 pub const SCREEN: Screen = Screen {
     refresh: load_directory,
     keys: |state| {
-        if state.tenants.search.editing {
+        if state.tenants.search.prompt.editing {
             SEARCHING
         } else if state.tenants.search.text().is_some() {
             KEYS_SEARCHED
@@ -282,10 +284,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         StartFilter => search::prompt(state),
         KeepFilter => {
             let search = &mut state.tenants.search;
-            search.editing = false;
+            search.prompt.editing = false;
             search.before = None;
         }
-        Back if state.tenants.search.editing => return search::cancel(state),
+        Back if state.tenants.search.prompt.editing => return search::cancel(state),
         // A kept search: the tenants again.
         Back if searching => return set_text(state, String::new()),
         Back => {
@@ -382,6 +384,36 @@ mod tests {
     }
 
     /// Users in each tenant: the demo state, tenants first.
+    /// `/` and "a" typed: the first batch the search asks for.
+    fn search_for_a(state: &mut State) -> BatchId {
+        press(state, KeyCode::Char('/'));
+        let effects = chars(state, "a");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("a search load");
+        };
+        batch
+    }
+
+    /// `batch` answered with no users: what the search does next.
+    fn found_nobody(state: &mut State, batch: BatchId) -> Vec<Effect> {
+        let answer = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        crate::app::update(state, answer.into())
+    }
+
+    /// `state` drawn at 120×30, as text.
+    fn drawn(state: &State) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+        terminal
+            .draw(|frame| crate::ui::view(state, frame))
+            .unwrap();
+        crate::fixtures::frame_text(terminal.backend().buffer())
+    }
+
     fn per_tenant() -> State {
         let mut state = demo_state();
         state.tenants.per_tenant = true;
@@ -399,40 +431,20 @@ mod tests {
     fn a_searchs_status_gives_its_own_read_time() {
         let mut state = per_tenant();
         state.read_at.insert(DIRECTORY_SLOT.0, "01:01:01".into());
-        press(&mut state, KeyCode::Char('/'));
-        let effects = chars(&mut state, "a");
-        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
-            panic!("a search load");
-        };
+        let batch = search_for_a(&mut state);
         assert_eq!(batch.end, state.catalog.names().len(), "one batch");
-        crate::app::update(
-            &mut state,
-            Msg::Batch {
-                batch,
-                result: Ok(SearchBatch::default()),
-                elapsed: Duration::ZERO,
-            }
-            .into(),
-        );
+        found_nobody(&mut state, batch);
         let read = crate::app::msg::Msg::Read {
             slot: SEARCH_SLOT.0,
             at: "02:02:02".into(),
         };
         crate::app::update(&mut state, read);
-        let status = |state: &State| {
-            let mut terminal =
-                ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
-            terminal
-                .draw(|frame| crate::ui::view(state, frame))
-                .unwrap();
-            crate::fixtures::frame_text(terminal.backend().buffer())
-        };
-        let frame = status(&state);
+        let frame = drawn(&state);
         assert!(frame.contains("as of 02:02:02"), "{frame}");
         assert!(!frame.contains("as of 01:01:01"), "{frame}");
         // A new search: the last one's time is not its own.
         chars(&mut state, "b");
-        let frame = status(&state);
+        let frame = drawn(&state);
         assert!(!frame.contains("as of 02:02:02"), "{frame}");
     }
 
@@ -465,17 +477,8 @@ mod tests {
     #[test]
     fn a_cancelled_prompt_puts_back_the_searchs_read_time() {
         let mut state = per_tenant();
-        press(&mut state, KeyCode::Char('/'));
-        let effects = chars(&mut state, "a");
-        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
-            panic!("a search load");
-        };
-        let found = Msg::Batch {
-            batch,
-            result: Ok(SearchBatch::default()),
-            elapsed: Duration::ZERO,
-        };
-        crate::app::update(&mut state, found.into());
+        let batch = search_for_a(&mut state);
+        found_nobody(&mut state, batch);
         let read = crate::app::msg::Msg::Read {
             slot: SEARCH_SLOT.0,
             at: "02:02:02".into(),
@@ -487,12 +490,7 @@ mod tests {
         assert_eq!(state.read_at.get(SEARCH_SLOT.0), None, "ab's own, not read");
         press(&mut state, KeyCode::Esc);
         assert_eq!(state.tenants.search.text(), Some("a"));
-        let mut terminal =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
-        terminal
-            .draw(|frame| crate::ui::view(&state, frame))
-            .unwrap();
-        let frame = crate::fixtures::frame_text(terminal.backend().buffer());
+        let frame = drawn(&state);
         assert!(frame.contains("as of 02:02:02"), "{frame}");
     }
 
@@ -504,19 +502,10 @@ mod tests {
         let mut state = per_tenant();
         state.catalog =
             crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
-        press(&mut state, KeyCode::Char('/'));
-        let effects = chars(&mut state, "a");
-        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
-            panic!("a search load");
-        };
+        let batch = search_for_a(&mut state);
         assert_eq!(batch.end, SEARCH_BATCH);
         state.catalog = crate::db::TenantCatalog::new(vec!["t001".into()]);
-        let batch = Msg::Batch {
-            batch,
-            result: Ok(SearchBatch::default()),
-            elapsed: Duration::ZERO,
-        };
-        let effects = crate::app::update(&mut state, batch.into());
+        let effects = found_nobody(&mut state, batch);
         match search_loads(&effects)[..] {
             [Job::Search { schemas, .. }] => {
                 assert_eq!(schemas.first().map(String::as_str), Some("t051"));
@@ -568,17 +557,8 @@ mod tests {
     #[test]
     fn leaving_after_the_search_ended_stops_nothing() {
         let mut state = per_tenant();
-        press(&mut state, KeyCode::Char('/'));
-        let effects = chars(&mut state, "a");
-        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
-            panic!("a search load");
-        };
-        let done = Msg::Batch {
-            batch,
-            result: Ok(SearchBatch::default()),
-            elapsed: Duration::ZERO,
-        };
-        assert!(search_loads(&crate::app::update(&mut state, done.into())).is_empty());
+        let batch = search_for_a(&mut state);
+        assert!(search_loads(&found_nobody(&mut state, batch)).is_empty());
         press(&mut state, KeyCode::Enter);
         let effects = press(&mut state, KeyCode::Char('a'));
         assert!(

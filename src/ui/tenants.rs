@@ -22,9 +22,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             theme::dim(),
         ));
     }
-    if search.editing || search.text().is_some() {
-        let text = if search.editing {
-            super::prompt(&search.input)
+    if search.prompt.editing || search.text().is_some() {
+        let text = if search.prompt.editing {
+            super::prompt(&search.prompt.input)
         } else {
             fit(search.text().unwrap_or(""), 30)
         };
@@ -61,7 +61,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(note_text), note);
         return;
     }
-    if search.editing {
+    if search.prompt.editing {
         let text = "Type to search users by id, name or mail in every tenant.";
         return message(frame, inner, text.into(), theme::dim());
     }

@@ -28,7 +28,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let users = &state.dashboard.users;
     let focused = state.dashboard.focus == Focus::Users;
     let filter = &state.dashboard.filter;
-    let filtering = !filter.text.is_empty() || filter.editing;
+    let filtering = !filter.text.is_empty() || filter.prompt.editing;
     let title = users_title(state, filtering);
     let block = block(Line::from(title), focused);
     let inner = geometry::inner(area);
@@ -153,8 +153,8 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     } else if filtering {
         let noun = if shown == "1" { "match" } else { "matches" };
         title.push(Span::raw(format!("{shown} {noun} ")));
-        let shown = if filter.editing {
-            super::prompt(&filter.input)
+        let shown = if filter.prompt.editing {
+            super::prompt(&filter.prompt.input)
         } else {
             fit(&filter.text, 30)
         };
@@ -178,7 +178,7 @@ fn empty_message(state: &State, filtering: bool) -> String {
             crate::text::sanitize(error)
         )
     } else if filtering {
-        let how = if filter.editing {
+        let how = if filter.prompt.editing {
             "Ctrl-U clears the prompt."
         } else {
             "Esc clears the filter."

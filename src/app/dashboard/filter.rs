@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 
 use super::loads::users_page;
 use super::Focus;
-use crate::app::input::{typed, History, LineInput};
+use crate::app::input::{History, LineInput, Prompt};
 use crate::app::msg::{Delay, Effect};
 use crate::app::state::State;
 use crate::db::Page;
@@ -15,8 +15,7 @@ pub struct Filter {
     /// The filter the list shows (the database filters on it).
     pub text: String,
     /// Typing goes into the prompt, and the list follows it.
-    pub editing: bool,
-    pub input: LineInput,
+    pub prompt: Prompt,
     /// Filters kept earlier this session, for ↑/↓ in the prompt.
     pub history: History,
     /// The list as it was when the prompt opened: Esc in the prompt puts
@@ -33,8 +32,8 @@ pub fn start(state: &mut State) -> Vec<Effect> {
     dashboard.filter.before = Some(Box::new(before));
     dashboard.focus = Focus::Users;
     let filter = &mut dashboard.filter;
-    filter.editing = true;
-    filter.input = LineInput::default();
+    filter.prompt.editing = true;
+    filter.prompt.input = LineInput::default();
     filter.history.reset();
     Vec::new()
 }
@@ -42,7 +41,7 @@ pub fn start(state: &mut State) -> Vec<Effect> {
 /// Enter in the prompt: the filter stays, the prompt closes.
 pub fn keep(state: &mut State) -> Vec<Effect> {
     let filter = &mut state.dashboard.filter;
-    filter.editing = false;
+    filter.prompt.editing = false;
     filter.before = None;
     let text = filter.text.clone();
     filter.history.push(text);
@@ -54,21 +53,18 @@ pub fn recall(state: &mut State, older: bool) -> Vec<Effect> {
     let Some(entry) = state.dashboard.filter.history.step(older) else {
         return Vec::new();
     };
-    state.dashboard.filter.input.set(&entry);
+    state.dashboard.filter.prompt.input.set(&entry);
     set_filter(state, entry)
 }
 
 /// Keys the prompt's table does not bind: editing the text.
 pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let data = &mut **state;
-    let filter = &mut data.dashboard.filter;
-    let text = typed(
-        &mut filter.input,
-        filter.editing,
-        &key,
-        "filter",
-        &mut data.notice,
-    );
+    let text = data
+        .dashboard
+        .filter
+        .prompt
+        .typed(&key, "filter", &mut data.notice);
     text.map_or_else(Vec::new, |text| set_filter(state, text))
 }
 
@@ -78,7 +74,7 @@ pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 fn cancel(state: &mut State) -> Vec<Effect> {
     let dashboard = &mut state.dashboard;
     let Some(before) = dashboard.filter.before.take() else {
-        dashboard.filter.editing = false;
+        dashboard.filter.prompt.editing = false;
         return Vec::new();
     };
     let typed_loading = dashboard.users.is_loading();
@@ -101,7 +97,7 @@ fn cancel(state: &mut State) -> Vec<Effect> {
 /// "who ordered" list; at the whole list it says how to quit (Esc never
 /// quits).
 pub fn back(state: &mut State) -> Vec<Effect> {
-    if state.dashboard.filter.editing {
+    if state.dashboard.filter.prompt.editing {
         return cancel(state);
     }
     if !state.dashboard.filter.text.is_empty() {

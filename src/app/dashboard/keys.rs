@@ -4,7 +4,8 @@
 use crossterm::event::KeyCode;
 
 use crate::app::keymap::{
-    bind, navigation, spare, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, Rows,
+    HELP_KEY, QUIT,
 };
 use crate::app::state::View;
 
@@ -67,13 +68,13 @@ const SHARED_FIRST: &[Binding] = &[
 
 /// Both panes, after their own: the other views.
 const SHARED: &[Binding] = &[
-    bind(&[Char('r')], Reload, "reload", false),
+    reload_key("reload", false),
     bind(&[Char('t')], OpenHealth, "tenant health", false),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
     bind(&[Char('P')], OpenProfiles, "switch profile", false),
     bind(&[Char('b')], OpenBasket, "basket across tenants", true),
     bind(&[Char('T')], OpenTenants, "tenants pane", false),
-    bind(&[Char('e')], Export, "export CSV", false),
+    export_key(false),
     HELP_KEY,
 ];
 

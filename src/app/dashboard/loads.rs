@@ -562,7 +562,7 @@ pub fn show_tenant(
     let ticket = list_replaced(state);
     let dashboard = &mut state.dashboard;
     dashboard.filter.text.clear();
-    dashboard.filter.editing = false;
+    dashboard.filter.prompt.editing = false;
     dashboard.list_label = None;
     dashboard.buyers = None;
     dashboard

@@ -82,9 +82,9 @@ pub const SCREEN: Screen = Screen {
         let dashboard = &state.dashboard;
         if dashboard.detail.is_some() {
             crate::app::detail::KEYS
-        } else if dashboard.filter.editing && dashboard.filter.history.is_empty() {
+        } else if dashboard.filter.prompt.editing && dashboard.filter.history.is_empty() {
             keys::FILTERING_FIRST
-        } else if dashboard.filter.editing {
+        } else if dashboard.filter.prompt.editing {
             FILTERING
         } else if dashboard.focus == Focus::Orders {
             KEYS_ORDERS

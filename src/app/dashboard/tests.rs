@@ -125,7 +125,7 @@ fn a_stale_error_never_replaces_a_newer_result() {
 fn filtering_asks_the_database_and_drops_superseded_pages() {
     let mut state = demo_state();
     press(&mut state, KeyCode::Char('/'));
-    assert!(state.dashboard.filter.editing);
+    assert!(state.dashboard.filter.prompt.editing);
     let first = page_request(&press(&mut state, KeyCode::Char('R')));
     let effects = chars(&mut state, "ICH");
     let current = page_request(&effects[effects.len() - 1..]);
@@ -150,10 +150,14 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     assert!(state.dashboard.users.is_complete());
 
     press(&mut state, KeyCode::Enter);
-    assert!(!state.dashboard.filter.editing);
+    assert!(!state.dashboard.filter.prompt.editing);
     assert_eq!(state.dashboard.filter.text, "RICH");
     press(&mut state, KeyCode::Char('/'));
-    assert_eq!(state.dashboard.filter.input.text(), "", "a fresh prompt");
+    assert_eq!(
+        state.dashboard.filter.prompt.input.text(),
+        "",
+        "a fresh prompt"
+    );
     assert_eq!(state.dashboard.filter.text, "RICH", "kept until typing");
     chars(&mut state, "q");
     assert!(!state.session.quit, "q is text while filtering");
@@ -161,7 +165,7 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
     let effects = press(&mut state, KeyCode::Backspace);
     assert_eq!(state.dashboard.filter.text, "");
     press(&mut state, KeyCode::Enter);
-    assert!(!state.session.quit && !state.dashboard.filter.editing);
+    assert!(!state.session.quit && !state.dashboard.filter.prompt.editing);
     // Cleared: the whole list again, from the selected user on.
     let request = page_request(&effects);
     assert_eq!(request.filter, None);
@@ -596,7 +600,7 @@ fn esc_steps_back_from_prompt_to_kept_filter_to_the_whole_list() {
     press(&mut state, KeyCode::Char('/'));
     chars(&mut state, "rich");
     press(&mut state, KeyCode::Esc);
-    assert!(!state.dashboard.filter.editing);
+    assert!(!state.dashboard.filter.prompt.editing);
     assert_eq!(
         state.dashboard.filter.text, "",
         "Esc in the prompt cancels the edit"
@@ -631,10 +635,10 @@ fn the_prompt_starts_empty_and_recalls_earlier_filters() {
     assert_eq!(state.dashboard.filter.text, "poor", "not richpoor");
     press(&mut state, KeyCode::Char('/'));
     let effects = press(&mut state, KeyCode::Up);
-    assert_eq!(state.dashboard.filter.input.text(), "poor");
+    assert_eq!(state.dashboard.filter.prompt.input.text(), "poor");
     assert!(effects.is_empty(), "poor is the filter already");
     let effects = press(&mut state, KeyCode::Up);
-    assert_eq!(state.dashboard.filter.input.text(), "rich");
+    assert_eq!(state.dashboard.filter.prompt.input.text(), "rich");
     assert_eq!(page_request(&effects).filter.as_deref(), Some("rich"));
     // Editing keys work on the recalled text.
     press(&mut state, KeyCode::Home);
@@ -659,7 +663,7 @@ fn the_prompt_starts_empty_and_recalls_earlier_filters() {
     );
     assert_eq!(state.dashboard.filter.text, "");
     press(&mut state, KeyCode::Down);
-    assert_eq!(state.dashboard.filter.input.text(), "poor");
+    assert_eq!(state.dashboard.filter.prompt.input.text(), "poor");
 }
 
 #[test]

@@ -250,12 +250,17 @@ impl<R: WindowRow> Window<R> {
     /// users): none of the old rows stays while its first page loads, so
     /// nothing can act on a user who is not in the list.
     pub fn clear_rows(&mut self) {
+        self.show_no_rows(self.generation);
+    }
+
+    /// No rows shown, as of `generation`: nothing to page from, either way.
+    fn show_no_rows(&mut self, generation: u64) {
         self.users.clear();
         self.cursor = Cursor::default();
         self.pending_move = 0;
         self.at_start = true;
         self.at_end = false;
-        self.shown_generation = self.generation;
+        self.shown_generation = generation;
     }
 
     /// Asks for `page` of the list shown, unless that very page is on its way.
@@ -375,13 +380,7 @@ impl<R: WindowRow> Window<R> {
                     return None;
                 }
                 let had = self.selected().is_some();
-                self.users.clear();
-                self.cursor = Cursor::default();
-                self.pending_move = 0;
-                // Unknown either way; nothing to page from.
-                self.at_start = true;
-                self.at_end = false;
-                self.shown_generation = request.generation;
+                self.show_no_rows(request.generation);
                 return Some(Applied {
                     moved: had,
                     continued: false,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use super::Job;
-use crate::app::input::{typed, LineInput};
+use crate::app::input::{LineInput, Prompt};
 use crate::app::load::{Batch, BatchId, Batched, Cursor};
 use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
@@ -33,8 +33,7 @@ pub struct SearchKey {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Search {
-    pub input: LineInput,
-    pub editing: bool,
+    pub prompt: Prompt,
     /// The tenant schemas searched so far, [`SEARCH_BATCH`] at a time (one
     /// statement over the shared table where users are not per tenant);
     /// no key: no search (the pane lists tenants).
@@ -64,7 +63,7 @@ impl Search {
 pub fn start_search(state: &mut State) -> Vec<Effect> {
     let mut effects = super::open(state);
     prompt(state);
-    state.tenants.search.input = LineInput::default();
+    state.tenants.search.prompt.input = LineInput::default();
     effects.extend(set_text(state, String::new()));
     effects
 }
@@ -77,9 +76,9 @@ pub(super) fn prompt(state: &mut State) {
     before.before = None;
     before.read_at = read_at;
     search.before = Some(Box::new(before));
-    search.editing = true;
+    search.prompt.editing = true;
     let text = search.text().unwrap_or_default().to_string();
-    search.input.set(&text);
+    search.prompt.input.set(&text);
 }
 
 /// Esc in the prompt: the edit is cancelled and the search shown when `/`
@@ -88,7 +87,7 @@ pub(super) fn prompt(state: &mut State) {
 /// that was still running then runs again.
 pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
     let search = &mut state.tenants.search;
-    search.editing = false;
+    search.prompt.editing = false;
     let Some(before) = search.before.take() else {
         return Vec::new();
     };
@@ -97,12 +96,15 @@ pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
         effects.push(Effect::Cancel(SEARCH_SLOT));
     }
     let mut before = *before;
-    before.editing = false;
+    before.prompt.editing = false;
     if before.load.is_loading() {
         // Its batches were superseded: read again from the start.
         let text = before.text().unwrap_or_default().to_string();
         *search = Search {
-            input: before.input,
+            prompt: Prompt {
+                input: before.prompt.input,
+                editing: false,
+            },
             ..Search::default()
         };
         effects.extend(set_text(state, text));
@@ -118,14 +120,11 @@ pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
 
 pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let data = &mut **state;
-    let search = &mut data.tenants.search;
-    let text = typed(
-        &mut search.input,
-        search.editing,
-        &key,
-        "search",
-        &mut data.notice,
-    );
+    let text = data
+        .tenants
+        .search
+        .prompt
+        .typed(&key, "search", &mut data.notice);
     text.map_or_else(Vec::new, |text| set_text(state, text))
 }
 
@@ -141,8 +140,7 @@ pub(super) fn set_text(state: &mut State, text: String) -> Vec<Effect> {
     let search = &mut state.tenants.search;
     let was_loading = search.load.clear();
     *search = Search {
-        input: std::mem::take(&mut search.input),
-        editing: search.editing,
+        prompt: std::mem::take(&mut search.prompt),
         before: search.before.take(),
         ..Search::default()
     };
@@ -228,7 +226,7 @@ pub(super) fn on_batch(
 /// Leaving the pane stops a search still running (what it found stays).
 pub(super) fn leave(state: &mut State) -> Vec<Effect> {
     let search = &mut state.tenants.search;
-    search.editing = false;
+    search.prompt.editing = false;
     if !search.load.is_loading() {
         return Vec::new();
     }
