@@ -174,6 +174,15 @@ pub struct Rows {
     pub hint: bool,
 }
 
+/// Rows of no particular kind (users, tenants): "move up", "first row"…
+pub const ROWS: Rows = Rows {
+    up: "move up",
+    down: "move down",
+    first: "first row",
+    last: "last row",
+    hint: false,
+};
+
 /// The navigation every list shares: arrows and vim keys, pages, ends.
 pub const fn navigation(rows: Rows) -> [Binding; 6] {
     [

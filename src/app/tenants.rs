@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, HELP_KEY, QUIT,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, HELP_KEY, QUIT, ROWS,
 };
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -117,13 +117,7 @@ impl Job {
 use Action::*;
 use Key::{Char, Code, Ctrl};
 
-const NAV: [Binding; 6] = navigation(Rows {
-    up: "move up",
-    down: "move down",
-    first: "first row",
-    last: "last row",
-    hint: false,
-});
+const NAV: [Binding; 6] = navigation(ROWS);
 
 const OWN: &[Binding] = &[
     bind(&[Code(KeyCode::Enter)], Choose, "open tenant / user", true),

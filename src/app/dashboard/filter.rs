@@ -60,11 +60,8 @@ pub fn recall(state: &mut State, older: bool) -> Vec<Effect> {
 /// Keys the prompt's table does not bind: editing the text.
 pub fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let data = &mut **state;
-    let text = data
-        .dashboard
-        .filter
-        .prompt
-        .typed(&key, "filter", &mut data.notice);
+    let prompt = &mut data.dashboard.filter.prompt;
+    let text = prompt.typed(&key, "filter", &mut data.notice);
     text.map_or_else(Vec::new, |text| set_filter(state, text))
 }
 

@@ -5,20 +5,14 @@ use crossterm::event::KeyCode;
 
 use crate::app::keymap::{
     bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, Rows,
-    HELP_KEY, QUIT,
+    HELP_KEY, QUIT, ROWS,
 };
 use crate::app::state::View;
 
 use Action::*;
 use Key::{Char, Code, Ctrl};
 
-pub(super) const NAV: [Binding; 6] = navigation(Rows {
-    up: "move up",
-    down: "move down",
-    first: "first row",
-    last: "last row",
-    hint: false,
-});
+pub(super) const NAV: [Binding; 6] = navigation(ROWS);
 
 /// Tab: the other pane, from either.
 const SWITCH_PANE: Binding = bind(

@@ -120,11 +120,8 @@ pub(super) fn cancel(state: &mut State) -> Vec<Effect> {
 
 pub(super) fn edit(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let data = &mut **state;
-    let text = data
-        .tenants
-        .search
-        .prompt
-        .typed(&key, "search", &mut data.notice);
+    let prompt = &mut data.tenants.search.prompt;
+    let text = prompt.typed(&key, "search", &mut data.notice);
     text.map_or_else(Vec::new, |text| set_text(state, text))
 }
 
