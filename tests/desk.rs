@@ -9,7 +9,8 @@ use tenantscope::db::Page;
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{connect, start_app, stderr, tenantscope};
+use common::{connect, start_app, stderr, tenantscope, App};
+use sqlx::PgConnection;
 
 /// The demo plus `zed` (id 9, of client1): a filter "9" finds stray_dude by
 /// tenant (client9) and zed by id.
@@ -844,6 +845,34 @@ async fn esc_returns_to_the_matrix_cell_and_from_the_tenants_pane_to_the_list() 
     app.quit().await;
 }
 
+/// The "who ordered" list of Huawei (the widest spread) at client2, opened
+/// from the price matrix while client2's orders are locked: the locker
+/// (the list loads once it is unlocked) and the frame of the list loading.
+async fn who_ordered_huawei_held(app: &mut App, test_db: &TestDatabase) -> (PgConnection, String) {
+    app.press(KeyCode::Char('p'));
+    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
+        .await;
+    let locker = common::lock_table(test_db, "client2.orders").await;
+    app.press(KeyCode::Right);
+    app.press(KeyCode::Enter);
+    let loading = app
+        .frame_where("who ordered, loading", |f| {
+            f.contains(HUAWEI_BUYERS) && f.contains("loading users…")
+        })
+        .await;
+    (locker, loading)
+}
+
+const HUAWEI_BUYERS: &str = "who ordered Huawei in client2";
+
+/// The "who ordered" list loaded: client2's buyers of Huawei only.
+fn huawei_buyers_loaded(frame: &str) -> bool {
+    frame.contains(HUAWEI_BUYERS)
+        && !frame.contains("loading users…")
+        && row(frame, "poor_dude").is_some()
+        && row(frame, "rich_dude").is_none()
+}
+
 /// A "who ordered" list still loading when a tenant's users replaced it
 /// is read again when Esc puts it back (it stayed "loading users…" for
 /// ever: the list kept the page it awaited, and nothing asked for it).
@@ -855,18 +884,7 @@ async fn a_who_ordered_list_left_while_loading_loads_when_esc_returns_to_it() {
     let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
     app.frame_where("the list", |f| f.contains("rich_dude"))
         .await;
-    app.press(KeyCode::Char('p'));
-    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
-        .await;
-    let mut locker = common::lock_table(&test_db, "client2.orders").await;
-    // Huawei (the widest spread) at client2.
-    app.press(KeyCode::Right);
-    app.press(KeyCode::Enter);
-    let title = "who ordered Huawei in client2";
-    app.frame_where("who ordered, loading", |f| {
-        f.contains(title) && f.contains("loading users…")
-    })
-    .await;
+    let (mut locker, _) = who_ordered_huawei_held(&mut app, &test_db).await;
     app.press(KeyCode::Char('T'));
     app.frame_where("the tenants pane", |f| {
         f.contains("Tenants ·") && f.contains("client3")
@@ -882,17 +900,15 @@ async fn a_who_ordered_list_left_while_loading_loads_when_esc_returns_to_it() {
         .await;
     app.press(KeyCode::Esc);
     app.frame_where("who ordered again, loading", |f| {
-        f.contains(title) && f.contains("loading users…")
+        f.contains(HUAWEI_BUYERS) && f.contains("loading users…")
     })
     .await;
     common::unlock(&mut locker).await;
     // Until then no rows are shown (none of the list it replaced).
-    app.frame_where("who ordered, loaded: client2's buyers only", |f| {
-        f.contains(title)
-            && !f.contains("loading users…")
-            && row(f, "poor_dude").is_some()
-            && row(f, "rich_dude").is_none()
-    })
+    app.frame_where(
+        "who ordered, loaded: client2's buyers only",
+        huawei_buyers_loaded,
+    )
     .await;
     app.quit().await;
 }
@@ -914,24 +930,15 @@ async fn a_list_replacing_another_shows_none_of_the_old_users_while_it_loads() {
         })
         .await;
     assert!(before.contains("Orders of mid_dude"), "{before}");
-    app.press(KeyCode::Char('p'));
-    app.frame_where("the matrix", |f| f.contains("✓ prices of "))
-        .await;
-    let mut locker = common::lock_table(&test_db, "client2.orders").await;
-    // Huawei (the widest spread) at client2.
-    app.press(KeyCode::Right);
-    app.press(KeyCode::Enter);
-    let title = "who ordered Huawei in client2";
-    let loading = app
-        .frame_where("who ordered, loading", |f| {
-            f.contains(title) && f.contains("loading users…")
-        })
-        .await;
+    let (mut locker, loading) = who_ordered_huawei_held(&mut app, &test_db).await;
     assert!(loading.contains("Loading users…"), "{loading}");
     for user in old {
         assert_eq!(row(&loading, user), None, "{user} shown: {loading}");
     }
-    assert!(loading.contains(&format!("{title} (…)")), "{loading}");
+    assert!(
+        loading.contains(&format!("{HUAWEI_BUYERS} (…)")),
+        "{loading}"
+    );
     assert!(!loading.contains("mid_dude"), "no old orders: {loading}");
     assert!(!loading.contains("Tesla"), "no old orders: {loading}");
     assert!(loading.contains("Waiting for the users list…"), "{loading}");
@@ -949,10 +956,7 @@ async fn a_list_replacing_another_shows_none_of_the_old_users_while_it_loads() {
     .await;
     common::unlock(&mut locker).await;
     app.frame_where("who ordered, loaded: client2's buyers only", |f| {
-        f.contains(title)
-            && !f.contains("Loading users…")
-            && row(f, "poor_dude").is_some()
-            && row(f, "rich_dude").is_none()
+        huawei_buyers_loaded(f) && !f.contains("Loading users…")
     })
     .await;
     app.press(KeyCode::Esc);
