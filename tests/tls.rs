@@ -175,6 +175,16 @@ fn describe(output: &Output) -> String {
     )
 }
 
+/// CAs "ca" and "other-ca" made in `dir`, and a TLS server whose
+/// certificate "ca" signed for `san`: (server, port, ca's file, other-ca's).
+async fn server_of_two_cas(dir: &Path, san: &str) -> (PgServer, u16, PathBuf, PathBuf) {
+    let right = make_ca(dir, "ca");
+    let other = make_ca(dir, "other-ca");
+    let (cert_pem, key_pem) = make_server_cert(dir, "ca", san);
+    let (server, port) = tls_server(cert_pem, key_pem).await;
+    (server, port, right, other)
+}
+
 /// A private server that accepts TCP only with TLS, using this certificate,
 /// with the shared users table `tenants` needs; and its port.
 async fn tls_server(cert_pem: String, key_pem: String) -> (PgServer, u16) {
@@ -222,11 +232,8 @@ async fn tls_server_with(cert_pem: String, key_pem: String, hba: &str) -> (PgSer
 async fn sslmode_in_the_url_is_honoured() {
     let certs = tempfile::tempdir().unwrap();
     let dir = certs.path();
-    let right_ca = make_ca(dir, "ca");
-    let other_ca = make_ca(dir, "other-ca");
-    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost,IP:127.0.0.1");
-
-    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let (server, port, right_ca, other_ca) =
+        server_of_two_cas(dir, "DNS:localhost,IP:127.0.0.1").await;
 
     let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
     let right = right_ca.display();
@@ -424,10 +431,7 @@ async fn a_self_signed_version_1_certificate_connects_where_libpq_connects() {
 async fn a_root_certificate_file_makes_require_verify_as_libpq() {
     let certs = tempfile::tempdir().unwrap();
     let dir = certs.path();
-    let right = make_ca(dir, "ca");
-    let other = make_ca(dir, "other-ca");
-    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
-    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let (server, port, right, other) = server_of_two_cas(dir, "DNS:localhost").await;
     let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
     let (right, other) = (right.display().to_string(), other.display().to_string());
 
@@ -669,10 +673,7 @@ async fn prefer_and_allow_retry_the_other_way_as_libpq() {
 async fn a_root_certificate_file_trusts_every_certificate_in_it() {
     let certs = tempfile::tempdir().unwrap();
     let dir = certs.path();
-    let right = make_ca(dir, "ca");
-    let other = make_ca(dir, "other-ca");
-    let (cert_pem, key_pem) = make_server_cert(dir, "ca", "DNS:localhost");
-    let (server, port) = tls_server(cert_pem, key_pem).await;
+    let (server, port, right, other) = server_of_two_cas(dir, "DNS:localhost").await;
     let bundle = dir.join("bundle.crt");
     std::fs::write(
         &bundle,
