@@ -8,10 +8,11 @@
 //! pane, search and `a` on the real event loop; peak RSS of the CLI runs.
 //! Prints PASS/MISS for issue 24's targets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sqlx::postgres::PgConnectOptions;
 use tenantscope::config::Settings;
 use tenantscope::db::{ConnectionSource, Database};
 use tenantscope::embedded::testing::run_psql;
@@ -100,8 +101,87 @@ impl Share {
     }
 }
 
+/// The server section l measures on: the bench's private one, or one kept
+/// between runs (`--server DIR:PORT`), whose databases, once built, are
+/// reused: building article_10k takes minutes.
+pub trait Server {
+    fn socket_dir(&self) -> &Path;
+    fn port(&self) -> u16;
+    fn connect_options(&self, database: &str) -> PgConnectOptions;
+    fn url(&self, database: &str) -> String;
+    /// Databases that exist already are reused, not built again.
+    fn kept(&self) -> bool;
+}
+
+impl Server for PgServer {
+    fn socket_dir(&self) -> &Path {
+        PgServer::socket_dir(self)
+    }
+    fn port(&self) -> u16 {
+        PgServer::port(self)
+    }
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgServer::connect_options(self, database)
+    }
+    fn url(&self, database: &str) -> String {
+        PgServer::url(self, database)
+    }
+    fn kept(&self) -> bool {
+        false
+    }
+}
+
+/// A server kept between runs: its socket directory and port.
+pub struct Kept {
+    socket_dir: PathBuf,
+    port: u16,
+}
+
+impl Kept {
+    /// `DIR:PORT`.
+    pub fn parse(text: &str) -> Res<Kept> {
+        let (dir, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("--server {text}: expected DIR:PORT"))?;
+        let port = port
+            .parse()
+            .map_err(|e| format!("--server {text}: port: {e}"))?;
+        Ok(Kept {
+            socket_dir: PathBuf::from(dir),
+            port,
+        })
+    }
+}
+
+impl Server for Kept {
+    fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+    fn port(&self) -> u16 {
+        self.port
+    }
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new_without_pgpass()
+            .socket(&self.socket_dir)
+            .port(self.port)
+            .username(tenantscope::embedded::SUPERUSER)
+            .database(database)
+    }
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}@localhost:{}/{database}?host={}",
+            tenantscope::embedded::SUPERUSER,
+            self.port,
+            self.socket_dir.display()
+        )
+    }
+    fn kept(&self) -> bool {
+        true
+    }
+}
+
 /// Empties `pg_stat_statements` (from the `postgres` database).
-async fn stats_reset(server: &PgServer) -> Res<()> {
+async fn stats_reset(server: &dyn Server) -> Res<()> {
     let mut admin =
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&server.connect_options("postgres"))
             .await?;
@@ -113,7 +193,7 @@ async fn stats_reset(server: &PgServer) -> Res<()> {
 
 /// What `pg_stat_statements` counted in database `name` since the reset,
 /// divided by `runs`.
-async fn stats_read(server: &PgServer, name: &str, runs: usize) -> Res<Share> {
+async fn stats_read(server: &dyn Server, name: &str, runs: usize) -> Res<Share> {
     let mut admin =
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&server.connect_options("postgres"))
             .await?;
@@ -147,7 +227,7 @@ async fn stats_read(server: &PgServer, name: &str, runs: usize) -> Res<Share> {
 /// where `pg_stat_statements` cannot be read.
 fn server_share(
     runtime: &tokio::runtime::Runtime,
-    server: &PgServer,
+    server: &dyn Server,
     name: &str,
     runs: usize,
     mut work: impl FnMut() -> Res<()>,
@@ -164,7 +244,7 @@ fn server_share(
 
 /// psql printing `sql`'s rows in a pty as the dashboard's (a, 200×50):
 /// spawn → the first output holding the first user.
-fn psql_in_pty(psql: &Path, server: &PgServer, name: &str, sql: &str) -> Res<Duration> {
+fn psql_in_pty(psql: &Path, server: &dyn Server, name: &str, sql: &str) -> Res<Duration> {
     let command = format!(
         "stty cols {w} rows {h}; '{psql}' -X -A -t -P pager=off -h '{socket}' -p {port} -U {user} \
          -d {name} -c '{sql}'",
@@ -193,7 +273,7 @@ fn psql_in_pty(psql: &Path, server: &PgServer, name: &str, sql: &str) -> Res<Dur
     }
 }
 
-pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> {
+pub fn run(runtime: &tokio::runtime::Runtime, server: &dyn Server) -> Res<String> {
     let started = Instant::now();
     let (bin, _) = super::dashboard_binary()?;
     let built = build(runtime, server)?;
@@ -210,34 +290,84 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<String> 
     ] {
         figures.push(measure(runtime, server, &bin, name, psql_sql)?);
     }
-    Ok(render(&built, &figures, started.elapsed()))
+    Ok(render(server, &built, &figures, started.elapsed()))
 }
 
-/// Builds both databases; returns how long each took.
-fn build(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<Vec<(String, Duration)>> {
+/// What a kept server's database says once it is built: a database
+/// without it (a build cut short) is not measured.
+const BUILT: &str = "tenantscope bench l: built";
+
+/// Builds both databases (on a kept server, those built before are
+/// reused); returns how long each took.
+fn build(
+    runtime: &tokio::runtime::Runtime,
+    server: &dyn Server,
+) -> Res<Vec<(String, Option<Duration>)>> {
     let mut took = Vec::new();
-    runtime.block_on(async {
-        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(
-            &server.connect_options("postgres"),
-        )
-        .await?;
-        for name in [ARTICLE, PER_TENANT] {
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+    for name in [ARTICLE, PER_TENANT] {
+        let built: Option<Option<String>> = runtime.block_on(async {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(
+                &server.connect_options("postgres"),
+            )
+            .await?;
+            let comment = sqlx::query_scalar(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            )
+            .bind(name)
+            .fetch_optional(&mut admin)
+            .await?;
+            if comment.is_none() {
+                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await?;
+            }
+            // The server's share of each run (see `Share`); a server
+            // without it is measured all the same.
+            if let Err(e) = sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                .execute(&mut admin)
+                .await
+            {
+                progress(format!("l. pg_stat_statements: {e}"));
+            }
+            Ok::<_, Box<dyn std::error::Error>>(comment)
+        })?;
+        match built {
+            Some(Some(comment)) if server.kept() && comment == BUILT => {
+                progress(format!("l. {name}: reused (built in an earlier run)"));
+                took.push((format!("{name} reused from an earlier run"), None));
+                continue;
+            }
+            Some(_) => {
+                return Err(
+                    format!("l. {name} exists but was not built to the end: drop it").into(),
+                )
+            }
+            None => {}
+        }
+        let start = Instant::now();
+        let what = if name == ARTICLE {
+            build_article(server)?
+        } else {
+            build_per_tenant(runtime, server)?
+        };
+        runtime.block_on(async {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(
+                &server.connect_options("postgres"),
+            )
+            .await?;
+            sqlx::raw_sql(&format!("COMMENT ON DATABASE {name} IS '{BUILT}'"))
                 .execute(&mut admin)
                 .await?;
-        }
-        // The server's share of each run (see `Share`); a server without
-        // it is measured all the same.
-        if let Err(e) = sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            .execute(&mut admin)
-            .await
-        {
-            progress(format!("l. pg_stat_statements: {e}"));
-        }
-        Ok::<_, Box<dyn std::error::Error>>(())
-    })?;
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?;
+        took.push((what, Some(start.elapsed())));
+    }
+    Ok(took)
+}
+
+/// article_10k: sql/scale.sql, then sql/indexes.sql.
+fn build_article(server: &dyn Server) -> Res<String> {
     progress(format!("l. {ARTICLE}: sql/scale.sql, {SCHEMAS} tenants"));
-    let start = Instant::now();
     run_psql(
         server.socket_dir(),
         ARTICLE,
@@ -250,15 +380,15 @@ fn build(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<Vec<(Strin
         ],
     )?;
     run_psql(server.socket_dir(), ARTICLE, &sql_file("indexes.sql"), &[])?;
-    took.push((
-        format!(
-            "{ARTICLE} (sql/scale.sql tenants={SCHEMAS} users=200000 items=10 \
-             orders_per_user=2, then sql/indexes.sql)"
-        ),
-        start.elapsed(),
-    ));
+    Ok(format!(
+        "{ARTICLE} (sql/scale.sql tenants={SCHEMAS} users=200000 items=10 \
+         orders_per_user=2, then sql/indexes.sql)"
+    ))
+}
+
+/// pertenant_10k: `fixtures::many_tenants_sql`, then VACUUM ANALYZE.
+fn build_per_tenant(runtime: &tokio::runtime::Runtime, server: &dyn Server) -> Res<String> {
     progress(format!("l. {PER_TENANT}: {SCHEMAS} django-tenants schemas"));
-    let start = Instant::now();
     runtime.block_on(async {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(
             &server.connect_options(PER_TENANT),
@@ -270,11 +400,9 @@ fn build(runtime: &tokio::runtime::Runtime, server: &PgServer) -> Res<Vec<(Strin
         sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
-    took.push((
-        format!("{PER_TENANT} (`fixtures::many_tenants_sql({SCHEMAS})`)"),
-        start.elapsed(),
-    ));
-    Ok(took)
+    Ok(format!(
+        "{PER_TENANT} (`fixtures::many_tenants_sql({SCHEMAS})`)"
+    ))
 }
 
 fn timed_command(command: &mut Command) -> Res<(Duration, std::process::Output)> {
@@ -285,7 +413,7 @@ fn timed_command(command: &mut Command) -> Res<(Duration, std::process::Output)>
 
 fn measure(
     runtime: &tokio::runtime::Runtime,
-    server: &PgServer,
+    server: &dyn Server,
     bin: &Path,
     name: &'static str,
     psql_sql: Option<&str>,
@@ -489,7 +617,12 @@ fn measure(
     Ok(f)
 }
 
-fn render(built: &[(String, Duration)], figures: &[Figures], total: Duration) -> String {
+fn render(
+    server: &dyn Server,
+    built: &[(String, Option<Duration>)],
+    figures: &[Figures],
+    total: Duration,
+) -> String {
     let p = |s: &[Duration]| {
         if s.is_empty() {
             "—".to_string()
@@ -504,15 +637,23 @@ fn render(built: &[(String, Duration)], figures: &[Figures], total: Duration) ->
     };
     let mut out = format!(
         "{MARK_START}\n## l. {n} tenant schemas (issue 24)\n\n\
-         `cargo run --release --example bench -- --only 10k` (also part of a whole run), on the \
-         same private server; took {total}. Built: {built}. Times are p50 / p90 unless said; \
+         `cargo run --release --example bench -- --only 10k` (also part of a whole run), on {on}; \
+         took {total}. Built: {built}. Times are p50 / p90 unless said; \
          whole processes for the CLI rows (output to a pipe), interleaved, after 2 warm-up rounds.\n\n\
          | Measure | {a} | {b} |\n| --- | --- | --- |\n",
         n = thousands(SCHEMAS as u64),
+        on = if server.kept() {
+            "a server kept between runs (`--server DIR:PORT`)"
+        } else {
+            "the same private server"
+        },
         total = secs(total),
         built = built
             .iter()
-            .map(|(what, took)| format!("{what} in {}", secs(*took)))
+            .map(|(what, took)| match took {
+                Some(took) => format!("{what} in {}", secs(*took)),
+                None => what.clone(),
+            })
             .collect::<Vec<_>>()
             .join("; "),
         a = figures[0].name,
