@@ -145,10 +145,9 @@ const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --o
   --only cli      j. users --limit 100 beside psql, small database only; prints
   --only orders   k. a user with 100,000 order lines; its section of BENCHMARKS.md
   --only 10k      l. 10,000 tenant schemas, two layouts; its section of BENCHMARKS.md
-  --only 10k --server DIR:PORT
-                  l. on a server kept between runs (socket directory DIR, superuser
-                  postgres, pg_stat_statements preloaded): its databases are built
-                  once, then reused";
+  --server DIR:PORT  (with a whole run or --only 10k) l. on a server kept between
+                  runs (socket directory DIR, superuser postgres, pg_stat_statements
+                  preloaded): its databases are built once, then reused";
 
 /// The one check `--only X` asks for, if any: the others are not measured
 /// and the report shows only its rows (and writes no file).
@@ -165,6 +164,18 @@ fn only() -> Option<char> {
     })
 }
 
+/// Where section l measures: the server kept between runs, if named,
+/// else the bench's own.
+fn l_server<'a>(
+    own: &'a PgServer,
+    kept: &'a Option<schemas_10k::Kept>,
+) -> &'a dyn schemas_10k::Server {
+    match kept {
+        Some(kept) => kept,
+        None => own,
+    }
+}
+
 /// Whether check `x` is measured in this run.
 fn wanted(x: char) -> bool {
     only().is_none_or(|o| o == x)
@@ -174,26 +185,29 @@ fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|arg| arg == "--quick");
     // `--quick` also narrows `--only a…h` to the small database.
+    // `--server DIR:PORT`: section l on a server kept between runs.
+    let server_at = args.iter().position(|arg| arg == "--server");
+    let kept = match server_at.map(|at| args.get(at + 1)) {
+        Some(Some(kept)) => Some(schemas_10k::Kept::parse(kept)?),
+        Some(None) => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        None => None,
+    };
     let rest: Vec<&str> = args
         .iter()
-        .map(String::as_str)
-        .filter(|arg| *arg != "--quick")
+        .enumerate()
+        .filter(|(at, arg)| {
+            *arg != "--quick" && server_at.is_none_or(|server| *at != server && *at != server + 1)
+        })
+        .map(|(_, arg)| arg.as_str())
         .collect();
     let section = match rest[..] {
         [] => None,
         ["--only", "tenants"] if !quick => Some("tenants"),
         ["--only", "orders"] if !quick => Some("orders"),
         ["--only", "10k"] if !quick => Some("10k"),
-        ["--only", "10k", "--server", kept] if !quick => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            let cache = tempfile::tempdir()?;
-            std::env::set_var("XDG_CACHE_HOME", cache.path());
-            let section = schemas_10k::run(&runtime, &schemas_10k::Kept::parse(kept)?)?;
-            return write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END));
-        }
         ["--only", "cli"] if !quick => return cli_section_alone(),
         ["--only", check] if only().is_some_and(|c| check.starts_with(c)) => None,
         _ => {
@@ -232,7 +246,7 @@ fn main() -> Res<()> {
     let cache = tempfile::tempdir()?;
     std::env::set_var("XDG_CACHE_HOME", cache.path());
     if section == Some("10k") {
-        let section = schemas_10k::run(&runtime, &server)?;
+        let section = schemas_10k::run(&runtime, l_server(&server, &kept))?;
         return write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END));
     }
     if section == Some("tenants") {
@@ -288,7 +302,7 @@ fn main() -> Res<()> {
         total: started().elapsed(),
     })?;
     let ten_thousand = if only().is_none() && !quick {
-        schemas_10k::run(&runtime, &server)?
+        schemas_10k::run(&runtime, l_server(&server, &kept))?
     } else {
         String::new()
     };
