@@ -29,6 +29,12 @@
 //!      examples/bench_parts/schemas_10k.rs)
 //!
 //!   cargo run --release --example bench -- --only cli # (j) alone, small only; prints
+//!   cargo run --release --example bench -- --server DIR:PORT # (l) on a kept server
+//!
+//! `--server` (with a whole run or `--only 10k`): section l's two databases
+//! live on a server kept between runs (its socket directory and port;
+//! superuser `postgres`, `pg_stat_statements` preloaded), built once and
+//! then reused, since article_10k takes minutes to build.
 //!
 //! (c) to (g) drive the real event loop (`run_loop`) on a `TestBackend` in
 //! this process, like tests/scale.rs does, and read each drawn frame as text.
