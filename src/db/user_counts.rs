@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::sql::{quote_ident, quote_literal};
 use super::tenancy::{TenantEntry, UsersAt, SEARCH_BATCH};
-use super::{Database, DbError};
+use super::{Database, DbError, QueryHandle};
 
 impl Database {
     /// Users per tenant schema: where users live in each tenant, one
@@ -92,15 +92,8 @@ impl Database {
             .side_by_side(
                 statements
                     .iter()
-                    .map(|sql| async move {
-                        let mut tx = self.read_tx().await?;
-                        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql)
-                            .persistent(false)
-                            .fetch_all(&mut *tx)
-                            .await
-                            .map_err(|e| self.error(e))?;
-                        Database::end_read(tx);
-                        Ok::<_, DbError>(rows)
+                    .map(|sql| {
+                        self.rows_in_own_read::<(Option<String>, i64)>(sqlx::query_as(sql), None)
                     })
                     .collect(),
             )
@@ -110,6 +103,31 @@ impl Database {
             counts.extend(rows?.into_iter().filter_map(|(s, n)| Some((s?, n))));
         }
         Ok(counts)
+    }
+
+    /// The rows of `query` in a read transaction of its own, named by
+    /// `handle` (one name for statements side by side: one cancel stops
+    /// them all), ended as soon as its rows are in: its end releases the
+    /// locks the statement took (a batch of tenants' users tables), so
+    /// statements side by side never hold more than one batch each. Every
+    /// statement over batches of tenants run side by side reads this way
+    /// (`run_counts`, `keyset_rows_batched`).
+    pub(in crate::db) async fn rows_in_own_read<'q, R>(
+        &self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, R, sqlx::postgres::PgArguments>,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<R>, DbError>
+    where
+        R: Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let mut tx = self.tracked_tx(handle).await?;
+        let rows = query
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        Ok(rows)
     }
 
     /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]

@@ -472,16 +472,11 @@ impl Database {
                         width,
                         round
                             .iter()
-                            .map(|sql| async move {
-                                let mut own = self.tracked_tx(shared).await?;
-                                let batch: Vec<UserRow> =
-                                    keyset_binds(sqlx::query_as(sql), request)
-                                        .persistent(false)
-                                        .fetch_all(&mut *own)
-                                        .await
-                                        .map_err(|e| self.error(e))?;
-                                Database::end_read(own);
-                                Ok::<_, DbError>(batch)
+                            .map(|sql| {
+                                self.rows_in_own_read(
+                                    keyset_binds(sqlx::query_as(sql), request),
+                                    shared,
+                                )
                             })
                             .collect(),
                     ))
