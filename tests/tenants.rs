@@ -937,6 +937,20 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
         .map(|l| l.split(',').nth(1).unwrap().to_string())
         .collect();
     assert_eq!(listed, expected);
+    // A table (two passes: widths, then lines) of a list that ends within
+    // its first page: that page kept for the second pass, the same users.
+    let table = common::tenantscope(&["--database-url", &url, "users", "--limit", "5"]);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 5, "{table}");
+    for (line, name) in lines[1..].iter().zip(&expected[..5]) {
+        assert!(line.contains(&format!(" {name} ")), "{line} for {name}");
+    }
 }
 
 /// Backends of the test database waiting on a lock (our statements
