@@ -292,6 +292,10 @@ impl Database {
             if let Some(&users) = counts.get(&tenant.tenant) {
                 tenant.users = Count::exact(users);
                 if users > 0 {
+                    // Its status was decided before its users were counted.
+                    if tenant.status == HealthStatus::Unused {
+                        tenant.status = HealthStatus::Ok;
+                    }
                     report.unused_tenants.retain(|t| *t != tenant.tenant);
                 }
             }
