@@ -768,10 +768,10 @@ impl Database {
     /// linked to tenants.
     async fn membership_count(&self) -> Result<UserCount, DbError> {
         if self.tables.model.users.at == super::UsersAt::PerTenant {
-            let value = self.per_tenant_user_count().await?;
+            let (value, estimated) = self.per_tenant_user_count().await?;
             return Ok(UserCount {
                 value,
-                estimated: false,
+                estimated,
                 ..Default::default()
             });
         }
