@@ -819,10 +819,9 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     let health = db.health(None).await.unwrap();
     assert_eq!(health.tenants.len(), N);
     assert!(
-        health
-            .tenants
-            .iter()
-            .all(|t| t.users.value == 1 && !t.users.estimated),
+        health.tenants.iter().all(|t| t.users.value == 1
+            && !t.users.estimated
+            && t.status == tenantscope::db::HealthStatus::Ok),
         "{:?}",
         health.tenants.first()
     );
@@ -937,6 +936,105 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
         .map(|l| l.split(',').nth(1).unwrap().to_string())
         .collect();
     assert_eq!(listed, expected);
+    // A table (two passes: widths, then lines) of a list that ends within
+    // its first page: that page kept for the second pass, the same users.
+    let table = common::tenantscope(&["--database-url", &url, "users", "--limit", "5"]);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 5, "{table}");
+    for (line, name) in lines[1..].iter().zip(&expected[..5]) {
+        assert!(line.contains(&format!(" {name} ")), "{line} for {name}");
+    }
+
+    // Past EXACT_TENANT_TABLES_UP_TO tenants, a users table the server has
+    // analyzed and found rows in is counted by its statistics, marked as an
+    // estimate (here a stale one: t0003 has a user more since); an empty
+    // one (t0002) or one never analyzed is counted exactly.
+    const { assert!(N > tenantscope::db::EXACT_TENANT_TABLES_UP_TO) };
+    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "DELETE FROM t0002.auth_user;
+         ANALYZE t0001.auth_user, t0002.auth_user, t0003.auth_user;
+         INSERT INTO t0003.auth_user VALUES (2, 'later', 'later@t3.test', now());",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.ok();
+    let count = db.user_count().await.unwrap();
+    assert!(count.estimated, "{count:?}");
+    assert_eq!(
+        count.value,
+        N as i64 - 1,
+        "t0002 empty, t0003's new user not seen"
+    );
+    let health = db.health(None).await.unwrap();
+    let users = |tenant: &str| {
+        health
+            .tenants
+            .iter()
+            .find(|t| t.tenant == tenant)
+            .unwrap()
+            .users
+    };
+    assert_eq!(users("t0001"), tenantscope::db::Count::estimate(1));
+    assert_eq!(users("t0002"), tenantscope::db::Count::exact(0));
+    assert_eq!(users("t0003"), tenantscope::db::Count::estimate(1));
+    assert_eq!(users("t0004"), tenantscope::db::Count::exact(1));
+    assert!(health.unused_tenants.contains(&"t0002".to_string()));
+    let status = |tenant: &str| {
+        health
+            .tenants
+            .iter()
+            .find(|t| t.tenant == tenant)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("t0002"), tenantscope::db::HealthStatus::Unused);
+    assert_eq!(status("t0001"), tenantscope::db::HealthStatus::Ok);
+    let summaries = db.tenant_summaries().await.unwrap();
+    let summary = |tenant: &str| {
+        let s = summaries
+            .iter()
+            .find(|s| s.tenant.as_deref() == Some(tenant))
+            .unwrap();
+        (s.users, s.users_estimated)
+    };
+    assert_eq!(
+        [
+            summary("t0001"),
+            summary("t0002"),
+            summary("t0003"),
+            summary("t0004")
+        ],
+        [(1, true), (0, false), (1, true), (1, false)]
+    );
+    let tenants = common::tenantscope(&["--database-url", &url, "tenants"]);
+    let tenants = String::from_utf8_lossy(&tenants.stdout).to_string();
+    // Named by the registry's label ("Tenant 1" for t0001).
+    let row = |label: &str| {
+        tenants
+            .lines()
+            .find(|l| l.starts_with(&format!("{label} ")))
+            .map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(row("Tenant 1"), ["ok", "~1"], "{tenants}");
+    assert_eq!(row("Tenant 2"), ["ok", "0"]);
+    assert_eq!(row("Tenant 4"), ["ok", "1"]);
+    let csv = common::tenantscope(&["--database-url", &url, "tenants", "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout).to_string();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("tenant,schema,users,users_estimated"));
+    assert!(csv.contains("\nTenant 1,ok,1,true\n"), "{csv}");
+    assert!(csv.contains("\nTenant 4,ok,1,false\n"), "{csv}");
 }
 
 /// Backends of the test database waiting on a lock (our statements

@@ -565,8 +565,12 @@ fn measure(
     progress(format!("l. {name}: tenant directory, health, prices"));
     runtime.block_on(async {
         for _ in 0..3 {
+            // As the dashboard reads them: the user count (its header's),
+            // then the tenants pane's directory, with each tenant's users
+            // only where that count was exact (app/tenants.rs).
             let start = Instant::now();
-            db.tenant_directory(true).await?;
+            let count = db.user_count().await?;
+            db.tenant_directory(!count.estimated).await?;
             f.directory.push(start.elapsed());
             let start = Instant::now();
             match db.health(None).await {
@@ -717,7 +721,7 @@ fn render(
         format!("{:.1} MB", f.rss_kb as f64 / 1024.0)
     });
     row(
-        "tenant directory with user counts (the tenants pane's statements)",
+        "user count, then the tenant directory (the tenants pane's statements)",
         &|f| p(&f.directory),
     );
     row(
@@ -866,12 +870,14 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
             ));
         }
         out.push(limit(
-            format!("{n}: tenants pane statements (tenant directory with user counts)"),
+            format!("{n}: tenants pane statements (user count, then tenant directory)"),
             p50(&f.directory),
             Duration::from_millis(if n == PER_TENANT { 1000 } else { 300 }),
             "each per-tenant users table costs the server 0.1–0.25 ms to open and lock \
              whatever its rows (10,000 in psql: 0.5 s on a warm backend, 2.3 s on a fresh \
-             one); 50 to a statement, 3 statements side by side, on 2 shared cores",
+             one); 50 to a statement, 3 statements side by side, on 2 shared cores; past \
+             1,000 tenants only the tables never analyzed (or empty by their statistics) \
+             are opened, the others estimated from pg_class.reltuples",
         ));
         out.push(limit(
             format!("{n}: health"),

@@ -147,6 +147,12 @@ pub struct TenantSummary {
     pub tenant: Option<String>,
     pub schema_exists: bool,
     pub users: i64,
+    /// `users` is the planner's estimate (`pg_class.reltuples`), not a
+    /// count: users in each of more than
+    /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] tenant schemas, this one's
+    /// table analyzed (see `users_per_tenant_schema_or_estimated`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub users_estimated: bool,
     /// A registry row names it, but its schema is gone (or lacks the
     /// tenant tables): "schema missing".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -295,15 +301,17 @@ impl Database {
                     tenant: tenant.map(|t| t.text),
                     schema_exists,
                     users,
+                    users_estimated: false,
                     registered: false,
                     node,
                 })
                 .collect();
             if per_tenant {
-                let counts = self.users_per_tenant_schema().await?;
+                let counts = self.users_per_tenant_schema_or_estimated().await?;
                 for summary in summaries.iter_mut() {
                     if let Some(&users) = summary.tenant.as_ref().and_then(|t| counts.get(t)) {
-                        summary.users = users;
+                        summary.users = users.value;
+                        summary.users_estimated = users.estimated;
                     }
                 }
             }
@@ -323,6 +331,7 @@ impl Database {
                             tenant: Some(entry.schema),
                             schema_exists: false,
                             users: 0,
+                            users_estimated: false,
                             registered: true,
                             node: None,
                         }),

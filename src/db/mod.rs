@@ -27,6 +27,7 @@ mod prices;
 mod sql;
 pub mod tenancy;
 mod user_counts;
+pub use user_counts::EXACT_TENANT_TABLES_UP_TO;
 mod users;
 
 use std::collections::HashMap;

@@ -472,16 +472,11 @@ impl Database {
                         width,
                         round
                             .iter()
-                            .map(|sql| async move {
-                                let mut own = self.tracked_tx(shared).await?;
-                                let batch: Vec<UserRow> =
-                                    keyset_binds(sqlx::query_as(sql), request)
-                                        .persistent(false)
-                                        .fetch_all(&mut *own)
-                                        .await
-                                        .map_err(|e| self.error(e))?;
-                                Database::end_read(own);
-                                Ok::<_, DbError>(batch)
+                            .map(|sql| {
+                                self.rows_in_own_read(
+                                    keyset_binds(sqlx::query_as(sql), request),
+                                    shared,
+                                )
                             })
                             .collect(),
                     ))
@@ -626,9 +621,8 @@ impl Database {
             // Users in each of many tenant schemas: no one cursor over
             // them all (it would lock every users table at once), but
             // keyset pages, each read in batches of tenants.
-            let catalog = self.tenants_in(&mut tx).await?;
             return self
-                .stream_pages(&mut tx, &request, passes, &catalog, sink, told)
+                .stream_pages(&mut tx, &request, passes, sink, told)
                 .await;
         }
         let mut pinned = Vec::new();
@@ -662,18 +656,9 @@ impl Database {
                 user
             })
             .collect();
-        let catalog = if complete {
-            let mut named: Vec<String> = pinned
-                .iter()
-                .chain(&first)
-                .filter_map(|u| u.tenant.clone())
-                .collect();
-            named.sort();
-            named.dedup();
-            self.tenants_among(&mut tx, Some(&named)).await?
-        } else {
-            self.tenants_in(&mut tx).await?
-        };
+        let catalog = self
+            .list_catalog(&mut tx, complete.then_some((&pinned, &first)))
+            .await?;
         for pass in 0..passes {
             if pass > 0 && source.is_some() && !complete {
                 sqlx::query("MOVE ABSOLUTE 0 IN tenantscope_users")
@@ -720,6 +705,27 @@ impl Database {
         Ok(())
     }
 
+    /// The tenant catalog a streamed list needs: of the tenants of its
+    /// users only, given the whole list (`pinned` and `first`, read before
+    /// the catalog); else of every tenant schema.
+    async fn list_catalog(
+        &self,
+        tx: &mut super::ReadTx,
+        whole: Option<(&Vec<User>, &Vec<User>)>,
+    ) -> Result<TenantCatalog, DbError> {
+        let Some((pinned, first)) = whole else {
+            return self.tenants_in(tx).await;
+        };
+        let mut named: Vec<String> = pinned
+            .iter()
+            .chain(first)
+            .filter_map(|u| u.tenant.clone())
+            .collect();
+        named.sort();
+        named.dedup();
+        self.tenants_among(tx, Some(&named)).await
+    }
+
     /// The next [`STREAM_BATCH`] rows of the users cursor.
     async fn fetch_batch(&self, tx: &mut super::ReadTx) -> Result<Vec<UserRow>, DbError> {
         let rows: Vec<UserRow> =
@@ -762,10 +768,10 @@ impl Database {
     /// linked to tenants.
     async fn membership_count(&self) -> Result<UserCount, DbError> {
         if self.tables.model.users.at == super::UsersAt::PerTenant {
-            let value = self.per_tenant_user_count().await?;
+            let (value, estimated) = self.per_tenant_user_count().await?;
             return Ok(UserCount {
                 value,
-                estimated: false,
+                estimated,
                 ..Default::default()
             });
         }
@@ -854,12 +860,17 @@ impl Database {
     /// schemas: pages of [`STREAM_BATCH`] users by keyset (each read
     /// [`PER_TENANT_BATCH`] tenants to a statement, see
     /// `keyset_rows_batched`), the pinned users first, `passes` times.
+    ///
+    /// The first page is read once, before the tenant catalog, and kept
+    /// for every pass: a list that ends within it (`--limit 100`, most
+    /// filters) is never read again for a table's second pass, and needs
+    /// the catalog of its own tenants only (as the one-cursor list does).
+    /// Longer lists read their later pages again on each pass.
     async fn stream_pages(
         &self,
         tx: &mut super::ReadTx,
         request: &PageRequest<'_>,
         passes: u8,
-        catalog: &TenantCatalog,
         sink: &mut (dyn UserSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
@@ -877,20 +888,39 @@ impl Database {
                 .collect(),
             None => Vec::new(),
         };
+        let first_size = request.limit.min(STREAM_BATCH as i64);
+        let first: Vec<User> = if first_size > 0 {
+            let page_request = PageRequest {
+                page: &Page::First,
+                limit: first_size,
+                ..*request
+            };
+            let rows = self.keyset_rows_batched(tx, &page_request, None).await?;
+            rows.into_iter().map(into_user).collect()
+        } else {
+            Vec::new()
+        };
+        // The whole list: the limit reached, or the users ran out.
+        let complete = first_size == request.limit || (first.len() as i64) < first_size;
+        let catalog = self
+            .list_catalog(tx, complete.then_some((&pinned, &first)))
+            .await?;
         for pass in 0..passes {
             *told = true;
-            if !sink.begin(pass, catalog) {
+            if !sink.begin(pass, &catalog) {
                 return Ok(());
             }
-            for user in &pinned {
+            for user in pinned.iter().chain(&first) {
                 if !sink.user(pass, user) {
                     return Ok(());
                 }
             }
-            let mut left = request.limit;
-            let mut after: Option<Page> = None;
-            while left > 0 {
-                let page = after.clone().unwrap_or(Page::First);
+            if complete {
+                continue;
+            }
+            let mut left = request.limit - first.len() as i64;
+            let mut after = first.last().map(|u| Page::After(u.key.clone()));
+            while let (true, Some(page)) = (left > 0, after.take()) {
                 let size = left.min(STREAM_BATCH as i64);
                 let page_request = PageRequest {
                     page: &page,
@@ -908,9 +938,8 @@ impl Database {
                     }
                     last = Some(user.key);
                 }
-                match last {
-                    Some(key) if got == size => after = Some(Page::After(key)),
-                    _ => break,
+                if got == size {
+                    after = last.map(Page::After);
                 }
             }
         }

@@ -278,6 +278,9 @@ struct TenantJson<'a> {
     schema: Option<&'a str>,
     schema_exists: bool,
     users: i64,
+    /// `users` is an estimate (see [`TenantSummary::users_estimated`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    users_estimated: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     registered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -308,6 +311,7 @@ pub fn tenants(
                         schema: key.and(summary.tenant.as_deref()),
                         schema_exists: summary.schema_exists,
                         users: summary.users,
+                        users_estimated: summary.users_estimated,
                         registered: summary.registered,
                         node: summary.node.as_deref(),
                     }
@@ -317,6 +321,9 @@ pub fn tenants(
         }
         Format::Table | Format::Csv => {
             let on_nodes = summaries.iter().any(|t| t.node.is_some());
+            // Estimated counts: `~` in the table (as health shows them), a
+            // column of its own in CSV (its `users` cells stay numbers).
+            let estimates = summaries.iter().any(|t| t.users_estimated);
             let rows: Vec<Vec<String>> = summaries
                 .iter()
                 .map(|t| {
@@ -335,8 +342,14 @@ pub fn tenants(
                             (false, false) => "missing",
                         }
                         .to_string(),
-                        t.users.to_string(),
+                        match (t.users_estimated, format) {
+                            (true, Format::Table) => format!("~{}", t.users),
+                            _ => t.users.to_string(),
+                        },
                     ];
+                    if estimates && format == Format::Csv {
+                        row.push(t.users_estimated.to_string());
+                    }
                     if on_nodes {
                         row.push(t.node.clone().unwrap_or_default());
                     }
@@ -348,6 +361,9 @@ pub fn tenants(
                 ("SCHEMA", Align::Left),
                 ("USERS", Align::Right),
             ];
+            if estimates && format == Format::Csv {
+                headers.push(("USERS_ESTIMATED", Align::Left));
+            }
             // Citus: the node each tenant lives on.
             if on_nodes {
                 headers.push(("NODE", Align::Left));

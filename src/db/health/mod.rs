@@ -285,13 +285,20 @@ impl Database {
 
     /// Where users live in each tenant schema: each tenant's users,
     /// counted [`crate::db::SEARCH_BATCH`] tenants to a statement, each
-    /// statement in its own transaction (see `run_counts`).
+    /// statement in its own transaction (see `run_counts`); at more than
+    /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] tenants, analyzed tables
+    /// estimated from their statistics (shown as estimates; a tenant
+    /// without users is said so only from an exact count).
     async fn report_per_tenant_users(&self, report: &mut HealthReport) -> Result<(), DbError> {
-        let counts = self.users_per_tenant_schema().await?;
+        let counts = self.users_per_tenant_schema_or_estimated().await?;
         for tenant in report.tenants.iter_mut() {
             if let Some(&users) = counts.get(&tenant.tenant) {
-                tenant.users = Count::exact(users);
-                if users > 0 {
+                tenant.users = users;
+                if users.value > 0 {
+                    // Its status was decided before its users were counted.
+                    if tenant.status == HealthStatus::Unused {
+                        tenant.status = HealthStatus::Ok;
+                    }
                     report.unused_tenants.retain(|t| *t != tenant.tenant);
                 }
             }
