@@ -338,3 +338,80 @@ async fn schemas_that_are_not_tenants_do_not_hide_the_tenants() {
         assert_eq!(detection.model.schemas.ledger, alone.model.schemas.ledger);
     }
 }
+
+/// The catalogue statements of the connect path (detection, the cache's
+/// fingerprint, the users table and source) are never JIT-compiled: at
+/// 10,000 schemas their cost passes `jit_above_cost`, and compiling took
+/// 150–200 ms of a 300 ms detection on a server built with LLVM. Here
+/// `jit_above_cost` is 0, so any statement run with JIT on is compiled.
+#[tokio::test]
+async fn catalogue_statements_are_never_jit_compiled() {
+    let django = std::fs::read_to_string(format!(
+        "{}/sql/fixtures/django_tenants.sql",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (server, mut admin) =
+        common::counting_server(&[("jit", "on"), ("jit_above_cost", "0")], &django).await;
+    let available: bool = sqlx::query_scalar("SELECT pg_jit_available()")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    if !available {
+        eprintln!("skipped: this server has no JIT (built without LLVM)");
+        return;
+    }
+    // JIT is on where the connect path does not turn it off.
+    let probe: i64 = {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect_with(&server.connect_options("counted"))
+            .await
+            .unwrap();
+        sqlx::raw_sql("SELECT count(*) AS jit_probe FROM pg_catalog.pg_class")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        sqlx::query_scalar(
+            "SELECT coalesce(sum(s.jit_functions), 0)::int8 FROM pg_stat_statements s
+              WHERE s.query LIKE '%jit_probe%' AND s.query NOT LIKE '%pg_stat_statements%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+    };
+    assert!(probe > 0, "the probe was not compiled: JIT is off here");
+    sqlx::raw_sql("SELECT pg_stat_statements_reset()")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let source = ConnectionSource::demo(server.connect_options("counted"));
+    let cached = Settings {
+        detection_cache: Some(cache.path().join("tenantscope")),
+        ..Settings::default()
+    };
+    // Detection and the cache written, then the cache's fingerprint read.
+    for _ in 0..2 {
+        let db = Database::connect(&source, &cached).await.unwrap();
+        assert_eq!(
+            db.detection().map(|d| d.kind),
+            Some(TenancyLayout::DjangoTenants)
+        );
+        db.detect_layout("public").await.unwrap();
+        db.close().await;
+    }
+    type Row = (String, i64);
+    let compiled: Vec<Row> = sqlx::query_as(
+        "SELECT s.query, s.jit_functions FROM pg_stat_statements s
+           JOIN pg_database d ON d.oid = s.dbid
+          WHERE d.datname = 'counted' AND s.query LIKE '%pg_catalog%'
+            AND s.query NOT LIKE '%pg_stat_statements%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(compiled.len() >= 4, "{compiled:?}");
+    let jit: Vec<&Row> = compiled.iter().filter(|(_, n)| *n > 0).collect();
+    assert!(jit.is_empty(), "JIT-compiled: {jit:?}");
+}

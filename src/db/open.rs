@@ -229,7 +229,7 @@ impl Database {
     /// users source, into `self`: detection and the users table in one
     /// transaction.
     async fn resolve(&mut self, settings: &Settings) -> Result<(), DbError> {
-        let mut tx = self.read_tx().await?;
+        let mut tx = self.catalog_tx().await?;
         let (model, detection) = self
             .choose_model(
                 &mut tx,

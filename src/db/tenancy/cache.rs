@@ -40,8 +40,11 @@ pub fn cache_dir(env: &std::collections::HashMap<String, String>) -> Option<Path
         .map(|dir| dir.join("tenantscope"))
 }
 
-/// Which server, database and role (the file's name is a hash of it).
-const IDENTITY_SQL: &str = "
+/// Which server, database and role (the file's name is a hash of it);
+/// first, the savepoint a cached entry's fingerprint is read in (see
+/// [`cached_fingerprint`]): one simple query, one round trip (each
+/// statement with parameters takes two: parse, then bind and execute).
+const IDENTITY_SQL: &str = "SAVEPOINT tenantscope_cache;
 SELECT concat_ws('/',
          CASE WHEN has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
               THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END,
@@ -192,30 +195,24 @@ async fn fingerprint(
 
 /// A cached entry's fingerprint, `None` where it cannot be read (the
 /// registry the cached model names was dropped, renamed or made
-/// unreadable since): a miss, never a failed start. In a savepoint, so
-/// the read transaction goes on to detect afresh.
+/// unreadable since): a miss, never a failed start. In the savepoint
+/// [`IDENTITY_SQL`] made, so the read transaction goes on to detect
+/// afresh; read, the savepoint is left as it is (a read-only transaction
+/// ends with it: no statement to release it).
 async fn cached_fingerprint(
     conn: &mut PgConnection,
     shared: &str,
     names: &[String],
     registry: &str,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query("SAVEPOINT tenantscope_cache")
-        .persistent(false)
-        .execute(&mut *conn)
-        .await?;
+    use sqlx::Executor;
     let now = fingerprint(conn, shared, names, registry).await;
-    let end = match now {
-        Ok(_) => "RELEASE SAVEPOINT tenantscope_cache",
-        Err(ref error) => {
-            tracing::debug!(%error, "the cached model's fingerprint: detecting afresh");
-            "ROLLBACK TO SAVEPOINT tenantscope_cache"
-        }
-    };
-    sqlx::query(end)
-        .persistent(false)
-        .execute(&mut *conn)
-        .await?;
+    if let Err(ref error) = now {
+        tracing::debug!(%error, "the cached model's fingerprint: detecting afresh");
+        (&mut *conn)
+            .execute("ROLLBACK TO SAVEPOINT tenantscope_cache")
+            .await?;
+    }
     Ok(now.ok())
 }
 
@@ -258,10 +255,10 @@ pub async fn detect_cached(
     shared: &str,
     dir: &Path,
 ) -> Result<Detection, sqlx::Error> {
-    let identity: String = sqlx::query_scalar(IDENTITY_SQL)
-        .persistent(false)
-        .fetch_one(&mut *conn)
-        .await?;
+    let identity: String = {
+        use sqlx::{Executor, Row};
+        (&mut *conn).fetch_one(IDENTITY_SQL).await?.try_get(0)?
+    };
     let path = dir.join(format!(
         "detected-{:016x}.json",
         fnv(&format!("{identity}\0{shared}"))

@@ -50,7 +50,7 @@ impl Database {
     /// Detects the layout from the catalog (see [`detect`]).
     pub async fn detect_layout(&self, shared_schema: &str) -> Result<Detection, DbError> {
         self.retried(|| async move {
-            let mut tx = self.read_tx().await?;
+            let mut tx = self.catalog_tx().await?;
             let detection = detect(&mut tx, shared_schema)
                 .await
                 .map_err(|e| self.error(e))?;
@@ -70,7 +70,7 @@ impl Database {
     ) -> Result<Detection, DbError> {
         let refined = self
             .retried(|| async move {
-                let mut tx = self.read_tx().await?;
+                let mut tx = self.catalog_tx().await?;
                 let (_, detection) = self
                     .choose_model(&mut tx, configured, false, keys, None)
                     .await?;
@@ -229,7 +229,7 @@ impl Database {
     /// the tenant as the registry names it (label, else key).
     pub(in crate::db) async fn derive_users_source(&mut self) -> Result<(), DbError> {
         let model = &self.tables.model;
-        let mut tx = self.read_tx().await?;
+        let mut tx = self.catalog_tx().await?;
         let registry = match &model.schemas.registry.table {
             Some(table) => Some(self.quote_registry(&mut tx, table).await?),
             None => None,
