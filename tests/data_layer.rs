@@ -1,8 +1,10 @@
 //! The tenant data layer against a real PostgreSQL server.
 
+use sqlx::Connection;
 use tenantscope::config::Settings;
 use tenantscope::db::{
     choose_compare_tenant, ConnectionSource, Database, DbError, Page, TenantStatus, UserQuery,
+    WALK_BOUND,
 };
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
@@ -530,4 +532,80 @@ async fn a_load_whose_session_the_server_ends_runs_again_on_a_fresh_connection()
     common::unlock(&mut locker).await;
     let again = load.await.unwrap();
     assert_eq!(again.expect("run again on a fresh connection"), expected);
+}
+
+/// A filtered first page walks the (name, id) index over the first
+/// `WALK_BOUND` users before it asks the planner (see `walk_first_sql`):
+/// the page is the plain statement's, user for user and in its order,
+/// whether the page lies within the walk, past it, straddles it, holds
+/// fewer users than asked for, or the index is gone.
+#[tokio::test]
+async fn a_filtered_first_page_is_the_same_walked_first_or_not() {
+    let test_db = TestDatabase::demo().await;
+    let total = WALK_BOUND + WALK_BOUND / 2;
+    test_db
+        .run_sql(&format!(
+            "INSERT INTO public.users (id, name, mail, password, organization_id)
+             SELECT 'w' || lpad(n::text, 5, '0'), 'walk_' || lpad(n::text, 5, '0'),
+                    'walk_' || lpad(n::text, 5, '0') || '@example.com', 'x', 'client1'
+               FROM generate_series(1, {total}) n;
+             ANALYZE public.users;"
+        ))
+        .await;
+    let db = connect(&test_db).await;
+    let mut plain = sqlx::PgConnection::connect_with(&test_db.options)
+        .await
+        .unwrap();
+    // Where the rows of `walk_NNNNN` sit in (name, id) order: after the
+    // demo's 4 users, walk_00001 is the 5th.
+    let past = format!("walk_0{}", (WALK_BOUND + 100) / 1000);
+    let straddling = format!("walk_0{}", (WALK_BOUND - 10) / 1000);
+    let cases: Vec<(String, i64)> = vec![
+        ("walk_00".into(), 100),    // within the walk
+        ("walk_001".into(), 100),   // within, not from its start
+        (past.clone(), 100),        // past it: the planner's way
+        (format!("{past}99"), 100), // past it, fewer than asked for
+        (straddling, 1000),         // most within, the rest past it
+        ("7".into(), 1000),         // matches all over (no id is "7")
+        ("nobody".into(), 100),
+        ("dude".into(), 100), // fewer than asked for, all within
+    ];
+    same_as_plain(&db, &mut plain, &cases, false).await;
+    test_db.run_sql("DROP INDEX public.users_name_id_idx").await;
+    same_as_plain(&db, &mut plain, &cases, true).await;
+    db.close().await;
+}
+
+/// Each case's first page against the plain statement's users.
+async fn same_as_plain(
+    db: &Database,
+    plain: &mut sqlx::PgConnection,
+    cases: &[(String, i64)],
+    dropped: bool,
+) {
+    for (filter, limit) in cases {
+        let page = db
+            .users_page(Some(filter), &Page::First, *limit, None)
+            .await
+            .unwrap();
+        let got: Vec<String> = page.iter().map(|u| u.id.clone()).collect();
+        let pattern = format!("%{}%", filter.replace('_', "\\_"));
+        let expected: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM public.users
+              WHERE (name ILIKE $1 OR mail ILIKE $1 OR organization_id ILIKE $1)
+                AND id IS DISTINCT FROM $2
+              ORDER BY name, id LIMIT $3",
+        )
+        .bind(&pattern)
+        .bind(filter)
+        .bind(limit)
+        .fetch_all(&mut *plain)
+        .await
+        .unwrap();
+        assert!(!expected.is_empty() || filter == "nobody", "{filter:?}");
+        assert_eq!(
+            got, expected,
+            "filter {filter:?}, limit {limit}, index dropped: {dropped}"
+        );
+    }
 }

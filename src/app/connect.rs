@@ -193,13 +193,36 @@ pub async fn initial_state(
     Ok(State::reopened(session, data))
 }
 
-/// Opens `db` for a dashboard that connects itself: its [`first_data`].
+/// What the first frame of `db` needs and no more: the first page of
+/// users and the catalogue of its own tenants, in one transaction. The
+/// whole catalogue and the user count come after the first frame (see
+/// `Data::catalog_partial`). Where the first frame needs the whole
+/// catalogue (tenant-first layouts, a comparison tenant to check), it is
+/// [`first_data`].
+pub async fn first_frame_data(
+    db: &Database,
+    target: String,
+    compare: Option<String>,
+) -> Result<Data, crate::Failure> {
+    let tenants = super::tenants::Tenants::of(db);
+    if tenants.per_tenant || compare.is_some() {
+        return first_data(db, target, compare).await;
+    }
+    let (first_page, catalog) = db.first_page_with_its_tenants(PAGE_SIZE as i64).await?;
+    Ok(Data {
+        tenants,
+        catalog_partial: true,
+        ..Data::new(target, catalog, Default::default(), first_page, compare)
+    })
+}
+
+/// Opens `db` for a dashboard that connects itself: its [`first_frame_data`].
 pub async fn open(
     db: Database,
     target: String,
     compare: Option<String>,
 ) -> Result<Opened, crate::Failure> {
-    let data = first_data(&db, target, compare).await?;
+    let data = first_frame_data(&db, target, compare).await?;
     Ok(Opened {
         db,
         data: Box::new(data),

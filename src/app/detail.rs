@@ -42,9 +42,10 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let status = match state.tenant_status(user) {
-        TenantStatus::Present => "schema present",
-        TenantStatus::Missing => "no such schema",
-        TenantStatus::NoTenant => "no tenant",
+        Some(TenantStatus::Present) => "schema present",
+        Some(TenantStatus::Missing) => "no such schema",
+        Some(TenantStatus::NoTenant) => "no tenant",
+        None => "schema not checked yet",
     };
     // The registry's name for the tenant, and its schema where that differs.
     let schema = match (user.tenant.as_deref(), user.tenant_label()) {

@@ -70,6 +70,14 @@ pub struct Data {
     pub user_count: UserCount,
     /// A reload of the catalog and the count (`r`).
     pub catalog_load: Load<Ticket, ()>,
+    /// The catalog holds only the first page's tenants and the user count
+    /// is not read yet: the first frame came before them, and
+    /// `catalog_load` brings both. Meanwhile counts show as "…", the
+    /// comparison tenant is not chosen and no orders are read.
+    pub catalog_partial: bool,
+    /// An action that needs the whole catalog, asked for while it was
+    /// partial: taken when the catalog comes.
+    pub after_catalog: Option<super::keymap::Action>,
     pub view: View,
     pub help_open: bool,
     /// Lines of the help popup scrolled past.
@@ -173,8 +181,13 @@ impl State {
         self.dashboard.users.selected()
     }
 
-    pub fn tenant_status(&self, user: &User) -> TenantStatus {
-        self.catalog.status_of(user)
+    /// Whether the user's tenant schema exists; `None` while the catalog
+    /// is partial and does not name it (not known yet, never "missing").
+    pub fn tenant_status(&self, user: &User) -> Option<TenantStatus> {
+        match self.catalog.status_of(user) {
+            TenantStatus::Missing if self.catalog_partial => None,
+            status => Some(status),
+        }
     }
 
     /// The comparison tenant for the selected user (never their own).

@@ -56,7 +56,7 @@ pub use tenancy::{
     SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
     SEARCH_WIDE_BATCH,
 };
-pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink};
+pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink, WALK_BOUND};
 
 use sqlx::postgres::PgPool;
 

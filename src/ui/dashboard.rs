@@ -34,6 +34,10 @@ fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
             fit(&user.name, 24),
             fit(&own, 20)
         )));
+        if state.catalog_partial {
+            // The comparison is chosen from the whole catalogue, on its way.
+            return Line::from(spans);
+        }
         match choice.tenant {
             Some(compare) => {
                 spans.push(Span::styled("vs ", theme::dim()));
@@ -63,6 +67,8 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
         // A list on its way (one that replaced another): no user yet.
         let text = if state.dashboard.users.is_loading() && user.is_none() {
             "Waiting for the users list…"
+        } else if state.catalog_partial && user.is_some() {
+            "Waiting for the tenant catalogue (the comparison tenant)…"
         } else {
             "No user selected."
         };

@@ -137,10 +137,15 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line), area);
         return;
     }
-    let compare = state
-        .compare_choice()
-        .tenant
-        .map_or_else(|| "none".into(), |t| state.catalog.label(&t));
+    let compare = if state.catalog_partial {
+        // Chosen from the whole catalogue, which is on its way.
+        "…".to_string()
+    } else {
+        state
+            .compare_choice()
+            .tenant
+            .map_or_else(|| "none".into(), |t| state.catalog.label(&t))
+    };
     let mut spans = vec![
         Span::styled(" tenantscope ", theme::title()),
         Span::styled("│ ", theme::dim()),
@@ -163,8 +168,11 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(sanitize(&node).into_owned(), theme::title()));
         spans.push(Span::styled(" │ ", theme::dim()));
     }
-    spans.extend([
-        Span::raw(match state.user_count.people {
+    let counts = if state.catalog_partial {
+        // Neither counted yet: "…", never the first page's share.
+        "… users · … tenants".to_string()
+    } else {
+        match state.user_count.people {
             // Linked users: a person in two tenants is two memberships.
             Some(people) => format!(
                 "{} people · {} memberships · {} tenants",
@@ -177,7 +185,10 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
                 count_label(state.user_count),
                 thousands(state.catalog.len() as i64)
             ),
-        }),
+        }
+    };
+    spans.extend([
+        Span::raw(counts),
         Span::styled(" │ ", theme::dim()),
         Span::raw("compare: "),
         Span::styled(sanitize(&compare).into_owned(), theme::title()),

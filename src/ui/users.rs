@@ -85,9 +85,11 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let rows: Vec<Row> = window()
         .map(|user| {
             let (marker, tenant_style) = match state.tenant_status(user) {
-                TenantStatus::Present => (" ", Style::new()),
-                TenantStatus::Missing => ("!", theme::error()),
-                TenantStatus::NoTenant => ("-", theme::warning()),
+                Some(TenantStatus::Present) => (" ", Style::new()),
+                Some(TenantStatus::Missing) => ("!", theme::error()),
+                Some(TenantStatus::NoTenant) => ("-", theme::warning()),
+                // Not known yet (the catalogue is on its way): no mark.
+                None => (" ", Style::new()),
             };
             // As the registry names it (the schema is in Enter's popup).
             let tenant = user
@@ -142,6 +144,9 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
         thousands(count)
     } else if state.dashboard.tenant.is_some() {
         format!("{}+", thousands(users.users().len() as i64))
+    } else if state.catalog_partial {
+        // Not counted yet: never a number that is not the count.
+        "…".to_string()
     } else {
         count_label(state.user_count)
     };

@@ -231,7 +231,16 @@ pub async fn open_on_user(
 pub fn init(state: &mut State) -> Vec<Effect> {
     let rows = user_rows(state);
     state.dashboard.users.keep_visible(rows);
-    let mut effects = request_orders(state, Delay::None);
+    // The first frame came before the catalog and the count: read them
+    // now; the orders wait for the catalog (the comparison tenant is
+    // chosen from all of it).
+    let mut effects = if state.catalog_partial {
+        let ticket = state.ticket();
+        state.catalog_load.start(ticket);
+        vec![reload_catalog(ticket)]
+    } else {
+        request_orders(state, Delay::None)
+    };
     effects.extend(prefetch(state));
     effects
 }
@@ -389,6 +398,11 @@ pub(super) fn prefetch(state: &mut State) -> Option<Effect> {
 /// Makes the orders pane wait for the selected user's orders, superseding
 /// (and so cancelling) whatever load came before.
 pub fn request_orders(state: &mut State, delay: Delay) -> Vec<Effect> {
+    if state.catalog_partial {
+        // None read yet: the catalog's coming asks for the selected
+        // user's (see `on_catalog`).
+        return Vec::new();
+    }
     let compare = state.compare_choice().tenant;
     let selected = state.selected_user().cloned();
     let mut effects = crate::app::basket::selection_changed(state, selected.as_ref());

@@ -188,6 +188,12 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Focus::Users => rows,
         Focus::Orders => order_rows(state),
     } as isize;
+    if state.catalog_partial && needs_catalog(action) {
+        // Taken as soon as the catalog comes (see `on_catalog`).
+        state.after_catalog = Some(action);
+        state.notice = Some(Ok("reading the tenant catalogue…".into()));
+        return Vec::new();
+    }
     match action {
         Up => move_by(state, -1),
         Down => move_by(state, 1),
@@ -253,6 +259,21 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Actions that read the whole tenant catalog (views of every tenant,
+/// the comparison tenant): while it is partial they wait for it.
+fn needs_catalog(action: Action) -> bool {
+    matches!(
+        action,
+        OpenHealth
+            | OpenPrices
+            | OpenBasket
+            | OpenTenants
+            | NextCompare
+            | PreviousCompare
+            | PickCompare
+    )
 }
 
 fn jump(state: &mut State, page: Page) -> Vec<Effect> {
@@ -371,6 +392,19 @@ fn on_catalog(
         return Vec::new();
     }
     state.user_count = count;
+    if std::mem::take(&mut state.catalog_partial) {
+        // The first frame's catalog was the first page's tenants: now the
+        // comparison tenant can be chosen, and the orders read.
+        state.catalog = catalog;
+        let mut effects = request_orders(state, Delay::None);
+        if let Some(action) = state.after_catalog.take() {
+            if state.view == crate::app::state::View::Dashboard {
+                state.notice = None;
+                effects.extend(on_action(state, action));
+            }
+        }
+        return effects;
+    }
     if catalog == state.catalog {
         return Vec::new();
     }

@@ -29,8 +29,12 @@ pub(super) fn status(state: &State) -> Status {
     if let Some(error) = users_error {
         return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
     }
-    if dashboard.users.is_loading() || state.catalog_load.is_loading() {
+    if dashboard.users.is_loading() || (state.catalog_load.is_loading() && !state.catalog_partial) {
         return Status::Busy("loading users…".into());
+    }
+    if state.catalog_partial {
+        // The users shown are read; what is not yet is said.
+        return Status::Busy("counting users, reading the tenant catalogue…".into());
     }
     if dashboard.orders.is_loading() {
         return Status::Busy("loading orders…".into());

@@ -991,3 +991,90 @@ fn a_filter_in_a_who_ordered_list_is_the_tables_and_esc_puts_the_buyers_back() {
         .collect();
     assert_eq!(names, ["poor_dude"]);
 }
+
+/// The first frame before the catalog and the count (`first_frame_data`):
+/// the users are shown, what is still read is said, no count or mark is
+/// guessed, no orders are read with a comparison chosen from part of the
+/// catalog; a key that needs the whole catalog waits for it.
+#[test]
+fn the_first_frame_shows_users_before_the_catalog_and_says_what_is_still_read() {
+    // The first page's own tenants only: client9 (stray_dude's) has no schema.
+    let partial = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
+    let mut state = State::new(Data {
+        catalog_partial: true,
+        ..Data::new(
+            "demo".into(),
+            partial,
+            UserCount::default(),
+            demo_users(),
+            None,
+        )
+    });
+    state.session.size = (120, 30);
+    let effects = init(&mut state);
+    let ticket = match effects.as_slice() {
+        [Effect::Load(Task {
+            job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
+            ..
+        })] => *ticket,
+        other => panic!("the catalog alone, no orders: {other:?}"),
+    };
+    let draw = |state: &State| {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+        terminal
+            .draw(|frame| crate::ui::view(state, frame))
+            .unwrap();
+        frame_text(terminal.backend().buffer())
+    };
+    let frame = draw(&state);
+    assert!(frame.contains("rich_dude"), "{frame}");
+    assert!(frame.contains("… users · … tenants"), "{frame}");
+    assert!(frame.contains("compare: …"), "{frame}");
+    // The list itself is whole here (4 users, less than a page): its
+    // title counts it; a longer one says "…" (`users_title`).
+    assert!(frame.contains("Users (4)"), "{frame}");
+    assert!(
+        frame.contains("counting users, reading the tenant catalogue…"),
+        "{frame}"
+    );
+    assert!(
+        !frame.contains("0 users"),
+        "never a count not read: {frame}"
+    );
+    // Not known yet is not "missing".
+    let stray = frame.lines().find(|l| l.contains("stray_dude")).unwrap();
+    assert!(!stray.contains('!'), "{frame}");
+
+    // `t` (tenant health) reads every tenant: it waits for the catalog.
+    assert!(press(&mut state, KeyCode::Char('t')).is_empty());
+    assert_eq!(state.view, crate::app::View::Dashboard);
+    // Moving the selection reads no orders yet either.
+    let moved = press(&mut state, KeyCode::Down);
+    assert!(
+        !dashboard_jobs(&moved).any(|(_, job)| matches!(job, dashboard::Job::Orders { .. })),
+        "{moved:?}"
+    );
+
+    let full = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
+    let effects = update(
+        &mut state,
+        Msg::from(dashboard::Msg::Catalog {
+            ticket,
+            result: Ok((
+                full,
+                UserCount {
+                    value: 4,
+                    estimated: false,
+                    ..Default::default()
+                },
+            )),
+        }),
+    );
+    assert!(!state.catalog_partial);
+    let key = orders_key(&effects);
+    assert_eq!(key.user_id, "2", "the user selected meanwhile");
+    assert_eq!(state.view, crate::app::View::Health, "`t` taken now");
+    let frame = draw(&state);
+    assert!(frame.contains("4 users · 3 tenants"), "{frame}");
+}
