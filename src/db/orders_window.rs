@@ -12,7 +12,7 @@ use super::{Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, Quer
 use crate::money::{Problem, Value};
 
 /// Lines per FETCH of the CLI's stream.
-const STREAM_BATCH: usize = 1_000;
+const STREAM_BATCH: usize = 5_000;
 
 /// Where [`Database::stream_orders`] hands the lines, pass by pass.
 pub trait OrderSink {

@@ -173,10 +173,34 @@ pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> St
 }
 
 /// CSV records written one at a time to a stream (the streamed CLI
-/// output), escaped on a terminal as [`csv`] does; the buffer is reused.
+/// output), escaped on a terminal as [`csv`] does. One writer serves every
+/// record (flexible: records may differ in length, as with a writer per
+/// record), its buffer reused.
 #[derive(Default)]
 pub(crate) struct CsvRecords {
-    buffer: Vec<u8>,
+    writer: Option<::csv::Writer<RecordBytes>>,
+    /// What the writer wrote, taken after each record.
+    bytes: RecordBytes,
+}
+
+/// The bytes a [`CsvRecords`] writer flushes, shared with it (the writer
+/// owns its output; the records are taken from here).
+#[derive(Default, Clone)]
+struct RecordBytes(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for RecordBytes {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl CsvRecords {
@@ -187,20 +211,34 @@ impl CsvRecords {
         to: Destination,
         values: &[String],
     ) -> bool {
-        let mut writer = csv::Writer::from_writer(std::mem::take(&mut self.buffer));
-        let fields = values.iter().map(|value| match to {
-            Destination::Terminal => text::sanitize(value).into_owned(),
-            Destination::PipeOrFile => value.clone(),
+        self.write_fields(out, to, values.iter().map(String::as_str))
+    }
+
+    /// [`CsvRecords::write`] of borrowed fields.
+    pub(crate) fn write_fields<'v>(
+        &mut self,
+        out: &mut impl std::io::Write,
+        to: Destination,
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> bool {
+        let bytes = &self.bytes;
+        let writer = self.writer.get_or_insert_with(|| {
+            ::csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(bytes.clone())
         });
-        if writer.write_record(fields).is_err() {
+        let written = match to {
+            Destination::Terminal => {
+                writer.write_record(values.into_iter().map(|v| text::sanitize(v).into_owned()))
+            }
+            Destination::PipeOrFile => writer.write_record(values),
+        };
+        if written.is_err() || writer.flush().is_err() {
             return false;
         }
-        let Ok(mut bytes) = writer.into_inner() else {
-            return false;
-        };
-        let ok = out.write_all(&bytes).is_ok();
-        bytes.clear();
-        self.buffer = bytes;
+        let mut held = (self.bytes.0.lock()).unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ok = out.write_all(&held).is_ok();
+        held.clear();
         ok
     }
 }
