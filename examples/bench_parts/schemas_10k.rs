@@ -233,7 +233,7 @@ async fn stats_read(server: &dyn Server, name: &str, runs: usize) -> Res<Share> 
 /// since the reset, divided by `runs` (0 where it does not track planning:
 /// the bench turns `pg_stat_statements.track_planning` on in the article
 /// database).
-async fn plan_read(server: &PgServer, name: &str, runs: usize) -> Res<f64> {
+async fn plan_read(server: &dyn Server, name: &str, runs: usize) -> Res<f64> {
     let mut admin =
         <sqlx::PgConnection as sqlx::Connection>::connect_with(&server.connect_options("postgres"))
             .await?;
@@ -250,7 +250,7 @@ async fn plan_read(server: &PgServer, name: &str, runs: usize) -> Res<f64> {
 
 /// The server's share of what ran since [`stats_reset`] (`runs` times),
 /// with its planning; `None` where it cannot be read.
-async fn share_with_plans(server: &PgServer, name: &str, runs: usize) -> Option<(Share, f64)> {
+async fn share_with_plans(server: &dyn Server, name: &str, runs: usize) -> Option<(Share, f64)> {
     let share = stats_read(server, name, runs).await.ok()?;
     let plan = plan_read(server, name, runs).await.ok()?;
     Some((share, plan))
@@ -260,7 +260,7 @@ async fn share_with_plans(server: &PgServer, name: &str, runs: usize) -> Option<
 /// priced at the catalogue's first [`BASKET_BATCH`] tenants, 3 times, and
 /// the server's share of one (with its planning).
 async fn basket_page(
-    server: &PgServer,
+    server: &dyn Server,
     db: &Database,
 ) -> Res<(Vec<Duration>, Option<(Share, f64)>)> {
     let mut conn =
