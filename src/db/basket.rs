@@ -228,8 +228,11 @@ impl Database {
                 .collect();
             let mut arrays: Vec<&[Option<&str>]> = vec![&ids, &items];
             arrays.extend(keys.iter().map(Vec::as_slice));
+            // The page's tenants as one statement per connection the pool
+            // can spare, side by side (one statement of 200 ran alone).
+            let size = selects.len().div_ceil(self.batch_width()).max(1);
             let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
-                .tenant_batches(&selects, BASKET_BATCH, &arrays, handle, &nodes)
+                .tenant_batches(&selects, size.min(BASKET_BATCH), &arrays, handle, &nodes)
                 .await?;
             for (column, error) in errors {
                 failed[column] = Some(error.to_string());

@@ -326,7 +326,14 @@ impl Database {
                 setting.candidates().into_iter().map(Some).collect();
             let candidates: Vec<Option<&str>> = candidates.iter().map(|c| c.as_deref()).collect();
             let (rows, failed): (Vec<EvidenceRow>, _) = self
-                .tenant_batches(&wanted, wanted.len(), &[&candidates], handle, nodes)
+                .tenant_batches(
+                    &wanted,
+                    // Side by side, one statement per connection to spare.
+                    wanted.len().div_ceil(self.batch_width()).max(1),
+                    &[&candidates],
+                    handle,
+                    nodes,
+                )
                 .await?;
             for (i, error) in failed {
                 rules[i] = Some(Err(error));

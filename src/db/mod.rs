@@ -627,18 +627,25 @@ impl Database {
                             .collect(),
                     )
                     .await;
+                // Batches the server refused go again tenant by tenant, all
+                // of them at once: locked tenants spread over several
+                // batches cost one more lock timeout, not one each.
+                let mut refused: Vec<(usize, String)> = Vec::new();
                 for (chunk, answer) in chunks.into_iter().zip(answers) {
                     match answer {
                         Ok(batch) => rows.extend(batch),
                         Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                            self.tenant_by_tenant(chunk, &arrays, handle, &mut rows, &mut failed)
-                                .await?
+                            refused.extend_from_slice(chunk)
                         }
                         Err(e @ sqlx::Error::Database(_)) => {
                             failed.push((chunk[0].0, self.error(e)))
                         }
                         Err(e) => return Err(self.error(e)),
                     }
+                }
+                if !refused.is_empty() {
+                    self.tenant_by_tenant(&refused, &arrays, handle, &mut rows, &mut failed)
+                        .await?;
                 }
                 continue;
             }
@@ -693,6 +700,8 @@ impl Database {
                 }
             }
         }
+        // In the selects' order, whichever batch failed first.
+        failed.sort_by_key(|(index, _)| *index);
         Ok((rows, failed))
     }
 
