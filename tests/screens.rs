@@ -1055,7 +1055,11 @@ fn registry_findings() -> (
                     found: None,
                 }],
             ),
-            tenant("umbrella", Vec::new()),
+            // Its users counted from the statistics (past 1,000 tenants).
+            TenantHealth {
+                users: Count::estimate(2),
+                ..tenant("umbrella", Vec::new())
+            },
         ],
         // Users of the registered tenant whose schema is gone.
         orphan_organizations: vec![OrphanOrganization {
@@ -1158,6 +1162,8 @@ fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
             assert!(line.contains(word), "{word} in {line}");
         }
     }
+    assert!(row("Umbrella Corp").contains(" ~2 "), "an estimate");
+    assert!(!row("Acme Corp").contains("~2"), "an exact count");
     assert!(!frame.contains("organization"), "{frame}");
     assert!(!frame.contains("org id"), "{frame}");
     insta::assert_snapshot!("health_registry_all", frame);

@@ -49,8 +49,11 @@ pub struct LeakCheck<'a> {
 ///   `--fail-on-drift` checks).
 /// - `status`: `ok`, `drift` (its tables differ from the reference or one is
 ///   missing) or `unused` (no drift, no user).
-/// - `users` is exact; `items` and `orders` are `pg_class.reltuples`
-///   estimates, `null` when unknown (missing table, never analyzed, a view).
+/// - `users` is exact up to 1,000 tenant users tables (users in each
+///   tenant schema) and where a table was never analyzed or its statistics
+///   say it is empty, else its `pg_class.reltuples` estimate (`estimated`
+///   says which); `items` and `orders` are `pg_class.reltuples` estimates,
+///   `null` when unknown (missing table, never analyzed, a view).
 /// - drift `kind`: `missing_table` (`column`, `expected`, `found` null),
 ///   `missing_column` (`found` null), `extra_column` (`expected` null),
 ///   `type_changed`, `nullability_changed`; sorted by tenant, table, column.
@@ -175,6 +178,7 @@ pub fn health_csv(report: &HealthReport) -> String {
         let drift: Vec<String> = t.drift.iter().map(|d| d.describe()).collect();
         vec![
             t.users.value.to_string(),
+            t.users.estimated.to_string(),
             value(t.items),
             estimated(t.items),
             value(t.orders),
@@ -194,7 +198,7 @@ pub fn health_csv(report: &HealthReport) -> String {
     others.dedup();
     for schema in others {
         let mut row = vec![schema.to_string(), "shared".to_string()];
-        row.extend(std::iter::repeat_n(String::new(), 6));
+        row.extend(std::iter::repeat_n(String::new(), 7));
         row.push(wrong_copies_of(report, schema));
         rows.push(row);
     }
@@ -202,6 +206,7 @@ pub fn health_csv(report: &HealthReport) -> String {
         "tenant",
         "status",
         "users",
+        "users_estimated",
         "items",
         "items_estimated",
         "orders",
@@ -497,7 +502,7 @@ mod tests {
             tenants: vec![TenantHealth {
                 tenant: "acme".into(),
                 status: HealthStatus::Ok,
-                users: Count::exact(2),
+                users: Count::estimate(2),
                 items: None,
                 orders: None,
                 drift: Vec::new(),
@@ -514,9 +519,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "tenant,status,users,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
-                "acme,ok,2,,,,,,users: 1 row",
-                "public,shared,,,,,,,items: 3 rows; orders: unreadable",
+                "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
+                "acme,ok,2,true,,,,,,users: 1 row",
+                "public,shared,,,,,,,,items: 3 rows; orders: unreadable",
             ]
         );
         assert!(!report.is_healthy());

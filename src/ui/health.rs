@@ -216,7 +216,7 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             };
             let counts = match tenant_of(row) {
                 Some(t) => [
-                    thousands(t.users.value),
+                    Count::label(Some(t.users)),
                     Count::label(t.items),
                     Count::label(t.orders),
                 ],
