@@ -189,9 +189,16 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Focus::Orders => order_rows(state),
     } as isize;
     if state.catalog_partial && needs_catalog(action) {
+        if !state.catalog_load.is_loading() {
+            // Its read failed (the status line says why): nothing to wait for.
+            state.notice = Some(Err(
+                "the tenant catalogue is not read: r reads it again".into()
+            ));
+            return Vec::new();
+        }
         // Taken as soon as the catalog comes (see `on_catalog`).
         state.after_catalog = Some(action);
-        state.notice = Some(Ok("reading the tenant catalogue…".into()));
+        state.notice = Some(Ok("held until the tenant catalogue is read…".into()));
         return Vec::new();
     }
     match action {
@@ -379,9 +386,14 @@ fn on_catalog(
         Ok(loaded) => loaded,
         Err(error) => {
             let error = Err(error.into());
-            state
+            if state
                 .catalog_load
-                .accept(&ticket, error, Default::default());
+                .accept(&ticket, error, Default::default())
+                && state.after_catalog.take().is_some()
+            {
+                // A key held for it is not run by a later reload.
+                state.notice = None;
+            }
             return Vec::new();
         }
     };
@@ -398,7 +410,14 @@ fn on_catalog(
         state.catalog = catalog;
         let mut effects = request_orders(state, Delay::None);
         if let Some(action) = state.after_catalog.take() {
-            if state.view == crate::app::state::View::Dashboard {
+            // Only where the key was pressed: not into a prompt, a popup or
+            // another view opened meanwhile.
+            let undisturbed = state.view == crate::app::state::View::Dashboard
+                && !state.help_open
+                && state.picker.is_none()
+                && state.dashboard.detail.is_none()
+                && !state.dashboard.filter.prompt.editing;
+            if undisturbed {
                 state.notice = None;
                 effects.extend(on_action(state, action));
             }

@@ -1056,7 +1056,11 @@ fn the_first_frame_shows_users_before_the_catalog_and_says_what_is_still_read() 
         "{moved:?}"
     );
 
-    let full = TenantCatalog::new(vec!["client1".into(), "client2".into(), "client3".into()]);
+    let full = TenantCatalog::new(
+        ["client1", "client2", "client3", "client4"]
+            .map(String::from)
+            .to_vec(),
+    );
     let effects = update(
         &mut state,
         Msg::from(dashboard::Msg::Catalog {
@@ -1076,5 +1080,75 @@ fn the_first_frame_shows_users_before_the_catalog_and_says_what_is_still_read() 
     assert_eq!(key.user_id, "2", "the user selected meanwhile");
     assert_eq!(state.view, crate::app::View::Health, "`t` taken now");
     let frame = draw(&state);
-    assert!(frame.contains("4 users · 3 tenants"), "{frame}");
+    assert!(frame.contains("4 users · 4 tenants"), "{frame}");
+    press(&mut state, KeyCode::Esc);
+    let frame = draw(&state);
+    // Now known: client9 has no schema.
+    let stray = frame.lines().find(|l| l.contains("stray_dude")).unwrap();
+    assert!(stray.contains('!'), "{frame}");
+}
+
+/// A key held for the catalog whose read then fails is dropped, not run
+/// by a later reload; pressed again it says the catalog is not read.
+#[test]
+fn a_key_held_for_a_catalog_that_fails_is_dropped() {
+    let partial = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
+    let mut state = State::new(Data {
+        catalog_partial: true,
+        ..Data::new(
+            "demo".into(),
+            partial.clone(),
+            UserCount::default(),
+            demo_users(),
+            None,
+        )
+    });
+    let catalog_ticket = |effects: &[Effect]| {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Load(Task {
+                    job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
+                    ..
+                }) => Some(*ticket),
+                _ => None,
+            })
+            .expect("a catalog load")
+    };
+    let ticket = catalog_ticket(&init(&mut state));
+    assert!(press(&mut state, KeyCode::Char('t')).is_empty());
+    let failed = dashboard::Msg::Catalog {
+        ticket,
+        result: Err(crate::db::DbError::Query("boom".into())),
+    };
+    update(&mut state, Msg::from(failed));
+    assert!(press(&mut state, KeyCode::Char('t')).is_empty());
+    assert_eq!(
+        state.notice,
+        Some(Err(
+            "the tenant catalogue is not read: r reads it again".into()
+        ))
+    );
+    let ticket = catalog_ticket(&press(&mut state, KeyCode::Char('r')));
+    let loaded = dashboard::Msg::Catalog {
+        ticket,
+        result: Ok((partial, UserCount::default())),
+    };
+    update(&mut state, Msg::from(loaded));
+    assert!(!state.catalog_partial);
+    assert_eq!(state.view, crate::app::View::Dashboard, "`t` was dropped");
+
+    // Held, then the filter's prompt opened: the catalog's arrival does
+    // not open the health view over the typing.
+    state.catalog_partial = true;
+    let ticket = catalog_ticket(&press(&mut state, KeyCode::Char('r')));
+    assert!(press(&mut state, KeyCode::Char('t')).is_empty());
+    press(&mut state, KeyCode::Char('/'));
+    let loaded = dashboard::Msg::Catalog {
+        ticket,
+        result: Ok((TenantCatalog::default(), UserCount::default())),
+    };
+    update(&mut state, Msg::from(loaded));
+    assert_eq!(state.view, crate::app::View::Dashboard);
+    assert!(state.dashboard.filter.prompt.editing);
 }
