@@ -195,10 +195,7 @@ fn main() -> Res<()> {
     let server_at = args.iter().position(|arg| arg == "--server");
     let kept = match server_at.map(|at| args.get(at + 1)) {
         Some(Some(kept)) => Some(schemas_10k::Kept::parse(kept)?),
-        Some(None) => {
-            println!("{USAGE}");
-            return Ok(());
-        }
+        Some(None) => return Err("--server takes DIR:PORT".into()),
         None => None,
     };
     let rest: Vec<&str> = args
@@ -209,6 +206,9 @@ fn main() -> Res<()> {
         })
         .map(|(_, arg)| arg.as_str())
         .collect();
+    if kept.is_some() && (quick || only().is_some()) {
+        return Err("--server goes with a whole run or --only 10k".into());
+    }
     let section = match rest[..] {
         [] => None,
         ["--only", "tenants"] if !quick => Some("tenants"),
@@ -346,7 +346,10 @@ fn write_top(report: &str) -> Res<()> {
     println!("{report}");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let rest = text.find(tenants::MARK_START).map_or("", |at| &text[at..]);
+    // Without the mark the file is not one this bench wrote: kept whole.
+    let rest = text
+        .find(tenants::MARK_START)
+        .map_or(text.as_str(), |at| &text[at..]);
     std::fs::write(&path, format!("{}\n\n{rest}", report.trim_end()))?;
     progress(format!("wrote a to j in {}", path.display()));
     Ok(())

@@ -377,7 +377,6 @@ mod tests {
             .collect()
     }
 
-    /// Users in each tenant: the demo state, tenants first.
     /// `/` and "a" typed: the first batch the search asks for.
     fn search_for_a(state: &mut State) -> BatchId {
         press(state, KeyCode::Char('/'));
@@ -408,6 +407,7 @@ mod tests {
         crate::fixtures::frame_text(terminal.backend().buffer())
     }
 
+    /// Users in each tenant: the demo state, tenants first.
     fn per_tenant() -> State {
         let mut state = demo_state();
         state.tenants.per_tenant = true;
