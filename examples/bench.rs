@@ -33,7 +33,7 @@
 //!
 //! `--server` (with a whole run or `--only 10k`): section l's two databases
 //! live on a server kept between runs (its socket directory and port;
-//! superuser `postgres`, `pg_stat_statements` preloaded), built once and
+//! a superuser role `tenantscope`, `pg_stat_statements` preloaded), built once and
 //! then reused, since article_10k takes minutes to build.
 //!
 //! (c) to (g) drive the real event loop (`run_loop`) on a `TestBackend` in
@@ -152,7 +152,7 @@ const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --o
   --only orders   k. a user with 100,000 order lines; its section of BENCHMARKS.md
   --only 10k      l. 10,000 tenant schemas, two layouts; its section of BENCHMARKS.md
   --server DIR:PORT  (with a whole run or --only 10k) l. on a server kept between
-                  runs (socket directory DIR, superuser postgres, pg_stat_statements
+                  runs (socket directory DIR, superuser role tenantscope, pg_stat_statements
                   preloaded): its databases are built once, then reused";
 
 /// The one check `--only X` asks for, if any: the others are not measured

@@ -981,8 +981,8 @@ fn checks(figures: &[Figures]) -> Vec<Check> {
                 (Some(a), Some(b), Some(c)) => format!(
                     "measured: the CLI's `users --limit 100` (cache hit, the same page, no \
                      terminal) takes {} here; the dashboard adds {:.1} ms to it (a runtime of \
-                     two workers, a pool, the tenant catalogue and the user count before the \
-                     first frame), psql in the pty {}",
+                     two workers, a pool, the terminal; its first frame waits for the first \
+                     page and that page's tenants only), psql in the pty {}",
                     ms(c),
                     ms_of(a) - ms_of(c),
                     ms(b)
