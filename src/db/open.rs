@@ -369,7 +369,11 @@ async fn first_connection(
         }
     };
     match first {
-        Ok(first) => drop(first),
+        // Back in the pool before the caller's first read: dropped, it
+        // would return on a task of its own, which a one-thread runtime
+        // (the CLI's) runs only later, so that read would open a second
+        // connection (a server backend's start, for nothing).
+        Ok(mut first) => first.return_to_pool().await,
         Err(sqlx::Error::PoolTimedOut)
             if grant.was_held_back() || super::grant::answers(options).await =>
         {
