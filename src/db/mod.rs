@@ -618,35 +618,8 @@ impl Database {
         for (node, group) in &groups {
             if node.is_none() {
                 // One server: the batches side by side, in their order.
-                let chunks: Vec<_> = group.chunks(size.max(1)).collect();
-                let answers = self
-                    .side_by_side(
-                        chunks
-                            .iter()
-                            .map(|chunk| self.union_rows::<R>(chunk, &arrays, handle))
-                            .collect(),
-                    )
-                    .await;
-                // Batches the server refused go again tenant by tenant, all
-                // of them at once: locked tenants spread over several
-                // batches cost one more lock timeout, not one each.
-                let mut refused: Vec<(usize, String)> = Vec::new();
-                for (chunk, answer) in chunks.into_iter().zip(answers) {
-                    match answer {
-                        Ok(batch) => rows.extend(batch),
-                        Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
-                            refused.extend_from_slice(chunk)
-                        }
-                        Err(e @ sqlx::Error::Database(_)) => {
-                            failed.push((chunk[0].0, self.error(e)))
-                        }
-                        Err(e) => return Err(self.error(e)),
-                    }
-                }
-                if !refused.is_empty() {
-                    self.tenant_by_tenant(&refused, &arrays, handle, &mut rows, &mut failed)
-                        .await?;
-                }
+                self.side_by_side_batches(group, size, &arrays, handle, &mut rows, &mut failed)
+                    .await?;
                 continue;
             }
             let mut down: Option<DbError> = None;
@@ -703,6 +676,49 @@ impl Database {
         // In the selects' order, whichever batch failed first.
         failed.sort_by_key(|(index, _)| *index);
         Ok((rows, failed))
+    }
+
+    /// [`Database::tenant_batches`] on one server: the batches side by
+    /// side; the tenants of every batch the server refused again one by
+    /// one, all at once, so locked tenants spread over several batches
+    /// cost one more lock timeout, not one each.
+    async fn side_by_side_batches<R>(
+        &self,
+        group: &[(usize, String)],
+        size: usize,
+        arrays: &std::sync::Arc<Vec<Vec<Option<String>>>>,
+        handle: Option<&QueryHandle>,
+        rows: &mut Vec<R>,
+        failed: &mut Vec<(usize, DbError)>,
+    ) -> Result<(), DbError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
+    {
+        let chunks: Vec<_> = group.chunks(size.max(1)).collect();
+        let answers = self
+            .side_by_side(
+                chunks
+                    .iter()
+                    .map(|chunk| self.union_rows::<R>(chunk, arrays, handle))
+                    .collect(),
+            )
+            .await;
+        let mut refused: Vec<(usize, String)> = Vec::new();
+        for (chunk, answer) in chunks.into_iter().zip(answers) {
+            match answer {
+                Ok(batch) => rows.extend(batch),
+                Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
+                    refused.extend_from_slice(chunk)
+                }
+                Err(e @ sqlx::Error::Database(_)) => failed.push((chunk[0].0, self.error(e))),
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        if !refused.is_empty() {
+            self.tenant_by_tenant(&refused, arrays, handle, rows, failed)
+                .await?;
+        }
+        Ok(())
     }
 
     /// A batch the server refused, again tenant by tenant, all at once (as

@@ -261,72 +261,12 @@ impl Database {
             }
             // One rule for the whole matrix: a row is one item in every column.
             let rule = matrix_rule(setting, &tenants);
-            let names = &self.tables.names;
-            let (item_id, label) = (&names.item_id, &names.item_label);
-            let mut selects: Vec<(usize, String)> = Vec::new();
-            // Each tenant's select that keeps one item per key, read only
-            // for a tenant whose rows share a key (see below).
-            let mut exact_selects: Vec<(usize, String)> = Vec::new();
-            let mut failed = Vec::new();
-            let mut nodes = std::collections::HashMap::new();
-            for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
-                tenants.into_iter().enumerate()
-            {
-                if let Some(node) = node {
-                    nodes.insert(column, node.clone());
-                }
-                let has_key = match &rule {
-                    ItemRule::Id | ItemRule::IdOrDescription => *has_id,
-                    ItemRule::Description => *has_description,
-                    ItemRule::Column(key) => keys.contains(key),
-                };
-                if !has_key {
-                    // Without a description column a tenant has no row to show.
-                    if !matches!(rule, ItemRule::Description) {
-                        failed.push(TenantFailure {
-                            tenant: tenant.clone(),
-                            error: format!(
-                                "its items table has no {} column",
-                                crate::text::sanitize(rule.name())
-                            ),
-                        });
-                    }
-                    continue;
-                }
-                let price = if *has_price {
-                    exact_text(&format!("i.{}", names.item_price))
-                } else {
-                    "NULL::text".into()
-                };
-                let description = if matches!(rule, ItemRule::Description) {
-                    // The key is the description: not sent twice.
-                    "NULL::bytea".into()
-                } else if *has_description {
-                    // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
-                    raw(&format!("i.{label}"))
-                } else {
-                    "NULL::bytea".into()
-                };
-                // Two items with one key: the lowest id in text order.
-                let pick = if *has_id {
-                    format!(", i.{item_id}::text")
-                } else {
-                    String::new()
-                };
-                let key = self.item_key(&rule, "i");
-                // The schema is a server-quoted identifier; the column index is ours.
-                let columns = format!(
-                    "{column}::int4, {raw_key}, {description}, {price}
-                       FROM {schema}.{items} i WHERE {key} IS NOT NULL",
-                    raw_key = raw(&key),
-                    items = names.items,
-                );
-                selects.push((column, format!("(SELECT {columns})")));
-                exact_selects.push((
-                    column,
-                    format!("(SELECT DISTINCT ON ({key}) {columns} ORDER BY {key}{pick})"),
-                ));
-            }
+            let PriceSelects {
+                selects,
+                exact_selects,
+                mut failed,
+                nodes,
+            } = self.price_selects(&rule, tenants);
             type Row = (i32, LossyText, Option<LossyText>, Option<String>);
             // Every item as it is, unsorted: a sort per tenant (DISTINCT ON)
             // cost the server about as much again as reading the tables.
@@ -362,6 +302,82 @@ impl Database {
             Ok(PriceMatrix::from_rows(rule, columns, rows, failed))
         })
         .await
+    }
+
+    /// Each tenant's select of its items (by `rule`'s key, unsorted), and
+    /// the one that keeps one item per key (read only for a tenant whose
+    /// rows share a key); a tenant whose items table lacks the key fails.
+    fn price_selects(&self, rule: &ItemRule, tenants: Vec<&ItemsTable>) -> PriceSelects {
+        let names = &self.tables.names;
+        let (item_id, label) = (&names.item_id, &names.item_label);
+        let mut selects: Vec<(usize, String)> = Vec::new();
+        let mut exact_selects: Vec<(usize, String)> = Vec::new();
+        let mut failed = Vec::new();
+        let mut nodes = std::collections::HashMap::new();
+        for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
+            tenants.into_iter().enumerate()
+        {
+            if let Some(node) = node {
+                nodes.insert(column, node.clone());
+            }
+            let has_key = match rule {
+                ItemRule::Id | ItemRule::IdOrDescription => *has_id,
+                ItemRule::Description => *has_description,
+                ItemRule::Column(key) => keys.contains(key),
+            };
+            if !has_key {
+                // Without a description column a tenant has no row to show.
+                if !matches!(rule, ItemRule::Description) {
+                    failed.push(TenantFailure {
+                        tenant: tenant.clone(),
+                        error: format!(
+                            "its items table has no {} column",
+                            crate::text::sanitize(rule.name())
+                        ),
+                    });
+                }
+                continue;
+            }
+            let price = if *has_price {
+                exact_text(&format!("i.{}", names.item_price))
+            } else {
+                "NULL::text".into()
+            };
+            let description = if matches!(rule, ItemRule::Description) {
+                // The key is the description: not sent twice.
+                "NULL::bytea".into()
+            } else if *has_description {
+                // Not UTF-8 (SQL_ASCII): shown lossily, never failing the tenant.
+                raw(&format!("i.{label}"))
+            } else {
+                "NULL::bytea".into()
+            };
+            // Two items with one key: the lowest id in text order.
+            let pick = if *has_id {
+                format!(", i.{item_id}::text")
+            } else {
+                String::new()
+            };
+            let key = self.item_key(rule, "i");
+            // The schema is a server-quoted identifier; the column index is ours.
+            let columns = format!(
+                "{column}::int4, {raw_key}, {description}, {price}
+                   FROM {schema}.{items} i WHERE {key} IS NOT NULL",
+                raw_key = raw(&key),
+                items = names.items,
+            );
+            selects.push((column, format!("(SELECT {columns})")));
+            exact_selects.push((
+                column,
+                format!("(SELECT DISTINCT ON ({key}) {columns} ORDER BY {key}{pick})"),
+            ));
+        }
+        PriceSelects {
+            selects,
+            exact_selects,
+            failed,
+            nodes,
+        }
     }
 
     /// Each of `columns`' items table, as the catalog has it: schema, quoted
@@ -472,6 +488,14 @@ impl Database {
 }
 
 /// An items table as [`Database::items_tables`] reads it.
+/// [`Database::price_selects`]'s answer.
+struct PriceSelects {
+    selects: Vec<(usize, String)>,
+    exact_selects: Vec<(usize, String)>,
+    failed: Vec<TenantFailure>,
+    nodes: std::collections::HashMap<usize, String>,
+}
+
 type ItemsTable = (
     String,
     String,
