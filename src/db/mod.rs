@@ -583,23 +583,24 @@ impl Database {
     /// timeout) fails every tenant of that node with [`DbError::Node`],
     /// without asking again: a stopped or frozen worker costs one error or
     /// one timeout, and the other nodes' tenants still answer.
-    pub(super) async fn tenant_batches<R>(
+    pub(super) async fn tenant_batches<R: TenantRow>(
         &self,
         selects: &[(usize, String)],
         size: usize,
         arrays: &[&[Option<&str>]],
         handle: Option<&QueryHandle>,
         nodes: &HashMap<usize, String>,
-    ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
-    {
-        let arrays: std::sync::Arc<Vec<Vec<Option<String>>>> = std::sync::Arc::new(
-            arrays
-                .iter()
-                .map(|array| array.iter().map(|v| v.map(str::to_owned)).collect())
-                .collect(),
-        );
+    ) -> Result<(Vec<R>, Vec<(usize, DbError)>), DbError> {
+        let reads = BatchReads {
+            arrays: std::sync::Arc::new(
+                arrays
+                    .iter()
+                    .map(|array| array.iter().map(|v| v.map(str::to_owned)).collect())
+                    .collect(),
+            ),
+            // Batches side by side answer to one cancel.
+            handle: handle.map(QueryHandle::shared),
+        };
         // Grouped by node, in the order the nodes first appear.
         type Group<'a> = (Option<&'a String>, Vec<(usize, String)>);
         let mut groups: Vec<Group> = Vec::new();
@@ -610,113 +611,103 @@ impl Database {
                 None => groups.push((node, vec![select.clone()])),
             }
         }
-        let mut rows = Vec::new();
-        let mut failed = Vec::new();
-        // Batches side by side answer to one cancel.
-        let shared = handle.map(QueryHandle::shared);
-        let handle = shared.as_ref();
+        let mut out = Gathered {
+            rows: Vec::new(),
+            failed: Vec::new(),
+        };
         for (node, group) in &groups {
-            if node.is_none() {
+            match node {
                 // One server: the batches side by side, in their order.
-                self.side_by_side_batches(group, size, &arrays, handle, &mut rows, &mut failed)
-                    .await?;
-                continue;
-            }
-            let mut down: Option<DbError> = None;
-            for chunk in group.chunks(size.max(1)) {
-                if let (Some(node), Some(cause)) = (node, &down) {
-                    failed.extend(chunk.iter().map(|(index, _)| {
-                        (
-                            *index,
-                            DbError::Node {
-                                node: node.to_string(),
-                                cause: Box::new(cause.clone()),
-                            },
-                        )
-                    }));
-                    continue;
+                None => {
+                    self.side_by_side_batches(group, size, &reads, &mut out)
+                        .await?
                 }
-                match self.union_rows(chunk, &arrays, handle).await {
-                    Ok(batch) => rows.extend(batch),
-                    Err(e @ sqlx::Error::Database(_)) => {
-                        let error = self.error(e);
-                        match node {
-                            Some(node)
-                                if error.retryable()
-                                    && !matches!(error, DbError::Locked { .. }) =>
-                            {
-                                failed.extend(chunk.iter().map(|(index, _)| {
-                                    (
-                                        *index,
-                                        DbError::Node {
-                                            node: node.to_string(),
-                                            cause: Box::new(error.clone()),
-                                        },
-                                    )
-                                }));
-                                down = Some(error);
-                            }
-                            _ if chunk.len() > 1 => {
-                                self.tenant_by_tenant(
-                                    chunk,
-                                    &arrays,
-                                    handle,
-                                    &mut rows,
-                                    &mut failed,
-                                )
-                                .await?
-                            }
-                            _ => failed.push((chunk[0].0, error)),
-                        }
-                    }
-                    Err(e) => return Err(self.error(e)),
+                Some(node) => {
+                    self.node_batches(node, group, size, &reads, &mut out)
+                        .await?
                 }
             }
         }
         // In the selects' order, whichever batch failed first.
-        failed.sort_by_key(|(index, _)| *index);
-        Ok((rows, failed))
+        out.failed.sort_by_key(|(index, _)| *index);
+        Ok((out.rows, out.failed))
+    }
+
+    /// [`Database::tenant_batches`] on one Citus node: one batch after
+    /// another, and once the node is down (a retryable error that is not a
+    /// lock), its remaining tenants fail with [`DbError::Node`] unasked.
+    async fn node_batches<R: TenantRow>(
+        &self,
+        node: &str,
+        group: &[(usize, String)],
+        size: usize,
+        reads: &BatchReads,
+        out: &mut Gathered<R>,
+    ) -> Result<(), DbError> {
+        let on_node = |cause: &DbError| DbError::Node {
+            node: node.to_string(),
+            cause: Box::new(cause.clone()),
+        };
+        let mut down: Option<DbError> = None;
+        for chunk in group.chunks(size.max(1)) {
+            if let Some(cause) = &down {
+                out.failed
+                    .extend(chunk.iter().map(|(index, _)| (*index, on_node(cause))));
+                continue;
+            }
+            match self.union_rows(chunk, reads).await {
+                Ok(batch) => out.rows.extend(batch),
+                Err(e @ sqlx::Error::Database(_)) => {
+                    let error = self.error(e);
+                    if error.retryable() && !matches!(error, DbError::Locked { .. }) {
+                        out.failed
+                            .extend(chunk.iter().map(|(index, _)| (*index, on_node(&error))));
+                        down = Some(error);
+                    } else if chunk.len() > 1 {
+                        self.tenant_by_tenant(chunk, reads, out).await?
+                    } else {
+                        out.failed.push((chunk[0].0, error))
+                    }
+                }
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+        Ok(())
     }
 
     /// [`Database::tenant_batches`] on one server: the batches side by
     /// side; the tenants of every batch the server refused again one by
     /// one, all at once, so locked tenants spread over several batches
     /// cost one more lock timeout, not one each.
-    async fn side_by_side_batches<R>(
+    async fn side_by_side_batches<R: TenantRow>(
         &self,
         group: &[(usize, String)],
         size: usize,
-        arrays: &std::sync::Arc<Vec<Vec<Option<String>>>>,
-        handle: Option<&QueryHandle>,
-        rows: &mut Vec<R>,
-        failed: &mut Vec<(usize, DbError)>,
-    ) -> Result<(), DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
-    {
+        reads: &BatchReads,
+        out: &mut Gathered<R>,
+    ) -> Result<(), DbError> {
         let chunks: Vec<_> = group.chunks(size.max(1)).collect();
         let answers = self
             .side_by_side(
                 chunks
                     .iter()
-                    .map(|chunk| self.union_rows::<R>(chunk, arrays, handle))
+                    .map(|chunk| self.union_rows::<R>(chunk, reads))
                     .collect(),
             )
             .await;
         let mut refused: Vec<(usize, String)> = Vec::new();
         for (chunk, answer) in chunks.into_iter().zip(answers) {
             match answer {
-                Ok(batch) => rows.extend(batch),
+                Ok(batch) => out.rows.extend(batch),
                 Err(sqlx::Error::Database(_)) if chunk.len() > 1 => {
                     refused.extend_from_slice(chunk)
                 }
-                Err(e @ sqlx::Error::Database(_)) => failed.push((chunk[0].0, self.error(e))),
+                Err(e @ sqlx::Error::Database(_)) => out.failed.push((chunk[0].0, self.error(e))),
                 Err(e) => return Err(self.error(e)),
             }
         }
         if !refused.is_empty() {
-            self.tenant_by_tenant(&refused, arrays, handle, rows, failed)
-                .await?;
+            self.tenant_by_tenant(&refused, reads, out).await?;
         }
         Ok(())
     }
@@ -724,24 +715,17 @@ impl Database {
     /// A batch the server refused, again tenant by tenant, all at once (as
     /// many at a time as the pool grants): N locked tenants cost one
     /// lock_timeout, not N.
-    async fn tenant_by_tenant<R>(
+    async fn tenant_by_tenant<R: TenantRow>(
         &self,
         chunk: &[(usize, String)],
-        arrays: &std::sync::Arc<Vec<Vec<Option<String>>>>,
-        handle: Option<&QueryHandle>,
-        rows: &mut Vec<R>,
-        failed: &mut Vec<(usize, DbError)>,
-    ) -> Result<(), DbError>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static,
-    {
+        reads: &BatchReads,
+        out: &mut Gathered<R>,
+    ) -> Result<(), DbError> {
         let mut singles = tokio::task::JoinSet::new();
         for (at, select) in chunk.iter().enumerate() {
-            let (db, select, arrays) = (self.clone(), select.clone(), arrays.clone());
-            let handle = handle.cloned();
+            let (db, select, reads) = (self.clone(), select.clone(), reads.clone());
             singles.spawn(async move {
-                let one = std::slice::from_ref(&select);
-                let result = db.union_rows::<R>(one, &arrays, handle.as_ref());
+                let result = db.union_rows::<R>(std::slice::from_ref(&select), &reads);
                 (at, select.0, result.await)
             });
         }
@@ -756,8 +740,8 @@ impl Database {
         results.sort_by_key(|(at, _, _)| *at);
         for (_, index, result) in results {
             match result {
-                Ok(batch) => rows.extend(batch),
-                Err(e @ sqlx::Error::Database(_)) => failed.push((index, self.error(e))),
+                Ok(batch) => out.rows.extend(batch),
+                Err(e @ sqlx::Error::Database(_)) => out.failed.push((index, self.error(e))),
                 Err(e) => return Err(self.error(e)),
             }
         }
@@ -765,20 +749,16 @@ impl Database {
     }
 
     /// One batch of [`Database::tenant_batches`].
-    async fn union_rows<R>(
+    async fn union_rows<R: TenantRow>(
         &self,
         selects: &[(usize, String)],
-        arrays: &[Vec<Option<String>>],
-        handle: Option<&QueryHandle>,
-    ) -> Result<Vec<R>, sqlx::Error>
-    where
-        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-    {
-        let mut tx = self.batch_tx(handle).await?;
+        reads: &BatchReads,
+    ) -> Result<Vec<R>, sqlx::Error> {
+        let mut tx = self.batch_tx(reads.handle.as_ref()).await?;
         let sql = union_all(selects);
         // The SQL text differs per tenant set: keep it out of the statement cache.
         let mut query = sqlx::query_as(&sql).persistent(false);
-        for array in arrays {
+        for array in reads.arrays.iter() {
             query = query.bind(array.as_slice());
         }
         let rows = query.fetch_all(&mut *tx).await?;
@@ -896,6 +876,31 @@ pub(crate) async fn in_order<F: std::future::Future>(width: usize, jobs: Vec<F>)
         .buffered(width.max(1))
         .collect()
         .await
+}
+
+/// A row of a per-tenant batch ([`Database::tenant_batches`]).
+pub(super) trait TenantRow:
+    for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static
+{
+}
+
+impl<R> TenantRow for R where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + 'static
+{
+}
+
+/// What every batch of one [`Database::tenant_batches`] call binds (the
+/// arrays) and answers to (the cancel handle), shared by its tasks.
+#[derive(Clone)]
+struct BatchReads {
+    arrays: std::sync::Arc<Vec<Vec<Option<String>>>>,
+    handle: Option<QueryHandle>,
+}
+
+/// The rows and the per-tenant failures gathered so far.
+struct Gathered<R> {
+    rows: Vec<R>,
+    failed: Vec<(usize, DbError)>,
 }
 
 #[cfg(test)]
