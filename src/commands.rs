@@ -80,9 +80,8 @@ async fn users(
     };
     let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let mut writer = output::UsersWriter::new(format, Destination::stdout(), out);
-    let passes = writer.passes();
     database
-        .stream_users(&query, schema.as_deref(), passes, &mut writer)
+        .stream_users(&query, schema.as_deref(), &mut writer)
         .await?;
     let (_, invalid_utf8) = writer.finish();
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
@@ -135,9 +134,8 @@ async fn orders(
         headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
     let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let mut writer = output::OrdersWriter::new(&user, &catalog, &headers, format, to, out);
-    let passes = writer.passes();
     database
-        .stream_orders(&user, choice.tenant.as_deref(), passes, &mut writer)
+        .stream_orders(&user, choice.tenant.as_deref(), &mut writer)
         .await?;
     writer.finish();
     Ok(String::new())

@@ -586,9 +586,8 @@ async fn streamed_users_output_is_the_in_memory_rendering() {
             assert_eq!(stdout(&streamed), expected, "{args:?} {name}");
             // On a terminal (escaped, tables cut), in the library.
             let mut writer = UsersWriter::new(format, Destination::Terminal, Vec::new());
-            let passes = writer.passes();
             database
-                .stream_users(query, *tenant, passes, &mut writer)
+                .stream_users(query, *tenant, &mut writer)
                 .await
                 .unwrap();
             let (shown, _) = writer.finish();
@@ -609,9 +608,8 @@ async fn streamed_users_output_is_the_in_memory_rendering() {
     assert!(users.is_empty());
     for format in [Format::Table, Format::Csv, Format::Json] {
         let mut writer = UsersWriter::new(format, Destination::PipeOrFile, Vec::new());
-        let passes = writer.passes();
         database
-            .stream_users(&none, None, passes, &mut writer)
+            .stream_users(&none, None, &mut writer)
             .await
             .unwrap();
         let (text, _) = writer.finish();

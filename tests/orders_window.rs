@@ -344,12 +344,17 @@ async fn the_cli_streams_every_line_with_the_totals() {
 /// begin, its line count, the totals (after which pass).
 #[derive(Default)]
 struct Recorded {
+    passes: u8,
     lines: Vec<usize>,
     totals: Option<(usize, OrdersTotals)>,
     begun_with_totals: Vec<bool>,
 }
 
 impl OrderSink for Recorded {
+    fn passes(&self) -> u8 {
+        self.passes
+    }
+
     fn begin(&mut self, _pass: u8, report: &OrdersReport) -> bool {
         self.begun_with_totals.push(report.totals_known);
         self.lines.push(0);
@@ -370,10 +375,11 @@ impl OrderSink for Recorded {
 }
 
 async fn streamed(db: &Database, user: &User, compare: Option<&str>, passes: u8) -> Recorded {
-    let mut sink = Recorded::default();
-    db.stream_orders(user, compare, passes, &mut sink)
-        .await
-        .unwrap();
+    let mut sink = Recorded {
+        passes,
+        ..Recorded::default()
+    };
+    db.stream_orders(user, compare, &mut sink).await.unwrap();
     sink
 }
 

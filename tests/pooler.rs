@@ -161,8 +161,7 @@ async fn a_stream_meeting_the_first_pooler_conflict_is_retried() {
     assert!(!db.pooler_mode(), "no conflict yet");
     leave_named_statements(&pooler, &test_db.name).await;
     let mut writer = UsersWriter::new(Format::Csv, Destination::PipeOrFile, Vec::new());
-    let passes = writer.passes();
-    db.stream_users(&UserQuery::default(), None, passes, &mut writer)
+    db.stream_users(&UserQuery::default(), None, &mut writer)
         .await
         .expect("retried in pooler mode");
     assert!(db.pooler_mode(), "the stream met the conflict");

@@ -435,7 +435,7 @@ async fn write_orders_csv<W: Write + Send>(
     let out = KeptError::new(io::BufWriter::with_capacity(EXPORT_BUFFER, out));
     let mut writer = OrdersWriter::new(user, catalog, &headers, Format::Csv, to, out);
     let read = db
-        .stream_orders(user, compare.as_deref(), 1, &mut writer)
+        .stream_orders(user, compare.as_deref(), &mut writer)
         .await;
     // Flushed here: a write that failed stopped the reading quietly.
     let out = writer.finish();

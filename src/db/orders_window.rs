@@ -16,6 +16,11 @@ const STREAM_BATCH: usize = 5_000;
 
 /// Where [`Database::stream_orders`] hands the lines, pass by pass.
 pub trait OrderSink {
+    /// How many passes over the lines this sink needs (a table: its
+    /// widths, then its lines).
+    fn passes(&self) -> u8 {
+        1
+    }
     /// Pass `pass` (from 0) begins; `report` has the comparison and how
     /// it was made (its `lines` are empty), and the totals from the second
     /// pass on (before, `totals_known` is false).
@@ -262,8 +267,9 @@ impl Database {
     /// A user's orders for the CLI, handed to `sink` line by line as they
     /// are read through a cursor in one read transaction, fetched
     /// [`STREAM_BATCH`] lines at a time (each FETCH its own statement
-    /// under the statement timeout), `passes` times over the same lines (a
-    /// table's widths, then its lines). The totals are summed in memory
+    /// under the statement timeout), as many times over the same lines as
+    /// the sink asks ([`OrderSink::passes`]: a table's widths, then its
+    /// lines). The totals are summed in memory
     /// during the first pass ([`LinesTotals`], as [`OrdersReport::new`]
     /// sums them) and handed over after its last line: the join runs once,
     /// not once more for [`Database::orders_totals`]'s aggregate. Memory
@@ -272,12 +278,10 @@ impl Database {
         &self,
         user: &User,
         compare: Option<&str>,
-        passes: u8,
         sink: &mut (dyn OrderSink + Send),
     ) -> Result<(), DbError> {
-        let args = (user, compare, passes, sink);
-        self.retried_stream(args, |db, (user, compare, passes, sink), told| {
-            Box::pin(db.stream_orders_once(user, *compare, *passes, *sink, told))
+        self.retried_stream((user, compare, sink), |db, (user, compare, sink), told| {
+            Box::pin(db.stream_orders_once(user, *compare, *sink, told))
         })
         .await
     }
@@ -286,10 +290,10 @@ impl Database {
         &self,
         user: &User,
         compare: Option<&str>,
-        passes: u8,
         sink: &mut (dyn OrderSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
+        let passes = sink.passes();
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
         let plan = self.orders_plan(user, compare, None).await?;
         let mut tx = self.read_tx().await?;

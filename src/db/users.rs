@@ -679,8 +679,9 @@ impl Database {
     /// `sink` user by user as it is read: a cursor in one read transaction,
     /// fetched [`STREAM_BATCH`] rows at a time (each FETCH its own
     /// statement under the statement timeout, so a slow reader of the
-    /// output is never cut off), the whole list `passes` times over the
-    /// same rows (a table's widths, then its lines). Memory holds one
+    /// output is never cut off), the whole list as many times over the
+    /// same rows as the sink asks ([`UserSink::passes`]: a table's widths,
+    /// then its lines). Memory holds one
     /// batch, whatever the list's length.
     ///
     /// The tenant catalog (in the same transaction; after the first batch,
@@ -691,12 +692,10 @@ impl Database {
         &self,
         query: &UserQuery,
         tenant: Option<&str>,
-        passes: u8,
         sink: &mut (dyn UserSink + Send),
     ) -> Result<(), DbError> {
-        let args = (query, tenant, passes, sink);
-        self.retried_stream(args, |db, (query, tenant, passes, sink), told| {
-            Box::pin(db.stream_users_once(query, *tenant, *passes, *sink, told))
+        self.retried_stream((query, tenant, sink), |db, (query, tenant, sink), told| {
+            Box::pin(db.stream_users_once(query, *tenant, *sink, told))
         })
         .await
     }
@@ -705,10 +704,10 @@ impl Database {
         &self,
         query: &UserQuery,
         tenant: Option<&str>,
-        passes: u8,
         sink: &mut (dyn UserSink + Send),
         told: &mut bool,
     ) -> Result<(), DbError> {
+        let passes = sink.passes();
         let mut tx = self.read_tx().await?;
         let filter = query.filter.as_deref().filter(|f| !f.is_empty());
         let request = PageRequest {
@@ -1109,6 +1108,11 @@ impl<'q, O> KeysetBind<'q>
 /// What [`Database::stream_users`] hands the users to, pass by pass.
 /// Each method answers whether to go on (false: stop reading, quietly).
 pub trait UserSink {
+    /// How many passes over the users this sink needs (a table: its
+    /// widths, then its lines).
+    fn passes(&self) -> u8 {
+        1
+    }
     /// Pass `pass` (from 0) begins; `catalog` names the tenants.
     fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool;
     /// The next user of pass `pass`.

@@ -228,14 +228,6 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         }
     }
 
-    /// How many passes over the lines this format needs.
-    pub fn passes(&self) -> u8 {
-        match self.format {
-            Format::Table => 2,
-            Format::Csv | Format::Json => 1,
-        }
-    }
-
     fn writing(&self, pass: u8) -> bool {
         pass + 1 == self.passes()
     }
@@ -316,19 +308,17 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             cell.clear();
             value.write_plain(cell);
         }
-        let [quantity, price, total, compare_price, compare_total, difference] = &self.cells;
-        let fields = [
+        // The ids and names around the six number cells, as order_row has them.
+        let item = [
             line.item_id.as_deref().unwrap_or_default(),
             line.item.as_deref().unwrap_or("(missing item)"),
-            quantity,
-            price,
-            total,
-            compare_price,
-            compare_total,
-            difference,
+        ];
+        let compared = [
             line.compare_item_id.as_deref().unwrap_or_default(),
             self.compare_label.as_deref().unwrap_or_default(),
         ];
+        let numbers = self.cells.iter().map(String::as_str);
+        let fields = item.into_iter().chain(numbers).chain(compared);
         self.csv.write_fields(&mut self.out, self.to, fields)
     }
 
@@ -380,6 +370,13 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
 }
 
 impl<W: Write> OrderSink for OrdersWriter<'_, W> {
+    fn passes(&self) -> u8 {
+        match self.format {
+            Format::Table => 2,
+            Format::Csv | Format::Json => 1,
+        }
+    }
+
     fn begin(&mut self, pass: u8, report: &OrdersReport) -> bool {
         if self.head.is_none() {
             self.head = Some(report.without_lines());

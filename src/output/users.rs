@@ -174,14 +174,6 @@ impl<W: Write> UsersWriter<W> {
         }
     }
 
-    /// How many passes over the users this format needs.
-    pub fn passes(&self) -> u8 {
-        match self.format {
-            Format::Table => 2,
-            Format::Csv | Format::Json => 1,
-        }
-    }
-
     /// Values with invalid UTF-8 among the users written.
     pub fn invalid_utf8(&self) -> usize {
         self.invalid_utf8
@@ -212,6 +204,13 @@ impl<W: Write> UsersWriter<W> {
 }
 
 impl<W: Write> UserSink for UsersWriter<W> {
+    fn passes(&self) -> u8 {
+        match self.format {
+            Format::Table => 2,
+            Format::Csv | Format::Json => 1,
+        }
+    }
+
     fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool {
         self.catalog = catalog.clone();
         if !self.writing(pass) {
