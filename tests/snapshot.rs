@@ -454,3 +454,31 @@ async fn svg_rasterized_by_librsvg_keeps_every_column() {
     }
     assert!(letters > 200, "{text}");
 }
+
+/// Where users live in each tenant the app opens on the tenants pane,
+/// where `t`, `p` and `b` mean nothing: `--view health|prices|basket`
+/// drew the tenants pane. Each view is drawn, over all tenants' users.
+#[tokio::test]
+async fn every_view_is_drawn_where_the_app_opens_on_the_tenants_pane() {
+    let db = TestDatabase::empty().await;
+    for statement in tenantscope::fixtures::many_tenants_sql(3) {
+        db.run_sql(&statement).await;
+    }
+    let url = Some(db.url.as_str());
+    let tenants = ok(snapshot(
+        url,
+        &["--view", "tenants", "--size", "120x30"],
+        &[],
+    ));
+    for (view, title) in [
+        ("dashboard", "users"),
+        ("health", "tenant health"),
+        ("prices", "prices"),
+        ("basket", "basket"),
+    ] {
+        let frame = ok(snapshot(url, &["--view", view, "--size", "120x30"], &[]));
+        assert_ne!(frame, tenants, "{view}: the tenants pane was drawn");
+        let top = frame.lines().take(3).collect::<Vec<_>>().join("\n");
+        assert!(top.to_lowercase().contains(title), "{view}:\n{frame}");
+    }
+}

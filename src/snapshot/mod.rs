@@ -126,13 +126,18 @@ pub async fn frame(
     }
     let mut run = Run::start(db.clone(), state, args.size);
     run.settle().await?;
+    // Where users live in each tenant the app opens on the tenants pane:
+    // the other views are the dashboard's, over all tenants' users (`a`).
+    let on_tenants = run.state.view == View::Tenants;
+    if on_tenants && args.view != SnapshotView::Tenants {
+        run.key(KeyCode::Char('a')).await?;
+    }
     match args.view {
         SnapshotView::Dashboard => {}
         SnapshotView::Health => run.key(KeyCode::Char('t')).await?,
         SnapshotView::Prices => run.key(KeyCode::Char('p')).await?,
         SnapshotView::Basket => run.key(KeyCode::Char('b')).await?,
-        // Where users live in each tenant the dashboard opens there already.
-        SnapshotView::Tenants if run.state.view == View::Tenants => {}
+        SnapshotView::Tenants if on_tenants => {}
         SnapshotView::Tenants => run.key(KeyCode::Char('T')).await?,
     }
     let mut terminal = Terminal::new(TestBackend::new(args.size.0, args.size.1))
