@@ -197,8 +197,8 @@ async fn a_sampled_catalogue_detects_what_reading_every_schema_did() {
     assert_eq!(detection.kind, TenancyLayout::DjangoTenants);
     let expected: Vec<String> = (1..=120).map(|i| format!("t{i:04}")).collect();
     assert_eq!(detection.tenants, expected);
-    assert_eq!(detection.missing_schemas, ["gone"]);
-    assert_eq!(detection.unregistered_schemas, ["half", "stray"]);
+    assert_eq!(detection.registry.missing_schemas, ["gone"]);
+    assert_eq!(detection.registry.unregistered_schemas, ["half", "stray"]);
     assert_eq!(detection.model.schemas.ignore, ["extensions"]);
     assert_eq!(detection.model.items.table, "shop_item");
     assert_eq!(detection.model.orders.table, "shop_order");
@@ -326,8 +326,14 @@ async fn schemas_that_are_not_tenants_do_not_hide_the_tenants() {
         let detection = connected(&db, None).await;
         assert_eq!(detection.kind, alone.kind, "{:?}", detection.reasons);
         assert_eq!(detection.tenants, alone.tenants, "{:?}", detection.reasons);
-        assert_eq!(detection.missing_schemas, alone.missing_schemas);
-        assert_eq!(detection.unregistered_schemas, alone.unregistered_schemas);
+        assert_eq!(
+            detection.registry.missing_schemas,
+            alone.registry.missing_schemas
+        );
+        assert_eq!(
+            detection.registry.unregistered_schemas,
+            alone.registry.unregistered_schemas
+        );
         assert_eq!(detection.model.items, alone.model.items);
         assert_eq!(detection.model.orders, alone.model.orders);
         assert_eq!(detection.model.users, alone.model.users);

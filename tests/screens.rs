@@ -1010,7 +1010,7 @@ fn registry_findings() -> (
     tenantscope::db::tenancy::FrameworkChecks,
 ) {
     use tenantscope::db::tenancy::{
-        FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck,
+        FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, RegistrySchemas,
     };
     use tenantscope::db::{
         ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus,
@@ -1085,9 +1085,11 @@ fn registry_findings() -> (
     let checks = FrameworkChecks {
         registry: Some(RegistryCheck {
             table: "customers_client".into(),
-            missing_schemas: vec!["hooli".into()],
-            unregistered_schemas: vec!["leftover".into()],
-            static_schemas: vec!["www".into()],
+            schemas: RegistrySchemas {
+                missing_schemas: vec!["hooli".into()],
+                unregistered_schemas: vec!["leftover".into()],
+                static_schemas: vec!["www".into()],
+            },
         }),
         ledger: Some(LedgerCheck {
             table: "django_migrations".into(),

@@ -177,7 +177,7 @@ impl RowSet<'_> {
             registry.table
         );
         self.flag(
-            &registry.missing_schemas,
+            &registry.schemas.missing_schemas,
             RowKind::NoSchema,
             Severity::Error,
             &text,
@@ -228,12 +228,17 @@ impl RowSet<'_> {
         let table = &registry.table;
         let text = format!("holds tenant tables, but {table} does not list it");
         let kind = RowKind::Unregistered;
-        self.flag(&registry.unregistered_schemas, kind, Severity::Error, &text);
+        self.flag(
+            &registry.schemas.unregistered_schemas,
+            kind,
+            Severity::Error,
+            &text,
+        );
         let text = format!(
             "not in {table}: django-pgschemas' static tenant or clone reference (ignore_schemas)"
         );
         self.flag(
-            &registry.static_schemas,
+            &registry.schemas.static_schemas,
             RowKind::Static,
             Severity::Note,
             &text,

@@ -434,26 +434,26 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
     };
     let mut out = String::new();
     if let Some(registry) = &checks.registry {
-        if !registry.missing_schemas.is_empty() {
+        if !registry.schemas.missing_schemas.is_empty() {
             out.push_str(&format!(
                 "\nRegistered in {} with no schema: {}\n",
                 text::sanitize(&registry.table),
-                list(&registry.missing_schemas)
+                list(&registry.schemas.missing_schemas)
             ));
         }
-        if !registry.unregistered_schemas.is_empty() {
+        if !registry.schemas.unregistered_schemas.is_empty() {
             out.push_str(&format!(
                 "\nSchemas with the tenant tables that {} does not list: {}\n",
                 text::sanitize(&registry.table),
-                list(&registry.unregistered_schemas)
+                list(&registry.schemas.unregistered_schemas)
             ));
         }
-        if !registry.static_schemas.is_empty() {
+        if !registry.schemas.static_schemas.is_empty() {
             out.push_str(&format!(
                 "\nNot in {}, taken for django-pgschemas' static tenants or clone reference \
                  (ignore_schemas): {}\n",
                 text::sanitize(&registry.table),
-                list(&registry.static_schemas)
+                list(&registry.schemas.static_schemas)
             ));
         }
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
 use super::catalog_read::{detect_with_names, sampled_schemas, SAMPLE};
+use super::checks::RegistrySchemas;
 use super::detect::{Detection, TenancyLayout};
 use super::{guard, TenancyModel};
 use crate::db::sql;
@@ -103,9 +104,8 @@ struct Entry {
     model: String,
     empty_keys: Vec<String>,
     tenants: Vec<String>,
-    missing_schemas: Vec<String>,
-    unregistered_schemas: Vec<String>,
-    static_schemas: Vec<String>,
+    #[serde(flatten)]
+    registry: RegistrySchemas,
     reasons: Vec<String>,
     guesses: Vec<String>,
 }
@@ -130,9 +130,7 @@ impl Entry {
             kind: self.kind,
             model,
             tenants: self.tenants.clone(),
-            missing_schemas: self.missing_schemas.clone(),
-            unregistered_schemas: self.unregistered_schemas.clone(),
-            static_schemas: self.static_schemas.clone(),
+            registry: self.registry.clone(),
             reasons: self.reasons.clone(),
             guesses: self.guesses.clone(),
         })
@@ -298,9 +296,7 @@ pub async fn detect_cached(
             model: detection.model.to_toml(),
             empty_keys: empty_keys(&detection.model),
             tenants: detection.tenants.clone(),
-            missing_schemas: detection.missing_schemas.clone(),
-            unregistered_schemas: detection.unregistered_schemas.clone(),
-            static_schemas: detection.static_schemas.clone(),
+            registry: detection.registry.clone(),
             reasons: detection.reasons.clone(),
             guesses: detection.guesses.clone(),
         };

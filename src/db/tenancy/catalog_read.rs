@@ -497,16 +497,16 @@ impl Detection {
             self.tenants.len(),
             list(&self.tenants)
         ));
-        if !self.missing_schemas.is_empty() {
+        if !self.registry.missing_schemas.is_empty() {
             out.push_str(&format!(
                 "detect: registered but no schema: {}\n",
-                list(&self.missing_schemas)
+                list(&self.registry.missing_schemas)
             ));
         }
-        if !self.unregistered_schemas.is_empty() {
+        if !self.registry.unregistered_schemas.is_empty() {
             out.push_str(&format!(
                 "detect: schema nobody registered: {}\n",
-                list(&self.unregistered_schemas)
+                list(&self.registry.unregistered_schemas)
             ));
         }
         for guess in &self.guesses {

@@ -6,23 +6,36 @@
 use crate::model::TABLE_KINDS;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{Database, DbError};
 
 /// Tenant ledgers read per statement.
 pub const LEDGER_BATCH: usize = 200;
 
+/// The registry against the schemas, both ways: what detection found
+/// (and its cache keeps) and what `health` checks again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistrySchemas {
+    /// Registered tenants whose schema does not exist.
+    pub missing_schemas: Vec<String>,
+    /// Schemas that hold the tenant tables (or some of them: a
+    /// half-deleted tenant) but nobody registered.
+    pub unregistered_schemas: Vec<String>,
+    /// django-pgschemas: schemas holding the tenant tables that its
+    /// registry does not list, taken for the static tenants and the clone
+    /// reference its settings name (the database cannot tell them from a
+    /// tenant whose row was deleted): put in `ignore_schemas`, not a finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub static_schemas: Vec<String>,
+}
+
 /// Registered tenants with no schema, and tenant-like schemas nobody registered.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RegistryCheck {
     pub table: String,
-    pub missing_schemas: Vec<String>,
-    pub unregistered_schemas: Vec<String>,
-    /// django-pgschemas: ignored schemas holding the tenant tables, taken
-    /// by detection for static tenants or the clone reference (not a finding).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub static_schemas: Vec<String>,
+    #[serde(flatten)]
+    pub schemas: RegistrySchemas,
 }
 
 /// Where a tenant's ledger stands against the others (or `--reference`).
@@ -82,16 +95,16 @@ impl FrameworkChecks {
     pub fn findings(&self) -> Vec<String> {
         let mut found = Vec::new();
         if let Some(r) = &self.registry {
-            if !r.missing_schemas.is_empty() {
+            if !r.schemas.missing_schemas.is_empty() {
                 found.push(format!(
                     "{} registered tenant(s) with no schema",
-                    r.missing_schemas.len()
+                    r.schemas.missing_schemas.len()
                 ));
             }
-            if !r.unregistered_schemas.is_empty() {
+            if !r.schemas.unregistered_schemas.is_empty() {
                 found.push(format!(
                     "{} schema(s) nobody registered",
-                    r.unregistered_schemas.len()
+                    r.schemas.unregistered_schemas.len()
                 ));
             }
         }
@@ -318,18 +331,21 @@ impl Database {
         .map_err(|e| self.error(e))?;
         Ok(RegistryCheck {
             table: table.to_string(),
-            missing_schemas: lossy(missing),
-            unregistered_schemas: lossy(unregistered),
-            static_schemas: self
-                .detection()
-                .map(|d| {
-                    d.static_schemas
-                        .iter()
-                        .filter(|s| model.schemas.ignore.contains(s))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default(),
+            schemas: RegistrySchemas {
+                missing_schemas: lossy(missing),
+                unregistered_schemas: lossy(unregistered),
+                static_schemas: self
+                    .detection()
+                    .map(|d| {
+                        d.registry
+                            .static_schemas
+                            .iter()
+                            .filter(|s| model.schemas.ignore.contains(s))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
         })
     }
 }

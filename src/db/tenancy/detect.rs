@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::checks::RegistrySchemas;
 use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
 
 /// One table (or view) and its columns, with whether each is text.
@@ -115,16 +116,8 @@ pub struct Detection {
     pub model: TenancyModel,
     /// Tenant schemas (registered and present, or discovered).
     pub tenants: Vec<String>,
-    /// Registered tenants whose schema does not exist.
-    pub missing_schemas: Vec<String>,
-    /// Schemas that hold the tenant tables (or some of them: a
-    /// half-deleted tenant) but nobody registered.
-    pub unregistered_schemas: Vec<String>,
-    /// django-pgschemas: schemas holding the tenant tables that its
-    /// registry does not list, taken for the static tenants and the clone
-    /// reference its settings name (the database cannot tell them from a
-    /// tenant whose row was deleted): put in `ignore_schemas`.
-    pub static_schemas: Vec<String>,
+    #[serde(flatten)]
+    pub registry: RegistrySchemas,
     /// Why, one line each, for stderr.
     pub reasons: Vec<String>,
     /// Where detection had to choose, the choice and the others.
@@ -328,9 +321,11 @@ pub fn classify(
         kind,
         model,
         tenants,
-        missing_schemas: missing,
-        unregistered_schemas: found.unregistered,
-        static_schemas: found.static_schemas,
+        registry: RegistrySchemas {
+            missing_schemas: missing,
+            unregistered_schemas: found.unregistered,
+            static_schemas: found.static_schemas,
+        },
         reasons,
         guesses,
     }

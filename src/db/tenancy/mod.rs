@@ -20,7 +20,8 @@ pub use crate::model::{
 pub use cache::cache_dir;
 pub use catalog_read::detect;
 pub use checks::{
-    FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, LEDGER_BATCH,
+    FrameworkChecks, LedgerCheck, LedgerDrift, LedgerStatus, RegistryCheck, RegistrySchemas,
+    LEDGER_BATCH,
 };
 pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, TenancyLayout};
