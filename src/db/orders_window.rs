@@ -18,9 +18,7 @@ const STREAM_BATCH: usize = 5_000;
 pub trait OrderSink {
     /// How many passes over the lines this sink needs (a table: its
     /// widths, then its lines).
-    fn passes(&self) -> u8 {
-        1
-    }
+    fn passes(&self) -> u8;
     /// Pass `pass` (from 0) begins; `report` has the comparison and how
     /// it was made (its `lines` are empty), and the totals from the second
     /// pass on (before, `totals_known` is false).

@@ -1110,9 +1110,7 @@ impl<'q, O> KeysetBind<'q>
 pub trait UserSink {
     /// How many passes over the users this sink needs (a table: its
     /// widths, then its lines).
-    fn passes(&self) -> u8 {
-        1
-    }
+    fn passes(&self) -> u8;
     /// Pass `pass` (from 0) begins; `catalog` names the tenants.
     fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool;
     /// The next user of pass `pass`.

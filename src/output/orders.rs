@@ -308,7 +308,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             cell.clear();
             value.write_plain(cell);
         }
-        // The ids and names around the six number cells, as order_row has them.
+        // The ids and names around the six number cells.
         let item = [
             line.item_id.as_deref().unwrap_or_default(),
             line.item.as_deref().unwrap_or("(missing item)"),

@@ -116,6 +116,8 @@ pub struct Detection {
     pub model: TenancyModel,
     /// Tenant schemas (registered and present, or discovered).
     pub tenants: Vec<String>,
+    /// Registered tenants without a schema, schemas nobody registered,
+    /// and django-pgschemas' static schemas.
     #[serde(flatten)]
     pub registry: RegistrySchemas,
     /// Why, one line each, for stderr.
