@@ -661,8 +661,8 @@ const CLI_ROW: &str = "j. `tenantscope users --limit 100` ([tenancy] configured)
      rows, p50 / p90 of 40 each, interleaved";
 const CLI_HOW: &str = "j. Process start to exit, output to a pipe: `tenantscope --config <file> \
      --database-url <url> users --limit 100`, the file saying `[tenancy] layout = \"article\"` \
-     (one connection on a current-thread runtime: the users table in one transaction, then the \
-     page and the tenant catalog in another), the same without a config file (detection's \
+     and `detect = false` (one connection on a current-thread runtime: the users table in one \
+     transaction, then the page and the tenant catalog in another), the same without a config file (detection's \
      one catalog statement first, in the first transaction), and `psql -X -A -t -c \"SELECT id, name, \
      mail, organization_id, creation_timestamp FROM public.users ORDER BY name, id LIMIT \
      100\"` on the same socket, in turn, after 3 warm-up rounds; every output checked for the \
@@ -700,7 +700,9 @@ fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
     // As a support engineer who knows the layout has it: no detection.
     let config =
         std::env::temp_dir().join(format!("tenantscope-bench-{}.toml", std::process::id()));
-    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\n")?;
+    // `layout` alone refines detection (the cached model's fingerprint
+    // statement every run): `detect = false` says the layout is as given.
+    std::fs::write(&config, "[tenancy]\nlayout = \"article\"\ndetect = false\n")?;
     let ours = |config: Option<&Path>| {
         let mut ours = Command::new(bin);
         match config {

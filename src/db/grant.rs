@@ -14,8 +14,9 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, PgTransactionManager};
+use sqlx::{PgConnection, Postgres, TransactionManager};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How many connections may be out at once, shrunk to what was granted.
@@ -249,21 +250,66 @@ pub(super) fn not_granted(error: &sqlx::Error) -> bool {
 }
 
 /// A read transaction, holding its place among the granted connections.
+///
+/// Dropped, it ends as a sqlx `Transaction` does: its ROLLBACK is queued
+/// and the connection goes back to the pool on a task of its own, which
+/// sends it (with a ping); the place is given up after that. [`ReadTx::end`]
+/// instead awaits the return: the connection is idle in the pool when it
+/// returns, so a read that follows takes it instead of opening another.
 pub(crate) struct ReadTx {
-    tx: Transaction<'static, Postgres>,
-    _permit: Held,
+    /// `None` only once [`ReadTx::end`] has given the connection back.
+    conn: Option<PoolConnection<Postgres>>,
+    /// Its place among the granted connections, given up only once the
+    /// connection is back in the pool: whoever takes the place next finds
+    /// it idle there instead of opening another (which a pooler granting
+    /// one connection holds back until the connect timeout).
+    place: Option<Held>,
+}
+
+impl ReadTx {
+    /// Ends the transaction (ROLLBACK: every one here is read only) and
+    /// gives the connection back to the pool before returning, in one round
+    /// trip (the return's ping carries the ROLLBACK). Dropped, the return
+    /// runs on a task of its own that a one-thread runtime (the CLI's) polls
+    /// only later: a read that follows finds no idle connection and opens a
+    /// second (a new server backend) or waits on a timer, and
+    /// `Database::close` at exit polls until the connection is back.
+    pub(super) async fn end(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            PgTransactionManager::start_rollback(&mut conn);
+            conn.return_to_pool().await;
+        }
+    }
+}
+
+impl Drop for ReadTx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            PgTransactionManager::start_rollback(&mut conn);
+            let place = self.place.take();
+            // Floated in the pool now: if no runtime runs the return (one
+            // shutting down), the connection is closed when it is dropped.
+            let back = conn.return_to_pool();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    back.await;
+                    drop(place);
+                });
+            }
+        }
+    }
 }
 
 impl Deref for ReadTx {
     type Target = PgConnection;
     fn deref(&self) -> &PgConnection {
-        &self.tx
+        self.conn.as_ref().expect("a transaction not yet ended")
     }
 }
 
 impl DerefMut for ReadTx {
     fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.tx
+        self.conn.as_mut().expect("a transaction not yet ended")
     }
 }
 
@@ -290,11 +336,11 @@ pub(super) async fn begin(
                     .map_err(|_| sqlx::Error::PoolTimedOut)?,
             ),
         };
-        match pool.begin_with(sql.clone()).await {
-            Ok(tx) => {
+        match begin_on(pool, sql.clone()).await {
+            Ok(conn) => {
                 return Ok(ReadTx {
-                    tx,
-                    _permit: permit,
+                    conn: Some(conn),
+                    place: Some(permit),
                 })
             }
             Err(e) if not_granted(&e) => {
@@ -309,6 +355,17 @@ pub(super) async fn begin(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A pooled connection in a transaction begun with `sql`, as
+/// `Pool::begin_with` does (its `Transaction` cannot give the connection
+/// back to the pool in the foreground: see [`ReadTx::end`]).
+async fn begin_on(pool: &PgPool, sql: String) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    // What `Transaction::begin` does (so also its limit: dropped before
+    // BEGIN answers, nothing rolls back; see `Database::begin_read`).
+    PgTransactionManager::begin(&mut conn, Some(sql.into())).await?;
+    Ok(conn)
 }
 
 #[cfg(test)]

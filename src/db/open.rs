@@ -240,8 +240,8 @@ impl Database {
             )
             .await?;
         let mut tables = self.resolve_tables(&mut tx, &model).await?;
-        // Read only: dropped, it rolls back with the next statement.
-        drop(tx);
+        // Back in the pool before the command's first read (see `ReadTx::end`).
+        tx.end().await;
         tables.detection = detection;
         self.tables = Arc::new(tables);
         // A shared table with no registry is its own users source.

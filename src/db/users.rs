@@ -801,7 +801,9 @@ impl Database {
                 }
             }
         }
-        Database::end_read(tx);
+        // Back in the pool before the command ends: `Database::close` finds
+        // it idle instead of polling until its return task has run.
+        tx.end().await;
         Ok(())
     }
 
@@ -1214,6 +1216,45 @@ mod tests {
         assert_eq!(test_db.query_text(&check).await, "true");
         test_db.run_sql("DROP INDEX public.users_name_id_idx").await;
         assert_eq!(test_db.query_text(&check).await, "false");
+        db.close().await;
+    }
+
+    /// A sink counting what it is told.
+    #[derive(Default)]
+    struct Count(usize);
+
+    impl UserSink for Count {
+        fn begin(&mut self, _: u8, _: &TenantCatalog) -> bool {
+            true
+        }
+        fn user(&mut self, _: u8, _: &User) -> bool {
+            self.0 += 1;
+            true
+        }
+    }
+
+    /// A command (the CLI's runtime: one thread) reads on one server
+    /// connection: the connect path's read transaction has given its
+    /// connection back to the pool when connecting returns, so the
+    /// command's first read takes that one (dropped, it went back on a task
+    /// of its own, run only later: the read opened a second connection, a
+    /// new server backend, or waited on a timer); and `users`' stream gives
+    /// its own back before it returns, so closing finds nothing on its way
+    /// back to wait for (it polled every millisecond).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_command_reads_on_one_connection_back_in_the_pool_between_reads() {
+        let test_db = crate::embedded::testing::TestDatabase::demo().await;
+        let db = test_db.connect().await;
+        let connections = |db: &Database| (db.pool.size(), db.pool.num_idle());
+        assert_eq!(connections(&db), (1, 1), "after connecting");
+        let mut sink = Count::default();
+        let query = UserQuery {
+            filter: None,
+            limit: Some(100),
+        };
+        db.stream_users(&query, None, 1, &mut sink).await.unwrap();
+        assert!(sink.0 > 0, "no users streamed");
+        assert_eq!(connections(&db), (1, 1), "after the stream");
         db.close().await;
     }
 

@@ -261,7 +261,8 @@ impl Database {
             }
             _ => None,
         };
-        Database::end_read(tx);
+        // Back in the pool before connecting returns (see `ReadTx::end`).
+        tx.end().await;
         self.apply_users_source(registry.as_ref(), &expr, tenant_filter, source);
         Ok(())
     }
