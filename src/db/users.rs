@@ -1224,6 +1224,9 @@ mod tests {
     struct Count(usize);
 
     impl UserSink for Count {
+        fn passes(&self) -> u8 {
+            1
+        }
         fn begin(&mut self, _: u8, _: &TenantCatalog) -> bool {
             true
         }
@@ -1252,7 +1255,7 @@ mod tests {
             filter: None,
             limit: Some(100),
         };
-        db.stream_users(&query, None, 1, &mut sink).await.unwrap();
+        db.stream_users(&query, None, &mut sink).await.unwrap();
         assert!(sink.0 > 0, "no users streamed");
         assert_eq!(connections(&db), (1, 1), "after the stream");
         db.close().await;
