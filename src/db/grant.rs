@@ -170,6 +170,11 @@ impl Held {
             back: None,
         }
     }
+
+    /// One of a load's reserved places (see [`Reserved`]).
+    fn is_reserved(&self) -> bool {
+        self.back.is_some()
+    }
 }
 
 impl Drop for Held {
@@ -253,7 +258,8 @@ pub(super) fn not_granted(error: &sqlx::Error) -> bool {
 ///
 /// Dropped, it ends as a sqlx `Transaction` does: its ROLLBACK is queued
 /// and the connection goes back to the pool on a task of its own, which
-/// sends it (with a ping); the place is given up after that. [`ReadTx::end`]
+/// sends it (with a ping); its own place is given up after that, a load's
+/// reserved place at once (see [`Reserved`]). [`ReadTx::end`]
 /// instead awaits the return: the connection is idle in the pool when it
 /// returns, so a read that follows takes it instead of opening another.
 pub(crate) struct ReadTx {
@@ -286,7 +292,13 @@ impl Drop for ReadTx {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             PgTransactionManager::start_rollback(&mut conn);
-            let place = self.place.take();
+            let mut place = self.place.take();
+            // A reserved place goes back to its load at once: the load's
+            // next statement side by side begins in the same poll, and would
+            // otherwise take the place left for other loads, or wait for one.
+            if place.as_ref().is_some_and(Held::is_reserved) {
+                drop(place.take());
+            }
             // Floated in the pool now: if no runtime runs the return (one
             // shutting down), the connection is closed when it is dropped.
             let back = conn.return_to_pool();
@@ -371,6 +383,35 @@ async fn begin_on(pool: &PgPool, sql: String) -> Result<PoolConnection<Postgres>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A statement side by side gives its reserved place back to its load
+    /// as its transaction drops, before the connection is back in the pool:
+    /// the load's next statement begins in the same poll and takes it (it
+    /// took the place left for other loads instead, or waited for one).
+    #[tokio::test]
+    async fn a_reserved_place_is_back_with_its_load_as_the_transaction_drops() {
+        let test_db = crate::embedded::testing::TestDatabase::demo().await;
+        let db = test_db.connect().await;
+        let reserved = db.reserve_batches(false);
+        let places = reserved.len();
+        assert!(places > 0, "a place to reserve");
+        let free = db.grant.free();
+        let load = reserved.clone();
+        reserved
+            .scope(async {
+                let tx = db.batch_tx(None).await.unwrap();
+                assert_eq!(
+                    load.len(),
+                    places - 1,
+                    "the statement took a reserved place"
+                );
+                drop(tx);
+                assert_eq!(load.len(), places, "back with the load at once");
+                assert_eq!(db.grant.free(), free, "no other place taken");
+            })
+            .await;
+        db.close().await;
+    }
 
     #[tokio::test]
     async fn an_ungranted_connection_shrinks_the_grant_to_the_others_out() {

@@ -802,8 +802,10 @@ impl Database {
             }
         }
         // Back in the pool before the command ends: `Database::close` finds
-        // it idle instead of polling until its return task has run.
-        tx.end().await;
+        // it idle instead of polling until its return task has run. Every
+        // row is written by now: a server that stops answering here costs
+        // the quit grace (the connection is then closed), not the deadline.
+        let _ = tokio::time::timeout(super::QUIT_GRACE, tx.end()).await;
         Ok(())
     }
 
@@ -1258,6 +1260,8 @@ mod tests {
         db.stream_users(&query, None, &mut sink).await.unwrap();
         assert!(sink.0 > 0, "no users streamed");
         assert_eq!(connections(&db), (1, 1), "after the stream");
+        let every_place = db.grant.size() as usize;
+        assert_eq!(db.grant.free(), every_place, "a place still held");
         db.close().await;
     }
 
