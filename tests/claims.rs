@@ -343,7 +343,10 @@ struct Pty {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
     chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-    screen: Vec<u8>,
+    /// The terminal as the program drew it: ratatui writes only the cells
+    /// that changed, so text on screen is not always contiguous in the
+    /// bytes written (a title finished in a later frame).
+    screen: vt100::Parser,
 }
 
 impl Pty {
@@ -386,24 +389,21 @@ impl Pty {
             child,
             stdin,
             chunks,
-            screen: Vec::new(),
+            screen: vt100::Parser::new(30, 120, 0),
         }
     }
 
-    /// Reads (up to 30 s) until the output so far, escape sequences left
-    /// out, contains `text`.
+    /// Reads (up to 30 s) until the screen shows `text` on one row.
     fn until(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !without_escapes(&String::from_utf8_lossy(&self.screen)).contains(text) {
+        while !self.screen.screen().contents().contains(text) {
             let wait = deadline.saturating_duration_since(Instant::now());
             match self.chunks.recv_timeout(wait) {
-                Ok(chunk) => self.screen.extend_from_slice(&chunk),
+                Ok(chunk) => self.screen.process(&chunk),
                 Err(e) => {
                     let _ = self.child.kill();
-                    let screen = without_escapes(&String::from_utf8_lossy(&self.screen));
-                    let tail: String = screen.chars().rev().take(1500).collect();
-                    let tail: String = tail.chars().rev().collect();
-                    panic!("no {text:?} on screen ({e}); its text ends: {tail}");
+                    let screen = self.screen.screen().contents();
+                    panic!("no {text:?} on screen ({e}); it shows:\n{screen}");
                 }
             }
         }
@@ -415,24 +415,6 @@ impl Pty {
         let status = self.child.wait().unwrap();
         assert_eq!(status.code(), Some(0));
     }
-}
-
-/// Terminal output without its CSI escape sequences (colours, moves).
-fn without_escapes(screen: &str) -> String {
-    let mut out = String::new();
-    let mut chars = screen.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-        } else if chars.next() == Some('[') {
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]
