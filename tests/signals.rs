@@ -864,7 +864,10 @@ fn q_ctrl_c_and_sigterm_quit_within_a_second_while_the_server_is_frozen() {
     let url = server.url("demo");
     for how in ["q", "Ctrl-C at the terminal", "kill -TERM"] {
         let mut session = Session::start("", &[("DATABASE_URL", url.as_str())]);
-        session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
+        // mid_dude's orders: drawn once the tenant catalogue is read, which
+        // `b` waits for (frozen before it, the basket never opens: a busy
+        // machine drew the users list and froze the server before it).
+        session.wait_for("mid_dude's orders", 0, |s| s.contains("Tesla"));
         let frozen = Frozen::freeze(&server);
         let before = session.screen.len();
         session.type_keys(b"b");
