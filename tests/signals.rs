@@ -197,6 +197,19 @@ fn wait_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// Whether `signal` waits, unread, for the process `pid`.
+fn pending(pid: Pid, signal: Signal) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let bit = 1u64 << (signal as i32 - 1);
+    status
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("SigPnd:")
+                .or(line.strip_prefix("ShdPnd:"))
+        })
+        .any(|mask| u64::from_str_radix(mask.trim(), 16).is_ok_and(|m| m & bit != 0))
+}
+
 /// The state letter of a process (`T` stopped, `S` sleeping…), if it exists.
 fn process_state(pid: Pid) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -516,6 +529,13 @@ fn ctrl_z_and_sigtstp_suspend_with_the_terminal_restored_and_redraw_on_resume() 
     let postgres = session.postgres_pid();
     let script = Pid::from_raw(session.script.id() as i32);
     for suspend in ["Ctrl-Z", "SIGTSTP"] {
+        // script(1) learns of its child's stops through SIGCHLD, which does
+        // not queue: a stop notice sent while the previous one (the child
+        // continued) is still unread merges into it and is lost, and script
+        // would never stop. On a busy machine script reads late.
+        wait_until("script(1) to read its child's last notice", || {
+            (!pending(script, Signal::SIGCHLD)).then_some(())
+        });
         let before = session.screen.len();
         match suspend {
             "Ctrl-Z" => session.type_keys(b"\x1a"),
