@@ -456,6 +456,19 @@ impl Database {
     /// A read transaction named `name` (when given), with `extra` (more
     /// `; SET LOCAL …`, our own text) in the same round trip.
     async fn begin_read(&self, name: Option<&str>, extra: &str) -> Result<ReadTx, DbError> {
+        self.begin_detached(name, extra)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// `BEGIN READ ONLY` with the statement timeout, `extra`, the name and
+    /// the Citus settings, in a task of its own: a load dropped
+    /// (superseded) while BEGIN is on its way would leave the connection
+    /// idle in a transaction, as sqlx queues its ROLLBACK only once BEGIN
+    /// has answered; behind a transaction pooler that pins a server
+    /// connection. The task finishes the BEGIN, then drops the
+    /// transaction: rolled back.
+    async fn begin_detached(&self, name: Option<&str>, extra: &str) -> Result<ReadTx, sqlx::Error> {
         let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}{extra}",
             self.statement_timeout_ms
@@ -465,18 +478,11 @@ impl Database {
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
         begin.push_str(&self.citus_settings());
-        // In a task of its own: a load dropped (superseded) while BEGIN is
-        // on its way would leave the connection idle in a transaction, as
-        // sqlx queues its ROLLBACK only once BEGIN has answered; behind a
-        // transaction pooler that pins a server connection. The task
-        // finishes the BEGIN, then drops the transaction: rolled back.
         let (pool, grant) = (self.pool.clone(), self.grant.clone());
         let reserved = grant::take_reserved();
-        match tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await }).await
-        {
-            Ok(begun) => begun.map_err(|e| self.error(e)),
-            Err(e) => Err(DbError::Query(format!("BEGIN did not finish: {e}"))),
-        }
+        tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await })
+            .await
+            .unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("BEGIN did not finish: {e}"))))
     }
 
     /// Ends a read transaction (every one here is READ ONLY) without
@@ -500,17 +506,12 @@ impl Database {
         &self,
         handle: Option<&QueryHandle>,
     ) -> Result<ReadTx, sqlx::Error> {
-        let mut begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL lock_timeout = {}",
-            self.statement_timeout_ms,
+        let lock_timeout = format!(
+            "; SET LOCAL lock_timeout = {}",
             lock_timeout_ms(self.statement_timeout_ms)
         );
-        if let Some(name) = handle.map(QueryHandle::next_name) {
-            // Our own text (hex digits, spaces), so quoting as a literal is enough.
-            begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
-        }
-        begin.push_str(&self.citus_settings());
-        grant::begin(&self.pool, &self.grant, begin, grant::take_reserved()).await
+        let name = handle.map(QueryHandle::next_name);
+        self.begin_detached(name.as_deref(), &lock_timeout).await
     }
 
     /// Citus: a worker that does not answer a new connection (frozen) is
@@ -933,5 +934,58 @@ mod tests {
         assert_eq!(in_order(2, jobs.collect()).await, [0, 1, 2]);
         let none: Vec<std::future::Ready<u8>> = Vec::new();
         assert!(in_order(3, none).await.is_empty());
+    }
+
+    /// A load dropped while its BEGIN runs on the server leaves no
+    /// connection idle in a transaction: the BEGIN finishes in a task of
+    /// its own and is rolled back. (Dropped with the load, its reply was
+    /// drained by the pool's ping, and the connection went back to the
+    /// pool inside the open transaction.) An advisory lock the test holds
+    /// keeps the BEGIN's round trip waiting on the server.
+    #[tokio::test]
+    async fn a_load_dropped_while_its_begin_runs_leaves_no_transaction_open() {
+        use sqlx::Connection;
+        use std::time::Duration;
+        let test_db = crate::embedded::testing::TestDatabase::demo().await;
+        let db = test_db.connect().await;
+        let mut holder = sqlx::PgConnection::connect_with(&test_db.options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("SELECT pg_advisory_lock(7125)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let waiting = "SELECT coalesce(min(pid), 0)::text FROM pg_stat_activity
+                        WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN READ ONLY%'";
+        let pid = tokio::select! {
+            _ = db.begin_detached(None, "; SELECT pg_advisory_xact_lock_shared(7125)") => {
+                panic!("the BEGIN answered while the lock was held")
+            }
+            pid = async {
+                loop {
+                    match test_db.query_text(waiting).await {
+                        pid if pid != "0" => break pid,
+                        _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+            } => pid,
+        };
+        // The load is dropped; its BEGIN answers now.
+        sqlx::raw_sql("SELECT pg_advisory_unlock(7125)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let state = format!(
+            "SELECT coalesce((SELECT state FROM pg_stat_activity WHERE pid = {pid}), 'gone')"
+        );
+        for step in 0.. {
+            match test_db.query_text(&state).await.as_str() {
+                "idle" | "gone" => break,
+                state => assert!(step < 500, "the dropped load's connection is {state}"),
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        holder.close().await.unwrap();
+        db.close().await;
     }
 }
