@@ -557,17 +557,26 @@ mod tests {
             }
         }
 
+        /// The rule as the docs say it, step by step: the exact product,
+        /// its trailing zeros dropped one at a time down to the price's
+        /// scale, or padded up to it.
         pub fn line_total(quantity: &Value, price: &Value) -> Value {
             let (Some(q), Some(p)) = (quantity.number(), price.number()) else {
                 return Value::Missing;
             };
-            let product = (q * p).normalized();
-            let scale = p.fractional_digit_count().max(0);
-            if product.fractional_digit_count() < scale {
-                Value::checked(product.with_scale(scale))
-            } else {
-                Value::checked(product)
+            let floor = p.fractional_digit_count().max(0);
+            let mut total = q * p;
+            while total.fractional_digit_count() > floor {
+                let shorter = total.with_scale(total.fractional_digit_count() - 1);
+                if shorter != total {
+                    break;
+                }
+                total = shorter;
             }
+            if total.fractional_digit_count() < floor {
+                total = total.with_scale(floor);
+            }
+            Value::checked(total)
         }
 
         pub fn minus(a: &Value, b: &Value) -> Value {
