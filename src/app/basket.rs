@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use crossterm::event::KeyCode;
-
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+    bind, export_key, navigation, reload_key, Action, Binding, KeyTable, Rows, ENTER, VIEW_END,
 };
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -87,7 +85,6 @@ impl Job {
 }
 
 use Action::*;
-use Key::Code;
 
 const NAV: [Binding; 6] = navigation(Rows {
     up: "tenant up",
@@ -98,12 +95,7 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 
 const OWN: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Enter)],
-        Choose,
-        "compare with this tenant",
-        true,
-    ),
+    bind(ENTER, Choose, "compare with this tenant", true),
     reload_key("price again", true),
     export_key(false),
 ];

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use crossterm::event::KeyCode;
-
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, ENTER, VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -378,7 +376,7 @@ impl Job {
 }
 
 use Action::*;
-use Key::{Char, Code};
+use Key::Char;
 
 const NAV: [Binding; 6] = navigation(Rows {
     up: "move up",
@@ -389,7 +387,7 @@ const NAV: [Binding; 6] = navigation(Rows {
 });
 
 const OWN: &[Binding] = &[
-    bind(&[Code(KeyCode::Enter)], Choose, "tenant's users", true),
+    bind(ENTER, Choose, "tenant's users", true),
     bind(&[Char('L')], ShowLeaks, "find leaked orders", true),
     bind(&[Char('f')], OnlyFindings, "only rows with findings", true),
     reload_key("reload", true),

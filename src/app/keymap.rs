@@ -135,6 +135,10 @@ impl Binding {
 /// groups can be shared between views.
 pub type KeyTable = &'static [&'static [Binding]];
 
+/// The keys most views bind alone.
+pub const ENTER: &[Key] = &[Code(KeyCode::Enter)];
+pub const ESC: &[Key] = &[Code(KeyCode::Esc)];
+
 pub const fn bind(
     keys: &'static [Key],
     action: Action,
@@ -211,7 +215,7 @@ pub const fn export_key(hint: bool) -> Binding {
 }
 
 pub const HELP_KEY: Binding = bind(&[Char('?')], ToggleHelp, "help", true);
-pub const BACK: Binding = bind(&[Code(KeyCode::Esc)], Back, "back", true);
+pub const BACK: Binding = bind(ESC, Back, "back", true);
 pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 
 /// Help, back to the dashboard and quit: the end of every full-screen view's table.
@@ -286,7 +290,7 @@ mod tests {
         assert_eq!(label(&[Ctrl('c')]), "Ctrl-C");
         assert_eq!(label(&[Code(KeyCode::Tab), Code(KeyCode::BackTab)]), "Tab");
         assert_eq!(label(&[Code(KeyCode::PageDown)]), "PgDn");
-        assert_eq!(label(&[Code(KeyCode::Enter)]), "Enter");
+        assert_eq!(label(ENTER), "Enter");
     }
 
     /// Help, back and quit lead; a spare hint comes after the others,

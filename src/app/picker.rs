@@ -13,7 +13,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 
 use super::input::LineInput;
-use super::keymap::{self, bind, Action, Binding, Key, KeyTable};
+use super::keymap::{self, bind, Action, Binding, Key, KeyTable, ENTER, ESC};
 use super::load::Cursor;
 use super::msg::{Delay, Effect};
 use super::state::State;
@@ -180,8 +180,8 @@ const fn keys(choose: &'static str) -> [Binding; 7] {
         bind(&[Code(KeyCode::Down)], Down, "move down", false),
         bind(&[Code(KeyCode::PageUp)], PageUp, "page up", false),
         bind(&[Code(KeyCode::PageDown)], PageDown, "page down", false),
-        bind(&[Code(KeyCode::Enter)], Choose, choose, true),
-        bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
+        bind(ENTER, Choose, choose, true),
+        bind(ESC, Back, "cancel", true),
         bind(&[Ctrl('c')], Quit, "quit", true),
     ]
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, VIEW_END,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, ENTER, VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -90,12 +90,7 @@ const OWN: &[Binding] = &[
         true,
     ),
     bind(&[Char('s')], ToggleSort, "sort by spread/name", true),
-    bind(
-        &[Code(KeyCode::Enter)],
-        ShowBuyers,
-        "users who ordered it",
-        true,
-    ),
+    bind(ENTER, ShowBuyers, "users who ordered it", true),
     reload_key("reload", false),
     export_key(true),
 ];

@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use crossterm::event::KeyCode;
-
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, HELP_KEY, QUIT, ROWS,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, ENTER, ESC, HELP_KEY,
+    QUIT, ROWS,
 };
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -115,12 +114,12 @@ impl Job {
 }
 
 use Action::*;
-use Key::{Char, Code, Ctrl};
+use Key::{Char, Ctrl};
 
 const NAV: [Binding; 6] = navigation(ROWS);
 
 const OWN: &[Binding] = &[
-    bind(&[Code(KeyCode::Enter)], Choose, "open tenant / user", true),
+    bind(ENTER, Choose, "open tenant / user", true),
     bind(&[Char('/')], StartFilter, "search users, all tenants", true),
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
     reload_key("reload tenants", false),
@@ -129,22 +128,11 @@ const OWN: &[Binding] = &[
 ];
 
 /// Where Esc has nowhere to go (tenants first, nothing kept): not hinted.
-const END: &[Binding] = &[
-    bind(
-        &[Code(KeyCode::Esc)],
-        Back,
-        "back: clear search or leave",
-        false,
-    ),
-    QUIT,
-];
+const END: &[Binding] = &[bind(ESC, Back, "back: clear search or leave", false), QUIT];
 /// A kept search: Esc clears it.
-const END_SEARCHED: &[Binding] = &[
-    bind(&[Code(KeyCode::Esc)], Back, "clear search", true),
-    QUIT,
-];
+const END_SEARCHED: &[Binding] = &[bind(ESC, Back, "clear search", true), QUIT];
 /// Esc returns to the view the pane was opened from.
-const END_BACK: &[Binding] = &[bind(&[Code(KeyCode::Esc)], Back, "back", true), QUIT];
+const END_BACK: &[Binding] = &[bind(ESC, Back, "back", true), QUIT];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, END];
 const KEYS_SEARCHED: KeyTable = &[&NAV, OWN, END_SEARCHED];
@@ -152,8 +140,8 @@ const KEYS_BACK: KeyTable = &[&NAV, OWN, END_BACK];
 
 /// In the prompt, unbound keys edit the text.
 pub const SEARCHING: KeyTable = &[&[
-    bind(&[Code(KeyCode::Enter)], KeepFilter, "keep results", true),
-    bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
+    bind(ENTER, KeepFilter, "keep results", true),
+    bind(ESC, Back, "cancel", true),
     bind(&[Ctrl('c')], Quit, "quit", true),
 ]];
 
@@ -363,6 +351,7 @@ mod tests {
 
     use crate::db::{SEARCH_BATCH, SEARCH_WIDE_BATCH};
     use crate::fixtures::{chars, demo_state, press};
+    use crossterm::event::KeyCode;
 
     fn search_loads(effects: &[Effect]) -> Vec<&Job> {
         effects

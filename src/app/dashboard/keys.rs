@@ -4,8 +4,8 @@
 use crossterm::event::KeyCode;
 
 use crate::app::keymap::{
-    bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, Rows,
-    HELP_KEY, QUIT, ROWS,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, Rows, ENTER,
+    ESC, HELP_KEY, QUIT, ROWS,
 };
 use crate::app::state::View;
 
@@ -26,7 +26,7 @@ const SWITCH_PANE: Binding = bind(
 pub(super) const OWN: &[Binding] = &[
     SWITCH_PANE,
     bind(&[Code(KeyCode::Right)], Right, "orders pane", false),
-    bind(&[Code(KeyCode::Enter)], ShowDetail, "details", true),
+    bind(ENTER, ShowDetail, "details", true),
     bind(&[Char('y')], CopyId, "copy user id", false),
     bind(&[Char('Y')], CopyRow, "copy user row (TSV)", false),
 ];
@@ -44,7 +44,7 @@ const NAV_LINES: [Binding; 6] = navigation(Rows {
 const LINES_OWN: &[Binding] = &[
     SWITCH_PANE,
     bind(&[Code(KeyCode::Left)], Left, "users pane", false),
-    bind(&[Code(KeyCode::Enter)], ShowDetail, "line details", true),
+    bind(ENTER, ShowDetail, "line details", true),
     bind(&[Char('y'), Char('Y')], CopyId, "copy line (TSV)", true),
 ];
 
@@ -88,7 +88,7 @@ const END_BASKET: &[Binding] = &end("back to the basket", true);
 /// The list's last keys: Esc, saying `back` where it goes (`hint`: in the
 /// hint bar), then quit.
 const fn end(back: &'static str, hint: bool) -> [Binding; 2] {
-    [bind(&[Code(KeyCode::Esc)], Back, back, hint), QUIT]
+    [bind(ESC, Back, back, hint), QUIT]
 }
 
 pub const KEYS: KeyTable = &[&NAV, SHARED_FIRST, OWN, SHARED, END];
@@ -125,8 +125,8 @@ pub const FILTERING_FIRST: KeyTable = &[&filtering(false)];
 /// The prompt's keys; `recall`: ↑ is shown in the hint bar.
 const fn filtering(recall: bool) -> [Binding; 5] {
     [
-        bind(&[Code(KeyCode::Enter)], KeepFilter, "keep filter", true),
-        bind(&[Code(KeyCode::Esc)], Back, "cancel", true),
+        bind(ENTER, KeepFilter, "keep filter", true),
+        bind(ESC, Back, "cancel", true),
         bind(&[Code(KeyCode::Up)], OlderEntry, "earlier filter", recall),
         bind(&[Code(KeyCode::Down)], NewerEntry, "later filter", false),
         bind(&[Ctrl('c')], Quit, "quit", true),
