@@ -49,7 +49,7 @@ async fn a_newer_selection_cancels_the_older_orders_load_on_the_server() {
     let test_db = TestDatabase::demo().await;
     // Every orders load waits: mid_dude and poor_dude are both compared
     // with client1, whose items another session holds locked.
-    let mut locker = common::lock_table(&test_db, "client1.items").await;
+    let mut locker = test_db.lock_table("client1.items").await;
     // No statement_timeout within the test: only a cancel can end a load.
     let mut settings = Settings::default();
     settings.database.statement_timeout_ms = 600_000;
@@ -741,7 +741,7 @@ async fn max_connections_caps_the_pool() {
         .await
         .unwrap();
     for (max_connections, connect_timeout_ms) in [(1, 1_500), (2, 30_000)] {
-        let mut locker = common::lock_table(&test_db, "client1.items").await;
+        let mut locker = test_db.lock_table("client1.items").await;
         let mut settings = Settings::default();
         settings.database.max_connections = max_connections;
         settings.database.connect_timeout_ms = connect_timeout_ms;

@@ -46,7 +46,7 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
     // second cancels it; only rich_dude's orders arrive. poor_dude's orders
     // (client2's) are locked meanwhile: however late the loop handles the
     // second key, the first load cannot answer before it.
-    let mut locker = common::lock_table(&test_db, "client2.orders").await;
+    let mut locker = test_db.lock_table("client2.orders").await;
     let before = orders_loads();
     keys(&tx, &[KeyCode::Char('j'), KeyCode::Down]);
     let (frame, passed) = log
@@ -230,16 +230,7 @@ async fn app_behind_a_lock(
     statement_timeout_ms: u64,
     table: &str,
 ) -> (App, sqlx::PgConnection) {
-    use sqlx::Connection;
-    let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-        .await
-        .unwrap();
-    sqlx::raw_sql(&format!(
-        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut locker)
-    .await
-    .unwrap();
+    let locker = test_db.lock_table(table).await;
     let db = Database::connect(
         &ConnectionSource::demo(test_db.options.clone()),
         &Settings::default(),

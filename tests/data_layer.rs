@@ -503,7 +503,7 @@ async fn a_load_whose_session_the_server_ends_runs_again_on_a_fresh_connection()
     let expected = db.priced_orders(&user, Some("client3")).await.unwrap();
 
     // The load waits for a lock on the comparison tenant's items...
-    let mut locker = common::lock_table(&test_db, "client3.items").await;
+    let mut locker = test_db.lock_table("client3.items").await;
     let load = tokio::spawn({
         let (db, user) = (db.clone(), user.clone());
         async move { db.priced_orders(&user, Some("client3")).await }

@@ -359,7 +359,7 @@ async fn a_timed_refresh_is_skipped_while_a_load_is_still_running() {
             .load(std::sync::atomic::Ordering::SeqCst)
     };
     // mid_dude's orders, compared with client1, wait on this lock.
-    let mut locker = common::lock_table(&test_db, "client1.items").await;
+    let mut locker = test_db.lock_table("client1.items").await;
     let mut state = tenantscope::app::initial_state(&db, "demo".into(), None, Duration::ZERO)
         .await
         .unwrap();
@@ -591,7 +591,7 @@ async fn moving_to_another_user_cancels_the_baskets_remaining_pages() {
     // tenant_0300 is on the basket's second page (200 tenants a statement);
     // its statement is told by its wait (its text is cut at 1 kB in
     // pg_stat_activity).
-    let mut locker = common::lock_table(&test_db, "tenant_0300.items").await;
+    let mut locker = test_db.lock_table("tenant_0300.items").await;
     let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -852,7 +852,7 @@ async fn who_ordered_huawei_held(app: &mut App, test_db: &TestDatabase) -> (PgCo
     app.press(KeyCode::Char('p'));
     app.frame_where("the matrix", |f| f.contains("✓ prices of "))
         .await;
-    let locker = common::lock_table(test_db, "client2.orders").await;
+    let locker = test_db.lock_table("client2.orders").await;
     app.press(KeyCode::Right);
     app.press(KeyCode::Enter);
     let loading = app

@@ -668,7 +668,7 @@ async fn several_locked_tenants_cost_about_one_lock_timeout_and_are_named_locked
     let locked = ["client2", "t5", "t7"];
     let mut lockers = Vec::new();
     for tenant in locked {
-        lockers.push(common::lock_table(&test_db, &format!("{tenant}.items")).await);
+        lockers.push(test_db.lock_table(&format!("{tenant}.items")).await);
     }
     let statement_timeout_ms: u64 = 10_000;
     let lock_timeout_ms = tenantscope::db::lock_timeout_ms(statement_timeout_ms);

@@ -232,7 +232,7 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
         .await;
     // Straight to the server: another session locks the users table, so
     // every filter query waits on it, each holding a server connection.
-    let mut locker = common::lock_table(&test_db, "public.users").await;
+    let mut locker = test_db.lock_table("public.users").await;
     let mut observer = sqlx::PgConnection::connect_with(&test_db.options)
         .await
         .unwrap();

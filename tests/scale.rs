@@ -218,7 +218,7 @@ async fn a_superseded_filter_query_is_cancelled_on_the_server() {
     app.frame_where("the first user", |f| selected(f) == name(1))
         .await;
     // Another session locks the users table: filter queries wait.
-    let mut locker = common::lock_table(&test_db, "public.users").await;
+    let mut locker = test_db.lock_table("public.users").await;
     app.press(KeyCode::Char('/'));
     app.press(KeyCode::Char('0'));
     // Each filter query runs in its own transaction: its start tells one

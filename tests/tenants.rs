@@ -714,7 +714,7 @@ async fn a_superseded_search_statement_is_cancelled_on_the_server() {
         f.contains("✓ 60 tenants") && f.contains("Tenant 1 ")
     })
     .await;
-    let mut locker = common::lock_table(&test_db, "t0001.auth_user").await;
+    let mut locker = test_db.lock_table("t0001.auth_user").await;
     let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -1054,7 +1054,7 @@ async fn a_superseded_side_by_side_users_page_is_cancelled_on_the_server() {
         .await
         .with_statement_timeout(600_000);
     assert!(db.batch_width() > 2, "{}", db.batch_width());
-    let mut locker = common::lock_table(&test_db, "t0001.auth_user").await;
+    let mut locker = test_db.lock_table("t0001.auth_user").await;
     let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
         .await
         .unwrap();
@@ -1111,7 +1111,7 @@ async fn two_batched_loads_at_once_on_a_small_pool_both_answer() {
     assert_eq!(search_alone.users.len(), N, "every tenant's user found");
     // The users page's third and fourth statements (tenants 101-150 and
     // 151-170) wait on these locks.
-    let mut locker = common::lock_table(&test_db, "t0101.auth_user, t0151.auth_user").await;
+    let mut locker = test_db.lock_table("t0101.auth_user, t0151.auth_user").await;
     let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect_with(&test_db.options)
         .await
         .unwrap();

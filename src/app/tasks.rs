@@ -622,7 +622,6 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_orders_export_dropped_midway_leaves_no_file() {
         use crate::embedded::testing::TestDatabase;
-        use sqlx::Connection;
         let test_db = TestDatabase::demo().await;
         let db = test_db.connect().await;
         let user = db.user("1").await.unwrap();
@@ -634,13 +633,7 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("tenantscope-unfinished-{}", std::process::id()));
         let files = |dir: &Path| std::fs::read_dir(dir).map_or(0, |d| d.count());
-        let mut locker = sqlx::PgConnection::connect_with(&test_db.options)
-            .await
-            .unwrap();
-        sqlx::raw_sql("BEGIN; LOCK TABLE client1.orders IN ACCESS EXCLUSIVE MODE")
-            .execute(&mut locker)
-            .await
-            .unwrap();
+        let mut locker = test_db.lock_table("client1.orders").await;
         let export = {
             let (db, dir) = (db.clone(), dir.clone());
             tokio::spawn(async move { export_orders(&db, Some(dir), "orders-1", &what).await })

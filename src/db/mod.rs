@@ -948,13 +948,7 @@ mod tests {
         use std::time::Duration;
         let test_db = crate::embedded::testing::TestDatabase::demo().await;
         let db = test_db.connect().await;
-        let mut holder = sqlx::PgConnection::connect_with(&test_db.options)
-            .await
-            .unwrap();
-        sqlx::raw_sql("SELECT pg_advisory_lock(7125)")
-            .execute(&mut holder)
-            .await
-            .unwrap();
+        let mut holder = test_db.session("SELECT pg_advisory_lock(7125)").await;
         let waiting = "SELECT coalesce(min(pid), 0)::text FROM pg_stat_activity
                         WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN READ ONLY%'";
         let pid = tokio::select! {

@@ -120,6 +120,12 @@ impl TestDatabase {
 
     /// Runs SQL as the superuser (fixtures, and checks on the database's state).
     pub async fn run_sql(&self, sql: &str) {
+        self.session(sql).await.close().await.ok();
+    }
+
+    /// Another session, the superuser's, with `sql` run on it: what it
+    /// holds (a lock, an open transaction) it holds until it is closed.
+    pub async fn session(&self, sql: &str) -> PgConnection {
         let mut conn = PgConnection::connect_with(&self.options)
             .await
             .expect("connect to the test database");
@@ -127,7 +133,17 @@ impl TestDatabase {
             .execute(&mut conn)
             .await
             .unwrap_or_else(|e| panic!("fixture SQL failed: {e}\n{sql}"));
-        conn.close().await.ok();
+        conn
+    }
+
+    /// Another session holding `table` (ACCESS EXCLUSIVE, in an open
+    /// transaction): every query that reads it waits until that session
+    /// rolls back or closes.
+    pub async fn lock_table(&self, table: &str) -> PgConnection {
+        self.session(&format!(
+            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+        ))
+        .await
     }
 
     /// One text value from a query run as the superuser.

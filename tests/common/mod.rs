@@ -245,21 +245,7 @@ pub fn row<'a>(frame: &'a str, item: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// Another session holding `table` (ACCESS EXCLUSIVE, in an open
-/// transaction): every query that reads it waits until [`unlock`].
-pub async fn lock_table(db: &TestDatabase, table: &str) -> sqlx::PgConnection {
-    use sqlx::Connection;
-    let mut locker = sqlx::PgConnection::connect_with(&db.options).await.unwrap();
-    sqlx::raw_sql(&format!(
-        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut locker)
-    .await
-    .unwrap();
-    locker
-}
-
-/// Ends [`lock_table`]'s transaction: the waiting queries go on.
+/// Ends [`TestDatabase::lock_table`]'s transaction: the waiting queries go on.
 pub async fn unlock(locker: &mut sqlx::PgConnection) {
     sqlx::raw_sql("ROLLBACK").execute(locker).await.unwrap();
 }
