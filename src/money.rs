@@ -538,8 +538,9 @@ mod tests {
         assert_eq!(plain(&n("10").minus(&n("2.50"))), "7.50");
     }
 
-    /// The exact decimal path as it was before the fast path: the
-    /// reference every fast result must equal, digit for digit and scale.
+    /// Exact decimal arithmetic without the fast path (the line total by
+    /// the documented rule, step by step): the reference every fast
+    /// result must equal, digit for digit and scale.
     mod reference {
         use super::*;
 
