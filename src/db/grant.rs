@@ -375,8 +375,15 @@ pub(super) async fn begin(
 async fn begin_on(pool: &PgPool, sql: String) -> Result<PoolConnection<Postgres>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     // What `Transaction::begin` does (so also its limit: dropped before
-    // BEGIN answers, nothing rolls back; see `Database::begin_read`).
-    PgTransactionManager::begin(&mut conn, Some(sql.into())).await?;
+    // BEGIN answers, nothing rolls back; see `Database::begin_detached`).
+    if let Err(e) = PgTransactionManager::begin(&mut conn, Some(sql.into())).await {
+        // Failed after BEGIN (a cancel or timeout on a `SET LOCAL`), the
+        // transaction is open and aborted on the server, and sqlx rolls
+        // back only one it saw begin: back in the pool, every BEGIN on it
+        // would fail. Closed instead.
+        conn.close_on_drop();
+        return Err(e);
+    }
     Ok(conn)
 }
 

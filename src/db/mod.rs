@@ -480,9 +480,14 @@ impl Database {
         begin.push_str(&self.citus_settings());
         let (pool, grant) = (self.pool.clone(), self.grant.clone());
         let reserved = grant::take_reserved();
-        tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await })
-            .await
-            .unwrap_or_else(|e| Err(sqlx::Error::Protocol(format!("BEGIN did not finish: {e}"))))
+        match tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await }).await
+        {
+            Ok(begun) => begun,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => Err(sqlx::Error::Protocol(format!("BEGIN did not finish: {e}"))),
+            },
+        }
     }
 
     /// Ends a read transaction (every one here is READ ONLY) without
@@ -506,12 +511,22 @@ impl Database {
         &self,
         handle: Option<&QueryHandle>,
     ) -> Result<ReadTx, sqlx::Error> {
-        let lock_timeout = format!(
-            "; SET LOCAL lock_timeout = {}",
+        self.batch_tx_with(handle, "").await
+    }
+
+    /// [`Database::batch_tx`] with `extra` (`; …`, our own text) in its
+    /// BEGIN: a test holds the BEGIN on the server with it.
+    async fn batch_tx_with(
+        &self,
+        handle: Option<&QueryHandle>,
+        extra: &str,
+    ) -> Result<ReadTx, sqlx::Error> {
+        let settings = format!(
+            "; SET LOCAL lock_timeout = {}{extra}",
             lock_timeout_ms(self.statement_timeout_ms)
         );
         let name = handle.map(QueryHandle::next_name);
-        self.begin_detached(name.as_deref(), &lock_timeout).await
+        self.begin_detached(name.as_deref(), &settings).await
     }
 
     /// Citus: a worker that does not answer a new connection (frozen) is
@@ -936,50 +951,68 @@ mod tests {
         assert!(in_order(3, none).await.is_empty());
     }
 
-    /// A load dropped while its BEGIN runs on the server leaves no
+    /// Polls `sql` (a boolean) until it is true, failing after 5 s.
+    async fn until(test_db: &crate::embedded::testing::TestDatabase, what: &str, sql: &str) {
+        for _ in 0..500 {
+            if test_db.query_text(&format!("SELECT ({sql})::text")).await == "true" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("gave up waiting for {what}");
+    }
+
+    /// No connection of the test's database is in a transaction, open or
+    /// aborted, or busy.
+    const ALL_IDLE: &str = "SELECT count(*) = 0 FROM pg_stat_activity
+                             WHERE datname = current_database() AND pid <> pg_backend_pid()
+                               AND state <> 'idle'";
+
+    /// A batch's load dropped while its BEGIN runs on the server leaves no
     /// connection idle in a transaction: the BEGIN finishes in a task of
     /// its own and is rolled back. (Dropped with the load, its reply was
     /// drained by the pool's ping, and the connection went back to the
     /// pool inside the open transaction.) An advisory lock the test holds
     /// keeps the BEGIN's round trip waiting on the server.
     #[tokio::test]
-    async fn a_load_dropped_while_its_begin_runs_leaves_no_transaction_open() {
+    async fn a_batch_dropped_while_its_begin_runs_leaves_no_transaction_open() {
         use sqlx::Connection;
-        use std::time::Duration;
         let test_db = crate::embedded::testing::TestDatabase::demo().await;
-        let db = test_db.connect().await;
+        // A statement timeout the wait below never reaches on a busy machine.
+        let db = test_db.connect().await.with_statement_timeout(600_000);
         let mut holder = test_db.session("SELECT pg_advisory_lock(7125)").await;
-        let waiting = "SELECT coalesce(min(pid), 0)::text FROM pg_stat_activity
-                        WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN READ ONLY%'";
-        let pid = tokio::select! {
-            _ = db.begin_detached(None, "; SELECT pg_advisory_xact_lock_shared(7125)") => {
-                panic!("the BEGIN answered while the lock was held")
-            }
-            pid = async {
-                loop {
-                    match test_db.query_text(waiting).await {
-                        pid if pid != "0" => break pid,
-                        _ => tokio::time::sleep(Duration::from_millis(10)).await,
-                    }
-                }
-            } => pid,
-        };
+        let begin = db.batch_tx_with(None, "; SELECT pg_advisory_xact_lock_shared(7125)");
+        tokio::select! {
+            begun = begin => panic!("the BEGIN answered while the lock was held: {:?}", begun.err()),
+            _ = until(&test_db, "the BEGIN waiting on the lock", "SELECT count(*) = 1 FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock'
+                          AND query LIKE 'BEGIN READ ONLY%'") => {}
+        }
         // The load is dropped; its BEGIN answers now.
         sqlx::raw_sql("SELECT pg_advisory_unlock(7125)")
             .execute(&mut holder)
             .await
             .unwrap();
-        let state = format!(
-            "SELECT coalesce((SELECT state FROM pg_stat_activity WHERE pid = {pid}), 'gone')"
-        );
-        for step in 0.. {
-            match test_db.query_text(&state).await.as_str() {
-                "idle" | "gone" => break,
-                state => assert!(step < 500, "the dropped load's connection is {state}"),
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         holder.close().await.unwrap();
+        until(&test_db, "the dropped load's connection idle", ALL_IDLE).await;
+        db.close().await;
+    }
+
+    /// A BEGIN that fails after its transaction opened (a cancel or a
+    /// timeout landing on a `SET LOCAL`) leaves no connection in the pool
+    /// stuck in the aborted transaction, where every later BEGIN would
+    /// fail too: sqlx rolls back only a transaction it saw begin, so the
+    /// connection is closed.
+    #[tokio::test]
+    async fn a_begin_failed_midway_leaves_no_aborted_transaction_in_the_pool() {
+        let test_db = crate::embedded::testing::TestDatabase::demo().await;
+        let db = test_db.connect().await;
+        let failed = db.batch_tx_with(None, "; SELECT 1 / 0").await.err();
+        assert!(
+            failed.is_some_and(|e| e.to_string().contains("division by zero")),
+            "the BEGIN failed on its statement"
+        );
+        until(&test_db, "the failed BEGIN's connection gone", ALL_IDLE).await;
         db.close().await;
     }
 }
