@@ -951,7 +951,8 @@ mod tests {
         assert!(in_order(3, none).await.is_empty());
     }
 
-    /// Polls `sql` (a boolean) until it is true, failing after 5 s.
+    /// Polls `sql` (a boolean) until it is true, failing after 500 tries
+    /// (5 s of pauses between them).
     async fn until(test_db: &crate::embedded::testing::TestDatabase, what: &str, sql: &str) {
         for _ in 0..500 {
             if test_db.query_text(&format!("SELECT ({sql})::text")).await == "true" {
@@ -982,11 +983,12 @@ mod tests {
         let db = test_db.connect().await.with_statement_timeout(600_000);
         let mut holder = test_db.session("SELECT pg_advisory_lock(7125)").await;
         let begin = db.batch_tx_with(None, "; SELECT pg_advisory_xact_lock_shared(7125)");
+        let waiting = "SELECT count(*) = 1 FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock'
+                          AND query LIKE 'BEGIN READ ONLY%'";
         tokio::select! {
             begun = begin => panic!("the BEGIN answered while the lock was held: {:?}", begun.err()),
-            _ = until(&test_db, "the BEGIN waiting on the lock", "SELECT count(*) = 1 FROM pg_stat_activity
-                        WHERE datname = current_database() AND wait_event_type = 'Lock'
-                          AND query LIKE 'BEGIN READ ONLY%'") => {}
+            _ = until(&test_db, "the BEGIN waiting on the lock", waiting) => {}
         }
         // The load is dropped; its BEGIN answers now.
         sqlx::raw_sql("SELECT pg_advisory_unlock(7125)")
