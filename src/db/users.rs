@@ -721,9 +721,13 @@ impl Database {
             // Users in each of many tenant schemas: no one cursor over
             // them all (it would lock every users table at once), but
             // keyset pages, each read in batches of tenants.
-            return self
+            let streamed = self
                 .stream_pages(&mut tx, &request, passes, sink, told)
                 .await;
+            if streamed.is_ok() {
+                hand_back(tx).await;
+            }
+            return streamed;
         }
         let mut pinned = Vec::new();
         // The first batch, read before the tenant catalog: a list that
@@ -801,11 +805,7 @@ impl Database {
                 }
             }
         }
-        // Back in the pool before the command ends: `Database::close` finds
-        // it idle instead of polling until its return task has run. Every
-        // row is written by now: a server that stops answering here costs
-        // the quit grace (the connection is then closed), not the deadline.
-        let _ = tokio::time::timeout(super::QUIT_GRACE, tx.end()).await;
+        hand_back(tx).await;
         Ok(())
     }
 
@@ -1194,6 +1194,15 @@ pub enum Page<K = UserKey> {
     Before(K),
 }
 
+/// Ends a stream's read transaction with its connection back in the pool
+/// before the command ends: `Database::close` finds it idle instead of
+/// polling until its return task has run. Every row is written by now: a
+/// server that stops answering here costs the quit grace (the connection
+/// is then closed), not the deadline.
+async fn hand_back(tx: super::ReadTx) {
+    let _ = tokio::time::timeout(super::QUIT_GRACE, tx.end()).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1248,21 +1257,38 @@ mod tests {
     /// back to wait for (it polled every millisecond).
     #[tokio::test(flavor = "current_thread")]
     async fn a_command_reads_on_one_connection_back_in_the_pool_between_reads() {
-        let test_db = crate::embedded::testing::TestDatabase::demo().await;
-        let db = test_db.connect().await;
-        let connections = |db: &Database| (db.pool.size(), db.pool.num_idle());
-        assert_eq!(connections(&db), (1, 1), "after connecting");
-        let mut sink = Count::default();
-        let query = UserQuery {
-            filter: None,
-            limit: Some(100),
-        };
-        db.stream_users(&query, None, &mut sink).await.unwrap();
-        assert!(sink.0 > 0, "no users streamed");
-        assert_eq!(connections(&db), (1, 1), "after the stream");
-        let every_place = db.grant.size() as usize;
-        assert_eq!(db.grant.free(), every_place, "a place still held");
-        db.close().await;
+        use crate::embedded::testing::TestDatabase;
+        let many_tenants = TestDatabase::empty().await;
+        for statement in crate::fixtures::many_tenants_sql(PER_TENANT_BATCH + 10) {
+            many_tenants.run_sql(&statement).await;
+        }
+        // One cursor over the shared users table, with the default pool;
+        // keyset pages over many tenants' users tables, with a pool of one
+        // (batches in turn, on the stream's own connection: others side by
+        // side return on their own time).
+        let defaults = crate::config::Settings::default();
+        let mut alone = defaults.clone();
+        alone.database.max_connections = 1;
+        for (test_db, settings) in [
+            (TestDatabase::demo().await, &defaults),
+            (many_tenants, &alone),
+        ] {
+            let source = crate::db::ConnectionSource::demo(test_db.options.clone());
+            let db = Database::connect(&source, settings).await.unwrap();
+            let connections = |db: &Database| (db.pool.size(), db.pool.num_idle());
+            assert_eq!(connections(&db), (1, 1), "after connecting");
+            let mut sink = Count::default();
+            let query = UserQuery {
+                filter: None,
+                limit: Some(100),
+            };
+            db.stream_users(&query, None, &mut sink).await.unwrap();
+            assert!(sink.0 > 0, "no users streamed");
+            assert_eq!(connections(&db), (1, 1), "after the stream");
+            let every_place = db.grant.size() as usize;
+            assert_eq!(db.grant.free(), every_place, "a place still held");
+            db.close().await;
+        }
     }
 
     #[test]
