@@ -574,6 +574,8 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
             row("Huawei", [Some("2000.00"), Some("100.00"), None]),
             row("Tesla", [Some("5000.00"), Some("1000.00"), Some("3500.00")]),
             row("Pen", [Some("1.50"), None, None]),
+            // A spread wider than its column (×12345678.9).
+            row("Bond", [Some("0.10"), Some("1234567.89"), None]),
         ],
         tenants: tenants.clone(),
         failed: Vec::new(),
@@ -601,6 +603,14 @@ fn price_matrix_marks_lowest_highest_and_spread() {
         }),
     );
     let frame = render(&mut state, 120, 14);
+    // Too wide for their columns (`▲ 1,234,567.89`, `×12345678.9`): `…`,
+    // not their last digits.
+    let bond = frame.lines().find(|l| l.contains("Bond")).unwrap();
+    let words: Vec<&str> = bond
+        .split(['│', ' ', '"'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    assert_eq!(words, ["▶", "Bond", "▼", "0.10", "…", "—", "…"], "{bond}");
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(
         huawei.contains("▲ 2,000.00") && huawei.contains("▼ 100.00") && huawei.contains("×20"),
@@ -896,7 +906,9 @@ fn detail_popup_of_a_user_and_of_an_order_line() {
 }
 
 /// rich_dude's basket at three tenants: full, own, and one lacking a line.
-fn basket_state() -> State {
+/// The basket of the reference lines (Tesla, Huawei) priced at each
+/// `(tenant, Tesla's price, Huawei's price)`.
+fn basket_priced(prices: &[(&str, Option<&str>, Option<&str>)]) -> State {
     use tenantscope::app::basket;
     use tenantscope::db::{BasketTenant, OrderLine};
     let mut state = demo_state();
@@ -910,19 +922,12 @@ fn basket_state() -> State {
     let price = |tesla: Option<&str>, huawei: Option<&str>| {
         [tesla, huawei].map(|p| p.map_or(Value::Missing, Value::parse))
     };
-    let priced = vec![
-        BasketTenant::priced(
-            "client2".into(),
-            &lines,
-            &price(Some("1000.00"), Some("100.00")),
-        ),
-        BasketTenant::priced(
-            "client1".into(),
-            &lines,
-            &price(Some("5000.00"), Some("2000.00")),
-        ),
-        BasketTenant::priced("client3".into(), &lines, &price(Some("3500.00"), None)),
-    ];
+    let priced = prices
+        .iter()
+        .map(|(tenant, tesla, huawei)| {
+            BasketTenant::priced(tenant.to_string(), &lines, &price(*tesla, *huawei))
+        })
+        .collect();
     update(
         &mut state,
         Msg::from(basket::Msg::Page {
@@ -932,6 +937,14 @@ fn basket_state() -> State {
         }),
     );
     state
+}
+
+fn basket_state() -> State {
+    basket_priced(&[
+        ("client2", Some("1000.00"), Some("100.00")),
+        ("client1", Some("5000.00"), Some("2000.00")),
+        ("client3", Some("3500.00"), None),
+    ])
 }
 
 #[test]
@@ -946,6 +959,40 @@ fn basket_ranks_tenants_with_their_coverage() {
     let large = render(&mut state, 200, 50);
     assert!(large.contains("client1 (own)"), "{large}");
     insta::assert_snapshot!("basket_200x50", large);
+}
+
+/// Totals in the tens of billions are drawn whole where there is room, and
+/// as `…` where there is not: never with their leading digits cut.
+#[test]
+fn basket_amounts_are_whole_or_an_ellipsis_never_cut() {
+    let mut state = basket_priced(&[
+        ("client2", Some("7000000000.00"), Some("1.00")),
+        ("client1", Some("5000.00"), Some("2000.00")),
+    ]);
+    // 10 Teslas and 5 Huaweis (the reference lines).
+    let (total, difference) = ("70,000,000,005.00", "+69,999,940,005.00");
+    let client2 = |frame: &str| {
+        let row = frame
+            .lines()
+            .find(|l| l.contains("client2") && l.contains("/2"));
+        row.unwrap_or_else(|| panic!("no client2 row: {frame}"))
+            .to_string()
+    };
+    let wide = client2(&render(&mut state, 80, 24));
+    assert!(wide.contains(total) && wide.contains(difference), "{wide}");
+    for (cells, whole_total) in [(67, true), (60, false), (44, false)] {
+        let row = client2(&render(&mut state, cells, 24));
+        for word in row.split(['│', ' ']).filter(|w| !w.is_empty()) {
+            for number in [total, difference] {
+                assert!(
+                    word == number || !number.ends_with(word) || !word.contains(','),
+                    "{word:?}, cut from {number}, at {cells} columns: {row}"
+                );
+            }
+        }
+        assert_eq!(row.contains(total), whole_total, "{row}");
+        assert!(!row.contains(difference) && row.contains('…'), "{row}");
+    }
 }
 
 /// The basket names the line a tenant lacks; Enter compares with the

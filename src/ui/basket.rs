@@ -10,7 +10,7 @@ use super::{block, difference_cell, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
 use crate::geometry;
-use crate::text::{fit, money, sanitize, thousands};
+use crate::text::{fit, money, sanitize, thousands, width as text_width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let basket = &state.basket;
@@ -52,21 +52,28 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let [table_area, note] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let (header, widths) = super::columns([
-        (Cell::from("#"), Constraint::Length(5)),
-        (Cell::from("Tenant"), Constraint::Fill(1)),
-        (right("Lines".into()), Constraint::Length(7)),
-        (right("Total".into()), Constraint::Length(16)),
-        (right("vs own".into()), Constraint::Length(16)),
-    ]);
-    let all = lines.unwrap_or(0);
-    let rows: Vec<Row> = basket
+    let shown: Vec<(usize, &BasketTenant)> = basket
         .tenants
         .iter()
         .enumerate()
         .skip(basket.rows.offset)
         .take(geometry::basket_rows(state.session.size))
-        .map(|(rank, tenant)| row(rank, tenant, own, all, state.catalog.label(&tenant.tenant)))
+        .collect();
+    let numbers = number_widths(&shown, inner.width);
+    let (header, widths) = super::columns([
+        (Cell::from("#"), Constraint::Length(5)),
+        (Cell::from("Tenant"), Constraint::Fill(1)),
+        (right("Lines".into()), Constraint::Length(7)),
+        (right("Total".into()), Constraint::Length(numbers[0])),
+        (right("vs own".into()), Constraint::Length(numbers[1])),
+    ]);
+    let all = lines.unwrap_or(0);
+    let rows: Vec<Row> = shown
+        .into_iter()
+        .map(|(rank, tenant)| {
+            let label = state.catalog.label(&tenant.tenant);
+            row(rank, tenant, own, all, label, numbers)
+        })
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &basket.rows, true);
@@ -75,7 +82,47 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
 
-fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String) -> Row<'static> {
+/// The total's text in the basket.
+fn total_text(tenant: &BasketTenant) -> String {
+    tenant.total.number().map_or("—".into(), money)
+}
+
+/// The Total and vs own columns' widths in a table `width` wide: as wide as
+/// their widest value on screen or header; where that leaves the tenant
+/// names too little room, the wider gives way (a number that then does not
+/// fit shows as `…`).
+fn number_widths(shown: &[(usize, &BasketTenant)], width: u16) -> [u16; 2] {
+    let widest = |header: &str, texts: &mut dyn Iterator<Item = String>| {
+        texts
+            .map(|t| text_width(&t))
+            .fold(text_width(header), usize::max) as u16
+    };
+    let priced = || shown.iter().filter(|(_, t)| t.error.is_none());
+    let mut widths = [
+        widest("Total", &mut priced().map(|(_, t)| total_text(t))),
+        widest(
+            "vs own",
+            &mut priced().map(|(_, t)| super::difference_text(&t.difference).0),
+        ),
+    ];
+    // Beside them: the rank (5), lines (7), the tenant name at its
+    // narrowest (12), the row marker (2) and the four gaps.
+    let room = width.saturating_sub(5 + 7 + 12 + 2 + 4);
+    while widths[0] + widths[1] > room && widths.iter().any(|&w| w > 1) {
+        let wider = usize::from(widths[1] > widths[0]);
+        widths[wider] -= 1;
+    }
+    widths
+}
+
+fn row(
+    rank: usize,
+    tenant: &BasketTenant,
+    own: &str,
+    all: usize,
+    label: String,
+    numbers: [u16; 2],
+) -> Row<'static> {
     let name = if tenant.tenant == own {
         format!("{} (own)", sanitize(&label))
     } else {
@@ -89,7 +136,7 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
             Cell::from(Span::styled(fit(&sanitize(error), 32), theme::error())),
         ]);
     }
-    let total = tenant.total.number().map_or("—".into(), money);
+    let total = super::whole_or_ellipsis(total_text(tenant), numbers[0]);
     let coverage = format!("{}/{all}", tenant.priced_lines);
     let coverage_style = if tenant.priced_lines == all {
         Style::new()
@@ -114,6 +161,6 @@ fn row(rank: usize, tenant: &BasketTenant, own: &str, all: usize, label: String)
         Cell::from(Line::from(tenant_cell)),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
-        difference_cell(&tenant.difference, u16::MAX),
+        difference_cell(&tenant.difference, numbers[1]),
     ])
 }

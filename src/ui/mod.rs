@@ -42,16 +42,22 @@ fn right(text: String) -> Cell<'static> {
 /// colour, `cells` wide at most: one that does not fit shows as `…`.
 fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
     let (text, style) = difference_text(difference);
-    let text = if width(&text) > cells as usize {
-        "…".to_string()
-    } else {
-        text
-    };
     Cell::from(
-        Line::from(text)
+        Line::from(whole_or_ellipsis(text, cells))
             .alignment(ratatui::layout::Alignment::Right)
             .style(style),
     )
+}
+
+/// A number for a right-aligned column `cells` wide: itself, or `…` where
+/// it is wider, never cut (the table cuts a right-aligned line from the
+/// left: a number would lose its leading digits).
+fn whole_or_ellipsis(number: String, cells: u16) -> String {
+    if width(&number) > cells as usize {
+        "…".to_string()
+    } else {
+        number
+    }
 }
 
 /// The difference as drawn in every view: `▼ -9,500.00`, `▲ +0.025`,

@@ -93,12 +93,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     }
                     Some(p) => (money(p), Style::new()),
                 };
-                // A price too wide for its column shows as `…`, never cut.
-                let text = if crate::text::width(&text) > width {
-                    "…".to_string()
-                } else {
-                    text
-                };
+                let text = super::whole_or_ellipsis(text, geometry::PRICE_COLUMN_WIDTH);
                 let selected = index == view.rows.selected
                     && Some(column) == view.columns.selected.checked_sub(first);
                 let style = if selected {
@@ -115,6 +110,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 .plain()
                 .map(|s| format!("×{s}"))
                 .unwrap_or_else(|| "—".into());
+            let spread = super::whole_or_ellipsis(spread, geometry::PRICE_SPREAD_WIDTH);
             cells.push(Cell::from(Line::from(spread).alignment(Alignment::Right)));
             Row::new(cells)
         })
