@@ -50,7 +50,9 @@ pub struct Cli {
     pub profile: Option<String>,
 
     /// Use the built-in demo database even if a database is configured
-    #[arg(long, global = true, conflicts_with_all = ["database_url", "profile"], help_heading = GLOBAL)]
+    // Not `conflicts_with` the URL: clap would count DATABASE_URL from the
+    // environment (see `Cli::try_parse_env_aware`).
+    #[arg(long, global = true, conflicts_with = "profile", help_heading = GLOBAL)]
     pub demo: bool,
 
     /// Write logs to this file (the dashboard never logs to the screen)
@@ -119,6 +121,13 @@ impl Cli {
         let from_env = |id: &str| matches.value_source(id) == Some(ValueSource::EnvVariable);
         if from_env("database_url") {
             cli.database_url = None;
+        }
+        if cli.demo && cli.database_url.is_some() {
+            let mut command = Cli::command();
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "the argument '--demo' cannot be used with '--database-url <URL>'",
+            ));
         }
         if from_env("compare") {
             cli.compare = None;

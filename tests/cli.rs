@@ -375,6 +375,33 @@ fn demo_runs_its_own_server_and_leaves_nothing_behind() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
+/// `--demo` runs on the demo "even if a database is configured": also where
+/// `DATABASE_URL` names one. With `--database-url` beside it on the command
+/// line, the two ask for different databases: an argument error.
+#[test]
+fn demo_runs_on_the_demo_with_a_database_url_in_the_environment() {
+    let out = common::bare_command()
+        .args(["--demo", "orders", "1", "--format", "json"])
+        .env("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/nowhere")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["user"]["name"], "rich_dude");
+    let both = tenantscope(&[
+        "--demo",
+        "--database-url",
+        "postgres://127.0.0.1:1/db",
+        "users",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    let err = stderr(&both);
+    assert!(
+        err.contains("'--demo' cannot be used with '--database-url"),
+        "{err}"
+    );
+}
+
 /// The user's own tenant renumbered (client1's catalogue reversed): the
 /// comparison and basket of a client2 user still pair items by
 /// description, as SQL written here prices them.
