@@ -166,8 +166,10 @@ fn tenant_rows(
 }
 
 /// The health view's rows as CSV: one row per tenant, its drift in one
-/// cell, its wrong copies in another; a schema that is no tenant (the
-/// shared one) holding wrong copies gets a row with status `shared`.
+/// cell, its wrong copies in another; an organization id naming no schema
+/// gets a row with status `no schema` and its users, and a schema that is
+/// no tenant (the shared one) holding wrong copies a row with status
+/// `shared`.
 pub fn health_csv(report: &HealthReport) -> String {
     let value =
         |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
@@ -187,6 +189,18 @@ pub fn health_csv(report: &HealthReport) -> String {
             wrong_copies_of(report, &t.tenant),
         ]
     });
+    // Organization ids naming no schema: rows of their own, as in the view.
+    for orphan in &report.orphan_organizations {
+        let id = orphan.organization_id.as_deref().unwrap_or("(none)");
+        let mut row = vec![
+            id.to_string(),
+            "no schema".to_string(),
+            orphan.users.to_string(),
+            "false".to_string(),
+        ];
+        row.extend(std::iter::repeat_n(String::new(), 6));
+        rows.push(row);
+    }
     // The shared schema is no tenant: its wrong copies get a row of their own.
     let tenants: Vec<&str> = report.tenants.iter().map(|t| t.tenant.as_str()).collect();
     let mut others: Vec<&str> = report
@@ -489,7 +503,7 @@ mod tests {
     use crate::db::{CopyRole, HealthStatus, WrongCopy};
 
     #[test]
-    fn csv_gives_wrong_copies_a_column_and_the_shared_schema_a_row() {
+    fn csv_gives_wrong_copies_a_column_and_orphans_and_the_shared_schema_rows() {
         let copy = |schema: &str, table: &str, role, rows| WrongCopy {
             schema: schema.into(),
             table: table.into(),
@@ -512,6 +526,16 @@ mod tests {
                 copy("public", "items", CopyRole::TenantTable, Some(3)),
                 copy("public", "orders", CopyRole::TenantTable, None),
             ],
+            orphan_organizations: vec![
+                OrphanOrganization {
+                    organization_id: Some("client9".into()),
+                    users: 3,
+                },
+                OrphanOrganization {
+                    organization_id: None,
+                    users: 1,
+                },
+            ],
             ..HealthReport::default()
         };
         let csv = health_csv(&report);
@@ -521,6 +545,8 @@ mod tests {
             [
                 "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
                 "acme,ok,2,true,,,,,,users: 1 row",
+                "client9,no schema,3,false,,,,,,",
+                "(none),no schema,1,false,,,,,,",
                 "public,shared,,,,,,,,items: 3 rows; orders: unreadable",
             ]
         );
