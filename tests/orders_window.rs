@@ -260,6 +260,33 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
         totals,
         conn.priced_orders(&user, None).await.unwrap().totals
     );
+
+    // The comparison tenant has item 2 at no usable price: those lines are
+    // told apart from the items it does not sell (31–40), by the server as
+    // by the client.
+    db.run_sql("UPDATE other.items SET price = 'NaN' WHERE id = 2;")
+        .await;
+    let totals = conn
+        .orders_totals(&user, Some("other"), None)
+        .await
+        .unwrap();
+    let all = conn.priced_orders(&user, Some("other")).await.unwrap();
+    assert_eq!(totals, all.totals);
+    let unpriced = all
+        .lines
+        .iter()
+        .filter(|l| l.item_id.as_deref() == Some("2"));
+    assert_eq!(totals.compare_unpriced, unpriced.count());
+    assert!(totals.compare_unpriced > 0, "item 2 is ordered");
+    let note = all.compare_note(&Default::default()).unwrap();
+    assert!(
+        note.contains(" not sold by other")
+            && note.contains(&format!(
+                "{} without a price at other",
+                totals.compare_unpriced
+            )),
+        "{note}"
+    );
 }
 
 /// The CLI streams the lines and writes the server's totals under them.

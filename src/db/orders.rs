@@ -189,6 +189,8 @@ pub struct OrdersTotals {
     /// Lines the comparison tenant has no usable unit price for: not sold
     /// there, NULL, NaN… (0 without a comparison tenant).
     pub compare_missing: usize,
+    /// Of those, the lines whose item it has, without a usable price.
+    pub compare_unpriced: usize,
     /// Lines without an own total.
     pub own_gaps: usize,
     /// Why the own total is unknown (see [`OrdersReport::total_gap`]).
@@ -323,7 +325,8 @@ impl OrdersReport {
         if lines == 0 || self.totals.compared_lines == lines {
             return None;
         }
-        if self.totals.compare_missing == lines {
+        let not_sold = (self.totals.compare_missing).saturating_sub(self.totals.compare_unpriced);
+        if not_sold == lines {
             return Some(format!("no item sold by {compare}"));
         }
         if self.totals.compared_lines == 0 {
@@ -333,10 +336,14 @@ impl OrdersReport {
             ));
         }
         let mut why = Vec::new();
-        if self.totals.compare_missing > 0 {
+        if not_sold > 0 {
+            why.push(format!("{} not sold by {compare}", count_lines(not_sold)));
+        }
+        let unpriced = self.totals.compare_unpriced;
+        if unpriced > 0 {
             why.push(format!(
-                "{} not sold by {compare}",
-                count_lines(self.totals.compare_missing)
+                "{} without a price at {compare}",
+                crate::text::thousands(unpriced as i64)
             ));
         }
         let own_gaps = self.totals.own_gaps;
@@ -368,6 +375,7 @@ pub struct LinesTotals {
     compared_total: Sum,
     compared_lines: usize,
     compare_missing: usize,
+    compare_unpriced: usize,
     own_gaps: usize,
     /// The first line without a total: why (see [`OrderLine::gap`]).
     first_gap: Option<String>,
@@ -394,6 +402,9 @@ impl LinesTotals {
         }
         if !line.compare_unit_price.is_number() {
             self.compare_missing += 1;
+            if line.compare_item_id.is_some() {
+                self.compare_unpriced += 1;
+            }
         }
         if let Some(gap) = line.gap() {
             self.own_gaps += 1;
@@ -423,6 +434,11 @@ impl LinesTotals {
             compared_lines: self.compared_lines,
             compare_missing: if self.compare {
                 self.compare_missing
+            } else {
+                0
+            },
+            compare_unpriced: if self.compare {
+                self.compare_unpriced
             } else {
                 0
             },

@@ -238,6 +238,7 @@ impl Database {
                   (sum(ctot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
                   (sum(tot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
                   count(*) FILTER (WHERE cpn IS NULL)::int8,
+                  count(*) FILTER (WHERE cpn IS NULL AND compare_id IS NOT NULL)::int8,
                   count(*) FILTER (WHERE item IS NOT NULL AND compare_item IS NOT NULL
                                      AND item <> compare_item)::int8,
                   count(DISTINCT gap) FILTER (WHERE tot IS NULL)::int8,
@@ -634,8 +635,9 @@ enum TotalsError {
 }
 
 /// Lines, lines without a total, total, compared lines, their total at
-/// the comparison and at home, lines without a comparison price, lines
-/// naming another item, kinds of gap, the first gap's key.
+/// the comparison and at home, lines without a comparison price (and of
+/// those, with the comparison's item), lines naming another item, kinds of
+/// gap, the first gap's key.
 type TotalsRow = (
     i64,
     i64,
@@ -646,11 +648,13 @@ type TotalsRow = (
     i64,
     i64,
     i64,
+    i64,
     Option<String>,
 );
 
 fn totals_of(row: TotalsRow, compared: bool) -> OrdersTotals {
-    let (lines, gaps, total, compared_lines, theirs, ours, missing, other, kinds, gap) = row;
+    let (lines, gaps, total, compared_lines, theirs, ours, missing, unpriced, other, kinds, gap) =
+        row;
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
     let gap_text = gap.as_deref().map(gap_reason);
     let both = compared && compared_lines > 0;
@@ -673,6 +677,7 @@ fn totals_of(row: TotalsRow, compared: bool) -> OrdersTotals {
         },
         compared_lines: count(compared_lines),
         compare_missing: if compared { count(missing) } else { 0 },
+        compare_unpriced: if compared { count(unpriced) } else { 0 },
         own_gaps: count(gaps),
         gap: gap_text.and_then(|first| gap_words(count(gaps), &first, kinds == 1)),
         other_items: count(other),
