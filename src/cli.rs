@@ -147,7 +147,18 @@ pub fn brief_argument_error(rendered: &str) -> String {
                 && !line.starts_with("For more information")
         })
         .collect();
-    let message = message.join("; ");
+    // Lines become one, `; ` between them; a line ending in `:` leads into
+    // the next ("were not provided: <USER_ID>").
+    let message = message
+        .iter()
+        .enumerate()
+        .fold(String::new(), |mut joined, (i, line)| {
+            if i > 0 {
+                joined.push_str(if joined.ends_with(':') { " " } else { "; " });
+            }
+            joined.push_str(line);
+            joined
+        });
     let message = message.strip_prefix("error: ").unwrap_or(&message);
     // A missing argument: the usage line says what goes where.
     let usage = rendered

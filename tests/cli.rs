@@ -503,8 +503,8 @@ fn a_missing_argument_shows_the_usage() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
-    assert!(
-        lines[0].starts_with("tenantscope: ") && lines[0].contains("<USER_ID>"),
+    assert_eq!(
+        lines[0], "tenantscope: the following required arguments were not provided: <USER_ID>",
         "{err}"
     );
     assert!(lines[1].starts_with("usage: tenantscope orders"), "{err}");

@@ -470,7 +470,7 @@ async fn health_table_lists_drift_under_each_tenant() {
         "  orders: missing table",
         "lonely   unused      0     ~0      ~0",
         "",
-        "Reference: items as in client1 (majority, 4 of 6 tenants); orders as in client1 (majority, 5 of 5 tenants)",
+        "Reference: items as in client1 (most common, 4 of 6 tenants); orders as in client1 (most common, 5 of 5 tenants)",
         "",
         "Organization ids that name no tenant schema:",
         "ORGANIZATION  USERS",

@@ -245,7 +245,7 @@ fn wrong_copies_of(report: &HealthReport, schema: &str) -> String {
 /// Why a reference was chosen, in words (text report and health view).
 pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
     match choice {
-        ReferenceChoice::Majority => "majority",
+        ReferenceChoice::Majority => "most common",
         ReferenceChoice::RequiredColumns => "has the columns tenantscope reads",
         ReferenceChoice::FirstByName => "first by name",
         ReferenceChoice::Given => "given",
@@ -253,7 +253,7 @@ pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
 }
 
 /// A table's reference for the text report: "items as in client1
-/// (majority, 3 of 4 tenants)".
+/// (most common, 3 of 4 tenants)".
 fn reference_text(r: &TableReference) -> String {
     format!(
         "{} as in {} ({}{}, {} of {} tenants)",
