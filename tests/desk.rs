@@ -458,6 +458,34 @@ fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
         csv,
         "tenant,total,priced_lines,missing_lines,difference,error\nclient2,10500.00,2,0,-49500.00,\n"
     );
+    // The table reads as the view: the own tenant marked, lines priced of
+    // all, money grouped by thousands, what a tenant lacks named.
+    let table = common::stdout(&tenantscope(&["--demo", "basket", "1"]));
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["TENANT", "LINES", "TOTAL", "VS OWN", "NOTE"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[3],
+        ["client1 (own)", "2/2", "60,000.00", "0.00"],
+        "{table}"
+    );
+    assert_eq!(
+        rows[4],
+        ["client3", "1/2", "35,000", "-15,000.00", "lacks Huawei"],
+        "{table}"
+    );
     let wrong = tenantscope(&["--demo", "basket", "1", "--tenant", "client3"]);
     assert_eq!(wrong.status.code(), Some(2));
     let unknown = tenantscope(&["--demo", "basket", "nobody"]);

@@ -75,34 +75,92 @@ pub fn basket(
         );
     }
     let plain = |v: &Value| v.plain().unwrap_or_default();
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = tenants
+            .iter()
+            .map(|t| {
+                vec![
+                    catalog.label(&t.tenant),
+                    plain(&t.total),
+                    t.priced_lines.to_string(),
+                    t.missing_lines.to_string(),
+                    plain(&t.difference),
+                    t.error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        return csv(&BASKET_HEADERS.map(|(h, _)| h), &rows, to);
+    }
+    let own = user.tenant.as_deref().unwrap_or("");
+    let note = format!(
+        "basket of {} (id {}) in {}: {}; totals cover only the lines a tenant \
+         prices, vs own compares those lines with the own tenant",
+        user.name,
+        user.id,
+        catalog.label(own),
+        plural(lines.len(), "order line", "order lines"),
+    );
+    let mut out = crate::text::sanitize(&note).into_owned();
+    out.push('\n');
+    out.push_str(&table_of(tenants, own, lines.len(), catalog, to));
+    out
+}
+
+/// The text table: as the basket view draws it (the own tenant marked,
+/// lines priced of all, money grouped by thousands), what a tenant lacks
+/// or why it failed in a last column, there only when some row has one.
+fn table_of(
+    tenants: &[BasketTenant],
+    own: &str,
+    lines: usize,
+    catalog: &TenantCatalog,
+    to: Destination,
+) -> String {
+    let note = |t: &BasketTenant| match (&t.error, t.lacking.is_empty()) {
+        (Some(error), _) => format!("error: {error}"),
+        (None, false) => format!("lacks {}", t.lacking.join(", ")),
+        (None, true) => String::new(),
+    };
     let rows: Vec<Vec<String>> = tenants
         .iter()
         .map(|t| {
+            let mut name = catalog.label(&t.tenant);
+            if t.tenant == own {
+                name.push_str(" (own)");
+            }
+            let failed = t.error.is_some();
             vec![
-                catalog.label(&t.tenant),
-                plain(&t.total),
-                t.priced_lines.to_string(),
-                t.missing_lines.to_string(),
-                plain(&t.difference),
-                t.error.clone().unwrap_or_default(),
+                name,
+                if failed {
+                    "?".into()
+                } else {
+                    format!("{}/{lines}", t.priced_lines)
+                },
+                if failed { "?".into() } else { t.total.cell() },
+                if failed {
+                    "?".into()
+                } else {
+                    t.difference.cell()
+                },
+                note(t),
             ]
         })
         .collect();
-    match format {
-        Format::Csv => csv(&BASKET_HEADERS.map(|(h, _)| h), &rows, to),
-        _ => {
-            let note = format!(
-                "basket of {} (id {}) in {}: {}; totals cover only the lines a tenant \
-                 prices, difference compares those lines with the own tenant",
-                user.name,
-                user.id,
-                catalog.label(user.tenant.as_deref().unwrap_or("")),
-                plural(lines.len(), "order line", "order lines"),
-            );
-            let mut out = crate::text::sanitize(&note).into_owned();
-            out.push('\n');
-            out.push_str(&table(&BASKET_HEADERS, &rows, to));
-            out
-        }
+    let mut headers = vec![
+        ("TENANT", Align::Left),
+        ("LINES", Align::Right),
+        ("TOTAL", Align::Right),
+        ("VS OWN", Align::Right),
+    ];
+    if rows.iter().any(|row| !row[4].is_empty()) {
+        headers.push(("NOTE", Align::Left));
     }
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|mut row| {
+            row.truncate(headers.len());
+            row
+        })
+        .collect();
+    table(&headers, &rows, to)
 }
