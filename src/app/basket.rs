@@ -128,7 +128,7 @@ pub const SCREEN: Screen = Screen {
     help: &[("Basket across tenants", KEYS)],
     marks: &[
         ("3/4", "lines the tenant sells, of the basket's"),
-        ("lacks", "the basket's items the tenant does not sell"),
+        ("lacks", "the basket's items it does not sell"),
         ("Total", "over the lines it sells only"),
         ("▼/▲", "cheaper/dearer than own, same lines"),
     ],

@@ -411,11 +411,12 @@ pub const SCREEN: Screen = Screen {
     export: |state| export_loaded("health", &state.health.report, Document::Health),
     help: &[("Tenant health", KEYS)],
     marks: &[
-        (
-            "✗",
-            "a finding: drift, no schema, unregistered, migrations behind, wrong copy",
-        ),
-        ("!", "worth a look: no user, migrations ahead"),
+        // The popup does not wrap: a long meaning goes on under no mark.
+        ("✗", "a finding: drift, a wrong copy,"),
+        ("", "a registered tenant with no schema,"),
+        ("", "unregistered, migrations behind"),
+        ("!", "worth a look: no user, an organization"),
+        ("", "id naming no schema, migrations ahead"),
         ("·", "said, not a finding"),
         ("~", "estimated from statistics"),
     ],

@@ -29,6 +29,9 @@ macro_rules! views {
         }
 
         impl View {
+            /// Every view, in the table's order.
+            pub const ALL: &'static [View] = &[$(View::$view,)*];
+
             /// What the view provides: keys, status, export, help.
             pub fn screen(self) -> &'static Screen {
                 match self {
