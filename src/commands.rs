@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tenantscope::cli::{Cli, Connected, Format, PriceSortArg, ReportFormat};
 use tenantscope::config::{ConfigFile, Settings};
-use tenantscope::db::{self, Database, TenantCatalog, User, UserQuery};
+use tenantscope::db::{self, Database, DbError, TenantCatalog, User, UserQuery};
 use tenantscope::output::{self, Destination};
 use tenantscope::{text, Failure};
 
@@ -169,6 +169,18 @@ async fn basket(
     ))
 }
 
+/// `result`, an unknown tenant's error listing the tenants closest to the
+/// name given (as `--compare`'s does).
+async fn named<T>(database: &Database, result: Result<T, DbError>) -> Result<T, DbError> {
+    match result {
+        Err(DbError::UnknownTenant(name)) => match database.tenants().await {
+            Ok(catalog) => Err(catalog.unknown(&name)),
+            Err(_) => Err(DbError::UnknownTenant(name)),
+        },
+        result => result,
+    }
+}
+
 /// `health`: the drift report, with its findings as the exit status.
 async fn health(
     database: &Database,
@@ -177,10 +189,10 @@ async fn health(
     leaks: Option<String>,
     fail_on_drift: bool,
 ) -> Result<(), Failure> {
-    let report = database.health(reference.as_deref()).await?;
+    let report = named(database, database.health(reference.as_deref()).await).await?;
     let checks = database.framework_checks(reference.as_deref()).await?;
     let leaked = match &leaks {
-        Some(tenant) => Some(database.leaks(tenant).await?),
+        Some(tenant) => Some(named(database, database.leaks(tenant).await).await?),
         None => None,
     };
     let check = leaks

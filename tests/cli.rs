@@ -261,13 +261,23 @@ async fn no_output_contains_a_password() {
 #[tokio::test]
 async fn errors_are_one_line_with_a_non_zero_exit() {
     let db = TestDatabase::demo().await;
-    let cases: [(&[&str], i32, &str); 6] = [
+    let cases: [(&[&str], i32, &str); 8] = [
         (&["orders", "999"], 2, "no user with id \"999\""),
         (
             &["orders", "1", "--compare", "Client2"],
             2,
             // The candidates, closest first (--compare named none).
             "unknown tenant: \"Client2\" (tenants: \"client2\", \"client1\", \"client3\", \"client4\")",
+        ),
+        (
+            &["health", "--leaks", "Client3"],
+            2,
+            "unknown tenant: \"Client3\" (tenants: \"client3\", \"client1\", \"client2\", \"client4\")",
+        ),
+        (
+            &["health", "--reference", "client"],
+            2,
+            "unknown tenant: \"client\" (tenants: \"client1\", \"client2\", \"client3\", \"client4\")",
         ),
         (&["orders", "4"], 1, "tenant schema not found: \"client9\""),
         (
