@@ -249,10 +249,14 @@ pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
 /// (`%2F`) is a socket directory. Errors never quote the password.
 fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
     let bad = |why: &str| {
-        format!(
-            "invalid database URL {}: {why} (percent-encode special characters in the password)",
-            redact_url(text)
-        )
+        let shown = redact_url(text);
+        // A password's special characters are the usual cause, where there is one.
+        let hint = if shown != text {
+            " (percent-encode special characters in the password)"
+        } else {
+            ""
+        };
+        format!("invalid database URL {shown}: {why}{hint}")
     };
     let decode = |part: &str| -> Result<String, String> {
         let bytes = part.as_bytes();
@@ -656,6 +660,17 @@ mod tests {
         ] {
             assert!(parse_conninfo(bad).is_err(), "{bad}");
         }
+        // The hint about a password's special characters, only where the
+        // URL has a password (never shown).
+        let error = |url: &str| parse_conninfo(url).unwrap_err();
+        let hint = "percent-encode special characters in the password";
+        let with = error("postgres://u:p/ss@host/db");
+        assert!(with.contains(hint) && !with.contains("p/ss"), "{with}");
+        let without = error("postgres://u@host:99999999/db");
+        assert!(
+            without.contains("the port must be") && !without.contains(hint),
+            "{without}"
+        );
     }
 
     fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
