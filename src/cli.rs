@@ -210,6 +210,20 @@ Examples:
   tenantscope health --format json | jq '.tenants[] | select(.status != \"ok\")'
   # crontab: mail when any drift, orphan or leak appears (exit code 3)
   0 6 * * * tenantscope health --fail-on-drift --leaks acme || mail -s drift me";
+    pub const BASKET: &str = "\
+Examples:
+  tenantscope --demo basket 1
+  # the three tenants that price the user's basket best
+  tenantscope basket 42 --limit 3 --format csv";
+    pub const DETECT: &str = "\
+Examples:
+  tenantscope --demo detect
+  # keep what was detected as the config (its findings go to stderr)
+  tenantscope detect > tenantscope.toml";
+    pub const PROFILES: &str = "\
+Examples:
+  tenantscope profiles
+  tenantscope --profile staging health";
     pub const PRICES: &str = "\
 Examples:
   tenantscope --demo prices
@@ -312,7 +326,7 @@ pub enum Connected {
     },
     /// A user's order lines priced at every tenant, ranked: most lines
     /// priced first, then the lowest total
-    #[command(display_order = 5)]
+    #[command(display_order = 5, after_help = examples::BASKET)]
     Basket {
         /// The user's id (as text, whatever the column type)
         user_id: String,
@@ -328,7 +342,7 @@ pub enum Connected {
     },
     /// Detect the tenancy layout: the model as TOML on stdout (save it as a
     /// config), what was found and why on stderr
-    #[command(display_order = 6)]
+    #[command(display_order = 6, after_help = examples::DETECT)]
     Detect,
     /// Prices of the same items across all tenants (matched by the
     /// `items_match` rule: a key column every tenant has, else the description)
@@ -352,7 +366,7 @@ pub enum Connected {
 #[derive(Debug, Subcommand)]
 pub enum Offline {
     /// The config file's profiles and the database each names (no passwords)
-    #[command(display_order = 4)]
+    #[command(display_order = 4, after_help = examples::PROFILES)]
     Profiles,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     #[command(display_order = 8, after_help = examples::COMPLETIONS)]
