@@ -11,11 +11,16 @@ use common::{stderr, stdout, tenantscope};
 /// checked without being named here.
 fn subcommands() -> Vec<String> {
     use clap::CommandFactory;
-    tenantscope::cli::Cli::command()
+    let names: Vec<String> = tenantscope::cli::Cli::command()
         .get_subcommands()
         .map(|sub| sub.get_name().to_string())
         .filter(|name| name != "help")
-        .collect()
+        .collect();
+    // Both groups (those that connect and those that do not) are there.
+    for sub in ["users", "basket", "snapshot", "profiles", "config", "man"] {
+        assert!(names.iter().any(|n| n == sub), "{sub} in {names:?}");
+    }
+    names
 }
 
 /// Is `program` on PATH? A missing shell is skipped with the reason printed,

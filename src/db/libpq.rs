@@ -248,15 +248,19 @@ pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
 /// percent-decoded (no `+` for a space). A host that starts with `/`
 /// (`%2F`) is a socket directory. Errors never quote the password.
 fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
+    // A password's special characters are the usual cause, where there is
+    // one: a `user:password@` before the host.
+    let after_scheme = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let has_password = after_scheme
+        .rsplit_once('@')
+        .is_some_and(|(user_info, _)| user_info.contains(':'));
     let bad = |why: &str| {
-        let shown = redact_url(text);
-        // A password's special characters are the usual cause, where there is one.
-        let hint = if shown != text {
+        let hint = if has_password {
             " (percent-encode special characters in the password)"
         } else {
             ""
         };
-        format!("invalid database URL {shown}: {why}{hint}")
+        format!("invalid database URL {}: {why}{hint}", redact_url(text))
     };
     let decode = |part: &str| -> Result<String, String> {
         let bytes = part.as_bytes();
@@ -666,11 +670,16 @@ mod tests {
         let hint = "percent-encode special characters in the password";
         let with = error("postgres://u:p/ss@host/db");
         assert!(with.contains(hint) && !with.contains("p/ss"), "{with}");
-        let without = error("postgres://u@host:99999999/db");
-        assert!(
-            without.contains("the port must be") && !without.contains(hint),
-            "{without}"
-        );
+        for url in [
+            "postgres://u@host:99999999/db",
+            "postgres://db.example.com:5x32/app",
+        ] {
+            let without = error(url);
+            assert!(
+                without.contains("the port must be") && !without.contains(hint),
+                "{without}"
+            );
+        }
     }
 
     fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {

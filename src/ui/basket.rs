@@ -59,15 +59,17 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .skip(basket.rows.offset)
         .take(geometry::basket_rows(state.session.size))
         .collect();
-    let numbers = number_widths(&shown, inner.width);
+    let all = lines.unwrap_or(0);
+    let numbers = number_widths(&shown, all, inner.width);
+    // A header wider than its column is cut at its end (`vs o…`).
+    let title = |text: &str, cells: u16| right(fit(text, cells as usize));
     let (header, widths) = super::columns([
         (Cell::from("#"), Constraint::Length(5)),
         (Cell::from("Tenant"), Constraint::Fill(1)),
-        (right("Lines".into()), Constraint::Length(7)),
-        (right("Total".into()), Constraint::Length(numbers[0])),
-        (right("vs own".into()), Constraint::Length(numbers[1])),
+        (title("Lines", numbers[0]), Constraint::Length(numbers[0])),
+        (title("Total", numbers[1]), Constraint::Length(numbers[1])),
+        (title("vs own", numbers[2]), Constraint::Length(numbers[2])),
     ]);
-    let all = lines.unwrap_or(0);
     let rows: Vec<Row> = shown
         .into_iter()
         .map(|(rank, tenant)| {
@@ -87,32 +89,33 @@ fn total_text(tenant: &BasketTenant) -> String {
     tenant.total.number().map_or("—".into(), money)
 }
 
-/// The Total and vs own columns' widths in a table `width` wide: as wide as
-/// their widest value on screen or header; where that leaves the tenant
-/// names too little room, the wider gives way (a number that then does not
-/// fit shows as `…`).
-fn number_widths(shown: &[(usize, &BasketTenant)], width: u16) -> [u16; 2] {
+/// The Lines, Total and vs own columns' widths in a table `width` wide:
+/// as wide as their widest value on screen (lines: of `all`) or header;
+/// where that leaves the tenant names too little room, the wider of Total
+/// and vs own gives way (a number that then does not fit shows as `…`).
+fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u16; 3] {
     let widest = |header: &str, texts: &mut dyn Iterator<Item = String>| {
         texts
             .map(|t| text_width(&t))
             .fold(text_width(header), usize::max) as u16
     };
     let priced = || shown.iter().filter(|(_, t)| t.error.is_none());
-    let mut widths = [
+    let lines = widest("Lines", &mut std::iter::once(format!("{all}/{all}")));
+    let mut money = [
         widest("Total", &mut priced().map(|(_, t)| total_text(t))),
         widest(
             "vs own",
             &mut priced().map(|(_, t)| super::difference_text(&t.difference).0),
         ),
     ];
-    // Beside them: the rank (5), lines (7), the tenant name at its
-    // narrowest (12), the row marker (2) and the four gaps.
-    let room = width.saturating_sub(5 + 7 + 12 + 2 + 4);
-    while widths[0] + widths[1] > room && widths.iter().any(|&w| w > 1) {
-        let wider = usize::from(widths[1] > widths[0]);
-        widths[wider] -= 1;
+    // Beside them: the rank (5), lines, the tenant name at its narrowest
+    // (12), the row marker (2) and the four gaps.
+    let room = width.saturating_sub(5 + lines + 12 + 2 + 4);
+    while money[0] + money[1] > room && money.iter().any(|&w| w > 1) {
+        let wider = usize::from(money[1] > money[0]);
+        money[wider] -= 1;
     }
-    widths
+    [lines, money[0], money[1]]
 }
 
 fn row(
@@ -121,23 +124,27 @@ fn row(
     own: &str,
     all: usize,
     label: String,
-    numbers: [u16; 2],
+    numbers: [u16; 3],
 ) -> Row<'static> {
     let name = if tenant.tenant == own {
         format!("{} (own)", sanitize(&label))
     } else {
         sanitize(&label).into_owned()
     };
+    // Why a tenant failed, after its name (cut to the column by the table),
+    // as what it lacks is.
     if let Some(error) = &tenant.error {
+        let text = format!("✗ {name} · {}", sanitize(error));
         return Row::new(vec![
             Cell::from(format!("{}", rank + 1)),
-            Cell::from(Span::styled(format!("✗ {name}"), theme::error())),
-            right(format!("?/{all}")),
-            Cell::from(Span::styled(fit(&sanitize(error), 32), theme::error())),
+            Cell::from(Span::styled(text, theme::error())),
+            right(super::whole_or_ellipsis(format!("?/{all}"), numbers[0])),
+            right("?".into()),
+            right("?".into()),
         ]);
     }
-    let total = super::whole_or_ellipsis(total_text(tenant), numbers[0]);
-    let coverage = format!("{}/{all}", tenant.priced_lines);
+    let total = super::whole_or_ellipsis(total_text(tenant), numbers[1]);
+    let coverage = super::whole_or_ellipsis(format!("{}/{all}", tenant.priced_lines), numbers[0]);
     let coverage_style = if tenant.priced_lines == all {
         Style::new()
     } else {
@@ -161,6 +168,19 @@ fn row(
         Cell::from(Line::from(tenant_cell)),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
-        difference_cell(&tenant.difference, numbers[1]),
+        difference_cell(&tenant.difference, numbers[2]),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Lines column is as wide as the basket's count (`1200/1200`),
+    /// which a fixed width cut from the left (`00/1200`).
+    #[test]
+    fn the_lines_column_fits_any_basket() {
+        assert_eq!(number_widths(&[], 2, 80), [5, 5, 6]);
+        assert_eq!(number_widths(&[], 1200, 80)[0], 9);
+    }
 }

@@ -406,23 +406,17 @@ fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
 mod help_tests {
     use super::*;
 
-    /// Every line of every view's help (keys, marks) fits the popup whole,
-    /// with either pane of the dashboard focused: the popup does not wrap.
+    /// Every line of every view's help (keys, marks) fits the popup whole:
+    /// the popup does not wrap.
     #[test]
     fn every_help_line_fits_the_popup() {
         let room = geometry::help_area(Rect::new(0, 0, 200, 60), 1).width as usize - 2;
         let mut state = crate::fixtures::demo_state();
-        for focus in [
-            crate::app::dashboard::Focus::Users,
-            crate::app::dashboard::Focus::Orders,
-        ] {
-            state.dashboard.focus = focus;
-            for &view in View::ALL {
-                state.view = view;
-                for line in help_lines(&state) {
-                    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-                    assert!(width(&text) <= room, "{view:?}: {text:?} is cut at {room}");
-                }
+        for &view in View::ALL {
+            state.view = view;
+            for line in help_lines(&state) {
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                assert!(width(&text) <= room, "{view:?}: {text:?} is cut at {room}");
             }
         }
     }
