@@ -1108,18 +1108,19 @@ async fn superseded_loads_are_cancelled_on_the_coordinator_and_the_workers() {
             tokio::task::yield_now().await;
         }
     }
-    // The selection now: the header names it while its load waits.
+    // The selection now (the row marked ▶): the header names it while its
+    // load waits. A frame drawn before the last move names the one before.
+    let selected = |frame: &str| {
+        let row = frame.lines().find(|l| l.starts_with("│▶"))?;
+        let name = row.split_whitespace().nth(2)?.to_string();
+        frame
+            .contains(&format!("Orders of {name} "))
+            .then_some(name)
+    };
     let frame = app
-        .frame_where("the selection after the churn", |f| {
-            f.contains("Orders of ")
-        })
+        .frame_where("the selection after the churn", |f| selected(f).is_some())
         .await;
-    let name = frame
-        .split("Orders of ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let name = selected(&frame).unwrap();
     for locker in lockers.iter_mut() {
         run(locker, "ROLLBACK").await;
     }
