@@ -1078,6 +1078,26 @@ async fn superseded_loads_are_cancelled_on_the_coordinator_and_the_workers() {
     .await
     .unwrap();
     let mut app = common::start_app(db.clone(), std::time::Duration::ZERO, (140, 40)).await;
+    // The users pane's names in order, and which is selected (▶).
+    let users = |frame: &str| -> (Vec<String>, Option<usize>) {
+        let rows: Vec<(bool, String)> = frame
+            .lines()
+            .filter_map(|line| {
+                let row = line.strip_prefix('│')?;
+                let selected = row.starts_with('▶');
+                let name = row.trim_start_matches('▶').split_whitespace().nth(1)?;
+                (name != "Name").then(|| (selected, name.to_string()))
+            })
+            .collect();
+        let at = rows.iter().position(|(selected, _)| *selected);
+        (rows.into_iter().map(|(_, name)| name).collect(), at)
+    };
+    let first = app
+        .frame_where("the users list", |f| users(f).1.is_some())
+        .await;
+    let (names, at) = users(&first);
+    // Seven moves down (steps 1 to 7 below).
+    let name = names[at.unwrap() + 7].clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let (mut newest_coordinator, mut newest_worker) = (0.0, 0.0);
     for step in 0..8 {
@@ -1108,19 +1128,12 @@ async fn superseded_loads_are_cancelled_on_the_coordinator_and_the_workers() {
             tokio::task::yield_now().await;
         }
     }
-    // The selection now (the row marked ▶): the header names it while its
-    // load waits. A frame drawn before the last move names the one before.
-    let selected = |frame: &str| {
-        let row = frame.lines().find(|l| l.starts_with("│▶"))?;
-        let name = row.split_whitespace().nth(2)?.to_string();
-        frame
-            .contains(&format!("Orders of {name} "))
-            .then_some(name)
-    };
-    let frame = app
-        .frame_where("the selection after the churn", |f| selected(f).is_some())
-        .await;
-    let name = selected(&frame).unwrap();
+    // The selection now: the header names it while its load waits. (A
+    // frame drawn before the last move names the one before.)
+    app.frame_where("the selection after the churn", |f| {
+        f.contains(&format!("Orders of {name} "))
+    })
+    .await;
     for locker in lockers.iter_mut() {
         run(locker, "ROLLBACK").await;
     }
