@@ -128,22 +128,15 @@ fn table_of(
             if t.tenant == own {
                 name.push_str(" (own)");
             }
-            let failed = t.error.is_some();
-            vec![
-                name,
-                if failed {
-                    "?".into()
-                } else {
-                    format!("{}/{lines}", t.priced_lines)
-                },
-                if failed { "?".into() } else { t.total.cell() },
-                if failed {
-                    "?".into()
-                } else {
-                    t.difference.cell()
-                },
-                note(t),
-            ]
+            let [lines, total, difference] = match t.error {
+                Some(_) => ["?".to_string(), "?".into(), "?".into()],
+                None => [
+                    format!("{}/{lines}", t.priced_lines),
+                    t.total.cell(),
+                    t.difference.cell(),
+                ],
+            };
+            vec![name, lines, total, difference, note(t)]
         })
         .collect();
     let mut headers = vec![

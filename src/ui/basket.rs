@@ -101,7 +101,7 @@ fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u
     };
     let priced = || shown.iter().filter(|(_, t)| t.error.is_none());
     let lines = widest("Lines", &mut std::iter::once(format!("{all}/{all}")));
-    let mut money = [
+    let mut amounts = [
         widest("Total", &mut priced().map(|(_, t)| total_text(t))),
         widest(
             "vs own",
@@ -111,11 +111,11 @@ fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u
     // Beside them: the rank (5), lines, the tenant name at its narrowest
     // (12), the row marker (2) and the four gaps.
     let room = width.saturating_sub(5 + lines + 12 + 2 + 4);
-    while money[0] + money[1] > room && money.iter().any(|&w| w > 1) {
-        let wider = usize::from(money[1] > money[0]);
-        money[wider] -= 1;
+    while amounts[0] + amounts[1] > room && amounts.iter().any(|&w| w > 1) {
+        let wider = usize::from(amounts[1] > amounts[0]);
+        amounts[wider] -= 1;
     }
-    [lines, money[0], money[1]]
+    [lines, amounts[0], amounts[1]]
 }
 
 fn row(
