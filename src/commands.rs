@@ -78,14 +78,31 @@ async fn users(
             None
         }
     };
+    // One user more than the limit is read, to tell a cut list from one
+    // that happens to have exactly that many users.
+    let limit = query.limit;
+    let query = UserQuery {
+        limit: limit.map(|n| n.saturating_add(1)),
+        ..query
+    };
     let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let mut writer = output::UsersWriter::new(format, Destination::stdout(), out);
+    let mut writer = output::UsersWriter::new(format, Destination::stdout(), out)
+        .at_most(limit.map(|n| n as usize));
     database
         .stream_users(&query, schema.as_deref(), &mut writer)
         .await?;
+    let cut = writer.cut();
     let (_, invalid_utf8) = writer.finish();
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
         eprintln!("warning: {warning}");
+    }
+    if cut {
+        let shown = match limit.unwrap_or_default() {
+            0 => "no user shown".to_string(),
+            1 => "only the first user shown".to_string(),
+            n => format!("only the first {n} users shown"),
+        };
+        eprintln!("tenantscope: {shown}; more match (raise --limit)");
     }
     Ok(())
 }

@@ -161,6 +161,8 @@ async fn users_and_tenants_commands() {
         .map(|u| u["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["mid_dude", "poor_dude", "rich_dude", "stray_dude"]);
+    // Four match and four are shown: nothing was cut, so nothing says so.
+    assert_eq!(stderr(&users), "");
     assert_eq!(json[0]["tenant_schema"], "ok");
     assert_eq!(json[3]["tenant_schema"], "missing");
     // A missing schema is still the one the user names.
@@ -196,6 +198,23 @@ async fn users_and_tenants_commands() {
             .len(),
         2
     );
+    // A list the limit cut says so on stderr (stdout stays parseable),
+    // for the two-pass table as for JSON, and for a limit of 0 or 1.
+    assert_eq!(
+        stderr(&limited),
+        "tenantscope: only the first 2 users shown; more match (raise --limit)\n"
+    );
+    for (limit, rows, note) in [
+        ("0", 1, "no user shown"),
+        ("1", 2, "only the first user shown"),
+    ] {
+        let table = tenantscope(&["--database-url", &db.url, "users", "--limit", limit]);
+        assert_eq!(stdout(&table).lines().count(), rows, "{}", stdout(&table));
+        assert_eq!(
+            stderr(&table),
+            format!("tenantscope: {note}; more match (raise --limit)\n")
+        );
+    }
 
     let tenants = stdout(&tenantscope(&["--database-url", &db.url, "tenants"]));
     let rows: Vec<Vec<&str>> = tenants

@@ -157,6 +157,12 @@ pub struct UsersWriter<W: Write> {
     written: usize,
     invalid_utf8: usize,
     csv: CsvRecords,
+    /// At most this many listed users (pinned ones aside); see [`UsersWriter::at_most`].
+    limit: Option<usize>,
+    /// Listed users seen in the current pass.
+    listed: usize,
+    /// A user beyond `limit` arrived: the list was cut.
+    cut: bool,
 }
 
 impl<W: Write> UsersWriter<W> {
@@ -171,7 +177,23 @@ impl<W: Write> UsersWriter<W> {
             written: 0,
             invalid_utf8: 0,
             csv: CsvRecords::default(),
+            limit: None,
+            listed: 0,
+            cut: false,
         }
+    }
+
+    /// Writes at most `limit` listed users (a filter's pinned exact-id
+    /// matches come on top, as the query gives them). Read one more than
+    /// that: when it arrives, [`UsersWriter::cut`] says the list was cut.
+    pub fn at_most(mut self, limit: Option<usize>) -> UsersWriter<W> {
+        self.limit = limit;
+        self
+    }
+
+    /// More users matched than the limit let through.
+    pub fn cut(&self) -> bool {
+        self.cut
     }
 
     /// Values with invalid UTF-8 among the users written.
@@ -213,6 +235,7 @@ impl<W: Write> UserSink for UsersWriter<W> {
 
     fn begin(&mut self, pass: u8, catalog: &TenantCatalog) -> bool {
         self.catalog = catalog.clone();
+        self.listed = 0;
         if !self.writing(pass) {
             return true;
         }
@@ -234,6 +257,14 @@ impl<W: Write> UserSink for UsersWriter<W> {
     }
 
     fn user(&mut self, pass: u8, user: &User) -> bool {
+        if !user.key.pinned {
+            self.listed += 1;
+            if self.limit.is_some_and(|limit| self.listed > limit) {
+                self.cut = true;
+                // Read no further, unless a later pass is still to come.
+                return !self.writing(pass);
+            }
+        }
         if !self.writing(pass) {
             let row = user_cells(user, &self.catalog, false);
             self.columns.fit(&row);
