@@ -673,3 +673,78 @@ async fn streamed_users_output_is_the_in_memory_rendering() {
         assert_eq!(String::from_utf8(text).unwrap(), expected);
     }
 }
+
+/// A tenant that sells an item at no usable price (NULL, NaN) is not one
+/// that lacks it: the basket's note says which, per item.
+#[tokio::test]
+async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "ALTER TABLE client2.items ALTER price DROP NOT NULL;
+         UPDATE client2.items SET price = NULL WHERE description = 'Huawei';
+         UPDATE client4.items SET price = 'NaN' WHERE description = 'Tesla';",
+    )
+    .await;
+    let out = tenantscope(&["--database-url", &db.url, "basket", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = stdout(&out);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    // rich_dude: 10 Tesla, 5 Huawei at client1 (5,000.00 and 2,000.00).
+    assert_eq!(
+        rows[1..],
+        [
+            vec!["client1 (own)", "2/2", "60,000.00", "0.00"],
+            vec![
+                "client4",
+                "1/2",
+                "7,500.00",
+                "-2,500.00",
+                "no price for Tesla"
+            ],
+            vec![
+                "client2",
+                "1/2",
+                "10,000.00",
+                "-40,000.00",
+                "no price for Huawei"
+            ],
+            vec!["client3", "1/2", "35,000", "-15,000.00", "lacks Huawei"],
+        ],
+        "{table}"
+    );
+    // JSON names each gap, and has no `gaps` where a tenant has none.
+    let json = stdout(&tenantscope(&[
+        "--database-url",
+        &db.url,
+        "basket",
+        "1",
+        "--format",
+        "json",
+    ]));
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let gaps: Vec<(&str, &Value)> = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["schema"].as_str().unwrap(), &t["gaps"]))
+        .collect();
+    let gap = |item: &str, why: &str| serde_json::json!([{ "item": item, "why": why }]);
+    assert_eq!(
+        gaps,
+        [
+            ("client1", &Value::Null),
+            ("client4", &gap("Tesla", "no_price")),
+            ("client2", &gap("Huawei", "no_price")),
+            ("client3", &gap("Huawei", "not_sold")),
+        ]
+    );
+}

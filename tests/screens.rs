@@ -919,9 +919,8 @@ fn basket_priced(prices: &[(&str, Option<&str>, Option<&str>)]) -> State {
         .into_iter()
         .map(OrderLine::from_raw)
         .collect();
-    let price = |tesla: Option<&str>, huawei: Option<&str>| {
-        [tesla, huawei].map(|p| p.map_or(Value::Missing, Value::parse))
-    };
+    let price =
+        |tesla: Option<&str>, huawei: Option<&str>| [tesla, huawei].map(|p| p.map(Value::parse));
     let priced = prices
         .iter()
         .map(|(tenant, tesla, huawei)| {

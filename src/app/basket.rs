@@ -129,6 +129,7 @@ pub const SCREEN: Screen = Screen {
     marks: &[
         ("3/4", "lines the tenant sells, of the basket's"),
         ("lacks", "the basket's items it does not sell"),
+        ("no price", "items it sells at a NULL or NaN price"),
         ("Total", "over the lines it sells only"),
         ("▼/▲", "cheaper/dearer than own, same lines"),
     ],
@@ -340,7 +341,9 @@ mod tests {
         let priced = job
             .tenants
             .iter()
-            .map(|t| BasketTenant::priced(t.clone(), &lines, &[crate::money::Value::parse("9")]))
+            .map(|t| {
+                BasketTenant::priced(t.clone(), &lines, &[Some(crate::money::Value::parse("9"))])
+            })
             .collect();
         let effects = update(
             &mut state,
@@ -409,7 +412,11 @@ mod tests {
                 .tenants
                 .iter()
                 .map(|t| {
-                    BasketTenant::priced(t.clone(), &lines, &[crate::money::Value::parse("9")])
+                    BasketTenant::priced(
+                        t.clone(),
+                        &lines,
+                        &[Some(crate::money::Value::parse("9"))],
+                    )
                 })
                 .collect();
             effects = update(

@@ -364,7 +364,7 @@ mod tests {
         let priced = job
             .tenants
             .iter()
-            .map(|t| crate::db::BasketTenant::priced(t.clone(), &lines, &[Value::parse("9")]))
+            .map(|t| crate::db::BasketTenant::priced(t.clone(), &lines, &[Some(Value::parse("9"))]))
             .collect();
         let msg = basket::Msg::Page {
             batch: job.batch,

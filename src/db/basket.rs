@@ -24,15 +24,46 @@ pub struct BasketTenant {
     pub total: Value,
     pub priced_lines: usize,
     pub missing_lines: usize,
-    /// The lines it lacks, by item (description, else id), in basket order.
+    /// Why each of the `missing_lines` has no total here, by item
+    /// (description, else id), in basket order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub lacking: Vec<String>,
+    pub gaps: Vec<LineGap>,
     /// Like for like: this tenant's total minus the user's own tenant's,
     /// over the lines both price; unknown when they share none.
     pub difference: Value,
     /// Why this tenant could not be read (its other fields are empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A basket line a tenant gives no total for, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineGap {
+    /// The line's item: its description, else its id.
+    pub item: String,
+    pub why: GapReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapReason {
+    /// The tenant sells no such item.
+    NotSold,
+    /// It sells the item at no usable price (NULL, NaN, unreadable).
+    NoPrice,
+    /// Its price is a number, but the line's own quantity is not.
+    NoQuantity,
+}
+
+impl GapReason {
+    /// How a note names the items of this reason: "lacks A, B".
+    fn lead(self) -> &'static str {
+        match self {
+            GapReason::NotSold => "lacks",
+            GapReason::NoPrice => "no price for",
+            GapReason::NoQuantity => "no quantity for",
+        }
+    }
 }
 
 impl BasketTenant {
@@ -42,18 +73,22 @@ impl BasketTenant {
             total: Value::Missing,
             priced_lines: 0,
             missing_lines: lines,
-            lacking: Vec::new(),
+            gaps: Vec::new(),
             difference: Value::Missing,
             error: Some(error),
         }
     }
 
-    /// `lines` priced at `prices` (aligned), against the own tenant's totals.
-    pub fn priced(tenant: String, lines: &[OrderLine], prices: &[Value]) -> BasketTenant {
+    /// `lines` priced at `prices` (aligned; `None` where the tenant sells
+    /// no such item), against the own tenant's totals.
+    pub fn priced(tenant: String, lines: &[OrderLine], prices: &[Option<Value>]) -> BasketTenant {
         let totals: Vec<Value> = lines
             .iter()
             .zip(prices)
-            .map(|(line, price)| Value::line_total(&line.quantity, price))
+            .map(|(line, price)| match price {
+                Some(price) => Value::line_total(&line.quantity, price),
+                None => Value::Missing,
+            })
             .collect();
         let priced: Vec<&Value> = totals.iter().filter(|t| t.is_number()).collect();
         let both: Vec<(&Value, &Value)> = totals
@@ -71,15 +106,22 @@ impl BasketTenant {
         };
         let theirs = sum_or_missing(both.iter().map(|(t, _)| *t).collect());
         let own = sum_or_missing(both.iter().map(|(_, o)| *o).collect());
-        let lacking = lines
+        let gaps = lines
             .iter()
+            .zip(prices)
             .zip(&totals)
             .filter(|(_, total)| !total.is_number())
-            .map(|(line, _)| {
-                line.item
+            .map(|((line, price), _)| LineGap {
+                item: line
+                    .item
                     .clone()
                     .or_else(|| line.item_id.clone())
-                    .unwrap_or_else(|| "(missing item)".into())
+                    .unwrap_or_else(|| "(missing item)".into()),
+                why: match price {
+                    None => GapReason::NotSold,
+                    Some(price) if !price.is_number() => GapReason::NoPrice,
+                    Some(_) => GapReason::NoQuantity,
+                },
             })
             .collect();
         BasketTenant {
@@ -87,10 +129,34 @@ impl BasketTenant {
             total: sum_or_missing(priced.clone()),
             priced_lines: priced.len(),
             missing_lines: lines.len() - priced.len(),
-            lacking,
+            gaps,
             difference: theirs.minus(&own),
             error: None,
         }
+    }
+}
+
+impl BasketTenant {
+    /// Why lines have no total here, as the view and the CLI's table say
+    /// it: `lacks A, B · no price for C`; `None` when every line has one.
+    pub fn gaps_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        for why in [
+            GapReason::NotSold,
+            GapReason::NoPrice,
+            GapReason::NoQuantity,
+        ] {
+            let items: Vec<&str> = self
+                .gaps
+                .iter()
+                .filter(|gap| gap.why == why)
+                .map(|gap| gap.item.as_str())
+                .collect();
+            if !items.is_empty() {
+                parts.push(format!("{} {}", why.lead(), items.join(", ")));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(" · "))
     }
 }
 
@@ -215,10 +281,11 @@ impl Database {
                     column,
                     format!(
                         "(WITH {ctes}
-                          SELECT {column}::int4, l.n::int4, {price}
+                          SELECT {column}::int4, l.n::int4, {price}, {id} IS NOT NULL
                             FROM unnest($1::text[], $2::text[]{arrays})
                                  WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
                         price = matched("price"),
+                        id = matched("id"),
                     ),
                 ));
             }
@@ -231,7 +298,7 @@ impl Database {
             // The page's tenants as one statement per connection the pool
             // can spare, side by side (one statement of 200 ran alone).
             let size = selects.len().div_ceil(self.batch_width()).max(1);
-            let (rows, errors): (Vec<(i32, i32, Option<String>)>, _) = self
+            let (rows, errors): (Vec<PriceCell>, _) = self
                 .tenant_batches(&selects, size.min(BASKET_BATCH), &arrays, handle, &nodes)
                 .await?;
             for (column, error) in errors {
@@ -302,21 +369,21 @@ fn key_columns(rules: &[Result<RuleChoice, DbError>]) -> Vec<&str> {
     columns
 }
 
-/// The batches' (column, line number from 1, price) rows placed in a
-/// tenant × line grid; a cell no row fills stays missing.
-fn prices_by_cell(
-    rows: Vec<(i32, i32, Option<String>)>,
-    tenants: usize,
-    lines: usize,
-) -> Vec<Vec<Value>> {
-    let mut prices = vec![vec![Value::Missing; lines]; tenants];
-    for (column, n, price) in rows {
+/// One row of the batches: tenant column, line number from 1, the price
+/// there, whether the tenant sells the line's item at all.
+type PriceCell = (i32, i32, Option<String>, bool);
+
+/// The batches' rows placed in a tenant × line grid: `None` where the
+/// tenant sells no such item (or no row fills the cell).
+fn prices_by_cell(rows: Vec<PriceCell>, tenants: usize, lines: usize) -> Vec<Vec<Option<Value>>> {
+    let mut prices = vec![vec![None; lines]; tenants];
+    for (column, n, price, sold) in rows {
         let cell = usize::try_from(column)
             .ok()
             .zip(usize::try_from(n - 1).ok())
             .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
         if let Some(cell) = cell {
-            *cell = Value::from_text(price.as_deref());
+            *cell = sold.then(|| Value::from_text(price.as_deref()));
         }
     }
     prices
@@ -343,27 +410,26 @@ mod tests {
         let full = BasketTenant::priced(
             "a".into(),
             &lines,
-            &[Value::parse("9.99"), Value::parse("2")],
+            &[Some(Value::parse("9.99")), Some(Value::parse("2"))],
         );
         assert_eq!(full.total, Value::parse("25.98"));
         assert_eq!((full.priced_lines, full.missing_lines), (2, 0));
         assert_eq!(full.difference, Value::parse("1.48"), "25.98 - 24.50");
-        let partial =
-            BasketTenant::priced("b".into(), &lines, &[Value::Missing, Value::parse("1.25")]);
+        let partial = BasketTenant::priced("b".into(), &lines, &[None, Some(Value::parse("1.25"))]);
         assert_eq!(
             partial.total,
             Value::parse("3.75"),
             "over the one line it sells"
         );
         assert_eq!((partial.priced_lines, partial.missing_lines), (1, 1));
-        assert_eq!(partial.lacking, ["item 1"], "the line it lacks, by name");
-        assert!(full.lacking.is_empty());
+        assert_eq!(partial.gaps_note().as_deref(), Some("lacks item 1"));
+        assert_eq!(full.gaps_note(), None);
         assert_eq!(
             partial.difference,
             Value::parse("-0.75"),
             "3.75 - 4.50, not - 24.50"
         );
-        let none = BasketTenant::priced("c".into(), &lines, &[Value::Missing, Value::Missing]);
+        let none = BasketTenant::priced("c".into(), &lines, &[None, None]);
         assert_eq!(
             (none.total.clone(), none.difference.clone()),
             (Value::Missing, Value::Missing)
@@ -372,5 +438,24 @@ mod tests {
         rank(&mut all);
         let order: Vec<&str> = all.iter().map(|t| t.tenant.as_str()).collect();
         assert_eq!(order, ["a", "b", "c"], "coverage first, none last");
+    }
+
+    #[test]
+    fn a_line_without_a_total_says_whether_the_item_is_unsold_unpriced_or_its_quantity_unusable() {
+        let mut no_quantity = line("3", "1", "4.00");
+        no_quantity.quantity = Value::Missing;
+        let lines = [line("1", "2", "10.00"), line("2", "3", "1.50"), no_quantity];
+        let tenant = BasketTenant::priced(
+            "t".into(),
+            &lines,
+            &[None, Some(Value::Missing), Some(Value::parse("4.00"))],
+        );
+        assert_eq!((tenant.priced_lines, tenant.missing_lines), (0, 3));
+        assert_eq!(
+            tenant.gaps_note().as_deref(),
+            Some("lacks item 1 · no price for item 2 · no quantity for item 3")
+        );
+        let nan = BasketTenant::priced("n".into(), &lines[..1], &[Some(Value::parse("NaN"))]);
+        assert_eq!(nan.gaps_note().as_deref(), Some("no price for item 1"));
     }
 }

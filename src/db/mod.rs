@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::AtomicU64;
 
-pub use basket::{rank as rank_basket, BasketTenant, BASKET_BATCH};
+pub use basket::{rank as rank_basket, BasketTenant, GapReason, LineGap, BASKET_BATCH};
 pub use cancel::QueryHandle;
 pub use catalog::{TenantCatalog, TenantSummary};
 pub use health::{

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::orders::OrdersUserJson;
 use super::Format;
 use super::{csv, json, table, Align, Destination};
-use crate::db::{BasketTenant, OrderLine, TenantCatalog, User};
+use crate::db::{BasketTenant, LineGap, OrderLine, TenantCatalog, User};
 use crate::money::Value;
 use crate::text::plural;
 
@@ -27,6 +27,9 @@ struct BasketTenantJson<'a> {
     total: &'a Value,
     priced_lines: usize,
     missing_lines: usize,
+    /// Why each missing line has no total here (absent when none is missing).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    gaps: &'a [LineGap],
     /// This tenant's total minus the own tenant's, over the lines both price.
     difference: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +69,7 @@ pub fn basket(
                         total: &t.total,
                         priced_lines: t.priced_lines,
                         missing_lines: t.missing_lines,
+                        gaps: &t.gaps,
                         difference: &t.difference,
                         error: t.error.as_deref(),
                     })
@@ -116,10 +120,9 @@ fn table_of(
     catalog: &TenantCatalog,
     to: Destination,
 ) -> String {
-    let note = |t: &BasketTenant| match (&t.error, t.lacking.is_empty()) {
-        (Some(error), _) => format!("error: {error}"),
-        (None, false) => format!("lacks {}", t.lacking.join(", ")),
-        (None, true) => String::new(),
+    let note = |t: &BasketTenant| match &t.error {
+        Some(error) => format!("error: {error}"),
+        None => t.gaps_note().unwrap_or_default(),
     };
     let rows: Vec<Vec<String>> = tenants
         .iter()

@@ -150,16 +150,12 @@ fn row(
     } else {
         theme::warning()
     };
-    // Which lines it lacks, after its name (cut to the column by the table).
+    // Why lines have no total here, after its name (cut to the column by
+    // the table).
     let mut tenant_cell = vec![Span::raw(name)];
-    if !tenant.lacking.is_empty() {
-        let items: Vec<String> = tenant
-            .lacking
-            .iter()
-            .map(|item| sanitize(item).into_owned())
-            .collect();
+    if let Some(note) = tenant.gaps_note() {
         tenant_cell.push(Span::styled(
-            format!(" · lacks {}", items.join(", ")),
+            format!(" · {}", sanitize(&note)),
             theme::warning(),
         ));
     }
