@@ -78,14 +78,19 @@ fn located_config(cli: &Cli, env: &HashMap<String, String>) -> ConfigFile {
     file
 }
 
-/// The settings of the profile in force (none with `--demo`).
+/// The settings of the profile in force (none with `--demo`, whether
+/// `--profile` or `TENANTSCOPE_PROFILE` names one).
 fn load_settings(
     cli: &Cli,
     file: &ConfigFile,
     env: &HashMap<String, String>,
 ) -> Result<Settings, Failure> {
-    Settings::load_profile(file, env, cli.profile.as_deref().filter(|_| !cli.demo))
-        .map_err(Failure::usage)
+    if cli.demo {
+        let mut env = env.clone();
+        env.remove("TENANTSCOPE_PROFILE");
+        return Settings::load_profile(file, &env, None).map_err(Failure::usage);
+    }
+    Settings::load_profile(file, env, cli.profile.as_deref()).map_err(Failure::usage)
 }
 
 /// A command answered before connecting: about tenantscope itself (no

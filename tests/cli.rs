@@ -405,13 +405,14 @@ fn demo_runs_its_own_server_and_leaves_nothing_behind() {
 }
 
 /// `--demo` runs on the demo "even if a database is configured": also where
-/// `DATABASE_URL` names one. With `--database-url` beside it on the command
+/// `DATABASE_URL` names one, or `TENANTSCOPE_PROFILE` a profile. With `--database-url` beside it on the command
 /// line, the two ask for different databases: an argument error.
 #[test]
-fn demo_runs_on_the_demo_with_a_database_url_in_the_environment() {
+fn demo_runs_on_the_demo_with_a_database_url_or_profile_in_the_environment() {
     let out = common::bare_command()
         .args(["--demo", "orders", "1", "--format", "json"])
         .env("DATABASE_URL", "postgres://app:hunter2@127.0.0.1:1/nowhere")
+        .env("TENANTSCOPE_PROFILE", "nope")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
