@@ -261,11 +261,14 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
         conn.priced_orders(&user, None).await.unwrap().totals
     );
 
-    // The comparison tenant has item 2 at no usable price: those lines are
-    // told apart from the items it does not sell (31–40), by the server as
-    // by the client.
-    db.run_sql("UPDATE other.items SET price = 'NaN' WHERE id = 2;")
-        .await;
+    // The comparison tenant has item 2 at no usable price (NaN) and item 3
+    // at none (NULL): those lines are told apart from the items it does not
+    // sell (31–40), by the server as by the client.
+    db.run_sql(
+        "UPDATE other.items SET price = 'NaN' WHERE id = 2;
+         UPDATE other.items SET price = NULL WHERE id = 3;",
+    )
+    .await;
     let totals = conn
         .orders_totals(&user, Some("other"), None)
         .await
@@ -275,9 +278,12 @@ async fn paging_shows_every_line_once_and_the_totals_are_the_servers() {
     let unpriced = all
         .lines
         .iter()
-        .filter(|l| l.item_id.as_deref() == Some("2"));
+        .filter(|l| matches!(l.item_id.as_deref(), Some("2" | "3")));
     assert_eq!(totals.compare_unpriced, unpriced.count());
-    assert!(totals.compare_unpriced > 0, "item 2 is ordered");
+    assert_eq!(
+        totals.compare_unpriced, 250,
+        "items 2 and 3, 125 lines each"
+    );
     let note = all.compare_note(&Default::default()).unwrap();
     assert!(
         note.contains(" not sold by other")
