@@ -89,12 +89,10 @@ pub fn chars(state: &mut State, text: &str) -> Vec<Effect> {
 /// The dashboard jobs among `effects`.
 pub fn dashboard_jobs(effects: &[Effect]) -> impl Iterator<Item = (&Task, &dashboard::Job)> {
     effects.iter().filter_map(|effect| match effect {
-        Effect::Load(
-            task @ Task {
-                job: Job::Dashboard(job),
-                ..
-            },
-        ) => Some((task, job)),
+        Effect::Load(task) => match &task.job {
+            Job::Dashboard(job) => Some((task.as_ref(), job)),
+            _ => None,
+        },
         _ => None,
     })
 }

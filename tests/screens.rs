@@ -1224,6 +1224,59 @@ fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
         assert!(narrowed.contains(name), "{name} in\n{narrowed}");
     }
     insta::assert_snapshot!("health_registry_findings_only", narrowed);
+    // `e` writes every row of the view, `f` or not, each with the status
+    // and the findings the view gives it: the registry's and the ledger's too.
+    let effects = fixtures::press(&mut state, KeyCode::Char('e'));
+    let [tenantscope::app::Effect::Export { document, .. }] = &effects[..] else {
+        panic!("no export: {effects:?}");
+    };
+    let csv = document.csv();
+    let status_and_findings = |schema: &str| {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{schema},")))
+            .unwrap_or_else(|| panic!("no row {schema} in\n{csv}"));
+        let cells: Vec<&str> = line.split(',').collect();
+        (cells[1], line.to_string())
+    };
+    for (schema, status, finding) in [
+        (
+            "acme",
+            "ahead",
+            "migrations ahead (django_migrations): ran shop.0002_qty",
+        ),
+        (
+            "initech",
+            "drift",
+            "migrations behind (django_migrations): lacks shop.0002_qty",
+        ),
+        (
+            "umbrella",
+            "diverged",
+            "lacks shop.0002_qty; ran shop.0009_x",
+        ),
+        (
+            "hooli",
+            "no schema",
+            "registered in customers_client, but its schema does not exist",
+        ),
+        (
+            "leftover",
+            "unregistered",
+            "holds tenant tables, but customers_client does not list it",
+        ),
+        ("www", "static", "django-pgschemas' static tenant"),
+        ("public", "shared", "shop_item: 2 rows in the wrong copy"),
+    ] {
+        let (got, line) = status_and_findings(schema);
+        assert_eq!(got, status, "{line}");
+        assert!(line.contains(finding), "{finding} in {line}");
+    }
+    assert_eq!(
+        csv.lines().count(),
+        1 + 8,
+        "a header and the eight rows of the view:\n{csv}"
+    );
     // The key is in the one key map: the hint bar and `?` help name it.
     assert!(narrowed.contains("f only rows with findings"), "{narrowed}");
     key(&mut state, KeyCode::Char('?'));

@@ -39,7 +39,9 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Run a load in its slot, superseding (and cancelling) the one there.
-    Load(Task),
+    /// Boxed: a job carries its request (a user, a key), far larger than
+    /// the other effects.
+    Load(Box<Task>),
     /// Nothing is wanted from this slot any more: cancel what runs there.
     Cancel(Slot),
     /// Connect to a profile (`None`: the start-up one) and load the
@@ -79,10 +81,10 @@ pub struct Task {
 
 impl Job {
     pub fn task(self, slot: Slot, delay: Delay) -> Effect {
-        Effect::Load(Task {
+        Effect::Load(Box::new(Task {
             slot,
             delay,
             job: self,
-        })
+        }))
     }
 }

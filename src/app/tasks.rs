@@ -96,7 +96,7 @@ impl Executor {
     /// Carries out `effect`; true if it started a load at once (no delay).
     pub fn run(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::Load(task) => return self.spawn(task),
+            Effect::Load(task) => return self.spawn(*task),
             Effect::Cancel(slot) => {
                 if let Some(token) = self.running.remove(&slot) {
                     token.cancel();

@@ -2,10 +2,12 @@
 
 use serde::Serialize;
 
+use super::health_rows::{all_rows, RowKind};
 use super::{csv, json, table, Align, Destination, ReportFormat};
+use crate::db::tenancy::FrameworkChecks;
 use crate::db::{
     Count, HealthReport, Leak, LeakKind, OrphanOrganization, ReferenceChoice, TableReference,
-    TenantHealth,
+    TenantCatalog, TenantHealth,
 };
 use crate::text;
 
@@ -165,57 +167,52 @@ fn tenant_rows(
     report.tenants.iter().map(row).collect()
 }
 
-/// The health view's rows as CSV: one row per tenant, its drift in one
-/// cell, its wrong copies in another; an organization id naming no schema
-/// gets a row with status `no schema` and its users, and a schema that is
-/// no tenant (the shared one) holding wrong copies a row with status
-/// `shared`.
-pub fn health_csv(report: &HealthReport) -> String {
+/// The health view's rows as CSV, all of them ([`all_rows`]): the tenants
+/// the check read, then registered tenants or organization ids with no
+/// schema, unregistered and static schemas, and a schema that is no tenant
+/// (the shared one) holding wrong copies. A tenant's row has its counts and
+/// its drift in one cell; every row its wrong copies in another, and in
+/// `findings` every finding the view lists for it, `; ` between them.
+pub fn health_csv(
+    report: &HealthReport,
+    checks: &FrameworkChecks,
+    catalog: &TenantCatalog,
+) -> String {
     let value =
         |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
     let estimated = |count: Option<crate::db::Count>| {
         count.map(|c| c.estimated.to_string()).unwrap_or_default()
     };
-    let mut rows = tenant_rows(report, |t| {
-        let drift: Vec<String> = t.drift.iter().map(|d| d.describe()).collect();
-        vec![
-            t.users.value.to_string(),
-            t.users.estimated.to_string(),
-            value(t.items),
-            estimated(t.items),
-            value(t.orders),
-            estimated(t.orders),
-            drift.join("; "),
-            wrong_copies_of(report, &t.tenant),
-        ]
-    });
-    // Organization ids naming no schema: rows of their own, as in the view.
-    for orphan in &report.orphan_organizations {
-        let id = orphan.organization_id.as_deref().unwrap_or("(none)");
-        let mut row = vec![
-            id.to_string(),
-            "no schema".to_string(),
-            orphan.users.to_string(),
-            "false".to_string(),
-        ];
-        row.extend(std::iter::repeat_n(String::new(), 6));
-        rows.push(row);
-    }
-    // The shared schema is no tenant: its wrong copies get a row of their own.
-    let tenants: Vec<&str> = report.tenants.iter().map(|t| t.tenant.as_str()).collect();
-    let mut others: Vec<&str> = report
-        .wrong_copy
+    let rows: Vec<Vec<String>> = all_rows(report, checks, catalog)
         .iter()
-        .map(|w| w.schema.as_str())
-        .filter(|s| !tenants.contains(s))
+        .map(|row| {
+            let mut cells = vec![row.schema.clone(), row.status.to_string()];
+            match row.kind {
+                RowKind::Tenant(i) if i < report.tenants.len() => {
+                    let t = &report.tenants[i];
+                    let drift: Vec<String> = t.drift.iter().map(|d| d.describe()).collect();
+                    cells.extend([
+                        t.users.value.to_string(),
+                        t.users.estimated.to_string(),
+                        value(t.items),
+                        estimated(t.items),
+                        value(t.orders),
+                        estimated(t.orders),
+                        drift.join("; "),
+                    ]);
+                }
+                _ => {
+                    cells.push(row.users.map(|n| n.to_string()).unwrap_or_default());
+                    cells.push(row.users.map(|_| "false".into()).unwrap_or_default());
+                    cells.extend(std::iter::repeat_n(String::new(), 5));
+                }
+            }
+            cells.push(wrong_copies_of(report, &row.schema));
+            let findings: Vec<&str> = row.findings.iter().map(|f| f.text.as_str()).collect();
+            cells.push(findings.join("; "));
+            cells
+        })
         .collect();
-    others.dedup();
-    for schema in others {
-        let mut row = vec![schema.to_string(), "shared".to_string()];
-        row.extend(std::iter::repeat_n(String::new(), 7));
-        row.push(wrong_copies_of(report, schema));
-        rows.push(row);
-    }
     let headers = [
         "tenant",
         "status",
@@ -227,6 +224,7 @@ pub fn health_csv(report: &HealthReport) -> String {
         "orders_estimated",
         "drift",
         "wrong_copy",
+        "findings",
     ];
     csv(&headers, &rows, Destination::PipeOrFile)
 }
@@ -503,14 +501,14 @@ mod tests {
     use crate::db::{CopyRole, HealthStatus, WrongCopy};
 
     #[test]
-    fn csv_gives_wrong_copies_a_column_and_orphans_and_the_shared_schema_rows() {
+    fn csv_has_the_views_rows_wrong_copies_and_findings() {
         let copy = |schema: &str, table: &str, role, rows| WrongCopy {
             schema: schema.into(),
             table: table.into(),
             role,
             rows,
             more: false,
-            why: String::new(),
+            why: "misplaced".into(),
         };
         let report = HealthReport {
             tenants: vec![TenantHealth {
@@ -538,16 +536,17 @@ mod tests {
             ],
             ..HealthReport::default()
         };
-        let csv = health_csv(&report);
+        let catalog = TenantCatalog::new(vec!["acme".into()]);
+        let csv = health_csv(&report, &FrameworkChecks::default(), &catalog);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines,
             [
-                "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy",
-                "acme,ok,2,true,,,,,,users: 1 row",
-                "client9,no schema,3,false,,,,,,",
-                "(none),no schema,1,false,,,,,,",
-                "public,shared,,,,,,,,items: 3 rows; orders: unreadable",
+                "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
+                "acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
+                "client9,no schema,3,false,,,,,,,\"organization id of 3 user(s), naming no tenant schema\"",
+                "(none),no schema,1,false,,,,,,,1 user(s) with no organization id",
+                "public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
             ]
         );
         assert!(!report.is_healthy());

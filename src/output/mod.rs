@@ -8,6 +8,7 @@
 
 mod basket;
 mod health;
+pub mod health_rows;
 mod orders;
 mod prices;
 mod users;
@@ -299,7 +300,15 @@ pub enum Document {
     /// Boxed: a report is far larger than the other documents. The
     /// catalog names the tenants (registry labels).
     Orders(Box<(User, OrdersReport, TenantCatalog)>),
-    Health(HealthReport),
+    /// The report, the registry and ledger checks read with it, and the
+    /// catalog: the health view's rows ([`health_rows::all_rows`]).
+    Health(
+        Box<(
+            HealthReport,
+            crate::db::tenancy::FrameworkChecks,
+            TenantCatalog,
+        )>,
+    ),
     Prices(Box<(PriceMatrix, TenantCatalog)>),
     /// A user's basket priced at each tenant: the user, their lines, the
     /// tenants (ranked) and the catalog.
@@ -331,7 +340,10 @@ impl Document {
                 let (user, report, catalog) = document.as_ref();
                 orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)
             }
-            Document::Health(report) => health_csv(report),
+            Document::Health(document) => {
+                let (report, checks, catalog) = document.as_ref();
+                health_csv(report, checks, catalog)
+            }
             Document::Prices(document) => {
                 let (matrix, catalog) = document.as_ref();
                 prices(matrix, catalog, Format::Csv, Destination::PipeOrFile)

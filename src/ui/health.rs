@@ -6,10 +6,10 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{block, failed_load, message, theme};
-use crate::app::health::{HealthRow, RowKind, Severity};
 use crate::app::state::State;
 use crate::db::{Count, LeakKind};
 use crate::geometry;
+use crate::output::health_rows::{HealthRow, RowKind, Severity};
 use crate::text::{fit, sanitize, thousands};
 
 /// `spans` cut to `max` cells, ending in "…" when cut (a block title is
@@ -58,7 +58,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             return;
         }
     };
-    let all = crate::app::health::all_rows(report, &state.health.checks, &state.catalog);
+    let all = crate::output::health_rows::all_rows(report, &state.health.checks, &state.catalog);
     let with_findings = all.iter().filter(|r| r.has_findings()).count();
     let rows_shown = crate::app::health::rows(state);
     let title = health_title(state, report, with_findings, table_area.width);

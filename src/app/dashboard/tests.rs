@@ -7,7 +7,7 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use crate::app::dashboard::{self, Focus, OrdersKey};
-use crate::app::msg::{Delay, Effect, Job, Task};
+use crate::app::msg::{Delay, Effect, Job};
 use crate::app::{init, update, Data, Msg, State};
 use crate::db::{DbError, OrdersReport, Page, TenantCatalog, UserCount, UserKey};
 use crate::fixtures::*;
@@ -740,10 +740,10 @@ fn reload_reloads_catalog_users_and_orders() {
     let mut state = demo_state();
     let effects = press(&mut state, KeyCode::Char('r'));
     let ticket = match &effects[0] {
-        Effect::Load(Task {
-            job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
-            ..
-        }) => *ticket,
+        Effect::Load(task) => match task.job {
+            Job::Dashboard(dashboard::Job::Catalog { ticket }) => ticket,
+            ref other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     };
     assert!(state.catalog_load.is_loading() && state.dashboard.users.is_loading());
@@ -1013,10 +1013,10 @@ fn the_first_frame_shows_users_before_the_catalog_and_says_what_is_still_read() 
     state.session.size = (120, 30);
     let effects = init(&mut state);
     let ticket = match effects.as_slice() {
-        [Effect::Load(Task {
-            job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
-            ..
-        })] => *ticket,
+        [Effect::Load(task)] => match task.job {
+            Job::Dashboard(dashboard::Job::Catalog { ticket }) => ticket,
+            ref other => panic!("the catalog alone, no orders: {other:?}"),
+        },
         other => panic!("the catalog alone, no orders: {other:?}"),
     };
     let draw = |state: &State| {
@@ -1107,10 +1107,10 @@ fn a_key_held_for_a_catalog_that_fails_is_dropped() {
         effects
             .iter()
             .find_map(|e| match e {
-                Effect::Load(Task {
-                    job: Job::Dashboard(dashboard::Job::Catalog { ticket }),
-                    ..
-                }) => Some(*ticket),
+                Effect::Load(task) => match task.job {
+                    Job::Dashboard(dashboard::Job::Catalog { ticket }) => Some(ticket),
+                    _ => None,
+                },
                 _ => None,
             })
             .expect("a catalog load")

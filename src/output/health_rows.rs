@@ -1,0 +1,292 @@
+//! The health check's findings as rows, one per tenant or schema a check
+//! named: what the health view lists and its CSV export writes.
+
+use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
+use crate::db::{HealthReport, TenantCatalog};
+
+/// What a row of the health view stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A tenant schema the check read: `report.tenants[i]`.
+    Tenant(usize),
+    /// A registered tenant, or (without a registry) an organization id,
+    /// with no schema.
+    NoSchema,
+    /// A schema holding tenant tables that the registry does not list.
+    Unregistered,
+    /// django-pgschemas' static tenants and clone reference: no finding.
+    Static,
+    /// A schema that is no tenant (the shared one) with rows in a copy
+    /// that should be empty.
+    Shared,
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    /// Said, not a finding.
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub text: String,
+}
+
+/// One row of the health view: a tenant, or a schema (or organization id)
+/// a check named, with everything found about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthRow {
+    /// The schema (or organization id; `(none)` for users without one).
+    pub schema: String,
+    /// As people call it: the registry's label where there is one.
+    pub name: String,
+    pub kind: RowKind,
+    pub status: &'static str,
+    /// Users of a tenant with no schema, when known.
+    pub users: Option<i64>,
+    pub findings: Vec<Finding>,
+}
+
+impl HealthRow {
+    pub fn has_findings(&self) -> bool {
+        self.findings.iter().any(|f| f.severity != Severity::Note)
+    }
+}
+
+/// Every row of the health view, in order: the tenants the check read,
+/// then registered tenants with no schema (or organization ids naming
+/// none), schemas nobody registered, static schemas, and other schemas
+/// holding rows in a wrong copy. Wording follows the layout: with a
+/// registry, tenants are registered, not organization ids.
+pub fn all_rows(
+    report: &HealthReport,
+    checks: &FrameworkChecks,
+    catalog: &TenantCatalog,
+) -> Vec<HealthRow> {
+    let registry = checks.registry.as_ref();
+    let mut rows = RowSet {
+        rows: tenant_rows(report, catalog),
+        catalog,
+    };
+    if let Some(registry) = registry {
+        rows.missing_schemas(registry);
+    }
+    rows.orphans(report, registry.is_some());
+    if let Some(registry) = registry {
+        rows.unregistered_and_static(registry);
+    }
+    if let Some(ledger) = &checks.ledger {
+        rows.ledger(ledger);
+    }
+    rows.wrong_copy(report);
+    rows.unused(report, registry.is_some());
+    rows.rows
+}
+
+fn finding(severity: Severity, text: String) -> Finding {
+    Finding { severity, text }
+}
+
+/// A row per tenant schema the check read, with its drift.
+fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow> {
+    report
+        .tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| HealthRow {
+            schema: t.tenant.clone(),
+            name: catalog.label(&t.tenant),
+            kind: RowKind::Tenant(i),
+            status: t.status.word(),
+            users: Some(t.users.value),
+            findings: t
+                .drift
+                .iter()
+                .map(|d| finding(Severity::Error, d.describe()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The rows so far, each check adding its findings to a schema's row (a
+/// new row for a schema not yet listed).
+struct RowSet<'c> {
+    rows: Vec<HealthRow>,
+    catalog: &'c TenantCatalog,
+}
+
+impl RowSet<'_> {
+    fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
+        let at = match self.rows.iter().position(|r| r.schema == schema) {
+            Some(at) => at,
+            None => {
+                self.rows.push(HealthRow {
+                    schema: schema.to_string(),
+                    name: self.catalog.label(schema),
+                    kind,
+                    status: match kind {
+                        RowKind::Tenant(_) => "ok",
+                        RowKind::NoSchema => "no schema",
+                        RowKind::Unregistered => "unregistered",
+                        RowKind::Static => "static",
+                        RowKind::Shared => "shared",
+                    },
+                    users: None,
+                    findings: Vec::new(),
+                });
+                self.rows.len() - 1
+            }
+        };
+        &mut self.rows[at]
+    }
+
+    /// Registered tenants whose schema does not exist.
+    fn missing_schemas(&mut self, registry: &RegistryCheck) {
+        let text = format!(
+            "registered in {}, but its schema does not exist",
+            registry.table
+        );
+        self.flag(
+            &registry.schemas.missing_schemas,
+            RowKind::NoSchema,
+            Severity::Error,
+            &text,
+        );
+    }
+
+    /// The same finding on the row of each of `schemas`.
+    fn flag(&mut self, schemas: &[String], kind: RowKind, severity: Severity, text: &str) {
+        for schema in schemas {
+            let row = self.row_of(schema, kind);
+            row.findings.push(finding(severity, text.to_string()));
+        }
+    }
+
+    /// Users of a tenant (or organization id) with no schema, or of none.
+    fn orphans(&mut self, report: &HealthReport, registered: bool) {
+        for orphan in &report.orphan_organizations {
+            let (schema, text) = match (&orphan.organization_id, registered) {
+                (Some(id), true) => (
+                    id.clone(),
+                    format!("{} user(s) of a tenant with no schema", orphan.users),
+                ),
+                (Some(id), false) => (
+                    id.clone(),
+                    format!(
+                        "organization id of {} user(s), naming no tenant schema",
+                        orphan.users
+                    ),
+                ),
+                (None, true) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no tenant", orphan.users),
+                ),
+                (None, false) => (
+                    "(none)".to_string(),
+                    format!("{} user(s) with no organization id", orphan.users),
+                ),
+            };
+            let row = self.row_of(&schema, RowKind::NoSchema);
+            row.users = Some(orphan.users);
+            row.findings.push(finding(Severity::Warning, text));
+        }
+    }
+
+    /// Schemas with tenant tables the registry does not list, and
+    /// django-pgschemas' static ones.
+    fn unregistered_and_static(&mut self, registry: &RegistryCheck) {
+        let table = &registry.table;
+        let text = format!("holds tenant tables, but {table} does not list it");
+        let kind = RowKind::Unregistered;
+        self.flag(
+            &registry.schemas.unregistered_schemas,
+            kind,
+            Severity::Error,
+            &text,
+        );
+        let text = format!(
+            "not in {table}: django-pgschemas' static tenant or clone reference (ignore_schemas)"
+        );
+        self.flag(
+            &registry.schemas.static_schemas,
+            RowKind::Static,
+            Severity::Note,
+            &text,
+        );
+    }
+
+    /// Tenants whose migrations are behind, ahead of or diverged from the
+    /// shared ledger.
+    fn ledger(&mut self, ledger: &LedgerCheck) {
+        for drift in &ledger.drift {
+            let list = |v: &[String]| v.join(", ");
+            let text = match drift.status {
+                LedgerStatus::Behind => format!(
+                    "migrations behind ({}): lacks {}",
+                    ledger.table,
+                    list(&drift.missing)
+                ),
+                LedgerStatus::Ahead => format!(
+                    "migrations ahead ({}): ran {}",
+                    ledger.table,
+                    list(&drift.extra)
+                ),
+                LedgerStatus::Diverged => format!(
+                    "migrations diverged ({}): lacks {}; ran {}",
+                    ledger.table,
+                    list(&drift.missing),
+                    list(&drift.extra)
+                ),
+            };
+            let severity = match drift.status {
+                LedgerStatus::Ahead => Severity::Warning,
+                _ => Severity::Error,
+            };
+            let row = self.row_of(&drift.tenant, RowKind::Tenant(usize::MAX));
+            if row.status == "ok" || (row.status == "unused" && severity == Severity::Error) {
+                row.status = drift.status.word();
+            }
+            row.findings.push(finding(severity, text));
+        }
+    }
+
+    /// Rows in the wrong copy of a table (a tenant's in the shared one, or
+    /// the reverse).
+    fn wrong_copy(&mut self, report: &HealthReport) {
+        for copy in &report.wrong_copy {
+            let row = self.row_of(&copy.schema, RowKind::Shared);
+            if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
+                row.status = "wrong copy";
+            }
+            let severity = if copy.has_rows() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let text = format!(
+                "{}: {} in the wrong copy ({})",
+                copy.table,
+                copy.rows_text(),
+                copy.why
+            );
+            row.findings.push(finding(severity, text));
+        }
+    }
+
+    /// Tenants no user belongs to.
+    fn unused(&mut self, report: &HealthReport, registered: bool) {
+        for schema in &report.unused_tenants {
+            let text = match registered {
+                true => "no user is a member of it",
+                false => "no user's organization id names it",
+            };
+            self.row_of(schema, RowKind::Tenant(usize::MAX))
+                .findings
+                .push(finding(Severity::Warning, text.to_string()));
+        }
+    }
+}
