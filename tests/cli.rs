@@ -689,16 +689,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
     let out = tenantscope(&["--database-url", &db.url, "basket", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
-    let rows: Vec<Vec<&str>> = table
-        .lines()
-        .skip(1)
-        .map(|l| {
-            l.split("  ")
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect()
-        })
-        .collect();
+    let rows = common::table_cells(&table);
     // rich_dude: 10 Tesla, 5 Huawei at client1 (5,000.00 and 2,000.00).
     assert_eq!(
         rows[1..],

@@ -461,16 +461,7 @@ fn the_basket_command_ranks_tenants_and_never_sums_over_a_gap() {
     // The table reads as the view: the own tenant marked, lines priced of
     // all, money grouped by thousands, what a tenant lacks named.
     let table = common::stdout(&tenantscope(&["--demo", "basket", "1"]));
-    let rows: Vec<Vec<&str>> = table
-        .lines()
-        .skip(1)
-        .map(|l| {
-            l.split("  ")
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .collect()
-        })
-        .collect();
+    let rows = common::table_cells(&table);
     assert_eq!(
         rows[0],
         ["TENANT", "LINES", "TOTAL", "VS OWN", "NOTE"],

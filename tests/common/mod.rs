@@ -297,6 +297,21 @@ pub async fn run_counted(server: &tenantscope::embedded::PgServer, sql: &str) {
 }
 
 /// A JSON object's keys, sorted: what a stable output shape is checked by.
+/// The lines after the first (the CLI table's note) of a text table, as
+/// their cells: runs of text between two or more spaces.
+pub fn table_cells(table: &str) -> Vec<Vec<&str>> {
+    table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect()
+}
+
 pub fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value
         .as_object()
