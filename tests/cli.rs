@@ -739,4 +739,41 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
             ("client3", &gap("Huawei", "not_sold")),
         ]
     );
+
+    // client4's items lose their ids (a drifted table without a primary
+    // key): they still match by description, so Huawei is still priced
+    // there and Tesla is still sold at no price, in the basket as in the
+    // orders comparison.
+    db.run_sql(
+        "ALTER TABLE client4.items DROP CONSTRAINT IF EXISTS items_pkey CASCADE;
+         ALTER TABLE client4.items ALTER id DROP NOT NULL;
+         UPDATE client4.items SET id = NULL;",
+    )
+    .await;
+    let table = stdout(&tenantscope(&["--database-url", &db.url, "basket", "1"]));
+    let rows = common::table_cells(&table);
+    assert!(
+        rows.contains(&vec![
+            "client4",
+            "1/2",
+            "7,500.00",
+            "-2,500.00",
+            "no price for Tesla"
+        ]),
+        "{table}"
+    );
+    let orders = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "orders",
+        "1",
+        "--compare",
+        "client4",
+    ]);
+    let text = stdout(&orders);
+    assert!(
+        text.contains("1 without a price at client4") && !text.contains("not sold"),
+        "{text}{}",
+        stderr(&orders)
+    );
 }

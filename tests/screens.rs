@@ -45,6 +45,7 @@ fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> 
         // The item the comparison tenant sells under the same id.
         compare_item_id: compare.map(|_| id.into()),
         compare_item: compare.map(|_| item.into()),
+        compare_matched: compare.is_some(),
     }
 }
 

@@ -82,7 +82,7 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     if report.compare_tenant.is_some() {
         // Which of their items was taken for this one, and by what rule.
         let matched = match (&line.compare_item_id, &line.compare_item) {
-            (None, None) => "— (not sold there)".to_string(),
+            _ if !line.compare_matched => "— (not sold there)".to_string(),
             (id, item) => format!(
                 "{} (id {})",
                 item.as_deref().unwrap_or("(no description)"),

@@ -275,17 +275,16 @@ impl Database {
                         _ => "l.id".to_string(),
                     })
                     .collect();
-                let (ctes, joins, matched) = self.match_sql(schema, rule, &own_keys);
+                let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys);
                 // The schema is a server-quoted identifier; the lines are bound.
                 selects.push((
                     column,
                     format!(
                         "(WITH {ctes}
-                          SELECT {column}::int4, l.n::int4, {price}, {id} IS NOT NULL
+                          SELECT {column}::int4, l.n::int4, {price}, {found}
                             FROM unnest($1::text[], $2::text[]{arrays})
                                  WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
                         price = matched("price"),
-                        id = matched("id"),
                     ),
                 ));
             }

@@ -235,14 +235,16 @@ impl Database {
     /// items (read on their own, MATERIALIZED, so that the statement works
     /// where two schemas live on different nodes, as on Citus), one item
     /// per key (the lowest id in text order), and the LEFT JOINs of
-    /// `own_keys` (SQL for each key of the rule, in order) to them; and
-    /// SQL for a column (`id`, `item`, `price`) of the item matched.
+    /// `own_keys` (SQL for each key of the rule, in order) to them; SQL
+    /// for a column (`id`, `item`, `price`) of the item matched; and SQL
+    /// true where an item matched (whatever its columns hold: its id or
+    /// price may be NULL).
     pub(super) fn match_sql(
         &self,
         schema: &str,
         rule: &ItemRule,
         own_keys: &[String],
-    ) -> (String, String, impl Fn(&str) -> String) {
+    ) -> (String, String, impl Fn(&str) -> String, String) {
         let names = &self.tables.names;
         let keys = rule.keys();
         let key_columns: String = keys
@@ -276,7 +278,14 @@ impl Database {
                 .collect();
             format!("CASE{arms} END")
         };
-        (ctes, joins, column)
+        let found: Vec<String> = (0..count)
+            .map(|j| format!("m{j}.k{j} IS NOT NULL"))
+            .collect();
+        let found = match found.is_empty() {
+            true => "false".to_string(),
+            false => format!("({})", found.join(" OR ")),
+        };
+        (ctes, joins, column, found)
     }
 
     /// How `own`'s items match each of `others`' (quoted schema names

@@ -36,6 +36,9 @@ pub struct OrderLine {
     /// The comparison tenant's item that was matched: its id and description.
     pub compare_item_id: Option<String>,
     pub compare_item: Option<String>,
+    /// The comparison tenant has an item matching this one (sold there),
+    /// whatever its id or price hold.
+    pub compare_matched: bool,
 }
 
 /// One order line as the server sends it: every value in its exact text form.
@@ -51,6 +54,7 @@ pub struct RawOrderLine {
     pub compare_unit_price: Option<String>,
     pub compare_item_id: Option<String>,
     pub compare_item: Option<String>,
+    pub compare_matched: bool,
 }
 
 impl OrderLine {
@@ -82,6 +86,7 @@ impl OrderLine {
             compare_unit_price,
             compare_item_id: raw.compare_item_id,
             compare_item: raw.compare_item,
+            compare_matched: raw.compare_matched,
         }
     }
 
@@ -402,7 +407,7 @@ impl LinesTotals {
         }
         if !line.compare_unit_price.is_number() {
             self.compare_missing += 1;
-            if line.compare_item_id.is_some() {
+            if line.compare_matched {
                 self.compare_unpriced += 1;
             }
         }
@@ -708,7 +713,7 @@ impl Database {
     /// [`Database::orders_sql`] in two parts: the comparison's CTEs (if
     /// any), and the SELECT of the lines (columns `key`, `item_id`,
     /// `item`, `quantity`, `unit_price`, `compare_price`, `compare_id`,
-    /// `compare_item`).
+    /// `compare_item`, `compare_matched`).
     pub(super) fn orders_parts(
         &self,
         (own, compare): &(String, Option<String>),
@@ -728,9 +733,10 @@ impl Database {
                         key => self.item_key(key, "i"),
                     })
                     .collect();
-                let (ctes, joins, column) = self.match_sql(schema, &choice.rule, &own_keys);
+                let (ctes, joins, column, found) = self.match_sql(schema, &choice.rule, &own_keys);
                 let columns = format!(
-                    "{} AS compare_price, {} AS compare_id, {} AS compare_item",
+                    "{} AS compare_price, {} AS compare_id, {} AS compare_item, \
+                     {found} AS compare_matched",
                     column("price"),
                     column("id"),
                     column("item")
@@ -741,7 +747,7 @@ impl Database {
                 None,
                 String::new(),
                 "NULL::text AS compare_price, NULL::text AS compare_id, \
-                 NULL::bytea AS compare_item"
+                 NULL::bytea AS compare_item, false AS compare_matched"
                     .to_string(),
             ),
         };
@@ -814,7 +820,7 @@ impl OrdersPlan {
 
 /// One row of the orders query (see [`Database::orders_sql`]): the order
 /// key, item id, item, quantity, unit price, and the comparison's price,
-/// item id and item.
+/// item id and item, and whether an item matched there.
 pub(super) type OrderRow = (
     String,
     Option<String>,
@@ -824,6 +830,7 @@ pub(super) type OrderRow = (
     Option<String>,
     Option<String>,
     Option<LossyText>,
+    bool,
 );
 
 /// The order key and the line of a row.
@@ -837,6 +844,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
         compare_unit_price,
         compare_item_id,
         compare_item,
+        compare_matched,
     ) = row;
     (
         key,
@@ -848,6 +856,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
             compare_unit_price,
             compare_item_id,
             compare_item: compare_item.map(|i| i.text),
+            compare_matched,
         },
     )
 }

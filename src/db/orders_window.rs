@@ -238,7 +238,7 @@ impl Database {
                   (sum(ctot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
                   (sum(tot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
                   count(*) FILTER (WHERE cpn IS NULL)::int8,
-                  count(*) FILTER (WHERE cpn IS NULL AND compare_id IS NOT NULL)::int8,
+                  count(*) FILTER (WHERE cpn IS NULL AND compare_matched)::int8,
                   count(*) FILTER (WHERE item IS NOT NULL AND compare_item IS NOT NULL
                                      AND item <> compare_item)::int8,
                   count(DISTINCT gap) FILTER (WHERE tot IS NULL)::int8,

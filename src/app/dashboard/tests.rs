@@ -369,6 +369,7 @@ fn keyed_lines(from: usize, count: usize) -> Vec<crate::db::KeyedLine> {
                 compare_unit_price: Some("2.00".into()),
                 compare_item_id: Some(format!("c{i}")),
                 compare_item: Some(format!("their item {i}")),
+                compare_matched: true,
             }),
         })
         .collect()
