@@ -33,6 +33,10 @@ pub enum Problem {
     Unreadable(String),
     /// Exact, but too long to show.
     OutOfRange,
+    /// NULL in a row that is there, where that differs from no row at all
+    /// (the price matrix: an item sold at no price, not an item not sold).
+    /// Elsewhere a NULL is [`Value::Missing`].
+    Null,
 }
 
 impl Problem {
@@ -44,6 +48,7 @@ impl Problem {
             Problem::Infinite { negative: true } => "-Infinity",
             Problem::Unreadable(_) => "not a number",
             Problem::OutOfRange => "out of range",
+            Problem::Null => "NULL",
         }
     }
 }
@@ -60,6 +65,7 @@ impl fmt::Display for Problem {
                 write!(f, "not a number: {shown:?}")
             }
             Problem::OutOfRange => f.write_str("out of range"),
+            Problem::Null => f.write_str("NULL (no price)"),
         }
     }
 }

@@ -568,12 +568,15 @@ async fn a_null_price_or_quantity_gives_a_problem_with_its_reason() {
 #[tokio::test]
 async fn prices_tell_an_unusable_price_from_an_item_not_sold() {
     let db = TestDatabase::demo().await;
-    // client3 sells no Huawei; client2's prices are NaN and 'N/A'.
+    // client3 sells no Huawei; client2's prices are NaN and 'N/A';
+    // client4 sells Huawei at a NULL price.
     db.run_sql(
         "ALTER TABLE client2.items DROP CONSTRAINT IF EXISTS items_price_check;
          ALTER TABLE client2.items ALTER COLUMN price TYPE text;
          UPDATE client2.items SET price = 'NaN' WHERE description = 'Tesla';
-         UPDATE client2.items SET price = 'N/A' WHERE description = 'Huawei';",
+         UPDATE client2.items SET price = 'N/A' WHERE description = 'Huawei';
+         ALTER TABLE client4.items ALTER COLUMN price DROP NOT NULL;
+         UPDATE client4.items SET price = NULL WHERE description = 'Huawei';",
     )
     .await;
     let run = |format: &str| {
@@ -602,6 +605,8 @@ async fn prices_tell_an_unusable_price_from_an_item_not_sold() {
         huawei["problems"].get("client3").is_none(),
         "not sold: no problem"
     );
+    assert!(huawei["prices"]["client4"].is_null());
+    assert_eq!(huawei["problems"]["client4"], "NULL (no price)");
     assert_eq!(item("Tesla")["problems"]["client2"], "not a number (NaN)");
     let csv = run("csv");
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
@@ -610,6 +615,7 @@ async fn prices_tell_an_unusable_price_from_an_item_not_sold() {
     let cells: Vec<&str> = row.split(',').collect();
     assert_eq!(cells[column("client2")], "not a number", "{csv}");
     assert_eq!(cells[column("client3")], "", "{csv}");
+    assert_eq!(cells[column("client4")], "NULL", "{csv}");
     let row = csv.lines().find(|l| l.starts_with("Tesla,")).unwrap();
     let cells: Vec<&str> = row.split(',').collect();
     assert_eq!(cells[column("client2")], "NaN", "{csv}");

@@ -662,7 +662,8 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     );
     assert!(db.price_matrix(&[]).await.unwrap().rows.is_empty());
 
-    // Tenants whose items lack a price column, or a description column.
+    // Tenants whose items lack a price column, or a description column,
+    // and one that sells Tesla at a NULL price.
     test_db
         .run_sql(
             "CREATE SCHEMA bare;
@@ -672,11 +673,20 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
              CREATE SCHEMA blank;
              CREATE TABLE blank.items (id int, price numeric);
              CREATE TABLE blank.orders (id int);
-             INSERT INTO blank.items VALUES (1, 9);",
+             INSERT INTO blank.items VALUES (1, 9);
+             CREATE SCHEMA unpriced;
+             CREATE TABLE unpriced.items (id int, description text, price numeric);
+             CREATE TABLE unpriced.orders (id int);
+             INSERT INTO unpriced.items VALUES (1, 'Tesla', NULL);",
         )
         .await;
     let drifted = db
-        .price_matrix(&["client1".into(), "bare".into(), "blank".into()])
+        .price_matrix(&[
+            "client1".into(),
+            "bare".into(),
+            "blank".into(),
+            "unpriced".into(),
+        ])
         .await
         .unwrap();
     let tesla = drifted
@@ -684,11 +694,24 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
         .iter()
         .find(|r| r.description == "Tesla")
         .unwrap();
+    // bare cannot be priced (named, its cells empty); unpriced sells Tesla
+    // at no price, which is not "not sold".
     assert_eq!(
         tesla.prices,
-        [dec("5000.00"), Money::Missing, Money::Missing]
+        [
+            dec("5000.00"),
+            Money::Missing,
+            Money::Missing,
+            Money::Invalid(tenantscope::money::Problem::Null)
+        ]
     );
     assert_eq!(tesla.spread, Money::Missing);
+    let failed: Vec<(&str, &str)> = drifted
+        .failed
+        .iter()
+        .map(|f| (f.tenant.as_str(), f.error.as_str()))
+        .collect();
+    assert_eq!(failed, [("bare", "its items table has no price column")]);
     let only_blank = db.price_matrix(&["blank".into()]).await.unwrap();
     assert!(only_blank.rows.is_empty());
     for unknown in ["odd\"name", "ghost", "public", "client1, client2"] {

@@ -116,6 +116,7 @@ pub const SCREEN: Screen = Screen {
         ("▼", "lowest price among the tenants shown"),
         ("▲", "highest price among the tenants shown"),
         ("—", "not sold there"),
+        ("NULL", "sold there at a NULL price"),
         ("×", "spread (highest / lowest) of those shown"),
     ],
     ..Screen::BASE

@@ -12,7 +12,7 @@ use super::item_match::{ItemMatch, ItemRule, KEY_COLUMNS};
 use super::lossy::{raw, LossyText};
 use super::users::{into_user, UserRow};
 use super::{exact_text, Database, DbError, User};
-use crate::money::Value;
+use crate::money::{Problem, Value};
 
 /// Decimal places kept in a spread (max / min).
 pub const SPREAD_DECIMALS: u32 = 4;
@@ -33,9 +33,9 @@ pub struct PriceRow {
     /// column's value (see [`PriceMatrix::rule`]).
     pub key: String,
     /// Aligned with [`PriceMatrix::tenants`]; [`Value::Missing`]: the
-    /// tenant does not sell the item (or has no price column, or a NULL
-    /// price), never zero; [`Value::Invalid`]: NaN, infinite or not a
-    /// number. A tenant with two items of this description gives the one
+    /// tenant does not sell the item, never zero; [`Value::Invalid`]: it
+    /// sells it at a NULL price ([`Problem::Null`]), or one that is NaN,
+    /// infinite or not a number. A tenant with two items of this description gives the one
     /// with the lowest id in text order (the rule `orders` follows).
     pub prices: Vec<Value>,
     pub min: Value,
@@ -178,7 +178,9 @@ impl PriceMatrix {
                 (*from, *shown) = (column, description);
             }
             if let Some(slot) = prices.get_mut(column) {
-                *slot = Value::from_text(price.as_deref());
+                // The tenant has the item: a NULL price is no price, not
+                // "not sold".
+                *slot = price.map_or(Value::Invalid(Problem::Null), |p| Value::parse(&p));
             }
         }
         let mut rows: Vec<PriceRow> = by_item
@@ -212,7 +214,8 @@ impl Database {
     /// the others are still priced. An unknown tenant is
     /// [`DbError::UnknownTenant`]. Items without a description are left
     /// out, as is a tenant whose items have no description column; a
-    /// missing price column or a NULL price is no price.
+    /// tenant whose items have no price column is named in `failed`, and a
+    /// NULL price is [`Problem::Null`].
     pub async fn price_matrix(&self, tenants: &[String]) -> Result<PriceMatrix, DbError> {
         self.price_matrix_in_batches(tenants, PRICE_BATCH).await
     }
@@ -338,11 +341,17 @@ impl Database {
                 }
                 continue;
             }
-            let price = if *has_price {
-                exact_text(&format!("i.{}", names.item_price))
-            } else {
-                "NULL::text".into()
-            };
+            if !*has_price {
+                failed.push(TenantFailure {
+                    tenant: tenant.clone(),
+                    error: format!(
+                        "its items table has no {} column",
+                        crate::text::sanitize(&names.item_price)
+                    ),
+                });
+                continue;
+            }
+            let price = exact_text(&format!("i.{}", names.item_price));
             let description = if matches!(rule, ItemRule::Description) {
                 // The key is the description: not sent twice.
                 "NULL::bytea".into()
@@ -616,7 +625,9 @@ mod tests {
         let names: Vec<_> = matrix.rows.iter().map(|r| r.description.as_str()).collect();
         assert_eq!(names, ["Huawei", "Null", "Pen", "Tesla"]);
         assert_eq!(matrix.price(2, "a"), dec("1"));
-        assert_eq!(matrix.price(1, "a"), Value::Missing);
+        // a sells "Null" at a NULL price; b does not sell it.
+        assert_eq!(matrix.price(1, "a"), Value::Invalid(Problem::Null));
+        assert_eq!(matrix.price(1, "b"), Value::Missing);
         assert_eq!(matrix.price(0, "zz"), Value::Missing);
         let by_spread = matrix.clone().sorted(PriceSort::Spread);
         let names: Vec<_> = by_spread
