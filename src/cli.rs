@@ -336,7 +336,7 @@ pub enum Connected {
         /// Output: an aligned table, JSON (exact numbers), or CSV
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
-        /// At most N tenants (the best ranked)
+        /// The best N tenants (those that could not be read are listed too)
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
         limit: Option<i64>,
     },

@@ -87,7 +87,7 @@ async fn users(
     };
     let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let mut writer = output::UsersWriter::new(format, Destination::stdout(), out)
-        .at_most(limit.map(|n| n as usize));
+        .at_most(limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)));
     database
         .stream_users(&query, schema.as_deref(), &mut writer)
         .await?;
@@ -168,7 +168,14 @@ async fn basket(
 ) -> Result<String, Failure> {
     let (user, catalog) = user_and_tenants(database, user_id, tenant.as_deref()).await?;
     let (lines, mut priced) = database.basket(&user, catalog.names()).await?;
-    priced.truncate(limit.map_or(usize::MAX, |n| n as usize));
+    // The best N of the tenants priced. One that could not be read cannot
+    // be ranked (it might be the best), so it is always listed, last.
+    let limit = limit.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut kept = 0;
+    priced.retain(|t| {
+        kept += usize::from(t.error.is_none());
+        t.error.is_some() || kept <= limit
+    });
     if format != tenantscope::cli::Format::Json {
         for failed in priced.iter().filter(|t| t.error.is_some()) {
             let name = catalog.label(&failed.tenant);

@@ -777,3 +777,34 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
         stderr(&orders)
     );
 }
+
+/// `basket --limit N` keeps the best N of the tenants priced; a tenant that
+/// could not be read cannot be ranked, so it is listed too, with why, and
+/// stderr names it.
+#[tokio::test]
+async fn basket_limit_never_hides_a_tenant_that_could_not_be_read() {
+    let db = TestDatabase::demo().await;
+    db.run_sql("ALTER TABLE client4.items RENAME COLUMN price TO old_price;")
+        .await;
+    let out = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "basket",
+        "1",
+        "--limit",
+        "1",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let csv = stdout(&out);
+    let tenants: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(tenants, ["client2", "client4"], "{csv}");
+    let client4 = csv.lines().last().unwrap();
+    assert!(client4.contains("price"), "why it failed: {client4}");
+    assert_eq!(stderr(&out), "not priced: client4\n");
+}
