@@ -91,16 +91,17 @@ async fn users(
     database
         .stream_users(&query, schema.as_deref(), &mut writer)
         .await?;
-    let cut = writer.cut();
+    let (cut, shown) = (writer.cut(), writer.shown());
     let (_, invalid_utf8) = writer.finish();
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
         eprintln!("warning: {warning}");
     }
     if cut {
-        let shown = match limit.unwrap_or_default() {
+        // What was written: a filter's exact-id matches come on top of the limit.
+        let shown = match shown {
             0 => "no user shown".to_string(),
-            1 => "only the first user shown".to_string(),
-            n => format!("only the first {n} users shown"),
+            1 => "only 1 user shown".to_string(),
+            n => format!("only {n} users shown"),
         };
         eprintln!("tenantscope: {shown}; more match (raise --limit)");
     }

@@ -202,12 +202,9 @@ async fn users_and_tenants_commands() {
     // for the two-pass table as for JSON, and for a limit of 0 or 1.
     assert_eq!(
         stderr(&limited),
-        "tenantscope: only the first 2 users shown; more match (raise --limit)\n"
+        "tenantscope: only 2 users shown; more match (raise --limit)\n"
     );
-    for (limit, rows, note) in [
-        ("0", 1, "no user shown"),
-        ("1", 2, "only the first user shown"),
-    ] {
+    for (limit, rows, note) in [("0", 1, "no user shown"), ("1", 2, "only 1 user shown")] {
         let table = tenantscope(&["--database-url", &db.url, "users", "--limit", limit]);
         assert_eq!(stdout(&table).lines().count(), rows, "{}", stdout(&table));
         assert_eq!(
@@ -807,4 +804,55 @@ async fn basket_limit_never_hides_a_tenant_that_could_not_be_read() {
     let client4 = csv.lines().last().unwrap();
     assert!(client4.contains("price"), "why it failed: {client4}");
     assert_eq!(stderr(&out), "not priced: client4\n");
+}
+
+/// A filter's exact-id match is shown on top of `--limit`; the note says
+/// how many users were shown, pinned ones too, and only when more match.
+#[tokio::test]
+async fn users_limit_note_counts_the_exact_id_match() {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES ('71', 'x1', 'x@x', 'pw', 'client1'),
+                ('72', 'y1' || repeat('y', 60), 'y@x', 'pw', 'client2');",
+    )
+    .await;
+    // "1" is rich_dude's id (pinned first) and in x1's and y1's names.
+    for (limit, rows, note) in [
+        ("0", 1, "only 1 user shown; more match (raise --limit)\n"),
+        ("1", 2, "only 2 users shown; more match (raise --limit)\n"),
+        ("2", 3, ""),
+    ] {
+        let out = tenantscope(&[
+            "--database-url",
+            &db.url,
+            "users",
+            "--filter",
+            "1",
+            "--limit",
+            limit,
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(stdout(&out).lines().count(), 1 + rows, "{}", stdout(&out));
+        let said = stderr(&out);
+        let expected = match note {
+            "" => String::new(),
+            note => format!("tenantscope: {note}"),
+        };
+        assert_eq!(said, expected, "--limit {limit}");
+    }
+    // The user read past the limit is neither shown nor measured: the
+    // table's columns fit the users shown, not y1's 62-character name.
+    let table = stdout(&tenantscope(&[
+        "--database-url",
+        &db.url,
+        "users",
+        "--filter",
+        "1",
+        "--limit",
+        "1",
+    ]));
+    assert_eq!(table.lines().count(), 1 + 2, "{table}");
+    assert!(table.lines().all(|l| l.len() < 80), "{table}");
 }

@@ -950,6 +950,22 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     for (line, name) in lines[1..].iter().zip(&expected[..5]) {
         assert!(line.contains(&format!(" {name} ")), "{line} for {name}");
     }
+    // Cut by the limit, and said so; a limit of exactly all is not cut.
+    for (limit, note) in [
+        (
+            5,
+            "tenantscope: only 5 users shown; more match (raise --limit)\n",
+        ),
+        (expected.len(), ""),
+    ] {
+        let limit = limit.to_string();
+        let out = common::tenantscope(&["--database-url", &url, "users", "--limit", &limit]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            note,
+            "--limit {limit}"
+        );
+    }
 
     // Past EXACT_TENANT_TABLES_UP_TO tenants, a users table the server has
     // analyzed and found rows in is counted by its statistics, marked as an

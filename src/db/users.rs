@@ -748,8 +748,9 @@ impl Database {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.error(e))?;
-            let rows = self.fetch_batch(&mut tx).await?;
-            complete = rows.len() < STREAM_BATCH;
+            let size = first_batch(request.limit).max(1);
+            let rows = self.fetch(&mut tx, size).await?;
+            complete = rows.len() < size || rows.len() as i64 >= request.limit;
             first = rows.into_iter().map(into_user).collect();
         }
         let pinned: Vec<User> = pinned
@@ -832,12 +833,16 @@ impl Database {
 
     /// The next [`STREAM_BATCH`] rows of the users cursor.
     async fn fetch_batch(&self, tx: &mut super::ReadTx) -> Result<Vec<UserRow>, DbError> {
-        let rows: Vec<UserRow> =
-            sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_users"))
-                .persistent(false)
-                .fetch_all(&mut **tx)
-                .await
-                .map_err(|e| self.error(e))?;
+        self.fetch(tx, STREAM_BATCH).await
+    }
+
+    /// The next `count` rows of the users cursor.
+    async fn fetch(&self, tx: &mut super::ReadTx, count: usize) -> Result<Vec<UserRow>, DbError> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!("FETCH {count} FROM tenantscope_users"))
+            .persistent(false)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| self.error(e))?;
         // A sign of life for the client-side deadline: the one
         // connection stays out for the whole list.
         self.progress.touch();
@@ -992,7 +997,7 @@ impl Database {
                 .collect(),
             None => Vec::new(),
         };
-        let first_size = request.limit.min(STREAM_BATCH as i64);
+        let first_size = first_batch(request.limit) as i64;
         let first: Vec<User> = if first_size > 0 {
             let page_request = PageRequest {
                 page: &Page::First,
@@ -1061,11 +1066,24 @@ pub const PER_TENANT_BATCH: usize = 50;
 /// it asks the planner's way instead (see `walk_first_sql`): a few ms of
 /// `ILIKE` at most (1–3 µs a user on 3 columns, measured at 1M users).
 pub const WALK_BOUND: i64 = 2_000;
-/// Pages longer than this never walk first (the CLI's whole lists).
-const WALK_LIMIT_MAX: i64 = 1_000;
+/// Pages longer than this never walk first (the CLI's whole lists; its
+/// `--limit 1000` reads 1,001 users, to tell whether more match).
+const WALK_LIMIT_MAX: i64 = 1_001;
 
 /// Rows a FETCH of [`Database::stream_users`] reads at a time.
 const STREAM_BATCH: usize = 1_000;
+
+/// The size of a stream's first batch of users: a list of up to one more
+/// than [`STREAM_BATCH`] is read whole in it (the CLI asks one user past
+/// its `--limit`, only to tell whether more match: `--limit 1000` then
+/// needs no second batch, nor the catalog of every tenant), a longer one
+/// [`STREAM_BATCH`] at a time.
+fn first_batch(limit: i64) -> usize {
+    match usize::try_from(limit) {
+        Ok(limit) if limit <= STREAM_BATCH + 1 => limit,
+        _ => STREAM_BATCH,
+    }
+}
 
 /// Binds a keyset statement's parameters ($1 pattern, $2 and $3 the key,
 /// $4 limit, $5 the exact id, $6 the tenant).

@@ -196,6 +196,11 @@ impl<W: Write> UsersWriter<W> {
         self.cut
     }
 
+    /// Users written (pinned ones too).
+    pub fn shown(&self) -> usize {
+        self.written
+    }
+
     /// Values with invalid UTF-8 among the users written.
     pub fn invalid_utf8(&self) -> usize {
         self.invalid_utf8
@@ -273,7 +278,10 @@ impl<W: Write> UserSink for UsersWriter<W> {
         self.invalid_utf8 += user.invalid_utf8;
         let first = self.written == 0;
         self.written += 1;
-        match self.format {
+        // The last user shown of a list already known to be cut (a
+        // table's first pass read past it): nothing more to read.
+        let done = !user.key.pinned && self.cut && self.limit == Some(self.listed);
+        let written = match self.format {
             Format::Json => {
                 let exact = serde_json::to_string_pretty(&user_json(user, &self.catalog))
                     .expect("serializable values");
@@ -292,7 +300,8 @@ impl<W: Write> UserSink for UsersWriter<W> {
                 line.push('\n');
                 self.put(&line)
             }
-        }
+        };
+        written && !done
     }
 }
 
