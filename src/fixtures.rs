@@ -198,7 +198,11 @@ pub fn frame_text(buffer: &ratatui::buffer::Buffer) -> String {
     buffer
         .content()
         .chunks(width)
-        .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+        .map(|row| {
+            crate::snapshot::shown_cells(row)
+                .map(|cell| cell.symbol())
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

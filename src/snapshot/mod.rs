@@ -231,6 +231,21 @@ pub fn view_of(view: SnapshotView) -> View {
     }
 }
 
+/// The cells of a row a terminal shows: a wide character (an emoji, a CJK
+/// one) covers the cell after it, which the buffer keeps as a blank that
+/// must not be printed (as ratatui's own terminal output skips it).
+pub fn shown_cells(row: &[Cell]) -> impl Iterator<Item = &Cell> {
+    let mut covered = 0;
+    row.iter().filter(move |cell| {
+        if covered > 0 {
+            covered -= 1;
+            return false;
+        }
+        covered = unicode_width::UnicodeWidthStr::width(cell.symbol()).saturating_sub(1);
+        true
+    })
+}
+
 /// The frame as lines of text, one per row, with ANSI SGR colours when
 /// `color` (then every line is the frame's width, its backgrounds drawn).
 pub fn text(buffer: &Buffer, color: bool) -> String {
@@ -238,7 +253,7 @@ pub fn text(buffer: &Buffer, color: bool) -> String {
     let mut out = String::new();
     for row in buffer.content().chunks(width) {
         let mut style: Option<(Color, Color, Modifier)> = None;
-        for cell in row {
+        for cell in shown_cells(row) {
             if color {
                 let now = (cell.fg, cell.bg, cell.modifier);
                 if style != Some(now) {
@@ -318,6 +333,22 @@ mod tests {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    /// A wide character covers two cells: a line is as wide as the frame,
+    /// with no blank printed for the covered cell.
+    #[test]
+    fn a_wide_character_takes_its_two_cells_once() {
+        use ratatui::layout::Rect;
+        use ratatui::style::Style;
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 8, 1));
+        buffer.set_string(0, 0, "│a🚀b漢│", Style::new());
+        let line = text(&buffer, false);
+        assert_eq!(line, "│a🚀b漢│\n");
+        let cells = unicode_width::UnicodeWidthStr::width(line.trim_end());
+        assert_eq!(cells, 8, "the frame's width: {line:?}");
+        let coloured = text(&buffer, true);
+        assert!(coloured.contains("│a🚀b漢│"), "{coloured:?}");
     }
 
     #[test]
