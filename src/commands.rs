@@ -417,8 +417,7 @@ pub(crate) fn print_config(
             )),
         };
     }
-    let profile = cli.profile.as_deref().filter(|_| !cli.demo);
-    let settings = Settings::load_profile(file, env, profile).map_err(Failure::usage)?;
+    let settings = crate::load_settings(cli, file, env)?;
     let flags = Flags {
         database_url: cli.database_url.as_deref(),
         compare: cli.compare.as_deref(),

@@ -80,7 +80,7 @@ fn located_config(cli: &Cli, env: &HashMap<String, String>) -> ConfigFile {
 
 /// The settings of the profile in force (none with `--demo`, whether
 /// `--profile` or `TENANTSCOPE_PROFILE` names one).
-fn load_settings(
+pub(crate) fn load_settings(
     cli: &Cli,
     file: &ConfigFile,
     env: &HashMap<String, String>,

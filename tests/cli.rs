@@ -415,6 +415,12 @@ fn demo_runs_on_the_demo_with_a_database_url_or_profile_in_the_environment() {
     assert!(out.status.success(), "{}", stderr(&out));
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["user"]["name"], "rich_dude");
+    let config = common::bare_command()
+        .args(["--demo", "config"])
+        .env("TENANTSCOPE_PROFILE", "nope")
+        .output()
+        .unwrap();
+    assert!(config.status.success(), "{}", stderr(&config));
     let both = tenantscope(&[
         "--demo",
         "--database-url",
