@@ -733,6 +733,9 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
         .map(|t| (t["schema"].as_str().unwrap(), &t["gaps"]))
         .collect();
     let gap = |item: &str, why: &str| serde_json::json!([{ "item": item, "why": why }]);
+    // client4 prices one line, which the own tenant prices too.
+    assert_eq!(json["tenants"][1]["compared_lines"], 1);
+    assert_eq!(json["tenants"][0]["compared_lines"], 2);
     assert_eq!(
         gaps,
         [
@@ -741,6 +744,26 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
             ("client2", &gap("Huawei", "no_price")),
             ("client3", &gap("Huawei", "not_sold")),
         ]
+    );
+    let csv = stdout(&tenantscope(&[
+        "--database-url",
+        &db.url,
+        "basket",
+        "1",
+        "--format",
+        "csv",
+    ]));
+    let gaps: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(
+        gaps,
+        [
+            "gaps",
+            "",
+            "no_price:Tesla",
+            "no_price:Huawei",
+            "not_sold:Huawei"
+        ],
+        "{csv}"
     );
 
     // client4's items lose their ids (a drifted table without a primary

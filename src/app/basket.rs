@@ -127,11 +127,12 @@ pub const SCREEN: Screen = Screen {
     },
     help: &[("Basket across tenants", KEYS)],
     marks: &[
-        ("3/4", "lines the tenant sells, of the basket's"),
+        ("3/4", "lines the tenant prices, of all"),
         ("lacks", "the basket's items it does not sell"),
         ("no price", "items it sells at a NULL or NaN price"),
-        ("Total", "over the lines it sells only"),
-        ("▼/▲", "cheaper/dearer than own, same lines"),
+        ("no qty", "lines whose own quantity is no number"),
+        ("Total", "over the lines it prices only"),
+        ("▼/▲", "cheaper/dearer than own, both priced"),
     ],
     ..Screen::BASE
 };

@@ -109,15 +109,6 @@ impl Screen {
     }
 }
 
-/// `e` for a view that exports what one load brought: that value, once loaded.
-pub fn export_loaded<K: Keyed, T: Clone, E>(
-    stem: &str,
-    load: &Load<K, T, E>,
-    document: fn(T) -> Document,
-) -> Option<(String, Document)> {
-    Some((stem.to_string(), document(load.value()?.clone())))
-}
-
 /// For views without a lasting caveat.
 pub fn no_warning(_: &State) -> Option<String> {
     None

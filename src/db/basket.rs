@@ -31,6 +31,8 @@ pub struct BasketTenant {
     /// Like for like: this tenant's total minus the user's own tenant's,
     /// over the lines both price; unknown when they share none.
     pub difference: Value,
+    /// The lines `difference` covers (both tenants price them).
+    pub compared_lines: usize,
     /// Why this tenant could not be read (its other fields are empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -44,8 +46,7 @@ pub struct LineGap {
     pub why: GapReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GapReason {
     /// The tenant sells no such item.
     NotSold,
@@ -53,15 +54,34 @@ pub enum GapReason {
     NoPrice,
     /// Its price is a number, but the line's own quantity is not.
     NoQuantity,
+    /// Both are numbers, but their product is too long to show.
+    OutOfRange,
+}
+
+impl Serialize for GapReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
 }
 
 impl GapReason {
+    /// Its name in JSON and CSV.
+    pub fn key(self) -> &'static str {
+        match self {
+            GapReason::NotSold => "not_sold",
+            GapReason::NoPrice => "no_price",
+            GapReason::NoQuantity => "no_quantity",
+            GapReason::OutOfRange => "out_of_range",
+        }
+    }
+
     /// How a note names the items of this reason: "lacks A, B".
     fn lead(self) -> &'static str {
         match self {
             GapReason::NotSold => "lacks",
             GapReason::NoPrice => "no price for",
             GapReason::NoQuantity => "no quantity for",
+            GapReason::OutOfRange => "total out of range for",
         }
     }
 }
@@ -75,6 +95,7 @@ impl BasketTenant {
             missing_lines: lines,
             gaps: Vec::new(),
             difference: Value::Missing,
+            compared_lines: 0,
             error: Some(error),
         }
     }
@@ -120,7 +141,8 @@ impl BasketTenant {
                 why: match price {
                     None => GapReason::NotSold,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
-                    Some(_) => GapReason::NoQuantity,
+                    Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
+                    Some(_) => GapReason::OutOfRange,
                 },
             })
             .collect();
@@ -131,6 +153,7 @@ impl BasketTenant {
             missing_lines: lines.len() - priced.len(),
             gaps,
             difference: theirs.minus(&own),
+            compared_lines: both.len(),
             error: None,
         }
     }
@@ -145,6 +168,7 @@ impl BasketTenant {
             GapReason::NotSold,
             GapReason::NoPrice,
             GapReason::NoQuantity,
+            GapReason::OutOfRange,
         ] {
             let items: Vec<&str> = self
                 .gaps
@@ -456,5 +480,13 @@ mod tests {
         );
         let nan = BasketTenant::priced("n".into(), &lines[..1], &[Some(Value::parse("NaN"))]);
         assert_eq!(nan.gaps_note().as_deref(), Some("no price for item 1"));
+        // 600 nines times 600 nines: 1,200 digits, past what is shown.
+        let nines = "9".repeat(600);
+        let huge = [line("4", &nines, "1")];
+        let too_long = BasketTenant::priced("h".into(), &huge, &[Some(Value::parse(&nines))]);
+        assert_eq!(
+            too_long.gaps_note().as_deref(),
+            Some("total out of range for item 4")
+        );
     }
 }

@@ -32,18 +32,23 @@ struct BasketTenantJson<'a> {
     gaps: &'a [LineGap],
     /// This tenant's total minus the own tenant's, over the lines both price.
     difference: &'a Value,
+    /// The lines `difference` covers.
+    compared_lines: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
 
-/// The columns of `basket`, as CSV and table headers.
-const BASKET_HEADERS: [(&str, Align); 6] = [
-    ("tenant", Align::Left),
-    ("total", Align::Right),
-    ("priced_lines", Align::Right),
-    ("missing_lines", Align::Right),
-    ("difference", Align::Right),
-    ("error", Align::Left),
+/// The columns of `basket`'s CSV (the later ones last: scripts read the
+/// first by place).
+const BASKET_HEADERS: [&str; 8] = [
+    "tenant",
+    "total",
+    "priced_lines",
+    "missing_lines",
+    "difference",
+    "error",
+    "compared_lines",
+    "gaps",
 ];
 
 /// Ranked tenants (already ranked and limited by the caller).
@@ -71,6 +76,7 @@ pub fn basket(
                         missing_lines: t.missing_lines,
                         gaps: &t.gaps,
                         difference: &t.difference,
+                        compared_lines: t.compared_lines,
                         error: t.error.as_deref(),
                     })
                     .collect(),
@@ -90,10 +96,16 @@ pub fn basket(
                     t.missing_lines.to_string(),
                     plain(&t.difference),
                     t.error.clone().unwrap_or_default(),
+                    t.compared_lines.to_string(),
+                    t.gaps
+                        .iter()
+                        .map(|gap| format!("{}:{}", gap.why.key(), gap.item))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ]
             })
             .collect();
-        return csv(&BASKET_HEADERS.map(|(h, _)| h), &rows, to);
+        return csv(&BASKET_HEADERS, &rows, to);
     }
     let own = user.tenant.as_deref().unwrap_or("");
     let note = format!(

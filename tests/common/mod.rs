@@ -296,7 +296,6 @@ pub async fn run_counted(server: &tenantscope::embedded::PgServer, sql: &str) {
     conn.close().await.ok();
 }
 
-/// A JSON object's keys, sorted: what a stable output shape is checked by.
 /// The lines after the first (the CLI table's note) of a text table, as
 /// their cells: runs of text between two or more spaces.
 pub fn table_cells(table: &str) -> Vec<Vec<&str>> {
@@ -312,6 +311,7 @@ pub fn table_cells(table: &str) -> Vec<Vec<&str>> {
         .collect()
 }
 
+/// A JSON object's keys, sorted: what a stable output shape is checked by.
 pub fn sorted_keys(value: &serde_json::Value) -> Vec<&str> {
     let mut keys: Vec<&str> = value
         .as_object()
