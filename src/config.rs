@@ -398,6 +398,9 @@ impl Settings {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
+                    // The one list: `TENANTSCOPE_TENANCY__IGNORE_SCHEMAS=a,b`.
+                    .list_separator(",")
+                    .with_list_parse_key("tenancy.ignore_schemas")
                     .source(Some(tenantscope_vars)),
             );
         // Parse and type errors quote the file or the environment.
@@ -800,6 +803,13 @@ mod tests {
             ),
             (false, vec!["shared_schema".to_string()])
         );
+        // The list key, from the environment: comma-separated.
+        for (value, expected) in [("sample", vec!["sample"]), ("a,b", vec!["a", "b"])] {
+            let vars = env(&[("TENANTSCOPE_TENANCY__IGNORE_SCHEMAS", value)]);
+            let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+            assert_eq!(settings.tenancy.schemas.ignore, expected, "{value}");
+            assert_eq!(settings.tenancy_keys, ["ignore_schemas"]);
+        }
         // Off, by the file, the environment or a profile.
         let off = "[tenancy]\ndetect = false\nusers_table = \"people\"\n";
         assert_eq!(
