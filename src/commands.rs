@@ -298,12 +298,19 @@ async fn prices(
             eprintln!("{failures}");
         }
     }
-    Ok(output::prices(
+    let all_failed = !matrix.tenants.is_empty() && matrix.failed.len() == matrix.tenants.len();
+    let out = output::prices(
         &matrix.sorted(sort.into()),
         &catalog,
         format,
         Destination::stdout(),
-    ))
+    );
+    if all_failed {
+        // An empty matrix is no answer: a cron job must see it fail.
+        write_stdout(&out);
+        return Err(Failure::runtime("no tenant could be priced (see above)"));
+    }
+    Ok(out)
 }
 
 /// The user a command is about (looked for in `tenant` when one is named),

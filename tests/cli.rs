@@ -885,3 +885,26 @@ async fn users_limit_note_counts_the_exact_id_match() {
     assert_eq!(table.lines().count(), 1 + 2, "{table}");
     assert!(table.lines().all(|l| l.len() < 80), "{table}");
 }
+
+/// `prices` where no tenant can be priced is a failure (exit 1), after the
+/// output (JSON's `failed` names each); one tenant priced is a success.
+#[tokio::test]
+async fn prices_exit_1_when_no_tenant_could_be_priced() {
+    let db = TestDatabase::demo().await;
+    let rename =
+        |schema: &str| format!("ALTER TABLE {schema}.items RENAME COLUMN price TO old_price;");
+    db.run_sql(&["client2", "client3", "client4"].map(rename).concat())
+        .await;
+    let one_left = tenantscope(&["--database-url", &db.url, "prices"]);
+    assert_eq!(one_left.status.code(), Some(0), "{}", stderr(&one_left));
+    db.run_sql(&rename("client1")).await;
+    let none = tenantscope(&["--database-url", &db.url, "prices", "--format", "json"]);
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+    let json: Value = serde_json::from_str(&stdout(&none)).unwrap();
+    assert_eq!(json["failed"].as_array().unwrap().len(), 4, "{json}");
+    assert!(
+        stderr(&none).contains("no tenant could be priced"),
+        "{}",
+        stderr(&none)
+    );
+}
