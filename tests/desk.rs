@@ -991,3 +991,35 @@ async fn a_list_replacing_another_shows_none_of_the_old_users_while_it_loads() {
     assert!(selected("mid_dude"), "as it was: {list}");
     app.quit().await;
 }
+
+/// Enter on an organization id that names no schema (the demo's client9)
+/// lists the users the health check counted for it; Esc returns to the
+/// health view. Users with no id at all are no list's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('t'));
+    app.frame_where("the health view, loaded", |f| {
+        f.contains("✓ checked ") && f.contains("client9")
+    })
+    .await;
+    app.press(KeyCode::Char('G'));
+    app.frame_where("client9 selected", |f| {
+        f.lines().any(|l| l.contains('▶') && l.contains("client9"))
+    })
+    .await;
+    app.press(KeyCode::Enter);
+    let list = app
+        .frame_where("client9's users", |f| {
+            f.contains("Users of client9") && f.contains("stray_dude")
+        })
+        .await;
+    assert!(!list.contains("rich_dude"), "only client9's: {list}");
+    app.press(KeyCode::Esc);
+    app.frame_where("the health view again", |f| f.contains("Tenant health"))
+        .await;
+    app.quit().await;
+}

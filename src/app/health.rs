@@ -224,11 +224,19 @@ fn show_users(state: &mut State) -> Vec<Effect> {
     let Some(row) = rows(state).into_iter().nth(state.health.cursor.selected) else {
         return Vec::new();
     };
-    if !matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema) {
+    // An organization id naming no schema: its users (the list reads them
+    // by that id, as the check counted them; no schema needed). Users with
+    // no id at all, `(none)`, are no list's.
+    let orphan_users =
+        row.kind == RowKind::NoSchema && row.users.is_some_and(|n| n > 0) && row.schema != "(none)";
+    if !orphan_users
+        && (!matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema))
+    {
         let name = crate::text::sanitize(&row.name).into_owned();
         state.notice = Some(Err(format!("{name} is no tenant schema: no users to list")));
         return Vec::new();
     }
+    let present = !orphan_users;
     let schema = row.schema;
     let listed = state.tenants.entries().iter().find(|e| e.schema == schema);
     let entry = listed.cloned().unwrap_or_else(|| crate::db::TenantEntry {
@@ -236,8 +244,8 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         label: state.catalog.label(&schema),
         node: state.catalog.node(&schema).map(str::to_string),
         schema,
-        present: true,
-        users: None,
+        present,
+        users: row.users,
     });
     super::dashboard::show_tenant(state, Some(entry), None)
 }
