@@ -187,6 +187,11 @@ async fn the_app_survives_losing_the_database_and_recovers_when_it_is_back() {
         frame.contains("✗"),
         "the status line shows the error: {frame}"
     );
+    // In words, not only the system's "os error 2".
+    assert!(
+        frame.contains("cannot reach the server (is it still running?)"),
+        "{frame}"
+    );
     // The frame on screen already says "Press r to retry": see `r` start a
     // new load, then fail again. (A load that answers within a frame's
     // time draws no "Loading" frame: the count shows the reload.)

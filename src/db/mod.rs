@@ -263,6 +263,26 @@ impl DbError {
                 code: db.code().map(|c| c.into_owned()),
             };
         }
+        if let sqlx::Error::Io(io) = &error {
+            // The server stopped, restarted or is out of reach: say so in
+            // words, the system's reason after them.
+            use std::io::ErrorKind::*;
+            let what = match io.kind() {
+                NotFound | ConnectionRefused => {
+                    Some("cannot reach the server (is it still running?)")
+                }
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    Some("lost the connection to the server (did it stop or restart?)")
+                }
+                _ => None,
+            };
+            if let Some(what) = what {
+                return DbError::Query(format!(
+                    "{what}: {}",
+                    crate::text::one_line(&io.to_string())
+                ));
+            }
+        }
         // Server messages can quote data: keep them to one visible line.
         DbError::Query(
             crate::text::sanitize(&crate::text::one_line(&error.to_string())).into_owned(),
