@@ -80,7 +80,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &basket.rows, true);
     // Never a sum over a gap: say what a total covers.
-    let text = "Ranked by lines sold, then total. Totals and vs own cover only the lines sold.";
+    let text = "Ranked by lines priced, then total; totals and vs own skip unpriced lines.";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
 
