@@ -130,12 +130,12 @@ async fn table_output_aligns_and_right_aligns_money() {
     ]));
     assert_eq!(
         csv.lines().next(),
-        Some("item_id,item,quantity,unit_price,total,compare_unit_price,compare_total,difference,compare_item_id,compare_tenant")
+        Some("item_id,item,quantity,unit_price,total,compare_unit_price,compare_total,difference,compare_item_id,compare_tenant,problem")
     );
     // The comparison tenant (the first other one) on every row.
     assert_eq!(
         csv.lines().nth(1),
-        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1,client2")
+        Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1,client2,")
     );
 }
 
@@ -745,6 +745,30 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
             ("client3", &gap("Huawei", "not_sold")),
         ]
     );
+    // The orders CSV says why a comparison cell is empty: client4 sells
+    // Tesla at NaN, client2 Huawei at NULL; client3 sells no Huawei.
+    for (compare, problems) in [
+        ("client4", ["comparison price is not a number (NaN)", ""]),
+        ("client2", ["", "comparison price is NULL"]),
+        ("client3", ["", ""]),
+    ] {
+        let csv = stdout(&tenantscope(&[
+            "--database-url",
+            &db.url,
+            "orders",
+            "1",
+            "--compare",
+            compare,
+            "--format",
+            "csv",
+        ]));
+        let got: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap())
+            .collect();
+        assert_eq!(got, problems, "{csv}");
+    }
     let csv = stdout(&tenantscope(&[
         "--database-url",
         &db.url,

@@ -506,7 +506,7 @@ async fn b_prices_the_selected_users_basket_at_every_tenant_and_esc_returns() {
         client3.contains("1/2") && client3.contains("35,000") && client3.contains("▼ -15,000.00"),
         "{client3}"
     );
-    assert!(frame.contains("cover only the lines sold"), "{frame}");
+    assert!(frame.contains("skip unpriced lines"), "{frame}");
     app.press(KeyCode::Esc);
     app.frame_where("the dashboard again", |f| f.contains("Orders of rich_dude"))
         .await;

@@ -110,6 +110,10 @@ pub(super) fn line_problem(line: &crate::db::OrderLine) -> Option<String> {
     if line.unit_price == Value::Missing && line.item.is_some() {
         problems.push("price is NULL".into());
     }
+    // Sold by the comparison tenant, at no price (not sold leaves it empty).
+    if line.compare_matched && line.compare_unit_price == Value::Missing {
+        problems.push("comparison price is NULL".into());
+    }
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
@@ -162,7 +166,9 @@ pub fn order_headers(
     ]
 }
 
-const CSV_HEADERS: [&str; 10] = [
+/// The orders CSV's columns: `problem` (why a number cell is empty, as
+/// JSON's `problem` says it) came last, after the ones scripts read by place.
+const CSV_HEADERS: [&str; 11] = [
     "item_id",
     "item",
     "quantity",
@@ -173,6 +179,7 @@ const CSV_HEADERS: [&str; 10] = [
     "difference",
     "compare_item_id",
     "compare_tenant",
+    "problem",
 ];
 
 /// A user's orders written as the lines arrive (feed it with
@@ -318,7 +325,12 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             self.compare_label.as_deref().unwrap_or_default(),
         ];
         let numbers = self.cells.iter().map(String::as_str);
-        let fields = item.into_iter().chain(numbers).chain(compared);
+        let problem = line_problem(line).unwrap_or_default();
+        let fields = item
+            .into_iter()
+            .chain(numbers)
+            .chain(compared)
+            .chain([problem.as_str()]);
         self.csv.write_fields(&mut self.out, self.to, fields)
     }
 
