@@ -932,3 +932,35 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
         stderr(&none)
     );
 }
+
+/// A user with no orders: the table says so in words (no empty table with
+/// a total of 0); CSV is its header alone, JSON an empty list.
+#[tokio::test]
+async fn orders_of_a_user_with_none_say_so() {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES ('80', 'lonely', 'l@x', 'pw', 'client1');",
+    )
+    .await;
+    let orders = |format: &str| {
+        let out = tenantscope(&[
+            "--database-url",
+            &db.url,
+            "orders",
+            "80",
+            "--format",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        orders("table"),
+        "lonely (id 80, l@x) in tenant client1, compared with client2\n\
+         lonely has no orders in client1.\n"
+    );
+    assert_eq!(orders("csv").lines().count(), 1);
+    let json: Value = serde_json::from_str(&orders("json")).unwrap();
+    assert_eq!(json["orders"], serde_json::json!([]));
+}

@@ -200,6 +200,9 @@ pub struct OrdersWriter<'h, W: Write> {
     /// The report without its lines: the comparison, then with the totals.
     head: Option<OrdersReport>,
     written: usize,
+    /// A table's lines seen by its first pass (measuring): none, and the
+    /// second says so in words instead of an empty table.
+    measured: usize,
     /// Each line's problem, in order, for the notes under the table.
     problems: String,
     csv: CsvRecords,
@@ -228,6 +231,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             widths: Vec::new(),
             head: None,
             written: 0,
+            measured: 0,
             problems: String::new(),
             csv: CsvRecords::default(),
             compare_label: None,
@@ -345,6 +349,8 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
                     let (_, tail) = self.json_parts(&head);
                     let _ = self.put(&format!("{end}{tail}\n"));
                 }
+                // No orders: said under the title; no totals to add.
+                Format::Table if self.measured == 0 => {}
                 Format::Table => {
                     let mut out = String::new();
                     for row in self.totals_rows(&head) {
@@ -418,6 +424,14 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                     text::sanitize(&self.catalog.label(&report.tenant)),
                     text::sanitize(&compare),
                 );
+                if self.measured == 0 {
+                    let none = format!(
+                        "{} has no orders in {}.\n",
+                        text::sanitize(&self.user.name),
+                        text::sanitize(&self.catalog.label(&report.tenant))
+                    );
+                    return self.put(&(title + &none));
+                }
                 self.widths = self.columns.widths();
                 let titles: Vec<&str> = self.columns.titles();
                 let mut out = title + &self.columns.line(&self.widths, titles.into_iter());
@@ -443,6 +457,7 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
         if !self.writing(pass) {
             let row = order_row(line, compare_schema, self.catalog, self.format);
             self.columns.fit(&row);
+            self.measured += 1;
             return true;
         }
         let first = self.written == 0;
