@@ -126,7 +126,14 @@ async fn orders(
         None => None,
     };
     let requested = compare.as_deref();
-    let choice = db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested)?;
+    let choice =
+        db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested).map_err(|e| {
+            match explicit {
+                true => Failure::from(e),
+                // Not typed on this command line: say which setting named it.
+                false => Failure::usage(format!("tenancy.compare_with: {e}")),
+            }
+        })?;
     // The user's own tenant compares with nothing: asked for with
     // --compare it is an error; from tenancy.compare_with (set for
     // every user) the next tenant stands in, and stderr says so.
@@ -409,7 +416,7 @@ pub(crate) fn print_config(
 ) -> Result<(), Failure> {
     use tenantscope::config_report::{self as report, Flags};
     if path_only {
-        let read = report::file_read(file).map(std::path::Path::to_path_buf);
+        let read = file.read_path().map(std::path::Path::to_path_buf);
         let path = read.or_else(|| report::looked_for(file, env).pop().map(|(path, _)| path));
         return match path {
             Some(path) => {

@@ -188,6 +188,15 @@ pub enum ConfigFile {
 }
 
 impl ConfigFile {
+    /// The file read: the one given, else the default one found.
+    pub fn read_path(&self) -> Option<&Path> {
+        match self {
+            ConfigFile::Explicit(path) => Some(path),
+            ConfigFile::Default(Some(path)) if path.is_file() => Some(path),
+            ConfigFile::Default(_) => None,
+        }
+    }
+
     /// `--config FILE`, else `./tenantscope.toml`, else the XDG config file.
     pub fn locate(explicit: Option<&Path>, env: &HashMap<String, String>) -> ConfigFile {
         Self::locate_with(explicit, Path::new("tenantscope.toml"), env)
@@ -401,12 +410,23 @@ impl Settings {
                     // The one list: `TENANTSCOPE_TENANCY__IGNORE_SCHEMAS=a,b`.
                     .list_separator(",")
                     .with_list_parse_key("tenancy.ignore_schemas")
-                    .source(Some(tenantscope_vars)),
+                    .source(Some(tenantscope_vars.clone())),
             );
         // Parse and type errors quote the file or the environment.
         let invalid = |e: ConfigError| {
             let quoted = crate::text::redact_secrets(&e.to_string());
-            format!("invalid configuration: {}", crate::text::one_line(&quoted))
+            let mut message = format!("invalid configuration: {}", crate::text::one_line(&quoted));
+            if let Some(variable) = unknown_variable(&message, &tenantscope_vars) {
+                message.push_str(&format!(
+                    " (from {variable} in the environment; keys are \
+                     TENANTSCOPE_<SECTION>__<KEY>, two underscores between)"
+                ));
+            } else if let (true, Some(path)) = (message.contains("unknown field"), file.read_path())
+            {
+                // serde names no origin for an unknown key: the file it is in.
+                message.push_str(&format!(" (in {})", path.display()));
+            }
+            message
         };
         let mut settings: Settings = builder
             .clone()
@@ -494,6 +514,21 @@ pub const MAX_CONNECT_TIMEOUT_MS: u64 = 3_600_000;
 pub const MAX_STATEMENT_TIMEOUT_MS: u64 = i32::MAX as u64;
 /// One minute: a longer pause after each key press is never meant.
 pub const MAX_DEBOUNCE_MS: u64 = 60_000;
+
+/// The `TENANTSCOPE_` variable behind an "unknown field `x`" error, if one
+/// names that field (its name only: values may be secrets).
+fn unknown_variable(message: &str, vars: &HashMap<String, String>) -> Option<String> {
+    let field = message.split("unknown field `").nth(1)?.split('`').next()?;
+    let mut names: Vec<&String> = vars
+        .keys()
+        .filter(|name| {
+            let key = name.trim_start_matches("TENANTSCOPE_").to_lowercase();
+            key.rsplit("__").next() == Some(field)
+        })
+        .collect();
+    names.sort();
+    names.first().map(|name| name.to_string())
+}
 
 #[cfg(test)]
 mod tests {
@@ -779,6 +814,30 @@ mod tests {
         assert!(!settings.tenancy_keys.iter().any(|k| k == "detect"));
         settings.tenancy_keys.clear();
         assert_eq!(settings, Settings::default());
+    }
+
+    /// serde names no origin for an unknown key: the error says the
+    /// variable it came from (one underscore too few), else the file.
+    #[test]
+    fn an_unknown_key_names_its_variable_or_its_file() {
+        let vars = env(&[("TENANTSCOPE_DATABASE_URL", "postgres://u:secret@h/db")]);
+        let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+        assert!(
+            error.contains("unknown field `database_url`")
+                && error.contains("(from TENANTSCOPE_DATABASE_URL in the environment; keys are TENANTSCOPE_<SECTION>__<KEY>"),
+            "{error}"
+        );
+        assert!(!error.contains("secret"), "{error}");
+        let vars = env(&[("TENANTSCOPE_DATABASE__URLL", "x")]);
+        let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+        assert!(
+            error.contains("(from TENANTSCOPE_DATABASE__URLL in"),
+            "{error}"
+        );
+        let (_keep, file) = file_with("[database]\nurll = \"x\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let path = file.read_path().unwrap().display().to_string();
+        assert!(error.ends_with(&format!("(in {path})")), "{error}");
     }
 
     #[test]

@@ -71,15 +71,6 @@ pub fn looked_for(file: &ConfigFile, env: &HashMap<String, String>) -> Vec<(Path
         .collect()
 }
 
-/// The file that is read, if any.
-pub fn file_read(file: &ConfigFile) -> Option<&Path> {
-    match file {
-        ConfigFile::Explicit(path) => Some(path),
-        ConfigFile::Default(Some(path)) if path.is_file() => Some(path),
-        ConfigFile::Default(_) => None,
-    }
-}
-
 /// "warning: ./tenantscope.toml is read, so ~/.config/… is ignored" when
 /// both default files exist (the first replaces the second, see the module).
 pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Option<String> {
@@ -88,7 +79,7 @@ pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Optio
     let notice = (matches!(file, ConfigFile::Default(_)) && local.is_file())
         .then(|| crate::config::LocalTrust::of(local, env).notice(local))
         .flatten();
-    let read = file_read(file);
+    let read = file.read_path();
     let found: Vec<PathBuf> = looked_for(file, env)
         .into_iter()
         .filter(|(_, exists)| *exists)
@@ -122,7 +113,8 @@ pub fn render(
     if let Some(tenant) = flags.compare {
         settings.tenancy.compare_with = Some(tenant.to_string());
     }
-    let file_keys = file_read(file)
+    let file_keys = file
+        .read_path()
         .and_then(|path| std::fs::read_to_string(path).ok())
         .and_then(|text| text.parse::<toml::Table>().ok())
         .unwrap_or_default();
@@ -134,7 +126,7 @@ pub fn render(
          # Files looked for (only the first found is read):\n",
     );
     for (path, exists) in looked_for(file, env) {
-        let state = match (exists, file_read(file) == Some(path.as_path())) {
+        let state = match (exists, file.read_path() == Some(path.as_path())) {
             (true, true) => "read",
             (true, false) => "exists, ignored",
             (false, _) => "not found",
@@ -235,7 +227,7 @@ fn origin_of(
         .get(section)
         .and_then(|table| table.as_table())
         .is_some_and(|table| table.contains_key(key));
-    match file_read(file) {
+    match file.read_path() {
         Some(path) if in_file => Origin::File(path.to_path_buf()),
         _ => Origin::Default,
     }

@@ -964,3 +964,35 @@ async fn orders_of_a_user_with_none_say_so() {
     let json: Value = serde_json::from_str(&orders("json")).unwrap();
     assert_eq!(json["orders"], serde_json::json!([]));
 }
+
+/// An unknown comparison tenant from the config file names the setting it
+/// came from; typed as `--compare`, the flag is the obvious source.
+#[tokio::test]
+async fn an_unknown_compare_with_names_the_setting() {
+    let db = TestDatabase::demo().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[tenancy]\ncompare_with = \"nosuch\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let out = tenantscope(&["--config", config, "--database-url", &db.url, "orders", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("tenantscope: tenancy.compare_with: unknown tenant: \"nosuch\""),
+        "{}",
+        stderr(&out)
+    );
+    let typed = tenantscope(&[
+        "--database-url",
+        &db.url,
+        "orders",
+        "1",
+        "--compare",
+        "nosuch",
+    ]);
+    assert_eq!(typed.status.code(), Some(2));
+    assert!(
+        stderr(&typed).starts_with("tenantscope: unknown tenant: \"nosuch\""),
+        "{}",
+        stderr(&typed)
+    );
+}
