@@ -101,6 +101,45 @@ fn loading() {
     insta::assert_snapshot!(frame);
 }
 
+/// A switch to another profile that fails: the header still names the
+/// open database and its profile, and the prompt says Esc goes back to it,
+/// still open.
+#[test]
+fn a_failed_profile_switch_says_the_open_database_is_still_there() {
+    use tenantscope::app::connect::ConnectError;
+    use tenantscope::app::connect::Msg as ConnectMsg;
+    let mut state = demo_state();
+    state.session.connect.profiles = vec![
+        ("local".into(), "me@localhost:5432/shop".into()),
+        ("broken".into(), "me@nowhere:5432/nosuchdb".into()),
+    ];
+    state.session.connect.profile = Some("local".into());
+    key(&mut state, KeyCode::Char('P'));
+    key(&mut state, KeyCode::Char('b'));
+    let effects = fixtures::press(&mut state, KeyCode::Enter);
+    let [tenantscope::app::Effect::Connect { ticket, .. }] = &effects[..] else {
+        panic!("no connect: {effects:?}");
+    };
+    update(
+        &mut state,
+        Msg::from(ConnectMsg::Done {
+            ticket: *ticket,
+            result: Err(ConnectError {
+                message: "cannot connect to me@nowhere:5432/nosuchdb: refused".into(),
+                usage: false,
+            }),
+        }),
+    );
+    let frame = render(&mut state, 120, 12);
+    let header = frame.lines().next().unwrap();
+    assert!(header.contains("local: demo"), "{frame}");
+    assert!(frame.contains("Not connected"), "{frame}");
+    assert!(
+        frame.contains("Esc to go back to demo (still open)"),
+        "{frame}"
+    );
+}
+
 #[test]
 fn loaded_with_comparison() {
     let mut state = demo_state();

@@ -53,7 +53,9 @@ fn retry_prompt(state: &State) -> String {
         prompt.push_str(", P to pick a profile");
     }
     if state.session.connect.open {
-        prompt.push_str(", Esc to go back");
+        // The header still describes it: say that it is still open.
+        let open = sanitize(&state.target);
+        prompt.push_str(&format!(", Esc to go back to {open} (still open)"));
     }
     prompt + ", q to quit."
 }

@@ -155,9 +155,14 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
     let mut spans = vec![
         Span::styled(" tenantscope ", theme::title()),
         Span::styled("│ ", theme::dim()),
-        Span::raw(sanitize(&state.target).into_owned()),
-        Span::styled(" │ ", theme::dim()),
     ];
+    // The profile in use: two profiles may name the same server.
+    if let Some(profile) = &state.session.connect.profile {
+        spans.push(Span::styled(sanitize(profile).into_owned(), theme::title()));
+        spans.push(Span::raw(": "));
+    }
+    spans.push(Span::raw(sanitize(&state.target).into_owned()));
+    spans.push(Span::styled(" │ ", theme::dim()));
     // The layout detected (or configured), unless it is the article's default.
     let layout = &state.tenants.layout;
     if !layout.is_empty() && layout != "article" {
