@@ -554,13 +554,8 @@ fn order_row(
         Format::Csv => value.csv(),
         _ => value.cell(),
     };
-    let quantity = match format {
-        Format::Csv => line.quantity.csv(),
-        _ => line
-            .quantity
-            .plain()
-            .unwrap_or_else(|| line.quantity.cell()),
-    };
+    // Grouped by thousands as money is (`2,147,483,647`), exact.
+    let quantity = cell(&line.quantity);
     let id_and_item = [
         line.item_id.clone().unwrap_or_default(),
         match (&line.item, &line.compare_item) {

@@ -331,7 +331,8 @@ fn order_cells(lines: &[&OrderLine]) -> Vec<[String; 6]> {
         .map(|l| {
             let [price, total, compare_price, compare_total, difference] =
                 l.money_columns().map(|value| money_cell(&value));
-            let quantity = l.quantity.plain().unwrap_or_else(|| l.quantity.cell());
+            // Grouped by thousands as money is (`2,147,483,647`), exact.
+            let quantity = l.quantity.cell();
             [
                 quantity,
                 price,
