@@ -71,6 +71,31 @@ pub fn looked_for(file: &ConfigFile, env: &HashMap<String, String>) -> Vec<(Path
         .collect()
 }
 
+/// A warning when the config file read holds a password (in a URL or a
+/// `password` key, comments aside) and its group or others may read it,
+/// as libpq refuses such a `.pgpass`.
+pub fn exposed_password_warning(file: &ConfigFile) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = file.read_path()?;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    if mode & 0o044 == 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let secret = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .any(|line| crate::text::redact_secrets(line) != line);
+    secret.then(|| {
+        let shown = shown(path);
+        format!(
+            "warning: {shown} holds a password and others may read it (mode {:o}): \
+             chmod 600 {shown}, or keep the password in ~/.pgpass",
+            mode & 0o777
+        )
+    })
+}
+
 /// "warning: ./tenantscope.toml is read, so ~/.config/… is ignored" when
 /// both default files exist (the first replaces the second, see the module).
 pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Option<String> {
@@ -237,6 +262,43 @@ fn origin_of(
 mod tests {
     use super::*;
     use crate::fixtures::env;
+
+    #[test]
+    fn a_password_others_may_read_is_warned_of() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let file = ConfigFile::Explicit(path.clone());
+        let chmod =
+            |mode| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::fs::write(
+            &path,
+            "[database]\nurl = \"postgres://app:Zq-secret@db/shop\"\n",
+        )
+        .unwrap();
+        chmod(0o644);
+        let warning = exposed_password_warning(&file).expect("a warning");
+        assert!(
+            warning.contains("holds a password and others may read it (mode 644): chmod 600"),
+            "{warning}"
+        );
+        assert!(!warning.contains("Zq-secret"), "{warning}");
+        chmod(0o600);
+        assert_eq!(
+            exposed_password_warning(&file),
+            None,
+            "only its owner reads it"
+        );
+        // No password (a port is no password), or one in a comment only.
+        for text in [
+            "[database]\nurl = \"postgres://app@db:5432/shop\"\n",
+            "# url = \"postgres://app:secret@db/shop\"\n",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            chmod(0o644);
+            assert_eq!(exposed_password_warning(&file), None, "{text}");
+        }
+    }
 
     /// The report's line for `key` in `section`.
     fn line<'a>(report: &'a str, section: &str, key: &str) -> &'a str {

@@ -75,6 +75,9 @@ fn located_config(cli: &Cli, env: &HashMap<String, String>) -> ConfigFile {
     if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
         eprintln!("{warning}");
     }
+    if let Some(warning) = tenantscope::config_report::exposed_password_warning(&file) {
+        eprintln!("{warning}");
+    }
     file
 }
 

@@ -75,6 +75,10 @@ fn errors_that_quote_configuration_never_show_the_password() {
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
+        // Its owner's alone, as a file with a password should be (one that
+        // others may read is warned of on a line of its own).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         path.to_str().unwrap().to_string()
     };
     // A syntax error on the URL's line (the parser quotes it), a wrong type
