@@ -485,8 +485,9 @@ const CLOSEST: usize = 5;
 
 /// `unknown tenant: "X" (closest: "a", "b", …; N tenants in all)`: the
 /// names nearest to `name` first (same letters ignoring case, then a name
-/// containing it or contained in it, then by edit distance), `tenants:` when
-/// every one is listed.
+/// containing it or contained in it, then by edit distance; a name a third
+/// of its letters or more away is not close), `tenants:` when every one is
+/// listed.
 pub fn unknown_tenant(name: &str, names: &[String]) -> String {
     let wanted = name.to_lowercase();
     let mut ranked: Vec<(usize, usize, &String)> = names
@@ -504,19 +505,25 @@ pub fn unknown_tenant(name: &str, names: &[String]) -> String {
         })
         .collect();
     ranked.sort();
+    let all = names.len() <= CLOSEST;
+    let near = (wanted.chars().count() / 3).max(2);
     let shown: Vec<String> = ranked
         .iter()
+        .filter(|(kind, distance, _)| all || *kind < 2 || *distance <= near)
         .take(CLOSEST)
         .map(|(_, _, n)| format!("{:?}", crate::text::sanitize(n)))
         .collect();
     let name = crate::text::sanitize(name);
+    let count = crate::text::thousands(names.len() as i64);
     match names.len() {
         0 => format!("unknown tenant: {name:?} (there is no tenant)"),
-        n if n <= CLOSEST => format!("unknown tenant: {name:?} (tenants: {})", shown.join(", ")),
-        n => format!(
-            "unknown tenant: {name:?} (closest: {}; {} tenants in all)",
-            shown.join(", "),
-            crate::text::thousands(n as i64)
+        _ if all => format!("unknown tenant: {name:?} (tenants: {})", shown.join(", ")),
+        _ if shown.is_empty() => {
+            format!("unknown tenant: {name:?} (none is named like it, of {count} tenants)")
+        }
+        _ => format!(
+            "unknown tenant: {name:?} (closest: {}; {count} tenants in all)",
+            shown.join(", ")
         ),
     }
 }
@@ -554,10 +561,16 @@ mod unknown_tests {
         ]);
         assert_eq!(
             unknown_tenant("Client2", &all),
-            "unknown tenant: \"Client2\" (closest: \"client2\", \"client1\", \"client3\", \"beta\", \"zeta\"; 7 tenants in all)"
+            "unknown tenant: \"Client2\" (closest: \"client2\", \"client1\", \"client3\"; 7 tenants in all)"
         );
-        assert!(unknown_tenant("glob", &all)
-            .starts_with("unknown tenant: \"glob\" (closest: \"globex\", "));
+        assert_eq!(
+            unknown_tenant("nosuch", &all),
+            "unknown tenant: \"nosuch\" (none is named like it, of 7 tenants)"
+        );
+        assert_eq!(
+            unknown_tenant("glob", &all),
+            "unknown tenant: \"glob\" (closest: \"globex\"; 7 tenants in all)"
+        );
         assert_eq!(
             unknown_tenant("x", &names(&["b", "a"])),
             "unknown tenant: \"x\" (tenants: \"a\", \"b\")"
