@@ -974,25 +974,20 @@ async fn an_unknown_compare_with_names_the_setting() {
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "[tenancy]\ncompare_with = \"nosuch\"\n").unwrap();
     let config = config.to_str().unwrap();
-    let out = tenantscope(&["--config", config, "--database-url", &db.url, "orders", "1"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).starts_with("tenantscope: tenancy.compare_with: unknown tenant: \"nosuch\""),
-        "{}",
-        stderr(&out)
-    );
-    let typed = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "orders",
-        "1",
-        "--compare",
-        "nosuch",
-    ]);
-    assert_eq!(typed.status.code(), Some(2));
-    assert!(
-        stderr(&typed).starts_with("tenantscope: unknown tenant: \"nosuch\""),
-        "{}",
-        stderr(&typed)
-    );
+    let url = db.url.as_str();
+    for (args, said) in [
+        (
+            vec!["--config", config, "--database-url", url, "orders", "1"],
+            "tenantscope: tenancy.compare_with: unknown tenant: \"nosuch\"",
+        ),
+        (
+            vec!["--database-url", url, "orders", "1", "--compare", "nosuch"],
+            "tenantscope: unknown tenant: \"nosuch\"",
+        ),
+    ] {
+        let out = tenantscope(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.starts_with(said), "{err}");
+    }
 }
