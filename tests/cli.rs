@@ -6,12 +6,12 @@ use serde_json::Value;
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
-use common::{stderr, stdout, tenantscope};
+use common::{on, stderr, stdout, tenantscope};
 
 #[tokio::test]
 async fn orders_json_has_the_documented_shape_and_exact_money() {
     let db = TestDatabase::reference().await;
-    let out = tenantscope(&["--database-url", &db.url, "orders", "1", "--format", "json"]);
+    let out = on(&db, &["orders", "1", "--format", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["user"]["name"], "rich_dude");
@@ -74,29 +74,16 @@ async fn orders_json_has_the_documented_shape_and_exact_money() {
 #[tokio::test]
 async fn missing_comparison_price_is_null_and_shown_as_a_dash() {
     let db = TestDatabase::demo().await;
-    let out = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "orders",
-        "1",
-        "--compare",
-        "client3",
-        "--format",
-        "json",
-    ]);
+    let out = on(
+        &db,
+        &["orders", "1", "--compare", "client3", "--format", "json"],
+    );
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["orders"][1]["item"], "Huawei");
     assert!(json["orders"][1]["compare_unit_price"].is_null());
     assert!(json["orders"][1]["compare_total"].is_null());
 
-    let table = stdout(&tenantscope(&[
-        "--database-url",
-        &db.url,
-        "orders",
-        "1",
-        "--compare",
-        "client3",
-    ]));
+    let table = stdout(&on(&db, &["orders", "1", "--compare", "client3"]));
     let huawei = table.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(huawei.contains('—'), "{table}");
 }
@@ -104,7 +91,7 @@ async fn missing_comparison_price_is_null_and_shown_as_a_dash() {
 #[tokio::test]
 async fn table_output_aligns_and_right_aligns_money() {
     let db = TestDatabase::reference().await;
-    let out = stdout(&tenantscope(&["--database-url", &db.url, "orders", "1"]));
+    let out = stdout(&on(&db, &["orders", "1"]));
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0]
         .starts_with("rich_dude (id 1, h@gmail.com) in tenant client1, compared with client2"));
@@ -120,14 +107,7 @@ async fn table_output_aligns_and_right_aligns_money() {
     assert_eq!(end_of(header, "DIFFERENCE"), tesla.len());
     assert!(lines[4].contains("60,000.00") && lines[4].contains("10,500.00"));
 
-    let csv = stdout(&tenantscope(&[
-        "--database-url",
-        &db.url,
-        "orders",
-        "1",
-        "--format",
-        "csv",
-    ]));
+    let csv = stdout(&on(&db, &["orders", "1", "--format", "csv"]));
     assert_eq!(
         csv.lines().next(),
         Some("item_id,item,quantity,unit_price,total,compare_unit_price,compare_total,difference,compare_item_id,compare_tenant,problem")
@@ -142,17 +122,12 @@ async fn table_output_aligns_and_right_aligns_money() {
 #[tokio::test]
 async fn users_and_tenants_commands() {
     let db = TestDatabase::demo().await;
-    let users = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "users",
-        "--format",
-        "json",
-        "--filter",
-        "dude",
-        "--limit",
-        "4",
-    ]);
+    let users = on(
+        &db,
+        &[
+            "users", "--format", "json", "--filter", "dude", "--limit", "4",
+        ],
+    );
     let json: Value = serde_json::from_str(&stdout(&users)).unwrap();
     let names: Vec<&str> = json
         .as_array()
@@ -181,15 +156,7 @@ async fn users_and_tenants_commands() {
             "tenant_schema"
         ]
     );
-    let limited = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "users",
-        "--format",
-        "json",
-        "--limit",
-        "2",
-    ]);
+    let limited = on(&db, &["users", "--format", "json", "--limit", "2"]);
     assert_eq!(
         serde_json::from_str::<Value>(&stdout(&limited))
             .unwrap()
@@ -205,7 +172,7 @@ async fn users_and_tenants_commands() {
         "tenantscope: only 2 users shown; more match (raise --limit)\n"
     );
     for (limit, rows, note) in [("0", 1, "no user shown"), ("1", 2, "only 1 user shown")] {
-        let table = tenantscope(&["--database-url", &db.url, "users", "--limit", limit]);
+        let table = on(&db, &["users", "--limit", limit]);
         assert_eq!(stdout(&table).lines().count(), rows, "{}", stdout(&table));
         assert_eq!(
             stderr(&table),
@@ -213,7 +180,7 @@ async fn users_and_tenants_commands() {
         );
     }
 
-    let tenants = stdout(&tenantscope(&["--database-url", &db.url, "tenants"]));
+    let tenants = stdout(&on(&db, &["tenants"]));
     let rows: Vec<Vec<&str>> = tenants
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -689,7 +656,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
          UPDATE client4.items SET price = 'NaN' WHERE description = 'Tesla';",
     )
     .await;
-    let out = tenantscope(&["--database-url", &db.url, "basket", "1"]);
+    let out = on(&db, &["basket", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
     let rows = common::table_cells(&table);
@@ -717,14 +684,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
         "{table}"
     );
     // JSON names each gap, and has no `gaps` where a tenant has none.
-    let json = stdout(&tenantscope(&[
-        "--database-url",
-        &db.url,
-        "basket",
-        "1",
-        "--format",
-        "json",
-    ]));
+    let json = stdout(&on(&db, &["basket", "1", "--format", "json"]));
     let json: Value = serde_json::from_str(&json).unwrap();
     let gaps: Vec<(&str, &Value)> = json["tenants"]
         .as_array()
@@ -752,16 +712,10 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
         ("client2", ["", "comparison price is NULL"]),
         ("client3", ["", ""]),
     ] {
-        let csv = stdout(&tenantscope(&[
-            "--database-url",
-            &db.url,
-            "orders",
-            "1",
-            "--compare",
-            compare,
-            "--format",
-            "csv",
-        ]));
+        let csv = stdout(&on(
+            &db,
+            &["orders", "1", "--compare", compare, "--format", "csv"],
+        ));
         let got: Vec<&str> = csv
             .lines()
             .skip(1)
@@ -769,14 +723,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
             .collect();
         assert_eq!(got, problems, "{csv}");
     }
-    let csv = stdout(&tenantscope(&[
-        "--database-url",
-        &db.url,
-        "basket",
-        "1",
-        "--format",
-        "csv",
-    ]));
+    let csv = stdout(&on(&db, &["basket", "1", "--format", "csv"]));
     let gaps: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
     assert_eq!(
         gaps,
@@ -800,7 +747,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
          UPDATE client4.items SET id = NULL;",
     )
     .await;
-    let table = stdout(&tenantscope(&["--database-url", &db.url, "basket", "1"]));
+    let table = stdout(&on(&db, &["basket", "1"]));
     let rows = common::table_cells(&table);
     assert!(
         rows.contains(&vec![
@@ -812,14 +759,7 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
         ]),
         "{table}"
     );
-    let orders = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "orders",
-        "1",
-        "--compare",
-        "client4",
-    ]);
+    let orders = on(&db, &["orders", "1", "--compare", "client4"]);
     let text = stdout(&orders);
     assert!(
         text.contains("1 without a price at client4") && !text.contains("not sold"),
@@ -836,16 +776,7 @@ async fn basket_limit_never_hides_a_tenant_that_could_not_be_read() {
     let db = TestDatabase::demo().await;
     db.run_sql("ALTER TABLE client4.items RENAME COLUMN price TO old_price;")
         .await;
-    let out = tenantscope(&[
-        "--database-url",
-        &db.url,
-        "basket",
-        "1",
-        "--limit",
-        "1",
-        "--format",
-        "csv",
-    ]);
+    let out = on(&db, &["basket", "1", "--limit", "1", "--format", "csv"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let csv = stdout(&out);
     let tenants: Vec<&str> = csv
@@ -876,17 +807,12 @@ async fn users_limit_note_counts_the_exact_id_match() {
         ("1", 2, "only 2 users shown; more match (raise --limit)\n"),
         ("2", 3, ""),
     ] {
-        let out = tenantscope(&[
-            "--database-url",
-            &db.url,
-            "users",
-            "--filter",
-            "1",
-            "--limit",
-            limit,
-            "--format",
-            "csv",
-        ]);
+        let out = on(
+            &db,
+            &[
+                "users", "--filter", "1", "--limit", limit, "--format", "csv",
+            ],
+        );
         assert_eq!(stdout(&out).lines().count(), 1 + rows, "{}", stdout(&out));
         let said = stderr(&out);
         let expected = match note {
@@ -897,15 +823,7 @@ async fn users_limit_note_counts_the_exact_id_match() {
     }
     // The user read past the limit is neither shown nor measured: the
     // table's columns fit the users shown, not y1's 62-character name.
-    let table = stdout(&tenantscope(&[
-        "--database-url",
-        &db.url,
-        "users",
-        "--filter",
-        "1",
-        "--limit",
-        "1",
-    ]));
+    let table = stdout(&on(&db, &["users", "--filter", "1", "--limit", "1"]));
     assert_eq!(table.lines().count(), 1 + 2, "{table}");
     assert!(table.lines().all(|l| l.len() < 80), "{table}");
 }
@@ -919,10 +837,10 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
         |schema: &str| format!("ALTER TABLE {schema}.items RENAME COLUMN price TO old_price;");
     db.run_sql(&["client2", "client3", "client4"].map(rename).concat())
         .await;
-    let one_left = tenantscope(&["--database-url", &db.url, "prices"]);
+    let one_left = on(&db, &["prices"]);
     assert_eq!(one_left.status.code(), Some(0), "{}", stderr(&one_left));
     db.run_sql(&rename("client1")).await;
-    let none = tenantscope(&["--database-url", &db.url, "prices", "--format", "json"]);
+    let none = on(&db, &["prices", "--format", "json"]);
     assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
     let json: Value = serde_json::from_str(&stdout(&none)).unwrap();
     assert_eq!(json["failed"].as_array().unwrap().len(), 4, "{json}");
@@ -944,14 +862,7 @@ async fn orders_of_a_user_with_none_say_so() {
     )
     .await;
     let orders = |format: &str| {
-        let out = tenantscope(&[
-            "--database-url",
-            &db.url,
-            "orders",
-            "80",
-            "--format",
-            format,
-        ]);
+        let out = on(&db, &["orders", "80", "--format", format]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         stdout(&out)
     };

@@ -31,6 +31,13 @@ pub fn tenantscope(args: &[&str]) -> Output {
     bare_command().args(args).output().expect("run tenantscope")
 }
 
+/// `tenantscope --database-url <db> args…`.
+pub fn on(db: &TestDatabase, args: &[&str]) -> Output {
+    let mut all = vec!["--database-url", db.url.as_str()];
+    all.extend_from_slice(args);
+    tenantscope(&all)
+}
+
 /// The binary with nothing from this machine that names a database: no
 /// `DATABASE_URL`, no `PG*` or `TENANTSCOPE_*` variable, no config file.
 pub fn bare_command() -> Command {
