@@ -388,11 +388,16 @@ impl Settings {
             }
             ConfigFile::Default(_) => {}
         }
+        // The one list key is split here, not by the config crate: its
+        // parsing would read `2024` as a number before splitting, and keep
+        // the blank of `a, b`.
+        const IGNORE: &str = "TENANTSCOPE_TENANCY__IGNORE_SCHEMAS";
         let tenantscope_vars: HashMap<String, String> = env
             .iter()
             .filter(|(key, _)| {
                 key.starts_with("TENANTSCOPE_")
-                    && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG"].contains(&key.as_str())
+                    && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG", IGNORE]
+                        .contains(&key.as_str())
             })
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
@@ -407,24 +412,26 @@ impl Settings {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
-                    // The one list: `TENANTSCOPE_TENANCY__IGNORE_SCHEMAS=a,b`.
-                    .list_separator(",")
-                    .with_list_parse_key("tenancy.ignore_schemas")
                     .source(Some(tenantscope_vars.clone())),
             );
+        if let Some(list) = env.get(IGNORE) {
+            let schemas: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            builder = builder
+                .set_override("tenancy.ignore_schemas", schemas)
+                .map_err(|e| format!("{IGNORE}: {e}"))?;
+        }
         // Parse and type errors quote the file or the environment.
         let invalid = |e: ConfigError| {
             let quoted = crate::text::redact_secrets(&e.to_string());
             let mut message = format!("invalid configuration: {}", crate::text::one_line(&quoted));
-            if let Some(variable) = unknown_variable(&message, &tenantscope_vars) {
-                message.push_str(&format!(
-                    " (from {variable} in the environment; keys are \
-                     TENANTSCOPE_<SECTION>__<KEY>, two underscores between)"
-                ));
-            } else if let (true, Some(path)) = (message.contains("unknown field"), file.read_path())
+            if let Some(origin) = unknown_key_origin(&message, &tenantscope_vars, file.read_path())
             {
-                // serde names no origin for an unknown key: the file it is in.
-                message.push_str(&format!(" (in {})", path.display()));
+                message.push_str(&format!(" ({origin})"));
             }
             message
         };
@@ -515,19 +522,47 @@ pub const MAX_STATEMENT_TIMEOUT_MS: u64 = i32::MAX as u64;
 /// One minute: a longer pause after each key press is never meant.
 pub const MAX_DEBOUNCE_MS: u64 = 60_000;
 
-/// The `TENANTSCOPE_` variable behind an "unknown field `x`" error, if one
-/// names that field (its name only: values may be secrets).
-fn unknown_variable(message: &str, vars: &HashMap<String, String>) -> Option<String> {
+/// Where the key of an "unknown field `x` [for key `a.b`]" error was set
+/// (serde names no origin for it): the `TENANTSCOPE_` variable whose key
+/// path starts with `a.b.x` (its name only: values may be secrets), else
+/// the config file, when its TOML has that path.
+fn unknown_key_origin(
+    message: &str,
+    vars: &HashMap<String, String>,
+    file: Option<&Path>,
+) -> Option<String> {
     let field = message.split("unknown field `").nth(1)?.split('`').next()?;
+    let parent = message
+        .split("for key `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next());
+    let path: Vec<&str> = parent
+        .into_iter()
+        .flat_map(|p| p.split('.'))
+        .chain([field])
+        .collect();
     let mut names: Vec<&String> = vars
         .keys()
         .filter(|name| {
             let key = name.trim_start_matches("TENANTSCOPE_").to_lowercase();
-            key.rsplit("__").next() == Some(field)
+            key.split("__").collect::<Vec<_>>().starts_with(&path)
         })
         .collect();
     names.sort();
-    names.first().map(|name| name.to_string())
+    if let Some(name) = names.first() {
+        return Some(format!(
+            "from {name} in the environment; keys are TENANTSCOPE_<SECTION>__<KEY>, \
+             two underscores between"
+        ));
+    }
+    let file = file?;
+    let root = toml::Value::Table(std::fs::read_to_string(file).ok()?.parse().ok()?);
+    let mut at = &root;
+    for segment in &path {
+        at = at.get(segment)?;
+    }
+    let shown = file.display().to_string();
+    Some(format!("in {}", crate::text::sanitize(&shown)))
 }
 
 #[cfg(test)]
@@ -838,6 +873,22 @@ mod tests {
         let error = Settings::load(&file, &env(&[])).unwrap_err();
         let path = file.read_path().unwrap().display().to_string();
         assert!(error.ends_with(&format!("(in {path})")), "{error}");
+        // A typo in the section of a variable: the variable, not the file
+        // (which exists, and is fine).
+        let (_keep, fine) = file_with("[ui]\nmouse = false\n");
+        let vars = env(&[("TENANTSCOPE_DATABSE__URL", "x")]);
+        let error = Settings::load(&fine, &vars).unwrap_err();
+        assert!(
+            error.contains("(from TENANTSCOPE_DATABSE__URL in"),
+            "{error}"
+        );
+        // A key in the wrong section of the file, beside a valid variable
+        // that ends the same: the file.
+        let (_keep, misplaced) = file_with("[tenancy]\nurl = \"x\"\n");
+        let vars = env(&[("TENANTSCOPE_DATABASE__URL", "postgres://h/db")]);
+        let error = Settings::load(&misplaced, &vars).unwrap_err();
+        let path = misplaced.read_path().unwrap().display().to_string();
+        assert!(error.ends_with(&format!("(in {path})")), "{error}");
     }
 
     #[test]
@@ -863,7 +914,13 @@ mod tests {
             (false, vec!["shared_schema".to_string()])
         );
         // The list key, from the environment: comma-separated.
-        for (value, expected) in [("sample", vec!["sample"]), ("a,b", vec!["a", "b"])] {
+        for (value, expected) in [
+            ("sample", vec!["sample"]),
+            ("a,b", vec!["a", "b"]),
+            ("a, b,", vec!["a", "b"]),
+            ("2024", vec!["2024"]),
+            ("true", vec!["true"]),
+        ] {
             let vars = env(&[("TENANTSCOPE_TENANCY__IGNORE_SCHEMAS", value)]);
             let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
             assert_eq!(settings.tenancy.schemas.ignore, expected, "{value}");
