@@ -305,7 +305,9 @@ async fn prices(
             eprintln!("{failures}");
         }
     }
-    let all_failed = !matrix.tenants.is_empty() && matrix.failed.len() == matrix.tenants.len();
+    // Nothing priced, and not for want of items: every tenant failed (or
+    // failed and the rest had no item to show).
+    let all_failed = matrix.rows.is_empty() && !matrix.failed.is_empty();
     let out = output::prices(
         &matrix.sorted(sort.into()),
         &catalog,
@@ -315,7 +317,7 @@ async fn prices(
     if all_failed {
         // An empty matrix is no answer: a cron job must see it fail.
         write_stdout(&out);
-        return Err(Failure::runtime("no tenant could be priced (see above)"));
+        return Err(Failure::runtime("no tenant could be priced"));
     }
     Ok(out)
 }

@@ -837,8 +837,25 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
         |schema: &str| format!("ALTER TABLE {schema}.items RENAME COLUMN price TO old_price;");
     db.run_sql(&["client2", "client3", "client4"].map(rename).concat())
         .await;
-    let one_left = on(&db, &["prices"]);
+    let one_left = on(&db, &["prices", "--format", "csv"]);
     assert_eq!(one_left.status.code(), Some(0), "{}", stderr(&one_left));
+    // The tenants not read say so in their cells, never "not sold" (empty).
+    let csv = stdout(&one_left);
+    let tesla: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with("Tesla,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(
+        tesla[..5],
+        ["Tesla", "5000.00", "not read", "not read", "not read"],
+        "{csv}"
+    );
+    let table = stdout(&on(&db, &["prices"]));
+    let cells = common::table_cells(&table);
+    let tesla = cells.iter().find(|row| row[0] == "Tesla").unwrap();
+    assert_eq!(tesla[..5], ["Tesla", "5,000.00", "?", "?", "?"], "{table}");
     db.run_sql(&rename("client1")).await;
     let none = on(&db, &["prices", "--format", "json"]);
     assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));

@@ -924,7 +924,26 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
     assert!(frame.contains("✗ client3"), "{frame}");
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(huawei.contains("not a number"), "{huawei}");
+    // Its cells say nothing is known ("?"), not "not sold" ("—"); the
+    // spread follows.
+    let cells: Vec<&str> = huawei
+        .trim_matches(['"', '│'])
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(cells, ["Huawei", "2,000.00", "not a number", "?", "—"]);
     insta::assert_snapshot!(frame);
+    // Enter on its cell says why, not "does not sell".
+    for _ in 0..2 {
+        key(&mut state, KeyCode::Right);
+    }
+    key(&mut state, KeyCode::Enter);
+    let frame = render(&mut state, 120, 14);
+    assert!(
+        frame.contains("client3 could not be priced: query failed: permission denied"),
+        "{frame}"
+    );
 }
 
 #[test]

@@ -117,6 +117,7 @@ pub const SCREEN: Screen = Screen {
         ("▲", "highest price among the tenants shown"),
         ("—", "not sold there"),
         ("NULL", "sold there at a NULL price"),
+        ("?", "could not be read (the status says why)"),
         ("×", "spread (highest / lowest) of those shown"),
     ],
     ..Screen::BASE
@@ -242,6 +243,14 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
     };
     let (item, tenant) = (row.description.clone(), tenant.clone());
     let matched = (matrix.rule.clone(), row.key.clone());
+    if let Some(why) = matrix.failure(&tenant) {
+        state.notice = Some(Err(format!(
+            "{} could not be priced: {}",
+            crate::text::sanitize(&tenant),
+            crate::text::sanitize(why)
+        )));
+        return Vec::new();
+    }
     if matrix.price(view.rows.selected, &tenant) == crate::money::Value::Missing {
         state.notice = Some(Err(format!(
             "{} does not sell {}",

@@ -147,6 +147,15 @@ impl PriceMatrix {
     }
 
     /// `tenant`'s price for the item of row `row`.
+    /// Why `tenant`'s prices could not be read, if they could not: its
+    /// cells say nothing of what it sells.
+    pub fn failure(&self, tenant: &str) -> Option<&str> {
+        self.failed
+            .iter()
+            .find(|f| f.tenant == tenant)
+            .map(|f| f.error.as_str())
+    }
+
     pub fn price(&self, row: usize, tenant: &str) -> Value {
         self.column(tenant)
             .and_then(|column| self.rows.get(row)?.prices.get(column).cloned())

@@ -130,18 +130,33 @@ pub fn prices(
     }
     let csv_format = format == Format::Csv;
     // CSV: empty is "not sold"; an unusable price says what it is
-    // (`NaN`, `Infinity`, `-Infinity`, `not a number`, `out of range`).
+    // (`NULL`, `NaN`, `Infinity`, `-Infinity`, `not a number`, `out of
+    // range`); a tenant that could not be read `not read` (table: `?`).
     let price = |value: &Value| match value.problem() {
         Some(problem) if csv_format => problem.cell().to_string(),
         _ if csv_format => value.csv(),
         _ => value.cell(),
     };
+    let unread: Vec<bool> = matrix
+        .tenants
+        .iter()
+        .map(|t| matrix.failure(t).is_some())
+        .collect();
+    let unread_cell = if csv_format { "not read" } else { "?" };
     let rows: Vec<Vec<String>> = matrix
         .rows
         .iter()
         .map(|row| {
             let mut cells = vec![row.description.clone()];
-            cells.extend(row.prices.iter().map(price));
+            cells.extend(
+                row.prices
+                    .iter()
+                    .zip(&unread)
+                    .map(|(value, &unread)| match unread {
+                        true => unread_cell.to_string(),
+                        false => price(value),
+                    }),
+            );
             cells.push(price(&row.min));
             cells.push(price(&row.max));
             cells.push(match row.spread.plain() {

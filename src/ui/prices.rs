@@ -83,6 +83,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             for (column, price) in row.prices.iter().enumerate() {
                 let tenant = &matrix.tenants[column];
                 let (text, style) = match price.number() {
+                    // Not read: nothing is known of what it sells.
+                    _ if matrix.failure(tenant).is_some() => ("?".to_string(), theme::error()),
                     None if price.problem().is_some() => (price.cell(), theme::error()),
                     None => ("—".to_string(), theme::dim()),
                     Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
