@@ -869,7 +869,8 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
 }
 
 /// A user with no orders: the table says so in words (no empty table with
-/// a total of 0); CSV is its header alone, JSON an empty list.
+/// a total of 0; how items match is still said); CSV is its header alone,
+/// JSON an empty list.
 #[tokio::test]
 async fn orders_of_a_user_with_none_say_so() {
     let db = TestDatabase::demo().await;
@@ -886,7 +887,10 @@ async fn orders_of_a_user_with_none_say_so() {
     assert_eq!(
         orders("table"),
         "lonely (id 80, l@x) in tenant client1, compared with client2\n\
-         lonely has no orders in client1.\n"
+         lonely has no orders in client1.\n\
+         Items matched by id_or_description: the catalogues agree on ids (2 shared, \
+         each the same item): by id, else by description\n",
+        "the notes stay, the totals go"
     );
     assert_eq!(orders("csv").lines().count(), 1);
     let json: Value = serde_json::from_str(&orders("json")).unwrap();

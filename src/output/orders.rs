@@ -349,11 +349,15 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
                     let (_, tail) = self.json_parts(&head);
                     let _ = self.put(&format!("{end}{tail}\n"));
                 }
-                // No orders: said under the title; no totals to add.
-                Format::Table if self.measured == 0 => {}
                 Format::Table => {
                     let mut out = String::new();
-                    for row in self.totals_rows(&head) {
+                    // No orders (said under the title): no totals to add,
+                    // but the notes (how items match, why no comparison).
+                    let totals = match self.measured {
+                        0 => Vec::new(),
+                        _ => self.totals_rows(&head),
+                    };
+                    for row in totals {
                         out.push_str(
                             &self
                                 .columns
