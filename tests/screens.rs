@@ -225,6 +225,32 @@ fn database_error() {
     insta::assert_snapshot!(frame);
 }
 
+/// A price that is NULL where the item is there reads `NULL`, told from
+/// an item the comparison tenant does not sell (`—`).
+#[test]
+fn a_null_price_is_told_from_an_item_not_sold() {
+    let mut state = demo_state();
+    let mut null_there = line("1", "Tesla", "10", "5000.00", None);
+    null_there.compare_matched = true;
+    let not_sold = line("2", "Huawei", "5", "2000.00", None);
+    let mut null_here = line("3", "Pen", "1", "1.00", Some("2.00"));
+    null_here.unit_price = None;
+    deliver(&mut state, "client1", vec![null_there, not_sold, null_here]);
+    let frame = render(&mut state, 120, 16);
+    let cells = |item: &str| -> Vec<String> {
+        let row = frame.lines().find(|l| l.contains(item)).unwrap();
+        let pane = row.rsplit("││").next().unwrap();
+        pane.trim_matches(['"', '│'])
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // Item, qty, price, total, their price, their total, difference.
+    assert_eq!(cells("Tesla")[3..5], ["50,000.00", "NULL"], "{frame}");
+    assert_eq!(cells("Huawei")[3..5], ["10,000.00", "—"], "{frame}");
+    assert_eq!(cells("Pen")[2..5], ["NULL", "—", "2.00"], "{frame}");
+}
+
 #[test]
 fn user_with_no_orders() {
     let mut state = demo_state();

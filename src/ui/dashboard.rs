@@ -329,8 +329,15 @@ fn order_cells(lines: &[&OrderLine]) -> Vec<[String; 6]> {
     lines
         .iter()
         .map(|l| {
-            let [price, total, compare_price, compare_total, difference] =
+            let [mut price, total, mut compare_price, compare_total, difference] =
                 l.money_columns().map(|value| money_cell(&value));
+            // An item there at a NULL price, told from one not there ("—").
+            if l.item.is_some() && l.unit_price == Value::Missing {
+                price = "NULL".into();
+            }
+            if l.compare_matched && l.compare_unit_price == Value::Missing {
+                compare_price = "NULL".into();
+            }
             // Grouped by thousands as money is (`2,147,483,647`), exact.
             let quantity = l.quantity.cell();
             [

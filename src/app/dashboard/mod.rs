@@ -131,7 +131,8 @@ pub const SCREEN: Screen = Screen {
         ("-", "user has no tenant"),
         ("▼", "comparison tenant cheaper"),
         ("▲", "comparison tenant dearer"),
-        ("—", "no price (not sold there)"),
+        ("—", "not sold there, or no item"),
+        ("NULL", "sold at a NULL price"),
     ],
     ..Screen::BASE
 };
