@@ -87,7 +87,7 @@ pub fn exposed_password_warning(file: &ConfigFile) -> Option<String> {
         .filter(|line| !line.trim_start().starts_with('#'))
         .any(|line| crate::text::redact_secrets(line) != line);
     secret.then(|| {
-        let shown = shown(path);
+        let shown = crate::text::sanitize(&shown(path)).into_owned();
         format!(
             "warning: {shown} holds a password and others may read it (mode {:o}): \
              chmod 600 {shown}, or keep the password in ~/.pgpass",

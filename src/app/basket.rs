@@ -129,8 +129,8 @@ pub const SCREEN: Screen = Screen {
     marks: &[
         ("3/4", "lines the tenant prices, of all"),
         ("lacks", "the basket's items it does not sell"),
-        ("no price", "items it sells at a NULL or NaN price"),
-        ("no qty", "lines whose own quantity is no number"),
+        ("no price", "sold there at a NULL or NaN price"),
+        ("no quantity", "the line's quantity is no number"),
         ("Total", "over the lines it prices only"),
         ("▼/▲", "cheaper/dearer than own, both priced"),
     ],

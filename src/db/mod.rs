@@ -268,7 +268,7 @@ impl DbError {
             // words, the system's reason after them.
             use std::io::ErrorKind::*;
             let what = match io.kind() {
-                NotFound | ConnectionRefused => {
+                NotFound | ConnectionRefused | TimedOut | HostUnreachable | NetworkUnreachable => {
                     Some("cannot reach the server (is it still running?)")
                 }
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
@@ -277,10 +277,9 @@ impl DbError {
                 _ => None,
             };
             if let Some(what) = what {
-                return DbError::Query(format!(
-                    "{what}: {}",
-                    crate::text::one_line(&io.to_string())
-                ));
+                let why =
+                    crate::text::sanitize(&crate::text::one_line(&io.to_string())).into_owned();
+                return DbError::Query(format!("{what}: {why}"));
             }
         }
         // Server messages can quote data: keep them to one visible line.

@@ -110,7 +110,7 @@ pub fn basket(
     let own = user.tenant.as_deref().unwrap_or("");
     let note = format!(
         "basket of {} (id {}) in {}: {}; totals cover only the lines a tenant \
-         prices, vs own compares those lines with the own tenant",
+         prices, vs own compares those both it and the own tenant price",
         user.name,
         user.id,
         catalog.label(own),

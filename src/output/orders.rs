@@ -100,8 +100,9 @@ impl<'a> OrdersUserJson<'a> {
 }
 
 /// Why a line's values are unusable: [`OrderLine::problem`], and a NULL
-/// quantity, or a NULL price of an item that is there (a comparison price
-/// that is missing is "not sold", no problem).
+/// quantity, or a NULL price of an item that is there, own or the
+/// comparison tenant's (a comparison item not there is "not sold", no
+/// problem).
 pub(super) fn line_problem(line: &crate::db::OrderLine) -> Option<String> {
     let mut problems: Vec<String> = line.problem().into_iter().collect();
     if line.quantity == Value::Missing {

@@ -65,9 +65,10 @@ impl Serialize for PriceRowJson<'_> {
 /// `failed` lists the tenants whose prices could not be read
 /// (`[{"tenant": "locked", "error": "query failed: … permission denied …"}]`);
 /// their prices are `null` and the other tenants are priced. A tenant that
-/// does not sell an item, or whose price is NaN, infinite or not a number,
-/// has a `null` price; `problems` (`{"client3": "not a number (NaN)"}`,
-/// `{}` when none) tells the unusable prices from those not sold. `spread`
+/// does not sell an item, or whose price is NULL, NaN, infinite or not a
+/// number, has a `null` price; `problems` (`{"client3": "not a number
+/// (NaN)"}`, `"NULL (no price)"`, `{}` when none) tells the unusable prices
+/// from those not sold. `spread`
 /// (max / min, 4 decimals at most) is `null` with fewer than two prices or a
 /// minimum that is not positive. Money keeps its exact digits.
 #[derive(Serialize)]
