@@ -422,6 +422,35 @@ pub fn tenants(
 mod tests {
     use super::*;
 
+    /// A table cut by the limit: the first pass reads one user past it (and
+    /// learns the list is cut), the second stops after the last one shown,
+    /// reading no further page.
+    #[test]
+    fn a_cut_table_reads_no_further_than_its_last_user() {
+        let users: Vec<User> = ["a", "b", "c"]
+            .iter()
+            .map(|name| crate::fixtures::user(name, name, "client1"))
+            .collect();
+        let catalog = TenantCatalog::new(vec!["client1".into()]);
+        let mut writer =
+            UsersWriter::new(Format::Table, Destination::PipeOrFile, Vec::new()).at_most(Some(2));
+        assert!(writer.begin(0, &catalog));
+        assert!(
+            users.iter().all(|u| writer.user(0, u)),
+            "measuring reads on"
+        );
+        assert!(writer.cut());
+        assert!(writer.begin(1, &catalog));
+        assert!(writer.user(1, &users[0]));
+        assert!(
+            !writer.user(1, &users[1]),
+            "the last shown: read no further"
+        );
+        assert_eq!(writer.shown(), 2);
+        let (out, _) = writer.finish();
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1 + 2);
+    }
+
     #[test]
     fn the_left_out_tenants_are_named_and_health_pointed_at() {
         let one = [("acme".to_string(), vec!["username".to_string()])];
