@@ -388,43 +388,7 @@ impl Settings {
             }
             ConfigFile::Default(_) => {}
         }
-        // The one list key is split here, not by the config crate: its
-        // parsing would read `2024` as a number before splitting, and keep
-        // the blank of `a, b`.
-        const IGNORE: &str = "TENANTSCOPE_TENANCY__IGNORE_SCHEMAS";
-        let tenantscope_vars: HashMap<String, String> = env
-            .iter()
-            .filter(|(key, _)| {
-                key.starts_with("TENANTSCOPE_")
-                    && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG", IGNORE]
-                        .contains(&key.as_str())
-            })
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        builder = builder
-            .add_source(DatabaseUrlVariable(
-                env.get("DATABASE_URL")
-                    .filter(|url| !url.is_empty())
-                    .cloned(),
-            ))
-            .add_source(
-                Environment::with_prefix("TENANTSCOPE")
-                    .prefix_separator("_")
-                    .separator("__")
-                    .try_parsing(true)
-                    .source(Some(tenantscope_vars.clone())),
-            );
-        if let Some(list) = env.get(IGNORE) {
-            let schemas: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-            builder = builder
-                .set_override("tenancy.ignore_schemas", schemas)
-                .map_err(|e| format!("{IGNORE}: {e}"))?;
-        }
+        let (mut builder, tenantscope_vars) = with_environment(builder, env)?;
         // Parse and type errors quote the file or the environment.
         let invalid = |e: ConfigError| {
             let quoted = crate::text::redact_secrets(&e.to_string());
@@ -521,6 +485,53 @@ pub const MAX_CONNECT_TIMEOUT_MS: u64 = 3_600_000;
 pub const MAX_STATEMENT_TIMEOUT_MS: u64 = i32::MAX as u64;
 /// One minute: a longer pause after each key press is never meant.
 pub const MAX_DEBOUNCE_MS: u64 = 60_000;
+
+type Builder = config::ConfigBuilder<config::builder::DefaultState>;
+
+/// The environment's layers over `builder` (`DATABASE_URL`, then the
+/// `TENANTSCOPE_` variables), and those variables (for errors to name).
+fn with_environment(
+    mut builder: Builder,
+    env: &HashMap<String, String>,
+) -> Result<(Builder, HashMap<String, String>), String> {
+    // The one list key is split here, not by the config crate: its
+    // parsing would read `2024` as a number before splitting, and keep
+    // the blank of `a, b`.
+    const IGNORE: &str = "TENANTSCOPE_TENANCY__IGNORE_SCHEMAS";
+    let tenantscope_vars: HashMap<String, String> = env
+        .iter()
+        .filter(|(key, _)| {
+            key.starts_with("TENANTSCOPE_")
+                && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG", IGNORE].contains(&key.as_str())
+        })
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    builder = builder
+        .add_source(DatabaseUrlVariable(
+            env.get("DATABASE_URL")
+                .filter(|url| !url.is_empty())
+                .cloned(),
+        ))
+        .add_source(
+            Environment::with_prefix("TENANTSCOPE")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(tenantscope_vars.clone())),
+        );
+    if let Some(list) = env.get(IGNORE) {
+        let schemas: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        builder = builder
+            .set_override("tenancy.ignore_schemas", schemas)
+            .map_err(|e| format!("{IGNORE}: {e}"))?;
+    }
+    Ok((builder, tenantscope_vars))
+}
 
 /// Where the key of an "unknown field `x` [for key `a.b`]" error was set
 /// (serde names no origin for it): the `TENANTSCOPE_` variable whose key
