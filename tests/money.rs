@@ -480,7 +480,7 @@ async fn prices_names_a_tenant_it_cannot_read_and_prices_the_rest() {
         stderr(&out)
     );
     assert!(
-        stdout(&out).contains("Tesla,5000.00,1000.00,,1000.00,5000.00,5,client2,client1"),
+        stdout(&out).contains("Tesla,5000.00,1000.00,not read,1000.00,5000.00,5,client2,client1"),
         "{}",
         stdout(&out)
     );
