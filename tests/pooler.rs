@@ -380,11 +380,13 @@ fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pooler_granting_one_connection_serves_every_command_the_snapshot_and_the_dashboard() {
     let db = TestDatabase::demo().await;
+    // Serving: time enough for the pooler to hand its one session on
+    // between commands on a busy machine (1.5 s was once too short, under
+    // two busy loops and a loaded suite). Refusing: said within 1.5 s.
+    let serve_timeout_ms = "5000";
     let connect_timeout_ms = "1500";
-    let env = [(
-        "TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS",
-        connect_timeout_ms,
-    )];
+    let timeout = |ms| [("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", ms)];
+    let env = timeout(serve_timeout_ms);
     let snapshot: &[&str] = &["snapshot", "--user", "1"];
     for mode in ["session", "transaction"] {
         let pooler = TestPooler::start_with(mode, 1);
@@ -414,7 +416,7 @@ async fn a_pooler_granting_one_connection_serves_every_command_the_snapshot_and_
         // The dashboard: a pool of four on one granted connection.
         let source = ConnectionSource::demo(pooler.connect_options(&db.name));
         let mut settings = Settings::default();
-        settings.database.connect_timeout_ms = connect_timeout_ms.parse().unwrap();
+        settings.database.connect_timeout_ms = serve_timeout_ms.parse().unwrap();
         if mode == "transaction" {
             settings.database.pooler = Pooler::Transaction;
         }
@@ -447,7 +449,7 @@ async fn a_pooler_granting_one_connection_serves_every_command_the_snapshot_and_
     for command in [&["tenants"][..], snapshot] {
         let out = run_bounded(
             &[&["--database-url", &pooler.url(&db.name)], command].concat(),
-            &env,
+            &timeout(connect_timeout_ms),
         );
         let message = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{command:?}: {message}");
