@@ -35,8 +35,9 @@ pub struct PriceRow {
     /// Aligned with [`PriceMatrix::tenants`]; [`Value::Missing`]: the
     /// tenant does not sell the item, never zero; [`Value::Invalid`]: it
     /// sells it at a NULL price ([`Problem::Null`]), or one that is NaN,
-    /// infinite or not a number. A tenant with two items of this description gives the one
-    /// with the lowest id in text order (the rule `orders` follows).
+    /// infinite or not a number. A tenant with two items of this
+    /// description gives the one with the lowest id in text order (the
+    /// rule `orders` follows).
     pub prices: Vec<Value>,
     pub min: Value,
     pub max: Value,
@@ -146,7 +147,6 @@ impl PriceMatrix {
         self.tenants.iter().position(|t| t == tenant)
     }
 
-    /// `tenant`'s price for the item of row `row`.
     /// Why `tenant`'s prices could not be read, if they could not: its
     /// cells say nothing of what it sells.
     pub fn failure(&self, tenant: &str) -> Option<&str> {
@@ -156,6 +156,15 @@ impl PriceMatrix {
             .map(|f| f.error.as_str())
     }
 
+    /// For each column, whether its tenant could not be read.
+    pub fn unread(&self) -> Vec<bool> {
+        self.tenants
+            .iter()
+            .map(|t| self.failure(t).is_some())
+            .collect()
+    }
+
+    /// `tenant`'s price for the item of row `row`.
     pub fn price(&self, row: usize, tenant: &str) -> Value {
         self.column(tenant)
             .and_then(|column| self.rows.get(row)?.prices.get(column).cloned())

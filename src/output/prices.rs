@@ -138,11 +138,7 @@ pub fn prices(
         _ if csv_format => value.csv(),
         _ => value.cell(),
     };
-    let unread: Vec<bool> = matrix
-        .tenants
-        .iter()
-        .map(|t| matrix.failure(t).is_some())
-        .collect();
+    let unread = matrix.unread();
     let unread_cell = if csv_format { "not read" } else { "?" };
     let rows: Vec<Vec<String>> = matrix
         .rows

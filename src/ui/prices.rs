@@ -53,6 +53,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     };
     let width = geometry::PRICE_COLUMN_WIDTH as usize;
     let item_width = geometry::price_item_width(area.width, matrix.tenants.len());
+    let unread = matrix.unread();
     let mut header = vec![Cell::from("Item")];
     header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
         let style = if Some(i) == view.columns.selected.checked_sub(first) {
@@ -62,7 +63,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         };
         // A tenant whose prices could not be read is marked (the status says why).
         let label = state.catalog.label(tenant);
-        if matrix.failed.iter().any(|f| &f.tenant == tenant) {
+        if unread[i] {
             let marked = format!("✗ {}", fit(&label, width.saturating_sub(2)));
             return Cell::from(
                 Line::from(Span::styled(marked, theme::error())).alignment(Alignment::Right),
@@ -84,7 +85,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 let tenant = &matrix.tenants[column];
                 let (text, style) = match price.number() {
                     // Not read: nothing is known of what it sells.
-                    _ if matrix.failure(tenant).is_some() => ("?".to_string(), theme::error()),
+                    _ if unread[column] => ("?".to_string(), theme::error()),
                     None if price.problem().is_some() => (price.cell(), theme::error()),
                     None => ("—".to_string(), theme::dim()),
                     Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
