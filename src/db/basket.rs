@@ -65,6 +65,14 @@ impl Serialize for GapReason {
 }
 
 impl GapReason {
+    /// In the order a note names them.
+    const ALL: [GapReason; 4] = [
+        GapReason::NotSold,
+        GapReason::NoPrice,
+        GapReason::NoQuantity,
+        GapReason::OutOfRange,
+    ];
+
     /// Its name in JSON and CSV.
     pub fn key(self) -> &'static str {
         match self {
@@ -157,19 +165,11 @@ impl BasketTenant {
             error: None,
         }
     }
-}
-
-impl BasketTenant {
     /// Why lines have no total here, as the view and the CLI's table say
     /// it: `lacks A, B · no price for C`; `None` when every line has one.
     pub fn gaps_note(&self) -> Option<String> {
         let mut parts = Vec::new();
-        for why in [
-            GapReason::NotSold,
-            GapReason::NoPrice,
-            GapReason::NoQuantity,
-            GapReason::OutOfRange,
-        ] {
+        for why in GapReason::ALL {
             let items: Vec<&str> = self
                 .gaps
                 .iter()
