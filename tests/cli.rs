@@ -723,6 +723,11 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
             .collect();
         assert_eq!(got, problems, "{csv}");
     }
+    // The table reads NULL where client2 has Huawei at no price, as the
+    // dashboard's orders pane does.
+    let table = stdout(&on(&db, &["orders", "1", "--compare", "client2"]));
+    let huawei = table.lines().find(|l| l.contains("Huawei")).unwrap();
+    assert!(huawei.contains(" NULL "), "{table}");
     let csv = stdout(&on(&db, &["basket", "1", "--format", "csv"]));
     let gaps: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
     assert_eq!(

@@ -22,7 +22,7 @@ pub use basket::basket;
 pub use health::{
     health, health_checked, health_csv, health_findings, reference_reason, LeakCheck,
 };
-pub use orders::{order_headers, orders, OrdersWriter};
+pub use orders::{number_cells, order_headers, orders, OrdersWriter};
 pub use prices::{price_failures, prices};
 pub use users::{
     invalid_utf8_count_warning, invalid_utf8_warning, left_out_warning, tenants, users, UsersWriter,

@@ -460,7 +460,7 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
     fn line(&mut self, pass: u8, line: &OrderLine) -> bool {
         let compare_schema = self.head.as_ref().and_then(|h| h.compare_tenant.as_deref());
         if !self.writing(pass) {
-            let row = order_row(line, compare_schema, self.catalog, self.format);
+            let row = order_row(line);
             self.columns.fit(&row);
             self.measured += 1;
             return true;
@@ -491,7 +491,7 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                     self.problems
                         .push_str(&format!("{}: {problem}\n", text::sanitize(item)));
                 }
-                let row = order_row(line, compare_schema, self.catalog, self.format);
+                let row = order_row(line);
                 let mut text = self
                     .columns
                     .line(&self.widths, row.iter().map(String::as_str));
@@ -549,37 +549,39 @@ fn line_json(line: &OrderLine) -> OrderLineJson<'_> {
 
 /// One row per order line: id, item, quantity and the money columns (CSV:
 /// with the matched item's id and the comparison tenant).
-fn order_row(
-    line: &OrderLine,
-    compare_schema: Option<&str>,
-    catalog: &TenantCatalog,
-    format: Format,
-) -> Vec<String> {
-    let cell = |value: &Value| match format {
-        Format::Csv => value.csv(),
-        _ => value.cell(),
-    };
-    // Grouped by thousands as money is (`2,147,483,647`), exact.
-    let quantity = cell(&line.quantity);
+fn order_row(line: &OrderLine) -> Vec<String> {
     let id_and_item = [
         line.item_id.clone().unwrap_or_default(),
         match (&line.item, &line.compare_item) {
             // Matched by id or key to an item described otherwise.
-            (Some(own), Some(theirs)) if format != Format::Csv && own != theirs => {
-                format!("{own} ≠ {theirs}")
-            }
+            (Some(own), Some(theirs)) if own != theirs => format!("{own} ≠ {theirs}"),
             (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
         },
-        quantity,
     ];
-    let money = line.money_columns().map(|value| cell(&value));
-    let mut row: Vec<String> = id_and_item.into_iter().chain(money).collect();
-    if format == Format::Csv {
-        row.push(line.compare_item_id.clone().unwrap_or_default());
-        // Which tenant the compare_ columns are of, on every row.
-        row.push(compare_schema.map(|s| catalog.label(s)).unwrap_or_default());
+    id_and_item.into_iter().chain(number_cells(line)).collect()
+}
+
+/// A line's number cells as the orders pane and the CLI table show them:
+/// quantity, unit price, total, comparison price and total, difference;
+/// grouped by thousands, exact. A price that is NULL where the item is
+/// there reads `NULL`, told from an item not there (`—`).
+pub fn number_cells(line: &OrderLine) -> [String; 6] {
+    let [mut price, total, mut compare_price, compare_total, difference] =
+        line.money_columns().map(|value| value.cell());
+    if line.item.is_some() && line.unit_price == Value::Missing {
+        price = "NULL".into();
     }
-    row
+    if line.compare_matched && line.compare_unit_price == Value::Missing {
+        compare_price = "NULL".into();
+    }
+    [
+        line.quantity.cell(),
+        price,
+        total,
+        compare_price,
+        compare_total,
+        difference,
+    ]
 }
 
 /// Under the table: why a total is unknown or a comparison partial, how

@@ -324,31 +324,11 @@ fn line_row<'a>(
     }
 }
 
-/// Each order line's number cells: quantity, prices, totals, difference.
+/// Each order line's number cells, as the CLI's table has them.
 fn order_cells(lines: &[&OrderLine]) -> Vec<[String; 6]> {
     lines
         .iter()
-        .map(|l| {
-            let [mut price, total, mut compare_price, compare_total, difference] =
-                l.money_columns().map(|value| money_cell(&value));
-            // An item there at a NULL price, told from one not there ("—").
-            if l.item.is_some() && l.unit_price == Value::Missing {
-                price = "NULL".into();
-            }
-            if l.compare_matched && l.compare_unit_price == Value::Missing {
-                compare_price = "NULL".into();
-            }
-            // Grouped by thousands as money is (`2,147,483,647`), exact.
-            let quantity = l.quantity.cell();
-            [
-                quantity,
-                price,
-                total,
-                compare_price,
-                compare_total,
-                difference,
-            ]
-        })
+        .map(|l| crate::output::number_cells(l))
         .collect()
 }
 
