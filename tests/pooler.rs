@@ -463,3 +463,55 @@ async fn a_pooler_granting_one_connection_serves_every_command_the_snapshot_and_
     }
     holder.close().await.unwrap();
 }
+
+/// A relay to `port` on 127.0.0.1 that holds every chunk the far side
+/// sends for `delay` before passing it on: a slow link. Runs until the
+/// test's process ends (its threads end with their connections).
+fn slow_link(port: u16, delay: Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration) {
+        let mut buffer = [0u8; 16 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buffer) {
+            std::thread::sleep(delay);
+            if to.write_all(&buffer[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let (client_out, server_in) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || pipe(client, server, Duration::ZERO));
+            std::thread::spawn(move || pipe(server_in, client_out, delay));
+        }
+    });
+    relay
+}
+
+/// A slow link (each chunk the pooler sends held 150 ms) to a pooler
+/// granting one connection: the first connection takes longer than the
+/// 250 ms after which a direct attempt asks why, and the second one the
+/// pool tries is held back until the connect timeout. The run is slow, and
+/// answers as it does directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_first_connection_through_a_one_connection_pooler_is_waited_for() {
+    let db = TestDatabase::demo().await;
+    let pooler = TestPooler::start_with("session", 1);
+    let relay = slow_link(pooler.port(), Duration::from_millis(150));
+    let url = pooler
+        .url(&db.name)
+        .replace(&format!(":{}/", pooler.port()), &format!(":{relay}/"));
+    let env = [("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", "3000")];
+    let direct = run_bounded(&["--database-url", &db.url, "tenants"], &env);
+    let slow = run_bounded(&["--database-url", &url, "tenants"], &env);
+    assert_eq!(slow.status.code(), Some(0), "{}", stderr(&slow));
+    assert_eq!(stdout(&slow), stdout(&direct));
+}

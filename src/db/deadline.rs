@@ -75,6 +75,12 @@ impl Watch {
         (self.pool.size() as usize) > self.pool.num_idle()
     }
 
+    /// A connection is out and the server answered within the limit: work
+    /// of ours is under way, and a wait for its connection will end.
+    pub(super) fn answering(&self) -> bool {
+        self.busy() && self.progress.quiet_for() < Duration::from_millis(self.limit_ms())
+    }
+
     /// Runs `work`, giving it up once the server has been silent for the
     /// limit while a connection was out.
     pub(super) async fn bound<T, E: From<DbError>>(

@@ -19,6 +19,8 @@ use sqlx::postgres::{PgPool, PgTransactionManager};
 use sqlx::{PgConnection, Postgres, TransactionManager};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::deadline::Watch;
+
 /// How many connections may be out at once, shrunk to what was granted.
 #[derive(Debug)]
 pub(super) struct Grant {
@@ -330,23 +332,16 @@ impl DerefMut for ReadTx {
 /// work, shrinks to those and waits for one of them. With `reserved`, the
 /// first try is on that place (no wait).
 pub(super) async fn begin(
-    pool: &PgPool,
+    watch: &Watch,
     grant: &Grant,
     sql: String,
     mut reserved: Option<Held>,
 ) -> Result<ReadTx, sqlx::Error> {
-    // A connection not had within the connect timeout is an error, also
-    // when every granted one is busy: never a silent wait.
-    let timeout = pool.options().get_acquire_timeout();
-    let mut deadline = tokio::time::Instant::now() + timeout;
+    let pool = &watch.pool;
     loop {
         let mut permit = match reserved.take() {
             Some(held) => held,
-            None => Held::own(
-                tokio::time::timeout_at(deadline, grant.permit())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
-            ),
+            None => Held::own(place(watch, grant).await?),
         };
         match begin_on(pool, sql.clone()).await {
             Ok(conn) => {
@@ -360,11 +355,27 @@ pub(super) async fn begin(
                 if !grant.shrink(permit, pool.size() > 0) {
                     return Err(e);
                 }
-                // Now a wait for one of the working connections: a wait
-                // of its own (the shrinks are as few as the permits).
-                deadline = tokio::time::Instant::now() + timeout;
+                // Now a wait for one of the working connections.
             }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A place among the granted connections. With none of ours out, one not
+/// had within the connect timeout is an error (never a silent wait). While
+/// ours are out, the wait is for them: their statements end within the
+/// statement timeout, so it goes on as long as the server answers (see
+/// [`Watch::answering`]). With one connection granted (a pooler's
+/// pool_size, `max_connections = 1`), a statement longer than the connect
+/// timeout makes the next one wait, not fail.
+async fn place(watch: &Watch, grant: &Grant) -> Result<OwnedSemaphorePermit, sqlx::Error> {
+    let timeout = watch.pool.options().get_acquire_timeout();
+    loop {
+        match tokio::time::timeout(timeout, grant.permit()).await {
+            Ok(permit) => return Ok(permit),
+            Err(_) if watch.answering() => {}
+            Err(_) => return Err(sqlx::Error::PoolTimedOut),
         }
     }
 }
@@ -417,6 +428,44 @@ mod tests {
                 assert_eq!(db.grant.free(), free, "no other place taken");
             })
             .await;
+        db.close().await;
+    }
+
+    /// One connection allowed, held by a statement that runs longer than
+    /// the connect timeout: the next transaction waits for it and begins
+    /// (it failed at the connect timeout, "no connection free"); with
+    /// nothing of ours out, a place not had within the timeout still fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_wait_for_our_own_busy_connection_outlasts_the_connect_timeout() {
+        let test_db = crate::embedded::testing::TestDatabase::demo().await;
+        let mut settings = crate::config::Settings::default();
+        settings.database.max_connections = 1;
+        settings.database.connect_timeout_ms = 300;
+        let source = crate::db::ConnectionSource::demo(test_db.options.clone());
+        let db = crate::db::Database::connect(&source, &settings)
+            .await
+            .unwrap();
+        let mut busy = db.read_tx().await.unwrap();
+        let statement = async {
+            sqlx::query("SELECT pg_sleep(1)")
+                .execute(&mut *busy)
+                .await
+                .unwrap();
+            drop(busy);
+        };
+        let ((), next) = tokio::join!(statement, db.read_tx());
+        next.expect("begun once the statement is done");
+
+        // Its one place held with no connection out: not ours to wait for.
+        let held = db.grant.permit().await;
+        let error = db.read_tx().await.err().expect("no place within 300 ms");
+        assert!(
+            error
+                .to_string()
+                .contains("no connection free within 300 ms"),
+            "{error}"
+        );
+        drop(held);
         db.close().await;
     }
 

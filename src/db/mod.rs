@@ -497,9 +497,9 @@ impl Database {
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
         begin.push_str(&self.citus_settings());
-        let (pool, grant) = (self.pool.clone(), self.grant.clone());
+        let (watch, grant) = (self.watch(), self.grant.clone());
         let reserved = grant::take_reserved();
-        match tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await }).await
+        match tokio::spawn(async move { grant::begin(&watch, &grant, begin, reserved).await }).await
         {
             Ok(begun) => begun,
             Err(e) => match e.try_into_panic() {
