@@ -111,20 +111,7 @@ impl Source for Layer {
 /// sets and whether `tenancy.detect` turns detection off (that key is no
 /// part of the model: it is taken out before the rest is read).
 fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
-    // Every [tenancy] key is a name (text): a file's `compare_with = 5` is
-    // a mistake the config crate would quietly turn into "5". (The
-    // environment's values are text, parsed: a tenant named 5 is fine there.)
-    if let Ok(table) = built.get_table("tenancy") {
-        for (key, value) in table.iter().filter(|(key, _)| *key != "detect") {
-            let text = matches!(value.kind, config::ValueKind::String(_));
-            let list = key == "ignore_schemas" && matches!(value.kind, config::ValueKind::Array(_));
-            if !text && !list && value.origin() != Some("the environment") {
-                return Err(ConfigError::Message(format!(
-                    "tenancy.{key} must be a string (a quoted name), not {value}"
-                )));
-            }
-        }
-    }
+    check_kinds(&built)?;
     let table = built.get_table("tenancy").unwrap_or_default();
     let mut keys: Vec<String> = table.keys().filter(|k| *k != "detect").cloned().collect();
     keys.sort();
@@ -149,6 +136,94 @@ fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
     settings.tenancy_set = !detect;
     settings.tenancy_keys = keys;
     Ok(settings)
+}
+
+/// Refuses a value the config crate would quietly convert: a file's
+/// `mouse = "yes"` (read as true), `debounce_ms = 1.5` (rounded to 2),
+/// `compare_with = 5` (read as "5"). A key takes the kind its default
+/// has, text where the default is unset; every `[tenancy]` key is a name,
+/// but `detect` (true or false) and `ignore_schemas` (a list of names).
+/// The environment's values are text, parsed: there only a fraction for a
+/// whole number is refused (a tenant named 5 is fine there).
+fn check_kinds(built: &config::Config) -> Result<(), ConfigError> {
+    let defaults = toml::Value::try_from(Settings::default())
+        .map_err(|e| ConfigError::Message(e.to_string()))?;
+    for section in ["database", "ui", "tenancy"] {
+        let Ok(table) = built.get_table(section) else {
+            continue;
+        };
+        for (key, value) in &table {
+            let kind = match (section, key.as_str()) {
+                ("tenancy", "detect") => Kind::Flag,
+                ("tenancy", "ignore_schemas") => Kind::Names,
+                ("tenancy", _) => Kind::Name,
+                _ => match defaults.get(section).and_then(|t| t.get(key)) {
+                    Some(toml::Value::Integer(_)) => Kind::Whole,
+                    Some(toml::Value::Boolean(_)) => Kind::Flag,
+                    _ => Kind::Text,
+                },
+            };
+            let from_environment = value.origin() == Some("the environment");
+            let refused = if from_environment {
+                // (A whole number past i64 is parsed as a float: left
+                // to the range check.)
+                kind == Kind::Whole
+                    && matches!(value.kind, config::ValueKind::Float(n) if n.fract() != 0.0)
+            } else {
+                !kind.fits(value)
+            };
+            if refused {
+                let shown = match &value.kind {
+                    config::ValueKind::String(text) => format!("{text:?}"),
+                    // 4.0, not 4 (Display's): a fraction as written.
+                    config::ValueKind::Float(number) => format!("{number:?}"),
+                    _ => value.to_string(),
+                };
+                let place = match value.origin() {
+                    Some(origin) if !from_environment => format!(" in {origin}"),
+                    _ => String::new(),
+                };
+                return Err(ConfigError::Message(format!(
+                    "{section}.{key} must be {}, not {shown}{place}",
+                    kind.wanted()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The kind of value a setting takes (see [`check_kinds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Whole,
+    Flag,
+    Text,
+    Name,
+    Names,
+}
+
+impl Kind {
+    fn fits(self, value: &Value) -> bool {
+        use config::ValueKind::{Array, Boolean, String as Text, I128, I64, U128, U64};
+        match (self, &value.kind) {
+            (Kind::Whole, kind) => matches!(kind, I64(_) | U64(_) | I128(_) | U128(_)),
+            (Kind::Flag, kind) => matches!(kind, Boolean(_)),
+            (Kind::Text | Kind::Name, kind) => matches!(kind, Text(_)),
+            (Kind::Names, Array(names)) => names.iter().all(|name| Kind::Name.fits(name)),
+            (Kind::Names, _) => false,
+        }
+    }
+
+    fn wanted(self) -> &'static str {
+        match self {
+            Kind::Whole => "a whole number",
+            Kind::Flag => "true or false",
+            Kind::Text => "a string (quoted)",
+            Kind::Name => "a string (a quoted name)",
+            Kind::Names => "a list of strings (quoted names)",
+        }
+    }
 }
 
 /// The `[tenancy]` section is the tenancy model (db::tenancy).
@@ -752,6 +827,87 @@ mod tests {
         let vars = env(&[("TENANTSCOPE_TENANCY__COMPARE_WITH", "5")]);
         let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
         assert_eq!(settings.tenancy.compare_with.as_deref(), Some("5"));
+    }
+
+    /// What the config crate would convert quietly is refused, naming the
+    /// key, what it takes and the file: a file's (or profile's) values
+    /// must be of the setting's kind; the environment's are text, and only
+    /// a fraction for a whole number is refused there.
+    #[test]
+    fn a_value_of_the_wrong_kind_is_refused_not_converted() {
+        let cases = [
+            (
+                "[ui]\nmouse = \"yes\"",
+                "ui.mouse must be true or false, not \"yes\"",
+            ),
+            ("[ui]\nmouse = 1", "ui.mouse must be true or false, not 1"),
+            (
+                "[ui]\ndebounce_ms = 1.5",
+                "ui.debounce_ms must be a whole number, not 1.5",
+            ),
+            (
+                "[ui]\nrefresh_s = \"5\"",
+                "ui.refresh_s must be a whole number, not \"5\"",
+            ),
+            (
+                "[ui]\nexport_dir = 5",
+                "ui.export_dir must be a string (quoted), not 5",
+            ),
+            (
+                "[database]\nmax_connections = 4.0",
+                "database.max_connections must be a whole number, not 4.0",
+            ),
+            (
+                "[database]\nurl = true",
+                "database.url must be a string (quoted), not true",
+            ),
+            (
+                "[tenancy]\ndetect = \"no\"",
+                "tenancy.detect must be true or false, not \"no\"",
+            ),
+            (
+                "[tenancy]\nignore_schemas = [\"audit\", 2024]",
+                "tenancy.ignore_schemas must be a list of strings (quoted names)",
+            ),
+        ];
+        for (text, expected) in cases {
+            let (keep, file) = file_with(&format!("{text}\n"));
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert!(error.starts_with("invalid configuration: "), "{error}");
+            assert!(error.contains(expected), "{text}: {error}");
+            let name = keep.path().file_name().unwrap().to_str().unwrap();
+            assert!(error.contains(name), "{text}: {error}");
+        }
+        // A profile's keys come from the file too.
+        let (_keep, file) = file_with("[profiles.a.database]\nstatement_timeout_ms = 2.5\n");
+        let error = Settings::load_profile(&file, &env(&[]), Some("a")).unwrap_err();
+        assert!(
+            error.contains("database.statement_timeout_ms must be a whole number, not 2.5")
+                && error.ends_with("(in profile \"a\")"),
+            "{error}"
+        );
+        // The environment's text is parsed as before, but for a fraction.
+        let vars = env(&[("TENANTSCOPE_UI__DEBOUNCE_MS", "1.5")]);
+        let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid configuration: ui.debounce_ms must be a whole number, not 1.5"
+        );
+        let vars = env(&[
+            ("TENANTSCOPE_UI__MOUSE", "false"),
+            ("TENANTSCOPE_UI__DEBOUNCE_MS", "7"),
+            ("TENANTSCOPE_DATABASE__URL", "5"),
+        ]);
+        let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+        assert!(!settings.ui.mouse);
+        assert_eq!(settings.ui.debounce_ms, 7);
+        assert_eq!(settings.database.url.as_deref(), Some("5"));
+        // Values of the right kind still load.
+        let (_keep, file) = file_with(
+            "[ui]\nmouse = false\ndebounce_ms = 0\n[tenancy]\ndetect = false\nignore_schemas = [\"audit\"]\n",
+        );
+        let settings = Settings::load(&file, &env(&[])).unwrap();
+        assert!(!settings.ui.mouse && settings.tenancy_set);
     }
 
     #[test]
