@@ -226,14 +226,18 @@ fn show_users(state: &mut State) -> Vec<Effect> {
     };
     // An organization id naming no schema: its users (the list reads them
     // by that id, as the check counted them; no schema needed). Users with
-    // no id at all, `(none)`, are no list's.
-    let orphan_users =
-        row.kind == RowKind::NoSchema && row.users.is_some_and(|n| n > 0) && row.schema != "(none)";
+    // no id at all (`RowKind::NoTenant`) are no list's.
+    let orphan_users = row.kind == RowKind::NoSchema && row.users.is_some_and(|n| n > 0);
     if !orphan_users
         && (!matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema))
     {
         let name = crate::text::sanitize(&row.name).into_owned();
-        state.notice = Some(Err(format!("{name} is no tenant schema: no users to list")));
+        state.notice = Some(Err(match row.kind {
+            RowKind::NoTenant => {
+                "users with no organization id: no tenant to list them by".to_string()
+            }
+            _ => format!("{name} is no tenant schema: no users to list"),
+        }));
         return Vec::new();
     }
     let present = !orphan_users;

@@ -12,6 +12,9 @@ pub enum RowKind {
     /// A registered tenant, or (without a registry) an organization id,
     /// with no schema.
     NoSchema,
+    /// The users with no tenant (no organization id): shown as `(none)`,
+    /// which is no id (an organization id may read `(none)` too).
+    NoTenant,
     /// A schema holding tenant tables that the registry does not list.
     Unregistered,
     /// django-pgschemas' static tenants and clone reference: no finding.
@@ -40,7 +43,7 @@ pub struct Finding {
 /// a check named, with everything found about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRow {
-    /// The schema (or organization id; `(none)` for users without one).
+    /// The schema or organization id (`(none)` on the [`RowKind::NoTenant`] row).
     pub schema: String,
     /// As people call it: the registry's label where there is one.
     pub name: String,
@@ -121,7 +124,9 @@ struct RowSet<'c> {
 
 impl RowSet<'_> {
     fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
-        let at = match self.rows.iter().position(|r| r.schema == schema) {
+        let at = match self.rows.iter().position(|r| {
+            r.schema == schema && (r.kind == RowKind::NoTenant) == (kind == RowKind::NoTenant)
+        }) {
             Some(at) => at,
             None => {
                 self.rows.push(HealthRow {
@@ -131,6 +136,7 @@ impl RowSet<'_> {
                     status: match kind {
                         RowKind::Tenant(_) => "ok",
                         RowKind::NoSchema => "no schema",
+                        RowKind::NoTenant => "no tenant",
                         RowKind::Unregistered => "unregistered",
                         RowKind::Static => "static",
                         RowKind::Shared => "shared",
@@ -169,28 +175,32 @@ impl RowSet<'_> {
     /// Users of a tenant (or organization id) with no schema, or of none.
     fn orphans(&mut self, report: &HealthReport, registered: bool) {
         for orphan in &report.orphan_organizations {
-            let (schema, text) = match (&orphan.organization_id, registered) {
+            let (schema, kind, text) = match (&orphan.organization_id, registered) {
                 (Some(id), true) => (
-                    id.clone(),
+                    id.as_str(),
+                    RowKind::NoSchema,
                     format!("{} user(s) of a tenant with no schema", orphan.users),
                 ),
                 (Some(id), false) => (
-                    id.clone(),
+                    id.as_str(),
+                    RowKind::NoSchema,
                     format!(
                         "organization id of {} user(s), naming no tenant schema",
                         orphan.users
                     ),
                 ),
                 (None, true) => (
-                    "(none)".to_string(),
+                    "(none)",
+                    RowKind::NoTenant,
                     format!("{} user(s) with no tenant", orphan.users),
                 ),
                 (None, false) => (
-                    "(none)".to_string(),
+                    "(none)",
+                    RowKind::NoTenant,
                     format!("{} user(s) with no organization id", orphan.users),
                 ),
             };
-            let row = self.row_of(&schema, RowKind::NoSchema);
+            let row = self.row_of(schema, kind);
             row.users = Some(orphan.users);
             row.findings.push(finding(Severity::Warning, text));
         }
@@ -288,5 +298,42 @@ impl RowSet<'_> {
                 .findings
                 .push(finding(Severity::Warning, text.to_string()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::OrphanOrganization;
+
+    /// The users with no organization id are a row of their own, apart from
+    /// an organization id that reads `(none)` (it was taken for them).
+    #[test]
+    fn users_with_no_tenant_are_no_organization_id() {
+        let orphan = |id: Option<&str>, users| OrphanOrganization {
+            organization_id: id.map(str::to_string),
+            users,
+        };
+        let report = HealthReport {
+            orphan_organizations: vec![orphan(Some("(none)"), 3), orphan(None, 2)],
+            ..HealthReport::default()
+        };
+        let catalog = TenantCatalog::new(Vec::new());
+        let rows = all_rows(&report, &FrameworkChecks::default(), &catalog);
+        let seen: Vec<_> = rows
+            .iter()
+            .map(|r| (r.schema.as_str(), r.kind, r.status, r.users))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("(none)", RowKind::NoSchema, "no schema", Some(3)),
+                ("(none)", RowKind::NoTenant, "no tenant", Some(2)),
+            ]
+        );
+        assert_eq!(
+            rows[1].findings[0].text,
+            "2 user(s) with no organization id"
+        );
     }
 }
