@@ -22,6 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 
+use crate::app::connect::Phase;
 use crate::app::input::LineInput;
 use crate::app::keymap;
 use crate::app::load::Cursor;
@@ -106,7 +107,20 @@ pub fn view(state: &State, frame: &mut Frame) {
         return;
     }
     header(state, frame, areas.header);
-    draw_of(state.view)(state, frame, geometry::view_area(screen));
+    let body = geometry::view_area(screen);
+    // The profile picker (`P`) over the view it was opened from, as the
+    // compare picker is, while a database is open behind it.
+    let connect = &state.session.connect;
+    let under = match (state.view, &connect.phase) {
+        (View::Connect, Phase::Picking) if connect.open => {
+            state.nav.places().last().filter(|v| *v != View::Connect)
+        }
+        _ => None,
+    };
+    if let Some(view) = under {
+        draw_of(view)(state, frame, body);
+    }
+    draw_of(state.view)(state, frame, body);
     status_line(state, frame, areas.status);
     hint_bar(state, frame, areas.hints);
     if let (View::Dashboard, Some(detail)) = (state.view, &state.dashboard.detail) {
