@@ -511,7 +511,16 @@ async fn a_slow_first_connection_through_a_one_connection_pooler_is_waited_for()
         .replace(&format!(":{}/", pooler.port()), &format!(":{relay}/"));
     let env = [("TENANTSCOPE_DATABASE__CONNECT_TIMEOUT_MS", "3000")];
     let direct = run_bounded(&["--database-url", &db.url, "tenants"], &env);
-    let slow = run_bounded(&["--database-url", &url, "tenants"], &env);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("slow.log");
+    let log_arg = log.to_str().unwrap();
+    let slow = run_bounded(
+        &["--database-url", &url, "--log-file", log_arg, "tenants"],
+        &env,
+    );
     assert_eq!(slow.status.code(), Some(0), "{}", stderr(&slow));
     assert_eq!(stdout(&slow), stdout(&direct));
+    // The pool did ask for a second connection, and shrank to the one.
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("grants fewer connections"), "{log}");
 }

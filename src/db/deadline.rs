@@ -75,10 +75,10 @@ impl Watch {
         (self.pool.size() as usize) > self.pool.num_idle()
     }
 
-    /// A connection is out and the server answered within the limit: work
-    /// of ours is under way, and a wait for its connection will end.
+    /// The server gave a sign of life within the limit: work of ours under
+    /// way will end, and a wait for its connection with it.
     pub(super) fn answering(&self) -> bool {
-        self.busy() && self.progress.quiet_for() < Duration::from_millis(self.limit_ms())
+        self.progress.quiet_for() < Duration::from_millis(self.limit_ms())
     }
 
     /// Runs `work`, giving it up once the server has been silent for the
