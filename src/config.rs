@@ -110,8 +110,8 @@ impl Source for Layer {
 /// The settings of a built configuration, noting which tenancy keys it
 /// sets and whether `tenancy.detect` turns detection off (that key is no
 /// part of the model: it is taken out before the rest is read).
-fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
-    check_kinds(&built)?;
+fn deserialize(built: config::Config, file: Option<&Path>) -> Result<Settings, ConfigError> {
+    check_kinds(&built, file)?;
     let table = built.get_table("tenancy").unwrap_or_default();
     let mut keys: Vec<String> = table.keys().filter(|k| *k != "detect").cloned().collect();
     keys.sort();
@@ -144,10 +144,17 @@ fn deserialize(built: config::Config) -> Result<Settings, ConfigError> {
 /// has, text where the default is unset; every `[tenancy]` key is a name,
 /// but `detect` (true or false) and `ignore_schemas` (a list of names).
 /// The environment's values are text, parsed: there only a fraction for a
-/// whole number is refused (a tenant named 5 is fine there).
-fn check_kinds(built: &config::Config) -> Result<(), ConfigError> {
-    let defaults = toml::Value::try_from(Settings::default())
+/// whole number is refused (a tenant named 5 is fine there). An unknown
+/// key is left to serde, which names it. `file`: the file read, named
+/// where a value does not say where it is from (a profile's).
+fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), ConfigError> {
+    // JSON keeps the unset keys (null), which TOML leaves out.
+    let defaults = serde_json::to_value(Settings::default())
         .map_err(|e| ConfigError::Message(e.to_string()))?;
+    let tenancy_keys: Vec<&str> = TenancySettings::default()
+        .fields()
+        .map(|(name, _)| name)
+        .collect();
     for section in ["database", "ui", "tenancy"] {
         let Ok(table) = built.get_table(section) else {
             continue;
@@ -156,11 +163,12 @@ fn check_kinds(built: &config::Config) -> Result<(), ConfigError> {
             let kind = match (section, key.as_str()) {
                 ("tenancy", "detect") => Kind::Flag,
                 ("tenancy", "ignore_schemas") => Kind::Names,
-                ("tenancy", _) => Kind::Name,
+                ("tenancy", key) if tenancy_keys.contains(&key) => Kind::Name,
                 _ => match defaults.get(section).and_then(|t| t.get(key)) {
-                    Some(toml::Value::Integer(_)) => Kind::Whole,
-                    Some(toml::Value::Boolean(_)) => Kind::Flag,
-                    _ => Kind::Text,
+                    Some(serde_json::Value::Number(_)) => Kind::Whole,
+                    Some(serde_json::Value::Bool(_)) => Kind::Flag,
+                    Some(serde_json::Value::String(_) | serde_json::Value::Null) => Kind::Text,
+                    _ => continue,
                 },
             };
             let from_environment = value.origin() == Some("the environment");
@@ -179,8 +187,14 @@ fn check_kinds(built: &config::Config) -> Result<(), ConfigError> {
                     config::ValueKind::Float(number) => format!("{number:?}"),
                     _ => value.to_string(),
                 };
-                let place = match value.origin() {
-                    Some(origin) if !from_environment => format!(" in {origin}"),
+                let origin = value
+                    .origin()
+                    .map(str::to_string)
+                    .or_else(|| file.map(|f| f.display().to_string()));
+                let place = match origin {
+                    Some(origin) if !from_environment => {
+                        format!(" in {}", crate::text::sanitize(&origin))
+                    }
                     _ => String::new(),
                 };
                 return Err(ConfigError::Message(format!(
@@ -474,11 +488,8 @@ impl Settings {
             }
             message
         };
-        let mut settings: Settings = builder
-            .clone()
-            .build()
-            .and_then(deserialize)
-            .map_err(invalid)?;
+        let read = |built| deserialize(built, file.read_path());
+        let mut settings: Settings = builder.clone().build().and_then(read).map_err(invalid)?;
         if let Some(name) = chosen {
             let Some(profile) = settings.profiles.get(&name) else {
                 let known: Vec<&str> = settings.profiles.keys().map(String::as_str).collect();
@@ -502,7 +513,7 @@ impl Settings {
                         .map_err(invalid)?;
                 }
             }
-            settings = builder.build().and_then(deserialize).map_err(|e| {
+            settings = builder.build().and_then(read).map_err(|e| {
                 let message = invalid(e);
                 format!("{message} (in profile {:?})", crate::text::sanitize(&name))
             })?;
@@ -878,14 +889,22 @@ mod tests {
             let name = keep.path().file_name().unwrap().to_str().unwrap();
             assert!(error.contains(name), "{text}: {error}");
         }
-        // A profile's keys come from the file too.
-        let (_keep, file) = file_with("[profiles.a.database]\nstatement_timeout_ms = 2.5\n");
+        // A profile's keys come from the file too (and name it).
+        let (keep, file) = file_with("[profiles.a.database]\nstatement_timeout_ms = 2.5\n");
         let error = Settings::load_profile(&file, &env(&[]), Some("a")).unwrap_err();
+        let name = keep.path().file_name().unwrap().to_str().unwrap();
         assert!(
             error.contains("database.statement_timeout_ms must be a whole number, not 2.5")
+                && error.contains(name)
                 && error.ends_with("(in profile \"a\")"),
             "{error}"
         );
+        // An unknown key is named as unknown, whatever its value.
+        for text in ["[ui]\nrefresh = 5", "[tenancy]\ncompare = 5"] {
+            let (_keep, file) = file_with(&format!("{text}\n"));
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert!(error.contains("unknown field"), "{text}: {error}");
+        }
         // The environment's text is parsed as before, but for a fraction.
         let vars = env(&[("TENANTSCOPE_UI__DEBOUNCE_MS", "1.5")]);
         let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
