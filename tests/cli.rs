@@ -728,16 +728,36 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
     let table = stdout(&on(&db, &["orders", "1", "--compare", "client2"]));
     let huawei = table.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(huawei.contains(" NULL "), "{table}");
+    // CSV's gaps are JSON's: an item named `Hua; wei, "X"` (in every
+    // tenant, as items match by name) reads back whole.
+    let renamed = "Hua; wei, \"X\"";
+    for tenant in ["client1", "client2", "client3", "client4"] {
+        db.run_sql(&format!(
+            "UPDATE {tenant}.items SET description = 'Hua; wei, \"X\"' WHERE description = 'Huawei'"
+        ))
+        .await;
+    }
     let csv = stdout(&on(&db, &["basket", "1", "--format", "csv"]));
-    let gaps: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().next_back(), Some("gaps"));
+    let gaps: Vec<Value> = reader
+        .records()
+        .map(|r| {
+            let cell = r.unwrap().iter().next_back().unwrap().to_string();
+            match cell.as_str() {
+                "" => Value::Null,
+                json => serde_json::from_str(json).unwrap(),
+            }
+        })
+        .collect();
+    let gap = |item: &str, why: &str| serde_json::json!([{ "item": item, "why": why }]);
     assert_eq!(
         gaps,
         [
-            "gaps",
-            "",
-            "no_price:Tesla",
-            "no_price:Huawei",
-            "not_sold:Huawei"
+            Value::Null,
+            gap("Tesla", "no_price"),
+            gap(renamed, "no_price"),
+            gap(renamed, "not_sold"),
         ],
         "{csv}"
     );

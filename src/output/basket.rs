@@ -97,11 +97,12 @@ pub fn basket(
                     plain(&t.difference),
                     t.error.clone().unwrap_or_default(),
                     t.compared_lines.to_string(),
-                    t.gaps
-                        .iter()
-                        .map(|gap| format!("{}:{}", gap.why.key(), gap.item))
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    // JSON, as `--format json` has them: an item's name
+                    // may hold any separator.
+                    match t.gaps.is_empty() {
+                        true => String::new(),
+                        false => serde_json::to_string(&t.gaps).expect("text and keys"),
+                    },
                 ]
             })
             .collect();
