@@ -632,7 +632,7 @@ fn messages_never_show_internals_and_a_number_is_no_tenant_name() {
         ),
         (
             "[database]\npooler = 5\n",
-            "database.pooler is not a valid value",
+            "database.pooler must be a string (quoted), not 5",
         ),
         (
             "[tenancy]\nusers = \"x\"\n",
