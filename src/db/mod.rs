@@ -797,8 +797,8 @@ impl Database {
         if let sqlx::Error::PoolTimedOut = error {
             // A wait for a place gives up with work of ours under way only
             // when the server has gone silent (see grant::place).
-            if self.grant.working() > 0 && !self.watch().answering() {
-                let watch = self.watch();
+            let watch = self.watch();
+            if self.grant.working() > 0 && !watch.answering() {
                 return DbError::NoAnswer {
                     ms: watch.limit_ms(),
                     statement_timeout_ms: self.statement_timeout_ms,
