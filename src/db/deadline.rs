@@ -75,12 +75,6 @@ impl Watch {
         (self.pool.size() as usize) > self.pool.num_idle()
     }
 
-    /// The server gave a sign of life within the limit: work of ours under
-    /// way will end, and a wait for its connection with it.
-    pub(super) fn answering(&self) -> bool {
-        self.progress.quiet_for() < Duration::from_millis(self.limit_ms())
-    }
-
     /// Runs `work`, giving it up once the server has been silent for the
     /// limit while a connection was out.
     pub(super) async fn bound<T, E: From<DbError>>(

@@ -11,15 +11,13 @@
 //! an error that says why.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgTransactionManager};
 use sqlx::{PgConnection, Postgres, TransactionManager};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use super::deadline::Watch;
 
 /// How many connections may be out at once, shrunk to what was granted.
 #[derive(Debug)]
@@ -32,8 +30,6 @@ pub(super) struct Grant {
     /// A connection was made whose first round trip never came back (a
     /// pooler holding it for want of a server connection).
     held_back: AtomicBool,
-    /// Transactions of ours begun and not yet back in the pool.
-    working: Arc<AtomicUsize>,
 }
 
 impl Grant {
@@ -43,14 +39,7 @@ impl Grant {
             size: AtomicU32::new(max_connections),
             shrinking: Mutex::new(()),
             held_back: AtomicBool::new(false),
-            working: Arc::default(),
         }
-    }
-
-    /// How many transactions of ours are under way (begun, and their
-    /// connection not yet back in the pool).
-    pub(super) fn working(&self) -> usize {
-        self.working.load(Ordering::SeqCst)
     }
 
     /// How many connections may be out at once now.
@@ -281,25 +270,6 @@ pub(crate) struct ReadTx {
     /// it idle there instead of opening another (which a pooler granting
     /// one connection holds back until the connect timeout).
     place: Option<Held>,
-    /// Counts it among those under way until its connection is back.
-    working: Option<Working>,
-}
-
-/// One transaction under way, counted in [`Grant::working`] while it lives.
-#[derive(Debug)]
-struct Working(Arc<AtomicUsize>);
-
-impl Working {
-    fn new(count: &Arc<AtomicUsize>) -> Working {
-        count.fetch_add(1, Ordering::SeqCst);
-        Working(count.clone())
-    }
-}
-
-impl Drop for Working {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 impl ReadTx {
@@ -332,11 +302,10 @@ impl Drop for ReadTx {
             // Floated in the pool now: if no runtime runs the return (one
             // shutting down), the connection is closed when it is dropped.
             let back = conn.return_to_pool();
-            let working = self.working.take();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move {
                     back.await;
-                    drop((place, working));
+                    drop(place);
                 });
             }
         }
@@ -357,91 +326,46 @@ impl DerefMut for ReadTx {
 }
 
 /// `BEGIN …` (`sql`) on a connection the server or pooler grants: waits
-/// for a place, and when a new connection is not granted while others
+/// for a permit, and when a new connection is not granted while others
 /// work, shrinks to those and waits for one of them. With `reserved`, the
-/// first try is on that place (no wait). The wait is the caller's (a load
-/// superseded stops waiting); the BEGIN, once sent, finishes on a task of
-/// its own (see [`begin_detached`]).
+/// first try is on that place (no wait).
 pub(super) async fn begin(
-    watch: &Watch,
+    pool: &PgPool,
     grant: &Grant,
     sql: String,
     mut reserved: Option<Held>,
 ) -> Result<ReadTx, sqlx::Error> {
-    let pool = &watch.pool;
+    // A connection not had within the connect timeout is an error, also
+    // when every granted one is busy: never a silent wait.
+    let timeout = pool.options().get_acquire_timeout();
+    let mut deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let place = match reserved.take() {
+        let mut permit = match reserved.take() {
             Some(held) => held,
-            None => Held::own(place(watch, grant).await?),
+            None => Held::own(
+                tokio::time::timeout_at(deadline, grant.permit())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
+            ),
         };
-        match begin_detached(pool.clone(), sql.clone(), place, grant.working.clone()).await {
-            Ok(tx) => return Ok(tx),
-            Err((e, Some(mut place))) if not_granted(&e) => {
-                let permit = place.permit.take().expect("a held place");
+        match begin_on(pool, sql.clone()).await {
+            Ok(conn) => {
+                return Ok(ReadTx {
+                    conn: Some(conn),
+                    place: Some(permit),
+                })
+            }
+            Err(e) if not_granted(&e) => {
+                let permit = permit.permit.take().expect("a held place");
                 if !grant.shrink(permit, pool.size() > 0) {
                     return Err(e);
                 }
-                // Now a wait for one of the working connections.
+                // Now a wait for one of the working connections: a wait
+                // of its own (the shrinks are as few as the permits).
+                deadline = tokio::time::Instant::now() + timeout;
             }
-            Err((e, _)) => return Err(e),
+            Err(e) => return Err(e),
         }
-    }
-}
-
-/// A place among the granted connections. With no transaction of ours
-/// under way, one not had within the connect timeout is an error (never a
-/// silent wait). While ours are, the wait is for them: their statements end
-/// within the statement timeout, so it goes on as long as the server
-/// answers (see [`Watch::answering`]); a server silent for longer fails it
-/// as [`super::DbError::NoAnswer`]. With one connection granted (a
-/// pooler's pool_size, `max_connections = 1`), a statement longer than the
-/// connect timeout makes the next one wait, not fail. One acquire
-/// throughout: the semaphore serves waiters in turn, and a new one would
-/// queue behind later loads.
-async fn place(watch: &Watch, grant: &Grant) -> Result<OwnedSemaphorePermit, sqlx::Error> {
-    let timeout = watch.pool.options().get_acquire_timeout();
-    let acquire = grant.permit();
-    tokio::pin!(acquire);
-    loop {
-        match tokio::time::timeout(timeout, &mut acquire).await {
-            Ok(permit) => return Ok(permit),
-            Err(_) if grant.working() > 0 && watch.answering() => {}
-            Err(_) => return Err(sqlx::Error::PoolTimedOut),
-        }
-    }
-}
-
-/// `BEGIN …` on `place`, in a task of its own: a load dropped (superseded)
-/// while BEGIN is on its way would leave the connection idle in a
-/// transaction, as sqlx queues its ROLLBACK only once BEGIN has answered;
-/// behind a transaction pooler that pins a server connection. The task
-/// finishes the BEGIN, then drops the transaction: rolled back. A failure
-/// gives the place back, to shrink the grant by.
-async fn begin_detached(
-    pool: PgPool,
-    sql: String,
-    place: Held,
-    working: Arc<AtomicUsize>,
-) -> Result<ReadTx, (sqlx::Error, Option<Held>)> {
-    let task = tokio::spawn(async move {
-        match begin_on(&pool, sql).await {
-            Ok(conn) => Ok(ReadTx {
-                conn: Some(conn),
-                place: Some(place),
-                working: Some(Working::new(&working)),
-            }),
-            Err(e) => Err((e, Some(place))),
-        }
-    });
-    match task.await {
-        Ok(begun) => begun,
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => Err((
-                sqlx::Error::Protocol(format!("BEGIN did not finish: {e}")),
-                None,
-            )),
-        },
     }
 }
 
@@ -494,79 +418,6 @@ mod tests {
             })
             .await;
         db.close().await;
-    }
-
-    /// One connection allowed, held by a statement that runs longer than
-    /// the connect timeout: the next transaction waits for it and begins
-    /// (it failed at the connect timeout, "no connection free"); with
-    /// nothing of ours under way, a place not had within the timeout still
-    /// fails.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_wait_for_our_own_busy_connection_outlasts_the_connect_timeout() {
-        let test_db = crate::embedded::testing::TestDatabase::demo().await;
-        let mut settings = crate::config::Settings::default();
-        settings.database.max_connections = 1;
-        settings.database.connect_timeout_ms = 1_000;
-        let source = crate::db::ConnectionSource::demo(test_db.options.clone());
-        let db = crate::db::Database::connect(&source, &settings)
-            .await
-            .unwrap();
-        let mut busy = db.read_tx().await.unwrap();
-        assert_eq!(db.grant.working(), 1);
-        let statement = async {
-            sqlx::query("SELECT pg_sleep(2.5)")
-                .execute(&mut *busy)
-                .await
-                .unwrap();
-            busy.end().await;
-        };
-        let ((), next) = tokio::join!(statement, db.read_tx());
-        next.expect("begun once the statement is done").end().await;
-        assert_eq!(db.grant.working(), 0, "both back in the pool");
-
-        // Its one place held with no transaction under way: nothing of
-        // ours to wait for.
-        let held = db.grant.permit().await;
-        let error = db.read_tx().await.err().expect("no place within 1000 ms");
-        assert!(
-            error
-                .to_string()
-                .contains("no connection free within 1000 ms"),
-            "{error}"
-        );
-        drop(held);
-        db.close().await;
-    }
-
-    /// Work of ours under way and a server silent past the limit (the
-    /// statement timeout plus a margin): the wait for a place gives up.
-    #[tokio::test]
-    async fn a_wait_for_our_own_connection_ends_when_the_server_goes_silent() {
-        let test_db = crate::embedded::testing::TestDatabase::demo().await;
-        let watch = Watch {
-            pool: sqlx::postgres::PgPoolOptions::new()
-                .acquire_timeout(std::time::Duration::from_millis(100))
-                .connect_lazy_with(test_db.options.clone()),
-            progress: Default::default(),
-            statement_timeout_ms: 1,
-        };
-        let grant = Grant::new(1);
-        let _held = grant.permit().await;
-        let _working = Working::new(&grant.working);
-        let started = tokio::time::Instant::now();
-        let waited =
-            tokio::time::timeout(std::time::Duration::from_secs(30), place(&watch, &grant))
-                .await
-                .expect("the wait ends");
-        assert!(
-            matches!(waited, Err(sqlx::Error::PoolTimedOut)),
-            "{waited:?}"
-        );
-        assert!(
-            started.elapsed() >= std::time::Duration::from_millis(watch.limit_ms()),
-            "not before the limit: {:?}",
-            started.elapsed()
-        );
     }
 
     #[tokio::test]

@@ -481,8 +481,12 @@ impl Database {
     }
 
     /// `BEGIN READ ONLY` with the statement timeout, `extra`, the name and
-    /// the Citus settings, on a place among the granted connections (see
-    /// [`grant::begin`]: the BEGIN itself finishes on a task of its own).
+    /// the Citus settings, in a task of its own: a load dropped
+    /// (superseded) while BEGIN is on its way would leave the connection
+    /// idle in a transaction, as sqlx queues its ROLLBACK only once BEGIN
+    /// has answered; behind a transaction pooler that pins a server
+    /// connection. The task finishes the BEGIN, then drops the
+    /// transaction: rolled back.
     async fn begin_detached(&self, name: Option<&str>, extra: &str) -> Result<ReadTx, sqlx::Error> {
         let mut begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}{extra}",
@@ -493,7 +497,16 @@ impl Database {
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
         begin.push_str(&self.citus_settings());
-        grant::begin(&self.watch(), &self.grant, begin, grant::take_reserved()).await
+        let (pool, grant) = (self.pool.clone(), self.grant.clone());
+        let reserved = grant::take_reserved();
+        match tokio::spawn(async move { grant::begin(&pool, &grant, begin, reserved).await }).await
+        {
+            Ok(begun) => begun,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(e) => Err(sqlx::Error::Protocol(format!("BEGIN did not finish: {e}"))),
+            },
+        }
     }
 
     /// Ends a read transaction (every one here is READ ONLY) without
@@ -795,15 +808,6 @@ impl Database {
     fn error(&self, error: sqlx::Error) -> DbError {
         self.pooler.observe(&error);
         if let sqlx::Error::PoolTimedOut = error {
-            // A wait for a place gives up with work of ours under way only
-            // when the server has gone silent (see grant::place).
-            let watch = self.watch();
-            if self.grant.working() > 0 && !watch.answering() {
-                return DbError::NoAnswer {
-                    ms: watch.limit_ms(),
-                    statement_timeout_ms: self.statement_timeout_ms,
-                };
-            }
             let ms = self.pool.options().get_acquire_timeout().as_millis();
             return DbError::Query(grant::no_connection(ms, &self.grant));
         }
