@@ -477,7 +477,8 @@ async fn health_table_lists_drift_under_each_tenant() {
         "Client1           1",
         "ghost             2",
         "reporting         1",
-        "(none)            2",
+        "",
+        "Users with no organization id: 2",
         "",
         "Tenant schemas no user points at: lonely",
         "",
@@ -485,8 +486,8 @@ async fn health_table_lists_drift_under_each_tenant() {
         "ORDER  USER  USER'S TENANT",
         "    2   999  (no such user)",
         "",
-        "Found: 3 tenants with drift (4 differences), 4 organization ids with no tenant schema, \
-         1 tenant schema with no user, 1 leaked order in extra",
+        "Found: 3 tenants with drift (4 differences), 3 organization ids with no tenant schema, \
+         2 users with no organization id, 1 tenant schema with no user, 1 leaked order in extra",
     ];
     assert_eq!(lines, expected_start, "{table}");
 }

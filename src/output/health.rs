@@ -101,6 +101,21 @@ struct LeaksJson<'a> {
     orders: &'a [Leak],
 }
 
+/// The organization ids that name no tenant schema, and apart from them the
+/// count of users with no id at all: an id may read `(none)`, so the two
+/// are never one list in text.
+fn orphans_by_id(report: &HealthReport) -> (Vec<(&str, i64)>, Option<i64>) {
+    let mut named = Vec::new();
+    let mut unnamed = None;
+    for orphan in &report.orphan_organizations {
+        match &orphan.organization_id {
+            Some(id) => named.push((id.as_str(), orphan.users)),
+            None => *unnamed.get_or_insert(0) += orphan.users,
+        }
+    }
+    (named, unnamed)
+}
+
 /// One line naming what the health report found, or `None` when healthy
 /// (and no leak): the `--fail-on-drift` condition.
 pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> Option<String> {
@@ -116,12 +131,17 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             text::plural(report.drift_count(), "difference", "differences")
         ));
     }
-    if !report.orphan_organizations.is_empty() {
+    let (named, unnamed) = orphans_by_id(report);
+    if !named.is_empty() {
         found.push(text::plural(
-            report.orphan_organizations.len(),
+            named.len(),
             "organization id with no tenant schema",
             "organization ids with no tenant schema",
         ));
+    }
+    if let Some(users) = unnamed {
+        let who = if users == 1 { "user" } else { "users" };
+        found.push(format!("{users} {who} with no organization id"));
     }
     if !report.unused_tenants.is_empty() {
         found.push(text::plural(
@@ -314,19 +334,17 @@ pub fn health_checked(
         let references: Vec<String> = report.references.iter().map(reference_text).collect();
         out.push_str(&format!("\nReference: {}\n", references.join("; ")));
     }
-    if !report.orphan_organizations.is_empty() {
+    let (named, unnamed) = orphans_by_id(report);
+    if !named.is_empty() {
         out.push_str("\nOrganization ids that name no tenant schema:\n");
-        let rows: Vec<Vec<String>> = report
-            .orphan_organizations
+        let rows: Vec<Vec<String>> = named
             .iter()
-            .map(|o| {
-                vec![
-                    o.organization_id.clone().unwrap_or_else(|| "(none)".into()),
-                    o.users.to_string(),
-                ]
-            })
+            .map(|(id, users)| vec![id.to_string(), users.to_string()])
             .collect();
         out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
+    }
+    if let Some(users) = unnamed {
+        out.push_str(&format!("\nUsers with no organization id: {users}\n"));
     }
     if !report.unused_tenants.is_empty() {
         let names: Vec<String> = report
