@@ -96,10 +96,17 @@ impl Grant {
             return false;
         }
         let keep = others.max(1);
-        drop(permit);
-        let forgotten = self
-            .permits
-            .forget_permits(size.saturating_sub(keep) as usize);
+        let excess = size.saturating_sub(keep) as usize;
+        // The refused place is among those to forget, not given back: given
+        // back, it goes to a queued load at once, past `forget_permits`
+        // (which takes only free ones), and the grant would not shrink.
+        let forgotten = if excess == 0 {
+            drop(permit);
+            0
+        } else {
+            permit.forget();
+            1 + self.permits.forget_permits(excess - 1)
+        };
         let left = size - forgotten as u32;
         self.size.store(left, Ordering::SeqCst);
         if left < size {
@@ -434,5 +441,33 @@ mod tests {
         let alone = grant.permit().await;
         assert!(!grant.shrink(alone, false));
         assert_eq!(grant.size(), 1);
+    }
+
+    /// A load queued for a place while a connection is refused: the refused
+    /// place is forgotten, not handed to it (which left the grant at its
+    /// old size, and the queued load opening a connection the pooler holds
+    /// back in turn).
+    #[test]
+    fn a_refused_place_is_not_handed_to_a_load_waiting_for_one() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let grant = Grant::new(2);
+        let working = grant.permits.clone().try_acquire_owned().unwrap();
+        let refused = grant.permits.clone().try_acquire_owned().unwrap();
+        let mut waiting = Box::pin(grant.permits.clone().acquire_owned());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending(), "queued");
+
+        assert!(grant.shrink(refused, true));
+        assert_eq!(grant.size(), 1, "only the working connection is granted");
+        assert!(
+            waiting.as_mut().poll(&mut cx).is_pending(),
+            "the queued load waits for the working connection's place"
+        );
+        drop(working);
+        let Poll::Ready(Ok(_place)) = waiting.as_mut().poll(&mut cx) else {
+            panic!("the working connection's place goes to the queued load");
+        };
+        assert_eq!(grant.permits.available_permits(), 0, "and no other");
     }
 }
