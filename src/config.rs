@@ -480,7 +480,7 @@ impl Settings {
         let (mut builder, tenantscope_vars) = with_environment(builder, env)?;
         // Parse and type errors quote the file or the environment.
         let invalid = |e: ConfigError| {
-            let quoted = crate::text::redact_secrets(&e.to_string());
+            let quoted = crate::text::redact_secrets(&without_source_lines(&e.to_string()));
             let mut message = format!("invalid configuration: {}", crate::text::one_line(&quoted));
             if let Some(origin) = unknown_key_origin(&message, &tenantscope_vars, file.read_path())
             {
@@ -662,6 +662,24 @@ fn unknown_key_origin(
     Some(format!("in {}", crate::text::sanitize(&shown)))
 }
 
+/// A TOML parse error without the lines of the file it quotes (`2 | url =
+/// …` and the `|  ^` under it): a password written with escapes
+/// (`pass\u0077ord=`, a line continuation) reads as none there, so no
+/// redaction can be sure of it. The line, column and what was expected stay.
+fn without_source_lines(message: &str) -> String {
+    let quoted = |line: &str| {
+        let line = line.trim_start();
+        line.trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start()
+            .starts_with('|')
+    };
+    message
+        .lines()
+        .filter(|line| !quoted(line))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -788,7 +806,11 @@ mod tests {
             let (_keep, file) = file_with(text);
             let error = Settings::load(&file, &env(&[])).unwrap_err();
             assert!(!error.contains("S3cr3t"), "{error}");
-            assert!(error.contains("postgres://app:***@host/db"), "{error}");
+            // A parse error quotes no line of the file; a type error the value, masked.
+            assert!(
+                !error.contains("postgres://") || error.contains("postgres://app:***@host/db"),
+                "{error}"
+            );
         }
         let error = Settings::load(
             &ConfigFile::Default(None),
@@ -927,6 +949,36 @@ mod tests {
         );
         let settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(!settings.ui.mouse && settings.tenancy_set);
+    }
+
+    /// A parse error names the line and column, never the file's text: a
+    /// password written with TOML escapes passed the redaction there.
+    #[test]
+    fn a_parse_error_does_not_quote_the_file() {
+        let cases = [
+            (
+                "url = \"host=x pass\\u0077ord=Hunter2Secret\" x\n",
+                "line 1, column 44",
+            ),
+            (
+                "url = \"postgresql://sec\\u003aHunter2Secret@h/db\" x\n",
+                "line 1, column 50",
+            ),
+            (
+                "url = \"\"\"postgresql://sec:\\\nHunter2Secret@h/db\\q\"\"\"\n",
+                "line 2",
+            ),
+        ];
+        for (text, place) in cases {
+            let (_keep, file) = file_with(text);
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert!(!error.contains("Hunter2"), "{text}: {error}");
+            assert!(
+                error.starts_with("invalid configuration: TOML parse error at ")
+                    && error.contains(place),
+                "{text}: {error}"
+            );
+        }
     }
 
     #[test]
