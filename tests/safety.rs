@@ -397,3 +397,36 @@ async fn null_and_empty_organization_ids_are_told_apart() {
         assert!(err.contains(says), "{id}: {err}");
     }
 }
+
+/// The private server trusts whoever reaches its socket, as its superuser
+/// (every password in `users` is readable then): the socket and its
+/// directory are for the server's account alone. They were 0777 in a
+/// 0755 directory, and any local account could log in.
+#[tokio::test]
+async fn no_other_account_can_reach_the_private_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDatabase::empty().await;
+    let dir = db.socket_dir();
+    let socket = dir.join(format!(".s.PGSQL.{}", tenantscope::embedded::PORT));
+    for path in [dir.to_path_buf(), socket] {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}: {mode:o}", path.display());
+    }
+    // As root (CI), try it: another account is refused by the file system.
+    let nobody = nix::unistd::User::from_name("nobody").ok().flatten();
+    if let (true, Some(_)) = (nix::unistd::geteuid().is_root(), nobody) {
+        let psql = tenantscope::embedded::find_binaries().unwrap().join("psql");
+        let out = Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(psql)
+            .arg("-h")
+            .arg(dir)
+            .args(["-U", tenantscope::embedded::SUPERUSER, "-d", "postgres"])
+            .args(["-Atc", "SELECT 1"])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!out.status.success(), "nobody logged in: {}", stdout(&out));
+        assert!(err.contains("Permission denied"), "{err}");
+    }
+}

@@ -99,8 +99,11 @@ impl PgServer {
         let bin = find_binaries()?;
         let run_as = unprivileged_account()?;
         remove_stale_dirs(&std::env::temp_dir());
+        // Private to the server's account (and root): the server trusts
+        // whoever reaches its socket, as its superuser.
         let dir = tempfile::Builder::new()
             .prefix(DIR_PREFIX)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| fail(format!("cannot create a temporary directory: {e}")))?;
         write_owner(dir.path())?;
@@ -328,6 +331,8 @@ fn launch(
         .arg("-p")
         .arg(options.tcp_port.unwrap_or(PORT).to_string())
         .args(["-c", &listen])
+        // Trust authentication: the socket is for this account alone.
+        .args(["-c", "unix_socket_permissions=0700"])
         // A throwaway cluster: durability only costs time.
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
