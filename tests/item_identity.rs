@@ -234,6 +234,56 @@ async fn a_configured_rule_is_followed_and_a_missing_key_column_is_said() {
     assert_eq!(report["compare_total"], Json::Null);
 }
 
+/// A comparison tenant whose items table lacks a column the comparison
+/// reads (the price): the own prices stand with the reason, in the CLI and
+/// on the dashboard, as for a missing key column. The whole read failed
+/// ("column ci.price does not exist"), and the dashboard lost the user's
+/// own orders.
+#[tokio::test]
+async fn a_comparison_tenant_without_prices_leaves_the_own_prices_standing() {
+    let db = catalogues().await;
+    db.run_sql(
+        "CREATE SCHEMA noprice;
+         CREATE TABLE noprice.items (id bigint PRIMARY KEY, description text);
+         INSERT INTO noprice.items VALUES (1, 'Widget');
+         CREATE TABLE noprice.orders (id serial, user_id int, item_id bigint, quantity int);",
+    )
+    .await;
+    let why = "the items table of \"noprice\" has no \"price\" column";
+    let report = json(
+        &db,
+        &["orders", "1", "--compare", "noprice", "--format", "json"],
+    );
+    assert_eq!(report["compare_error"], why, "{report}");
+    assert_eq!(report["total"].to_string(), "67.50");
+    assert_eq!(report["orders"].as_array().unwrap().len(), 3);
+    let out = run(&db, &["orders", "1", "--compare", "noprice"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("no comparison with noprice: {why}")),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        &db,
+        &[
+            "snapshot",
+            "--user",
+            "1",
+            "--compare",
+            "noprice",
+            "--size",
+            "120x30",
+        ],
+    );
+    let frame = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        frame.contains("Gizmo") && frame.contains("67.50") && !frame.contains("Error"),
+        "{frame}"
+    );
+}
+
 #[tokio::test]
 async fn the_basket_prices_the_same_items_as_the_comparison() {
     let db = catalogues().await;

@@ -188,25 +188,32 @@ pub fn decide(
     }
 }
 
-/// The rules decided so far, by (own schema, other schema).
+/// The rules decided so far, by (own schema, other schema), and the
+/// columns a comparison reads that a tenant's items table lacks.
 #[derive(Debug, Default)]
-pub(super) struct RuleCache(Mutex<HashMap<(String, String), RuleChoice>>);
+pub(super) struct RuleCache {
+    rules: Mutex<HashMap<(String, String), RuleChoice>>,
+    lacking: Mutex<HashMap<String, Vec<String>>>,
+}
 
 impl RuleCache {
     fn get(&self, own: &str, other: &str) -> Option<RuleChoice> {
-        let cache = self.0.lock().ok()?;
+        let cache = self.rules.lock().ok()?;
         cache.get(&(own.to_string(), other.to_string())).cloned()
     }
 
     fn put(&self, own: &str, other: &str, choice: RuleChoice) {
-        if let Ok(mut cache) = self.0.lock() {
+        if let Ok(mut cache) = self.rules.lock() {
             cache.insert((own.to_string(), other.to_string()), choice);
         }
     }
 
-    /// Forgets every rule: the catalogues may have changed.
+    /// Forgets every rule and column: the catalogues may have changed.
     pub(super) fn clear(&self) {
-        if let Ok(mut cache) = self.0.lock() {
+        if let Ok(mut cache) = self.rules.lock() {
+            cache.clear();
+        }
+        if let Ok(mut cache) = self.lacking.lock() {
             cache.clear();
         }
     }
@@ -409,6 +416,65 @@ impl Database {
             other_keys: other_keys.unwrap_or_default(),
         };
         decide(&setting, &evidence, own, other).map_err(DbError::Setting)
+    }
+
+    /// Why `other` cannot be compared with although its items match: its
+    /// items table lacks a column the comparison reads (the id, the
+    /// description, the price). Read from the catalog (no privilege
+    /// needed) once per tenant and session; `None` also where the table is
+    /// not there at all, which the orders read explains.
+    pub(super) async fn comparison_lacks(&self, other: &str) -> Result<Option<String>, DbError> {
+        let cached = self
+            .item_rule_cache
+            .lacking
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(other).cloned());
+        let lacks = match cached {
+            Some(lacks) => lacks,
+            None => {
+                let items = &self.tables.model.items;
+                let wanted = [&items.id, &items.label, &items.price];
+                let mut tx = self.read_tx().await?;
+                let lacks: Vec<String> = sqlx::query_scalar(
+                    "SELECT coalesce(array_agg(w ORDER BY k), '{}')
+                       FROM unnest($1::text[]) WITH ORDINALITY AS u(w, k)
+                      WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                     WHERE n.nspname = $2 AND c.relname = $3)
+                        AND NOT EXISTS (
+                            SELECT 1 FROM pg_catalog.pg_attribute a
+                              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = $2 AND c.relname = $3 AND a.attname = w
+                               AND a.attnum > 0 AND NOT a.attisdropped)",
+                )
+                .bind(wanted)
+                .bind(other)
+                .bind(&items.table)
+                .persistent(false)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+                Database::end_read(tx);
+                if let Ok(mut cache) = self.item_rule_cache.lacking.lock() {
+                    cache.insert(other.to_string(), lacks.clone());
+                }
+                lacks
+            }
+        };
+        Ok((!lacks.is_empty()).then(|| {
+            let named: Vec<String> = lacks
+                .iter()
+                .map(|c| format!("{:?}", crate::text::sanitize(c)))
+                .collect();
+            format!(
+                "the items table of {:?} has no {} column{}",
+                crate::text::sanitize(other),
+                named.join(", "),
+                if lacks.len() == 1 { "" } else { "s" }
+            )
+        }))
     }
 
     /// The rule for one pair; see [`Database::item_rules`].

@@ -603,7 +603,8 @@ impl Database {
     /// comparison tenant's items match (decided before the read: at most
     /// one statement per pair and session, cached after), or why there
     /// is no comparison. A comparison tenant that cannot be read (locked,
-    /// a configured key column missing) leaves the own prices standing.
+    /// a configured key column missing, no price column) leaves the own
+    /// prices standing.
     pub(super) async fn orders_plan(
         &self,
         user: &User,
@@ -624,7 +625,13 @@ impl Database {
                     .item_rule((pair.0, &pair.1), (theirs.0, &theirs.1), handle)
                     .await?
                 {
-                    Ok(choice) => Some(choice),
+                    Ok(choice) => match self.comparison_lacks(other).await? {
+                        None => Some(choice),
+                        Some(why) => {
+                            compare_error = Some(why);
+                            None
+                        }
+                    },
                     Err(why) => {
                         // A schema that is not a tenant is the real story.
                         let mut tx = self.read_tx().await?;
