@@ -99,7 +99,7 @@ impl Cli {
             Err(error) if !error.use_stderr() => error.exit(),
             Err(error) => {
                 let rendered = error.render().to_string();
-                eprintln!("{}", brief_argument_error(&rendered));
+                crate::say!("{}", brief_argument_error(&rendered));
                 std::process::exit(2);
             }
         }

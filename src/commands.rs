@@ -73,7 +73,7 @@ async fn users(
             let left_out = database.users_left_out();
             let table = &database.model().users.table;
             if let Some(warning) = output::left_out_warning(&left_out, table) {
-                eprintln!("warning: {warning}");
+                tenantscope::say!("warning: {warning}");
             }
             None
         }
@@ -94,7 +94,7 @@ async fn users(
     let (cut, shown) = (writer.cut(), writer.shown());
     let (_, invalid_utf8) = writer.finish();
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
-        eprintln!("warning: {warning}");
+        tenantscope::say!("warning: {warning}");
     }
     if cut {
         // What was written: a filter's exact-id matches come on top of the limit.
@@ -103,7 +103,7 @@ async fn users(
             1 => "only 1 user shown".to_string(),
             n => format!("only {n} users shown"),
         };
-        eprintln!("tenantscope: {shown}; more match (raise --limit)");
+        tenantscope::say!("tenantscope: {shown}; more match (raise --limit)");
     }
     Ok(())
 }
@@ -145,7 +145,7 @@ async fn orders(
                  or leave --compare out"
             )));
         }
-        eprintln!(
+        tenantscope::say!(
             "tenantscope: tenancy.compare_with {own:?} is the user's own tenant; \
              comparing with {:?}",
             tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
@@ -188,7 +188,7 @@ async fn basket(
         for failed in priced.iter().filter(|t| t.error.is_some()) {
             let name = catalog.label(&failed.tenant);
             let name = tenantscope::text::sanitize(&name);
-            eprintln!("not priced: {name}");
+            tenantscope::say!("not priced: {name}");
         }
     }
     Ok(output::basket(
@@ -278,14 +278,14 @@ async fn detect(database: &Database, settings: &Settings) -> Result<String, Fail
             .item_rule_between(&detection.model, own, other)
             .await
         {
-            Ok(choice) => eprintln!(
+            Ok(choice) => tenantscope::say!(
                 "detect: items_match = {setting:?}: {} and {} match items by {} ({})",
                 text::sanitize(own),
                 text::sanitize(other),
                 choice.rule.name(),
                 text::sanitize(&choice.why)
             ),
-            Err(e) => eprintln!("detect: items_match = {setting:?}: not decided ({e})"),
+            Err(e) => tenantscope::say!("detect: items_match = {setting:?}: not decided ({e})"),
         }
     }
     Ok(detection.model.to_toml())
@@ -302,7 +302,7 @@ async fn prices(
     // JSON carries failures in `failed`; the others get a note each.
     if format != tenantscope::cli::Format::Json {
         if let Some(failures) = output::price_failures(&matrix, &catalog) {
-            eprintln!("{failures}");
+            tenantscope::say!("{failures}");
         }
     }
     // Nothing priced, and not for want of items: every tenant failed (or
@@ -366,7 +366,7 @@ pub(crate) fn profiles(
     env: &HashMap<String, String>,
 ) -> String {
     if settings.profiles.is_empty() {
-        eprintln!("tenantscope: the config file defines no [profiles.NAME] sections");
+        tenantscope::say!("tenantscope: the config file defines no [profiles.NAME] sections");
         return String::new();
     }
     let rows = profile_targets(file, settings, env);
@@ -423,7 +423,9 @@ pub(crate) fn print_config(
         return match path {
             Some(path) => {
                 if !path.is_file() {
-                    eprintln!("note: no config file exists; this is where tenantscope looks last");
+                    tenantscope::say!(
+                        "note: no config file exists; this is where tenantscope looks last"
+                    );
                 }
                 write_stdout(&format!("{}\n", report::shown(&path)));
                 Ok(())

@@ -4,6 +4,17 @@
 //! messages and the pure `update`, with tasks at its edge; `ui` draws a
 //! state and knows nothing of SQL; `embedded` runs the private demo server.
 
+/// `eprintln!` that never panics: with stderr closed (`2>&1 | head`), a
+/// message lost is fine, but a panic would turn the exit code a script
+/// reads into 101.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod cli;
 pub mod config;

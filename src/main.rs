@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     match run(cli, &env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("tenantscope: {failure}");
+            tenantscope::say!("tenantscope: {failure}");
             ExitCode::from(failure.code)
         }
     }
@@ -73,10 +73,10 @@ fn run(mut cli: Cli, env: &HashMap<String, String>) -> Result<(), Failure> {
 fn located_config(cli: &Cli, env: &HashMap<String, String>) -> ConfigFile {
     let file = ConfigFile::locate(cli.config.as_deref(), env);
     if let Some(warning) = tenantscope::config_report::shadow_warning(&file, env) {
-        eprintln!("{warning}");
+        tenantscope::say!("{warning}");
     }
     if let Some(warning) = tenantscope::config_report::exposed_password_warning(&file) {
-        eprintln!("{warning}");
+        tenantscope::say!("{warning}");
     }
     file
 }
@@ -290,7 +290,7 @@ fn warn_about_source(
     match (configured, &settings.profile) {
         (Some(source), _) => {
             for warning in source.warnings() {
-                eprintln!("tenantscope: warning: {warning}");
+                tenantscope::say!("tenantscope: warning: {warning}");
             }
         }
         (None, Some(profile)) if !cli.demo => {
@@ -300,7 +300,7 @@ fn warn_about_source(
             )))
         }
         // Never invented data by surprise: a script learns where it came from.
-        (None, _) if !cli.demo && command => eprintln!(
+        (None, _) if !cli.demo && command => tenantscope::say!(
             "tenantscope: no database configured (see --help): answering from the built-in \
              demo database; --demo hides this line"
         ),

@@ -853,3 +853,30 @@ async fn every_command_leaves_every_fixture_unchanged() {
         );
     }
 }
+
+/// With stderr closed (`tenantscope … 2>&1 | head`), an error still exits
+/// with its own code: writing the message panicked, and the code a script
+/// reads was 101.
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[ui]\nmouse = \"yes\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    for (args, code) in [
+        (vec!["users", "--limit", "many"], 2),
+        (vec!["--config", config, "users"], 2),
+        // The demo has drift: `--fail-on-drift` exits 3.
+        (vec!["--demo", "health", "--fail-on-drift"], 3),
+    ] {
+        let mut child = bare_command()
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}
