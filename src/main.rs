@@ -221,10 +221,16 @@ fn serve(
         };
         let result = if let Some(command) = command {
             let target = source.label();
-            let answer = execute(command, &target, &database, settings);
+            let handle = db::QueryHandle::for_command();
+            let answer = handle.scope(execute(command, &target, &database, settings));
             tokio::select! {
                 result = database.within_deadline(answer) => result,
-                signal = signals.recv() => Err(interrupted(signal)),
+                signal = signals.recv() => {
+                    // Its statements stop on the server too: one waiting on
+                    // a lock would wait on there until its timeout.
+                    let _ = tokio::time::timeout(db::QUIT_GRACE, database.cancel(&handle)).await;
+                    Err(interrupted(signal))
+                }
             }
         } else {
             // No terminal to draw on, or `--user`: bad input still fails

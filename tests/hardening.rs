@@ -727,3 +727,49 @@ async fn several_locked_tenants_cost_about_one_lock_timeout_and_are_named_locked
         common::unlock(locker).await;
     }
 }
+
+/// A command interrupted by a signal stops its statement on the server
+/// too. It only dropped the connection, and a statement waiting on a lock
+/// went on waiting there (in the lock queue, ahead of others) until its
+/// statement timeout, a minute here.
+#[tokio::test]
+async fn an_interrupted_command_cancels_its_statement_on_the_server() {
+    use nix::sys::signal::{kill, Signal};
+    let db = TestDatabase::reference().await;
+    let _lock = db.lock_table("client2.orders").await;
+    let mut command = common::bare_command();
+    command
+        .args(["--database-url", &db.url, "orders", "2"])
+        .env("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "60000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let waiting = format!(
+        "SELECT count(*)::text FROM pg_stat_activity \
+          WHERE wait_event_type = 'Lock' AND datname = '{}'",
+        db.name
+    );
+    let until = |count: &'static str, what: &'static str| {
+        let (db, waiting) = (&db, &waiting);
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while db.query_text(waiting).await != count {
+                assert!(Instant::now() < deadline, "gave up waiting for {what}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    until("1", "the command's statement to wait on the lock").await;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGINT).unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", common::stderr(&out));
+    until(
+        "0",
+        "the statement to end on the server (it waited on until its timeout)",
+    )
+    .await;
+}

@@ -68,6 +68,47 @@ impl QueryHandle {
     }
 }
 
+tokio::task_local! {
+    /// The handle of a whole command (see [`QueryHandle::scope`]).
+    static AMBIENT: QueryHandle;
+}
+
+impl QueryHandle {
+    /// One name for every transaction of a whole command: see
+    /// [`QueryHandle::scope`].
+    pub fn for_command() -> QueryHandle {
+        QueryHandle::default().shared()
+    }
+
+    /// Runs `work` with this handle naming every transaction it begins
+    /// that no handle of its own names: a command interrupted by a signal
+    /// cancels them all with one [`Database::cancel`], so a statement
+    /// waiting on a lock ends with the command, not at its timeout.
+    pub async fn scope<F: std::future::Future>(&self, work: F) -> F::Output {
+        AMBIENT.scope(self.clone(), work).await
+    }
+}
+
+/// The name of the command's handle, when a transaction begins within
+/// [`QueryHandle::scope`].
+pub(super) fn ambient_name() -> Option<String> {
+    AMBIENT.try_with(QueryHandle::next_name).ok()
+}
+
+/// `work` within the caller's [`QueryHandle::scope`], for a task of its
+/// own (a spawned task does not inherit it).
+pub(super) fn carried<F: std::future::Future>(
+    work: F,
+) -> impl std::future::Future<Output = F::Output> {
+    let ambient = AMBIENT.try_with(QueryHandle::clone).ok();
+    async move {
+        match ambient {
+            Some(handle) => handle.scope(work).await,
+            None => work.await,
+        }
+    }
+}
+
 impl Database {
     /// A read transaction that `handle` can cancel while the caller's query
     /// runs, opened in the same single round trip as any other.

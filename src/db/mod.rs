@@ -492,7 +492,7 @@ impl Database {
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {}{extra}",
             self.statement_timeout_ms
         );
-        if let Some(name) = name {
+        if let Some(name) = name.map(str::to_string).or_else(cancel::ambient_name) {
             // Our own text (hex digits, spaces), so quoting as a literal is enough.
             begin.push_str(&format!("; SET LOCAL application_name = '{name}'"));
         }
@@ -759,10 +759,10 @@ impl Database {
         let mut singles = tokio::task::JoinSet::new();
         for (at, select) in chunk.iter().enumerate() {
             let (db, select, reads) = (self.clone(), select.clone(), reads.clone());
-            singles.spawn(async move {
+            singles.spawn(cancel::carried(async move {
                 let result = db.union_rows::<R>(std::slice::from_ref(&select), &reads);
                 (at, select.0, result.await)
-            });
+            }));
         }
         let mut results = Vec::with_capacity(chunk.len());
         while let Some(joined) = singles.join_next().await {
