@@ -1023,3 +1023,37 @@ async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
         .await;
     app.quit().await;
 }
+
+/// A tenant no user names (the demo's client4): Enter in the health view
+/// lists no one and says whose list it is. It said "No users in the shared
+/// users table", which has users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_with_no_user_says_whose_list_is_empty() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('t'));
+    app.frame_where("the health view, loaded", |f| {
+        f.contains("✓ checked ") && f.contains("client9")
+    })
+    .await;
+    let selected = |tenant: &'static str| {
+        move |f: &str| f.lines().any(|l| l.contains('▶') && l.contains(tenant))
+    };
+    app.press(KeyCode::Char('G'));
+    app.frame_where("client9 selected", selected("client9"))
+        .await;
+    app.press(KeyCode::Char('k'));
+    app.frame_where("client4 selected", selected("client4"))
+        .await;
+    app.press(KeyCode::Enter);
+    let list = app
+        .frame_where("client4's empty list", |f| {
+            f.contains("Users of client4 (0)")
+        })
+        .await;
+    assert!(list.contains("No users of client4."), "{list}");
+    assert!(!list.contains("shared users table"), "{list}");
+    app.quit().await;
+}

@@ -189,6 +189,13 @@ fn empty_message(state: &State, filtering: bool) -> String {
             "Esc clears the filter."
         };
         format!("No users match \"{}\". {how}", fit(&filter.text, 30))
+    } else if let Some(label) = &state.dashboard.list_label {
+        format!("No users {}.", fit(label, 60))
+    } else if let Some(tenant) = &state.dashboard.tenant {
+        format!(
+            "No users of {}.",
+            fit(&crate::text::sanitize(&tenant.label), 40)
+        )
     } else {
         "No users in the shared users table.".to_string()
     }
