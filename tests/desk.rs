@@ -1057,3 +1057,34 @@ async fn a_tenant_with_no_user_says_whose_list_is_empty() {
     assert!(!list.contains("shared users table"), "{list}");
     app.quit().await;
 }
+
+/// `f` in the health view keeps the selected row selected where it is
+/// still listed (both ways); it went back to the first row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_findings_keeps_the_selected_row() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('t'));
+    app.frame_where("the health view, loaded", |f| {
+        f.contains("✓ checked ") && f.contains("client9")
+    })
+    .await;
+    let selected = |f: &str| f.lines().any(|l| l.contains('▶') && l.contains("client9"));
+    app.press(KeyCode::Char('G'));
+    app.frame_where("client9 selected", selected).await;
+    app.press(KeyCode::Char('f'));
+    let only = app
+        .frame_where("only the rows with findings", |f| {
+            f.contains("only findings")
+        })
+        .await;
+    assert!(selected(&only), "{only}");
+    app.press(KeyCode::Char('f'));
+    let all = app
+        .frame_where("every row again", |f| !f.contains("only findings"))
+        .await;
+    assert!(selected(&all), "{all}");
+    app.quit().await;
+}

@@ -208,8 +208,20 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     match action {
         ShowLeaks => return show_leaks(state),
         OnlyFindings => {
+            let selected = rows(state).into_iter().nth(state.health.cursor.selected);
             state.health.only_findings = !state.health.only_findings;
+            // The row selected stays selected where it is still listed.
+            let listed = rows(state);
+            let at = selected.and_then(|was| {
+                listed
+                    .iter()
+                    .position(|row| row.kind == was.kind && row.schema == was.schema)
+            });
             state.health.cursor = Cursor::default();
+            state
+                .health
+                .cursor
+                .select(at.unwrap_or(0), listed.len(), fit);
         }
         Reload => return reload(state),
         Choose => return show_users(state),
