@@ -153,8 +153,12 @@ fn serve(
     // The dashboard draws at once and connects itself, visibly (the demo
     // starts behind that screen). `--user` is checked before the terminal
     // is touched (exit 2 in one line when there is no such user), so it
-    // connects first.
-    let draws_first = command.is_none() && cli.user.is_none() && std::io::stdout().is_terminal();
+    // connects first; so does `--compare` (a dashboard drawn first could
+    // only say "not connected" of a tenant that does not exist).
+    let draws_first = command.is_none()
+        && cli.user.is_none()
+        && cli.compare.is_none()
+        && std::io::stdout().is_terminal();
     // Declared before the runtime so they are dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let lazy_demo = Arc::new(LazyDemo::default());

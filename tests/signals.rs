@@ -928,3 +928,22 @@ fn q_ctrl_c_and_sigterm_quit_within_a_second_while_the_server_is_frozen() {
         assert_restored(&screen);
     }
 }
+
+/// On a terminal, `--compare` naming no tenant is refused before the
+/// dashboard is drawn, in one line with exit 2, as `--user` is. The
+/// dashboard was drawn, said "Not connected", and offered a retry that
+/// could never succeed.
+#[test]
+fn an_unknown_compare_tenant_on_a_terminal_exits_2_before_drawing() {
+    let mut session = Session::start("--demo --compare nope", &[]);
+    let exit = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(exit, Some(2), "{screen:?}");
+    assert!(
+        screen.contains("tenantscope: unknown tenant: \"nope\""),
+        "{screen:?}"
+    );
+    assert!(!screen.contains("Not connected"), "{screen:?}");
+    assert!(!moves_cursor(&screen), "never drawn: {screen:?}");
+    session.assert_nothing_left();
+}
