@@ -37,6 +37,13 @@ pub enum Problem {
     /// (the price matrix: an item sold at no price, not an item not sold).
     /// Elsewhere a NULL is [`Value::Missing`].
     Null,
+    /// The own tenant's items table (no primary key) holds `items`
+    /// different rows under the order's item id (other prices or
+    /// descriptions): no one of them is the line's price. Copies that
+    /// agree are one item, priced as such.
+    Ambiguous {
+        items: u64,
+    },
 }
 
 impl Problem {
@@ -49,6 +56,7 @@ impl Problem {
             Problem::Unreadable(_) => "not a number",
             Problem::OutOfRange => "out of range",
             Problem::Null => "NULL",
+            Problem::Ambiguous { .. } => "ambiguous",
         }
     }
 }
@@ -66,6 +74,9 @@ impl fmt::Display for Problem {
             }
             Problem::OutOfRange => f.write_str("out of range"),
             Problem::Null => f.write_str("NULL (no price)"),
+            Problem::Ambiguous { items } => {
+                write!(f, "ambiguous (the item id names {items} different items)")
+            }
         }
     }
 }

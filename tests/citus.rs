@@ -593,6 +593,99 @@ async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
     db.close().await;
 }
 
+/// Tenants whose items tables have no primary key and repeat ids
+/// (`common::DUPLICATE_ITEM_IDS`), as distributed schemas: the orders
+/// query joins their items one per id (a subquery over the one schema)
+/// and answers as on one server, one line per order, the CLI's stream,
+/// the basket, and the dashboard's pages and server totals alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_item_ids_answer_as_on_one_server() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 2);
+    let name = "dupids";
+    cluster.database(name).await;
+    let [init, populate, _] = tenantscope::embedded::DEMO_SQL.map(|(_, sql)| sql.to_string());
+    let sql = format!(
+        "{}{populate}{}",
+        init.replace(" REFERENCES public.users (id)", ""),
+        common::DUPLICATE_ITEM_IDS
+    );
+    let mut conn = cluster.coordinator(name).await;
+    for statement in sql.split(";\n") {
+        if !statement.trim().is_empty() {
+            run(&mut conn, statement).await;
+        }
+    }
+    let kinds: Vec<(String, String)> =
+        sqlx::query_as("SELECT table_name::text, citus_table_type FROM citus_tables ORDER BY 1")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    conn.close().await.ok();
+    for table in ["dupids.items", "twins.items"] {
+        assert!(
+            kinds.iter().any(|(t, k)| t == table && k == "schema"),
+            "{table} distributed by schema: {kinds:?}"
+        );
+    }
+    let plain = TestDatabase::reference().await;
+    plain.run_sql(common::DUPLICATE_ITEM_IDS).await;
+    let url = cluster.url(name);
+    for args in [
+        &["orders", "80", "--compare", "client1"][..],
+        &["orders", "80", "--compare", "client1", "--format", "json"],
+        &["orders", "81", "--compare", "client2", "--format", "csv"],
+        &["orders", "82"],
+        &["basket", "80"],
+        &["basket", "81", "--format", "json"],
+    ] {
+        let one = cli(&plain.url, args);
+        let citus = cli(&url, args);
+        assert_eq!(one.status.code(), Some(0), "{args:?}: {}", stderr(&one));
+        assert_eq!(citus.status.code(), Some(0), "{args:?}: {}", stderr(&citus));
+        assert_eq!(stdout(&citus), stdout(&one), "{args:?}");
+    }
+    let table = stdout(&cli(&url, &["orders", "80", "--compare", "client1"]));
+    assert!(
+        table.contains("Total unknown: 3 lines without a total"),
+        "{table}"
+    );
+    assert!(table.contains("price is ambiguous"), "{table}");
+
+    // The dashboard's reads: a keyset page and the server's aggregate.
+    let db = Database::connect(
+        &ConnectionSource::demo(cluster.options(0, name)),
+        &Settings::default(),
+    )
+    .await
+    .unwrap();
+    for id in ["80", "81", "82"] {
+        let user = db.user(id).await.unwrap();
+        let report = db.priced_orders(&user, Some("client1")).await.unwrap();
+        let page = db
+            .orders_page(
+                &user,
+                Some("client1"),
+                &tenantscope::db::Page::First,
+                100,
+                None,
+            )
+            .await
+            .unwrap();
+        let lines: Vec<_> = page.into_iter().map(|l| l.line).collect();
+        assert_eq!(lines, report.lines, "user {id}");
+        let totals = db
+            .orders_totals(&user, Some("client1"), None)
+            .await
+            .unwrap();
+        assert_eq!(totals, report.totals, "user {id}");
+    }
+    db.close().await;
+}
+
 /// `CREATE EXTENSION citus` turns TLS on with a self-signed X.509 version
 /// 1 certificate. With the coordinator refusing TCP without TLS, the
 /// default settings (no sslmode: prefer) and `require` connect and answer

@@ -7,9 +7,10 @@ use super::item_match::{ItemRule, RuleChoice};
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
+use super::own_items::OwnItems;
 use super::sql::quote_ident;
 use super::{exact_text, Database, DbError, Page, QueryHandle, User};
-use crate::money::{Sum, Value};
+use crate::money::{Problem, Sum, Value};
 
 /// One order line. [`Value::Missing`] means the value is not there (an item
 /// the comparison tenant does not sell, a deleted item, a NULL in the
@@ -55,6 +56,12 @@ pub struct RawOrderLine {
     pub compare_item_id: Option<String>,
     pub compare_item: Option<String>,
     pub compare_matched: bool,
+    /// How many different items of the own tenant the order's item id
+    /// names, where more than one (an items table without a primary key
+    /// holding rows with other prices or descriptions under one id): the
+    /// line's own price is then [`Problem::Ambiguous`], whatever
+    /// `unit_price` holds. `None`: one item, or none.
+    pub ambiguous: Option<i64>,
 }
 
 impl OrderLine {
@@ -74,7 +81,10 @@ impl OrderLine {
 impl OrderLine {
     pub fn from_raw(raw: RawOrderLine) -> OrderLine {
         let quantity = Value::from_text(raw.quantity.as_deref()).quantity();
-        let unit_price = Value::from_text(raw.unit_price.as_deref());
+        let unit_price = match raw.ambiguous.and_then(|n| u64::try_from(n).ok()) {
+            Some(items) if items > 1 => Value::Invalid(Problem::Ambiguous { items }),
+            _ => Value::from_text(raw.unit_price.as_deref()),
+        };
         let compare_unit_price = Value::from_text(raw.compare_unit_price.as_deref());
         OrderLine {
             total: Value::line_total(&quantity, &unit_price),
@@ -123,7 +133,7 @@ impl OrderLine {
             } else if self.unit_price == Value::Missing {
                 "without a price".into()
             } else {
-                format!("with a total that is {}", crate::money::Problem::OutOfRange)
+                format!("with a total that is {}", Problem::OutOfRange)
             },
         )
     }
@@ -654,24 +664,36 @@ impl Database {
         })
     }
 
-    /// The quoted schemas an orders read names. Without a registry a
-    /// tenant is a schema holding both tables, which the query shows by
-    /// running (a missing one fails it, and is explained then: see
-    /// [`Database::orders_failed`]): no round trip to check first. A
-    /// registry also says which schemas are tenants: that is checked first.
+    /// The quoted schemas an orders read names, and how it joins the own
+    /// items (see [`Database::own_items`]: a catalog lookup the first time
+    /// per tenant). Without a registry a tenant is a schema holding both
+    /// tables, which the query shows by running (a missing one fails it,
+    /// and is explained then: see [`Database::orders_failed`]): no round
+    /// trip to check first. A registry also says which schemas are
+    /// tenants: that is checked first.
     pub(super) async fn orders_schemas(
         &self,
         tx: &mut sqlx::PgConnection,
         plan: &OrdersPlan,
-    ) -> Result<(String, Option<String>), DbError> {
-        if self.tables.names.tenant_filter.is_empty() {
-            return Ok((
+    ) -> Result<OrdersSchemas, DbError> {
+        let (own, compare) = if self.tables.names.tenant_filter.is_empty() {
+            (
                 quote_ident(&plan.tenant),
                 plan.compare_used.as_deref().map(quote_ident),
-            ));
-        }
-        self.tenant_schemas(tx, &plan.tenant, plan.compare_used.as_deref())
+            )
+        } else {
+            self.tenant_schemas(tx, &plan.tenant, plan.compare_used.as_deref())
+                .await?
+        };
+        let own_items = self
+            .own_items(tx, &plan.tenant, &own)
             .await
+            .map_err(|e| self.error(e))?;
+        Ok(OrdersSchemas {
+            own,
+            compare,
+            own_items,
+        })
     }
 
     /// What a failed orders read means: a tenant that is not one (its
@@ -706,7 +728,7 @@ impl Database {
     /// by the order key alone, and only they are joined).
     pub(super) fn orders_sql(
         &self,
-        schemas: &(String, Option<String>),
+        schemas: &OrdersSchemas,
         plan: &OrdersPlan,
         read: LinesRead,
     ) -> String {
@@ -720,15 +742,21 @@ impl Database {
     /// [`Database::orders_sql`] in two parts: the comparison's CTEs (if
     /// any), and the SELECT of the lines (columns `key`, `item_id`,
     /// `item`, `quantity`, `unit_price`, `compare_price`, `compare_id`,
-    /// `compare_item`, `compare_matched`).
+    /// `compare_item`, `compare_matched`, `ambiguous`).
+    ///
+    /// Each order is one line: the own items are joined one per id (see
+    /// [`Database::own_items_sql`]). Where the order's id names several
+    /// different own items, `ambiguous` counts them and `unit_price` is
+    /// NULL (no one of them is the price; the line says why).
     pub(super) fn orders_parts(
         &self,
-        (own, compare): &(String, Option<String>),
+        schemas: &OrdersSchemas,
         plan: &OrdersPlan,
         read: LinesRead,
     ) -> (Option<String>, String) {
         let n = &self.tables.names;
-        let (ctes, join, columns) = match compare.as_deref().zip(plan.rule.as_ref()) {
+        let own = &schemas.own;
+        let (ctes, join, columns) = match schemas.compare.as_deref().zip(plan.rule.as_ref()) {
             Some((schema, choice)) => {
                 let own_keys: Vec<String> = choice
                     .rule
@@ -762,17 +790,19 @@ impl Database {
         // [`super::orders_window::Keyset`]): a page's orders are chosen
         // first, and only they are joined.
         let keyset = super::orders_window::Keyset::of(read);
+        let (items, ambiguous) = self.own_items_sql(own, schemas.own_items);
         let select = format!(
             "SELECT {key} AS key, o.{order_item}::text AS item_id, {item} AS item,
-                    {quantity} AS quantity, {price} AS unit_price, {columns}
+                    {quantity} AS quantity,
+                    CASE WHEN {ambiguous} IS NULL THEN {price} END AS unit_price, {columns},
+                    {ambiguous} AS ambiguous
                FROM ({inner}) o
-               LEFT JOIN {own}.{items} i ON i.{item_id}::text = o.{order_item}::text
+               LEFT JOIN {items} i ON i.{item_id}::text = o.{order_item}::text
                {join}
               {order_by}",
             key = keyset.key,
             inner = keyset.inner(&format!("{own}.{}", n.orders), &n.order_user),
             order_by = keyset.outer_order,
-            items = n.items,
             item_id = n.item_id,
             order_item = n.order_item,
             quantity = exact_text(&format!("o.{}", n.order_quantity)),
@@ -801,6 +831,15 @@ pub(super) enum LinesRead<'a> {
     PositionPage(&'a Page<String>, i64),
 }
 
+/// The quoted schemas an orders read names, and how it joins the own
+/// items (see [`Database::orders_schemas`]).
+#[derive(Debug, Clone)]
+pub(super) struct OrdersSchemas {
+    pub own: String,
+    pub compare: Option<String>,
+    pub own_items: OwnItems,
+}
+
 /// Who and what an orders read is about (see [`Database::orders_plan`]).
 #[derive(Debug, Clone)]
 pub(super) struct OrdersPlan {
@@ -827,7 +866,8 @@ impl OrdersPlan {
 
 /// One row of the orders query (see [`Database::orders_sql`]): the order
 /// key, item id, item, quantity, unit price, and the comparison's price,
-/// item id and item, and whether an item matched there.
+/// item id and item, whether an item matched there, and how many
+/// different own items the item id names where that is more than one.
 pub(super) type OrderRow = (
     String,
     Option<String>,
@@ -838,6 +878,7 @@ pub(super) type OrderRow = (
     Option<String>,
     Option<LossyText>,
     bool,
+    Option<i64>,
 );
 
 /// The order key and the line of a row.
@@ -852,6 +893,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
         compare_item_id,
         compare_item,
         compare_matched,
+        ambiguous,
     ) = row;
     (
         key,
@@ -864,6 +906,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
             compare_item_id,
             compare_item: compare_item.map(|i| i.text),
             compare_matched,
+            ambiguous,
         },
     )
 }

@@ -6,7 +6,9 @@
 
 use std::sync::atomic::Ordering;
 
-use super::orders::{gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan};
+use super::orders::{
+    gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan, OrdersSchemas,
+};
 use super::sql::quote_literal;
 use super::{Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, User};
 use crate::money::{Problem, Value};
@@ -191,7 +193,7 @@ impl Database {
     /// exact at the largest scale of their terms. The numbers and the line
     /// totals are MATERIALIZED: inlined, each use of a column would compute
     /// its expression again (23 s instead of 1 s at 100,000 lines).
-    fn totals_sql(&self, schemas: &(String, Option<String>), plan: &OrdersPlan) -> String {
+    fn totals_sql(&self, schemas: &OrdersSchemas, plan: &OrdersPlan) -> String {
         let (ctes, select) = self.orders_parts(schemas, plan, LinesRead::Unordered);
         let ctes = ctes.map(|c| format!("{c},\n")).unwrap_or_default();
         let number = |text: &str| server_number(text);
@@ -244,9 +246,11 @@ impl Database {
                   count(DISTINCT gap) FILTER (WHERE tot IS NULL)::int8,
                   min(gap) FILTER (WHERE tot IS NULL)
              FROM (SELECT totals.*,
-                          CASE WHEN item IS NULL AND unit_price IS NULL THEN 'i'
+                          CASE WHEN item IS NULL AND unit_price IS NULL AND ambiguous IS NULL
+                               THEN 'i'
                                WHEN quantity IS NULL THEN 'Q'
                                WHEN qn IS NULL THEN 'q' || {quantity_problem}
+                               WHEN ambiguous IS NOT NULL THEN 'a' || ambiguous
                                WHEN unit_price IS NULL THEN 'P'
                                WHEN pn IS NULL THEN 'p' || {price_problem}
                                ELSE 'r' END AS gap
@@ -701,6 +705,10 @@ fn gap_reason(key: &str) -> String {
         ("i", _) => "with a missing item".into(),
         ("Q", _) => "without a quantity".into(),
         ("q", text) => format!("with a quantity that is {}", problem(text)),
+        ("a", items) => match items.parse() {
+            Ok(items) => format!("with a price that is {}", Problem::Ambiguous { items }),
+            Err(_) => "without a price".into(),
+        },
         ("P", _) => "without a price".into(),
         ("p", text) => format!("with a price that is {}", problem(text)),
         _ => format!("with a total that is {}", Problem::OutOfRange),
@@ -726,6 +734,10 @@ mod tests {
         assert_eq!(
             gap_reason("pN/A"),
             "with a price that is not a number: \"N/A\""
+        );
+        assert_eq!(
+            gap_reason("a2"),
+            "with a price that is ambiguous (the item id names 2 different items)"
         );
     }
 

@@ -481,3 +481,25 @@ pub async fn assert_compared_by_description(db: &TestDatabase, user: &str, own: 
     assert_eq!(at["total"].as_f64(), total, "{other}'s basket: {basket}");
     assert_eq!(at["missing_lines"].as_i64(), Some(missing), "{basket}");
 }
+
+/// Tenants whose items tables have no primary key and repeat ids, beside
+/// the reference data (client1, client2), one top-level statement a line
+/// (Citus distributes only those). `dupids` is the reported reproduction:
+/// two items under id '1' at other prices (10, 20), one under a NULL id,
+/// and user 80's three orders (Tesla twice, one without an item).
+/// `twins` (integer ids) repeats item 1 as an identical row (one item,
+/// priced as such) and has two items under id 3 that differ only in
+/// description; user 81 orders items 1 and 2, user 82 item 3 twice.
+pub const DUPLICATE_ITEM_IDS: &str = "CREATE SCHEMA dupids;
+CREATE TABLE dupids.items (id text, description text, price numeric);
+CREATE TABLE dupids.orders (id text, user_id text, item_id text, quantity int);
+INSERT INTO dupids.items VALUES ('1', 'Tesla', 10), ('1', 'Tesla', 20), (NULL, 'Huawei', 5);
+INSERT INTO public.users (id, name, mail, password, organization_id) VALUES ('80', 'dupids', 'dupids@x', 'pw', 'dupids');
+INSERT INTO dupids.orders VALUES ('1', '80', '1', 1), (NULL, '80', NULL, 2), ('1', '80', '1', 1);
+CREATE SCHEMA twins;
+CREATE TABLE twins.items (id integer, description text, price numeric(12,2));
+CREATE TABLE twins.orders (id integer, user_id text, item_id integer, quantity integer);
+INSERT INTO twins.items VALUES (1, 'Tesla', 4000.00), (1, 'Tesla', 4000.00), (2, 'Huawei', 150.00), (3, 'Lamp', 20.00), (3, 'Desk lamp', 20.00);
+INSERT INTO public.users (id, name, mail, password, organization_id) VALUES ('81', 'twin_one', 'twin1@x', 'pw', 'twins'), ('82', 'twin_two', 'twin2@x', 'pw', 'twins');
+INSERT INTO twins.orders VALUES (1, '81', 1, 2), (2, '81', 2, 1), (3, '82', 3, 1), (4, '82', 3, 2);
+";
