@@ -1,9 +1,9 @@
 //! An items table without a primary key can hold several rows under one
 //! id. The orders query joined the own items on the id, so an order for
 //! such an item became one line per row, and every total (the lines', the
-//! server's aggregate, the CLI's stream, the dashboard) counted it once
-//! per row. Against a real server: an order is
-//! one line on every read path; copies that agree are one item, priced as
+//! server's aggregate, the CLI's stream, the dashboard, the basket's own
+//! column) counted it once per row. Against a real server: an order is one
+//! line on every read path; copies that agree are one item, priced as
 //! such; copies that differ leave the line's own price unknown, with the
 //! reason, and the own total unknown (never a sum over the gap).
 
@@ -100,6 +100,8 @@ async fn the_reproduction_is_one_line_per_order_and_its_price_ambiguous() {
         2,
         "{table}"
     );
+    // The evidence for the item rule counts each shared id once.
+    assert!(table.contains("(1 shared, each the same item)"), "{table}");
 
     let json = json_of(&db, &[&args[..], &["--format", "json"]].concat());
     let lines = json["orders"].as_array().unwrap();
@@ -240,6 +242,61 @@ async fn the_dashboards_pages_and_the_servers_totals_agree() {
     );
     app.handle.abort();
     conn.close().await;
+}
+
+/// The basket's own column says what `orders` says: the ambiguous lines
+/// are not priced there (nor at 10 or 20), and identical copies are one.
+#[tokio::test]
+async fn the_baskets_own_column_agrees_with_orders() {
+    let db = database().await;
+    let basket = json_of(&db, &["basket", "80", "--format", "json"]);
+    let at = |json: &Json, tenant: &str| {
+        json["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == tenant)
+            .unwrap_or_else(|| panic!("{tenant} in {json}"))
+            .clone()
+    };
+    assert_eq!(basket["lines"], 3);
+    let own = at(&basket, "dupids");
+    assert!(own["total"].is_null(), "{own}");
+    assert_eq!(
+        (own["priced_lines"].as_i64(), own["missing_lines"].as_i64()),
+        (Some(0), Some(3))
+    );
+    let whys: Vec<(&str, &str)> = own["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["item"].as_str().unwrap(), g["why"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        whys,
+        [
+            ("Tesla", "ambiguous"),
+            ("Tesla", "ambiguous"),
+            ("(missing item)", "not_sold")
+        ]
+    );
+    let client1 = at(&basket, "client1");
+    assert_eq!(client1["total"].to_string(), "10000.00");
+    assert_eq!(client1["priced_lines"], 2);
+    let table = run_ok(&db, &["basket", "80"]);
+    let own = table
+        .lines()
+        .find(|l| l.starts_with("dupids (own)"))
+        .unwrap();
+    assert!(
+        own.contains("lacks (missing item) · ambiguous price for Tesla, Tesla"),
+        "{table}"
+    );
+
+    let basket = json_of(&db, &["basket", "81", "--format", "json"]);
+    let own = at(&basket, "twins");
+    assert_eq!(own["total"].to_string(), "8150.00", "{basket}");
+    assert_eq!(own["priced_lines"], 2);
 }
 
 /// Through PgBouncer in transaction mode the answers are the same.

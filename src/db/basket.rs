@@ -9,7 +9,7 @@ use super::item_match::{ItemRule, RuleChoice};
 use super::orders::OrderLine;
 use super::sql::quote_ident;
 use super::{Database, DbError, QueryHandle};
-use crate::money::Value;
+use crate::money::{Problem, Value};
 
 /// Tenants priced per statement (and transaction), like the price matrix.
 pub const BASKET_BATCH: usize = 200;
@@ -52,6 +52,9 @@ pub enum GapReason {
     NotSold,
     /// It sells the item at no usable price (NULL, NaN, unreadable).
     NoPrice,
+    /// The own tenant, whose items table holds different items under the
+    /// order's item id (see [`crate::money::Problem::Ambiguous`]).
+    Ambiguous,
     /// Its price is a number, but the line's own quantity is not.
     NoQuantity,
     /// Both are numbers, but their product is too long to show.
@@ -66,9 +69,10 @@ impl Serialize for GapReason {
 
 impl GapReason {
     /// In the order a note names them.
-    const ALL: [GapReason; 4] = [
+    const ALL: [GapReason; 5] = [
         GapReason::NotSold,
         GapReason::NoPrice,
+        GapReason::Ambiguous,
         GapReason::NoQuantity,
         GapReason::OutOfRange,
     ];
@@ -78,6 +82,7 @@ impl GapReason {
         match self {
             GapReason::NotSold => "not_sold",
             GapReason::NoPrice => "no_price",
+            GapReason::Ambiguous => "ambiguous",
             GapReason::NoQuantity => "no_quantity",
             GapReason::OutOfRange => "out_of_range",
         }
@@ -88,6 +93,7 @@ impl GapReason {
         match self {
             GapReason::NotSold => "lacks",
             GapReason::NoPrice => "no price for",
+            GapReason::Ambiguous => "ambiguous price for",
             GapReason::NoQuantity => "no quantity for",
             GapReason::OutOfRange => "total out of range for",
         }
@@ -148,6 +154,7 @@ impl BasketTenant {
                     .unwrap_or_else(|| "(missing item)".into()),
                 why: match price {
                     None => GapReason::NotSold,
+                    Some(Value::Invalid(Problem::Ambiguous { .. })) => GapReason::Ambiguous,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
                     Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
                     Some(_) => GapReason::OutOfRange,
@@ -224,9 +231,11 @@ impl Database {
     /// `lines` (of tenant schema `own`) priced at each of `tenants` (at
     /// most [`BASKET_BATCH`] per statement). Items match as in the orders
     /// comparison: by the pair's [`super::ItemRule`], the lowest id in text
-    /// order where several items share a key. A statement the server
-    /// refuses is retried one tenant at a time, so that a tenant that
-    /// cannot be read is named and the others are still priced.
+    /// order where several items share a key. The own tenant's column is
+    /// the lines' own prices, as the orders read gave them (see
+    /// `own_prices`), not read again. A statement the server refuses is
+    /// retried one tenant at a time, so that a tenant that cannot be read
+    /// is named and the others are still priced.
     pub async fn basket_prices(
         &self,
         own: &str,
@@ -259,9 +268,25 @@ impl Database {
                 }
             }
             let own_quoted = quote_ident(own);
-            let rules = self
-                .item_rules((own, &own_quoted), &quoted, handle, &nodes)
+            // The own tenant prices the lines as they were read (see
+            // `own_prices`): only the others are matched and queried.
+            let others: Vec<usize> = (0..quoted.len())
+                .filter(|&column| tenants[column] != own)
+                .collect();
+            let other_schemas: Vec<(&str, &str)> = others.iter().map(|&c| quoted[c]).collect();
+            let other_nodes: std::collections::HashMap<usize, String> = others
+                .iter()
+                .enumerate()
+                .filter_map(|(at, column)| Some((at, nodes.get(column)?.clone())))
+                .collect();
+            let mut rules: Vec<Option<Result<RuleChoice, DbError>>> =
+                (0..quoted.len()).map(|_| None).collect();
+            let other_rules = self
+                .item_rules((own, &own_quoted), &other_schemas, handle, &other_nodes)
                 .await?;
+            for (column, rule) in others.into_iter().zip(other_rules) {
+                rules[column] = Some(rule);
+            }
             // Lines are bound as arrays: ids ($1), descriptions ($2), then the
             // own items' values of each key column a pair matches on ($3, …).
             let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
@@ -281,8 +306,9 @@ impl Database {
             let mut failed: Vec<Option<String>> = vec![None; tenants.len()];
             for (column, ((_, schema), rule)) in quoted.iter().zip(&rules).enumerate() {
                 let rule = match rule {
-                    Ok(choice) => &choice.rule,
-                    Err(error) => {
+                    None => continue,
+                    Some(Ok(choice)) => &choice.rule,
+                    Some(Err(error)) => {
                         failed[column] = Some(error.to_string());
                         continue;
                     }
@@ -327,7 +353,10 @@ impl Database {
             for (column, error) in errors {
                 failed[column] = Some(error.to_string());
             }
-            let prices = prices_by_cell(rows, tenants.len(), lines.len());
+            let mut prices = prices_by_cell(rows, tenants.len(), lines.len());
+            if let Some(column) = tenants.iter().position(|t| t == own) {
+                prices[column] = own_prices(lines);
+            }
             if let Some(handle) = handle {
                 handle.finished();
             }
@@ -344,7 +373,11 @@ impl Database {
         .await
     }
 
-    /// The own items' values of key `column` for the lines' item `ids`.
+    /// The own items' values of key `column` for the lines' item `ids`:
+    /// where an items table without a primary key holds several rows
+    /// under an id, the one the orders read stands for it by (see
+    /// [`Database::own_items_sql`]: the first in price, then description
+    /// order).
     async fn own_item_keys(
         &self,
         own: &str,
@@ -354,11 +387,15 @@ impl Database {
         let names = &self.tables.names;
         let sql = format!(
             "SELECT l.n::int4, (SELECT i.{key}::text FROM {own}.{items} i
-                                 WHERE i.{id}::text = l.id ORDER BY i.{id}::text LIMIT 1)
+                                 WHERE i.{id}::text = l.id
+                                 ORDER BY ({price}) COLLATE \"C\", (i.{label}::text) COLLATE \"C\"
+                                 LIMIT 1)
                FROM unnest($1::text[]) WITH ORDINALITY AS l(id, n)",
             key = quote_ident(column),
             items = names.items,
             id = names.item_id,
+            price = super::exact_text(&format!("i.{}", names.item_price)),
+            label = names.item_label,
         );
         let mut tx = self.read_tx().await?;
         let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)
@@ -378,11 +415,26 @@ impl Database {
     }
 }
 
+/// The own tenant's prices of `lines`: the ones the orders read gave them
+/// (an item matched to itself by the pair's rule could be another row
+/// than the order's own where the tenant's ids or keys repeat), so the
+/// own column of the basket says what `orders` says, an ambiguous price
+/// included; `None` where the order's item is missing.
+fn own_prices(lines: &[OrderLine]) -> Vec<Option<Value>> {
+    lines
+        .iter()
+        .map(|line| {
+            let missing = line.item.is_none() && line.unit_price == Value::Missing;
+            (!missing).then(|| line.unit_price.clone())
+        })
+        .collect()
+}
+
 /// The key columns the pairs' rules match on ([`ItemRule::Column`]), each
 /// once.
-fn key_columns(rules: &[Result<RuleChoice, DbError>]) -> Vec<&str> {
+fn key_columns(rules: &[Option<Result<RuleChoice, DbError>>]) -> Vec<&str> {
     let mut columns: Vec<&str> = Vec::new();
-    for rule in rules.iter().flatten() {
+    for rule in rules.iter().flatten().flatten() {
         if let ItemRule::Column(column) = &rule.rule {
             if !columns.contains(&column.as_str()) {
                 columns.push(column);
@@ -461,6 +513,33 @@ mod tests {
         rank(&mut all);
         let order: Vec<&str> = all.iter().map(|t| t.tenant.as_str()).collect();
         assert_eq!(order, ["a", "b", "c"], "coverage first, none last");
+    }
+
+    /// The own column is the lines' own prices: an ambiguous one (the own
+    /// items repeat the id with other prices) is no price there, said so.
+    #[test]
+    fn the_own_column_prices_the_lines_as_they_were_read() {
+        let ambiguous = OrderLine::from_raw(RawOrderLine {
+            item_id: Some("1".into()),
+            item: Some("Tesla".into()),
+            quantity: Some("1".into()),
+            ambiguous: Some(2),
+            ..Default::default()
+        });
+        let missing = OrderLine::from_raw(RawOrderLine {
+            quantity: Some("2".into()),
+            ..Default::default()
+        });
+        let lines = [line("2", "2", "1.50"), ambiguous, missing];
+        let own = BasketTenant::priced("own".into(), &lines, &own_prices(&lines));
+        assert_eq!(own.total, Value::parse("3.00"));
+        assert_eq!((own.priced_lines, own.missing_lines), (1, 2));
+        assert_eq!(own.difference, Value::parse("0.00"));
+        assert_eq!(
+            own.gaps_note().as_deref(),
+            Some("lacks (missing item) · ambiguous price for Tesla")
+        );
+        assert_eq!(own.gaps[0].why.key(), "ambiguous");
     }
 
     #[test]

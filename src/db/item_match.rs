@@ -502,11 +502,12 @@ impl Database {
     }
 }
 
-/// One pair's evidence, tagged `i`: shared ids, conflicting ones, and the
-/// candidate key columns (`$1`) of both items tables, over the quoted items
-/// table, id and label names. The other side is read on its own (a
-/// MATERIALIZED CTE) so that the statement works where the two schemas live
-/// on different nodes (Citus).
+/// One pair's evidence, tagged `i`: shared ids, conflicting ones (each id
+/// once, however many rows an items table without a primary key holds
+/// under it), and the candidate key columns (`$1`) of both items tables,
+/// over the quoted items table, id and label names. The other side is read
+/// on its own (a MATERIALIZED CTE) so that the statement works where the
+/// two schemas live on different nodes (Citus).
 fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) -> String {
     let (items, id, label) = names;
     let keys = |schema: &str| {
@@ -520,8 +521,9 @@ fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) 
     format!(
         "(WITH theirs AS MATERIALIZED (
               SELECT t.{id}::text AS id, t.{label}::text AS label FROM {other}.{items} t)
-          SELECT {i}::int4, count(*)::int8,
-                 count(*) FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
+          SELECT {i}::int4, count(DISTINCT theirs.id)::int8,
+                 count(DISTINCT theirs.id)
+                     FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
                  {own_keys}, {other_keys}
             FROM {own}.{items} o JOIN theirs ON theirs.id = o.{id}::text)",
         own_keys = keys(own),
