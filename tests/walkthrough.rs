@@ -138,14 +138,14 @@ async fn the_readme_walk_through_shows_what_it_says() {
         list_row(f, " client1 ").contains("ok")
     })
     .await;
-    // client3's drift in the detail pane: the float, the ids, the column.
-    app.press(KeyCode::Char('j'));
-    app.press(KeyCode::Char('j'));
+    // client3's drift in the detail pane: the float, the ids, the column
+    // (client3 was the first row with findings, and `f` keeps it selected).
     let frame = app
         .frame_where("step 6: client3's findings", |f| {
             f.contains("items.price: type double precision, expected numeric(12,2)")
         })
         .await;
+    assert!(list_row(&frame, "▶").contains("client3"), "{frame}");
     for finding in [
         "items.colour: extra column (text)",
         "items.id: type integer, expected text",
