@@ -203,6 +203,21 @@ pub fn user_words(text: &str) -> String {
             "the server does not answer as PostgreSQL does (is this a PostgreSQL port?)",
         );
     }
+    // Without TLS, the first bytes of a non-PostgreSQL reply ("HTTP/1.1 …")
+    // read as a message length of hundreds of megabytes.
+    if let Some(at) = out.find("error communicating with database: expected to read ") {
+        let rest = &out[at + "error communicating with database: expected to read ".len()..];
+        let length: Option<u64> = rest.split(' ').next().and_then(|n| n.parse().ok());
+        if length.is_some_and(|n| n >= 1 << 24) {
+            let end = rest
+                .find(" at EOF")
+                .map_or(out.len(), |e| out.len() - rest.len() + e + 7);
+            out.replace_range(
+                at..end,
+                "the server does not answer as PostgreSQL does (is this a PostgreSQL port?)",
+            );
+        }
+    }
     // serde through the config crate, for the enum settings.
     let values = |key: &str| match key {
         "database.pooler" => "none or transaction",
