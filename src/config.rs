@@ -172,6 +172,18 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
                 },
             };
             let from_environment = value.origin() == Some("the environment");
+            // Negative or past u64, serde would say only "invalid type"
+            // (past u64, without the key): the range instead.
+            let range = RANGES
+                .iter()
+                .find(|(name, _, _)| *name == format!("{section}.{key}"));
+            if let (Some((name, least, most)), Some(number)) = (range, whole_number(value)) {
+                if number < i128::from(*least) || number > i128::from(*most) {
+                    return Err(ConfigError::Message(out_of_range(
+                        name, *least, *most, number,
+                    )));
+                }
+            }
             let refused = if from_environment {
                 // (A whole number past i64 is parsed as a float: left
                 // to the range check.)
@@ -205,6 +217,20 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
         }
     }
     Ok(())
+}
+
+/// A whole number's value, as written (text from the environment too);
+/// past i128, the nearest end of it.
+fn whole_number(value: &Value) -> Option<i128> {
+    use config::ValueKind::{String as Text, I128, I64, U128, U64};
+    match &value.kind {
+        I64(n) => Some(i128::from(*n)),
+        U64(n) => Some(i128::from(*n)),
+        I128(n) => Some(*n),
+        U128(n) => Some(i128::try_from(*n).unwrap_or(i128::MAX)),
+        Text(text) => text.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// The kind of value a setting takes (see [`check_kinds`]).
@@ -524,35 +550,16 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let database = &self.database;
-        // (key, value, least, most): a value out of range would pass here and
-        // then fail every query, or overflow a timer.
-        let ranges = [
-            (
-                "database.max_connections",
-                u64::from(database.max_connections),
-                1,
-                MAX_CONNECTIONS,
-            ),
-            (
-                "database.connect_timeout_ms",
-                database.connect_timeout_ms,
-                1,
-                MAX_CONNECT_TIMEOUT_MS,
-            ),
-            (
-                "database.statement_timeout_ms",
-                database.statement_timeout_ms,
-                1,
-                MAX_STATEMENT_TIMEOUT_MS,
-            ),
-            ("ui.debounce_ms", self.ui.debounce_ms, 0, MAX_DEBOUNCE_MS),
-            ("ui.refresh_s", self.ui.refresh_s, 0, 86_400),
-        ];
-        for (key, value, least, most) in ranges {
-            if !(least..=most).contains(&value) {
+        let settings = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        for (key, least, most) in RANGES {
+            let pointer = format!("/{}", key.replace('.', "/"));
+            let value = settings
+                .pointer(&pointer)
+                .and_then(serde_json::Value::as_u64);
+            if let Some(value) = value.filter(|v| !(least..=most).contains(v)) {
                 return Err(format!(
-                    "invalid configuration: {key} must be between {least} and {most}, not {value}"
+                    "invalid configuration: {}",
+                    out_of_range(key, least, most, value)
                 ));
             }
         }
@@ -561,6 +568,20 @@ impl Settings {
         crate::model::guard::check_names(&self.tenancy)?;
         Ok(())
     }
+}
+
+/// The whole-number settings' ranges (key, least, most): a value out of
+/// range would fail every query, or overflow a timer.
+const RANGES: [(&str, u64, u64); 5] = [
+    ("database.max_connections", 1, MAX_CONNECTIONS),
+    ("database.connect_timeout_ms", 1, MAX_CONNECT_TIMEOUT_MS),
+    ("database.statement_timeout_ms", 1, MAX_STATEMENT_TIMEOUT_MS),
+    ("ui.debounce_ms", 0, MAX_DEBOUNCE_MS),
+    ("ui.refresh_s", 0, 86_400),
+];
+
+fn out_of_range(key: &str, least: u64, most: u64, value: impl std::fmt::Display) -> String {
+    format!("{key} must be between {least} and {most}, not {value}")
 }
 
 /// More connections than this is a typo, not a setting for a read-only tool.
@@ -791,6 +812,29 @@ mod tests {
                 .replace("__", ".");
             assert!(error.contains(&setting) && error.contains(value), "{error}");
         }
+        // Negative: the range too (serde said "invalid type: 64-bit
+        // integer `-1`, expected an unsigned …").
+        for (text, expected) in [(
+            "[ui]\nrefresh_s = -1\n",
+            "ui.refresh_s must be between 0 and 86400, not -1",
+        )] {
+            let (_keep, file) = file_with(text);
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert_eq!(
+                error,
+                format!("invalid configuration: {expected}"),
+                "{text}"
+            );
+        }
+        let error = Settings::load(
+            &ConfigFile::Default(None),
+            &env(&[("TENANTSCOPE_UI__REFRESH_S", "-1")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "invalid configuration: ui.refresh_s must be between 0 and 86400, not -1"
+        );
         let edge = env(&[("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "2147483647")]);
         let settings = Settings::load(&ConfigFile::Default(None), &edge).unwrap();
         assert_eq!(settings.database.statement_timeout_ms, 2_147_483_647);
