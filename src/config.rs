@@ -814,18 +814,12 @@ mod tests {
         }
         // Negative: the range too (serde said "invalid type: 64-bit
         // integer `-1`, expected an unsigned …").
-        for (text, expected) in [(
-            "[ui]\nrefresh_s = -1\n",
-            "ui.refresh_s must be between 0 and 86400, not -1",
-        )] {
-            let (_keep, file) = file_with(text);
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
-            assert_eq!(
-                error,
-                format!("invalid configuration: {expected}"),
-                "{text}"
-            );
-        }
+        let (_keep, file) = file_with("[ui]\nrefresh_s = -1\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid configuration: ui.refresh_s must be between 0 and 86400, not -1"
+        );
         let error = Settings::load(
             &ConfigFile::Default(None),
             &env(&[("TENANTSCOPE_UI__REFRESH_S", "-1")]),
