@@ -333,9 +333,10 @@ fn group_digits(digits: &str) -> String {
     grouped
 }
 
-/// `1 order line`, `3 order lines`.
+/// `1 order line`, `3,002 order lines` (grouped as every count shown is).
 pub fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
+    let noun = if count == 1 { one } else { many };
+    format!("{} {noun}", group_digits(&count.to_string()))
 }
 
 /// Keeps letters, digits, `-` and `_` of a value used in a file name.
@@ -371,6 +372,15 @@ mod tests {
         ] {
             assert_eq!(sanitize(text), shown, "{text:?}");
         }
+    }
+
+    /// Counts in words are grouped as the tables' are: the status line said
+    /// "3002 order lines" beside a pane's "3,002 lines".
+    #[test]
+    fn a_count_in_words_is_grouped() {
+        assert_eq!(plural(1, "order line", "order lines"), "1 order line");
+        assert_eq!(plural(3002, "order line", "order lines"), "3,002 order lines");
+        assert_eq!(plural(1_000_000, "user", "users"), "1,000,000 users");
     }
 
     #[test]
