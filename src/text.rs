@@ -379,7 +379,10 @@ mod tests {
     #[test]
     fn a_count_in_words_is_grouped() {
         assert_eq!(plural(1, "order line", "order lines"), "1 order line");
-        assert_eq!(plural(3002, "order line", "order lines"), "3,002 order lines");
+        assert_eq!(
+            plural(3002, "order line", "order lines"),
+            "3,002 order lines"
+        );
         assert_eq!(plural(1_000_000, "user", "users"), "1,000,000 users");
     }
 

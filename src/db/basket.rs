@@ -177,19 +177,33 @@ impl BasketTenant {
     pub fn gaps_note(&self) -> Option<String> {
         let mut parts = Vec::new();
         for why in GapReason::ALL {
-            let items: Vec<&str> = self
-                .gaps
-                .iter()
-                .filter(|gap| gap.why == why)
-                .map(|gap| gap.item.as_str())
-                .collect();
-            if !items.is_empty() {
-                parts.push(format!("{} {}", why.lead(), items.join(", ")));
+            // Each item once (it may be on several lines), the first few
+            // by name: a note is one cell (JSON and CSV carry every gap).
+            let mut items: Vec<&str> = Vec::new();
+            for gap in self.gaps.iter().filter(|gap| gap.why == why) {
+                if !items.contains(&gap.item.as_str()) {
+                    items.push(&gap.item);
+                }
             }
+            if items.is_empty() {
+                continue;
+            }
+            let more = items.len().saturating_sub(NOTE_ITEMS);
+            let mut named = items[..items.len().min(NOTE_ITEMS)].join(", ");
+            if more > 0 {
+                named.push_str(&format!(
+                    " and {} more",
+                    crate::text::thousands(more as i64)
+                ));
+            }
+            parts.push(format!("{} {named}", why.lead()));
         }
         (!parts.is_empty()).then(|| parts.join(" · "))
     }
 }
+
+/// How many items a gap note names before "and N more".
+const NOTE_ITEMS: usize = 5;
 
 /// Most lines priced first, then the lowest total, then by name; tenants
 /// that price none and those that could not be read last.
@@ -477,6 +491,27 @@ mod tests {
             unit_price: Some(price.into()),
             ..Default::default()
         })
+    }
+
+    /// The note names an item once however many lines order it, and the
+    /// first five: it said "lacks Widget, Gadget, Gadget" and, for a user
+    /// of 20,000 lines, every name in one table cell.
+    #[test]
+    fn a_gap_note_names_each_item_once_and_a_few_of_many() {
+        let lines = [
+            line("1", "1", "1"),
+            line("1", "2", "1"),
+            line("2", "1", "1"),
+        ];
+        let tenant = BasketTenant::priced("a".into(), &lines, &[None, None, None]);
+        assert_eq!(tenant.gaps_note().as_deref(), Some("lacks item 1, item 2"));
+        let many: Vec<OrderLine> = (1..=1002).map(|i| line(&i.to_string(), "1", "1")).collect();
+        let tenant = BasketTenant::priced("a".into(), &many, &vec![None; many.len()]);
+        assert_eq!(
+            tenant.gaps_note().as_deref(),
+            Some("lacks item 1, item 2, item 3, item 4, item 5 and 997 more")
+        );
+        assert_eq!(tenant.gaps.len(), 1002, "every gap is kept");
     }
 
     #[test]
