@@ -598,6 +598,28 @@ mod dashboard_start {
         assert!(state.session.connect.failed_at_start().is_none());
     }
 
+    /// While the demo's server starts, the pane says so, as the status line
+    /// does (the pane said "connecting to demo…" beside it).
+    #[tokio::test]
+    async fn the_demo_starting_is_said_once_in_the_same_words() {
+        let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
+        let mut state = starting("demo", &[]);
+        state.session.connect.demo = true;
+        let (tx, mut frames, handle) = start(state, connector);
+        let frame = frame_where(&mut frames, "starting", |f| {
+            f.contains("starting the demo database…")
+        })
+        .await;
+        assert!(!frame.contains("connecting to demo"), "{frame}");
+        assert_eq!(
+            frame.matches("starting the demo database…").count(),
+            2,
+            "{frame}"
+        );
+        keys(&tx, &[KeyCode::Char('q')]);
+        handle.await.unwrap().unwrap();
+    }
+
     #[tokio::test]
     async fn a_failed_first_load_offers_a_retry_then_profiles_switch_the_database() {
         let first = TestDatabase::demo().await;

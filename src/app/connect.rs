@@ -64,6 +64,16 @@ pub struct Connect {
 }
 
 impl Connect {
+    /// What a connection under way is doing, in the pane and the status
+    /// line alike: the demo's first one starts its server.
+    pub fn doing(&self) -> String {
+        if self.demo && self.attempt.is_none() {
+            "starting the demo database…".to_string()
+        } else {
+            format!("connecting to {}…", self.target)
+        }
+    }
+
     /// A database is open from the start (no connection to show).
     pub fn opened() -> Connect {
         Connect {
@@ -131,14 +141,7 @@ pub const SCREEN: Screen = Screen {
     },
     loads: |state| vec![&state.session.connect],
     status: |state| match &state.session.connect.phase {
-        Phase::Connecting
-            if state.session.connect.demo && state.session.connect.attempt.is_none() =>
-        {
-            Status::Busy("starting the demo database…".into())
-        }
-        Phase::Connecting => {
-            Status::Busy(format!("connecting to {}…", state.session.connect.target))
-        }
+        Phase::Connecting => Status::Busy(state.session.connect.doing()),
         Phase::Failed(error) => Status::Failed(error.message.clone()),
         Phase::Picking => Status::Empty,
     },

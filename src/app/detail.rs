@@ -47,9 +47,9 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         Some(TenantStatus::NoTenant) => "no tenant",
         None => "schema not checked yet",
     };
-    // The registry's name for the tenant, and its schema where that differs.
-    let schema = match (user.tenant.as_deref(), user.tenant_label()) {
-        (Some(schema), Some(label)) if schema != label => format!("{schema} ({status})"),
+    // The schema by name, always (`y` copies it), and whether it is there.
+    let schema = match user.tenant.as_deref() {
+        Some(schema) if !schema.is_empty() => format!("{schema} ({status})"),
         _ => status.to_string(),
     };
     let fields = vec![

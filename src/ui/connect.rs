@@ -13,13 +13,13 @@ use crate::text::sanitize;
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let connect = &state.session.connect;
-    let target = sanitize(&connect.target).into_owned();
     let (title, lines) = match &connect.phase {
         Phase::Connecting => (
             " Connecting ",
             vec![Line::from(format!(
-                "{} connecting to {target}…",
-                spinner(state)
+                "{} {}",
+                spinner(state),
+                sanitize(&connect.doing())
             ))],
         ),
         Phase::Failed(error) => (
