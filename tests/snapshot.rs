@@ -235,6 +235,18 @@ async fn basket_view_on_a_user_and_bad_users_refused() {
         client2.contains("10,500.00") && client2.contains("2/2"),
         "{frame}"
     );
+    // Narrow, a note cut to its column ends in "…" (it was cut silently:
+    // "lacks Huawe").
+    let narrow = ok(snapshot(
+        url,
+        &["--user", "1", "--view", "basket", "--size", "60x15"],
+        &[],
+    ));
+    let client3 = narrow.lines().find(|l| l.contains("client3")).unwrap_or("");
+    assert!(
+        client3.contains("· lacks Hu") && client3.contains("…"),
+        "{narrow}"
+    );
     let out = snapshot(url, &["--user", "99"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("no user with id"), "{}", stderr(&out));

@@ -70,11 +70,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         (title("Total", numbers[1]), Constraint::Length(numbers[1])),
         (title("vs own", numbers[2]), Constraint::Length(numbers[2])),
     ]);
+    // The tenant column: what the others, the marker and the gaps leave.
+    let tenant_width = inner
+        .width
+        .saturating_sub(5 + numbers.iter().sum::<u16>() + 2 + 4);
     let rows: Vec<Row> = shown
         .into_iter()
         .map(|(rank, tenant)| {
             let label = state.catalog.label(&tenant.tenant);
-            row(rank, tenant, own, all, label, numbers)
+            row(rank, tenant, own, all, label, numbers, tenant_width)
         })
         .collect();
     let table = Table::new(rows, widths).header(header);
@@ -125,19 +129,21 @@ fn row(
     all: usize,
     label: String,
     numbers: [u16; 3],
+    tenant_width: u16,
 ) -> Row<'static> {
     let name = if tenant.tenant == own {
         format!("{} (own)", sanitize(&label))
     } else {
         sanitize(&label).into_owned()
     };
-    // Why a tenant failed, after its name (cut to the column by the table),
-    // as what it lacks is.
+    let cut = |spans: Vec<Span<'static>>| Line::from(super::fit_spans(spans, tenant_width.into()));
+    // Why a tenant failed, after its name (cut to the column with "…"), as
+    // what it lacks is.
     if let Some(error) = &tenant.error {
         let text = format!("✗ {name} · {}", sanitize(error));
         return Row::new(vec![
             Cell::from(format!("{}", rank + 1)),
-            Cell::from(Span::styled(text, theme::error())),
+            Cell::from(cut(vec![Span::styled(text, theme::error())])),
             right(super::whole_or_ellipsis(format!("?/{all}"), numbers[0])),
             right("?".into()),
             right("?".into()),
@@ -150,8 +156,8 @@ fn row(
     } else {
         theme::warning()
     };
-    // Why lines have no total here, after its name (cut to the column by
-    // the table).
+    // Why lines have no total here, after its name (cut to the column with
+    // "…").
     let mut tenant_cell = vec![Span::raw(name)];
     if let Some(note) = tenant.gaps_note() {
         tenant_cell.push(Span::styled(
@@ -161,7 +167,7 @@ fn row(
     }
     Row::new(vec![
         Cell::from(format!("{}", rank + 1)),
-        Cell::from(Line::from(tenant_cell)),
+        Cell::from(cut(tenant_cell)),
         Cell::from(Line::from(Span::styled(coverage, coverage_style)).alignment(Alignment::Right)),
         right(total),
         difference_cell(&tenant.difference, numbers[2]),

@@ -12,32 +12,6 @@ use crate::geometry;
 use crate::output::health_rows::{HealthRow, RowKind, Severity};
 use crate::text::{fit, sanitize, thousands};
 
-/// `spans` cut to `max` cells, ending in "…" when cut (a block title is
-/// otherwise cut silently).
-fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
-    let total: usize = spans.iter().map(|s| crate::text::width(&s.content)).sum();
-    if total <= max {
-        return spans;
-    }
-    let mut out = Vec::new();
-    let mut room = max;
-    for span in spans {
-        let width = crate::text::width(&span.content);
-        if width < room {
-            room -= width;
-            out.push(span);
-        } else {
-            // fit() reserves one cell of `room` for the "…".
-            out.push(Span::styled(
-                fit(&span.content, room.saturating_sub(1)) + " ",
-                span.style,
-            ));
-            break;
-        }
-    }
-    out
-}
-
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let (table_area, details_area) = geometry::health_split(area);
     let report = match state.health.report.done().map(|d| &d.result) {
@@ -175,7 +149,7 @@ fn health_title(
         )
     }))
     .collect();
-    fit_spans(title, width.saturating_sub(2) as usize)
+    super::fit_spans(title, width.saturating_sub(2) as usize)
 }
 
 /// A row's status cell: its worst finding's mark before the status, and the

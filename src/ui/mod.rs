@@ -245,6 +245,32 @@ fn columns<'a>(
     (Row::new(titles).style(theme::header_row()), widths)
 }
 
+/// `spans` cut to `max` cells, ending in "…" when cut (a block title or a
+/// table cell is otherwise cut silently).
+fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| crate::text::width(&s.content)).sum();
+    if total <= max {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut room = max;
+    for span in spans {
+        let width = crate::text::width(&span.content);
+        if width < room {
+            room -= width;
+            out.push(span);
+        } else {
+            // fit() reserves one cell of `room` for the "…".
+            out.push(Span::styled(
+                fit(&span.content, room.saturating_sub(1)) + " ",
+                span.style,
+            ));
+            break;
+        }
+    }
+    out
+}
+
 /// Draws a list pane's `table` with its `cursor`'s row in the selection
 /// colours, dimmer when the pane is not `focused`.
 fn list(frame: &mut Frame, area: Rect, table: Table<'_>, cursor: &Cursor, focused: bool) {
