@@ -598,6 +598,25 @@ mod dashboard_start {
         assert!(state.session.connect.failed_at_start().is_none());
     }
 
+    /// The profile in use is in the header while it connects (and when
+    /// that fails), as once connected: it was left out until then.
+    #[tokio::test]
+    async fn the_header_names_the_profile_while_it_connects() {
+        let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
+        let mut state = starting(
+            "app@db.example:5432/app",
+            &[("prod", "app@db.example:5432/app")],
+        );
+        state.session.connect.profile = Some("prod".into());
+        let (tx, mut frames, handle) = start(state, connector);
+        frame_where(&mut frames, "the profile named", |f| {
+            f.contains(" tenantscope │ prod: app@db.example:5432/app")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Char('q')]);
+        handle.await.unwrap().unwrap();
+    }
+
     /// While the demo's server starts, the pane says so, as the status line
     /// does (the pane said "connecting to demo…" beside it).
     #[tokio::test]
@@ -958,6 +977,10 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
         // Keyword strings and URLs, empty hosts included.
         (vec![], Some(format!("host={sock_a} port={pa} dbname=shop user={su}")), Some(on_a.clone())),
         (vec![], Some(format!("postgresql://{su}@/shop?host={sock_a}&port={pa}")), Some(on_a.clone())),
+        // An empty query parameter: refused, but for one trailing "&".
+        (vec![], Some(format!("postgresql://{su}@/shop?host={sock_a}&&port={pa}")), None),
+        (vec![], Some(format!("postgresql://{su}@/shop?&host={sock_a}&port={pa}")), None),
+        (vec![], Some(format!("postgresql://{su}@/shop?host={sock_a}&port={pa}&")), Some(on_a.clone())),
         (vec![("PGHOST", sock_a.clone())], Some(format!("postgresql://:{pa}/shop?user={su}")), Some(on_a.clone())),
         (
             [env_a.clone(), vec![("PGDATABASE", "shop".into())]].concat(),

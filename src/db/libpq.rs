@@ -352,9 +352,15 @@ fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
     if let Some(path) = path.filter(|p| !p.is_empty()) {
         pairs.push(("dbname".into(), decode(path)?));
     }
-    for param in query.into_iter().flat_map(|q| q.split('&')) {
+    let params: Vec<&str> = query.map(|q| q.split('&').collect()).unwrap_or_default();
+    for (at, param) in params.iter().enumerate() {
+        // As libpq: one "&" may end the query, but "&&" or a leading "&"
+        // is a parameter without "=".
         if param.is_empty() {
-            continue;
+            if at + 1 == params.len() {
+                continue;
+            }
+            return Err(bad("a query parameter is empty (\"&&\")"));
         }
         let (key, value) = param
             .split_once('=')

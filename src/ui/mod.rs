@@ -147,14 +147,21 @@ fn draw_of(view: View) -> fn(&State, &mut Frame, Rect) {
 }
 
 fn header(state: &State, frame: &mut Frame, area: Rect) {
+    let mut spans = vec![
+        Span::styled(" tenantscope ", theme::title()),
+        Span::styled("│ ", theme::dim()),
+    ];
+    // The profile in use: two profiles may name the same server.
+    if let Some(profile) = &state.session.connect.profile {
+        spans.push(Span::styled(sanitize(profile).into_owned(), theme::title()));
+        spans.push(Span::raw(": "));
+    }
     if !state.session.connect.open {
         // Nothing is loaded yet: no counts to show.
-        let line = Line::from(vec![
-            Span::styled(" tenantscope ", theme::title()),
-            Span::styled("│ ", theme::dim()),
-            Span::raw(sanitize(&state.session.connect.target).into_owned()),
-        ]);
-        frame.render_widget(Paragraph::new(line), area);
+        spans.push(Span::raw(
+            sanitize(&state.session.connect.target).into_owned(),
+        ));
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
     let compare = if state.catalog_partial {
@@ -166,15 +173,6 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
             .tenant
             .map_or_else(|| "none".into(), |t| state.catalog.label(&t))
     };
-    let mut spans = vec![
-        Span::styled(" tenantscope ", theme::title()),
-        Span::styled("│ ", theme::dim()),
-    ];
-    // The profile in use: two profiles may name the same server.
-    if let Some(profile) = &state.session.connect.profile {
-        spans.push(Span::styled(sanitize(profile).into_owned(), theme::title()));
-        spans.push(Span::raw(": "));
-    }
     spans.push(Span::raw(sanitize(&state.target).into_owned()));
     spans.push(Span::styled(" │ ", theme::dim()));
     // The layout detected (or configured), unless it is the article's default.
