@@ -258,7 +258,11 @@ async fn detect(database: &Database, settings: &Settings) -> Result<String, Fail
                 .await?
         }
     };
-    eprint!("{}", detection.explain());
+    {
+        use std::io::Write;
+        // As `say!`: a closed stderr is no panic.
+        let _ = write!(std::io::stderr(), "{}", detection.explain());
+    }
     // No tenant and no registry to name: the model would only be
     // the defaults, which nothing here matches.
     if detection.tenants.is_empty() && detection.model.schemas.registry.table.is_none() {

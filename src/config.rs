@@ -177,7 +177,8 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
             let range = RANGES
                 .iter()
                 .find(|(name, _, _)| *name == format!("{section}.{key}"));
-            if let (Some((name, least, most)), Some(number)) = (range, whole_number(value)) {
+            let number = whole_number(value, from_environment);
+            if let (Some((name, least, most)), Some(number)) = (range, number) {
                 if number < i128::from(*least) || number > i128::from(*most) {
                     return Err(ConfigError::Message(out_of_range(
                         name, *least, *most, number,
@@ -219,16 +220,16 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
     Ok(())
 }
 
-/// A whole number's value, as written (text from the environment too);
-/// past i128, the nearest end of it.
-fn whole_number(value: &Value) -> Option<i128> {
+/// A whole number's value, as written (and the environment's text, which
+/// is all text); past i128, the nearest end of it.
+fn whole_number(value: &Value, from_environment: bool) -> Option<i128> {
     use config::ValueKind::{String as Text, I128, I64, U128, U64};
     match &value.kind {
         I64(n) => Some(i128::from(*n)),
         U64(n) => Some(i128::from(*n)),
         I128(n) => Some(*n),
         U128(n) => Some(i128::try_from(*n).unwrap_or(i128::MAX)),
-        Text(text) => text.trim().parse().ok(),
+        Text(text) if from_environment => text.trim().parse().ok(),
         _ => None,
     }
 }
@@ -844,9 +845,12 @@ mod tests {
             let (_keep, file) = file_with(text);
             let error = Settings::load(&file, &env(&[])).unwrap_err();
             assert!(!error.contains("S3cr3t"), "{error}");
-            // A parse error quotes no line of the file; a type error the value, masked.
-            assert!(
-                !error.contains("postgres://") || error.contains("postgres://app:***@host/db"),
+            // A parse error quotes no line of the file; a type error (the
+            // second) the value, masked.
+            let type_error = text.starts_with("database = ");
+            assert_eq!(
+                error.contains("postgres://app:***@host/db"),
+                type_error,
                 "{error}"
             );
         }
@@ -987,6 +991,24 @@ mod tests {
         );
         let settings = Settings::load(&file, &env(&[])).unwrap();
         assert!(!settings.ui.mouse && settings.tenancy_set);
+    }
+
+    /// Every range names a whole-number setting: the range check reads
+    /// the settings by these names, and one it could not find would be
+    /// skipped silently.
+    #[test]
+    fn every_range_names_a_whole_number_setting() {
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        for (key, least, most) in RANGES {
+            let pointer = format!("/{}", key.replace('.', "/"));
+            let value = defaults
+                .pointer(&pointer)
+                .and_then(serde_json::Value::as_u64);
+            assert!(
+                value.is_some_and(|v| (least..=most).contains(&v)),
+                "{key}: {value:?}"
+            );
+        }
     }
 
     /// A parse error names the line and column, never the file's text: a

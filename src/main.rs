@@ -225,17 +225,7 @@ fn serve(
         };
         let result = if let Some(command) = command {
             let target = source.label();
-            let handle = db::QueryHandle::for_command();
-            let answer = handle.scope(execute(command, &target, &database, settings));
-            tokio::select! {
-                result = database.within_deadline(answer) => result,
-                signal = signals.recv() => {
-                    // Its statements stop on the server too: one waiting on
-                    // a lock would wait on there until its timeout.
-                    let _ = tokio::time::timeout(db::QUIT_GRACE, database.cancel(&handle)).await;
-                    Err(interrupted(signal))
-                }
-            }
+            run_command(command, &target, &database, settings, &mut signals).await
         } else {
             // No terminal to draw on, or `--user`: bad input still fails
             // first, as one line.
@@ -268,6 +258,29 @@ fn serve(
     // Nothing left to wait for (see `Database::let_go`).
     runtime.shutdown_timeout(db::QUIT_GRACE);
     result
+}
+
+/// A command on `database`, until it ends or a signal comes: then its
+/// statements stop on the server too (one waiting on a lock would wait on
+/// there until its timeout), within half a second, so that with the quit
+/// grace after it the run ends within one.
+async fn run_command(
+    command: Connected,
+    target: &str,
+    database: &Database,
+    settings: &Settings,
+    signals: &mut Signals,
+) -> Result<(), Failure> {
+    let handle = db::QueryHandle::for_command();
+    let answer = handle.scope(execute(command, target, database, settings));
+    tokio::select! {
+        result = database.within_deadline(answer) => result,
+        signal = signals.recv() => {
+            let cancel = database.cancel(&handle);
+            let _ = tokio::time::timeout(Duration::from_millis(500), cancel).await;
+            Err(interrupted(signal))
+        }
+    }
 }
 
 /// The configured source, else the demo database loaded on `demo_server`.

@@ -885,6 +885,8 @@ fn a_closed_stderr_keeps_the_exit_code() {
         (vec!["--config", config, "users"], 2),
         // The demo has drift: `--fail-on-drift` exits 3.
         (vec!["--demo", "health", "--fail-on-drift"], 3),
+        // `detect` explains itself on stderr.
+        (vec!["--demo", "detect"], 0),
     ] {
         let mut child = bare_command()
             .args(&args)

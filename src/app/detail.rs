@@ -47,7 +47,7 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         Some(TenantStatus::NoTenant) => "no tenant",
         None => "schema not checked yet",
     };
-    // The schema by name, always (`y` copies it), and whether it is there.
+    // The schema by name, always, and whether it is there.
     let schema = match user.tenant.as_deref() {
         Some(schema) if !schema.is_empty() => format!("{schema} ({status})"),
         _ => status.to_string(),

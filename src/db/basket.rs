@@ -282,25 +282,9 @@ impl Database {
                 }
             }
             let own_quoted = quote_ident(own);
-            // The own tenant prices the lines as they were read (see
-            // `own_prices`): only the others are matched and queried.
-            let others: Vec<usize> = (0..quoted.len())
-                .filter(|&column| tenants[column] != own)
-                .collect();
-            let other_schemas: Vec<(&str, &str)> = others.iter().map(|&c| quoted[c]).collect();
-            let other_nodes: std::collections::HashMap<usize, String> = others
-                .iter()
-                .enumerate()
-                .filter_map(|(at, column)| Some((at, nodes.get(column)?.clone())))
-                .collect();
-            let mut rules: Vec<Option<Result<RuleChoice, DbError>>> =
-                (0..quoted.len()).map(|_| None).collect();
-            let other_rules = self
-                .item_rules((own, &own_quoted), &other_schemas, handle, &other_nodes)
+            let rules = self
+                .others_rules((own, &own_quoted), &quoted, &nodes, handle)
                 .await?;
-            for (column, rule) in others.into_iter().zip(other_rules) {
-                rules[column] = Some(rule);
-            }
             // Lines are bound as arrays: ids ($1), descriptions ($2), then the
             // own items' values of each key column a pair matches on ($3, …).
             let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
@@ -327,30 +311,9 @@ impl Database {
                         continue;
                     }
                 };
-                let own_keys: Vec<String> = rule
-                    .keys()
-                    .iter()
-                    .map(|key| match key {
-                        ItemRule::Description => "l.item".to_string(),
-                        ItemRule::Column(name) => {
-                            let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
-                            format!("l.k{at}")
-                        }
-                        _ => "l.id".to_string(),
-                    })
-                    .collect();
-                let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys);
-                // The schema is a server-quoted identifier; the lines are bound.
-                selects.push((
-                    column,
-                    format!(
-                        "(WITH {ctes}
-                          SELECT {column}::int4, l.n::int4, {price}, {found}
-                            FROM unnest($1::text[], $2::text[]{arrays})
-                                 WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
-                        price = matched("price"),
-                    ),
-                ));
+                let bound = (arrays.as_str(), array_names.as_str());
+                let select = self.basket_select(column, schema, rule, &key_columns, bound);
+                selects.push((column, select));
             }
             let keys: Vec<Vec<Option<&str>>> = keys
                 .iter()
@@ -385,6 +348,72 @@ impl Database {
                 .collect())
         })
         .await
+    }
+
+    /// The item rule of each of `quoted` (tenants and their quoted
+    /// schemas, by column) against `own`: `None` for the own tenant, which
+    /// prices the lines as they were read (see `own_prices`); only the
+    /// others are matched and queried.
+    async fn others_rules(
+        &self,
+        own: (&str, &str),
+        quoted: &[(&str, &str)],
+        nodes: &std::collections::HashMap<usize, String>,
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<Option<Result<RuleChoice, DbError>>>, DbError> {
+        let others: Vec<usize> = (0..quoted.len())
+            .filter(|&column| quoted[column].0 != own.0)
+            .collect();
+        let other_schemas: Vec<(&str, &str)> = others.iter().map(|&c| quoted[c]).collect();
+        let other_nodes: std::collections::HashMap<usize, String> = others
+            .iter()
+            .enumerate()
+            .filter_map(|(at, column)| Some((at, nodes.get(column)?.clone())))
+            .collect();
+        let mut rules: Vec<Option<Result<RuleChoice, DbError>>> =
+            (0..quoted.len()).map(|_| None).collect();
+        let other_rules = self
+            .item_rules(own, &other_schemas, handle, &other_nodes)
+            .await?;
+        for (column, rule) in others.into_iter().zip(other_rules) {
+            rules[column] = Some(rule);
+        }
+        Ok(rules)
+    }
+
+    /// The statement pricing the bound lines at tenant `column` (quoted
+    /// `schema`) under `rule`: the lines are bound as arrays, ids ($1),
+    /// descriptions ($2), then the own items' values of each of
+    /// `key_columns` (`bound`: their array casts and names).
+    fn basket_select(
+        &self,
+        column: usize,
+        schema: &str,
+        rule: &ItemRule,
+        key_columns: &[&str],
+        (arrays, array_names): (&str, &str),
+    ) -> String {
+        let own_keys: Vec<String> = rule
+            .keys()
+            .iter()
+            .map(|key| match key {
+                ItemRule::Description => "l.item".to_string(),
+                ItemRule::Column(name) => {
+                    let at = key_columns.iter().position(|c| c == name).unwrap_or(0);
+                    format!("l.k{at}")
+                }
+                _ => "l.id".to_string(),
+            })
+            .collect();
+        let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys);
+        // The schema is a server-quoted identifier; the lines are bound.
+        format!(
+            "(WITH {ctes}
+              SELECT {column}::int4, l.n::int4, {price}, {found}
+                FROM unnest($1::text[], $2::text[]{arrays})
+                     WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
+            price = matched("price"),
+        )
     }
 
     /// The own items' values of key `column` for the lines' item `ids`:

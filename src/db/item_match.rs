@@ -245,7 +245,9 @@ impl Database {
     /// a materialized one is guessed at 200 items, and joined by a nested
     /// loop, lines × items: 1.9 s for a page of 100 lines against 200,000
     /// items, 0.2 s inlined), one item
-    /// per key (the lowest id in text order), and the LEFT JOINs of
+    /// per key (the lowest id in text order; rows repeating an id, in a
+    /// table without a primary key, by price text and description, so
+    /// that every statement picks the same one), and the LEFT JOINs of
     /// `own_keys` (SQL for each key of the rule, in order) to them; SQL
     /// for a column (`id`, `item`, `price`) of the item matched; and SQL
     /// true where an item matched (whatever its columns hold: its id or
@@ -281,7 +283,8 @@ impl Database {
         for (j, own) in own_keys.iter().enumerate().take(keys.len()) {
             ctes.push_str(&format!(
                 ",\n m{j} AS (SELECT DISTINCT ON (k{j}) * FROM theirs
-                             WHERE k{j} IS NOT NULL ORDER BY k{j}, id)"
+                             WHERE k{j} IS NOT NULL
+                             ORDER BY k{j}, id, price COLLATE \"C\", item)"
             ));
             // A later key only where the earlier ones found nothing.
             let unmatched: String = (0..j).map(|e| format!("m{e}.k{e} IS NULL AND ")).collect();

@@ -352,23 +352,32 @@ fn parse_url(text: &str) -> Result<Vec<(String, String)>, String> {
     if let Some(path) = path.filter(|p| !p.is_empty()) {
         pairs.push(("dbname".into(), decode(path)?));
     }
-    let params: Vec<&str> = query.map(|q| q.split('&').collect()).unwrap_or_default();
+    for (key, value) in query_params(query.unwrap_or("")).map_err(bad)? {
+        pairs.push((decode(key)?, decode(value)?));
+    }
+    Ok(pairs)
+}
+
+/// A URL's `key=value&…` query, not yet decoded, or why it is malformed.
+/// As libpq: one `&` may end it, but `&&` or a leading `&` is a parameter
+/// without `=`.
+fn query_params(query: &str) -> Result<Vec<(&str, &str)>, &'static str> {
+    let params: Vec<&str> = query.split('&').collect();
+    let mut pairs = Vec::new();
     for (at, param) in params.iter().enumerate() {
-        // As libpq: one "&" may end the query, but "&&" or a leading "&"
-        // is a parameter without "=".
         if param.is_empty() {
             if at + 1 == params.len() {
                 continue;
             }
-            return Err(bad("a query parameter is empty (\"&&\")"));
+            return Err("a query parameter is empty (\"&&\")");
         }
         let (key, value) = param
             .split_once('=')
-            .ok_or_else(|| bad("a query parameter has no \"=\""))?;
+            .ok_or("a query parameter has no \"=\"")?;
         if value.contains('=') {
-            return Err(bad("extra \"=\" in a query parameter"));
+            return Err("extra \"=\" in a query parameter");
         }
-        pairs.push((decode(key)?, decode(value)?));
+        pairs.push((key, value));
     }
     Ok(pairs)
 }

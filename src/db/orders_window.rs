@@ -744,8 +744,9 @@ mod tests {
     /// The planner knows the size of the comparison's catalogue (20,000
     /// items). Materialized, it guessed 200 and looped over the catalogue
     /// once per line where the own items were read by index (lines ×
-    /// items: 1.9 s a page beside 200,000 items, 0.2 s by hash; the
-    /// `orders` cursor alike).
+    /// items: 1.9 s a page beside 200,000 items, 0.2 s by hash). (The
+    /// `orders` cursor's `cursor_tuple_fraction = 1` is not checked here:
+    /// at this size the planner chooses the same either way.)
     #[tokio::test]
     async fn the_planner_knows_how_large_the_comparison_catalogue_is() {
         let test_db = crate::embedded::testing::TestDatabase::empty().await;

@@ -141,7 +141,10 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
     }
     if let Some(users) = unnamed {
         let who = if users == 1 { "user" } else { "users" };
-        found.push(format!("{users} {who} with no organization id"));
+        found.push(format!(
+            "{} {who} with no organization id",
+            text::thousands(users)
+        ));
     }
     if !report.unused_tenants.is_empty() {
         found.push(text::plural(
@@ -344,7 +347,10 @@ pub fn health_checked(
         out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
     }
     if let Some(users) = unnamed {
-        out.push_str(&format!("\nUsers with no organization id: {users}\n"));
+        out.push_str(&format!(
+            "\nUsers with no organization id: {}\n",
+            text::thousands(users)
+        ));
     }
     if !report.unused_tenants.is_empty() {
         let names: Vec<String> = report
