@@ -431,14 +431,12 @@ impl Database {
         let sql = format!(
             "SELECT l.n::int4, (SELECT i.{key}::text FROM {own}.{items} i
                                  WHERE i.{id}::text = l.id
-                                 ORDER BY ({price}) COLLATE \"C\", (i.{label}::text) COLLATE \"C\"
-                                 LIMIT 1)
+                                 ORDER BY {standing} LIMIT 1)
                FROM unnest($1::text[]) WITH ORDINALITY AS l(id, n)",
             key = quote_ident(column),
             items = names.items,
             id = names.item_id,
-            price = super::exact_text(&format!("i.{}", names.item_price)),
-            label = names.item_label,
+            standing = self.standing_order("i"),
         );
         let mut tx = self.read_tx().await?;
         let rows: Vec<(i32, Option<String>)> = sqlx::query_as(&sql)

@@ -102,6 +102,18 @@ impl Database {
         })
     }
 
+    /// Which of the items rows `alias` under one id stands for it: by the
+    /// price's text, then the description, in byte order. The orders read
+    /// and the basket's own keys pick the same row by it.
+    pub(super) fn standing_order(&self, alias: &str) -> String {
+        let n = &self.tables.names;
+        format!(
+            "({}) COLLATE \"C\", ({alias}.{}::text) COLLATE \"C\"",
+            exact_text(&format!("{alias}.{}", n.item_price)),
+            n.item_label
+        )
+    }
+
     /// The own items of quoted schema `own` as a FROM item (to be aliased
     /// `i`), and SQL over `i` for the number of different items the line's
     /// id names where that is more than one (else NULL).
@@ -117,29 +129,20 @@ impl Database {
         match how {
             OwnItems::Table => (format!("{own}.{}", n.items), "NULL::int8".to_string()),
             OwnItems::OnePerId => {
-                let price = |alias: &str| {
-                    format!(
-                        "({}) COLLATE \"C\"",
-                        exact_text(&format!("{alias}.{}", n.item_price))
-                    )
-                };
-                let label = |alias: &str| format!("({alias}.{}::text) COLLATE \"C\"", n.item_label);
                 let id = |alias: &str| format!("{alias}.{}::text", n.item_id);
                 (
                     format!(
                         "(SELECT DISTINCT ON ({vid}) v.*,
                                  count(*) OVER (PARTITION BY {vid}) AS tenantscope_items
-                            FROM (SELECT DISTINCT ON ({did}, {dprice}, {dlabel}) d.*
+                            FROM (SELECT DISTINCT ON ({did}, {d}) d.*
                                     FROM {own}.{items} d
                                    WHERE d.{item_id} IS NOT NULL
-                                   ORDER BY {did}, {dprice}, {dlabel}) v
-                           ORDER BY {vid}, {vprice}, {vlabel})",
+                                   ORDER BY {did}, {d}) v
+                           ORDER BY {vid}, {v})",
                         vid = id("v"),
                         did = id("d"),
-                        dprice = price("d"),
-                        dlabel = label("d"),
-                        vprice = price("v"),
-                        vlabel = label("v"),
+                        d = self.standing_order("d"),
+                        v = self.standing_order("v"),
                         items = n.items,
                         item_id = n.item_id,
                     ),
