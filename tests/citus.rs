@@ -357,24 +357,31 @@ async fn plain_server() -> TestDatabase {
     db
 }
 
-async fn citus_database(cluster: &Cluster, name: &str, users: Users) -> String {
+/// A new database `name` on the cluster with `sql` run in it, and the
+/// kind Citus gave each table (`citus_tables`). One statement at a time:
+/// Citus passes some DDL on to the workers as its whole query string,
+/// which may then hold one command only.
+async fn load(cluster: &Cluster, name: &str, sql: &str) -> Vec<(String, String)> {
     cluster.database(name).await;
     let mut conn = cluster.coordinator(name).await;
-    // One statement at a time: Citus passes some DDL on to the workers as
-    // its whole query string, which may then hold one command only.
-    for statement in fixture(Some(users)).split(";\n") {
+    for statement in sql.split(";\n") {
         if !statement.trim().is_empty() {
             run(&mut conn, statement).await;
         }
     }
-    // The layout is what the test means: tenant tables distributed per
-    // schema, users kept as asked.
     let kinds: Vec<(String, String)> =
         sqlx::query_as("SELECT table_name::text, citus_table_type FROM citus_tables ORDER BY 1")
             .fetch_all(&mut conn)
             .await
             .unwrap();
     conn.close().await.ok();
+    kinds
+}
+
+async fn citus_database(cluster: &Cluster, name: &str, users: Users) -> String {
+    let kinds = load(cluster, name, &fixture(Some(users))).await;
+    // The layout is what the test means: tenant tables distributed per
+    // schema, users kept as asked.
     assert_eq!(
         kinds.iter().filter(|(_, kind)| kind == "schema").count(),
         2 * (DEMO_TENANTS + SHOPS),
@@ -606,25 +613,13 @@ async fn duplicate_item_ids_answer_as_on_one_server() {
     };
     let cluster = Cluster::start(&kit, 2);
     let name = "dupids";
-    cluster.database(name).await;
     let [init, populate, _] = tenantscope::embedded::DEMO_SQL.map(|(_, sql)| sql.to_string());
     let sql = format!(
         "{}{populate}{}",
         init.replace(" REFERENCES public.users (id)", ""),
         common::DUPLICATE_ITEM_IDS
     );
-    let mut conn = cluster.coordinator(name).await;
-    for statement in sql.split(";\n") {
-        if !statement.trim().is_empty() {
-            run(&mut conn, statement).await;
-        }
-    }
-    let kinds: Vec<(String, String)> =
-        sqlx::query_as("SELECT table_name::text, citus_table_type FROM citus_tables ORDER BY 1")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    conn.close().await.ok();
+    let kinds = load(&cluster, name, &sql).await;
     for table in ["dupids.items", "twins.items"] {
         assert!(
             kinds.iter().any(|(t, k)| t == table && k == "schema"),

@@ -992,11 +992,8 @@ async fn a_list_replacing_another_shows_none_of_the_old_users_while_it_loads() {
     app.quit().await;
 }
 
-/// Enter on an organization id that names no schema (the demo's client9)
-/// lists the users the health check counted for it; Esc returns to the
-/// health view. Users with no id at all are no list's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
+/// The dashboard on the demo, in the health view once it is checked.
+async fn demo_health_view() -> (TestDatabase, App) {
     let test_db = TestDatabase::demo().await;
     let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
     app.frame_where("the list", |f| f.contains("rich_dude"))
@@ -1006,6 +1003,15 @@ async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
         f.contains("✓ checked ") && f.contains("client9")
     })
     .await;
+    (test_db, app)
+}
+
+/// Enter on an organization id that names no schema (the demo's client9)
+/// lists the users the health check counted for it; Esc returns to the
+/// health view. Users with no id at all are no list's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
+    let (_test_db, mut app) = demo_health_view().await;
     app.press(KeyCode::Char('G'));
     app.frame_where("client9 selected", |f| {
         f.lines().any(|l| l.contains('▶') && l.contains("client9"))
@@ -1029,15 +1035,7 @@ async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
 /// users table", which has users.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_with_no_user_says_whose_list_is_empty() {
-    let test_db = TestDatabase::demo().await;
-    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
-    app.frame_where("the list", |f| f.contains("rich_dude"))
-        .await;
-    app.press(KeyCode::Char('t'));
-    app.frame_where("the health view, loaded", |f| {
-        f.contains("✓ checked ") && f.contains("client9")
-    })
-    .await;
+    let (_test_db, mut app) = demo_health_view().await;
     let selected = |tenant: &'static str| {
         move |f: &str| f.lines().any(|l| l.contains('▶') && l.contains(tenant))
     };
@@ -1062,15 +1060,7 @@ async fn a_tenant_with_no_user_says_whose_list_is_empty() {
 /// still listed (both ways); it went back to the first row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_findings_keeps_the_selected_row() {
-    let test_db = TestDatabase::demo().await;
-    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (120, 30)).await;
-    app.frame_where("the list", |f| f.contains("rich_dude"))
-        .await;
-    app.press(KeyCode::Char('t'));
-    app.frame_where("the health view, loaded", |f| {
-        f.contains("✓ checked ") && f.contains("client9")
-    })
-    .await;
+    let (_test_db, mut app) = demo_health_view().await;
     let selected = |f: &str| f.lines().any(|l| l.contains('▶') && l.contains("client9"));
     app.press(KeyCode::Char('G'));
     app.frame_where("client9 selected", selected).await;
