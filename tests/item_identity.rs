@@ -282,6 +282,18 @@ async fn a_comparison_tenant_without_prices_leaves_the_own_prices_standing() {
         frame.contains("Gizmo") && frame.contains("67.50") && !frame.contains("Error"),
         "{frame}"
     );
+    // A user of that tenant: its own prices cannot be read, and the error
+    // says so of the table (it named the query's aliases: "column i.price
+    // does not exist", HINT "m0.price").
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, organization_id) VALUES (9, 'nop', 'n@x', 'noprice');
+         INSERT INTO noprice.orders (user_id, item_id, quantity) VALUES (9, 1, 1);",
+    )
+    .await;
+    let out = run(&db, &["orders", "9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(why) && !err.contains("i.price"), "{err}");
 }
 
 #[tokio::test]

@@ -430,12 +430,12 @@ impl Database {
         decide(&setting, &evidence, own, other).map_err(DbError::Setting)
     }
 
-    /// Why `other` cannot be compared with although its items match: its
-    /// items table lacks a column the comparison reads (the id, the
-    /// description, the price). Read from the catalog (no privilege
-    /// needed) once per tenant and session; `None` also where the table is
-    /// not there at all, which the orders read explains.
-    pub(super) async fn comparison_lacks(&self, other: &str) -> Result<Option<String>, DbError> {
+    /// Why `other`'s items cannot be priced: its items table lacks a
+    /// column an orders read names (the id, the description, the price),
+    /// said of the table. Read from the catalog (no privilege needed) once
+    /// per tenant and session; `None` also where the table is not there at
+    /// all, which the orders read explains.
+    pub(super) async fn items_lack(&self, other: &str) -> Result<Option<String>, DbError> {
         let cached = self
             .item_rule_cache
             .lacking

@@ -635,7 +635,7 @@ impl Database {
                     .item_rule((pair.0, &pair.1), (theirs.0, &theirs.1), handle)
                     .await?
                 {
-                    Ok(choice) => match self.comparison_lacks(other).await? {
+                    Ok(choice) => match self.items_lack(other).await? {
                         None => Some(choice),
                         Some(why) => {
                             compare_error = Some(why);
@@ -713,6 +713,14 @@ impl Database {
                 Err(why) => why,
                 Ok(_) => self.error(e),
             };
+        }
+        // A column the read names is not there: said of the table, not of
+        // the query's aliases ("column i.price does not exist", with a
+        // hint naming another alias's column).
+        if is_missing_column(&e) {
+            if let Ok(Some(why)) = self.items_lack(&plan.tenant).await {
+                return DbError::Query(why);
+            }
         }
         let tenants: Vec<&str> = std::iter::once(plan.tenant.as_str())
             .chain(plan.compare_used.as_deref())
@@ -913,6 +921,10 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
 
 /// The query names a schema or table that is not there (SQLSTATE 3F000,
 /// 42P01): the tenant's schema is gone or lacks a table.
+fn is_missing_column(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("42703"))
+}
+
 fn is_missing_relation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("3F000" | "42P01")),
