@@ -919,12 +919,13 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
     )
 }
 
-/// The query names a schema or table that is not there (SQLSTATE 3F000,
-/// 42P01): the tenant's schema is gone or lacks a table.
+/// The query names a column that is not there (SQLSTATE 42703).
 fn is_missing_column(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("42703"))
 }
 
+/// The query names a schema or table that is not there (SQLSTATE 3F000,
+/// 42P01): the tenant's schema is gone or lacks a table.
 fn is_missing_relation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("3F000" | "42P01")),
