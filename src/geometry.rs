@@ -138,13 +138,21 @@ pub fn price_rows(size: (u16, u16)) -> usize {
     table_rows(view_area(Rect::new(0, 0, size.0, size.1)))
 }
 
-/// Where the help popup goes: as tall as its `lines`, at most the screen.
+/// Where the help popup goes: as tall as its `lines`, at most the body,
+/// so the header, the status line and the hint bar (which says how to
+/// close and scroll it) stay in sight.
 pub fn help_area(screen: Rect, lines: usize) -> Rect {
-    let height = (lines as u16).saturating_add(2).min(screen.height);
-    let width = 52.min(screen.width);
+    let areas = areas(screen);
+    let room = if areas.too_small {
+        screen
+    } else {
+        areas.users.union(areas.orders)
+    };
+    let height = (lines as u16).saturating_add(2).min(room.height);
+    let width = 52.min(room.width);
     Rect::new(
-        screen.x + (screen.width - width) / 2,
-        screen.y + (screen.height - height) / 2,
+        room.x + (room.width - width) / 2,
+        room.y + (room.height - height) / 2,
         width,
         height,
     )

@@ -292,13 +292,20 @@ fn help_in_the_smallest_terminal_scrolls() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
-    assert!(top.contains("j/k scroll · 1-10 of"), "{top}");
+    assert!(top.contains("j/k scroll · 1-7 of"), "{top}");
+    // The popup leaves the hint bar in sight: how to close and scroll it.
+    assert!(
+        top.lines().last().unwrap().contains("?/Esc close help"),
+        "{top}"
+    );
     // Past its end (more steps than the help has lines).
     for _ in 0..200 {
         key(&mut state, KeyCode::Char('j'));
     }
     let bottom = render(&mut state, 40, 12);
     assert!(bottom.contains("wheel scrolls"), "{bottom}");
+    // Ctrl-Z is read before any view's keys, and listed in every help.
+    assert!(bottom.contains("Ctrl-Z"), "{bottom}");
     insta::assert_snapshot!("help_40x12_top", top);
     insta::assert_snapshot!("help_40x12_bottom", bottom);
 }

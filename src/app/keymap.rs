@@ -54,6 +54,8 @@ pub enum Action {
     AllUsers,
     /// The health view: only the rows with findings, or every row again.
     OnlyFindings,
+    /// Ctrl-Z: handled where input is read (see [`SUSPEND`]).
+    Suspend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +219,21 @@ pub const fn export_key(hint: bool) -> Binding {
 pub const HELP_KEY: Binding = bind(&[Char('?')], ToggleHelp, "help", true);
 pub const BACK: Binding = bind(ESC, Back, "back", true);
 pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
+/// In every view: the input thread acts on it before any view sees it
+/// (raw mode makes Ctrl-Z a key), and the help lists it after the marks.
+pub const SUSPEND: Binding = bind(
+    &[Ctrl('z')],
+    Suspend,
+    "suspend (fg resumes)",
+    false,
+);
+
+impl Binding {
+    /// `event` is one of this binding's keys.
+    pub fn matches(&self, event: &KeyEvent) -> bool {
+        self.keys.iter().any(|key| key.matches(event))
+    }
+}
 
 /// Help, back to the dashboard and quit: the end of every full-screen view's table.
 pub const VIEW_END: [Binding; 3] = [HELP_KEY, BACK, QUIT];
@@ -245,7 +262,7 @@ fn all(table: KeyTable) -> impl Iterator<Item = &'static Binding> + Clone {
 /// The action bound to `event` in `table`, if any.
 pub fn action_for(table: KeyTable, event: &KeyEvent) -> Option<Action> {
     all(table)
-        .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+        .find(|binding| binding.matches(event))
         .map(|binding| binding.action)
 }
 

@@ -105,7 +105,8 @@ impl Screen {
             .iter()
             .map(|(_, table)| crate::app::keymap::bindings(table).count() + 2)
             .sum();
-        tables + 1 + self.marks.len() + 1
+        // Marks, then "Anywhere" (Ctrl-Z and the mouse).
+        tables + 1 + self.marks.len() + 4
     }
 }
 

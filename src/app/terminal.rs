@@ -160,15 +160,12 @@ impl Signals {
 /// Reads terminal input on a thread of its own; ends when the loop is gone.
 /// In raw mode Ctrl-Z is a key, not a signal: it suspends like one.
 pub(super) fn spawn_input_thread(tx: UnboundedSender<Msg>, edges: UnboundedSender<Edge>) {
-    use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+    use crossterm::event::KeyEventKind;
     std::thread::spawn(move || loop {
         match event::poll(Duration::from_millis(250)) {
             Ok(true) => {
                 let msg = match event::read() {
-                    Ok(Event::Key(key))
-                        if key.code == KeyCode::Char('z')
-                            && key.modifiers.contains(KeyModifiers::CONTROL) =>
-                    {
+                    Ok(Event::Key(key)) if super::keymap::SUSPEND.matches(&key) => {
                         if key.kind == KeyEventKind::Press {
                             let _ = edges.send(Edge::Suspend);
                         }

@@ -381,6 +381,7 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
             .flat_map(|(_, t)| keymap::bindings(t))
     };
     let column = tables()
+        .chain([&keymap::SUSPEND])
         .map(|b| width(&b.label()))
         .chain(screen_info.marks.iter().map(|(m, _)| width(m)))
         .max()
@@ -405,6 +406,9 @@ fn help_lines(state: &State) -> Vec<Line<'static>> {
     for (mark, meaning) in screen_info.marks {
         lines.push(row(mark.to_string(), meaning));
     }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Anywhere", theme::title())));
+    lines.push(row(keymap::SUSPEND.label(), keymap::SUSPEND.description));
     lines.push(Line::from(Span::raw(
         "  Mouse: click selects, wheel scrolls",
     )));
