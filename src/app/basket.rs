@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, KeyTable, Rows, ENTER, VIEW_END,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, KeyTable, Rows, ENTER,
+    VIEW_END,
 };
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -97,7 +98,7 @@ const NAV: [Binding; 6] = navigation(Rows {
 const OWN: &[Binding] = &[
     bind(ENTER, Choose, "compare with this tenant", true),
     reload_key("price again", true),
-    export_key(false),
+    spare(export_key(false)),
 ];
 
 pub const KEYS: KeyTable = &[&NAV, OWN, &VIEW_END];

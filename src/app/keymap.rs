@@ -221,12 +221,7 @@ pub const BACK: Binding = bind(ESC, Back, "back", true);
 pub const QUIT: Binding = bind(&[Char('q'), Ctrl('c')], Quit, "quit", true);
 /// In every view: the input thread acts on it before any view sees it
 /// (raw mode makes Ctrl-Z a key), and the help lists it after the marks.
-pub const SUSPEND: Binding = bind(
-    &[Ctrl('z')],
-    Suspend,
-    "suspend (fg resumes)",
-    false,
-);
+pub const SUSPEND: Binding = bind(&[Ctrl('z')], Suspend, "suspend (fg resumes)", false);
 
 impl Binding {
     /// `event` is one of this binding's keys.

@@ -6,7 +6,8 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, ENTER, VIEW_END,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, Rows, ENTER,
+    VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -91,7 +92,7 @@ const OWN: &[Binding] = &[
     ),
     bind(&[Char('s')], ToggleSort, "sort by spread/name", true),
     bind(ENTER, ShowBuyers, "users who ordered it", true),
-    reload_key("reload", false),
+    spare(reload_key("reload", false)),
     export_key(true),
 ];
 

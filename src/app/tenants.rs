@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, ENTER, ESC, HELP_KEY,
-    QUIT, ROWS,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, Key, KeyTable, ENTER, ESC,
+    HELP_KEY, QUIT, ROWS,
 };
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -122,8 +122,8 @@ const OWN: &[Binding] = &[
     bind(ENTER, Choose, "open tenant / user", true),
     bind(&[Char('/')], StartFilter, "search users, all tenants", true),
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
-    reload_key("reload tenants", false),
-    export_key(false),
+    spare(reload_key("reload tenants", false)),
+    spare(export_key(false)),
     HELP_KEY,
 ];
 

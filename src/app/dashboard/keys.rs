@@ -62,13 +62,13 @@ const SHARED_FIRST: &[Binding] = &[
 
 /// Both panes, after their own: the other views.
 const SHARED: &[Binding] = &[
-    reload_key("reload", false),
+    spare(reload_key("reload", false)),
     bind(&[Char('t')], OpenHealth, "tenant health", false),
     bind(&[Char('p')], OpenPrices, "price matrix", true),
     bind(&[Char('P')], OpenProfiles, "switch profile", false),
     bind(&[Char('b')], OpenBasket, "basket across tenants", true),
     bind(&[Char('T')], OpenTenants, "tenants pane", false),
-    export_key(false),
+    spare(export_key(false)),
     HELP_KEY,
 ];
 
