@@ -167,10 +167,17 @@ async fn the_readme_walk_through_shows_what_it_says() {
     })
     .await;
     app.press(KeyCode::Char('L'));
-    app.frame_where("step 7: the leaked order", |f| {
-        f.contains("1 leaked order") && f.contains("order 3 → user 3 (user of client3)")
-    })
-    .await;
+    let frame = app
+        .frame_where("step 7: the leaked order", |f| {
+            f.contains("1 leaked order") && f.contains("order 3 → user 3 (user of client3)")
+        })
+        .await;
+    // The row says so too, not "ok".
+    let client2 = list_row(&frame, "▶");
+    assert!(
+        client2.contains("✗ leak") && client2.contains("1 leaked order"),
+        "{frame}"
+    );
     app.press(KeyCode::Esc);
     app.frame_where("step 7: back on the dashboard", |f| f.contains("Users (4)"))
         .await;

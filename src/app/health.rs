@@ -13,7 +13,7 @@ use super::state::{State, View};
 use crate::db::tenancy::FrameworkChecks;
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle};
 use crate::geometry;
-use crate::output::health_rows::{all_rows, HealthRow, RowKind};
+use crate::output::health_rows::{all_rows, Finding, HealthRow, RowKind, Severity};
 use crate::output::Document;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -29,12 +29,37 @@ pub struct Health {
     pub only_findings: bool,
 }
 
-/// The rows on screen: all of them, or (`f`) those with findings.
-pub fn rows(state: &State) -> Vec<HealthRow> {
+/// Every row, with the leaked orders `L` found in a tenant as one of its
+/// findings (the check itself does not look for them).
+pub fn all(state: &State) -> Vec<HealthRow> {
     let Some(report) = state.health.report.value() else {
         return Vec::new();
     };
     let mut rows = all_rows(report, &state.health.checks, &state.catalog);
+    let leaks = &state.health.leaks;
+    if let (Some((_, tenant)), Some(found)) = (leaks.key(), leaks.value()) {
+        let row = rows
+            .iter_mut()
+            .find(|r| matches!(r.kind, RowKind::Tenant(_)) && r.schema == *tenant);
+        if let (Some(row), false) = (row, found.is_empty()) {
+            row.findings.insert(
+                0,
+                Finding {
+                    severity: Severity::Error,
+                    text: crate::text::plural(found.len(), "leaked order", "leaked orders"),
+                },
+            );
+            if row.status == "ok" {
+                row.status = "leak";
+            }
+        }
+    }
+    rows
+}
+
+/// The rows on screen: all of them, or (`f`) those with findings.
+pub fn rows(state: &State) -> Vec<HealthRow> {
+    let mut rows = all(state);
     if state.health.only_findings {
         rows.retain(HealthRow::has_findings);
     }
@@ -351,6 +376,32 @@ mod tests {
         );
         update(&mut state, leaks_of(second));
         assert_eq!(state.health.leaks.value(), Some(&Vec::new()));
+        let client2 = |state: &State| {
+            let row = rows(state).into_iter().find(|r| r.schema == "client2");
+            row.map(|r| (r.status, r.findings.first().map(|f| f.text.clone())))
+        };
+        assert_eq!(client2(&state), Some(("ok", None)), "none found");
+        // Leaks found make the row's status and first finding, so `f`
+        // (only findings) keeps it.
+        let third = leaks_key(&press(&mut state, KeyCode::Char('L')));
+        update(
+            &mut state,
+            AppMsg::from(Msg::LeaksLoaded {
+                key: third,
+                result: Ok(vec![Leak {
+                    order_id: Some("3".into()),
+                    user_id: Some("3".into()),
+                    kind: crate::db::LeakKind::OtherTenant,
+                    user_tenant: Some("client3".into()),
+                }]),
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let found = Some(("leak", Some("1 leaked order".to_string())));
+        assert_eq!(client2(&state), found);
+        state.health.only_findings = true;
+        assert_eq!(client2(&state), found);
+        state.health.only_findings = false;
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "t is not bound here"

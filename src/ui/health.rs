@@ -32,7 +32,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             return;
         }
     };
-    let all = crate::output::health_rows::all_rows(report, &state.health.checks, &state.catalog);
+    let all = crate::app::health::all(state);
     let with_findings = all.iter().filter(|r| r.has_findings()).count();
     let rows_shown = crate::app::health::rows(state);
     let title = health_title(state, report, with_findings, table_area.width);
