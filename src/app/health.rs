@@ -36,17 +36,13 @@ pub fn all(state: &State) -> Vec<HealthRow> {
         return Vec::new();
     };
     let mut rows = all_rows(report, &state.health.checks, &state.catalog);
-    let leaks = &state.health.leaks;
-    if let (Some((_, tenant)), Some(found)) = (leaks.key(), leaks.value()) {
-        let row = rows
-            .iter_mut()
-            .find(|r| matches!(r.kind, RowKind::Tenant(_)) && r.schema == *tenant);
-        if let (Some(row), false) = (row, found.is_empty()) {
+    for row in &mut rows {
+        if let Some(count) = leaks_found(state, row) {
             row.findings.insert(
                 0,
                 Finding {
                     severity: Severity::Error,
-                    text: crate::text::plural(found.len(), "leaked order", "leaked orders"),
+                    text: crate::text::plural(count, "leaked order", "leaked orders"),
                 },
             );
             if row.status == "ok" {
@@ -55,6 +51,15 @@ pub fn all(state: &State) -> Vec<HealthRow> {
         }
     }
     rows
+}
+
+/// How many leaked orders `L` found in `row`'s tenant, where it found any
+/// (then they are the row's first finding).
+pub fn leaks_found(state: &State, row: &HealthRow) -> Option<usize> {
+    let leaks = &state.health.leaks;
+    let (_, tenant) = leaks.key()?;
+    let found = leaks.value()?.len();
+    (matches!(row.kind, RowKind::Tenant(_)) && row.schema == *tenant && found > 0).then_some(found)
 }
 
 /// The rows on screen: all of them, or (`f`) those with findings.

@@ -175,29 +175,28 @@ impl RowSet<'_> {
     /// Users of a tenant (or organization id) with no schema, or of none.
     fn orphans(&mut self, report: &HealthReport, registered: bool) {
         for orphan in &report.orphan_organizations {
+            let users =
+                crate::text::plural(usize::try_from(orphan.users).unwrap_or(0), "user", "users");
             let (schema, kind, text) = match (&orphan.organization_id, registered) {
                 (Some(id), true) => (
                     id.as_str(),
                     RowKind::NoSchema,
-                    format!("{} user(s) of a tenant with no schema", orphan.users),
+                    format!("{users} of a tenant with no schema"),
                 ),
                 (Some(id), false) => (
                     id.as_str(),
                     RowKind::NoSchema,
-                    format!(
-                        "organization id of {} user(s), naming no tenant schema",
-                        orphan.users
-                    ),
+                    format!("organization id of {users}, naming no tenant schema"),
                 ),
                 (None, true) => (
                     "(none)",
                     RowKind::NoTenant,
-                    format!("{} user(s) with no tenant", orphan.users),
+                    format!("{users} with no tenant"),
                 ),
                 (None, false) => (
                     "(none)",
                     RowKind::NoTenant,
-                    format!("{} user(s) with no organization id", orphan.users),
+                    format!("{users} with no organization id"),
                 ),
             };
             let row = self.row_of(schema, kind);
@@ -331,9 +330,6 @@ mod tests {
                 ("(none)", RowKind::NoTenant, "no tenant", Some(2)),
             ]
         );
-        assert_eq!(
-            rows[1].findings[0].text,
-            "2 user(s) with no organization id"
-        );
+        assert_eq!(rows[1].findings[0].text, "2 users with no organization id");
     }
 }

@@ -239,13 +239,16 @@ fn health_details(
         area,
     );
     let mut lines: Vec<Line> = Vec::new();
-    if row.findings.is_empty() {
+    // Leaked orders are said below, with the orders.
+    let from_checks = usize::from(crate::app::health::leaks_found(state, row).is_some());
+    let findings = &row.findings[from_checks..];
+    if findings.is_empty() {
         lines.push(Line::from(Span::styled(
             "✓ tables, migrations and copies match the other tenants",
             theme::cheaper(),
         )));
     }
-    for finding in &row.findings {
+    for finding in findings {
         let (mark, style) = match finding.severity {
             Severity::Error => ("✗", theme::error()),
             Severity::Warning => ("!", theme::warning()),
