@@ -338,7 +338,14 @@ fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
     std::fs::create_dir_all(&dir)
         .map(|()| dir.clone())
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+        .map_err(|e| match std::fs::metadata(&dir) {
+            // create_dir_all's own words are "File exists".
+            Ok(meta) if !meta.is_dir() => format!(
+                "cannot export to {}: it is a file, not a directory (ui.export_dir)",
+                dir.display()
+            ),
+            _ => format!("cannot create {}: {e}", dir.display()),
+        })
 }
 
 /// Writes an export to a new file in `dir`, named by `stem` and `stamp`
@@ -568,6 +575,25 @@ mod tests {
             Duration::ZERO,
             "no debounce asked"
         );
+    }
+
+    #[test]
+    fn an_export_dir_that_is_a_file_is_said_to_be_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("exports");
+        std::fs::write(&file, "").unwrap();
+        let error = export_file(Some(file.clone()), "orders", "a\n").unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "cannot export to {}: it is a file, not a directory (ui.export_dir)",
+                file.display()
+            )
+        );
+        // Below a file, the system says "Not a directory" itself.
+        let below = file.join("sub");
+        let error = export_file(Some(below.clone()), "orders", "a\n").unwrap_err();
+        assert!(error.contains("Not a directory"), "{error}");
     }
 
     #[test]
