@@ -1032,6 +1032,35 @@ async fn enter_on_an_organization_id_with_no_schema_lists_its_users() {
     app.quit().await;
 }
 
+/// The tenants pane lists an organization id that names no schema (the
+/// demo's client9) with its users, after the tenants, as `tenants` does,
+/// and Enter lists them (it was left out: a support desk looking for that
+/// customer found nothing there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tenants_pane_lists_an_organization_id_without_a_schema() {
+    let test_db = TestDatabase::demo().await;
+    let mut app = start_app(connect(&test_db).await, Duration::ZERO, (100, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('T'));
+    let pane = app
+        .frame_where("the tenants pane", |f| f.contains("(1 without a schema)"))
+        .await;
+    let client9 = pane.lines().find(|l| l.contains(" client9 ")).unwrap();
+    assert!(
+        client9.contains('!') && client9.contains("1 (no schema)"),
+        "{pane}"
+    );
+    assert!(pane.find("client4").unwrap() < pane.find("client9").unwrap());
+    app.press(KeyCode::Char('G'));
+    app.press(KeyCode::Enter);
+    let list = app
+        .frame_where("client9's users", |f| f.contains("stray_dude"))
+        .await;
+    assert!(row(&list, "rich_dude").is_none(), "{list}");
+    app.quit().await;
+}
+
 /// A tenant no user names (the demo's client4): Enter in the health view
 /// lists no one and says whose list it is. It said "No users in the shared
 /// users table", which has users.

@@ -295,7 +295,9 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     let Some(entry) = state.tenants.entries().get(state.tenants.rows.selected) else {
         return Vec::new();
     };
-    if !entry.present {
+    // An organization id naming no schema: its users, listed by that id
+    // (as from the health view).
+    if !entry.present && entry.users.is_none_or(|n| n <= 0) {
         let schema = crate::text::sanitize(&entry.schema).into_owned();
         state.notice = Some(Err(format!("tenant schema {schema:?} does not exist")));
         return Vec::new();

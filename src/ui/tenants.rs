@@ -81,7 +81,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         (Cell::from("Tenant"), Constraint::Fill(3)),
         (Cell::from("Key"), Constraint::Fill(2)),
         (Cell::from("Schema"), Constraint::Fill(3)),
-        (right("Users".into()), Constraint::Length(14)),
+        (right("Users".into()), Constraint::Length(18)),
     ];
     if nodes {
         columns.push((Cell::from("Node"), Constraint::Fill(2)));
@@ -98,7 +98,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 ("!", theme::error())
             };
             let users = match (entry.present, entry.users) {
-                (false, _) => "schema missing".to_string(),
+                (false, Some(n)) => format!("{} (no schema)", thousands(n)),
+                (false, None) => "schema missing".to_string(),
                 (true, Some(n)) => thousands(n),
                 (true, None) => "—".to_string(),
             };

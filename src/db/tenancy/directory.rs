@@ -125,6 +125,9 @@ impl Database {
                         for entry in entries.iter_mut().filter(|e| e.present) {
                             entry.users = Some(counts.get(&entry.schema).copied().unwrap_or(0));
                         }
+                        if registry.complete().is_none() {
+                            entries.extend(ids_without_schema(&entries, counts));
+                        }
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -394,4 +397,29 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
         *count <= SEARCH_PER_TENANT
     });
     seen.values().filter(|&&n| n > SEARCH_PER_TENANT).count()
+}
+
+/// Organization ids of users that name no tenant schema, after the
+/// tenants (as `tenants` lists them): a support desk looks for a customer
+/// there whether or not its schema was ever made. Counted from the shared
+/// users table only (`counts` holds no such id where users live per tenant).
+fn ids_without_schema(
+    entries: &[TenantEntry],
+    counts: std::collections::HashMap<String, i64>,
+) -> Vec<TenantEntry> {
+    let mut ids: Vec<(String, i64)> = counts
+        .into_iter()
+        .filter(|(id, users)| *users > 0 && !entries.iter().any(|e| e.schema == *id))
+        .collect();
+    ids.sort();
+    ids.into_iter()
+        .map(|(id, users)| TenantEntry {
+            key: id.clone(),
+            label: id.clone(),
+            schema: id,
+            present: false,
+            users: Some(users),
+            node: None,
+        })
+        .collect()
 }
