@@ -30,6 +30,24 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` in quotes when a space (or other blank) at either end would be
+/// lost in a table cell: `"acme "` is not the tenant `acme`. Tables of
+/// names and ids show it so; CSV and JSON keep the value as it is.
+pub fn padded_quoted(text: &str) -> Cow<'_, str> {
+    let blank_edge = text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace);
+    if blank_edge {
+        Cow::Owned(format!("\"{text}\""))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A name or id as a table cell shows it: escaped ([`sanitize`]) and
+/// quoted where blank at an end ([`padded_quoted`]).
+pub fn name_cell(text: &str) -> String {
+    sanitize(&padded_quoted(text)).into_owned()
+}
+
 /// Whether a terminal could act on `ch` or hide it: C0, DEL and C1
 /// controls, bidi controls and zero-width or invisible characters.
 pub fn needs_escape(ch: char) -> bool {
@@ -357,6 +375,17 @@ pub fn file_safe(text: &str) -> String {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn a_blank_at_either_end_is_quoted() {
+        assert_eq!(padded_quoted("acme"), "acme");
+        assert_eq!(padded_quoted("a b"), "a b");
+        assert_eq!(padded_quoted("acme "), "\"acme \"");
+        assert_eq!(padded_quoted(" acme"), "\" acme\"");
+        assert_eq!(padded_quoted("acme\u{a0}"), "\"acme\u{a0}\"");
+        assert_eq!(name_cell("acme\t"), "\"acme\\t\"");
+        assert_eq!(padded_quoted(""), "");
+    }
 
     #[test]
     fn escapes_terminal_control() {

@@ -232,3 +232,57 @@ async fn a_users_table_without_mail_or_creation_timestamp_works() {
         stderr(&out)
     );
 }
+
+/// An organization id with a space at its end names no schema, though it
+/// reads like one: the tables quote it (`"client1 "`), so a desk does not
+/// take it for client1 (it showed `client1  missing`); JSON keeps it as
+/// it is. The dashboard's users list and tenants pane quote it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
+    let db = TestDatabase::reference().await;
+    db.run_sql("UPDATE public.users SET organization_id = 'client1 ' WHERE id = '1'")
+        .await;
+    let url = db.url.as_str();
+    let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
+    let line = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .to_string()
+    };
+    let quoted = line(&tenants, "\"client1 \"");
+    assert!(quoted.contains("missing"), "{tenants}");
+    assert!(line(&tenants, "client1  ").contains("ok"), "{tenants}");
+    let users = stdout(&tenantscope(&["--database-url", url, "users"]));
+    assert!(
+        line(&users, "rich_dude").contains("\"client1 \""),
+        "{users}"
+    );
+    let json = stdout(&tenantscope(&[
+        "--database-url",
+        url,
+        "users",
+        "--format",
+        "json",
+    ]));
+    let users: Value = serde_json::from_str(&json).unwrap();
+    let rich = users.as_array().unwrap().iter().find(|u| u["id"] == "1");
+    assert_eq!(rich.unwrap()["tenant"], "client1 ");
+
+    // Wide enough for the tenant column to hold the quotes (a cut value is
+    // whole in Enter's popup).
+    let mut app = start_app(connect(&db).await, Duration::ZERO, (200, 24)).await;
+    let list = app
+        .frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    assert!(line(&list, "rich_dude").contains("\"client1 \""), "{list}");
+    app.press(crossterm::event::KeyCode::Char('T'));
+    let pane = app
+        .frame_where("the tenants pane", |f| f.contains("without a schema"))
+        .await;
+    assert!(
+        line(&pane, "1 (no schema)").contains("\"client1 \""),
+        "{pane}"
+    );
+    app.quit().await;
+}

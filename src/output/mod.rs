@@ -111,7 +111,7 @@ impl<'h> ColumnWidths<'h> {
 
     pub(crate) fn fit(&mut self, row: &[String]) {
         for (widest, value) in self.values.iter_mut().zip(row) {
-            *widest = (*widest).max(text::width(&text::sanitize(value)));
+            *widest = (*widest).max(text::width(&text::sanitize(&text::padded_quoted(value))));
         }
     }
 
@@ -145,9 +145,12 @@ impl<'h> ColumnWidths<'h> {
         let padded: Vec<String> = cells
             .zip(self.headers)
             .zip(widths)
-            .map(|((cell, (_, align)), width)| match align {
-                Align::Left => text::pad_right(cell, *width),
-                Align::Right => text::pad_left(cell, *width),
+            .map(|((cell, (_, align)), width)| {
+                let cell = text::padded_quoted(cell);
+                match align {
+                    Align::Left => text::pad_right(&cell, *width),
+                    Align::Right => text::pad_left(&cell, *width),
+                }
             })
             .collect();
         padded.join("  ").trim_end().to_string()

@@ -202,7 +202,7 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             };
             let [users, items, orders] = counts;
             [
-                sanitize(&row.name).into_owned(),
+                crate::text::name_cell(&row.name),
                 status_of(row).0,
                 users,
                 items,

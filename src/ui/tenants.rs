@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::geometry;
-use crate::text::{fit, sanitize, thousands};
+use crate::text::{fit, name_cell, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenants = &state.tenants;
@@ -105,9 +105,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             };
             let mut cells = vec![
                 Cell::from(Span::styled(mark, style)),
-                Cell::from(sanitize(&entry.label).into_owned()),
-                Cell::from(sanitize(&entry.key).into_owned()),
-                Cell::from(Span::styled(sanitize(&entry.schema).into_owned(), style)),
+                Cell::from(name_cell(&entry.label)),
+                Cell::from(name_cell(&entry.key)),
+                Cell::from(Span::styled(name_cell(&entry.schema), style)),
                 Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
             ];
             if nodes {

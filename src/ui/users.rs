@@ -95,13 +95,13 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
             let tenant = user
                 .tenant_label()
                 .filter(|t| !t.is_empty())
-                .unwrap_or("(none)");
+                .map_or("(none)".into(), crate::text::padded_quoted);
             let cells = [
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&user.id, widths[1] as usize)),
                 Cell::from(fit(&user.name, widths[2] as usize)),
                 Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[3] as usize)),
-                Cell::from(Span::styled(fit(tenant, widths[4] as usize), tenant_style)),
+                Cell::from(Span::styled(fit(&tenant, widths[4] as usize), tenant_style)),
             ];
             Row::new(without_id(cells, id_width))
         })
