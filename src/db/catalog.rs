@@ -187,10 +187,10 @@ impl Database {
     pub async fn tenants(&self) -> Result<TenantCatalog, DbError> {
         self.retried(|| async move {
             // The catalogue is read anew (start, refresh): the tenants' items
-            // may have changed, so item rules are decided again, and whether
-            // their ids are unique read again.
+            // may have changed, so item rules are decided again, and their
+            // items tables read again.
             self.item_rule_cache.clear();
-            self.unique_ids.clear();
+            self.items_tables.clear();
             let mut tx = self.read_tx().await?;
             self.tenants_in(&mut tx).await
         })

@@ -188,12 +188,10 @@ pub fn decide(
     }
 }
 
-/// The rules decided so far, by (own schema, other schema), and the
-/// columns a comparison reads that a tenant's items table lacks.
+/// The rules decided so far, by (own schema, other schema).
 #[derive(Debug, Default)]
 pub(super) struct RuleCache {
     rules: Mutex<HashMap<(String, String), RuleChoice>>,
-    lacking: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl RuleCache {
@@ -208,12 +206,9 @@ impl RuleCache {
         }
     }
 
-    /// Forgets every rule and column: the catalogues may have changed.
+    /// Forgets every rule: the catalogues may have changed.
     pub(super) fn clear(&self) {
         if let Ok(mut cache) = self.rules.lock() {
-            cache.clear();
-        }
-        if let Ok(mut cache) = self.lacking.lock() {
             cache.clear();
         }
     }
@@ -436,43 +431,14 @@ impl Database {
     /// per tenant and session; `None` also where the table is not there at
     /// all, which the orders read explains.
     pub(super) async fn items_lack(&self, other: &str) -> Result<Option<String>, DbError> {
-        let cached = self
-            .item_rule_cache
-            .lacking
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(other).cloned());
-        let lacks = match cached {
-            Some(lacks) => lacks,
+        let lacks = match self.items_tables.get(other) {
+            Some(known) => known.lacks,
             None => {
-                let items = &self.tables.model.items;
-                let wanted = [&items.id, &items.label, &items.price];
                 let mut tx = self.read_tx().await?;
-                let lacks: Vec<String> = sqlx::query_scalar(
-                    "SELECT coalesce(array_agg(w ORDER BY k), '{}')
-                       FROM unnest($1::text[]) WITH ORDINALITY AS u(w, k)
-                      WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c
-                                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                                     WHERE n.nspname = $2 AND c.relname = $3)
-                        AND NOT EXISTS (
-                            SELECT 1 FROM pg_catalog.pg_attribute a
-                              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-                              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                             WHERE n.nspname = $2 AND c.relname = $3 AND a.attname = w
-                               AND a.attnum > 0 AND NOT a.attisdropped)",
-                )
-                .bind(wanted)
-                .bind(other)
-                .bind(&items.table)
-                .persistent(false)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
+                let table = self.items_table(&mut tx, other).await;
+                let table = table.map_err(|e| self.error(e))?;
                 Database::end_read(tx);
-                if let Ok(mut cache) = self.item_rule_cache.lacking.lock() {
-                    cache.insert(other.to_string(), lacks.clone());
-                }
-                lacks
+                table.map(|t| t.lacks).unwrap_or_default()
             }
         };
         Ok((!lacks.is_empty()).then(|| {

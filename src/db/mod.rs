@@ -347,8 +347,8 @@ pub struct Database {
     pooler: std::sync::Arc<pooler::PoolState>,
     /// How items match across tenants, per pair decided so far.
     item_rule_cache: std::sync::Arc<item_match::RuleCache>,
-    /// Whether each tenant's items ids are unique, per tenant read so far.
-    unique_ids: std::sync::Arc<own_items::UniqueIds>,
+    /// What the catalog says of each tenant's items table, as read so far.
+    items_tables: std::sync::Arc<own_items::ItemsTables>,
     /// The server's last sign of life (see db/deadline.rs).
     progress: std::sync::Arc<deadline::Progress>,
     /// How many connections the server or pooler grants (db/grant.rs).

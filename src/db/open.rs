@@ -205,7 +205,7 @@ impl Database {
             }),
             counters: Arc::default(),
             item_rule_cache: Arc::default(),
-            unique_ids: Arc::default(),
+            items_tables: Arc::default(),
             statement_timeout_ms: settings.database.statement_timeout_ms,
             pooler,
             progress,

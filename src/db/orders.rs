@@ -686,7 +686,7 @@ impl Database {
                 .await?
         };
         let own_items = self
-            .own_items(tx, &plan.tenant, &own)
+            .own_items(tx, &plan.tenant)
             .await
             .map_err(|e| self.error(e))?;
         Ok(OrdersSchemas {

@@ -1,5 +1,6 @@
-//! The user's own items as an orders read joins them: at most one item per
-//! id, so that an order is one line whatever the items table holds.
+//! The items tables as an orders read joins them: at most one item per
+//! id, so that an order is one line whatever the items table holds, and
+//! only the columns a table has.
 //!
 //! An items table with a primary key or a unique index on its id (every
 //! framework's) is joined as it is. One without (a drifted tenant) may
@@ -7,28 +8,38 @@
 //! one row per id, that counts the different items the id names (rows
 //! that differ in price or description; identical copies are one item).
 //! A line whose id names more than one is priced by none of them (see
-//! [`crate::money::Problem::Ambiguous`]). Which of the two a tenant needs
-//! is read from the catalog once per tenant and session (forgotten, like
-//! the item rules, when the tenant list is read again).
+//! [`crate::money::Problem::Ambiguous`]). Which of the two a tenant needs,
+//! and which of the id, description and price columns its table lacks,
+//! is read from the catalog in one statement once per tenant and session
+//! (forgotten, like the item rules, when the tenant list is read again).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{exact_text, Database};
 
-/// Whether each tenant's items ids are unique, by tenant schema, as read
-/// so far.
-#[derive(Debug, Default)]
-pub(super) struct UniqueIds(Mutex<HashMap<String, bool>>);
+/// What the catalog says of one tenant's items table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ItemsTable {
+    /// Of the id, description and price columns (as configured), those
+    /// the table lacks, in that order.
+    pub lacks: Vec<String>,
+    /// A unique index guarantees one row per id (see [`ITEMS_TABLE`]).
+    pub unique_ids: bool,
+}
 
-impl UniqueIds {
-    fn get(&self, tenant: &str) -> Option<bool> {
-        self.0.lock().ok()?.get(tenant).copied()
+/// [`ItemsTable`] by tenant schema, as read so far.
+#[derive(Debug, Default)]
+pub(super) struct ItemsTables(Mutex<HashMap<String, ItemsTable>>);
+
+impl ItemsTables {
+    pub(super) fn get(&self, tenant: &str) -> Option<ItemsTable> {
+        self.0.lock().ok()?.get(tenant).cloned()
     }
 
-    fn put(&self, tenant: &str, unique: bool) {
+    fn put(&self, tenant: &str, table: &ItemsTable) {
         if let Ok(mut cache) = self.0.lock() {
-            cache.insert(tenant.to_string(), unique);
+            cache.insert(tenant.to_string(), table.clone());
         }
     }
 
@@ -40,21 +51,30 @@ impl UniqueIds {
     }
 }
 
-/// Whether relation `$1` (qualified, quoted) is there, and whether a
-/// unique index guarantees one row per value of its column `$2`: valid,
-/// not partial, on that column alone (INCLUDE columns aside), on a table
-/// whose rows are all its own (no inheritance children; a partitioned
-/// table's unique index covers its partitions).
-const UNIQUE_IDS: &str = "SELECT c.oid IS NOT NULL, coalesce(EXISTS (
-          SELECT 1 FROM pg_catalog.pg_index x
-            JOIN pg_catalog.pg_attribute a
-              ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
-           WHERE x.indrelid = c.oid AND x.indisunique AND x.indisvalid
-             AND x.indnkeyatts = 1 AND x.indpred IS NULL AND x.indexprs IS NULL
-             AND a.attname = $2)
-        AND NOT (c.relkind = 'r' AND c.relhassubclass), false)
-   FROM (SELECT to_regclass($1) AS oid) r
-   LEFT JOIN pg_catalog.pg_class c ON c.oid = r.oid";
+/// Of the relation `$2` in schema `$1` (no row where there is none): which
+/// of the columns `$3` it lacks, and whether a unique index guarantees one
+/// row per value of its column `$4`: valid, not partial, on that column
+/// alone (INCLUDE columns aside), on a table whose rows are all its own
+/// (no inheritance children; a partitioned table's unique index covers
+/// its partitions). The catalog only: no privilege on the table needed.
+const ITEMS_TABLE: &str = concat!(
+    "SELECT array(SELECT w FROM unnest($3::text[]) WITH ORDINALITY AS u(w, k)
+                WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                   WHERE a.attrelid = c.oid AND a.attname = w
+                                     AND a.attnum > 0 AND NOT a.attisdropped)
+                ORDER BY k),
+          EXISTS (SELECT 1 FROM pg_catalog.pg_index x
+                    JOIN pg_catalog.pg_attribute a
+                      ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+                   WHERE x.indrelid = c.oid AND x.indisunique AND x.indisvalid
+                     AND x.indnkeyatts = 1 AND x.indpred IS NULL AND x.indexprs IS NULL
+                     AND a.attname = $4)
+            AND NOT (c.relkind = 'r' AND c.relhassubclass)
+     FROM pg_catalog.pg_class c
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ",
+    crate::model::table_kinds!()
+);
 
 /// How an orders read joins the own items (alias `i`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,35 +86,45 @@ pub(super) enum OwnItems {
 }
 
 impl Database {
-    /// How the items table of `tenant` (its quoted schema `schema`) is
-    /// joined: as it is when a unique index that is valid, not partial
-    /// and on the id column alone guarantees one row per id (a primary
-    /// key is one; on a table with inheritance children it does not cover
-    /// them, a partitioned table's does), else one row per id. A catalog
-    /// lookup on `tx` the first time, remembered after; a table that is
-    /// not there is not remembered (the read explains it).
+    /// What the catalog says of `tenant`'s items table: a lookup on `tx`
+    /// the first time, remembered after; `None` where there is no such
+    /// table (not remembered: the read explains it).
+    pub(super) async fn items_table(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        tenant: &str,
+    ) -> Result<Option<ItemsTable>, sqlx::Error> {
+        if let Some(known) = self.items_tables.get(tenant) {
+            return Ok(Some(known));
+        }
+        let items = &self.tables.model.items;
+        let wanted = [&items.id, &items.label, &items.price];
+        let row: Option<(Vec<String>, bool)> = sqlx::query_as(ITEMS_TABLE)
+            .bind(tenant)
+            .bind(&items.table)
+            .bind(wanted)
+            .bind(&items.id)
+            .persistent(self.persistent())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let table = row.map(|(lacks, unique_ids)| ItemsTable { lacks, unique_ids });
+        if let Some(table) = &table {
+            self.items_tables.put(tenant, table);
+        }
+        Ok(table)
+    }
+
+    /// How the items table of `tenant` is joined: as it is where its ids
+    /// are unique ([`ItemsTable::unique_ids`]), else one row per id.
     pub(super) async fn own_items(
         &self,
         tx: &mut sqlx::PgConnection,
         tenant: &str,
-        schema: &str,
     ) -> Result<OwnItems, sqlx::Error> {
-        let unique = match self.unique_ids.get(tenant) {
-            Some(unique) => unique,
-            None => {
-                let relation = format!("{schema}.{}", self.tables.names.items);
-                let (exists, unique): (bool, bool) = sqlx::query_as(UNIQUE_IDS)
-                    .bind(&relation)
-                    .bind(&self.tables.model.items.id)
-                    .persistent(self.persistent())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if exists {
-                    self.unique_ids.put(tenant, unique);
-                }
-                unique
-            }
-        };
+        let unique = self
+            .items_table(tx, tenant)
+            .await?
+            .is_some_and(|t| t.unique_ids);
         Ok(if unique {
             OwnItems::Table
         } else {
@@ -157,16 +187,12 @@ impl Database {
 mod tests {
     use super::*;
     use crate::db::orders::{LinesRead, OrdersPlan, OrdersSchemas};
-    use crate::db::sql::quote_ident;
     use crate::db::Page;
     use crate::embedded::testing::TestDatabase;
 
     async fn how(db: &Database, tenant: &str) -> OwnItems {
         let mut tx = db.read_tx().await.unwrap();
-        let how = db
-            .own_items(&mut tx, tenant, &quote_ident(tenant))
-            .await
-            .unwrap();
+        let how = db.own_items(&mut tx, tenant).await.unwrap();
         Database::end_read(tx);
         how
     }
@@ -273,6 +299,27 @@ mod tests {
         for tenant in ["u_invalid", "u_view", "no_such_schema"] {
             assert_eq!(how(&db, tenant).await, OwnItems::OnePerId, "{tenant}");
         }
+        // The same statement says which columns a table lacks.
+        test_db
+            .run_sql("CREATE SCHEMA u_noprice; CREATE TABLE u_noprice.items (id text PRIMARY KEY, label text)")
+            .await;
+        let mut tx = db.read_tx().await.unwrap();
+        let table = |lacks: &[&str], unique_ids| {
+            Some(ItemsTable {
+                lacks: lacks.iter().map(|c| c.to_string()).collect(),
+                unique_ids,
+            })
+        };
+        for (tenant, expected) in [
+            ("u_noprice", table(&["description", "price"], true)),
+            ("u_view", table(&[], false)),
+            ("no_such_schema", None),
+        ] {
+            let found = db.items_table(&mut tx, tenant).await.unwrap();
+            assert_eq!(found, expected, "{tenant}");
+        }
+        Database::end_read(tx);
+
         // client1 (text ids) and client3 (integer ids) have primary keys.
         assert_eq!(how(&db, "client3").await, OwnItems::Table);
         assert_eq!(how(&db, "client1").await, OwnItems::Table);
