@@ -377,17 +377,6 @@ mod tests {
     use std::str::FromStr;
 
     #[test]
-    fn a_blank_at_either_end_is_quoted() {
-        assert_eq!(padded_quoted("acme"), "acme");
-        assert_eq!(padded_quoted("a b"), "a b");
-        assert_eq!(padded_quoted("acme "), "\"acme \"");
-        assert_eq!(padded_quoted(" acme"), "\" acme\"");
-        assert_eq!(padded_quoted("acme\u{a0}"), "\"acme\u{a0}\"");
-        assert_eq!(name_cell("acme\t"), "\"acme\\t\"");
-        assert_eq!(padded_quoted(""), "");
-    }
-
-    #[test]
     fn escapes_terminal_control() {
         for (text, shown) in [
             ("plain", "plain"),
@@ -521,5 +510,16 @@ mod tests {
         ] {
             assert_eq!(money(&BigDecimal::from_str(value).unwrap()), shown);
         }
+    }
+
+    #[test]
+    fn a_blank_at_either_end_is_quoted() {
+        assert_eq!(padded_quoted("acme"), "acme");
+        assert_eq!(padded_quoted("a b"), "a b");
+        assert_eq!(padded_quoted("acme "), "\"acme \"");
+        assert_eq!(padded_quoted(" acme"), "\" acme\"");
+        assert_eq!(padded_quoted("acme\u{a0}"), "\"acme\u{a0}\"");
+        assert_eq!(name_cell("acme\t"), "\"acme\\t\"");
+        assert_eq!(padded_quoted(""), "");
     }
 }
