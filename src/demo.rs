@@ -43,6 +43,8 @@ pub(crate) async fn start_demo_server(signals: &mut Signals) -> Result<PgServer,
 #[derive(Default)]
 pub(crate) struct LazyDemo {
     interrupt: Arc<AtomicBool>,
+    /// [`LazyDemo::source`] was called: a server may be starting.
+    asked: AtomicBool,
     server: Mutex<Option<PgServer>>,
     ready: Mutex<Option<ConnectionSource>>,
 }
@@ -50,6 +52,7 @@ pub(crate) struct LazyDemo {
 impl LazyDemo {
     /// The demo database, started and loaded on the first call.
     pub(crate) async fn source(&self) -> Result<ConnectionSource, Failure> {
+        self.asked.store(true, Ordering::SeqCst);
         let ready = self.ready.lock().unwrap().clone();
         if let Some(source) = ready {
             return Ok(source);
@@ -72,6 +75,10 @@ impl LazyDemo {
         let source = load_demo(admin, demo).await?;
         *self.ready.lock().unwrap() = Some(source.clone());
         Ok(source)
+    }
+
+    pub(crate) fn was_asked(&self) -> bool {
+        self.asked.load(Ordering::SeqCst)
     }
 
     /// A start under way gives up (initdb or postgres stopped, its

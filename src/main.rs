@@ -136,6 +136,15 @@ fn dashboard_session(
     session.refresh_every =
         (settings.ui.refresh_s > 0).then(|| Duration::from_secs(settings.ui.refresh_s));
     session.connect.profiles = profile_targets(file, settings, env);
+    // The way back to the demo, unless a profile of the config file has
+    // that name (then it is that profile).
+    let (demo, target) = connect::DEMO_PROFILE;
+    if !settings.profiles.contains_key(demo) {
+        session
+            .connect
+            .profiles
+            .push((demo.to_string(), target.to_string()));
+    }
     session.connect.profile = settings.profile.clone();
     session
 }
@@ -175,7 +184,9 @@ fn serve(
         .compare
         .clone()
         .or_else(|| settings.tenancy.compare_with.clone());
+    let on_demo = configured.is_none();
     let mut session = dashboard_session(env, file, settings);
+    session.connect.demo = on_demo;
     let mouse = settings.ui.mouse && !cli.no_mouse;
     let start = |source: Option<ConnectionSource>| {
         connector(Arc::new(Start {
@@ -183,17 +194,16 @@ fn serve(
             env: env.clone(),
             settings: settings.clone(),
             source,
+            on_demo,
             demo: lazy_demo.clone(),
             compare: compare.clone(),
         }))
     };
     if draws_first {
-        let demo = configured.is_none();
         let target = configured
             .as_ref()
             .map_or("demo".into(), ConnectionSource::label);
-        // Its first connection starts the demo's server, and says so.
-        session.connect.demo = demo;
+
         let state = connect::connecting_state(target, session);
         // It handles signals itself (like q), restoring the terminal.
         let result = runtime.block_on(runtime::run_terminal(
@@ -205,15 +215,7 @@ fn serve(
             settings.ui.export_dir.clone(),
             tenantscope::ui::screen(),
         ));
-        // A demo start still under way stops; dropping the runtime waits for
-        // it (our own child, bounded). Otherwise nothing is waited for: a
-        // task still on a server that does not answer is dropped.
-        lazy_demo.give_up();
-        if demo {
-            drop(runtime);
-        } else {
-            runtime.shutdown_timeout(db::QUIT_GRACE);
-        }
+        end_runtime(runtime, &lazy_demo);
         return result;
     }
     let result = runtime.block_on(async {
@@ -255,9 +257,21 @@ fn serve(
         database.let_go().await;
         result
     });
-    // Nothing left to wait for (see `Database::let_go`).
-    runtime.shutdown_timeout(db::QUIT_GRACE);
+    end_runtime(runtime, &lazy_demo);
     result
+}
+
+/// Ends the runtime: a demo start still under way (the picker's demo, or
+/// start-up's) stops, and dropping the runtime waits for it (our own
+/// child, bounded). Otherwise nothing is waited for: a task still on a
+/// server that does not answer is dropped (see `Database::let_go`).
+fn end_runtime(runtime: tokio::runtime::Runtime, demo: &LazyDemo) {
+    demo.give_up();
+    if demo.was_asked() {
+        drop(runtime);
+    } else {
+        runtime.shutdown_timeout(db::QUIT_GRACE);
+    }
 }
 
 /// A command on `database`, until it ends or a signal comes: then its
@@ -399,6 +413,9 @@ struct Start {
     settings: Settings,
     /// `None`: the demo, started by the first connection.
     source: Option<ConnectionSource>,
+    /// Start-up's database is the demo (started first or by `source`'s
+    /// connection): the picker's demo entry is start-up's database.
+    on_demo: bool,
     demo: Arc<LazyDemo>,
     compare: Option<String>,
 }
@@ -420,8 +437,14 @@ fn connector(start: Arc<Start>) -> Connector {
 }
 
 async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, Failure> {
-    // The profile of start-up is what start-up resolved (flags included).
-    let profile = profile.filter(|name| Some(name) != start.settings.profile.as_ref());
+    // The profile of start-up is what start-up resolved (flags included);
+    // so is the built-in demo when start-up opened it.
+    let builtin_demo = |name: &String| {
+        name == connect::DEMO_PROFILE.0 && !start.settings.profiles.contains_key(name)
+    };
+    let profile = profile
+        .filter(|name| Some(name) != start.settings.profile.as_ref())
+        .filter(|name| !(builtin_demo(name) && start.on_demo));
     let (source, settings, compare) = match &profile {
         None => (
             match &start.source {
@@ -431,6 +454,15 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
             start.settings.clone(),
             start.compare.clone(),
         ),
+        // As `--demo` runs: the config file's settings without a profile,
+        // and no detection cache (the demo's server is new each time).
+        Some(name) if builtin_demo(name) => {
+            let mut env = start.env.clone();
+            env.remove("TENANTSCOPE_PROFILE");
+            let settings =
+                Settings::load_profile(&start.file, &env, None).map_err(Failure::usage)?;
+            (start.demo.source().await?, settings, None)
+        }
         Some(name) => {
             let mut settings = Settings::load_profile(&start.file, &start.env, Some(name))
                 .map_err(Failure::usage)?;

@@ -947,3 +947,68 @@ fn an_unknown_compare_tenant_on_a_terminal_exits_2_before_drawing() {
     assert!(!moves_cursor(&screen), "never drawn: {screen:?}");
     session.assert_nothing_left();
 }
+
+/// The profile picker offers the built-in demo: from a configured profile
+/// to the demo (its server started only then) and back to the profile;
+/// quitting stops that server and leaves nothing.
+#[test]
+fn the_picker_goes_from_a_profile_to_the_demo_and_back() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(tenantscope::embedded::testing::TestDatabase::reference());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let toml = format!("[profiles.ref.database]\nurl = {:?}\n", db.url);
+    std::fs::write(&config, toml).unwrap();
+    let args = format!("--config {} --profile ref", config.display());
+    let mut session = Session::start(&args, &[]);
+    session.wait_for("the profile's users", 0, |s| s.contains("poor_dude"));
+    assert!(
+        !session.tmp.path().read_dir().unwrap().any(|_| true),
+        "no demo server before it is chosen"
+    );
+    let mark = session.screen.len();
+    session.type_keys(b"P");
+    session.wait_for("the picker", mark, |s| {
+        plain(s).contains("demo the built-in demo database")
+    });
+    // (Frames are drawn as differences: a row new on screen is whole.)
+    session.type_keys(b"demo\r");
+    session.wait_for("the demo's users", mark, |s| {
+        plain(s).contains("starting the demo database…") && s.contains("stray_dude")
+    });
+    session.type_keys(b"P");
+    session.wait_for("the picker again", mark, |s| {
+        s.matches("Profiles · type to filter").count() == 2
+    });
+    let mark = session.screen.len();
+    session.type_keys(b"ref\r");
+    session.wait_for("the profile again", mark, |s| {
+        plain(s).contains("connecting to tenantscope@") && s.contains("poor_dude")
+    });
+    session.type_keys(b"q");
+    let code = session.wait_exit();
+    let screen = session.text();
+    assert_eq!(code, Some(0), "{screen:?}");
+    assert_restored(&screen);
+    session.assert_nothing_left();
+}
+
+/// What a stream of frames writes, as text: colours dropped, a cursor move
+/// (between words the frame did not change) read as one space.
+fn plain(stream: &str) -> String {
+    let mut out = String::new();
+    let mut rest = stream;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(after.len().saturating_sub(1));
+        if !after[end..].starts_with('m') {
+            out.push(' ');
+        }
+        rest = &after[(end + 1).min(after.len())..];
+    }
+    out.push_str(rest);
+    out
+}

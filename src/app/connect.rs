@@ -58,16 +58,25 @@ pub struct Connect {
     pub picker: Picker,
     /// A database is open: Esc goes back to it.
     pub open: bool,
-    /// Start-up's database is the demo, whose server the first connect starts.
+    /// Start-up's database is the demo (the picker's demo entry), whose
+    /// server the first connect starts when the dashboard draws first.
     pub demo: bool,
     ticket: Ticket,
 }
+
+/// The picker's way to the built-in demo database (unless the config file
+/// has a profile of that name): its name and target.
+pub const DEMO_PROFILE: (&str, &str) = ("demo", "the built-in demo database");
 
 impl Connect {
     /// What a connection under way is doing, in the pane and the status
     /// line alike: the demo's first one starts its server.
     pub fn doing(&self) -> String {
-        if self.demo && self.attempt.is_none() {
+        let demo = match &self.attempt {
+            None => self.demo && !self.open,
+            Some(_) => self.target == DEMO_PROFILE.1,
+        };
+        if demo {
             "starting the demo database…".to_string()
         } else {
             format!("connecting to {}…", self.target)
@@ -281,7 +290,12 @@ pub fn open_picker(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let connect = &mut state.session.connect;
-    let in_use = connect.profile.as_deref().filter(|_| connect.open);
+    // Start-up's demo is the picker's demo entry.
+    let current = match (&connect.profile, connect.demo) {
+        (None, true) => Some(DEMO_PROFILE.0),
+        (profile, _) => profile.as_deref(),
+    };
+    let in_use = current.filter(|_| connect.open);
     let choices = connect
         .profiles
         .iter()
@@ -292,7 +306,7 @@ pub fn open_picker(state: &mut State) -> Vec<Effect> {
         })
         .collect();
     let rows = super::picker::rows(state.session.size);
-    connect.picker = Picker::new(choices, connect.profile.as_deref(), rows);
+    connect.picker = Picker::new(choices, current, rows);
     connect.phase = Phase::Picking;
     super::nav::go(state, View::Connect);
     Vec::new()
@@ -465,6 +479,35 @@ mod tests {
         assert_eq!(
             status(&state),
             Status::Busy("connecting to u@a:5432/a…".into())
+        );
+    }
+
+    /// The picker's demo entry: marked in use when start-up opened the
+    /// demo; choosing it from elsewhere says the demo's server starts.
+    #[test]
+    fn the_demo_entry_is_start_ups_demo_and_says_it_starts() {
+        let status = |state: &State| (SCREEN.status)(state);
+        let mut state = demo_state();
+        let demo = (DEMO_PROFILE.0.to_string(), DEMO_PROFILE.1.to_string());
+        state.session.connect.profiles = vec![profiles()[0].clone(), demo];
+        state.session.connect.demo = true;
+        press(&mut state, KeyCode::Char('P'));
+        let chosen = state.session.connect.picker.chosen().unwrap();
+        assert_eq!((chosen.value.as_str(), chosen.marked), ("demo", true));
+        // On profile a, the demo entry is not in use; choosing it starts it.
+        press(&mut state, KeyCode::Esc);
+        state.session.connect.profile = Some("a".into());
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(state.session.connect.picker.chosen().unwrap().value, "a");
+        press(&mut state, KeyCode::Down);
+        let effects = press(&mut state, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Connect { profile: Some(p), .. }] if p == "demo"),
+            "{effects:?}"
+        );
+        assert_eq!(
+            status(&state),
+            Status::Busy("starting the demo database…".into())
         );
     }
 
