@@ -290,7 +290,9 @@ async fn run_command(
     tokio::select! {
         result = database.within_deadline(answer) => result,
         signal = signals.recv() => {
-            let cancel = database.cancel(&handle);
+            // The command's statements and those of loads with handles of
+            // their own (`snapshot`'s).
+            let cancel = database.cancel_all();
             let _ = tokio::time::timeout(Duration::from_millis(500), cancel).await;
             Err(interrupted(signal))
         }

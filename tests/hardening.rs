@@ -734,12 +734,20 @@ async fn several_locked_tenants_cost_about_one_lock_timeout_and_are_named_locked
 /// statement timeout, a minute here.
 #[tokio::test]
 async fn an_interrupted_command_cancels_its_statement_on_the_server() {
+    // `snapshot` reads the user's orders in a load of its own.
+    for args in [&["orders", "2"][..], &["snapshot", "--user", "2"]] {
+        interrupted_while_waiting_on_a_lock(args).await;
+    }
+}
+
+async fn interrupted_while_waiting_on_a_lock(args: &[&str]) {
     use nix::sys::signal::{kill, Signal};
     let db = TestDatabase::reference().await;
     let _lock = db.lock_table("client2.orders").await;
     let mut command = common::bare_command();
     command
-        .args(["--database-url", &db.url, "orders", "2"])
+        .args(["--database-url", &db.url])
+        .args(args)
         .env("TENANTSCOPE_DATABASE__STATEMENT_TIMEOUT_MS", "60000")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());

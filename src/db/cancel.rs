@@ -44,6 +44,11 @@ fn query_tag_name(tag: u64) -> String {
     format!("tenantscope load {:016x} {tag}", process_nonce())
 }
 
+/// A LIKE pattern for every [`query_tag_name`] of this process.
+fn query_tag_name_pattern() -> String {
+    format!("tenantscope load {:016x} %", process_nonce())
+}
+
 impl QueryHandle {
     /// A new name for the transaction this handle is to cancel. Published
     /// first: a cancel that comes while BEGIN is on its way finds no
@@ -132,13 +137,28 @@ impl Database {
         if tag == 0 {
             return;
         }
+        self.cancel_named(&format!("= '{}'", query_tag_name(tag)))
+            .await;
+    }
+
+    /// Stops every cancellable query of this process on the server: a
+    /// command ended by a signal, with loads of its own besides the
+    /// command's (`snapshot`'s views), leaves none running there. As
+    /// [`Database::cancel`], only transactions still open are reached.
+    pub async fn cancel_all(&self) {
+        self.cancel_named(&format!("LIKE '{}'", query_tag_name_pattern()))
+            .await;
+    }
+
+    /// Cancels the backends whose application_name matches `test` (our
+    /// own text: a comparison with a literal).
+    async fn cancel_named(&self, test: &str) {
         // One simple-protocol statement (our own text, inlined): outside
         // a transaction a pooler may send an extended-protocol Parse and
         // its Execute to two different server connections.
         let sql = format!(
             "SELECT pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity \
-              WHERE application_name = '{}' AND pid <> pg_backend_pid()",
-            query_tag_name(tag)
+              WHERE application_name {test} AND pid <> pg_backend_pid()"
         );
         let options = self.pool.connect_options();
         let timeout = self
@@ -147,8 +167,8 @@ impl Database {
             .get_acquire_timeout()
             .min(CANCEL_TIMEOUT);
         match tokio::time::timeout(timeout, on_own_connection(&options, &sql)).await {
-            Ok(done) => tracing::debug!(tag, ok = done.is_ok(), "cancelled a superseded query"),
-            Err(_) => tracing::debug!(tag, "no connection in time to cancel a superseded query"),
+            Ok(done) => tracing::debug!(test, ok = done.is_ok(), "cancelled"),
+            Err(_) => tracing::debug!(test, "no connection in time to cancel"),
         }
     }
 }
@@ -186,5 +206,11 @@ mod tests {
         );
         assert_ne!(query_tag_name(1), query_tag_name(2));
         assert!(query_tag_name(1).starts_with("tenantscope load "));
+        // The pattern of them all: the same prefix, nothing LIKE reads
+        // specially before its `%`.
+        let pattern = query_tag_name_pattern();
+        let prefix = pattern.strip_suffix('%').unwrap();
+        assert!(query_tag_name(7).starts_with(prefix), "{pattern}");
+        assert!(!prefix.contains(['%', '_', '\\', '\'']), "{pattern}");
     }
 }
