@@ -619,10 +619,40 @@ fn q_ctrl_c_or_sigint_while_the_demo_starts_quit_and_leave_nothing() {
 
 #[test]
 fn a_panicking_background_task_ends_the_dashboard_with_the_report_after_the_restore() {
+    // On a configured database the task panics sooner after the first
+    // frame than on the demo (whose server starts meanwhile): the loop
+    // ended the process before the hook had written the report.
+    task_panic_reported("--demo");
+    // On a configured database, with stderr to a file, the task panicked
+    // soon enough after the first frame for the event loop to end the
+    // process before the hook had written the report: it was lost.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(tenantscope::embedded::testing::TestDatabase::reference());
+    let logs = tempfile::tempdir().unwrap();
+    let (log, err) = (logs.path().join("log"), logs.path().join("err"));
+    let mut session = Session::start(
+        &format!(
+            "--database-url {} --log-file {} 2>{}",
+            db.url,
+            log.display(),
+            err.display()
+        ),
+        &[("TS_TEST_PANIC", "task")],
+    );
+    assert_eq!(session.wait_exit(), Some(1));
+    let err = std::fs::read_to_string(&err).unwrap();
+    let report = err.find("test-triggered panic in a background task");
+    let ending = err.find("dashboard failed: a background task panicked");
+    assert!(report.is_some() && report < ending, "{err}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("test-triggered panic"), "{logged}");
+}
+
+fn task_panic_reported(source: &str) {
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("tenantscope.log");
     let mut session = Session::start(
-        &format!("--demo --log-file {}", log.display()),
+        &format!("{source} --log-file {}", log.display()),
         &[("TS_TEST_PANIC", "task")],
     );
     let code = session.wait_exit();

@@ -110,19 +110,26 @@ pub fn install_panic_hook() {
     let (to_stderr, _) = HookBuilder::default().theme(styled).into_hooks();
     let (to_log, _) = HookBuilder::default().theme(Theme::new()).into_hooks();
     std::panic::set_hook(Box::new(move |info| {
-        PANICKED.store(true, Ordering::SeqCst);
-        {
-            // The drawing thread holds the lock itself when it panics mid-frame.
-            let on_drawing_thread = DRAWING_THREAD.get() == Some(&std::thread::current().id());
-            let _terminal = (!on_drawing_thread).then(lock_terminal);
-            restore_terminal();
-        }
-        let report = format!("{}\n", to_stderr.panic_report(info));
-        // One write, so the block is not interleaved with other output.
-        let _ = io::stderr().lock().write_all(report.as_bytes());
-        tracing::error!("panic:\n{}", to_log.panic_report(info));
+        // The drawing thread holds the lock itself when it panics mid-frame.
+        let on_drawing_thread = DRAWING_THREAD.get() == Some(&std::thread::current().id());
+        let _terminal = (!on_drawing_thread).then(lock_terminal);
+        restore_terminal();
+        report_then_flag(&PANICKED, || {
+            let report = format!("{}\n", to_stderr.panic_report(info));
+            // One write, so the block is not interleaved with other output.
+            let _ = io::stderr().lock().write_all(report.as_bytes());
+            tracing::error!("panic:\n{}", to_log.panic_report(info));
+        });
         PANIC_WAKE.notify_one();
     }));
+}
+
+/// Writes the report, and only then raises `panicked` (the terminal lock
+/// still held): the event loop ends the process on it, and must not before
+/// the report is out (it did, and a background task's report was lost).
+fn report_then_flag(panicked: &AtomicBool, report: impl FnOnce()) {
+    report();
+    panicked.store(true, Ordering::SeqCst);
 }
 
 /// The signals that end tenantscope in order: caught from start-up on (so an
@@ -215,4 +222,20 @@ pub(super) fn spawn_signal_task(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_panic_flag_is_raised_after_the_report() {
+        let panicked = AtomicBool::new(false);
+        let mut flag_while_reporting = None;
+        report_then_flag(&panicked, || {
+            flag_while_reporting = Some(panicked.load(Ordering::SeqCst));
+        });
+        assert_eq!(flag_while_reporting, Some(false));
+        assert!(panicked.load(Ordering::SeqCst));
+    }
 }
