@@ -2,7 +2,7 @@
 //! configured, before a command runs, or behind the dashboard's
 //! connecting screen.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::{Connection, Executor, PgConnection};
@@ -36,26 +36,36 @@ pub(crate) async fn start_demo_server(signals: &mut Signals) -> Result<PgServer,
         .map_err(Failure::runtime)
 }
 
-/// The demo for a dashboard that draws first: started by its first
-/// connection, so "starting the demo database…" shows meanwhile. Dropped
-/// after the runtime (whose end waits for a start still under way, see
-/// [`LazyDemo::give_up`]), it stops the server.
+/// The demo for a dashboard that draws first (or the profile picker's
+/// `demo`): started by its first connection, so "starting the demo
+/// database…" shows meanwhile. Dropped after the runtime (whose end waits
+/// for a start still under way, see [`LazyDemo::give_up`]), it stops the
+/// server.
 #[derive(Default)]
 pub(crate) struct LazyDemo {
     interrupt: Arc<AtomicBool>,
-    /// [`LazyDemo::source`] was called: a server may be starting.
-    asked: AtomicBool,
+    /// Starts under way: the runtime's end waits for them.
+    starting: AtomicUsize,
     server: Mutex<Option<PgServer>>,
-    ready: Mutex<Option<ConnectionSource>>,
+    /// Held through a start and load: a second connection waits for the
+    /// first one's server rather than start another (which would replace,
+    /// and so stop, the first).
+    ready: tokio::sync::Mutex<Option<ConnectionSource>>,
 }
 
 impl LazyDemo {
     /// The demo database, started and loaded on the first call.
     pub(crate) async fn source(&self) -> Result<ConnectionSource, Failure> {
-        self.asked.store(true, Ordering::SeqCst);
-        let ready = self.ready.lock().unwrap().clone();
-        if let Some(source) = ready {
-            return Ok(source);
+        let mut ready = self.ready.lock().await;
+        if let Some(source) = &*ready {
+            return Ok(source.clone());
+        }
+        self.starting.fetch_add(1, Ordering::SeqCst);
+        let _started = Started(&self.starting);
+        // After counting this start: the runtime's end either sees it (and
+        // waits) or this sees that it ends.
+        if self.interrupt.load(Ordering::SeqCst) {
+            return Err(Failure::runtime("the demo server start was given up"));
         }
         let flag = self.interrupt.clone();
         let server = tokio::task::spawn_blocking(move || {
@@ -70,21 +80,32 @@ impl LazyDemo {
             server.connect_options("postgres"),
             server.connect_options("demo"),
         );
-        // A retry after a failed load starts over on a fresh server.
+        // A retry after a failed load starts over on a fresh server (the
+        // failed one, in use by nothing, stops).
         *self.server.lock().unwrap() = Some(server);
         let source = load_demo(admin, demo).await?;
-        *self.ready.lock().unwrap() = Some(source.clone());
+        *ready = Some(source.clone());
         Ok(source)
-    }
-
-    pub(crate) fn was_asked(&self) -> bool {
-        self.asked.load(Ordering::SeqCst)
     }
 
     /// A start under way gives up (initdb or postgres stopped, its
     /// directory removed); the runtime's end waits for it.
     pub(crate) fn give_up(&self) {
         self.interrupt.store(true, Ordering::SeqCst);
+    }
+
+    /// A start is under way (after [`LazyDemo::give_up`], none begins).
+    pub(crate) fn is_starting(&self) -> bool {
+        self.starting.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// Counts a start as under way until it ends, however it ends.
+struct Started<'a>(&'a AtomicUsize);
+
+impl Drop for Started<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -107,4 +128,38 @@ pub(crate) async fn load_demo(
     conn.execute("ANALYZE").await.map_err(fail)?;
     conn.close().await.ok();
     Ok(ConnectionSource::demo(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two connections that want the demo at once (the picker's `demo`,
+    /// Esc, `demo` again) get one server: the second waited for the
+    /// first, which it used to replace, and so stop, under it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_connections_to_the_demo_share_one_server() {
+        let demo = LazyDemo::default();
+        let (first, second) = tokio::join!(demo.source(), demo.source());
+        let socket = |s: ConnectionSource| s.options().get_socket().map(|p| p.to_path_buf());
+        let (first, second) = (socket(first.unwrap()), socket(second.unwrap()));
+        assert!(first.is_some() && first == second, "{first:?} {second:?}");
+        let options = demo
+            .server
+            .lock()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .connect_options("demo");
+        let mut conn = PgConnection::connect_with(&options).await.unwrap();
+        let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(users, 4, "the server the connections use still runs");
+        conn.close().await.unwrap();
+        // Once it is given up, no start begins.
+        demo.give_up();
+        assert!(!demo.is_starting());
+    }
 }

@@ -142,11 +142,10 @@ pub fn price_rows(size: (u16, u16)) -> usize {
 /// so the header, the status line and the hint bar (which says how to
 /// close and scroll it) stay in sight.
 pub fn help_area(screen: Rect, lines: usize) -> Rect {
-    let areas = areas(screen);
-    let room = if areas.too_small {
+    let room = if areas(screen).too_small {
         screen
     } else {
-        areas.users.union(areas.orders)
+        view_area(screen)
     };
     let height = (lines as u16).saturating_add(2).min(room.height);
     let width = 52.min(room.width);
@@ -161,9 +160,13 @@ pub fn help_area(screen: Rect, lines: usize) -> Rect {
 /// How far the help popup of `lines` scrolls on a screen of `size` before
 /// its last line shows.
 pub fn help_max_scroll(lines: usize, size: (u16, u16)) -> usize {
+    lines.saturating_sub(help_shown(lines, size))
+}
+
+/// How many of the help popup's `lines` show at once (a page).
+pub fn help_shown(lines: usize, size: (u16, u16)) -> usize {
     let screen = Rect::new(0, 0, size.0, size.1);
-    let shown = help_area(screen, lines).height.saturating_sub(2) as usize;
-    lines.saturating_sub(shown)
+    help_area(screen, lines).height.saturating_sub(2) as usize
 }
 
 #[cfg(test)]

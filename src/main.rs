@@ -267,7 +267,7 @@ fn serve(
 /// server that does not answer is dropped (see `Database::let_go`).
 fn end_runtime(runtime: tokio::runtime::Runtime, demo: &LazyDemo) {
     demo.give_up();
-    if demo.was_asked() {
+    if demo.is_starting() {
         drop(runtime);
     } else {
         runtime.shutdown_timeout(db::QUIT_GRACE);

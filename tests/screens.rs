@@ -298,6 +298,11 @@ fn help_in_the_smallest_terminal_scrolls() {
         top.lines().last().unwrap().contains("?/Esc close help"),
         "{top}"
     );
+    // PgDn pages by what shows: line 8 follows line 7 (it was skipped).
+    key(&mut state, KeyCode::PageDown);
+    let second = render(&mut state, 40, 12);
+    assert!(second.contains("j/k scroll · 8-14 of"), "{second}");
+    key(&mut state, KeyCode::PageUp);
     // Past its end (more steps than the help has lines).
     for _ in 0..200 {
         key(&mut state, KeyCode::Char('j'));
@@ -1125,6 +1130,11 @@ fn help_jumps_to_its_ends() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('?'));
     let top = render(&mut state, 40, 12);
+    // PgDn pages by what shows: line 8 follows line 7 (it was skipped).
+    key(&mut state, KeyCode::PageDown);
+    let second = render(&mut state, 40, 12);
+    assert!(second.contains("j/k scroll · 8-14 of"), "{second}");
+    key(&mut state, KeyCode::PageUp);
     // Past its end (more steps than the help has lines).
     for _ in 0..200 {
         key(&mut state, KeyCode::Char('j'));

@@ -95,7 +95,8 @@ fn refresh(state: &mut State) -> Vec<Effect> {
 fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     let lines = state.view.screen().help_line_count();
     let most = crate::geometry::help_max_scroll(lines, state.session.size);
-    let page = (state.session.size.1 as usize).saturating_sub(4).max(1);
+    // A page is what the popup shows: no line is skipped.
+    let page = crate::geometry::help_shown(lines, state.session.size).max(1);
     let scroll = state.help_scroll.min(most);
     state.help_scroll = match action {
         Action::Up => scroll.saturating_sub(1),
