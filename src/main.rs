@@ -187,6 +187,14 @@ fn serve(
     let on_demo = configured.is_none();
     let mut session = dashboard_session(env, file, settings);
     session.connect.demo = on_demo;
+    // Started already where the dashboard does not draw first.
+    session.connect.demo_ready = on_demo && !draws_first;
+    // The way back to start-up's database when it is no profile (nor the
+    // demo, whose entry is there already).
+    if let (None, Some(source)) = (&settings.profile, &configured) {
+        let entry = (connect::STARTUP_PROFILE.to_string(), source.label());
+        session.connect.profiles.insert(0, entry);
+    }
     let mouse = settings.ui.mouse && !cli.no_mouse;
     let start = |source: Option<ConnectionSource>| {
         connector(Arc::new(Start {

@@ -61,6 +61,8 @@ pub struct Connect {
     /// Start-up's database is the demo (the picker's demo entry), whose
     /// server the first connect starts when the dashboard draws first.
     pub demo: bool,
+    /// A connection to the demo succeeded: its server runs.
+    pub demo_ready: bool,
     ticket: Ticket,
 }
 
@@ -68,15 +70,42 @@ pub struct Connect {
 /// has a profile of that name): its name and target.
 pub const DEMO_PROFILE: (&str, &str) = ("demo", "the built-in demo database");
 
+/// The picker's way back to the database start-up was given (a connection
+/// string or the environment, not a profile): its name. The runtime
+/// connects to start-up's database when asked for no profile.
+pub const STARTUP_PROFILE: &str = "(start-up)";
+
 impl Connect {
+    /// Whether `profile` (`None`: start-up's) is the built-in demo.
+    fn is_demo(&self, profile: Option<&str>) -> bool {
+        match profile {
+            None => self.demo,
+            Some(name) => name == DEMO_PROFILE.0 && self.offers_demo(),
+        }
+    }
+
+    /// The picker's `demo` entry is the built-in demo (no profile of the
+    /// config file has that name).
+    fn offers_demo(&self) -> bool {
+        self.profiles
+            .iter()
+            .any(|(n, t)| (n.as_str(), t.as_str()) == DEMO_PROFILE)
+    }
+
+    /// The picker's entry of `profile` (`None`: start-up's database).
+    fn entry_of<'a>(&'a self, profile: Option<&'a str>) -> Option<&'a str> {
+        match profile {
+            Some(name) => Some(name),
+            None if self.demo => self.offers_demo().then_some(DEMO_PROFILE.0),
+            None => Some(STARTUP_PROFILE),
+        }
+        .filter(|name| self.profiles.iter().any(|(n, _)| n == name))
+    }
+
     /// What a connection under way is doing, in the pane and the status
     /// line alike: the demo's first one starts its server.
     pub fn doing(&self) -> String {
-        let demo = match &self.attempt {
-            None => self.demo && !self.open,
-            Some(_) => self.target == DEMO_PROFILE.1,
-        };
-        if demo {
+        if self.is_demo(self.attempt.as_deref()) && !self.demo_ready {
             "starting the demo database…".to_string()
         } else {
             format!("connecting to {}…", self.target)
@@ -99,6 +128,7 @@ impl Connect {
     /// The attempt succeeded: its profile is the one in use now.
     fn adopt_attempt(&mut self) {
         self.open = true;
+        self.demo_ready |= self.is_demo(self.attempt.as_deref());
         self.profile = self.attempt.clone();
     }
 
@@ -269,10 +299,13 @@ fn connect(state: &mut State, profile: Option<String>) -> Effect {
     let connect = &mut state.session.connect;
     connect.ticket = ticket;
     connect.phase = Phase::Connecting;
-    if let Some(name) = &profile {
-        if let Some((_, target)) = connect.profiles.iter().find(|(n, _)| n == name) {
-            connect.target = target.clone();
-        }
+    let entry = connect.entry_of(profile.as_deref());
+    if let Some((_, target)) = connect
+        .profiles
+        .iter()
+        .find(|(n, _)| Some(n.as_str()) == entry)
+    {
+        connect.target = target.clone();
     }
     connect.attempt = profile.clone();
     Effect::Connect {
@@ -290,11 +323,7 @@ pub fn open_picker(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let connect = &mut state.session.connect;
-    // Start-up's demo is the picker's demo entry.
-    let current = match (&connect.profile, connect.demo) {
-        (None, true) => Some(DEMO_PROFILE.0),
-        (profile, _) => profile.as_deref(),
-    };
+    let current = connect.entry_of(connect.profile.as_deref());
     let in_use = current.filter(|_| connect.open);
     let choices = connect
         .profiles
@@ -306,7 +335,8 @@ pub fn open_picker(state: &mut State) -> Vec<Effect> {
         })
         .collect();
     let rows = super::picker::rows(state.session.size);
-    connect.picker = Picker::new(choices, current, rows);
+    let current = current.map(str::to_string);
+    connect.picker = Picker::new(choices, current.as_deref(), rows);
     connect.phase = Phase::Picking;
     super::nav::go(state, View::Connect);
     Vec::new()
@@ -325,7 +355,11 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Choose => {
             let chosen = picker.chosen().map(|c| c.value.clone());
             match chosen {
-                Some(name) => return vec![connect(state, Some(name))],
+                // Start-up's database is no profile.
+                Some(name) => {
+                    let profile = (name != STARTUP_PROFILE).then_some(name);
+                    return vec![connect(state, profile)];
+                }
                 None => state.notice = Some(Err("no profile matches: Esc goes back".into())),
             }
         }
@@ -483,22 +517,35 @@ mod tests {
     }
 
     /// The picker's demo entry: marked in use when start-up opened the
-    /// demo; choosing it from elsewhere says the demo's server starts.
+    /// demo; chosen from elsewhere, its server starts the first time only.
+    /// A start-up database that is no profile has an entry of its own.
     #[test]
-    fn the_demo_entry_is_start_ups_demo_and_says_it_starts() {
+    fn the_demo_and_start_up_entries() {
         let status = |state: &State| (SCREEN.status)(state);
-        let mut state = demo_state();
+        let chosen = |state: &State| {
+            let chosen = state.session.connect.picker.chosen().unwrap();
+            (chosen.value.clone(), chosen.marked)
+        };
+        // What a connection's success does (see `on_msg`).
+        let connected = |state: &mut State| {
+            state.session.connect.adopt_attempt();
+            state.view = View::Dashboard;
+        };
         let demo = (DEMO_PROFILE.0.to_string(), DEMO_PROFILE.1.to_string());
-        state.session.connect.profiles = vec![profiles()[0].clone(), demo];
-        state.session.connect.demo = true;
+        let mut state = demo_state();
+        state.session.connect.profiles = vec![profiles()[0].clone(), demo.clone()];
+        (state.session.connect.demo, state.session.connect.demo_ready) = (true, true);
         press(&mut state, KeyCode::Char('P'));
-        let chosen = state.session.connect.picker.chosen().unwrap();
-        assert_eq!((chosen.value.as_str(), chosen.marked), ("demo", true));
-        // On profile a, the demo entry is not in use; choosing it starts it.
+        assert_eq!(chosen(&state), ("demo".into(), true));
         press(&mut state, KeyCode::Esc);
-        state.session.connect.profile = Some("a".into());
+
+        // Start-up on a connection string: its entry; the demo not started.
+        let startup = (STARTUP_PROFILE.to_string(), "u@s:5432/s".to_string());
+        state.session.connect.profiles = vec![startup, profiles()[0].clone(), demo];
+        (state.session.connect.demo, state.session.connect.demo_ready) = (false, false);
         press(&mut state, KeyCode::Char('P'));
-        assert_eq!(state.session.connect.picker.chosen().unwrap().value, "a");
+        assert_eq!(chosen(&state), (STARTUP_PROFILE.into(), true));
+        press(&mut state, KeyCode::Down);
         press(&mut state, KeyCode::Down);
         let effects = press(&mut state, KeyCode::Enter);
         assert!(
@@ -508,6 +555,49 @@ mod tests {
         assert_eq!(
             status(&state),
             Status::Busy("starting the demo database…".into())
+        );
+        connected(&mut state);
+        // Back to start-up's database: no profile, its target said.
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(chosen(&state), ("demo".into(), true));
+        press(&mut state, KeyCode::Up);
+        press(&mut state, KeyCode::Up);
+        let effects = press(&mut state, KeyCode::Enter);
+        assert!(
+            matches!(&effects[..], [Effect::Connect { profile: None, .. }]),
+            "{effects:?}"
+        );
+        assert_eq!(
+            status(&state),
+            Status::Busy("connecting to u@s:5432/s…".into())
+        );
+        connected(&mut state);
+        // The demo again: its server runs already.
+        press(&mut state, KeyCode::Char('P'));
+        press(&mut state, KeyCode::Down);
+        press(&mut state, KeyCode::Down);
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            status(&state),
+            Status::Busy("connecting to the built-in demo database…".into())
+        );
+    }
+
+    /// A profile of the config file named `demo` is that profile.
+    #[test]
+    fn a_profile_named_demo_is_no_demo() {
+        let mut state = demo_state();
+        let own = ("demo".to_string(), "u@d:5432/d".to_string());
+        state.session.connect.profiles = vec![profiles()[0].clone(), own];
+        state.session.connect.demo = true;
+        press(&mut state, KeyCode::Char('P'));
+        let marked = state.session.connect.picker.chosen().map(|c| c.marked);
+        assert_ne!(marked, Some(true), "start-up's demo is not that profile");
+        press(&mut state, KeyCode::Down);
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(
+            (SCREEN.status)(&state),
+            Status::Busy("connecting to u@d:5432/d…".into())
         );
     }
 
