@@ -138,17 +138,17 @@ async fn orders(
     // --compare it is an error; from tenancy.compare_with (set for
     // every user) the next tenant stands in, and stderr says so.
     if choice.replaced_own {
-        let own = tenantscope::text::sanitize(requested.unwrap_or_default()).into_owned();
+        let own = tenantscope::text::quoted(requested.unwrap_or_default());
         if explicit {
             return Err(Failure::usage(format!(
-                "--compare {own:?} is the user's own tenant: name another tenant, \
+                "--compare {own} is the user's own tenant: name another tenant, \
                  or leave --compare out"
             )));
         }
         tenantscope::say!(
-            "tenantscope: tenancy.compare_with {own:?} is the user's own tenant; \
-             comparing with {:?}",
-            tenantscope::text::sanitize(choice.tenant.as_deref().unwrap_or("no tenant"))
+            "tenantscope: tenancy.compare_with {own} is the user's own tenant; \
+             comparing with {}",
+            tenantscope::text::quoted(choice.tenant.as_deref().unwrap_or("no tenant"))
         );
     }
     // Streamed: the lines through a cursor, written as they come, the

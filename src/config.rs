@@ -521,8 +521,8 @@ impl Settings {
             let Some(profile) = settings.profiles.get(&name) else {
                 let known: Vec<&str> = settings.profiles.keys().map(String::as_str).collect();
                 return Err(format!(
-                    "unknown profile {:?} ({})",
-                    crate::text::sanitize(&name),
+                    "unknown profile {} ({})",
+                    crate::text::quoted(&name),
                     if known.is_empty() {
                         "the config file defines no [profiles.NAME]".to_string()
                     } else {

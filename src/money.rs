@@ -69,8 +69,9 @@ impl fmt::Display for Problem {
                 write!(f, "infinite ({}Infinity)", if *negative { "-" } else { "" })
             }
             Problem::Unreadable(text) => {
-                let shown = crate::text::fit(&crate::text::sanitize(text), 40);
-                write!(f, "not a number: {shown:?}")
+                // Escaped once (by `fit`), a quote inside as `\"`.
+                let shown = crate::text::fit(text, 40).replace('"', "\\\"");
+                write!(f, "not a number: \"{shown}\"")
             }
             Problem::OutOfRange => f.write_str("out of range"),
             Problem::Null => f.write_str("NULL (no price)"),

@@ -42,10 +42,34 @@ pub fn padded_quoted(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// `text` in double quotes as messages name a value: escaped once
+/// ([`sanitize`]), a quote inside as `\"`. (`{:?}` of sanitized text
+/// escaped its backslashes a second time: a line break read `\\n`.)
+pub fn quoted(text: &str) -> String {
+    format!("\"{}\"", sanitize(text).replace('"', "\\\""))
+}
+
 /// A name or id as a table cell shows it: escaped ([`sanitize`]) and
 /// quoted where blank at an end ([`padded_quoted`]).
 pub fn name_cell(text: &str) -> String {
     sanitize(&padded_quoted(text)).into_owned()
+}
+
+/// A message for the screen (an error, a notice) with [`sanitize`]'s
+/// escapes of control and invisible characters, but its backslashes as
+/// they are: the values a message names were escaped when it was made
+/// ([`quoted`]), and a second [`sanitize`] doubled their escapes
+/// (`"cli\\nent"` for a line break).
+pub fn message_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let escaped: String = text
+        .split('\\')
+        .map(|part| sanitize(part).into_owned())
+        .collect::<Vec<_>>()
+        .join("\\");
+    Cow::Owned(escaped)
 }
 
 /// Whether a terminal could act on `ch` or hide it: C0, DEL and C1
@@ -510,6 +534,18 @@ mod tests {
         ] {
             assert_eq!(money(&BigDecimal::from_str(value).unwrap()), shown);
         }
+    }
+
+    /// A value is escaped once, in a message as on the screen: a line
+    /// break reads `\n`, a backslash and `n` read `\\n`.
+    #[test]
+    fn messages_escape_once() {
+        assert_eq!(quoted("cli\nent"), r#""cli\nent""#);
+        assert_eq!(quoted("cli\\nent"), r#""cli\\nent""#);
+        assert_eq!(quoted(r#"say "hi""#), r#""say \"hi\"""#);
+        let message = format!("tenant schema not found: {}", quoted("a\nb"));
+        assert_eq!(message_line(&message), message, "shown as made");
+        assert_eq!(message_line("raw\x1b[2J a\\b"), "raw^[[2J a\\b");
     }
 
     #[test]

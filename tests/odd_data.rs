@@ -286,3 +286,47 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     );
     app.quit().await;
 }
+
+/// Organization ids with a line break and with a backslash and `n` are
+/// escaped once everywhere: `cli\nent` and `cli\\nent`, in the CLI, in the
+/// health view's rows and details, and in an error naming one. The health
+/// view and messages escaped them twice (`cli\\nent`, `cli\\\\nent`), so a
+/// line break read as the CLI writes a backslash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_control_character_in_an_id_is_escaped_once() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "UPDATE public.users SET organization_id = E'cli\\nent' WHERE id = '1';
+         UPDATE public.users SET organization_id = 'cli\\nent' WHERE id = '2';",
+    )
+    .await;
+    let url = db.url.as_str();
+    let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
+    assert!(
+        tenants.contains(r"cli\nent ") && tenants.contains(r"cli\\nent "),
+        "{tenants}"
+    );
+    let out = tenantscope(&["--database-url", url, "orders", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#""cli\nent""#),
+        "escaped once: {}",
+        stderr(&out)
+    );
+
+    let mut app = start_app(connect(&db).await, Duration::ZERO, (120, 30)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(crossterm::event::KeyCode::Char('t'));
+    let health = app
+        .frame_where("the health view", |f| f.contains("✓ checked "))
+        .await;
+    let rows: Vec<&str> = health.lines().filter(|l| l.contains("cli")).collect();
+    assert!(
+        rows.iter().any(|l| l.contains(r" cli\nent "))
+            && rows.iter().any(|l| l.contains(r" cli\\nent "))
+            && !health.contains(r"cli\\\\nent"),
+        "{health}"
+    );
+    app.quit().await;
+}

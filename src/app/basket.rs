@@ -135,7 +135,7 @@ pub const SCREEN: Screen = Screen {
 fn status(state: &State) -> Status {
     let load = &state.basket.load;
     if let Some(error) = load.error() {
-        return Status::Failed(crate::text::sanitize(error).into_owned());
+        return Status::Failed(crate::text::message_line(error).into_owned());
     }
     let (done, tenants) = (load.done(), load.total());
     let first = load

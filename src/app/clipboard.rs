@@ -101,7 +101,7 @@ fn tmux_copy(env: &str, text: &str) -> io::Result<String> {
         };
         return Err(io::Error::other(format!(
             "tmux load-buffer -w: {}",
-            crate::text::sanitize(&why)
+            crate::text::message_line(&why)
         )));
     }
     let setting = tmux(&["show-options", "-gv", "set-clipboard"])

@@ -142,7 +142,7 @@ fn status(state: &State) -> Status {
                 "{}; not priced: {}{others}: {}",
                 priced(matrix),
                 crate::text::sanitize(&first.tenant),
-                crate::text::sanitize(&first.error)
+                crate::text::message_line(&first.error)
             ))
         }
         _ => Status::of(load, priced),
@@ -248,7 +248,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
         state.notice = Some(Err(format!(
             "{} could not be priced: {}",
             crate::text::sanitize(&tenant),
-            crate::text::sanitize(why)
+            crate::text::message_line(why)
         )));
         return Vec::new();
     }

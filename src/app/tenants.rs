@@ -298,8 +298,8 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     // An organization id naming no schema: its users, listed by that id
     // (as from the health view).
     if !entry.present && entry.users.is_none_or(|n| n <= 0) {
-        let schema = crate::text::sanitize(&entry.schema).into_owned();
-        state.notice = Some(Err(format!("tenant schema {schema:?} does not exist")));
+        let schema = crate::text::quoted(&entry.schema);
+        state.notice = Some(Err(format!("tenant schema {schema} does not exist")));
         return Vec::new();
     }
     let entry = entry.clone();
@@ -324,7 +324,7 @@ fn status(state: &State) -> Status {
         .or(search.load.error())
         .map(|e| &e.text)
     {
-        return Status::Failed(crate::text::sanitize(error).into_owned());
+        return Status::Failed(crate::text::message_line(error).into_owned());
     }
     if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {

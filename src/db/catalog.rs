@@ -513,18 +513,18 @@ pub fn unknown_tenant(name: &str, names: &[String]) -> String {
         .iter()
         .filter(|(kind, distance, _)| all || *kind < 2 || *distance <= near)
         .take(CLOSEST)
-        .map(|(_, _, n)| format!("{:?}", crate::text::sanitize(n)))
+        .map(|(_, _, n)| crate::text::quoted(n))
         .collect();
-    let name = crate::text::sanitize(name);
+    let name = crate::text::quoted(name);
     let count = crate::text::thousands(names.len() as i64);
     match names.len() {
-        0 => format!("unknown tenant: {name:?} (there is no tenant)"),
-        _ if all => format!("unknown tenant: {name:?} (tenants: {})", shown.join(", ")),
+        0 => format!("unknown tenant: {name} (there is no tenant)"),
+        _ if all => format!("unknown tenant: {name} (tenants: {})", shown.join(", ")),
         _ if shown.is_empty() => {
-            format!("unknown tenant: {name:?} (none is named like it, of {count} tenants)")
+            format!("unknown tenant: {name} (none is named like it, of {count} tenants)")
         }
         _ => format!(
-            "unknown tenant: {name:?} (closest: {}; {count} tenants in all)",
+            "unknown tenant: {name} (closest: {}; {count} tenants in all)",
             shown.join(", ")
         ),
     }

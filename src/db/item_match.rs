@@ -143,13 +143,13 @@ pub fn decide(
                 .find(|(_, keys)| !keys.contains(column));
             match lacks {
                 Some((tenant, _)) => Err(format!(
-                    "items_match = {:?}: the items table of {:?} has no such column",
-                    crate::text::sanitize(column),
-                    crate::text::sanitize(tenant)
+                    "items_match = {}: the items table of {} has no such column",
+                    crate::text::quoted(column),
+                    crate::text::quoted(tenant)
                 )),
                 None => choice(
                     ItemRule::Column(column.clone()),
-                    format!("items_match = {:?}", crate::text::sanitize(column)),
+                    format!("items_match = {}", crate::text::quoted(column)),
                 ),
             }
         }
@@ -442,13 +442,10 @@ impl Database {
             }
         };
         Ok((!lacks.is_empty()).then(|| {
-            let named: Vec<String> = lacks
-                .iter()
-                .map(|c| format!("{:?}", crate::text::sanitize(c)))
-                .collect();
+            let named: Vec<String> = lacks.iter().map(|c| crate::text::quoted(c)).collect();
             format!(
-                "the items table of {:?} has no {} column{}",
-                crate::text::sanitize(other),
+                "the items table of {} has no {} column{}",
+                crate::text::quoted(other),
                 named.join(", "),
                 if lacks.len() == 1 { "" } else { "s" }
             )

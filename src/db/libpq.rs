@@ -109,8 +109,8 @@ fn keyword(key: &str) -> Result<Option<&'static str>, String> {
         return Ok(None);
     }
     Err(format!(
-        "invalid connection option {:?}",
-        crate::text::sanitize(key)
+        "invalid connection option {}",
+        crate::text::quoted(key)
     ))
 }
 
@@ -151,9 +151,9 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
     for (key, value) in pairs {
         if key == "load_balance_hosts" && value != "disable" {
             return Err(format!(
-                "load_balance_hosts={:?} is not supported: hosts are tried in the order given \
+                "load_balance_hosts={} is not supported: hosts are tried in the order given \
                  (load_balance_hosts=disable)",
-                crate::text::sanitize(&value)
+                crate::text::quoted(&value)
             ));
         }
         match keyword(&key)? {
@@ -162,8 +162,8 @@ pub fn parse_conninfo(text: &str) -> Result<(Params, Vec<String>), String> {
                 params.set(&key, &value)
             }
             None => warnings.push(format!(
-                "ignoring connection option {:?} (tenantscope does not use it)",
-                crate::text::sanitize(&key)
+                "ignoring connection option {} (tenantscope does not use it)",
+                crate::text::quoted(&key)
             )),
         }
     }
@@ -209,8 +209,8 @@ pub fn parse_keywords(text: &str) -> Result<Vec<(String, String)>, String> {
                 match chars.get(i) {
                     None => {
                         return Err(format!(
-                            "invalid connection string: unterminated quoted value of {:?}",
-                            crate::text::sanitize(&key)
+                            "invalid connection string: unterminated quoted value of {}",
+                            crate::text::quoted(&key)
                         ))
                     }
                     Some('\'') => {
@@ -389,8 +389,8 @@ pub fn service_files(env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<PathBuf
     let user = match env("PGSERVICEFILE") {
         Some(file) if !Path::new(&file).exists() => {
             return Err(format!(
-                "service file {:?} not found (PGSERVICEFILE)",
-                crate::text::sanitize(&file)
+                "service file {} not found (PGSERVICEFILE)",
+                crate::text::quoted(&file)
             ))
         }
         Some(file) => Some(PathBuf::from(file)),
@@ -419,8 +419,8 @@ pub fn find_service(name: &str, files: &[PathBuf]) -> Result<Params, String> {
     }
     let looked: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     Err(format!(
-        "definition of service {:?} not found (looked in {})",
-        crate::text::sanitize(name),
+        "definition of service {} not found (looked in {})",
+        crate::text::quoted(name),
         looked.join(", ")
     ))
 }

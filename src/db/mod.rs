@@ -149,20 +149,20 @@ impl fmt::Display for DbError {
             DbError::TenantNotFound(tenant) => {
                 write!(
                     f,
-                    "tenant schema not found: {:?}",
-                    crate::text::sanitize(tenant)
+                    "tenant schema not found: {}",
+                    crate::text::quoted(tenant)
                 )
             }
             DbError::SchemaMissing { tenant, schema } => write!(
                 f,
-                "tenant {:?}: schema missing (the registry names schema {:?}, which does not exist or lacks the tenant tables; see health)",
-                crate::text::sanitize(tenant),
-                crate::text::sanitize(schema)
+                "tenant {}: schema missing (the registry names schema {}, which does not exist or lacks the tenant tables; see health)",
+                crate::text::quoted(tenant),
+                crate::text::quoted(schema)
             ),
             DbError::TenantTableMissing { tenant, table } => write!(
                 f,
-                "tenant schema {:?} has no {} table",
-                crate::text::sanitize(tenant),
+                "tenant schema {} has no {} table",
+                crate::text::quoted(tenant),
                 crate::text::sanitize(table)
             ),
             DbError::NoTenant { null: true } => {
@@ -173,10 +173,10 @@ impl fmt::Display for DbError {
             }
             DbError::Setting(message) => f.write_str(message),
             DbError::UnknownTenant(tenant) => {
-                write!(f, "unknown tenant: {:?}", crate::text::sanitize(tenant))
+                write!(f, "unknown tenant: {}", crate::text::quoted(tenant))
             }
             DbError::UserNotFound(id) => {
-                write!(f, "no user with id {:?}", crate::text::sanitize(id))
+                write!(f, "no user with id {}", crate::text::quoted(id))
             }
             DbError::Timeout { ms } => {
                 write!(f, "query timed out after {ms} ms (statement_timeout)")

@@ -428,8 +428,8 @@ fn users_tables(
         // the settings, before this.
         Some((users_table, _, readable, ..)) if !per_tenant && readable != Some(true) => {
             Err(DbError::Setting(format!(
-                "tenancy.tenant_column {:?}: this role may not read that column of {} (a secret?)",
-                crate::text::sanitize(&model.users.tenant_column),
+                "tenancy.tenant_column {}: this role may not read that column of {} (a secret?)",
+                crate::text::quoted(&model.users.tenant_column),
                 crate::text::sanitize(&users_table)
             )))
         }
@@ -642,8 +642,8 @@ fn verify_server(
     })?;
     let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|_| {
         format!(
-            "could not read root certificate file {:?}: no certificate in it",
-            crate::text::sanitize(&verify.root)
+            "could not read root certificate file {}: no certificate in it",
+            crate::text::quoted(&verify.root)
         )
     })?;
     let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| tls_error(&e))?;

@@ -168,10 +168,10 @@ pub fn connect_options(
         None => SessionAttrs::Any,
         Some(text) => SessionAttrs::parse(text).ok_or_else(|| {
             format!(
-                "invalid {} {:?}: use any, read-write, read-only, primary, standby or \
+                "invalid {} {}: use any, read-write, read-only, primary, standby or \
                  prefer-standby",
                 named("target_session_attrs"),
-                crate::text::sanitize(text)
+                crate::text::quoted(text)
             )
         })?,
     };
@@ -423,9 +423,9 @@ fn targets(
         match port.parse::<u16>() {
             Ok(port) if port != 0 => Ok(port),
             _ => Err(format!(
-                "invalid {} {:?}: use a port number from 1 to 65535",
+                "invalid {} {}: use a port number from 1 to 65535",
                 named("port"),
-                crate::text::sanitize(port)
+                crate::text::quoted(port)
             )),
         }
     };
@@ -435,9 +435,9 @@ fn targets(
         let addr = addrs.get(i).cloned().unwrap_or_default();
         if !addr.is_empty() && addr.parse::<std::net::IpAddr>().is_err() {
             return Err(format!(
-                "invalid {} {:?}: use a numeric IP address",
+                "invalid {} {}: use a numeric IP address",
                 named("hostaddr"),
-                crate::text::sanitize(&addr)
+                crate::text::quoted(&addr)
             ));
         }
         let port = parse_port(ports.get(i).or(ports.first()).map_or("", String::as_str))?;
@@ -460,9 +460,9 @@ fn connect_timeout(
             Ok(seconds) => Some(Duration::from_secs(seconds.max(2) as u64)),
             Err(_) => {
                 return Err(format!(
-                    "invalid {} {:?}: use a number of seconds",
+                    "invalid {} {}: use a number of seconds",
                     named("connect_timeout"),
-                    crate::text::sanitize(text)
+                    crate::text::quoted(text)
                 ))
             }
         },
@@ -597,10 +597,10 @@ impl Tls {
             None => PgSslMode::Prefer,
             Some(mode) => PgSslMode::from_str(mode).map_err(|_| {
                 format!(
-                    "invalid {} {:?}: use disable, allow, prefer, require, verify-ca or \
+                    "invalid {} {}: use disable, allow, prefer, require, verify-ca or \
                      verify-full",
                     named("sslmode"),
-                    crate::text::sanitize(mode)
+                    crate::text::quoted(mode)
                 )
             })?,
         };
@@ -623,10 +623,10 @@ impl Tls {
                     Some(path) if Path::new(&path).exists() => (Some(path), false),
                     Some(path) if verifies => {
                         return Err(format!(
-                            "root certificate file {:?} does not exist: either provide the file, \
+                            "root certificate file {} does not exist: either provide the file, \
                              use the system's trusted roots with sslrootcert=system, or change \
                              sslmode to disable server certificate verification",
-                            crate::text::sanitize(&path)
+                            crate::text::quoted(&path)
                         ))
                     }
                     None if verifies => {

@@ -118,8 +118,8 @@ pub(super) fn url_flag(value: &str) -> Result<bool, String> {
         "true" | "1" | "" => Ok(true),
         "false" | "0" => Ok(false),
         other => Err(format!(
-            "invalid pgbouncer={:?} in the database URL: use true or false",
-            crate::text::sanitize(other)
+            "invalid pgbouncer={} in the database URL: use true or false",
+            crate::text::quoted(other)
         )),
     }
 }

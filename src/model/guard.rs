@@ -206,7 +206,7 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                     "||" => Token::Concat,
                     "::" => Token::Cast,
                     "->>" => Token::Arrow,
-                    _ => return Err(format!("{:?} is not allowed", crate::text::sanitize(&op))),
+                    _ => return Err(format!("{} is not allowed", crate::text::quoted(&op))),
                 });
             }
             '\'' | '"' => {
@@ -249,8 +249,8 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
             }
             other => {
                 return Err(format!(
-                    "{:?} is not allowed",
-                    crate::text::sanitize(&other.to_string())
+                    "{} is not allowed",
+                    crate::text::quoted(&other.to_string())
                 ))
             }
         }
@@ -295,8 +295,8 @@ impl Parser {
             Some(Token::Name(name)) if self.peek() == Some(&Token::Open) => {
                 if !name.eq_ignore_ascii_case("coalesce") {
                     return Err(format!(
-                        "function {:?} is not allowed (only coalesce)",
-                        crate::text::sanitize(&name)
+                        "function {} is not allowed (only coalesce)",
+                        crate::text::quoted(&name)
                     ));
                 }
                 self.next();
@@ -332,8 +332,8 @@ impl Parser {
                     };
                     let Some(ty) = TYPES.iter().find(|t| t.eq_ignore_ascii_case(&ty)) else {
                         return Err(format!(
-                            "cast to {:?} is not allowed (text, varchar, json, jsonb)",
-                            crate::text::sanitize(&ty)
+                            "cast to {} is not allowed (text, varchar, json, jsonb)",
+                            crate::text::quoted(&ty)
                         ));
                     };
                     term = SchemaExpr::Cast(Box::new(term), ty);

@@ -198,8 +198,8 @@ pub fn price_failures(matrix: &PriceMatrix, catalog: &TenantCatalog) -> Option<S
         .iter()
         .map(|f| {
             format!(
-                "tenant {:?} not priced: {}",
-                text::sanitize(&catalog.label(&f.tenant)),
+                "tenant {} not priced: {}",
+                crate::text::quoted(&catalog.label(&f.tenant)),
                 text::one_line(&f.error)
             )
         })

@@ -140,7 +140,7 @@ fn row(
     // Why a tenant failed, after its name (cut to the column with "…"), as
     // what it lacks is.
     if let Some(error) = &tenant.error {
-        let text = format!("✗ {name} · {}", sanitize(error));
+        let text = format!("✗ {name} · {}", crate::text::message_line(error));
         return Row::new(vec![
             Cell::from(format!("{}", rank + 1)),
             Cell::from(cut(vec![Span::styled(text, theme::error())])),

@@ -26,7 +26,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             " Not connected ",
             vec![
                 Line::from(Span::styled(
-                    format!("✗ {}", sanitize(&error.message)),
+                    format!("✗ {}", crate::text::message_line(&error.message)),
                     theme::error(),
                 )),
                 Line::from(""),

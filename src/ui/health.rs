@@ -52,7 +52,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let widest = |column: usize, cap: usize| {
         cells
             .iter()
-            .map(|row| crate::text::width(&row[column]))
+            .map(|row| crate::text::width(&sanitize(&row[column])))
             .chain([crate::text::width(headers[column])])
             .max()
             .unwrap_or(0)
@@ -202,12 +202,12 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             };
             let [users, items, orders] = counts;
             [
-                crate::text::name_cell(&row.name),
+                crate::text::padded_quoted(&row.name).into_owned(),
                 status_of(row).0,
                 users,
                 items,
                 orders,
-                sanitize(&findings).into_owned(),
+                findings,
             ]
         })
         .collect()
@@ -226,13 +226,9 @@ fn health_details(
         return;
     };
     let title = if row.name == row.schema {
-        format!(" {} ", fit(&sanitize(&row.name), 40))
+        format!(" {} ", fit(&row.name, 40))
     } else {
-        format!(
-            " {} (schema {}) ",
-            fit(&sanitize(&row.name), 30),
-            fit(&sanitize(&row.schema), 30)
-        )
+        format!(" {} (schema {}) ", fit(&row.name, 30), fit(&row.schema, 30))
     };
     frame.render_widget(
         block(Line::from(Span::styled(title, theme::title())), true),
@@ -265,7 +261,7 @@ fn health_details(
         .filter(|f| f.tenants.contains(&row.schema))
     {
         lines.push(Line::from(Span::styled(
-            format!("✗ {}", sanitize(&fault.describe())),
+            format!("✗ {}", crate::text::message_line(&fault.describe())),
             theme::error(),
         )));
     }
@@ -303,7 +299,7 @@ fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'sta
         )),
         _ if leaks.is_loading() => lines.push(Line::from("  looking for leaked orders…")),
         Some((Err(error), _)) => lines.push(Line::from(Span::styled(
-            format!("✗ leaks: {}", sanitize(error)),
+            format!("✗ leaks: {}", crate::text::message_line(error)),
             theme::error(),
         ))),
         Some((Ok(value), elapsed)) if value.is_empty() => lines.push(Line::from(Span::styled(

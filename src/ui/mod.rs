@@ -314,16 +314,16 @@ fn failed(error: &str) -> String {
 /// server refuses every time.
 fn failed_load(error: &crate::app::load::Failure) -> String {
     if error.retry {
-        failed(&sanitize(error))
+        failed(&crate::text::message_line(error))
     } else {
-        format!("Error: {}", sanitize(error))
+        format!("Error: {}", crate::text::message_line(error))
     }
 }
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     let status = match &state.notice {
-        Some(Ok(done)) => Status::Done(sanitize(done).into_owned()),
-        Some(Err(error)) => Status::Failed(sanitize(error).into_owned()),
+        Some(Ok(done)) => Status::Done(crate::text::message_line(done).into_owned()),
+        Some(Err(error)) => Status::Failed(crate::text::message_line(error).into_owned()),
         None => (state.view.screen().status)(state),
     };
     let line = match status {

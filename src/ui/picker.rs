@@ -30,10 +30,10 @@ pub fn draw(picker: &Picker, title: &str, frame: &mut Frame, body: Rect) {
     for (choice, selected) in visible {
         let cursor = if selected { "▶ " } else { "  " };
         let mark = if choice.marked { "● " } else { "  " };
-        let label = fit(&sanitize(&choice.label), label_width);
+        let label = fit(&choice.label, label_width);
         let pad = label_width.saturating_sub(width(&label));
         let room = inner.saturating_sub(4 + label_width + 2);
-        let detail = fit(&sanitize(&choice.detail), room);
+        let detail = fit(&choice.detail, room);
         let text = format!("{cursor}{mark}{label}{:pad$}  {detail}", "");
         let text = fit(&text, inner);
         lines.push(if selected {

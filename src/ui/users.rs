@@ -180,7 +180,7 @@ fn empty_message(state: &State, filtering: bool) -> String {
     } else if let Some(error) = users.error() {
         format!(
             "Users could not be loaded: {}",
-            crate::text::sanitize(error)
+            crate::text::message_line(error)
         )
     } else if filtering {
         let how = if filter.prompt.editing {
@@ -192,10 +192,7 @@ fn empty_message(state: &State, filtering: bool) -> String {
     } else if let Some(label) = &state.dashboard.list_label {
         format!("No users {}.", fit(label, 60))
     } else if let Some(tenant) = &state.dashboard.tenant {
-        format!(
-            "No users of {}.",
-            fit(&crate::text::sanitize(&tenant.label), 40)
-        )
+        format!("No users of {}.", fit(&tenant.label, 40))
     } else {
         "No users in the shared users table.".to_string()
     }

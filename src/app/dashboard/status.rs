@@ -27,7 +27,7 @@ pub(super) fn status(state: &State) -> Status {
     let users_error = (dashboard.users.error().map(String::as_str))
         .or(state.catalog_load.error().map(|e| e.text.as_str()));
     if let Some(error) = users_error {
-        return Status::Failed(format!("users: {}", crate::text::sanitize(error)));
+        return Status::Failed(format!("users: {}", crate::text::message_line(error)));
     }
     if dashboard.users.is_loading() || (state.catalog_load.is_loading() && !state.catalog_partial) {
         return Status::Busy("loading users…".into());
@@ -40,7 +40,7 @@ pub(super) fn status(state: &State) -> Status {
         return Status::Busy("loading orders…".into());
     }
     if let Some(error) = dashboard.lines.error() {
-        return Status::Failed(format!("order lines: {}", crate::text::sanitize(error)));
+        return Status::Failed(format!("order lines: {}", crate::text::message_line(error)));
     }
     if let Some(error) = dashboard.totals.error() {
         return Status::Failed(format!("order totals: {error}"));

@@ -485,7 +485,7 @@ impl Detection {
         let list = |names: &[String]| {
             names
                 .iter()
-                .map(|n| format!("{:?}", crate::text::sanitize(n)))
+                .map(|n| crate::text::quoted(n))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -532,7 +532,7 @@ pub(super) fn citus_node_lines(nodes: &[(String, String)]) -> Vec<String> {
             let shown: Vec<String> = schemas
                 .iter()
                 .take(20)
-                .map(|s| format!("{:?}", crate::text::sanitize(s)))
+                .map(|s| crate::text::quoted(s))
                 .collect();
             let more = schemas.len().saturating_sub(shown.len());
             let more = if more > 0 {

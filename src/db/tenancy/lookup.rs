@@ -70,8 +70,8 @@ impl Database {
                 [one] => Ok((*one).clone()),
                 [] => Err(schemas.unknown(name)),
                 many => Err(DbError::Setting(format!(
-                    "tenant {:?} is ambiguous: schemas {}",
-                    crate::text::sanitize(name),
+                    "tenant {} is ambiguous: schemas {}",
+                    crate::text::quoted(name),
                     crate::text::sanitize(&listed(
                         &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
                     ))
@@ -149,8 +149,8 @@ impl Database {
                         .map(|u| u.tenant.clone().unwrap_or_default())
                         .collect();
                     Err(DbError::Setting(format!(
-                        "user id {:?} is in several tenants ({}): name one with --tenant",
-                        crate::text::sanitize(id),
+                        "user id {} is in several tenants ({}): name one with --tenant",
+                        crate::text::quoted(id),
                         crate::text::sanitize(&listed(&tenants))
                     )))
                 }

@@ -92,8 +92,8 @@ impl Database {
         let shown = format!("{}.{table}", model.schemas.shared);
         if !found {
             return Err(DbError::SharedTable(format!(
-                "registry table {:?} not found (see tenancy.shared_schema and tenancy.registry_table)",
-                crate::text::sanitize(&shown)
+                "registry table {} not found (see tenancy.shared_schema and tenancy.registry_table)",
+                crate::text::quoted(&shown)
             )));
         }
         let mut named = vec![
