@@ -46,7 +46,8 @@ pub fn all(state: &State) -> Vec<HealthRow> {
                     text: crate::text::plural(count, "leaked order", "leaked orders"),
                 },
             );
-            if row.status == "ok" {
+            // As drift does: a worse finding than "unused" shows.
+            if matches!(row.status, "ok" | "unused") {
                 row.status = "leak";
             }
         }
@@ -298,6 +299,10 @@ fn show_leaks(state: &mut State) -> Vec<Effect> {
     };
     // Only a tenant schema the check read has orders to look in.
     let RowKind::Tenant(i) = row.kind else {
+        let name = crate::text::quoted(&row.name);
+        state.notice = Some(Err(format!(
+            "{name} is no tenant schema: L looks for leaked orders in one"
+        )));
         return Vec::new();
     };
     let in_report = state.health.report.value().and_then(|r| r.tenants.get(i));
@@ -412,6 +417,63 @@ mod tests {
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "the report is kept"
+        );
+    }
+
+    /// Leaks found in an unused tenant make it a leak (as drift does);
+    /// `L` on a row that is no tenant schema says so (it did nothing).
+    #[test]
+    fn leaks_outrank_unused_and_l_on_no_tenant_says_why_not() {
+        let mut state = demo_state();
+        let ticket = match &jobs(&press(&mut state, KeyCode::Char('t')))[..] {
+            [AppJob::Health(Job::Check { ticket })] => *ticket,
+            other => panic!("{other:?}"),
+        };
+        let mut unused = TenantHealth::healthy("client4");
+        unused.status = crate::db::HealthStatus::Unused;
+        let report = HealthReport {
+            tenants: vec![unused],
+            orphan_organizations: vec![crate::db::OrphanOrganization {
+                organization_id: Some("client9".into()),
+                users: 1,
+            }],
+            ..Default::default()
+        };
+        let checks = FrameworkChecks::default();
+        update(
+            &mut state,
+            AppMsg::from(Msg::Loaded {
+                ticket,
+                result: Ok(Box::new((report, checks))),
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let key = match &jobs(&press(&mut state, KeyCode::Char('L')))[..] {
+            [AppJob::Health(Job::Leaks { key })] => key.clone(),
+            other => panic!("{other:?}"),
+        };
+        let leak = Leak {
+            order_id: Some("7".into()),
+            user_id: Some("9".into()),
+            kind: crate::db::LeakKind::NoUser,
+            user_tenant: None,
+        };
+        update(
+            &mut state,
+            AppMsg::from(Msg::LeaksLoaded {
+                key,
+                result: Ok(vec![leak]),
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let client4 = rows(&state).into_iter().find(|r| r.schema == "client4");
+        assert_eq!(client4.map(|r| r.status), Some("leak"));
+        press(&mut state, KeyCode::Char('j'));
+        assert!(press(&mut state, KeyCode::Char('L')).is_empty());
+        assert!(
+            matches!(&state.notice, Some(Err(n)) if n == "\"client9\" is no tenant schema: L looks for leaked orders in one"),
+            "{:?}",
+            state.notice
         );
     }
 

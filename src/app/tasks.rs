@@ -332,20 +332,42 @@ fn export_file(dir: Option<PathBuf>, stem: &str, csv: &str) -> Result<String, St
     write_export(&export_dir(dir)?, stem, csv, &local_stamp())
 }
 
-/// Where exports go: `dir`, else the default export directory; created
-/// if needed.
+/// Where exports go: `dir` (`~/` is the home directory; empty is unset),
+/// else the default export directory; created if needed.
 fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
-    let dir = dir.unwrap_or_else(|| default_export_dir(&|n| std::env::var(n).ok()));
+    let env = |name: &str| std::env::var(name).ok();
+    let configured = configured_export_dir(dir, &env);
+    let dir = configured
+        .clone()
+        .unwrap_or_else(|| default_export_dir(&env));
+    let setting = if configured.is_some() {
+        " (ui.export_dir)"
+    } else {
+        ""
+    };
     std::fs::create_dir_all(&dir)
         .map(|()| dir.clone())
         .map_err(|e| match std::fs::metadata(&dir) {
             // create_dir_all's own words are "File exists".
             Ok(meta) if !meta.is_dir() => format!(
-                "cannot export to {}: it is a file, not a directory (ui.export_dir)",
+                "cannot export to {}: it is not a directory{setting}",
                 dir.display()
             ),
             _ => format!("cannot create {}: {e}", dir.display()),
         })
+}
+
+/// `ui.export_dir` as a path: empty is unset (it exported into the current
+/// directory), a leading `~/` is `$HOME/` as a shell reads it.
+fn configured_export_dir(
+    dir: Option<PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    let dir = dir.filter(|d| !d.as_os_str().is_empty())?;
+    match (dir.strip_prefix("~"), env("HOME").filter(|h| !h.is_empty())) {
+        (Ok(rest), Some(home)) => Some(PathBuf::from(home).join(rest)),
+        _ => Some(dir),
+    }
 }
 
 /// Writes an export to a new file in `dir`, named by `stem` and `stamp`
@@ -586,10 +608,22 @@ mod tests {
         assert_eq!(
             error,
             format!(
-                "cannot export to {}: it is a file, not a directory (ui.export_dir)",
+                "cannot export to {}: it is not a directory (ui.export_dir)",
                 file.display()
             )
         );
+        // `~/` is the home directory, and an empty setting is no setting.
+        let env = |name: &str| (name == "HOME").then(|| "/home/ann".to_string());
+        let dir = |text: &str| configured_export_dir(Some(PathBuf::from(text)), &env);
+        assert_eq!(dir("~/csv"), Some(PathBuf::from("/home/ann/csv")));
+        assert_eq!(dir("~"), Some(PathBuf::from("/home/ann")));
+        assert_eq!(dir("/srv/~x"), Some(PathBuf::from("/srv/~x")));
+        assert_eq!(
+            dir("~ann/x"),
+            Some(PathBuf::from("~ann/x")),
+            "not a user's home"
+        );
+        assert_eq!(dir(""), None);
         // Below a file, the system says "Not a directory" itself.
         let below = file.join("sub");
         let error = export_file(Some(below.clone()), "orders", "a\n").unwrap_err();

@@ -235,9 +235,19 @@ fn health_details(
         area,
     );
     let mut lines: Vec<Line> = Vec::new();
-    // Leaked orders are said below, with the orders.
-    let from_checks = usize::from(crate::app::health::leaks_found(state, row).is_some());
-    let findings = &row.findings[from_checks..];
+    // Leaks: only a tenant schema the check read has orders to look in.
+    let tenant = match row.kind {
+        RowKind::Tenant(i) => report.tenants.get(i),
+        _ => None,
+    };
+    // Leaked orders found (the row's first finding) come first, with the
+    // orders, so that a drifted tenant's findings do not push them out of
+    // the pane; else what `L` does comes last.
+    let leaks_first = crate::app::health::leaks_found(state, row).is_some();
+    if let (true, Some(tenant)) = (leaks_first, tenant) {
+        leak_lines(state, &tenant.tenant, area, &mut lines);
+    }
+    let findings = &row.findings[usize::from(leaks_first)..];
     if findings.is_empty() {
         lines.push(Line::from(Span::styled(
             "✓ tables, migrations and copies match the other tenants",
@@ -276,12 +286,7 @@ fn health_details(
             theme::warning(),
         )));
     }
-    // Leaks: only a tenant schema the check read has orders to look in.
-    let tenant = match row.kind {
-        RowKind::Tenant(i) => report.tenants.get(i),
-        _ => None,
-    };
-    if let Some(tenant) = tenant {
+    if let (false, Some(tenant)) = (leaks_first, tenant) {
         leak_lines(state, &tenant.tenant, area, &mut lines);
     }
     frame.render_widget(
