@@ -33,7 +33,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 /// `text` in quotes when a space (or other blank) at either end would be
 /// lost in a table cell: `"acme "` is not the tenant `acme`. Tables of
 /// names and ids show it so; CSV and JSON keep the value as it is.
-pub fn padded_quoted(text: &str) -> Cow<'_, str> {
+pub fn cell_text(text: &str) -> Cow<'_, str> {
     let blank_edge = text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace);
     if blank_edge {
         Cow::Owned(format!("\"{text}\""))
@@ -49,10 +49,22 @@ pub fn quoted(text: &str) -> String {
     format!("\"{}\"", sanitize(text).replace('"', "\\\""))
 }
 
+/// An id as the tables show it, where they write `(none)` for NULL and
+/// `(empty)` for an empty one: a value that reads like either is quoted,
+/// so that it is not taken for one.
+pub fn id_cell(id: Option<&str>) -> Cow<'_, str> {
+    match id {
+        None => Cow::Borrowed("(none)"),
+        Some("") => Cow::Borrowed("(empty)"),
+        Some(id @ ("(none)" | "(empty)")) => Cow::Owned(format!("\"{id}\"")),
+        Some(id) => Cow::Borrowed(id),
+    }
+}
+
 /// A name or id as a table cell shows it: escaped ([`sanitize`]) and
-/// quoted where blank at an end ([`padded_quoted`]).
+/// quoted where blank at an end ([`cell_text`]).
 pub fn name_cell(text: &str) -> String {
-    sanitize(&padded_quoted(text)).into_owned()
+    sanitize(&cell_text(text)).into_owned()
 }
 
 /// A message for the screen (an error, a notice) with [`sanitize`]'s
@@ -550,12 +562,12 @@ mod tests {
 
     #[test]
     fn a_blank_at_either_end_is_quoted() {
-        assert_eq!(padded_quoted("acme"), "acme");
-        assert_eq!(padded_quoted("a b"), "a b");
-        assert_eq!(padded_quoted("acme "), "\"acme \"");
-        assert_eq!(padded_quoted(" acme"), "\" acme\"");
-        assert_eq!(padded_quoted("acme\u{a0}"), "\"acme\u{a0}\"");
+        assert_eq!(cell_text("acme"), "acme");
+        assert_eq!(cell_text("a b"), "a b");
+        assert_eq!(cell_text("acme "), "\"acme \"");
+        assert_eq!(cell_text(" acme"), "\" acme\"");
+        assert_eq!(cell_text("acme\u{a0}"), "\"acme\u{a0}\"");
         assert_eq!(name_cell("acme\t"), "\"acme\\t\"");
-        assert_eq!(padded_quoted(""), "");
+        assert_eq!(cell_text(""), "");
     }
 }

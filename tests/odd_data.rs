@@ -330,3 +330,48 @@ async fn a_control_character_in_an_id_is_escaped_once() {
     );
     app.quit().await;
 }
+
+/// Organization ids that read like the tables' own words for NULL and
+/// empty (`(none)`, `(empty)`) are quoted, so `tenants` tells them apart
+/// (it listed two `(none)` rows and two `(empty)` rows); the tenants pane
+/// shows an empty id as `(empty)`, not as a blank row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_that_read_like_null_or_empty_are_quoted() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+           ('11', 'a', 'a@x', 'x', '(none)'), ('12', 'b', 'b@x', 'x', NULL),
+           ('13', 'c', 'c@x', 'x', '(empty)'), ('14', 'd', 'd@x', 'x', '')",
+    )
+    .await;
+    let tenants = stdout(&tenantscope(&["--database-url", &db.url, "tenants"]));
+    let first_cell = |name: &str| {
+        tenants
+            .lines()
+            .filter(|l| l.split("  ").next() == Some(name))
+            .count()
+    };
+    for name in ["(none)", "\"(none)\"", "(empty)", "\"(empty)\""] {
+        assert_eq!(first_cell(name), 1, "{name} once:\n{tenants}");
+    }
+    let health = stdout(&tenantscope(&["--database-url", &db.url, "health"]));
+    assert!(
+        health.contains("\n\"(none)\" ") && health.contains("\n\"(empty)\" "),
+        "{health}"
+    );
+
+    let mut app = start_app(connect(&db).await, Duration::ZERO, (120, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(crossterm::event::KeyCode::Char('T'));
+    let pane = app
+        .frame_where("the tenants pane", |f| f.contains("without a schema"))
+        .await;
+    assert!(
+        pane.lines()
+            .any(|l| l.contains(" (empty) ") && l.contains("1 (no schema)")),
+        "{pane}"
+    );
+    assert!(pane.contains("\"(none)\""), "{pane}");
+    app.quit().await;
+}

@@ -178,7 +178,7 @@ pub const SCREEN: Screen = Screen {
         ("While searching (←/→ Home/End Ctrl-U/W edit)", SEARCHING),
     ],
     marks: &[
-        ("!", "tenant registered, schema missing"),
+        ("!", "no schema (registered, or users' id)"),
         ("✗", "tenant could not be searched"),
     ],
     ..Screen::BASE
@@ -331,7 +331,7 @@ fn status(state: &State) -> Status {
             let missing = entries.iter().filter(|e| !e.present).count();
             let missing = match missing {
                 0 => String::new(),
-                n => format!(" ({n} without a schema)"),
+                n => format!(" ({} without a schema)", crate::text::thousands(n as i64)),
             };
             let noun = if entries.len() == 1 {
                 "tenant"

@@ -342,7 +342,7 @@ pub fn health_checked(
         out.push_str("\nOrganization ids that name no tenant schema:\n");
         let rows: Vec<Vec<String>> = named
             .iter()
-            .map(|(id, users)| vec![id.to_string(), users.to_string()])
+            .map(|(id, users)| vec![text::id_cell(Some(id)).into_owned(), users.to_string()])
             .collect();
         out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
     }

@@ -111,7 +111,7 @@ impl<'h> ColumnWidths<'h> {
 
     pub(crate) fn fit(&mut self, row: &[String]) {
         for (widest, value) in self.values.iter_mut().zip(row) {
-            *widest = (*widest).max(text::width(&text::sanitize(&text::padded_quoted(value))));
+            *widest = (*widest).max(text::width(&text::sanitize(&text::cell_text(value))));
         }
     }
 
@@ -146,7 +146,7 @@ impl<'h> ColumnWidths<'h> {
             .zip(self.headers)
             .zip(widths)
             .map(|((cell, (_, align)), width)| {
-                let cell = text::padded_quoted(cell);
+                let cell = text::cell_text(cell);
                 match align {
                     Align::Left => text::pad_right(&cell, *width),
                     Align::Right => text::pad_left(&cell, *width),

@@ -369,9 +369,11 @@ pub fn tenants(
                     // The table names what a CSV cell cannot (NULL or '').
                     let tenant = match (t.tenant.as_deref(), format) {
                         (None | Some(""), Format::Csv) => String::new(),
-                        (None, _) => "(none)".to_string(),
-                        (Some(""), _) => "(empty)".to_string(),
-                        (Some(_), _) => tenant_name(t, catalog).unwrap_or_default(),
+                        (Some(_), Format::Csv) => tenant_name(t, catalog).unwrap_or_default(),
+                        _ => {
+                            let name = tenant_name(t, catalog);
+                            text::id_cell(name.as_deref()).into_owned()
+                        }
                     };
                     let mut row = vec![
                         tenant,

@@ -202,7 +202,13 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             };
             let [users, items, orders] = counts;
             [
-                crate::text::padded_quoted(&row.name).into_owned(),
+                // The "(none)" row is users with no id; an id reading so is quoted.
+                match row.kind {
+                    RowKind::NoTenant => row.name.clone(),
+                    _ => {
+                        crate::text::cell_text(&crate::text::id_cell(Some(&row.name))).into_owned()
+                    }
+                },
                 status_of(row).0,
                 users,
                 items,

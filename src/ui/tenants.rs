@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::geometry;
-use crate::text::{fit, name_cell, sanitize, thousands};
+use crate::text::{fit, id_cell, name_cell, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenants = &state.tenants;
@@ -81,7 +81,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         (Cell::from("Tenant"), Constraint::Fill(3)),
         (Cell::from("Key"), Constraint::Fill(2)),
         (Cell::from("Schema"), Constraint::Fill(3)),
-        (right("Users".into()), Constraint::Length(18)),
+        (right("Users".into()), Constraint::Length(19)),
     ];
     if nodes {
         columns.push((Cell::from("Node"), Constraint::Fill(2)));
@@ -105,9 +105,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             };
             let mut cells = vec![
                 Cell::from(Span::styled(mark, style)),
-                Cell::from(name_cell(&entry.label)),
-                Cell::from(name_cell(&entry.key)),
-                Cell::from(Span::styled(name_cell(&entry.schema), style)),
+                Cell::from(name_cell(&id_cell(Some(&entry.label)))),
+                Cell::from(name_cell(&id_cell(Some(&entry.key)))),
+                Cell::from(Span::styled(
+                    name_cell(&id_cell(Some(&entry.schema))),
+                    style,
+                )),
                 Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
             ];
             if nodes {

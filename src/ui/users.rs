@@ -95,7 +95,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
             let tenant = user
                 .tenant_label()
                 .filter(|t| !t.is_empty())
-                .map_or("(none)".into(), crate::text::padded_quoted);
+                .map_or("(none)".into(), crate::text::cell_text);
             let cells = [
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&user.id, widths[1] as usize)),

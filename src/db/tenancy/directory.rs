@@ -122,12 +122,17 @@ impl Database {
             if count_users {
                 match self.users_by_tenant(&entries).await {
                     Ok(counts) => {
-                        for entry in entries.iter_mut().filter(|e| e.present) {
-                            entry.users = Some(counts.get(&entry.schema).copied().unwrap_or(0));
+                        // A registered tenant whose schema is gone keeps
+                        // the users counted for it (in a shared table).
+                        for entry in entries.iter_mut() {
+                            let counted = counts.get(&entry.schema).copied();
+                            entry.users = if entry.present {
+                                Some(counted.unwrap_or(0))
+                            } else {
+                                counted
+                            };
                         }
-                        if registry.complete().is_none() {
-                            entries.extend(ids_without_schema(&entries, counts));
-                        }
+                        entries.extend(ids_without_schema(&entries, counts));
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -401,15 +406,17 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 
 /// Organization ids of users that name no tenant schema, after the
 /// tenants (as `tenants` lists them): a support desk looks for a customer
-/// there whether or not its schema was ever made. Counted from the shared
-/// users table only (`counts` holds no such id where users live per tenant).
+/// there whether or not its schema was ever made. Counted from a shared
+/// users table (where users live per tenant, `counts` holds no such id).
 fn ids_without_schema(
     entries: &[TenantEntry],
     counts: std::collections::HashMap<String, i64>,
 ) -> Vec<TenantEntry> {
+    let listed: std::collections::HashSet<&str> =
+        entries.iter().map(|e| e.schema.as_str()).collect();
     let mut ids: Vec<(String, i64)> = counts
         .into_iter()
-        .filter(|(id, users)| *users > 0 && !entries.iter().any(|e| e.schema == *id))
+        .filter(|(id, users)| *users > 0 && !listed.contains(id.as_str()))
         .collect();
     ids.sort();
     ids.into_iter()
