@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, spare, Action, Binding, KeyTable, ENTER, TENANT_ROWS,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, KeyTable, Rows, ENTER,
     VIEW_END,
 };
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
@@ -87,7 +87,13 @@ impl Job {
 
 use Action::*;
 
-const NAV: [Binding; 6] = navigation(TENANT_ROWS);
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "tenant up",
+    down: "tenant down",
+    first: "first tenant",
+    last: "last tenant",
+    hint: true,
+});
 
 const OWN: &[Binding] = &[
     bind(ENTER, Choose, "compare with this tenant", true),

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, ENTER, TENANT_ROWS,
-    VIEW_END,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, ENTER, VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -124,7 +123,13 @@ impl Job {
 use Action::*;
 use Key::Char;
 
-const NAV: [Binding; 6] = navigation(TENANT_ROWS);
+const NAV: [Binding; 6] = navigation(Rows {
+    up: "move up",
+    down: "move down",
+    first: "first tenant",
+    last: "last tenant",
+    hint: true,
+});
 
 const OWN: &[Binding] = &[
     bind(ENTER, Choose, "tenant's users", true),

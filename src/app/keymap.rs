@@ -189,15 +189,6 @@ pub const ROWS: Rows = Rows {
     hint: false,
 };
 
-/// Rows that are tenants (health view, basket): one wording for both.
-pub const TENANT_ROWS: Rows = Rows {
-    up: "tenant up",
-    down: "tenant down",
-    first: "first tenant",
-    last: "last tenant",
-    hint: true,
-};
-
 /// The navigation every list shares: arrows and vim keys, pages, ends.
 pub const fn navigation(rows: Rows) -> [Binding; 6] {
     [
