@@ -32,7 +32,8 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 
 /// `text` in quotes when a space (or other blank) at either end would be
 /// lost in a table cell: `"acme "` is not the tenant `acme`. Tables of
-/// names and ids show it so; CSV and JSON keep the value as it is.
+/// names and ids show it so; CSV and JSON keep the value as it is. (A
+/// value that holds the quotes itself reads the same: rare enough.)
 pub fn cell_text(text: &str) -> Cow<'_, str> {
     let blank_edge = text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace);
     if blank_edge {

@@ -98,7 +98,8 @@ impl Screen {
     };
 
     /// How many lines the `?` popup has: per key table its title, its keys
-    /// and a blank line; then the marks' title, the marks and the mouse line.
+    /// and a blank line; then the marks' title and the marks; then a blank
+    /// line, "Anywhere", Ctrl-Z and the mouse line.
     pub fn help_line_count(&self) -> usize {
         let tables: usize = self
             .help

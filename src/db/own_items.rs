@@ -319,6 +319,14 @@ mod tests {
             assert_eq!(found, expected, "{tenant}");
         }
         Database::end_read(tx);
+        // A table that was not there is looked for again (not remembered).
+        test_db
+            .run_sql("CREATE SCHEMA no_such_schema; CREATE TABLE no_such_schema.items (id text)")
+            .await;
+        let mut tx = db.read_tx().await.unwrap();
+        let found = db.items_table(&mut tx, "no_such_schema").await.unwrap();
+        assert_eq!(found, table(&["description", "price"], false));
+        Database::end_read(tx);
 
         // client1 (text ids) and client3 (integer ids) have primary keys.
         assert_eq!(how(&db, "client3").await, OwnItems::Table);

@@ -96,16 +96,14 @@ impl FrameworkChecks {
         let mut found = Vec::new();
         if let Some(r) = &self.registry {
             if !r.schemas.missing_schemas.is_empty() {
-                found.push(format!(
-                    "{} registered tenant(s) with no schema",
-                    r.schemas.missing_schemas.len()
-                ));
+                let n = r.schemas.missing_schemas.len();
+                let tenants = crate::text::plural(n, "registered tenant", "registered tenants");
+                found.push(format!("{tenants} with no schema"));
             }
             if !r.schemas.unregistered_schemas.is_empty() {
-                found.push(format!(
-                    "{} schema(s) nobody registered",
-                    r.schemas.unregistered_schemas.len()
-                ));
+                let n = r.schemas.unregistered_schemas.len();
+                let schemas = crate::text::plural(n, "schema", "schemas");
+                found.push(format!("{schemas} nobody registered"));
             }
         }
         if let Some(l) = &self.ledger {
@@ -116,8 +114,9 @@ impl FrameworkChecks {
                 .filter(|d| d.status != LedgerStatus::Ahead)
                 .count();
             if behind > 0 {
+                let tenants = crate::text::plural(behind, "tenant", "tenants");
                 found.push(format!(
-                    "{behind} tenant(s) behind on {} (lacking migrations others ran)",
+                    "{tenants} behind on {} (lacking migrations others ran)",
                     l.table
                 ));
             }
