@@ -690,7 +690,12 @@ fn users_model(
             model.users.table = "users".into();
             model.users.tenant_column = column.clone();
             model.users.columns.name = if has("name") { "name" } else { "email" }.into();
-            model.users.columns.mail = "email".into();
+            model.users.columns.mail = if has("email") || !has("mail") {
+                "email"
+            } else {
+                "mail"
+            }
+            .into();
             model.users.columns.created = "created_at".into();
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
@@ -715,7 +720,21 @@ fn users_model(
         }
         None => {}
     }
+    without_missing_created(catalog, model);
     kind
+}
+
+/// A shared users table without the creation column the model names: no
+/// `user_created` key (`detect` printed one naming a column not there).
+fn without_missing_created(catalog: &Catalog, model: &mut TenancyModel) {
+    if model.users.at == UsersAt::PerTenant {
+        return;
+    }
+    let users = catalog.table(&catalog.shared_schema, &model.users.table);
+    let created = &model.users.columns.created;
+    if users.is_some_and(|u| !u.columns.contains(created)) {
+        model.users.columns.created = String::new();
+    }
 }
 
 #[cfg(test)]
@@ -729,6 +748,34 @@ mod tests {
             columns: columns.iter().map(|c| c.to_string()).collect(),
             text_columns: Vec::new(),
         }
+    }
+
+    /// No `user_created` naming a column the shared users table lacks
+    /// (`detect` printed `creation_timestamp` for a table without it).
+    #[test]
+    fn a_creation_column_that_is_not_there_is_left_out() {
+        let catalog = |columns: &[&str]| Catalog {
+            shared_schema: "public".into(),
+            tables: vec![table("public", "users", columns)],
+            ..Catalog::default()
+        };
+        let created = |columns: &[&str], at: UsersAt| {
+            let mut model = TenancyModel::default();
+            model.users.at = at;
+            without_missing_created(&catalog(columns), &mut model);
+            model.users.columns.created
+        };
+        assert_eq!(created(&["id", "name"], UsersAt::Shared), "");
+        let with = ["id", "creation_timestamp"];
+        assert_eq!(created(&with, UsersAt::Shared), "creation_timestamp");
+        // Per tenant, the shared schema's table is not the users table.
+        assert_eq!(created(&["id"], UsersAt::PerTenant), "creation_timestamp");
+        let text = {
+            let mut model = TenancyModel::default();
+            without_missing_created(&catalog(&["id", "name"]), &mut model);
+            model.to_toml()
+        };
+        assert!(!text.contains("user_created"), "{text}");
     }
 
     #[test]
