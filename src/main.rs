@@ -471,7 +471,8 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
             env.remove("TENANTSCOPE_PROFILE");
             let settings =
                 Settings::load_profile(&start.file, &env, None).map_err(Failure::usage)?;
-            (start.demo.source().await?, settings, None)
+            let compare = settings.tenancy.compare_with.clone();
+            (start.demo.source().await?, settings, compare)
         }
         Some(name) => {
             let mut settings = Settings::load_profile(&start.file, &start.env, Some(name))

@@ -62,6 +62,12 @@ pub fn id_cell(id: Option<&str>) -> Cow<'_, str> {
     }
 }
 
+/// An id or name as a table cell shows it, unescaped: [`id_cell`]'s
+/// words for NULL and empty, quoted where blank at an end ([`cell_text`]).
+pub fn id_text(value: Option<&str>) -> String {
+    cell_text(&id_cell(value)).into_owned()
+}
+
 /// A name or id as a table cell shows it: escaped ([`sanitize`]) and
 /// quoted where blank at an end ([`cell_text`]).
 pub fn name_cell(text: &str) -> String {

@@ -240,8 +240,12 @@ async fn a_users_table_without_mail_or_creation_timestamp_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     let db = TestDatabase::reference().await;
-    db.run_sql("UPDATE public.users SET organization_id = 'client1 ' WHERE id = '1'")
-        .await;
+    db.run_sql(
+        "UPDATE public.users SET organization_id = 'client1 ' WHERE id = '1';
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+         VALUES (' 29 ', '', 'e@x', 'x', 'client2')",
+    )
+    .await;
     let url = db.url.as_str();
     let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
     let line = |text: &str, name: &str| {
@@ -276,6 +280,8 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
         .frame_where("the list", |f| f.contains("rich_dude"))
         .await;
     assert!(line(&list, "rich_dude").contains("\"client1 \""), "{list}");
+    // An id with blanks at its ends and an empty name, in the list too.
+    assert!(line(&list, "e@x").contains("\" 29 \" (empty)"), "{list}");
     app.press(crossterm::event::KeyCode::Char('T'));
     let pane = app
         .frame_where("the tenants pane", |f| f.contains("without a schema"))

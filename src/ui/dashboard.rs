@@ -31,7 +31,7 @@ fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
         let choice = state.compare_choice();
         spans.push(Span::raw(format!(
             "of {} · {} ",
-            fit(&user.name, 24),
+            fit(&crate::text::id_text(Some(&user.name)), 24),
             fit(&own, 20)
         )));
         if state.catalog_partial {
@@ -77,7 +77,9 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     let done = orders.done().filter(|_| !orders.is_loading());
     match done.map(|d| &d.result) {
         None => {
-            let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
+            let name = user
+                .map(|u| fit(&crate::text::id_text(Some(&u.name)), 40))
+                .unwrap_or_default();
             let text = format!("{} Loading orders of {name}", super::spinner(state));
             frame.render_widget(message(text, theme::dim()), inner);
         }

@@ -12,7 +12,7 @@ use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::TenantStatus;
 use crate::geometry;
-use crate::text::{fit, thousands, width};
+use crate::text::{fit, id_text, thousands, width};
 
 /// Splits `total` cells into columns one cell apart, like `Table` does.
 fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
@@ -57,7 +57,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     // when the pane has room for it besides name, mail and tenant.
     let id_width = if inner.width >= ID_COLUMN_FROM {
         window()
-            .map(|u| width(&u.id))
+            .map(|u| width(&crate::text::sanitize(&id_text(Some(&u.id)))))
             .chain([2])
             .max()
             .unwrap_or(2)
@@ -92,14 +92,11 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
                 None => (" ", Style::new()),
             };
             // As the registry names it (the schema is in Enter's popup).
-            let tenant = user
-                .tenant_label()
-                .filter(|t| !t.is_empty())
-                .map_or("(none)".into(), crate::text::cell_text);
+            let tenant = id_text(user.tenant_label());
             let cells = [
                 Cell::from(Span::styled(marker, tenant_style)),
-                Cell::from(fit(&user.id, widths[1] as usize)),
-                Cell::from(fit(&user.name, widths[2] as usize)),
+                Cell::from(fit(&id_text(Some(&user.id)), widths[1] as usize)),
+                Cell::from(fit(&id_text(Some(&user.name)), widths[2] as usize)),
                 Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[3] as usize)),
                 Cell::from(Span::styled(fit(&tenant, widths[4] as usize), tenant_style)),
             ];
