@@ -161,6 +161,7 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(
             sanitize(&state.session.connect.target).into_owned(),
         ));
+        let spans = fit_spans(spans, area.width as usize);
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
@@ -216,7 +217,8 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         Span::raw("compare: "),
         Span::styled(sanitize(&compare).into_owned(), theme::title()),
     ]);
-    let line = Line::from(spans);
+    // Cut with "…", so that a cut target does not read as a whole one.
+    let line = Line::from(fit_spans(spans, area.width as usize));
     frame.render_widget(Paragraph::new(line), area);
 }
 
@@ -443,6 +445,12 @@ fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
             theme::dim(),
         )));
     }
+    // A line wider than the popup ends in "…" (it was cut silently).
+    let room = area.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|line| Line::from(fit_spans(line.spans, room)))
+        .collect();
     let text = Paragraph::new(lines)
         .block(block)
         .scroll((scroll as u16, 0));
