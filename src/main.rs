@@ -25,6 +25,9 @@ fn main() -> ExitCode {
     match run(cli, &env) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            // In the log file too (`--log-file`): it said only "connected"
+            // or nothing of why a run ended.
+            tracing::error!(code = failure.code, "{failure}");
             tenantscope::say!("tenantscope: {failure}");
             ExitCode::from(failure.code)
         }

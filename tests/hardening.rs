@@ -415,6 +415,7 @@ async fn the_log_file_holds_no_password() {
         vec!["orders", "1"],
         vec!["users", "--format", "json"],
         vec!["orders", "4"],
+        vec!["orders", "99"],
     ] {
         let mut full = vec![
             "--database-url",
@@ -427,6 +428,8 @@ async fn the_log_file_holds_no_password() {
     }
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("connected"), "the log is written: {logged}");
+    // Why a run ended is logged too, not only said on stderr.
+    assert!(logged.contains("no user with id \"99\""), "{logged}");
     assert!(!logged.contains("s3cret-in-url"), "{logged}");
     assert!(!logged.contains("secret-pw"), "{logged}");
 }
