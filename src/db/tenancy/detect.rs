@@ -300,6 +300,17 @@ pub fn classify(
             .collect();
     }
     let kind = users_model(catalog, best, kind, &tenants, &mut model, &mut reasons);
+    // Said here, not first by every command after ("shared users table …
+    // not found").
+    let users = &model.users.table;
+    if model.users.at != UsersAt::PerTenant && catalog.table(shared, users).is_none() {
+        reasons.push(format!(
+            "users: no users table found ({}.{} does not exist): set users_table and \
+             tenant_column in [tenancy]",
+            crate::text::sanitize(shared),
+            crate::text::sanitize(users)
+        ));
+    }
 
     // The migration ledger: in the shared schema and the tenants.
     let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
@@ -776,6 +787,36 @@ mod tests {
             model.to_toml()
         };
         assert!(!text.contains("user_created"), "{text}");
+    }
+
+    /// No users table anywhere: `detect` says so (it answered the
+    /// article layout in silence, and every command then failed).
+    #[test]
+    fn no_users_table_is_said() {
+        let mut tables = Vec::new();
+        for schema in ["a", "b"] {
+            tables.push(table(schema, "items", &["id", "description", "price"]));
+            tables.push(table(
+                schema,
+                "orders",
+                &["id", "user_id", "item_id", "quantity"],
+            ));
+        }
+        let catalog = Catalog {
+            shared_schema: "public".into(),
+            tables,
+            schemas: vec!["a".into(), "b".into(), "public".into()],
+            ..Catalog::default()
+        };
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert!(
+            detection
+                .reasons
+                .iter()
+                .any(|r| r.contains("no users table found (public.users does not exist)")),
+            "{:?}",
+            detection.reasons
+        );
     }
 
     #[test]
