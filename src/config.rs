@@ -542,7 +542,7 @@ impl Settings {
             }
             settings = builder.build().and_then(read).map_err(|e| {
                 let message = invalid(e);
-                format!("{message} (in profile {:?})", crate::text::sanitize(&name))
+                format!("{message} (in profile {})", crate::text::quoted(&name))
             })?;
             settings.profile = Some(name);
         }

@@ -158,8 +158,16 @@ mod tests {
             .unwrap();
         assert_eq!(users, 4, "the server the connections use still runs");
         conn.close().await.unwrap();
-        // Once it is given up, no start begins.
+    }
+
+    /// Given up (the runtime ends), no start begins: a connection that asks
+    /// for the demo then gets an error and no server.
+    #[tokio::test]
+    async fn a_demo_given_up_starts_no_server() {
+        let demo = LazyDemo::default();
         demo.give_up();
+        assert!(demo.source().await.is_err());
+        assert!(demo.server.lock().unwrap().is_none());
         assert!(!demo.is_starting());
     }
 }

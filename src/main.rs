@@ -193,9 +193,14 @@ fn serve(
     // Started already where the dashboard does not draw first.
     session.connect.demo_ready = on_demo && !draws_first;
     // The way back to start-up's database when it is no profile (nor the
-    // demo, whose entry is there already).
-    if let (None, Some(source)) = (&settings.profile, &configured) {
-        let entry = (connect::STARTUP_PROFILE.to_string(), source.label());
+    // demo with its entry, which a config profile named `demo` takes).
+    let demo_named = settings.profiles.contains_key(connect::DEMO_PROFILE.0);
+    let startup = match &configured {
+        Some(source) => settings.profile.is_none().then(|| source.label()),
+        None => demo_named.then(|| connect::DEMO_PROFILE.1.to_string()),
+    };
+    if let Some(target) = startup {
+        let entry = (connect::STARTUP_PROFILE.to_string(), target);
         session.connect.profiles.insert(0, entry);
     }
     let mouse = settings.ui.mouse && !cli.no_mouse;
@@ -345,7 +350,8 @@ fn warn_about_source(
         }
         (None, Some(profile)) if !cli.demo => {
             return Err(Failure::usage(format!(
-                "profile {:?} names no database: set url in [profiles.{0}.database]",
+                "profile {} names no database: set url in [profiles.{}.database]",
+                tenantscope::text::quoted(profile),
                 tenantscope::text::sanitize(profile)
             )))
         }
@@ -483,7 +489,10 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
             settings.detection_cache = start.settings.detection_cache.clone();
             let source = db::connect_options(settings.database.url.as_deref(), &start.env)
                 .map_err(Failure::usage)?
-                .ok_or_else(|| Failure::usage(format!("profile {name:?} names no database")))?;
+                .ok_or_else(|| {
+                    let name = tenantscope::text::quoted(name);
+                    Failure::usage(format!("profile {name} names no database"))
+                })?;
             let compare = settings.tenancy.compare_with.clone();
             (source, settings, compare)
         }

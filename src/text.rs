@@ -12,13 +12,21 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// A backslash is doubled (`\\`), so an escaped line break (`\n`) is
 /// never confused with a literal backslash and `n` in the data (`\\n`).
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|ch| ch == '\\' || needs_escape(ch)) {
+    escaped(text, true)
+}
+
+/// [`sanitize`]'s escapes, backslashes doubled or not.
+fn escaped(text: &str, backslashes: bool) -> Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|ch| (backslashes && ch == '\\') || needs_escape(ch))
+    {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for ch in text.chars() {
         match ch {
-            '\\' => out.push_str("\\\\"),
+            '\\' if backslashes => out.push_str("\\\\"),
             '\x1b' => out.push_str("^["),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -74,21 +82,14 @@ pub fn name_cell(text: &str) -> String {
     sanitize(&cell_text(text)).into_owned()
 }
 
-/// A message for the screen (an error, a notice) with [`sanitize`]'s
-/// escapes of control and invisible characters, but its backslashes as
-/// they are: the values a message names were escaped when it was made
-/// ([`quoted`]), and a second [`sanitize`] doubled their escapes
-/// (`"cli\\nent"` for a line break).
+/// A message for the screen (an error, a notice) made of values escaped
+/// when it was made ([`quoted`], [`sanitize`]) and our own words:
+/// [`sanitize`]'s escapes of control and invisible characters, but its
+/// backslashes as they are (a second [`sanitize`] doubled the values'
+/// escapes: `"cli\\nent"` for a line break). Raw text (a server's words
+/// with data in them) takes [`sanitize`] instead.
 pub fn message_line(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let escaped: String = text
-        .split('\\')
-        .map(|part| sanitize(part).into_owned())
-        .collect::<Vec<_>>()
-        .join("\\");
-    Cow::Owned(escaped)
+    escaped(text, false)
 }
 
 /// Whether a terminal could act on `ch` or hide it: C0, DEL and C1
@@ -321,9 +322,14 @@ pub fn width(text: &str) -> usize {
 
 /// Sanitizes, then cuts to at most `max` cells, ending in `…` when cut.
 pub fn fit(text: &str, max: usize) -> String {
-    let clean = sanitize(text);
-    if width(&clean) <= max {
-        return clean.into_owned();
+    cut(&sanitize(text), max)
+}
+
+/// Cuts text escaped already to at most `max` cells, ending in `…` when
+/// cut (escaped again, its backslashes would double).
+pub fn cut(clean: &str, max: usize) -> String {
+    if width(clean) <= max {
+        return clean.to_string();
     }
     if max == 0 {
         return String::new();

@@ -101,7 +101,7 @@ fn tmux_copy(env: &str, text: &str) -> io::Result<String> {
         };
         return Err(io::Error::other(format!(
             "tmux load-buffer -w: {}",
-            crate::text::message_line(&why)
+            crate::text::sanitize(&why)
         )));
     }
     let setting = tmux(&["show-options", "-gv", "set-clipboard"])

@@ -96,7 +96,7 @@ impl Connect {
     fn entry_of<'a>(&'a self, profile: Option<&'a str>) -> Option<&'a str> {
         match profile {
             Some(name) => Some(name),
-            None if self.demo => self.offers_demo().then_some(DEMO_PROFILE.0),
+            None if self.demo && self.offers_demo() => Some(DEMO_PROFILE.0),
             None => Some(STARTUP_PROFILE),
         }
         .filter(|name| self.profiles.iter().any(|(n, _)| n == name))
@@ -583,16 +583,22 @@ mod tests {
         );
     }
 
-    /// A profile of the config file named `demo` is that profile.
+    /// A profile of the config file named `demo` is that profile; the
+    /// built-in demo at start-up is then `(start-up)`.
     #[test]
     fn a_profile_named_demo_is_no_demo() {
         let mut state = demo_state();
         let own = ("demo".to_string(), "u@d:5432/d".to_string());
-        state.session.connect.profiles = vec![profiles()[0].clone(), own];
+        let startup = (STARTUP_PROFILE.to_string(), DEMO_PROFILE.1.to_string());
+        state.session.connect.profiles = vec![startup, profiles()[0].clone(), own];
         state.session.connect.demo = true;
         press(&mut state, KeyCode::Char('P'));
-        let marked = state.session.connect.picker.chosen().map(|c| c.marked);
-        assert_ne!(marked, Some(true), "start-up's demo is not that profile");
+        let chosen = state.session.connect.picker.chosen().unwrap();
+        assert_eq!(
+            (chosen.value.as_str(), chosen.marked),
+            (STARTUP_PROFILE, true)
+        );
+        press(&mut state, KeyCode::Down);
         press(&mut state, KeyCode::Down);
         press(&mut state, KeyCode::Enter);
         assert_eq!(

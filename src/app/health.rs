@@ -275,7 +275,7 @@ fn show_users(state: &mut State) -> Vec<Effect> {
     if !orphan_users
         && (!matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema))
     {
-        let name = crate::text::sanitize(&row.name).into_owned();
+        let name = crate::text::quoted(&row.name);
         state.notice = Some(Err(match row.kind {
             RowKind::NoTenant => {
                 "users with no organization id: no tenant to list them by".to_string()

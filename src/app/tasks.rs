@@ -336,7 +336,7 @@ fn export_file(dir: Option<PathBuf>, stem: &str, csv: &str) -> Result<String, St
 /// else the default export directory; created if needed.
 fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     let env = |name: &str| std::env::var(name).ok();
-    let configured = configured_export_dir(dir, &env);
+    let configured = configured_export_dir(dir, &env)?;
     let dir = configured
         .clone()
         .unwrap_or_else(|| default_export_dir(&env));
@@ -358,15 +358,29 @@ fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
 }
 
 /// `ui.export_dir` as a path: empty is unset (it exported into the current
-/// directory), a leading `~/` is `$HOME/` as a shell reads it.
+/// directory), a leading `~/` is `$HOME/` as a shell reads it; anything
+/// else that is not absolute is refused, as it would land in the current
+/// directory (`~user/`, `exports`, `~/` without `HOME`).
 fn configured_export_dir(
     dir: Option<PathBuf>,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Option<PathBuf> {
-    let dir = dir.filter(|d| !d.as_os_str().is_empty())?;
-    match (dir.strip_prefix("~"), env("HOME").filter(|h| !h.is_empty())) {
-        (Ok(rest), Some(home)) => Some(PathBuf::from(home).join(rest)),
-        _ => Some(dir),
+) -> Result<Option<PathBuf>, String> {
+    let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    let home = env("HOME").filter(|h| h.starts_with('/'));
+    let dir = match (dir.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => dir,
+    };
+    if dir.is_absolute() {
+        Ok(Some(dir))
+    } else {
+        Err(format!(
+            "ui.export_dir {} is not an absolute path (nor ~/… with HOME set): \
+             exports never go to the current directory",
+            crate::text::quoted(&dir.to_string_lossy())
+        ))
     }
 }
 
@@ -615,15 +629,18 @@ mod tests {
         // `~/` is the home directory, and an empty setting is no setting.
         let env = |name: &str| (name == "HOME").then(|| "/home/ann".to_string());
         let dir = |text: &str| configured_export_dir(Some(PathBuf::from(text)), &env);
-        assert_eq!(dir("~/csv"), Some(PathBuf::from("/home/ann/csv")));
-        assert_eq!(dir("~"), Some(PathBuf::from("/home/ann")));
-        assert_eq!(dir("/srv/~x"), Some(PathBuf::from("/srv/~x")));
-        assert_eq!(
-            dir("~ann/x"),
-            Some(PathBuf::from("~ann/x")),
-            "not a user's home"
-        );
-        assert_eq!(dir(""), None);
+        assert_eq!(dir("~/csv"), Ok(Some(PathBuf::from("/home/ann/csv"))));
+        assert_eq!(dir("~"), Ok(Some(PathBuf::from("/home/ann"))));
+        assert_eq!(dir("/srv/~x"), Ok(Some(PathBuf::from("/srv/~x"))));
+        assert_eq!(dir(""), Ok(None));
+        // Anything that would land in the current directory is refused.
+        for relative in ["~ann/x", "exports", "./x"] {
+            let error = dir(relative).unwrap_err();
+            assert!(error.contains("is not an absolute path"), "{error}");
+        }
+        let no_home = |_: &str| None;
+        let error = configured_export_dir(Some(PathBuf::from("~/x")), &no_home).unwrap_err();
+        assert!(error.starts_with("ui.export_dir \"~/x\""), "{error}");
         // Below a file, the system says "Not a directory" itself.
         let below = file.join("sub");
         let error = export_file(Some(below.clone()), "orders", "a\n").unwrap_err();

@@ -636,8 +636,8 @@ fn verify_server(
     let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {what:?}: {e}");
     let pem = std::fs::read(&verify.root).map_err(|e| {
         format!(
-            "could not read root certificate file {:?}: {e}",
-            crate::text::sanitize(&verify.root)
+            "could not read root certificate file {}: {e}",
+            crate::text::quoted(&verify.root)
         )
     })?;
     let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|_| {

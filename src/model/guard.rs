@@ -111,10 +111,10 @@ pub fn check_names(model: &TenancyModel) -> Result<(), String> {
     if let Some(text) = &model.schemas.registry.schema {
         SchemaExpr::parse(text).map_err(|why| {
             format!(
-                "invalid configuration: tenancy.registry_schema {:?}: {why} \
+                "invalid configuration: tenancy.registry_schema {}: {why} \
                  (a column of the registry, or coalesce, || , ->> and casts over its \
                  columns and 'literals'; it is never run as SQL)",
-                crate::text::sanitize(text)
+                crate::text::quoted(text)
             )
         })?;
     }
@@ -130,9 +130,9 @@ pub fn check_names(model: &TenancyModel) -> Result<(), String> {
 /// The refusal of a secret column named by `key`.
 pub fn secret_message(key: &str, column: &str) -> String {
     format!(
-        "invalid configuration: {key} {:?} looks like a password column or another \
+        "invalid configuration: {key} {} looks like a password column or another \
          secret, which tenantscope never reads",
-        crate::text::sanitize(column)
+        crate::text::quoted(column)
     )
 }
 
@@ -140,14 +140,14 @@ pub fn secret_message(key: &str, column: &str) -> String {
 pub fn unreadable_message(key: &str, column: &str, table: &str, exists: bool) -> String {
     if exists {
         format!(
-            "{key} {:?}: this role may not read that column of {} (a secret?)",
-            crate::text::sanitize(column),
+            "{key} {}: this role may not read that column of {} (a secret?)",
+            crate::text::quoted(column),
             crate::text::sanitize(table)
         )
     } else {
         format!(
-            "{key} {:?}: no such column in {}",
-            crate::text::sanitize(column),
+            "{key} {}: no such column in {}",
+            crate::text::quoted(column),
             crate::text::sanitize(table)
         )
     }

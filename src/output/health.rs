@@ -440,12 +440,11 @@ fn leaks_text(check: LeakCheck<'_>, to: Destination) -> String {
             .iter()
             .map(|leak| {
                 vec![
-                    leak.order_id.clone().unwrap_or_default(),
-                    leak.user_id.clone().unwrap_or_default(),
-                    match (leak.kind, &leak.user_tenant) {
-                        (LeakKind::NoUser, _) => "(no such user)".to_string(),
-                        (LeakKind::OtherTenant, None) => "(none)".to_string(),
-                        (LeakKind::OtherTenant, Some(tenant)) => tenant.clone(),
+                    text::id_text(leak.order_id.as_deref()),
+                    text::id_text(leak.user_id.as_deref()),
+                    match leak.kind {
+                        LeakKind::NoUser => "(no such user)".to_string(),
+                        LeakKind::OtherTenant => text::id_text(leak.user_tenant.as_deref()),
                     },
                 ]
             })

@@ -102,7 +102,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                 ),
                 other if other.retryable() => super::failed(&other.to_string()),
                 // The same query would fail the same way: no retry offered.
-                other => format!("Error: {other}"),
+                other => format!("Error: {}", crate::text::message_line(&other.to_string())),
             };
             let style = if matches!(error, DbError::NoTenant { .. }) {
                 theme::warning()

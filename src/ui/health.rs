@@ -277,7 +277,8 @@ fn health_details(
         .filter(|f| f.tenants.contains(&row.schema))
     {
         lines.push(Line::from(Span::styled(
-            format!("✗ {}", crate::text::message_line(&fault.describe())),
+            // Raw: a server's words and names.
+            format!("✗ {}", sanitize(&fault.describe())),
             theme::error(),
         )));
     }

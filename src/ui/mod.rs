@@ -260,11 +260,13 @@ fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
             room -= width;
             out.push(span);
         } else {
-            // fit() reserves one cell of `room` for the "…".
-            out.push(Span::styled(
-                fit(&span.content, room.saturating_sub(1)) + " ",
-                span.style,
-            ));
+            // Spans are escaped already: cut, not escaped again. `cut`
+            // keeps a cell of its room for the "…"; a last cell is it.
+            let cut = match room {
+                0 | 1 => "…".to_string(),
+                _ => crate::text::cut(&span.content, room - 1) + " ",
+            };
+            out.push(Span::styled(cut, span.style));
             break;
         }
     }

@@ -35,7 +35,8 @@ pub fn draw(picker: &Picker, title: &str, frame: &mut Frame, body: Rect) {
         let room = inner.saturating_sub(4 + label_width + 2);
         let detail = fit(&choice.detail, room);
         let text = format!("{cursor}{mark}{label}{:pad$}  {detail}", "");
-        let text = fit(&text, inner);
+        // Escaped already (label and detail): cut, not escaped again.
+        let text = crate::text::cut(&text, inner);
         lines.push(if selected {
             Line::from(Span::styled(text, theme::selected_row(true)))
         } else {

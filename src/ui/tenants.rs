@@ -49,7 +49,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     "✗ {} could not be searched: {} ({})",
                     crate::text::plural(search.failed.len(), "tenant", "tenants"),
                     sanitize(schema),
-                    fit(why, 60)
+                    crate::text::cut(&crate::text::message_line(why), 60)
                 ),
                 theme::error(),
             )),

@@ -43,6 +43,7 @@ pub(super) fn status(state: &State) -> Status {
         return Status::Failed(format!("order lines: {}", crate::text::message_line(error)));
     }
     if let Some(error) = dashboard.totals.error() {
+        let error = crate::text::message_line(&error.to_string()).into_owned();
         return Status::Failed(format!("order totals: {error}"));
     }
     if dashboard.totals.is_loading() {

@@ -303,7 +303,8 @@ pub fn classify(
     // Said here, not first by every command after ("shared users table …
     // not found").
     let users = &model.users.table;
-    if model.users.at != UsersAt::PerTenant && catalog.table(shared, users).is_none() {
+    let shared_users = model.users.at != UsersAt::PerTenant;
+    if shared_users && !tenants.is_empty() && catalog.table(shared, users).is_none() {
         reasons.push(format!(
             "users: no users table found ({}.{} does not exist): set users_table and \
              tenant_column in [tenancy]",

@@ -11,7 +11,7 @@ fn listed(names: &[String]) -> String {
     let mut shown: Vec<String> = names
         .iter()
         .take(LISTED)
-        .map(|n| format!("{n:?}"))
+        .map(|n| crate::text::quoted(n))
         .collect();
     if names.len() > LISTED {
         shown.push(format!("… ({} in all)", names.len()));
@@ -72,9 +72,7 @@ impl Database {
                 many => Err(DbError::Setting(format!(
                     "tenant {} is ambiguous: schemas {}",
                     crate::text::quoted(name),
-                    crate::text::sanitize(&listed(
-                        &many.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-                    ))
+                    listed(&many.iter().map(|s| s.to_string()).collect::<Vec<_>>())
                 ))),
             }
         })
@@ -92,20 +90,16 @@ impl Database {
             // Say where the id is, if it is one user elsewhere.
             Err(DbError::UserNotFound(_)) => {
                 let elsewhere = self.user_in(id, None).await.ok();
-                let sane = crate::text::sanitize;
+                let sane = crate::text::quoted;
                 Err(DbError::Setting(
                     match elsewhere.as_ref().and_then(User::tenant_label) {
                         Some(other) => format!(
-                            "user {:?} belongs to tenant {:?}, not {:?}",
+                            "user {} belongs to tenant {}, not {}",
                             sane(id),
                             sane(other),
                             sane(tenant)
                         ),
-                        None => format!(
-                            "no user with id {:?} in tenant {:?}",
-                            sane(id),
-                            sane(tenant)
-                        ),
+                        None => format!("no user with id {} in tenant {}", sane(id), sane(tenant)),
                     },
                 ))
             }
@@ -151,7 +145,7 @@ impl Database {
                     Err(DbError::Setting(format!(
                         "user id {} is in several tenants ({}): name one with --tenant",
                         crate::text::quoted(id),
-                        crate::text::sanitize(&listed(&tenants))
+                        listed(&tenants)
                     )))
                 }
             }
