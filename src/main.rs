@@ -128,11 +128,13 @@ fn answer_offline(
 }
 
 /// What the dashboard keeps whatever database it shows: the settings' pace
-/// (debounce, refresh) and the profiles it may switch to.
+/// (debounce, refresh) and the profiles it may switch to, with the picker's
+/// ways back to start-up's database (`configured`, else the demo).
 fn dashboard_session(
     env: &HashMap<String, String>,
     file: &ConfigFile,
     settings: &Settings,
+    configured: Option<&ConnectionSource>,
 ) -> Session {
     let mut session = Session::opened();
     session.debounce = Duration::from_millis(settings.ui.debounce_ms);
@@ -142,12 +144,22 @@ fn dashboard_session(
     // The way back to the demo, unless a profile of the config file has
     // that name (then it is that profile).
     let (demo, target) = connect::DEMO_PROFILE;
-    if !settings.profiles.contains_key(demo) {
-        session
-            .connect
-            .profiles
-            .push((demo.to_string(), target.to_string()));
+    let demo_named = settings.profiles.contains_key(demo);
+    if !demo_named {
+        let entry = (demo.to_string(), target.to_string());
+        session.connect.profiles.push(entry);
     }
+    // The way back to start-up's database when it is no profile (nor the
+    // demo with its entry, which a config profile named `demo` takes).
+    let startup = match configured {
+        Some(source) => settings.profile.is_none().then(|| source.label()),
+        None => demo_named.then(|| target.to_string()),
+    };
+    if let Some(target) = startup {
+        let entry = (connect::STARTUP_PROFILE.to_string(), target);
+        session.connect.profiles.insert(0, entry);
+    }
+    session.connect.demo = configured.is_none();
     session.connect.profile = settings.profile.clone();
     session
 }
@@ -188,21 +200,9 @@ fn serve(
         .clone()
         .or_else(|| settings.tenancy.compare_with.clone());
     let on_demo = configured.is_none();
-    let mut session = dashboard_session(env, file, settings);
-    session.connect.demo = on_demo;
+    let mut session = dashboard_session(env, file, settings, configured.as_ref());
     // Started already where the dashboard does not draw first.
     session.connect.demo_ready = on_demo && !draws_first;
-    // The way back to start-up's database when it is no profile (nor the
-    // demo with its entry, which a config profile named `demo` takes).
-    let demo_named = settings.profiles.contains_key(connect::DEMO_PROFILE.0);
-    let startup = match &configured {
-        Some(source) => settings.profile.is_none().then(|| source.label()),
-        None => demo_named.then(|| connect::DEMO_PROFILE.1.to_string()),
-    };
-    if let Some(target) = startup {
-        let entry = (connect::STARTUP_PROFILE.to_string(), target);
-        session.connect.profiles.insert(0, entry);
-    }
     let mouse = settings.ui.mouse && !cli.no_mouse;
     let start = |source: Option<ConnectionSource>| {
         connector(Arc::new(Start {
@@ -219,7 +219,6 @@ fn serve(
         let target = configured
             .as_ref()
             .map_or("demo".into(), ConnectionSource::label);
-
         let state = connect::connecting_state(target, session);
         // It handles signals itself (like q), restoring the terminal.
         let result = runtime.block_on(runtime::run_terminal(

@@ -575,12 +575,20 @@ mod tests {
 
     #[test]
     fn a_blank_at_either_end_is_quoted() {
-        assert_eq!(cell_text("acme"), "acme");
-        assert_eq!(cell_text("a b"), "a b");
-        assert_eq!(cell_text("acme "), "\"acme \"");
-        assert_eq!(cell_text(" acme"), "\" acme\"");
-        assert_eq!(cell_text("acme\u{a0}"), "\"acme\u{a0}\"");
+        for (value, shown) in [
+            ("acme", "acme"),
+            ("a b", "a b"),
+            ("", ""),
+            ("acme ", "\"acme \""),
+            (" acme", "\" acme\""),
+            ("acme\u{a0}", "\"acme\u{a0}\""),
+        ] {
+            assert_eq!(cell_text(value), shown, "{value:?}");
+        }
         assert_eq!(name_cell("acme\t"), "\"acme\\t\"");
-        assert_eq!(cell_text(""), "");
+        // The tables' words for NULL and empty, and values reading so.
+        let ids = [None, Some(""), Some("(none)"), Some(" x")];
+        let shown: Vec<String> = ids.into_iter().map(id_text).collect();
+        assert_eq!(shown, ["(none)", "(empty)", "\"(none)\"", "\" x\""]);
     }
 }

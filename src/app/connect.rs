@@ -450,6 +450,15 @@ mod tests {
         session
     }
 
+    /// `P`, then Enter on the entry `downs` below the first.
+    fn pick(state: &mut State, downs: usize) -> Vec<Effect> {
+        press(state, KeyCode::Char('P'));
+        for _ in 0..downs {
+            press(state, KeyCode::Down);
+        }
+        press(state, KeyCode::Enter)
+    }
+
     fn profiles() -> Vec<(String, String)> {
         vec![
             ("a".into(), "u@a:5432/a".into()),
@@ -573,10 +582,7 @@ mod tests {
         );
         connected(&mut state);
         // The demo again: its server runs already.
-        press(&mut state, KeyCode::Char('P'));
-        press(&mut state, KeyCode::Down);
-        press(&mut state, KeyCode::Down);
-        press(&mut state, KeyCode::Enter);
+        pick(&mut state, 2);
         assert_eq!(
             status(&state),
             Status::Busy("connecting to the built-in demo database…".into())
@@ -598,9 +604,8 @@ mod tests {
             (chosen.value.as_str(), chosen.marked),
             (STARTUP_PROFILE, true)
         );
-        press(&mut state, KeyCode::Down);
-        press(&mut state, KeyCode::Down);
-        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Esc);
+        pick(&mut state, 2);
         assert_eq!(
             (SCREEN.status)(&state),
             Status::Busy("connecting to u@d:5432/d…".into())

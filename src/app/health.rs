@@ -331,13 +331,18 @@ mod tests {
     use crate::db::TenantHealth;
     use crate::fixtures::*;
 
+    /// The demo's dashboard after `t`, and the check it asked for.
+    fn health_view_opened() -> (State, Ticket) {
+        let mut state = demo_state();
+        match &jobs(&press(&mut state, KeyCode::Char('t')))[..] {
+            [AppJob::Health(Job::Check { ticket })] => (state, *ticket),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn health_view_opens_loads_and_finds_leaks_for_the_selected_tenant() {
-        let mut state = demo_state();
-        let ticket = match &jobs(&press(&mut state, KeyCode::Char('t')))[..] {
-            [AppJob::Health(Job::Check { ticket })] => *ticket,
-            other => panic!("{other:?}"),
-        };
+        let (mut state, ticket) = health_view_opened();
         assert_eq!(state.view, View::Health);
         let tenant = TenantHealth::healthy;
         let report = HealthReport {
@@ -429,11 +434,7 @@ mod tests {
     /// `L` on a row that is no tenant schema says so (it did nothing).
     #[test]
     fn leaks_outrank_unused_and_l_on_no_tenant_says_why_not() {
-        let mut state = demo_state();
-        let ticket = match &jobs(&press(&mut state, KeyCode::Char('t')))[..] {
-            [AppJob::Health(Job::Check { ticket })] => *ticket,
-            other => panic!("{other:?}"),
-        };
+        let (mut state, ticket) = health_view_opened();
         let mut unused = TenantHealth::healthy("client4");
         unused.status = crate::db::HealthStatus::Unused;
         let report = HealthReport {

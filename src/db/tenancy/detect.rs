@@ -790,25 +790,31 @@ mod tests {
         assert!(!text.contains("user_created"), "{text}");
     }
 
-    /// No users table anywhere: `detect` says so (it answered the
-    /// article layout in silence, and every command then failed).
-    #[test]
-    fn no_users_table_is_said() {
-        let mut tables = Vec::new();
+    /// Tenant schemas `a` and `b` with items and orders (and `extra` in
+    /// each), beside `shared` tables in `public`.
+    fn tenants_a_and_b(shared: Vec<CatalogTable>, extra: Option<(&str, &[&str])>) -> Catalog {
+        let mut tables = shared;
         for schema in ["a", "b"] {
             tables.push(table(schema, "items", &["id", "description", "price"]));
-            tables.push(table(
-                schema,
-                "orders",
-                &["id", "user_id", "item_id", "quantity"],
-            ));
+            let orders = ["id", "user_id", "item_id", "quantity"];
+            tables.push(table(schema, "orders", &orders));
+            if let Some((name, columns)) = extra {
+                tables.push(table(schema, name, columns));
+            }
         }
-        let catalog = Catalog {
+        Catalog {
             shared_schema: "public".into(),
             tables,
             schemas: vec!["a".into(), "b".into(), "public".into()],
             ..Catalog::default()
-        };
+        }
+    }
+
+    /// No users table anywhere: `detect` says so (it answered the
+    /// article layout in silence, and every command then failed).
+    #[test]
+    fn no_users_table_is_said() {
+        let catalog = tenants_a_and_b(Vec::new(), None);
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert!(
             detection
@@ -822,22 +828,9 @@ mod tests {
 
     #[test]
     fn two_price_like_tables_are_a_guess_named_on_stderr() {
-        let mut tables = vec![table("public", "users", &["id", "name", "organization_id"])];
-        for schema in ["a", "b"] {
-            tables.push(table(schema, "items", &["id", "description", "price"]));
-            tables.push(table(
-                schema,
-                "orders",
-                &["id", "user_id", "item_id", "quantity"],
-            ));
-            tables.push(table(schema, "products", &["id", "name", "unit_price"]));
-        }
-        let catalog = Catalog {
-            shared_schema: "public".into(),
-            tables,
-            schemas: vec!["a".into(), "b".into(), "public".into()],
-            ..Catalog::default()
-        };
+        let users = table("public", "users", &["id", "name", "organization_id"]);
+        let products = ("products", &["id", "name", "unit_price"][..]);
+        let catalog = tenants_a_and_b(vec![users], Some(products));
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert_eq!(detection.kind, TenancyLayout::Article);
         assert_eq!(detection.model, TenancyModel::default());
