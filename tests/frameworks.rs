@@ -1010,3 +1010,74 @@ async fn linked_users_are_counted_as_people_and_memberships() {
     assert_eq!(memberships, users.as_array().unwrap().len(), "{header}");
     assert!(memberships > people.parse::<usize>().unwrap(), "{header}");
 }
+
+/// ros-apartment without its foreign key (as many installs run): Dave's
+/// company id names no company, Erin's company names no subdomain. Each
+/// is an organization id naming no tenant schema, counted and listed under
+/// its own id (they read as "users with no organization id"), and the
+/// registry row with no schema is a finding of its own.
+#[tokio::test]
+async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
+    let db = fixture("ros_apartment").await;
+    db.run_sql(
+        "ALTER TABLE public.users DROP CONSTRAINT fk_rails_7682a3bdfe;
+         INSERT INTO public.companies (name, subdomain, created_at, updated_at)
+              VALUES ('Nameless', NULL, '2024-01-05', '2024-01-05');
+         INSERT INTO public.users (name, email, company_id, created_at, updated_at) VALUES
+             ('Dave', 'dave@gone.test', 99, '2024-03-04', '2024-03-04'),
+             ('Erin', 'erin@nameless.test', 4, '2024-03-04', '2024-03-04');",
+    )
+    .await;
+    let health = json(&db, &["health", "--format", "json"]);
+    let orphans: Vec<(String, i64)> = health["orphan_organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let id = o["organization_id"].as_str().unwrap_or("(null)");
+            (id.to_string(), o["users"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(orphans, [("4".to_string(), 1), ("99".to_string(), 1)]);
+    assert_eq!(health["registry"]["unnamed"], serde_json::json!(["4"]));
+    let text = ok(&db, &["health"]);
+    assert!(
+        text.contains("Registered in companies naming no schema: 4"),
+        "{text}"
+    );
+    assert!(!text.contains("no organization id"), "{text}");
+
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    let counted: Vec<(String, i64)> = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let name = t["tenant"].as_str().unwrap_or("(null)").to_string();
+            (name, t["users"].as_i64().unwrap())
+        })
+        .collect();
+    assert!(counted.contains(&("99".to_string(), 1)), "{counted:?}");
+    assert!(counted.contains(&("4".to_string(), 1)), "{counted:?}");
+    assert!(!counted.iter().any(|(t, _)| t == "(null)"), "{counted:?}");
+
+    // Named by that id where the registry names nothing.
+    let users = json(&db, &["users", "--format", "json"]);
+    assert_eq!(names(&users, "name")[3..], ["Dave", "Erin"]);
+    assert_eq!(names(&users, "tenant")[3..], ["99", "4"]);
+    // The tenants pane lists the id and Enter lists its users.
+    let out = run(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
+    let frame = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(frame.contains("99"), "{frame}");
+    // Enter on it lists its user: the database scoped to that id.
+    let source = tenantscope::db::ConnectionSource::demo(db.options.clone());
+    let settings = tenantscope::config::Settings::default();
+    let database = tenantscope::db::Database::connect(&source, &settings)
+        .await
+        .unwrap();
+    let query = tenantscope::db::UserQuery::default();
+    let listed = database.scoped_to("99").users(&query).await.unwrap();
+    let listed: Vec<&str> = listed.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(listed, ["Dave"]);
+}

@@ -1234,6 +1234,7 @@ fn registry_findings() -> (
                 unregistered_schemas: vec!["leftover".into()],
                 static_schemas: vec!["www".into()],
             },
+            unnamed: Vec::new(),
         }),
         ledger: Some(LedgerCheck {
             table: "django_migrations".into(),

@@ -309,6 +309,10 @@ pub(crate) struct SharedTables {
     /// The shared users table itself, when there is one (privileges, size).
     users_relation: Option<String>,
     tenant_column: String,
+    /// Column of the users source holding the organization id as stored,
+    /// where a registry maps it to the schema in `tenant_column` (shared
+    /// users with a registry); see [`SharedTables::tenant_of`].
+    org_id_column: Option<String>,
     /// Column of the users source naming the tenant as the registry does
     /// (derived sources only).
     tenant_name_column: Option<String>,
@@ -335,6 +339,22 @@ pub(crate) struct SharedTables {
     /// Citus is installed (`pg_dist_partition` exists): no statement may
     /// join two tenant schemas, or a tenant schema with a local table.
     citus: bool,
+}
+
+impl SharedTables {
+    /// SQL over the users row `alias`: the user's tenant as text, as users
+    /// are counted and listed by tenant. Where a registry maps the user's
+    /// organization id to no schema (no row has that id, or the row names
+    /// no schema), the id as stored: it is an organization id naming no
+    /// tenant schema, not a missing one. (Such an id spelled like a
+    /// registered schema is counted with that schema.)
+    fn tenant_of(&self, alias: &str) -> String {
+        let tenant = format!("{alias}.{}::text", self.tenant_column);
+        match &self.org_id_column {
+            Some(org) => format!("coalesce({tenant}, {alias}.{org})"),
+            None => tenant,
+        }
+    }
 }
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).

@@ -44,8 +44,8 @@ impl Database {
             self.count_statements(&schemas)
         } else {
             vec![format!(
-                "SELECT u.{tenant}::text, count(*) FROM {users} u GROUP BY 1",
-                tenant = tables.tenant_column,
+                "SELECT {tenant}, count(*) FROM {users} u GROUP BY 1",
+                tenant = tables.tenant_of("u"),
                 users = tables.users_table
             )]
         };

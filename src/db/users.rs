@@ -511,7 +511,7 @@ impl Database {
             None => "TRUE".into(),
         };
         let tenant_clause = match request.tenant {
-            Some(_) => format!("u.{}::text = $6", self.tables.tenant_column),
+            Some(_) => format!("{} = $6", self.tables.tenant_of("u")),
             None => "TRUE".into(),
         };
         let condition = format!("({filter_clause}) AND {tenant_clause} AND {keyset}");

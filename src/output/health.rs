@@ -476,6 +476,13 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
                 list(&registry.schemas.missing_schemas)
             ));
         }
+        if !registry.unnamed.is_empty() {
+            out.push_str(&format!(
+                "\nRegistered in {} naming no schema: {}\n",
+                text::sanitize(&registry.table),
+                list(&registry.unnamed)
+            ));
+        }
         if !registry.schemas.unregistered_schemas.is_empty() {
             out.push_str(&format!(
                 "\nSchemas with the tenant tables that {} does not list: {}\n",

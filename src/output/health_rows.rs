@@ -78,7 +78,7 @@ pub fn all_rows(
     if let Some(registry) = registry {
         rows.missing_schemas(registry);
     }
-    rows.orphans(report, registry.is_some());
+    rows.orphans(report, registry);
     if let Some(registry) = registry {
         rows.unregistered_and_static(registry);
     }
@@ -162,6 +162,8 @@ impl RowSet<'_> {
             Severity::Error,
             &text,
         );
+        let text = format!("registered in {}, naming no schema", registry.table);
+        self.flag(&registry.unnamed, RowKind::NoSchema, Severity::Error, &text);
     }
 
     /// The same finding on the row of each of `schemas`.
@@ -173,27 +175,35 @@ impl RowSet<'_> {
     }
 
     /// Users of a tenant (or organization id) with no schema, or of none.
-    fn orphans(&mut self, report: &HealthReport, registered: bool) {
+    fn orphans(&mut self, report: &HealthReport, registry: Option<&RegistryCheck>) {
         for orphan in &report.orphan_organizations {
             let users =
                 crate::text::plural(usize::try_from(orphan.users).unwrap_or(0), "user", "users");
-            let (schema, kind, text) = match (&orphan.organization_id, registered) {
-                (Some(id), true) => (
+            let (schema, kind, text) = match (&orphan.organization_id, registry) {
+                (Some(id), Some(registry)) if registry.lists(id) => (
                     id.as_str(),
                     RowKind::NoSchema,
                     format!("{users} of a tenant with no schema"),
                 ),
-                (Some(id), false) => (
+                (Some(id), Some(registry)) => (
+                    id.as_str(),
+                    RowKind::NoSchema,
+                    format!(
+                        "organization id of {users}, which {} does not list",
+                        registry.table
+                    ),
+                ),
+                (Some(id), None) => (
                     id.as_str(),
                     RowKind::NoSchema,
                     format!("organization id of {users}, naming no tenant schema"),
                 ),
-                (None, true) => (
+                (None, Some(_)) => (
                     "(none)",
                     RowKind::NoTenant,
                     format!("{users} with no tenant"),
                 ),
-                (None, false) => (
+                (None, None) => (
                     "(none)",
                     RowKind::NoTenant,
                     format!("{users} with no organization id"),

@@ -173,13 +173,13 @@ impl Database {
                        LEFT JOIN tables o ON o.nsp = n.oid AND o.name = 'orders'
                       WHERE {candidate} AND (i.nsp IS NOT NULL OR o.nsp IS NOT NULL) {filter}),
                  counts AS (
-                     SELECT nullif(u.{org}::text, '') AS org, count(*) AS users
+                     SELECT nullif({org}, '') AS org, count(*) AS users
                        FROM {users} u {members} GROUP BY 1)
                  SELECT {tenant_raw}, {org_raw}, coalesce(c.users, 0)::bigint,
                         coalesce(s.has_items, false), s.items,
                         coalesce(s.has_orders, false), s.orders
                    FROM schemas s FULL JOIN counts c ON c.org = s.tenant",
-                org = self.tables.tenant_column,
+                org = self.tables.tenant_of("u"),
                 // Users in each tenant schema: `report_per_tenant_users`.
                 users = self.users_counted_together(per_tenant),
                 tenant_raw = raw("s.tenant"),

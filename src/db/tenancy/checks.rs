@@ -36,6 +36,19 @@ pub struct RegistryCheck {
     pub table: String,
     #[serde(flatten)]
     pub schemas: RegistrySchemas,
+    /// Keys of registry rows that name no schema (NULL or empty): their
+    /// users' organization id names no tenant schema.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unnamed: Vec<String>,
+}
+
+impl RegistryCheck {
+    /// The registry lists `id`: as a schema it names, or as the key of a
+    /// row naming none.
+    pub fn lists(&self, id: &str) -> bool {
+        let named = |list: &[String]| list.iter().any(|s| s == id);
+        named(&self.schemas.missing_schemas) || named(&self.unnamed)
+    }
 }
 
 /// Where a tenant's ledger stands against the others (or `--reference`).
@@ -99,6 +112,11 @@ impl FrameworkChecks {
                 let n = r.schemas.missing_schemas.len();
                 let tenants = crate::text::plural(n, "registered tenant", "registered tenants");
                 found.push(format!("{tenants} with no schema"));
+            }
+            if !r.unnamed.is_empty() {
+                let n = r.unnamed.len();
+                let tenants = crate::text::plural(n, "registered tenant", "registered tenants");
+                found.push(format!("{tenants} naming no schema"));
             }
             if !r.schemas.unregistered_schemas.is_empty() {
                 let n = r.schemas.unregistered_schemas.len();
@@ -301,14 +319,15 @@ impl Database {
         // The schema expression as tenantscope writes it, never the
         // configured text.
         let quoted = self.quote_registry(&mut *tx, table).await?;
-        let (registry_q, expr) = (quoted.table, quoted.schema);
+        let (registry_q, key_q, expr) = (quoted.table, quoted.key, quoted.schema);
         let unfiltered = crate::db::tenancy::Names {
             tenant_filter: String::new(),
             ..names.clone()
         }
         .has_any_tenant_table();
         // Names as bytes (SQL_ASCII may hold any), shown lossily.
-        let (missing, unregistered): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sqlx::query_as(&format!(
+        type Lists = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
+        let (missing, unregistered, unnamed): Lists = sqlx::query_as(&format!(
             "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
              SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
                            WHERE s IS NOT NULL AND s <> $1
@@ -320,6 +339,9 @@ impl Database {
                            WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
                              AND {unfiltered}
                              AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
+                           ORDER BY 1),
+                    ARRAY(SELECT convert_to(r.{key_q}::text, 'SQL_ASCII') FROM {registry_q} r
+                           WHERE nullif(({expr})::text, '') IS NULL AND r.{key_q} IS NOT NULL
                            ORDER BY 1)"
         ))
         .bind(&model.schemas.shared)
@@ -345,6 +367,7 @@ impl Database {
                     })
                     .unwrap_or_default(),
             },
+            unnamed: lossy(unnamed),
         })
     }
 }

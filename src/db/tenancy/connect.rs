@@ -374,7 +374,10 @@ impl Database {
         Ok((selects.join(" UNION ALL "), branches))
     }
 
-    /// Users in a shared table whose column names the registry's key.
+    /// Users in a shared table whose column names the registry's key. An
+    /// id the registry does not map to a schema keeps its own name
+    /// (`tenantscope_tenant`, `tenantscope_org`): it is an organization id
+    /// naming no tenant schema, not a user with none.
     fn shared_source(&self, registry: &QuotedRegistry, expr: &str) -> UsersSource {
         let tables = &self.tables;
         let QuotedRegistry {
@@ -389,9 +392,11 @@ impl Database {
                         (SELECT ({expr})::text FROM {registry_q} r
                           WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
                             AS tenantscope_schema,
-                        (SELECT {name} FROM {registry_q} r
-                          WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
-                            AS tenantscope_tenant
+                        coalesce((SELECT {name} FROM {registry_q} r
+                                   WHERE r.{key_q}::text = u.{column}::text LIMIT 1),
+                                 nullif(u.{column}::text, ''))
+                            AS tenantscope_tenant,
+                        nullif(u.{column}::text, '') AS tenantscope_org
                    FROM {users} u",
                 name = tenant_name(key_q, label_q),
                 column = tables.tenant_column,
@@ -547,7 +552,9 @@ impl Database {
                         derived.names.user_id
                     );
                 }
-                UsersAt::Shared => {}
+                UsersAt::Shared => {
+                    derived.org_id_column = Some("tenantscope_org".into());
+                }
             }
         }
         self.tables = std::sync::Arc::new(derived);

@@ -231,12 +231,13 @@ impl Database {
             columns.push(tables.tenant_column.clone());
         }
         columns.extend(tables.tenant_name_column.clone());
+        columns.extend(tables.org_id_column.clone());
         let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
         format!(
-            "(SELECT {columns} FROM {users} s WHERE s.{tenant}::text = {schema})",
+            "(SELECT {columns} FROM {users} s WHERE {tenant} = {schema})",
             columns = columns.join(", "),
             users = tables.users_table,
-            tenant = tables.tenant_column,
+            tenant = tables.tenant_of("s"),
             schema = quote_literal(schema),
         )
     }
