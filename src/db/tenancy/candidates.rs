@@ -18,7 +18,7 @@ pub struct UserLink {
 
 impl Catalog {
     /// Tables of the shared schema with a foreign key to the registry's
-    /// key and one to a users-like table (one with an `email`), as
+    /// key and one to a users-like table (one with an `email` or `mail`), as
     /// django-tenant-users' `tenants` many-to-many table; by table name.
     pub fn user_links(&self, registry: &str, key: &str) -> Vec<UserLink> {
         let mut found = Vec::new();
@@ -36,7 +36,8 @@ impl Catalog {
             };
             for to_user in keys.iter().filter(|k| k.ref_table != registry) {
                 let users = self.table(&self.shared_schema, &to_user.ref_table);
-                if users.is_some_and(|u| u.columns.iter().any(|c| c == "email")) {
+                let mail = |c: &String| super::detect::USER_MAIL_COLUMNS.contains(&c.as_str());
+                if users.is_some_and(|u| u.columns.iter().any(mail)) {
                     found.push(UserLink {
                         table: link.table.clone(),
                         user_column: to_user.column.clone(),

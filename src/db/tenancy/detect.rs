@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::checks::RegistrySchemas;
-use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt};
+use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt, UsersModel};
 
 /// One table (or view) and its columns, with whether each is text.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,9 +154,11 @@ const TENANT_USERS: [(&str, &str, &str, &str); 2] = [
     ("auth_user", "username", "email", "date_joined"),
     ("users", "name", "email", "created_at"),
 ];
-/// Columns naming a user, best first (linked users).
-const USER_NAME_COLUMNS: [&str; 4] = ["name", "username", "full_name", "email"];
-/// Columns holding when a user was created (linked users).
+/// Columns naming a user, best first (shared and linked users).
+const USER_NAME_COLUMNS: [&str; 5] = ["name", "username", "full_name", "email", "mail"];
+/// Columns holding a user's mail address, best first.
+pub(super) const USER_MAIL_COLUMNS: [&str; 2] = ["email", "mail"];
+/// Columns holding when a user was created (shared and linked users).
 const USER_CREATED_COLUMNS: [&str; 4] = ["date_joined", "created", "created_at", "joined"];
 
 impl Catalog {
@@ -663,13 +665,6 @@ fn users_model(
         .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
     let mut kind = kind;
     if let Some(link) = &link {
-        let users = catalog.table(shared, &link.users_table);
-        let first = |wanted: &[&str]| {
-            wanted
-                .iter()
-                .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
-                .map(|w| w.to_string())
-        };
         model.users.at = UsersAt::Link;
         model.users.table = link.users_table.clone();
         model.users.link = LinkModel {
@@ -677,12 +672,9 @@ fn users_model(
             user: Some(link.user_column.clone()),
             tenant: Some(link.tenant_column.clone()),
         };
-        model.users.columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "email".into());
-        model.users.columns.mail = "email".into();
-        // No key naming a column the table does not have: the link names
-        // the tenant, and a creation column may be absent.
+        shared_user_columns(catalog.table(shared, &link.users_table), &mut model.users);
+        // The link names the tenant: no column of the users table does.
         model.users.tenant_column = String::new();
-        model.users.columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
         if kind == TenancyLayout::DjangoTenants {
             kind = TenancyLayout::DjangoTenantUsers;
         }
@@ -696,19 +688,10 @@ fn users_model(
         .filter(|_| link.is_none())
     {
         Some(column) => {
-            let users = catalog.table(shared, "users");
-            let has = |c: &str| users.is_some_and(|u| u.columns.iter().any(|x| x == c));
             model.users.at = UsersAt::Shared;
             model.users.table = "users".into();
             model.users.tenant_column = column.clone();
-            model.users.columns.name = if has("name") { "name" } else { "email" }.into();
-            model.users.columns.mail = if has("email") || !has("mail") {
-                "email"
-            } else {
-                "mail"
-            }
-            .into();
-            model.users.columns.created = "created_at".into();
+            shared_user_columns(catalog.table(shared, "users"), &mut model.users);
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
         None if kind != TenancyLayout::Article && link.is_none() => {
@@ -734,6 +717,23 @@ fn users_model(
     }
     without_missing_created(catalog, model);
     kind
+}
+
+/// The name, mail and creation columns of a shared users table, each the
+/// first of its kind the table has: no key naming a column it lacks, but
+/// for a name (`name`: connecting says it is missing) and a mail (`email`:
+/// read as absent).
+fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
+    let first = |wanted: &[&str]| {
+        wanted
+            .iter()
+            .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
+            .map(|w| w.to_string())
+    };
+    let columns = &mut model.columns;
+    columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "name".into());
+    columns.mail = first(&USER_MAIL_COLUMNS).unwrap_or_else(|| "email".into());
+    columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
 }
 
 /// A shared users table without the creation column the model names: no
@@ -788,6 +788,29 @@ mod tests {
             model.to_toml()
         };
         assert!(!text.contains("user_created"), "{text}");
+    }
+
+    /// Each of name, mail and creation is a column the users table has
+    /// (linked users were named by `email` and dated by nothing else).
+    #[test]
+    fn shared_users_columns_are_the_tables_own() {
+        let picked = |columns: &[&str]| {
+            let mut model = TenancyModel::default().users;
+            shared_user_columns(Some(&table("public", "users", columns)), &mut model);
+            let c = model.columns;
+            (c.name, c.mail, c.created)
+        };
+        let strings = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(picked(&["id", "mail"]), strings("mail", "mail", ""));
+        assert_eq!(
+            picked(&["id", "username", "email", "date_joined"]),
+            strings("username", "email", "date_joined")
+        );
+        assert_eq!(
+            picked(&["id", "full_name", "mail", "created_at"]),
+            strings("full_name", "mail", "created_at")
+        );
+        assert_eq!(picked(&["id"]), strings("name", "email", ""));
     }
 
     /// Tenant schemas `a` and `b` with items and orders (and `extra` in
