@@ -52,12 +52,15 @@ fn difference_cell(difference: &Value, cells: u16) -> Cell<'static> {
 
 /// A number for a right-aligned column `cells` wide: itself, or `…` where
 /// it is wider, never cut (the table cuts a right-aligned line from the
-/// left: a number would lose its leading digits).
+/// left: a number would lose its leading digits). A leading mark (`▼`,
+/// `▲`, `=`) stays: it still says cheaper or dearer without colour.
 fn whole_or_ellipsis(number: String, cells: u16) -> String {
-    if width(&number) > cells as usize {
-        "…".to_string()
-    } else {
-        number
+    if width(&number) <= cells as usize {
+        return number;
+    }
+    match number.split_once(' ') {
+        Some((mark @ ("▼" | "▲" | "="), _)) if cells >= 3 => format!("{mark} …"),
+        _ => "…".to_string(),
     }
 }
 
@@ -457,6 +460,22 @@ fn help_popup(state: &State, frame: &mut Frame, screen: Rect) {
         .block(block)
         .scroll((scroll as u16, 0));
     frame.render_widget(text, area);
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::whole_or_ellipsis;
+
+    #[test]
+    fn a_number_too_wide_keeps_its_mark() {
+        let cut = |text: &str, cells| whole_or_ellipsis(text.to_string(), cells);
+        assert_eq!(cut("▼ 1,234.50", 10), "▼ 1,234.50");
+        assert_eq!(cut("▼ 1,234.50", 9), "▼ …");
+        assert_eq!(cut("▲ +98,765,432.10", 12), "▲ …");
+        assert_eq!(cut("= 0.00", 4), "= …");
+        assert_eq!(cut("1,234,567.00", 8), "…");
+        assert_eq!(cut("▼ 1.00", 2), "…");
+    }
 }
 
 #[cfg(test)]
