@@ -683,13 +683,17 @@ fn price_matrix_marks_lowest_highest_and_spread() {
     );
     let frame = render(&mut state, 120, 14);
     // Too wide for their columns (`▲ 1,234,567.89`, `×12345678.9`): `…`,
-    // not their last digits.
+    // not their last digits; a price keeps its ▲.
     let bond = frame.lines().find(|l| l.contains("Bond")).unwrap();
     let words: Vec<&str> = bond
         .split(['│', ' ', '"'])
         .filter(|w| !w.is_empty())
         .collect();
-    assert_eq!(words, ["▶", "Bond", "▼", "0.10", "…", "—", "…"], "{bond}");
+    assert_eq!(
+        words,
+        ["▶", "Bond", "▼", "0.10", "▲", "…", "—", "…"],
+        "{bond}"
+    );
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(
         huawei.contains("▲ 2,000.00") && huawei.contains("▼ 100.00") && huawei.contains("×20"),
@@ -1090,6 +1094,23 @@ fn basket_amounts_are_whole_or_an_ellipsis_never_cut() {
         assert_eq!(row.contains(total), whole_total, "{row}");
         assert!(!row.contains(difference) && row.contains('…'), "{row}");
     }
+}
+
+/// Where wide totals squeeze the tenant names, the own tenant's `(own)`
+/// stays (its name gives way) and a difference cut to `…` keeps its ▲.
+#[test]
+fn a_squeezed_basket_keeps_the_own_mark_and_the_difference_sign() {
+    let mut state = basket_priced(&[
+        ("client2", Some("7000000000.00"), Some("1.00")),
+        ("client1", Some("5000.00"), Some("2000.00")),
+    ]);
+    let frame = render(&mut state, 44, 24);
+    let rows: Vec<&str> = frame.lines().filter(|l| l.contains("2/2")).collect();
+    assert!(rows[0].contains("clien… (own)"), "{frame}");
+    assert!(
+        rows[1].contains("client2") && rows[1].contains("▲ …"),
+        "{frame}"
+    );
 }
 
 /// The basket names the line a tenant lacks; Enter compares with the

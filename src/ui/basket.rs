@@ -131,8 +131,11 @@ fn row(
     numbers: [u16; 3],
     tenant_width: u16,
 ) -> Row<'static> {
+    // The own tenant's mark stays whole: its name gives way first.
     let name = if tenant.tenant == own {
-        format!("{} (own)", sanitize(&label))
+        const OWN: &str = " (own)";
+        let room = usize::from(tenant_width).saturating_sub(OWN.len());
+        format!("{}{OWN}", fit(&label, room))
     } else {
         sanitize(&label).into_owned()
     };
