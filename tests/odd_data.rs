@@ -339,8 +339,10 @@ async fn a_control_character_in_an_id_is_escaped_once() {
 
 /// Organization ids that read like the tables' own words for NULL and
 /// empty (`(none)`, `(empty)`) are quoted, so `tenants` tells them apart
-/// (it listed two `(none)` rows and two `(empty)` rows); the tenants pane
-/// shows an empty id as `(empty)`, not as a blank row.
+/// (it listed two `(none)` rows and two `(empty)` rows). The tenants pane
+/// lists the users with no organization id (NULL or empty, as `health`
+/// counts them) as `(none)`, last, and Enter lists them, as it does from
+/// the health view's `(none)` row (neither listed them anywhere).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_that_read_like_null_or_empty_are_quoted() {
     let db = TestDatabase::reference().await;
@@ -373,11 +375,40 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     let pane = app
         .frame_where("the tenants pane", |f| f.contains("without a schema"))
         .await;
+    let last = pane.lines().rfind(|l| l.contains("(no")).unwrap();
     assert!(
-        pane.lines()
-            .any(|l| l.contains(" (empty) ") && l.contains("1 (no schema)")),
+        last.contains(" (none) ") && last.contains("2 (no id)"),
         "{pane}"
     );
-    assert!(pane.contains("\"(none)\""), "{pane}");
+    assert!(
+        pane.contains("\"(none)\"") && pane.contains("\"(empty)\""),
+        "{pane}"
+    );
+    let unassigned = |f: &str| {
+        f.contains("Users with no organization id (2)")
+            && ["b@x", "d@x"].iter().all(|m| f.contains(m))
+            && !f.contains("rich_dude")
+    };
+    app.press(crossterm::event::KeyCode::Char('G'));
+    app.press(crossterm::event::KeyCode::Enter);
+    app.frame_where("the users with no id", unassigned).await;
+    // The health view's (none) row lists the same users.
+    app.press(crossterm::event::KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("without a schema"))
+        .await;
+    app.press(crossterm::event::KeyCode::Char('a'));
+    app.frame_where("all users", |f| f.contains("rich_dude"))
+        .await;
+    app.press(crossterm::event::KeyCode::Char('t'));
+    app.frame_where("the health view", |f| f.contains("Tenant health"))
+        .await;
+    app.press(crossterm::event::KeyCode::Char('G'));
+    app.frame_where("(none) selected", |f| {
+        f.lines().any(|l| l.contains('▶') && l.contains("(none)"))
+    })
+    .await;
+    app.press(crossterm::event::KeyCode::Enter);
+    app.frame_where("the users with no id again", unassigned)
+        .await;
     app.quit().await;
 }

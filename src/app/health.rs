@@ -268,20 +268,20 @@ fn show_users(state: &mut State) -> Vec<Effect> {
     let Some(row) = rows(state).into_iter().nth(state.health.cursor.selected) else {
         return Vec::new();
     };
-    // An organization id naming no schema: its users (the list reads them
-    // by that id, as the check counted them; no schema needed). Users with
-    // no id at all (`RowKind::NoTenant`) are no list's.
-    let orphan_users = row.kind == RowKind::NoSchema && row.users.is_some_and(|n| n > 0);
+    // An organization id naming no schema, or none at all: its users (the
+    // list reads them by that id, as the check counted them; no schema
+    // needed).
+    let with_users = row.users.is_some_and(|n| n > 0);
+    if row.kind == RowKind::NoTenant && with_users {
+        let entry = crate::db::TenantEntry::no_tenant(row.users);
+        return super::dashboard::show_tenant(state, Some(entry), None);
+    }
+    let orphan_users = row.kind == RowKind::NoSchema && with_users;
     if !orphan_users
         && (!matches!(row.kind, RowKind::Tenant(_)) || !state.catalog.contains(&row.schema))
     {
         let name = crate::text::quoted(&row.name);
-        state.notice = Some(Err(match row.kind {
-            RowKind::NoTenant => {
-                "users with no organization id: no tenant to list them by".to_string()
-            }
-            _ => format!("{name} is no tenant schema: no users to list"),
-        }));
+        state.notice = Some(Err(format!("{name} is no tenant schema: no users to list")));
         return Vec::new();
     }
     let present = !orphan_users;

@@ -328,7 +328,10 @@ fn status(state: &State) -> Status {
     }
     if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {
-            let missing = entries.iter().filter(|e| !e.present).count();
+            let missing = entries
+                .iter()
+                .filter(|e| !e.present && !e.is_no_tenant())
+                .count();
             let missing = match missing {
                 0 => String::new(),
                 n => format!(" ({} without a schema)", crate::text::thousands(n as i64)),

@@ -44,7 +44,8 @@ impl Database {
             self.count_statements(&schemas)
         } else {
             vec![format!(
-                "SELECT {tenant}, count(*) FROM {users} u GROUP BY 1",
+                // No organization id (NULL or empty) as the empty name.
+                "SELECT coalesce({tenant}, ''), count(*) FROM {users} u GROUP BY 1",
                 tenant = tables.tenant_of("u"),
                 users = tables.users_table
             )]

@@ -98,19 +98,26 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 ("!", theme::error())
             };
             let users = match (entry.present, entry.users) {
+                (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
                 (false, Some(n)) => format!("{} (no schema)", thousands(n)),
                 (false, None) => "schema missing".to_string(),
                 (true, Some(n)) => thousands(n),
                 (true, None) => "—".to_string(),
             };
+            // The users with no organization id: no key, no schema.
+            let id = |text: &str| match entry.is_no_tenant() {
+                true => String::new(),
+                false => name_cell(&id_cell(Some(text))),
+            };
+            let label = match entry.is_no_tenant() {
+                true => id_cell(None).into_owned(),
+                false => name_cell(&id_cell(Some(&entry.label))),
+            };
             let mut cells = vec![
                 Cell::from(Span::styled(mark, style)),
-                Cell::from(name_cell(&id_cell(Some(&entry.label)))),
-                Cell::from(name_cell(&id_cell(Some(&entry.key)))),
-                Cell::from(Span::styled(
-                    name_cell(&id_cell(Some(&entry.schema))),
-                    style,
-                )),
+                Cell::from(label),
+                Cell::from(id(&entry.key)),
+                Cell::from(Span::styled(id(&entry.schema), style)),
                 Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
             ];
             if nodes {

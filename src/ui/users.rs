@@ -120,10 +120,11 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     let users = &state.dashboard.users;
     let mut title = vec![Span::styled(" Users ", theme::title())];
     if let Some(tenant) = &state.dashboard.tenant {
-        title.push(Span::styled(
-            format!("of {} ", fit(&tenant.label, 24)),
-            theme::title(),
-        ));
+        let whose = match tenant.is_no_tenant() {
+            true => "with no organization id ".to_string(),
+            false => format!("of {} ", fit(&tenant.label, 24)),
+        };
+        title.push(Span::styled(whose, theme::title()));
     }
     let filter = &state.dashboard.filter;
     let one_tenant = state.dashboard.tenant.as_ref().and_then(|t| t.users);
@@ -189,7 +190,10 @@ fn empty_message(state: &State, filtering: bool) -> String {
     } else if let Some(label) = &state.dashboard.list_label {
         format!("No users {}.", fit(label, 60))
     } else if let Some(tenant) = &state.dashboard.tenant {
-        format!("No users of {}.", fit(&tenant.label, 40))
+        match tenant.is_no_tenant() {
+            true => "No user lacks an organization id.".to_string(),
+            false => format!("No users of {}.", fit(&tenant.label, 40)),
+        }
     } else {
         "No users in the shared users table.".to_string()
     }

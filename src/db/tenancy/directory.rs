@@ -31,6 +31,8 @@ pub struct TenantEntry {
     pub key: String,
     /// What people call it (the key when the registry has no label).
     pub label: String,
+    /// Empty for the users with no organization id (NULL or empty): no
+    /// schema has an empty name (see [`TenantEntry::is_no_tenant`]).
     pub schema: String,
     /// The schema exists and holds the tenant tables.
     pub present: bool,
@@ -51,6 +53,25 @@ pub struct SearchBatch {
     /// Tenants (or the shared table) with more than [`SEARCH_PER_TENANT`]
     /// matches: only that many of each are kept.
     pub capped: usize,
+}
+
+impl TenantEntry {
+    /// The users with no organization id (NULL or empty), listed after the
+    /// tenants: no tenant's.
+    pub fn no_tenant(users: Option<i64>) -> TenantEntry {
+        TenantEntry {
+            key: String::new(),
+            label: String::new(),
+            schema: String::new(),
+            present: false,
+            users,
+            node: None,
+        }
+    }
+
+    pub fn is_no_tenant(&self) -> bool {
+        self.schema.is_empty()
+    }
 }
 
 impl Database {
@@ -184,8 +205,8 @@ impl Database {
     /// This database with its users narrowed to one tenant schema: where
     /// users live in each tenant, that schema's users table alone (not the
     /// union over every tenant); else the shared table filtered on the
-    /// tenant column. Every users query (pages, filter, id) then reads only
-    /// that tenant.
+    /// tenant column (`schema` empty: the users with no organization id).
+    /// Every users query (pages, filter, id) then reads only that tenant.
     pub fn scoped_to(&self, schema: &str) -> Database {
         let mut tables = (*self.tables).clone();
         tables.users_table = self.tenant_source(schema);
@@ -233,12 +254,15 @@ impl Database {
         columns.extend(tables.tenant_name_column.clone());
         columns.extend(tables.org_id_column.clone());
         let columns: Vec<String> = columns.iter().map(|c| format!("s.{c}")).collect();
+        let tenant = tables.tenant_of("s");
+        let condition = match schema {
+            "" => format!("nullif({tenant}, '') IS NULL"),
+            _ => format!("{tenant} = {}", quote_literal(schema)),
+        };
         format!(
-            "(SELECT {columns} FROM {users} s WHERE {tenant} = {schema})",
+            "(SELECT {columns} FROM {users} s WHERE {condition})",
             columns = columns.join(", "),
             users = tables.users_table,
-            tenant = tables.tenant_of("s"),
-            schema = quote_literal(schema),
         )
     }
 
@@ -407,7 +431,8 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 
 /// Organization ids of users that name no tenant schema, after the
 /// tenants (as `tenants` lists them): a support desk looks for a customer
-/// there whether or not its schema was ever made. Counted from a shared
+/// there whether or not its schema was ever made; then the users with no
+/// organization id (counted under the empty name). Counted from a shared
 /// users table (where users live per tenant, `counts` holds no such id).
 fn ids_without_schema(
     entries: &[TenantEntry],
@@ -419,15 +444,19 @@ fn ids_without_schema(
         .into_iter()
         .filter(|(id, users)| *users > 0 && !listed.contains(id.as_str()))
         .collect();
-    ids.sort();
+    // The users with no organization id last.
+    ids.sort_by(|a, b| (a.0.is_empty(), &a.0).cmp(&(b.0.is_empty(), &b.0)));
     ids.into_iter()
-        .map(|(id, users)| TenantEntry {
-            key: id.clone(),
-            label: id.clone(),
-            schema: id,
-            present: false,
-            users: Some(users),
-            node: None,
+        .map(|(id, users)| match id.as_str() {
+            "" => TenantEntry::no_tenant(Some(users)),
+            _ => TenantEntry {
+                key: id.clone(),
+                label: id.clone(),
+                schema: id,
+                present: false,
+                users: Some(users),
+                node: None,
+            },
         })
         .collect()
 }
