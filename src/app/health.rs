@@ -23,6 +23,9 @@ pub struct Health {
     pub cursor: Cursor,
     /// Leaks of one tenant, asked for with `L`.
     pub leaks: Load<(Ticket, String), Vec<Leak>>,
+    /// What `L` found in each tenant asked so far, until the check runs
+    /// again: an `L` on another tenant keeps this one's answer.
+    pub leaks_of: std::collections::BTreeMap<String, Vec<Leak>>,
     /// The registry and ledger checks read with the report (`health`'s).
     pub checks: FrameworkChecks,
     /// `f`: only the rows with findings.
@@ -57,10 +60,8 @@ pub fn all(state: &State) -> Vec<HealthRow> {
 /// How many leaked orders `L` found in `row`'s tenant, where it found any
 /// (then they are the row's first finding).
 pub fn leaks_found(state: &State, row: &HealthRow) -> Option<usize> {
-    let leaks = &state.health.leaks;
-    let (_, tenant) = leaks.key()?;
-    let found = leaks.value()?.len();
-    (matches!(row.kind, RowKind::Tenant(_)) && row.schema == *tenant && found > 0).then_some(found)
+    let found = state.health.leaks_of.get(&row.schema)?.len();
+    (matches!(row.kind, RowKind::Tenant(_)) && found > 0).then_some(found)
 }
 
 /// The rows on screen: all of them, or (`f`) those with findings.
@@ -187,6 +188,7 @@ fn reload(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     state.health.report.start(ticket);
     state.health.leaks.clear();
+    state.health.leaks_of.clear();
     vec![AppJob::Health(Job::Check { ticket }).task(Slot("health"), Delay::None)]
 }
 
@@ -217,10 +219,15 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             result,
             elapsed,
         } => {
-            state
-                .health
+            let health = &mut state.health;
+            if health
                 .leaks
-                .accept(&key, result.map_err(Into::into), elapsed);
+                .accept(&key, result.map_err(Into::into), elapsed)
+            {
+                if let Some(found) = health.leaks.value() {
+                    health.leaks_of.insert(key.1, found.clone());
+                }
+            }
         }
     }
     Vec::new()
@@ -417,6 +424,19 @@ mod tests {
         state.health.only_findings = true;
         assert_eq!(client2(&state), found);
         state.health.only_findings = false;
+        // An `L` on another tenant keeps client2's answer (only the last
+        // was kept); the check run again forgets them.
+        press(&mut state, KeyCode::Char('k'));
+        let fourth = leaks_key(&press(&mut state, KeyCode::Char('L')));
+        assert_eq!(fourth.1, "client1");
+        update(&mut state, leaks_of(fourth));
+        assert_eq!(client2(&state), found);
+        let ticket = match &jobs(&press(&mut state, KeyCode::Char('r')))[..] {
+            [AppJob::Health(Job::Check { ticket })] => *ticket,
+            other => panic!("{other:?}"),
+        };
+        update(&mut state, loaded(ticket));
+        assert_eq!(client2(&state), Some(("ok", None)));
         assert!(
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "t is not bound here"

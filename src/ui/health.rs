@@ -302,22 +302,34 @@ fn health_details(
     );
 }
 
-/// The `L` answer for `tenant`, or how to ask for it.
+/// The `L` answer for `tenant` (the last `L`'s with its time, an earlier
+/// one's kept), or how to ask for it.
 fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'static>>) {
     let leaks = &state.health.leaks;
-    match leaks.done().map(|d| (&d.result, d.elapsed)) {
-        _ if leaks.key().map(|(_, t)| t.as_str()) != Some(tenant) => lines.push(Line::from(
-            Span::styled("  L looks for orders of other tenants' users", theme::dim()),
-        )),
-        _ if leaks.is_loading() => lines.push(Line::from("  looking for leaked orders…")),
+    let asked_last = leaks.key().map(|(_, t)| t.as_str()) == Some(tenant);
+    let answer = match leaks.done() {
+        _ if asked_last && leaks.is_loading() => {
+            return lines.push(Line::from("  looking for leaked orders…"));
+        }
+        Some(done) if asked_last => Some((done.result.as_ref(), Some(done.elapsed))),
+        _ => state.health.leaks_of.get(tenant).map(|v| (Ok(v), None)),
+    };
+    match answer {
+        None => lines.push(Line::from(Span::styled(
+            "  L looks for orders of other tenants' users",
+            theme::dim(),
+        ))),
         Some((Err(error), _)) => lines.push(Line::from(Span::styled(
             format!("✗ leaks: {}", crate::text::message_line(error)),
             theme::error(),
         ))),
-        Some((Ok(value), elapsed)) if value.is_empty() => lines.push(Line::from(Span::styled(
-            format!("✓ no leaked orders ({} ms)", elapsed.as_millis()),
-            theme::cheaper(),
-        ))),
+        Some((Ok(value), elapsed)) if value.is_empty() => {
+            let took = elapsed.map_or(String::new(), |e| format!(" ({} ms)", e.as_millis()));
+            lines.push(Line::from(Span::styled(
+                format!("✓ no leaked orders{took}"),
+                theme::cheaper(),
+            )))
+        }
         Some((Ok(value), _)) => {
             lines.push(Line::from(Span::styled(
                 format!(
@@ -344,6 +356,5 @@ fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'sta
                 )));
             }
         }
-        None => {}
     }
 }
