@@ -67,7 +67,7 @@ async fn users(
     format: Format,
 ) -> Result<(), Failure> {
     let schema = match tenant {
-        Some(tenant) => Some(database.resolve_tenant(&tenant).await?),
+        Some(tenant) => Some(database.resolve_users_tenant(&tenant).await?),
         None => {
             // Said on stderr: the list on stdout stays parseable.
             let left_out = database.users_left_out();

@@ -1021,11 +1021,15 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let db = fixture("ros_apartment").await;
     db.run_sql(
         "ALTER TABLE public.users DROP CONSTRAINT fk_rails_7682a3bdfe;
-         INSERT INTO public.companies (name, subdomain, created_at, updated_at)
-              VALUES ('Nameless', NULL, '2024-01-05', '2024-01-05');
+         INSERT INTO public.companies (name, subdomain, created_at, updated_at) VALUES
+             ('Nameless', NULL, '2024-01-05', '2024-01-05'),
+             ('Blank', '', '2024-01-05', '2024-01-05');
          INSERT INTO public.users (name, email, company_id, created_at, updated_at) VALUES
              ('Dave', 'dave@gone.test', 99, '2024-03-04', '2024-03-04'),
-             ('Erin', 'erin@nameless.test', 4, '2024-03-04', '2024-03-04');",
+             ('Erin', 'erin@nameless.test', 4, '2024-03-04', '2024-03-04'),
+             ('Fred', 'fred@blank.test', 5, '2024-03-04', '2024-03-04');
+         INSERT INTO acme.orders (user_id, item_id, quantity, created_at, updated_at)
+              VALUES (4, 1, 1, '2024-03-05', '2024-03-05');",
     )
     .await;
     let health = json(&db, &["health", "--format", "json"]);
@@ -1038,12 +1042,30 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
             (id.to_string(), o["users"].as_i64().unwrap())
         })
         .collect();
-    assert_eq!(orphans, [("4".to_string(), 1), ("99".to_string(), 1)]);
-    assert_eq!(health["registry"]["unnamed"], serde_json::json!(["4"]));
+    let id = |id: &str| (id.to_string(), 1);
+    assert_eq!(orphans, [id("4"), id("5"), id("99")]);
+    // An empty subdomain names no schema, as NULL does (it was a missing
+    // schema named "" and its user had no organization id).
+    assert_eq!(health["registry"]["unnamed"], serde_json::json!(["4", "5"]));
+    let missing = &health["registry"]["missing_schemas"];
+    assert_eq!(missing, &serde_json::json!(["initech"]));
     let text = ok(&db, &["health"]);
     assert!(
-        text.contains("Registered in companies naming no schema: 4"),
+        text.contains("Registered in companies naming no schema: 4, 5"),
         "{text}"
+    );
+    // Dave's order in acme leaks to the id he has, not to no tenant.
+    let leaks = json(&db, &["health", "--leaks", "acme", "--format", "json"]);
+    let leak = &leaks["leaks"]["orders"][0];
+    assert_eq!(leak["user_id"], "4", "{leaks}");
+    assert_eq!(leak["user_tenant"], "99", "{leaks}");
+    // His orders: an id naming no schema, not "organization id is NULL".
+    let out = run(&db, &["orders", "4"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("organization id \"99\" names no tenant schema"),
+        "{}",
+        stderr(&out)
     );
     assert!(!text.contains("no organization id"), "{text}");
 
@@ -1063,8 +1085,26 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
 
     // Named by that id where the registry names nothing.
     let users = json(&db, &["users", "--format", "json"]);
-    assert_eq!(names(&users, "name")[3..], ["Dave", "Erin"]);
-    assert_eq!(names(&users, "tenant")[3..], ["99", "4"]);
+    assert_eq!(names(&users, "name")[3..], ["Dave", "Erin", "Fred"]);
+    assert_eq!(names(&users, "tenant")[3..], ["99", "4", "5"]);
+    // `--tenant` takes the ids `tenants` lists (it said "unknown tenant").
+    let dave = json(&db, &["users", "--tenant", "99", "--format", "json"]);
+    assert_eq!(names(&dave, "name"), ["Dave"]);
+    let out = run(&db, &["users", "--tenant", "98"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let frame = ok(
+        &db,
+        &[
+            "snapshot", "--user", "4", "--tenant", "99", "--color", "never",
+        ],
+    );
+    assert!(frame.contains("names no tenant schema"), "{frame}");
+    let marked = ok(&db, &["users"]);
+    let dave = marked.lines().find(|l| l.contains("Dave")).unwrap();
+    assert!(
+        dave.contains(" missing "),
+        "an id naming no schema: {marked}"
+    );
     // The tenants pane lists the id and Enter lists its users.
     let out = run(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
     let frame = stdout(&out);
@@ -1080,4 +1120,28 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let listed = database.scoped_to("99").users(&query).await.unwrap();
     let listed: Vec<&str> = listed.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(listed, ["Dave"]);
+}
+
+/// The article layout with a users table of other column names: `detect`
+/// names the table's own columns (it printed the article's `name` and
+/// `creation_timestamp`, and `users` then failed), and the users list reads
+/// them with the printed TOML as with none.
+#[tokio::test]
+async fn the_article_layout_reads_the_users_tables_own_columns() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "ALTER TABLE public.users RENAME COLUMN name TO username;
+         ALTER TABLE public.users RENAME COLUMN mail TO email;
+         ALTER TABLE public.users DROP COLUMN creation_timestamp;",
+    )
+    .await;
+    let (model, _) = detect(&db);
+    assert_eq!(model["layout"].as_str(), Some("article"));
+    assert_eq!(model["user_name"].as_str(), Some("username"));
+    assert_eq!(model["user_mail"].as_str(), Some("email"));
+    assert!(!model.contains_key("user_created"), "{model:?}");
+    let users = json(&db, &["users", "--format", "json"]);
+    let mails = names(&users, "mail");
+    assert!(mails.iter().all(|m| m.contains('@')), "{users}");
+    assert_round_trip(&db, &[&["users", "--format", "json"]]);
 }

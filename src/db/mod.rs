@@ -105,6 +105,10 @@ pub enum DbError {
     NoTenant {
         null: bool,
     },
+    /// The user's organization id (as the registry names it, else as
+    /// stored) is one the registry maps to no schema (see
+    /// [`User::unmapped_id`]).
+    UnmappedTenant(String),
     /// A setting names a column tenantscope must not or cannot read.
     Setting(String),
     /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
@@ -171,6 +175,11 @@ impl fmt::Display for DbError {
             DbError::NoTenant { null: false } => {
                 f.write_str("user has no tenant (organization id is an empty string)")
             }
+            DbError::UnmappedTenant(id) => write!(
+                f,
+                "organization id {} names no tenant schema (the registry maps it to none; see health)",
+                crate::text::quoted(id)
+            ),
             DbError::Setting(message) => f.write_str(message),
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {}", crate::text::quoted(tenant))

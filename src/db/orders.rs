@@ -621,6 +621,9 @@ impl Database {
         compare: Option<&str>,
         handle: Option<&QueryHandle>,
     ) -> Result<OrdersPlan, DbError> {
+        if let Some(id) = user.unmapped_id() {
+            return Err(DbError::UnmappedTenant(id.to_string()));
+        }
         let tenant = match user.tenant.as_deref() {
             None => return Err(DbError::NoTenant { null: true }),
             Some("") => return Err(DbError::NoTenant { null: false }),

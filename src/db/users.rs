@@ -44,11 +44,22 @@ impl User {
     pub fn tenant_label(&self) -> Option<&str> {
         self.tenant_name.as_deref().or(self.tenant.as_deref())
     }
+
+    /// An organization id a registry maps to no schema (no row has it, or
+    /// its row names none): the user has a tenant, as the registry names
+    /// it or as the id is stored, but no tenant schema.
+    pub fn unmapped_id(&self) -> Option<&str> {
+        match self.tenant.as_deref() {
+            None | Some("") => self.tenant_name.as_deref().filter(|n| !n.is_empty()),
+            Some(_) => None,
+        }
+    }
 }
 
 impl TenantCatalog {
     pub fn status_of(&self, user: &User) -> TenantStatus {
         match user.tenant.as_deref() {
+            None | Some("") if user.unmapped_id().is_some() => TenantStatus::Missing,
             None | Some("") => TenantStatus::NoTenant,
             Some(tenant) if self.contains(tenant) => TenantStatus::Present,
             Some(_) => TenantStatus::Missing,

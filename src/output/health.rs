@@ -356,7 +356,7 @@ pub fn health_checked(
         let names: Vec<String> = report
             .unused_tenants
             .iter()
-            .map(|t| text::sanitize(t).into_owned())
+            .map(|t| text::name_cell(t))
             .collect();
         out.push_str(&format!(
             "\nTenant schemas no user points at: {}\n",
@@ -463,7 +463,7 @@ fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String
     let list = |names: &[String]| {
         names
             .iter()
-            .map(|n| text::sanitize(n).into_owned())
+            .map(|n| text::name_cell(n))
             .collect::<Vec<_>>()
             .join(", ")
     };

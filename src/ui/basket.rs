@@ -19,10 +19,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let lines = basket.lines.as_ref().map(Vec::len);
     let mut title = vec![Span::styled(" Basket ", theme::title())];
     if let Some(user) = user {
+        // A user with no tenant schema: their id as the users list shows it.
+        let tenant = match own {
+            "" => crate::text::id_text(user.tenant_label()),
+            own => state.catalog.label(own),
+        };
         title.push(Span::raw(format!(
             "of {} · {} · {} ",
             fit(&user.name, 24),
-            fit(&state.catalog.label(own), 20),
+            fit(&tenant, 20),
             lines.map_or("…".into(), |n| crate::text::plural(n, "line", "lines"))
         )));
     }

@@ -231,10 +231,16 @@ fn health_details(
         frame.render_widget(block(title, true), area);
         return;
     };
+    // As the table shows them: an empty name reads `(empty)`.
+    let shown = |name: &str, cells| fit(&crate::text::id_text(Some(name)), cells);
     let title = if row.name == row.schema {
-        format!(" {} ", fit(&row.name, 40))
+        format!(" {} ", shown(&row.name, 40))
     } else {
-        format!(" {} (schema {}) ", fit(&row.name, 30), fit(&row.schema, 30))
+        format!(
+            " {} (schema {}) ",
+            shown(&row.name, 30),
+            shown(&row.schema, 30)
+        )
     };
     frame.render_widget(
         block(Line::from(Span::styled(title, theme::title())), true),

@@ -396,12 +396,13 @@ impl Database {
                         "WITH ids AS MATERIALIZED (
                               SELECT DISTINCT o.{order_user}::text AS id FROM {schema}.{orders} o),
                           users_named AS MATERIALIZED (
-                              SELECT u.{user_id}, u.{org} FROM {users} u
+                              SELECT u.{user_id}, u.{org}{raw_org} FROM {users} u
                                WHERE u.{user_id}::text IN (SELECT id FROM ids))\n",
                         orders = self.tables.names.orders,
                         order_user = self.tables.names.order_user,
                         user_id = self.tables.names.user_id,
                         org = self.tables.tenant_column,
+                        raw_org = self.tables.org_id_column.as_ref().map_or(String::new(), |c| format!(", u.{c}")),
                         users = self.tables.users_table,
                     ),
                     "users_named".to_string(),
@@ -412,7 +413,7 @@ impl Database {
             let sql = format!(
                 "{with}SELECT o.id::text, o.{order_user}::text,
                         EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
-                        (SELECT min(nullif(u.{org}::text, '')) FROM {users} u
+                        (SELECT min(nullif({tenant_of}, '')) FROM {users} u
                           WHERE u.{user_id}::text = o.{order_user}::text)
                    FROM {schema}.{orders} o
                   WHERE NOT EXISTS (SELECT 1 FROM {users} u
@@ -423,6 +424,8 @@ impl Database {
                 order_user = self.tables.names.order_user,
                 user_id = self.tables.names.user_id,
                 org = self.tables.tenant_column,
+                // An id the registry maps to no schema, as stored.
+                tenant_of = self.tables.tenant_of("u"),
             );
             let rows: Vec<LeakRow> = sqlx::query_as(&sql)
                 .bind(tenant)

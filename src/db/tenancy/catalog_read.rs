@@ -427,7 +427,8 @@ async fn registry_values(
             // Every candidate is a table of the shared schema, so quoted.
             let table = quoted.get(&c.table)?;
             Some(format!(
-                "SELECT {i}::int4, convert_to(({expr})::text, 'SQL_ASCII'), NULL::int8[]
+                // An empty name is none (no schema has it).
+                "SELECT {i}::int4, convert_to(nullif(({expr})::text, ''), 'SQL_ASCII'), NULL::int8[]
                    FROM {table}",
                 expr = c.schema_expr
             ))

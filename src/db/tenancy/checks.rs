@@ -328,7 +328,7 @@ impl Database {
         // Names as bytes (SQL_ASCII may hold any), shown lossily.
         type Lists = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
         let (missing, unregistered, unnamed): Lists = sqlx::query_as(&format!(
-            "WITH reg AS (SELECT DISTINCT ({expr})::text AS s FROM {registry_q})
+            "WITH reg AS (SELECT DISTINCT nullif(({expr})::text, '') AS s FROM {registry_q})
              SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
                            WHERE s IS NOT NULL AND s <> $1
                              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n

@@ -375,7 +375,8 @@ impl Database {
     }
 
     /// Users in a shared table whose column names the registry's key. An
-    /// id the registry does not map to a schema keeps its own name
+    /// id the registry does not map to a schema (no row, or a row naming
+    /// none: NULL or empty) keeps its own name
     /// (`tenantscope_tenant`, `tenantscope_org`): it is an organization id
     /// naming no tenant schema, not a user with none.
     fn shared_source(&self, registry: &QuotedRegistry, expr: &str) -> UsersSource {
@@ -389,14 +390,14 @@ impl Database {
         (
             format!(
                 "SELECT u.*,
-                        (SELECT ({expr})::text FROM {registry_q} r
-                          WHERE r.{key_q}::text = u.{column}::text LIMIT 1)
+                        nullif((SELECT ({expr})::text FROM {registry_q} r
+                                 WHERE r.{key_q}::text = u.{column}::text LIMIT 1), '')
                             AS tenantscope_schema,
                         coalesce((SELECT {name} FROM {registry_q} r
                                    WHERE r.{key_q}::text = u.{column}::text LIMIT 1),
                                  nullif(u.{column}::text, ''))
                             AS tenantscope_tenant,
-                        nullif(u.{column}::text, '') AS tenantscope_org
+                        u.{column}::text AS tenantscope_org
                    FROM {users} u",
                 name = tenant_name(key_q, label_q),
                 column = tables.tenant_column,
@@ -482,7 +483,7 @@ impl Database {
                 label: label_q,
                 ..
             }) => format!(
-                "SELECT r.{key_q}::text AS k, ({expr})::text AS s, {name} AS t
+                "SELECT r.{key_q}::text AS k, nullif(({expr})::text, '') AS s, {name} AS t
                    FROM {registry_q} r",
                 name = tenant_name(key_q, label_q),
             ),
@@ -565,9 +566,10 @@ impl Database {
 /// users live in each tenant schema).
 type UsersSource = (String, Vec<TenantBranch>);
 
-/// SQL naming a registry row's tenant, over alias `r`.
+/// SQL naming a registry row's tenant, over alias `r`: its label, else
+/// (NULL or empty) its key.
 fn tenant_name(key_q: &str, label_q: &str) -> String {
-    format!("coalesce(r.{label_q}::text, r.{key_q}::text)")
+    format!("coalesce(nullif(r.{label_q}::text, ''), r.{key_q}::text)")
 }
 
 /// One tenant schema's users where users live in each tenant schema.

@@ -159,7 +159,13 @@ const USER_NAME_COLUMNS: [&str; 5] = ["name", "username", "full_name", "email", 
 /// Columns holding a user's mail address, best first.
 pub(super) const USER_MAIL_COLUMNS: [&str; 2] = ["email", "mail"];
 /// Columns holding when a user was created (shared and linked users).
-const USER_CREATED_COLUMNS: [&str; 4] = ["date_joined", "created", "created_at", "joined"];
+const USER_CREATED_COLUMNS: [&str; 5] = [
+    "date_joined",
+    "created",
+    "created_at",
+    "joined",
+    "creation_timestamp",
+];
 
 impl Catalog {
     pub(super) fn tables_in<'a>(
@@ -325,10 +331,13 @@ pub fn classify(
         reasons.push(format!("migration ledger: {ledger}"));
     }
     if kind == TenancyLayout::Article {
-        // The default, exactly: detection adds nothing to it.
+        // The default, but for the users table's own columns: detection
+        // adds nothing else to it.
         let article = TenancyModel::default();
         if model.items.table == article.items.table && model.orders.table == article.orders.table {
             model = article;
+            let users = catalog.table(shared, &model.users.table);
+            shared_user_columns(users, &mut model.users);
         }
     }
     model.layout = kind.name().into();
@@ -720,9 +729,9 @@ fn users_model(
 }
 
 /// The name, mail and creation columns of a shared users table, each the
-/// first of its kind the table has: no key naming a column it lacks, but
-/// for a name (`name`: connecting says it is missing) and a mail (`email`:
-/// read as absent).
+/// first of its kind the table has. A table lacking one keeps the model's
+/// name (connecting then says it is missing) and mail (read as absent),
+/// and has no creation key.
 fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
     let first = |wanted: &[&str]| {
         wanted
@@ -731,8 +740,12 @@ fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
             .map(|w| w.to_string())
     };
     let columns = &mut model.columns;
-    columns.name = first(&USER_NAME_COLUMNS).unwrap_or_else(|| "name".into());
-    columns.mail = first(&USER_MAIL_COLUMNS).unwrap_or_else(|| "email".into());
+    if let Some(name) = first(&USER_NAME_COLUMNS) {
+        columns.name = name;
+    }
+    if let Some(mail) = first(&USER_MAIL_COLUMNS) {
+        columns.mail = mail;
+    }
     columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
 }
 
@@ -802,6 +815,9 @@ mod tests {
         };
         let strings = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
         assert_eq!(picked(&["id", "mail"]), strings("mail", "mail", ""));
+        // The article layout's own columns.
+        let demo = ["id", "name", "mail", "password", "creation_timestamp"];
+        assert_eq!(picked(&demo), strings("name", "mail", "creation_timestamp"));
         assert_eq!(
             picked(&["id", "username", "email", "date_joined"]),
             strings("username", "email", "date_joined")
@@ -810,7 +826,7 @@ mod tests {
             picked(&["id", "full_name", "mail", "created_at"]),
             strings("full_name", "mail", "created_at")
         );
-        assert_eq!(picked(&["id"]), strings("name", "email", ""));
+        assert_eq!(picked(&["id"]), strings("name", "mail", ""));
     }
 
     /// Tenant schemas `a` and `b` with items and orders (and `extra` in
@@ -856,7 +872,10 @@ mod tests {
         let catalog = tenants_a_and_b(vec![users], Some(products));
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert_eq!(detection.kind, TenancyLayout::Article);
-        assert_eq!(detection.model, TenancyModel::default());
+        // The default, but for the creation column this users table lacks.
+        let mut article = TenancyModel::default();
+        article.users.columns.created = String::new();
+        assert_eq!(detection.model, article);
         assert_eq!(detection.tenants, ["a", "b"]);
         assert!(
             detection.guesses.iter().any(|g| g.contains("products")),

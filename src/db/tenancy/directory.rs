@@ -184,7 +184,9 @@ impl Database {
                 "r.{}::text",
                 quote_ident(registry.label.as_deref().unwrap_or(key))
             )),
-            schema = raw(&format!("({expr})::text")),
+            // A row naming no schema (NULL or empty) is no tenant's (see
+            // `health`'s unnamed rows).
+            schema = raw(&format!("nullif(({expr})::text, '')")),
         );
         type Row = (Option<LossyText>, Option<LossyText>, Option<LossyText>);
         let rows: Vec<Row> = sqlx::query_as(&sql)

@@ -79,13 +79,50 @@ impl Database {
         .await
     }
 
+    /// Whose users `--tenant T` lists: the tenant [`Database::resolve_tenant`]
+    /// finds, else an organization id some user has that names no tenant
+    /// schema (`tenants` and the tenants pane list those), as stored.
+    pub async fn resolve_users_tenant(&self, name: &str) -> Result<String, DbError> {
+        match self.resolve_tenant(name).await {
+            Err(unknown @ DbError::Setting(_)) => match self.has_users_of(name).await? {
+                true => Ok(name.to_string()),
+                false => Err(unknown),
+            },
+            resolved => resolved,
+        }
+    }
+
+    /// Some user's tenant (as [`SharedTables::tenant_of`] reads it) is `id`.
+    async fn has_users_of(&self, id: &str) -> Result<bool, DbError> {
+        self.retried(|| async move {
+            let Some(users) = self.users_source(Some(id)) else {
+                return Ok(false);
+            };
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM {users} u WHERE {tenant} = $1)",
+                tenant = self.tables.tenant_of("u"),
+            );
+            let mut tx = self.read_tx().await?;
+            let (found,): (bool,) = sqlx::query_as(&sql)
+                .bind(id)
+                .persistent(false)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            Ok(found)
+        })
+        .await
+    }
+
     /// One user by id, of the tenant named `tenant` (a schema, or a
-    /// registry key or label) when given: `--tenant T` with a user id.
+    /// registry key or label, or an organization id naming no schema) when
+    /// given: `--tenant T` with a user id.
     pub async fn user_of_tenant(&self, id: &str, tenant: Option<&str>) -> Result<User, DbError> {
         let Some(tenant) = tenant else {
             return self.user_in(id, None).await;
         };
-        let schema = self.resolve_tenant(tenant).await?;
+        let schema = self.resolve_users_tenant(tenant).await?;
         match self.user_in(id, Some(&schema)).await {
             // Say where the id is, if it is one user elsewhere.
             Err(DbError::UserNotFound(_)) => {
@@ -118,12 +155,12 @@ impl Database {
             let mut tx = self.read_tx().await?;
             let sql = format!(
                 "SELECT {columns} FROM {users} u
-                  WHERE u.{id}::text = $1 AND ($2::text IS NULL OR u.{tenant}::text = $2)
-                  ORDER BY u.{tenant}::text
+                  WHERE u.{id}::text = $1 AND ($2::text IS NULL OR {tenant} = $2)
+                  ORDER BY {tenant}
                   LIMIT {limit}",
                 id = self.tables.names.user_id,
                 columns = self.user_columns(),
-                tenant = self.tables.tenant_column,
+                tenant = self.tables.tenant_of("u"),
                 limit = LISTED + 1,
             );
             let rows: Vec<UserRow> = sqlx::query_as(&sql)
