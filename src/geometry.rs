@@ -129,6 +129,25 @@ pub fn price_item_width(width: u16, columns: usize) -> u16 {
         .clamp(PRICE_ITEM_MIN_WIDTH, PRICE_ITEM_WIDTH)
 }
 
+/// A tenant column's width beside `columns` of them and the item column
+/// (`item_width`) in `width` cells: the widest of `texts` (the prices and
+/// names shown) that the row leaves room for, at least
+/// [`PRICE_COLUMN_WIDTH`]. A text too wide for any room does not widen
+/// them (it shows as `…` however wide they are).
+pub fn price_column_width(
+    width: u16,
+    columns: usize,
+    item_width: u16,
+    texts: impl Iterator<Item = usize>,
+) -> u16 {
+    let columns = u16::try_from(columns.max(1)).unwrap_or(u16::MAX);
+    let room = (width.saturating_sub(PRICE_FIXED + item_width) / columns).saturating_sub(1);
+    let fitting = texts.filter(|&w| w <= usize::from(room)).max().unwrap_or(0);
+    u16::try_from(fitting)
+        .unwrap_or(room)
+        .max(PRICE_COLUMN_WIDTH)
+}
+
 /// Rows of the basket table: its note takes the last line.
 pub fn basket_rows(size: (u16, u16)) -> usize {
     table_rows(view_area(Rect::new(0, 0, size.0, size.1))).saturating_sub(1)

@@ -653,8 +653,14 @@ fn demo_matrix() -> tenantscope::db::PriceMatrix {
             row("Huawei", [Some("2000.00"), Some("100.00"), None]),
             row("Tesla", [Some("5000.00"), Some("1000.00"), Some("3500.00")]),
             row("Pen", [Some("1.50"), None, None]),
-            // A spread wider than its column (×12345678.9).
+            // A price wider than the default column (`▲ 1,234,567.89`)
+            // and a spread wider than its column (×12345678.9).
             row("Bond", [Some("0.10"), Some("1234567.89"), None]),
+            // A price wider than any column the screen has room for.
+            row(
+                "Yacht",
+                [Some("1000000000000000000.00"), Some("5.00"), None],
+            ),
         ],
         tenants: tenants.clone(),
         failed: Vec::new(),
@@ -682,18 +688,19 @@ fn price_matrix_marks_lowest_highest_and_spread() {
         }),
     );
     let frame = render(&mut state, 120, 14);
-    // Too wide for their columns (`▲ 1,234,567.89`, `×12345678.9`): `…`,
-    // not their last digits; a price keeps its ▲.
-    let bond = frame.lines().find(|l| l.contains("Bond")).unwrap();
-    let words: Vec<&str> = bond
-        .split(['│', ' ', '"'])
-        .filter(|w| !w.is_empty())
-        .collect();
-    assert_eq!(
-        words,
-        ["▶", "Bond", "▼", "0.10", "▲", "…", "—", "…"],
-        "{bond}"
-    );
+    let words = |item: &str| {
+        let line = frame.lines().find(|l| l.contains(item)).unwrap();
+        let words = line.split(['│', ' ', '"', '▶']).filter(|w| !w.is_empty());
+        words.map(str::to_string).collect::<Vec<_>>()
+    };
+    // The price columns widen to the widest price where there is room
+    // (they stayed 13 cells wide on any screen); too wide for the room
+    // (`▲ 1,000,…`, `×12345678.9`): `…`, not their last digits, and a
+    // price keeps its ▲.
+    let bond = words("Bond");
+    assert_eq!(bond, ["Bond", "▼", "0.10", "▲", "1,234,567.89", "—", "…"]);
+    let yacht = words("Yacht");
+    assert_eq!(yacht, ["Yacht", "▲", "…", "▼", "5.00", "—", "…"]);
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(
         huawei.contains("▲ 2,000.00") && huawei.contains("▼ 100.00") && huawei.contains("×20"),

@@ -51,9 +51,52 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Some(Err(error)) => return message(frame, inner, failed_load(error), theme::error()),
         None => return message(frame, inner, "Loading prices…".into(), theme::dim()),
     };
-    let width = geometry::PRICE_COLUMN_WIDTH as usize;
     let item_width = geometry::price_item_width(area.width, matrix.tenants.len());
     let unread = matrix.unread();
+    let rows_fit = geometry::table_rows(area);
+    let shown = || {
+        matrix
+            .rows
+            .iter()
+            .enumerate()
+            .skip(view.rows.offset)
+            .take(rows_fit)
+    };
+    // Each shown row's cells (text and style), before the widths they set.
+    let texts: Vec<Vec<(String, Style)>> = shown()
+        .map(|(_, row)| {
+            row.prices
+                .iter()
+                .enumerate()
+                .map(|(column, price)| {
+                    let tenant = &matrix.tenants[column];
+                    match price.number() {
+                        // Not read: nothing is known of what it sells.
+                        _ if unread[column] => ("?".to_string(), theme::error()),
+                        None if price.problem().is_some() => (price.cell(), theme::error()),
+                        None => ("—".to_string(), theme::dim()),
+                        Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
+                            (format!("▼ {}", money(p)), theme::cheaper())
+                        }
+                        Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
+                            (format!("▲ {}", money(p)), theme::dearer())
+                        }
+                        Some(p) => (money(p), Style::new()),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // Columns as wide as their widest price or name, where the row has room.
+    let labels = matrix.tenants.iter().map(|t| state.catalog.label(t));
+    let widths = texts
+        .iter()
+        .flatten()
+        .map(|(text, _)| crate::text::width(text))
+        .chain(labels.map(|label| crate::text::width(&label)));
+    let column_width =
+        geometry::price_column_width(area.width, matrix.tenants.len(), item_width, widths);
+    let width = usize::from(column_width);
     let mut header = vec![Cell::from("Item")];
     header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
         let style = if Some(i) == view.columns.selected.checked_sub(first) {
@@ -72,31 +115,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Cell::from(Line::from(Span::styled(fit(&label, width), style)).alignment(Alignment::Right))
     }));
     header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
-    let rows_fit = geometry::table_rows(area);
-    let rows: Vec<Row> = matrix
-        .rows
-        .iter()
-        .enumerate()
-        .skip(view.rows.offset)
-        .take(rows_fit)
-        .map(|(index, row)| {
+    let rows: Vec<Row> = shown()
+        .zip(texts)
+        .map(|((index, row), texts)| {
             let mut cells = vec![Cell::from(fit(&row.description, item_width as usize))];
-            for (column, price) in row.prices.iter().enumerate() {
-                let tenant = &matrix.tenants[column];
-                let (text, style) = match price.number() {
-                    // Not read: nothing is known of what it sells.
-                    _ if unread[column] => ("?".to_string(), theme::error()),
-                    None if price.problem().is_some() => (price.cell(), theme::error()),
-                    None => ("—".to_string(), theme::dim()),
-                    Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
-                        (format!("▼ {}", money(p)), theme::cheaper())
-                    }
-                    Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
-                        (format!("▲ {}", money(p)), theme::dearer())
-                    }
-                    Some(p) => (money(p), Style::new()),
-                };
-                let text = super::whole_or_ellipsis(text, geometry::PRICE_COLUMN_WIDTH);
+            for (column, (text, style)) in texts.into_iter().enumerate() {
+                let text = super::whole_or_ellipsis(text, column_width);
                 let selected = index == view.rows.selected
                     && Some(column) == view.columns.selected.checked_sub(first);
                 let style = if selected {
@@ -123,7 +147,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         matrix
             .tenants
             .iter()
-            .map(|_| Constraint::Length(geometry::PRICE_COLUMN_WIDTH)),
+            .map(|_| Constraint::Length(column_width)),
     );
     widths.push(Constraint::Length(geometry::PRICE_SPREAD_WIDTH));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
