@@ -8,8 +8,9 @@ use ratatui::Frame;
 
 use super::{block, failed_load, message, theme};
 use crate::app::state::State;
-use crate::db::PriceSort;
+use crate::db::{PriceMatrix, PriceRow, PriceSort};
 use crate::geometry;
+use crate::money::Value;
 use crate::text::{fit, money};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
@@ -65,25 +66,11 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     // Each shown row's cells (text and style), before the widths they set.
     let texts: Vec<Vec<(String, Style)>> = shown()
         .map(|(_, row)| {
+            let tenants = matrix.tenants.iter().zip(&unread);
             row.prices
                 .iter()
-                .enumerate()
-                .map(|(column, price)| {
-                    let tenant = &matrix.tenants[column];
-                    match price.number() {
-                        // Not read: nothing is known of what it sells.
-                        _ if unread[column] => ("?".to_string(), theme::error()),
-                        None if price.problem().is_some() => (price.cell(), theme::error()),
-                        None => ("—".to_string(), theme::dim()),
-                        Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
-                            (format!("▼ {}", money(p)), theme::cheaper())
-                        }
-                        Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
-                            (format!("▲ {}", money(p)), theme::dearer())
-                        }
-                        Some(p) => (money(p), Style::new()),
-                    }
-                })
+                .zip(tenants)
+                .map(|(price, (tenant, unread))| price_text(row, price, tenant, *unread))
                 .collect()
         })
         .collect();
@@ -96,34 +83,15 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .chain(labels.map(|label| crate::text::width(&label)));
     let column_width =
         geometry::price_column_width(area.width, matrix.tenants.len(), item_width, widths);
-    let width = usize::from(column_width);
-    let mut header = vec![Cell::from("Item")];
-    header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
-        let style = if Some(i) == view.columns.selected.checked_sub(first) {
-            theme::key()
-        } else {
-            Style::new()
-        };
-        // A tenant whose prices could not be read is marked (the status says why).
-        let label = state.catalog.label(tenant);
-        if unread[i] {
-            let marked = format!("✗ {}", fit(&label, width.saturating_sub(2)));
-            return Cell::from(
-                Line::from(Span::styled(marked, theme::error())).alignment(Alignment::Right),
-            );
-        }
-        Cell::from(Line::from(Span::styled(fit(&label, width), style)).alignment(Alignment::Right))
-    }));
-    header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
+    let selected = view.columns.selected.checked_sub(first);
+    let header = header(state, matrix, &unread, selected, usize::from(column_width));
     let rows: Vec<Row> = shown()
         .zip(texts)
         .map(|((index, row), texts)| {
             let mut cells = vec![Cell::from(fit(&row.description, item_width as usize))];
             for (column, (text, style)) in texts.into_iter().enumerate() {
                 let text = super::whole_or_ellipsis(text, column_width);
-                let selected = index == view.rows.selected
-                    && Some(column) == view.columns.selected.checked_sub(first);
-                let style = if selected {
+                let style = if index == view.rows.selected && Some(column) == selected {
                     theme::selected_row(true)
                 } else {
                     style
@@ -152,4 +120,49 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     widths.push(Constraint::Length(geometry::PRICE_SPREAD_WIDTH));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
     super::selectable(frame, inner, table, &view.rows, Style::default());
+}
+
+/// A price as its cell shows it: `▼`/`▲` on the lowest and highest of a
+/// row whose prices differ, why there is none, `?` where unread.
+fn price_text(row: &PriceRow, price: &Value, tenant: &String, unread: bool) -> (String, Style) {
+    match price.number() {
+        // Not read: nothing is known of what it sells.
+        _ if unread => ("?".to_string(), theme::error()),
+        None if price.problem().is_some() => (price.cell(), theme::error()),
+        None => ("—".to_string(), theme::dim()),
+        Some(p) if row.max != row.min && row.min_tenants.contains(tenant) => {
+            (format!("▼ {}", money(p)), theme::cheaper())
+        }
+        Some(p) if row.max != row.min && row.max_tenants.contains(tenant) => {
+            (format!("▲ {}", money(p)), theme::dearer())
+        }
+        Some(p) => (money(p), Style::new()),
+    }
+}
+
+/// The header: Item, each tenant's name `width` wide (the `selected`
+/// column's as a key; one whose prices could not be read marked `✗`, the
+/// status says why), Spread.
+fn header(
+    state: &State,
+    matrix: &PriceMatrix,
+    unread: &[bool],
+    selected: Option<usize>,
+    width: usize,
+) -> Vec<Cell<'static>> {
+    let mut header = vec![Cell::from("Item")];
+    header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
+        let label = state.catalog.label(tenant);
+        let (text, style) = match (unread[i], Some(i) == selected) {
+            (true, _) => (
+                format!("✗ {}", fit(&label, width.saturating_sub(2))),
+                theme::error(),
+            ),
+            (false, true) => (fit(&label, width), theme::key()),
+            (false, false) => (fit(&label, width), Style::new()),
+        };
+        Cell::from(Line::from(Span::styled(text, style)).alignment(Alignment::Right))
+    }));
+    header.push(Cell::from(Line::from("Spread").alignment(Alignment::Right)));
+    header
 }

@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
+use crate::db::TenantEntry;
 use crate::geometry;
 use crate::text::{fit, id_cell, name_cell, sanitize, thousands};
 
@@ -91,47 +92,51 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .skip(tenants.rows.offset)
         .take(shown)
-        .map(|entry| {
-            let (mark, style) = if entry.present {
-                (" ", Style::new())
-            } else {
-                ("!", theme::error())
-            };
-            let users = match (entry.present, entry.users) {
-                (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
-                (false, Some(n)) => format!("{} (no schema)", thousands(n)),
-                (false, None) => "schema missing".to_string(),
-                (true, Some(n)) => thousands(n),
-                (true, None) => "—".to_string(),
-            };
-            // The users with no organization id: no key, no schema.
-            let id = |text: &str| match entry.is_no_tenant() {
-                true => String::new(),
-                false => name_cell(&id_cell(Some(text))),
-            };
-            let label = match entry.is_no_tenant() {
-                true => id_cell(None).into_owned(),
-                false => name_cell(&id_cell(Some(&entry.label))),
-            };
-            let mut cells = vec![
-                Cell::from(Span::styled(mark, style)),
-                Cell::from(label),
-                Cell::from(id(&entry.key)),
-                Cell::from(Span::styled(id(&entry.schema), style)),
-                Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
-            ];
-            if nodes {
-                cells.push(Cell::from(
-                    sanitize(entry.node.as_deref().unwrap_or("")).into_owned(),
-                ));
-            }
-            Row::new(cells)
-        })
+        .map(|entry| entry_row(entry, nodes))
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &tenants.rows, true);
     let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
+}
+
+/// A tenant's row: marked `!` without a schema; its users; its node when
+/// the tenants are on `nodes`.
+fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
+    let (mark, style) = if entry.present {
+        (" ", Style::new())
+    } else {
+        ("!", theme::error())
+    };
+    let users = match (entry.present, entry.users) {
+        (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
+        (false, Some(n)) => format!("{} (no schema)", thousands(n)),
+        (false, None) => "schema missing".to_string(),
+        (true, Some(n)) => thousands(n),
+        (true, None) => "—".to_string(),
+    };
+    // The users with no organization id: no key, no schema.
+    let id = |text: &str| match entry.is_no_tenant() {
+        true => String::new(),
+        false => name_cell(&id_cell(Some(text))),
+    };
+    let label = match entry.is_no_tenant() {
+        true => id_cell(None).into_owned(),
+        false => name_cell(&id_cell(Some(&entry.label))),
+    };
+    let mut cells = vec![
+        Cell::from(Span::styled(mark, style)),
+        Cell::from(label),
+        Cell::from(id(&entry.key)),
+        Cell::from(Span::styled(id(&entry.schema), style)),
+        Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
+    ];
+    if nodes {
+        cells.push(Cell::from(
+            sanitize(entry.node.as_deref().unwrap_or("")).into_owned(),
+        ));
+    }
+    Row::new(cells)
 }
 
 /// The users a search found, with the tenant each belongs to.

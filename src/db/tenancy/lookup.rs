@@ -99,18 +99,11 @@ impl Database {
                 return Ok(false);
             };
             let sql = format!(
-                "SELECT EXISTS (SELECT 1 FROM {users} u WHERE {tenant} = $1)",
+                "SELECT 1 FROM {users} u WHERE {tenant} = $1 LIMIT 1",
                 tenant = self.tables.tenant_of("u"),
             );
-            let mut tx = self.read_tx().await?;
-            let (found,): (bool,) = sqlx::query_as(&sql)
-                .bind(id)
-                .persistent(false)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-            Database::end_read(tx);
-            Ok(found)
+            let query = sqlx::query_as::<_, (i32,)>(&sql).bind(id);
+            Ok(!self.rows_in_own_read(query, None).await?.is_empty())
         })
         .await
     }
