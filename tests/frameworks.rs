@@ -1059,6 +1059,9 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let leak = &leaks["leaks"]["orders"][0];
     assert_eq!(leak["user_id"], "4", "{leaks}");
     assert_eq!(leak["user_tenant"], "99", "{leaks}");
+    // An unregistered schema is no tenant to look in (as in the health view).
+    let out = run(&db, &["health", "--leaks", "hooli"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // His orders: an id naming no schema, not "organization id is NULL".
     let out = run(&db, &["orders", "4"]);
     assert_eq!(out.status.code(), Some(1));

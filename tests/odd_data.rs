@@ -412,3 +412,67 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
         .await;
     app.quit().await;
 }
+
+/// A search in the tenants pane: ids longer than their column end in `…`
+/// (they were cut bare, and two ids read alike), users with no tenant
+/// read `(none)` and `(empty)` there (blank), and Enter on one opens the
+/// users with no organization id (it opened every user, at them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_results_show_whole_ids_and_users_with_no_tenant() {
+    use crossterm::event::KeyCode;
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+           ('3f2a9c1e-7b4d-4e2a-9f1c-0a1b2c3d4e5f', 'uuid guy', 'u1@x', 'x', 'client1'),
+           ('3f2a9c1e-0000', 'uuid twin', 'u2@x', 'x', 'client1'),
+           ('21', 'orphan null', 'n1@x', 'x', NULL), ('22', 'orphan empty', 'n2@x', 'x', '')",
+    )
+    .await;
+    let mut app = start_app(connect(&db).await, Duration::ZERO, (80, 24)).await;
+    app.frame_where("the list", |f| f.contains("rich_dude"))
+        .await;
+    app.press(KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| f.contains("Tenants"))
+        .await;
+    app.press(KeyCode::Char('/'));
+    for c in "uuid".chars() {
+        app.press(KeyCode::Char(c));
+    }
+    let found = app
+        .frame_where("the uuid users", |f| f.contains("uuid twin"))
+        .await;
+    let row = |name: &str| {
+        found
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("uuid twin").contains("3f2a9c1e-0000"), "{found}");
+    assert!(row("uuid guy").contains('…'), "{found}");
+    app.press(KeyCode::Esc);
+    app.press(KeyCode::Char('/'));
+    for c in "orphan".chars() {
+        app.press(KeyCode::Char(c));
+    }
+    let found = app
+        .frame_where("the users with no tenant", |f| f.contains("orphan null"))
+        .await;
+    let row = |name: &str| {
+        found
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("orphan null").contains("(none)"), "{found}");
+    assert!(row("orphan empty").contains("(empty)"), "{found}");
+    // Enter keeps the results; Enter on one opens it.
+    app.press(KeyCode::Enter);
+    app.press(KeyCode::Enter);
+    app.frame_where("the users with no organization id", |f| {
+        f.contains("Users with no organization id (2)") && f.contains("orphan null")
+    })
+    .await;
+    app.quit().await;
+}

@@ -187,11 +187,24 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
     let result = result
         .map(|m| m.sorted(sort))
         .map_err(super::load::Failure::from);
-    if state.prices.matrix.accept(&key, result, elapsed) {
-        // Fewer items may have come: keep the selection on one.
-        let items = state.prices.matrix.value().map_or(0, |m| m.rows.len());
-        let rows = geometry::price_rows(state.session.size).max(1);
-        state.prices.rows.keep_visible(items, rows);
+    let screen = geometry::price_rows(state.session.size).max(1);
+    let view = &mut state.prices;
+    // The item selected, to select again: other columns sort it elsewhere.
+    let selected = view
+        .matrix
+        .value()
+        .and_then(|m| m.rows.get(view.rows.selected));
+    let selected = selected.map(|row| row.description.clone());
+    if view.matrix.accept(&key, result, elapsed) {
+        let rows = view.matrix.value().map_or(&[][..], |m| &m.rows[..]);
+        let at = rows
+            .iter()
+            .position(|r| Some(&r.description) == selected.as_ref());
+        match at {
+            Some(at) => view.rows.select(at, rows.len(), screen),
+            // Fewer items may have come: keep the selection on one.
+            None => view.rows.keep_visible(rows.len(), screen),
+        }
     }
     Vec::new()
 }
@@ -353,6 +366,56 @@ mod tests {
         deliver_prices(&mut state, matrix(&asked));
         let frame = draw(&state);
         assert!(frame.contains("prices of 1 tenant "), "{frame}");
+    }
+
+    /// Other columns sort the items otherwise (by the spread among them):
+    /// the selection stays on the item, not on its row number (Enter then
+    /// listed the buyers of another item).
+    #[test]
+    fn the_selected_item_stays_selected_when_other_columns_load() {
+        let mut state = big_dashboard(80);
+        let matrix = |tenants: &[String], prices: [(&str, &str, &str); 3]| {
+            PriceMatrix {
+                tenants: tenants.to_vec(),
+                rows: prices
+                    .iter()
+                    .map(|(item, a, b)| {
+                        let values = [a, b].map(|p| crate::money::Value::parse(p));
+                        let mut values = values.to_vec();
+                        values.resize(tenants.len(), crate::money::Value::parse("1"));
+                        PriceRow::new(item.to_string(), values, tenants)
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+            .sorted(PriceSort::Spread)
+        };
+        let key = prices_asked(&press(&mut state, KeyCode::Char('p')));
+        let first = matrix(
+            &key.1,
+            [("Neg", "1", "2"), ("Pen", "1", "9"), ("Cup", "1", "5")],
+        );
+        update(&mut state, loaded(key, first));
+        let selected = |state: &State| {
+            let matrix = state.prices.matrix.value().unwrap();
+            matrix.rows[state.prices.rows.selected].description.clone()
+        };
+        press(&mut state, KeyCode::Char('j'));
+        press(&mut state, KeyCode::Char('j'));
+        assert_eq!(selected(&state), "Neg");
+        // Right past the last column shown: the next ones are read.
+        let effects = (0..geometry::price_columns(80))
+            .map(|_| press(&mut state, KeyCode::Char('l')))
+            .find(|effects| !effects.is_empty())
+            .expect("the next columns are asked for");
+        let key = prices_asked(&effects);
+        let next = matrix(
+            &key.1,
+            [("Neg", "1", "90"), ("Pen", "1", "1"), ("Cup", "1", "5")],
+        );
+        update(&mut state, loaded(key, next));
+        assert_eq!(state.prices.rows.selected, 0, "Neg sorts first now");
+        assert_eq!(selected(&state), "Neg");
     }
 
     #[test]

@@ -328,23 +328,14 @@ fn status(state: &State) -> Status {
     }
     if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {
-            let missing = entries
-                .iter()
-                .filter(|e| !e.present && !e.is_no_tenant())
-                .count();
-            let missing = match missing {
+            // The users with no organization id are no tenant.
+            let tenants: Vec<_> = entries.iter().filter(|e| !e.is_no_tenant()).collect();
+            let missing = match tenants.iter().filter(|e| !e.present).count() {
                 0 => String::new(),
                 n => format!(" ({} without a schema)", crate::text::thousands(n as i64)),
             };
-            let noun = if entries.len() == 1 {
-                "tenant"
-            } else {
-                "tenants"
-            };
-            format!(
-                "{} {noun}{missing}",
-                crate::text::thousands(entries.len() as i64)
-            )
+            let tenants = crate::text::plural(tenants.len(), "tenant", "tenants");
+            format!("{tenants}{missing}")
         });
     }
     search::status(state)

@@ -11,7 +11,7 @@ use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::db::TenantEntry;
 use crate::geometry;
-use crate::text::{fit, id_cell, name_cell, sanitize, thousands};
+use crate::text::{fit, id_cell, id_text, name_cell, sanitize, thousands, width as text_width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenants = &state.tenants;
@@ -158,22 +158,27 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
             .find(|e| e.schema == schema)
             .map_or_else(|| schema.to_string(), |e| e.label.clone())
     };
+    let users = || search.users.iter().skip(search.rows.offset).take(shown);
+    // Ids whole where they fit a quarter of the row, else cut with `…`
+    // (never cut bare: two ids would read alike).
+    let widest = users().map(|u| text_width(&u.id)).max().unwrap_or(0);
+    let id_width = widest.clamp(2, usize::from(area.width / 4).max(8));
     let (header, widths) = super::columns([
         (Cell::from("Tenant"), Constraint::Fill(2)),
-        (Cell::from("Id"), Constraint::Length(8)),
+        (Cell::from("Id"), Constraint::Length(id_width as u16)),
         (Cell::from("Name"), Constraint::Fill(3)),
         (Cell::from("Mail"), Constraint::Fill(3)),
     ]);
-    let rows: Vec<Row> = search
-        .users
-        .iter()
-        .skip(search.rows.offset)
-        .take(shown)
+    let rows: Vec<Row> = users()
         .map(|user| {
-            let tenant = label(user.tenant.as_deref().unwrap_or(""));
+            // No tenant schema: the id as the users list shows it.
+            let tenant = match user.tenant.as_deref() {
+                Some(tenant) if !tenant.is_empty() => name_cell(&label(tenant)),
+                _ => sanitize(&id_text(user.tenant_label())).into_owned(),
+            };
             Row::new(vec![
-                Cell::from(sanitize(&tenant).into_owned()),
-                Cell::from(sanitize(&user.id).into_owned()),
+                Cell::from(tenant),
+                Cell::from(fit(&user.id, id_width)),
                 Cell::from(sanitize(&user.name).into_owned()),
                 Cell::from(sanitize(user.mail.as_deref().unwrap_or("")).into_owned()),
             ])

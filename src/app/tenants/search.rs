@@ -239,26 +239,26 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
     let Some(user) = search.users.get(search.rows.selected).cloned() else {
         return Vec::new();
     };
-    let Some(schema) = user.tenant.clone() else {
-        // A user of no tenant (linked to none): the all-users list, at them.
-        let mut effects = leave(state);
-        effects.extend(crate::app::dashboard::show_tenant(state, None, Some(user)));
-        return effects;
+    // The list the tenants pane has them in: their tenant's, their id's
+    // where it names no schema, or (empty) the users with no organization
+    // id (NULL or empty, or linked to no tenant).
+    let schema = match user.tenant.as_deref() {
+        Some(tenant) if !tenant.is_empty() => tenant.to_string(),
+        _ => user.unmapped_id().unwrap_or_default().to_string(),
     };
-    let entry = state
-        .tenants
-        .entries()
-        .iter()
-        .find(|e| e.schema == schema)
-        .cloned()
-        .unwrap_or_else(|| TenantEntry {
+    let listed = state.tenants.entries().iter().find(|e| e.schema == schema);
+    let entry = match (listed, schema.as_str()) {
+        (Some(entry), _) => entry.clone(),
+        (None, "") => TenantEntry::no_tenant(None),
+        (None, _) => TenantEntry {
             key: schema.clone(),
             label: schema.clone(),
+            present: user.tenant.is_some(),
             schema,
-            present: true,
             users: None,
             node: None,
-        });
+        },
+    };
     let mut effects = leave(state);
     effects.extend(crate::app::dashboard::show_tenant(
         state,

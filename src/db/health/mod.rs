@@ -360,8 +360,10 @@ impl Database {
                   WHERE n.nspname = $2 AND {candidate}
                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                                  WHERE c.relnamespace = n.oid AND c.relname IN ({items}, {orders})
-                                   AND c.relkind IN {TABLE_KINDS})",
+                                   AND c.relkind IN {TABLE_KINDS}) {filter}",
                 candidate = Self::candidate_schema_condition(),
+                // With a registry: registered tenants only, as the check.
+                filter = self.tables.names.tenant_filter,
                 items = self.tables.names.items_lit,
                 orders = self.tables.names.orders_lit,
                 node = self.node_of_schema("n.oid"),
