@@ -124,9 +124,19 @@ struct RowSet<'c> {
 
 impl RowSet<'_> {
     fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
-        let at = match self.rows.iter().position(|r| {
-            r.schema == schema && (r.kind == RowKind::NoTenant) == (kind == RowKind::NoTenant)
-        }) {
+        // Findings on one schema share its row; the users with no id, and
+        // an id naming no schema (a registry's key can read like an
+        // unregistered schema's name), have rows of their own.
+        let group = |kind: RowKind| match kind {
+            RowKind::NoTenant => 0,
+            RowKind::NoSchema => 1,
+            _ => 2,
+        };
+        let at = match self
+            .rows
+            .iter()
+            .position(|r| r.schema == schema && group(r.kind) == group(kind))
+        {
             Some(at) => at,
             None => {
                 self.rows.push(HealthRow {
@@ -341,5 +351,33 @@ mod tests {
             ]
         );
         assert_eq!(rows[1].findings[0].text, "2 users with no organization id");
+    }
+
+    /// A registry key naming no schema and an unregistered schema of the
+    /// same name are two rows (one read "no schema" beside the schema's
+    /// findings).
+    #[test]
+    fn an_id_and_a_schema_of_one_name_are_two_rows() {
+        let report = HealthReport {
+            orphan_organizations: vec![OrphanOrganization {
+                organization_id: Some("99".into()),
+                users: 1,
+            }],
+            ..HealthReport::default()
+        };
+        let checks = FrameworkChecks {
+            registry: Some(RegistryCheck {
+                table: "companies".into(),
+                schemas: crate::db::tenancy::RegistrySchemas {
+                    unregistered_schemas: vec!["99".into()],
+                    ..Default::default()
+                },
+                unnamed: Vec::new(),
+            }),
+            ledger: None,
+        };
+        let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()));
+        let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
+        assert_eq!(seen, [("99", "no schema"), ("99", "unregistered")]);
     }
 }
