@@ -986,15 +986,44 @@ async fn registry_labels_name_tenants_in_basket_and_prices() {
 
 /// Linked users (django-tenant-users): the header counts the people and
 /// their memberships apart (a person in two tenants is one person, two
-/// memberships), as the tables say.
+/// memberships), as the tables say. A person linked to no tenant (the
+/// public-tenant owner) has no organization id to lack: neither the
+/// tenants pane nor `tenants` lists them under `(none)` (health does not).
 #[tokio::test]
 async fn linked_users_are_counted_as_people_and_memberships() {
     let db = fixture("django_tenant_users").await;
+    // A new sign-up, linked to no tenant yet.
+    db.run_sql(
+        "INSERT INTO public.users_tenantuser (password, email, is_active, is_verified, name)
+              VALUES ('x', 'dora@example.com', true, false, 'dora')",
+    )
+    .await;
     let people = db
         .query_text("SELECT count(*)::text FROM public.users_tenantuser")
         .await;
     let out = run(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("(none)"), "{}", stdout(&out));
+    let tenants = ok(&db, &["tenants"]);
+    assert!(!tenants.contains("(none)"), "{tenants}");
+    // An empty registry label names the tenant by its key, everywhere
+    // (the users list did; the tenants and health read `(empty)`).
+    db.run_sql("UPDATE public.companies_company SET name = '' WHERE slug = 'acme'")
+        .await;
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    let acme = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["schema"] == "acme_1704153600");
+    assert_eq!(acme.map(|t| &t["tenant"]), Some(&"2".into()), "{tenants}");
+    let users = json(&db, &["users", "--format", "json"]);
+    let alice = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "alice");
+    assert_eq!(alice.map(|u| &u["tenant"]), Some(&"2".into()), "{users}");
     let header = stdout(&out).lines().next().unwrap_or_default().to_string();
     assert!(
         header.contains(&format!("{people} people · ")),
@@ -1066,7 +1095,7 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let out = run(&db, &["orders", "4"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("organization id \"99\" names no tenant schema"),
+        stderr(&out).contains("user's tenant \"99\" has no schema"),
         "{}",
         stderr(&out)
     );
@@ -1093,6 +1122,17 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     // `--tenant` takes the ids `tenants` lists (it said "unknown tenant").
     let dave = json(&db, &["users", "--tenant", "99", "--format", "json"]);
     assert_eq!(names(&dave, "name"), ["Dave"]);
+    let by_id = json(
+        &db,
+        &[
+            "users", "--tenant", "99", "--filter", "4", "--format", "json",
+        ],
+    );
+    assert_eq!(
+        names(&by_id, "name"),
+        ["Dave"],
+        "the exact id is pinned too"
+    );
     let out = run(&db, &["users", "--tenant", "98"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let frame = ok(
@@ -1101,7 +1141,7 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
             "snapshot", "--user", "4", "--tenant", "99", "--color", "never",
         ],
     );
-    assert!(frame.contains("names no tenant schema"), "{frame}");
+    assert!(frame.contains("Tenant \"99\" has no schema"), "{frame}");
     let marked = ok(&db, &["users"]);
     let dave = marked.lines().find(|l| l.contains("Dave")).unwrap();
     assert!(
@@ -1112,7 +1152,11 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let out = run(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
     let frame = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(frame.contains("99"), "{frame}");
+    let row = frame
+        .lines()
+        .find(|l| l.contains(" 99 "))
+        .unwrap_or_default();
+    assert!(row.contains("1 (no schema)"), "{frame}");
     // Enter on it lists its user: the database scoped to that id.
     let source = tenantscope::db::ConnectionSource::demo(db.options.clone());
     let settings = tenantscope::config::Settings::default();

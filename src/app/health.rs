@@ -322,6 +322,8 @@ fn show_leaks(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let key = (state.ticket(), tenant);
+    // Its last answer goes: the new one (or its failure) stands alone.
+    state.health.leaks_of.remove(&key.1);
     state.health.leaks.start(key.clone());
     vec![AppJob::Health(Job::Leaks { key }).task(Slot("leaks"), Delay::None)]
 }

@@ -284,13 +284,14 @@ impl Database {
                       WHERE {tenant_schema}),
                  counts AS (
                      SELECT {tenant} AS tenant, count(*) AS users
-                       FROM {users} u GROUP BY 1)
+                       FROM {users} u {members} GROUP BY 1)
                  SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
                         {node}
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
                 tenant = self.tables.tenant_of("u"),
                 users = self.users_counted_together(per_tenant),
+                members = self.members_only(),
                 tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
                 tenant_schema = self.is_tenant_schema(),
             );

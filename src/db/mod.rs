@@ -105,8 +105,8 @@ pub enum DbError {
     NoTenant {
         null: bool,
     },
-    /// The user's organization id (as the registry names it, else as
-    /// stored) is one the registry maps to no schema (see
+    /// The user's organization id is one the registry maps to no schema:
+    /// their tenant as the registry names it, else the id as stored (see
     /// [`User::unmapped_id`]).
     UnmappedTenant(String),
     /// A setting names a column tenantscope must not or cannot read.
@@ -175,10 +175,10 @@ impl fmt::Display for DbError {
             DbError::NoTenant { null: false } => {
                 f.write_str("user has no tenant (organization id is an empty string)")
             }
-            DbError::UnmappedTenant(id) => write!(
+            DbError::UnmappedTenant(tenant) => write!(
                 f,
-                "organization id {} names no tenant schema (the registry maps it to none; see health)",
-                crate::text::quoted(id)
+                "user's tenant {} has no schema (no registry row maps their organization id to one; see health)",
+                crate::text::quoted(tenant)
             ),
             DbError::Setting(message) => f.write_str(message),
             DbError::UnknownTenant(tenant) => {

@@ -45,12 +45,24 @@ impl Database {
         } else {
             vec![format!(
                 // No organization id (NULL or empty) as the empty name.
-                "SELECT coalesce({tenant}, ''), count(*) FROM {users} u GROUP BY 1",
+                "SELECT coalesce({tenant}, ''), count(*) FROM {users} u {members} GROUP BY 1",
                 tenant = tables.tenant_of("u"),
-                users = tables.users_table
+                users = tables.users_table,
+                members = self.members_only(),
             )]
         };
         self.run_counts(statements).await
+    }
+
+    /// A WHERE clause over the users row `u` leaving out, where users are
+    /// linked to tenants, the people linked to none (django-tenant-users'
+    /// public-tenant owner, a new sign-up): they have no organization id
+    /// to lack. Empty elsewhere.
+    pub(in crate::db) fn members_only(&self) -> String {
+        match self.tables.model.users.at {
+            UsersAt::Link => format!("WHERE u.{} IS NOT NULL", self.tables.tenant_column),
+            _ => String::new(),
+        }
     }
 
     /// The tenant schemas holding a users table (users in each tenant

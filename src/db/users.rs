@@ -309,12 +309,11 @@ impl Database {
         tenant: Option<&str>,
         source: &str,
     ) -> Result<Vec<UserRow>, DbError> {
-        let tenant_column = &self.tables.tenant_column;
+        let order = self.tables.tenant_of("u");
         let condition = format!(
-            "u.{user_id}::text = $1 AND ($2::text IS NULL OR u.{tenant_column}::text = $2)",
+            "u.{user_id}::text = $1 AND ($2::text IS NULL OR {order} = $2)",
             user_id = self.tables.names.user_id,
         );
-        let order = format!("u.{tenant_column}::text");
         if self.many_branches(source) {
             // In batches of tenants, each in a savepoint (the locks), in
             // the tenants' order.

@@ -208,12 +208,7 @@ impl RowSet<'_> {
                     RowKind::NoSchema,
                     format!("organization id of {users}, naming no tenant schema"),
                 ),
-                (None, Some(_)) => (
-                    "(none)",
-                    RowKind::NoTenant,
-                    format!("{users} with no tenant"),
-                ),
-                (None, None) => (
+                (None, _) => (
                     "(none)",
                     RowKind::NoTenant,
                     format!("{users} with no organization id"),

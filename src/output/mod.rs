@@ -366,11 +366,17 @@ impl Document {
                 let rows: Vec<Vec<String>> = entries
                     .iter()
                     .map(|t| {
+                        // The users with no organization id: no tenant.
+                        let status = match (t.is_no_tenant(), t.present) {
+                            (true, _) => "none",
+                            (false, true) => "ok",
+                            (false, false) => "missing",
+                        };
                         vec![
                             t.label.clone(),
                             t.key.clone(),
                             t.schema.clone(),
-                            if t.present { "ok" } else { "missing" }.to_string(),
+                            status.to_string(),
                             t.users.map(|n| n.to_string()).unwrap_or_default(),
                         ]
                     })

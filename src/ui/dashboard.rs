@@ -96,10 +96,10 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                     fit(tenant, 40),
                     fit(table, 20)
                 ),
-                DbError::UnmappedTenant(id) => format!(
-                    "! Organization id \"{}\" names no tenant schema.\n\nThe registry maps it to \
-                     none, so there are no orders to show.",
-                    fit(id, 40)
+                DbError::UnmappedTenant(tenant) => format!(
+                    "! Tenant \"{}\" has no schema.\n\nNo registry row maps this user's \
+                     organization id to one, so there are no orders to show.",
+                    fit(tenant, 40)
                 ),
                 DbError::NoTenant { null } => format!(
                     "- This user has no tenant: the organization id is {}.",

@@ -202,13 +202,7 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             };
             let [users, items, orders] = counts;
             [
-                // The "(none)" row is users with no id; an id reading so is quoted.
-                match row.kind {
-                    RowKind::NoTenant => row.name.clone(),
-                    _ => {
-                        crate::text::cell_text(&crate::text::id_cell(Some(&row.name))).into_owned()
-                    }
-                },
+                row_name(row, &row.name),
                 status_of(row).0,
                 users,
                 items,
@@ -231,8 +225,8 @@ fn health_details(
         frame.render_widget(block(title, true), area);
         return;
     };
-    // As the table shows them: an empty name reads `(empty)`.
-    let shown = |name: &str, cells| fit(&crate::text::id_text(Some(name)), cells);
+    // As the table shows them.
+    let shown = |name: &str, cells| fit(&row_name(row, name), cells);
     let title = if row.name == row.schema {
         format!(" {} ", shown(&row.name, 40))
     } else {
@@ -308,19 +302,27 @@ fn health_details(
     );
 }
 
+/// `name` (of `row`) as the table shows it: the `(none)` row is the users
+/// with no id; an id that reads so is quoted, an empty one reads `(empty)`.
+fn row_name(row: &HealthRow, name: &str) -> String {
+    match row.kind {
+        RowKind::NoTenant => name.to_string(),
+        _ => crate::text::id_text(Some(name)),
+    }
+}
+
 /// The `L` answer for `tenant` (the last `L`'s with its time, an earlier
 /// one's kept), or how to ask for it.
 fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'static>>) {
     let leaks = &state.health.leaks;
     let asked_last = leaks.key().map(|(_, t)| t.as_str()) == Some(tenant);
     let answer = match leaks.done() {
-        _ if asked_last && leaks.is_loading() => {
-            return lines.push(Line::from("  looking for leaked orders…"));
-        }
+        _ if asked_last && leaks.is_loading() => None,
         Some(done) if asked_last => Some((done.result.as_ref(), Some(done.elapsed))),
         _ => state.health.leaks_of.get(tenant).map(|v| (Ok(v), None)),
     };
     match answer {
+        None if asked_last => lines.push(Line::from("  looking for leaked orders…")),
         None => lines.push(Line::from(Span::styled(
             "  L looks for orders of other tenants' users",
             theme::dim(),

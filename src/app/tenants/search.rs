@@ -250,14 +250,7 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
     let entry = match (listed, schema.as_str()) {
         (Some(entry), _) => entry.clone(),
         (None, "") => TenantEntry::no_tenant(None),
-        (None, _) => TenantEntry {
-            key: schema.clone(),
-            label: schema.clone(),
-            present: user.tenant.is_some(),
-            schema,
-            users: None,
-            node: None,
-        },
+        (None, _) => TenantEntry::of_schema(schema, user.tenant.is_some(), None),
     };
     let mut effects = leave(state);
     effects.extend(crate::app::dashboard::show_tenant(

@@ -189,13 +189,7 @@ impl Database {
                 // With a registry: registered tenants only (the registry check
                 // reports the others).
                 filter = names.tenant_filter,
-                // Linked users: a person linked to no tenant (django-tenant-users'
-                // public-tenant owner, a new sign-up) names no organization.
-                members = if self.tables.model.users.at == crate::db::tenancy::UsersAt::Link {
-                    format!("WHERE u.{} IS NOT NULL", self.tables.tenant_column)
-                } else {
-                    String::new()
-                },
+                members = self.members_only(),
             );
             let columns_sql = format!(
                 "SELECT {tenant_raw}, {role}, {column_raw},
@@ -393,6 +387,11 @@ impl Database {
             // the orders name are read on their own first (MATERIALIZED CTEs,
             // planned apart), and the orders joined to that result.
             let (with, users) = if self.tables.citus {
+                // The id as stored, where a registry maps it (`tenant_of`).
+                let raw_org = match &self.tables.org_id_column {
+                    Some(column) => format!(", u.{column}"),
+                    None => String::new(),
+                };
                 (
                     format!(
                         "WITH ids AS MATERIALIZED (
@@ -404,7 +403,6 @@ impl Database {
                         order_user = self.tables.names.order_user,
                         user_id = self.tables.names.user_id,
                         org = self.tables.tenant_column,
-                        raw_org = self.tables.org_id_column.as_ref().map_or(String::new(), |c| format!(", u.{c}")),
                         users = self.tables.users_table,
                     ),
                     "users_named".to_string(),

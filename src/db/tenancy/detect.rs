@@ -335,9 +335,9 @@ pub fn classify(
         // adds nothing else to it.
         let article = TenancyModel::default();
         if model.items.table == article.items.table && model.orders.table == article.orders.table {
+            let columns = model.users.columns.clone();
             model = article;
-            let users = catalog.table(shared, &model.users.table);
-            shared_user_columns(users, &mut model.users);
+            model.users.columns = columns;
         }
     }
     model.layout = kind.name().into();
@@ -722,44 +722,33 @@ fn users_model(
                 reasons.push(format!("users: a {table} table in every tenant schema"));
             }
         }
+        // The article's users table: its own columns, where they differ.
+        None if link.is_none() => {
+            shared_user_columns(catalog.table(shared, &model.users.table), &mut model.users);
+        }
         None => {}
     }
-    without_missing_created(catalog, model);
     kind
 }
 
-/// The name, mail and creation columns of a shared users table, each the
-/// first of its kind the table has. A table lacking one keeps the model's
-/// name (connecting then says it is missing) and mail (read as absent),
-/// and has no creation key.
+/// The name, mail and creation columns of a shared users table: the
+/// model's where the table has it, else the first of its kind the table
+/// has. A table lacking one keeps the model's name (connecting then says it
+/// is missing) and mail (read as absent), and has no creation key.
 fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
-    let first = |wanted: &[&str]| {
-        wanted
-            .iter()
-            .find(|w| users.is_some_and(|u| u.columns.iter().any(|c| c == *w)))
-            .map(|w| w.to_string())
+    let has = |column: &str| users.is_some_and(|u| u.columns.iter().any(|c| c == column));
+    let pick = |current: &str, wanted: &[&str]| {
+        let first = wanted.iter().find(|w| has(w)).map(|w| w.to_string());
+        Some(current.to_string()).filter(|c| has(c)).or(first)
     };
     let columns = &mut model.columns;
-    if let Some(name) = first(&USER_NAME_COLUMNS) {
+    if let Some(name) = pick(&columns.name, &USER_NAME_COLUMNS) {
         columns.name = name;
     }
-    if let Some(mail) = first(&USER_MAIL_COLUMNS) {
+    if let Some(mail) = pick(&columns.mail, &USER_MAIL_COLUMNS) {
         columns.mail = mail;
     }
-    columns.created = first(&USER_CREATED_COLUMNS).unwrap_or_default();
-}
-
-/// A shared users table without the creation column the model names: no
-/// `user_created` key (`detect` printed one naming a column not there).
-fn without_missing_created(catalog: &Catalog, model: &mut TenancyModel) {
-    if model.users.at == UsersAt::PerTenant {
-        return;
-    }
-    let users = catalog.table(&catalog.shared_schema, &model.users.table);
-    let created = &model.users.columns.created;
-    if users.is_some_and(|u| !u.columns.contains(created)) {
-        model.users.columns.created = String::new();
-    }
+    columns.created = pick(&columns.created, &USER_CREATED_COLUMNS).unwrap_or_default();
 }
 
 #[cfg(test)]
@@ -775,36 +764,9 @@ mod tests {
         }
     }
 
-    /// No `user_created` naming a column the shared users table lacks
-    /// (`detect` printed `creation_timestamp` for a table without it).
-    #[test]
-    fn a_creation_column_that_is_not_there_is_left_out() {
-        let catalog = |columns: &[&str]| Catalog {
-            shared_schema: "public".into(),
-            tables: vec![table("public", "users", columns)],
-            ..Catalog::default()
-        };
-        let created = |columns: &[&str], at: UsersAt| {
-            let mut model = TenancyModel::default();
-            model.users.at = at;
-            without_missing_created(&catalog(columns), &mut model);
-            model.users.columns.created
-        };
-        assert_eq!(created(&["id", "name"], UsersAt::Shared), "");
-        let with = ["id", "creation_timestamp"];
-        assert_eq!(created(&with, UsersAt::Shared), "creation_timestamp");
-        // Per tenant, the shared schema's table is not the users table.
-        assert_eq!(created(&["id"], UsersAt::PerTenant), "creation_timestamp");
-        let text = {
-            let mut model = TenancyModel::default();
-            without_missing_created(&catalog(&["id", "name"]), &mut model);
-            model.to_toml()
-        };
-        assert!(!text.contains("user_created"), "{text}");
-    }
-
     /// Each of name, mail and creation is a column the users table has
-    /// (linked users were named by `email` and dated by nothing else).
+    /// (linked users were named by `email` and dated by nothing else; the
+    /// article's layout kept its own names for a table without them).
     #[test]
     fn shared_users_columns_are_the_tables_own() {
         let picked = |columns: &[&str]| {
@@ -815,9 +777,6 @@ mod tests {
         };
         let strings = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
         assert_eq!(picked(&["id", "mail"]), strings("mail", "mail", ""));
-        // The article layout's own columns.
-        let demo = ["id", "name", "mail", "password", "creation_timestamp"];
-        assert_eq!(picked(&demo), strings("name", "mail", "creation_timestamp"));
         assert_eq!(
             picked(&["id", "username", "email", "date_joined"]),
             strings("username", "email", "date_joined")
@@ -827,6 +786,19 @@ mod tests {
             strings("full_name", "mail", "created_at")
         );
         assert_eq!(picked(&["id"]), strings("name", "mail", ""));
+        // The article layout's own columns; the model's own column wins
+        // where the table has several of a kind.
+        let demo = ["id", "name", "mail", "password", "creation_timestamp"];
+        assert_eq!(picked(&demo), strings("name", "mail", "creation_timestamp"));
+        let both = [
+            "id",
+            "name",
+            "email",
+            "mail",
+            "created_at",
+            "creation_timestamp",
+        ];
+        assert_eq!(picked(&both), strings("name", "mail", "creation_timestamp"));
     }
 
     /// Tenant schemas `a` and `b` with items and orders (and `extra` in

@@ -56,6 +56,18 @@ pub struct SearchBatch {
 }
 
 impl TenantEntry {
+    /// A tenant known by its schema's name alone (no registry names it).
+    pub fn of_schema(schema: String, present: bool, users: Option<i64>) -> TenantEntry {
+        TenantEntry {
+            key: schema.clone(),
+            label: schema.clone(),
+            schema,
+            present,
+            users,
+            node: None,
+        }
+    }
+
     /// The users with no organization id (NULL or empty), listed after the
     /// tenants: no tenant's.
     pub fn no_tenant(users: Option<i64>) -> TenantEntry {
@@ -109,14 +121,7 @@ impl Database {
                 _ => schemas
                     .names()
                     .iter()
-                    .map(|schema| TenantEntry {
-                        key: schema.clone(),
-                        label: schema.clone(),
-                        schema: schema.clone(),
-                        present: true,
-                        users: None,
-                        node: None,
-                    })
+                    .map(|schema| TenantEntry::of_schema(schema.clone(), true, None))
                     .collect(),
             };
             // Citus: the node of each schema, in one statement.
@@ -180,8 +185,9 @@ impl Database {
             shared = quote_ident(&model.schemas.shared),
             table = quote_ident(table),
             key = raw(&format!("r.{}::text", quote_ident(key))),
+            // An empty label names nothing: the key names the tenant.
             label = raw(&format!(
-                "r.{}::text",
+                "nullif(r.{}::text, '')",
                 quote_ident(registry.label.as_deref().unwrap_or(key))
             )),
             // A row naming no schema (NULL or empty) is no tenant's (see
@@ -451,14 +457,7 @@ fn ids_without_schema(
     ids.into_iter()
         .map(|(id, users)| match id.as_str() {
             "" => TenantEntry::no_tenant(Some(users)),
-            _ => TenantEntry {
-                key: id.clone(),
-                label: id.clone(),
-                schema: id,
-                present: false,
-                users: Some(users),
-                node: None,
-            },
+            _ => TenantEntry::of_schema(id, false, Some(users)),
         })
         .collect()
 }

@@ -24,6 +24,13 @@ impl Database {
     /// registry row's key or label. Unknown or ambiguous: a usage error
     /// listing the candidates.
     pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
+        self.tenant_named(name).await?
+    }
+
+    /// [`Database::resolve_tenant`], with a name no tenant has apart from
+    /// the other failures: `Ok(Err(unknown))`, the error listing the
+    /// tenants closest to it.
+    async fn tenant_named(&self, name: &str) -> Result<Result<String, DbError>, DbError> {
         self.retried(|| async move {
             let schemas = self.tenants().await?;
             // (key, label, schema) of every registered tenant.
@@ -53,10 +60,10 @@ impl Database {
                     .iter()
                     .find(|(key, label, schema)| key == name || label == name || schema == name)
                 {
-                    return Err(DbError::SchemaMissing {
+                    return Ok(Err(DbError::SchemaMissing {
                         tenant: label.clone(),
                         schema: schema.clone(),
-                    });
+                    }));
                 }
             }
             let mut matches: Vec<&String> = rows
@@ -67,8 +74,8 @@ impl Database {
             matches.sort();
             matches.dedup();
             match matches.as_slice() {
-                [one] => Ok((*one).clone()),
-                [] => Err(schemas.unknown(name)),
+                [one] => Ok(Ok((*one).clone())),
+                [] => Ok(Err(schemas.unknown(name))),
                 many => Err(DbError::Setting(format!(
                     "tenant {} is ambiguous: schemas {}",
                     crate::text::quoted(name),
@@ -83,25 +90,29 @@ impl Database {
     /// finds, else an organization id some user has that names no tenant
     /// schema (`tenants` and the tenants pane list those), as stored.
     pub async fn resolve_users_tenant(&self, name: &str) -> Result<String, DbError> {
-        match self.resolve_tenant(name).await {
+        match self.tenant_named(name).await? {
             Err(unknown @ DbError::Setting(_)) => match self.has_users_of(name).await? {
                 true => Ok(name.to_string()),
                 false => Err(unknown),
             },
-            resolved => resolved,
+            named => named,
         }
     }
 
-    /// Some user's tenant (as [`SharedTables::tenant_of`] reads it) is `id`.
+    /// Some user's organization id is `id`, and names no tenant schema.
     async fn has_users_of(&self, id: &str) -> Result<bool, DbError> {
         self.retried(|| async move {
             let Some(users) = self.users_source(Some(id)) else {
                 return Ok(false);
             };
-            let sql = format!(
-                "SELECT 1 FROM {users} u WHERE {tenant} = $1 LIMIT 1",
-                tenant = self.tables.tenant_of("u"),
-            );
+            let tables = &self.tables;
+            // The id as stored, where a registry maps ids to schemas: a
+            // condition the server can test before it looks the id up.
+            let condition = match &tables.org_id_column {
+                Some(org) => format!("u.{org} = $1 AND u.{} IS NULL", tables.tenant_column),
+                None => format!("{} = $1", tables.tenant_of("u")),
+            };
+            let sql = format!("SELECT 1 FROM {users} u WHERE {condition} LIMIT 1");
             let query = sqlx::query_as::<_, (i32,)>(&sql).bind(id);
             Ok(!self.rows_in_own_read(query, None).await?.is_empty())
         })
