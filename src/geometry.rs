@@ -133,7 +133,8 @@ pub fn price_item_width(width: u16, columns: usize) -> u16 {
 /// (`item_width`) in `width` cells: the widest of `texts` (the prices and
 /// names shown) that the row leaves room for, at least
 /// [`PRICE_COLUMN_WIDTH`]. A text too wide for any room does not widen
-/// them (it shows as `…` however wide they are).
+/// them (it shows as `…` however wide they are). Sized by the rows on
+/// screen: the columns may widen or narrow as the list scrolls.
 pub fn price_column_width(
     width: u16,
     columns: usize,

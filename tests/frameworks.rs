@@ -1157,6 +1157,15 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
         .find(|l| l.contains(" 99 "))
         .unwrap_or_default();
     assert!(row.contains("1 (no schema)"), "{frame}");
+    let args = [
+        "snapshot", "--view", "health", "--size", "160x30", "--color", "never",
+    ];
+    let frame = ok(&db, &args);
+    assert!(
+        frame.contains("organization id of 1 user, which companies does not list")
+            && frame.contains("registered in companies, naming no schema"),
+        "{frame}"
+    );
     // Enter on it lists its user: the database scoped to that id.
     let source = tenantscope::db::ConnectionSource::demo(db.options.clone());
     let settings = tenantscope::config::Settings::default();

@@ -389,6 +389,18 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
             && ["b@x", "d@x"].iter().all(|m| f.contains(m))
             && !f.contains("rich_dude")
     };
+    // The literal id's own list says so in its title, quoted.
+    for _ in 0..3 {
+        app.press(crossterm::event::KeyCode::Char('j'));
+    }
+    app.press(crossterm::event::KeyCode::Enter);
+    app.frame_where("the literal (none) id's users", |f| {
+        f.contains("Users of \"(none)\" (1)") && f.contains("a@x")
+    })
+    .await;
+    app.press(crossterm::event::KeyCode::Esc);
+    app.frame_where("the tenants pane again", |f| f.contains("without a schema"))
+        .await;
     app.press(crossterm::event::KeyCode::Char('G'));
     app.press(crossterm::event::KeyCode::Enter);
     app.frame_where("the users with no id", unassigned).await;

@@ -106,14 +106,14 @@ struct LeaksJson<'a> {
 /// are never one list in text.
 fn orphans_by_id(report: &HealthReport) -> (Vec<(&str, i64)>, Option<i64>) {
     let mut named = Vec::new();
-    let mut unnamed = None;
+    let mut no_id = None;
     for orphan in &report.orphan_organizations {
         match &orphan.organization_id {
             Some(id) => named.push((id.as_str(), orphan.users)),
-            None => *unnamed.get_or_insert(0) += orphan.users,
+            None => *no_id.get_or_insert(0) += orphan.users,
         }
     }
-    (named, unnamed)
+    (named, no_id)
 }
 
 /// One line naming what the health report found, or `None` when healthy
@@ -131,7 +131,7 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             text::plural(report.drift_count(), "difference", "differences")
         ));
     }
-    let (named, unnamed) = orphans_by_id(report);
+    let (named, no_id) = orphans_by_id(report);
     if !named.is_empty() {
         found.push(text::plural(
             named.len(),
@@ -139,7 +139,7 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             "organization ids with no tenant schema",
         ));
     }
-    if let Some(users) = unnamed {
+    if let Some(users) = no_id {
         let who = if users == 1 { "user" } else { "users" };
         found.push(format!(
             "{} {who} with no organization id",
@@ -337,7 +337,7 @@ pub fn health_checked(
         let references: Vec<String> = report.references.iter().map(reference_text).collect();
         out.push_str(&format!("\nReference: {}\n", references.join("; ")));
     }
-    let (named, unnamed) = orphans_by_id(report);
+    let (named, no_id) = orphans_by_id(report);
     if !named.is_empty() {
         out.push_str("\nOrganization ids that name no tenant schema:\n");
         let rows: Vec<Vec<String>> = named
@@ -346,7 +346,7 @@ pub fn health_checked(
             .collect();
         out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
     }
-    if let Some(users) = unnamed {
+    if let Some(users) = no_id {
         out.push_str(&format!(
             "\nUsers with no organization id: {}\n",
             text::thousands(users)

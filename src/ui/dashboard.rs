@@ -27,7 +27,10 @@ fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
             .tenant
             .as_deref()
             .filter(|t| !t.is_empty())
-            .map_or_else(|| "(no tenant)".into(), |t| state.catalog.label(t));
+            .map_or_else(
+                || "(no tenant)".into(),
+                |t| crate::text::id_text(Some(&state.catalog.label(t))),
+            );
         let choice = state.compare_choice();
         spans.push(Span::raw(format!(
             "of {} · {} ",

@@ -122,7 +122,10 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     if let Some(tenant) = &state.dashboard.tenant {
         let whose = match tenant.is_no_tenant() {
             true => "with no organization id ".to_string(),
-            false => format!("of {} ", fit(&tenant.label, 24)),
+            false => format!(
+                "of {} ",
+                fit(&crate::text::id_text(Some(&tenant.label)), 24)
+            ),
         };
         title.push(Span::styled(whose, theme::title()));
     }
