@@ -362,6 +362,13 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     for name in ["(none)", "\"(none)\"", "(empty)", "\"(empty)\""] {
         assert_eq!(first_cell(name), 1, "{name} once:\n{tenants}");
     }
+    let users = stdout(&tenantscope(&["--database-url", &db.url, "users"]));
+    let a = users.lines().find(|l| l.contains("a@x")).unwrap();
+    let c = users.lines().find(|l| l.contains("c@x")).unwrap();
+    assert!(
+        a.contains("\"(none)\"") && c.contains("\"(empty)\""),
+        "{users}"
+    );
     let health = stdout(&tenantscope(&["--database-url", &db.url, "health"]));
     assert!(
         health.contains("\n\"(none)\" ") && health.contains("\n\"(empty)\" "),

@@ -97,11 +97,17 @@ fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
 
 /// A user's cells in the table's columns; with `schema`, CSV's last one too.
 fn user_cells(u: &User, catalog: &TenantCatalog, schema: bool) -> Vec<String> {
+    // The table quotes an id that reads like its words for none (`tenants`
+    // does); CSV keeps values as they are.
+    let tenant = match (u.tenant_label(), schema) {
+        (Some(tenant), false) => crate::text::id_text(Some(tenant)),
+        (tenant, _) => tenant.unwrap_or_default().to_string(),
+    };
     let mut row = vec![
         u.id.clone(),
         u.name.clone(),
         u.mail.clone().unwrap_or_default(),
-        u.tenant_label().unwrap_or_default().to_string(),
+        tenant,
         status_word(catalog.status_of(u)).to_string(),
         u.created.clone().unwrap_or_default(),
     ];
