@@ -42,6 +42,11 @@ fn detect(db: &TestDatabase) -> (toml::Table, String) {
     (tenancy, stderr(&out))
 }
 
+/// The first object of a JSON list whose `field` is `value`.
+fn find<'a>(list: &'a Json, field: &str, value: &str) -> Option<&'a Json> {
+    list.as_array()?.iter().find(|o| o[field] == value)
+}
+
 fn names(users: &Json, field: &str) -> Vec<String> {
     users
         .as_array()
@@ -1011,18 +1016,10 @@ async fn linked_users_are_counted_as_people_and_memberships() {
     db.run_sql("UPDATE public.companies_company SET name = '' WHERE slug = 'acme'")
         .await;
     let tenants = json(&db, &["tenants", "--format", "json"]);
-    let acme = tenants
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["schema"] == "acme_1704153600");
+    let acme = find(&tenants, "schema", "acme_1704153600");
     assert_eq!(acme.map(|t| &t["tenant"]), Some(&"2".into()), "{tenants}");
     let users = json(&db, &["users", "--format", "json"]);
-    let alice = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["name"] == "alice");
+    let alice = find(&users, "name", "alice");
     assert_eq!(alice.map(|u| &u["tenant"]), Some(&"2".into()), "{users}");
     let header = stdout(&out).lines().next().unwrap_or_default().to_string();
     assert!(

@@ -453,39 +453,19 @@ async fn search_results_show_whole_ids_and_users_with_no_tenant() {
     app.press(KeyCode::Char('T'));
     app.frame_where("the tenants pane", |f| f.contains("Tenants"))
         .await;
-    app.press(KeyCode::Char('/'));
-    for c in "uuid".chars() {
-        app.press(KeyCode::Char(c));
-    }
-    let found = app
-        .frame_where("the uuid users", |f| f.contains("uuid twin"))
-        .await;
-    let row = |name: &str| {
-        found
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap()
-            .to_string()
-    };
-    assert!(row("uuid twin").contains("3f2a9c1e-0000"), "{found}");
-    assert!(row("uuid guy").contains('…'), "{found}");
+    let found = searched(&mut app, "uuid", "uuid twin").await;
+    assert!(
+        line_of(&found, "uuid twin").contains("3f2a9c1e-0000"),
+        "{found}"
+    );
+    assert!(line_of(&found, "uuid guy").contains('…'), "{found}");
     app.press(KeyCode::Esc);
-    app.press(KeyCode::Char('/'));
-    for c in "orphan".chars() {
-        app.press(KeyCode::Char(c));
-    }
-    let found = app
-        .frame_where("the users with no tenant", |f| f.contains("orphan null"))
-        .await;
-    let row = |name: &str| {
-        found
-            .lines()
-            .find(|l| l.contains(name))
-            .unwrap()
-            .to_string()
-    };
-    assert!(row("orphan null").contains("(none)"), "{found}");
-    assert!(row("orphan empty").contains("(empty)"), "{found}");
+    let found = searched(&mut app, "orphan", "orphan null").await;
+    assert!(line_of(&found, "orphan null").contains("(none)"), "{found}");
+    assert!(
+        line_of(&found, "orphan empty").contains("(empty)"),
+        "{found}"
+    );
     // Enter keeps the results; Enter on one opens it.
     app.press(KeyCode::Enter);
     app.press(KeyCode::Enter);
@@ -494,4 +474,19 @@ async fn search_results_show_whole_ids_and_users_with_no_tenant() {
     })
     .await;
     app.quit().await;
+}
+
+/// `/text` in the tenants pane, typed: the frame once it shows `shown`.
+async fn searched(app: &mut common::App, text: &str, shown: &str) -> String {
+    use crossterm::event::KeyCode;
+    app.press(KeyCode::Char('/'));
+    for c in text.chars() {
+        app.press(KeyCode::Char(c));
+    }
+    app.frame_where(shown, |f| f.contains(shown)).await
+}
+
+/// The line of `frame` holding `text` ("" when none does).
+fn line_of<'a>(frame: &'a str, text: &str) -> &'a str {
+    frame.lines().find(|l| l.contains(text)).unwrap_or("")
 }
