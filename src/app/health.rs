@@ -433,6 +433,13 @@ mod tests {
         assert_eq!(fourth.1, "client1");
         update(&mut state, leaks_of(fourth));
         assert_eq!(client2(&state), found);
+        // `L` on client2 again: its old answer goes while the new one loads
+        // (a failed check kept it beside the error).
+        press(&mut state, KeyCode::Char('j'));
+        let fifth = leaks_key(&press(&mut state, KeyCode::Char('L')));
+        assert_eq!(fifth.1, "client2");
+        assert_eq!(client2(&state), Some(("ok", None)));
+        press(&mut state, KeyCode::Char('k'));
         let ticket = match &jobs(&press(&mut state, KeyCode::Char('r')))[..] {
             [AppJob::Health(Job::Check { ticket })] => *ticket,
             other => panic!("{other:?}"),
