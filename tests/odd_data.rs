@@ -248,18 +248,12 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     .await;
     let url = db.url.as_str();
     let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
-    let line = |text: &str, name: &str| {
-        text.lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("{name} in {text}"))
-            .to_string()
-    };
-    let quoted = line(&tenants, "\"client1 \"");
+    let quoted = line_of(&tenants, "\"client1 \"");
     assert!(quoted.contains("missing"), "{tenants}");
-    assert!(line(&tenants, "client1  ").contains("ok"), "{tenants}");
+    assert!(line_of(&tenants, "client1  ").contains("ok"), "{tenants}");
     let users = stdout(&tenantscope(&["--database-url", url, "users"]));
     assert!(
-        line(&users, "rich_dude").contains("\"client1 \""),
+        line_of(&users, "rich_dude").contains("\"client1 \""),
         "{users}"
     );
     let json = stdout(&tenantscope(&[
@@ -279,15 +273,15 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     let list = app
         .frame_where("the list", |f| f.contains("rich_dude"))
         .await;
-    assert!(line(&list, "rich_dude").contains("\"client1 \""), "{list}");
-    // An id with blanks at its ends and an empty name, in the list too.
-    assert!(line(&list, "e@x").contains("\" 29 \" (empty)"), "{list}");
-    app.press(crossterm::event::KeyCode::Char('T'));
-    let pane = app
-        .frame_where("the tenants pane", |f| f.contains("without a schema"))
-        .await;
     assert!(
-        line(&pane, "1 (no schema)").contains("\"client1 \""),
+        line_of(&list, "rich_dude").contains("\"client1 \""),
+        "{list}"
+    );
+    // An id with blanks at its ends and an empty name, in the list too.
+    assert!(line_of(&list, "e@x").contains("\" 29 \" (empty)"), "{list}");
+    let pane = tenants_pane(&mut app, "without a schema").await;
+    assert!(
+        line_of(&pane, "1 (no schema)").contains("\"client1 \""),
         "{pane}"
     );
     app.quit().await;
@@ -363,8 +357,7 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
         assert_eq!(first_cell(name), 1, "{name} once:\n{tenants}");
     }
     let users = stdout(&tenantscope(&["--database-url", &db.url, "users"]));
-    let a = users.lines().find(|l| l.contains("a@x")).unwrap();
-    let c = users.lines().find(|l| l.contains("c@x")).unwrap();
+    let (a, c) = (line_of(&users, "a@x"), line_of(&users, "c@x"));
     assert!(
         a.contains("\"(none)\"") && c.contains("\"(empty)\""),
         "{users}"
@@ -378,10 +371,7 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     let mut app = start_app(connect(&db).await, Duration::ZERO, (120, 24)).await;
     app.frame_where("the list", |f| f.contains("rich_dude"))
         .await;
-    app.press(crossterm::event::KeyCode::Char('T'));
-    let pane = app
-        .frame_where("the tenants pane", |f| f.contains("without a schema"))
-        .await;
+    let pane = tenants_pane(&mut app, "without a schema").await;
     let last = pane.lines().rfind(|l| l.contains("(no")).unwrap();
     assert!(
         last.contains(" (none) ") && last.contains("2 (no id)"),
@@ -450,9 +440,7 @@ async fn search_results_show_whole_ids_and_users_with_no_tenant() {
     let mut app = start_app(connect(&db).await, Duration::ZERO, (80, 24)).await;
     app.frame_where("the list", |f| f.contains("rich_dude"))
         .await;
-    app.press(KeyCode::Char('T'));
-    app.frame_where("the tenants pane", |f| f.contains("Tenants"))
-        .await;
+    tenants_pane(&mut app, "Tenants").await;
     let found = searched(&mut app, "uuid", "uuid twin").await;
     assert!(
         line_of(&found, "uuid twin").contains("3f2a9c1e-0000"),
@@ -474,6 +462,13 @@ async fn search_results_show_whole_ids_and_users_with_no_tenant() {
     })
     .await;
     app.quit().await;
+}
+
+/// `T`: the tenants pane, once it shows `shown`.
+async fn tenants_pane(app: &mut common::App, shown: &str) -> String {
+    app.press(crossterm::event::KeyCode::Char('T'));
+    app.frame_where("the tenants pane", |f| f.contains(shown))
+        .await
 }
 
 /// `/text` in the tenants pane, typed: the frame once it shows `shown`.
