@@ -1154,6 +1154,15 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
         .find(|l| l.contains(" 99 "))
         .unwrap_or_default();
     assert!(row.contains("1 (no schema)"), "{frame}");
+    // Its Schema cell names none (it showed the id as if it were a schema).
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[..5], ["│", "!", "99", "99", "—"], "{frame}");
+    let listed = ok(&db, &["tenants"]);
+    let line = listed.lines().find(|l| l.starts_with("99 ")).unwrap();
+    assert!(line.contains(" no schema "), "not `missing`: {listed}");
+    let csv = ok(&db, &["tenants", "--format", "csv"]);
+    assert!(csv.starts_with("tenant,schema_status,users\n"), "{csv}");
+    assert!(csv.contains("\n99,no schema,1\n"), "{csv}");
     let args = [
         "snapshot", "--view", "health", "--size", "160x30", "--color", "never",
     ];

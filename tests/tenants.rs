@@ -1048,7 +1048,10 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     let csv = common::tenantscope(&["--database-url", &url, "tenants", "--format", "csv"]);
     let csv = String::from_utf8_lossy(&csv.stdout).to_string();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("tenant,schema,users,users_estimated"));
+    assert_eq!(
+        lines.next(),
+        Some("tenant,schema_status,users,users_estimated")
+    );
     assert!(csv.contains("\nTenant 1,ok,1,true\n"), "{csv}");
     assert!(csv.contains("\nTenant 4,ok,1,false\n"), "{csv}");
 }

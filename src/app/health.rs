@@ -300,6 +300,8 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         node: state.catalog.node(&schema).map(str::to_string),
         schema,
         present,
+        // Only the tenants pane reads it (the Schema column).
+        unmapped: false,
         users: row.users,
     });
     super::dashboard::show_tenant(state, Some(entry), None)

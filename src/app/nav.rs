@@ -116,6 +116,7 @@ mod tests {
             label: schema.into(),
             schema: schema.into(),
             present: true,
+            unmapped: false,
             users: Some(1),
             node: None,
         }

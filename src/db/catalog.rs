@@ -157,6 +157,10 @@ pub struct TenantSummary {
     /// tenant tables): "schema missing".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub registered: bool,
+    /// Where a registry maps ids to schemas: an organization id it maps
+    /// to none (`tenant` is that id).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unmapped: bool,
     /// Citus: the node holding the tenant's schema (`host:port`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -306,6 +310,7 @@ impl Database {
                     users,
                     users_estimated: false,
                     registered: false,
+                    unmapped: false,
                     node,
                 })
                 .collect();
@@ -336,9 +341,15 @@ impl Database {
                             users: 0,
                             users_estimated: false,
                             registered: true,
+                            unmapped: false,
                             node: None,
                         }),
                     }
+                }
+                // The rest were counted under an id the registry maps to none.
+                for summary in summaries.iter_mut() {
+                    let id = summary.tenant.as_deref().is_some_and(|t| !t.is_empty());
+                    summary.unmapped = id && !summary.schema_exists && !summary.registered;
                 }
                 // As the query orders them: schemas, then the others (NULL last).
                 let order =

@@ -370,12 +370,17 @@ impl Document {
                         let status = match (t.is_no_tenant(), t.present) {
                             (true, _) => "none",
                             (false, true) => "ok",
+                            (false, false) if t.unmapped => "no schema",
                             (false, false) => "missing",
+                        };
+                        let schema = match t.unmapped {
+                            true => String::new(),
+                            false => t.schema.clone(),
                         };
                         vec![
                             t.label.clone(),
                             t.key.clone(),
-                            t.schema.clone(),
+                            schema,
                             status.to_string(),
                             t.users.map(|n| n.to_string()).unwrap_or_default(),
                         ]
@@ -415,6 +420,38 @@ mod tests {
         assert_eq!(lines[1], "日本          1.00");
         assert_eq!(lines[2], "a^[[31m  10,000.00");
         assert_eq!(text::width(lines[1]), text::width(lines[2]));
+    }
+
+    /// The tenants pane's export: an id the registry maps to no schema has
+    /// an empty `schema` and the status `no schema` (not a schema `99`
+    /// that is `missing`).
+    #[test]
+    fn an_unmapped_id_exports_with_no_schema() {
+        use crate::db::TenantEntry;
+        let entries = vec![
+            TenantEntry::of_schema("acme".into(), true, Some(2)),
+            TenantEntry::of_schema("initech".into(), false, None),
+            TenantEntry {
+                unmapped: true,
+                ..TenantEntry::of_schema("99".into(), false, Some(1))
+            },
+            TenantEntry::no_tenant(Some(3)),
+        ];
+        let lines: Vec<String> = Document::Tenants(entries)
+            .csv()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "tenant,tenant_key,schema,schema_status,users",
+                "acme,acme,acme,ok,2",
+                "initech,initech,initech,missing,",
+                "99,99,,no schema,1",
+                ",,,none,3",
+            ]
+        );
     }
 
     #[test]

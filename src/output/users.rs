@@ -386,6 +386,7 @@ pub fn tenants(
                         match (t.schema_exists, t.registered) {
                             (true, _) => "ok",
                             (false, true) => "schema missing",
+                            (false, false) if t.unmapped => "no schema",
                             (false, false) => "missing",
                         }
                         .to_string(),
@@ -416,7 +417,13 @@ pub fn tenants(
                 headers.push(("NODE", Align::Left));
             }
             if format == Format::Csv {
-                let names: Vec<String> = headers.iter().map(|(h, _)| h.to_lowercase()).collect();
+                // The column holds the schema's status, not its name (as
+                // the tenants pane's export names it).
+                let name = |h: &str| match h {
+                    "SCHEMA" => "schema_status".to_string(),
+                    h => h.to_lowercase(),
+                };
+                let names: Vec<String> = headers.iter().map(|(h, _)| name(h)).collect();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 csv(&names, &rows, to)
             } else {

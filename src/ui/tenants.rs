@@ -124,11 +124,16 @@ fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
         true => id_cell(None).into_owned(),
         false => name_cell(&id_cell(Some(&entry.label))),
     };
+    // An id the registry maps to no schema names none (its key says it).
+    let schema = match entry.unmapped {
+        true => Span::styled("—", theme::dim()),
+        false => Span::styled(id(&entry.schema), style),
+    };
     let mut cells = vec![
         Cell::from(Span::styled(mark, style)),
         Cell::from(label),
         Cell::from(id(&entry.key)),
-        Cell::from(Span::styled(id(&entry.schema), style)),
+        Cell::from(schema),
         Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
     ];
     if nodes {

@@ -36,6 +36,10 @@ pub struct TenantEntry {
     pub schema: String,
     /// The schema exists and holds the tenant tables.
     pub present: bool,
+    /// Where a registry maps ids to schemas: an organization id it maps to
+    /// none. `schema` is then that id (what its users are counted and
+    /// listed by), which names no schema.
+    pub unmapped: bool,
     /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
     pub users: Option<i64>,
     /// Citus: the node (`host:port`) holding its schema.
@@ -63,6 +67,7 @@ impl TenantEntry {
             label: schema.clone(),
             schema,
             present,
+            unmapped: false,
             users,
             node: None,
         }
@@ -76,6 +81,7 @@ impl TenantEntry {
             label: String::new(),
             schema: String::new(),
             present: false,
+            unmapped: false,
             users,
             node: None,
         }
@@ -111,6 +117,7 @@ impl Database {
                                 label,
                                 key,
                                 present: schemas.contains(&schema),
+                                unmapped: false,
                                 schema,
                                 users: None,
                                 node: None,
@@ -158,7 +165,8 @@ impl Database {
                                 counted
                             };
                         }
-                        entries.extend(ids_without_schema(&entries, counts));
+                        let unmapped = registry.complete().is_some();
+                        entries.extend(ids_without_schema(&entries, counts, unmapped));
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -442,9 +450,11 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 /// there whether or not its schema was ever made; then the users with no
 /// organization id (counted under the empty name). Counted from a shared
 /// users table (where users live per tenant, `counts` holds no such id).
+/// Where a registry maps ids to schemas, such an id is `unmapped`.
 fn ids_without_schema(
     entries: &[TenantEntry],
     counts: std::collections::HashMap<String, i64>,
+    unmapped: bool,
 ) -> Vec<TenantEntry> {
     let listed: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.schema.as_str()).collect();
@@ -457,7 +467,10 @@ fn ids_without_schema(
     ids.into_iter()
         .map(|(id, users)| match id.as_str() {
             "" => TenantEntry::no_tenant(Some(users)),
-            _ => TenantEntry::of_schema(id, false, Some(users)),
+            _ => TenantEntry {
+                unmapped,
+                ..TenantEntry::of_schema(id, false, Some(users))
+            },
         })
         .collect()
 }
