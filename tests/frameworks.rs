@@ -1184,6 +1184,30 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     assert_eq!(listed, ["Dave"]);
 }
 
+/// `--tenant 1` names acme by its key, while the user's tenant is one whose
+/// label (its subdomain, a schema never made) reads `1` too: the error tells
+/// the two apart by schema (it said "belongs to tenant "1", not "1"").
+#[tokio::test]
+async fn a_label_reading_like_another_tenants_key_is_told_apart_by_schema() {
+    let db = fixture("ros_apartment").await;
+    db.run_sql(
+        "INSERT INTO public.companies (id, name, subdomain, created_at, updated_at)
+              VALUES (40, 'Numbered', '1', '2024-01-05', '2024-01-05');
+         INSERT INTO public.users (id, name, email, company_id, created_at, updated_at)
+              VALUES (40, 'Nina', 'nina@numbered.test', 40, '2024-03-04', '2024-03-04');",
+    )
+    .await;
+    let out = run(&db, &["snapshot", "--user", "40", "--tenant", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "user \"40\" belongs to tenant \"1\" (schema \"1\"), not to \"1\" (schema \"acme\")"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// The article layout with a users table of other column names: `detect`
 /// names the table's own columns (it printed the article's `name` and
 /// `creation_timestamp`, and `users` then failed), and the users list reads

@@ -132,17 +132,28 @@ impl Database {
             Err(DbError::UserNotFound(_)) => {
                 let elsewhere = self.user_in(id, None).await.ok();
                 let sane = crate::text::quoted;
-                Err(DbError::Setting(
-                    match elsewhere.as_ref().and_then(User::tenant_label) {
-                        Some(other) => format!(
-                            "user {} belongs to tenant {}, not {}",
-                            sane(id),
-                            sane(other),
-                            sane(tenant)
-                        ),
-                        None => format!("no user with id {} in tenant {}", sane(id), sane(tenant)),
-                    },
-                ))
+                let found = elsewhere
+                    .as_ref()
+                    .and_then(|u| Some((u.tenant_label()?, u.tenant.as_deref())));
+                Err(DbError::Setting(match found {
+                    // One tenant's label reads as the other's key: the
+                    // schemas tell them apart.
+                    Some((other, Some(its))) if other == tenant => format!(
+                        "user {} belongs to tenant {} (schema {}), not to {} (schema {})",
+                        sane(id),
+                        sane(other),
+                        sane(its),
+                        sane(tenant),
+                        sane(&schema)
+                    ),
+                    Some((other, _)) => format!(
+                        "user {} belongs to tenant {}, not {}",
+                        sane(id),
+                        sane(other),
+                        sane(tenant)
+                    ),
+                    None => format!("no user with id {} in tenant {}", sane(id), sane(tenant)),
+                }))
             }
             found => found,
         }
