@@ -440,6 +440,37 @@ mod tests {
         );
     }
 
+    /// The first page fails (the user's tenant has no schema): nothing is
+    /// counted as priced, and `e` says the view could not be loaded (it
+    /// said "nothing loaded to export yet", the title "2 of 2 tenants").
+    #[test]
+    fn a_basket_that_fails_counts_no_tenant_and_says_why_nothing_exports() {
+        let catalog = TenantCatalog::new(vec!["acme".into(), "globex".into()]);
+        let count = UserCount {
+            value: 4,
+            ..Default::default()
+        };
+        let mut state = State::new(Data::new("db".into(), catalog, count, demo_users(), None));
+        crate::app::init(&mut state);
+        let [job] = &basket_jobs(&press(&mut state, KeyCode::Char('b')))[..] else {
+            panic!("one basket load")
+        };
+        update(
+            &mut state,
+            AppMsg::from(Msg::Page {
+                batch: job.batch,
+                result: Err(DbError::UnmappedTenant("99".into())),
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let load = &state.basket.load;
+        assert_eq!((load.done(), load.total()), (0, 2));
+        assert!(matches!((SCREEN.status)(&state), Status::Failed(_)));
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        let notice = state.notice.clone().unwrap().unwrap_err();
+        assert!(notice.contains("could not be loaded"), "{notice}");
+    }
+
     /// A basket of one line: `quantity` Teslas at 10.
     fn teslas(quantity: &str) -> Vec<crate::db::OrderLine> {
         vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {

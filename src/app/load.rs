@@ -221,6 +221,8 @@ pub struct Batched<K> {
     awaited: Option<BatchId>,
     /// Tenants read so far (from the first).
     done: usize,
+    /// Where the batch last asked for starts: one that fails is not read.
+    asked_from: usize,
     stopped: Option<&'static str>,
     error: Option<Failure>,
     /// How long the first batch took, and all of them.
@@ -238,6 +240,7 @@ impl<K> Default for Batched<K> {
             later: 1,
             awaited: None,
             done: 0,
+            asked_from: 0,
             stopped: None,
             error: None,
             first: None,
@@ -299,6 +302,7 @@ impl<K> Batched<K> {
             end,
         };
         self.awaited = Some(id);
+        self.asked_from = self.done;
         Some(Batch {
             id,
             tenants: self.tenants[self.done..end].to_vec(),
@@ -319,9 +323,11 @@ impl<K> Batched<K> {
         true
     }
 
-    /// The batch accepted failed: the load ends with `error`.
+    /// The batch accepted failed: its tenants are not read, and the load
+    /// ends with `error`.
     pub fn fail(&mut self, error: impl Into<Failure>) {
         self.awaited = None;
+        self.done = self.asked_from;
         self.error = Some(error.into());
     }
 
@@ -540,6 +546,25 @@ mod tests {
         }
         assert_eq!(sizes, [2, 4, 4, 2]);
         assert_eq!(read, tenants.to_vec());
+    }
+
+    /// A batch that fails is not read: the count stops before it (a basket
+    /// that failed on its first batch read "2 of 2 tenants").
+    #[test]
+    fn a_failed_batch_is_not_counted_as_read() {
+        let tenants: Arc<[String]> = (0..5).map(|i| format!("t{i}")).collect();
+        let mut load: Batched<&str> = Batched::default();
+        let first = load.start(Ticket(1), "a", tenants.clone(), 2).unwrap();
+        assert!(load.accept(first.id, Duration::ZERO));
+        let second = load.next_batch().unwrap();
+        assert!(load.accept(second.id, Duration::ZERO));
+        load.fail("gone".to_string());
+        assert_eq!((load.done(), load.total()), (2, 5));
+        assert_eq!(load.next_batch(), None, "a failed load ends");
+        let first = load.start(Ticket(2), "b", tenants, 2).unwrap();
+        assert!(load.accept(first.id, Duration::ZERO));
+        load.fail("gone".to_string());
+        assert_eq!(load.done(), 0);
     }
 
     #[test]

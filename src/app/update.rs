@@ -5,6 +5,7 @@ use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 
 use super::keymap::{self, Action};
 use super::msg::{Effect, Msg};
+use super::screen::Status;
 use super::state::State;
 use super::{connect, dashboard, tenants};
 
@@ -129,8 +130,11 @@ fn export(state: &mut State) -> Vec<Effect> {
         Some((stem, document)) => vec![Effect::Export { stem, document }],
         None => {
             // Said apart: a load on its way is worth waiting for.
+            let failed = matches!((state.view.screen().status)(state), Status::Failed(_));
             let why = if state.is_busy() {
                 "still loading: nothing to export yet"
+            } else if failed {
+                "nothing to export: the view could not be loaded (it says why)"
             } else {
                 "nothing loaded to export yet"
             };
