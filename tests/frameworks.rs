@@ -1230,4 +1230,23 @@ async fn the_article_layout_reads_the_users_tables_own_columns() {
     let mails = names(&users, "mail");
     assert!(mails.iter().all(|m| m.contains('@')), "{users}");
     assert_round_trip(&db, &[&["users", "--format", "json"]]);
+    // No mail column: no mail key (it printed `user_mail = "mail"`), and an
+    // empty one says the same.
+    db.run_sql("ALTER TABLE public.users DROP COLUMN email;")
+        .await;
+    let (model, _) = detect(&db);
+    assert!(!model.contains_key("user_mail"), "{model:?}");
+    let users = json(&db, &["users", "--format", "json"]);
+    assert!(users[0]["mail"].is_null(), "{users}");
+    assert_round_trip(&db, &[&["users", "--format", "json"]]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("no_mail.toml");
+    std::fs::write(
+        &config,
+        "[tenancy]\nuser_name = \"username\"\nuser_mail = \"\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let configured = json(&db, &["--config", config, "users", "--format", "json"]);
+    assert_eq!(configured, users);
 }

@@ -269,10 +269,16 @@ impl Database {
         if tenancy.users.at == tenancy::UsersAt::Link {
             tenancy.users.tenant_column = tenancy.users.columns.id.clone();
         }
-        // No creation column (`user_created` empty): a name no table has,
-        // read as absent.
-        if tenancy.users.columns.created.is_empty() {
-            tenancy.users.columns.created = "tenantscope_no_created".into();
+        // No mail or creation column (`user_mail`, `user_created` empty): a
+        // name no table has, read as absent.
+        let columns = &mut tenancy.users.columns;
+        for (column, none) in [
+            (&mut columns.mail, "tenantscope_no_mail"),
+            (&mut columns.created, "tenantscope_no_created"),
+        ] {
+            if column.is_empty() {
+                *column = none.into();
+            }
         }
         let tenancy = &tenancy;
         // One statement: the table, its columns, whether the tenant column

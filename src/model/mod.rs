@@ -203,8 +203,8 @@ enum Need {
     /// A name that may be empty where the users are not one shared table
     /// (`tenant_column`: the link or the schema names the tenant).
     NameIfShared,
-    /// A name that may always be empty (`user_created`: the column may be
-    /// absent).
+    /// A name that may always be empty (`user_mail`, `user_created`: the
+    /// column may be absent).
     NameOrEmpty,
     /// Unset by default: the example configuration shows an example value.
     Example,
@@ -278,9 +278,12 @@ impl TenancyModel {
             quoted("user_name", Text(&mut user.name), |n| {
                 (&mut n.user_name, None)
             }),
-            quoted("user_mail", Text(&mut user.mail), |n| {
-                (&mut n.user_mail, None)
-            }),
+            Key {
+                need: NameOrEmpty,
+                ..quoted("user_mail", Text(&mut user.mail), |n| {
+                    (&mut n.user_mail, None)
+                })
+            },
             Key {
                 need: NameOrEmpty,
                 ..quoted("user_created", Text(&mut user.created), |n| {

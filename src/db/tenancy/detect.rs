@@ -734,7 +734,7 @@ fn users_model(
 /// The name, mail and creation columns of a shared users table: the
 /// model's where the table has it, else the first of its kind the table
 /// has. A table lacking one keeps the model's name (connecting then says it
-/// is missing) and mail (read as absent), and has no creation key.
+/// is missing), and has no mail or creation key (none is read).
 fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
     let has = |column: &str| users.is_some_and(|u| u.columns.iter().any(|c| c == column));
     let pick = |current: &str, wanted: &[&str]| {
@@ -745,9 +745,7 @@ fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
     if let Some(name) = pick(&columns.name, &USER_NAME_COLUMNS) {
         columns.name = name;
     }
-    if let Some(mail) = pick(&columns.mail, &USER_MAIL_COLUMNS) {
-        columns.mail = mail;
-    }
+    columns.mail = pick(&columns.mail, &USER_MAIL_COLUMNS).unwrap_or_default();
     columns.created = pick(&columns.created, &USER_CREATED_COLUMNS).unwrap_or_default();
 }
 
@@ -785,7 +783,7 @@ mod tests {
             picked(&["id", "full_name", "mail", "created_at"]),
             strings("full_name", "mail", "created_at")
         );
-        assert_eq!(picked(&["id"]), strings("name", "mail", ""));
+        assert_eq!(picked(&["id"]), strings("name", "", ""));
         // The article layout's own columns; the model's own column wins
         // where the table has several of a kind.
         let demo = ["id", "name", "mail", "password", "creation_timestamp"];
@@ -844,8 +842,10 @@ mod tests {
         let catalog = tenants_a_and_b(vec![users], Some(products));
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert_eq!(detection.kind, TenancyLayout::Article);
-        // The default, but for the creation column this users table lacks.
+        // The default, but for the mail and creation columns this users
+        // table lacks.
         let mut article = TenancyModel::default();
+        article.users.columns.mail = String::new();
         article.users.columns.created = String::new();
         assert_eq!(detection.model, article);
         assert_eq!(detection.tenants, ["a", "b"]);
