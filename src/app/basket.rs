@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, spare, Action, Binding, KeyTable, Rows, ENTER,
+    bind, export_key, navigation, reload_key, spare, Action, Binding, KeyTable, ENTER, TENANTS,
     VIEW_END,
 };
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
@@ -87,13 +87,7 @@ impl Job {
 
 use Action::*;
 
-const NAV: [Binding; 6] = navigation(Rows {
-    up: "tenant up",
-    down: "tenant down",
-    first: "first tenant",
-    last: "last tenant",
-    hint: true,
-});
+const NAV: [Binding; 6] = navigation(TENANTS);
 
 const OWN: &[Binding] = &[
     bind(ENTER, Choose, "compare with this tenant", true),

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::keymap::{
-    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, Rows, ENTER, VIEW_END,
+    bind, export_key, navigation, reload_key, Action, Binding, Key, KeyTable, ENTER, TENANTS,
+    VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
 use super::msg::{Delay, Effect, Job as AppJob, Slot};
@@ -124,13 +125,7 @@ impl Job {
 use Action::*;
 use Key::Char;
 
-const NAV: [Binding; 6] = navigation(Rows {
-    up: "move up",
-    down: "move down",
-    first: "first tenant",
-    last: "last tenant",
-    hint: true,
-});
+const NAV: [Binding; 6] = navigation(TENANTS);
 
 const OWN: &[Binding] = &[
     bind(ENTER, Choose, "tenant's users", true),

@@ -190,6 +190,15 @@ pub const ROWS: Rows = Rows {
     hint: false,
 };
 
+/// A list of tenants (the health view, the basket).
+pub const TENANTS: Rows = Rows {
+    up: "tenant up",
+    down: "tenant down",
+    first: "first tenant",
+    last: "last tenant",
+    hint: true,
+};
+
 /// The navigation every list shares: arrows and vim keys, pages, ends.
 pub const fn navigation(rows: Rows) -> [Binding; 6] {
     [
