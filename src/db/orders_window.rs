@@ -190,9 +190,14 @@ impl Database {
     /// [`server_number`]), a quantity
     /// without its trailing zeros, a line total exact and never below the
     /// price's scale ([`Value::line_total`]); the sums are numeric's,
-    /// exact at the largest scale of their terms. The numbers and the line
-    /// totals are MATERIALIZED: inlined, each use of a column would compute
-    /// its expression again (23 s instead of 1 s at 100,000 lines).
+    /// exact at the largest scale of their terms. The lines are read once
+    /// into groups of the same texts (a user's lines repeat a few items at
+    /// a few quantities), and each group's numbers are read once and
+    /// weighted by its count: exact, as a sum of that many equal terms is
+    /// (3.0 s instead of 8.6 s at 1,000,000 lines of two items, which
+    /// passed the default 5 s timeout). The groups, numbers and line totals
+    /// are MATERIALIZED: inlined, each use of a column would compute its
+    /// expression again (23 s instead of 1 s at 100,000 lines).
     fn totals_sql(&self, schemas: &OrdersSchemas, plan: &OrdersPlan) -> String {
         let (ctes, select) = self.orders_parts(schemas, plan, LinesRead::Unordered);
         let ctes = ctes.map(|c| format!("{c},\n")).unwrap_or_default();
@@ -224,25 +229,29 @@ impl Database {
         };
         format!(
             "WITH {ctes}lines AS ({select}),
-             numbers AS MATERIALIZED (SELECT lines.*, trim_scale({q0}) AS qn, {p0} AS pn,
+             groups AS MATERIALIZED (SELECT quantity, unit_price, compare_price, item,
+                                            compare_item, compare_matched, ambiguous,
+                                            count(*) AS n
+                                       FROM lines GROUP BY 1, 2, 3, 4, 5, 6, 7),
+             numbers AS MATERIALIZED (SELECT groups.*, trim_scale({q0}) AS qn, {p0} AS pn,
                                              {c0} AS cpn
-                                        FROM lines),
+                                        FROM groups),
              products AS (SELECT numbers.*,
                                  CASE WHEN qn IS NOT NULL AND pn IS NOT NULL THEN {own} END AS own0,
                                  CASE WHEN qn IS NOT NULL AND cpn IS NOT NULL THEN {theirs} END AS theirs0
                             FROM numbers),
              totals AS MATERIALIZED (SELECT products.*, {own_in} AS tot, {theirs_in} AS ctot
                                        FROM products)
-           SELECT count(*)::int8,
-                  count(*) FILTER (WHERE tot IS NULL)::int8,
-                  coalesce(sum(tot), 0)::text,
-                  count(*) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL)::int8,
-                  (sum(ctot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
-                  (sum(tot) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
-                  count(*) FILTER (WHERE cpn IS NULL)::int8,
-                  count(*) FILTER (WHERE cpn IS NULL AND compare_matched)::int8,
-                  count(*) FILTER (WHERE item IS NOT NULL AND compare_item IS NOT NULL
-                                     AND item <> compare_item)::int8,
+           SELECT coalesce(sum(n), 0)::int8,
+                  coalesce(sum(n) FILTER (WHERE tot IS NULL), 0)::int8,
+                  coalesce(sum(tot * n), 0)::text,
+                  coalesce(sum(n) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL), 0)::int8,
+                  (sum(ctot * n) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
+                  (sum(tot * n) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
+                  coalesce(sum(n) FILTER (WHERE cpn IS NULL), 0)::int8,
+                  coalesce(sum(n) FILTER (WHERE cpn IS NULL AND compare_matched), 0)::int8,
+                  coalesce(sum(n) FILTER (WHERE item IS NOT NULL AND compare_item IS NOT NULL
+                                            AND item <> compare_item), 0)::int8,
                   count(DISTINCT gap) FILTER (WHERE tot IS NULL)::int8,
                   min(gap) FILTER (WHERE tot IS NULL)
              FROM (SELECT totals.*,
