@@ -118,22 +118,21 @@ async fn orders(
     format: Format,
 ) -> Result<String, Failure> {
     let (user, catalog) = user_and_tenants(database, user_id, tenant.as_deref()).await?;
-    // A registry key or label names its schema; anything else goes
-    // on as given, to be refused as an unknown tenant.
     let explicit = compare.is_some();
+    let refused = |e: DbError| match explicit {
+        true => Failure::from(e),
+        // Not typed on this command line: say which setting named it.
+        false => Failure::usage(format!("tenancy.compare_with: {e}")),
+    };
+    // A registry key or label names its schema; a registered tenant whose
+    // schema is gone is said so (it was "unknown tenant").
     let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
-        Some(name) => Some(database.resolve_tenant(&name).await.unwrap_or(name)),
+        Some(name) => Some(database.resolve_tenant(&name).await.map_err(refused)?),
         None => None,
     };
     let requested = compare.as_deref();
     let choice =
-        db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested).map_err(|e| {
-            match explicit {
-                true => Failure::from(e),
-                // Not typed on this command line: say which setting named it.
-                false => Failure::usage(format!("tenancy.compare_with: {e}")),
-            }
-        })?;
+        db::choose_compare_tenant(&catalog, user.tenant.as_deref(), requested).map_err(refused)?;
     // The user's own tenant compares with nothing: asked for with
     // --compare it is an error; from tenancy.compare_with (set for
     // every user) the next tenant stands in, and stderr says so.

@@ -1208,6 +1208,41 @@ async fn a_label_reading_like_another_tenants_key_is_told_apart_by_schema() {
     );
 }
 
+/// `--compare` names a tenant as `--tenant` does, in every command: by
+/// registry key in the dashboard too (it took only schema names there), and
+/// a registered tenant whose schema is gone is said so (it was "unknown").
+#[tokio::test]
+async fn compare_takes_a_registry_key_and_names_a_missing_schema() {
+    let db = fixture("ros_apartment").await;
+    let args = [
+        "snapshot",
+        "--user",
+        "1",
+        "--compare",
+        "2",
+        "--color",
+        "never",
+    ];
+    let frame = ok(&db, &args);
+    assert!(
+        frame.contains("Orders of Alice · acme vs globex"),
+        "{frame}"
+    );
+    let listed = ok(&db, &["orders", "1", "--compare", "2"]);
+    assert!(
+        listed.starts_with("Alice (id 1, alice@acme.test) in tenant acme, compared with globex")
+    );
+    for command in [&["orders", "1"][..], &["snapshot", "--user", "1"]] {
+        let out = run(&db, &[command, &["--compare", "initech"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("tenant \"initech\": schema missing"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// The article layout with a users table of other column names: `detect`
 /// names the table's own columns (it printed the article's `name` and
 /// `creation_timestamp`, and `users` then failed), and the users list reads

@@ -11,7 +11,7 @@ use super::msg::Effect;
 use super::picker::{Choice, Picker, PROFILE_KEYS};
 use super::screen::{Screen, Status};
 use super::state::{Data, Session, State, View};
-use crate::db::{choose_compare_tenant, Database, Page, QueryHandle};
+use crate::db::{Database, Page, QueryHandle};
 use std::time::Duration;
 
 // The executor connects with these; they are the connection's own words.
@@ -195,17 +195,19 @@ pub const SCREEN: Screen = Screen {
 
 /// Reads what the first frame of `db` needs, in a constant number of
 /// queries (catalog, count, first page: nothing proportional to the
-/// data), and checks the requested comparison tenant, so bad input fails
-/// before the terminal is touched.
+/// data), and the requested comparison tenant's schema (named by schema,
+/// registry key or label, as `orders --compare` takes it), so bad input
+/// fails before the terminal is touched.
 pub async fn first_data(
     db: &Database,
     target: String,
     compare: Option<String>,
 ) -> Result<Data, crate::Failure> {
     let catalog = db.tenants().await?;
-    if let Some(tenant) = &compare {
-        choose_compare_tenant(&catalog, None, Some(tenant))?;
-    }
+    let compare = match compare {
+        Some(name) => Some(db.resolve_tenant(&name).await?),
+        None => None,
+    };
     let count = db.user_count().await?;
     let tenants = super::tenants::Tenants::of(db);
     // Tenant-first: no page of every tenant's users until asked for.
