@@ -456,7 +456,7 @@ async fn every_command_on_citus_answers_as_on_one_server() {
         let why = stderr(&detect);
         assert!(why.contains("layout: citus"), "{why}");
         assert!(
-            why.contains(&format!("{} distributed schema(s)", DEMO_TENANTS + SHOPS)),
+            why.contains(&format!("{} distributed schemas", DEMO_TENANTS + SHOPS)),
             "{why}"
         );
         for worker in &workers {
@@ -470,7 +470,7 @@ async fn every_command_on_citus_answers_as_on_one_server() {
                 .find(|l| l.contains(&format!("citus node {worker}:")))
                 .unwrap_or_else(|| panic!("no line for {worker}: {why}"));
             assert!(
-                line.contains(&format!("{} schema(s)", on_it.len())),
+                line.contains(&tenantscope::text::plural(on_it.len(), "schema", "schemas")),
                 "{line}"
             );
             for tenant in on_it {

@@ -106,7 +106,7 @@ async fn django_tenants_is_detected_with_its_anomalies() {
     );
     assert!(why.contains("schema nobody registered: \"hooli\""), "{why}");
     assert!(
-        why.contains("2 tenant schema(s): \"acme\", \"globex\""),
+        why.contains("2 tenant schemas: \"acme\", \"globex\""),
         "{why}"
     );
 }

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::PgConnection;
 
 use super::detect::{classify, Catalog, CatalogTable, Detection, ForeignKey, RegistryCandidate};
+use crate::text::plural;
 
 /// Schemas read in full beside the shared one: all of them up to twice
 /// this, else about this many (and one holding each table name).
@@ -494,8 +495,8 @@ impl Detection {
             out.push_str(&format!("detect: {}\n", crate::text::sanitize(reason)));
         }
         out.push_str(&format!(
-            "detect: {} tenant schema(s): {}\n",
-            self.tenants.len(),
+            "detect: {}: {}\n",
+            plural(self.tenants.len(), "tenant schema", "tenant schemas"),
             list(&self.tenants)
         ));
         if !self.registry.missing_schemas.is_empty() {
@@ -542,9 +543,9 @@ pub(super) fn citus_node_lines(nodes: &[(String, String)]) -> Vec<String> {
                 String::new()
             };
             format!(
-                "citus node {}: {} schema(s): {}{more}",
+                "citus node {}: {}: {}{more}",
                 crate::text::sanitize(node),
-                schemas.len(),
+                plural(schemas.len(), "schema", "schemas"),
                 shown.join(", ")
             )
         })

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::checks::RegistrySchemas;
 use crate::model::{LinkModel, OrdersModel, RegistryModel, TenancyModel, UsersAt, UsersModel};
+use crate::text::plural;
 
 /// One table (or view) and its columns, with whether each is text.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,8 +284,8 @@ pub fn classify(
     };
     if let Some(citus) = &catalog.citus_schemas {
         reasons.push(format!(
-            "pg_dist_schema exists: {} distributed schema(s)",
-            citus.len()
+            "pg_dist_schema exists: {}",
+            plural(citus.len(), "distributed schema", "distributed schemas")
         ));
         reasons.extend(super::catalog_read::citus_node_lines(&catalog.citus_nodes));
     }
@@ -401,17 +402,21 @@ fn choose_registry<'a>(
             )
         } else {
             format!(
-                "{shared}.{} looks like the {} registry but none of the {} schema(s) it lists \
-                 exists",
+                "{shared}.{} looks like the {} registry but none of the {} it lists exists",
                 chosen.table,
                 chosen.kind.name(),
-                listed.iter().filter(|s| s.as_str() != shared).count()
+                plural(
+                    listed.iter().filter(|s| s.as_str() != shared).count(),
+                    "schema",
+                    "schemas"
+                )
             )
         });
     } else if let Some((hits, chosen, _)) = best {
         reasons.push(format!(
-            "{shared}.{} lists {hits} existing schema(s) through {} ({})",
+            "{shared}.{} lists {} through {} ({})",
             chosen.table,
+            plural(hits, "existing schema", "existing schemas"),
             chosen.schema_expr,
             chosen.kind.name()
         ));
@@ -640,8 +645,12 @@ fn discover(
         (Vec::new(), Vec::new())
     };
     if !static_schemas.is_empty() {
+        let (hold, them) = match static_schemas.len() {
+            1 => ("holds", "it"),
+            _ => ("hold", "them"),
+        };
         reasons.push(format!(
-            "{} hold(s) the tenant tables but the registry does not list them: \
+            "{} {hold} the tenant tables but the registry does not list {them}: \
              taken for django-pgschemas' static tenants and clone reference (its \
              settings' TENANTS), so in ignore_schemas; keep only those of your \
              settings there to have any other reported as a schema nobody registered",
