@@ -222,6 +222,11 @@ async fn health(
 ) -> Result<(), Failure> {
     let report = named(database, database.health(reference.as_deref()).await).await?;
     let checks = database.framework_checks(reference.as_deref()).await?;
+    // A registry key or label names its schema, as `--tenant` does.
+    let leaks = match leaks {
+        Some(name) => Some(database.schema_if_named(&name).await?.unwrap_or(name)),
+        None => None,
+    };
     let leaked = match &leaks {
         Some(tenant) => Some(named(database, database.leaks(tenant).await).await?),
         None => None,

@@ -1085,6 +1085,9 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let leak = &leaks["leaks"]["orders"][0];
     assert_eq!(leak["user_id"], "4", "{leaks}");
     assert_eq!(leak["user_tenant"], "99", "{leaks}");
+    // By the registry's key, as `--tenant` takes it (it was "unknown").
+    let by_key = json(&db, &["health", "--leaks", "1", "--format", "json"]);
+    assert_eq!(by_key["leaks"], leaks["leaks"]);
     // An unregistered schema is no tenant to look in (as in the health view).
     let out = run(&db, &["health", "--leaks", "hooli"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -1139,6 +1142,8 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
         ],
     );
     assert!(frame.contains("Tenant \"99\" has no schema"), "{frame}");
+    // The pane's title names that tenant too (it said "(no tenant)").
+    assert!(frame.contains("Orders of Dave · 99 "), "{frame}");
     let marked = ok(&db, &["users"]);
     let dave = marked.lines().find(|l| l.contains("Dave")).unwrap();
     assert!(

@@ -181,7 +181,7 @@ impl fmt::Display for DbError {
             }
             DbError::UnmappedTenant(tenant) => write!(
                 f,
-                "user's tenant {} has no schema (no registry row maps their organization id to one; see health)",
+                "user's tenant {} has no schema (the registry maps their organization id to none; see health)",
                 crate::text::quoted(tenant)
             ),
             DbError::Setting(message) => f.write_str(message),

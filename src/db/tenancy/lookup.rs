@@ -27,6 +27,18 @@ impl Database {
         self.tenant_named(name).await?
     }
 
+    /// The schema of the tenant named `name` ([`Database::resolve_tenant`]),
+    /// `None` where no tenant is named so (the caller may take the name
+    /// as a schema's); ambiguous, or registered with its schema gone: the
+    /// error.
+    pub async fn schema_if_named(&self, name: &str) -> Result<Option<String>, DbError> {
+        match self.tenant_named(name).await? {
+            Ok(schema) => Ok(Some(schema)),
+            Err(DbError::Setting(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// [`Database::resolve_tenant`], with a name no tenant has apart from
     /// the other failures: `Ok(Err(unknown))`, the error listing the
     /// tenants closest to it.
