@@ -187,7 +187,10 @@ async fn users_and_tenants_commands() {
         .collect();
     assert_eq!(rows[0], ["TENANT", "SCHEMA", "USERS"]);
     assert!(rows.contains(&vec!["client1", "ok", "1"]));
-    assert!(rows.contains(&vec!["client9", "missing", "1"]), "{tenants}");
+    assert!(
+        rows.contains(&vec!["client9", "no", "schema", "1"]),
+        "{tenants}"
+    );
 }
 
 #[tokio::test]

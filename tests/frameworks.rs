@@ -1211,6 +1211,19 @@ async fn a_label_reading_like_another_tenants_key_is_told_apart_by_schema() {
         "{}",
         stderr(&out)
     );
+    // A registered tenant whose schema is gone, with a user: the pane and
+    // `tenants` say so in the same words (the pane said "(no schema)").
+    let frame = ok(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
+    let row = frame
+        .lines()
+        .find(|l| l.contains(" 40 "))
+        .unwrap_or_default();
+    assert!(
+        row.trim_end_matches('│').ends_with("1 (schema missing)"),
+        "{frame}"
+    );
+    let listed = ok(&db, &["tenants", "--format", "csv"]);
+    assert!(listed.contains("\n1,schema missing,1\n"), "{listed}");
 }
 
 /// `--compare` names a tenant as `--tenant` does, in every command: by

@@ -235,7 +235,7 @@ async fn a_users_table_without_mail_or_creation_timestamp_works() {
 
 /// An organization id with a space at its end names no schema, though it
 /// reads like one: the tables quote it (`"client1 "`), so a desk does not
-/// take it for client1 (it showed `client1  missing`); JSON keeps it as
+/// take it for client1 (it showed `client1  missing`; now `no schema`); JSON keeps it as
 /// it is. The dashboard's users list and tenants pane quote it too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
@@ -249,7 +249,7 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     let url = db.url.as_str();
     let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
     let quoted = line_of(&tenants, "\"client1 \"");
-    assert!(quoted.contains("missing"), "{tenants}");
+    assert!(quoted.contains("no schema"), "{tenants}");
     assert!(line_of(&tenants, "client1  ").contains("ok"), "{tenants}");
     let users = stdout(&tenantscope(&["--database-url", url, "users"]));
     assert!(

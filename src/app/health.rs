@@ -295,8 +295,8 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         node: state.catalog.node(&schema).map(str::to_string),
         schema,
         present,
-        // Only the tenants pane reads it (the Schema column).
-        unmapped: false,
+        // Only the tenants pane reads it (its Schema and Users cells).
+        no_schema: false,
         users: row.users,
     });
     super::dashboard::show_tenant(state, Some(entry), None)

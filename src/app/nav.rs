@@ -116,7 +116,7 @@ mod tests {
             label: schema.into(),
             schema: schema.into(),
             present: true,
-            unmapped: false,
+            no_schema: false,
             users: Some(1),
             node: None,
         }

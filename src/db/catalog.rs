@@ -157,10 +157,10 @@ pub struct TenantSummary {
     /// tenant tables): "schema missing".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub registered: bool,
-    /// Where a registry maps ids to schemas: an organization id it maps
-    /// to none (`tenant` is that id).
+    /// An organization id that names no schema: no schema has its name,
+    /// or a registry maps it to none (`tenant` is that id).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub unmapped: bool,
+    pub no_schema: bool,
     /// Citus: the node holding the tenant's schema (`host:port`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -310,7 +310,7 @@ impl Database {
                     users,
                     users_estimated: false,
                     registered: false,
-                    unmapped: false,
+                    no_schema: false,
                     node,
                 })
                 .collect();
@@ -341,20 +341,20 @@ impl Database {
                             users: 0,
                             users_estimated: false,
                             registered: true,
-                            unmapped: false,
+                            no_schema: false,
                             node: None,
                         }),
                     }
-                }
-                // The rest were counted under an id the registry maps to none.
-                for summary in summaries.iter_mut() {
-                    let id = summary.tenant.as_deref().is_some_and(|t| !t.is_empty());
-                    summary.unmapped = id && !summary.schema_exists && !summary.registered;
                 }
                 // As the query orders them: schemas, then the others (NULL last).
                 let order =
                     |t: &TenantSummary| (!t.schema_exists, t.tenant.is_none(), t.tenant.clone());
                 summaries.sort_by_key(order);
+            }
+            // The rest without a schema were counted under an id naming none.
+            for summary in summaries.iter_mut() {
+                let id = summary.tenant.as_deref().is_some_and(|t| !t.is_empty());
+                summary.no_schema = id && !summary.schema_exists && !summary.registered;
             }
             Ok(summaries)
         })

@@ -370,10 +370,10 @@ impl Document {
                         let status = match (t.is_no_tenant(), t.present) {
                             (true, _) => "none",
                             (false, true) => "ok",
-                            (false, false) if t.unmapped => "no schema",
-                            (false, false) => "missing",
+                            (false, false) if t.no_schema => "no schema",
+                            (false, false) => "schema missing",
                         };
-                        let schema = match t.unmapped {
+                        let schema = match t.no_schema {
                             true => String::new(),
                             false => t.schema.clone(),
                         };
@@ -422,17 +422,17 @@ mod tests {
         assert_eq!(text::width(lines[1]), text::width(lines[2]));
     }
 
-    /// The tenants pane's export: an id the registry maps to no schema has
-    /// an empty `schema` and the status `no schema` (not a schema `99`
-    /// that is `missing`).
+    /// The tenants pane's export: an id naming no schema has an empty
+    /// `schema` and the status `no schema` (not a schema `99` that is
+    /// `missing`); the statuses are the `tenants` command's.
     #[test]
-    fn an_unmapped_id_exports_with_no_schema() {
+    fn an_id_naming_no_schema_exports_with_no_schema() {
         use crate::db::TenantEntry;
         let entries = vec![
             TenantEntry::of_schema("acme".into(), true, Some(2)),
             TenantEntry::of_schema("initech".into(), false, None),
             TenantEntry {
-                unmapped: true,
+                no_schema: true,
                 ..TenantEntry::of_schema("99".into(), false, Some(1))
             },
             TenantEntry::no_tenant(Some(3)),
@@ -447,7 +447,7 @@ mod tests {
             [
                 "tenant,tenant_key,schema,schema_status,users",
                 "acme,acme,acme,ok,2",
-                "initech,initech,initech,missing,",
+                "initech,initech,initech,schema missing,",
                 "99,99,,no schema,1",
                 ",,,none,3",
             ]

@@ -328,6 +328,9 @@ struct TenantJson<'a> {
     users_estimated: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     registered: bool,
+    /// An id naming no schema (see [`TenantSummary::no_schema`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_schema: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     node: Option<&'a str>,
 }
@@ -358,6 +361,7 @@ pub fn tenants(
                         users: summary.users,
                         users_estimated: summary.users_estimated,
                         registered: summary.registered,
+                        no_schema: summary.no_schema,
                         node: summary.node.as_deref(),
                     }
                 })
@@ -386,8 +390,9 @@ pub fn tenants(
                         match (t.schema_exists, t.registered) {
                             (true, _) => "ok",
                             (false, true) => "schema missing",
-                            (false, false) if t.unmapped => "no schema",
-                            (false, false) => "missing",
+                            (false, false) if t.no_schema => "no schema",
+                            // NULL or empty: no organization id.
+                            (false, false) => "none",
                         }
                         .to_string(),
                         match (t.users_estimated, format) {

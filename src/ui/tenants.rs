@@ -110,7 +110,8 @@ fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
     };
     let users = match (entry.present, entry.users) {
         (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
-        (false, Some(n)) => format!("{} (no schema)", thousands(n)),
+        (false, Some(n)) if entry.no_schema => format!("{} (no schema)", thousands(n)),
+        (false, Some(n)) => format!("{} (schema missing)", thousands(n)),
         (false, None) => "schema missing".to_string(),
         (true, Some(n)) => thousands(n),
         (true, None) => "—".to_string(),
@@ -124,8 +125,8 @@ fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
         true => id_cell(None).into_owned(),
         false => name_cell(&id_cell(Some(&entry.label))),
     };
-    // An id the registry maps to no schema names none (its key says it).
-    let schema = match entry.unmapped {
+    // An id naming no schema: none to show (its key is the id).
+    let schema = match entry.no_schema {
         true => Span::styled("—", theme::dim()),
         false => Span::styled(id(&entry.schema), style),
     };

@@ -36,10 +36,11 @@ pub struct TenantEntry {
     pub schema: String,
     /// The schema exists and holds the tenant tables.
     pub present: bool,
-    /// Where a registry maps ids to schemas: an organization id it maps to
-    /// none. `schema` is then that id (what its users are counted and
-    /// listed by), which names no schema.
-    pub unmapped: bool,
+    /// An organization id that names no schema: no schema has its name,
+    /// or (where a registry maps ids to schemas) the registry maps it to
+    /// none. `schema` is then that id, what its users are counted and
+    /// listed by. (A registered tenant whose schema is gone is not one.)
+    pub no_schema: bool,
     /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
     pub users: Option<i64>,
     /// Citus: the node (`host:port`) holding its schema.
@@ -67,7 +68,7 @@ impl TenantEntry {
             label: schema.clone(),
             schema,
             present,
-            unmapped: false,
+            no_schema: false,
             users,
             node: None,
         }
@@ -81,7 +82,7 @@ impl TenantEntry {
             label: String::new(),
             schema: String::new(),
             present: false,
-            unmapped: false,
+            no_schema: false,
             users,
             node: None,
         }
@@ -117,7 +118,7 @@ impl Database {
                                 label,
                                 key,
                                 present: schemas.contains(&schema),
-                                unmapped: false,
+                                no_schema: false,
                                 schema,
                                 users: None,
                                 node: None,
@@ -165,8 +166,7 @@ impl Database {
                                 counted
                             };
                         }
-                        let unmapped = registry.complete().is_some();
-                        entries.extend(ids_without_schema(&entries, counts, unmapped));
+                        entries.extend(ids_without_schema(&entries, counts));
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -450,11 +450,9 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 /// there whether or not its schema was ever made; then the users with no
 /// organization id (counted under the empty name). Counted from a shared
 /// users table (where users live per tenant, `counts` holds no such id).
-/// Where a registry maps ids to schemas, such an id is `unmapped`.
 fn ids_without_schema(
     entries: &[TenantEntry],
     counts: std::collections::HashMap<String, i64>,
-    unmapped: bool,
 ) -> Vec<TenantEntry> {
     let listed: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.schema.as_str()).collect();
@@ -468,7 +466,7 @@ fn ids_without_schema(
         .map(|(id, users)| match id.as_str() {
             "" => TenantEntry::no_tenant(Some(users)),
             _ => TenantEntry {
-                unmapped,
+                no_schema: true,
                 ..TenantEntry::of_schema(id, false, Some(users))
             },
         })
