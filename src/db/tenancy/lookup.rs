@@ -7,16 +7,19 @@ use crate::db::{Database, DbError, User};
 /// How many names an error lists before "…".
 const LISTED: usize = 20;
 
+/// `names` quoted, the first [`LISTED`] of them.
 fn listed(names: &[String]) -> String {
-    let mut shown: Vec<String> = names
-        .iter()
-        .take(LISTED)
-        .map(|n| crate::text::quoted(n))
-        .collect();
-    if names.len() > LISTED {
-        shown.push(format!("… ({} in all)", names.len()));
+    shown(names.iter().map(|n| crate::text::quoted(n)).collect())
+}
+
+/// `names` as they are (quoted already), the first [`LISTED`] of them.
+fn shown(mut names: Vec<String>) -> String {
+    let all = names.len();
+    names.truncate(LISTED);
+    if all > LISTED {
+        names.push(format!("… ({all} in all)"));
     }
-    shown.join(", ")
+    names.join(", ")
 }
 
 impl Database {
@@ -63,36 +66,36 @@ impl Database {
                     gone.push(row);
                 }
             }
-            // Registered, schema gone: named, and answered so (not "unknown").
-            if !rows
-                .iter()
-                .any(|(key, label, schema)| key == name || label == name || schema == name)
-            {
-                if let Some((_, label, schema)) = gone
-                    .iter()
-                    .find(|(key, label, schema)| key == name || label == name || schema == name)
-                {
-                    return Ok(Err(DbError::SchemaMissing {
-                        tenant: label.clone(),
-                        schema: schema.clone(),
-                    }));
-                }
-            }
-            let mut matches: Vec<&String> = rows
-                .iter()
-                .filter(|(key, label, schema)| key == name || label == name || schema == name)
-                .map(|(_, _, schema)| schema)
-                .collect();
+            let named = |(key, label, schema): &&(String, String, String)| {
+                key == name || label == name || schema == name
+            };
+            let mut matches: Vec<&String> = rows.iter().filter(named).map(|r| &r.2).collect();
             matches.sort();
             matches.dedup();
-            match matches.as_slice() {
-                [one] => Ok(Ok((*one).clone())),
-                [] => Ok(Err(schemas.unknown(name))),
-                many => Err(DbError::Setting(format!(
-                    "tenant {} is ambiguous: schemas {}",
-                    crate::text::quoted(name),
-                    listed(&many.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                ))),
+            // Registered, schema gone: named, and answered so (not
+            // "unknown"); beside a tenant of the same name, ambiguous (it
+            // went to the other silently).
+            let mut gone: Vec<&(String, String, String)> = gone.iter().filter(named).collect();
+            gone.dedup_by(|a, b| a.2 == b.2);
+            match (matches.as_slice(), gone.as_slice()) {
+                ([one], []) => Ok(Ok((*one).clone())),
+                ([], [(_, label, schema)]) => Ok(Err(DbError::SchemaMissing {
+                    tenant: label.clone(),
+                    schema: schema.clone(),
+                })),
+                ([], []) => Ok(Err(schemas.unknown(name))),
+                (many, gone) => {
+                    let quoted = crate::text::quoted;
+                    let candidates = many.iter().map(|s| quoted(s)).chain(
+                        gone.iter()
+                            .map(|(.., s)| format!("{} (schema missing)", quoted(s))),
+                    );
+                    Err(DbError::Setting(format!(
+                        "tenant {} is ambiguous: schemas {}",
+                        crate::text::quoted(name),
+                        shown(candidates.collect())
+                    )))
+                }
             }
         })
         .await
@@ -144,21 +147,9 @@ impl Database {
             Err(DbError::UserNotFound(_)) => {
                 let elsewhere = self.user_in(id, None).await.ok();
                 let sane = crate::text::quoted;
-                let found = elsewhere
-                    .as_ref()
-                    .and_then(|u| Some((u.tenant_label()?, u.tenant.as_deref())));
+                let found = elsewhere.as_ref().and_then(User::tenant_label);
                 Err(DbError::Setting(match found {
-                    // One tenant's label reads as the other's key: the
-                    // schemas tell them apart.
-                    Some((other, Some(its))) if other == tenant => format!(
-                        "user {} belongs to tenant {} (schema {}), not to {} (schema {})",
-                        sane(id),
-                        sane(other),
-                        sane(its),
-                        sane(tenant),
-                        sane(&schema)
-                    ),
-                    Some((other, _)) => format!(
+                    Some(other) => format!(
                         "user {} belongs to tenant {}, not {}",
                         sane(id),
                         sane(other),
