@@ -1144,6 +1144,15 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     assert!(frame.contains("Tenant \"99\" has no schema"), "{frame}");
     // The pane's title names that tenant too (it said "(no tenant)").
     assert!(frame.contains("Orders of Dave · 99 "), "{frame}");
+    // His basket prices nothing and counts no tenant (it said "2 of 2").
+    let args = [
+        "snapshot", "--user", "4", "--tenant", "99", "--view", "basket", "--color", "never",
+    ];
+    let basket = ok(&db, &args);
+    let title = basket.lines().nth(1).unwrap_or_default();
+    assert!(title.contains("Basket of Dave · 99 · … ─"), "{basket}");
+    assert!(!title.contains(" of 2 "), "{basket}");
+    assert!(basket.contains("has no schema"), "{basket}");
     let marked = ok(&db, &["users"]);
     let dave = marked.lines().find(|l| l.contains("Dave")).unwrap();
     assert!(

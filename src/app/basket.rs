@@ -155,13 +155,15 @@ fn status(state: &State) -> Status {
     };
     if load.is_loading() {
         return Status::Busy(format!(
-            "pricing the basket… {done} of {tenants} tenants{first}"
+            "pricing the basket… {done} of {}{first}",
+            crate::text::plural(tenants, "tenant", "tenants")
         ));
     }
     match load.key() {
         None => Status::Empty,
         Some(_) => Status::Done(format!(
-            "priced at {done} tenants{}{first}{failed}",
+            "priced at {}{}{first}{failed}",
+            crate::text::plural(done, "tenant", "tenants"),
             crate::app::screen::took(load.elapsed())
         )),
     }

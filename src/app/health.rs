@@ -146,7 +146,10 @@ pub const SCREEN: Screen = Screen {
     loads: |state| vec![&state.health.report, &state.health.leaks],
     status: |state| {
         Status::of(&state.health.report, |r| {
-            format!("checked {} tenants", r.tenants.len())
+            format!(
+                "checked {}",
+                crate::text::plural(r.tenants.len(), "tenant", "tenants")
+            )
         })
     },
     export: |state| {

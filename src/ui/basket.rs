@@ -22,7 +22,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         // A user with no tenant schema: their id as the users list shows it.
         let tenant = match own {
             "" => crate::text::id_text(user.tenant_label()),
-            own => state.catalog.label(own),
+            own => crate::text::id_text(Some(&state.catalog.label(own))),
         };
         title.push(Span::raw(format!(
             "of {} · {} · {} ",
@@ -31,14 +31,17 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             lines.map_or("…".into(), |n| crate::text::plural(n, "line", "lines"))
         )));
     }
-    title.push(Span::styled(
-        format!(
-            "· {} of {} tenants ",
-            thousands(basket.load.done() as i64),
-            thousands(basket.load.total() as i64)
-        ),
-        theme::dim(),
-    ));
+    // A basket that could not be priced counts nothing (the pane says why).
+    if basket.load.error().is_none() {
+        title.push(Span::styled(
+            format!(
+                "· {} of {} ",
+                thousands(basket.load.done() as i64),
+                crate::text::plural(basket.load.total(), "tenant", "tenants")
+            ),
+            theme::dim(),
+        ));
+    }
     frame.render_widget(block(Line::from(title), true), area);
     let inner = geometry::inner(area);
     if let Some(error) = basket.load.error() {

@@ -30,7 +30,7 @@ use crate::app::screen::Status;
 use crate::app::state::{State, View};
 use crate::db::UserCount;
 use crate::money::Value;
-use crate::text::{fit, money, sanitize, thousands, width};
+use crate::text::{fit, money, plural, sanitize, thousands, width};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -202,15 +202,15 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
         match state.user_count.people {
             // Linked users: a person in two tenants is two memberships.
             Some(people) => format!(
-                "{} people · {} memberships · {} tenants",
+                "{} people · {} memberships · {}",
                 thousands(people),
                 count_label(state.user_count),
-                thousands(state.catalog.len() as i64)
+                plural(state.catalog.len(), "tenant", "tenants")
             ),
             None => format!(
-                "{} users · {} tenants",
+                "{} users · {}",
                 count_label(state.user_count),
-                thousands(state.catalog.len() as i64)
+                plural(state.catalog.len(), "tenant", "tenants")
             ),
         }
     };
