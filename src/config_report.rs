@@ -171,6 +171,15 @@ pub fn render(
             })
             .collect();
         if section == "tenancy" {
+            // Set empty (a column the table does not have): not in `tree`,
+            // which leaves out keys that do not apply.
+            for key in crate::model::TenancyModel::keys() {
+                let origin = origin_of(section, key, &file_keys, file, env, flags);
+                if keys.get(*key).is_none() && !matches!(origin, Origin::Default) {
+                    let empty = serde_json::Value::String(String::new());
+                    lines.push((key.to_string(), setting_line(key, &empty, &origin)));
+                }
+            }
             // Not part of the model, so not in `tree`: whether detection runs.
             let origin = origin_of(section, "detect", &file_keys, file, env, flags);
             let detect = serde_json::Value::Bool(!settings.tenancy_set);
@@ -415,6 +424,8 @@ mod tests {
         for text in [
             "[database]\nmax_connections = 9\n[tenancy]\nusers_table = \"people\"\n",
             "[tenancy]\ndetect = false\nitems_table = \"products\"\n[ui]\nmouse = false\n",
+            // A column the table does not have (it was left out of the report).
+            "[tenancy]\nuser_mail = \"\"\nuser_created = \"\"\n",
         ] {
             let (_keep, _path, file) = config_file(text);
             let env = crate::fixtures::env(&[("TENANTSCOPE_UI__REFRESH_S", "30")]);

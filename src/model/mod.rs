@@ -370,8 +370,9 @@ impl TenancyModel {
         self
     }
 
-    /// The `[tenancy]` keys, for serde's "expected one of" list.
-    fn keys() -> &'static [&'static str] {
+    /// The `[tenancy]` keys (serde's "expected one of" list, the config
+    /// report).
+    pub fn keys() -> &'static [&'static str] {
         static KEY_NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
             TenancyModel::default()
                 .fields()

@@ -158,7 +158,7 @@ const TENANT_USERS: [(&str, &str, &str, &str); 2] = [
 /// Columns naming a user, best first (shared and linked users).
 const USER_NAME_COLUMNS: [&str; 5] = ["name", "username", "full_name", "email", "mail"];
 /// Columns holding a user's mail address, best first.
-pub(super) const USER_MAIL_COLUMNS: [&str; 2] = ["email", "mail"];
+pub(super) const USER_MAIL_COLUMNS: [&str; 4] = ["email", "mail", "email_address", "e_mail"];
 /// Columns holding when a user was created (shared and linked users).
 const USER_CREATED_COLUMNS: [&str; 5] = [
     "date_joined",
@@ -793,6 +793,8 @@ mod tests {
             strings("full_name", "mail", "created_at")
         );
         assert_eq!(picked(&["id"]), strings("name", "", ""));
+        let address = ["id", "name", "email_address"];
+        assert_eq!(picked(&address), strings("name", "email_address", ""));
         // The article layout's own columns; the model's own column wins
         // where the table has several of a kind.
         let demo = ["id", "name", "mail", "password", "creation_timestamp"];
