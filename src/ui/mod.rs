@@ -14,7 +14,7 @@ mod tenants;
 pub mod theme;
 mod users;
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::geometry;
 use ratatui::style::Style;
@@ -237,6 +237,21 @@ fn block(title: Line<'static>, focused: bool) -> Block<'static> {
         .borders(Borders::ALL)
         .border_style(theme::border(focused))
         .title(title)
+}
+
+/// Splits `total` cells into columns one cell apart, like `Table` does.
+fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
+    Layout::horizontal(constraints.to_vec())
+        .spacing(1)
+        .split(Rect::new(0, 0, total, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect()
+}
+
+/// The cells a list's rows have beside [`list`]'s `▶ ` mark.
+fn beside_mark(area: Rect) -> u16 {
+    area.width.saturating_sub(2)
 }
 
 /// A table's header row and column widths, from each column's title

@@ -77,45 +77,53 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     // Citus: the node holding each tenant, as `tenants` prints it.
     let nodes = entries.iter().any(|e| e.node.is_some());
+    let on_screen = || entries.iter().skip(tenants.rows.offset).take(shown);
+    // The Users column as wide as its widest cell on screen: never cut.
+    let users_width = on_screen()
+        .map(|e| text_width(&users_cell(e)))
+        .chain([text_width("Users")])
+        .max()
+        .unwrap_or(0) as u16;
     let mut columns = vec![
         (Cell::from(""), Constraint::Length(1)),
         (Cell::from("Tenant"), Constraint::Fill(3)),
         (Cell::from("Key"), Constraint::Fill(2)),
         (Cell::from("Schema"), Constraint::Fill(3)),
-        (right("Users".into()), Constraint::Length(19)),
+        (right("Users".into()), Constraint::Length(users_width)),
     ];
     if nodes {
         columns.push((Cell::from("Node"), Constraint::Fill(2)));
     }
     let (header, widths) = super::columns(columns);
-    let rows: Vec<Row> = entries
-        .iter()
-        .skip(tenants.rows.offset)
-        .take(shown)
-        .map(|entry| entry_row(entry, nodes))
-        .collect();
+    let cells = super::column_widths(super::beside_mark(table_area), &widths);
+    let rows: Vec<Row> = on_screen().map(|entry| entry_row(entry, &cells)).collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &tenants.rows, true);
     let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
     frame.render_widget(Paragraph::new(text).style(theme::dim()), note);
 }
 
-/// A tenant's row: marked `!` without a schema; its users; its node when
-/// the tenants are on `nodes`.
-fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
-    let (mark, style) = if entry.present {
-        (" ", Style::new())
-    } else {
-        ("!", theme::error())
-    };
-    let users = match (entry.present, entry.users) {
+/// A tenant's Users cell: its count, and why it has no schema.
+fn users_cell(entry: &TenantEntry) -> String {
+    match (entry.present, entry.users) {
         (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
         (false, Some(n)) if entry.no_schema => format!("{} (no schema)", thousands(n)),
         (false, Some(n)) => format!("{} (schema missing)", thousands(n)),
         (false, None) => "schema missing".to_string(),
         (true, Some(n)) => thousands(n),
         (true, None) => "—".to_string(),
+    }
+}
+
+/// A tenant's row, each text cut with `…` to its column's `widths` (a
+/// column of its node on Citus): marked `!` without a schema.
+fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
+    let (mark, style) = if entry.present {
+        (" ", Style::new())
+    } else {
+        ("!", theme::error())
     };
+    let cut = |text: &str, column: usize| fit(text, widths[column] as usize);
     // The users with no organization id: no key, no schema.
     let id = |text: &str| match entry.is_no_tenant() {
         true => String::new(),
@@ -128,19 +136,19 @@ fn entry_row(entry: &TenantEntry, nodes: bool) -> Row<'static> {
     // An id naming no schema: none to show (its key is the id).
     let schema = match entry.no_schema {
         true => Span::styled("—", theme::dim()),
-        false => Span::styled(id(&entry.schema), style),
+        false => Span::styled(cut(&id(&entry.schema), 3), style),
     };
+    let users = Span::styled(users_cell(entry), style);
     let mut cells = vec![
         Cell::from(Span::styled(mark, style)),
-        Cell::from(label),
-        Cell::from(id(&entry.key)),
+        Cell::from(cut(&label, 1)),
+        Cell::from(cut(&id(&entry.key), 2)),
         Cell::from(schema),
-        Cell::from(Line::from(Span::styled(users, style)).alignment(Alignment::Right)),
+        Cell::from(Line::from(users).alignment(Alignment::Right)),
     ];
-    if nodes {
-        cells.push(Cell::from(
-            sanitize(entry.node.as_deref().unwrap_or("")).into_owned(),
-        ));
+    if let Some(&width) = widths.get(5) {
+        let node = sanitize(entry.node.as_deref().unwrap_or("")).into_owned();
+        cells.push(Cell::from(fit(&node, width as usize)));
     }
     Row::new(cells)
 }
@@ -175,6 +183,8 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
         (Cell::from("Name"), Constraint::Fill(3)),
         (Cell::from("Mail"), Constraint::Fill(3)),
     ]);
+    let cells = super::column_widths(super::beside_mark(area), &widths);
+    let cut = |text: &str, column: usize| fit(text, cells[column] as usize);
     let rows: Vec<Row> = users()
         .map(|user| {
             // No tenant schema: the id as the users list shows it.
@@ -183,10 +193,10 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
                 _ => sanitize(&id_text(user.tenant_label())).into_owned(),
             };
             Row::new(vec![
-                Cell::from(tenant),
+                Cell::from(cut(&tenant, 0)),
                 Cell::from(fit(&user.id, id_width)),
-                Cell::from(sanitize(&user.name).into_owned()),
-                Cell::from(sanitize(user.mail.as_deref().unwrap_or("")).into_owned()),
+                Cell::from(cut(&sanitize(&user.name), 2)),
+                Cell::from(cut(&sanitize(user.mail.as_deref().unwrap_or("")), 3)),
             ])
         })
         .collect();

@@ -1,28 +1,18 @@
 //! The users pane of the dashboard: the list, its filter prompt and its
 //! columns (the id only where it fits).
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, count_label, theme};
+use super::{beside_mark, block, column_widths, count_label, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::TenantStatus;
 use crate::geometry;
 use crate::text::{fit, id_text, thousands, width};
-
-/// Splits `total` cells into columns one cell apart, like `Table` does.
-fn column_widths(total: u16, constraints: &[Constraint]) -> Vec<u16> {
-    Layout::horizontal(constraints.to_vec())
-        .spacing(1)
-        .split(Rect::new(0, 0, total, 1))
-        .iter()
-        .map(|r| r.width)
-        .collect()
-}
 
 pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let users = &state.dashboard.users;
@@ -74,11 +64,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         Constraint::Fill(4),
         Constraint::Fill(3),
     ];
-    // The highlight symbol takes two cells.
-    let mut widths = column_widths(
-        inner.width.saturating_sub(2),
-        &without_id(constraints, id_width),
-    );
+    let mut widths = column_widths(beside_mark(inner), &without_id(constraints, id_width));
     if id_width == 0 {
         widths.insert(1, 0);
     }
