@@ -1239,6 +1239,18 @@ async fn a_label_reading_like_another_tenants_key_is_ambiguous() {
     );
     let listed = ok(&db, &["tenants", "--format", "csv"]);
     assert!(listed.contains("\n1,schema missing,1\n"), "{listed}");
+    // At 40 columns a name cut shows `…` (it was cut bare: `inite`), and
+    // the Users cell stays whole.
+    let args = [
+        "snapshot", "--view", "tenants", "--size", "40x12", "--color", "never",
+    ];
+    let narrow = ok(&db, &args);
+    let initech = narrow
+        .lines()
+        .find(|l| l.contains(" 3 "))
+        .unwrap_or_default();
+    assert!(initech.contains("init…"), "{narrow}");
+    assert!(initech.contains("schema missing"), "{narrow}");
 }
 
 /// `--compare` names a tenant as `--tenant` does, in every command: by
