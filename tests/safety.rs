@@ -371,8 +371,8 @@ async fn null_and_empty_organization_ids_are_told_apart() {
             .split_whitespace()
             .collect::<Vec<_>>()
     };
-    assert_eq!(row("(none)"), ["(none)", "missing", "1"]);
-    assert_eq!(row("(empty)"), ["(empty)", "missing", "1"]);
+    assert_eq!(row("(none)"), ["(none)", "none", "1"]);
+    assert_eq!(row("(empty)"), ["(empty)", "none", "1"]);
     let json: Value = serde_json::from_str(&stdout(&run(
         &["--database-url", url, "tenants", "--format", "json"],
         &[],
