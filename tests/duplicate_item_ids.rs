@@ -325,3 +325,44 @@ async fn through_pgbouncer_the_answers_are_the_same() {
         assert_eq!(stdout(&pooled), direct, "{args:?}");
     }
 }
+
+/// Two rows under one id at different prices, in either order on disk: the
+/// price matrix shows the row the comparison prices the orders with (the
+/// standing order: the lower price text), whichever came first (it showed
+/// the first row the server read: 20 in one tenant and 10 in the other).
+#[tokio::test]
+async fn the_matrix_prices_a_repeated_id_as_the_orders_compare_it() {
+    let db = database().await;
+    db.run_sql(
+        "CREATE SCHEMA dupids_too;
+         CREATE TABLE dupids_too.items (id text, description text, price numeric);
+         CREATE TABLE dupids_too.orders (id text, user_id text, item_id text, quantity int);
+         INSERT INTO dupids_too.items VALUES ('1', 'Tesla', 20), ('1', 'Tesla', 10);",
+    )
+    .await;
+    let csv = run_ok(&db, &["prices", "--format", "csv"]);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let tesla: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with("Tesla,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let price_at = |tenant: &str| tesla[header.iter().position(|h| *h == tenant).unwrap()];
+    assert_eq!(
+        (price_at("dupids"), price_at("dupids_too")),
+        ("10", "10"),
+        "{csv}"
+    );
+    for compare in ["dupids", "dupids_too"] {
+        let args = ["orders", "1", "--compare", compare, "--format", "json"];
+        let json = json_of(&db, &args);
+        let tesla = json["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["item"] == "Tesla")
+            .unwrap();
+        assert_eq!(tesla["compare_unit_price"].to_string(), "10", "{json}");
+    }
+}

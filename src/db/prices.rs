@@ -379,11 +379,16 @@ impl Database {
             } else {
                 "NULL::bytea".into()
             };
-            // Two items with one key: the lowest id in text order.
-            let pick = if *has_id {
-                format!(", i.{item_id}::text")
-            } else {
-                String::new()
+            // Two items with one key: the lowest id in text order, then
+            // the row the orders and the basket take for an id
+            // ([`Database::standing_order`]; it took the first on disk).
+            let standing = match *has_description {
+                true => self.standing_order("i"),
+                false => format!("({price}) COLLATE \"C\""),
+            };
+            let pick = match *has_id {
+                true => format!(", i.{item_id}::text, {standing}"),
+                false => format!(", {standing}"),
             };
             let key = self.item_key(rule, "i");
             // The schema is a server-quoted identifier; the column index is ours.
