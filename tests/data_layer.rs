@@ -609,3 +609,39 @@ async fn same_as_plain(
         );
     }
 }
+
+/// A tenant dropped after the tenant list was read (the dashboard's list
+/// is then stale): the price matrix and the basket fail its column alone
+/// and price the others (both failed whole with "unknown tenant").
+#[tokio::test]
+async fn a_tenant_dropped_since_the_list_was_read_fails_its_column_alone() {
+    let test_db = TestDatabase::reference().await;
+    let db = connect(&test_db).await;
+    let user = db.user("1").await.unwrap();
+    let lines = db.priced_orders(&user, None).await.unwrap().lines;
+    test_db.run_sql("DROP SCHEMA client2 CASCADE").await;
+    let tenants = ["client1".to_string(), "client2".to_string()];
+
+    let matrix = db.price_matrix(&tenants).await.unwrap();
+    let failed: Vec<&str> = matrix.failed.iter().map(|f| f.tenant.as_str()).collect();
+    assert_eq!(failed, ["client2"]);
+    assert!(matrix.failed[0]
+        .error
+        .contains("not a tenant schema any more"));
+    let tesla = matrix
+        .rows
+        .iter()
+        .find(|r| r.description == "Tesla")
+        .unwrap();
+    assert_eq!(plain(&tesla.prices[0]), "5000.00");
+
+    let basket = db
+        .basket_prices("client1", &lines, &tenants, None)
+        .await
+        .unwrap();
+    let of = |tenant: &str| basket.iter().find(|t| t.tenant == tenant).unwrap();
+    assert_eq!(of("client1").error, None);
+    assert_eq!(of("client1").priced_lines, lines.len());
+    let gone = of("client2").error.as_deref().unwrap_or_default();
+    assert!(gone.contains("not a tenant schema any more"), "{gone}");
+}

@@ -268,13 +268,22 @@ impl Database {
                 .await
                 .map_err(|e| self.error(e))?;
             Database::end_read(tx);
+            // A tenant gone since the list was read (a schema dropped) is
+            // named as such; the others are priced.
+            let (tenants, gone): (Vec<&String>, Vec<&String>) = tenants
+                .iter()
+                .partition(|t| found.iter().any(|(name, ..)| name == *t));
+            let gone = gone
+                .into_iter()
+                .map(|t| BasketTenant::failed(t.clone(), crate::db::GONE.into(), lines.len()));
             let mut quoted = Vec::with_capacity(tenants.len());
             // Citus: the node of each tenant (by column), so that a node that
             // is down or frozen costs one failure for all its tenants.
             let mut nodes = std::collections::HashMap::new();
             for (column, tenant) in tenants.iter().enumerate() {
-                let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == tenant) else {
-                    return Err(DbError::UnknownTenant(tenant.clone()));
+                let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == *tenant)
+                else {
+                    continue;
                 };
                 quoted.push((tenant.as_str(), schema.as_str()));
                 if let Some(node) = node {
@@ -331,7 +340,7 @@ impl Database {
                 failed[column] = Some(error.to_string());
             }
             let mut prices = prices_by_cell(rows, tenants.len(), lines.len());
-            if let Some(column) = tenants.iter().position(|t| t == own) {
+            if let Some(column) = tenants.iter().position(|t| *t == own) {
                 prices[column] = own_prices(lines);
             }
             if let Some(handle) = handle {
@@ -342,9 +351,10 @@ impl Database {
                 .zip(prices)
                 .zip(failed)
                 .map(|((tenant, prices), error)| match error {
-                    Some(error) => BasketTenant::failed(tenant.clone(), error, lines.len()),
-                    None => BasketTenant::priced(tenant.clone(), lines, &prices),
+                    Some(error) => BasketTenant::failed(tenant.to_string(), error, lines.len()),
+                    None => BasketTenant::priced(tenant.to_string(), lines, &prices),
                 })
+                .chain(gone)
                 .collect())
         })
         .await

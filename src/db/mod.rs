@@ -71,6 +71,9 @@ use sql::{exact_text, union_all};
 /// server does (docs/connecting.md, Security).
 pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Why a tenant of the list read earlier cannot be read now.
+pub const GONE: &str = "not a tenant schema any more (dropped, or it lost the tenant tables)";
+
 /// Appended to a read transaction's BEGIN: no JIT compilation for its
 /// statements (see [`Database::catalog_tx`], [`Database::totals_tx`]).
 const NO_JIT: &str = "; SET LOCAL jit = off";

@@ -229,8 +229,8 @@ impl Database {
     /// (no query at all for no tenants). A batch the server refuses is
     /// retried one tenant at a time, so that a tenant that cannot be read
     /// (no access, a broken table) is named in [`PriceMatrix::failed`] and
-    /// the others are still priced. An unknown tenant is
-    /// [`DbError::UnknownTenant`]. Items without a description are left
+    /// the others are still priced, as is a tenant that is no tenant schema
+    /// any more (dropped since the list was read). Items without a description are left
     /// out, as is a tenant whose items have no description column; a
     /// tenant whose items have no price column is named in `failed`, and a
     /// NULL price is [`Problem::Null`].
@@ -273,21 +273,29 @@ impl Database {
                 .rev()
                 .map(|table| (table.0.as_str(), table))
                 .collect();
+            // A tenant gone since the list was read (a schema dropped):
+            // its column fails, the others are priced.
             let mut tenants = Vec::with_capacity(columns.len());
-            for tenant in &columns {
+            let mut gone = Vec::new();
+            for (column, tenant) in columns.iter().enumerate() {
                 match by_name.get(tenant.as_str()) {
-                    Some(found) => tenants.push(*found),
-                    None => return Err(DbError::UnknownTenant(tenant.clone())),
+                    Some(found) => tenants.push((column, *found)),
+                    None => gone.push(TenantFailure {
+                        tenant: tenant.clone(),
+                        error: crate::db::GONE.into(),
+                    }),
                 }
             }
             // One rule for the whole matrix: a row is one item in every column.
-            let rule = matrix_rule(setting, &tenants);
+            let tables: Vec<&ItemsTable> = tenants.iter().map(|(_, table)| *table).collect();
+            let rule = matrix_rule(setting, &tables);
             let PriceSelects {
                 selects,
                 exact_selects,
                 mut failed,
                 nodes,
             } = self.price_selects(&rule, tenants);
+            failed.extend(gone);
             type Row = (i32, LossyText, Option<LossyText>, Option<String>);
             // Every item as it is, unsorted: a sort per tenant (DISTINCT ON)
             // cost the server about as much again as reading the tables.
@@ -328,16 +336,15 @@ impl Database {
     /// Each tenant's select of its items (by `rule`'s key, unsorted), and
     /// the one that keeps one item per key (read only for a tenant whose
     /// rows share a key); a tenant whose items table lacks the key fails.
-    fn price_selects(&self, rule: &ItemRule, tenants: Vec<&ItemsTable>) -> PriceSelects {
+    /// `tenants` are by their column in the matrix.
+    fn price_selects(&self, rule: &ItemRule, tenants: Vec<(usize, &ItemsTable)>) -> PriceSelects {
         let names = &self.tables.names;
         let (item_id, label) = (&names.item_id, &names.item_label);
         let mut selects: Vec<(usize, String)> = Vec::new();
         let mut exact_selects: Vec<(usize, String)> = Vec::new();
         let mut failed = Vec::new();
         let mut nodes = std::collections::HashMap::new();
-        for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in
-            tenants.into_iter().enumerate()
-        {
+        for (column, (tenant, schema, has_description, has_price, has_id, keys, node)) in tenants {
             if let Some(node) = node {
                 nodes.insert(column, node.clone());
             }
