@@ -735,3 +735,31 @@ async fn the_server_reads_numbers_as_the_client_does() {
     // Both kinds of answer are among them.
     assert!(numbers > 10 && numbers < 3 * values.len() - 10, "{numbers}");
 }
+
+/// Prices as text under a collation that calls `1.5` and `15` equal (ICU,
+/// punctuation ignored, not deterministic): the server's totals group
+/// lines by their texts byte for byte, so each line is priced at its own
+/// price, as the stream sums them (they were one group, priced once).
+#[tokio::test]
+async fn texts_a_collation_calls_equal_are_totalled_apart() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE COLLATION loose (provider = icu, locale = 'und-u-ka-shifted',
+                                 deterministic = false);
+         CREATE SCHEMA loose;
+         CREATE TABLE loose.items (id text, description text, price text COLLATE loose);
+         CREATE TABLE loose.orders (id text, user_id text, item_id text, quantity int);
+         INSERT INTO loose.items VALUES ('1', 'Lamp', '1.5'), ('2', 'Desk', '15');
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('lo', 'loose_dude', 'lo@x', 'pw', 'loose');
+         INSERT INTO loose.orders VALUES ('1', 'lo', '1', 10), ('2', 'lo', '2', 10);",
+    )
+    .await;
+    let conn = connect(&db).await;
+    let user = conn.user("lo").await.unwrap();
+    let server = conn.orders_totals(&user, None, None).await.unwrap();
+    assert_eq!(server.total.plain().as_deref(), Some("165.0"), "{server:?}");
+    let streamed = streamed(&conn, &user, None, 1).await;
+    let (_, totals) = streamed.totals.expect("the totals are handed over");
+    assert_eq!(totals, server);
+}
