@@ -127,7 +127,7 @@ async fn orders(
     // A registry key or label names its schema; a registered tenant whose
     // schema is gone is said so (it was "unknown tenant").
     let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
-        Some(name) => Some(database.resolve_tenant(&name).await.map_err(refused)?),
+        Some(name) => Some(database.resolve_in(&catalog, &name).map_err(refused)?),
         None => None,
     };
     let requested = compare.as_deref();
@@ -212,6 +212,18 @@ async fn named<T>(database: &Database, result: Result<T, DbError>) -> Result<T, 
     }
 }
 
+/// The schema of a tenant named by registry key or label, as `--tenant`
+/// takes it; else the name as given (a schema the checks look up).
+async fn schema_named(
+    database: &Database,
+    name: Option<String>,
+) -> Result<Option<String>, DbError> {
+    match name {
+        Some(name) => Ok(Some(database.schema_if_named(&name).await?.unwrap_or(name))),
+        None => Ok(None),
+    }
+}
+
 /// `health`: the drift report, with its findings as the exit status.
 async fn health(
     database: &Database,
@@ -220,13 +232,11 @@ async fn health(
     leaks: Option<String>,
     fail_on_drift: bool,
 ) -> Result<(), Failure> {
+    // A bad name fails before the checks run.
+    let reference = schema_named(database, reference).await?;
+    let leaks = schema_named(database, leaks).await?;
     let report = named(database, database.health(reference.as_deref()).await).await?;
     let checks = database.framework_checks(reference.as_deref()).await?;
-    // A registry key or label names its schema, as `--tenant` does.
-    let leaks = match leaks {
-        Some(name) => Some(database.schema_if_named(&name).await?.unwrap_or(name)),
-        None => None,
-    };
     let leaked = match &leaks {
         Some(tenant) => Some(named(database, database.leaks(tenant).await).await?),
         None => None,

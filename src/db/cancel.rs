@@ -118,7 +118,17 @@ impl Database {
     /// A read transaction that `handle` can cancel while the caller's query
     /// runs, opened in the same single round trip as any other.
     pub(super) async fn tracked_tx(&self, handle: Option<&QueryHandle>) -> Result<ReadTx, DbError> {
-        self.read_tx_named(handle.map(QueryHandle::next_name).as_deref())
+        self.tracked_tx_with(handle, "").await
+    }
+
+    /// [`Database::tracked_tx`] with `extra` settings (see
+    /// [`Database::begin_read`]).
+    pub(super) async fn tracked_tx_with(
+        &self,
+        handle: Option<&QueryHandle>,
+        extra: &str,
+    ) -> Result<ReadTx, DbError> {
+        self.begin_read(handle.map(QueryHandle::next_name).as_deref(), extra)
             .await
     }
 

@@ -75,7 +75,7 @@ pub const QUIT_GRACE: std::time::Duration = std::time::Duration::from_millis(250
 pub const GONE: &str = "not a tenant schema any more (dropped, or it lost the tenant tables)";
 
 /// Appended to a read transaction's BEGIN: no JIT compilation for its
-/// statements (see [`Database::catalog_tx`], [`Database::totals_tx`]).
+/// statements (the catalogue's, the orders totals').
 const NO_JIT: &str = "; SET LOCAL jit = off";
 
 /// How long a tenant read waits for a lock another session holds: a tenth
@@ -493,20 +493,7 @@ impl Database {
     /// A READ ONLY transaction with a transaction-local statement_timeout,
     /// opened in one round trip.
     async fn read_tx(&self) -> Result<ReadTx, DbError> {
-        self.read_tx_named(None).await
-    }
-
-    /// [`Database::read_tx`], named `name` for the transaction's duration.
-    pub(super) async fn read_tx_named(&self, name: Option<&str>) -> Result<ReadTx, DbError> {
-        self.begin_read(name, "").await
-    }
-
-    /// [`Database::read_tx_named`] with JIT off, for the orders totals: the
-    /// plan of their number reading passes `jit_above_cost` at a million
-    /// lines, and compiling it took 1.2–1.7 s of a 4 s statement that runs
-    /// in 2.7 s without it.
-    pub(super) async fn totals_tx(&self, name: Option<&str>) -> Result<ReadTx, DbError> {
-        self.begin_read(name, NO_JIT).await
+        self.begin_read(None, "").await
     }
 
     /// [`Database::read_tx`] for the catalogue statements of the connect

@@ -28,7 +28,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             "of {} · {} · {} ",
             fit(&user.name, 24),
             fit(&tenant, 20),
-            lines.map_or("…".into(), |n| crate::text::plural(n, "line", "lines"))
+            match (lines, basket.load.error()) {
+                (Some(n), _) => crate::text::plural(n, "line", "lines"),
+                // Not read: none on their way.
+                (None, Some(_)) => "?".into(),
+                (None, None) => "…".into(),
+            }
         )));
     }
     // A basket that could not be priced counts nothing (the pane says why).

@@ -126,7 +126,10 @@ fn health_title(
 ) -> Vec<Span<'static>> {
     let title: Vec<Span> = vec![
         Span::styled(" Tenant health ", theme::title()),
-        Span::raw(format!("{} tenants · ", report.tenants.len())),
+        Span::raw(format!(
+            "{} · ",
+            crate::text::plural(report.tenants.len(), "tenant", "tenants")
+        )),
         Span::styled(
             crate::text::plural(with_findings, "row with findings", "rows with findings"),
             if with_findings > 0 {

@@ -279,9 +279,9 @@ pub(super) fn status(state: &State) -> Status {
     };
     let progress = if tenants.per_tenant {
         format!(
-            "searched {}/{} tenants",
+            "searched {}/{}",
             crate::text::thousands(search.load.done() as i64),
-            crate::text::thousands(search.load.total() as i64)
+            crate::text::plural(search.load.total(), "tenant", "tenants")
         )
     } else {
         "searched the shared users table".into()

@@ -2,7 +2,7 @@
 //! or its schema name, matched exactly.
 
 use crate::db::users::{into_user, UserRow};
-use crate::db::{Database, DbError, User};
+use crate::db::{Database, DbError, TenantCatalog, User};
 
 /// How many names an error lists before "…".
 const LISTED: usize = 20;
@@ -25,9 +25,15 @@ fn shown(mut names: Vec<String>) -> String {
 impl Database {
     /// The schema of the tenant named `name`: a tenant schema's name, or a
     /// registry row's key or label. Unknown or ambiguous: a usage error
-    /// listing the candidates.
+    /// listing the candidates; a registered tenant whose schema is gone:
+    /// [`DbError::SchemaMissing`].
     pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
         self.tenant_named(name).await?
+    }
+
+    /// [`Database::resolve_tenant`] in `catalog`, read already.
+    pub fn resolve_in(&self, catalog: &TenantCatalog, name: &str) -> Result<String, DbError> {
+        self.named_in(catalog, name)?
     }
 
     /// The schema of the tenant named `name` ([`Database::resolve_tenant`]),
@@ -46,59 +52,65 @@ impl Database {
     /// the other failures: `Ok(Err(unknown))`, the error listing the
     /// tenants closest to it.
     async fn tenant_named(&self, name: &str) -> Result<Result<String, DbError>, DbError> {
-        self.retried(|| async move {
-            let schemas = self.tenants().await?;
-            // (key, label, schema) of every registered tenant.
-            let mut rows: Vec<(String, String, String)> = schemas
-                .names()
-                .iter()
-                .map(|s| (s.clone(), s.clone(), s.clone()))
-                .collect();
-            let model = &self.tables.model;
-            // (key, label, schema) of registered tenants whose schema is gone;
-            // the catalog carries the registry's rows (read with it).
-            let mut gone: Vec<(String, String, String)> = Vec::new();
-            for (schema, key, label) in schemas.registered() {
-                let row = (key.to_string(), label.to_string(), schema.to_string());
-                if schemas.contains(schema) {
-                    rows.push(row);
-                } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
-                    gone.push(row);
-                }
+        let schemas = self.retried(|| self.tenants()).await?;
+        self.named_in(&schemas, name)
+    }
+
+    /// [`Database::tenant_named`] in the catalog `schemas`.
+    fn named_in(
+        &self,
+        schemas: &TenantCatalog,
+        name: &str,
+    ) -> Result<Result<String, DbError>, DbError> {
+        // (key, label, schema) of every registered tenant.
+        let mut rows: Vec<(String, String, String)> = schemas
+            .names()
+            .iter()
+            .map(|s| (s.clone(), s.clone(), s.clone()))
+            .collect();
+        let model = &self.tables.model;
+        // (key, label, schema) of registered tenants whose schema is gone;
+        // the catalog carries the registry's rows (read with it).
+        let mut gone: Vec<(String, String, String)> = Vec::new();
+        for (schema, key, label) in schemas.registered() {
+            let row = (key.to_string(), label.to_string(), schema.to_string());
+            if schemas.contains(schema) {
+                rows.push(row);
+            } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
+                gone.push(row);
             }
-            let named = |(key, label, schema): &&(String, String, String)| {
-                key == name || label == name || schema == name
-            };
-            let mut matches: Vec<&String> = rows.iter().filter(named).map(|r| &r.2).collect();
-            matches.sort();
-            matches.dedup();
-            // Registered, schema gone: named, and answered so (not
-            // "unknown"); beside a tenant of the same name, ambiguous (it
-            // went to the other silently).
-            let mut gone: Vec<&(String, String, String)> = gone.iter().filter(named).collect();
-            gone.dedup_by(|a, b| a.2 == b.2);
-            match (matches.as_slice(), gone.as_slice()) {
-                ([one], []) => Ok(Ok((*one).clone())),
-                ([], [(_, label, schema)]) => Ok(Err(DbError::SchemaMissing {
-                    tenant: label.clone(),
-                    schema: schema.clone(),
-                })),
-                ([], []) => Ok(Err(schemas.unknown(name))),
-                (many, gone) => {
-                    let quoted = crate::text::quoted;
-                    let candidates = many.iter().map(|s| quoted(s)).chain(
-                        gone.iter()
-                            .map(|(.., s)| format!("{} (schema missing)", quoted(s))),
-                    );
-                    Err(DbError::Setting(format!(
-                        "tenant {} is ambiguous: schemas {}",
-                        crate::text::quoted(name),
-                        shown(candidates.collect())
-                    )))
-                }
+        }
+        let named = |(key, label, schema): &&(String, String, String)| {
+            key == name || label == name || schema == name
+        };
+        let mut matches: Vec<&String> = rows.iter().filter(named).map(|r| &r.2).collect();
+        matches.sort();
+        matches.dedup();
+        // Registered, schema gone: named, and answered so (not
+        // "unknown"); beside a tenant of the same name, ambiguous (it
+        // went to the other silently).
+        // One each: the catalog keeps a registry row per schema.
+        let gone: Vec<&(String, String, String)> = gone.iter().filter(named).collect();
+        match (matches.as_slice(), gone.as_slice()) {
+            ([one], []) => Ok(Ok((*one).clone())),
+            ([], [(_, label, schema)]) => Ok(Err(DbError::SchemaMissing {
+                tenant: label.clone(),
+                schema: schema.clone(),
+            })),
+            ([], []) => Ok(Err(schemas.unknown(name))),
+            (many, gone) => {
+                let quoted = crate::text::quoted;
+                let candidates = many.iter().map(|s| quoted(s)).chain(
+                    gone.iter()
+                        .map(|(.., s)| format!("{} (schema missing)", quoted(s))),
+                );
+                Err(DbError::Setting(format!(
+                    "tenant {} is ambiguous: schemas {}",
+                    crate::text::quoted(name),
+                    shown(candidates.collect())
+                )))
             }
-        })
-        .await
+        }
     }
 
     /// Whose users `--tenant T` lists: the tenant [`Database::resolve_tenant`]
