@@ -1254,6 +1254,17 @@ async fn a_label_reading_like_another_tenants_key_is_ambiguous() {
         row.trim_end_matches('│').ends_with("1 (schema missing)"),
         "{frame}"
     );
+    // None in the shared table: 0, as `tenants` counts them (it was blank).
+    let initech = frame
+        .lines()
+        .find(|l| l.contains(" 3 "))
+        .unwrap_or_default();
+    assert!(
+        initech
+            .trim_end_matches('│')
+            .ends_with("0 (schema missing)"),
+        "{frame}"
+    );
     let listed = ok(&db, &["tenants", "--format", "csv"]);
     assert!(listed.contains("\n1,schema missing,1\n"), "{listed}");
     // At 40 columns a name cut shows `…` (it was cut bare: `inite`), and

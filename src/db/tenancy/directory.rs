@@ -157,10 +157,13 @@ impl Database {
                 match self.users_by_tenant(&entries).await {
                     Ok(counts) => {
                         // A registered tenant whose schema is gone keeps
-                        // the users counted for it (in a shared table).
+                        // the users counted for it in a shared table (none
+                        // is 0, as `tenants` says); users in each tenant
+                        // schema it has no table to count.
+                        let shared = model.users.at != UsersAt::PerTenant;
                         for entry in entries.iter_mut() {
                             let counted = counts.get(&entry.schema).copied();
-                            entry.users = if entry.present {
+                            entry.users = if entry.present || shared {
                                 Some(counted.unwrap_or(0))
                             } else {
                                 counted
