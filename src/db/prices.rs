@@ -230,8 +230,9 @@ impl Database {
     /// retried one tenant at a time, so that a tenant that cannot be read
     /// (no access, a broken table) is named in [`PriceMatrix::failed`] and
     /// the others are still priced, as is a tenant that is no tenant schema
-    /// any more (dropped since the list was read). Items without a description are left
-    /// out, as is a tenant whose items have no description column; a
+    /// any more (dropped since the list was read). Items without a
+    /// description are left out, as is a tenant whose items have no
+    /// description column; a
     /// tenant whose items have no price column is named in `failed`, and a
     /// NULL price is [`Problem::Null`].
     pub async fn price_matrix(&self, tenants: &[String]) -> Result<PriceMatrix, DbError> {
