@@ -869,12 +869,7 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
     assert_eq!(one_left.status.code(), Some(0), "{}", stderr(&one_left));
     // The tenants not read say so in their cells, never "not sold" (empty).
     let csv = stdout(&one_left);
-    let tesla: Vec<&str> = csv
-        .lines()
-        .find(|l| l.starts_with("Tesla,"))
-        .unwrap()
-        .split(',')
-        .collect();
+    let tesla = common::csv_row(&csv, "Tesla");
     assert_eq!(
         tesla[..5],
         ["Tesla", "5000.00", "not read", "not read", "not read"],

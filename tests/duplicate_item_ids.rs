@@ -342,12 +342,7 @@ async fn the_matrix_prices_a_repeated_id_as_the_orders_compare_it() {
     .await;
     let csv = run_ok(&db, &["prices", "--format", "csv"]);
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let tesla: Vec<&str> = csv
-        .lines()
-        .find(|l| l.starts_with("Tesla,"))
-        .unwrap()
-        .split(',')
-        .collect();
+    let tesla = common::csv_row(&csv, "Tesla");
     let price_at = |tenant: &str| tesla[header.iter().position(|h| *h == tenant).unwrap()];
     assert_eq!(
         (price_at("dupids"), price_at("dupids_too")),

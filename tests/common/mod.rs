@@ -303,6 +303,15 @@ pub async fn run_counted(server: &tenantscope::embedded::PgServer, sql: &str) {
     conn.close().await.ok();
 }
 
+/// The cells of the CSV line whose first cell is `first` (no quoting in it).
+pub fn csv_row<'a>(csv: &'a str, first: &str) -> Vec<&'a str> {
+    csv.lines()
+        .find(|l| l.split(',').next() == Some(first))
+        .unwrap_or_else(|| panic!("no {first} row: {csv}"))
+        .split(',')
+        .collect()
+}
+
 /// The lines after the first (the CLI table's note) of a text table, as
 /// their cells: runs of text between two or more spaces.
 pub fn table_cells(table: &str) -> Vec<Vec<&str>> {
