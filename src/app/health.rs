@@ -300,6 +300,7 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         present,
         // Only the tenants pane reads it (its Schema and Users cells).
         no_schema: false,
+        incomplete: false,
         users: row.users,
     });
     super::dashboard::show_tenant(state, Some(entry), None)

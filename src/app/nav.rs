@@ -117,6 +117,7 @@ mod tests {
             schema: schema.into(),
             present: true,
             no_schema: false,
+            incomplete: false,
             users: Some(1),
             node: None,
         }

@@ -157,6 +157,11 @@ pub struct TenantSummary {
     /// tenant tables): "schema missing".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub registered: bool,
+    /// An organization id naming a schema that exists but lacks the
+    /// tenant tables (a migration that stopped half way), no registry
+    /// naming it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     /// An organization id that names no schema: no schema has its name,
     /// or a registry maps it to none (`tenant` is that id).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -290,7 +295,9 @@ impl Database {
                      SELECT {tenant} AS tenant, count(*) AS users
                        FROM {users} u {members} GROUP BY 1)
                  SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
-                        {node}
+                        {node},
+                        s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x
+                                                      WHERE x.nspname = c.tenant)
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
                 tenant = self.tables.tenant_of("u"),
@@ -299,20 +306,24 @@ impl Database {
                 tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
                 tenant_schema = self.is_tenant_schema(),
             );
-            let rows: Vec<(Option<LossyText>, bool, i64, Option<String>)> =
-                self.catalog_rows(&mut tx, &sql).await?;
+            // (tenant, schema exists, users, node, incomplete)
+            type Row = (Option<LossyText>, bool, i64, Option<String>, bool);
+            let rows: Vec<Row> = self.catalog_rows(&mut tx, &sql).await?;
             Database::end_read(tx);
             let mut summaries: Vec<TenantSummary> = rows
                 .into_iter()
-                .map(|(tenant, schema_exists, users, node)| TenantSummary {
-                    tenant: tenant.map(|t| t.text),
-                    schema_exists,
-                    users,
-                    users_estimated: false,
-                    registered: false,
-                    no_schema: false,
-                    node,
-                })
+                .map(
+                    |(tenant, schema_exists, users, node, incomplete)| TenantSummary {
+                        tenant: tenant.map(|t| t.text),
+                        schema_exists,
+                        users,
+                        users_estimated: false,
+                        registered: false,
+                        incomplete,
+                        no_schema: false,
+                        node,
+                    },
+                )
                 .collect();
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
@@ -341,6 +352,7 @@ impl Database {
                             users: 0,
                             users_estimated: false,
                             registered: true,
+                            incomplete: false,
                             no_schema: false,
                             node: None,
                         }),
@@ -354,7 +366,9 @@ impl Database {
             // The rest without a schema were counted under an id naming none.
             for summary in summaries.iter_mut() {
                 let id = summary.tenant.as_deref().is_some_and(|t| !t.is_empty());
-                summary.no_schema = id && !summary.schema_exists && !summary.registered;
+                summary.incomplete &= !summary.registered;
+                summary.no_schema =
+                    id && !summary.schema_exists && !summary.registered && !summary.incomplete;
             }
             Ok(summaries)
         })

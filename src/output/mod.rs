@@ -371,6 +371,7 @@ impl Document {
                             (true, _) => "none",
                             (false, true) => "ok",
                             (false, false) if t.no_schema => "no schema",
+                            (false, false) if t.incomplete => "incomplete",
                             (false, false) => "schema missing",
                         };
                         let schema = match t.no_schema {
@@ -435,6 +436,10 @@ mod tests {
                 no_schema: true,
                 ..TenantEntry::of_schema("99".into(), false, Some(1))
             },
+            TenantEntry {
+                incomplete: true,
+                ..TenantEntry::of_schema("half".into(), false, Some(2))
+            },
             TenantEntry::no_tenant(Some(3)),
         ];
         let lines: Vec<String> = Document::Tenants(entries)
@@ -449,6 +454,7 @@ mod tests {
                 "acme,acme,acme,ok,2",
                 "initech,initech,initech,schema missing,",
                 "99,99,,no schema,1",
+                "half,half,half,incomplete,2",
                 ",,,none,3",
             ]
         );

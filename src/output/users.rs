@@ -331,6 +331,9 @@ struct TenantJson<'a> {
     /// An id naming no schema (see [`TenantSummary::no_schema`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     no_schema: bool,
+    /// See [`TenantSummary::incomplete`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    incomplete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     node: Option<&'a str>,
 }
@@ -362,6 +365,7 @@ pub fn tenants(
                         users_estimated: summary.users_estimated,
                         registered: summary.registered,
                         no_schema: summary.no_schema,
+                        incomplete: summary.incomplete,
                         node: summary.node.as_deref(),
                     }
                 })
@@ -390,6 +394,7 @@ pub fn tenants(
                         match (t.schema_exists, t.registered) {
                             (true, _) => "ok",
                             (false, true) => "schema missing",
+                            (false, false) if t.incomplete => "incomplete",
                             (false, false) if t.no_schema => "no schema",
                             // NULL or empty: no organization id.
                             (false, false) => "none",

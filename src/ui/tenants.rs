@@ -108,6 +108,7 @@ fn users_cell(entry: &TenantEntry) -> String {
     match (entry.present, entry.users) {
         (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
         (false, Some(n)) if entry.no_schema => format!("{} (no schema)", thousands(n)),
+        (false, Some(n)) if entry.incomplete => format!("{} (incomplete)", thousands(n)),
         (false, Some(n)) => format!("{} (schema missing)", thousands(n)),
         (false, None) => "schema missing".to_string(),
         (true, Some(n)) => thousands(n),

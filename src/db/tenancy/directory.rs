@@ -41,6 +41,9 @@ pub struct TenantEntry {
     /// none. `schema` is then that id, what its users are counted and
     /// listed by. (A registered tenant whose schema is gone is not one.)
     pub no_schema: bool,
+    /// An organization id naming a schema that exists but lacks the
+    /// tenant tables (a migration that stopped half way).
+    pub incomplete: bool,
     /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
     pub users: Option<i64>,
     /// Citus: the node (`host:port`) holding its schema.
@@ -69,6 +72,7 @@ impl TenantEntry {
             schema,
             present,
             no_schema: false,
+            incomplete: false,
             users,
             node: None,
         }
@@ -83,6 +87,7 @@ impl TenantEntry {
             schema: String::new(),
             present: false,
             no_schema: false,
+            incomplete: false,
             users,
             node: None,
         }
@@ -119,6 +124,7 @@ impl Database {
                                 key,
                                 present: schemas.contains(&schema),
                                 no_schema: false,
+                                incomplete: false,
                                 schema,
                                 users: None,
                                 node: None,
@@ -169,7 +175,11 @@ impl Database {
                                 counted
                             };
                         }
-                        entries.extend(ids_without_schema(&entries, counts));
+                        let mut ids = ids_without_schema(&entries, counts);
+                        if let Err(error) = self.mark_incomplete(&mut ids).await {
+                            tracing::info!(%error, "incomplete schemas left unmarked");
+                        }
+                        entries.extend(ids);
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -177,6 +187,28 @@ impl Database {
             Ok(entries)
         })
         .await
+    }
+
+    /// Marks those of `ids` (organization ids naming no tenant schema) that
+    /// name a schema that exists: it lacks the tenant tables.
+    async fn mark_incomplete(&self, ids: &mut [TenantEntry]) -> Result<(), DbError> {
+        let names: Vec<&str> = ids
+            .iter()
+            .filter(|e| !e.is_no_tenant())
+            .map(|e| e.schema.as_str())
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        let sql = "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)";
+        let query = sqlx::query_as::<_, (String,)>(sql).bind(names);
+        let existing = self.rows_in_own_read(query, None).await?;
+        for entry in ids.iter_mut() {
+            if existing.iter().any(|(name,)| *name == entry.schema) {
+                (entry.incomplete, entry.no_schema) = (true, false);
+            }
+        }
+        Ok(())
     }
 
     /// The registry's (key, label, schema) rows: the label is the key
