@@ -3,7 +3,6 @@
 //! 1, 2, 4, 9 and duplicate descriptions), against a real server.
 
 use serde_json::{json, Value};
-use tenantscope::db::DbError;
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value as Money;
 
@@ -528,11 +527,14 @@ async fn prices_reads_many_tenants_in_batches() {
     assert_eq!(plain(&matrix.rows[tesla].max), "5000.00");
     // The default batch gives the same matrix.
     assert_eq!(conn.price_matrix(catalog.names()).await.unwrap(), matrix);
-    // An unknown name is still refused as a whole.
-    assert_eq!(
-        conn.price_matrix(&["t1".into(), "nope".into()]).await,
-        Err(DbError::UnknownTenant("nope".into()))
-    );
+    // A name that is no tenant fails its column alone.
+    let partial = conn
+        .price_matrix(&["t1".into(), "nope".into()])
+        .await
+        .unwrap();
+    let failed: Vec<&str> = partial.failed.iter().map(|f| f.tenant.as_str()).collect();
+    assert_eq!(failed, ["nope"]);
+    assert_eq!(partial.tenants, ["t1", "nope"]);
 }
 
 /// The comparison and basket on a catalogue numbered apart from the own
