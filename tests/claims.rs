@@ -152,9 +152,10 @@ fn configured_debounce(file_text: Option<&str>, env: &[(&str, &str)]) -> Duratio
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let dir = std::env::temp_dir().join(format!("ts-debounce-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("config-{}.toml", file_text.map_or(0, str::len)));
+    // A directory of its own: tests side by side removed each other's
+    // (one directory per process), and a write then found none.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
     let file = match file_text {
         Some(text) => {
             std::fs::write(&path, text).unwrap();
@@ -163,7 +164,6 @@ fn configured_debounce(file_text: Option<&str>, env: &[(&str, &str)]) -> Duratio
         None => ConfigFile::Default(None),
     };
     let settings = Settings::load(&file, &env).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     // As main.rs hands it to the dashboard.
     Duration::from_millis(settings.ui.debounce_ms)
 }
