@@ -23,20 +23,15 @@ fn shown(mut names: Vec<String>) -> String {
 }
 
 impl Database {
-    /// The schema of the tenant named `name`: a tenant schema's name, or a
-    /// registry row's key or label. Unknown or ambiguous: a usage error
-    /// listing the candidates; a registered tenant whose schema is gone:
-    /// [`DbError::SchemaMissing`].
-    pub async fn resolve_tenant(&self, name: &str) -> Result<String, DbError> {
-        self.tenant_named(name).await?
-    }
-
-    /// [`Database::resolve_tenant`] in `catalog`, read already.
+    /// The schema of the tenant named `name` in `catalog` (read already):
+    /// a tenant schema's name, or a registry row's key or label. Unknown or
+    /// ambiguous: a usage error listing the candidates; a registered tenant
+    /// whose schema is gone: [`DbError::SchemaMissing`].
     pub fn resolve_in(&self, catalog: &TenantCatalog, name: &str) -> Result<String, DbError> {
         self.named_in(catalog, name)?
     }
 
-    /// The schema of the tenant named `name` ([`Database::resolve_tenant`]),
+    /// The schema of the tenant named `name` ([`Database::resolve_in`]),
     /// `None` where no tenant is named so (the caller may take the name
     /// as a schema's); ambiguous, or registered with its schema gone: the
     /// error.
@@ -48,9 +43,9 @@ impl Database {
         }
     }
 
-    /// [`Database::resolve_tenant`], with a name no tenant has apart from
-    /// the other failures: `Ok(Err(unknown))`, the error listing the
-    /// tenants closest to it.
+    /// [`Database::resolve_in`] in a catalog read now, with a name no
+    /// tenant has apart from the other failures: `Ok(Err(unknown))`, the
+    /// error listing the tenants closest to it.
     async fn tenant_named(&self, name: &str) -> Result<Result<String, DbError>, DbError> {
         let schemas = self.retried(|| self.tenants()).await?;
         self.named_in(&schemas, name)
@@ -113,7 +108,7 @@ impl Database {
         }
     }
 
-    /// Whose users `--tenant T` lists: the tenant [`Database::resolve_tenant`]
+    /// Whose users `--tenant T` lists: the tenant [`Database::resolve_in`]
     /// finds, else an organization id some user has that names no tenant
     /// schema (`tenants` and the tenants pane list those), as stored.
     pub async fn resolve_users_tenant(&self, name: &str) -> Result<String, DbError> {
