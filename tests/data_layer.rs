@@ -3,8 +3,8 @@
 use sqlx::Connection;
 use tenantscope::config::Settings;
 use tenantscope::db::{
-    choose_compare_tenant, ConnectionSource, Database, DbError, Page, TenantStatus, UserQuery,
-    WALK_BOUND,
+    choose_compare_tenant, ConnectionSource, Database, DbError, Page, SchemaState, TenantStatus,
+    UserQuery, WALK_BOUND,
 };
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
@@ -186,11 +186,18 @@ async fn user_whose_tenant_schema_does_not_exist() {
         Err(DbError::TenantNotFound("client9".into()))
     );
     let summaries = db.tenant_summaries().await.unwrap();
-    let missing: Vec<_> = summaries.iter().filter(|t| !t.schema_exists).collect();
+    let missing: Vec<_> = summaries
+        .iter()
+        .filter(|t| t.state != SchemaState::Ok)
+        .collect();
     assert_eq!(missing.len(), 1);
     assert_eq!(
-        (missing[0].tenant.as_deref(), missing[0].users),
-        (Some("client9"), 1)
+        (
+            missing[0].tenant.as_deref(),
+            missing[0].users,
+            missing[0].state
+        ),
+        (Some("client9"), 1, SchemaState::NoSchema)
     );
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 use tenantscope::config::Settings;
-use tenantscope::db::{ConnectionSource, Database, DbError, UserQuery};
+use tenantscope::db::{ConnectionSource, Database, DbError, SchemaState, UserQuery};
 use tenantscope::embedded::testing::TestDatabase;
 
 mod common;
@@ -93,7 +93,7 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
     let summaries = db.tenant_summaries().await.unwrap();
     assert!(summaries
         .iter()
-        .any(|t| t.tenant.as_deref() == Some("client9") && !t.schema_exists));
+        .any(|t| t.tenant.as_deref() == Some("client9") && t.state == SchemaState::NoSchema));
     let rich = db.user("1").await.unwrap();
     let report = db.priced_orders(&rich, Some("client5")).await.unwrap();
     assert_eq!(report.lines[0].compare_unit_price, dec("4300.00"));

@@ -289,7 +289,10 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         state.notice = Some(Err(format!("{name} is no tenant schema: no users to list")));
         return Vec::new();
     }
-    let present = !orphan_users;
+    let state_of_schema = match orphan_users {
+        true => crate::db::SchemaState::NoSchema,
+        false => crate::db::SchemaState::Ok,
+    };
     let schema = row.schema;
     let listed = state.tenants.entries().iter().find(|e| e.schema == schema);
     let entry = listed.cloned().unwrap_or_else(|| crate::db::TenantEntry {
@@ -297,10 +300,7 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         label: state.catalog.label(&schema),
         node: state.catalog.node(&schema).map(str::to_string),
         schema,
-        present,
-        // Only the tenants pane reads it (its Schema and Users cells).
-        no_schema: false,
-        incomplete: false,
+        state: state_of_schema,
         users: row.users,
     });
     super::dashboard::show_tenant(state, Some(entry), None)

@@ -115,9 +115,7 @@ mod tests {
             key: schema.into(),
             label: schema.into(),
             schema: schema.into(),
-            present: true,
-            no_schema: false,
-            incomplete: false,
+            state: crate::db::SchemaState::Ok,
             users: Some(1),
             node: None,
         }

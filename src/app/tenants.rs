@@ -297,7 +297,7 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     };
     // An organization id naming no schema: its users, listed by that id
     // (as from the health view).
-    if !entry.present && entry.users.is_none_or(|n| n <= 0) {
+    if !entry.present() && entry.users.is_none_or(|n| n <= 0) {
         let schema = crate::text::quoted(&entry.schema);
         state.notice = Some(Err(format!("tenant schema {schema} does not exist")));
         return Vec::new();
@@ -330,7 +330,7 @@ fn status(state: &State) -> Status {
         return Status::of(&tenants.directory, |entries| {
             // The users with no organization id are no tenant.
             let tenants: Vec<_> = entries.iter().filter(|e| !e.is_no_tenant()).collect();
-            let missing = match tenants.iter().filter(|e| !e.present).count() {
+            let missing = match tenants.iter().filter(|e| !e.present()).count() {
                 0 => String::new(),
                 n => format!(" ({} without a schema)", crate::text::thousands(n as i64)),
             };

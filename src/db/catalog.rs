@@ -2,7 +2,7 @@
 //! of the tenancy model.
 
 use super::lossy::{raw, LossyText};
-use super::{Database, DbError};
+use super::{Database, DbError, SchemaState};
 
 /// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
 /// Where a registry names tenants, each schema's registry key and label.
@@ -140,34 +140,19 @@ impl TenantCatalog {
 
 /// A tenant as the users table sees it: a schema, with its number of users,
 /// or an organization id that names no tenant schema.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TenantSummary {
     /// `None` for users whose organization id is NULL (kept apart from an
     /// empty string, which is a value).
     pub tenant: Option<String>,
-    pub schema_exists: bool,
+    pub state: SchemaState,
     pub users: i64,
     /// `users` is the planner's estimate (`pg_class.reltuples`), not a
     /// count: users in each of more than
     /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] tenant schemas, this one's
     /// table analyzed (see `users_per_tenant_schema_or_estimated`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub users_estimated: bool,
-    /// A registry row names it, but its schema is gone (or lacks the
-    /// tenant tables): "schema missing".
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub registered: bool,
-    /// An organization id naming a schema that exists but lacks the
-    /// tenant tables (a migration that stopped half way), no registry
-    /// naming it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub incomplete: bool,
-    /// An organization id that names no schema: no schema has its name,
-    /// or a registry maps it to none (`tenant` is that id).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub no_schema: bool,
     /// Citus: the node holding the tenant's schema (`host:port`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
 }
 
@@ -312,18 +297,22 @@ impl Database {
             Database::end_read(tx);
             let mut summaries: Vec<TenantSummary> = rows
                 .into_iter()
-                .map(
-                    |(tenant, schema_exists, users, node, incomplete)| TenantSummary {
-                        tenant: tenant.map(|t| t.text),
-                        schema_exists,
+                .map(|(tenant, schema_exists, users, node, incomplete)| {
+                    let tenant = tenant.map(|t| t.text);
+                    let state = match (schema_exists, incomplete, tenant.as_deref()) {
+                        (true, ..) => SchemaState::Ok,
+                        (false, true, _) => SchemaState::Incomplete,
+                        (false, false, None | Some("")) => SchemaState::NoTenant,
+                        (false, false, Some(_)) => SchemaState::NoSchema,
+                    };
+                    TenantSummary {
+                        tenant,
+                        state,
                         users,
                         users_estimated: false,
-                        registered: false,
-                        incomplete,
-                        no_schema: false,
                         node,
-                    },
-                )
+                    }
+                })
                 .collect();
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
@@ -338,37 +327,32 @@ impl Database {
             // lists them (linked users may already name them).
             if self.tables.model.schemas.registry.complete().is_some() {
                 for entry in self.tenant_directory(false).await? {
-                    if entry.present {
+                    if entry.present() {
                         continue;
                     }
                     match summaries
                         .iter_mut()
                         .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
                     {
-                        Some(known) => known.registered = true,
+                        Some(known) if known.state != SchemaState::Ok => {
+                            known.state = SchemaState::Missing
+                        }
+                        Some(_) => {}
                         None => summaries.push(TenantSummary {
                             tenant: Some(entry.schema),
-                            schema_exists: false,
+                            state: SchemaState::Missing,
                             users: 0,
                             users_estimated: false,
-                            registered: true,
-                            incomplete: false,
-                            no_schema: false,
                             node: None,
                         }),
                     }
                 }
                 // As the query orders them: schemas, then the others (NULL last).
-                let order =
-                    |t: &TenantSummary| (!t.schema_exists, t.tenant.is_none(), t.tenant.clone());
+                let order = |t: &TenantSummary| {
+                    let exists = t.state == SchemaState::Ok;
+                    (!exists, t.tenant.is_none(), t.tenant.clone())
+                };
                 summaries.sort_by_key(order);
-            }
-            // The rest without a schema were counted under an id naming none.
-            for summary in summaries.iter_mut() {
-                let id = summary.tenant.as_deref().is_some_and(|t| !t.is_empty());
-                summary.incomplete &= !summary.registered;
-                summary.no_schema =
-                    id && !summary.schema_exists && !summary.registered && !summary.incomplete;
             }
             Ok(summaries)
         })

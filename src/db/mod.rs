@@ -54,7 +54,7 @@ pub use pool::{
 };
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use tenancy::{
-    SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
+    SchemaState, SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
     SEARCH_WIDE_BATCH,
 };
 pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink, WALK_BOUND};

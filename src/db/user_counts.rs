@@ -38,7 +38,7 @@ impl Database {
         let statements: Vec<String> = if tables.model.users.at == UsersAt::PerTenant {
             let schemas: Vec<&String> = entries
                 .iter()
-                .filter(|e| e.present)
+                .filter(|e| e.present())
                 .map(|e| &e.schema)
                 .collect();
             self.count_statements(&schemas)

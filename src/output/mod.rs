@@ -15,7 +15,7 @@ mod users;
 
 use serde::Serialize;
 
-use crate::db::{HealthReport, OrdersReport, PriceMatrix, TenantCatalog, User};
+use crate::db::{HealthReport, OrdersReport, PriceMatrix, SchemaState, TenantCatalog, User};
 use crate::text;
 
 pub use basket::basket;
@@ -366,23 +366,15 @@ impl Document {
                 let rows: Vec<Vec<String>> = entries
                     .iter()
                     .map(|t| {
-                        // The users with no organization id: no tenant.
-                        let status = match (t.is_no_tenant(), t.present) {
-                            (true, _) => "none",
-                            (false, true) => "ok",
-                            (false, false) if t.no_schema => "no schema",
-                            (false, false) if t.incomplete => "incomplete",
-                            (false, false) => "schema missing",
-                        };
-                        let schema = match t.no_schema {
-                            true => String::new(),
-                            false => t.schema.clone(),
+                        let schema = match t.state {
+                            SchemaState::NoSchema => String::new(),
+                            _ => t.schema.clone(),
                         };
                         vec![
                             t.label.clone(),
                             t.key.clone(),
                             schema,
-                            status.to_string(),
+                            t.state.word().to_string(),
                             t.users.map(|n| n.to_string()).unwrap_or_default(),
                         ]
                     })
@@ -428,18 +420,12 @@ mod tests {
     /// `missing`); the statuses are the `tenants` command's.
     #[test]
     fn an_id_naming_no_schema_exports_with_no_schema() {
-        use crate::db::TenantEntry;
+        use crate::db::{SchemaState, TenantEntry};
         let entries = vec![
-            TenantEntry::of_schema("acme".into(), true, Some(2)),
-            TenantEntry::of_schema("initech".into(), false, None),
-            TenantEntry {
-                no_schema: true,
-                ..TenantEntry::of_schema("99".into(), false, Some(1))
-            },
-            TenantEntry {
-                incomplete: true,
-                ..TenantEntry::of_schema("half".into(), false, Some(2))
-            },
+            TenantEntry::of_schema("acme".into(), SchemaState::Ok, Some(2)),
+            TenantEntry::of_schema("initech".into(), SchemaState::Missing, None),
+            TenantEntry::of_schema("99".into(), SchemaState::NoSchema, Some(1)),
+            TenantEntry::of_schema("half".into(), SchemaState::Incomplete, Some(2)),
             TenantEntry::no_tenant(Some(3)),
         ];
         let lines: Vec<String> = Document::Tenants(entries)

@@ -5,7 +5,7 @@ use serde::Serialize;
 use std::io::Write;
 
 use super::{csv, json, json_element, table, Align, ColumnWidths, CsvRecords, Destination, Format};
-use crate::db::{TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
+use crate::db::{SchemaState, TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
 use crate::text;
 
 fn status_word(status: TenantStatus) -> &'static str {
@@ -328,10 +328,10 @@ struct TenantJson<'a> {
     users_estimated: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     registered: bool,
-    /// An id naming no schema (see [`TenantSummary::no_schema`]).
+    /// An id naming no schema (see [`SchemaState::NoSchema`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     no_schema: bool,
-    /// See [`TenantSummary::incomplete`].
+    /// See [`SchemaState::Incomplete`].
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     incomplete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -360,12 +360,12 @@ pub fn tenants(
                         tenant: tenant_name(summary, catalog),
                         tenant_key: key,
                         schema: key.and(summary.tenant.as_deref()),
-                        schema_exists: summary.schema_exists,
+                        schema_exists: summary.state == SchemaState::Ok,
                         users: summary.users,
                         users_estimated: summary.users_estimated,
-                        registered: summary.registered,
-                        no_schema: summary.no_schema,
-                        incomplete: summary.incomplete,
+                        registered: summary.state == SchemaState::Missing,
+                        no_schema: summary.state == SchemaState::NoSchema,
+                        incomplete: summary.state == SchemaState::Incomplete,
                         node: summary.node.as_deref(),
                     }
                 })
@@ -391,15 +391,7 @@ pub fn tenants(
                     };
                     let mut row = vec![
                         tenant,
-                        match (t.schema_exists, t.registered) {
-                            (true, _) => "ok",
-                            (false, true) => "schema missing",
-                            (false, false) if t.incomplete => "incomplete",
-                            (false, false) if t.no_schema => "no schema",
-                            // NULL or empty: no organization id.
-                            (false, false) => "none",
-                        }
-                        .to_string(),
+                        t.state.word().to_string(),
                         match (t.users_estimated, format) {
                             (true, Format::Table) => format!("~{}", t.users),
                             _ => t.users.to_string(),

@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
-use crate::db::TenantEntry;
+use crate::db::{SchemaState, TenantEntry};
 use crate::geometry;
 use crate::text::{fit, id_cell, id_text, name_cell, sanitize, thousands, width as text_width};
 
@@ -105,21 +105,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 
 /// A tenant's Users cell: its count, and why it has no schema.
 fn users_cell(entry: &TenantEntry) -> String {
-    match (entry.present, entry.users) {
-        (false, Some(n)) if entry.is_no_tenant() => format!("{} (no id)", thousands(n)),
-        (false, Some(n)) if entry.no_schema => format!("{} (no schema)", thousands(n)),
-        (false, Some(n)) if entry.incomplete => format!("{} (incomplete)", thousands(n)),
-        (false, Some(n)) => format!("{} (schema missing)", thousands(n)),
-        (false, None) => "schema missing".to_string(),
-        (true, Some(n)) => thousands(n),
-        (true, None) => "—".to_string(),
+    match (entry.state, entry.users) {
+        (SchemaState::NoTenant, Some(n)) => format!("{} (no id)", thousands(n)),
+        (SchemaState::Ok, Some(n)) => thousands(n),
+        (SchemaState::Ok, None) => "—".to_string(),
+        (state, Some(n)) => format!("{} ({})", thousands(n), state.word()),
+        (state, None) => state.word().to_string(),
     }
 }
 
 /// A tenant's row, each text cut with `…` to its column's `widths` (a
 /// column of its node on Citus): marked `!` without a schema.
 fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
-    let (mark, style) = if entry.present {
+    let (mark, style) = if entry.present() {
         (" ", Style::new())
     } else {
         ("!", theme::error())
@@ -135,7 +133,7 @@ fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
         false => name_cell(&id_cell(Some(&entry.label))),
     };
     // An id naming no schema: none to show (its key is the id).
-    let schema = match entry.no_schema {
+    let schema = match entry.state == SchemaState::NoSchema {
         true => Span::styled("—", theme::dim()),
         false => Span::styled(cut(&id(&entry.schema), 3), style),
     };

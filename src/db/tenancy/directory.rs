@@ -32,22 +32,45 @@ pub struct TenantEntry {
     /// What people call it (the key when the registry has no label).
     pub label: String,
     /// Empty for the users with no organization id (NULL or empty): no
-    /// schema has an empty name (see [`TenantEntry::is_no_tenant`]).
+    /// schema has an empty name. For [`SchemaState::NoSchema`], the id
+    /// naming none, what its users are counted and listed by.
     pub schema: String,
-    /// The schema exists and holds the tenant tables.
-    pub present: bool,
-    /// An organization id that names no schema: no schema has its name,
-    /// or (where a registry maps ids to schemas) the registry maps it to
-    /// none. `schema` is then that id, what its users are counted and
-    /// listed by. (A registered tenant whose schema is gone is not one.)
-    pub no_schema: bool,
-    /// An organization id naming a schema that exists but lacks the
-    /// tenant tables (a migration that stopped half way).
-    pub incomplete: bool,
+    pub state: SchemaState,
     /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
     pub users: Option<i64>,
     /// Citus: the node (`host:port`) holding its schema.
     pub node: Option<String>,
+}
+
+/// Whether a tenant has its schema, and if not, why: one word for each in
+/// every view (`tenants`, the tenants pane, its export).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaState {
+    /// The schema exists and holds the tenant tables.
+    Ok,
+    /// A registry names the tenant, but its schema is gone (or lacks the
+    /// tenant tables).
+    Missing,
+    /// An organization id that names no schema: no schema has its name, or
+    /// (where a registry maps ids to schemas) the registry maps it to none.
+    NoSchema,
+    /// An organization id naming a schema that exists but lacks the tenant
+    /// tables (a migration that stopped half way).
+    Incomplete,
+    /// The users with no organization id (NULL or empty).
+    NoTenant,
+}
+
+impl SchemaState {
+    pub fn word(self) -> &'static str {
+        match self {
+            SchemaState::Ok => "ok",
+            SchemaState::Missing => "schema missing",
+            SchemaState::NoSchema => "no schema",
+            SchemaState::Incomplete => "incomplete",
+            SchemaState::NoTenant => "none",
+        }
+    }
 }
 
 /// What one batch of a cross-tenant search found.
@@ -65,14 +88,12 @@ pub struct SearchBatch {
 
 impl TenantEntry {
     /// A tenant known by its schema's name alone (no registry names it).
-    pub fn of_schema(schema: String, present: bool, users: Option<i64>) -> TenantEntry {
+    pub fn of_schema(schema: String, state: SchemaState, users: Option<i64>) -> TenantEntry {
         TenantEntry {
             key: schema.clone(),
             label: schema.clone(),
             schema,
-            present,
-            no_schema: false,
-            incomplete: false,
+            state,
             users,
             node: None,
         }
@@ -85,16 +106,19 @@ impl TenantEntry {
             key: String::new(),
             label: String::new(),
             schema: String::new(),
-            present: false,
-            no_schema: false,
-            incomplete: false,
+            state: SchemaState::NoTenant,
             users,
             node: None,
         }
     }
 
     pub fn is_no_tenant(&self) -> bool {
-        self.schema.is_empty()
+        self.state == SchemaState::NoTenant
+    }
+
+    /// The schema exists and holds the tenant tables.
+    pub fn present(&self) -> bool {
+        self.state == SchemaState::Ok
     }
 }
 
@@ -115,34 +139,38 @@ impl Database {
                     let rows = self.registry_rows(&mut tx).await?;
                     Database::end_read(tx);
                     rows.into_iter()
-                        .filter_map(|(key, label, schema)| {
-                            // django-tenants registers the shared schema too.
-                            let shared = schema == model.schemas.shared
-                                || model.schemas.ignore.contains(&schema);
-                            (!shared).then(|| TenantEntry {
+                        // django-tenants registers the shared schema too.
+                        .filter(|(.., schema)| {
+                            *schema != model.schemas.shared
+                                && !model.schemas.ignore.contains(schema)
+                        })
+                        .map(|(key, label, schema)| {
+                            let state = match schemas.contains(&schema) {
+                                true => SchemaState::Ok,
+                                false => SchemaState::Missing,
+                            };
+                            TenantEntry {
                                 label,
                                 key,
-                                present: schemas.contains(&schema),
-                                no_schema: false,
-                                incomplete: false,
+                                state,
                                 schema,
                                 users: None,
                                 node: None,
-                            })
+                            }
                         })
                         .collect()
                 }
                 _ => schemas
                     .names()
                     .iter()
-                    .map(|schema| TenantEntry::of_schema(schema.clone(), true, None))
+                    .map(|schema| TenantEntry::of_schema(schema.clone(), SchemaState::Ok, None))
                     .collect(),
             };
             // Citus: the node of each schema, in one statement.
             if self.tables.citus {
                 let present: Vec<&str> = entries
                     .iter()
-                    .filter(|e| e.present)
+                    .filter(|e| e.present())
                     .map(|e| e.schema.as_str())
                     .collect();
                 let mut tx = self.read_tx().await?;
@@ -169,7 +197,7 @@ impl Database {
                         let shared = model.users.at != UsersAt::PerTenant;
                         for entry in entries.iter_mut() {
                             let counted = counts.get(&entry.schema).copied();
-                            entry.users = if entry.present || shared {
+                            entry.users = if entry.present() || shared {
                                 Some(counted.unwrap_or(0))
                             } else {
                                 counted
@@ -205,7 +233,7 @@ impl Database {
         let existing = self.rows_in_own_read(query, None).await?;
         for entry in ids.iter_mut() {
             if existing.iter().any(|(name,)| *name == entry.schema) {
-                (entry.incomplete, entry.no_schema) = (true, false);
+                entry.state = SchemaState::Incomplete;
             }
         }
         Ok(())
@@ -500,10 +528,7 @@ fn ids_without_schema(
     ids.into_iter()
         .map(|(id, users)| match id.as_str() {
             "" => TenantEntry::no_tenant(Some(users)),
-            _ => TenantEntry {
-                no_schema: true,
-                ..TenantEntry::of_schema(id, false, Some(users))
-            },
+            _ => TenantEntry::of_schema(id, SchemaState::NoSchema, Some(users)),
         })
         .collect()
 }

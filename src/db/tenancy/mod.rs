@@ -25,7 +25,9 @@ pub use checks::{
 };
 pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, TenancyLayout};
-pub use directory::{SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH};
+pub use directory::{
+    SchemaState, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
+};
 
 use crate::db::{sql, Database, DbError};
 
