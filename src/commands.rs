@@ -127,7 +127,12 @@ async fn orders(
     // A registry key or label names its schema; a registered tenant whose
     // schema is gone is said so (it was "unknown tenant").
     let compare = match compare.or_else(|| settings.tenancy.compare_with.clone()) {
-        Some(name) => Some(database.resolve_in(&catalog, &name).map_err(refused)?),
+        Some(name) => Some(
+            database
+                .resolve_in(&catalog, &name)
+                .await
+                .map_err(refused)?,
+        ),
         None => None,
     };
     let requested = compare.as_deref();

@@ -537,4 +537,15 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
         line_of(&frame, " half ").contains("1 (incomplete)"),
         "{frame}"
     );
+    // Named for a comparison: what it lacks, not "none is named like it".
+    for command in [&["orders", "1"][..], &["snapshot", "--user", "1"]] {
+        let args = [&["--database-url", url][..], command, &["--compare", "half"]].concat();
+        let out = tenantscope(&args);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("tenant schema \"half\" has no orders table"),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
 }

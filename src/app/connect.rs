@@ -205,7 +205,7 @@ pub async fn first_data(
 ) -> Result<Data, crate::Failure> {
     let catalog = db.tenants().await?;
     let compare = match compare {
-        Some(name) => Some(db.resolve_in(&catalog, &name)?),
+        Some(name) => Some(db.resolve_in(&catalog, &name).await?),
         None => None,
     };
     let count = db.user_count().await?;

@@ -520,7 +520,11 @@ pub fn choose_compare_tenant(
 
 impl Database {
     /// Why `tenant` is not in the catalog: no such schema, or a missing table.
-    async fn why_not_a_tenant(&self, conn: &mut sqlx::PgConnection, tenant: &str) -> DbError {
+    pub(super) async fn why_not_a_tenant(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant: &str,
+    ) -> DbError {
         let model = &self.tables.model;
         let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(concat!(
             "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c

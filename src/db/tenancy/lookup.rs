@@ -26,9 +26,31 @@ impl Database {
     /// The schema of the tenant named `name` in `catalog` (read already):
     /// a tenant schema's name, or a registry row's key or label. Unknown or
     /// ambiguous: a usage error listing the candidates; a registered tenant
-    /// whose schema is gone: [`DbError::SchemaMissing`].
-    pub fn resolve_in(&self, catalog: &TenantCatalog, name: &str) -> Result<String, DbError> {
-        self.named_in(catalog, name)?
+    /// whose schema is gone: [`DbError::SchemaMissing`]; a schema of that
+    /// name without the tenant tables: [`DbError::TenantTableMissing`].
+    pub async fn resolve_in(&self, catalog: &TenantCatalog, name: &str) -> Result<String, DbError> {
+        match self.named_in(catalog, name)? {
+            Err(unknown @ DbError::Setting(_)) => Err(self.incomplete_or(name, unknown).await),
+            named => named,
+        }
+    }
+
+    /// The table a schema named `name` lacks, where it exists (a migration
+    /// that stopped half way), else `unknown`.
+    async fn incomplete_or(&self, name: &str, unknown: DbError) -> DbError {
+        let schemas = &self.tables.model.schemas;
+        if name == schemas.shared || schemas.ignore.iter().any(|s| s == name) {
+            return unknown;
+        }
+        let Ok(mut tx) = self.read_tx().await else {
+            return unknown;
+        };
+        let why = self.why_not_a_tenant(&mut tx, name).await;
+        Database::end_read(tx);
+        match why {
+            missing @ DbError::TenantTableMissing { .. } => missing,
+            _ => unknown,
+        }
     }
 
     /// The schema of the tenant named `name` ([`Database::resolve_in`]),
