@@ -37,6 +37,8 @@ pub struct Tenants {
     pub left_out: Vec<(String, Vec<String>)>,
     /// The users table's name, for saying what those tenants lack.
     pub users_table: String,
+    /// The users table has no mail column (the users pane shows none).
+    pub no_mail_column: bool,
 }
 
 impl Tenants {
@@ -46,6 +48,7 @@ impl Tenants {
             per_tenant: db.model().users.at == crate::db::UsersAt::PerTenant,
             left_out: db.users_left_out(),
             users_table: db.model().users.table.clone(),
+            no_mail_column: db.model().users.columns.mail.is_empty(),
             ..Tenants::default()
         }
     }

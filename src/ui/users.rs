@@ -64,10 +64,13 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         Constraint::Fill(4),
         Constraint::Fill(3),
     ];
-    let mut widths = column_widths(beside_mark(inner), &without_id(constraints, id_width));
-    if id_width == 0 {
-        widths.insert(1, 0);
-    }
+    // No mail column in the users table: no column of empty cells.
+    let shown = [true, id_width > 0, true, !state.tenants.no_mail_column, true];
+    let mut fitted = column_widths(beside_mark(inner), &shown_only(constraints, shown)).into_iter();
+    let widths: Vec<u16> = shown
+        .iter()
+        .map(|&on| if on { fitted.next().unwrap_or(0) } else { 0 })
+        .collect();
     let rows: Vec<Row> = window()
         .map(|user| {
             let (marker, tenant_style) = match state.tenant_status(user) {
@@ -86,15 +89,15 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
                 Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[3] as usize)),
                 Cell::from(Span::styled(fit(&tenant, widths[4] as usize), tenant_style)),
             ];
-            Row::new(without_id(cells, id_width))
+            Row::new(shown_only(cells, shown))
         })
         .collect();
-    let header = Row::new(without_id(
+    let header = Row::new(shown_only(
         ["", "Id", "Name", "Mail", "Tenant"].map(Cell::from),
-        id_width,
+        shown,
     ))
     .style(theme::header_row());
-    let shown_widths = without_id(widths.clone(), id_width);
+    let shown_widths = shown_only(widths, shown);
     let table =
         Table::new(rows, shown_widths.iter().map(|w| Constraint::Length(*w))).header(header);
     super::list(frame, inner, table, &users.cursor(), focused);
@@ -191,12 +194,11 @@ fn empty_message(state: &State, filtering: bool) -> String {
 /// From this inner width on, the users pane shows an id column.
 const ID_COLUMN_FROM: u16 = 36;
 
-/// The users table's columns, the id (the second) left out when it has no room.
-fn without_id<T>(columns: impl IntoIterator<Item = T>, id_width: u16) -> Vec<T> {
+/// The users pane's columns that are `shown` (mark, id, name, mail, tenant).
+fn shown_only<T>(columns: impl IntoIterator<Item = T>, shown: [bool; 5]) -> Vec<T> {
     columns
         .into_iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 1 || id_width > 0)
-        .map(|(_, c)| c)
+        .zip(shown)
+        .filter_map(|(column, on)| on.then_some(column))
         .collect()
 }
