@@ -544,7 +544,12 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
     );
     // Named for a comparison: what it lacks, not "none is named like it".
     for command in [&["orders", "1"][..], &["snapshot", "--user", "1"]] {
-        let args = [&["--database-url", url][..], command, &["--compare", "half"]].concat();
+        let args = [
+            &["--database-url", url][..],
+            command,
+            &["--compare", "half"],
+        ]
+        .concat();
         let out = tenantscope(&args);
         assert_eq!(out.status.code(), Some(1), "{command:?}: {}", stderr(&out));
         assert!(
@@ -553,4 +558,73 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
             stderr(&out)
         );
     }
+}
+
+/// A comparison tenant whose items view fails at run time (it divides by
+/// zero) leaves the own lines standing, and says why there is no
+/// comparison, in every reading: the text, the JSON and the dashboard. It
+/// failed the whole `orders` read, and the JSON had written its opening.
+#[tokio::test]
+async fn a_comparison_that_fails_at_run_time_leaves_the_own_lines() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "ALTER TABLE client2.items RENAME TO items_stored;
+         CREATE VIEW client2.items AS
+             SELECT id, description, price / 0 AS price FROM client2.items_stored;",
+    )
+    .await;
+    let url = db.url.as_str();
+    let why = "no comparison with client2: its items could not be read: division by zero";
+    let out = tenantscope(&["--database-url", url, "orders", "1", "--compare", "client2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(why), "{text}");
+    assert!(line_of(&text, "Tesla").contains("5,000.00"), "{text}");
+    let args = [
+        "--database-url",
+        url,
+        "orders",
+        "1",
+        "--compare",
+        "client2",
+        "--format",
+        "json",
+    ];
+    let out = tenantscope(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(
+        json["compare_error"]
+            .as_str()
+            .unwrap()
+            .contains("division by zero"),
+        "{json}"
+    );
+    assert!(!json["orders"].as_array().unwrap().is_empty(), "{json}");
+    // Its own user's orders cannot be read: an error, and no JSON begun.
+    let out = tenantscope(&["--database-url", url, "orders", "2", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("division by zero"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+    let args = [
+        "--database-url",
+        url,
+        "snapshot",
+        "--user",
+        "1",
+        "--compare",
+        "client2",
+        "--color",
+        "never",
+    ];
+    let frame = stdout(&tenantscope(&args));
+    assert!(line_of(&frame, "Tesla").contains("5,000.00"), "{frame}");
+    assert!(
+        frame.contains("no comparison with client2: its items could not be read"),
+        "{frame}"
+    );
 }

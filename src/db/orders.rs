@@ -596,6 +596,32 @@ impl Database {
         self.priced_orders_tracked(user, compare, None).await
     }
 
+    /// `read` over `plan`; where it fails with a comparison in it and then
+    /// succeeds without one, the comparison was at fault (its items view
+    /// fails at run time): the own lines stand, and
+    /// the plan returned says why there is no comparison, as a comparison
+    /// refused beforehand does. `read` boxes its future, as
+    /// [`Database::retried_stream`]'s does.
+    pub(super) async fn read_or_own<A, T>(
+        &self,
+        plan: OrdersPlan,
+        mut args: A,
+        read: impl for<'r> Fn(&'r Self, &'r OrdersPlan, &'r mut A) -> PlanRead<'r, T>,
+    ) -> Result<(T, OrdersPlan), DbError> {
+        match read(self, &plan, &mut args).await {
+            Ok(done) => Ok((done, plan)),
+            Err(error) => {
+                let Some(own) = plan.without_compare(&error) else {
+                    return Err(error);
+                };
+                match read(self, &own, &mut args).await {
+                    Ok(done) => Ok((done, own)),
+                    Err(_) => Err(error),
+                }
+            }
+        }
+    }
+
     /// [`Database::priced_orders`], cancellable on the server through `handle`.
     pub async fn priced_orders_tracked(
         &self,
@@ -606,7 +632,11 @@ impl Database {
         self.retried(|| async move {
             self.counters.orders.fetch_add(1, Ordering::Relaxed);
             let plan = self.orders_plan(user, compare, handle).await?;
-            let lines = self.orders_lines(&plan, LinesRead::All, handle).await?;
+            let (lines, plan) = self
+                .read_or_own(plan, handle, |db, plan, handle| {
+                    Box::pin(db.orders_lines(plan, LinesRead::All, *handle))
+                })
+                .await?;
             let lines = lines.into_iter().map(|(_, line)| line).collect();
             Ok(plan.report(lines, Vec::new()))
         })
@@ -855,6 +885,10 @@ pub(super) struct OrdersSchemas {
     pub own_items: OwnItems,
 }
 
+/// One read over an orders plan, for [`Database::read_or_own`].
+pub(super) type PlanRead<'r, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, DbError>> + Send + 'r>>;
+
 /// Who and what an orders read is about (see [`Database::orders_plan`]).
 #[derive(Debug, Clone)]
 pub(super) struct OrdersPlan {
@@ -869,6 +903,23 @@ pub(super) struct OrdersPlan {
 }
 
 impl OrdersPlan {
+    /// This plan without its comparison, where `error` (a read of it
+    /// failed) may be the comparison's: a statement the server refuses
+    /// every time (a lost session or a lock is run again as it is).
+    fn without_compare(&self, error: &DbError) -> Option<OrdersPlan> {
+        self.compare_used.as_ref()?;
+        let why = match error {
+            DbError::Server { message, .. } if !error.retryable() => message.clone(),
+            _ => return None,
+        };
+        Some(OrdersPlan {
+            compare_used: None,
+            rule: None,
+            compare_error: Some(format!("its items could not be read: {why}")),
+            ..self.clone()
+        })
+    }
+
     /// A report of `lines` (all of the user's), or with `keys` a first page.
     pub fn report(&self, lines: Vec<RawOrderLine>, keys: Vec<String>) -> OrdersReport {
         let mut report = OrdersReport::from_raw(self.tenant.clone(), self.compare.clone(), lines);

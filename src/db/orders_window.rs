@@ -10,7 +10,9 @@ use super::orders::{
     gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan, OrdersSchemas,
 };
 use super::sql::quote_literal;
-use super::{Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, User};
+use super::{
+    Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, ReadTx, User,
+};
 use crate::money::{Problem, Value};
 
 /// Lines per FETCH of the CLI's stream.
@@ -49,7 +51,11 @@ impl Database {
             self.counters.orders.fetch_add(1, Ordering::Relaxed);
             let plan = self.orders_plan(user, compare, handle).await?;
             let read = LinesRead::Page(&Page::First, limit as i64);
-            let lines = self.orders_lines(&plan, read, handle).await?;
+            let (lines, plan) = self
+                .read_or_own(plan, handle, |db, plan, handle| {
+                    Box::pin(db.orders_lines(plan, read, *handle))
+                })
+                .await?;
             let complete = lines.len() < limit;
             let (keys, lines): (Vec<String>, Vec<_>) = lines.into_iter().unzip();
             let mut report = plan.report(lines, keys);
@@ -72,7 +78,11 @@ impl Database {
         self.retried(|| async move {
             let plan = self.orders_plan(user, compare, handle).await?;
             let read = LinesRead::Page(page, limit as i64);
-            let lines = self.orders_lines(&plan, read, handle).await?;
+            let (lines, _) = self
+                .read_or_own(plan, handle, |db, plan, handle| {
+                    Box::pin(db.orders_lines(plan, read, *handle))
+                })
+                .await?;
             Ok(lines
                 .into_iter()
                 .map(|(key, raw)| KeyedLine {
@@ -144,27 +154,40 @@ impl Database {
     ) -> Result<OrdersTotals, DbError> {
         self.retried(|| async move {
             let plan = self.orders_plan(user, compare, handle).await?;
-            // JIT off: the plan of the number reading passes
-            // `jit_above_cost` at a million lines, and compiling it took
-            // 1.2–1.7 s of a 4 s statement that runs in 2.7 s without it.
-            let mut tx = self.tracked_tx_with(handle, super::NO_JIT).await?;
-            let totals = self.totals_in(&mut tx, &plan).await;
-            if let Some(handle) = handle {
-                handle.finished();
-            }
-            match totals {
-                Ok(totals) => {
-                    Database::end_read(tx);
-                    Ok(totals)
-                }
-                Err(TotalsError::Db(error)) => Err(error),
-                Err(TotalsError::Sql(e)) => {
-                    drop(tx);
-                    Err(self.orders_failed(&plan, e).await)
-                }
-            }
+            let (totals, _) = self
+                .read_or_own(plan, handle, |db, plan, handle| {
+                    Box::pin(db.totals_of(plan, *handle))
+                })
+                .await?;
+            Ok(totals)
         })
         .await
+    }
+
+    async fn totals_of(
+        &self,
+        plan: &OrdersPlan,
+        handle: Option<&QueryHandle>,
+    ) -> Result<OrdersTotals, DbError> {
+        // JIT off: the plan of the number reading passes `jit_above_cost`
+        // at a million lines, and compiling it took 1.2–1.7 s of a 4 s
+        // statement that runs in 2.7 s without it.
+        let mut tx = self.tracked_tx_with(handle, super::NO_JIT).await?;
+        let totals = self.totals_in(&mut tx, plan).await;
+        if let Some(handle) = handle {
+            handle.finished();
+        }
+        match totals {
+            Ok(totals) => {
+                Database::end_read(tx);
+                Ok(totals)
+            }
+            Err(TotalsError::Db(error)) => Err(error),
+            Err(TotalsError::Sql(e)) => {
+                drop(tx);
+                Err(self.orders_failed(plan, e).await)
+            }
+        }
     }
 
     async fn totals_in(
@@ -316,29 +339,18 @@ impl Database {
         let passes = sink.passes();
         self.counters.orders.fetch_add(1, Ordering::Relaxed);
         let plan = self.orders_plan(user, compare, None).await?;
-        // Every line is read: planned for all rows, not the first tenth a
-        // cursor is planned for (which chose a nested loop over the
-        // comparison's items, lines × items).
-        let mut tx = self
-            .begin_read(None, "; SET LOCAL cursor_tuple_fraction = 1")
+        // The first batch is read before the sink is told anything: a
+        // comparison that fails the read is left out (see
+        // `read_or_own`), and a read that fails writes nothing.
+        let ((mut tx, first), plan) = self
+            .read_or_own(plan, passes > 1, |db, plan, scroll| {
+                Box::pin(db.open_orders_cursor(plan, *scroll))
+            })
             .await?;
         let mut report = plan.report(Vec::new(), Vec::new());
         report.totals_known = false;
         let mut sum = LinesTotals::new(plan.compare.is_some());
-        let schemas = self.orders_schemas(&mut tx, &plan).await?;
-        let sql = self.orders_sql(&schemas, &plan, LinesRead::All);
-        let scroll = if passes > 1 { "SCROLL" } else { "NO SCROLL" };
-        let declared = sqlx::query(&format!(
-            "DECLARE tenantscope_orders {scroll} CURSOR FOR {sql}"
-        ))
-        .bind(&plan.user_id)
-        .persistent(false)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = declared {
-            drop(tx);
-            return Err(self.orders_failed(&plan, e).await);
-        }
+        let mut first = Some(first);
         for pass in 0..passes {
             if pass > 0 {
                 sqlx::query("MOVE ABSOLUTE 0 IN tenantscope_orders")
@@ -352,19 +364,17 @@ impl Database {
                 return Ok(());
             }
             loop {
-                let fetched: Result<Vec<OrderRow>, _> =
-                    sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_orders"))
-                        .persistent(false)
-                        .fetch_all(&mut *tx)
-                        .await;
                 // The join runs here (on Citus, on the nodes): a failure
                 // is explained as the orders read's (its node named).
-                let rows = match fetched {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        drop(tx);
-                        return Err(self.orders_failed(&plan, e).await);
-                    }
+                let rows = match first.take() {
+                    Some(rows) => rows,
+                    None => match fetch_orders(&mut tx).await {
+                        Ok(rows) => rows,
+                        Err(e) => {
+                            drop(tx);
+                            return Err(self.orders_failed(&plan, e).await);
+                        }
+                    },
                 };
                 // A sign of life for the client-side deadline.
                 self.progress.touch();
@@ -392,6 +402,50 @@ impl Database {
         Database::end_read(tx);
         Ok(())
     }
+
+    /// The user's lines under a cursor (`scroll`: to be read again), and
+    /// its first batch.
+    async fn open_orders_cursor(
+        &self,
+        plan: &OrdersPlan,
+        scroll: bool,
+    ) -> Result<(ReadTx, Vec<OrderRow>), DbError> {
+        // Every line is read: planned for all rows, not the first tenth a
+        // cursor is planned for (which chose a nested loop over the
+        // comparison's items, lines × items).
+        let mut tx = self
+            .begin_read(None, "; SET LOCAL cursor_tuple_fraction = 1")
+            .await?;
+        let schemas = self.orders_schemas(&mut tx, plan).await?;
+        let sql = self.orders_sql(&schemas, plan, LinesRead::All);
+        let scroll = if scroll { "SCROLL" } else { "NO SCROLL" };
+        let declared = sqlx::query(&format!(
+            "DECLARE tenantscope_orders {scroll} CURSOR FOR {sql}"
+        ))
+        .bind(&plan.user_id)
+        .persistent(false)
+        .execute(&mut *tx)
+        .await;
+        let first = match declared {
+            Ok(_) => fetch_orders(&mut tx).await,
+            Err(e) => Err(e),
+        };
+        match first {
+            Ok(rows) => Ok((tx, rows)),
+            Err(e) => {
+                drop(tx);
+                Err(self.orders_failed(plan, e).await)
+            }
+        }
+    }
+}
+
+/// The next batch of the orders cursor.
+async fn fetch_orders(tx: &mut ReadTx) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_orders"))
+        .persistent(false)
+        .fetch_all(&mut **tx)
+        .await
 }
 
 /// The orders relation has no row places (`tableoid`, `ctid`: a view),
