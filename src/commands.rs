@@ -257,10 +257,7 @@ async fn health(
         format,
         Destination::stdout(),
     ));
-    let found: Vec<String> = output::health_findings(&report, check)
-        .into_iter()
-        .chain(checks.findings())
-        .collect();
+    let found = output::health_findings(&report, check, Some(&checks));
     match found.is_empty() {
         false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),
         _ => Ok(()),

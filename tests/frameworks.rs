@@ -1084,8 +1084,17 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
     let missing = &health["registry"]["missing_schemas"];
     assert_eq!(missing, &serde_json::json!(["initech"]));
     let text = ok(&db, &["health"]);
+    // Registered ids under the registry, with their users; 99 alone is
+    // no registered tenant's.
     assert!(
-        text.contains("Registered in companies naming no schema: 4, 5"),
+        text.contains("Registered in companies naming no schema: 4 (1 user), 5 (1 user)"),
+        "{text}"
+    );
+    let ids = text.split("name no tenant schema:\n").nth(1).unwrap();
+    let ids: Vec<&str> = ids.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(
+        ids,
+        ["ORGANIZATION  USERS", "99                1"],
         "{text}"
     );
     // Dave's order in acme leaks to the id he has, not to no tenant.
@@ -1314,6 +1323,35 @@ async fn compare_takes_a_registry_key_and_names_a_missing_schema() {
             stderr(&out)
         );
     }
+}
+
+/// A registered tenant whose schema is gone, with a user: one finding,
+/// under the registry, with its users. It was listed twice, also as an
+/// "organization id" (`initech`, the schema's name, not the user's id 3),
+/// and counted twice in the summary.
+#[tokio::test]
+async fn a_registered_tenant_without_its_schema_is_one_health_finding() {
+    let db = fixture("ros_apartment").await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, email, company_id, created_at, updated_at)
+              VALUES (4, 'Ivan', 'ivan@initech.test', 3, now(), now())",
+    )
+    .await;
+    let text = ok(&db, &["health"]);
+    assert!(
+        text.contains("Registered in companies with no schema: initech (1 user)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Organization ids that name no tenant schema"),
+        "{text}"
+    );
+    let found = text.lines().find(|l| l.starts_with("Found: ")).unwrap();
+    assert!(
+        found.contains("1 registered tenant with no schema"),
+        "{found}"
+    );
+    assert!(!found.contains("organization id"), "{found}");
 }
 
 /// The article layout with a users table of other column names: `detect`

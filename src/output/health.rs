@@ -103,12 +103,19 @@ struct LeaksJson<'a> {
 
 /// The organization ids that name no tenant schema, and apart from them the
 /// count of users with no id at all: an id may read `(none)`, so the two
-/// are never one list in text.
-fn orphans_by_id(report: &HealthReport) -> (Vec<(&str, i64)>, Option<i64>) {
+/// are never one list in text. Ids the registry lists (a registered tenant
+/// whose schema is gone) are its finding, with their users (see
+/// [`framework_checks_text`]), not listed twice.
+fn orphans_by_id<'r>(
+    report: &'r HealthReport,
+    checks: Option<&FrameworkChecks>,
+) -> (Vec<(&'r str, i64)>, Option<i64>) {
+    let registry = checks.and_then(|c| c.registry.as_ref());
     let mut named = Vec::new();
     let mut no_id = None;
     for orphan in &report.orphan_organizations {
         match &orphan.organization_id {
+            Some(id) if registry.is_some_and(|r| r.lists(id)) => {}
             Some(id) => named.push((id.as_str(), orphan.users)),
             None => *no_id.get_or_insert(0) += orphan.users,
         }
@@ -116,9 +123,13 @@ fn orphans_by_id(report: &HealthReport) -> (Vec<(&str, i64)>, Option<i64>) {
     (named, no_id)
 }
 
-/// One line naming what the health report found, or `None` when healthy
-/// (and no leak): the `--fail-on-drift` condition.
-pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> Option<String> {
+/// What the health report found, the registry and ledger `checks` with
+/// it; empty when healthy (and no leak): the `--fail-on-drift` condition.
+pub fn health_findings(
+    report: &HealthReport,
+    leaks: Option<LeakCheck<'_>>,
+    checks: Option<&FrameworkChecks>,
+) -> Vec<String> {
     let mut found = Vec::new();
     if report.drift_count() > 0 {
         found.push(format!(
@@ -131,7 +142,7 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             text::plural(report.drift_count(), "difference", "differences")
         ));
     }
-    let (named, no_id) = orphans_by_id(report);
+    let (named, no_id) = orphans_by_id(report, checks);
     if !named.is_empty() {
         found.push(text::plural(
             named.len(),
@@ -167,7 +178,8 @@ pub fn health_findings(report: &HealthReport, leaks: Option<LeakCheck<'_>>) -> O
             text::sanitize(check.tenant)
         ));
     }
-    (!found.is_empty()).then(|| found.join(", "))
+    found.extend(checks.map(FrameworkChecks::findings).unwrap_or_default());
+    found
 }
 
 fn count_cell(count: Option<Count>, has_table: bool) -> String {
@@ -308,11 +320,11 @@ pub fn health_checked(
     format: ReportFormat,
     to: Destination,
 ) -> String {
-    let check_findings = checks.map(|c| c.findings()).unwrap_or_default();
+    let found = health_findings(report, leaks, checks);
     if format == ReportFormat::Json {
         return json(
             &HealthJson {
-                healthy: health_findings(report, leaks).is_none() && check_findings.is_empty(),
+                healthy: found.is_empty(),
                 checks,
                 tenants: &report.tenants,
                 references: &report.references,
@@ -337,7 +349,7 @@ pub fn health_checked(
         let references: Vec<String> = report.references.iter().map(reference_text).collect();
         out.push_str(&format!("\nReference: {}\n", references.join("; ")));
     }
-    let (named, no_id) = orphans_by_id(report);
+    let (named, no_id) = orphans_by_id(report, checks);
     if !named.is_empty() {
         out.push_str("\nOrganization ids that name no tenant schema:\n");
         let rows: Vec<Vec<String>> = named
@@ -373,12 +385,8 @@ pub fn health_checked(
         out.push_str(&leaks_text(check, to));
     }
     if let Some(checks) = checks {
-        out.push_str(&framework_checks_text(checks));
+        out.push_str(&framework_checks_text(checks, report));
     }
-    let found = health_findings(report, leaks)
-        .into_iter()
-        .chain(check_findings)
-        .collect::<Vec<_>>();
     match (!found.is_empty()).then(|| found.join(", ")) {
         Some(found) => out.push_str(&format!("\nFound: {found}\n")),
         None => out.push_str(&format!(
@@ -459,11 +467,26 @@ fn leaks_text(check: LeakCheck<'_>, to: Destination) -> String {
 }
 
 /// The registry and ledger checks as text (nothing when all agree).
-fn framework_checks_text(checks: &crate::db::tenancy::FrameworkChecks) -> String {
+fn framework_checks_text(checks: &FrameworkChecks, report: &HealthReport) -> String {
+    // Each with the users whose organization id names it, where any do.
     let list = |names: &[String]| {
         names
             .iter()
-            .map(|n| text::name_cell(n))
+            .map(|name| {
+                let users = report
+                    .orphan_organizations
+                    .iter()
+                    .find(|o| o.organization_id.as_deref() == Some(name.as_str()))
+                    .map(|o| usize::try_from(o.users).unwrap_or(0));
+                match users {
+                    Some(users) => format!(
+                        "{} ({})",
+                        text::name_cell(name),
+                        text::plural(users, "user", "users")
+                    ),
+                    None => text::name_cell(name),
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };

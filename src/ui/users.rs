@@ -65,7 +65,13 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         Constraint::Fill(3),
     ];
     // No mail column in the users table: no column of empty cells.
-    let shown = [true, id_width > 0, true, !state.tenants.no_mail_column, true];
+    let shown = [
+        true,
+        id_width > 0,
+        true,
+        !state.tenants.no_mail_column,
+        true,
+    ];
     let mut fitted = column_widths(beside_mark(inner), &shown_only(constraints, shown)).into_iter();
     let widths: Vec<u16> = shown
         .iter()
