@@ -269,27 +269,27 @@ impl Database {
                 .map_err(|e| self.error(e))?;
             Database::end_read(tx);
             // A tenant gone since the list was read (a schema dropped) is
-            // named as such; the others are priced.
-            let (tenants, gone): (Vec<&String>, Vec<&String>) = tenants
-                .iter()
-                .partition(|t| found.iter().any(|(name, ..)| name == *t));
-            let gone = gone
-                .into_iter()
-                .map(|t| BasketTenant::failed(t.clone(), crate::db::GONE.into(), lines.len()));
+            // named as such; the others are priced. Citus: the node of each
+            // tenant (by column), so that a node that is down or frozen
+            // costs one failure for all its tenants.
             let mut quoted = Vec::with_capacity(tenants.len());
-            // Citus: the node of each tenant (by column), so that a node that
-            // is down or frozen costs one failure for all its tenants.
+            let mut gone = Vec::new();
             let mut nodes = std::collections::HashMap::new();
-            for (column, tenant) in tenants.iter().enumerate() {
-                let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == *tenant)
-                else {
+            for tenant in tenants {
+                let Some((_, schema, node)) = found.iter().find(|(name, ..)| name == tenant) else {
+                    gone.push(BasketTenant::failed(
+                        tenant.clone(),
+                        crate::db::GONE.into(),
+                        lines.len(),
+                    ));
                     continue;
                 };
-                quoted.push((tenant.as_str(), schema.as_str()));
                 if let Some(node) = node {
-                    nodes.insert(column, node.clone());
+                    nodes.insert(quoted.len(), node.clone());
                 }
+                quoted.push((tenant.as_str(), schema.as_str()));
             }
+            let tenants: Vec<&str> = quoted.iter().map(|(tenant, _)| *tenant).collect();
             let own_quoted = quote_ident(own);
             let rules = self
                 .others_rules((own, &own_quoted), &quoted, &nodes, handle)
