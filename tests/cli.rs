@@ -139,7 +139,7 @@ async fn users_and_tenants_commands() {
     // Four match and four are shown: nothing was cut, so nothing says so.
     assert_eq!(stderr(&users), "");
     assert_eq!(json[0]["tenant_schema"], "ok");
-    assert_eq!(json[3]["tenant_schema"], "missing");
+    assert_eq!(json[3]["tenant_schema"], "no schema");
     // A missing schema is still the one the user names.
     assert_eq!(json[3]["schema"], json[3]["tenant"]);
     assert_eq!(json[0]["schema"], "client3");

@@ -3,8 +3,8 @@
 use sqlx::Connection;
 use tenantscope::config::Settings;
 use tenantscope::db::{
-    choose_compare_tenant, ConnectionSource, Database, DbError, Page, SchemaState, TenantStatus,
-    UserQuery, WALK_BOUND,
+    choose_compare_tenant, ConnectionSource, Database, DbError, Page, SchemaState, UserQuery,
+    WALK_BOUND,
 };
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
@@ -180,7 +180,7 @@ async fn user_whose_tenant_schema_does_not_exist() {
     let db = connect(&test_db).await;
     let stray = db.user("4").await.unwrap();
     let catalog = db.tenants().await.unwrap();
-    assert_eq!(catalog.status_of(&stray), TenantStatus::Missing);
+    assert_eq!(catalog.status_of(&stray), SchemaState::NoSchema);
     assert_eq!(
         db.priced_orders(&stray, Some("client1")).await,
         Err(DbError::TenantNotFound("client9".into()))
@@ -231,9 +231,9 @@ async fn hostile_organization_ids_match_no_tenant_and_change_nothing() {
         let user = db.user(&format!("h{i}")).await.unwrap();
         assert_eq!(user.tenant.as_deref(), Some(*org));
         let expected = if org.is_empty() {
-            TenantStatus::NoTenant
+            SchemaState::NoTenant
         } else {
-            TenantStatus::Missing
+            SchemaState::NoSchema
         };
         assert_eq!(catalog.status_of(&user), expected, "{org:?}");
         let result = db.priced_orders(&user, Some("client2")).await;

@@ -297,7 +297,7 @@ async fn django_tenant_users_is_detected_with_linked_users() {
             ("carol".into(), some("Globex"), globex.clone()),
         ]
     );
-    assert_eq!(users[0]["tenant_schema"], "missing");
+    assert_eq!(users[0]["tenant_schema"], "schema missing");
     assert_eq!(users[1]["tenant_schema"], "ok");
     assert_eq!(names(&users, "mail")[2], "bob@example.com");
     // --tenant picks by key, label or schema, on the server.
@@ -1182,7 +1182,7 @@ async fn an_id_naming_no_schema_reads_so_in_every_view() {
     let marked = ok(&db, &["users"]);
     let dave = marked.lines().find(|l| l.contains("Dave")).unwrap();
     assert!(
-        dave.contains(" missing "),
+        dave.contains(" no schema "),
         "an id naming no schema: {marked}"
     );
     // The tenants pane lists the id and Enter lists its users.

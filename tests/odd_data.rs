@@ -528,6 +528,11 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
         .unwrap();
     assert_eq!(half["incomplete"], true, "{json}");
     assert!(half.get("no_schema").is_none(), "{json}");
+    // Its user, in the same word (the users list said `missing`).
+    let args = ["--database-url", url, "users", "--format", "json"];
+    let users: Value = serde_json::from_str(&stdout(&tenantscope(&args))).unwrap();
+    let user = users.as_array().unwrap().iter().find(|u| u["id"] == "h1");
+    assert_eq!(user.unwrap()["tenant_schema"], "incomplete", "{users}");
     let args = [
         "--database-url",
         url,

@@ -7,7 +7,7 @@ use crossterm::event::KeyCode;
 use super::keymap::{bind, Action, Key, KeyTable, QUIT};
 use super::msg::Effect;
 use super::state::State;
-use crate::db::{OrderLine, TenantStatus};
+use crate::db::{OrderLine, SchemaState};
 use crate::money::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,9 +42,9 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     let status = match state.tenant_status(user) {
-        Some(TenantStatus::Present) => "schema present",
-        Some(TenantStatus::Missing) => "no such schema",
-        Some(TenantStatus::NoTenant) => "no tenant",
+        Some(SchemaState::Ok) => "schema present",
+        Some(SchemaState::NoTenant) => "no tenant",
+        Some(state) => state.word(),
         None => "schema not checked yet",
     };
     // The schema by name, always, and whether it is there.

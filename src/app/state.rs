@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use crate::db::{CompareChoice, TenantCatalog, TenantStatus, User, UserCount};
+use crate::db::{CompareChoice, SchemaState, TenantCatalog, User, UserCount};
 
 use super::basket::Basket;
 use super::connect::Connect;
@@ -183,9 +183,10 @@ impl State {
 
     /// Whether the user's tenant schema exists; `None` while the catalog
     /// is partial and does not name it (not known yet, never "missing").
-    pub fn tenant_status(&self, user: &User) -> Option<TenantStatus> {
+    pub fn tenant_status(&self, user: &User) -> Option<SchemaState> {
         match self.catalog.status_of(user) {
-            TenantStatus::Missing if self.catalog_partial => None,
+            status @ (SchemaState::Ok | SchemaState::NoTenant) => Some(status),
+            _ if self.catalog_partial => None,
             status => Some(status),
         }
     }

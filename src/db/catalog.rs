@@ -13,6 +13,9 @@ pub struct TenantCatalog {
     registered: std::collections::HashMap<String, (String, String)>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
+    /// Schemas that exist but are no tenant's (they lack the tenant
+    /// tables): an organization id naming one is `incomplete`.
+    others: std::collections::HashSet<String>,
 }
 
 impl TenantCatalog {
@@ -21,8 +24,7 @@ impl TenantCatalog {
         names.dedup();
         TenantCatalog {
             names,
-            registered: Default::default(),
-            nodes: Default::default(),
+            ..TenantCatalog::default()
         }
     }
 
@@ -104,6 +106,11 @@ impl TenantCatalog {
     /// first (a few of them, and how many there are in all).
     pub fn unknown(&self, name: &str) -> super::DbError {
         super::DbError::Setting(unknown_tenant(name, &self.names))
+    }
+
+    /// `name` is a schema that exists but is no tenant's.
+    pub fn is_other_schema(&self, name: &str) -> bool {
+        self.others.contains(name)
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -211,10 +218,13 @@ impl Database {
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
+        // Every schema but the system's, each said to be a tenant's or not
+        // (an organization id naming one that is not is `incomplete`).
         let sql = format!(
-            "SELECT {name}, {node}
-               FROM pg_catalog.pg_namespace n
-              WHERE {tenant_schema} {among}
+            "SELECT {name}, CASE WHEN t.tenant THEN {node} END, t.tenant
+               FROM pg_catalog.pg_namespace n,
+                    LATERAL (SELECT coalesce(({tenant_schema}), false) AS tenant) t
+              WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' {among}
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
@@ -225,7 +235,7 @@ impl Database {
                 ""
             },
         );
-        let rows: Vec<(LossyText, Option<String>)> = match among {
+        let rows: Vec<(LossyText, Option<String>, bool)> = match among {
             None => self.catalog_rows(&mut *tx, &sql).await?,
             Some(among) => sqlx::query_as(&sql)
                 .bind(&self.tables.shared_schema)
@@ -235,12 +245,13 @@ impl Database {
                 .await
                 .map_err(|e| self.error(e))?,
         };
+        let (rows, others): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(.., tenant)| *tenant);
         let nodes = rows
             .iter()
-            .filter(|(n, _)| !n.replaced)
-            .filter_map(|(n, node)| Some((n.text.clone(), node.clone()?)))
+            .filter(|(n, ..)| !n.replaced)
+            .filter_map(|(n, node, _)| Some((n.text.clone(), node.clone()?)))
             .collect();
-        let names: Vec<LossyText> = rows.into_iter().map(|(n, _)| n).collect();
+        let names: Vec<LossyText> = rows.into_iter().map(|(n, ..)| n).collect();
         let skipped = names.iter().filter(|n| n.replaced).count();
         if skipped > 0 {
             tracing::warn!(skipped, "tenant schemas whose name is not UTF-8 left out");
@@ -253,6 +264,7 @@ impl Database {
                 .collect(),
         );
         catalog.nodes = nodes;
+        catalog.others = others.into_iter().map(|(n, ..)| n.text).collect();
         Ok(catalog.with_registry(self.registry_rows(tx).await?))
     }
 

@@ -57,7 +57,7 @@ pub use tenancy::{
     SchemaState, SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
     SEARCH_WIDE_BATCH,
 };
-pub use users::{Page, TenantStatus, User, UserCount, UserKey, UserQuery, UserSink, WALK_BOUND};
+pub use users::{Page, User, UserCount, UserKey, UserQuery, UserSink, WALK_BOUND};
 
 use sqlx::postgres::PgPool;
 

@@ -6,7 +6,7 @@ use super::catalog::TenantCatalog;
 use super::lossy::{raw, LossyText};
 use std::sync::atomic::Ordering;
 
-use super::{Database, DbError, QueryHandle};
+use super::{Database, DbError, QueryHandle, SchemaState};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
@@ -31,14 +31,6 @@ pub struct User {
     pub invalid_utf8: usize,
 }
 
-/// Whether a user's organization id names an existing tenant schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TenantStatus {
-    Present,
-    Missing,
-    NoTenant,
-}
-
 impl User {
     /// The tenant as people name it: the registry's name, else the schema.
     pub fn tenant_label(&self) -> Option<&str> {
@@ -57,12 +49,16 @@ impl User {
 }
 
 impl TenantCatalog {
-    pub fn status_of(&self, user: &User) -> TenantStatus {
+    /// Whether `user`'s organization id names a tenant schema, in the
+    /// words `tenants` uses.
+    pub fn status_of(&self, user: &User) -> SchemaState {
         match user.tenant.as_deref() {
-            None | Some("") if user.unmapped_id().is_some() => TenantStatus::Missing,
-            None | Some("") => TenantStatus::NoTenant,
-            Some(tenant) if self.contains(tenant) => TenantStatus::Present,
-            Some(_) => TenantStatus::Missing,
+            None | Some("") if user.unmapped_id().is_some() => SchemaState::NoSchema,
+            None | Some("") => SchemaState::NoTenant,
+            Some(tenant) if self.contains(tenant) => SchemaState::Ok,
+            Some(tenant) if self.key(tenant).is_some() => SchemaState::Missing,
+            Some(tenant) if self.is_other_schema(tenant) => SchemaState::Incomplete,
+            Some(_) => SchemaState::NoSchema,
         }
     }
 }
@@ -1337,15 +1333,12 @@ mod tests {
             key: UserKey::default(),
             invalid_utf8: 0,
         };
-        assert_eq!(
-            catalog.status_of(&user(Some("acme"))),
-            TenantStatus::Present
-        );
+        assert_eq!(catalog.status_of(&user(Some("acme"))), SchemaState::Ok);
         assert_eq!(
             catalog.status_of(&user(Some("Acme"))),
-            TenantStatus::Missing
+            SchemaState::NoSchema
         );
-        assert_eq!(catalog.status_of(&user(Some(""))), TenantStatus::NoTenant);
-        assert_eq!(catalog.status_of(&user(None)), TenantStatus::NoTenant);
+        assert_eq!(catalog.status_of(&user(Some(""))), SchemaState::NoTenant);
+        assert_eq!(catalog.status_of(&user(None)), SchemaState::NoTenant);
     }
 }

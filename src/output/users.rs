@@ -5,16 +5,8 @@ use serde::Serialize;
 use std::io::Write;
 
 use super::{csv, json, json_element, table, Align, ColumnWidths, CsvRecords, Destination, Format};
-use crate::db::{SchemaState, TenantCatalog, TenantStatus, TenantSummary, User, UserSink};
+use crate::db::{SchemaState, TenantCatalog, TenantSummary, User, UserSink};
 use crate::text;
-
-fn status_word(status: TenantStatus) -> &'static str {
-    match status {
-        TenantStatus::Present => "ok",
-        TenantStatus::Missing => "missing",
-        TenantStatus::NoTenant => "none",
-    }
-}
 
 #[derive(Serialize)]
 struct UserJson<'a> {
@@ -23,7 +15,8 @@ struct UserJson<'a> {
     mail: Option<&'a str>,
     /// The tenant as the registry names it (else its schema).
     tenant: Option<&'a str>,
-    /// Whether `schema` exists: `ok`, `missing`, `none`.
+    /// Whether `schema` exists, in the words of `tenants`: `ok`, `schema
+    /// missing`, `no schema`, `incomplete`, `none`.
     tenant_schema: &'static str,
     created: Option<&'a str>,
     schema: Option<&'a str>,
@@ -89,7 +82,7 @@ fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
         name: &u.name,
         mail: u.mail.as_deref(),
         tenant: u.tenant_label(),
-        tenant_schema: status_word(catalog.status_of(u)),
+        tenant_schema: catalog.status_of(u).word(),
         created: u.created.as_deref(),
         schema: u.tenant.as_deref(),
     }
@@ -108,7 +101,7 @@ fn user_cells(u: &User, catalog: &TenantCatalog, schema: bool) -> Vec<String> {
         u.name.clone(),
         u.mail.clone().unwrap_or_default(),
         tenant,
-        status_word(catalog.status_of(u)).to_string(),
+        catalog.status_of(u).word().to_string(),
         u.created.clone().unwrap_or_default(),
     ];
     if schema {

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use super::{beside_mark, block, column_widths, count_label, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
-use crate::db::TenantStatus;
+use crate::db::SchemaState;
 use crate::geometry;
 use crate::text::{fit, id_text, thousands, width};
 
@@ -80,9 +80,9 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
     let rows: Vec<Row> = window()
         .map(|user| {
             let (marker, tenant_style) = match state.tenant_status(user) {
-                Some(TenantStatus::Present) => (" ", Style::new()),
-                Some(TenantStatus::Missing) => ("!", theme::error()),
-                Some(TenantStatus::NoTenant) => ("-", theme::warning()),
+                Some(SchemaState::Ok) => (" ", Style::new()),
+                Some(SchemaState::NoTenant) => ("-", theme::warning()),
+                Some(_) => ("!", theme::error()),
                 // Not known yet (the catalogue is on its way): no mark.
                 None => (" ", Style::new()),
             };
