@@ -505,13 +505,17 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
         "CREATE SCHEMA half;
          CREATE TABLE half.items (id text PRIMARY KEY, description text, price numeric(12,2));
          INSERT INTO public.users (id, name, mail, password, organization_id)
-              VALUES ('h1', 'half_dude', 'h@x', 'pw', 'half');",
+              VALUES ('h1', 'half_dude', 'h@x', 'pw', 'half'),
+                     ('p1', 'shared_dude', 'p@x', 'pw', 'public');",
     )
     .await;
     let url = db.url.as_str();
     let tenants = stdout(&tenantscope(&["--database-url", url, "tenants"]));
     let cells: Vec<&str> = line_of(&tenants, "half ").split_whitespace().collect();
     assert_eq!(cells, ["half", "incomplete", "1"], "{tenants}");
+    // The shared schema is no half-made tenant: no tenant schema at all.
+    let cells: Vec<&str> = line_of(&tenants, "public ").split_whitespace().collect();
+    assert_eq!(cells, ["public", "no", "schema", "1"], "{tenants}");
     let json = stdout(&tenantscope(&[
         "--database-url",
         url,
@@ -531,8 +535,12 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
     // Its user, in the same word (the users list said `missing`).
     let args = ["--database-url", url, "users", "--format", "json"];
     let users: Value = serde_json::from_str(&stdout(&tenantscope(&args))).unwrap();
-    let user = users.as_array().unwrap().iter().find(|u| u["id"] == "h1");
-    assert_eq!(user.unwrap()["tenant_schema"], "incomplete", "{users}");
+    let status = |id: &str| {
+        let user = users.as_array().unwrap().iter().find(|u| u["id"] == id);
+        user.unwrap()["tenant_schema"].clone()
+    };
+    assert_eq!(status("h1"), "incomplete", "{users}");
+    assert_eq!(status("p1"), "no schema", "{users}");
     let args = [
         "--database-url",
         url,

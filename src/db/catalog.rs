@@ -218,13 +218,15 @@ impl Database {
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
-        // Every schema but the system's, each said to be a tenant's or not
-        // (an organization id naming one that is not is `incomplete`).
+        // Every schema but the system's and the shared one, each said to
+        // be a tenant's or not (an organization id naming one that is not
+        // is `incomplete`).
         let sql = format!(
             "SELECT {name}, CASE WHEN t.tenant THEN {node} END, t.tenant
                FROM pg_catalog.pg_namespace n,
                     LATERAL (SELECT coalesce(({tenant_schema}), false) AS tenant) t
-              WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' {among}
+              WHERE n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
+                AND n.nspname <> 'information_schema' {among}
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
@@ -294,7 +296,8 @@ impl Database {
                  SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
                         {node},
                         s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x
-                                                      WHERE x.nspname = c.tenant)
+                                                      WHERE x.nspname = c.tenant
+                                                        AND x.nspname <> $1)
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
                 tenant = self.tables.tenant_of("u"),
