@@ -1076,11 +1076,15 @@ async fn ids_the_registry_maps_to_no_schema_are_counted_under_their_own_id() {
             (id.to_string(), o["users"].as_i64().unwrap())
         })
         .collect();
-    let id = |id: &str| (id.to_string(), 1);
-    assert_eq!(orphans, [id("4"), id("5"), id("99")]);
+    // 4 and 5 are the registry's (below, with their users), not repeated.
+    assert_eq!(orphans, [("99".to_string(), 1)]);
     // An empty subdomain names no schema, as NULL does (it was a missing
     // schema named "" and its user had no organization id).
     assert_eq!(health["registry"]["unnamed"], serde_json::json!(["4", "5"]));
+    assert_eq!(
+        health["registry"]["users"],
+        serde_json::json!({"4": 1, "5": 1})
+    );
     let missing = &health["registry"]["missing_schemas"];
     assert_eq!(missing, &serde_json::json!(["initech"]));
     let text = ok(&db, &["health"]);
@@ -1322,24 +1326,40 @@ async fn compare_takes_a_registry_key_and_names_a_missing_schema() {
             "{command:?}: {}",
             stderr(&out)
         );
+        // A schema with both tables that the registry does not list: no
+        // tenant (it said "has no items table").
+        let out = run(&db, &[command, &["--compare", "hooli"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unknown tenant: \"hooli\""),
+            "{command:?}: {}",
+            stderr(&out)
+        );
     }
 }
 
-/// A registered tenant whose schema is gone, with a user: one finding,
-/// under the registry, with its users. It was listed twice, also as an
-/// "organization id" (`initech`, the schema's name, not the user's id 3),
-/// and counted twice in the summary.
+/// A registered tenant whose schema is gone, or holds no tenant tables,
+/// with a user: one finding, under the registry, with its users. Gone, it
+/// was listed twice, also as an "organization id" (`initech`, the
+/// schema's name, not the user's id 3), and counted twice; without the
+/// tables, it was only such an id, "which companies does not list".
 #[tokio::test]
 async fn a_registered_tenant_without_its_schema_is_one_health_finding() {
     let db = fixture("ros_apartment").await;
     db.run_sql(
-        "INSERT INTO public.users (id, name, email, company_id, created_at, updated_at)
-              VALUES (4, 'Ivan', 'ivan@initech.test', 3, now(), now())",
+        "INSERT INTO public.companies (id, name, subdomain, created_at, updated_at)
+              VALUES (6, 'Umbrella', 'umbrella', now(), now());
+         CREATE SCHEMA umbrella;
+         INSERT INTO public.users (id, name, email, company_id, created_at, updated_at)
+              VALUES (4, 'Ivan', 'ivan@initech.test', 3, now(), now()),
+                     (5, 'Ivy', 'ivy@umbrella.test', 6, now(), now())",
     )
     .await;
     let text = ok(&db, &["health"]);
     assert!(
-        text.contains("Registered in companies with no schema: initech (1 user)"),
+        text.contains(
+            "Registered in companies with no schema: initech (1 user), umbrella (1 user)"
+        ),
         "{text}"
     );
     assert!(
@@ -1348,10 +1368,33 @@ async fn a_registered_tenant_without_its_schema_is_one_health_finding() {
     );
     let found = text.lines().find(|l| l.starts_with("Found: ")).unwrap();
     assert!(
-        found.contains("1 registered tenant with no schema"),
+        found.contains("2 registered tenants with no schema"),
         "{found}"
     );
     assert!(!found.contains("organization id"), "{found}");
+    let report = json(&db, &["health", "--format", "json"]);
+    assert_eq!(
+        report["orphan_organizations"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    let registry = &report["registry"];
+    assert_eq!(
+        registry["missing_schemas"],
+        serde_json::json!(["initech", "umbrella"])
+    );
+    assert_eq!(
+        registry["users"],
+        serde_json::json!({"initech": 1, "umbrella": 1})
+    );
+    // The users list says so of each user, as `tenants` of each tenant.
+    let users = json(&db, &["users", "--format", "json"]);
+    let ivy = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "Ivy");
+    assert_eq!(ivy.unwrap()["tenant_schema"], "schema missing", "{users}");
 }
 
 /// The article layout with a users table of other column names: `detect`

@@ -1263,6 +1263,7 @@ fn registry_findings() -> (
                 static_schemas: vec!["www".into()],
             },
             unnamed: Vec::new(),
+            users: Default::default(),
         }),
         ledger: Some(LedgerCheck {
             table: "django_migrations".into(),

@@ -546,9 +546,13 @@ impl Database {
                 let missing = [&model.items.table, &model.orders.table]
                     .into_iter()
                     .find(|t| !tables.iter().any(|have| have == *t));
-                DbError::TenantTableMissing {
-                    tenant: tenant.to_string(),
-                    table: missing.unwrap_or(&model.items.table).to_string(),
+                match missing {
+                    Some(table) => DbError::TenantTableMissing {
+                        tenant: tenant.to_string(),
+                        table: table.to_string(),
+                    },
+                    // Both tables, but no tenant's (a registry lists it not).
+                    None => DbError::UnknownTenant(tenant.to_string()),
                 }
             }
             Err(e) => self.error(e),

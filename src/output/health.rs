@@ -69,6 +69,8 @@ pub struct LeakCheck<'a> {
 ///   first tenant) or `given` (`--reference`); `tie` is true when no column
 ///   set is strictly the most common.
 /// - `organization_id` null: users with a NULL or empty organization id.
+///   An id the registry lists (`registry.missing_schemas`, `unnamed`) is
+///   not repeated here: its users are in `registry.users`.
 /// - `leaks`: `null` without `--leaks`; leak `kind` is `other_tenant` (the
 ///   user's `user_tenant` is another tenant, or null) or `no_user`.
 /// - `wrong_copy`: copies that should be empty and hold rows: a tenant
@@ -82,7 +84,7 @@ struct HealthJson<'a> {
     healthy: bool,
     tenants: &'a [TenantHealth],
     references: &'a [TableReference],
-    orphan_organizations: &'a [OrphanOrganization],
+    orphan_organizations: Vec<&'a OrphanOrganization>,
     unused_tenants: &'a [String],
     leaks: Option<LeaksJson<'a>>,
     wrong_copy: &'a [crate::db::WrongCopy],
@@ -92,7 +94,7 @@ struct HealthJson<'a> {
     unreachable_nodes: &'a [crate::db::NodeFault],
     /// `registry` and `ledger`: only when the tenancy model has them.
     #[serde(flatten)]
-    checks: Option<&'a crate::db::tenancy::FrameworkChecks>,
+    checks: Option<&'a FrameworkChecks>,
 }
 
 #[derive(Serialize)]
@@ -108,19 +110,30 @@ struct LeaksJson<'a> {
 /// [`framework_checks_text`]), not listed twice.
 fn orphans_by_id<'r>(
     report: &'r HealthReport,
-    checks: Option<&FrameworkChecks>,
+    checks: Option<&'r FrameworkChecks>,
 ) -> (Vec<(&'r str, i64)>, Option<i64>) {
-    let registry = checks.and_then(|c| c.registry.as_ref());
     let mut named = Vec::new();
     let mut no_id = None;
-    for orphan in &report.orphan_organizations {
+    for orphan in unlisted_orphans(report, checks) {
         match &orphan.organization_id {
-            Some(id) if registry.is_some_and(|r| r.lists(id)) => {}
             Some(id) => named.push((id.as_str(), orphan.users)),
             None => *no_id.get_or_insert(0) += orphan.users,
         }
     }
     (named, no_id)
+}
+
+/// The report's organization ids naming no tenant schema, but for those
+/// the registry lists (reported there, with their users).
+fn unlisted_orphans<'r>(
+    report: &'r HealthReport,
+    checks: Option<&'r FrameworkChecks>,
+) -> impl Iterator<Item = &'r OrphanOrganization> {
+    let registry = checks.and_then(|c| c.registry.as_ref());
+    report.orphan_organizations.iter().filter(move |o| {
+        let listed = o.organization_id.as_deref().zip(registry);
+        !listed.is_some_and(|(id, registry)| registry.lists(id))
+    })
 }
 
 /// What the health report found, the registry and ledger `checks` with
@@ -321,6 +334,15 @@ pub fn health_checked(
     to: Destination,
 ) -> String {
     let found = health_findings(report, leaks, checks);
+    // The registry's tenants with their users (not listed again as ids).
+    let checks = checks.map(|c| FrameworkChecks {
+        registry: c
+            .registry
+            .as_ref()
+            .map(|r| r.with_users(&report.orphan_organizations)),
+        ledger: c.ledger.clone(),
+    });
+    let checks = checks.as_ref();
     if format == ReportFormat::Json {
         return json(
             &HealthJson {
@@ -328,7 +350,7 @@ pub fn health_checked(
                 checks,
                 tenants: &report.tenants,
                 references: &report.references,
-                orphan_organizations: &report.orphan_organizations,
+                orphan_organizations: unlisted_orphans(report, checks).collect(),
                 unused_tenants: &report.unused_tenants,
                 wrong_copy: &report.wrong_copy,
                 unreachable_nodes: &report.unreachable_nodes,
@@ -385,7 +407,7 @@ pub fn health_checked(
         out.push_str(&leaks_text(check, to));
     }
     if let Some(checks) = checks {
-        out.push_str(&framework_checks_text(checks, report));
+        out.push_str(&framework_checks_text(checks));
     }
     match (!found.is_empty()).then(|| found.join(", ")) {
         Some(found) => out.push_str(&format!("\nFound: {found}\n")),
@@ -467,17 +489,15 @@ fn leaks_text(check: LeakCheck<'_>, to: Destination) -> String {
 }
 
 /// The registry and ledger checks as text (nothing when all agree).
-fn framework_checks_text(checks: &FrameworkChecks, report: &HealthReport) -> String {
+fn framework_checks_text(checks: &FrameworkChecks) -> String {
     // Each with the users whose organization id names it, where any do.
+    let users = checks.registry.as_ref().map(|r| &r.users);
     let list = |names: &[String]| {
         names
             .iter()
             .map(|name| {
-                let users = report
-                    .orphan_organizations
-                    .iter()
-                    .find(|o| o.organization_id.as_deref() == Some(name.as_str()))
-                    .map(|o| usize::try_from(o.users).unwrap_or(0));
+                let users = users.and_then(|u| u.get(name));
+                let users = users.map(|&n| usize::try_from(n).unwrap_or(0));
                 match users {
                     Some(users) => format!(
                         "{} ({})",

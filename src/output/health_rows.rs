@@ -367,7 +367,7 @@ mod tests {
                     unregistered_schemas: vec!["99".into()],
                     ..Default::default()
                 },
-                unnamed: Vec::new(),
+                ..Default::default()
             }),
             ledger: None,
         };

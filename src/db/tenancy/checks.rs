@@ -17,7 +17,8 @@ pub const LEDGER_BATCH: usize = 200;
 /// (and its cache keeps) and what `health` checks again.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegistrySchemas {
-    /// Registered tenants whose schema does not exist.
+    /// Registered tenants whose schema does not exist (detection), or
+    /// does not hold the tenant tables (`health`): "schema missing".
     pub missing_schemas: Vec<String>,
     /// Schemas that hold the tenant tables (or some of them: a
     /// half-deleted tenant) but nobody registered.
@@ -40,9 +41,29 @@ pub struct RegistryCheck {
     /// users' organization id names no tenant schema.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unnamed: Vec<String>,
+    /// The users of each tenant listed above (`missing_schemas`,
+    /// `unnamed`) that has any, from the health report's organization
+    /// ids (see [`RegistryCheck::with_users`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub users: BTreeMap<String, i64>,
 }
 
 impl RegistryCheck {
+    /// With the users of the tenants it lists, taken from `orphans` (the
+    /// organization ids naming no tenant schema), where they are
+    /// reported once: here.
+    pub fn with_users(&self, orphans: &[crate::db::OrphanOrganization]) -> RegistryCheck {
+        let users = orphans
+            .iter()
+            .filter_map(|o| Some((o.organization_id.clone()?, o.users)))
+            .filter(|(id, _)| self.lists(id))
+            .collect();
+        RegistryCheck {
+            users,
+            ..self.clone()
+        }
+    }
+
     /// The registry lists `id`: as a schema it names, or as the key of a
     /// row naming none.
     pub fn lists(&self, id: &str) -> bool {
@@ -323,8 +344,14 @@ impl Database {
         let unfiltered = crate::db::tenancy::Names {
             tenant_filter: String::new(),
             ..names.clone()
-        }
-        .has_any_tenant_table();
+        };
+        // Registered, and gone or without the tenant tables ("schema
+        // missing", as `tenants` says); a schema holding any of them
+        // that is not registered.
+        let (complete, any) = (
+            unfiltered.has_tenant_tables(),
+            unfiltered.has_any_tenant_table(),
+        );
         // Names as bytes (SQL_ASCII may hold any), shown lossily.
         type Lists = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>);
         let (missing, unregistered, unnamed): Lists = sqlx::query_as(&format!(
@@ -332,12 +359,12 @@ impl Database {
              SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
                            WHERE s IS NOT NULL AND s <> $1
                              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
-                                              WHERE n.nspname = reg.s)
+                                              WHERE n.nspname = reg.s AND {complete})
                            ORDER BY 1),
                     ARRAY(SELECT convert_to(n.nspname::text, 'SQL_ASCII')
                             FROM pg_catalog.pg_namespace n
                            WHERE n.nspname <> $1 AND n.nspname <> ALL($2)
-                             AND {unfiltered}
+                             AND {any}
                              AND NOT EXISTS (SELECT 1 FROM reg WHERE reg.s = n.nspname)
                            ORDER BY 1),
                     ARRAY(SELECT convert_to(r.{key_q}::text, 'SQL_ASCII') FROM {registry_q} r
@@ -368,6 +395,7 @@ impl Database {
                     .unwrap_or_default(),
             },
             unnamed: lossy(unnamed),
+            users: BTreeMap::new(),
         })
     }
 }
