@@ -614,6 +614,24 @@ async fn a_comparison_that_fails_at_run_time_leaves_the_own_lines() {
         "{json}"
     );
     assert!(!json["orders"].as_array().unwrap().is_empty(), "{json}");
+    // The CSV's empty comparison cells say why (they read "not sold").
+    let args = [
+        "--database-url",
+        url,
+        "orders",
+        "1",
+        "--compare",
+        "client2",
+        "--format",
+        "csv",
+    ];
+    let csv = stdout(&tenantscope(&args));
+    let tesla = common::csv_row(&csv, "1");
+    assert_eq!(
+        tesla.last().copied(),
+        Some("no comparison: its items could not be read: division by zero"),
+        "{csv}"
+    );
     // Its own user's orders cannot be read: an error, and no JSON begun.
     let out = tenantscope(&["--database-url", url, "orders", "2", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

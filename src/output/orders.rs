@@ -330,7 +330,11 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             self.compare_label.as_deref().unwrap_or_default(),
         ];
         let numbers = self.cells.iter().map(String::as_str);
-        let problem = line_problem(line).unwrap_or_default();
+        // No comparison read: its empty cells say why, not "not sold".
+        let no_compare = self.head.as_ref().and_then(|h| h.compare_error.as_deref());
+        let no_compare = no_compare.map(|why| format!("no comparison: {why}"));
+        let problem: Vec<String> = line_problem(line).into_iter().chain(no_compare).collect();
+        let problem = problem.join("; ");
         let fields = item
             .into_iter()
             .chain(numbers)
