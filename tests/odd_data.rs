@@ -379,7 +379,7 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     let pane = tenants_pane(&mut app, "without a schema").await;
     let last = pane.lines().rfind(|l| l.contains("(no")).unwrap();
     assert!(
-        last.contains(" (none) ") && last.contains("2 (no id)"),
+        last.contains(" (none) ") && last.contains("2 (none)"),
         "{pane}"
     );
     assert!(

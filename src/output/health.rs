@@ -618,7 +618,7 @@ mod tests {
                 "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
                 "acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
                 "client9,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
-                "(none),no tenant,1,false,,,,,,,1 user with no organization id",
+                "(none),none,1,false,,,,,,,1 user with no organization id",
                 "public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
             ]
         );

@@ -2,7 +2,7 @@
 //! named: what the health view lists and its CSV export writes.
 
 use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
-use crate::db::{HealthReport, TenantCatalog};
+use crate::db::{HealthReport, SchemaState, TenantCatalog};
 
 /// What a row of the health view stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,10 +143,12 @@ impl RowSet<'_> {
                     schema: schema.to_string(),
                     name: self.catalog.label(schema),
                     kind,
+                    // In the words of `tenants` (a registered tenant's
+                    // reads "schema missing": see `missing_schemas`).
                     status: match kind {
-                        RowKind::Tenant(_) => "ok",
-                        RowKind::NoSchema => "no schema",
-                        RowKind::NoTenant => "no tenant",
+                        RowKind::Tenant(_) => SchemaState::Ok.word(),
+                        RowKind::NoSchema => SchemaState::NoSchema.word(),
+                        RowKind::NoTenant => SchemaState::NoTenant.word(),
                         RowKind::Unregistered => "unregistered",
                         RowKind::Static => "static",
                         RowKind::Shared => "shared",
@@ -160,18 +162,14 @@ impl RowSet<'_> {
         &mut self.rows[at]
     }
 
-    /// Registered tenants whose schema does not exist.
+    /// Registered tenants whose schema is gone or lacks the tenant tables.
     fn missing_schemas(&mut self, registry: &RegistryCheck) {
-        let text = format!(
-            "registered in {}, but its schema does not exist",
-            registry.table
-        );
-        self.flag(
-            &registry.schemas.missing_schemas,
-            RowKind::NoSchema,
-            Severity::Error,
-            &text,
-        );
+        let text = format!("registered in {}, but has no tenant schema", registry.table);
+        for schema in &registry.schemas.missing_schemas {
+            let row = self.row_of(schema, RowKind::NoSchema);
+            row.status = SchemaState::Missing.word();
+            row.findings.push(finding(Severity::Error, text.clone()));
+        }
         let text = format!("registered in {}, naming no schema", registry.table);
         self.flag(&registry.unnamed, RowKind::NoSchema, Severity::Error, &text);
     }
@@ -342,7 +340,7 @@ mod tests {
             seen,
             [
                 ("(none)", RowKind::NoSchema, "no schema", Some(3)),
-                ("(none)", RowKind::NoTenant, "no tenant", Some(2)),
+                ("(none)", RowKind::NoTenant, "none", Some(2)),
             ]
         );
         assert_eq!(rows[1].findings[0].text, "2 users with no organization id");

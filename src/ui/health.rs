@@ -60,7 +60,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     };
     let selection = 2; // "▶ "
     let available = inner.width.saturating_sub(selection);
-    let numbers = [widest(1, 14), widest(2, 10), widest(3, 10), widest(4, 10)];
+    let numbers = [widest(1, 16), widest(2, 10), widest(3, 10), widest(4, 10)];
     // The name gives way first: counts are never cut while they fit at all.
     let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
     let widths = [

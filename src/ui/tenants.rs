@@ -106,7 +106,6 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 /// A tenant's Users cell: its count, and why it has no schema.
 fn users_cell(entry: &TenantEntry) -> String {
     match (entry.state, entry.users) {
-        (SchemaState::NoTenant, Some(n)) => format!("{} (no id)", thousands(n)),
         (SchemaState::Ok, Some(n)) => thousands(n),
         (SchemaState::Ok, None) => "—".to_string(),
         (state, Some(n)) => format!("{} ({})", thousands(n), state.word()),
