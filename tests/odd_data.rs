@@ -224,6 +224,18 @@ async fn a_users_table_without_mail_or_creation_timestamp_works() {
     let header = frame.lines().find(|l| l.contains(" Name ")).unwrap();
     assert!(!header.contains("Mail"), "{frame}");
     assert!(header.contains("Tenant"), "{frame}");
+    // Nor a Mail "(empty)" in the user's popup...
+    app.press(crossterm::event::KeyCode::Enter);
+    let popup = app
+        .frame_where("the user popup", |f| f.contains("Esc closes"))
+        .await;
+    assert!(!popup.contains("Mail"), "{popup}");
+    app.press(crossterm::event::KeyCode::Esc);
+    // ...nor a Mail column in a search across tenants.
+    tenants_pane(&mut app, "client1").await;
+    let found = searched(&mut app, "rich", "rich_dude").await;
+    let header = found.lines().find(|l| l.contains(" Name")).unwrap();
+    assert!(!header.contains("Mail"), "{found}");
     app.quit().await;
 
     // Without a name column there is nothing to list: a clear error, exit 2.

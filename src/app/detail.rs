@@ -52,7 +52,7 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         Some(schema) if !schema.is_empty() => format!("{schema} ({status})"),
         _ => status.to_string(),
     };
-    let fields = vec![
+    let mut fields = vec![
         ("Id", user.id.clone()),
         ("Name", user.name.clone()),
         ("Mail", user.mail.clone().unwrap_or_default()),
@@ -63,6 +63,10 @@ pub fn open_user(state: &mut State) -> Vec<Effect> {
         ("Tenant schema", schema),
         ("Created", user.created.clone().unwrap_or_default()),
     ];
+    // No mail column in the users table: no Mail to show (not "(empty)").
+    if state.tenants.no_mail_column {
+        fields.retain(|(name, _)| *name != "Mail");
+    }
     show(state, format!("User {}", user.id), fields)
 }
 

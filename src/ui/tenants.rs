@@ -175,12 +175,17 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
     // (never cut bare: two ids would read alike).
     let widest = users().map(|u| text_width(&u.id)).max().unwrap_or(0);
     let id_width = widest.clamp(2, usize::from(area.width / 4).max(8));
-    let (header, widths) = super::columns([
+    let mut columns = vec![
         (Cell::from("Tenant"), Constraint::Fill(2)),
         (Cell::from("Id"), Constraint::Length(id_width as u16)),
         (Cell::from("Name"), Constraint::Fill(3)),
-        (Cell::from("Mail"), Constraint::Fill(3)),
-    ]);
+    ];
+    // No mail column in the users table: no column of empty cells.
+    let mail = !state.tenants.no_mail_column;
+    if mail {
+        columns.push((Cell::from("Mail"), Constraint::Fill(3)));
+    }
+    let (header, widths) = super::columns(columns);
     let cells = super::column_widths(super::beside_mark(area), &widths);
     let cut = |text: &str, column: usize| fit(text, cells[column] as usize);
     let rows: Vec<Row> = users()
@@ -190,12 +195,18 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
                 Some(tenant) if !tenant.is_empty() => name_cell(&label(tenant)),
                 _ => sanitize(&id_text(user.tenant_label())).into_owned(),
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(cut(&tenant, 0)),
                 Cell::from(fit(&user.id, id_width)),
                 Cell::from(cut(&sanitize(&user.name), 2)),
-                Cell::from(cut(&sanitize(user.mail.as_deref().unwrap_or("")), 3)),
-            ])
+            ];
+            if mail {
+                cells.push(Cell::from(cut(
+                    &sanitize(user.mail.as_deref().unwrap_or("")),
+                    3,
+                )));
+            }
+            Row::new(cells)
         })
         .collect();
     let table = Table::new(rows, widths).header(header);
