@@ -1044,7 +1044,9 @@ async fn the_tenants_pane_lists_an_organization_id_without_a_schema() {
         .await;
     app.press(KeyCode::Char('T'));
     let pane = app
-        .frame_where("the tenants pane", |f| f.contains("(1 without a schema)"))
+        .frame_where("the tenants pane", |f| {
+            f.contains("(1 without a tenant schema)")
+        })
         .await;
     let client9 = pane.lines().find(|l| l.contains(" client9 ")).unwrap();
     assert!(

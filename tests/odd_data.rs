@@ -296,7 +296,7 @@ async fn an_organization_id_with_a_trailing_space_is_shown_quoted() {
     );
     // An id with blanks at its ends and an empty name, in the list too.
     assert!(line_of(&list, "e@x").contains("\" 29 \" (empty)"), "{list}");
-    let pane = tenants_pane(&mut app, "without a schema").await;
+    let pane = tenants_pane(&mut app, "without a tenant schema").await;
     assert!(
         line_of(&pane, "1 (no schema)").contains("\"client1 \""),
         "{pane}"
@@ -345,6 +345,19 @@ async fn a_control_character_in_an_id_is_escaped_once() {
             && !health.contains(r"cli\\\\nent"),
         "{health}"
     );
+    // The tenants pane and a search across tenants, likewise.
+    app.press(crossterm::event::KeyCode::Esc);
+    let pane = tenants_pane(&mut app, "without a").await;
+    let rows: Vec<&str> = pane.lines().filter(|l| l.contains("cli")).collect();
+    assert!(
+        rows.iter().any(|l| l.contains(r" cli\nent "))
+            && rows.iter().any(|l| l.contains(r" cli\\nent "))
+            && !pane.contains(r"cli\\\\nent"),
+        "{pane}"
+    );
+    let found = searched(&mut app, "dude", "rich_dude").await;
+    let rich = line_of(&found, "rich_dude");
+    assert!(rich.contains(r"cli\nent "), "{found}");
     app.quit().await;
 }
 
@@ -388,7 +401,7 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     let mut app = start_app(connect(&db).await, Duration::ZERO, (120, 24)).await;
     app.frame_where("the list", |f| f.contains("rich_dude"))
         .await;
-    let pane = tenants_pane(&mut app, "without a schema").await;
+    let pane = tenants_pane(&mut app, "without a tenant schema").await;
     let last = pane.lines().rfind(|l| l.contains("(no")).unwrap();
     assert!(
         last.contains(" (none) ") && last.contains("2 (none)"),
@@ -413,15 +426,19 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     })
     .await;
     app.press(crossterm::event::KeyCode::Esc);
-    app.frame_where("the tenants pane again", |f| f.contains("without a schema"))
-        .await;
+    app.frame_where("the tenants pane again", |f| {
+        f.contains("without a tenant schema")
+    })
+    .await;
     app.press(crossterm::event::KeyCode::Char('G'));
     app.press(crossterm::event::KeyCode::Enter);
     app.frame_where("the users with no id", unassigned).await;
     // The health view's (none) row lists the same users.
     app.press(crossterm::event::KeyCode::Esc);
-    app.frame_where("the tenants pane again", |f| f.contains("without a schema"))
-        .await;
+    app.frame_where("the tenants pane again", |f| {
+        f.contains("without a tenant schema")
+    })
+    .await;
     app.press(crossterm::event::KeyCode::Char('a'));
     app.frame_where("all users", |f| f.contains("rich_dude"))
         .await;

@@ -487,7 +487,7 @@ async fn snapshot_draws_the_tenants_pane_and_a_user_opened_by_id_skips_it() {
     assert!(frame.contains("Tenants · django-tenants"), "{frame}");
     assert!(frame.contains("schema missing"), "{frame}");
     assert!(
-        frame.contains("✓ 3 tenants (1 without a schema)"),
+        frame.contains("✓ 3 tenants (1 without a tenant schema)"),
         "{frame}"
     );
     // --user opens on that user: the dashboard, not the tenants pane.

@@ -335,7 +335,10 @@ fn status(state: &State) -> Status {
             let tenants: Vec<_> = entries.iter().filter(|e| !e.is_no_tenant()).collect();
             let missing = match tenants.iter().filter(|e| !e.present()).count() {
                 0 => String::new(),
-                n => format!(" ({} without a schema)", crate::text::thousands(n as i64)),
+                n => format!(
+                    " ({} without a tenant schema)",
+                    crate::text::thousands(n as i64)
+                ),
             };
             let tenants = crate::text::plural(tenants.len(), "tenant", "tenants");
             format!("{tenants}{missing}")

@@ -11,7 +11,9 @@ use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::db::{SchemaState, TenantEntry};
 use crate::geometry;
-use crate::text::{fit, id_cell, id_text, name_cell, sanitize, thousands, width as text_width};
+use crate::text::{
+    cut, fit, id_cell, id_text, name_cell, sanitize, thousands, width as text_width,
+};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenants = &state.tenants;
@@ -121,7 +123,8 @@ fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
     } else {
         ("!", theme::error())
     };
-    let cut = |text: &str, column: usize| fit(text, widths[column] as usize);
+    // The cells are escaped already (escaped again, `\n` read `\\n`).
+    let cut = |text: &str, column: usize| cut(text, widths[column] as usize);
     // The users with no organization id: no key, no schema.
     let id = |text: &str| match entry.is_no_tenant() {
         true => String::new(),
@@ -187,7 +190,8 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
     }
     let (header, widths) = super::columns(columns);
     let cells = super::column_widths(super::beside_mark(area), &widths);
-    let cut = |text: &str, column: usize| fit(text, cells[column] as usize);
+    // The cells are escaped already (escaped again, `\n` read `\\n`).
+    let cut = |text: &str, column: usize| cut(text, cells[column] as usize);
     let rows: Vec<Row> = users()
         .map(|user| {
             // No tenant schema: the id as the users list shows it.
