@@ -687,4 +687,6 @@ async fn a_comparison_that_fails_at_run_time_leaves_the_own_lines() {
         frame.contains("no comparison with client2: its items could not be read"),
         "{frame}"
     );
+    // Nothing compares: no like-for-like row of dashes (the CLI has none).
+    assert!(!frame.contains("Like for like"), "{frame}");
 }

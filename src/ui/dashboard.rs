@@ -178,7 +178,9 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     let totals = &state.dashboard.totals;
     let failed = !known && !totals.is_loading() && totals.error().is_some();
     let partial = report.compare_note(&state.catalog).filter(|_| known);
-    let like_for_like = partial.as_ref().map(|_| {
+    // Where some line compares (as the CLI): none, it would read all "—".
+    let compares = report.totals.compared_lines > 0;
+    let like_for_like = partial.as_ref().filter(|_| compares).map(|_| {
         (
             money_cell(&report.totals.compared_total),
             money_cell(&report.totals.compare_total),
