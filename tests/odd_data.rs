@@ -617,44 +617,23 @@ async fn a_comparison_that_fails_at_run_time_leaves_the_own_lines() {
     .await;
     let url = db.url.as_str();
     let why = "no comparison with client2: its items could not be read: division by zero";
-    let out = tenantscope(&["--database-url", url, "orders", "1", "--compare", "client2"]);
+    let orders = |format: &str| {
+        let args = ["orders", "1", "--compare", "client2", "--format", format];
+        tenantscope(&[&["--database-url", url][..], &args].concat())
+    };
+    let out = orders("table");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains(why), "{text}");
     assert!(line_of(&text, "Tesla").contains("5,000.00"), "{text}");
-    let args = [
-        "--database-url",
-        url,
-        "orders",
-        "1",
-        "--compare",
-        "client2",
-        "--format",
-        "json",
-    ];
-    let out = tenantscope(&args);
+    let out = orders("json");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!(
-        json["compare_error"]
-            .as_str()
-            .unwrap()
-            .contains("division by zero"),
-        "{json}"
-    );
+    let compare_error = json["compare_error"].as_str().unwrap();
+    assert!(compare_error.contains("division by zero"), "{json}");
     assert!(!json["orders"].as_array().unwrap().is_empty(), "{json}");
     // The CSV's empty comparison cells say why (they read "not sold").
-    let args = [
-        "--database-url",
-        url,
-        "orders",
-        "1",
-        "--compare",
-        "client2",
-        "--format",
-        "csv",
-    ];
-    let csv = stdout(&tenantscope(&args));
+    let csv = stdout(&orders("csv"));
     let tesla = common::csv_row(&csv, "1");
     assert_eq!(
         tesla.last().copied(),
