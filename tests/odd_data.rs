@@ -584,6 +584,10 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
         line_of(&frame, " half ").contains("1 (incomplete)"),
         "{frame}"
     );
+    assert!(
+        line_of(&frame, " public ").contains("1 (no schema)"),
+        "{frame}"
+    );
     // Named for a comparison: what it lacks, not "none is named like it".
     for command in [&["orders", "1"][..], &["snapshot", "--user", "1"]] {
         let args = [

@@ -1378,7 +1378,11 @@ fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
             "drift",
             "migrations behind (django_migrations): lacks shop.0002_qty",
         ),
-        ("umbrella", "diverged", "lacks shop.0002_qty; ran shop.0009"),
+        (
+            "umbrella",
+            "diverged",
+            "lacks shop.0002_qty; ran shop.0009_x",
+        ),
         (
             "hooli",
             "schema missing",

@@ -290,6 +290,8 @@ fn show_users(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     }
     let state_of_schema = match orphan_users {
+        // A registered tenant's (schema gone or incomplete), else an id's.
+        true if state.catalog.key(&row.schema).is_some() => crate::db::SchemaState::Missing,
         true => crate::db::SchemaState::NoSchema,
         false => crate::db::SchemaState::Ok,
     };

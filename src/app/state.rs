@@ -182,7 +182,7 @@ impl State {
     }
 
     /// Whether the user's tenant schema exists; `None` while the catalog
-    /// is partial and does not name it (not known yet, never "missing").
+    /// is partial and does not name it (not known yet, never "no schema").
     pub fn tenant_status(&self, user: &User) -> Option<SchemaState> {
         match self.catalog.status_of(user) {
             status @ (SchemaState::Ok | SchemaState::NoTenant) => Some(status),

@@ -48,7 +48,7 @@ impl Tenants {
             per_tenant: db.model().users.at == crate::db::UsersAt::PerTenant,
             left_out: db.users_left_out(),
             users_table: db.model().users.table.clone(),
-            no_mail_column: db.model().users.columns.mail.is_empty(),
+            no_mail_column: !db.has_mail(),
             ..Tenants::default()
         }
     }
@@ -302,7 +302,10 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     // (as from the health view).
     if !entry.present() && entry.users.is_none_or(|n| n <= 0) {
         let schema = crate::text::quoted(&entry.schema);
-        state.notice = Some(Err(format!("tenant schema {schema} does not exist")));
+        let state_word = entry.state.word();
+        state.notice = Some(Err(format!(
+            "tenant {schema}: {state_word}, no user to list"
+        )));
         return Vec::new();
     }
     let entry = entry.clone();

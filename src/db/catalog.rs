@@ -13,8 +13,8 @@ pub struct TenantCatalog {
     registered: std::collections::HashMap<String, (String, String)>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
-    /// Schemas that exist but are no tenant's (they lack the tenant
-    /// tables): an organization id naming one is `incomplete`.
+    /// Schemas that exist but lack the tenant tables (the system's and the
+    /// shared one aside): an organization id naming one is `incomplete`.
     others: std::collections::HashSet<String>,
 }
 
@@ -108,7 +108,7 @@ impl TenantCatalog {
         super::DbError::Setting(unknown_tenant(name, &self.names))
     }
 
-    /// `name` is a schema that exists but is no tenant's.
+    /// `name` is a schema that exists but lacks the tenant tables.
     pub fn is_other_schema(&self, name: &str) -> bool {
         self.others.contains(name)
     }
@@ -218,19 +218,25 @@ impl Database {
         // it cannot be named back to the server, so it is left out (the
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
-        // Every schema but the system's and the shared one, each said to
-        // be a tenant's or not (an organization id naming one that is not
-        // is `incomplete`).
+        // The tenant schemas, and beside them (`tenant` false) the other
+        // schemas that lack the tenant tables, but the system's and the
+        // shared one: an organization id naming one is `incomplete`.
+        let unfiltered = super::tenancy::Names {
+            tenant_filter: String::new(),
+            ..self.tables.names.clone()
+        };
         let sql = format!(
             "SELECT {name}, CASE WHEN t.tenant THEN {node} END, t.tenant
                FROM pg_catalog.pg_namespace n,
                     LATERAL (SELECT coalesce(({tenant_schema}), false) AS tenant) t
               WHERE n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
                 AND n.nspname <> 'information_schema' {among}
+                AND (t.tenant OR NOT ({complete}))
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
             tenant_schema = self.is_tenant_schema(),
+            complete = unfiltered.has_tenant_tables(),
             among = if among.is_some() {
                 "AND n.nspname = ANY($2::text[]::name[])"
             } else {

@@ -188,13 +188,27 @@ pub fn decide(
     }
 }
 
-/// The rules decided so far, by (own schema, other schema).
+/// The rules decided so far, by (own schema, other schema), and the
+/// comparison tenants whose items failed a read at run time, with why.
 #[derive(Debug, Default)]
 pub(super) struct RuleCache {
     rules: Mutex<HashMap<(String, String), RuleChoice>>,
+    unreadable: Mutex<HashMap<String, String>>,
 }
 
 impl RuleCache {
+    /// Why the items of comparison tenant `other` cannot be read, when a
+    /// read failed on them (see [`Database::read_or_own`]).
+    pub(super) fn unreadable(&self, other: &str) -> Option<String> {
+        self.unreadable.lock().ok()?.get(other).cloned()
+    }
+
+    pub(super) fn mark_unreadable(&self, other: &str, why: &str) {
+        if let Ok(mut unreadable) = self.unreadable.lock() {
+            unreadable.insert(other.to_string(), why.to_string());
+        }
+    }
+
     fn get(&self, own: &str, other: &str) -> Option<RuleChoice> {
         let cache = self.rules.lock().ok()?;
         cache.get(&(own.to_string(), other.to_string())).cloned()
@@ -206,10 +220,13 @@ impl RuleCache {
         }
     }
 
-    /// Forgets every rule: the catalogues may have changed.
+    /// Forgets every rule and failure: the catalogues may have changed.
     pub(super) fn clear(&self) {
         if let Ok(mut cache) = self.rules.lock() {
             cache.clear();
+        }
+        if let Ok(mut unreadable) = self.unreadable.lock() {
+            unreadable.clear();
         }
     }
 }

@@ -519,7 +519,8 @@ pub fn choose_compare_tenant(
 }
 
 impl Database {
-    /// Why `tenant` is not in the catalog: no such schema, or a missing table.
+    /// Why `tenant` is not in the catalog: no such schema, a missing table,
+    /// or (both tables there) no tenant's: [`DbError::UnknownTenant`].
     pub(super) async fn why_not_a_tenant(
         &self,
         conn: &mut sqlx::PgConnection,
@@ -579,7 +580,11 @@ impl Database {
                 .map(|(_, q)| q.clone())
         };
         let Some(own) = quoted(tenant) else {
-            return Err(self.why_not_a_tenant(tx, tenant).await);
+            // The user's own tenant, never typed: no usage error.
+            return Err(match self.why_not_a_tenant(tx, tenant).await {
+                DbError::UnknownTenant(tenant) => DbError::TenantNotFound(tenant),
+                why => why,
+            });
         };
         match compare {
             Some(name) => match quoted(name) {
@@ -619,7 +624,15 @@ impl Database {
                     return Err(error);
                 };
                 match read(self, &own, &mut args).await {
-                    Ok(done) => Ok((done, own)),
+                    Ok(done) => {
+                        // Pages, totals and later reads leave it out from
+                        // the start, and say so alike (until a refresh).
+                        if let (Some(other), Some(why)) = (&plan.compare_used, &own.compare_error) {
+                            self.item_rule_cache.mark_unreadable(other, why);
+                        }
+                        Ok((done, own))
+                    }
+                    Err(again) if again.retryable() => Err(again),
                     Err(_) => Err(error),
                 }
             }
@@ -668,7 +681,12 @@ impl Database {
             Some(tenant) => tenant,
         };
         let mut compare_error = None;
+        let unreadable = compare.and_then(|other| self.item_rule_cache.unreadable(other));
         let rule = match compare {
+            Some(_) if unreadable.is_some() => {
+                compare_error = unreadable;
+                None
+            }
             Some(other) => {
                 let pair = (tenant, quote_ident(tenant));
                 let theirs = (other, quote_ident(other));

@@ -116,7 +116,7 @@ fn users_cell(entry: &TenantEntry) -> String {
 }
 
 /// A tenant's row, each text cut with `…` to its column's `widths` (a
-/// column of its node on Citus): marked `!` without a schema.
+/// column of its node on Citus): marked `!` without a tenant schema.
 fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
     let (mark, style) = if entry.present() {
         (" ", Style::new())

@@ -17,8 +17,7 @@ use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
 use crate::app::screen::Status;
 use crate::app::state::State;
 use crate::db::{
-    DbError, SchemaState, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT,
-    SEARCH_WIDE_BATCH,
+    DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
 };
 use std::sync::Arc;
 
@@ -251,13 +250,7 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
     let entry = match (listed, schema.as_str()) {
         (Some(entry), _) => entry.clone(),
         (None, "") => TenantEntry::no_tenant(None),
-        (None, _) => {
-            let state = match user.tenant {
-                Some(_) => SchemaState::Ok,
-                None => SchemaState::NoSchema,
-            };
-            TenantEntry::of_schema(schema, state, None)
-        }
+        (None, _) => TenantEntry::of_schema(schema, state.catalog.status_of(&user), None),
     };
     let mut effects = leave(state);
     effects.extend(crate::app::dashboard::show_tenant(

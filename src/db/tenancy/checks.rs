@@ -357,7 +357,7 @@ impl Database {
         let (missing, unregistered, unnamed): Lists = sqlx::query_as(&format!(
             "WITH reg AS (SELECT DISTINCT nullif(({expr})::text, '') AS s FROM {registry_q})
              SELECT ARRAY(SELECT convert_to(s, 'SQL_ASCII') FROM reg
-                           WHERE s IS NOT NULL AND s <> $1
+                           WHERE s IS NOT NULL AND s <> $1 AND s <> ALL($2)
                              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
                                               WHERE n.nspname = reg.s AND {complete})
                            ORDER BY 1),

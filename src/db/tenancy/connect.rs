@@ -142,6 +142,12 @@ impl Database {
         )
     }
 
+    /// The users table has the mail column the model names (the users
+    /// lists show a Mail column).
+    pub fn has_mail(&self) -> bool {
+        self.tables.has_mail
+    }
+
     /// Tenants whose users table lacks a column every tenant's must have
     /// (schema, missing columns): left out of the all-tenants users list.
     pub fn users_left_out(&self) -> Vec<(String, Vec<String>)> {

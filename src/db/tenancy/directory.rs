@@ -43,7 +43,7 @@ pub struct TenantEntry {
 }
 
 /// Whether a tenant has its schema, and if not, why: one word for each in
-/// every view (`tenants`, the tenants pane, its export).
+/// every view (`tenants`, `users`, `health`, the tenants pane, exports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaState {
     /// The schema exists and holds the tenant tables.
@@ -228,8 +228,13 @@ impl Database {
         if names.is_empty() {
             return Ok(());
         }
-        let sql = "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname = ANY($1)";
-        let query = sqlx::query_as::<_, (String,)>(sql).bind(names);
+        // Not the shared schema, nor the system's: no tenant's.
+        let sql = "SELECT nspname::text FROM pg_catalog.pg_namespace
+                    WHERE nspname = ANY($1) AND nspname <> $2
+                      AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'";
+        let query = sqlx::query_as::<_, (String,)>(sql)
+            .bind(names)
+            .bind(&self.tables.model.schemas.shared);
         let existing = self.rows_in_own_read(query, None).await?;
         for entry in ids.iter_mut() {
             if existing.iter().any(|(name,)| *name == entry.schema) {

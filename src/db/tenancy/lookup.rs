@@ -30,16 +30,23 @@ impl Database {
     /// name without the tenant tables: [`DbError::TenantTableMissing`].
     pub async fn resolve_in(&self, catalog: &TenantCatalog, name: &str) -> Result<String, DbError> {
         match self.named_in(catalog, name)? {
-            Err(unknown @ DbError::Setting(_)) => Err(self.incomplete_or(name, unknown).await),
+            Err(unknown @ DbError::Setting(_)) => {
+                Err(self.incomplete_or(catalog, name, unknown).await)
+            }
             named => named,
         }
     }
 
-    /// The table a schema named `name` lacks, where it exists (a migration
-    /// that stopped half way), else `unknown`.
-    async fn incomplete_or(&self, name: &str, unknown: DbError) -> DbError {
-        let schemas = &self.tables.model.schemas;
-        if name == schemas.shared || schemas.ignore.iter().any(|s| s == name) {
+    /// The table a schema named `name` lacks, where `catalog` knows it as
+    /// such (a migration that stopped half way), else `unknown`.
+    async fn incomplete_or(
+        &self,
+        catalog: &TenantCatalog,
+        name: &str,
+        unknown: DbError,
+    ) -> DbError {
+        let ignored = self.tables.model.schemas.ignore.iter().any(|s| s == name);
+        if ignored || !catalog.is_other_schema(name) {
             return unknown;
         }
         let Ok(mut tx) = self.read_tx().await else {
