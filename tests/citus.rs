@@ -600,6 +600,42 @@ async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
     db.close().await;
 }
 
+/// A comparison tenant whose items view fails at run time on the nodes
+/// (it divides by zero): the own lines stand and the comparison is said
+/// to be unreadable, in text, JSON and CSV, as on one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comparison_failing_on_the_nodes_leaves_the_own_lines_as_on_one_server() {
+    let Some(kit) = citus_kit() else {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+        return;
+    };
+    let cluster = Cluster::start(&kit, 2);
+    let url = citus_database(&cluster, "viewfail", Users::Reference).await;
+    let broken = "ALTER TABLE client2.items RENAME TO items_stored;
+                  CREATE VIEW client2.items AS
+                      SELECT id, description, price / 0 AS price FROM client2.items_stored;";
+    let mut conn = cluster.coordinator("viewfail").await;
+    for statement in broken.split_inclusive(';').filter(|s| !s.trim().is_empty()) {
+        run(&mut conn, statement).await;
+    }
+    conn.close().await.ok();
+    let plain = TestDatabase::reference().await;
+    plain.run_sql(broken).await;
+    for format in ["table", "json", "csv"] {
+        let args = ["orders", "1", "--compare", "client2", "--format", format];
+        let one = cli(&plain.url, &args);
+        let citus = cli(&url, &args);
+        assert_eq!(one.status.code(), Some(0), "{format}: {}", stderr(&one));
+        assert_eq!(citus.status.code(), Some(0), "{format}: {}", stderr(&citus));
+        assert_eq!(stdout(&citus), stdout(&one), "{format}");
+        assert!(
+            stdout(&citus).contains("its items could not be read"),
+            "{format}: {}",
+            stdout(&citus)
+        );
+    }
+}
+
 /// Tenants whose items tables have no primary key and repeat ids
 /// (`common::DUPLICATE_ITEM_IDS`), as distributed schemas: the orders
 /// query joins their items one per id (a subquery over the one schema)
