@@ -250,14 +250,9 @@ async fn health(
         .as_deref()
         .zip(leaked.as_deref())
         .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-    write_stdout(&output::health_checked(
-        &report,
-        check,
-        Some(&checks),
-        format,
-        Destination::stdout(),
-    ));
-    let found = output::health_findings(&report, check, Some(&checks));
+    let (out, found) =
+        output::health_checked(&report, check, Some(&checks), format, Destination::stdout());
+    write_stdout(&out);
     match found.is_empty() {
         false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),
         _ => Ok(()),

@@ -138,7 +138,7 @@ fn unlisted_orphans<'r>(
 
 /// What the health report found, the registry and ledger `checks` with
 /// it; empty when healthy (and no leak): the `--fail-on-drift` condition.
-pub fn health_findings(
+fn health_findings(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
     checks: Option<&FrameworkChecks>,
@@ -312,27 +312,19 @@ fn reference_text(r: &TableReference) -> String {
     )
 }
 
-/// The health report: JSON (see [`HealthJson`]) or text for a terminal:
-/// one row per tenant (`~` marks estimated counts, `?` unknown ones, `—` a
-/// missing table) with its drift listed under it, then the references,
-/// orphans, leaks and a summary line.
-pub fn health(
-    report: &HealthReport,
-    leaks: Option<LeakCheck<'_>>,
-    format: ReportFormat,
-    to: Destination,
-) -> String {
-    health_checked(report, leaks, None, format, to)
-}
-
-/// [`health`] with the registry and ledger checks of the tenancy model.
+/// The health report with the registry and ledger checks of the tenancy
+/// model, and what it found ([`health_findings`], empty when healthy):
+/// JSON (see [`HealthJson`]) or text for a terminal: one row per tenant
+/// (`~` marks estimated counts, `?` unknown ones, `—` a missing table) with
+/// its drift listed under it, then the references, orphans, leaks and a
+/// summary line.
 pub fn health_checked(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
     checks: Option<&crate::db::tenancy::FrameworkChecks>,
     format: ReportFormat,
     to: Destination,
-) -> String {
+) -> (String, Vec<String>) {
     let found = health_findings(report, leaks, checks);
     // The registry's tenants with their users (not listed again as ids).
     let checks = checks.map(|c| FrameworkChecks {
@@ -344,7 +336,7 @@ pub fn health_checked(
     });
     let checks = checks.as_ref();
     if format == ReportFormat::Json {
-        return json(
+        let out = json(
             &HealthJson {
                 healthy: found.is_empty(),
                 checks,
@@ -361,6 +353,7 @@ pub fn health_checked(
             },
             to,
         );
+        return (out, found);
     }
     let (l, r) = (Align::Left, Align::Right);
     let mut out = tenants_text(report, to);
@@ -409,15 +402,15 @@ pub fn health_checked(
     if let Some(checks) = checks {
         out.push_str(&framework_checks_text(checks));
     }
-    match (!found.is_empty()).then(|| found.join(", ")) {
-        Some(found) => out.push_str(&format!("\nFound: {found}\n")),
-        None => out.push_str(&format!(
+    match found.is_empty() {
+        false => out.push_str(&format!("\nFound: {}\n", found.join(", "))),
+        true => out.push_str(&format!(
             "\nHealthy: {}, no drift, no orphans{}\n",
             text::plural(report.tenants.len(), "tenant", "tenants"),
             if leaks.is_some() { ", no leaks" } else { "" }
         )),
     }
-    out
+    (out, found)
 }
 
 /// The tenants table, each tenant's drift under its line.

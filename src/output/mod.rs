@@ -19,9 +19,7 @@ use crate::db::{HealthReport, OrdersReport, PriceMatrix, SchemaState, TenantCata
 use crate::text;
 
 pub use basket::basket;
-pub use health::{
-    health, health_checked, health_csv, health_findings, reference_reason, LeakCheck,
-};
+pub use health::{health_checked, health_csv, reference_reason, LeakCheck};
 pub use orders::{number_cells, order_headers, orders, OrdersWriter};
 pub use prices::{price_failures, prices};
 pub use users::{
