@@ -1397,6 +1397,35 @@ async fn a_registered_tenant_without_its_schema_is_one_health_finding() {
     assert_eq!(ivy.unwrap()["tenant_schema"], "schema missing", "{users}");
 }
 
+/// django-tenants with a tenant whose migrations stopped after `auth`: its
+/// schema holds its users but not the shop's tables. `tenants` and the
+/// tenants pane count those users (`tenants` said 0: it counted only the
+/// tenant schemas), beside `schema missing`.
+#[tokio::test]
+async fn a_registered_schema_without_the_tenant_tables_still_counts_its_users() {
+    let db = fixture("django_tenants").await;
+    db.run_sql(
+        "CREATE SCHEMA initech;
+         CREATE TABLE initech.auth_user (LIKE acme.auth_user INCLUDING ALL);
+         INSERT INTO initech.auth_user SELECT * FROM acme.auth_user;",
+    )
+    .await;
+    let text = ok(&db, &["tenants"]);
+    let cells: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("Initech "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(cells, ["Initech", "schema", "missing", "2"], "{text}");
+    let tenants = json(&db, &["tenants", "--format", "json"]);
+    let initech = find(&tenants, "tenant", "Initech").unwrap();
+    assert_eq!(initech["users"], 2, "{tenants}");
+    let frame = ok(&db, &["snapshot", "--view", "tenants", "--color", "never"]);
+    let line = frame.lines().find(|l| l.contains(" Initech ")).unwrap();
+    assert!(line.contains("2 (schema missing)"), "{frame}");
+}
+
 /// The article layout with a users table of other column names: `detect`
 /// names the table's own columns (it printed the article's `name` and
 /// `creation_timestamp`, and `users` then failed), and the users list reads

@@ -606,6 +606,69 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
     }
 }
 
+/// A registry row naming the shared schema (django-tenants registers it)
+/// or an ignored one is no tenant's: its users have `no schema` in the
+/// users list, `tenants` and the pane (the users list said `schema
+/// missing`, and `incomplete` for an ignored schema without the tables),
+/// and their orders say the schema is not found, not that `public` lacks
+/// an items table.
+#[tokio::test]
+async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE SCHEMA extensions;
+         CREATE TABLE public.orgs (id text PRIMARY KEY, name text, schema_name text);
+         INSERT INTO public.orgs VALUES ('c1', 'Client One', 'client1'),
+             ('c2', 'Client Two', 'client2'), ('pub', 'Public', 'public'),
+             ('ext', 'Extensions', 'extensions');
+         UPDATE public.users SET organization_id = 'c' || substr(organization_id, 7);
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('p1', 'pub_dude', 'p@x', 'pw', 'pub'),
+                     ('e1', 'ext_dude', 'e@x', 'pw', 'ext');",
+    )
+    .await;
+    let run = |args: &[&str]| {
+        common::bare_command()
+            .env("DATABASE_URL", db.url.as_str())
+            .env("TENANTSCOPE_TENANCY__REGISTRY_TABLE", "orgs")
+            .env("TENANTSCOPE_TENANCY__REGISTRY_KEY", "id")
+            .env("TENANTSCOPE_TENANCY__REGISTRY_LABEL", "name")
+            .env("TENANTSCOPE_TENANCY__REGISTRY_SCHEMA", "schema_name")
+            .env("TENANTSCOPE_TENANCY__IGNORE_SCHEMAS", "extensions")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let users: Value = serde_json::from_str(&stdout(&run(&["users", "--format", "json"]))).unwrap();
+    let status = |id: &str| {
+        let user = users.as_array().unwrap().iter().find(|u| u["id"] == id);
+        user.unwrap()["tenant_schema"].clone()
+    };
+    assert_eq!(status("1"), "ok", "{users}");
+    assert_eq!(status("p1"), "no schema", "{users}");
+    assert_eq!(status("e1"), "no schema", "{users}");
+    let tenants = stdout(&run(&["tenants"]));
+    for schema in ["public", "extensions"] {
+        let cells: Vec<&str> = line_of(&tenants, &format!("{schema} "))
+            .split_whitespace()
+            .collect();
+        assert_eq!(cells, [schema, "no", "schema", "1"], "{tenants}");
+    }
+    let frame = stdout(&run(&["snapshot", "--view", "tenants", "--color", "never"]));
+    for schema in ["public", "extensions"] {
+        let line = line_of(&frame, &format!(" {schema} "));
+        assert!(line.contains("1 (no schema)"), "{frame}");
+    }
+    for (id, schema) in [("p1", "public"), ("e1", "extensions")] {
+        let out = run(&["orders", id]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out).trim_end(),
+            format!("tenantscope: tenant schema not found: \"{schema}\""),
+        );
+    }
+}
+
 /// A comparison tenant whose items view fails at run time (it divides by
 /// zero) leaves the own lines standing, and says why there is no
 /// comparison, in every reading: the text, the JSON and the dashboard. It

@@ -2,7 +2,7 @@
 //! of the tenancy model.
 
 use super::lossy::{raw, LossyText};
-use super::{Database, DbError, SchemaState};
+use super::{Database, DbError, SchemaState, TenantEntry};
 
 /// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
 /// Where a registry names tenants, each schema's registry key and label.
@@ -13,10 +13,17 @@ pub struct TenantCatalog {
     registered: std::collections::HashMap<String, (String, String)>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
-    /// Schemas that exist but lack the tenant tables (the system's and the
-    /// shared one aside): an organization id naming one is `incomplete`.
+    /// Schemas that exist but lack the tenant tables (the system's, the
+    /// shared one and the ignored ones aside): an organization id naming
+    /// one is `incomplete`.
     others: std::collections::HashSet<String>,
 }
+
+/// SQL condition on `pg_namespace n`: a schema that may be a tenant's,
+/// not the shared one (`$1`) and not the system's (the ignored ones the
+/// registry's filter leaves out; else see `SchemasModel::never_a_tenant`).
+const CANDIDATE_SCHEMA: &str = "n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
+     AND n.nspname <> 'information_schema'";
 
 impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
@@ -41,8 +48,8 @@ impl TenantCatalog {
         self
     }
 
-    /// Every registry row: (schema, key, label), registered schemas that
-    /// are gone included.
+    /// Every registry row naming a tenant: (schema, key, label), registered
+    /// schemas that are gone included (see [`Database::registry_rows`]).
     pub fn registered(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.registered
             .iter()
@@ -229,12 +236,12 @@ impl Database {
             "SELECT {name}, CASE WHEN t.tenant THEN {node} END, t.tenant
                FROM pg_catalog.pg_namespace n,
                     LATERAL (SELECT coalesce(({tenant_schema}), false) AS tenant) t
-              WHERE n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
-                AND n.nspname <> 'information_schema' {among}
+              WHERE {candidate} {among}
                 AND (t.tenant OR NOT ({complete}))
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
+            candidate = CANDIDATE_SCHEMA,
             tenant_schema = self.is_tenant_schema(),
             complete = unfiltered.has_tenant_tables(),
             among = if among.is_some() {
@@ -272,7 +279,12 @@ impl Database {
                 .collect(),
         );
         catalog.nodes = nodes;
-        catalog.others = others.into_iter().map(|(n, ..)| n.text).collect();
+        let schemas = &self.tables.model.schemas;
+        catalog.others = others
+            .into_iter()
+            .map(|(n, ..)| n.text)
+            .filter(|n| !schemas.never_a_tenant(n))
+            .collect();
         Ok(catalog.with_registry(self.registry_rows(tx).await?))
     }
 
@@ -285,6 +297,7 @@ impl Database {
             // (past the server's lock table at thousands of tenants): they
             // are counted in batches, each in a transaction of its own.
             let per_tenant = self.tables.model.users.at == super::UsersAt::PerTenant;
+            let schemas = &self.tables.model.schemas;
             let mut tx = self.read_tx().await?;
             let node = if self.tables.citus {
                 format!("({NODE_OF_SCHEMA})")
@@ -301,9 +314,9 @@ impl Database {
                        FROM {users} u {members} GROUP BY 1)
                  SELECT {tenant_raw}, s.tenant IS NOT NULL, coalesce(c.users, 0),
                         {node},
-                        s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace x
-                                                      WHERE x.nspname = c.tenant
-                                                        AND x.nspname <> $1)
+                        s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                                                      WHERE n.nspname = c.tenant
+                                                        AND {CANDIDATE_SCHEMA})
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
                 tenant = self.tables.tenant_of("u"),
@@ -320,6 +333,8 @@ impl Database {
                 .into_iter()
                 .map(|(tenant, schema_exists, users, node, incomplete)| {
                     let tenant = tenant.map(|t| t.text);
+                    let incomplete =
+                        incomplete && !tenant.as_ref().is_some_and(|t| schemas.never_a_tenant(t));
                     let state = match (schema_exists, incomplete, tenant.as_deref()) {
                         (true, ..) => SchemaState::Ok,
                         (false, true, _) => SchemaState::Incomplete,
@@ -347,10 +362,17 @@ impl Database {
             // Registered tenants whose schema is gone: listed, as the registry
             // lists them (linked users may already name them).
             if self.tables.model.schemas.registry.complete().is_some() {
-                for entry in self.tenant_directory(false).await? {
-                    if entry.present() {
-                        continue;
-                    }
+                let gone: Vec<TenantEntry> = self
+                    .tenant_directory(false)
+                    .await?
+                    .into_iter()
+                    .filter(|e| !e.present())
+                    .collect();
+                // Users in each tenant schema: a schema that lacks the tenant
+                // tables may still hold its users.
+                let schemas: Vec<&String> = gone.iter().map(|e| &e.schema).collect();
+                let users = self.users_of_incomplete(&schemas).await?;
+                for entry in gone {
                     match summaries
                         .iter_mut()
                         .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
@@ -360,9 +382,9 @@ impl Database {
                         }
                         Some(_) => {}
                         None => summaries.push(TenantSummary {
+                            users: users.get(&entry.schema).copied().unwrap_or(0),
                             tenant: Some(entry.schema),
                             state: SchemaState::Missing,
-                            users: 0,
                             users_estimated: false,
                             node: None,
                         }),
@@ -397,13 +419,11 @@ impl Database {
             .map_err(|e| self.error(e))
     }
 
-    /// Whether namespace `n` is a tenant schema: not the shared one (`$1`),
-    /// not the system's, and holding the tenant tables.
+    /// Whether namespace `n` is a tenant schema: a [`CANDIDATE_SCHEMA`]
+    /// holding the tenant tables.
     fn is_tenant_schema(&self) -> String {
         format!(
-            "n.nspname <> $1
-             AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
-             AND {}",
+            "{CANDIDATE_SCHEMA} AND {}",
             self.tables.names.has_tenant_tables()
         )
     }

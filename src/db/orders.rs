@@ -520,13 +520,17 @@ pub fn choose_compare_tenant(
 
 impl Database {
     /// Why `tenant` is not in the catalog: no such schema, a missing table,
-    /// or (both tables there) no tenant's: [`DbError::UnknownTenant`].
+    /// or no tenant's (both tables there, or a schema never a tenant's):
+    /// [`DbError::UnknownTenant`].
     pub(super) async fn why_not_a_tenant(
         &self,
         conn: &mut sqlx::PgConnection,
         tenant: &str,
     ) -> DbError {
         let model = &self.tables.model;
+        if model.schemas.never_a_tenant(tenant) {
+            return DbError::UnknownTenant(tenant.to_string());
+        }
         let tables: Result<Option<Vec<String>>, sqlx::Error> = sqlx::query_scalar(concat!(
             "SELECT array(SELECT c.relname::text FROM pg_catalog.pg_class c
                            WHERE c.relnamespace = n.oid AND c.relname IN ($2, $3)

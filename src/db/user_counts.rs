@@ -75,6 +75,38 @@ impl Database {
             .collect()
     }
 
+    /// Where users live in each tenant schema: the users of those of
+    /// `schemas` (registered tenants lacking the tenant tables) that exist
+    /// and hold the users table, one `count(*)` each; a schema that is
+    /// gone holds none. Empty elsewhere, and when none holds the table.
+    pub(in crate::db) async fn users_of_incomplete(
+        &self,
+        schemas: &[&String],
+    ) -> Result<HashMap<String, i64>, DbError> {
+        if self.tables.model.users.at != UsersAt::PerTenant || schemas.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let query = sqlx::query_as::<_, (String,)>(concat!(
+            "SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+              WHERE n.nspname = ANY($1::text[]::name[])
+                AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                             WHERE c.relnamespace = n.oid AND c.relname = $2::text::name
+                               AND c.relkind IN ",
+            crate::model::table_kinds!(),
+            ")"
+        ))
+        .bind(schemas)
+        .bind(&self.tables.model.users.table);
+        let holding: Vec<String> = self
+            .rows_in_own_read(query, None)
+            .await?
+            .into_iter()
+            .map(|(s,)| s)
+            .collect();
+        self.users_of_schemas(&holding.iter().collect::<Vec<_>>())
+            .await
+    }
+
     /// The users table counted by organization in one statement; where
     /// users live in each tenant schema an empty one: those are counted
     /// after, in batches of their own transactions, never as one union

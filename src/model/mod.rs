@@ -44,6 +44,17 @@ pub struct SchemasModel {
     pub ledger: Option<String>,
 }
 
+impl SchemasModel {
+    /// `name` is never a tenant's schema: the shared one, an ignored one or
+    /// the system's.
+    pub fn never_a_tenant(&self, name: &str) -> bool {
+        name == self.shared
+            || self.ignore.iter().any(|s| s == name)
+            || name.starts_with("pg_")
+            || name == "information_schema"
+    }
+}
+
 /// The table of the shared schema listing the tenants (`registry_*` keys);
 /// no table: every schema holding the items and orders tables is a tenant.
 #[derive(Debug, Clone, PartialEq)]

@@ -139,11 +139,6 @@ impl Database {
                     let rows = self.registry_rows(&mut tx).await?;
                     Database::end_read(tx);
                     rows.into_iter()
-                        // django-tenants registers the shared schema too.
-                        .filter(|(.., schema)| {
-                            *schema != model.schemas.shared
-                                && !model.schemas.ignore.contains(schema)
-                        })
                         .map(|(key, label, schema)| {
                             let state = match schemas.contains(&schema) {
                                 true => SchemaState::Ok,
@@ -188,12 +183,23 @@ impl Database {
             }
             entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
             if count_users {
-                match self.users_by_tenant(&entries).await {
+                let missing: Vec<&String> = entries
+                    .iter()
+                    .filter(|e| !e.present())
+                    .map(|e| &e.schema)
+                    .collect();
+                let incomplete = self.users_of_incomplete(&missing).await;
+                match self.users_by_tenant(&entries).await.and_then(|counts| {
+                    Ok(counts
+                        .into_iter()
+                        .chain(incomplete?)
+                        .collect::<HashMap<_, _>>())
+                }) {
                     Ok(counts) => {
                         // A registered tenant whose schema is gone keeps
                         // the users counted for it in a shared table (none
                         // is 0, as `tenants` says); users in each tenant
-                        // schema it has no table to count.
+                        // schema, those its schema still holds, if any.
                         let shared = model.users.at != UsersAt::PerTenant;
                         for entry in entries.iter_mut() {
                             let counted = counts.get(&entry.schema).copied();
@@ -203,11 +209,7 @@ impl Database {
                                 counted
                             };
                         }
-                        let mut ids = ids_without_schema(&entries, counts);
-                        if let Err(error) = self.mark_incomplete(&mut ids).await {
-                            tracing::info!(%error, "incomplete schemas left unmarked");
-                        }
-                        entries.extend(ids);
+                        entries.extend(ids_without_schema(&entries, counts, &schemas));
                     }
                     Err(error) => tracing::info!(%error, "tenant user counts left out"),
                 }
@@ -217,36 +219,11 @@ impl Database {
         .await
     }
 
-    /// Marks those of `ids` (organization ids naming no tenant schema) that
-    /// name a schema that exists: it lacks the tenant tables.
-    async fn mark_incomplete(&self, ids: &mut [TenantEntry]) -> Result<(), DbError> {
-        let names: Vec<&str> = ids
-            .iter()
-            .filter(|e| !e.is_no_tenant())
-            .map(|e| e.schema.as_str())
-            .collect();
-        if names.is_empty() {
-            return Ok(());
-        }
-        // Not the shared schema, nor the system's: no tenant's.
-        let sql = "SELECT nspname::text FROM pg_catalog.pg_namespace
-                    WHERE nspname = ANY($1) AND nspname <> $2
-                      AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'";
-        let query = sqlx::query_as::<_, (String,)>(sql)
-            .bind(names)
-            .bind(&self.tables.model.schemas.shared);
-        let existing = self.rows_in_own_read(query, None).await?;
-        for entry in ids.iter_mut() {
-            if existing.iter().any(|(name,)| *name == entry.schema) {
-                entry.state = SchemaState::Incomplete;
-            }
-        }
-        Ok(())
-    }
-
     /// The registry's (key, label, schema) rows: the label is the key
     /// where the registry has no label column or a NULL one; rows without a
-    /// key or schema are left out. None without a registry.
+    /// key or schema are left out, and so are rows naming the shared schema
+    /// (django-tenants registers it too) or an ignored one: no tenant's.
+    /// None without a registry.
     pub(crate) async fn registry_rows(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -281,6 +258,9 @@ impl Database {
             .filter_map(|(key, label, schema)| {
                 let (key, schema) = (key?.text, schema?.text);
                 Some((label.map_or_else(|| key.clone(), |l| l.text), key, schema))
+            })
+            .filter(|(.., schema)| {
+                *schema != model.schemas.shared && !model.schemas.ignore.contains(schema)
             })
             .map(|(label, key, schema)| (key, label, schema))
             .collect())
@@ -521,6 +501,7 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 fn ids_without_schema(
     entries: &[TenantEntry],
     counts: std::collections::HashMap<String, i64>,
+    schemas: &crate::db::TenantCatalog,
 ) -> Vec<TenantEntry> {
     let listed: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.schema.as_str()).collect();
@@ -533,7 +514,13 @@ fn ids_without_schema(
     ids.into_iter()
         .map(|(id, users)| match id.as_str() {
             "" => TenantEntry::no_tenant(Some(users)),
-            _ => TenantEntry::of_schema(id, SchemaState::NoSchema, Some(users)),
+            _ => {
+                let state = match schemas.is_other_schema(&id) {
+                    true => SchemaState::Incomplete,
+                    false => SchemaState::NoSchema,
+                };
+                TenantEntry::of_schema(id, state, Some(users))
+            }
         })
         .collect()
 }

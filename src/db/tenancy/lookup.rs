@@ -45,8 +45,7 @@ impl Database {
         name: &str,
         unknown: DbError,
     ) -> DbError {
-        let ignored = self.tables.model.schemas.ignore.iter().any(|s| s == name);
-        if ignored || !catalog.is_other_schema(name) {
+        if !catalog.is_other_schema(name) {
             return unknown;
         }
         let Ok(mut tx) = self.read_tx().await else {
@@ -92,16 +91,14 @@ impl Database {
             .iter()
             .map(|s| (s.clone(), s.clone(), s.clone()))
             .collect();
-        let model = &self.tables.model;
         // (key, label, schema) of registered tenants whose schema is gone;
         // the catalog carries the registry's rows (read with it).
         let mut gone: Vec<(String, String, String)> = Vec::new();
         for (schema, key, label) in schemas.registered() {
             let row = (key.to_string(), label.to_string(), schema.to_string());
-            if schemas.contains(schema) {
-                rows.push(row);
-            } else if schema != model.schemas.shared && !model.schemas.ignore.contains(&row.2) {
-                gone.push(row);
+            match schemas.contains(schema) {
+                true => rows.push(row),
+                false => gone.push(row),
             }
         }
         let named = |(key, label, schema): &&(String, String, String)| {
