@@ -550,6 +550,12 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
         .collect();
     expected.sort();
     assert_eq!(items, expected, "every item in the file:\n{csv}");
+    // Every tenant, not the 6 columns on screen, so that each row's lowest
+    // and highest are over all of them: the file is what `prices` writes.
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header.split(',').count(), 1 + 34 + 5, "{header}");
+    let cli = common::on(&test_db, &["prices", "--format", "csv"]);
+    assert_eq!(csv, common::stdout(&cli));
     app.quit().await;
 }
 

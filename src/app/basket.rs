@@ -108,7 +108,9 @@ pub const SCREEN: Screen = Screen {
         let (Some(user), Some(lines)) = (&basket.user, &basket.lines) else {
             return None;
         };
-        if basket.tenants.is_empty() {
+        // Not while pricing: a file of the tenants priced so far would rank
+        // only them.
+        if basket.tenants.is_empty() || basket.load.is_loading() {
             return None;
         }
         let stem = format!("basket-{}", crate::text::file_safe(&user.id));
@@ -434,6 +436,57 @@ mod tests {
             "{:?}",
             (SCREEN.status)(&state)
         );
+    }
+
+    /// `e` while the basket is still being priced exports nothing (it
+    /// wrote the tenants priced so far, ranked among themselves, and said
+    /// "exported"); once every page is in, it exports them all.
+    #[test]
+    fn export_waits_for_every_tenant_to_be_priced() {
+        let names: Vec<String> = (1..=450).map(|i| format!("t{i:04}")).collect();
+        let count = UserCount {
+            value: 4,
+            ..Default::default()
+        };
+        let catalog = TenantCatalog::new(names);
+        let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
+        crate::app::init(&mut state);
+        let lines = teslas("1");
+        let mut effects = press(&mut state, KeyCode::Char('b'));
+        let mut pages = 0;
+        while let [job] = &basket_jobs(&effects)[..] {
+            pages += 1;
+            let priced = job
+                .tenants
+                .iter()
+                .map(|t| {
+                    BasketTenant::priced(
+                        t.clone(),
+                        &lines,
+                        &[Some(crate::money::Value::parse("9"))],
+                    )
+                })
+                .collect();
+            let page = Msg::Page {
+                batch: job.batch,
+                result: Ok((lines.clone(), priced)),
+                elapsed: Duration::ZERO,
+            };
+            effects = update(&mut state, AppMsg::from(page));
+            if pages == 1 {
+                assert!(!state.basket.tenants.is_empty(), "a page priced");
+                assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+                let notice = state.notice.take().unwrap().unwrap_err();
+                assert_eq!(notice, "still loading: nothing to export yet");
+            }
+        }
+        assert!(pages > 1, "more than one page");
+        let exported = press(&mut state, KeyCode::Char('e'));
+        let [Effect::Export { document, .. }] = &exported[..] else {
+            panic!("one export: {exported:?}")
+        };
+        let rows = document.csv().lines().count() - 1;
+        assert_eq!(rows, 450, "every tenant in the file");
     }
 
     /// The first page fails (the user's tenant has no schema): nothing is

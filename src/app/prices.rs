@@ -108,8 +108,13 @@ pub const SCREEN: Screen = Screen {
     status,
     fresh: "prices",
     export: |state| {
-        let matrix = state.prices.matrix.value()?.clone();
-        let document = Document::Prices(Box::new((matrix, state.catalog.clone())));
+        let matrix = state.prices.matrix.value()?;
+        // The columns on screen are some of the tenants: the file has every
+        // tenant (its lowest and highest over all), read for it.
+        let document = match matrix.tenants.as_slice() == state.catalog.names() {
+            true => Document::Prices(Box::new((matrix.clone(), state.catalog.clone()))),
+            false => Document::PricesToRead(Box::new((state.prices.sort, state.catalog.clone()))),
+        };
         Some(("prices".to_string(), document))
     },
     help: &[("Price matrix", KEYS)],

@@ -153,6 +153,35 @@ impl Executor {
                     let _ = results.send(Msg::Exported(result));
                 });
             }
+            Effect::Export {
+                stem,
+                document: crate::output::Document::PricesToRead(what),
+            } => {
+                let results = self.results.clone();
+                let dir = self.export_dir.clone();
+                let Some(db) = self.db.clone() else {
+                    let _ = results.send(Msg::Exported(Err("not connected".into())));
+                    return false;
+                };
+                tokio::spawn(async move {
+                    let (sort, catalog) = *what;
+                    let result = match db.price_matrix(catalog.names()).await {
+                        Ok(matrix) => {
+                            let document = crate::output::Document::Prices(Box::new((
+                                matrix.sorted(sort),
+                                catalog,
+                            )));
+                            tokio::task::spawn_blocking(move || {
+                                export_file(dir, &stem, &document.csv())
+                            })
+                            .await
+                            .unwrap_or_else(|e| Err(format!("cannot export: {e}")))
+                        }
+                        Err(e) => Err(format!("cannot export: {e}")),
+                    };
+                    let _ = results.send(Msg::Exported(result));
+                });
+            }
             Effect::Export { stem, document } => {
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();

@@ -170,6 +170,11 @@ pub const SCREEN: Screen = Screen {
         // The rows on screen: the search's users, else the tenants.
         let search = &state.tenants.search;
         if search.text().is_some() {
+            // Not while searching: the file would hold the tenants searched
+            // so far.
+            if search.load.is_loading() {
+                return None;
+            }
             let found = (search.users.clone(), state.catalog.clone());
             return Some(("users-found".into(), Document::Users(Box::new(found))));
         }
@@ -538,6 +543,31 @@ mod tests {
             "{effects:?}"
         );
         assert!(state.tenants.search.load.stopped().is_some());
+    }
+
+    /// `e` while the search is still reading tenants exports nothing (it
+    /// wrote the users found so far and said "exported"); once it has read
+    /// them all, the users found.
+    #[test]
+    fn a_search_exports_once_every_tenant_is_searched() {
+        let mut state = per_tenant();
+        state.catalog =
+            crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
+        let batch = search_for_a(&mut state);
+        press(&mut state, KeyCode::Enter);
+        let mut effects = found_nobody(&mut state, batch);
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        let notice = state.notice.take().unwrap().unwrap_err();
+        assert_eq!(notice, "still loading: nothing to export yet");
+        while let [Job::Search { batch, .. }] = search_loads(&effects)[..] {
+            effects = found_nobody(&mut state, *batch);
+        }
+        assert!(!state.tenants.search.load.is_loading());
+        let exported = press(&mut state, KeyCode::Char('e'));
+        assert!(
+            matches!(&exported[..], [Effect::Export { stem, .. }] if stem == "users-found"),
+            "{exported:?}"
+        );
     }
 
     /// Leaving after the search has read every tenant stops nothing: it

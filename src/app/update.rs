@@ -127,7 +127,13 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 /// screen), written as CSV by the runtime, off the UI path.
 fn export(state: &mut State) -> Vec<Effect> {
     match (state.view.screen().export)(state) {
-        Some((stem, document)) => vec![Effect::Export { stem, document }],
+        Some((stem, document)) => {
+            // A read may take a while: said until the file is written.
+            if document.is_to_read() {
+                state.notice = Some(Ok("exporting: reading every row…".into()));
+            }
+            vec![Effect::Export { stem, document }]
+        }
         None => {
             // Said apart: a load on its way is worth waiting for.
             let failed = matches!((state.view.screen().status)(state), Status::Failed(_));

@@ -329,14 +329,22 @@ pub enum Document {
     /// a window of: the runtime reads them into the file as it writes it,
     /// streamed through an [`OrdersWriter`] (see `app::tasks`).
     OrdersToRead(Box<(User, Option<String>, TenantCatalog)>),
+    /// Every tenant's prices where the matrix on screen holds only the
+    /// columns that fit: the runtime reads them all (as `prices` does), in
+    /// the view's sort, into [`Document::Prices`].
+    PricesToRead(Box<(crate::db::PriceSort, TenantCatalog)>),
 }
 
 impl Document {
-    /// The CSV of what is in hand ([`Document::OrdersToRead`] is not:
-    /// empty here).
+    /// The runtime reads this document's rows before writing them.
+    pub fn is_to_read(&self) -> bool {
+        matches!(self, Document::OrdersToRead(_) | Document::PricesToRead(_))
+    }
+
+    /// The CSV of what is in hand (a document to read is not: empty here).
     pub fn csv(&self) -> String {
         match self {
-            Document::OrdersToRead(_) => String::new(),
+            Document::OrdersToRead(_) | Document::PricesToRead(_) => String::new(),
             Document::Orders(document) => {
                 let (user, report, catalog) = document.as_ref();
                 orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)
