@@ -204,6 +204,40 @@ async fn stancl_tenancy_opens_on_its_tenants_then_one_tenants_users_and_orders_a
     app.quit().await;
 }
 
+/// A shared users table whose count is estimated (past 100,000 users):
+/// the tenants pane still counts each tenant's users and lists the
+/// organization ids naming no schema, in one `GROUP BY` as `health` does.
+/// It listed the tenants alone, without `client9` and its user.
+#[tokio::test]
+async fn the_tenants_pane_lists_ids_without_a_schema_when_the_count_is_estimated() {
+    let test_db = TestDatabase::demo().await;
+    let db = common::connect(&test_db).await;
+    let mut state = initial_state(&db, "demo".into(), None, Duration::ZERO)
+        .await
+        .unwrap();
+    state.session.size = (120, 30);
+    state.user_count.estimated = true;
+    tenantscope::app::init(&mut state);
+    let effects = press(&mut state, KeyCode::Char('T'));
+    run_tenant_jobs(&mut state, &db, effects).await;
+    let counts: Vec<(&str, Option<i64>, &str)> = state
+        .tenants
+        .entries()
+        .iter()
+        .map(|e| (e.schema.as_str(), e.users, e.state.word()))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("client1", Some(1), "ok"),
+            ("client2", Some(1), "ok"),
+            ("client3", Some(1), "ok"),
+            ("client4", Some(0), "ok"),
+            ("client9", Some(1), "no schema"),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn shared_users_keep_the_users_list_first_and_t_opens_the_tenants() {
     let test_db = fixture("ros_apartment").await;

@@ -216,7 +216,8 @@ pub fn open(state: &mut State) -> Vec<Effect> {
 fn load_directory(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     state.tenants.directory.refresh(ticket);
-    // Counting every tenant's users costs what the header's count did.
+    // Counting every tenant's users table costs what the header's count
+    // did (a shared table is counted anyway: see `tenant_directory`).
     let count_users = !state.user_count.estimated;
     let job = Job::Directory {
         ticket,
