@@ -51,17 +51,56 @@ impl std::fmt::Display for Failure {
 /// view on screen is loading (see `Screen::loads`).
 pub trait Loading {
     fn is_loading(&self) -> bool;
+
+    /// It ended in a failure another try may mend (a server that was
+    /// unreachable, a lost session): read again when its view is returned
+    /// to, not left saying the server is gone once it is back.
+    fn may_mend(&self) -> bool {
+        false
+    }
 }
 
-impl<K: Keyed, T, E> Loading for Load<K, T, E> {
+/// A load's error: whether another try may mend it.
+pub trait Mendable {
+    fn may_mend(&self) -> bool;
+}
+
+impl Mendable for Failure {
+    fn may_mend(&self) -> bool {
+        self.retry
+    }
+}
+
+impl Mendable for crate::db::DbError {
+    fn may_mend(&self) -> bool {
+        self.retryable()
+    }
+}
+
+/// A page's message alone: nothing says it cannot be mended.
+impl Mendable for String {
+    fn may_mend(&self) -> bool {
+        true
+    }
+}
+
+impl<K: Keyed, T, E: Mendable> Loading for Load<K, T, E> {
     fn is_loading(&self) -> bool {
         Load::is_loading(self)
+    }
+
+    fn may_mend(&self) -> bool {
+        !self.is_loading() && self.error().is_some_and(Mendable::may_mend)
     }
 }
 
 impl<K> Loading for Batched<K> {
     fn is_loading(&self) -> bool {
         Batched::is_loading(self)
+    }
+
+    fn may_mend(&self) -> bool {
+        !self.is_loading() && self.error().is_some_and(Mendable::may_mend)
     }
 }
 

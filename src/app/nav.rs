@@ -82,10 +82,17 @@ pub fn list_replaced(state: &mut State) {
 pub fn back(state: &mut State) -> Option<Vec<Effect>> {
     let place = state.nav.stack.pop()?;
     state.view = place.view;
-    let Some(list) = place.list else {
-        return Some(Vec::new());
+    let mut effects = match place.list {
+        Some(list) => super::dashboard::restore(state, list),
+        None => Vec::new(),
     };
-    Some(super::dashboard::restore(state, list))
+    // What failed there for want of the server is read again (as `r`
+    // would): it may be back, and another view may have found it so.
+    let screen = state.view.screen();
+    if (screen.loads)(state).iter().any(|load| load.may_mend()) {
+        effects.extend((screen.refresh)(state));
+    }
+    Some(effects)
 }
 
 /// Esc in a view entered from another: back there; in the view opened
@@ -172,6 +179,44 @@ mod tests {
         let effects = press(state, KeyCode::Char('e'));
         assert!(effects.is_empty(), "nothing exported: {effects:?}");
         assert!(matches!(&state.notice, Some(Err(n)) if n.contains("nothing to export yet")));
+    }
+
+    /// Orders that failed for want of the server are read again when Esc
+    /// returns to the dashboard (another view found the server back: they
+    /// said "cannot reach the server" until `r`); a failure no retry mends
+    /// is left as it is.
+    #[test]
+    fn esc_back_reads_again_what_failed_for_want_of_the_server() {
+        for (error, again) in [
+            (
+                crate::db::DbError::Connect {
+                    target: "db".into(),
+                    cause: "connection refused".into(),
+                },
+                true,
+            ),
+            (crate::db::DbError::TenantNotFound("client9".into()), false),
+        ] {
+            let mut state = demo_state();
+            let key = state.dashboard.orders.pending().unwrap().clone();
+            let msg = crate::app::dashboard::Msg::OrdersLoaded {
+                key,
+                result: Err(error.clone()),
+                elapsed: Duration::ZERO,
+            };
+            update(&mut state, msg.into());
+            press(&mut state, KeyCode::Char('t'));
+            assert_eq!(state.view, View::Health);
+            let effects = press(&mut state, KeyCode::Esc);
+            assert_eq!(state.view, View::Dashboard);
+            let orders = jobs(&effects).iter().any(|job| {
+                matches!(
+                    job,
+                    crate::app::msg::Job::Dashboard(crate::app::dashboard::Job::Orders { .. })
+                )
+            });
+            assert_eq!(orders, again, "{error}: {effects:?}");
+        }
     }
 
     /// The pane opened from the dashboard: Enter on a tenant, Esc, Esc comes

@@ -124,6 +124,10 @@ impl<R: WindowRow> crate::app::load::Loading for Window<R> {
     fn is_loading(&self) -> bool {
         self.page.is_loading()
     }
+
+    fn may_mend(&self) -> bool {
+        crate::app::load::Loading::may_mend(&self.page)
+    }
 }
 
 impl<R: WindowRow> Default for Window<R> {
