@@ -388,6 +388,36 @@ fn status_text(state: &State) -> String {
     format!("{:?}", (tenantscope::app::tenants::SCREEN.status)(state))
 }
 
+/// The search across tenants matches a tenant's label or key, as the
+/// users filter does (`users --filter Corp` found Acme Corp's users, `/`
+/// in the pane none), and not the digits of a schema name.
+#[tokio::test]
+async fn the_search_across_tenants_matches_the_tenants_label_or_key() {
+    let test_db = fixture("django_tenants").await;
+    let db = common::connect(&test_db).await;
+    let mut state = open_pure(&db).await;
+    let found = |state: &State| -> Vec<(String, String)> {
+        let users = &state.tenants.search.users;
+        let found = users
+            .iter()
+            .map(|u| (u.name.clone(), u.tenant.clone().unwrap()));
+        found.collect()
+    };
+    let pair = |name: &str, tenant: &str| (name.to_string(), tenant.to_string());
+    press(&mut state, KeyCode::Char('/'));
+    let effects = chars(&mut state, "Corp");
+    run_tenant_jobs(&mut state, &db, effects).await;
+    assert_eq!(found(&state), [pair("alice", "acme"), pair("bob", "acme")]);
+    let cli = common::on(&test_db, &["users", "--filter", "Corp"]);
+    assert_eq!(common::stdout(&cli).lines().count(), 1 + 2, "the CLI's two");
+    // Globex's key is 3: its users, and no user of another tenant.
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Char('/'));
+    let effects = chars(&mut state, "3");
+    run_tenant_jobs(&mut state, &db, effects).await;
+    assert_eq!(found(&state), [pair("carol", "globex")]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_schema_or_a_drifted_users_table_is_reported_and_the_rest_still_found() {
     let test_db = many(6).await;

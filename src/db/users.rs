@@ -469,6 +469,23 @@ impl Database {
         )
     }
 
+    /// SQL condition on the users row `u`: its tenant contains the ILIKE
+    /// pattern `$1`. Where a registry names tenants: its label and key,
+    /// not the schema (generated names would match any digits typed).
+    pub(super) fn tenant_matches(&self) -> String {
+        match (
+            &self.tables.tenant_name_column,
+            &self.tables.tenant_key_match,
+        ) {
+            (Some(column), Some(key)) => format!("u.{column}::text ILIKE $1 OR {key}"),
+            (Some(column), None) => format!(
+                "u.{tenant}::text ILIKE $1 OR u.{column}::text ILIKE $1",
+                tenant = self.tables.tenant_column
+            ),
+            (None, _) => format!("u.{}::text ILIKE $1", self.tables.tenant_column),
+        }
+    }
+
     /// The WHERE condition and ORDER BY of a keyset page, and whether it
     /// reads descending.
     fn keyset_parts(&self, request: &PageRequest<'_>) -> (String, String, bool) {
@@ -481,19 +498,7 @@ impl Database {
             Page::Before(_) => (format!("({name}, {id}) < {KEY_PARAMS}"), true),
         };
         let direction = if descending { "DESC" } else { "ASC" };
-        // Where a registry names tenants: its label and key, not the
-        // schema (generated names would match any digits typed).
-        let tenant_match = match (
-            &self.tables.tenant_name_column,
-            &self.tables.tenant_key_match,
-        ) {
-            (Some(column), Some(key)) => format!("u.{column}::text ILIKE $1 OR {key}"),
-            (Some(column), None) => format!(
-                "u.{tenant}::text ILIKE $1 OR u.{column}::text ILIKE $1",
-                tenant = self.tables.tenant_column
-            ),
-            (None, _) => format!("u.{}::text ILIKE $1", self.tables.tenant_column),
-        };
+        let tenant_match = self.tenant_matches();
         let mail = if self.tables.has_mail {
             format!("u.{}::text ILIKE $1", self.tables.names.user_mail)
         } else {

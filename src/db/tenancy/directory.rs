@@ -434,7 +434,8 @@ impl Database {
     }
 
     /// One member of a search statement: `$1` the ILIKE pattern, `$2` the
-    /// exact id.
+    /// exact id; the name, mail or tenant (as the users filter has it)
+    /// contains the text, or the id is it.
     fn search_select(&self, source: &str) -> String {
         let n = &self.tables.names;
         let mail = if self.tables.has_mail {
@@ -444,11 +445,12 @@ impl Database {
         };
         format!(
             "(SELECT {columns} FROM {source} u
-               WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail}
+               WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail} OR {tenant}
                ORDER BY {name_key}, {id_key} LIMIT {over})",
             columns = self.user_columns(),
             id = n.user_id,
             name = n.user_name,
+            tenant = self.tenant_matches(),
             name_key = self.tables.name_key,
             id_key = self.tables.id_key,
             // One more than is kept: says that there were more.
