@@ -195,13 +195,6 @@ fn health_findings(
     found
 }
 
-fn count_cell(count: Option<Count>, has_table: bool) -> String {
-    match count {
-        _ if !has_table => "—".to_string(),
-        count => Count::label(count),
-    }
-}
-
 /// One row per tenant: its name, its status word, then `cells`.
 fn tenant_rows(
     report: &HealthReport,
@@ -418,9 +411,9 @@ fn tenants_text(report: &HealthReport, to: Destination) -> String {
     let (l, r) = (Align::Left, Align::Right);
     let rows = tenant_rows(report, |t| {
         vec![
-            count_cell(Some(t.users), true),
-            count_cell(t.items, t.has_table("items")),
-            count_cell(t.orders, t.has_table("orders")),
+            Count::label(Some(t.users)),
+            t.rows_label("items"),
+            t.rows_label("orders"),
         ]
     });
     let tenants = table(

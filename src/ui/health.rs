@@ -194,8 +194,8 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
             let counts = match tenant_of(row) {
                 Some(t) => [
                     Count::label(Some(t.users)),
-                    Count::label(t.items),
-                    Count::label(t.orders),
+                    t.rows_label("items"),
+                    t.rows_label("orders"),
                 ],
                 None => [
                     row.users.map(thousands).unwrap_or_else(|| "—".into()),

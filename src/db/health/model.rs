@@ -227,6 +227,20 @@ impl TenantHealth {
             .iter()
             .any(|d| d.kind == DriftKind::MissingTable && d.table == table)
     }
+
+    /// The rows of its `table` ("items" or "orders") as the screen and the
+    /// table show them: `—` where the table is missing, else
+    /// [`Count::label`] (`?` unknown: never analyzed, or a view).
+    pub fn rows_label(&self, table: &str) -> String {
+        let count = match table {
+            "items" => self.items,
+            _ => self.orders,
+        };
+        match self.has_table(table) {
+            true => Count::label(count),
+            false => "—".into(),
+        }
+    }
 }
 
 /// Why a table's reference column set was chosen. Column sets holding
