@@ -386,6 +386,19 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
     for name in ["(none)", "\"(none)\"", "(empty)", "\"(empty)\""] {
         assert_eq!(first_cell(name), 1, "{name} once:\n{tenants}");
     }
+    // The users with no organization id last, '' before NULL (`(empty)`
+    // sorted among the ids naming no schema).
+    let last: Vec<&str> = tenants.lines().rev().take(2).collect();
+    assert!(
+        last[0].starts_with("(none) ") && last[1].starts_with("(empty) "),
+        "{tenants}"
+    );
+    // A CSV cell cannot tell NULL from '': one row of both (there were
+    // two rows `,none,1`).
+    let args = ["--database-url", &db.url, "tenants", "--format", "csv"];
+    let csv = stdout(&tenantscope(&args));
+    let none: Vec<&str> = csv.lines().filter(|l| l.starts_with(",none,")).collect();
+    assert_eq!(none, [",none,2"], "{csv}");
     let users = stdout(&tenantscope(&["--database-url", &db.url, "users"]));
     let (a, c) = (line_of(&users, "a@x"), line_of(&users, "c@x"));
     assert!(

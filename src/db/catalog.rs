@@ -318,7 +318,8 @@ impl Database {
                                                       WHERE n.nspname = c.tenant
                                                         AND {CANDIDATE_SCHEMA})
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
-                  ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant)",
+                  ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant, '') = '',
+                           coalesce(s.tenant, c.tenant) NULLS LAST",
                 tenant = self.tables.tenant_of("u"),
                 users = self.users_counted_together(per_tenant),
                 members = self.members_only(),
@@ -390,10 +391,12 @@ impl Database {
                         }),
                     }
                 }
-                // As the query orders them: schemas, then the others (NULL last).
+                // As the query orders them: schemas, then the others, then
+                // the users with no organization id ('' before NULL).
                 let order = |t: &TenantSummary| {
                     let exists = t.state == SchemaState::Ok;
-                    (!exists, t.tenant.is_none(), t.tenant.clone())
+                    let none = t.state == SchemaState::NoTenant;
+                    (!exists, none, t.tenant.is_none(), t.tenant.clone())
                 };
                 summaries.sort_by_key(order);
             }

@@ -370,6 +370,16 @@ pub fn tenants(
             // Estimated counts: `~` in the table (as health shows them), a
             // column of its own in CSV (its `users` cells stay numbers).
             let estimates = summaries.iter().any(|t| t.users_estimated);
+            // A CSV cell cannot tell NULL from '': the users with no
+            // organization id are one row there (two read the same).
+            let merged;
+            let summaries = match format {
+                Format::Csv => {
+                    merged = no_tenant_merged(summaries);
+                    &merged[..]
+                }
+                _ => summaries,
+            };
             let rows: Vec<Vec<String>> = summaries
                 .iter()
                 .map(|t| {
@@ -426,6 +436,29 @@ pub fn tenants(
             }
         }
     }
+}
+
+/// `summaries` with the users with no organization id (NULL and '') in
+/// one row, where the first of them was.
+fn no_tenant_merged(summaries: &[TenantSummary]) -> Vec<TenantSummary> {
+    let mut merged: Vec<TenantSummary> = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        let none = summary.state == SchemaState::NoTenant;
+        match merged
+            .iter_mut()
+            .find(|m| none && m.state == SchemaState::NoTenant)
+        {
+            Some(first) => {
+                first.users += summary.users;
+                first.users_estimated |= summary.users_estimated;
+            }
+            None => merged.push(TenantSummary {
+                tenant: summary.tenant.clone().filter(|_| !none),
+                ..summary.clone()
+            }),
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
