@@ -274,7 +274,7 @@ pub enum Connected {
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
         /// At most N users
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
         limit: Option<i64>,
         /// Only the users of tenant T (its key, label or schema name)
         #[arg(long, value_name = "T")]
@@ -337,7 +337,7 @@ pub enum Connected {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         /// The best N tenants (those that could not be read are listed too)
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(0..))]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
         limit: Option<i64>,
     },
     /// Detect the tenancy layout: the model as TOML on stdout (save it as a
@@ -403,9 +403,47 @@ impl From<PriceSortArg> for crate::db::PriceSort {
     }
 }
 
+/// `--limit N`: a whole number, 0 or more ("-1" said "unexpected
+/// argument", and the range's own message names i64's maximum).
+fn count(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        Ok(_) => Err("must be 0 or more".into()),
+        Err(e) => match e.kind() {
+            // More than there can be: no limit.
+            std::num::IntErrorKind::PosOverflow => Ok(i64::MAX),
+            std::num::IntErrorKind::NegOverflow => Err("must be 0 or more".into()),
+            _ => Err("not a whole number".into()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--limit`: what a user might type, each with its answer.
+    #[test]
+    fn a_limit_is_a_whole_number_0_or_more() {
+        for (text, expected) in [
+            ("0", Ok(0)),
+            ("20", Ok(20)),
+            ("99999999999999999999", Ok(i64::MAX)),
+            ("-1", Err("must be 0 or more")),
+            ("-99999999999999999999", Err("must be 0 or more")),
+            ("1.5", Err("not a whole number")),
+            ("x", Err("not a whole number")),
+            ("", Err("not a whole number")),
+        ] {
+            assert_eq!(count(text), expected.map_err(String::from), "{text:?}");
+        }
+        let parsed = Cli::try_parse_from(["tenantscope", "users", "--limit", "-1"]);
+        let error = parsed.unwrap_err().to_string();
+        assert!(
+            error.contains("'-1' for '--limit <N>': must be 0 or more"),
+            "{error}"
+        );
+    }
     use clap::CommandFactory;
 
     #[test]
