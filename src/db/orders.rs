@@ -361,7 +361,12 @@ impl OrdersReport {
                 crate::text::thousands(unpriced as i64)
             ));
         }
-        let own_gaps = self.totals.own_gaps;
+        // The lines the comparison prices but that are not compared: one
+        // reason a line, so the parts add up to the lines not compared (a
+        // line not sold there that lacks an own total too was counted
+        // twice: "1 of 4 lines, 3 not sold, 1 without an own total").
+        let own_gaps =
+            (lines - self.totals.compared_lines).saturating_sub(self.totals.compare_missing);
         if own_gaps > 0 {
             why.push(format!(
                 "{} without an own total",
@@ -1075,6 +1080,25 @@ mod tests {
             Some("1 of 2 lines, 1 line not sold by b")
         );
         assert_eq!(report.total_gap(), None);
+    }
+
+    /// Each line not compared is counted under one reason: a line the
+    /// comparison does not sell that has no own price either is "not
+    /// sold", not also "without an own total" (the parts added up to 5 of
+    /// 4 lines).
+    #[test]
+    fn compare_note_counts_each_line_once() {
+        let report = a_beside_b(vec![
+            raw("1", "1", Some("5"), Some("4")),
+            raw("2", "1", None, None),
+            raw("3", "1", Some("5"), None),
+            raw("4", "1", Some("5"), None),
+            raw("5", "1", None, Some("4")),
+        ]);
+        assert_eq!(
+            report.compare_note(&TenantCatalog::default()).as_deref(),
+            Some("1 of 5 lines, 3 lines not sold by b, 1 without an own total")
+        );
     }
 
     #[test]
