@@ -77,13 +77,6 @@ impl Mendable for crate::db::DbError {
     }
 }
 
-/// A page's message alone: nothing says it cannot be mended.
-impl Mendable for String {
-    fn may_mend(&self) -> bool {
-        true
-    }
-}
-
 impl<K: Keyed, T, E: Mendable> Loading for Load<K, T, E> {
     fn is_loading(&self) -> bool {
         Load::is_loading(self)
@@ -94,13 +87,11 @@ impl<K: Keyed, T, E: Mendable> Loading for Load<K, T, E> {
     }
 }
 
+/// A batched read (basket, search) the user started: it is started again
+/// by its key, never by returning to its view.
 impl<K> Loading for Batched<K> {
     fn is_loading(&self) -> bool {
         Batched::is_loading(self)
-    }
-
-    fn may_mend(&self) -> bool {
-        !self.is_loading() && self.error().is_some_and(Mendable::may_mend)
     }
 }
 

@@ -86,8 +86,8 @@ pub fn back(state: &mut State) -> Option<Vec<Effect>> {
         Some(list) => super::dashboard::restore(state, list),
         None => Vec::new(),
     };
-    // What failed there for want of the server is read again (as `r`
-    // would): it may be back, and another view may have found it so.
+    // What failed there for want of the server is read again (as the
+    // refresh timer would): it may be back, and another view found it so.
     let screen = state.view.screen();
     if (screen.loads)(state).iter().any(|load| load.may_mend()) {
         effects.extend((screen.refresh)(state));
@@ -181,41 +181,71 @@ mod tests {
         assert!(matches!(&state.notice, Some(Err(n)) if n.contains("nothing to export yet")));
     }
 
-    /// Orders that failed for want of the server are read again when Esc
-    /// returns to the dashboard (another view found the server back: they
-    /// said "cannot reach the server" until `r`); a failure no retry mends
-    /// is left as it is.
+    /// What failed for want of the server (the orders, a page of users)
+    /// is read again when Esc returns to the dashboard: another view found
+    /// the server back, and they said "cannot reach the server" until `r`.
+    /// A failure no retry mends (a tenant without its schema, a users
+    /// table that drifted) is left as it is.
     #[test]
     fn esc_back_reads_again_what_failed_for_want_of_the_server() {
-        for (error, again) in [
-            (
-                crate::db::DbError::Connect {
-                    target: "db".into(),
-                    cause: "connection refused".into(),
-                },
-                true,
-            ),
-            (crate::db::DbError::TenantNotFound("client9".into()), false),
-        ] {
-            let mut state = demo_state();
+        use crate::app::dashboard::{Job, Msg};
+        use crate::db::DbError;
+        let unreachable = || DbError::Connect {
+            target: "db".into(),
+            cause: "connection refused".into(),
+        };
+        let drifted = || DbError::SharedTable("public.users has no column name".into());
+        let orders = |state: &mut State, error: DbError| {
             let key = state.dashboard.orders.pending().unwrap().clone();
-            let msg = crate::app::dashboard::Msg::OrdersLoaded {
-                key,
-                result: Err(error.clone()),
-                elapsed: Duration::ZERO,
-            };
-            update(&mut state, msg.into());
+            let result = Err(error);
+            let elapsed = Duration::ZERO;
+            update(
+                state,
+                Msg::OrdersLoaded {
+                    key,
+                    result,
+                    elapsed,
+                }
+                .into(),
+            );
+        };
+        let users = |state: &mut State, error: DbError| {
+            let effects = press(state, KeyCode::Char('r'));
+            let request = page_request(&effects);
+            update(
+                state,
+                Msg::UsersPage {
+                    request,
+                    result: Err(error),
+                }
+                .into(),
+            );
+            let key = state.dashboard.orders.pending().unwrap().clone();
+            let compare = key.compare.clone();
+            let report = crate::db::OrdersReport::from_raw("client1".into(), compare, Vec::new());
+            deliver_orders(state, key, report);
+        };
+        type Fail = fn(&mut State, DbError);
+        let cases: [(Fail, DbError, bool); 4] = [
+            (orders, unreachable(), true),
+            (orders, DbError::TenantNotFound("client9".into()), false),
+            (users, unreachable(), true),
+            (users, drifted(), false),
+        ];
+        for (fail, error, again) in cases {
+            let mut state = demo_state();
+            fail(&mut state, error.clone());
             press(&mut state, KeyCode::Char('t'));
             assert_eq!(state.view, View::Health);
             let effects = press(&mut state, KeyCode::Esc);
             assert_eq!(state.view, View::Dashboard);
-            let orders = jobs(&effects).iter().any(|job| {
+            let reads = jobs(&effects).iter().any(|job| {
                 matches!(
                     job,
-                    crate::app::msg::Job::Dashboard(crate::app::dashboard::Job::Orders { .. })
+                    crate::app::msg::Job::Dashboard(Job::Orders { .. } | Job::UsersPage(_))
                 )
             });
-            assert_eq!(orders, again, "{error}: {effects:?}");
+            assert_eq!(reads, again, "{error}: {effects:?}");
         }
     }
 

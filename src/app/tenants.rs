@@ -216,9 +216,10 @@ pub fn open(state: &mut State) -> Vec<Effect> {
 fn load_directory(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
     state.tenants.directory.refresh(ticket);
-    // Counting every tenant's users table costs what the header's count
-    // did (a shared table is counted anyway: see `tenant_directory`).
-    let count_users = !state.user_count.estimated;
+    // A shared users table is counted in one GROUP BY whatever its size,
+    // as `health` counts it: the ids naming no schema are what the pane is
+    // for. Each tenant's own users table costs what the header's count did.
+    let count_users = !state.user_count.estimated || !state.tenants.per_tenant;
     let job = Job::Directory {
         ticket,
         count_users,

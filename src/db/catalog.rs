@@ -367,7 +367,8 @@ impl Database {
                     .tenant_directory(false)
                     .await?
                     .into_iter()
-                    .filter(|e| !e.present())
+                    // The registry's rows (not the ids naming no schema).
+                    .filter(|e| e.state == SchemaState::Missing)
                     .collect();
                 // Users in each tenant schema: a schema that lacks the tenant
                 // tables may still hold its users.

@@ -126,8 +126,10 @@ fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u
         ),
     ];
     // Beside them: the rank (5), lines, the tenant name at its narrowest
-    // (12), the row marker (2) and the four gaps.
-    let room = width.saturating_sub(5 + lines + 12 + 2 + 4);
+    // (a fifth of the width, at least 12: a total of hundreds of digits
+    // left it "clien… (ow…"), the row marker (2) and the four gaps.
+    let name = (width / 5).max(12);
+    let room = width.saturating_sub(5 + lines + name + 2 + 4);
     while amounts[0] + amounts[1] > room && amounts.iter().any(|&w| w > 1) {
         let wider = usize::from(amounts[1] > amounts[0]);
         amounts[wider] -= 1;
@@ -200,5 +202,32 @@ mod tests {
     fn the_lines_column_fits_any_basket() {
         assert_eq!(number_widths(&[], 2, 80), [5, 5, 6]);
         assert_eq!(number_widths(&[], 1200, 80)[0], 9);
+    }
+
+    /// A total of hundreds of digits takes no more than the tenant names
+    /// leave: a fifth of the width stays theirs (it was 12 cells whatever
+    /// the width: "clien… (ow…"); a total of usual size still fits whole.
+    #[test]
+    fn a_huge_total_leaves_the_tenant_names_their_room() {
+        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
+            item_id: Some("1".into()),
+            item: Some("Tesla".into()),
+            quantity: Some("2".into()),
+            unit_price: Some("1".into()),
+            ..Default::default()
+        })];
+        let priced = |price: &str| {
+            let price = crate::money::Value::parse(price);
+            BasketTenant::priced("client1".into(), &lines, &[Some(price)])
+        };
+        let huge = priced(&format!("9{}", "0".repeat(300)));
+        for width in [80, 120, 200] {
+            let [lines, total, vs_own] = number_widths(&[(0, &huge)], 1, width);
+            let name = width - (5 + lines + total + vs_own + 2 + 4);
+            assert!(name >= width / 5, "{width}: {name}");
+        }
+        let usual = priced("123456789012.34");
+        let [_, total, _] = number_widths(&[(0, &usual)], 1, 80);
+        assert_eq!(usize::from(total), "246,913,578,024.68".len());
     }
 }

@@ -112,7 +112,7 @@ pub struct Window<R: WindowRow> {
     /// The generation `users` came from: rows of an older one are another
     /// filter's (or tenant's, or set's).
     shown_generation: u64,
-    page: Load<WindowRequest<R::Key>, (), String>,
+    page: Load<WindowRequest<R::Key>, ()>,
     /// Rows the selection still has to move once the next page arrives
     /// (keys pressed faster than pages load are not lost).
     pending_move: isize,
@@ -220,7 +220,7 @@ impl<R: WindowRow> Window<R> {
 
     /// Why the last page failed, until a page arrives.
     pub fn error(&self) -> Option<&String> {
-        self.page.error()
+        self.page.error().map(|failure| &failure.text)
     }
 
     /// The tenant schema the list reads (`None`: every tenant); takes
@@ -379,7 +379,7 @@ impl<R: WindowRow> Window<R> {
             Err(error) => {
                 let awaited = self
                     .page
-                    .accept(request, Err(error.to_string()), Default::default());
+                    .accept(request, Err(error.into()), Default::default());
                 if !awaited || request.generation == self.shown_generation {
                     return None;
                 }

@@ -124,14 +124,12 @@ impl TenantEntry {
 
 impl Database {
     /// The tenants: registry rows (key, label, schema, whether the schema
-    /// is there) or, without a registry, the tenant schemas, with each
-    /// tenant's users and, after them, the organization ids naming no
-    /// tenant schema. A shared users table is counted in one `GROUP BY`,
-    /// as `health` counts it, whatever its size: the ids naming no schema
-    /// are what the pane is for. Users in each tenant schema are counted
-    /// only with `count_users` (one `count(*)` per tenant: the caller asks
-    /// when the whole count was cheap). A count that fails (a tenant's
-    /// users table is gone) leaves the counts out.
+    /// is there) or, without a registry, the tenant schemas. With
+    /// `count_users`, each tenant's users too and, after them, the
+    /// organization ids naming no tenant schema: one `GROUP BY` over a
+    /// shared users table, as `health` counts it, or one `count(*)` per
+    /// tenant's own users table. A count that fails (a tenant's users
+    /// table is gone) leaves the counts out.
     pub async fn tenant_directory(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
         self.retried(|| async move {
             let model = &self.tables.model;
@@ -186,7 +184,7 @@ impl Database {
                 }
             }
             entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
-            if count_users || model.users.at != UsersAt::PerTenant {
+            if count_users {
                 let missing: Vec<&String> = entries
                     .iter()
                     .filter(|e| !e.present())
