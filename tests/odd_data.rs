@@ -620,7 +620,7 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
 }
 
 /// A registry row naming the shared schema (django-tenants registers it)
-/// or an ignored one is no tenant's: its users have `no schema` in the
+/// or an ignored one is no tenant's, nor is an unregistered schema: its users have `no schema` in the
 /// users list, `tenants` and the pane (the users list said `schema
 /// missing`, and `incomplete` for an ignored schema without the tables),
 /// and their orders say the schema is not found, not that `public` lacks
@@ -637,7 +637,11 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
          UPDATE public.users SET organization_id = 'c' || substr(organization_id, 7);
          INSERT INTO public.users (id, name, mail, password, organization_id)
               VALUES ('p1', 'pub_dude', 'p@x', 'pw', 'pub'),
-                     ('e1', 'ext_dude', 'e@x', 'pw', 'ext');",
+                     ('e1', 'ext_dude', 'e@x', 'pw', 'ext'),
+                     ('h1', 'hooli_dude', 'h@x', 'pw', 'hooli');
+         CREATE SCHEMA hooli;
+         CREATE TABLE hooli.items (LIKE client1.items);
+         CREATE TABLE hooli.orders (LIKE client1.orders);",
     )
     .await;
     let run = |args: &[&str]| {
@@ -660,15 +664,18 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
     assert_eq!(status("1"), "ok", "{users}");
     assert_eq!(status("p1"), "no schema", "{users}");
     assert_eq!(status("e1"), "no schema", "{users}");
+    // An id naming a schema the registry does not list, tenant tables and
+    // all: no tenant's, not half made (`tenants` said `incomplete`).
+    assert_eq!(status("h1"), "no schema", "{users}");
     let tenants = stdout(&run(&["tenants"]));
-    for schema in ["public", "extensions"] {
+    for schema in ["public", "extensions", "hooli"] {
         let cells: Vec<&str> = line_of(&tenants, &format!("{schema} "))
             .split_whitespace()
             .collect();
         assert_eq!(cells, [schema, "no", "schema", "1"], "{tenants}");
     }
     let frame = stdout(&run(&["snapshot", "--view", "tenants", "--color", "never"]));
-    for schema in ["public", "extensions"] {
+    for schema in ["public", "extensions", "hooli"] {
         let line = line_of(&frame, &format!(" {schema} "));
         assert!(line.contains("1 (no schema)"), "{frame}");
     }

@@ -19,9 +19,10 @@ pub struct TenantCatalog {
     others: std::collections::HashSet<String>,
 }
 
-/// SQL condition on `pg_namespace n`: a schema that may be a tenant's,
-/// not the shared one (`$1`) and not the system's (the ignored ones the
-/// registry's filter leaves out; else see `SchemasModel::never_a_tenant`).
+/// SQL condition on `pg_namespace n`: not the shared schema (`$1`) and
+/// not the system's. The ignored schemas are left out by the registry's
+/// filter, or in Rust (`SchemasModel::never_a_tenant`), which says the
+/// same of every name.
 const CANDIDATE_SCHEMA: &str = "n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
      AND n.nspname <> 'information_schema'";
 
@@ -226,12 +227,9 @@ impl Database {
         // `tenants` list still shows it, with U+FFFD) rather than failing
         // the whole catalog or being picked as a comparison tenant.
         // The tenant schemas, and beside them (`tenant` false) the other
-        // schemas that lack the tenant tables, but the system's and the
-        // shared one: an organization id naming one is `incomplete`.
-        let unfiltered = super::tenancy::Names {
-            tenant_filter: String::new(),
-            ..self.tables.names.clone()
-        };
+        // schemas that lack the tenant tables, but the system's, the shared
+        // one and the ignored ones: an organization id naming one is
+        // `incomplete`.
         let sql = format!(
             "SELECT {name}, CASE WHEN t.tenant THEN {node} END, t.tenant
                FROM pg_catalog.pg_namespace n,
@@ -243,7 +241,7 @@ impl Database {
             node = self.node_of_schema("n.oid"),
             candidate = CANDIDATE_SCHEMA,
             tenant_schema = self.is_tenant_schema(),
-            complete = unfiltered.has_tenant_tables(),
+            complete = self.holds_tenant_tables(),
             among = if among.is_some() {
                 "AND n.nspname = ANY($2::text[]::name[])"
             } else {
@@ -316,7 +314,8 @@ impl Database {
                         {node},
                         s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
                                                       WHERE n.nspname = c.tenant
-                                                        AND {CANDIDATE_SCHEMA})
+                                                        AND {CANDIDATE_SCHEMA}
+                                                        AND NOT ({complete}))
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant, '') = '',
                            coalesce(s.tenant, c.tenant) NULLS LAST",
@@ -325,8 +324,10 @@ impl Database {
                 members = self.members_only(),
                 tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
                 tenant_schema = self.is_tenant_schema(),
+                complete = self.holds_tenant_tables(),
             );
-            // (tenant, schema exists, users, node, incomplete)
+            // (tenant, schema exists, users, node, incomplete: as the
+            // catalogue's `others`, see `TenantCatalog::is_other_schema`)
             type Row = (Option<LossyText>, bool, i64, Option<String>, bool);
             let rows: Vec<Row> = self.catalog_rows(&mut tx, &sql).await?;
             Database::end_read(tx);
@@ -373,7 +374,7 @@ impl Database {
                 // Users in each tenant schema: a schema that lacks the tenant
                 // tables may still hold its users.
                 let schemas: Vec<&String> = gone.iter().map(|e| &e.schema).collect();
-                let users = self.users_of_incomplete(&schemas).await?;
+                let users = self.users_of_incomplete(&schemas).await;
                 for entry in gone {
                     match summaries
                         .iter_mut()
@@ -421,6 +422,16 @@ impl Database {
             .fetch_all(tx)
             .await
             .map_err(|e| self.error(e))
+    }
+
+    /// SQL condition on `pg_namespace n`: it holds the tenant tables,
+    /// registered or not (a schema without them is `incomplete`).
+    fn holds_tenant_tables(&self) -> String {
+        let unfiltered = super::tenancy::Names {
+            tenant_filter: String::new(),
+            ..self.tables.names.clone()
+        };
+        unfiltered.has_tenant_tables()
     }
 
     /// Whether namespace `n` is a tenant schema: a [`CANDIDATE_SCHEMA`]

@@ -191,12 +191,8 @@ impl Database {
                     .map(|e| &e.schema)
                     .collect();
                 let incomplete = self.users_of_incomplete(&missing).await;
-                match self.users_by_tenant(&entries).await.and_then(|counts| {
-                    Ok(counts
-                        .into_iter()
-                        .chain(incomplete?)
-                        .collect::<HashMap<_, _>>())
-                }) {
+                let counts = self.users_by_tenant(&entries).await;
+                match counts.map(|c| c.into_iter().chain(incomplete).collect::<HashMap<_, _>>()) {
                     Ok(counts) => {
                         // A registered tenant whose schema is gone keeps
                         // the users counted for it in a shared table (none
@@ -261,9 +257,7 @@ impl Database {
                 let (key, schema) = (key?.text, schema?.text);
                 Some((label.map_or_else(|| key.clone(), |l| l.text), key, schema))
             })
-            .filter(|(.., schema)| {
-                *schema != model.schemas.shared && !model.schemas.ignore.contains(schema)
-            })
+            .filter(|(.., schema)| !model.schemas.never_a_tenant(schema))
             .map(|(label, key, schema)| (key, label, schema))
             .collect())
     }
