@@ -418,6 +418,27 @@ async fn the_search_across_tenants_matches_the_tenants_label_or_key() {
     assert_eq!(found(&state), [pair("carol", "globex")]);
 }
 
+/// Typing an id in the search keeps that user even where more than the
+/// cap match otherwise (here 150 users of client1, whose tenant contains
+/// the "1"): the exact id comes first, as in the users filter; it sorted
+/// by name and the cap cut rich_dude (id 1).
+#[tokio::test]
+async fn the_search_keeps_the_exact_id_past_its_cap() {
+    let test_db = TestDatabase::demo().await;
+    test_db
+        .run_sql(
+            "INSERT INTO public.users (id, name, mail, password, organization_id)
+             SELECT 'x' || n, 'a_' || lpad(n::text, 3, '0'), 'a' || n || '@x', 'x', 'client1'
+               FROM generate_series(1, 150) n",
+        )
+        .await;
+    let db = common::connect(&test_db).await;
+    let batch = db.search_users("1", &[], None).await.unwrap();
+    assert_eq!(batch.capped, 1, "more than the cap matched");
+    assert_eq!(batch.users.len(), tenantscope::db::SEARCH_PER_TENANT);
+    assert_eq!(batch.users[0].name, "rich_dude", "{:?}", batch.users[0]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_schema_or_a_drifted_users_table_is_reported_and_the_rest_still_found() {
     let test_db = many(6).await;

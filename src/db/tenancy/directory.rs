@@ -375,9 +375,20 @@ impl Database {
             if let Some(handle) = handle {
                 handle.finished();
             }
-            batch
-                .users
-                .sort_by(|a, b| (&a.tenant, &a.name, &a.id).cmp(&(&b.tenant, &b.name, &b.id)));
+            // By tenant, the exact id first (as the users filter has it):
+            // the cap never drops the user whose id was typed for users
+            // whose name or tenant merely contains it.
+            let order = |u: &User| {
+                let group = per_tenant.then(|| u.tenant.clone());
+                (
+                    group,
+                    u.id != text,
+                    u.tenant.clone(),
+                    u.name.clone(),
+                    u.id.clone(),
+                )
+            };
+            batch.users.sort_by_cached_key(order);
             batch.capped = cap_each(&mut batch.users, per_tenant);
             Ok(batch)
         })
@@ -437,8 +448,8 @@ impl Database {
         };
         format!(
             "(SELECT {columns} FROM {source} u
-               WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail} OR {tenant}
-               ORDER BY {name_key}, {id_key} LIMIT {over})",
+               WHERE u.{id}::text = $2 OR u.{name}::text ILIKE $1 {mail} OR ({tenant})
+               ORDER BY u.{id}::text = $2 DESC, {name_key}, {id_key} LIMIT {over})",
             columns = self.user_columns(),
             id = n.user_id,
             name = n.user_name,
