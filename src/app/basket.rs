@@ -108,9 +108,9 @@ pub const SCREEN: Screen = Screen {
         let (Some(user), Some(lines)) = (&basket.user, &basket.lines) else {
             return None;
         };
-        // Not while pricing: a file of the tenants priced so far would rank
-        // only them.
-        if basket.tenants.is_empty() || basket.load.is_loading() {
+        // Not before the last tenant is priced (while pricing, or a page
+        // failed): a file of the tenants priced so far would rank only them.
+        if basket.tenants.is_empty() || basket.load.done() < basket.load.total() {
             return None;
         }
         let stem = format!("basket-{}", crate::text::file_safe(&user.id));

@@ -58,6 +58,13 @@ pub trait Loading {
     fn may_mend(&self) -> bool {
         false
     }
+
+    /// It was stopped before its last tenant: why. What it holds is then
+    /// not the whole answer (nothing to export). (A failure says so in the
+    /// view's status.)
+    fn cut_short(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A load's error: whether another try may mend it.
@@ -92,6 +99,10 @@ impl<K: Keyed, T, E: Mendable> Loading for Load<K, T, E> {
 impl<K> Loading for Batched<K> {
     fn is_loading(&self) -> bool {
         Batched::is_loading(self)
+    }
+
+    fn cut_short(&self) -> Option<&'static str> {
+        self.stopped.filter(|_| self.done < self.total())
     }
 }
 

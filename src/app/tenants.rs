@@ -170,9 +170,9 @@ pub const SCREEN: Screen = Screen {
         // The rows on screen: the search's users, else the tenants.
         let search = &state.tenants.search;
         if search.text().is_some() {
-            // Not while searching: the file would hold the tenants searched
-            // so far.
-            if search.load.is_loading() {
+            // Not before the last tenant is searched (while searching, or
+            // stopped): the file would hold the tenants searched so far.
+            if search.load.done() < search.load.total() {
                 return None;
             }
             let found = (search.users.clone(), state.catalog.clone());
@@ -569,6 +569,30 @@ mod tests {
         assert!(
             matches!(&exported[..], [Effect::Export { stem, .. }] if stem == "users-found"),
             "{exported:?}"
+        );
+        // A search stopped at its cap of matches before its last tenant
+        // exports nothing, and says why.
+        let batch = search_for_a(&mut state);
+        press(&mut state, KeyCode::Enter);
+        let user = |i: usize| crate::fixtures::user(&i.to_string(), &format!("a{i}"), "t001");
+        let found = SearchBatch {
+            users: (0..crate::app::tenants::search::SEARCH_CAP)
+                .map(user)
+                .collect(),
+            ..SearchBatch::default()
+        };
+        let answer = Msg::Batch {
+            batch,
+            result: Ok(found),
+            elapsed: Duration::ZERO,
+        };
+        crate::app::update(&mut state, answer.into());
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        let notice = state.notice.take().unwrap().unwrap_err();
+        assert_eq!(
+            notice,
+            "nothing to export: the read stopped before its last tenant \
+             (the first 1,000 matches: refine the search)"
         );
     }
 

@@ -136,15 +136,19 @@ fn export(state: &mut State) -> Vec<Effect> {
         }
         None => {
             // Said apart: a load on its way is worth waiting for.
-            let failed = matches!((state.view.screen().status)(state), Status::Failed(_));
-            let why = if state.is_busy() {
-                "still loading: nothing to export yet"
+            let screen = state.view.screen();
+            let failed = matches!((screen.status)(state), Status::Failed(_));
+            let cut = (screen.loads)(state).iter().find_map(|l| l.cut_short());
+            let why = if let Some(why) = cut {
+                format!("nothing to export: the read stopped before its last tenant ({why})")
+            } else if state.is_busy() {
+                "still loading: nothing to export yet".to_string()
             } else if failed {
-                "nothing to export: the view could not be loaded (it says why)"
+                "nothing to export: the view could not be loaded (it says why)".to_string()
             } else {
-                "nothing loaded to export yet"
+                "nothing loaded to export yet".to_string()
             };
-            state.notice = Some(Err(why.into()));
+            state.notice = Some(Err(why));
             Vec::new()
         }
     }

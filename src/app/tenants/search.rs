@@ -214,7 +214,7 @@ pub(super) fn on_batch(
             ask(state, next, Delay::None)
         }
         Err(error) => {
-            search.load.fail(error.to_string());
+            search.load.fail(error);
             Vec::new()
         }
     }
