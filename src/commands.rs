@@ -250,8 +250,7 @@ async fn health(
         .as_deref()
         .zip(leaked.as_deref())
         .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-    let (out, found) =
-        output::health_checked(&report, check, Some(&checks), format, Destination::stdout());
+    let (out, found) = output::health(&report, check, Some(&checks), format, Destination::stdout());
     write_stdout(&out);
     match found.is_empty() {
         false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),

@@ -556,6 +556,26 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     assert_eq!(header.split(',').count(), 1 + 34 + 5, "{header}");
     let cli = common::on(&test_db, &["prices", "--format", "csv"]);
     assert_eq!(csv, common::stdout(&cli));
+    // A tenant that cannot be priced: the file says so in its cells, as
+    // the command's does, and the status line counts it (it said only
+    // "exported").
+    test_db
+        .run_sql("ALTER TABLE t05.items DROP COLUMN price")
+        .await;
+    app.press(KeyCode::Char('e'));
+    let frame = app
+        .frame_where("the export, one tenant not read", |f| {
+            f.contains("(1 tenant not read")
+        })
+        .await;
+    let path = frame
+        .split_whitespace()
+        .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
+        .unwrap_or_else(|| panic!("no file name in:\n{frame}"));
+    let csv = std::fs::read_to_string(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    let cli = common::on(&test_db, &["prices", "--format", "csv"]);
+    assert_eq!(csv, common::stdout(&cli));
     app.quit().await;
 }
 

@@ -113,7 +113,10 @@ pub const SCREEN: Screen = Screen {
         // tenant (its lowest and highest over all), read for it.
         let document = match matrix.tenants.as_slice() == state.catalog.names() {
             true => Document::Prices(Box::new((matrix.clone(), state.catalog.clone()))),
-            false => Document::PricesToRead(Box::new((state.prices.sort, state.catalog.clone()))),
+            false => {
+                let what = Box::new((state.prices.sort, state.catalog.clone()));
+                Document::ToRead(crate::output::ToRead::Prices(what))
+            }
         };
         Some(("prices".to_string(), document))
     },

@@ -19,6 +19,7 @@ use super::connect;
 use super::msg::{Delay, Effect, Msg, Slot, Task};
 use super::state::Data;
 use crate::db::{Database, QueryHandle, TenantCatalog, User};
+use crate::output::{Document, ToRead};
 
 /// What a successful connection brings: the database and the dashboard's
 /// data on it, which replaces the old database's.
@@ -138,9 +139,10 @@ impl Executor {
                     let _ = self.results.send(copy());
                 }
             }
+            // Rows to read first: off the UI path, on a connection.
             Effect::Export {
                 stem,
-                document: crate::output::Document::OrdersToRead(what),
+                document: Document::ToRead(read),
             } => {
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();
@@ -149,35 +151,9 @@ impl Executor {
                     return false;
                 };
                 tokio::spawn(async move {
-                    let result = export_orders(&db, dir, &stem, &what).await;
-                    let _ = results.send(Msg::Exported(result));
-                });
-            }
-            Effect::Export {
-                stem,
-                document: crate::output::Document::PricesToRead(what),
-            } => {
-                let results = self.results.clone();
-                let dir = self.export_dir.clone();
-                let Some(db) = self.db.clone() else {
-                    let _ = results.send(Msg::Exported(Err("not connected".into())));
-                    return false;
-                };
-                tokio::spawn(async move {
-                    let (sort, catalog) = *what;
-                    let result = match db.price_matrix(catalog.names()).await {
-                        Ok(matrix) => {
-                            let document = crate::output::Document::Prices(Box::new((
-                                matrix.sorted(sort),
-                                catalog,
-                            )));
-                            tokio::task::spawn_blocking(move || {
-                                export_file(dir, &stem, &document.csv())
-                            })
-                            .await
-                            .unwrap_or_else(|e| Err(format!("cannot export: {e}")))
-                        }
-                        Err(e) => Err(format!("cannot export: {e}")),
+                    let result = match read {
+                        ToRead::Orders(what) => export_orders(&db, dir, &stem, &what).await,
+                        ToRead::Prices(what) => export_prices(&db, dir, stem, *what).await,
                     };
                     let _ = results.send(Msg::Exported(result));
                 });
@@ -465,6 +441,37 @@ async fn export_orders(
         Err(OrdersExportError::Read(e)) => Err(format!("cannot export: {e}")),
         Err(OrdersExportError::Write(e)) => Err(format!("cannot write {name}: {e}")),
     }
+}
+
+/// Every tenant's prices, read as `prices` reads them, written in `sort`'s
+/// order; the tenants that could not be priced are counted in the answer
+/// (their cells say `not read`), and none priced is an error, as the
+/// command's exit status says.
+async fn export_prices(
+    db: &Database,
+    dir: Option<PathBuf>,
+    stem: String,
+    (sort, catalog): (crate::db::PriceSort, TenantCatalog),
+) -> Result<String, String> {
+    let matrix = db
+        .price_matrix(catalog.names())
+        .await
+        .map_err(|e| format!("cannot export: {e}"))?;
+    if matrix.rows.is_empty() && !matrix.failed.is_empty() {
+        return Err("cannot export: no tenant could be priced".into());
+    }
+    let failed = matrix.failed.len();
+    let document = Document::Prices(Box::new((matrix.sorted(sort), catalog)));
+    let path = tokio::task::spawn_blocking(move || export_file(dir, &stem, &document.csv()))
+        .await
+        .map_err(|e| format!("cannot export: {e}"))??;
+    Ok(match failed {
+        0 => path,
+        n => format!(
+            "{path} ({} not read: see its cells)",
+            crate::text::plural(n, "tenant", "tenants")
+        ),
+    })
 }
 
 /// An export file still being written: removed when dropped unfinished,

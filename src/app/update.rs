@@ -129,7 +129,7 @@ fn export(state: &mut State) -> Vec<Effect> {
     match (state.view.screen().export)(state) {
         Some((stem, document)) => {
             // A read may take a while: said until the file is written.
-            if document.is_to_read() {
+            if matches!(document, crate::output::Document::ToRead(_)) {
                 state.notice = Some(Ok("exporting: reading every row…".into()));
             }
             vec![Effect::Export { stem, document }]

@@ -311,7 +311,7 @@ fn reference_text(r: &TableReference) -> String {
 /// (`~` marks estimated counts, `?` unknown ones, `—` a missing table) with
 /// its drift listed under it, then the references, orphans, leaks and a
 /// summary line.
-pub fn health_checked(
+pub fn health(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
     checks: Option<&crate::db::tenancy::FrameworkChecks>,
@@ -410,11 +410,8 @@ pub fn health_checked(
 fn tenants_text(report: &HealthReport, to: Destination) -> String {
     let (l, r) = (Align::Left, Align::Right);
     let rows = tenant_rows(report, |t| {
-        vec![
-            Count::label(Some(t.users)),
-            t.rows_label("items"),
-            t.rows_label("orders"),
-        ]
+        let [items, orders] = t.rows_labels();
+        vec![Count::label(Some(t.users)), items, orders]
     });
     let tenants = table(
         &[

@@ -19,7 +19,7 @@ use crate::db::{HealthReport, OrdersReport, PriceMatrix, SchemaState, TenantCata
 use crate::text;
 
 pub use basket::basket;
-pub use health::{health_checked, health_csv, reference_reason, LeakCheck};
+pub use health::{health, health_csv, reference_reason, LeakCheck};
 pub use orders::{number_cells, order_headers, orders, OrdersWriter};
 pub use prices::{price_failures, prices};
 pub use users::{
@@ -325,26 +325,27 @@ pub enum Document {
     Tenants(Vec<crate::db::TenantEntry>),
     /// Users found (the tenants pane's search across tenants).
     Users(Box<(Vec<User>, TenantCatalog)>),
+    /// Rows the view holds only some of: the runtime reads them all into
+    /// the file as it writes it (see `app::tasks`).
+    ToRead(ToRead),
+}
+
+/// A document whose rows are read for its file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToRead {
     /// A user's orders (compared with a tenant) that the view holds only
-    /// a window of: the runtime reads them into the file as it writes it,
-    /// streamed through an [`OrdersWriter`] (see `app::tasks`).
-    OrdersToRead(Box<(User, Option<String>, TenantCatalog)>),
+    /// a window of, streamed through an [`OrdersWriter`].
+    Orders(Box<(User, Option<String>, TenantCatalog)>),
     /// Every tenant's prices where the matrix on screen holds only the
-    /// columns that fit: the runtime reads them all (as `prices` does), in
-    /// the view's sort, into [`Document::Prices`].
-    PricesToRead(Box<(crate::db::PriceSort, TenantCatalog)>),
+    /// columns that fit: read as `prices` does, in the view's sort.
+    Prices(Box<(crate::db::PriceSort, TenantCatalog)>),
 }
 
 impl Document {
-    /// The runtime reads this document's rows before writing them.
-    pub fn is_to_read(&self) -> bool {
-        matches!(self, Document::OrdersToRead(_) | Document::PricesToRead(_))
-    }
-
     /// The CSV of what is in hand (a document to read is not: empty here).
     pub fn csv(&self) -> String {
         match self {
-            Document::OrdersToRead(_) | Document::PricesToRead(_) => String::new(),
+            Document::ToRead(_) => String::new(),
             Document::Orders(document) => {
                 let (user, report, catalog) = document.as_ref();
                 orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)

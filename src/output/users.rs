@@ -442,20 +442,25 @@ pub fn tenants(
 /// one row, where the first of them was.
 fn no_tenant_merged(summaries: &[TenantSummary]) -> Vec<TenantSummary> {
     let mut merged: Vec<TenantSummary> = Vec::with_capacity(summaries.len());
+    let mut none_at = None;
     for summary in summaries {
-        let none = summary.state == SchemaState::NoTenant;
-        match merged
-            .iter_mut()
-            .find(|m| none && m.state == SchemaState::NoTenant)
-        {
-            Some(first) => {
+        if summary.state != SchemaState::NoTenant {
+            merged.push(summary.clone());
+            continue;
+        }
+        match none_at {
+            Some(at) => {
+                let first: &mut TenantSummary = &mut merged[at];
                 first.users += summary.users;
                 first.users_estimated |= summary.users_estimated;
             }
-            None => merged.push(TenantSummary {
-                tenant: summary.tenant.clone().filter(|_| !none),
-                ..summary.clone()
-            }),
+            None => {
+                none_at = Some(merged.len());
+                merged.push(TenantSummary {
+                    tenant: None,
+                    ..summary.clone()
+                });
+            }
         }
     }
     merged

@@ -192,11 +192,10 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
                 [first, rest @ ..] => format!("{} (+{} more)", first.text, rest.len()),
             };
             let counts = match tenant_of(row) {
-                Some(t) => [
-                    Count::label(Some(t.users)),
-                    t.rows_label("items"),
-                    t.rows_label("orders"),
-                ],
+                Some(t) => {
+                    let [items, orders] = t.rows_labels();
+                    [Count::label(Some(t.users)), items, orders]
+                }
                 None => [
                     row.users.map(thousands).unwrap_or_else(|| "—".into()),
                     "—".into(),

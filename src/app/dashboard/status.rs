@@ -77,7 +77,11 @@ pub(super) fn export(state: &State) -> Option<(String, Document)> {
         let compare = state.dashboard.orders.key()?.compare.clone();
         return Some((
             stem,
-            Document::OrdersToRead(Box::new((user.clone(), compare, state.catalog.clone()))),
+            Document::ToRead(crate::output::ToRead::Orders(Box::new((
+                user.clone(),
+                compare,
+                state.catalog.clone(),
+            )))),
         ));
     }
     Some((

@@ -228,18 +228,16 @@ impl TenantHealth {
             .any(|d| d.kind == DriftKind::MissingTable && d.table == table)
     }
 
-    /// The rows of its `table` ("items" or "orders") as the screen and the
+    /// The rows of its items and orders tables as the screen and the
     /// table show them: `—` where the table is missing, else
     /// [`Count::label`] (`?` unknown: never analyzed, or a view).
-    pub fn rows_label(&self, table: &str) -> String {
-        let count = match table {
-            "items" => self.items,
-            _ => self.orders,
-        };
-        match self.has_table(table) {
-            true => Count::label(count),
-            false => "—".into(),
-        }
+    pub fn rows_labels(&self) -> [String; 2] {
+        [("items", self.items), ("orders", self.orders)].map(|(table, count)| {
+            match self.has_table(table) {
+                true => Count::label(count),
+                false => "—".into(),
+            }
+        })
     }
 }
 
