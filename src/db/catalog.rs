@@ -361,50 +361,57 @@ impl Database {
                     }
                 }
             }
-            // Registered tenants whose schema is gone: listed, as the registry
-            // lists them (linked users may already name them).
             if self.tables.model.schemas.registry.complete().is_some() {
-                let gone: Vec<TenantEntry> = self
-                    .tenant_directory(false)
-                    .await?
-                    .into_iter()
-                    // The registry's rows (not the ids naming no schema).
-                    .filter(|e| e.state == SchemaState::Missing)
-                    .collect();
-                // Users in each tenant schema: a schema that lacks the tenant
-                // tables may still hold its users.
-                let schemas: Vec<&String> = gone.iter().map(|e| &e.schema).collect();
-                let users = self.users_of_incomplete(&schemas).await;
-                for entry in gone {
-                    match summaries
-                        .iter_mut()
-                        .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
-                    {
-                        Some(known) if known.state != SchemaState::Ok => {
-                            known.state = SchemaState::Missing
-                        }
-                        Some(_) => {}
-                        None => summaries.push(TenantSummary {
-                            users: users.get(&entry.schema).copied().unwrap_or(0),
-                            tenant: Some(entry.schema),
-                            state: SchemaState::Missing,
-                            users_estimated: false,
-                            node: None,
-                        }),
-                    }
-                }
-                // As the query orders them: schemas, then the others, then
-                // the users with no organization id ('' before NULL).
-                let order = |t: &TenantSummary| {
-                    let exists = t.state == SchemaState::Ok;
-                    let none = t.state == SchemaState::NoTenant;
-                    (!exists, none, t.tenant.is_none(), t.tenant.clone())
-                };
-                summaries.sort_by_key(order);
+                self.add_registered_missing(&mut summaries).await?;
             }
             Ok(summaries)
         })
         .await
+    }
+
+    /// Registered tenants whose schema is gone (or lacks the tenant tables)
+    /// added to `summaries`, as the registry lists them (linked users may
+    /// already name them), in the order the summaries' query gives.
+    async fn add_registered_missing(
+        &self,
+        summaries: &mut Vec<TenantSummary>,
+    ) -> Result<(), DbError> {
+        let gone: Vec<TenantEntry> = self
+            .tenant_directory(false)
+            .await?
+            .into_iter()
+            // The registry's rows (not the ids naming no schema).
+            .filter(|e| e.state == SchemaState::Missing)
+            .collect();
+        // Users in each tenant schema: a schema that lacks the tenant
+        // tables may still hold its users.
+        let schemas: Vec<&String> = gone.iter().map(|e| &e.schema).collect();
+        let users = self.users_of_incomplete(&schemas).await;
+        for entry in gone {
+            match summaries
+                .iter_mut()
+                .find(|s| s.tenant.as_deref() == Some(entry.schema.as_str()))
+            {
+                Some(known) if known.state != SchemaState::Ok => known.state = SchemaState::Missing,
+                Some(_) => {}
+                None => summaries.push(TenantSummary {
+                    users: users.get(&entry.schema).copied().unwrap_or(0),
+                    tenant: Some(entry.schema),
+                    state: SchemaState::Missing,
+                    users_estimated: false,
+                    node: None,
+                }),
+            }
+        }
+        // As the query orders them: schemas, then the others, then
+        // the users with no organization id ('' before NULL).
+        let order = |t: &TenantSummary| {
+            let exists = t.state == SchemaState::Ok;
+            let none = t.state == SchemaState::NoTenant;
+            (!exists, none, t.tenant.is_none(), t.tenant.clone())
+        };
+        summaries.sort_by_key(order);
+        Ok(())
     }
 
     /// The rows of a catalog query whose `$1` is the shared schema.
