@@ -28,6 +28,17 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
     }
 }
 
+/// A basket of one line: `quantity` Teslas (item 1) at `price`.
+pub fn teslas(quantity: &str, price: &str) -> Vec<crate::db::OrderLine> {
+    vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
+        item_id: Some("1".into()),
+        item: Some("Tesla".into()),
+        quantity: Some(quantity.into()),
+        unit_price: Some(price.into()),
+        ..Default::default()
+    })]
+}
+
 pub fn user(id: &str, name: &str, tenant: &str) -> User {
     user_with_mail(id, name, &format!("{name}@example.com"), tenant)
 }

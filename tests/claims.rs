@@ -458,10 +458,14 @@ async fn crowded_demo() -> TestDatabase {
 
 /// Presses `e` and reads the file the status line names (then removes it).
 async fn export(app: &mut common::App) -> String {
+    export_where(app, |f| f.contains("tenantscope-")).await.1
+}
+
+/// [`export`], the status line waited for until `said` holds of the frame:
+/// that frame and the file's text.
+async fn export_where(app: &mut common::App, said: impl Fn(&str) -> bool) -> (String, String) {
     app.press(KeyCode::Char('e'));
-    let frame = app
-        .frame_where("the exported file", |f| f.contains("tenantscope-"))
-        .await;
+    let frame = app.frame_where("the exported file", said).await;
     let path = frame
         .split_whitespace()
         .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
@@ -470,7 +474,7 @@ async fn export(app: &mut common::App) -> String {
     assert_in_the_harness_dir(std::path::Path::new(&path));
     let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     std::fs::remove_file(&path).unwrap();
-    csv
+    (frame, csv)
 }
 
 /// The harness exports into a temporary directory of its own: a test run
@@ -562,18 +566,7 @@ async fn export_from_the_health_view_and_the_matrix_writes_every_row() {
     test_db
         .run_sql("ALTER TABLE t05.items DROP COLUMN price")
         .await;
-    app.press(KeyCode::Char('e'));
-    let frame = app
-        .frame_where("the export, one tenant not read", |f| {
-            f.contains("(1 tenant not read")
-        })
-        .await;
-    let path = frame
-        .split_whitespace()
-        .find(|word| word.contains("tenantscope-") && word.ends_with(".csv"))
-        .unwrap_or_else(|| panic!("no file name in:\n{frame}"));
-    let csv = std::fs::read_to_string(path).unwrap();
-    std::fs::remove_file(path).unwrap();
+    let (_, csv) = export_where(&mut app, |f| f.contains("(1 tenant not read")).await;
     let cli = common::on(&test_db, &["prices", "--format", "csv"]);
     assert_eq!(csv, common::stdout(&cli));
     app.quit().await;

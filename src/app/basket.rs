@@ -337,7 +337,7 @@ mod tests {
         };
         assert_eq!((job.tenants.len(), job.batch.end), (BASKET_BATCH, 200));
         assert_eq!(job.lines, None, "the lines come with the first page");
-        let lines = teslas("2");
+        let lines = teslas("2", "10");
         let priced = job
             .tenants
             .iter()
@@ -380,6 +380,34 @@ mod tests {
         assert_eq!(state.basket.load.key(), None);
     }
 
+    /// `b`, then each page the basket asks for priced at 9 a line, until
+    /// it asks for none; `before` sees each page (its number from 1 and
+    /// its tenants) before it is answered.
+    fn price_every_page(
+        state: &mut State,
+        lines: &[crate::db::OrderLine],
+        mut before: impl FnMut(&mut State, usize, &[String]),
+    ) {
+        let mut effects = press(state, KeyCode::Char('b'));
+        let mut page = 0;
+        while let [job] = &basket_jobs(&effects)[..] {
+            page += 1;
+            before(state, page, &job.tenants);
+            let nine = [Some(crate::money::Value::parse("9"))];
+            let priced = job
+                .tenants
+                .iter()
+                .map(|t| BasketTenant::priced(t.clone(), lines, &nine))
+                .collect();
+            let answer = Msg::Page {
+                batch: job.batch,
+                result: Ok((lines.to_vec(), priced)),
+                elapsed: Duration::ZERO,
+            };
+            effects = update(state, AppMsg::from(answer));
+        }
+    }
+
     /// A catalog reload while the basket is priced (`r` on the dashboard,
     /// the refresh timer) neither skips nor repeats a tenant: the basket
     /// pages over the tenants as it began.
@@ -396,38 +424,16 @@ mod tests {
         let catalog = TenantCatalog::new(names(1..=450));
         let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
         crate::app::init(&mut state);
-        let lines = teslas("1");
-        let mut effects = press(&mut state, KeyCode::Char('b'));
+        let lines = teslas("1", "10");
         let mut asked = Vec::new();
-        let mut pages = 0;
-        while let [job] = &basket_jobs(&effects)[..] {
-            asked.extend(job.tenants.iter().cloned());
-            pages += 1;
+        price_every_page(&mut state, &lines, |state, page, tenants| {
+            asked.extend(tenants.iter().cloned());
             // Midway, tenants come and go: the first hundred are
             // dropped, and more come after the last.
-            if pages == 2 {
+            if page == 2 {
                 state.catalog = TenantCatalog::new(names(101..=600));
             }
-            let priced = job
-                .tenants
-                .iter()
-                .map(|t| {
-                    BasketTenant::priced(
-                        t.clone(),
-                        &lines,
-                        &[Some(crate::money::Value::parse("9"))],
-                    )
-                })
-                .collect();
-            effects = update(
-                &mut state,
-                AppMsg::from(Msg::Page {
-                    batch: job.batch,
-                    result: Ok((lines.clone(), priced)),
-                    elapsed: Duration::ZERO,
-                }),
-            );
-        }
+        });
         assert_eq!(asked, names(1..=450), "each tenant of the start, once");
         assert_eq!(state.basket.tenants.len(), 450);
         assert!(!state.is_busy());
@@ -451,35 +457,18 @@ mod tests {
         let catalog = TenantCatalog::new(names);
         let mut state = State::new(Data::new("big".into(), catalog, count, demo_users(), None));
         crate::app::init(&mut state);
-        let lines = teslas("1");
-        let mut effects = press(&mut state, KeyCode::Char('b'));
+        let lines = teslas("1", "10");
         let mut pages = 0;
-        while let [job] = &basket_jobs(&effects)[..] {
-            pages += 1;
-            let priced = job
-                .tenants
-                .iter()
-                .map(|t| {
-                    BasketTenant::priced(
-                        t.clone(),
-                        &lines,
-                        &[Some(crate::money::Value::parse("9"))],
-                    )
-                })
-                .collect();
-            let page = Msg::Page {
-                batch: job.batch,
-                result: Ok((lines.clone(), priced)),
-                elapsed: Duration::ZERO,
-            };
-            effects = update(&mut state, AppMsg::from(page));
-            if pages == 1 {
+        price_every_page(&mut state, &lines, |state, page, _| {
+            pages = page;
+            // Before the second page is asked for: the first one priced.
+            if page == 2 {
                 assert!(!state.basket.tenants.is_empty(), "a page priced");
-                assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+                assert!(press(state, KeyCode::Char('e')).is_empty());
                 let notice = state.notice.take().unwrap().unwrap_err();
                 assert_eq!(notice, "still loading: nothing to export yet");
             }
-        }
+        });
         assert!(pages > 1, "more than one page");
         let exported = press(&mut state, KeyCode::Char('e'));
         let [Effect::Export { document, .. }] = &exported[..] else {
@@ -518,17 +507,6 @@ mod tests {
         assert!(press(&mut state, KeyCode::Char('e')).is_empty());
         let notice = state.notice.clone().unwrap().unwrap_err();
         assert!(notice.contains("could not be loaded"), "{notice}");
-    }
-
-    /// A basket of one line: `quantity` Teslas at 10.
-    fn teslas(quantity: &str) -> Vec<crate::db::OrderLine> {
-        vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
-            item_id: Some("1".into()),
-            item: Some("Tesla".into()),
-            quantity: Some(quantity.into()),
-            unit_price: Some("10".into()),
-            ..Default::default()
-        })]
     }
 
     #[test]

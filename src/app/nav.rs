@@ -429,13 +429,7 @@ mod tests {
                 _ => None,
             })
             .expect("the basket is priced");
-        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
-            item_id: Some("1".into()),
-            item: Some("Tesla".into()),
-            quantity: Some("2".into()),
-            unit_price: Some("10".into()),
-            ..Default::default()
-        })];
+        let lines = teslas("2", "10");
         let priced = job
             .tenants
             .iter()

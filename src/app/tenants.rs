@@ -420,6 +420,14 @@ mod tests {
         state
     }
 
+    /// [`per_tenant`] with 120 tenants: a search reads them in batches.
+    fn per_tenant_of_120() -> State {
+        let mut state = per_tenant();
+        let names = (1..=120).map(|i| format!("t{i:03}")).collect();
+        state.catalog = crate::db::TenantCatalog::new(names);
+        state
+    }
+
     /// The status line's "as of" during a search is the search's own read
     /// time, not the tenant list's (it used to show the list's).
     #[test]
@@ -494,9 +502,7 @@ mod tests {
     /// used to slice past its end).
     #[test]
     fn a_catalog_that_shrinks_mid_search_neither_panics_nor_changes_the_search() {
-        let mut state = per_tenant();
-        state.catalog =
-            crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
+        let mut state = per_tenant_of_120();
         let batch = search_for_a(&mut state);
         assert_eq!(batch.end, SEARCH_BATCH);
         state.catalog = crate::db::TenantCatalog::new(vec!["t001".into()]);
@@ -552,9 +558,7 @@ mod tests {
     /// them all, the users found.
     #[test]
     fn a_search_exports_once_every_tenant_is_searched() {
-        let mut state = per_tenant();
-        state.catalog =
-            crate::db::TenantCatalog::new((1..=120).map(|i| format!("t{i:03}")).collect());
+        let mut state = per_tenant_of_120();
         let batch = search_for_a(&mut state);
         press(&mut state, KeyCode::Enter);
         let mut effects = found_nobody(&mut state, batch);

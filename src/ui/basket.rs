@@ -209,13 +209,7 @@ mod tests {
     /// the width: "clien… (ow…"); a total of usual size still fits whole.
     #[test]
     fn a_huge_total_leaves_the_tenant_names_their_room() {
-        let lines = vec![crate::db::OrderLine::from_raw(crate::db::RawOrderLine {
-            item_id: Some("1".into()),
-            item: Some("Tesla".into()),
-            quantity: Some("2".into()),
-            unit_price: Some("1".into()),
-            ..Default::default()
-        })];
+        let lines = crate::fixtures::teslas("2", "1");
         let priced = |price: &str| {
             let price = crate::money::Value::parse(price);
             BasketTenant::priced("client1".into(), &lines, &[Some(price)])
