@@ -641,7 +641,15 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
                      ('h1', 'hooli_dude', 'h@x', 'pw', 'hooli');
          CREATE SCHEMA hooli;
          CREATE TABLE hooli.items (LIKE client1.items);
-         CREATE TABLE hooli.orders (LIKE client1.orders);",
+         CREATE TABLE hooli.orders (LIKE client1.orders);
+         -- Tenant migrations once run centrally: the shared schema holds
+         -- the tenant tables too (priced from there, pub_dude's orders
+         -- read as if public were his tenant).
+         CREATE TABLE public.items (LIKE client1.items INCLUDING DEFAULTS);
+         CREATE TABLE public.orders (LIKE client1.orders INCLUDING DEFAULTS);
+         INSERT INTO public.items SELECT * FROM client1.items;
+         INSERT INTO public.orders (id, user_id, item_id, quantity)
+              VALUES ('p1', 'p1', '1', 1);",
     )
     .await;
     let run = |args: &[&str]| {

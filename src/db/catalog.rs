@@ -19,12 +19,17 @@ pub struct TenantCatalog {
     others: std::collections::HashSet<String>,
 }
 
-/// SQL condition on `pg_namespace n`: not the shared schema (`$1`) and
-/// not the system's. The ignored schemas are left out by the registry's
-/// filter, or in Rust (`SchemasModel::never_a_tenant`), which says the
-/// same of every name.
-const CANDIDATE_SCHEMA: &str = "n.nspname <> $1 AND n.nspname NOT LIKE 'pg\\_%'
-     AND n.nspname <> 'information_schema'";
+/// SQL condition on `pg_namespace n`: not the shared schema (the
+/// parameter `shared`, e.g. `$1`) and not the system's, whatever a registry
+/// lists (django-tenants registers the shared schema). The ignored
+/// schemas are left out by the registry's filter, or in Rust
+/// (`SchemasModel::never_a_tenant`, which says the same of a name).
+pub(crate) fn candidate_schema(shared: &str) -> String {
+    format!(
+        "n.nspname <> {shared} AND n.nspname NOT LIKE 'pg\\_%'
+         AND n.nspname <> 'information_schema'"
+    )
+}
 
 impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
@@ -239,7 +244,7 @@ impl Database {
               ORDER BY n.nspname",
             name = raw("n.nspname"),
             node = self.node_of_schema("n.oid"),
-            candidate = CANDIDATE_SCHEMA,
+            candidate = candidate_schema("$1"),
             tenant_schema = self.is_tenant_schema(),
             complete = self.holds_tenant_tables(),
             among = if among.is_some() {
@@ -314,7 +319,7 @@ impl Database {
                         {node},
                         s.tenant IS NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
                                                       WHERE n.nspname = c.tenant
-                                                        AND {CANDIDATE_SCHEMA}
+                                                        AND {candidate}
                                                         AND NOT ({complete}))
                    FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
                   ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant, '') = '',
@@ -325,6 +330,7 @@ impl Database {
                 tenant_raw = raw("coalesce(s.tenant, c.tenant)"),
                 tenant_schema = self.is_tenant_schema(),
                 complete = self.holds_tenant_tables(),
+                candidate = candidate_schema("$1"),
             );
             // (tenant, schema exists, users, node, incomplete: as the
             // catalogue's `others`, see `TenantCatalog::is_other_schema`)
@@ -441,11 +447,12 @@ impl Database {
         unfiltered.has_tenant_tables()
     }
 
-    /// Whether namespace `n` is a tenant schema: a [`CANDIDATE_SCHEMA`]
-    /// holding the tenant tables.
+    /// Whether namespace `n` is a tenant schema: a [`candidate_schema`]
+    /// (`$1` the shared one) holding the tenant tables.
     fn is_tenant_schema(&self) -> String {
         format!(
-            "{CANDIDATE_SCHEMA} AND {}",
+            "{} AND {}",
+            candidate_schema("$1"),
             self.tables.names.has_tenant_tables()
         )
     }
@@ -484,10 +491,12 @@ impl Database {
         sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname)
                FROM pg_catalog.pg_namespace n
-              WHERE n.nspname = ANY($1) AND {has_tables}",
+              WHERE n.nspname = ANY($1) AND {candidate} AND {has_tables}",
+            candidate = candidate_schema("$2"),
             has_tables = self.tables.names.has_tenant_tables(),
         ))
         .bind(names)
+        .bind(&self.tables.shared_schema)
         .persistent(self.persistent())
         .fetch_all(conn)
         .await
@@ -503,11 +512,13 @@ impl Database {
         sqlx::query_as(&format!(
             "SELECT n.nspname::text, quote_ident(n.nspname), {node}
                FROM pg_catalog.pg_namespace n
-              WHERE n.nspname = ANY($1) AND {has_tables}",
+              WHERE n.nspname = ANY($1) AND {candidate} AND {has_tables}",
             node = self.node_of_schema("n.oid"),
+            candidate = candidate_schema("$2"),
             has_tables = self.tables.names.has_tenant_tables(),
         ))
         .bind(names)
+        .bind(&self.tables.shared_schema)
         .persistent(self.persistent())
         .fetch_all(conn)
         .await

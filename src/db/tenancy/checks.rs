@@ -264,8 +264,9 @@ impl Database {
                                                  AND c.relkind IN {TABLE_KINDS})
                                  THEN quote_ident(n.nspname) || '.' || quote_ident($2) END
                        FROM pg_catalog.pg_namespace n
-                      WHERE n.nspname <> $1 AND {}
+                      WHERE {} AND {}
                       ORDER BY 1",
+                    crate::db::catalog::candidate_schema("$1"),
                     names.has_tenant_tables()
                 ))
                 .bind(&model.schemas.shared)
