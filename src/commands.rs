@@ -329,8 +329,12 @@ async fn prices(
         Destination::stdout(),
     );
     if all_failed {
-        // An empty matrix is no answer: a cron job must see it fail.
-        write_stdout(&out);
+        // An empty matrix is no answer: a cron job must see it fail. JSON
+        // says why in `failed`; a table or CSV of headers alone would read
+        // as "no items", so nothing is written (stderr names each tenant).
+        if format == tenantscope::cli::Format::Json {
+            write_stdout(&out);
+        }
         return Err(Failure::runtime("no tenant could be priced"));
     }
     Ok(out)

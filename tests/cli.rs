@@ -889,6 +889,12 @@ async fn prices_exit_1_when_no_tenant_could_be_priced() {
         "{}",
         stderr(&none)
     );
+    // A CSV or table of headers alone would read as "no items": nothing.
+    for format in ["csv", "table"] {
+        let none = on(&db, &["prices", "--format", format]);
+        assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+        assert_eq!(stdout(&none), "", "{format}");
+    }
 }
 
 /// A user with no orders: the table says so in words (no empty table with

@@ -108,17 +108,15 @@ pub const SCREEN: Screen = Screen {
     status,
     fresh: "prices",
     export: |state| {
-        let matrix = state.prices.matrix.value()?;
-        // The columns on screen are some of the tenants: the file has every
-        // tenant (its lowest and highest over all), read for it.
-        let document = match matrix.tenants.as_slice() == state.catalog.names() {
-            true => Document::Prices(Box::new((matrix.clone(), state.catalog.clone()))),
-            false => {
-                let what = Box::new((state.prices.sort, state.catalog.clone()));
-                Document::ToRead(crate::output::ToRead::Prices(what))
-            }
-        };
-        Some(("prices".to_string(), document))
+        // Read anew for the file, every tenant (those on screen are some
+        // of them): each item's lowest and highest over all, the tenants
+        // not priced counted, as `prices` writes and says them.
+        state.prices.matrix.value()?;
+        let what = Box::new((state.prices.sort, state.catalog.clone()));
+        Some((
+            "prices".to_string(),
+            Document::ToRead(crate::output::ToRead::Prices(what)),
+        ))
     },
     help: &[("Price matrix", KEYS)],
     marks: &[
@@ -503,8 +501,15 @@ mod tests {
         };
         update(&mut state, loaded(asked, matrix));
         let effects = press(&mut state, KeyCode::Char('e'));
+        // Read anew for the file, whether or not every tenant is on screen:
+        // one way to count the tenants not priced and refuse none priced.
+        let read = Document::ToRead(crate::output::ToRead::Prices(Box::new((
+            state.prices.sort,
+            state.catalog.clone(),
+        ))));
         assert!(
-            matches!(&effects[..], [Effect::Export { stem, .. }] if stem == "prices"),
+            matches!(&effects[..], [Effect::Export { stem, document }]
+                if stem == "prices" && *document == read),
             "{effects:?}"
         );
     }
