@@ -51,7 +51,13 @@ pub enum Effect {
         profile: Option<String>,
     },
     /// Write a document as CSV to a new file in the current directory.
-    Export { stem: String, document: Document },
+    /// `note`: what the file lacks that the view says (a search's capped
+    /// tenants), said beside its path once written.
+    Export {
+        stem: String,
+        document: Document,
+        note: Option<String>,
+    },
     /// Put `text` on the clipboard (tmux or OSC 52); `what` names it in the status line.
     Copy { what: String, text: String },
 }

@@ -508,7 +508,7 @@ mod tests {
             state.catalog.clone(),
         ))));
         assert!(
-            matches!(&effects[..], [Effect::Export { stem, document }]
+            matches!(&effects[..], [Effect::Export { stem, document, .. }]
                 if stem == "prices" && *document == read),
             "{effects:?}"
         );

@@ -71,6 +71,8 @@ pub struct Screen {
     pub warning: fn(&State) -> Option<String>,
     /// `e`: everything the view shows, all rows, with a file name stem.
     pub export: fn(&State) -> Option<(String, Document)>,
+    /// What the export lacks that the view says (see `Effect::Export`).
+    pub export_note: fn(&State) -> Option<String>,
     /// Sections of the `?` popup: a title and its keys.
     pub help: &'static [(&'static str, KeyTable)],
     /// The marks the view draws, explained in the `?` popup.
@@ -93,6 +95,7 @@ impl Screen {
         fresh: "",
         warning: no_warning,
         export: |_| None,
+        export_note: |_| None,
         help: &[],
         marks: &[],
     };

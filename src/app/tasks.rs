@@ -143,6 +143,7 @@ impl Executor {
             Effect::Export {
                 stem,
                 document: Document::ToRead(read),
+                note,
             } => {
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();
@@ -155,15 +156,20 @@ impl Executor {
                         ToRead::Orders(what) => export_orders(&db, dir, &stem, &what).await,
                         ToRead::Prices(what) => export_prices(&db, dir, stem, *what).await,
                     };
-                    let _ = results.send(Msg::Exported(result));
+                    let _ = results.send(Msg::Exported(noted(result, note)));
                 });
             }
-            Effect::Export { stem, document } => {
+            Effect::Export {
+                stem,
+                document,
+                note,
+            } => {
                 let results = self.results.clone();
                 let dir = self.export_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let csv = document.csv();
-                    let _ = results.send(Msg::Exported(export_file(dir, &stem, &csv)));
+                    let written = export_file(dir, &stem, &csv);
+                    let _ = results.send(Msg::Exported(noted(written, note)));
                 });
             }
         }
@@ -441,6 +447,14 @@ async fn export_orders(
         Err(OrdersExportError::Read(e)) => Err(format!("cannot export: {e}")),
         Err(OrdersExportError::Write(e)) => Err(format!("cannot write {name}: {e}")),
     }
+}
+
+/// A written file's path with what it lacks (`note`) beside it.
+fn noted(written: Result<String, String>, note: Option<String>) -> Result<String, String> {
+    written.map(|path| match note {
+        Some(note) => format!("{path} ({note})"),
+        None => path,
+    })
 }
 
 /// Every tenant's prices, read as `prices` reads them, written in `sort`'s

@@ -181,6 +181,11 @@ pub const SCREEN: Screen = Screen {
         let entries = state.tenants.directory.value()?;
         Some(("tenants".into(), Document::Tenants(entries.clone())))
     },
+    // A search's file holds what it found: what it lacks is said.
+    export_note: |state| {
+        let searched = state.tenants.search.text().is_some();
+        searched.then(|| search::gaps(state)).flatten()
+    },
     help: &[
         ("Tenants", KEYS),
         ("While searching (←/→ Home/End Ctrl-U/W edit)", SEARCHING),
@@ -597,6 +602,35 @@ mod tests {
             notice,
             "nothing to export: the read stopped before its last tenant \
              (the first 1,000 matches: refine the search)"
+        );
+    }
+
+    /// A search that read every tenant but kept fewer matches than there
+    /// are (a tenant's cap) or could not search one exports what it found
+    /// and says what the file lacks beside its path (it said "exported").
+    #[test]
+    fn a_search_with_gaps_exports_and_says_what_it_lacks() {
+        let mut state = per_tenant();
+        let batch = search_for_a(&mut state);
+        let found = SearchBatch {
+            users: vec![crate::fixtures::user("1", "a1", "client1")],
+            failed: vec![("client2".into(), "query timed out".into())],
+            capped: 1,
+        };
+        let answer = Msg::Batch {
+            batch,
+            result: Ok(found),
+            elapsed: Duration::ZERO,
+        };
+        crate::app::update(&mut state, answer.into());
+        press(&mut state, KeyCode::Enter);
+        let exported = press(&mut state, KeyCode::Char('e'));
+        let [Effect::Export { note, .. }] = &exported[..] else {
+            panic!("one export: {exported:?}")
+        };
+        assert_eq!(
+            note.as_deref(),
+            Some("1 could not be searched; the first 100 only in 1 tenant")
         );
     }
 

@@ -132,7 +132,12 @@ fn export(state: &mut State) -> Vec<Effect> {
             if matches!(document, crate::output::Document::ToRead(_)) {
                 state.notice = Some(Ok("exporting: reading every row…".into()));
             }
-            vec![Effect::Export { stem, document }]
+            let note = (state.view.screen().export_note)(state);
+            vec![Effect::Export {
+                stem,
+                document,
+                note,
+            }]
         }
         None => {
             // Said apart: a load on its way is worth waiting for.

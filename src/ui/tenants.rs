@@ -57,7 +57,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 theme::error(),
             )),
             None => Line::from(Span::styled(
-                "Id exact; name or mail containing the text. Enter: the user's orders.",
+                "Id exact; name, mail or tenant containing the text. Enter: the user's orders.",
                 theme::dim(),
             )),
         };
@@ -65,7 +65,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         return;
     }
     if search.prompt.editing {
-        let text = "Type to search users by id, name or mail in every tenant.";
+        let text = "Type to search users by id, name, mail or tenant in every tenant.";
         return message(frame, inner, text.into(), theme::dim());
     }
     let entries = tenants.entries();
@@ -159,11 +159,14 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
     let search = &state.tenants.search;
     if search.users.is_empty() {
         let text = if search.load.is_loading() {
-            "Searching…"
+            "Searching…".to_string()
+        } else if let Some(why) = search.load.stopped() {
+            // Not every tenant was searched: "no match" would be untrue.
+            format!("No match in the tenants searched ({why}).")
         } else {
-            "No users match."
+            "No users match.".to_string()
         };
-        return message(frame, area, text.into(), theme::dim());
+        return message(frame, area, text, theme::dim());
     }
     let label = |schema: &str| {
         state

@@ -799,7 +799,7 @@ fn export_writes_what_the_view_shows() {
     let report = OrdersReport::from_raw("client3".into(), key.compare.clone(), vec![line]);
     deliver_orders(&mut state, key, report);
     match &press(&mut state, KeyCode::Char('e'))[..] {
-        [Effect::Export { stem, document }] => {
+        [Effect::Export { stem, document, .. }] => {
             let csv = document.csv();
             assert_eq!(stem, "orders-3");
             assert!(csv.starts_with("item_id,item,quantity"), "{csv}");

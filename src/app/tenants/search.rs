@@ -261,21 +261,34 @@ pub(super) fn open_result(state: &mut State) -> Vec<Effect> {
     effects
 }
 
+/// What the search's matches lack: the tenants it could not search, and
+/// those of more matches than it keeps ("1 could not be searched; the
+/// first 100 only in 2 tenants"); none when it lacks nothing.
+pub(super) fn gaps(state: &State) -> Option<String> {
+    let search = &state.tenants.search;
+    let mut gaps = Vec::new();
+    if !search.failed.is_empty() {
+        gaps.push(format!("{} could not be searched", search.failed.len()));
+    }
+    match (search.capped, state.tenants.per_tenant) {
+        (0, _) => {}
+        (_, false) => gaps.push(format!("the first {SEARCH_PER_TENANT} only")),
+        (n, true) => gaps.push(format!(
+            "the first {SEARCH_PER_TENANT} only in {}",
+            crate::text::plural(n, "tenant", "tenants")
+        )),
+    }
+    (!gaps.is_empty()).then(|| gaps.join("; "))
+}
+
 pub(super) fn status(state: &State) -> Status {
     let search = &state.tenants.search;
     let tenants = &state.tenants;
     let found = crate::text::plural(search.users.len(), "match", "matches");
-    let failed = match search.failed.len() {
-        0 => String::new(),
-        n => format!("; {n} could not be searched"),
-    };
-    let failed = match (search.capped, tenants.per_tenant) {
-        (0, _) => failed,
-        (_, false) => format!("{failed}; the first {SEARCH_PER_TENANT} only: refine the search"),
-        (n, true) => format!(
-            "{failed}; the first {SEARCH_PER_TENANT} only in {}: refine the search",
-            crate::text::plural(n, "tenant", "tenants")
-        ),
+    let failed = match (gaps(state), search.capped) {
+        (None, _) => String::new(),
+        (Some(gaps), 0) => format!("; {gaps}"),
+        (Some(gaps), _) => format!("; {gaps}: refine the search"),
     };
     let progress = if tenants.per_tenant {
         format!(
