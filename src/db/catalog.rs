@@ -488,18 +488,11 @@ impl Database {
         conn: &mut sqlx::PgConnection,
         names: &[&str],
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        sqlx::query_as(&format!(
-            "SELECT n.nspname::text, quote_ident(n.nspname)
-               FROM pg_catalog.pg_namespace n
-              WHERE n.nspname = ANY($1) AND {candidate} AND {has_tables}",
-            candidate = candidate_schema("$2"),
-            has_tables = self.tables.names.has_tenant_tables(),
-        ))
-        .bind(names)
-        .bind(&self.tables.shared_schema)
-        .persistent(self.persistent())
-        .fetch_all(conn)
-        .await
+        let found = self.quoted_tenants_on_nodes(conn, names).await?;
+        Ok(found
+            .into_iter()
+            .map(|(name, quoted, _)| (name, quoted))
+            .collect())
     }
 
     /// [`Database::quoted_tenants`] with the Citus node of each (NULL
