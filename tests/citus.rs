@@ -25,7 +25,11 @@ use common::{start_app_on_user, stderr, stdout, tenantscope};
 /// `../shared/citus` beside the repository, if there.
 fn citus_kit() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/citus");
-    dir.join("cluster.sh").exists().then_some(dir)
+    let found = dir.join("cluster.sh").exists().then_some(dir);
+    if found.is_none() {
+        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+    }
+    found
 }
 
 /// A coordinator (`port`) and `workers` workers (`port + 1`, …) on
@@ -178,6 +182,25 @@ async fn run(conn: &mut PgConnection, sql: &str) {
         .execute(conn)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+}
+
+/// A cluster of two workers with the demo database `db` on it, users a
+/// reference table, and that database's URL; none without Citus for tests.
+async fn reference_cluster(db: &str) -> Option<(Cluster, String)> {
+    let cluster = Cluster::start(&citus_kit()?, 2);
+    let url = citus_database(&cluster, db, Users::Reference).await;
+    Some((cluster, url))
+}
+
+/// Runs `sql` on the coordinator's database `db`, one statement at a time
+/// (Citus propagates DDL statement by statement, not in one implicit
+/// transaction of several).
+async fn on_coordinator(cluster: &Cluster, db: &str, sql: &str) {
+    let mut conn = cluster.coordinator(db).await;
+    for statement in sql.split_inclusive(';').filter(|s| !s.trim().is_empty()) {
+        run(&mut conn, statement).await;
+    }
+    conn.close().await.ok();
 }
 
 /// How `public.users` is kept on Citus.
@@ -401,7 +424,6 @@ async fn citus_database(cluster: &Cluster, name: &str, users: Users) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_on_citus_answers_as_on_one_server() {
     let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
         return;
     };
     let cluster = Cluster::start(&kit, 2);
@@ -556,24 +578,20 @@ async fn every_command_on_citus_answers_as_on_one_server() {
 /// dashboard offers no retry for it (the same query would fail again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
-    let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+    let Some((cluster, url)) = reference_cluster("refused").await else {
         return;
     };
-    let cluster = Cluster::start(&kit, 2);
-    let url = citus_database(&cluster, "refused", Users::Reference).await;
     // A join of two tenant schemas, as the orders query once was: a view
     // that the orders query reads as the items table of client1.
-    let mut conn = cluster.coordinator("refused").await;
-    run(&mut conn, "ALTER TABLE client1.items RENAME TO items_own").await;
-    run(
-        &mut conn,
-        "CREATE VIEW client1.items AS
+    on_coordinator(
+        &cluster,
+        "refused",
+        "ALTER TABLE client1.items RENAME TO items_own;
+         CREATE VIEW client1.items AS
            SELECT o.id, o.description, coalesce(t.price, o.price) AS price
              FROM client1.items_own o LEFT JOIN client2.items t USING (id);",
     )
     .await;
-    conn.close().await.ok();
     let out = cli(&url, &["orders", "1", "--compare", "client3"]);
     assert_ne!(out.status.code(), Some(0));
     let error = stderr(&out);
@@ -605,20 +623,13 @@ async fn a_refused_statement_keeps_detail_and_hint_and_offers_no_retry() {
 /// to be unreadable, in text, JSON and CSV, as on one server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_comparison_failing_on_the_nodes_leaves_the_own_lines_as_on_one_server() {
-    let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+    let Some((cluster, url)) = reference_cluster("viewfail").await else {
         return;
     };
-    let cluster = Cluster::start(&kit, 2);
-    let url = citus_database(&cluster, "viewfail", Users::Reference).await;
     let broken = "ALTER TABLE client2.items RENAME TO items_stored;
                   CREATE VIEW client2.items AS
                       SELECT id, description, price / 0 AS price FROM client2.items_stored;";
-    let mut conn = cluster.coordinator("viewfail").await;
-    for statement in broken.split_inclusive(';').filter(|s| !s.trim().is_empty()) {
-        run(&mut conn, statement).await;
-    }
-    conn.close().await.ok();
+    on_coordinator(&cluster, "viewfail", broken).await;
     let plain = TestDatabase::reference().await;
     plain.run_sql(broken).await;
     for format in ["table", "json", "csv"] {
@@ -644,7 +655,6 @@ async fn a_comparison_failing_on_the_nodes_leaves_the_own_lines_as_on_one_server
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_item_ids_answer_as_on_one_server() {
     let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
         return;
     };
     let cluster = Cluster::start(&kit, 2);
@@ -725,7 +735,6 @@ async fn duplicate_item_ids_answer_as_on_one_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_settings_connect_to_the_coordinators_own_certificate() {
     let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
         return;
     };
     let cluster = Cluster::start(&kit, 1);
@@ -882,12 +891,9 @@ fn prices_by_tenant(url: &str, config: &str) -> (Cells, Vec<(String, String)>) {
 /// cached) does the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
-    let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+    let Some((cluster, url)) = reference_cluster("faults").await else {
         return;
     };
-    let cluster = Cluster::start(&kit, 2);
-    let url = citus_database(&cluster, "faults", Users::Reference).await;
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(config.path(), "[database]\nstatement_timeout_ms = 3000\n").unwrap();
     let config = config.path().to_str().unwrap();
@@ -1079,7 +1085,7 @@ async fn a_stopped_or_frozen_worker_costs_one_timeout_and_names_its_tenants() {
     );
 
     // Started again, then frozen mid-session.
-    let out = Command::new(kit.join("cluster.sh"))
+    let out = Command::new(cluster.kit.join("cluster.sh"))
         .arg("start")
         .arg(cluster.dir.path())
         .arg(cluster.port.to_string())
@@ -1144,12 +1150,9 @@ async fn backends(conn: &mut PgConnection, database: &str, condition: &str) -> V
 /// statement is left running on any node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn superseded_loads_are_cancelled_on_the_coordinator_and_the_workers() {
-    let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
+    let Some((cluster, url)) = reference_cluster("churn").await else {
         return;
     };
-    let cluster = Cluster::start(&kit, 2);
-    let url = citus_database(&cluster, "churn", Users::Reference).await;
     // Every tenant shard, locked on its worker by a session of its own
     // (Citus refuses a lock on a shard unless manual changes are allowed).
     let mut conn = cluster.coordinator("churn").await;
@@ -1329,7 +1332,6 @@ fn answers(url: &str) -> Vec<(Vec<String>, Option<i32>, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_tenant_schemas_onto_citus_one_at_a_time_keeps_every_answer() {
     let Some(kit) = citus_kit() else {
-        println!("skipped: ../shared/citus (Citus for tests) is not beside this repository");
         return;
     };
     let cluster = Cluster::start(&kit, 2);
