@@ -282,6 +282,14 @@ async fn a_comparison_tenant_without_prices_leaves_the_own_prices_standing() {
         frame.contains("Gizmo") && frame.contains("67.50") && !frame.contains("Error"),
         "{frame}"
     );
+    // The basket says it of the table too (it said the server's "column
+    // ci.price does not exist"), and prices the other tenants.
+    let basket = json(&db, &["basket", "1", "--format", "json"]);
+    let tenants = basket["tenants"].as_array().unwrap();
+    let noprice = tenants.iter().find(|t| t["tenant"] == "noprice").unwrap();
+    assert_eq!(noprice["error"], why, "{basket}");
+    let globex = tenants.iter().find(|t| t["tenant"] == "globex").unwrap();
+    assert_eq!(globex["total"].to_string(), "44.00", "{basket}");
     // A user of that tenant: its own prices cannot be read, and the error
     // says so of the table (it named the query's aliases: "column i.price
     // does not exist", HINT "m0.price").

@@ -336,8 +336,12 @@ impl Database {
             let (rows, errors): (Vec<PriceCell>, _) = self
                 .tenant_batches(&selects, size.min(BASKET_BATCH), &arrays, handle, &nodes)
                 .await?;
+            // A column the statement names and the table lacks is said of
+            // the table, as `orders` says it (not "column ci.price does not
+            // exist"); the catalog is read for failed tenants only.
             for (column, error) in errors {
-                failed[column] = Some(error.to_string());
+                let lacks = self.items_lack(tenants[column]).await.ok().flatten();
+                failed[column] = Some(lacks.unwrap_or_else(|| error.to_string()));
             }
             let mut prices = prices_by_cell(rows, tenants.len(), lines.len());
             if let Some(column) = tenants.iter().position(|t| *t == own) {
