@@ -512,6 +512,22 @@ mod tests {
                 if stem == "prices" && *document == read),
             "{effects:?}"
         );
+        // A second `e` while the first reads starts no second read (a
+        // second full read and a second file); once written, it does.
+        assert!(press(&mut state, KeyCode::Char('e')).is_empty());
+        assert_eq!(
+            state.notice,
+            Some(Err("still exporting: one export at a time".into()))
+        );
+        update(
+            &mut state,
+            AppMsg::Exported(Ok("./tenantscope-prices.csv".into())),
+        );
+        assert_eq!(
+            state.notice,
+            Some(Ok("exported to ./tenantscope-prices.csv".into()))
+        );
+        assert_eq!(press(&mut state, KeyCode::Char('e')).len(), 1);
     }
 
     #[test]

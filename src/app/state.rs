@@ -84,6 +84,10 @@ pub struct Data {
     pub help_scroll: usize,
     /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
+    /// An export is on its way (until its `Msg::Exported`): a second `e`
+    /// waits for it rather than reading every row again. Here, not in the
+    /// session: another database drops the old one's results.
+    pub exporting: bool,
     /// When each slot's data was last read (local `HH:MM:SS`).
     pub read_at: BTreeMap<&'static str, String>,
     // Each view's state; a new view's starts as its `Default`.

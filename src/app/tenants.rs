@@ -579,6 +579,8 @@ mod tests {
             matches!(&exported[..], [Effect::Export { stem, .. }] if stem == "users-found"),
             "{exported:?}"
         );
+        let written = crate::app::msg::Msg::Exported(Ok("./users-found.csv".into()));
+        crate::app::update(&mut state, written);
         // A search stopped at its cap of matches before its last tenant
         // exports nothing, and says why.
         let batch = search_for_a(&mut state);
