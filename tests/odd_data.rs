@@ -694,6 +694,60 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
     }
 }
 
+/// Without a registry too, an ignored schema is no tenant's even where it
+/// holds the tenant tables: `tenants` listed it `ok` and `health` a tenant
+/// with no user, `prices` priced it, while the users list (per-tenant
+/// union, `never_a_tenant`) left it out.
+#[tokio::test]
+async fn an_ignored_schema_with_the_tenant_tables_is_no_tenant_without_a_registry() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE SCHEMA extensions;
+         CREATE TABLE extensions.items (LIKE client1.items INCLUDING DEFAULTS);
+         CREATE TABLE extensions.orders (LIKE client1.orders INCLUDING DEFAULTS);
+         INSERT INTO extensions.items SELECT * FROM client1.items;
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('e1', 'ext_dude', 'e@x', 'pw', 'extensions');
+         INSERT INTO extensions.orders (id, user_id, item_id, quantity)
+              VALUES ('e1', 'e1', '1', 1);",
+    )
+    .await;
+    let run = |args: &[&str]| {
+        common::bare_command()
+            .env("DATABASE_URL", db.url.as_str())
+            .env("TENANTSCOPE_TENANCY__IGNORE_SCHEMAS", "extensions")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let tenants = stdout(&run(&["tenants"]));
+    let cells: Vec<&str> = line_of(&tenants, "extensions ")
+        .split_whitespace()
+        .collect();
+    assert_eq!(cells, ["extensions", "no", "schema", "1"], "{tenants}");
+    let users: Value = serde_json::from_str(&stdout(&run(&["users", "--format", "json"]))).unwrap();
+    let ext = users.as_array().unwrap().iter().find(|u| u["id"] == "e1");
+    assert_eq!(ext.unwrap()["tenant_schema"], "no schema", "{users}");
+    let out = run(&["orders", "e1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "tenantscope: tenant schema not found: \"extensions\""
+    );
+    let prices = stdout(&run(&["prices", "--format", "csv"]));
+    assert!(
+        !prices.lines().next().unwrap().contains("extensions"),
+        "{prices}"
+    );
+    let health: Value =
+        serde_json::from_str(&stdout(&run(&["health", "--format", "json"]))).unwrap();
+    let tenants = health["tenants"].as_array().unwrap();
+    assert!(
+        !tenants.iter().any(|t| t["schema"] == "extensions"),
+        "{health}"
+    );
+}
+
 /// A comparison tenant whose items view fails at run time (it divides by
 /// zero) leaves the own lines standing, and says why there is no
 /// comparison, in every reading: the text, the JSON and the dashboard. It

@@ -737,8 +737,8 @@ impl Database {
     /// per tenant). Without a registry a tenant is a schema holding both
     /// tables, which the query shows by running (a missing one fails it,
     /// and is explained then: see [`Database::orders_failed`]): no round
-    /// trip to check first. A registry also says which schemas are
-    /// tenants: that is checked first.
+    /// trip to check first. A registry or `ignore_schemas` also says which
+    /// schemas are tenants: that is checked first.
     pub(super) async fn orders_schemas(
         &self,
         tx: &mut sqlx::PgConnection,

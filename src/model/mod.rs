@@ -53,6 +53,20 @@ impl SchemasModel {
             || name.starts_with("pg_")
             || name == "information_schema"
     }
+
+    /// SQL condition on `pg_namespace n` (`AND …`) leaving the ignored
+    /// schemas out, with or without a registry; empty when none are.
+    pub fn ignored_condition(&self) -> String {
+        if self.ignore.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self
+            .ignore
+            .iter()
+            .map(|s| guard::quote_literal(s))
+            .collect();
+        format!(" AND n.nspname NOT IN ({})", names.join(", "))
+    }
 }
 
 /// The table of the shared schema listing the tenants (`registry_*` keys);

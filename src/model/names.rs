@@ -35,7 +35,8 @@ pub struct Names {
     pub user_mail: String,
     pub user_created: String,
     /// Extra SQL condition on `pg_namespace n` (starting with AND): the
-    /// schema is registered and not ignored. Empty without a registry.
+    /// schema is registered and not ignored. Empty without a registry and
+    /// ignored schemas.
     pub tenant_filter: String,
 }
 
@@ -53,7 +54,10 @@ impl Names {
     /// From the server's `quote_ident` and `quote_literal` of
     /// [`Names::raw`] of `model`.
     pub fn from_quoted(model: &TenancyModel, idents: &[String], literals: &[String]) -> Names {
-        let mut names = Names::default();
+        let mut names = Names {
+            tenant_filter: model.schemas.ignored_condition(),
+            ..Names::default()
+        };
         for (i, (_, slot)) in model.quoted_names().into_iter().enumerate() {
             let (ident, literal) = slot(&mut names);
             *ident = idents.get(i).cloned().unwrap_or_default();

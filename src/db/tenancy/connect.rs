@@ -245,17 +245,13 @@ impl Database {
         let expr = registry
             .as_ref()
             .map_or_else(|| "NULL".to_string(), |r| r.schema.clone());
-        let tenant_filter = match &registry {
+        let mut tenant_filter = match &registry {
             Some(QuotedRegistry {
-                table: registry_q,
-                ignored,
-                ..
-            }) => format!(
-                "AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})
-                 AND n.nspname <> ALL({ignored}::text[])"
-            ),
+                table: registry_q, ..
+            }) => format!("AND n.nspname IN (SELECT ({expr})::text FROM {registry_q})"),
             None => String::new(),
         };
+        tenant_filter.push_str(&model.schemas.ignored_condition());
         let source = match (model.users.at, &registry) {
             (UsersAt::PerTenant, _) => Some(
                 self.per_tenant_source(&mut tx, registry.as_ref(), &expr, &tenant_filter)

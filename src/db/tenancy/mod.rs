@@ -39,8 +39,6 @@ pub(super) struct QuotedRegistry {
     pub key: String,
     /// The label column (the key when the model names none).
     pub label: String,
-    /// `ignore_schemas` as one `text[]` literal (`'{}'` when empty).
-    pub ignored: String,
     /// `registry_schema` as tenantscope writes it (see [`guard::SchemaExpr`]):
     /// never the configured text.
     pub schema: String,
@@ -62,10 +60,9 @@ impl Database {
         let label = registry.label.as_deref().unwrap_or(key);
         let expr = guard::SchemaExpr::parse(registry.schema.as_deref().unwrap_or(key))
             .map_err(|why| DbError::Setting(format!("tenancy.registry_schema: {why}")))?;
-        type Row = (String, String, bool, Vec<String>, Vec<String>);
-        let (table_q, ignored, found, columns, readable): Row = sqlx::query_as(concat!(
+        type Row = (String, bool, Vec<String>, Vec<String>);
+        let (table_q, found, columns, readable): Row = sqlx::query_as(concat!(
             "SELECT quote_ident($1) || '.' || quote_ident($2),
-                    quote_literal(coalesce($3::text[], '{}')),
                     EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                              WHERE n.nspname = $1 AND c.relname = $2
@@ -86,7 +83,6 @@ impl Database {
         ))
         .bind(&model.schemas.shared)
         .bind(table)
-        .bind(&model.schemas.ignore)
         .persistent(self.persistent())
         .fetch_one(tx)
         .await
@@ -126,7 +122,6 @@ impl Database {
             table: table_q,
             key: sql::quote_ident(key),
             label: sql::quote_ident(label),
-            ignored,
             schema: expr.to_sql(),
         })
     }
