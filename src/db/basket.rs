@@ -152,11 +152,13 @@ impl BasketTenant {
                     .clone()
                     .or_else(|| line.item_id.clone())
                     .unwrap_or_else(|| "(missing item)".into()),
+                // In the order `OrderLine::gap` says them: the item, the
+                // line's quantity (the same in every tenant), the price.
                 why: match price {
                     None => GapReason::NotSold,
+                    Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
                     Some(Value::Invalid(Problem::Ambiguous { .. })) => GapReason::Ambiguous,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
-                    Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
                     Some(_) => GapReason::OutOfRange,
                 },
             })
@@ -635,6 +637,18 @@ mod tests {
         );
         let nan = BasketTenant::priced("n".into(), &lines[..1], &[Some(Value::parse("NaN"))]);
         assert_eq!(nan.gaps_note().as_deref(), Some("no price for item 1"));
+        // A quantity that is no number and no price: the line's own fault
+        // first, in every tenant's column, as the orders pane says it (the
+        // own column said "no price", the others "no quantity").
+        let unusable = [line("5", "NaN", "NULL")];
+        assert!(unusable[0].gap().unwrap().starts_with("with a quantity"));
+        for price in [Value::Missing, Value::parse("2.00")] {
+            let tenant = BasketTenant::priced("q".into(), &unusable, &[Some(price)]);
+            assert_eq!(
+                tenant.gaps_note().as_deref(),
+                Some("no quantity for item 5")
+            );
+        }
         // 600 nines times 600 nines: 1,200 digits, past what is shown.
         let nines = "9".repeat(600);
         let huge = [line("4", &nines, "1")];
