@@ -118,8 +118,46 @@ pub fn needs_escape(ch: char) -> bool {
 /// side of hiding too much.
 pub fn redact_secrets(text: &str) -> String {
     text.split_inclusive('\n')
-        .map(|line| redact_keywords(&redact_url_passwords(line)))
+        .map(|line| redact_keywords(&redact_encoded_keys(&redact_url_passwords(line))))
         .collect()
+}
+
+/// A URL's query value under a percent-encoded `password` key
+/// (`?pass%77ord=…`): libpq decodes the keys, so it is the password, which
+/// [`redact_keywords`] (the plain word) does not see. The URL runs to
+/// white space or a quote; the value to `&` or the line's end.
+fn redact_encoded_keys(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(scheme_end) = rest.find("://").map(|i| i + 3) {
+        let url_end = rest[scheme_end..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+            .map_or(rest.len(), |i| scheme_end + i);
+        let (url, after) = rest.split_at(url_end);
+        match url.split_once('?') {
+            Some((base, query)) if query.contains('%') => {
+                let pairs: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if is_password_key(key) => format!("{key}=***"),
+                        _ => pair.to_string(),
+                    })
+                    .collect();
+                out.push_str(base);
+                out.push('?');
+                out.push_str(&pairs.join("&"));
+            }
+            _ => out.push_str(url),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_password_key(key: &str) -> bool {
+    let decoded = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+    matches!(decoded.to_ascii_lowercase().as_str(), "password" | "passwd")
 }
 
 /// `scheme://user:SECRET@host`: the secret runs to the last `@` on the line
@@ -506,6 +544,15 @@ mod tests {
             (
                 "postgres://h/db?sslmode=require&password=S3cr3t",
                 "postgres://h/db?sslmode=require&password=***",
+            ),
+            // libpq decodes a URL's query keys: an encoded `password` is one.
+            (
+                "postgresql://a@h/db?pass%77ord=S3cr3t&sslmode=bad",
+                "postgresql://a@h/db?pass%77ord=***&sslmode=bad",
+            ),
+            (
+                "url = \"postgres://h/db?%70%61ssword=S3%20x#f\" # x",
+                "url = \"postgres://h/db?%70%61ssword=***\" # x",
             ),
             (
                 "host=h password=S3cr3t user=u",

@@ -60,6 +60,8 @@ fn forms(password: &str) -> Vec<String> {
         format!("postgres://bob:{encoded}@db.example:5432/shop"),
         format!("postgresql://bob:{encoded}@/shop?host=/tmp"),
         format!("postgres://db.example/shop?sslmode=require&password={encoded}"),
+        // libpq decodes the keys too: `pass%77ord` is `password`.
+        format!("postgres://db.example/shop?pass%77ord={encoded}&sslmode=require"),
         format!(
             "host=db.example password={} user=bob",
             keyword_quoted(password)
@@ -177,6 +179,7 @@ fn no_command_shows_a_generated_password() {
         .unwrap();
         let urls = [
             format!("postgres://bob:{encoded}@127.0.0.1:{port}/shop"),
+            format!("postgres://bob@127.0.0.1:{port}/shop?pass%77ord={encoded}"),
             format!(
                 "host=127.0.0.1 port={port} password={} user=bob",
                 keyword_quoted(password)
