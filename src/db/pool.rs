@@ -183,7 +183,11 @@ pub fn connect_options(
             .to_string(),
     };
     let dbname = params.get("dbname").unwrap_or(&user).to_string();
-    let tls = Tls::resolve(&params, &named, var("HOME").as_deref())?;
+    // libpq checks certificates only where it uses TLS: never on a socket.
+    let tcp = targets
+        .iter()
+        .any(|(host, addr, _)| !addr.is_empty() || !(host.is_empty() || host.starts_with('/')));
+    let tls = Tls::resolve(&params, &named, var("HOME").as_deref(), tcp)?;
     let server_options = match params.get("options") {
         Some(text) => Some(parse_server_options(text, &named("options"))?),
         None => None,
@@ -588,24 +592,38 @@ impl Attempt<'_> {
 }
 
 impl Tls {
+    /// `tcp`: some host is reached over TCP (else a missing root
+    /// certificate is no error: a socket uses no TLS).
     fn resolve(
         params: &Params,
         named: &dyn Fn(&str) -> String,
         home: Option<&str>,
+        tcp: bool,
     ) -> Result<Tls, String> {
+        const MODES: [&str; 6] = [
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ];
         let mode = match params.get("sslmode") {
             None => PgSslMode::Prefer,
-            Some(mode) => PgSslMode::from_str(mode).map_err(|_| {
-                format!(
-                    "invalid {} {}: use disable, allow, prefer, require, verify-ca or \
+            Some(mode) => PgSslMode::from_str(mode)
+                .ok()
+                .filter(|_| MODES.contains(&mode))
+                .ok_or_else(|| {
+                    format!(
+                        "invalid {} {}: use disable, allow, prefer, require, verify-ca or \
                      verify-full",
-                    named("sslmode"),
-                    crate::text::quoted(mode)
-                )
-            })?,
+                        named("sslmode"),
+                        crate::text::quoted(mode)
+                    )
+                })?,
         };
         let in_home = |file: &str| home.map(|home| format!("{home}/.postgresql/{file}"));
-        let verifies = matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+        let verifies = tcp && matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
         let (root, system) = match params.get("sslrootcert") {
             Some("system") => {
                 if !matches!(mode, PgSslMode::VerifyFull) {
@@ -876,6 +894,22 @@ mod tests {
         let error =
             connect_options(Some("postgres://u@h/db?sslmode=bogus"), &HashMap::new()).unwrap_err();
         assert!(error.contains("bogus"), "{error}");
+        // libpq takes the modes in lower case only (sqlx in any case).
+        let error = connect_options(url, &env("PGSSLMODE", "REQUIRE")).unwrap_err();
+        assert!(
+            error.starts_with("invalid PGSSLMODE \"REQUIRE\""),
+            "{error}"
+        );
+        // On a Unix socket libpq uses no TLS, so checks no certificate: a
+        // site-wide verify-full without a root certificate still connects
+        // there (as psql does), and is refused for a TCP host.
+        for socket in ["postgres://u@%2Ftmp/db", "host=/tmp dbname=db"] {
+            assert!(connect_options(Some(socket), &no_home).is_ok(), "{socket}");
+        }
+        no_home.insert("PGSSLMODE".into(), "verify-ca".into());
+        assert!(connect_options(Some("host=/tmp dbname=db"), &no_home).is_ok());
+        let mixed = "host=/tmp,db.example dbname=db";
+        assert!(connect_options(Some(mixed), &no_home).is_err());
     }
 
     #[test]
