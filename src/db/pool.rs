@@ -158,6 +158,8 @@ pub fn connect_options(
     conninfo: Option<&str>,
     env: &HashMap<String, String>,
 ) -> Result<Option<ConnectionSource>, String> {
+    // libpq: an empty value is unset (psql -d "" reads PGDATABASE).
+    let conninfo = conninfo.filter(|text| !text.is_empty());
     if conninfo.is_none() && !libpq_configured(env) {
         return Ok(None);
     }
@@ -176,13 +178,15 @@ pub fn connect_options(
         })?,
     };
     let targets = targets(&params, &named)?;
-    let user = match params.get("user") {
+    // libpq: an empty user, database or password is none given.
+    let given = |key: &str| params.get(key).filter(|value| !value.is_empty());
+    let user = match given("user") {
         Some(user) => user.to_string(),
         None => PgConnectOptions::new_without_pgpass()
             .get_username()
             .to_string(),
     };
-    let dbname = params.get("dbname").unwrap_or(&user).to_string();
+    let dbname = given("dbname").unwrap_or(&user).to_string();
     // libpq checks certificates only where it uses TLS: never on a socket.
     let tcp = targets
         .iter()
@@ -216,7 +220,7 @@ pub fn connect_options(
         if let Some(settings) = &server_options {
             options = options.options(settings.clone());
         }
-        if let Some(password) = params.get("password") {
+        if let Some(password) = given("password") {
             options = options.password(password);
         } else if let Some(path) = &passfile {
             let found = passfile_password(path, (&host, addr, *port), &dbname, &user)?;
@@ -1028,6 +1032,25 @@ mod tests {
         assert!(!libpq_configured(&vars(&[("PGHOST", ""), ("HOME", "/h")])));
     }
 
+    /// libpq reads an empty user, database or connection string as
+    /// unset (psql `-d ""` takes PGDATABASE): they were used as they were,
+    /// `database "bob" does not exist`, an empty user name sent.
+    #[test]
+    fn empty_values_are_unset_as_libpq_reads_them() {
+        let env = vars(&[("PGHOST", "/tmp"), ("PGUSER", "bob"), ("PGDATABASE", "shop")]);
+        let label = |conninfo: &str, env: &HashMap<String, String>| {
+            connect_options(Some(conninfo), env).unwrap().unwrap().label()
+        };
+        assert_eq!(label("", &env), "bob@/tmp:5432/shop");
+        assert!(connect_options(Some(""), &HashMap::new()).unwrap().is_none());
+        assert_eq!(label("host=/tmp user=bob dbname=", &env), "bob@/tmp:5432/bob");
+        let login = PgConnectOptions::new_without_pgpass()
+            .get_username()
+            .to_string();
+        let no_user = label("postgresql://%2Ftmp/app?user=", &HashMap::new());
+        assert_eq!(no_user, format!("{login}@/tmp:5432/app"));
+    }
+
     #[test]
     fn passfile_localhost_matches_the_default_socket_directory() {
         let dir = tempfile::tempdir().unwrap();
@@ -1047,13 +1070,18 @@ mod tests {
         let by_hand = |conninfo: &str, pw: &str| {
             format!("{:?}", password(&format!("{conninfo} password={pw}")))
         };
-        for (conninfo, expected) in [
-            ("host=/var/run/postgresql user=bob dbname=app", "sock"),
-            ("host=db user=bob dbname=app", "tcp"),
+        let tcp = "host=db user=bob dbname=app";
+        for (conninfo, same_as, expected) in [
+            ("host=/var/run/postgresql user=bob dbname=app", None, "sock"),
+            (tcp, None, "tcp"),
+            // libpq: an empty password is none, and the file is read.
+            ("password='' host=db user=bob dbname=app", Some(tcp), "tcp"),
+            ("postgres://bob:@db/app", Some(tcp), "tcp"),
         ] {
             assert_eq!(
                 format!("{:?}", password(conninfo)),
-                by_hand(conninfo, expected)
+                by_hand(same_as.unwrap_or(conninfo), expected),
+                "{conninfo}"
             );
         }
     }
