@@ -14,7 +14,7 @@ use super::state::{State, View};
 use crate::db::tenancy::FrameworkChecks;
 use crate::db::{Database, DbError, HealthReport, Leak, QueryHandle};
 use crate::geometry;
-use crate::output::health_rows::{all_rows, Finding, HealthRow, RowKind, Severity};
+use crate::output::health_rows::{all_rows, HealthRow, LeaksFound, RowKind};
 use crate::output::Document;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -39,23 +39,18 @@ pub fn all(state: &State) -> Vec<HealthRow> {
     let Some(report) = state.health.report.value() else {
         return Vec::new();
     };
-    let mut rows = all_rows(report, &state.health.checks, &state.catalog);
-    for row in &mut rows {
-        if let Some(count) = leaks_found(state, row) {
-            row.findings.insert(
-                0,
-                Finding {
-                    severity: Severity::Error,
-                    text: crate::text::plural(count, "leaked order", "leaked orders"),
-                },
-            );
-            // As drift does: a worse finding than "unused" shows.
-            if matches!(row.status, "ok" | "unused") {
-                row.status = "leak";
-            }
-        }
-    }
-    rows
+    all_rows(report, &state.health.checks, &state.catalog, &leaks(state))
+}
+
+/// The tenants where `L` found leaked orders, and how many.
+fn leaks(state: &State) -> LeaksFound {
+    state
+        .health
+        .leaks_of
+        .iter()
+        .filter(|(_, found)| !found.is_empty())
+        .map(|(schema, found)| (schema.clone(), found.len()))
+        .collect()
 }
 
 /// How many leaked orders `L` found in `row`'s tenant, where it found any
@@ -155,7 +150,7 @@ pub const SCREEN: Screen = Screen {
     export: |state| {
         let report = state.health.report.value()?.clone();
         let checks = state.health.checks.clone();
-        let document = Box::new((report, checks, state.catalog.clone()));
+        let document = Box::new((report, checks, state.catalog.clone(), leaks(state)));
         Some(("health".to_string(), Document::Health(document)))
     },
     help: &[("Tenant health", KEYS)],
@@ -429,6 +424,21 @@ mod tests {
         state.health.only_findings = true;
         assert_eq!(client2(&state), found);
         state.health.only_findings = false;
+        // The export says what the view says (it dropped the leaks).
+        let exported = press(&mut state, KeyCode::Char('e'));
+        let [Effect::Export { document, .. }] = &exported[..] else {
+            panic!("one export: {exported:?}")
+        };
+        let csv = document.csv();
+        let row = csv.lines().find(|l| l.starts_with("client2,")).unwrap();
+        assert!(
+            row.starts_with("client2,leak,") && row.ends_with(",1 leaked order"),
+            "{csv}"
+        );
+        update(
+            &mut state,
+            AppMsg::Exported(Ok("./tenantscope-health.csv".into())),
+        );
         // An `L` on another tenant keeps client2's answer (only the last
         // was kept); the check run again forgets them.
         press(&mut state, KeyCode::Char('k'));

@@ -1037,13 +1037,25 @@ mod tests {
     /// `database "bob" does not exist`, an empty user name sent.
     #[test]
     fn empty_values_are_unset_as_libpq_reads_them() {
-        let env = vars(&[("PGHOST", "/tmp"), ("PGUSER", "bob"), ("PGDATABASE", "shop")]);
+        let env = vars(&[
+            ("PGHOST", "/tmp"),
+            ("PGUSER", "bob"),
+            ("PGDATABASE", "shop"),
+        ]);
         let label = |conninfo: &str, env: &HashMap<String, String>| {
-            connect_options(Some(conninfo), env).unwrap().unwrap().label()
+            connect_options(Some(conninfo), env)
+                .unwrap()
+                .unwrap()
+                .label()
         };
         assert_eq!(label("", &env), "bob@/tmp:5432/shop");
-        assert!(connect_options(Some(""), &HashMap::new()).unwrap().is_none());
-        assert_eq!(label("host=/tmp user=bob dbname=", &env), "bob@/tmp:5432/bob");
+        assert!(connect_options(Some(""), &HashMap::new())
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            label("host=/tmp user=bob dbname=", &env),
+            "bob@/tmp:5432/bob"
+        );
         let login = PgConnectOptions::new_without_pgpass()
             .get_username()
             .to_string();

@@ -218,13 +218,14 @@ pub fn health_csv(
     report: &HealthReport,
     checks: &FrameworkChecks,
     catalog: &TenantCatalog,
+    leaks: &super::health_rows::LeaksFound,
 ) -> String {
     let value =
         |count: Option<crate::db::Count>| count.map(|c| c.value.to_string()).unwrap_or_default();
     let estimated = |count: Option<crate::db::Count>| {
         count.map(|c| c.estimated.to_string()).unwrap_or_default()
     };
-    let rows: Vec<Vec<String>> = all_rows(report, checks, catalog)
+    let rows: Vec<Vec<String>> = all_rows(report, checks, catalog, leaks)
         .iter()
         .map(|row| {
             let mut cells = vec![row.schema.clone(), row.status.to_string()];
@@ -593,7 +594,12 @@ mod tests {
             ..HealthReport::default()
         };
         let catalog = TenantCatalog::new(vec!["acme".into()]);
-        let csv = health_csv(&report, &FrameworkChecks::default(), &catalog);
+        let csv = health_csv(
+            &report,
+            &FrameworkChecks::default(),
+            &catalog,
+            &Default::default(),
+        );
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines,

@@ -69,6 +69,7 @@ pub fn all_rows(
     report: &HealthReport,
     checks: &FrameworkChecks,
     catalog: &TenantCatalog,
+    leaks: &LeaksFound,
 ) -> Vec<HealthRow> {
     let registry = checks.registry.as_ref();
     let mut rows = RowSet {
@@ -87,8 +88,13 @@ pub fn all_rows(
     }
     rows.wrong_copy(report);
     rows.unused(report, registry.is_some());
+    rows.leaks(leaks);
     rows.rows
 }
+
+/// How many leaked orders the health view's `L` found, by tenant schema
+/// (the check itself does not look for them: `health` has none).
+pub type LeaksFound = std::collections::BTreeMap<String, usize>;
 
 fn finding(severity: Severity, text: String) -> Finding {
     Finding { severity, text }
@@ -123,6 +129,22 @@ struct RowSet<'c> {
 }
 
 impl RowSet<'_> {
+    /// Leaked orders found in a tenant: its first finding, and its status
+    /// where nothing worse shows (as drift does over "unused").
+    fn leaks(&mut self, leaks: &LeaksFound) {
+        for row in &mut self.rows {
+            let found = leaks.get(&row.schema).copied().unwrap_or(0);
+            if !matches!(row.kind, RowKind::Tenant(_)) || found == 0 {
+                continue;
+            }
+            let text = crate::text::plural(found, "leaked order", "leaked orders");
+            row.findings.insert(0, finding(Severity::Error, text));
+            if matches!(row.status, "ok" | "unused") {
+                row.status = "leak";
+            }
+        }
+    }
+
     fn row_of(&mut self, schema: &str, kind: RowKind) -> &mut HealthRow {
         // Findings on one schema share its row; the users with no id, and
         // an id naming no schema (a registry's key can read like an
@@ -331,7 +353,12 @@ mod tests {
             ..HealthReport::default()
         };
         let catalog = TenantCatalog::new(Vec::new());
-        let rows = all_rows(&report, &FrameworkChecks::default(), &catalog);
+        let rows = all_rows(
+            &report,
+            &FrameworkChecks::default(),
+            &catalog,
+            &LeaksFound::new(),
+        );
         let seen: Vec<_> = rows
             .iter()
             .map(|r| (r.schema.as_str(), r.kind, r.status, r.users))
@@ -369,7 +396,12 @@ mod tests {
             }),
             ledger: None,
         };
-        let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()));
+        let rows = all_rows(
+            &report,
+            &checks,
+            &TenantCatalog::new(Vec::new()),
+            &LeaksFound::new(),
+        );
         let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
         assert_eq!(seen, [("99", "no schema"), ("99", "unregistered")]);
     }

@@ -301,13 +301,15 @@ pub enum Document {
     /// Boxed: a report is far larger than the other documents. The
     /// catalog names the tenants (registry labels).
     Orders(Box<(User, OrdersReport, TenantCatalog)>),
-    /// The report, the registry and ledger checks read with it, and the
-    /// catalog: the health view's rows ([`health_rows::all_rows`]).
+    /// The report, the registry and ledger checks read with it, the
+    /// catalog and the leaks `L` found: the health view's rows
+    /// ([`health_rows::all_rows`]).
     Health(
         Box<(
             HealthReport,
             crate::db::tenancy::FrameworkChecks,
             TenantCatalog,
+            health_rows::LeaksFound,
         )>,
     ),
     Prices(Box<(PriceMatrix, TenantCatalog)>),
@@ -351,8 +353,8 @@ impl Document {
                 orders(user, report, catalog, Format::Csv, Destination::PipeOrFile)
             }
             Document::Health(document) => {
-                let (report, checks, catalog) = document.as_ref();
-                health_csv(report, checks, catalog)
+                let (report, checks, catalog, leaks) = document.as_ref();
+                health_csv(report, checks, catalog, leaks)
             }
             Document::Prices(document) => {
                 let (matrix, catalog) = document.as_ref();
