@@ -58,6 +58,16 @@ impl HealthRow {
     pub fn has_findings(&self) -> bool {
         self.findings.iter().any(|f| f.severity != Severity::Note)
     }
+
+    /// The one rule for a row's status: a finding's replaces `ok`, an
+    /// error's also a warning's (`unused`, migrations `ahead`); between
+    /// errors the first stays.
+    fn raise(&mut self, status: &'static str, severity: Severity) {
+        let warned = matches!(self.status, "unused" | "ahead");
+        if self.status == "ok" || (warned && severity == Severity::Error) {
+            self.status = status;
+        }
+    }
 }
 
 /// Every row of the health view, in order: the tenants the check read,
@@ -139,9 +149,7 @@ impl RowSet<'_> {
             }
             let text = crate::text::plural(found, "leaked order", "leaked orders");
             row.findings.insert(0, finding(Severity::Error, text));
-            if matches!(row.status, "ok" | "unused") {
-                row.status = "leak";
-            }
+            row.raise("leak", Severity::Error);
         }
     }
 
@@ -291,9 +299,7 @@ impl RowSet<'_> {
                 _ => Severity::Error,
             };
             let row = self.row_of(&drift.tenant, RowKind::Tenant(usize::MAX));
-            if row.status == "ok" || (row.status == "unused" && severity == Severity::Error) {
-                row.status = drift.status.word();
-            }
+            row.raise(drift.status.word(), severity);
             row.findings.push(finding(severity, text));
         }
     }
@@ -303,8 +309,8 @@ impl RowSet<'_> {
     fn wrong_copy(&mut self, report: &HealthReport) {
         for copy in &report.wrong_copy {
             let row = self.row_of(&copy.schema, RowKind::Shared);
-            if copy.has_rows() && matches!(row.status, "ok" | "unused" | "ahead") {
-                row.status = "wrong copy";
+            if copy.has_rows() {
+                row.raise("wrong copy", Severity::Error);
             }
             let severity = if copy.has_rows() {
                 Severity::Error
@@ -404,5 +410,44 @@ mod tests {
         );
         let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
         assert_eq!(seen, [("99", "no schema"), ("99", "unregistered")]);
+    }
+
+    /// One rule for a row's status: an error's (leaks, a wrong copy)
+    /// replaces migrations `ahead`, a warning; the first error stays.
+    /// Leaks kept `ahead` (the leak rule knew only `ok` and `unused`).
+    #[test]
+    fn an_error_outranks_migrations_ahead_and_the_first_error_stays() {
+        let tenant = |name: &str| crate::db::TenantHealth::healthy(name);
+        let report = HealthReport {
+            tenants: vec![tenant("a"), tenant("b")],
+            wrong_copy: vec![crate::db::WrongCopy {
+                schema: "b".into(),
+                table: "users".into(),
+                role: crate::db::CopyRole::SharedTable,
+                rows: Some(2),
+                more: false,
+                why: "shared table".into(),
+            }],
+            ..HealthReport::default()
+        };
+        let ahead = |tenant: &str| crate::db::tenancy::LedgerDrift {
+            tenant: tenant.into(),
+            status: LedgerStatus::Ahead,
+            missing: Vec::new(),
+            extra: vec!["0002".into()],
+        };
+        let checks = FrameworkChecks {
+            registry: None,
+            ledger: Some(LedgerCheck {
+                table: "django_migrations".into(),
+                tenants: 2,
+                drift: vec![ahead("a"), ahead("b")],
+                ..Default::default()
+            }),
+        };
+        let leaks = LeaksFound::from([("a".to_string(), 1), ("b".to_string(), 1)]);
+        let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()), &leaks);
+        let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
+        assert_eq!(seen, [("a", "leak"), ("b", "wrong copy")]);
     }
 }
