@@ -238,6 +238,42 @@ async fn huge_values_are_exact_and_never_panic() {
     run_ok(&db, &["prices"]);
 }
 
+/// Two lines of 9e999 sum past what is shown: the basket's total is no
+/// number, and its JSON and CSV say why (they gave `null` and an empty
+/// cell beside 2 priced lines, unexplained), as the table says
+/// `out of range`.
+#[tokio::test]
+async fn a_basket_total_past_what_is_shown_says_why() {
+    let db = TestDatabase::reference().await;
+    let nines = format!("9{}", "0".repeat(999));
+    db.run_sql(&tenant(
+        "vast",
+        "numeric",
+        "integer",
+        &[("1", "Star", &nines), ("2", "Moon", &nines)],
+        &[("1", "1"), ("2", "1")],
+    ))
+    .await;
+    let json = json_of(&db, &["basket", "vast", "--format", "json"]);
+    let own = json["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "vast")
+        .unwrap()
+        .clone();
+    assert_eq!(own["priced_lines"], 2, "{own}");
+    assert_eq!(own["total"], Value::Null, "{own}");
+    let problem = own["problem"].as_str().unwrap_or_default();
+    assert!(problem.starts_with("total is out of range"), "{own}");
+    let csv = run_ok(&db, &["basket", "vast", "--format", "csv"]);
+    let row = csv.lines().find(|l| l.starts_with("vast,")).unwrap();
+    assert!(row.contains(",total is out of range"), "{csv}");
+    let table = run_ok(&db, &["basket", "vast"]);
+    let row = table.lines().find(|l| l.starts_with("vast")).unwrap();
+    assert!(row.contains("out of range"), "{table}");
+}
+
 /// Defect 2: NaN and ±Infinity prices get a per-line message; the total
 /// that would include them is unknown, not the sum of the rest.
 #[tokio::test]

@@ -36,11 +36,25 @@ struct BasketTenantJson<'a> {
     compared_lines: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    /// Why `total` or `difference` is no number though lines are priced
+    /// (a sum past what is shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// `total is out of range (…)`: why a tenant's sums are null beside
+/// priced lines, as `orders` says a line's problem.
+fn sums_problem(tenant: &BasketTenant) -> Option<String> {
+    let problems: Vec<String> = [("total", &tenant.total), ("difference", &tenant.difference)]
+        .into_iter()
+        .filter_map(|(name, value)| Some(format!("{name} is {}", value.problem()?)))
+        .collect();
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// The columns of `basket`'s CSV (the later ones last: scripts read the
 /// first by place).
-const BASKET_HEADERS: [&str; 8] = [
+const BASKET_HEADERS: [&str; 9] = [
     "tenant",
     "total",
     "priced_lines",
@@ -49,6 +63,7 @@ const BASKET_HEADERS: [&str; 8] = [
     "error",
     "compared_lines",
     "gaps",
+    "problem",
 ];
 
 /// Ranked tenants (already ranked and limited by the caller).
@@ -78,6 +93,7 @@ pub fn basket(
                         difference: &t.difference,
                         compared_lines: t.compared_lines,
                         error: t.error.as_deref(),
+                        problem: sums_problem(t),
                     })
                     .collect(),
             },
@@ -103,6 +119,7 @@ pub fn basket(
                         true => String::new(),
                         false => serde_json::to_string(&t.gaps).expect("text and keys"),
                     },
+                    sums_problem(t).unwrap_or_default(),
                 ]
             })
             .collect();

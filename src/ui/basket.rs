@@ -10,7 +10,7 @@ use super::{block, difference_cell, failed_load, message, right, theme};
 use crate::app::state::State;
 use crate::db::BasketTenant;
 use crate::geometry;
-use crate::text::{fit, money, sanitize, thousands, width as text_width};
+use crate::text::{fit, sanitize, thousands, width as text_width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let basket = &state.basket;
@@ -103,7 +103,8 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 
 /// The total's text in the basket.
 fn total_text(tenant: &BasketTenant) -> String {
-    tenant.total.number().map_or("—".into(), money)
+    // A sum past what is shown says so ("out of range"), as `basket` does.
+    tenant.total.cell()
 }
 
 /// The Lines, Total and vs own columns' widths in a table `width` wide:
