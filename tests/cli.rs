@@ -95,6 +95,17 @@ async fn table_output_aligns_and_right_aligns_money() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0]
         .starts_with("rich_dude (id 1, h@gmail.com) in tenant client1, compared with client2"));
+    // A NULL mail says so (it read "(id 1, )").
+    db.run_sql(
+        "ALTER TABLE public.users ALTER mail DROP NOT NULL;
+         UPDATE public.users SET mail = NULL WHERE id = '1'",
+    )
+    .await;
+    let out = stdout(&on(&db, &["orders", "1"]));
+    assert!(
+        out.starts_with("rich_dude (id 1, no mail) in tenant client1"),
+        "{out}"
+    );
     let header = lines[1];
     let tesla = lines[2];
     assert!(

@@ -429,7 +429,13 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                     "{} (id {}, {}) in tenant {}, compared with {}\n",
                     text::sanitize(&self.user.name),
                     text::sanitize(&self.user.id),
-                    text::sanitize(self.user.mail.as_deref().unwrap_or("no mail")),
+                    text::sanitize(
+                        self.user
+                            .mail
+                            .as_deref()
+                            .filter(|m| !m.is_empty())
+                            .unwrap_or("no mail")
+                    ),
                     text::sanitize(&self.catalog.label(&report.tenant)),
                     text::sanitize(&compare),
                 );
