@@ -395,8 +395,11 @@ pub fn tenants(
                     let mut row = vec![
                         tenant,
                         t.state.word().to_string(),
-                        match (t.users_estimated, format) {
-                            (true, Format::Table) => format!("~{}", t.users),
+                        match format {
+                            Format::Table => crate::db::Count::label(Some(crate::db::Count {
+                                value: t.users,
+                                estimated: t.users_estimated,
+                            })),
                             _ => t.users.to_string(),
                         },
                     ];
@@ -497,6 +500,30 @@ mod tests {
         assert_eq!(writer.shown(), 2);
         let (out, _) = writer.finish();
         assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1 + 2);
+    }
+
+    /// The table's counts read as `health`'s (`~12,345`); it wrote
+    /// `~12345`. CSV keeps numbers.
+    #[test]
+    fn tenant_counts_read_as_health_writes_them() {
+        let summary = |users, users_estimated| crate::db::TenantSummary {
+            tenant: Some("acme".into()),
+            state: crate::db::SchemaState::Ok,
+            users,
+            users_estimated,
+            node: None,
+        };
+        let catalog = TenantCatalog::new(vec!["acme".into()]);
+        let table = |s| tenants(&[s], &catalog, Format::Table, Destination::PipeOrFile);
+        assert!(table(summary(12345, true)).contains(" ~12,345"));
+        assert!(table(summary(12345, false)).contains(" 12,345"));
+        let csv = tenants(
+            &[summary(12345, true)],
+            &catalog,
+            Format::Csv,
+            Destination::PipeOrFile,
+        );
+        assert!(csv.contains(",12345,true"), "{csv}");
     }
 
     #[test]

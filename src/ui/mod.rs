@@ -227,8 +227,10 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
 
 /// `1,000,000`, or `~1,000,000` for a planner estimate.
 fn count_label(count: UserCount) -> String {
-    let tilde = if count.estimated { "~" } else { "" };
-    format!("{tilde}{}", thousands(count.value))
+    crate::db::Count::label(Some(crate::db::Count {
+        value: count.value,
+        estimated: count.estimated,
+    }))
 }
 
 /// A bordered block with a title, for a view's panes.
