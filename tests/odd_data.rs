@@ -417,6 +417,12 @@ async fn ids_that_read_like_null_or_empty_are_quoted() {
         last.contains(" (none) ") && last.contains("2 (none)"),
         "{pane}"
     );
+    // Marked as the users list marks them: `-`, not the `!` of an id
+    // naming no schema (the legend's).
+    let mark = |line: &str| line.trim_start_matches(['│', ' ']).chars().next();
+    assert_eq!(mark(last), Some('-'), "{pane}");
+    let literal = pane.lines().find(|l| l.contains("\"(none)\"")).unwrap();
+    assert_eq!(mark(literal), Some('!'), "{pane}");
     assert!(
         pane.contains("\"(none)\"") && pane.contains("\"(empty)\""),
         "{pane}"

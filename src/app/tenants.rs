@@ -192,6 +192,7 @@ pub const SCREEN: Screen = Screen {
     ],
     marks: &[
         ("!", "no schema (registered, or users' id)"),
+        ("-", "users with no organization id"),
         ("✗", "tenant could not be searched"),
     ],
     ..Screen::BASE

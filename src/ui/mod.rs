@@ -233,6 +233,18 @@ fn count_label(count: UserCount) -> String {
     }))
 }
 
+/// A row's mark for its tenant schema, in the users list and the tenants
+/// pane alike: none where it is there (or not known yet), `-` for the
+/// users with no tenant, `!` for a schema missing or incomplete.
+fn schema_mark(state: Option<crate::db::SchemaState>) -> (&'static str, Style) {
+    use crate::db::SchemaState;
+    match state {
+        Some(SchemaState::Ok) | None => (" ", Style::new()),
+        Some(SchemaState::NoTenant) => ("-", theme::warning()),
+        Some(_) => ("!", theme::error()),
+    }
+}
+
 /// A bordered block with a title, for a view's panes.
 fn block(title: Line<'static>, focused: bool) -> Block<'static> {
     Block::default()

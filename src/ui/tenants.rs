@@ -2,7 +2,6 @@
 //! search across tenants is shown, the users it found with their tenant.
 
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
@@ -116,13 +115,9 @@ fn users_cell(entry: &TenantEntry) -> String {
 }
 
 /// A tenant's row, each text cut with `…` to its column's `widths` (a
-/// column of its node on Citus): marked `!` without a tenant schema.
+/// column of its node on Citus): marked as the users list marks it.
 fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
-    let (mark, style) = if entry.present() {
-        (" ", Style::new())
-    } else {
-        ("!", theme::error())
-    };
+    let (mark, style) = super::schema_mark(Some(entry.state));
     // The cells are escaped already (escaped again, `\n` read `\\n`).
     let cut = |text: &str, column: usize| cut(text, widths[column] as usize);
     // The users with no organization id: no key, no schema.

@@ -2,7 +2,6 @@
 //! columns (the id only where it fits).
 
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
@@ -10,7 +9,6 @@ use ratatui::Frame;
 use super::{beside_mark, block, column_widths, count_label, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
-use crate::db::SchemaState;
 use crate::geometry;
 use crate::text::{fit, id_text, thousands, width};
 
@@ -79,13 +77,8 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         .collect();
     let rows: Vec<Row> = window()
         .map(|user| {
-            let (marker, tenant_style) = match state.tenant_status(user) {
-                Some(SchemaState::Ok) => (" ", Style::new()),
-                Some(SchemaState::NoTenant) => ("-", theme::warning()),
-                Some(_) => ("!", theme::error()),
-                // Not known yet (the catalogue is on its way): no mark.
-                None => (" ", Style::new()),
-            };
+            // Not known yet (the catalogue is on its way): no mark.
+            let (marker, tenant_style) = super::schema_mark(state.tenant_status(user));
             // As the registry names it (the schema is in Enter's popup).
             let tenant = id_text(user.tenant_label());
             let cells = [
