@@ -753,11 +753,12 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
     }
     let csv = stdout(&on(&db, &["basket", "1", "--format", "csv"]));
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    assert_eq!(reader.headers().unwrap().iter().next_back(), Some("gaps"));
+    let at = reader.headers().unwrap().iter().position(|h| h == "gaps");
+    let at = at.expect("a gaps column");
     let gaps: Vec<Value> = reader
         .records()
         .map(|r| {
-            let cell = r.unwrap().iter().next_back().unwrap().to_string();
+            let cell = r.unwrap()[at].to_string();
             match cell.as_str() {
                 "" => Value::Null,
                 json => serde_json::from_str(json).unwrap(),

@@ -102,10 +102,7 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
         fields.insert(at, ("Their item", matched));
         fields.insert(at + 1, ("Matched by", rule));
     }
-    let title = format!(
-        "Order line {}",
-        line.item.as_deref().unwrap_or("(missing item)")
-    );
+    let title = format!("Order line {}", line.own_item());
     show(state, title, fields)
 }
 

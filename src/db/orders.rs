@@ -106,6 +106,25 @@ impl OrderLine {
         matches!((&self.item, &self.compare_item), (Some(own), Some(theirs)) if own != theirs)
     }
 
+    /// The line's item as the views and tables show it: its description,
+    /// `own ≠ theirs` where the comparison matched another description,
+    /// `(missing item 42)` where the order's item is gone.
+    pub fn item_label(&self) -> String {
+        match &self.compare_item {
+            Some(theirs) if self.names_another_item() => format!("{} ≠ {theirs}", self.own_item()),
+            _ => self.own_item(),
+        }
+    }
+
+    /// The own item alone: its description, else `(missing item 42)`.
+    pub fn own_item(&self) -> String {
+        match (&self.item, &self.item_id) {
+            (Some(item), _) => item.clone(),
+            (None, Some(id)) => format!("(missing item {id})"),
+            (None, None) => "(missing item)".into(),
+        }
+    }
+
     /// Comparison minus own line total, where both exist.
     pub fn difference(&self) -> Value {
         self.compare_total.minus(&self.total)

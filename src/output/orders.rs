@@ -560,14 +560,7 @@ fn line_json(line: &OrderLine) -> OrderLineJson<'_> {
 /// One row per order line: id, item, quantity and the money columns (CSV:
 /// with the matched item's id and the comparison tenant).
 fn order_row(line: &OrderLine) -> Vec<String> {
-    let id_and_item = [
-        line.item_id.clone().unwrap_or_default(),
-        match (&line.item, &line.compare_item) {
-            // Matched by id or key to an item described otherwise.
-            (Some(own), Some(theirs)) if own != theirs => format!("{own} ≠ {theirs}"),
-            (item, _) => item.clone().unwrap_or_else(|| "(missing item)".into()),
-        },
-    ];
+    let id_and_item = [line.item_id.clone().unwrap_or_default(), line.item_label()];
     id_and_item.into_iter().chain(number_cells(line)).collect()
 }
 

@@ -141,21 +141,6 @@ fn value_cell(value: &Value, text: &str) -> Cell<'static> {
     }
 }
 
-fn item_label(line: &OrderLine) -> String {
-    match (&line.item, &line.item_id) {
-        // Matched by id or key to an item described otherwise: say so.
-        (Some(item), _) if line.names_another_item() => {
-            format!(
-                "{item} ≠ {}",
-                line.compare_item.as_deref().unwrap_or_default()
-            )
-        }
-        (Some(item), _) => item.clone(),
-        (None, Some(id)) => format!("(missing item {id})"),
-        (None, None) => "(missing item)".into(),
-    }
-}
-
 fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: Rect) {
     let window = &state.dashboard.lines;
     let held: Vec<&OrderLine> = window.rows().iter().map(|l| &l.line).collect();
@@ -314,9 +299,9 @@ fn line_row<'a>(
         Style::new()
     };
     let label = if here {
-        format!("▶ {}", item_label(line))
+        format!("▶ {}", line.item_label())
     } else {
-        item_label(line)
+        line.item_label()
     };
     let fitted = |column: usize| fitted(&cells[column], widths[column]);
     let row = Row::new(vec![
