@@ -551,6 +551,15 @@ impl Database {
         drop(tx);
     }
 
+    /// Ends a stream's read transaction with its connection back in the
+    /// pool before the command ends: `Database::close` finds it idle
+    /// instead of polling until its return task has run. Every row is
+    /// written by now: a server that stops answering here costs the quit
+    /// grace (the connection is then closed), not the deadline.
+    async fn hand_back(tx: ReadTx) {
+        let _ = tokio::time::timeout(QUIT_GRACE, tx.end()).await;
+    }
+
     /// A read-only transaction for one batch of tenants: a batch the
     /// server refuses is retried tenant by tenant, so its error stays a
     /// `sqlx::Error` for the caller to tell apart.

@@ -399,7 +399,7 @@ impl Database {
                 }
             }
         }
-        Database::end_read(tx);
+        Database::hand_back(tx).await;
         Ok(())
     }
 

@@ -736,7 +736,7 @@ impl Database {
                 .stream_pages(&mut tx, &request, passes, sink, told)
                 .await;
             if streamed.is_ok() {
-                hand_back(tx).await;
+                Database::hand_back(tx).await;
             }
             return streamed;
         }
@@ -817,7 +817,7 @@ impl Database {
                 }
             }
         }
-        hand_back(tx).await;
+        Database::hand_back(tx).await;
         Ok(())
     }
 
@@ -1221,15 +1221,6 @@ pub enum Page<K = UserKey> {
     From(K),
     After(K),
     Before(K),
-}
-
-/// Ends a stream's read transaction with its connection back in the pool
-/// before the command ends: `Database::close` finds it idle instead of
-/// polling until its return task has run. Every row is written by now: a
-/// server that stops answering here costs the quit grace (the connection
-/// is then closed), not the deadline.
-async fn hand_back(tx: super::ReadTx) {
-    let _ = tokio::time::timeout(super::QUIT_GRACE, tx.end()).await;
 }
 
 #[cfg(test)]
