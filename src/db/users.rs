@@ -298,7 +298,7 @@ impl Database {
 
     /// Every tenant's user whose id is `id` (users in each tenant schema,
     /// or linked to several tenants), by tenant: a filter's pinned users.
-    async fn pinned_rows(
+    pub(super) async fn pinned_rows(
         &self,
         tx: &mut super::ReadTx,
         id: &str,
@@ -931,43 +931,10 @@ impl Database {
         })
     }
 
-    /// One user by id (compared as text, whatever the id column's type).
+    /// One user by id (compared as text, whatever the id column's type),
+    /// in any tenant: [`Database::user_in`].
     pub async fn user(&self, id: &str) -> Result<User, DbError> {
-        self.retried(|| self.user_once(id)).await
-    }
-
-    async fn user_once(&self, id: &str) -> Result<User, DbError> {
-        let mut tx = self.read_tx().await?;
-        let condition = format!("u.{}::text = $1", self.tables.names.user_id);
-        let order = format!("u.{}::text", self.tables.tenant_column);
-        let users = &self.tables.users_table;
-        if self.many_branches(users) {
-            // The first tenant (in the union's order) with that id, read
-            // PER_TENANT_BATCH tenants at a time, each batch's locks
-            // released (see `keyset_rows_batched`).
-            for chunk in self.live_branches().chunks(PER_TENANT_BATCH) {
-                let sql = self.users_where_branches(chunk, &condition, &order, "ALL");
-                self.savepoint(&mut tx).await?;
-                let row: Result<Option<UserRow>, _> = sqlx::query_as(&sql)
-                    .bind(id)
-                    .persistent(false)
-                    .fetch_optional(&mut *tx)
-                    .await;
-                if let Some(row) = self.rolled_back(&mut tx, row).await? {
-                    return Ok(into_user(row));
-                }
-            }
-            return Err(DbError::UserNotFound(id.to_string()));
-        }
-        let sql = self.users_where(users, &condition, &order, "ALL");
-        let row: Option<UserRow> = sqlx::query_as(&sql)
-            .bind(id)
-            .persistent(self.persistent())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        row.map(into_user)
-            .ok_or_else(|| DbError::UserNotFound(id.to_string()))
+        self.user_in(id, None).await
     }
 }
 
