@@ -8,7 +8,7 @@ use crate::db::{Database, DbError, TenantCatalog, User};
 const LISTED: usize = 20;
 
 /// `names` quoted, the first [`LISTED`] of them.
-fn listed(names: &[String]) -> String {
+pub(super) fn listed(names: &[String]) -> String {
     shown(names.iter().map(|n| crate::text::quoted(n)).collect())
 }
 
