@@ -22,7 +22,10 @@ use super::detect::{Detection, TenancyLayout};
 use super::{guard, TenancyModel};
 use crate::db::sql;
 
-const VERSION: u32 = 2;
+/// The rules' version: bumped whenever detection may answer a catalogue
+/// otherwise (3: no users table leaves the column defaults), so that an
+/// entry an older build wrote is detected afresh, not reused.
+const VERSION: u32 = 3;
 
 /// The user's cache directory for tenantscope, from the environment
 /// (`XDG_CACHE_HOME`, else `HOME/.cache`).

@@ -745,7 +745,9 @@ fn users_model(
 /// has. A table lacking one keeps the model's name (connecting then says it
 /// is missing), and has no mail or creation key (none is read).
 fn shared_user_columns(users: Option<&CatalogTable>, model: &mut UsersModel) {
-    let has = |column: &str| users.is_some_and(|u| u.columns.iter().any(|c| c == column));
+    // No such table: nothing is known of its columns, the defaults stand.
+    let Some(users) = users else { return };
+    let has = |column: &str| users.columns.iter().any(|c| c == column);
     let pick = |current: &str, wanted: &[&str]| {
         let first = wanted.iter().find(|w| has(w)).map(|w| w.to_string());
         Some(current.to_string()).filter(|c| has(c)).or(first)
@@ -844,6 +846,11 @@ mod tests {
             "{:?}",
             detection.reasons
         );
+        // Nothing is known of its columns: the defaults stand, so that
+        // `users = "per_tenant"` set by hand reads each tenant's `mail`
+        // (an absent table read as one lacking them: no mail shown).
+        let columns = &detection.model.users.columns;
+        assert_eq!(columns, &TenancyModel::default().users.columns);
     }
 
     #[test]
