@@ -158,6 +158,19 @@ pub fn render(
         };
         out.push_str(&format!("#   {} ({state})\n", shown(&path)));
     }
+    // The file's other tables are no settings, so not below: saved over
+    // the file, this report would lose them.
+    let kept: Vec<&str> = ["profiles", "trusted_directories"]
+        .into_iter()
+        .filter(|key| file_keys.contains_key(*key))
+        .collect();
+    if let (false, Some(path)) = (kept.is_empty(), file.read_path()) {
+        out.push_str(&format!(
+            "# Not shown (no settings): {} of {}; keep them when saving this over it.\n",
+            kept.join(" and "),
+            shown(path)
+        ));
+    }
     let tree = serde_json::to_value(&settings).expect("settings serialize");
     for (section, keys) in tree.as_object().into_iter().flatten() {
         out.push_str(&format!("\n[{section}]\n"));
@@ -433,6 +446,22 @@ mod tests {
             let (_dir, reloaded, report) = saved(&settings, &file, &env);
             assert_eq!(reloaded, settings, "{report}");
         }
+        // Profiles and trusted directories are no settings: not in the
+        // report, which says so (saved over the file, it lost them unsaid).
+        let text =
+            "trusted_directories = [\"/srv\"]\n[profiles.other.database]\nurl = \"postgres://h/db\"\n";
+        let (_keep, path, file) = config_file(text);
+        let settings = Settings::load(&file, &none).unwrap();
+        let report = render(&settings, &file, &none, &Flags::default());
+        let note = format!(
+            "# Not shown (no settings): profiles and trusted_directories of {}; \
+             keep them when saving this over it.",
+            path.display()
+        );
+        assert!(report.lines().any(|l| l == note), "{report}");
+        let (_keep, _path, plain) = config_file("[ui]\nmouse = false\n");
+        let report = render(&settings, &plain, &none, &Flags::default());
+        assert!(!report.contains("Not shown"), "{report}");
     }
 
     #[test]
