@@ -507,6 +507,18 @@ impl Settings {
         let (mut builder, tenantscope_vars) = with_environment(builder, env)?;
         // Parse and type errors quote the file or the environment.
         let invalid = |e: ConfigError| {
+            // A whole number past TOML's (i64): the config crate names
+            // neither the key nor the number.
+            let text = file
+                .read_path()
+                .and_then(|p| std::fs::read_to_string(p).ok());
+            if let Some((key, value)) = text.as_deref().and_then(oversized_number) {
+                let message = match RANGES.iter().find(|(name, ..)| *name == key) {
+                    Some((_, least, most)) => out_of_range(&key, *least, *most, &value),
+                    None => format!("{key} is out of range ({value})"),
+                };
+                return format!("invalid configuration: {}", crate::text::one_line(&message));
+            }
             let quoted = crate::text::redact_secrets(&without_source_lines(&e.to_string()));
             let mut message = format!("invalid configuration: {}", crate::text::one_line(&quoted));
             if let Some(origin) = unknown_key_origin(&message, &tenantscope_vars, file.read_path())
@@ -688,6 +700,40 @@ fn unknown_key_origin(
 /// …` and the `|  ^` under it): a password written with escapes
 /// (`pass\u0077ord=`, a line continuation) reads as none there, so no
 /// redaction can be sure of it. The line, column and what was expected stay.
+/// The dotted key of the first whole number in TOML `text` past what TOML
+/// holds (a 64-bit integer), and the number as written.
+fn oversized_number(text: &str) -> Option<(String, String)> {
+    fn walk(prefix: &str, table: toml::de::DeTable<'_>) -> Option<(String, String)> {
+        for (key, value) in table {
+            let key = match prefix {
+                "" => key.into_inner().into_owned(),
+                prefix => format!("{prefix}.{}", key.get_ref()),
+            };
+            match value.into_inner() {
+                toml::de::DeValue::Integer(n)
+                    if i64::from_str_radix(n.as_str(), n.radix()).is_err() =>
+                {
+                    let prefix = match n.radix() {
+                        16 => "0x",
+                        8 => "0o",
+                        2 => "0b",
+                        _ => "",
+                    };
+                    return Some((key, format!("{prefix}{}", n.as_str())));
+                }
+                toml::de::DeValue::Table(table) => {
+                    if let Some(found) = walk(&key, table) {
+                        return Some(found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+    walk("", toml::de::DeTable::parse(text).ok()?.into_inner())
+}
+
 fn without_source_lines(message: &str) -> String {
     let quoted = |line: &str| {
         let line = line.trim_start();
@@ -812,6 +858,26 @@ mod tests {
                 .to_lowercase()
                 .replace("__", ".");
             assert!(error.contains(&setting) && error.contains(value), "{error}");
+        }
+        // Past TOML's whole numbers (i64): the key and the number too (the
+        // config crate said "number too large to fit in target type").
+        for (text, message) in [
+            (
+                "[ui]\nrefresh_s = 99999999999999999999\n",
+                "ui.refresh_s must be between 0 and 86400, not 99999999999999999999",
+            ),
+            (
+                "[ui]\nrefresh_s = 0x7fffffffffffffffff\n",
+                "ui.refresh_s must be between 0 and 86400, not 0x7fffffffffffffffff",
+            ),
+            (
+                "[profiles.x.database]\nmax_connections = -99999999999999999999\n",
+                "profiles.x.database.max_connections is out of range (-99999999999999999999)",
+            ),
+        ] {
+            let (_keep, file) = file_with(text);
+            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            assert_eq!(error, format!("invalid configuration: {message}"));
         }
         // Negative: the range too (serde said "invalid type: 64-bit
         // integer `-1`, expected an unsigned …").
