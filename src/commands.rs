@@ -73,7 +73,7 @@ async fn users(
             let left_out = database.users_left_out();
             let table = &database.model().users.table;
             if let Some(warning) = output::left_out_warning(&left_out, table) {
-                tenantscope::say!("warning: {warning}");
+                tenantscope::say!("tenantscope: warning: {warning}");
             }
             None
         }
@@ -94,7 +94,7 @@ async fn users(
     let (cut, shown) = (writer.cut(), writer.shown());
     let (_, invalid_utf8) = writer.finish();
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
-        tenantscope::say!("warning: {warning}");
+        tenantscope::say!("tenantscope: warning: {warning}");
     }
     if cut {
         // What was written: a filter's exact-id matches come on top of the limit.

@@ -89,14 +89,14 @@ pub fn exposed_password_warning(file: &ConfigFile) -> Option<String> {
     secret.then(|| {
         let shown = crate::text::sanitize(&shown(path)).into_owned();
         format!(
-            "warning: {shown} holds a password and others may read it (mode {:o}): \
+            "tenantscope: warning: {shown} holds a password and others may read it (mode {:o}): \
              chmod 600 {shown}, or keep the password in ~/.pgpass",
             mode & 0o777
         )
     })
 }
 
-/// "warning: ./tenantscope.toml is read, so ~/.config/… is ignored" when
+/// "tenantscope: warning: reading ./tenantscope.toml, so ~/.config/… is ignored" when
 /// both default files exist (the first replaces the second, see the module).
 pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Option<String> {
     // A local file that sets [database] or [tenancy] is said, read or not.
@@ -112,7 +112,7 @@ pub fn shadow_warning(file: &ConfigFile, env: &HashMap<String, String>) -> Optio
         .collect();
     let shadow = match found.as_slice() {
         [first, ignored, ..] if read == Some(first.as_path()) => Some(format!(
-            "warning: reading {}, so {} is ignored (the files do not layer; \
+            "tenantscope: warning: reading {}, so {} is ignored (the files do not layer; \
              `tenantscope config` shows the effective settings)",
             shown(first),
             shown(ignored)
@@ -305,6 +305,8 @@ mod tests {
             "{warning}"
         );
         assert!(!warning.contains("Zq-secret"), "{warning}");
+        // Said as every other warning is (it lacked the `tenantscope:`).
+        assert!(warning.starts_with("tenantscope: warning: "), "{warning}");
         chmod(0o600);
         assert_eq!(
             exposed_password_warning(&file),

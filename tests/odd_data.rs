@@ -63,7 +63,7 @@ async fn users_with_invalid_utf8_are_listed_with_replacement_characters() {
     let err = stderr(&out);
     assert_eq!(
         err.trim(),
-        "warning: 1 value had invalid UTF-8 (shown as \u{fffd})"
+        "tenantscope: warning: 1 value had invalid UTF-8 (shown as \u{fffd})"
     );
 
     let out = tenantscope(&["--database-url", &db.url, "users", "--format", "json"]);
