@@ -212,6 +212,41 @@ fn tenant_schema_missing() {
     insta::assert_snapshot!(frame);
 }
 
+/// One name for a user's tenant in the list and the orders title: where
+/// two tenants share a registry label the schema is beside it in both
+/// (the list showed the bare label, the title "Acme (client2)"); a user
+/// with no organization id reads `(none)` in the title as in the list
+/// (the title said "(no tenant)").
+#[test]
+fn the_list_and_the_title_name_a_tenant_alike() {
+    let opened = |users: Vec<tenantscope::db::User>, catalog: TenantCatalog| {
+        let count = UserCount {
+            value: users.len() as i64,
+            ..Default::default()
+        };
+        let mut state = State::new(Data::new("demo".into(), catalog, count, users, None));
+        init(&mut state);
+        select(&mut state, "rich_dude");
+        render(&mut state, 120, 16)
+    };
+    let rows = ["client1", "client2"]
+        .map(|schema| (schema.to_string(), "Acme".to_string(), schema.to_string()));
+    let shared_label = fixtures::catalog().with_registry(rows.to_vec());
+    let frame = opened(fixtures::demo_users(), shared_label);
+    // The list's row: the left pane of the line holding rich_dude's id.
+    let row = frame.lines().find(|l| l.contains("h@gmail.com")).unwrap();
+    let list = row.split("││").next().unwrap();
+    assert!(list.contains("Acme (cl"), "{frame}");
+    assert!(frame.contains("of rich_dude · Acme (client1)"), "{frame}");
+    let mut users = fixtures::demo_users();
+    for user in users.iter_mut().filter(|u| u.name == "rich_dude") {
+        user.tenant = None;
+        user.tenant_name = None;
+    }
+    let frame = opened(users, fixtures::catalog());
+    assert!(frame.contains("of rich_dude · (none)"), "{frame}");
+}
+
 #[test]
 fn database_error() {
     let mut state = demo_state();

@@ -19,11 +19,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let lines = basket.lines.as_ref().map(Vec::len);
     let mut title = vec![Span::styled(" Basket ", theme::title())];
     if let Some(user) = user {
-        // A user with no tenant schema: their id as the users list shows it.
-        let tenant = match own {
-            "" => crate::text::id_text(user.tenant_label()),
-            own => crate::text::id_text(Some(&state.catalog.label(own))),
-        };
+        let tenant = super::tenant_text(state, user);
         title.push(Span::raw(format!(
             "of {} · {} · {} ",
             fit(&user.name, 24),

@@ -23,13 +23,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
     let mut spans = vec![Span::styled(" Orders ", theme::title())];
     if let Some(user) = user {
-        // A tenant the registry maps to no schema: its id, as the users
-        // list names it.
-        let own = match (user.tenant.as_deref(), user.unmapped_id()) {
-            (Some(t), _) if !t.is_empty() => crate::text::id_text(Some(&state.catalog.label(t))),
-            (_, Some(id)) => crate::text::id_text(Some(id)),
-            _ => "(no tenant)".into(),
-        };
+        let own = super::tenant_text(state, user);
         let choice = state.compare_choice();
         spans.push(Span::raw(format!(
             "of {} · {} ",

@@ -233,6 +233,18 @@ fn count_label(count: UserCount) -> String {
     }))
 }
 
+/// A user's tenant as every view names it, unescaped: the catalogue's
+/// label of its schema (the schema beside a label two tenants share),
+/// else the id naming none, else `(none)` or `(empty)`.
+fn tenant_text(state: &State, user: &crate::db::User) -> String {
+    match user.tenant.as_deref() {
+        Some(schema) if !schema.is_empty() => {
+            crate::text::id_text(Some(&state.catalog.label(schema)))
+        }
+        _ => crate::text::id_text(user.tenant_label()),
+    }
+}
+
 /// A row's mark for its tenant schema, in the users list and the tenants
 /// pane alike: none where it is there (or not known yet), `-` for the
 /// users with no tenant, `!` for a schema missing or incomplete.

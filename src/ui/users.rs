@@ -80,7 +80,7 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
             // Not known yet (the catalogue is on its way): no mark.
             let (marker, tenant_style) = super::schema_mark(state.tenant_status(user));
             // As the registry names it (the schema is in Enter's popup).
-            let tenant = id_text(user.tenant_label());
+            let tenant = super::tenant_text(state, user);
             let cells = [
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&id_text(Some(&user.id)), widths[1] as usize)),
