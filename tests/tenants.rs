@@ -1209,6 +1209,28 @@ async fn a_superseded_side_by_side_users_page_is_cancelled_on_the_server() {
     common::unlock(&mut locker).await;
 }
 
+/// A tenant whose users table another session holds locked (a
+/// migration) is named as locked by the search after the lock timeout,
+/// and the others are found: the search waited the whole statement
+/// timeout, then once more for that tenant alone, and named a timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_tenant_is_named_by_the_search_and_the_rest_found() {
+    const N: usize = 60;
+    let test_db = many(N).await;
+    let db = common::connect(&test_db)
+        .await
+        .with_statement_timeout(5_000);
+    let schemas: Vec<String> = (1..=N).map(|i| format!("t{i:04}")).collect();
+    let _locker = test_db.lock_table("t0002.auth_user").await;
+    let searched = db.search_users("user", &schemas, None).await.unwrap();
+    assert_eq!(searched.users.len(), N - 1, "{:?}", searched.failed);
+    let [(tenant, why)] = &searched.failed[..] else {
+        panic!("one tenant not searched: {:?}", searched.failed)
+    };
+    assert_eq!(tenant, "t0002");
+    assert!(why.starts_with("locked: "), "{why}");
+}
+
 /// Two batched loads at once on a pool of three connections, one of them
 /// held up by a lock: neither fails for want of a connection (each used
 /// to want all but one of the pool, and the one that waited past the

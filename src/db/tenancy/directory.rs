@@ -461,8 +461,10 @@ impl Database {
         )
     }
 
-    /// Runs one search statement in its own read transaction, cancellable
-    /// through `handle`; the error stays a `sqlx::Error` to tell a refused
+    /// Runs one search statement in its own batch transaction (see
+    /// [`Database::batch_tx`]: a tenant table held locked is given up after
+    /// the lock timeout, not the statement's), cancellable through
+    /// `handle`; the error stays a `sqlx::Error` to tell a refused
     /// statement from a lost connection.
     async fn search_statement(
         &self,
@@ -470,10 +472,7 @@ impl Database {
         text: &str,
         handle: Option<&QueryHandle>,
     ) -> Result<Vec<User>, sqlx::Error> {
-        let mut tx = self
-            .tracked_tx(handle)
-            .await
-            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        let mut tx = self.batch_tx(handle).await?;
         let rows: Vec<UserRow> = sqlx::query_as(sql)
             .bind(crate::db::users::contains_pattern(text))
             .bind(text)
