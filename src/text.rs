@@ -140,6 +140,8 @@ fn redact_encoded_keys(line: &str) -> String {
                     .split('&')
                     .map(|pair| match pair.split_once('=') {
                         Some((key, _)) if is_password_key(key) => format!("{key}=***"),
+                        // `pass%77ord%3DSECRET`: no `=` until decoded.
+                        None if is_password_key(pair) => "***".to_string(),
                         _ => pair.to_string(),
                     })
                     .collect();
@@ -155,9 +157,13 @@ fn redact_encoded_keys(line: &str) -> String {
     out
 }
 
+/// A query key that decodes to one naming a password: `password`, and
+/// what an invalid URL may hold (`password%00`, `pass%77ord%3D…`): erring
+/// on the side of hiding.
 fn is_password_key(key: &str) -> bool {
     let decoded = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
-    matches!(decoded.to_ascii_lowercase().as_str(), "password" | "passwd")
+    let lower = decoded.to_ascii_lowercase();
+    lower.starts_with("password") || lower.starts_with("passwd")
 }
 
 /// `scheme://user:SECRET@host`: the secret runs to the last `@` on the line
@@ -553,6 +559,15 @@ mod tests {
             (
                 "url = \"postgres://h/db?%70%61ssword=S3%20x#f\" # x",
                 "url = \"postgres://h/db?%70%61ssword=***\" # x",
+            ),
+            // Invalid URLs, quoted by their error: hidden all the same.
+            (
+                "invalid URL postgres://h/db?password%00=S3cr3t: forbidden",
+                "invalid URL postgres://h/db?password%00=*** forbidden",
+            ),
+            (
+                "postgres://h/db?pass%77ord%3DS3cr3t&sslmode=require",
+                "postgres://h/db?***&sslmode=require",
             ),
             (
                 "host=h password=S3cr3t user=u",

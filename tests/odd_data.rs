@@ -622,6 +622,16 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
     }
 }
 
+/// SQL giving `schema` copies of client1's items (rows too) and orders
+/// (empty) tables.
+fn client1_tables_in(schema: &str) -> String {
+    format!(
+        "CREATE TABLE {schema}.items (LIKE client1.items INCLUDING DEFAULTS);
+         CREATE TABLE {schema}.orders (LIKE client1.orders INCLUDING DEFAULTS);
+         INSERT INTO {schema}.items SELECT * FROM client1.items;"
+    )
+}
+
 /// A registry row naming the shared schema (django-tenants registers it)
 /// or an ignored one is no tenant's, nor is an unregistered schema: its users have `no schema` in the
 /// users list, `tenants` and the pane (the users list said `schema
@@ -631,6 +641,10 @@ async fn a_schema_without_the_tenant_tables_is_incomplete_not_missing() {
 #[tokio::test]
 async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
     let db = TestDatabase::reference().await;
+    // Tenant migrations once run centrally: the shared schema holds the
+    // tenant tables too (priced from there, pub_dude's orders read as if
+    // public were his tenant).
+    db.run_sql(&client1_tables_in("public")).await;
     db.run_sql(
         "CREATE SCHEMA extensions;
          CREATE TABLE public.orgs (id text PRIMARY KEY, name text, schema_name text);
@@ -645,12 +659,6 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
          CREATE SCHEMA hooli;
          CREATE TABLE hooli.items (LIKE client1.items);
          CREATE TABLE hooli.orders (LIKE client1.orders);
-         -- Tenant migrations once run centrally: the shared schema holds
-         -- the tenant tables too (priced from there, pub_dude's orders
-         -- read as if public were his tenant).
-         CREATE TABLE public.items (LIKE client1.items INCLUDING DEFAULTS);
-         CREATE TABLE public.orders (LIKE client1.orders INCLUDING DEFAULTS);
-         INSERT INTO public.items SELECT * FROM client1.items;
          INSERT INTO public.orders (id, user_id, item_id, quantity)
               VALUES ('p1', 'p1', '1', 1);",
     )
@@ -707,12 +715,10 @@ async fn a_registry_row_naming_the_shared_or_an_ignored_schema_is_no_tenant() {
 #[tokio::test]
 async fn an_ignored_schema_with_the_tenant_tables_is_no_tenant_without_a_registry() {
     let db = TestDatabase::reference().await;
+    db.run_sql("CREATE SCHEMA extensions").await;
+    db.run_sql(&client1_tables_in("extensions")).await;
     db.run_sql(
-        "CREATE SCHEMA extensions;
-         CREATE TABLE extensions.items (LIKE client1.items INCLUDING DEFAULTS);
-         CREATE TABLE extensions.orders (LIKE client1.orders INCLUDING DEFAULTS);
-         INSERT INTO extensions.items SELECT * FROM client1.items;
-         INSERT INTO public.users (id, name, mail, password, organization_id)
+        "INSERT INTO public.users (id, name, mail, password, organization_id)
               VALUES ('e1', 'ext_dude', 'e@x', 'pw', 'extensions');
          INSERT INTO extensions.orders (id, user_id, item_id, quantity)
               VALUES ('e1', 'e1', '1', 1);",

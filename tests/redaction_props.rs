@@ -62,6 +62,9 @@ fn forms(password: &str) -> Vec<String> {
         format!("postgres://db.example/shop?sslmode=require&password={encoded}"),
         // libpq decodes the keys too: `pass%77ord` is `password`.
         format!("postgres://db.example/shop?pass%77ord={encoded}&sslmode=require"),
+        // Invalid URLs, quoted by their error.
+        format!("postgres://db.example/shop?password%00={encoded}"),
+        format!("postgres://db.example/shop?pass%77ord%3D{encoded}&sslmode=require"),
         format!(
             "host=db.example password={} user=bob",
             keyword_quoted(password)
@@ -180,6 +183,7 @@ fn no_command_shows_a_generated_password() {
         let urls = [
             format!("postgres://bob:{encoded}@127.0.0.1:{port}/shop"),
             format!("postgres://bob@127.0.0.1:{port}/shop?pass%77ord={encoded}"),
+            format!("postgres://bob@127.0.0.1:{port}/shop?password%00={encoded}"),
             format!(
                 "host=127.0.0.1 port={port} password={} user=bob",
                 keyword_quoted(password)
