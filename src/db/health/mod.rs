@@ -386,19 +386,7 @@ impl Database {
             // statement may join with a distributed tenant table: the users
             // the orders name are read on their own first (MATERIALIZED CTEs,
             // planned apart), and the orders joined to that result.
-            // Users in each tenant schema: this tenant's users are those of
-            // its own table (their ids are its own), never the union of
-            // every tenant's, written three times below: at 3,000 tenants
-            // that statement took the server's memory.
-            let users_table = match self.tables.tenant_branches.is_empty() {
-                true => self.tables.users_table.clone(),
-                false => self.users_source(Some(tenant)).ok_or_else(|| {
-                    DbError::TenantTableMissing {
-                        tenant: tenant.to_string(),
-                        table: self.tables.model.users.table.clone(),
-                    }
-                })?,
-            };
+            let users_table = self.users_of_tenant(tenant)?;
             let (with, users) = if self.tables.citus {
                 // The id as stored, where a registry maps it (`tenant_of`).
                 let raw_org = match &self.tables.org_id_column {
