@@ -758,6 +758,14 @@ async fn an_ignored_schema_with_the_tenant_tables_is_no_tenant_without_a_registr
         !tenants.iter().any(|t| t["schema"] == "extensions"),
         "{health}"
     );
+    // `detect` lists the tenants the settings leave (it listed it too).
+    let detected = stderr(&run(&["detect"]));
+    let listed = line_of(&detected, "tenant schemas:");
+    assert!(
+        listed.starts_with("detect: 2 tenant schemas:"),
+        "{detected}"
+    );
+    assert!(!listed.contains("extensions"), "{detected}");
 }
 
 /// A comparison tenant whose items view fails at run time (it divides by

@@ -41,6 +41,9 @@ impl Database {
             detection
                 .reasons
                 .push(format!("configured: {}", refining.join(", ")));
+            // What `detect` lists: no schema the settings rule out.
+            let schemas = &detection.model.schemas;
+            detection.tenants.retain(|t| !schemas.never_a_tenant(t));
         }
         let mut model = detection.model.clone();
         model.compare_with = configured.compare_with.clone();
