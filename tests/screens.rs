@@ -243,8 +243,12 @@ fn the_list_and_the_title_name_a_tenant_alike() {
         user.tenant = None;
         user.tenant_name = None;
     }
-    let frame = opened(users, fixtures::catalog());
+    let frame = opened(users.clone(), fixtures::catalog());
     assert!(frame.contains("of rich_dude · (none)"), "{frame}");
+    // One user is one user (the header said "1 users").
+    users.retain(|u| u.name == "rich_dude");
+    let frame = opened(users, fixtures::catalog());
+    assert!(frame.contains(" 1 user · 3 tenants "), "{frame}");
 }
 
 #[test]

@@ -208,8 +208,17 @@ fn header(state: &State, frame: &mut Frame, area: Rect) {
                 plural(state.catalog.len(), "tenant", "tenants")
             ),
             None => format!(
-                "{} users · {}",
+                "{} {} · {}",
                 count_label(state.user_count),
+                // "1 users": one exact user is one user.
+                match state.user_count {
+                    UserCount {
+                        value: 1,
+                        estimated: false,
+                        ..
+                    } => "user",
+                    _ => "users",
+                },
                 plural(state.catalog.len(), "tenant", "tenants")
             ),
         }

@@ -11,7 +11,7 @@ use crate::app::state::State;
 use crate::db::{PriceMatrix, PriceRow, PriceSort};
 use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, money};
+use crate::text::{fit, money, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let names = state.catalog.names();
@@ -38,9 +38,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         Span::styled(" Prices ", theme::title()),
         Span::raw(format!(
             "tenants {}–{} of {}, ",
-            first + 1,
-            last,
-            names.len()
+            thousands((first + 1) as i64),
+            thousands(last as i64),
+            thousands(names.len() as i64)
         )),
         Span::styled(scope, theme::warning()),
         Span::raw(format!(" · sorted by {sort}{loading} ")),

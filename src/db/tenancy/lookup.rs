@@ -17,7 +17,7 @@ fn shown(mut names: Vec<String>) -> String {
     let all = names.len();
     names.truncate(LISTED);
     if all > LISTED {
-        names.push(format!("… ({all} in all)"));
+        names.push(format!("… ({} in all)", crate::text::thousands(all as i64)));
     }
     names.join(", ")
 }
