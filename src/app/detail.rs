@@ -111,7 +111,8 @@ fn line_fields(line: &OrderLine, own: &str, other: &str) -> Vec<(&'static str, S
     let text = |value: &Value| value.plain().unwrap_or_else(|| value.cell());
     vec![
         ("Item id", line.item_id.clone().unwrap_or_default()),
-        ("Item", line.item.clone().unwrap_or_default()),
+        // A missing item as the title and the pane say it (it read "(empty)").
+        ("Item", line.own_item()),
         ("Quantity", text(&line.quantity)),
         ("Own tenant", own.to_string()),
         ("Unit price", text(&line.unit_price)),
@@ -218,4 +219,23 @@ use super::clipboard::escaped;
 
 fn copy(what: String, text: String) -> Effect {
     Effect::Copy { what, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line whose item is gone names it by its id in its fields, as the
+    /// title and the orders pane do (the field read "(empty)").
+    #[test]
+    fn a_missing_item_is_named_by_its_id() {
+        let line = OrderLine::from_raw(crate::db::RawOrderLine {
+            item_id: Some("42".into()),
+            quantity: Some("1".into()),
+            ..Default::default()
+        });
+        let fields = line_fields(&line, "client1", "client2");
+        let item = fields.iter().find(|(label, _)| *label == "Item");
+        assert_eq!(item.map(|(_, v)| v.as_str()), Some("(missing item 42)"));
+    }
 }
