@@ -266,6 +266,10 @@ async fn a_basket_total_past_what_is_shown_says_why() {
     assert_eq!(own["total"], Value::Null, "{own}");
     let problem = own["problem"].as_str().unwrap_or_default();
     assert!(problem.starts_with("total is out of range"), "{own}");
+    // Its difference over the lines compared is no number for that reason
+    // too, and says so (it was null, unexplained).
+    assert_eq!(own["difference"], Value::Null, "{own}");
+    assert!(problem.contains("; difference is out of range"), "{own}");
     let csv = run_ok(&db, &["basket", "vast", "--format", "csv"]);
     let row = csv.lines().find(|l| l.starts_with("vast,")).unwrap();
     assert!(row.contains(",total is out of range"), "{csv}");

@@ -169,7 +169,11 @@ impl BasketTenant {
             priced_lines: priced.len(),
             missing_lines: lines.len() - priced.len(),
             gaps,
-            difference: theirs.minus(&own),
+            // A side whose sum is past what is shown: that, not "unknown".
+            difference: match theirs.problem().or(own.problem()) {
+                Some(problem) => Value::Invalid(problem.clone()),
+                None => theirs.minus(&own),
+            },
             compared_lines: both.len(),
             error: None,
         }

@@ -384,12 +384,18 @@ impl OrdersReport {
         // reason a line, so the parts add up to the lines not compared (a
         // line not sold there that lacks an own total too was counted
         // twice: "1 of 4 lines, 3 not sold, 1 without an own total").
-        let own_gaps =
+        let uncompared =
             (lines - self.totals.compared_lines).saturating_sub(self.totals.compare_missing);
-        if own_gaps > 0 {
+        if uncompared > 0 {
+            // Every own total known: the comparison's is what is missing
+            // (a product past what is shown).
+            let side = match self.totals.own_gaps {
+                0 => format!("a total at {compare}"),
+                _ => "an own total".to_string(),
+            };
             why.push(format!(
-                "{} without an own total",
-                crate::text::thousands(own_gaps as i64)
+                "{} without {side}",
+                crate::text::thousands(uncompared as i64)
             ));
         }
         Some(format!(
@@ -1117,6 +1123,18 @@ mod tests {
         assert_eq!(
             report.compare_note(&TenantCatalog::default()).as_deref(),
             Some("1 of 5 lines, 3 lines not sold by b, 1 without an own total")
+        );
+        // Every own total known: a line priced there without a total there
+        // (a sum past what is shown) is said of the comparison, not of the
+        // own side ("1 without an own total" beside an own total of 2).
+        let nines = format!("9{}", "0".repeat(999));
+        let report = a_beside_b(vec![
+            raw("1", "1", Some("5"), Some("4")),
+            raw("2", "2", Some("1"), Some(&nines)),
+        ]);
+        assert_eq!(
+            report.compare_note(&TenantCatalog::default()).as_deref(),
+            Some("1 of 2 lines, 1 without a total at b")
         );
     }
 
