@@ -23,9 +23,10 @@ use super::{guard, TenancyModel};
 use crate::db::sql;
 
 /// The rules' version: bumped whenever detection may answer a catalogue
-/// otherwise (3: no users table leaves the column defaults), so that an
+/// otherwise (4: no users table leaves the column defaults; a users table
+/// in every tenant schema is users per tenant), so that an
 /// entry an older build wrote is detected afresh, not reused.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// The user's cache directory for tenantscope, from the environment
 /// (`XDG_CACHE_HOME`, else `HOME/.cache`).

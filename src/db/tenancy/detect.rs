@@ -336,9 +336,9 @@ pub fn classify(
         // adds nothing else to it.
         let article = TenancyModel::default();
         if model.items.table == article.items.table && model.orders.table == article.orders.table {
-            let columns = model.users.columns.clone();
+            let users = model.users.clone();
             model = article;
-            model.users.columns = columns;
+            model.users = users;
         }
     }
     model.layout = kind.name().into();
@@ -733,7 +733,24 @@ fn users_model(
         }
         // The article's users table: its own columns, where they differ.
         None if link.is_none() => {
-            shared_user_columns(catalog.table(shared, &model.users.table), &mut model.users);
+            let table = model.users.table.clone();
+            let in_tenants = !tenants.is_empty()
+                && tenants
+                    .iter()
+                    .all(|s| holds(s, &table) || !holds(s, &model.orders.table))
+                && tenants.iter().any(|s| holds(s, &table));
+            match catalog.table(shared, &table) {
+                // No shared users table, one beside every tenant's orders:
+                // users in each tenant schema, with that table's columns.
+                None if in_tenants => {
+                    model.users.at = UsersAt::PerTenant;
+                    model.users.tenant_column = String::new();
+                    let first = tenants.iter().find_map(|s| catalog.table(s, &table));
+                    shared_user_columns(first, &mut model.users);
+                    reasons.push(format!("users: a {table} table in every tenant schema"));
+                }
+                users => shared_user_columns(users, &mut model.users),
+            }
         }
         None => {}
     }
@@ -851,6 +868,32 @@ mod tests {
         // (an absent table read as one lacking them: no mail shown).
         let columns = &detection.model.users.columns;
         assert_eq!(columns, &TenancyModel::default().users.columns);
+    }
+
+    /// No shared users table and a `users` table in every tenant schema:
+    /// users live in each (with that table's columns), said so; it was
+    /// "no users table found", and `users = "per_tenant"` set by hand
+    /// read no mail from an `email` column.
+    #[test]
+    fn a_users_table_in_every_tenant_is_per_tenant_users() {
+        let users = ("users", &["id", "name", "email", "created_at"][..]);
+        let catalog = tenants_a_and_b(Vec::new(), Some(users));
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.kind, TenancyLayout::Article);
+        let model = &detection.model.users;
+        assert_eq!(model.at, UsersAt::PerTenant);
+        assert_eq!(
+            (model.columns.mail.as_str(), model.columns.created.as_str()),
+            ("email", "created_at")
+        );
+        assert!(
+            detection
+                .reasons
+                .iter()
+                .any(|r| r == "users: a users table in every tenant schema"),
+            "{:?}",
+            detection.reasons
+        );
     }
 
     #[test]
