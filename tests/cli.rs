@@ -128,6 +128,20 @@ async fn table_output_aligns_and_right_aligns_money() {
         csv.lines().nth(1),
         Some("1,Tesla,10,5000.00,50000.00,1000.00,10000.00,-40000.00,1,client2,")
     );
+    // No other tenant: said as the orders pane says it, and "their"
+    // columns (it read "compared with none", "NONE PRICE").
+    db.run_sql("DROP SCHEMA client2 CASCADE").await;
+    let alone = stdout(&on(&db, &["orders", "1"]));
+    let mut alone_lines = alone.lines();
+    assert_eq!(
+        alone_lines.next(),
+        Some("rich_dude (id 1, no mail) in tenant client1; no other tenant to compare")
+    );
+    let titles = alone_lines.next().unwrap_or_default();
+    assert!(
+        titles.contains(" THEIR PRICE ") && !titles.contains("NONE"),
+        "{alone}"
+    );
 }
 
 #[tokio::test]

@@ -149,7 +149,8 @@ pub fn order_headers(
     catalog: &TenantCatalog,
     to: Destination,
 ) -> Vec<(String, Align)> {
-    let compare = compare_schema.map_or_else(|| "none".to_string(), |s| catalog.label(s));
+    // No other tenant: "their" columns (of dashes), not "NONE PRICE".
+    let compare = compare_schema.map_or_else(|| "their".to_string(), |s| catalog.label(s));
     let compare_title = match to {
         Destination::Terminal => text::fit(&compare.to_uppercase(), 20),
         Destination::PipeOrFile => compare.to_uppercase(),
@@ -421,12 +422,13 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                 self.put(&start)
             }
             Format::Table => {
-                let compare = report
-                    .compare_tenant
-                    .as_deref()
-                    .map_or_else(|| "none".to_string(), |s| self.catalog.label(s));
+                // As the orders pane says it where there is none.
+                let compare = match report.compare_tenant.as_deref() {
+                    Some(s) => format!(", compared with {}", self.catalog.label(s)),
+                    None => "; no other tenant to compare".to_string(),
+                };
                 let title = format!(
-                    "{} (id {}, {}) in tenant {}, compared with {}\n",
+                    "{} (id {}, {}) in tenant {}{}\n",
                     text::sanitize(&self.user.name),
                     text::sanitize(&self.user.id),
                     text::sanitize(
