@@ -838,6 +838,15 @@ async fn a_superseded_search_statement_is_cancelled_on_the_server() {
     app.quit().await;
 }
 
+/// Runs `sql` on `server`'s postgres database, on a connection of its own.
+async fn run_on(server: &tenantscope::embedded::PgServer, sql: &str) {
+    use sqlx::Connection;
+    let options = server.connect_options("postgres");
+    let mut admin = sqlx::PgConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+    admin.close().await.ok();
+}
+
 /// Users inside more tenant schemas than one transaction may lock: on a
 /// server with a small lock table (`max_locks_per_transaction` 10, its
 /// minimum, × 20 connections and the server's own processes), one
@@ -1061,18 +1070,13 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     // estimate (here a stale one: t0003 has a user more since); an empty
     // one (t0002) or one never analyzed is counted exactly.
     const { assert!(N > tenantscope::db::EXACT_TENANT_TABLES_UP_TO) };
-    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .unwrap();
-    sqlx::raw_sql(
+    run_on(
+        &server,
         "DELETE FROM t0002.auth_user;
          ANALYZE t0001.auth_user, t0002.auth_user, t0003.auth_user;
          INSERT INTO t0003.auth_user VALUES (2, 'later', 'later@t3.test', now());",
     )
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    admin.close().await.ok();
+    .await;
     let count = db.user_count().await.unwrap();
     assert!(count.estimated, "{count:?}");
     assert_eq!(
@@ -1163,14 +1167,7 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     // at 3,000 tenants on a default server, 23 GB and a server restart).
     let leaks = db.leaks("t0003").await.unwrap();
     assert!(leaks.is_empty(), "{leaks:?}");
-    let mut admin = sqlx::PgConnection::connect_with(&server.connect_options("postgres"))
-        .await
-        .unwrap();
-    sqlx::raw_sql("INSERT INTO t0004.shop_order VALUES (2, 1, 1, 2)")
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.ok();
+    run_on(&server, "INSERT INTO t0004.shop_order VALUES (2, 1, 1, 2)").await;
     let leaks = db.leaks("t0004").await.unwrap();
     let found: Vec<_> = leaks
         .iter()
