@@ -513,9 +513,12 @@ impl Settings {
                 .read_path()
                 .and_then(|p| std::fs::read_to_string(p).ok());
             if let Some((key, value)) = text.as_deref().and_then(oversized_number) {
+                // The number only where the key is a known whole-number
+                // setting: any other (`password = 1234…`) may be a secret.
+                let key = crate::text::sanitize(&key).into_owned();
                 let message = match RANGES.iter().find(|(name, ..)| *name == key) {
                     Some((_, least, most)) => out_of_range(&key, *least, *most, &value),
-                    None => format!("{key} is out of range ({value})"),
+                    None => format!("{key} is out of range"),
                 };
                 return format!("invalid configuration: {}", crate::text::one_line(&message));
             }
@@ -696,10 +699,6 @@ fn unknown_key_origin(
     Some(format!("in {}", crate::text::sanitize(&shown)))
 }
 
-/// A TOML parse error without the lines of the file it quotes (`2 | url =
-/// …` and the `|  ^` under it): a password written with escapes
-/// (`pass\u0077ord=`, a line continuation) reads as none there, so no
-/// redaction can be sure of it. The line, column and what was expected stay.
 /// The dotted key of the first whole number in TOML `text` past what TOML
 /// holds (a 64-bit integer), and the number as written.
 fn oversized_number(text: &str) -> Option<(String, String)> {
@@ -734,6 +733,10 @@ fn oversized_number(text: &str) -> Option<(String, String)> {
     walk("", toml::de::DeTable::parse(text).ok()?.into_inner())
 }
 
+/// A TOML parse error without the lines of the file it quotes (`2 | url =
+/// …` and the `|  ^` under it): a password written with escapes
+/// (`pass\u0077ord=`, a line continuation) reads as none there, so no
+/// redaction can be sure of it. The line, column and what was expected stay.
 fn without_source_lines(message: &str) -> String {
     let quoted = |line: &str| {
         let line = line.trim_start();
@@ -872,7 +875,13 @@ mod tests {
             ),
             (
                 "[profiles.x.database]\nmax_connections = -99999999999999999999\n",
-                "profiles.x.database.max_connections is out of range (-99999999999999999999)",
+                "profiles.x.database.max_connections is out of range",
+            ),
+            // Not a whole-number setting: the number is not shown (a
+            // password written as digits).
+            (
+                "[database]\npassword = 123456789012345678901\n",
+                "database.password is out of range",
             ),
         ] {
             let (_keep, file) = file_with(text);

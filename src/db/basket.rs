@@ -147,11 +147,7 @@ impl BasketTenant {
             .zip(&totals)
             .filter(|(_, total)| !total.is_number())
             .map(|((line, price), _)| LineGap {
-                item: line
-                    .item
-                    .clone()
-                    .or_else(|| line.item_id.clone())
-                    .unwrap_or_else(|| "(missing item)".into()),
+                item: line.own_item(),
                 // In the order `OrderLine::gap` says them: the item, the
                 // line's quantity (the same in every tenant), the price.
                 why: match price {
@@ -346,7 +342,10 @@ impl Database {
             // the table, as `orders` says it (not "column ci.price does not
             // exist"); the catalog is read for failed tenants only.
             for (column, error) in errors {
-                let lacks = self.items_lack(tenants[column]).await.ok().flatten();
+                let lacks = match error.is_missing_column() {
+                    true => self.items_lack(tenants[column]).await.ok().flatten(),
+                    false => None,
+                };
                 failed[column] = Some(lacks.unwrap_or_else(|| error.to_string()));
             }
             let mut prices = prices_by_cell(rows, tenants.len(), lines.len());

@@ -229,6 +229,12 @@ impl DbError {
         )
     }
 
+    /// The server said a column the statement names is not there
+    /// (SQLSTATE 42703).
+    pub fn is_missing_column(&self) -> bool {
+        matches!(self, DbError::Server { code: Some(code), .. } if code == "42703")
+    }
+
     /// Whether running the same load again may succeed: a lost or
     /// refused connection, a timeout, a server shutting down or short of
     /// resources, a lock or serialization conflict. Not an error in the

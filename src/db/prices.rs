@@ -501,7 +501,7 @@ impl Database {
                   ORDER BY u.{user_name}, u.{user_id}
                   LIMIT $3",
                 columns = self.user_columns(),
-                users = self.users_of_tenant(tenant)?,
+                users = self.users_of_tenant(tenant),
                 org = self.tables.tenant_column,
                 user_id = self.tables.names.user_id,
                 user_name = self.tables.names.user_name,

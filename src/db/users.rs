@@ -180,18 +180,15 @@ impl Database {
     }
 
     /// The users one tenant's reads join: with users in each tenant
-    /// schema its own table (their ids are its own), never the union of
-    /// every tenant's (at 3,000 tenants one statement over it took the
-    /// server's memory); else the users table.
-    pub(super) fn users_of_tenant(&self, tenant: &str) -> Result<String, DbError> {
-        if self.tables.tenant_branches.is_empty() {
-            return Ok(self.tables.users_table.clone());
+    /// schema its own table (their ids are its own; see
+    /// `tenant_source`), never the union of every tenant's (at 3,000
+    /// tenants one statement over it took the server's memory); else the
+    /// users table.
+    pub(super) fn users_of_tenant(&self, tenant: &str) -> String {
+        match self.tables.model.users.at {
+            super::UsersAt::PerTenant => self.tenant_source(tenant),
+            _ => self.tables.users_table.clone(),
         }
-        self.users_source(Some(tenant))
-            .ok_or_else(|| DbError::TenantTableMissing {
-                tenant: tenant.to_string(),
-                table: self.tables.model.users.table.clone(),
-            })
     }
 
     /// The users FROM item for `tenant` (all users without one), or `None`

@@ -386,7 +386,7 @@ impl Database {
             // statement may join with a distributed tenant table: the users
             // the orders name are read on their own first (MATERIALIZED CTEs,
             // planned apart), and the orders joined to that result.
-            let users_table = self.users_of_tenant(tenant)?;
+            let users_table = self.users_of_tenant(tenant);
             let (with, users) = if self.tables.citus {
                 // The id as stored, where a registry maps it (`tenant_of`).
                 let raw_org = match &self.tables.org_id_column {

@@ -678,6 +678,15 @@ fn users_model(
 ) -> TenancyLayout {
     let shared = catalog.shared_schema.as_str();
     let holds = |schema: &str, table: &str| catalog.table(schema, table).is_some();
+    // `table` beside the orders of every tenant read (some hold it; one
+    // the sample did not read holds neither).
+    let orders = model.orders.table.clone();
+    let in_every_tenant = |table: &str| {
+        tenants
+            .iter()
+            .all(|s| holds(s, table) || !holds(s, &orders))
+            && tenants.iter().any(|s| holds(s, table))
+    };
     let link = best
         .filter(|(_, c, _)| c.users_column.is_none())
         .and_then(|(_, c, _)| catalog.user_links(&c.table, &c.key).into_iter().next());
@@ -713,13 +722,9 @@ fn users_model(
             reasons.push(format!("users: {shared}.users, tenant by {column}"));
         }
         None if kind != TenancyLayout::Article && link.is_none() => {
-            let per_tenant = TENANT_USERS.iter().find(|(table, ..)| {
-                !tenants.is_empty()
-                    && tenants
-                        .iter()
-                        .all(|s| holds(s, table) || !holds(s, &model.orders.table))
-                    && tenants.iter().any(|s| holds(s, table))
-            });
+            let per_tenant = TENANT_USERS
+                .iter()
+                .find(|(table, ..)| in_every_tenant(table));
             if let Some((table, name, mail, created)) = per_tenant {
                 model.users.at = UsersAt::PerTenant;
                 model.users.table = table.to_string();
@@ -734,15 +739,10 @@ fn users_model(
         // The article's users table: its own columns, where they differ.
         None if link.is_none() => {
             let table = model.users.table.clone();
-            let in_tenants = !tenants.is_empty()
-                && tenants
-                    .iter()
-                    .all(|s| holds(s, &table) || !holds(s, &model.orders.table))
-                && tenants.iter().any(|s| holds(s, &table));
             match catalog.table(shared, &table) {
                 // No shared users table, one beside every tenant's orders:
                 // users in each tenant schema, with that table's columns.
-                None if in_tenants => {
+                None if in_every_tenant(&table) => {
                     model.users.at = UsersAt::PerTenant;
                     model.users.tenant_column = String::new();
                     let first = tenants.iter().find_map(|s| catalog.table(s, &table));

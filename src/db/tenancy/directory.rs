@@ -281,7 +281,7 @@ impl Database {
 
     /// The users FROM item of one tenant schema. Borrows the layout: the
     /// search builds one per schema, and the layout holds every tenant's.
-    fn tenant_source(&self, schema: &str) -> String {
+    pub(in crate::db) fn tenant_source(&self, schema: &str) -> String {
         let tables = &self.tables;
         let n = &tables.names;
         if tables.model.users.at == UsersAt::PerTenant {
