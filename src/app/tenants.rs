@@ -125,6 +125,8 @@ const OWN: &[Binding] = &[
     bind(ENTER, Choose, "open tenant / user", true),
     bind(&[Char('/')], StartFilter, "search users, all tenants", true),
     bind(&[Char('a')], AllUsers, "all tenants' users", true),
+    // Where the dashboard opens (users in each tenant schema): as there.
+    bind(&[Char('P')], OpenProfiles, "switch profile", false),
     spare(reload_key("reload tenants", false)),
     spare(export_key(false)),
     HELP_KEY,
@@ -299,6 +301,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         AllUsers => return all_users(state),
+        OpenProfiles => return super::connect::open_picker(state),
         Choose if searching => return open_result(state),
         Choose => return open_tenant(state),
         _ => {}
@@ -557,6 +560,28 @@ mod tests {
             "{effects:?}"
         );
         assert!(state.tenants.search.load.stopped().is_some());
+    }
+
+    /// `P` switches profile from the tenants pane, where the dashboard
+    /// opens when users live in each tenant schema (it did nothing).
+    #[test]
+    fn p_opens_the_profile_picker_from_the_tenants_pane() {
+        let mut state = per_tenant_of_120();
+        assert_eq!(state.view, View::Tenants);
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(
+            state.notice,
+            Some(Err(
+                "no profiles: add [profiles.NAME] sections to the config file".into()
+            ))
+        );
+        state.session.connect.profiles = vec![("a".into(), "u@a:5432/a".into())];
+        press(&mut state, KeyCode::Char('P'));
+        assert_eq!(state.view, View::Connect, "the profile picker");
+        assert_eq!(
+            state.session.connect.phase,
+            super::super::connect::Phase::Picking
+        );
     }
 
     /// `e` while the search is still reading tenants exports nothing (it
