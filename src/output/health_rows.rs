@@ -99,7 +99,17 @@ pub fn all_rows(
     rows.wrong_copy(report);
     rows.unused(report, registry.is_some());
     rows.leaks(leaks);
-    rows.rows
+    // A row's findings worst first (a wrong copy's error led by a
+    // migration warning added before it); otherwise in the order found.
+    let mut rows = rows.rows;
+    for row in &mut rows {
+        row.findings.sort_by_key(|f| match f.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Note => 2,
+        });
+    }
+    rows
 }
 
 /// How many leaked orders the health view's `L` found, by tenant schema
@@ -449,5 +459,13 @@ mod tests {
         let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()), &leaks);
         let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
         assert_eq!(seen, [("a", "leak"), ("b", "wrong copy")]);
+        // The findings worst first: the errors before migrations ahead.
+        let severities: Vec<Severity> = rows[1].findings.iter().map(|f| f.severity).collect();
+        assert_eq!(
+            severities,
+            [Severity::Error, Severity::Error, Severity::Warning],
+            "{:?}",
+            rows[1]
+        );
     }
 }
