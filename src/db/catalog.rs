@@ -11,6 +11,9 @@ pub struct TenantCatalog {
     names: Vec<String>,
     /// Schema → (key, label), for registered schemas.
     registered: std::collections::HashMap<String, (String, String)>,
+    /// Labels more than one registered schema has (set with `registered`):
+    /// `label` is asked per row drawn, and scanned every tenant for it.
+    shared_labels: std::collections::HashSet<String>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
     /// Schemas that exist but lack the tenant tables (the system's, the
@@ -51,6 +54,13 @@ impl TenantCatalog {
         for (key, label, schema) in rows {
             self.registered.entry(schema).or_insert((key, label));
         }
+        let mut seen = std::collections::HashSet::new();
+        self.shared_labels = self
+            .registered
+            .values()
+            .filter(|(_, label)| !seen.insert(label.as_str()))
+            .map(|(_, label)| label.clone())
+            .collect();
         self
     }
 
@@ -70,17 +80,12 @@ impl TenantCatalog {
     /// What people call tenant `schema`: its registry label, else the
     /// schema. A label two tenants share gets its schema beside it.
     pub fn label(&self, schema: &str) -> String {
-        let Some((_, label)) = self.registered.get(schema) else {
-            return schema.to_string();
-        };
-        let shared = self
-            .registered
-            .iter()
-            .any(|(other, (_, l))| l == label && other != schema);
-        if shared {
-            format!("{label} ({schema})")
-        } else {
-            label.clone()
+        match self.registered.get(schema) {
+            Some((_, label)) if self.shared_labels.contains(label) => {
+                format!("{label} ({schema})")
+            }
+            Some((_, label)) => label.clone(),
+            None => schema.to_string(),
         }
     }
 
@@ -88,23 +93,10 @@ impl TenantCatalog {
         &self.names
     }
 
-    /// [`TenantCatalog::label`] of each of [`TenantCatalog::names`], in
-    /// one pass (for a list of every tenant: the picker).
+    /// [`TenantCatalog::label`] of each of [`TenantCatalog::names`] (for a
+    /// list of every tenant: the picker).
     pub fn labels(&self) -> Vec<String> {
-        let mut uses: std::collections::HashMap<&str, usize> = Default::default();
-        for (_, label) in self.registered.values() {
-            *uses.entry(label.as_str()).or_default() += 1;
-        }
-        self.names
-            .iter()
-            .map(|schema| match self.registered.get(schema) {
-                Some((_, label)) if uses.get(label.as_str()) > Some(&1) => {
-                    format!("{label} ({schema})")
-                }
-                Some((_, label)) => label.clone(),
-                None => schema.clone(),
-            })
-            .collect()
+        self.names.iter().map(|schema| self.label(schema)).collect()
     }
 
     pub fn len(&self) -> usize {
