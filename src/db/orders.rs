@@ -7,7 +7,7 @@ use super::item_match::{ItemRule, RuleChoice};
 use std::sync::atomic::Ordering;
 
 use super::lossy::{raw, LossyText};
-use super::own_items::OwnItems;
+use super::own_items::{OrderIds, OwnItems};
 use super::sql::quote_ident;
 use super::{exact_text, Database, DbError, Page, QueryHandle, User};
 use crate::money::{Problem, Sum, Value};
@@ -757,9 +757,9 @@ impl Database {
         })
     }
 
-    /// The quoted schemas an orders read names, and how it joins the own
-    /// items (see [`Database::own_items`]: a catalog lookup the first time
-    /// per tenant). Without a registry a tenant is a schema holding both
+    /// The quoted schemas an orders read names, how it joins the own
+    /// items and whether the orders have ids (see [`Database::own_tables`]:
+    /// one catalog lookup the first time per tenant). Without a registry a tenant is a schema holding both
     /// tables, which the query shows by running (a missing one fails it,
     /// and is explained then: see [`Database::orders_failed`]): no round
     /// trip to check first. A registry or `ignore_schemas` also says which
@@ -778,14 +778,15 @@ impl Database {
             self.tenant_schemas(tx, &plan.tenant, plan.compare_used.as_deref())
                 .await?
         };
-        let own_items = self
-            .own_items(tx, &plan.tenant)
+        let (own_items, order_ids) = self
+            .own_tables(tx, &plan.tenant)
             .await
             .map_err(|e| self.error(e))?;
         Ok(OrdersSchemas {
             own,
             compare,
             own_items,
+            order_ids,
         })
     }
 
@@ -890,7 +891,7 @@ impl Database {
         // Which of the user's orders, in what order, with what key (see
         // [`super::orders_window::Keyset`]): a page's orders are chosen
         // first, and only they are joined.
-        let keyset = super::orders_window::Keyset::of(read);
+        let keyset = super::orders_window::Keyset::of(read, schemas.order_ids);
         let (items, ambiguous) = self.own_items_sql(own, schemas.own_items);
         let select = format!(
             "SELECT {key} AS key, o.{order_item}::text AS item_id, {item} AS item,
@@ -932,13 +933,14 @@ pub(super) enum LinesRead<'a> {
     PositionPage(&'a Page<String>, i64),
 }
 
-/// The quoted schemas an orders read names, and how it joins the own
-/// items (see [`Database::orders_schemas`]).
+/// The quoted schemas an orders read names, how it joins the own items,
+/// and whether the own orders have ids (see [`Database::orders_schemas`]).
 #[derive(Debug, Clone)]
 pub(super) struct OrdersSchemas {
     pub own: String,
     pub compare: Option<String>,
     pub own_items: OwnItems,
+    pub order_ids: OrderIds,
 }
 
 /// One read over an orders plan, for [`Database::read_or_own`].

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use super::orders::{
     gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan, OrdersSchemas,
 };
+use super::own_items::OrderIds;
 use super::sql::quote_literal;
 use super::{
     Database, DbError, OrderLine, OrdersReport, OrdersTotals, Page, QueryHandle, ReadTx, User,
@@ -475,12 +476,23 @@ fn lacks_row_places(error: &sqlx::Error) -> bool {
 /// places (a view) is keyed by the line's position in (id, whole row)
 /// order, `"#<position>"`: each page then sorts all of the user's lines,
 /// and identical rows, which nothing tells apart, are interchangeable.
+///
+/// An orders table without an `id` column ([`OrderIds::Absent`]) gives
+/// each line a NULL id (`NULL AS id` beside its columns): its lines are
+/// keyed `"<tableoid> <ctid> n"` and ordered by their row place alone
+/// (through a view without ids, by the whole row), every line read in
+/// the same order as the pages read them.
 pub(super) struct Keyset {
     /// The `key` column's expression over `o`.
     pub key: String,
     /// The lines' ORDER BY (empty: unordered).
     pub outer_order: String,
     by_position: bool,
+    /// Whether the relation has an `id` column, and row places.
+    ids: OrderIds,
+    /// Row places beside each line read whole (`tenantscope_rel`,
+    /// `tenantscope_row`: they order the lines of a table without ids).
+    places: bool,
     filter: String,
     /// A second part's condition, read beside `filter`'s (UNION ALL).
     union: Option<String>,
@@ -513,29 +525,39 @@ fn position_key(key: &str) -> Option<i64> {
 }
 
 impl Keyset {
-    pub(super) fn of(read: LinesRead) -> Keyset {
-        let plain = |order: &str| Keyset {
-            key: "coalesce(o.id::text, '')".into(),
-            outer_order: if order.is_empty() {
-                String::new()
-            } else {
-                "ORDER BY o.id".into()
-            },
-            by_position: false,
-            filter: String::new(),
-            union: None,
-            inner_order: String::new(),
-            limit: String::new(),
+    pub(super) fn of(read: LinesRead, ids: OrderIds) -> Keyset {
+        let plain = |ordered: bool| {
+            let (outer_order, places) = match (ordered, ids) {
+                (false, _) => (String::new(), false),
+                (true, OrderIds::Column) => ("ORDER BY o.id".into(), false),
+                (true, OrderIds::Absent { row_places: true }) => {
+                    ("ORDER BY o.tenantscope_rel, o.tenantscope_row".into(), true)
+                }
+                (true, OrderIds::Absent { row_places: false }) => {
+                    ("ORDER BY o::text".into(), false)
+                }
+            };
+            Keyset {
+                key: "coalesce(o.id::text, '')".into(),
+                outer_order,
+                by_position: false,
+                ids,
+                places,
+                filter: String::new(),
+                union: None,
+                inner_order: String::new(),
+                limit: String::new(),
+            }
         };
         match read {
-            LinesRead::All => plain("id"),
-            LinesRead::Unordered => plain(""),
-            LinesRead::Page(page, limit) => Keyset::by_place(page, limit),
-            LinesRead::PositionPage(page, limit) => Keyset::by_position(page, limit),
+            LinesRead::All => plain(true),
+            LinesRead::Unordered => plain(false),
+            LinesRead::Page(page, limit) => Keyset::by_place(page, limit, ids),
+            LinesRead::PositionPage(page, limit) => Keyset::by_position(page, limit, ids),
         }
     }
 
-    fn by_place(page: &Page<String>, limit: i64) -> Keyset {
+    fn by_place(page: &Page<String>, limit: i64, ids: OrderIds) -> Keyset {
         let tail = |op: &str, rel: &str, row: &str| {
             format!(
                 "(o.tableoid, o.ctid) {op} ({}::oid, {}::tid)",
@@ -543,13 +565,16 @@ impl Keyset {
                 quote_literal(row)
             )
         };
+        let has_ids = ids == OrderIds::Column;
         // The key's id is a literal of unknown type, so it reads as the id
         // column's own type (integer, uuid, text): keyset order is the
         // column's order. Each part bounds the id by itself (`o.id >= K`),
         // so that an index on it starts at the key rather than filtering
         // every line before it; NULL ids (last going forward) are a part
-        // of their own.
+        // of their own. Without an id column, the place alone (a key
+        // read while the table had ids included).
         let after = |key: &str, op: &str| match place_key(key) {
+            Some((rel, row, _)) if !has_ids => Some((format!(" AND {}", tail(op, rel, row)), None)),
             Some((rel, row, Some(id))) => Some((
                 format!(
                     " AND o.id >= {id} AND (o.id > {id} OR {tail})",
@@ -565,6 +590,9 @@ impl Keyset {
             None => None,
         };
         let before = |key: &str| match place_key(key) {
+            Some((rel, row, _)) if !has_ids => {
+                Some((format!(" AND {}", tail("<", rel, row)), None))
+            }
             Some((rel, row, Some(id))) => Some((
                 format!(
                     " AND o.id <= {id} AND (o.id < {id} OR {tail})",
@@ -590,22 +618,32 @@ impl Keyset {
         };
         let (filter, union) = filter.unwrap_or_default();
         let dir = if backwards { " DESC" } else { "" };
+        let (outer_order, inner_order) = match has_ids {
+            true => (
+                format!("ORDER BY o.id{dir}, o.tenantscope_rel{dir}, o.tenantscope_row{dir}"),
+                format!("ORDER BY o.id{dir}, o.tableoid{dir}, o.ctid{dir}"),
+            ),
+            false => (
+                format!("ORDER BY o.tenantscope_rel{dir}, o.tenantscope_row{dir}"),
+                format!("ORDER BY o.tableoid{dir}, o.ctid{dir}"),
+            ),
+        };
         Keyset {
             key: "o.tenantscope_rel::text || ' ' || o.tenantscope_row::text || ' ' \
                   || coalesce('v' || o.id::text, 'n')"
                 .into(),
-            outer_order: format!(
-                "ORDER BY o.id{dir}, o.tenantscope_rel{dir}, o.tenantscope_row{dir}"
-            ),
+            outer_order,
             by_position: false,
+            ids,
+            places: true,
             filter,
             union,
-            inner_order: format!("ORDER BY o.id{dir}, o.tableoid{dir}, o.ctid{dir}"),
+            inner_order,
             limit: format!(" LIMIT {limit}"),
         }
     }
 
-    fn by_position(page: &Page<String>, limit: i64) -> Keyset {
+    fn by_position(page: &Page<String>, limit: i64, ids: OrderIds) -> Keyset {
         let at = |key: &str, op: &str| {
             position_key(key).map(|p| format!(" AND o.tenantscope_pos {op} {p}"))
         };
@@ -621,6 +659,8 @@ impl Keyset {
             key: "'#' || o.tenantscope_pos".into(),
             outer_order: format!("ORDER BY o.tenantscope_pos{dir}"),
             by_position: true,
+            ids,
+            places: false,
             filter: filter.unwrap_or_default(),
             union: None,
             inner_order: format!("ORDER BY o.tenantscope_pos{dir}"),
@@ -629,22 +669,32 @@ impl Keyset {
     }
 
     /// The subquery `o`: the user's orders in `orders` (qualified) whose
-    /// user column is `user` ($1), with the columns the key needs.
+    /// user column is `user` ($1), with the columns the key needs (and a
+    /// NULL `id` where the relation has none).
     pub(super) fn inner(&self, orders: &str, user: &str) -> String {
         let (order, limit) = (&self.inner_order, &self.limit);
+        let (null_id, by_id) = match self.ids {
+            OrderIds::Column => ("", "o.id, "),
+            OrderIds::Absent { .. } => (", NULL::text AS id", ""),
+        };
         if self.by_position {
             format!(
-                "SELECT * FROM (SELECT o.*, row_number() OVER (ORDER BY o.id, o::text) AS tenantscope_pos
+                "SELECT * FROM (SELECT o.*{null_id},
+                                       row_number() OVER (ORDER BY {by_id}o::text) AS tenantscope_pos
                                   FROM {orders} o WHERE o.{user}::text = $1) o
                   WHERE true{filter} {order}{limit}",
                 filter = self.filter
             )
         } else if self.limit.is_empty() {
-            format!("SELECT * FROM {orders} o WHERE o.{user}::text = $1")
+            let places = match self.places {
+                true => ", o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row",
+                false => "",
+            };
+            format!("SELECT o.*{null_id}{places} FROM {orders} o WHERE o.{user}::text = $1")
         } else {
             let part = |filter: &str| {
                 format!(
-                    "SELECT o.*, o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row
+                    "SELECT o.*{null_id}, o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row
                        FROM {orders} o WHERE o.{user}::text = $1{filter} {order}{limit}"
                 )
             };

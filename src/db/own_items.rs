@@ -12,6 +12,8 @@
 //! and which of the id, description and price columns its table lacks,
 //! is read from the catalog in one statement once per tenant and session
 //! (forgotten, like the item rules, when the tenant list is read again).
+//! The same statement says whether the tenant's orders table has an `id`
+//! column (see [`OrderIds`]): a drifted tenant's may have none.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +28,8 @@ pub(super) struct ItemsTable {
     pub lacks: Vec<String>,
     /// A unique index guarantees one row per id (see [`ITEMS_TABLE`]).
     pub unique_ids: bool,
+    /// Whether the tenant's orders table has an `id` column.
+    pub order_ids: OrderIds,
 }
 
 /// [`ItemsTable`] by tenant schema, as read so far.
@@ -56,7 +60,10 @@ impl ItemsTables {
 /// row per value of its column `$4`: valid, not partial, on that column
 /// alone (INCLUDE columns aside), on a table whose rows are all its own
 /// (no inheritance children; a partitioned table's unique index covers
-/// its partitions). The catalog only: no privilege on the table needed.
+/// its partitions). Then, of the relation `$5` (the orders) in the same
+/// schema, whether it has an `id` column and whether its rows have places
+/// (`ctid`: not a view); both NULL where there is no such relation. The
+/// catalog only: no privilege on the tables needed.
 const ITEMS_TABLE: &str = concat!(
     "SELECT array(SELECT w FROM unnest($3::text[]) WITH ORDINALITY AS u(w, k)
                 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
@@ -69,12 +76,25 @@ const ITEMS_TABLE: &str = concat!(
                    WHERE x.indrelid = c.oid AND x.indisunique AND x.indisvalid
                      AND x.indnkeyatts = 1 AND x.indpred IS NULL AND x.indexprs IS NULL
                      AND a.attname = $4)
-            AND NOT (c.relkind = 'r' AND c.relhassubclass)
+            AND NOT (c.relkind = 'r' AND c.relhassubclass),
+          o.ids, o.places
      FROM pg_catalog.pg_class c
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (
+          SELECT bool_or(a.attname = 'id' AND a.attnum > 0) AS ids,
+                 bool_or(a.attname = 'ctid' AND a.attnum < 0) AS places
+            FROM pg_catalog.pg_class r
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND NOT a.attisdropped
+           WHERE r.relnamespace = n.oid AND r.relname = $5 AND r.relkind IN ",
+    crate::model::table_kinds!(),
+    ") o
     WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ",
     crate::model::table_kinds!()
 );
+
+/// A row of [`ITEMS_TABLE`]: the columns lacked, unique ids, and of the
+/// orders, an `id` column and row places (NULL: no orders relation).
+type ItemsTableRow = (Vec<String>, bool, Option<bool>, Option<bool>);
 
 /// How an orders read joins the own items (alias `i`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +105,35 @@ pub(super) enum OwnItems {
     OnePerId,
 }
 
+impl OwnItems {
+    /// As `table` (what the catalog says, if there is one) needs.
+    fn of(table: Option<&ItemsTable>) -> OwnItems {
+        match table.is_some_and(|t| t.unique_ids) {
+            true => OwnItems::Table,
+            false => OwnItems::OnePerId,
+        }
+    }
+}
+
+/// Whether a tenant's orders table has an `id` column, as the catalog says
+/// (see [`ITEMS_TABLE`]). Without one (a drifted tenant:
+/// `orders(user_id, item_id, quantity)`, or a composite primary key), an
+/// orders read gives each line a NULL id (`NULL AS id`): the lines are
+/// keyed and ordered by their row place alone (see
+/// [`super::orders_window::Keyset`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OrderIds {
+    /// The table's `id` column (also where the catalog did not say: a
+    /// missing table is explained by the read that names it).
+    Column,
+    /// No `id` column; `row_places`: its rows have places (`tableoid`,
+    /// `ctid`: a table, not a view).
+    Absent { row_places: bool },
+}
+
 impl Database {
-    /// What the catalog says of `tenant`'s items table: a lookup on `tx`
+    /// What the catalog says of `tenant`'s items table (and of its orders'
+    /// ids, [`OrderIds`]): a lookup on `tx`
     /// the first time, remembered after; `None` where there is no such
     /// table (not remembered: the read explains it).
     pub(super) async fn items_table(
@@ -99,15 +146,25 @@ impl Database {
         }
         let items = &self.tables.model.items;
         let wanted = [&items.id, &items.label, &items.price];
-        let row: Option<(Vec<String>, bool)> = sqlx::query_as(ITEMS_TABLE)
+        let row: Option<ItemsTableRow> = sqlx::query_as(ITEMS_TABLE)
             .bind(tenant)
             .bind(&items.table)
             .bind(wanted)
             .bind(&items.id)
+            .bind(&self.tables.model.orders.table)
             .persistent(self.persistent())
             .fetch_optional(&mut *tx)
             .await?;
-        let table = row.map(|(lacks, unique_ids)| ItemsTable { lacks, unique_ids });
+        let table = row.map(|(lacks, unique_ids, ids, places)| ItemsTable {
+            lacks,
+            unique_ids,
+            order_ids: match ids {
+                Some(false) => OrderIds::Absent {
+                    row_places: places.unwrap_or(false),
+                },
+                Some(true) | None => OrderIds::Column,
+            },
+        });
         if let Some(table) = &table {
             self.items_tables.put(tenant, table);
         }
@@ -115,21 +172,17 @@ impl Database {
     }
 
     /// How the items table of `tenant` is joined: as it is where its ids
-    /// are unique ([`ItemsTable::unique_ids`]), else one row per id.
-    pub(super) async fn own_items(
+    /// are unique ([`ItemsTable::unique_ids`]), else one row per id; and
+    /// whether its orders table has ids ([`OrderIds`]). One catalog lookup
+    /// ([`Database::items_table`]).
+    pub(super) async fn own_tables(
         &self,
         tx: &mut sqlx::PgConnection,
         tenant: &str,
-    ) -> Result<OwnItems, sqlx::Error> {
-        let unique = self
-            .items_table(tx, tenant)
-            .await?
-            .is_some_and(|t| t.unique_ids);
-        Ok(if unique {
-            OwnItems::Table
-        } else {
-            OwnItems::OnePerId
-        })
+    ) -> Result<(OwnItems, OrderIds), sqlx::Error> {
+        let table = self.items_table(tx, tenant).await?;
+        let ids = table.as_ref().map_or(OrderIds::Column, |t| t.order_ids);
+        Ok((OwnItems::of(table.as_ref()), ids))
     }
 
     /// Which of the items rows `alias` under one id stands for it: by the
@@ -192,7 +245,7 @@ mod tests {
 
     async fn how(db: &Database, tenant: &str) -> OwnItems {
         let mut tx = db.read_tx().await.unwrap();
-        let how = db.own_items(&mut tx, tenant).await.unwrap();
+        let (how, _) = db.own_tables(&mut tx, tenant).await.unwrap();
         Database::end_read(tx);
         how
     }
@@ -308,6 +361,7 @@ mod tests {
             Some(ItemsTable {
                 lacks: lacks.iter().map(|c| c.to_string()).collect(),
                 unique_ids,
+                order_ids: OrderIds::Column,
             })
         };
         for (tenant, expected) in [
@@ -317,6 +371,30 @@ mod tests {
         ] {
             let found = db.items_table(&mut tx, tenant).await.unwrap();
             assert_eq!(found, expected, "{tenant}");
+        }
+        Database::end_read(tx);
+        // And whether the orders table has an id column (and row places).
+        test_db
+            .run_sql(
+                "CREATE TABLE u_noprice.orders (user_id text, item_id text, quantity int);
+                 CREATE VIEW u_view.orders AS SELECT user_id, item_id, quantity FROM client1.orders;
+                 CREATE TABLE u_pk.orders (id int, user_id text, item_id text, quantity int);
+                 ALTER TABLE u_pk.orders DROP COLUMN id;
+                 CREATE TABLE u_none.orders (id int, user_id text, item_id text, quantity int);",
+            )
+            .await;
+        // Read again: the tenant list is.
+        db.tenants().await.unwrap();
+        let mut tx = db.read_tx().await.unwrap();
+        for (tenant, expected) in [
+            ("u_noprice", OrderIds::Absent { row_places: true }),
+            ("u_view", OrderIds::Absent { row_places: false }),
+            ("u_pk", OrderIds::Absent { row_places: true }),
+            ("u_none", OrderIds::Column),
+            ("u_include", OrderIds::Column),
+        ] {
+            let found = db.items_table(&mut tx, tenant).await.unwrap();
+            assert_eq!(found.map(|t| t.order_ids), Some(expected), "{tenant}");
         }
         Database::end_read(tx);
         // A table that was not there is looked for again (not remembered).
@@ -345,6 +423,7 @@ mod tests {
             own: "client1".into(),
             compare: None,
             own_items: OwnItems::Table,
+            order_ids: OrderIds::Column,
         };
         let page = Page::First;
         let sql = db.orders_sql(&schemas, &plan, LinesRead::Page(&page, 100));
