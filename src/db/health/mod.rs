@@ -335,21 +335,28 @@ impl Database {
 
     /// Orders in `tenant` whose user id (compared as text) names a user of
     /// another tenant, a user with no tenant, or no user at all, ordered by
-    /// order id. Two queries: an exact-match catalog lookup of the tenant,
-    /// then one over its orders joined to the users table, bounded by the
-    /// statement timeout.
+    /// order id (where the orders table has no `id` column, each with no
+    /// order id, ordered by user id). Two queries: an exact-match catalog
+    /// lookup of the tenant (and of whether its orders have ids), then one
+    /// over its orders joined to the users table, bounded by the statement
+    /// timeout.
     ///
     /// A tenant that is no tenant schema is [`DbError::UnknownTenant`]; one
     /// without an `orders` table is [`DbError::TenantTableMissing`].
     pub async fn leaks(&self, tenant: &str) -> Result<Vec<Leak>, DbError> {
         self.retried(|| async move {
             let mut tx = self.read_tx().await?;
-            let found: Option<(String, bool, Option<String>)> = sqlx::query_as(&format!(
+            let found: Option<(String, bool, Option<String>, bool)> = sqlx::query_as(&format!(
                 "SELECT quote_ident(n.nspname),
                         EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                                  WHERE c.relnamespace = n.oid AND c.relname = {orders}
                                    AND c.relkind IN {TABLE_KINDS}),
-                        {node}
+                        {node},
+                        EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+                                 WHERE c.relnamespace = n.oid AND c.relname = {orders}
+                                   AND c.relkind IN {TABLE_KINDS} AND a.attname = 'id'
+                                   AND a.attnum > 0 AND NOT a.attisdropped)
                    FROM pg_catalog.pg_namespace n
                   WHERE n.nspname = $2 AND {candidate}
                     AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
@@ -368,15 +375,21 @@ impl Database {
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| self.error(e))?;
-            let (schema, node) = match found {
+            let (schema, node, ids) = match found {
                 None => return Err(DbError::UnknownTenant(tenant.to_string())),
-                Some((_, false, _)) => {
+                Some((_, false, _, _)) => {
                     return Err(DbError::TenantTableMissing {
                         tenant: tenant.to_string(),
                         table: "orders".into(),
                     })
                 }
-                Some((schema, true, node)) => (schema, node),
+                Some((schema, true, node, ids)) => (schema, node, ids),
+            };
+            // An orders table without an `id` column (a drifted tenant):
+            // its leaks are listed with no order id, by user id.
+            let (order_id, by_id) = match ids {
+                true => ("o.id::text", "o.id, "),
+                false => ("NULL::text", ""),
             };
             // The schema is a server-quoted identifier; the tenant name is bound.
             // A user id may be listed once per tenant (users in each tenant
@@ -412,7 +425,7 @@ impl Database {
                 (String::new(), users_table)
             };
             let sql = format!(
-                "{with}SELECT o.id::text, o.{order_user}::text,
+                "{with}SELECT {order_id}, o.{order_user}::text,
                         EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id}::text = o.{order_user}::text),
                         (SELECT min(nullif({tenant_of}, '')) FROM {users} u
                           WHERE u.{user_id}::text = o.{order_user}::text)
@@ -420,7 +433,7 @@ impl Database {
                   WHERE NOT EXISTS (SELECT 1 FROM {users} u
                                      WHERE u.{user_id}::text = o.{order_user}::text
                                        AND u.{org}::text = $1)
-                  ORDER BY o.id, o.{order_user}",
+                  ORDER BY {by_id}o.{order_user}",
                 orders = self.tables.names.orders,
                 order_user = self.tables.names.order_user,
                 user_id = self.tables.names.user_id,
