@@ -655,6 +655,263 @@ async fn duplicate_and_null_order_ids_page_once_each() {
     );
 }
 
+/// Tenants whose orders table has no `id` column, as drifted schemas have
+/// (`noid`: user, item and quantity only; `pair`: a composite primary
+/// key). `orders`, `basket`, the leak check and the dashboard's pages all
+/// read them (each failed: `column o.id does not exist`): the lines are
+/// keyed and ordered by their row place alone, and paging either way, at
+/// the pane's page size and others, shows every line exactly once; a
+/// leaked order is reported with no order id.
+#[tokio::test]
+async fn orders_without_an_id_column_are_read_by_row_place() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE SCHEMA noid;
+         CREATE TABLE noid.items (id text PRIMARY KEY, description text NOT NULL,
+                                  price numeric(12,2) NOT NULL);
+         INSERT INTO noid.items VALUES ('1', 'Tesla', 4000.00), ('2', 'Huawei', 1500.50),
+                                       ('3', 'Pixel', 700.25);
+         CREATE TABLE noid.orders (user_id text, item_id text, quantity integer);
+         -- 250 lines (three of the pane's pages), identical rows among them.
+         INSERT INTO noid.orders
+              SELECT 'n1', (1 + n % 3)::text, 1 + n % 4 FROM generate_series(1, 250) n;
+         -- Row places out of insertion order, as updates leave them.
+         UPDATE noid.orders SET quantity = quantity WHERE item_id = '2' AND quantity = 3;
+         -- Leaks: a user of client2, and no user at all.
+         INSERT INTO noid.orders VALUES ('2', '1', 1), ('ghost', '3', 2);
+         CREATE SCHEMA pair;
+         CREATE TABLE pair.items (LIKE noid.items INCLUDING ALL);
+         INSERT INTO pair.items SELECT * FROM noid.items;
+         CREATE TABLE pair.orders (order_no integer, line integer, user_id text, item_id text,
+                                   quantity integer, PRIMARY KEY (order_no, line));
+         INSERT INTO pair.orders VALUES (1, 1, 'p1', '1', 2), (1, 2, 'p1', '2', 1),
+                                        (2, 1, 'p1', '3', 5), (2, 2, 'nobody', '1', 1);
+         -- A view without ids (no row places either).
+         CREATE SCHEMA viewed;
+         CREATE TABLE viewed.items AS SELECT * FROM noid.items;
+         CREATE VIEW viewed.orders AS
+              SELECT CASE user_id WHEN 'n1' THEN 'v1' ELSE user_id END AS user_id,
+                     item_id, quantity
+                FROM noid.orders;
+         INSERT INTO public.users (id, name, mail, password, organization_id)
+              VALUES ('n1', 'noid_dude', 'n@x', 'pw', 'noid'),
+                     ('p1', 'pair_dude', 'p@x', 'pw', 'pair'),
+                     ('v1', 'view_dude', 'v@x', 'pw', 'viewed');",
+    )
+    .await;
+    let url = db.url.as_str();
+    let total_in_sql = |schema: &str, user: &str| {
+        format!(
+            "SELECT sum(o.quantity * i.price)::text FROM {schema}.orders o
+               JOIN {schema}.items i ON i.id = o.item_id WHERE o.user_id = '{user}'"
+        )
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = tenantscope(&[&["--database-url", url][..], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+
+    // `orders`: every line, with the total SQL computes.
+    let total = db.query_text(&total_in_sql("noid", "n1")).await;
+    let orders = json(&["orders", "n1", "--compare", "client1", "--format", "json"]);
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 250, "{orders}");
+    same_number(
+        &Value::parse(&orders["total"].to_string()),
+        &total,
+        "orders' total",
+    );
+    let out = tenantscope(&["--database-url", url, "orders", "n1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Pixel"), "{}", stdout(&out));
+    let pair = json(&["orders", "p1", "--format", "json"]);
+    assert_eq!(pair["orders"].as_array().unwrap().len(), 3, "{pair}");
+    same_number(
+        &Value::parse(&pair["total"].to_string()),
+        &db.query_text(&total_in_sql("pair", "p1")).await,
+        "the composite key's total",
+    );
+
+    // `basket`: priced at home, and at pair (the same prices) and client1
+    // (which sells no Pixel).
+    let basket = json(&["basket", "n1", "--format", "json"]);
+    assert_eq!(basket["lines"], 250, "{basket}");
+    let tenant = |schema: &str| {
+        let tenants = basket["tenants"].as_array().unwrap();
+        let found = tenants.iter().find(|t| t["schema"] == schema);
+        found
+            .unwrap_or_else(|| panic!("{schema} in {basket}"))
+            .clone()
+    };
+    let pixels: usize = db
+        .query_text("SELECT count(*)::text FROM noid.orders WHERE user_id = 'n1' AND item_id = '3'")
+        .await
+        .parse()
+        .unwrap();
+    for (schema, priced) in [("noid", 250), ("pair", 250), ("client1", 250 - pixels)] {
+        let row = tenant(schema);
+        assert_eq!(row["priced_lines"], priced, "{schema}: {row}");
+        assert_eq!(row["missing_lines"], 250 - priced, "{schema}: {row}");
+        assert!(row.get("error").is_none(), "{schema}: {row}");
+    }
+    for schema in ["noid", "pair"] {
+        same_number(
+            &Value::parse(&tenant(schema)["total"].to_string()),
+            &total,
+            "the basket at home and at pair",
+        );
+    }
+
+    // The leak check: both leaks, with no order id.
+    let health = json(&["health", "--leaks", "noid", "--format", "json"]);
+    assert_eq!(
+        health["leaks"],
+        serde_json::json!({"tenant": "noid", "orders": [
+            {"order_id": null, "user_id": "2", "kind": "other_tenant", "user_tenant": "client2"},
+            {"order_id": null, "user_id": "ghost", "kind": "no_user", "user_tenant": null}
+        ]})
+    );
+    let out = tenantscope(&["--database-url", url, "health", "--leaks", "pair"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let leaked = text
+        .lines()
+        .find(|l| l.contains("nobody"))
+        .unwrap_or_default();
+    assert_eq!(
+        leaked.split_whitespace().collect::<Vec<_>>(),
+        ["(none)", "nobody", "(no", "such", "user)"],
+        "{text}"
+    );
+
+    // The dashboard's pages: every line once, keyed by row place (no id),
+    // in row-place order either way; the first screen and a page from a
+    // key on are the same lines.
+    let conn = connect(&db).await;
+    let user = conn.user("n1").await.unwrap();
+    let places: Vec<String> = db
+        .query_text(
+            "SELECT string_agg(tableoid::oid::text || ' ' || ctid::text, ';'
+                               ORDER BY tableoid::oid, ctid)
+               FROM noid.orders WHERE user_id = 'n1'",
+        )
+        .await
+        .split(';')
+        .map(|place| format!("{place} n"))
+        .collect();
+    assert_eq!(places.len(), 250);
+    let mut content: Vec<String> = db
+        .query_text(
+            "SELECT string_agg(item_id || '/' || quantity, ',') FROM noid.orders
+              WHERE user_id = 'n1'",
+        )
+        .await
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    content.sort();
+    for size in [100, 7, 250, 251] {
+        for forward in [true, false] {
+            let lines = page_lines(&conn, &user, Some("client1"), size, forward).await;
+            let keys: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
+            assert_eq!(keys, places, "row-place order (size {size}, {forward})");
+            assert!(keys.iter().all(|key| key_id(key).is_none()));
+            let mut seen: Vec<String> = lines
+                .iter()
+                .map(|l| {
+                    let item = l.line.item_id.as_deref().unwrap();
+                    format!("{item}/{}", l.line.quantity.plain().unwrap())
+                })
+                .collect();
+            if forward {
+                // `orders` lists them in the same order.
+                let listed: Vec<String> = orders["orders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]))
+                    .collect();
+                assert_eq!(listed, seen, "orders' order (size {size})");
+            }
+            seen.sort();
+            assert_eq!(seen, content, "every line once (size {size}, {forward})");
+        }
+    }
+    let head = conn
+        .orders_head(&user, Some("client1"), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(head.keys, places[..100]);
+    assert!(!head.totals_known);
+    let from = conn
+        .orders_page(&user, None, &Page::From(places[42].clone()), 3, None)
+        .await
+        .unwrap();
+    let from: Vec<&String> = from.iter().map(|l| &l.key).collect();
+    assert_eq!(from, places[42..45].iter().collect::<Vec<_>>());
+    let totals = conn
+        .orders_totals(&user, Some("client1"), None)
+        .await
+        .unwrap();
+    assert_eq!(totals.lines, 250);
+    same_number(&totals.total, &total, "the server's total");
+    let lines = page_lines(&conn, &user, None, 100, true).await;
+    assert_eq!(
+        Value::sum(lines.iter().map(|l| &l.line.total)).plain(),
+        totals.total.plain()
+    );
+    // The composite key's lines page alike.
+    let pair_dude = conn.user("p1").await.unwrap();
+    for forward in [true, false] {
+        let lines = page_lines(&conn, &pair_dude, None, 2, forward).await;
+        let mut seen: Vec<&str> = lines
+            .iter()
+            .map(|l| l.line.item_id.as_deref().unwrap())
+            .collect();
+        seen.sort();
+        assert_eq!(seen, ["1", "2", "3"]);
+    }
+    // Through a view without ids: keyed by position, every line once.
+    let viewer = conn.user("v1").await.unwrap();
+    for forward in [true, false] {
+        let lines = page_lines(&conn, &viewer, None, 100, forward).await;
+        assert!(lines.iter().all(|l| l.key.starts_with('#')));
+        let mut seen: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                let item = l.line.item_id.as_deref().unwrap();
+                format!("{item}/{}", l.line.quantity.plain().unwrap())
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(seen, content, "every line once through a view ({forward})");
+    }
+    let viewed = json(&["orders", "v1", "--format", "json"]);
+    assert_eq!(viewed["orders"].as_array().unwrap().len(), 250);
+    same_number(
+        &Value::parse(&viewed["total"].to_string()),
+        &total,
+        "the view's total",
+    );
+    conn.close().await;
+
+    // The orders pane as the dashboard draws it.
+    let args = [
+        "--database-url",
+        url,
+        "snapshot",
+        "--user",
+        "n1",
+        "--color",
+        "never",
+    ];
+    let out = tenantscope(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let frame = stdout(&out);
+    assert!(frame.contains("Pixel"), "{frame}");
+    assert!(frame.contains("250 order lines"), "{frame}");
+}
+
 /// Text values at the number check's boundaries (exponents of more than 3
 /// digits, text longer than `money::MAX_CHARS`, plain forms of 1000 and
 /// 1001 characters, zero with an exponent, ASCII and other blanks), read
