@@ -524,6 +524,7 @@ mod dashboard_start {
     fn start(
         state: State,
         connector: Connector,
+        export_dir: Option<std::path::PathBuf>,
     ) -> (
         tokio::sync::mpsc::UnboundedSender<Msg>,
         watch::Receiver<String>,
@@ -537,7 +538,7 @@ mod dashboard_start {
                 db: None,
                 connector: Some(connector),
                 clipboard: Clipboard::none(),
-                export_dir: None,
+                export_dir,
             };
             run_loop(
                 &mut terminal,
@@ -583,7 +584,8 @@ mod dashboard_start {
     #[tokio::test]
     async fn connecting_is_drawn_at_once_and_q_quits_while_it_waits() {
         let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
-        let (tx, mut frames, handle) = start(starting("app@db.example:5432/app", &[]), connector);
+        let (tx, mut frames, handle) =
+            start(starting("app@db.example:5432/app", &[]), connector, None);
         let frame = frame_where(&mut frames, "connecting", |f| {
             f.contains("connecting to app@db.example:5432/app…")
         })
@@ -608,7 +610,7 @@ mod dashboard_start {
             &[("prod", "app@db.example:5432/app")],
         );
         state.session.connect.profile = Some("prod".into());
-        let (tx, mut frames, handle) = start(state, connector);
+        let (tx, mut frames, handle) = start(state, connector, None);
         frame_where(&mut frames, "the profile named", |f| {
             f.contains(" tenantscope │ prod: app@db.example:5432/app")
         })
@@ -624,7 +626,7 @@ mod dashboard_start {
         let connector: Connector = Arc::new(|_| Box::pin(std::future::pending()));
         let mut state = starting("demo", &[]);
         state.session.connect.demo = true;
-        let (tx, mut frames, handle) = start(state, connector);
+        let (tx, mut frames, handle) = start(state, connector, None);
         let frame = frame_where(&mut frames, "starting", |f| {
             f.contains("starting the demo database…")
         })
@@ -669,7 +671,7 @@ mod dashboard_start {
         state.session.debounce = Duration::from_millis(37);
         state.session.connect.demo = true;
         let before = state.session.clone();
-        let (tx, mut frames, handle) = start(state, connector);
+        let (tx, mut frames, handle) = start(state, connector, None);
         let failed = frame_where(&mut frames, "the retry prompt", |f| {
             f.contains("Press r to retry, P to pick a profile, q to quit.")
         })
@@ -723,6 +725,82 @@ mod dashboard_start {
         let db = db.expect("the database in use at the end");
         assert_eq!(db.tenants().await.unwrap().len(), 2);
         db.close().await;
+    }
+
+    /// An export still reading when another database opens goes on, says
+    /// where it wrote on the new one, and is the one export meanwhile (the
+    /// switch used to drop its answer and let a second start).
+    #[tokio::test]
+    async fn an_export_outlives_a_profile_switch_and_says_where_it_wrote() {
+        let first = TestDatabase::demo().await;
+        let second = TestDatabase::reference().await;
+        // More lines than the pane holds: the export reads them all.
+        first
+            .run_sql(
+                "INSERT INTO client3.orders (id, user_id, item_id, quantity)
+                 SELECT 1000 + g, '3', (SELECT min(id) FROM client3.items), 1
+                 FROM generate_series(1, 300) g",
+            )
+            .await;
+        let (first_options, second_options) = (first.options.clone(), second.options.clone());
+        let connector: Connector = Arc::new(move |profile| {
+            let options = match profile.as_deref() {
+                Some("second") => second_options.clone(),
+                _ => first_options.clone(),
+            };
+            Box::pin(open(ConnectionSource::demo(options)))
+        });
+        let exports = tempfile::tempdir().unwrap();
+        let state = starting("first", &[("first", "one"), ("second", "two")]);
+        let (tx, mut frames, handle) = start(state, connector, Some(exports.path().into()));
+        frame_where(&mut frames, "mid_dude's orders", |f| {
+            f.contains("Orders of mid_dude") && f.contains("4 users · 4 tenants")
+        })
+        .await;
+
+        // The export waits on the lock until the other database is open.
+        let mut locker = first.lock_table("client3.orders").await;
+        keys(&tx, &[KeyCode::Char('e')]);
+        frame_where(&mut frames, "the export reading", |f| {
+            f.contains("exporting: reading every row…")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Char('P')]);
+        frame_where(&mut frames, "the picker", |f| {
+            f.contains("Profiles · type to filter")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Down, KeyCode::Enter]);
+        frame_where(&mut frames, "the second database", |f| {
+            f.contains("2 tenants") && f.contains("Users (") && !f.contains("mid_dude")
+        })
+        .await;
+        keys(&tx, &[KeyCode::Char('e')]);
+        frame_where(&mut frames, "one export at a time", |f| {
+            f.contains("still exporting: one export at a time")
+        })
+        .await;
+        super::common::unlock(&mut locker).await;
+        let done = frame_where(&mut frames, "the export's file", |f| {
+            f.contains("exported to ")
+        })
+        .await;
+        assert!(!done.contains("mid_dude"), "{done}");
+
+        let files: Vec<_> = std::fs::read_dir(exports.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.starts_with("tenantscope-orders-3-"), "{name}");
+        assert!(done.contains(&name), "{done}");
+        let csv = std::fs::read_to_string(&files[0]).unwrap();
+        // Every line, not the pane's first page: the 300 added and the demo's.
+        assert!(csv.lines().count() > 301, "{csv}");
+        keys(&tx, &[KeyCode::Char('q')]);
+        let (_, db) = handle.await.unwrap().unwrap();
+        db.expect("the second database").close().await;
     }
 }
 

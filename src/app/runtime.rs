@@ -85,7 +85,10 @@ async fn drive<B: Backend>(
     mut suspend: impl FnMut(&mut Terminal<B>) -> io::Result<()>,
 ) -> io::Result<(State, Option<Database>)> {
     let (results_tx, mut results) = unbounded_channel();
+    // Exports and copies: they answer on whichever database is open then.
+    let (lasting_tx, mut lasting) = unbounded_channel();
     let mut executor = Executor::new(backing.db, backing.connector, results_tx, backing.clipboard)
+        .with_lasting(lasting_tx)
         .with_export_dir(backing.export_dir);
     let size = terminal.size()?;
     update(&mut state, Msg::Resize(size.width, size.height));
@@ -146,6 +149,7 @@ async fn drive<B: Backend>(
                     Msg::Refresh
                 }
                 Some(msg) = results.recv() => msg,
+                Some(msg) = lasting.recv() => msg,
                 Some(edge) = edges.recv() => {
                     if edge == Edge::Suspend {
                         suspend(terminal)?;
@@ -160,7 +164,7 @@ async fn drive<B: Backend>(
                 _ = tokio::time::sleep(tick) => Msg::Tick,
             }
         };
-        let pending = with_queued(msg, &mut events, &mut results);
+        let pending = with_queued(msg, &mut events, [&mut results, &mut lasting]);
         let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
@@ -190,14 +194,16 @@ async fn drive<B: Backend>(
 fn with_queued(
     msg: Msg,
     events: &mut UnboundedReceiver<Msg>,
-    results: &mut UnboundedReceiver<Msg>,
+    results: [&mut UnboundedReceiver<Msg>; 2],
 ) -> Vec<Msg> {
     let mut pending = vec![msg];
     while let Ok(msg) = events.try_recv() {
         pending.push(msg);
     }
-    while let Ok(msg) = results.try_recv() {
-        pending.push(msg);
+    for results in results {
+        while let Ok(msg) = results.try_recv() {
+            pending.push(msg);
+        }
     }
     pending
 }

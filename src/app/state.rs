@@ -39,6 +39,11 @@ pub struct Session {
     /// The last ticket given (see [`State::ticket`]): never reused, on any
     /// database.
     pub tickets: u64,
+    /// An export is on its way (until its `Msg::Exported`): a second `e`
+    /// waits for it rather than reading every row again. In the session:
+    /// an export goes on when another database opens, and says where it
+    /// wrote there.
+    pub exporting: bool,
 }
 
 impl Session {
@@ -84,10 +89,6 @@ pub struct Data {
     pub help_scroll: usize,
     /// A one-off message for the status line (an export's path, a copy).
     pub notice: Option<Result<String, String>>,
-    /// An export is on its way (until its `Msg::Exported`): a second `e`
-    /// waits for it rather than reading every row again. Here, not in the
-    /// session: another database drops the old one's results.
-    pub exporting: bool,
     /// When each slot's data was last read (local `HH:MM:SS`).
     pub read_at: BTreeMap<&'static str, String>,
     // Each view's state; a new view's starts as its `Default`.

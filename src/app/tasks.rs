@@ -60,6 +60,9 @@ pub struct Executor {
     connector: Option<Connector>,
     clipboard: Clipboard,
     results: UnboundedSender<Msg>,
+    /// Where exports and copies answer: a channel that outlives a
+    /// database switch, which drops `results` with the old database's loads.
+    lasting: UnboundedSender<Msg>,
     /// The token of the load running in each slot.
     running: HashMap<Slot, CancellationToken>,
     /// Cancelled once the last load started in each slot is over, its
@@ -80,6 +83,7 @@ impl Executor {
             db,
             connector,
             clipboard,
+            lasting: results.clone(),
             results,
             running: HashMap::new(),
             settled: HashMap::new(),
@@ -91,6 +95,13 @@ impl Executor {
     /// Where exports go (`ui.export_dir`); None: [`default_export_dir`].
     pub fn with_export_dir(mut self, dir: Option<std::path::PathBuf>) -> Executor {
         self.export_dir = dir;
+        self
+    }
+
+    /// Exports and copies answer on `lasting` (see the field); by default
+    /// the results channel.
+    pub fn with_lasting(mut self, lasting: UnboundedSender<Msg>) -> Executor {
+        self.lasting = lasting;
         self
     }
 
@@ -131,12 +142,12 @@ impl Executor {
                     Msg::Copied(result.map_err(|e| format!("cannot copy: {e}")))
                 };
                 if self.clipboard.runs_a_program() {
-                    let results = self.results.clone();
+                    let results = self.lasting.clone();
                     tokio::task::spawn_blocking(move || {
                         let _ = results.send(copy());
                     });
                 } else {
-                    let _ = self.results.send(copy());
+                    let _ = self.lasting.send(copy());
                 }
             }
             // Rows to read first: off the UI path, on a connection.
@@ -145,7 +156,7 @@ impl Executor {
                 document: Document::ToRead(read),
                 note,
             } => {
-                let results = self.results.clone();
+                let results = self.lasting.clone();
                 let dir = self.export_dir.clone();
                 let Some(db) = self.db.clone() else {
                     let _ = results.send(Msg::Exported(Err("not connected".into())));
@@ -164,7 +175,7 @@ impl Executor {
                 document,
                 note,
             } => {
-                let results = self.results.clone();
+                let results = self.lasting.clone();
                 let dir = self.export_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let csv = document.csv();

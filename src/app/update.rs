@@ -29,7 +29,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::View(msg) => msg.update(state),
         Msg::Exported(result) => {
-            state.exporting = false;
+            state.session.exporting = false;
             state.notice = Some(result.map(|path| format!("exported to {path}")));
             Vec::new()
         }
@@ -127,13 +127,13 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 /// `e`: everything the view shows (all its rows, not only those on
 /// screen), written as CSV by the runtime, off the UI path.
 fn export(state: &mut State) -> Vec<Effect> {
-    if state.exporting {
+    if state.session.exporting {
         state.notice = Some(Err("still exporting: one export at a time".into()));
         return Vec::new();
     }
     match (state.view.screen().export)(state) {
         Some((stem, document)) => {
-            state.exporting = true;
+            state.session.exporting = true;
             // A read may take a while: said until the file is written.
             if matches!(document, crate::output::Document::ToRead(_)) {
                 state.notice = Some(Ok("exporting: reading every row…".into()));
