@@ -629,6 +629,22 @@ fn with_environment(
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    // A number past 64 bits would reach the settings as the largest (or
+    // least) one: the message shows it as set.
+    for (key, least, most) in RANGES {
+        let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
+        let Some(text) = tenantscope_vars.get(&name).map(|t| t.trim()) else {
+            continue;
+        };
+        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+        let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        if whole && text.parse::<i64>().is_err() {
+            return Err(format!(
+                "invalid configuration: {}",
+                out_of_range(key, least, most, text)
+            ));
+        }
+    }
     builder = builder
         .add_source(DatabaseUrlVariable(
             env.get("DATABASE_URL")
@@ -853,6 +869,12 @@ mod tests {
             ),
             ("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", "4294967295"),
             ("TENANTSCOPE_UI__DEBOUNCE_MS", "18446744073709551615"),
+            // Past 64 bits: the text as set (it read as 18446744073709551615).
+            ("TENANTSCOPE_UI__REFRESH_S", "99999999999999999999999"),
+            (
+                "TENANTSCOPE_DATABASE__MAX_CONNECTIONS",
+                "-99999999999999999999",
+            ),
         ];
         for (key, value) in cases {
             let error =
