@@ -250,7 +250,21 @@ async fn health(
         .as_deref()
         .zip(leaked.as_deref())
         .map(|(tenant, leaks)| output::LeakCheck { tenant, leaks });
-    let (out, found) = output::health(&report, check, Some(&checks), format, Destination::stdout());
+    // The registry's labels, beside the schemas the report names. Text
+    // only; a catalog that cannot be read leaves the schemas alone, as
+    // the report is the registry's own check.
+    let catalog = match format {
+        ReportFormat::Json => TenantCatalog::default(),
+        ReportFormat::Table => database.tenants().await.unwrap_or_default(),
+    };
+    let (out, found) = output::health(
+        &report,
+        check,
+        Some(&checks),
+        &catalog,
+        format,
+        Destination::stdout(),
+    );
     write_stdout(&out);
     match found.is_empty() {
         false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),

@@ -468,9 +468,23 @@ async fn assert_healthy(framework: &str) {
     }
 }
 
+/// The text report names each tenant as the registry does, beside the
+/// schema its other lines name (it named the schema only, where the views
+/// and `tenants` use the label).
 #[tokio::test]
 async fn a_clean_django_tenants_install_is_healthy() {
     assert_healthy("django-tenants").await;
+    let db = django("django-tenants", "clean").await;
+    let text_report = ok(&db, &["health"]);
+    for label in LABELS {
+        let schema = schema_of(&db, "customers_client", label).await;
+        assert_ne!(schema, label);
+        let row = text_report
+            .lines()
+            .find(|l| l.starts_with(&format!("{label} ({schema}) ")))
+            .unwrap_or_else(|| panic!("no row for {label}:\n{text_report}"));
+        assert!(row.contains(" ok "), "{row}");
+    }
 }
 
 /// Its public-tenant owner is linked only to the public tenant.

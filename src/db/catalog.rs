@@ -89,6 +89,17 @@ impl TenantCatalog {
         }
     }
 
+    /// [`TenantCatalog::label`] with the schema beside a label that is
+    /// not it: for a report that names schemas elsewhere (`health`).
+    pub fn label_and_schema(&self, schema: &str) -> String {
+        match self.registered.get(schema) {
+            Some((_, label)) if label != schema && !self.shared_labels.contains(label) => {
+                format!("{label} ({schema})")
+            }
+            _ => self.label(schema),
+        }
+    }
+
     pub fn names(&self) -> &[String] {
         &self.names
     }

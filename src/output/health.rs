@@ -198,10 +198,12 @@ fn health_findings(
 /// One row per tenant: its name, its status word, then `cells`.
 fn tenant_rows(
     report: &HealthReport,
+    catalog: &TenantCatalog,
     cells: impl Fn(&crate::db::TenantHealth) -> Vec<String>,
 ) -> Vec<Vec<String>> {
     let row = |t: &crate::db::TenantHealth| {
-        let mut row = vec![t.tenant.clone(), t.status.word().to_string()];
+        let name = catalog.label_and_schema(&t.tenant);
+        let mut row = vec![name, t.status.word().to_string()];
         row.extend(cells(t));
         row
     };
@@ -316,6 +318,7 @@ pub fn health(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
     checks: Option<&crate::db::tenancy::FrameworkChecks>,
+    catalog: &TenantCatalog,
     format: ReportFormat,
     to: Destination,
 ) -> (String, Vec<String>) {
@@ -350,7 +353,7 @@ pub fn health(
         return (out, found);
     }
     let (l, r) = (Align::Left, Align::Right);
-    let mut out = tenants_text(report, to);
+    let mut out = tenants_text(report, catalog, to);
     for fault in &report.unreachable_nodes {
         out.push_str(&format!("\n{}\n", text::sanitize(&fault.describe())));
     }
@@ -391,7 +394,7 @@ pub fn health(
         }
     }
     if let Some(check) = leaks {
-        out.push_str(&leaks_text(check, to));
+        out.push_str(&leaks_text(check, catalog, to));
     }
     if let Some(checks) = checks {
         out.push_str(&framework_checks_text(checks));
@@ -408,9 +411,9 @@ pub fn health(
 }
 
 /// The tenants table, each tenant's drift under its line.
-fn tenants_text(report: &HealthReport, to: Destination) -> String {
+fn tenants_text(report: &HealthReport, catalog: &TenantCatalog, to: Destination) -> String {
     let (l, r) = (Align::Left, Align::Right);
-    let rows = tenant_rows(report, |t| {
+    let rows = tenant_rows(report, catalog, |t| {
         let [items, orders] = t.rows_labels();
         vec![Count::label(Some(t.users)), items, orders]
     });
@@ -440,12 +443,12 @@ fn tenants_text(report: &HealthReport, to: Destination) -> String {
 }
 
 /// The leak check's count and, when there are any, its table.
-fn leaks_text(check: LeakCheck<'_>, to: Destination) -> String {
+fn leaks_text(check: LeakCheck<'_>, catalog: &TenantCatalog, to: Destination) -> String {
     let (l, r) = (Align::Left, Align::Right);
     let mut out = String::new();
     out.push_str(&format!(
         "\nOrders in {} whose user is not one of its users: {}\n",
-        text::sanitize(check.tenant),
+        text::sanitize(&catalog.label_and_schema(check.tenant)),
         check.leaks.len()
     ));
     if !check.leaks.is_empty() {
