@@ -645,12 +645,19 @@ fn health_view_with_drift_orphans_and_a_leak() {
         kind: LeakKind::OtherTenant,
         user_tenant: Some("tenant_0004".into()),
     };
+    // An orders table without an id column: its leak has no order id.
+    let without_id = Leak {
+        order_id: None,
+        user_id: Some("5".into()),
+        kind: LeakKind::NoUser,
+        user_tenant: None,
+    };
     let asked = state.health.leaks.pending().cloned().unwrap();
     update(
         &mut state,
         Msg::from(health::Msg::LeaksLoaded {
             key: asked,
-            result: Ok(vec![leak]),
+            result: Ok(vec![leak, without_id]),
             elapsed: Duration::from_millis(3),
         }),
     );
@@ -661,6 +668,7 @@ fn health_view_with_drift_orphans_and_a_leak() {
         "double precision",
         "tenant_broken",
         "order 2501 → user 4 (user of tenant_0004)",
+        "order (none) → user 5 (no such user)",
         "~2,500",
     ] {
         assert!(frame.contains(expected), "{expected} in\n{frame}");

@@ -361,8 +361,10 @@ fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'sta
                 };
                 lines.push(Line::from(format!(
                     "  order {} → user {} ({whose})",
-                    sanitize(leak.order_id.as_deref().unwrap_or("?")),
-                    sanitize(leak.user_id.as_deref().unwrap_or("?")),
+                    // As `health --leaks` has them: `(none)` for NULL (an
+                    // orders table without ids), quoted where blank.
+                    crate::text::id_text(leak.order_id.as_deref()),
+                    crate::text::id_text(leak.user_id.as_deref()),
                 )));
             }
         }
