@@ -224,7 +224,7 @@ async fn the_tenants_pane_lists_ids_without_a_schema_when_the_count_is_estimated
         .tenants
         .entries()
         .iter()
-        .map(|e| (e.schema.as_str(), e.users, e.state.word()))
+        .map(|e| (e.schema.as_str(), e.users.map(|c| c.value), e.state.word()))
         .collect();
     assert_eq!(
         counts,
@@ -489,7 +489,8 @@ async fn two_thousand_tenant_schemas_are_detected_and_searched_to_the_last_batch
     let mut state = open_pure(&db).await;
     assert_eq!(state.catalog.len(), 2_000);
     assert_eq!(state.tenants.entries().len(), 2_000);
-    assert!(state.tenants.entries().iter().all(|e| e.users == Some(1)));
+    let one = Some(tenantscope::db::Count::exact(1));
+    assert!(state.tenants.entries().iter().all(|e| e.users == one));
     press(&mut state, KeyCode::Char('/'));
     let mut effects = chars(&mut state, "u2000@");
     let mut batches = Vec::new();
@@ -1147,6 +1148,30 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     );
     assert!(csv.contains("\nTenant 1,ok,1,true\n"), "{csv}");
     assert!(csv.contains("\nTenant 4,ok,1,false\n"), "{csv}");
+    // The tenants pane counts them as `tenants` does (it showed `—` for
+    // every tenant past EXACT_TENANT_TABLES_UP_TO users tables).
+    let state = open_pure(&db).await;
+    let pane = |label: &str| {
+        let entry = state.tenants.entries().iter().find(|e| e.label == label);
+        entry.and_then(|e| e.users)
+    };
+    use tenantscope::db::Count;
+    assert_eq!(pane("Tenant 1"), Some(Count::estimate(1)));
+    assert_eq!(pane("Tenant 2"), Some(Count::exact(0)));
+    assert_eq!(pane("Tenant 4"), Some(Count::exact(1)));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    terminal
+        .draw(|frame| tenantscope::ui::view(&state, frame))
+        .unwrap();
+    let frame = terminal.backend().to_string();
+    let row = |label: &str| {
+        let mut rows = frame.lines().filter(|l| l.starts_with("\"│"));
+        let line = rows.find(|l| l.contains(&format!(" {label} ")));
+        line.unwrap_or_else(|| panic!("no {label} in\n{frame}"))
+            .to_string()
+    };
+    assert!(row("Tenant 1").contains(" ~1│"), "{frame}");
+    assert!(row("Tenant 10").contains(" 1│"), "{frame}");
     // An id only t0003 holds: found by `orders` in batches (one statement
     // over every tenant's users table ran out of the lock table here, and
     // at 4,000 tenants outlasted the statement timeout).

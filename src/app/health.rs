@@ -271,7 +271,7 @@ fn show_users(state: &mut State) -> Vec<Effect> {
     // An organization id naming no schema, or none at all: its users (the
     // list reads them by that id, as the check counted them; no schema
     // needed).
-    let with_users = row.users.is_some_and(|n| n > 0);
+    let with_users = row.users.is_some_and(|n| n.value > 0);
     if row.kind == RowKind::NoTenant && with_users {
         let entry = crate::db::TenantEntry::no_tenant(row.users);
         return super::dashboard::show_tenant(state, Some(entry), None);

@@ -123,7 +123,7 @@ mod tests {
             label: schema.into(),
             schema: schema.into(),
             state: crate::db::SchemaState::Ok,
-            users: Some(1),
+            users: Some(crate::db::Count::exact(1)),
             node: None,
         }
     }

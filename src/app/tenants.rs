@@ -76,7 +76,6 @@ pub enum Msg {
 pub enum Job {
     Directory {
         ticket: Ticket,
-        count_users: bool,
     },
     Search {
         batch: BatchId,
@@ -88,11 +87,8 @@ pub enum Job {
 impl Job {
     pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
         match self {
-            Job::Directory {
-                ticket,
-                count_users,
-            } => {
-                let (result, elapsed) = timed(db.tenant_directory(count_users)).await;
+            Job::Directory { ticket } => {
+                let (result, elapsed) = timed(db.tenant_directory(true)).await;
                 Msg::Directory {
                     ticket,
                     result,
@@ -226,12 +222,9 @@ fn load_directory(state: &mut State) -> Vec<Effect> {
     state.tenants.directory.refresh(ticket);
     // A shared users table is counted in one GROUP BY whatever its size,
     // as `health` counts it: the ids naming no schema are what the pane is
-    // for. Each tenant's own users table costs what the header's count did.
-    let count_users = !state.user_count.estimated || !state.tenants.per_tenant;
-    let job = Job::Directory {
-        ticket,
-        count_users,
-    };
+    // for. Each tenant's own users table as the header's count: estimated
+    // past EXACT_TENANT_TABLES_UP_TO of them.
+    let job = Job::Directory { ticket };
     vec![AppJob::Tenants(job).task(DIRECTORY_SLOT, Delay::None)]
 }
 
@@ -316,7 +309,7 @@ fn open_tenant(state: &mut State) -> Vec<Effect> {
     };
     // An organization id naming no schema: its users, listed by that id
     // (as from the health view).
-    if !entry.present() && entry.users.is_none_or(|n| n <= 0) {
+    if !entry.present() && entry.users.is_none_or(|n| n.value <= 0) {
         let schema = crate::text::quoted(&entry.schema);
         let state_word = entry.state.word();
         state.notice = Some(Err(format!(

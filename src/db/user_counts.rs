@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::sql::{quote_ident, quote_literal};
-use super::tenancy::{TenantEntry, UsersAt, SEARCH_BATCH};
+use super::tenancy::{UsersAt, SEARCH_BATCH};
 use super::{Count, Database, DbError, QueryHandle};
 
 /// Tenants' users tables counted exactly, every one, by
@@ -25,33 +25,23 @@ fn exact(counts: HashMap<String, i64>) -> HashMap<String, Count> {
 }
 
 impl Database {
-    /// Users per tenant schema: where users live in each tenant, one
-    /// `count(*)` per tenant's own table (no column named, so a drifted
-    /// table is still counted), [`SEARCH_BATCH`] tenants per statement (a
-    /// union of thousands of tables costs more to plan than to run); else
-    /// one GROUP BY over the shared table.
-    pub(in crate::db) async fn users_by_tenant(
-        &self,
-        entries: &[TenantEntry],
-    ) -> Result<HashMap<String, i64>, DbError> {
+    /// Users per tenant schema: where users live in each tenant, as
+    /// [`Database::users_per_tenant_schema_or_estimated`] counts them
+    /// (estimated past [`EXACT_TENANT_TABLES_UP_TO`] tables); else one
+    /// GROUP BY over the shared table.
+    pub(in crate::db) async fn users_by_tenant(&self) -> Result<HashMap<String, Count>, DbError> {
         let tables = &self.tables;
-        let statements: Vec<String> = if tables.model.users.at == UsersAt::PerTenant {
-            let schemas: Vec<&String> = entries
-                .iter()
-                .filter(|e| e.present())
-                .map(|e| &e.schema)
-                .collect();
-            self.count_statements(&schemas)
-        } else {
-            vec![format!(
-                // No organization id (NULL or empty) as the empty name.
-                "SELECT coalesce({tenant}, ''), count(*) FROM {users} u {members} GROUP BY 1",
-                tenant = tables.tenant_of("u"),
-                users = tables.users_table,
-                members = self.members_only(),
-            )]
-        };
-        self.run_counts(statements).await
+        if tables.model.users.at == UsersAt::PerTenant {
+            return self.users_per_tenant_schema_or_estimated().await;
+        }
+        let statement = format!(
+            // No organization id (NULL or empty) as the empty name.
+            "SELECT coalesce({tenant}, ''), count(*) FROM {users} u {members} GROUP BY 1",
+            tenant = tables.tenant_of("u"),
+            users = tables.users_table,
+            members = self.members_only(),
+        );
+        Ok(exact(self.run_counts(vec![statement]).await?))
     }
 
     /// A WHERE clause over the users row `u` leaving out, where users are

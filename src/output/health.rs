@@ -246,8 +246,12 @@ pub fn health_csv(
                     ]);
                 }
                 _ => {
-                    cells.push(row.users.map(|n| n.to_string()).unwrap_or_default());
-                    cells.push(row.users.map(|_| "false".into()).unwrap_or_default());
+                    cells.push(row.users.map(|c| c.value.to_string()).unwrap_or_default());
+                    cells.push(
+                        row.users
+                            .map(|c| c.estimated.to_string())
+                            .unwrap_or_default(),
+                    );
                     cells.extend(std::iter::repeat_n(String::new(), 5));
                 }
             }

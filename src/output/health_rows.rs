@@ -2,7 +2,7 @@
 //! named: what the health view lists and its CSV export writes.
 
 use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
-use crate::db::{HealthReport, SchemaState, TenantCatalog};
+use crate::db::{Count, HealthReport, SchemaState, TenantCatalog};
 
 /// What a row of the health view stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub struct HealthRow {
     pub name: String,
     pub kind: RowKind,
     pub status: &'static str,
-    /// Users of a tenant with no schema, when known.
-    pub users: Option<i64>,
+    /// Its users, when known (a tenant's may be estimated).
+    pub users: Option<Count>,
     pub findings: Vec<Finding>,
 }
 
@@ -131,7 +131,7 @@ fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow>
             name: catalog.label(&t.tenant),
             kind: RowKind::Tenant(i),
             status: t.status.word(),
-            users: Some(t.users.value),
+            users: Some(t.users),
             findings: t
                 .drift
                 .iter()
@@ -253,7 +253,7 @@ impl RowSet<'_> {
                 ),
             };
             let row = self.row_of(schema, kind);
-            row.users = Some(orphan.users);
+            row.users = Some(Count::exact(orphan.users));
             row.findings.push(finding(Severity::Warning, text));
         }
     }
@@ -377,7 +377,14 @@ mod tests {
         );
         let seen: Vec<_> = rows
             .iter()
-            .map(|r| (r.schema.as_str(), r.kind, r.status, r.users))
+            .map(|r| {
+                (
+                    r.schema.as_str(),
+                    r.kind,
+                    r.status,
+                    r.users.map(|c| c.value),
+                )
+            })
             .collect();
         assert_eq!(
             seen,

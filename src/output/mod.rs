@@ -372,6 +372,9 @@ impl Document {
                 )
             }
             Document::Tenants(entries) => {
+                // Estimated counts: a column of their own, as `tenants
+                // --format csv` has it (the `users` cells stay numbers).
+                let estimates = entries.iter().any(|t| t.users.is_some_and(|c| c.estimated));
                 let rows: Vec<Vec<String>> = entries
                     .iter()
                     .map(|t| {
@@ -379,20 +382,24 @@ impl Document {
                             SchemaState::NoSchema => String::new(),
                             _ => t.schema.clone(),
                         };
-                        vec![
+                        let mut row = vec![
                             t.label.clone(),
                             t.key.clone(),
                             schema,
                             t.state.word().to_string(),
-                            t.users.map(|n| n.to_string()).unwrap_or_default(),
-                        ]
+                            t.users.map(|c| c.value.to_string()).unwrap_or_default(),
+                        ];
+                        if estimates {
+                            row.push(t.users.map(|c| c.estimated.to_string()).unwrap_or_default());
+                        }
+                        row
                     })
                     .collect();
-                csv(
-                    &["tenant", "tenant_key", "schema", "schema_status", "users"],
-                    &rows,
-                    Destination::PipeOrFile,
-                )
+                let mut headers = vec!["tenant", "tenant_key", "schema", "schema_status", "users"];
+                if estimates {
+                    headers.push("users_estimated");
+                }
+                csv(&headers, &rows, Destination::PipeOrFile)
             }
             Document::Users(document) => {
                 let (found, catalog) = document.as_ref();
@@ -426,22 +433,27 @@ mod tests {
 
     /// The tenants pane's export: an id naming no schema has an empty
     /// `schema` and the status `no schema` (not a schema `99` that is
-    /// `missing`); the statuses are the `tenants` command's.
+    /// `missing`); the statuses are the `tenants` command's. An estimated
+    /// count adds a `users_estimated` column, as `tenants` has it.
     #[test]
     fn an_id_naming_no_schema_exports_with_no_schema() {
-        use crate::db::{SchemaState, TenantEntry};
-        let entries = vec![
-            TenantEntry::of_schema("acme".into(), SchemaState::Ok, Some(2)),
+        use crate::db::{Count, SchemaState, TenantEntry};
+        let exact = |n| Some(Count::exact(n));
+        let mut entries = vec![
+            TenantEntry::of_schema("acme".into(), SchemaState::Ok, exact(2)),
             TenantEntry::of_schema("initech".into(), SchemaState::Missing, None),
-            TenantEntry::of_schema("99".into(), SchemaState::NoSchema, Some(1)),
-            TenantEntry::of_schema("half".into(), SchemaState::Incomplete, Some(2)),
-            TenantEntry::no_tenant(Some(3)),
+            TenantEntry::of_schema("99".into(), SchemaState::NoSchema, exact(1)),
+            TenantEntry::of_schema("half".into(), SchemaState::Incomplete, exact(2)),
+            TenantEntry::no_tenant(exact(3)),
         ];
-        let lines: Vec<String> = Document::Tenants(entries)
-            .csv()
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let csv = |entries: &[TenantEntry]| -> Vec<String> {
+            Document::Tenants(entries.to_vec())
+                .csv()
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        let lines = csv(&entries);
         assert_eq!(
             lines,
             [
@@ -453,6 +465,17 @@ mod tests {
                 ",,,none,3",
             ]
         );
+        entries[0].users = Some(Count::estimate(21));
+        let lines = csv(&entries);
+        assert_eq!(
+            lines[..3],
+            [
+                "tenant,tenant_key,schema,schema_status,users,users_estimated",
+                "acme,acme,acme,ok,21,true",
+                "initech,initech,initech,schema missing,,",
+            ]
+        );
+        assert_eq!(lines[3], "99,99,,no schema,1,false");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::app::state::State;
 use crate::db::{Count, LeakKind};
 use crate::geometry;
 use crate::output::health_rows::{HealthRow, RowKind, Severity};
-use crate::text::{fit, sanitize, thousands};
+use crate::text::{fit, sanitize};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let (table_area, details_area) = geometry::health_split(area);
@@ -197,7 +197,8 @@ fn health_cells(report: &crate::db::HealthReport, visible: &[&HealthRow]) -> Vec
                     [Count::label(Some(t.users)), items, orders]
                 }
                 None => [
-                    row.users.map(thousands).unwrap_or_else(|| "—".into()),
+                    row.users
+                        .map_or_else(|| "—".into(), |c| Count::label(Some(c))),
                     "—".into(),
                     "—".into(),
                 ],

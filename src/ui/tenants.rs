@@ -8,11 +8,9 @@ use ratatui::Frame;
 
 use super::{block, failed_load, message, right, theme};
 use crate::app::state::State;
-use crate::db::{SchemaState, TenantEntry};
+use crate::db::{Count, SchemaState, TenantEntry};
 use crate::geometry;
-use crate::text::{
-    cut, fit, id_cell, id_text, name_cell, sanitize, thousands, width as text_width,
-};
+use crate::text::{cut, fit, id_cell, id_text, name_cell, sanitize, width as text_width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenants = &state.tenants;
@@ -107,9 +105,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 /// A tenant's Users cell: its count, and why it has no schema.
 fn users_cell(entry: &TenantEntry) -> String {
     match (entry.state, entry.users) {
-        (SchemaState::Ok, Some(n)) => thousands(n),
+        (SchemaState::Ok, Some(n)) => Count::label(Some(n)),
         (SchemaState::Ok, None) => "—".to_string(),
-        (state, Some(n)) => format!("{} ({})", thousands(n), state.word()),
+        (state, Some(n)) => format!("{} ({})", Count::label(Some(n)), state.word()),
         (state, None) => state.word().to_string(),
     }
 }

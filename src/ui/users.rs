@@ -130,7 +130,7 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     } else if filtering {
         format!("{}+", thousands(users.users().len() as i64))
     } else if let Some(count) = one_tenant {
-        thousands(count)
+        crate::db::Count::label(Some(count))
     } else if state.dashboard.tenant.is_some() {
         format!("{}+", thousands(users.users().len() as i64))
     } else if state.catalog_partial {

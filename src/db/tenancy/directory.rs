@@ -11,7 +11,7 @@ use super::UsersAt;
 use crate::db::lossy::{raw, LossyText};
 use crate::db::sql::{quote_ident, quote_literal};
 use crate::db::users::{into_user, UserRow};
-use crate::db::{Database, DbError, QueryHandle, User};
+use crate::db::{Count, Database, DbError, QueryHandle, User};
 
 /// Tenant schemas per search statement: small enough that the first
 /// results show at once, large enough that 2,000 tenants take 40 statements.
@@ -36,8 +36,10 @@ pub struct TenantEntry {
     /// naming none, what its users are counted and listed by.
     pub schema: String,
     pub state: SchemaState,
-    /// Its users, when counting them is cheap (see [`Database::tenant_directory`]).
-    pub users: Option<i64>,
+    /// Its users, when counted (see [`Database::tenant_directory`]): past
+    /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] users tables in tenant
+    /// schemas, an analyzed table's statistics, marked estimated.
+    pub users: Option<Count>,
     /// Citus: the node (`host:port`) holding its schema.
     pub node: Option<String>,
 }
@@ -88,7 +90,7 @@ pub struct SearchBatch {
 
 impl TenantEntry {
     /// A tenant known by its schema's name alone (no registry names it).
-    pub fn of_schema(schema: String, state: SchemaState, users: Option<i64>) -> TenantEntry {
+    pub fn of_schema(schema: String, state: SchemaState, users: Option<Count>) -> TenantEntry {
         TenantEntry {
             key: schema.clone(),
             label: schema.clone(),
@@ -101,7 +103,7 @@ impl TenantEntry {
 
     /// The users with no organization id (NULL or empty), listed after the
     /// tenants: no tenant's.
-    pub fn no_tenant(users: Option<i64>) -> TenantEntry {
+    pub fn no_tenant(users: Option<Count>) -> TenantEntry {
         TenantEntry {
             key: String::new(),
             label: String::new(),
@@ -128,8 +130,10 @@ impl Database {
     /// `count_users`, each tenant's users too and, after them, the
     /// organization ids naming no tenant schema: one `GROUP BY` over a
     /// shared users table, as `health` counts it, or one `count(*)` per
-    /// tenant's own users table. A count that fails (a tenant's users
-    /// table is gone) leaves the counts out.
+    /// tenant's own users table (past [`crate::db::EXACT_TENANT_TABLES_UP_TO`]
+    /// of them, an analyzed table's statistics, as `tenants` counts them).
+    /// A count that fails (a tenant's users table is gone) leaves the
+    /// counts out.
     pub async fn tenant_directory(&self, count_users: bool) -> Result<Vec<TenantEntry>, DbError> {
         self.retried(|| async move {
             let model = &self.tables.model;
@@ -191,7 +195,8 @@ impl Database {
                     .map(|e| &e.schema)
                     .collect();
                 let incomplete = self.users_of_incomplete(&missing).await;
-                let counts = self.users_by_tenant(&entries).await;
+                let incomplete = incomplete.into_iter().map(|(s, n)| (s, Count::exact(n)));
+                let counts = self.users_by_tenant().await;
                 match counts.map(|c| c.into_iter().chain(incomplete).collect::<HashMap<_, _>>()) {
                     Ok(counts) => {
                         // A registered tenant whose schema is gone keeps
@@ -202,7 +207,7 @@ impl Database {
                         for entry in entries.iter_mut() {
                             let counted = counts.get(&entry.schema).copied();
                             entry.users = if entry.present() || shared {
-                                Some(counted.unwrap_or(0))
+                                Some(counted.unwrap_or(Count::exact(0)))
                             } else {
                                 counted
                             };
@@ -508,14 +513,14 @@ fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
 /// users table (where users live per tenant, `counts` holds no such id).
 fn ids_without_schema(
     entries: &[TenantEntry],
-    counts: std::collections::HashMap<String, i64>,
+    counts: std::collections::HashMap<String, Count>,
     schemas: &crate::db::TenantCatalog,
 ) -> Vec<TenantEntry> {
     let listed: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.schema.as_str()).collect();
-    let mut ids: Vec<(String, i64)> = counts
+    let mut ids: Vec<(String, Count)> = counts
         .into_iter()
-        .filter(|(id, users)| *users > 0 && !listed.contains(id.as_str()))
+        .filter(|(id, users)| users.value > 0 && !listed.contains(id.as_str()))
         .collect();
     // The users with no organization id last.
     ids.sort_by(|a, b| (a.0.is_empty(), &a.0).cmp(&(b.0.is_empty(), &b.0)));
