@@ -1278,6 +1278,46 @@ async fn a_locked_tenant_is_named_by_the_search_and_the_rest_found() {
     assert!(why.starts_with("locked: "), "{why}");
 }
 
+/// The same locked users table leaves every other tenant's count exact
+/// and gives its own the statistics' row count, marked `~`: each count
+/// (the header's, the tenants pane's, `tenants`, `health`) waited the
+/// whole statement timeout and failed, or left every count out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
+    use tenantscope::db::Count;
+    const N: usize = 60;
+    let test_db = many(N).await;
+    test_db.run_sql("ANALYZE t0002.auth_user").await;
+    let db = common::connect(&test_db)
+        .await
+        .with_statement_timeout(5_000);
+    let _locker = test_db.lock_table("t0002.auth_user").await;
+
+    let count = db.user_count().await.unwrap();
+    assert_eq!((count.value, count.estimated), (N as i64, true));
+    let pane = db.tenant_directory(true).await.unwrap();
+    let users = |schema: &str| pane.iter().find(|e| e.schema == schema).unwrap().users;
+    assert_eq!(users("t0002"), Some(Count::estimate(1)));
+    assert_eq!(users("t0001"), Some(Count::exact(1)));
+    assert_eq!(users("t0060"), Some(Count::exact(1)));
+    let summaries = db.tenant_summaries().await.unwrap();
+    let estimated: Vec<_> = summaries
+        .iter()
+        .filter(|s| s.users_estimated)
+        .map(|s| (s.tenant.as_deref().unwrap(), s.users))
+        .collect();
+    assert_eq!(estimated, [("t0002", 1)]);
+    assert_eq!(summaries.iter().map(|s| s.users).sum::<i64>(), N as i64);
+    let health = db.health(None).await.unwrap();
+    let t0002 = health.tenants.iter().find(|t| t.tenant == "t0002").unwrap();
+    assert_eq!(t0002.users, Count::estimate(1));
+    assert!(
+        health.unused_tenants.is_empty(),
+        "{:?}",
+        health.unused_tenants
+    );
+}
+
 /// Two batched loads at once on a pool of three connections, one of them
 /// held up by a lock: neither fails for want of a connection (each used
 /// to want all but one of the pool, and the one that waited past the

@@ -404,10 +404,10 @@ impl Database {
                 Some(known) if known.state != SchemaState::Ok => known.state = SchemaState::Missing,
                 Some(_) => {}
                 None => summaries.push(TenantSummary {
-                    users: users.get(&entry.schema).copied().unwrap_or(0),
+                    users: users.get(&entry.schema).map_or(0, |c| c.value),
+                    users_estimated: users.get(&entry.schema).is_some_and(|c| c.estimated),
                     tenant: Some(entry.schema),
                     state: SchemaState::Missing,
-                    users_estimated: false,
                     node: None,
                 }),
             }

@@ -41,7 +41,7 @@ impl Database {
             users = tables.users_table,
             members = self.members_only(),
         );
-        Ok(exact(self.run_counts(vec![statement]).await?))
+        Ok(exact(self.locking_counts(&statement).await?))
     }
 
     /// A WHERE clause over the users row `u` leaving out, where users are
@@ -73,7 +73,7 @@ impl Database {
     pub(in crate::db) async fn users_of_incomplete(
         &self,
         schemas: &[&String],
-    ) -> HashMap<String, i64> {
+    ) -> HashMap<String, Count> {
         if self.tables.model.users.at != UsersAt::PerTenant || schemas.is_empty() {
             return HashMap::new();
         }
@@ -85,7 +85,10 @@ impl Database {
             })
     }
 
-    async fn count_incomplete(&self, schemas: &[&String]) -> Result<HashMap<String, i64>, DbError> {
+    async fn count_incomplete(
+        &self,
+        schemas: &[&String],
+    ) -> Result<HashMap<String, Count>, DbError> {
         let query = sqlx::query_as::<_, (String,)>(concat!(
             "SELECT n.nspname::text FROM pg_catalog.pg_namespace n
               WHERE n.nspname = ANY($1::text[]::name[])
@@ -125,36 +128,97 @@ impl Database {
 
     /// Users of each of `schemas` (users in each tenant schema), counted
     /// without naming a column: a drifted users table is counted too.
+    ///
+    /// Each statement gives up on a locked table after the lock timeout
+    /// (a migration holding one tenant's users table waited out the whole
+    /// statement timeout and failed every count): its tenants are then
+    /// counted one by one, and a table still locked is given its
+    /// statistics' row count (`pg_class.reltuples`, read without the
+    /// table's lock), marked estimated: `~0` where never analyzed.
     pub(in crate::db) async fn users_of_schemas(
         &self,
         schemas: &[&String],
-    ) -> Result<HashMap<String, i64>, DbError> {
-        self.run_counts(self.count_statements(schemas)).await
-    }
-
-    /// `(schema, count)` rows of `statements`, each in a read transaction
-    /// of its own: a transaction holds its locks to its end, so thousands
-    /// of users tables read in one would pass the server's lock table
-    /// ("out of shared memory" at `max_locks_per_transaction` 64 and 5,000
-    /// tenants); a statement of [`SEARCH_BATCH`] tenants stays well within.
-    /// Statements run side by side ([`Database::side_by_side`]) (each tenant
-    /// is in one statement: the order they answer in changes nothing).
-    async fn run_counts(&self, statements: Vec<String>) -> Result<HashMap<String, i64>, DbError> {
+    ) -> Result<HashMap<String, Count>, DbError> {
+        let chunks: Vec<&[&String]> = schemas.chunks(SEARCH_BATCH).collect();
         let answers = self
-            .side_by_side(
-                statements
-                    .iter()
-                    .map(|sql| {
-                        self.rows_in_own_read::<(Option<String>, i64)>(sqlx::query_as(sql), None)
-                    })
-                    .collect(),
-            )
+            .side_by_side(chunks.iter().map(|chunk| self.count_chunk(chunk)).collect())
             .await;
         let mut counts = HashMap::new();
-        for rows in answers {
-            counts.extend(rows?.into_iter().filter_map(|(s, n)| Some((s?, n))));
+        let mut locked = Vec::new();
+        for answer in answers {
+            let (counted, still_locked) = answer?;
+            counts.extend(counted);
+            locked.extend(still_locked);
+        }
+        if !locked.is_empty() {
+            counts.extend(self.estimated_users(&locked).await?);
         }
         Ok(counts)
+    }
+
+    /// One statement's counts; when a table of it is locked, each schema
+    /// on its own, returning those still locked apart.
+    async fn count_chunk<'s>(
+        &self,
+        chunk: &[&'s String],
+    ) -> Result<(HashMap<String, Count>, Vec<&'s String>), DbError> {
+        match self.locking_counts(&self.count_statement(chunk)).await {
+            Err(DbError::Locked { .. }) if chunk.len() > 1 => {}
+            Err(DbError::Locked { .. }) => return Ok((HashMap::new(), chunk.to_vec())),
+            counted => return Ok((exact(counted?), Vec::new())),
+        }
+        let (mut counts, mut locked) = (HashMap::new(), Vec::new());
+        for schema in chunk {
+            match self.locking_counts(&self.count_statement(&[schema])).await {
+                Ok(counted) => counts.extend(exact(counted)),
+                Err(DbError::Locked { .. }) => locked.push(*schema),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok((counts, locked))
+    }
+
+    /// `(schema, count)` rows of a count statement, in a batch transaction
+    /// of its own (see [`Database::rows_in_own_read`]) that gives up on a
+    /// lock after the lock timeout.
+    async fn locking_counts(&self, sql: &str) -> Result<HashMap<String, i64>, DbError> {
+        let mut tx = self.batch_tx(None).await.map_err(|e| self.error(e))?;
+        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql)
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(s, n)| Some((s?, n)))
+            .collect())
+    }
+
+    /// The statistics' row count of each of `schemas`' users tables,
+    /// marked estimated (a never analyzed table's `-1` read as 0).
+    async fn estimated_users(
+        &self,
+        schemas: &[&String],
+    ) -> Result<HashMap<String, Count>, DbError> {
+        let mut tx = self.read_tx().await?;
+        let rows: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT n.nspname::text, c.reltuples::float8
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relname = $1::text::name AND n.nspname = ANY($2::text[]::name[])",
+        )
+        .bind(&self.tables.model.users.table)
+        .bind(schemas)
+        .persistent(false)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.error(e))?;
+        Database::end_read(tx);
+        Ok(rows
+            .into_iter()
+            .map(|(schema, rows)| (schema, Count::estimate(rows.max(0.0).round() as i64)))
+            .collect())
     }
 
     /// The rows of `query` in a read transaction of its own, named by
@@ -163,7 +227,8 @@ impl Database {
     /// locks the statement took (a batch of tenants' users tables), so
     /// statements side by side never hold more than one batch each. Every
     /// statement over batches of tenants run side by side reads this way
-    /// (`run_counts`, `keyset_rows_batched`).
+    /// (`keyset_rows_batched`; the counts, in `locking_counts`, with a
+    /// lock timeout besides).
     pub(in crate::db) async fn rows_in_own_read<'q, R>(
         &self,
         query: sqlx::query::QueryAs<'q, sqlx::Postgres, R, sqlx::postgres::PgArguments>,
@@ -182,34 +247,31 @@ impl Database {
         Ok(rows)
     }
 
-    /// `(schema, count(*))` of each schema's users table, [`SEARCH_BATCH`]
-    /// schemas per statement.
-    fn count_statements(&self, schemas: &[&String]) -> Vec<String> {
+    /// `(schema, count(*))` of each of `schemas`' users tables, in one
+    /// statement (callers give [`SEARCH_BATCH`] schemas at most: a
+    /// transaction holds its locks to its end, so thousands of users tables
+    /// read in one would pass the server's lock table, "out of shared
+    /// memory" at `max_locks_per_transaction` 64 and 5,000 tenants).
+    fn count_statement(&self, schemas: &[&String]) -> String {
         let table = quote_ident(&self.tables.model.users.table);
         schemas
-            .chunks(SEARCH_BATCH)
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|schema| {
-                        format!(
-                            "SELECT {}::text, count(*) FROM {}.{table}",
-                            quote_literal(schema),
-                            quote_ident(schema)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n UNION ALL ")
+            .iter()
+            .map(|schema| {
+                format!(
+                    "SELECT {}::text, count(*) FROM {}.{table}",
+                    quote_literal(schema),
+                    quote_ident(schema)
+                )
             })
-            .collect()
+            .collect::<Vec<_>>()
+            .join("\n UNION ALL ")
     }
 
     /// Every tenant's users where users live in each tenant schema, and
     /// whether any of them is the planner's estimate (see
     /// [`Database::users_per_tenant_schema_or_estimated`]): the user count
-    /// the dashboard starts with. Estimated, the tenants pane does not
-    /// count each tenant's users (it counts only where the whole count was
-    /// exact), so at 10,000 tenants neither opens every users table.
+    /// the dashboard starts with; the tenants pane counts each tenant's the
+    /// same way, so at 10,000 tenants neither opens every users table.
     pub(in crate::db) async fn per_tenant_user_count(&self) -> Result<(i64, bool), DbError> {
         let counts = self.users_per_tenant_schema_or_estimated().await?;
         let value = counts.values().map(|c| c.value).sum();
@@ -230,7 +292,7 @@ impl Database {
     ) -> Result<HashMap<String, Count>, DbError> {
         let schemas = self.users_schemas();
         if schemas.len() <= EXACT_TENANT_TABLES_UP_TO {
-            return Ok(exact(self.users_of_schemas(&schemas).await?));
+            return self.users_of_schemas(&schemas).await;
         }
         let mut tx = self.read_tx().await?;
         let estimates: Vec<(String, f64)> = sqlx::query_as(
@@ -256,7 +318,7 @@ impl Database {
             .into_iter()
             .filter(|s| !counts.contains_key(*s))
             .collect();
-        counts.extend(exact(self.users_of_schemas(&rest).await?));
+        counts.extend(self.users_of_schemas(&rest).await?);
         Ok(counts)
     }
 }

@@ -324,8 +324,8 @@ impl Database {
             tenant.drift.sort();
             tenant.status = HealthStatus::Drift;
             if let Some(&users) = counts.get(&schema) {
-                tenant.users = Count::exact(users);
-                if users > 0 {
+                tenant.users = users;
+                if users.value > 0 {
                     report.unused_tenants.retain(|t| *t != schema);
                 }
             }

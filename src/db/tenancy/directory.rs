@@ -195,7 +195,6 @@ impl Database {
                     .map(|e| &e.schema)
                     .collect();
                 let incomplete = self.users_of_incomplete(&missing).await;
-                let incomplete = incomplete.into_iter().map(|(s, n)| (s, Count::exact(n)));
                 let counts = self.users_by_tenant().await;
                 match counts.map(|c| c.into_iter().chain(incomplete).collect::<HashMap<_, _>>()) {
                     Ok(counts) => {
