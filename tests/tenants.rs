@@ -1316,6 +1316,17 @@ async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
         "{:?}",
         health.unused_tenants
     );
+    // Never analyzed: `~0`, and not called unused.
+    let _t0003 = test_db.lock_table("t0003.auth_user").await;
+    let health = db.health(None).await.unwrap();
+    let t0003 = health.tenants.iter().find(|t| t.tenant == "t0003").unwrap();
+    assert_eq!(t0003.users, Count::estimate(0));
+    assert_eq!(t0003.status, tenantscope::db::HealthStatus::Ok);
+    assert!(
+        health.unused_tenants.is_empty(),
+        "{:?}",
+        health.unused_tenants
+    );
 }
 
 /// Two batched loads at once on a pool of three connections, one of them

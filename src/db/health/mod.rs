@@ -288,7 +288,9 @@ impl Database {
         for tenant in report.tenants.iter_mut() {
             if let Some(&users) = counts.get(&tenant.tenant) {
                 tenant.users = users;
-                if users.value > 0 {
+                // "No users" only from an exact count (a locked table never
+                // analyzed is estimated `~0`).
+                if users.value > 0 || users.estimated {
                     // Its status was decided before its users were counted.
                     if tenant.status == HealthStatus::Unused {
                         tenant.status = HealthStatus::Ok;
