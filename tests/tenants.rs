@@ -636,6 +636,34 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
         said.contains("tenant acme's users left out: its auth_user lacks username"),
         "{said}"
     );
+    // Asked for, its users are said to be unreadable, and why (the
+    // server's "column t.username does not exist"); an id only acme holds
+    // (bob's) is not found, and says where it was not looked for ("no user
+    // with id" alone).
+    let cannot = "tenant acme's users cannot be read: its auth_user lacks username (see health)";
+    for args in [
+        &["users", "--tenant", "acme"][..],
+        &["users", "--tenant", "Acme Corp"],
+        &["orders", "1", "--tenant", "acme"],
+        &["basket", "1", "--tenant", "acme"],
+    ] {
+        let out = common::tenantscope(&[&["--database-url", &test_db.url][..], args].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            common::stderr(&out),
+            format!("tenantscope: {cannot}\n"),
+            "{args:?}"
+        );
+    }
+    let bob = test_db
+        .query_text("SELECT id::text FROM acme.auth_user WHERE login = 'bob'")
+        .await;
+    let out = common::tenantscope(&["--database-url", &test_db.url, "orders", &bob]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        common::stderr(&out),
+        format!("tenantscope: no user with id \"{bob}\" (tenant acme's users were not read: see health)\n")
+    );
 
     // health names the drift, and counts acme's users all the same.
     let out = common::tenantscope(&["--database-url", &test_db.url, "health", "--format", "json"]);
@@ -994,7 +1022,7 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     assert_eq!(one.tenant.as_deref(), Some("t0001"));
     assert!(matches!(
         db.user("no such id").await,
-        Err(tenantscope::db::DbError::UserNotFound(_))
+        Err(tenantscope::db::DbError::UserNotFound { .. })
     ));
 
     let url = server.url("postgres");

@@ -120,7 +120,19 @@ pub enum DbError {
     Setting(String),
     /// A tenant named by the user of tenantscope (e.g. `--compare`) does not exist.
     UnknownTenant(String),
-    UserNotFound(String),
+    /// No user has the id among those read; `left_out`: tenants whose
+    /// users could not be read (see [`Database::users_left_out`]).
+    UserNotFound {
+        id: String,
+        left_out: Vec<String>,
+    },
+    /// A tenant whose users table lacks a required column (see
+    /// [`Database::users_left_out`]): its users cannot be read.
+    UsersLeftOut {
+        tenant: String,
+        table: String,
+        missing: Vec<String>,
+    },
     /// statement_timeout (or a cancel) stopped the query.
     Timeout {
         ms: u64,
@@ -191,9 +203,34 @@ impl fmt::Display for DbError {
             DbError::UnknownTenant(tenant) => {
                 write!(f, "unknown tenant: {}", crate::text::quoted(tenant))
             }
-            DbError::UserNotFound(id) => {
-                write!(f, "no user with id {}", crate::text::quoted(id))
+            DbError::UserNotFound { id, left_out } => {
+                write!(f, "no user with id {}", crate::text::quoted(id))?;
+                match left_out.as_slice() {
+                    [] => Ok(()),
+                    [one] => write!(
+                        f,
+                        " (tenant {}'s users were not read: see health)",
+                        crate::text::sanitize(one)
+                    ),
+                    [first, rest @ ..] => write!(
+                        f,
+                        " (the users of {} tenants were not read, {}, …: see health)",
+                        rest.len() + 1,
+                        crate::text::sanitize(first)
+                    ),
+                }
             }
+            DbError::UsersLeftOut {
+                tenant,
+                table,
+                missing,
+            } => write!(
+                f,
+                "tenant {}'s users cannot be read: its {} lacks {} (see health)",
+                crate::text::sanitize(tenant),
+                crate::text::sanitize(table),
+                crate::text::sanitize(&missing.join(", "))
+            ),
             DbError::Timeout { ms } => {
                 write!(f, "query timed out after {ms} ms (statement_timeout)")
             }
@@ -225,7 +262,7 @@ impl DbError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            DbError::UnknownTenant(_) | DbError::UserNotFound(_) | DbError::Setting(_)
+            DbError::UnknownTenant(_) | DbError::UserNotFound { .. } | DbError::Setting(_)
         )
     }
 

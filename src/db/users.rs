@@ -191,6 +191,21 @@ impl Database {
         }
     }
 
+    /// A tenant whose users table lacks a required column (see
+    /// [`Database::users_left_out`]) is [`DbError::UsersLeftOut`]: a read
+    /// of its users would fail on the server's "column does not exist".
+    pub(super) fn users_readable(&self, tenant: &str) -> Result<(), DbError> {
+        let tables = &self.tables;
+        match tables.tenant_branches.iter().find(|b| b.schema == tenant) {
+            Some(branch) if !branch.missing.is_empty() => Err(DbError::UsersLeftOut {
+                tenant: tenant.to_string(),
+                table: tables.model.users.table.clone(),
+                missing: branch.missing.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The users FROM item for `tenant` (all users without one), or `None`
     /// when users live in each tenant schema and `tenant` holds none.
     pub(super) fn users_source(&self, tenant: Option<&str>) -> Option<String> {
@@ -270,6 +285,9 @@ impl Database {
             limit,
             tenant,
         } = request;
+        if let Some(tenant) = tenant {
+            self.users_readable(tenant)?;
+        }
         let Some(source) = self.users_source(tenant) else {
             return Ok(Vec::new());
         };
@@ -739,6 +757,9 @@ impl Database {
             limit: query.limit.unwrap_or(i64::MAX),
             tenant,
         };
+        if let Some(tenant) = tenant {
+            self.users_readable(tenant)?;
+        }
         let source = self.users_source(tenant);
         if source.as_deref().is_some_and(|s| self.many_branches(s)) {
             // Users in each of many tenant schemas: no one cursor over

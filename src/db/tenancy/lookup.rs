@@ -177,7 +177,7 @@ impl Database {
         let schema = self.resolve_users_tenant(tenant).await?;
         match self.user_in(id, Some(&schema)).await {
             // Say where the id is, if it is one user elsewhere.
-            Err(DbError::UserNotFound(_)) => {
+            Err(DbError::UserNotFound { .. }) => {
                 let elsewhere = self.user_in(id, None).await.ok();
                 let sane = crate::text::quoted;
                 let found = elsewhere.as_ref().and_then(User::tenant_label);
@@ -200,8 +200,19 @@ impl Database {
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
         self.retried(|| async move {
             // A named tenant with users in each schema: that schema's table alone.
+            if let Some(schema) = schema {
+                self.users_readable(schema)?;
+            }
+            let not_found = || DbError::UserNotFound {
+                id: id.to_string(),
+                // Every tenant was looked in but those left out.
+                left_out: match schema {
+                    Some(_) => Vec::new(),
+                    None => self.users_left_out().into_iter().map(|(s, _)| s).collect(),
+                },
+            };
             let Some(users) = self.users_source(schema) else {
-                return Err(DbError::UserNotFound(id.to_string()));
+                return Err(not_found());
             };
             // Over many tenant schemas, in batches (see `pinned_rows`): one
             // statement over 4,000 users tables outlasted the timeout.
@@ -210,7 +221,7 @@ impl Database {
             Database::end_read(tx);
             let mut users: Vec<User> = rows.into_iter().map(into_user).collect();
             match users.len() {
-                0 => Err(DbError::UserNotFound(id.to_string())),
+                0 => Err(not_found()),
                 1 => Ok(users.remove(0)),
                 _ => {
                     let tenants: Vec<String> = users
