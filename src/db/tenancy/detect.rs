@@ -534,12 +534,19 @@ fn items_and_orders(
             .unwrap_or(items_table)
             .trim_end_matches('s');
         let item_column = format!("{stem}_id");
-        let order = per_table.iter().find_map(|(table, (_, cols))| {
-            let quantity = pick(cols, &QUANTITY_COLUMNS)?;
-            let user = pick(cols, &USER_COLUMNS)?;
-            let item = pick(cols, &[item_column.as_str(), "item_id", "product_id"])?;
-            Some((table.to_string(), user, item, quantity))
-        });
+        // The one most tenants hold, as for items (by name on a tie): a
+        // lookalike in one schema (`cart_lines` beside every tenant's
+        // `orders`) was taken when its name came first.
+        let order = per_table
+            .iter()
+            .filter_map(|(table, (n, cols))| {
+                let quantity = pick(cols, &QUANTITY_COLUMNS)?;
+                let user = pick(cols, &USER_COLUMNS)?;
+                let item = pick(cols, &[item_column.as_str(), "item_id", "product_id"])?;
+                Some((*n, table.to_string(), user, item, quantity))
+            })
+            .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)))
+            .map(|(_, table, user, item, quantity)| (table, user, item, quantity));
         if let Some(order) = order {
             orders_found = Some(order);
             model.items.table = items_table.to_string();
@@ -915,6 +922,25 @@ mod tests {
             "{:?}",
             detection.guesses
         );
+    }
+
+    /// An orders-like table in one tenant (`cart_lines`, named before
+    /// `orders`) does not play orders: the one most tenants hold does. It
+    /// was taken, every real tenant read as incomplete and `orders` failed.
+    #[test]
+    fn the_orders_table_is_the_one_most_tenants_hold() {
+        let users = table("public", "users", &["id", "name", "organization_id"]);
+        let mut catalog = tenants_a_and_b(vec![users], None);
+        let lookalike = ["user_id", "item_id", "quantity"];
+        catalog.tables.push(table("b", "cart_lines", &lookalike));
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.model.orders.table, "orders");
+        assert_eq!(detection.tenants, ["a", "b"]);
+        // Alone in every tenant, it is the orders table.
+        let mut catalog = tenants_a_and_b(Vec::new(), Some(("cart_lines", &lookalike)));
+        catalog.tables.retain(|t| t.table != "orders");
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.model.orders.table, "cart_lines");
     }
 
     #[test]
