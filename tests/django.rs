@@ -577,7 +577,7 @@ async fn anomalies_are_each_reported() {
         assert_eq!(report["healthy"], false, "{framework}");
         assert_eq!(
             strings(&report["registry"]["missing_schemas"]),
-            [initech],
+            [initech.clone()],
             "{framework}"
         );
         let unregistered = strings(&report["registry"]["unregistered_schemas"]);
@@ -607,11 +607,20 @@ async fn anomalies_are_each_reported() {
             .unwrap();
         assert_eq!(globex["status"], "behind");
         assert_eq!(strings(&globex["missing"]), ["shop.0003_item_discontinued"]);
+        // The text names tenants as the registry labels them, the schema
+        // beside, in every line (the ledger's and the registry's named
+        // schemas alone, where the table named labels).
         let text_report = stdout(&run(&db, &["health"]));
-        assert!(
-            text_report.contains(&format!("behind: {}", named("globex"))),
-            "{framework}:\n{text_report}"
-        );
+        let globex = format!("Globex Inc ({})", named("globex"));
+        for expected in [
+            format!("behind: {globex} (lacks shop.0003_item_discontinued)"),
+            format!("with no schema: Initech ({initech})"),
+        ] {
+            assert!(
+                text_report.contains(&expected),
+                "{framework}: {expected} in\n{text_report}"
+            );
+        }
         let failed = run(&db, &["health", "--fail-on-drift"]);
         assert_ne!(failed.status.code(), Some(0), "{framework}");
     }

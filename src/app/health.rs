@@ -432,7 +432,7 @@ mod tests {
         let csv = document.csv();
         let row = csv.lines().find(|l| l.starts_with("client2,")).unwrap();
         assert!(
-            row.starts_with("client2,leak,") && row.ends_with(",1 leaked order"),
+            row.starts_with("client2,client2,leak,") && row.ends_with(",1 leaked order"),
             "{csv}"
         );
         update(

@@ -142,6 +142,7 @@ fn health_findings(
     report: &HealthReport,
     leaks: Option<LeakCheck<'_>>,
     checks: Option<&FrameworkChecks>,
+    catalog: &TenantCatalog,
 ) -> Vec<String> {
     let mut found = Vec::new();
     if report.drift_count() > 0 {
@@ -188,7 +189,7 @@ fn health_findings(
         found.push(format!(
             "{} in {}",
             text::plural(check.leaks.len(), "leaked order", "leaked orders"),
-            text::sanitize(check.tenant)
+            text::sanitize(&catalog.label_and_schema(check.tenant))
         ));
     }
     found.extend(checks.map(FrameworkChecks::findings).unwrap_or_default());
@@ -230,7 +231,8 @@ pub fn health_csv(
     let rows: Vec<Vec<String>> = all_rows(report, checks, catalog, leaks)
         .iter()
         .map(|row| {
-            let mut cells = vec![row.schema.clone(), row.status.to_string()];
+            // Named as the view names it, the schema (or id) beside.
+            let mut cells = vec![row.name.clone(), row.schema.clone(), row.status.to_string()];
             match row.kind {
                 RowKind::Tenant(i) if i < report.tenants.len() => {
                     let t = &report.tenants[i];
@@ -263,6 +265,7 @@ pub fn health_csv(
         .collect();
     let headers = [
         "tenant",
+        "schema",
         "status",
         "users",
         "users_estimated",
@@ -300,11 +303,11 @@ pub fn reference_reason(choice: ReferenceChoice) -> &'static str {
 
 /// A table's reference for the text report: "items as in client1
 /// (most common, 3 of 4 tenants)".
-fn reference_text(r: &TableReference) -> String {
+fn reference_text(r: &TableReference, catalog: &TenantCatalog) -> String {
     format!(
         "{} as in {} ({}{}, {} of {} tenants)",
         text::sanitize(&r.table),
-        text::sanitize(&r.tenant),
+        text::sanitize(&catalog.label_and_schema(&r.tenant)),
         reference_reason(r.chosen_by),
         if r.tie { "; no majority: a tie" } else { "" },
         r.matching,
@@ -326,7 +329,7 @@ pub fn health(
     format: ReportFormat,
     to: Destination,
 ) -> (String, Vec<String>) {
-    let found = health_findings(report, leaks, checks);
+    let found = health_findings(report, leaks, checks, catalog);
     // The registry's tenants with their users (not listed again as ids).
     let checks = checks.map(|c| FrameworkChecks {
         registry: c
@@ -362,7 +365,11 @@ pub fn health(
         out.push_str(&format!("\n{}\n", text::sanitize(&fault.describe())));
     }
     if !report.references.is_empty() {
-        let references: Vec<String> = report.references.iter().map(reference_text).collect();
+        let references: Vec<String> = report
+            .references
+            .iter()
+            .map(|r| reference_text(r, catalog))
+            .collect();
         out.push_str(&format!("\nReference: {}\n", references.join("; ")));
     }
     let (named, no_id) = orphans_by_id(report, checks);
@@ -384,7 +391,7 @@ pub fn health(
         let names: Vec<String> = report
             .unused_tenants
             .iter()
-            .map(|t| text::name_cell(t))
+            .map(|t| text::name_cell(&catalog.label_and_schema(t)))
             .collect();
         out.push_str(&format!(
             "\nTenant schemas no user points at: {}\n",
@@ -401,7 +408,7 @@ pub fn health(
         out.push_str(&leaks_text(check, catalog, to));
     }
     if let Some(checks) = checks {
-        out.push_str(&framework_checks_text(checks));
+        out.push_str(&framework_checks_text(checks, catalog));
     }
     match found.is_empty() {
         false => out.push_str(&format!("\nFound: {}\n", found.join(", "))),
@@ -480,26 +487,28 @@ fn leaks_text(check: LeakCheck<'_>, catalog: &TenantCatalog, to: Destination) ->
 }
 
 /// The registry and ledger checks as text (nothing when all agree).
-fn framework_checks_text(checks: &FrameworkChecks) -> String {
+fn framework_checks_text(checks: &FrameworkChecks, catalog: &TenantCatalog) -> String {
     // Each with the users whose organization id names it, where any do.
     let users = checks.registry.as_ref().map(|r| &r.users);
+    // Tenants as the registry names them, the schema beside.
     let list = |names: &[String]| {
         names
             .iter()
             .map(|name| {
                 let users = users.and_then(|u| u.get(name));
                 let users = users.map(|&n| usize::try_from(n).unwrap_or(0));
+                let name = text::name_cell(&catalog.label_and_schema(name));
                 match users {
-                    Some(users) => format!(
-                        "{} ({})",
-                        text::name_cell(name),
-                        text::plural(users, "user", "users")
-                    ),
-                    None => text::name_cell(name),
+                    Some(users) => format!("{name} ({})", text::plural(users, "user", "users")),
+                    None => name,
                 }
             })
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    let versions = |names: &[String]| {
+        let names: Vec<String> = names.iter().map(|n| text::name_cell(n)).collect();
+        names.join(", ")
     };
     let mut out = String::new();
     if let Some(registry) = &checks.registry {
@@ -543,15 +552,15 @@ fn framework_checks_text(checks: &FrameworkChecks) -> String {
         for drift in &ledger.drift {
             let mut parts = Vec::new();
             if !drift.missing.is_empty() {
-                parts.push(format!("lacks {}", list(&drift.missing)));
+                parts.push(format!("lacks {}", versions(&drift.missing)));
             }
             if !drift.extra.is_empty() {
-                parts.push(format!("ran {}", list(&drift.extra)));
+                parts.push(format!("ran {}", versions(&drift.extra)));
             }
             out.push_str(&format!(
                 "  {}: {} ({})\n",
                 drift.status.word(),
-                text::sanitize(&drift.tenant),
+                text::sanitize(&catalog.label_and_schema(&drift.tenant)),
                 parts.join("; ")
             ));
         }
@@ -600,7 +609,12 @@ mod tests {
             ],
             ..HealthReport::default()
         };
-        let catalog = TenantCatalog::new(vec!["acme".into()]);
+        // Named as the registry labels it, the schema beside.
+        let catalog = TenantCatalog::new(vec!["acme".into()]).with_registry(vec![(
+            "7".into(),
+            "Acme Corp".into(),
+            "acme".into(),
+        )]);
         let csv = health_csv(
             &report,
             &FrameworkChecks::default(),
@@ -611,11 +625,11 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "tenant,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
-                "acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
-                "client9,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
-                "(none),none,1,false,,,,,,,1 user with no organization id",
-                "public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
+                "tenant,schema,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
+                "Acme Corp,acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
+                "client9,client9,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
+                "(none),(none),none,1,false,,,,,,,1 user with no organization id",
+                "public,public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
             ]
         );
         assert!(!report.is_healthy());
