@@ -577,7 +577,7 @@ async fn anomalies_are_each_reported() {
         assert_eq!(report["healthy"], false, "{framework}");
         assert_eq!(
             strings(&report["registry"]["missing_schemas"]),
-            [initech.clone()],
+            std::slice::from_ref(&initech),
             "{framework}"
         );
         let unregistered = strings(&report["registry"]["unregistered_schemas"]);
