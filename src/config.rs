@@ -629,20 +629,28 @@ fn with_environment(
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
-    // A number past 64 bits would reach the settings as the largest (or
-    // least) one: the message shows it as set.
+    // Parsed as a float, a number past 64 bits would reach the settings as
+    // the largest (or least) one, and a fraction past a float's precision
+    // (`86400.0000000000001`) as a whole one: refused as set.
     for (key, least, most) in RANGES {
         let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
         let Some(text) = tenantscope_vars.get(&name).map(|t| t.trim()) else {
             continue;
         };
-        let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-        let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-        if whole && text.parse::<i64>().is_err() {
-            return Err(format!(
-                "invalid configuration: {}",
-                out_of_range(key, least, most, text)
-            ));
+        let beyond = || text.parse::<f64>().map_or(true, |n| n.abs() > most as f64);
+        match decimal_is_whole(text) {
+            Some(false) => {
+                return Err(format!(
+                    "invalid configuration: {key} must be a whole number, not {text}"
+                ))
+            }
+            Some(true) if text.parse::<i64>().is_err() && beyond() => {
+                return Err(format!(
+                    "invalid configuration: {}",
+                    out_of_range(key, least, most, text)
+                ))
+            }
+            _ => {}
         }
     }
     builder = builder
@@ -670,6 +678,27 @@ fn with_environment(
             .map_err(|e| format!("{IGNORE}: {e}"))?;
     }
     Ok((builder, tenantscope_vars))
+}
+
+/// Whether decimal `text` (`-12.50`, `1e3`, `2.5E-1`) is a whole number,
+/// read digit by digit (a float's rounding would call `5.0000000000000001`
+/// whole); `None` for what is no such number.
+fn decimal_is_whole(text: &str) -> Option<bool> {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // The digits after the decimal point, once the exponent moved it.
+    let point = (int.len() as i64)
+        .saturating_add(exponent)
+        .clamp(0, digits.len() as i64);
+    Some(digits[point as usize..].bytes().all(|b| b == b'0'))
 }
 
 /// Where the key of an "unknown field `x` [for key `a.b`]" error was set
@@ -875,6 +904,7 @@ mod tests {
                 "TENANTSCOPE_DATABASE__MAX_CONNECTIONS",
                 "-99999999999999999999",
             ),
+            ("TENANTSCOPE_UI__REFRESH_S", "1e400"),
         ];
         for (key, value) in cases {
             let error =
@@ -1073,6 +1103,27 @@ mod tests {
             error,
             "invalid configuration: ui.debounce_ms must be a whole number, not 1.5"
         );
+        // A fraction a float rounds away is refused all the same, as set;
+        // a whole number written with a point or an exponent is one.
+        for (key, text) in [
+            ("ui.refresh_s", "86400.0000000000001"),
+            ("ui.debounce_ms", "59999.99999999999999"),
+            ("ui.refresh_s", "5.0000000000000001"),
+            ("ui.refresh_s", "25e-1"),
+        ] {
+            let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
+            let vars = env(&[(&name, text)]);
+            let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+            assert_eq!(
+                error,
+                format!("invalid configuration: {key} must be a whole number, not {text}")
+            );
+        }
+        for (text, seconds) in [("5.0", 5), ("1e3", 1_000), ("+2.50e1", 25)] {
+            let vars = env(&[("TENANTSCOPE_UI__REFRESH_S", text)]);
+            let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+            assert_eq!(settings.ui.refresh_s, seconds, "{text}");
+        }
         let vars = env(&[
             ("TENANTSCOPE_UI__MOUSE", "false"),
             ("TENANTSCOPE_UI__DEBOUNCE_MS", "7"),
