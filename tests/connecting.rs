@@ -786,6 +786,8 @@ mod dashboard_start {
         })
         .await;
         assert!(!done.contains("mid_dude"), "{done}");
+        // Named by the database it read, not the one now open.
+        assert!(done.contains(".csv (from demo)"), "{done}");
 
         let files: Vec<_> = std::fs::read_dir(exports.path())
             .unwrap()

@@ -632,6 +632,32 @@ fn drifted_report() -> tenantscope::db::HealthReport {
     }
 }
 
+/// An export reading every row is said as a load is, spinner first, until
+/// its file is written (it read `✓ exporting…`, as if done); after another
+/// database was opened, its answer names the database it read.
+#[test]
+fn an_export_reading_is_busy_then_names_its_database() {
+    let mut state = demo_state();
+    state.session.exporting = Some(tenantscope::app::Exporting {
+        from: "prod".into(),
+        reads: true,
+    });
+    let frame = render(&mut state, 120, 16);
+    let status = frame.lines().rev().nth(1).unwrap();
+    assert!(status.contains("exporting: reading every row…"), "{frame}");
+    assert!(!status.contains('✓'), "{status}");
+    update(
+        &mut state,
+        Msg::Exported(Ok("/tmp/tenantscope-orders-1.csv".into())),
+    );
+    let frame = render(&mut state, 120, 16);
+    assert!(
+        frame.contains("✓ exported to /tmp/tenantscope-orders-1.csv (from prod)"),
+        "{frame}"
+    );
+    assert!(state.session.exporting.is_none());
+}
+
 #[test]
 fn health_view_with_drift_orphans_and_a_leak() {
     use tenantscope::db::{Leak, LeakKind};

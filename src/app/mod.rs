@@ -33,5 +33,5 @@ pub use connect::initial_state;
 pub use dashboard::UsersRequest;
 pub use dashboard::{Focus, OrdersKey};
 pub use msg::{Effect, Msg};
-pub use state::{Data, Session, State, View};
+pub use state::{Data, Exporting, Session, State, View};
 pub use update::{init, update};

@@ -127,7 +127,9 @@ async fn drive<B: Backend>(
         if state.session.quit {
             break;
         }
-        let tick = if state.is_busy() {
+        // The spinner turns while something loads, an export's read too.
+        let exporting = state.session.exporting.as_ref().is_some_and(|e| e.reads);
+        let tick = if state.is_busy() || exporting {
             BUSY_TICK
         } else {
             IDLE_TICK

@@ -42,8 +42,17 @@ pub struct Session {
     /// An export is on its way (until its `Msg::Exported`): a second `e`
     /// waits for it rather than reading every row again. In the session:
     /// an export goes on when another database opens, and says where it
-    /// wrote there.
-    pub exporting: bool,
+    /// wrote there, and from which database.
+    pub exporting: Option<Exporting>,
+}
+
+/// An export on its way (see [`Session::exporting`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exporting {
+    /// The database it reads, as the header names it.
+    pub from: String,
+    /// It reads every row first: said in the status line until written.
+    pub reads: bool,
 }
 
 impl Session {
@@ -180,6 +189,16 @@ impl State {
         (self.view.screen().loads)(self)
             .iter()
             .any(|load| load.is_loading())
+    }
+
+    /// The open database as the header names it: its profile, else its
+    /// target.
+    pub fn database_name(&self) -> String {
+        let connect = &self.session.connect;
+        connect
+            .profile
+            .clone()
+            .unwrap_or_else(|| self.target.clone())
     }
 
     pub fn selected_user(&self) -> Option<&User> {

@@ -29,8 +29,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::View(msg) => msg.update(state),
         Msg::Exported(result) => {
-            state.session.exporting = false;
-            state.notice = Some(result.map(|path| format!("exported to {path}")));
+            // Read from another database than the one now open: said.
+            let from = state.session.exporting.take().map(|e| e.from);
+            let from = match from.filter(|from| *from != state.database_name()) {
+                Some(from) => format!(" (from {})", crate::text::sanitize(&from)),
+                None => String::new(),
+            };
+            state.notice = Some(match result {
+                Ok(path) => Ok(format!("exported to {path}{from}")),
+                Err(error) => Err(format!("{error}{from}")),
+            });
             Vec::new()
         }
         Msg::Copied(result) => {
@@ -127,17 +135,21 @@ fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
 /// `e`: everything the view shows (all its rows, not only those on
 /// screen), written as CSV by the runtime, off the UI path.
 fn export(state: &mut State) -> Vec<Effect> {
-    if state.session.exporting {
+    if state.session.exporting.is_some() {
         state.notice = Some(Err("still exporting: one export at a time".into()));
         return Vec::new();
     }
     match (state.view.screen().export)(state) {
         Some((stem, document)) => {
-            state.session.exporting = true;
             // A read may take a while: said until the file is written.
-            if matches!(document, crate::output::Document::ToRead(_)) {
-                state.notice = Some(Ok("exporting: reading every row…".into()));
+            let reads = matches!(document, crate::output::Document::ToRead(_));
+            if reads {
+                state.notice = None;
             }
+            state.session.exporting = Some(super::state::Exporting {
+                from: state.database_name(),
+                reads,
+            });
             let note = (state.view.screen().export_note)(state);
             vec![Effect::Export {
                 stem,

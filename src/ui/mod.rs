@@ -381,7 +381,10 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
     let status = match &state.notice {
         Some(Ok(done)) => Status::Done(crate::text::message_line(done).into_owned()),
         Some(Err(error)) => Status::Failed(crate::text::message_line(error).into_owned()),
-        None => (state.view.screen().status)(state),
+        None => match &state.session.exporting {
+            Some(export) if export.reads => Status::Busy("exporting: reading every row…".into()),
+            _ => (state.view.screen().status)(state),
+        },
     };
     let line = match status {
         Status::Empty => Line::from(""),
