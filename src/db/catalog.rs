@@ -119,9 +119,19 @@ impl TenantCatalog {
     }
 
     /// "unknown tenant" for `name`, listing the tenants closest to it
-    /// first (a few of them, and how many there are in all).
+    /// first (a few of them, and how many there are in all): each by the
+    /// closest of its names (schema, registry key and label; a label and
+    /// a key are taken where a schema is, `Tenant 5` for `t0005`), shown
+    /// as [`TenantCatalog::label_and_schema`].
     pub fn unknown(&self, name: &str) -> super::DbError {
-        super::DbError::Setting(unknown_tenant(name, &self.names))
+        let tenants = self.names.iter().map(|schema| {
+            let mut names = vec![schema.as_str()];
+            if let Some((key, label)) = self.registered.get(schema) {
+                names.extend([key.as_str(), label.as_str()]);
+            }
+            (self.label_and_schema(schema), names)
+        });
+        super::DbError::Setting(unknown_tenant_of(name, tenants.collect()))
     }
 
     /// `name` is a schema that exists but lacks the tenant tables.
@@ -571,22 +581,38 @@ const CLOSEST: usize = 5;
 /// of its letters or more away is not close), `tenants:` when every one is
 /// listed.
 pub fn unknown_tenant(name: &str, names: &[String]) -> String {
+    let tenants = names.iter().map(|n| (n.clone(), vec![n.as_str()]));
+    unknown_tenant_of(name, tenants.collect())
+}
+
+/// [`unknown_tenant`] over tenants each shown as its first and known by
+/// any of its names (a schema, a registry key, a label).
+fn unknown_tenant_of(name: &str, tenants: Vec<(String, Vec<&str>)>) -> String {
     let wanted = name.to_lowercase();
-    let mut ranked: Vec<(usize, usize, &String)> = names
+    let rank = |n: &str| {
+        let lower = n.to_lowercase();
+        let kind = if lower == wanted {
+            0
+        } else if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
+            1
+        } else {
+            2
+        };
+        (kind, edit_distance(&wanted, &lower))
+    };
+    let mut ranked: Vec<(usize, usize, &String)> = tenants
         .iter()
-        .map(|n| {
-            let lower = n.to_lowercase();
-            let kind = if lower == wanted {
-                0
-            } else if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
-                1
-            } else {
-                2
-            };
-            (kind, edit_distance(&wanted, &lower), n)
+        .map(|(shown, names)| {
+            let (kind, distance) = names
+                .iter()
+                .map(|n| rank(n))
+                .min()
+                .unwrap_or((2, usize::MAX));
+            (kind, distance, shown)
         })
         .collect();
     ranked.sort();
+    let names = &tenants;
     let all = names.len() <= CLOSEST;
     let near = (wanted.chars().count() / 3).max(2);
     let shown: Vec<String> = ranked
@@ -634,6 +660,33 @@ mod unknown_tests {
 
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A registry's tenants are found by label and key too, and shown by
+    /// label with the schema beside: schema names alone were ranked
+    /// ("none is named like it" for a label's typo).
+    #[test]
+    fn labels_and_keys_are_candidates() {
+        let rows = (1..=20)
+            .map(|i| {
+                (
+                    format!("{i}"),
+                    format!("Tenant {i} GmbH"),
+                    format!("t{i:04}"),
+                )
+            })
+            .collect();
+        let catalog = super::TenantCatalog::new((1..=20).map(|i| format!("t{i:04}")).collect())
+            .with_registry(rows);
+        for (name, first) in [
+            ("tenant 5 gmbh", "Tenant 5 GmbH (t0005)"),
+            ("Tenant 5", "Tenant 5 GmbH (t0005)"),
+            ("t0O05", "Tenant 5 GmbH (t0005)"),
+        ] {
+            let hint = catalog.unknown(name).to_string();
+            let expected = format!("unknown tenant: \"{name}\" (closest: \"{first}\"");
+            assert!(hint.starts_with(&expected), "{hint}");
+        }
     }
 
     #[test]
