@@ -576,17 +576,11 @@ mod tests {
 const CLOSEST: usize = 5;
 
 /// `unknown tenant: "X" (closest: "a", "b", …; N tenants in all)`: the
-/// names nearest to `name` first (same letters ignoring case, then a name
+/// tenants nearest to `name` first (same letters ignoring case, then a name
 /// containing it or contained in it, then by edit distance; a name a third
 /// of its letters or more away is not close), `tenants:` when every one is
-/// listed.
-pub fn unknown_tenant(name: &str, names: &[String]) -> String {
-    let tenants = names.iter().map(|n| (n.clone(), vec![n.as_str()]));
-    unknown_tenant_of(name, tenants.collect())
-}
-
-/// [`unknown_tenant`] over tenants each shown as its first and known by
-/// any of its names (a schema, a registry key, a label).
+/// listed. Each tenant is shown as its first and ranked by the closest of
+/// its names (a schema, a registry key, a label).
 fn unknown_tenant_of(name: &str, tenants: Vec<(String, Vec<&str>)>) -> String {
     let wanted = name.to_lowercase();
     let rank = |n: &str| {
@@ -656,7 +650,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod unknown_tests {
-    use super::unknown_tenant;
+    fn unknown_tenant(name: &str, names: &[String]) -> String {
+        let tenants = names.iter().map(|n| (n.clone(), vec![n.as_str()]));
+        super::unknown_tenant_of(name, tenants.collect())
+    }
 
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()
