@@ -426,6 +426,12 @@ pub fn money(value: &BigDecimal) -> String {
     out
 }
 
+/// `part/all`, each grouped by thousands (`3/4`, `1,200/1,500`): the
+/// basket's lines priced of all, in the view and the table alike.
+pub fn part_of(part: usize, all: usize) -> String {
+    format!("{}/{}", thousands(part as i64), thousands(all as i64))
+}
+
 /// A count with thousands separators: `1,000,000`, `-1,234`.
 pub fn thousands(value: i64) -> String {
     let sign = if value < 0 { "-" } else { "" };

@@ -356,6 +356,18 @@ async fn the_cli_streams_every_line_with_the_totals() {
         .unwrap()
         .replace(',', "");
     same_number(&Value::parse(&shown), &total, "the table's total");
+    // The basket's lines priced of all, grouped by thousands as the view
+    // groups them (it read 5000/5000).
+    let basket = tenantscope(&["--database-url", db.url.as_str(), "basket", "bulk"]);
+    let basket = stdout(&basket);
+    let row = |tenant: &str| {
+        let found = basket.lines().find(|l| l.starts_with(tenant));
+        found
+            .unwrap_or_else(|| panic!("{tenant} in\n{basket}"))
+            .to_string()
+    };
+    assert!(row("bulk (own) ").contains(" 5,000/5,000 "), "{basket}");
+    assert!(row("other ").contains("/5,000 "), "{basket}");
 
     // A line without a total: none in the JSON, and the table says why.
     db.run_sql(&format!(

@@ -164,7 +164,7 @@ fn table_of(
             let [lines, total, difference] = match t.error {
                 Some(_) => ["?".to_string(), "?".into(), "?".into()],
                 None => [
-                    format!("{}/{lines}", t.priced_lines),
+                    crate::text::part_of(t.priced_lines, lines),
                     t.total.cell(),
                     t.difference.cell(),
                 ],

@@ -165,7 +165,8 @@ fn row(
         ]);
     }
     let total = super::whole_or_ellipsis(total_text(tenant), numbers[1]);
-    let coverage = super::whole_or_ellipsis(format!("{}/{all}", tenant.priced_lines), numbers[0]);
+    let coverage =
+        super::whole_or_ellipsis(crate::text::part_of(tenant.priced_lines, all), numbers[0]);
     let coverage_style = if tenant.priced_lines == all {
         Style::new()
     } else {

@@ -58,7 +58,7 @@ pub(super) fn status(state: &State) -> Status {
             Ok(report) => Status::Done(format!(
                 "{} from {}{}",
                 crate::text::plural(report.totals.lines, "order line", "order lines"),
-                crate::text::sanitize(&report.tenant),
+                crate::text::sanitize(&state.catalog.label(&report.tenant)),
                 crate::app::screen::took(done.elapsed)
             )),
             Err(error) => Status::Failed(error.to_string()),

@@ -489,11 +489,14 @@ impl Detection {
         for reason in &self.reasons {
             out.push_str(&format!("detect: {}\n", crate::text::sanitize(reason)));
         }
-        out.push_str(&format!(
-            "detect: {}: {}\n",
-            plural(self.tenants.len(), "tenant schema", "tenant schemas"),
-            list(&self.tenants)
-        ));
+        match self.tenants.as_slice() {
+            [] => out.push_str("detect: no tenant schema\n"),
+            tenants => out.push_str(&format!(
+                "detect: {}: {}\n",
+                plural(tenants.len(), "tenant schema", "tenant schemas"),
+                list(tenants)
+            )),
+        }
         if !self.registry.missing_schemas.is_empty() {
             out.push_str(&format!(
                 "detect: registered but no schema: {}\n",

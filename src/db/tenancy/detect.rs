@@ -740,7 +740,7 @@ fn users_model(
                 model.users.columns.created = created.to_string();
                 // Each tenant's own table: no column names the tenant.
                 model.users.tenant_column = String::new();
-                reasons.push(format!("users: a {table} table in every tenant schema"));
+                reasons.push(format!("users: in every tenant schema, its {table} table"));
             }
         }
         // The article's users table: its own columns, where they differ.
@@ -754,7 +754,7 @@ fn users_model(
                     model.users.tenant_column = String::new();
                     let first = tenants.iter().find_map(|s| catalog.table(s, &table));
                     shared_user_columns(first, &mut model.users);
-                    reasons.push(format!("users: a {table} table in every tenant schema"));
+                    reasons.push(format!("users: in every tenant schema, its {table} table"));
                 }
                 users => shared_user_columns(users, &mut model.users),
             }
@@ -897,7 +897,7 @@ mod tests {
             detection
                 .reasons
                 .iter()
-                .any(|r| r == "users: a users table in every tenant schema"),
+                .any(|r| r == "users: in every tenant schema, its users table"),
             "{:?}",
             detection.reasons
         );
