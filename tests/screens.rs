@@ -1432,14 +1432,16 @@ fn health_view_lists_registry_and_ledger_findings_in_the_registrys_words() {
         panic!("no export: {effects:?}");
     };
     let csv = document.csv();
+    // Each row named as the view names it, its schema beside.
     let status_and_findings = |schema: &str| {
         let line = csv
             .lines()
-            .find(|l| l.starts_with(&format!("{schema},")))
+            .find(|l| l.split(',').nth(1) == Some(schema))
             .unwrap_or_else(|| panic!("no row {schema} in\n{csv}"));
         let cells: Vec<&str> = line.split(',').collect();
-        (cells[1], line.to_string())
+        (cells[2], line.to_string())
     };
+    assert!(csv.contains("\nAcme Corp,acme,ahead,"), "{csv}");
     for (schema, status, finding) in [
         (
             "acme",
