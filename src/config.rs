@@ -686,7 +686,20 @@ fn with_environment(
 fn decimal_is_whole(text: &str) -> Option<bool> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        Some((mantissa, exponent)) => {
+            // An exponent past i64 moves the point past any digit.
+            let digits = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let exponent = exponent
+                .parse::<i64>()
+                .unwrap_or(match exponent.starts_with('-') {
+                    true => i64::MIN,
+                    false => i64::MAX,
+                });
+            (mantissa, exponent)
+        }
         None => (unsigned, 0),
     };
     let (int, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
@@ -905,6 +918,7 @@ mod tests {
                 "-99999999999999999999",
             ),
             ("TENANTSCOPE_UI__REFRESH_S", "1e400"),
+            ("TENANTSCOPE_UI__REFRESH_S", "1e99999999999999999999"),
         ];
         for (key, value) in cases {
             let error =
@@ -1110,6 +1124,7 @@ mod tests {
             ("ui.debounce_ms", "59999.99999999999999"),
             ("ui.refresh_s", "5.0000000000000001"),
             ("ui.refresh_s", "25e-1"),
+            ("ui.refresh_s", "5e-99999999999999999999"),
         ] {
             let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
             let vars = env(&[(&name, text)]);

@@ -138,7 +138,7 @@ async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
     let unknown = run(&db, &["users", "--tenant", "umbrella"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        stderr(&unknown).contains("\"acme\", \"globex\""),
+        stderr(&unknown).contains("\"Acme Corp (acme)\", \"Globex (globex)\""),
         "{}",
         stderr(&unknown)
     );
@@ -696,8 +696,13 @@ async fn health_reports_each_frameworks_planted_anomalies() {
                 "{fixture_name}"
             );
         }
+        // Named by its label where the registry has one, its schema beside.
+        let behind = text.lines().find(|l| l.starts_with("  behind: "));
         assert!(
-            text.contains(&format!("behind: {drifted} (lacks {lacking})")),
+            behind.is_some_and(
+                |l| l.ends_with(&format!("behind: {drifted} (lacks {lacking})"))
+                    || l.ends_with(&format!(" ({drifted}) (lacks {lacking})"))
+            ),
             "{text}"
         );
         // Rows in copies that should be empty: one row each was planted.
@@ -728,8 +733,13 @@ async fn health_reports_each_frameworks_planted_anomalies() {
             "{text}"
         );
         assert_eq!(code, Some(3), "{fixture_name}: --fail-on-drift");
+        // By its label where the registry has one, its schema beside (and
+        // the users naming it, where any do).
+        let missing_line = text.lines().find(|l| l.contains(" with no schema: "));
         assert!(
-            text.contains(&format!("with no schema: {missing}")),
+            missing_line.is_some_and(
+                |l| l.contains(&format!(": {missing}")) || l.contains(&format!(" ({missing})"))
+            ),
             "{text}"
         );
         assert!(text.contains(&format!("does not list: {orphan}")), "{text}");

@@ -616,9 +616,13 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
     app.frame_where("the tenants pane", |f| f.contains("▶   Acme Corp"))
         .await;
     app.press(KeyCode::Enter);
+    // (It showed the server's "column t.username does not exist".)
     let acme = app
         .frame_where("acme's list fails, naming the column", |f| {
-            f.contains("✗ users:") && f.contains("username")
+            f.contains(
+                "✗ users: tenant acme's users cannot be read: its auth_user lacks username \
+                 (see health)",
+            )
         })
         .await;
     assert!(acme.contains("Users of Acme Corp"), "{acme}");
@@ -1315,17 +1319,22 @@ async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
     use tenantscope::db::Count;
     const N: usize = 60;
     let test_db = many(N).await;
-    test_db.run_sql("ANALYZE t0002.auth_user").await;
+    test_db
+        .run_sql("ANALYZE t0002.auth_user, t0004.auth_user")
+        .await;
     let db = common::connect(&test_db)
         .await
         .with_statement_timeout(5_000);
+    // Two in one statement's batch: each given its statistics.
     let _locker = test_db.lock_table("t0002.auth_user").await;
+    let _t0004 = test_db.lock_table("t0004.auth_user").await;
 
     let count = db.user_count().await.unwrap();
     assert_eq!((count.value, count.estimated), (N as i64, true));
     let pane = db.tenant_directory(true).await.unwrap();
     let users = |schema: &str| pane.iter().find(|e| e.schema == schema).unwrap().users;
     assert_eq!(users("t0002"), Some(Count::estimate(1)));
+    assert_eq!(users("t0004"), Some(Count::estimate(1)));
     assert_eq!(users("t0001"), Some(Count::exact(1)));
     assert_eq!(users("t0060"), Some(Count::exact(1)));
     let summaries = db.tenant_summaries().await.unwrap();
@@ -1334,7 +1343,7 @@ async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
         .filter(|s| s.users_estimated)
         .map(|s| (s.tenant.as_deref().unwrap(), s.users))
         .collect();
-    assert_eq!(estimated, [("t0002", 1)]);
+    assert_eq!(estimated, [("t0002", 1), ("t0004", 1)]);
     assert_eq!(summaries.iter().map(|s| s.users).sum::<i64>(), N as i64);
     let health = db.health(None).await.unwrap();
     let t0002 = health.tenants.iter().find(|t| t.tenant == "t0002").unwrap();

@@ -99,6 +99,9 @@ async fn drive<B: Backend>(
         tokio::time::Instant::now() + state.session.refresh_every.unwrap_or(IDLE_TICK)
     };
     let mut next_refresh = refresh_at(&state);
+    // Databases switched away from while an export read them: closed once
+    // it has answered (closing the pool failed its next batch).
+    let mut parked: Vec<Database> = Vec::new();
     // A message taken while a frame waited (see STALE_FRAME): it goes
     // before the frame, which it would make stale.
     let mut carried: Option<Msg> = None;
@@ -128,8 +131,7 @@ async fn drive<B: Backend>(
             break;
         }
         // The spinner turns while something loads, an export's read too.
-        let exporting = state.session.exporting.as_ref().is_some_and(|e| e.reads);
-        let tick = if state.is_busy() || exporting {
+        let tick = if state.is_busy() || state.export_reading() {
             BUSY_TICK
         } else {
             IDLE_TICK
@@ -167,7 +169,12 @@ async fn drive<B: Backend>(
             }
         };
         let pending = with_queued(msg, &mut events, [&mut results, &mut lasting]);
-        let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
+        let (started, at_once) = handle(
+            &mut state,
+            &mut executor,
+            (&mut results, &mut parked),
+            pending,
+        );
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
         // the draw overlaps the query instead of delaying it.
@@ -213,11 +220,12 @@ fn with_queued(
 /// Updates the state with each message in turn and runs the effects;
 /// returns whether a load started, and whether one started at once. A
 /// connection's message brings its database: the executor uses it from
-/// then on, with a new results channel.
+/// then on, with a new results channel. The old one is closed, once the
+/// export reading it (if any) has answered: `parked` till then.
 fn handle(
     state: &mut State,
     executor: &mut Executor,
-    results: &mut UnboundedReceiver<Msg>,
+    (results, parked): (&mut UnboundedReceiver<Msg>, &mut Vec<Database>),
     pending: Vec<Msg>,
 ) -> (bool, bool) {
     let (mut started, mut at_once) = (false, false);
@@ -228,12 +236,17 @@ fn handle(
             let (results_tx, fresh) = unbounded_channel();
             *results = fresh;
             if let Some(old) = executor.replace_db(db, results_tx) {
-                tokio::spawn(async move { old.close().await });
+                parked.push(old);
             }
         }
         for effect in update(state, msg) {
             at_once |= executor.run(effect);
             started = true;
+        }
+        if state.session.exporting.is_none() {
+            for old in parked.drain(..) {
+                tokio::spawn(async move { old.close().await });
+            }
         }
     }
     (started, at_once)

@@ -191,6 +191,24 @@ impl State {
             .any(|load| load.is_loading())
     }
 
+    /// What the status line says: a notice (an export's path, a copy),
+    /// else an export reading every row (a load, spinner first, until
+    /// written), else the view's own status.
+    pub fn status(&self) -> super::screen::Status {
+        use super::screen::Status;
+        match &self.notice {
+            Some(Ok(done)) => Status::Done(crate::text::message_line(done).into_owned()),
+            Some(Err(error)) => Status::Failed(crate::text::message_line(error).into_owned()),
+            None if self.export_reading() => Status::Busy("exporting: reading every row…".into()),
+            None => (self.view.screen().status)(self),
+        }
+    }
+
+    /// An export is reading every row (the spinner turns meanwhile).
+    pub fn export_reading(&self) -> bool {
+        self.session.exporting.as_ref().is_some_and(|e| e.reads)
+    }
+
     /// The open database as the header names it: its profile, else its
     /// target.
     pub fn database_name(&self) -> String {

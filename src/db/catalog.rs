@@ -183,7 +183,7 @@ pub struct TenantSummary {
     /// `users` is the planner's estimate (`pg_class.reltuples`), not a
     /// count: users in each of more than
     /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] tenant schemas, this one's
-    /// table analyzed (see `users_per_tenant_schema_or_estimated`).
+    /// table analyzed, or its table locked (see `users_of_schemas`).
     pub users_estimated: bool,
     /// Citus: the node holding the tenant's schema (`host:port`).
     pub node: Option<String>,
@@ -585,9 +585,12 @@ fn unknown_tenant_of(name: &str, tenants: Vec<(String, Vec<&str>)>) -> String {
     let wanted = name.to_lowercase();
     let rank = |n: &str| {
         let lower = n.to_lowercase();
+        // Containment from three letters on: a short registry key (`2`,
+        // django-tenants' ids) is in many a name, and says nothing.
+        let long = lower.chars().count().min(wanted.chars().count()) >= 3;
         let kind = if lower == wanted {
             0
-        } else if !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower)) {
+        } else if long && (lower.contains(&wanted) || wanted.contains(&lower)) {
             1
         } else {
             2
@@ -679,6 +682,9 @@ mod unknown_tests {
             ("tenant 5 gmbh", "Tenant 5 GmbH (t0005)"),
             ("Tenant 5", "Tenant 5 GmbH (t0005)"),
             ("t0O05", "Tenant 5 GmbH (t0005)"),
+            // A typo beside numeric keys (`1`, `2`, … are in "t0012x"):
+            // the schema it is a letter from comes first.
+            ("t0012x", "Tenant 12 GmbH (t0012)"),
         ] {
             let hint = catalog.unknown(name).to_string();
             let expected = format!("unknown tenant: \"{name}\" (closest: \"{first}\"");

@@ -385,6 +385,10 @@ pub(crate) struct SharedTables {
     /// Shared: a one-tenant copy of the tables (`scoped_to`) must not copy
     /// thousands of them.
     tenant_branches: std::sync::Arc<Vec<tenancy::TenantBranch>>,
+    /// A copy scoped to one tenant (`scoped_to`) whose users table lacks a
+    /// required column: its schema and those columns (its users cannot be
+    /// read; see [`Database::users_readable`]).
+    scope_left_out: Option<(String, Vec<String>)>,
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on

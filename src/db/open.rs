@@ -197,6 +197,7 @@ impl Database {
                 tenant_name_column: None,
                 tenant_key_match: None,
                 tenant_branches: Default::default(),
+                scope_left_out: None,
                 detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
@@ -486,6 +487,7 @@ fn users_tables(
                 tenant_name_column: None,
                 tenant_key_match: None,
                 tenant_branches: Default::default(),
+                scope_left_out: None,
                 name_key: if plain_name {
                     format!("u.{name}")
                 } else {

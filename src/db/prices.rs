@@ -491,6 +491,7 @@ impl Database {
         self.retried(|| async move {
             let mut tx = self.read_tx().await?;
             let schema = self.quoted_or_unknown(&mut tx, &[tenant]).await?.remove(0);
+            self.users_readable(Some(tenant))?;
             let sql = format!(
                 "SELECT {columns} FROM {users} u
                   WHERE u.{org}::text = $1

@@ -41,7 +41,13 @@ impl Database {
             users = tables.users_table,
             members = self.members_only(),
         );
-        Ok(exact(self.locking_counts(&statement).await?))
+        let query = sqlx::query_as::<_, (Option<String>, i64)>(&statement);
+        let rows = self.rows_in_own_read(query, None).await?;
+        Ok(exact(
+            rows.into_iter()
+                .filter_map(|(s, n)| Some((s?, n)))
+                .collect(),
+        ))
     }
 
     /// A WHERE clause over the users row `u` leaving out, where users are
@@ -128,85 +134,75 @@ impl Database {
 
     /// Users of each of `schemas` (users in each tenant schema), counted
     /// without naming a column: a drifted users table is counted too.
+    /// [`SEARCH_BATCH`] tenants to a statement, each in a transaction of
+    /// its own (see [`Database::tenant_batches`]: a transaction holds its
+    /// locks to its end, so thousands of users tables read in one would
+    /// pass the server's lock table).
     ///
-    /// Each statement gives up on a locked table after the lock timeout
-    /// (a migration holding one tenant's users table waited out the whole
-    /// statement timeout and failed every count): its tenants are then
-    /// counted one by one, and a table still locked is given its
-    /// statistics' row count (`pg_class.reltuples`, read without the
-    /// table's lock), marked estimated: `~0` where never analyzed.
+    /// A users table another session holds locked (a migration) is given
+    /// up after the lock timeout, as every tenant batch does (it waited the
+    /// whole statement timeout and failed every count), and given its
+    /// statistics' row count, marked estimated: `~0` where there is none.
     pub(in crate::db) async fn users_of_schemas(
         &self,
         schemas: &[&String],
     ) -> Result<HashMap<String, Count>, DbError> {
-        let chunks: Vec<&[&String]> = schemas.chunks(SEARCH_BATCH).collect();
-        let answers = self
-            .side_by_side(chunks.iter().map(|chunk| self.count_chunk(chunk)).collect())
-            .await;
-        let mut counts = HashMap::new();
+        let table = quote_ident(&self.tables.model.users.table);
+        let selects: Vec<(usize, String)> = schemas
+            .iter()
+            .enumerate()
+            .map(|(at, schema)| {
+                let (name, schema) = (quote_literal(schema), quote_ident(schema));
+                (
+                    at,
+                    format!("SELECT {name}::text, count(*) FROM {schema}.{table}"),
+                )
+            })
+            .collect();
+        let (rows, failed) = self
+            .tenant_batches::<(Option<String>, i64)>(
+                &selects,
+                SEARCH_BATCH,
+                &[],
+                None,
+                &HashMap::new(),
+            )
+            .await?;
+        let mut counts: HashMap<String, Count> = rows
+            .into_iter()
+            .filter_map(|(schema, n)| Some((schema?, Count::exact(n))))
+            .collect();
         let mut locked = Vec::new();
-        for answer in answers {
-            let (counted, still_locked) = answer?;
-            counts.extend(counted);
-            locked.extend(still_locked);
+        for (at, error) in failed {
+            match error {
+                DbError::Locked { .. } => locked.push(schemas[at]),
+                error => return Err(error),
+            }
         }
         if !locked.is_empty() {
-            counts.extend(self.estimated_users(&locked).await?);
+            let statistics = self.users_statistics(&locked).await?;
+            counts.extend(locked.into_iter().map(|schema| {
+                let rows = statistics.get(schema).copied().unwrap_or(0.0);
+                (
+                    schema.clone(),
+                    Count::estimate(rows.max(0.0).round() as i64),
+                )
+            }));
         }
         Ok(counts)
     }
 
-    /// One statement's counts; when a table of it is locked, each schema
-    /// on its own, returning those still locked apart.
-    async fn count_chunk<'s>(
-        &self,
-        chunk: &[&'s String],
-    ) -> Result<(HashMap<String, Count>, Vec<&'s String>), DbError> {
-        match self.locking_counts(&self.count_statement(chunk)).await {
-            Err(DbError::Locked { .. }) if chunk.len() > 1 => {}
-            Err(DbError::Locked { .. }) => return Ok((HashMap::new(), chunk.to_vec())),
-            counted => return Ok((exact(counted?), Vec::new())),
-        }
-        let (mut counts, mut locked) = (HashMap::new(), Vec::new());
-        for schema in chunk {
-            match self.locking_counts(&self.count_statement(&[schema])).await {
-                Ok(counted) => counts.extend(exact(counted)),
-                Err(DbError::Locked { .. }) => locked.push(*schema),
-                Err(error) => return Err(error),
-            }
-        }
-        Ok((counts, locked))
-    }
-
-    /// `(schema, count)` rows of a count statement, in a batch transaction
-    /// of its own (see [`Database::rows_in_own_read`]) that gives up on a
-    /// lock after the lock timeout.
-    async fn locking_counts(&self, sql: &str) -> Result<HashMap<String, i64>, DbError> {
-        let mut tx = self.batch_tx(None).await.map_err(|e| self.error(e))?;
-        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql)
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        Ok(rows
-            .into_iter()
-            .filter_map(|(s, n)| Some((s?, n)))
-            .collect())
-    }
-
-    /// The statistics' row count of each of `schemas`' users tables,
-    /// marked estimated (a never analyzed table's `-1` read as 0).
-    async fn estimated_users(
-        &self,
-        schemas: &[&String],
-    ) -> Result<HashMap<String, Count>, DbError> {
+    /// The statistics' row count (`pg_class.reltuples`: -1 never
+    /// analyzed) of each of `schemas`' users tables that is a plain table,
+    /// read from the catalog (no lock on the tables).
+    async fn users_statistics(&self, schemas: &[&String]) -> Result<HashMap<String, f64>, DbError> {
         let mut tx = self.read_tx().await?;
         let rows: Vec<(String, f64)> = sqlx::query_as(
             "SELECT n.nspname::text, c.reltuples::float8
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.relname = $1::text::name AND n.nspname = ANY($2::text[]::name[])",
+              WHERE c.relname = $1::text::name AND c.relkind = 'r'
+                AND n.nspname = ANY($2::text[]::name[])",
         )
         .bind(&self.tables.model.users.table)
         .bind(schemas)
@@ -215,10 +211,7 @@ impl Database {
         .await
         .map_err(|e| self.error(e))?;
         Database::end_read(tx);
-        Ok(rows
-            .into_iter()
-            .map(|(schema, rows)| (schema, Count::estimate(rows.max(0.0).round() as i64)))
-            .collect())
+        Ok(rows.into_iter().collect())
     }
 
     /// The rows of `query` in a read transaction of its own, named by
@@ -227,8 +220,7 @@ impl Database {
     /// locks the statement took (a batch of tenants' users tables), so
     /// statements side by side never hold more than one batch each. Every
     /// statement over batches of tenants run side by side reads this way
-    /// (`keyset_rows_batched`; the counts, in `locking_counts`, with a
-    /// lock timeout besides).
+    /// (`keyset_rows_batched`, the shared table's counts).
     pub(in crate::db) async fn rows_in_own_read<'q, R>(
         &self,
         query: sqlx::query::QueryAs<'q, sqlx::Postgres, R, sqlx::postgres::PgArguments>,
@@ -245,26 +237,6 @@ impl Database {
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
         Ok(rows)
-    }
-
-    /// `(schema, count(*))` of each of `schemas`' users tables, in one
-    /// statement (callers give [`SEARCH_BATCH`] schemas at most: a
-    /// transaction holds its locks to its end, so thousands of users tables
-    /// read in one would pass the server's lock table, "out of shared
-    /// memory" at `max_locks_per_transaction` 64 and 5,000 tenants).
-    fn count_statement(&self, schemas: &[&String]) -> String {
-        let table = quote_ident(&self.tables.model.users.table);
-        schemas
-            .iter()
-            .map(|schema| {
-                format!(
-                    "SELECT {}::text, count(*) FROM {}.{table}",
-                    quote_literal(schema),
-                    quote_ident(schema)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n UNION ALL ")
     }
 
     /// Every tenant's users where users live in each tenant schema, and
@@ -294,21 +266,7 @@ impl Database {
         if schemas.len() <= EXACT_TENANT_TABLES_UP_TO {
             return self.users_of_schemas(&schemas).await;
         }
-        let mut tx = self.read_tx().await?;
-        let estimates: Vec<(String, f64)> = sqlx::query_as(
-            "SELECT n.nspname::text, c.reltuples::float8
-               FROM pg_catalog.pg_class c
-               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.relname = $1::text::name AND c.relkind = 'r'
-                AND n.nspname = ANY($2::text[]::name[])",
-        )
-        .bind(&self.tables.model.users.table)
-        .bind(&schemas)
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
+        let estimates = self.users_statistics(&schemas).await?;
         let mut counts: HashMap<String, Count> = estimates
             .into_iter()
             .filter(|(_, rows)| *rows >= 0.5)

@@ -194,15 +194,24 @@ impl Database {
     /// A tenant whose users table lacks a required column (see
     /// [`Database::users_left_out`]) is [`DbError::UsersLeftOut`]: a read
     /// of its users would fail on the server's "column does not exist".
-    pub(super) fn users_readable(&self, tenant: &str) -> Result<(), DbError> {
+    /// `tenant` named, or the one this copy is scoped to (`scoped_to`).
+    pub(super) fn users_readable(&self, tenant: Option<&str>) -> Result<(), DbError> {
         let tables = &self.tables;
-        match tables.tenant_branches.iter().find(|b| b.schema == tenant) {
-            Some(branch) if !branch.missing.is_empty() => Err(DbError::UsersLeftOut {
-                tenant: tenant.to_string(),
+        let left_out = match tenant {
+            Some(tenant) => tables
+                .tenant_branches
+                .iter()
+                .find(|b| b.schema == tenant && !b.missing.is_empty())
+                .map(|b| (&b.schema, &b.missing)),
+            None => tables.scope_left_out.as_ref().map(|(s, m)| (s, m)),
+        };
+        match left_out {
+            Some((tenant, missing)) => Err(DbError::UsersLeftOut {
+                tenant: tenant.clone(),
                 table: tables.model.users.table.clone(),
-                missing: branch.missing.clone(),
+                missing: missing.clone(),
             }),
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 
@@ -285,9 +294,7 @@ impl Database {
             limit,
             tenant,
         } = request;
-        if let Some(tenant) = tenant {
-            self.users_readable(tenant)?;
-        }
+        self.users_readable(tenant)?;
         let Some(source) = self.users_source(tenant) else {
             return Ok(Vec::new());
         };
@@ -757,9 +764,7 @@ impl Database {
             limit: query.limit.unwrap_or(i64::MAX),
             tenant,
         };
-        if let Some(tenant) = tenant {
-            self.users_readable(tenant)?;
-        }
+        self.users_readable(tenant)?;
         let source = self.users_source(tenant);
         if source.as_deref().is_some_and(|s| self.many_branches(s)) {
             // Users in each of many tenant schemas: no one cursor over

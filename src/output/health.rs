@@ -231,8 +231,17 @@ pub fn health_csv(
     let rows: Vec<Vec<String>> = all_rows(report, checks, catalog, leaks)
         .iter()
         .map(|row| {
-            // Named as the view names it, the schema (or id) beside.
-            let mut cells = vec![row.name.clone(), row.schema.clone(), row.status.to_string()];
+            // Named as the view names it, its schema beside: none for an id
+            // naming no schema or the users with none (as the tenants
+            // pane's export has it; a registered tenant's schema that is
+            // gone is named).
+            let gone = row.status == crate::db::SchemaState::Missing.word();
+            let schema = match row.kind {
+                RowKind::NoSchema if !gone => String::new(),
+                RowKind::NoTenant => String::new(),
+                _ => row.schema.clone(),
+            };
+            let mut cells = vec![row.name.clone(), schema, row.status.to_string()];
             match row.kind {
                 RowKind::Tenant(i) if i < report.tenants.len() => {
                     let t = &report.tenants[i];
@@ -627,8 +636,8 @@ mod tests {
             [
                 "tenant,schema,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
                 "Acme Corp,acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
-                "client9,client9,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
-                "(none),(none),none,1,false,,,,,,,1 user with no organization id",
+                "client9,,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
+                "(none),,none,1,false,,,,,,,1 user with no organization id",
                 "public,public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
             ]
         );

@@ -378,15 +378,7 @@ fn failed_load(error: &crate::app::load::Failure) -> String {
 }
 
 fn status_line(state: &State, frame: &mut Frame, area: Rect) {
-    let status = match &state.notice {
-        Some(Ok(done)) => Status::Done(crate::text::message_line(done).into_owned()),
-        Some(Err(error)) => Status::Failed(crate::text::message_line(error).into_owned()),
-        None => match &state.session.exporting {
-            Some(export) if export.reads => Status::Busy("exporting: reading every row…".into()),
-            _ => (state.view.screen().status)(state),
-        },
-    };
-    let line = match status {
+    let line = match state.status() {
         Status::Empty => Line::from(""),
         Status::Busy(what) => Line::from(format!(" {} {what}", spinner(state))),
         Status::Done(what) => {

@@ -227,7 +227,7 @@ impl Database {
                     fault
                 })
                 .collect();
-            self.report_left_out(&mut report).await?;
+            self.report_left_out(&mut report);
             Ok(report)
         })
         .await
@@ -279,7 +279,7 @@ impl Database {
 
     /// Where users live in each tenant schema: each tenant's users,
     /// counted [`crate::db::SEARCH_BATCH`] tenants to a statement, each
-    /// statement in its own transaction (see `run_counts`); at more than
+    /// statement in its own transaction (see `users_of_schemas`); at more than
     /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] tenants, analyzed tables
     /// estimated from their statistics (shown as estimates; a tenant
     /// without users is said so only from an exact count).
@@ -303,16 +303,10 @@ impl Database {
     }
 
     /// Tenants left out of every tenant's users list (their users table
-    /// lacks a required column, see `users_left_out`): that drift, and
-    /// their users counted on their own (`count(*)` names no column).
-    async fn report_left_out(&self, report: &mut HealthReport) -> Result<(), DbError> {
-        let left_out = self.users_left_out();
-        if left_out.is_empty() {
-            return Ok(());
-        }
-        let schemas: Vec<&String> = left_out.iter().map(|(schema, _)| schema).collect();
-        let counts = self.users_of_schemas(&schemas).await?;
-        for (schema, missing) in left_out {
+    /// lacks a required column, see `users_left_out`): that drift (their
+    /// users were counted with the others': `count(*)` names no column).
+    fn report_left_out(&self, report: &mut HealthReport) {
+        for (schema, missing) in self.users_left_out() {
             let Some(tenant) = report.tenants.iter_mut().find(|t| t.tenant == schema) else {
                 continue;
             };
@@ -325,14 +319,7 @@ impl Database {
             }));
             tenant.drift.sort();
             tenant.status = HealthStatus::Drift;
-            if let Some(&users) = counts.get(&schema) {
-                tenant.users = users;
-                if users.value > 0 {
-                    report.unused_tenants.retain(|t| *t != schema);
-                }
-            }
         }
-        Ok(())
     }
 
     /// Orders in `tenant` whose user id (compared as text) names a user of
@@ -401,6 +388,7 @@ impl Database {
             // statement may join with a distributed tenant table: the users
             // the orders name are read on their own first (MATERIALIZED CTEs,
             // planned apart), and the orders joined to that result.
+            self.users_readable(Some(tenant))?;
             let users_table = self.users_of_tenant(tenant);
             let (with, users) = if self.tables.citus {
                 // The id as stored, where a registry maps it (`tenant_of`).

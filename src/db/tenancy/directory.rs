@@ -38,7 +38,8 @@ pub struct TenantEntry {
     pub state: SchemaState,
     /// Its users, when counted (see [`Database::tenant_directory`]): past
     /// [`crate::db::EXACT_TENANT_TABLES_UP_TO`] users tables in tenant
-    /// schemas, an analyzed table's statistics, marked estimated.
+    /// schemas or for a locked one, the table's statistics, marked
+    /// estimated.
     pub users: Option<Count>,
     /// Citus: the node (`host:port`) holding its schema.
     pub node: Option<String>,
@@ -276,6 +277,14 @@ impl Database {
         tables.users_table = self.tenant_source(schema);
         tables.users_relation = None;
         // One tenant's source, read as it is (no union of branches).
+        let left_out = self
+            .tables
+            .tenant_branches
+            .iter()
+            .find(|b| b.schema == schema);
+        tables.scope_left_out = left_out
+            .filter(|b| !b.missing.is_empty())
+            .map(|b| (b.schema.clone(), b.missing.clone()));
         tables.tenant_branches = Default::default();
         Database {
             tables: Arc::new(tables),
@@ -344,20 +353,21 @@ impl Database {
     ) -> Result<SearchBatch, DbError> {
         self.retried(|| async move {
             let per_tenant = self.tables.model.users.at == UsersAt::PerTenant;
+            let mut batch = SearchBatch::default();
             let members: Vec<(Option<&String>, String)> = if per_tenant {
-                schemas
-                    .iter()
-                    .map(|schema| {
-                        (
-                            Some(schema),
-                            self.search_select(&self.tenant_source(schema)),
-                        )
-                    })
-                    .collect()
+                let mut readable = Vec::new();
+                for schema in schemas {
+                    // Its users cannot be read: said, not asked of the server.
+                    match self.users_readable(Some(schema)) {
+                        Ok(()) => readable.push(schema),
+                        Err(e) => batch.failed.push((schema.clone(), e.to_string())),
+                    }
+                }
+                let select = |schema: &String| self.search_select(&self.tenant_source(schema));
+                readable.into_iter().map(|s| (Some(s), select(s))).collect()
             } else {
                 vec![(None, self.search_select(&self.tables.users_table))]
             };
-            let mut batch = SearchBatch::default();
             // More schemas than one statement reads: statements of
             // SEARCH_BATCH schemas side by side, answering to one cancel,
             // their results in the schemas' order.

@@ -200,9 +200,7 @@ impl Database {
     pub async fn user_in(&self, id: &str, schema: Option<&str>) -> Result<User, DbError> {
         self.retried(|| async move {
             // A named tenant with users in each schema: that schema's table alone.
-            if let Some(schema) = schema {
-                self.users_readable(schema)?;
-            }
+            self.users_readable(schema)?;
             let not_found = || DbError::UserNotFound {
                 id: id.to_string(),
                 // Every tenant was looked in but those left out.
