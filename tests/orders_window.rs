@@ -822,19 +822,21 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
         .map(str::to_string)
         .collect();
     content.sort();
+    // Each line as "item/quantity".
+    let item_quantity = |lines: &[tenantscope::db::KeyedLine]| -> Vec<String> {
+        let text = |l: &tenantscope::db::KeyedLine| {
+            let item = l.line.item_id.as_deref().unwrap();
+            format!("{item}/{}", l.line.quantity.plain().unwrap())
+        };
+        lines.iter().map(text).collect()
+    };
     for size in [100, 7, 250, 251] {
         for forward in [true, false] {
             let lines = page_lines(&conn, &user, Some("client1"), size, forward).await;
             let keys: Vec<String> = lines.iter().map(|l| l.key.clone()).collect();
             assert_eq!(keys, places, "row-place order (size {size}, {forward})");
             assert!(keys.iter().all(|key| key_id(key).is_none()));
-            let mut seen: Vec<String> = lines
-                .iter()
-                .map(|l| {
-                    let item = l.line.item_id.as_deref().unwrap();
-                    format!("{item}/{}", l.line.quantity.plain().unwrap())
-                })
-                .collect();
+            let mut seen = item_quantity(&lines);
             if forward {
                 // `orders` lists them in the same order.
                 let listed: Vec<String> = orders["orders"]
@@ -888,13 +890,18 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
     for forward in [true, false] {
         let lines = page_lines(&conn, &viewer, None, 100, forward).await;
         assert!(lines.iter().all(|l| l.key.starts_with('#')));
-        let mut seen: Vec<String> = lines
-            .iter()
-            .map(|l| {
-                let item = l.line.item_id.as_deref().unwrap();
-                format!("{item}/{}", l.line.quantity.plain().unwrap())
-            })
-            .collect();
+        let mut seen = item_quantity(&lines);
+        if forward {
+            // `orders` lists them in the pages' order (it sorted the row
+            // text with a NULL id beside).
+            let listed: Vec<String> = json(&["orders", "v1", "--format", "json"])["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]))
+                .collect();
+            assert_eq!(listed, seen, "orders' order through a view");
+        }
         seen.sort();
         assert_eq!(seen, content, "every line once through a view ({forward})");
     }

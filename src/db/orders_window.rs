@@ -533,8 +533,10 @@ impl Keyset {
                 (true, OrderIds::Absent { row_places: true }) => {
                     ("ORDER BY o.tenantscope_rel, o.tenantscope_row".into(), true)
                 }
+                // The relation's own row text, as the pages' positions
+                // order it (the subquery's adds the NULL id).
                 (true, OrderIds::Absent { row_places: false }) => {
-                    ("ORDER BY o::text".into(), false)
+                    ("ORDER BY o.tenantscope_text".into(), false)
                 }
             };
             Keyset {
@@ -686,9 +688,10 @@ impl Keyset {
                 filter = self.filter
             )
         } else if self.limit.is_empty() {
-            let places = match self.places {
-                true => ", o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row",
-                false => "",
+            let places = match (self.places, self.ids) {
+                (true, _) => ", o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row",
+                (false, OrderIds::Absent { row_places: false }) => ", o::text AS tenantscope_text",
+                (false, _) => "",
             };
             format!("SELECT o.*{null_id}{places} FROM {orders} o WHERE o.{user}::text = $1")
         } else {
