@@ -99,9 +99,6 @@ async fn drive<B: Backend>(
         tokio::time::Instant::now() + state.session.refresh_every.unwrap_or(IDLE_TICK)
     };
     let mut next_refresh = refresh_at(&state);
-    // Databases switched away from while an export read them: closed once
-    // it has answered (closing the pool failed its next batch).
-    let mut parked: Vec<Database> = Vec::new();
     // A message taken while a frame waited (see STALE_FRAME): it goes
     // before the frame, which it would make stale.
     let mut carried: Option<Msg> = None;
@@ -169,12 +166,7 @@ async fn drive<B: Backend>(
             }
         };
         let pending = with_queued(msg, &mut events, [&mut results, &mut lasting]);
-        let (started, at_once) = handle(
-            &mut state,
-            &mut executor,
-            (&mut results, &mut parked),
-            pending,
-        );
+        let (started, at_once) = handle(&mut state, &mut executor, &mut results, pending);
         // A task spawned from here waits in this worker's queue until the
         // loop awaits: let it send its query before the frame is drawn, so
         // the draw overlaps the query instead of delaying it.
@@ -221,11 +213,12 @@ fn with_queued(
 /// returns whether a load started, and whether one started at once. A
 /// connection's message brings its database: the executor uses it from
 /// then on, with a new results channel. The old one is closed, once the
-/// export reading it (if any) has answered: `parked` till then.
+/// export reading it (if any) has answered (closing its pool failed the
+/// export's next batch): parked in the executor till then.
 fn handle(
     state: &mut State,
     executor: &mut Executor,
-    (results, parked): (&mut UnboundedReceiver<Msg>, &mut Vec<Database>),
+    results: &mut UnboundedReceiver<Msg>,
     pending: Vec<Msg>,
 ) -> (bool, bool) {
     let (mut started, mut at_once) = (false, false);
@@ -235,18 +228,14 @@ fn handle(
             // their channel: none can land in the new state.
             let (results_tx, fresh) = unbounded_channel();
             *results = fresh;
-            if let Some(old) = executor.replace_db(db, results_tx) {
-                parked.push(old);
-            }
+            executor.replace_db(db, results_tx);
         }
         for effect in update(state, msg) {
             at_once |= executor.run(effect);
             started = true;
         }
         if state.session.exporting.is_none() {
-            for old in parked.drain(..) {
-                tokio::spawn(async move { old.close().await });
-            }
+            executor.close_replaced();
         }
     }
     (started, at_once)

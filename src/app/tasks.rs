@@ -70,6 +70,9 @@ pub struct Executor {
     settled: HashMap<Slot, CancellationToken>,
     /// When each slot last started a load (see [`debounced`]).
     last_started: HashMap<Slot, Instant>,
+    /// Databases replaced, kept open until [`Executor::close_replaced`]:
+    /// an export may still read one.
+    replaced: Vec<Database>,
 }
 
 impl Executor {
@@ -88,6 +91,7 @@ impl Executor {
             running: HashMap::new(),
             settled: HashMap::new(),
             last_started: HashMap::new(),
+            replaced: Vec::new(),
             export_dir: None,
         }
     }
@@ -266,11 +270,20 @@ impl Executor {
     /// Uses `db` from now on: the old database's loads are cancelled and
     /// their results go to `results`' old receiver, which the caller drops.
     /// Returns the old database, to close.
-    pub fn replace_db(&mut self, db: Database, results: UnboundedSender<Msg>) -> Option<Database> {
+    /// `db` from now on, its loads answering on `results`; the one it
+    /// replaces stays open until [`Executor::close_replaced`].
+    pub fn replace_db(&mut self, db: Database, results: UnboundedSender<Msg>) {
         self.cancel_all();
         self.last_started.clear();
         self.results = results;
-        self.db.replace(db)
+        self.replaced.extend(self.db.replace(db));
+    }
+
+    /// Closes the databases replaced so far (each on a task of its own).
+    pub fn close_replaced(&mut self) {
+        for old in self.replaced.drain(..) {
+            tokio::spawn(async move { old.close().await });
+        }
     }
 
     pub fn into_db(self) -> Option<Database> {

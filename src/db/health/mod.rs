@@ -438,21 +438,23 @@ impl Database {
                 .await
                 .map_err(|e| self.on_node(node.as_deref(), self.error(e)))?;
             Database::end_read(tx);
-            Ok(rows
-                .into_iter()
-                .map(|(order_id, user_id, has_user, user_tenant)| Leak {
-                    order_id,
-                    user_id,
-                    kind: if has_user {
-                        LeakKind::OtherTenant
-                    } else {
-                        LeakKind::NoUser
-                    },
-                    user_tenant,
-                })
-                .collect())
+            Ok(rows.into_iter().map(leak_of).collect())
         })
         .await
+    }
+}
+
+/// A leak check's row: its user of another tenant, or of none.
+fn leak_of((order_id, user_id, has_user, user_tenant): LeakRow) -> Leak {
+    let kind = match has_user {
+        true => LeakKind::OtherTenant,
+        false => LeakKind::NoUser,
+    };
+    Leak {
+        order_id,
+        user_id,
+        kind,
+        user_tenant,
     }
 }
 
