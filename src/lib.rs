@@ -71,6 +71,21 @@ impl Failure {
             message: shown(message),
         }
     }
+
+    /// Ended by `signal` (`SIGINT`, …): exit 128 + its number, as shells
+    /// expect (130 for Ctrl-C), a command and the dashboard alike.
+    pub fn interrupted(signal: &str) -> Failure {
+        let number = match signal {
+            "SIGHUP" => 1,
+            "SIGINT" => 2,
+            "SIGQUIT" => 3,
+            _ => 15,
+        };
+        Failure {
+            code: 128 + number,
+            ..Failure::runtime(format!("interrupted by {signal}"))
+        }
+    }
 }
 
 fn shown(message: impl fmt::Display) -> String {

@@ -408,19 +408,10 @@ async fn connect_for(
     Ok(database)
 }
 
-/// Ended by a signal: exit 128 + its number, as shells expect (130 for Ctrl-C).
+/// Ended by a signal (see [`Failure::interrupted`]), logged.
 fn interrupted(signal: &str) -> Failure {
     tracing::info!(signal, "interrupted");
-    let number = match signal {
-        "SIGHUP" => 1,
-        "SIGINT" => 2,
-        "SIGQUIT" => 3,
-        _ => 15,
-    };
-    Failure {
-        code: 128 + number,
-        ..Failure::runtime(format!("interrupted by {signal}"))
-    }
+    Failure::interrupted(signal)
 }
 
 /// What the dashboard connects with: the start-up source, and the config

@@ -254,6 +254,9 @@ fn assert_restored(screen: &str) {
     assert!(screen[entered..].contains(MOUSE_OFF), "mouse released");
 }
 
+/// The terminal restored and the demo server stopped as on `q`, and the
+/// exit status and last line say which signal, as a command's do (it
+/// exited 0, as if the user had quit).
 fn quits_like_q_on(signal: Signal) {
     let mut session = Session::start("--demo", &[]);
     session.wait_for("the users list", 0, |s| s.contains("mid_dude"));
@@ -261,7 +264,11 @@ fn quits_like_q_on(signal: Signal) {
     kill(session.pid(), signal).unwrap();
     let code = session.wait_exit();
     let screen = session.text();
-    assert_eq!(code, Some(0), "{signal} quits like q: {screen:?}");
+    assert_eq!(code, Some(128 + signal as i32), "{signal}: {screen:?}");
+    assert!(
+        screen.contains(&format!("tenantscope: interrupted by {signal}")),
+        "{screen:?}"
+    );
     assert_restored(&screen);
     assert!(gone(postgres), "the demo server was stopped");
     session.assert_nothing_left();
@@ -607,7 +614,9 @@ fn q_ctrl_c_or_sigint_while_the_demo_starts_quit_and_leave_nothing() {
         }
         let code = session.wait_exit();
         let screen = session.text();
-        assert_eq!(code, Some(0), "{how} quits like q: {screen:?}");
+        // A signal says so in the exit status (130); keys quit.
+        let expected = if how == "kill -INT" { 130 } else { 0 };
+        assert_eq!(code, Some(expected), "{how} quits like q: {screen:?}");
         assert_restored(&screen);
         assert!(
             !screen.contains("mid_dude"),
@@ -954,7 +963,9 @@ fn q_ctrl_c_and_sigterm_quit_within_a_second_while_the_server_is_frozen() {
             took < Duration::from_secs(1),
             "{how} with the server frozen took {took:?}"
         );
-        assert_eq!(code, Some(0), "{how} quits like q: {screen:?}");
+        // A signal says so in the exit status (143); keys quit.
+        let expected = if how == "kill -TERM" { 143 } else { 0 };
+        assert_eq!(code, Some(expected), "{how} quits like q: {screen:?}");
         assert_restored(&screen);
     }
 }

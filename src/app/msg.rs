@@ -31,8 +31,9 @@ pub enum Msg {
     },
     /// `ui.refresh_s` passed: read the visible data again.
     Refresh,
-    /// SIGTERM or SIGHUP: leave like `q` does.
-    Terminate,
+    /// A signal (SIGINT, SIGQUIT, SIGTERM, SIGHUP; its name): leave like
+    /// `q` does, the exit status saying which.
+    Terminate(&'static str),
 }
 
 /// Work for the runtime. `update` never does I/O itself.

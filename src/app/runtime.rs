@@ -335,6 +335,10 @@ pub async fn run_terminal(
     if let Some(db) = db {
         db.let_go().await;
     }
+    // Ended by a signal: 128 + its number, as a command ends.
+    if let Some(signal) = state.session.ended_by {
+        return Err(Failure::interrupted(signal));
+    }
     // Left without ever connecting: say why, with its exit code.
     match state.session.connect.failed_at_start() {
         Some(error) if error.usage => Err(Failure::usage(&error.message)),

@@ -36,6 +36,8 @@ pub struct Session {
     /// Connecting, the profiles and the one in use.
     pub connect: Connect,
     pub quit: bool,
+    /// The signal that ended it, if one did (its exit status says so).
+    pub ended_by: Option<&'static str>,
     /// The last ticket given (see [`State::ticket`]): never reused, on any
     /// database.
     pub tickets: u64,

@@ -210,7 +210,7 @@ pub(super) fn spawn_signal_task(
             let edge = tokio::select! {
                 name = signals.recv() => {
                     tracing::info!(signal = name, "quitting on a signal");
-                    let _ = tx.send(Msg::Terminate);
+                    let _ = tx.send(Msg::Terminate(name));
                     return;
                 }
                 _ = stop.recv() => Edge::Suspend,

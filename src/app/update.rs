@@ -51,8 +51,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Refresh => refresh(state),
-        Msg::Terminate => {
+        Msg::Terminate(signal) => {
             state.session.quit = true;
+            state.session.ended_by = Some(signal);
             Vec::new()
         }
     }

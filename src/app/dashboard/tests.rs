@@ -688,7 +688,7 @@ fn quitting() {
     );
     assert!(state.session.quit, "Ctrl-C quits even while filtering");
     let mut state = demo_state();
-    update(&mut state, Msg::Terminate);
+    update(&mut state, Msg::Terminate("SIGTERM"));
     assert!(state.session.quit);
 }
 
