@@ -641,6 +641,7 @@ fn an_export_reading_is_busy_then_names_its_database() {
     state.session.exporting = Some(tenantscope::app::Exporting {
         from: "prod".into(),
         reads: true,
+        quit_asked: false,
     });
     let frame = render(&mut state, 120, 16);
     let status = frame.lines().rev().nth(1).unwrap();

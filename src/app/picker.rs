@@ -247,7 +247,7 @@ pub fn compare_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match action {
         // Esc: the comparison stays as it was.
         Back => state.picker = None,
-        Quit => state.session.quit = true,
+        Quit => super::update::quit(state),
         Choose => {
             let Some(tenant) = picker.chosen().map(|c| c.value.clone()) else {
                 state.notice = Some(Err("no tenant matches: Esc cancels".into()));

@@ -519,8 +519,22 @@ mod tests {
             state.notice,
             Some(Err("still exporting: one export at a time".into()))
         );
+        // `q` meanwhile says what quitting would drop; once written, or
+        // pressed again, it quits (it quit at once, the file unwritten).
+        press(&mut state, KeyCode::Char('q'));
+        assert!(!state.session.quit);
+        assert_eq!(
+            state.notice,
+            Some(Err(
+                "still exporting: q again quits, and the file is not written".into()
+            ))
+        );
         update(&mut state, AppMsg::Exported(Ok("./t.csv".into())));
         assert_eq!(press(&mut state, KeyCode::Char('e')).len(), 1);
+        press(&mut state, KeyCode::Char('q'));
+        assert!(!state.session.quit, "a second export asks again");
+        press(&mut state, KeyCode::Char('q'));
+        assert!(state.session.quit);
     }
 
     #[test]

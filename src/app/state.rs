@@ -55,6 +55,9 @@ pub struct Exporting {
     pub from: String,
     /// It reads every row first: said in the status line until written.
     pub reads: bool,
+    /// `q` was pressed meanwhile and told it would drop the export: a
+    /// second quits.
+    pub quit_asked: bool,
 }
 
 impl Session {

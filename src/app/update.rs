@@ -86,10 +86,24 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             state.help_scroll = 0;
         }
         Action::Export => return export(state),
-        Action::Quit => state.session.quit = true,
+        Action::Quit => quit(state),
         action => return (screen.on_action)(state, action),
     }
     Vec::new()
+}
+
+/// `q` (or Ctrl-C): quits; over an export still on its way, only once
+/// told so (it quit at once, and the file was never written).
+pub(super) fn quit(state: &mut State) {
+    match &mut state.session.exporting {
+        Some(export) if !export.quit_asked => {
+            export.quit_asked = true;
+            state.notice = Some(Err(
+                "still exporting: q again quits, and the file is not written".into(),
+            ));
+        }
+        _ => state.session.quit = true,
+    }
 }
 
 /// `ui.refresh_s`: the view on screen reads its data again, keeping what
@@ -120,7 +134,7 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
     };
     match action {
         Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
-        Action::Quit => state.session.quit = true,
+        Action::Quit => quit(state),
         _ => {}
     }
     Vec::new()
@@ -150,6 +164,7 @@ fn export(state: &mut State) -> Vec<Effect> {
             state.session.exporting = Some(super::state::Exporting {
                 from: state.database_name(),
                 reads,
+                quit_asked: false,
             });
             let note = (state.view.screen().export_note)(state);
             vec![Effect::Export {
