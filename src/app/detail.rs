@@ -107,20 +107,26 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
 }
 
 fn line_fields(line: &OrderLine, own: &str, other: &str) -> Vec<(&'static str, String)> {
-    // The exact digits (what a copy should carry), else `—` or the problem.
-    let text = |value: &Value| value.plain().unwrap_or_else(|| value.cell());
+    // The exact digits (what a copy should carry), else the pane's cell:
+    // `—`, `NULL` (an item sold at a NULL price) or the problem.
+    let [quantity, price, total, their_price, their_total, difference] =
+        crate::output::number_cells(line);
+    let text = |value: &Value, cell: String| value.plain().unwrap_or(cell);
     vec![
         ("Item id", line.item_id.clone().unwrap_or_default()),
         // A missing item as the title and the pane say it (it read "(empty)").
         ("Item", line.own_item()),
-        ("Quantity", text(&line.quantity)),
+        ("Quantity", text(&line.quantity, quantity)),
         ("Own tenant", own.to_string()),
-        ("Unit price", text(&line.unit_price)),
-        ("Total", text(&line.total)),
+        ("Unit price", text(&line.unit_price, price)),
+        ("Total", text(&line.total, total)),
         ("Compared with", other.to_string()),
-        ("Their unit price", text(&line.compare_unit_price)),
-        ("Their total", text(&line.compare_total)),
-        ("Difference", text(&line.difference())),
+        (
+            "Their unit price",
+            text(&line.compare_unit_price, their_price),
+        ),
+        ("Their total", text(&line.compare_total, their_total)),
+        ("Difference", text(&line.difference(), difference)),
     ]
 }
 
@@ -237,5 +243,28 @@ mod tests {
         let fields = line_fields(&line, "client1", "client2");
         let item = fields.iter().find(|(label, _)| *label == "Item");
         assert_eq!(item.map(|(_, v)| v.as_str()), Some("(missing item 42)"));
+    }
+
+    /// An item sold at a NULL price reads `NULL` there, as in the pane (it
+    /// read `—`, which the pane's marks give to an item not sold); an exact
+    /// price its digits.
+    #[test]
+    fn a_null_price_reads_null_as_in_the_pane() {
+        let line = OrderLine::from_raw(crate::db::RawOrderLine {
+            item_id: Some("7".into()),
+            item: Some("Widget".into()),
+            quantity: Some("2".into()),
+            compare_unit_price: Some("1234.500".into()),
+            compare_matched: true,
+            ..Default::default()
+        });
+        let fields = line_fields(&line, "client1", "client2");
+        let field = |name: &str| {
+            let found = fields.iter().find(|(label, _)| *label == name);
+            found.map(|(_, v)| v.as_str())
+        };
+        assert_eq!(field("Unit price"), Some("NULL"));
+        assert_eq!(field("Their unit price"), Some("1234.500"));
+        assert_eq!(field("Total"), Some("—"));
     }
 }
