@@ -69,12 +69,7 @@ async fn users(
     let schema = match tenant {
         Some(tenant) => Some(database.resolve_users_tenant(&tenant).await?),
         None => {
-            // Said on stderr: the list on stdout stays parseable.
-            let left_out = database.users_left_out();
-            let table = &database.model().users.table;
-            if let Some(warning) = output::left_out_warning(&left_out, table) {
-                tenantscope::say!("tenantscope: warning: {warning}");
-            }
+            say_left_out(database);
             None
         }
     };
@@ -362,7 +357,22 @@ async fn user_and_tenants(
     tenant: Option<&str>,
 ) -> Result<(User, TenantCatalog), db::DbError> {
     let user = database.user_of_tenant(user_id, tenant).await?;
+    // Found among every tenant's users: those left out were not looked
+    // in (the same id may be there).
+    if tenant.is_none() {
+        say_left_out(database);
+    }
     Ok((user, database.tenants().await?))
+}
+
+/// The tenants every tenant's users leave out (their users table lacks a
+/// required column), on stderr: stdout stays parseable.
+fn say_left_out(database: &Database) {
+    let left_out = database.users_left_out();
+    let table = &database.model().users.table;
+    if let Some(warning) = output::left_out_warning(&left_out, table) {
+        tenantscope::say!("tenantscope: warning: {warning}");
+    }
 }
 
 /// Each profile with the database it names (labels never hold a

@@ -368,6 +368,22 @@ async fn the_cli_streams_every_line_with_the_totals() {
     };
     assert!(row("bulk (own) ").contains(" 5,000/5,000 "), "{basket}");
     assert!(row("other ").contains("/5,000 "), "{basket}");
+    // The view's Lines column as wide as that (it cut it to `…`).
+    let view = tenantscope(&[
+        "--database-url",
+        db.url.as_str(),
+        "snapshot",
+        "--view",
+        "basket",
+        "--user",
+        "bulk",
+        "--size",
+        "120x12",
+        "--color",
+        "never",
+    ]);
+    let view = stdout(&view);
+    assert!(view.contains(" 5,000/5,000 "), "{view}");
 
     // A line without a total: none in the JSON, and the table says why.
     db.run_sql(&format!(

@@ -659,6 +659,22 @@ async fn a_tenant_whose_users_table_lost_its_name_column_is_left_out_of_all_user
             "{args:?}"
         );
     }
+    // An id found elsewhere (carol's, in globex) may be in acme too: said.
+    let carol = test_db
+        .query_text("SELECT id::text FROM globex.auth_user WHERE username = 'carol'")
+        .await;
+    let out = common::tenantscope(&["--database-url", &test_db.url, "orders", &carol]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).starts_with("carol "),
+        "{}",
+        common::stdout(&out)
+    );
+    assert!(
+        common::stderr(&out).contains("warning: tenant acme's users left out"),
+        "{}",
+        common::stderr(&out)
+    );
     let bob = test_db
         .query_text("SELECT id::text FROM acme.auth_user WHERE login = 'bob'")
         .await;

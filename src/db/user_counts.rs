@@ -196,8 +196,7 @@ impl Database {
     /// analyzed) of each of `schemas`' users tables that is a plain table,
     /// read from the catalog (no lock on the tables).
     async fn users_statistics(&self, schemas: &[&String]) -> Result<HashMap<String, f64>, DbError> {
-        let mut tx = self.read_tx().await?;
-        let rows: Vec<(String, f64)> = sqlx::query_as(
+        let query = sqlx::query_as::<_, (String, f64)>(
             "SELECT n.nspname::text, c.reltuples::float8
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -205,13 +204,12 @@ impl Database {
                 AND n.nspname = ANY($2::text[]::name[])",
         )
         .bind(&self.tables.model.users.table)
-        .bind(schemas)
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.error(e))?;
-        Database::end_read(tx);
-        Ok(rows.into_iter().collect())
+        .bind(schemas);
+        Ok(self
+            .rows_in_own_read(query, None)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// The rows of `query` in a read transaction of its own, named by

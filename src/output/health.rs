@@ -481,7 +481,12 @@ fn leaks_text(check: LeakCheck<'_>, catalog: &TenantCatalog, to: Destination) ->
                     text::id_text(leak.user_id.as_deref()),
                     match leak.kind {
                         LeakKind::NoUser => "(no such user)".to_string(),
-                        LeakKind::OtherTenant => text::id_text(leak.user_tenant.as_deref()),
+                        LeakKind::OtherTenant => text::id_text(
+                            leak.user_tenant
+                                .as_deref()
+                                .map(|t| catalog.label_and_schema(t))
+                                .as_deref(),
+                        ),
                     },
                 ]
             })
@@ -581,6 +586,52 @@ fn framework_checks_text(checks: &FrameworkChecks, catalog: &TenantCatalog) -> S
 mod tests {
     use super::*;
     use crate::db::{CopyRole, HealthStatus, WrongCopy};
+
+    /// A leak's tenants are named as the registry labels them, the schema
+    /// beside: the heading, the user's tenant and the `Found:` line (the
+    /// user's tenant read `globex` beside `Orders in Acme Corp (acme)`).
+    #[test]
+    fn leaks_name_tenants_by_label() {
+        let catalog = TenantCatalog::new(vec!["acme".into(), "globex".into()]).with_registry(vec![
+            ("1".into(), "Acme Corp".into(), "acme".into()),
+            ("2".into(), "Globex Inc".into(), "globex".into()),
+        ]);
+        let leaks = [Leak {
+            order_id: Some("4".into()),
+            user_id: Some("3".into()),
+            kind: LeakKind::OtherTenant,
+            user_tenant: Some("globex".into()),
+        }];
+        let check = LeakCheck {
+            tenant: "acme",
+            leaks: &leaks,
+        };
+        let report = HealthReport {
+            tenants: vec![crate::db::TenantHealth::healthy("acme")],
+            ..HealthReport::default()
+        };
+        let (text, found) = health(
+            &report,
+            Some(check),
+            None,
+            &catalog,
+            ReportFormat::Table,
+            Destination::PipeOrFile,
+        );
+        assert!(
+            text.contains("Orders in Acme Corp (acme) whose user"),
+            "{text}"
+        );
+        let row = text
+            .lines()
+            .find(|l| l.contains("Globex"))
+            .unwrap_or_default();
+        assert!(row.ends_with("Globex Inc (globex)"), "{text}");
+        assert!(
+            found.contains(&"1 leaked order in Acme Corp (acme)".to_string()),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn csv_has_the_views_rows_wrong_copies_and_findings() {

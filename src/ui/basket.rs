@@ -114,7 +114,11 @@ fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u
             .fold(text_width(header), usize::max) as u16
     };
     let priced = || shown.iter().filter(|(_, t)| t.error.is_none());
-    let lines = widest("Lines", &mut std::iter::once(format!("{all}/{all}")));
+    // As wide as the widest cell drawn: all of all, grouped (`5,000/5,000`).
+    let lines = widest(
+        "Lines",
+        &mut std::iter::once(crate::text::part_of(all, all)),
+    );
     let mut amounts = [
         widest("Total", &mut priced().map(|(_, t)| total_text(t))),
         widest(
@@ -159,7 +163,10 @@ fn row(
         return Row::new(vec![
             Cell::from(format!("{}", rank + 1)),
             Cell::from(cut(vec![Span::styled(text, theme::error())])),
-            right(super::whole_or_ellipsis(format!("?/{all}"), numbers[0])),
+            right(super::whole_or_ellipsis(
+                format!("?/{}", crate::text::thousands(all as i64)),
+                numbers[0],
+            )),
             right("?".into()),
             right("?".into()),
         ]);
@@ -194,12 +201,13 @@ fn row(
 mod tests {
     use super::*;
 
-    /// The Lines column is as wide as the basket's count (`1200/1200`),
-    /// which a fixed width cut from the left (`00/1200`).
+    /// The Lines column is as wide as the basket's count as drawn,
+    /// grouped (`1,200/1,200`), which a fixed width cut from the left
+    /// (`00/1200`), and an ungrouped one cut whole (`…`).
     #[test]
     fn the_lines_column_fits_any_basket() {
         assert_eq!(number_widths(&[], 2, 80), [5, 5, 6]);
-        assert_eq!(number_widths(&[], 1200, 80)[0], 9);
+        assert_eq!(number_widths(&[], 1200, 80)[0], 11);
     }
 
     /// A total of hundreds of digits takes no more than the tenant names

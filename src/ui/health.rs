@@ -356,7 +356,7 @@ fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'sta
                         "user of {}",
                         leak.user_tenant
                             .as_deref()
-                            .map(sanitize)
+                            .map(|t| sanitize(&state.catalog.label_and_schema(t)).into_owned())
                             .unwrap_or_else(|| "no tenant".into())
                     ),
                 };

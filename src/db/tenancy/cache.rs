@@ -25,7 +25,7 @@ use crate::db::sql;
 /// The rules' version: bumped whenever detection may answer a catalogue
 /// otherwise (4: no users table leaves the column defaults; a users table
 /// in every tenant schema is users per tenant; 5: the orders table is the
-/// one most tenants hold), so that an entry an older build wrote is
+/// one most tenants hold, `orders` on a tie), so that an entry an older build wrote is
 /// detected afresh, not reused.
 const VERSION: u32 = 5;
 

@@ -527,6 +527,9 @@ fn items_and_orders(
         .collect();
     items.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let mut orders_found = None;
+    // Where several tables could be the orders: the others, said.
+    let mut other_orders = Vec::new();
+    let usual_orders = model.orders.table.clone();
     for (_, items_table, label, price) in &items {
         let stem = items_table
             .rsplit('_')
@@ -534,10 +537,10 @@ fn items_and_orders(
             .unwrap_or(items_table)
             .trim_end_matches('s');
         let item_column = format!("{stem}_id");
-        // The one most tenants hold, as for items (by name on a tie): a
-        // lookalike in one schema (`cart_lines` beside every tenant's
-        // `orders`) was taken when its name came first.
-        let order = per_table
+        // The one most tenants hold, as for items; on a tie the usual
+        // name (`orders`), then by name: a lookalike (`cart_lines` beside
+        // every tenant's `orders`) was taken when its name came first.
+        let mut candidates: Vec<_> = per_table
             .iter()
             .filter_map(|(table, (n, cols))| {
                 let quantity = pick(cols, &QUANTITY_COLUMNS)?;
@@ -545,7 +548,15 @@ fn items_and_orders(
                 let item = pick(cols, &[item_column.as_str(), "item_id", "product_id"])?;
                 Some((*n, table.to_string(), user, item, quantity))
             })
-            .min_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)))
+            .collect();
+        candidates.sort_by(|a, b| {
+            let usual = |t: &str| t != usual_orders;
+            (b.0, usual(&a.1), &a.1).cmp(&(a.0, usual(&b.1), &b.1))
+        });
+        other_orders = candidates.iter().skip(1).map(|c| c.1.clone()).collect();
+        let order = candidates
+            .into_iter()
+            .next()
             .map(|(_, table, user, item, quantity)| (table, user, item, quantity));
         if let Some(order) = order {
             orders_found = Some(order);
@@ -565,6 +576,13 @@ fn items_and_orders(
                 .map(|i| i.1)
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    if orders_found.is_some() && !other_orders.is_empty() {
+        guesses.push(format!(
+            "orders: chose {}; other order-like tables: {}",
+            orders_found.as_ref().map_or("", |o| o.0.as_str()),
+            other_orders.join(", ")
         ));
     }
     if let Some((table, user, item, quantity)) = orders_found {
@@ -936,6 +954,20 @@ mod tests {
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert_eq!(detection.model.orders.table, "orders");
         assert_eq!(detection.tenants, ["a", "b"]);
+        // Beside `orders` in every tenant: a tie, which the usual name
+        // wins, and which `detect` names (it took `cart_lines`, unsaid).
+        let users = table("public", "users", &["id", "name", "organization_id"]);
+        let catalog = tenants_a_and_b(vec![users], Some(("cart_lines", &lookalike)));
+        let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
+        assert_eq!(detection.model.orders.table, "orders");
+        assert!(
+            detection
+                .guesses
+                .iter()
+                .any(|g| g == "orders: chose orders; other order-like tables: cart_lines"),
+            "{:?}",
+            detection.guesses
+        );
         // Alone in every tenant, it is the orders table.
         let mut catalog = tenants_a_and_b(Vec::new(), Some(("cart_lines", &lookalike)));
         catalog.tables.retain(|t| t.table != "orders");
