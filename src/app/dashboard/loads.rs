@@ -117,6 +117,14 @@ pub enum Job {
 }
 
 /// Reads the catalog and the user count again, as load `ticket`.
+/// The tenant catalog and the header's user count read again, what is
+/// shown kept until they come (a view's reload beside its own data).
+pub fn refresh_catalog(state: &mut State) -> Effect {
+    let ticket = state.ticket();
+    state.catalog_load.refresh(ticket);
+    reload_catalog(ticket)
+}
+
 pub fn reload_catalog(ticket: Ticket) -> Effect {
     AppJob::Dashboard(Job::Catalog { ticket }).task(Slot("catalog"), Delay::None)
 }

@@ -12,8 +12,9 @@ use ratatui::layout::{Position, Rect};
 pub use filter::Filter;
 use loads::{ask_page, lines_page, prefetch, prefetch_lines, reload_catalog, users_page};
 pub use loads::{
-    init, on_msg, open_on_user, refresh, request_orders, restore, resume, show_buyers, show_tenant,
-    Buyers, Job, Msg, OrdersKey, LINES_SLOT, ORDERS_SLOT, TOTALS_SLOT, USERS_SLOT,
+    init, on_msg, open_on_user, refresh, refresh_catalog, request_orders, restore, resume,
+    show_buyers, show_tenant, Buyers, Job, Msg, OrdersKey, LINES_SLOT, ORDERS_SLOT, TOTALS_SLOT,
+    USERS_SLOT,
 };
 use status::{export, status, warning};
 pub use window::{
