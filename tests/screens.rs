@@ -659,6 +659,29 @@ fn an_export_reading_is_busy_then_names_its_database() {
     assert!(state.session.exporting.is_none());
 }
 
+/// A "who ordered" list opened while one tenant's users were listed is
+/// titled by its own tenant alone (it read "Users of client1 who ordered
+/// Huawei in client2").
+#[test]
+fn a_who_ordered_list_is_titled_by_its_own_tenant() {
+    use tenantscope::db::{SchemaState, TenantEntry};
+    let mut state = demo_state();
+    state.dashboard.tenant = Some(TenantEntry::of_schema(
+        "client1".into(),
+        SchemaState::Ok,
+        None,
+    ));
+    let key = (tenantscope::db::ItemRule::Description, "Huawei".to_string());
+    dashboard::show_buyers(&mut state, "client2".into(), "Huawei".into(), key);
+    let frame = render(&mut state, 120, 16);
+    let title = frame.lines().nth(1).unwrap();
+    assert!(
+        title.contains(" Users who ordered Huawei in client2 "),
+        "{frame}"
+    );
+    assert!(!title.contains("client1"), "{frame}");
+}
+
 #[test]
 fn health_view_with_drift_orphans_and_a_leak() {
     use tenantscope::db::{Leak, LeakKind};

@@ -266,7 +266,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
     if let Some(why) = matrix.failure(&tenant) {
         state.notice = Some(Err(format!(
             "{} could not be priced: {}",
-            crate::text::sanitize(&tenant),
+            crate::text::sanitize(&state.catalog.label(&tenant)),
             crate::text::message_line(why)
         )));
         return Vec::new();
@@ -274,7 +274,7 @@ fn show_buyers(state: &mut State) -> Vec<Effect> {
     if matrix.price(view.rows.selected, &tenant) == crate::money::Value::Missing {
         state.notice = Some(Err(format!(
             "{} does not sell {}",
-            crate::text::sanitize(&tenant),
+            crate::text::sanitize(&state.catalog.label(&tenant)),
             crate::text::sanitize(&item)
         )));
         return Vec::new();

@@ -107,7 +107,9 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
 fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
     let users = &state.dashboard.users;
     let mut title = vec![Span::styled(" Users ", theme::title())];
-    if let Some(tenant) = &state.dashboard.tenant {
+    // A list opened from elsewhere (who ordered) names its own tenant.
+    let label = &state.dashboard.list_label;
+    if let Some(tenant) = state.dashboard.tenant.as_ref().filter(|_| label.is_none()) {
         let whose = match tenant.is_no_tenant() {
             true => "with no organization id ".to_string(),
             false => format!(

@@ -552,13 +552,14 @@ pub fn show_buyers(
     (rule, key): (ItemRule, String),
 ) -> Vec<Effect> {
     let ticket = list_replaced(state);
+    let named = state.catalog.label(&tenant);
     let dashboard = &mut state.dashboard;
     // The filters kept earlier stay for ↑ in the prompt.
     dashboard.filter = Filter {
         history: std::mem::take(&mut dashboard.filter.history),
         ..Filter::default()
     };
-    dashboard.list_label = Some(format!("who ordered {item} in {tenant}"));
+    dashboard.list_label = Some(format!("who ordered {item} in {named}"));
     let request = dashboard
         .users
         .replace(ticket, None, Page::First, false, true);

@@ -994,6 +994,25 @@ fn a_filter_in_a_who_ordered_list_is_the_tables_and_esc_puts_the_buyers_back() {
     assert_eq!(names, ["poor_dude"]);
 }
 
+/// A registry's tenant is named by its label in a "who ordered" list (it
+/// read the schema, under the title of the tenant the list was opened
+/// from).
+#[test]
+fn a_who_ordered_list_names_its_tenant_by_label() {
+    let mut state = demo_state();
+    state.data.catalog = state.catalog.clone().with_registry(vec![(
+        "2".into(),
+        "Client Two".into(),
+        "client2".into(),
+    )]);
+    let key = (crate::db::ItemRule::Description, "Huawei".to_string());
+    dashboard::show_buyers(&mut state, "client2".into(), "Huawei".into(), key);
+    assert_eq!(
+        state.dashboard.list_label.as_deref(),
+        Some("who ordered Huawei in Client Two")
+    );
+}
+
 /// The first frame before the catalog and the count (`first_frame_data`):
 /// the users are shown, what is still read is said, no count or mark is
 /// guessed, no orders are read with a comparison chosen from part of the
