@@ -582,9 +582,17 @@ const CLOSEST: usize = 5;
 /// listed. Each tenant is shown as its first and ranked by the closest of
 /// its names (a schema, a registry key, a label).
 fn unknown_tenant_of(name: &str, tenants: Vec<(String, Vec<&str>)>) -> String {
-    let wanted = name.to_lowercase();
+    // Letters and digits only, lower case: `tenant5` is close to `Tenant 5
+    // GmbH`, `acme-eu` to `acme_eu`.
+    let plain = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = plain(name);
     let rank = |n: &str| {
-        let lower = n.to_lowercase();
+        let lower = plain(n);
         // Containment from three letters on: a short registry key (`2`,
         // django-tenants' ids) is in many a name, and says nothing.
         let long = lower.chars().count().min(wanted.chars().count()) >= 3;
@@ -685,6 +693,7 @@ mod unknown_tests {
             // A typo beside numeric keys (`1`, `2`, … are in "t0012x"):
             // the schema it is a letter from comes first.
             ("t0012x", "Tenant 12 GmbH (t0012)"),
+            ("tenant7", "Tenant 7 GmbH (t0007)"),
         ] {
             let hint = catalog.unknown(name).to_string();
             let expected = format!("unknown tenant: \"{name}\" (closest: \"{first}\"");

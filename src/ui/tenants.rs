@@ -48,7 +48,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                 format!(
                     "✗ {} could not be searched: {} ({})",
                     crate::text::plural(search.failed.len(), "tenant", "tenants"),
-                    sanitize(schema),
+                    sanitize(&state.catalog.label(schema)),
                     crate::text::cut(&crate::text::message_line(why), 60)
                 ),
                 theme::error(),

@@ -222,9 +222,10 @@ impl Database {
                 0 => Err(not_found()),
                 1 => Ok(users.remove(0)),
                 _ => {
+                    // As the registry names them (the schema without one).
                     let tenants: Vec<String> = users
                         .iter()
-                        .map(|u| u.tenant.clone().unwrap_or_default())
+                        .map(|u| u.tenant_label().unwrap_or_default().to_string())
                         .collect();
                     Err(DbError::Setting(format!(
                         "user id {} is in several tenants ({}): name one with --tenant",
