@@ -960,11 +960,9 @@ mod tests {
         let catalog = tenants_a_and_b(vec![users], Some(("cart_lines", &lookalike)));
         let detection = classify(&catalog, &catalog.registry_candidates(), &[]);
         assert_eq!(detection.model.orders.table, "orders");
+        let guess = "orders: chose orders; other order-like tables: cart_lines";
         assert!(
-            detection
-                .guesses
-                .iter()
-                .any(|g| g == "orders: chose orders; other order-like tables: cart_lines"),
+            detection.guesses.contains(&guess.to_string()),
             "{:?}",
             detection.guesses
         );
