@@ -267,11 +267,10 @@ impl Executor {
         }
     }
 
-    /// Uses `db` from now on: the old database's loads are cancelled and
-    /// their results go to `results`' old receiver, which the caller drops.
-    /// Returns the old database, to close.
-    /// `db` from now on, its loads answering on `results`; the one it
-    /// replaces stays open until [`Executor::close_replaced`].
+    /// Uses `db` from now on, its loads answering on `results`: the old
+    /// database's loads are cancelled and their results go to the old
+    /// receiver, which the caller drops. The old database stays open until
+    /// [`Executor::close_replaced`] (an export may still read it).
     pub fn replace_db(&mut self, db: Database, results: UnboundedSender<Msg>) {
         self.cancel_all();
         self.last_started.clear();
