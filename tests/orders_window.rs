@@ -846,6 +846,13 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
         };
         lines.iter().map(text).collect()
     };
+    // The same of `orders --format json`'s lines.
+    let listed = |report: &serde_json::Value| -> Vec<String> {
+        let lines = report["orders"].as_array().unwrap().iter();
+        let text =
+            |l: &serde_json::Value| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]);
+        lines.map(text).collect()
+    };
     for size in [100, 7, 250, 251] {
         for forward in [true, false] {
             let lines = page_lines(&conn, &user, Some("client1"), size, forward).await;
@@ -855,13 +862,7 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
             let mut seen = item_quantity(&lines);
             if forward {
                 // `orders` lists them in the same order.
-                let listed: Vec<String> = orders["orders"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|l| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]))
-                    .collect();
-                assert_eq!(listed, seen, "orders' order (size {size})");
+                assert_eq!(listed(&orders), seen, "orders' order (size {size})");
             }
             seen.sort();
             assert_eq!(seen, content, "every line once (size {size}, {forward})");
@@ -903,6 +904,7 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
     }
     // Through a view without ids: keyed by position, every line once.
     let viewer = conn.user("v1").await.unwrap();
+    let viewed = json(&["orders", "v1", "--format", "json"]);
     for forward in [true, false] {
         let lines = page_lines(&conn, &viewer, None, 100, forward).await;
         assert!(lines.iter().all(|l| l.key.starts_with('#')));
@@ -910,18 +912,11 @@ async fn orders_without_an_id_column_are_read_by_row_place() {
         if forward {
             // `orders` lists them in the pages' order (it sorted the row
             // text with a NULL id beside).
-            let listed: Vec<String> = json(&["orders", "v1", "--format", "json"])["orders"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|l| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]))
-                .collect();
-            assert_eq!(listed, seen, "orders' order through a view");
+            assert_eq!(listed(&viewed), seen, "orders' order through a view");
         }
         seen.sort();
         assert_eq!(seen, content, "every line once through a view ({forward})");
     }
-    let viewed = json(&["orders", "v1", "--format", "json"]);
     assert_eq!(viewed["orders"].as_array().unwrap().len(), 250);
     same_number(
         &Value::parse(&viewed["total"].to_string()),
