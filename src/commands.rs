@@ -236,7 +236,9 @@ async fn health(
     let reference = schema_named(database, reference).await?;
     let leaks = schema_named(database, leaks).await?;
     let report = named(database, database.health(reference.as_deref()).await).await?;
-    let checks = database.framework_checks(reference.as_deref()).await?;
+    let checks = database
+        .framework_checks(reference.as_deref(), &report.orphan_organizations)
+        .await?;
     let leaked = match &leaks {
         Some(tenant) => Some(named(database, database.leaks(tenant).await).await?),
         None => None,

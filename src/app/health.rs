@@ -96,7 +96,9 @@ impl Job {
             Job::Check { ticket } => {
                 let (result, elapsed) = timed(async {
                     let report = db.health(None).await?;
-                    Ok(Box::new((report, db.framework_checks(None).await?)))
+                    let orphans = &report.orphan_organizations;
+                    let checks = db.framework_checks(None, orphans).await?;
+                    Ok(Box::new((report, checks)))
                 })
                 .await;
                 Msg::Loaded {

@@ -339,15 +339,6 @@ pub fn health(
     to: Destination,
 ) -> (String, Vec<String>) {
     let found = health_findings(report, leaks, checks, catalog);
-    // The registry's tenants with their users (not listed again as ids).
-    let checks = checks.map(|c| FrameworkChecks {
-        registry: c
-            .registry
-            .as_ref()
-            .map(|r| r.with_users(&report.orphan_organizations)),
-        ledger: c.ledger.clone(),
-    });
-    let checks = checks.as_ref();
     if format == ReportFormat::Json {
         let out = json(
             &HealthJson {

@@ -43,7 +43,7 @@ pub struct RegistryCheck {
     pub unnamed: Vec<String>,
     /// The users of each tenant listed above (`missing_schemas`,
     /// `unnamed`) that has any, from the health report's organization
-    /// ids (see [`RegistryCheck::with_users`]).
+    /// ids (see [`Database::framework_checks`]).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub users: BTreeMap<String, i64>,
 }
@@ -52,16 +52,13 @@ impl RegistryCheck {
     /// With the users of the tenants it lists, taken from `orphans` (the
     /// organization ids naming no tenant schema), where they are
     /// reported once: here.
-    pub fn with_users(&self, orphans: &[crate::db::OrphanOrganization]) -> RegistryCheck {
+    fn with_users(self, orphans: &[crate::db::OrphanOrganization]) -> RegistryCheck {
         let users = orphans
             .iter()
             .filter_map(|o| Some((o.organization_id.clone()?, o.users)))
             .filter(|(id, _)| self.lists(id))
             .collect();
-        RegistryCheck {
-            users,
-            ..self.clone()
-        }
+        RegistryCheck { users, ..self }
     }
 
     /// The registry lists `id`: as a schema it names, or as the key of a
@@ -237,9 +234,12 @@ impl Database {
     /// when the model has no registry or no ledger).
     /// `reference`: the tenant (schema) ledgers are compared with, as
     /// `health --reference` names it; else each with all the others.
+    /// `orphans`: the health report's organization ids naming no tenant
+    /// schema, whose users the registry's tenants are given.
     pub async fn framework_checks(
         &self,
         reference: Option<&str>,
+        orphans: &[crate::db::OrphanOrganization],
     ) -> Result<FrameworkChecks, DbError> {
         self.retried(|| async move {
             let model = &self.tables.model;
@@ -248,7 +248,8 @@ impl Database {
             let mut checks = FrameworkChecks::default();
             let registry = &model.schemas.registry;
             if let (Some(table), Some(_)) = (&registry.table, &registry.schema) {
-                checks.registry = Some(self.registry_check(&mut tx, table).await?);
+                let check = self.registry_check(&mut tx, table).await?;
+                checks.registry = Some(check.with_users(orphans));
             }
             let ledger = model
                 .schemas
