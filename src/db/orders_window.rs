@@ -97,8 +97,9 @@ impl Database {
 
     /// The lines `read` names, with their order keys, in order (a page
     /// read backwards is put back in order), cancellable through `handle`.
-    /// A page of an orders relation without row places (a view) is read
-    /// again keyed by position (see [`Keyset`]).
+    /// A page of an orders relation without row places (a view, as the
+    /// catalog says, or as the server answers where it did not) is keyed
+    /// by position (see [`Keyset`]).
     pub(super) async fn orders_lines(
         &self,
         plan: &OrdersPlan,
@@ -109,6 +110,10 @@ impl Database {
         loop {
             let mut tx = self.tracked_tx(handle).await?;
             let schemas = self.orders_schemas(&mut tx, plan).await?;
+            // A view, as the catalog says: keyed by position from the start.
+            if let (LinesRead::Page(page, limit), false) = (read, schemas.order_ids.row_places()) {
+                read = LinesRead::PositionPage(page, limit);
+            }
             // The SQL text differs per tenant pair: kept out of the statement cache.
             let sql = self.orders_sql(&schemas, plan, read);
             let rows: Result<Vec<OrderRow>, _> = sqlx::query_as(&sql)
@@ -529,7 +534,7 @@ impl Keyset {
         let plain = |ordered: bool| {
             let (outer_order, places) = match (ordered, ids) {
                 (false, _) => (String::new(), false),
-                (true, OrderIds::Column) => ("ORDER BY o.id".into(), false),
+                (true, OrderIds::Column { .. }) => ("ORDER BY o.id".into(), false),
                 (true, OrderIds::Absent { row_places: true }) => {
                     ("ORDER BY o.tenantscope_rel, o.tenantscope_row".into(), true)
                 }
@@ -567,7 +572,7 @@ impl Keyset {
                 quote_literal(row)
             )
         };
-        let has_ids = ids == OrderIds::Column;
+        let has_ids = matches!(ids, OrderIds::Column { .. });
         // The key's id is a literal of unknown type, so it reads as the id
         // column's own type (integer, uuid, text): keyset order is the
         // column's order. Each part bounds the id by itself (`o.id >= K`),
@@ -676,7 +681,7 @@ impl Keyset {
     pub(super) fn inner(&self, orders: &str, user: &str) -> String {
         let (order, limit) = (&self.inner_order, &self.limit);
         let (null_id, by_id) = match self.ids {
-            OrderIds::Column => ("", "o.id, "),
+            OrderIds::Column { .. } => ("", "o.id, "),
             OrderIds::Absent { .. } => (", NULL::text AS id", ""),
         };
         if self.by_position {

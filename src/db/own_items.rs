@@ -125,10 +125,23 @@ impl OwnItems {
 pub(super) enum OrderIds {
     /// The table's `id` column (also where the catalog did not say: a
     /// missing table is explained by the read that names it).
-    Column,
-    /// No `id` column; `row_places`: its rows have places (`tableoid`,
-    /// `ctid`: a table, not a view).
+    Column { row_places: bool },
+    /// No `id` column.
     Absent { row_places: bool },
+}
+
+impl OrderIds {
+    /// Where the catalog did not say: an `id` column and row places (a
+    /// missing relation fails the read, which explains it).
+    pub(super) const UNKNOWN: OrderIds = OrderIds::Column { row_places: true };
+
+    /// Whether the relation's rows have places (`tableoid`, `ctid`: a
+    /// table, not a view).
+    pub(super) fn row_places(self) -> bool {
+        match self {
+            OrderIds::Column { row_places } | OrderIds::Absent { row_places } => row_places,
+        }
+    }
 }
 
 impl Database {
@@ -158,11 +171,12 @@ impl Database {
         let table = row.map(|(lacks, unique_ids, ids, places)| ItemsTable {
             lacks,
             unique_ids,
-            order_ids: match ids {
-                Some(false) => OrderIds::Absent {
+            order_ids: match (ids, places) {
+                (Some(false), places) => OrderIds::Absent {
                     row_places: places.unwrap_or(false),
                 },
-                Some(true) | None => OrderIds::Column,
+                (Some(true), Some(row_places)) => OrderIds::Column { row_places },
+                _ => OrderIds::UNKNOWN,
             },
         });
         if let Some(table) = &table {
@@ -181,7 +195,7 @@ impl Database {
         tenant: &str,
     ) -> Result<(OwnItems, OrderIds), sqlx::Error> {
         let table = self.items_table(tx, tenant).await?;
-        let ids = table.as_ref().map_or(OrderIds::Column, |t| t.order_ids);
+        let ids = table.as_ref().map_or(OrderIds::UNKNOWN, |t| t.order_ids);
         Ok((OwnItems::of(table.as_ref()), ids))
     }
 
@@ -361,7 +375,7 @@ mod tests {
             Some(ItemsTable {
                 lacks: lacks.iter().map(|c| c.to_string()).collect(),
                 unique_ids,
-                order_ids: OrderIds::Column,
+                order_ids: OrderIds::UNKNOWN,
             })
         };
         for (tenant, expected) in [
@@ -380,7 +394,10 @@ mod tests {
                  CREATE VIEW u_view.orders AS SELECT user_id, item_id, quantity FROM client1.orders;
                  CREATE TABLE u_pk.orders (id int, user_id text, item_id text, quantity int);
                  ALTER TABLE u_pk.orders DROP COLUMN id;
-                 CREATE TABLE u_none.orders (id int, user_id text, item_id text, quantity int);",
+                 CREATE TABLE u_none.orders (id int, user_id text, item_id text, quantity int);
+                 CREATE SCHEMA u_idview;
+                 CREATE TABLE u_idview.items (id text PRIMARY KEY, description text, price numeric);
+                 CREATE VIEW u_idview.orders AS SELECT * FROM client1.orders;",
             )
             .await;
         // Read again: the tenant list is.
@@ -390,8 +407,10 @@ mod tests {
             ("u_noprice", OrderIds::Absent { row_places: true }),
             ("u_view", OrderIds::Absent { row_places: false }),
             ("u_pk", OrderIds::Absent { row_places: true }),
-            ("u_none", OrderIds::Column),
-            ("u_include", OrderIds::Column),
+            ("u_none", OrderIds::Column { row_places: true }),
+            ("u_idview", OrderIds::Column { row_places: false }),
+            // No orders relation: the read will say so.
+            ("u_include", OrderIds::UNKNOWN),
         ] {
             let found = db.items_table(&mut tx, tenant).await.unwrap();
             assert_eq!(found.map(|t| t.order_ids), Some(expected), "{tenant}");
@@ -423,7 +442,7 @@ mod tests {
             own: "client1".into(),
             compare: None,
             own_items: OwnItems::Table,
-            order_ids: OrderIds::Column,
+            order_ids: OrderIds::UNKNOWN,
         };
         let page = Page::First;
         let sql = db.orders_sql(&schemas, &plan, LinesRead::Page(&page, 100));
