@@ -621,7 +621,7 @@ fn with_environment(
     // parsing would read `2024` as a number before splitting, and keep
     // the blank of `a, b`.
     const IGNORE: &str = "TENANTSCOPE_TENANCY__IGNORE_SCHEMAS";
-    let tenantscope_vars: HashMap<String, String> = env
+    let mut tenantscope_vars: HashMap<String, String> = env
         .iter()
         .filter(|(key, _)| {
             key.starts_with("TENANTSCOPE_")
@@ -631,15 +631,21 @@ fn with_environment(
         .collect();
     // Parsed as a float, a number past 64 bits would reach the settings as
     // the largest (or least) one, and a fraction past a float's precision
-    // (`86400.0000000000001`) as a whole one: refused as set.
+    // (`86400.0000000000001`) as a whole one: refused as set. The text is
+    // read trimmed (` 5` is 5), and an empty one is unset, as libpq's
+    // variables are.
     for (key, least, most) in RANGES {
         let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
-        let Some(text) = tenantscope_vars.get(&name).map(|t| t.trim()) else {
+        let Some(text) = tenantscope_vars.get(&name).map(|t| t.trim().to_string()) else {
             continue;
         };
+        if text.is_empty() {
+            tenantscope_vars.remove(&name);
+            continue;
+        }
         let beyond = || text.parse::<f64>().map_or(true, |n| n.abs() > most as f64);
-        match decimal_is_whole(text) {
-            Some(false) => {
+        match decimal_is_whole(&text) {
+            None | Some(false) => {
                 return Err(format!(
                     "invalid configuration: {key} must be a whole number, not {text}"
                 ))
@@ -652,6 +658,7 @@ fn with_environment(
             }
             _ => {}
         }
+        tenantscope_vars.insert(name, text);
     }
     builder = builder
         .add_source(DatabaseUrlVariable(
@@ -1134,10 +1141,33 @@ mod tests {
                 format!("invalid configuration: {key} must be a whole number, not {text}")
             );
         }
-        for (text, seconds) in [("5.0", 5), ("1e3", 1_000), ("+2.50e1", 25)] {
+        // What is no decimal number is named as such, not as serde's
+        // "invalid type: string".
+        for text in ["0x10", "abc", "5 s", "1_000"] {
+            let vars = env(&[("TENANTSCOPE_UI__DEBOUNCE_MS", text)]);
+            let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+            assert_eq!(
+                error,
+                format!("invalid configuration: ui.debounce_ms must be a whole number, not {text}")
+            );
+        }
+        // Blanks around the number are read past; an empty text is unset.
+        for (text, seconds) in [
+            ("5.0", 5),
+            ("1e3", 1_000),
+            ("+2.50e1", 25),
+            (" 5", 5),
+            ("7\n", 7),
+        ] {
             let vars = env(&[("TENANTSCOPE_UI__REFRESH_S", text)]);
             let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
             assert_eq!(settings.ui.refresh_s, seconds, "{text}");
+        }
+        let unset = Settings::load(&ConfigFile::Default(None), &env(&[])).unwrap();
+        for text in ["", "  "] {
+            let vars = env(&[("TENANTSCOPE_UI__REFRESH_S", text)]);
+            let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+            assert_eq!(settings.ui.refresh_s, unset.ui.refresh_s, "{text:?}");
         }
         let vars = env(&[
             ("TENANTSCOPE_UI__MOUSE", "false"),
