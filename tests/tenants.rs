@@ -1453,3 +1453,26 @@ async fn two_batched_loads_at_once_on_a_small_pool_both_answer() {
     assert_eq!(searched.users, search_alone.users);
     assert!(searched.failed.is_empty(), "{:?}", searched.failed);
 }
+
+/// The tenants pane orders labels as people read the numbers in them:
+/// `Branch 2` before `Branch 10` (it put `Branch 10` and `Branch 100`
+/// first, as text does).
+#[tokio::test]
+async fn the_tenants_pane_orders_numbers_in_labels_by_value() {
+    let test_db = fixture("django_tenants").await;
+    test_db
+        .run_sql(
+            "INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+             SELECT 'branch' || n, 'Branch ' || n, '2099-12-31', false, '2024-02-01'
+               FROM unnest(ARRAY[100, 2, 10, 1]) n",
+        )
+        .await;
+    let db = common::connect(&test_db).await;
+    let pane = db.tenant_directory(false).await.unwrap();
+    let labels: Vec<&str> = pane
+        .iter()
+        .map(|e| e.label.as_str())
+        .filter(|l| l.starts_with("Branch"))
+        .collect();
+    assert_eq!(labels, ["Branch 1", "Branch 2", "Branch 10", "Branch 100"]);
+}

@@ -188,7 +188,12 @@ impl Database {
                         .and_then(|(.., node)| node.clone());
                 }
             }
-            entries.sort_by(|a, b| (&a.label, &a.key).cmp(&(&b.label, &b.key)));
+            // By label as people read numbers in it: `Tenant 2` before `Tenant 10`.
+            entries.sort_by(|a, b| {
+                alphanumeric_sort::compare_str(&a.label, &b.label)
+                    .then_with(|| alphanumeric_sort::compare_str(&a.key, &b.key))
+                    .then_with(|| (&a.label, &a.key).cmp(&(&b.label, &b.key)))
+            });
             if count_users {
                 let missing: Vec<&String> = entries
                     .iter()
