@@ -24,9 +24,10 @@ pub struct Health {
     pub cursor: Cursor,
     /// Leaks of one tenant, asked for with `L`.
     pub leaks: Load<(Ticket, String), Vec<Leak>>,
-    /// What `L` found in each tenant asked so far, until the check runs
-    /// again: an `L` on another tenant keeps this one's answer.
-    pub leaks_of: std::collections::BTreeMap<String, Vec<Leak>>,
+    /// What `L` answered in each tenant asked so far (the leaks, or why
+    /// it could not look), until the check runs again: an `L` on another
+    /// tenant keeps this one's answer.
+    pub leaks_of: std::collections::BTreeMap<String, Result<Vec<Leak>, String>>,
     /// The registry and ledger checks read with the report (`health`'s).
     pub checks: FrameworkChecks,
     /// `f`: only the rows with findings.
@@ -42,22 +43,25 @@ pub fn all(state: &State) -> Vec<HealthRow> {
     all_rows(report, &state.health.checks, &state.catalog, &leaks(state))
 }
 
-/// The tenants where `L` found leaked orders, and how many.
+/// What `L` answered in each tenant: how many leaked orders, or why not.
 fn leaks(state: &State) -> LeaksFound {
-    state
-        .health
-        .leaks_of
-        .iter()
-        .filter(|(_, found)| !found.is_empty())
-        .map(|(schema, found)| (schema.clone(), found.len()))
+    let answers = state.health.leaks_of.iter();
+    answers
+        .map(|(schema, answer)| {
+            (
+                schema.clone(),
+                answer.as_ref().map(Vec::len).map_err(Clone::clone),
+            )
+        })
         .collect()
 }
 
-/// How many leaked orders `L` found in `row`'s tenant, where it found any
-/// (then they are the row's first finding).
-pub fn leaks_found(state: &State, row: &HealthRow) -> Option<usize> {
-    let found = state.health.leaks_of.get(&row.schema)?.len();
-    (matches!(row.kind, RowKind::Tenant(_)) && found > 0).then_some(found)
+/// Whether `L`'s answer for `row`'s tenant is the row's first finding:
+/// leaked orders found, or a check that failed.
+pub fn leaks_first(state: &State, row: &HealthRow) -> bool {
+    let answer = state.health.leaks_of.get(&row.schema);
+    let finding = answer.is_some_and(|a| a.as_ref().map_or(true, |found| !found.is_empty()));
+    matches!(row.kind, RowKind::Tenant(_)) && finding
 }
 
 /// The rows on screen: all of them, or (`f`) those with findings.
@@ -163,7 +167,8 @@ pub const SCREEN: Screen = Screen {
         ("", "unregistered, migrations behind"),
         ("!", "worth a look: no user, an organization"),
         ("", "id naming no schema, users with no"),
-        ("", "organization id, migrations ahead"),
+        ("", "organization id, migrations ahead,"),
+        ("", "leaks not checked (L failed)"),
         ("·", "said, not a finding"),
         ("~", "estimated from statistics"),
     ],
@@ -219,8 +224,10 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 .leaks
                 .accept(&key, result.map_err(Into::into), elapsed)
             {
-                if let Some(found) = health.leaks.value() {
-                    health.leaks_of.insert(key.1, found.clone());
+                if let Some(done) = health.leaks.done() {
+                    let answer = done.result.clone();
+                    let answer = answer.map_err(|e| crate::text::message_line(&e).into_owned());
+                    health.leaks_of.insert(key.1, answer);
                 }
             }
         }
@@ -454,6 +461,38 @@ mod tests {
         let fifth = leaks_key(&press(&mut state, KeyCode::Char('L')));
         assert_eq!(fifth.1, "client2");
         assert_eq!(client2(&state), Some(("ok", None)));
+        // A check that fails is the row's first finding, in the view and
+        // its export (the export said nothing of it).
+        update(
+            &mut state,
+            AppMsg::from(Msg::LeaksLoaded {
+                key: fifth,
+                result: Err(crate::db::DbError::UsersLeftOut {
+                    tenant: "client2".into(),
+                    table: "users".into(),
+                    missing: vec!["name".into()],
+                }),
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let unchecked = client2(&state).unwrap();
+        assert_eq!(unchecked.0, "unchecked");
+        let text = unchecked.1.unwrap();
+        assert!(text.starts_with("leaks not checked: "), "{text}");
+        let exported = press(&mut state, KeyCode::Char('e'));
+        let [Effect::Export { document, .. }] = &exported[..] else {
+            panic!("one export: {exported:?}")
+        };
+        let csv = document.csv();
+        let row = csv.lines().find(|l| l.starts_with("client2,")).unwrap();
+        assert!(
+            row.starts_with("client2,client2,unchecked,") && row.contains(&text),
+            "{csv}"
+        );
+        update(
+            &mut state,
+            AppMsg::Exported(Ok("./tenantscope-health.csv".into())),
+        );
         press(&mut state, KeyCode::Char('k'));
         let ticket = match &jobs(&press(&mut state, KeyCode::Char('r')))[..] {
             [AppJob::Health(Job::Check { ticket })] => *ticket,

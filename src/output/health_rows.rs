@@ -112,9 +112,10 @@ pub fn all_rows(
     rows
 }
 
-/// How many leaked orders the health view's `L` found, by tenant schema
-/// (the check itself does not look for them: `health` has none).
-pub type LeaksFound = std::collections::BTreeMap<String, usize>;
+/// What the health view's `L` answered, by tenant schema: how many leaked
+/// orders it found, or why it could not look (the check itself does not
+/// look for them: `health` has none).
+pub type LeaksFound = std::collections::BTreeMap<String, Result<usize, String>>;
 
 fn finding(severity: Severity, text: String) -> Finding {
     Finding { severity, text }
@@ -150,16 +151,29 @@ struct RowSet<'c> {
 
 impl RowSet<'_> {
     /// Leaked orders found in a tenant: its first finding, and its status
-    /// where nothing worse shows (as drift does over "unused").
+    /// where nothing worse shows (as drift does over "unused"). A check
+    /// that failed is its first finding too, a warning: the tenant's
+    /// orders were not looked at.
     fn leaks(&mut self, leaks: &LeaksFound) {
         for row in &mut self.rows {
-            let found = leaks.get(&row.schema).copied().unwrap_or(0);
-            if !matches!(row.kind, RowKind::Tenant(_)) || found == 0 {
+            if !matches!(row.kind, RowKind::Tenant(_)) {
                 continue;
             }
-            let text = crate::text::plural(found, "leaked order", "leaked orders");
-            row.findings.insert(0, finding(Severity::Error, text));
-            row.raise("leak", Severity::Error);
+            let (severity, status, text) = match leaks.get(&row.schema) {
+                None | Some(Ok(0)) => continue,
+                Some(Ok(found)) => (
+                    Severity::Error,
+                    "leak",
+                    crate::text::plural(*found, "leaked order", "leaked orders"),
+                ),
+                Some(Err(why)) => (
+                    Severity::Warning,
+                    "unchecked",
+                    format!("leaks not checked: {why}"),
+                ),
+            };
+            row.findings.insert(0, finding(severity, text));
+            row.raise(status, severity);
         }
     }
 
@@ -462,7 +476,7 @@ mod tests {
                 ..Default::default()
             }),
         };
-        let leaks = LeaksFound::from([("a".to_string(), 1), ("b".to_string(), 1)]);
+        let leaks = LeaksFound::from([("a".to_string(), Ok(1)), ("b".to_string(), Ok(1))]);
         let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()), &leaks);
         let seen: Vec<_> = rows.iter().map(|r| (r.schema.as_str(), r.status)).collect();
         assert_eq!(seen, [("a", "leak"), ("b", "wrong copy")]);

@@ -252,7 +252,7 @@ fn health_details(
     // Leaked orders found (the row's first finding) come first, with the
     // orders, so that a drifted tenant's findings do not push them out of
     // the pane; else what `L` does comes last.
-    let leaks_first = crate::app::health::leaks_found(state, row).is_some();
+    let leaks_first = crate::app::health::leaks_first(state, row);
     if let (true, Some(tenant)) = (leaks_first, tenant) {
         leak_lines(state, &tenant.tenant, area, &mut lines);
     }
@@ -319,10 +319,11 @@ fn row_name(row: &HealthRow, name: &str) -> String {
 fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'static>>) {
     let leaks = &state.health.leaks;
     let asked_last = leaks.key().map(|(_, t)| t.as_str()) == Some(tenant);
-    let answer = match leaks.done() {
+    // Every answer is kept by tenant; the last one's time with it.
+    let elapsed = leaks.done().filter(|_| asked_last).map(|d| d.elapsed);
+    let answer = match state.health.leaks_of.get(tenant) {
         _ if asked_last && leaks.is_loading() => None,
-        Some(done) if asked_last => Some((done.result.as_ref(), Some(done.elapsed))),
-        _ => state.health.leaks_of.get(tenant).map(|v| (Ok(v), None)),
+        answer => answer.map(|a| (a.as_ref(), elapsed)),
     };
     match answer {
         None if asked_last => lines.push(Line::from("  looking for leaked orders…")),
