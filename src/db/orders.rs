@@ -227,6 +227,9 @@ pub struct OrdersTotals {
     pub compare_unpriced: usize,
     /// Lines without an own total.
     pub own_gaps: usize,
+    /// Of those, the lines the comparison tenant prices (a usable unit
+    /// price there): not compared for want of the own total.
+    pub priced_own_gaps: usize,
     /// Why the own total is unknown (see [`OrdersReport::total_gap`]).
     pub gap: Option<String>,
     /// Lines whose comparison item has another description.
@@ -386,17 +389,20 @@ impl OrdersReport {
         // twice: "1 of 4 lines, 3 not sold, 1 without an own total").
         let uncompared =
             (lines - self.totals.compared_lines).saturating_sub(self.totals.compare_missing);
-        if uncompared > 0 {
-            // Every own total known: the comparison's is what is missing
-            // (a product past what is shown).
-            let side = match self.totals.own_gaps {
-                0 => format!("a total at {compare}"),
-                _ => "an own total".to_string(),
-            };
-            why.push(format!(
-                "{} without {side}",
-                crate::text::thousands(uncompared as i64)
-            ));
+        // Of those, the ones without an own total; the rest have one, and
+        // the comparison's total is what is missing (a product past what
+        // is shown).
+        let own = self.totals.priced_own_gaps.min(uncompared);
+        for (count, side) in [
+            (own, "an own total".to_string()),
+            (uncompared - own, format!("a total at {compare}")),
+        ] {
+            if count > 0 {
+                why.push(format!(
+                    "{} without {side}",
+                    crate::text::thousands(count as i64)
+                ));
+            }
         }
         Some(format!(
             "{} of {}, {}",
@@ -422,6 +428,7 @@ pub struct LinesTotals {
     compare_missing: usize,
     compare_unpriced: usize,
     own_gaps: usize,
+    priced_own_gaps: usize,
     /// The first line without a total: why (see [`OrderLine::gap`]).
     first_gap: Option<String>,
     /// Every line without a total has the first one's reason.
@@ -453,6 +460,9 @@ impl LinesTotals {
         }
         if let Some(gap) = line.gap() {
             self.own_gaps += 1;
+            if line.compare_unit_price.is_number() {
+                self.priced_own_gaps += 1;
+            }
             match &self.first_gap {
                 None => {
                     self.first_gap = Some(gap);
@@ -488,6 +498,11 @@ impl LinesTotals {
                 0
             },
             own_gaps: self.own_gaps,
+            priced_own_gaps: if self.compare {
+                self.priced_own_gaps
+            } else {
+                0
+            },
             gap: self
                 .first_gap
                 .as_deref()
@@ -1137,6 +1152,19 @@ mod tests {
         assert_eq!(
             report.compare_note(&TenantCatalog::default()).as_deref(),
             Some("1 of 2 lines, 1 without a total at b")
+        );
+        // Both at once: a line not sold there without an own price, and a
+        // line whose total there is past what is shown, are each said of
+        // their own side (both were "without an own total").
+        let report = a_beside_b(vec![
+            raw("1", "1", Some("5"), Some("4")),
+            raw("2", "1", None, None),
+            raw("3", "2", Some("1"), Some(&nines)),
+            raw("4", "1", Some("NaN"), Some("4")),
+        ]);
+        assert_eq!(
+            report.compare_note(&TenantCatalog::default()).as_deref(),
+            Some("1 of 4 lines, 1 line not sold by b, 1 without an own total, 1 without a total at b")
         );
     }
 

@@ -287,6 +287,7 @@ impl Database {
                   (sum(tot * n) FILTER (WHERE tot IS NOT NULL AND ctot IS NOT NULL))::text,
                   coalesce(sum(n) FILTER (WHERE cpn IS NULL), 0)::int8,
                   coalesce(sum(n) FILTER (WHERE cpn IS NULL AND compare_matched), 0)::int8,
+                  coalesce(sum(n) FILTER (WHERE tot IS NULL AND cpn IS NOT NULL), 0)::int8,
                   coalesce(sum(n) FILTER (WHERE item IS NOT NULL AND compare_item IS NOT NULL
                                             AND item <> compare_item), 0)::int8,
                   count(DISTINCT gap) FILTER (WHERE tot IS NULL)::int8,
@@ -774,8 +775,9 @@ enum TotalsError {
 
 /// Lines, lines without a total, total, compared lines, their total at
 /// the comparison and at home, lines without a comparison price (and of
-/// those, with the comparison's item), lines naming another item, kinds of
-/// gap, the first gap's key.
+/// those, with the comparison's item), lines with a comparison price but
+/// no own total, lines naming another item, kinds of gap, the first gap's
+/// key.
 type TotalsRow = (
     i64,
     i64,
@@ -787,12 +789,25 @@ type TotalsRow = (
     i64,
     i64,
     i64,
+    i64,
     Option<String>,
 );
 
 fn totals_of(row: TotalsRow, compared: bool) -> OrdersTotals {
-    let (lines, gaps, total, compared_lines, theirs, ours, missing, unpriced, other, kinds, gap) =
-        row;
+    let (
+        lines,
+        gaps,
+        total,
+        compared_lines,
+        theirs,
+        ours,
+        missing,
+        unpriced,
+        priced_gaps,
+        other,
+        kinds,
+        gap,
+    ) = row;
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
     let gap_text = gap.as_deref().map(gap_reason);
     let both = compared && compared_lines > 0;
@@ -817,6 +832,7 @@ fn totals_of(row: TotalsRow, compared: bool) -> OrdersTotals {
         compare_missing: if compared { count(missing) } else { 0 },
         compare_unpriced: if compared { count(unpriced) } else { 0 },
         own_gaps: count(gaps),
+        priced_own_gaps: if compared { count(priced_gaps) } else { 0 },
         gap: gap_text.and_then(|first| gap_words(count(gaps), &first, kinds == 1)),
         other_items: count(other),
     }
