@@ -174,16 +174,8 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
             let from_environment = value.origin() == Some("the environment");
             // Negative or past u64, serde would say only "invalid type"
             // (past u64, without the key): the range instead.
-            let range = RANGES
-                .iter()
-                .find(|(name, _, _)| *name == format!("{section}.{key}"));
-            let number = whole_number(value, from_environment);
-            if let (Some((name, least, most)), Some(number)) = (range, number) {
-                if number < i128::from(*least) || number > i128::from(*most) {
-                    return Err(ConfigError::Message(out_of_range(
-                        name, *least, *most, number,
-                    )));
-                }
+            if let Some(number) = whole_number(value, from_environment) {
+                check_range(&format!("{section}.{key}"), number).map_err(ConfigError::Message)?;
             }
             let refused = if from_environment {
                 // (A whole number past i64 is parsed as a float: left
@@ -516,8 +508,8 @@ impl Settings {
                 // The number only where the key is a known whole-number
                 // setting: any other (`password = 1234…`) may be a secret.
                 let key = crate::text::sanitize(&key).into_owned();
-                let message = match RANGES.iter().find(|(name, ..)| *name == key) {
-                    Some((_, least, most)) => out_of_range(&key, *least, *most, &value),
+                let message = match range_of(&key) {
+                    Some((least, most)) => out_of_range(&key, least, most, &value),
                     None => format!("{key} is out of range"),
                 };
                 return format!("invalid configuration: {}", crate::text::one_line(&message));
@@ -567,16 +559,14 @@ impl Settings {
 
     fn validate(&self) -> Result<(), String> {
         let settings = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        for (key, least, most) in RANGES {
+        for (key, ..) in RANGES {
             let pointer = format!("/{}", key.replace('.', "/"));
             let value = settings
                 .pointer(&pointer)
                 .and_then(serde_json::Value::as_u64);
-            if let Some(value) = value.filter(|v| !(least..=most).contains(v)) {
-                return Err(format!(
-                    "invalid configuration: {}",
-                    out_of_range(key, least, most, value)
-                ));
+            if let Some(value) = value {
+                check_range(key, value.into())
+                    .map_err(|e| format!("invalid configuration: {e}"))?;
             }
         }
         self.tenancy.validate()?;
@@ -595,6 +585,23 @@ const RANGES: [(&str, u64, u64); 5] = [
     ("ui.debounce_ms", 0, MAX_DEBOUNCE_MS),
     ("ui.refresh_s", 0, 86_400),
 ];
+
+/// The range of whole-number setting `key`, where it has one.
+fn range_of(key: &str) -> Option<(u64, u64)> {
+    let range = RANGES.iter().find(|(name, ..)| *name == key);
+    range.map(|&(_, least, most)| (least, most))
+}
+
+/// `number` as setting `key`: refused, with [`out_of_range`]'s words,
+/// where it is out of the key's range.
+fn check_range(key: &str, number: i128) -> Result<(), String> {
+    match range_of(key) {
+        Some((least, most)) if number < least.into() || number > most.into() => {
+            Err(out_of_range(key, least, most, number))
+        }
+        _ => Ok(()),
+    }
+}
 
 fn out_of_range(key: &str, least: u64, most: u64, value: impl std::fmt::Display) -> String {
     format!("{key} must be between {least} and {most}, not {value}")
@@ -645,10 +652,19 @@ fn with_environment(
         }
         let beyond = || text.parse::<f64>().map_or(true, |n| n.abs() > most as f64);
         match decimal_is_whole(&text) {
-            None | Some(false) => {
+            Some(false) => {
                 return Err(format!(
                     "invalid configuration: {key} must be a whole number, not {text}"
                 ))
+            }
+            // No number: quoted as serde's message quoted it, one line
+            // and without a password (a URL set in the wrong variable).
+            None => {
+                let shown = crate::text::redact_secrets(&text);
+                return Err(format!(
+                    "invalid configuration: {key} must be a whole number, not {}",
+                    crate::text::quoted(&shown)
+                ));
             }
             Some(true) if text.parse::<i64>().is_err() && beyond() => {
                 return Err(format!(
@@ -1148,7 +1164,7 @@ mod tests {
             let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
             assert_eq!(
                 error,
-                format!("invalid configuration: ui.debounce_ms must be a whole number, not {text}")
+                format!("invalid configuration: ui.debounce_ms must be a whole number, not \"{text}\"")
             );
         }
         // Blanks around the number are read past; an empty text is unset.
