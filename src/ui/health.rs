@@ -331,9 +331,10 @@ fn leak_lines(state: &State, tenant: &str, area: Rect, lines: &mut Vec<Line<'sta
             "  L looks for orders of other tenants' users",
             theme::dim(),
         ))),
+        // As the row's finding says it: a warning, the orders not looked at.
         Some((Err(error), _)) => lines.push(Line::from(Span::styled(
-            format!("✗ leaks: {}", crate::text::message_line(error)),
-            theme::error(),
+            format!("! leaks not checked: {}", crate::text::message_line(error)),
+            theme::warning(),
         ))),
         Some((Ok(value), elapsed)) if value.is_empty() => {
             let took = elapsed.map_or(String::new(), |e| format!(" ({} ms)", e.as_millis()));
