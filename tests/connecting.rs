@@ -1229,3 +1229,68 @@ async fn commands_through_pgbouncer_hang_up_cleanly() {
     }
     assert!(log.contains("client close request"), "{log}");
 }
+
+/// psql 15 with nothing from this machine that names a database (as
+/// [`bare_command`]), `-X -w -At`: no psqlrc, never a password prompt.
+fn psql_command() -> std::process::Command {
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let mut command = std::process::Command::new(psql);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("PG") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+        .env("HOME", "/nonexistent")
+        .args(["-X", "-w", "-At"]);
+    command
+}
+
+/// The session's time zone is psql's: `PGTZ` (over a `-c timezone=` of
+/// `PGOPTIONS`, as libpq sends it after `options`), `-c timezone=` alone,
+/// and a zone the server refuses (both fail). A user's creation time was
+/// always printed in UTC (sqlx's start-up `TimeZone=UTC`).
+#[tokio::test]
+async fn timestamps_print_in_the_time_zone_psql_sets() {
+    let db = TestDatabase::demo().await;
+    let socket = db.socket_dir().display().to_string();
+    let base = [
+        ("PGHOST", socket.as_str()),
+        ("PGDATABASE", db.name.as_str()),
+        ("PGUSER", SUPERUSER),
+    ];
+    for zone in [
+        vec![("PGTZ", "Asia/Tokyo")],
+        vec![("PGOPTIONS", "-c timezone=America/New_York")],
+        vec![("PGTZ", "Asia/Tokyo"), ("PGOPTIONS", "-c TimeZone=UTC")],
+        vec![("PGTZ", "Bogus/Zone")],
+    ] {
+        let env: Vec<(&str, &str)> = base.iter().chain(&zone).copied().collect();
+        let theirs = psql_command()
+            .envs(env.iter().copied())
+            .args([
+                "-c",
+                "SELECT creation_timestamp FROM public.users WHERE id = '1'",
+            ])
+            .output()
+            .expect("run psql");
+        let theirs = theirs
+            .status
+            .success()
+            .then(|| stdout(&theirs).trim().to_string());
+        let out = run(&["users", "--format", "json"], &env);
+        let ours = out.status.success().then(|| {
+            let users: Value = serde_json::from_str(&stdout(&out)).unwrap();
+            let user = users.as_array().unwrap().iter().find(|u| u["id"] == "1");
+            user.unwrap()["created"].as_str().unwrap().to_string()
+        });
+        assert_eq!(ours, theirs, "{zone:?}: {}", stderr(&out));
+        match ours {
+            Some(created) => assert!(!created.ends_with("+00"), "{zone:?}: {created}"),
+            None => assert_one_line_error(&out, 1, "invalid value for parameter \"TimeZone\""),
+        }
+    }
+}

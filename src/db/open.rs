@@ -148,6 +148,10 @@ impl Database {
         let (made, lent, back) = (progress.clone(), progress.clone(), progress.clone());
         let grant = Arc::new(super::grant::Grant::new(max_connections));
         let probe_grant = grant.clone();
+        // The session's time zone where libpq would set one (PGTZ), else
+        // SELECT 1: the round trip a new connection answers before use.
+        let first_statement = Arc::new(source.first_statement());
+        let first_sql = first_statement.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // A ping before lending a connection finds one the server closed
@@ -166,10 +170,11 @@ impl Database {
             // and holds its queries (see db/grant.rs).
             .after_connect(move |conn, _| {
                 let (made, grant) = (made.clone(), probe_grant.clone());
+                let sql = first_sql.clone();
                 Box::pin(async move {
                     use sqlx::Executor;
                     made.touch();
-                    match tokio::time::timeout(timeout, conn.execute("SELECT 1")).await {
+                    match tokio::time::timeout(timeout, conn.execute(sql.as_str())).await {
                         Ok(answered) => answered.map(|_| ()),
                         Err(_) => {
                             grant.note_held_back();
@@ -183,7 +188,14 @@ impl Database {
                 Box::pin(async { Ok(true) })
             })
             .connect_lazy_with(options.clone());
-        first_connection(&pool, &options, timeout, &grant, &target).await?;
+        let first = FirstConnection {
+            options: &options,
+            statement: &first_statement,
+            timeout,
+            grant: &grant,
+            target: &target,
+        };
+        first_connection(&pool, first).await?;
         let mut db = Database {
             pool,
             tables: Arc::new(SharedTables {
@@ -331,15 +343,27 @@ impl Database {
     }
 }
 
+/// What [`first_connection`] waits for, and what it names on failure.
+struct FirstConnection<'a> {
+    options: &'a PgConnectOptions,
+    /// What each new connection runs first (see
+    /// [`ConnectionSource::first_statement`]).
+    statement: &'a str,
+    timeout: Duration,
+    grant: &'a super::grant::Grant,
+    target: &'a str,
+}
+
 /// Waits for the pool's first connection; on failure, the error that names
 /// the real cause.
-async fn first_connection(
-    pool: &sqlx::PgPool,
-    options: &PgConnectOptions,
-    timeout: Duration,
-    grant: &super::grant::Grant,
-    target: &str,
-) -> Result<(), DbError> {
+async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Result<(), DbError> {
+    let FirstConnection {
+        options,
+        statement,
+        timeout,
+        grant,
+        target,
+    } = first;
     let connect_error = |cause: String| DbError::Connect {
         target: target.to_string(),
         cause,
@@ -369,8 +393,16 @@ async fn first_connection(
                     }
                     Err(_) => return Err(no_answer()),
                     Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
-                    Ok(Ok(probe)) => {
+                    Ok(Ok(mut probe)) => {
+                        // The pool's own connection may be failing at its
+                        // first statement (a time zone the server refuses):
+                        // say why, not "timed out".
+                        use sqlx::Executor;
+                        let answered = tokio::time::timeout(timeout, probe.execute(statement)).await;
                         probe.close().await.ok();
+                        if let Ok(Err(e)) = answered {
+                            return Err(connect_error(pool::describe_connect_error(&e)));
+                        }
                         acquire.await
                     }
                 }

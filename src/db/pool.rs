@@ -26,6 +26,11 @@ pub struct ConnectionSource {
     params: Params,
     /// `pgbouncer=true` in the connection string (see db/pooler.rs).
     pooler: bool,
+    /// The session's time zone as libpq sets it (`PGTZ`, else `-c
+    /// timezone=` of `options`); sqlx's start-up `TimeZone=UTC` replaces
+    /// both, so each new connection sets it first (see
+    /// [`ConnectionSource::first_statement`]).
+    time_zone: Option<String>,
 }
 
 impl ConnectionSource {
@@ -43,6 +48,7 @@ impl ConnectionSource {
             warnings: Vec::new(),
             params: Params::default(),
             pooler: false,
+            time_zone: None,
         }
     }
 
@@ -82,6 +88,19 @@ impl ConnectionSource {
 
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The statement every new connection runs first, a round trip that
+    /// also shows it answers: `SET TimeZone` where libpq would set the
+    /// session's time zone (`PGTZ`, `-c timezone=`), else `SELECT 1`.
+    pub fn first_statement(&self) -> String {
+        match &self.time_zone {
+            Some(zone) => format!(
+                "SET TimeZone TO {}",
+                crate::model::guard::quote_literal(zone)
+            ),
+            None => "SELECT 1".into(),
+        }
     }
 
     /// A resolved connection parameter by libpq keyword (never printed
@@ -197,6 +216,7 @@ pub fn connect_options(
         None => None,
     };
     let connect_timeout = connect_timeout(&params, &named)?;
+    let time_zone = session_time_zone(env, server_options.as_deref());
     let passfile = params
         .get("passfile")
         .map(PathBuf::from)
@@ -218,7 +238,12 @@ pub fn connect_options(
         // hostaddr is where to connect; host stays the name (label, .pgpass).
         options = options.host(if addr.is_empty() { &host } else { addr });
         if let Some(settings) = &server_options {
-            options = options.options(settings.clone());
+            // sqlx writes `-c name=value` as it is: escape what the server splits on.
+            options = options.options(
+                settings
+                    .iter()
+                    .map(|(name, value)| (name, value.replace('\\', "\\\\").replace(' ', "\\ "))),
+            );
         }
         if let Some(password) = given("password") {
             options = options.password(password);
@@ -263,7 +288,25 @@ pub fn connect_options(
         warnings,
         params,
         pooler,
+        time_zone,
     }))
+}
+
+/// The session's time zone as libpq 15 sets it: `PGTZ` (even empty: the
+/// server then refuses it, as psql's connection) unless it says
+/// `default`, sent after `options`, so it wins over a `-c timezone=` there.
+fn session_time_zone(
+    env: &HashMap<String, String>,
+    server_options: Option<&[(String, String)]>,
+) -> Option<String> {
+    match env.get("PGTZ") {
+        Some(zone) if !zone.eq_ignore_ascii_case("default") => Some(zone.clone()),
+        _ => server_options?
+            .iter()
+            .rev()
+            .find(|(name, _)| name.eq_ignore_ascii_case("timezone"))
+            .map(|(_, zone)| zone.clone()),
+    }
 }
 
 /// One server's candidates: one per TLS try (`prefer` and `allow` make a
@@ -808,9 +851,7 @@ fn parse_server_options(text: &str, origin: &str) -> Result<Vec<(String, String)
                 "invalid {origin}: only -c name=value settings are supported"
             ));
         };
-        // sqlx writes `-c name=value` as it is: escape what the server splits on.
-        let value = value.replace('\\', "\\\\").replace(' ', "\\ ");
-        settings.push((name.to_string(), value));
+        settings.push((name.to_string(), value.to_string()));
     }
     Ok(settings)
 }
