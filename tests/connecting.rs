@@ -1018,7 +1018,7 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
     write(
         home.path(),
         ".pgpass",
-        &format!("127.0.0.1:{pa}:*:alice:{escaped}\n"),
+        &format!("127.0.0.1:{pa}:*:alice:{escaped}\nlocalhost:{pb}:*:alice:{escaped}\n"),
         0o600,
     );
     let services = write(
@@ -1090,6 +1090,12 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
         // Passwords: .pgpass in HOME, a wrong one, none.
         (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user=alice")), Some("a: user=alice database=shop".into())),
         (vec![("PGPASSWORD", "wrong".into())], Some(format!("host=127.0.0.1 port={pb} dbname=shop user=alice")), None),
+        // .pgpass and hostaddr: libpq matches host if given, else hostaddr
+        // (Debian's /usr/bin/psql wrapper sets PGHOST when no host is
+        // given: then it is the socket directory, matched as localhost).
+        (vec![], Some(format!("hostaddr=127.0.0.1 port={pa} dbname=shop user=alice")), Some("a: user=alice database=shop".into())),
+        (vec![], Some(format!("hostaddr=127.0.0.1 port={pb} dbname=shop user=alice")), None),
+        (vec![], Some(format!("host=localhost hostaddr=127.0.0.1 port={pb} dbname=shop user=alice")), Some("b: user=alice database=shop".into())),
         // Service files: PGSERVICEFILE, a missing one (libpq 15: an error), libpq's syntax.
         (vec![("PGSERVICEFILE", services.clone())], Some("service=a dbname=shop".into()), Some(on_a.clone())),
         (
