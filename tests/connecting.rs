@@ -1300,3 +1300,49 @@ async fn timestamps_print_in_the_time_zone_psql_sets() {
         }
     }
 }
+
+/// No password (none, `password=`, an empty `PGPASSWORD`) where the server
+/// asks for one fails as psql's "fe_sendauth: no password supplied" does,
+/// over TCP and the socket, tried once: it read "password authentication
+/// failed", twice over (the empty password sqlx sends, refused as a wrong
+/// one, then again without TLS).
+#[tokio::test]
+async fn no_password_where_one_is_asked_fails_as_psql_says() {
+    let server = PasswordServer::start().await;
+    let (port, socket) = (server.port(), server.socket());
+    for (conninfo, env) in [
+        (
+            format!("host=127.0.0.1 port={port} dbname=shop user=alice password="),
+            vec![],
+        ),
+        (
+            format!("host=127.0.0.1 port={port} dbname=shop user=alice"),
+            vec![("PGPASSWORD", "")],
+        ),
+        (
+            format!("host={socket} port={port} dbname=shop user=alice password=''"),
+            vec![],
+        ),
+    ] {
+        let theirs = psql_command()
+            .envs(env.iter().copied())
+            .args(["-c", "SELECT 1", &conninfo])
+            .output()
+            .expect("run psql");
+        assert!(!theirs.status.success(), "{conninfo}");
+        assert!(
+            stderr(&theirs).contains("no password supplied"),
+            "{}",
+            stderr(&theirs)
+        );
+        let mut home = env.clone();
+        home.push(("HOME", "/nonexistent"));
+        let out = run(&["--database-url", &conninfo, "tenants"], &home);
+        assert_one_line_error(&out, 1, "no password supplied");
+        assert!(
+            !stderr(&out).contains("password authentication failed"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

@@ -99,8 +99,9 @@ impl Database {
             // libpq's prefer (allow): the TLS (plain) try failed, so the
             // same server once more the other way; a server that did not
             // answer in time is not waited for twice.
+            // Nor when no password was given: it would be missing again.
             (Err(DbError::Connect { target, cause }), Some(fallback))
-                if !cause.starts_with("no answer") =>
+                if !cause.starts_with("no answer") && cause != pool::NO_PASSWORD =>
             {
                 let tried = if matches!(first, PgSslMode::Disable) {
                     "without TLS"
@@ -189,6 +190,7 @@ impl Database {
             })
             .connect_lazy_with(options.clone());
         let first = FirstConnection {
+            password: source.has_password(&options),
             options: &options,
             statement: &first_statement,
             timeout,
@@ -352,6 +354,8 @@ struct FirstConnection<'a> {
     timeout: Duration,
     grant: &'a super::grant::Grant,
     target: &'a str,
+    /// The try has a password to give (see [`pool::describe_login_error`]).
+    password: bool,
 }
 
 /// Waits for the pool's first connection; on failure, the error that names
@@ -363,6 +367,7 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
         timeout,
         grant,
         target,
+        password,
     } = first;
     let connect_error = |cause: String| DbError::Connect {
         target: target.to_string(),
@@ -392,7 +397,7 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
                         )))
                     }
                     Err(_) => return Err(no_answer()),
-                    Ok(Err(e)) => return Err(connect_error(pool::describe_connect_error(&e))),
+                    Ok(Err(e)) => return Err(connect_error(pool::describe_login_error(&e, password))),
                     Ok(Ok(mut probe)) => {
                         // The pool's own connection may be failing at its
                         // first statement (a time zone the server refuses):
@@ -425,7 +430,7 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
             )));
         }
         Err(sqlx::Error::PoolTimedOut) => return Err(no_answer()),
-        Err(e) => return Err(connect_error(pool::describe_connect_error(&e))),
+        Err(e) => return Err(connect_error(pool::describe_login_error(&e, password))),
     }
     Ok(())
 }
@@ -628,7 +633,8 @@ async fn choose(
                         continue;
                     }
                     Ok(Err(e)) => {
-                        failures.push(format!("{place}: {}", pool::describe_connect_error(&e)));
+                        let why = pool::describe_login_error(&e, candidate.password);
+                        failures.push(format!("{place}: {why}"));
                         continue;
                     }
                     Ok(Ok(conn)) => conn,

@@ -41,6 +41,7 @@ impl ConnectionSource {
                 options: compatible(options, None),
                 verify: None,
                 fallback: false,
+                password: true,
             }],
             attrs: SessionAttrs::Any,
             label: "demo".into(),
@@ -101,6 +102,18 @@ impl ConnectionSource {
             ),
             None => "SELECT 1".into(),
         }
+    }
+
+    /// Whether the try `options` (one of [`Self::candidates`]) has a
+    /// password to give.
+    pub fn has_password(&self, options: &PgConnectOptions) -> bool {
+        self.candidates
+            .iter()
+            .find(|c| {
+                c.options.get_host() == options.get_host()
+                    && c.options.get_port() == options.get_port()
+            })
+            .is_none_or(|c| c.password)
     }
 
     /// A resolved connection parameter by libpq keyword (never printed
@@ -245,12 +258,18 @@ pub fn connect_options(
                     .map(|(name, value)| (name, value.replace('\\', "\\\\").replace(' ', "\\ "))),
             );
         }
-        if let Some(password) = given("password") {
-            options = options.password(password);
+        // libpq: an empty password is none (the file is read); from the
+        // file too, it is "no password supplied" when the server asks.
+        let mut password = given("password").is_some();
+        if let Some(given) = given("password") {
+            options = options.password(given);
         } else if let Some(path) = &passfile {
             let found = passfile_password(path, (&host, addr, *port), &dbname, &user)?;
             match found {
-                Passfile::Password(password) => options = options.password(&password),
+                Passfile::Password(found) => {
+                    password = !found.is_empty();
+                    options = options.password(&found);
+                }
                 Passfile::Ignored(warning) => {
                     if !warnings.contains(&warning) {
                         warnings.push(warning)
@@ -259,12 +278,8 @@ pub fn connect_options(
                 Passfile::NoMatch => {}
             }
         }
-        candidates.extend(tls_candidates(
-            &tls,
-            &options,
-            (&host, addr),
-            application_name.as_deref(),
-        )?);
+        let tries = tls_candidates(&tls, &options, (&host, addr), application_name.as_deref())?;
+        candidates.extend(tries.into_iter().map(|c| Candidate { password, ..c }));
         let shown_host = if host.is_empty() {
             addr.as_str()
         } else {
@@ -356,6 +371,7 @@ fn tls_candidates(
             // libpq's prefer and allow: the second try of one server,
             // made only when the first fails.
             fallback: n > 0,
+            password: true,
         });
     }
     Ok(candidates)
@@ -531,6 +547,10 @@ pub struct Candidate {
     /// retries without TLS, `allow` with it): tried only if the try
     /// before it fails.
     pub fallback: bool,
+    /// A password was given (or found in the password file): without
+    /// one, a server that asks for one refuses the empty one sqlx sends,
+    /// where libpq sends none ("no password supplied").
+    pub password: bool,
 }
 
 /// What the handshake before connecting checks.
@@ -875,6 +895,24 @@ pub fn target_label(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or(options.get_username())
     )
+}
+
+/// Why a login failed where no password was given: the server asked for
+/// one and refused the empty one sqlx sends (libpq sends none: "fe_sendauth:
+/// no password supplied").
+pub(super) const NO_PASSWORD: &str = "no password supplied (the server asks for one: give it in \
+     the connection string, PGPASSWORD or the password file)";
+
+/// One line about why a connection failed, as [`describe_connect_error`],
+/// but [`NO_PASSWORD`] where the try had no password (`password`) and the
+/// server refused the empty one.
+pub(super) fn describe_login_error(error: &sqlx::Error, password: bool) -> String {
+    match error {
+        sqlx::Error::Database(db) if !password && db.code().as_deref() == Some("28P01") => {
+            NO_PASSWORD.into()
+        }
+        other => describe_connect_error(other),
+    }
 }
 
 /// One line about why a first connection failed.
