@@ -1112,6 +1112,11 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
         (vec![("PGREQUIRESSL", "1".into())], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su}")), None),
         (vec![("PGSSLMODE", "".into())], Some(format!("host={sock_a} port={pa} dbname=shop user={su}")), None),
         (vec![], Some(format!("host=127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-ca")), None),
+        // No root certificate: a socket needs none (no TLS there), and is
+        // tried first; a TCP host first ends the tries (as libpq).
+        (vec![], Some(format!("host={sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-full")), Some(on_a.clone())),
+        (vec![], Some(format!("host=/nonexistent,{sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-ca")), Some(on_a.clone())),
+        (vec![], Some(format!("host=127.0.0.1,{sock_a} port={pa} dbname=shop user={su} sslmode=verify-full")), None),
     ];
     let servers = [("a", &a), ("b", &b)];
     let mut outcomes = (0, 0);

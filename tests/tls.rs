@@ -711,3 +711,49 @@ async fn a_root_certificate_file_trusts_every_certificate_in_it() {
     }
     drop(server);
 }
+
+/// A root certificate file that holds no certificate (garbage, empty, a
+/// directory): where libpq needs it (require, verify-ca, verify-full) psql
+/// fails with "could not read root certificate file"; tenantscope too, in
+/// one line naming the file and what is wrong, exit 2 (bad input), where it
+/// printed OpenSSL's "certificate verify failed: self-signed certificate"
+/// (exit 1). With prefer both fall back to no TLS (here refused).
+#[tokio::test]
+async fn an_unusable_root_certificate_file_is_one_line_naming_it_as_psql() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let (server, port, _, _) = server_of_two_cas(dir, "DNS:localhost").await;
+    std::fs::write(dir.join("garbage.crt"), "not a certificate\n").unwrap();
+    std::fs::write(dir.join("empty.crt"), "").unwrap();
+    std::fs::create_dir(dir.join("a-directory")).unwrap();
+    let base = format!("postgres://{SUPERUSER}@localhost:{port}/postgres");
+    for (file, why) in [
+        ("garbage.crt", "no certificate could be read from it"),
+        ("empty.crt", "it is empty"),
+        ("a-directory", "it is a directory"),
+    ] {
+        let path = dir.join(file).display().to_string();
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let url = format!("{base}?sslmode={mode}&sslrootcert={path}");
+            assert!(!psql_connects(&url, dir), "psql, {file} {mode}");
+            let out = tenants(&url, dir);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{file} {mode}\n{}",
+                describe(&out)
+            );
+            assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+            let expected = format!("could not read root certificate file \"{path}\": {why}");
+            assert!(
+                stderr.contains(&expected),
+                "{file} {mode}\n{}",
+                describe(&out)
+            );
+        }
+        // prefer: TLS fails on the file, then no TLS, which this server refuses.
+        let url = format!("{base}?sslmode=prefer&sslrootcert={path}");
+        assert_as_psql(&url, dir, false, &format!("{file} prefer"), &server);
+    }
+}

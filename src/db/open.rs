@@ -79,13 +79,16 @@ impl Database {
         let timeout = source
             .connect_timeout()
             .unwrap_or(Duration::from_millis(settings.database.connect_timeout_ms));
-        let (options, fallback) =
-            choose(source, timeout)
-                .await
-                .map_err(|cause| DbError::Connect {
-                    target: source.label(),
-                    cause,
-                })?;
+        let (options, fallback) = choose(source, timeout).await.map_err(|cause| match cause {
+            // A root certificate file that stopped the tries: bad input.
+            Chosen::Refused(cause) => {
+                DbError::Setting(format!("cannot connect to {}: {cause}", source.label()))
+            }
+            Chosen::Failed(cause) => DbError::Connect {
+                target: source.label(),
+                cause,
+            },
+        })?;
         let first = options.get_ssl_mode();
         let opened = Self::open_on(
             source,
@@ -554,7 +557,7 @@ fn users_tables(
 async fn choose(
     source: &ConnectionSource,
     timeout: Duration,
-) -> Result<(PgConnectOptions, Option<PgConnectOptions>), String> {
+) -> Result<(PgConnectOptions, Option<PgConnectOptions>), Chosen> {
     let candidates = source.candidates();
     let attrs = source.session_attrs();
     // Only socket directories, and no server socket in any: say where.
@@ -571,17 +574,19 @@ async fn choose(
         } else {
             ""
         };
-        return Err(format!(
+        return Err(Chosen::Failed(format!(
             "no server socket at {} (is a server running there?{default})",
             sockets.join(", ")
-        ));
+        )));
     }
     let servers = candidates.iter().filter(|c| !c.fallback).count();
     // (allow with a root certificate file: its TLS fallback is checked
     // first, in the loop below.)
     if servers == 1
         && attrs == pool::SessionAttrs::Any
-        && candidates.iter().all(|c| c.verify.is_none())
+        && candidates
+            .iter()
+            .all(|c| c.verify.is_none() && c.refuse.is_none())
     {
         let fallback = candidates.get(1).map(|c| c.options.clone());
         return Ok((candidates[0].options.clone(), fallback));
@@ -604,6 +609,12 @@ async fn choose(
             }
             let mut options = candidate.options.clone();
             let place = format!("{}:{}", options.get_host(), options.get_port());
+            // As libpq: a TLS try that cannot be made ends the attempt
+            // (the hosts after it are not tried).
+            if let Some(why) = &candidate.refuse {
+                failures.push(format!("{place}: {why}"));
+                return Err(Chosen::Refused(failures.join("; ")));
+            }
             if let Some(verify) = &candidate.verify {
                 let (host, port, verify) = (
                     options.get_host().to_string(),
@@ -662,7 +673,16 @@ async fn choose(
             attrs.name()
         ));
     }
-    Err(failures.join("; "))
+    Err(Chosen::Failed(failures.join("; ")))
+}
+
+/// Why [`choose`] found no server.
+enum Chosen {
+    /// Every try failed (or no server would do): the reasons.
+    Failed(String),
+    /// A try that may not be made ended the tries (a root certificate
+    /// file missing or unusable, as libpq ends them there): bad input.
+    Refused(String),
 }
 
 /// A root certificate file: one TLS handshake with the server at
@@ -682,18 +702,11 @@ fn verify_server(
     use std::net::ToSocketAddrs;
     let what = verify.name.as_deref().unwrap_or(host);
     let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {what:?}: {e}");
-    let pem = std::fs::read(&verify.root).map_err(|e| {
-        format!(
-            "could not read root certificate file {}: {e}",
-            crate::text::quoted(&verify.root)
-        )
-    })?;
-    let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|_| {
-        format!(
-            "could not read root certificate file {}: no certificate in it",
-            crate::text::quoted(&verify.root)
-        )
-    })?;
+    if let Some(problem) = pool::root_file_problem(&verify.root) {
+        return Err(problem);
+    }
+    let pem = std::fs::read(&verify.root).map_err(|e| tls_error(&e))?;
+    let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|e| tls_error(&e))?;
     let mut store = openssl::x509::store::X509StoreBuilder::new().map_err(|e| tls_error(&e))?;
     for root in roots {
         store.add_cert(root).map_err(|e| tls_error(&e))?;

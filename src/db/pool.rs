@@ -42,6 +42,7 @@ impl ConnectionSource {
                 verify: None,
                 fallback: false,
                 password: true,
+                refuse: None,
             }],
             attrs: SessionAttrs::Any,
             label: "demo".into(),
@@ -220,9 +221,14 @@ pub fn connect_options(
     };
     let dbname = given("dbname").unwrap_or(&user).to_string();
     // libpq checks certificates only where it uses TLS: never on a socket.
-    let tcp = targets
-        .iter()
-        .any(|(host, addr, _)| !addr.is_empty() || !(host.is_empty() || host.starts_with('/')));
+    let over_tcp = |(host, addr, _): &(String, String, u16)| {
+        !addr.is_empty() || !(host.is_empty() || host.starts_with('/'))
+    };
+    let tcp = match (targets.iter().all(over_tcp), targets.iter().any(over_tcp)) {
+        (true, _) => Reach::Tcp,
+        (false, true) => Reach::Mixed,
+        (false, false) => Reach::Socket,
+    };
     let tls = Tls::resolve(&params, &named, var("HOME").as_deref(), tcp)?;
     let server_options = match params.get("options") {
         Some(text) => Some(parse_server_options(text, &named("options"))?),
@@ -372,6 +378,8 @@ fn tls_candidates(
             // made only when the first fails.
             fallback: n > 0,
             password: true,
+            // Sockets use no TLS, so need no root certificate.
+            refuse: tls.refuse.clone().filter(|_| !socket),
         });
     }
     Ok(candidates)
@@ -551,6 +559,10 @@ pub struct Candidate {
     /// one, a server that asks for one refuses the empty one sqlx sends,
     /// where libpq sends none ("no password supplied").
     pub password: bool,
+    /// Why this try may not be made (a root certificate file missing or
+    /// unusable), said when its turn comes: hosts that mix a socket and
+    /// TCP try the socket first, as libpq.
+    pub refuse: Option<String>,
 }
 
 /// What the handshake before connecting checks.
@@ -633,6 +645,47 @@ struct Tls {
     /// `sslrootcert=system` (libpq 16): the system's CAs.
     system: bool,
     client: Option<(String, String)>,
+    /// Why no TLS try may be made (see [`Tls::resolve`]): said when a TCP
+    /// host's turn comes, where hosts mix a socket and TCP.
+    refuse: Option<String>,
+}
+
+/// How the hosts of a connection are reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Every host through a Unix socket.
+    Socket,
+    /// Some through a socket, some over TCP.
+    Mixed,
+    /// Every host over TCP.
+    Tcp,
+}
+
+/// verify-ca and verify-full: modes that need a root certificate file.
+fn verifies(mode: PgSslMode) -> bool {
+    matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull)
+}
+
+/// Why the root certificate file `path` cannot be used, as libpq says it
+/// ("could not read root certificate file"), or none: it is read, and
+/// holds a certificate. Never its content.
+pub(super) fn root_file_problem(path: &str) -> Option<String> {
+    let why = match std::fs::read(path) {
+        Err(_) if Path::new(path).is_dir() => "it is a directory".to_string(),
+        Err(e) => {
+            let e = e.to_string();
+            e.split(" (os error").next().unwrap_or(&e).to_string()
+        }
+        Ok(pem) => match openssl::x509::X509::stack_from_pem(&pem) {
+            Ok(certs) if !certs.is_empty() => return None,
+            _ if pem.iter().all(u8::is_ascii_whitespace) => "it is empty".to_string(),
+            _ => "no certificate could be read from it".to_string(),
+        },
+    };
+    Some(format!(
+        "could not read root certificate file {}: {why}",
+        crate::text::quoted(path)
+    ))
 }
 
 /// One way to try a server: the TLS mode of that try.
@@ -659,13 +712,13 @@ impl Attempt<'_> {
 }
 
 impl Tls {
-    /// `tcp`: some host is reached over TCP (else a missing root
-    /// certificate is no error: a socket uses no TLS).
+    /// `tcp`: whether the hosts are reached over TCP (a socket uses no TLS,
+    /// so needs no root certificate).
     fn resolve(
         params: &Params,
         named: &dyn Fn(&str) -> String,
         home: Option<&str>,
-        tcp: bool,
+        tcp: Reach,
     ) -> Result<Tls, String> {
         const MODES: [&str; 6] = [
             "disable",
@@ -690,7 +743,6 @@ impl Tls {
                 })?,
         };
         let in_home = |file: &str| home.map(|home| format!("{home}/.postgresql/{file}"));
-        let verifies = tcp && matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
         let (root, system) = match params.get("sslrootcert") {
             Some("system") => {
                 if !matches!(mode, PgSslMode::VerifyFull) {
@@ -704,29 +756,39 @@ impl Tls {
             }
             given => {
                 let path = given.map(str::to_owned).or_else(|| in_home("root.crt"));
-                match path {
-                    Some(path) if Path::new(&path).exists() => (Some(path), false),
-                    Some(path) if verifies => {
-                        return Err(format!(
-                            "root certificate file {} does not exist: either provide the file, \
-                             use the system's trusted roots with sslrootcert=system, or change \
-                             sslmode to disable server certificate verification",
-                            crate::text::quoted(&path)
-                        ))
-                    }
-                    None if verifies => {
-                        return Err(
-                            "could not get home directory to locate root certificate file: \
-                             either provide the file, use the system's trusted roots with \
-                             sslrootcert=system, or change sslmode to disable server \
-                             certificate verification"
-                                .into(),
-                        )
-                    }
-                    _ => (None, false),
-                }
+                (path.filter(|path| Path::new(path).exists()), false)
             }
         };
+        // What stops every TLS try of a mode with no fallback: a root
+        // certificate file missing (verify-ca/verify-full) or that holds
+        // no certificate. libpq finds it out at a TCP host's TLS try: so
+        // refused here when every host is TCP, else at the first TCP host
+        // tried (a socket uses no TLS, and may connect first).
+        let refuse = match (&root, params.get("sslrootcert")) {
+            _ if system || !matches!(mode, PgSslMode::Require) && !verifies(mode) => None,
+            (Some(path), _) => root_file_problem(path),
+            (None, _) if !verifies(mode) => None,
+            (None, given) => Some(
+                match given.map(str::to_owned).or_else(|| in_home("root.crt")) {
+                    Some(path) => format!(
+                        "root certificate file {} does not exist: either provide the file, use \
+                     the system's trusted roots with sslrootcert=system, or change sslmode \
+                     to disable server certificate verification",
+                        crate::text::quoted(&path)
+                    ),
+                    None => "could not get home directory to locate root certificate file: either \
+                         provide the file, use the system's trusted roots with \
+                         sslrootcert=system, or change sslmode to disable server certificate \
+                         verification"
+                        .into(),
+                },
+            ),
+        };
+        match refuse {
+            Some(why) if tcp == Reach::Tcp => return Err(why),
+            _ => {}
+        }
+        let refuse = refuse.filter(|_| tcp == Reach::Mixed);
         let cert = params
             .get("sslcert")
             .map(str::to_owned)
@@ -748,6 +810,7 @@ impl Tls {
             root,
             system,
             client,
+            refuse,
         })
     }
 
@@ -991,8 +1054,17 @@ mod tests {
         }
         no_home.insert("PGSSLMODE".into(), "verify-ca".into());
         assert!(connect_options(Some("host=/tmp dbname=db"), &no_home).is_ok());
+        // Hosts that mix a socket and TCP: the socket is tried first (as
+        // libpq), and the TCP host refused when its turn comes.
         let mixed = "host=/tmp,db.example dbname=db";
-        assert!(connect_options(Some(mixed), &no_home).is_err());
+        let source = connect_options(Some(mixed), &no_home).unwrap().unwrap();
+        let refused: Vec<_> = source
+            .candidates()
+            .iter()
+            .map(|c| c.refuse.is_some())
+            .collect();
+        assert_eq!(refused, [false, true]);
+        assert!(connect_options(Some("host=a,b dbname=db"), &no_home).is_err());
     }
 
     #[test]
