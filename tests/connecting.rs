@@ -1351,3 +1351,57 @@ async fn no_password_where_one_is_asked_fails_as_psql_says() {
         );
     }
 }
+
+/// A server that never answers (its SYNs dropped: a listener whose queue is
+/// full) with `PGCONNECT_TIMEOUT=2`: tenantscope gives up when psql does,
+/// where it took 0.75 s longer (its probe, started 0.25 s in, waited a
+/// whole timeout of its own, then half a second more asking whether
+/// anything answers there).
+#[tokio::test]
+async fn a_connect_timeout_gives_up_when_psql_does() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let address = listener.local_addr().unwrap();
+    // Fill the queue (never accepted) until a connection gets no answer.
+    let mut queued = Vec::new();
+    let short = std::time::Duration::from_millis(100);
+    let blackholed = (0..8).any(
+        |_| match std::net::TcpStream::connect_timeout(&address, short) {
+            Ok(stream) => {
+                queued.push(stream);
+                false
+            }
+            Err(_) => true,
+        },
+    );
+    assert!(blackholed, "the full queue still answers");
+    let port = address.port().to_string();
+    let env = [
+        ("PGHOST", "127.0.0.1"),
+        ("PGPORT", port.as_str()),
+        ("PGUSER", SUPERUSER),
+        ("PGCONNECT_TIMEOUT", "2"),
+    ];
+    let started = std::time::Instant::now();
+    let theirs = psql_command()
+        .envs(env)
+        .args(["-c", "SELECT 1"])
+        .output()
+        .unwrap();
+    let psql_took = started.elapsed();
+    assert!(
+        stderr(&theirs).contains("timeout expired"),
+        "{}",
+        stderr(&theirs)
+    );
+    let started = std::time::Instant::now();
+    let out = run(&["tenants"], &env);
+    let took = started.elapsed();
+    assert_one_line_error(&out, 1, "no answer within 2000 ms");
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < psql_took + short * 4,
+        "tenantscope gave up after {took:?}, psql after {psql_took:?}"
+    );
+    drop((queued, listener));
+}

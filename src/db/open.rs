@@ -381,18 +381,21 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
     // work uses. A pool retries a refused connection until its timeout
     // and then says only "timed out": when it takes a moment, one
     // direct attempt names the real cause (refused, no such database).
+    // The pool waits as long from now: so does the probe, not a whole
+    // timeout from its own start (psql gives up at the timeout).
+    let deadline = tokio::time::Instant::now() + timeout;
     let first = {
         let acquire = pool.acquire();
         tokio::pin!(acquire);
         tokio::select! {
             first = &mut acquire => first,
             () = tokio::time::sleep(PROBE_AFTER) => {
-                match tokio::time::timeout(timeout, PgConnection::connect_with(options)).await {
+                match probe_until(options, deadline).await {
                     // Something answers but gives no session: the pool's
                     // own connection was held back, or the address
                     // answers an SSLRequest (a pooler with no server
                     // connection to give).
-                    Err(_) if grant.was_held_back() || super::grant::answers(options).await => {
+                    Err(answers) if grant.was_held_back() || answers => {
                         grant.note_held_back();
                         return Err(connect_error(super::grant::no_connection(
                             timeout.as_millis(),
@@ -436,6 +439,44 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
         Err(e) => return Err(connect_error(pool::describe_login_error(&e, password))),
     }
     Ok(())
+}
+
+/// How long [`super::grant::answers`] may take (its own limit).
+const ANSWERS_WITHIN: Duration = Duration::from_millis(500);
+
+/// The probe's direct connection, given until `deadline` (when the pool's
+/// own wait ends); if none by then, `Err`: whether anything answers at that
+/// address ([`super::grant::answers`]), asked in the last half second
+/// before the deadline so that it is known then (asked after it, a server
+/// that never answers took 0.75 s longer to give up on than psql).
+async fn probe_until(
+    options: &PgConnectOptions,
+    deadline: tokio::time::Instant,
+) -> Result<Result<PgConnection, sqlx::Error>, bool> {
+    let connect = tokio::time::timeout_at(deadline, PgConnection::connect_with(options));
+    let ask_at = deadline
+        .checked_sub(ANSWERS_WITHIN)
+        .unwrap_or_else(tokio::time::Instant::now);
+    let asked = async {
+        tokio::time::sleep_until(ask_at).await;
+        super::grant::answers(options).await
+    };
+    tokio::pin!(connect, asked);
+    let mut answered = None;
+    loop {
+        tokio::select! {
+            connected = &mut connect => {
+                return match connected {
+                    Ok(connected) => Ok(connected),
+                    Err(_) => Err(match answered {
+                        Some(answers) => answers,
+                        None => asked.await,
+                    }),
+                };
+            }
+            answers = &mut asked, if answered.is_none() => answered = Some(answers),
+        }
+    }
 }
 
 /// The users table's row read into the shared tables, or the error naming what is
