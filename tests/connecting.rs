@@ -996,46 +996,25 @@ fn reached(servers: &[(&str, &PgServer)], application_name: &str) -> Option<Stri
     last.map(|(_, who)| who)
 }
 
-/// The paired table: for each case the same environment (and connection
-/// string, if any) for psql 15 and for tenantscope; both must reach the
-/// same server, user and database, or both fail. The last column is what
-/// libpq does (so a case where both go wrong the same way fails too).
-#[tokio::test]
-async fn psql_and_tenantscope_connect_to_the_same_place() {
-    let psql = tenantscope::embedded::find_binaries()
-        .expect("PostgreSQL binaries")
-        .join("psql");
-    let (a, port_a) = paired_server(false).await;
-    let (b, port_b) = paired_server(true).await;
-    let (sock_a, sock_b) = (
-        a.socket_dir().display().to_string(),
-        b.socket_dir().display().to_string(),
+/// A case of the paired table: the environment, the connection string (if
+/// any), and where libpq goes (server: user, database), if anywhere.
+type Case = (Vec<(&'static str, String)>, Option<String>, Option<String>);
+
+/// The paired table's cases, on servers a and b (their socket directories
+/// and ports), with the service files `services` and `sysconf`.
+fn paired_cases(
+    (sock_a, sock_b): (&str, &str),
+    (pa, pb): (&str, &str),
+    services: &str,
+    sysconf: &str,
+) -> Vec<Case> {
+    let (sock_a, sock_b, pa, pb) = (
+        sock_a.to_string(),
+        sock_b.to_string(),
+        pa.to_string(),
+        pb.to_string(),
     );
-    let (pa, pb) = (port_a.to_string(), port_b.to_string());
-    let home = tempfile::tempdir().unwrap();
-    let home_dir = home.path().display().to_string();
-    let escaped = ALICE_PASSWORD.replace('\\', "\\\\").replace(':', "\\:");
-    write(
-        home.path(),
-        ".pgpass",
-        &format!("127.0.0.1:{pa}:*:alice:{escaped}\nlocalhost:{pb}:*:alice:{escaped}\n"),
-        0o600,
-    );
-    let services = write(
-        home.path(),
-        "services.conf",
-        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n[spaced]\nhost = {sock_a}\n"),
-        0o644,
-    );
-    let sysconf = tempfile::tempdir().unwrap();
-    write(
-        sysconf.path(),
-        "pg_service.conf",
-        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n"),
-        0o644,
-    );
-    let services = services.display().to_string();
-    let sysconf = sysconf.path().display().to_string();
+    let (services, sysconf) = (services.to_string(), sysconf.to_string());
     let su = SUPERUSER;
     let on_a = format!("a: user={su} database=shop");
     let on_b = format!("b: user={su} database=shop");
@@ -1046,8 +1025,7 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
     ];
     let both = format!("{sock_a},{sock_b}");
     let ports = format!("{pa},{pb}");
-    type Case = (Vec<(&'static str, String)>, Option<String>, Option<String>);
-    let cases: Vec<Case> = vec![
+    vec![
         // The environment alone.
         ([env_a.clone(), vec![("PGDATABASE", "shop".into())]].concat(), None, Some(on_a.clone())),
         // dbname defaults to the user name.
@@ -1117,7 +1095,50 @@ async fn psql_and_tenantscope_connect_to_the_same_place() {
         (vec![], Some(format!("host={sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-full")), Some(on_a.clone())),
         (vec![], Some(format!("host=/nonexistent,{sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-ca")), Some(on_a.clone())),
         (vec![], Some(format!("host=127.0.0.1,{sock_a} port={pa} dbname=shop user={su} sslmode=verify-full")), None),
-    ];
+    ]
+}
+
+/// The paired table: for each case the same environment (and connection
+/// string, if any) for psql 15 and for tenantscope; both must reach the
+/// same server, user and database, or both fail. The last column is what
+/// libpq does (so a case where both go wrong the same way fails too).
+#[tokio::test]
+async fn psql_and_tenantscope_connect_to_the_same_place() {
+    let psql = tenantscope::embedded::find_binaries()
+        .expect("PostgreSQL binaries")
+        .join("psql");
+    let (a, port_a) = paired_server(false).await;
+    let (b, port_b) = paired_server(true).await;
+    let (sock_a, sock_b) = (
+        a.socket_dir().display().to_string(),
+        b.socket_dir().display().to_string(),
+    );
+    let (pa, pb) = (port_a.to_string(), port_b.to_string());
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = home.path().display().to_string();
+    let escaped = ALICE_PASSWORD.replace('\\', "\\\\").replace(':', "\\:");
+    write(
+        home.path(),
+        ".pgpass",
+        &format!("127.0.0.1:{pa}:*:alice:{escaped}\nlocalhost:{pb}:*:alice:{escaped}\n"),
+        0o600,
+    );
+    let services = write(
+        home.path(),
+        "services.conf",
+        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n[spaced]\nhost = {sock_a}\n"),
+        0o644,
+    );
+    let sysconf = tempfile::tempdir().unwrap();
+    write(
+        sysconf.path(),
+        "pg_service.conf",
+        &format!("[a]\nhost={sock_a}\nport={pa}\nuser={SUPERUSER}\n"),
+        0o644,
+    );
+    let services = services.display().to_string();
+    let sysconf = sysconf.path().display().to_string();
+    let cases = paired_cases((&sock_a, &sock_b), (&pa, &pb), &services, &sysconf);
     let servers = [("a", &a), ("b", &b)];
     let mut outcomes = (0, 0);
     for (i, (env, conninfo, libpq)) in cases.iter().enumerate() {

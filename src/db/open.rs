@@ -657,17 +657,7 @@ async fn choose(
                 return Err(Chosen::Refused(failures.join("; ")));
             }
             if let Some(verify) = &candidate.verify {
-                let (host, port, verify) = (
-                    options.get_host().to_string(),
-                    options.get_port(),
-                    verify.clone(),
-                );
-                let checked = tokio::task::spawn_blocking(move || {
-                    verify_server(&host, port, &verify, timeout)
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
-                match checked {
+                match verified(&options, verify, timeout).await {
                     Ok(anchor) => options = options.ssl_root_cert_from_pem(anchor),
                     Err(e) => {
                         failures.push(format!("{place}: {e}"));
@@ -724,6 +714,23 @@ enum Chosen {
     /// A try that may not be made ended the tries (a root certificate
     /// file missing or unusable, as libpq ends them there): bad input.
     Refused(String),
+}
+
+/// [`verify_server`] for the try `options`, off the async threads: the
+/// certificate that anchored the chain, or why it failed.
+async fn verified(
+    options: &PgConnectOptions,
+    verify: &pool::Verify,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let (host, port, verify) = (
+        options.get_host().to_string(),
+        options.get_port(),
+        verify.clone(),
+    );
+    tokio::task::spawn_blocking(move || verify_server(&host, port, &verify, timeout))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
 }
 
 /// A root certificate file: one TLS handshake with the server at

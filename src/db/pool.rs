@@ -264,26 +264,17 @@ pub fn connect_options(
                     .map(|(name, value)| (name, value.replace('\\', "\\\\").replace(' ', "\\ "))),
             );
         }
-        // libpq: an empty password is none (the file is read); from the
-        // file too, it is "no password supplied" when the server asks.
-        let mut password = given("password").is_some();
-        if let Some(given) = given("password") {
-            options = options.password(given);
-        } else if let Some(path) = &passfile {
-            let found = passfile_password(path, (&host, addr, *port), &dbname, &user)?;
-            match found {
-                Passfile::Password(found) => {
-                    password = !found.is_empty();
-                    options = options.password(&found);
-                }
-                Passfile::Ignored(warning) => {
-                    if !warnings.contains(&warning) {
-                        warnings.push(warning)
-                    }
-                }
-                Passfile::NoMatch => {}
-            }
+        let target = (host.as_str(), addr.as_str(), *port);
+        let password = match given("password") {
+            Some(given) => Some(given.to_string()),
+            None => file_password(passfile.as_deref(), target, (&dbname, &user), &mut warnings)?,
+        };
+        if let Some(password) = &password {
+            options = options.password(password);
         }
+        // libpq: an empty password is none, from the file too ("no
+        // password supplied" when the server asks for one).
+        let password = password.is_some_and(|p| !p.is_empty());
         let tries = tls_candidates(&tls, &options, (&host, addr), application_name.as_deref())?;
         candidates.extend(tries.into_iter().map(|c| Candidate { password, ..c }));
         let shown_host = if host.is_empty() {
@@ -383,6 +374,29 @@ fn tls_candidates(
         });
     }
     Ok(candidates)
+}
+
+/// The password the file `passfile` (if any) has for one target (host,
+/// hostaddr, port) and (dbname, user); a file skipped adds its warning.
+fn file_password(
+    passfile: Option<&Path>,
+    target: (&str, &str, u16),
+    (dbname, user): (&str, &str),
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    let Some(path) = passfile else {
+        return Ok(None);
+    };
+    Ok(match passfile_password(path, target, dbname, user)? {
+        Passfile::Password(found) => Some(found),
+        Passfile::Ignored(warning) => {
+            if !warnings.contains(&warning) {
+                warnings.push(warning)
+            }
+            None
+        }
+        Passfile::NoMatch => None,
+    })
 }
 
 /// The password file's answer for one target (host, hostaddr, port):
