@@ -1095,6 +1095,9 @@ fn paired_cases(
         (vec![], Some(format!("host={sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-full")), Some(on_a.clone())),
         (vec![], Some(format!("host=/nonexistent,{sock_a},127.0.0.1 port={pa} dbname=shop user={su} sslmode=verify-ca")), Some(on_a.clone())),
         (vec![], Some(format!("host=127.0.0.1,{sock_a} port={pa} dbname=shop user={su} sslmode=verify-full")), None),
+        // A TLS try that fails (no TLS on that server) ends the tries too.
+        (vec![], Some(format!("host=127.0.0.1,{sock_a} port={pa} dbname=shop user={su} sslmode=require")), None),
+        (vec![], Some(format!("host=127.0.0.1,{sock_a} port={pa} dbname=shop user={su} sslmode=prefer")), Some(on_a.clone())),
     ]
 }
 

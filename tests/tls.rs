@@ -757,3 +757,39 @@ async fn an_unusable_root_certificate_file_is_one_line_naming_it_as_psql() {
         assert_as_psql(&url, dir, false, &format!("{file} prefer"), &server);
     }
 }
+
+/// Several hosts: a TLS try that fails (a certificate no root of the file
+/// signed, no TLS under require) ends the tries, as libpq ends them (psql
+/// tries no later host); tenantscope went on to the next one. With prefer,
+/// the same server is tried again without TLS first.
+#[tokio::test]
+async fn a_failed_tls_try_ends_the_tries_of_several_hosts_as_libpq() {
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    let (server, port, right, other) = server_of_two_cas(dir, "DNS:localhost").await;
+    let socket = server.socket_dir().display().to_string();
+    let hosts = format!("host=localhost,{socket} port={port} dbname=postgres user={SUPERUSER}");
+    for (settings, connects) in [
+        (
+            format!("sslmode=verify-ca sslrootcert={}", other.display()),
+            false,
+        ),
+        (
+            format!("sslmode=verify-full sslrootcert={}", other.display()),
+            false,
+        ),
+        (
+            format!("sslmode=verify-ca sslrootcert={}", right.display()),
+            true,
+        ),
+    ] {
+        let conninfo = format!("{hosts} {settings}");
+        assert_as_psql(&conninfo, dir, connects, &settings, &server);
+    }
+    let socket_first = format!(
+        "host={socket},localhost port={port} dbname=postgres user={SUPERUSER} sslmode=verify-ca \
+         sslrootcert={}",
+        other.display()
+    );
+    assert_as_psql(&socket_first, dir, true, "the socket first", &server);
+}

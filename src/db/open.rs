@@ -2,6 +2,7 @@
 //! one-shot command; then the tenancy model and the users table, resolved
 //! in one read transaction.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -601,24 +602,8 @@ async fn choose(
 ) -> Result<(PgConnectOptions, Option<PgConnectOptions>), Chosen> {
     let candidates = source.candidates();
     let attrs = source.session_attrs();
-    // Only socket directories, and no server socket in any: say where.
-    let sockets: Vec<String> = candidates
-        .iter()
-        .filter(|c| c.options.get_host().starts_with('/'))
-        .map(|c| format!("{}/.s.PGSQL.{}", c.options.get_host(), c.options.get_port()))
-        .collect();
-    if sockets.len() == candidates.len()
-        && sockets.iter().all(|s| !std::path::Path::new(s).exists())
-    {
-        let default = if source.param("host").is_none() {
-            " No host was given: that is libpq's default socket directory."
-        } else {
-            ""
-        };
-        return Err(Chosen::Failed(format!(
-            "no server socket at {} (is a server running there?{default})",
-            sockets.join(", ")
-        )));
+    if let Some(why) = no_server_socket(source) {
+        return Err(Chosen::Failed(why));
     }
     let servers = candidates.iter().filter(|c| !c.fallback).count();
     // (allow with a root certificate file: its TLS fallback is checked
@@ -642,12 +627,15 @@ async fn choose(
     for pass in 0..passes {
         // A server whose first try connected: its fallback is not tried.
         let mut connected = false;
-        for candidate in candidates {
+        for (at, candidate) in candidates.iter().enumerate() {
             if !candidate.fallback {
                 connected = false;
             } else if connected {
                 continue;
             }
+            // As libpq: a failed TLS try ends the tries, unless the same
+            // server is tried again the other way (prefer, allow's first).
+            let retried = candidates.get(at + 1).is_some_and(|next| next.fallback);
             let mut options = candidate.options.clone();
             let place = format!("{}:{}", options.get_host(), options.get_port());
             // As libpq: a TLS try that cannot be made ends the attempt
@@ -659,8 +647,11 @@ async fn choose(
             if let Some(verify) = &candidate.verify {
                 match verified(&options, verify, timeout).await {
                     Ok(anchor) => options = options.ssl_root_cert_from_pem(anchor),
-                    Err(e) => {
-                        failures.push(format!("{place}: {e}"));
+                    Err(Unverified { why, tls }) => {
+                        failures.push(format!("{place}: {why}"));
+                        if tls && !retried {
+                            return Err(Chosen::Failed(failures.join("; ")));
+                        }
                         continue;
                     }
                 }
@@ -675,8 +666,13 @@ async fn choose(
                         continue;
                     }
                     Ok(Err(e)) => {
-                        let why = pool::describe_login_error(&e, candidate.password);
-                        failures.push(format!("{place}: {why}"));
+                        failures.push(format!(
+                            "{place}: {}",
+                            pool::describe_login_error(&e, candidate.password)
+                        ));
+                        if matches!(e, sqlx::Error::Tls(_)) && !retried {
+                            return Err(Chosen::Failed(failures.join("; ")));
+                        }
                         continue;
                     }
                     Ok(Ok(conn)) => conn,
@@ -707,6 +703,29 @@ async fn choose(
     Err(Chosen::Failed(failures.join("; ")))
 }
 
+/// Where every host is a socket directory and no server socket is in
+/// any: which were looked for.
+fn no_server_socket(source: &ConnectionSource) -> Option<String> {
+    let candidates = source.candidates();
+    let sockets: Vec<String> = candidates
+        .iter()
+        .filter(|c| c.options.get_host().starts_with('/'))
+        .map(|c| format!("{}/.s.PGSQL.{}", c.options.get_host(), c.options.get_port()))
+        .collect();
+    if sockets.len() < candidates.len() || sockets.iter().any(|s| Path::new(s).exists()) {
+        return None;
+    }
+    let default = if source.param("host").is_none() {
+        " No host was given: that is libpq's default socket directory."
+    } else {
+        ""
+    };
+    Some(format!(
+        "no server socket at {} (is a server running there?{default})",
+        sockets.join(", ")
+    ))
+}
+
 /// Why [`choose`] found no server.
 enum Chosen {
     /// Every try failed (or no server would do): the reasons.
@@ -722,7 +741,7 @@ async fn verified(
     options: &PgConnectOptions,
     verify: &pool::Verify,
     timeout: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Unverified> {
     let (host, port, verify) = (
         options.get_host().to_string(),
         options.get_port(),
@@ -730,7 +749,7 @@ async fn verified(
     );
     tokio::task::spawn_blocking(move || verify_server(&host, port, &verify, timeout))
         .await
-        .unwrap_or_else(|e| Err(e.to_string()))
+        .unwrap_or_else(|e| Err(unreached(e.to_string())))
 }
 
 /// A root certificate file: one TLS handshake with the server at
@@ -745,13 +764,13 @@ fn verify_server(
     port: u16,
     verify: &pool::Verify,
     timeout: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Unverified> {
     use std::io::{Read, Write};
     use std::net::ToSocketAddrs;
     let what = verify.name.as_deref().unwrap_or(host);
-    let tls_error = |e: &dyn std::fmt::Display| format!("TLS with {what:?}: {e}");
+    let tls_error = |e: &dyn std::fmt::Display| tls_failed(format!("TLS with {what:?}: {e}"));
     if let Some(problem) = pool::root_file_problem(&verify.root) {
-        return Err(problem);
+        return Err(tls_failed(problem));
     }
     let pem = std::fs::read(&verify.root).map_err(|e| tls_error(&e))?;
     let roots = openssl::x509::X509::stack_from_pem(&pem).map_err(|e| tls_error(&e))?;
@@ -766,7 +785,11 @@ fn verify_server(
     let connector = builder.build();
     let addresses: Vec<std::net::SocketAddr> = (host, port)
         .to_socket_addrs()
-        .map_err(|e| format!("could not translate host name {host:?} to address: {e}"))?
+        .map_err(|e| {
+            unreached(format!(
+                "could not translate host name {host:?} to address: {e}"
+            ))
+        })?
         .collect();
     let mut last = format!("could not translate host name {host:?} to address");
     for address in addresses {
@@ -781,11 +804,12 @@ fn verify_server(
         tcp.set_write_timeout(Some(timeout)).ok();
         // SSLRequest: length 8, code 80877103.
         tcp.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| unreached(e.to_string()))?;
         let mut answer = [0u8];
-        tcp.read_exact(&mut answer).map_err(|e| e.to_string())?;
+        tcp.read_exact(&mut answer)
+            .map_err(|e| unreached(e.to_string()))?;
         if answer[0] != b'S' {
-            return Err("server does not support TLS".into());
+            return Err(tls_failed("server does not support TLS".into()));
         }
         let mut config = connector.configure().map_err(|e| tls_error(&e))?;
         config.set_verify_hostname(verify.name.is_some());
@@ -801,7 +825,26 @@ fn verify_server(
         stream.shutdown().ok();
         return Ok(anchor);
     }
-    Err(last)
+    Err(unreached(last))
+}
+
+/// Why [`verify_server`] failed.
+struct Unverified {
+    why: String,
+    /// TLS failed there (none offered, the root file, the handshake, the
+    /// certificate), so libpq tries no other host (but `prefer` the same
+    /// one without TLS); else the server was not reached (its name, TCP).
+    tls: bool,
+}
+
+/// A TLS failure (see [`Unverified`]).
+fn tls_failed(why: String) -> Unverified {
+    Unverified { why, tls: true }
+}
+
+/// A server not reached (see [`Unverified`]).
+fn unreached(why: String) -> Unverified {
+    Unverified { why, tls: false }
 }
 
 /// As libpq: no TLS on a Unix socket, so no round trip asking for it
