@@ -1429,3 +1429,40 @@ async fn a_connect_timeout_gives_up_when_psql_does() {
     );
     drop((queued, listener));
 }
+
+/// `prefer` on a server that offers no TLS: one try, as libpq (its try was
+/// without TLS already). A wrong password read "… (and with TLS: password
+/// authentication failed …)": two failed logins, one said to be with TLS.
+#[tokio::test]
+async fn prefer_without_tls_on_the_server_tries_once_as_libpq() {
+    let server = PasswordServer::start().await;
+    let port = server.port();
+    for sslmode in ["", " sslmode=prefer"] {
+        let conninfo =
+            format!("host=127.0.0.1 port={port} dbname=shop user=alice password=wrong{sslmode}");
+        let theirs = psql_command()
+            .args(["-c", "SELECT 1", &conninfo])
+            .output()
+            .unwrap();
+        assert_eq!(
+            stderr(&theirs)
+                .matches("password authentication failed")
+                .count(),
+            1,
+            "{}",
+            stderr(&theirs)
+        );
+        let out = run(
+            &["--database-url", &conninfo, "tenants"],
+            &[("HOME", "/nonexistent")],
+        );
+        assert_one_line_error(&out, 1, "password authentication failed for user \"alice\"");
+        let err = stderr(&out);
+        assert_eq!(
+            err.matches("password authentication failed").count(),
+            1,
+            "{err}"
+        );
+        assert!(!err.contains("with TLS"), "{err}");
+    }
+}

@@ -214,13 +214,25 @@ pub(super) fn no_connection(ms: u128, grant: &Grant) -> String {
 /// all: it answers an SSLRequest (a pooler does so itself, even when it has
 /// no server connection to give; a blackholed or frozen server does not).
 pub(super) async fn answers(options: &sqlx::postgres::PgConnectOptions) -> bool {
+    tls_answer(options).await.is_some()
+}
+
+/// What whoever listens at `options`' address answers an SSLRequest:
+/// `Some(true)` it offers TLS (`S`), `Some(false)` it does not (`N`), `None`
+/// no such answer within half a second.
+pub(super) async fn tls_answer(options: &sqlx::postgres::PgConnectOptions) -> Option<bool> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
-    async fn ask<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) -> bool {
+    async fn ask<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+        mut stream: S,
+    ) -> Option<bool> {
         let mut reply = [0u8; 1];
-        stream.write_all(&SSL_REQUEST).await.is_ok()
-            && matches!(stream.read(&mut reply).await, Ok(1))
-            && matches!(reply[0], b'S' | b'N')
+        stream.write_all(&SSL_REQUEST).await.ok()?;
+        match (stream.read(&mut reply).await, reply[0]) {
+            (Ok(1), b'S') => Some(true),
+            (Ok(1), b'N') => Some(false),
+            _ => None,
+        }
     }
     let probe = async {
         let host = options.get_host();
@@ -229,7 +241,7 @@ pub(super) async fn answers(options: &sqlx::postgres::PgConnectOptions) -> bool 
                 let path = dir.join(format!(".s.PGSQL.{}", options.get_port()));
                 match tokio::net::UnixStream::connect(path).await {
                     Ok(stream) => ask(stream).await,
-                    Err(_) => false,
+                    Err(_) => None,
                 }
             }
             None if host.starts_with('/') => {
@@ -237,18 +249,19 @@ pub(super) async fn answers(options: &sqlx::postgres::PgConnectOptions) -> bool 
                     std::path::Path::new(host).join(format!(".s.PGSQL.{}", options.get_port()));
                 match tokio::net::UnixStream::connect(path).await {
                     Ok(stream) => ask(stream).await,
-                    Err(_) => false,
+                    Err(_) => None,
                 }
             }
             None => match tokio::net::TcpStream::connect((host, options.get_port())).await {
                 Ok(stream) => ask(stream).await,
-                Err(_) => false,
+                Err(_) => None,
             },
         }
     };
     tokio::time::timeout(std::time::Duration::from_millis(500), probe)
         .await
-        .unwrap_or(false)
+        .ok()
+        .flatten()
 }
 
 /// Whether `error` says a connection was not granted: none within the

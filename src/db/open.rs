@@ -91,6 +91,7 @@ impl Database {
             },
         })?;
         let first = options.get_ssl_mode();
+        let tried_options = options.clone();
         let opened = Self::open_on(
             source,
             settings,
@@ -99,14 +100,24 @@ impl Database {
             without_tls_on_a_socket(options),
         )
         .await;
+        // libpq's prefer (allow): the TLS (plain) try failed, so the same
+        // server once more the other way; a server that did not answer in
+        // time is not waited for twice, nor one that offers no TLS under
+        // prefer (that try was without TLS already: libpq makes no other).
+        // Nor when no password was given: it would be missing again.
+        let retry = match &opened {
+            Err(DbError::Connect { cause, .. }) => {
+                fallback.is_some()
+                    && !cause.starts_with("no answer")
+                    && cause != pool::NO_PASSWORD
+                    && !(matches!(first, PgSslMode::Prefer)
+                        && super::grant::tls_answer(&tried_options).await == Some(false))
+            }
+            _ => false,
+        };
+        let fallback = fallback.filter(|_| retry);
         match (opened, fallback) {
-            // libpq's prefer (allow): the TLS (plain) try failed, so the
-            // same server once more the other way; a server that did not
-            // answer in time is not waited for twice.
-            // Nor when no password was given: it would be missing again.
-            (Err(DbError::Connect { target, cause }), Some(fallback))
-                if !cause.starts_with("no answer") && cause != pool::NO_PASSWORD =>
-            {
+            (Err(DbError::Connect { target, cause }), Some(fallback)) => {
                 let tried = if matches!(first, PgSslMode::Disable) {
                     "without TLS"
                 } else {
