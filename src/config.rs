@@ -1164,7 +1164,9 @@ mod tests {
             let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
             assert_eq!(
                 error,
-                format!("invalid configuration: ui.debounce_ms must be a whole number, not \"{text}\"")
+                format!(
+                    "invalid configuration: ui.debounce_ms must be a whole number, not \"{text}\""
+                )
             );
         }
         // Blanks around the number are read past; an empty text is unset.

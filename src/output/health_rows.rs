@@ -98,18 +98,19 @@ pub fn all_rows(
     }
     rows.wrong_copy(report);
     rows.unused(report, registry.is_some());
-    rows.leaks(leaks);
     // A row's findings worst first (a wrong copy's error led by a
     // migration warning added before it); otherwise in the order found.
-    let mut rows = rows.rows;
-    for row in &mut rows {
+    for row in &mut rows.rows {
         row.findings.sort_by_key(|f| match f.severity {
             Severity::Error => 0,
             Severity::Warning => 1,
             Severity::Note => 2,
         });
     }
-    rows
+    // What `L` answered leads, whatever its severity: the view's details
+    // show it in its own place (a failed check sorted behind drift).
+    rows.leaks(leaks);
+    rows.rows
 }
 
 /// What the health view's `L` answered, by tenant schema: how many leaked
@@ -488,5 +489,13 @@ mod tests {
             "{:?}",
             rows[1]
         );
+        // A failed `L` leads the row's findings, before its errors (it
+        // sorted behind them, and the details then dropped an error).
+        let leaks = LeaksFound::from([("b".to_string(), Err("timed out".to_string()))]);
+        let rows = all_rows(&report, &checks, &TenantCatalog::new(Vec::new()), &leaks);
+        let texts: Vec<&str> = rows[1].findings.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(texts[0], "leaks not checked: timed out", "{texts:?}");
+        assert_eq!(texts.len(), 3, "every other finding kept: {texts:?}");
+        assert_eq!(rows[1].status, "wrong copy");
     }
 }
