@@ -681,6 +681,34 @@ async fn duplicate_and_null_order_ids_page_once_each() {
         server.total.plain(),
         Value::sum(lines.iter().map(|l| &l.line.total)).plain()
     );
+
+    // `orders` (and so the pane's export) lists the lines in the pages'
+    // order, a repeated id's lines too: they were in whatever order the
+    // server's sort left them.
+    let item_quantity = |line: &tenantscope::db::KeyedLine| {
+        let item = line.line.item_id.as_deref().unwrap();
+        format!("{item}/{}", line.line.quantity.plain().unwrap())
+    };
+    for user in ["drifter", "viewer"] {
+        let paged = page_lines(&conn, &conn.user(user).await.unwrap(), None, 4, true).await;
+        let paged: Vec<String> = paged.iter().map(item_quantity).collect();
+        let out = tenantscope(&[
+            "--database-url",
+            db.url.as_str(),
+            "orders",
+            user,
+            "--format",
+            "json",
+        ]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let listed: Vec<String> = json["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| format!("{}/{}", l["item_id"].as_str().unwrap(), l["quantity"]))
+            .collect();
+        assert_eq!(listed, paged, "{user}");
+    }
 }
 
 /// Tenants whose orders table has no `id` column, as drifted schemas have

@@ -497,8 +497,11 @@ pub(super) struct Keyset {
     /// Whether the relation has an `id` column, and row places.
     ids: OrderIds,
     /// Row places beside each line read whole (`tenantscope_rel`,
-    /// `tenantscope_row`: they order the lines of a table without ids).
+    /// `tenantscope_row`: they order a table's lines after their ids).
     places: bool,
+    /// The relation's row text beside each line read whole
+    /// (`tenantscope_text`: it orders a view's lines after their ids).
+    row_text: bool,
     filter: String,
     /// A second part's condition, read beside `filter`'s (UNION ALL).
     union: Option<String>,
@@ -532,18 +535,22 @@ fn position_key(key: &str) -> Option<i64> {
 
 impl Keyset {
     pub(super) fn of(read: LinesRead, ids: OrderIds) -> Keyset {
+        // Every line in the pages' order: the id (if any), then the row's
+        // place, or through a view the relation's own row text, as the
+        // pages' positions order it (the subquery's adds the NULL id).
         let plain = |ordered: bool| {
-            let (outer_order, places) = match (ordered, ids) {
-                (false, _) => (String::new(), false),
-                (true, OrderIds::Column { .. }) => ("ORDER BY o.id".into(), false),
-                (true, OrderIds::Absent { row_places: true }) => {
-                    ("ORDER BY o.tenantscope_rel, o.tenantscope_row".into(), true)
-                }
-                // The relation's own row text, as the pages' positions
-                // order it (the subquery's adds the NULL id).
-                (true, OrderIds::Absent { row_places: false }) => {
-                    ("ORDER BY o.tenantscope_text".into(), false)
-                }
+            let by_id = match ids {
+                OrderIds::Column { .. } => "o.id, ",
+                OrderIds::Absent { .. } => "",
+            };
+            let (outer_order, places, row_text) = match (ordered, ids.row_places()) {
+                (false, _) => (String::new(), false, false),
+                (true, true) => (
+                    format!("ORDER BY {by_id}o.tenantscope_rel, o.tenantscope_row"),
+                    true,
+                    false,
+                ),
+                (true, false) => (format!("ORDER BY {by_id}o.tenantscope_text"), false, true),
             };
             Keyset {
                 key: "coalesce(o.id::text, '')".into(),
@@ -551,6 +558,7 @@ impl Keyset {
                 by_position: false,
                 ids,
                 places,
+                row_text,
                 filter: String::new(),
                 union: None,
                 inner_order: String::new(),
@@ -644,6 +652,7 @@ impl Keyset {
             by_position: false,
             ids,
             places: true,
+            row_text: false,
             filter,
             union,
             inner_order,
@@ -669,6 +678,7 @@ impl Keyset {
             by_position: true,
             ids,
             places: false,
+            row_text: false,
             filter: filter.unwrap_or_default(),
             union: None,
             inner_order: format!("ORDER BY o.tenantscope_pos{dir}"),
@@ -694,10 +704,10 @@ impl Keyset {
                 filter = self.filter
             )
         } else if self.limit.is_empty() {
-            let places = match (self.places, self.ids) {
+            let places = match (self.places, self.row_text) {
                 (true, _) => ", o.tableoid AS tenantscope_rel, o.ctid AS tenantscope_row",
-                (false, OrderIds::Absent { row_places: false }) => ", o::text AS tenantscope_text",
-                (false, _) => "",
+                (false, true) => ", o::text AS tenantscope_text",
+                (false, false) => "",
             };
             format!("SELECT o.*{null_id}{places} FROM {orders} o WHERE o.{user}::text = $1")
         } else {
