@@ -57,7 +57,7 @@ pub enum GapReason {
     Ambiguous,
     /// Its price is a number, but the line's own quantity is not.
     NoQuantity,
-    /// Both are numbers, but their product is too long to show.
+    /// Both are numbers, but the price or its product is too long to show.
     OutOfRange,
 }
 
@@ -154,6 +154,8 @@ impl BasketTenant {
                     None => GapReason::NotSold,
                     Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
                     Some(Value::Invalid(Problem::Ambiguous { .. })) => GapReason::Ambiguous,
+                    // A number, too long to show: so is its total.
+                    Some(Value::Invalid(Problem::OutOfRange)) => GapReason::OutOfRange,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
                     Some(_) => GapReason::OutOfRange,
                 },
@@ -660,5 +662,10 @@ mod tests {
             too_long.gaps_note().as_deref(),
             Some("total out of range for item 4")
         );
+        // A price itself past what is shown (1,001 digits) is a number,
+        // not "no price" (the orders pane says "out of range" of it).
+        let price = Value::parse(&"9".repeat(1001));
+        let priced = BasketTenant::priced("p".into(), &lines[..1], &[Some(price)]);
+        assert_eq!(priced.gaps[0].why.key(), "out_of_range");
     }
 }
