@@ -1476,3 +1476,38 @@ async fn the_tenants_pane_orders_numbers_in_labels_by_value() {
         .collect();
     assert_eq!(labels, ["Branch 1", "Branch 2", "Branch 10", "Branch 100"]);
 }
+
+/// A reload (`r`, the refresh timer) keeps the tenant selected, also when
+/// a new tenant sorts before it or it is relabelled: the selection stayed
+/// at its row number, on another tenant, and `Enter` opened that one.
+#[tokio::test]
+async fn a_reload_keeps_the_selected_tenant_selected() {
+    let test_db = fixture("django_tenants").await;
+    let db = common::connect(&test_db).await;
+    let mut state = open_pure(&db).await;
+    let selected = |state: &State| {
+        let tenants = &state.tenants;
+        tenants.entries()[tenants.rows.selected].label.clone()
+    };
+    while selected(&state) != "Initech" {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    test_db
+        .run_sql(
+            "INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+             VALUES ('hooli', 'Aardvark', '2099-12-31', false, '2024-02-01')",
+        )
+        .await;
+    let effects = press(&mut state, KeyCode::Char('r'));
+    run_tenant_jobs(&mut state, &db, effects).await;
+    assert_eq!(state.tenants.entries()[0].label, "Aardvark");
+    assert_eq!(selected(&state), "Initech");
+    test_db
+        .run_sql(
+            "UPDATE public.customers_client SET name = 'Aa Initech' WHERE schema_name = 'initech'",
+        )
+        .await;
+    let effects = press(&mut state, KeyCode::Char('r'));
+    run_tenant_jobs(&mut state, &db, effects).await;
+    assert_eq!(selected(&state), "Aa Initech");
+}

@@ -184,12 +184,40 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     reload(state)
 }
 
+/// Checks again, showing the last report meanwhile (its rows change as
+/// `L`'s answers go: the selected row is found again).
 fn reload(state: &mut State) -> Vec<Effect> {
     let ticket = state.ticket();
-    state.health.report.start(ticket);
+    let selected = selected_row(state);
+    state.health.report.refresh(ticket);
     state.health.leaks.clear();
     state.health.leaks_of.clear();
+    select_row(state, selected);
     vec![AppJob::Health(Job::Check { ticket }).task(Slot("health"), Delay::None)]
+}
+
+/// Which row is selected: its schema (or id) and kind, which a new
+/// report keeps (a tenant's place among the report's does not).
+type RowId = (String, std::mem::Discriminant<RowKind>);
+
+fn selected_row(state: &State) -> Option<RowId> {
+    let row = rows(state).into_iter().nth(state.health.cursor.selected)?;
+    Some((row.schema, std::mem::discriminant(&row.kind)))
+}
+
+/// Selects `row` where it is still listed, and keeps the selection on
+/// screen: rows listed before it (a new tenant, `f` hiding a row) do not
+/// move the selection to another one.
+fn select_row(state: &mut State, row: Option<RowId>) {
+    let rows = rows(state);
+    let same = |r: &HealthRow, (schema, kind): &RowId| {
+        r.schema == *schema && std::mem::discriminant(&r.kind) == *kind
+    };
+    if let Some(at) = row.and_then(|id| rows.iter().position(|r| same(r, &id))) {
+        state.health.cursor.selected = at;
+    }
+    let fit = screen_rows(state.session.size);
+    state.health.cursor.keep_visible(rows.len(), fit);
 }
 
 pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -206,12 +234,11 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
                 Err(e) => (Err(e.into()), FrameworkChecks::default()),
             };
+            let selected = selected_row(state);
             let health = &mut state.health;
             if health.report.accept(&ticket, result, elapsed) {
                 health.checks = checks;
-                let len = rows(state).len();
-                let fit = screen_rows(state.session.size);
-                state.health.cursor.keep_visible(len, fit);
+                select_row(state, selected);
             }
         }
         Msg::LeaksLoaded {
@@ -511,6 +538,43 @@ mod tests {
             press(&mut state, KeyCode::Char('t')).is_empty(),
             "the report is kept"
         );
+    }
+
+    /// A check run again keeps the selected row where rows come before
+    /// it (a new tenant): the selection stayed at its row number, on
+    /// another tenant.
+    #[test]
+    fn a_check_run_again_keeps_the_selected_row() {
+        let (mut state, ticket) = health_view_opened();
+        let report = |names: &[&str]| HealthReport {
+            tenants: names.iter().map(|n| TenantHealth::healthy(n)).collect(),
+            ..HealthReport::default()
+        };
+        let loaded = |ticket, names: &[&str]| {
+            AppMsg::from(Msg::Loaded {
+                ticket,
+                result: Ok(Box::new((report(names), FrameworkChecks::default()))),
+                elapsed: Duration::ZERO,
+            })
+        };
+        update(&mut state, loaded(ticket, &["client2", "client3"]));
+        press(&mut state, KeyCode::Char('j'));
+        let selected = |state: &State| rows(state)[state.health.cursor.selected].schema.clone();
+        assert_eq!(selected(&state), "client3");
+        let ticket = match &jobs(&press(&mut state, KeyCode::Char('r')))[..] {
+            [AppJob::Health(Job::Check { ticket })] => *ticket,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            selected(&state),
+            "client3",
+            "the last report shown meanwhile"
+        );
+        update(
+            &mut state,
+            loaded(ticket, &["client1", "client2", "client3"]),
+        );
+        assert_eq!(selected(&state), "client3");
     }
 
     /// Leaks found in an unused tenant make it a leak (as drift does);

@@ -244,7 +244,17 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             elapsed,
         } => {
             let result = result.map_err(Into::into);
-            state.tenants.directory.accept(&ticket, result, elapsed);
+            // The tenant selected stays selected where a reload (`r`, the
+            // refresh timer) lists tenants before it, or relabels it.
+            let tenants = &mut state.tenants;
+            let same =
+                |a: &TenantEntry, b: &TenantEntry| (&a.key, &a.schema) == (&b.key, &b.schema);
+            let selected = tenants.entries().get(tenants.rows.selected).cloned();
+            tenants.directory.accept(&ticket, result, elapsed);
+            let found = selected.and_then(|s| tenants.entries().iter().position(|e| same(e, &s)));
+            if let Some(at) = found {
+                tenants.rows.selected = at;
+            }
             let len = state.tenants.entries().len();
             let rows = rows(state);
             state.tenants.rows.keep_visible(len, rows);
