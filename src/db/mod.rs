@@ -447,6 +447,9 @@ type StreamRun<'r> =
 pub struct QueryCounters {
     pub orders: AtomicU64,
     pub user_pages: AtomicU64,
+    /// Statements over a batch of tenants' users tables read for the
+    /// users list where users live in each tenant schema.
+    pub user_batch_reads: AtomicU64,
 }
 
 impl Database {

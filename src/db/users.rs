@@ -605,6 +605,9 @@ impl Database {
                 )
             })
             .collect();
+        self.counters
+            .user_batch_reads
+            .fetch_add(statements.len() as u64, Ordering::Relaxed);
         // Rows kept before they are cut to the best `limit` (a round trip).
         let keep = request.limit.saturating_mul(4).max(1) as usize;
         let reserved = self.reserve_batches(true);
