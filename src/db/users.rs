@@ -8,6 +8,8 @@ use std::sync::atomic::Ordering;
 
 use super::{Database, DbError, QueryHandle, SchemaState};
 
+mod merge;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
     pub id: String,
@@ -605,63 +607,89 @@ impl Database {
                 )
             })
             .collect();
-        self.counters
-            .user_batch_reads
-            .fetch_add(statements.len() as u64, Ordering::Relaxed);
         // Rows kept before they are cut to the best `limit` (a round trip).
         let keep = request.limit.saturating_mul(4).max(1) as usize;
-        let reserved = self.reserve_batches(true);
-        let width = reserved.len();
+        let lanes = self.batch_lanes();
         // Statements side by side answer to one cancel.
         let shared = handle.map(QueryHandle::shared);
-        let shared = shared.as_ref();
+        let round = lanes.as_ref().map_or(1, |(_, width)| width * 2);
         let mut rows: Vec<UserRow> = Vec::new();
-        if width > 1 {
-            for round in statements.chunks(width * 2) {
-                let answers = reserved
-                    .clone()
-                    .scope(super::in_order(
-                        width,
-                        round
-                            .iter()
-                            .map(|sql| {
-                                self.rows_in_own_read(
-                                    keyset_binds(sqlx::query_as(sql), request),
-                                    shared,
-                                )
-                            })
-                            .collect(),
-                    ))
-                    .await;
-                for batch in answers {
-                    rows.extend(batch?);
-                }
-                self.progress.touch();
-                if rows.len() > keep {
-                    rows = self
-                        .server_ordered(tx, rows, descending, request.limit)
-                        .await?;
-                }
-            }
-        } else {
-            drop(reserved);
-            for sql in &statements {
-                self.savepoint(tx).await?;
-                let batch = keyset_binds(sqlx::query_as(sql), request)
-                    .persistent(false)
-                    .fetch_all(&mut **tx)
-                    .await;
-                rows.extend(self.rolled_back(tx, batch).await?);
-                self.progress.touch();
-                if rows.len() > keep {
-                    rows = self
-                        .server_ordered(tx, rows, descending, request.limit)
-                        .await?;
-                }
+        for statements in statements.chunks(round) {
+            let jobs: Vec<(&str, &PageRequest)> = statements
+                .iter()
+                .map(|sql| (sql.as_str(), request))
+                .collect();
+            let answers = self
+                .batch_rows(tx, lanes.as_ref(), &jobs, shared.as_ref())
+                .await?;
+            rows.extend(answers.into_iter().flatten());
+            if rows.len() > keep {
+                rows = self
+                    .server_ordered(tx, rows, descending, request.limit)
+                    .await?;
             }
         }
         self.server_ordered(tx, rows, descending, request.limit)
             .await
+    }
+
+    /// Connections for statements over batches of tenants side by side
+    /// (see [`Database::reserve_batches`]) and how many, when at least
+    /// two; `None`: in turn on the load's own transaction.
+    fn batch_lanes(&self) -> Option<(super::grant::Reserved, usize)> {
+        let reserved = self.reserve_batches(true);
+        let width = reserved.len();
+        (width > 1).then_some((reserved, width))
+    }
+
+    /// The rows of `statements` over batches of tenants' users tables (each
+    /// with the request [`keyset_binds`] binds), in the statements' order.
+    ///
+    /// With `lanes`, side by side on them, never waiting for the pool,
+    /// each in a read transaction of its own (its end releases its locks)
+    /// that `shared` cancels (one name for all); otherwise in turn on
+    /// `tx`, each in a savepoint rolled back after it (which releases its
+    /// locks: the transaction never holds more than one batch's). Either
+    /// way each statement reads its own snapshot, as a READ COMMITTED
+    /// transaction's statements do.
+    async fn batch_rows(
+        &self,
+        tx: &mut super::ReadTx,
+        lanes: Option<&(super::grant::Reserved, usize)>,
+        statements: &[(&str, &PageRequest<'_>)],
+        shared: Option<&QueryHandle>,
+    ) -> Result<Vec<Vec<UserRow>>, DbError> {
+        self.counters
+            .user_batch_reads
+            .fetch_add(statements.len() as u64, Ordering::Relaxed);
+        let mut out = Vec::with_capacity(statements.len());
+        match lanes {
+            Some((reserved, width)) => {
+                let jobs = statements
+                    .iter()
+                    .map(|(sql, request)| {
+                        self.rows_in_own_read(keyset_binds(sqlx::query_as(sql), request), shared)
+                    })
+                    .collect();
+                let answers = reserved.clone().scope(super::in_order(*width, jobs)).await;
+                for batch in answers {
+                    out.push(batch?);
+                }
+                self.progress.touch();
+            }
+            None => {
+                for (sql, request) in statements {
+                    self.savepoint(tx).await?;
+                    let batch = keyset_binds(sqlx::query_as(sql), request)
+                        .persistent(false)
+                        .fetch_all(&mut **tx)
+                        .await;
+                    out.push(self.rolled_back(tx, batch).await?);
+                    self.progress.touch();
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Starts a savepoint for one batch of tenants (see [`Database::rolled_back`]).
@@ -702,8 +730,28 @@ impl Database {
         if rows.is_empty() {
             return Ok(rows);
         }
-        let names: Vec<&str> = rows.iter().map(|r| r.5.as_str()).collect();
-        let ids: Vec<&str> = rows.iter().map(|r| r.6.as_str()).collect();
+        let order = self
+            .server_order(tx, rows.iter(), descending, limit)
+            .await?;
+        let mut slots: Vec<Option<UserRow>> = rows.into_iter().map(Some).collect();
+        Ok(order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i)?.take())
+            .collect())
+    }
+
+    /// Where each of `rows` goes in (name, id) order as the server's
+    /// collation has it (descending with `descending`): their indexes in
+    /// that order, the first `limit` of them. One statement.
+    async fn server_order<'r>(
+        &self,
+        tx: &mut super::ReadTx,
+        rows: impl Iterator<Item = &'r UserRow>,
+        descending: bool,
+        limit: i64,
+    ) -> Result<Vec<usize>, DbError> {
+        let (names, ids): (Vec<&str>, Vec<&str>) =
+            rows.map(|r| (r.5.as_str(), r.6.as_str())).unzip();
         let direction = if descending { "DESC" } else { "ASC" };
         let order: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT (k.i - 1)::int8
@@ -719,10 +767,9 @@ impl Database {
         .fetch_all(&mut **tx)
         .await
         .map_err(|e| self.error(e))?;
-        let mut slots: Vec<Option<UserRow>> = rows.into_iter().map(Some).collect();
         Ok(order
             .into_iter()
-            .filter_map(|i| slots.get_mut(usize::try_from(i).ok()?)?.take())
+            .filter_map(|i| usize::try_from(i).ok())
             .collect())
     }
 
@@ -985,15 +1032,17 @@ const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
 
 impl Database {
     /// [`Database::stream_users`] where users live in each of many tenant
-    /// schemas: pages of [`STREAM_BATCH`] users by keyset (each read
-    /// [`PER_TENANT_BATCH`] tenants to a statement, see
-    /// `keyset_rows_batched`), the pinned users first, `passes` times.
+    /// schemas: a merge of every batch's own keyset pages (see
+    /// [`merge`]: each batch of [`PER_TENANT_BATCH`] tenants read again
+    /// only once its users read ahead are handed out), the pinned users
+    /// first, `passes` times.
     ///
-    /// The first page is read once, before the tenant catalog, and kept
-    /// for every pass: a list that ends within it (`--limit 100`, most
-    /// filters) is never read again for a table's second pass, and needs
-    /// the catalog of its own tenants only (as the one-cursor list does).
-    /// Longer lists read their later pages again on each pass.
+    /// The first [`STREAM_BATCH`] users are read once, before the tenant
+    /// catalog, and kept for every pass: a list that ends within them
+    /// (`--limit 100`, most filters) is never read again for a table's
+    /// second pass, and needs the catalog of its own tenants only (as the
+    /// one-cursor list does). Longer lists read their later users again on
+    /// each pass.
     async fn stream_pages(
         &self,
         tx: &mut super::ReadTx,
@@ -1016,20 +1065,18 @@ impl Database {
                 .collect(),
             None => Vec::new(),
         };
-        let first_size = first_batch(request.limit) as i64;
-        let first: Vec<User> = if first_size > 0 {
-            let page_request = PageRequest {
-                page: &Page::First,
-                limit: first_size,
-                ..*request
-            };
-            let rows = self.keyset_rows_batched(tx, &page_request, None).await?;
-            rows.into_iter().map(into_user).collect()
-        } else {
-            Vec::new()
-        };
+        let first_size = first_batch(request.limit);
+        let mut merge = Some(self.user_merge(request, None));
+        let mut first: Vec<User> = Vec::new();
+        while let (true, Some(reading)) = (first.len() < first_size, merge.as_mut()) {
+            let rows = reading.next(self, tx, first_size - first.len()).await?;
+            if rows.is_empty() {
+                break;
+            }
+            first.extend(rows.into_iter().map(into_user));
+        }
         // The whole list: the limit reached, or the users ran out.
-        let complete = first_size == request.limit || (first.len() as i64) < first_size;
+        let complete = first_size as i64 == request.limit || first.len() < first_size;
         let catalog = self
             .list_catalog(tx, complete.then_some((&pinned, &first)))
             .await?;
@@ -1046,28 +1093,23 @@ impl Database {
             if complete {
                 continue;
             }
-            let mut left = request.limit - first.len() as i64;
-            let mut after = first.last().map(|u| Page::After(u.key.clone()));
-            while let (true, Some(page)) = (left > 0, after.take()) {
-                let size = left.min(STREAM_BATCH as i64);
-                let page_request = PageRequest {
-                    page: &page,
-                    limit: size,
-                    ..*request
-                };
-                let rows = self.keyset_rows_batched(tx, &page_request, None).await?;
-                let got = rows.len() as i64;
-                left -= got;
-                let mut last = None;
+            // The first pass goes on where the first users ended; the
+            // others read again after them.
+            let mut reading = match merge.take() {
+                Some(reading) => reading,
+                None => self.user_merge(request, first.last().map(|u| &u.key)),
+            };
+            let mut left = usize::try_from(request.limit - first.len() as i64).unwrap_or(0);
+            while left > 0 {
+                let rows = reading.next(self, tx, left.min(STREAM_BATCH)).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                left -= rows.len();
                 for row in rows {
-                    let user = into_user(row);
-                    if !sink.user(pass, &user) {
+                    if !sink.user(pass, &into_user(row)) {
                         return Ok(());
                     }
-                    last = Some(user.key);
-                }
-                if got == size {
-                    after = last.map(Page::After);
                 }
             }
         }

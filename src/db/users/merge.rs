@@ -1,0 +1,217 @@
+//! The whole users list where users live in each of many tenant schemas
+//! (`users`, [`Database::stream_users`]): each batch of tenants' users
+//! tables is read in its own keyset pages, and the pages are merged in the
+//! list's order.
+//!
+//! Reading the list page by page instead, every page of 1,000 users read
+//! every batch again (each tenant's part limited to 1,000 users: at 3,000
+//! tenants of 10–20 users that is all of them, 45 times over).
+
+use std::collections::VecDeque;
+
+use super::{Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
+use crate::db::{Database, DbError, ReadTx};
+
+/// About how many users a merge holds read ahead, all batches together:
+/// each batch reads this many divided by the batches at a time (at least
+/// [`MIN_FETCH`], at most [`STREAM_BATCH`]), so memory stays flat
+/// whatever the list's length.
+const MERGE_ROWS: usize = 20_000;
+
+/// The fewest users a batch reads at a time (at 10,000 tenants: 200
+/// batches of 250).
+const MIN_FETCH: usize = 100;
+
+/// One batch of tenants' users tables in a merge.
+struct Batch {
+    /// Its tenants: [`Database::live_branches`]' range.
+    from: usize,
+    to: usize,
+    /// Its statement reading the users after a key (`$2`, `$3`), built
+    /// once: the same text every read.
+    after_sql: String,
+    /// The key of the last user read from it.
+    last: Option<UserKey>,
+    /// Its users in the queue.
+    queued: usize,
+    /// Read to its end.
+    done: bool,
+}
+
+/// The list's users in its order, read ahead batch by batch.
+pub(super) struct UserMerge<'a> {
+    /// The filter (its page and limit are each read's own).
+    request: PageRequest<'a>,
+    batches: Vec<Batch>,
+    /// Users a batch reads at a time.
+    fetch: usize,
+    /// Users read and not yet handed out, in the list's order, each with
+    /// its batch.
+    queue: VecDeque<(usize, UserRow)>,
+}
+
+impl Database {
+    /// A merge of every batch's users matching `request`'s filter, from
+    /// the start or `after` a key (the list's next user after it), reading
+    /// no more than `request.limit` at a time from a batch.
+    pub(super) fn user_merge<'a>(
+        &self,
+        request: &PageRequest<'a>,
+        after: Option<&UserKey>,
+    ) -> UserMerge<'a> {
+        let live = self.live_branches();
+        let count = live.len().div_ceil(PER_TENANT_BATCH).max(1);
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let fetch = (MERGE_ROWS / count)
+            .clamp(MIN_FETCH, STREAM_BATCH)
+            .min(limit)
+            .max(1);
+        let any_key = Page::After(UserKey::default());
+        let batches = (0..live.len())
+            .step_by(PER_TENANT_BATCH)
+            .map(|from| {
+                let to = (from + PER_TENANT_BATCH).min(live.len());
+                Batch {
+                    from,
+                    to,
+                    after_sql: self.batch_sql(&live[from..to], request, &any_key),
+                    last: after.cloned(),
+                    queued: 0,
+                    done: false,
+                }
+            })
+            .collect();
+        UserMerge {
+            request: *request,
+            batches,
+            fetch,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// The statement reading `branches`' users of `request`'s filter on
+    /// `page`, in the list's order, at most `$4` of them.
+    fn batch_sql(
+        &self,
+        branches: &[&crate::db::tenancy::TenantBranch],
+        request: &PageRequest<'_>,
+        page: &Page,
+    ) -> String {
+        let (condition, order, _) = self.keyset_parts(&PageRequest { page, ..*request });
+        format!(
+            "{} ORDER BY {order} LIMIT $4",
+            self.users_where_branches(branches, &condition, &order, "$4")
+        )
+    }
+}
+
+impl UserMerge<'_> {
+    /// The list's next users in its order, at most `most` (none: its end).
+    /// Reads again only the batches whose users ran out (and, with them,
+    /// those running low), then hands out every user that no unread one
+    /// can come before.
+    pub(super) async fn next(
+        &mut self,
+        db: &Database,
+        tx: &mut ReadTx,
+        most: usize,
+    ) -> Result<Vec<UserRow>, DbError> {
+        if self.batches.iter().any(|b| !b.done && b.queued == 0) {
+            self.refill(db, tx).await?;
+        }
+        // Up to the first user that is the last read of a batch with more
+        // to read: its next users come after it, and every other batch's
+        // unread users after their own last read, which comes later.
+        let mut seen = vec![0; self.batches.len()];
+        let mut ready = self.queue.len();
+        for (at, (index, _)) in self.queue.iter().enumerate() {
+            seen[*index] += 1;
+            let batch = &self.batches[*index];
+            if !batch.done && seen[*index] == batch.queued {
+                ready = at + 1;
+                break;
+            }
+        }
+        let taken: Vec<UserRow> = self
+            .queue
+            .drain(..ready.min(most))
+            .map(|(batch, row)| {
+                self.batches[batch].queued -= 1;
+                row
+            })
+            .collect();
+        Ok(taken)
+    }
+
+    /// Reads the next users of every batch that has more and whose queued
+    /// users ran out or run low (at most half a read left), side by side
+    /// or in turn as [`Database::batch_rows`] does, and merges them into
+    /// the queue in the server's order (one statement).
+    async fn refill(&mut self, db: &Database, tx: &mut ReadTx) -> Result<(), DbError> {
+        let low = self.fetch / 2;
+        let due: Vec<usize> = (0..self.batches.len())
+            .filter(|&i| !self.batches[i].done && self.batches[i].queued <= low)
+            .collect();
+        let live = db.live_branches();
+        let pages: Vec<Page> = due
+            .iter()
+            .map(|&i| match &self.batches[i].last {
+                Some(key) => Page::After(key.clone()),
+                None => Page::First,
+            })
+            .collect();
+        let requests: Vec<PageRequest> = pages
+            .iter()
+            .map(|page| PageRequest {
+                page,
+                limit: self.fetch as i64,
+                ..self.request
+            })
+            .collect();
+        let texts: Vec<std::borrow::Cow<str>> = due
+            .iter()
+            .zip(&requests)
+            .map(|(&i, request)| {
+                let batch = &self.batches[i];
+                match request.page {
+                    Page::First => db
+                        .batch_sql(&live[batch.from..batch.to], request, request.page)
+                        .into(),
+                    _ => batch.after_sql.as_str().into(),
+                }
+            })
+            .collect();
+        let statements: Vec<(&str, &PageRequest)> =
+            texts.iter().map(|t| t.as_ref()).zip(&requests).collect();
+        let lanes = db.batch_lanes();
+        let answers = db.batch_rows(tx, lanes.as_ref(), &statements, None).await?;
+        drop(lanes);
+        let mut fresh: Vec<(usize, UserRow)> = Vec::new();
+        for (&i, rows) in due.iter().zip(answers) {
+            let batch = &mut self.batches[i];
+            batch.done = rows.len() < self.fetch;
+            if let Some(row) = rows.last() {
+                batch.last = Some(UserKey {
+                    name: row.5.clone(),
+                    id: row.6.clone(),
+                    pinned: false,
+                });
+            }
+            batch.queued += rows.len();
+            fresh.extend(rows.into_iter().map(|row| (i, row)));
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<(usize, UserRow)> = self.queue.drain(..).chain(fresh).collect();
+        let order = db
+            .server_order(tx, all.iter().map(|(_, row)| row), false, all.len() as i64)
+            .await?;
+        let mut slots: Vec<Option<(usize, UserRow)>> = all.into_iter().map(Some).collect();
+        self.queue = order
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i)?.take())
+            .collect();
+        Ok(())
+    }
+}

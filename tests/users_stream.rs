@@ -1,0 +1,120 @@
+//! The whole users list (`users`, `Database::stream_users`) where users
+//! live in each of many tenant schemas: every user once, in the list's
+//! order, each batch of tenants' users tables read as few times as its
+//! rows need (not once per page of the list).
+
+use std::sync::atomic::Ordering;
+
+use tenantscope::config::Settings;
+use tenantscope::db::{ConnectionSource, Database, TenantCatalog, User, UserQuery, UserSink};
+use tenantscope::embedded::testing::TestDatabase;
+
+/// Tenants, users in each (two batches of 50 tenants: 2,000 and 400 users).
+const TENANTS: usize = 60;
+const USERS_EACH: usize = 40;
+
+/// Every user's name as each pass saw it.
+struct Names {
+    passes: u8,
+    seen: Vec<Vec<String>>,
+}
+
+impl UserSink for Names {
+    fn passes(&self) -> u8 {
+        self.passes
+    }
+    fn begin(&mut self, _: u8, _: &TenantCatalog) -> bool {
+        self.seen.push(Vec::new());
+        true
+    }
+    fn user(&mut self, pass: u8, user: &User) -> bool {
+        self.seen[pass as usize].push(user.name.clone());
+        true
+    }
+}
+
+async fn listed(db: &Database, filter: Option<&str>, passes: u8) -> Vec<Vec<String>> {
+    let mut sink = Names {
+        passes,
+        seen: Vec::new(),
+    };
+    let query = UserQuery {
+        filter: filter.map(str::to_string),
+        limit: None,
+    };
+    db.stream_users(&query, None, &mut sink).await.unwrap();
+    sink.seen
+}
+
+#[tokio::test]
+async fn the_whole_list_over_many_tenants_reads_each_batch_by_its_rows_not_by_page() {
+    let test_db = TestDatabase::empty().await;
+    for statement in tenantscope::fixtures::many_tenants_sql_by(TENANTS, TENANTS) {
+        test_db.run_sql(&statement).await;
+    }
+    // Names by a hash: every batch's users interleave in the list.
+    test_db
+        .run_sql(&format!(
+            "DO $$ BEGIN FOR i IN 1..{TENANTS} LOOP
+                 EXECUTE format($q$INSERT INTO %I.auth_user
+                     SELECT g, 'u_' || md5(%s || '/' || g), 'u_' || md5(%s || '/' || g) || '@x.test',
+                            '2024-01-01' FROM generate_series(2, {USERS_EACH}) g$q$,
+                     format('t%s', lpad(i::text, 4, '0')), i, i);
+             END LOOP; END $$"
+        ))
+        .await;
+    let union = (1..=TENANTS)
+        .map(|i| format!("SELECT username::text AS n, id::text AS i FROM t{i:04}.auth_user"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let expected = |filter: &str| {
+        let sql = format!(
+            "SELECT coalesce(string_agg(n, ',' ORDER BY n, i), '') FROM ({union}) u
+              WHERE n ILIKE '%{filter}%'"
+        );
+        let test_db = &test_db;
+        async move {
+            let text = test_db.query_text(&sql).await;
+            text.split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = expected("").await;
+    assert_eq!(all.len(), TENANTS * USERS_EACH);
+    let some = expected("ab").await;
+    assert!(some.len() > 100 && some.len() < all.len(), "{}", some.len());
+
+    let source = ConnectionSource::demo(test_db.options.clone());
+    let db = Database::connect(&source, &Settings::default())
+        .await
+        .unwrap();
+    assert!(db.batch_width() > 1, "{}", db.batch_width());
+    // One pass (csv, json): batch 1 holds 2,000 users (two reads of 1,000
+    // and one that finds the end), batch 2 400 (one read). Read page by
+    // page (1,000 users), each page read both batches again: 6.
+    let reads = || db.counters().user_batch_reads.load(Ordering::Relaxed);
+    let before = reads();
+    assert_eq!(listed(&db, None, 1).await, std::slice::from_ref(&all));
+    let one_pass = reads() - before;
+    assert!(
+        one_pass <= 4,
+        "{one_pass} statements over batches of tenants"
+    );
+    // Two passes (a table: widths, then lines) and a filter.
+    assert_eq!(listed(&db, None, 2).await, [all.clone(), all.clone()]);
+    assert_eq!(
+        listed(&db, Some("ab"), 2).await,
+        [some.clone(), some.clone()]
+    );
+    db.close().await;
+    // On one connection the batches are read in turn (savepoints): the same.
+    let once = Database::connect_once(&source, &Settings::default())
+        .await
+        .unwrap();
+    assert_eq!(once.batch_width(), 1);
+    assert_eq!(listed(&once, None, 2).await, [all.clone(), all]);
+    assert_eq!(listed(&once, Some("ab"), 1).await, [some]);
+    once.close().await;
+}
