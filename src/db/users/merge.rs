@@ -13,9 +13,9 @@ use super::{Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH}
 use crate::db::{Database, DbError, ReadTx};
 
 /// About how many users a merge holds read ahead, all batches together:
-/// each batch reads this many divided by the batches at a time (at least
-/// [`MIN_FETCH`], at most [`STREAM_BATCH`]), so memory stays flat
-/// whatever the list's length.
+/// each batch reads this many divided by the batches not yet read to
+/// their end at a time (at least [`MIN_FETCH`], at most [`STREAM_BATCH`]),
+/// so memory stays flat whatever the list's length.
 const MERGE_ROWS: usize = 20_000;
 
 /// The fewest users a batch reads at a time (at 10,000 tenants: 200
@@ -43,8 +43,8 @@ pub(super) struct UserMerge<'a> {
     /// The filter (its page and limit are each read's own).
     request: PageRequest<'a>,
     batches: Vec<Batch>,
-    /// Users a batch reads at a time.
-    fetch: usize,
+    /// The most users the list needs.
+    limit: usize,
     /// Users read and not yet handed out, in the list's order, each with
     /// its batch.
     queue: VecDeque<(usize, UserRow)>,
@@ -60,12 +60,6 @@ impl Database {
         after: Option<&UserKey>,
     ) -> UserMerge<'a> {
         let live = self.live_branches();
-        let count = live.len().div_ceil(PER_TENANT_BATCH).max(1);
-        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
-        let fetch = (MERGE_ROWS / count)
-            .clamp(MIN_FETCH, STREAM_BATCH)
-            .min(limit)
-            .max(1);
         let any_key = Page::After(UserKey::default());
         let batches = (0..live.len())
             .step_by(PER_TENANT_BATCH)
@@ -84,7 +78,7 @@ impl Database {
         UserMerge {
             request: *request,
             batches,
-            fetch,
+            limit: usize::try_from(request.limit).unwrap_or(usize::MAX),
             queue: VecDeque::new(),
         }
     }
@@ -148,7 +142,12 @@ impl UserMerge<'_> {
     /// or in turn as [`Database::batch_rows`] does, and merges them into
     /// the queue in the server's order (one statement).
     async fn refill(&mut self, db: &Database, tx: &mut ReadTx) -> Result<(), DbError> {
-        let low = self.fetch / 2;
+        let reading = self.batches.iter().filter(|b| !b.done).count().max(1);
+        let fetch = (MERGE_ROWS / reading)
+            .clamp(MIN_FETCH, STREAM_BATCH)
+            .min(self.limit)
+            .max(1);
+        let low = fetch / 2;
         let due: Vec<usize> = (0..self.batches.len())
             .filter(|&i| !self.batches[i].done && self.batches[i].queued <= low)
             .collect();
@@ -164,7 +163,7 @@ impl UserMerge<'_> {
             .iter()
             .map(|page| PageRequest {
                 page,
-                limit: self.fetch as i64,
+                limit: fetch as i64,
                 ..self.request
             })
             .collect();
@@ -189,7 +188,7 @@ impl UserMerge<'_> {
         let mut fresh: Vec<(usize, UserRow)> = Vec::new();
         for (&i, rows) in due.iter().zip(answers) {
             let batch = &mut self.batches[i];
-            batch.done = rows.len() < self.fetch;
+            batch.done = rows.len() < fetch;
             if let Some(row) = rows.last() {
                 batch.last = Some(UserKey {
                     name: row.5.clone(),
