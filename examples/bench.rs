@@ -27,6 +27,9 @@
 //!      examples/bench_parts/orders.rs)
 //!   l. 10,000 tenant schemas in two layouts (`--only 10k`;
 //!      examples/bench_parts/schemas_10k.rs)
+//!   m. the whole users list at 3,000 tenant schemas with users in each,
+//!      beside psql (`--only users`; examples/bench_parts/users_3k.rs;
+//!      prints only)
 //!
 //!   cargo run --release --example bench -- --only cli # (j) alone, small only; prints
 //!   cargo run --release --example bench -- --server DIR:PORT # (l) on a kept server
@@ -69,6 +72,8 @@ mod tenants;
 
 #[path = "bench_parts/orders.rs"]
 mod orders;
+#[path = "bench_parts/users_3k.rs"]
+mod users_3k;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -151,6 +156,10 @@ const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --o
   --only cli      j. users --limit 100 beside psql, small database only; prints
   --only orders   k. a user with 100,000 order lines; its section of BENCHMARKS.md
   --only 10k      l. 10,000 tenant schemas, two layouts; its section of BENCHMARKS.md
+  --only users [--bin PATH] [--runs N]
+                  m. the whole users list at 3,000 tenant schemas with users in each,
+                  beside psql; prints (PATH: the tenantscope to time, default the
+                  release build; N timed runs, default 5)
   --server DIR:PORT  (with a whole run or --only 10k) l. on a server kept between
                   runs (socket directory DIR, superuser role tenantscope, pg_stat_statements
                   preloaded): its databases are built once, then reused";
@@ -208,6 +217,9 @@ fn main() -> Res<()> {
         .collect();
     if kept.is_some() && (quick || only().is_some()) {
         return Err("--server goes with a whole run or --only 10k".into());
+    }
+    if let ["--only", "users", ref options @ ..] = rest[..] {
+        return users_section_alone(options);
     }
     let section = match rest[..] {
         [] => None,
@@ -748,6 +760,48 @@ fn cli_beside_psql(bin: &Path, server: &PgServer, name: &str) -> Res<CliRuns> {
 
 /// `--only cli`: the small database with sql/indexes.sql, (j) alone,
 /// printed as a table row, its check and how it was measured.
+/// m. alone (`--only users`): its own server, printed.
+fn users_section_alone(options: &[&str]) -> Res<()> {
+    let value = |name: &str| {
+        let at = options.iter().position(|o| *o == name)?;
+        options.get(at + 1).copied()
+    };
+    let runs = match value("--runs") {
+        Some(n) => n.parse()?,
+        None => 5,
+    };
+    let load_before = loadavg();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let server = PgServer::start_with(ServerOptions {
+        settings: users_3k::server_settings(),
+        ..ServerOptions::default()
+    })?;
+    let cache = tempfile::tempdir()?;
+    std::env::set_var("XDG_CACHE_HOME", cache.path());
+    let bin = match value("--bin") {
+        Some(path) => PathBuf::from(path),
+        None => dashboard_binary()?.0,
+    };
+    let psql = tenantscope::embedded::find_binaries()?.join("psql");
+    let postgres = command_output(&psql.display().to_string(), &["--version"]);
+    let table = users_3k::run(&runtime, &server, &bin, runs)?;
+    println!(
+        "Made by `cargo run --release --example bench -- --only users` on {}: {}; {postgres} \
+         (a private server on a Unix socket); {}; load average {load_before} at the start, {} \
+         at the end.\n",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        machine(),
+        command_output("rustc", &["-V"]),
+        loadavg()
+    );
+    println!("{table}");
+    drop(runtime);
+    drop(server);
+    Ok(())
+}
+
 fn cli_section_alone() -> Res<()> {
     let load_before = loadavg();
     let runtime = tokio::runtime::Builder::new_current_thread()
