@@ -1033,7 +1033,7 @@ const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
 impl Database {
     /// [`Database::stream_users`] where users live in each of many tenant
     /// schemas: a merge of every batch's own keyset pages (see
-    /// [`merge`]: each batch of [`PER_TENANT_BATCH`] tenants read again
+    /// `users/merge.rs`: each batch of [`PER_TENANT_BATCH`] tenants read again
     /// only once its users read ahead are handed out), the pinned users
     /// first, `passes` times.
     ///
