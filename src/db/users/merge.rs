@@ -202,15 +202,32 @@ impl UserMerge<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        let all: Vec<(usize, UserRow)> = self.queue.drain(..).chain(fresh).collect();
+        let mut all: Vec<(usize, UserRow)> = std::mem::take(&mut self.queue).into();
+        all.extend(fresh);
         let order = db
             .server_order(tx, all.iter().map(|(_, row)| row), false, all.len() as i64)
             .await?;
-        let mut slots: Vec<Option<(usize, UserRow)>> = all.into_iter().map(Some).collect();
-        self.queue = order
-            .into_iter()
-            .filter_map(|i| slots.get_mut(i)?.take())
-            .collect();
+        // Each row moved to its place where it is (no second copy of them
+        // all): `rank[i]` is where the row at `i` goes.
+        let mut rank = vec![usize::MAX; all.len()];
+        for (place, &i) in order.iter().enumerate() {
+            if let Some(slot) = rank.get_mut(i) {
+                *slot = place;
+            }
+        }
+        if rank.contains(&usize::MAX) {
+            return Err(DbError::Query(
+                "the users' order came back incomplete".into(),
+            ));
+        }
+        for i in 0..all.len() {
+            while rank[i] != i {
+                let to = rank[i];
+                all.swap(i, to);
+                rank.swap(i, to);
+            }
+        }
+        self.queue = all.into();
         Ok(())
     }
 }
