@@ -731,7 +731,7 @@ impl Database {
             return Ok(rows);
         }
         let order = self
-            .server_order(tx, rows.iter(), descending, limit)
+            .server_order(tx, rows.iter(), descending, limit, false)
             .await?;
         let mut slots: Vec<Option<UserRow>> = rows.into_iter().map(Some).collect();
         Ok(order
@@ -741,28 +741,45 @@ impl Database {
     }
 
     /// Where each of `rows` goes in (name, id) order as the server's
-    /// collation has it (descending with `descending`): their indexes in
-    /// that order, the first `limit` of them. One statement.
+    /// collation has it (descending with `descending`), then by tenant
+    /// with `by_tenant`: their indexes in that order, the first `limit` of
+    /// them. One statement.
     async fn server_order<'r>(
         &self,
         tx: &mut super::ReadTx,
         rows: impl Iterator<Item = &'r UserRow>,
         descending: bool,
         limit: i64,
+        by_tenant: bool,
     ) -> Result<Vec<usize>, DbError> {
-        let (names, ids): (Vec<&str>, Vec<&str>) =
-            rows.map(|r| (r.5.as_str(), r.6.as_str())).unzip();
+        let mut names = Vec::new();
+        let mut ids = Vec::new();
+        let mut tenants = Vec::new();
+        for row in rows {
+            names.push(row.5.as_str());
+            ids.push(row.6.as_str());
+            if by_tenant {
+                tenants.push(row.3.as_ref().map_or("", |t| t.text.as_str()));
+            }
+        }
         let direction = if descending { "DESC" } else { "ASC" };
+        let (tenant_array, tenant_order) = if by_tenant {
+            (", $4::text[]", format!(", k.t {direction}"))
+        } else {
+            ("", String::new())
+        };
+        let columns = if by_tenant { "n, d, t, i" } else { "n, d, i" };
         let order: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT (k.i - 1)::int8
-               FROM unnest($1::text[], $2::text[]) WITH ORDINALITY k(n, d, i)
+               FROM unnest($1::text[], $2::text[]{tenant_array}) WITH ORDINALITY k({columns})
               ORDER BY convert_from(decode(k.n, 'hex'), 'SQL_ASCII') {direction},
-                       convert_from(decode(k.d, 'hex'), 'SQL_ASCII') {direction}
+                       convert_from(decode(k.d, 'hex'), 'SQL_ASCII') {direction}{tenant_order}
               LIMIT $3"
         ))
         .bind(&names)
         .bind(&ids)
         .bind(limit)
+        .bind(&tenants)
         .persistent(false)
         .fetch_all(&mut **tx)
         .await
@@ -1066,7 +1083,7 @@ impl Database {
             None => Vec::new(),
         };
         let first_size = first_batch(request.limit);
-        let mut merge = Some(self.user_merge(request, None));
+        let mut merge = Some(self.user_merge(request));
         let mut first: Vec<User> = Vec::new();
         while let (true, Some(reading)) = (first.len() < first_size, merge.as_mut()) {
             let rows = reading.next(self, tx, first_size - first.len()).await?;
@@ -1094,10 +1111,22 @@ impl Database {
                 continue;
             }
             // The first pass goes on where the first users ended; the
-            // others read again after them.
+            // others read the list again and pass over its first users (a
+            // read from after the last of them, by its key, would miss
+            // another tenant's user of the same name and id).
             let mut reading = match merge.take() {
                 Some(reading) => reading,
-                None => self.user_merge(request, first.last().map(|u| &u.key)),
+                None => {
+                    let mut again = self.user_merge(request);
+                    let mut skip = first.len();
+                    while skip > 0 {
+                        match again.next(self, tx, skip).await?.len() {
+                            0 => break,
+                            n => skip -= n,
+                        }
+                    }
+                    again
+                }
             };
             let mut left = usize::try_from(request.limit - first.len() as i64).unwrap_or(0);
             while left > 0 {

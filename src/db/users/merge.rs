@@ -27,11 +27,11 @@ struct Batch {
     /// Its tenants: [`Database::live_branches`]' range.
     from: usize,
     to: usize,
-    /// Its statement reading the users after a key (`$2`, `$3`), built
-    /// once: the same text every read.
+    /// Its statement reading the users after a key (`$2`, `$3`, and the
+    /// tenant `$6`), built once: the same text every read.
     after_sql: String,
-    /// The key of the last user read from it.
-    last: Option<UserKey>,
+    /// The key of the last user read from it, and that user's tenant.
+    last: Option<(UserKey, String)>,
     /// Its users in the queue.
     queued: usize,
     /// Read to its end.
@@ -52,15 +52,15 @@ pub(super) struct UserMerge<'a> {
 
 impl Database {
     /// A merge of every batch's users matching `request`'s filter, from
-    /// the start or `after` a key (the list's next user after it), reading
-    /// no more than `request.limit` at a time from a batch.
-    pub(super) fn user_merge<'a>(
-        &self,
-        request: &PageRequest<'a>,
-        after: Option<&UserKey>,
-    ) -> UserMerge<'a> {
+    /// the list's start, reading no more than `request.limit` at a time
+    /// from a batch.
+    ///
+    /// Its order is the list's, (name, id), and then the tenant: users of
+    /// several tenants may share a name and an id (an admin each tenant
+    /// was made with), and a batch read from after one of them must not
+    /// skip the other tenants' copies.
+    pub(super) fn user_merge<'a>(&self, request: &PageRequest<'a>) -> UserMerge<'a> {
         let live = self.live_branches();
-        let any_key = Page::After(UserKey::default());
         let batches = (0..live.len())
             .step_by(PER_TENANT_BATCH)
             .map(|from| {
@@ -68,8 +68,8 @@ impl Database {
                 Batch {
                     from,
                     to,
-                    after_sql: self.batch_sql(&live[from..to], request, &any_key),
-                    last: after.cloned(),
+                    after_sql: self.batch_sql(&live[from..to], request, true),
+                    last: None,
                     queued: 0,
                     done: false,
                 }
@@ -83,15 +83,32 @@ impl Database {
         }
     }
 
-    /// The statement reading `branches`' users of `request`'s filter on
-    /// `page`, in the list's order, at most `$4` of them.
+    /// The statement reading `branches`' users of `request`'s filter in
+    /// the merge's order, at most `$4` of them: the first, or (`after`)
+    /// those after the key `$2`, `$3` and the tenant `$6`.
     fn batch_sql(
         &self,
         branches: &[&crate::db::tenancy::TenantBranch],
         request: &PageRequest<'_>,
-        page: &Page,
+        after: bool,
     ) -> String {
-        let (condition, order, _) = self.keyset_parts(&PageRequest { page, ..*request });
+        let first = PageRequest {
+            page: &Page::First,
+            tenant: None,
+            ..*request
+        };
+        let (mut condition, _, _) = self.keyset_parts(&first);
+        let tables = &self.tables;
+        let (name, id) = (&tables.name_key, &tables.id_key);
+        let tenant = tables.tenant_of("u");
+        if after {
+            condition.push_str(&format!(
+                " AND ({name}, {id}, {tenant}) > \
+                 (convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
+                  convert_from(decode($3, 'hex'), 'SQL_ASCII'), $6::text)"
+            ));
+        }
+        let order = format!("{name} ASC, {id} ASC, {tenant} ASC");
         format!(
             "{} ORDER BY {order} LIMIT $4",
             self.users_where_branches(branches, &condition, &order, "$4")
@@ -155,28 +172,31 @@ impl UserMerge<'_> {
         let pages: Vec<Page> = due
             .iter()
             .map(|&i| match &self.batches[i].last {
-                Some(key) => Page::After(key.clone()),
+                Some((key, _)) => Page::After(key.clone()),
                 None => Page::First,
             })
             .collect();
-        let requests: Vec<PageRequest> = pages
+        // The tenant after which a read goes on is bound as `$6` (the
+        // statement has no condition on a tenant of its own).
+        let requests: Vec<PageRequest> = due
             .iter()
-            .map(|page| PageRequest {
+            .zip(&pages)
+            .map(|(&i, page)| PageRequest {
                 page,
                 limit: fetch as i64,
+                tenant: self.batches[i].last.as_ref().map(|(_, t)| t.as_str()),
                 ..self.request
             })
             .collect();
         let texts: Vec<std::borrow::Cow<str>> = due
             .iter()
-            .zip(&requests)
-            .map(|(&i, request)| {
+            .map(|&i| {
                 let batch = &self.batches[i];
-                match request.page {
-                    Page::First => db
-                        .batch_sql(&live[batch.from..batch.to], request, request.page)
+                match batch.last {
+                    None => db
+                        .batch_sql(&live[batch.from..batch.to], &self.request, false)
                         .into(),
-                    _ => batch.after_sql.as_str().into(),
+                    Some(_) => batch.after_sql.as_str().into(),
                 }
             })
             .collect();
@@ -190,11 +210,12 @@ impl UserMerge<'_> {
             let batch = &mut self.batches[i];
             batch.done = rows.len() < fetch;
             if let Some(row) = rows.last() {
-                batch.last = Some(UserKey {
+                let key = UserKey {
                     name: row.5.clone(),
                     id: row.6.clone(),
                     pinned: false,
-                });
+                };
+                batch.last = Some((key, tenant_of(row).to_string()));
             }
             batch.queued += rows.len();
             fresh.extend(rows.into_iter().map(|row| (i, row)));
@@ -205,7 +226,13 @@ impl UserMerge<'_> {
         let mut all: Vec<(usize, UserRow)> = std::mem::take(&mut self.queue).into();
         all.extend(fresh);
         let order = db
-            .server_order(tx, all.iter().map(|(_, row)| row), false, all.len() as i64)
+            .server_order(
+                tx,
+                all.iter().map(|(_, row)| row),
+                false,
+                all.len() as i64,
+                true,
+            )
             .await?;
         // Each row moved to its place where it is (no second copy of them
         // all): `rank[i]` is where the row at `i` goes.
@@ -230,4 +257,10 @@ impl UserMerge<'_> {
         self.queue = all.into();
         Ok(())
     }
+}
+
+/// A row's tenant as the merge orders by it (users in each tenant schema:
+/// always its schema).
+fn tenant_of(row: &UserRow) -> &str {
+    row.3.as_ref().map_or("", |t| t.text.as_str())
 }
