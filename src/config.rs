@@ -163,6 +163,7 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
             let kind = match (section, key.as_str()) {
                 ("tenancy", "detect") => Kind::Flag,
                 ("tenancy", "ignore_schemas") => Kind::Names,
+                ("database", "pooler") => Kind::Pooler,
                 ("tenancy", key) if tenancy_keys.contains(&key) => Kind::Name,
                 _ => match defaults.get(section).and_then(|t| t.get(key)) {
                     Some(serde_json::Value::Number(_)) => Kind::Whole,
@@ -178,10 +179,17 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
                 check_range(&format!("{section}.{key}"), number).map_err(ConfigError::Message)?;
             }
             let refused = if from_environment {
-                // (A whole number past i64 is parsed as a float: left
-                // to the range check.)
-                kind == Kind::Whole
-                    && matches!(value.kind, config::ValueKind::Float(n) if n.fract() != 0.0)
+                // All text, parsed: a fraction for a whole number (one past
+                // i64 is parsed as a float: left to the range check), a
+                // word for a flag, or another word for the pooler.
+                match kind {
+                    Kind::Whole => {
+                        matches!(value.kind, config::ValueKind::Float(n) if n.fract() != 0.0)
+                    }
+                    Kind::Flag => matches!(value.kind, config::ValueKind::String(_)),
+                    Kind::Pooler => !kind.fits(value),
+                    _ => false,
+                }
             } else {
                 !kind.fits(value)
             };
@@ -234,6 +242,8 @@ enum Kind {
     Text,
     Name,
     Names,
+    /// `database.pooler`'s words.
+    Pooler,
 }
 
 impl Kind {
@@ -245,6 +255,8 @@ impl Kind {
             (Kind::Text | Kind::Name, kind) => matches!(kind, Text(_)),
             (Kind::Names, Array(names)) => names.iter().all(|name| Kind::Name.fits(name)),
             (Kind::Names, _) => false,
+            (Kind::Pooler, Text(word)) => ["none", "transaction"].contains(&word.as_str()),
+            (Kind::Pooler, _) => false,
         }
     }
 
@@ -255,6 +267,7 @@ impl Kind {
             Kind::Text => "a string (quoted)",
             Kind::Name => "a string (a quoted name)",
             Kind::Names => "a list of strings (quoted names)",
+            Kind::Pooler => "none or transaction",
         }
     }
 }
@@ -576,6 +589,10 @@ impl Settings {
     }
 }
 
+/// The settings besides the whole numbers that take no text: a flag or
+/// one of a few words.
+const NOT_TEXT: [&str; 3] = ["database.pooler", "ui.mouse", "tenancy.detect"];
+
 /// The whole-number settings' ranges (key, least, most): a value out of
 /// range would fail every query, or overflow a timer.
 const RANGES: [(&str, u64, u64); 5] = [
@@ -628,30 +645,32 @@ fn with_environment(
     // parsing would read `2024` as a number before splitting, and keep
     // the blank of `a, b`.
     const IGNORE: &str = "TENANTSCOPE_TENANCY__IGNORE_SCHEMAS";
+    // An empty (or blank) variable is unset, as libpq's are.
     let mut tenantscope_vars: HashMap<String, String> = env
         .iter()
-        .filter(|(key, _)| {
+        .filter(|(key, value)| {
             key.starts_with("TENANTSCOPE_")
                 && !["TENANTSCOPE_PROFILE", "TENANTSCOPE_CONFIG", IGNORE].contains(&key.as_str())
+                && !value.trim().is_empty()
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    // A number, flag or choice is read trimmed (` 5` is 5).
+    let variable = |key: &str| format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
+    for key in RANGES.iter().map(|(key, ..)| *key).chain(NOT_TEXT) {
+        if let Some(value) = tenantscope_vars.get_mut(&variable(key)) {
+            *value = value.trim().to_string();
+        }
+    }
     // Parsed as a float, a number past 64 bits would reach the settings as
     // the largest (or least) one, and a fraction past a float's precision
-    // (`86400.0000000000001`) as a whole one: refused as set. The text is
-    // read trimmed (` 5` is 5), and an empty one is unset, as libpq's
-    // variables are.
+    // (`86400.0000000000001`) as a whole one: refused as set.
     for (key, least, most) in RANGES {
-        let name = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
-        let Some(text) = tenantscope_vars.get(&name).map(|t| t.trim().to_string()) else {
+        let Some(text) = tenantscope_vars.get(&variable(key)) else {
             continue;
         };
-        if text.is_empty() {
-            tenantscope_vars.remove(&name);
-            continue;
-        }
         let beyond = || text.parse::<f64>().map_or(true, |n| n.abs() > most as f64);
-        match decimal_is_whole(&text) {
+        match decimal_is_whole(text) {
             Some(false) => {
                 return Err(format!(
                     "invalid configuration: {key} must be a whole number, not {text}"
@@ -660,7 +679,7 @@ fn with_environment(
             // No number: quoted as serde's message quoted it, one line
             // and without a password (a URL set in the wrong variable).
             None => {
-                let shown = crate::text::redact_secrets(&text);
+                let shown = crate::text::redact_secrets(text);
                 return Err(format!(
                     "invalid configuration: {key} must be a whole number, not {}",
                     crate::text::quoted(&shown)
@@ -674,7 +693,6 @@ fn with_environment(
             }
             _ => {}
         }
-        tenantscope_vars.insert(name, text);
     }
     builder = builder
         .add_source(DatabaseUrlVariable(
@@ -1187,6 +1205,49 @@ mod tests {
             let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
             assert_eq!(settings.ui.refresh_s, unset.ui.refresh_s, "{text:?}");
         }
+        // So are the flags and the pooler's words: trimmed, blank unset, and
+        // another word named as such (serde's enum wording came garbled:
+        // `database.pooler "for key `database.pooler`" is not a valid value`).
+        for (name, text) in [
+            ("TENANTSCOPE_DATABASE__POOLER", ""),
+            ("TENANTSCOPE_UI__MOUSE", " "),
+            ("TENANTSCOPE_TENANCY__DETECT", ""),
+            ("TENANTSCOPE_TENANCY__ITEMS_MATCH", ""),
+        ] {
+            let settings = Settings::load(&ConfigFile::Default(None), &env(&[(name, text)]));
+            assert_eq!(settings.unwrap(), unset, "{name}={text:?}");
+        }
+        let vars = env(&[
+            ("TENANTSCOPE_DATABASE__POOLER", " transaction"),
+            ("TENANTSCOPE_UI__MOUSE", "false "),
+        ]);
+        let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
+        assert_eq!(settings.database.pooler, Pooler::Transaction);
+        assert!(!settings.ui.mouse);
+        for (name, text, message) in [
+            (
+                "TENANTSCOPE_DATABASE__POOLER",
+                "bogus",
+                "database.pooler must be none or transaction, not \"bogus\"",
+            ),
+            (
+                "TENANTSCOPE_UI__MOUSE",
+                "yes",
+                "ui.mouse must be true or false, not \"yes\"",
+            ),
+        ] {
+            let error = Settings::load(&ConfigFile::Default(None), &env(&[(name, text)]));
+            assert_eq!(
+                error.unwrap_err(),
+                format!("invalid configuration: {message}")
+            );
+        }
+        let (_keep, file) = file_with("[database]\npooler = \"\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert!(
+            error.contains("database.pooler must be none or transaction, not \"\" in "),
+            "{error}"
+        );
         let vars = env(&[
             ("TENANTSCOPE_UI__MOUSE", "false"),
             ("TENANTSCOPE_UI__DEBOUNCE_MS", "7"),

@@ -256,11 +256,17 @@ fn origin_of(
             return Origin::Profile(name.clone());
         }
     }
-    // The config crate matches the part after the prefix in any case.
+    // The config crate matches the part after the prefix in any case; a
+    // blank variable is unset.
     let wanted = format!("TENANTSCOPE_{section}__{key}").to_uppercase();
     if let Some(name) = env
-        .keys()
-        .filter(|name| name.starts_with("TENANTSCOPE_") && name.to_uppercase() == wanted)
+        .iter()
+        .filter(|(name, value)| {
+            name.starts_with("TENANTSCOPE_")
+                && name.to_uppercase() == wanted
+                && !value.trim().is_empty()
+        })
+        .map(|(name, _)| name)
         .min()
     {
         return Origin::Env(name.clone());
@@ -353,9 +359,11 @@ mod tests {
             "[database]\nmax_connections = 9\nurl = \"postgres://a:filepw@h/db\"\n\
              [ui]\ndebounce_ms = 50\n",
         );
+        // A blank variable is unset: the file's value, from the file.
         let env = env(&[
             ("TENANTSCOPE_UI__DEBOUNCE_MS", "70"),
             ("DATABASE_URL", "postgres://app:envpw@db/app"),
+            ("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", ""),
         ]);
         let settings = Settings::load(&file, &env).unwrap();
         let flags = Flags {
