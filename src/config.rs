@@ -676,13 +676,16 @@ fn with_environment(
                     "invalid configuration: {key} must be a whole number, not {text}"
                 ))
             }
-            // No number: quoted as serde's message quoted it, one line
-            // and without a password (a URL set in the wrong variable).
+            // No number: quoted, one line; not at all where it holds a
+            // password (a URL set in the wrong variable): masked, it would
+            // be masked again with the closing quote.
             None => {
-                let shown = crate::text::redact_secrets(text);
+                let shown = match crate::text::redact_secrets(text) == *text {
+                    true => crate::text::quoted(text),
+                    false => "a text with a password (not shown)".to_string(),
+                };
                 return Err(format!(
-                    "invalid configuration: {key} must be a whole number, not {}",
-                    crate::text::quoted(&shown)
+                    "invalid configuration: {key} must be a whole number, not {shown}"
                 ));
             }
             Some(true) if text.parse::<i64>().is_err() && beyond() => {
@@ -1036,15 +1039,17 @@ mod tests {
                 "{error}"
             );
         }
-        let error = Settings::load(
-            &ConfigFile::Default(None),
-            &env(&[(
-                "TENANTSCOPE_DATABASE__MAX_CONNECTIONS",
-                "postgres://app:S3cr3t@host/db",
-            )]),
-        )
-        .unwrap_err();
-        assert!(!error.contains("S3cr3t"), "{error}");
+        // A password in a number's variable: not shown, and the message
+        // whole (masked, the closing quote went with the password).
+        for text in ["postgres://app:S3cr3t@host/db", "password=S3cr3t"] {
+            let vars = env(&[("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", text)]);
+            let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
+            assert_eq!(
+                error,
+                "invalid configuration: database.max_connections must be a whole number, \
+                 not a text with a password (not shown)"
+            );
+        }
     }
 
     #[test]
