@@ -1464,7 +1464,9 @@ async fn the_tenants_pane_orders_numbers_in_labels_by_value() {
         .run_sql(
             "INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
              SELECT 'branch' || n, 'Branch ' || n, '2099-12-31', false, '2024-02-01'
-               FROM unnest(ARRAY[100, 2, 10, 1]) n",
+               FROM unnest(ARRAY[100, 2, 10, 1]) n;
+             INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+             VALUES ('branch3', 'branch 3', '2099-12-31', false, '2024-02-01')",
         )
         .await;
     let db = common::connect(&test_db).await;
@@ -1472,9 +1474,22 @@ async fn the_tenants_pane_orders_numbers_in_labels_by_value() {
     let labels: Vec<&str> = pane
         .iter()
         .map(|e| e.label.as_str())
-        .filter(|l| l.starts_with("Branch"))
+        .filter(|l| l.to_lowercase().starts_with("branch"))
         .collect();
-    assert_eq!(labels, ["Branch 1", "Branch 2", "Branch 10", "Branch 100"]);
+    // In either case alike (`branch 3` came after every capital).
+    assert_eq!(
+        labels,
+        [
+            "Branch 1",
+            "Branch 2",
+            "branch 3",
+            "Branch 10",
+            "Branch 100"
+        ]
+    );
+    let initech = pane.iter().position(|e| e.label == "Initech").unwrap();
+    let branch3 = pane.iter().position(|e| e.label == "branch 3").unwrap();
+    assert!(branch3 < initech, "{pane:?}");
 }
 
 /// A reload (`r`, the refresh timer) keeps the tenant selected, also when

@@ -188,10 +188,15 @@ impl Database {
                         .and_then(|(.., node)| node.clone());
                 }
             }
-            // By label as people read numbers in it: `Tenant 2` before `Tenant 10`.
+            // By label as people read it: numbers by value (`Tenant 2`
+            // before `Tenant 10`), letters in either case alike.
+            let natural = |a: &str, b: &str| {
+                alphanumeric_sort::compare_str(a.to_lowercase(), b.to_lowercase())
+                    .then_with(|| alphanumeric_sort::compare_str(a, b))
+            };
             entries.sort_by(|a, b| {
-                alphanumeric_sort::compare_str(&a.label, &b.label)
-                    .then_with(|| alphanumeric_sort::compare_str(&a.key, &b.key))
+                natural(&a.label, &b.label)
+                    .then_with(|| natural(&a.key, &b.key))
                     .then_with(|| (&a.label, &a.key).cmp(&(&b.label, &b.key)))
             });
             if count_users {
