@@ -156,7 +156,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                 return vec![copy(label.to_lowercase(), escaped(value))];
             }
         }
-        Back => state.dashboard.detail = None,
+        Back => {
+            state.dashboard.detail = None;
+            return super::nav::mend(state);
+        }
         _ => {}
     }
     Vec::new()

@@ -86,13 +86,19 @@ pub fn back(state: &mut State) -> Option<Vec<Effect>> {
         Some(list) => super::dashboard::restore(state, list),
         None => Vec::new(),
     };
-    // What failed there for want of the server is read again (as the
-    // refresh timer would): it may be back, and another view found it so.
-    let screen = state.view.screen();
-    if (screen.loads)(state).iter().any(|load| load.may_mend()) {
-        effects.extend((screen.refresh)(state));
-    }
+    effects.extend(mend(state));
     Some(effects)
+}
+
+/// Esc back to a view (from another, or from a popup over it): what
+/// failed there for want of the server is read again (as the refresh
+/// timer would): it may be back, and another view found it so.
+pub fn mend(state: &mut State) -> Vec<Effect> {
+    let screen = state.view.screen();
+    match (screen.loads)(state).iter().any(|load| load.may_mend()) {
+        true => (screen.refresh)(state),
+        false => Vec::new(),
+    }
 }
 
 /// Esc in a view entered from another: back there; in the view opened
@@ -232,20 +238,24 @@ mod tests {
             (users, unreachable(), true),
             (users, drifted(), false),
         ];
-        for (fail, error, again) in cases {
-            let mut state = demo_state();
-            fail(&mut state, error.clone());
-            press(&mut state, KeyCode::Char('t'));
-            assert_eq!(state.view, View::Health);
-            let effects = press(&mut state, KeyCode::Esc);
-            assert_eq!(state.view, View::Dashboard);
-            let reads = jobs(&effects).iter().any(|job| {
-                matches!(
-                    job,
-                    crate::app::msg::Job::Dashboard(Job::Orders { .. } | Job::UsersPage(_))
-                )
-            });
-            assert_eq!(reads, again, "{error}: {effects:?}");
+        // Back from another view, and from a popup over the dashboard
+        // (the comparison picker, the help): Esc from a popup left them.
+        for opens in ['t', 'C', '?'] {
+            for (fail, error, again) in cases.clone() {
+                let mut state = demo_state();
+                fail(&mut state, error.clone());
+                press(&mut state, KeyCode::Char(opens));
+                let effects = press(&mut state, KeyCode::Esc);
+                assert_eq!(state.view, View::Dashboard);
+                assert!(state.picker.is_none() && !state.help_open);
+                let reads = jobs(&effects).iter().any(|job| {
+                    matches!(
+                        job,
+                        crate::app::msg::Job::Dashboard(Job::Orders { .. } | Job::UsersPage(_))
+                    )
+                });
+                assert_eq!(reads, again, "{opens}, {error}: {effects:?}");
+            }
         }
     }
 

@@ -246,7 +246,10 @@ pub fn compare_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     }
     match action {
         // Esc: the comparison stays as it was.
-        Back => state.picker = None,
+        Back => {
+            state.picker = None;
+            return super::nav::mend(state);
+        }
         Quit => super::update::quit(state),
         Choose => {
             let Some(tenant) = picker.chosen().map(|c| c.value.clone()) else {

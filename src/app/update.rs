@@ -133,7 +133,10 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
         _ => scroll,
     };
     match action {
-        Action::ToggleHelp | Action::CloseHelp => state.help_open = false,
+        Action::ToggleHelp | Action::CloseHelp => {
+            state.help_open = false;
+            return super::nav::mend(state);
+        }
         Action::Quit => quit(state),
         _ => {}
     }
