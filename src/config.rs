@@ -676,14 +676,11 @@ fn with_environment(
                     "invalid configuration: {key} must be a whole number, not {text}"
                 ))
             }
-            // No number: quoted, one line; not at all where it holds a
-            // password (a URL set in the wrong variable): masked, it would
-            // be masked again with the closing quote.
+            // No number: as written, its password masked (a URL set in
+            // the wrong variable). Not quoted: a closing quote would be
+            // taken for the password's and masked with it.
             None => {
-                let shown = match crate::text::redact_secrets(text) == *text {
-                    true => crate::text::quoted(text),
-                    false => "a text with a password (not shown)".to_string(),
-                };
+                let shown = crate::text::sanitize(&crate::text::redact_secrets(text)).into_owned();
                 return Err(format!(
                     "invalid configuration: {key} must be a whole number, not {shown}"
                 ));
@@ -1039,15 +1036,28 @@ mod tests {
                 "{error}"
             );
         }
-        // A password in a number's variable: not shown, and the message
-        // whole (masked, the closing quote went with the password).
-        for text in ["postgres://app:S3cr3t@host/db", "password=S3cr3t"] {
+        // A password in a number's variable: masked, and the message whole
+        // (quoted, the closing quote went with the password).
+        for (text, shown) in [
+            (
+                "postgres://app:S3cr3t@host/db",
+                "postgres://app:***@host/db",
+            ),
+            ("password=S3cr3t", "password=***"),
+        ] {
             let vars = env(&[("TENANTSCOPE_DATABASE__MAX_CONNECTIONS", text)]);
             let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
             assert_eq!(
                 error,
-                "invalid configuration: database.max_connections must be a whole number, \
-                 not a text with a password (not shown)"
+                format!(
+                    "invalid configuration: database.max_connections must be a whole number, \
+                     not {shown}"
+                )
+            );
+            assert_eq!(
+                crate::text::redact_secrets(&error),
+                error,
+                "masked once is enough"
             );
         }
     }
@@ -1187,9 +1197,7 @@ mod tests {
             let error = Settings::load(&ConfigFile::Default(None), &vars).unwrap_err();
             assert_eq!(
                 error,
-                format!(
-                    "invalid configuration: ui.debounce_ms must be a whole number, not \"{text}\""
-                )
+                format!("invalid configuration: ui.debounce_ms must be a whole number, not {text}")
             );
         }
         // Blanks around the number are read past; an empty text is unset.

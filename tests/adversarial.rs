@@ -628,11 +628,11 @@ fn messages_never_show_internals_and_a_number_is_no_tenant_name() {
     for (text, needle) in [
         (
             "[database]\npooler = \"bogus\"\n",
-            "database.pooler \"bogus\" is not a valid value (one of: none or transaction)",
+            "database.pooler must be none or transaction, not \"bogus\"",
         ),
         (
             "[database]\npooler = 5\n",
-            "database.pooler must be a string (quoted), not 5",
+            "database.pooler must be none or transaction, not 5",
         ),
         (
             "[tenancy]\nusers = \"x\"\n",

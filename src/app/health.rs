@@ -461,19 +461,23 @@ mod tests {
         assert_eq!(client2(&state), found);
         state.health.only_findings = false;
         // The export says what the view says (it dropped the leaks).
-        let exported = press(&mut state, KeyCode::Char('e'));
-        let [Effect::Export { document, .. }] = &exported[..] else {
-            panic!("one export: {exported:?}")
+        let exported_client2 = |state: &mut State| {
+            let exported = press(state, KeyCode::Char('e'));
+            let [Effect::Export { document, .. }] = &exported[..] else {
+                panic!("one export: {exported:?}")
+            };
+            let csv = document.csv();
+            update(
+                state,
+                AppMsg::Exported(Ok("./tenantscope-health.csv".into())),
+            );
+            let row = csv.lines().find(|l| l.starts_with("client2,"));
+            row.unwrap().to_string()
         };
-        let csv = document.csv();
-        let row = csv.lines().find(|l| l.starts_with("client2,")).unwrap();
+        let row = exported_client2(&mut state);
         assert!(
             row.starts_with("client2,client2,leak,") && row.ends_with(",1 leaked order"),
-            "{csv}"
-        );
-        update(
-            &mut state,
-            AppMsg::Exported(Ok("./tenantscope-health.csv".into())),
+            "{row}"
         );
         // An `L` on another tenant keeps client2's answer (only the last
         // was kept); the check run again forgets them.
@@ -506,19 +510,10 @@ mod tests {
         assert_eq!(unchecked.0, "unchecked");
         let text = unchecked.1.unwrap();
         assert!(text.starts_with("leaks not checked: "), "{text}");
-        let exported = press(&mut state, KeyCode::Char('e'));
-        let [Effect::Export { document, .. }] = &exported[..] else {
-            panic!("one export: {exported:?}")
-        };
-        let csv = document.csv();
-        let row = csv.lines().find(|l| l.starts_with("client2,")).unwrap();
+        let row = exported_client2(&mut state);
         assert!(
             row.starts_with("client2,client2,unchecked,") && row.contains(&text),
-            "{csv}"
-        );
-        update(
-            &mut state,
-            AppMsg::Exported(Ok("./tenantscope-health.csv".into())),
+            "{row}"
         );
         press(&mut state, KeyCode::Char('k'));
         let ticket = match &jobs(&press(&mut state, KeyCode::Char('r')))[..] {
