@@ -1166,6 +1166,49 @@ fn basket_ranks_tenants_with_their_coverage() {
     insta::assert_snapshot!("basket_200x50", large);
 }
 
+/// A comparison price of 1,000 digits (its total out of range) or a
+/// realistic 1e30 does not fit the orders pane: it shows as `…` and takes
+/// no more room than that, so the item, the quantity and the own prices
+/// stay whole (they were cut to a letter beside ~60 blank cells).
+#[test]
+fn a_number_too_wide_to_show_leaves_the_other_columns_their_room() {
+    let thousand_digits = format!("1{}", "0".repeat(999));
+    let cases = [
+        (
+            "a_price_of_1000_digits_takes_no_room_from_the_others",
+            line("3", "X3", "10", "1", Some(&thousand_digits)),
+            ["X3", "10", "out of range"],
+        ),
+        (
+            "a_price_of_1e30_takes_no_room_from_the_others",
+            line("1", "Tesla", "2", "79999.99", Some("1e+30")),
+            ["Tesla", "79,999.99", "159,999.98"],
+        ),
+    ];
+    for (name, line, shown) in cases {
+        let mut state = demo_state();
+        deliver(&mut state, "client1", vec![line]);
+        let frame = render(&mut state, 120, 16);
+        let header = frame
+            .lines()
+            .find(|l| l.contains("Item"))
+            .unwrap_or_else(|| panic!("{frame}"));
+        for title in ["Item", "Qty", "Unit price", "Total"] {
+            assert!(header.contains(&format!("{title} ")), "{name}: {header}");
+        }
+        let row = frame
+            .lines()
+            .find(|l| l.contains(shown[0]))
+            .unwrap_or_else(|| panic!("{frame}"));
+        for cell in shown {
+            assert!(row.contains(cell), "{name}: {row}");
+        }
+        // The huge price is `…`, never its cut digits.
+        assert!(row.contains(" … ") && !row.contains(",000,"), "{row}");
+        insta::assert_snapshot!(name, frame);
+    }
+}
+
 /// Totals in the tens of billions are drawn whole where there is room, and
 /// as `…` where there is not: never with their leading digits cut.
 #[test]

@@ -193,7 +193,9 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         pending(&report.difference()),
     ];
     let value_widths = value_widths(report, &held, &cells, &totals, like_for_like.as_ref());
-    let widths = fitted_widths(&value_widths, inner.width);
+    let items = held.iter().map(|l| width(&l.item_label()) + 2).max();
+    let items = u16::try_from(items.unwrap_or(0)).unwrap_or(u16::MAX);
+    let widths = fitted_widths(&value_widths, items, inner.width);
     let fitted = |text: &str, column: usize| fitted(text, widths[column]);
     let numbers: u16 = widths.iter().sum::<u16>() + 6;
     let item_width = inner.width.saturating_sub(numbers).max(4);
@@ -322,7 +324,7 @@ fn order_cells(lines: &[&OrderLine]) -> Vec<[String; 6]> {
         .collect()
 }
 
-/// The widest value of each number column (`totals`, and the
+/// Every value's width in each number column (`totals`, and the
 /// like-for-like row when there is one, included).
 fn value_widths(
     report: &OrdersReport,
@@ -330,27 +332,25 @@ fn value_widths(
     cells: &[[String; 6]],
     totals: &[String; 6],
     like_for_like: Option<&(String, String, Value)>,
-) -> Vec<u16> {
-    // The widest value of each column, and its header: labels give way
-    // before numbers do.
-    let mut value_widths: Vec<u16> = (0..6)
+) -> Vec<Vec<u16>> {
+    let cell = |text: &str| u16::try_from(width(text)).unwrap_or(u16::MAX);
+    let mut value_widths: Vec<Vec<u16>> = (0..6)
         .map(|c| {
             cells
                 .iter()
-                .map(|row| width(&row[c]))
-                .chain([width(&totals[c])])
+                .map(|row| cell(&row[c]))
+                .chain([cell(&totals[c])])
                 .chain(
                     like_for_like
                         .into_iter()
                         .map(|(own, other, difference)| match c {
-                            2 => width(own),
-                            4 => width(other),
-                            5 => width(&money_cell(difference)),
+                            2 => cell(own),
+                            4 => cell(other),
+                            5 => cell(&money_cell(difference)),
                             _ => 0,
                         }),
                 )
-                .max()
-                .unwrap_or(0) as u16
+                .collect()
         })
         .collect();
     // The difference column as drawn, with its ▼/▲ marks.
@@ -358,10 +358,7 @@ fn value_widths(
         .iter()
         .map(|l| l.difference())
         .chain([report.difference()]);
-    value_widths[5] = differences
-        .map(|d| width(&difference_text(&d).0) as u16)
-        .max()
-        .unwrap_or(0);
+    value_widths[5] = differences.map(|d| cell(&difference_text(&d).0)).collect();
     value_widths
 }
 
@@ -410,15 +407,81 @@ fn order_notes(state: &State, report: &OrdersReport, partial: Option<&str>) -> V
         .collect()
 }
 
-/// The number columns' widths in `width`: as wide as their widest value
-/// or header. Too narrow: headers are cut first (with `…`), then the
-/// widest number columns give way, and a number that no longer fits shows
-/// as `…`, never as a cut number.
-fn fitted_widths(value_widths: &[u16], width_available: u16) -> Vec<u16> {
-    let header_widths: Vec<u16> = ORDER_HEADERS.iter().map(|h| width(h) as u16).collect();
-    let mut widths: Vec<u16> = (0..6)
-        .map(|c| value_widths[c].max(header_widths[c] + if c == 5 { 2 } else { 0 }))
-        .collect();
+/// The item column's narrowest before a number too wide to show gives
+/// way (its widest label, `▶ ` included, where that is narrower).
+const ITEM_MIN: u16 = 12;
+
+/// The number columns' widths in `width_available`, from every value's
+/// width in each column (`values`) and the widest item label (`items`):
+/// as wide as their widest value or header. Too narrow: headers are cut
+/// first (with `…`), then the widest number columns give way, and a
+/// number that no longer fits shows as `…`, never as a cut number.
+///
+/// Where some number does not fit that way, the numbers too wide for the
+/// room the other columns leave (their headers, the item's
+/// [`ITEM_MIN`]) show as `…`, widest first, and take no more width than
+/// that: a 1,000-digit price no longer squeezes the item, the quantity
+/// and the other prices to a letter each.
+fn fitted_widths(values: &[Vec<u16>], items: u16, width_available: u16) -> Vec<u16> {
+    let widest = |values: &[Vec<u16>]| -> Vec<u16> {
+        values
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect()
+    };
+    let all = widest(values);
+    let widths = shrunk_widths(&all, width_available);
+    if widths.iter().zip(&all).all(|(w, v)| w >= v) {
+        return widths;
+    }
+    let headers = header_widths();
+    let mut shown: Vec<Vec<u16>> = values.to_vec();
+    for column in &mut shown {
+        column.sort_unstable();
+    }
+    let room = width_available.saturating_sub(ITEM_MIN.min(items).max(4) + 6);
+    let wanted = |shown: &[Vec<u16>]| -> u16 {
+        widest(shown)
+            .iter()
+            .zip(&headers)
+            .map(|(v, h)| (*v).max(*h))
+            .sum()
+    };
+    let mut hidden = [false; 6];
+    while wanted(&shown) > room {
+        // The widest value wider than its header shows as `…`.
+        let column = (0..6)
+            .filter(|&c| shown[c].last().is_some_and(|&v| v > headers[c]))
+            .max_by_key(|&c| shown[c].last().copied());
+        let Some(column) = column else { break };
+        shown[column].pop();
+        hidden[column] = true;
+    }
+    let mut effective = widest(&shown);
+    for (width, hidden) in effective.iter_mut().zip(hidden) {
+        if hidden {
+            *width = (*width).max(1);
+        }
+    }
+    shrunk_widths(&effective, width_available)
+}
+
+/// The number columns' headers' widths (the difference's with room for
+/// its ▼/▲ mark).
+fn header_widths() -> Vec<u16> {
+    ORDER_HEADERS
+        .iter()
+        .enumerate()
+        .map(|(c, h)| width(h) as u16 + if c == 5 { 2 } else { 0 })
+        .collect()
+}
+
+/// The number columns as wide as their widest value or header
+/// (`value_widths`), shrunk to `width_available`: headers are cut first,
+/// then the widest columns give way.
+fn shrunk_widths(value_widths: &[u16], width_available: u16) -> Vec<u16> {
+    let headers = header_widths();
+    let mut widths: Vec<u16> = (0..6).map(|c| value_widths[c].max(headers[c])).collect();
     let budget = width_available.saturating_sub(4 + 6);
     while widths.iter().sum::<u16>() > budget {
         let header_only = (0..6)
