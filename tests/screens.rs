@@ -1243,21 +1243,26 @@ fn basket_amounts_are_whole_or_an_ellipsis_never_cut() {
     }
 }
 
-/// Where wide totals squeeze the tenant names, the own tenant's `(own)`
+/// Where the numbers squeeze the tenant names, the own tenant's `(own)`
 /// stays (its name gives way) and a difference cut to `…` keeps its ▲.
+/// Totals too wide to show take no more room than their `…`: at 44
+/// columns the names stay whole (they were "clien… (own)" beside blank
+/// cells); at 40 the headers alone squeeze them.
 #[test]
 fn a_squeezed_basket_keeps_the_own_mark_and_the_difference_sign() {
     let mut state = basket_priced(&[
         ("client2", Some("7000000000.00"), Some("1.00")),
         ("client1", Some("5000.00"), Some("2000.00")),
     ]);
-    let frame = render(&mut state, 44, 24);
-    let rows: Vec<&str> = frame.lines().filter(|l| l.contains("2/2")).collect();
-    assert!(rows[0].contains("clien… (own)"), "{frame}");
-    assert!(
-        rows[1].contains("client2") && rows[1].contains("▲ …"),
-        "{frame}"
-    );
+    for (cells, own) in [(44, "client1 (own)"), (40, "clien… (own)")] {
+        let frame = render(&mut state, cells, 24);
+        let rows: Vec<&str> = frame.lines().filter(|l| l.contains("2/2")).collect();
+        assert!(rows[0].contains(own), "{frame}");
+        assert!(
+            rows[1].contains("client2") && rows[1].contains("▲ …"),
+            "{frame}"
+        );
+    }
 }
 
 /// The basket names the line a tenant lacks; Enter compares with the

@@ -107,30 +107,41 @@ fn total_text(tenant: &BasketTenant) -> String {
 /// as wide as their widest value on screen (lines: of `all`) or header;
 /// where that leaves the tenant names too little room, the wider of Total
 /// and vs own gives way (a number that then does not fit shows as `…`).
+/// A number wider than its column could be even beside the other's
+/// header shows as `…` and is given no room: a total of hundreds of
+/// digits leaves the names what the `…` does not take.
 fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u16; 3] {
-    let widest = |header: &str, texts: &mut dyn Iterator<Item = String>| {
+    let widest = |header: &str, cap: usize, texts: &mut dyn Iterator<Item = String>| {
         texts
             .map(|t| text_width(&t))
+            .filter(|&w| w <= cap)
             .fold(text_width(header), usize::max) as u16
     };
     let priced = || shown.iter().filter(|(_, t)| t.error.is_none());
     // As wide as the widest cell drawn: all of all, grouped (`5,000/5,000`).
     let lines = widest(
         "Lines",
+        usize::MAX,
         &mut std::iter::once(crate::text::part_of(all, all)),
     );
-    let mut amounts = [
-        widest("Total", &mut priced().map(|(_, t)| total_text(t))),
-        widest(
-            "vs own",
-            &mut priced().map(|(_, t)| super::difference_text(&t.difference).0),
-        ),
-    ];
     // Beside them: the rank (5), lines, the tenant name at its narrowest
     // (a fifth of the width, at least 12: a total of hundreds of digits
     // left it "clien… (ow…"), the row marker (2) and the four gaps.
     let name = (width / 5).max(12);
     let room = width.saturating_sub(5 + lines + name + 2 + 4);
+    let cap = |other: &str| usize::from(room).saturating_sub(text_width(other));
+    let mut amounts = [
+        widest(
+            "Total",
+            cap("vs own"),
+            &mut priced().map(|(_, t)| total_text(t)),
+        ),
+        widest(
+            "vs own",
+            cap("Total"),
+            &mut priced().map(|(_, t)| super::difference_text(&t.difference).0),
+        ),
+    ];
     while amounts[0] + amounts[1] > room && amounts.iter().any(|&w| w > 1) {
         let wider = usize::from(amounts[1] > amounts[0]);
         amounts[wider] -= 1;
@@ -225,6 +236,8 @@ mod tests {
             let [lines, total, vs_own] = number_widths(&[(0, &huge)], 1, width);
             let name = width - (5 + lines + total + vs_own + 2 + 4);
             assert!(name >= width / 5, "{width}: {name}");
+            // Shown as `…` either way: it takes no more than its header.
+            assert_eq!(total, 5, "{width}");
         }
         let usual = priced("123456789012.34");
         let [_, total, _] = number_widths(&[(0, &usual)], 1, 80);
