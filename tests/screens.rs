@@ -632,6 +632,27 @@ fn drifted_report() -> tenantscope::db::HealthReport {
     }
 }
 
+/// A count too wide for its column (an orders table estimated at 123
+/// million rows: `~123,456,789`) shows as `…`, never as its cut digits
+/// (`~123,456,…` read as a number), and widens nothing.
+#[test]
+fn a_health_count_too_wide_for_its_column_is_an_ellipsis() {
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('t'));
+    let mut report = drifted_report();
+    report.tenants[0].orders = Some(tenantscope::db::Count::estimate(123_456_789));
+    fixtures::deliver_health(&mut state, report);
+    let frame = render(&mut state, 120, 24);
+    let row = frame
+        .lines()
+        .find(|l| l.contains("tenant_0001"))
+        .unwrap_or_else(|| panic!("{frame}"));
+    assert!(!row.contains("~123,"), "{row}");
+    assert!(row.contains(" … "), "{row}");
+    let other = frame.lines().find(|l| l.contains("tenant_0002")).unwrap();
+    assert!(other.contains("~2,500"), "{other}");
+}
+
 /// An export reading every row is said as a load is, spinner first, until
 /// its file is written (it read `✓ exporting…`, as if done); after another
 /// database was opened, its answer names the database it read.

@@ -45,32 +45,10 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .take(rows_fit)
         .collect();
     let cells = health_cells(report, &visible);
-    let headers = ["Tenant", "Status", "Users", "Items", "Orders", "Findings"];
-    // Columns as wide as what they show, so a narrow terminal keeps whole
-    // names; whatever still does not fit is cut here with "…", since the
-    // table itself would cut it silently.
-    let widest = |column: usize, cap: usize| {
-        cells
-            .iter()
-            .map(|row| crate::text::width(&sanitize(&row[column])))
-            .chain([crate::text::width(headers[column])])
-            .max()
-            .unwrap_or(0)
-            .min(cap) as u16
-    };
+    let headers = HEADERS;
     let selection = 2; // "▶ "
     let available = inner.width.saturating_sub(selection);
-    let numbers = [widest(1, 16), widest(2, 10), widest(3, 10), widest(4, 10)];
-    // The name gives way first: counts are never cut while they fit at all.
-    let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
-    let widths = [
-        Constraint::Length(widest(0, 20).min(name_room.max(4))),
-        Constraint::Length(numbers[0]),
-        Constraint::Length(numbers[1]),
-        Constraint::Length(numbers[2]),
-        Constraint::Length(numbers[3]),
-        Constraint::Fill(1),
-    ];
+    let widths = column_widths(&cells, available);
     let actual: Vec<usize> = ratatui::layout::Layout::horizontal(widths)
         .flex(ratatui::layout::Flex::Start)
         .spacing(1)
@@ -78,6 +56,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|r| r.width as usize)
         .collect();
+    // Counts whole or `…`; the headers cut with `…` at their end.
+    let count = |text: &str, width: usize| {
+        let width = u16::try_from(width).unwrap_or(u16::MAX);
+        let text = super::whole_or_ellipsis(text.to_string(), width);
+        Cell::from(Line::from(text).alignment(Alignment::Right))
+    };
     let right = |text: &str, width: usize| {
         Cell::from(Line::from(fit(text, width)).alignment(Alignment::Right))
     };
@@ -89,9 +73,9 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             Row::new(vec![
                 Cell::from(fit(&row[0], actual[0])),
                 Cell::from(Span::styled(fit(&row[1], actual[1]), style)),
-                right(&row[2], actual[2]),
-                right(&row[3], actual[3]),
-                right(&row[4], actual[4]),
+                count(&row[2], actual[2]),
+                count(&row[3], actual[3]),
+                count(&row[4], actual[4]),
                 Cell::from(fit(&row[5], actual[5])),
             ])
         })
@@ -114,6 +98,46 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         frame,
         details_area,
     );
+}
+
+/// The health table's column names.
+const HEADERS: [&str; 6] = ["Tenant", "Status", "Users", "Items", "Orders", "Findings"];
+
+/// The health table's columns in `available` cells, as wide as what they
+/// show (`cells`), so a narrow terminal keeps whole names; whatever still
+/// does not fit is cut by the caller with "…", since the table itself
+/// would cut it silently. A count wider than its column's cap shows as
+/// `…` (never its cut digits) and sets no width.
+fn column_widths(cells: &[[String; 6]], available: u16) -> [Constraint; 6] {
+    let widest = |column: usize, cap: usize| {
+        cells
+            .iter()
+            .map(|row| crate::text::width(&sanitize(&row[column])))
+            .chain([crate::text::width(HEADERS[column])])
+            .max()
+            .unwrap_or(0)
+            .min(cap) as u16
+    };
+    let counted = |column: usize| {
+        cells
+            .iter()
+            .map(|row| crate::text::width(&row[column]))
+            .filter(|&w| w <= 10)
+            .chain([crate::text::width(HEADERS[column])])
+            .max()
+            .unwrap_or(0) as u16
+    };
+    let numbers = [widest(1, 16), counted(2), counted(3), counted(4)];
+    // The name gives way first: counts are never cut while they fit at all.
+    let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
+    [
+        Constraint::Length(widest(0, 20).min(name_room.max(4))),
+        Constraint::Length(numbers[0]),
+        Constraint::Length(numbers[1]),
+        Constraint::Length(numbers[2]),
+        Constraint::Length(numbers[3]),
+        Constraint::Fill(1),
+    ]
 }
 
 /// The table's title: tenants, rows with findings, and the filter in force,
