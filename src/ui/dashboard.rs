@@ -193,7 +193,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         pending(&report.difference()),
     ];
     let value_widths = value_widths(report, &held, &cells, &totals, like_for_like.as_ref());
-    let items = held.iter().map(|l| width(&l.item_label()) + 2).max();
+    let items = held.iter().map(|l| width(&l.item_label())).max();
     let items = u16::try_from(items.unwrap_or(0)).unwrap_or(u16::MAX);
     let widths = fitted_widths(&value_widths, items, inner.width);
     let fitted = |text: &str, column: usize| fitted(text, widths[column]);
@@ -407,21 +407,22 @@ fn order_notes(state: &State, report: &OrdersReport, partial: Option<&str>) -> V
         .collect()
 }
 
-/// The item column's narrowest before a number too wide to show gives
-/// way (its widest label, `▶ ` included, where that is narrower).
+/// The item column's narrowest where a number too wide to show gives way
+/// to it (its widest label where that is narrower; 4, its header, else).
 const ITEM_MIN: u16 = 12;
 
 /// The number columns' widths in `width_available`, from every value's
-/// width in each column (`values`) and the widest item label (`items`):
-/// as wide as their widest value or header. Too narrow: headers are cut
-/// first (with `…`), then the widest number columns give way, and a
-/// number that no longer fits shows as `…`, never as a cut number.
+/// width in each column (`values`): as wide as their widest value or
+/// header. Too narrow: headers are cut first (with `…`), then the widest
+/// number columns give way, and a number that no longer fits shows as
+/// `…`, never as a cut number.
 ///
-/// Where some number does not fit that way, the numbers too wide for the
-/// room the other columns leave (their headers, the item's
-/// [`ITEM_MIN`]) show as `…`, widest first, and take no more width than
-/// that: a 1,000-digit price no longer squeezes the item, the quantity
-/// and the other prices to a letter each.
+/// Where some number does not fit that way, a number wider than its
+/// column can be beside the other columns' headers and the item (its
+/// widest label `items`, at most [`ITEM_MIN`]) shows as `…` and takes no
+/// more width than that: a 1,000-digit price no longer squeezes the item,
+/// the quantity and the other prices to a letter each. If the rest still
+/// does not fit, the widest give way.
 fn fitted_widths(values: &[Vec<u16>], items: u16, width_available: u16) -> Vec<u16> {
     let widest = |values: &[Vec<u16>]| -> Vec<u16> {
         values
@@ -430,40 +431,41 @@ fn fitted_widths(values: &[Vec<u16>], items: u16, width_available: u16) -> Vec<u
             .collect()
     };
     let all = widest(values);
-    let widths = shrunk_widths(&all, width_available);
+    let widths = shrunk_widths(&all, width_available, 4);
     if widths.iter().zip(&all).all(|(w, v)| w >= v) {
         return widths;
     }
     let headers = header_widths();
+    let item = items.clamp(4, ITEM_MIN);
+    let room = width_available.saturating_sub(item + 6);
+    let others = |c: usize| headers.iter().sum::<u16>() - headers[c];
+    let mut hidden = [false; 6];
     let mut shown: Vec<Vec<u16>> = values.to_vec();
-    for column in &mut shown {
+    for (c, column) in shown.iter_mut().enumerate() {
+        let cap = room.saturating_sub(others(c));
         column.sort_unstable();
+        while column.last().is_some_and(|&v| v > cap) {
+            column.pop();
+            hidden[c] = true;
+        }
     }
-    let room = width_available.saturating_sub(ITEM_MIN.min(items).max(4) + 6);
-    let wanted = |shown: &[Vec<u16>]| -> u16 {
+    // The rest still too wide even with the headers cut: the widest give way.
+    let effective = |shown: &[Vec<u16>], hidden: &[bool; 6]| -> Vec<u16> {
         widest(shown)
             .iter()
-            .zip(&headers)
-            .map(|(v, h)| (*v).max(*h))
-            .sum()
+            .zip(hidden)
+            .map(|(w, h)| if *h { (*w).max(1) } else { *w })
+            .collect()
     };
-    let mut hidden = [false; 6];
-    while wanted(&shown) > room {
-        // The widest value wider than its header shows as `…`.
+    while effective(&shown, &hidden).iter().sum::<u16>() > room {
         let column = (0..6)
-            .filter(|&c| shown[c].last().is_some_and(|&v| v > headers[c]))
+            .filter(|&c| !shown[c].is_empty())
             .max_by_key(|&c| shown[c].last().copied());
         let Some(column) = column else { break };
         shown[column].pop();
         hidden[column] = true;
     }
-    let mut effective = widest(&shown);
-    for (width, hidden) in effective.iter_mut().zip(hidden) {
-        if hidden {
-            *width = (*width).max(1);
-        }
-    }
-    shrunk_widths(&effective, width_available)
+    shrunk_widths(&effective(&shown, &hidden), width_available, item)
 }
 
 /// The number columns' headers' widths (the difference's with room for
@@ -477,12 +479,12 @@ fn header_widths() -> Vec<u16> {
 }
 
 /// The number columns as wide as their widest value or header
-/// (`value_widths`), shrunk to `width_available`: headers are cut first,
-/// then the widest columns give way.
-fn shrunk_widths(value_widths: &[u16], width_available: u16) -> Vec<u16> {
+/// (`value_widths`), shrunk to `width_available` less the item's `item`
+/// cells: headers are cut first, then the widest columns give way.
+fn shrunk_widths(value_widths: &[u16], width_available: u16, item: u16) -> Vec<u16> {
     let headers = header_widths();
     let mut widths: Vec<u16> = (0..6).map(|c| value_widths[c].max(headers[c])).collect();
-    let budget = width_available.saturating_sub(4 + 6);
+    let budget = width_available.saturating_sub(item + 6);
     while widths.iter().sum::<u16>() > budget {
         let header_only = (0..6)
             .filter(|&c| widths[c] > value_widths[c])
