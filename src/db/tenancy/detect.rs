@@ -498,24 +498,7 @@ fn items_and_orders(
         let others = catalog.schemas.iter().filter(|s| s.as_str() != shared);
         counts = table_shapes(catalog, &others.collect());
     }
-    // Per table: in how many tenants, and the columns most of them have.
-    let mut per_table: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
-    let mut best_count: BTreeMap<&str, usize> = BTreeMap::new();
-    for ((table, columns), n) in &counts {
-        let entry = per_table.entry(table).or_insert((0, Vec::new()));
-        entry.0 += n;
-        let best = best_count.entry(table).or_default();
-        if *n > *best {
-            *best = *n;
-            entry.1 = columns.clone();
-        }
-    }
-    let pick = |columns: &[&str], wanted: &[&str]| -> Option<String> {
-        wanted
-            .iter()
-            .find(|w| columns.contains(w))
-            .map(|w| w.to_string())
-    };
+    let per_table = table_reach(&counts);
     let mut items: Vec<(usize, &str, String, String)> = per_table
         .iter()
         .filter(|(_, (_, cols))| cols.contains(&"id"))
@@ -536,23 +519,7 @@ fn items_and_orders(
             .next()
             .unwrap_or(items_table)
             .trim_end_matches('s');
-        let item_column = format!("{stem}_id");
-        // The one most tenants hold, as for items; on a tie the usual
-        // name (`orders`), then by name: a lookalike (`cart_lines` beside
-        // every tenant's `orders`) was taken when its name came first.
-        let mut candidates: Vec<_> = per_table
-            .iter()
-            .filter_map(|(table, (n, cols))| {
-                let quantity = pick(cols, &QUANTITY_COLUMNS)?;
-                let user = pick(cols, &USER_COLUMNS)?;
-                let item = pick(cols, &[item_column.as_str(), "item_id", "product_id"])?;
-                Some((*n, table.to_string(), user, item, quantity))
-            })
-            .collect();
-        candidates.sort_by(|a, b| {
-            let usual = |t: &str| t != usual_orders;
-            (b.0, usual(&a.1), &a.1).cmp(&(a.0, usual(&b.1), &b.1))
-        });
+        let candidates = orders_candidates(&per_table, &format!("{stem}_id"), &usual_orders);
         other_orders = candidates.iter().skip(1).map(|c| c.1.clone()).collect();
         let order = candidates
             .into_iter()
@@ -599,6 +566,59 @@ fn items_and_orders(
     } else {
         reasons.push("no items/orders tables recognised: keeping items and orders".into());
     }
+}
+
+/// The first of `wanted` that `columns` has.
+fn pick(columns: &[&str], wanted: &[&str]) -> Option<String> {
+    wanted
+        .iter()
+        .find(|w| columns.contains(w))
+        .map(|w| w.to_string())
+}
+
+/// Per table: in how many tenants, and the columns most of them have.
+fn table_reach<'a>(
+    counts: &BTreeMap<(&'a str, Vec<&'a str>), usize>,
+) -> BTreeMap<&'a str, (usize, Vec<&'a str>)> {
+    let mut per_table: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+    let mut best_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((table, columns), n) in counts {
+        let entry = per_table.entry(table).or_insert((0, Vec::new()));
+        entry.0 += n;
+        let best = best_count.entry(table).or_default();
+        if *n > *best {
+            *best = *n;
+            entry.1 = columns.clone();
+        }
+    }
+    per_table
+}
+
+/// The tables that could be the orders of an items table whose lines
+/// name it by `item_column`: (tenants, table, user, item and quantity
+/// columns), best first. The one most tenants hold, as for items; on a
+/// tie the usual name (`usual`, `orders`), then by name: a lookalike
+/// (`cart_lines` beside every tenant's `orders`) was taken when its name
+/// came first.
+fn orders_candidates(
+    per_table: &BTreeMap<&str, (usize, Vec<&str>)>,
+    item_column: &str,
+    usual: &str,
+) -> Vec<(usize, String, String, String, String)> {
+    let mut candidates: Vec<_> = per_table
+        .iter()
+        .filter_map(|(table, (n, cols))| {
+            let quantity = pick(cols, &QUANTITY_COLUMNS)?;
+            let user = pick(cols, &USER_COLUMNS)?;
+            let item = pick(cols, &[item_column, "item_id", "product_id"])?;
+            Some((*n, table.to_string(), user, item, quantity))
+        })
+        .collect();
+    candidates.sort_by(|a, b| {
+        let unusual = |t: &str| t != usual;
+        (b.0, unusual(&a.1), &a.1).cmp(&(a.0, unusual(&b.1), &b.1))
+    });
+    candidates
 }
 
 /// How many of `schemas` hold each (table, columns) shape. Tables whose
