@@ -6,7 +6,9 @@
 use std::sync::atomic::Ordering;
 
 use tenantscope::config::Settings;
-use tenantscope::db::{ConnectionSource, Database, TenantCatalog, User, UserQuery, UserSink};
+use tenantscope::db::{
+    ConnectionSource, Database, Page, TenantCatalog, User, UserKey, UserQuery, UserSink,
+};
 use tenantscope::embedded::testing::TestDatabase;
 
 /// Tenants, users in each (two batches of 50 tenants: 2,000 and 400 users).
@@ -75,7 +77,7 @@ async fn the_whole_list_over_many_tenants_reads_each_batch_by_its_rows_not_by_pa
         .run_sql(&format!(
             "DO $$ BEGIN FOR i IN 1..{TENANTS} LOOP
                  EXECUTE format($q$INSERT INTO %I.auth_user
-                     SELECT 1000 + k, 'u_' || md5('tie' || k), 'tie@x.test', '2024-01-01'
+                     SELECT 1000 + k, 'u_' || md5('tie' || k), 'tie@x.test', '2024-01-01'::timestamptz
                        FROM generate_series(1, {TIES}) k$q$,
                      format('t%s', lpad(i::text, 4, '0')));
              END LOOP; END $$"
@@ -149,4 +151,120 @@ async fn the_whole_list_over_many_tenants_reads_each_batch_by_its_rows_not_by_pa
     assert_eq!(listed(&once, None, 2).await, [all.clone(), all]);
     assert_eq!(listed(&once, Some("ab"), 1).await, [some]);
     once.close().await;
+}
+
+/// The dashboard's users list (`users_page`, keyset pages as the pane
+/// reads them: j/k, PgDn/PgUp, End/Home, a reload from the selection)
+/// where users live in each tenant schema and tenants share users of the
+/// same name and id: every user once, in the CLI's order, forward and
+/// backward at page sizes that cut among the ties; over many tenants
+/// (batches of tenants) and over a few (one statement).
+#[tokio::test]
+async fn the_dashboard_pages_users_of_many_tenants_with_the_same_name_and_id_each_once() {
+    for tenants in [PER_PAGE_TENANTS_MANY, PER_PAGE_TENANTS_FEW] {
+        let test_db = TestDatabase::empty().await;
+        for statement in tenantscope::fixtures::many_tenants_sql_by(tenants, tenants) {
+            test_db.run_sql(&statement).await;
+        }
+        // Every tenant has 3 users of its own and 4 of the same name and id.
+        test_db
+            .run_sql(&format!(
+                "DO $$ BEGIN FOR i IN 1..{tenants} LOOP
+                     EXECUTE format($q$INSERT INTO %I.auth_user
+                         SELECT g, 'u_' || md5(%s || '/' || g), 'own@x.test', '2024-01-01'::timestamptz
+                           FROM generate_series(2, 3) g
+                         UNION ALL
+                         SELECT 1000 + k, 'u_' || md5('tie' || k), 'tie@x.test', '2024-01-01'::timestamptz
+                           FROM generate_series(1, 4) k$q$,
+                         format('t%s', lpad(i::text, 4, '0')), i);
+                 END LOOP; END $$"
+            ))
+            .await;
+        let source = ConnectionSource::demo(test_db.options.clone());
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .unwrap();
+        for filter in [None, Some("1002"), Some("ab")] {
+            let cli = listed(&db, filter, 1).await.remove(0);
+            let mut distinct = cli.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), cli.len(), "the CLI lists a user twice");
+            if filter.is_none() {
+                assert_eq!(cli.len(), tenants * 7, "the CLI's whole list");
+            }
+            for size in [1, 3, 5, tenants as i64 - 1, tenants as i64 + 1, 64] {
+                let what = format!("{tenants} tenants, filter {filter:?}, pages of {size}");
+                let (forward, keys) = pages_forward(&db, filter, size).await;
+                assert_eq!(forward, cli, "forward: {what}");
+                let backward = pages_backward(&db, filter, size).await;
+                assert_eq!(backward, cli, "backward: {what}");
+                // A reload from any user (not pinned) starts at that user.
+                for (at, key) in keys.iter().enumerate().step_by(3) {
+                    if key.pinned {
+                        continue;
+                    }
+                    let page = db
+                        .users_page(filter, &Page::From(key.clone()), size, None)
+                        .await
+                        .unwrap();
+                    let names: Vec<String> = page.iter().map(name_at).collect();
+                    let end = (at + size as usize).min(cli.len());
+                    assert_eq!(names, cli[at..end], "from user {at}: {what}");
+                }
+            }
+        }
+        db.close().await;
+    }
+}
+
+/// Tenants in the paging test: more than one batch of tenants' users
+/// tables (`PER_TENANT_BATCH`), and fewer (one statement).
+const PER_PAGE_TENANTS_MANY: usize = 60;
+const PER_PAGE_TENANTS_FEW: usize = 8;
+
+fn name_at(user: &User) -> String {
+    format!("{}@{}", user.name, user.tenant.as_deref().unwrap_or(""))
+}
+
+/// Every user of the pane's list paged forward from the first page (each
+/// next page after the last user shown), and their keys.
+async fn pages_forward(
+    db: &Database,
+    filter: Option<&str>,
+    size: i64,
+) -> (Vec<String>, Vec<UserKey>) {
+    let (mut names, mut keys) = (Vec::new(), Vec::new());
+    let mut page = Page::First;
+    loop {
+        let users = db.users_page(filter, &page, size, None).await.unwrap();
+        names.extend(users.iter().map(name_at));
+        keys.extend(users.iter().map(|u| u.key.clone()));
+        match users.last() {
+            Some(last) if users.len() as i64 >= size => page = Page::After(last.key.clone()),
+            _ => break,
+        }
+        assert!(names.len() < 10_000, "paging forward never ends");
+    }
+    (names, keys)
+}
+
+/// Every user of the pane's list paged backward from the last page (End,
+/// then each page before the first user shown), in the list's order.
+async fn pages_backward(db: &Database, filter: Option<&str>, size: i64) -> Vec<String> {
+    let mut pages: Vec<Vec<String>> = Vec::new();
+    let mut page = Page::Last;
+    loop {
+        let users = db.users_page(filter, &page, size, None).await.unwrap();
+        pages.push(users.iter().map(name_at).collect());
+        // A page before the pinned users' place reads nothing.
+        match users.iter().find(|u| !u.key.pinned) {
+            Some(first) if !users[0].key.pinned && users.len() as i64 >= size => {
+                page = Page::Before(first.key.clone())
+            }
+            _ => break,
+        }
+        assert!(pages.len() < 10_000, "paging backward never ends");
+    }
+    pages.into_iter().rev().flatten().collect()
 }

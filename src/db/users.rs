@@ -123,7 +123,8 @@ impl Database {
         let names = &tables.names;
         format!(
             "{id_raw}, {name_raw}, {mail}, {tenant}, {created},
-             encode({name_key}, 'hex'), encode({id_key}, 'hex'), {tenant_name}",
+             encode({name_key}, 'hex'), encode({id_key}, 'hex'), {tenant_name},
+             encode({tenant_key}, 'hex')",
             id_raw = raw(&format!("u.{}", names.user_id)),
             name_raw = raw(&format!("coalesce(u.{}::text, '')", names.user_name)),
             mail = if tables.has_mail {
@@ -138,12 +139,42 @@ impl Database {
             },
             name_key = raw(&tables.name_key),
             id_key = raw(&tables.id_key),
+            tenant_key = raw(&self.tenant_key()),
             created = if tables.has_created {
                 format!("u.{}::text", names.user_created)
             } else {
                 "NULL::text".into()
             },
         )
+    }
+
+    /// The tenant as the users list's key has it, over the users row `u`
+    /// (`''` for none): its last part where users of several tenants may
+    /// share a name and an id (see [`Database::key_ties`]).
+    pub(super) fn tenant_key(&self) -> String {
+        format!("coalesce(u.{}::text, '')", self.tables.tenant_column)
+    }
+
+    /// Whether users of several tenants may share a name and an id, so the
+    /// list's key and order go on to the tenant: users in each tenant
+    /// schema (an admin each tenant was made with), or linked to several
+    /// tenants (a person once per tenant). Not a shared users table: its
+    /// ids are its own, and its (name, id) index serves the keyset.
+    pub(super) fn key_ties(&self) -> bool {
+        self.tables.model.users.at != super::UsersAt::Shared
+    }
+
+    /// The users list's key columns over the users row `u`, in its order:
+    /// name, id, and (see [`Database::key_ties`]) the tenant; and the key
+    /// as parameters to compare them with ([`KEY_PARAMS`]).
+    pub(super) fn key_columns(&self) -> (Vec<String>, &'static str) {
+        let tables = &self.tables;
+        let mut columns = vec![tables.name_key.clone(), tables.id_key.clone()];
+        if !self.key_ties() {
+            return (columns, KEY_PARAMS);
+        }
+        columns.push(self.tenant_key());
+        (columns, KEY_PARAMS_TENANT)
     }
 
     /// Users ordered by name then id (the CLI's list).
@@ -528,13 +559,14 @@ impl Database {
     /// The WHERE condition and ORDER BY of a keyset page, and whether it
     /// reads descending.
     fn keyset_parts(&self, request: &PageRequest<'_>) -> (String, String, bool) {
-        let (name, id) = (&self.tables.name_key, &self.tables.id_key);
+        let (columns, params) = self.key_columns();
+        let key = columns.join(", ");
         let (keyset, descending) = match request.page {
             Page::First => ("TRUE".to_string(), false),
             Page::Last => ("TRUE".to_string(), true),
-            Page::From(_) => (format!("({name}, {id}) >= {KEY_PARAMS}"), false),
-            Page::After(_) => (format!("({name}, {id}) > {KEY_PARAMS}"), false),
-            Page::Before(_) => (format!("({name}, {id}) < {KEY_PARAMS}"), true),
+            Page::From(_) => (format!("({key}) >= {params}"), false),
+            Page::After(_) => (format!("({key}) > {params}"), false),
+            Page::Before(_) => (format!("({key}) < {params}"), true),
         };
         let direction = if descending { "DESC" } else { "ASC" };
         let tenant_match = self.tenant_matches();
@@ -565,7 +597,11 @@ impl Database {
             None => "TRUE".into(),
         };
         let condition = format!("({filter_clause}) AND {tenant_clause} AND {keyset}");
-        let order = format!("{name} {direction}, {id} {direction}");
+        let order = columns
+            .iter()
+            .map(|column| format!("{column} {direction}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         (condition, order, descending)
     }
 
@@ -718,8 +754,9 @@ impl Database {
         result.map_err(|e| self.error(e))
     }
 
-    /// `rows` in (name, id) order as the server's collation has it
-    /// (descending with `descending`), the first `limit` of them.
+    /// `rows` in the list's order, (name, id) and where its key has one
+    /// the tenant ([`Database::key_ties`]), as the server's collation has
+    /// it (descending with `descending`), the first `limit` of them.
     async fn server_ordered(
         &self,
         tx: &mut super::ReadTx,
@@ -731,7 +768,7 @@ impl Database {
             return Ok(rows);
         }
         let order = self
-            .server_order(tx, rows.iter(), descending, limit, false)
+            .server_order(tx, rows.iter(), descending, limit, self.key_ties())
             .await?;
         let mut slots: Vec<Option<UserRow>> = rows.into_iter().map(Some).collect();
         Ok(order
@@ -759,12 +796,15 @@ impl Database {
             names.push(row.5.as_str());
             ids.push(row.6.as_str());
             if by_tenant {
-                tenants.push(row.3.as_ref().map_or("", |t| t.text.as_str()));
+                tenants.push(row.8.as_str());
             }
         }
         let direction = if descending { "DESC" } else { "ASC" };
         let (tenant_array, tenant_order) = if by_tenant {
-            (", $4::text[]", format!(", k.t {direction}"))
+            (
+                ", $4::text[]",
+                format!(", convert_from(decode(k.t, 'hex'), 'SQL_ASCII') {direction}"),
+            )
         } else {
             ("", String::new())
         };
@@ -1046,6 +1086,10 @@ impl Database {
 /// The raw bytes of a sort key (`$2`, `$3`: hex, see `user_columns`) as text.
 const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
                            convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
+/// [`KEY_PARAMS`] and the key's tenant (`$7`), where the key has one.
+const KEY_PARAMS_TENANT: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
+                                  convert_from(decode($3, 'hex'), 'SQL_ASCII'), \
+                                  convert_from(decode($7, 'hex'), 'SQL_ASCII'))";
 
 impl Database {
     /// [`Database::stream_users`] where users live in each of many tenant
@@ -1176,7 +1220,7 @@ fn first_batch(limit: i64) -> usize {
 }
 
 /// Binds a keyset statement's parameters ($1 pattern, $2 and $3 the key,
-/// $4 limit, $5 the exact id, $6 the tenant).
+/// $4 limit, $5 the exact id, $6 the tenant, $7 the key's tenant).
 fn keyset_binds<'q, Q: KeysetBind<'q>>(query: Q, request: &PageRequest<'_>) -> Q {
     let key = match request.page {
         Page::From(key) | Page::After(key) | Page::Before(key) => Some(key),
@@ -1189,6 +1233,7 @@ fn keyset_binds<'q, Q: KeysetBind<'q>>(query: Q, request: &PageRequest<'_>) -> Q
         .bind_int(request.limit)
         .bind_text(request.filter.map(str::to_string))
         .bind_text(request.tenant.map(str::to_string))
+        .bind_text(key.map(|k| k.tenant.clone()))
 }
 
 /// The two kinds of sqlx query [`keyset_binds`] binds to.
@@ -1229,8 +1274,8 @@ pub trait UserSink {
     fn user(&mut self, pass: u8, user: &User) -> bool;
 }
 
-/// (id, name, mail, tenant, created, name key, id key, tenant name): see
-/// `user_columns`.
+/// (id, name, mail, tenant, created, name key, id key, tenant name,
+/// tenant key): see `user_columns`.
 pub(super) type UserRow = (
     LossyText,
     LossyText,
@@ -1240,10 +1285,11 @@ pub(super) type UserRow = (
     String,
     String,
     Option<LossyText>,
+    String,
 );
 
 pub(super) fn into_user(
-    (id, name, mail, tenant, created, name_key, id_key, tenant_name): UserRow,
+    (id, name, mail, tenant, created, name_key, id_key, tenant_name, tenant_key): UserRow,
 ) -> User {
     let invalid_utf8 = [Some(&id), Some(&name), mail.as_ref(), tenant.as_ref()]
         .into_iter()
@@ -1260,6 +1306,7 @@ pub(super) fn into_user(
         key: UserKey {
             name: name_key,
             id: id_key,
+            tenant: tenant_key,
             pinned: false,
         },
         invalid_utf8,
@@ -1286,6 +1333,10 @@ pub struct UserCount {
 pub struct UserKey {
     pub name: String,
     pub id: String,
+    /// The user's tenant: the key's last part where users of several
+    /// tenants may share a name and an id (users in each tenant schema),
+    /// else not compared.
+    pub tenant: String,
     /// The exact id match of a filter, listed before everyone else.
     pub pinned: bool,
 }

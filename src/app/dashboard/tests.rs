@@ -174,6 +174,7 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
         Page::From(UserKey {
             name: "rich_dude".into(),
             id: "1".into(),
+            tenant: String::new(),
             pinned: false,
         })
     );

@@ -9,7 +9,9 @@
 
 use std::collections::VecDeque;
 
-use super::{Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
+use super::{
+    Page, PageRequest, UserKey, UserRow, KEY_PARAMS_TENANT, PER_TENANT_BATCH, STREAM_BATCH,
+};
 use crate::db::{Database, DbError, ReadTx};
 
 /// About how many users a merge holds read ahead, all batches together:
@@ -28,10 +30,10 @@ struct Batch {
     from: usize,
     to: usize,
     /// Its statement reading the users after a key (`$2`, `$3`, and the
-    /// tenant `$6`), built once: the same text every read.
+    /// tenant `$7`), built once: the same text every read.
     after_sql: String,
-    /// The key of the last user read from it, and that user's tenant.
-    last: Option<(UserKey, String)>,
+    /// The key of the last user read from it (its tenant included).
+    last: Option<UserKey>,
     /// Its users in the queue.
     queued: usize,
     /// Read to its end.
@@ -85,7 +87,7 @@ impl Database {
 
     /// The statement reading `branches`' users of `request`'s filter in
     /// the merge's order, at most `$4` of them: the first, or (`after`)
-    /// those after the key `$2`, `$3` and the tenant `$6`.
+    /// those after the key `$2`, `$3` and the tenant `$7`.
     fn batch_sql(
         &self,
         branches: &[&crate::db::tenancy::TenantBranch],
@@ -98,14 +100,13 @@ impl Database {
             ..*request
         };
         let (mut condition, _, _) = self.keyset_parts(&first);
-        let tables = &self.tables;
-        let (name, id) = (&tables.name_key, &tables.id_key);
-        let tenant = tables.tenant_of("u");
+        // The list's key, and the tenant whether or not the layout's key
+        // has it (users in each tenant schema: it does).
+        let (name, id) = (&self.tables.name_key, &self.tables.id_key);
+        let tenant = self.tenant_key();
         if after {
             condition.push_str(&format!(
-                " AND ({name}, {id}, {tenant}) > \
-                 (convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
-                  convert_from(decode($3, 'hex'), 'SQL_ASCII'), $6::text)"
+                " AND ({name}, {id}, {tenant}) > {KEY_PARAMS_TENANT}"
             ));
         }
         let order = format!("{name} ASC, {id} ASC, {tenant} ASC");
@@ -172,19 +173,16 @@ impl UserMerge<'_> {
         let pages: Vec<Page> = due
             .iter()
             .map(|&i| match &self.batches[i].last {
-                Some((key, _)) => Page::After(key.clone()),
+                Some(key) => Page::After(key.clone()),
                 None => Page::First,
             })
             .collect();
-        // The tenant after which a read goes on is bound as `$6` (the
-        // statement has no condition on a tenant of its own).
-        let requests: Vec<PageRequest> = due
+        let requests: Vec<PageRequest> = pages
             .iter()
-            .zip(&pages)
-            .map(|(&i, page)| PageRequest {
+            .map(|page| PageRequest {
                 page,
                 limit: fetch as i64,
-                tenant: self.batches[i].last.as_ref().map(|(_, t)| t.as_str()),
+                tenant: None,
                 ..self.request
             })
             .collect();
@@ -210,12 +208,12 @@ impl UserMerge<'_> {
             let batch = &mut self.batches[i];
             batch.done = rows.len() < fetch;
             if let Some(row) = rows.last() {
-                let key = UserKey {
+                batch.last = Some(UserKey {
                     name: row.5.clone(),
                     id: row.6.clone(),
+                    tenant: row.8.clone(),
                     pinned: false,
-                };
-                batch.last = Some((key, tenant_of(row).to_string()));
+                });
             }
             batch.queued += rows.len();
             fresh.extend(rows.into_iter().map(|row| (i, row)));
@@ -257,10 +255,4 @@ impl UserMerge<'_> {
         self.queue = all.into();
         Ok(())
     }
-}
-
-/// A row's tenant as the merge orders by it (users in each tenant schema:
-/// always its schema).
-fn tenant_of(row: &UserRow) -> &str {
-    row.3.as_ref().map_or("", |t| t.text.as_str())
 }
