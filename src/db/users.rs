@@ -149,19 +149,21 @@ impl Database {
     }
 
     /// The tenant as the users list's key has it, over the users row `u`
-    /// (`''` for none): its last part where users of several tenants may
-    /// share a name and an id (see [`Database::key_ties`]).
+    /// (as users are listed by tenant, `''` for none): its last part where
+    /// users of several tenants may share a name and an id (see
+    /// [`Database::key_ties`]).
     pub(super) fn tenant_key(&self) -> String {
-        format!("coalesce(u.{}::text, '')", self.tables.tenant_column)
+        format!("coalesce({}, '')", self.tables.tenant_of("u"))
     }
 
     /// Whether users of several tenants may share a name and an id, so the
     /// list's key and order go on to the tenant: users in each tenant
-    /// schema (an admin each tenant was made with), or linked to several
-    /// tenants (a person once per tenant). Not a shared users table: its
-    /// ids are its own, and its (name, id) index serves the keyset.
+    /// schema (an admin each tenant was made with). Not a shared users
+    /// table: its ids are its own, and its (name, id) index serves the
+    /// keyset; nor linked users, whose id key holds the schema already (a
+    /// person is listed once per tenant).
     pub(super) fn key_ties(&self) -> bool {
-        self.tables.model.users.at != super::UsersAt::Shared
+        self.tables.model.users.at == super::UsersAt::PerTenant
     }
 
     /// The users list's key columns over the users row `u`, in its order:
