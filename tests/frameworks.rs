@@ -254,6 +254,46 @@ fn placed(users: &Json) -> Vec<(String, Option<String>, Option<String>)> {
         .collect()
 }
 
+/// Linked users (django-tenant-users): a person linked to two tenants is
+/// listed once per tenant under the same name and id; the dashboard's
+/// pages (`users_page`, one user a page, forward from the first and back
+/// from the last) list each once, in the CLI's order.
+#[tokio::test]
+async fn linked_users_of_two_tenants_are_each_paged_once_in_the_cli_order() {
+    use tenantscope::db::{ConnectionSource, Database, Page};
+    let db = fixture("django_tenant_users").await;
+    let users = json(&db, &["users", "--format", "json"]);
+    let cli: Vec<(String, Option<String>)> = placed(&users)
+        .into_iter()
+        .map(|(name, _, schema)| (name, schema))
+        .collect();
+    assert!(cli.iter().filter(|(name, _)| name == "bob").count() == 2);
+    let source = ConnectionSource::demo(db.options.clone());
+    let database = Database::connect(&source, &tenantscope::config::Settings::default())
+        .await
+        .unwrap();
+    let one = |page: Page| {
+        let database = &database;
+        async move { database.users_page(None, &page, 1, None).await.unwrap() }
+    };
+    let (mut forward, mut backward) = (Vec::new(), Vec::new());
+    let mut page = one(Page::First).await;
+    while let Some(user) = page.pop() {
+        forward.push((user.name.clone(), user.tenant.clone()));
+        page = one(Page::After(user.key)).await;
+        assert!(forward.len() <= cli.len(), "forward: {forward:?}");
+    }
+    let mut page = one(Page::Last).await;
+    while let Some(user) = page.pop() {
+        backward.insert(0, (user.name.clone(), user.tenant.clone()));
+        page = one(Page::Before(user.key)).await;
+        assert!(backward.len() <= cli.len(), "backward: {backward:?}");
+    }
+    database.close().await;
+    assert_eq!(forward, cli);
+    assert_eq!(backward, cli);
+}
+
 #[tokio::test]
 async fn django_tenant_users_is_detected_with_linked_users() {
     let db = fixture("django_tenant_users").await;
