@@ -1382,6 +1382,36 @@ mod tests {
         db.close().await;
     }
 
+    /// A shared users table keeps its (name, id) keyset, which its (name,
+    /// id) index serves; users in each tenant schema are keyed and ordered
+    /// by tenant too (tenants may share a user's name and id).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_key_goes_on_to_the_tenant_only_where_users_live_in_each_schema() {
+        use crate::embedded::testing::TestDatabase;
+        let key = UserKey::default();
+        let after = Page::After(key);
+        let shared = TestDatabase::demo().await;
+        let db = shared.connect().await;
+        let source = db.tables.users_table.clone();
+        let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
+        assert!(!db.key_ties());
+        assert!(sql.contains(&format!("> {KEY_PARAMS}")), "{sql}");
+        assert!(!sql.contains("$7"), "{sql}");
+        db.close().await;
+        let per_tenant = TestDatabase::empty().await;
+        for statement in crate::fixtures::many_tenants_sql(3) {
+            per_tenant.run_sql(&statement).await;
+        }
+        let db = per_tenant.connect().await;
+        let source = db.tables.users_table.clone();
+        let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
+        assert!(db.key_ties());
+        assert!(sql.contains(&format!("> {KEY_PARAMS_TENANT}")), "{sql}");
+        let tenant = db.tenant_key();
+        assert!(sql.contains(&format!("{tenant} ASC")), "{sql}");
+        db.close().await;
+    }
+
     /// A sink counting what it is told.
     #[derive(Default)]
     struct Count(usize);
