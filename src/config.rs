@@ -655,18 +655,26 @@ fn with_environment(
         })
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
+    // The variable setting `key`: the config crate reads the part after
+    // the prefix in any case.
+    let variable = |vars: &HashMap<String, String>, key: &str| {
+        let wanted = format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
+        let mut names = vars.keys().filter(|name| name.to_uppercase() == wanted);
+        names.next().cloned()
+    };
     // A number, flag or choice is read trimmed (` 5` is 5).
-    let variable = |key: &str| format!("TENANTSCOPE_{}", key.to_uppercase().replace('.', "__"));
     for key in RANGES.iter().map(|(key, ..)| *key).chain(NOT_TEXT) {
-        if let Some(value) = tenantscope_vars.get_mut(&variable(key)) {
-            *value = value.trim().to_string();
+        if let Some(name) = variable(&tenantscope_vars, key) {
+            let value = &tenantscope_vars[&name];
+            tenantscope_vars.insert(name, value.trim().to_string());
         }
     }
     // Parsed as a float, a number past 64 bits would reach the settings as
     // the largest (or least) one, and a fraction past a float's precision
     // (`86400.0000000000001`) as a whole one: refused as set.
     for (key, least, most) in RANGES {
-        let Some(text) = tenantscope_vars.get(&variable(key)) else {
+        let Some(text) = variable(&tenantscope_vars, key).map(|name| &tenantscope_vars[&name])
+        else {
             continue;
         };
         let beyond = || text.parse::<f64>().map_or(true, |n| n.abs() > most as f64);
@@ -707,7 +715,7 @@ fn with_environment(
                 .try_parsing(true)
                 .source(Some(tenantscope_vars.clone())),
         );
-    if let Some(list) = env.get(IGNORE) {
+    if let Some(list) = env.get(IGNORE).filter(|list| !list.trim().is_empty()) {
         let schemas: Vec<String> = list
             .split(',')
             .map(str::trim)
@@ -1226,13 +1234,15 @@ mod tests {
             ("TENANTSCOPE_UI__MOUSE", " "),
             ("TENANTSCOPE_TENANCY__DETECT", ""),
             ("TENANTSCOPE_TENANCY__ITEMS_MATCH", ""),
+            ("TENANTSCOPE_TENANCY__IGNORE_SCHEMAS", " "),
         ] {
             let settings = Settings::load(&ConfigFile::Default(None), &env(&[(name, text)]));
             assert_eq!(settings.unwrap(), unset, "{name}={text:?}");
         }
+        // (The part after the prefix in any case, as the config crate reads it.)
         let vars = env(&[
             ("TENANTSCOPE_DATABASE__POOLER", " transaction"),
-            ("TENANTSCOPE_UI__MOUSE", "false "),
+            ("TENANTSCOPE_ui__mouse", "false "),
         ]);
         let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
         assert_eq!(settings.database.pooler, Pooler::Transaction);

@@ -1157,22 +1157,14 @@ impl Database {
                 continue;
             }
             // The first pass goes on where the first users ended; the
-            // others read the list again and pass over its first users (a
-            // read from after the last of them, by its key, would miss
-            // another tenant's user of the same name and id).
-            let mut reading = match merge.take() {
-                Some(reading) => reading,
-                None => {
-                    let mut again = self.user_merge(request);
-                    let mut skip = first.len();
-                    while skip > 0 {
-                        match again.next(self, tx, skip).await?.len() {
-                            0 => break,
-                            n => skip -= n,
-                        }
-                    }
-                    again
-                }
+            // others read the list again from after the last of them, by
+            // its key (its tenant included: no other tenant's user of the
+            // same name and id is passed over). Counting them off instead
+            // would drop or repeat one added or removed between passes.
+            let mut reading = match (merge.take(), first.last()) {
+                (Some(reading), _) => reading,
+                (None, Some(last)) => self.user_merge(request).after(&last.key),
+                (None, None) => self.user_merge(request),
             };
             let mut left = usize::try_from(request.limit - first.len() as i64).unwrap_or(0);
             while left > 0 {

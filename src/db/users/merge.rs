@@ -14,10 +14,12 @@ use super::{
 };
 use crate::db::{Database, DbError, ReadTx};
 
-/// About how many users a merge holds read ahead, all batches together:
+/// About how many users a merge reads at a time, all batches together:
 /// each batch reads this many divided by the batches not yet read to
 /// their end at a time (at least [`MIN_FETCH`], at most [`STREAM_BATCH`]),
-/// so memory stays flat whatever the list's length.
+/// and again once half of that is left, so a merge holds up to about 1.5
+/// times this many read ahead: memory stays flat whatever the list's
+/// length.
 const MERGE_ROWS: usize = 20_000;
 
 /// The fewest users a batch reads at a time (at 10,000 tenants: 200
@@ -118,6 +120,18 @@ impl Database {
 }
 
 impl UserMerge<'_> {
+    /// This merge from after `key` in the list's order: every batch reads
+    /// on from there.
+    pub(super) fn after(mut self, key: &UserKey) -> Self {
+        for batch in &mut self.batches {
+            batch.last = Some(UserKey {
+                pinned: false,
+                ..key.clone()
+            });
+        }
+        self
+    }
+
     /// The list's next users in its order, at most `most` (none: its end).
     /// Reads again only the batches whose users ran out (and, with them,
     /// those running low), then hands out every user that no unread one
