@@ -116,6 +116,11 @@ impl PasswordServer {
     fn socket(&self) -> String {
         self.server.socket_dir().display().to_string()
     }
+
+    /// The server's log (its stderr: failed logins among it).
+    fn log_path(&self) -> PathBuf {
+        self.server.socket_dir().join("postgres.log")
+    }
 }
 
 #[tokio::test]
@@ -1374,6 +1379,26 @@ async fn no_password_where_one_is_asked_fails_as_psql_says() {
             stderr(&out)
         );
     }
+    // Where the host is chosen (several hosts, target_session_attrs, a
+    // root certificate file), one try too: it was two failed logins in
+    // the server's log (the same server again without TLS).
+    let log = server.log_path();
+    let failed = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("password authentication failed")
+            .count()
+    };
+    let before = failed();
+    let conninfo = format!(
+        "host=127.0.0.1 port={port} dbname=shop user=alice target_session_attrs=read-write"
+    );
+    let out = run(
+        &["--database-url", &conninfo, "tenants"],
+        &[("HOME", "/nonexistent")],
+    );
+    assert_one_line_error(&out, 1, "no password supplied");
+    assert_eq!(failed() - before, 1, "{}", stderr(&out));
 }
 
 /// A server that never answers (its SYNs dropped: a listener whose queue is

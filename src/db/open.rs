@@ -636,12 +636,14 @@ async fn choose(
         1
     };
     for pass in 0..passes {
-        // A server whose first try connected: its fallback is not tried.
-        let mut connected = false;
+        // A server whose first try connected, or failed as a second try
+        // would (no answer, no password, prefer where it offers no TLS:
+        // libpq makes no other): its fallback is not tried.
+        let mut settled = false;
         for (at, candidate) in candidates.iter().enumerate() {
             if !candidate.fallback {
-                connected = false;
-            } else if connected {
+                settled = false;
+            } else if settled {
                 continue;
             }
             // As libpq: a failed TLS try ends the tries, unless the same
@@ -674,13 +676,15 @@ async fn choose(
                             "{place}: no answer within {} ms",
                             timeout.as_millis()
                         ));
+                        settled = true;
                         continue;
                     }
                     Ok(Err(e)) => {
-                        failures.push(format!(
-                            "{place}: {}",
-                            pool::describe_login_error(&e, candidate.password)
-                        ));
+                        let why = pool::describe_login_error(&e, candidate.password);
+                        settled = why == pool::NO_PASSWORD
+                            || (matches!(options.get_ssl_mode(), PgSslMode::Prefer)
+                                && super::grant::tls_answer(&options).await == Some(false));
+                        failures.push(format!("{place}: {why}"));
                         if matches!(e, sqlx::Error::Tls(_)) && !retried {
                             return Err(Chosen::Failed(failures.join("; ")));
                         }
@@ -688,7 +692,7 @@ async fn choose(
                     }
                     Ok(Ok(conn)) => conn,
                 };
-            connected = true;
+            settled = true;
             let fits = match attrs.probe() {
                 None => Ok(true),
                 Some(sql) => sqlx::query_scalar::<_, bool>(sql)
