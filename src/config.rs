@@ -81,6 +81,18 @@ pub enum Pooler {
     Transaction,
 }
 
+impl Pooler {
+    const ALL: [Pooler; 2] = [Pooler::None, Pooler::Transaction];
+
+    /// The pooler `word` names, as the config file writes it (serde's name).
+    fn named(word: &str) -> Option<Pooler> {
+        let name = |p: &Pooler| serde_json::to_value(p).ok();
+        Pooler::ALL
+            .into_iter()
+            .find(|p| name(p).as_ref().and_then(|n| n.as_str()) == Some(word))
+    }
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         DatabaseSettings {
@@ -148,29 +160,13 @@ fn deserialize(built: config::Config, file: Option<&Path>) -> Result<Settings, C
 /// key is left to serde, which names it. `file`: the file read, named
 /// where a value does not say where it is from (a profile's).
 fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), ConfigError> {
-    // JSON keeps the unset keys (null), which TOML leaves out.
-    let defaults = serde_json::to_value(Settings::default())
-        .map_err(|e| ConfigError::Message(e.to_string()))?;
-    let tenancy_keys: Vec<&str> = TenancySettings::default()
-        .fields()
-        .map(|(name, _)| name)
-        .collect();
     for section in ["database", "ui", "tenancy"] {
         let Ok(table) = built.get_table(section) else {
             continue;
         };
         for (key, value) in &table {
-            let kind = match (section, key.as_str()) {
-                ("tenancy", "detect") => Kind::Flag,
-                ("tenancy", "ignore_schemas") => Kind::Names,
-                ("database", "pooler") => Kind::Pooler,
-                ("tenancy", key) if tenancy_keys.contains(&key) => Kind::Name,
-                _ => match defaults.get(section).and_then(|t| t.get(key)) {
-                    Some(serde_json::Value::Number(_)) => Kind::Whole,
-                    Some(serde_json::Value::Bool(_)) => Kind::Flag,
-                    Some(serde_json::Value::String(_) | serde_json::Value::Null) => Kind::Text,
-                    _ => continue,
-                },
+            let Some(kind) = Kind::of(section, key) else {
+                continue;
             };
             let from_environment = value.origin() == Some("the environment");
             // Negative or past u64, serde would say only "invalid type"
@@ -247,6 +243,38 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind `section.key` takes: a key takes the kind its default has,
+    /// text where the default is unset, but the `[tenancy]` names, its
+    /// flag and list, and the pooler's words. `None`: no such key.
+    fn of(section: &str, key: &str) -> Option<Kind> {
+        // JSON keeps the unset keys (null), which TOML leaves out.
+        static DEFAULTS: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
+            serde_json::to_value(Settings::default()).unwrap_or_default()
+        });
+        let tenancy_key = || {
+            TenancySettings::default()
+                .fields()
+                .any(|(name, _)| name == key)
+        };
+        Some(match (section, key) {
+            ("tenancy", "detect") => Kind::Flag,
+            ("tenancy", "ignore_schemas") => Kind::Names,
+            ("database", "pooler") => Kind::Pooler,
+            ("tenancy", _) if tenancy_key() => Kind::Name,
+            _ => match DEFAULTS.get(section)?.get(key)? {
+                serde_json::Value::Number(_) => Kind::Whole,
+                serde_json::Value::Bool(_) => Kind::Flag,
+                serde_json::Value::String(_) | serde_json::Value::Null => Kind::Text,
+                _ => return None,
+            },
+        })
+    }
+
+    /// A value of this kind is no text: the environment's is read trimmed.
+    fn trimmed(self) -> bool {
+        matches!(self, Kind::Whole | Kind::Flag | Kind::Pooler)
+    }
+
     fn fits(self, value: &Value) -> bool {
         use config::ValueKind::{Array, Boolean, String as Text, I128, I64, U128, U64};
         match (self, &value.kind) {
@@ -255,7 +283,7 @@ impl Kind {
             (Kind::Text | Kind::Name, kind) => matches!(kind, Text(_)),
             (Kind::Names, Array(names)) => names.iter().all(|name| Kind::Name.fits(name)),
             (Kind::Names, _) => false,
-            (Kind::Pooler, Text(word)) => ["none", "transaction"].contains(&word.as_str()),
+            (Kind::Pooler, Text(word)) => Pooler::named(word).is_some(),
             (Kind::Pooler, _) => false,
         }
     }
@@ -589,10 +617,6 @@ impl Settings {
     }
 }
 
-/// The settings besides the whole numbers that take no text: a flag or
-/// one of a few words.
-const NOT_TEXT: [&str; 3] = ["database.pooler", "ui.mouse", "tenancy.detect"];
-
 /// The whole-number settings' ranges (key, least, most): a value out of
 /// range would fail every query, or overflow a timer.
 const RANGES: [(&str, u64, u64); 5] = [
@@ -663,10 +687,13 @@ fn with_environment(
         names.next().cloned()
     };
     // A number, flag or choice is read trimmed (` 5` is 5).
-    for key in RANGES.iter().map(|(key, ..)| *key).chain(NOT_TEXT) {
-        if let Some(name) = variable(&tenantscope_vars, key) {
-            let value = &tenantscope_vars[&name];
-            tenantscope_vars.insert(name, value.trim().to_string());
+    for (name, value) in tenantscope_vars.iter_mut() {
+        let path = name["TENANTSCOPE_".len()..].to_lowercase();
+        let kind = path
+            .split_once("__")
+            .and_then(|(section, key)| Kind::of(section, key));
+        if kind.is_some_and(Kind::trimmed) {
+            *value = value.trim().to_string();
         }
     }
     // Parsed as a float, a number past 64 bits would reach the settings as
@@ -1304,6 +1331,25 @@ mod tests {
                 "{key}: {value:?}"
             );
         }
+    }
+
+    /// The pooler's words in a message are the enum's: `none or
+    /// transaction` is each pooler as the file writes it.
+    #[test]
+    fn the_pooler_message_names_every_pooler() {
+        let words: Vec<String> = Pooler::ALL
+            .iter()
+            .map(|p| {
+                serde_json::to_value(p)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(Kind::Pooler.wanted(), words.join(" or "));
+        assert!(words.iter().all(|w| Pooler::named(w).is_some()));
+        assert_eq!(Pooler::named("Transaction"), None);
     }
 
     /// A parse error names the line and column, never the file's text: a
