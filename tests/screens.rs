@@ -632,25 +632,33 @@ fn drifted_report() -> tenantscope::db::HealthReport {
     }
 }
 
-/// A count too wide for its column (an orders table estimated at 123
-/// million rows: `~123,456,789`) shows as `…`, never as its cut digits
-/// (`~123,456,…` read as a number), and widens nothing.
+/// An orders table estimated at 123 million rows (`~123,456,789`) shows
+/// whole where the row has room (it read `…` at 120 columns: a count column
+/// was capped at 10 cells). Where the row has no room, it shows as `…`,
+/// never as its cut digits (`~123,456,…` read as a number), and widens
+/// nothing.
 #[test]
-fn a_health_count_too_wide_for_its_column_is_an_ellipsis() {
+fn a_health_count_shows_whole_where_it_fits_else_an_ellipsis() {
     let mut state = demo_state();
     key(&mut state, KeyCode::Char('t'));
     let mut report = drifted_report();
     report.tenants[0].orders = Some(tenantscope::db::Count::estimate(123_456_789));
     fixtures::deliver_health(&mut state, report);
-    let frame = render(&mut state, 120, 24);
-    let row = frame
-        .lines()
-        .find(|l| l.contains("tenant_0001"))
-        .unwrap_or_else(|| panic!("{frame}"));
-    assert!(!row.contains("~123,"), "{row}");
-    assert!(row.contains(" … "), "{row}");
-    let other = frame.lines().find(|l| l.contains("tenant_0002")).unwrap();
-    assert!(other.contains("~2,500"), "{other}");
+    let row_of = |frame: &str, tenant: &str| {
+        let row = frame.lines().find(|l| l.contains(tenant));
+        row.unwrap_or_else(|| panic!("{frame}")).to_string()
+    };
+    let wide = render(&mut state, 120, 24);
+    assert!(
+        row_of(&wide, "tenant_0001").contains(" ~123,456,789 "),
+        "{wide}"
+    );
+    let narrow = render(&mut state, 44, 24);
+    let row = row_of(&narrow, "▶ tenant_");
+    assert!(!row.contains("~123,"), "{narrow}");
+    assert!(row.contains(" … "), "{narrow}");
+    // The other counts keep their digits: the cap cuts only what passes it.
+    assert!(narrow.contains(" ~2,500 │"), "{narrow}");
 }
 
 /// An export reading every row is said as a load is, spinner first, until

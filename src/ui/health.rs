@@ -106,8 +106,11 @@ const HEADERS: [&str; 6] = ["Tenant", "Status", "Users", "Items", "Orders", "Fin
 /// The health table's columns in `available` cells, as wide as what they
 /// show (`cells`), so a narrow terminal keeps whole names; whatever still
 /// does not fit is cut by the caller with "…", since the table itself
-/// would cut it silently. A count wider than its column's cap shows as
-/// `…` (never its cut digits) and sets no width.
+/// would cut it silently. Counts take their whole width (a row count is at
+/// most 26 cells) where the row has room for them beside the status and a
+/// name cut to four cells; where it has not, each count column is capped at
+/// [`NARROW_COUNT`] cells, and a count wider than that shows as `…` (never
+/// its cut digits) and sets no width.
 fn column_widths(cells: &[[String; 6]], available: u16) -> [Constraint; 6] {
     let widest = |column: usize, cap: usize| {
         cells
@@ -118,27 +121,42 @@ fn column_widths(cells: &[[String; 6]], available: u16) -> [Constraint; 6] {
             .unwrap_or(0)
             .min(cap) as u16
     };
-    let counted = |column: usize| {
+    let counted = |column: usize, cap: usize| {
         cells
             .iter()
             .map(|row| crate::text::width(&row[column]))
-            .filter(|&w| w <= 10)
+            .filter(|&w| w <= cap)
             .chain([crate::text::width(HEADERS[column])])
             .max()
             .unwrap_or(0) as u16
     };
-    let numbers = [widest(1, 16), counted(2), counted(3), counted(4)];
+    let status = widest(1, 16);
+    // Four cells of name, and a space between each of the six columns.
+    let beside = status + 4 + 5;
+    let whole = [
+        counted(2, usize::MAX),
+        counted(3, usize::MAX),
+        counted(4, usize::MAX),
+    ];
+    let counts = if beside + whole.iter().sum::<u16>() <= available {
+        whole
+    } else {
+        [2, 3, 4].map(|column| counted(column, NARROW_COUNT))
+    };
     // The name gives way first: counts are never cut while they fit at all.
-    let name_room = available.saturating_sub(numbers.iter().sum::<u16>() + 5);
+    let name_room = available.saturating_sub(status + counts.iter().sum::<u16>() + 5);
     [
         Constraint::Length(widest(0, 20).min(name_room.max(4))),
-        Constraint::Length(numbers[0]),
-        Constraint::Length(numbers[1]),
-        Constraint::Length(numbers[2]),
-        Constraint::Length(numbers[3]),
+        Constraint::Length(status),
+        Constraint::Length(counts[0]),
+        Constraint::Length(counts[1]),
+        Constraint::Length(counts[2]),
         Constraint::Fill(1),
     ]
 }
+
+/// A count column's cap where the row has no room for whole counts.
+const NARROW_COUNT: usize = 10;
 
 /// The table's title: tenants, rows with findings, and the filter in force,
 /// cut to the block's width.
