@@ -235,12 +235,41 @@ fn main() -> Res<()> {
     };
     progress("starting");
     let load_before = loadavg();
-    let specs: Vec<Spec> = if quick { vec![SMALL] } else { vec![SMALL, BIG] };
     // Two workers, like the binary's own runtime.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let server = bench_server()?;
+    // Every tenantscope process caches its detected model here, not in
+    // the user's cache directory.
+    let cache = tempfile::tempdir()?;
+    std::env::set_var("XDG_CACHE_HOME", cache.path());
+    match section {
+        Some("10k") => {
+            let section = schemas_10k::run(&runtime, l_server(&server, &kept))?;
+            write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END))?;
+        }
+        Some("tenants") => {
+            let section = tenants::run(&runtime, &server)?;
+            write_section(&section, (tenants::MARK_START, tenants::MARK_END))?;
+        }
+        Some("orders") => {
+            let (bin, _) = dashboard_binary()?;
+            let section = orders::run(&runtime, &server, &bin)?;
+            write_section(&section, (orders::MARK_START, orders::MARK_END))?;
+        }
+        _ => whole_run(&runtime, &server, quick, &kept, load_before)?,
+    }
+    drop(runtime);
+    // Stops the server and removes its directory.
+    drop(server);
+    progress("done");
+    Ok(())
+}
+
+/// The private server the sections measure on.
+fn bench_server() -> Res<PgServer> {
     let server = PgServer::start_with(ServerOptions {
         settings: vec![
             ("shared_buffers".into(), "256MB".into()),
@@ -259,27 +288,23 @@ fn main() -> Res<()> {
         "private server up in {}",
         server.socket_dir().display()
     ));
-    // Every tenantscope process caches its detected model here, not in
-    // the user's cache directory.
-    let cache = tempfile::tempdir()?;
-    std::env::set_var("XDG_CACHE_HOME", cache.path());
-    if section == Some("10k") {
-        let section = schemas_10k::run(&runtime, l_server(&server, &kept))?;
-        return write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END));
-    }
-    if section == Some("tenants") {
-        let section = tenants::run(&runtime, &server)?;
-        return write_section(&section, (tenants::MARK_START, tenants::MARK_END));
-    }
-    if section == Some("orders") {
-        let (bin, _) = dashboard_binary()?;
-        let section = orders::run(&runtime, &server, &bin)?;
-        return write_section(&section, (orders::MARK_START, orders::MARK_END));
-    }
-    let postgres = runtime.block_on(create_databases(&server, &specs))?;
+    Ok(server)
+}
+
+/// Sections a to j (or those `--only` names), then, on a whole run, the
+/// sections after them.
+fn whole_run(
+    runtime: &tokio::runtime::Runtime,
+    server: &PgServer,
+    quick: bool,
+    kept: &Option<schemas_10k::Kept>,
+    load_before: String,
+) -> Res<()> {
+    let specs: Vec<Spec> = if quick { vec![SMALL] } else { vec![SMALL, BIG] };
+    let postgres = runtime.block_on(create_databases(server, &specs))?;
     let loads = specs
         .iter()
-        .map(|spec| load(&server, spec))
+        .map(|spec| load(server, spec))
         .collect::<Res<Vec<_>>>()?;
     let (bin, build) = if wanted('a') || wanted('b') {
         dashboard_binary()?
@@ -300,10 +325,10 @@ fn main() -> Res<()> {
     let timer_late = runtime.block_on(timer_overshoot());
     let mut results = Vec::new();
     for (spec, load_time) in specs.iter().zip(loads) {
-        results.push(measure(&runtime, &server, &bin, *spec, load_time)?);
+        results.push(measure(runtime, server, &bin, *spec, load_time)?);
     }
     let tenant_first = if only().is_none() {
-        tenants::run(&runtime, &server)?
+        tenants::run(runtime, server)?
     } else {
         String::new()
     };
@@ -326,15 +351,11 @@ fn main() -> Res<()> {
         // The sections after a to j, and the notes between them, stay.
         write_top(&report)?;
         write_section(&tenant_first, (tenants::MARK_START, tenants::MARK_END))?;
-        let section = orders::run(&runtime, &server, &bin)?;
+        let section = orders::run(runtime, server, &bin)?;
         write_section(&section, (orders::MARK_START, orders::MARK_END))?;
-        let section = schemas_10k::run(&runtime, l_server(&server, &kept))?;
+        let section = schemas_10k::run(runtime, l_server(server, kept))?;
         write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END))?;
     }
-    drop(runtime);
-    // Stops the server and removes its directory.
-    drop(server);
-    progress("done");
     Ok(())
 }
 
