@@ -594,11 +594,13 @@ impl Settings {
             })?;
             settings.profile = Some(name);
         }
-        settings.validate()?;
+        settings.validate(env)?;
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Each setting within what it may be, once every layer is applied: a
+    /// bad one is refused at start, not at its first use.
+    fn validate(&self, env: &HashMap<String, String>) -> Result<(), String> {
         let settings = serde_json::to_value(self).map_err(|e| e.to_string())?;
         for (key, ..) in RANGES {
             let pointer = format!("/{}", key.replace('.', "/"));
@@ -610,10 +612,39 @@ impl Settings {
                     .map_err(|e| format!("invalid configuration: {e}"))?;
             }
         }
+        export_path(self.ui.export_dir.clone(), &|name| env.get(name).cloned())
+            .map_err(|e| format!("invalid configuration: {e}"))?;
         self.tenancy.validate()?;
         // Names are identifiers, never SQL, and never a secret column.
         crate::model::guard::check_names(&self.tenancy)?;
         Ok(())
+    }
+}
+
+/// `ui.export_dir` as a path: empty is unset (it exported into the current
+/// directory), a leading `~/` is `$HOME/` as a shell reads it; anything
+/// else that is not absolute is refused, as it would land in the current
+/// directory (`~user/`, `exports`, `~/` without `HOME`).
+pub fn export_path(
+    dir: Option<PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<PathBuf>, String> {
+    let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    let home = env("HOME").filter(|h| h.starts_with('/'));
+    let dir = match (dir.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => dir,
+    };
+    if dir.is_absolute() {
+        Ok(Some(dir))
+    } else {
+        Err(format!(
+            "ui.export_dir {} is not an absolute path (nor ~/… with HOME set): \
+             exports never go to the current directory",
+            crate::text::quoted(&dir.to_string_lossy())
+        ))
     }
 }
 
@@ -1134,6 +1165,26 @@ mod tests {
         let vars = env(&[("TENANTSCOPE_TENANCY__COMPARE_WITH", "5")]);
         let settings = Settings::load(&ConfigFile::Default(None), &vars).unwrap();
         assert_eq!(settings.tenancy.compare_with.as_deref(), Some("5"));
+    }
+
+    /// A relative `ui.export_dir` (from the file or the environment) is
+    /// refused at start: the dashboard started, `config` showed it, and
+    /// only the first `e` said it was wrong. `~/` needs `HOME`.
+    #[test]
+    fn a_relative_export_dir_is_refused_at_start() {
+        let (_keep, file) = file_with("[ui]\nexport_dir = \"relative\"\n");
+        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        assert_eq!(
+            error,
+            "invalid configuration: ui.export_dir \"relative\" is not an absolute path \
+             (nor ~/… with HOME set): exports never go to the current directory"
+        );
+        let none = ConfigFile::Default(None);
+        let error = Settings::load(&none, &env(&[("TENANTSCOPE_UI__EXPORT_DIR", "~/x")]));
+        assert!(error.unwrap_err().contains("ui.export_dir \"~/x\""));
+        let home = env(&[("TENANTSCOPE_UI__EXPORT_DIR", "~/x"), ("HOME", "/home/ann")]);
+        let settings = Settings::load(&none, &home).unwrap();
+        assert_eq!(settings.ui.export_dir, Some(PathBuf::from("~/x")));
     }
 
     /// What the config crate would convert quietly is refused, naming the

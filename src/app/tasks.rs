@@ -370,7 +370,7 @@ fn export_file(dir: Option<PathBuf>, stem: &str, csv: &str) -> Result<String, St
 /// else the default export directory; created if needed.
 fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
     let env = |name: &str| std::env::var(name).ok();
-    let configured = configured_export_dir(dir, &env)?;
+    let configured = crate::config::export_path(dir, &env)?;
     let dir = configured
         .clone()
         .unwrap_or_else(|| default_export_dir(&env));
@@ -389,33 +389,6 @@ fn export_dir(dir: Option<PathBuf>) -> Result<PathBuf, String> {
             ),
             _ => format!("cannot create {}: {e}", dir.display()),
         })
-}
-
-/// `ui.export_dir` as a path: empty is unset (it exported into the current
-/// directory), a leading `~/` is `$HOME/` as a shell reads it; anything
-/// else that is not absolute is refused, as it would land in the current
-/// directory (`~user/`, `exports`, `~/` without `HOME`).
-fn configured_export_dir(
-    dir: Option<PathBuf>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<PathBuf>, String> {
-    let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(None);
-    };
-    let home = env("HOME").filter(|h| h.starts_with('/'));
-    let dir = match (dir.strip_prefix("~"), home) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => dir,
-    };
-    if dir.is_absolute() {
-        Ok(Some(dir))
-    } else {
-        Err(format!(
-            "ui.export_dir {} is not an absolute path (nor ~/… with HOME set): \
-             exports never go to the current directory",
-            crate::text::quoted(&dir.to_string_lossy())
-        ))
-    }
 }
 
 /// Writes an export to a new file in `dir`, named by `stem` and `stamp`
@@ -701,7 +674,7 @@ mod tests {
         );
         // `~/` is the home directory, and an empty setting is no setting.
         let env = |name: &str| (name == "HOME").then(|| "/home/ann".to_string());
-        let dir = |text: &str| configured_export_dir(Some(PathBuf::from(text)), &env);
+        let dir = |text: &str| crate::config::export_path(Some(PathBuf::from(text)), &env);
         assert_eq!(dir("~/csv"), Ok(Some(PathBuf::from("/home/ann/csv"))));
         assert_eq!(dir("~"), Ok(Some(PathBuf::from("/home/ann"))));
         assert_eq!(dir("/srv/~x"), Ok(Some(PathBuf::from("/srv/~x"))));
@@ -712,7 +685,7 @@ mod tests {
             assert!(error.contains("is not an absolute path"), "{error}");
         }
         let no_home = |_: &str| None;
-        let error = configured_export_dir(Some(PathBuf::from("~/x")), &no_home).unwrap_err();
+        let error = crate::config::export_path(Some(PathBuf::from("~/x")), &no_home).unwrap_err();
         assert!(error.starts_with("ui.export_dir \"~/x\""), "{error}");
         // Below a file, the system says "Not a directory" itself.
         let below = file.join("sub");
