@@ -1122,6 +1122,41 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
     );
 }
 
+/// Tenants not priced for different reasons are each said with their own:
+/// the status read "not priced: e (and 1 more): its items table has no
+/// price column", though the other had failed on a lock.
+#[test]
+fn price_matrix_says_each_reason_with_the_tenants_it_stopped() {
+    use tenantscope::db::{PriceMatrix, TenantFailure};
+    let mut state = demo_state();
+    key(&mut state, KeyCode::Char('p'));
+    let (_, tenants) = state.prices.matrix.pending().cloned().unwrap();
+    let failure = |tenant: &str, error: &str| TenantFailure {
+        tenant: tenant.into(),
+        error: error.into(),
+    };
+    let no_price = "its items table has no price column";
+    let lock = "canceling statement due to lock timeout";
+    let matrix = PriceMatrix {
+        tenants,
+        failed: vec![
+            failure("e", no_price),
+            failure("a", lock),
+            failure("f", no_price),
+        ],
+        ..Default::default()
+    };
+    fixtures::deliver_prices(&mut state, matrix);
+    let frame = render(&mut state, 200, 14);
+    let status = frame.lines().rev().nth(1).unwrap();
+    assert!(
+        status.contains(&format!(
+            "not priced: e (and 1 more): {no_price}; a: {lock}"
+        )),
+        "{status}"
+    );
+}
+
 #[test]
 fn detail_popup_of_a_user_and_of_an_order_line() {
     let mut state = demo_state();

@@ -130,7 +130,9 @@ pub const SCREEN: Screen = Screen {
     ..Screen::BASE
 };
 
-/// What was priced, and which tenants could not be, with the first reason.
+/// What was priced, and which tenants could not be: each reason once,
+/// after the first tenant it stopped (and how many more it stopped), so
+/// a tenant is never said to have failed for another's reason.
 fn status(state: &State) -> Status {
     let load = &state.prices.matrix;
     let priced = |m: &PriceMatrix| {
@@ -138,21 +140,37 @@ fn status(state: &State) -> Status {
         format!("prices of {tenants}")
     };
     match load.value().filter(|_| !load.is_loading()) {
-        Some(matrix) if !matrix.failed.is_empty() => {
-            let first = &matrix.failed[0];
-            let others = match matrix.failed.len() {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            Status::Failed(format!(
-                "{}; not priced: {}{others}: {}",
-                priced(matrix),
-                crate::text::sanitize(&first.tenant),
-                crate::text::message_line(&first.error)
-            ))
-        }
+        Some(matrix) if !matrix.failed.is_empty() => Status::Failed(format!(
+            "{}; not priced: {}",
+            priced(matrix),
+            not_priced(&matrix.failed)
+        )),
         _ => Status::of(load, priced),
     }
+}
+
+/// `e: no price column; a (and 2 more): lock timeout`: the failures
+/// grouped by reason, in the order their first tenants failed.
+fn not_priced(failed: &[crate::db::TenantFailure]) -> String {
+    let mut reasons: Vec<(String, &str, usize)> = Vec::new();
+    for failure in failed {
+        let reason = crate::text::message_line(&failure.error).into_owned();
+        match reasons.iter_mut().find(|(r, ..)| *r == reason) {
+            Some((.., more)) => *more += 1,
+            None => reasons.push((reason, &failure.tenant, 0)),
+        }
+    }
+    let said: Vec<String> = reasons
+        .iter()
+        .map(|(reason, first, more)| {
+            let others = match more {
+                0 => String::new(),
+                n => format!(" (and {n} more)"),
+            };
+            format!("{}{others}: {reason}", crate::text::sanitize(first))
+        })
+        .collect();
+    said.join("; ")
 }
 
 pub fn open(state: &mut State) -> Vec<Effect> {
