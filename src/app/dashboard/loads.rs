@@ -261,6 +261,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             let Some(applied) = state.dashboard.users.apply(&request, result, rows) else {
                 return Vec::new();
             };
+            count_whole_list(state);
             let mut effects = Vec::new();
             // Or the orders were cleared (another tenant's list came in).
             if applied.moved || state.dashboard.orders.key().is_none() {
@@ -308,6 +309,27 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             prefetch_lines(state)
         }
+    }
+}
+
+/// The header's user count from the list, where the list is all of it
+/// (no filter, no tenant, no list opened from elsewhere, every user in
+/// the window): a user added since the count was read is in the list,
+/// and the header said one fewer than the pane's title until `r`. Linked
+/// users keep the count read, whose people the list does not count.
+fn count_whole_list(state: &mut State) {
+    let dashboard = &state.dashboard;
+    let whole = dashboard.users.is_complete()
+        && dashboard.filter.text.is_empty()
+        && !dashboard.filter.prompt.editing
+        && dashboard.tenant.is_none()
+        && dashboard.list_label.is_none();
+    if whole && !state.catalog_partial && state.user_count.people.is_none() {
+        state.user_count = crate::db::UserCount {
+            value: dashboard.users.users().len() as i64,
+            estimated: false,
+            people: None,
+        };
     }
 }
 

@@ -627,6 +627,31 @@ fn esc_steps_back_from_prompt_to_kept_filter_to_the_whole_list() {
     assert!(!state.session.quit);
 }
 
+/// The whole list read again (Esc clears the filter) holds a user added
+/// since the count was read: the header counts them too (it said 4 beside
+/// the title's 5 until `r`). A filtered list changes no count.
+#[test]
+fn the_whole_list_read_again_sets_the_headers_count() {
+    let mut state = demo_state();
+    assert_eq!(state.user_count.value, 4);
+    press(&mut state, KeyCode::Char('/'));
+    let request = page_request(&chars(&mut state, "rich"));
+    press(&mut state, KeyCode::Enter);
+    deliver_page(&mut state, request, demo_users()[..1].to_vec());
+    assert_eq!(state.user_count.value, 4, "a filtered list counts nothing");
+    // The whole list again, from rich_dude on, then the page before him.
+    let request = page_request(&press(&mut state, KeyCode::Esc));
+    let mut users = demo_users();
+    users.push(user("99", "zz_new", "client1"));
+    let before = users.drain(..2).collect();
+    let effects = deliver_page(&mut state, request, users);
+    assert_eq!(state.user_count.value, 4, "not all of the list yet");
+    deliver_page(&mut state, page_request(&effects), before);
+    assert_eq!(state.dashboard.users.users().len(), 5);
+    assert_eq!(state.user_count.value, 5);
+    assert!(!state.user_count.estimated);
+}
+
 #[test]
 fn the_prompt_starts_empty_and_recalls_earlier_filters() {
     let mut state = demo_state();
