@@ -3,6 +3,8 @@
 //! order, each batch of tenants' users tables read as few times as its
 //! rows need (not once per page of the list).
 
+mod common;
+
 use std::sync::atomic::Ordering;
 
 use tenantscope::config::Settings;
@@ -267,4 +269,295 @@ async fn pages_backward(db: &Database, filter: Option<&str>, size: i64) -> Vec<S
         assert!(pages.len() < 10_000, "paging backward never ends");
     }
     pages.into_iter().rev().flatten().collect()
+}
+
+/// Names whose order differs between the test server's default collation,
+/// `C` (bytes: upper case, then `_`, then lower case, then `é`), and a
+/// linguistic one (ICU's root, `und-x-icu`: `_` first, then the letters,
+/// each lower case before upper, `é` beside `e`).
+const CASES: [&str; 16] = [
+    "a", "B", "b", "Z", "_x", "é", "A", "z", "É", "_", "ab", "aB", "Ab", "e", "E", "zz",
+];
+
+/// A database made `LOCALE_PROVIDER icu ICU_LOCALE 'und'`: its default
+/// collation is ICU's root, not the server's `C`.
+const ICU_DATABASE: &str = "LOCALE_PROVIDER icu ICU_LOCALE 'und'";
+
+/// A users list's database in the collation test.
+struct Collated {
+    what: &'static str,
+    /// How the database is made (`""`: the server's default, `C`).
+    database: &'static str,
+    /// Users in each of this many tenant schemas; 0: in the shared users
+    /// table (the article's layout).
+    tenants: usize,
+    /// The collation of a tenant's users name column (by tenant number;
+    /// the shared table's: 0), `None`: the database's default.
+    column: fn(usize) -> Option<&'static str>,
+}
+
+/// Where users tables' name columns are collated otherwise than the
+/// database's default, where tenants' columns differ among themselves (in
+/// one batch of tenants and across batches), and where the database's
+/// default is not `C`: the CLI's list (`users`, the binary, whole and cut
+/// by `--limit`) and the dashboard's pages (`users_page`, forward,
+/// backward and from a key, at page sizes that cut across the two orders)
+/// list every user once, in one order: name, id and tenant in the
+/// database's default collation, as psql's `ORDER BY name COLLATE
+/// "default"` has it. Users in each of many tenant schemas (batches of
+/// tenants, merged), of a few (one statement), and in one shared table.
+#[tokio::test]
+async fn the_users_list_keeps_the_database_order_whatever_the_columns_collation() {
+    let mut setups = Vec::new();
+    for tenants in [PER_PAGE_TENANTS_MANY, PER_PAGE_TENANTS_FEW] {
+        setups.extend([
+            Collated {
+                what: "ICU name columns in a C database",
+                database: "",
+                tenants,
+                column: |_| Some("und-x-icu"),
+            },
+            Collated {
+                what: "ICU, C and default name columns in a C database",
+                database: "",
+                tenants,
+                column: |i| [Some("und-x-icu"), Some("C"), None][i % 3],
+            },
+            Collated {
+                what: "C name columns in an ICU database",
+                database: ICU_DATABASE,
+                tenants,
+                column: |_| Some("C"),
+            },
+            Collated {
+                what: "C and default name columns in an ICU database",
+                database: ICU_DATABASE,
+                tenants,
+                column: |i| [Some("C"), None][i % 2],
+            },
+        ]);
+    }
+    setups.extend([
+        Collated {
+            what: "a shared users table in an ICU database",
+            database: ICU_DATABASE,
+            tenants: 0,
+            column: |_| None,
+        },
+        Collated {
+            what: "a shared users table, ICU name column, in a C database",
+            database: "",
+            tenants: 0,
+            column: |_| Some("und-x-icu"),
+        },
+    ]);
+    for setup in &setups {
+        let what = match setup.tenants {
+            0 => setup.what.to_string(),
+            n => format!("{}, {n} tenants", setup.what),
+        };
+        let test_db = TestDatabase::empty_with(setup.database).await;
+        // The two orders really differ here, and the default is the one
+        // the database was made with.
+        let order_by = |collation: &str| {
+            let names = CASES.map(|n| format!("'{n}'")).join(", ");
+            format!(
+                "SELECT string_agg(n, ' ' ORDER BY n COLLATE {collation})
+                   FROM unnest(ARRAY[{names}]) n"
+            )
+        };
+        let default = test_db
+            .query_text(&order_by("pg_catalog.\"default\""))
+            .await;
+        let c = test_db.query_text(&order_by("\"C\"")).await;
+        let icu = test_db.query_text(&order_by("\"und-x-icu\"")).await;
+        assert_ne!(c, icu, "C and ICU order these names alike");
+        let made = if setup.database.is_empty() { &c } else { &icu };
+        assert_eq!(&default, made, "the database's default: {what}");
+        // What psql gives: the users by name, id and tenant in the
+        // database's default collation.
+        let users = match setup.tenants {
+            0 => collated_shared_users(&test_db, setup.column).await,
+            n => collated_tenants(&test_db, n, setup.column).await,
+        };
+        let all: Vec<String> = test_db
+            .query_text(&format!(
+                "SELECT string_agg(n || '@' || t, ','
+                        ORDER BY n COLLATE pg_catalog.\"default\",
+                                 i COLLATE pg_catalog.\"default\", t)
+                   FROM ({users}) u"
+            ))
+            .await
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        assert!(all.len() >= CASES.len() * 2, "{what}: {}", all.len());
+        // The filter `b` matches these names alone (not a mail, a tenant
+        // or its registry name).
+        let with_b: Vec<String> = all
+            .iter()
+            .filter(|u| u.split('@').next().unwrap().to_lowercase().contains('b'))
+            .cloned()
+            .collect();
+        assert!(with_b.len() >= 10, "{what}: {}", with_b.len());
+        for (filter, expected) in [(None, &all), (Some("b"), &with_b)] {
+            let what = format!("{what}, filter {filter:?}");
+            let cli = cli_users(&test_db, filter, None);
+            let mut distinct = cli.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                cli.len(),
+                "the CLI lists a user twice: {what}"
+            );
+            assert_eq!(&cli, expected, "the CLI's list: {what}");
+            for limit in [1, 7, 20].into_iter().filter(|&l| l < expected.len()) {
+                assert_eq!(
+                    cli_users(&test_db, filter, Some(limit)),
+                    expected[..limit],
+                    "the CLI's list, --limit {limit}: {what}"
+                );
+            }
+        }
+        let source = ConnectionSource::demo(test_db.options.clone());
+        let db = Database::connect(&source, &Settings::default())
+            .await
+            .unwrap();
+        for (filter, expected) in [(None, &all), (Some("b"), &with_b)] {
+            // One past the tenants: a page that takes a user of each;
+            // pages of one user and of five where the users are few (each
+            // page over many tenants reads two batches and sorts them).
+            let wide = setup.tenants.max(PER_PAGE_TENANTS_FEW) as i64 + 1;
+            let sizes = match setup.tenants > PER_PAGE_TENANTS_FEW {
+                true => vec![7, wide],
+                false => vec![1, 5, wide],
+            };
+            for size in sizes {
+                let what = format!("{what}, filter {filter:?}, pages of {size}");
+                let (forward, keys) = pages_forward(&db, filter, size).await;
+                assert_eq!(&forward, expected, "forward: {what}");
+                let backward = pages_backward(&db, filter, size).await;
+                assert_eq!(&backward, expected, "backward: {what}");
+                for (at, key) in keys.iter().enumerate().step_by(7) {
+                    let page = db
+                        .users_page(filter, &Page::From(key.clone()), size, None)
+                        .await
+                        .unwrap();
+                    let names: Vec<String> = page.iter().map(name_at).collect();
+                    let end = (at + size as usize).min(expected.len());
+                    assert_eq!(names, expected[at..end], "from user {at}: {what}");
+                }
+            }
+        }
+        db.close().await;
+    }
+}
+
+/// `tenants` tenant schemas (the Django layout, users in each), each
+/// tenant's users name column collated as `column` says, and six users
+/// named from [`CASES`] beside its own (`user_N`), ids 2 to 7: names that
+/// repeat across tenants, each batch's users interleaved with the others'.
+/// Returns SQL of every tenant's users as (name `n`, id `i`, tenant `t`).
+async fn collated_tenants(
+    test_db: &TestDatabase,
+    tenants: usize,
+    column: fn(usize) -> Option<&'static str>,
+) -> String {
+    for statement in tenantscope::fixtures::many_tenants_sql_by(tenants, tenants) {
+        test_db.run_sql(&statement).await;
+    }
+    let mut sql = String::new();
+    for i in 1..=tenants {
+        if let Some(collation) = column(i) {
+            sql.push_str(&format!(
+                "ALTER TABLE t{i:04}.auth_user
+                   ALTER COLUMN username TYPE varchar(150) COLLATE \"{collation}\";\n"
+            ));
+        }
+        let users: Vec<String> = (0..6)
+            .map(|k| {
+                let name = CASES[(i * 5 + k * 3) % CASES.len()];
+                format!("({}, '{name}', 'm@x.test', '2024-01-01')", k + 2)
+            })
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO t{i:04}.auth_user VALUES {};\n",
+            users.join(", ")
+        ));
+    }
+    test_db.run_sql(&sql).await;
+    (1..=tenants)
+        .map(|i| {
+            format!(
+                "SELECT username::text AS n, id::text AS i, 't{i:04}'::text AS t
+                   FROM t{i:04}.auth_user"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// The article's layout (sql/init.sql: users in one shared table, with its
+/// (name, id) index) whose name column is collated as `column(0)` says,
+/// and two users of each name of [`CASES`], one in each tenant. Returns SQL
+/// of its users as (name `n`, id `i`, tenant `t`).
+async fn collated_shared_users(
+    test_db: &TestDatabase,
+    column: fn(usize) -> Option<&'static str>,
+) -> String {
+    test_db.run_sql(include_str!("../sql/init.sql")).await;
+    if let Some(collation) = column(0) {
+        test_db
+            .run_sql(&format!(
+                "ALTER TABLE public.users ALTER COLUMN name TYPE text COLLATE \"{collation}\""
+            ))
+            .await;
+    }
+    let users: Vec<String> = (0..CASES.len() * 2)
+        .map(|k| {
+            let name = CASES[k * 7 % CASES.len()];
+            let tenant = ["client1", "client2"][k / CASES.len()];
+            format!("('{k}', '{name}', 'm{k}@x.test', 'pw', '{tenant}')")
+        })
+        .collect();
+    test_db
+        .run_sql(&format!(
+            "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES {}",
+            users.join(", ")
+        ))
+        .await;
+    "SELECT name AS n, id AS i, organization_id AS t FROM public.users".into()
+}
+
+/// The binary's `users --format json [--filter F] [--limit N]`: each user
+/// as `name@schema`.
+fn cli_users(test_db: &TestDatabase, filter: Option<&str>, limit: Option<usize>) -> Vec<String> {
+    let mut args = vec!["users", "--format", "json"];
+    if let Some(filter) = filter {
+        args.extend(["--filter", filter]);
+    }
+    let limit = limit.map(|l| l.to_string());
+    if let Some(limit) = &limit {
+        args.extend(["--limit", limit]);
+    }
+    let output = common::on(test_db, &args);
+    assert!(
+        output.status.success(),
+        "users failed: {}",
+        common::stderr(&output)
+    );
+    let users: serde_json::Value = serde_json::from_str(&common::stdout(&output)).unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            format!(
+                "{}@{}",
+                u["name"].as_str().unwrap(),
+                u["schema"].as_str().unwrap()
+            )
+        })
+        .collect()
 }

@@ -392,7 +392,8 @@ pub(crate) struct SharedTables {
     /// The layout detected at connect time (no [tenancy] configured).
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
-    /// (name, id) can serve it, text casts otherwise.
+    /// (name, id) can serve it, text casts otherwise; in the list's
+    /// collation, the database's default (`users::in_list_order`).
     name_key: String,
     id_key: String,
     /// The optional columns of the users table (id, name and the tenant

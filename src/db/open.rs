@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection};
 
+use super::users::in_list_order;
 use super::{pool, pooler, tenancy, ConnectionSource, Database, DbError, SharedTables};
 use crate::config::Settings;
 
@@ -581,16 +582,16 @@ fn users_tables(
                 tenant_key_match: None,
                 tenant_branches: Default::default(),
                 scope_left_out: None,
-                name_key: if plain_name {
+                name_key: in_list_order(&if plain_name {
                     format!("u.{name}")
                 } else {
                     format!("coalesce(u.{name}::text, '')")
-                },
-                id_key: if plain_id {
+                }),
+                id_key: in_list_order(&if plain_id {
                     format!("u.{id}")
                 } else {
                     format!("u.{id}::text")
-                },
+                }),
                 has_mail: has(&columns, &tenancy.users.columns.mail),
                 has_created: has(&columns, &tenancy.users.columns.created),
                 citus,

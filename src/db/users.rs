@@ -86,6 +86,35 @@ pub(super) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// The collation of the users list's order: its statements' ORDER BY, its
+/// keyset comparisons and the merge's order of many tenants' users all
+/// compare names, ids and tenants in the database's default collation,
+/// whatever collation a users table's columns were declared with. Each
+/// tenant's users table may have its own (one `COLLATE "C"`, another
+/// ICU's), and only the database's default is the same for all; where a
+/// column is in the default (the usual case) its (name, id) index still
+/// serves the list. Without it a batch of tenants read in its columns'
+/// order was merged in another, and the list skipped users.
+const LIST_COLLATION: &str = "pg_catalog.\"default\"";
+
+/// The text expression `expr` in the users list's collation
+/// ([`LIST_COLLATION`]).
+pub(in crate::db) fn in_list_order(expr: &str) -> String {
+    format!("({expr}) COLLATE {LIST_COLLATION}")
+}
+
+/// A key's part as the statement gets it (`param`: the hex of its bytes,
+/// see `user_columns`) as text in the list's collation. `convert_from`'s
+/// own result is in `"C"` (the collation of its `name` argument), which
+/// would win over a column in the database's default: on a database
+/// whose default is not `C`, a keyset compared in bytes what was sorted
+/// linguistically (and no index served the comparison).
+fn key_text(param: &str) -> String {
+    in_list_order(&format!(
+        "convert_from(decode({param}, 'hex'), 'SQL_ASCII')"
+    ))
+}
+
 /// Which page of users to read.
 #[derive(Debug, Clone, Copy)]
 struct PageRequest<'a> {
@@ -153,7 +182,7 @@ impl Database {
     /// users of several tenants may share a name and an id (see
     /// [`Database::key_ties`]).
     pub(super) fn tenant_key(&self) -> String {
-        format!("coalesce({}, '')", self.tables.tenant_of("u"))
+        in_list_order(&format!("coalesce({}, '')", self.tables.tenant_of("u")))
     }
 
     /// Whether users of several tenants may share a name and an id, so the
@@ -168,15 +197,15 @@ impl Database {
 
     /// The users list's key columns over the users row `u`, in its order:
     /// name, id, and (see [`Database::key_ties`]) the tenant; and the key
-    /// as parameters to compare them with ([`KEY_PARAMS`]).
-    pub(super) fn key_columns(&self) -> (Vec<String>, &'static str) {
+    /// as parameters to compare them with ([`key_params`]).
+    pub(super) fn key_columns(&self) -> (Vec<String>, String) {
         let tables = &self.tables;
         let mut columns = vec![tables.name_key.clone(), tables.id_key.clone()];
         if !self.key_ties() {
-            return (columns, KEY_PARAMS);
+            return (columns, key_params(false));
         }
         columns.push(self.tenant_key());
-        (columns, KEY_PARAMS_TENANT)
+        (columns, key_params(true))
     }
 
     /// Users ordered by name then id (the CLI's list).
@@ -477,15 +506,15 @@ impl Database {
     /// planner's bitmap scan of the trigram indexes reads their long
     /// posting lists and sorts every match (100–290 ms at 1M users, EXPLAIN
     /// ANALYZE) where the walk stops at the 100th match. The walk runs
-    /// only where a plain btree index on (name, id) in their collations
+    /// only where a plain btree index on (name, id) in the list's collation
     /// serves it (a check of `pg_index`, one InitPlan per statement): without one it would
     /// sort the whole table first. `None` where this does not apply (other
     /// pages, a tenant, derived or per-tenant sources, long limits).
     fn walk_first_sql(&self, request: &PageRequest<'_>, source: &str) -> Option<String> {
         let tables = &self.tables;
         let names = &tables.names;
-        let plain = tables.name_key == format!("u.{}", names.user_name)
-            && tables.id_key == format!("u.{}", names.user_id);
+        let plain = tables.name_key == in_list_order(&format!("u.{}", names.user_name))
+            && tables.id_key == in_list_order(&format!("u.{}", names.user_id));
         let applies = request.filter.is_some()
             && matches!(request.page, Page::First)
             && request.tenant.is_none()
@@ -515,8 +544,9 @@ impl Database {
         ))
     }
 
-    /// SQL true where a plain btree index on `source`'s (name, id), in
-    /// their collations, serves [`Database::walk_first_sql`]'s walk.
+    /// SQL true where a plain btree index on `source`'s (name, id), in the
+    /// list's collation (the database's default, [`LIST_COLLATION`]),
+    /// serves [`Database::walk_first_sql`]'s walk.
     fn walk_index_check(&self, source: &str) -> String {
         let names = &self.tables.names;
         let literal = crate::model::guard::quote_literal;
@@ -532,10 +562,13 @@ impl Database {
                         AND i.indpred IS NULL AND i.indexprs IS NULL
                         AND quote_ident(an.attname) = {name}
                         AND quote_ident(ai.attname) = {id}
-                        AND i.indcollation[0] = an.attcollation
-                        AND i.indcollation[1] = ai.attcollation
+                        AND i.indcollation[0] = {collation}
+                        AND i.indcollation[1] = {collation}
                         AND i.indoption[0] = 0 AND i.indoption[1] = 0)",
             relation = literal(source),
+            collation = "(SELECT c.oid FROM pg_catalog.pg_collation c
+                           WHERE c.collname = 'default'
+                             AND c.collnamespace = 'pg_catalog'::regnamespace)",
             name = literal(&names.user_name),
             id = literal(&names.user_id),
         )
@@ -615,9 +648,9 @@ impl Database {
 
     /// A keyset page over every tenant's users table where users live in
     /// each tenant schema and there are many: [`PER_TENANT_BATCH`] tenants
-    /// to a statement, the best `limit` kept and ordered by the server (its
-    /// collation decides, as in the one-statement page). In the page's
-    /// direction, as the one statement reads.
+    /// to a statement, the best `limit` kept and ordered by the server (in
+    /// the list's collation, as every statement of the list compares). In
+    /// the page's direction, as the one statement reads.
     ///
     /// With at least two connections free beside `tx` (and one left for
     /// another load: [`Database::reserve_batches`]), statements run side
@@ -757,8 +790,9 @@ impl Database {
     }
 
     /// `rows` in the list's order, (name, id) and where its key has one
-    /// the tenant ([`Database::key_ties`]), as the server's collation has
-    /// it (descending with `descending`), the first `limit` of them.
+    /// the tenant ([`Database::key_ties`]), in the list's collation
+    /// ([`LIST_COLLATION`], as each batch's statement sorted them;
+    /// descending with `descending`), the first `limit` of them.
     async fn server_ordered(
         &self,
         tx: &mut super::ReadTx,
@@ -779,8 +813,8 @@ impl Database {
             .collect())
     }
 
-    /// Where each of `rows` goes in (name, id) order as the server's
-    /// collation has it (descending with `descending`), then by tenant
+    /// Where each of `rows` goes in (name, id) order in the list's
+    /// collation (descending with `descending`), then by tenant
     /// with `by_tenant`: their indexes in that order, the first `limit` of
     /// them. One statement.
     async fn server_order<'r>(
@@ -803,10 +837,7 @@ impl Database {
         }
         let direction = if descending { "DESC" } else { "ASC" };
         let (tenant_array, tenant_order) = if by_tenant {
-            (
-                ", $4::text[]",
-                format!(", convert_from(decode(k.t, 'hex'), 'SQL_ASCII') {direction}"),
-            )
+            (", $4::text[]", format!(", {} {direction}", key_text("k.t")))
         } else {
             ("", String::new())
         };
@@ -814,9 +845,10 @@ impl Database {
         let order: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT (k.i - 1)::int8
                FROM unnest($1::text[], $2::text[]{tenant_array}) WITH ORDINALITY k({columns})
-              ORDER BY convert_from(decode(k.n, 'hex'), 'SQL_ASCII') {direction},
-                       convert_from(decode(k.d, 'hex'), 'SQL_ASCII') {direction}{tenant_order}
-              LIMIT $3"
+              ORDER BY {name} {direction}, {id} {direction}{tenant_order}
+              LIMIT $3",
+            name = key_text("k.n"),
+            id = key_text("k.d"),
         ))
         .bind(&names)
         .bind(&ids)
@@ -1085,13 +1117,16 @@ impl Database {
     }
 }
 
-/// The raw bytes of a sort key (`$2`, `$3`: hex, see `user_columns`) as text.
-const KEY_PARAMS: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
-                           convert_from(decode($3, 'hex'), 'SQL_ASCII'))";
-/// [`KEY_PARAMS`] and the key's tenant (`$7`), where the key has one.
-const KEY_PARAMS_TENANT: &str = "(convert_from(decode($2, 'hex'), 'SQL_ASCII'), \
-                                  convert_from(decode($3, 'hex'), 'SQL_ASCII'), \
-                                  convert_from(decode($7, 'hex'), 'SQL_ASCII'))";
+/// The key a keyset compares with, as a row: the raw bytes of its name and
+/// id (`$2`, `$3`: hex, see `user_columns`) and `with_tenant` its tenant
+/// (`$7`), as text in the list's collation ([`key_text`]).
+fn key_params(with_tenant: bool) -> String {
+    let mut params = vec![key_text("$2"), key_text("$3")];
+    if with_tenant {
+        params.push(key_text("$7"));
+    }
+    format!("({})", params.join(", "))
+}
 
 impl Database {
     /// [`Database::stream_users`] where users live in each of many tenant
@@ -1374,6 +1409,58 @@ mod tests {
         db.close().await;
     }
 
+    /// Where the database's default collation is not `C` (ICU's root
+    /// here), a page after a key compares in it, as the page's ORDER BY
+    /// sorts and the shared table's (name, id) index holds: the index
+    /// serves the comparison (an Index Cond, not a filter over every user
+    /// from the first), and the walk's index check holds. The key's
+    /// parameters came in `"C"` (`convert_from`'s `name` argument), which
+    /// won over the column's default: pages compared in bytes what was
+    /// sorted linguistically, and skipped users.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_index_serves_the_keyset_where_the_default_collation_is_not_c() {
+        use sqlx::Connection;
+        let test_db = crate::embedded::testing::TestDatabase::empty_with(
+            "LOCALE_PROVIDER icu ICU_LOCALE 'und'",
+        )
+        .await;
+        for (_, sql) in crate::embedded::DEMO_SQL {
+            test_db.run_sql(sql).await;
+        }
+        let db = test_db.connect().await;
+        let source = db.tables.users_relation.clone().expect("shared users");
+        let hex = |text: &str| text.bytes().map(|b| format!("{b:02x}")).collect();
+        let after = Page::After(UserKey {
+            name: hex("poor_dude"),
+            id: hex("2"),
+            ..UserKey::default()
+        });
+        let request = PageRequest::of_all(None, &after, 10);
+        let (sql, _) = db.keyset_sql(&request, &source);
+        // The demo's few users: a sequential scan is cheaper, and would
+        // say nothing.
+        let mut conn = sqlx::PgConnection::connect_with(&test_db.options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("SET enable_seqscan = off")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let plan: Vec<(String,)> =
+            keyset_binds(sqlx::query_as(&format!("EXPLAIN {sql}")), &request)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|(line,)| line).collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("users_name_id_idx"), "{plan}");
+        assert!(plan.contains("Index Cond: (ROW("), "{plan}");
+        conn.close().await.ok();
+        let check = format!("SELECT ({})::text", db.walk_index_check(&source));
+        assert_eq!(test_db.query_text(&check).await, "true");
+        db.close().await;
+    }
+
     /// A shared users table keeps its (name, id) keyset, which its (name,
     /// id) index serves; users in each tenant schema are keyed and ordered
     /// by tenant too (tenants may share a user's name and id).
@@ -1387,7 +1474,7 @@ mod tests {
         let source = db.tables.users_table.clone();
         let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
         assert!(!db.key_ties());
-        assert!(sql.contains(&format!("> {KEY_PARAMS}")), "{sql}");
+        assert!(sql.contains(&format!("> {}", key_params(false))), "{sql}");
         assert!(!sql.contains("$7"), "{sql}");
         db.close().await;
         let per_tenant = TestDatabase::empty().await;
@@ -1398,7 +1485,7 @@ mod tests {
         let source = db.tables.users_table.clone();
         let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
         assert!(db.key_ties());
-        assert!(sql.contains(&format!("> {KEY_PARAMS_TENANT}")), "{sql}");
+        assert!(sql.contains(&format!("> {}", key_params(true))), "{sql}");
         let tenant = db.tenant_key();
         assert!(sql.contains(&format!("{tenant} ASC")), "{sql}");
         db.close().await;

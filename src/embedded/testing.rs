@@ -49,6 +49,13 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// An empty database.
     pub async fn empty() -> TestDatabase {
+        Self::empty_with("").await
+    }
+
+    /// An empty database made with `options` after `CREATE DATABASE name
+    /// TEMPLATE template0` (such as `LOCALE_PROVIDER icu ICU_LOCALE 'und'`:
+    /// a default collation other than the server's `C`).
+    pub async fn empty_with(options: &str) -> TestDatabase {
         let socket_dir = server_socket_dir();
         let name = format!(
             "test_{}_{}",
@@ -63,10 +70,12 @@ impl TestDatabase {
         let mut conn = PgConnection::connect_with(&admin)
             .await
             .expect("connect to the test server");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name} TEMPLATE template0"))
-            .execute(&mut conn)
-            .await
-            .expect("create a test database");
+        sqlx::raw_sql(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 {options}"
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
         conn.close().await.ok();
         let options = admin.clone().database(&name);
         let url = format!(

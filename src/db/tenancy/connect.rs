@@ -2,6 +2,7 @@
 //! FROM item when they are not simply one shared table.
 
 use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
+use crate::db::users::in_list_order;
 use crate::db::{Database, DbError, SharedTables};
 use crate::model::table_kinds;
 
@@ -547,16 +548,17 @@ impl Database {
             match model.users.at {
                 UsersAt::PerTenant => {
                     derived.users_relation = None;
-                    derived.name_key = format!("coalesce(u.{}, '')", derived.names.user_name);
-                    derived.id_key = format!("u.{}", derived.names.user_id);
+                    derived.name_key =
+                        in_list_order(&format!("coalesce(u.{}, '')", derived.names.user_name));
+                    derived.id_key = in_list_order(&format!("u.{}", derived.names.user_id));
                 }
                 // A user linked to several tenants is listed once per
                 // tenant: the schema keeps their list keys apart.
                 UsersAt::Link => {
-                    derived.id_key = format!(
-                        "(u.{}::text || ' ' || coalesce(u.tenantscope_schema, ''))",
+                    derived.id_key = in_list_order(&format!(
+                        "u.{}::text || ' ' || coalesce(u.tenantscope_schema, '')",
                         derived.names.user_id
-                    );
+                    ));
                 }
                 UsersAt::Shared => {
                     derived.org_id_column = Some("tenantscope_org".into());

@@ -9,9 +9,7 @@
 
 use std::collections::VecDeque;
 
-use super::{
-    Page, PageRequest, UserKey, UserRow, KEY_PARAMS_TENANT, PER_TENANT_BATCH, STREAM_BATCH,
-};
+use super::{key_params, Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
 use crate::db::{Database, DbError, ReadTx};
 
 /// About how many users a merge reads at a time, all batches together:
@@ -108,7 +106,8 @@ impl Database {
         let tenant = self.tenant_key();
         if after {
             condition.push_str(&format!(
-                " AND ({name}, {id}, {tenant}) > {KEY_PARAMS_TENANT}"
+                " AND ({name}, {id}, {tenant}) > {}",
+                key_params(true)
             ));
         }
         let order = format!("{name} ASC, {id} ASC, {tenant} ASC");
@@ -172,7 +171,8 @@ impl UserMerge<'_> {
     /// Reads the next users of every batch that has more and whose queued
     /// users ran out or run low (at most half a read left), side by side
     /// or in turn as [`Database::batch_rows`] does, and merges them into
-    /// the queue in the server's order (one statement).
+    /// the queue in the list's order, which the server gives (one
+    /// statement, in the collation each batch's statement sorts by).
     async fn refill(&mut self, db: &Database, tx: &mut ReadTx) -> Result<(), DbError> {
         let reading = self.batches.iter().filter(|b| !b.done).count().max(1);
         let fetch = (MERGE_ROWS / reading)
