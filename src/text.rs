@@ -3,11 +3,13 @@
 use std::borrow::Cow;
 
 use bigdecimal::BigDecimal;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Makes control characters visible so data can never drive the terminal:
-/// C0/C1 controls become `\u{..}`-style escapes, bidi overrides and
-/// zero-width characters are shown as `<U+....>`.
+/// C0/C1 controls become `\u{..}`-style escapes, bidi overrides,
+/// zero-width characters, noncharacters and unassigned code points are
+/// shown as `<U+....>` ([`needs_escape`]).
 ///
 /// A backslash is doubled (`\\`), so an escaped line break (`\n`) is
 /// never confused with a literal backslash and `n` in the data (`\\n`).
@@ -93,9 +95,17 @@ pub fn message_line(text: &str) -> Cow<'_, str> {
 }
 
 /// Whether a terminal could act on `ch` or hide it: C0, DEL and C1
-/// controls, bidi controls and zero-width or invisible characters.
+/// controls, bidi controls, zero-width or invisible characters, and
+/// noncharacters and unassigned code points (General_Category Cn), whose
+/// width the terminal and the screen's tables need not agree on (U+FFFE
+/// doubled a pane's border) and which XML cannot hold (U+FFFE, U+FFFF).
 pub fn needs_escape(ch: char) -> bool {
+    if ch.is_ascii() {
+        return ch.is_ascii_control();
+    }
     ch.is_control()
+        || is_noncharacter(ch)
+        || ch.general_category() == GeneralCategory::Unassigned
         || matches!(ch,
             '\u{061C}'               // Arabic letter mark (bidi)
             | '\u{180E}'             // Mongolian vowel separator (zero-width)
@@ -108,6 +118,14 @@ pub fn needs_escape(ch: char) -> bool {
             | '\u{00AD}'              // soft hyphen
             | '\u{FFF9}'..='\u{FFFB}' // interlinear annotation controls
         )
+}
+
+/// One of Unicode's 66 noncharacters: U+FDD0..U+FDEF and the last two
+/// code points of every plane (U+FFFE, U+FFFF, …, U+10FFFF). Cn as well;
+/// said apart so that it does not hang on the Unicode tables.
+pub fn is_noncharacter(ch: char) -> bool {
+    let code = ch as u32;
+    (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
 }
 
 /// Replaces passwords in text that may quote configuration (a TOML line, an
@@ -489,6 +507,57 @@ mod tests {
         ] {
             assert_eq!(sanitize(text), shown, "{text:?}");
         }
+    }
+
+    /// Noncharacters and unassigned code points (General_Category Cn) are
+    /// escaped as the other invisible characters are: a terminal and the
+    /// screen's width tables disagree on them (U+FFFE doubled a pane's
+    /// border), and XML forbids U+FFFE and U+FFFF (an SVG snapshot broke).
+    /// Each class of character, escaped or not.
+    #[test]
+    fn noncharacters_and_unassigned_code_points_are_escaped() {
+        for (ch, escaped) in [
+            // Controls, bidi and zero-width, as before.
+            ('\u{7}', true),
+            ('\u{7F}', true),
+            ('\u{9B}', true),
+            ('\u{202E}', true),
+            ('\u{200B}', true),
+            ('\u{FEFF}', true),
+            // Noncharacters: U+FDD0..U+FDEF, and the last two of every plane.
+            ('\u{FDD0}', true),
+            ('\u{FDEF}', true),
+            ('\u{FFFE}', true),
+            ('\u{FFFF}', true),
+            ('\u{1FFFE}', true),
+            ('\u{3FFFE}', true),
+            ('\u{10FFFE}', true),
+            ('\u{10FFFF}', true),
+            // Unassigned (reserved) code points.
+            ('\u{0378}', true),
+            ('\u{0380}', true),
+            ('\u{FFF0}', true),
+            ('\u{E0080}', true),
+            ('\u{2FFFD}', true),
+            // Assigned characters around them stay as they are.
+            ('a', false),
+            ('\u{0377}', false),
+            ('\u{0384}', false),
+            ('\u{FDCF}', false),
+            ('\u{FDF0}', false),
+            ('\u{FFFD}', false),
+            ('\u{E000}', false),
+            ('\u{1F680}', false),
+            ('山', false),
+            ('é', false),
+        ] {
+            assert_eq!(needs_escape(ch), escaped, "U+{:04X}", ch as u32);
+        }
+        assert_eq!(sanitize("a\u{FFFE}z"), "a<U+FFFE>z");
+        assert_eq!(sanitize("\u{10FFFF}\u{0378}"), "<U+10FFFF><U+0378>");
+        assert_eq!(sanitize("\u{FDD0}x"), "<U+FDD0>x");
+        assert_eq!(fit("a\u{FFFF}z", 5), "a<U+…");
+        assert_eq!(message_line("n \u{1FFFF}"), "n <U+1FFFF>");
     }
 
     /// Counts in words are grouped as the tables' are: the status line said

@@ -516,6 +516,69 @@ fn hostile_values_in_a_narrow_terminal() {
     insta::assert_snapshot!("hostile_values_in_a_narrow_terminal_at_the_end", frame);
 }
 
+/// A noncharacter or an unassigned code point in a user's or an item's
+/// name is escaped as other invisible characters are: written raw, the
+/// terminal took U+FFFE for another width than the frame did, doubled the
+/// orders pane's right border (`┐┐`, `││`) and left stale cells behind.
+#[test]
+fn noncharacters_and_unassigned_code_points_are_escaped() {
+    let mut users = fixtures::demo_users();
+    users.push(fixtures::user_with_mail(
+        "01",
+        "a\u{FFFE}z",
+        "m\u{10FFFF}",
+        "client1",
+    ));
+    users.push(fixtures::user_with_mail(
+        "02",
+        "b\u{0378}y",
+        "n\u{FDD0}",
+        "client1",
+    ));
+    let catalog = TenantCatalog::new(vec!["client1".into(), "client2".into()]);
+    let count = UserCount {
+        value: users.len() as i64,
+        estimated: false,
+        ..Default::default()
+    };
+    let mut state = State::new(Data::new("demo".into(), catalog, count, users, None));
+    init(&mut state);
+    select(&mut state, "a\u{FFFE}z");
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Tes\u{FFFF}la", "10", "5000.00", Some("1000.00")),
+            line("2", "Huawei", "5", "2000.00", Some("100.00")),
+        ],
+    );
+    let frame = render(&mut state, 120, 14);
+    let raw: Vec<char> = frame
+        .chars()
+        .filter(|c| {
+            matches!(
+                c,
+                '\u{FFFE}' | '\u{FFFF}' | '\u{10FFFF}' | '\u{0378}' | '\u{FDD0}'
+            )
+        })
+        .collect();
+    assert!(raw.is_empty(), "written raw: {raw:?} in:\n{frame}");
+    for shown in [
+        "a<U+FFFE>z",
+        "m<U+10FFFF>",
+        "b<U+0378>y",
+        "n<U+FDD0>",
+        "Tes<U+FFFF>la",
+    ] {
+        assert!(frame.contains(shown), "{shown}: {frame}");
+    }
+    // Every row as wide as the terminal (in quotes), no border pushed out.
+    for row in frame.lines() {
+        assert_eq!(tenantscope::text::width(row), 122, "{row}");
+    }
+    insta::assert_snapshot!(frame);
+}
+
 #[test]
 fn missing_items_and_null_values() {
     let mut state = demo_state();

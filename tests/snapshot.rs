@@ -401,6 +401,78 @@ fn decode_png(png: &[u8]) -> (usize, usize, Vec<u8>) {
     (width, height, rgb)
 }
 
+/// `svg` drawn by rsvg-convert as a PNG (Debian librsvg2-bin, installed by
+/// .ci/run), which parses it with libxml2: an SVG that is not well-formed
+/// XML fails.
+fn rsvg_convert(svg: &str) -> Output {
+    use std::io::Write;
+    let mut rsvg = Command::new("rsvg-convert")
+        .args(["--format", "png"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rsvg-convert (Debian librsvg2-bin; .ci/run installs it)");
+    rsvg.stdin
+        .take()
+        .unwrap()
+        .write_all(svg.as_bytes())
+        .unwrap();
+    rsvg.wait_with_output().unwrap()
+}
+
+/// A noncharacter or an unassigned code point in a user's or an item's
+/// name: escaped in the text frame as on the screen, and the SVG is XML
+/// (U+FFFE and U+FFFF, which XML forbids, were written raw: librsvg said
+/// "PCDATA invalid Char value 65534" and drew nothing).
+#[tokio::test]
+async fn noncharacters_are_escaped_and_the_svg_stays_xml() {
+    let db = TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO public.users (id, name, mail, password, organization_id) VALUES \
+         ('01', E'a\\uFFFEz', E'm\\U0010FFFF', 'pw', 'client1'), \
+         ('02', E'b\\u0378y', E'n\\uFDD0', 'pw', 'client1'); \
+         UPDATE client1.items SET description = E'Tes\\uFFFFla' WHERE id = '1';",
+    )
+    .await;
+    let url = Some(db.url.as_str());
+    let size = ["--user", "1", "--size", "120x20", "--color", "never"];
+    let text = ok(snapshot(url, &size, &[]));
+    let svg = ok(snapshot(
+        url,
+        &[&size[..], &["--format", "svg"]].concat(),
+        &[],
+    ));
+    for (frame, shown) in [
+        (
+            &text,
+            ["a<U+FFFE>z", "b<U+0378>y", "n<U+FDD0>", "Tes<U+FFFF>la"],
+        ),
+        (
+            &svg,
+            [
+                "a&lt;U+FFFE&gt;z",
+                "b&lt;U+0378&gt;y",
+                "n&lt;U+FDD0&gt;",
+                "Tes&lt;U+FFFF&gt;la",
+            ],
+        ),
+    ] {
+        for shown in shown {
+            assert!(frame.contains(shown), "{shown}:\n{frame}");
+        }
+        let raw: Vec<char> = frame
+            .chars()
+            .filter(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}' | '\u{0378}' | '\u{FDD0}'))
+            .collect();
+        assert!(raw.is_empty(), "written raw: {raw:?}");
+    }
+    // A real XML parser reads it (libxml2, through librsvg).
+    let png = rsvg_convert(&svg);
+    assert!(png.status.success(), "{}", stderr(&png));
+    assert!(png.stdout.starts_with(b"\x89PNG"));
+}
+
 /// The SVG as librsvg draws it (Debian librsvg2-bin, installed by .ci/run):
 /// every letter lands in its own cell of the text frame and every blank
 /// cell between words stays blank, so columns read as in the terminal.
@@ -408,7 +480,6 @@ fn decode_png(png: &[u8]) -> (usize, usize, Vec<u8>) {
 /// together as "IdNameMailTenant": mutation-checked with that writer.)
 #[tokio::test]
 async fn svg_rasterized_by_librsvg_keeps_every_column() {
-    use std::io::Write;
     const CELL_W: usize = 9;
     const CELL_H: usize = 18;
     let db = TestDatabase::demo().await;
@@ -420,19 +491,8 @@ async fn svg_rasterized_by_librsvg_keeps_every_column() {
         &[&size[..], &["--format", "svg"]].concat(),
         &[],
     ));
-    let mut rsvg = Command::new("rsvg-convert")
-        .args(["--format", "png"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("rsvg-convert (Debian librsvg2-bin; .ci/run installs it)");
-    rsvg.stdin
-        .take()
-        .unwrap()
-        .write_all(svg.as_bytes())
-        .unwrap();
-    let png = rsvg.wait_with_output().unwrap();
-    assert!(png.status.success());
+    let png = rsvg_convert(&svg);
+    assert!(png.status.success(), "{}", stderr(&png));
     let (width, height, pixels) = decode_png(&png.stdout);
     assert_eq!((width, height), (120 * CELL_W, 30 * CELL_H));
     // Ink: brighter than the background (#1c1c1c) by far.

@@ -285,7 +285,10 @@ pub(crate) fn json_for(exact: String, to: Destination) -> String {
                 .chars()
                 .fold(String::with_capacity(exact.len()), |mut out, ch| {
                     if ch != '\n' && text::needs_escape(ch) {
-                        out.push_str(&format!("\\u{:04X}", ch as u32));
+                        // `\uXXXX` is one UTF-16 unit: past U+FFFF, two.
+                        for unit in ch.encode_utf16(&mut [0; 2]) {
+                            out.push_str(&format!("\\u{unit:04X}"));
+                        }
                     } else {
                         out.push(ch);
                     }
@@ -501,6 +504,25 @@ mod tests {
         let row = terminal.lines().nth(1).unwrap();
         assert!(row.starts_with(&format!("{}…", "t".repeat(39))), "{row}");
         assert!(row.ends_with(&long_number), "{row}");
+    }
+
+    /// A noncharacter or an unassigned code point past U+FFFF is escaped
+    /// on a terminal as JSON spells it, a UTF-16 surrogate pair: `\uXXXX`
+    /// takes four digits, so `\u10FFFF` would read U+10FF and "FF".
+    #[test]
+    fn json_on_a_terminal_escapes_a_character_past_u_ffff_as_two_units() {
+        let value = serde_json::json!({ "name": "a\u{FFFE}b\u{10FFFF}c\u{E0080}d\u{0378}" });
+        let shown = json(&value, Destination::Terminal);
+        assert!(
+            shown.chars().all(|c| c == '\n' || !text::needs_escape(c)),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r"a\uFFFEb\uDBFF\uDFFFc\uDB40\uDC80d\u0378"),
+            "{shown}"
+        );
+        let decoded: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(decoded, value);
     }
 
     #[test]

@@ -226,8 +226,10 @@ fn escape(ch: char) -> String {
         '>' => "&gt;".into(),
         '"' => "&quot;".into(),
         // The frame's text is already escaped for the screen; anything that
-        // XML cannot hold still must not break the document.
-        c if (c as u32) < 0x20 => "\u{FFFD}".into(),
+        // XML 1.0 cannot hold (C0 controls, U+FFFE, U+FFFF) or asks authors
+        // to avoid (DEL, C1 controls, the other noncharacters) still must
+        // not break the document.
+        c if c.is_control() || crate::text::is_noncharacter(c) => "\u{FFFD}".into(),
         c => c.to_string(),
     }
 }
@@ -241,6 +243,33 @@ mod tests {
         let mut buffer = Buffer::empty(Rect::new(0, 0, 20, 1));
         buffer.set_string(0, 0, text, ratatui::style::Style::new());
         buffer
+    }
+
+    /// What XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF) or discourages
+    /// (DEL, C1 controls, the other noncharacters) never reaches the SVG,
+    /// even from a cell the screen's escapes missed: U+FFFE was written
+    /// raw, and librsvg refused the document.
+    #[test]
+    fn characters_xml_cannot_hold_are_replaced() {
+        let odd = [
+            '\u{1}',
+            '\u{7F}',
+            '\u{9B}',
+            '\u{FDD0}',
+            '\u{FFFE}',
+            '\u{FFFF}',
+            '\u{10FFFF}',
+        ];
+        let mut buffer = Buffer::empty(Rect::new(0, 0, odd.len() as u16 + 1, 1));
+        buffer[(0, 0)].set_symbol("a");
+        for (x, ch) in (1..).zip(odd) {
+            buffer[(x, 0)].set_symbol(&ch.to_string());
+        }
+        let svg = render(&buffer, false);
+        for ch in odd {
+            assert!(!svg.contains(ch), "U+{:04X} written raw", ch as u32);
+        }
+        assert_eq!(svg.matches('\u{FFFD}').count(), odd.len(), "{svg}");
     }
 
     #[test]
