@@ -9,6 +9,27 @@ pub const MIN_HEIGHT: u16 = 12;
 /// From this width on the panes sit side by side; below, they stack.
 pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
 
+/// The most cells of a frame that may change: ratatui 0.29 places a
+/// changed cell on the terminal by its index in the frame taken as a u16
+/// (`Buffer::pos_of`), so a cell past index 65,535 was drawn in another
+/// place (on a 700×100 terminal rows 94 to 100 over rows 1 to 7). Fixed in
+/// ratatui 0.30 (ratatui/ratatui#1447).
+pub const MAX_CELLS: usize = u16::MAX as usize + 1;
+
+/// Where the screen is drawn on a terminal of `terminal`: all of it, or
+/// on a terminal of more than [`MAX_CELLS`] cells its top rows, as many
+/// as fit in them at its full width. (A frame numbers its cells row by row
+/// across the whole width: only whole rows at the top keep their index in
+/// range, however narrow the part drawn.) The state's size is this one.
+pub fn drawable(terminal: Rect) -> Rect {
+    let width = usize::from(terminal.width).max(1);
+    let rows = (MAX_CELLS / width).min(usize::from(terminal.height));
+    Rect {
+        height: u16::try_from(rows).unwrap_or(terminal.height),
+        ..terminal
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Areas {
     pub header: Rect,
@@ -202,5 +223,34 @@ mod tests {
         assert!(narrow.orders.y > narrow.users.y);
         assert!(areas(Rect::new(0, 0, 20, 5)).too_small);
         assert!(areas(Rect::new(0, 0, 0, 0)).too_small);
+    }
+
+    /// Every cell drawn has an index in the frame a u16 holds: whole rows
+    /// from the top, at most 65,536 cells.
+    #[test]
+    fn a_terminal_of_more_than_65536_cells_is_drawn_in_its_top_rows() {
+        for ((width, height), rows) in [
+            ((120, 30), 30),
+            ((256, 256), 256),
+            ((256, 257), 256),
+            ((660, 100), 99),
+            ((700, 100), 93),
+            ((1000, 500), 65),
+            ((300, 219), 218),
+            ((0, 5), 5),
+            ((u16::MAX, u16::MAX), 1),
+        ] {
+            let terminal = Rect::new(0, 0, width, height);
+            let drawn = drawable(terminal);
+            assert_eq!(
+                drawn,
+                Rect {
+                    height: rows,
+                    ..terminal
+                },
+                "{width}×{height}"
+            );
+            assert!(drawn.area() as usize <= MAX_CELLS);
+        }
     }
 }

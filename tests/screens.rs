@@ -400,6 +400,66 @@ fn every_size_renders_without_panic() {
     }
 }
 
+/// ratatui 0.29 places a changed cell by its index in the frame taken as
+/// a u16 (`Buffer::pos_of`): on a terminal of more than 65,536 cells
+/// (700×100) the bottom rows were drawn over the top ones, and the last
+/// rows stayed blank. The dashboard draws in as many whole rows as fit in
+/// 65,536 cells (93 of 100 at 700 columns) and says so in its header.
+#[test]
+fn a_terminal_of_more_than_65536_cells_draws_each_row_in_its_place() {
+    for (width, height, drawn) in [
+        (700u16, 100u16, 93usize),
+        (1000, 500, 65),
+        (660, 100, 99),
+        (300, 219, 218),
+        (256, 256, 256),
+        (120, 30, 30),
+    ] {
+        let mut state = demo_state();
+        deliver(&mut state, "client1", reference_lines());
+        let frame = render(&mut state, width, height);
+        let rows: Vec<&str> = frame.lines().collect();
+        let size = format!("{width}×{height}");
+        assert_eq!(rows.len(), usize::from(height), "{size}");
+        assert!(
+            rows[0].starts_with("\" tenantscope │"),
+            "{size}: {}",
+            rows[0]
+        );
+        assert!(
+            rows[drawn - 2].starts_with("\" ✓ 2 order lines from client1"),
+            "{size}: {}",
+            rows[drawn - 2]
+        );
+        assert!(
+            rows[drawn - 1].starts_with("\" ? help  q quit"),
+            "{size}: {}",
+            rows[drawn - 1]
+        );
+        for (y, row) in rows.iter().enumerate().skip(drawn) {
+            assert!(
+                row.trim_matches(['"', ' ']).is_empty(),
+                "{size}, row {y}: {row}"
+            );
+        }
+        let note = format!("{drawn} of {height} rows");
+        assert_eq!(
+            rows[0].contains(&note),
+            drawn < usize::from(height),
+            "{size}: {}",
+            rows[0]
+        );
+    }
+    // So wide that fewer rows than the dashboard needs fit: said so.
+    let mut state = demo_state();
+    let frame = render(&mut state, 6000, 20);
+    assert!(
+        frame.starts_with("\"Terminal too wide: 6000×20, need at most 5461 columns"),
+        "{}",
+        frame.lines().next().unwrap_or_default()
+    );
+}
+
 /// Values nobody here wrote: terminal escapes, bidi overrides, zero-width
 /// characters, wide scripts, emoji and very long text.
 fn hostile_state() -> State {

@@ -14,7 +14,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Key(key) => on_key(state, key),
         Msg::Mouse(mouse) => on_mouse(state, mouse),
         Msg::Resize(width, height) => {
-            state.session.size = (width, height);
+            // What is drawn of the terminal (all of it, unless it is huge).
+            let drawn = crate::geometry::drawable(ratatui::layout::Rect::new(0, 0, width, height));
+            state.session.size = (drawn.width, drawn.height);
             dashboard::on_resize(state);
             let rows = super::picker::rows(state.session.size);
             if let Some(picker) = state.picker.as_mut() {

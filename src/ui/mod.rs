@@ -96,20 +96,33 @@ pub fn screen() -> impl FnMut(&State, &mut Frame) {
 }
 
 pub fn view(state: &State, frame: &mut Frame) {
-    let screen = frame.area();
+    let terminal = frame.area();
+    // Nothing is drawn outside it (see `geometry::drawable`).
+    let screen = geometry::drawable(terminal);
     let areas = geometry::areas(screen);
     if areas.too_small {
-        let message = format!(
-            "Terminal too small: {}×{}, need {}×{}",
-            screen.width,
-            screen.height,
-            geometry::MIN_WIDTH,
-            geometry::MIN_HEIGHT
-        );
+        let message = if screen.height < terminal.height.min(geometry::MIN_HEIGHT) {
+            format!(
+                "Terminal too wide: {}×{}, need at most {} columns",
+                terminal.width,
+                terminal.height,
+                geometry::MAX_CELLS / usize::from(geometry::MIN_HEIGHT)
+            )
+        } else {
+            format!(
+                "Terminal too small: {}×{}, need {}×{}",
+                terminal.width,
+                terminal.height,
+                geometry::MIN_WIDTH,
+                geometry::MIN_HEIGHT
+            )
+        };
         frame.render_widget(Paragraph::new(message).wrap(Wrap { trim: true }), screen);
         return;
     }
-    header(state, frame, areas.header);
+    let rows_left_out =
+        (screen.height < terminal.height).then_some((screen.height, terminal.height));
+    header(state, frame, areas.header, rows_left_out);
     let body = geometry::view_area(screen);
     // The profile picker (`P`) over the view it was opened from, as the
     // compare picker is, while a database is open behind it.
@@ -149,11 +162,21 @@ fn draw_of(view: View) -> fn(&State, &mut Frame, Rect) {
     }
 }
 
-fn header(state: &State, frame: &mut Frame, area: Rect) {
+/// `rows_left_out`: (drawn, all) where the terminal is too large to draw
+/// all its rows (see `geometry::drawable`): said first, where a narrow
+/// header cuts it last.
+fn header(state: &State, frame: &mut Frame, area: Rect, rows_left_out: Option<(u16, u16)>) {
     let mut spans = vec![
         Span::styled(" tenantscope ", theme::title()),
         Span::styled("│ ", theme::dim()),
     ];
+    if let Some((drawn, all)) = rows_left_out {
+        spans.push(Span::styled(
+            format!("{drawn} of {all} rows drawn"),
+            theme::warning(),
+        ));
+        spans.push(Span::styled(" │ ", theme::dim()));
+    }
     // The profile in use: two profiles may name the same server.
     if let Some(profile) = &state.session.connect.profile {
         spans.push(Span::styled(sanitize(profile).into_owned(), theme::title()));
