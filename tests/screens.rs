@@ -1175,14 +1175,31 @@ fn exact_values_and_an_unusable_price() {
         "{frame}"
     );
     insta::assert_snapshot!(frame);
-    // Narrower, the widest numbers give way: shown as `…`, never cut.
+    // Narrower, the own figures stay whole and the compared ones give
+    // way: shown as `…`, never cut.
     let narrow = render(&mut state, 120, 16);
-    assert!(
-        !narrow.contains("92,233") && !narrow.contains(",758.07"),
+    let words = |item: &str| {
+        let row = narrow.lines().find(|l| l.contains(item)).unwrap();
+        let pane = row.split("││").nth(1).unwrap();
+        let words = pane.split(['│', ' ', '"']).filter(|w| !w.is_empty());
+        words.map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        words("Grain"),
+        [
+            "Grain",
+            "9,223,372,036,854,775,807",
+            "0.01",
+            "92,233,720,368,547,758.07",
+            "—",
+            "—",
+            "—"
+        ],
         "{narrow}"
     );
-    assert!(
-        narrow.contains('…') && narrow.contains("49.975"),
+    assert_eq!(
+        words("Pin"),
+        ["Pin", "0.001", "19.99", "0.01999", "…", "…", "…"],
         "{narrow}"
     );
 }
@@ -1401,6 +1418,52 @@ fn a_number_too_wide_to_show_leaves_the_other_columns_their_room() {
             }
         }
     }
+}
+
+/// Prices of many digits with nothing to compare (every comparison cell
+/// `—`): the own total and the Total row show whole at 120 columns (the
+/// Total column was 5 cells, `…`, beside about 30 cells of `—`), the
+/// columns of `—` take what is left, and a unit price too wide to fit
+/// beside the total is `…`, never its cut digits.
+#[test]
+fn the_own_total_takes_room_before_columns_of_dashes() {
+    let pi = "3.14159265358979323846264338327950288";
+    let mut state = demo_state();
+    deliver(
+        &mut state,
+        "client1",
+        vec![
+            line("1", "Pi to 36 places", "3", pi, None),
+            line("2", "A trace", "1", "1e-20", None),
+            line("3", "The answer", "1", "42", None),
+        ],
+    );
+    let total = "51.42477796076937971539793014983850864";
+    let tall = render(&mut state, 300, 30);
+    assert!(tall.contains(total) && tall.contains(pi), "{tall}");
+    let frame = render(&mut state, 120, 16);
+    // The orders pane's row that starts with `item`.
+    let row = |item: &str| {
+        let pane = frame.lines().filter_map(|l| l.split("││").nth(1));
+        let row = pane.clone().find(|l| l.starts_with(item));
+        row.unwrap_or_else(|| panic!("no {item} in\n{frame}"))
+    };
+    assert!(row("Total ").contains(total), "{frame}");
+    assert!(
+        row("Pi ").contains("9.42477796076937971538793014983850864"),
+        "{frame}"
+    );
+    assert!(row("The answer").contains(" 42 "), "{frame}");
+    // The unit prices too wide to fit beside the total are `…`, never cut.
+    let whole = [pi, "0.00000000000000000001", total];
+    for item in ["Pi ", "A trace", "The answer"] {
+        for word in row(item).split(['│', ' ']).filter(|w| w.contains('.')) {
+            let cut = whole.iter().any(|n| n.contains(word) && *n != word);
+            assert!(!cut || word.starts_with("9.42"), "{word} in\n{frame}");
+        }
+    }
+    assert!(row("Pi ").contains(" … "), "{frame}");
+    insta::assert_snapshot!(frame);
 }
 
 /// Totals in the tens of billions are drawn whole where there is room, and

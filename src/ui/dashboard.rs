@@ -411,61 +411,54 @@ fn order_notes(state: &State, report: &OrdersReport, partial: Option<&str>) -> V
 /// to it (its widest label where that is narrower; 4, its header, else).
 const ITEM_MIN: u16 = 12;
 
+/// The number columns in the order they keep their values where not all
+/// fit: the own figures first, the quantity (narrow), the total (the
+/// Total row cannot be opened, a line can) and the unit price; then what
+/// only compares: the difference, the comparison's total and unit price.
+const KEEP_ORDER: [usize; 6] = [0, 2, 1, 5, 4, 3];
+
 /// The number columns' widths in `width_available`, from every value's
 /// width in each column (`values`): as wide as their widest value or
-/// header. Too narrow: headers are cut first (with `…`), then the widest
-/// number columns give way, and a number that no longer fits shows as
-/// `…`, never as a cut number.
+/// header. Too narrow: headers are cut first (with `…`), then numbers that
+/// no longer fit show as `…`, never as a cut number.
 ///
-/// Where some number does not fit that way, a number wider than its
-/// column can be beside the other columns' headers and the item (its
-/// widest label `items`, at most [`ITEM_MIN`]) shows as `…` and takes no
-/// more width than that: a 1,000-digit price no longer squeezes the item,
-/// the quantity and the other prices to a letter each. If the rest still
-/// does not fit, the widest give way.
+/// Where some number does not fit that way, the columns keep their values
+/// in [`KEEP_ORDER`]: an own figure shows where it fits beside what the
+/// columns before it kept and a cell (`…`) for each of the others, so the
+/// own total is not `…` beside columns of `—` as wide as their headers; a
+/// compared figure only where it fits beside the others' headers. The
+/// headers share what is left. The item (its widest label `items`, at
+/// most [`ITEM_MIN`]) takes no more than that: a 1,000-digit price no
+/// longer squeezes the item, the quantity and the other prices to a
+/// letter each.
 fn fitted_widths(values: &[Vec<u16>], items: u16, width_available: u16) -> Vec<u16> {
-    let widest = |values: &[Vec<u16>]| -> Vec<u16> {
-        values
-            .iter()
-            .map(|c| c.iter().copied().max().unwrap_or(0))
-            .collect()
-    };
-    let all = widest(values);
-    let widths = shrunk_widths(&all, width_available, 4);
-    if widths.iter().zip(&all).all(|(w, v)| w >= v) {
+    let widest: Vec<u16> = values
+        .iter()
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let widths = shrunk_widths(&widest, width_available, 4);
+    if widths.iter().zip(&widest).all(|(w, v)| w >= v) {
         return widths;
     }
     let headers = header_widths();
     let item = items.clamp(4, ITEM_MIN);
     let room = width_available.saturating_sub(item + 6);
-    let others = |c: usize| headers.iter().sum::<u16>() - headers[c];
-    let mut hidden = [false; 6];
-    let mut shown: Vec<Vec<u16>> = values.to_vec();
-    for (c, column) in shown.iter_mut().enumerate() {
-        let cap = room.saturating_sub(others(c));
-        column.sort_unstable();
-        while column.last().is_some_and(|&v| v > cap) {
-            column.pop();
-            hidden[c] = true;
-        }
+    let mut kept = [1u16; 6];
+    for (rank, c) in KEEP_ORDER.into_iter().enumerate() {
+        let own = rank < 3;
+        let beside = (0..6).filter(|&d| d != c).map(|d| {
+            if own {
+                kept[d]
+            } else {
+                kept[d].max(headers[d])
+            }
+        });
+        let cap = room.saturating_sub(beside.sum());
+        let fitting = values[c].iter().copied().filter(|&v| v <= cap);
+        // A column with a number too wide shows its `…`.
+        kept[c] = fitting.max().unwrap_or(0).max(u16::from(widest[c] > cap));
     }
-    // The rest still too wide even with the headers cut: the widest give way.
-    let effective = |shown: &[Vec<u16>], hidden: &[bool; 6]| -> Vec<u16> {
-        widest(shown)
-            .iter()
-            .zip(hidden)
-            .map(|(w, h)| if *h { (*w).max(1) } else { *w })
-            .collect()
-    };
-    while effective(&shown, &hidden).iter().sum::<u16>() > room {
-        let column = (0..6)
-            .filter(|&c| !shown[c].is_empty())
-            .max_by_key(|&c| shown[c].last().copied());
-        let Some(column) = column else { break };
-        shown[column].pop();
-        hidden[column] = true;
-    }
-    shrunk_widths(&effective(&shown, &hidden), width_available, item)
+    shrunk_widths(&kept, width_available, item)
 }
 
 /// The number columns' headers' widths (the difference's with room for
