@@ -1504,14 +1504,15 @@ fn basket_amounts_are_whole_or_an_ellipsis_never_cut() {
 /// stays (its name gives way) and a difference cut to `…` keeps its ▲.
 /// Totals too wide to show take no more room than their `…`: at 44
 /// columns the names stay whole (they were "clien… (own)" beside blank
-/// cells); at 40 the headers alone squeeze them.
+/// cells); at 40 the headers alone squeeze them, and the own name keeps
+/// what tells it from `client2`.
 #[test]
 fn a_squeezed_basket_keeps_the_own_mark_and_the_difference_sign() {
     let mut state = basket_priced(&[
         ("client2", Some("7000000000.00"), Some("1.00")),
         ("client1", Some("5000.00"), Some("2000.00")),
     ]);
-    for (cells, own) in [(44, "client1 (own)"), (40, "clien… (own)")] {
+    for (cells, own) in [(44, "client1 (own)"), (40, "clie…1 (own)")] {
         let frame = render(&mut state, cells, 24);
         let rows: Vec<&str> = frame.lines().filter(|l| l.contains("2/2")).collect();
         assert!(rows[0].contains(own), "{frame}");
@@ -1879,4 +1880,152 @@ fn profile_picker_narrowed_by_typing() {
         "{frame}"
     );
     insta::assert_snapshot!(frame);
+}
+
+/// A database of 2,500 tenants named alike (`{prefix}0001`…`{prefix}2500`):
+/// rich_dude of `{prefix}0044` compared with `{prefix}0045`, his orders
+/// shown.
+fn tenants_named_alike(prefix: &str) -> State {
+    let schemas = (1..=2500).map(|n| format!("{prefix}{n:04}")).collect();
+    let own = format!("{prefix}0044");
+    let users = vec![fixtures::user_with_mail(
+        "1",
+        "rich_dude",
+        "h@gmail.com",
+        &own,
+    )];
+    let count = UserCount {
+        value: 1,
+        ..Default::default()
+    };
+    let catalog = TenantCatalog::new(schemas);
+    let mut state = State::new(Data::new("demo".into(), catalog, count, users, None));
+    state.session.size = (120, 30);
+    state.dashboard.compare = Some(format!("{prefix}0045"));
+    init(&mut state);
+    deliver(&mut state, &own, reference_lines());
+    state
+}
+
+/// The words of the orders pane's row holding `text` (its tenants' row:
+/// `vs own`).
+fn pane_words(frame: &str, text: &str) -> Vec<String> {
+    let row = frame.lines().find(|l| l.contains(text));
+    let row = row.unwrap_or_else(|| panic!("no {text:?} in\n{frame}"));
+    let pane = row.split("││").nth(1).unwrap_or(row);
+    let words = pane.split(['│', ' ', '"']).filter(|w| !w.is_empty());
+    words.map(str::to_string).collect()
+}
+
+/// With tenants `tenant_0001`…`tenant_2500`, the orders pane's headers at
+/// 120 columns read `tenant_00…` and `tenant_00…`: the own tenant and the
+/// comparison's could not be told apart. Cut, they keep what tells them
+/// apart.
+#[test]
+fn the_orders_headers_keep_what_tells_similar_tenants_apart() {
+    let mut state = tenants_named_alike("tenant_");
+    let frame = render(&mut state, 120, 12);
+    assert!(
+        frame.contains("Orders of rich_dude · tenant_0044 vs tenant_0045"),
+        "{frame}"
+    );
+    let tenants = pane_words(&frame, "vs own");
+    assert_eq!(tenants.len(), 4, "{frame}");
+    assert!(
+        tenants[0].ends_with("…0044") && tenants[1].ends_with("…0045"),
+        "{frame}"
+    );
+    assert!(tenants[0].starts_with("ten"), "{frame}");
+}
+
+/// The price matrix's tenant columns at 120 columns, named alike and
+/// wider than their 13 cells, read `customer_te…` each: cut, they keep
+/// their numbers (a column not read, its `✗` too).
+#[test]
+fn the_price_matrix_keeps_what_tells_similar_tenants_apart() {
+    use tenantscope::db::{PriceMatrix, PriceRow, TenantFailure};
+    let mut state = tenants_named_alike("customer_tenant_number_");
+    key(&mut state, KeyCode::Char('p'));
+    let (_, tenants) = state.prices.matrix.pending().cloned().unwrap();
+    let prices = tenants.iter().map(|_| Value::parse("1.00")).collect();
+    let matrix = PriceMatrix {
+        rows: vec![PriceRow::new("Tesla".into(), prices, &tenants)],
+        tenants: tenants.clone(),
+        failed: vec![TenantFailure {
+            tenant: tenants[2].clone(),
+            error: "permission denied".into(),
+        }],
+        ..Default::default()
+    };
+    fixtures::deliver_prices(&mut state, matrix);
+    let frame = render(&mut state, 120, 12);
+    let header = frame.lines().find(|l| l.contains("Spread")).unwrap();
+    let words: Vec<&str> = header
+        .split(['│', ' ', '"'])
+        .filter(|w| !w.is_empty())
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "Item",
+            "customer…0001",
+            "customer…0002",
+            "✗",
+            "custom…0003",
+            "customer…0004",
+            "customer…0005",
+            "customer…0006",
+            "Spread"
+        ],
+        "{frame}"
+    );
+}
+
+/// The basket at 46 columns, its tenants named alike and wider than the
+/// Tenant column, read `customer_tenant…` on every row: cut, each keeps
+/// its number, beside its `(own)`, what it lacks or why it failed.
+#[test]
+fn the_basket_keeps_what_tells_similar_tenants_apart() {
+    use tenantscope::app::basket;
+    use tenantscope::db::{BasketTenant, OrderLine};
+    let prefix = "customer_tenant_number_";
+    let mut state = tenants_named_alike(prefix);
+    key(&mut state, KeyCode::Char('b'));
+    let batch = state.basket.load.awaited().unwrap();
+    let lines: Vec<OrderLine> = reference_lines()
+        .into_iter()
+        .map(OrderLine::from_raw)
+        .collect();
+    // Tenants 40…49: the odd ones sell both lines, the even ones Tesla.
+    let mut priced: Vec<BasketTenant> = (40..50)
+        .map(|n| {
+            let huawei = (n % 2 == 1).then(|| Value::parse("2.00"));
+            let prices = [Some(Value::parse("1.00")), huawei];
+            BasketTenant::priced(format!("{prefix}{n:04}"), &lines, &prices)
+        })
+        .collect();
+    priced[9].error = Some("permission denied".into());
+    update(
+        &mut state,
+        Msg::from(basket::Msg::Page {
+            batch,
+            result: Ok((lines, priced)),
+            elapsed: Duration::from_millis(7),
+        }),
+    );
+    let frame = render(&mut state, 46, 20);
+    let rows: Vec<&str> = frame.lines().filter(|l| l.contains("/2")).collect();
+    assert_eq!(rows.len(), 10, "{frame}");
+    for n in 40..50 {
+        let number = format!("…00{n}");
+        let row = rows.iter().find(|r| r.contains(&number));
+        assert!(row.is_some(), "no {number} in\n{frame}");
+    }
+    let own = rows.iter().find(|r| r.contains("0044")).unwrap();
+    assert!(own.contains("0044 (own)"), "{frame}");
+    let failed = rows.iter().find(|r| r.contains("0049")).unwrap();
+    assert!(
+        failed.contains("✗ c") && failed.contains("…0049"),
+        "{frame}"
+    );
 }

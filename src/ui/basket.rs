@@ -83,12 +83,26 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let tenant_width = inner
         .width
         .saturating_sub(5 + numbers.iter().sum::<u16>() + 2 + 4);
+    // Each name cut to what its row leaves it (its `(own)`, `✗ `, a cell
+    // before what it lacks or why it failed), so that names alike read
+    // apart.
+    let names: Vec<(String, usize)> = shown
+        .iter()
+        .map(|(_, tenant)| {
+            let own = if tenant.tenant == own { OWN.len() } else { 0 };
+            let after = match (&tenant.error, tenant.gaps_note()) {
+                (Some(_), _) => 3,
+                (None, Some(_)) => 1,
+                (None, None) => 0,
+            };
+            let room = usize::from(tenant_width).saturating_sub(own + after);
+            (state.catalog.label(&tenant.tenant), room)
+        })
+        .collect();
     let rows: Vec<Row> = shown
         .into_iter()
-        .map(|(rank, tenant)| {
-            let label = state.catalog.label(&tenant.tenant);
-            row(rank, tenant, own, all, label, numbers, tenant_width)
-        })
+        .zip(super::distinct_fits(&names))
+        .map(|((rank, tenant), name)| row(rank, tenant, own, all, name, numbers, tenant_width))
         .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &basket.rows, true);
@@ -149,31 +163,37 @@ fn number_widths(shown: &[(usize, &BasketTenant)], all: usize, width: u16) -> [u
     [lines, amounts[0], amounts[1]]
 }
 
+/// The own tenant's mark after its name.
+const OWN: &str = " (own)";
+
+/// A tenant's row; `name`: its name cut to what the row leaves it.
 fn row(
     rank: usize,
     tenant: &BasketTenant,
     own: &str,
     all: usize,
-    label: String,
+    name: String,
     numbers: [u16; 3],
     tenant_width: u16,
 ) -> Row<'static> {
-    // The own tenant's mark stays whole: its name gives way first.
+    // The own tenant's mark stays whole: its name gave way first.
     let name = if tenant.tenant == own {
-        const OWN: &str = " (own)";
-        let room = usize::from(tenant_width).saturating_sub(OWN.len());
-        format!("{}{OWN}", fit(&label, room))
+        format!("{name}{OWN}")
     } else {
-        sanitize(&label).into_owned()
+        name
     };
     let cut = |spans: Vec<Span<'static>>| Line::from(super::fit_spans(spans, tenant_width.into()));
     // Why a tenant failed, after its name (cut to the column with "…"), as
     // what it lacks is.
     if let Some(error) = &tenant.error {
-        let text = format!("✗ {name} · {}", crate::text::message_line(error));
+        let why = format!(" · {}", crate::text::message_line(error));
+        let spans = vec![
+            Span::styled(format!("✗ {name}"), theme::error()),
+            Span::styled(why, theme::error()),
+        ];
         return Row::new(vec![
             Cell::from(format!("{}", rank + 1)),
-            Cell::from(cut(vec![Span::styled(text, theme::error())])),
+            Cell::from(cut(spans)),
             right(super::whole_or_ellipsis(
                 format!("?/{}", crate::text::thousands(all as i64)),
                 numbers[0],

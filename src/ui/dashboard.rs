@@ -491,16 +491,23 @@ fn shrunk_widths(value_widths: &[u16], width_available: u16, item: u16) -> Vec<u
     widths
 }
 
-/// The orders table's two-line header: the tenants over the column names.
+/// The orders table's two-line header: the tenants over the column names
+/// (cut so that two named alike read apart).
 fn orders_header(own: &str, compare: &str, widths: &[u16]) -> Row<'static> {
     let group = |name: &str, w: u16| fit(name, w as usize);
     let headers = ORDER_HEADERS;
+    let [own, compare]: [String; 2] = super::distinct_fits(&[
+        (own.to_string(), usize::from(widths[1])),
+        (compare.to_string(), usize::from(widths[3])),
+    ])
+    .try_into()
+    .unwrap_or_default();
     Row::new(vec![
         Cell::from(Text::from(vec![Line::from(""), Line::from("Item")])),
         header_cell(String::new(), &group(headers[0], widths[0])),
-        header_cell(group(own, widths[1]), &group(headers[1], widths[1])),
+        header_cell(own, &group(headers[1], widths[1])),
         header_cell(String::new(), &group(headers[2], widths[2])),
-        header_cell(group(compare, widths[3]), &group(headers[3], widths[3])),
+        header_cell(compare, &group(headers[3], widths[3])),
         header_cell(String::new(), &group(headers[4], widths[4])),
         header_cell(group("vs own", widths[5]), &group(headers[5], widths[5])),
     ])

@@ -349,6 +349,86 @@ fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
     out
 }
 
+/// Names shown side by side (tenants as column headers, or down one
+/// column), each cut to its cells as [`fit`] cuts. Where the start a cut
+/// name keeps is also another's, it is cut around where the two differ
+/// instead ([`cut_apart`]): `tenant_0044` and `tenant_0045` in 10 cells
+/// read `tenan…0044` and `tenan…0045`, not `tenant_00…` both. Names
+/// alike, or a few cells wide, can still read alike.
+fn distinct_fits(names: &[(String, usize)]) -> Vec<String> {
+    let clean: Vec<_> = names.iter().map(|(name, _)| sanitize(name)).collect();
+    clean
+        .iter()
+        .zip(names)
+        .map(|(name, (_, cells))| {
+            let fitted = crate::text::cut(name, *cells);
+            if fitted == **name {
+                return fitted;
+            }
+            let kept = fitted.strip_suffix('…').unwrap_or(&fitted);
+            let apart = clean
+                .iter()
+                .filter(|other| *other != name && other.starts_with(kept))
+                .map(|other| differs_at(name, other))
+                .max();
+            apart.map_or(fitted, |at| cut_apart(name, at, *cells))
+        })
+        .collect()
+}
+
+/// Where `name` first differs from `other`: the byte of its first char
+/// that differs, or where the shorter ends.
+fn differs_at(name: &str, other: &str) -> usize {
+    let first = name
+        .char_indices()
+        .zip(other.chars())
+        .find(|((_, a), b)| a != b);
+    first.map_or(name.len().min(other.len()), |((at, _), _)| at)
+}
+
+/// `name` (escaped already) cut to `cells` so that the char at byte `at`
+/// shows, with the word (letters and digits) it is in where that fits:
+/// the start gives way (`tenan…0044`), then the end too (`…0044_e…`).
+fn cut_apart(name: &str, at: usize, cells: usize) -> String {
+    use crate::text::cut;
+    let at = at.min(name.char_indices().last().map_or(0, |(i, _)| i));
+    let differing = name[at..].chars().next().filter(|c| c.is_alphanumeric());
+    let word = match differing {
+        Some(_) => name[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric())
+            .last()
+            .map_or(at, |(i, _)| i),
+        None => at,
+    };
+    if cells < 3 || at == 0 {
+        return cut(name, cells);
+    }
+    // The end whole from the word, else from where they differ.
+    for from in [word, at].into_iter().filter(|&from| from > 0) {
+        let tail = &name[from..];
+        let Some(room) = cells.checked_sub(width(tail) + 1) else {
+            continue;
+        };
+        // The start that fits `room`: cut a cell wider, less its `…`.
+        let head = &name[..from];
+        let head = if width(head) <= room {
+            head.to_string()
+        } else {
+            cut(head, room + 1).trim_end_matches('…').to_string()
+        };
+        return format!("{head}…{tail}");
+    }
+    let through = at + differing.map_or(1, char::len_utf8);
+    let from = if word > 0 && width(&name[word..through]) + 2 <= cells {
+        word
+    } else {
+        at
+    };
+    format!("…{}", cut(&name[from..], cells - 1))
+}
+
 /// Draws a list pane's `table` with its `cursor`'s row in the selection
 /// colours, dimmer when the pane is not `focused`.
 fn list(frame: &mut Frame, area: Rect, table: Table<'_>, cursor: &Cursor, focused: bool) {
@@ -543,6 +623,46 @@ mod cell_tests {
         assert_eq!(cut("= 0.00", 4), "= …");
         assert_eq!(cut("1,234,567.00", 8), "…");
         assert_eq!(cut("▼ 1.00", 2), "…");
+    }
+}
+
+#[cfg(test)]
+mod distinct_fits_tests {
+    use super::distinct_fits;
+
+    fn fits(names: &[&str], cells: usize) -> Vec<String> {
+        let names: Vec<_> = names.iter().map(|n| (n.to_string(), cells)).collect();
+        distinct_fits(&names)
+    }
+
+    /// Names cut to the same start keep what tells them apart; names that
+    /// fit, or whose cut start tells them apart, are as `fit` has them.
+    #[test]
+    fn similar_names_keep_where_they_differ() {
+        let alike = ["tenant_0044", "tenant_0045"];
+        assert_eq!(fits(&alike, 10), ["tenan…0044", "tenan…0045"]);
+        assert_eq!(fits(&alike, 5), ["…0044", "…0045"]);
+        assert_eq!(fits(&alike, 11), alike);
+        assert_eq!(fits(&["acme_corp", "globex_inc"], 6), ["acme_…", "globe…"]);
+        // The word that differs too wide: from where it differs.
+        assert_eq!(
+            fits(&["customerA_eu", "customerB_eu"], 8),
+            ["cus…A_eu", "cus…B_eu"]
+        );
+        // The rest too wide: the end gives way too.
+        assert_eq!(
+            fits(&["shop_0044_europe_west", "shop_0045_europe_west"], 8),
+            ["…0044_e…", "…0045_e…"]
+        );
+        // One a prefix of the other.
+        assert_eq!(fits(&["tenant_1", "tenant_10"], 7), ["tenan…1", "tena…10"]);
+        // Each name its own cells; escaped as `fit` escapes.
+        let names = [
+            ("tenant_0044".to_string(), 10),
+            ("tenant_0045\n".to_string(), 5),
+        ];
+        assert_eq!(distinct_fits(&names), ["tenan…0044", "t…5\\n"]);
+        assert_eq!(fits(&["tenant_0044", "tenant_0045"], 2), ["t…", "t…"]);
     }
 }
 

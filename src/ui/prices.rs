@@ -140,9 +140,9 @@ fn price_text(row: &PriceRow, price: &Value, tenant: &String, unread: bool) -> (
     }
 }
 
-/// The header: Item, each tenant's name `width` wide (the `selected`
-/// column's as a key; one whose prices could not be read marked `✗`, the
-/// status says why), Spread.
+/// The header: Item, each tenant's name `width` wide (cut so that names
+/// alike read apart; the `selected` column's as a key; one whose prices
+/// could not be read marked `✗`, the status says why), Spread.
 fn header(
     state: &State,
     matrix: &PriceMatrix,
@@ -151,15 +151,17 @@ fn header(
     width: usize,
 ) -> Vec<Cell<'static>> {
     let mut header = vec![Cell::from("Item")];
-    header.extend(matrix.tenants.iter().enumerate().map(|(i, tenant)| {
-        let label = state.catalog.label(tenant);
+    // Cut so that tenants named alike read apart.
+    let labels = matrix.tenants.iter().zip(unread).map(|(tenant, unread)| {
+        let mark = if *unread { 2 } else { 0 };
+        (state.catalog.label(tenant), width.saturating_sub(mark))
+    });
+    let labels = super::distinct_fits(&labels.collect::<Vec<_>>());
+    header.extend(labels.into_iter().enumerate().map(|(i, label)| {
         let (text, style) = match (unread[i], Some(i) == selected) {
-            (true, _) => (
-                format!("✗ {}", fit(&label, width.saturating_sub(2))),
-                theme::error(),
-            ),
-            (false, true) => (fit(&label, width), theme::key()),
-            (false, false) => (fit(&label, width), Style::new()),
+            (true, _) => (format!("✗ {label}"), theme::error()),
+            (false, true) => (label, theme::key()),
+            (false, false) => (label, Style::new()),
         };
         Cell::from(Line::from(Span::styled(text, style)).alignment(Alignment::Right))
     }));
