@@ -235,8 +235,10 @@ fn the_list_and_the_title_name_a_tenant_alike() {
     let frame = opened(fixtures::demo_users(), shared_label);
     // The list's row: the left pane of the line holding rich_dude's id.
     let row = frame.lines().find(|l| l.contains("h@gmail.com")).unwrap();
+    // Cut to the list's column where it tells the two apart (both read
+    // `Acme (cl…`).
     let list = row.split("││").next().unwrap();
-    assert!(list.contains("Acme (cl"), "{frame}");
+    assert!(list.contains("…client1)"), "{frame}");
     assert!(frame.contains("of rich_dude · Acme (client1)"), "{frame}");
     let mut users = fixtures::demo_users();
     for user in users.iter_mut().filter(|u| u.name == "rich_dude") {
@@ -1905,6 +1907,36 @@ fn tenants_named_alike(prefix: &str) -> State {
     init(&mut state);
     deliver(&mut state, &own, reference_lines());
     state
+}
+
+/// The users list at 120 columns, its users in tenants named alike: the
+/// Tenant column read `tenant_0…` on every row. Cut, each keeps its
+/// number.
+#[test]
+fn the_users_list_keeps_what_tells_similar_tenants_apart() {
+    let schemas = (1..=2500).map(|n| format!("tenant_{n:04}")).collect();
+    let users = (44..47)
+        .map(|n| {
+            let (id, tenant) = (n.to_string(), format!("tenant_{n:04}"));
+            fixtures::user_with_mail(&id, &format!("user{n}"), "u@example.com", &tenant)
+        })
+        .collect();
+    let count = UserCount {
+        value: 3,
+        ..Default::default()
+    };
+    let catalog = TenantCatalog::new(schemas);
+    let mut state = State::new(Data::new("demo".into(), catalog, count, users, None));
+    init(&mut state);
+    let frame = render(&mut state, 120, 12);
+    for n in 44..47 {
+        let user = format!(" user{n} ");
+        let row = frame
+            .lines()
+            .find(|l| l.contains(&user) && l.contains("u@"));
+        let list = row.unwrap().split("││").next().unwrap();
+        assert!(list.contains(&format!("…00{n}")), "{frame}");
+    }
 }
 
 /// The words of the orders pane's row holding `text` (its tenants' row:

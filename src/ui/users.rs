@@ -75,18 +75,22 @@ pub(super) fn users_pane(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .map(|&on| if on { fitted.next().unwrap_or(0) } else { 0 })
         .collect();
+    // As the registry names them (the schema is in Enter's popup), cut
+    // so that tenants named alike read apart.
+    let tenants: Vec<(String, usize)> = window()
+        .map(|user| (super::tenant_text(state, user), usize::from(widths[4])))
+        .collect();
     let rows: Vec<Row> = window()
-        .map(|user| {
+        .zip(super::distinct_fits(&tenants))
+        .map(|(user, tenant)| {
             // Not known yet (the catalogue is on its way): no mark.
             let (marker, tenant_style) = super::schema_mark(state.tenant_status(user));
-            // As the registry names it (the schema is in Enter's popup).
-            let tenant = super::tenant_text(state, user);
             let cells = [
                 Cell::from(Span::styled(marker, tenant_style)),
                 Cell::from(fit(&id_text(Some(&user.id)), widths[1] as usize)),
                 Cell::from(fit(&id_text(Some(&user.name)), widths[2] as usize)),
                 Cell::from(fit(user.mail.as_deref().unwrap_or(""), widths[3] as usize)),
-                Cell::from(Span::styled(fit(&tenant, widths[4] as usize), tenant_style)),
+                Cell::from(Span::styled(tenant, tenant_style)),
             ];
             Row::new(shown_only(cells, shown))
         })
