@@ -929,6 +929,12 @@ mod tests {
         (file, ConfigFile::Explicit(path))
     }
 
+    /// Why a config file of `text` (and no environment) is refused.
+    fn refusal(text: &str) -> String {
+        let (_keep, file) = file_with(text);
+        Settings::load(&file, &env(&[])).unwrap_err()
+    }
+
     #[test]
     fn defaults_without_any_layer() {
         let settings = Settings::load(&ConfigFile::Default(None), &env(&[])).unwrap();
@@ -976,8 +982,7 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let (_keep, file) = file_with("[database]\nurll = \"x\"\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[database]\nurll = \"x\"\n");
         assert!(error.contains("urll"), "{error}");
         assert!(!error.contains('\n'));
     }
@@ -1003,8 +1008,7 @@ mod tests {
 
     #[test]
     fn numeric_settings_out_of_range_are_refused_with_their_range() {
-        let (_keep, file) = file_with("[database]\nstatement_timeout_ms = 9999999999\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[database]\nstatement_timeout_ms = 9999999999\n");
         assert_eq!(
             error,
             "invalid configuration: database.statement_timeout_ms must be between 1 and 2147483647, not 9999999999"
@@ -1057,14 +1061,12 @@ mod tests {
                 "database.password is out of range",
             ),
         ] {
-            let (_keep, file) = file_with(text);
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let error = refusal(text);
             assert_eq!(error, format!("invalid configuration: {message}"));
         }
         // Negative: the range too (serde said "invalid type: 64-bit
         // integer `-1`, expected an unsigned …").
-        let (_keep, file) = file_with("[ui]\nrefresh_s = -1\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[ui]\nrefresh_s = -1\n");
         assert_eq!(
             error,
             "invalid configuration: ui.refresh_s must be between 0 and 86400, not -1"
@@ -1090,8 +1092,7 @@ mod tests {
             "database = \"postgres://app:S3cr3t@host/db\"\n",
             "[database]\nurl = \"postgres://app:S3cr3t@host/db\" x\n",
         ] {
-            let (_keep, file) = file_with(text);
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let error = refusal(text);
             assert!(!error.contains("S3cr3t"), "{error}");
             // A parse error quotes no line of the file; a type error (the
             // second) the value, masked.
@@ -1153,8 +1154,7 @@ mod tests {
             "items_table = true",
             "registry_key = 1.5",
         ] {
-            let (_keep, file) = file_with(&format!("[tenancy]\n{text}\n"));
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let error = refusal(&format!("[tenancy]\n{text}\n"));
             let key = text.split(' ').next().unwrap();
             assert!(
                 error.contains(&format!("tenancy.{key} must be a string")),
@@ -1172,8 +1172,7 @@ mod tests {
     /// only the first `e` said it was wrong. `~/` needs `HOME`.
     #[test]
     fn a_relative_export_dir_is_refused_at_start() {
-        let (_keep, file) = file_with("[ui]\nexport_dir = \"relative\"\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[ui]\nexport_dir = \"relative\"\n");
         assert_eq!(
             error,
             "invalid configuration: ui.export_dir \"relative\" is not an absolute path \
@@ -1248,8 +1247,7 @@ mod tests {
         );
         // An unknown key is named as unknown, whatever its value.
         for text in ["[ui]\nrefresh = 5", "[tenancy]\ncompare = 5"] {
-            let (_keep, file) = file_with(&format!("{text}\n"));
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let error = refusal(&format!("{text}\n"));
             assert!(error.contains("unknown field"), "{text}: {error}");
         }
         // The environment's text is parsed as before, but for a fraction.
@@ -1343,8 +1341,7 @@ mod tests {
                 format!("invalid configuration: {message}")
             );
         }
-        let (_keep, file) = file_with("[database]\npooler = \"\"\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[database]\npooler = \"\"\n");
         assert!(
             error.contains("database.pooler must be none or transaction, not \"\" in "),
             "{error}"
@@ -1422,8 +1419,7 @@ mod tests {
             ),
         ];
         for (text, place) in cases {
-            let (_keep, file) = file_with(text);
-            let error = Settings::load(&file, &env(&[])).unwrap_err();
+            let error = refusal(text);
             assert!(!error.contains("Hunter2"), "{text}: {error}");
             assert!(
                 error.starts_with("invalid configuration: TOML parse error at ")
@@ -1634,8 +1630,7 @@ mod tests {
         assert!(!load(profile, &[], None).0);
         assert!(load(profile, &[], Some("p")).0);
         // Not a boolean: the usual one-line error naming the key.
-        let (_keep, file) = file_with("[tenancy]\ndetect = \"maybe\"\n");
-        let error = Settings::load(&file, &env(&[])).unwrap_err();
+        let error = refusal("[tenancy]\ndetect = \"maybe\"\n");
         assert!(error.contains("detect"), "{error}");
     }
 

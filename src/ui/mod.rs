@@ -420,7 +420,7 @@ fn cut_apart(name: &str, at: usize, cells: usize) -> String {
         };
         return format!("{head}…{tail}");
     }
-    let through = at + differing.map_or(1, char::len_utf8);
+    let through = at + name[at..].chars().next().map_or(0, char::len_utf8);
     let from = if word > 0 && width(&name[word..through]) + 2 <= cells {
         word
     } else {
@@ -663,6 +663,43 @@ mod distinct_fits_tests {
         ];
         assert_eq!(distinct_fits(&names), ["tenan…0044", "t…5\\n"]);
         assert_eq!(fits(&["tenant_0044", "tenant_0045"], 2), ["t…", "t…"]);
+    }
+
+    /// Names that differ at a symbol of more than one byte (a registry's
+    /// free-text labels), with more after it than fits: cut from the
+    /// symbol on (it panicked, cutting inside the symbol).
+    #[test]
+    fn names_that_differ_at_a_wide_symbol_are_cut_there() {
+        assert_eq!(
+            fits(&["Acme GmbH – Berlin Mitte", "Acme GmbH · Berlin Mitte"], 8),
+            ["…– Berl…", "…· Berl…"]
+        );
+        assert_eq!(
+            fits(&["Team Alpha 🚀 Division", "Team Alpha 🔥 Division"], 8),
+            ["…🚀 Div…", "…🔥 Div…"]
+        );
+        // Every pair of such names at every width: cut, never a panic.
+        let names = [
+            "a–b",
+            "a·b",
+            "山田–x",
+            "山田·x",
+            "🚀🚀a",
+            "🚀🔥a",
+            "x\u{301}y",
+            "xy",
+        ];
+        for one in names {
+            for other in names {
+                for cells in 0..12 {
+                    let cut = fits(&[one, other], cells);
+                    assert!(
+                        cut.iter().all(|c| super::width(c) <= cells.max(1)),
+                        "{cut:?}"
+                    );
+                }
+            }
+        }
     }
 }
 
