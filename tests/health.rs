@@ -767,6 +767,24 @@ async fn users_who_ordered_an_item_in_a_tenant() {
         ),
         ["odd_dude"]
     );
+    // In the users list's order, the database's default collation (C on
+    // the test server), whatever the name column declares (it sorted
+    // a_dude before B_dude in the column's ICU collation).
+    test_db
+        .run_sql(
+            r#"ALTER TABLE public.users ALTER COLUMN name TYPE text COLLATE "und-x-icu";
+               INSERT INTO public.users (id, name, mail, password, organization_id) VALUES
+                   ('7', 'a_dude', 'a@x', 'pw', 'client1'), ('8', 'B_dude', 'b@x', 'pw', 'client1');
+               INSERT INTO client1.orders (id, user_id, item_id, quantity) VALUES
+                   ('7', '7', '1', 1), ('8', '8', '1', 1);"#,
+        )
+        .await;
+    let db = connect(&test_db).await;
+    let buyers = db.users_who_ordered("client1", &ItemRule::Description, "Tesla", 10);
+    assert_eq!(
+        names(buyers.await.unwrap()),
+        ["B_dude", "a_dude", "rich_dude"]
+    );
     assert!(db
         .users_who_ordered("client1", &ItemRule::Description, "tesla", 10)
         .await

@@ -479,7 +479,8 @@ impl Database {
 
     /// Users of `tenant` (by organization id) with at least one order in
     /// that tenant for an item whose `rule` key is exactly `key` (a price
-    /// matrix row's), by name then id, at most `limit`. Two queries: the
+    /// matrix row's), by name then id as the users list orders them, at
+    /// most `limit`. Two queries: the
     /// tenant lookup (unknown: [`DbError::UnknownTenant`]) and the users.
     pub async fn users_who_ordered(
         &self,
@@ -499,13 +500,16 @@ impl Database {
                                   JOIN {schema}.{items} i ON i.{item_id}::text = o.{order_item}::text
                                  WHERE o.{order_user}::text = u.{user_id}::text
                                    AND {item_key} = $2)
-                  ORDER BY u.{user_name}, u.{user_id}
+                  ORDER BY {name_key}, {id_key}
                   LIMIT $3",
+                // In the users list's order (and collation): it stands in
+                // for the list.
+                name_key = self.tables.name_key,
+                id_key = self.tables.id_key,
                 columns = self.user_columns(),
                 users = self.users_of_tenant(tenant),
                 org = self.tables.tenant_column,
                 user_id = self.tables.names.user_id,
-                user_name = self.tables.names.user_name,
                 order_user = self.tables.names.order_user,
                 item_key = self.item_key(rule, "i"),
                 items = self.tables.names.items,
