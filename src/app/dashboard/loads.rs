@@ -316,7 +316,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
 /// (no filter, no tenant, no list opened from elsewhere, every user in
 /// the window): a user added since the count was read is in the list,
 /// and the header said one fewer than the pane's title until `r`. Linked
-/// users keep the count read, whose people the list does not count.
+/// users keep the count read, whose people the list does not count; so do
+/// users in each tenant schema, where the count also holds tenants whose
+/// users table the list cannot read.
 fn count_whole_list(state: &mut State) {
     let dashboard = &state.dashboard;
     let whole = dashboard.users.is_complete()
@@ -324,7 +326,8 @@ fn count_whole_list(state: &mut State) {
         && !dashboard.filter.prompt.editing
         && dashboard.tenant.is_none()
         && dashboard.list_label.is_none();
-    if whole && !state.catalog_partial && state.user_count.people.is_none() {
+    let counted_alike = !state.tenants.per_tenant && state.user_count.people.is_none();
+    if whole && !state.catalog_partial && counted_alike {
         state.user_count = crate::db::UserCount {
             value: dashboard.users.users().len() as i64,
             estimated: false,

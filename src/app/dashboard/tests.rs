@@ -650,6 +650,21 @@ fn the_whole_list_read_again_sets_the_headers_count() {
     assert_eq!(state.dashboard.users.users().len(), 5);
     assert_eq!(state.user_count.value, 5);
     assert!(!state.user_count.estimated);
+    // Users in each tenant schema: counted over tenants the list may not
+    // read, so the count read stays.
+    press(&mut state, KeyCode::Char('/'));
+    let request = page_request(&chars(&mut state, "rich"));
+    press(&mut state, KeyCode::Enter);
+    deliver_page(&mut state, request, demo_users()[..1].to_vec());
+    let request = page_request(&press(&mut state, KeyCode::Esc));
+    state.tenants.per_tenant = true;
+    state.user_count.value = 9;
+    let mut users = demo_users();
+    let before = users.drain(..2).collect();
+    let effects = deliver_page(&mut state, request, users);
+    deliver_page(&mut state, page_request(&effects), before);
+    assert!(state.dashboard.users.is_complete());
+    assert_eq!(state.user_count.value, 9);
 }
 
 #[test]
