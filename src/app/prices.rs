@@ -140,11 +140,18 @@ fn status(state: &State) -> Status {
         format!("prices of {tenants}")
     };
     match load.value().filter(|_| !load.is_loading()) {
-        Some(matrix) if !matrix.failed.is_empty() => Status::Failed(format!(
-            "{}; not priced: {}",
-            priced(matrix),
-            not_priced(&matrix.failed)
-        )),
+        Some(matrix) if !matrix.failed.is_empty() => {
+            // How many first: the reasons may be cut at the screen's edge.
+            let how_many = match matrix.failed.len() {
+                1 => String::new(),
+                n => format!("{n} "),
+            };
+            Status::Failed(format!(
+                "{}; {how_many}not priced: {}",
+                priced(matrix),
+                not_priced(&matrix.failed)
+            ))
+        }
         _ => Status::of(load, priced),
     }
 }
