@@ -509,6 +509,16 @@ mod tests {
         }
     }
 
+    /// What is unassigned is decided by the Unicode version the screen
+    /// measures widths with: a character assigned later is escaped, never
+    /// drawn at a width the terminal and the tables disagree on.
+    #[test]
+    fn the_general_category_and_the_width_tables_are_of_one_unicode_version() {
+        let (major, minor, update) = unicode_properties::UNICODE_VERSION;
+        let categories = (major as u8, minor as u8, update as u8);
+        assert_eq!(categories, unicode_width::UNICODE_VERSION);
+    }
+
     /// Noncharacters and unassigned code points (General_Category Cn) are
     /// escaped as the other invisible characters are: a terminal and the
     /// screen's width tables disagree on them (U+FFFE doubled a pane's
@@ -550,6 +560,11 @@ mod tests {
             ('\u{1F680}', false),
             ('山', false),
             ('é', false),
+            // Assigned after Unicode 15.1, the width tables' version: a
+            // terminal draws U+1FAE9 (an emoji of Unicode 16) two cells
+            // wide where the tables say one.
+            ('\u{1FAE9}', true),
+            ('\u{1CC00}', true),
         ] {
             assert_eq!(needs_escape(ch), escaped, "U+{:04X}", ch as u32);
         }
