@@ -190,12 +190,7 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
                 !kind.fits(value)
             };
             if refused {
-                let shown = match &value.kind {
-                    config::ValueKind::String(text) => format!("{text:?}"),
-                    // 4.0, not 4 (Display's): a fraction as written.
-                    config::ValueKind::Float(number) => format!("{number:?}"),
-                    _ => value.to_string(),
-                };
+                let shown = shown(value);
                 let origin = value
                     .origin()
                     .map(str::to_string)
@@ -214,6 +209,22 @@ fn check_kinds(built: &config::Config, file: Option<&Path>) -> Result<(), Config
         }
     }
     Ok(())
+}
+
+/// A refused value as the file writes it: a string quoted, `4.0` (not
+/// Display's 4), a list in brackets (Display's `"a, "` read as a string).
+fn shown(value: &Value) -> String {
+    use config::ValueKind::{Array, Float, String as Text, Table};
+    match &value.kind {
+        Text(text) => format!("{text:?}"),
+        Float(number) => format!("{number:?}"),
+        Array(items) => format!(
+            "[{}]",
+            items.iter().map(shown).collect::<Vec<_>>().join(", ")
+        ),
+        Table(_) => "a table".into(),
+        _ => value.to_string(),
+    }
 }
 
 /// A whole number's value, as written (and the environment's text, which
@@ -1224,7 +1235,18 @@ mod tests {
             ),
             (
                 "[tenancy]\nignore_schemas = [\"audit\", 2024]",
-                "tenancy.ignore_schemas must be a list of strings (quoted names)",
+                "tenancy.ignore_schemas must be a list of strings (quoted names), \
+                 not [\"audit\", 2024]",
+            ),
+            // A list or a table where one value belongs: as written, not
+            // as the config crate's Display has it (`"audit, "`).
+            (
+                "[tenancy]\ncompare_with = [\"audit\"]",
+                "tenancy.compare_with must be a string (a quoted name), not [\"audit\"]",
+            ),
+            (
+                "[ui]\nexport_dir = { path = \"/tmp\" }",
+                "ui.export_dir must be a string (quoted), not a table",
             ),
         ];
         for (text, expected) in cases {

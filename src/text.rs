@@ -300,7 +300,7 @@ fn redact_keywords(line: &str) -> String {
 
 /// A message in the user's words: no Rust module paths or source lines
 /// (sqlx's protocol errors end in `(sqlx_postgres::connection::tls:95)`),
-/// no serde enum wording ("enum Pooler does not have variant
+/// no serde enum wording ("enum UsersAt does not have variant
 /// constructor"), and a non-PostgreSQL server said as such.
 pub fn user_words(text: &str) -> String {
     let mut out = text.to_string();
@@ -342,9 +342,9 @@ pub fn user_words(text: &str) -> String {
             );
         }
     }
-    // serde through the config crate, for the enum settings.
+    // serde through the config crate, for the enum settings (the pooler's
+    // words are checked before serde reads them, see `config::Kind`).
     let values = |key: &str| match key {
-        "database.pooler" => "none or transaction",
         "tenancy.users" => "shared, link or per_tenant",
         _ => "see config.toml.example",
     };
@@ -599,19 +599,19 @@ mod tests {
         );
         assert_eq!(
             user_words(
-                "invalid configuration: enum Pooler does not have variant constructor bogus \
-                 for key `database.pooler`"
+                "invalid configuration: enum UsersAt does not have variant constructor bogus \
+                 for key `tenancy.users`"
             ),
-            "invalid configuration: database.pooler \"bogus\" is not a valid value \
-             (one of: none or transaction)"
+            "invalid configuration: tenancy.users \"bogus\" is not a valid value \
+             (one of: shared, link or per_tenant)"
         );
         assert_eq!(
             user_words(
-                "invalid configuration: value of enum Pooler should be represented by either \
-                 string or table with exactly one key for key `database.pooler`"
+                "invalid configuration: value of enum UsersAt should be represented by either \
+                 string or table with exactly one key for key `tenancy.users`"
             ),
-            "invalid configuration: database.pooler is not a valid value (one of: none or \
-             transaction)"
+            "invalid configuration: tenancy.users is not a valid value (one of: shared, link \
+             or per_tenant)"
         );
         assert_eq!(user_words("a (b) c"), "a (b) c");
     }
