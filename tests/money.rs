@@ -169,6 +169,48 @@ async fn every_numeric_type_is_read_exactly() {
     );
 }
 
+/// A server whose sessions round floats (`extra_float_digits = 0` in its
+/// config, an `ALTER DATABASE/ROLE … SET` or `PGOPTIONS`) still gives every
+/// float its exact value: 0.1 + 0.2 read 0.3 and a real 16777216 read
+/// 16,777,200, in the lines, the server's totals and the matrix.
+#[tokio::test]
+async fn floats_are_exact_whatever_the_servers_extra_float_digits() {
+    let db = TestDatabase::reference().await;
+    let mut sql = tenant(
+        "f8",
+        "double precision",
+        "integer",
+        &[("1", "Widget", "0.1::float8 + 0.2::float8")],
+        &[("1", "3")],
+    );
+    sql += &tenant(
+        "f4",
+        "real",
+        "integer",
+        &[("1", "Widget", "16777216")],
+        &[("1", "3")],
+    );
+    sql += "DO $$ BEGIN
+              EXECUTE format('ALTER DATABASE %I SET extra_float_digits = 0', current_database());
+            END $$;";
+    db.run_sql(&sql).await;
+    let conn = connect(&db).await;
+    let user = conn.user("f8").await.unwrap();
+    let report = conn.priced_orders(&user, Some("f4")).await.unwrap();
+    let line = &report.lines[0];
+    assert_eq!(plain(&line.unit_price), "0.30000000000000004");
+    assert_eq!(plain(&line.total), "0.90000000000000012");
+    assert_eq!(plain(&line.compare_unit_price), "16777216");
+    assert_eq!(plain(&line.compare_total), "50331648");
+    let totals = conn.orders_totals(&user, Some("f4"), None).await.unwrap();
+    assert_eq!(plain(&totals.total), "0.90000000000000012");
+    assert_eq!(plain(&totals.compare_total), "50331648");
+    let matrix = json_of(&db, &["prices", "--format", "json"]);
+    let text = matrix.to_string();
+    assert!(text.contains("0.30000000000000004"), "{text}");
+    assert!(text.contains("16777216"), "{text}");
+}
+
 /// Defect 2: a numeric price of 1e29, a real price of 1e30 and a product
 /// of i64::MAX × 9,999,999,999.99 panicked (or gave 0.00); all are exact.
 #[tokio::test]

@@ -573,8 +573,12 @@ impl Database {
     /// connection. The task finishes the BEGIN, then drops the
     /// transaction: rolled back.
     async fn begin_detached(&self, name: Option<&str>, extra: &str) -> Result<ReadTx, sqlx::Error> {
+        // extra_float_digits: a float's text is exact (the shortest that
+        // reads back to it) only above 0; the server's own setting (its
+        // config, ALTER DATABASE/ROLE, PGOPTIONS) may be 0 and round it.
         let mut begin = format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}{extra}",
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; \
+             SET LOCAL extra_float_digits = 1{extra}",
             self.statement_timeout_ms
         );
         if let Some(name) = name.map(str::to_string).or_else(cancel::ambient_name) {

@@ -955,8 +955,7 @@ fn parse_server_options(text: &str, origin: &str) -> Result<Vec<(String, String)
 
 /// Names the session (unless the connection names it), and leaves out the
 /// `extra_float_digits` start-up parameter that PgBouncer refuses by
-/// default (every float is cast to numeric in the server, so it changes
-/// nothing here).
+/// default: each read transaction sets it instead (`begin_detached`).
 fn compatible(options: PgConnectOptions, application_name: Option<&str>) -> PgConnectOptions {
     options
         .application_name(application_name.unwrap_or("tenantscope"))

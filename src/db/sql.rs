@@ -6,10 +6,10 @@ pub(super) use crate::model::guard::{quote_ident, quote_literal};
 /// `expr` (a price or quantity of any type) as the server's exact text, read
 /// into [`crate::money::Value`]. Money's own text is locale-formatted
 /// (`$5,000.00`), so it goes through numeric; numeric text is exact, and
-/// float text (PostgreSQL 12+, any `extra_float_digits` > 0) is the
-/// shortest form that reads back to the same float, as psql shows it. Text
-/// is taken as it is and checked client-side, so `'N/A'` is a problem of
-/// its line, not a query error. `expr` is evaluated three times: pass a
+/// float text (PostgreSQL 12+, `extra_float_digits` > 0, which every read
+/// transaction sets) is the shortest form that reads back to the same
+/// float, as psql shows it. Text is taken as it is and checked
+/// client-side, so `'N/A'` is a problem of its line, not a query error. `expr` is evaluated three times: pass a
 /// column, not a subquery.
 pub(super) fn exact_text(expr: &str) -> String {
     format!(
