@@ -21,6 +21,25 @@ fn is_blank(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r')
 }
 
+/// A number as the server's totals read text (`server_number`):
+/// `[-+]?(digits[.digits] | .digits)([eE][-+]?digits)?`. `BigDecimal`
+/// also reads `1_000` and `.+5` (as 0.05).
+fn is_plain_number(text: &str) -> bool {
+    fn unsigned(part: &str) -> &str {
+        part.strip_prefix(['-', '+']).unwrap_or(part)
+    }
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (unsigned(&text[..at]), Some(unsigned(&text[at + 1..]))),
+        None => (unsigned(text), None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    digits(whole)
+        && digits(fraction)
+        && !(whole.is_empty() && fraction.is_empty())
+        && exponent.is_none_or(|e| !e.is_empty() && digits(e))
+}
+
 /// Why a value present in the data is not a usable number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
@@ -121,15 +140,8 @@ impl Value {
             "-infinity" | "-inf" => return Value::Invalid(Problem::Infinite { negative: true }),
             _ => {}
         }
-        // from_str also takes forms like "1_000" or ".5"; only plain decimal
-        // digits, a sign, a point and an exponent are a number here.
-        let plain = !trimmed.is_empty()
-            && trimmed
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
-            && trimmed.chars().any(|c| c.is_ascii_digit());
         match BigDecimal::from_str(trimmed) {
-            Ok(number) if plain => Value::checked(number),
+            Ok(number) if is_plain_number(trimmed) => Value::checked(number),
             _ => Value::Invalid(Problem::Unreadable(text.to_string())),
         }
     }
@@ -515,7 +527,10 @@ mod tests {
             n("N/A").problem().unwrap().to_string(),
             "not a number: \"N/A\""
         );
-        for odd in ["", "1_000", "$5.00", "0x10", "1,5", "e"] {
+        for odd in [
+            "", "1_000", "$5.00", "0x10", "1,5", "e", ".+5", "1.+5", "5+", "1e5.0", "1e+", "-e5",
+            ".", "+-5",
+        ] {
             assert!(!n(odd).is_number(), "{odd:?}");
         }
         assert_eq!(Value::from_text(None), Value::Missing);

@@ -1006,6 +1006,15 @@ async fn the_server_reads_numbers_as_the_client_does() {
         format!("0.{}1e1500", "0".repeat(1499)),
         "N/A".into(),
         "1.5".into(),
+        // Only digits, a sign, a point and an exponent, but in no number's
+        // order: `.+5` read 0.05 on the client, a gap on the server.
+        ".+5".into(),
+        "1.+5".into(),
+        "5+".into(),
+        "1e5.0".into(),
+        "1e+".into(),
+        "+.5".into(),
+        "5.".into(),
     ];
     let mut sql = String::from(
         "CREATE SCHEMA texty;
