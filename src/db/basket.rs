@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use super::item_match::{ItemRule, RuleChoice};
+use super::item_match::{ItemMatch, ItemRule, RuleChoice};
 use super::orders::OrderLine;
 use super::sql::quote_ident;
 use super::{Database, DbError, QueryHandle};
@@ -300,7 +300,16 @@ impl Database {
                 .await?;
             // Lines are bound as arrays: ids ($1), descriptions ($2), then the
             // own items' values of each key column a pair matches on ($3, …).
-            let ids: Vec<Option<&str>> = lines.iter().map(|l| l.item_id.as_deref()).collect();
+            // A deleted own item keeps its id only where ids name one
+            // catalogue's items (`items_match = "id"`, as `orders` has it).
+            let by_order_id = self.item_match() == ItemMatch::Id;
+            let ids: Vec<Option<&str>> = lines
+                .iter()
+                .map(|l| match by_order_id || !own_item_missing(l) {
+                    true => l.item_id.as_deref(),
+                    false => None,
+                })
+                .collect();
             let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
             let key_columns = key_columns(&rules);
             let mut keys = Vec::with_capacity(key_columns.len());
@@ -485,11 +494,13 @@ impl Database {
 fn own_prices(lines: &[OrderLine]) -> Vec<Option<Value>> {
     lines
         .iter()
-        .map(|line| {
-            let missing = line.item.is_none() && line.unit_price == Value::Missing;
-            (!missing).then(|| line.unit_price.clone())
-        })
+        .map(|line| (!own_item_missing(line)).then(|| line.unit_price.clone()))
         .collect()
+}
+
+/// The order's item is not in the own tenant's items (any more).
+fn own_item_missing(line: &OrderLine) -> bool {
+    line.item.is_none() && line.unit_price == Value::Missing
 }
 
 /// The key columns the pairs' rules match on ([`ItemRule::Column`]), each

@@ -238,16 +238,20 @@ impl Database {
     }
 
     /// SQL for the text of a single key (one of [`ItemRule::keys`]), over
-    /// items row `alias`.
+    /// items row `alias`: NULL where it is blank (empty or spaces), as
+    /// Django's `CharField(blank=True)` stores a key nobody filled in. A
+    /// blank key names no item: every item without a sku would otherwise
+    /// be the same item as every other tenant's item without one.
     pub(super) fn item_key(&self, key: &ItemRule, alias: &str) -> String {
         let names = &self.tables.names;
-        match key {
+        let text = match key {
             ItemRule::Id | ItemRule::IdOrDescription => {
                 format!("{alias}.{}::text", names.item_id)
             }
             ItemRule::Description => format!("{alias}.{}::text", names.item_label),
             ItemRule::Column(column) => format!("{alias}.{}::text", quote_ident(column)),
-        }
+        };
+        format!("CASE WHEN btrim({text}) <> '' THEN {text} END")
     }
 
     /// The comparison side of a match under `rule`: CTEs over `schema`'s
@@ -487,7 +491,8 @@ impl Database {
 
 /// One pair's evidence, tagged `i`: shared ids, conflicting ones (each id
 /// once, however many rows an items table without a primary key holds
-/// under it), and the candidate key columns (`$1`) of both items tables,
+/// under it; an id whose description is blank or NULL on either side is
+/// not known to name the same item, so it conflicts), and the candidate key columns (`$1`) of both items tables,
 /// over the quoted items table, id and label names. The other side is read
 /// on its own (a MATERIALIZED CTE) so that the statement works where the
 /// two schemas live on different nodes (Citus).
@@ -506,7 +511,8 @@ fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) 
               SELECT t.{id}::text AS id, t.{label}::text AS label FROM {other}.{items} t)
           SELECT {i}::int4, count(DISTINCT theirs.id)::int8,
                  count(DISTINCT theirs.id)
-                     FILTER (WHERE theirs.label IS DISTINCT FROM o.{label}::text)::int8,
+                     FILTER (WHERE NOT coalesce(btrim(theirs.label) <> ''
+                                                AND theirs.label = o.{label}::text, false))::int8,
                  {own_keys}, {other_keys}
             FROM {own}.{items} o JOIN theirs ON theirs.id = o.{id}::text)",
         own_keys = keys(own),

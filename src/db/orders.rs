@@ -879,10 +879,15 @@ impl Database {
                     .rule
                     .keys()
                     .iter()
-                    .map(|key| match key {
-                        // The order's own reference: a deleted own item still matches.
-                        ItemRule::Id => format!("o.{}::text", n.order_item),
-                        key => self.item_key(key, "i"),
+                    .map(|key| match (key, &choice.rule) {
+                        // `items_match = "id"`: ids name one catalogue's
+                        // items, so a deleted own item still matches by the
+                        // order's own reference. Not under auto's
+                        // id_or_description, which checked only the ids the
+                        // own tenant still has: a deleted item's id may
+                        // name another item there.
+                        (ItemRule::Id, ItemRule::Id) => format!("o.{}::text", n.order_item),
+                        (key, _) => self.item_key(key, "i"),
                     })
                     .collect();
                 let (ctes, joins, column, found) = self.match_sql(schema, &choice.rule, &own_keys);
