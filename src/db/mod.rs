@@ -419,6 +419,22 @@ impl SharedTables {
             None => tenant,
         }
     }
+
+    /// The users row `u`'s columns the list reads (each once), for a
+    /// subquery standing in for the users relation: never `u.*`, which
+    /// names the password too, a column a support role is denied.
+    fn row_columns(&self) -> String {
+        let names = &self.names;
+        let mut columns = vec![&names.user_id, &names.user_name, &self.tenant_column];
+        columns.extend(self.has_mail.then_some(&names.user_mail));
+        columns.extend(self.has_created.then_some(&names.user_created));
+        columns.extend(&self.org_id_column);
+        columns.extend(&self.tenant_name_column);
+        let mut seen = std::collections::HashSet::new();
+        columns.retain(|column| seen.insert(*column));
+        let columns: Vec<String> = columns.iter().map(|c| format!("u.{c}")).collect();
+        columns.join(", ")
+    }
 }
 
 /// A handle on a tenant database. Cheap to clone (the pool is shared).

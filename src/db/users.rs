@@ -527,13 +527,14 @@ impl Database {
         let (condition, order, _) = self.keyset_parts(request);
         let columns = self.user_columns();
         let indexed = self.walk_index_check(source);
+        let row = self.tables.row_columns();
         // The walk's rows come out in its order (a CTE scan reads its rows
         // as they were stored; UNION ALL appends its parts in turn), and
         // one part of the two is empty.
         Some(format!(
             "WITH walk AS MATERIALIZED (
                  SELECT {columns}
-                   FROM (SELECT u.* FROM {source} u WHERE {indexed}
+                   FROM (SELECT {row} FROM {source} u WHERE {indexed}
                           ORDER BY {order} LIMIT {WALK_BOUND}) u
                   WHERE {condition} ORDER BY {order} LIMIT $4)
              SELECT * FROM walk WHERE (SELECT count(*) FROM walk) >= $4

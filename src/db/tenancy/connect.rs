@@ -395,7 +395,7 @@ impl Database {
         } = registry;
         (
             format!(
-                "SELECT u.*,
+                "SELECT {row},
                         nullif((SELECT ({expr})::text FROM {registry_q} r
                                  WHERE r.{key_q}::text = u.{column}::text LIMIT 1), '')
                             AS tenantscope_schema,
@@ -408,6 +408,7 @@ impl Database {
                 name = tenant_name(key_q, label_q),
                 column = tables.tenant_column,
                 users = tables.users_table,
+                row = tables.row_columns(),
             ),
             Vec::new(),
         )
@@ -504,7 +505,7 @@ impl Database {
         // tenant is listed once, without one.
         Ok((
             format!(
-                "SELECT u.*, r.s AS tenantscope_schema, r.t AS tenantscope_tenant
+                "SELECT {row}, r.s AS tenantscope_schema, r.t AS tenantscope_tenant
                    FROM {users} u
                    LEFT JOIN ({link_q} l
                               JOIN ({tenants}) r
@@ -513,6 +514,7 @@ impl Database {
                           ON l.{link_user}::text = u.{user_id}::text",
                 users = tables.users_table,
                 user_id = tables.names.user_id,
+                row = tables.row_columns(),
             ),
             Vec::new(),
         ))
