@@ -302,12 +302,15 @@ struct Collated {
 /// default is not `C`: the CLI's list (`users`, the binary, whole and cut
 /// by `--limit`) and the dashboard's pages (`users_page`, forward,
 /// backward and from a key, at page sizes that cut across the two orders)
-/// list every user once, in one order: name, id and tenant in the
-/// database's default collation, as psql's `ORDER BY name COLLATE
-/// "default"` has it. Users in each of many tenant schemas (batches of
-/// tenants, merged), of a few (one statement), and in one shared table.
+/// list every user once, in one order. Users in each of many tenant
+/// schemas (batches of tenants, merged) and of a few (one statement):
+/// name, id and tenant in the database's default collation, as psql's
+/// `ORDER BY name COLLATE "default"` has it (the one order the tenants'
+/// tables share). Users in one shared table: in its columns' own
+/// collations, as psql's `SELECT … FROM users ORDER BY name, id` has it
+/// (and its (name, id) index serves it).
 #[tokio::test]
-async fn the_users_list_keeps_the_database_order_whatever_the_columns_collation() {
+async fn the_users_list_keeps_its_order_whatever_the_columns_collation() {
     let mut setups = Vec::new();
     for tenants in [PER_PAGE_TENANTS_MANY, PER_PAGE_TENANTS_FEW] {
         setups.extend([
@@ -350,6 +353,12 @@ async fn the_users_list_keeps_the_database_order_whatever_the_columns_collation(
             tenants: 0,
             column: |_| Some("und-x-icu"),
         },
+        Collated {
+            what: "a shared users table, C name column, in an ICU database",
+            database: ICU_DATABASE,
+            tenants: 0,
+            column: |_| Some("C"),
+        },
     ]);
     for setup in &setups {
         let what = match setup.tenants {
@@ -374,18 +383,19 @@ async fn the_users_list_keeps_the_database_order_whatever_the_columns_collation(
         assert_ne!(c, icu, "C and ICU order these names alike");
         let made = if setup.database.is_empty() { &c } else { &icu };
         assert_eq!(&default, made, "the database's default: {what}");
-        // What psql gives: the users by name, id and tenant in the
-        // database's default collation.
-        let users = match setup.tenants {
-            0 => collated_shared_users(&test_db, setup.column).await,
-            n => collated_tenants(&test_db, n, setup.column).await,
+        // What psql gives: users in each tenant schema by name, id and
+        // tenant in the database's default collation; a shared table's by
+        // name and id in its columns' own.
+        let (users, order) = match setup.tenants {
+            0 => (collated_shared_users(&test_db, setup.column).await, "n, i"),
+            n => (
+                collated_tenants(&test_db, n, setup.column).await,
+                "n COLLATE pg_catalog.\"default\", i COLLATE pg_catalog.\"default\", t",
+            ),
         };
         let all: Vec<String> = test_db
             .query_text(&format!(
-                "SELECT string_agg(n || '@' || t, ','
-                        ORDER BY n COLLATE pg_catalog.\"default\",
-                                 i COLLATE pg_catalog.\"default\", t)
-                   FROM ({users}) u"
+                "SELECT string_agg(n || '@' || t, ',' ORDER BY {order}) FROM ({users}) u"
             ))
             .await
             .split(',')
@@ -499,9 +509,10 @@ async fn collated_tenants(
 }
 
 /// The article's layout (sql/init.sql: users in one shared table, with its
-/// (name, id) index) whose name column is collated as `column(0)` says,
-/// and two users of each name of [`CASES`], one in each tenant. Returns SQL
-/// of its users as (name `n`, id `i`, tenant `t`).
+/// (name, id) index, rebuilt in the column's collation) whose name column
+/// is collated as `column(0)` says, and two users of each name of
+/// [`CASES`], one in each tenant. Returns SQL of its users as (name `n`, id
+/// `i`, tenant `t`; the columns, in their own collations).
 async fn collated_shared_users(
     test_db: &TestDatabase,
     column: fn(usize) -> Option<&'static str>,

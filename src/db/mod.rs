@@ -393,9 +393,14 @@ pub(crate) struct SharedTables {
     detection: Option<tenancy::Detection>,
     /// Sort key of the users list: the raw columns where an index on
     /// (name, id) can serve it, text casts otherwise; in the list's
-    /// collation, the database's default (`users::in_list_order`).
+    /// collations (`users::in_list_order`, `collations`).
     name_key: String,
     id_key: String,
+    /// The collations `name_key` and `id_key` are in, as the keyset's
+    /// parameters are compared with them: the database's default where
+    /// users live in each tenant schema, else the users relation's name
+    /// and id columns' own (see `users::ListCollations`).
+    collations: users::ListCollations,
     /// The optional columns of the users table (id, name and the tenant
     /// column are required).
     has_mail: bool,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection};
 
-use super::users::in_list_order;
+use super::users::{in_list_order, ListCollation, ListCollations};
 use super::{pool, pooler, tenancy, ConnectionSource, Database, DbError, SharedTables};
 use crate::config::Settings;
 
@@ -21,8 +21,9 @@ const PROBE_AFTER: Duration = Duration::from_millis(250);
 /// tenant column, whether this role may read the tenant column, which of
 /// id/name/mail/creation_timestamp exist, plain name key, plain id key,
 /// the model's names quoted as identifiers, and as literals, which of
-/// id/name/mail/creation_timestamp this role may not read, and whether
-/// Citus is installed).
+/// id/name/mail/creation_timestamp this role may not read, whether
+/// Citus is installed, and the collations of the name and id keys: their
+/// schemas, names and oids, name first).
 type UsersTableRow = (
     String,
     Option<String>,
@@ -34,6 +35,9 @@ type UsersTableRow = (
     Vec<String>,
     Vec<String>,
     bool,
+    Vec<String>,
+    Vec<String>,
+    Vec<i64>,
 );
 
 impl Database {
@@ -231,6 +235,7 @@ impl Database {
                 detection: None,
                 name_key: String::new(),
                 id_key: String::new(),
+                collations: ListCollations::database_default(),
                 has_mail: false,
                 has_created: false,
                 citus: false,
@@ -315,7 +320,9 @@ impl Database {
         // One statement: the table, its columns, whether the tenant column
         // may be read, whether the list can be paged on the raw (name, id)
         // columns (so an index on them serves it: both text, name never
-        // NULL), and the model's names quoted by the server.
+        // NULL), the model's names quoted by the server, and the
+        // collations of the name and the id (the column's, the database's
+        // default for a column of no collatable type, cast to text).
         // $4..$7: the id, name, mail and creation columns.
         let row: Option<UsersTableRow> = sqlx::query_as(
             concat!(
@@ -336,11 +343,25 @@ impl Database {
                            WHERE k.attrelid = c.oid AND k.attnum > 0 AND NOT k.attisdropped
                              AND k.attname IN ($4, $5, $6, $7)
                              AND NOT has_column_privilege(c.oid, k.attnum, 'SELECT')),
-                    to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
+                    to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL,
+                    coll.schemas, coll.names, coll.oids
                FROM pg_catalog.pg_class c
                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                LEFT JOIN pg_catalog.pg_attribute a
                       ON a.attrelid = c.oid AND a.attname = $3 AND NOT a.attisdropped
+               CROSS JOIN LATERAL (
+                    SELECT array_agg(cn.nspname::text ORDER BY w.o) AS schemas,
+                           array_agg(co.collname::text ORDER BY w.o) AS names,
+                           array_agg(co.oid::int8 ORDER BY w.o) AS oids
+                      FROM unnest(ARRAY[$5, $4]::text[]) WITH ORDINALITY AS w(col, o)
+                      JOIN pg_catalog.pg_collation co ON co.oid = coalesce(
+                           (SELECT nullif(k.attcollation, 0) FROM pg_catalog.pg_attribute k
+                             WHERE k.attrelid = c.oid AND k.attname = w.col
+                               AND NOT k.attisdropped),
+                           (SELECT d.oid FROM pg_catalog.pg_collation d
+                             WHERE d.collname = 'default'
+                               AND d.collnamespace = 'pg_catalog'::regnamespace))
+                      JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace) coll
               WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ",
             crate::model::table_kinds!()
         ),
@@ -536,7 +557,7 @@ fn users_tables(
             )))
         }
         // Every user column is printed too.
-        Some((users_table, _, _, _, _, _, _, _, unreadable, _)) if !unreadable.is_empty() => {
+        Some((users_table, _, _, _, _, _, _, _, unreadable, ..)) if !unreadable.is_empty() => {
             let column = &unreadable[0];
             let user = &model.users.columns;
             let setting = [
@@ -566,9 +587,28 @@ fn users_tables(
             literals,
             _,
             citus,
+            collation_schemas,
+            collation_names,
+            collation_oids,
         )) => {
             let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
             let (name, id) = (&names.user_name, &names.user_id);
+            // Per-tenant users: the database's default (the one order
+            // every tenant's table shares); one relation: its own.
+            let read = |at: usize| match (
+                collation_schemas.get(at),
+                collation_names.get(at),
+                collation_oids.get(at),
+            ) {
+                (Some(schema), Some(name), Some(&oid)) if !per_tenant => {
+                    ListCollation::named(schema, name, oid)
+                }
+                _ => ListCollation::database_default(),
+            };
+            let collations = ListCollations {
+                name: read(0),
+                id: read(1),
+            };
             Ok(SharedTables {
                 model: model.clone(),
                 shared_schema: model.schemas.shared.clone(),
@@ -582,16 +622,23 @@ fn users_tables(
                 tenant_key_match: None,
                 tenant_branches: Default::default(),
                 scope_left_out: None,
-                name_key: in_list_order(&if plain_name {
-                    format!("u.{name}")
-                } else {
-                    format!("coalesce(u.{name}::text, '')")
-                }),
-                id_key: in_list_order(&if plain_id {
-                    format!("u.{id}")
-                } else {
-                    format!("u.{id}::text")
-                }),
+                name_key: in_list_order(
+                    &if plain_name {
+                        format!("u.{name}")
+                    } else {
+                        format!("coalesce(u.{name}::text, '')")
+                    },
+                    &collations.name,
+                ),
+                id_key: in_list_order(
+                    &if plain_id {
+                        format!("u.{id}")
+                    } else {
+                        format!("u.{id}::text")
+                    },
+                    &collations.id,
+                ),
+                collations,
                 has_mail: has(&columns, &tenancy.users.columns.mail),
                 has_created: has(&columns, &tenancy.users.columns.created),
                 citus,

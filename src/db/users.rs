@@ -86,33 +86,81 @@ pub(super) fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// The collation of the users list's order: its statements' ORDER BY, its
-/// keyset comparisons and the merge's order of many tenants' users all
-/// compare names, ids and tenants in the database's default collation,
-/// whatever collation a users table's columns were declared with. Each
-/// tenant's users table may have its own (one `COLLATE "C"`, another
-/// ICU's), and only the database's default is the same for all; where a
-/// column is in the default (the usual case) its (name, id) index still
-/// serves the list. Without it a batch of tenants read in its columns'
-/// order was merged in another, and the list skipped users.
-const LIST_COLLATION: &str = "pg_catalog.\"default\"";
+/// The collations of the users list's order: its statements' ORDER BY,
+/// its keyset comparisons and the merge's order of many tenants' users
+/// compare names in `name` and ids in `id` (and tenants in the database's
+/// default collation). Where users live in each tenant schema both are
+/// the database's default ([`ListCollations::database_default`]),
+/// whatever collation a users table's columns were declared with: each
+/// tenant's table may have its own (one `COLLATE "C"`, another ICU's), and
+/// only the database's default is the same for all (a batch of tenants
+/// read in its columns' order and merged in another skipped users). Where
+/// one users relation is read (a shared table, and the sources derived
+/// from it), the name and id columns' own collations, read from the
+/// catalog at connect time: the list is in the order psql's `ORDER BY
+/// name, id` shows, and the table's (name, id) index serves it whatever
+/// collation its name column declares.
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::db) struct ListCollations {
+    pub name: ListCollation,
+    pub id: ListCollation,
+}
 
-/// The text expression `expr` in the users list's collation
-/// ([`LIST_COLLATION`]).
-pub(in crate::db) fn in_list_order(expr: &str) -> String {
-    format!("({expr}) COLLATE {LIST_COLLATION}")
+impl ListCollations {
+    /// Both in the database's default collation.
+    pub fn database_default() -> ListCollations {
+        ListCollations {
+            name: ListCollation::database_default(),
+            id: ListCollation::database_default(),
+        }
+    }
+}
+
+/// One collation of [`ListCollations`].
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::db) struct ListCollation {
+    /// Its name as SQL: schema-qualified, each part quoted.
+    pub quoted: String,
+    /// Its `pg_collation` oid (the walk's index check compares an index's
+    /// collations with it).
+    pub oid: i64,
+}
+
+impl ListCollation {
+    /// The database's default collation (`DEFAULT_COLLATION_OID`, 100).
+    pub fn database_default() -> ListCollation {
+        ListCollation::named("pg_catalog", "default", 100)
+    }
+
+    /// The collation named `name` in the schema `schema`, of oid `oid`
+    /// (as the catalog has them).
+    pub fn named(schema: &str, name: &str, oid: i64) -> ListCollation {
+        let quote = crate::model::guard::quote_ident;
+        ListCollation {
+            quoted: format!("{}.{}", quote(schema), quote(name)),
+            oid,
+        }
+    }
+}
+
+/// The text expression `expr` in the collation `collation` (one of the
+/// users list's, [`ListCollations`]).
+pub(in crate::db) fn in_list_order(expr: &str, collation: &ListCollation) -> String {
+    format!("({expr}) COLLATE {}", collation.quoted)
 }
 
 /// A key's part as the statement gets it (`param`: the hex of its bytes,
-/// see `user_columns`) as text in the list's collation. `convert_from`'s
+/// see `user_columns`) as text in `collation`, the one of the key
+/// expression it is compared with ([`ListCollations`]). `convert_from`'s
 /// own result is in `"C"` (the collation of its `name` argument), which
 /// would win over a column in the database's default: on a database
 /// whose default is not `C`, a keyset compared in bytes what was sorted
 /// linguistically (and no index served the comparison).
-fn key_text(param: &str) -> String {
-    in_list_order(&format!(
-        "convert_from(decode({param}, 'hex'), 'SQL_ASCII')"
-    ))
+fn key_text(param: &str, collation: &ListCollation) -> String {
+    in_list_order(
+        &format!("convert_from(decode({param}, 'hex'), 'SQL_ASCII')"),
+        collation,
+    )
 }
 
 /// Which page of users to read.
@@ -182,7 +230,10 @@ impl Database {
     /// users of several tenants may share a name and an id (see
     /// [`Database::key_ties`]).
     pub(super) fn tenant_key(&self) -> String {
-        in_list_order(&format!("coalesce({}, '')", self.tables.tenant_of("u")))
+        in_list_order(
+            &format!("coalesce({}, '')", self.tables.tenant_of("u")),
+            &ListCollation::database_default(),
+        )
     }
 
     /// Whether users of several tenants may share a name and an id, so the
@@ -197,15 +248,15 @@ impl Database {
 
     /// The users list's key columns over the users row `u`, in its order:
     /// name, id, and (see [`Database::key_ties`]) the tenant; and the key
-    /// as parameters to compare them with ([`key_params`]).
+    /// as parameters to compare them with ([`Database::key_params`]).
     pub(super) fn key_columns(&self) -> (Vec<String>, String) {
         let tables = &self.tables;
         let mut columns = vec![tables.name_key.clone(), tables.id_key.clone()];
         if !self.key_ties() {
-            return (columns, key_params(false));
+            return (columns, self.key_params(false));
         }
         columns.push(self.tenant_key());
-        (columns, key_params(true))
+        (columns, self.key_params(true))
     }
 
     /// Users ordered by name then id (the CLI's list).
@@ -506,15 +557,17 @@ impl Database {
     /// planner's bitmap scan of the trigram indexes reads their long
     /// posting lists and sorts every match (100–290 ms at 1M users, EXPLAIN
     /// ANALYZE) where the walk stops at the 100th match. The walk runs
-    /// only where a plain btree index on (name, id) in the list's collation
+    /// only where a plain btree index on (name, id) in the list's collations
     /// serves it (a check of `pg_index`, one InitPlan per statement): without one it would
     /// sort the whole table first. `None` where this does not apply (other
     /// pages, a tenant, derived or per-tenant sources, long limits).
     fn walk_first_sql(&self, request: &PageRequest<'_>, source: &str) -> Option<String> {
         let tables = &self.tables;
         let names = &tables.names;
-        let plain = tables.name_key == in_list_order(&format!("u.{}", names.user_name))
-            && tables.id_key == in_list_order(&format!("u.{}", names.user_id));
+        let collations = &tables.collations;
+        let plain = tables.name_key
+            == in_list_order(&format!("u.{}", names.user_name), &collations.name)
+            && tables.id_key == in_list_order(&format!("u.{}", names.user_id), &collations.id);
         let applies = request.filter.is_some()
             && matches!(request.page, Page::First)
             && request.tenant.is_none()
@@ -546,10 +599,11 @@ impl Database {
     }
 
     /// SQL true where a plain btree index on `source`'s (name, id), in the
-    /// list's collation (the database's default, [`LIST_COLLATION`]),
+    /// list's collations (the name's and the id's, [`ListCollations`]),
     /// serves [`Database::walk_first_sql`]'s walk.
     fn walk_index_check(&self, source: &str) -> String {
         let names = &self.tables.names;
+        let collations = &self.tables.collations;
         let literal = crate::model::guard::quote_literal;
         format!(
             "EXISTS (SELECT 1 FROM pg_catalog.pg_index i
@@ -563,13 +617,12 @@ impl Database {
                         AND i.indpred IS NULL AND i.indexprs IS NULL
                         AND quote_ident(an.attname) = {name}
                         AND quote_ident(ai.attname) = {id}
-                        AND i.indcollation[0] = {collation}
-                        AND i.indcollation[1] = {collation}
+                        AND i.indcollation[0] = {name_collation}::oid
+                        AND i.indcollation[1] = {id_collation}::oid
                         AND i.indoption[0] = 0 AND i.indoption[1] = 0)",
             relation = literal(source),
-            collation = "(SELECT c.oid FROM pg_catalog.pg_collation c
-                           WHERE c.collname = 'default'
-                             AND c.collnamespace = 'pg_catalog'::regnamespace)",
+            name_collation = collations.name.oid,
+            id_collation = collations.id.oid,
             name = literal(&names.user_name),
             id = literal(&names.user_id),
         )
@@ -650,7 +703,7 @@ impl Database {
     /// A keyset page over every tenant's users table where users live in
     /// each tenant schema and there are many: [`PER_TENANT_BATCH`] tenants
     /// to a statement, the best `limit` kept and ordered by the server (in
-    /// the list's collation, as every statement of the list compares). In
+    /// the list's collations, as every statement of the list compares). In
     /// the page's direction, as the one statement reads.
     ///
     /// With at least two connections free beside `tx` (and one left for
@@ -791,8 +844,8 @@ impl Database {
     }
 
     /// `rows` in the list's order, (name, id) and where its key has one
-    /// the tenant ([`Database::key_ties`]), in the list's collation
-    /// ([`LIST_COLLATION`], as each batch's statement sorted them;
+    /// the tenant ([`Database::key_ties`]), in the list's collations
+    /// ([`ListCollations`], as each batch's statement sorted them;
     /// descending with `descending`), the first `limit` of them.
     async fn server_ordered(
         &self,
@@ -838,7 +891,8 @@ impl Database {
         }
         let direction = if descending { "DESC" } else { "ASC" };
         let (tenant_array, tenant_order) = if by_tenant {
-            (", $4::text[]", format!(", {} {direction}", key_text("k.t")))
+            let tenant = key_text("k.t", &ListCollation::database_default());
+            (", $4::text[]", format!(", {tenant} {direction}"))
         } else {
             ("", String::new())
         };
@@ -848,8 +902,8 @@ impl Database {
                FROM unnest($1::text[], $2::text[]{tenant_array}) WITH ORDINALITY k({columns})
               ORDER BY {name} {direction}, {id} {direction}{tenant_order}
               LIMIT $3",
-            name = key_text("k.n"),
-            id = key_text("k.d"),
+            name = key_text("k.n", &self.tables.collations.name),
+            id = key_text("k.d", &self.tables.collations.id),
         ))
         .bind(&names)
         .bind(&ids)
@@ -1118,18 +1172,23 @@ impl Database {
     }
 }
 
-/// The key a keyset compares with, as a row: the raw bytes of its name and
-/// id (`$2`, `$3`: hex, see `user_columns`) and `with_tenant` its tenant
-/// (`$7`), as text in the list's collation ([`key_text`]).
-fn key_params(with_tenant: bool) -> String {
-    let mut params = vec![key_text("$2"), key_text("$3")];
-    if with_tenant {
-        params.push(key_text("$7"));
-    }
-    format!("({})", params.join(", "))
-}
-
 impl Database {
+    /// The key a keyset compares with, as a row: the raw bytes of its name
+    /// and id (`$2`, `$3`: hex, see `user_columns`) and `with_tenant` its
+    /// tenant (`$7`), as text in the collations of the key columns they
+    /// meet ([`key_text`], [`ListCollations`]).
+    pub(super) fn key_params(&self, with_tenant: bool) -> String {
+        let collations = &self.tables.collations;
+        let mut params = vec![
+            key_text("$2", &collations.name),
+            key_text("$3", &collations.id),
+        ];
+        if with_tenant {
+            params.push(key_text("$7", &ListCollation::database_default()));
+        }
+        format!("({})", params.join(", "))
+    }
+
     /// [`Database::stream_users`] where users live in each of many tenant
     /// schemas: a merge of every batch's own keyset pages (see
     /// `users/merge.rs`: each batch of [`PER_TENANT_BATCH`] tenants read again
@@ -1410,56 +1469,70 @@ mod tests {
         db.close().await;
     }
 
-    /// Where the database's default collation is not `C` (ICU's root
-    /// here), a page after a key compares in it, as the page's ORDER BY
-    /// sorts and the shared table's (name, id) index holds: the index
-    /// serves the comparison (an Index Cond, not a filter over every user
-    /// from the first), and the walk's index check holds. The key's
+    /// A page after a key compares in the shared users table's name and
+    /// id columns' own collations, as the page's ORDER BY sorts and the
+    /// table's (name, id) index holds, whatever the database's default:
+    /// the index serves the comparison (an Index Cond, not a filter over
+    /// every user from the first) and the order (no Sort), and the walk's
+    /// index check holds. Where the database's default is not `C` (ICU's
+    /// root) and the column is in it; where the column is `"C"` in that
+    /// database; and where it is ICU's in a `C` database. The key's
     /// parameters came in `"C"` (`convert_from`'s `name` argument), which
     /// won over the column's default: pages compared in bytes what was
-    /// sorted linguistically, and skipped users.
+    /// sorted linguistically, and skipped users; and the list compared in
+    /// the database's default whatever the column's: no index served it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_index_serves_the_keyset_where_the_default_collation_is_not_c() {
+    async fn the_index_serves_the_keyset_in_the_name_columns_collation() {
         use sqlx::Connection;
-        let test_db = crate::embedded::testing::TestDatabase::empty_with(
-            "LOCALE_PROVIDER icu ICU_LOCALE 'und'",
-        )
-        .await;
-        for (_, sql) in crate::embedded::DEMO_SQL {
-            test_db.run_sql(sql).await;
-        }
-        let db = test_db.connect().await;
-        let source = db.tables.users_relation.clone().expect("shared users");
-        let hex = |text: &str| text.bytes().map(|b| format!("{b:02x}")).collect();
-        let after = Page::After(UserKey {
-            name: hex("poor_dude"),
-            id: hex("2"),
-            ..UserKey::default()
-        });
-        let request = PageRequest::of_all(None, &after, 10);
-        let (sql, _) = db.keyset_sql(&request, &source);
-        // The demo's few users: a sequential scan is cheaper, and would
-        // say nothing.
-        let mut conn = sqlx::PgConnection::connect_with(&test_db.options)
-            .await
-            .unwrap();
-        sqlx::raw_sql("SET enable_seqscan = off")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let plan: Vec<(String,)> =
-            keyset_binds(sqlx::query_as(&format!("EXPLAIN {sql}")), &request)
-                .fetch_all(&mut conn)
+        const ICU: &str = "LOCALE_PROVIDER icu ICU_LOCALE 'und'";
+        for (database, column) in [(ICU, None), (ICU, Some("C")), ("", Some("und-x-icu"))] {
+            let what = format!("database {database:?}, name column {column:?}");
+            let test_db = crate::embedded::testing::TestDatabase::empty_with(database).await;
+            for (_, sql) in crate::embedded::DEMO_SQL {
+                test_db.run_sql(sql).await;
+            }
+            if let Some(collation) = column {
+                // The (name, id) index is made again in the column's.
+                test_db
+                    .run_sql(&format!(
+                        "ALTER TABLE public.users ALTER COLUMN name TYPE text COLLATE \"{collation}\""
+                    ))
+                    .await;
+            }
+            let db = test_db.connect().await;
+            let source = db.tables.users_relation.clone().expect("shared users");
+            let hex = |text: &str| text.bytes().map(|b| format!("{b:02x}")).collect();
+            let after = Page::After(UserKey {
+                name: hex("poor_dude"),
+                id: hex("2"),
+                ..UserKey::default()
+            });
+            let request = PageRequest::of_all(None, &after, 10);
+            let (sql, _) = db.keyset_sql(&request, &source);
+            // The demo's few users: a sequential scan is cheaper, and would
+            // say nothing.
+            let mut conn = sqlx::PgConnection::connect_with(&test_db.options)
                 .await
                 .unwrap();
-        let plan: Vec<String> = plan.into_iter().map(|(line,)| line).collect();
-        let plan = plan.join("\n");
-        assert!(plan.contains("users_name_id_idx"), "{plan}");
-        assert!(plan.contains("Index Cond: (ROW("), "{plan}");
-        conn.close().await.ok();
-        let check = format!("SELECT ({})::text", db.walk_index_check(&source));
-        assert_eq!(test_db.query_text(&check).await, "true");
-        db.close().await;
+            sqlx::raw_sql("SET enable_seqscan = off")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let plan: Vec<(String,)> =
+                keyset_binds(sqlx::query_as(&format!("EXPLAIN {sql}")), &request)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|(line,)| line).collect();
+            let plan = plan.join("\n");
+            assert!(plan.contains("users_name_id_idx"), "{what}: {plan}");
+            assert!(plan.contains("Index Cond: (ROW("), "{what}: {plan}");
+            assert!(!plan.contains("Sort"), "{what}: {plan}");
+            conn.close().await.ok();
+            let check = format!("SELECT ({})::text", db.walk_index_check(&source));
+            assert_eq!(test_db.query_text(&check).await, "true", "{what}");
+            db.close().await;
+        }
     }
 
     /// A shared users table keeps its (name, id) keyset, which its (name,
@@ -1475,7 +1548,10 @@ mod tests {
         let source = db.tables.users_table.clone();
         let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
         assert!(!db.key_ties());
-        assert!(sql.contains(&format!("> {}", key_params(false))), "{sql}");
+        assert!(
+            sql.contains(&format!("> {}", db.key_params(false))),
+            "{sql}"
+        );
         assert!(!sql.contains("$7"), "{sql}");
         db.close().await;
         let per_tenant = TestDatabase::empty().await;
@@ -1486,7 +1562,7 @@ mod tests {
         let source = db.tables.users_table.clone();
         let (sql, _) = db.keyset_sql(&PageRequest::of_all(None, &after, 10), &source);
         assert!(db.key_ties());
-        assert!(sql.contains(&format!("> {}", key_params(true))), "{sql}");
+        assert!(sql.contains(&format!("> {}", db.key_params(true))), "{sql}");
         let tenant = db.tenant_key();
         assert!(sql.contains(&format!("{tenant} ASC")), "{sql}");
         db.close().await;

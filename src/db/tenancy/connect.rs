@@ -2,7 +2,7 @@
 //! FROM item when they are not simply one shared table.
 
 use super::{detect, Detection, QuotedRegistry, TenancyModel, UsersAt};
-use crate::db::users::in_list_order;
+use crate::db::users::{in_list_order, ListCollations};
 use crate::db::{Database, DbError, SharedTables};
 use crate::model::table_kinds;
 
@@ -549,18 +549,27 @@ impl Database {
             derived.tenant_branches = std::sync::Arc::new(branches);
             match model.users.at {
                 UsersAt::PerTenant => {
+                    // No one relation: the database's default.
                     derived.users_relation = None;
-                    derived.name_key =
-                        in_list_order(&format!("coalesce(u.{}, '')", derived.names.user_name));
-                    derived.id_key = in_list_order(&format!("u.{}", derived.names.user_id));
+                    derived.collations = ListCollations::database_default();
+                    let collations = &derived.collations;
+                    derived.name_key = in_list_order(
+                        &format!("coalesce(u.{}, '')", derived.names.user_name),
+                        &collations.name,
+                    );
+                    derived.id_key =
+                        in_list_order(&format!("u.{}", derived.names.user_id), &collations.id);
                 }
                 // A user linked to several tenants is listed once per
                 // tenant: the schema keeps their list keys apart.
                 UsersAt::Link => {
-                    derived.id_key = in_list_order(&format!(
-                        "u.{}::text || ' ' || coalesce(u.tenantscope_schema, '')",
-                        derived.names.user_id
-                    ));
+                    derived.id_key = in_list_order(
+                        &format!(
+                            "u.{}::text || ' ' || coalesce(u.tenantscope_schema, '')",
+                            derived.names.user_id
+                        ),
+                        &derived.collations.id,
+                    );
                 }
                 UsersAt::Shared => {
                     derived.org_id_column = Some("tenantscope_org".into());

@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use super::{key_params, Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
+use super::{Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
 use crate::db::{Database, DbError, ReadTx};
 
 /// About how many users a merge reads at a time, all batches together:
@@ -107,7 +107,7 @@ impl Database {
         if after {
             condition.push_str(&format!(
                 " AND ({name}, {id}, {tenant}) > {}",
-                key_params(true)
+                self.key_params(true)
             ));
         }
         let order = format!("{name} ASC, {id} ASC, {tenant} ASC");
