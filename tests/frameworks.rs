@@ -1522,3 +1522,54 @@ async fn the_article_layout_reads_the_users_tables_own_columns() {
     let configured = json(&db, &["--config", config, "users", "--format", "json"]);
     assert_eq!(configured, users);
 }
+
+/// A role that may read every column of the users table but one it has
+/// no use for (Django's `password`, as `sql/support_role.sql` grants; a
+/// Rails `updated_at`) lists the same users as the owner, filtered too:
+/// the registry's and the link's users were read as `u.*`, which names
+/// that column ("permission denied for table …").
+#[tokio::test]
+async fn a_role_denied_an_unread_users_column_lists_the_same_users() {
+    for (name, table, denied) in [
+        ("django_tenant_users", "public.users_tenantuser", "password"),
+        ("ros_apartment", "public.users", "updated_at"),
+    ] {
+        let db = fixture(name).await;
+        // Roles are the server's, not one database's: one per fixture.
+        let role = format!("reader_{name}");
+        db.run_sql(&format!(
+            "CREATE ROLE {role} LOGIN;
+             DO $$ DECLARE s text; readable text; BEGIN
+               FOR s IN SELECT nspname FROM pg_namespace
+                         WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' LOOP
+                 EXECUTE format('GRANT USAGE ON SCHEMA %I TO {role}', s);
+                 EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO {role}', s);
+               END LOOP;
+               EXECUTE 'REVOKE SELECT ON {table} FROM {role}';
+               SELECT string_agg(quote_ident(attname), ', ') INTO readable
+                 FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0
+                  AND NOT attisdropped AND attname <> '{denied}';
+               EXECUTE format('GRANT SELECT (%s) ON {table} TO {role}', readable);
+             END $$;"
+        ))
+        .await;
+        let owner = db.url.clone();
+        let reader = owner.replace("tenantscope@", &format!("{role}@"));
+        assert_ne!(owner, reader);
+        for args in [
+            &["users", "--format", "json"][..],
+            &["users", "--filter", "a", "--format", "json"],
+        ] {
+            let list = |url: &str| {
+                let mut all = vec!["--database-url", url];
+                all.extend_from_slice(args);
+                let out = tenantscope(&all);
+                assert!(out.status.success(), "{name} {args:?}: {}", stderr(&out));
+                stdout(&out)
+            };
+            let expected = list(&owner);
+            assert!(expected.contains("\"name\""), "{name}: {expected}");
+            assert_eq!(list(&reader), expected, "{name} {args:?}");
+        }
+    }
+}
