@@ -377,7 +377,12 @@ pub fn health(
         out.push_str("\nOrganization ids that name no tenant schema:\n");
         let rows: Vec<Vec<String>> = named
             .iter()
-            .map(|(id, users)| vec![text::id_cell(Some(id)).into_owned(), users.to_string()])
+            .map(|(id, users)| {
+                vec![
+                    text::id_cell(Some(id)).into_owned(),
+                    text::thousands(*users),
+                ]
+            })
             .collect();
         out.push_str(&table(&[("ORGANIZATION", l), ("USERS", r)], &rows, to));
     }
@@ -581,6 +586,36 @@ mod tests {
     /// A leak's tenants are named as the registry labels them, the schema
     /// beside: the heading, the user's tenant and the `Found:` line (the
     /// user's tenant read `globex` beside `Orders in Acme Corp (acme)`).
+    #[test]
+    fn orphan_counts_are_grouped_as_every_count() {
+        let report = HealthReport {
+            tenants: vec![crate::db::TenantHealth::healthy("acme")],
+            orphan_organizations: vec![
+                OrphanOrganization {
+                    organization_id: Some("nosuch".into()),
+                    users: 1428,
+                },
+                OrphanOrganization {
+                    organization_id: None,
+                    users: 2500,
+                },
+            ],
+            ..HealthReport::default()
+        };
+        let catalog = TenantCatalog::new(vec!["acme".into()]);
+        let format = (ReportFormat::Table, Destination::PipeOrFile);
+        let (text, _) = health(&report, None, None, &catalog, format.0, format.1);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("nosuch"))
+            .unwrap_or_default();
+        assert!(row.ends_with(" 1,428"), "{text}");
+        assert!(
+            text.contains("Users with no organization id: 2,500"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn leaks_name_tenants_by_label() {
         let catalog = TenantCatalog::new(vec!["acme".into(), "globex".into()]).with_registry(vec![
