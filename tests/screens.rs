@@ -1220,6 +1220,11 @@ fn price_matrix_names_a_tenant_it_could_not_read() {
         frame.contains("not priced: client3: query failed: permission denied"),
         "{frame}"
     );
+    // Of the columns asked for, those priced (it said "prices of 3 tenants").
+    assert!(
+        frame.contains("✗ prices of 2 of 3 tenants; not priced"),
+        "{frame}"
+    );
     assert!(frame.contains("✗ client3"), "{frame}");
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(huawei.contains("not a number"), "{huawei}");

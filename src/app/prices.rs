@@ -146,9 +146,12 @@ fn status(state: &State) -> Status {
                 1 => String::new(),
                 n => format!("{n} "),
             };
+            // Of the columns asked for, those priced.
+            let shown = matrix.tenants.len();
+            let tenants = crate::text::plural(shown, "tenant", "tenants");
             Status::Failed(format!(
-                "{}; {how_many}not priced: {}",
-                priced(matrix),
+                "prices of {} of {tenants}; {how_many}not priced: {}",
+                shown.saturating_sub(matrix.failed.len()),
                 not_priced(&matrix.failed)
             ))
         }
@@ -157,7 +160,7 @@ fn status(state: &State) -> Status {
 }
 
 /// `e: no price column; a (and 2 more): lock timeout`: the failures
-/// grouped by reason, in the order their first tenants failed.
+/// grouped by reason, in their first tenants' column order.
 fn not_priced(failed: &[crate::db::TenantFailure]) -> String {
     let mut reasons: Vec<(String, &str, usize)> = Vec::new();
     for failure in failed {

@@ -209,6 +209,9 @@ impl PriceMatrix {
             })
             .collect();
         rows.sort_by(|a, b| a.description.cmp(&b.description).then(a.key.cmp(&b.key)));
+        // In the columns' order, whichever step stopped each.
+        let mut failed = failed;
+        failed.sort_by_key(|f| tenants.iter().position(|t| *t == f.tenant));
         PriceMatrix {
             rule,
             tenants,
