@@ -420,9 +420,10 @@ async fn detect_says_how_items_match_and_writes_the_setting() {
 /// Django's `CharField(blank=True)` stores a sku nobody filled in as `''`:
 /// every such item of one tenant was "the same" as every such item of the
 /// other, so acme's Gadget and Gizmo were priced as globex's Sprocket at
-/// 999.00, in the comparison, the basket and the matrix. A blank key (empty
-/// or spaces) names no item: those lines are not compared, never priced as
-/// another item.
+/// 999.00, in the comparison, the basket and the matrix. `auto` now takes
+/// a key column only where it names every item on both sides (else the
+/// description), and under a configured key a blank one (empty or spaces)
+/// names no item: those lines are not compared, never priced as another.
 #[tokio::test]
 async fn a_blank_key_matches_no_item() {
     let db = TestDatabase::empty().await;
@@ -444,41 +445,90 @@ async fn a_blank_key_matches_no_item() {
          INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 1), (1, 2, 1), (1, 3, 1);",
     )
     .await;
+    let line = |item: &str, price: Option<&str>, id: Option<&str>| {
+        vec![
+            Some(item.to_string()),
+            price.map(str::to_string),
+            id.map(str::to_string),
+        ]
+    };
+    let globex = |basket: &Json| {
+        basket["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == "globex")
+            .unwrap_or_else(|| panic!("globex in {basket}"))
+            .clone()
+    };
+    // auto: the sku names not every item, so the description does.
     let report = json(
         &db,
         &["orders", "1", "--compare", "globex", "--format", "json"],
     );
-    assert_eq!(report["items_match"]["rule"], "sku");
-    let widget = |v: &str| {
-        vec![
-            Some("Widget".to_string()),
-            Some(v.to_string()),
-            Some("2".into()),
-        ]
-    };
+    assert_eq!(report["items_match"]["rule"], "description", "{report}");
+    let why = report["items_match"]["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("the sku column names not every item; "),
+        "{why}"
+    );
     assert_eq!(
         compared(&report),
         [
-            widget("11.00"),
-            vec![Some("Gadget".into()), None, None],
-            vec![Some("Gizmo".into()), None, None]
+            line("Widget", Some("11.00"), Some("2")),
+            line("Gadget", Some("21.00"), Some("3")),
+            line("Gizmo", Some("31.00"), Some("4")),
+        ]
+    );
+    assert_eq!(report["compare_total"].to_string(), "63.00");
+    let basket = json(&db, &["basket", "1", "--format", "json"]);
+    assert_eq!(globex(&basket)["total"].to_string(), "63.00", "{basket}");
+    let matrix = json(&db, &["prices", "--format", "json"]);
+    assert_eq!(matrix["items_match"], "description", "{matrix}");
+    let gadget = matrix["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["key"] == "Gadget")
+        .unwrap_or_else(|| panic!("Gadget in {matrix}"));
+    assert_eq!(gadget["prices"]["globex"].to_string(), "21.00", "{matrix}");
+
+    // The sku, as configured: a blank one names no item.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sku.toml");
+    std::fs::write(&config, "[tenancy]\nitems_match = \"sku\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let report = json(
+        &db,
+        &[
+            "--config",
+            config,
+            "orders",
+            "1",
+            "--compare",
+            "globex",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        compared(&report),
+        [
+            line("Widget", Some("11.00"), Some("2")),
+            line("Gadget", None, None),
+            line("Gizmo", None, None)
         ]
     );
     assert_eq!(report["compare_total"].to_string(), "11.00");
     assert_eq!(report["compared_total"].to_string(), "10.00");
     assert_eq!(report["compare_missing"], 2);
-    let basket = json(&db, &["basket", "1", "--format", "json"]);
-    let globex = basket["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tenant"] == "globex")
-        .unwrap_or_else(|| panic!("globex in {basket}"))
-        .clone();
-    assert_eq!(globex["total"].to_string(), "11.00", "{basket}");
-    assert_eq!(globex["missing_lines"], 2, "{basket}");
-    let matrix = json(&db, &["prices", "--format", "json"]);
-    assert_eq!(matrix["items_match"], "sku");
+    let basket = json(
+        &db,
+        &["--config", config, "basket", "1", "--format", "json"],
+    );
+    assert_eq!(globex(&basket)["total"].to_string(), "11.00", "{basket}");
+    assert_eq!(globex(&basket)["missing_lines"], 2, "{basket}");
+    let matrix = json(&db, &["--config", config, "prices", "--format", "json"]);
     let keys: Vec<&Json> = matrix["items"]
         .as_array()
         .unwrap()

@@ -120,6 +120,9 @@ pub struct Evidence {
     pub own_keys: Vec<String>,
     /// … and in the other tenant's.
     pub other_keys: Vec<String>,
+    /// Key columns both have that `auto` passed over: blank or NULL for
+    /// some item on either side, so no identity of the catalogue.
+    pub unfilled: Vec<String>,
 }
 
 /// The rule for a pair of tenants under `setting`, from their `evidence`.
@@ -168,8 +171,9 @@ pub fn decide(
                 return choice(
                     ItemRule::IdOrDescription,
                     format!(
-                        "the catalogues agree on ids ({} shared, each the same item): by id, \
+                        "{}the catalogues agree on ids ({} shared, each the same item): by id, \
                          else by description",
+                        passed_over(&evidence.unfilled),
                         evidence.shared_ids
                     ),
                 );
@@ -183,8 +187,21 @@ pub fn decide(
                     evidence.conflicts, evidence.shared_ids
                 )
             };
-            choice(ItemRule::Description, why)
+            choice(
+                ItemRule::Description,
+                passed_over(&evidence.unfilled) + &why,
+            )
         }
+    }
+}
+
+/// "the sku column names not every item; " where `auto` passed over key
+/// columns both items tables have.
+fn passed_over(unfilled: &[String]) -> String {
+    match unfilled {
+        [] => String::new(),
+        [key] => format!("the {key} column names not every item; "),
+        keys => format!("the {} columns name not every item; ", keys.join(", ")),
     }
 }
 
@@ -194,6 +211,8 @@ pub fn decide(
 pub(super) struct RuleCache {
     rules: Mutex<HashMap<(String, String), RuleChoice>>,
     unreadable: Mutex<HashMap<String, String>>,
+    /// Whether a key column names every item, by (schema, column).
+    filled: Mutex<HashMap<(String, String), bool>>,
 }
 
 impl RuleCache {
@@ -227,6 +246,9 @@ impl RuleCache {
         }
         if let Ok(mut unreadable) = self.unreadable.lock() {
             unreadable.clear();
+        }
+        if let Ok(mut filled) = self.filled.lock() {
+            filled.clear();
         }
     }
 }
@@ -323,6 +345,81 @@ impl Database {
         (ctes, joins, column, found)
     }
 
+    /// Whether `column` of the items table `items` (quoted) in quoted
+    /// schema `schema` names every item (no NULL, empty or spaces-only
+    /// value): a key `auto` may take. A sku column nobody filled in
+    /// (Django's `CharField(blank=True)` stores `''`) would match no item.
+    /// One statement per tenant and column (a tenant's alone: Citus routes
+    /// it to its node), remembered until the catalogue is read again; a
+    /// table that cannot be read has no such key.
+    pub(super) async fn key_names_every_item(
+        &self,
+        schema: &str,
+        items: &str,
+        column: &str,
+    ) -> bool {
+        let cache_key = (format!("{schema}.{items}"), column.to_string());
+        if let Some(known) = self
+            .item_rule_cache
+            .filled
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&cache_key).copied())
+        {
+            return known;
+        }
+        let key = self.item_key(&ItemRule::Column(column.to_string()), "i");
+        let sql =
+            format!("SELECT NOT EXISTS (SELECT 1 FROM {schema}.{items} i WHERE {key} IS NULL)");
+        let read = async {
+            let mut tx = self.read_tx().await?;
+            let filled: bool = sqlx::query_scalar(&sql)
+                .persistent(false)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.error(e))?;
+            Database::end_read(tx);
+            Ok::<_, DbError>(filled)
+        };
+        let filled = read.await.unwrap_or(false);
+        if let Ok(mut cache) = self.item_rule_cache.filled.lock() {
+            cache.insert(cache_key, filled);
+        }
+        filled
+    }
+
+    /// Under `auto`, takes out of `evidence` the key columns both items
+    /// tables have that do not name every item on both sides (quoted
+    /// schemas `own`, `other`), up to the first that does, which
+    /// [`decide`] then takes.
+    async fn drop_unfilled_keys(
+        &self,
+        setting: &ItemMatch,
+        (own, other, items): (&str, &str, &str),
+        evidence: &mut Evidence,
+    ) {
+        if *setting != ItemMatch::Auto {
+            return;
+        }
+        let common: Vec<&str> = KEY_COLUMNS
+            .iter()
+            .copied()
+            .filter(|key| {
+                evidence.own_keys.iter().any(|k| k == key)
+                    && evidence.other_keys.iter().any(|k| k == key)
+            })
+            .collect();
+        for key in common {
+            if self.key_names_every_item(own, items, key).await
+                && self.key_names_every_item(other, items, key).await
+            {
+                return;
+            }
+            evidence.own_keys.retain(|k| k != key);
+            evidence.unfilled.push(key.to_string());
+        }
+    }
+
     /// How `own`'s items match each of `others`' (quoted schema names
     /// beside the plain ones): one statement for those not decided yet,
     /// none when the setting needs no evidence. A tenant whose evidence
@@ -386,13 +483,17 @@ impl Database {
                 let Some(slot) = usize::try_from(i).ok().and_then(|i| rules.get_mut(i)) else {
                     continue;
                 };
-                let evidence = Evidence {
+                let mut evidence = Evidence {
                     shared_ids,
                     conflicts,
                     own_keys: own_keys.unwrap_or_default(),
                     other_keys: other_keys.unwrap_or_default(),
+                    unfilled: Vec::new(),
                 };
-                let other = others[i as usize].0;
+                let (other, other_quoted) = others[i as usize];
+                let tables = (own.1, other_quoted, self.tables.names.items.as_str());
+                self.drop_unfilled_keys(&setting, tables, &mut evidence)
+                    .await;
                 let decided = decide(&setting, &evidence, own.0, other);
                 if let Ok(choice) = &decided {
                     self.item_rule_cache.put(own.0, other, choice.clone());
@@ -437,12 +538,16 @@ impl Database {
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
         let (_, shared_ids, conflicts, own_keys, other_keys) = row;
-        let evidence = Evidence {
+        let mut evidence = Evidence {
             shared_ids,
             conflicts,
             own_keys: own_keys.unwrap_or_default(),
             other_keys: other_keys.unwrap_or_default(),
+            unfilled: Vec::new(),
         };
+        let tables = (&quote_ident(own), &quote_ident(other), &names.0);
+        self.drop_unfilled_keys(&setting, (tables.0, tables.1, tables.2), &mut evidence)
+            .await;
         decide(&setting, &evidence, own, other).map_err(DbError::Setting)
     }
 
@@ -532,6 +637,7 @@ mod tests {
             conflicts,
             own_keys: own.iter().map(|k| k.to_string()).collect(),
             other_keys: other.iter().map(|k| k.to_string()).collect(),
+            unfilled: Vec::new(),
         }
     }
 
@@ -566,6 +672,16 @@ mod tests {
         for (evidence, expected) in cases {
             assert_eq!(rule("auto", &evidence), Ok(expected), "{evidence:?}");
         }
+        // A key column passed over (not filled in for every item) is said.
+        let mut passed = evidence(3, 2, &[], &[]);
+        passed.unfilled = vec!["sku".into()];
+        let choice = decide(&ItemMatch::Auto, &passed, "acme", "globex").unwrap();
+        assert_eq!(choice.rule, ItemRule::Description);
+        assert!(
+            choice.why.starts_with("the sku column names not every item; the catalogues"),
+            "{}",
+            choice.why
+        );
     }
 
     #[test]

@@ -292,7 +292,7 @@ impl Database {
             }
             // One rule for the whole matrix: a row is one item in every column.
             let tables: Vec<&ItemsTable> = tenants.iter().map(|(_, table)| *table).collect();
-            let rule = matrix_rule(setting, &tables);
+            let rule = self.matrix_rule(setting, &tables).await;
             let PriceSelects {
                 selects,
                 exact_selects,
@@ -421,6 +421,31 @@ impl Database {
             failed,
             nodes,
         }
+    }
+
+    /// One rule for the whole matrix: a row is one item in every column.
+    /// `Auto` takes the first key column every tenant has that names every
+    /// item in each ([`Database::key_names_every_item`]), else the
+    /// description.
+    async fn matrix_rule(&self, setting: ItemMatch, tenants: &[&ItemsTable]) -> ItemRule {
+        let keys = match setting {
+            ItemMatch::Id => return ItemRule::Id,
+            ItemMatch::Description => return ItemRule::Description,
+            ItemMatch::Column(column) => return ItemRule::Column(column),
+            ItemMatch::Auto => KEY_COLUMNS
+                .iter()
+                .filter(|key| tenants.iter().all(|t| t.5.iter().any(|k| k == *key))),
+        };
+        let items = &self.tables.names.items;
+        'keys: for key in keys {
+            for tenant in tenants {
+                if !self.key_names_every_item(&tenant.1, items, key).await {
+                    continue 'keys;
+                }
+            }
+            return ItemRule::Column(key.to_string());
+        }
+        ItemRule::Description
     }
 
     /// Each of `columns`' items table, as the catalog has it: schema, quoted
@@ -561,22 +586,6 @@ fn columns_sharing_a_key<R>(rows: &[(i32, LossyText, R, Option<String>)]) -> Has
         .filter(|(column, key, ..)| !seen.insert((*column, key.text.as_str())))
         .map(|(column, ..)| *column)
         .collect()
-}
-
-/// One rule for the whole matrix: a row is one item in every column. `Auto`
-/// takes the first key column every tenant has, else the description.
-fn matrix_rule(setting: ItemMatch, tenants: &[&ItemsTable]) -> ItemRule {
-    match setting {
-        ItemMatch::Id => ItemRule::Id,
-        ItemMatch::Description => ItemRule::Description,
-        ItemMatch::Column(column) => ItemRule::Column(column),
-        ItemMatch::Auto => KEY_COLUMNS
-            .iter()
-            .find(|key| tenants.iter().all(|t| t.5.iter().any(|k| k == *key)))
-            .map_or(ItemRule::Description, |key| {
-                ItemRule::Column(key.to_string())
-            }),
-    }
 }
 
 #[cfg(test)]
