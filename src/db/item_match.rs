@@ -351,7 +351,7 @@ impl Database {
     /// (Django's `CharField(blank=True)` stores `''`) would match no item.
     /// One statement per tenant and column (a tenant's alone: Citus routes
     /// it to its node), remembered until the catalogue is read again; a
-    /// table that cannot be read has no such key.
+    /// table that cannot be read has no such key (not remembered).
     pub(super) async fn key_names_every_item(
         &self,
         schema: &str,
@@ -381,7 +381,10 @@ impl Database {
             Database::end_read(tx);
             Ok::<_, DbError>(filled)
         };
-        let filled = read.await.unwrap_or(false);
+        // A failed read (a lock, a timeout) is not remembered: it may pass.
+        let Ok(filled) = read.await else {
+            return false;
+        };
         if let Ok(mut cache) = self.item_rule_cache.filled.lock() {
             cache.insert(cache_key, filled);
         }
@@ -678,7 +681,9 @@ mod tests {
         let choice = decide(&ItemMatch::Auto, &passed, "acme", "globex").unwrap();
         assert_eq!(choice.rule, ItemRule::Description);
         assert!(
-            choice.why.starts_with("the sku column names not every item; the catalogues"),
+            choice
+                .why
+                .starts_with("the sku column names not every item; the catalogues"),
             "{}",
             choice.why
         );
