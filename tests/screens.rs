@@ -773,7 +773,7 @@ fn a_health_count_shows_whole_where_it_fits_else_an_ellipsis() {
         "{wide}"
     );
     let narrow = render(&mut state, 44, 24);
-    let row = row_of(&narrow, "▶ tenant_");
+    let row = row_of(&narrow, "▶ ten…0001");
     assert!(!row.contains("~123,"), "{narrow}");
     assert!(row.contains(" … "), "{narrow}");
     // The other counts keep their digits: the cap cuts only what passes it.
@@ -1036,7 +1036,8 @@ fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
     assert!(frame.contains("no majority"), "{frame}");
     insta::assert_snapshot!(frame);
 
-    // A name that cannot fit is cut visibly.
+    // A name that cannot fit is cut visibly, where it differs from
+    // client1's (it read `client…`).
     let mut report = tied_report();
     report.tenants[1].tenant = "client2_with_a_name_too_long_for_forty_columns".into();
     key(&mut state, KeyCode::Char('r'));
@@ -1047,7 +1048,7 @@ fn health_view_in_40_columns_marks_cut_names_and_says_there_was_a_tie() {
         .find(|l| l.contains("✓ ok"))
         .unwrap_or_else(|| panic!("no row in\n{frame}"));
     assert!(
-        long.contains("client…") && long.contains("~12,345"),
+        long.contains("…2_wit…") && long.contains("~12,345"),
         "{long}"
     );
 }
@@ -2047,4 +2048,273 @@ fn the_basket_keeps_what_tells_similar_tenants_apart() {
         failed.contains("✗ c") && failed.contains("…0049"),
         "{frame}"
     );
+}
+
+/// The tester's tenants: 300 schemas named alike, `…subsidiary_0001` to
+/// `…subsidiary_0300`, wider than every place that names one.
+const SUBSIDIARY: &str = "acme_international_holdings_subsidiary_";
+
+/// A database of [`SUBSIDIARY`] tenants and `floaty`, opened at a
+/// target as long as a real one: a user of `own` compared with
+/// subsidiary 0045, his orders shown (Tesla sold by both, Huawei and
+/// Nokia by his own tenant only).
+fn subsidiaries(own: &str) -> State {
+    let mut schemas: Vec<String> = (1..=300).map(|n| format!("{SUBSIDIARY}{n:04}")).collect();
+    schemas.push("floaty".into());
+    let users = vec![fixtures::user_with_mail(
+        "1",
+        "float user",
+        "f@example.com",
+        own,
+    )];
+    let count = UserCount {
+        value: 1,
+        ..Default::default()
+    };
+    let target = "reporting@db-eu-west-1.internal.example.com:5432/shop";
+    let data = Data::new(
+        target.into(),
+        TenantCatalog::new(schemas),
+        count,
+        users,
+        None,
+    );
+    let mut state = State::new(data);
+    state.session.size = (120, 30);
+    state.dashboard.compare = Some(format!("{SUBSIDIARY}0045"));
+    init(&mut state);
+    let lines = vec![
+        line("1", "Tesla", "10", "5000.00", Some("1000.00")),
+        line("2", "Huawei", "5", "2000.00", None),
+        line("3", "Nokia", "1", "100.00", None),
+    ];
+    deliver(&mut state, own, lines);
+    state
+}
+
+/// The sizes the tests of names alike are drawn at: the tester's and a
+/// narrow one.
+const SIZES: [(u16, u16); 2] = [(120, 30), (80, 24)];
+
+/// A health report of the [`SUBSIDIARY`] tenants 0040…0049, all well.
+fn subsidiaries_health() -> tenantscope::db::HealthReport {
+    use tenantscope::db::{Count, HealthReport, HealthStatus, TenantHealth};
+    let tenants = (40..50)
+        .map(|n| TenantHealth {
+            tenant: format!("{SUBSIDIARY}{n:04}"),
+            status: HealthStatus::Ok,
+            users: Count::exact(12),
+            items: Some(Count::exact(50)),
+            orders: Some(Count::exact(2500)),
+            drift: vec![],
+        })
+        .collect();
+    HealthReport {
+        tenants,
+        references: vec![],
+        orphan_organizations: vec![],
+        unused_tenants: vec![],
+        wrong_copy: vec![],
+        unreachable_nodes: Vec::new(),
+    }
+}
+
+/// The tenants pane (`T`) of the [`SUBSIDIARY`] tenants 0040…0049, a
+/// registry naming each (`ACME International Holdings Subsidiary 0040`,
+/// key `acme-international-holdings-subsidiary-0040`).
+fn subsidiaries_pane(state: &mut State) {
+    use tenantscope::app::tenants;
+    use tenantscope::db::{Count, SchemaState, TenantEntry};
+    key(state, KeyCode::Char('T'));
+    let entries = (40..50)
+        .map(|n| TenantEntry {
+            key: format!("acme-international-holdings-subsidiary-{n:04}"),
+            label: format!("ACME International Holdings Subsidiary {n:04}"),
+            schema: format!("{SUBSIDIARY}{n:04}"),
+            state: SchemaState::Ok,
+            users: Some(Count::exact(12)),
+            node: None,
+        })
+        .collect();
+    let ticket = state.tenants.directory.key().cloned().unwrap();
+    update(
+        state,
+        Msg::from(tenants::Msg::Directory {
+            ticket,
+            result: Ok(entries),
+            elapsed: Duration::from_millis(3),
+        }),
+    );
+}
+
+/// What the header names as the comparison.
+fn header_compare(frame: &str) -> String {
+    let header = frame.lines().next().unwrap_or_default();
+    let compare = header.split_once("compare: ");
+    let compare = compare.map(|(_, c)| c.trim_end_matches(['"', ' ']));
+    compare
+        .unwrap_or_else(|| panic!("no comparison in\n{frame}"))
+        .to_string()
+}
+
+/// The tester's header at 120 columns read `compare:
+/// acme_international_holdings_subsidiary…` whichever subsidiary `c` had
+/// moved to: the name keeps its end, so `c` reads as another tenant. (At
+/// 80 columns the target and the counts leave it no room, as before: the
+/// orders pane's title names it.)
+#[test]
+fn the_header_names_the_comparison_by_its_end() {
+    for (width, height) in [(120, 30), (110, 24)] {
+        let mut state = subsidiaries(&format!("{SUBSIDIARY}0044"));
+        let first = render(&mut state, width, height);
+        let before = header_compare(&first);
+        key(&mut state, KeyCode::Char('c'));
+        let frame = render(&mut state, width, height);
+        let after = header_compare(&frame);
+        assert!(before.ends_with("045"), "{first}");
+        assert!(after.ends_with("046"), "{frame}");
+        assert!(before.starts_with("acm"), "{first}");
+    }
+}
+
+/// The orders pane's title: whose orders, the own tenant and the
+/// comparison as shown (`X vs Y`).
+fn orders_title_tenants(frame: &str) -> (String, String) {
+    let title = frame
+        .lines()
+        .find_map(|l| l.split_once("Orders of float user · "));
+    let title = title.unwrap_or_else(|| panic!("no title in\n{frame}")).1;
+    let title = title.split(" ─").next().unwrap_or_default();
+    let (own, compare) = title.split_once(" vs ").unwrap_or((title, ""));
+    (own.to_string(), compare.to_string())
+}
+
+/// The orders pane of a subsidiary's user (and of `floaty`'s) compared
+/// with subsidiary 0045 read `acme_international_… vs
+/// acme_international_…`, its comparison column `acme_inte…` and its note
+/// `not sold by acme_international_holdings_su…`: each keeps its end.
+#[test]
+fn the_orders_title_and_note_name_both_tenants_by_their_end() {
+    for own in [format!("{SUBSIDIARY}0044"), "floaty".to_string()] {
+        for (width, height) in SIZES {
+            let mut state = subsidiaries(&own);
+            let frame = render(&mut state, width, height);
+            let (own_shown, compare) = orders_title_tenants(&frame);
+            assert!(compare.ends_with("0045"), "{compare:?} in\n{frame}");
+            assert!(own_shown.ends_with(&own[own.len() - 4..]), "{frame}");
+            assert_ne!(own_shown, compare, "{frame}");
+            let note = frame.lines().find(|l| l.contains("not sold by"));
+            assert!(note.is_some_and(|n| n.contains("0045")), "{frame}");
+            let tenants = pane_words(&frame, "vs own");
+            assert!(tenants[1].ends_with("0045"), "{frame}");
+        }
+    }
+}
+
+/// The tenant names of the health table's rows.
+fn health_names(frame: &str) -> Vec<String> {
+    let rows = frame.lines().filter(|l| l.contains("✓ ok"));
+    let name = |row: &str| {
+        let row = row.trim_start_matches(['"', '│', '▶']);
+        row.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    rows.map(name).collect()
+}
+
+/// The health view of ten subsidiaries read `acme_international_…` on
+/// every row, even at 200 columns with the Findings column empty, and
+/// titled its details `acme_international_holdings_subsidiary_…`: cut,
+/// each keeps its number; with room, each is whole.
+#[test]
+fn the_health_view_keeps_what_tells_similar_tenants_apart() {
+    for (width, height) in SIZES {
+        let mut state = subsidiaries("floaty");
+        key(&mut state, KeyCode::Char('t'));
+        fixtures::deliver_health(&mut state, subsidiaries_health());
+        let frame = render(&mut state, width, height);
+        let names = health_names(&frame);
+        assert_eq!(names.len(), 10, "{frame}");
+        for (name, n) in names.iter().zip(40..) {
+            assert!(name.ends_with(&format!("00{n}")), "{name} in\n{frame}");
+        }
+        let details = frame.lines().find(|l| l.contains("┌ acme_"));
+        assert!(details.is_some_and(|d| d.contains("_0040 ")), "{frame}");
+    }
+    let mut state = subsidiaries("floaty");
+    key(&mut state, KeyCode::Char('t'));
+    fixtures::deliver_health(&mut state, subsidiaries_health());
+    let frame = render(&mut state, 200, 30);
+    let names = health_names(&frame);
+    let whole: Vec<String> = (40..50).map(|n| format!("{SUBSIDIARY}{n:04}")).collect();
+    assert_eq!(names, whole, "{frame}");
+}
+
+/// The tenants pane (`T`) of ten subsidiaries read the same Tenant, Key
+/// and Schema on every row: each of the three keeps the number.
+#[test]
+fn the_tenants_pane_keeps_what_tells_similar_tenants_apart() {
+    for (width, height) in SIZES {
+        let mut state = subsidiaries("floaty");
+        subsidiaries_pane(&mut state);
+        let frame = render(&mut state, width, height);
+        for n in 40..50 {
+            let number = format!("00{n}");
+            let row = frame
+                .lines()
+                .find(|l| l.contains(&number) && l.contains("12│"));
+            let row = row.unwrap_or_else(|| panic!("no {number} in\n{frame}"));
+            assert_eq!(row.matches(&number).count(), 3, "{frame}");
+        }
+    }
+}
+
+/// `C`, `004` typed: every row read
+/// `acme_international_holdings_subsidiary_0…` (the label capped at half
+/// the popup beside an empty detail column): each keeps its number.
+#[test]
+fn the_comparison_picker_keeps_what_tells_similar_tenants_apart() {
+    for (width, height) in [(120, 30), (44, 24)] {
+        let mut state = subsidiaries("floaty");
+        key(&mut state, KeyCode::Char('C'));
+        for ch in "004".chars() {
+            key(&mut state, KeyCode::Char(ch));
+        }
+        let frame = render(&mut state, width, height);
+        let rows: Vec<&str> = frame
+            .lines()
+            .filter_map(|l| l.split('│').find(|cell| cell.contains("acme")))
+            .map(str::trim)
+            .collect();
+        assert!(rows.len() >= 8, "{frame}");
+        for row in &rows {
+            let number = row.rsplit(['_', '…']).next().unwrap_or_default();
+            assert!(number.starts_with("004") || number == "0004", "{frame}");
+        }
+        let mut apart = rows.clone();
+        apart.dedup();
+        assert_eq!(apart, rows, "{frame}");
+    }
+}
+
+/// The basket's title read `Basket of float user ·
+/// acme_international_… · 3 lines`: the tenant keeps its end.
+#[test]
+fn the_basket_title_names_the_tenant_by_its_end() {
+    for (width, height) in SIZES {
+        let mut state = subsidiaries(&format!("{SUBSIDIARY}0044"));
+        key(&mut state, KeyCode::Char('b'));
+        let frame = render(&mut state, width, height);
+        let title = frame
+            .lines()
+            .find_map(|l| l.split_once("Basket of float user · "));
+        let title = title.unwrap_or_else(|| panic!("no title in\n{frame}")).1;
+        let tenant = title.split(" · ").next().unwrap_or_default();
+        assert!(
+            tenant.starts_with("acme_") && tenant.ends_with("_0044"),
+            "{frame}"
+        );
+    }
 }

@@ -23,7 +23,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         title.push(Span::raw(format!(
             "of {} · {} · {} ",
             fit(&user.name, 24),
-            fit(&tenant, 20),
+            super::fit_name(&tenant, 20),
             match (lines, basket.load.error()) {
                 (Some(n), _) => crate::text::plural(n, "line", "lines"),
                 // Not read: none on their way.

@@ -6,13 +6,13 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{block, difference_cell, difference_text, right, theme};
+use super::{block, difference_cell, difference_text, fit_name, right, theme};
 use crate::app::dashboard::Focus;
 use crate::app::state::State;
 use crate::db::{DbError, OrderLine, OrdersReport, User};
 use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, width};
+use crate::text::{fit, sanitize, width};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let [users, orders] = geometry::panes(area);
@@ -20,29 +20,40 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     orders_pane(state, frame, orders);
 }
 
-fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
+/// The pane's title in `width` cells: whose orders, in which tenant,
+/// compared with which; the two tenants cut so that they read apart, and
+/// each keeps its end where the title is short of room.
+fn orders_title(state: &State, user: Option<&User>, width: u16) -> Line<'static> {
     let mut spans = vec![Span::styled(" Orders ", theme::title())];
     if let Some(user) = user {
-        let own = super::tenant_text(state, user);
+        let name = fit(&crate::text::id_text(Some(&user.name)), 24);
         let choice = state.compare_choice();
-        spans.push(Span::raw(format!(
-            "of {} · {} ",
-            fit(&crate::text::id_text(Some(&user.name)), 24),
-            fit(&own, 20)
-        )));
+        let compare = choice
+            .tenant
+            .as_ref()
+            .filter(|_| !state.catalog_partial)
+            .map(|t| state.catalog.label(t));
+        // Each tenant 20 cells at most, less its share of what the title
+        // lacks (its words, the borders, the skipped own tenant's note).
+        let skipped = if choice.replaced_own { SKIPPED } else { "" };
+        let words = format!(" Orders of {name} ·  vs  {skipped}");
+        let room = usize::from(width).saturating_sub(crate::text::width(&words) + 2);
+        let cells = (room / 2).clamp(super::NAME_MIN, 20);
+        let names = [super::tenant_text(state, user), compare.unwrap_or_default()];
+        let [own, compare]: [String; 2] = super::distinct_fits(&names.map(|n| (n, cells)))
+            .try_into()
+            .unwrap_or_default();
+        spans.push(Span::raw(format!("of {name} · {own} ")));
         if state.catalog_partial {
             // The comparison is chosen from the whole catalogue, on its way.
             return Line::from(spans);
         }
         match choice.tenant {
-            Some(compare) => {
+            Some(_) => {
                 spans.push(Span::styled("vs ", theme::dim()));
-                spans.push(Span::styled(
-                    format!("{} ", fit(&state.catalog.label(&compare), 20)),
-                    theme::title(),
-                ));
+                spans.push(Span::styled(format!("{compare} "), theme::title()));
                 if choice.replaced_own {
-                    spans.push(Span::styled("(own tenant skipped) ", theme::warning()));
+                    spans.push(Span::styled(SKIPPED, theme::warning()));
                 }
             }
             None => spans.push(Span::styled("(no other tenant to compare) ", theme::dim())),
@@ -51,10 +62,13 @@ fn orders_title(state: &State, user: Option<&User>) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The title's note where the comparison is not the tenant asked for.
+const SKIPPED: &str = "(own tenant skipped) ";
+
 fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
     let focused = state.dashboard.focus == Focus::Orders;
     let user = state.selected_user();
-    frame.render_widget(block(orders_title(state, user), focused), area);
+    frame.render_widget(block(orders_title(state, user, area.width), focused), area);
     let inner = geometry::inner(area);
     let message =
         |text: String, style: Style| Paragraph::new(text).style(style).wrap(Wrap { trim: true });
@@ -84,18 +98,18 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
                 DbError::TenantNotFound(tenant) => format!(
                     "! Tenant schema not found: \"{}\".\n\nThis user's organization id names no schema \
                      with items and orders tables, so there are no orders to show.",
-                    fit(tenant, 40)
+                    fit_name(tenant, 40)
                 ),
                 DbError::TenantTableMissing { tenant, table } => format!(
                     "! Tenant schema \"{}\" has no {} table.\n\nThe schema exists but is not a \
                      complete tenant (a half-applied migration?), so there are no orders to show.",
-                    fit(tenant, 40),
+                    fit_name(tenant, 40),
                     fit(table, 20)
                 ),
                 DbError::UnmappedTenant(tenant) => format!(
                     "! Tenant \"{}\" has no schema.\n\nNo registry row maps this user's \
                      organization id to one, so there are no orders to show.",
-                    fit(tenant, 40)
+                    fit_name(tenant, 40)
                 ),
                 DbError::NoTenant { null } => format!(
                     "- This user has no tenant: the organization id is {}.",
@@ -115,7 +129,7 @@ fn orders_pane(state: &State, frame: &mut Frame, area: Rect) {
         Some(Ok(report)) if report.lines.is_empty() && state.dashboard.lines.rows().is_empty() => {
             let name = user.map(|u| fit(&u.name, 40)).unwrap_or_default();
             let tenant = state.catalog.label(&report.tenant);
-            let text = format!("{name} has no orders in {}.", fit(&tenant, 40));
+            let text = format!("{name} has no orders in {}.", fit_name(&tenant, 40));
             frame.render_widget(message(text, theme::dim()), inner);
         }
         Some(Ok(report)) => orders_table(state, report, frame, area),
@@ -250,7 +264,9 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
-    draw_notes(&notes, frame, inner, table_height);
+    let own = sanitize(&state.catalog.label(&report.tenant)).into_owned();
+    let names = [sanitize(compare).into_owned(), own];
+    draw_notes(&notes, &names, frame, inner, table_height);
 }
 
 /// The totals row's label: whether the totals are known, failed or on
@@ -516,15 +532,23 @@ fn orders_header(own: &str, compare: &str, widths: &[u16]) -> Row<'static> {
 }
 
 /// `notes` one a line below the table (`table_height` rows), as far as
-/// `inner` goes.
-fn draw_notes(notes: &[String], frame: &mut Frame, inner: Rect, table_height: u16) {
+/// `inner` goes; the tenants they name (`names`, as they have them) cut
+/// in the middle before a note is cut at its end.
+fn draw_notes(
+    notes: &[String],
+    names: &[String],
+    frame: &mut Frame,
+    inner: Rect,
+    table_height: u16,
+) {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for (i, note) in notes.iter().enumerate() {
         let y = inner.y + table_height + i as u16;
         if y >= inner.bottom() {
             break;
         }
         let area = Rect::new(inner.x, y, inner.width, 1);
-        let text = fit(note, inner.width as usize);
+        let text = super::fit_naming(note, &names, inner.width as usize);
         frame.render_widget(Paragraph::new(Span::styled(text, theme::error())), area);
     }
 }

@@ -65,13 +65,19 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let right = |text: &str, width: usize| {
         Cell::from(Line::from(fit(text, width)).alignment(Alignment::Right))
     };
+    // The tenants down their column, cut so that names alike read apart.
+    let names: Vec<(String, usize)> = cells
+        .iter()
+        .map(|row| (row[0].clone(), actual[0]))
+        .collect();
     let rows: Vec<Row> = visible
         .iter()
         .zip(&cells)
-        .map(|(t, row)| {
+        .zip(super::distinct_fits(&names))
+        .map(|((t, row), name)| {
             let style = status_of(t).1;
             Row::new(vec![
-                Cell::from(fit(&row[0], actual[0])),
+                Cell::from(name),
                 Cell::from(Span::styled(fit(&row[1], actual[1]), style)),
                 count(&row[2], actual[2]),
                 count(&row[3], actual[3]),
@@ -106,7 +112,8 @@ const HEADERS: [&str; 6] = ["Tenant", "Status", "Users", "Items", "Orders", "Fin
 /// The health table's columns in `available` cells, as wide as what they
 /// show (`cells`), so a narrow terminal keeps whole names; whatever still
 /// does not fit is cut by the caller with "…", since the table itself
-/// would cut it silently. Counts take their whole width (a row count is at
+/// would cut it silently. A name takes at most [`NAME_CAP`] cells, or
+/// what the findings on screen leave where that is more. Counts take their whole width (a row count is at
 /// most 26 cells) where the row has room for them beside the status and a
 /// name cut to four cells; where it has not, each count column is capped at
 /// [`NARROW_COUNT`] cells, and a count wider than that shows as `…` (never
@@ -145,8 +152,10 @@ fn column_widths(cells: &[[String; 6]], available: u16) -> [Constraint; 6] {
     };
     // The name gives way first: counts are never cut while they fit at all.
     let name_room = available.saturating_sub(status + counts.iter().sum::<u16>() + 5);
+    let beside_findings = name_room.saturating_sub(widest(5, usize::from(u16::MAX)));
+    let name_cap = usize::from(beside_findings).max(NAME_CAP);
     [
-        Constraint::Length(widest(0, 20).min(name_room.max(4))),
+        Constraint::Length(widest(0, name_cap).min(name_room.max(4))),
         Constraint::Length(status),
         Constraint::Length(counts[0]),
         Constraint::Length(counts[1]),
@@ -154,6 +163,9 @@ fn column_widths(cells: &[[String; 6]], available: u16) -> [Constraint; 6] {
         Constraint::Fill(1),
     ]
 }
+
+/// The Tenant column's widest where the findings need its room.
+const NAME_CAP: usize = 20;
 
 /// A count column's cap where the row has no room for whole counts.
 const NARROW_COUNT: usize = 10;
@@ -271,7 +283,7 @@ fn health_details(
         return;
     };
     // As the table shows them.
-    let shown = |name: &str, cells| fit(&row_name(row, name), cells);
+    let shown = |name: &str, cells| super::fit_name(&row_name(row, name), cells);
     let title = if row.name == row.schema {
         format!(" {} ", shown(&row.name, 40))
     } else {

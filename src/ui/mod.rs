@@ -250,8 +250,16 @@ fn header(state: &State, frame: &mut Frame, area: Rect, rows_left_out: Option<(u
         Span::raw(counts),
         Span::styled(" │ ", theme::dim()),
         Span::raw("compare: "),
-        Span::styled(sanitize(&compare).into_owned(), theme::title()),
     ]);
+    // The comparison, last: cut in the middle to the cells left, so that
+    // `c` to a tenant named alike reads as another.
+    let before: usize = spans.iter().map(|s| width(&s.content)).sum();
+    let room = usize::from(area.width).saturating_sub(before);
+    let compare = match room >= 3 {
+        true => fit_name(&compare, room),
+        false => sanitize(&compare).into_owned(),
+    };
+    spans.push(Span::styled(compare, theme::title()));
     // Cut with "…", so that a cut target does not read as a whole one.
     let line = Line::from(fit_spans(spans, area.width as usize));
     frame.render_widget(Paragraph::new(line), area);
@@ -349,29 +357,108 @@ fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
     out
 }
 
+/// The fewest cells a name is cut to in the middle ([`fit_name`]) where
+/// the text around it gives it no more: fewer read as little.
+const NAME_MIN: usize = 12;
+
+/// `text` naming `names` (as it has them) in `cells`, cut as [`fit`]
+/// cuts it; where it is wider, each name in it is cut in the middle
+/// first ([`cut_middle`]), to no fewer than [`NAME_MIN`] cells, so that a
+/// note cut short still says which tenant it names.
+fn fit_naming(text: &str, names: &[&str], cells: usize) -> String {
+    let mut text = text.to_string();
+    for name in names {
+        let over = width(&sanitize(&text)).saturating_sub(cells);
+        let times = text.matches(name).count();
+        if over == 0 || times == 0 {
+            continue;
+        }
+        let keep = width(name).saturating_sub(over.div_ceil(times));
+        text = text.replace(name, &cut_middle(name, keep.max(NAME_MIN)));
+    }
+    fit(&text, cells)
+}
+
+/// A name shown alone (a tenant's, in a header, a title or a note) in
+/// `cells`, escaped as [`fit`] escapes: whole where it fits, else cut in
+/// the middle, its start and its end kept (`acme_intern…diary_0044`), so
+/// that two names that differ only at their end never read the same.
+fn fit_name(name: &str, cells: usize) -> String {
+    cut_middle(&sanitize(name), cells)
+}
+
+/// [`fit_name`] of a name escaped already: the end takes half the cells
+/// beside the `…`, the start the rest ([`keep_end`]).
+fn cut_middle(name: &str, cells: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if width(name) <= cells || cells < 3 {
+        return crate::text::cut(name, cells);
+    }
+    let half = (cells - 1) / 2;
+    let (mut from, mut used) = (name.len(), 0);
+    for (at, ch) in name.char_indices().rev() {
+        used += ch.width().unwrap_or(0);
+        if used > half {
+            break;
+        }
+        from = at;
+    }
+    keep_end(name, from, cells).unwrap_or_else(|| crate::text::cut(name, cells))
+}
+
 /// Names shown side by side (tenants as column headers, or down one
-/// column), each cut to its cells as [`fit`] cuts. Where the start a cut
-/// name keeps is also another's, it is cut around where the two differ
-/// instead ([`cut_apart`]): `tenant_0044` and `tenant_0045` in 10 cells
-/// read `tenan…0044` and `tenan…0045`, not `tenant_00…` both. Names
-/// alike, or a few cells wide, can still read alike.
+/// column), each cut to its cells as [`fit_name`] cuts one alone (at its
+/// end in fewer than [`LISTED_MIDDLE_MIN`] cells). Where
+/// the start a name cut at its end would keep is also another's, it is
+/// cut around where the two differ instead ([`cut_apart`]):
+/// `tenant_0044` and `tenant_0045` in 5 cells read `…0044` and `…0045`;
+/// where its middle cut would read as another's too, it is cut at its
+/// end (that start is its own). Names alike, or a few cells wide, can
+/// still read alike.
 fn distinct_fits(names: &[(String, usize)]) -> Vec<String> {
-    let clean: Vec<_> = names.iter().map(|(name, _)| sanitize(name)).collect();
-    clean
+    let clean: Vec<_> = names
         .iter()
-        .zip(names)
-        .map(|(name, (_, cells))| {
+        .map(|(name, cells)| (sanitize(name).into_owned(), *cells))
+        .collect();
+    distinct_cuts(&clean)
+}
+
+/// Listed names narrower than this are cut at their end where their
+/// start tells them apart: the start and the end of a name in a few cells
+/// (`in…ch`) read worse than its start (`init…`).
+const LISTED_MIDDLE_MIN: usize = 8;
+
+/// [`distinct_fits`] of names escaped already.
+fn distinct_cuts(names: &[(String, usize)]) -> Vec<String> {
+    let all: Vec<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
+    names
+        .iter()
+        .map(|(name, cells)| {
             let fitted = crate::text::cut(name, *cells);
-            if fitted == **name {
+            if fitted == *name {
                 return fitted;
             }
             let kept = fitted.strip_suffix('…').unwrap_or(&fitted);
-            let apart = clean
-                .iter()
-                .filter(|other| *other != name && other.starts_with(kept))
+            let others = || all.iter().filter(|other| **other != name);
+            let apart = others()
+                .filter(|other| other.starts_with(kept))
                 .map(|other| differs_at(name, other))
                 .max();
-            apart.map_or(fitted, |at| cut_apart(name, at, *cells))
+            if let Some(at) = apart {
+                return cut_apart(name, at, *cells);
+            }
+            if *cells < LISTED_MIDDLE_MIN {
+                return fitted;
+            }
+            let middle = cut_middle(name, *cells);
+            let alike = middle.split_once('…').is_some_and(|(start, end)| {
+                others().any(|other| other.starts_with(start) && other.ends_with(end))
+            });
+            if alike {
+                fitted
+            } else {
+                middle
+            }
         })
         .collect()
 }
@@ -406,19 +493,9 @@ fn cut_apart(name: &str, at: usize, cells: usize) -> String {
         return cut(name, cells);
     }
     // The end whole from the word, else from where they differ.
-    for from in [word, at].into_iter().filter(|&from| from > 0) {
-        let tail = &name[from..];
-        let Some(room) = cells.checked_sub(width(tail) + 1) else {
-            continue;
-        };
-        // The start that fits `room`: cut a cell wider, less its `…`.
-        let head = &name[..from];
-        let head = if width(head) <= room {
-            head.to_string()
-        } else {
-            cut(head, room + 1).trim_end_matches('…').to_string()
-        };
-        return format!("{head}…{tail}");
+    let kept = [word, at].into_iter().filter(|&from| from > 0);
+    if let Some(shown) = kept.filter_map(|from| keep_end(name, from, cells)).next() {
+        return shown;
     }
     let through = at + name[at..].chars().next().map_or(0, char::len_utf8);
     let from = if word > 0 && width(&name[word..through]) + 2 <= cells {
@@ -427,6 +504,24 @@ fn cut_apart(name: &str, at: usize, cells: usize) -> String {
         at
     };
     format!("…{}", cut(&name[from..], cells - 1))
+}
+
+/// `name` (escaped already) in `cells`: its end from byte `from` whole
+/// after a `…`, and as much of its start before it as fits; none where
+/// the end alone does not fit.
+fn keep_end(name: &str, from: usize, cells: usize) -> Option<String> {
+    let tail = &name[from..];
+    let room = cells.checked_sub(width(tail) + 1)?;
+    // The start that fits `room`: cut a cell wider, less its `…`.
+    let head = &name[..from];
+    let head = if width(head) <= room {
+        head.to_string()
+    } else {
+        crate::text::cut(head, room + 1)
+            .trim_end_matches('…')
+            .to_string()
+    };
+    Some(format!("{head}…{tail}"))
 }
 
 /// Draws a list pane's `table` with its `cursor`'s row in the selection
@@ -628,7 +723,28 @@ mod cell_tests {
 
 #[cfg(test)]
 mod distinct_fits_tests {
-    use super::distinct_fits;
+    use super::{distinct_fits, fit_name};
+
+    /// A name alone keeps its start and its end: two that differ only at
+    /// their end read apart; escaped as `fit` escapes, never wider.
+    #[test]
+    fn a_name_alone_is_cut_in_the_middle() {
+        let name = "acme_international_holdings_subsidiary_0044";
+        assert_eq!(fit_name(name, 22), "acme_intern…diary_0044");
+        assert_eq!(fit_name(name, 20), "acme_inter…iary_0044");
+        assert_eq!(fit_name(name, 9), "acme…0044");
+        assert_eq!(fit_name(name, 43), name);
+        assert_eq!(fit_name(name, 2), "a…");
+        assert_eq!(fit_name("tenant\n_0044", 9), "tena…0044");
+        assert_eq!(fit_name("tenant\n_0044\n", 9), "tena…44\\n");
+        assert_eq!(fit_name("山田太郎山田太郎", 7), "山田…郎");
+        for cells in 0..12 {
+            for name in ["山田太郎山田太郎", "a🚀b🚀c🚀d", "x\u{301}y\u{301}z"] {
+                let cut = fit_name(name, cells);
+                assert!(super::width(&cut) <= cells.max(1), "{cut:?} in {cells}");
+            }
+        }
+    }
 
     fn fits(names: &[&str], cells: usize) -> Vec<String> {
         let names: Vec<_> = names.iter().map(|n| (n.to_string(), cells)).collect();
@@ -643,7 +759,17 @@ mod distinct_fits_tests {
         assert_eq!(fits(&alike, 10), ["tenan…0044", "tenan…0045"]);
         assert_eq!(fits(&alike, 5), ["…0044", "…0045"]);
         assert_eq!(fits(&alike, 11), alike);
+        // Their starts tell them apart: each cut as one alone, its end
+        // kept too (another tenant may start alike); in a few cells, the
+        // start alone.
+        let apart = ["acme_corp_eu", "globex_inc_us"];
+        assert_eq!(fits(&apart, 8), ["acme…_eu", "glob…_us"]);
         assert_eq!(fits(&["acme_corp", "globex_inc"], 6), ["acme_…", "globe…"]);
+        // Unless another reads alike so: then the start that is its own.
+        assert_eq!(
+            fits(&["abcd1xx_end", "abcd2xx_end"], 8),
+            ["abcd1xx…", "abcd2xx…"]
+        );
         // The word that differs too wide: from where it differs.
         assert_eq!(
             fits(&["customerA_eu", "customerB_eu"], 8),

@@ -95,7 +95,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     }
     let (header, widths) = super::columns(columns);
     let cells = super::column_widths(super::beside_mark(table_area), &widths);
-    let rows: Vec<Row> = on_screen().map(|entry| entry_row(entry, &cells)).collect();
+    let entries: Vec<&TenantEntry> = on_screen().collect();
+    let rows: Vec<Row> = entries
+        .iter()
+        .zip(names_apart(&entries, &cells))
+        .map(|(entry, names)| entry_row(entry, names, &cells))
+        .collect();
     let table = Table::new(rows, widths).header(header);
     super::list(frame, table_area, table, &tenants.rows, true);
     let text = "Enter: the tenant's users · /: search users in all tenants · a: all users";
@@ -112,31 +117,50 @@ fn users_cell(entry: &TenantEntry) -> String {
     }
 }
 
-/// A tenant's row, each text cut with `…` to its column's `widths` (a
-/// column of its node on Citus): marked as the users list marks it.
-fn entry_row(entry: &TenantEntry, widths: &[u16]) -> Row<'static> {
-    let (mark, style) = super::schema_mark(Some(entry.state));
-    // The cells are escaped already (escaped again, `\n` read `\\n`).
-    let cut = |text: &str, column: usize| cut(text, widths[column] as usize);
+/// The Tenant, Key and Schema cells of `entries` (escaped: escaped
+/// again, `\n` would read `\\n`), each column cut to its `widths` so
+/// that names alike read apart.
+fn names_apart(entries: &[&TenantEntry], widths: &[u16]) -> Vec<[String; 3]> {
+    let column = |column: usize, text: &dyn Fn(&TenantEntry) -> String| {
+        let cells = usize::from(widths[column]);
+        let names: Vec<_> = entries.iter().map(|e| (text(e), cells)).collect();
+        super::distinct_cuts(&names)
+    };
     // The users with no organization id: no key, no schema.
-    let id = |text: &str| match entry.is_no_tenant() {
+    let id = |entry: &TenantEntry, text: &str| match entry.is_no_tenant() {
         true => String::new(),
         false => name_cell(&id_cell(Some(text))),
     };
-    let label = match entry.is_no_tenant() {
+    let label = column(1, &|e| match e.is_no_tenant() {
         true => id_cell(None).into_owned(),
-        false => name_cell(&id_cell(Some(&entry.label))),
-    };
+        false => name_cell(&id_cell(Some(&e.label))),
+    });
+    let key = column(2, &|e| id(e, &e.key));
+    let schema = column(3, &|e| id(e, &e.schema));
+    label
+        .into_iter()
+        .zip(key)
+        .zip(schema)
+        .map(|((label, key), schema)| [label, key, schema])
+        .collect()
+}
+
+/// A tenant's row, its `names` cut to their columns ([`names_apart`]),
+/// each other text cut with `…` to its column's `widths` (a column of its
+/// node on Citus): marked as the users list marks it.
+fn entry_row(entry: &TenantEntry, names: [String; 3], widths: &[u16]) -> Row<'static> {
+    let (mark, style) = super::schema_mark(Some(entry.state));
+    let [label, key, schema] = names;
     // An id naming no schema: none to show (its key is the id).
     let schema = match entry.state == SchemaState::NoSchema {
         true => Span::styled("—", theme::dim()),
-        false => Span::styled(cut(&id(&entry.schema), 3), style),
+        false => Span::styled(schema, style),
     };
     let users = Span::styled(users_cell(entry), style);
     let mut cells = vec![
         Cell::from(Span::styled(mark, style)),
-        Cell::from(cut(&label, 1)),
-        Cell::from(cut(&id(&entry.key), 2)),
+        Cell::from(label),
+        Cell::from(key),
         Cell::from(schema),
         Cell::from(Line::from(users).alignment(Alignment::Right)),
     ];
@@ -188,15 +212,20 @@ fn results(state: &State, frame: &mut Frame, area: Rect, shown: usize) {
     let cells = super::column_widths(super::beside_mark(area), &widths);
     // The cells are escaped already (escaped again, `\n` read `\\n`).
     let cut = |text: &str, column: usize| cut(text, cells[column] as usize);
+    // No tenant schema: the id as the users list shows it. Cut so that
+    // tenants named alike read apart.
+    let tenants: Vec<(String, usize)> = users()
+        .map(|user| match user.tenant.as_deref() {
+            Some(tenant) if !tenant.is_empty() => name_cell(&label(tenant)),
+            _ => sanitize(&id_text(user.tenant_label())).into_owned(),
+        })
+        .map(|tenant| (tenant, usize::from(cells[0])))
+        .collect();
     let rows: Vec<Row> = users()
-        .map(|user| {
-            // No tenant schema: the id as the users list shows it.
-            let tenant = match user.tenant.as_deref() {
-                Some(tenant) if !tenant.is_empty() => name_cell(&label(tenant)),
-                _ => sanitize(&id_text(user.tenant_label())).into_owned(),
-            };
+        .zip(super::distinct_cuts(&tenants))
+        .map(|(user, tenant)| {
             let mut cells = vec![
-                Cell::from(cut(&tenant, 0)),
+                Cell::from(tenant),
                 Cell::from(fit(&user.id, id_width)),
                 Cell::from(cut(&sanitize(&user.name), 2)),
             ];

@@ -118,7 +118,7 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
             true => "with no organization id ".to_string(),
             false => format!(
                 "of {} ",
-                fit(&crate::text::id_text(Some(&tenant.label)), 24)
+                super::fit_name(&crate::text::id_text(Some(&tenant.label)), 24)
             ),
         };
         title.push(Span::styled(whose, theme::title()));
@@ -189,7 +189,7 @@ fn empty_message(state: &State, filtering: bool) -> String {
     } else if let Some(tenant) = &state.dashboard.tenant {
         match tenant.is_no_tenant() {
             true => "No user lacks an organization id.".to_string(),
-            false => format!("No users of {}.", fit(&tenant.label, 40)),
+            false => format!("No users of {}.", super::fit_name(&tenant.label, 40)),
         }
     } else {
         "No users in the shared users table.".to_string()
