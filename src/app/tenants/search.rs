@@ -13,7 +13,7 @@ use crossterm::event::KeyEvent;
 use super::Job;
 use crate::app::input::{LineInput, Prompt};
 use crate::app::load::{Batch, BatchId, Batched, Cursor};
-use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use crate::app::screen::Status;
 use crate::app::state::State;
 use crate::db::{
@@ -192,12 +192,16 @@ pub(super) fn on_batch(
     batch: BatchId,
     result: Result<SearchBatch, DbError>,
     elapsed: Duration,
+    read: ReadTime,
 ) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
     // A batch of a search superseded or stopped: dropped.
-    if !search.load.accept(batch, elapsed) {
+    if !state.tenants.search.load.accept(batch, elapsed) {
         return Vec::new();
     }
+    if result.is_ok() {
+        read.taken(state);
+    }
+    let search = &mut state.tenants.search;
     match result {
         Ok(batch) => {
             search.users.extend(batch.users);
