@@ -81,6 +81,9 @@ pub enum Job {
         batch: BatchId,
         text: String,
         schemas: Vec<String>,
+        /// The users the search shows already, in their order: the
+        /// batch's are placed among them ([`crate::db::search_key`]).
+        shown: Vec<crate::db::UserKey>,
     },
 }
 
@@ -99,8 +102,9 @@ impl Job {
                 batch,
                 text,
                 schemas,
+                shown,
             } => {
-                let search = db.search_users(&text, &schemas, Some(&handle));
+                let search = db.search_users(&text, &schemas, &shown, Some(&handle));
                 let (result, elapsed) = timed(search).await;
                 Msg::Batch {
                     batch,
@@ -663,6 +667,7 @@ mod tests {
             users: vec![crate::fixtures::user("1", "a1", "client1")],
             failed: vec![("client2".into(), "query timed out".into())],
             capped: 1,
+            ..SearchBatch::default()
         };
         let answer = Msg::Batch {
             batch,
