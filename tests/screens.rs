@@ -6,7 +6,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use tenantscope::app::{dashboard, health, init, prices, update, Data, Msg, State};
+use tenantscope::app::{dashboard, health, init, prices, update, Data, Effect, Msg, State};
 use tenantscope::db::{
     DbError, ItemRule, OrdersReport, RawOrderLine, RuleChoice, TenantCatalog, User, UserCount,
 };
@@ -2316,5 +2316,209 @@ fn the_basket_title_names_the_tenant_by_its_end() {
             tenant.starts_with("acme_") && tenant.ends_with("_0044"),
             "{frame}"
         );
+    }
+}
+
+/// One view's load in [`a_failed_or_stale_load_leaves_the_read_time_of_the_data_shown`].
+struct Reading {
+    what: &'static str,
+    slot: &'static str,
+    /// Its status line gives the slot's time once read ("as of").
+    dated: bool,
+    /// Opens the view from rich_dude's dashboard, its orders loading: the
+    /// effects.
+    open: fn(&mut State) -> Vec<Effect>,
+    /// Reads it again, after the effects of the last answer: the effects.
+    again: fn(&mut State, Vec<Effect>) -> Vec<Effect>,
+    /// The answer to the load awaited (asked for by `effects`): its data,
+    /// or a failure.
+    answer: fn(&State, &[Effect], bool) -> tenantscope::app::msg::ViewMsg,
+}
+
+/// Delivers `result` as the runtime does: read in `slot` at `at`.
+fn read_at(
+    state: &mut State,
+    slot: &'static str,
+    at: &str,
+    result: tenantscope::app::msg::ViewMsg,
+) -> Vec<Effect> {
+    let at = at.to_string();
+    update(state, Msg::Loaded { slot, at, result })
+}
+
+fn gone() -> DbError {
+    DbError::Query("the server went away".into())
+}
+
+/// The read time ("as of") moves only with a result the view takes and
+/// that succeeded, in every view alike: a failed read (`r` again, or a
+/// search's next batch) leaves the time of the last data read, and so
+/// does a result dropped as stale (the runtime stamped every finished
+/// load, and the status said data read at 01:00 was "as of" 02:00).
+#[test]
+fn a_failed_or_stale_load_leaves_the_read_time_of_the_data_shown() {
+    use tenantscope::app::msg::ViewMsg;
+    use tenantscope::app::{basket, tenants};
+    let again = |state: &mut State, _| fixtures::press(state, KeyCode::Char('r'));
+    let readings = [
+        Reading {
+            what: "orders",
+            slot: "orders",
+            dated: true,
+            open: |_| Vec::new(),
+            again,
+            answer: |state, _, ok| {
+                let key = state.dashboard.orders.pending().unwrap().clone();
+                let report = OrdersReport::from_raw("client1".into(), None, reference_lines());
+                ViewMsg::Dashboard(dashboard::Msg::OrdersLoaded {
+                    key,
+                    result: if ok { Ok(report) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(4),
+                })
+            },
+        },
+        Reading {
+            what: "users",
+            slot: "users page",
+            // The dashboard's status gives the orders' time.
+            dated: false,
+            open: |state| fixtures::press(state, KeyCode::Char('r')),
+            again,
+            answer: |state, effects, ok| {
+                let users = state.dashboard.users.users();
+                let from = users.iter().skip_while(|u| u.name != "rich_dude");
+                let rows: Vec<User> = from.cloned().collect();
+                ViewMsg::Dashboard(dashboard::Msg::UsersPage {
+                    request: fixtures::page_request(effects),
+                    result: if ok { Ok(rows) } else { Err(gone()) },
+                })
+            },
+        },
+        Reading {
+            what: "health",
+            slot: "health",
+            dated: true,
+            open: |state| fixtures::press(state, KeyCode::Char('t')),
+            again,
+            answer: |state, _, ok| {
+                let both = Box::new((drifted_report(), Default::default()));
+                ViewMsg::Health(health::Msg::Loaded {
+                    ticket: *state.health.report.pending().unwrap(),
+                    result: if ok { Ok(both) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(7),
+                })
+            },
+        },
+        Reading {
+            what: "prices",
+            slot: "prices",
+            dated: true,
+            open: |state| fixtures::press(state, KeyCode::Char('p')),
+            again,
+            answer: |state, _, ok| {
+                ViewMsg::Prices(prices::Msg::Loaded {
+                    key: state.prices.matrix.pending().unwrap().clone(),
+                    result: if ok { Ok(demo_matrix()) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(5),
+                })
+            },
+        },
+        Reading {
+            what: "basket",
+            slot: "basket",
+            dated: true,
+            open: |state| {
+                deliver(state, "client1", reference_lines());
+                fixtures::press(state, KeyCode::Char('b'))
+            },
+            again,
+            answer: |state, _, ok| {
+                use tenantscope::db::{BasketTenant, OrderLine};
+                let lines: Vec<OrderLine> = reference_lines()
+                    .into_iter()
+                    .map(OrderLine::from_raw)
+                    .collect();
+                let prices = [Some(Value::parse("5000.00")), Some(Value::parse("2000.00"))];
+                let priced = vec![BasketTenant::priced("client1".into(), &lines, &prices)];
+                ViewMsg::Basket(basket::Msg::Page {
+                    batch: state.basket.load.awaited().unwrap(),
+                    result: if ok { Ok((lines, priced)) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(7),
+                })
+            },
+        },
+        Reading {
+            what: "tenants",
+            slot: "tenants",
+            dated: true,
+            open: |state| fixtures::press(state, KeyCode::Char('T')),
+            again,
+            answer: |state, _, ok| {
+                ViewMsg::Tenants(tenants::Msg::Directory {
+                    ticket: *state.tenants.directory.pending().unwrap(),
+                    result: if ok { Ok(Vec::new()) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(3),
+                })
+            },
+        },
+        Reading {
+            what: "search",
+            slot: "search",
+            // Its first batch read, the next is on its way.
+            dated: false,
+            open: |state| {
+                // Users in each of 120 tenant schemas: batches of tenants.
+                state.tenants.per_tenant = true;
+                let names = (1..=120).map(|i| format!("t{i:03}")).collect();
+                state.catalog = TenantCatalog::new(names);
+                key(state, KeyCode::Char('T'));
+                key(state, KeyCode::Char('/'));
+                fixtures::press(state, KeyCode::Char('a'))
+            },
+            // The next batch, asked for when the first came.
+            again: |_, effects| effects,
+            answer: |state, _, ok| {
+                let found = tenantscope::db::SearchBatch::default();
+                ViewMsg::Tenants(tenants::Msg::Batch {
+                    batch: state.tenants.search.load.awaited().unwrap(),
+                    result: if ok { Ok(found) } else { Err(gone()) },
+                    elapsed: Duration::from_millis(3),
+                })
+            },
+        },
+    ];
+    for reading in readings {
+        let what = reading.what;
+        let mut state = demo_state();
+        let effects = (reading.open)(&mut state);
+        let read = (reading.answer)(&state, &effects, true);
+        let effects = read_at(&mut state, reading.slot, "01:00:00", read.clone());
+        let read_at_of = |state: &State| state.read_at.get(reading.slot).cloned();
+        assert_eq!(read_at_of(&state).as_deref(), Some("01:00:00"), "{what}");
+        let frame = render(&mut state, 120, 24);
+        assert_eq!(
+            frame.contains("as of 01:00:00"),
+            reading.dated,
+            "{what}:\n{frame}"
+        );
+        let effects = (reading.again)(&mut state, effects);
+        // The first answer again, late (its request answered, or superseded).
+        read_at(&mut state, reading.slot, "02:00:00", read);
+        assert_eq!(
+            read_at_of(&state).as_deref(),
+            Some("01:00:00"),
+            "{what}, stale"
+        );
+        let failed = (reading.answer)(&state, &effects, false);
+        read_at(&mut state, reading.slot, "03:00:00", failed);
+        assert_eq!(
+            read_at_of(&state).as_deref(),
+            Some("01:00:00"),
+            "{what}, failed"
+        );
+        let frame = render(&mut state, 120, 24);
+        for not_read in ["02:00:00", "03:00:00"] {
+            assert!(!frame.contains(not_read), "{what}:\n{frame}");
+        }
     }
 }

@@ -333,8 +333,9 @@ async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropp
         .collect();
     assert_eq!(
         tenants,
-        ["t0001", "t0010", "t0011"],
-        "each names its tenant"
+        ["t0001", "t0010", "t0100"],
+        "each names its tenant, in the users list's order: the second \
+         batch's user_100 among the first's, before user_11"
     );
 
     // A new text: the old search's late batch (already on its way) is dropped.
@@ -433,7 +434,7 @@ async fn the_search_keeps_the_exact_id_past_its_cap() {
         )
         .await;
     let db = common::connect(&test_db).await;
-    let batch = db.search_users("1", &[], None).await.unwrap();
+    let batch = db.search_users("1", &[], &[], None).await.unwrap();
     assert_eq!(batch.capped, 1, "more than the cap matched");
     assert_eq!(batch.users.len(), tenantscope::db::SEARCH_PER_TENANT);
     assert_eq!(batch.users[0].name, "rich_dude", "{:?}", batch.users[0]);
@@ -1020,12 +1021,17 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     // The search over every schema: 30 statements, side by side or in
     // turn, the same matches (user_5, user_50…59, user_500…599).
     let schemas: Vec<String> = (1..=N).map(|i| format!("t{i:04}")).collect();
-    let searched = db.search_users("user_5", &schemas, None).await.unwrap();
+    let searched = db
+        .search_users("user_5", &schemas, &[], None)
+        .await
+        .unwrap();
     assert_eq!(searched.users.len(), 111, "{:?}", searched.users.first());
     assert!(searched.failed.is_empty(), "{:?}", searched.failed);
     assert_eq!(
         searched,
-        once.search_users("user_5", &schemas, None).await.unwrap()
+        once.search_users("user_5", &schemas, &[], None)
+            .await
+            .unwrap()
     );
     // Every tenant's prices (200 to a statement, side by side or in turn).
     let prices = db.price_matrix(&schemas).await.unwrap();
@@ -1317,7 +1323,7 @@ async fn a_locked_tenant_is_named_by_the_search_and_the_rest_found() {
         .with_statement_timeout(5_000);
     let schemas: Vec<String> = (1..=N).map(|i| format!("t{i:04}")).collect();
     let _locker = test_db.lock_table("t0002.auth_user").await;
-    let searched = db.search_users("user", &schemas, None).await.unwrap();
+    let searched = db.search_users("user", &schemas, &[], None).await.unwrap();
     assert_eq!(searched.users.len(), N - 1, "{:?}", searched.failed);
     let [(tenant, why)] = &searched.failed[..] else {
         panic!("one tenant not searched: {:?}", searched.failed)
@@ -1402,7 +1408,7 @@ async fn two_batched_loads_at_once_on_a_small_pool_both_answer() {
     let schemas: Vec<String> = (1..=N).map(|i| format!("t{i:04}")).collect();
     let first = tenantscope::db::Page::First;
     let page_alone = db.users_page(None, &first, 100, None).await.unwrap();
-    let search_alone = db.search_users("user", &schemas, None).await.unwrap();
+    let search_alone = db.search_users("user", &schemas, &[], None).await.unwrap();
     assert_eq!(page_alone.len(), 100);
     assert_eq!(search_alone.users.len(), N, "every tenant's user found");
     // The users page's third and fourth statements (tenants 101-150 and
@@ -1427,7 +1433,7 @@ async fn two_batched_loads_at_once_on_a_small_pool_both_answer() {
     .await;
     let search = tokio::spawn({
         let (db, schemas) = (db.clone(), schemas.clone());
-        async move { db.search_users("user", &schemas, None).await }
+        async move { db.search_users("user", &schemas, &[], None).await }
     });
     // The search reads on until it too waits on a locked table (it reads
     // tenants 101-150 in its third statement), never failing first.

@@ -1,7 +1,8 @@
 //! The whole users list (`users`, `Database::stream_users`) where users
 //! live in each of many tenant schemas: every user once, in the list's
 //! order, each batch of tenants' users tables read as few times as its
-//! rows need (not once per page of the list).
+//! rows need (not once per page of the list); the search across tenants
+//! shows its users in that order too.
 
 mod common;
 
@@ -462,6 +463,114 @@ async fn the_users_list_keeps_its_order_whatever_the_columns_collation() {
         }
         db.close().await;
     }
+}
+
+/// The search across tenants (`/` in the tenants pane) shows the users it
+/// finds in the users list's order, as the list filtered by the same text
+/// (`users --filter`) and psql's `ORDER BY name COLLATE "default"` have
+/// them: over its batches of tenants (50, then the rest), in the
+/// database's default collation whatever the name columns' (it sorted
+/// them by their bytes, tenant by tenant: `B` before `a`, `é` last). An
+/// exact id comes first, by tenant, as in the list.
+#[tokio::test]
+async fn the_search_across_tenants_shows_what_it_finds_in_the_lists_order() {
+    let setups = [
+        Collated {
+            what: "C and default name columns in an ICU database",
+            database: ICU_DATABASE,
+            tenants: PER_PAGE_TENANTS_MANY,
+            column: |i| [Some("C"), None][i % 2],
+        },
+        Collated {
+            what: "ICU name columns in a C database",
+            database: "",
+            tenants: PER_PAGE_TENANTS_MANY,
+            column: |_| Some("und-x-icu"),
+        },
+    ];
+    for Collated {
+        what,
+        database,
+        tenants,
+        column,
+    } in setups
+    {
+        let test_db = TestDatabase::empty_with(database).await;
+        let users = collated_tenants(&test_db, tenants, column).await;
+        // The users named from CASES (ids 2 to 7, mail m@x.test), as psql
+        // orders them.
+        let expected: Vec<String> = test_db
+            .query_text(&format!(
+                "SELECT string_agg(n || '@' || t, ','
+                        ORDER BY n COLLATE pg_catalog.\"default\",
+                                 i COLLATE pg_catalog.\"default\", t)
+                   FROM ({users}) u WHERE i <> '1'"
+            ))
+            .await
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        assert_eq!(expected.len(), tenants * 6, "{what}");
+        if !database.is_empty() {
+            // Their names' bytes order them otherwise here.
+            let names: Vec<&str> = expected
+                .iter()
+                .filter_map(|u| u.split('@').next())
+                .collect();
+            let mut bytes = names.clone();
+            bytes.sort();
+            assert_ne!(bytes, names, "{what}");
+        }
+        let db = common::connect(&test_db).await;
+        let found = search(&db, "@x.test").await;
+        assert_eq!(found, expected, "{what}");
+        // The list filtered alike: also where an id is the text typed.
+        for text in ["@x.test", "b", "3"] {
+            let list = cli_users(&test_db, Some(text), None);
+            assert_eq!(search(&db, text).await, list, "{what}, {text:?}");
+        }
+        db.close().await;
+    }
+}
+
+/// What the dashboard's search across tenants shows for `text` (`/` in
+/// the tenants pane, each batch's statement run and its answer taken by
+/// the app), as `name@schema`: read in more than one batch.
+async fn search(db: &Database, text: &str) -> Vec<String> {
+    use crossterm::event::KeyCode;
+    use tenantscope::app::msg::{Effect, Job};
+    use tenantscope::app::{tenants, update, Msg};
+    use tenantscope::fixtures::{chars, press};
+    let mut state = tenantscope::app::initial_state(db, "demo".into(), None, Default::default())
+        .await
+        .unwrap();
+    state.session.size = (120, 30);
+    tenantscope::app::init(&mut state);
+    assert_eq!(state.catalog.len(), PER_PAGE_TENANTS_MANY);
+    press(&mut state, KeyCode::Char('/'));
+    let mut effects = chars(&mut state, text);
+    let mut batches = 0;
+    // The last search asked for supersedes those before it (typing).
+    while let Some(job) = effects.iter().rev().find_map(|e| match e {
+        Effect::Load(task) => match &task.job {
+            Job::Tenants(job @ tenants::Job::Search { .. }) => Some(job.clone()),
+            _ => None,
+        },
+        _ => None,
+    }) {
+        let msg = job.run(db.clone(), Default::default()).await;
+        effects = update(&mut state, Msg::from(msg));
+        batches += 1;
+    }
+    assert!(batches > 1, "{text:?}: {batches} batch");
+    let search = &state.tenants.search;
+    assert_eq!(search.load.error(), None, "{text:?}");
+    assert_eq!(search.load.done(), PER_PAGE_TENANTS_MANY, "{text:?}");
+    search
+        .users
+        .iter()
+        .map(|u| format!("{}@{}", u.name, u.tenant.as_deref().unwrap_or_default()))
+        .collect()
 }
 
 /// `tenants` tenant schemas (the Django layout, users in each), each

@@ -9,7 +9,7 @@ use super::keymap::{
     VIEW_END,
 };
 use super::load::{timed, Batch, BatchId, Batched, Cursor};
-use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::BASKET_BATCH;
@@ -217,16 +217,19 @@ fn ask(state: &State, batch: Option<Batch>) -> Vec<Effect> {
     vec![AppJob::Basket(job).task(BASKET_SLOT, Delay::None)]
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
     let Msg::Page {
         batch,
         result,
         elapsed,
     } = msg;
-    let basket = &mut state.basket;
-    if !basket.load.accept(batch, elapsed) {
+    if !state.basket.load.accept(batch, elapsed) {
         return Vec::new();
     }
+    if result.is_ok() {
+        read.taken(state);
+    }
+    let basket = &mut state.basket;
     match result {
         Ok((lines, priced)) => {
             let empty = lines.is_empty();

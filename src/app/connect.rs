@@ -7,7 +7,7 @@ use super::keymap::{
     bind, reload_key, Action, Binding, Key, KeyTable, BACK, HELP_KEY, QUIT, VIEW_END,
 };
 use super::load::Ticket;
-use super::msg::Effect;
+use super::msg::{Effect, ReadTime};
 use super::picker::{Choice, Picker, PROFILE_KEYS};
 use super::screen::{Screen, Status};
 use super::state::{Data, Session, State, View};
@@ -407,7 +407,8 @@ pub fn adopted(state: &State, msg: &super::msg::Msg) -> Option<Database> {
     }
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+/// A connection is no load of a slot: it has no read time.
+pub fn on_msg(state: &mut State, msg: Msg, _: ReadTime) -> Vec<Effect> {
     let Msg::Done { ticket, result } = msg;
     if ticket != state.session.connect.ticket || state.view != View::Connect {
         return Vec::new();

@@ -8,7 +8,7 @@ use super::keymap::{
     VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
-use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use super::screen::{nothing, Screen, Status};
 use super::state::{State, View};
 use crate::db::tenancy::FrameworkChecks;
@@ -220,7 +220,7 @@ fn select_row(state: &mut State, row: Option<RowId>) {
     state.health.cursor.keep_visible(rows.len(), fit);
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
     match msg {
         Msg::Loaded {
             ticket,
@@ -238,7 +238,11 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             let health = &mut state.health;
             if health.report.accept(&ticket, result, elapsed) {
                 health.checks = checks;
+                let read_it = health.report.value().is_some();
                 select_row(state, selected);
+                if read_it {
+                    read.taken(state);
+                }
             }
         }
         Msg::LeaksLoaded {
@@ -255,6 +259,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
                     let answer = done.result.clone();
                     let answer = answer.map_err(|e| crate::text::message_line(&e).into_owned());
                     health.leaks_of.insert(key.1, answer);
+                }
+                if health.leaks.value().is_some() {
+                    read.taken(state);
                 }
             }
         }

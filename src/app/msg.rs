@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::state::State;
 use crate::output::Document;
 
 pub use super::views::{Job, ViewMsg};
@@ -24,16 +25,42 @@ pub enum Msg {
     Exported(Result<String, String>),
     /// What a copy sent where ("id 9 to the clipboard via …"), or why it could not.
     Copied(Result<String, String>),
-    /// A load of `slot` finished at `at` (local `HH:MM:SS`), for "as of".
-    Read {
+    /// A load in `slot` finished at `at` (local `HH:MM:SS`) with `result`,
+    /// its view's message: `at` dates what the view shows only once the
+    /// view takes a successful result (see [`ReadTime`]).
+    Loaded {
         slot: &'static str,
         at: String,
+        result: ViewMsg,
     },
     /// `ui.refresh_s` passed: read the visible data again.
     Refresh,
     /// A signal (SIGINT, SIGQUIT, SIGTERM, SIGHUP; its name): leave like
     /// `q` does, the exit status saying which.
     Terminate(&'static str),
+}
+
+/// When a load's result was read, for its slot's read time (the status
+/// line's "as of"). It comes with the result ([`Msg::Loaded`]) and is
+/// recorded by the view, where it takes the result into what it shows and
+/// the load succeeded ([`ReadTime::taken`]): a failed load, or a result
+/// dropped as stale, leaves the slot's time at the data it still shows.
+/// A view's message delivered on its own (tests, `snapshot`) has none.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReadTime(Option<(&'static str, String)>);
+
+impl ReadTime {
+    /// `slot`'s load read its result at `at`.
+    pub fn new(slot: &'static str, at: String) -> ReadTime {
+        ReadTime(Some((slot, at)))
+    }
+
+    /// The view took the successful result: its slot's data is as of then.
+    pub fn taken(self, state: &mut State) {
+        if let Some((slot, at)) = self.0 {
+            state.read_at.insert(slot, at);
+        }
+    }
 }
 
 /// Work for the runtime. `update` never does I/O itself.

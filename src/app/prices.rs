@@ -10,7 +10,7 @@ use super::keymap::{
     VIEW_END,
 };
 use super::load::{timed, Cursor, Load, Ticket};
-use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
@@ -211,7 +211,7 @@ pub fn request(state: &mut State, force: bool) -> Vec<Effect> {
     vec![AppJob::Prices(Job { key }).task(Slot("prices"), Delay::None)]
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
     let Msg::Loaded {
         key,
         result,
@@ -238,6 +238,9 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             Some(at) => view.rows.select(at, rows.len(), screen),
             // Fewer items may have come: keep the selection on one.
             None => view.rows.keep_visible(rows.len(), screen),
+        }
+        if view.matrix.value().is_some() {
+            read.taken(state);
         }
     }
     Vec::new()

@@ -240,11 +240,11 @@ impl Executor {
             };
             let mut work = Box::pin(work);
             let superseded = tokio::select! {
-                msg = &mut work => {
-                    // Both at once: the loop takes them in one go, one frame.
+                result = &mut work => {
+                    // When it was read: the view dates what it shows by it
+                    // if it takes the result and the load succeeded.
                     let at = local_time();
-                    let _ = results.send(msg);
-                    let _ = results.send(Msg::Read { slot: slot.0, at });
+                    let _ = results.send(Msg::Loaded { slot: slot.0, at, result });
                     false
                 }
                 _ = token.cancelled() => true,

@@ -10,7 +10,7 @@ use super::keymap::{
     HELP_KEY, QUIT, ROWS,
 };
 use super::load::{timed, BatchId, Cursor, Load, Ticket};
-use super::msg::{Delay, Effect, Job as AppJob, Slot};
+use super::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use super::screen::{Screen, Status};
 use super::state::{State, View};
 use crate::db::{Database, DbError, QueryHandle, SearchBatch, TenantEntry};
@@ -81,6 +81,9 @@ pub enum Job {
         batch: BatchId,
         text: String,
         schemas: Vec<String>,
+        /// The users the search shows already, in their order: the
+        /// batch's are placed among them ([`crate::db::search_key`]).
+        shown: Vec<crate::db::UserKey>,
     },
 }
 
@@ -99,8 +102,9 @@ impl Job {
                 batch,
                 text,
                 schemas,
+                shown,
             } => {
-                let search = db.search_users(&text, &schemas, Some(&handle));
+                let search = db.search_users(&text, &schemas, &shown, Some(&handle));
                 let (result, elapsed) = timed(search).await;
                 Msg::Batch {
                     batch,
@@ -236,7 +240,7 @@ fn load_directory(state: &mut State) -> Vec<Effect> {
     vec![AppJob::Tenants(job).task(DIRECTORY_SLOT, Delay::None)]
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
     match msg {
         Msg::Directory {
             ticket,
@@ -250,10 +254,13 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             let same =
                 |a: &TenantEntry, b: &TenantEntry| (&a.key, &a.schema) == (&b.key, &b.schema);
             let selected = tenants.entries().get(tenants.rows.selected).cloned();
-            tenants.directory.accept(&ticket, result, elapsed);
+            let taken = tenants.directory.accept(&ticket, result, elapsed);
             let found = selected.and_then(|s| tenants.entries().iter().position(|e| same(e, &s)));
             if let Some(at) = found {
                 tenants.rows.selected = at;
+            }
+            if taken && tenants.directory.value().is_some() {
+                read.taken(state);
             }
             let len = state.tenants.entries().len();
             let rows = rows(state);
@@ -264,7 +271,7 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             batch,
             result,
             elapsed,
-        } => search::on_batch(state, batch, result, elapsed),
+        } => search::on_batch(state, batch, result, elapsed, read),
     }
 }
 
@@ -418,6 +425,21 @@ mod tests {
         crate::app::update(state, answer.into())
     }
 
+    /// [`found_nobody`] as the runtime delivers it: read at `at`.
+    fn found_nobody_at(state: &mut State, batch: BatchId, at: &str) -> Vec<Effect> {
+        let answer = Msg::Batch {
+            batch,
+            result: Ok(SearchBatch::default()),
+            elapsed: Duration::ZERO,
+        };
+        let loaded = crate::app::msg::Msg::Loaded {
+            slot: SEARCH_SLOT.0,
+            at: at.into(),
+            result: crate::app::msg::ViewMsg::Tenants(answer),
+        };
+        crate::app::update(state, loaded)
+    }
+
     /// `state` drawn at 120×30, as text.
     fn drawn(state: &State) -> String {
         let mut terminal =
@@ -456,12 +478,7 @@ mod tests {
         state.read_at.insert(DIRECTORY_SLOT.0, "01:01:01".into());
         let batch = search_for_a(&mut state);
         assert_eq!(batch.end, state.catalog.names().len(), "one batch");
-        found_nobody(&mut state, batch);
-        let read = crate::app::msg::Msg::Read {
-            slot: SEARCH_SLOT.0,
-            at: "02:02:02".into(),
-        };
-        crate::app::update(&mut state, read);
+        found_nobody_at(&mut state, batch, "02:02:02");
         let frame = drawn(&state);
         assert!(frame.contains("as of 02:02:02"), "{frame}");
         assert!(!frame.contains("as of 01:01:01"), "{frame}");
@@ -501,12 +518,7 @@ mod tests {
     fn a_cancelled_prompt_puts_back_the_searchs_read_time() {
         let mut state = per_tenant();
         let batch = search_for_a(&mut state);
-        found_nobody(&mut state, batch);
-        let read = crate::app::msg::Msg::Read {
-            slot: SEARCH_SLOT.0,
-            at: "02:02:02".into(),
-        };
-        crate::app::update(&mut state, read);
+        found_nobody_at(&mut state, batch, "02:02:02");
         press(&mut state, KeyCode::Enter);
         press(&mut state, KeyCode::Char('/'));
         chars(&mut state, "b");
@@ -655,6 +667,7 @@ mod tests {
             users: vec![crate::fixtures::user("1", "a1", "client1")],
             failed: vec![("client2".into(), "query timed out".into())],
             capped: 1,
+            ..SearchBatch::default()
         };
         let answer = Msg::Batch {
             batch,

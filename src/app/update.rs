@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 
 use super::keymap::{self, Action};
-use super::msg::{Effect, Msg};
+use super::msg::{Effect, Msg, ReadTime};
 use super::screen::Status;
 use super::state::State;
 use super::{connect, dashboard, tenants};
@@ -29,7 +29,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.session.ticks = state.session.ticks.wrapping_add(1);
             Vec::new()
         }
-        Msg::View(msg) => msg.update(state),
+        // A view's message on its own: no load's read time with it.
+        Msg::View(msg) => msg.update(state, ReadTime::default()),
         Msg::Exported(result) => {
             // Read from another database than the one now open: said.
             let from = state.session.exporting.take().map(|e| e.from);
@@ -48,10 +49,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.notice = Some(result.map(|what| format!("copied {what}")));
             Vec::new()
         }
-        Msg::Read { slot, at } => {
-            state.read_at.insert(slot, at);
-            Vec::new()
-        }
+        // The view records `at` where it takes a successful result.
+        Msg::Loaded { slot, at, result } => result.update(state, ReadTime::new(slot, at)),
         Msg::Refresh => refresh(state),
         Msg::Terminate(signal) => {
             state.session.quit = true;

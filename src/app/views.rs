@@ -4,7 +4,8 @@
 //!
 //! - the `View` variant, and its arm in [`View::screen`] (the module's `SCREEN`);
 //! - a [`ViewMsg`] variant carrying `<module>::Msg`, routed to
-//!   `<module>::on_msg`, and `From<module::Msg> for Msg`;
+//!   `<module>::on_msg` (with the result's [`ReadTime`]: the view records
+//!   it where it takes a successful result), and `From<module::Msg> for Msg`;
 //! - a [`Job`] variant carrying `<module>::Job`, run by
 //!   `<module>::Job::run(db, handle)`, whose result comes back as that
 //!   view's message.
@@ -12,10 +13,10 @@
 //! Each view module therefore provides `SCREEN`, `Msg`, `Job` (an empty
 //! enum for a view that loads nothing) with
 //! `async fn run(self, Database, QueryHandle) -> Msg`, and
-//! `fn on_msg(&mut State, Msg) -> Vec<Effect>`. The matches are generated
+//! `fn on_msg(&mut State, Msg, ReadTime) -> Vec<Effect>`. The matches are generated
 //! and exhaustive: a module missing one of these does not compile.
 
-use super::msg::{Effect, Msg};
+use super::msg::{Effect, Msg, ReadTime};
 use super::screen::Screen;
 use super::state::State;
 use crate::db::{Database, QueryHandle};
@@ -50,10 +51,11 @@ macro_rules! views {
         }
 
         impl ViewMsg {
-            /// The view that sent the message takes it.
-            pub fn update(self, state: &mut State) -> Vec<Effect> {
+            /// The view that sent the message takes it; `read` is when a
+            /// load read it, recorded if the view takes a success.
+            pub fn update(self, state: &mut State, read: ReadTime) -> Vec<Effect> {
                 match self {
-                    $(ViewMsg::$view(msg) => super::$module::on_msg(state, msg),)*
+                    $(ViewMsg::$view(msg) => super::$module::on_msg(state, msg, read),)*
                 }
             }
         }
@@ -74,9 +76,9 @@ macro_rules! views {
 
         impl Job {
             /// Runs the job; its view's message carries the result.
-            pub async fn run(self, db: Database, handle: QueryHandle) -> Msg {
+            pub async fn run(self, db: Database, handle: QueryHandle) -> ViewMsg {
                 match self {
-                    $(Job::$view(job) => job.run(db, handle).await.into(),)*
+                    $(Job::$view(job) => ViewMsg::$view(job.run(db, handle).await),)*
                 }
             }
         }

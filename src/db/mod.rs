@@ -54,8 +54,8 @@ pub use pool::{
 };
 pub use prices::{PriceMatrix, PriceRow, PriceSort, TenantFailure, PRICE_BATCH, SPREAD_DECIMALS};
 pub use tenancy::{
-    SchemaState, SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH, SEARCH_PER_TENANT,
-    SEARCH_WIDE_BATCH,
+    search_key, SchemaState, SearchBatch, TenancyModel, TenantEntry, UsersAt, SEARCH_BATCH,
+    SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
 };
 pub use users::{Page, User, UserCount, UserKey, UserQuery, UserSink, WALK_BOUND};
 

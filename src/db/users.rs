@@ -858,7 +858,13 @@ impl Database {
             return Ok(rows);
         }
         let order = self
-            .server_order(tx, rows.iter(), descending, limit, self.key_ties())
+            .server_order(
+                tx,
+                rows.iter().map(OrderKey::from),
+                descending,
+                limit,
+                self.key_ties(),
+            )
             .await?;
         let mut slots: Vec<Option<UserRow>> = rows.into_iter().map(Some).collect();
         Ok(order
@@ -867,14 +873,18 @@ impl Database {
             .collect())
     }
 
-    /// Where each of `rows` goes in (name, id) order in the list's
-    /// collation (descending with `descending`), then by tenant
-    /// with `by_tenant`: their indexes in that order, the first `limit` of
-    /// them. One statement.
-    async fn server_order<'r>(
+    /// Where each of `keys` goes in the list's order, (name, id) in the
+    /// list's collation (descending with `descending`), then by tenant with
+    /// `by_tenant`; pinned keys (a filter's exact id match) before all the
+    /// others, by tenant, as the list has them: their indexes in that
+    /// order, the first `limit` of them. One statement. The one merge of
+    /// users read apart (batches of tenants, a search's batches): the
+    /// server compares, in the collation every statement of the list
+    /// sorts by, never the client.
+    pub(super) async fn server_order<'r>(
         &self,
         tx: &mut super::ReadTx,
-        rows: impl Iterator<Item = &'r UserRow>,
+        keys: impl Iterator<Item = OrderKey<'r>>,
         descending: bool,
         limit: i64,
         by_tenant: bool,
@@ -882,33 +892,59 @@ impl Database {
         let mut names = Vec::new();
         let mut ids = Vec::new();
         let mut tenants = Vec::new();
-        for row in rows {
-            names.push(row.5.as_str());
-            ids.push(row.6.as_str());
-            if by_tenant {
-                tenants.push(row.8.as_str());
-            }
+        let mut pins = Vec::new();
+        for key in keys {
+            names.push(key.name);
+            ids.push(key.id);
+            tenants.push(key.tenant);
+            pins.push(key.pinned);
         }
+        let pinned = pins.contains(&true);
+        let with_tenant = by_tenant || pinned;
         let direction = if descending { "DESC" } else { "ASC" };
-        let (tenant_array, tenant_order) = if by_tenant {
-            let tenant = key_text("k.t", &ListCollation::database_default());
-            (", $4::text[]", format!(", {tenant} {direction}"))
-        } else {
-            ("", String::new())
-        };
-        let columns = if by_tenant { "n, d, t, i" } else { "n, d, i" };
+        let mut arrays = String::from("$1::text[], $2::text[]");
+        let mut columns = String::from("n, d");
+        let mut order = Vec::new();
+        if with_tenant {
+            arrays.push_str(", $4::text[]");
+            columns.push_str(", t");
+        }
+        if pinned {
+            arrays.push_str(", $5::bool[]");
+            columns.push_str(", p");
+            order.push("k.p DESC".to_string());
+            order.push(format!(
+                "CASE WHEN k.p THEN {} END",
+                key_text("k.t", &ListCollation::database_default())
+            ));
+        }
+        columns.push_str(", i");
+        order.push(format!(
+            "{} {direction}",
+            key_text("k.n", &self.tables.collations.name)
+        ));
+        order.push(format!(
+            "{} {direction}",
+            key_text("k.d", &self.tables.collations.id)
+        ));
+        if by_tenant {
+            order.push(format!(
+                "{} {direction}",
+                key_text("k.t", &ListCollation::database_default())
+            ));
+        }
         let order: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT (k.i - 1)::int8
-               FROM unnest($1::text[], $2::text[]{tenant_array}) WITH ORDINALITY k({columns})
-              ORDER BY {name} {direction}, {id} {direction}{tenant_order}
+               FROM unnest({arrays}) WITH ORDINALITY k({columns})
+              ORDER BY {order}
               LIMIT $3",
-            name = key_text("k.n", &self.tables.collations.name),
-            id = key_text("k.d", &self.tables.collations.id),
+            order = order.join(", "),
         ))
         .bind(&names)
         .bind(&ids)
         .bind(limit)
         .bind(&tenants)
+        .bind(&pins)
         .persistent(false)
         .fetch_all(&mut **tx)
         .await
@@ -1428,6 +1464,40 @@ pub struct UserKey {
     pub tenant: String,
     /// The exact id match of a filter, listed before everyone else.
     pub pinned: bool,
+}
+
+/// A user's place in the list's order as [`Database::server_order`]
+/// compares it: its key's parts as the hex of their bytes (see
+/// `user_columns`), and whether it is pinned (a filter's exact id match,
+/// before everyone).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OrderKey<'a> {
+    name: &'a str,
+    id: &'a str,
+    tenant: &'a str,
+    pinned: bool,
+}
+
+impl<'a> From<&'a UserRow> for OrderKey<'a> {
+    fn from(row: &'a UserRow) -> OrderKey<'a> {
+        OrderKey {
+            name: &row.5,
+            id: &row.6,
+            tenant: &row.8,
+            pinned: false,
+        }
+    }
+}
+
+impl<'a> From<&'a UserKey> for OrderKey<'a> {
+    fn from(key: &'a UserKey) -> OrderKey<'a> {
+        OrderKey {
+            name: &key.name,
+            id: &key.id,
+            tenant: &key.tenant,
+            pinned: key.pinned,
+        }
+    }
 }
 
 /// Which page of a keyset-paged list to read: the users list (by

@@ -178,10 +178,12 @@ impl Run {
     }
 
     fn deliver(&mut self, msg: Msg) {
-        // Nor the time data was read ("as of"): the same data, the same frame.
-        if matches!(msg, Msg::Read { .. }) {
-            return;
-        }
+        // Without the time data was read ("as of"), nor how long it took:
+        // the same data, the same frame.
+        let msg = match msg {
+            Msg::Loaded { result, .. } => Msg::View(result),
+            msg => msg,
+        };
         for effect in update(&mut self.state, without_timing(msg)) {
             self.executor.run(effect);
         }

@@ -581,7 +581,8 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
         Status::Busy(what) => Line::from(format!(" {} {what}", spinner(state))),
         Status::Done(what) => {
             let mut spans = vec![Span::styled(" ✓ ", theme::cheaper()), Span::raw(what)];
-            // When the data on screen was read (a notice is not data).
+            // When the data on screen was read (a notice is not data): the
+            // last successful result its view took (see `ReadTime`).
             let mut fresh = state.view.screen().fresh;
             // A search's results were read by the search, not with the list.
             if fresh == crate::app::tenants::DIRECTORY_SLOT.0
@@ -594,6 +595,9 @@ fn status_line(state: &State, frame: &mut Frame, area: Rect) {
             }
             Line::from(spans)
         }
+        // No "as of": it says what failed, and the slot's time would date
+        // data the failure replaced (a load's error takes its pane) or
+        // other data than it names (the users' error beside the orders').
         Status::Failed(why) => Line::from(Span::styled(format!(" ✗ {why}"), theme::error())),
     };
     let mut line = line;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::window::{LinesRequest, LinesWindow, UsersRequest, PAGE_SIZE};
 use super::{order_rows, user_rows, Dashboard, Filter, Focus};
 use crate::app::load::{timed, Keyed, Ticket};
-use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use crate::app::state::{State, View};
 use crate::db::{
     Database, DbError, ItemRule, KeyedLine, OrdersReport, OrdersTotals, Page, QueryHandle,
@@ -253,14 +253,18 @@ pub fn init(state: &mut State) -> Vec<Effect> {
     effects
 }
 
-pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
+pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
     match msg {
-        Msg::Catalog { ticket, result } => super::on_catalog(state, ticket, result),
+        Msg::Catalog { ticket, result } => super::on_catalog(state, ticket, result, read),
         Msg::UsersPage { request, result } => {
             let rows = user_rows(state);
+            let read_it = result.is_ok();
             let Some(applied) = state.dashboard.users.apply(&request, result, rows) else {
                 return Vec::new();
             };
+            if read_it {
+                read.taken(state);
+            }
             count_whole_list(state);
             let mut effects = Vec::new();
             // Or the orders were cleared (another tenant's list came in).
@@ -282,16 +286,19 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
             key,
             result,
             elapsed,
-        } => orders_loaded(state, key, result, elapsed),
+        } => orders_loaded(state, key, result, elapsed, read),
         Msg::OrdersTotals {
             key,
             result,
             elapsed,
         } => {
-            let dashboard = &mut state.dashboard;
-            if !dashboard.totals.accept(&key, result, elapsed) {
+            if !state.dashboard.totals.accept(&key, result, elapsed) {
                 return Vec::new();
             }
+            if state.dashboard.totals.value().is_some() {
+                read.taken(state);
+            }
+            let dashboard = &mut state.dashboard;
             let totals = dashboard.totals.value().cloned();
             if dashboard.orders.key() != Some(&key) {
                 return Vec::new();
@@ -303,9 +310,13 @@ pub fn on_msg(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::LinesPage { request, result } => {
             let rows = order_rows(state);
+            let read_it = result.is_ok();
             let applied = state.dashboard.lines.apply(&request, result, rows);
             if applied.is_none() {
                 return Vec::new();
+            }
+            if read_it {
+                read.taken(state);
             }
             prefetch_lines(state)
         }
@@ -346,22 +357,23 @@ fn orders_loaded(
     key: OrdersKey,
     result: Result<OrdersReport, DbError>,
     elapsed: Duration,
+    read: ReadTime,
 ) -> Vec<Effect> {
-    let dashboard = &mut state.dashboard;
     // `request_orders` empties the window for another user or comparison:
     // lines still there are of the list being refreshed.
-    let refreshed = !dashboard.lines.rows().is_empty();
-    if !dashboard.orders.accept(&key, result, elapsed) {
+    let refreshed = !state.dashboard.lines.rows().is_empty();
+    if !state.dashboard.orders.accept(&key, result, elapsed) {
         return Vec::new();
     }
-    let old = std::mem::take(&mut dashboard.lines);
-    let Some(report) = dashboard.orders.value() else {
+    let old = std::mem::take(&mut state.dashboard.lines);
+    let Some(report) = state.dashboard.orders.value() else {
         // Failed: no lines to show.
         return Vec::new();
     };
     let totals_known = report.totals_known;
     let lines = report.keyed_lines();
     let whole = totals_known && report.totals.lines == lines.len();
+    read.taken(state);
     let rows = order_rows(state);
     let dashboard = &mut state.dashboard;
     if refreshed && !old.at_start() {

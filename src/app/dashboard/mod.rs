@@ -383,6 +383,7 @@ fn on_catalog(
     state: &mut State,
     ticket: Ticket,
     result: Result<(TenantCatalog, UserCount), DbError>,
+    read: crate::app::msg::ReadTime,
 ) -> Vec<Effect> {
     let (catalog, count) = match result {
         Ok(loaded) => loaded,
@@ -405,6 +406,7 @@ fn on_catalog(
     {
         return Vec::new();
     }
+    read.taken(state);
     state.user_count = count;
     if std::mem::take(&mut state.catalog_partial) {
         // The first frame's catalog was the first page's tenants: now the

@@ -13,11 +13,12 @@ use crossterm::event::KeyEvent;
 use super::Job;
 use crate::app::input::{LineInput, Prompt};
 use crate::app::load::{Batch, BatchId, Batched, Cursor};
-use crate::app::msg::{Delay, Effect, Job as AppJob, Slot};
+use crate::app::msg::{Delay, Effect, Job as AppJob, ReadTime, Slot};
 use crate::app::screen::Status;
 use crate::app::state::State;
 use crate::db::{
-    DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
+    search_key, DbError, SearchBatch, TenantEntry, User, SEARCH_BATCH, SEARCH_PER_TENANT,
+    SEARCH_WIDE_BATCH,
 };
 use std::sync::Arc;
 
@@ -177,10 +178,12 @@ fn ask(state: &State, batch: Option<Batch>, delay: Delay) -> Vec<Effect> {
     } else {
         Vec::new()
     };
+    let shown = state.tenants.search.users.iter();
     let job = Job::Search {
         batch: batch.id,
         text: text.to_string(),
         schemas,
+        shown: shown.map(|u| search_key(u, text)).collect(),
     };
     vec![AppJob::Tenants(job).task(SEARCH_SLOT, delay)]
 }
@@ -192,15 +195,20 @@ pub(super) fn on_batch(
     batch: BatchId,
     result: Result<SearchBatch, DbError>,
     elapsed: Duration,
+    read: ReadTime,
 ) -> Vec<Effect> {
-    let search = &mut state.tenants.search;
     // A batch of a search superseded or stopped: dropped.
-    if !search.load.accept(batch, elapsed) {
+    if !state.tenants.search.load.accept(batch, elapsed) {
         return Vec::new();
     }
+    if result.is_ok() {
+        read.taken(state);
+    }
+    let search = &mut state.tenants.search;
     match result {
-        Ok(batch) => {
-            search.users.extend(batch.users);
+        Ok(mut batch) => {
+            // Among those shown, in the users list's order.
+            batch.merge_into(&mut search.users);
             search.failed.extend(batch.failed);
             search.capped += batch.capped;
             if search.users.len() >= SEARCH_CAP {

@@ -10,8 +10,8 @@ use super::connect::per_tenant_users;
 use super::UsersAt;
 use crate::db::lossy::{raw, LossyText};
 use crate::db::sql::{quote_ident, quote_literal};
-use crate::db::users::{into_user, UserRow};
-use crate::db::{Count, Database, DbError, QueryHandle, User};
+use crate::db::users::{into_user, OrderKey, UserRow};
+use crate::db::{Count, Database, DbError, QueryHandle, User, UserKey};
 
 /// Tenant schemas per search statement: small enough that the first
 /// results show at once, large enough that 2,000 tenants take 40 statements.
@@ -79,14 +79,48 @@ impl SchemaState {
 /// What one batch of a cross-tenant search found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SearchBatch {
-    /// Matching users, by tenant then name; `tenant` is their schema.
+    /// Matching users, in the users list's order (see
+    /// [`Database::search_users`]); `tenant` is their schema.
     pub users: Vec<User>,
+    /// The users shown before the batch (the search's `shown`) and the
+    /// batch's own, together in the users list's order: indexes into the
+    /// shown users (`0..shown`), then into `users`. Empty (a batch made
+    /// by hand): `users` go after the shown ones.
+    pub order: Vec<usize>,
     /// Schemas that could not be searched, with why (a dropped schema, a
     /// users table that drifted): the rest of the batch is still searched.
     pub failed: Vec<(String, String)>,
     /// Tenants (or the shared table) with more than [`SEARCH_PER_TENANT`]
     /// matches: only that many of each are kept.
     pub capped: usize,
+}
+
+impl SearchBatch {
+    /// The batch's users put among `shown` (the users the search was asked
+    /// with, in their order), all in the users list's order.
+    pub fn merge_into(&mut self, shown: &mut Vec<User>) {
+        let found = std::mem::take(&mut self.users);
+        if self.order.len() != shown.len() + found.len() {
+            shown.extend(found);
+            return;
+        }
+        let mut slots: Vec<Option<User>> = shown.drain(..).chain(found).map(Some).collect();
+        shown.extend(
+            self.order
+                .iter()
+                .filter_map(|&i| slots.get_mut(i).and_then(Option::take)),
+        );
+    }
+}
+
+/// `user`'s place in a search for `text`, as in the users list filtered
+/// by it: its list key, pinned (before everyone) where its id is `text`.
+/// What a search's next batch is asked with for the users it shows.
+pub fn search_key(user: &User, text: &str) -> UserKey {
+    UserKey {
+        pinned: user.id == text,
+        ..user.key.clone()
+    }
 }
 
 impl TenantEntry {
@@ -355,10 +389,20 @@ impl Database {
     /// it (`schemas` is then ignored). A statement the server refuses is run
     /// again schema by schema, so that one broken tenant is named and the
     /// others are still searched.
+    ///
+    /// In the users list's order, as the list filtered by `text` has it:
+    /// the exact id first, then by name, id and tenant in the list's
+    /// collation (the database's default), as the server compares them.
+    /// `shown` are the keys of the users the search shows already (its
+    /// earlier batches', in that order, [`search_key`]): the batch's users
+    /// are placed among them by the server, in the statement that merges
+    /// the list's batches of tenants ([`SearchBatch::order`]), so a later
+    /// tenant's users go where the list has them, not after the others.
     pub async fn search_users(
         &self,
         text: &str,
         schemas: &[String],
+        shown: &[UserKey],
         handle: Option<&QueryHandle>,
     ) -> Result<SearchBatch, DbError> {
         self.retried(|| async move {
@@ -391,32 +435,56 @@ impl Database {
                         .collect(),
                 )
                 .await;
+            let mut found = Vec::new();
             for part in parts {
                 let (users, failed) = part?;
-                batch.users.extend(users);
+                found.extend(users);
                 batch.failed.extend(failed);
             }
+            let order = self.search_order(text, shown, &found, handle).await?;
             if let Some(handle) = handle {
                 handle.finished();
             }
-            // By tenant, the exact id first (as the users filter has it):
-            // the cap never drops the user whose id was typed for users
-            // whose name or tenant merely contains it.
-            let order = |u: &User| {
-                let group = per_tenant.then(|| u.tenant.clone());
-                (
-                    group,
-                    u.id != text,
-                    u.tenant.clone(),
-                    u.name.clone(),
-                    u.id.clone(),
-                )
-            };
-            batch.users.sort_by_cached_key(order);
-            batch.capped = cap_each(&mut batch.users, per_tenant);
+            // Each tenant's first in that order are kept: the cap never
+            // drops the user whose id was typed for users whose name or
+            // tenant merely contains it.
+            (batch.users, batch.order, batch.capped) =
+                place_capped(shown.len(), found, &order, per_tenant);
             Ok(batch)
         })
         .await
+    }
+
+    /// The list's order of the users `shown` and those `found` after them
+    /// ([`Database::server_order`], one statement, none when there is
+    /// nothing to place): indexes into `shown`, then into `found`.
+    async fn search_order(
+        &self,
+        text: &str,
+        shown: &[UserKey],
+        found: &[User],
+        handle: Option<&QueryHandle>,
+    ) -> Result<Vec<usize>, DbError> {
+        let all = shown.len() + found.len();
+        if found.is_empty() || all < 2 {
+            return Ok((0..all).collect());
+        }
+        let found: Vec<UserKey> = found.iter().map(|u| search_key(u, text)).collect();
+        let keys = shown.iter().chain(&found).map(OrderKey::from);
+        let mut tx = self.tracked_tx(handle).await?;
+        let order = self
+            .server_order(&mut tx, keys, false, all as i64, self.key_ties())
+            .await?;
+        Database::end_read(tx);
+        // Each of them once.
+        let mut each = order.clone();
+        each.sort_unstable();
+        if !each.into_iter().eq(0..all) {
+            return Err(DbError::Query(
+                "the search's order came back incomplete".into(),
+            ));
+        }
+        Ok(order)
     }
 
     /// One statement over `members` (schema, select), each member alone
@@ -508,21 +576,40 @@ impl Database {
     }
 }
 
-/// Keeps at most [`SEARCH_PER_TENANT`] of each tenant's users (of all, with
-/// one shared users table); how many tenants had more.
-fn cap_each(users: &mut Vec<User>, per_tenant: bool) -> usize {
+/// `found` placed among `shown` users as `order` says (the list's order
+/// of them all: indexes into the shown users, then into `found`), keeping
+/// at most [`SEARCH_PER_TENANT`] of each tenant's found users (of all,
+/// with one shared users table), the first in that order: the users kept
+/// in that order, the order of the shown users and those (as
+/// [`SearchBatch::order`]), and how many tenants had more.
+fn place_capped(
+    shown: usize,
+    found: Vec<User>,
+    order: &[usize],
+    per_tenant: bool,
+) -> (Vec<User>, Vec<usize>, usize) {
+    let mut slots: Vec<Option<User>> = found.into_iter().map(Some).collect();
     let mut seen: HashMap<Option<String>, usize> = HashMap::new();
-    users.retain(|user| {
-        let tenant = if per_tenant {
-            user.tenant.clone()
-        } else {
-            None
+    let mut kept = Vec::new();
+    let mut placed = Vec::with_capacity(order.len());
+    for &i in order {
+        if i < shown {
+            placed.push(i);
+            continue;
+        }
+        let Some(user) = slots.get_mut(i - shown).and_then(Option::take) else {
+            continue;
         };
+        let tenant = per_tenant.then(|| user.tenant.clone()).flatten();
         let count = seen.entry(tenant).or_default();
         *count += 1;
-        *count <= SEARCH_PER_TENANT
-    });
-    seen.values().filter(|&&n| n > SEARCH_PER_TENANT).count()
+        if *count <= SEARCH_PER_TENANT {
+            placed.push(shown + kept.len());
+            kept.push(user);
+        }
+    }
+    let capped = seen.values().filter(|&&n| n > SEARCH_PER_TENANT).count();
+    (kept, placed, capped)
 }
 
 /// Organization ids of users that name no tenant schema, after the
@@ -555,4 +642,71 @@ fn ids_without_schema(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, name: &str, tenant: &str) -> User {
+        crate::fixtures::user(id, name, tenant)
+    }
+
+    fn names(users: &[User]) -> Vec<&str> {
+        users.iter().map(|u| u.name.as_str()).collect()
+    }
+
+    /// A batch's users go among those shown where the server's order puts
+    /// them; each tenant keeps its first in that order (the exact id the
+    /// server put first), and the order is of those kept.
+    #[test]
+    fn a_batch_is_placed_among_the_users_shown_and_capped_in_that_order() {
+        let mut shown = vec![user("1", "alice", "t1"), user("2", "carol", "t1")];
+        // The server's order: the exact id 7 first, then by name.
+        let mut found = vec![user("3", "Bob", "t2"), user("4", "dave", "t2")];
+        found.extend((0..SEARCH_PER_TENANT).map(|i| user(&format!("x{i}"), "zed", "t3")));
+        found.push(user("7", "zz", "t3"));
+        let shown_len = shown.len();
+        let last = shown_len + found.len() - 1;
+        let mut order = vec![last, 0, shown_len, 1, shown_len + 1];
+        order.extend(shown_len + 2..last);
+        let (kept, placed, capped) = place_capped(shown_len, found, &order, true);
+        assert_eq!(capped, 1, "t3 had one more");
+        assert_eq!(kept.len(), 2 + SEARCH_PER_TENANT);
+        assert_eq!(kept[0].name, "zz", "the exact id kept");
+        assert_eq!(kept.last().map(|u| u.id.as_str()), Some("x98"), "x99 cut");
+        let mut batch = SearchBatch {
+            users: kept,
+            order: placed,
+            ..SearchBatch::default()
+        };
+        batch.merge_into(&mut shown);
+        assert_eq!(names(&shown[..5]), ["zz", "alice", "Bob", "carol", "dave"]);
+        assert_eq!(shown.len(), 4 + SEARCH_PER_TENANT);
+    }
+
+    /// A batch made without an order of them all (by hand) goes after the
+    /// users shown.
+    #[test]
+    fn a_batch_without_an_order_goes_after_the_users_shown() {
+        let mut shown = vec![user("1", "b", "t1")];
+        let mut batch = SearchBatch {
+            users: vec![user("2", "a", "t2")],
+            ..SearchBatch::default()
+        };
+        batch.merge_into(&mut shown);
+        assert_eq!(names(&shown), ["b", "a"]);
+    }
+
+    /// The users a search shows are asked with their list keys, the exact
+    /// id pinned (before everyone, as the list filtered by it has them);
+    /// the user itself keeps its key as the list reads from it.
+    #[test]
+    fn the_exact_id_is_pinned_in_the_search_key_only() {
+        let user = user("42", "x", "t1");
+        assert!(search_key(&user, "42").pinned);
+        assert!(!search_key(&user, "4").pinned);
+        assert!(!user.key.pinned);
+        assert_eq!(search_key(&user, "4").name, user.key.name);
+    }
 }

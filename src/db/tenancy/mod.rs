@@ -26,7 +26,8 @@ pub use checks::{
 pub(crate) use connect::TenantBranch;
 pub use detect::{Detection, TenancyLayout};
 pub use directory::{
-    SchemaState, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT, SEARCH_WIDE_BATCH,
+    search_key, SchemaState, SearchBatch, TenantEntry, SEARCH_BATCH, SEARCH_PER_TENANT,
+    SEARCH_WIDE_BATCH,
 };
 
 use crate::db::{sql, Database, DbError};

@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
+use super::{OrderKey, Page, PageRequest, UserKey, UserRow, PER_TENANT_BATCH, STREAM_BATCH};
 use crate::db::{Database, DbError, ReadTx};
 
 /// About how many users a merge reads at a time, all batches together:
@@ -240,7 +240,7 @@ impl UserMerge<'_> {
         let order = db
             .server_order(
                 tx,
-                all.iter().map(|(_, row)| row),
+                all.iter().map(|(_, row)| OrderKey::from(row)),
                 false,
                 all.len() as i64,
                 true,
