@@ -415,14 +415,19 @@ mod tests {
         batch
     }
 
-    /// `batch` answered with no users: what the search does next.
-    fn found_nobody(state: &mut State, batch: BatchId) -> Vec<Effect> {
+    /// `batch` answered with `found`: what the search does next.
+    fn found(state: &mut State, batch: BatchId, found: SearchBatch) -> Vec<Effect> {
         let answer = Msg::Batch {
             batch,
-            result: Ok(SearchBatch::default()),
+            result: Ok(found),
             elapsed: Duration::ZERO,
         };
         crate::app::update(state, answer.into())
+    }
+
+    /// `batch` answered with no users.
+    fn found_nobody(state: &mut State, batch: BatchId) -> Vec<Effect> {
+        found(state, batch, SearchBatch::default())
     }
 
     /// [`found_nobody`] as the runtime delivers it: read at `at`.
@@ -635,18 +640,13 @@ mod tests {
         let batch = search_for_a(&mut state);
         press(&mut state, KeyCode::Enter);
         let user = |i: usize| crate::fixtures::user(&i.to_string(), &format!("a{i}"), "t001");
-        let found = SearchBatch {
+        let capped = SearchBatch {
             users: (0..crate::app::tenants::search::SEARCH_CAP)
                 .map(user)
                 .collect(),
             ..SearchBatch::default()
         };
-        let answer = Msg::Batch {
-            batch,
-            result: Ok(found),
-            elapsed: Duration::ZERO,
-        };
-        crate::app::update(&mut state, answer.into());
+        found(&mut state, batch, capped);
         assert!(press(&mut state, KeyCode::Char('e')).is_empty());
         let notice = state.notice.take().unwrap().unwrap_err();
         assert_eq!(
@@ -663,18 +663,13 @@ mod tests {
     fn a_search_with_gaps_exports_and_says_what_it_lacks() {
         let mut state = per_tenant();
         let batch = search_for_a(&mut state);
-        let found = SearchBatch {
+        let gaps = SearchBatch {
             users: vec![crate::fixtures::user("1", "a1", "client1")],
             failed: vec![("client2".into(), "query timed out".into())],
             capped: 1,
             ..SearchBatch::default()
         };
-        let answer = Msg::Batch {
-            batch,
-            result: Ok(found),
-            elapsed: Duration::ZERO,
-        };
-        crate::app::update(&mut state, answer.into());
+        found(&mut state, batch, gaps);
         press(&mut state, KeyCode::Enter);
         let exported = press(&mut state, KeyCode::Char('e'));
         let [Effect::Export { note, .. }] = &exported[..] else {

@@ -300,16 +300,7 @@ impl Database {
                 .await?;
             // Lines are bound as arrays: ids ($1), descriptions ($2), then the
             // own items' values of each key column a pair matches on ($3, …).
-            // A deleted own item keeps its id only where ids name one
-            // catalogue's items (`items_match = "id"`, as `orders` has it).
-            let by_order_id = self.item_match() == ItemMatch::Id;
-            let ids: Vec<Option<&str>> = lines
-                .iter()
-                .map(|l| match by_order_id || !own_item_missing(l) {
-                    true => l.item_id.as_deref(),
-                    false => None,
-                })
-                .collect();
+            let ids = bound_ids(lines, self.item_match() == ItemMatch::Id);
             let items: Vec<Option<&str>> = lines.iter().map(|l| l.item.as_deref()).collect();
             let key_columns = key_columns(&rules);
             let mut keys = Vec::with_capacity(key_columns.len());
@@ -495,6 +486,19 @@ fn own_prices(lines: &[OrderLine]) -> Vec<Option<Value>> {
     lines
         .iter()
         .map(|line| (!own_item_missing(line)).then(|| line.unit_price.clone()))
+        .collect()
+}
+
+/// The lines' item ids as the basket binds them: a deleted own item keeps
+/// its id only where ids name one catalogue's items (`items_match = "id"`,
+/// as `orders` has it).
+fn bound_ids(lines: &[OrderLine], by_order_id: bool) -> Vec<Option<&str>> {
+    lines
+        .iter()
+        .map(|l| match by_order_id || !own_item_missing(l) {
+            true => l.item_id.as_deref(),
+            false => None,
+        })
         .collect()
 }
 

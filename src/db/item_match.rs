@@ -482,24 +482,15 @@ impl Database {
             for (i, error) in failed {
                 rules[i] = Some(Err(error));
             }
-            for (i, shared_ids, conflicts, own_keys, other_keys) in rows {
-                let Some(slot) = usize::try_from(i).ok().and_then(|i| rules.get_mut(i)) else {
+            for row in rows {
+                let Some(slot) = usize::try_from(row.0).ok().and_then(|i| rules.get_mut(i)) else {
                     continue;
                 };
-                let mut evidence = Evidence {
-                    shared_ids,
-                    conflicts,
-                    own_keys: own_keys.unwrap_or_default(),
-                    other_keys: other_keys.unwrap_or_default(),
-                    unfilled: Vec::new(),
-                };
-                let (other, other_quoted) = others[i as usize];
-                let tables = (own.1, other_quoted, self.tables.names.items.as_str());
-                self.drop_unfilled_keys(&setting, tables, &mut evidence)
-                    .await;
-                let decided = decide(&setting, &evidence, own.0, other);
+                let other = others[row.0 as usize];
+                let items = self.tables.names.items.as_str();
+                let decided = self.decide_pair(&setting, row, own, other, items).await;
                 if let Ok(choice) = &decided {
-                    self.item_rule_cache.put(own.0, other, choice.clone());
+                    self.item_rule_cache.put(own.0, other.0, choice.clone());
                 }
                 *slot = Some(decided.map_err(DbError::Setting));
             }
@@ -540,7 +531,30 @@ impl Database {
             .await
             .map_err(|e| self.error(e))?;
         Database::end_read(tx);
-        let (_, shared_ids, conflicts, own_keys, other_keys) = row;
+        let own = (own, quote_ident(own));
+        let other = (other, quote_ident(other));
+        self.decide_pair(
+            &setting,
+            row,
+            (own.0, &own.1),
+            (other.0, &other.1),
+            &names.0,
+        )
+        .await
+        .map_err(DbError::Setting)
+    }
+
+    /// [`decide`] on one pair's evidence `row`, after `auto`'s key columns
+    /// that do not name every item are taken out (tenants plain and
+    /// quoted, `items` the quoted items table).
+    async fn decide_pair(
+        &self,
+        setting: &ItemMatch,
+        (_, shared_ids, conflicts, own_keys, other_keys): EvidenceRow,
+        own: (&str, &str),
+        other: (&str, &str),
+        items: &str,
+    ) -> Result<RuleChoice, String> {
         let mut evidence = Evidence {
             shared_ids,
             conflicts,
@@ -548,10 +562,9 @@ impl Database {
             other_keys: other_keys.unwrap_or_default(),
             unfilled: Vec::new(),
         };
-        let tables = (&quote_ident(own), &quote_ident(other), &names.0);
-        self.drop_unfilled_keys(&setting, (tables.0, tables.1, tables.2), &mut evidence)
+        self.drop_unfilled_keys(setting, (own.1, other.1, items), &mut evidence)
             .await;
-        decide(&setting, &evidence, own, other).map_err(DbError::Setting)
+        decide(setting, &evidence, own.0, other.0)
     }
 
     /// Why `other`'s items cannot be priced: its items table lacks a

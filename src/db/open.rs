@@ -593,22 +593,10 @@ fn users_tables(
         )) => {
             let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
             let (name, id) = (&names.user_name, &names.user_id);
-            // Per-tenant users: the database's default (the one order
-            // every tenant's table shares); one relation: its own.
-            let read = |at: usize| match (
-                collation_schemas.get(at),
-                collation_names.get(at),
-                collation_oids.get(at),
-            ) {
-                (Some(schema), Some(name), Some(&oid)) if !per_tenant => {
-                    ListCollation::named(schema, name, oid)
-                }
-                _ => ListCollation::database_default(),
-            };
-            let collations = ListCollations {
-                name: read(0),
-                id: read(1),
-            };
+            let collations = list_collations(
+                per_tenant,
+                (&collation_schemas, &collation_names, &collation_oids),
+            );
             Ok(SharedTables {
                 model: model.clone(),
                 shared_schema: model.schemas.shared.clone(),
@@ -645,6 +633,26 @@ fn users_tables(
                 names,
             })
         }
+    }
+}
+
+/// The users list's collations of the name and the id column, from the
+/// catalog's (schemas, names, oids), name first: for per-tenant users the
+/// database's default (the one order every tenant's table shares); for
+/// one relation, its columns' own.
+fn list_collations(
+    per_tenant: bool,
+    (schemas, names, oids): (&[String], &[String], &[i64]),
+) -> ListCollations {
+    let read = |at: usize| match (schemas.get(at), names.get(at), oids.get(at)) {
+        (Some(schema), Some(name), Some(&oid)) if !per_tenant => {
+            ListCollation::named(schema, name, oid)
+        }
+        _ => ListCollation::database_default(),
+    };
+    ListCollations {
+        name: read(0),
+        id: read(1),
     }
 }
 
