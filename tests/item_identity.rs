@@ -630,3 +630,49 @@ async fn blank_descriptions_are_no_agreement_on_ids() {
     assert_eq!(report["compare_missing"], 2, "{report}");
     assert!(!report.to_string().contains("700"), "{report}");
 }
+
+/// A role that may not read the other tenant's sku column cannot match by
+/// it: `auto` passes it over for the description (the statement over the
+/// sku would fail on every comparison), and the reason says so.
+#[tokio::test]
+async fn a_key_column_the_role_may_not_read_is_passed_over() {
+    let db = TestDatabase::empty().await;
+    db.run_sql(
+        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
+         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
+         CREATE SCHEMA acme; CREATE SCHEMA globex;
+         CREATE TABLE acme.items (id bigint PRIMARY KEY, sku text, description text, price numeric);
+         CREATE TABLE globex.items (LIKE acme.items INCLUDING ALL);
+         INSERT INTO acme.items VALUES (1, 'W-1', 'Widget', 10.00);
+         INSERT INTO globex.items VALUES (7, 'W-1', 'Widget', 12.00);
+         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
+                                   quantity int);
+         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
+         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 2);
+         CREATE ROLE no_sku_reader LOGIN;
+         GRANT USAGE ON SCHEMA public, acme, globex TO no_sku_reader;
+         GRANT SELECT ON public.users, acme.items, acme.orders, globex.orders TO no_sku_reader;
+         GRANT SELECT (id, description, price) ON globex.items TO no_sku_reader;",
+    )
+    .await;
+    let url = db.url.replace("tenantscope@", "no_sku_reader@");
+    assert_ne!(url, db.url);
+    let out = tenantscope(&[
+        "--database-url",
+        &url,
+        "orders",
+        "1",
+        "--compare",
+        "globex",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["items_match"]["rule"], "description", "{report}");
+    assert_eq!(
+        report["orders"][0]["compare_unit_price"].to_string(),
+        "12.00"
+    );
+    assert_eq!(report["compare_error"], Json::Null, "{report}");
+}

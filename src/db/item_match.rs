@@ -195,6 +195,18 @@ pub fn decide(
     }
 }
 
+/// The key columns both `own` and `other` items tables have, in the order
+/// `auto` prefers them.
+fn common_keys<'k>(
+    own: &'k [String],
+    other: &'k [String],
+) -> impl Iterator<Item = &'static str> + 'k {
+    KEY_COLUMNS
+        .iter()
+        .copied()
+        .filter(move |key| own.iter().any(|k| k == key) && other.iter().any(|k| k == key))
+}
+
 /// "the sku column names not every item; " where `auto` passed over key
 /// columns both items tables have.
 fn passed_over(unfilled: &[String]) -> String {
@@ -225,6 +237,19 @@ impl RuleCache {
     pub(super) fn mark_unreadable(&self, other: &str, why: &str) {
         if let Ok(mut unreadable) = self.unreadable.lock() {
             unreadable.insert(other.to_string(), why.to_string());
+        }
+    }
+
+    fn filled(&self, schema: &str, items: &str, column: &str) -> Option<bool> {
+        let cache = self.filled.lock().ok()?;
+        cache
+            .get(&(format!("{schema}.{items}"), column.to_string()))
+            .copied()
+    }
+
+    fn put_filled(&self, schema: &str, items: &str, column: &str, filled: bool) {
+        if let Ok(mut cache) = self.filled.lock() {
+            cache.insert((format!("{schema}.{items}"), column.to_string()), filled);
         }
     }
 
@@ -357,70 +382,104 @@ impl Database {
         schema: &str,
         items: &str,
         column: &str,
-    ) -> bool {
-        let cache_key = (format!("{schema}.{items}"), column.to_string());
-        if let Some(known) = self
-            .item_rule_cache
-            .filled
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(&cache_key).copied())
-        {
-            return known;
+    ) -> Result<bool, DbError> {
+        if let Some(known) = self.item_rule_cache.filled(schema, items, column) {
+            return Ok(known);
         }
-        let key = self.item_key(&ItemRule::Column(column.to_string()), "i");
-        let sql =
-            format!("SELECT NOT EXISTS (SELECT 1 FROM {schema}.{items} i WHERE {key} IS NULL)");
-        let read = async {
-            let mut tx = self.read_tx().await?;
-            let filled: bool = sqlx::query_scalar(&sql)
-                .persistent(false)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.error(e))?;
-            Database::end_read(tx);
-            Ok::<_, DbError>(filled)
-        };
-        // A failed read (a lock, a timeout) is not remembered: it may pass.
-        let Ok(filled) = read.await else {
-            return false;
-        };
-        if let Ok(mut cache) = self.item_rule_cache.filled.lock() {
-            cache.insert(cache_key, filled);
+        let failed = self
+            .read_fills(items, &[(schema, column)], &HashMap::new(), None)
+            .await;
+        match self.item_rule_cache.filled(schema, items, column) {
+            Some(known) => Ok(known),
+            None => Err(failed
+                .into_iter()
+                .next()
+                .map_or_else(|| DbError::Query("no answer".into()), |(_, e)| e)),
         }
-        filled
+    }
+
+    /// Reads [`Database::key_names_every_item`] for each of `checks`
+    /// (quoted schema, key column) not known yet, into the cache: one
+    /// statement per batch of tenants (by Citus node, from `nodes` by
+    /// index in `checks`), not one per tenant. A check whose read fails
+    /// for good (a denied column) is `false`; one that may pass (a lock, a
+    /// timeout) stays unknown, asked again next time: its index and error
+    /// come back.
+    pub(super) async fn read_fills(
+        &self,
+        items: &str,
+        checks: &[(&str, &str)],
+        nodes: &HashMap<usize, String>,
+        handle: Option<&QueryHandle>,
+    ) -> Vec<(usize, DbError)> {
+        let cache = &self.item_rule_cache;
+        let mut seen = std::collections::HashSet::new();
+        let selects: Vec<(usize, String)> = checks
+            .iter()
+            .enumerate()
+            .filter(|(_, (schema, column))| cache.filled(schema, items, column).is_none())
+            .filter(|(_, check)| seen.insert(*check))
+            .map(|(i, (schema, column))| {
+                let key = self.item_key(&ItemRule::Column(column.to_string()), "i");
+                let select = format!(
+                    "(SELECT {i}::int4, NOT EXISTS (SELECT 1 FROM {schema}.{items} i
+                                                     WHERE {key} IS NULL))"
+                );
+                (i, select)
+            })
+            .collect();
+        if selects.is_empty() {
+            return Vec::new();
+        }
+        let size = selects.len().div_ceil(self.batch_width()).max(1);
+        let read = self.tenant_batches(&selects, size, &[], handle, nodes);
+        let (rows, failed): (Vec<(i32, bool)>, _) = match read.await {
+            Ok(read) => read,
+            Err(error) => return selects.iter().map(|(i, _)| (*i, error.clone())).collect(),
+        };
+        for (i, filled) in rows {
+            if let Some((schema, column)) = usize::try_from(i).ok().and_then(|i| checks.get(i)) {
+                cache.put_filled(schema, items, column, filled);
+            }
+        }
+        // A column this role may not read names no item it can match by;
+        // a lock or a timeout may pass.
+        let (passing, lasting): (Vec<_>, Vec<_>) =
+            failed.into_iter().partition(|(_, e)| e.retryable());
+        for (i, _) in lasting {
+            if let Some((schema, column)) = checks.get(i) {
+                cache.put_filled(schema, items, column, false);
+            }
+        }
+        passing
     }
 
     /// Under `auto`, takes out of `evidence` the key columns both items
     /// tables have that do not name every item on both sides (quoted
     /// schemas `own`, `other`), up to the first that does, which
     /// [`decide`] then takes.
+    /// A check that cannot be read is an error of the pair, not a key
+    /// passed over: a rule decided on it would be remembered.
     async fn drop_unfilled_keys(
         &self,
         setting: &ItemMatch,
         (own, other, items): (&str, &str, &str),
         evidence: &mut Evidence,
-    ) {
+    ) -> Result<(), DbError> {
         if *setting != ItemMatch::Auto {
-            return;
+            return Ok(());
         }
-        let common: Vec<&str> = KEY_COLUMNS
-            .iter()
-            .copied()
-            .filter(|key| {
-                evidence.own_keys.iter().any(|k| k == key)
-                    && evidence.other_keys.iter().any(|k| k == key)
-            })
-            .collect();
+        let common: Vec<&str> = common_keys(&evidence.own_keys, &evidence.other_keys).collect();
         for key in common {
-            if self.key_names_every_item(own, items, key).await
-                && self.key_names_every_item(other, items, key).await
+            if self.key_names_every_item(own, items, key).await?
+                && self.key_names_every_item(other, items, key).await?
             {
-                return;
+                return Ok(());
             }
             evidence.own_keys.retain(|k| k != key);
             evidence.unfilled.push(key.to_string());
         }
+        Ok(())
     }
 
     /// How `own`'s items match each of `others`' (quoted schema names
@@ -482,23 +541,61 @@ impl Database {
             for (i, error) in failed {
                 rules[i] = Some(Err(error));
             }
+            let items = self.tables.names.items.as_str();
+            if setting == ItemMatch::Auto {
+                self.read_first_fills(own.1, others, &rows, nodes, handle)
+                    .await;
+            }
             for row in rows {
                 let Some(slot) = usize::try_from(row.0).ok().and_then(|i| rules.get_mut(i)) else {
                     continue;
                 };
                 let other = others[row.0 as usize];
-                let items = self.tables.names.items.as_str();
                 let decided = self.decide_pair(&setting, row, own, other, items).await;
                 if let Ok(choice) = &decided {
                     self.item_rule_cache.put(own.0, other.0, choice.clone());
                 }
-                *slot = Some(decided.map_err(DbError::Setting));
+                *slot = Some(decided);
             }
         }
         Ok(rules
             .into_iter()
             .map(|rule| rule.unwrap_or_else(|| Err(DbError::Query("no item rule".into()))))
             .collect())
+    }
+
+    /// For each pair of `rows` (evidence of quoted `own` against `others`,
+    /// by index), whether its first key column in common names every item
+    /// of both: read for all pairs in batches, before
+    /// [`Database::drop_unfilled_keys`] asks pair by pair.
+    async fn read_first_fills(
+        &self,
+        own: &str,
+        others: &[(&str, &str)],
+        rows: &[EvidenceRow],
+        nodes: &HashMap<usize, String>,
+        handle: Option<&QueryHandle>,
+    ) {
+        let mut checks = Vec::new();
+        let mut check_nodes = HashMap::new();
+        for (i, _, _, own_keys, other_keys) in rows {
+            let i = usize::try_from(*i).unwrap_or(usize::MAX);
+            let (Some(other), Some(own_keys), Some(other_keys)) =
+                (others.get(i), own_keys, other_keys)
+            else {
+                continue;
+            };
+            if let Some(key) = common_keys(own_keys, other_keys).next() {
+                checks.push((own, key));
+                if let Some(node) = nodes.get(&i) {
+                    check_nodes.insert(checks.len(), node.clone());
+                }
+                checks.push((other.1, key));
+            }
+        }
+        let items = &self.tables.names.items;
+        // A failed check fails its pair when it is decided.
+        self.read_fills(items, &checks, &check_nodes, handle).await;
     }
 
     /// How `own`'s items match `other`'s, and why (`detect` explains it).
@@ -541,7 +638,6 @@ impl Database {
             &names.0,
         )
         .await
-        .map_err(DbError::Setting)
     }
 
     /// [`decide`] on one pair's evidence `row`, after `auto`'s key columns
@@ -554,7 +650,7 @@ impl Database {
         own: (&str, &str),
         other: (&str, &str),
         items: &str,
-    ) -> Result<RuleChoice, String> {
+    ) -> Result<RuleChoice, DbError> {
         let mut evidence = Evidence {
             shared_ids,
             conflicts,
@@ -563,8 +659,8 @@ impl Database {
             unfilled: Vec::new(),
         };
         self.drop_unfilled_keys(setting, (own.1, other.1, items), &mut evidence)
-            .await;
-        decide(setting, &evidence, own.0, other.0)
+            .await?;
+        decide(setting, &evidence, own.0, other.0).map_err(DbError::Setting)
     }
 
     /// Why `other`'s items cannot be priced: its items table lacks a

@@ -322,7 +322,10 @@ impl Database {
         // columns (so an index on them serves it: both text, name never
         // NULL), the model's names quoted by the server, and the
         // collations of the name and the id (the column's, the database's
-        // default for a column of no collatable type, cast to text).
+        // default for a column of no collatable type, cast to text, or for
+        // a collation in a schema this role may not use: named in a
+        // statement it needs USAGE there, which the column's own use never
+        // did).
         // $4..$7: the id, name, mail and creation columns.
         let row: Option<UsersTableRow> = sqlx::query_as(
             concat!(
@@ -355,9 +358,11 @@ impl Database {
                            array_agg(co.oid::int8 ORDER BY w.o) AS oids
                       FROM unnest(ARRAY[$5, $4]::text[]) WITH ORDINALITY AS w(col, o)
                       JOIN pg_catalog.pg_collation co ON co.oid = coalesce(
-                           (SELECT nullif(k.attcollation, 0) FROM pg_catalog.pg_attribute k
+                           (SELECT kc.oid FROM pg_catalog.pg_attribute k
+                              JOIN pg_catalog.pg_collation kc ON kc.oid = k.attcollation
                              WHERE k.attrelid = c.oid AND k.attname = w.col
-                               AND NOT k.attisdropped),
+                               AND NOT k.attisdropped
+                               AND has_schema_privilege(kc.collnamespace, 'USAGE')),
                            (SELECT d.oid FROM pg_catalog.pg_collation d
                              WHERE d.collname = 'default'
                                AND d.collnamespace = 'pg_catalog'::regnamespace))

@@ -438,8 +438,21 @@ impl Database {
         };
         let items = &self.tables.names.items;
         'keys: for key in keys {
-            for tenant in tenants {
-                if !self.key_names_every_item(&tenant.1, items, key).await {
+            // Every tenant's answer in batches (by node), then each from the cache.
+            let checks: Vec<(&str, &str)> = tenants.iter().map(|t| (t.1.as_str(), *key)).collect();
+            let nodes: std::collections::HashMap<usize, String> = tenants
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| Some((i, t.6.clone()?)))
+                .collect();
+            let failed = self.read_fills(items, &checks, &nodes, None).await;
+            for (i, tenant) in tenants.iter().enumerate() {
+                // A tenant whose check failed (a lock) decides nothing: its
+                // column fails in the price read, with the reason.
+                if failed.iter().any(|(f, _)| *f == i) {
+                    continue;
+                }
+                if self.key_names_every_item(&tenant.1, items, key).await != Ok(true) {
                     continue 'keys;
                 }
             }
