@@ -792,3 +792,34 @@ async fn interrupted_while_waiting_on_a_lock(args: &[&str]) {
     )
     .await;
 }
+
+/// A users name column in a collation of a schema the role may not use
+/// (created there by a migration): the list names collations in its
+/// statements, which needs USAGE on their schema ("permission denied for
+/// schema colls"); it falls back to the database's default.
+#[tokio::test]
+async fn a_name_collation_in_a_schema_the_role_may_not_use_still_lists() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "CREATE SCHEMA colls;
+         CREATE COLLATION colls.bytes FROM \"C\";
+         ALTER TABLE public.users ALTER COLUMN name TYPE text COLLATE colls.bytes;",
+    )
+    .await;
+    db.run_sql(include_str!("../sql/support_role.sql")).await;
+    let support = db.url.replace("tenantscope@", "tenantscope_support@");
+    for args in [
+        &["users"][..],
+        &["users", "--filter", "dude", "--limit", "2"],
+    ] {
+        let mut all = vec!["--database-url", support.as_str()];
+        all.extend_from_slice(args);
+        let out = tenantscope(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("rich_dude"),
+            "{args:?}"
+        );
+    }
+}
