@@ -810,7 +810,7 @@ async fn a_name_collation_in_a_schema_the_role_may_not_use_still_lists() {
     let support = db.url.replace("tenantscope@", "tenantscope_support@");
     for args in [
         &["users"][..],
-        &["users", "--filter", "dude", "--limit", "2"],
+        &["users", "--filter", "rich", "--limit", "2"],
     ] {
         let mut all = vec!["--database-url", support.as_str()];
         all.extend_from_slice(args);
