@@ -830,7 +830,10 @@ async fn a_search_stops_at_the_first_thousand_matches_and_says_so() {
     assert_eq!(state.tenants.search.users.len(), SEARCH_CAP);
     assert_eq!(statements, 2, "the third batch is never read");
     let status = status_text(&state);
-    assert!(status.contains("the first 1,000 matches"), "{status}");
+    assert!(
+        status.contains("1,000 matches in the tenants searched so far"),
+        "{status}"
+    );
 }
 
 /// Typing supersedes a running search: its statement is cancelled on the

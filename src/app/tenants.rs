@@ -652,8 +652,49 @@ mod tests {
         assert_eq!(
             notice,
             "nothing to export: the read stopped before its last tenant \
-             (the first 1,000 matches: refine the search)"
+             (1,000 matches in the tenants searched so far: refine the search)"
         );
+    }
+
+    /// A later batch's users placed among those shown (in the list's
+    /// order) leave the cursor on the user it was on: Enter opened whoever
+    /// had moved into its row.
+    #[test]
+    fn a_later_batch_keeps_the_selected_user_selected() {
+        let mut state = per_tenant_of_120();
+        let batch = search_for_a(&mut state);
+        let user = |id: &str, tenant: &str| crate::fixtures::user(id, &format!("a{id}"), tenant);
+        let first = SearchBatch {
+            users: vec![user("1", "t001"), user("3", "t001")],
+            ..SearchBatch::default()
+        };
+        let effects = found(&mut state, batch, first);
+        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Down);
+        let selected = |state: &State| {
+            let search = &state.tenants.search;
+            search.users[search.rows.selected].name.clone()
+        };
+        assert_eq!(selected(&state), "a3");
+        let Job::Search { batch, .. } = search_loads(&effects)[0].clone() else {
+            panic!("the next batch: {effects:?}");
+        };
+        // a2 of t051 sorts between them.
+        let second = SearchBatch {
+            users: vec![user("2", "t051")],
+            order: vec![0, 2, 1],
+            ..SearchBatch::default()
+        };
+        found(&mut state, batch, second);
+        let names: Vec<&str> = state
+            .tenants
+            .search
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect();
+        assert_eq!(names, ["a1", "a2", "a3"]);
+        assert_eq!(selected(&state), "a3");
     }
 
     /// A search that read every tenant but kept fewer matches than there

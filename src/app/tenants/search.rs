@@ -204,18 +204,28 @@ pub(super) fn on_batch(
     if result.is_ok() {
         read.taken(state);
     }
+    let fit = super::rows(state);
     let search = &mut state.tenants.search;
     match result {
         Ok(mut batch) => {
-            // Among those shown, in the users list's order.
+            // Among those shown, in the users list's order: the user
+            // selected stays selected (Enter opens whom the cursor is on),
+            // wherever the new ones put them.
+            let same = |a: &User, b: &User| (&a.id, &a.tenant) == (&b.id, &b.tenant);
+            let selected = search.users.get(search.rows.selected).cloned();
             batch.merge_into(&mut search.users);
             search.failed.extend(batch.failed);
             search.capped += batch.capped;
+            search.users.truncate(SEARCH_CAP);
+            let found = selected.and_then(|s| search.users.iter().position(|u| same(u, &s)));
+            if let Some(at) = found {
+                search.rows.selected = at;
+            }
+            search.rows.keep_visible(search.users.len(), fit);
             if search.users.len() >= SEARCH_CAP {
-                search.users.truncate(SEARCH_CAP);
-                search
-                    .load
-                    .stop(Some("the first 1,000 matches: refine the search"));
+                search.load.stop(Some(
+                    "1,000 matches in the tenants searched so far: refine the search",
+                ));
                 return Vec::new();
             }
             let next = search.load.next_batch();

@@ -392,7 +392,8 @@ impl Database {
     ///
     /// In the users list's order, as the list filtered by `text` has it:
     /// the exact id first, then by name, id and tenant in the list's
-    /// collation (the database's default), as the server compares them.
+    /// collations (a shared table's own name and id collations, else the
+    /// database's default), as the server compares them.
     /// `shown` are the keys of the users the search shows already (its
     /// earlier batches', in that order, [`search_key`]): the batch's users
     /// are placed among them by the server, in the statement that merges
