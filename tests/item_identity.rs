@@ -62,6 +62,55 @@ fn json(db: &TestDatabase, args: &[&str]) -> Json {
     serde_json::from_str(&stdout(&out)).unwrap()
 }
 
+/// Tenants acme and globex with `items` (SQL creating both items tables
+/// and their rows) and user 1 of acme, who ordered `orders` (item id,
+/// quantity); globex has an orders table, no orders.
+async fn acme_and_globex(items: &str, orders: &[(i64, i64)]) -> TestDatabase {
+    let db = TestDatabase::empty().await;
+    let ordered: Vec<String> = orders
+        .iter()
+        .map(|(item, n)| format!("(1, {item}, {n})"))
+        .collect();
+    db.run_sql(&format!(
+        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
+         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
+         CREATE SCHEMA acme; CREATE SCHEMA globex;
+         {items}
+         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
+                                   quantity int);
+         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
+         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES {};",
+        ordered.join(", ")
+    ))
+    .await;
+    db
+}
+
+/// [`json`] of `args` with `items_match = rule` in a config file.
+fn json_matching(db: &TestDatabase, rule: &str, args: &[&str]) -> Json {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("match.toml");
+    std::fs::write(&config, format!("[tenancy]\nitems_match = \"{rule}\"\n")).unwrap();
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    json(db, &all)
+}
+
+/// The entry of JSON `list` whose `field` is `value`.
+fn entry(list: &Json, field: &str, value: &str) -> Json {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[field] == value)
+        .unwrap_or_else(|| panic!("{field} {value} in {list}"))
+        .clone()
+}
+
+/// Tenant `name`'s entry of a `basket` JSON report.
+fn basket_tenant(basket: &Json, name: &str) -> Json {
+    entry(&basket["tenants"], "tenant", name)
+}
+
 /// Rows of a query whose columns are all text (NULL as None).
 async fn rows(db: &TestDatabase, sql: &str) -> Vec<Vec<Option<String>>> {
     let mut conn = sqlx::PgConnection::connect_with(&db.options).await.unwrap();
@@ -308,15 +357,7 @@ async fn a_comparison_tenant_without_prices_leaves_the_own_prices_standing() {
 async fn the_basket_prices_the_same_items_as_the_comparison() {
     let db = catalogues().await;
     let basket = json(&db, &["basket", "1", "--format", "json"]);
-    let tenant = |name: &str| {
-        basket["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["tenant"] == name)
-            .unwrap_or_else(|| panic!("{name} in {basket}"))
-            .clone()
-    };
+    let tenant = |name: &str| basket_tenant(&basket, name);
     for other in ["globex", "initech"] {
         let orders = json(
             &db,
@@ -341,15 +382,7 @@ async fn the_price_matrix_rows_are_items_not_ids() {
     let matrix = json(&db, &["prices", "--format", "json"]);
     // acme has no sku column: rows are descriptions.
     assert_eq!(matrix["items_match"], "description");
-    let row = |matrix: &Json, key: &str| {
-        matrix["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|row| row["key"] == key)
-            .unwrap_or_else(|| panic!("{key} in {matrix}"))
-            .clone()
-    };
+    let row = |matrix: &Json, key: &str| entry(&matrix["items"], "key", key);
     let expected = rows(
         &db,
         "SELECT s, p::text, NULL FROM (VALUES
@@ -372,19 +405,7 @@ async fn the_price_matrix_rows_are_items_not_ids() {
     }
     // Matched by sku, as configured: the renamed Widget is one row; the
     // tenants without a sku column are named, not left blank.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sku.toml");
-    std::fs::write(&config, "[tenancy]\nitems_match = \"sku\"\n").unwrap();
-    let matrix = json(
-        &db,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "prices",
-            "--format",
-            "json",
-        ],
-    );
+    let matrix = json_matching(&db, "sku", &["prices", "--format", "json"]);
     assert_eq!(matrix["items_match"], "sku");
     let w1 = row(&matrix, "W-1");
     assert_eq!(
@@ -426,23 +447,16 @@ async fn detect_says_how_items_match_and_writes_the_setting() {
 /// names no item: those lines are not compared, never priced as another.
 #[tokio::test]
 async fn a_blank_key_matches_no_item() {
-    let db = TestDatabase::empty().await;
-    db.run_sql(
-        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
-         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
-         CREATE SCHEMA acme; CREATE SCHEMA globex;
-         CREATE TABLE acme.items (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    let db = acme_and_globex(
+        "CREATE TABLE acme.items (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
              description varchar(100) NOT NULL, price numeric(10,2), sku varchar(32) NOT NULL);
          CREATE TABLE globex.items (LIKE acme.items INCLUDING ALL);
          INSERT INTO acme.items (description, price, sku)
               VALUES ('Widget', 10, 'W-1'), ('Gadget', 20, ''), ('Gizmo', 30, '  ');
          INSERT INTO globex.items (description, price, sku)
               VALUES ('Sprocket', 999, ''), ('Widget', 11, 'W-1'), ('Gadget', 21, ''),
-                     ('Gizmo', 31, ' ');
-         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
-                                   quantity int);
-         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
-         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 1), (1, 2, 1), (1, 3, 1);",
+                     ('Gizmo', 31, ' ');",
+        &[(1, 1), (2, 1), (3, 1)],
     )
     .await;
     let line = |item: &str, price: Option<&str>, id: Option<&str>| {
@@ -452,15 +466,7 @@ async fn a_blank_key_matches_no_item() {
             id.map(str::to_string),
         ]
     };
-    let globex = |basket: &Json| {
-        basket["tenants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["tenant"] == "globex")
-            .unwrap_or_else(|| panic!("globex in {basket}"))
-            .clone()
-    };
+    let globex = |basket: &Json| basket_tenant(basket, "globex");
     // auto: the sku names not every item, so the description does.
     let report = json(
         &db,
@@ -485,32 +491,12 @@ async fn a_blank_key_matches_no_item() {
     assert_eq!(globex(&basket)["total"].to_string(), "63.00", "{basket}");
     let matrix = json(&db, &["prices", "--format", "json"]);
     assert_eq!(matrix["items_match"], "description", "{matrix}");
-    let gadget = matrix["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["key"] == "Gadget")
-        .unwrap_or_else(|| panic!("Gadget in {matrix}"));
+    let gadget = entry(&matrix["items"], "key", "Gadget");
     assert_eq!(gadget["prices"]["globex"].to_string(), "21.00", "{matrix}");
 
     // The sku, as configured: a blank one names no item.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("sku.toml");
-    std::fs::write(&config, "[tenancy]\nitems_match = \"sku\"\n").unwrap();
-    let config = config.to_str().unwrap();
-    let report = json(
-        &db,
-        &[
-            "--config",
-            config,
-            "orders",
-            "1",
-            "--compare",
-            "globex",
-            "--format",
-            "json",
-        ],
-    );
+    let orders = ["orders", "1", "--compare", "globex", "--format", "json"];
+    let report = json_matching(&db, "sku", &orders);
     assert_eq!(
         compared(&report),
         [
@@ -522,13 +508,10 @@ async fn a_blank_key_matches_no_item() {
     assert_eq!(report["compare_total"].to_string(), "11.00");
     assert_eq!(report["compared_total"].to_string(), "10.00");
     assert_eq!(report["compare_missing"], 2);
-    let basket = json(
-        &db,
-        &["--config", config, "basket", "1", "--format", "json"],
-    );
+    let basket = json_matching(&db, "sku", &["basket", "1", "--format", "json"]);
     assert_eq!(globex(&basket)["total"].to_string(), "11.00", "{basket}");
     assert_eq!(globex(&basket)["missing_lines"], 2, "{basket}");
-    let matrix = json(&db, &["--config", config, "prices", "--format", "json"]);
+    let matrix = json_matching(&db, "sku", &["prices", "--format", "json"]);
     let keys: Vec<&Json> = matrix["items"]
         .as_array()
         .unwrap()
@@ -547,19 +530,12 @@ async fn a_blank_key_matches_no_item() {
 /// Configured `items_match = "id"` (one catalogue's ids) keeps matching it.
 #[tokio::test]
 async fn a_deleted_own_item_is_not_matched_by_an_unchecked_id() {
-    let db = TestDatabase::empty().await;
-    db.run_sql(
-        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
-         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
-         CREATE SCHEMA acme; CREATE SCHEMA globex;
-         CREATE TABLE acme.items (id bigint PRIMARY KEY, description text, price numeric);
+    let db = acme_and_globex(
+        "CREATE TABLE acme.items (id bigint PRIMARY KEY, description text, price numeric);
          CREATE TABLE globex.items (LIKE acme.items INCLUDING ALL);
          INSERT INTO acme.items VALUES (1, 'Tesla', 5000), (2, 'Pen', 1);
-         INSERT INTO globex.items VALUES (1, 'Tesla', 4000), (2, 'Pen', 2), (3, 'Sprocket', 777);
-         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
-                                   quantity int);
-         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
-         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 1), (1, 2, 1), (1, 3, 2);",
+         INSERT INTO globex.items VALUES (1, 'Tesla', 4000), (2, 'Pen', 2), (3, 'Sprocket', 777);",
+        &[(1, 1), (2, 1), (3, 2)],
     )
     .await;
     let report = json(
@@ -572,33 +548,12 @@ async fn a_deleted_own_item_is_not_matched_by_an_unchecked_id() {
     assert_eq!(last["compare_unit_price"], Json::Null, "{report}");
     assert_eq!(last["compare_item"], Json::Null, "{report}");
     let basket = json(&db, &["basket", "1", "--format", "json"]);
-    let globex = basket["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tenant"] == "globex")
-        .unwrap_or_else(|| panic!("globex in {basket}"))
-        .clone();
+    let globex = basket_tenant(&basket, "globex");
     assert_eq!(globex["total"].to_string(), "4002", "{basket}");
     assert_eq!(globex["missing_lines"], 1, "{basket}");
     // One catalogue's ids, as configured: the order's id still names it.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("id.toml");
-    std::fs::write(&config, "[tenancy]\nitems_match = \"id\"\n").unwrap();
-    let config = config.to_str().unwrap();
-    let report = json(
-        &db,
-        &[
-            "--config",
-            config,
-            "orders",
-            "1",
-            "--compare",
-            "globex",
-            "--format",
-            "json",
-        ],
-    );
+    let orders = ["orders", "1", "--compare", "globex", "--format", "json"];
+    let report = json_matching(&db, "id", &orders);
     assert_eq!(report["orders"][2]["compare_unit_price"].to_string(), "777");
 }
 
@@ -607,19 +562,12 @@ async fn a_deleted_own_item_is_not_matched_by_an_unchecked_id() {
 /// by id (it took NULL = NULL and '' = '' for agreement).
 #[tokio::test]
 async fn blank_descriptions_are_no_agreement_on_ids() {
-    let db = TestDatabase::empty().await;
-    db.run_sql(
-        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
-         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
-         CREATE SCHEMA acme; CREATE SCHEMA globex;
-         CREATE TABLE acme.items (id bigint PRIMARY KEY, description text, price numeric);
+    let db = acme_and_globex(
+        "CREATE TABLE acme.items (id bigint PRIMARY KEY, description text, price numeric);
          CREATE TABLE globex.items (LIKE acme.items INCLUDING ALL);
          INSERT INTO acme.items VALUES (1, '', 5), (2, NULL, 6);
-         INSERT INTO globex.items VALUES (1, '', 700), (2, NULL, 800);
-         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
-                                   quantity int);
-         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
-         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 1), (1, 2, 1);",
+         INSERT INTO globex.items VALUES (1, '', 700), (2, NULL, 800);",
+        &[(1, 1), (2, 1)],
     )
     .await;
     let report = json(
@@ -636,20 +584,16 @@ async fn blank_descriptions_are_no_agreement_on_ids() {
 /// sku would fail on every comparison), and the reason says so.
 #[tokio::test]
 async fn a_key_column_the_role_may_not_read_is_passed_over() {
-    let db = TestDatabase::empty().await;
-    db.run_sql(
-        "CREATE TABLE public.users (id int PRIMARY KEY, name text, mail text, organization_id text);
-         INSERT INTO public.users VALUES (1, 'ann', 'ann@acme.test', 'acme');
-         CREATE SCHEMA acme; CREATE SCHEMA globex;
-         CREATE TABLE acme.items (id bigint PRIMARY KEY, sku text, description text, price numeric);
+    let db = acme_and_globex(
+        "CREATE TABLE acme.items (id bigint PRIMARY KEY, sku text, description text, price numeric);
          CREATE TABLE globex.items (LIKE acme.items INCLUDING ALL);
          INSERT INTO acme.items VALUES (1, 'W-1', 'Widget', 10.00);
-         INSERT INTO globex.items VALUES (7, 'W-1', 'Widget', 12.00);
-         CREATE TABLE acme.orders (id serial PRIMARY KEY, user_id int, item_id bigint,
-                                   quantity int);
-         CREATE TABLE globex.orders (LIKE acme.orders INCLUDING ALL);
-         INSERT INTO acme.orders (user_id, item_id, quantity) VALUES (1, 1, 2);
-         CREATE ROLE no_sku_reader LOGIN;
+         INSERT INTO globex.items VALUES (7, 'W-1', 'Widget', 12.00);",
+        &[(1, 2)],
+    )
+    .await;
+    db.run_sql(
+        "CREATE ROLE no_sku_reader LOGIN;
          GRANT USAGE ON SCHEMA public, acme, globex TO no_sku_reader;
          GRANT SELECT ON public.users, acme.items, acme.orders, globex.orders TO no_sku_reader;
          GRANT SELECT (id, description, price) ON globex.items TO no_sku_reader;",
