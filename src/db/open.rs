@@ -598,6 +598,15 @@ fn users_tables(
         )) => {
             let names = tenancy::Names::from_quoted(tenancy, &idents, &literals);
             let (name, id) = (&names.user_name, &names.user_id);
+            // The raw columns where an index on them can serve the list.
+            let name_key = match plain_name {
+                true => format!("u.{name}"),
+                false => format!("coalesce(u.{name}::text, '')"),
+            };
+            let id_key = match plain_id {
+                true => format!("u.{id}"),
+                false => format!("u.{id}::text"),
+            };
             let collations = list_collations(
                 per_tenant,
                 (&collation_schemas, &collation_names, &collation_oids),
@@ -615,22 +624,8 @@ fn users_tables(
                 tenant_key_match: None,
                 tenant_branches: Default::default(),
                 scope_left_out: None,
-                name_key: in_list_order(
-                    &if plain_name {
-                        format!("u.{name}")
-                    } else {
-                        format!("coalesce(u.{name}::text, '')")
-                    },
-                    &collations.name,
-                ),
-                id_key: in_list_order(
-                    &if plain_id {
-                        format!("u.{id}")
-                    } else {
-                        format!("u.{id}::text")
-                    },
-                    &collations.id,
-                ),
+                name_key: in_list_order(&name_key, &collations.name),
+                id_key: in_list_order(&id_key, &collations.id),
                 collations,
                 has_mail: has(&columns, &tenancy.users.columns.mail),
                 has_created: has(&columns, &tenancy.users.columns.created),

@@ -586,30 +586,32 @@ mod tests {
     /// A leak's tenants are named as the registry labels them, the schema
     /// beside: the heading, the user's tenant and the `Found:` line (the
     /// user's tenant read `globex` beside `Orders in Acme Corp (acme)`).
+    /// The first line of `text` naming `name`.
+    fn row_of<'t>(text: &'t str, name: &str) -> &'t str {
+        text.lines().find(|l| l.contains(name)).unwrap_or_default()
+    }
+
+    /// Organization ids naming no schema (`None`: no id), with their users.
+    fn orphans(ids: &[(Option<&str>, i64)]) -> Vec<OrphanOrganization> {
+        ids.iter()
+            .map(|(id, users)| OrphanOrganization {
+                organization_id: id.map(str::to_string),
+                users: *users,
+            })
+            .collect()
+    }
+
     #[test]
     fn orphan_counts_are_grouped_as_every_count() {
         let report = HealthReport {
             tenants: vec![crate::db::TenantHealth::healthy("acme")],
-            orphan_organizations: vec![
-                OrphanOrganization {
-                    organization_id: Some("nosuch".into()),
-                    users: 1428,
-                },
-                OrphanOrganization {
-                    organization_id: None,
-                    users: 2500,
-                },
-            ],
+            orphan_organizations: orphans(&[(Some("nosuch"), 1428), (None, 2500)]),
             ..HealthReport::default()
         };
         let catalog = TenantCatalog::new(vec!["acme".into()]);
         let format = (ReportFormat::Table, Destination::PipeOrFile);
         let (text, _) = health(&report, None, None, &catalog, format.0, format.1);
-        let row = text
-            .lines()
-            .find(|l| l.starts_with("nosuch"))
-            .unwrap_or_default();
-        assert!(row.ends_with(" 1,428"), "{text}");
+        assert!(row_of(&text, "nosuch").ends_with(" 1,428"), "{text}");
         assert!(
             text.contains("Users with no organization id: 2,500"),
             "{text}"
@@ -648,11 +650,10 @@ mod tests {
             text.contains("Orders in Acme Corp (acme) whose user"),
             "{text}"
         );
-        let row = text
-            .lines()
-            .find(|l| l.contains("Globex"))
-            .unwrap_or_default();
-        assert!(row.ends_with("Globex Inc (globex)"), "{text}");
+        assert!(
+            row_of(&text, "Globex").ends_with("Globex Inc (globex)"),
+            "{text}"
+        );
         assert!(
             found.contains(&"1 leaked order in Acme Corp (acme)".to_string()),
             "{found:?}"
@@ -683,16 +684,7 @@ mod tests {
                 copy("public", "items", CopyRole::TenantTable, Some(3)),
                 copy("public", "orders", CopyRole::TenantTable, None),
             ],
-            orphan_organizations: vec![
-                OrphanOrganization {
-                    organization_id: Some("client9".into()),
-                    users: 3,
-                },
-                OrphanOrganization {
-                    organization_id: None,
-                    users: 1,
-                },
-            ],
+            orphan_organizations: orphans(&[(Some("client9"), 3), (None, 1)]),
             ..HealthReport::default()
         };
         // Named as the registry labels it, the schema beside.
