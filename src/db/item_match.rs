@@ -120,9 +120,6 @@ pub struct Evidence {
     pub own_keys: Vec<String>,
     /// … and in the other tenant's.
     pub other_keys: Vec<String>,
-    /// Key columns both have that `auto` passed over: blank or NULL for
-    /// some item on either side, so no identity of the catalogue.
-    pub unfilled: Vec<String>,
 }
 
 /// The rule for a pair of tenants under `setting`, from their `evidence`.
@@ -171,9 +168,8 @@ pub fn decide(
                 return choice(
                     ItemRule::IdOrDescription,
                     format!(
-                        "{}the catalogues agree on ids ({} shared, each the same item): by id, \
+                        "the catalogues agree on ids ({} shared, each the same item): by id, \
                          else by description",
-                        passed_over(&evidence.unfilled),
                         evidence.shared_ids
                     ),
                 );
@@ -187,10 +183,7 @@ pub fn decide(
                     evidence.conflicts, evidence.shared_ids
                 )
             };
-            choice(
-                ItemRule::Description,
-                passed_over(&evidence.unfilled) + &why,
-            )
+            choice(ItemRule::Description, why)
         }
     }
 }
@@ -209,7 +202,7 @@ fn common_keys<'k>(
 
 /// "the sku column names not every item; " where `auto` passed over key
 /// columns both items tables have.
-fn passed_over(unfilled: &[String]) -> String {
+fn passed_over(unfilled: &[&str]) -> String {
     match unfilled {
         [] => String::new(),
         [key] => format!("the {key} column names not every item; "),
@@ -457,29 +450,30 @@ impl Database {
     /// Under `auto`, takes out of `evidence` the key columns both items
     /// tables have that do not name every item on both sides (quoted
     /// schemas `own`, `other`), up to the first that does, which
-    /// [`decide`] then takes.
-    /// A check that cannot be read is an error of the pair, not a key
-    /// passed over: a rule decided on it would be remembered.
+    /// [`decide`] then takes; the columns passed over. A check that
+    /// cannot be read is an error of the pair, not a key passed over: a
+    /// rule decided on it would be remembered.
     async fn drop_unfilled_keys(
         &self,
         setting: &ItemMatch,
         (own, other, items): (&str, &str, &str),
         evidence: &mut Evidence,
-    ) -> Result<(), DbError> {
+    ) -> Result<Vec<&'static str>, DbError> {
+        let mut unfilled = Vec::new();
         if *setting != ItemMatch::Auto {
-            return Ok(());
+            return Ok(unfilled);
         }
         let common: Vec<&str> = common_keys(&evidence.own_keys, &evidence.other_keys).collect();
         for key in common {
             if self.key_names_every_item(own, items, key).await?
                 && self.key_names_every_item(other, items, key).await?
             {
-                return Ok(());
+                break;
             }
             evidence.own_keys.retain(|k| k != key);
-            evidence.unfilled.push(key.to_string());
+            unfilled.push(key);
         }
-        Ok(())
+        Ok(unfilled)
     }
 
     /// How `own`'s items match each of `others`' (quoted schema names
@@ -656,11 +650,13 @@ impl Database {
             conflicts,
             own_keys: own_keys.unwrap_or_default(),
             other_keys: other_keys.unwrap_or_default(),
-            unfilled: Vec::new(),
         };
-        self.drop_unfilled_keys(setting, (own.1, other.1, items), &mut evidence)
+        let unfilled = self
+            .drop_unfilled_keys(setting, (own.1, other.1, items), &mut evidence)
             .await?;
-        decide(setting, &evidence, own.0, other.0).map_err(DbError::Setting)
+        let mut choice = decide(setting, &evidence, own.0, other.0).map_err(DbError::Setting)?;
+        choice.why = passed_over(&unfilled) + &choice.why;
+        Ok(choice)
     }
 
     /// Why `other`'s items cannot be priced: its items table lacks a
@@ -749,7 +745,6 @@ mod tests {
             conflicts,
             own_keys: own.iter().map(|k| k.to_string()).collect(),
             other_keys: other.iter().map(|k| k.to_string()).collect(),
-            unfilled: Vec::new(),
         }
     }
 
@@ -784,17 +779,15 @@ mod tests {
         for (evidence, expected) in cases {
             assert_eq!(rule("auto", &evidence), Ok(expected), "{evidence:?}");
         }
-        // A key column passed over (not filled in for every item) is said.
-        let mut passed = evidence(3, 2, &[], &[]);
-        passed.unfilled = vec!["sku".into()];
-        let choice = decide(&ItemMatch::Auto, &passed, "acme", "globex").unwrap();
-        assert_eq!(choice.rule, ItemRule::Description);
-        assert!(
-            choice
-                .why
-                .starts_with("the sku column names not every item; the catalogues"),
-            "{}",
-            choice.why
+        // Key columns passed over (not filled in for every item) are said.
+        assert_eq!(passed_over(&[]), "");
+        assert_eq!(
+            passed_over(&["sku"]),
+            "the sku column names not every item; "
+        );
+        assert_eq!(
+            passed_over(&["sku", "code"]),
+            "the sku, code columns name not every item; "
         );
     }
 
