@@ -367,9 +367,9 @@ impl Database {
     /// schema `schema` names every item (no NULL, empty or spaces-only
     /// value): a key `auto` may take. A sku column nobody filled in
     /// (Django's `CharField(blank=True)` stores `''`) would match no item.
-    /// One statement per tenant and column (a tenant's alone: Citus routes
-    /// it to its node), remembered until the catalogue is read again; a
-    /// table that cannot be read has no such key (not remembered).
+    /// Remembered until the catalogue is read again; one not known yet is
+    /// read alone ([`Database::read_fills`]), and a read that failed on a
+    /// lock or a timeout is its error.
     pub(super) async fn key_names_every_item(
         &self,
         schema: &str,
@@ -705,8 +705,9 @@ impl Database {
 /// One pair's evidence, tagged `i`: shared ids, conflicting ones (each id
 /// once, however many rows an items table without a primary key holds
 /// under it; an id whose description is blank or NULL on either side is
-/// not known to name the same item, so it conflicts), and the candidate key columns (`$1`) of both items tables,
-/// over the quoted items table, id and label names. The other side is read
+/// not known to name the same item, so it conflicts), and the candidate
+/// key columns (`$1`) of both items tables, over the quoted items table,
+/// id and label names. The other side is read
 /// on its own (a MATERIALIZED CTE) so that the statement works where the
 /// two schemas live on different nodes (Citus).
 fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) -> String {
