@@ -251,7 +251,7 @@ fn fixture(citus: Option<Users>) -> String {
         sql.push_str(&format!(
             "CREATE SCHEMA {s};
              CREATE TABLE {s}.items (id text PRIMARY KEY, description text NOT NULL,
-                                     price numeric(12,2) NOT NULL);
+                                     price numeric(12,2) NOT NULL, sku text NOT NULL);
              CREATE TABLE {s}.orders (id text PRIMARY KEY,
                                       user_id text NOT NULL{users_fk},
                                       item_id text NOT NULL REFERENCES {s}.items (id),
@@ -260,15 +260,22 @@ fn fixture(citus: Option<Users>) -> String {
         let items: Vec<String> = (1..=5)
             .map(|i| {
                 let price = (k * 37 + i * 113) % 900 + 10;
+                // A sku per description, filled in everywhere but one of
+                // shop_02's items (Django's blank `''`): `auto` checks
+                // each pair's key column on the tenants' own nodes.
+                let sku = match (k, i) {
+                    (2, 1) => String::new(),
+                    _ => format!("SKU-{}", (k + i) % 8),
+                };
                 format!(
-                    "('{i}', '{}', {price}.{:02})",
+                    "('{i}', '{}', {price}.{:02}, '{sku}')",
                     NAMES[(k + i) % 8],
                     (k * i) % 100
                 )
             })
             .collect();
         sql.push_str(&format!(
-            "INSERT INTO {s}.items (id, description, price) VALUES {};\n",
+            "INSERT INTO {s}.items (id, description, price, sku) VALUES {};\n",
             items.join(", ")
         ));
         let mut orders = Vec::new();
@@ -331,6 +338,7 @@ fn commands() -> Vec<Vec<String>> {
         &["health", "--leaks", "shop_02", "--format", "json"],
         &["orders", "1", "--compare", "client3"],
         &["orders", "s3_1", "--compare", "shop_07", "--format", "csv"],
+        &["orders", "s3_1", "--compare", "shop_02", "--format", "json"],
     ]
     .iter()
     .map(|c| c.iter().map(|s| s.to_string()).collect())
@@ -446,6 +454,21 @@ async fn every_command_on_citus_answers_as_on_one_server() {
             assert_eq!(stdout(&citus), stdout(&one), "{users:?} {command:?}");
             assert_eq!(stderr(&citus), stderr(&one), "{users:?} {command:?}");
         }
+        // The shops' sku decided on the nodes: filled at shop_07, not at
+        // shop_02 (the answers above are one server's too).
+        let rule = |other: &str| {
+            let args = ["orders", "s3_1", "--compare", other, "--format", "json"];
+            let out: serde_json::Value = serde_json::from_str(&stdout(&cli(&url, &args))).unwrap();
+            out["items_match"].clone()
+        };
+        assert_eq!(rule("shop_07")["rule"], "sku");
+        let passed = rule("shop_02");
+        assert_eq!(passed["rule"], "description", "{passed}");
+        let why = passed["why"].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with("the sku column names not every item"),
+            "{why}"
+        );
         // Row counts: the shards' estimates, labelled as such (~), the
         // same as one server's after ANALYZE; not the coordinator's 0.
         let health = stdout(&cli(&url, &["health"]));
