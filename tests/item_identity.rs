@@ -51,13 +51,23 @@ async fn catalogues() -> TestDatabase {
 }
 
 fn run(db: &TestDatabase, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["--database-url", db.url.as_str()];
+    run_at(&db.url, args)
+}
+
+/// `args` run on the database at `url` (as another role, say).
+fn run_at(url: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--database-url", url];
     all.extend_from_slice(args);
     tenantscope(&all)
 }
 
 fn json(db: &TestDatabase, args: &[&str]) -> Json {
-    let out = run(db, args);
+    json_at(&db.url, args)
+}
+
+/// [`json`] on the database at `url`.
+fn json_at(url: &str, args: &[&str]) -> Json {
+    let out = run_at(url, args);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     serde_json::from_str(&stdout(&out)).unwrap()
 }
@@ -601,18 +611,8 @@ async fn a_key_column_the_role_may_not_read_is_passed_over() {
     .await;
     let url = db.url.replace("tenantscope@", "no_sku_reader@");
     assert_ne!(url, db.url);
-    let out = tenantscope(&[
-        "--database-url",
-        &url,
-        "orders",
-        "1",
-        "--compare",
-        "globex",
-        "--format",
-        "json",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let orders = ["orders", "1", "--compare", "globex", "--format", "json"];
+    let report = json_at(&url, &orders);
     assert_eq!(report["items_match"]["rule"], "description", "{report}");
     assert_eq!(
         report["orders"][0]["compare_unit_price"].to_string(),
