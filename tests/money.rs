@@ -475,40 +475,97 @@ async fn comparison_with_nothing_in_common_says_so() {
     assert!(!total.contains('▼') && !total.contains("-9.99"), "{total}");
 }
 
-/// Two items with one description: `orders` and `prices` pick the same one
-/// (the lowest id in text order: '10' before '9').
+/// Two items of one description at the comparison tenant: at one price
+/// they are one item, priced as such (the lowest id in text order, '10'
+/// before '9', is the one named); at two prices no one of them is that
+/// tenant's price, so the line, the server's totals, the basket and the
+/// matrix all say "ambiguous" and leave it out of the comparison. Before,
+/// every view took the lowest id's price, 5.00, as if it were the Pen's.
 #[tokio::test]
-async fn duplicate_descriptions_pick_the_same_item_everywhere() {
+async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
     let db = TestDatabase::reference().await;
     db.run_sql(&tenant(
         "dupa",
         "numeric",
         "integer",
-        &[("a1", "Pen", "4.00")],
-        &[("a1", "1")],
+        &[("a1", "Pen", "4.00"), ("a2", "Cap", "1.00")],
+        &[("a1", "1"), ("a2", "2")],
     ))
     .await;
     db.run_sql(
         "CREATE SCHEMA dupb;
          CREATE TABLE dupb.items (id integer, description text, price numeric);
          CREATE TABLE dupb.orders (id int, user_id text, item_id integer, quantity int);
-         INSERT INTO dupb.items VALUES (9, 'Pen', 3.00), (10, 'Pen', 5.00);",
+         INSERT INTO dupb.items VALUES (9, 'Pen', 3.00), (10, 'Pen', 5.00),
+                                       (11, 'Cap', 2.00), (12, 'Cap', 2.00);",
     )
     .await;
     let conn = connect(&db).await;
     let user = conn.user("dupa").await.unwrap();
     let report = conn.priced_orders(&user, Some("dupb")).await.unwrap();
-    assert_eq!(plain(&report.lines[0].compare_unit_price), "5.00");
+    let (pen, cap) = (&report.lines[0], &report.lines[1]);
+    assert_eq!(
+        pen.compare_unit_price,
+        Money::Invalid(tenantscope::money::Problem::AmbiguousMatch { items: 2 })
+    );
+    assert!(!pen.compared(), "an ambiguous price is no price");
+    assert_eq!(
+        plain(&cap.compare_unit_price),
+        "2.00",
+        "copies at one price"
+    );
+    assert_eq!(cap.compare_item_id.as_deref(), Some("11"));
+    let totals = &report.totals;
+    assert_eq!(totals.compared_lines, 1);
+    assert_eq!(plain(&totals.compare_total), "4.00", "the Cap alone");
+    assert_eq!((totals.compare_missing, totals.compare_unpriced), (1, 1));
+    // The server's aggregate (the dashboard's totals) says the same.
+    let server = conn.orders_totals(&user, Some("dupb"), None).await.unwrap();
+    assert_eq!(&server, totals);
+
+    let orders = json_of(
+        &db,
+        &["orders", "dupa", "--compare", "dupb", "--format", "json"],
+    );
+    assert_eq!(
+        orders["orders"][0]["problem"],
+        "comparison price is ambiguous (2 items match it there, not all at one price)",
+        "{orders}"
+    );
+    assert_eq!(
+        orders["orders"][0]["compare_item_id"],
+        Value::Null,
+        "no one item"
+    );
+    let table = run_ok(&db, &["orders", "dupa", "--compare", "dupb"]);
+    let row = table.lines().find(|l| l.contains("Pen")).unwrap();
+    assert!(row.contains("ambiguous"), "{table}");
+
+    let basket = json_of(&db, &["basket", "dupa", "--format", "json"]);
+    let at_dupb = basket["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "dupb")
+        .unwrap()
+        .clone();
+    assert_eq!(at_dupb["total"].to_string(), "4.00", "{at_dupb}");
+    assert_eq!(at_dupb["gaps"][0]["item"], "Pen", "{at_dupb}");
+    assert_eq!(at_dupb["gaps"][0]["why"], "ambiguous", "{at_dupb}");
+
     let matrix = conn
         .price_matrix(&["dupa".into(), "dupb".into()])
         .await
         .unwrap();
-    let pen = matrix
-        .rows
-        .iter()
-        .position(|r| r.description == "Pen")
-        .unwrap();
-    assert_eq!(plain(&matrix.price(pen, "dupb")), "5.00");
+    let row = |d: &str| matrix.rows.iter().position(|r| r.description == d).unwrap();
+    assert_eq!(
+        matrix.price(row("Pen"), "dupb"),
+        Money::Invalid(tenantscope::money::Problem::AmbiguousMatch { items: 2 })
+    );
+    assert_eq!(plain(&matrix.price(row("Cap"), "dupb")), "2.00");
+    let prices = run_ok(&db, &["prices"]);
+    let pen_row = prices.lines().find(|l| l.starts_with("Pen")).unwrap();
+    assert!(pen_row.contains("ambiguous"), "{prices}");
 }
 
 /// Defect 9: one schema the support role cannot read is named as a failure

@@ -36,7 +36,7 @@ fn long_list(lines: usize) -> State {
             compare_item_id: (i % 3 != 0).then(|| format!("c{i}")),
             compare_item: (i % 3 != 0).then(|| format!("item {i:03}")),
             compare_matched: i % 3 != 0,
-            ambiguous: None,
+            ..Default::default()
         })
         .collect();
     let mut report = OrdersReport::from_raw("client3".into(), key.compare.clone(), page);

@@ -46,7 +46,7 @@ fn line(id: &str, item: &str, qty: &str, price: &str, compare: Option<&str>) -> 
         compare_item_id: compare.map(|_| id.into()),
         compare_item: compare.map(|_| item.into()),
         compare_matched: compare.is_some(),
-        ambiguous: None,
+        ..Default::default()
     }
 }
 

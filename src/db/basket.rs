@@ -53,7 +53,9 @@ pub enum GapReason {
     /// It sells the item at no usable price (NULL, NaN, unreadable).
     NoPrice,
     /// The own tenant, whose items table holds different items under the
-    /// order's item id (see [`crate::money::Problem::Ambiguous`]).
+    /// order's item id (see [`crate::money::Problem::Ambiguous`]), or
+    /// another, where the line's key names items there at different
+    /// prices ([`crate::money::Problem::AmbiguousMatch`]).
     Ambiguous,
     /// Its price is a number, but the line's own quantity is not.
     NoQuantity,
@@ -153,7 +155,9 @@ impl BasketTenant {
                 why: match price {
                     None => GapReason::NotSold,
                     Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
-                    Some(Value::Invalid(Problem::Ambiguous { .. })) => GapReason::Ambiguous,
+                    Some(Value::Invalid(
+                        Problem::Ambiguous { .. } | Problem::AmbiguousMatch { .. },
+                    )) => GapReason::Ambiguous,
                     // A number, too long to show: so is its total.
                     Some(Value::Invalid(Problem::OutOfRange)) => GapReason::OutOfRange,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
@@ -430,10 +434,11 @@ impl Database {
         // The schema is a server-quoted identifier; the lines are bound.
         format!(
             "(WITH {ctes}
-              SELECT {column}::int4, l.n::int4, {price}, {found}
+              SELECT {column}::int4, l.n::int4, {price}, {found}, {ambiguous}
                 FROM unnest($1::text[], $2::text[]{arrays})
                      WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
             price = matched("price"),
+            ambiguous = matched("ambiguous"),
         )
     }
 
@@ -523,19 +528,19 @@ fn key_columns(rules: &[Option<Result<RuleChoice, DbError>>]) -> Vec<&str> {
 
 /// One row of the batches: tenant column, line number from 1, the price
 /// there, whether the tenant sells the line's item at all.
-type PriceCell = (i32, i32, Option<String>, bool);
+type PriceCell = (i32, i32, Option<String>, bool, Option<i64>);
 
 /// The batches' rows placed in a tenant × line grid: `None` where the
 /// tenant sells no such item (or no row fills the cell).
 fn prices_by_cell(rows: Vec<PriceCell>, tenants: usize, lines: usize) -> Vec<Vec<Option<Value>>> {
     let mut prices = vec![vec![None; lines]; tenants];
-    for (column, n, price, sold) in rows {
+    for (column, n, price, sold, ambiguous) in rows {
         let cell = usize::try_from(column)
             .ok()
             .zip(usize::try_from(n - 1).ok())
             .and_then(|(c, n)| prices.get_mut(c)?.get_mut(n));
         if let Some(cell) = cell {
-            *cell = sold.then(|| Value::from_text(price.as_deref()));
+            *cell = sold.then(|| Value::matched_price(price.as_deref(), ambiguous));
         }
     }
     prices

@@ -337,10 +337,16 @@ impl Database {
         );
         let mut joins = String::new();
         for (j, own) in own_keys.iter().enumerate().take(keys.len()) {
+            let mixed = mixed_prices("theirs.price");
             ctes.push_str(&format!(
-                ",\n m{j} AS (SELECT DISTINCT ON (k{j}) * FROM theirs
-                             WHERE k{j} IS NOT NULL
-                             ORDER BY k{j}, id, price COLLATE \"C\", item)"
+                ",\n m{j} AS (SELECT DISTINCT ON (k{j}) k{j}, item,
+                                    CASE WHEN NOT {mixed} THEN theirs.id END AS id,
+                                    CASE WHEN NOT {mixed} THEN price END AS price,
+                                    CASE WHEN {mixed} THEN count(*) OVER w END AS ambiguous
+                               FROM theirs
+                              WHERE k{j} IS NOT NULL
+                             WINDOW w AS (PARTITION BY k{j})
+                              ORDER BY k{j}, theirs.id, theirs.price COLLATE \"C\", item)"
             ));
             // A later key only where the earlier ones found nothing.
             let unmatched: String = (0..j).map(|e| format!("m{e}.k{e} IS NULL AND ")).collect();
@@ -710,6 +716,16 @@ impl Database {
 /// id and label names. The other side is read
 /// on its own (a MATERIALIZED CTE) so that the statement works where the
 /// two schemas live on different nodes (Citus).
+/// SQL true where the rows of window `w` (one key's rows) are not all at
+/// one price: their `price` texts differ (as the own side tells rows
+/// apart), or some are NULL and some not. Such a key prices nothing.
+pub(super) fn mixed_prices(price: &str) -> String {
+    format!(
+        "(min(({price}) COLLATE \"C\") OVER w IS DISTINCT FROM max(({price}) COLLATE \"C\") OVER w
+          OR count({price}) OVER w NOT IN (0, count(*) OVER w))"
+    )
+}
+
 fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) -> String {
     let (items, id, label) = names;
     let keys = |schema: &str| {

@@ -56,6 +56,11 @@ pub struct RawOrderLine {
     pub compare_item_id: Option<String>,
     pub compare_item: Option<String>,
     pub compare_matched: bool,
+    /// How many rows of the comparison tenant's items the line's key
+    /// names there, where they are not all at one price: the comparison
+    /// price is then [`Problem::AmbiguousMatch`] (see
+    /// [`Value::matched_price`]). `None`: one price, or no match.
+    pub compare_ambiguous: Option<i64>,
     /// How many different items of the own tenant the order's item id
     /// names, where more than one (an items table without a primary key
     /// holding rows with other prices or descriptions under one id): the
@@ -85,7 +90,8 @@ impl OrderLine {
             Some(items) if items > 1 => Value::Invalid(Problem::Ambiguous { items }),
             _ => Value::from_text(raw.unit_price.as_deref()),
         };
-        let compare_unit_price = Value::from_text(raw.compare_unit_price.as_deref());
+        let compare_unit_price =
+            Value::matched_price(raw.compare_unit_price.as_deref(), raw.compare_ambiguous);
         OrderLine {
             total: Value::line_total(&quantity, &unit_price),
             compare_total: Value::line_total(&quantity, &compare_unit_price),
@@ -859,7 +865,7 @@ impl Database {
     /// [`Database::orders_sql`] in two parts: the comparison's CTEs (if
     /// any), and the SELECT of the lines (columns `key`, `item_id`,
     /// `item`, `quantity`, `unit_price`, `compare_price`, `compare_id`,
-    /// `compare_item`, `compare_matched`, `ambiguous`).
+    /// `compare_item`, `compare_matched`, `compare_ambiguous`, `ambiguous`).
     ///
     /// Each order is one line: the own items are joined one per id (see
     /// [`Database::own_items_sql`]). Where the order's id names several
@@ -893,10 +899,11 @@ impl Database {
                 let (ctes, joins, column, found) = self.match_sql(schema, &choice.rule, &own_keys);
                 let columns = format!(
                     "{} AS compare_price, {} AS compare_id, {} AS compare_item, \
-                     {found} AS compare_matched",
+                     {found} AS compare_matched, {} AS compare_ambiguous",
                     column("price"),
                     column("id"),
-                    column("item")
+                    column("item"),
+                    column("ambiguous")
                 );
                 (Some(ctes), joins, columns)
             }
@@ -904,7 +911,8 @@ impl Database {
                 None,
                 String::new(),
                 "NULL::text AS compare_price, NULL::text AS compare_id, \
-                 NULL::bytea AS compare_item, false AS compare_matched"
+                 NULL::bytea AS compare_item, false AS compare_matched, \
+                 NULL::int8 AS compare_ambiguous"
                     .to_string(),
             ),
         };
@@ -1010,8 +1018,9 @@ impl OrdersPlan {
 
 /// One row of the orders query (see [`Database::orders_sql`]): the order
 /// key, item id, item, quantity, unit price, and the comparison's price,
-/// item id and item, whether an item matched there, and how many
-/// different own items the item id names where that is more than one.
+/// item id and item, whether an item matched there and how many rows
+/// of other prices its key names there, and how many different own items
+/// the item id names where that is more than one.
 pub(super) type OrderRow = (
     String,
     Option<String>,
@@ -1022,6 +1031,7 @@ pub(super) type OrderRow = (
     Option<String>,
     Option<LossyText>,
     bool,
+    Option<i64>,
     Option<i64>,
 );
 
@@ -1037,6 +1047,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
         compare_item_id,
         compare_item,
         compare_matched,
+        compare_ambiguous,
         ambiguous,
     ) = row;
     (
@@ -1050,6 +1061,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
             compare_item_id,
             compare_item: compare_item.map(|i| i.text),
             compare_matched,
+            compare_ambiguous,
             ambiguous,
         },
     )

@@ -176,12 +176,12 @@ impl PriceMatrix {
     fn from_rows(
         rule: ItemRule,
         tenants: Vec<String>,
-        rows: Vec<(i32, String, String, Option<String>)>,
+        rows: Vec<MatrixItem>,
         failed: Vec<TenantFailure>,
     ) -> PriceMatrix {
         // key → (description of the leftmost tenant, prices).
         let mut by_item: BTreeMap<String, (usize, String, Vec<Value>)> = BTreeMap::new();
-        for (column, key, description, price) in rows {
+        for (column, key, description, price, ambiguous) in rows {
             let Ok(column) = usize::try_from(column) else {
                 continue;
             };
@@ -198,7 +198,10 @@ impl PriceMatrix {
             if let Some(slot) = prices.get_mut(column) {
                 // The tenant has the item: a NULL price is no price, not
                 // "not sold".
-                *slot = price.map_or(Value::Invalid(Problem::Null), |p| Value::parse(&p));
+                *slot = match Value::matched_price(price.as_deref(), ambiguous) {
+                    Value::Missing => Value::Invalid(Problem::Null),
+                    price => price,
+                };
             }
         }
         let mut rows: Vec<PriceRow> = by_item
@@ -220,6 +223,11 @@ impl PriceMatrix {
         }
     }
 }
+
+/// One tenant's item as the matrix reads it: the tenant's column, the
+/// key, the description, the price's text, and how many items the key
+/// names there where they are not all at one price.
+type MatrixItem = (i32, String, String, Option<String>, Option<i64>);
 
 impl Database {
     /// Prices of every item of `tenants` (the columns, in this order),
@@ -300,14 +308,21 @@ impl Database {
                 nodes,
             } = self.price_selects(&rule, tenants);
             failed.extend(gone);
-            type Row = (i32, LossyText, Option<LossyText>, Option<String>);
+            type Row = (
+                i32,
+                LossyText,
+                Option<LossyText>,
+                Option<String>,
+                Option<i64>,
+            );
             // Every item as it is, unsorted: a sort per tenant (DISTINCT ON)
             // cost the server about as much again as reading the tables.
             let (mut rows, mut errors): (Vec<Row>, _) = self
                 .tenant_batches(&selects, batch, &[], None, &nodes)
                 .await?;
             // A tenant with two items of one key is read again keeping the
-            // one the rule names (the lowest id in the server's text order).
+            // one the rule names (the lowest id in the server's text order),
+            // priced only where the key's items are all at one price.
             let shared = columns_sharing_a_key(&rows);
             if !shared.is_empty() {
                 let again: Vec<(usize, String)> = exact_selects
@@ -323,9 +338,9 @@ impl Database {
             }
             let rows = rows
                 .into_iter()
-                .map(|(c, key, description, p)| {
+                .map(|(c, key, description, price, ambiguous)| {
                     let description = description.map_or_else(|| key.text.clone(), |d| d.text);
-                    (c, key.text, description, p)
+                    (c, key.text, description, price, ambiguous)
                 })
                 .collect();
             failed.extend(errors.into_iter().map(|(column, error)| TenantFailure {
@@ -403,16 +418,30 @@ impl Database {
             };
             let key = self.item_key(rule, "i");
             // The schema is a server-quoted identifier; the column index is ours.
-            let columns = format!(
-                "{column}::int4, {raw_key}, {description}, {price}
-                   FROM {schema}.{items} i WHERE {key} IS NOT NULL",
-                raw_key = raw(&key),
-                items = names.items,
+            let columns = |price: &str, ambiguous: &str| {
+                format!(
+                    "{column}::int4, {raw_key}, {description}, {price}, {ambiguous}
+                       FROM {schema}.{items} i WHERE {key} IS NOT NULL",
+                    raw_key = raw(&key),
+                    items = names.items,
+                )
+            };
+            selects.push((
+                column,
+                format!("(SELECT {})", columns(&price, "NULL::int8")),
+            ));
+            // Items of one key at different prices: none of them is the price.
+            let mixed = super::item_match::mixed_prices(&price);
+            let exact = columns(
+                &format!("CASE WHEN NOT {mixed} THEN {price} END"),
+                &format!("CASE WHEN {mixed} THEN count(*) OVER w END"),
             );
-            selects.push((column, format!("(SELECT {columns})")));
             exact_selects.push((
                 column,
-                format!("(SELECT DISTINCT ON ({key}) {columns} ORDER BY {key}{pick})"),
+                format!(
+                    "(SELECT DISTINCT ON ({key}) {exact}
+                      WINDOW w AS (PARTITION BY {key}) ORDER BY {key}{pick})"
+                ),
             ));
         }
         PriceSelects {
@@ -593,7 +622,7 @@ type ItemsTable = (
 );
 
 /// The columns (tenants) among `rows` with two rows of one key.
-fn columns_sharing_a_key<R>(rows: &[(i32, LossyText, R, Option<String>)]) -> HashSet<i32> {
+fn columns_sharing_a_key<R, A>(rows: &[(i32, LossyText, R, Option<String>, A)]) -> HashSet<i32> {
     let mut seen: HashSet<(i32, &str)> = HashSet::with_capacity(rows.len());
     rows.iter()
         .filter(|(column, key, ..)| !seen.insert((*column, key.text.as_str())))
@@ -667,7 +696,7 @@ mod tests {
     fn rows_by_description_sorted() {
         let t = tenants(&["a", "b"]);
         let row = |c: i32, d: &str, p: Option<&str>| {
-            (c, d.to_string(), d.to_string(), p.map(str::to_string))
+            (c, d.to_string(), d.to_string(), p.map(str::to_string), None)
         };
         let matrix = PriceMatrix::from_rows(
             ItemRule::Description,
@@ -680,15 +709,21 @@ mod tests {
                 row(1, "Huawei", Some("100")),
                 row(0, "Pen", Some("1")),
                 row(0, "Null", None),
+                (1, "Mixed".into(), "Mixed".into(), None, Some(3)),
             ],
             Vec::new(),
         );
         let names: Vec<_> = matrix.rows.iter().map(|r| r.description.as_str()).collect();
-        assert_eq!(names, ["Huawei", "Null", "Pen", "Tesla"]);
-        assert_eq!(matrix.price(2, "a"), dec("1"));
+        assert_eq!(names, ["Huawei", "Mixed", "Null", "Pen", "Tesla"]);
+        assert_eq!(matrix.price(3, "a"), dec("1"));
+        // b sells three items named "Mixed", not all at one price.
+        assert_eq!(
+            matrix.price(1, "b"),
+            Value::Invalid(Problem::AmbiguousMatch { items: 3 })
+        );
         // a sells "Null" at a NULL price; b does not sell it.
-        assert_eq!(matrix.price(1, "a"), Value::Invalid(Problem::Null));
-        assert_eq!(matrix.price(1, "b"), Value::Missing);
+        assert_eq!(matrix.price(2, "a"), Value::Invalid(Problem::Null));
+        assert_eq!(matrix.price(2, "b"), Value::Missing);
         assert_eq!(matrix.price(0, "zz"), Value::Missing);
         let by_spread = matrix.clone().sorted(PriceSort::Spread);
         let names: Vec<_> = by_spread
@@ -696,7 +731,7 @@ mod tests {
             .iter()
             .map(|r| r.description.as_str())
             .collect();
-        assert_eq!(names, ["Huawei", "Tesla", "Pen", "Null"]);
+        assert_eq!(names, ["Huawei", "Tesla", "Pen", "Mixed", "Null"]);
         assert_eq!(by_spread.sorted(PriceSort::Name), matrix);
     }
 }

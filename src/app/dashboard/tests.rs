@@ -371,7 +371,7 @@ fn keyed_lines(from: usize, count: usize) -> Vec<crate::db::KeyedLine> {
                 compare_item_id: Some(format!("c{i}")),
                 compare_item: Some(format!("their item {i}")),
                 compare_matched: true,
-                ambiguous: None,
+                ..Default::default()
             }),
         })
         .collect()
