@@ -8,7 +8,7 @@ use super::keymap::{bind, Action, Key, KeyTable, QUIT};
 use super::msg::Effect;
 use super::state::State;
 use crate::db::{OrderLine, SchemaState};
-use crate::money::Value;
+use crate::money::{Problem, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detail {
@@ -84,15 +84,7 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     let other = report.compare_tenant.clone().unwrap_or_else(|| "—".into());
     let mut fields = line_fields(line, &own, &other);
     if report.compare_tenant.is_some() {
-        // Which of their items was taken for this one, and by what rule.
-        let matched = match (&line.compare_item_id, &line.compare_item) {
-            _ if !line.compare_matched => "— (not sold there)".to_string(),
-            (id, item) => format!(
-                "{} (id {})",
-                item.as_deref().unwrap_or("(no description)"),
-                id.as_deref().unwrap_or("?")
-            ),
-        };
+        let matched = their_item(line);
         let rule = match (&report.item_rule, &report.compare_error) {
             (Some(choice), _) => format!("{}: {}", choice.rule.name(), choice.why),
             (None, Some(why)) => format!("no comparison: {why}"),
@@ -104,6 +96,19 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     }
     let title = format!("Order line {}", line.own_item());
     show(state, title, fields)
+}
+
+/// Which of their items was taken for this one: `Widget (id 7)`, or
+/// where the key names several there at different prices, how many.
+fn their_item(line: &OrderLine) -> String {
+    let item = line.compare_item.as_deref().unwrap_or("(no description)");
+    match (&line.compare_item_id, &line.compare_unit_price) {
+        _ if !line.compare_matched => "— (not sold there)".to_string(),
+        (_, Value::Invalid(Problem::AmbiguousMatch { items })) => {
+            format!("{item} ({items} items, not all at one price)")
+        }
+        (id, _) => format!("{item} (id {})", id.as_deref().unwrap_or("?")),
+    }
 }
 
 fn line_fields(line: &OrderLine, own: &str, other: &str) -> Vec<(&'static str, String)> {
@@ -269,5 +274,27 @@ mod tests {
         assert_eq!(field("Unit price"), Some("NULL"));
         assert_eq!(field("Their unit price"), Some("1234.500"));
         assert_eq!(field("Total"), Some("—"));
+    }
+
+    /// Several items of the line's key at different prices there: their
+    /// item says how many, and no id (it read "Pen (id ?)").
+    #[test]
+    fn their_item_counts_items_of_one_key_at_different_prices() {
+        let line = |ambiguous: Option<i64>, id: Option<&str>| {
+            OrderLine::from_raw(crate::db::RawOrderLine {
+                item: Some("Pen".into()),
+                compare_item: Some("Pen".into()),
+                compare_item_id: id.map(str::to_string),
+                compare_unit_price: id.map(|_| "3.00".to_string()),
+                compare_matched: true,
+                compare_ambiguous: ambiguous,
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            their_item(&line(Some(2), None)),
+            "Pen (2 items, not all at one price)"
+        );
+        assert_eq!(their_item(&line(None, Some("9"))), "Pen (id 9)");
     }
 }
