@@ -241,7 +241,14 @@ pub fn health_csv(
                 RowKind::NoTenant => String::new(),
                 _ => row.schema.clone(),
             };
-            let mut cells = vec![row.name.clone(), schema, row.status.to_string()];
+            // The users with no organization id have no name a cell can
+            // hold (`(none)` would read as an id of that text), as in
+            // `tenants` CSV: empty, their status says which row it is.
+            let name = match row.kind {
+                RowKind::NoTenant => String::new(),
+                _ => row.name.clone(),
+            };
+            let mut cells = vec![name, schema, row.status.to_string()];
             match row.kind {
                 RowKind::Tenant(i) if i < report.tenants.len() => {
                     let t = &report.tenants[i];
@@ -684,7 +691,7 @@ mod tests {
                 copy("public", "items", CopyRole::TenantTable, Some(3)),
                 copy("public", "orders", CopyRole::TenantTable, None),
             ],
-            orphan_organizations: orphans(&[(Some("client9"), 3), (None, 1)]),
+            orphan_organizations: orphans(&[(Some("client9"), 3), (Some("(none)"), 2), (None, 1)]),
             ..HealthReport::default()
         };
         // Named as the registry labels it, the schema beside.
@@ -706,7 +713,8 @@ mod tests {
                 "tenant,schema,status,users,users_estimated,items,items_estimated,orders,orders_estimated,drift,wrong_copy,findings",
                 "Acme Corp,acme,wrong copy,2,true,,,,,,users: 1 row,users: 1 row in the wrong copy (misplaced)",
                 "client9,,no schema,3,false,,,,,,,\"organization id of 3 users, naming no tenant schema\"",
-                "(none),,none,1,false,,,,,,,1 user with no organization id",
+                "(none),,no schema,2,false,,,,,,,\"organization id of 2 users, naming no tenant schema\"",
+                ",,none,1,false,,,,,,,1 user with no organization id",
                 "public,public,shared,,,,,,,,items: 3 rows; orders: unreadable,items: 3 rows in the wrong copy (misplaced); orders: unreadable in the wrong copy (misplaced)",
             ]
         );
