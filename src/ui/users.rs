@@ -131,8 +131,8 @@ fn users_title(state: &State, filtering: bool) -> Vec<Span<'static>> {
         // A list still on its way (one that replaced another shows none
         // of the old one's rows, nor its count).
         "…".to_string()
-    } else if users.is_complete() {
-        thousands(users.users().len() as i64)
+    } else if let Some(count) = users.count() {
+        thousands(count as i64)
     } else if filtering {
         format!("{}+", thousands(users.users().len() as i64))
     } else if let Some(count) = one_tenant {

@@ -248,6 +248,67 @@ fn a_failed_filter_load_clears_the_old_rows_and_shows_why() {
     assert_eq!(state.dashboard.users.users().len(), 4);
 }
 
+/// A list walked page by page to its end is counted exactly, though the
+/// window dropped its top (the title read `300+`, a floor, at the end of
+/// 350 users); one opened at its last page still gives the floor.
+#[test]
+fn a_list_walked_to_its_end_is_counted_exactly() {
+    use crate::app::dashboard::PAGE_SIZE;
+    let total = 3 * PAGE_SIZE + PAGE_SIZE / 2;
+    let count = UserCount {
+        value: 1_000_000,
+        estimated: true,
+        ..Default::default()
+    };
+    let mut state = State::new(Data::new(
+        "big".into(),
+        catalog(),
+        count,
+        numbered(0, PAGE_SIZE),
+        None,
+    ));
+    state.session.size = (120, 30);
+    init(&mut state);
+    let title = |state: &State| {
+        let backend = ratatui::backend::TestBackend::new(120, 30);
+        let mut terminal = ratatui::Terminal::new(backend).unwrap();
+        terminal
+            .draw(|frame| crate::ui::view(state, frame))
+            .unwrap();
+        let frame = frame_text(terminal.backend().buffer());
+        frame
+            .lines()
+            .find(|l| l.contains("Users"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut from = PAGE_SIZE;
+    while !state.dashboard.users.at_end() {
+        while state.dashboard.users.request().is_none() {
+            press(&mut state, KeyCode::PageDown);
+        }
+        let request = state.dashboard.users.request().cloned().unwrap();
+        let rows = numbered(from, PAGE_SIZE.min(total - from));
+        from += rows.len();
+        deliver_page(&mut state, request, rows);
+        if !state.dashboard.users.at_end() {
+            assert_eq!(state.dashboard.users.count(), None);
+        }
+    }
+    assert!(!state.dashboard.users.at_start(), "the top was dropped");
+    assert_eq!(state.dashboard.users.count(), Some(total));
+    assert!(title(&state).contains("(350)"), "{}", title(&state));
+    // Back to the top and down again: the same count.
+    let request = page_request(&press(&mut state, KeyCode::Char('g')));
+    deliver_page(&mut state, request, numbered(0, PAGE_SIZE));
+    assert_eq!(state.dashboard.users.count(), None);
+    // `G`: the last page alone, with nothing before it counted.
+    let request = page_request(&press(&mut state, KeyCode::Char('G')));
+    deliver_page(&mut state, request, numbered(total - PAGE_SIZE, PAGE_SIZE));
+    assert_eq!(state.dashboard.users.count(), None);
+    assert!(title(&state).contains("1,000,000"), "{}", title(&state));
+}
+
 #[test]
 fn the_window_pages_forward_and_back_and_stays_bounded() {
     use crate::app::dashboard::{PAGE_SIZE, WINDOW_CAP};

@@ -102,6 +102,9 @@ pub struct Window<R: WindowRow> {
     users: Vec<R>,
     at_start: bool,
     at_end: bool,
+    /// Rows of the list before the window's first, where known: paged
+    /// down from the first page, the rows dropped off the top are counted.
+    before: Option<usize>,
     cursor: Cursor,
     /// The database filter the window shows.
     filter: Option<String>,
@@ -147,6 +150,7 @@ impl<R: WindowRow> Window<R> {
         Window {
             at_start: true,
             at_end: first_page.len() < PAGE_SIZE,
+            before: Some(0),
             users: first_page,
             cursor: Cursor::default(),
             filter: None,
@@ -164,6 +168,7 @@ impl<R: WindowRow> Window<R> {
     pub fn opened_within(page: Vec<R>) -> Window<R> {
         Window {
             at_start: false,
+            before: None,
             ..Window::new(page)
         }
     }
@@ -207,6 +212,16 @@ impl<R: WindowRow> Window<R> {
     /// The whole list is in the window (so its length is the count).
     pub fn is_complete(&self) -> bool {
         self.at_start && self.at_end
+    }
+
+    /// How many rows the list has, where known: the window reaches its
+    /// end, and the rows before it were paged through (a list walked to
+    /// its end counts exactly, though its top was dropped).
+    pub fn count(&self) -> Option<usize> {
+        match self.at_end {
+            true => Some(self.before? + self.users.len()),
+            false => None,
+        }
     }
 
     pub fn is_loading(&self) -> bool {
@@ -264,6 +279,7 @@ impl<R: WindowRow> Window<R> {
         self.pending_move = 0;
         self.at_start = true;
         self.at_end = false;
+        self.before = Some(0);
         self.shown_generation = generation;
     }
 
@@ -422,6 +438,7 @@ impl<R: WindowRow> Window<R> {
                 let before = self.selected().map(R::id);
                 self.at_start = request.page == Page::First || (last && !full);
                 self.at_end = last || !full || self.fixed;
+                self.before = self.at_start.then_some(0);
                 self.users = rows;
                 let kept = before
                     .filter(|_| request.keep_selection)
@@ -440,6 +457,7 @@ impl<R: WindowRow> Window<R> {
                 self.users.extend(rows);
                 let excess = self.users.len().saturating_sub(WINDOW_CAP);
                 if excess > 0 {
+                    self.before = self.before.map(|before| before + excess);
                     self.users.drain(..excess);
                     self.cursor.selected = self.cursor.selected.saturating_sub(excess);
                     self.cursor.offset = self.cursor.offset.saturating_sub(excess);
@@ -449,6 +467,10 @@ impl<R: WindowRow> Window<R> {
             Page::Before(_) => {
                 self.at_start = !full;
                 let added = rows.len();
+                self.before = match self.at_start {
+                    true => Some(0),
+                    false => self.before.and_then(|before| before.checked_sub(added)),
+                };
                 self.users.splice(0..0, rows);
                 self.cursor.selected += added;
                 self.cursor.offset += added;
