@@ -451,6 +451,16 @@ pub fn part_of(part: usize, all: usize) -> String {
 }
 
 /// A count with thousands separators: `1,000,000`, `-1,234`.
+/// The order tenants are listed in everywhere (the tenants pane, the
+/// `C` picker, `tenants`, `health`, the price matrix's columns): as people
+/// read names, numbers by value (`shop 2` before `shop 10`) and letters in
+/// either case alike, then by bytes so that no two names tie.
+pub fn tenant_order(a: &str, b: &str) -> std::cmp::Ordering {
+    alphanumeric_sort::compare_str(a.to_lowercase(), b.to_lowercase())
+        .then_with(|| alphanumeric_sort::compare_str(a, b))
+        .then_with(|| a.cmp(b))
+}
+
 pub fn thousands(value: i64) -> String {
     let sign = if value < 0 { "-" } else { "" };
     format!("{sign}{}", group_digits(&value.unsigned_abs().to_string()))

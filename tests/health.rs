@@ -599,7 +599,9 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
 
     test_db.run_sql(PRICED).await;
     let all = db.tenants().await.unwrap();
-    assert_eq!(all.names(), ["Odd\"Name", "client1", "client2"]);
+    // As people read names: letters in either case alike (bytes put
+    // `Odd"Name` first).
+    assert_eq!(all.names(), ["client1", "client2", "Odd\"Name"]);
     let matrix = db.price_matrix(all.names()).await.unwrap();
     assert_eq!(matrix.tenants, all.names());
     assert_eq!(
@@ -610,13 +612,13 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     let row = |d: &str| matrix.rows.iter().find(|r| r.description == d).unwrap();
     assert_eq!(
         row("Huawei").prices,
-        [Money::Missing, dec("2000.00"), dec("100.00")],
+        [dec("2000.00"), dec("100.00"), Money::Missing],
         "two Huaweis in client2 (ids '2' and '3', both at 100.00): one item"
     );
     assert_eq!(row("Huawei").spread, dec("20"));
     assert_eq!(
         row("Tesla").prices,
-        [dec("1200.25"), dec("5000.00"), dec("1000.00")]
+        [dec("5000.00"), dec("1000.00"), dec("1200.25")]
     );
     assert_eq!(row("Tesla").spread, dec("5"));
     assert_eq!(row("Tesla").min_tenants, ["client2"]);
@@ -624,7 +626,7 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     let stapler = row("Stapler");
     assert_eq!(
         stapler.prices,
-        [Money::Missing, dec("7.50"), Money::Missing]
+        [dec("7.50"), Money::Missing, Money::Missing]
     );
     assert_eq!(
         stapler.spread,
@@ -635,9 +637,9 @@ async fn price_matrix_matches_items_by_description_across_tenants() {
     assert_eq!(
         row("Pen").prices,
         [
-            Money::Invalid(Problem::NotANumber),
             Money::Missing,
-            Money::Missing
+            Money::Missing,
+            Money::Invalid(Problem::NotANumber)
         ],
         "NaN is no price, and says so"
     );
@@ -823,11 +825,11 @@ async fn prices_csv_json_and_table_shapes() {
     assert_eq!(
         csv.lines().collect::<Vec<_>>(),
         [
-            "item,\"Odd\"\"Name\",client1,client2,min,max,spread,min_tenants,max_tenants",
-            "Huawei,,2000.00,100.00,100.00,2000.00,20,client2,client1",
-            "Pen,NaN,,,,,,,",
-            "Stapler,,7.50,,7.50,7.50,,client1,client1",
-            "Tesla,1200.25,5000.00,1000.00,1000.00,5000.00,5,client2,client1",
+            "item,client1,client2,\"Odd\"\"Name\",min,max,spread,min_tenants,max_tenants",
+            "Huawei,2000.00,100.00,,100.00,2000.00,20,client2,client1",
+            "Pen,,,NaN,,,,,",
+            "Stapler,7.50,,,7.50,7.50,,client1,client1",
+            "Tesla,5000.00,1000.00,1200.25,1000.00,5000.00,5,client2,client1",
         ]
     );
     let by_spread = run(&["--format", "csv"]);
@@ -839,7 +841,7 @@ async fn prices_csv_json_and_table_shapes() {
     assert_eq!(items, ["Huawei", "Tesla", "Pen", "Stapler"], "spread first");
 
     let json: Value = serde_json::from_str(&run(&["--format", "json", "--sort", "name"])).unwrap();
-    assert_eq!(json["tenants"], json!(["Odd\"Name", "client1", "client2"]));
+    assert_eq!(json["tenants"], json!(["client1", "client2", "Odd\"Name"]));
     let tesla = &json["items"][3];
     let keys = common::sorted_keys(tesla);
     assert_eq!(
@@ -876,11 +878,11 @@ async fn prices_csv_json_and_table_shapes() {
     assert_eq!(
         lines,
         [
-            "ITEM     Odd\"Name   client1   client2       MIN       MAX  SPREAD  CHEAPEST  DEAREST",
-            "Huawei          —  2,000.00    100.00    100.00  2,000.00     ×20  client2   client1",
-            "Pen           NaN         —         —         —         —       —",
-            "Stapler         —      7.50         —      7.50      7.50       —  client1   client1",
-            "Tesla    1,200.25  5,000.00  1,000.00  1,000.00  5,000.00      ×5  client2   client1",
+            "ITEM      client1   client2  Odd\"Name       MIN       MAX  SPREAD  CHEAPEST  DEAREST",
+            "Huawei   2,000.00    100.00         —    100.00  2,000.00     ×20  client2   client1",
+            "Pen             —         —       NaN         —         —       —",
+            "Stapler      7.50         —         —      7.50      7.50       —  client1   client1",
+            "Tesla    5,000.00  1,000.00  1,200.25  1,000.00  5,000.00      ×5  client2   client1",
         ],
         "{table}"
     );

@@ -4,7 +4,8 @@
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError, SchemaState, TenantEntry};
 
-/// Tenant schema names, sorted. Lookups are exact: `Acme` is not `acme`.
+/// Tenant schema names, in [`crate::text::tenant_order`]. Lookups are
+/// exact: `Acme` is not `acme`.
 /// Where a registry names tenants, each schema's registry key and label.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantCatalog {
@@ -36,7 +37,7 @@ pub(crate) fn candidate_schema(shared: &str) -> String {
 
 impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
-        names.sort();
+        names.sort_by(|a, b| crate::text::tenant_order(a, b));
         names.dedup();
         TenantCatalog {
             names,
@@ -141,7 +142,7 @@ impl TenantCatalog {
 
     pub fn contains(&self, name: &str) -> bool {
         self.names
-            .binary_search_by(|n| n.as_str().cmp(name))
+            .binary_search_by(|n| crate::text::tenant_order(n, name))
             .is_ok()
     }
 
@@ -159,7 +160,8 @@ impl TenantCatalog {
         let Some(from) = from else {
             return Some(candidates[0].clone());
         };
-        let position = candidates.partition_point(|n| n.as_str() < from);
+        let position = candidates
+            .partition_point(|n| crate::text::tenant_order(n, from) == std::cmp::Ordering::Less);
         let exact = candidates.get(position).is_some_and(|n| n.as_str() == from);
         let count = candidates.len();
         let index = match (backwards, exact) {
@@ -334,9 +336,7 @@ impl Database {
                                                       WHERE n.nspname = c.tenant
                                                         AND {candidate}
                                                         AND NOT ({complete}))
-                   FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant
-                  ORDER BY s.tenant IS NULL, coalesce(s.tenant, c.tenant, '') = '',
-                           coalesce(s.tenant, c.tenant) NULLS LAST",
+                   FROM schemas s FULL JOIN counts c ON c.tenant = s.tenant",
                 tenant = self.tables.tenant_of("u"),
                 users = self.users_counted_together(per_tenant),
                 members = self.members_only(),
@@ -371,6 +371,22 @@ impl Database {
                     }
                 })
                 .collect();
+            // The schemas, then the ids naming none, then no id ('' before
+            // NULL), each in the order tenants are listed everywhere.
+            summaries.sort_by(|a, b| {
+                let place = |s: &TenantSummary| {
+                    let id = s.tenant.as_deref();
+                    (
+                        s.state != SchemaState::Ok,
+                        id.is_none_or(str::is_empty),
+                        id.is_none(),
+                    )
+                };
+                let id = |s: &TenantSummary| s.tenant.clone().unwrap_or_default();
+                place(a)
+                    .cmp(&place(b))
+                    .then_with(|| crate::text::tenant_order(&id(a), &id(b)))
+            });
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
                 for summary in summaries.iter_mut() {
@@ -568,6 +584,35 @@ mod tests {
         assert_eq!(
             TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")),
             None
+        );
+    }
+
+    /// Tenants in the order people read names, as the tenants pane lists
+    /// them (`shop10` came before `shop2`, `Zeta` before `alpha`); lookups
+    /// and steps follow that order.
+    #[test]
+    fn names_are_in_reading_order_and_found_in_it() {
+        let names = ["shop10", "Zeta", "shop2", "alpha", "shop1", "Shop2"];
+        let catalog = TenantCatalog::new(names.iter().map(|n| n.to_string()).collect());
+        assert_eq!(
+            catalog.names(),
+            ["alpha", "shop1", "Shop2", "shop2", "shop10", "Zeta"]
+        );
+        for name in names {
+            assert!(catalog.contains(name), "{name}");
+        }
+        assert!(!catalog.contains("shop3"));
+        assert_eq!(
+            catalog.step(Some("shop2"), false, None).as_deref(),
+            Some("shop10")
+        );
+        assert_eq!(
+            catalog.step(Some("shop3"), false, None).as_deref(),
+            Some("shop10")
+        );
+        assert_eq!(
+            catalog.step(Some("shop10"), true, None).as_deref(),
+            Some("shop2")
         );
     }
 }

@@ -163,10 +163,13 @@ fn tenants_and_orphans(
             }),
         }
     }
-    tenants.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    tenants.sort_by(|a, b| crate::text::tenant_order(&a.tenant, &b.tenant));
     orphan_organizations.sort_by(|a, b| {
-        let key = |o: &OrphanOrganization| (o.organization_id.is_none(), o.organization_id.clone());
-        key(a).cmp(&key(b))
+        let id = |o: &OrphanOrganization| o.organization_id.clone().unwrap_or_default();
+        (a.organization_id
+            .is_none()
+            .cmp(&b.organization_id.is_none()))
+        .then_with(|| crate::text::tenant_order(&id(a), &id(b)))
     });
     (tenants, orphan_organizations)
 }

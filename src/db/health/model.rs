@@ -339,9 +339,9 @@ impl WrongCopy {
 }
 
 /// The whole report. Every list has a stable order: tenants and unused
-/// tenants by name, drift by table, column and kind, references by table,
-/// orphan organizations by id with "(none)" last, wrong copies by schema
-/// then table.
+/// tenants by name (in [`crate::text::tenant_order`]), drift by table,
+/// column and kind, references by table, orphan organizations by id (so
+/// too) with "(none)" last, wrong copies by schema then table.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct HealthReport {
     pub tenants: Vec<TenantHealth>,

@@ -222,12 +222,8 @@ impl Database {
                         .and_then(|(.., node)| node.clone());
                 }
             }
-            // By label as people read it: numbers by value (`Tenant 2`
-            // before `Tenant 10`), letters in either case alike.
-            let natural = |a: &str, b: &str| {
-                alphanumeric_sort::compare_str(a.to_lowercase(), b.to_lowercase())
-                    .then_with(|| alphanumeric_sort::compare_str(a, b))
-            };
+            // By label as people read it (see `text::tenant_order`).
+            let natural = crate::text::tenant_order;
             entries.sort_by(|a, b| {
                 natural(&a.label, &b.label)
                     .then_with(|| natural(&a.key, &b.key))
