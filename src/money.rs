@@ -63,12 +63,10 @@ pub enum Problem {
     Ambiguous {
         items: u64,
     },
-    /// The key an item is matched by names `items` rows of the other
-    /// tenant's items table, not all at one price (two items described
-    /// `Widget`, say): no one of them is that tenant's price for it.
-    AmbiguousMatch {
-        items: u64,
-    },
+    /// The key an item is matched by names items of the other tenant at
+    /// different prices (two items described `Widget`, say): no one of
+    /// them is that tenant's price for it.
+    AmbiguousMatch,
 }
 
 impl Problem {
@@ -81,7 +79,7 @@ impl Problem {
             Problem::Unreadable(_) => "not a number",
             Problem::OutOfRange => "out of range",
             Problem::Null => "NULL",
-            Problem::Ambiguous { .. } | Problem::AmbiguousMatch { .. } => "ambiguous",
+            Problem::Ambiguous { .. } | Problem::AmbiguousMatch => "ambiguous",
         }
     }
 }
@@ -103,11 +101,8 @@ impl fmt::Display for Problem {
             Problem::Ambiguous { items } => {
                 write!(f, "ambiguous (the item id names {items} different items)")
             }
-            Problem::AmbiguousMatch { items } => {
-                write!(
-                    f,
-                    "ambiguous ({items} items match it there, not all at one price)"
-                )
+            Problem::AmbiguousMatch => {
+                f.write_str("ambiguous (items at different prices match it there)")
             }
         }
     }
@@ -131,11 +126,11 @@ impl Value {
     }
 
     /// Another tenant's price of a matched item, as the comparison reads
-    /// it (see `Database::match_sql`): `ambiguous` counts the rows its key
-    /// names there where they are not all at one price.
-    pub fn matched_price(text: Option<&str>, ambiguous: Option<i64>) -> Value {
-        match ambiguous.and_then(|n| u64::try_from(n).ok()) {
-            Some(items) if items > 1 => Value::Invalid(Problem::AmbiguousMatch { items }),
+    /// it (see `Database::match_sql`): `ambiguous` where its key names
+    /// items there at different prices.
+    pub fn matched_price(text: Option<&str>, ambiguous: Option<bool>) -> Value {
+        match ambiguous {
+            Some(true) => Value::Invalid(Problem::AmbiguousMatch),
             _ => Value::from_text(text),
         }
     }

@@ -475,21 +475,29 @@ async fn comparison_with_nothing_in_common_says_so() {
     assert!(!total.contains('▼') && !total.contains("-9.99"), "{total}");
 }
 
-/// Two items of one description at the comparison tenant: at one price
-/// they are one item, priced as such (the lowest id in text order, '10'
-/// before '9', is the one named); at two prices no one of them is that
-/// tenant's price, so the line, the server's totals, the basket and the
-/// matrix all say "ambiguous" and leave it out of the comparison. Before,
-/// every view took the lowest id's price, 5.00, as if it were the Pen's.
+/// Items of one description at the comparison tenant: at one price (by
+/// value: `10` and `10.00` are one) they are one item, priced as such (the
+/// lowest id in text order, '10' before '9', is the one named); at two
+/// prices, or a NULL one beside a number, no one of them is that tenant's
+/// price, so the lines (a page, as the dashboard reads it, and every line),
+/// the server's totals, the basket and the matrix all say "ambiguous" and
+/// leave them out of the comparison. Before, every view took the lowest
+/// id's price, 5.00, as if it were the Pen's.
 #[tokio::test]
 async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
+    use tenantscope::money::Problem::AmbiguousMatch;
     let db = TestDatabase::reference().await;
     db.run_sql(&tenant(
         "dupa",
         "numeric",
         "integer",
-        &[("a1", "Pen", "4.00"), ("a2", "Cap", "1.00")],
-        &[("a1", "1"), ("a2", "2")],
+        &[
+            ("a1", "Pen", "4.00"),
+            ("a2", "Cap", "1.00"),
+            ("a3", "Mug", "7.00"),
+            ("a4", "Ink", "0.50"),
+        ],
+        &[("a1", "1"), ("a2", "2"), ("a3", "1"), ("a4", "1")],
     ))
     .await;
     db.run_sql(
@@ -497,28 +505,54 @@ async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
          CREATE TABLE dupb.items (id integer, description text, price numeric);
          CREATE TABLE dupb.orders (id int, user_id text, item_id integer, quantity int);
          INSERT INTO dupb.items VALUES (9, 'Pen', 3.00), (10, 'Pen', 5.00),
-                                       (11, 'Cap', 2.00), (12, 'Cap', 2.00);",
+                                       (11, 'Cap', 2.00), (12, 'Cap', 2.00),
+                                       (13, 'Mug', 10), (14, 'Mug', 10.00),
+                                       (15, 'Ink', NULL), (16, 'Ink', 1.00);",
     )
     .await;
     let conn = connect(&db).await;
     let user = conn.user("dupa").await.unwrap();
     let report = conn.priced_orders(&user, Some("dupb")).await.unwrap();
-    let (pen, cap) = (&report.lines[0], &report.lines[1]);
+    let head = conn
+        .orders_head(&user, Some("dupb"), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(head.lines, report.lines, "a page reads as every line does");
+    let prices: Vec<(String, Money)> = report
+        .lines
+        .iter()
+        .map(|l| (l.own_item(), l.compare_unit_price.clone()))
+        .collect();
+    let ambiguous = Money::Invalid(AmbiguousMatch);
     assert_eq!(
-        pen.compare_unit_price,
-        Money::Invalid(tenantscope::money::Problem::AmbiguousMatch { items: 2 })
+        prices,
+        [
+            ("Pen".to_string(), ambiguous.clone()),
+            ("Cap".to_string(), Money::parse("2.00")),
+            ("Mug".to_string(), Money::parse("10")),
+            ("Ink".to_string(), ambiguous.clone()),
+        ]
     );
+    let (pen, cap) = (&report.lines[0], &report.lines[1]);
     assert!(!pen.compared(), "an ambiguous price is no price");
     assert_eq!(
-        plain(&cap.compare_unit_price),
-        "2.00",
-        "copies at one price"
+        (pen.compare_item_id.as_deref(), pen.compare_item.as_deref()),
+        (None, None)
     );
-    assert_eq!(cap.compare_item_id.as_deref(), Some("11"));
+    assert_eq!(
+        cap.compare_item_id.as_deref(),
+        Some("11"),
+        "copies: the lowest id"
+    );
+    assert_eq!(report.lines[2].compare_item_id.as_deref(), Some("13"));
     let totals = &report.totals;
-    assert_eq!(totals.compared_lines, 1);
-    assert_eq!(plain(&totals.compare_total), "4.00", "the Cap alone");
-    assert_eq!((totals.compare_missing, totals.compare_unpriced), (1, 1));
+    assert_eq!(totals.compared_lines, 2);
+    assert_eq!(
+        plain(&totals.compare_total),
+        "14.00",
+        "the Caps and the Mug"
+    );
+    assert_eq!((totals.compare_missing, totals.compare_unpriced), (2, 2));
     // The server's aggregate (the dashboard's totals) says the same.
     let server = conn.orders_totals(&user, Some("dupb"), None).await.unwrap();
     assert_eq!(&server, totals);
@@ -529,7 +563,7 @@ async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
     );
     assert_eq!(
         orders["orders"][0]["problem"],
-        "comparison price is ambiguous (2 items match it there, not all at one price)",
+        "comparison price is ambiguous (items at different prices match it there)",
         "{orders}"
     );
     assert_eq!(
@@ -549,20 +583,25 @@ async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
         .find(|t| t["tenant"] == "dupb")
         .unwrap()
         .clone();
-    assert_eq!(at_dupb["total"].to_string(), "4.00", "{at_dupb}");
-    assert_eq!(at_dupb["gaps"][0]["item"], "Pen", "{at_dupb}");
-    assert_eq!(at_dupb["gaps"][0]["why"], "ambiguous", "{at_dupb}");
+    assert_eq!(at_dupb["total"].to_string(), "14.00", "{at_dupb}");
+    assert_eq!(
+        at_dupb["gaps"],
+        json!([{"item": "Pen", "why": "ambiguous"}, {"item": "Ink", "why": "ambiguous"}]),
+        "{at_dupb}"
+    );
 
     let matrix = conn
         .price_matrix(&["dupa".into(), "dupb".into()])
         .await
         .unwrap();
-    let row = |d: &str| matrix.rows.iter().position(|r| r.description == d).unwrap();
-    assert_eq!(
-        matrix.price(row("Pen"), "dupb"),
-        Money::Invalid(tenantscope::money::Problem::AmbiguousMatch { items: 2 })
-    );
-    assert_eq!(plain(&matrix.price(row("Cap"), "dupb")), "2.00");
+    let at_dupb = |d: &str| {
+        let row = matrix.rows.iter().position(|r| r.description == d).unwrap();
+        matrix.price(row, "dupb")
+    };
+    assert_eq!(at_dupb("Pen"), ambiguous);
+    assert_eq!(at_dupb("Ink"), ambiguous);
+    assert_eq!(plain(&at_dupb("Cap")), "2.00");
+    assert_eq!(plain(&at_dupb("Mug")), "10");
     let prices = run_ok(&db, &["prices"]);
     let pen_row = prices.lines().find(|l| l.starts_with("Pen")).unwrap();
     assert!(pen_row.contains("ambiguous"), "{prices}");

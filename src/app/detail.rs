@@ -98,14 +98,14 @@ pub fn open_line(state: &mut State) -> Vec<Effect> {
     show(state, title, fields)
 }
 
-/// Which of their items was taken for this one: `Widget (id 7)`, or
-/// where the key names several there at different prices, how many.
+/// Which of their items was taken for this one: `Widget (id 7)`, or none
+/// where the key names several there at different prices.
 fn their_item(line: &OrderLine) -> String {
     let item = line.compare_item.as_deref().unwrap_or("(no description)");
     match (&line.compare_item_id, &line.compare_unit_price) {
         _ if !line.compare_matched => "— (not sold there)".to_string(),
-        (_, Value::Invalid(Problem::AmbiguousMatch { items })) => {
-            format!("{item} ({items} items, not all at one price)")
+        (_, Value::Invalid(Problem::AmbiguousMatch)) => {
+            "none: items at different prices match it".to_string()
         }
         (id, _) => format!("{item} (id {})", id.as_deref().unwrap_or("?")),
     }
@@ -277,13 +277,13 @@ mod tests {
     }
 
     /// Several items of the line's key at different prices there: their
-    /// item says how many, and no id (it read "Pen (id ?)").
+    /// item is none of them (it read "Pen (id ?)").
     #[test]
-    fn their_item_counts_items_of_one_key_at_different_prices() {
-        let line = |ambiguous: Option<i64>, id: Option<&str>| {
+    fn their_item_is_none_of_several_at_different_prices() {
+        let line = |ambiguous: Option<bool>, id: Option<&str>| {
             OrderLine::from_raw(crate::db::RawOrderLine {
                 item: Some("Pen".into()),
-                compare_item: Some("Pen".into()),
+                compare_item: id.map(|_| "Pen".to_string()),
                 compare_item_id: id.map(str::to_string),
                 compare_unit_price: id.map(|_| "3.00".to_string()),
                 compare_matched: true,
@@ -292,9 +292,9 @@ mod tests {
             })
         };
         assert_eq!(
-            their_item(&line(Some(2), None)),
-            "Pen (2 items, not all at one price)"
+            their_item(&line(Some(true), None)),
+            "none: items at different prices match it"
         );
-        assert_eq!(their_item(&line(None, Some("9"))), "Pen (id 9)");
+        assert_eq!(their_item(&line(Some(false), Some("9"))), "Pen (id 9)");
     }
 }

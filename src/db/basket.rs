@@ -155,9 +155,9 @@ impl BasketTenant {
                 why: match price {
                     None => GapReason::NotSold,
                     Some(_) if !line.quantity.is_number() => GapReason::NoQuantity,
-                    Some(Value::Invalid(
-                        Problem::Ambiguous { .. } | Problem::AmbiguousMatch { .. },
-                    )) => GapReason::Ambiguous,
+                    Some(Value::Invalid(Problem::Ambiguous { .. } | Problem::AmbiguousMatch)) => {
+                        GapReason::Ambiguous
+                    }
                     // A number, too long to show: so is its total.
                     Some(Value::Invalid(Problem::OutOfRange)) => GapReason::OutOfRange,
                     Some(price) if !price.is_number() => GapReason::NoPrice,
@@ -433,7 +433,7 @@ impl Database {
         let lines = format!(
             "unnest($1::text[], $2::text[]{arrays}) WITH ORDINALITY AS l(id, item{array_names}, n)"
         );
-        let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys, &lines);
+        let (ctes, joins, matched, found) = self.match_sql(schema, rule, &own_keys, Some(&lines));
         // The schema is a server-quoted identifier; the lines are bound.
         format!(
             "(WITH {ctes}
@@ -530,7 +530,7 @@ fn key_columns(rules: &[Option<Result<RuleChoice, DbError>>]) -> Vec<&str> {
 
 /// One row of the batches: tenant column, line number from 1, the price
 /// there, whether the tenant sells the line's item at all.
-type PriceCell = (i32, i32, Option<String>, bool, Option<i64>);
+type PriceCell = (i32, i32, Option<String>, bool, Option<bool>);
 
 /// The batches' rows placed in a tenant × line grid: `None` where the
 /// tenant sells no such item (or no row fills the cell).

@@ -56,11 +56,10 @@ pub struct RawOrderLine {
     pub compare_item_id: Option<String>,
     pub compare_item: Option<String>,
     pub compare_matched: bool,
-    /// How many rows of the comparison tenant's items the line's key
-    /// names there, where they are not all at one price: the comparison
-    /// price is then [`Problem::AmbiguousMatch`] (see
-    /// [`Value::matched_price`]). `None`: one price, or no match.
-    pub compare_ambiguous: Option<i64>,
+    /// The line's key names items of the comparison tenant at different
+    /// prices: the comparison price is then [`Problem::AmbiguousMatch`]
+    /// (see [`Value::matched_price`]). `None`: no match.
+    pub compare_ambiguous: Option<bool>,
     /// How many different items of the own tenant the order's item id
     /// names, where more than one (an items table without a primary key
     /// holding rows with other prices or descriptions under one id): the
@@ -879,6 +878,11 @@ impl Database {
     ) -> (Option<String>, String) {
         let n = &self.tables.names;
         let own = &schemas.own;
+        // Which of the user's orders, in what order, with what key (see
+        // [`super::orders_window::Keyset`]): a page's orders are chosen
+        // first, and only they are joined.
+        let keyset = super::orders_window::Keyset::of(read, schemas.order_ids);
+        let inner = keyset.inner(&format!("{own}.{}", n.orders), &n.order_user);
         let (ctes, join, columns) = match schemas.compare.as_deref().zip(plan.rule.as_ref()) {
             Some((schema, choice)) => {
                 let own_keys: Vec<String> = choice
@@ -896,19 +900,21 @@ impl Database {
                         (key, _) => self.item_key(key, "i"),
                     })
                     .collect();
-                // The keys of the user's lines, whichever are read.
-                let wanted = format!(
-                    "{own}.{orders} o LEFT JOIN {own}.{items} i
-                       ON i.{item_id}::text = o.{order_item}::text
-                     WHERE o.{user}::text = $1",
-                    orders = n.orders,
-                    items = n.items,
-                    item_id = n.item_id,
-                    order_item = n.order_item,
-                    user = n.order_user,
-                );
+                // A page's keys, read again (an index range): the comparison
+                // sorts only its items. Every line is read once: the whole
+                // catalogue is sorted (it cost a second read of the lines).
+                let wanted = matches!(read, LinesRead::Page(..) | LinesRead::PositionPage(..))
+                    .then(|| {
+                        format!(
+                            "({inner}) o LEFT JOIN {own}.{items} i
+                               ON i.{item_id}::text = o.{order_item}::text",
+                            items = n.items,
+                            item_id = n.item_id,
+                            order_item = n.order_item,
+                        )
+                    });
                 let (ctes, joins, column, found) =
-                    self.match_sql(schema, &choice.rule, &own_keys, &wanted);
+                    self.match_sql(schema, &choice.rule, &own_keys, wanted.as_deref());
                 let columns = format!(
                     "{} AS compare_price, {} AS compare_id, {} AS compare_item, \
                      {found} AS compare_matched, {} AS compare_ambiguous",
@@ -924,14 +930,10 @@ impl Database {
                 String::new(),
                 "NULL::text AS compare_price, NULL::text AS compare_id, \
                  NULL::bytea AS compare_item, false AS compare_matched, \
-                 NULL::int8 AS compare_ambiguous"
+                 NULL::bool AS compare_ambiguous"
                     .to_string(),
             ),
         };
-        // Which of the user's orders, in what order, with what key (see
-        // [`super::orders_window::Keyset`]): a page's orders are chosen
-        // first, and only they are joined.
-        let keyset = super::orders_window::Keyset::of(read, schemas.order_ids);
         let (items, ambiguous) = self.own_items_sql(own, schemas.own_items);
         let select = format!(
             "SELECT {key} AS key, o.{order_item}::text AS item_id, {item} AS item,
@@ -943,7 +945,6 @@ impl Database {
                {join}
               {order_by}",
             key = keyset.key,
-            inner = keyset.inner(&format!("{own}.{}", n.orders), &n.order_user),
             order_by = keyset.outer_order,
             item_id = n.item_id,
             order_item = n.order_item,
@@ -1030,8 +1031,8 @@ impl OrdersPlan {
 
 /// One row of the orders query (see [`Database::orders_sql`]): the order
 /// key, item id, item, quantity, unit price, and the comparison's price,
-/// item id and item, whether an item matched there and how many rows
-/// of other prices its key names there, and how many different own items
+/// item id and item, whether an item matched there and whether its key
+/// names items of different prices there, and how many different own items
 /// the item id names where that is more than one.
 pub(super) type OrderRow = (
     String,
@@ -1043,7 +1044,7 @@ pub(super) type OrderRow = (
     Option<String>,
     Option<LossyText>,
     bool,
-    Option<i64>,
+    Option<bool>,
     Option<i64>,
 );
 

@@ -225,9 +225,9 @@ impl PriceMatrix {
 }
 
 /// One tenant's item as the matrix reads it: the tenant's column, the
-/// key, the description, the price's text, and how many items the key
-/// names there where they are not all at one price.
-type MatrixItem = (i32, String, String, Option<String>, Option<i64>);
+/// key, the description, the price's text, and whether the key names
+/// items there at different prices.
+type MatrixItem = (i32, String, String, Option<String>, Option<bool>);
 
 impl Database {
     /// Prices of every item of `tenants` (the columns, in this order),
@@ -313,7 +313,7 @@ impl Database {
                 LossyText,
                 Option<LossyText>,
                 Option<String>,
-                Option<i64>,
+                Option<bool>,
             );
             // Every item as it is, unsorted: a sort per tenant (DISTINCT ON)
             // cost the server about as much again as reading the tables.
@@ -428,14 +428,11 @@ impl Database {
             };
             selects.push((
                 column,
-                format!("(SELECT {})", columns(&price, "NULL::int8")),
+                format!("(SELECT {})", columns(&price, "NULL::bool")),
             ));
             // Items of one key at different prices: none of them is the price.
-            let mixed = super::item_match::mixed_prices(&price);
-            let exact = columns(
-                &format!("CASE WHEN NOT {mixed} THEN {price} END"),
-                &format!("CASE WHEN {mixed} THEN count(*) OVER w END"),
-            );
+            let mixed = super::item_match::mixed_prices(&format!("i.{}", names.item_price));
+            let exact = columns(&format!("CASE WHEN NOT {mixed} THEN {price} END"), &mixed);
             exact_selects.push((
                 column,
                 format!(
@@ -709,17 +706,17 @@ mod tests {
                 row(1, "Huawei", Some("100")),
                 row(0, "Pen", Some("1")),
                 row(0, "Null", None),
-                (1, "Mixed".into(), "Mixed".into(), None, Some(3)),
+                (1, "Mixed".into(), "Mixed".into(), None, Some(true)),
             ],
             Vec::new(),
         );
         let names: Vec<_> = matrix.rows.iter().map(|r| r.description.as_str()).collect();
         assert_eq!(names, ["Huawei", "Mixed", "Null", "Pen", "Tesla"]);
         assert_eq!(matrix.price(3, "a"), dec("1"));
-        // b sells three items named "Mixed", not all at one price.
+        // b sells items named "Mixed" at different prices.
         assert_eq!(
             matrix.price(1, "b"),
-            Value::Invalid(Problem::AmbiguousMatch { items: 3 })
+            Value::Invalid(Problem::AmbiguousMatch)
         );
         // a sells "Null" at a NULL price; b does not sell it.
         assert_eq!(matrix.price(2, "a"), Value::Invalid(Problem::Null));
