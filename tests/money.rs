@@ -57,6 +57,14 @@ fn json_of(db: &TestDatabase, args: &[&str]) -> Value {
     serde_json::from_str(&run_ok(db, args)).unwrap()
 }
 
+/// `basket USER --format json`'s entry for `tenant`.
+fn basket_tenant(db: &TestDatabase, user: &str, tenant: &str) -> Value {
+    let json = json_of(db, &["basket", user, "--format", "json"]);
+    let tenants = json["tenants"].as_array().unwrap();
+    let found = tenants.iter().find(|t| t["tenant"] == tenant);
+    found.unwrap_or_else(|| panic!("{tenant}: {json}")).clone()
+}
+
 /// Defect 1: `numeric(10,3)` quantities 2.500 and 0.001 at 19.99 were
 /// rounded to 3 and 0 (a bigint cast).
 #[tokio::test]
@@ -296,14 +304,7 @@ async fn a_basket_total_past_what_is_shown_says_why() {
         &[("1", "1"), ("2", "1")],
     ))
     .await;
-    let json = json_of(&db, &["basket", "vast", "--format", "json"]);
-    let own = json["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tenant"] == "vast")
-        .unwrap()
-        .clone();
+    let own = basket_tenant(&db, "vast", "vast");
     assert_eq!(own["priced_lines"], 2, "{own}");
     assert_eq!(own["total"], Value::Null, "{own}");
     let problem = own["problem"].as_str().unwrap_or_default();
@@ -575,14 +576,7 @@ async fn duplicate_descriptions_at_other_prices_are_ambiguous_everywhere() {
     let row = table.lines().find(|l| l.contains("Pen")).unwrap();
     assert!(row.contains("ambiguous"), "{table}");
 
-    let basket = json_of(&db, &["basket", "dupa", "--format", "json"]);
-    let at_dupb = basket["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tenant"] == "dupb")
-        .unwrap()
-        .clone();
+    let at_dupb = basket_tenant(&db, "dupa", "dupb");
     assert_eq!(at_dupb["total"].to_string(), "14.00", "{at_dupb}");
     assert_eq!(
         at_dupb["gaps"],

@@ -248,6 +248,20 @@ fn a_failed_filter_load_clears_the_old_rows_and_shows_why() {
     assert_eq!(state.dashboard.users.users().len(), 4);
 }
 
+/// A users list of about a million (estimated), its first page shown.
+fn big_list() -> State {
+    let count = UserCount {
+        value: 1_000_000,
+        estimated: true,
+        ..Default::default()
+    };
+    let first_page = numbered(0, crate::app::dashboard::PAGE_SIZE);
+    let mut state = State::new(Data::new("big".into(), catalog(), count, first_page, None));
+    state.session.size = (120, 30);
+    init(&mut state);
+    state
+}
+
 /// A list walked page by page to its end is counted exactly, though the
 /// window dropped its top (the title read `300+`, a floor, at the end of
 /// 350 users); one opened at its last page still gives the floor.
@@ -255,20 +269,7 @@ fn a_failed_filter_load_clears_the_old_rows_and_shows_why() {
 fn a_list_walked_to_its_end_is_counted_exactly() {
     use crate::app::dashboard::PAGE_SIZE;
     let total = 3 * PAGE_SIZE + PAGE_SIZE / 2;
-    let count = UserCount {
-        value: 1_000_000,
-        estimated: true,
-        ..Default::default()
-    };
-    let mut state = State::new(Data::new(
-        "big".into(),
-        catalog(),
-        count,
-        numbered(0, PAGE_SIZE),
-        None,
-    ));
-    state.session.size = (120, 30);
-    init(&mut state);
+    let mut state = big_list();
     let title = |state: &State| {
         let backend = ratatui::backend::TestBackend::new(120, 30);
         let mut terminal = ratatui::Terminal::new(backend).unwrap();
@@ -312,20 +313,7 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
 #[test]
 fn the_window_pages_forward_and_back_and_stays_bounded() {
     use crate::app::dashboard::{PAGE_SIZE, WINDOW_CAP};
-    let count = UserCount {
-        value: 1_000_000,
-        estimated: true,
-        ..Default::default()
-    };
-    let mut state = State::new(Data::new(
-        "big".into(),
-        catalog(),
-        count,
-        numbered(0, PAGE_SIZE),
-        None,
-    ));
-    state.session.size = (120, 30);
-    init(&mut state);
+    let mut state = big_list();
     assert!(!state.dashboard.users.at_end());
 
     // Walking down: the next page is asked for before the edge, once.
