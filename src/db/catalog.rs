@@ -191,6 +191,20 @@ pub struct TenantSummary {
     pub node: Option<String>,
 }
 
+/// The order `tenants` lists them in: schemas, then the ids naming none,
+/// then the users with no organization id ('' before NULL), each in the
+/// order tenants are listed everywhere ([`crate::text::tenant_order`]).
+fn summary_order(a: &TenantSummary, b: &TenantSummary) -> std::cmp::Ordering {
+    let place = |s: &TenantSummary| {
+        let no_tenant = s.state == SchemaState::NoTenant;
+        (s.state != SchemaState::Ok, no_tenant, s.tenant.is_none())
+    };
+    let (id_a, id_b) = (a.tenant.as_deref(), b.tenant.as_deref());
+    place(a)
+        .cmp(&place(b))
+        .then_with(|| crate::text::tenant_order(id_a.unwrap_or_default(), id_b.unwrap_or_default()))
+}
+
 /// Citus: the node (`host:port`) holding the tables of schema `s.nsp`
 /// (a distributed schema's tables all live on one node), else NULL.
 pub(super) const NODE_OF_SCHEMA: &str = "SELECT nd.nodename || ':' || nd.nodeport
@@ -371,22 +385,7 @@ impl Database {
                     }
                 })
                 .collect();
-            // The schemas, then the ids naming none, then no id ('' before
-            // NULL), each in the order tenants are listed everywhere.
-            summaries.sort_by(|a, b| {
-                let place = |s: &TenantSummary| {
-                    let id = s.tenant.as_deref();
-                    (
-                        s.state != SchemaState::Ok,
-                        id.is_none_or(str::is_empty),
-                        id.is_none(),
-                    )
-                };
-                let id = |s: &TenantSummary| s.tenant.clone().unwrap_or_default();
-                place(a)
-                    .cmp(&place(b))
-                    .then_with(|| crate::text::tenant_order(&id(a), &id(b)))
-            });
+            summaries.sort_by(summary_order);
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
                 for summary in summaries.iter_mut() {
@@ -438,14 +437,7 @@ impl Database {
                 }),
             }
         }
-        // As the query orders them: schemas, then the others, then
-        // the users with no organization id ('' before NULL).
-        let order = |t: &TenantSummary| {
-            let exists = t.state == SchemaState::Ok;
-            let none = t.state == SchemaState::NoTenant;
-            (!exists, none, t.tenant.is_none(), t.tenant.clone())
-        };
-        summaries.sort_by_key(order);
+        summaries.sort_by(summary_order);
         Ok(())
     }
 
@@ -584,6 +576,41 @@ mod tests {
         assert_eq!(
             TenantCatalog::new(vec!["a".into()]).step(None, false, Some("a")),
             None
+        );
+    }
+
+    /// `tenants` lists schemas, ids naming none, then no id ('' before
+    /// NULL), each in reading order: also where a registry adds its
+    /// tenants whose schema is gone (that sort went back to bytes).
+    #[test]
+    fn summaries_in_reading_order_by_group() {
+        let summary = |tenant: Option<&str>, state| TenantSummary {
+            tenant: tenant.map(str::to_string),
+            state,
+            users: 0,
+            users_estimated: false,
+            node: None,
+        };
+        let mut summaries = [
+            summary(None, SchemaState::NoTenant),
+            summary(Some("shop10"), SchemaState::Ok),
+            summary(Some("Zeta"), SchemaState::Missing),
+            summary(Some(""), SchemaState::NoTenant),
+            summary(Some("shop2"), SchemaState::Ok),
+            summary(Some("alpha"), SchemaState::NoSchema),
+        ];
+        summaries.sort_by(summary_order);
+        let ids: Vec<Option<&str>> = summaries.iter().map(|s| s.tenant.as_deref()).collect();
+        assert_eq!(
+            ids,
+            [
+                Some("shop2"),
+                Some("shop10"),
+                Some("alpha"),
+                Some("Zeta"),
+                Some(""),
+                None
+            ]
         );
     }
 

@@ -901,18 +901,18 @@ impl Database {
                     })
                     .collect();
                 // A page's keys, read again (an index range): the comparison
-                // sorts only its items. Every line is read once: the whole
-                // catalogue is sorted (it cost a second read of the lines).
-                let wanted = matches!(read, LinesRead::Page(..) | LinesRead::PositionPage(..))
-                    .then(|| {
-                        format!(
-                            "({inner}) o LEFT JOIN {own}.{items} i
+                // sorts only its items. Every line, or a page through a view
+                // (its page numbers every line), is read once: the whole
+                // catalogue is sorted (a second read of the lines cost more).
+                let wanted = matches!(read, LinesRead::Page(..)).then(|| {
+                    format!(
+                        "({inner}) o LEFT JOIN {own}.{items} i
                                ON i.{item_id}::text = o.{order_item}::text",
-                            items = n.items,
-                            item_id = n.item_id,
-                            order_item = n.order_item,
-                        )
-                    });
+                        items = n.items,
+                        item_id = n.item_id,
+                        order_item = n.order_item,
+                    )
+                });
                 let (ctes, joins, column, found) =
                     self.match_sql(schema, &choice.rule, &own_keys, wanted.as_deref());
                 let columns = format!(

@@ -299,6 +299,19 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
     assert!(!state.dashboard.users.at_start(), "the top was dropped");
     assert_eq!(state.dashboard.users.count(), Some(total));
     assert!(title(&state).contains("(350)"), "{}", title(&state));
+    // A refresh reads again from the top row on screen: still exact. (The
+    // timer's refresh waits for the selected user's orders: asked here.)
+    let request = page_request(&dashboard::refresh(&mut state));
+    let Page::From(top) = &request.page else {
+        panic!("{:?}", request.page)
+    };
+    let top: usize = top.id.parse().unwrap();
+    deliver_page(
+        &mut state,
+        request,
+        numbered(top, PAGE_SIZE.min(total - top)),
+    );
+    assert_eq!(state.dashboard.users.count(), Some(total));
     // Back to the top and down again: the same count.
     let request = page_request(&press(&mut state, KeyCode::Char('g')));
     deliver_page(&mut state, request, numbered(0, PAGE_SIZE));

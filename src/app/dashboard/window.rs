@@ -429,16 +429,29 @@ impl<R: WindowRow> Window<R> {
     }
 
     fn take_page(&mut self, request: &WindowRequest<R::Key>, rows: Vec<R>) {
+        let same_list = self.shown_generation == request.generation;
         self.shown_generation = request.generation;
-        // An exact id match comes on top of a page (see `users_page`).
+        // An exact id match comes on top of a page (see `users_page`), and
+        // only where the page starts the list.
         let full = rows.iter().filter(|u| !u.pinned()).count() >= PAGE_SIZE;
+        let on_top = rows.first().is_some_and(R::pinned);
         match &request.page {
             Page::First | Page::Last | Page::From(_) => {
                 let last = request.page == Page::Last;
                 let before = self.selected().map(R::id);
-                self.at_start = request.page == Page::First || (last && !full);
+                // A refresh from a row held: as many rows before it as
+                // before the window, and the rows above it in the window.
+                let held = match &request.page {
+                    Page::From(key) if same_list => self.users.iter().position(|u| u.key() == key),
+                    _ => None,
+                };
+                self.at_start = request.page == Page::First || (last && !full) || on_top;
                 self.at_end = last || !full || self.fixed;
-                self.before = self.at_start.then_some(0);
+                self.before = match (self.at_start, held) {
+                    (true, _) => Some(0),
+                    (false, Some(above)) => self.before.map(|before| before + above),
+                    (false, None) => None,
+                };
                 self.users = rows;
                 let kept = before
                     .filter(|_| request.keep_selection)

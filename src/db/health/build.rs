@@ -234,7 +234,7 @@ fn choose_reference<'a>(
         complete(ca)
             .cmp(&complete(cb))
             .then_with(|| a.len().cmp(&b.len()))
-            .then_with(|| b[0].cmp(a[0]))
+            .then_with(|| crate::text::tenant_order(b[0], a[0]))
     })?;
     let chosen_by = if members.len() == largest && !tie {
         ReferenceChoice::Majority
