@@ -720,14 +720,6 @@ impl Database {
     }
 }
 
-/// One pair's evidence, tagged `i`: shared ids, conflicting ones (each id
-/// once, however many rows an items table without a primary key holds
-/// under it; an id whose description is blank or NULL on either side is
-/// not known to name the same item, so it conflicts), and the candidate
-/// key columns (`$1`) of both items tables, over the quoted items table,
-/// id and label names. The other side is read
-/// on its own (a MATERIALIZED CTE) so that the statement works where the
-/// two schemas live on different nodes (Citus).
 /// SQL true where the rows of window `w` (one key's rows) are not all at
 /// one price: their price column's values (`price`, SQL) differ, as its
 /// type compares them (a number column by value: `10` and `10.00` are one
@@ -741,6 +733,14 @@ pub(super) fn mixed_prices(price: &str) -> String {
     )
 }
 
+/// One pair's evidence, tagged `i`: shared ids, conflicting ones (each id
+/// once, however many rows an items table without a primary key holds
+/// under it; an id whose description is blank or NULL on either side is
+/// not known to name the same item, so it conflicts), and the candidate
+/// key columns (`$1`) of both items tables, over the quoted items table,
+/// id and label names. The other side is read
+/// on its own (a MATERIALIZED CTE) so that the statement works where the
+/// two schemas live on different nodes (Citus).
 fn evidence_select(names: (&str, &str, &str), i: usize, own: &str, other: &str) -> String {
     let (items, id, label) = names;
     let keys = |schema: &str| {
