@@ -705,6 +705,10 @@ async fn duplicate_item_ids_answer_as_on_one_server() {
         &["orders", "82"],
         &["basket", "80"],
         &["basket", "81", "--format", "json"],
+        // dupids as the comparison: its Tesla rows (id 1) at 10 and 20.
+        &["orders", "1", "--compare", "dupids", "--format", "json"],
+        &["basket", "1", "--format", "json"],
+        &["prices", "--format", "csv"],
     ] {
         let one = cli(&plain.url, args);
         let citus = cli(&url, args);
@@ -718,6 +722,9 @@ async fn duplicate_item_ids_answer_as_on_one_server() {
         "{table}"
     );
     assert!(table.contains("price is ambiguous"), "{table}");
+    let compared = stdout(&cli(&url, &["orders", "1", "--compare", "dupids"]));
+    let tesla = compared.lines().find(|l| l.starts_with("Tesla")).unwrap();
+    assert!(tesla.contains("ambiguous"), "{compared}");
 
     // The dashboard's reads: a keyset page and the server's aggregate.
     let db = Database::connect(
