@@ -204,6 +204,12 @@ pub fn deliver_prices(state: &mut State, matrix: crate::db::PriceMatrix) -> Vec<
     key.1
 }
 
+/// The names of the search results across tenants, as listed.
+pub fn search_names(state: &State) -> Vec<&str> {
+    let users = &state.tenants.search.users;
+    users.iter().map(|u| u.name.as_str()).collect()
+}
+
 /// A drawn frame as lines of text.
 pub fn frame_text(buffer: &ratatui::buffer::Buffer) -> String {
     let width = buffer.area.width.max(1) as usize;

@@ -16,7 +16,7 @@ use tenantscope::app::tenants::{self, SEARCH_SLOT};
 use tenantscope::app::{update, Msg, State, View};
 use tenantscope::db::{Database, QueryHandle};
 use tenantscope::embedded::testing::TestDatabase;
-use tenantscope::fixtures::{chars, many_tenants_sql, press};
+use tenantscope::fixtures::{chars, many_tenants_sql, press, search_names};
 
 async fn fixture(name: &str) -> TestDatabase {
     let db = TestDatabase::empty().await;
@@ -348,13 +348,7 @@ async fn search_results_stream_in_batch_by_batch_and_a_superseded_batch_is_dropp
     assert!(state.tenants.search.users.is_empty(), "nothing of user_1's");
     let delivered = run_tenant_jobs(&mut state, &db, effects).await;
     assert_eq!(delivered, 2, "the new search reads every batch");
-    let names: Vec<&str> = state
-        .tenants
-        .search
-        .users
-        .iter()
-        .map(|u| u.name.as_str())
-        .collect();
+    let names = search_names(&state);
     assert_eq!(names, ["user_19"], "user_119 does not contain user_19");
 
     // Enter keeps the results; Enter on one: that user's orders in that tenant.
@@ -777,13 +771,7 @@ async fn a_search_matching_over_100_users_of_a_tenant_keeps_100_and_says_so() {
             .await;
         effects = update(&mut state, Msg::from(msg));
     }
-    let names: Vec<&str> = state
-        .tenants
-        .search
-        .users
-        .iter()
-        .map(|u| u.name.as_str())
-        .collect();
+    let names = search_names(&state);
     assert_eq!(names.len(), 100);
     assert_eq!((names[0], names[99]), ("bulk_001", "bulk_100"));
     let status = status_text(&state);

@@ -389,7 +389,7 @@ mod tests {
     use super::*;
 
     use crate::db::{SEARCH_BATCH, SEARCH_WIDE_BATCH};
-    use crate::fixtures::{chars, demo_state, press};
+    use crate::fixtures::{chars, demo_state, press, search_names};
     use crossterm::event::KeyCode;
 
     fn search_loads(effects: &[Effect]) -> Vec<&Job> {
@@ -686,13 +686,7 @@ mod tests {
             ..SearchBatch::default()
         };
         found(&mut state, batch, second);
-        let names: Vec<&str> = state
-            .tenants
-            .search
-            .users
-            .iter()
-            .map(|u| u.name.as_str())
-            .collect();
+        let names = search_names(&state);
         assert_eq!(names, ["a1", "a2", "a3"]);
         assert_eq!(selected(&state), "a3");
     }
