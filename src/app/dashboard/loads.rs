@@ -324,23 +324,25 @@ pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
 }
 
 /// The header's user count from the list, where the list is all of it
-/// (no filter, no tenant, no list opened from elsewhere, every user in
-/// the window): a user added since the count was read is in the list,
-/// and the header said one fewer than the pane's title until `r`. Linked
+/// (no filter, no tenant, no list opened from elsewhere) and counted (in
+/// the window, or walked to its end): a user added since the count was
+/// read is in the list, and the header said one fewer than the pane's
+/// title until `r`; a list walked to its end read `350` beside a header's
+/// `~1,000,000` (the statistics' estimate). Linked
 /// users keep the count read, whose people the list does not count; so do
 /// users in each tenant schema, where the count also holds tenants whose
 /// users table the list cannot read.
 fn count_whole_list(state: &mut State) {
     let dashboard = &state.dashboard;
-    let whole = dashboard.users.is_complete()
-        && dashboard.filter.text.is_empty()
+    let count = dashboard.users.count();
+    let whole = dashboard.filter.text.is_empty()
         && !dashboard.filter.prompt.editing
         && dashboard.tenant.is_none()
         && dashboard.list_label.is_none();
     let counted_alike = !state.tenants.per_tenant && state.user_count.people.is_none();
-    if whole && !state.catalog_partial && counted_alike {
+    if let Some(count) = count.filter(|_| whole && !state.catalog_partial && counted_alike) {
         state.user_count = crate::db::UserCount {
-            value: dashboard.users.users().len() as i64,
+            value: count as i64,
             estimated: false,
             people: None,
         };

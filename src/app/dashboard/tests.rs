@@ -264,13 +264,14 @@ fn big_list() -> State {
 
 /// A list walked page by page to its end is counted exactly, though the
 /// window dropped its top (the title read `300+`, a floor, at the end of
-/// 350 users); one opened at its last page still gives the floor.
+/// 350 users), and the header says so too (it kept the statistics'
+/// `~1,000,000`); one opened at its last page counts nothing.
 #[test]
 fn a_list_walked_to_its_end_is_counted_exactly() {
     use crate::app::dashboard::PAGE_SIZE;
     let total = 3 * PAGE_SIZE + PAGE_SIZE / 2;
     let mut state = big_list();
-    let title = |state: &State| {
+    let line = |state: &State, holding: &str| {
         let backend = ratatui::backend::TestBackend::new(120, 30);
         let mut terminal = ratatui::Terminal::new(backend).unwrap();
         terminal
@@ -279,10 +280,17 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
         let frame = frame_text(terminal.backend().buffer());
         frame
             .lines()
-            .find(|l| l.contains("Users"))
+            .find(|l| l.contains(holding))
             .unwrap_or_default()
             .to_string()
     };
+    let title = |state: &State| line(state, "Users");
+    let header = |state: &State| line(state, " users · ");
+    assert!(
+        header(&state).contains("~1,000,000 users"),
+        "{}",
+        header(&state)
+    );
     let mut from = PAGE_SIZE;
     while !state.dashboard.users.at_end() {
         while state.dashboard.users.request().is_none() {
@@ -299,6 +307,7 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
     assert!(!state.dashboard.users.at_start(), "the top was dropped");
     assert_eq!(state.dashboard.users.count(), Some(total));
     assert!(title(&state).contains("(350)"), "{}", title(&state));
+    assert!(header(&state).contains(" 350 users"), "{}", header(&state));
     // A refresh reads again from the top row on screen: still exact. (The
     // timer's refresh waits for the selected user's orders: asked here.)
     let request = page_request(&dashboard::refresh(&mut state));
@@ -320,7 +329,12 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
     let request = page_request(&press(&mut state, KeyCode::Char('G')));
     deliver_page(&mut state, request, numbered(total - PAGE_SIZE, PAGE_SIZE));
     assert_eq!(state.dashboard.users.count(), None);
-    assert!(title(&state).contains("1,000,000"), "{}", title(&state));
+    assert!(
+        title(&state).contains("(350)"),
+        "the count known: {}",
+        title(&state)
+    );
+    assert!(header(&state).contains(" 350 users"), "{}", header(&state));
 }
 
 #[test]
