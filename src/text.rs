@@ -450,7 +450,6 @@ pub fn part_of(part: usize, all: usize) -> String {
     format!("{}/{}", thousands(part as i64), thousands(all as i64))
 }
 
-/// A count with thousands separators: `1,000,000`, `-1,234`.
 /// The order tenants are listed in everywhere (the tenants pane, the
 /// `C` picker, `tenants`, `health`, the price matrix's columns): as people
 /// read names, numbers by value (`shop 2` before `shop 10`) and letters in
@@ -461,6 +460,7 @@ pub fn tenant_order(a: &str, b: &str) -> std::cmp::Ordering {
         .then_with(|| a.cmp(b))
 }
 
+/// A count with thousands separators: `1,000,000`, `-1,234`.
 pub fn thousands(value: i64) -> String {
     let sign = if value < 0 { "-" } else { "" };
     format!("{sign}{}", group_digits(&value.unsigned_abs().to_string()))

@@ -533,6 +533,46 @@ async fn the_search_across_tenants_shows_what_it_finds_in_the_lists_order() {
     }
 }
 
+/// An id every tenant's users table has, typed as a filter: its users
+/// come first, one a tenant, in the order every view lists tenants
+/// (numbers by value, either case alike: shop2, Shop3, shop10), in the
+/// CLI, the pane's first page and the search across tenants alike. The
+/// server's collation had them otherwise (`shop10` before `shop2`).
+#[tokio::test]
+async fn an_exact_id_lists_its_users_in_the_tenants_order() {
+    let test_db = TestDatabase::empty().await;
+    let tenants = PER_PAGE_TENANTS_MANY;
+    for statement in tenantscope::fixtures::many_tenants_sql_by(tenants, tenants) {
+        test_db.run_sql(&statement).await;
+    }
+    for (from, to) in [("t0001", "shop10"), ("t0002", "shop2"), ("t0003", "Shop3")] {
+        test_db
+            .run_sql(&format!(
+                "ALTER SCHEMA {from} RENAME TO \"{to}\";
+                 UPDATE public.customers_client SET schema_name = '{to}'
+                  WHERE schema_name = '{from}'"
+            ))
+            .await;
+    }
+    // Each tenant's one user, id 1, is named after its place when made.
+    let mut expected = vec!["user_2@shop2", "user_3@Shop3", "user_1@shop10"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    expected.extend((4..=tenants).map(|i| format!("user_{i}@t{i:04}")));
+    assert_eq!(cli_users(&test_db, Some("1"), None), expected, "the CLI");
+    let db = common::connect(&test_db).await;
+    let page = db.users_page(Some("1"), &Page::First, 100, None).await;
+    let page: Vec<String> = page.unwrap().iter().map(name_at).collect();
+    assert_eq!(page, expected, "the pane's first page");
+    assert_eq!(
+        search(&db, "1").await,
+        expected,
+        "the search across tenants"
+    );
+    db.close().await;
+}
+
 /// What the dashboard's search across tenants shows for `text` (`/` in
 /// the tenants pane, each batch's statement run and its answer taken by
 /// the app), as `name@schema`: read in more than one batch.

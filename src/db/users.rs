@@ -449,8 +449,26 @@ impl Database {
     }
 
     /// Every tenant's user whose id is `id` (users in each tenant schema,
-    /// or linked to several tenants), by tenant: a filter's pinned users.
+    /// or linked to several tenants), by tenant in
+    /// [`crate::text::tenant_order`], as every view lists tenants (the
+    /// server's collation put `Odd"Name` before `client1`, and `shop10`
+    /// before `shop2`): a filter's pinned users.
     pub(super) async fn pinned_rows(
+        &self,
+        tx: &mut super::ReadTx,
+        id: &str,
+        tenant: Option<&str>,
+        source: &str,
+    ) -> Result<Vec<UserRow>, DbError> {
+        let mut rows = self.pinned_rows_read(tx, id, tenant, source).await?;
+        fn schema(row: &UserRow) -> &str {
+            row.3.as_ref().map_or("", |t| t.text.as_str())
+        }
+        rows.sort_by(|a, b| crate::text::tenant_order(schema(a), schema(b)));
+        Ok(rows)
+    }
+
+    async fn pinned_rows_read(
         &self,
         tx: &mut super::ReadTx,
         id: &str,
@@ -463,8 +481,7 @@ impl Database {
             user_id = self.tables.names.user_id,
         );
         if self.many_branches(source) {
-            // In batches of tenants, each in a savepoint (the locks), in
-            // the tenants' order.
+            // In batches of tenants, each in a savepoint (the locks).
             let mut rows = Vec::new();
             for chunk in self.live_branches().chunks(PER_TENANT_BATCH) {
                 let sql = format!(
@@ -876,7 +893,7 @@ impl Database {
     /// Where each of `keys` goes in the list's order, (name, id) in the
     /// list's collation (descending with `descending`), then by tenant with
     /// `by_tenant`; pinned keys (a filter's exact id match) before all the
-    /// others, by tenant, as the list has them: their indexes in that
+    /// others, by tenant, as the list has them ([`pinned_places`]): their indexes in that
     /// order, the first `limit` of them. One statement. The one merge of
     /// users read apart (batches of tenants, a search's batches): the
     /// server compares, in the collation every statement of the list
@@ -910,13 +927,9 @@ impl Database {
             columns.push_str(", t");
         }
         if pinned {
-            arrays.push_str(", $5::bool[]");
+            arrays.push_str(", $5::int4[]");
             columns.push_str(", p");
-            order.push("k.p DESC".to_string());
-            order.push(format!(
-                "CASE WHEN k.p THEN {} END",
-                key_text("k.t", &ListCollation::database_default())
-            ));
+            order.push("k.p".to_string());
         }
         columns.push_str(", i");
         order.push(format!(
@@ -944,7 +957,7 @@ impl Database {
         .bind(&ids)
         .bind(limit)
         .bind(&tenants)
-        .bind(&pins)
+        .bind(pinned_places(&tenants, &pins))
         .persistent(false)
         .fetch_all(&mut **tx)
         .await
@@ -1412,6 +1425,25 @@ pub(super) type UserRow = (
     Option<LossyText>,
     String,
 );
+
+/// The places of the pinned keys among themselves (`None` for the
+/// others, ordered after them): by tenant, in
+/// [`crate::text::tenant_order`], as [`Database::pinned_rows`] lists them.
+/// `tenants` are the keys' hex (see `user_columns`).
+fn pinned_places(tenants: &[&str], pins: &[bool]) -> Vec<Option<i32>> {
+    let text =
+        |hex: &str| String::from_utf8_lossy(&hex::decode(hex).unwrap_or_default()).into_owned();
+    let mut pinned: Vec<(String, usize)> = (0..pins.len())
+        .filter(|&i| pins[i])
+        .map(|i| (text(tenants[i]), i))
+        .collect();
+    pinned.sort_by(|(a, _), (b, _)| crate::text::tenant_order(a, b));
+    let mut places = vec![None; pins.len()];
+    for (place, (_, i)) in pinned.into_iter().enumerate() {
+        places[i] = i32::try_from(place).ok();
+    }
+    places
+}
 
 pub(super) fn into_user(
     (id, name, mail, tenant, created, name_key, id_key, tenant_name, tenant_key): UserRow,
