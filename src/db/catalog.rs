@@ -4,8 +4,9 @@
 use super::lossy::{raw, LossyText};
 use super::{Database, DbError, SchemaState, TenantEntry};
 
-/// Tenant schema names, in [`crate::text::tenant_order`]. Lookups are
-/// exact: `Acme` is not `acme`.
+/// Tenant schema names, in the order tenants are listed ([`listing_order`]:
+/// by registry label where a registry names them). Lookups are exact:
+/// `Acme` is not `acme`.
 /// Where a registry names tenants, each schema's registry key and label.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantCatalog {
@@ -35,6 +36,18 @@ pub(crate) fn candidate_schema(shared: &str) -> String {
     )
 }
 
+/// The order tenants are listed in everywhere (the tenants pane, the `C`
+/// picker, the `c` key's next tenant, the price matrix's columns), each
+/// as (label, registry key, schema): by label as people read it, then by
+/// key, then by schema, each in [`crate::text::tenant_order`]. Without a
+/// registry all three are the schema.
+pub fn listing_order(a: (&str, &str, &str), b: (&str, &str, &str)) -> std::cmp::Ordering {
+    let natural = crate::text::tenant_order;
+    natural(a.0, b.0)
+        .then_with(|| natural(a.1, b.1))
+        .then_with(|| natural(a.2, b.2))
+}
+
 impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
         names.sort_by(|a, b| crate::text::tenant_order(a, b));
@@ -62,7 +75,19 @@ impl TenantCatalog {
             .filter(|(_, label)| !seen.insert(label.as_str()))
             .map(|(_, label)| label.clone())
             .collect();
+        let mut names = std::mem::take(&mut self.names);
+        names.sort_by(|a, b| self.order(a, b));
+        self.names = names;
         self
+    }
+
+    /// [`listing_order`] of two schemas, by their registry label and key.
+    fn order(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        let listed = |schema| match self.registered.get(schema) {
+            Some((key, label)) => (label.as_str(), key.as_str(), schema),
+            None => (schema, schema, schema),
+        };
+        listing_order(listed(a), listed(b))
     }
 
     /// Every registry row naming a tenant: (schema, key, label), registered
@@ -141,13 +166,11 @@ impl TenantCatalog {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.names
-            .binary_search_by(|n| crate::text::tenant_order(n, name))
-            .is_ok()
+        self.names.binary_search_by(|n| self.order(n, name)).is_ok()
     }
 
-    /// The tenant after (or, `backwards`, before) `from` in name order,
-    /// wrapping around and skipping `skip`.
+    /// The tenant after (or, `backwards`, before) `from` in the listing
+    /// order, wrapping around and skipping `skip`.
     pub fn step(&self, from: Option<&str>, backwards: bool, skip: Option<&str>) -> Option<String> {
         let candidates: Vec<&String> = self
             .names
@@ -160,8 +183,8 @@ impl TenantCatalog {
         let Some(from) = from else {
             return Some(candidates[0].clone());
         };
-        let position = candidates
-            .partition_point(|n| crate::text::tenant_order(n, from) == std::cmp::Ordering::Less);
+        let position =
+            candidates.partition_point(|n| self.order(n, from) == std::cmp::Ordering::Less);
         let exact = candidates.get(position).is_some_and(|n| n.as_str() == from);
         let count = candidates.len();
         let index = match (backwards, exact) {
@@ -554,6 +577,40 @@ mod tests {
         assert!(!catalog.contains("Client1"));
         assert!(!catalog.contains("client1, client2"));
         assert!(!catalog.contains(""));
+    }
+
+    /// Where a registry names tenants, they are listed, looked up and
+    /// stepped through by label (as the tenants pane lists them), not by
+    /// schema: the `C` picker and the matrix had `t1, t2, t3` beside the
+    /// pane's `alpha, Mid, Zeta`.
+    #[test]
+    fn a_registry_lists_tenants_by_label() {
+        let registry = [
+            ("z", "Zeta", "t1"),
+            ("a", "alpha", "t2"),
+            ("m", "Mid", "t3"),
+        ];
+        let catalog = TenantCatalog::new(vec!["t1".into(), "t2".into(), "t3".into(), "s9".into()])
+            .with_registry(
+                registry
+                    .iter()
+                    .map(|&(key, label, schema)| (key.into(), label.into(), schema.into()))
+                    .collect(),
+            );
+        assert_eq!(catalog.names(), ["t2", "t3", "s9", "t1"]);
+        assert_eq!(catalog.labels(), ["alpha", "Mid", "s9", "Zeta"]);
+        for schema in ["t1", "t2", "t3", "s9"] {
+            assert!(catalog.contains(schema), "{schema}");
+        }
+        assert!(!catalog.contains("Mid"), "a label is no schema");
+        let mut stepped = vec![];
+        let mut at = None;
+        for _ in 0..4 {
+            at = catalog.step(at.as_deref(), false, None);
+            stepped.push(at.clone().unwrap());
+        }
+        assert_eq!(stepped, ["t2", "t3", "s9", "t1"]);
+        assert_eq!(catalog.step(Some("t2"), true, None).as_deref(), Some("t1"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ use std::sync::atomic::AtomicU64;
 
 pub use basket::{rank as rank_basket, BasketTenant, GapReason, LineGap, BASKET_BATCH};
 pub use cancel::QueryHandle;
-pub use catalog::{TenantCatalog, TenantSummary};
+pub use catalog::{listing_order, TenantCatalog, TenantSummary};
 pub use health::{
     Column, ColumnShape, CopyRole, Count, Drift, DriftKind, HealthReport, HealthStatus, Leak,
     LeakKind, NodeFault, OrphanOrganization, ReferenceChoice, TableReference, TenantHealth,

@@ -124,6 +124,11 @@ pub fn search_key(user: &User, text: &str) -> UserKey {
 }
 
 impl TenantEntry {
+    /// What the tenants are listed by: see [`crate::db::listing_order`].
+    fn listed(&self) -> (&str, &str, &str) {
+        (&self.label, &self.key, &self.schema)
+    }
+
     /// A tenant known by its schema's name alone (no registry names it).
     pub fn of_schema(schema: String, state: SchemaState, users: Option<Count>) -> TenantEntry {
         TenantEntry {
@@ -222,13 +227,8 @@ impl Database {
                         .and_then(|(.., node)| node.clone());
                 }
             }
-            // By label as people read it (see `text::tenant_order`).
-            let natural = crate::text::tenant_order;
-            entries.sort_by(|a, b| {
-                natural(&a.label, &b.label)
-                    .then_with(|| natural(&a.key, &b.key))
-                    .then_with(|| (&a.label, &a.key).cmp(&(&b.label, &b.key)))
-            });
+            // As the catalogue lists them.
+            entries.sort_by(|a, b| crate::db::listing_order(a.listed(), b.listed()));
             if count_users {
                 let missing: Vec<&String> = entries
                     .iter()
