@@ -180,7 +180,7 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     super::nav::go(state, View::Basket);
     let load = &state.basket.load;
     let current = load.key().is_some_and(|k| k.is_of(&user));
-    if current && load.error().is_none() {
+    if current && load.error().is_none() && !load.started_before(state.read_again()) {
         return Vec::new();
     }
     start(state, user)

@@ -177,8 +177,9 @@ pub const SCREEN: Screen = Screen {
 
 pub fn open(state: &mut State) -> Vec<Effect> {
     super::nav::go(state, View::Health);
-    let health = &state.health;
-    if health.report.is_loading() || health.report.value().is_some() {
+    let report = &state.health.report;
+    let stale = report.asked_before(state.read_again());
+    if report.is_loading() || (report.value().is_some() && !stale) {
         return Vec::new();
     }
     reload(state)

@@ -202,6 +202,13 @@ impl<K: Keyed, T, E> Load<K, T, E> {
         self.pending.is_some()
     }
 
+    /// What it shows was asked for before `ticket`, and nothing newer is on
+    /// its way: a view reopened after everything was read again
+    /// ([`crate::app::State::read_again`]) reads again too.
+    pub fn asked_before(&self, ticket: Ticket) -> bool {
+        self.pending.is_none() && self.done.as_ref().is_some_and(|d| d.key.ticket() < ticket)
+    }
+
     pub fn pending(&self) -> Option<&K> {
         self.pending.as_ref()
     }
@@ -291,6 +298,11 @@ impl<K> Default for Batched<K> {
 }
 
 impl<K> Batched<K> {
+    /// Started before `ticket` (see [`Load::asked_before`]).
+    pub fn started_before(&self, ticket: Ticket) -> bool {
+        self.ticket < ticket
+    }
+
     /// Starts loading `key` over `tenants` (the snapshot), superseding what
     /// ran: returns the first batch (none for no tenants).
     pub fn start(

@@ -185,7 +185,8 @@ fn not_priced(failed: &[crate::db::TenantFailure]) -> String {
 
 pub fn open(state: &mut State) -> Vec<Effect> {
     super::nav::go(state, View::Prices);
-    request(state, false)
+    let stale = state.prices.matrix.asked_before(state.read_again());
+    request(state, stale)
 }
 
 /// The tenants whose columns fit on screen, from the first shown.
@@ -354,6 +355,74 @@ mod tests {
             result: Ok(matrix),
             elapsed: Duration::ZERO,
         })
+    }
+
+    /// A view reopened after the dashboard's `r` reads again, showing what
+    /// it had until the new data comes: the matrix showed the prices of
+    /// before the reload (and its export, read anew, the new ones). Without
+    /// a reload between, reopening reads nothing.
+    #[test]
+    fn views_reopened_after_a_reload_read_again() {
+        let view_jobs = |effects: &[Effect]| -> Vec<&'static str> {
+            jobs(effects)
+                .iter()
+                .filter_map(|job| match job {
+                    AppJob::Prices(_) => Some("prices"),
+                    AppJob::Health(_) => Some("health"),
+                    AppJob::Basket(_) => Some("basket"),
+                    _ => None,
+                })
+                .collect()
+        };
+        let answer = |state: &mut State| {
+            let tenants = state.prices.matrix.pending().unwrap().1.clone();
+            deliver_prices(
+                state,
+                PriceMatrix {
+                    tenants,
+                    ..Default::default()
+                },
+            );
+        };
+        let mut state = rich_dude_selected();
+        let visits = [
+            (KeyCode::Char('p'), "prices"),
+            (KeyCode::Char('t'), "health"),
+            (KeyCode::Char('b'), "basket"),
+        ];
+        for (key, view) in visits {
+            assert_eq!(view_jobs(&press(&mut state, key)), [view], "first open");
+            match view {
+                "prices" => answer(&mut state),
+                "health" => drop(deliver_health(&mut state, Default::default())),
+                _ => {}
+            }
+            press(&mut state, KeyCode::Esc);
+            assert_eq!(state.view, View::Dashboard);
+            assert!(
+                view_jobs(&press(&mut state, key)).is_empty(),
+                "{view}: kept"
+            );
+            press(&mut state, KeyCode::Esc);
+        }
+        press(&mut state, KeyCode::Char('r'));
+        for (key, view) in visits {
+            assert_eq!(view_jobs(&press(&mut state, key)), [view], "after r");
+            if view == "prices" {
+                assert!(state.prices.matrix.value().is_some(), "shown meanwhile");
+                answer(&mut state);
+            }
+            if view == "health" {
+                assert!(state.health.report.value().is_some(), "shown meanwhile");
+                deliver_health(&mut state, Default::default());
+            }
+            press(&mut state, KeyCode::Esc);
+            assert!(
+                view_jobs(&press(&mut state, key)).is_empty(),
+                "{view}: read"
+            );
+            press(&mut state, KeyCode::Esc);
+        }
     }
 
     /// At 60 columns the item column narrows so that two tenants show (it

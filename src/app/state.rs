@@ -177,6 +177,15 @@ impl State {
         self.session.ticket()
     }
 
+    /// When everything was last read again: the ticket of the last read of
+    /// the catalog (`r` in the dashboard or the tenants pane, the refresh
+    /// timer). A view whose data is older reads again when it is opened,
+    /// showing what it had until then: the matrix showed the prices of
+    /// before the dashboard's `r` (and its export, read anew, others).
+    pub fn read_again(&self) -> Ticket {
+        self.catalog_load.key().copied().unwrap_or_default()
+    }
+
     /// Which key table applies.
     pub fn keys(&self) -> KeyTable {
         if self.help_open {
