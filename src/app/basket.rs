@@ -240,7 +240,7 @@ pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
                 return Vec::new();
             }
             basket.tenants.extend(priced);
-            rank_basket(&mut basket.tenants);
+            rank_basket(&mut basket.tenants, basket.load.tenants());
             let rows = geometry::basket_rows(state.session.size).max(1);
             let len = state.basket.tenants.len();
             state.basket.rows.keep_visible(len, rows);

@@ -298,6 +298,11 @@ impl<K> Default for Batched<K> {
 }
 
 impl<K> Batched<K> {
+    /// The snapshot of the tenant list it pages over.
+    pub fn tenants(&self) -> &[String] {
+        &self.tenants
+    }
+
     /// Started before `ticket` (see [`Load::asked_before`]).
     pub fn started_before(&self, ticket: Ticket) -> bool {
         self.ticket < ticket

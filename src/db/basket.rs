@@ -213,9 +213,17 @@ impl BasketTenant {
 /// How many items a gap note names before "and N more".
 const NOTE_ITEMS: usize = 5;
 
-/// Most lines priced first, then the lowest total, then by name; tenants
-/// that price none and those that could not be read last.
-pub fn rank(tenants: &mut [BasketTenant]) {
+/// Most lines priced first, then the lowest total, then in the order
+/// `listed` has the tenants (the catalogue's, as every view lists them:
+/// ties went by the schema's bytes, `Shop3` before `shop2`); tenants that
+/// price none and those that could not be read last.
+pub fn rank(tenants: &mut [BasketTenant], listed: &[String]) {
+    let places: std::collections::HashMap<&str, usize> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), i))
+        .collect();
+    let place = |t: &BasketTenant| places.get(t.tenant.as_str()).copied();
     tenants.sort_by(|a, b| {
         (a.error.is_some())
             .cmp(&b.error.is_some())
@@ -226,6 +234,7 @@ pub fn rank(tenants: &mut [BasketTenant]) {
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             })
+            .then_with(|| place(a).cmp(&place(b)))
             .then_with(|| a.tenant.cmp(&b.tenant))
     });
 }
@@ -246,7 +255,7 @@ impl Database {
                 priced.extend(self.basket_prices(own, &lines, page, None).await?);
             }
         }
-        rank(&mut priced);
+        rank(&mut priced, tenants);
         Ok((lines, priced))
     }
 
@@ -615,9 +624,18 @@ mod tests {
             (Value::Missing, Value::Missing)
         );
         let mut all = vec![none, partial, full];
-        rank(&mut all);
+        rank(&mut all, &[]);
         let order: Vec<&str> = all.iter().map(|t| t.tenant.as_str()).collect();
         assert_eq!(order, ["a", "b", "c"], "coverage first, none last");
+        // Ties in the catalogue's order (by bytes, `Shop3` came first).
+        let tie = |tenant: &str| {
+            BasketTenant::priced(tenant.into(), &lines, &[Some(Value::parse("1")), None])
+        };
+        let mut tied = vec![tie("shop10"), tie("Shop3"), tie("shop2")];
+        let listed = ["shop2", "Shop3", "shop10"].map(String::from);
+        rank(&mut tied, &listed);
+        let order: Vec<&str> = tied.iter().map(|t| t.tenant.as_str()).collect();
+        assert_eq!(order, listed);
     }
 
     /// The own column is the lines' own prices: an ambiguous one (the own
