@@ -1045,9 +1045,12 @@ async fn the_tenants_pane_lists_an_organization_id_without_a_schema() {
     app.press(KeyCode::Char('T'));
     let pane = app
         .frame_where("the tenants pane", |f| {
-            f.contains("(1 without a tenant schema)")
+            f.contains("4 tenants · 1 without a tenant schema")
         })
         .await;
+    // The header counts the tenants as the status does (it said 4 above
+    // the status's "5 tenants (1 without a tenant schema)").
+    assert!(pane.contains("4 users · 4 tenants"), "{pane}");
     let client9 = pane.lines().find(|l| l.contains(" client9 ")).unwrap();
     assert!(
         client9.contains('!') && client9.contains("1 (no schema)"),

@@ -368,17 +368,23 @@ fn status(state: &State) -> Status {
     }
     if search.text().is_none() {
         return Status::of(&tenants.directory, |entries| {
-            // The users with no organization id are no tenant.
-            let tenants: Vec<_> = entries.iter().filter(|e| !e.is_no_tenant()).collect();
-            let missing = match tenants.iter().filter(|e| !e.present()).count() {
-                0 => String::new(),
+            // Tenants as the header counts them (those with their schema);
+            // the rows without one apart (it read "7 tenants (1 without a
+            // tenant schema)" under the header's "6 tenants"). The users
+            // with no organization id are no tenant.
+            let present = entries.iter().filter(|e| e.present()).count();
+            let missing = entries
+                .iter()
+                .filter(|e| !e.present() && !e.is_no_tenant())
+                .count();
+            let tenants = crate::text::plural(present, "tenant", "tenants");
+            match missing {
+                0 => tenants,
                 n => format!(
-                    " ({} without a tenant schema)",
+                    "{tenants} · {} without a tenant schema",
                     crate::text::thousands(n as i64)
                 ),
-            };
-            let tenants = crate::text::plural(tenants.len(), "tenant", "tenants");
-            format!("{tenants}{missing}")
+            }
         });
     }
     search::status(state)
