@@ -44,8 +44,14 @@ fn orders_title(state: &State, user: Option<&User>, width: u16) -> Line<'static>
             .try_into()
             .unwrap_or_default();
         spans.push(Span::raw(format!("of {name} · {own} ")));
-        if state.catalog_partial {
-            // The comparison is chosen from the whole catalogue, on its way.
+        // The comparison is chosen from the whole catalogue, on its way;
+        // a user with no tenant schema has nothing to compare ("vs
+        // client1" named a comparison that could not be).
+        let own_schema = user
+            .tenant
+            .as_deref()
+            .is_some_and(|t| state.catalog.contains(t));
+        if state.catalog_partial || !own_schema {
             return Line::from(spans);
         }
         match choice.tenant {
