@@ -183,6 +183,16 @@ async fn basket(
         kept += usize::from(t.error.is_none());
         t.error.is_some() || kept <= limit
     });
+    if kept > limit {
+        // As `users` says it: `--limit 0` printed an empty table, silently.
+        let shown = match limit {
+            0 => "no tenant shown".to_string(),
+            1 => "only the best tenant shown".to_string(),
+            n => format!("only the best {n} tenants shown"),
+        };
+        let more = tenantscope::text::plural(kept - limit, "more was", "more were");
+        tenantscope::say!("tenantscope: {shown}; {more} priced (raise --limit)");
+    }
     if format != tenantscope::cli::Format::Json {
         for failed in priced.iter().filter(|t| t.error.is_some()) {
             let name = catalog.label(&failed.tenant);

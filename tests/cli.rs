@@ -822,9 +822,9 @@ async fn the_basket_tells_an_unpriced_item_from_one_not_sold() {
     );
 }
 
-/// `basket --limit N` keeps the best N of the tenants priced; a tenant that
-/// could not be read cannot be ranked, so it is listed too, with why, and
-/// stderr names it.
+/// `basket --limit N` keeps the best N of the tenants priced, and stderr
+/// says how many more were; a tenant that could not be read cannot be
+/// ranked, so it is listed too, with why, and stderr names it.
 #[tokio::test]
 async fn basket_limit_never_hides_a_tenant_that_could_not_be_read() {
     let db = TestDatabase::demo().await;
@@ -841,7 +841,20 @@ async fn basket_limit_never_hides_a_tenant_that_could_not_be_read() {
     assert_eq!(tenants, ["client2", "client4"], "{csv}");
     let client4 = csv.lines().last().unwrap();
     assert!(client4.contains("price"), "why it failed: {client4}");
-    assert_eq!(stderr(&out), "not priced: client4\n");
+    assert_eq!(
+        stderr(&out),
+        "tenantscope: only the best tenant shown; 2 more were priced (raise --limit)\n\
+         not priced: client4\n"
+    );
+    // `--limit 0`: no tenant but the one not read, and said so (it printed
+    // an empty table, silently).
+    let out = on(&db, &["basket", "1", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("tenantscope: no tenant shown; 3 more were priced"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A filter's exact-id match is shown on top of `--limit`; the note says
