@@ -82,7 +82,7 @@ impl TenantCatalog {
     }
 
     /// [`listing_order`] of two schemas, by their registry label and key.
-    fn order(&self, a: &str, b: &str) -> std::cmp::Ordering {
+    pub fn order(&self, a: &str, b: &str) -> std::cmp::Ordering {
         let listed = |schema| match self.registered.get(schema) {
             Some((key, label)) => (label.as_str(), key.as_str(), schema),
             None => (schema, schema, schema),

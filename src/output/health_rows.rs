@@ -122,9 +122,11 @@ fn finding(severity: Severity, text: String) -> Finding {
     Finding { severity, text }
 }
 
-/// A row per tenant schema the check read, with its drift.
+/// A row per tenant schema the check read, with its drift, in the
+/// catalogue's order (by registry label, as the tenants pane lists them;
+/// the report has them by schema).
 fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow> {
-    report
+    let mut rows: Vec<HealthRow> = report
         .tenants
         .iter()
         .enumerate()
@@ -140,7 +142,9 @@ fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow>
                 .map(|d| finding(Severity::Error, d.describe()))
                 .collect(),
         })
-        .collect()
+        .collect();
+    rows.sort_by(|a, b| catalog.order(&a.schema, &b.schema));
+    rows
 }
 
 /// The rows so far, each check adding its findings to a schema's row (a
@@ -409,6 +413,42 @@ mod tests {
             ]
         );
         assert_eq!(rows[1].findings[0].text, "2 users with no organization id");
+    }
+
+    /// Where a registry names tenants, their rows follow its labels, as the
+    /// tenants pane lists them (they went by schema: `t1, t2, t3` beside
+    /// the pane's `alpha, Mid, Zeta`); each row still points at its own
+    /// tenant of the report.
+    #[test]
+    fn tenant_rows_follow_the_registry_labels() {
+        use crate::db::TenantHealth;
+        let schemas = ["t1", "t2", "t3"];
+        let report = HealthReport {
+            tenants: schemas.map(TenantHealth::healthy).to_vec(),
+            ..HealthReport::default()
+        };
+        let registry = [("Zeta", "t1"), ("alpha", "t2"), ("Mid", "t3")];
+        let catalog = TenantCatalog::new(schemas.map(String::from).to_vec()).with_registry(
+            registry
+                .iter()
+                .map(|&(label, schema)| (schema.into(), label.into(), schema.into()))
+                .collect(),
+        );
+        let rows = all_rows(
+            &report,
+            &FrameworkChecks::default(),
+            &catalog,
+            &LeaksFound::new(),
+        );
+        let seen: Vec<_> = rows.iter().map(|r| (r.name.as_str(), r.kind)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("alpha", RowKind::Tenant(1)),
+                ("Mid", RowKind::Tenant(2)),
+                ("Zeta", RowKind::Tenant(0)),
+            ]
+        );
     }
 
     /// A registry key naming no schema and an unregistered schema of the
