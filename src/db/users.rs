@@ -460,34 +460,16 @@ impl Database {
         tenant: Option<&str>,
         source: &str,
     ) -> Result<Vec<UserRow>, DbError> {
-        let mut rows = self.pinned_rows_read(tx, id, tenant, source).await?;
-        fn schema(row: &UserRow) -> &str {
-            row.3.as_ref().map_or("", |t| t.text.as_str())
-        }
-        rows.sort_by(|a, b| crate::text::tenant_order(schema(a), schema(b)));
-        Ok(rows)
-    }
-
-    async fn pinned_rows_read(
-        &self,
-        tx: &mut super::ReadTx,
-        id: &str,
-        tenant: Option<&str>,
-        source: &str,
-    ) -> Result<Vec<UserRow>, DbError> {
         let order = self.tables.tenant_of("u");
         let condition = format!(
             "u.{user_id}::text = $1 AND ($2::text IS NULL OR {order} = $2)",
             user_id = self.tables.names.user_id,
         );
+        let mut rows = Vec::new();
         if self.many_branches(source) {
             // In batches of tenants, each in a savepoint (the locks).
-            let mut rows = Vec::new();
             for chunk in self.live_branches().chunks(PER_TENANT_BATCH) {
-                let sql = format!(
-                    "{} ORDER BY {order}",
-                    self.users_where_branches(chunk, &condition, &order, "ALL")
-                );
+                let sql = self.users_where_branches(chunk, &condition, &order, "ALL");
                 self.savepoint(tx).await?;
                 let batch = sqlx::query_as(&sql)
                     .bind(id)
@@ -497,19 +479,21 @@ impl Database {
                     .await;
                 rows.extend(self.rolled_back(tx, batch).await?);
             }
-            return Ok(rows);
+        } else {
+            let sql = self.users_where(source, &condition, &order, "ALL");
+            rows = sqlx::query_as(&sql)
+                .bind(id)
+                .bind(tenant)
+                .persistent(self.persistent())
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|e| self.error(e))?;
         }
-        let sql = format!(
-            "{} ORDER BY {order}",
-            self.users_where(source, &condition, &order, "ALL")
-        );
-        sqlx::query_as(&sql)
-            .bind(id)
-            .bind(tenant)
-            .persistent(self.persistent())
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(|e| self.error(e))
+        fn schema(row: &UserRow) -> &str {
+            row.3.as_ref().map_or("", |t| t.text.as_str())
+        }
+        rows.sort_by(|a, b| crate::text::tenant_order(schema(a), schema(b)));
+        Ok(rows)
     }
 
     /// Users of the (name, id) sequence, the exact id match left out.
