@@ -89,6 +89,9 @@ pub struct Data {
     pub user_count: UserCount,
     /// A reload of the catalog and the count (`r`).
     pub catalog_load: Load<Ticket, ()>,
+    /// The ticket of the last `r` that read everything again (see
+    /// [`State::read_again`]).
+    pub reloaded: Ticket,
     /// The catalog holds only the first page's tenants and the user count
     /// is not read yet: the first frame came before them, and
     /// `catalog_load` brings both. Meanwhile counts show as "…", the
@@ -177,13 +180,13 @@ impl State {
         self.session.ticket()
     }
 
-    /// When everything was last read again: the ticket of the last read of
-    /// the catalog (`r` in the dashboard or the tenants pane, the refresh
-    /// timer). A view whose data is older reads again when it is opened,
-    /// showing what it had until then: the matrix showed the prices of
-    /// before the dashboard's `r` (and its export, read anew, others).
+    /// When everything was last read again: the last `r` in the dashboard
+    /// or the tenants pane. A view whose data is older reads again when it
+    /// is opened: the matrix showed the prices of before the dashboard's
+    /// `r` (and its export, read anew, others). Not the refresh timer's
+    /// reads, which would run health's whole check again at every opening.
     pub fn read_again(&self) -> Ticket {
-        self.catalog_load.key().copied().unwrap_or_default()
+        self.reloaded
     }
 
     /// Which key table applies.

@@ -298,7 +298,12 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         return Vec::new();
     }
     match action {
-        Reload => return reload(state),
+        Reload => {
+            let effects = reload(state);
+            // Everything read again, as the key says (not the timer).
+            state.data.reloaded = state.catalog_load.key().copied().unwrap_or_default();
+            return effects;
+        }
         StartFilter => search::prompt(state),
         KeepFilter => {
             let search = &mut state.tenants.search;

@@ -332,10 +332,12 @@ pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
 /// users keep the count read, whose people the list does not count; so do
 /// users in each tenant schema, where the count also holds tenants whose
 /// users table the list cannot read.
-fn count_whole_list(state: &mut State) {
+pub(super) fn count_whole_list(state: &mut State) {
     let dashboard = &state.dashboard;
     let count = dashboard.users.count();
-    let whole = dashboard.filter.text.is_empty()
+    // (A list being read again: its count is of the rows before.)
+    let whole = !dashboard.users.is_replacing()
+        && dashboard.filter.text.is_empty()
         && !dashboard.filter.prompt.editing
         && dashboard.tenant.is_none()
         && dashboard.list_label.is_none();

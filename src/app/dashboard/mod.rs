@@ -255,6 +255,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Reload => {
             let ticket = state.ticket();
             state.catalog_load.start(ticket);
+            state.data.reloaded = ticket;
             let mut effects = vec![reload_catalog(ticket)];
             // Reload the window from the selected user on, keeping them selected.
             let page = match state.selected_user() {
@@ -408,6 +409,9 @@ fn on_catalog(
     }
     read.taken(state);
     state.user_count = count;
+    // A list walked to its end counts itself, closer to now than the
+    // count read (an estimate past 100,000 users).
+    loads::count_whole_list(state);
     if std::mem::take(&mut state.catalog_partial) {
         // The first frame's catalog was the first page's tenants: now the
         // comparison tenant can be chosen, and the orders read.

@@ -174,8 +174,7 @@ fn filtering_asks_the_database_and_drops_superseded_pages() {
         Page::From(UserKey {
             name: "rich_dude".into(),
             id: "1".into(),
-            tenant: String::new(),
-            pinned: false,
+            ..UserKey::default()
         })
     );
     deliver_page(&mut state, request, demo_users()[2..].to_vec());
@@ -321,6 +320,25 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
         numbered(top, PAGE_SIZE.min(total - top)),
     );
     assert_eq!(state.dashboard.users.count(), Some(total));
+    // Its catalog and count come after the page: the estimate read again
+    // does not undo the count (the header read `~1,000,000` again).
+    let ticket = *state
+        .catalog_load
+        .pending()
+        .expect("the catalog read again");
+    let estimate = UserCount {
+        value: 1_000_000,
+        estimated: true,
+        ..Default::default()
+    };
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::Catalog {
+            ticket,
+            result: Ok((catalog(), estimate)),
+        }),
+    );
+    assert!(header(&state).contains(" 350 users"), "{}", header(&state));
     // Back to the top and down again: the same count.
     let request = page_request(&press(&mut state, KeyCode::Char('g')));
     deliver_page(&mut state, request, numbered(0, PAGE_SIZE));

@@ -228,6 +228,15 @@ impl<R: WindowRow> Window<R> {
         self.page.is_loading()
     }
 
+    /// A page is on its way that replaces the rows (a reload, a jump, a
+    /// new list): what the window holds is of the list before it. (A page
+    /// after or before them only adds to them.)
+    pub fn is_replacing(&self) -> bool {
+        let replacing =
+            |r: &WindowRequest<R::Key>| matches!(r.page, Page::First | Page::Last | Page::From(_));
+        self.request().is_some_and(replacing)
+    }
+
     /// The page being loaded, if any.
     pub fn request(&self) -> Option<&WindowRequest<R::Key>> {
         self.page.pending()
