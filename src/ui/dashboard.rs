@@ -28,30 +28,32 @@ fn orders_title(state: &State, user: Option<&User>, width: u16) -> Line<'static>
     if let Some(user) = user {
         let name = fit(&crate::text::id_text(Some(&user.name)), 24);
         let choice = state.compare_choice();
+        // The comparison is chosen from the whole catalogue, on its way;
+        // a user with no tenant schema has nothing to compare ("vs
+        // client1" named a comparison that could not be).
+        let compared =
+            !state.catalog_partial && state.tenant_status(user) == Some(crate::db::SchemaState::Ok);
         let compare = choice
             .tenant
             .as_ref()
-            .filter(|_| !state.catalog_partial)
+            .filter(|_| compared)
             .map(|t| state.catalog.label(t));
         // Each tenant 20 cells at most, less its share of what the title
         // lacks (its words, the borders, the skipped own tenant's note).
         let skipped = if choice.replaced_own { SKIPPED } else { "" };
-        let words = format!(" Orders of {name} ·  vs  {skipped}");
+        let words = match compared {
+            true => format!(" Orders of {name} ·  vs  {skipped}"),
+            false => format!(" Orders of {name} ·  "),
+        };
         let room = usize::from(width).saturating_sub(crate::text::width(&words) + 2);
-        let cells = (room / 2).clamp(super::NAME_MIN, 20);
+        let shares = if compared { 2 } else { 1 };
+        let cells = (room / shares).clamp(super::NAME_MIN, 20);
         let names = [super::tenant_text(state, user), compare.unwrap_or_default()];
         let [own, compare]: [String; 2] = super::distinct_fits(&names.map(|n| (n, cells)))
             .try_into()
             .unwrap_or_default();
         spans.push(Span::raw(format!("of {name} · {own} ")));
-        // The comparison is chosen from the whole catalogue, on its way;
-        // a user with no tenant schema has nothing to compare ("vs
-        // client1" named a comparison that could not be).
-        let own_schema = user
-            .tenant
-            .as_deref()
-            .is_some_and(|t| state.catalog.contains(t));
-        if state.catalog_partial || !own_schema {
+        if !compared {
             return Line::from(spans);
         }
         match choice.tenant {
