@@ -758,8 +758,12 @@ mod dashboard_start {
         let exports = tempfile::tempdir().unwrap();
         let state = starting("first", &[("first", "one"), ("second", "two")]);
         let (tx, mut frames, handle) = start(state, connector, Some(exports.path().into()));
+        // Read, not loading (the title comes first): a lock taken while they
+        // load timed them out, and `e` had nothing to export.
         frame_where(&mut frames, "mid_dude's orders", |f| {
-            f.contains("Orders of mid_dude") && f.contains("4 users · 4 tenants")
+            f.contains("Orders of mid_dude")
+                && f.contains("4 users · 4 tenants")
+                && f.contains("order lines")
         })
         .await;
 

@@ -104,7 +104,9 @@ async fn keys_drive_the_loop_and_the_orders_shown_are_the_selected_users() {
         ],
     );
     let frame = frame_where(&mut frames, "poor_dude's orders", |f| {
-        f.contains("Orders of poor_dude") && row(f, "Tesla").contains("10,000.00")
+        f.contains("Orders of poor_dude")
+            && row(f, "Tesla").contains("10,000.00")
+            && f.contains("Users 1 match /poo")
     })
     .await;
     assert!(frame.contains("Users 1 match /poo"), "{frame}");

@@ -517,11 +517,14 @@ async fn search_results_show_whole_ids_and_users_with_no_tenant() {
     app.quit().await;
 }
 
-/// `T`: the tenants pane, once it shows `shown`.
+/// `T`: the tenants pane, once it shows `shown` (the pane's own note
+/// drawn: `shown` may be on the screen before it too).
 async fn tenants_pane(app: &mut common::App, shown: &str) -> String {
     app.press(crossterm::event::KeyCode::Char('T'));
-    app.frame_where("the tenants pane", |f| f.contains(shown))
-        .await
+    app.frame_where("the tenants pane", |f| {
+        f.contains("/: search users in all tenants") && f.contains(shown)
+    })
+    .await
 }
 
 /// `/text` in the tenants pane, typed: the frame once it shows `shown`.
@@ -531,7 +534,11 @@ async fn searched(app: &mut common::App, text: &str, shown: &str) -> String {
     for c in text.chars() {
         app.press(KeyCode::Char(c));
     }
-    app.frame_where(shown, |f| f.contains(shown)).await
+    // The whole text typed: a result of a shorter text (shown with its
+    // own prompt) or the screen before may show `shown` too.
+    let prompt = format!("/{text}▏");
+    app.frame_where(shown, |f| f.contains(&prompt) && f.contains(shown))
+        .await
 }
 
 /// The line of `frame` holding `text` ("" when none does).

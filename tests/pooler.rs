@@ -267,7 +267,9 @@ async fn superseded_loads_through_pgbouncer_are_cancelled_and_the_last_one_answe
     common::unlock(&mut locker).await;
     let frame = app
         .frame_where("the filtered list", |f| {
-            f.contains("/dude") && f.contains("Orders of mid_dude")
+            // Not busy: the old list stays on screen while the filter loads.
+            let busy = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏".chars().any(|c| f.contains(c));
+            f.contains("/dude") && f.contains("Orders of mid_dude") && !busy
         })
         .await;
     assert!(
