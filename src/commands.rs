@@ -27,12 +27,13 @@ pub(crate) async fn execute(
             tenant,
             format,
         } => return users(database, UserQuery { filter, limit }, tenant, format).await,
-        Connected::Tenants { format } => output::tenants(
-            &database.tenant_summaries().await?,
-            &database.tenants().await?,
-            format,
-            Destination::stdout(),
-        ),
+        Connected::Tenants { format } => {
+            let catalog = database.tenants().await?;
+            let mut summaries = database.tenant_summaries().await?;
+            // By registry label where a registry names tenants, as the pane.
+            catalog.sort_summaries(&mut summaries);
+            output::tenants(&summaries, &catalog, format, Destination::stdout())
+        }
         Connected::Orders {
             user_id,
             compare,

@@ -22,8 +22,7 @@ pub fn user_with_mail(id: &str, name: &str, mail: &str, tenant: &str) -> User {
         key: UserKey {
             name: name.into(),
             id: id.into(),
-            tenant: String::new(),
-            pinned: false,
+            ..UserKey::default()
         },
         invalid_utf8: 0,
     }

@@ -450,10 +450,10 @@ pub fn part_of(part: usize, all: usize) -> String {
     format!("{}/{}", thousands(part as i64), thousands(all as i64))
 }
 
-/// The order tenants are listed in everywhere (the tenants pane, the
-/// `C` picker, `tenants`, `health`, the price matrix's columns): as people
-/// read names, numbers by value (`shop 2` before `shop 10`) and letters in
-/// either case alike, then by bytes so that no two names tie.
+/// Names as people read them: numbers by value (`shop 2` before `shop 10`)
+/// and letters in either case alike, then by bytes so that no two names
+/// tie. Tenants are listed by it everywhere, by their registry name where
+/// they have one (see `db::listing_order`).
 pub fn tenant_order(a: &str, b: &str) -> std::cmp::Ordering {
     alphanumeric_sort::compare_str(a.to_lowercase(), b.to_lowercase())
         .then_with(|| alphanumeric_sort::compare_str(a, b))

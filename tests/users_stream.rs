@@ -534,10 +534,11 @@ async fn the_search_across_tenants_shows_what_it_finds_in_the_lists_order() {
 }
 
 /// An id every tenant's users table has, typed as a filter: its users
-/// come first, one a tenant, in the order every view lists tenants
-/// (numbers by value, either case alike: shop2, Shop3, shop10), in the
-/// CLI, the pane's first page and the search across tenants alike. The
-/// server's collation had them otherwise (`shop10` before `shop2`).
+/// come first, one a tenant, in the order every view lists tenants (the
+/// catalogue's: by the registry's name, numbers by value, either case
+/// alike: `alpha`, `Tenant 4` … `Tenant 60`, `zeta shop`), in the CLI, the
+/// pane's first page and the search across tenants alike. They followed
+/// the server's collation of the schemas (`Shop3`, `shop10`, `shop2`).
 #[tokio::test]
 async fn an_exact_id_lists_its_users_in_the_tenants_order() {
     let test_db = TestDatabase::empty().await;
@@ -545,23 +546,32 @@ async fn an_exact_id_lists_its_users_in_the_tenants_order() {
     for statement in tenantscope::fixtures::many_tenants_sql_by(tenants, tenants) {
         test_db.run_sql(&statement).await;
     }
-    for (from, to) in [("t0001", "shop10"), ("t0002", "shop2"), ("t0003", "Shop3")] {
+    // Registered as `Tenant N`, but for two.
+    for (from, to, name) in [
+        ("t0001", "shop10", "Tenant 1"),
+        ("t0002", "shop2", "zeta shop"),
+        ("t0003", "Shop3", "alpha"),
+    ] {
         test_db
             .run_sql(&format!(
                 "ALTER SCHEMA {from} RENAME TO \"{to}\";
-                 UPDATE public.customers_client SET schema_name = '{to}'
+                 UPDATE public.customers_client SET schema_name = '{to}', name = '{name}'
                   WHERE schema_name = '{from}'"
             ))
             .await;
     }
     // Each tenant's one user, id 1, is named after its place when made.
-    let mut expected = vec!["user_2@shop2", "user_3@Shop3", "user_1@shop10"]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+    let mut expected = vec!["user_3@Shop3".to_string(), "user_1@shop10".to_string()];
     expected.extend((4..=tenants).map(|i| format!("user_{i}@t{i:04}")));
-    assert_eq!(cli_users(&test_db, Some("1"), None), expected, "the CLI");
+    expected.push("user_2@shop2".to_string());
     let db = common::connect(&test_db).await;
+    let catalog = db.tenants().await.unwrap();
+    let schemas: Vec<&str> = expected
+        .iter()
+        .filter_map(|u| u.split('@').nth(1))
+        .collect();
+    assert_eq!(catalog.names(), schemas, "the catalogue's order");
+    assert_eq!(cli_users(&test_db, Some("1"), None), expected, "the CLI");
     let page = db.users_page(Some("1"), &Page::First, 100, None).await;
     let page: Vec<String> = page.unwrap().iter().map(name_at).collect();
     assert_eq!(page, expected, "the pane's first page");

@@ -5,9 +5,9 @@ use super::lossy::{raw, LossyText};
 use super::{Database, DbError, SchemaState, TenantEntry};
 
 /// Tenant schema names, in the order tenants are listed ([`listing_order`]:
-/// by registry label where a registry names them). Lookups are exact:
-/// `Acme` is not `acme`.
-/// Where a registry names tenants, each schema's registry key and label.
+/// by registry label where a registry names them), and where a registry
+/// names tenants, each schema's registry key and label. Lookups are
+/// exact: `Acme` is not `acme`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantCatalog {
     names: Vec<String>,
@@ -79,6 +79,12 @@ impl TenantCatalog {
         names.sort_by(|a, b| self.order(a, b));
         self.names = names;
         self
+    }
+
+    /// `summaries` in the order `tenants` lists them, by this catalogue's
+    /// labels (where a registry names tenants; by schema without one).
+    pub fn sort_summaries(&self, summaries: &mut [TenantSummary]) {
+        summaries.sort_by(|a, b| summary_order(a, b, self));
     }
 
     /// [`listing_order`] of two schemas, by their registry label and key.
@@ -216,8 +222,12 @@ pub struct TenantSummary {
 
 /// The order `tenants` lists them in: schemas, then the ids naming none,
 /// then the users with no organization id ('' before NULL), each in the
-/// order tenants are listed everywhere ([`crate::text::tenant_order`]).
-fn summary_order(a: &TenantSummary, b: &TenantSummary) -> std::cmp::Ordering {
+/// order `catalog` lists tenants ([`TenantCatalog::order`]).
+fn summary_order(
+    a: &TenantSummary,
+    b: &TenantSummary,
+    catalog: &TenantCatalog,
+) -> std::cmp::Ordering {
     let place = |s: &TenantSummary| {
         let no_tenant = s.state == SchemaState::NoTenant;
         (s.state != SchemaState::Ok, no_tenant, s.tenant.is_none())
@@ -225,7 +235,7 @@ fn summary_order(a: &TenantSummary, b: &TenantSummary) -> std::cmp::Ordering {
     let (id_a, id_b) = (a.tenant.as_deref(), b.tenant.as_deref());
     place(a)
         .cmp(&place(b))
-        .then_with(|| crate::text::tenant_order(id_a.unwrap_or_default(), id_b.unwrap_or_default()))
+        .then_with(|| catalog.order(id_a.unwrap_or_default(), id_b.unwrap_or_default()))
 }
 
 /// Citus: the node (`host:port`) holding the tables of schema `s.nsp`
@@ -408,7 +418,7 @@ impl Database {
                     }
                 })
                 .collect();
-            summaries.sort_by(summary_order);
+            TenantCatalog::default().sort_summaries(&mut summaries);
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
                 for summary in summaries.iter_mut() {
@@ -460,7 +470,7 @@ impl Database {
                 }),
             }
         }
-        summaries.sort_by(summary_order);
+        TenantCatalog::default().sort_summaries(summaries);
         Ok(())
     }
 
@@ -656,7 +666,7 @@ mod tests {
             summary(Some("shop2"), SchemaState::Ok),
             summary(Some("alpha"), SchemaState::NoSchema),
         ];
-        summaries.sort_by(summary_order);
+        TenantCatalog::default().sort_summaries(&mut summaries);
         let ids: Vec<Option<&str>> = summaries.iter().map(|s| s.tenant.as_deref()).collect();
         assert_eq!(
             ids,

@@ -545,7 +545,8 @@ pub struct CompareChoice {
 }
 
 /// Picks the comparison tenant: the requested one if it exists and is not
-/// the user's own (then the next tenant by name), else the first other tenant.
+/// the user's own (then the next tenant in the catalogue's order), else
+/// the first other tenant in that order.
 pub fn choose_compare_tenant(
     catalog: &TenantCatalog,
     own: Option<&str>,

@@ -449,10 +449,8 @@ impl Database {
     }
 
     /// Every tenant's user whose id is `id` (users in each tenant schema,
-    /// or linked to several tenants), by tenant in
-    /// [`crate::text::tenant_order`], as every view lists tenants (the
-    /// server's collation put `Odd"Name` before `client1`, and `shop10`
-    /// before `shop2`): a filter's pinned users.
+    /// or linked to several tenants), by tenant as every view lists
+    /// tenants ([`pinned_order`]): a filter's pinned users.
     pub(super) async fn pinned_rows(
         &self,
         tx: &mut super::ReadTx,
@@ -489,10 +487,12 @@ impl Database {
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        fn schema(row: &UserRow) -> &str {
-            row.3.as_ref().map_or("", |t| t.text.as_str())
+        // As lists name the tenant: the registry's name, else the schema.
+        fn listed(row: &UserRow) -> (&str, &str) {
+            let name = row.7.as_ref().or(row.3.as_ref());
+            (name.map_or("", |t| t.text.as_str()), &row.8)
         }
-        rows.sort_by(|a, b| crate::text::tenant_order(schema(a), schema(b)));
+        rows.sort_by(|a, b| pinned_order(listed(a), listed(b)));
         Ok(rows)
     }
 
@@ -877,8 +877,8 @@ impl Database {
     /// Where each of `keys` goes in the list's order, (name, id) in the
     /// list's collation (descending with `descending`), then by tenant with
     /// `by_tenant`; pinned keys (a filter's exact id match) before all the
-    /// others, by tenant, as the list has them ([`pinned_places`]): their indexes in that
-    /// order, the first `limit` of them. One statement. The one merge of
+    /// others, by tenant, as the list has them ([`pinned_places`]): their
+    /// indexes in that order, the first `limit` of them. One statement. The one merge of
     /// users read apart (batches of tenants, a search's batches): the
     /// server compares, in the collation every statement of the list
     /// sorts by, never the client.
@@ -890,17 +890,12 @@ impl Database {
         limit: i64,
         by_tenant: bool,
     ) -> Result<Vec<usize>, DbError> {
-        let mut names = Vec::new();
-        let mut ids = Vec::new();
-        let mut tenants = Vec::new();
-        let mut pins = Vec::new();
-        for key in keys {
-            names.push(key.name);
-            ids.push(key.id);
-            tenants.push(key.tenant);
-            pins.push(key.pinned);
-        }
-        let pinned = pins.contains(&true);
+        let keys: Vec<OrderKey> = keys.collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.name).collect();
+        let ids: Vec<&str> = keys.iter().map(|k| k.id).collect();
+        let tenants: Vec<&str> = keys.iter().map(|k| k.tenant).collect();
+        let places = pinned_places(&keys);
+        let pinned = places.iter().any(Option::is_some);
         let with_tenant = by_tenant || pinned;
         let direction = if descending { "DESC" } else { "ASC" };
         let mut arrays = String::from("$1::text[], $2::text[]");
@@ -941,7 +936,7 @@ impl Database {
         .bind(&ids)
         .bind(limit)
         .bind(&tenants)
-        .bind(pinned_places(&tenants, &pins))
+        .bind(places)
         .persistent(false)
         .fetch_all(&mut **tx)
         .await
@@ -1410,20 +1405,17 @@ pub(super) type UserRow = (
     String,
 );
 
-/// The places of the pinned keys among themselves (`None` for the
-/// others, ordered after them): by tenant, in
-/// [`crate::text::tenant_order`], as [`Database::pinned_rows`] lists them.
-/// `tenants` are the keys' hex (see `user_columns`).
-fn pinned_places(tenants: &[&str], pins: &[bool]) -> Vec<Option<i32>> {
-    let text =
-        |hex: &str| String::from_utf8_lossy(&hex::decode(hex).unwrap_or_default()).into_owned();
-    let mut pinned: Vec<(String, usize)> = (0..pins.len())
-        .filter(|&i| pins[i])
-        .map(|i| (text(tenants[i]), i))
+/// The places of the pinned keys among themselves ([`pinned_order`]);
+/// `None` for the others, ordered after them.
+fn pinned_places(keys: &[OrderKey]) -> Vec<Option<i32>> {
+    let mut pinned: Vec<(usize, &str, &str)> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| Some((i, k.pinned?, k.tenant)))
         .collect();
-    pinned.sort_by(|(a, _), (b, _)| crate::text::tenant_order(a, b));
-    let mut places = vec![None; pins.len()];
-    for (place, (_, i)) in pinned.into_iter().enumerate() {
+    pinned.sort_by(|a, b| pinned_order((a.1, a.2), (b.1, b.2)));
+    let mut places = vec![None; keys.len()];
+    for (place, (i, ..)) in pinned.into_iter().enumerate() {
         places[i] = i32::try_from(place).ok();
     }
     places
@@ -1437,19 +1429,23 @@ pub(super) fn into_user(
         .flatten()
         .filter(|t| t.replaced)
         .count();
+    let tenant = tenant.map(|t| t.text);
+    let tenant_name = tenant_name.map(|t| t.text);
+    let tenant_listed = tenant_name.as_ref().or(tenant.as_ref());
     User {
-        id: id.text,
-        name: name.text,
-        mail: mail.map(|m| m.text),
-        tenant: tenant.map(|t| t.text),
-        tenant_name: tenant_name.map(|t| t.text),
-        created,
         key: UserKey {
             name: name_key,
             id: id_key,
             tenant: tenant_key,
             pinned: false,
+            tenant_listed: tenant_listed.cloned().unwrap_or_default(),
         },
+        id: id.text,
+        name: name.text,
+        mail: mail.map(|m| m.text),
+        tenant,
+        tenant_name,
+        created,
         invalid_utf8,
     }
 }
@@ -1480,6 +1476,10 @@ pub struct UserKey {
     pub tenant: String,
     /// The exact id match of a filter, listed before everyone else.
     pub pinned: bool,
+    /// The tenant as lists name it (the registry's name for it, else its
+    /// schema): what orders the pinned users among themselves
+    /// ([`pinned_order`]).
+    pub tenant_listed: String,
 }
 
 /// A user's place in the list's order as [`Database::server_order`]
@@ -1491,7 +1491,8 @@ pub(super) struct OrderKey<'a> {
     name: &'a str,
     id: &'a str,
     tenant: &'a str,
-    pinned: bool,
+    /// Pinned, with its tenant as lists name it ([`UserKey::tenant_listed`]).
+    pinned: Option<&'a str>,
 }
 
 impl<'a> From<&'a UserRow> for OrderKey<'a> {
@@ -1500,7 +1501,7 @@ impl<'a> From<&'a UserRow> for OrderKey<'a> {
             name: &row.5,
             id: &row.6,
             tenant: &row.8,
-            pinned: false,
+            pinned: None,
         }
     }
 }
@@ -1511,9 +1512,19 @@ impl<'a> From<&'a UserKey> for OrderKey<'a> {
             name: &key.name,
             id: &key.id,
             tenant: &key.tenant,
-            pinned: key.pinned,
+            pinned: key.pinned.then_some(key.tenant_listed.as_str()),
         }
     }
+}
+
+/// The order of pinned users (a filter's exact id, one a tenant) among
+/// themselves, each as (its tenant as lists name it, its tenant key): by
+/// tenant as the catalogue lists tenants (the registry's name, else the
+/// schema, in [`crate::text::tenant_order`]; see
+/// [`crate::db::listing_order`]), then by the key's bytes (its hex keeps
+/// their order). The server's collation put `shop10` before `shop2`.
+fn pinned_order(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    crate::text::tenant_order(a.0, b.0).then_with(|| a.1.cmp(b.1))
 }
 
 /// Which page of a keyset-paged list to read: the users list (by

@@ -196,7 +196,8 @@ fn health_findings(
     found
 }
 
-/// One row per tenant: its name, its status word, then `cells`.
+/// One row per tenant, in the catalogue's order (by registry label, as the
+/// view lists them): its name, its status word, then `cells`.
 fn tenant_rows(
     report: &HealthReport,
     catalog: &TenantCatalog,
@@ -208,7 +209,9 @@ fn tenant_rows(
         row.extend(cells(t));
         row
     };
-    report.tenants.iter().map(row).collect()
+    let mut tenants: Vec<_> = report.tenants.iter().collect();
+    tenants.sort_by(|a, b| catalog.order(&a.tenant, &b.tenant));
+    tenants.into_iter().map(row).collect()
 }
 
 /// The health view's rows as CSV, all of them ([`all_rows`]): the tenants

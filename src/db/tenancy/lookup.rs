@@ -105,7 +105,7 @@ impl Database {
             key == name || label == name || schema == name
         };
         let mut matches: Vec<&String> = rows.iter().filter(named).map(|r| &r.2).collect();
-        matches.sort();
+        matches.sort_by(|a, b| schemas.order(a, b));
         matches.dedup();
         // Registered, schema gone: named, and answered so (not
         // "unknown"); beside a tenant of the same name, ambiguous (it

@@ -226,7 +226,7 @@ impl UserMerge<'_> {
                     name: row.5.clone(),
                     id: row.6.clone(),
                     tenant: row.8.clone(),
-                    pinned: false,
+                    ..UserKey::default()
                 });
             }
             batch.queued += rows.len();
