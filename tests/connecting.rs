@@ -763,7 +763,7 @@ mod dashboard_start {
         frame_where(&mut frames, "mid_dude's orders", |f| {
             f.contains("Orders of mid_dude")
                 && f.contains("4 users · 4 tenants")
-                && f.contains("order lines")
+                && f.contains(" order lines from ")
         })
         .await;
 

@@ -223,7 +223,7 @@ pub fn rank(tenants: &mut [BasketTenant], listed: &[String]) {
         .enumerate()
         .map(|(i, t)| (t.as_str(), i))
         .collect();
-    let place = |t: &BasketTenant| places.get(t.tenant.as_str()).map_or(usize::MAX, |&i| i);
+    let place = |t: &BasketTenant| places.get(t.tenant.as_str()).copied().unwrap_or(usize::MAX);
     tenants.sort_by(|a, b| {
         (a.error.is_some())
             .cmp(&b.error.is_some())

@@ -1464,8 +1464,9 @@ pub struct UserCount {
     pub people: Option<i64>,
 }
 
-/// A user's position in the list order, for keyset paging: opaque (the
-/// hex of the key columns' bytes).
+/// A user's position in the list order, for keyset paging: the key
+/// columns as the hex of their bytes (opaque), and the tenant's listed
+/// name, which orders pinned users among themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct UserKey {
     pub name: String,

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::health_rows::{all_rows, RowKind};
+use super::health_rows::{all_rows, listed_tenants, RowKind};
 use super::{csv, json, table, Align, Destination, ReportFormat};
 use crate::db::tenancy::FrameworkChecks;
 use crate::db::{
@@ -196,22 +196,19 @@ fn health_findings(
     found
 }
 
-/// One row per tenant, in the catalogue's order (by registry label, as the
-/// view lists them): its name, its status word, then `cells`.
+/// One row per tenant of `tenants`: its name, its status word, then `cells`.
 fn tenant_rows(
-    report: &HealthReport,
+    tenants: &[(usize, &crate::db::TenantHealth)],
     catalog: &TenantCatalog,
     cells: impl Fn(&crate::db::TenantHealth) -> Vec<String>,
 ) -> Vec<Vec<String>> {
-    let row = |t: &crate::db::TenantHealth| {
+    let row = |(_, t): &(usize, &crate::db::TenantHealth)| {
         let name = catalog.label_and_schema(&t.tenant);
         let mut row = vec![name, t.status.word().to_string()];
         row.extend(cells(t));
         row
     };
-    let mut tenants: Vec<_> = report.tenants.iter().collect();
-    tenants.sort_by(|a, b| catalog.order(&a.tenant, &b.tenant));
-    tenants.into_iter().map(row).collect()
+    tenants.iter().map(row).collect()
 }
 
 /// The health view's rows as CSV, all of them ([`all_rows`]): the tenants
@@ -439,7 +436,9 @@ pub fn health(
 /// The tenants table, each tenant's drift under its line.
 fn tenants_text(report: &HealthReport, catalog: &TenantCatalog, to: Destination) -> String {
     let (l, r) = (Align::Left, Align::Right);
-    let rows = tenant_rows(report, catalog, |t| {
+    // In the catalogue's order, each tenant's drift under its own row.
+    let listed = listed_tenants(report, catalog);
+    let rows = tenant_rows(&listed, catalog, |t| {
         let [items, orders] = t.rows_labels();
         vec![Count::label(Some(t.users)), items, orders]
     });
@@ -458,7 +457,7 @@ fn tenants_text(report: &HealthReport, catalog: &TenantCatalog, to: Destination)
     let mut out = String::new();
     out.push_str(lines.next().unwrap_or_default());
     out.push('\n');
-    for (tenant, line) in report.tenants.iter().zip(lines) {
+    for ((_, tenant), line) in listed.iter().zip(lines) {
         out.push_str(line);
         out.push('\n');
         for drift in &tenant.drift {
@@ -626,6 +625,47 @@ mod tests {
             text.contains("Users with no organization id: 2,500"),
             "{text}"
         );
+    }
+
+    /// With a registry, the table lists tenants by label (as the view and
+    /// the tenants pane do), each tenant's drift under its own row: sorting
+    /// the rows alone put one tenant's drift under another.
+    #[test]
+    fn the_table_lists_tenants_by_label_with_their_own_drift() {
+        let catalog =
+            TenantCatalog::new(vec!["a_schema".into(), "b_schema".into()]).with_registry(vec![
+                ("z".into(), "Zulu".into(), "a_schema".into()),
+                ("a".into(), "Alpha".into(), "b_schema".into()),
+            ]);
+        let drifted = TenantHealth {
+            drift: vec![crate::db::Drift {
+                table: "orders".into(),
+                column: None,
+                kind: crate::db::DriftKind::MissingTable,
+                expected: None,
+                found: None,
+            }],
+            ..TenantHealth::healthy("b_schema")
+        };
+        let report = HealthReport {
+            tenants: vec![TenantHealth::healthy("a_schema"), drifted.clone()],
+            ..HealthReport::default()
+        };
+        let (text, _) = health(
+            &report,
+            None,
+            None,
+            &catalog,
+            ReportFormat::Table,
+            Destination::PipeOrFile,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        let alpha = lines.iter().position(|l| l.starts_with("Alpha")).unwrap();
+        let zulu = lines.iter().position(|l| l.starts_with("Zulu")).unwrap();
+        assert!(alpha < zulu, "{text}");
+        let drift = format!("  {}", drifted.drift[0].describe());
+        assert_eq!(lines[alpha + 1], drift, "{text}");
+        assert_ne!(lines[zulu + 1], drift, "{text}");
     }
 
     #[test]

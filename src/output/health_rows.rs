@@ -2,7 +2,7 @@
 //! named: what the health view lists and its CSV export writes.
 
 use crate::db::tenancy::{FrameworkChecks, LedgerCheck, LedgerStatus, RegistryCheck};
-use crate::db::{Count, HealthReport, SchemaState, TenantCatalog};
+use crate::db::{Count, HealthReport, SchemaState, TenantCatalog, TenantHealth};
 
 /// What a row of the health view stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,14 +122,23 @@ fn finding(severity: Severity, text: String) -> Finding {
     Finding { severity, text }
 }
 
-/// A row per tenant schema the check read, with its drift, in the
+/// The tenants the check read, each with its place in the report, in the
 /// catalogue's order (by registry label, as the tenants pane lists them;
-/// the report has them by schema).
+/// the report has them by schema): every list of them, the view's, its
+/// export's and `health`'s table.
+pub(super) fn listed_tenants<'r>(
+    report: &'r HealthReport,
+    catalog: &TenantCatalog,
+) -> Vec<(usize, &'r TenantHealth)> {
+    let mut tenants: Vec<_> = report.tenants.iter().enumerate().collect();
+    tenants.sort_by(|(_, a), (_, b)| catalog.order(&a.tenant, &b.tenant));
+    tenants
+}
+
+/// A row per tenant schema the check read, with its drift.
 fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow> {
-    let mut rows: Vec<HealthRow> = report
-        .tenants
-        .iter()
-        .enumerate()
+    listed_tenants(report, catalog)
+        .into_iter()
         .map(|(i, t)| HealthRow {
             schema: t.tenant.clone(),
             name: catalog.label(&t.tenant),
@@ -142,9 +151,7 @@ fn tenant_rows(report: &HealthReport, catalog: &TenantCatalog) -> Vec<HealthRow>
                 .map(|d| finding(Severity::Error, d.describe()))
                 .collect(),
         })
-        .collect();
-    rows.sort_by(|a, b| catalog.order(&a.schema, &b.schema));
-    rows
+        .collect()
 }
 
 /// The rows so far, each check adding its findings to a schema's row (a

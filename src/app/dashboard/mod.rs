@@ -409,10 +409,11 @@ fn on_catalog(
     }
     read.taken(state);
     state.user_count = count;
+    let first = std::mem::take(&mut state.catalog_partial);
     // A list walked to its end counts itself, closer to now than the
     // count read (an estimate past 100,000 users).
     loads::count_whole_list(state);
-    if std::mem::take(&mut state.catalog_partial) {
+    if first {
         // The first frame's catalog was the first page's tenants: now the
         // comparison tenant can be chosen, and the orders read.
         state.catalog = catalog;

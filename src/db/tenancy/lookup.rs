@@ -111,7 +111,8 @@ impl Database {
         // "unknown"); beside a tenant of the same name, ambiguous (it
         // went to the other silently).
         // One each: the catalog keeps a registry row per schema.
-        let gone: Vec<&(String, String, String)> = gone.iter().filter(named).collect();
+        let mut gone: Vec<&(String, String, String)> = gone.iter().filter(named).collect();
+        gone.sort_by(|a, b| schemas.order(&a.2, &b.2));
         match (matches.as_slice(), gone.as_slice()) {
             ([one], []) => Ok(Ok((*one).clone())),
             ([], [(_, label, schema)]) => Ok(Err(DbError::SchemaMissing {
