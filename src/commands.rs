@@ -29,9 +29,8 @@ pub(crate) async fn execute(
         } => return users(database, UserQuery { filter, limit }, tenant, format).await,
         Connected::Tenants { format } => {
             let catalog = database.tenants().await?;
-            let mut summaries = database.tenant_summaries().await?;
             // By registry label where a registry names tenants, as the pane.
-            catalog.sort_summaries(&mut summaries);
+            let summaries = database.tenant_summaries(&catalog).await?;
             output::tenants(&summaries, &catalog, format, Destination::stdout())
         }
         Connected::Orders {

@@ -185,7 +185,7 @@ async fn user_whose_tenant_schema_does_not_exist() {
         db.priced_orders(&stray, Some("client1")).await,
         Err(DbError::TenantNotFound("client9".into()))
     );
-    let summaries = db.tenant_summaries().await.unwrap();
+    let summaries = db.tenant_summaries(&catalog).await.unwrap();
     let missing: Vec<_> = summaries
         .iter()
         .filter(|t| t.state != SchemaState::Ok)

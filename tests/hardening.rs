@@ -98,7 +98,7 @@ async fn the_support_role_runs_the_whole_app_path_but_cannot_read_passwords() {
         catalog.names(),
         ["client1", "client2", "client3", "client4", "client5"]
     );
-    let summaries = db.tenant_summaries().await.unwrap();
+    let summaries = db.tenant_summaries(&catalog).await.unwrap();
     assert!(summaries
         .iter()
         .any(|t| t.tenant.as_deref() == Some("client9") && t.state == SchemaState::NoSchema));

@@ -949,8 +949,9 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
             .await
             .unwrap();
     assert_eq!(once.batch_width(), 1);
-    let summaries = db.tenant_summaries().await.unwrap();
-    assert_eq!(summaries, once.tenant_summaries().await.unwrap());
+    let catalog = db.tenants().await.unwrap();
+    let summaries = db.tenant_summaries(&catalog).await.unwrap();
+    assert_eq!(summaries, once.tenant_summaries(&catalog).await.unwrap());
     let counted: Vec<_> = summaries.iter().filter(|s| s.users == 1).collect();
     assert_eq!(counted.len(), N, "every tenant's one user counted");
     let health = db.health(None).await.unwrap();
@@ -1156,7 +1157,7 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     };
     assert_eq!(status("t0002"), tenantscope::db::HealthStatus::Unused);
     assert_eq!(status("t0001"), tenantscope::db::HealthStatus::Ok);
-    let summaries = db.tenant_summaries().await.unwrap();
+    let summaries = db.tenant_summaries(&db.tenants().await.unwrap()).await.unwrap();
     let summary = |tenant: &str| {
         let s = summaries
             .iter()
@@ -1352,7 +1353,7 @@ async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
     assert_eq!(users("t0004"), Some(Count::estimate(1)));
     assert_eq!(users("t0001"), Some(Count::exact(1)));
     assert_eq!(users("t0060"), Some(Count::exact(1)));
-    let summaries = db.tenant_summaries().await.unwrap();
+    let summaries = db.tenant_summaries(&db.tenants().await.unwrap()).await.unwrap();
     let estimated: Vec<_> = summaries
         .iter()
         .filter(|s| s.users_estimated)

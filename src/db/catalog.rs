@@ -11,6 +11,9 @@ use super::{Database, DbError, SchemaState, TenantEntry};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantCatalog {
     names: Vec<String>,
+    /// Each of `names`' place in it: `contains` and `order` are asked per
+    /// row drawn or sorted, and the labels' order lowercases both names.
+    places: std::collections::HashMap<String, usize>,
     /// Schema → (key, label), for registered schemas.
     registered: std::collections::HashMap<String, (String, String)>,
     /// Labels more than one registered schema has (set with `registered`):
@@ -52,10 +55,14 @@ impl TenantCatalog {
     pub fn new(mut names: Vec<String>) -> TenantCatalog {
         names.sort_by(|a, b| crate::text::tenant_order(a, b));
         names.dedup();
-        TenantCatalog {
-            names,
-            ..TenantCatalog::default()
-        }
+        TenantCatalog::default().listing(names)
+    }
+
+    /// `names`, already in the listing order, as this catalogue's.
+    fn listing(mut self, names: Vec<String>) -> TenantCatalog {
+        self.places = names.iter().cloned().zip(0..).collect();
+        self.names = names;
+        self
     }
 
     /// Citus: the node (`host:port`) holding `schema`.
@@ -76,9 +83,8 @@ impl TenantCatalog {
             .map(|(_, label)| label.clone())
             .collect();
         let mut names = std::mem::take(&mut self.names);
-        names.sort_by(|a, b| self.order(a, b));
-        self.names = names;
-        self
+        names.sort_by(|a, b| self.listed_order(a, b));
+        self.listing(names)
     }
 
     /// `summaries` in the order `tenants` lists them, by this catalogue's
@@ -89,6 +95,15 @@ impl TenantCatalog {
 
     /// [`listing_order`] of two schemas, by their registry label and key.
     pub fn order(&self, a: &str, b: &str) -> std::cmp::Ordering {
+        match (self.places.get(a), self.places.get(b)) {
+            (Some(a), Some(b)) => a.cmp(b),
+            _ => self.listed_order(a, b),
+        }
+    }
+
+    /// [`TenantCatalog::order`] worked out from the names, for those not
+    /// in the catalogue (and to sort it).
+    fn listed_order(&self, a: &str, b: &str) -> std::cmp::Ordering {
         let listed = |schema| match self.registered.get(schema) {
             Some((key, label)) => (label.as_str(), key.as_str(), schema),
             None => (schema, schema, schema),
@@ -172,7 +187,7 @@ impl TenantCatalog {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.names.binary_search_by(|n| self.order(n, name)).is_ok()
+        self.places.contains_key(name)
     }
 
     /// The tenant after (or, `backwards`, before) `from` in the listing
@@ -355,7 +370,11 @@ impl Database {
 
     /// Tenants with their user counts, plus organization ids that name no
     /// tenant schema; one round trip whatever the number of tenants.
-    pub async fn tenant_summaries(&self) -> Result<Vec<TenantSummary>, DbError> {
+    /// Listed as `catalog` lists tenants ([`TenantCatalog::sort_summaries`]).
+    pub async fn tenant_summaries(
+        &self,
+        catalog: &TenantCatalog,
+    ) -> Result<Vec<TenantSummary>, DbError> {
         self.retried(|| async move {
             // Where users live in each tenant schema, a union of every users
             // table in one statement would lock them all in one transaction
@@ -418,7 +437,6 @@ impl Database {
                     }
                 })
                 .collect();
-            TenantCatalog::default().sort_summaries(&mut summaries);
             if per_tenant {
                 let counts = self.users_per_tenant_schema_or_estimated().await?;
                 for summary in summaries.iter_mut() {
@@ -431,6 +449,7 @@ impl Database {
             if self.tables.model.schemas.registry.complete().is_some() {
                 self.add_registered_missing(&mut summaries).await?;
             }
+            catalog.sort_summaries(&mut summaries);
             Ok(summaries)
         })
         .await
@@ -438,7 +457,7 @@ impl Database {
 
     /// Registered tenants whose schema is gone (or lacks the tenant tables)
     /// added to `summaries`, as the registry lists them (linked users may
-    /// already name them), in the order the summaries' query gives.
+    /// already name them).
     async fn add_registered_missing(
         &self,
         summaries: &mut Vec<TenantSummary>,
@@ -470,7 +489,6 @@ impl Database {
                 }),
             }
         }
-        TenantCatalog::default().sort_summaries(summaries);
         Ok(())
     }
 
@@ -621,6 +639,12 @@ mod tests {
         }
         assert_eq!(stepped, ["t2", "t3", "s9", "t1"]);
         assert_eq!(catalog.step(Some("t2"), true, None).as_deref(), Some("t1"));
+        // A name not in it falls in its place among the labels ("Mid" <
+        // "n" < "s9"): the catalogue's own names compare by their place.
+        assert_eq!(catalog.step(Some("n"), false, None).as_deref(), Some("s9"));
+        assert_eq!(catalog.order("t3", "n"), std::cmp::Ordering::Less);
+        assert_eq!(catalog.order("n", "s9"), std::cmp::Ordering::Less);
+        assert_eq!(catalog.order("t1", "t2"), std::cmp::Ordering::Greater);
     }
 
     #[test]
