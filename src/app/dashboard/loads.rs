@@ -333,21 +333,40 @@ pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
 /// users in each tenant schema, where the count also holds tenants whose
 /// users table the list cannot read.
 pub(super) fn count_whole_list(state: &mut State) {
-    let dashboard = &state.dashboard;
-    let count = dashboard.users.count();
     // (A list being read again: its count is of the rows before.)
-    let whole = !dashboard.users.is_replacing()
-        && dashboard.filter.text.is_empty()
-        && !dashboard.filter.prompt.editing
-        && dashboard.tenant.is_none()
-        && dashboard.list_label.is_none();
-    let counted_alike = !state.tenants.per_tenant && state.user_count.people.is_none();
-    if let Some(count) = count.filter(|_| whole && !state.catalog_partial && counted_alike) {
+    let count = whole_list_count(state).filter(|_| !state.dashboard.users.is_replacing());
+    if let Some(count) = count {
         state.user_count = crate::db::UserCount {
             value: count as i64,
             estimated: false,
             people: None,
         };
+    }
+}
+
+/// The count of the list shown, where it counts every user the header
+/// does (see [`count_whole_list`]).
+fn whole_list_count(state: &State) -> Option<usize> {
+    let dashboard = &state.dashboard;
+    let whole = dashboard.filter.text.is_empty()
+        && !dashboard.filter.prompt.editing
+        && dashboard.tenant.is_none()
+        && dashboard.list_label.is_none();
+    let counted_alike = !state.tenants.per_tenant && state.user_count.people.is_none();
+    let count = dashboard.users.count();
+    count.filter(|_| whole && !state.catalog_partial && counted_alike)
+}
+
+/// The user count a reload read, for the header. Not an estimate over
+/// the whole list's count while that list is read again: the refresh
+/// timer's catalog can come before its page, and the header read
+/// `~1,000,000` for a moment beside the pane's `(350)`; the page counts
+/// the list again.
+pub(super) fn take_read_count(state: &mut State, count: crate::db::UserCount) {
+    let listed = whole_list_count(state).map(|n| n as i64);
+    let holds_listed = !state.user_count.estimated && listed == Some(state.user_count.value);
+    if !(count.estimated && holds_listed && state.dashboard.users.is_replacing()) {
+        state.user_count = count;
     }
 }
 

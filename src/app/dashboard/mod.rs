@@ -408,7 +408,7 @@ fn on_catalog(
         return Vec::new();
     }
     read.taken(state);
-    state.user_count = count;
+    loads::take_read_count(state, count);
     let first = std::mem::take(&mut state.catalog_partial);
     // A list walked to its end counts itself, closer to now than the
     // count read (an estimate past 100,000 users).

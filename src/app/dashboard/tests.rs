@@ -339,6 +339,29 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
         }),
     );
     assert!(header(&state).contains(" 350 users"), "{}", header(&state));
+    // The catalog before the page, as the timer's can come: the header
+    // keeps the list's count while the page is on its way (it read
+    // `~1,000,000` until the page came), and the page counts again.
+    let request = page_request(&dashboard::refresh(&mut state));
+    let ticket = *state
+        .catalog_load
+        .pending()
+        .expect("the catalog read again");
+    update(
+        &mut state,
+        Msg::from(dashboard::Msg::Catalog {
+            ticket,
+            result: Ok((catalog(), estimate)),
+        }),
+    );
+    assert!(header(&state).contains(" 350 users"), "{}", header(&state));
+    let Page::From(top) = &request.page else {
+        panic!("{:?}", request.page)
+    };
+    let top: usize = top.id.parse().unwrap();
+    let rows = numbered(top, PAGE_SIZE.min(total - top));
+    deliver_page(&mut state, request, rows);
+    assert!(header(&state).contains(" 350 users"), "{}", header(&state));
     // Back to the top and down again: the same count.
     let request = page_request(&press(&mut state, KeyCode::Char('g')));
     deliver_page(&mut state, request, numbered(0, PAGE_SIZE));
