@@ -294,6 +294,47 @@ async fn linked_users_of_two_tenants_are_each_paged_once_in_the_cli_order() {
     assert_eq!(backward, cli);
 }
 
+/// Linked users: a filter's exact id lists the person once per tenant
+/// linked, first, by the tenant's registry name as every view lists
+/// tenants (the schema would put `acme_…` first), in the CLI and the
+/// dashboard's page.
+#[tokio::test]
+async fn an_exact_id_lists_a_linked_person_by_tenant_name() {
+    use tenantscope::db::{ConnectionSource, Database, Page};
+    let db = fixture("django_tenant_users").await;
+    db.run_sql("UPDATE public.companies_company SET name = 'Zeta Acme' WHERE slug = 'acme'")
+        .await;
+    let some = |s: &str| Some(s.to_string());
+    let expected = [
+        ("bob".to_string(), some("Globex"), some("globex_1704240000")),
+        (
+            "bob".to_string(),
+            some("Zeta Acme"),
+            some("acme_1704153600"),
+        ),
+        // Not pinned: Globex's registry key is 3.
+        (
+            "carol".to_string(),
+            some("Globex"),
+            some("globex_1704240000"),
+        ),
+    ];
+    let users = json(&db, &["users", "--filter", "3", "--format", "json"]);
+    assert_eq!(placed(&users), expected, "the CLI");
+    let source = ConnectionSource::demo(db.options.clone());
+    let database = Database::connect(&source, &tenantscope::config::Settings::default())
+        .await
+        .unwrap();
+    let page = database.users_page(Some("3"), &Page::First, 10, None).await;
+    database.close().await;
+    let page: Vec<_> = page
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.tenant_name, u.tenant))
+        .collect();
+    assert_eq!(page, expected, "the dashboard's first page");
+}
+
 #[tokio::test]
 async fn django_tenant_users_is_detected_with_linked_users() {
     let db = fixture("django_tenant_users").await;

@@ -1157,7 +1157,10 @@ async fn per_tenant_users_are_read_in_batches_a_small_lock_table_holds() {
     };
     assert_eq!(status("t0002"), tenantscope::db::HealthStatus::Unused);
     assert_eq!(status("t0001"), tenantscope::db::HealthStatus::Ok);
-    let summaries = db.tenant_summaries(&db.tenants().await.unwrap()).await.unwrap();
+    let summaries = db
+        .tenant_summaries(&db.tenants().await.unwrap())
+        .await
+        .unwrap();
     let summary = |tenant: &str| {
         let s = summaries
             .iter()
@@ -1353,7 +1356,10 @@ async fn a_locked_tenant_users_table_is_estimated_and_the_rest_counted() {
     assert_eq!(users("t0004"), Some(Count::estimate(1)));
     assert_eq!(users("t0001"), Some(Count::exact(1)));
     assert_eq!(users("t0060"), Some(Count::exact(1)));
-    let summaries = db.tenant_summaries(&db.tenants().await.unwrap()).await.unwrap();
+    let summaries = db
+        .tenant_summaries(&db.tenants().await.unwrap())
+        .await
+        .unwrap();
     let estimated: Vec<_> = summaries
         .iter()
         .filter(|s| s.users_estimated)
