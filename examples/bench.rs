@@ -155,6 +155,7 @@ const USAGE: &str = "usage: bench [--quick | --only a…h | --only tenants | --o
   --only tenants  i. tenant-first at 2,000 tenant schemas; its section of BENCHMARKS.md
   --only cli      j. users --limit 100 beside psql, small database only; prints
   --only orders   k. a user with 100,000 order lines; its section of BENCHMARKS.md
+  --only orders-1m  k2. the same with 1,000,000 lines; its section of BENCHMARKS.md
   --only 10k      l. 10,000 tenant schemas, two layouts; its section of BENCHMARKS.md
   --only users [--bin PATH] [--runs N]
                   m. the whole users list at 3,000 tenant schemas with users in each,
@@ -254,10 +255,14 @@ fn main() -> Res<()> {
             let section = tenants::run(&runtime, &server)?;
             write_section(&section, (tenants::MARK_START, tenants::MARK_END))?;
         }
-        Some("orders") => {
+        Some(size @ ("orders" | "orders-1m")) => {
+            let size = match size {
+                "orders" => orders::K,
+                _ => orders::K_MILLION,
+            };
             let (bin, _) = dashboard_binary()?;
-            let section = orders::run(&runtime, &server, &bin)?;
-            write_section(&section, (orders::MARK_START, orders::MARK_END))?;
+            let section = orders::run(&runtime, &server, &bin, &size)?;
+            write_section(&section, size.marks)?;
         }
         _ => whole_run(&runtime, &server, quick, &kept, load_before)?,
     }
@@ -351,8 +356,8 @@ fn whole_run(
         // The sections after a to j, and the notes between them, stay.
         write_top(&report)?;
         write_section(&tenant_first, (tenants::MARK_START, tenants::MARK_END))?;
-        let section = orders::run(runtime, server, &bin)?;
-        write_section(&section, (orders::MARK_START, orders::MARK_END))?;
+        let section = orders::run(runtime, server, &bin, &orders::K)?;
+        write_section(&section, orders::K.marks)?;
         let section = schemas_10k::run(runtime, l_server(server, kept))?;
         write_section(&section, (schemas_10k::MARK_START, schemas_10k::MARK_END))?;
     }

@@ -1,12 +1,13 @@
-//! k. A user with 100,000 order lines (`--only orders`, issue 24): the
-//! orders pane's first screen from process start (the release binary in a
-//! pty), its peak RSS after the totals came and the cursor went to the last
-//! line and back, and the `orders` CLI beside psql running the same join.
+//! k. A user with 100,000 order lines (`--only orders`, issue 24), and
+//! k2. with 1,000,000 (`--only orders-1m`): the orders pane's first screen
+//! from process start (the release binary in a pty), its peak RSS after the
+//! totals came and the cursor went to the last line and back, and the
+//! `orders` CLI beside psql running the same join.
 //!
 //! The database: the article layout (sql/init.sql's shapes, its indexes),
 //! tenants `t_a` (1,000 items) and `t_b` (900 of them, same ids and
 //! descriptions, cheaper); `aaa_heavy` (first by name, so selected at start)
-//! owns 100,000 lines in `t_a`.
+//! owns the lines in `t_a`.
 
 use std::io::{Read, Write as _};
 use std::path::Path;
@@ -24,15 +25,44 @@ use super::{
     WIDTH,
 };
 
-pub const LINES: usize = 100_000;
-const DATABASE: &str = "orders_100k";
-const RUNS: usize = 10;
-pub const MARK_START: &str = "<!-- bench k: orders -->";
-pub const MARK_END: &str = "<!-- /bench k -->";
+/// How many lines the heavy user has, and what goes with that number.
+pub struct Size {
+    lines: usize,
+    /// Timed runs of each measure (after warm-up).
+    runs: usize,
+    section: &'static str,
+    only: &'static str,
+    pub marks: (&'static str, &'static str),
+}
+
+pub const K: Size = Size {
+    lines: 100_000,
+    runs: 10,
+    section: "k",
+    only: "orders",
+    marks: ("<!-- bench k: orders -->", "<!-- /bench k -->"),
+};
+
+pub const K_MILLION: Size = Size {
+    lines: 1_000_000,
+    runs: 5,
+    section: "k2",
+    only: "orders-1m",
+    marks: ("<!-- bench k2: orders -->", "<!-- /bench k2 -->"),
+};
+
+impl Size {
+    fn database(&self) -> String {
+        format!("orders_{}", self.lines)
+    }
+
+    /// The totals row once the server's totals came.
+    fn totals(&self) -> String {
+        format!("{} lines", thousands(self.lines as u64))
+    }
+}
 /// The item of the first line (order o0000001 is of item 2).
 const FIRST_LINE: &str = "prod_00002";
-/// The totals row once the server's totals came.
-const TOTALS: &str = "100,000 lines";
 /// The cursor on the last line (order o0100000 is of item 1).
 const LAST_LINE: &str = "▶ prod_00001";
 const FIRST_SCREEN_TARGET: Duration = Duration::from_millis(100);
@@ -45,7 +75,7 @@ const JOIN: &str = "SELECT o.item_id, i.description, o.quantity, i.price, o.quan
      FROM t_a.orders o LEFT JOIN t_a.items i ON i.id = o.item_id \
      LEFT JOIN t_b.items c ON c.id = o.item_id WHERE o.user_id = 'heavy' ORDER BY o.id";
 
-fn sql() -> String {
+fn sql(lines: usize) -> String {
     let tenant = |schema: &str| {
         format!(
             "CREATE SCHEMA {schema};
@@ -74,7 +104,7 @@ fn sql() -> String {
                                  FROM t_a.items WHERE id <= 'i00900';
          INSERT INTO t_a.orders SELECT 'o' || lpad(n::text, 7, '0'), 'heavy',
                                        'i' || lpad((n % 1000 + 1)::text, 5, '0'), n % 7 + 1
-                                  FROM generate_series(1, {LINES}) n;
+                                  FROM generate_series(1, {lines}) n;
          INSERT INTO t_b.orders VALUES ('o1', 'light', 'i00001', 1);",
         a = tenant("t_a"),
         b = tenant("t_b"),
@@ -98,45 +128,53 @@ struct Measured {
 }
 
 /// Builds the database and measures; returns the Markdown section.
-pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer, bin: &Path) -> Res<String> {
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    server: &PgServer,
+    bin: &Path,
+    size: &Size,
+) -> Res<String> {
     let started = Instant::now();
+    let database = size.database();
     let (head, totals) = runtime.block_on(async {
         let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(
             &server.connect_options("postgres"),
         )
         .await?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {DATABASE}"))
+        sqlx::raw_sql(&format!("CREATE DATABASE {database}"))
             .execute(&mut admin)
             .await?;
         progress(format!(
-            "k. a user with {} order lines",
-            thousands(LINES as u64)
+            "{}. a user with {} order lines",
+            size.section,
+            thousands(size.lines as u64)
         ));
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(
-            &server.connect_options(DATABASE),
+            &server.connect_options(&database),
         )
         .await?;
-        sqlx::raw_sql(&sql()).execute(&mut conn).await?;
+        sqlx::raw_sql(&sql(size.lines)).execute(&mut conn).await?;
         sqlx::raw_sql("VACUUM ANALYZE").execute(&mut conn).await?;
-        in_process(server).await
+        in_process(server, size).await
     })?;
     let built = started.elapsed();
-    let url = server.url(DATABASE);
-    progress("k. first screen from process start");
+    let url = server.url(&database);
+    let totals_row = size.totals();
+    progress(format!("{}. first screen from process start", size.section));
     let mut first_screen = Vec::new();
     let mut totals_screen = Vec::new();
-    for _ in 0..RUNS {
-        let (start, mut app) = Pty::spawn(bin, &url)?;
+    for _ in 0..size.runs {
+        let (start, mut app) = Pty::spawn(bin, &url, &totals_row)?;
         first_screen.push(app.wait(FIRST_LINE)? - start);
-        totals_screen.push(app.wait(TOTALS)? - start);
+        totals_screen.push(app.wait(&totals_row)? - start);
         app.quit()?;
     }
-    progress("k. peak RSS");
-    let rss_kb = dashboard_rss(bin, &url)?;
-    progress("k. the orders CLI beside psql");
+    progress(format!("{}. peak RSS", size.section));
+    let rss_kb = dashboard_rss(bin, &url, &totals_row)?;
+    progress(format!("{}. the orders CLI beside psql", size.section));
     let (cli, psql, (cli_rss_kb, cli_cpu_ms), (psql_rss_kb, psql_cpu_ms)) =
-        cli_beside_psql(bin, server)?;
-    Ok(render(&Measured {
+        cli_beside_psql(bin, server, size)?;
+    let measured = Measured {
         built,
         head,
         totals,
@@ -149,16 +187,17 @@ pub fn run(runtime: &tokio::runtime::Runtime, server: &PgServer, bin: &Path) -> 
         psql_rss_kb,
         cli_cpu_ms,
         psql_cpu_ms,
-    }))
+    };
+    Ok(render(&measured, size))
 }
 
 /// The first page and the totals, as the dashboard reads them, in turn.
-async fn in_process(server: &PgServer) -> Res<(Vec<Duration>, Vec<Duration>)> {
-    let source = ConnectionSource::demo(server.connect_options(DATABASE));
+async fn in_process(server: &PgServer, size: &Size) -> Res<(Vec<Duration>, Vec<Duration>)> {
+    let source = ConnectionSource::demo(server.connect_options(&size.database()));
     let db = Database::connect(&source, &Settings::default()).await?;
     let user = db.user("heavy").await?;
     let (mut head, mut totals) = (Vec::new(), Vec::new());
-    for round in 0..RUNS + 2 {
+    for round in 0..size.runs + 2 {
         let started = Instant::now();
         let report = db.orders_head(&user, Some("t_b"), 100, None).await?;
         let took = started.elapsed();
@@ -168,7 +207,7 @@ async fn in_process(server: &PgServer) -> Res<(Vec<Duration>, Vec<Duration>)> {
         let started = Instant::now();
         let sums = db.orders_totals(&user, Some("t_b"), None).await?;
         let summed = started.elapsed();
-        if sums.lines != LINES {
+        if sums.lines != size.lines {
             return Err(format!("totals over {} lines", sums.lines).into());
         }
         // Two warm-up rounds.
@@ -183,9 +222,9 @@ async fn in_process(server: &PgServer) -> Res<(Vec<Duration>, Vec<Duration>)> {
 
 /// VmHWM of the dashboard once the totals came, after Tab, G (the last
 /// page), PgUp × 5 and g (the first page again).
-fn dashboard_rss(bin: &Path, url: &str) -> Res<u64> {
-    let (_, mut app) = Pty::spawn(bin, url)?;
-    app.wait(TOTALS)?;
+fn dashboard_rss(bin: &Path, url: &str, totals: &str) -> Res<u64> {
+    let (_, mut app) = Pty::spawn(bin, url, totals)?;
+    app.wait(totals)?;
     let pid = descendants(app.script.id())
         .into_iter()
         .find(|(_, comm)| comm == "tenantscope")
@@ -217,9 +256,11 @@ fn dashboard_rss(bin: &Path, url: &str) -> Res<u64> {
 fn cli_beside_psql(
     bin: &Path,
     server: &PgServer,
+    size: &Size,
 ) -> Res<(Vec<Duration>, Vec<Duration>, (u64, f64), (u64, f64))> {
     let psql_bin = tenantscope::embedded::find_binaries()?.join("psql");
-    let url = server.url(DATABASE);
+    let database = size.database();
+    let url = server.url(&database);
     let ours = || {
         let mut command = Command::new(bin);
         command
@@ -235,7 +276,7 @@ fn cli_beside_psql(
             .args(["-X", "-A", "-t", "-F", ",", "-h"])
             .arg(server.socket_dir())
             .args(["-p", &port, "-U", tenantscope::embedded::SUPERUSER])
-            .args(["-d", DATABASE, "-c", JOIN]);
+            .args(["-d", &database, "-c", JOIN]);
         command
     };
     let run = |mut command: Command, lines: usize| -> Res<Duration> {
@@ -253,10 +294,10 @@ fn cli_beside_psql(
         Ok(took)
     };
     let (mut cli, mut psql) = (Vec::new(), Vec::new());
-    for _ in 0..RUNS + 2 {
+    for _ in 0..size.runs + 2 {
         // CSV: a header, then one row per line.
-        cli.push(run(ours(), LINES + 1)?);
-        psql.push(run(theirs(), LINES)?);
+        cli.push(run(ours(), size.lines + 1)?);
+        psql.push(run(theirs(), size.lines)?);
     }
     let rss = |command: Command| -> Res<(u64, f64)> {
         let mut timed = Command::new("/usr/bin/time");
@@ -295,7 +336,7 @@ struct Pty {
 }
 
 impl Pty {
-    fn spawn(bin: &Path, url: &str) -> Res<(Instant, Pty)> {
+    fn spawn(bin: &Path, url: &str, totals: &str) -> Res<(Instant, Pty)> {
         let command = format!(
             "stty cols {WIDTH} rows {HEIGHT}; '{}' --database-url '{url}'",
             bin.display()
@@ -310,7 +351,7 @@ impl Pty {
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let (tx, seen) = mpsc::channel();
         let (wanted, markers) = mpsc::channel::<String>();
-        for marker in [FIRST_LINE, TOTALS, LAST_LINE] {
+        for marker in [FIRST_LINE, totals, LAST_LINE] {
             wanted.send(marker.to_string())?;
         }
         let reader = std::thread::spawn(move || watch(stdout, markers, tx));
@@ -411,20 +452,22 @@ fn watch(
     }
 }
 
-fn render(m: &Measured) -> String {
+fn render(m: &Measured, size: &Size) -> String {
     let median = |samples: &[Duration]| percentile(samples, 50.0);
     let first = median(&m.first_screen);
     let ratio = median(&m.cli).as_secs_f64() / median(&m.psql).as_secs_f64().max(1e-9);
     let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
-    let n = thousands(LINES as u64);
+    let n = thousands(size.lines as u64);
     let mut out = String::new();
-    out.push_str(MARK_START);
+    out.push_str(size.marks.0);
     out.push_str(&format!(
-        "\n## k. A user with {n} order lines\n\n\
-         Made by `cargo run --release --example bench -- --only orders` on {}: {}; load \
+        "\n## {}. A user with {n} order lines\n\n\
+         Made by `cargo run --release --example bench -- --only {}` on {}: {}; load \
          average {} at the end. The machine is shared with other sessions running builds and \
          tests at the same time: its load shows in the tails. Database built in {}.\n\n\
          | Measure | median | p90 |\n| --- | --- | --- |\n",
+        size.section,
+        size.only,
         super::command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         super::machine(),
         super::loadavg(),
@@ -502,11 +545,13 @@ fn render(m: &Measured) -> String {
         ));
     }
     out.push_str(&format!(
-        "- How: {RUNS} runs of each after warm-up; the dashboard (200×50, the release binary \
+        "- How: {} runs of each after warm-up; the dashboard (200×50, the release binary \
          under `script`) is timed to the first output holding the first line's item, and to \
-         \"{TOTALS}\"; psql: `psql -X -A -t -F , -c \"{JOIN}\"`.\n"
+         \"{}\"; psql: `psql -X -A -t -F , -c \"{JOIN}\"`.\n",
+        size.runs,
+        size.totals(),
     ));
-    out.push_str(MARK_END);
+    out.push_str(size.marks.1);
     out.push('\n');
     out
 }
