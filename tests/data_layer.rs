@@ -10,6 +10,7 @@ use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
 
 mod common;
+use common::{stderr, stdout, tenantscope};
 
 /// The exact digits of a number, `-` for anything else.
 fn plain(value: &Value) -> String {
@@ -262,6 +263,57 @@ async fn hostile_organization_ids_match_no_tenant_and_change_nothing() {
         "the database is unchanged"
     );
     assert!(before.contains("client2"));
+}
+
+/// The shared schema holds copies of the tenant tables with rows (which
+/// `health` reports as in the wrong schema): a user whose organization id
+/// names it has no tenant, and its rows are nobody's orders, as for
+/// `pg_catalog` (they were priced as the user's own, exit 0), nor a
+/// comparison's prices.
+#[tokio::test]
+async fn the_shared_schema_is_no_tenant_whatever_tables_it_holds() {
+    let test_db = TestDatabase::reference().await;
+    test_db
+        .run_sql(
+            "CREATE TABLE public.items (id text PRIMARY KEY, description text, price numeric);
+             CREATE TABLE public.orders (id text, user_id text, item_id text, quantity numeric);
+             INSERT INTO public.items VALUES ('1', 'Plain', 99);
+             INSERT INTO public.orders VALUES ('1', '30', '1', 1), ('2', '1', '1', 1);
+             INSERT INTO public.users (id, name, mail, password, organization_id)
+             VALUES ('30', 'pubuser', 'p@x', 'pw', 'public'),
+                    ('31', 'cataloguser', 'c@x', 'pw', 'pg_catalog');",
+        )
+        .await;
+    let db = connect(&test_db).await;
+    for (id, schema) in [("30", "public"), ("31", "pg_catalog")] {
+        let user = db.user(id).await.unwrap();
+        assert_eq!(
+            db.priced_orders(&user, Some("client2")).await,
+            Err(DbError::TenantNotFound(schema.into())),
+            "{schema}"
+        );
+        assert_eq!(
+            db.orders_head(&user, Some("client2"), 100, None)
+                .await
+                .err(),
+            Some(DbError::TenantNotFound(schema.into())),
+            "{schema}, the dashboard's first page"
+        );
+    }
+    let rich = db.user("1").await.unwrap();
+    assert_eq!(
+        db.priced_orders(&rich, Some("public")).await,
+        Err(DbError::UnknownTenant("public".into())),
+        "as the comparison tenant"
+    );
+    db.close().await;
+    let out = tenantscope(&["--database-url", &test_db.url, "orders", "30"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "tenantscope: tenant schema not found: \"public\""
+    );
 }
 
 /// Schemas and row counts, to show a database unchanged.

@@ -784,13 +784,20 @@ impl Database {
     /// tables, which the query shows by running (a missing one fails it,
     /// and is explained then: see [`Database::orders_failed`]): no round
     /// trip to check first. A registry or `ignore_schemas` also says which
-    /// schemas are tenants: that is checked first.
+    /// schemas are tenants: that is checked first, as is a name that is
+    /// never a tenant's (the shared schema, the system's).
     pub(super) async fn orders_schemas(
         &self,
         tx: &mut sqlx::PgConnection,
         plan: &OrdersPlan,
     ) -> Result<OrdersSchemas, DbError> {
-        let (own, compare) = if self.tables.names.tenant_filter.is_empty() {
+        // The shared schema (its stray copies of the tenant tables, which
+        // `health` reports), the system's and the ignored ones are no
+        // tenant, whatever tables they hold: checked, so refused as such.
+        let schemas = &self.tables.model.schemas;
+        let named = std::iter::once(plan.tenant.as_str()).chain(plan.compare_used.as_deref());
+        let never = named.into_iter().any(|name| schemas.never_a_tenant(name));
+        let (own, compare) = if self.tables.names.tenant_filter.is_empty() && !never {
             (
                 quote_ident(&plan.tenant),
                 plan.compare_used.as_deref().map(quote_ident),
