@@ -15,15 +15,16 @@ mod common;
 use common::{bare_command, stderr, stdout};
 
 /// Every password the fixture holds, and what the canary says if it ran.
-const SECRETS: [&str; 4] = [
+const SECRETS: [&str; 5] = [
     "rich-secret-pw",
     "poor-secret-pw",
     "org-secret-pw",
+    "item-secret-pw",
     "CANARY-RAN",
 ];
 
-/// The reference data, plus a registry table with a secret column and a
-/// canary function: any configured text that is run as SQL and calls it
+/// The reference data, plus a registry table with a secret column, a
+/// secret column in every tenant's items, and a canary function: any configured text that is run as SQL and calls it
 /// fails with `CANARY-RAN` (a text no configured value contains).
 fn fixture() -> &'static TestDatabase {
     static DB: OnceLock<TestDatabase> = OnceLock::new();
@@ -36,6 +37,13 @@ fn fixture() -> &'static TestDatabase {
                  INSERT INTO public.orgs VALUES
                      ('client1', 'Client One', 'client1', 'org-secret-pw', '{}'),
                      ('client2', 'Client Two', 'client2', 'org-secret-pw', '{}');
+                 DO $$ DECLARE s text; BEGIN
+                     FOR s IN SELECT table_schema FROM information_schema.tables
+                               WHERE table_name = 'items' AND table_schema <> 'public' LOOP
+                         EXECUTE format('ALTER TABLE %I.items ADD COLUMN password text
+                                         DEFAULT %L', s, 'item-secret-pw');
+                     END LOOP;
+                 END $$;
                  CREATE FUNCTION public.canary() RETURNS text LANGUAGE plpgsql AS
                  $$ BEGIN RAISE EXCEPTION '%', 'CANARY' || '-RAN'; END $$;",
             )
@@ -152,10 +160,14 @@ fn probe(db: &TestDatabase, base: &str, key: &str, value: &str) {
     let config = dir.path().join("tenantscope.toml");
     std::fs::write(&config, config_with(base, key, value)).unwrap();
     // `tenants` reads the users and the registry; `orders` the items and
-    // orders too; `health` the ledger.
+    // orders too, `prices` each tenant's items (by `items_match`'s key);
+    // `health` the ledger.
     let mut commands = vec![&["tenants", "--format", "json"][..]];
     if key.starts_with("item") || key.starts_with("order") || key == "compare_with" {
         commands.push(&["orders", "1", "--format", "json"]);
+    }
+    if key.starts_with("item") {
+        commands.push(&["prices", "--format", "json"]);
     }
     if key.starts_with("ledger") || key.starts_with("registry") {
         commands.push(&["health", "--format", "json"]);

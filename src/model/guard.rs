@@ -87,6 +87,9 @@ pub fn column_keys(model: &TenancyModel) -> Vec<(&'static str, String)> {
         ("tenancy.order_item", orders.item.clone()),
         ("tenancy.order_quantity", orders.quantity.clone()),
     ];
+    if let Some(column) = items.match_column() {
+        keys.push(("tenancy.items_match", column.to_string()));
+    }
     for (key, value) in [
         ("tenancy.registry_key", &registry.key),
         ("tenancy.registry_label", &registry.label),

@@ -151,6 +151,17 @@ pub struct ItemsModel {
     pub matching: String,
 }
 
+impl ItemsModel {
+    /// The items column `items_match` names, if it names one (not `auto`,
+    /// `id` or `description`).
+    pub fn match_column(&self) -> Option<&str> {
+        match self.matching.as_str() {
+            "" | "auto" | "id" | "description" => None,
+            column => Some(column),
+        }
+    }
+}
+
 /// The orders table of every tenant schema (`orders_table`, `order_*` keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrdersModel {
