@@ -111,6 +111,35 @@ async fn django_tenants_is_detected_with_its_anomalies() {
     );
 }
 
+/// A registry label that is another tenant's schema name (hooli
+/// registered as `acme` beside schema acme, `Acme Corp`) is shown with
+/// its schema wherever the two could be confused: `orders`' heading read
+/// `in tenant Acme Corp, compared with acme`, and `users` listed a
+/// hooli user under `acme`.
+#[tokio::test]
+async fn a_label_naming_another_tenants_schema_is_told_apart() {
+    let db = fixture("django_tenants").await;
+    db.run_sql(
+        "INSERT INTO public.customers_client (schema_name, name, paid_until, on_trial, created_on)
+         VALUES ('hooli', 'acme', '2099-12-31', false, '2024-01-05');
+         INSERT INTO hooli.auth_user (password, is_superuser, username, first_name, last_name,
+                                      email, is_staff, is_active, date_joined)
+         VALUES ('x', false, 'hank', 'Hank', 'H', 'hank@hooli.test', false, true,
+                 '2024-03-04 09:00+00');",
+    )
+    .await;
+    let tenants = ok(&db, &["tenants"]);
+    assert!(tenants.contains("acme (hooli)"), "{tenants}");
+    let users = ok(&db, &["users", "--filter", "hank"]);
+    assert!(users.contains("acme (hooli)"), "{users}");
+    let orders = ok(
+        &db,
+        &["orders", "1", "--tenant", "Acme Corp", "--compare", "hooli"],
+    );
+    let heading = orders.lines().next().unwrap_or_default();
+    assert!(heading.contains("compared with acme (hooli)"), "{orders}");
+}
+
 #[tokio::test]
 async fn django_tenants_users_and_orders_by_tenant_key_label_or_schema() {
     let db = fixture("django_tenants").await;

@@ -16,8 +16,9 @@ pub struct TenantCatalog {
     places: std::collections::HashMap<String, usize>,
     /// Schema → (key, label), for registered schemas.
     registered: std::collections::HashMap<String, (String, String)>,
-    /// Labels more than one registered schema has (set with `registered`):
-    /// `label` is asked per row drawn, and scanned every tenant for it.
+    /// Labels more than one registered schema has, or that name another
+    /// tenant's schema (set with `registered`): `label` is asked per row
+    /// drawn, and scanned every tenant for it.
     shared_labels: std::collections::HashSet<String>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
@@ -76,11 +77,16 @@ impl TenantCatalog {
             self.registered.entry(schema).or_insert((key, label));
         }
         let mut seen = std::collections::HashSet::new();
+        let is_schema =
+            |name: &str| self.registered.contains_key(name) || self.places.contains_key(name);
         self.shared_labels = self
             .registered
-            .values()
-            .filter(|(_, label)| !seen.insert(label.as_str()))
-            .map(|(_, label)| label.clone())
+            .iter()
+            .filter(|(schema, (_, label))| {
+                let repeated = !seen.insert(label.as_str());
+                repeated || (label != *schema && is_schema(label))
+            })
+            .map(|(_, (_, label))| label.clone())
             .collect();
         let mut names = std::mem::take(&mut self.names);
         names.sort_by(|a, b| self.listed_order(a, b));
@@ -645,6 +651,38 @@ mod tests {
         assert_eq!(catalog.order("t3", "n"), std::cmp::Ordering::Less);
         assert_eq!(catalog.order("n", "s9"), std::cmp::Ordering::Less);
         assert_eq!(catalog.order("t1", "t2"), std::cmp::Ordering::Greater);
+    }
+
+    /// A label that names another tenant's schema, or that two tenants
+    /// share, gets its schema beside it: `acme vs acme` read as one tenant
+    /// where the label `acme` named schema hooli. A label that is its own
+    /// schema is left alone.
+    #[test]
+    fn a_label_naming_another_schema_says_its_own() {
+        let registry = [
+            ("1", "Acme Corp", "acme"),
+            ("2", "acme", "hooli"),
+            ("3", "Acme Corp", "acme2"),
+            ("4", "globex", "globex"),
+        ];
+        let schemas = ["acme", "hooli", "acme2", "globex"];
+        let catalog = TenantCatalog::new(schemas.iter().map(|s| s.to_string()).collect())
+            .with_registry(
+                registry
+                    .iter()
+                    .map(|&(key, label, schema)| (key.into(), label.into(), schema.into()))
+                    .collect(),
+            );
+        let labels: Vec<String> = schemas.iter().map(|s| catalog.label(s)).collect();
+        assert_eq!(
+            labels,
+            [
+                "Acme Corp (acme)",
+                "acme (hooli)",
+                "Acme Corp (acme2)",
+                "globex"
+            ]
+        );
     }
 
     #[test]

@@ -92,9 +92,16 @@ fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
 fn user_cells(u: &User, catalog: &TenantCatalog, schema: bool) -> Vec<String> {
     // The table quotes an id that reads like its words for none (`tenants`
     // does); CSV keeps values as they are.
-    let tenant = match (u.tenant_label(), schema) {
-        (Some(tenant), false) => crate::text::id_text(Some(tenant)),
-        (tenant, _) => tenant.unwrap_or_default().to_string(),
+    // The table has no schema column: it names the tenant as the
+    // dashboard does, a label two tenants share, or that names another
+    // tenant's schema, with its schema beside it (two `Acme Corp` rows
+    // read as one tenant).
+    let tenant = match (u.tenant.as_deref(), schema) {
+        (Some(tenant), false) if !tenant.is_empty() => {
+            crate::text::id_text(Some(&catalog.label(tenant)))
+        }
+        (_, false) => crate::text::id_text(u.tenant_label()),
+        (_, true) => u.tenant_label().unwrap_or_default().to_string(),
     };
     let mut row = vec![
         u.id.clone(),
