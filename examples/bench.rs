@@ -226,6 +226,7 @@ fn main() -> Res<()> {
         [] => None,
         ["--only", "tenants"] if !quick => Some("tenants"),
         ["--only", "orders"] if !quick => Some("orders"),
+        ["--only", "orders-1m"] if !quick => Some("orders-1m"),
         ["--only", "10k"] if !quick => Some("10k"),
         ["--only", "cli"] if !quick => return cli_section_alone(),
         ["--only", check] if only().is_some_and(|c| check.starts_with(c)) => None,
