@@ -170,6 +170,27 @@ pub fn price_column_width(
         .max(PRICE_COLUMN_WIDTH)
 }
 
+/// The spread column's width: its widest text (`spread`), at least
+/// [`PRICE_SPREAD_WIDTH`], in what the tenant columns (`columns` of
+/// `column_width`) and the item column leave of `width` (a spread of
+/// `×123,456.789` showed as `…` beside empty room).
+pub fn price_spread_width(
+    width: u16,
+    columns: usize,
+    item_width: u16,
+    column_width: u16,
+    spread: usize,
+) -> u16 {
+    let columns = u16::try_from(columns).unwrap_or(u16::MAX);
+    let used = PRICE_FIXED
+        .saturating_add(item_width)
+        .saturating_add(columns.saturating_mul(column_width.saturating_add(1)));
+    let most = PRICE_SPREAD_WIDTH.saturating_add(width.saturating_sub(used));
+    u16::try_from(spread)
+        .unwrap_or(u16::MAX)
+        .clamp(PRICE_SPREAD_WIDTH, most)
+}
+
 /// Rows of the basket table: its note takes the last line.
 pub fn basket_rows(size: (u16, u16)) -> usize {
     table_rows(view_area(Rect::new(0, 0, size.0, size.1))).saturating_sub(1)

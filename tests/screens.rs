@@ -939,13 +939,20 @@ fn price_matrix_marks_lowest_highest_and_spread() {
         words.map(str::to_string).collect::<Vec<_>>()
     };
     // The price columns widen to the widest price where there is room
-    // (they stayed 13 cells wide on any screen); too wide for the room
-    // (`▲ 1,000,…`, `×12345678.9`): `…`, not their last digits, and a
-    // price keeps its ▲.
+    // (they stayed 13 cells wide on any screen), and the spread to its
+    // widest in what they leave (`×12345678.9` showed as `…` beside empty
+    // room); too wide for the room (`▲ 1,000,…`): `…`, not its last
+    // digits, and a price keeps its ▲.
     let bond = words("Bond");
-    assert_eq!(bond, ["Bond", "▼", "0.10", "▲", "1,234,567.89", "—", "…"]);
+    assert_eq!(
+        bond,
+        ["Bond", "▼", "0.10", "▲", "1,234,567.89", "—", "×12345678.9"]
+    );
     let yacht = words("Yacht");
-    assert_eq!(yacht, ["Yacht", "▲", "…", "▼", "5.00", "—", "…"]);
+    assert_eq!(
+        yacht,
+        ["Yacht", "▲", "…", "▼", "5.00", "—", "×200000000000000000"]
+    );
     let huawei = frame.lines().find(|l| l.contains("Huawei")).unwrap();
     assert!(
         huawei.contains("▲ 2,000.00") && huawei.contains("▼ 100.00") && huawei.contains("×20"),

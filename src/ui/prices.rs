@@ -11,7 +11,7 @@ use crate::app::state::State;
 use crate::db::{PriceMatrix, PriceRow, PriceSort};
 use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, money, thousands};
+use crate::text::{fit, money, sanitize, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let names = state.catalog.names();
@@ -28,6 +28,12 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     } else {
         ""
     };
+    // The rule the rows are matched by: the orders pane's may differ (it
+    // decides per pair of tenants; the matrix one rule for all).
+    let matched = match view.matrix.value() {
+        Some(matrix) => format!("matched by {} · ", sanitize(matrix.rule.name())),
+        None => String::new(),
+    };
     // ▼/▲ and the spread are computed over the columns read: say which.
     let scope = if last - first < names.len() {
         "▼▲× among these only"
@@ -43,7 +49,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             thousands(names.len() as i64)
         )),
         Span::styled(scope, theme::warning()),
-        Span::raw(format!(" · sorted by {sort}{loading} ")),
+        Span::raw(format!(" · {matched}sorted by {sort}{loading} ")),
     ];
     frame.render_widget(block(Line::from(title), true), area);
     let inner = geometry::inner(area);
@@ -83,11 +89,26 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
         .chain(labels.map(|label| crate::text::width(&label)));
     let column_width =
         geometry::price_column_width(area.width, matrix.tenants.len(), item_width, widths);
+    let spreads: Vec<String> = shown()
+        .map(|(_, row)| match row.spread.plain() {
+            Some(spread) => format!("×{spread}"),
+            None => "—".into(),
+        })
+        .collect();
+    let widest_spread = spreads.iter().map(|s| crate::text::width(s)).max();
+    let spread_width = geometry::price_spread_width(
+        area.width,
+        matrix.tenants.len(),
+        item_width,
+        column_width,
+        widest_spread.unwrap_or(0),
+    );
     let selected = view.columns.selected.checked_sub(first);
     let header = header(state, matrix, &unread, selected, usize::from(column_width));
     let rows: Vec<Row> = shown()
         .zip(texts)
-        .map(|((index, row), texts)| {
+        .zip(spreads)
+        .map(|(((index, row), texts), spread)| {
             let mut cells = vec![Cell::from(fit(&row.description, item_width as usize))];
             for (column, (text, style)) in texts.into_iter().enumerate() {
                 let text = super::whole_or_ellipsis(text, column_width);
@@ -100,12 +121,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
                     Line::from(Span::styled(text, style)).alignment(Alignment::Right),
                 ));
             }
-            let spread = row
-                .spread
-                .plain()
-                .map(|s| format!("×{s}"))
-                .unwrap_or_else(|| "—".into());
-            let spread = super::whole_or_ellipsis(spread, geometry::PRICE_SPREAD_WIDTH);
+            let spread = super::whole_or_ellipsis(spread, spread_width);
             cells.push(Cell::from(Line::from(spread).alignment(Alignment::Right)));
             Row::new(cells)
         })
@@ -117,7 +133,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
             .iter()
             .map(|_| Constraint::Length(column_width)),
     );
-    widths.push(Constraint::Length(geometry::PRICE_SPREAD_WIDTH));
+    widths.push(Constraint::Length(spread_width));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
     super::selectable(frame, inner, table, &view.rows, Style::default());
 }
