@@ -448,7 +448,10 @@ mod tests {
     }
 
     fn session(profiles: Vec<(String, String)>) -> Session {
-        let mut session = Session::default();
+        let mut session = Session {
+            size: (120, 40),
+            ..Session::default()
+        };
         session.connect.profiles = profiles;
         session
     }

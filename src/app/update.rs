@@ -69,6 +69,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    // Only "Terminal too small" is on screen: a key would act unseen (the
+    // dashboard came back in the matrix with help open). q still quits.
+    if crate::geometry::too_small(state.session.size) {
+        if keymap::QUIT.matches(&key) {
+            quit(state);
+        }
+        return Vec::new();
+    }
     state.notice = None;
     if state.picker.is_some() && !state.help_open {
         return super::picker::compare_key(state, key);
@@ -145,7 +153,8 @@ fn help_key(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn on_mouse(state: &mut State, mouse: MouseEvent) -> Vec<Effect> {
-    if state.help_open || state.picker.is_some() {
+    let unseen = crate::geometry::too_small(state.session.size);
+    if unseen || state.help_open || state.picker.is_some() {
         return Vec::new();
     }
     (state.view.screen().on_mouse)(state, mouse)

@@ -110,7 +110,7 @@ pub fn view(state: &State, frame: &mut Frame) {
             )
         } else {
             format!(
-                "Terminal too small: {}×{}, need {}×{}",
+                "Terminal too small: {}×{}, need {}×{} (keys wait; q quits)",
                 terminal.width,
                 terminal.height,
                 geometry::MIN_WIDTH,

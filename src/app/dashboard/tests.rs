@@ -1331,3 +1331,25 @@ fn a_key_held_for_a_catalog_that_fails_is_dropped() {
     assert_eq!(state.view, crate::app::View::Dashboard);
     assert!(state.dashboard.filter.prompt.editing);
 }
+
+/// While only "Terminal too small" is on screen, keys wait: `j j p ?`
+/// typed at 20×5 opened the matrix with help over it, unseen, and moved
+/// the selection. `q` still quits.
+#[test]
+fn keys_wait_while_the_terminal_is_too_small() {
+    let mut state = demo_state();
+    let selected = state.dashboard.users.selected().map(|u| u.id.clone());
+    state.session.size = (20, 5);
+    for code in ['j', 'j', 'p', '?', '/'] {
+        assert!(press(&mut state, KeyCode::Char(code)).is_empty(), "{code}");
+    }
+    state.session.size = (120, 30);
+    assert_eq!(state.view, crate::app::state::View::Dashboard);
+    assert!(!state.help_open);
+    assert!(!state.dashboard.filter.prompt.editing);
+    let now = state.dashboard.users.selected().map(|u| u.id.clone());
+    assert_eq!(now, selected);
+    state.session.size = (20, 5);
+    press(&mut state, KeyCode::Char('q'));
+    assert!(state.session.quit);
+}
