@@ -132,6 +132,21 @@ impl Cli {
         if from_env("compare") {
             cli.compare = None;
         }
+        // The dashboard's own flags say nothing to a subcommand: ignored,
+        // `--compare nope users` looked accepted.
+        let dashboard_flag = [
+            ("--compare", cli.compare.is_some()),
+            ("--user", cli.user.is_some()),
+            ("--no-mouse", cli.no_mouse),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given);
+        if let (Some(name), Some((flag, _))) = (matches.subcommand_name(), dashboard_flag) {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("'{flag}' is for the dashboard and cannot be used with '{name}'"),
+            ));
+        }
         Ok(cli)
     }
 }

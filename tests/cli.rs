@@ -991,3 +991,27 @@ async fn an_unknown_compare_with_names_the_setting() {
         assert!(err.starts_with(said), "{err}");
     }
 }
+
+/// The dashboard's flags before a subcommand are refused, not ignored:
+/// `--compare nope users` listed the users, exit 0, as if the comparison
+/// had been taken. After `orders` or `snapshot`, `--compare` is theirs.
+#[test]
+fn a_dashboard_flag_with_a_subcommand_is_refused() {
+    for (args, flag, command) in [
+        (&["--compare", "nope", "users"][..], "--compare", "users"),
+        (&["--user", "1", "orders", "1"][..], "--user", "orders"),
+        (&["--no-mouse", "tenants"][..], "--no-mouse", "tenants"),
+    ] {
+        let out = tenantscope(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert_eq!(
+            stderr(&out).lines().next(),
+            Some(format!(
+                "tenantscope: '{flag}' is for the dashboard and cannot be used with '{command}'"
+            ))
+            .as_deref(),
+            "{args:?}"
+        );
+    }
+}
