@@ -205,8 +205,11 @@ pub struct OrdersWriter<'h, W: Write> {
     /// A table's lines seen by its first pass (measuring): none, and the
     /// second says so in words instead of an empty table.
     measured: usize,
-    /// Each line's problem, in order, for the notes under the table.
-    problems: String,
+    /// The lines' problems for the notes under the table, each once with
+    /// how many lines have it, in the order first seen (19 lines of one
+    /// ambiguous item gave 19 notes alike).
+    problems: Vec<(String, usize)>,
+    problem_at: std::collections::HashMap<String, usize>,
     csv: CsvRecords,
     /// CSV: the comparison tenant's name on every row, once per report.
     compare_label: Option<String>,
@@ -234,7 +237,8 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             head: None,
             written: 0,
             measured: 0,
-            problems: String::new(),
+            problems: Vec::new(),
+            problem_at: std::collections::HashMap::new(),
             csv: CsvRecords::default(),
             compare_label: None,
             cells: Default::default(),
@@ -373,7 +377,15 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
                     }
                     let partial = head.compare_note(self.catalog);
                     out.push_str(&order_notes(&head, self.catalog, partial));
-                    out.push_str(&self.problems);
+                    for (note, lines) in &self.problems {
+                        match lines {
+                            1 => out.push_str(&format!("{note}\n")),
+                            n => out.push_str(&format!(
+                                "{note} ({} lines)\n",
+                                text::thousands(*n as i64)
+                            )),
+                        }
+                    }
                     let _ = self.put(&out);
                 }
             }
@@ -500,8 +512,14 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                         .as_deref()
                         .or(line.item_id.as_deref())
                         .unwrap_or("?");
-                    self.problems
-                        .push_str(&format!("{}: {problem}\n", text::sanitize(item)));
+                    let note = format!("{}: {problem}", text::sanitize(item));
+                    match self.problem_at.get(&note) {
+                        Some(&at) => self.problems[at].1 += 1,
+                        None => {
+                            self.problem_at.insert(note.clone(), self.problems.len());
+                            self.problems.push((note, 1));
+                        }
+                    }
                 }
                 let row = order_row(line);
                 let mut text = self
