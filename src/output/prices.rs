@@ -83,7 +83,8 @@ struct PricesJson<'a> {
 
 /// The price matrix as JSON (see [`PricesJson`]), CSV (`item`, one column
 /// per tenant, `min`, `max`, `spread`, `min_tenants`, `max_tenants`; exact
-/// values, empty for none, tenant lists joined by `;`) or an aligned table.
+/// values, empty for none, tenant lists joined by `;` as [`csv_list`]
+/// writes them) or an aligned table.
 pub fn prices(
     matrix: &PriceMatrix,
     catalog: &TenantCatalog,
@@ -162,16 +163,30 @@ pub fn prices(
                 None if csv_format => String::new(),
                 None => "—".to_string(),
             });
-            let separator = if csv_format { ";" } else { ", " };
-            cells.push(relabel(&row.min_tenants).join(separator));
-            cells.push(relabel(&row.max_tenants).join(separator));
+            for tenants in [&row.min_tenants, &row.max_tenants] {
+                let names = relabel(tenants);
+                cells.push(match csv_format {
+                    true => csv_list(&names),
+                    false => names.join(", "),
+                });
+            }
             cells
         })
         .collect();
     if csv_format {
-        let mut headers = vec!["item"];
-        headers.extend(labels.iter().map(String::as_str));
-        headers.extend(["min", "max", "spread", "min_tenants", "max_tenants"]);
+        // A tenant named as a column of the CSV's own is told apart from
+        // it (schema `max` gave two `max` headers).
+        const OWN: [&str; 6] = ["item", "min", "max", "spread", "min_tenants", "max_tenants"];
+        let tenants: Vec<String> = labels
+            .iter()
+            .map(|label| match OWN.contains(&label.as_str()) {
+                true => format!("{label} (tenant)"),
+                false => label.clone(),
+            })
+            .collect();
+        let mut headers = vec![OWN[0]];
+        headers.extend(tenants.iter().map(String::as_str));
+        headers.extend(&OWN[1..]);
         return csv(&headers, &rows, to);
     }
     let (l, r) = (Align::Left, Align::Right);
@@ -185,6 +200,16 @@ pub fn prices(
         ("DEAREST", l),
     ]);
     table(&headers, &rows, to)
+}
+
+/// Tenants as a CSV cell: joined by `;`, a `;` or `\` in a name escaped
+/// with `\` (`max;p;q` could not be split back into `max` and `p;q`).
+fn csv_list(names: &[String]) -> String {
+    let escaped: Vec<String> = names
+        .iter()
+        .map(|name| name.replace('\\', "\\\\").replace(';', "\\;"))
+        .collect();
+    escaped.join(";")
 }
 
 /// What the price matrix could not read, one line per tenant, for stderr
@@ -205,4 +230,61 @@ pub fn price_failures(matrix: &PriceMatrix, catalog: &TenantCatalog) -> Option<S
         })
         .collect();
     Some(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::PriceRow;
+
+    /// Tenants named as the CSV's own columns, or with `;` or `\` in their
+    /// names, read back as they are: schema `max` gave two `max` headers,
+    /// and `max;p;q` could not be split back into `max` and `p;q`.
+    #[test]
+    fn the_csv_reads_back_whatever_the_tenants_are_called() {
+        let tenants: Vec<String> = ["max", "p;q", r"a\b", "spread"].map(String::from).to_vec();
+        let values = ["1.00", "1.00", "2.00", "1.00"].map(|p| Value::from_text(Some(p)));
+        let matrix = PriceMatrix {
+            rows: vec![PriceRow::new("Widget".into(), values.to_vec(), &tenants)],
+            tenants: tenants.clone(),
+            ..Default::default()
+        };
+        let catalog = TenantCatalog::new(tenants.clone());
+        let text = prices(&matrix, &catalog, Format::Csv, Destination::PipeOrFile);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(
+            headers,
+            [
+                "item",
+                "max (tenant)",
+                "p;q",
+                r"a\b",
+                "spread (tenant)",
+                "min",
+                "max",
+                "spread",
+                "min_tenants",
+                "max_tenants"
+            ]
+        );
+        let record = reader.records().next().unwrap().unwrap();
+        let split = |cell: &str| -> Vec<String> {
+            let (mut names, mut name, mut escaped) = (Vec::new(), String::new(), false);
+            for c in cell.chars() {
+                match (escaped, c) {
+                    (false, '\\') => escaped = true,
+                    (false, ';') => names.push(std::mem::take(&mut name)),
+                    (_, c) => {
+                        name.push(c);
+                        escaped = false;
+                    }
+                }
+            }
+            names.push(name);
+            names
+        };
+        assert_eq!(split(&record[8]), ["max", "p;q", "spread"]);
+        assert_eq!(split(&record[9]), [r"a\b"]);
+    }
 }
