@@ -919,3 +919,43 @@ fn a_closed_stderr_keeps_the_exit_code() {
         assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
+
+/// Tenant data a spreadsheet would run as a formula (`=1+2`, `@SUM(A1)`,
+/// `-2+3`) is written to CSV behind a `'`, as OWASP advises: a support
+/// engineer opens the export, and the item names are the tenant's to
+/// choose. Numbers keep their sign (`-` of a difference); JSON keeps every
+/// text as it is.
+#[tokio::test]
+async fn csv_cells_a_spreadsheet_would_run_are_quoted() {
+    let db = TestDatabase::reference().await;
+    db.run_sql(
+        "INSERT INTO client1.items (id, description, price)
+         VALUES ('f1', '=1+2', 5), ('f2', '-2+3', 7), ('f3', '@SUM(A1)', 8);
+         INSERT INTO client1.orders (id, user_id, item_id, quantity)
+         VALUES ('f1', '1', 'f1', 1), ('f2', '1', 'f2', 1), ('f3', '1', 'f3', 1);
+         UPDATE public.users SET name = '+cmd|calc' WHERE id = '2';",
+    )
+    .await;
+    let run = |args: &[&str]| {
+        let out = bare_command()
+            .args(["--database-url", &db.url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let csv = run(&["orders", "1", "--format", "csv"]);
+    let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let items: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+    for quoted in ["'=1+2", "'-2+3", "'@SUM(A1)"] {
+        assert!(items.contains(&quoted), "{quoted}: {csv}");
+    }
+    let tesla = rows.iter().find(|r| &r[1] == "Tesla").unwrap();
+    assert_eq!(&tesla[7], "-40000.00", "a number keeps its sign: {csv}");
+    let users = run(&["users", "--format", "csv"]);
+    assert!(users.contains("\n2,'+cmd|calc,"), "{users}");
+    let json = run(&["orders", "1", "--format", "json"]);
+    assert!(json.contains("\"item\": \"=1+2\""), "{json}");
+}

@@ -158,10 +158,7 @@ impl<'h> ColumnWidths<'h> {
 /// CSV; on a terminal every field is escaped as tables are.
 pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let field = |value: &str| match to {
-        Destination::Terminal => text::sanitize(value).into_owned(),
-        Destination::PipeOrFile => value.to_string(),
-    };
+    let field = |value: &str| csv_field(value, to).into_owned();
     let record = |values: &mut dyn Iterator<Item = &str>| values.map(field).collect::<Vec<_>>();
     writer
         .write_record(record(&mut headers.iter().copied()))
@@ -172,6 +169,23 @@ pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> St
             .expect("writing to memory");
     }
     String::from_utf8(writer.into_inner().expect("writing to memory")).expect("CSV of UTF-8 values")
+}
+
+/// A CSV cell as written: escaped on a terminal, and text a spreadsheet
+/// would run as a formula (`=1+2`, `@SUM(A1)`, `-2+3`: tenant data, opened
+/// by whoever exports it) behind a `'`, as OWASP advises. Numbers (`-5.25`,
+/// `+1e5`, `-Infinity`) are left as they are; JSON keeps every text as it is.
+fn csv_field(value: &str, to: Destination) -> std::borrow::Cow<'_, str> {
+    let formula =
+        value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    let value = match formula {
+        true => std::borrow::Cow::Owned(format!("'{value}")),
+        false => std::borrow::Cow::Borrowed(value),
+    };
+    match to {
+        Destination::Terminal => std::borrow::Cow::Owned(text::sanitize(&value).into_owned()),
+        Destination::PipeOrFile => value,
+    }
 }
 
 /// CSV records written one at a time to a stream (the streamed CLI
@@ -229,12 +243,11 @@ impl CsvRecords {
                 .flexible(true)
                 .from_writer(bytes.clone())
         });
-        let written = match to {
-            Destination::Terminal => {
-                writer.write_record(values.into_iter().map(|v| text::sanitize(v).into_owned()))
-            }
-            Destination::PipeOrFile => writer.write_record(values),
+        let bytes = |v| match csv_field(v, to) {
+            std::borrow::Cow::Borrowed(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+            std::borrow::Cow::Owned(text) => std::borrow::Cow::Owned(text.into_bytes()),
         };
+        let written = writer.write_record(values.into_iter().map(bytes));
         if written.is_err() || writer.flush().is_err() {
             return false;
         }
