@@ -44,20 +44,47 @@ fn escaped(text: &str, backslashes: bool) -> Cow<'_, str> {
 /// lost in a table cell: `"acme "` is not the tenant `acme`. Tables of
 /// names and ids show it so; CSV and JSON keep the value as it is. (A
 /// value that holds the quotes itself reads the same: rare enough.)
+/// Its combining marks shown as `<U+0301>` ([`marks_apart`]).
 pub fn cell_text(text: &str) -> Cow<'_, str> {
+    let text = marks_apart(text);
     let blank_edge = text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace);
     if blank_edge {
         Cow::Owned(format!("\"{text}\""))
     } else {
-        Cow::Borrowed(text)
+        text
     }
+}
+
+/// A text not in Unicode's composed form (NFC) with its combining marks
+/// written as `<U+0301>`: `cafe` + U+0301 reads as `café` but is not the
+/// schema `café` (the tenants pane listed `café ok` over `café no schema`).
+/// Composed text, all that most databases hold, is left as it is.
+pub fn marks_apart(text: &str) -> Cow<'_, str> {
+    use unicode_normalization::char::canonical_combining_class;
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    let composed = match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => unicode_normalization::is_nfc(text),
+    };
+    if composed {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match canonical_combining_class(ch) {
+            0 => out.push(ch),
+            _ => out.push_str(&format!("<U+{:04X}>", u32::from(ch))),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `text` in double quotes as messages name a value: escaped once
 /// ([`sanitize`]), a quote inside as `\"`. (`{:?}` of sanitized text
 /// escaped its backslashes a second time: a line break read `\\n`.)
 pub fn quoted(text: &str) -> String {
-    format!("\"{}\"", sanitize(text).replace('"', "\\\""))
+    format!("\"{}\"", sanitize(&marks_apart(text)).replace('"', "\\\""))
 }
 
 /// An id as the tables show it, where they write `(none)` for NULL and
@@ -501,6 +528,23 @@ pub fn file_safe(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `cafe` + U+0301 and `café` read alike: the decomposed one shows its
+    /// mark, in tables and in messages; composed text is left as it is.
+    #[test]
+    fn a_decomposed_name_shows_its_combining_mark() {
+        let decomposed = "cafe\u{301}";
+        assert_eq!(marks_apart(decomposed), "cafe<U+0301>");
+        assert!(matches!(marks_apart("café"), Cow::Borrowed("café")));
+        assert!(matches!(marks_apart("Zoë Ωmega 東京"), Cow::Borrowed(_)));
+        assert_eq!(id_text(Some(decomposed)), "cafe<U+0301>");
+        assert_eq!(cell_text(" cafe\u{301}"), "\" cafe<U+0301>\"");
+        assert_eq!(
+            quoted(decomposed),
+            "\"cafe<U+0301>\"",
+            "as an error names it"
+        );
+    }
     use std::str::FromStr;
 
     #[test]

@@ -823,3 +823,43 @@ async fn a_name_collation_in_a_schema_the_role_may_not_use_still_lists() {
         );
     }
 }
+
+/// An organization id in decomposed form (`cafe` + U+0301) beside the
+/// schema `café` (composed): both read `café`, and `tenants` listed `café
+/// ok` over `café no schema`. The decomposed one shows its mark, in the
+/// table and in the error that names it.
+#[tokio::test]
+async fn a_decomposed_tenant_name_is_told_from_the_composed_schema() {
+    let test_db = TestDatabase::reference().await;
+    test_db
+        .run_sql(
+            "CREATE SCHEMA \"café\";
+             CREATE TABLE \"café\".items (LIKE client1.items INCLUDING ALL);
+             CREATE TABLE \"café\".orders (id text, user_id text, item_id text, quantity int);
+             INSERT INTO public.users (id, name, mail, password, organization_id)
+             VALUES ('c1', 'u_cafe', 'c1@x', 'pw', 'café'),
+                    ('c2', 'u_nfd', 'c2@x', 'pw', E'cafe\\u0301');",
+        )
+        .await;
+    let run = |args: &[&str]| tenantscope(&[&["--database-url", &test_db.url][..], args].concat());
+    let out = run(&["tenants"]);
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .filter(|l| l.starts_with("caf"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["café", "ok", "1"],
+            vec!["cafe<U+0301>", "no", "schema", "1"]
+        ],
+        "{table}"
+    );
+    let out = run(&["orders", "c2"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "tenantscope: tenant schema not found: \"cafe<U+0301>\""
+    );
+}
