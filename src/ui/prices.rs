@@ -19,39 +19,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let columns = geometry::price_columns(area.width);
     let first = view.columns.offset.min(names.len());
     let last = (first + columns).min(names.len());
-    let sort = match view.sort {
-        PriceSort::Spread => "spread",
-        PriceSort::Name => "name",
-    };
-    let loading = if view.matrix.is_loading() {
-        " · loading…"
-    } else {
-        ""
-    };
-    // The rule the rows are matched by: the orders pane's may differ (it
-    // decides per pair of tenants; the matrix one rule for all).
-    let matched = match view.matrix.value() {
-        Some(matrix) => format!("matched by {} · ", sanitize(matrix.rule.name())),
-        None => String::new(),
-    };
-    // ▼/▲ and the spread are computed over the columns read: say which.
-    let scope = if last - first < names.len() {
-        "▼▲× among these only"
-    } else {
-        "▼▲× among all"
-    };
-    let title = vec![
-        Span::styled(" Prices ", theme::title()),
-        Span::raw(format!(
-            "tenants {}–{} of {}, ",
-            thousands((first + 1) as i64),
-            thousands(last as i64),
-            thousands(names.len() as i64)
-        )),
-        Span::styled(scope, theme::warning()),
-        Span::raw(format!(" · {matched}sorted by {sort}{loading} ")),
-    ];
-    frame.render_widget(block(Line::from(title), true), area);
+    frame.render_widget(block(title(view, first..last, names.len()), true), area);
     let inner = geometry::inner(area);
     let matrix = match view.matrix.done().map(|d| &d.result) {
         Some(Ok(matrix)) => matrix,
@@ -136,6 +104,47 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     widths.push(Constraint::Length(spread_width));
     let table = Table::new(rows, widths).header(Row::new(header).style(theme::header_row()));
     super::selectable(frame, inner, table, &view.rows, Style::default());
+}
+
+/// The matrix's title: which tenants are shown of how many, what ▼▲×
+/// are among, the item rule, the sort and whether it is loading.
+fn title(
+    view: &crate::app::prices::Prices,
+    shown: std::ops::Range<usize>,
+    tenants: usize,
+) -> Line<'static> {
+    let sort = match view.sort {
+        PriceSort::Spread => "spread",
+        PriceSort::Name => "name",
+    };
+    let loading = if view.matrix.is_loading() {
+        " · loading…"
+    } else {
+        ""
+    };
+    // The rule the rows are matched by: the orders pane's may differ (it
+    // decides per pair of tenants; the matrix one rule for all).
+    let matched = match view.matrix.value() {
+        Some(matrix) => format!("matched by {} · ", sanitize(matrix.rule.name())),
+        None => String::new(),
+    };
+    // ▼/▲ and the spread are computed over the columns read: say which.
+    let scope = if shown.len() < tenants {
+        "▼▲× among these only"
+    } else {
+        "▼▲× among all"
+    };
+    Line::from(vec![
+        Span::styled(" Prices ", theme::title()),
+        Span::raw(format!(
+            "tenants {}–{} of {}, ",
+            thousands((shown.start + 1) as i64),
+            thousands(shown.end as i64),
+            thousands(tenants as i64)
+        )),
+        Span::styled(scope, theme::warning()),
+        Span::raw(format!(" · {matched}sorted by {sort}{loading} ")),
+    ])
 }
 
 /// A price as its cell shows it: `▼`/`▲` on the lowest and highest of a
