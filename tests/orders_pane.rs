@@ -254,3 +254,17 @@ async fn the_export_of_a_window_has_every_line_as_the_whole_report_has() {
     assert_eq!(csv.lines().count(), lines + 1);
     assert_eq!(csv, expected);
 }
+
+/// On a narrow screen the totals row's label runs over the quantity and
+/// unit price cells it leaves empty: it was cut to the item column
+/// (`Total (4…`), hiding how many lines the total covers.
+#[test]
+fn a_narrow_pane_shows_the_whole_totals_label() {
+    let mut state = long_list(40);
+    press(&mut state, KeyCode::Right);
+    for _ in 0..25 {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    let (frame, _) = render(&mut state, 64, 30);
+    assert!(frame.contains("Total (40 lines)"), "{frame}");
+}

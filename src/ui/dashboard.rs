@@ -193,27 +193,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
     } else {
         Vec::new()
     };
-    let pending = |value: &Value| {
-        if known {
-            money_cell(value)
-        } else if failed {
-            "?".into()
-        } else {
-            "…".into()
-        }
-    };
-    let totals = [
-        String::new(),
-        String::new(),
-        pending(&report.totals.total),
-        String::new(),
-        if partial.is_some() {
-            String::new()
-        } else {
-            pending(&report.totals.compare_total)
-        },
-        pending(&report.difference()),
-    ];
+    let totals = totals_cells(report, known, failed, partial.is_some());
     let value_widths = value_widths(report, &held, &cells, &totals, like_for_like.as_ref());
     let items = held.iter().map(|l| width(&l.item_label())).max();
     let items = u16::try_from(items.unwrap_or(0)).unwrap_or(u16::MAX);
@@ -244,10 +224,9 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         })
         .collect();
     let all_shown = window.is_complete() && scroll == 0 && held.len() <= fits;
-    let total_label = total_label(report, known, failed, all_shown);
-
+    let mut labels = vec![Span::raw(total_label(report, known, failed, all_shown))];
+    let top = 2 + rows.len() as u16;
     rows.push(total_row(
-        Cell::from(fit(&total_label, item_width as usize)),
         [fitted(&totals[2], 2), fitted(&totals[4], 4)],
         if partial.is_some() || !known {
             right(String::new())
@@ -256,9 +235,8 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
         },
     ));
     if let Some((own, other, difference)) = like_for_like {
-        let label = Span::styled(fit("Like for like", item_width as usize), theme::error());
+        labels.push(Span::styled("Like for like", theme::error()));
         rows.push(total_row(
-            Cell::from(label),
             [fitted(&own, 2), fitted(&other, 4)],
             difference_cell(&difference, widths[5]),
         ));
@@ -272,9 +250,53 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
+    let room = item_width + widths[0] + widths[1] + 2;
+    let below = inner.height.saturating_sub(top);
+    let labels_area = Rect::new(inner.x, inner.y + top.min(inner.height), inner.width, below);
+    draw_total_labels(frame, labels_area, labels, room);
     let own = sanitize(&state.catalog.label(&report.tenant)).into_owned();
     let names = [sanitize(compare).into_owned(), own];
     draw_notes(&notes, &names, frame, inner, table_height);
+}
+
+/// The totals row's cells, in the number columns: each total known, or
+/// `…` on its way, or `?` where it `failed`; none for the comparison's
+/// where the comparison is `partial` (its like-for-like row has it).
+fn totals_cells(report: &OrdersReport, known: bool, failed: bool, partial: bool) -> [String; 6] {
+    let pending = |value: &Value| {
+        if known {
+            money_cell(value)
+        } else if failed {
+            "?".into()
+        } else {
+            "…".into()
+        }
+    };
+    [
+        String::new(),
+        String::new(),
+        pending(&report.totals.total),
+        String::new(),
+        if partial {
+            String::new()
+        } else {
+            pending(&report.totals.compare_total)
+        },
+        pending(&report.difference()),
+    ]
+}
+
+/// The totals rows' labels, one a row from `area`'s top, over the item,
+/// quantity and unit price cells they leave empty (`room` cells): in the
+/// item column alone they were cut (`Total (3…`, `Like for…`).
+fn draw_total_labels(frame: &mut Frame, area: Rect, labels: Vec<Span<'static>>, room: u16) {
+    for (row, label) in (0..area.height).zip(labels) {
+        let room = room.min(area.width);
+        let text = fit(&label.content, usize::from(room));
+        let line = Line::from(Span::styled(text, label.style));
+        let at = Rect::new(area.x, area.y + row, room, 1);
+        frame.render_widget(Paragraph::new(line).style(theme::total_row()), at);
+    }
 }
 
 /// The totals row's label: whether the totals are known, failed or on
@@ -388,13 +410,10 @@ fn value_widths(
 
 /// A row under the orders: `label`, the own and compared totals, and the
 /// difference.
-fn total_row(
-    label: Cell<'static>,
-    [own, other]: [String; 2],
-    difference: Cell<'static>,
-) -> Row<'static> {
+/// A totals row; its label is drawn over it ([`draw_total_labels`]).
+fn total_row([own, other]: [String; 2], difference: Cell<'static>) -> Row<'static> {
     Row::new(vec![
-        label,
+        Cell::default(),
         right(String::new()),
         right(String::new()),
         right(own),
