@@ -114,13 +114,19 @@ fn totals_that_fail_are_not_counted_and_say_why() {
     assert!(frame.contains("statement timeout"), "{frame}");
 }
 
-#[test]
-fn the_cursor_scrolls_the_lines_and_leaves_with_the_focus() {
+/// 40 order lines, the cursor on line 25 (the first ones scrolled away).
+fn on_line_25_of_40() -> State {
     let mut state = long_list(40);
     press(&mut state, KeyCode::Right);
     for _ in 0..25 {
         press(&mut state, KeyCode::Char('j'));
     }
+    state
+}
+
+#[test]
+fn the_cursor_scrolls_the_lines_and_leaves_with_the_focus() {
+    let mut state = on_line_25_of_40();
     let (frame, _) = render(&mut state, 140, 16);
     assert!(frame.contains("▶ item 025"), "{frame}");
     assert!(
@@ -260,11 +266,7 @@ async fn the_export_of_a_window_has_every_line_as_the_whole_report_has() {
 /// (`Total (4…`), hiding how many lines the total covers.
 #[test]
 fn a_narrow_pane_shows_the_whole_totals_label() {
-    let mut state = long_list(40);
-    press(&mut state, KeyCode::Right);
-    for _ in 0..25 {
-        press(&mut state, KeyCode::Char('j'));
-    }
+    let mut state = on_line_25_of_40();
     let (frame, _) = render(&mut state, 64, 30);
     assert!(frame.contains("Total (40 lines)"), "{frame}");
 }

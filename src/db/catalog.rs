@@ -604,6 +604,16 @@ mod tests {
         TenantCatalog::new(vec!["client2".into(), "client1".into(), "client3".into()])
     }
 
+    /// A catalogue of `schemas` with the registry's (key, label, schema)
+    /// rows.
+    fn registered(schemas: &[&str], registry: &[(&str, &str, &str)]) -> TenantCatalog {
+        let rows = registry
+            .iter()
+            .map(|&(key, label, schema)| (key.into(), label.into(), schema.into()));
+        TenantCatalog::new(schemas.iter().map(|s| s.to_string()).collect())
+            .with_registry(rows.collect())
+    }
+
     #[test]
     fn lookups_are_exact() {
         let catalog = catalog();
@@ -624,13 +634,7 @@ mod tests {
             ("a", "alpha", "t2"),
             ("m", "Mid", "t3"),
         ];
-        let catalog = TenantCatalog::new(vec!["t1".into(), "t2".into(), "t3".into(), "s9".into()])
-            .with_registry(
-                registry
-                    .iter()
-                    .map(|&(key, label, schema)| (key.into(), label.into(), schema.into()))
-                    .collect(),
-            );
+        let catalog = registered(&["t1", "t2", "t3", "s9"], &registry);
         assert_eq!(catalog.names(), ["t2", "t3", "s9", "t1"]);
         assert_eq!(catalog.labels(), ["alpha", "Mid", "s9", "Zeta"]);
         for schema in ["t1", "t2", "t3", "s9"] {
@@ -659,20 +663,15 @@ mod tests {
     /// schema is left alone.
     #[test]
     fn a_label_naming_another_schema_says_its_own() {
-        let registry = [
-            ("1", "Acme Corp", "acme"),
-            ("2", "acme", "hooli"),
-            ("3", "Acme Corp", "acme2"),
-            ("4", "globex", "globex"),
-        ];
+        // Each schema's label (its registry key is its schema).
         let schemas = ["acme", "hooli", "acme2", "globex"];
-        let catalog = TenantCatalog::new(schemas.iter().map(|s| s.to_string()).collect())
-            .with_registry(
-                registry
-                    .iter()
-                    .map(|&(key, label, schema)| (key.into(), label.into(), schema.into()))
-                    .collect(),
-            );
+        let labels = ["Acme Corp", "acme", "Acme Corp", "globex"];
+        let registry: Vec<_> = schemas
+            .iter()
+            .zip(labels)
+            .map(|(&s, l)| (s, l, s))
+            .collect();
+        let catalog = registered(&schemas, &registry);
         let labels: Vec<String> = schemas.iter().map(|s| catalog.label(s)).collect();
         assert_eq!(
             labels,

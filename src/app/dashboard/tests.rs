@@ -307,60 +307,44 @@ fn a_list_walked_to_its_end_is_counted_exactly() {
     assert_eq!(state.dashboard.users.count(), Some(total));
     assert!(title(&state).contains("(350)"), "{}", title(&state));
     assert!(header(&state).contains(" 350 users"), "{}", header(&state));
+    // The catalog read again by a refresh, with the statistics' estimate.
+    let catalog_again = |state: &mut State| {
+        let ticket = *state
+            .catalog_load
+            .pending()
+            .expect("the catalog read again");
+        let estimate = UserCount {
+            value: 1_000_000,
+            estimated: true,
+            ..Default::default()
+        };
+        let result = Ok((catalog(), estimate));
+        update(state, Msg::from(dashboard::Msg::Catalog { ticket, result }));
+    };
+    // A refresh's page, from the top row on screen to the end.
+    let page_again = |state: &mut State, request: dashboard::UsersRequest| {
+        let Page::From(top) = &request.page else {
+            panic!("{:?}", request.page)
+        };
+        let top: usize = top.id.parse().unwrap();
+        deliver_page(state, request, numbered(top, PAGE_SIZE.min(total - top)));
+    };
     // A refresh reads again from the top row on screen: still exact. (The
     // timer's refresh waits for the selected user's orders: asked here.)
     let request = page_request(&dashboard::refresh(&mut state));
-    let Page::From(top) = &request.page else {
-        panic!("{:?}", request.page)
-    };
-    let top: usize = top.id.parse().unwrap();
-    deliver_page(
-        &mut state,
-        request,
-        numbered(top, PAGE_SIZE.min(total - top)),
-    );
+    page_again(&mut state, request);
     assert_eq!(state.dashboard.users.count(), Some(total));
     // Its catalog and count come after the page: the estimate read again
     // does not undo the count (the header read `~1,000,000` again).
-    let ticket = *state
-        .catalog_load
-        .pending()
-        .expect("the catalog read again");
-    let estimate = UserCount {
-        value: 1_000_000,
-        estimated: true,
-        ..Default::default()
-    };
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::Catalog {
-            ticket,
-            result: Ok((catalog(), estimate)),
-        }),
-    );
+    catalog_again(&mut state);
     assert!(header(&state).contains(" 350 users"), "{}", header(&state));
     // The catalog before the page, as the timer's can come: the header
     // keeps the list's count while the page is on its way (it read
     // `~1,000,000` until the page came), and the page counts again.
     let request = page_request(&dashboard::refresh(&mut state));
-    let ticket = *state
-        .catalog_load
-        .pending()
-        .expect("the catalog read again");
-    update(
-        &mut state,
-        Msg::from(dashboard::Msg::Catalog {
-            ticket,
-            result: Ok((catalog(), estimate)),
-        }),
-    );
+    catalog_again(&mut state);
     assert!(header(&state).contains(" 350 users"), "{}", header(&state));
-    let Page::From(top) = &request.page else {
-        panic!("{:?}", request.page)
-    };
-    let top: usize = top.id.parse().unwrap();
-    let rows = numbered(top, PAGE_SIZE.min(total - top));
-    deliver_page(&mut state, request, rows);
+    page_again(&mut state, request);
     assert!(header(&state).contains(" 350 users"), "{}", header(&state));
     // Back to the top and down again: the same count.
     let request = page_request(&press(&mut state, KeyCode::Char('g')));
