@@ -1011,8 +1011,8 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     app.press(KeyCode::Char('p'));
     let frame = app
         .frame_where("the matrix", |f| {
-            f.contains("Prices tenants 1–6 of 34, ▼▲× among these only · matched by ")
-                && f.contains(" · sorted by spread")
+            f.contains("Prices tenants 1–6 of 34, ▼▲× among these only · sorted by spread")
+                && f.contains(" · matched by ")
                 && f.contains("Huawei")
         })
         .await;

@@ -968,6 +968,13 @@ fn price_matrix_marks_lowest_highest_and_spread() {
             < frame.lines().position(|l| l.contains("Tesla"))
     );
     insta::assert_snapshot!(frame);
+    // At 80 columns the title keeps the sort; the item rule, last, is cut.
+    let narrow = render(&mut state, 80, 14);
+    let title = narrow.lines().nth(1).unwrap();
+    assert!(
+        title.contains("among all · sorted by spread · match"),
+        "{title}"
+    );
 }
 
 /// Issue 9: client1 renamed orders.quantity, client2 did not (a 1-vs-1 tie).

@@ -735,6 +735,17 @@ impl Database {
             Some("") => return Err(DbError::NoTenant { null: false }),
             Some(tenant) => tenant,
         };
+        // The shared schema (its stray copies of the tenant tables, which
+        // `health` reports), the system's and the ignored ones are no
+        // tenant, whatever tables they hold: `public.orders` was priced as
+        // the orders of a user whose id names `public`.
+        let schemas = &self.tables.model.schemas;
+        if schemas.never_a_tenant(tenant) {
+            return Err(DbError::TenantNotFound(tenant.to_string()));
+        }
+        if let Some(other) = compare.filter(|c| schemas.never_a_tenant(c)) {
+            return Err(DbError::UnknownTenant(other.to_string()));
+        }
         let mut compare_error = None;
         let unreadable = compare.and_then(|other| self.item_rule_cache.unreadable(other));
         let rule = match compare {
@@ -783,21 +794,15 @@ impl Database {
     /// one catalog lookup the first time per tenant). Without a registry a tenant is a schema holding both
     /// tables, which the query shows by running (a missing one fails it,
     /// and is explained then: see [`Database::orders_failed`]): no round
-    /// trip to check first. A registry or `ignore_schemas` also says which
-    /// schemas are tenants: that is checked first, as is a name that is
-    /// never a tenant's (the shared schema, the system's).
+    /// trip to check first (a name that is never a tenant's is refused
+    /// before: [`Database::orders_plan`]). A registry or `ignore_schemas`
+    /// also says which schemas are tenants: that is checked first.
     pub(super) async fn orders_schemas(
         &self,
         tx: &mut sqlx::PgConnection,
         plan: &OrdersPlan,
     ) -> Result<OrdersSchemas, DbError> {
-        // The shared schema (its stray copies of the tenant tables, which
-        // `health` reports), the system's and the ignored ones are no
-        // tenant, whatever tables they hold: checked, so refused as such.
-        let schemas = &self.tables.model.schemas;
-        let named = std::iter::once(plan.tenant.as_str()).chain(plan.compare_used.as_deref());
-        let never = named.into_iter().any(|name| schemas.never_a_tenant(name));
-        let (own, compare) = if self.tables.names.tenant_filter.is_empty() && !never {
+        let (own, compare) = if self.tables.names.tenant_filter.is_empty() {
             (
                 quote_ident(&plan.tenant),
                 plan.compare_used.as_deref().map(quote_ident),

@@ -123,9 +123,10 @@ fn title(
         ""
     };
     // The rule the rows are matched by: the orders pane's may differ (it
-    // decides per pair of tenants; the matrix one rule for all).
+    // decides per pair of tenants; the matrix one rule for all). Last: a
+    // narrow title cuts it before the sort and `loading…`.
     let matched = match view.matrix.value() {
-        Some(matrix) => format!("matched by {} · ", sanitize(matrix.rule.name())),
+        Some(matrix) => format!(" · matched by {}", sanitize(matrix.rule.name())),
         None => String::new(),
     };
     // ▼/▲ and the spread are computed over the columns read: say which.
@@ -143,7 +144,7 @@ fn title(
             thousands(tenants as i64)
         )),
         Span::styled(scope, theme::warning()),
-        Span::raw(format!(" · {matched}sorted by {sort}{loading} ")),
+        Span::raw(format!(" · sorted by {sort}{loading}{matched} ")),
     ])
 }
 
