@@ -19,13 +19,16 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 
 /// [`sanitize`]'s escapes, backslashes doubled or not.
 fn escaped(text: &str, backslashes: bool) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|ch| (backslashes && ch == '\\') || needs_escape(ch))
+    let composed = is_composed(text);
+    if composed
+        && !text
+            .chars()
+            .any(|ch| (backslashes && ch == '\\') || needs_escape(ch))
     {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
+    let mut previous = None;
     for ch in text.chars() {
         match ch {
             '\\' if backslashes => out.push_str("\\\\"),
@@ -33,58 +36,56 @@ fn escaped(text: &str, backslashes: bool) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            ch if needs_escape(ch) => out.push_str(&format!("<U+{:04X}>", ch as u32)),
+            ch if needs_escape(ch) || (!composed && not_composed(previous, ch)) => {
+                out.push_str(&format!("<U+{:04X}>", ch as u32))
+            }
             ch => out.push(ch),
         }
+        previous = Some(ch);
     }
     Cow::Owned(out)
+}
+
+/// `text` is in Unicode's composed form (NFC), as nearly all text a
+/// database holds is.
+fn is_composed(text: &str) -> bool {
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => true,
+        IsNormalized::No => false,
+        IsNormalized::Maybe => unicode_normalization::is_nfc(text),
+    }
+}
+
+/// `ch`, after `previous`, is not as the composed form writes it: a mark
+/// that composes with the character before it (`e` + U+0301 is `é`), or
+/// a character it replaces (U+212B ANGSTROM SIGN is `Å`). Shown escaped,
+/// `cafe<U+0301>` is not taken for the schema `café` it reads as (the
+/// tenants pane listed `café ok` over `café no schema`); marks that compose
+/// with nothing (Hebrew points, Thai vowels) are left as they are.
+fn not_composed(previous: Option<char>, ch: char) -> bool {
+    let composes = previous.is_some_and(|p| unicode_normalization::char::compose(p, ch).is_some());
+    composes || !is_composed(ch.encode_utf8(&mut [0; 4]))
 }
 
 /// `text` in quotes when a space (or other blank) at either end would be
 /// lost in a table cell: `"acme "` is not the tenant `acme`. Tables of
 /// names and ids show it so; CSV and JSON keep the value as it is. (A
 /// value that holds the quotes itself reads the same: rare enough.)
-/// Its combining marks shown as `<U+0301>` ([`marks_apart`]).
 pub fn cell_text(text: &str) -> Cow<'_, str> {
-    let text = marks_apart(text);
     let blank_edge = text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace);
     if blank_edge {
         Cow::Owned(format!("\"{text}\""))
     } else {
-        text
+        Cow::Borrowed(text)
     }
-}
-
-/// A text not in Unicode's composed form (NFC) with its combining marks
-/// written as `<U+0301>`: `cafe` + U+0301 reads as `café` but is not the
-/// schema `café` (the tenants pane listed `café ok` over `café no schema`).
-/// Composed text, all that most databases hold, is left as it is.
-pub fn marks_apart(text: &str) -> Cow<'_, str> {
-    use unicode_normalization::char::canonical_combining_class;
-    use unicode_normalization::{is_nfc_quick, IsNormalized};
-    let composed = match is_nfc_quick(text.chars()) {
-        IsNormalized::Yes => true,
-        IsNormalized::No => false,
-        IsNormalized::Maybe => unicode_normalization::is_nfc(text),
-    };
-    if composed {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        match canonical_combining_class(ch) {
-            0 => out.push(ch),
-            _ => out.push_str(&format!("<U+{:04X}>", u32::from(ch))),
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// `text` in double quotes as messages name a value: escaped once
 /// ([`sanitize`]), a quote inside as `\"`. (`{:?}` of sanitized text
 /// escaped its backslashes a second time: a line break read `\\n`.)
 pub fn quoted(text: &str) -> String {
-    format!("\"{}\"", sanitize(&marks_apart(text)).replace('"', "\\\""))
+    format!("\"{}\"", sanitize(text).replace('"', "\\\""))
 }
 
 /// An id as the tables show it, where they write `(none)` for NULL and
@@ -530,20 +531,24 @@ mod tests {
     use super::*;
 
     /// `cafe` + U+0301 and `café` read alike: the decomposed one shows its
-    /// mark, in tables and in messages; composed text is left as it is.
+    /// mark wherever text is escaped (tables, panes, messages); composed
+    /// text, and marks that compose with nothing, are left as they are.
     #[test]
     fn a_decomposed_name_shows_its_combining_mark() {
         let decomposed = "cafe\u{301}";
-        assert_eq!(marks_apart(decomposed), "cafe<U+0301>");
-        assert!(matches!(marks_apart("café"), Cow::Borrowed("café")));
-        assert!(matches!(marks_apart("Zoë Ωmega 東京"), Cow::Borrowed(_)));
-        assert_eq!(id_text(Some(decomposed)), "cafe<U+0301>");
-        assert_eq!(cell_text(" cafe\u{301}"), "\" cafe<U+0301>\"");
+        assert_eq!(sanitize(decomposed), "cafe<U+0301>");
+        assert!(matches!(sanitize("café"), Cow::Borrowed("café")));
+        assert!(matches!(sanitize("Zoë Ωmega 東京"), Cow::Borrowed(_)));
+        assert_eq!(name_cell(" cafe\u{301}"), "\" cafe<U+0301>\"");
         assert_eq!(
             quoted(decomposed),
             "\"cafe<U+0301>\"",
             "as an error names it"
         );
+        // Only what the composed form writes otherwise: the mark after `e`,
+        // not a Hebrew point after `x`; U+212B, which it writes `Å`.
+        assert_eq!(sanitize("e\u{301} x\u{5B4}"), "e<U+0301> x\u{5B4}");
+        assert_eq!(sanitize("\u{212B}ngstr\u{F6}m"), "<U+212B>ngstr\u{F6}m");
     }
     use std::str::FromStr;
 
