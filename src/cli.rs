@@ -142,9 +142,19 @@ impl Cli {
         .into_iter()
         .find(|(_, given)| *given);
         if let (Some(name), Some((flag, _))) = (matches.subcommand_name(), dashboard_flag) {
-            return Err(Cli::command().error(
+            let mut command = Cli::command();
+            // `snapshot --user 1`, `orders 1 --compare x`: the subcommand's own.
+            let its_own = command.find_subcommand(name).is_some_and(|sub| {
+                sub.get_arguments()
+                    .any(|arg| arg.get_long() == flag.strip_prefix("--"))
+            });
+            let hint = match its_own {
+                true => format!(" (as its own flag, after it: '{name} {flag}')"),
+                false => String::new(),
+            };
+            return Err(command.error(
                 clap::error::ErrorKind::ArgumentConflict,
-                format!("'{flag}' is for the dashboard and cannot be used with '{name}'"),
+                format!("'{flag}' is for the dashboard and cannot be used with '{name}'{hint}"),
             ));
         }
         Ok(cli)

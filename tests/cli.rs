@@ -998,9 +998,14 @@ async fn an_unknown_compare_with_names_the_setting() {
 #[test]
 fn a_dashboard_flag_with_a_subcommand_is_refused() {
     for (args, flag, command) in [
-        (&["--compare", "nope", "users"][..], "--compare", "users"),
-        (&["--user", "1", "orders", "1"][..], "--user", "orders"),
-        (&["--no-mouse", "tenants"][..], "--no-mouse", "tenants"),
+        (&["--compare", "nope", "users"][..], "--compare", "users'"),
+        (&["--user", "1", "orders", "1"][..], "--user", "orders'"),
+        (&["--no-mouse", "tenants"][..], "--no-mouse", "tenants'"),
+        (
+            &["--compare", "client3", "orders", "1"][..],
+            "--compare",
+            "orders' (as its own flag, after it: 'orders --compare')",
+        ),
     ] {
         let out = tenantscope(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -1008,7 +1013,7 @@ fn a_dashboard_flag_with_a_subcommand_is_refused() {
         assert_eq!(
             stderr(&out).lines().next(),
             Some(format!(
-                "tenantscope: '{flag}' is for the dashboard and cannot be used with '{command}'"
+                "tenantscope: '{flag}' is for the dashboard and cannot be used with '{command}"
             ))
             .as_deref(),
             "{args:?}"

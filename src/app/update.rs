@@ -70,9 +70,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     // Only "Terminal too small" is on screen: a key would act unseen (the
-    // dashboard came back in the matrix with help open). q still quits.
+    // dashboard came back in the matrix with help open). Quitting still
+    // quits, by the keys of what is open (a prompt types `q`).
     if crate::geometry::too_small(state.session.size) {
-        if keymap::QUIT.matches(&key) {
+        if keymap::action_for(state.keys(), &key) == Some(Action::Quit) {
             quit(state);
         }
         return Vec::new();

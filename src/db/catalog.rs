@@ -17,8 +17,9 @@ pub struct TenantCatalog {
     /// Schema → (key, label), for registered schemas.
     registered: std::collections::HashMap<String, (String, String)>,
     /// Labels more than one registered schema has, or that name another
-    /// tenant's schema (set with `registered`): `label` is asked per row
-    /// drawn, and scanned every tenant for it.
+    /// registered schema (set with `registered`, which every catalogue
+    /// holds whole, so a label does not change as more schemas are read):
+    /// `label` is asked per row drawn, and scanned every tenant for it.
     shared_labels: std::collections::HashSet<String>,
     /// Citus: schema → the node (`host:port`) holding it.
     nodes: std::collections::HashMap<String, String>,
@@ -77,14 +78,12 @@ impl TenantCatalog {
             self.registered.entry(schema).or_insert((key, label));
         }
         let mut seen = std::collections::HashSet::new();
-        let is_schema =
-            |name: &str| self.registered.contains_key(name) || self.places.contains_key(name);
         self.shared_labels = self
             .registered
             .iter()
             .filter(|(schema, (_, label))| {
                 let repeated = !seen.insert(label.as_str());
-                repeated || (label != *schema && is_schema(label))
+                repeated || (label != *schema && self.registered.contains_key(label))
             })
             .map(|(_, (_, label))| label.clone())
             .collect();

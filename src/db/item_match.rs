@@ -45,11 +45,11 @@ pub enum ItemMatch {
 
 impl ItemMatch {
     pub fn parse(setting: &str) -> ItemMatch {
-        match setting {
-            "" | "auto" => ItemMatch::Auto,
-            "id" => ItemMatch::Id,
-            "description" => ItemMatch::Description,
-            column => ItemMatch::Column(column.to_string()),
+        match (setting, crate::model::ItemsModel::column_of(setting)) {
+            (_, Some(column)) => ItemMatch::Column(column.to_string()),
+            ("id", _) => ItemMatch::Id,
+            ("description", _) => ItemMatch::Description,
+            _ => ItemMatch::Auto,
         }
     }
 

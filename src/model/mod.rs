@@ -155,7 +155,12 @@ impl ItemsModel {
     /// The items column `items_match` names, if it names one (not `auto`,
     /// `id` or `description`).
     pub fn match_column(&self) -> Option<&str> {
-        match self.matching.as_str() {
+        ItemsModel::column_of(&self.matching)
+    }
+
+    /// The items column an `items_match` setting names, if any.
+    pub fn column_of(setting: &str) -> Option<&str> {
+        match setting {
             "" | "auto" | "id" | "description" => None,
             column => Some(column),
         }

@@ -250,7 +250,7 @@ fn orders_table(state: &State, report: &OrdersReport, frame: &mut Frame, area: R
             .column_spacing(1),
         inner,
     );
-    let room = item_width + widths[0] + widths[1] + 2;
+    let room = item_width.saturating_add(widths[0] + widths[1] + 2);
     let below = inner.height.saturating_sub(top);
     let labels_area = Rect::new(inner.x, inner.y + top.min(inner.height), inner.width, below);
     draw_total_labels(frame, labels_area, labels, room);

@@ -103,14 +103,14 @@ pub fn view(state: &State, frame: &mut Frame) {
     if areas.too_small {
         let message = if screen.height < terminal.height.min(geometry::MIN_HEIGHT) {
             format!(
-                "Terminal too wide: {}×{}, need at most {} columns",
+                "Terminal too wide: {}×{}, need at most {} columns (keys ignored; Ctrl-C quits)",
                 terminal.width,
                 terminal.height,
                 geometry::MAX_CELLS / usize::from(geometry::MIN_HEIGHT)
             )
         } else {
             format!(
-                "Terminal too small: {}×{}, need {}×{} (keys wait; q quits)",
+                "Terminal too small: {}×{}, need {}×{} (keys ignored; Ctrl-C quits)",
                 terminal.width,
                 terminal.height,
                 geometry::MIN_WIDTH,

@@ -1316,11 +1316,12 @@ fn a_key_held_for_a_catalog_that_fails_is_dropped() {
     assert!(state.dashboard.filter.prompt.editing);
 }
 
-/// While only "Terminal too small" is on screen, keys wait: `j j p ?`
-/// typed at 20×5 opened the matrix with help over it, unseen, and moved
-/// the selection. `q` still quits.
+/// While only "Terminal too small" is on screen, keys are ignored: `j j
+/// p ?` typed at 20×5 opened the matrix with help over it, unseen, and
+/// moved the selection. `q` still quits, but in a prompt, where it is
+/// text: there Ctrl-C does.
 #[test]
-fn keys_wait_while_the_terminal_is_too_small() {
+fn keys_are_ignored_while_the_terminal_is_too_small() {
     let mut state = demo_state();
     let selected = state.dashboard.users.selected().map(|u| u.id.clone());
     state.session.size = (20, 5);
@@ -1335,5 +1336,14 @@ fn keys_wait_while_the_terminal_is_too_small() {
     assert_eq!(now, selected);
     state.session.size = (20, 5);
     press(&mut state, KeyCode::Char('q'));
+    assert!(state.session.quit);
+
+    let mut state = demo_state();
+    press(&mut state, KeyCode::Char('/'));
+    state.session.size = (20, 5);
+    press(&mut state, KeyCode::Char('q'));
+    assert!(!state.session.quit, "q in the filter prompt");
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    update(&mut state, Msg::Key(ctrl_c));
     assert!(state.session.quit);
 }
