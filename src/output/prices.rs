@@ -166,7 +166,7 @@ pub fn prices(
             for tenants in [&row.min_tenants, &row.max_tenants] {
                 let names = relabel(tenants);
                 cells.push(match csv_format {
-                    true => csv_list(&names),
+                    true => csv_list(names.into_iter().map(csv_name)),
                     false => names.join(", "),
                 });
             }
@@ -174,19 +174,10 @@ pub fn prices(
         })
         .collect();
     if csv_format {
-        // A tenant named as a column of the CSV's own is told apart from
-        // it (schema `max` gave two `max` headers).
-        const OWN: [&str; 6] = ["item", "min", "max", "spread", "min_tenants", "max_tenants"];
-        let tenants: Vec<String> = labels
-            .iter()
-            .map(|label| match OWN.contains(&label.as_str()) {
-                true => format!("{label} (tenant)"),
-                false => label.clone(),
-            })
-            .collect();
-        let mut headers = vec![OWN[0]];
+        let tenants: Vec<String> = labels.into_iter().map(csv_name).collect();
+        let mut headers = vec![CSV_OWN[0]];
         headers.extend(tenants.iter().map(String::as_str));
-        headers.extend(&OWN[1..]);
+        headers.extend(&CSV_OWN[1..]);
         return csv(&headers, &rows, to);
     }
     let (l, r) = (Align::Left, Align::Right);
@@ -202,11 +193,23 @@ pub fn prices(
     table(&headers, &rows, to)
 }
 
+/// The prices CSV's own columns, the tenants' between the first and the
+/// rest.
+const CSV_OWN: [&str; 6] = ["item", "min", "max", "spread", "min_tenants", "max_tenants"];
+
+/// A tenant as the prices CSV names it, in its header and its lists: told
+/// apart from the CSV's own columns (schema `max` gave two `max` headers).
+fn csv_name(label: String) -> String {
+    match CSV_OWN.contains(&label.as_str()) {
+        true => format!("{label} (tenant)"),
+        false => label,
+    }
+}
+
 /// Tenants as a CSV cell: joined by `;`, a `;` or `\` in a name escaped
 /// with `\` (`max;p;q` could not be split back into `max` and `p;q`).
-fn csv_list(names: &[String]) -> String {
+fn csv_list(names: impl Iterator<Item = String>) -> String {
     let escaped: Vec<String> = names
-        .iter()
         .map(|name| name.replace('\\', "\\\\").replace(';', "\\;"))
         .collect();
     escaped.join(";")
@@ -284,7 +287,11 @@ mod tests {
             names.push(name);
             names
         };
-        assert_eq!(split(&record[8]), ["max", "p;q", "spread"]);
+        // As the headers name them.
+        assert_eq!(
+            split(&record[8]),
+            ["max (tenant)", "p;q", "spread (tenant)"]
+        );
         assert_eq!(split(&record[9]), [r"a\b"]);
     }
 }
