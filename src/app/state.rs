@@ -87,6 +87,10 @@ pub struct Data {
     pub target: String,
     pub catalog: TenantCatalog,
     pub user_count: UserCount,
+    /// A count read while the whole list it would replace was read again:
+    /// the header's until that list counts itself, or cannot (see
+    /// `dashboard::loads::take_read_count`).
+    pub held_count: Option<UserCount>,
     /// A reload of the catalog and the count (`r`).
     pub catalog_load: Load<Ticket, ()>,
     /// The ticket of the last `r` that read everything again (see

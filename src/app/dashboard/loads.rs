@@ -334,13 +334,18 @@ pub fn on_msg(state: &mut State, msg: Msg, read: ReadTime) -> Vec<Effect> {
 /// users table the list cannot read.
 pub(super) fn count_whole_list(state: &mut State) {
     // (A list being read again: its count is of the rows before.)
-    let count = whole_list_count(state).filter(|_| !state.dashboard.users.is_replacing());
-    if let Some(count) = count {
+    if state.dashboard.users.is_replacing() {
+        return;
+    }
+    let held = state.held_count.take();
+    if let Some(count) = whole_list_count(state) {
         state.user_count = crate::db::UserCount {
             value: count as i64,
             estimated: false,
             people: None,
         };
+    } else if let Some(held) = held {
+        state.user_count = held;
     }
 }
 
@@ -360,12 +365,16 @@ fn whole_list_count(state: &State) -> Option<usize> {
 /// The user count a reload read, for the header. Not an estimate over
 /// the whole list's count while that list is read again: the refresh
 /// timer's catalog can come before its page, and the header read
-/// `~1,000,000` for a moment beside the pane's `(350)`; the page counts
-/// the list again.
+/// `~1,000,000` for a moment beside the pane's `(350)`. The page counts
+/// the list again; where it cannot (it failed, or no longer reaches the
+/// end), the count read is the header's then.
 pub(super) fn take_read_count(state: &mut State, count: crate::db::UserCount) {
     let listed = whole_list_count(state).map(|n| n as i64);
     let holds_listed = !state.user_count.estimated && listed == Some(state.user_count.value);
-    if !(count.estimated && holds_listed && state.dashboard.users.is_replacing()) {
+    state.held_count = None;
+    if count.estimated && holds_listed && state.dashboard.users.is_replacing() {
+        state.held_count = Some(count);
+    } else {
         state.user_count = count;
     }
 }
