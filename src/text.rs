@@ -530,27 +530,28 @@ pub fn file_safe(text: &str) -> String {
 mod tests {
     use super::*;
 
+    use std::str::FromStr;
+
     /// `cafe` + U+0301 and `café` read alike: the decomposed one shows its
     /// mark wherever text is escaped (tables, panes, messages); composed
     /// text, and marks that compose with nothing, are left as they are.
     #[test]
     fn a_decomposed_name_shows_its_combining_mark() {
-        let decomposed = "cafe\u{301}";
-        assert_eq!(sanitize(decomposed), "cafe<U+0301>");
-        assert!(matches!(sanitize("café"), Cow::Borrowed("café")));
-        assert!(matches!(sanitize("Zoë Ωmega 東京"), Cow::Borrowed(_)));
+        for (text, shown) in [
+            ("cafe\u{301}", "cafe<U+0301>"),
+            ("café", "café"),
+            ("Zoë Ωmega 東京", "Zoë Ωmega 東京"),
+            // Only what the composed form writes otherwise: the mark after
+            // `e`, not a Hebrew point after `x`; U+212B, written `Å`.
+            ("e\u{301} x\u{5B4}", "e<U+0301> x\u{5B4}"),
+            ("\u{212B}ngstr\u{F6}m", "<U+212B>ngstr\u{F6}m"),
+        ] {
+            assert_eq!(sanitize(text), shown, "{text:?}");
+        }
+        assert!(matches!(sanitize("café"), Cow::Borrowed(_)));
         assert_eq!(name_cell(" cafe\u{301}"), "\" cafe<U+0301>\"");
-        assert_eq!(
-            quoted(decomposed),
-            "\"cafe<U+0301>\"",
-            "as an error names it"
-        );
-        // Only what the composed form writes otherwise: the mark after `e`,
-        // not a Hebrew point after `x`; U+212B, which it writes `Å`.
-        assert_eq!(sanitize("e\u{301} x\u{5B4}"), "e<U+0301> x\u{5B4}");
-        assert_eq!(sanitize("\u{212B}ngstr\u{F6}m"), "<U+212B>ngstr\u{F6}m");
+        assert_eq!(quoted("cafe\u{301}"), "\"cafe<U+0301>\"", "in an error");
     }
-    use std::str::FromStr;
 
     #[test]
     fn escapes_terminal_control() {
