@@ -6,14 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 /// Below this the dashboard shows a "terminal too small" message.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 12;
+/// From this width on the panes sit side by side; below, they stack.
+pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
+
 /// A terminal of `size` (columns, rows) shows only that it is too small
 /// (or too wide) for the dashboard.
 pub fn too_small(size: (u16, u16)) -> bool {
     areas(drawable(Rect::new(0, 0, size.0, size.1))).too_small
 }
-
-/// From this width on the panes sit side by side; below, they stack.
-pub const SIDE_BY_SIDE_WIDTH: u16 = 100;
 
 /// The most cells of a frame that may change: ratatui 0.29 places a
 /// changed cell on the terminal by its index in the frame taken as a u16

@@ -9,7 +9,7 @@
 //! written back as SQL by tenantscope, every column quoted, never the
 //! configured text itself.
 
-use super::TenancyModel;
+use super::{ItemsModel, TenancyModel};
 
 /// `name` as a quoted identifier: always quoted, which names exactly the
 /// same object as the server's `quote_ident` (that quotes only when needed).
@@ -87,7 +87,7 @@ pub fn column_keys(model: &TenancyModel) -> Vec<(&'static str, String)> {
         ("tenancy.order_item", orders.item.clone()),
         ("tenancy.order_quantity", orders.quantity.clone()),
     ];
-    if let Some(column) = items.match_column() {
+    if let Some(column) = ItemsModel::column_of(&items.matching) {
         keys.push(("tenancy.items_match", column.to_string()));
     }
     for (key, value) in [

@@ -152,13 +152,8 @@ pub struct ItemsModel {
 }
 
 impl ItemsModel {
-    /// The items column `items_match` names, if it names one (not `auto`,
-    /// `id` or `description`).
-    pub fn match_column(&self) -> Option<&str> {
-        ItemsModel::column_of(&self.matching)
-    }
-
-    /// The items column an `items_match` setting names, if any.
+    /// The items column an `items_match` setting names, if it names one
+    /// (not `auto`, `id` or `description`).
     pub fn column_of(setting: &str) -> Option<&str> {
         match setting {
             "" | "auto" | "id" | "description" => None,

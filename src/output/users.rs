@@ -90,12 +90,10 @@ fn user_json<'a>(u: &'a User, catalog: &TenantCatalog) -> UserJson<'a> {
 
 /// A user's cells in the table's columns; with `schema`, CSV's last one too.
 fn user_cells(u: &User, catalog: &TenantCatalog, schema: bool) -> Vec<String> {
-    // The table quotes an id that reads like its words for none (`tenants`
-    // does); CSV keeps values as they are.
-    // The table has no schema column: it names the tenant as the
-    // dashboard does, a label two tenants share, or that names another
-    // tenant's schema, with its schema beside it (two `Acme Corp` rows
-    // read as one tenant).
+    // The table has no schema column: it names the tenant as the dashboard
+    // does, a label two tenants share (or that names another tenant's
+    // schema) with its schema beside it, and quotes an id that reads like
+    // its words for none (`tenants` does). CSV keeps values as they are.
     let tenant = match (u.tenant.as_deref(), schema) {
         (Some(tenant), false) if !tenant.is_empty() => {
             crate::text::id_text(Some(&catalog.label(tenant)))
