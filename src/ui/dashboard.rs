@@ -408,9 +408,8 @@ fn value_widths(
     value_widths
 }
 
-/// A row under the orders: `label`, the own and compared totals, and the
-/// difference.
-/// A totals row; its label is drawn over it ([`draw_total_labels`]).
+/// A row under the orders: the own and compared totals, and the
+/// difference; its label is drawn over it ([`draw_total_labels`]).
 fn total_row([own, other]: [String; 2], difference: Cell<'static>) -> Row<'static> {
     Row::new(vec![
         Cell::default(),
