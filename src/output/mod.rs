@@ -173,11 +173,11 @@ pub(crate) fn csv(headers: &[&str], rows: &[Vec<String>], to: Destination) -> St
 
 /// A CSV cell as written: escaped on a terminal, and text a spreadsheet
 /// would run as a formula (`=1+2`, `@SUM(A1)`, `-2+3`: tenant data, opened
-/// by whoever exports it) behind a `'`, as OWASP advises. Numbers (`-5.25`,
-/// `+1e5`, `-Infinity`) are left as they are; JSON keeps every text as it is.
+/// by whoever exports it) behind a `'`, as OWASP advises. Decimal numbers
+/// (`-5.25`, `+1e5`) are left as they are; `-inf` and `-Infinity` are not
+/// numbers to a spreadsheet. JSON keeps every text as it is.
 fn csv_field(value: &str, to: Destination) -> std::borrow::Cow<'_, str> {
-    let formula =
-        value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_decimal(value);
     let value = match formula {
         true => std::borrow::Cow::Owned(format!("'{value}")),
         false => std::borrow::Cow::Borrowed(value),
@@ -186,6 +186,27 @@ fn csv_field(value: &str, to: Destination) -> std::borrow::Cow<'_, str> {
         Destination::Terminal => std::borrow::Cow::Owned(text::sanitize(&value).into_owned()),
         Destination::PipeOrFile => value,
     }
+}
+
+/// `text` is a decimal number as a spreadsheet reads one: a sign, digits
+/// with at most one point, and an exponent (`-.5`, `1E+5`); not `inf`,
+/// `NaN` or `1_000`.
+fn is_decimal(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mantissa = match (whole, fraction) {
+        ("", "") => false,
+        (whole, fraction) => {
+            (whole.is_empty() || digits(whole)) && (fraction.is_empty() || digits(fraction))
+        }
+    };
+    let exponent = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    mantissa && exponent
 }
 
 /// CSV records written one at a time to a stream (the streamed CLI
@@ -428,6 +449,36 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a spreadsheet would run is quoted; decimal numbers are not
+    /// (`-inf`, `+Infinity` and `-1e999` went out bare: not numbers to it).
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_quoted() {
+        for (cell, written) in [
+            ("=1+2", "'=1+2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-2+3", "'-2+3"),
+            ("-inf", "'-inf"),
+            ("+Infinity", "'+Infinity"),
+            ("-NaN", "'-NaN"),
+            ("-1_000", "'-1_000"),
+            ("-", "'-"),
+            ("-.", "'-."),
+            ("-5e", "'-5e"),
+            ("-5.25", "-5.25"),
+            ("-.5", "-.5"),
+            ("+1E+5", "+1E+5"),
+            ("-1e999", "-1e999"),
+            ("5.", "5."),
+            ("Tesla", "Tesla"),
+        ] {
+            assert_eq!(
+                csv_field(cell, Destination::PipeOrFile),
+                written,
+                "{cell:?}"
+            );
+        }
+    }
 
     #[test]
     fn table_aligns_by_display_width_and_escapes() {

@@ -131,6 +131,15 @@ pub fn prices(
         );
     }
     let csv_format = format == Format::Csv;
+    let headings = match csv_format {
+        true => csv_names(&labels),
+        false => labels.clone(),
+    };
+    // Each tenant as its column is headed, for the cheapest and dearest.
+    let names: std::collections::HashMap<&str, &str> = (matrix.tenants.iter())
+        .zip(&headings)
+        .map(|(schema, name)| (schema.as_str(), name.as_str()))
+        .collect();
     // CSV: empty is "not sold"; an unusable price says what it is
     // (`NULL`, `NaN`, `Infinity`, `-Infinity`, `not a number`, `out of
     // range`); a tenant that could not be read `not read` (table: `?`).
@@ -164,25 +173,25 @@ pub fn prices(
                 None => "—".to_string(),
             });
             for tenants in [&row.min_tenants, &row.max_tenants] {
-                let names = relabel(tenants);
+                let names = tenants.iter().map(|t| names.get(t.as_str()).copied());
+                let names = names.map(|name| name.unwrap_or_default());
                 cells.push(match csv_format {
-                    true => csv_list(names.into_iter().map(csv_name)),
-                    false => names.join(", "),
+                    true => csv_list(names),
+                    false => names.collect::<Vec<_>>().join(", "),
                 });
             }
             cells
         })
         .collect();
     if csv_format {
-        let tenants: Vec<String> = labels.into_iter().map(csv_name).collect();
         let mut headers = vec![CSV_OWN[0]];
-        headers.extend(tenants.iter().map(String::as_str));
+        headers.extend(headings.iter().map(String::as_str));
         headers.extend(&CSV_OWN[1..]);
         return csv(&headers, &rows, to);
     }
     let (l, r) = (Align::Left, Align::Right);
     let mut headers = vec![("ITEM", l)];
-    headers.extend(labels.iter().map(|t| (t.as_str(), r)));
+    headers.extend(headings.iter().map(|t| (t.as_str(), r)));
     headers.extend([
         ("MIN", r),
         ("MAX", r),
@@ -197,18 +206,27 @@ pub fn prices(
 /// rest.
 const CSV_OWN: [&str; 6] = ["item", "min", "max", "spread", "min_tenants", "max_tenants"];
 
-/// A tenant as the prices CSV names it, in its header and its lists: told
-/// apart from the CSV's own columns (schema `max` gave two `max` headers).
-fn csv_name(label: String) -> String {
-    match CSV_OWN.contains(&label.as_str()) {
-        true => format!("{label} (tenant)"),
-        false => label,
-    }
+/// The tenants (`labels`) as the prices CSV names them, in its headers
+/// and its lists: told apart from the CSV's own columns (schema `max` gave
+/// two `max` headers) by ` (tenant)`, again where another tenant has that
+/// name (`min` beside a tenant named `min (tenant)`).
+fn csv_names(labels: &[String]) -> Vec<String> {
+    let own = CSV_OWN.map(String::from);
+    let mut taken: std::collections::HashSet<String> = own.into_iter().collect();
+    taken.extend(labels.iter().cloned());
+    let mut name_apart = |label: &String| {
+        let mut name = label.clone();
+        while CSV_OWN.contains(&name.as_str()) || (name != *label && !taken.insert(name.clone())) {
+            name.push_str(" (tenant)");
+        }
+        name
+    };
+    labels.iter().map(&mut name_apart).collect()
 }
 
 /// Tenants as a CSV cell: joined by `;`, a `;` or `\` in a name escaped
 /// with `\` (`max;p;q` could not be split back into `max` and `p;q`).
-fn csv_list(names: impl Iterator<Item = String>) -> String {
+fn csv_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let escaped: Vec<String> = names
         .map(|name| name.replace('\\', "\\\\").replace(';', "\\;"))
         .collect();
@@ -242,11 +260,15 @@ mod tests {
 
     /// Tenants named as the CSV's own columns, or with `;` or `\` in their
     /// names, read back as they are: schema `max` gave two `max` headers,
-    /// and `max;p;q` could not be split back into `max` and `p;q`.
+    /// `max;p;q` could not be split back into `max` and `p;q`, and `min`
+    /// was named as the tenant `min (tenant)` beside it.
     #[test]
     fn the_csv_reads_back_whatever_the_tenants_are_called() {
-        let tenants: Vec<String> = ["max", "p;q", r"a\b", "spread"].map(String::from).to_vec();
-        let values = ["1.00", "1.00", "2.00", "1.00"].map(|p| Value::from_text(Some(p)));
+        let tenants: Vec<String> = ["max", "p;q", r"a\b", "spread", "min", "min (tenant)"]
+            .map(String::from)
+            .to_vec();
+        let values =
+            ["1.00", "1.00", "2.00", "1.00", "1.00", "3.00"].map(|p| Value::from_text(Some(p)));
         let matrix = PriceMatrix {
             rows: vec![PriceRow::new("Widget".into(), values.to_vec(), &tenants)],
             tenants: tenants.clone(),
@@ -264,6 +286,8 @@ mod tests {
                 "p;q",
                 r"a\b",
                 "spread (tenant)",
+                "min (tenant) (tenant)",
+                "min (tenant)",
                 "min",
                 "max",
                 "spread",
@@ -289,9 +313,14 @@ mod tests {
         };
         // As the headers name them.
         assert_eq!(
-            split(&record[8]),
-            ["max (tenant)", "p;q", "spread (tenant)"]
+            split(&record[10]),
+            [
+                "max (tenant)",
+                "p;q",
+                "spread (tenant)",
+                "min (tenant) (tenant)"
+            ]
         );
-        assert_eq!(split(&record[9]), [r"a\b"]);
+        assert_eq!(split(&record[11]), ["min (tenant)"]);
     }
 }
