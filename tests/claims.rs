@@ -1012,7 +1012,7 @@ async fn matrix_keys_move_across_tenants_and_items_and_sort() {
     let frame = app
         .frame_where("the matrix", |f| {
             f.contains("Prices tenants 1–6 of 34, ▼▲× among these only · sorted by spread")
-                && f.contains(" · matched by ")
+                && f.contains("(items matched by ")
                 && f.contains("Huawei")
         })
         .await;

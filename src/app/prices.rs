@@ -16,6 +16,7 @@ use super::state::{State, View};
 use crate::db::{Database, DbError, PriceMatrix, PriceSort, QueryHandle};
 use crate::geometry;
 use crate::output::Document;
+use crate::text::sanitize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prices {
@@ -135,9 +136,15 @@ pub const SCREEN: Screen = Screen {
 /// a tenant is never said to have failed for another's reason.
 fn status(state: &State) -> Status {
     let load = &state.prices.matrix;
+    // With the rule the rows are matched by: the orders pane's may differ
+    // (it decides per pair of tenants; the matrix one rule for all), and a
+    // title of 80 columns had no room for it.
     let priced = |m: &PriceMatrix| {
         let tenants = crate::text::plural(m.tenants.len(), "tenant", "tenants");
-        format!("prices of {tenants}")
+        format!(
+            "prices of {tenants} (items matched by {})",
+            sanitize(m.rule.name())
+        )
     };
     match load.value().filter(|_| !load.is_loading()) {
         Some(matrix) if !matrix.failed.is_empty() => {
@@ -149,10 +156,12 @@ fn status(state: &State) -> Status {
             // Of the columns asked for, those priced.
             let shown = matrix.tenants.len();
             let tenants = crate::text::plural(shown, "tenant", "tenants");
+            // The rule last: the reasons come first.
             Status::Failed(format!(
-                "prices of {} of {tenants}; {how_many}not priced: {}",
+                "prices of {} of {tenants}; {how_many}not priced: {}; items matched by {}",
                 shown.saturating_sub(matrix.failed.len()),
-                not_priced(&matrix.failed)
+                not_priced(&matrix.failed),
+                sanitize(matrix.rule.name()),
             ))
         }
         _ => Status::of(load, priced),

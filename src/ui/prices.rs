@@ -11,7 +11,7 @@ use crate::app::state::State;
 use crate::db::{PriceMatrix, PriceRow, PriceSort};
 use crate::geometry;
 use crate::money::Value;
-use crate::text::{fit, money, sanitize, thousands};
+use crate::text::{fit, money, thousands};
 
 pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
     let names = state.catalog.names();
@@ -107,7 +107,7 @@ pub fn draw(state: &State, frame: &mut Frame, area: Rect) {
 }
 
 /// The matrix's title: which tenants are shown of how many, what ▼▲×
-/// are among, the item rule, the sort and whether it is loading.
+/// are among, the sort and whether it is loading.
 fn title(
     view: &crate::app::prices::Prices,
     shown: std::ops::Range<usize>,
@@ -121,13 +121,6 @@ fn title(
         " · loading…"
     } else {
         ""
-    };
-    // The rule the rows are matched by: the orders pane's may differ (it
-    // decides per pair of tenants; the matrix one rule for all). Last: a
-    // narrow title cuts it before the sort and `loading…`.
-    let matched = match view.matrix.value() {
-        Some(matrix) => format!(" · matched by {}", sanitize(matrix.rule.name())),
-        None => String::new(),
     };
     // ▼/▲ and the spread are computed over the columns read: say which.
     let scope = if shown.len() < tenants {
@@ -144,7 +137,7 @@ fn title(
             thousands(tenants as i64)
         )),
         Span::styled(scope, theme::warning()),
-        Span::raw(format!(" · sorted by {sort}{loading}{matched} ")),
+        Span::raw(format!(" · sorted by {sort}{loading} ")),
     ])
 }
 
