@@ -78,7 +78,7 @@ pub struct Cli {
     pub user: Option<String>,
 
     /// With --user: the user's tenant (checked; for users kept per tenant)
-    #[arg(long, value_name = "TENANT", requires = "user")]
+    #[arg(long, value_name = "TENANT")]
     pub tenant: Option<String>,
 
     /// Leave the mouse to the terminal (select-to-copy); also ui.mouse = false
@@ -137,6 +137,7 @@ impl Cli {
         let dashboard_flag = [
             ("--compare", cli.compare.is_some()),
             ("--user", cli.user.is_some()),
+            ("--tenant", cli.tenant.is_some()),
             ("--no-mouse", cli.no_mouse),
         ]
         .into_iter()
@@ -155,6 +156,14 @@ impl Cli {
             return Err(command.error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!("'{flag}' is for the dashboard and cannot be used with '{name}'{hint}"),
+            ));
+        }
+        // Checked here, not by clap's `requires`: before a subcommand,
+        // `--tenant` is told where it goes (above), not to add `--user`.
+        if cli.tenant.is_some() && cli.user.is_none() {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "'--tenant' needs '--user <ID>': the user's tenant, where users are kept per tenant",
             ));
         }
         Ok(cli)

@@ -1006,6 +1006,12 @@ fn a_dashboard_flag_with_a_subcommand_is_refused() {
             "--compare",
             "orders' (as its own flag, after it: 'orders --compare')",
         ),
+        // It said to add `--user` (clap's `requires`).
+        (
+            &["--tenant", "acme", "orders", "1"][..],
+            "--tenant",
+            "orders' (as its own flag, after it: 'orders --tenant')",
+        ),
     ] {
         let out = tenantscope(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -1019,4 +1025,10 @@ fn a_dashboard_flag_with_a_subcommand_is_refused() {
             "{args:?}"
         );
     }
+    let out = tenantscope(&["--tenant", "acme"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).lines().next(),
+        Some("tenantscope: '--tenant' needs '--user <ID>': the user's tenant, where users are kept per tenant")
+    );
 }
