@@ -4,7 +4,10 @@
 //! sums over every line; a gap makes the total unknown. The CLI's stream
 //! sums the same totals as the lines go by, without the aggregate.
 
-use tenantscope::db::{Database, OrderLine, OrderSink, OrdersReport, OrdersTotals, Page, User};
+use tenantscope::config::Settings;
+use tenantscope::db::{
+    ConnectionSource, Database, OrderLine, OrderSink, OrdersReport, OrdersTotals, Page, User,
+};
 use tenantscope::embedded::testing::TestDatabase;
 use tenantscope::money::Value;
 
@@ -409,6 +412,9 @@ struct Recorded {
     lines: Vec<usize>,
     totals: Option<(usize, OrdersTotals)>,
     begun_with_totals: Vec<bool>,
+    /// Lines after which the sink stops the reading (the CLI's output
+    /// closed, as by `| head`).
+    stop_after: Option<usize>,
 }
 
 impl OrderSink for Recorded {
@@ -424,7 +430,7 @@ impl OrderSink for Recorded {
 
     fn line(&mut self, pass: u8, _line: &OrderLine) -> bool {
         self.lines[pass as usize] += 1;
-        true
+        Some(self.lines[pass as usize]) != self.stop_after
     }
 
     fn totals(&mut self, report: &OrdersReport) -> bool {
@@ -507,6 +513,53 @@ async fn the_stream_sums_the_totals_the_server_computes() {
     let server = conn.orders_totals(&user, None, None).await.unwrap();
     assert_eq!(server.gap.as_deref(), Some("1 line with a missing item"));
     check(streamed(&conn, &user, None, 1).await, server, 1);
+}
+
+/// The stream asks for the next batch before it hands on the lines of
+/// this one. A sink that stops the reading there (the CLI's output closed)
+/// leaves that batch on its way: the stream ends at once, and the pool's
+/// only connection then streams every line again, with the totals. The
+/// batches come as text, whatever the database's `bytea_output` (the
+/// item's bytes travel as bytea).
+#[tokio::test]
+async fn a_stream_stopped_with_a_batch_on_its_way_leaves_its_connection_fit() {
+    let db = bulk_database().await;
+    db.run_sql(&format!(
+        "INSERT INTO bulk.orders SELECT n * 3, 'bulk', 1 + n % 40, 1
+           FROM generate_series({}, {}) n;
+         DO $$ BEGIN
+             EXECUTE format('ALTER DATABASE %I SET bytea_output = escape', current_database());
+         END $$;",
+        LINES + 1,
+        LINES + 3_000
+    ))
+    .await;
+    let mut settings = Settings::default();
+    settings.database.max_connections = 1;
+    let source = ConnectionSource::demo(db.options.clone());
+    let conn = Database::connect(&source, &settings).await.unwrap();
+    let user = conn.user("bulk").await.unwrap();
+    for passes in [1, 2] {
+        let mut stopped = Recorded {
+            passes,
+            stop_after: Some(10),
+            ..Recorded::default()
+        };
+        conn.stream_orders(&user, Some("other"), &mut stopped)
+            .await
+            .unwrap();
+        assert_eq!(stopped.lines, vec![10], "stopped in the first pass");
+        assert!(stopped.totals.is_none());
+        let server = conn
+            .orders_totals(&user, Some("other"), None)
+            .await
+            .unwrap();
+        assert_eq!(server.lines, LINES as usize + 3_000);
+        let whole = streamed(&conn, &user, Some("other"), passes).await;
+        assert_eq!(whole.lines, vec![server.lines; passes as usize]);
+        assert_eq!(whole.totals.expect("totals").1, server);
+    }
+    conn.close().await;
 }
 
 /// A drifted tenant (no primary key, text ids): order ids repeated, NULL,

@@ -4,7 +4,13 @@
 //! server-side cursor, its totals summed as the lines go by. Memory holds
 //! a page or a batch, never every line.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
+
+use futures_util::future::maybe_done;
+use sqlx::{Executor, FromRow};
 
 use super::orders::{
     gap_words, raw_line, KeyedLine, LinesRead, LinesTotals, OrderRow, OrdersPlan, OrdersSchemas,
@@ -370,22 +376,36 @@ impl Database {
             if !sink.begin(pass, &report) {
                 return Ok(());
             }
+            // The join runs in the FETCHes (on Citus, on the nodes): a
+            // failure is explained as the orders read's (its node named).
+            let mut fetched = match first.take() {
+                Some(rows) => Ok(rows),
+                None => fetch_orders(&mut tx).await,
+            };
             loop {
-                // The join runs here (on Citus, on the nodes): a failure
-                // is explained as the orders read's (its node named).
-                let rows = match first.take() {
-                    Some(rows) => rows,
-                    None => match fetch_orders(&mut tx).await {
-                        Ok(rows) => rows,
-                        Err(e) => {
-                            drop(tx);
-                            return Err(self.orders_failed(&plan, e).await);
-                        }
-                    },
+                let rows = match fetched {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        drop(tx);
+                        return Err(self.orders_failed(&plan, e).await);
+                    }
                 };
                 // A sign of life for the client-side deadline.
                 self.progress.touch();
                 let last = rows.len() < STREAM_BATCH;
+                // After a last batch, never polled: nothing is asked for.
+                let mut next = pin!(maybe_done(fetch_orders(&mut tx)));
+                if !last {
+                    // The next batch is asked for before these lines are
+                    // handed on, so that the server reads it while the
+                    // client decodes, sums and writes them, as far as the
+                    // socket's buffers hold it (they took turns before).
+                    poll_fn(|cx| {
+                        let _started = next.as_mut().poll(cx);
+                        Poll::Ready(())
+                    })
+                    .await;
+                }
                 for row in rows {
                     let line = OrderLine::from_raw(raw_line(row).1);
                     if pass == 0 {
@@ -398,6 +418,8 @@ impl Database {
                 if last {
                     break;
                 }
+                next.as_mut().await;
+                fetched = next.take_output().expect("awaited");
             }
             if pass == 0 {
                 report.set_totals(sum.totals());
@@ -419,9 +441,13 @@ impl Database {
     ) -> Result<(ReadTx, Vec<OrderRow>), DbError> {
         // Every line is read: planned for all rows, not the first tenth a
         // cursor is planned for (which chose a nested loop over the
-        // comparison's items, lines × items).
+        // comparison's items, lines × items). The batches come as text
+        // (see `fetch_orders`): bytea in the form sqlx reads.
         let mut tx = self
-            .begin_read(None, "; SET LOCAL cursor_tuple_fraction = 1")
+            .begin_read(
+                None,
+                "; SET LOCAL cursor_tuple_fraction = 1; SET LOCAL bytea_output = hex",
+            )
             .await?;
         let schemas = self.orders_schemas(&mut tx, plan).await?;
         let sql = self.orders_sql(&schemas, plan, LinesRead::All);
@@ -447,12 +473,13 @@ impl Database {
     }
 }
 
-/// The next batch of the orders cursor.
+/// The next batch of the orders cursor, in one message of the simple
+/// protocol (the extended one first waits for the statement's
+/// description): so its first poll sends the whole request.
 async fn fetch_orders(tx: &mut ReadTx) -> Result<Vec<OrderRow>, sqlx::Error> {
-    sqlx::query_as(&format!("FETCH {STREAM_BATCH} FROM tenantscope_orders"))
-        .persistent(false)
-        .fetch_all(&mut **tx)
-        .await
+    let fetch = format!("FETCH {STREAM_BATCH} FROM tenantscope_orders");
+    let rows = (&mut **tx).fetch_all(fetch.as_str()).await?;
+    rows.iter().map(OrderRow::from_row).collect()
 }
 
 /// The orders relation has no row places (`tableoid`, `ctid`: a view),
