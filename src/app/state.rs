@@ -193,6 +193,12 @@ impl State {
         self.reloaded
     }
 
+    /// After `r` asked for the catalog again: its request is when
+    /// everything was last read again (see [`State::read_again`]).
+    pub fn mark_read_again(&mut self) {
+        self.data.reloaded = self.catalog_load.key().copied().unwrap_or_default();
+    }
+
     /// Which key table applies.
     pub fn keys(&self) -> KeyTable {
         if self.help_open {

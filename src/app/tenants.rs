@@ -301,7 +301,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Reload => {
             let effects = reload(state);
             // Everything read again, as the key says (not the timer).
-            state.data.reloaded = state.catalog_load.key().copied().unwrap_or_default();
+            state.mark_read_again();
             return effects;
         }
         StartFilter => search::prompt(state),

@@ -255,7 +255,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Reload => {
             let ticket = state.ticket();
             state.catalog_load.start(ticket);
-            state.data.reloaded = ticket;
+            state.mark_read_again();
             let mut effects = vec![reload_catalog(ticket)];
             // Reload the window from the selected user on, keeping them selected.
             let page = match state.selected_user() {
