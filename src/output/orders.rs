@@ -208,8 +208,7 @@ pub struct OrdersWriter<'h, W: Write> {
     /// The lines' problems for the notes under the table, each once with
     /// how many lines have it, in the order first seen (19 lines of one
     /// ambiguous item gave 19 notes alike).
-    problems: Vec<(String, usize)>,
-    problem_at: std::collections::HashMap<String, usize>,
+    problems: indexmap::IndexMap<String, usize>,
     csv: CsvRecords,
     /// CSV: the comparison tenant's name on every row, once per report.
     compare_label: Option<String>,
@@ -237,8 +236,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             head: None,
             written: 0,
             measured: 0,
-            problems: Vec::new(),
-            problem_at: std::collections::HashMap::new(),
+            problems: indexmap::IndexMap::new(),
             csv: CsvRecords::default(),
             compare_label: None,
             cells: Default::default(),
@@ -513,13 +511,7 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
                         .or(line.item_id.as_deref())
                         .unwrap_or("?");
                     let note = format!("{}: {problem}", text::sanitize(item));
-                    match self.problem_at.get(&note) {
-                        Some(&at) => self.problems[at].1 += 1,
-                        None => {
-                            self.problem_at.insert(note.clone(), self.problems.len());
-                            self.problems.push((note, 1));
-                        }
-                    }
+                    *self.problems.entry(note).or_insert(0) += 1;
                 }
                 let row = order_row(line);
                 let mut text = self
