@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use tenantscope::cli::{Cli, Connected, Format, PriceSortArg, ReportFormat};
 use tenantscope::config::{ConfigFile, Settings};
 use tenantscope::db::{self, Database, DbError, TenantCatalog, User, UserQuery};
-use tenantscope::output::{self, Destination};
+use tenantscope::output::{self, CommandOut, Destination};
 use tenantscope::{text, Failure};
 
-use crate::write_stdout;
+use crate::{write_failure, write_stdout};
 
 /// Runs a command that reads the database (`target`, as the snapshot
 /// names it).
@@ -54,8 +54,7 @@ pub(crate) async fn execute(
         Connected::Detect => detect(database, settings).await?,
         Connected::Prices { format, sort } => prices(database, format, sort).await?,
     };
-    write_stdout(&out);
-    Ok(())
+    write_stdout(&out)
 }
 
 /// `users`: the users (of one tenant, or all), streamed: written as the
@@ -80,14 +79,14 @@ async fn users(
         limit: limit.map(|n| n.saturating_add(1)),
         ..query
     };
-    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let mut writer = output::UsersWriter::new(format, Destination::stdout(), out)
+    let mut writer = output::UsersWriter::new(format, Destination::stdout(), CommandOut::stdout())
         .at_most(limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)));
     database
         .stream_users(&query, schema.as_deref(), &mut writer)
         .await?;
     let (cut, shown) = (writer.cut(), writer.shown());
-    let (_, invalid_utf8) = writer.finish();
+    let (out, invalid_utf8) = writer.finish();
+    out.finish().map_err(write_failure)?;
     if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
         tenantscope::say!("tenantscope: warning: {warning}");
     }
@@ -156,12 +155,12 @@ async fn orders(
     let headers = output::order_headers(choice.tenant.as_deref(), &catalog, to);
     let headers: Vec<(&str, output::Align)> =
         headers.iter().map(|(h, a)| (h.as_str(), *a)).collect();
-    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let out = CommandOut::stdout();
     let mut writer = output::OrdersWriter::new(&user, &catalog, &headers, format, to, out);
     database
         .stream_orders(&user, choice.tenant.as_deref(), &mut writer)
         .await?;
-    writer.finish();
+    writer.finish().finish().map_err(write_failure)?;
     Ok(String::new())
 }
 
@@ -272,7 +271,7 @@ async fn health(
         format,
         Destination::stdout(),
     );
-    write_stdout(&out);
+    write_stdout(&out)?;
     match found.is_empty() {
         false if fail_on_drift => Err(Failure::findings(format!("found {}", found.join(", ")))),
         _ => Ok(()),
@@ -354,7 +353,7 @@ async fn prices(
         // says why in `failed`; a table or CSV of headers alone would read
         // as "no items", so nothing is written (stderr names each tenant).
         if format == tenantscope::cli::Format::Json {
-            write_stdout(&out);
+            write_stdout(&out)?;
         }
         return Err(Failure::runtime("no tenant could be priced"));
     }
@@ -458,8 +457,7 @@ async fn snapshot(
             snap::text(&buffer, color)
         }
     };
-    write_stdout(&out);
-    Ok(())
+    write_stdout(&out)
 }
 
 /// `tenantscope config [--path]`: settings are loaded (and so checked) but
@@ -481,8 +479,7 @@ pub(crate) fn print_config(
                         "note: no config file exists; this is where tenantscope looks last"
                     );
                 }
-                write_stdout(&format!("{}\n", report::shown(&path)));
-                Ok(())
+                write_stdout(&format!("{}\n", report::shown(&path)))
             }
             None => Err(Failure::usage(
                 "no config file and neither XDG_CONFIG_HOME nor HOME is set",
@@ -495,6 +492,5 @@ pub(crate) fn print_config(
         compare: cli.compare.as_deref(),
         profile: settings.profile.clone(),
     };
-    write_stdout(&report::render(&settings, file, env, &flags));
-    Ok(())
+    write_stdout(&report::render(&settings, file, env, &flags))
 }

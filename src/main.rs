@@ -108,12 +108,12 @@ fn answer_offline(
 ) -> Result<(), Failure> {
     match command {
         Offline::Completions { shell } => {
-            write_stdout_bytes(&tenantscope::shell::completions(shell));
+            write_stdout_bytes(&tenantscope::shell::completions(shell))?;
         }
         Offline::Man => {
             let page = tenantscope::shell::man_page()
                 .map_err(|e| Failure::runtime(format!("cannot render the man page: {e}")))?;
-            write_stdout_bytes(&page);
+            write_stdout_bytes(&page)?;
         }
         Offline::Config { path } => {
             return print_config(cli, &located_config(cli, env), env, path);
@@ -121,7 +121,7 @@ fn answer_offline(
         Offline::Profiles => {
             let file = located_config(cli, env);
             let settings = load_settings(cli, &file, env)?;
-            write_stdout(&profiles(&file, &settings, env));
+            write_stdout(&profiles(&file, &settings, env))?;
         }
     }
     Ok(())
@@ -496,15 +496,20 @@ async fn open_profile(start: &Start, profile: Option<String>) -> Result<Opened, 
     opened
 }
 
-pub(crate) fn write_stdout(out: &str) {
-    write_stdout_bytes(out.as_bytes());
+pub(crate) fn write_stdout(out: &str) -> Result<(), Failure> {
+    write_stdout_bytes(out.as_bytes())
 }
 
-pub(crate) fn write_stdout_bytes(out: &[u8]) {
+pub(crate) fn write_stdout_bytes(out: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(out).and_then(|()| stdout.flush());
+    let mut stdout = tenantscope::output::CommandOut::stdout();
+    let _ = stdout.write_all(out);
+    stdout.finish().map_err(write_failure)
+}
+
+/// Output that could not be written (see [`tenantscope::output::CommandOut`]).
+pub(crate) fn write_failure(error: std::io::Error) -> Failure {
+    Failure::runtime(format!("cannot write the output: {error}"))
 }
 
 /// Logs go to a file, never to the screen the dashboard draws on.

@@ -1032,3 +1032,55 @@ fn a_dashboard_flag_with_a_subcommand_is_refused() {
         Some("tenantscope: '--tenant' needs '--user <ID>': the user's tenant, where users are kept per tenant")
     );
 }
+
+/// Output that cannot be written fails the command: a full disk
+/// (`/dev/full`) gives one line on stderr and exit 1, whether the command
+/// streams (`orders`, `users`) or writes at the end (`tenants`, a
+/// man page). A reader that closed the pipe (`| head`) has seen enough:
+/// exit 0, nothing said.
+#[tokio::test]
+async fn output_that_cannot_be_written_fails_the_command() {
+    let db = TestDatabase::demo().await;
+    let url = db.url.as_str();
+    let commands: [&[&str]; 4] = [
+        &["--database-url", url, "orders", "3", "--format", "csv"],
+        &["--database-url", url, "users", "--format", "json"],
+        &["--database-url", url, "tenants"],
+        &["man"],
+    ];
+    for args in commands {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let output = common::bare_command()
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            "tenantscope: cannot write the output: No space left on device (os error 28)",
+            "{args:?}"
+        );
+
+        let mut child = common::bare_command()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command has written anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), "", "{args:?}");
+    }
+}

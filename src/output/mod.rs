@@ -65,6 +65,52 @@ impl Destination {
     }
 }
 
+/// A command's standard output, buffered. A closed pipe (`| head`) ends
+/// the output quietly: its reader has seen enough. Any other failure to
+/// write (a full disk) is kept for [`CommandOut::finish`], so that the
+/// command fails instead of exiting 0 with its output cut short.
+pub struct CommandOut {
+    out: std::io::BufWriter<std::io::Stdout>,
+    failed: Option<std::io::Error>,
+}
+
+impl CommandOut {
+    pub fn stdout() -> CommandOut {
+        CommandOut {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            failed: None,
+        }
+    }
+
+    /// Writes what is buffered; the first failure to write that was no
+    /// closed pipe.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        let _ = std::io::Write::flush(&mut self);
+        self.failed.map_or(Ok(()), Err)
+    }
+
+    fn kept<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            if e.kind() != std::io::ErrorKind::BrokenPipe && self.failed.is_none() {
+                self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+        result
+    }
+}
+
+impl std::io::Write for CommandOut {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(bytes);
+        self.kept(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.out.flush();
+        self.kept(flushed)
+    }
+}
+
 /// Column alignment, which is also its kind: `Left` columns hold text,
 /// `Right` ones numbers and money, which are never cut.
 #[derive(Clone, Copy, PartialEq)]
