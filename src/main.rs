@@ -186,7 +186,7 @@ fn serve(
     // Declared before the runtime so they are dropped (server stopped) after it.
     let mut demo_server: Option<PgServer> = None;
     let lazy_demo = Arc::new(LazyDemo::default());
-    let runtime = async_runtime(command.is_some())?;
+    let runtime = async_runtime()?;
     // Caught from here on, so that even an interrupted start-up cleans up.
     let mut signals = {
         let _entered = runtime.enter();
@@ -293,6 +293,11 @@ fn end_runtime(runtime: tokio::runtime::Runtime, demo: &LazyDemo) {
 /// statements stop on the server too (one waiting on a lock would wait on
 /// there until its timeout), within half a second, so that with the quit
 /// grace after it the run ends within one.
+///
+/// The command runs on a task of its own: its writes to stdout block
+/// while the reader waits (a pager left open), and the signal must still
+/// be seen. Where the signal and the command's end are both there, the
+/// signal wins.
 async fn run_command(
     command: Connected,
     target: &str,
@@ -301,9 +306,15 @@ async fn run_command(
     signals: &mut Signals,
 ) -> Result<(), Failure> {
     let handle = db::QueryHandle::for_command();
-    let answer = handle.scope(execute(command, target, database, settings));
+    let answer = {
+        let (target, database, settings) = (target.to_string(), database.clone(), settings.clone());
+        tokio::spawn(async move {
+            let answer = handle.scope(execute(command, &target, &database, &settings));
+            database.within_deadline(answer).await
+        })
+    };
     tokio::select! {
-        result = database.within_deadline(answer) => result,
+        biased;
         signal = signals.recv() => {
             // The command's statements and those of loads with handles of
             // their own (`snapshot`'s).
@@ -311,6 +322,11 @@ async fn run_command(
             let _ = tokio::time::timeout(Duration::from_millis(500), cancel).await;
             Err(interrupted(signal))
         }
+        ended = answer => match ended {
+            Ok(result) => result,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            Err(failed) => Err(Failure::runtime(format!("the command stopped: {failed}"))),
+        },
     }
 }
 
@@ -364,19 +380,15 @@ fn warn_about_source(
     Ok(())
 }
 
-/// A command waits on one connection at a time: one thread, which waits
-/// on the socket itself instead of being woken by a worker.
-fn async_runtime(command: bool) -> Result<tokio::runtime::Runtime, Failure> {
-    if command {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.worker_threads(2);
-        builder
-    }
-    .enable_all()
-    .build()
-    .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
+/// Two threads, for the dashboard and the commands alike: a command's
+/// thread may block on stdout (see `run_command`) while the other reads
+/// the signal and the server's answers.
+fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::runtime(format!("cannot start the async runtime: {e}")))
 }
 
 /// The database for `command`: a command (the snapshot aside, which drives

@@ -1053,3 +1053,60 @@ fn plain(stream: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// Bytes written to a pipe and not read yet, from its read end.
+fn unread(pipe: &impl std::os::fd::AsRawFd) -> usize {
+    let mut bytes: nix::libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int where it is told.
+    let done = unsafe { nix::libc::ioctl(pipe.as_raw_fd(), nix::libc::FIONREAD, &mut bytes) };
+    assert_eq!(done, 0, "FIONREAD");
+    usize::try_from(bytes).unwrap()
+}
+
+/// A command whose reader stops reading (a pager left open) blocks
+/// writing its output. A signal still ends it: one line naming it, exit
+/// 128 + its number, and its server session (a cursor held open) gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_blocked_on_its_output_still_ends_on_a_signal() {
+    let db = tenantscope::embedded::testing::TestDatabase::demo().await;
+    db.run_sql(
+        "INSERT INTO client1.orders (id, user_id, item_id, quantity)
+              SELECT 'bulk' || n, '1', '1', 1 FROM generate_series(1, 20000) n;",
+    )
+    .await;
+    let sessions = "SELECT count(*)::text FROM pg_stat_activity
+                     WHERE datname = current_database() AND application_name LIKE 'tenantscope%'";
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tenantscope"))
+            .args(["--database-url", &db.url, "orders", "1", "--format", "csv"])
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .env("XDG_CACHE_HOME", "/dev/null")
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The pipe full (64 KiB): the command waits to write.
+        wait_until("the pipe full", || {
+            (unread(&reader) >= 65_536).then_some(())
+        });
+        let pid = Pid::from_raw(child.id() as i32);
+        kill(pid, signal).unwrap();
+        let exit = wait_until("the command's exit", || child.try_wait().unwrap());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(exit.code(), Some(code), "{signal}: {err}");
+        assert_eq!(err, format!("tenantscope: interrupted by {signal}\n"));
+        drop(reader);
+        let deadline = Instant::now() + DEADLINE;
+        while db.query_text(sessions).await != "0" {
+            assert!(Instant::now() < deadline, "{signal}: its session stayed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -296,9 +296,9 @@ impl ReadTx {
     /// Ends the transaction (ROLLBACK: every one here is read only) and
     /// gives the connection back to the pool before returning, in one round
     /// trip (the return's ping carries the ROLLBACK). Dropped, the return
-    /// runs on a task of its own that a one-thread runtime (the CLI's) polls
-    /// only later: a read that follows finds no idle connection and opens a
-    /// second (a new server backend) or waits on a timer, and
+    /// runs on a task of its own, which may run only later: a read that
+    /// follows finds no idle connection and opens a second (a new server
+    /// backend) or waits on a timer, and
     /// `Database::close` at exit polls until the connection is back.
     pub(super) async fn end(mut self) {
         if let Some(mut conn) = self.conn.take() {

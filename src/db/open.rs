@@ -461,8 +461,8 @@ async fn first_connection(pool: &sqlx::PgPool, first: FirstConnection<'_>) -> Re
     };
     match first {
         // Back in the pool before the caller's first read: dropped, it
-        // would return on a task of its own, which a one-thread runtime
-        // (the CLI's) runs only later, so that read would open a second
+        // would return on a task of its own, which may run only after
+        // that read asked for one, so that read would open a second
         // connection (a server backend's start, for nothing).
         Ok(mut first) => first.return_to_pool().await,
         Err(sqlx::Error::PoolTimedOut)

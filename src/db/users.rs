@@ -1683,7 +1683,7 @@ mod tests {
         }
     }
 
-    /// A command (the CLI's runtime: one thread) reads on one server
+    /// A command reads on one server
     /// connection: the connect path's read transaction has given its
     /// connection back to the pool when connecting returns, so the
     /// command's first read takes that one (dropped, it went back on a task

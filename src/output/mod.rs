@@ -69,17 +69,23 @@ impl Destination {
 /// the output quietly: its reader has seen enough. Any other failure to
 /// write (a full disk) is kept for [`CommandOut::finish`], so that the
 /// command fails instead of exiting 0 with its output cut short.
+///
+/// A reader that does not read (a pager left open) blocks the write. On
+/// the runtime's worker, the write then leaves the worker's other duties
+/// (the server's answers, signals) to another thread first: blocked in
+/// place, it kept them waiting, and Ctrl-C did nothing.
+#[derive(Default)]
 pub struct CommandOut {
-    out: std::io::BufWriter<std::io::Stdout>,
+    buffer: Vec<u8>,
     failed: Option<std::io::Error>,
 }
 
 impl CommandOut {
+    /// Bytes held before they are written.
+    const CHUNK: usize = 64 * 1024;
+
     pub fn stdout() -> CommandOut {
-        CommandOut {
-            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
-            failed: None,
-        }
+        CommandOut::default()
     }
 
     /// Writes what is buffered; the first failure to write that was no
@@ -89,25 +95,48 @@ impl CommandOut {
         self.failed.map_or(Ok(()), Err)
     }
 
-    fn kept<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
-        if let Err(e) = &result {
+    fn write_buffer(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.buffer);
+        let written = blocking(|| {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes).and_then(|()| out.flush())
+        });
+        if let Err(e) = &written {
             if e.kind() != std::io::ErrorKind::BrokenPipe && self.failed.is_none() {
                 self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
             }
         }
-        result
+        written
     }
 }
 
 impl std::io::Write for CommandOut {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let written = self.out.write(bytes);
-        self.kept(written)
+        if self.buffer.len() + bytes.len() > CommandOut::CHUNK {
+            self.write_buffer()?;
+        }
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        let flushed = self.out.flush();
-        self.kept(flushed)
+        self.write_buffer()
+    }
+}
+
+/// Runs `write`, which may block, off the async runtime's worker when on
+/// one (see [`CommandOut`]).
+fn blocking<T>(write: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(write)
+        }
+        _ => write(),
     }
 }
 
