@@ -522,11 +522,11 @@ pub(super) fn gap_words(count: usize, first: &str, alike: bool) -> Option<String
     if count == 0 {
         return None;
     }
-    let lines = if count == 1 { "line" } else { "lines" };
+    let lines = count_lines(count);
     Some(if alike {
-        format!("{count} {lines} {first}")
+        format!("{lines} {first}")
     } else {
-        format!("{count} {lines} without a total")
+        format!("{lines} without a total")
     })
 }
 
@@ -1110,6 +1110,23 @@ fn is_missing_relation(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts in the total's gap are grouped as every count is: the note
+    /// below the same table said `(2,400 lines)` beside `2400 lines …`.
+    #[test]
+    fn a_gaps_count_is_grouped_by_thousands() {
+        let gap = |count, alike| gap_words(count, "without a price", alike);
+        assert_eq!(gap(0, true), None);
+        assert_eq!(gap(1, true).as_deref(), Some("1 line without a price"));
+        assert_eq!(
+            gap(2_400, true).as_deref(),
+            Some("2,400 lines without a price")
+        );
+        assert_eq!(
+            gap(1_000_000, false).as_deref(),
+            Some("1,000,000 lines without a total")
+        );
+    }
 
     fn raw(id: &str, qty: &str, price: Option<&str>, compare: Option<&str>) -> RawOrderLine {
         RawOrderLine {
