@@ -160,7 +160,11 @@ async fn orders(
     database
         .stream_orders(&user, choice.tenant.as_deref(), &mut writer)
         .await?;
+    let invalid_utf8 = writer.invalid_utf8();
     writer.finish().finish().map_err(write_failure)?;
+    if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
+        tenantscope::say!("tenantscope: warning: {warning}");
+    }
     Ok(String::new())
 }
 

@@ -179,6 +179,15 @@ async fn invalid_utf8_in_tenant_names_and_items_never_panics() {
             stdout(&out)
         );
     }
+    // `orders` says so, as `users` does, in every format.
+    for format in ["table", "csv", "json"] {
+        let out = tenantscope(&["--database-url", &db.url, "orders", "1", "--format", format]);
+        assert_eq!(
+            stderr(&out).trim(),
+            "tenantscope: warning: 1 value had invalid UTF-8 (shown as \u{fffd})",
+            "{format}"
+        );
+    }
 }
 
 /// Issue 9, defect 11: only id, name and the tenant column are required.

@@ -40,6 +40,10 @@ pub struct OrderLine {
     /// The comparison tenant has an item matching this one (sold there),
     /// whatever its id or price hold.
     pub compare_matched: bool,
+    /// How many of its texts (the item, the comparison's) were not UTF-8
+    /// (shown with U+FFFD): the CLI warns of them, as `users` does.
+    #[serde(skip)]
+    pub invalid_utf8: u8,
 }
 
 /// One order line as the server sends it: every value in its exact text form.
@@ -66,6 +70,8 @@ pub struct RawOrderLine {
     /// line's own price is then [`Problem::Ambiguous`], whatever
     /// `unit_price` holds. `None`: one item, or none.
     pub ambiguous: Option<i64>,
+    /// See [`OrderLine::invalid_utf8`].
+    pub invalid_utf8: u8,
 }
 
 impl OrderLine {
@@ -102,6 +108,7 @@ impl OrderLine {
             compare_item_id: raw.compare_item_id,
             compare_item: raw.compare_item,
             compare_matched: raw.compare_matched,
+            invalid_utf8: raw.invalid_utf8,
         }
     }
 
@@ -1076,6 +1083,10 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
         compare_ambiguous,
         ambiguous,
     ) = row;
+    let invalid_utf8 = [&item, &compare_item]
+        .into_iter()
+        .filter(|text| text.as_ref().is_some_and(|t| t.replaced))
+        .count() as u8;
     (
         key,
         RawOrderLine {
@@ -1089,6 +1100,7 @@ pub(super) fn raw_line(row: OrderRow) -> (String, RawOrderLine) {
             compare_matched,
             compare_ambiguous,
             ambiguous,
+            invalid_utf8,
         },
     )
 }

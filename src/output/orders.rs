@@ -205,6 +205,9 @@ pub struct OrdersWriter<'h, W: Write> {
     /// A table's lines seen by its first pass (measuring): none, and the
     /// second says so in words instead of an empty table.
     measured: usize,
+    /// Texts among the lines that were not UTF-8 (see
+    /// [`OrderLine::invalid_utf8`]), counted in the first pass.
+    invalid_utf8: usize,
     /// The lines' problems for the notes under the table, each once with
     /// how many lines have it, in the order first seen (19 lines of one
     /// ambiguous item gave 19 notes alike).
@@ -236,6 +239,7 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
             head: None,
             written: 0,
             measured: 0,
+            invalid_utf8: 0,
             problems: indexmap::IndexMap::new(),
             csv: CsvRecords::default(),
             compare_label: None,
@@ -348,6 +352,11 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
 
     /// Ends the output (the totals, the notes; JSON's closing brace) and
     /// flushes it.
+    /// Texts among the lines written that were not UTF-8.
+    pub fn invalid_utf8(&self) -> usize {
+        self.invalid_utf8
+    }
+
     pub fn finish(mut self) -> W {
         if let Some(head) = self.head.take() {
             match self.format {
@@ -480,6 +489,9 @@ impl<W: Write> OrderSink for OrdersWriter<'_, W> {
     }
 
     fn line(&mut self, pass: u8, line: &OrderLine) -> bool {
+        if pass == 0 {
+            self.invalid_utf8 += usize::from(line.invalid_utf8);
+        }
         let compare_schema = self.head.as_ref().and_then(|h| h.compare_tenant.as_deref());
         if !self.writing(pass) {
             let row = order_row(line);
