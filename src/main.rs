@@ -313,11 +313,15 @@ async fn run_command(
             database.within_deadline(answer).await
         })
     };
+    let stop = answer.abort_handle();
     tokio::select! {
         biased;
         signal = signals.recv() => {
-            // The command's statements and those of loads with handles of
-            // their own (`snapshot`'s).
+            // No statement begins after this (a dropped handle would leave
+            // the task running); then those running stop on the server,
+            // the command's and those of loads with handles of their own
+            // (`snapshot`'s). A task blocked writing ends with the process.
+            stop.abort();
             let cancel = database.cancel_all();
             let _ = tokio::time::timeout(Duration::from_millis(500), cancel).await;
             Err(interrupted(signal))

@@ -1066,15 +1066,15 @@ async fn output_that_cannot_be_written_fails_the_command() {
             "{args:?}"
         );
 
-        let mut child = common::bare_command()
+        // The reader gone before the command starts: its first write
+        // meets the closed pipe.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = common::bare_command()
             .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
+            .stdout(writer)
+            .output()
             .unwrap();
-        // Closed before the command has written anything.
-        drop(child.stdout.take());
-        let output = child.wait_with_output().unwrap();
         assert_eq!(
             output.status.code(),
             Some(0),

@@ -1054,13 +1054,20 @@ fn plain(stream: &str) -> String {
     out
 }
 
-/// Bytes written to a pipe and not read yet, from its read end.
-fn unread(pipe: &impl std::os::fd::AsRawFd) -> usize {
-    let mut bytes: nix::libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int where it is told.
-    let done = unsafe { nix::libc::ioctl(pipe.as_raw_fd(), nix::libc::FIONREAD, &mut bytes) };
-    assert_eq!(done, 0, "FIONREAD");
-    usize::try_from(bytes).unwrap()
+/// Whether the pipe read at `pipe` holds all it can (its writer blocks).
+fn full(pipe: &impl std::os::fd::AsRawFd) -> bool {
+    let fd = pipe.as_raw_fd();
+    let mut unread: nix::libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int where it is told; F_GETPIPE_SZ
+    // takes no argument.
+    let (done, capacity) = unsafe {
+        (
+            nix::libc::ioctl(fd, nix::libc::FIONREAD, &mut unread),
+            nix::libc::fcntl(fd, nix::libc::F_GETPIPE_SZ),
+        )
+    };
+    assert!(done == 0 && capacity > 0, "FIONREAD, F_GETPIPE_SZ");
+    unread >= capacity
 }
 
 /// A command whose reader stops reading (a pager left open) blocks
@@ -1086,10 +1093,8 @@ async fn a_command_blocked_on_its_output_still_ends_on_a_signal() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // The pipe full (64 KiB): the command waits to write.
-        wait_until("the pipe full", || {
-            (unread(&reader) >= 65_536).then_some(())
-        });
+        // The pipe full: the command waits to write.
+        wait_until("the pipe full", || full(&reader).then_some(()));
         let pid = Pid::from_raw(child.id() as i32);
         kill(pid, signal).unwrap();
         let exit = wait_until("the command's exit", || child.try_wait().unwrap());

@@ -1683,8 +1683,9 @@ mod tests {
         }
     }
 
-    /// A command reads on one server
-    /// connection: the connect path's read transaction has given its
+    /// A command reads on one server connection (here on one thread, the
+    /// strictest case: a return spawned on a task runs only when the test
+    /// awaits): the connect path's read transaction has given its
     /// connection back to the pool when connecting returns, so the
     /// command's first read takes that one (dropped, it went back on a task
     /// of its own, run only later: the read opened a second connection, a

@@ -92,7 +92,7 @@ impl CommandOut {
     /// closed pipe.
     pub fn finish(mut self) -> std::io::Result<()> {
         let _ = std::io::Write::flush(&mut self);
-        self.failed.map_or(Ok(()), Err)
+        self.failed.take().map_or(Ok(()), Err)
     }
 
     fn write_buffer(&mut self) -> std::io::Result<()> {
@@ -100,17 +100,28 @@ impl CommandOut {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let bytes = std::mem::take(&mut self.buffer);
+        let bytes = &self.buffer;
         let written = blocking(|| {
             let mut out = std::io::stdout().lock();
-            out.write_all(&bytes).and_then(|()| out.flush())
+            out.write_all(bytes).and_then(|()| out.flush())
         });
+        self.buffer.clear();
         if let Err(e) = &written {
             if e.kind() != std::io::ErrorKind::BrokenPipe && self.failed.is_none() {
                 self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
             }
         }
         written
+    }
+}
+
+/// What is buffered is written when a command fails half way (its lines
+/// before the error, as a `BufWriter` did), not while a panic unwinds.
+impl Drop for CommandOut {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = self.write_buffer();
+        }
     }
 }
 

@@ -350,13 +350,13 @@ impl<'h, W: Write> OrdersWriter<'h, W> {
         self.csv.write_fields(&mut self.out, self.to, fields)
     }
 
-    /// Ends the output (the totals, the notes; JSON's closing brace) and
-    /// flushes it.
-    /// Texts among the lines written that were not UTF-8.
+    /// Texts among the lines read that were not UTF-8.
     pub fn invalid_utf8(&self) -> usize {
         self.invalid_utf8
     }
 
+    /// Ends the output (the totals, the notes; JSON's closing brace) and
+    /// flushes it.
     pub fn finish(mut self) -> W {
         if let Some(head) = self.head.take() {
             match self.format {
