@@ -87,9 +87,7 @@ async fn users(
     let (cut, shown) = (writer.cut(), writer.shown());
     let (out, invalid_utf8) = writer.finish();
     out.finish().map_err(write_failure)?;
-    if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
-        tenantscope::say!("tenantscope: warning: {warning}");
-    }
+    warn_of_invalid_utf8(invalid_utf8);
     if cut {
         // What was written: a filter's exact-id matches come on top of the limit.
         let shown = match shown {
@@ -100,6 +98,14 @@ async fn users(
         tenantscope::say!("tenantscope: {shown}; more match (raise --limit)");
     }
     Ok(())
+}
+
+/// The warning of `values` shown lossily (not UTF-8), if any: `users`
+/// and `orders` alike.
+fn warn_of_invalid_utf8(values: usize) {
+    if let Some(warning) = output::invalid_utf8_count_warning(values) {
+        tenantscope::say!("tenantscope: warning: {warning}");
+    }
 }
 
 /// `orders`: a user's orders priced in their tenant and another.
@@ -162,9 +168,7 @@ async fn orders(
         .await?;
     let invalid_utf8 = writer.invalid_utf8();
     writer.finish().finish().map_err(write_failure)?;
-    if let Some(warning) = output::invalid_utf8_count_warning(invalid_utf8) {
-        tenantscope::say!("tenantscope: warning: {warning}");
-    }
+    warn_of_invalid_utf8(invalid_utf8);
     Ok(String::new())
 }
 
